@@ -1,0 +1,128 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// DevIssuer signs development tokens for the local stack and tests, and serves the
+// matching JWKS, so that services verify them exactly as they verify production tokens.
+type DevIssuer struct {
+	Issuer   string
+	Audience string
+	key      ed25519.PrivateKey
+	kid      string
+}
+
+// NewDevIssuer returns an issuer with a fresh key.
+func NewDevIssuer(issuer, audience string) (*DevIssuer, error) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate dev key: %w", err)
+	}
+	return &DevIssuer{Issuer: issuer, Audience: audience, key: key, kid: "dev-1"}, nil
+}
+
+// LoadOrCreateDevIssuer reads the issuer's key from path (PKCS#8 PEM), creating it on
+// first use, so that tokens minted by `make token` stay valid across restarts.
+func LoadOrCreateDevIssuer(path, issuer, audience string) (*DevIssuer, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		d, err := NewDevIssuer(issuer, audience)
+		if err != nil {
+			return nil, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(d.key)
+		if err != nil {
+			return nil, fmt.Errorf("encode dev key: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create key dir: %w", err)
+		}
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			return nil, fmt.Errorf("write dev key: %w", err)
+		}
+		return d, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read dev key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("dev key %s is not PEM", path)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse dev key: %w", err)
+	}
+	key, ok := parsed.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("dev key %s is not Ed25519", path)
+	}
+	return &DevIssuer{Issuer: issuer, Audience: audience, key: key, kid: "dev-1"}, nil
+}
+
+// Mint signs a token for p valid for ttl.
+func (d *DevIssuer) Mint(p Principal, ttl time.Duration) (string, error) {
+	now := time.Now()
+	c := claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    d.Issuer,
+			Subject:   p.Subject,
+			Audience:  jwt.ClaimStrings{d.Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Role: string(p.Role), Org: p.Org, Name: p.Name, Email: p.Email,
+	}
+	return d.MintClaims(c)
+}
+
+// MintClaims signs arbitrary claims; tests use it to forge expired or wrong-audience tokens.
+func (d *DevIssuer) MintClaims(c jwt.Claims) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	t.Header["kid"] = d.kid
+	s, err := t.SignedString(d.key)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
+
+// TokenClaims builds the claims Mint would sign, for tests that alter one of them.
+func (d *DevIssuer) TokenClaims(p Principal, ttl time.Duration) jwt.Claims {
+	now := time.Now()
+	return claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: d.Issuer, Subject: p.Subject, Audience: jwt.ClaimStrings{d.Audience},
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Role: string(p.Role), Org: p.Org, Name: p.Name, Email: p.Email,
+	}
+}
+
+// JWKSHandler serves the issuer's public key as a JWKS.
+func (d *DevIssuer) JWKSHandler() http.Handler {
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
+		Key: d.key.Public(), KeyID: d.kid, Algorithm: "EdDSA", Use: "sig",
+	}}}
+	body, _ := json.Marshal(set)
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=300")
+		_, _ = w.Write(body)
+	})
+}

@@ -1,0 +1,249 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/itss/techcommit/libs/events"
+)
+
+// Handler handles one event. Returning nil acknowledges it; returning an error has it
+// redelivered after a backoff, up to the consumer's bound, and then dead-lettered.
+// Wrap an error with Permanent to dead-letter at once (a message that can never succeed).
+type Handler func(ctx context.Context, e events.Envelope) error
+
+// Processed is the idempotency record of a consumer (see store.ProcessedLog).
+type Processed interface {
+	Seen(ctx context.Context, key string) (bool, error)
+	Record(ctx context.Context, key string) (bool, error)
+}
+
+// permanentError marks an error that redelivery cannot fix.
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return "permanent: " + p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// Permanent marks err as one that redelivery cannot fix: the message goes straight to
+// the dead-letter stream.
+func Permanent(err error) error { return permanentError{err} }
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// ConsumerSpec describes a durable consumer. Durable names are contracts: once a
+// consumer runs in production its name never changes, or it would start over.
+type ConsumerSpec struct {
+	Stream         string
+	Durable        string
+	FilterSubjects []string
+	// MaxDeliver bounds deliveries before a message is dead-lettered (default 5).
+	MaxDeliver int
+	// Backoff is the delay before each redelivery after a failure (default 1s, 5s, 15s, 30s).
+	Backoff []time.Duration
+	// AckWait is how long a delivery may take before JetStream redelivers it (default 30s).
+	AckWait time.Duration
+	// MaxAckPending bounds messages in flight; 1 keeps strict order across replicas,
+	// which projections need (default 1).
+	MaxAckPending int
+}
+
+// Consumer runs a handler over a durable JetStream consumer.
+type Consumer struct {
+	js        jetstream.JetStream
+	spec      ConsumerSpec
+	handler   Handler
+	processed Processed
+	logger    *slog.Logger
+	tracer    trace.Tracer
+}
+
+// NewConsumer checks its dependencies and returns a consumer; Run starts it.
+func NewConsumer(js jetstream.JetStream, spec ConsumerSpec, h Handler, processed Processed, logger *slog.Logger, tp trace.TracerProvider) (*Consumer, error) {
+	if js == nil || h == nil || logger == nil || tp == nil {
+		return nil, errors.New("bus: jetstream, handler, logger and tracer provider are required")
+	}
+	if spec.Stream == "" || spec.Durable == "" {
+		return nil, errors.New("bus: stream and durable name are required")
+	}
+	if spec.MaxDeliver <= 0 {
+		spec.MaxDeliver = 5
+	}
+	if len(spec.Backoff) == 0 {
+		spec.Backoff = []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second}
+	}
+	if spec.AckWait <= 0 {
+		spec.AckWait = 30 * time.Second
+	}
+	if spec.MaxAckPending <= 0 {
+		spec.MaxAckPending = 1
+	}
+	return &Consumer{js: js, spec: spec, handler: h, processed: processed,
+		logger: logger.With("consumer", spec.Durable), tracer: tp.Tracer("github.com/itss/techcommit/libs/bus")}, nil
+}
+
+// Run consumes until ctx is cancelled. It creates or updates the durable consumer
+// first, so a service can start before the streams it reads have any messages.
+func (c *Consumer) Run(ctx context.Context) error {
+	var cons jetstream.Consumer
+	for {
+		var err error
+		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.spec.Stream, jetstream.ConsumerConfig{
+			Durable:        c.spec.Durable,
+			FilterSubjects: c.spec.FilterSubjects,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			AckWait:        c.spec.AckWait,
+			MaxDeliver:     c.spec.MaxDeliver,
+			MaxAckPending:  c.spec.MaxAckPending,
+			DeliverPolicy:  jetstream.DeliverAllPolicy,
+		})
+		if err == nil {
+			break
+		}
+		c.logger.WarnContext(ctx, "create consumer failed; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { c.handle(ctx, m) },
+		jetstream.PullMaxMessages(max(c.spec.MaxAckPending, 1)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+				c.logger.DebugContext(ctx, "consume", "error", err)
+			}
+		}))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", c.spec.Durable, err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	select {
+	case <-cc.Closed():
+	case <-time.After(5 * time.Second):
+		cc.Stop()
+	}
+	return nil
+}
+
+func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
+	meta, err := m.Metadata()
+	if err != nil {
+		c.logger.ErrorContext(parent, "message without metadata", "error", err)
+		_ = m.Term()
+		return
+	}
+	env, err := Envelope(m.Subject(), m.Headers(), m.Data())
+	if err != nil {
+		c.deadLetter(parent, m, meta, fmt.Errorf("undecodable: %w", err))
+		return
+	}
+	ctx := propagation.TraceContext{}.Extract(parent, headerCarrier(m.Headers()))
+	ctx, span := c.tracer.Start(ctx, "consume "+m.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.destination.name", m.Subject()),
+			attribute.String("messaging.consumer.group.name", c.spec.Durable),
+			attribute.String("messaging.message.id", env.ID),
+			attribute.Int("messaging.delivery.count", int(meta.NumDelivered)),
+		))
+	defer span.End()
+	ctx, cancel := context.WithTimeout(ctx, c.spec.AckWait-time.Second)
+	defer cancel()
+
+	key := c.spec.Durable + ":" + env.ID
+	if c.processed != nil {
+		seen, err := c.processed.Seen(ctx, key)
+		if err != nil {
+			c.retry(ctx, m, meta, span, err)
+			return
+		}
+		if seen {
+			span.SetAttributes(attribute.Bool("tc.duplicate", true))
+			_ = m.Ack()
+			return
+		}
+	}
+	if err := c.handler(ctx, env); err != nil {
+		if IsPermanent(err) {
+			span.SetStatus(codes.Error, err.Error())
+			c.deadLetter(ctx, m, meta, err)
+			return
+		}
+		c.retry(ctx, m, meta, span, err)
+		return
+	}
+	if c.processed != nil {
+		if _, err := c.processed.Record(ctx, key); err != nil {
+			c.retry(ctx, m, meta, span, err)
+			return
+		}
+	}
+	if err := m.Ack(); err != nil {
+		c.logger.WarnContext(ctx, "ack failed; the message will be redelivered and recognised", "id", env.ID, "error", err)
+	}
+}
+
+// retry naks with the backoff for this delivery, or dead-letters after the last one.
+func (c *Consumer) retry(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgMetadata, span trace.Span, err error) {
+	span.SetStatus(codes.Error, err.Error())
+	if int(meta.NumDelivered) >= c.spec.MaxDeliver {
+		c.deadLetter(ctx, m, meta, fmt.Errorf("failed %d deliveries, last: %w", meta.NumDelivered, err))
+		return
+	}
+	i := min(int(meta.NumDelivered)-1, len(c.spec.Backoff)-1)
+	delay := c.spec.Backoff[max(i, 0)]
+	c.logger.WarnContext(ctx, "handler failed; will retry", "subject", m.Subject(), "delivery", meta.NumDelivered, "retry_in", delay, "error", err)
+	_ = m.NakWithDelay(delay)
+}
+
+// DeadLetterSubject is where a consumer's dead letters go.
+func DeadLetterSubject(durable string) string { return "tc.deadletter." + durable }
+
+// deadLetter keeps the message, with the reason, in the dead-letter stream, then
+// terminates it so the messages behind it keep flowing.
+func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgMetadata, reason error) {
+	dl := nats.NewMsg(DeadLetterSubject(c.spec.Durable))
+	dl.Data = m.Data()
+	for k, vs := range m.Headers() {
+		for _, v := range vs {
+			dl.Header.Add(k, v)
+		}
+	}
+	dl.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s:%s:%d", c.spec.Durable, meta.Stream, meta.Sequence.Stream))
+	dl.Header.Set(HeaderDeadReason, reason.Error())
+	dl.Header.Set(HeaderDeadConsumer, c.spec.Durable)
+	dl.Header.Set(HeaderDeadSubject, m.Subject())
+	dl.Header.Set(HeaderDeadStream, meta.Stream)
+	dl.Header.Set(HeaderDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
+	dl.Header.Set(HeaderDeadTime, time.Now().UTC().Format(time.RFC3339Nano))
+	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := c.js.PublishMsg(pubCtx, dl); err != nil {
+		c.logger.ErrorContext(ctx, "dead-letter publish failed; will redeliver", "subject", m.Subject(), "error", err)
+		_ = m.NakWithDelay(c.spec.Backoff[len(c.spec.Backoff)-1])
+		return
+	}
+	c.logger.ErrorContext(ctx, "message dead-lettered", "subject", m.Subject(), "reason", reason.Error())
+	_ = m.Term()
+}
+
+// DeadLetterStream is the spec of the stream that keeps every consumer's dead letters.
+func DeadLetterStream(replicas int) StreamSpec {
+	return StreamSpec{Name: events.StreamDeadLetter, Subjects: []string{events.SubjectsDeadLetter}, Replicas: replicas}
+}

@@ -1,0 +1,161 @@
+// Package config reads a service's typed configuration from environment variables.
+//
+// Each service declares one Config struct whose fields carry `env` tags (see
+// github.com/caarlos0/env) and whose defaults suit the local stack. Load parses the
+// environment into it and then calls its Validate method, so that every problem is
+// reported at start-up at once rather than one per restart.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Validator is implemented by configs that check their values after parsing.
+type Validator interface {
+	Validate() error
+}
+
+// Load fills cfg (a pointer to a struct) from the environment. Fields already set in
+// cfg act as defaults. It returns every parse and validation problem joined.
+func Load(cfg any) error {
+	return LoadFrom(cfg, nil)
+}
+
+// LoadFrom is Load with an explicit environment instead of the process's; tests use it.
+// A nil environ means the process environment.
+func LoadFrom(cfg any, environ map[string]string) error {
+	opts := env.Options{}
+	if environ != nil {
+		opts.Environment = environ
+	}
+	var problems []error
+	if err := env.ParseWithOptions(cfg, opts); err != nil {
+		var agg env.AggregateError
+		if errors.As(err, &agg) {
+			problems = append(problems, agg.Errors...)
+		} else {
+			problems = append(problems, err)
+		}
+	}
+	if v, ok := cfg.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(problems...))
+	}
+	return nil
+}
+
+// Defaults fills cfg's fields from their envDefault tags alone, ignoring the
+// environment, so that tests start from exactly what an unconfigured service gets.
+func Defaults(cfg any) error {
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: map[string]string{}}); err != nil {
+		return fmt.Errorf("configuration defaults: %w", err)
+	}
+	return nil
+}
+
+// Keys lists the environment variables a config struct reads, so that deployment
+// manifests can be checked against the code.
+func Keys(cfg any) ([]string, error) {
+	params, err := env.GetFieldParams(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("list config keys: %w", err)
+	}
+	keys := make([]string, 0, len(params))
+	for _, p := range params {
+		keys = append(keys, p.Key)
+	}
+	return keys, nil
+}
+
+// HTTP configures a service's HTTP listener.
+type HTTP struct {
+	Addr            string        `env:"HTTP_ADDR"`
+	BodyLimit       string        `env:"HTTP_BODY_LIMIT" envDefault:"256K"`
+	RequestTimeout  time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
+	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+}
+
+// Mongo configures the connection to the service's own database.
+type Mongo struct {
+	URI      string `env:"MONGO_URI" envDefault:"mongodb://127.0.0.1:27017/"`
+	Database string `env:"MONGO_DATABASE"`
+}
+
+// NATS configures the connection to NATS JetStream.
+type NATS struct {
+	URL      string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	User     string `env:"NATS_USER"`
+	Password string `env:"NATS_PASSWORD"`
+	// StreamReplicas is the number of replicas of the streams this service creates:
+	// 1 on a single server, 3 on the production cluster.
+	StreamReplicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
+}
+
+// Auth configures bearer token verification.
+type Auth struct {
+	JWKSURL  string `env:"AUTH_JWKS_URL" envDefault:"http://127.0.0.1:8079/.well-known/jwks.json"`
+	Issuer   string `env:"AUTH_ISSUER" envDefault:"http://127.0.0.1:8079"`
+	Audience string `env:"AUTH_AUDIENCE" envDefault:"technician-commitment"`
+}
+
+// Telemetry configures logs and traces. The OTLP endpoint follows the
+// OpenTelemetry convention and leaves tracing silent when empty.
+type Telemetry struct {
+	LogLevel     string `env:"LOG_LEVEL" envDefault:"info"`
+	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+}
+
+// Platform is the configuration every service shares: listener, database, bus,
+// auth and telemetry. Services embed it in their own Config.
+type Platform struct {
+	HTTP      HTTP
+	Mongo     Mongo
+	NATS      NATS
+	Auth      Auth
+	Telemetry Telemetry
+}
+
+// Validate reports every problem with the shared settings at once.
+func (p Platform) Validate() error {
+	var errs []error
+	if p.HTTP.Addr == "" {
+		errs = append(errs, errors.New("HTTP_ADDR must be set"))
+	}
+	if !strings.HasPrefix(p.Mongo.URI, "mongodb://") && !strings.HasPrefix(p.Mongo.URI, "mongodb+srv://") {
+		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", p.Mongo.URI))
+	}
+	if p.Mongo.Database == "" {
+		errs = append(errs, errors.New("MONGO_DATABASE must be set"))
+	}
+	if !strings.HasPrefix(p.NATS.URL, "nats://") && !strings.HasPrefix(p.NATS.URL, "tls://") {
+		errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", p.NATS.URL))
+	}
+	if p.NATS.StreamReplicas < 1 || p.NATS.StreamReplicas > 5 {
+		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", p.NATS.StreamReplicas))
+	}
+	if u, err := url.Parse(p.Auth.JWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be an http(s) URL", p.Auth.JWKSURL))
+	}
+	if p.Auth.Issuer == "" {
+		errs = append(errs, errors.New("AUTH_ISSUER must be set"))
+	}
+	if p.Auth.Audience == "" {
+		errs = append(errs, errors.New("AUTH_AUDIENCE must be set"))
+	}
+	switch p.Telemetry.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL %q must be one of debug, info, warn, error", p.Telemetry.LogLevel))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,80 @@
+// Package events holds the contracts between the suite's services: the envelope every
+// event travels in, the stream and subject names, and the versioned payload types.
+//
+// An event's type carries its version ("tc.signatory.organisation.announced.v1").
+// Within a version, a payload only gains optional fields; a breaking change is a new
+// version, and consumers keep accepting the older ones.
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SpecVersion is the CloudEvents version of the envelope's attributes.
+const SpecVersion = "1.0"
+
+// Payload is implemented by every event payload type.
+type Payload interface {
+	// EventType is the CloudEvents type, with its version suffix.
+	EventType() string
+}
+
+// Envelope is one event as stored in a service's event log and published on NATS.
+// Its attributes follow CloudEvents 1.0; Data is the JSON payload.
+type Envelope struct {
+	ID            string    // unique; also the Nats-Msg-Id, so JetStream drops republished copies
+	Source        string    // the producing service, e.g. "/tc/signatory"
+	Type          string    // e.g. "tc.signatory.organisation.announced.v1"
+	AggregateType string    // e.g. "organisation"
+	AggregateID   string    // the CloudEvents subject: which aggregate this is about
+	Version       int       // the aggregate's version after this event
+	Time          time.Time // when it happened
+	Actor         string    // who caused it ("ops:alice", "system:scheduler", ...)
+	TraceParent   string    // W3C trace context of the operation that caused it
+	Data          json.RawMessage
+}
+
+// Subject is the NATS subject the event is published on: its type without the
+// version suffix.
+func (e Envelope) Subject() string { return SubjectOf(e.Type) }
+
+// SubjectOf strips the version suffix from an event type.
+func SubjectOf(eventType string) string {
+	if i := strings.LastIndex(eventType, ".v"); i > 0 {
+		return eventType[:i]
+	}
+	return eventType
+}
+
+// Decode unmarshals the payload into v, checking that the envelope carries the type v expects.
+func Decode[T Payload](e Envelope) (T, error) {
+	var v T
+	if e.Type != v.EventType() {
+		return v, fmt.Errorf("decode event %s: type is %s, want %s", e.ID, e.Type, v.EventType())
+	}
+	if err := json.Unmarshal(e.Data, &v); err != nil {
+		return v, fmt.Errorf("decode event %s (%s): %w", e.ID, e.Type, err)
+	}
+	return v, nil
+}
+
+// Stream names, one per producing service, and the dead-letter stream.
+const (
+	StreamSignatory  = "TC_SIGNATORY"
+	StreamReview     = "TC_REVIEW"
+	StreamNotify     = "TC_NOTIFY"
+	StreamFund       = "TC_FUND"
+	StreamDeadLetter = "TC_DEADLETTER"
+)
+
+// Subject wildcards of each stream.
+const (
+	SubjectsSignatory  = "tc.signatory.>"
+	SubjectsReview     = "tc.review.>"
+	SubjectsNotify     = "tc.notify.>"
+	SubjectsFund       = "tc.fund.>"
+	SubjectsDeadLetter = "tc.deadletter.>"
+)

@@ -1,0 +1,136 @@
+package events
+
+import "github.com/itss/techcommit/libs/civil"
+
+// Subjects the signatory service publishes (without version suffix).
+const (
+	SubjectOrganisationEnquiryReceived = "tc.signatory.organisation.enquiry_received"
+	SubjectOrganisationMeetingHeld     = "tc.signatory.organisation.meeting_held"
+	SubjectOrganisationFormReceived    = "tc.signatory.organisation.form_received"
+	SubjectOrganisationAnnounced       = "tc.signatory.organisation.announced"
+	SubjectOrganisationContactsChanged = "tc.signatory.organisation.contacts_changed"
+	SubjectOrganisationWithdrawn       = "tc.signatory.organisation.withdrawn"
+	SubjectObligationScheduled         = "tc.signatory.organisation.obligation_scheduled"
+	SubjectObligationMet               = "tc.signatory.organisation.obligation_met"
+)
+
+// Person is someone named by an organisation: its leader, nominated lead or point of contact.
+type Person struct {
+	Name  string `json:"name"`
+	Title string `json:"title,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// OrganisationEnquiryReceivedV1 opens an organisation's record: it has asked to join.
+type OrganisationEnquiryReceivedV1 struct {
+	OrganisationID string `json:"organisation_id"`
+	Name           string `json:"name"`
+	Kind           string `json:"kind"` // signatory or supporter
+	Sector         string `json:"sector"`
+	Country        string `json:"country"`
+	Website        string `json:"website"`
+	EnquiryContact Person `json:"enquiry_contact"`
+}
+
+// EventType implements Payload.
+func (OrganisationEnquiryReceivedV1) EventType() string {
+	return SubjectOrganisationEnquiryReceived + ".v1"
+}
+
+// OrganisationMeetingHeldV1 records that ITSS met the organisation.
+type OrganisationMeetingHeldV1 struct {
+	OrganisationID string     `json:"organisation_id"`
+	HeldOn         civil.Date `json:"held_on"`
+	Notes          string     `json:"notes,omitempty"`
+}
+
+// EventType implements Payload.
+func (OrganisationMeetingHeldV1) EventType() string { return SubjectOrganisationMeetingHeld + ".v1" }
+
+// OrganisationFormReceivedV1 records the signed signatory or supporter form.
+type OrganisationFormReceivedV1 struct {
+	OrganisationID string     `json:"organisation_id"`
+	SignedOn       civil.Date `json:"signed_on"`
+	Leader         Person     `json:"leader"`
+	NominatedLead  Person     `json:"nominated_lead"`
+	PointOfContact Person     `json:"point_of_contact"`
+	PlanPage       string     `json:"plan_page,omitempty"`
+}
+
+// EventType implements Payload.
+func (OrganisationFormReceivedV1) EventType() string { return SubjectOrganisationFormReceived + ".v1" }
+
+// OrganisationAnnouncedV1 records the joint public announcement: from here the
+// organisation is listed publicly and its obligation clock runs.
+type OrganisationAnnouncedV1 struct {
+	OrganisationID string     `json:"organisation_id"`
+	Name           string     `json:"name"`
+	Kind           string     `json:"kind"`
+	AnnouncedOn    civil.Date `json:"announced_on"`
+	Website        string     `json:"website"`
+	PlanPage       string     `json:"plan_page,omitempty"`
+	PointOfContact Person     `json:"point_of_contact"`
+	NominatedLead  Person     `json:"nominated_lead"`
+	Leader         Person     `json:"leader"`
+}
+
+// EventType implements Payload.
+func (OrganisationAnnouncedV1) EventType() string { return SubjectOrganisationAnnounced + ".v1" }
+
+// OrganisationContactsChangedV1 carries the organisation's current contacts in full.
+type OrganisationContactsChangedV1 struct {
+	OrganisationID string `json:"organisation_id"`
+	Leader         Person `json:"leader"`
+	NominatedLead  Person `json:"nominated_lead"`
+	PointOfContact Person `json:"point_of_contact"`
+	PlanPage       string `json:"plan_page,omitempty"`
+}
+
+// EventType implements Payload.
+func (OrganisationContactsChangedV1) EventType() string {
+	return SubjectOrganisationContactsChanged + ".v1"
+}
+
+// OrganisationWithdrawnV1 records that the organisation left the Commitment (or was
+// withdrawn by ITSS). Its open obligations lapse with it.
+type OrganisationWithdrawnV1 struct {
+	OrganisationID string     `json:"organisation_id"`
+	WithdrawnOn    civil.Date `json:"withdrawn_on"`
+	Reason         string     `json:"reason"`
+	InitiatedBy    string     `json:"initiated_by"` // organisation or itss
+}
+
+// EventType implements Payload.
+func (OrganisationWithdrawnV1) EventType() string { return SubjectOrganisationWithdrawn + ".v1" }
+
+// Obligation kinds.
+const (
+	ObligationSelfAssessmentAndActionPlan = "self_assessment_and_action_plan"
+	ObligationActionPlan                  = "action_plan"
+)
+
+// ObligationScheduledV1 opens an obligation: what is due, when its window opens and
+// when it is due. An organisation has at most one open obligation at a time.
+type ObligationScheduledV1 struct {
+	OrganisationID   string     `json:"organisation_id"`
+	OrganisationName string     `json:"organisation_name"`
+	ObligationID     string     `json:"obligation_id"`
+	Kind             string     `json:"kind"`
+	Cycle            int        `json:"cycle"`
+	WindowOpens      civil.Date `json:"window_opens"`
+	Due              civil.Date `json:"due"`
+}
+
+// EventType implements Payload.
+func (ObligationScheduledV1) EventType() string { return SubjectObligationScheduled + ".v1" }
+
+// ObligationMetV1 closes an obligation because its submission was received.
+type ObligationMetV1 struct {
+	OrganisationID string     `json:"organisation_id"`
+	ObligationID   string     `json:"obligation_id"`
+	SubmissionID   string     `json:"submission_id"`
+	ReceivedOn     civil.Date `json:"received_on"`
+}
+
+// EventType implements Payload.
+func (ObligationMetV1) EventType() string { return SubjectObligationMet + ".v1" }

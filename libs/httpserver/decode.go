@@ -1,0 +1,50 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/itss/techcommit/libs/apperr"
+)
+
+// Decode reads the JSON request body into v strictly: unknown fields, trailing data
+// and type mismatches are Invalid errors that name the field. Validation against the
+// OpenAPI document has normally refused such bodies already; this is the second line.
+func Decode(c echo.Context, v any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apperr.Field("body", "the body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return apperr.Field(field, "must be of type %s", typeErr.Type.String())
+	case errors.As(err, &syntaxErr):
+		return apperr.Field("body", "the body is not valid JSON (at byte %d)", syntaxErr.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.Field("body", "the body is empty or cut short")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apperr.Field(name, "is not a field of this request")
+	default:
+		return apperr.Field("body", "the body could not be read: %s", fmt.Sprint(err))
+	}
+}

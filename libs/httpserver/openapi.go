@@ -1,0 +1,227 @@
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+
+	"github.com/itss/techcommit/libs/apperr"
+)
+
+// emailPattern accepts plain addresses (local@domain.tld) and nothing with a display
+// name, angle brackets, spaces or line breaks, so an address can go into a mail header
+// as it is.
+const emailPattern = `^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`
+
+var defineFormats sync.Once
+
+// LoadSpec parses and validates an OpenAPI 3 document.
+func LoadSpec(spec []byte) (*openapi3.T, error) {
+	defineFormats.Do(func() {
+		openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(emailPattern))
+	})
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(spec)
+	if err != nil {
+		return nil, fmt.Errorf("load OpenAPI document: %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("validate OpenAPI document: %w", err)
+	}
+	return doc, nil
+}
+
+// validator checks each request against the service's OpenAPI document: first its
+// security requirements (so that a caller without a token learns that before anything
+// else), then parameters and body. Paths the document does not describe (health,
+// metrics) pass through untouched.
+func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc) (echo.MiddlewareFunc, error) {
+	// Match on path alone, whatever host the service is reached under.
+	doc.Servers = nil
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("build OpenAPI router: %w", err)
+	}
+	if authenticate == nil {
+		authenticate = func(context.Context, *openapi3filter.AuthenticationInput) error {
+			return apperr.New(apperr.Unauthenticated, "authentication is not configured")
+		}
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			route, pathParams, err := router.FindRoute(req)
+			if err != nil {
+				if errors.Is(err, routers.ErrMethodNotAllowed) {
+					return echo.ErrMethodNotAllowed
+				}
+				return next(c)
+			}
+			input := &openapi3filter.RequestValidationInput{
+				Request:    req,
+				PathParams: pathParams,
+				Route:      route,
+				Options: &openapi3filter.Options{
+					MultiError:         true,
+					AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+				},
+			}
+			ctx := req.Context()
+			security := route.Operation.Security
+			if security == nil {
+				security = &route.Spec.Security
+			}
+			secInput := *input
+			secInput.Options = &openapi3filter.Options{AuthenticationFunc: authenticate}
+			if err := openapi3filter.ValidateSecurityRequirements(ctx, &secInput, *security); err != nil {
+				return securityError(err)
+			}
+			if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
+				return requestError(err)
+			}
+			return next(c)
+		}
+	}, nil
+}
+
+// securityError turns a failed security check into 401 or 403: 403 when some scheme
+// recognised the caller but refused them, 401 otherwise.
+func securityError(err error) error {
+	var se *openapi3filter.SecurityRequirementsError
+	if !errors.As(err, &se) {
+		return apperr.Wrap(apperr.Unauthenticated, err, "authentication required")
+	}
+	var unauth *apperr.Error
+	for _, e := range se.Errors {
+		if ae, ok := apperr.As(e); ok {
+			if ae.Code == apperr.Forbidden {
+				return ae
+			}
+			if unauth == nil {
+				unauth = ae
+			}
+		}
+	}
+	if unauth != nil {
+		return unauth
+	}
+	return apperr.Wrap(apperr.Unauthenticated, err, "a valid bearer token is required")
+}
+
+func requestError(err error) error {
+	var problems []apperr.FieldProblem
+	collectProblems(err, &problems)
+	if len(problems) == 0 {
+		problems = append(problems, apperr.FieldProblem{Field: "request", Message: err.Error()})
+	}
+	first := problems[0]
+	ae := &apperr.Error{Code: apperr.Invalid, Field: first.Field, Message: first.Message, Err: err}
+	if len(problems) > 1 {
+		ae.Message = fmt.Sprintf("%s (and %d more problems)", first.Message, len(problems)-1)
+	}
+	ae.Fields = problems
+	return ae
+}
+
+func collectProblems(err error, out *[]apperr.FieldProblem) {
+	switch e := err.(type) {
+	case openapi3.MultiError:
+		for _, inner := range e {
+			collectProblems(inner, out)
+		}
+	case *openapi3filter.RequestError:
+		switch {
+		case e.Parameter != nil:
+			var inner []apperr.FieldProblem
+			if e.Err != nil {
+				collectProblems(e.Err, &inner)
+			}
+			msg := paramMessage(e)
+			if len(inner) > 0 {
+				msg = inner[0].Message
+			}
+			*out = append(*out, apperr.FieldProblem{Field: e.Parameter.Name, Message: msg})
+		case e.Err != nil:
+			var pe *openapi3filter.ParseError
+			if errors.As(e.Err, &pe) {
+				*out = append(*out, apperr.FieldProblem{Field: "body", Message: "the body is not valid JSON: " + pe.Reason})
+				return
+			}
+			before := len(*out)
+			collectProblems(e.Err, out)
+			if len(*out) == before {
+				*out = append(*out, apperr.FieldProblem{Field: "body", Message: e.Err.Error()})
+			}
+		default:
+			field := "body"
+			if strings.Contains(e.Reason, "Content-Type") {
+				field = "Content-Type"
+			}
+			*out = append(*out, apperr.FieldProblem{Field: field, Message: e.Reason})
+		}
+	case *openapi3.SchemaError:
+		*out = append(*out, apperr.FieldProblem{Field: schemaField(e), Message: e.Reason})
+	default:
+		var se *openapi3.SchemaError
+		if errors.As(err, &se) {
+			*out = append(*out, apperr.FieldProblem{Field: schemaField(se), Message: se.Reason})
+		}
+	}
+}
+
+func paramMessage(re *openapi3filter.RequestError) string {
+	var se *openapi3.SchemaError
+	if errors.As(re.Err, &se) {
+		return se.Reason
+	}
+	if re.Reason != "" {
+		return re.Reason
+	}
+	if re.Err != nil {
+		return re.Err.Error()
+	}
+	return "invalid"
+}
+
+// schemaField names the field a schema error is about, as a dotted path. An
+// unsupported (unknown) property is named itself rather than its parent object.
+func schemaField(se *openapi3.SchemaError) string {
+	path := se.JSONPointer()
+	if se.SchemaField == "additionalProperties" || strings.HasPrefix(se.Reason, "property ") {
+		if name, ok := quoted(se.Reason); ok {
+			path = append(path, name)
+		}
+	}
+	if len(path) == 0 {
+		return "body"
+	}
+	return strings.Join(path, ".")
+}
+
+func quoted(s string) (string, bool) {
+	i := strings.IndexByte(s, '"')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.IndexByte(s[i+1:], '"')
+	if j < 0 {
+		return "", false
+	}
+	return s[i+1 : i+1+j], true
+}
+
+// serveSpec serves the OpenAPI document as it was written.
+func serveSpec(spec []byte) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", spec)
+	}
+}

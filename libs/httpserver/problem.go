@@ -1,0 +1,153 @@
+package httpserver
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/itss/techcommit/libs/apperr"
+)
+
+// Problem is an RFC 9457 problem details body.
+type Problem struct {
+	Type     string                `json:"type"`
+	Title    string                `json:"title"`
+	Status   int                   `json:"status"`
+	Detail   string                `json:"detail,omitempty"`
+	Instance string                `json:"instance,omitempty"`
+	Field    string                `json:"field,omitempty"`
+	Errors   []apperr.FieldProblem `json:"errors,omitempty"`
+	// RequestID lets a caller quote the request to ITSS staff, who find it in the logs.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// ProblemContentType is the media type of problem details (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// ProblemTypeBase prefixes the type URI of every problem the suite returns.
+const ProblemTypeBase = "https://technician-commitment.itss.org.uk/problems/"
+
+// Status maps an error code to its HTTP status. This is the only place that mapping lives.
+func Status(code apperr.Code) int {
+	switch code {
+	case apperr.Invalid:
+		return http.StatusBadRequest
+	case apperr.Unauthenticated:
+		return http.StatusUnauthorized
+	case apperr.Forbidden:
+		return http.StatusForbidden
+	case apperr.NotFound:
+		return http.StatusNotFound
+	case apperr.Conflict:
+		return http.StatusConflict
+	case apperr.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case apperr.Unprocessable:
+		return http.StatusUnprocessableEntity
+	case apperr.RateLimited:
+		return http.StatusTooManyRequests
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// errorHandler renders every error that leaves a handler or middleware as problem+json.
+func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := toProblem(err)
+		p.Instance = c.Request().URL.Path
+		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
+		ctx := c.Request().Context()
+		if p.Status >= 500 {
+			logger.ErrorContext(ctx, "request failed", "method", c.Request().Method, "path", c.Path(), "status", p.Status, "error", err.Error())
+		} else {
+			logger.InfoContext(ctx, "request refused", "method", c.Request().Method, "path", c.Path(), "status", p.Status, "error", err.Error())
+		}
+		if p.Status == http.StatusUnauthorized {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="technician-commitment"`)
+		}
+		if err := WriteProblem(c, p); err != nil {
+			logger.ErrorContext(ctx, "write problem", "error", err)
+		}
+	}
+}
+
+// WriteProblem writes p as the response.
+func WriteProblem(c echo.Context, p Problem) error {
+	c.Response().Header().Set(echo.HeaderContentType, ProblemContentType)
+	c.Response().WriteHeader(p.Status)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	return c.Echo().JSONSerializer.Serialize(c, p, "")
+}
+
+func toProblem(err error) Problem {
+	var he *echo.HTTPError
+	if e, ok := apperr.As(err); ok {
+		status := Status(e.Code)
+		p := Problem{Type: ProblemTypeBase + string(e.Code), Title: http.StatusText(status), Status: status, Detail: e.Message, Field: e.Field}
+		if status >= 500 {
+			p.Detail = "the server could not complete the request; quote the request id when reporting it"
+			if e.Code == apperr.Unavailable {
+				p.Detail = "a service this request needs is unavailable; retry shortly"
+			}
+		}
+		p.Errors = e.Fields
+		if p.Field != "" && len(p.Errors) == 0 {
+			p.Errors = []apperr.FieldProblem{{Field: p.Field, Message: p.Detail}}
+		}
+		return p
+	}
+	if errors.As(err, &he) {
+		code := codeForStatus(he.Code)
+		detail := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && he.Code < 500 {
+			detail = m
+		}
+		return Problem{Type: ProblemTypeBase + string(code), Title: http.StatusText(he.Code), Status: he.Code, Detail: detail}
+	}
+	return Problem{
+		Type:   ProblemTypeBase + string(apperr.Internal),
+		Title:  http.StatusText(http.StatusInternalServerError),
+		Status: http.StatusInternalServerError,
+		Detail: "the server could not complete the request; quote the request id when reporting it",
+	}
+}
+
+func codeForStatus(status int) apperr.Code {
+	switch status {
+	case http.StatusBadRequest:
+		return apperr.Invalid
+	case http.StatusUnauthorized:
+		return apperr.Unauthenticated
+	case http.StatusForbidden:
+		return apperr.Forbidden
+	case http.StatusNotFound:
+		return apperr.NotFound
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusConflict:
+		return apperr.Conflict
+	case http.StatusRequestEntityTooLarge:
+		return apperr.TooLarge
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusTooManyRequests:
+		return apperr.RateLimited
+	case http.StatusServiceUnavailable:
+		return apperr.Unavailable
+	default:
+		if status >= 500 {
+			return apperr.Internal
+		}
+		return apperr.Invalid
+	}
+}

@@ -1,0 +1,304 @@
+// Package httpserver is the HTTP platform every service runs on: echo v4 with
+// recovery, request ids, tracing, metrics, access logs, a body limit (413), request
+// timeouts, validation against the service's OpenAPI document, problem+json errors,
+// health and readiness endpoints, and graceful shutdown.
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/labstack/echo/otelecho"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/config"
+)
+
+// Check reports whether a dependency is reachable; /readyz runs every check.
+type Check func(ctx context.Context) error
+
+// Options configure a Server.
+type Options struct {
+	Service string
+	Config  config.HTTP
+	// Spec is the service's OpenAPI document, served at /openapi.yaml and used to
+	// validate every request to a path it describes.
+	Spec []byte
+	// Authenticate decides the document's security requirements (see package auth).
+	Authenticate   openapi3filter.AuthenticationFunc
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	Registry       *prometheus.Registry
+	Metrics        http.Handler
+	Ready          map[string]Check
+	// Middleware runs after the platform's middleware and before validation; the
+	// auth middleware that identifies the caller goes here.
+	Middleware []echo.MiddlewareFunc
+}
+
+// Server is a configured echo instance and its http.Server.
+type Server struct {
+	echo   *echo.Echo
+	opts   Options
+	server *http.Server
+}
+
+// New builds a Server. Routes are added to Echo() by the service afterwards.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		return nil, errors.New("httpserver: a logger is required")
+	}
+	if opts.Service == "" {
+		return nil, errors.New("httpserver: a service name is required")
+	}
+	limit, err := parseSize(opts.Config.BodyLimit)
+	if err != nil {
+		return nil, fmt.Errorf("httpserver: HTTP_BODY_LIMIT: %w", err)
+	}
+	if opts.Config.RequestTimeout <= 0 {
+		opts.Config.RequestTimeout = 10 * time.Second
+	}
+	if opts.Config.ShutdownTimeout <= 0 {
+		opts.Config.ShutdownTimeout = 20 * time.Second
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(opts.Logger)
+
+	e.Use(recoverer(opts.Logger))
+	e.Use(middleware.RequestID())
+	otelOpts := []otelecho.Option{}
+	if opts.TracerProvider != nil {
+		otelOpts = append(otelOpts, otelecho.WithTracerProvider(opts.TracerProvider))
+	}
+	e.Use(otelecho.Middleware(opts.Service, otelOpts...))
+	if opts.Registry != nil {
+		e.Use(metricsMiddleware(opts.Registry))
+	}
+	e.Use(accessLog(opts.Logger))
+	e.Use(bodyLimit(limit))
+	e.Use(timeout(opts.Config.RequestTimeout))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", readiness(opts.Ready))
+	if opts.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
+	}
+
+	for _, m := range opts.Middleware {
+		e.Use(m)
+	}
+	if len(opts.Spec) > 0 {
+		doc, err := LoadSpec(opts.Spec)
+		if err != nil {
+			return nil, err
+		}
+		v, err := validator(doc, opts.Authenticate)
+		if err != nil {
+			return nil, err
+		}
+		e.Use(v)
+		e.GET("/openapi.yaml", serveSpec(opts.Spec))
+	}
+
+	s := &Server{echo: e, opts: opts}
+	s.server = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       opts.Config.RequestTimeout + 5*time.Second,
+		WriteTimeout:      opts.Config.RequestTimeout + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Echo returns the echo instance for registering routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// ServeHTTP lets the server be used as an http.Handler (in tests, for example).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish within the shutdown timeout, and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.server.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Config.ShutdownTimeout)
+	defer cancel()
+	if err := s.server.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down http: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+func recoverer(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler {
+						panic(r)
+					}
+					logger.ErrorContext(c.Request().Context(), "panic in handler", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = apperr.New(apperr.Internal, "internal error")
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+func accessLog(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			req := c.Request()
+			if req.URL.Path == "/healthz" || req.URL.Path == "/readyz" || req.URL.Path == "/metrics" {
+				return nil
+			}
+			logger.LogAttrs(req.Context(), slog.LevelInfo, "http request",
+				slog.String("method", req.Method),
+				slog.String("route", c.Path()),
+				slog.Int("status", c.Response().Status),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			)
+			return nil
+		}
+	}
+}
+
+func metricsMiddleware(reg *prometheus.Registry) echo.MiddlewareFunc {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "http_requests_total", Help: "HTTP requests by method, route and status.",
+	}, []string{"method", "route", "status"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route"})
+	reg.MustRegister(requests, duration)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Inc()
+			duration.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+			return nil
+		}
+	}
+}
+
+// bodyLimit reads the whole body up front, refusing one over the limit with 413, so
+// that validation and handlers can read it freely and never see a truncated body.
+func bodyLimit(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.Body == nil || req.Body == http.NoBody {
+				return next(c)
+			}
+			if req.ContentLength > limit {
+				return apperr.New(apperr.TooLarge, "the request body is over the limit of %d bytes", limit)
+			}
+			data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+			if err != nil {
+				return apperr.Wrap(apperr.Invalid, err, "the request body could not be read")
+			}
+			if int64(len(data)) > limit {
+				return apperr.New(apperr.TooLarge, "the request body is over the limit of %d bytes", limit)
+			}
+			req.Body = io.NopCloser(bytes.NewReader(data))
+			req.ContentLength = int64(len(data))
+			return next(c)
+		}
+	}
+}
+
+func timeout(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+func readiness(checks map[string]Check) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		status := map[string]string{}
+		ok := true
+		for name, check := range checks {
+			if err := check(ctx); err != nil {
+				status[name] = "unavailable"
+				ok = false
+				continue
+			}
+			status[name] = "ok"
+		}
+		if !ok {
+			return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": status})
+		}
+		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "checks": status})
+	}
+}
+
+// parseSize reads sizes such as "256K", "1M" or "1024".
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 256 << 10, nil
+	}
+	mult := int64(1)
+	switch s[len(s)-1] {
+	case 'K', 'k':
+		mult, s = 1<<10, s[:len(s)-1]
+	case 'M', 'm':
+		mult, s = 1<<20, s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size such as 256K or 1M", s)
+	}
+	return n * mult, nil
+}

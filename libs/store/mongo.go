@@ -1,0 +1,108 @@
+// Package store is the suite's persistence on MongoDB (or FerretDB): a traced
+// connection, the append-only event store of DESIGN.md with its unique index on
+// (aggregate id, version), the relay that publishes stored events to JetStream, the
+// processed-message log that makes consumers idempotent, and projection views.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/itss/techcommit/libs/apperr"
+)
+
+// Connect opens a client to uri whose commands are traced as client spans. There is
+// no released OpenTelemetry instrumentation for driver v2, so this is our own monitor.
+func Connect(ctx context.Context, uri string, tp trace.TracerProvider) (*mongo.Client, error) {
+	opts := options.Client().ApplyURI(uri).
+		SetServerSelectionTimeout(5 * time.Second).
+		SetConnectTimeout(5 * time.Second).
+		SetTimeout(15 * time.Second)
+	if tp != nil {
+		opts.SetMonitor(newMonitor(tp))
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to mongo: %w", err)
+	}
+	return client, nil
+}
+
+// Ping checks the database is reachable; /readyz uses it.
+func Ping(client *mongo.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return client.Ping(ctx, readpref.Primary())
+	}
+}
+
+// monitor turns command events into spans.
+type monitor struct {
+	tracer trace.Tracer
+	spans  sync.Map // request id -> trace.Span
+}
+
+func newMonitor(tp trace.TracerProvider) *event.CommandMonitor {
+	m := &monitor{tracer: tp.Tracer("github.com/itss/techcommit/libs/store")}
+	return &event.CommandMonitor{Started: m.started, Succeeded: m.succeeded, Failed: m.failed}
+}
+
+func (m *monitor) started(ctx context.Context, e *event.CommandStartedEvent) {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return // only trace commands that are part of a traced operation
+	}
+	coll := ""
+	if v, err := e.Command.LookupErr(e.CommandName); err == nil {
+		coll, _ = v.StringValueOK()
+	}
+	_, span := m.tracer.Start(ctx, "mongodb."+e.CommandName, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(
+			attribute.String("db.system", "mongodb"),
+			attribute.String("db.namespace", e.DatabaseName),
+			attribute.String("db.operation.name", e.CommandName),
+			attribute.String("db.collection.name", coll),
+			attribute.String("server.address", e.ConnectionID),
+		))
+	m.spans.Store(e.RequestID, span)
+}
+
+func (m *monitor) succeeded(_ context.Context, e *event.CommandSucceededEvent) {
+	if s, ok := m.spans.LoadAndDelete(e.RequestID); ok {
+		s.(trace.Span).End()
+	}
+}
+
+func (m *monitor) failed(_ context.Context, e *event.CommandFailedEvent) {
+	if s, ok := m.spans.LoadAndDelete(e.RequestID); ok {
+		span := s.(trace.Span)
+		span.SetStatus(codes.Error, e.Failure.Error())
+		span.SetAttributes(attribute.String("db.response.status_code", strconv.Itoa(int(e.RequestID))))
+		span.End()
+	}
+}
+
+// Classify marks database errors a caller can do nothing about but wait as
+// Unavailable (503), and leaves others as they are.
+func Classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var sse topology.ServerSelectionError
+	if mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.As(err, &sse) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, mongo.ErrClientDisconnected) {
+		return apperr.Wrap(apperr.Unavailable, err, "the database is unavailable")
+	}
+	return err
+}

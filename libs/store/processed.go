@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// ProcessedLog records which messages a consumer has handled, under a unique key, so
+// that a redelivered message is recognised and has no second effect.
+type ProcessedLog struct {
+	coll *mongo.Collection
+}
+
+// NewProcessedLog opens the log in collection name of db. The key is the document id,
+// which is unique on every MongoDB-compatible store.
+func NewProcessedLog(db *mongo.Database, name string) (*ProcessedLog, error) {
+	if db == nil || name == "" {
+		return nil, errors.New("store: database and collection name are required")
+	}
+	return &ProcessedLog{coll: db.Collection(name)}, nil
+}
+
+// Seen reports whether key was recorded.
+func (p *ProcessedLog) Seen(ctx context.Context, key string) (bool, error) {
+	n, err := p.coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: key}})
+	if err != nil {
+		return false, fmt.Errorf("check processed %s: %w", key, Classify(err))
+	}
+	return n > 0, nil
+}
+
+// Record records key. It returns false, without error, when key was recorded already:
+// the caller lost a race with another handler of the same message.
+func (p *ProcessedLog) Record(ctx context.Context, key string) (bool, error) {
+	_, err := p.coll.InsertOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "at", Value: time.Now().UTC()}})
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record processed %s: %w", key, Classify(err))
+	}
+	return true, nil
+}

@@ -1,0 +1,131 @@
+// Package testenv gives tests the real infrastructure, started in process: a FerretDB
+// shared by the tests of one binary (each test gets a database of its own) and a NATS
+// server per test (so each test has its own streams and consumers).
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/itss/techcommit/libs/embedded"
+	"github.com/itss/techcommit/libs/store"
+)
+
+var (
+	ferretOnce sync.Once
+	ferret     *embedded.Mongo
+	ferretErr  error
+	dbCounter  atomic.Int64
+)
+
+// MongoURI returns the address of the shared embedded FerretDB, or of the MongoDB
+// named by TEST_MONGO_URI when that is set (to run the same tests against MongoDB).
+func MongoURI(tb testing.TB) string {
+	tb.Helper()
+	if uri := os.Getenv("TEST_MONGO_URI"); uri != "" {
+		return uri
+	}
+	ferretOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tc-ferretdb-")
+		if err != nil {
+			ferretErr = err
+			return
+		}
+		ferret, ferretErr = embedded.StartFerretDB(dir, "127.0.0.1:0")
+	})
+	if ferretErr != nil {
+		tb.Fatalf("start ferretdb: %v", ferretErr)
+	}
+	return ferret.URI
+}
+
+// DatabaseName returns a database name no other test uses.
+func DatabaseName(tb testing.TB) string {
+	tb.Helper()
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, tb.Name())
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return fmt.Sprintf("t%d_%d_%s", os.Getpid()%100000, dbCounter.Add(1), name)
+}
+
+// Mongo returns a connected client and a fresh database for this test; both are
+// cleaned up when it ends.
+func Mongo(tb testing.TB) (*mongo.Client, *mongo.Database) {
+	tb.Helper()
+	client, err := store.Connect(context.Background(), MongoURI(tb), trace.NewTracerProvider())
+	if err != nil {
+		tb.Fatalf("connect to mongo: %v", err)
+	}
+	db := client.Database(DatabaseName(tb))
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = db.Drop(ctx)
+		_ = client.Disconnect(ctx)
+	})
+	return client, db
+}
+
+// NATS starts a NATS server with JetStream for this test and returns its URL.
+func NATS(tb testing.TB) *embedded.NATS {
+	tb.Helper()
+	n, err := embedded.StartNATS(tb.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("start nats: %v", err)
+	}
+	tb.Cleanup(n.Stop)
+	return n
+}
+
+// JetStream connects to n and returns the connection and JetStream context.
+func JetStream(tb testing.TB, n *embedded.NATS) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := nats.Connect(n.URL)
+	if err != nil {
+		tb.Fatalf("connect to nats: %v", err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatalf("jetstream: %v", err)
+	}
+	return nc, js
+}
+
+// Eventually polls cond every few milliseconds until it returns nil or the deadline
+// passes, and then fails the test with cond's last error.
+func Eventually(tb testing.TB, within time.Duration, cond func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	wait := 5 * time.Millisecond
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("condition not met within %s: %v", within, err)
+		}
+		time.Sleep(wait)
+		if wait < 100*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
