@@ -1,0 +1,200 @@
+// Package app holds the signatory service's commands and queries: each command loads
+// an organisation from its events, lets the domain decide, and appends what it decided;
+// queries read the organisation itself or the projected views.
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
+)
+
+// EventStore is where organisations' events live (see store.EventStore).
+type EventStore interface {
+	Execute(ctx context.Context, cmd store.Command) ([]events.Envelope, error)
+	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
+}
+
+// Views answers list queries from the projection of organisations.
+type Views interface {
+	Save(ctx context.Context, o *organisation.Organisation) error
+	List(ctx context.Context, q ListQuery) (Page[Summary], error)
+	Directory(ctx context.Context, q DirectoryQuery) (Page[DirectoryEntry], error)
+}
+
+// App is the signatory service's use cases.
+type App struct {
+	events EventStore
+	views  Views
+	policy organisation.Policy
+}
+
+// New checks its dependencies and returns the App.
+func New(es EventStore, views Views, policy organisation.Policy) (*App, error) {
+	if es == nil || views == nil {
+		return nil, errors.New("app: event store and views are required")
+	}
+	return &App{events: es, views: views, policy: policy}, nil
+}
+
+// CreateOrganisation records an enquiry from a new organisation (ops only).
+func (a *App) CreateOrganisation(ctx context.Context, by auth.Principal, q organisation.Enquiry) (*organisation.Organisation, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff record enquiries")
+	}
+	id := uuid.Must(uuid.NewV7()).String()
+	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.ReceiveEnquiry(q)
+	})
+}
+
+// RecordMeeting records ITSS's meeting with the organisation.
+func (a *App) RecordMeeting(ctx context.Context, by auth.Principal, id string, on civil.Date, notes string) (*organisation.Organisation, error) {
+	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.RecordMeeting(on, notes)
+	})
+}
+
+// ReceiveForm records the signed form.
+func (a *App) ReceiveForm(ctx context.Context, by auth.Principal, id string, signedOn civil.Date, c organisation.Contacts) (*organisation.Organisation, error) {
+	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.ReceiveForm(signedOn, c)
+	})
+}
+
+// Announce records the joint announcement and starts the obligation clock.
+func (a *App) Announce(ctx context.Context, by auth.Principal, id string, on civil.Date) (*organisation.Organisation, error) {
+	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.Announce(on, a.policy)
+	})
+}
+
+// Withdraw records the organisation's withdrawal.
+func (a *App) Withdraw(ctx context.Context, by auth.Principal, id string, on civil.Date, reason, initiatedBy string) (*organisation.Organisation, error) {
+	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.Withdraw(on, reason, initiatedBy)
+	})
+}
+
+// ChangeContacts replaces the contacts: ops for any organisation, a lead for their own.
+func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, c organisation.Contacts) (*organisation.Organisation, error) {
+	if !by.ActsFor(id) {
+		return nil, apperr.New(apperr.Forbidden, "you may change only your own organisation's contacts")
+	}
+	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		if !o.Exists() {
+			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+		}
+		return o.ChangeContacts(c)
+	})
+}
+
+// RecordSubmission closes an obligation from the review service's "submission
+// received" event. causationID is the event's id, so a redelivery appends nothing.
+func (a *App) RecordSubmission(ctx context.Context, causationID string, s events.SubmissionReceivedV1) error {
+	_, err := a.change(ctx, "system:review", causationID, s.OrganisationID, func(o *organisation.Organisation) ([]events.Payload, error) {
+		if !o.Exists() {
+			return nil, nil // not ours to know: nothing to close
+		}
+		return o.RecordSubmission(s.ObligationID, s.SubmissionID, civil.Of(s.ReceivedAt.UTC()), a.policy)
+	})
+	return err
+}
+
+// Get returns one organisation: ops see any, a lead only their own.
+func (a *App) Get(ctx context.Context, by auth.Principal, id string) (*organisation.Organisation, error) {
+	if !by.ActsFor(id) {
+		return nil, apperr.New(apperr.Forbidden, "you may read only your own organisation")
+	}
+	o, err := a.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Exists() {
+		return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+	}
+	return o, nil
+}
+
+// History returns the organisation's events: who changed what, and when (ops only).
+func (a *App) History(ctx context.Context, by auth.Principal, id string) ([]events.Envelope, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff read the audit trail")
+	}
+	history, err := a.events.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(history) == 0 {
+		return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+	}
+	return history, nil
+}
+
+// List pages through organisations (ops only).
+func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) (Page[Summary], error) {
+	if !by.IsOps() {
+		return Page[Summary]{}, apperr.New(apperr.Forbidden, "only ITSS operations staff list organisations")
+	}
+	return a.views.List(ctx, q)
+}
+
+// Directory pages through the public directory.
+func (a *App) Directory(ctx context.Context, q DirectoryQuery) (Page[DirectoryEntry], error) {
+	return a.views.Directory(ctx, q)
+}
+
+// Project brings the view of one organisation up to date with its events.
+func (a *App) Project(ctx context.Context, id string) error {
+	o, err := a.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !o.Exists() {
+		return nil
+	}
+	return a.views.Save(ctx, o)
+}
+
+func (a *App) opsChange(ctx context.Context, by auth.Principal, id string, decide func(*organisation.Organisation) ([]events.Payload, error)) (*organisation.Organisation, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff record onboarding steps")
+	}
+	return a.change(ctx, by.Actor(), "", id, decide)
+}
+
+// change runs one command on one organisation and returns it as it is afterwards.
+func (a *App) change(ctx context.Context, actor, causation, id string, decide func(*organisation.Organisation) ([]events.Payload, error)) (*organisation.Organisation, error) {
+	var seen []events.Envelope
+	appended, err := a.events.Execute(ctx, store.Command{
+		AggregateType: organisation.AggregateType, AggregateID: id, Actor: actor, CausationID: causation,
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			seen = history
+			o, err := organisation.Rebuild(id, history)
+			if err != nil {
+				return nil, err
+			}
+			return decide(o)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return organisation.Rebuild(id, append(seen, appended...))
+}
+
+func (a *App) load(ctx context.Context, id string) (*organisation.Organisation, error) {
+	history, err := a.events.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return organisation.Rebuild(id, history)
+}

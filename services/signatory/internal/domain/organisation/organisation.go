@@ -1,0 +1,485 @@
+// Package organisation is the signatory service's domain: an organisation's journey
+// from enquiry to announcement and withdrawal, its contacts, and the obligation clock
+// its announcement starts. It is pure: commands check the rules against the current
+// state and return the events that record the change; state is rebuilt by applying
+// events.
+package organisation
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// AggregateType names organisations in the event store.
+const AggregateType = "organisation"
+
+// Kind is whether an organisation signs the Commitment or supports it.
+type Kind string
+
+// The kinds of organisation.
+const (
+	Signatory Kind = "signatory"
+	Supporter Kind = "supporter"
+)
+
+// Status is where an organisation is in its journey.
+type Status string
+
+// The statuses, in order.
+const (
+	StatusNone         Status = ""
+	StatusEnquiry      Status = "enquiry"
+	StatusMeetingHeld  Status = "meeting_held"
+	StatusFormReceived Status = "form_received"
+	StatusAnnounced    Status = "announced"
+	StatusWithdrawn    Status = "withdrawn"
+)
+
+// Person is someone the organisation names.
+type Person struct {
+	Name  string
+	Title string
+	Email string
+}
+
+// Enquiry is what an organisation tells ITSS when it first asks to join.
+type Enquiry struct {
+	Name    string
+	Kind    Kind
+	Sector  string
+	Country string
+	Website string
+	Contact Person
+}
+
+// Contacts are the people an organisation names on its form and may change later.
+type Contacts struct {
+	Leader         Person
+	NominatedLead  Person
+	PointOfContact Person
+	PlanPage       string
+}
+
+// ObligationStatus says whether an obligation is still to be met.
+type ObligationStatus string
+
+// Obligation statuses.
+const (
+	ObligationOpen   ObligationStatus = "open"
+	ObligationMet    ObligationStatus = "met"
+	ObligationLapsed ObligationStatus = "lapsed" // the organisation withdrew with it open
+)
+
+// Obligation is one submission the organisation owes.
+type Obligation struct {
+	ID           string
+	Kind         string
+	Cycle        int
+	WindowOpens  civil.Date
+	Due          civil.Date
+	Status       ObligationStatus
+	MetOn        civil.Date
+	SubmissionID string
+}
+
+// Organisation is the aggregate. Its fields change only by applying events.
+type Organisation struct {
+	id          string
+	version     int
+	enquiry     Enquiry
+	status      Status
+	contacts    Contacts
+	meetingOn   civil.Date
+	signedOn    civil.Date
+	announcedOn civil.Date
+	withdrawnOn civil.Date
+	withdrawal  string
+	obligations []Obligation
+	createdAt   time.Time
+	updatedAt   time.Time
+}
+
+// Rebuild replays an organisation's history. An empty history gives an organisation
+// that does not exist yet (status none).
+func Rebuild(id string, history []events.Envelope) (*Organisation, error) {
+	o := &Organisation{id: id}
+	for _, e := range history {
+		if err := o.apply(e); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// ID returns the organisation's id.
+func (o *Organisation) ID() string { return o.id }
+
+// Version is the number of events applied.
+func (o *Organisation) Version() int { return o.version }
+
+// Exists reports whether the organisation has been recorded.
+func (o *Organisation) Exists() bool { return o.status != StatusNone }
+
+// Status returns where the organisation is in its journey.
+func (o *Organisation) Status() Status { return o.status }
+
+// Enquiry returns what the organisation said when it first asked to join.
+func (o *Organisation) Enquiry() Enquiry { return o.enquiry }
+
+// Contacts returns the organisation's current contacts.
+func (o *Organisation) Contacts() Contacts { return o.contacts }
+
+// MeetingHeldOn returns the date ITSS met the organisation, if it has.
+func (o *Organisation) MeetingHeldOn() civil.Date { return o.meetingOn }
+
+// FormSignedOn returns the date the form was signed, if received.
+func (o *Organisation) FormSignedOn() civil.Date { return o.signedOn }
+
+// AnnouncedOn returns the announcement date, if announced.
+func (o *Organisation) AnnouncedOn() civil.Date { return o.announcedOn }
+
+// Withdrawal returns the withdrawal date and reason, if withdrawn.
+func (o *Organisation) Withdrawal() (civil.Date, string) { return o.withdrawnOn, o.withdrawal }
+
+// Obligations returns the organisation's obligations, oldest first.
+func (o *Organisation) Obligations() []Obligation {
+	return append([]Obligation(nil), o.obligations...)
+}
+
+// OpenObligation returns the obligation still to be met, if any.
+func (o *Organisation) OpenObligation() (Obligation, bool) {
+	for _, ob := range o.obligations {
+		if ob.Status == ObligationOpen {
+			return ob, true
+		}
+	}
+	return Obligation{}, false
+}
+
+// CreatedAt and UpdatedAt are the times of the first and latest events.
+func (o *Organisation) CreatedAt() time.Time { return o.createdAt }
+
+// UpdatedAt is the time of the latest event.
+func (o *Organisation) UpdatedAt() time.Time { return o.updatedAt }
+
+// ReceiveEnquiry records a new organisation.
+func (o *Organisation) ReceiveEnquiry(q Enquiry) ([]events.Payload, error) {
+	if o.Exists() {
+		return nil, apperr.New(apperr.Conflict, "organisation %s already exists", o.id)
+	}
+	q.Name = strings.TrimSpace(q.Name)
+	if err := validateEnquiry(q); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.OrganisationEnquiryReceivedV1{
+		OrganisationID: o.id, Name: q.Name, Kind: string(q.Kind), Sector: q.Sector, Country: q.Country,
+		Website: q.Website, EnquiryContact: toEventPerson(q.Contact),
+	}}, nil
+}
+
+// RecordMeeting records that ITSS met the organisation. It follows the enquiry.
+func (o *Organisation) RecordMeeting(on civil.Date, notes string) ([]events.Payload, error) {
+	if err := o.require("record a meeting with", StatusEnquiry); err != nil {
+		return nil, err
+	}
+	if on.IsZero() {
+		return nil, apperr.Field("held_on", "is required")
+	}
+	return []events.Payload{events.OrganisationMeetingHeldV1{OrganisationID: o.id, HeldOn: on, Notes: strings.TrimSpace(notes)}}, nil
+}
+
+// ReceiveForm records the signed form, which names the leader who signed it, the
+// nominated lead and the public point of contact. It follows the meeting.
+func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts) ([]events.Payload, error) {
+	if err := o.require("receive the form of", StatusMeetingHeld); err != nil {
+		return nil, err
+	}
+	if signedOn.IsZero() {
+		return nil, apperr.Field("signed_on", "is required")
+	}
+	if signedOn.Before(o.meetingOn) {
+		return nil, apperr.Field("signed_on", "%s is before the meeting on %s", signedOn, o.meetingOn)
+	}
+	if err := validateContacts(c); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.OrganisationFormReceivedV1{
+		OrganisationID: o.id, SignedOn: signedOn, Leader: toEventPerson(c.Leader),
+		NominatedLead: toEventPerson(c.NominatedLead), PointOfContact: toEventPerson(c.PointOfContact), PlanPage: c.PlanPage,
+	}}, nil
+}
+
+// Announce records the joint public announcement and opens the first obligation
+// according to policy. It follows the form.
+func (o *Organisation) Announce(on civil.Date, policy Policy) ([]events.Payload, error) {
+	if err := o.require("announce", StatusFormReceived); err != nil {
+		return nil, err
+	}
+	if on.IsZero() {
+		return nil, apperr.Field("announced_on", "is required")
+	}
+	if on.Before(o.signedOn) {
+		return nil, apperr.Field("announced_on", "%s is before the form was signed on %s", on, o.signedOn)
+	}
+	s := policy.For(o.enquiry.Kind)
+	opens, due := s.First(on)
+	return []events.Payload{
+		events.OrganisationAnnouncedV1{
+			OrganisationID: o.id, Name: o.enquiry.Name, Kind: string(o.enquiry.Kind), AnnouncedOn: on,
+			Website: o.enquiry.Website, PlanPage: o.contacts.PlanPage,
+			PointOfContact: toEventPerson(o.contacts.PointOfContact), NominatedLead: toEventPerson(o.contacts.NominatedLead),
+			Leader: toEventPerson(o.contacts.Leader),
+		},
+		o.scheduled(s, 1, opens, due),
+	}, nil
+}
+
+// ChangeContacts replaces the organisation's contacts. It is allowed once the form is
+// in and until the organisation withdraws.
+func (o *Organisation) ChangeContacts(c Contacts) ([]events.Payload, error) {
+	if err := o.require("change the contacts of", StatusFormReceived, StatusAnnounced); err != nil {
+		return nil, err
+	}
+	if err := validateContacts(c); err != nil {
+		return nil, err
+	}
+	if c == o.contacts {
+		return nil, nil // nothing changed: no event, no email
+	}
+	return []events.Payload{events.OrganisationContactsChangedV1{
+		OrganisationID: o.id, Leader: toEventPerson(c.Leader), NominatedLead: toEventPerson(c.NominatedLead),
+		PointOfContact: toEventPerson(c.PointOfContact), PlanPage: c.PlanPage,
+	}}, nil
+}
+
+// Withdraw records that the organisation left (or was withdrawn). Its open
+// obligation lapses. Any organisation not yet withdrawn may be.
+func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string) ([]events.Payload, error) {
+	if err := o.require("withdraw", StatusEnquiry, StatusMeetingHeld, StatusFormReceived, StatusAnnounced); err != nil {
+		return nil, err
+	}
+	if on.IsZero() {
+		return nil, apperr.Field("withdrawn_on", "is required")
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, apperr.Field("reason", "is required")
+	}
+	if initiatedBy != "organisation" && initiatedBy != "itss" {
+		return nil, apperr.Field("initiated_by", "must be organisation or itss")
+	}
+	return []events.Payload{events.OrganisationWithdrawnV1{OrganisationID: o.id, WithdrawnOn: on, Reason: reason, InitiatedBy: initiatedBy}}, nil
+}
+
+// RecordSubmission closes the open obligation with a received submission and opens
+// the next, due RepeatEvery months after receipt. A submission for an obligation that
+// is not open (already met, or another organisation's) changes nothing, so that a
+// repeated event has no second effect; so does one for a withdrawn organisation.
+func (o *Organisation) RecordSubmission(obligationID, submissionID string, receivedOn civil.Date, policy Policy) ([]events.Payload, error) {
+	if o.status != StatusAnnounced {
+		return nil, nil
+	}
+	open, ok := o.OpenObligation()
+	if !ok || (obligationID != "" && obligationID != open.ID) {
+		return nil, nil
+	}
+	s := policy.For(o.enquiry.Kind)
+	opens, due := s.Next(receivedOn)
+	return []events.Payload{
+		events.ObligationMetV1{OrganisationID: o.id, ObligationID: open.ID, SubmissionID: submissionID, ReceivedOn: receivedOn},
+		o.scheduled(s, open.Cycle+1, opens, due),
+	}, nil
+}
+
+func (o *Organisation) scheduled(s Schedule, cycle int, opens, due civil.Date) events.ObligationScheduledV1 {
+	return events.ObligationScheduledV1{
+		OrganisationID: o.id, OrganisationName: o.enquiry.Name, ObligationID: fmt.Sprintf("%s-c%d", o.id, cycle),
+		Kind: s.Obligation, Cycle: cycle, WindowOpens: opens, Due: due,
+	}
+}
+
+// require answers Conflict unless the organisation is in one of the given statuses,
+// saying what stands in the way.
+func (o *Organisation) require(action string, allowed ...Status) error {
+	for _, s := range allowed {
+		if o.status == s {
+			return nil
+		}
+	}
+	if o.status == StatusNone {
+		return apperr.New(apperr.NotFound, "organisation %s not found", o.id)
+	}
+	next := map[Status]string{
+		StatusEnquiry:      "the meeting with ITSS has not been recorded",
+		StatusMeetingHeld:  "its signed form has not been received",
+		StatusFormReceived: "it has not been announced",
+		StatusAnnounced:    "it has already been announced",
+		StatusWithdrawn:    "it has withdrawn",
+	}[o.status]
+	if o.status == StatusFormReceived && action == "receive the form of" {
+		next = "its form has already been received"
+	}
+	if o.status == StatusMeetingHeld && action == "record a meeting with" {
+		next = "the meeting has already been recorded"
+	}
+	return apperr.New(apperr.Conflict, "cannot %s an organisation whose status is %s: %s", action, o.status, next)
+}
+
+// apply changes state by one event.
+func (o *Organisation) apply(e events.Envelope) error {
+	switch e.Type {
+	case events.OrganisationEnquiryReceivedV1{}.EventType():
+		p, err := decode[events.OrganisationEnquiryReceivedV1](e)
+		if err != nil {
+			return err
+		}
+		o.enquiry = Enquiry{Name: p.Name, Kind: Kind(p.Kind), Sector: p.Sector, Country: p.Country, Website: p.Website, Contact: fromEventPerson(p.EnquiryContact)}
+		o.status = StatusEnquiry
+		o.createdAt = e.Time
+	case events.OrganisationMeetingHeldV1{}.EventType():
+		p, err := decode[events.OrganisationMeetingHeldV1](e)
+		if err != nil {
+			return err
+		}
+		o.meetingOn = p.HeldOn
+		o.status = StatusMeetingHeld
+	case events.OrganisationFormReceivedV1{}.EventType():
+		p, err := decode[events.OrganisationFormReceivedV1](e)
+		if err != nil {
+			return err
+		}
+		o.signedOn = p.SignedOn
+		o.contacts = Contacts{Leader: fromEventPerson(p.Leader), NominatedLead: fromEventPerson(p.NominatedLead), PointOfContact: fromEventPerson(p.PointOfContact), PlanPage: p.PlanPage}
+		o.status = StatusFormReceived
+	case events.OrganisationAnnouncedV1{}.EventType():
+		p, err := decode[events.OrganisationAnnouncedV1](e)
+		if err != nil {
+			return err
+		}
+		o.announcedOn = p.AnnouncedOn
+		o.status = StatusAnnounced
+	case events.OrganisationContactsChangedV1{}.EventType():
+		p, err := decode[events.OrganisationContactsChangedV1](e)
+		if err != nil {
+			return err
+		}
+		o.contacts = Contacts{Leader: fromEventPerson(p.Leader), NominatedLead: fromEventPerson(p.NominatedLead), PointOfContact: fromEventPerson(p.PointOfContact), PlanPage: p.PlanPage}
+	case events.OrganisationWithdrawnV1{}.EventType():
+		p, err := decode[events.OrganisationWithdrawnV1](e)
+		if err != nil {
+			return err
+		}
+		o.withdrawnOn, o.withdrawal = p.WithdrawnOn, p.Reason
+		o.status = StatusWithdrawn
+		for i := range o.obligations {
+			if o.obligations[i].Status == ObligationOpen {
+				o.obligations[i].Status = ObligationLapsed
+			}
+		}
+	case events.ObligationScheduledV1{}.EventType():
+		p, err := decode[events.ObligationScheduledV1](e)
+		if err != nil {
+			return err
+		}
+		o.obligations = append(o.obligations, Obligation{ID: p.ObligationID, Kind: p.Kind, Cycle: p.Cycle, WindowOpens: p.WindowOpens, Due: p.Due, Status: ObligationOpen})
+	case events.ObligationMetV1{}.EventType():
+		p, err := decode[events.ObligationMetV1](e)
+		if err != nil {
+			return err
+		}
+		for i := range o.obligations {
+			if o.obligations[i].ID == p.ObligationID {
+				o.obligations[i].Status, o.obligations[i].MetOn, o.obligations[i].SubmissionID = ObligationMet, p.ReceivedOn, p.SubmissionID
+			}
+		}
+	default:
+		return fmt.Errorf("organisation %s: unknown event type %s", o.id, e.Type)
+	}
+	o.version = e.Version
+	o.updatedAt = e.Time
+	return nil
+}
+
+func decode[T events.Payload](e events.Envelope) (T, error) {
+	var v T
+	if err := json.Unmarshal(e.Data, &v); err != nil {
+		return v, fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
+	}
+	return v, nil
+}
+
+func validateEnquiry(q Enquiry) error {
+	switch {
+	case q.Name == "":
+		return apperr.Field("name", "is required")
+	case q.Kind != Signatory && q.Kind != Supporter:
+		return apperr.Field("kind", "must be signatory or supporter")
+	case q.Sector == "":
+		return apperr.Field("sector", "is required")
+	case len(q.Country) != 2 || strings.ToUpper(q.Country) != q.Country:
+		return apperr.Field("country", "must be an ISO 3166-1 alpha-2 code such as GB")
+	}
+	if err := validateURL("website", q.Website, true); err != nil {
+		return err
+	}
+	return validatePerson("enquiry_contact", q.Contact, true)
+}
+
+func validateContacts(c Contacts) error {
+	if err := validatePerson("leader", c.Leader, true); err != nil {
+		return err
+	}
+	if err := validatePerson("nominated_lead", c.NominatedLead, true); err != nil {
+		return err
+	}
+	if err := validatePerson("point_of_contact", c.PointOfContact, false); err != nil {
+		return err
+	}
+	return validateURL("plan_page", c.PlanPage, false)
+}
+
+func validatePerson(field string, p Person, emailRequired bool) error {
+	if strings.TrimSpace(p.Name) == "" {
+		return apperr.Field(field+".name", "is required")
+	}
+	if p.Email == "" {
+		if emailRequired {
+			return apperr.Field(field+".email", "is required")
+		}
+		return nil
+	}
+	if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email {
+		return apperr.Field(field+".email", "must be a plain email address such as name@example.ac.uk")
+	}
+	return nil
+}
+
+func validateURL(field, raw string, required bool) error {
+	if raw == "" {
+		if required {
+			return apperr.Field(field, "is required")
+		}
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return apperr.Field(field, "must be an http(s) address")
+	}
+	return nil
+}
+
+func toEventPerson(p Person) events.Person {
+	return events.Person{Name: p.Name, Title: p.Title, Email: p.Email}
+}
+
+func fromEventPerson(p events.Person) Person {
+	return Person{Name: p.Name, Title: p.Title, Email: p.Email}
+}

@@ -1,0 +1,200 @@
+package organisation_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
+)
+
+func date(s string) civil.Date {
+	d, err := civil.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+var contacts = organisation.Contacts{
+	Leader:         organisation.Person{Name: "Prof. Jane Smith", Title: "Vice-Chancellor", Email: "vc@example.ac.uk"},
+	NominatedLead:  organisation.Person{Name: "Sam Patel", Email: "s.patel@example.ac.uk"},
+	PointOfContact: organisation.Person{Name: "Technical Services", Email: "tech@example.ac.uk"},
+	PlanPage:       "https://example.ac.uk/tc",
+}
+
+// build runs steps on a fresh organisation, applying each step's events as the event
+// store would, and returns the organisation after them.
+func build(t *testing.T, kind organisation.Kind, steps ...func(*organisation.Organisation) ([]events.Payload, error)) (*organisation.Organisation, []events.Envelope) {
+	t.Helper()
+	var history []events.Envelope
+	all := append([]func(*organisation.Organisation) ([]events.Payload, error){
+		func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.ReceiveEnquiry(organisation.Enquiry{Name: "Example University", Kind: kind, Sector: "higher_education", Country: "GB",
+				Website: "https://example.ac.uk", Contact: organisation.Person{Name: "Sam Patel", Email: "s.patel@example.ac.uk"}})
+		},
+	}, steps...)
+	for i, step := range all {
+		o, err := organisation.Rebuild("org1", history)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads, err := step(o)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		for _, p := range payloads {
+			data, _ := json.Marshal(p)
+			history = append(history, events.Envelope{ID: "e", Type: p.EventType(), AggregateID: "org1", Version: len(history) + 1, Time: time.Now(), Data: data})
+		}
+	}
+	o, err := organisation.Rebuild("org1", history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, history
+}
+
+func meeting(o *organisation.Organisation) ([]events.Payload, error) {
+	return o.RecordMeeting(date("2025-01-10"), "")
+}
+
+func form(o *organisation.Organisation) ([]events.Payload, error) {
+	return o.ReceiveForm(date("2025-02-01"), contacts)
+}
+
+func announce(on string) func(*organisation.Organisation) ([]events.Payload, error) {
+	return func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.Announce(date(on), organisation.DefaultPolicy)
+	}
+}
+
+func TestAnnouncementSchedulesFirstObligationByPolicy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		kind      organisation.Kind
+		announced string
+		want      organisation.Obligation
+	}{
+		{organisation.Signatory, "2025-03-20", organisation.Obligation{ID: "org1-c1", Kind: "self_assessment_and_action_plan", Cycle: 1, WindowOpens: date("2026-03-20"), Due: date("2026-09-20"), Status: organisation.ObligationOpen}},
+		{organisation.Supporter, "2025-03-20", organisation.Obligation{ID: "org1-c1", Kind: "action_plan", Cycle: 1, WindowOpens: date("2025-09-20"), Due: date("2026-03-20"), Status: organisation.ObligationOpen}},
+		{organisation.Signatory, "2025-08-31", organisation.Obligation{ID: "org1-c1", Kind: "self_assessment_and_action_plan", Cycle: 1, WindowOpens: date("2026-08-31"), Due: date("2027-02-28"), Status: organisation.ObligationOpen}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind)+"/"+tt.announced, func(t *testing.T) {
+			t.Parallel()
+			o, _ := build(t, tt.kind, meeting, form, announce(tt.announced))
+			got, ok := o.OpenObligation()
+			if !ok {
+				t.Fatal("no open obligation after announcement")
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(civil.Date{})); diff != "" {
+				t.Errorf("obligation (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSubmissionClosesObligationAndOpensNextThreeYearsOn(t *testing.T) {
+	t.Parallel()
+	o, _ := build(t, organisation.Signatory, meeting, form, announce("2025-03-20"),
+		func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.RecordSubmission("org1-c1", "sub1", date("2026-06-15"), organisation.DefaultPolicy)
+		})
+	obs := o.Obligations()
+	if len(obs) != 2 {
+		t.Fatalf("%d obligations, want 2", len(obs))
+	}
+	if obs[0].Status != organisation.ObligationMet || obs[0].MetOn != date("2026-06-15") || obs[0].SubmissionID != "sub1" {
+		t.Errorf("first obligation = %+v, want met on 2026-06-15 by sub1", obs[0])
+	}
+	want := organisation.Obligation{ID: "org1-c2", Kind: "self_assessment_and_action_plan", Cycle: 2, WindowOpens: date("2028-12-15"), Due: date("2029-06-15"), Status: organisation.ObligationOpen}
+	if diff := cmp.Diff(want, obs[1], cmp.AllowUnexported(civil.Date{})); diff != "" {
+		t.Errorf("next obligation (-want +got):\n%s", diff)
+	}
+	// The same submission again changes nothing.
+	again, err := o.RecordSubmission("org1-c1", "sub1", date("2026-06-15"), organisation.DefaultPolicy)
+	if err != nil || len(again) != 0 {
+		t.Errorf("repeated submission gave %v, %v; want no events", again, err)
+	}
+}
+
+func TestIllegalTransitionsAreConflictsThatSayWhy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		steps []func(*organisation.Organisation) ([]events.Payload, error)
+		try   func(*organisation.Organisation) ([]events.Payload, error)
+		code  apperr.Code
+	}{
+		{"announce before form", []func(*organisation.Organisation) ([]events.Payload, error){meeting}, announce("2025-03-01"), apperr.Conflict},
+		{"form before meeting", nil, form, apperr.Conflict},
+		{"meeting twice", []func(*organisation.Organisation) ([]events.Payload, error){meeting}, meeting, apperr.Conflict},
+		{"announce twice", []func(*organisation.Organisation) ([]events.Payload, error){meeting, form, announce("2025-03-01")}, announce("2025-03-02"), apperr.Conflict},
+		{"announce before signing", []func(*organisation.Organisation) ([]events.Payload, error){meeting, form}, announce("2025-01-15"), apperr.Invalid},
+		{"withdraw twice", []func(*organisation.Organisation) ([]events.Payload, error){func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.Withdraw(date("2025-02-01"), "left", "organisation")
+		}}, func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.Withdraw(date("2025-02-02"), "left", "organisation")
+		}, apperr.Conflict},
+		{"contacts before form", []func(*organisation.Organisation) ([]events.Payload, error){meeting}, func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.ChangeContacts(contacts)
+		}, apperr.Conflict},
+		{"bad lead email", []func(*organisation.Organisation) ([]events.Payload, error){meeting}, func(o *organisation.Organisation) ([]events.Payload, error) {
+			c := contacts
+			c.NominatedLead.Email = "Sam <s@example.ac.uk>"
+			return o.ReceiveForm(date("2025-02-01"), c)
+		}, apperr.Invalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, _ := build(t, organisation.Signatory, tt.steps...)
+			payloads, err := tt.try(o)
+			if apperr.CodeOf(err) != tt.code {
+				t.Fatalf("err = %v, want code %s", err, tt.code)
+			}
+			if len(payloads) != 0 {
+				t.Errorf("refused command still produced %d events", len(payloads))
+			}
+			if e, _ := apperr.As(err); e.Message == "" {
+				t.Error("error has no message for the caller")
+			}
+		})
+	}
+}
+
+func TestWithdrawalLapsesOpenObligationAndIgnoresLaterSubmissions(t *testing.T) {
+	t.Parallel()
+	o, _ := build(t, organisation.Supporter, meeting, form, announce("2025-03-20"),
+		func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.Withdraw(date("2025-06-01"), "merged", "itss")
+		})
+	if o.Status() != organisation.StatusWithdrawn {
+		t.Fatalf("status %s, want withdrawn", o.Status())
+	}
+	if _, ok := o.OpenObligation(); ok {
+		t.Error("withdrawn organisation still has an open obligation")
+	}
+	if got := o.Obligations()[0].Status; got != organisation.ObligationLapsed {
+		t.Errorf("obligation status %s, want lapsed", got)
+	}
+	payloads, err := o.RecordSubmission("", "late", date("2025-07-01"), organisation.DefaultPolicy)
+	if err != nil || len(payloads) != 0 {
+		t.Errorf("submission after withdrawal gave %v, %v; want nothing", payloads, err)
+	}
+}
+
+func TestUnchangedContactsRecordNothing(t *testing.T) {
+	t.Parallel()
+	o, _ := build(t, organisation.Signatory, meeting, form)
+	payloads, err := o.ChangeContacts(contacts)
+	if err != nil || len(payloads) != 0 {
+		t.Errorf("same contacts gave %v, %v; want no event", payloads, err)
+	}
+}

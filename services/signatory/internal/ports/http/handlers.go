@@ -1,0 +1,306 @@
+// Package http is the signatory service's HTTP port: it binds requests to the
+// generated API types, calls the app, and maps results to responses. Authentication,
+// role checks and validation against the OpenAPI document happen in middleware before
+// these handlers run.
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/services/signatory/api"
+	"github.com/itss/techcommit/services/signatory/internal/app"
+	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
+)
+
+// Handlers implements the generated api.ServerInterface.
+type Handlers struct {
+	app *app.App
+}
+
+var _ api.ServerInterface = (*Handlers)(nil)
+
+// New returns the handlers.
+func New(a *app.App) *Handlers { return &Handlers{app: a} }
+
+// Register adds the API's routes to e.
+func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
+
+// CreateOrganisation records an enquiry.
+func (h *Handlers) CreateOrganisation(c echo.Context) error {
+	var body api.EnquiryRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	o, err := h.app.CreateOrganisation(c.Request().Context(), by, organisation.Enquiry{
+		Name: body.Name, Kind: organisation.Kind(body.Kind), Sector: string(body.Sector), Country: body.Country,
+		Website: body.Website, Contact: person(body.EnquiryContact),
+	})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/organisations/"+o.ID())
+	return c.JSON(http.StatusCreated, toOrganisation(o))
+}
+
+// GetOrganisation reads one organisation.
+func (h *Handlers) GetOrganisation(c echo.Context, id api.OrganisationID) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	o, err := h.app.Get(c.Request().Context(), by, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toOrganisation(o))
+}
+
+// RecordMeeting records the meeting with ITSS.
+func (h *Handlers) RecordMeeting(c echo.Context, id api.OrganisationID) error {
+	var body api.MeetingRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
+		return h.app.RecordMeeting(c.Request().Context(), by, id, date(body.HeldOn), deref(body.Notes))
+	})
+}
+
+// ReceiveForm records the signed form.
+func (h *Handlers) ReceiveForm(c echo.Context, id api.OrganisationID) error {
+	var body api.FormRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
+		return h.app.ReceiveForm(c.Request().Context(), by, id, date(body.SignedOn), contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
+	})
+}
+
+// Announce records the joint announcement.
+func (h *Handlers) Announce(c echo.Context, id api.OrganisationID) error {
+	var body api.AnnouncementRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
+		return h.app.Announce(c.Request().Context(), by, id, date(body.AnnouncedOn))
+	})
+}
+
+// Withdraw records a withdrawal.
+func (h *Handlers) Withdraw(c echo.Context, id api.OrganisationID) error {
+	var body api.WithdrawalRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
+		return h.app.Withdraw(c.Request().Context(), by, id, date(body.WithdrawnOn), body.Reason, string(body.InitiatedBy))
+	})
+}
+
+// UpdateContacts replaces the contacts.
+func (h *Handlers) UpdateContacts(c echo.Context, id api.OrganisationID) error {
+	var body api.ContactsRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
+		return h.app.ChangeContacts(c.Request().Context(), by, id, contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
+	})
+}
+
+// ListObligations lists the organisation's obligations.
+func (h *Handlers) ListObligations(c echo.Context, id api.OrganisationID) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	o, err := h.app.Get(c.Request().Context(), by, id)
+	if err != nil {
+		return err
+	}
+	items := []api.Obligation{}
+	for _, ob := range o.Obligations() {
+		items = append(items, toObligation(ob))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"organisation_id": id, "items": items})
+}
+
+// GetHistory returns the audit trail.
+func (h *Handlers) GetHistory(c echo.Context, id api.OrganisationID) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	history, err := h.app.History(c.Request().Context(), by, id)
+	if err != nil {
+		return err
+	}
+	items := make([]api.HistoryEntry, 0, len(history))
+	for _, e := range history {
+		var data map[string]any
+		_ = json.Unmarshal(e.Data, &data)
+		items = append(items, api.HistoryEntry{Id: e.ID, Type: e.Type, Version: e.Version, Time: e.Time, Actor: e.Actor, Data: data})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"organisation_id": id, "items": items})
+}
+
+// ListOrganisations pages through organisations.
+func (h *Handlers) ListOrganisations(c echo.Context, params api.ListOrganisationsParams) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	q := app.ListQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor)}
+	if params.Status != nil {
+		q.Status = organisation.Status(*params.Status)
+	}
+	if params.Kind != nil {
+		q.Kind = organisation.Kind(*params.Kind)
+	}
+	page, err := h.app.List(c.Request().Context(), by, q)
+	if err != nil {
+		return err
+	}
+	out := api.OrganisationPage{Items: make([]api.OrganisationSummary, 0, len(page.Items)), NextCursor: optional(page.NextCursor)}
+	for _, s := range page.Items {
+		sector := api.Sector(s.Sector)
+		out.Items = append(out.Items, api.OrganisationSummary{
+			Id: s.ID, Name: s.Name, Kind: api.Kind(s.Kind), Sector: &sector, Country: optional(s.Country),
+			Status: api.Status(s.Status), AnnouncedOn: optionalDate(s.AnnouncedOn), NextDue: optionalDate(s.NextDue), Version: s.Version,
+		})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// ListDirectory pages through the public directory.
+func (h *Handlers) ListDirectory(c echo.Context, params api.ListDirectoryParams) error {
+	q := app.DirectoryQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor)}
+	if params.Kind != nil {
+		q.Kind = organisation.Kind(*params.Kind)
+	}
+	page, err := h.app.Directory(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	out := api.DirectoryPage{Items: make([]api.DirectoryEntry, 0, len(page.Items)), NextCursor: optional(page.NextCursor)}
+	for _, d := range page.Items {
+		out.Items = append(out.Items, api.DirectoryEntry{
+			Id: d.ID, Name: d.Name, Kind: api.Kind(d.Kind), AnnouncedOn: openapi_types.Date{Time: d.AnnouncedOn.Time()},
+			Website: optional(d.Website), PlanPage: optional(d.PlanPage), PointOfContact: publicContact(d.PointOfContact),
+		})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *Handlers) respond(c echo.Context, do func(auth.Principal) (*organisation.Organisation, error)) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	o, err := do(by)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toOrganisation(o))
+}
+
+func toOrganisation(o *organisation.Organisation) api.Organisation {
+	q, ct := o.Enquiry(), o.Contacts()
+	out := api.Organisation{
+		Id: o.ID(), Name: q.Name, Kind: api.Kind(q.Kind), Sector: api.Sector(q.Sector), Country: q.Country, Website: q.Website,
+		Status: api.Status(o.Status()), Version: o.Version(), CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
+		PlanPage: optional(ct.PlanPage), MeetingHeldOn: optionalDate(o.MeetingHeldOn()), FormSignedOn: optionalDate(o.FormSignedOn()),
+		AnnouncedOn: optionalDate(o.AnnouncedOn()),
+	}
+	contact := apiPerson(q.Contact)
+	out.EnquiryContact = &contact
+	if ct.Leader.Name != "" {
+		leader, lead, poc := apiPerson(ct.Leader), apiPerson(ct.NominatedLead), publicContact(ct.PointOfContact)
+		out.Leader, out.NominatedLead, out.PointOfContact = &leader, &lead, &poc
+	}
+	if on, reason := o.Withdrawal(); !on.IsZero() {
+		out.WithdrawnOn, out.WithdrawalReason = optionalDate(on), &reason
+	}
+	if ob, ok := o.OpenObligation(); ok {
+		next := toObligation(ob)
+		out.NextObligation = &next
+	}
+	return out
+}
+
+func toObligation(ob organisation.Obligation) api.Obligation {
+	return api.Obligation{
+		Id: ob.ID, Kind: api.ObligationKind(ob.Kind), Cycle: ob.Cycle,
+		WindowOpens: openapi_types.Date{Time: ob.WindowOpens.Time()}, Due: openapi_types.Date{Time: ob.Due.Time()},
+		Status: api.ObligationStatus(ob.Status), MetOn: optionalDate(ob.MetOn), SubmissionId: optional(ob.SubmissionID),
+	}
+}
+
+func person(p api.Person) organisation.Person {
+	return organisation.Person{Name: p.Name, Title: deref(p.Title), Email: string(p.Email)}
+}
+
+func contacts(leader, lead api.Person, poc api.PublicContact, plan *string) organisation.Contacts {
+	c := organisation.Contacts{Leader: person(leader), NominatedLead: person(lead), PlanPage: deref(plan)}
+	c.PointOfContact = organisation.Person{Name: poc.Name, Title: deref(poc.Title)}
+	if poc.Email != nil {
+		c.PointOfContact.Email = string(*poc.Email)
+	}
+	return c
+}
+
+func apiPerson(p organisation.Person) api.Person {
+	return api.Person{Name: p.Name, Title: optional(p.Title), Email: openapi_types.Email(p.Email)}
+}
+
+func publicContact(p organisation.Person) api.PublicContact {
+	out := api.PublicContact{Name: p.Name, Title: optional(p.Title)}
+	if p.Email != "" {
+		e := openapi_types.Email(p.Email)
+		out.Email = &e
+	}
+	return out
+}
+
+func date(d openapi_types.Date) civil.Date { return civil.Of(d.Time) }
+
+func optionalDate(d civil.Date) *openapi_types.Date {
+	if d.IsZero() {
+		return nil
+	}
+	return &openapi_types.Date{Time: d.Time()}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func limit(l *int) int {
+	if l == nil {
+		return 50
+	}
+	return *l
+}

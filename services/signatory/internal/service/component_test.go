@@ -1,0 +1,481 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/telemetry"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/signatory/internal/config"
+	"github.com/itss/techcommit/services/signatory/internal/service"
+)
+
+// harness is one signatory service running in process against its own database and
+// NATS server, reached over a real socket.
+type harness struct {
+	t      testing.TB
+	url    string
+	issuer *auth.DevIssuer
+	js     jetstream.JetStream
+	svc    *service.Service
+}
+
+func start(t testing.TB) *harness {
+	t.Helper()
+	n := testenv.NATS(t)
+	_, js := testenv.JetStream(t, n)
+	testenv.Mongo(t) // make sure FerretDB runs
+
+	jwks := httptest.NewServer(nil)
+	issuer, err := auth.NewDevIssuer(jwks.URL, "technician-commitment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks.Config.Handler = issuer.JWKSHandler()
+	t.Cleanup(jwks.Close)
+
+	cfg := config.Default()
+	cfg.Mongo.URI = testenv.MongoURI(t)
+	cfg.Mongo.Database = testenv.DatabaseName(t)
+	cfg.NATS.URL = n.URL
+	cfg.Auth.JWKSURL = jwks.URL
+	cfg.Auth.Issuer = jwks.URL
+	cfg.Telemetry.LogLevel = "error"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	svc, cleanup, err := service.New(ctx, cfg, service.Options{Logger: telemetry.Discard()})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("service stopped with: %v", err)
+		}
+		cleanup()
+	})
+	return &harness{t: t, url: "http://" + ln.Addr().String(), issuer: issuer, js: js, svc: svc}
+}
+
+func (h *harness) token(role auth.Role, org string) string {
+	h.t.Helper()
+	tok, err := h.issuer.Mint(auth.Principal{Subject: string(role) + "-user", Role: role, Org: org}, time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not JSON: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// do sends a request; body may be a string (sent as is) or a value (sent as JSON).
+func (h *harness) do(method, path, token string, body any, headers ...string) response {
+	h.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, h.url+path, r)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+func (h *harness) must(want int, r response) response {
+	h.t.Helper()
+	if r.status != want {
+		h.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
+	}
+	return r
+}
+
+var (
+	enquiry = map[string]any{
+		"name": "University of Exampleton", "kind": "signatory", "sector": "higher_education", "country": "GB",
+		"website":         "https://www.exampleton.ac.uk",
+		"enquiry_contact": map[string]any{"name": "Sam Patel", "email": "s.patel@exampleton.ac.uk"},
+	}
+	form = map[string]any{
+		"signed_on":        "2025-03-01",
+		"leader":           map[string]any{"name": "Prof. Jane Smith", "title": "Vice-Chancellor", "email": "vc@exampleton.ac.uk"},
+		"nominated_lead":   map[string]any{"name": "Sam Patel", "email": "s.patel@exampleton.ac.uk"},
+		"point_of_contact": map[string]any{"name": "Technical Services Office", "email": "technicians@exampleton.ac.uk"},
+		"plan_page":        "https://www.exampleton.ac.uk/technician-commitment",
+	}
+)
+
+// onboard creates an organisation and takes it as far as the given step.
+func (h *harness) onboard(ops string, through string, traceHeaders ...string) string {
+	h.t.Helper()
+	created := h.must(http.StatusCreated, h.do("POST", "/v1/organisations", ops, enquiry, traceHeaders...)).json(h.t)
+	id := created["id"].(string)
+	steps := []struct {
+		name, path string
+		body       any
+	}{
+		{"meeting", "/meeting", map[string]any{"held_on": "2025-02-10"}},
+		{"form", "/form", form},
+		{"announcement", "/announcement", map[string]any{"announced_on": "2025-03-20"}},
+	}
+	for _, s := range steps {
+		h.must(http.StatusOK, h.do("POST", "/v1/organisations/"+id+s.path, ops, s.body, traceHeaders...))
+		if s.name == through {
+			break
+		}
+	}
+	return id
+}
+
+// eventsOf reads every event about one organisation from the signatory stream.
+func (h *harness) eventsOf(id string, want int) []jetstream.Msg {
+	h.t.Helper()
+	var got []jetstream.Msg
+	testenv.Eventually(h.t, 10*time.Second, func() error {
+		got = nil
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, err := h.js.OrderedConsumer(ctx, events.StreamSignatory, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			return err
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return err
+		}
+		total := int(info.NumPending)
+		for i := 0; i < total; i++ {
+			m, err := c.Next(jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				return err
+			}
+			if m.Headers().Get(bus.HeaderSubject) == id {
+				got = append(got, m)
+			}
+		}
+		if len(got) < want {
+			return fmt.Errorf("%d events about %s, want %d", len(got), id, want)
+		}
+		return nil
+	})
+	return got
+}
+
+func TestOnboardingPublishesEventsCarryingTheRequestTrace(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.token(auth.RoleOps, "")
+	const traceID = "4bf92f3577b34e0ea0a1b2c3d4e5f607"
+	id := h.onboard(ops, "announcement", "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+
+	msgs := h.eventsOf(id, 5)
+	var types []string
+	for _, m := range msgs {
+		types = append(types, m.Headers().Get(bus.HeaderType))
+		if tp := m.Headers().Get(bus.HeaderTraceParent); !strings.Contains(tp, traceID) {
+			t.Errorf("%s carries traceparent %q, want trace %s", m.Subject(), tp, traceID)
+		}
+		if m.Headers().Get("Nats-Msg-Id") != m.Headers().Get(bus.HeaderID) {
+			t.Errorf("%s: Nats-Msg-Id differs from the event id", m.Subject())
+		}
+		if got := m.Headers().Get(bus.HeaderActor); got != "ops:ops-user" {
+			t.Errorf("%s: actor %q, want ops:ops-user", m.Subject(), got)
+		}
+	}
+	want := []string{
+		"tc.signatory.organisation.enquiry_received.v1",
+		"tc.signatory.organisation.meeting_held.v1",
+		"tc.signatory.organisation.form_received.v1",
+		"tc.signatory.organisation.announced.v1",
+		"tc.signatory.organisation.obligation_scheduled.v1",
+	}
+	if diff := cmp.Diff(want, types); diff != "" {
+		t.Errorf("event types (-want +got):\n%s", diff)
+	}
+	env, err := bus.Envelope(msgs[4].Subject(), msgs[4].Headers(), msgs[4].Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled, err := events.Decode[events.ObligationScheduledV1](env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scheduled.WindowOpens.String() != "2026-03-20" || scheduled.Due.String() != "2026-09-20" {
+		t.Errorf("first obligation window %s due %s, want 2026-03-20 and 2026-09-20", scheduled.WindowOpens, scheduled.Due)
+	}
+
+	// The lead reads their obligations; the public reads the directory once projected.
+	lead := h.token(auth.RoleLead, id)
+	obs := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/obligations", lead, nil)).json(t)
+	items := obs["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["due"] != "2026-09-20" {
+		t.Errorf("obligations = %v, want one due 2026-09-20", items)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		dir := h.do("GET", "/v1/directory", "", nil)
+		if dir.status != http.StatusOK {
+			return fmt.Errorf("directory status %d", dir.status)
+		}
+		if !strings.Contains(string(dir.body), id) {
+			return fmt.Errorf("directory does not list %s yet", id)
+		}
+		for _, private := range []string{"vc@exampleton.ac.uk", "s.patel@exampleton.ac.uk"} {
+			if strings.Contains(string(dir.body), private) {
+				t.Errorf("the public directory shows the private address %s", private)
+			}
+		}
+		return nil
+	})
+}
+
+func TestSubmissionReceivedClosesObligationOnceAndOpensTheNext(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.token(auth.RoleOps, "")
+	id := h.onboard(ops, "announcement")
+
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.js, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(events.SubmissionReceivedV1{SubmissionID: "sub-1", OrganisationID: id, ObligationID: id + "-c1", Kind: "self_assessment_and_action_plan", ReceivedAt: time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)})
+	env := events.Envelope{ID: "evt-sub-1", Source: "/tc/review", Type: events.SubmissionReceivedV1{}.EventType(), AggregateType: "submission", AggregateID: "sub-1", Version: 1, Time: time.Now(), Data: payload}
+	// Published twice under different message ids, so JetStream keeps both: the
+	// consumer must still close the obligation only once.
+	for i := range 2 {
+		m := bus.Message(env)
+		m.Header.Set("Nats-Msg-Id", fmt.Sprintf("copy-%d", i))
+		if _, err := h.js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		obs := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/obligations", ops, nil)).json(t)
+		items := obs["items"].([]any)
+		if len(items) != 2 {
+			return fmt.Errorf("%d obligations, want 2", len(items))
+		}
+		first, next := items[0].(map[string]any), items[1].(map[string]any)
+		if first["status"] != "met" || first["met_on"] != "2026-06-15" || next["due"] != "2029-06-15" || next["window_opens"] != "2028-12-15" {
+			return fmt.Errorf("obligations %v", items)
+		}
+		return nil
+	})
+	msgs := h.eventsOf(id, 7)
+	if len(msgs) != 7 {
+		t.Errorf("%d events, want 7 (5 onboarding, 1 met, 1 scheduled): a duplicate had a second effect", len(msgs))
+	}
+}
+
+func TestRacingCommandsOnOneOrganisationLoseNothing(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.token(auth.RoleOps, "")
+	id := h.onboard(ops, "form")
+
+	const n = 50
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	versions := make([]float64, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var r response
+			if i%5 == 0 {
+				// Only one announcement can ever be applied.
+				r = h.do("POST", "/v1/organisations/"+id+"/announcement", ops, map[string]any{"announced_on": "2025-03-20"})
+			} else {
+				c := map[string]any{}
+				for k, v := range form {
+					c[k] = v
+				}
+				delete(c, "signed_on")
+				c["nominated_lead"] = map[string]any{"name": fmt.Sprintf("Lead %d", i), "email": fmt.Sprintf("lead%d@exampleton.ac.uk", i)}
+				r = h.do("PUT", "/v1/organisations/"+id+"/contacts", ops, c)
+			}
+			statuses[i] = r.status
+			if r.status == http.StatusOK {
+				versions[i] = r.json(t)["version"].(float64)
+			}
+		}()
+	}
+	wg.Wait()
+
+	applied := map[string]int{}
+	seenVersion := map[float64]int{}
+	for i, s := range statuses {
+		kind := "contacts"
+		if i%5 == 0 {
+			kind = "announce"
+		}
+		switch s {
+		case http.StatusOK:
+			applied[kind]++
+			if prev, dup := seenVersion[versions[i]]; dup {
+				t.Errorf("commands %d and %d both answered version %v", prev, i, versions[i])
+			}
+			seenVersion[versions[i]] = i
+		case http.StatusConflict:
+		default:
+			t.Errorf("command %d: status %d, want 200 or 409", i, s)
+		}
+	}
+	if applied["announce"] != 1 {
+		t.Errorf("%d announcements applied, want exactly 1", applied["announce"])
+	}
+	history := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/history", ops, nil)).json(t)["items"].([]any)
+	counts := map[string]int{}
+	for i, e := range history {
+		entry := e.(map[string]any)
+		counts[entry["type"].(string)]++
+		if int(entry["version"].(float64)) != i+1 {
+			t.Errorf("history entry %d has version %v", i, entry["version"])
+		}
+	}
+	if got := counts["tc.signatory.organisation.contacts_changed.v1"]; got != applied["contacts"] {
+		t.Errorf("%d contact changes stored, %d answered as applied", got, applied["contacts"])
+	}
+	if got := counts["tc.signatory.organisation.announced.v1"]; got != 1 {
+		t.Errorf("%d announcements stored, want 1", got)
+	}
+	t.Logf("applied %v of %d", applied, n)
+}
+
+func TestBadRequestsGetProblemDetails(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.token(auth.RoleOps, "")
+	id := h.onboard(ops, "meeting")
+	other := h.onboard(ops, "meeting")
+
+	forger, err := auth.NewDevIssuer(h.issuer.Issuer, h.issuer.Audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := forger.Mint(auth.Principal{Subject: "x", Role: auth.RoleOps}, time.Hour)
+	expired, _ := h.issuer.MintClaims(h.issuer.TokenClaims(auth.Principal{Subject: "x", Role: auth.RoleOps}, -time.Hour))
+	withField := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for key, val := range enquiry {
+			m[key] = val
+		}
+		m[k] = v
+		return m
+	}
+
+	tests := []struct {
+		name, method, path, token string
+		body                      any
+		status                    int
+		field                     string
+	}{
+		{"malformed JSON", "POST", "/v1/organisations", ops, `{"name": "x",`, 400, "body"},
+		{"unknown field", "POST", "/v1/organisations", ops, withField("status", "announced"), 400, "status"},
+		{"wrong type", "POST", "/v1/organisations", ops, withField("name", 42), 400, "name"},
+		{"bad enum", "POST", "/v1/organisations", ops, withField("kind", "sponsor"), 400, "kind"},
+		{"bad email", "POST", "/v1/organisations", ops, withField("enquiry_contact", map[string]any{"name": "x", "email": "not-an-email"}), 400, "enquiry_contact.email"},
+		{"operator injection", "POST", "/v1/organisations", ops, withField("name", map[string]any{"$ne": nil}), 400, "name"},
+		{"oversized body", "POST", "/v1/organisations", ops, withField("name", strings.Repeat("x", 300<<10)), 413, ""},
+		{"huge page", "GET", "/v1/organisations?limit=100000", ops, nil, 400, "limit"},
+		{"forged cursor", "GET", "/v1/organisations?cursor=eyIkbmUiOm51bGx9", ops, nil, 400, "cursor"},
+		{"no token", "GET", "/v1/organisations/" + id, "", nil, 401, ""},
+		{"forged token", "GET", "/v1/organisations/" + id, forged, nil, 401, ""},
+		{"expired token", "GET", "/v1/organisations/" + id, expired, nil, 401, ""},
+		{"malformed token", "GET", "/v1/organisations/" + id, "not.a.jwt", nil, 401, ""},
+		{"another organisation's lead", "GET", "/v1/organisations/" + other, h.token(auth.RoleLead, id), nil, 403, ""},
+		{"lead on an ops step", "POST", "/v1/organisations/" + id + "/announcement", h.token(auth.RoleLead, id), map[string]any{"announced_on": "2025-03-20"}, 403, ""},
+		{"applicant reads organisation", "GET", "/v1/organisations/" + id, h.token(auth.RoleApplicant, id), nil, 403, ""},
+		{"no such organisation", "GET", "/v1/organisations/nope", ops, nil, 404, ""},
+		{"illegal transition", "POST", "/v1/organisations/" + id + "/announcement", ops, map[string]any{"announced_on": "2025-03-20"}, 409, ""},
+		{"meeting twice", "POST", "/v1/organisations/" + id + "/meeting", ops, map[string]any{"held_on": "2025-02-10"}, 409, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/history", ops, nil)).json(t)["items"].([]any)
+			r := h.do(tt.method, tt.path, tt.token, tt.body)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q, want application/problem+json", ct)
+			}
+			p := r.json(t)
+			if p["status"].(float64) != float64(tt.status) || p["title"] == "" || p["detail"] == "" {
+				t.Errorf("problem body %s lacks status, title or detail", r.body)
+			}
+			if tt.field != "" && p["field"] != tt.field {
+				t.Errorf("problem names field %v, want %s: %s", p["field"], tt.field, r.body)
+			}
+			after := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/history", ops, nil)).json(t)["items"].([]any)
+			if len(after) != len(before) {
+				t.Errorf("a refused request changed the organisation: %d events, then %d", len(before), len(after))
+			}
+		})
+	}
+}
