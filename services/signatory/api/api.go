@@ -5,7 +5,7 @@ package api
 
 import _ "embed"
 
-//go:generate go run -modfile=../../../tools/go.mod github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config oapi-codegen.yaml openapi.yaml
+//go:generate env GOWORK=off go run -modfile=../../../tools/go.mod github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config oapi-codegen.yaml openapi.yaml
 
 // Spec is the OpenAPI document as written.
 //
