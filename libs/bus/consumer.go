@@ -100,7 +100,8 @@ func NewConsumer(js jetstream.JetStream, spec ConsumerSpec, h Handler, processed
 // first, so a service can start before the streams it reads have any messages.
 func (c *Consumer) Run(ctx context.Context) error {
 	var cons jetstream.Consumer
-	for {
+	wait := 250 * time.Millisecond
+	for attempt := 0; ; attempt++ {
 		var err error
 		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.spec.Stream, jetstream.ConsumerConfig{
 			Durable:        c.spec.Durable,
@@ -114,12 +115,17 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		c.logger.WarnContext(ctx, "create consumer failed; retrying", "error", err)
+		// The stream may belong to a service that has not started yet: wait for it
+		// quietly, saying so once in a while.
+		if attempt%20 == 0 {
+			c.logger.WarnContext(ctx, "cannot create consumer yet; retrying", "stream", c.spec.Stream, "error", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
+		wait = min(wait*2, 5*time.Second)
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) { c.handle(ctx, m) },
 		jetstream.PullMaxMessages(max(c.spec.MaxAckPending, 1)),

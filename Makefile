@@ -1,0 +1,67 @@
+# Technician Commitment suite. `make help` lists the targets.
+
+SHELL        := /bin/bash
+.SHELLFLAGS  := -eu -o pipefail -c
+GO           ?= go
+BIN          := $(CURDIR)/bin
+# Every module of the workspace, in the order they build.
+MODULES      := libs $(sort $(wildcard services/*)) devstack
+SERVICES     := $(notdir $(wildcard services/*))
+ROLE         ?= ops
+ORG          ?=
+FUZZTIME     ?= 5s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build every service, the local stack runner and the mail catcher into bin/
+	@mkdir -p $(BIN)
+	@for s in $(SERVICES); do (cd services/$$s && $(GO) build -o $(BIN)/$$s ./cmd/$$s); done
+	@cd devstack && $(GO) build -o $(BIN)/tcdev ./cmd/tcdev
+	@test -x $(BIN)/mailpit || (cd tools && GOWORK=off $(GO) build -o $(BIN)/mailpit github.com/axllent/mailpit)
+
+.PHONY: run
+run: build ## Run the whole suite locally: embedded NATS and FerretDB, Mailpit, every service
+	@$(BIN)/tcdev run -data .data -bin $(BIN)
+
+.PHONY: token
+token: ## Print a development token: make token ROLE=lead ORG=<organisation id>
+	@cd devstack && $(GO) run ./cmd/tcdev token -data $(CURDIR)/.data -role $(ROLE) $(if $(ORG),-org $(ORG))
+
+.PHONY: test
+test: ## Run every module's tests (libs with -race) and the short fuzz runs
+	@cd libs && $(GO) test -race -count=1 ./...
+	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
+	@for m in $(MODULES); do \
+	  (cd $$m && for pkg in $$($(GO) list ./...); do \
+	    for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	      echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    done; done); \
+	done
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck over every module
+	@test -z "$$(gofmt -l $(MODULES))" || (echo "gofmt needed:"; gofmt -l $(MODULES); exit 1)
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@cd tools && GOWORK=off $(GO) build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+	@for m in $(MODULES); do (cd $$m && $(BIN)/staticcheck ./...); done
+
+.PHONY: generate
+generate: ## Regenerate the server code from each service's OpenAPI document
+	@for s in $(SERVICES); do (cd services/$$s/api && $(GO) generate ./...); done
+
+.PHONY: check-generate
+check-generate: generate ## Fail if generated code is not what `make generate` writes
+	@git diff --exit-code -- services/*/api
+
+.PHONY: clean
+clean: ## Remove binaries (keeps .data)
+	rm -rf $(BIN)

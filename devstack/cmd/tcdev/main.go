@@ -1,0 +1,40 @@
+// Command tcdev runs the whole suite on one machine with nothing installed — an
+// embedded NATS server with JetStream, an embedded FerretDB, a development token
+// issuer, the Mailpit mail catcher and every service binary — and mints development
+// tokens. The services are the same binaries as in production, configured through the
+// same environment variables; only the addresses differ.
+//
+//	tcdev run   [-data .data] [-bin bin]
+//	tcdev token -role ops|lead|reviewer|applicant [-org ID] [-sub NAME] [-data .data]
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "tcdev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: tcdev run|token [flags]")
+	}
+	switch args[0] {
+	case "run":
+		return runStack(ctx, args[1:])
+	case "token":
+		return printToken(args[1:])
+	default:
+		return fmt.Errorf("unknown command %q: use run or token", args[0])
+	}
+}

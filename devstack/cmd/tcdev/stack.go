@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/embedded"
+)
+
+// Local addresses of the stack. Production sets the same keys to its own servers.
+const (
+	natsAddr   = "127.0.0.1:4222"
+	mongoAddr  = "127.0.0.1:27017"
+	issuerAddr = "127.0.0.1:8079"
+	smtpAddr   = "127.0.0.1:1025"
+	mailUIAddr = "127.0.0.1:8025"
+	issuerURL  = "http://" + issuerAddr
+	audience   = "technician-commitment"
+)
+
+// service is one binary of the suite and where it listens locally.
+type service struct {
+	name string
+	addr string
+}
+
+var services = []service{
+	{"signatory", "127.0.0.1:8081"},
+	{"review", "127.0.0.1:8082"},
+	{"notify", "127.0.0.1:8083"},
+	{"fund", "127.0.0.1:8084"},
+}
+
+func runStack(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	dataDir := fs.String("data", ".data", "directory for NATS, FerretDB and Mailpit data (kept between runs)")
+	binDir := fs.String("bin", "bin", "directory holding the service binaries and mailpit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	started := time.Now()
+
+	nats, err := embedded.StartNATS(filepath.Join(*dataDir, "nats"), natsAddr)
+	if err != nil {
+		return fmt.Errorf("start NATS (is another stack running?): %w", err)
+	}
+	defer nats.Stop()
+	mongo, err := embedded.StartFerretDB(filepath.Join(*dataDir, "ferretdb"), mongoAddr)
+	if err != nil {
+		return fmt.Errorf("start FerretDB: %w", err)
+	}
+	defer mongo.Stop()
+
+	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(*dataDir, "dev-signing-key.pem"), issuerURL, audience)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/.well-known/jwks.json", issuer.JWKSHandler())
+	issuerLn, err := net.Listen("tcp", issuerAddr)
+	if err != nil {
+		return fmt.Errorf("listen for the token issuer: %w", err)
+	}
+	issuerSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = issuerSrv.Serve(issuerLn) }()
+	defer issuerSrv.Close()
+
+	env := append(os.Environ(),
+		"MONGO_URI="+mongo.URI,
+		"NATS_URL="+nats.URL,
+		"AUTH_JWKS_URL="+issuerURL+"/.well-known/jwks.json",
+		"AUTH_ISSUER="+issuerURL,
+		"AUTH_AUDIENCE="+audience,
+		"SMTP_HOST=127.0.0.1",
+		"SMTP_PORT=1025",
+		"SMTP_TLS_POLICY=none",
+	)
+
+	var procs []*exec.Cmd
+	var wg sync.WaitGroup
+	startProc := func(name, path string, args []string, extraEnv ...string) error {
+		cmd := exec.Command(path, args...)
+		cmd.Env = append(append([]string{}, env...), extraEnv...)
+		stdout, _ := cmd.StdoutPipe()
+		stderr, _ := cmd.StderrPipe()
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+		procs = append(procs, cmd)
+		for _, r := range []io.Reader{stdout, stderr} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				prefix(name, r)
+			}()
+		}
+		return nil
+	}
+
+	mailpit := filepath.Join(*binDir, "mailpit")
+	mailUI := ""
+	if _, err := os.Stat(mailpit); err == nil {
+		if err := startProc("mailpit", mailpit, []string{"--disable-version-check", "--smtp", smtpAddr, "--listen", mailUIAddr,
+			"--database", filepath.Join(*dataDir, "mailpit.db"), "--smtp-auth-accept-any", "--smtp-auth-allow-insecure"}); err != nil {
+			return err
+		}
+		mailUI = "http://" + mailUIAddr
+	}
+
+	var running []service
+	for _, s := range services {
+		path := filepath.Join(*binDir, s.name)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		if err := startProc(s.name, path, nil, "HTTP_ADDR="+s.addr, "MONGO_DATABASE="+s.name); err != nil {
+			stopAll(procs)
+			return err
+		}
+		running = append(running, s)
+	}
+	if len(running) == 0 {
+		return errors.New("no service binaries in " + *binDir + ": run `make build` first")
+	}
+
+	if err := waitReady(ctx, running, 30*time.Second); err != nil {
+		stopAll(procs)
+		wg.Wait()
+		return err
+	}
+	token, err := issuer.Mint(auth.Principal{Subject: "ops-dev", Role: auth.RoleOps, Name: "Local Ops"}, 12*time.Hour)
+	if err != nil {
+		return err
+	}
+	printBanner(running, mailUI, token, time.Since(started))
+
+	<-ctx.Done()
+	fmt.Println("\nstopping…")
+	stopAll(procs)
+	wg.Wait()
+	return nil
+}
+
+func waitReady(ctx context.Context, running []service, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	client := &http.Client{Timeout: time.Second}
+	for _, s := range running {
+		for {
+			resp, err := client.Get("http://" + s.addr + "/readyz")
+			if err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s did not become ready on %s within %s", s.name, s.addr, within)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func stopAll(procs []*exec.Cmd) {
+	for _, p := range procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, p := range procs {
+			_ = p.Wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(25 * time.Second):
+		for _, p := range procs {
+			_ = p.Process.Kill()
+		}
+	}
+}
+
+// prefix copies a child's output line by line, labelled with its name.
+func prefix(name string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Printf("%-9s | %s\n", name, sc.Text())
+	}
+}
+
+func printBanner(running []service, mailUI, token string, took time.Duration) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nTechnician Commitment suite is up (ready in %s)\n\n", took.Round(time.Millisecond))
+	for _, s := range running {
+		fmt.Fprintf(&b, "  %-10s http://%s   (API document: http://%s/openapi.yaml)\n", s.name, s.addr, s.addr)
+	}
+	fmt.Fprintf(&b, "  %-10s %s\n", "NATS", "nats://"+natsAddr)
+	fmt.Fprintf(&b, "  %-10s %s\n", "MongoDB", "mongodb://"+mongoAddr+"/ (FerretDB on SQLite)")
+	if mailUI != "" {
+		fmt.Fprintf(&b, "  %-10s %s   (every email the suite sends lands here)\n", "mail", mailUI)
+	}
+	fmt.Fprintf(&b, "\nA development token for ITSS operations staff (valid 12 hours):\n\n  export TOKEN=%s\n", token)
+	fmt.Fprintf(&b, "\nOther roles: make token ROLE=lead ORG=<organisation id>\n")
+	fmt.Fprintf(&b, "\nTry:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n"+
+		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+
+		"    http://127.0.0.1:8081/v1/organisations\n\nCtrl-C stops everything; data stays in .data/ for the next run.\n\n")
+	fmt.Print(b.String())
+}
