@@ -5,7 +5,7 @@ SHELL        := /bin/bash
 GO           ?= go
 BIN          := $(CURDIR)/bin
 # Every module of the workspace, in the order they build.
-MODULES      := libs $(sort $(wildcard services/*)) devstack
+MODULES      := libs $(sort $(wildcard services/*)) devstack deploy
 SERVICES     := $(notdir $(wildcard services/*))
 ROLE         ?= ops
 ORG          ?=
@@ -61,6 +61,18 @@ generate: ## Regenerate the server code from each service's OpenAPI document
 .PHONY: check-generate
 check-generate: generate ## Fail if generated code is not what `make generate` writes
 	@git diff --exit-code -- services/*/api
+
+REGISTRY     ?= registry.itss.org.uk/technician-commitment
+TAG          ?= dev
+
+.PHONY: images
+images: ## Build a static, non-root container image per service into dist/images (no Docker needed)
+	@mkdir -p $(BIN)/linux dist/images
+	@cd tools && GOWORK=off $(GO) build -o $(BIN)/mkimage ./cmd/mkimage
+	@for s in $(SERVICES); do \
+	  (cd services/$$s && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux/$$s ./cmd/$$s); \
+	  $(BIN)/mkimage -binary $(BIN)/linux/$$s -name $(REGISTRY)/$$s:$(TAG) -out dist/images/$$s.tar; \
+	done
 
 .PHONY: clean
 clean: ## Remove binaries (keeps .data)

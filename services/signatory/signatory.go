@@ -1,0 +1,14 @@
+// Package signatory exposes what the deployment checks need to know about the
+// signatory service without reaching into its internals.
+package signatory
+
+import (
+	libconfig "github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/services/signatory/internal/config"
+)
+
+// ConfigKeys lists every environment variable the service reads.
+func ConfigKeys() ([]string, error) {
+	c := config.Default()
+	return libconfig.Keys(&c)
+}
