@@ -33,7 +33,7 @@ token: ## Print a development token: make token ROLE=lead ORG=<organisation id>
 	@cd devstack && $(GO) run ./cmd/tcdev token -data $(CURDIR)/.data -role $(ROLE) $(if $(ORG),-org $(ORG))
 
 .PHONY: test
-test: ## Run every module's tests (libs with -race) and the short fuzz runs
+test: lint check-generate ## Lint, check generated code, run every module's tests (libs with -race) and short fuzz runs
 	@cd libs && $(GO) test -race -count=1 ./...
 	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)

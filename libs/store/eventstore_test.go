@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 
@@ -161,6 +160,6 @@ func TestDecideErrorStoresNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(history) != 0 {
-		t.Fatal(fmt.Sprintf("stored %d events after a refused command", len(history)))
+		t.Fatalf("stored %d events after a refused command", len(history))
 	}
 }
