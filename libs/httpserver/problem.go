@@ -29,30 +29,27 @@ const ProblemContentType = "application/problem+json"
 // ProblemTypeBase prefixes the type URI of every problem the suite returns.
 const ProblemTypeBase = "https://technician-commitment.itss.org.uk/problems/"
 
-// Status maps an error code to its HTTP status. This is the only place that mapping lives.
+// statuses maps each error code to its HTTP status. This is the only place that
+// mapping lives; codeForStatus reads it backwards.
+var statuses = map[apperr.Code]int{
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.Unauthenticated: http.StatusUnauthorized,
+	apperr.Forbidden:       http.StatusForbidden,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.Unprocessable:   http.StatusUnprocessableEntity,
+	apperr.RateLimited:     http.StatusTooManyRequests,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
+	apperr.Internal:        http.StatusInternalServerError,
+}
+
+// Status maps an error code to its HTTP status.
 func Status(code apperr.Code) int {
-	switch code {
-	case apperr.Invalid:
-		return http.StatusBadRequest
-	case apperr.Unauthenticated:
-		return http.StatusUnauthorized
-	case apperr.Forbidden:
-		return http.StatusForbidden
-	case apperr.NotFound:
-		return http.StatusNotFound
-	case apperr.Conflict:
-		return http.StatusConflict
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case apperr.Unprocessable:
-		return http.StatusUnprocessableEntity
-	case apperr.RateLimited:
-		return http.StatusTooManyRequests
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
+	if s, ok := statuses[code]; ok {
+		return s
 	}
+	return http.StatusInternalServerError
 }
 
 // errorHandler renders every error that leaves a handler or middleware as problem+json.
@@ -122,32 +119,22 @@ func toProblem(err error) Problem {
 	}
 }
 
+// codeForStatus names the problem type of an error echo raised itself (404 for an
+// unknown route, 405, ...).
 func codeForStatus(status int) apperr.Code {
-	switch status {
-	case http.StatusBadRequest:
-		return apperr.Invalid
-	case http.StatusUnauthorized:
-		return apperr.Unauthenticated
-	case http.StatusForbidden:
-		return apperr.Forbidden
-	case http.StatusNotFound:
-		return apperr.NotFound
-	case http.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case http.StatusConflict:
-		return apperr.Conflict
-	case http.StatusRequestEntityTooLarge:
-		return apperr.TooLarge
-	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
-	case http.StatusTooManyRequests:
-		return apperr.RateLimited
-	case http.StatusServiceUnavailable:
-		return apperr.Unavailable
-	default:
-		if status >= 500 {
-			return apperr.Internal
+	for code, s := range statuses {
+		if s == status {
+			return code
 		}
+	}
+	switch {
+	case status == http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case status == http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case status >= 500:
+		return apperr.Internal
+	default:
 		return apperr.Invalid
 	}
 }
