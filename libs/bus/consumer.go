@@ -172,20 +172,7 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 	ctx, cancel := context.WithTimeout(ctx, c.spec.AckWait-time.Second)
 	defer cancel()
 
-	key := c.spec.Durable + ":" + env.ID
-	if c.processed != nil {
-		seen, err := c.processed.Seen(ctx, key)
-		if err != nil {
-			c.retry(ctx, m, meta, span, err)
-			return
-		}
-		if seen {
-			span.SetAttributes(attribute.Bool("tc.duplicate", true))
-			_ = m.Ack()
-			return
-		}
-	}
-	if err := c.handler(ctx, env); err != nil {
+	if err := c.Process(ctx, env); err != nil {
 		if IsPermanent(err) {
 			span.SetStatus(codes.Error, err.Error())
 			c.deadLetter(ctx, m, meta, err)
@@ -194,15 +181,38 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 		c.retry(ctx, m, meta, span, err)
 		return
 	}
-	if c.processed != nil {
-		if _, err := c.processed.Record(ctx, key); err != nil {
-			c.retry(ctx, m, meta, span, err)
-			return
-		}
-	}
 	if err := m.Ack(); err != nil {
 		c.logger.WarnContext(ctx, "ack failed; the message will be redelivered and recognised", "id", env.ID, "error", err)
 	}
+}
+
+// Durable is the consumer's durable name.
+func (c *Consumer) Durable() string { return c.spec.Durable }
+
+// Process handles one event exactly once for this consumer: an event already recorded
+// as processed is skipped; otherwise the handler runs and, if it succeeds, the event is
+// recorded. The dead-letter replay uses it to hand a message back to its consumer.
+func (c *Consumer) Process(ctx context.Context, env events.Envelope) error {
+	key := c.spec.Durable + ":" + env.ID
+	if c.processed != nil {
+		seen, err := c.processed.Seen(ctx, key)
+		if err != nil {
+			return err
+		}
+		if seen {
+			trace.SpanFromContext(ctx).SetAttributes(attribute.Bool("tc.duplicate", true))
+			return nil
+		}
+	}
+	if err := c.handler(ctx, env); err != nil {
+		return err
+	}
+	if c.processed != nil {
+		if _, err := c.processed.Record(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // retry naks with the backoff for this delivery, or dead-letters after the last one.

@@ -161,6 +161,27 @@ type ContactsRequest struct {
 	PointOfContact PublicContact `json:"point_of_contact"`
 }
 
+// DeadLetter defines model for DeadLetter.
+type DeadLetter struct {
+	Consumer string `json:"consumer"`
+
+	// Data the original message body
+	Data       *string   `json:"data,omitempty"`
+	Deliveries int       `json:"deliveries"`
+	EventId    *string   `json:"event_id,omitempty"`
+	EventType  *string   `json:"event_type,omitempty"`
+	Reason     string    `json:"reason"`
+	Sequence   int64     `json:"sequence"`
+	Subject    string    `json:"subject"`
+	Time       time.Time `json:"time"`
+}
+
+// DeadLetterPage defines model for DeadLetterPage.
+type DeadLetterPage struct {
+	Items      []DeadLetter `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
+}
+
 // DirectoryEntry defines model for DirectoryEntry.
 type DirectoryEntry struct {
 	AnnouncedOn openapi_types.Date `json:"announced_on"`

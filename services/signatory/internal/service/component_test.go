@@ -479,3 +479,53 @@ func TestBadRequestsGetProblemDetails(t *testing.T) {
 		})
 	}
 }
+
+func TestPoisonMessagesAreDeadLetteredAndVisibleToOps(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.token(auth.RoleOps, "")
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.js, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		t.Fatal(err)
+	}
+	// A submission-received event whose payload is not the contract: it can never be
+	// handled, so it is dead-lettered at once, and a good one behind it still flows.
+	bad := events.Envelope{ID: "evt-poison", Source: "/tc/review", Type: events.SubmissionReceivedV1{}.EventType(), AggregateID: "sub-x", Version: 1, Time: time.Now(), Data: []byte(`{"submission_id": 42}`)}
+	if _, err := h.js.PublishMsg(ctx, bus.Message(bad)); err != nil {
+		t.Fatal(err)
+	}
+	id := h.onboard(ops, "announcement")
+	good, _ := json.Marshal(events.SubmissionReceivedV1{SubmissionID: "sub-ok", OrganisationID: id, ReceivedAt: time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)})
+	if _, err := h.js.PublishMsg(ctx, bus.Message(events.Envelope{ID: "evt-good", Source: "/tc/review", Type: events.SubmissionReceivedV1{}.EventType(), AggregateID: "sub-ok", Version: 1, Time: time.Now(), Data: good})); err != nil {
+		t.Fatal(err)
+	}
+
+	var letters []any
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := h.do("GET", "/v1/ops/dead-letters", ops, nil)
+		if r.status != http.StatusOK {
+			return fmt.Errorf("status %d: %s", r.status, r.body)
+		}
+		letters = r.json(t)["items"].([]any)
+		if len(letters) != 1 {
+			return fmt.Errorf("%d dead letters, want 1", len(letters))
+		}
+		return nil
+	})
+	l := letters[0].(map[string]any)
+	if l["event_id"] != "evt-poison" || l["consumer"] != "signatory-submission-received" || !strings.Contains(l["reason"].(string), "decode") {
+		t.Errorf("dead letter %v: want the poison event, its consumer and a decode reason", l)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		obs := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/obligations", ops, nil)).json(t)
+		if n := len(obs["items"].([]any)); n != 2 {
+			return fmt.Errorf("the good message behind the poison one was not handled: %d obligations", n)
+		}
+		return nil
+	})
+	seq := fmt.Sprint(l["sequence"])
+	h.must(http.StatusForbidden, h.do("GET", "/v1/ops/dead-letters", h.token(auth.RoleLead, id), nil))
+	h.must(http.StatusConflict, h.do("POST", "/v1/ops/dead-letters/"+seq+"/replay", ops, nil))
+	h.must(http.StatusNotFound, h.do("POST", "/v1/ops/dead-letters/999999/replay", ops, nil))
+	h.must(http.StatusBadRequest, h.do("POST", "/v1/ops/dead-letters/abc/replay", ops, nil))
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/deadletter"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/relay"
@@ -165,6 +166,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return fail(err)
 	}
 	httpport.Register(srv.Echo(), httpport.New(application))
+	box, err := deadletter.New(js, consumers)
+	if err != nil {
+		return fail(err)
+	}
+	deadletter.Register(srv.Echo(), box)
 
 	return &Service{
 		cfg: cfg, logger: logger, tel: tel, http: srv, relay: rl, consumers: consumers,
