@@ -43,6 +43,9 @@ func decodeError(err error) error {
 		return apperr.Field("body", "the body is empty or cut short")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if name == "" {
+			return apperr.Field("body", "holds a property with an empty name")
+		}
 		return apperr.Field(name, "is not a field of this request")
 	default:
 		return apperr.Field("body", "the body could not be read: %s", fmt.Sprint(err))
