@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -38,7 +39,14 @@ func LoadFrom(cfg any, environ map[string]string) error {
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
 		var agg env.AggregateError
 		if errors.As(err, &agg) {
-			problems = append(problems, agg.Errors...)
+			keys := keysByField(cfg)
+			for _, e := range agg.Errors {
+				var pe env.ParseError
+				if errors.As(e, &pe) && len(keys[pe.Name]) > 0 {
+					e = fmt.Errorf("%s: %w", strings.Join(keys[pe.Name], " or "), pe.Err)
+				}
+				problems = append(problems, e)
+			}
 		} else {
 			problems = append(problems, err)
 		}
@@ -75,6 +83,31 @@ func Keys(cfg any) ([]string, error) {
 		keys = append(keys, p.Key)
 	}
 	return keys, nil
+}
+
+// keysByField maps each Go field name of cfg to the environment variables of the
+// fields so named, so that a parse error can name the variable the operator set.
+func keysByField(cfg any) map[string][]string {
+	out := map[string][]string{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if key, _, _ := strings.Cut(f.Tag.Get("env"), ","); key != "" {
+				out[f.Name] = append(out[f.Name], key)
+			} else {
+				walk(f.Type)
+			}
+		}
+	}
+	walk(reflect.TypeOf(cfg))
+	return out
 }
 
 // HTTP configures a service's HTTP listener.
