@@ -22,6 +22,7 @@ import (
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/signatory/api"
 	"github.com/itss/techcommit/services/signatory/internal/config"
 	"github.com/itss/techcommit/services/signatory/internal/service"
 )
@@ -528,4 +529,37 @@ func TestPoisonMessagesAreDeadLetteredAndVisibleToOps(t *testing.T) {
 	h.must(http.StatusConflict, h.do("POST", "/v1/ops/dead-letters/"+seq+"/replay", ops, nil))
 	h.must(http.StatusNotFound, h.do("POST", "/v1/ops/dead-letters/999999/replay", ops, nil))
 	h.must(http.StatusBadRequest, h.do("POST", "/v1/ops/dead-letters/abc/replay", ops, nil))
+}
+
+// TestAuthorisationMatrix calls every operation in the OpenAPI document as every role,
+// for its own organisation and for another.
+func TestAuthorisationMatrix(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.token(auth.RoleOps, "")
+	own := h.onboard(ops, "form")
+	other := h.onboard(ops, "form")
+	testenv.AuthzMatrix(t, testenv.AuthzTarget{
+		Spec: api.Spec,
+		PathParams: func(name string, isOwn bool) string {
+			if name == "sequence" {
+				return "1"
+			}
+			if isOwn {
+				return own
+			}
+			return other
+		},
+		Do: func(r testenv.Request) int {
+			tok := ""
+			if r.Caller.Role != "" {
+				tok = h.token(r.Caller.Role, own)
+			}
+			var body any
+			if r.Body != nil {
+				body = string(r.Body)
+			}
+			return h.do(r.Method, r.Path, tok, body).status
+		},
+	})
 }
