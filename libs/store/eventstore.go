@@ -159,6 +159,10 @@ type Command struct {
 	// CausationID, when set, makes the new events' ids a function of it, so that the
 	// same cause (a redelivered message) can never append its events twice.
 	CausationID string
+	// MaxAttempts bounds retries after losing a race (default 25). An aggregate many
+	// writers contend for at once (a budget ledger) sets it higher; the request's
+	// deadline still bounds the wait.
+	MaxAttempts int
 	// Decide receives the aggregate's history and returns the payloads of the new events,
 	// or an error (which aborts the command and is returned as it is).
 	Decide func(history []events.Envelope) ([]events.Payload, error)
@@ -195,7 +199,11 @@ func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelop
 		case errors.Is(err, ErrAlreadyApplied):
 			return nil, nil
 		case errors.Is(err, ErrVersionConflict):
-			if attempt+1 >= maxAttempts {
+			limit := cmd.MaxAttempts
+			if limit <= 0 {
+				limit = maxAttempts
+			}
+			if attempt+1 >= limit {
 				return nil, apperr.Wrap(apperr.Conflict, err, "%s %s is being changed by someone else; retry", cmd.AggregateType, cmd.AggregateID)
 			}
 			if err := backoff(ctx, attempt); err != nil {
@@ -233,7 +241,7 @@ func (s *EventStore) Envelopes(ctx context.Context, cmd Command, after int, payl
 var causationSpace = uuid.MustParse("6f1c8a52-3a0e-4c55-9d6c-2f3c1e7b9a10")
 
 func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(1+rand.IntN(3+attempt*2)) * time.Millisecond
+	d := time.Duration(1+rand.IntN(3+min(attempt, 20)*2)) * time.Millisecond
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -1,0 +1,207 @@
+package events
+
+import (
+	"time"
+
+	"github.com/itss/techcommit/libs/civil"
+)
+
+// Subjects the fund service publishes (without version suffix).
+const (
+	SubjectRoundOpened                  = "tc.fund.round.opened"
+	SubjectBudgetReserved               = "tc.fund.budget.reserved"
+	SubjectBudgetReleased               = "tc.fund.budget.released"
+	SubjectApplicationDrafted           = "tc.fund.application.drafted"
+	SubjectApplicationUpdated           = "tc.fund.application.updated"
+	SubjectApplicationSubmitted         = "tc.fund.application.submitted"
+	SubjectApplicationWithdrawn         = "tc.fund.application.withdrawn"
+	SubjectApplicationAssessmentStarted = "tc.fund.application.assessment_started"
+	SubjectApplicationAwarded           = "tc.fund.application.awarded"
+	SubjectApplicationDeclined          = "tc.fund.application.declined"
+	SubjectReportDue                    = "tc.fund.application.report_due"
+	SubjectReportSubmitted              = "tc.fund.application.report_submitted"
+)
+
+// RoundOpenedV1 creates a Collaboration Fund round. Times are instants (the API
+// takes them in Europe/London); amounts are integer pence.
+type RoundOpenedV1 struct {
+	RoundID                 string     `json:"round_id"`
+	Name                    string     `json:"name"`
+	Opens                   time.Time  `json:"opens"`
+	Closes                  time.Time  `json:"closes"`
+	BudgetPence             int64      `json:"budget_pence"`
+	MinAwardPence           int64      `json:"min_award_pence"`
+	MaxAwardPence           int64      `json:"max_award_pence"`
+	ProjectStart            civil.Date `json:"project_start"`
+	ProjectEnd              civil.Date `json:"project_end"`
+	Themes                  []string   `json:"themes"`
+	ExcludePreviouslyFunded bool       `json:"exclude_previously_funded"`
+}
+
+// EventType implements Payload.
+func (RoundOpenedV1) EventType() string { return SubjectRoundOpened + ".v1" }
+
+// BudgetReservedV1 draws an award on a round's budget ledger.
+type BudgetReservedV1 struct {
+	RoundID        string `json:"round_id"`
+	ApplicationID  string `json:"application_id"`
+	AmountPence    int64  `json:"amount_pence"`
+	RemainingPence int64  `json:"remaining_pence"`
+}
+
+// EventType implements Payload.
+func (BudgetReservedV1) EventType() string { return SubjectBudgetReserved + ".v1" }
+
+// BudgetReleasedV1 returns a reservation whose award could not be recorded.
+type BudgetReleasedV1 struct {
+	RoundID        string `json:"round_id"`
+	ApplicationID  string `json:"application_id"`
+	AmountPence    int64  `json:"amount_pence"`
+	RemainingPence int64  `json:"remaining_pence"`
+}
+
+// EventType implements Payload.
+func (BudgetReleasedV1) EventType() string { return SubjectBudgetReleased + ".v1" }
+
+// FundPartner is an organisation a project works with, outside the lead organisation.
+type FundPartner struct {
+	Name           string `json:"name"`
+	OrganisationID string `json:"organisation_id,omitempty"`
+}
+
+// FundBudgetLine is one costed item of a project.
+type FundBudgetLine struct {
+	Description string `json:"description"`
+	AmountPence int64  `json:"amount_pence"`
+}
+
+// FundMilestone is a dated step of a project.
+type FundMilestone struct {
+	Description string     `json:"description"`
+	Due         civil.Date `json:"due"`
+}
+
+// FundApplication is the content of an application, as drafted or updated.
+type FundApplication struct {
+	Title                string           `json:"title"`
+	Summary              string           `json:"summary"`
+	Themes               []string         `json:"themes"`
+	RequestedAmountPence int64            `json:"requested_amount_pence"`
+	Partners             []FundPartner    `json:"partners"`
+	Endorsement          Person           `json:"endorsement"`
+	BudgetLines          []FundBudgetLine `json:"budget_lines"`
+	Milestones           []FundMilestone  `json:"milestones"`
+}
+
+// ApplicationDraftedV1 starts an application. The endorsement names the organisation's
+// Technician Commitment lead, whom notify writes to.
+type ApplicationDraftedV1 struct {
+	ApplicationID  string          `json:"application_id"`
+	RoundID        string          `json:"round_id"`
+	OrganisationID string          `json:"organisation_id"`
+	Applicant      Person          `json:"applicant"`
+	Content        FundApplication `json:"content"`
+	// RequestHash identifies the request that created it, so a retry with the same
+	// idempotency key can be told from a different request under the same key.
+	RequestHash string `json:"request_hash"`
+}
+
+// EventType implements Payload.
+func (ApplicationDraftedV1) EventType() string { return SubjectApplicationDrafted + ".v1" }
+
+// ApplicationUpdatedV1 replaces a draft's content.
+type ApplicationUpdatedV1 struct {
+	ApplicationID string          `json:"application_id"`
+	Content       FundApplication `json:"content"`
+}
+
+// EventType implements Payload.
+func (ApplicationUpdatedV1) EventType() string { return SubjectApplicationUpdated + ".v1" }
+
+// ApplicationSubmittedV1 says the application was submitted while its round was open.
+type ApplicationSubmittedV1 struct {
+	ApplicationID        string    `json:"application_id"`
+	RoundID              string    `json:"round_id"`
+	OrganisationID       string    `json:"organisation_id"`
+	Title                string    `json:"title"`
+	RequestedAmountPence int64     `json:"requested_amount_pence"`
+	Applicant            Person    `json:"applicant"`
+	Endorsement          Person    `json:"endorsement"`
+	SubmittedAt          time.Time `json:"submitted_at"`
+}
+
+// EventType implements Payload.
+func (ApplicationSubmittedV1) EventType() string { return SubjectApplicationSubmitted + ".v1" }
+
+// ApplicationWithdrawnV1 says the applicant withdrew it.
+type ApplicationWithdrawnV1 struct {
+	ApplicationID  string `json:"application_id"`
+	OrganisationID string `json:"organisation_id"`
+	Reason         string `json:"reason,omitempty"`
+}
+
+// EventType implements Payload.
+func (ApplicationWithdrawnV1) EventType() string { return SubjectApplicationWithdrawn + ".v1" }
+
+// ApplicationAssessmentStartedV1 says ops started assessing it.
+type ApplicationAssessmentStartedV1 struct {
+	ApplicationID string `json:"application_id"`
+}
+
+// EventType implements Payload.
+func (ApplicationAssessmentStartedV1) EventType() string {
+	return SubjectApplicationAssessmentStarted + ".v1"
+}
+
+// ApplicationAwardedV1 records a grant. The report is due after ReportDue.
+type ApplicationAwardedV1 struct {
+	ApplicationID  string     `json:"application_id"`
+	RoundID        string     `json:"round_id"`
+	OrganisationID string     `json:"organisation_id"`
+	Title          string     `json:"title"`
+	AmountPence    int64      `json:"amount_pence"`
+	Applicant      Person     `json:"applicant"`
+	Endorsement    Person     `json:"endorsement"`
+	ReportDue      civil.Date `json:"report_due"`
+}
+
+// EventType implements Payload.
+func (ApplicationAwardedV1) EventType() string { return SubjectApplicationAwarded + ".v1" }
+
+// ApplicationDeclinedV1 records a decision not to fund, with the feedback offered.
+type ApplicationDeclinedV1 struct {
+	ApplicationID  string `json:"application_id"`
+	RoundID        string `json:"round_id"`
+	OrganisationID string `json:"organisation_id"`
+	Title          string `json:"title"`
+	Feedback       string `json:"feedback"`
+	Applicant      Person `json:"applicant"`
+	Endorsement    Person `json:"endorsement"`
+}
+
+// EventType implements Payload.
+func (ApplicationDeclinedV1) EventType() string { return SubjectApplicationDeclined + ".v1" }
+
+// ReportDueV1 says a funded project's window has ended and its short report is due.
+type ReportDueV1 struct {
+	ApplicationID  string     `json:"application_id"`
+	OrganisationID string     `json:"organisation_id"`
+	Title          string     `json:"title"`
+	Due            civil.Date `json:"due"`
+	Applicant      Person     `json:"applicant"`
+	Endorsement    Person     `json:"endorsement"`
+}
+
+// EventType implements Payload.
+func (ReportDueV1) EventType() string { return SubjectReportDue + ".v1" }
+
+// ReportSubmittedV1 records the project's report.
+type ReportSubmittedV1 struct {
+	ApplicationID  string `json:"application_id"`
+	OrganisationID string `json:"organisation_id"`
+	Summary        string `json:"summary"`
+	SpentPence     int64  `json:"spent_pence"`
+}
+
+// EventType implements Payload.
+func (ReportSubmittedV1) EventType() string { return SubjectReportSubmitted + ".v1" }
