@@ -1,0 +1,212 @@
+// Package platform assembles what every service runs on — telemetry, its MongoDB
+// database and event store, NATS JetStream with its own stream and the dead-letter
+// stream, the relay, durable consumers, background tasks and the HTTP server with
+// authentication and the dead-letter API — so that each service's wiring is only
+// what is its own.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/deadletter"
+	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/relay"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/libs/telemetry"
+)
+
+// Options describe one service.
+type Options struct {
+	// Name is the service's name in logs, traces and event sources ("/tc/<name>").
+	Name   string
+	Config config.Platform
+	// Spec is the service's OpenAPI document.
+	Spec []byte
+	// Stream is the stream of the events the service produces.
+	Stream bus.StreamSpec
+	// Clock and Logger replace the real ones in tests.
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// Platform is a service's running infrastructure.
+type Platform struct {
+	Name      string
+	Logger    *slog.Logger
+	Telemetry *telemetry.Telemetry
+	Clock     clock.Clock
+	Client    *mongo.Client
+	DB        *mongo.Database
+	NC        *nats.Conn
+	JS        jetstream.JetStream
+	Events    *store.EventStore
+	Processed *store.ProcessedLog
+	HTTP      *httpserver.Server
+
+	cfg       config.Platform
+	relay     *relay.Relay
+	consumers []*bus.Consumer
+	tasks     map[string]func(context.Context) error
+}
+
+// New connects everything a service needs. cleanup releases it; call it after Serve returns.
+func New(ctx context.Context, opts Options) (*Platform, func(), error) {
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	fail := func(err error) (*Platform, func(), error) {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("start %s: %w", opts.Name, err)
+	}
+	if opts.Name == "" {
+		return nil, func() {}, errors.New("platform: a service name is required")
+	}
+	cfg := opts.Config
+
+	tel, shutdown, err := telemetry.Setup(ctx, telemetry.Options{Service: opts.Name, LogLevel: cfg.Telemetry.LogLevel, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint})
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdown(sctx)
+	})
+	p := &Platform{Name: opts.Name, Telemetry: tel, Logger: tel.Logger, Clock: opts.Clock, cfg: cfg, tasks: map[string]func(context.Context) error{}}
+	if opts.Logger != nil {
+		p.Logger = opts.Logger
+	}
+	if p.Clock == nil {
+		p.Clock = clock.System{}
+	}
+
+	p.Client, err = store.Connect(ctx, cfg.Mongo.URI, tel.TracerProvider)
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Client.Disconnect(dctx)
+	})
+	p.DB = p.Client.Database(cfg.Mongo.Database)
+
+	p.NC, p.JS, err = bus.Connect(cfg.NATS, opts.Name)
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, p.NC.Close)
+	own := opts.Stream
+	own.Replicas = cfg.NATS.StreamReplicas
+	for _, spec := range []bus.StreamSpec{own, bus.DeadLetterStream(cfg.NATS.StreamReplicas)} {
+		if _, err := bus.EnsureStream(ctx, p.JS, spec); err != nil {
+			return fail(err)
+		}
+	}
+
+	if p.Events, err = store.NewEventStore(ctx, p.DB, "events", "/tc/"+opts.Name, p.Clock); err != nil {
+		return fail(err)
+	}
+	if p.Processed, err = store.NewProcessedLog(p.DB, "processed_messages"); err != nil {
+		return fail(err)
+	}
+	if p.relay, err = relay.New(p.Events, p.JS, p.Logger, 0); err != nil {
+		return fail(err)
+	}
+
+	verifier, err := auth.NewVerifier(cfg.Auth, nil)
+	if err != nil {
+		return fail(err)
+	}
+	p.HTTP, err = httpserver.New(httpserver.Options{
+		Service: opts.Name, Config: cfg.HTTP, Spec: opts.Spec, Authenticate: auth.Authenticate,
+		Logger: p.Logger, TracerProvider: tel.TracerProvider, Registry: tel.Registry, Metrics: tel.MetricsHandler(),
+		Ready:      map[string]httpserver.Check{"mongo": store.Ping(p.Client), "nats": bus.Ping(p.NC)},
+		Middleware: []echo.MiddlewareFunc{auth.Middleware(verifier)},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return p, cleanup, nil
+}
+
+// Consume adds a durable consumer that runs while the service serves.
+func (p *Platform) Consume(spec bus.ConsumerSpec, h bus.Handler) error {
+	c, err := bus.NewConsumer(p.JS, spec, h, p.Processed, p.Logger, p.Telemetry.TracerProvider)
+	if err != nil {
+		return err
+	}
+	p.consumers = append(p.consumers, c)
+	return nil
+}
+
+// Go adds a background task (a scheduler, a sweep) that runs while the service serves.
+func (p *Platform) Go(name string, task func(context.Context) error) { p.tasks[name] = task }
+
+// Run serves on the configured address.
+func (p *Platform) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", p.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", p.cfg.HTTP.Addr, err)
+	}
+	return p.Serve(ctx, ln)
+}
+
+// Serve runs the HTTP server on ln, the relay, the consumers and the tasks until ctx
+// is cancelled, then stops them all gracefully.
+func (p *Platform) Serve(ctx context.Context, ln net.Listener) error {
+	box, err := deadletter.New(p.JS, p.consumers)
+	if err != nil {
+		return err
+	}
+	deadletter.Register(p.HTTP.Echo(), box)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2+len(p.consumers)+len(p.tasks))
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	run("relay", p.relay.Run)
+	for _, c := range p.consumers {
+		run("consumer "+c.Durable(), c.Run)
+	}
+	for name, task := range p.tasks {
+		run(name, task)
+	}
+	p.Logger.Info(p.Name+" service listening", "addr", ln.Addr().String())
+	run("http", func(ctx context.Context) error { return p.HTTP.Serve(ctx, ln) })
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
