@@ -1,14 +1,10 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -30,130 +26,22 @@ import (
 // harness is one signatory service running in process against its own database and
 // NATS server, reached over a real socket.
 type harness struct {
-	t      testing.TB
-	url    string
-	issuer *auth.DevIssuer
-	js     jetstream.JetStream
-	svc    *service.Service
+	*testenv.Client
+	t   testing.TB
+	js  jetstream.JetStream
+	svc *service.Service
 }
 
 func start(t testing.TB) *harness {
 	t.Helper()
-	n := testenv.NATS(t)
-	_, js := testenv.JetStream(t, n)
-	testenv.Mongo(t) // make sure FerretDB runs
-
-	jwks := httptest.NewServer(nil)
-	issuer, err := auth.NewDevIssuer(jwks.URL, "technician-commitment")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks.Config.Handler = issuer.JWKSHandler()
-	t.Cleanup(jwks.Close)
-
+	env := testenv.NewEnv(t)
 	cfg := config.Default()
-	cfg.Mongo.URI = testenv.MongoURI(t)
-	cfg.Mongo.Database = testenv.DatabaseName(t)
-	cfg.NATS.URL = n.URL
-	cfg.Auth.JWKSURL = jwks.URL
-	cfg.Auth.Issuer = jwks.URL
-	cfg.Telemetry.LogLevel = "error"
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, cleanup, err := service.New(ctx, cfg, service.Options{Logger: telemetry.Discard()})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cfg.Platform = env.Platform(t, cfg.Platform)
+	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("service stopped with: %v", err)
-		}
-		cleanup()
-	})
-	return &harness{t: t, url: "http://" + ln.Addr().String(), issuer: issuer, js: js, svc: svc}
-}
-
-func (h *harness) token(role auth.Role, org string) string {
-	h.t.Helper()
-	tok, err := h.issuer.Mint(auth.Principal{Subject: string(role) + "-user", Role: role, Org: org}, time.Hour)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return tok
-}
-
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) json(t testing.TB) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("response is not JSON: %v: %s", err, r.body)
-	}
-	return m
-}
-
-// do sends a request; body may be a string (sent as is) or a value (sent as JSON).
-func (h *harness) do(method, path, token string, body any, headers ...string) response {
-	h.t.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		r = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, h.url+path, r)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
-}
-
-func (h *harness) must(want int, r response) response {
-	h.t.Helper()
-	if r.status != want {
-		h.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
-	}
-	return r
+	return &harness{Client: env.Serve(t, svc.Serve, cleanup), t: t, js: env.JS, svc: svc}
 }
 
 var (
@@ -174,7 +62,7 @@ var (
 // onboard creates an organisation and takes it as far as the given step.
 func (h *harness) onboard(ops string, through string, traceHeaders ...string) string {
 	h.t.Helper()
-	created := h.must(http.StatusCreated, h.do("POST", "/v1/organisations", ops, enquiry, traceHeaders...)).json(h.t)
+	created := h.Must(http.StatusCreated, h.Do("POST", "/v1/organisations", ops, enquiry, traceHeaders...)).JSON(h.t)
 	id := created["id"].(string)
 	steps := []struct {
 		name, path string
@@ -185,7 +73,7 @@ func (h *harness) onboard(ops string, through string, traceHeaders ...string) st
 		{"announcement", "/announcement", map[string]any{"announced_on": "2025-03-20"}},
 	}
 	for _, s := range steps {
-		h.must(http.StatusOK, h.do("POST", "/v1/organisations/"+id+s.path, ops, s.body, traceHeaders...))
+		h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+id+s.path, ops, s.body, traceHeaders...))
 		if s.name == through {
 			break
 		}
@@ -230,7 +118,7 @@ func (h *harness) eventsOf(id string, want int) []jetstream.Msg {
 func TestOnboardingPublishesEventsCarryingTheRequestTrace(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	ops := h.token(auth.RoleOps, "")
+	ops := h.Token(auth.RoleOps, "")
 	const traceID = "4bf92f3577b34e0ea0a1b2c3d4e5f607"
 	id := h.onboard(ops, "announcement", "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 
@@ -271,22 +159,22 @@ func TestOnboardingPublishesEventsCarryingTheRequestTrace(t *testing.T) {
 	}
 
 	// The lead reads their obligations; the public reads the directory once projected.
-	lead := h.token(auth.RoleLead, id)
-	obs := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/obligations", lead, nil)).json(t)
+	lead := h.Token(auth.RoleLead, id)
+	obs := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id+"/obligations", lead, nil)).JSON(t)
 	items := obs["items"].([]any)
 	if len(items) != 1 || items[0].(map[string]any)["due"] != "2026-09-20" {
 		t.Errorf("obligations = %v, want one due 2026-09-20", items)
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
-		dir := h.do("GET", "/v1/directory", "", nil)
-		if dir.status != http.StatusOK {
-			return fmt.Errorf("directory status %d", dir.status)
+		dir := h.Do("GET", "/v1/directory", "", nil)
+		if dir.Status != http.StatusOK {
+			return fmt.Errorf("directory status %d", dir.Status)
 		}
-		if !strings.Contains(string(dir.body), id) {
+		if !strings.Contains(string(dir.Body), id) {
 			return fmt.Errorf("directory does not list %s yet", id)
 		}
 		for _, private := range []string{"vc@exampleton.ac.uk", "s.patel@exampleton.ac.uk"} {
-			if strings.Contains(string(dir.body), private) {
+			if strings.Contains(string(dir.Body), private) {
 				t.Errorf("the public directory shows the private address %s", private)
 			}
 		}
@@ -297,7 +185,7 @@ func TestOnboardingPublishesEventsCarryingTheRequestTrace(t *testing.T) {
 func TestSubmissionReceivedClosesObligationOnceAndOpensTheNext(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	ops := h.token(auth.RoleOps, "")
+	ops := h.Token(auth.RoleOps, "")
 	id := h.onboard(ops, "announcement")
 
 	ctx := context.Background()
@@ -316,7 +204,7 @@ func TestSubmissionReceivedClosesObligationOnceAndOpensTheNext(t *testing.T) {
 		}
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
-		obs := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/obligations", ops, nil)).json(t)
+		obs := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id+"/obligations", ops, nil)).JSON(t)
 		items := obs["items"].([]any)
 		if len(items) != 2 {
 			return fmt.Errorf("%d obligations, want 2", len(items))
@@ -336,7 +224,7 @@ func TestSubmissionReceivedClosesObligationOnceAndOpensTheNext(t *testing.T) {
 func TestRacingCommandsOnOneOrganisationLoseNothing(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	ops := h.token(auth.RoleOps, "")
+	ops := h.Token(auth.RoleOps, "")
 	id := h.onboard(ops, "form")
 
 	const n = 50
@@ -347,10 +235,10 @@ func TestRacingCommandsOnOneOrganisationLoseNothing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var r response
+			var r testenv.Response
 			if i%5 == 0 {
 				// Only one announcement can ever be applied.
-				r = h.do("POST", "/v1/organisations/"+id+"/announcement", ops, map[string]any{"announced_on": "2025-03-20"})
+				r = h.Do("POST", "/v1/organisations/"+id+"/announcement", ops, map[string]any{"announced_on": "2025-03-20"})
 			} else {
 				c := map[string]any{}
 				for k, v := range form {
@@ -358,11 +246,11 @@ func TestRacingCommandsOnOneOrganisationLoseNothing(t *testing.T) {
 				}
 				delete(c, "signed_on")
 				c["nominated_lead"] = map[string]any{"name": fmt.Sprintf("Lead %d", i), "email": fmt.Sprintf("lead%d@exampleton.ac.uk", i)}
-				r = h.do("PUT", "/v1/organisations/"+id+"/contacts", ops, c)
+				r = h.Do("PUT", "/v1/organisations/"+id+"/contacts", ops, c)
 			}
-			statuses[i] = r.status
-			if r.status == http.StatusOK {
-				versions[i] = r.json(t)["version"].(float64)
+			statuses[i] = r.Status
+			if r.Status == http.StatusOK {
+				versions[i] = r.JSON(t)["version"].(float64)
 			}
 		}()
 	}
@@ -390,7 +278,7 @@ func TestRacingCommandsOnOneOrganisationLoseNothing(t *testing.T) {
 	if applied["announce"] != 1 {
 		t.Errorf("%d announcements applied, want exactly 1", applied["announce"])
 	}
-	history := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/history", ops, nil)).json(t)["items"].([]any)
+	history := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id+"/history", ops, nil)).JSON(t)["items"].([]any)
 	counts := map[string]int{}
 	for i, e := range history {
 		entry := e.(map[string]any)
@@ -411,16 +299,16 @@ func TestRacingCommandsOnOneOrganisationLoseNothing(t *testing.T) {
 func TestBadRequestsGetProblemDetails(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	ops := h.token(auth.RoleOps, "")
+	ops := h.Token(auth.RoleOps, "")
 	id := h.onboard(ops, "meeting")
 	other := h.onboard(ops, "meeting")
 
-	forger, err := auth.NewDevIssuer(h.issuer.Issuer, h.issuer.Audience)
+	forger, err := auth.NewDevIssuer(h.Issuer.Issuer, h.Issuer.Audience)
 	if err != nil {
 		t.Fatal(err)
 	}
 	forged, _ := forger.Mint(auth.Principal{Subject: "x", Role: auth.RoleOps}, time.Hour)
-	expired, _ := h.issuer.MintClaims(h.issuer.TokenClaims(auth.Principal{Subject: "x", Role: auth.RoleOps}, -time.Hour))
+	expired, _ := h.Issuer.MintClaims(h.Issuer.TokenClaims(auth.Principal{Subject: "x", Role: auth.RoleOps}, -time.Hour))
 	withField := func(k string, v any) map[string]any {
 		m := map[string]any{}
 		for key, val := range enquiry {
@@ -449,31 +337,31 @@ func TestBadRequestsGetProblemDetails(t *testing.T) {
 		{"forged token", "GET", "/v1/organisations/" + id, forged, nil, 401, ""},
 		{"expired token", "GET", "/v1/organisations/" + id, expired, nil, 401, ""},
 		{"malformed token", "GET", "/v1/organisations/" + id, "not.a.jwt", nil, 401, ""},
-		{"another organisation's lead", "GET", "/v1/organisations/" + other, h.token(auth.RoleLead, id), nil, 403, ""},
-		{"lead on an ops step", "POST", "/v1/organisations/" + id + "/announcement", h.token(auth.RoleLead, id), map[string]any{"announced_on": "2025-03-20"}, 403, ""},
-		{"applicant reads organisation", "GET", "/v1/organisations/" + id, h.token(auth.RoleApplicant, id), nil, 403, ""},
+		{"another organisation's lead", "GET", "/v1/organisations/" + other, h.Token(auth.RoleLead, id), nil, 403, ""},
+		{"lead on an ops step", "POST", "/v1/organisations/" + id + "/announcement", h.Token(auth.RoleLead, id), map[string]any{"announced_on": "2025-03-20"}, 403, ""},
+		{"applicant reads organisation", "GET", "/v1/organisations/" + id, h.Token(auth.RoleApplicant, id), nil, 403, ""},
 		{"no such organisation", "GET", "/v1/organisations/nope", ops, nil, 404, ""},
 		{"illegal transition", "POST", "/v1/organisations/" + id + "/announcement", ops, map[string]any{"announced_on": "2025-03-20"}, 409, ""},
 		{"meeting twice", "POST", "/v1/organisations/" + id + "/meeting", ops, map[string]any{"held_on": "2025-02-10"}, 409, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/history", ops, nil)).json(t)["items"].([]any)
-			r := h.do(tt.method, tt.path, tt.token, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			before := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id+"/history", ops, nil)).JSON(t)["items"].([]any)
+			r := h.Do(tt.method, tt.path, tt.token, tt.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
-			if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+			if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 				t.Errorf("Content-Type %q, want application/problem+json", ct)
 			}
-			p := r.json(t)
+			p := r.JSON(t)
 			if p["status"].(float64) != float64(tt.status) || p["title"] == "" || p["detail"] == "" {
-				t.Errorf("problem body %s lacks status, title or detail", r.body)
+				t.Errorf("problem body %s lacks status, title or detail", r.Body)
 			}
 			if tt.field != "" && p["field"] != tt.field {
-				t.Errorf("problem names field %v, want %s: %s", p["field"], tt.field, r.body)
+				t.Errorf("problem names field %v, want %s: %s", p["field"], tt.field, r.Body)
 			}
-			after := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/history", ops, nil)).json(t)["items"].([]any)
+			after := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id+"/history", ops, nil)).JSON(t)["items"].([]any)
 			if len(after) != len(before) {
 				t.Errorf("a refused request changed the organisation: %d events, then %d", len(before), len(after))
 			}
@@ -484,7 +372,7 @@ func TestBadRequestsGetProblemDetails(t *testing.T) {
 func TestPoisonMessagesAreDeadLetteredAndVisibleToOps(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	ops := h.token(auth.RoleOps, "")
+	ops := h.Token(auth.RoleOps, "")
 	ctx := context.Background()
 	if _, err := bus.EnsureStream(ctx, h.js, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
 		t.Fatal(err)
@@ -503,11 +391,11 @@ func TestPoisonMessagesAreDeadLetteredAndVisibleToOps(t *testing.T) {
 
 	var letters []any
 	testenv.Eventually(t, 10*time.Second, func() error {
-		r := h.do("GET", "/v1/ops/dead-letters", ops, nil)
-		if r.status != http.StatusOK {
-			return fmt.Errorf("status %d: %s", r.status, r.body)
+		r := h.Do("GET", "/v1/ops/dead-letters", ops, nil)
+		if r.Status != http.StatusOK {
+			return fmt.Errorf("status %d: %s", r.Status, r.Body)
 		}
-		letters = r.json(t)["items"].([]any)
+		letters = r.JSON(t)["items"].([]any)
 		if len(letters) != 1 {
 			return fmt.Errorf("%d dead letters, want 1", len(letters))
 		}
@@ -518,17 +406,17 @@ func TestPoisonMessagesAreDeadLetteredAndVisibleToOps(t *testing.T) {
 		t.Errorf("dead letter %v: want the poison event, its consumer and a decode reason", l)
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
-		obs := h.must(http.StatusOK, h.do("GET", "/v1/organisations/"+id+"/obligations", ops, nil)).json(t)
+		obs := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id+"/obligations", ops, nil)).JSON(t)
 		if n := len(obs["items"].([]any)); n != 2 {
 			return fmt.Errorf("the good message behind the poison one was not handled: %d obligations", n)
 		}
 		return nil
 	})
 	seq := fmt.Sprint(l["sequence"])
-	h.must(http.StatusForbidden, h.do("GET", "/v1/ops/dead-letters", h.token(auth.RoleLead, id), nil))
-	h.must(http.StatusConflict, h.do("POST", "/v1/ops/dead-letters/"+seq+"/replay", ops, nil))
-	h.must(http.StatusNotFound, h.do("POST", "/v1/ops/dead-letters/999999/replay", ops, nil))
-	h.must(http.StatusBadRequest, h.do("POST", "/v1/ops/dead-letters/abc/replay", ops, nil))
+	h.Must(http.StatusForbidden, h.Do("GET", "/v1/ops/dead-letters", h.Token(auth.RoleLead, id), nil))
+	h.Must(http.StatusConflict, h.Do("POST", "/v1/ops/dead-letters/"+seq+"/replay", ops, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/ops/dead-letters/999999/replay", ops, nil))
+	h.Must(http.StatusBadRequest, h.Do("POST", "/v1/ops/dead-letters/abc/replay", ops, nil))
 }
 
 // TestAuthorisationMatrix calls every operation in the OpenAPI document as every role,
@@ -536,7 +424,7 @@ func TestPoisonMessagesAreDeadLetteredAndVisibleToOps(t *testing.T) {
 func TestAuthorisationMatrix(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	ops := h.token(auth.RoleOps, "")
+	ops := h.Token(auth.RoleOps, "")
 	own := h.onboard(ops, "form")
 	other := h.onboard(ops, "form")
 	testenv.AuthzMatrix(t, testenv.AuthzTarget{
@@ -553,13 +441,13 @@ func TestAuthorisationMatrix(t *testing.T) {
 		Do: func(r testenv.Request) int {
 			tok := ""
 			if r.Caller.Role != "" {
-				tok = h.token(r.Caller.Role, own)
+				tok = h.Token(r.Caller.Role, own)
 			}
 			var body any
 			if r.Body != nil {
 				body = string(r.Body)
 			}
-			return h.do(r.Method, r.Path, tok, body).status
+			return h.Do(r.Method, r.Path, tok, body).Status
 		},
 	})
 }

@@ -1,0 +1,172 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/embedded"
+)
+
+// Env is what a component test runs a service against: its own NATS server, the
+// shared FerretDB with a database of the test's own, and a token issuer.
+type Env struct {
+	NATS   *embedded.NATS
+	JS     jetstream.JetStream
+	Issuer *auth.DevIssuer
+}
+
+// NewEnv starts the test's NATS server and token issuer.
+func NewEnv(tb testing.TB) *Env {
+	tb.Helper()
+	n := NATS(tb)
+	_, js := JetStream(tb, n)
+	jwks := httptest.NewServer(nil)
+	tb.Cleanup(jwks.Close)
+	issuer, err := auth.NewDevIssuer(jwks.URL, "technician-commitment")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	jwks.Config.Handler = issuer.JWKSHandler()
+	return &Env{NATS: n, JS: js, Issuer: issuer}
+}
+
+// Platform points a service's shared configuration at the test's infrastructure.
+func (e *Env) Platform(tb testing.TB, p config.Platform) config.Platform {
+	tb.Helper()
+	p.Mongo.URI = MongoURI(tb)
+	p.Mongo.Database = DatabaseName(tb)
+	p.NATS.URL = e.NATS.URL
+	p.Auth.JWKSURL = e.Issuer.Issuer
+	p.Auth.Issuer = e.Issuer.Issuer
+	p.Auth.Audience = e.Issuer.Audience
+	p.Telemetry.LogLevel = "error"
+	if err := p.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// Serve runs serve on a free port until the test ends, then stops it and calls
+// cleanup, and returns a client for it.
+func (e *Env) Serve(tb testing.TB, serve func(context.Context, net.Listener) error, cleanup func()) *Client {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("service stopped with: %v", err)
+		}
+		cleanup()
+	})
+	return &Client{TB: tb, URL: "http://" + ln.Addr().String(), Issuer: e.Issuer}
+}
+
+// Client talks to a service over a real socket.
+type Client struct {
+	TB     testing.TB
+	URL    string
+	Issuer *auth.DevIssuer
+}
+
+// Token mints a token for a role acting for org.
+func (c *Client) Token(role auth.Role, org string) string {
+	c.TB.Helper()
+	return c.TokenFor(auth.Principal{Subject: string(role) + "-user", Role: role, Org: org, Name: "Test " + string(role), Email: string(role) + "@example.ac.uk"})
+}
+
+// TokenFor mints a token for p.
+func (c *Client) TokenFor(p auth.Principal) string {
+	c.TB.Helper()
+	tok, err := c.Issuer.Mint(p, time.Hour)
+	if err != nil {
+		c.TB.Fatal(err)
+	}
+	return tok
+}
+
+// Response is what a request got back.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body as an object.
+func (r Response) JSON(tb testing.TB) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		tb.Fatalf("response is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// Do sends a request; body may be a string (sent as it is) or a value (sent as JSON);
+// headers are name, value pairs.
+func (c *Client) Do(method, path, token string, body any, headers ...string) Response {
+	c.TB.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			c.TB.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, c.URL+path, r)
+	if err != nil {
+		c.TB.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.TB.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.TB.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// Must fails the test unless r has status want.
+func (c *Client) Must(want int, r Response) Response {
+	c.TB.Helper()
+	if r.Status != want {
+		c.TB.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+	}
+	return r
+}
