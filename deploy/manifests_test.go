@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/itss/techcommit/services/fund"
 	"github.com/itss/techcommit/services/signatory"
 )
 
@@ -33,6 +34,7 @@ import (
 // service joins this table when it joins the manifests.
 var configKeys = map[string]func() ([]string, error){
 	"signatory": signatory.ConfigKeys,
+	"fund":      fund.ConfigKeys,
 }
 
 var overlays = []string{"dev", "prod"}

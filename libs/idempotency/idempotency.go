@@ -51,9 +51,13 @@ func NewStore(ctx context.Context, db *mongo.Database, name string, ttl time.Dur
 		return nil, errors.New("idempotency: database and collection name are required")
 	}
 	coll := db.Collection(name)
-	if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+	// MongoDB removes expired keys itself; FerretDB has no TTL indexes, so expiry is
+	// also enforced when a key is read (see replay).
+	_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetExpireAfterSeconds(int32(ttl.Seconds())),
-	}); err != nil {
+	})
+	var ce mongo.CommandError
+	if err != nil && !(errors.As(err, &ce) && ce.Name == "NotImplemented") {
 		return nil, fmt.Errorf("create idempotency index: %w", store.Classify(err))
 	}
 	return &Store{coll: coll, ttl: ttl}, nil
@@ -128,6 +132,10 @@ func (s *Store) replay(c echo.Context, id, hash string) (bool, error) {
 	}
 	if err != nil {
 		return true, store.Classify(err)
+	}
+	if time.Since(r.At) > s.ttl {
+		_, err := s.coll.DeleteOne(c.Request().Context(), bson.D{{Key: "_id", Value: id}, {Key: "at", Value: r.At}})
+		return false, store.Classify(err)
 	}
 	if r.Hash != hash {
 		return true, apperr.New(apperr.Unprocessable, "this Idempotency-Key was used with a different request; use a new key for a new request")

@@ -1,0 +1,14 @@
+// Package fund exposes what the deployment checks need to know about the fund
+// service without reaching into its internals.
+package fund
+
+import (
+	libconfig "github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/services/fund/internal/config"
+)
+
+// ConfigKeys lists every environment variable the service reads.
+func ConfigKeys() ([]string, error) {
+	c := config.Default()
+	return libconfig.Keys(&c)
+}

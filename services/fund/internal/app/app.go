@@ -1,0 +1,553 @@
+// Package app holds the fund service's commands and queries.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/services/fund/internal/domain/application"
+	"github.com/itss/techcommit/services/fund/internal/domain/ledger"
+	"github.com/itss/techcommit/services/fund/internal/domain/round"
+)
+
+// EventStore is where rounds, ledgers and applications live.
+type EventStore interface {
+	Execute(ctx context.Context, cmd store.Command) ([]events.Envelope, error)
+	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
+	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
+}
+
+// Signatories is the read model of organisations built from the signatory service's events.
+type Signatories interface {
+	Get(ctx context.Context, org string) (Signatory, bool, error)
+	Put(ctx context.Context, s Signatory) error
+}
+
+// Signatory is what the fund knows about an organisation.
+type Signatory struct {
+	ID        string
+	Name      string
+	Kind      string
+	Withdrawn bool
+}
+
+// Views answers application list queries from the projection.
+type Views interface {
+	Save(ctx context.Context, a *application.Application) error
+	List(ctx context.Context, q ListQuery) (Page, error)
+	FundedOrganisations(ctx context.Context, roundID string) ([]string, error)
+	AwaitingReport(ctx context.Context, roundID string) ([]string, error)
+}
+
+// ListQuery filters applications.
+type ListQuery struct {
+	Org, RoundID string
+	Status       application.Status
+	Limit        int
+	Cursor       string
+}
+
+// Page is a page of applications.
+type Page struct {
+	IDs        []string
+	NextCursor string
+}
+
+// App is the fund service's use cases.
+type App struct {
+	locks       keyedMutex
+	events      EventStore
+	signatories Signatories
+	views       Views
+	clock       clock.Clock
+}
+
+// New checks its dependencies.
+func New(es EventStore, sig Signatories, views Views, clk clock.Clock) (*App, error) {
+	if es == nil || sig == nil || views == nil || clk == nil {
+		return nil, errors.New("app: event store, signatories, views and clock are required")
+	}
+	return &App{events: es, signatories: sig, views: views, clock: clk}, nil
+}
+
+// OpenRound creates a round (ops).
+func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (round.Round, error) {
+	if !by.IsOps() {
+		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff open rounds")
+	}
+	r.ID = uuid.Must(uuid.NewV7()).String()
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: r.ID, Actor: by.Actor(),
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			if len(history) > 0 {
+				return nil, apperr.New(apperr.Conflict, "round %s exists", r.ID)
+			}
+			p, err := round.Open(r, a.clock.Now())
+			if err != nil {
+				return nil, err
+			}
+			return []events.Payload{p}, nil
+		}})
+	if err != nil {
+		return round.Round{}, err
+	}
+	return a.Round(ctx, r.ID)
+}
+
+// Round returns one round.
+func (a *App) Round(ctx context.Context, id string) (round.Round, error) {
+	history, err := a.events.Load(ctx, id)
+	if err != nil {
+		return round.Round{}, err
+	}
+	if len(history) == 0 || history[0].Type != (events.RoundOpenedV1{}).EventType() {
+		return round.Round{}, apperr.New(apperr.NotFound, "round %s not found", id)
+	}
+	p, err := events.Decode[events.RoundOpenedV1](history[0])
+	if err != nil {
+		return round.Round{}, err
+	}
+	return round.FromEvent(p), nil
+}
+
+// Rounds lists rounds, newest first, optionally only those with a status now.
+func (a *App) Rounds(ctx context.Context, status round.Status) ([]round.Round, error) {
+	history, err := a.events.LoadByType(ctx, round.AggregateType)
+	if err != nil {
+		return nil, err
+	}
+	now := a.clock.Now()
+	var out []round.Round
+	for _, e := range history {
+		p, err := events.Decode[events.RoundOpenedV1](e)
+		if err != nil {
+			return nil, err
+		}
+		r := round.FromEvent(p)
+		if status == "" || r.StatusAt(now) == status {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Opens.After(out[j].Opens) })
+	return out, nil
+}
+
+// Now is the service's clock, for status computed at read time.
+func (a *App) Now() time.Time { return a.clock.Now() }
+
+// Ledger returns a round's budget ledger (ops).
+func (a *App) Ledger(ctx context.Context, by auth.Principal, roundID string) (*ledger.Ledger, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff read the ledger")
+	}
+	r, err := a.Round(ctx, roundID)
+	if err != nil {
+		return nil, err
+	}
+	history, err := a.events.Load(ctx, ledger.ID(roundID))
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Rebuild(r.BudgetPence, history)
+}
+
+// applicationSpace derives application ids from idempotency keys.
+var applicationSpace = uuid.MustParse("b5f7f3e4-8a7e-4d39-9c27-0f3c9f1f5a21")
+
+// CreateApplication drafts an application for the caller's organisation. With an
+// idempotency key the application's id is a function of the caller and the key, so
+// that retries of one request, however concurrent, create one application.
+func (a *App) CreateApplication(ctx context.Context, by auth.Principal, roundID string, c application.Content, key, requestHash string) (*application.Application, bool, error) {
+	if by.Role != auth.RoleApplicant {
+		return nil, false, apperr.New(apperr.Forbidden, "only applicants draft applications")
+	}
+	r, err := a.Round(ctx, roundID)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return nil, false, apperr.Field("round_id", "no round %s", roundID)
+		}
+		return nil, false, err
+	}
+	id := uuid.Must(uuid.NewV7()).String()
+	if key != "" {
+		id = uuid.NewSHA1(applicationSpace, []byte(by.Org+"|"+by.Subject+"|"+key)).String()
+	}
+	el, err := a.eligibility(ctx, r, by.Org)
+	if err != nil {
+		return nil, false, err
+	}
+	created := false
+	app, err := a.change(ctx, by.Actor(), id, func(app *application.Application) ([]events.Payload, error) {
+		if app.Exists() {
+			if key != "" && app.OrganisationID() == by.Org && app.RequestHash() == requestHash {
+				return nil, nil // a retry of the request that created it
+			}
+			return nil, apperr.New(apperr.Unprocessable, "this Idempotency-Key was used with a different request; use a new key for a new request")
+		}
+		created = true
+		return app.Draft(r, by.Org, application.Person{Name: by.Name, Email: by.Email}, c, requestHash, el)
+	})
+	return app, created, err
+}
+
+// Application returns one application: ops see all; an applicant only its own
+// organisation's (another's is not found, so its existence is not revealed).
+func (a *App) Application(ctx context.Context, by auth.Principal, id string) (*application.Application, error) {
+	app, err := a.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !app.Exists() || !by.ActsFor(app.OrganisationID()) || (by.Role != auth.RoleOps && by.Role != auth.RoleApplicant) {
+		return nil, apperr.New(apperr.NotFound, "application %s not found", id)
+	}
+	return app, nil
+}
+
+// UpdateApplication revises a draft.
+func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id string, c application.Content) (*application.Application, error) {
+	return a.own(ctx, by, id, func(app *application.Application, r round.Round) ([]events.Payload, error) {
+		return app.Update(r, c)
+	})
+}
+
+// Submit submits a draft while its round is open.
+func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*application.Application, error) {
+	return a.own(ctx, by, id, func(app *application.Application, r round.Round) ([]events.Payload, error) {
+		if app.Status() == application.StatusSubmitted {
+			return nil, nil // already done: submitting twice is not an error
+		}
+		el, err := a.eligibility(ctx, r, app.OrganisationID())
+		if err != nil {
+			return nil, err
+		}
+		return app.Submit(r, el, a.clock.Now())
+	})
+}
+
+// Withdraw withdraws an application.
+func (a *App) Withdraw(ctx context.Context, by auth.Principal, id, reason string) (*application.Application, error) {
+	return a.own(ctx, by, id, func(app *application.Application, _ round.Round) ([]events.Payload, error) {
+		if app.Status() == application.StatusWithdrawn {
+			return nil, nil
+		}
+		return app.Withdraw(reason)
+	})
+}
+
+// SubmitReport records a funded project's report.
+func (a *App) SubmitReport(ctx context.Context, by auth.Principal, id string, rep application.Report) (*application.Application, error) {
+	return a.own(ctx, by, id, func(app *application.Application, _ round.Round) ([]events.Payload, error) {
+		return app.SubmitReport(rep)
+	})
+}
+
+// StartAssessment moves an application into assessment (ops).
+func (a *App) StartAssessment(ctx context.Context, by auth.Principal, id string) (*application.Application, error) {
+	return a.ops(ctx, by, id, func(app *application.Application, _ round.Round) ([]events.Payload, error) {
+		return app.StartAssessment()
+	})
+}
+
+// Decline declines with feedback (ops).
+func (a *App) Decline(ctx context.Context, by auth.Principal, id, feedback string) (*application.Application, error) {
+	return a.ops(ctx, by, id, func(app *application.Application, _ round.Round) ([]events.Payload, error) {
+		return app.Decline(feedback)
+	})
+}
+
+// ledgerAttempts lets every contender for a round's budget keep trying within the
+// request's deadline: each loses only to another award, and must in the end either
+// win or see that the budget is spent.
+const ledgerAttempts = 100000
+
+// Award grants amount to an application (ops). The round's ledger reserves the money
+// first — its unique index makes concurrent awards queue, so together they can never
+// exceed the budget — and the reservation is then settled onto the application (see
+// Settle). If settling fails for want of the database, the settlement consumer
+// finishes it from the reservation event; nothing is released on an uncertain error.
+func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount int64) (*application.Application, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff award grants")
+	}
+	app, err := a.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !app.Exists() {
+		return nil, apperr.New(apperr.NotFound, "application %s not found", id)
+	}
+	r, err := a.Round(ctx, app.RoundID())
+	if err != nil {
+		return nil, err
+	}
+	if app.Status() == application.StatusAwarded && app.AwardPence() == amount {
+		return app, nil
+	}
+	if err := app.CheckAward(r, amount); err != nil {
+		return nil, err
+	}
+	// Awards in one round queue here within this replica, so they do not spend the
+	// deadline racing each other on the ledger; across replicas the index still rules.
+	unlock := a.locks.lock(r.ID)
+	err = a.ledger(ctx, by.Actor(), r, func(l *ledger.Ledger) ([]events.Payload, error) {
+		return l.Reserve(r.ID, id, amount)
+	})
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Settle(ctx, events.BudgetReservedV1{RoundID: r.ID, ApplicationID: id, AmountPence: amount}); err != nil {
+		return nil, err
+	}
+	return a.Application(ctx, by, id)
+}
+
+// Settle records a reservation on its application, exactly once. If the application
+// can no longer take the award (withdrawn or decided meanwhile), the reservation is
+// released and the refusal returned.
+func (a *App) Settle(ctx context.Context, res events.BudgetReservedV1) error {
+	r, err := a.Round(ctx, res.RoundID)
+	if err != nil {
+		return err
+	}
+	_, err = a.events.Execute(ctx, store.Command{AggregateType: application.AggregateType, AggregateID: res.ApplicationID,
+		Actor: "system:award-settlement", CausationID: fmt.Sprintf("award|%d", res.AmountPence),
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			app, err := application.Rebuild(res.ApplicationID, history)
+			if err != nil {
+				return nil, err
+			}
+			if app.Status() == application.StatusAwarded && app.AwardPence() == res.AmountPence {
+				return nil, nil
+			}
+			return app.Award(r, res.AmountPence)
+		}})
+	if err == nil || !(apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.NotFound)) {
+		return err
+	}
+	// A definite refusal from the application: give the money back.
+	if rerr := a.ledger(ctx, "system:award-settlement", r, func(l *ledger.Ledger) ([]events.Payload, error) {
+		return l.Release(r.ID, res.ApplicationID)
+	}); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+// List pages through applications: ops see all, applicants their organisation's.
+func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) ([]*application.Application, string, error) {
+	switch by.Role {
+	case auth.RoleOps:
+	case auth.RoleApplicant:
+		q.Org = by.Org
+	default:
+		return nil, "", apperr.New(apperr.Forbidden, "the %s role has no applications", by.Role)
+	}
+	page, err := a.views.List(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*application.Application, 0, len(page.IDs))
+	for _, id := range page.IDs {
+		app, err := a.load(ctx, id)
+		if err != nil {
+			return nil, "", err
+		}
+		if app.Exists() && by.ActsFor(app.OrganisationID()) {
+			out = append(out, app)
+		}
+	}
+	return out, page.NextCursor, nil
+}
+
+// Project brings the view of one application up to date.
+func (a *App) Project(ctx context.Context, id string) error {
+	app, err := a.load(ctx, id)
+	if err != nil || !app.Exists() {
+		return err
+	}
+	return a.views.Save(ctx, app)
+}
+
+// RecordSignatory updates the read model from a signatory event.
+func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
+	cur, ok, err := a.signatories.Get(ctx, s.ID)
+	if err != nil {
+		return err
+	}
+	if ok && cur.Withdrawn && !s.Withdrawn {
+		return nil // a withdrawal is final
+	}
+	if ok && s.Name == "" {
+		s.Name, s.Kind = cur.Name, cur.Kind
+	}
+	return a.signatories.Put(ctx, s)
+}
+
+// SweepReports marks reports due for funded projects whose window has ended. It
+// returns how many it marked; running it twice marks nothing twice.
+func (a *App) SweepReports(ctx context.Context) (int, error) {
+	rounds, err := a.Rounds(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	today := civil.Of(a.clock.Now().In(round.London))
+	marked := 0
+	for _, r := range rounds {
+		if !today.After(r.ProjectEnd) {
+			continue
+		}
+		ids, err := a.views.AwaitingReport(ctx, r.ID)
+		if err != nil {
+			return marked, err
+		}
+		for _, id := range ids {
+			appended := false
+			if _, err := a.change(ctx, "system:report-sweep", id, func(app *application.Application) ([]events.Payload, error) {
+				p, err := app.MarkReportDue(r, today)
+				appended = len(p) > 0
+				return p, err
+			}); err != nil {
+				return marked, err
+			}
+			if appended {
+				marked++
+			}
+		}
+	}
+	return marked, nil
+}
+
+func (a *App) eligibility(ctx context.Context, r round.Round, org string) (application.Eligibility, error) {
+	s, ok, err := a.signatories.Get(ctx, org)
+	if err != nil {
+		return application.Eligibility{}, err
+	}
+	el := application.Eligibility{ActiveSignatory: ok && s.Kind == "signatory" && !s.Withdrawn, OrganisationName: s.Name}
+	if r.ExcludePreviouslyFunded {
+		prev, found, err := a.previousRound(ctx, r)
+		if err != nil {
+			return el, err
+		}
+		if found {
+			funded, err := a.views.FundedOrganisations(ctx, prev.ID)
+			if err != nil {
+				return el, err
+			}
+			el.FundedLastRound = slices.Contains(funded, org)
+		}
+	}
+	return el, nil
+}
+
+// previousRound is the latest round that closed before r opened.
+func (a *App) previousRound(ctx context.Context, r round.Round) (round.Round, bool, error) {
+	rounds, err := a.Rounds(ctx, "")
+	if err != nil {
+		return round.Round{}, false, err
+	}
+	for _, p := range rounds { // newest first
+		if p.ID != r.ID && !p.Closes.After(r.Opens) {
+			return p, true, nil
+		}
+	}
+	return round.Round{}, false, nil
+}
+
+func (a *App) own(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, round.Round) ([]events.Payload, error)) (*application.Application, error) {
+	if by.Role != auth.RoleApplicant {
+		return nil, apperr.New(apperr.Forbidden, "only the applicant changes an application")
+	}
+	return a.withRound(ctx, by, id, decide)
+}
+
+func (a *App) ops(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, round.Round) ([]events.Payload, error)) (*application.Application, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff assess applications")
+	}
+	return a.withRound(ctx, by, id, decide)
+}
+
+func (a *App) withRound(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, round.Round) ([]events.Payload, error)) (*application.Application, error) {
+	cur, err := a.Application(ctx, by, id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := a.Round(ctx, cur.RoundID())
+	if err != nil {
+		return nil, err
+	}
+	return a.change(ctx, by.Actor(), id, func(app *application.Application) ([]events.Payload, error) {
+		return decide(app, r)
+	})
+}
+
+func (a *App) change(ctx context.Context, actor, id string, decide func(*application.Application) ([]events.Payload, error)) (*application.Application, error) {
+	var seen []events.Envelope
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: application.AggregateType, AggregateID: id, Actor: actor,
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			seen = history
+			app, err := application.Rebuild(id, history)
+			if err != nil {
+				return nil, err
+			}
+			return decide(app)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	return application.Rebuild(id, append(seen, appended...))
+}
+
+func (a *App) load(ctx context.Context, id string) (*application.Application, error) {
+	history, err := a.events.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return application.Rebuild(id, history)
+}
+
+// keyedMutex is a mutex per key.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*sync.Mutex{}
+	}
+	l, ok := k.locks[key]
+	if !ok {
+		l = &sync.Mutex{}
+		k.locks[key] = l
+	}
+	k.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+func (a *App) ledger(ctx context.Context, actor string, r round.Round, decide func(*ledger.Ledger) ([]events.Payload, error)) error {
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: ledger.AggregateType, AggregateID: ledger.ID(r.ID), Actor: actor, MaxAttempts: ledgerAttempts,
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			l, err := ledger.Rebuild(r.BudgetPence, history)
+			if err != nil {
+				return nil, err
+			}
+			return decide(l)
+		}})
+	return err
+}

@@ -1,0 +1,60 @@
+// Package config is the fund service's configuration, read from the environment.
+package config
+
+import (
+	"errors"
+	"time"
+
+	libconfig "github.com/itss/techcommit/libs/config"
+)
+
+// Config is everything the fund service reads at start-up.
+type Config struct {
+	libconfig.Platform
+	Fund Fund
+}
+
+// Fund holds the fund service's own settings.
+type Fund struct {
+	// WriteRate and WriteBurst bound each caller's writes (per replica).
+	WriteRate  float64 `env:"FUND_WRITE_RATE" envDefault:"5"`
+	WriteBurst int     `env:"FUND_WRITE_BURST" envDefault:"20"`
+	// ReportSweepInterval is how often funded projects whose window ended are told
+	// their report is due.
+	ReportSweepInterval time.Duration `env:"FUND_REPORT_SWEEP_INTERVAL" envDefault:"1h"`
+	// IdempotencyTTL is how long a stored response answers retries of its key.
+	IdempotencyTTL time.Duration `env:"FUND_IDEMPOTENCY_TTL" envDefault:"24h"`
+}
+
+// Default returns the configuration for the local stack, before the environment is read.
+func Default() Config {
+	var c Config
+	if err := libconfig.Defaults(&c); err != nil {
+		panic(err) // the tags are constants: a failure here is a bug caught by any test
+	}
+	c.HTTP.Addr = "127.0.0.1:8084"
+	c.Mongo.Database = "fund"
+	return c
+}
+
+// Load reads the environment over the defaults and validates the result.
+func Load() (Config, error) {
+	c := Default()
+	err := libconfig.Load(&c)
+	return c, err
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	errs := []error{c.Platform.Validate()}
+	if c.Fund.WriteRate <= 0 || c.Fund.WriteBurst < 1 {
+		errs = append(errs, errors.New("FUND_WRITE_RATE must be positive and FUND_WRITE_BURST at least 1"))
+	}
+	if c.Fund.ReportSweepInterval < time.Second {
+		errs = append(errs, errors.New("FUND_REPORT_SWEEP_INTERVAL must be at least 1s"))
+	}
+	if c.Fund.IdempotencyTTL < time.Minute {
+		errs = append(errs, errors.New("FUND_IDEMPOTENCY_TTL must be at least 1m"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,448 @@
+// Package application is a Collaboration Fund application: drafted by a signatory's
+// applicant, submitted while its round is open, assessed, awarded or declined by ITSS,
+// and reported on after the project.
+package application
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/fund/internal/domain/round"
+)
+
+// AggregateType names applications in the event store.
+const AggregateType = "application"
+
+// Status is where an application is.
+type Status string
+
+// Application statuses.
+const (
+	StatusNone         Status = ""
+	StatusDraft        Status = "draft"
+	StatusSubmitted    Status = "submitted"
+	StatusWithdrawn    Status = "withdrawn"
+	StatusInAssessment Status = "in_assessment"
+	StatusAwarded      Status = "awarded"
+	StatusDeclined     Status = "declined"
+)
+
+// Person is someone named on an application.
+type Person struct {
+	Name  string
+	Email string
+}
+
+// Partner is an organisation outside the lead that the project works with.
+type Partner struct {
+	Name           string
+	OrganisationID string
+}
+
+// BudgetLine is one costed item.
+type BudgetLine struct {
+	Description string
+	AmountPence int64
+}
+
+// Milestone is a dated step of the project.
+type Milestone struct {
+	Description string
+	Due         civil.Date
+}
+
+// Content is what the applicant writes.
+type Content struct {
+	Title                string
+	Summary              string
+	Themes               []string
+	RequestedAmountPence int64
+	Partners             []Partner
+	Endorsement          Person
+	BudgetLines          []BudgetLine
+	Milestones           []Milestone
+}
+
+// Report is the short report due after the project.
+type Report struct {
+	Summary    string
+	SpentPence int64
+}
+
+// Application is the aggregate.
+type Application struct {
+	id           string
+	version      int
+	roundID      string
+	org          string
+	applicant    Person
+	content      Content
+	requestHash  string
+	status       Status
+	awardPence   int64
+	feedback     string
+	reportDue    civil.Date
+	reportIsDue  bool
+	report       *Report
+	submittedAt  time.Time
+	createdAt    time.Time
+	updatedAt    time.Time
+	withdrawnWhy string
+}
+
+// Rebuild replays an application's history.
+func Rebuild(id string, history []events.Envelope) (*Application, error) {
+	a := &Application{id: id}
+	for _, e := range history {
+		if err := a.apply(e); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Accessors.
+func (a *Application) ID() string             { return a.id }
+func (a *Application) Version() int           { return a.version }
+func (a *Application) Exists() bool           { return a.status != StatusNone }
+func (a *Application) RoundID() string        { return a.roundID }
+func (a *Application) OrganisationID() string { return a.org }
+func (a *Application) Applicant() Person      { return a.applicant }
+func (a *Application) Content() Content       { return a.content }
+func (a *Application) RequestHash() string    { return a.requestHash }
+func (a *Application) Status() Status         { return a.status }
+func (a *Application) AwardPence() int64      { return a.awardPence }
+func (a *Application) Feedback() string       { return a.feedback }
+func (a *Application) ReportDue() civil.Date  { return a.reportDue }
+func (a *Application) ReportIsDue() bool      { return a.reportIsDue }
+func (a *Application) Report() *Report        { return a.report }
+func (a *Application) SubmittedAt() time.Time { return a.submittedAt }
+func (a *Application) CreatedAt() time.Time   { return a.createdAt }
+func (a *Application) UpdatedAt() time.Time   { return a.updatedAt }
+
+// Eligibility is what the service knows about the lead organisation when it decides.
+type Eligibility struct {
+	ActiveSignatory  bool // announced, a signatory, not withdrawn
+	FundedLastRound  bool // had an award in the previous round
+	OrganisationName string
+}
+
+// Draft starts an application for org in round r.
+func (a *Application) Draft(r round.Round, org string, applicant Person, c Content, requestHash string, el Eligibility) ([]events.Payload, error) {
+	if a.Exists() {
+		return nil, apperr.New(apperr.Conflict, "application %s already exists", a.id)
+	}
+	if err := checkEligible(r, el); err != nil {
+		return nil, err
+	}
+	if err := Validate(r, org, c); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.ApplicationDraftedV1{
+		ApplicationID: a.id, RoundID: r.ID, OrganisationID: org, Applicant: events.Person{Name: applicant.Name, Email: applicant.Email},
+		Content: toEvent(c), RequestHash: requestHash,
+	}}, nil
+}
+
+// Update replaces a draft's content.
+func (a *Application) Update(r round.Round, c Content) ([]events.Payload, error) {
+	if err := a.require("update", StatusDraft); err != nil {
+		return nil, err
+	}
+	if err := Validate(r, a.org, c); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.ApplicationUpdatedV1{ApplicationID: a.id, Content: toEvent(c)}}, nil
+}
+
+// Submit sends the draft for assessment, only while the round is open.
+func (a *Application) Submit(r round.Round, el Eligibility, now time.Time) ([]events.Payload, error) {
+	if err := a.require("submit", StatusDraft); err != nil {
+		return nil, err
+	}
+	switch r.StatusAt(now) {
+	case round.Upcoming:
+		return nil, apperr.New(apperr.Conflict, "round %q opens at %s; it does not take submissions yet", r.Name, r.Opens.In(round.London).Format("2 Jan 2006 15:04 MST"))
+	case round.Closed:
+		return nil, apperr.New(apperr.Conflict, "round %q closed at %s; late submissions cannot be accepted", r.Name, r.Closes.In(round.London).Format("2 Jan 2006 15:04 MST"))
+	}
+	if err := checkEligible(r, el); err != nil {
+		return nil, err
+	}
+	if err := Validate(r, a.org, a.content); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.ApplicationSubmittedV1{
+		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title,
+		RequestedAmountPence: a.content.RequestedAmountPence, Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), SubmittedAt: now.UTC(),
+	}}, nil
+}
+
+// Withdraw takes the application back, at any point before a decision.
+func (a *Application) Withdraw(reason string) ([]events.Payload, error) {
+	if err := a.require("withdraw", StatusDraft, StatusSubmitted, StatusInAssessment); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.ApplicationWithdrawnV1{ApplicationID: a.id, OrganisationID: a.org, Reason: strings.TrimSpace(reason)}}, nil
+}
+
+// StartAssessment moves a submitted application into assessment (ops).
+func (a *Application) StartAssessment() ([]events.Payload, error) {
+	if err := a.require("start assessing", StatusSubmitted); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.ApplicationAssessmentStartedV1{ApplicationID: a.id}}, nil
+}
+
+// CheckAward checks an award could be made, before the budget is drawn on.
+func (a *Application) CheckAward(r round.Round, amount int64) error {
+	if err := a.require("award", StatusInAssessment); err != nil {
+		return err
+	}
+	if amount < r.MinAwardPence || amount > r.MaxAwardPence {
+		return apperr.Field("amount_pence", "must be between %d and %d pence for this round", r.MinAwardPence, r.MaxAwardPence)
+	}
+	return nil
+}
+
+// Award records the grant, once the budget has been reserved for it.
+func (a *Application) Award(r round.Round, amount int64) ([]events.Payload, error) {
+	if err := a.CheckAward(r, amount); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.ApplicationAwardedV1{
+		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title, AmountPence: amount,
+		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), ReportDue: r.ReportDue(),
+	}}, nil
+}
+
+// Decline records a decision not to fund, with feedback for the applicant.
+func (a *Application) Decline(feedback string) ([]events.Payload, error) {
+	if err := a.require("decline", StatusSubmitted, StatusInAssessment); err != nil {
+		return nil, err
+	}
+	feedback = strings.TrimSpace(feedback)
+	if feedback == "" {
+		return nil, apperr.Field("feedback", "is required: unsuccessful applicants are offered feedback")
+	}
+	return []events.Payload{events.ApplicationDeclinedV1{
+		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title, Feedback: feedback,
+		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(),
+	}}, nil
+}
+
+// MarkReportDue records that the project window ended and the report is due. It
+// changes nothing when the report is already due or in.
+func (a *Application) MarkReportDue(r round.Round, today civil.Date) ([]events.Payload, error) {
+	if a.status != StatusAwarded || a.reportIsDue || a.report != nil || !today.After(r.ProjectEnd) {
+		return nil, nil
+	}
+	return []events.Payload{events.ReportDueV1{
+		ApplicationID: a.id, OrganisationID: a.org, Title: a.content.Title, Due: a.reportDue,
+		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(),
+	}}, nil
+}
+
+// SubmitReport records the project's report. It is accepted once the project is funded.
+func (a *Application) SubmitReport(rep Report) ([]events.Payload, error) {
+	if err := a.require("report on", StatusAwarded); err != nil {
+		return nil, err
+	}
+	if a.report != nil {
+		return nil, apperr.New(apperr.Conflict, "the report for application %s has already been submitted", a.id)
+	}
+	rep.Summary = strings.TrimSpace(rep.Summary)
+	if rep.Summary == "" {
+		return nil, apperr.Field("summary", "is required")
+	}
+	if rep.SpentPence < 0 {
+		return nil, apperr.Field("spent_pence", "must not be negative")
+	}
+	return []events.Payload{events.ReportSubmittedV1{ApplicationID: a.id, OrganisationID: a.org, Summary: rep.Summary, SpentPence: rep.SpentPence}}, nil
+}
+
+func checkEligible(r round.Round, el Eligibility) error {
+	if !el.ActiveSignatory {
+		return apperr.New(apperr.Forbidden, "only announced signatories that have not withdrawn may apply to the Collaboration Fund")
+	}
+	if r.ExcludePreviouslyFunded && el.FundedLastRound {
+		return apperr.New(apperr.Conflict, "organisations funded in the previous round may not apply to round %q", r.Name)
+	}
+	return nil
+}
+
+// Validate checks an application's content against its round's rules and names the
+// first field that breaks one.
+func Validate(r round.Round, org string, c Content) error {
+	switch {
+	case strings.TrimSpace(c.Title) == "":
+		return apperr.Field("title", "is required")
+	case strings.TrimSpace(c.Summary) == "":
+		return apperr.Field("summary", "is required")
+	case len(c.Themes) == 0:
+		return apperr.Field("themes", "name at least one theme")
+	case c.RequestedAmountPence < r.MinAwardPence || c.RequestedAmountPence > r.MaxAwardPence:
+		return apperr.Field("requested_amount_pence", "must be between %d and %d pence for this round", r.MinAwardPence, r.MaxAwardPence)
+	case len(c.Partners) == 0:
+		return apperr.Field("partners", "a project needs at least one partner organisation outside the lead organisation")
+	case len(c.BudgetLines) == 0:
+		return apperr.Field("budget_lines", "cost the project in at least one line")
+	case len(c.Milestones) == 0:
+		return apperr.Field("milestones", "give at least one milestone")
+	}
+	for i, t := range c.Themes {
+		if !slices.Contains(r.Themes, t) {
+			return apperr.Field(fmt.Sprintf("themes.%d", i), "%q is not in this round's themes %v", t, r.Themes)
+		}
+	}
+	for i, p := range c.Partners {
+		if strings.TrimSpace(p.Name) == "" {
+			return apperr.Field(fmt.Sprintf("partners.%d.name", i), "is required")
+		}
+		if p.OrganisationID != "" && p.OrganisationID == org {
+			return apperr.Field(fmt.Sprintf("partners.%d.organisation_id", i), "a partner must be outside the lead organisation")
+		}
+	}
+	if strings.TrimSpace(c.Endorsement.Name) == "" {
+		return apperr.Field("endorsement.name", "is required: the organisation's Technician Commitment lead endorses the application")
+	}
+	if a, err := mail.ParseAddress(c.Endorsement.Email); err != nil || a.Address != c.Endorsement.Email {
+		return apperr.Field("endorsement.email", "must be a plain email address")
+	}
+	var sum int64
+	for i, l := range c.BudgetLines {
+		if strings.TrimSpace(l.Description) == "" {
+			return apperr.Field(fmt.Sprintf("budget_lines.%d.description", i), "is required")
+		}
+		if l.AmountPence <= 0 {
+			return apperr.Field(fmt.Sprintf("budget_lines.%d.amount_pence", i), "must be positive")
+		}
+		sum += l.AmountPence
+	}
+	if sum != c.RequestedAmountPence {
+		return apperr.Field("budget_lines", "add up to %d pence, but %d pence is requested", sum, c.RequestedAmountPence)
+	}
+	for i, m := range c.Milestones {
+		if strings.TrimSpace(m.Description) == "" {
+			return apperr.Field(fmt.Sprintf("milestones.%d.description", i), "is required")
+		}
+		if m.Due.Before(r.ProjectStart) || m.Due.After(r.ProjectEnd) {
+			return apperr.Field(fmt.Sprintf("milestones.%d.due", i), "%s is outside the project window %s to %s", m.Due, r.ProjectStart, r.ProjectEnd)
+		}
+	}
+	return nil
+}
+
+func (a *Application) require(action string, allowed ...Status) error {
+	if slices.Contains(allowed, a.status) {
+		return nil
+	}
+	if a.status == StatusNone {
+		return apperr.New(apperr.NotFound, "application %s not found", a.id)
+	}
+	return apperr.New(apperr.Conflict, "cannot %s an application that is %s", action, strings.ReplaceAll(string(a.status), "_", " "))
+}
+
+func (a *Application) eventApplicant() events.Person {
+	return events.Person{Name: a.applicant.Name, Email: a.applicant.Email}
+}
+
+func (a *Application) eventEndorsement() events.Person {
+	return events.Person{Name: a.content.Endorsement.Name, Email: a.content.Endorsement.Email}
+}
+
+func (a *Application) apply(e events.Envelope) error {
+	var err error
+	switch e.Type {
+	case events.ApplicationDraftedV1{}.EventType():
+		var p events.ApplicationDraftedV1
+		if err = json.Unmarshal(e.Data, &p); err == nil {
+			a.roundID, a.org, a.requestHash = p.RoundID, p.OrganisationID, p.RequestHash
+			a.applicant = Person{Name: p.Applicant.Name, Email: p.Applicant.Email}
+			a.content = fromEvent(p.Content)
+			a.status, a.createdAt = StatusDraft, e.Time
+		}
+	case events.ApplicationUpdatedV1{}.EventType():
+		var p events.ApplicationUpdatedV1
+		if err = json.Unmarshal(e.Data, &p); err == nil {
+			a.content = fromEvent(p.Content)
+		}
+	case events.ApplicationSubmittedV1{}.EventType():
+		var p events.ApplicationSubmittedV1
+		if err = json.Unmarshal(e.Data, &p); err == nil {
+			a.status, a.submittedAt = StatusSubmitted, p.SubmittedAt
+		}
+	case events.ApplicationWithdrawnV1{}.EventType():
+		var p events.ApplicationWithdrawnV1
+		if err = json.Unmarshal(e.Data, &p); err == nil {
+			a.status, a.withdrawnWhy = StatusWithdrawn, p.Reason
+		}
+	case events.ApplicationAssessmentStartedV1{}.EventType():
+		a.status = StatusInAssessment
+	case events.ApplicationAwardedV1{}.EventType():
+		var p events.ApplicationAwardedV1
+		if err = json.Unmarshal(e.Data, &p); err == nil {
+			a.status, a.awardPence, a.reportDue = StatusAwarded, p.AmountPence, p.ReportDue
+		}
+	case events.ApplicationDeclinedV1{}.EventType():
+		var p events.ApplicationDeclinedV1
+		if err = json.Unmarshal(e.Data, &p); err == nil {
+			a.status, a.feedback = StatusDeclined, p.Feedback
+		}
+	case events.ReportDueV1{}.EventType():
+		a.reportIsDue = true
+	case events.ReportSubmittedV1{}.EventType():
+		var p events.ReportSubmittedV1
+		if err = json.Unmarshal(e.Data, &p); err == nil {
+			a.report = &Report{Summary: p.Summary, SpentPence: p.SpentPence}
+		}
+	default:
+		return fmt.Errorf("application %s: unknown event type %s", a.id, e.Type)
+	}
+	if err != nil {
+		return fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
+	}
+	a.version, a.updatedAt = e.Version, e.Time
+	return nil
+}
+
+func toEvent(c Content) events.FundApplication {
+	out := events.FundApplication{
+		Title: strings.TrimSpace(c.Title), Summary: strings.TrimSpace(c.Summary), Themes: c.Themes,
+		RequestedAmountPence: c.RequestedAmountPence, Endorsement: events.Person{Name: c.Endorsement.Name, Email: c.Endorsement.Email},
+	}
+	for _, p := range c.Partners {
+		out.Partners = append(out.Partners, events.FundPartner{Name: p.Name, OrganisationID: p.OrganisationID})
+	}
+	for _, l := range c.BudgetLines {
+		out.BudgetLines = append(out.BudgetLines, events.FundBudgetLine{Description: l.Description, AmountPence: l.AmountPence})
+	}
+	for _, m := range c.Milestones {
+		out.Milestones = append(out.Milestones, events.FundMilestone{Description: m.Description, Due: m.Due})
+	}
+	return out
+}
+
+func fromEvent(c events.FundApplication) Content {
+	out := Content{
+		Title: c.Title, Summary: c.Summary, Themes: c.Themes, RequestedAmountPence: c.RequestedAmountPence,
+		Endorsement: Person{Name: c.Endorsement.Name, Email: c.Endorsement.Email},
+	}
+	for _, p := range c.Partners {
+		out.Partners = append(out.Partners, Partner{Name: p.Name, OrganisationID: p.OrganisationID})
+	}
+	for _, l := range c.BudgetLines {
+		out.BudgetLines = append(out.BudgetLines, BudgetLine{Description: l.Description, AmountPence: l.AmountPence})
+	}
+	for _, m := range c.Milestones {
+		out.Milestones = append(out.Milestones, Milestone{Description: m.Description, Due: m.Due})
+	}
+	return out
+}

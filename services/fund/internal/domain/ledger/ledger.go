@@ -1,0 +1,99 @@
+// Package ledger is a round's budget: a sequence of reservations and releases whose
+// balance can never go below zero. It is an aggregate of its own, so that concurrent
+// awards in one round are serialised by the event store's unique index and can never
+// together exceed the budget.
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// AggregateType names ledgers in the event store.
+const AggregateType = "ledger"
+
+// ID is the ledger's aggregate id for a round.
+func ID(roundID string) string { return roundID + "-ledger" }
+
+// Ledger is a round's budget and what has been drawn on it.
+type Ledger struct {
+	budget   int64
+	reserved map[string]int64 // application id -> amount
+	spent    int64
+	version  int
+}
+
+// Rebuild replays a ledger's entries over the round's budget.
+func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
+	l := &Ledger{budget: budget, reserved: map[string]int64{}}
+	for _, e := range history {
+		switch e.Type {
+		case events.BudgetReservedV1{}.EventType():
+			var p events.BudgetReservedV1
+			if err := json.Unmarshal(e.Data, &p); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", e.ID, err)
+			}
+			l.reserved[p.ApplicationID] = p.AmountPence
+			l.spent += p.AmountPence
+		case events.BudgetReleasedV1{}.EventType():
+			var p events.BudgetReleasedV1
+			if err := json.Unmarshal(e.Data, &p); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", e.ID, err)
+			}
+			delete(l.reserved, p.ApplicationID)
+			l.spent -= p.AmountPence
+		default:
+			return nil, fmt.Errorf("ledger: unknown event type %s", e.Type)
+		}
+		l.version = e.Version
+	}
+	return l, nil
+}
+
+// Budget is the round's whole budget.
+func (l *Ledger) Budget() int64 { return l.budget }
+
+// Awarded is the total currently reserved for awards.
+func (l *Ledger) Awarded() int64 { return l.spent }
+
+// Remaining is what can still be awarded.
+func (l *Ledger) Remaining() int64 { return l.budget - l.spent }
+
+// Entries is the number of entries on the ledger.
+func (l *Ledger) Entries() int { return l.version }
+
+// Reserved reports how much is reserved for an application.
+func (l *Ledger) Reserved(applicationID string) (int64, bool) {
+	a, ok := l.reserved[applicationID]
+	return a, ok
+}
+
+// Reserve draws amount for an application, or refuses if the budget cannot cover it.
+// Reserving again for the same application and amount changes nothing.
+func (l *Ledger) Reserve(roundID, applicationID string, amount int64) ([]events.Payload, error) {
+	if prev, ok := l.reserved[applicationID]; ok {
+		if prev == amount {
+			return nil, nil
+		}
+		return nil, apperr.New(apperr.Conflict, "application %s already has %d pence reserved", applicationID, prev)
+	}
+	if amount <= 0 {
+		return nil, apperr.Field("amount_pence", "must be positive")
+	}
+	if amount > l.Remaining() {
+		return nil, apperr.New(apperr.Conflict, "the round's budget cannot cover %d pence: %d pence remain", amount, l.Remaining())
+	}
+	return []events.Payload{events.BudgetReservedV1{RoundID: roundID, ApplicationID: applicationID, AmountPence: amount, RemainingPence: l.Remaining() - amount}}, nil
+}
+
+// Release returns an application's reservation.
+func (l *Ledger) Release(roundID, applicationID string) ([]events.Payload, error) {
+	amount, ok := l.reserved[applicationID]
+	if !ok {
+		return nil, nil
+	}
+	return []events.Payload{events.BudgetReleasedV1{RoundID: roundID, ApplicationID: applicationID, AmountPence: amount, RemainingPence: l.Remaining() + amount}}, nil
+}

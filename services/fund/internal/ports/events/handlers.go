@@ -1,0 +1,75 @@
+// Package events is the fund service's JetStream port: the projection of its own
+// applications and the read model of signatories built from the signatory service's
+// events.
+package events
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/fund/internal/app"
+	"github.com/itss/techcommit/services/fund/internal/domain/application"
+)
+
+// Durable consumer names: contracts with the NATS server, never renamed.
+const (
+	DurableProjection  = "fund-projection"
+	DurableSignatories = "fund-signatories"
+	DurableSettlement  = "fund-award-settlement"
+)
+
+// Settlement finishes every award from its budget reservation, so that an award whose
+// request failed half way is completed (or its money released) all the same.
+func Settlement(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableSettlement, MaxAckPending: 16,
+		FilterSubjects: []string{events.SubjectBudgetReserved}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		p, err := events.Decode[events.BudgetReservedV1](e)
+		if err != nil {
+			return bus.Permanent(err)
+		}
+		if err := a.Settle(ctx, p); err != nil && !apperr.Is(err, apperr.Conflict) && !apperr.Is(err, apperr.Invalid) && !apperr.Is(err, apperr.NotFound) {
+			return err
+		}
+		return nil
+	}
+}
+
+// Projection keeps the applications view current from the service's own stream.
+func Projection(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableProjection, MaxAckPending: 1, MaxDeliver: 10,
+		FilterSubjects: []string{"tc.fund.application.>"}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		if e.AggregateType != application.AggregateType || e.AggregateID == "" {
+			return bus.Permanent(fmt.Errorf("event %s is not about an application", e.ID))
+		}
+		return a.Project(ctx, e.AggregateID)
+	}
+}
+
+// Signatories records which organisations are announced signatories and which withdrew.
+func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableSignatories, MaxAckPending: 1,
+		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationWithdrawn}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		switch e.Type {
+		case events.OrganisationAnnouncedV1{}.EventType():
+			p, err := events.Decode[events.OrganisationAnnouncedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.RecordSignatory(ctx, app.Signatory{ID: p.OrganisationID, Name: p.Name, Kind: p.Kind})
+		case events.OrganisationWithdrawnV1{}.EventType():
+			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.RecordSignatory(ctx, app.Signatory{ID: p.OrganisationID, Withdrawn: true})
+		default:
+			return nil // a newer event this version does not need
+		}
+	}
+}

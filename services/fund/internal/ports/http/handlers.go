@@ -1,0 +1,348 @@
+// Package http is the fund service's HTTP port: bind the generated API types, call the
+// app, map the result. Authentication, role checks, validation, idempotency and rate
+// limits are middleware.
+package http
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/services/fund/api"
+	"github.com/itss/techcommit/services/fund/internal/app"
+	"github.com/itss/techcommit/services/fund/internal/domain/application"
+	"github.com/itss/techcommit/services/fund/internal/domain/round"
+)
+
+// Handlers implements the generated api.ServerInterface.
+type Handlers struct {
+	app *app.App
+}
+
+var _ api.ServerInterface = (*Handlers)(nil)
+
+// New returns the handlers.
+func New(a *app.App) *Handlers { return &Handlers{app: a} }
+
+// Register adds the API's routes.
+func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
+
+// ListRounds lists rounds (public).
+func (h *Handlers) ListRounds(c echo.Context, params api.ListRoundsParams) error {
+	var status round.Status
+	if params.Status != nil {
+		status = round.Status(*params.Status)
+	}
+	rounds, err := h.app.Rounds(c.Request().Context(), status)
+	if err != nil {
+		return err
+	}
+	items := make([]api.Round, 0, len(rounds))
+	for _, r := range rounds {
+		items = append(items, h.toRound(r))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// GetRound reads one round (public).
+func (h *Handlers) GetRound(c echo.Context, id api.ID) error {
+	r, err := h.app.Round(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.toRound(r))
+}
+
+// OpenRound creates a round (ops).
+func (h *Handlers) OpenRound(c echo.Context, _ api.OpenRoundParams) error {
+	var body api.RoundRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	themes := make([]string, len(body.Themes))
+	for i, t := range body.Themes {
+		themes[i] = string(t)
+	}
+	exclude := body.ExcludePreviouslyFunded == nil || *body.ExcludePreviouslyFunded
+	r, err := h.app.OpenRound(c.Request().Context(), by, round.Round{
+		Name: body.Name, Opens: body.Opens, Closes: body.Closes, BudgetPence: body.BudgetPence,
+		MinAwardPence: body.MinAwardPence, MaxAwardPence: body.MaxAwardPence,
+		ProjectStart: civil.Of(body.ProjectStart.Time), ProjectEnd: civil.Of(body.ProjectEnd.Time),
+		Themes: themes, ExcludePreviouslyFunded: exclude,
+	})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/rounds/"+r.ID)
+	return c.JSON(http.StatusCreated, h.toRound(r))
+}
+
+// GetLedger reads a round's budget ledger (ops).
+func (h *Handlers) GetLedger(c echo.Context, id api.ID) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	l, err := h.app.Ledger(c.Request().Context(), by, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, api.Ledger{RoundId: id, BudgetPence: l.Budget(), AwardedPence: l.Awarded(), RemainingPence: l.Remaining(), Entries: l.Entries()})
+}
+
+// CreateApplication drafts an application.
+func (h *Handlers) CreateApplication(c echo.Context, params api.CreateApplicationParams) error {
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	c.Request().Body = io.NopCloser(bytes.NewReader(raw))
+	var body api.ApplicationRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	key := ""
+	if params.IdempotencyKey != nil {
+		key = *params.IdempotencyKey
+	}
+	sum := sha256.Sum256(raw)
+	a, _, err := h.app.CreateApplication(c.Request().Context(), by, body.RoundId, content(api.ApplicationContent{
+		Title: body.Title, Summary: body.Summary, Themes: body.Themes, RequestedAmountPence: body.RequestedAmountPence,
+		Partners: body.Partners, Endorsement: body.Endorsement, BudgetLines: body.BudgetLines, Milestones: body.Milestones,
+	}), key, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/applications/"+a.ID())
+	return c.JSON(http.StatusCreated, toApplication(a))
+}
+
+// GetApplication reads one application.
+func (h *Handlers) GetApplication(c echo.Context, id api.ID) error {
+	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
+		return h.app.Application(c.Request().Context(), by, id)
+	})
+}
+
+// UpdateApplication revises a draft.
+func (h *Handlers) UpdateApplication(c echo.Context, id api.ID) error {
+	var body api.ApplicationContent
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
+		return h.app.UpdateApplication(c.Request().Context(), by, id, content(body))
+	})
+}
+
+// SubmitApplication submits a draft.
+func (h *Handlers) SubmitApplication(c echo.Context, id api.ID, _ api.SubmitApplicationParams) error {
+	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
+		return h.app.Submit(c.Request().Context(), by, id)
+	})
+}
+
+// WithdrawApplication withdraws an application.
+func (h *Handlers) WithdrawApplication(c echo.Context, id api.ID, _ api.WithdrawApplicationParams) error {
+	var body api.WithdrawApplicationJSONBody
+	if c.Request().ContentLength > 0 {
+		if err := httpserver.Decode(c, &body); err != nil {
+			return err
+		}
+	}
+	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
+		reason := ""
+		if body.Reason != nil {
+			reason = *body.Reason
+		}
+		return h.app.Withdraw(c.Request().Context(), by, id, reason)
+	})
+}
+
+// StartAssessment moves an application into assessment.
+func (h *Handlers) StartAssessment(c echo.Context, id api.ID) error {
+	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
+		return h.app.StartAssessment(c.Request().Context(), by, id)
+	})
+}
+
+// AwardApplication awards a grant.
+func (h *Handlers) AwardApplication(c echo.Context, id api.ID, _ api.AwardApplicationParams) error {
+	var body api.AwardApplicationJSONBody
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
+		return h.app.Award(c.Request().Context(), by, id, body.AmountPence)
+	})
+}
+
+// DeclineApplication declines with feedback.
+func (h *Handlers) DeclineApplication(c echo.Context, id api.ID) error {
+	var body api.DeclineApplicationJSONBody
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
+		return h.app.Decline(c.Request().Context(), by, id, body.Feedback)
+	})
+}
+
+// SubmitReport records the project report.
+func (h *Handlers) SubmitReport(c echo.Context, id api.ID, _ api.SubmitReportParams) error {
+	var body api.SubmitReportJSONBody
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
+		return h.app.SubmitReport(c.Request().Context(), by, id, application.Report{Summary: body.Summary, SpentPence: body.SpentPence})
+	})
+}
+
+// ListApplications pages through applications.
+func (h *Handlers) ListApplications(c echo.Context, params api.ListApplicationsParams) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	q := app.ListQuery{Limit: 50}
+	if params.Limit != nil {
+		q.Limit = *params.Limit
+	}
+	if params.Cursor != nil {
+		q.Cursor = *params.Cursor
+	}
+	if params.RoundId != nil {
+		q.RoundID = *params.RoundId
+	}
+	if params.Status != nil {
+		q.Status = application.Status(*params.Status)
+	}
+	apps, next, err := h.app.List(c.Request().Context(), by, q)
+	if err != nil {
+		return err
+	}
+	out := api.ApplicationPage{Items: make([]api.Application, 0, len(apps))}
+	if next != "" {
+		out.NextCursor = &next
+	}
+	for _, a := range apps {
+		out.Items = append(out.Items, toApplication(a))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *Handlers) respond(c echo.Context, do func(auth.Principal) (*application.Application, error)) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	a, err := do(by)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toApplication(a))
+}
+
+func (h *Handlers) toRound(r round.Round) api.Round {
+	themes := make([]api.Theme, len(r.Themes))
+	for i, t := range r.Themes {
+		themes[i] = api.Theme(t)
+	}
+	london := r.Closes.In(round.London).Format("2006-01-02 15:04 MST")
+	return api.Round{
+		Id: r.ID, Name: r.Name, Status: api.RoundStatus(r.StatusAt(h.app.Now())), Opens: r.Opens, Closes: r.Closes, ClosesLondon: &london,
+		BudgetPence: r.BudgetPence, MinAwardPence: r.MinAwardPence, MaxAwardPence: r.MaxAwardPence,
+		ProjectStart: openapi_types.Date{Time: r.ProjectStart.Time()}, ProjectEnd: openapi_types.Date{Time: r.ProjectEnd.Time()},
+		Themes: themes, ExcludePreviouslyFunded: r.ExcludePreviouslyFunded,
+	}
+}
+
+func content(b api.ApplicationContent) application.Content {
+	c := application.Content{
+		Title: b.Title, Summary: b.Summary, RequestedAmountPence: b.RequestedAmountPence,
+		Endorsement: application.Person{Name: b.Endorsement.Name, Email: string(b.Endorsement.Email)},
+	}
+	for _, t := range b.Themes {
+		c.Themes = append(c.Themes, string(t))
+	}
+	for _, p := range b.Partners {
+		partner := application.Partner{Name: p.Name}
+		if p.OrganisationId != nil {
+			partner.OrganisationID = *p.OrganisationId
+		}
+		c.Partners = append(c.Partners, partner)
+	}
+	for _, l := range b.BudgetLines {
+		c.BudgetLines = append(c.BudgetLines, application.BudgetLine{Description: l.Description, AmountPence: l.AmountPence})
+	}
+	for _, m := range b.Milestones {
+		c.Milestones = append(c.Milestones, application.Milestone{Description: m.Description, Due: civil.Of(m.Due.Time)})
+	}
+	return c
+}
+
+func toApplication(a *application.Application) api.Application {
+	c := a.Content()
+	out := api.Application{
+		Id: a.ID(), RoundId: a.RoundID(), OrganisationId: a.OrganisationID(), Status: api.ApplicationStatus(a.Status()),
+		Title: c.Title, Summary: c.Summary, RequestedAmountPence: c.RequestedAmountPence,
+		Endorsement: api.Endorsement{Name: c.Endorsement.Name, Email: openapi_types.Email(c.Endorsement.Email)},
+		Version:     a.Version(), CreatedAt: a.CreatedAt(), UpdatedAt: a.UpdatedAt(),
+		Themes: []api.Theme{}, Partners: []api.Partner{}, BudgetLines: []api.BudgetLine{}, Milestones: []api.Milestone{},
+	}
+	for _, t := range c.Themes {
+		out.Themes = append(out.Themes, api.Theme(t))
+	}
+	for _, p := range c.Partners {
+		partner := api.Partner{Name: p.Name}
+		if p.OrganisationID != "" {
+			id := p.OrganisationID
+			partner.OrganisationId = &id
+		}
+		out.Partners = append(out.Partners, partner)
+	}
+	for _, l := range c.BudgetLines {
+		out.BudgetLines = append(out.BudgetLines, api.BudgetLine{Description: l.Description, AmountPence: l.AmountPence})
+	}
+	for _, m := range c.Milestones {
+		out.Milestones = append(out.Milestones, api.Milestone{Description: m.Description, Due: openapi_types.Date{Time: m.Due.Time()}})
+	}
+	if t := a.SubmittedAt(); !t.IsZero() {
+		out.SubmittedAt = &t
+	}
+	if a.Status() == application.StatusAwarded {
+		amount := a.AwardPence()
+		out.AwardPence = &amount
+		due := openapi_types.Date{Time: a.ReportDue().Time()}
+		out.ReportDue = &due
+		isDue := a.ReportIsDue()
+		out.ReportIsDue = &isDue
+	}
+	if f := a.Feedback(); f != "" {
+		out.Feedback = &f
+	}
+	if r := a.Report(); r != nil {
+		out.Report = &struct {
+			SpentPence *int64  `json:"spent_pence,omitempty"`
+			Summary    *string `json:"summary,omitempty"`
+		}{SpentPence: &r.SpentPence, Summary: &r.Summary}
+	}
+	return out
+}

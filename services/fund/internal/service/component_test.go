@@ -1,0 +1,474 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/telemetry"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/fund/api"
+	"github.com/itss/techcommit/services/fund/internal/config"
+	"github.com/itss/techcommit/services/fund/internal/service"
+)
+
+// The fake clock starts here: 10:00 London time on 1 March 2027.
+var start0 = time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC)
+
+type harness struct {
+	*testenv.Client
+	t     testing.TB
+	js    jetstream.JetStream
+	svc   *service.Service
+	clock *clock.Fake
+	ops   string
+}
+
+func start(t testing.TB, tune ...func(*config.Config)) *harness {
+	t.Helper()
+	env := testenv.NewEnv(t)
+	cfg := config.Default()
+	cfg.Platform = env.Platform(t, cfg.Platform)
+	cfg.Fund.WriteRate, cfg.Fund.WriteBurst = 10000, 10000
+	for _, f := range tune {
+		f(&cfg)
+	}
+	clk := clock.NewFake(start0)
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, env.JS, bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}}); err != nil {
+		t.Fatal(err)
+	}
+	svc, cleanup, err := service.New(ctx, cfg, service.Options{Logger: telemetry.Discard(), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{Client: env.Serve(t, svc.Serve, cleanup), t: t, js: env.JS, svc: svc, clock: clk}
+	h.ops = h.Token(auth.RoleOps, "")
+	return h
+}
+
+// announce publishes the signatory service's announcement of org, as it would.
+func (h *harness) announce(org, kind string) {
+	h.t.Helper()
+	h.publishSignatory(events.OrganisationAnnouncedV1{OrganisationID: org, Name: "Org " + org, Kind: kind, AnnouncedOn: mustDate("2025-03-20")}, org)
+}
+
+func (h *harness) publishSignatory(p events.Payload, org string) {
+	h.t.Helper()
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: fmt.Sprintf("%s-%s-%d", org, p.EventType(), time.Now().UnixNano()), Source: "/tc/signatory", Type: p.EventType(),
+		AggregateType: "organisation", AggregateID: org, Version: 1, Time: time.Now(), Data: data}
+	if _, err := h.js.PublishMsg(context.Background(), bus.Message(e)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) openRound(budget, min, max int64) string {
+	h.t.Helper()
+	r := h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, map[string]any{
+		"name": "TCF 2027", "opens": start0.Add(-time.Hour).Format(time.RFC3339), "closes": "2027-03-31T17:00:00+01:00",
+		"budget_pence": budget, "min_award_pence": min, "max_award_pence": max,
+		"project_start": "2027-05-01", "project_end": "2027-12-31", "themes": []string{"visibility", "career_development"},
+	})).JSON(h.t)
+	return r["id"].(string)
+}
+
+func draft(round string, amount int64) map[string]any {
+	return map[string]any{
+		"round_id": round, "title": "Skills exchange", "summary": "Joint workshops.", "themes": []string{"career_development"},
+		"requested_amount_pence": amount, "partners": []map[string]any{{"name": "Exampleton College"}},
+		"endorsement":  map[string]any{"name": "Sam Patel", "email": "s.patel@example.ac.uk"},
+		"budget_lines": []map[string]any{{"description": "Consumables", "amount_pence": amount}},
+		"milestones":   []map[string]any{{"description": "Workshop", "due": "2027-06-15"}},
+	}
+}
+
+// eligible waits until the fund has seen org's announcement.
+func (h *harness) eligible(applicant, round string, amount int64) {
+	h.t.Helper()
+	testenv.Eventually(h.t, 10*time.Second, func() error {
+		r := h.Do("POST", "/v1/applications", applicant, draft(round, amount), "Idempotency-Key", "probe")
+		if r.Status != http.StatusCreated {
+			return fmt.Errorf("status %d: %s", r.Status, r.Body)
+		}
+		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+r.JSON(h.t)["id"].(string)+"/withdraw", applicant, nil))
+		return nil
+	})
+}
+
+// submitted drafts, submits and (for ops) starts assessing one application.
+func (h *harness) submitted(applicant, round string, amount int64, assess bool) string {
+	h.t.Helper()
+	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, amount))).JSON(h.t)["id"].(string)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submit", applicant, nil))
+	if assess {
+		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, nil))
+	}
+	return id
+}
+
+func (h *harness) fundEvents(aggregate string) []string {
+	h.t.Helper()
+	ctx := context.Background()
+	c, err := h.js.OrderedConsumer(ctx, events.StreamFund, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var types []string
+	for range info.NumPending {
+		m, err := c.Next(jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if m.Headers().Get(bus.HeaderSubject) == aggregate {
+			types = append(types, m.Subject())
+		}
+	}
+	return types
+}
+
+func TestApplicantSubmitsOpsAwardsApplicantReadsTheDecision(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-a", "signatory")
+	round := h.openRound(750000, 10000, 100000)
+	applicant := h.Token(auth.RoleApplicant, "org-a")
+	h.eligible(applicant, round, 10000)
+
+	open := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds?status=open", "", nil)).JSON(t)["items"].([]any)
+	if len(open) != 1 || open[0].(map[string]any)["id"] != round {
+		t.Fatalf("open rounds %v, want %s", open, round)
+	}
+	created := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 85000), "Idempotency-Key", "k1"))
+	id := created.JSON(t)["id"].(string)
+	if loc := created.Header.Get("Location"); loc != "/v1/applications/"+id {
+		t.Errorf("Location %q", loc)
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submit", applicant, nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 80000}))
+
+	got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t)
+	if got["status"] != "awarded" || got["award_pence"] != float64(80000) || got["report_due"] != "2028-01-31" || got["organisation_id"] != "org-a" {
+		t.Errorf("the applicant reads %v, want awarded 80000 with the report due 2028-01-31", got)
+	}
+	ledger := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round+"/ledger", h.ops, nil)).JSON(t)
+	if ledger["remaining_pence"] != float64(670000) || ledger["awarded_pence"] != float64(80000) {
+		t.Errorf("ledger %v, want 80000 awarded and 670000 remaining", ledger)
+	}
+
+	// After the project window the report falls due, once, and the applicant sends it.
+	h.clock.Set(time.Date(2028, 1, 2, 9, 0, 0, 0, time.UTC))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		n, err := h.svc.App.SweepReports(context.Background())
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("%d reports marked due (the view may lag)", n)
+		}
+		return nil
+	})
+	if n, err := h.svc.App.SweepReports(context.Background()); err != nil || n != 0 {
+		t.Errorf("second sweep marked %d (%v), want 0", n, err)
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/report", applicant, map[string]any{"summary": "Four workshops, 38 technicians.", "spent_pence": 79500}))
+
+	want := []string{
+		events.SubjectApplicationDrafted, events.SubjectApplicationSubmitted, events.SubjectApplicationAssessmentStarted,
+		events.SubjectApplicationAwarded, events.SubjectReportDue, events.SubjectReportSubmitted,
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got := h.fundEvents(id)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("events %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+func TestLateSubmissionIsRefusedWithTheClosingTime(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-b", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-b")
+	h.eligible(applicant, round, 1000)
+	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
+	h.clock.Set(time.Date(2027, 3, 31, 16, 0, 1, 0, time.UTC)) // 17:00:01 BST
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/submit", applicant, nil))
+	if detail := r.JSON(t)["detail"].(string); !strings.Contains(detail, "31 Mar 2027 17:00 BST") {
+		t.Errorf("refusal %q does not give the closing time", detail)
+	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t)["status"]; got != "draft" {
+		t.Errorf("status %v after a refused submission, want draft", got)
+	}
+}
+
+func TestConcurrentAwardsNeverExceedTheBudget(t *testing.T) {
+	t.Parallel()
+	// A hundred awards at once queue on one ledger, and the embedded store serialises
+	// writes: on a loaded 2-core machine the last of them can wait longer than the
+	// default request deadline. This test is about the guarantee, not the speed (see
+	// make bench), so it gives them time.
+	h := start(t, func(c *config.Config) { c.HTTP.RequestTimeout = time.Minute })
+	h.announce("org-c", "signatory")
+	const award, covers, contenders = 1000, 33, 100
+	round := h.openRound(award*covers, 100, award)
+	applicant := h.Token(auth.RoleApplicant, "org-c")
+	h.eligible(applicant, round, award)
+	ids := make([]string, contenders)
+	var setup sync.WaitGroup
+	for w := range 8 {
+		setup.Add(1)
+		go func() {
+			defer setup.Done()
+			for i := w; i < contenders; i += 8 {
+				ids[i] = h.submitted(applicant, round, award, true)
+			}
+		}()
+	}
+	setup.Wait()
+
+	var wg sync.WaitGroup
+	statuses := make([]int, contenders)
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": award}).Status
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusOK] != covers || count[http.StatusConflict] != contenders-covers {
+		t.Errorf("outcomes %v, want %d awards and %d refusals", count, covers, contenders-covers)
+	}
+	ledger := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round+"/ledger", h.ops, nil)).JSON(t)
+	if ledger["awarded_pence"] != float64(award*covers) || ledger["remaining_pence"] != float64(0) || ledger["entries"] != float64(covers) {
+		t.Errorf("ledger %v, want %d awarded in %d entries and nothing left", ledger, award*covers, covers)
+	}
+	awarded := 0
+	for _, id := range ids {
+		if h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, h.ops, nil)).JSON(t)["status"] == "awarded" {
+			awarded++
+		}
+	}
+	if awarded != covers {
+		t.Errorf("%d applications awarded, want %d", awarded, covers)
+	}
+}
+
+func TestTwentyConcurrentRetriesCreateOneApplication(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-d", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-d")
+	h.eligible(applicant, round, 1000)
+	body, _ := json.Marshal(draft(round, 5000))
+
+	const retries = 20
+	var wg sync.WaitGroup
+	results := make([]testenv.Response, retries)
+	for i := range retries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = h.Do("POST", "/v1/applications", applicant, string(body), "Idempotency-Key", "same-key")
+		}()
+	}
+	wg.Wait()
+	ids := map[string]bool{}
+	for _, r := range results {
+		if r.Status != http.StatusCreated {
+			t.Fatalf("a retry got %d: %s", r.Status, r.Body)
+		}
+		ids[r.JSON(t)["id"].(string)] = true
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%d distinct applications from one key, want 1", len(ids))
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		items := h.Must(http.StatusOK, h.Do("GET", "/v1/applications?round_id="+round+"&status=draft", applicant, nil)).JSON(t)["items"].([]any)
+		if len(items) != 1 {
+			return fmt.Errorf("%d drafts listed, want 1", len(items))
+		}
+		return nil
+	})
+	other := draft(round, 6000)
+	other["budget_lines"] = []map[string]any{{"description": "Travel", "amount_pence": 6000}}
+	h.Must(http.StatusUnprocessableEntity, h.Do("POST", "/v1/applications", applicant, other, "Idempotency-Key", "same-key"))
+}
+
+func TestApplicantsAreConfinedToTheirOwnOrganisation(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-e", "signatory")
+	h.announce("org-f", "signatory")
+	h.announce("org-s", "supporter")
+	round := h.openRound(100000, 1000, 10000)
+	mine, theirs := h.Token(auth.RoleApplicant, "org-e"), h.Token(auth.RoleApplicant, "org-f")
+	h.eligible(mine, round, 1000)
+	h.eligible(theirs, round, 1000)
+	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", mine, draft(round, 5000))).JSON(t)["id"].(string)
+
+	h.Must(http.StatusNotFound, h.Do("GET", "/v1/applications/"+id, theirs, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/submit", theirs, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/withdraw", theirs, nil))
+	list := h.Must(http.StatusOK, h.Do("GET", "/v1/applications", theirs, nil)).JSON(t)["items"].([]any)
+	for _, a := range list {
+		if a.(map[string]any)["id"] == id {
+			t.Error("another organisation's applicant lists the application")
+		}
+	}
+	for field, value := range map[string]any{"status": "awarded", "award_pence": 100000, "organisation_id": "org-f", "id": "mine"} {
+		body := draft(round, 5000)
+		body[field] = value
+		r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications", mine, body))
+		if r.JSON(t)["field"] != field {
+			t.Errorf("setting %s: problem names %v", field, r.JSON(t)["field"])
+		}
+	}
+	// A supporter, and an organisation that withdrew, may not apply.
+	h.Must(http.StatusForbidden, h.Do("POST", "/v1/applications", h.Token(auth.RoleApplicant, "org-s"), draft(round, 5000)))
+	h.publishSignatory(events.OrganisationWithdrawnV1{OrganisationID: "org-f", Reason: "left", InitiatedBy: "organisation"}, "org-f")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if s := h.Do("POST", "/v1/applications", theirs, draft(round, 5000)).Status; s != http.StatusForbidden {
+			return fmt.Errorf("withdrawn organisation's draft got %d", s)
+		}
+		return nil
+	})
+}
+
+func TestBadInputIsRefusedNamingTheField(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-g", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-g")
+	h.eligible(applicant, round, 1000)
+	with := func(k string, v any) map[string]any {
+		d := draft(round, 5000)
+		d[k] = v
+		return d
+	}
+	tests := []struct {
+		name   string
+		body   any
+		status int
+		field  string
+	}{
+		{"budget lines do not add up", with("budget_lines", []map[string]any{{"description": "x", "amount_pence": 4000}}), 400, "budget_lines"},
+		{"amount over the round's maximum", with("requested_amount_pence", 20000), 400, "requested_amount_pence"},
+		{"milestone outside the window", with("milestones", []map[string]any{{"description": "x", "due": "2028-06-01"}}), 400, "milestones.0.due"},
+		{"no partner", with("partners", []map[string]any{}), 400, "partners"},
+		{"partner is the lead", with("partners", []map[string]any{{"name": "Us", "organisation_id": "org-g"}}), 400, "partners.0.organisation_id"},
+		{"theme outside the round", with("themes", []string{"sustainability"}), 400, "themes.0"},
+		{"pence as a string", with("requested_amount_pence", "5000"), 400, "requested_amount_pence"},
+		{"fractional pence", with("requested_amount_pence", 50.5), 400, "requested_amount_pence"},
+		{"endorsement email with a header", with("endorsement", map[string]any{"name": "x", "email": "a@b.c\r\nBcc: all@x.y"}), 400, "endorsement.email"},
+		{"operator injection", with("round_id", map[string]any{"$ne": nil}), 400, "round_id"},
+		{"unknown round", with("round_id", "nope"), 400, "round_id"},
+		{"deep nesting", `{"round_id":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`, 400, ""},
+		{"oversized", with("summary", strings.Repeat("x", 300<<10)), 413, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.Do("POST", "/v1/applications", applicant, tt.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
+			}
+			if tt.field != "" && r.JSON(t)["field"] != tt.field {
+				t.Errorf("problem names %v, want %s: %s", r.JSON(t)["field"], tt.field, r.Body)
+			}
+		})
+	}
+	list := h.Must(http.StatusOK, h.Do("GET", "/v1/applications?status=draft", applicant, nil)).JSON(t)["items"].([]any)
+	if len(list) != 0 {
+		t.Errorf("refused requests left %d drafts", len(list))
+	}
+}
+
+func TestWritesAreRateLimitedPerCaller(t *testing.T) {
+	t.Parallel()
+	h := start(t, func(c *config.Config) { c.Fund.WriteRate, c.Fund.WriteBurst = 0.1, 3 })
+	round := h.openRound(100000, 1000, 10000)
+	someone := h.Token(auth.RoleApplicant, "org-h")
+	var last testenv.Response
+	for range 4 {
+		last = h.Do("POST", "/v1/applications", someone, draft(round, 5000))
+	}
+	if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("fourth write: %d with Retry-After %q, want 429 with a delay", last.Status, last.Header.Get("Retry-After"))
+	}
+	// Another caller is not held back, and reads never are.
+	if s := h.Do("POST", "/v1/applications", h.Token(auth.RoleApplicant, "org-i"), draft(round, 5000)).Status; s == http.StatusTooManyRequests {
+		t.Error("another caller was limited")
+	}
+	h.Must(http.StatusOK, h.Do("GET", "/v1/applications", someone, nil))
+}
+
+func TestAuthorisationMatrix(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-own", "signatory")
+	h.announce("org-other", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	ownApplicant, otherApplicant := h.Token(auth.RoleApplicant, "org-own"), h.Token(auth.RoleApplicant, "org-other")
+	h.eligible(ownApplicant, round, 1000)
+	h.eligible(otherApplicant, round, 1000)
+	ownApp := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", ownApplicant, draft(round, 5000))).JSON(t)["id"].(string)
+	otherApp := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", otherApplicant, draft(round, 5000))).JSON(t)["id"].(string)
+	testenv.AuthzMatrix(t, testenv.AuthzTarget{
+		Spec: api.Spec,
+		PathParams: func(name string, own bool) string {
+			if name == "sequence" {
+				return "1"
+			}
+			if own {
+				return ownApp
+			}
+			return otherApp
+		},
+		// Rounds are not any organisation's: everything under /v1/rounds/{id} is public or ops.
+		Owned: nil,
+		Do: func(r testenv.Request) int {
+			tok := ""
+			if r.Caller.Role != "" {
+				tok = h.Token(r.Caller.Role, "org-own")
+			}
+			var body any
+			if r.Body != nil {
+				body = strings.ReplaceAll(string(r.Body), "01a20e6d-6c22-7e4a-ad42-f3118735db1e", round)
+			}
+			return h.Do(r.Method, r.Path, tok, body).Status
+		},
+	})
+}
+
+func mustDate(s string) (d civil.Date) {
+	if err := d.UnmarshalJSON([]byte(`"` + s + `"`)); err != nil {
+		panic(err)
+	}
+	return d
+}

@@ -1,0 +1,92 @@
+// Package service wires the fund service together on the shared platform.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/idempotency"
+	"github.com/itss/techcommit/libs/platform"
+	"github.com/itss/techcommit/libs/ratelimit"
+	"github.com/itss/techcommit/services/fund/api"
+	"github.com/itss/techcommit/services/fund/internal/adapters"
+	"github.com/itss/techcommit/services/fund/internal/app"
+	"github.com/itss/techcommit/services/fund/internal/config"
+	eventport "github.com/itss/techcommit/services/fund/internal/ports/events"
+	httpport "github.com/itss/techcommit/services/fund/internal/ports/http"
+)
+
+// Name is the service's name in logs, traces and event sources.
+const Name = "fund"
+
+// Options adjust the service for tests.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// Service is the running fund service.
+type Service struct {
+	*platform.Platform
+	App *app.App
+}
+
+// New builds the service.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func(), error) {
+	p, cleanup, err := platform.New(ctx, platform.Options{
+		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger,
+		Stream: bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}},
+	})
+	if err != nil {
+		return nil, cleanup, err
+	}
+	fail := func(err error) (*Service, func(), error) {
+		cleanup()
+		return nil, func() {}, err
+	}
+	views, err := adapters.NewViews(ctx, p.DB)
+	if err != nil {
+		return fail(err)
+	}
+	application, err := app.New(p.Events, adapters.NewSignatories(p.DB), views, p.Clock)
+	if err != nil {
+		return fail(err)
+	}
+	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Projection, eventport.Signatories, eventport.Settlement} {
+		if err := p.Consume(consumer(application)); err != nil {
+			return fail(err)
+		}
+	}
+	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL)
+	if err != nil {
+		return fail(err)
+	}
+	e := p.HTTP.Echo()
+	e.Use(ratelimit.New(cfg.Fund.WriteRate, cfg.Fund.WriteBurst).Middleware(), keys.Middleware())
+	httpport.Register(e, httpport.New(application))
+	p.Go("report-sweep", func(ctx context.Context) error {
+		t := time.NewTicker(cfg.Fund.ReportSweepInterval)
+		defer t.Stop()
+		for {
+			if n, err := application.SweepReports(ctx); err != nil {
+				p.Logger.WarnContext(ctx, "report sweep failed; will retry", "error", err)
+			} else if n > 0 {
+				p.Logger.InfoContext(ctx, "reports now due", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+	return &Service{Platform: p, App: application}, cleanup, nil
+}
+
+// Serve is Run on a listener the caller opened (tests use port 0).
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error { return s.Platform.Serve(ctx, ln) }
