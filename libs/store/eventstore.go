@@ -75,7 +75,7 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 		clk = clock.System{}
 	}
 	coll := db.Collection(name)
-	_, err := coll.Indexes().CreateMany(ctx, []mongo.IndexModel{
+	err := CreateIndexes(ctx, coll, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "aggregate_id", Value: 1}, {Key: "version", Value: 1}}, Options: options.Index().SetUnique(true).SetName("aggregate_version")},
 		{Keys: bson.D{{Key: "published", Value: 1}, {Key: "time", Value: 1}}, Options: options.Index().SetName("unpublished")},
 		{Keys: bson.D{{Key: "aggregate_type", Value: 1}, {Key: "time", Value: 1}}, Options: options.Index().SetName("by_type")},

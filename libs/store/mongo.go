@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -105,4 +107,74 @@ func Classify(err error) error {
 		return apperr.Wrap(apperr.Unavailable, err, "the database is unavailable")
 	}
 	return err
+}
+
+// CreateIndexes creates those of a collection's indexes that do not exist yet.
+// Existing ones are left alone: FerretDB drops the connection when asked to create an
+// index that is already there, which every restart of a service would do. It retries
+// briefly, since replicas starting at once race to create the same indexes.
+func CreateIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) error {
+	var err error
+	for attempt := range 8 {
+		var missing []mongo.IndexModel
+		if missing, err = missingIndexes(ctx, coll, models); err == nil {
+			if len(missing) == 0 {
+				return nil
+			}
+			if _, err = coll.Indexes().CreateMany(ctx, missing); err == nil {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func missingIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) ([]mongo.IndexModel, error) {
+	cur, err := coll.Indexes().List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var existing []struct {
+		Name string `bson:"name"`
+	}
+	if err := cur.All(ctx, &existing); err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, e := range existing {
+		have[e.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		if !have[indexName(m)] {
+			missing = append(missing, m)
+		}
+	}
+	return missing, nil
+}
+
+// indexName is the index's given name, or the name MongoDB gives it by default
+// ("field_1_other_-1").
+func indexName(m mongo.IndexModel) string {
+	if m.Options != nil {
+		var o options.IndexOptions
+		for _, set := range m.Options.List() {
+			_ = set(&o)
+		}
+		if o.Name != nil {
+			return *o.Name
+		}
+	}
+	var parts []string
+	if keys, ok := m.Keys.(bson.D); ok {
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s_%v", k.Key, k.Value))
+		}
+	}
+	return strings.Join(parts, "_")
 }

@@ -24,7 +24,7 @@ func NewViews(ctx context.Context, db *mongo.Database, name string, indexes ...m
 	}
 	coll := db.Collection(name)
 	if len(indexes) > 0 {
-		if _, err := coll.Indexes().CreateMany(ctx, indexes); err != nil {
+		if err := CreateIndexes(ctx, coll, indexes); err != nil {
 			return nil, fmt.Errorf("create view indexes on %s: %w", name, Classify(err))
 		}
 	}
