@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/itss/techcommit/services/fund"
+	"github.com/itss/techcommit/services/notify"
 	"github.com/itss/techcommit/services/signatory"
 )
 
@@ -35,6 +36,7 @@ import (
 var configKeys = map[string]func() ([]string, error){
 	"signatory": signatory.ConfigKeys,
 	"fund":      fund.ConfigKeys,
+	"notify":    notify.ConfigKeys,
 }
 
 var overlays = []string{"dev", "prod"}

@@ -1,0 +1,364 @@
+// Package adapters connects the notify service to MongoDB (its read model of
+// organisations and the delivery log) and to the SMTP relay.
+package adapters
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// Organisations is the read model collection.
+type Organisations struct {
+	coll *mongo.Collection
+}
+
+var _ app.Organisations = (*Organisations)(nil)
+
+type personDoc struct {
+	Name  string `bson:"name"`
+	Email string `bson:"email"`
+}
+
+type obligationDoc struct {
+	ID          string `bson:"id"`
+	Kind        string `bson:"kind"`
+	WindowOpens string `bson:"window_opens"`
+	Due         string `bson:"due"`
+	Met         bool   `bson:"met"`
+}
+
+type orgDoc struct {
+	ID            string         `bson:"_id"`
+	Name          string         `bson:"name"`
+	Announced     bool           `bson:"announced"`
+	Withdrawn     bool           `bson:"withdrawn"`
+	Lead          personDoc      `bson:"lead"`
+	Leader        personDoc      `bson:"leader"`
+	Obligation    *obligationDoc `bson:"obligation,omitempty"`
+	LastStep      string         `bson:"last_step"`
+	NextAt        string         `bson:"next_at"` // YYYY-MM-DD, or "" when nothing is due; sorts as a date
+	CalendarToken string         `bson:"calendar_token"`
+}
+
+// NewOrganisations opens the collection and its indexes: the sweep reads only what is
+// due, so its cost follows what is due, not how many organisations there are.
+func NewOrganisations(ctx context.Context, db *mongo.Database) (*Organisations, error) {
+	coll := db.Collection("organisations")
+	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "next_at", Value: 1}}},
+		{Keys: bson.D{{Key: "calendar_token", Value: 1}}},
+	}); err != nil {
+		return nil, fmt.Errorf("create organisation indexes: %w", store.Classify(err))
+	}
+	return &Organisations{coll: coll}, nil
+}
+
+// Get reads one organisation.
+func (o *Organisations) Get(ctx context.Context, id string) (app.Organisation, bool, error) {
+	return o.one(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+// ByToken finds the organisation whose calendar token this is.
+func (o *Organisations) ByToken(ctx context.Context, token string) (app.Organisation, bool, error) {
+	return o.one(ctx, bson.D{{Key: "calendar_token", Value: token}})
+}
+
+func (o *Organisations) one(ctx context.Context, filter bson.D) (app.Organisation, bool, error) {
+	var d orgDoc
+	err := o.coll.FindOne(ctx, filter).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return app.Organisation{}, false, nil
+	}
+	if err != nil {
+		return app.Organisation{}, false, fmt.Errorf("read organisation: %w", store.Classify(err))
+	}
+	return fromOrgDoc(d), true, nil
+}
+
+// Put writes one organisation. The read model has a single writer at a time (an
+// ordered consumer, or the sweep after claiming), so a plain replace is enough.
+func (o *Organisations) Put(ctx context.Context, org app.Organisation) error {
+	_, err := o.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: org.ID}}, toOrgDoc(org), options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("write organisation %s: %w", org.ID, store.Classify(err))
+	}
+	return nil
+}
+
+// SetProgress records where an organisation's ladder stands.
+func (o *Organisations) SetProgress(ctx context.Context, id, lastStep string, nextAt civil.Date) error {
+	_, err := o.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "last_step", Value: lastStep}, {Key: "next_at", Value: nextAt.String()}}}})
+	if err != nil {
+		return fmt.Errorf("record ladder of %s: %w", id, store.Classify(err))
+	}
+	return nil
+}
+
+// DueBy lists organisations whose ladder needs looking at on or before day.
+func (o *Organisations) DueBy(ctx context.Context, day civil.Date, limit int) ([]app.Organisation, error) {
+	return o.many(ctx, bson.D{{Key: "next_at", Value: bson.D{{Key: "$gt", Value: ""}, {Key: "$lte", Value: day.String()}}}}, limit)
+}
+
+// Upcoming lists organisations by when their ladder next moves.
+func (o *Organisations) Upcoming(ctx context.Context, limit int) ([]app.Organisation, error) {
+	return o.many(ctx, bson.D{{Key: "next_at", Value: bson.D{{Key: "$gt", Value: ""}}}}, limit)
+}
+
+func (o *Organisations) many(ctx context.Context, filter bson.D, limit int) ([]app.Organisation, error) {
+	cur, err := o.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "next_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("query organisations: %w", store.Classify(err))
+	}
+	var docs []orgDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("query organisations: %w", store.Classify(err))
+	}
+	out := make([]app.Organisation, len(docs))
+	for i, d := range docs {
+		out[i] = fromOrgDoc(d)
+	}
+	return out, nil
+}
+
+func toOrgDoc(o app.Organisation) orgDoc {
+	d := orgDoc{ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn,
+		Lead: personDoc(o.Lead), Leader: personDoc(o.Leader), LastStep: o.LastStep, NextAt: o.NextAt.String(), CalendarToken: o.CalendarToken}
+	if ob := o.Obligation; ob != nil {
+		d.Obligation = &obligationDoc{ID: ob.ID, Kind: ob.Kind, WindowOpens: ob.WindowOpens.String(), Due: ob.Due.String(), Met: ob.Met}
+	}
+	return d
+}
+
+func fromOrgDoc(d orgDoc) app.Organisation {
+	o := app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn,
+		Lead: mail.Person(d.Lead), Leader: mail.Person(d.Leader), LastStep: d.LastStep, CalendarToken: d.CalendarToken}
+	o.NextAt, _ = civil.Parse(d.NextAt)
+	if ob := d.Obligation; ob != nil {
+		opens, _ := civil.Parse(ob.WindowOpens)
+		due, _ := civil.Parse(ob.Due)
+		o.Obligation = &app.Obligation{ID: ob.ID, Kind: ob.Kind, WindowOpens: opens, Due: due, Met: ob.Met}
+	}
+	return o
+}
+
+// Deliveries is the delivery log and its attempt claims.
+type Deliveries struct {
+	log      *mongo.Collection
+	attempts *mongo.Collection
+}
+
+var _ app.Deliveries = (*Deliveries)(nil)
+
+type messageDoc struct {
+	MessageID string      `bson:"message_id"`
+	To        []personDoc `bson:"to"`
+	Subject   string      `bson:"subject"`
+	Text      string      `bson:"text"`
+	HTML      string      `bson:"html"`
+	ICS       []byte      `bson:"ics,omitempty"`
+	Optional  bool        `bson:"optional"`
+}
+
+type deliveryDoc struct {
+	ID             string     `bson:"_id"`
+	OrganisationID string     `bson:"organisation_id"`
+	Kind           string     `bson:"kind"`
+	Step           string     `bson:"step"`
+	Status         string     `bson:"status"`
+	Attempts       int        `bson:"attempts"`
+	LastError      string     `bson:"last_error"`
+	CreatedAt      time.Time  `bson:"created_at"`
+	UpdatedAt      time.Time  `bson:"updated_at"`
+	SentAt         *time.Time `bson:"sent_at,omitempty"`
+	NextAttemptAt  *time.Time `bson:"next_attempt_at,omitempty"`
+	Message        messageDoc `bson:"message"`
+}
+
+// NewDeliveries opens the log and its indexes.
+func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error) {
+	d := &Deliveries{log: db.Collection("deliveries"), attempts: db.Collection("delivery_attempts")}
+	if err := store.CreateIndexes(ctx, d.log, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "created_at", Value: -1}}},
+		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "next_attempt_at", Value: 1}}},
+	}); err != nil {
+		return nil, fmt.Errorf("create delivery indexes: %w", store.Classify(err))
+	}
+	return d, nil
+}
+
+// Claim inserts the unique key of attempt n; only the replica whose insert succeeds
+// may send. The first attempt also creates the log entry.
+func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (bool, error) {
+	_, err := d.attempts.InsertOne(ctx, bson.D{{Key: "_id", Value: del.Key + "#" + strconv.Itoa(attempt)}, {Key: "at", Value: del.UpdatedAt}})
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim delivery %s: %w", del.Key, store.Classify(err))
+	}
+	if attempt == 1 {
+		if _, err := d.log.InsertOne(ctx, toDeliveryDoc(del)); err != nil && !mongo.IsDuplicateKeyError(err) {
+			return true, fmt.Errorf("log delivery %s: %w", del.Key, store.Classify(err))
+		}
+		return true, nil
+	}
+	return true, d.Record(ctx, del)
+}
+
+// Record writes a delivery's outcome. Only the holder of the latest attempt writes it.
+func (d *Deliveries) Record(ctx context.Context, del app.Delivery) error {
+	_, err := d.log.ReplaceOne(ctx, bson.D{{Key: "_id", Value: del.Key}}, toDeliveryDoc(del), options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("record delivery %s: %w", del.Key, store.Classify(err))
+	}
+	return nil
+}
+
+// Get reads one delivery.
+func (d *Deliveries) Get(ctx context.Context, key string) (app.Delivery, bool, error) {
+	var doc deliveryDoc
+	err := d.log.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return app.Delivery{}, false, nil
+	}
+	if err != nil {
+		return app.Delivery{}, false, fmt.Errorf("read delivery %s: %w", key, store.Classify(err))
+	}
+	return fromDeliveryDoc(doc), true, nil
+}
+
+// List pages through the log, newest first.
+func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Delivery, string, error) {
+	filter := bson.D{}
+	if q.OrganisationID != "" {
+		filter = append(filter, bson.E{Key: "organisation_id", Value: q.OrganisationID})
+	}
+	if q.Status != "" {
+		filter = append(filter, bson.E{Key: "status", Value: q.Status})
+	}
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: c.At}}}},
+			bson.D{{Key: "created_at", Value: c.At}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}}},
+		}})
+	}
+	cur, err := d.log.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(int64(q.Limit+1)))
+	if err != nil {
+		return nil, "", fmt.Errorf("query deliveries: %w", store.Classify(err))
+	}
+	var docs []deliveryDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, "", fmt.Errorf("query deliveries: %w", store.Classify(err))
+	}
+	out := []app.Delivery{}
+	next := ""
+	for i, doc := range docs {
+		if i == q.Limit {
+			last := docs[i-1]
+			next = encodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
+			break
+		}
+		out = append(out, fromDeliveryDoc(doc))
+	}
+	return out, next, nil
+}
+
+// Retryable lists failed deliveries whose next attempt is due, and attempts that were
+// claimed but never recorded before staleBefore (their replica died mid-send).
+func (d *Deliveries) Retryable(ctx context.Context, now, staleBefore time.Time, limit int) ([]app.Delivery, error) {
+	cur, err := d.log.Find(ctx, bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "status", Value: app.StatusFailed}, {Key: "next_attempt_at", Value: bson.D{{Key: "$lte", Value: now}}}},
+		bson.D{{Key: "status", Value: app.StatusSending}, {Key: "updated_at", Value: bson.D{{Key: "$lt", Value: staleBefore}}}},
+	}}}, options.Find().SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("query retries: %w", store.Classify(err))
+	}
+	var docs []deliveryDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("query retries: %w", store.Classify(err))
+	}
+	out := make([]app.Delivery, len(docs))
+	for i, doc := range docs {
+		out[i] = fromDeliveryDoc(doc)
+	}
+	return out, nil
+}
+
+func toDeliveryDoc(d app.Delivery) deliveryDoc {
+	doc := deliveryDoc{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
+		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS, Optional: d.Message.Optional}}
+	for _, p := range d.Message.To {
+		doc.Message.To = append(doc.Message.To, personDoc(p))
+	}
+	if !d.SentAt.IsZero() {
+		t := d.SentAt
+		doc.SentAt = &t
+	}
+	if !d.NextAttemptAt.IsZero() {
+		t := d.NextAttemptAt
+		doc.NextAttemptAt = &t
+	}
+	return doc
+}
+
+func fromDeliveryDoc(doc deliveryDoc) app.Delivery {
+	d := app.Delivery{Key: doc.ID, OrganisationID: doc.OrganisationID, Kind: doc.Kind, Step: doc.Step, Status: doc.Status, Attempts: doc.Attempts,
+		LastError: doc.LastError, CreatedAt: doc.CreatedAt, UpdatedAt: doc.UpdatedAt,
+		Message: mail.Message{MessageID: doc.Message.MessageID, Subject: doc.Message.Subject, Text: doc.Message.Text, HTML: doc.Message.HTML, ICS: doc.Message.ICS, Optional: doc.Message.Optional}}
+	for _, p := range doc.Message.To {
+		d.Message.To = append(d.Message.To, mail.Person(p))
+	}
+	if doc.SentAt != nil {
+		d.SentAt = *doc.SentAt
+	}
+	if doc.NextAttemptAt != nil {
+		d.NextAttemptAt = *doc.NextAttemptAt
+	}
+	return d
+}
+
+type cursor struct {
+	At time.Time `json:"at"`
+	ID string    `json:"id"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&c)
+	}
+	if err != nil || c.ID == "" {
+		return cursor{}, apperr.Field("cursor", "is not a cursor this service issued")
+	}
+	return c, nil
+}

@@ -1,0 +1,90 @@
+// Package config is the notify service's configuration, read from the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	libconfig "github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
+)
+
+// Config is everything the notify service reads at start-up.
+type Config struct {
+	libconfig.Platform
+	SMTP   SMTP
+	Notify Notify
+}
+
+// SMTP is the mail relay.
+type SMTP struct {
+	Host        string `env:"SMTP_HOST" envDefault:"127.0.0.1"`
+	Port        int    `env:"SMTP_PORT" envDefault:"1025"`
+	Username    string `env:"SMTP_USERNAME"`
+	Password    string `env:"SMTP_PASSWORD"`
+	TLSPolicy   string `env:"SMTP_TLS_POLICY" envDefault:"mandatory"`
+	From        string `env:"SMTP_FROM" envDefault:"technician-commitment@itss.org.uk"`
+	FromName    string `env:"SMTP_FROM_NAME" envDefault:"Technician Commitment"`
+	Unsubscribe string `env:"SMTP_UNSUBSCRIBE" envDefault:"unsubscribe@itss.org.uk"`
+}
+
+// Notify is the service's own behaviour.
+type Notify struct {
+	DaysBefore    string        `env:"NOTIFY_DAYS_BEFORE" envDefault:"90,30,7,1,0"`
+	DaysOverdue   string        `env:"NOTIFY_DAYS_OVERDUE" envDefault:"7,30"`
+	SweepInterval time.Duration `env:"NOTIFY_SWEEP_INTERVAL" envDefault:"1m"`
+	MaxAttempts   int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
+	PublicURL     string        `env:"NOTIFY_PUBLIC_URL" envDefault:"http://127.0.0.1:8083"`
+}
+
+// Ladder returns the configured reminder ladder.
+func (n Notify) Ladder() (ladder.Policy, error) {
+	before, err := ladder.ParseDays(n.DaysBefore)
+	if err != nil {
+		return ladder.Policy{}, fmt.Errorf("NOTIFY_DAYS_BEFORE: %w", err)
+	}
+	overdue, err := ladder.ParseDays(n.DaysOverdue)
+	if err != nil {
+		return ladder.Policy{}, fmt.Errorf("NOTIFY_DAYS_OVERDUE: %w", err)
+	}
+	return ladder.Policy{DaysBefore: before, DaysOverdue: overdue}, nil
+}
+
+// Default returns the configuration for the local stack, before the environment is read.
+func Default() Config {
+	var c Config
+	if err := libconfig.Defaults(&c); err != nil {
+		panic(err) // the tags are constants: a failure here is a bug caught by any test
+	}
+	c.HTTP.Addr = "127.0.0.1:8083"
+	c.Mongo.Database = "notify"
+	return c
+}
+
+// Load reads the environment over the defaults and validates the result.
+func Load() (Config, error) {
+	c := Default()
+	err := libconfig.Load(&c)
+	return c, err
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	errs := []error{c.Platform.Validate()}
+	if _, err := c.Notify.Ladder(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.SMTP.TLSPolicy {
+	case "mandatory", "opportunistic", "none":
+	default:
+		errs = append(errs, fmt.Errorf("SMTP_TLS_POLICY %q must be mandatory, opportunistic or none", c.SMTP.TLSPolicy))
+	}
+	if c.SMTP.Host == "" || c.SMTP.Port <= 0 || c.SMTP.From == "" {
+		errs = append(errs, errors.New("SMTP_HOST, SMTP_PORT and SMTP_FROM must be set"))
+	}
+	if c.Notify.SweepInterval < time.Second || c.Notify.MaxAttempts < 1 {
+		errs = append(errs, errors.New("NOTIFY_SWEEP_INTERVAL must be at least 1s and NOTIFY_MAX_ATTEMPTS at least 1"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,75 @@
+// Package ical writes iCalendar (RFC 5545) calendars: CRLF line endings, lines folded
+// at 75 octets, text escaped. Deadline emails attach one; each organisation's feed is one.
+package ical
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/libs/civil"
+)
+
+// Event is an all-day event.
+type Event struct {
+	UID         string
+	On          civil.Date
+	Summary     string
+	Description string
+	URL         string
+}
+
+// Calendar writes a VCALENDAR holding events, stamped at now.
+func Calendar(name string, events []Event, now time.Time) []byte {
+	var b bytes.Buffer
+	line := func(s string) { fold(&b, s) }
+	line("BEGIN:VCALENDAR")
+	line("VERSION:2.0")
+	line("PRODID:-//ITSS//Technician Commitment//EN")
+	line("CALSCALE:GREGORIAN")
+	line("METHOD:PUBLISH")
+	line("X-WR-CALNAME:" + escape(name))
+	stamp := now.UTC().Format("20060102T150405Z")
+	for _, e := range events {
+		line("BEGIN:VEVENT")
+		line("UID:" + escape(e.UID))
+		line("DTSTAMP:" + stamp)
+		line("DTSTART;VALUE=DATE:" + e.On.Time().Format("20060102"))
+		line("DTEND;VALUE=DATE:" + e.On.AddDays(1).Time().Format("20060102"))
+		line("SUMMARY:" + escape(e.Summary))
+		if e.Description != "" {
+			line("DESCRIPTION:" + escape(e.Description))
+		}
+		if e.URL != "" {
+			line("URL:" + e.URL)
+		}
+		line("TRANSP:TRANSPARENT")
+		line("END:VEVENT")
+	}
+	line("END:VCALENDAR")
+	return b.Bytes()
+}
+
+// escape applies RFC 5545's TEXT escaping.
+func escape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `\n`, "\n", `\n`, "\r", `\n`)
+	return r.Replace(s)
+}
+
+// fold writes one content line, folded so no physical line exceeds 75 octets, never
+// splitting a UTF-8 sequence.
+func fold(b *bytes.Buffer, s string) {
+	limit := 75
+	for len(s) > limit {
+		cut := limit
+		for cut > 0 && s[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		b.WriteString(s[:cut])
+		b.WriteString("\r\n ")
+		s = s[cut:]
+		limit = 74 // the leading space counts
+	}
+	b.WriteString(s)
+	b.WriteString("\r\n")
+}

@@ -1,0 +1,92 @@
+// Package mail composes the suite's emails: plain text and HTML bodies from
+// templates, with header values checked so nothing a user typed can add a header.
+package mail
+
+import (
+	"bytes"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/itss/techcommit/libs/apperr"
+)
+
+// Person is a recipient.
+type Person struct {
+	Name  string
+	Email string
+}
+
+// Message is one email ready to send.
+type Message struct {
+	MessageID string
+	To        []Person
+	Subject   string
+	Text      string
+	HTML      string
+	// ICS, when set, is attached as invite.ics (text/calendar).
+	ICS []byte
+	// Optional mail carries a List-Unsubscribe header.
+	Optional bool
+}
+
+// Content is what a template renders.
+type Content struct {
+	Greeting   string
+	Paragraphs []string
+	Action     string // a URL to act on, if any
+	Footer     string
+}
+
+var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}
+{{range .Paragraphs}}
+{{.}}
+{{end}}{{if .Action}}
+{{.Action}}
+{{end}}
+--
+{{.Footer}}
+`))
+
+var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
+<html><body style="font-family: sans-serif; max-width: 40em">
+<p>{{.Greeting}}</p>
+{{range .Paragraphs}}<p>{{.}}</p>
+{{end}}{{if .Action}}<p><a href="{{.Action}}">{{.Action}}</a></p>
+{{end}}<hr><p style="color:#555; font-size: 90%">{{.Footer}}</p>
+</body></html>
+`))
+
+// Render fills the text and HTML bodies of m from c.
+func Render(m *Message, c Content) error {
+	if c.Footer == "" {
+		c.Footer = "The Technician Commitment, run by the Institute for Technical Skills and Strategy."
+	}
+	var t, h bytes.Buffer
+	if err := textTmpl.Execute(&t, c); err != nil {
+		return fmt.Errorf("render text: %w", err)
+	}
+	if err := htmlTmpl.Execute(&h, c); err != nil {
+		return fmt.Errorf("render html: %w", err)
+	}
+	m.Text, m.HTML = t.String(), h.String()
+	return nil
+}
+
+// CheckHeaders refuses a message whose header values could inject headers.
+func CheckHeaders(m Message) error {
+	values := []string{m.MessageID, m.Subject}
+	for _, p := range m.To {
+		values = append(values, p.Name, p.Email)
+	}
+	for _, v := range values {
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return apperr.New(apperr.Invalid, "a header value holds a line break: %q", v)
+		}
+	}
+	if len(m.To) == 0 {
+		return apperr.New(apperr.Invalid, "no recipient")
+	}
+	return nil
+}

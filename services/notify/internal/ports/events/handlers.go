@@ -1,0 +1,140 @@
+// Package events is the notify service's JetStream port: the read model of
+// organisations from the signatory service's events, and the emails the fund's
+// events cause.
+package events
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// Durable consumer names: contracts with the NATS server, never renamed.
+const (
+	DurableOrganisations = "notify-organisations"
+	DurableFund          = "notify-fund"
+)
+
+// Organisations keeps contacts and the open obligation of each organisation, in order.
+func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1, MaxDeliver: 10}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		if e.AggregateID == "" {
+			return bus.Permanent(fmt.Errorf("event %s names no organisation", e.ID))
+		}
+		var apply func(*app.Organisation)
+		switch e.Type {
+		case events.OrganisationEnquiryReceivedV1{}.EventType():
+			p, err := events.Decode[events.OrganisationEnquiryReceivedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			apply = func(o *app.Organisation) { o.Name = p.Name }
+		case events.OrganisationFormReceivedV1{}.EventType():
+			p, err := events.Decode[events.OrganisationFormReceivedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			apply = func(o *app.Organisation) { o.Lead, o.Leader = person(p.NominatedLead), person(p.Leader) }
+		case events.OrganisationContactsChangedV1{}.EventType():
+			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			apply = func(o *app.Organisation) { o.Lead, o.Leader = person(p.NominatedLead), person(p.Leader) }
+		case events.OrganisationAnnouncedV1{}.EventType():
+			p, err := events.Decode[events.OrganisationAnnouncedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			apply = func(o *app.Organisation) {
+				o.Name, o.Announced, o.Lead, o.Leader = p.Name, true, person(p.NominatedLead), person(p.Leader)
+			}
+		case events.ObligationScheduledV1{}.EventType():
+			p, err := events.Decode[events.ObligationScheduledV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			apply = func(o *app.Organisation) {
+				if o.Obligation != nil && o.Obligation.ID == p.ObligationID && o.Obligation.Due == p.Due {
+					return // a redelivery: keep the ladder where it is
+				}
+				o.Obligation = &app.Obligation{ID: p.ObligationID, Kind: p.Kind, WindowOpens: p.WindowOpens, Due: p.Due}
+				o.LastStep = ""
+			}
+		case events.ObligationMetV1{}.EventType():
+			p, err := events.Decode[events.ObligationMetV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			apply = func(o *app.Organisation) {
+				if o.Obligation != nil && o.Obligation.ID == p.ObligationID {
+					o.Obligation.Met = true
+				}
+			}
+		case events.OrganisationWithdrawnV1{}.EventType():
+			apply = func(o *app.Organisation) { o.Withdrawn = true }
+		default:
+			return nil
+		}
+		return a.Update(ctx, e.AggregateID, apply)
+	}
+}
+
+// Fund sends receipts, decisions and report reminders.
+func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16,
+		FilterSubjects: []string{events.SubjectApplicationSubmitted, events.SubjectApplicationAwarded, events.SubjectApplicationDeclined, events.SubjectReportDue}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		switch e.Type {
+		case events.ApplicationSubmittedV1{}.EventType():
+			p, err := events.Decode[events.ApplicationSubmittedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.Notify(ctx, e.ID, p.OrganisationID, "fund-received", []mail.Person{person(p.Applicant), person(p.Endorsement)},
+				"Technician Collaboration Fund: application received — "+p.Title,
+				mail.Content{Paragraphs: []string{
+					fmt.Sprintf("We have received the application %q (£%.2f requested). ITSS will assess it after the round closes and write with the decision.", p.Title, float64(p.RequestedAmountPence)/100),
+				}}, true)
+		case events.ApplicationAwardedV1{}.EventType():
+			p, err := events.Decode[events.ApplicationAwardedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.Notify(ctx, e.ID, p.OrganisationID, "fund-awarded", []mail.Person{person(p.Applicant), person(p.Endorsement)},
+				"Technician Collaboration Fund: your application is funded — "+p.Title,
+				mail.Content{Paragraphs: []string{
+					fmt.Sprintf("Congratulations: %q is awarded £%.2f. A short report is due by %s, after the project ends.", p.Title, float64(p.AmountPence)/100, p.ReportDue),
+				}}, false)
+		case events.ApplicationDeclinedV1{}.EventType():
+			p, err := events.Decode[events.ApplicationDeclinedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.Notify(ctx, e.ID, p.OrganisationID, "fund-declined", []mail.Person{person(p.Applicant), person(p.Endorsement)},
+				"Technician Collaboration Fund: decision on "+p.Title,
+				mail.Content{Paragraphs: []string{
+					fmt.Sprintf("Thank you for applying with %q. This time the panel could not fund it.", p.Title),
+					"The panel's feedback: " + p.Feedback,
+				}}, false)
+		case events.ReportDueV1{}.EventType():
+			p, err := events.Decode[events.ReportDueV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.Notify(ctx, e.ID, p.OrganisationID, "fund-report-due", []mail.Person{person(p.Applicant), person(p.Endorsement)},
+				"Technician Collaboration Fund: your project report is due by "+p.Due.String(),
+				mail.Content{Paragraphs: []string{
+					fmt.Sprintf("The project %q has ended. Please send its short report through the fund API by %s.", p.Title, p.Due),
+				}}, false)
+		}
+		return nil
+	}
+}
+
+func person(p events.Person) mail.Person { return mail.Person{Name: p.Name, Email: p.Email} }

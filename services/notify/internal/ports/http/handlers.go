@@ -1,0 +1,156 @@
+// Package http is the notify service's HTTP port.
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/services/notify/api"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// Handlers implements the generated api.ServerInterface.
+type Handlers struct {
+	app *app.App
+}
+
+var _ api.ServerInterface = (*Handlers)(nil)
+
+// New returns the handlers.
+func New(a *app.App) *Handlers { return &Handlers{app: a} }
+
+// Register adds the API's routes.
+func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
+
+type person struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+type delivery struct {
+	ID             string     `json:"id"`
+	OrganisationID string     `json:"organisation_id"`
+	Kind           string     `json:"kind"`
+	Step           string     `json:"step,omitempty"`
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	LastError      string     `json:"last_error,omitempty"`
+	Subject        string     `json:"subject"`
+	To             []person   `json:"to"`
+	CreatedAt      time.Time  `json:"created_at"`
+	SentAt         *time.Time `json:"sent_at,omitempty"`
+}
+
+func toDelivery(d app.Delivery) delivery {
+	out := delivery{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
+		LastError: d.LastError, Subject: d.Message.Subject, To: people(d.Message.To), CreatedAt: d.CreatedAt}
+	if !d.SentAt.IsZero() {
+		t := d.SentAt
+		out.SentAt = &t
+	}
+	return out
+}
+
+func people(ps []mail.Person) []person {
+	out := make([]person, len(ps))
+	for i, p := range ps {
+		out[i] = person(p)
+	}
+	return out
+}
+
+// ListDeliveries pages through the delivery log.
+func (h *Handlers) ListDeliveries(c echo.Context, params api.ListDeliveriesParams) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	q := app.DeliveryQuery{Limit: 50}
+	if params.Limit != nil {
+		q.Limit = *params.Limit
+	}
+	if params.OrganisationId != nil {
+		q.OrganisationID = *params.OrganisationId
+	}
+	if params.Status != nil {
+		q.Status = string(*params.Status)
+	}
+	if params.Cursor != nil {
+		q.Cursor = *params.Cursor
+	}
+	ds, next, err := h.app.Deliveries(c.Request().Context(), by, q)
+	if err != nil {
+		return err
+	}
+	items := make([]delivery, len(ds))
+	for i, d := range ds {
+		items[i] = toDelivery(d)
+	}
+	body := map[string]any{"items": items}
+	if next != "" {
+		body["next_cursor"] = next
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+// ResendDelivery sends a logged email again.
+func (h *Handlers) ResendDelivery(c echo.Context, id string) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	d, err := h.app.Resend(c.Request().Context(), by, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toDelivery(d))
+}
+
+// PreviewReminders lists what the ladder sends next.
+func (h *Handlers) PreviewReminders(c echo.Context, params api.PreviewRemindersParams) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	limit := 50
+	if params.Limit != nil {
+		limit = *params.Limit
+	}
+	rs, err := h.app.Preview(c.Request().Context(), by, limit)
+	if err != nil {
+		return err
+	}
+	items := make([]map[string]any, len(rs))
+	for i, r := range rs {
+		items[i] = map[string]any{"organisation_id": r.OrganisationID, "organisation_name": r.OrganisationName, "obligation_id": r.ObligationID,
+			"step": r.Step, "on": r.On.String(), "subject": r.Subject, "to": people(r.To)}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// GetCalendarURL returns the organisation's feed address.
+func (h *Handlers) GetCalendarURL(c echo.Context, id string) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	url, err := h.app.CalendarURL(c.Request().Context(), by, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"url": url})
+}
+
+// GetCalendar serves a feed.
+func (h *Handlers) GetCalendar(c echo.Context, token string) error {
+	cal, err := h.app.Calendar(c.Request().Context(), token)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "private, max-age=300")
+	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8", cal)
+}

@@ -1,0 +1,434 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/mail"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/telemetry"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/notify/api"
+	"github.com/itss/techcommit/services/notify/internal/config"
+	"github.com/itss/techcommit/services/notify/internal/service"
+)
+
+// received is one message the test SMTP server accepted.
+type received struct {
+	To      []string
+	Subject string
+	ID      string
+	ICS     bool
+	Unsub   bool
+	Text    string
+}
+
+// mailbox is a real SMTP server in process that keeps what it is sent.
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []received
+	addr string
+}
+
+func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{box: m}, nil }
+
+type session struct {
+	box *mailbox
+	to  []string
+}
+
+func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
+	return nil
+}
+func (s *session) Reset()        { s.to = nil }
+func (s *session) Logout() error { return nil }
+func (s *session) Data(r io.Reader) error {
+	msg, err := mail.ReadMessage(r)
+	if err != nil {
+		return err
+	}
+	rec := received{To: append([]string(nil), s.to...), ID: msg.Header.Get("Message-Id"), Unsub: msg.Header.Get("List-Unsubscribe") != ""}
+	rec.Subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	body, _ := io.ReadAll(msg.Body)
+	_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if b := params["boundary"]; b != "" {
+		walk(multipart.NewReader(bytes.NewReader(body), b), &rec)
+	}
+	sort.Strings(rec.To)
+	s.box.mu.Lock()
+	s.box.msgs = append(s.box.msgs, rec)
+	s.box.mu.Unlock()
+	return nil
+}
+
+func walk(mr *multipart.Reader, rec *received) {
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return
+		}
+		ct, params, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		switch {
+		case strings.HasPrefix(ct, "multipart/"):
+			data, _ := io.ReadAll(p)
+			walk(multipart.NewReader(bytes.NewReader(data), params["boundary"]), rec)
+		case ct == "text/calendar":
+			rec.ICS = true
+		case ct == "text/plain":
+			data, _ := io.ReadAll(p)
+			rec.Text = string(data)
+		}
+	}
+}
+
+func (m *mailbox) all() []received {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]received(nil), m.msgs...)
+}
+
+func startMailbox(t *testing.T) *mailbox {
+	t.Helper()
+	box := &mailbox{}
+	s := smtp.NewServer(box)
+	s.Domain = "localhost"
+	s.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box.addr = ln.Addr().String()
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Close() })
+	return box
+}
+
+type harness struct {
+	t     *testing.T
+	env   *testenv.Env
+	box   *mailbox
+	clock *clock.Fake
+	svcs  []*service.Service
+	http  *testenv.Client
+}
+
+// start runs `instances` notify services on one database, sharing a fake clock and a
+// mailbox, with their schedulers off so the test sweeps as it moves the clock.
+func start(t *testing.T, instances int, at time.Time) *harness {
+	t.Helper()
+	env := testenv.NewEnv(t)
+	box := startMailbox(t)
+	cfg := config.Default()
+	cfg.Platform = env.Platform(t, cfg.Platform)
+	host, port, _ := net.SplitHostPort(box.addr)
+	cfg.SMTP.Host, cfg.SMTP.TLSPolicy = host, "none"
+	fmt.Sscanf(port, "%d", &cfg.SMTP.Port)
+	if _, err := bus.EnsureStream(context.Background(), env.JS, bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}}); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, env: env, box: box, clock: clock.NewFake(at)}
+	for i := range instances {
+		svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Clock: h.clock, Logger: telemetry.Discard(), NoSweeper: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := env.Serve(t, svc.Serve, cleanup)
+		if i == 0 {
+			h.http = c
+		}
+		h.svcs = append(h.svcs, svc)
+	}
+	return h
+}
+
+var seq int
+
+// publish sends a signatory event as the signatory service would.
+func (h *harness) publish(org string, p events.Payload) {
+	h.t.Helper()
+	seq++
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: fmt.Sprintf("%s-%d-%d", org, seq, time.Now().UnixNano()), Source: "/tc/signatory", Type: p.EventType(),
+		AggregateType: "organisation", AggregateID: org, Version: seq, Time: time.Now(), Data: data}
+	if _, err := h.env.JS.PublishMsg(context.Background(), bus.Message(e)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+var (
+	lead   = events.Person{Name: "Sam Patel", Email: "lead@exampleton.ac.uk"}
+	leader = events.Person{Name: "Prof. Jane Smith", Title: "Vice-Chancellor", Email: "vc@exampleton.ac.uk"}
+)
+
+// onboard publishes an organisation's journey through announcement and its first obligation.
+func (h *harness) onboard(org string, opens, due civil.Date) {
+	h.t.Helper()
+	h.publish(org, events.OrganisationEnquiryReceivedV1{OrganisationID: org, Name: "Uni " + org, Kind: "signatory"})
+	h.publish(org, events.OrganisationFormReceivedV1{OrganisationID: org, Leader: leader, NominatedLead: lead})
+	h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "Uni " + org, Kind: "signatory", NominatedLead: lead, Leader: leader})
+	h.publish(org, events.ObligationScheduledV1{OrganisationID: org, ObligationID: org + "-c1", Kind: "self_assessment_and_action_plan", Cycle: 1, WindowOpens: opens, Due: due})
+	h.waitFor(org)
+}
+
+// waitFor waits until every event published so far has been taken in.
+func (h *harness) waitFor(org string) {
+	h.t.Helper()
+	testenv.Eventually(h.t, 10*time.Second, func() error {
+		ctx := context.Background()
+		c, err := h.env.JS.Consumer(ctx, events.StreamSignatory, "notify-organisations")
+		if err != nil {
+			return err
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return fmt.Errorf("%d events still to take in", info.NumPending+uint64(info.NumAckPending))
+		}
+		return nil
+	})
+}
+
+// runUntil moves the clock a day at a time to `until`, sweeping every instance at
+// once each day, as replicas would.
+func (h *harness) runUntil(until civil.Date) {
+	h.t.Helper()
+	for {
+		var wg sync.WaitGroup
+		for _, s := range h.svcs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.App.Sweep(context.Background()); err != nil {
+					h.t.Errorf("sweep: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		today := civil.Of(h.clock.Now())
+		if !today.Before(until) {
+			return
+		}
+		h.clock.Advance(24 * time.Hour)
+	}
+}
+
+func summary(msgs []received, org string) []string {
+	var out []string
+	for _, m := range msgs {
+		if strings.Contains(m.Subject, "Uni "+org) {
+			out = append(out, fmt.Sprintf("%s -> %s (ics %v)", m.Subject, strings.Join(m.To, ","), m.ICS))
+		}
+	}
+	return out
+}
+
+func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2025, 3, 20, 8, 0, 0, 0, time.UTC))
+	opens, due := civil.New(2026, 3, 20), civil.New(2026, 9, 20)
+	h.onboard("a", opens, due) // never submits
+	h.onboard("b", opens, due) // submits after the 30-day reminder
+	h.onboard("w", opens, due) // withdraws after the window opens
+
+	// Redelivered events change nothing: the same obligation again.
+	h.publish("a", events.ObligationScheduledV1{OrganisationID: "a", ObligationID: "a-c1", Kind: "self_assessment_and_action_plan", Cycle: 1, WindowOpens: opens, Due: due})
+	h.waitFor("a")
+
+	h.runUntil(civil.New(2026, 3, 25))
+	h.publish("w", events.OrganisationWithdrawnV1{OrganisationID: "w", Reason: "merged", InitiatedBy: "organisation"})
+	h.runUntil(civil.New(2026, 8, 25))
+	h.publish("b", events.ObligationMetV1{OrganisationID: "b", ObligationID: "b-c1", SubmissionID: "s1", ReceivedOn: civil.New(2026, 8, 25)})
+	h.waitFor("b")
+	h.runUntil(civil.New(2026, 11, 30)) // eighteen months and more after the announcement
+
+	msgs := h.box.all()
+	ladder := []string{
+		"Technician Commitment: Uni a's self-assessment and action plan window is open (due 2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due in 90 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due in 30 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due in 7 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due tomorrow -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due today -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue -> vc@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue -> vc@exampleton.ac.uk (ics true)",
+	}
+	if got := summary(msgs, "a"); strings.Join(got, "\n") != strings.Join(ladder, "\n") {
+		t.Errorf("organisation a received:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(ladder, "\n"))
+	}
+	if got := summary(msgs, "b"); len(got) != 3 {
+		t.Errorf("organisation b, which submitted after the 30-day reminder, received %d emails, want 3:\n%s", len(got), strings.Join(got, "\n"))
+	}
+	if got := summary(msgs, "w"); len(got) != 1 {
+		t.Errorf("organisation w, which withdrew after its window opened, received %d emails, want 1:\n%s", len(got), strings.Join(got, "\n"))
+	}
+	ids := map[string]bool{}
+	for _, m := range msgs {
+		if ids[m.ID+strings.Join(m.To, ",")] {
+			t.Errorf("duplicate email %s to %v", m.ID, m.To)
+		}
+		ids[m.ID+strings.Join(m.To, ",")] = true
+		if m.ID == "" {
+			t.Error("an email without a Message-ID")
+		}
+	}
+
+	// The delivery log shows them to ops, and nobody else.
+	ops := h.http.Token(auth.RoleOps, "")
+	log := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=a&status=sent&limit=200", ops, nil)).JSON(t)["items"].([]any)
+	if len(log) != len(ladder) {
+		t.Errorf("delivery log lists %d sent to a, want %d", len(log), len(ladder))
+	}
+	h.http.Must(http.StatusForbidden, h.http.Do("GET", "/v1/deliveries", h.http.Token(auth.RoleLead, "a"), nil))
+	// A resend is a new, recorded attempt of the same email.
+	id := log[0].(map[string]any)["id"].(string)
+	after := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resend", ops, nil)).JSON(t)
+	if after["attempts"] != float64(2) || after["status"] != "sent" {
+		t.Errorf("after a resend: %v", after)
+	}
+}
+
+func TestARestartedSchedulerSendsWhatFellDueOnceWithoutFlooding(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 19, 8, 0, 0, 0, time.UTC))
+	h.onboard("r", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.runUntil(civil.New(2026, 3, 21)) // the window-open email
+	// The service is stopped for months: nothing sweeps until 14 September.
+	h.clock.Set(time.Date(2026, 9, 14, 8, 0, 0, 0, time.UTC))
+	for range 3 {
+		h.runUntil(civil.New(2026, 9, 14))
+	}
+	got := summary(h.box.all(), "r")
+	want := []string{
+		"Technician Commitment: Uni r's self-assessment and action plan window is open (due 2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni r's self-assessment and action plan is due in 7 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("after the downtime:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestCalendarFeedShowsCurrentObligations(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("c", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	lead := h.http.Token(auth.RoleLead, "c")
+	url := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/organisations/c/calendar", lead, nil)).JSON(t)["url"].(string)
+	h.http.Must(http.StatusForbidden, h.http.Do("GET", "/v1/organisations/c/calendar", h.http.Token(auth.RoleLead, "other"), nil))
+	feed := h.http.Must(http.StatusOK, h.http.Do("GET", url, "", nil))
+	if !strings.Contains(string(feed.Body), "DTSTART;VALUE=DATE:20260920") || !strings.Contains(feed.Header.Get("Content-Type"), "text/calendar") {
+		t.Errorf("feed lacks the due date: %s", feed.Body)
+	}
+	h.http.Must(http.StatusNotFound, h.http.Do("GET", "/v1/calendars/"+strings.Repeat("A", 32), "", nil))
+	h.publish("c", events.ObligationMetV1{OrganisationID: "c", ObligationID: "c-c1", SubmissionID: "s", ReceivedOn: civil.New(2026, 5, 1)})
+	h.publish("c", events.ObligationScheduledV1{OrganisationID: "c", ObligationID: "c-c2", Kind: "self_assessment_and_action_plan", Cycle: 2, WindowOpens: civil.New(2028, 11, 1), Due: civil.New(2029, 5, 1)})
+	h.waitFor("c")
+	feed = h.http.Must(http.StatusOK, h.http.Do("GET", url, "", nil))
+	if strings.Contains(string(feed.Body), "20260920") || !strings.Contains(string(feed.Body), "DTSTART;VALUE=DATE:20290501") {
+		t.Errorf("feed does not follow the new obligation: %s", feed.Body)
+	}
+}
+
+func TestAuthorisationMatrix(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("own", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.onboard("other", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	testenv.AuthzMatrix(t, testenv.AuthzTarget{
+		Spec: api.Spec,
+		PathParams: func(name string, own bool) string {
+			switch name {
+			case "sequence":
+				return "1"
+			case "token":
+				return strings.Repeat("x", 32)
+			case "id":
+				if own {
+					return "own"
+				}
+				return "other"
+			}
+			return ""
+		},
+		Owned: nil,
+		Do: func(r testenv.Request) int {
+			tok := ""
+			if r.Caller.Role != "" {
+				tok = h.http.Token(r.Caller.Role, "own")
+			}
+			path := r.Path
+			if strings.HasPrefix(path, "/v1/deliveries/") {
+				path = "/v1/deliveries/" + strings.Repeat("0", 32) + "/resend"
+			}
+			return h.http.Do(r.Method, path, tok, nil).Status
+		},
+	})
+}
+
+func TestFundEventsSendReceiptsOnceAndRefuseHeaderInjection(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	send := func(id string, p events.Payload) {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: id, Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "app1", Version: 1, Time: time.Now(), Data: data}
+		m := bus.Message(e)
+		m.Header.Set("Nats-Msg-Id", fmt.Sprintf("%s-%d", id, time.Now().UnixNano())) // a redelivery JetStream keeps
+		if _, err := h.env.JS.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submitted := events.ApplicationSubmittedV1{ApplicationID: "app1", OrganisationID: "o1", Title: "Skills exchange", RequestedAmountPence: 85000,
+		Applicant: events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}, Endorsement: events.Person{Name: "Sam Patel", Email: "lead@exampleton.ac.uk"}}
+	send("evt-1", submitted)
+	send("evt-1", submitted)
+	evil := events.ApplicationDeclinedV1{ApplicationID: "app1", OrganisationID: "o1", Title: "x", Feedback: "no",
+		Applicant: events.Person{Name: "Eve\r\nBcc: everyone@example.org", Email: "eve@exampleton.ac.uk"}}
+	send("evt-2", evil)
+
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(h.box.all()); n != 2 {
+			return fmt.Errorf("%d emails, want 2 receipts", n)
+		}
+		ops := h.http.Token(auth.RoleOps, "")
+		gaveUp := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=gave_up", ops, nil)).JSON(t)["items"].([]any)
+		if len(gaveUp) != 1 || !strings.Contains(gaveUp[0].(map[string]any)["last_error"].(string), "line break") {
+			return fmt.Errorf("the injected header is not recorded as refused: %v", gaveUp)
+		}
+		return nil
+	})
+	for _, m := range h.box.all() {
+		if !strings.Contains(m.Subject, "application received") || !m.Unsub || !strings.Contains(m.Text, "£850.00") {
+			t.Errorf("receipt %+v: want the subject, List-Unsubscribe and the amount", m)
+		}
+		if strings.Contains(strings.Join(m.To, ","), "everyone@") {
+			t.Error("an injected Bcc reached the relay")
+		}
+	}
+}

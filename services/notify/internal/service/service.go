@@ -1,0 +1,101 @@
+// Package service wires the notify service together on the shared platform.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/platform"
+	"github.com/itss/techcommit/services/notify/api"
+	"github.com/itss/techcommit/services/notify/internal/adapters"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/config"
+	eventport "github.com/itss/techcommit/services/notify/internal/ports/events"
+	httpport "github.com/itss/techcommit/services/notify/internal/ports/http"
+)
+
+// Name is the service's name in logs, traces and event sources.
+const Name = "notify"
+
+// Options adjust the service for tests.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// NoSweeper leaves the scheduler off so a test can sweep when it moves the clock.
+	NoSweeper bool
+}
+
+// Service is the running notify service.
+type Service struct {
+	*platform.Platform
+	App *app.App
+}
+
+// New builds the service.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func(), error) {
+	p, cleanup, err := platform.New(ctx, platform.Options{
+		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger,
+		Stream: bus.StreamSpec{Name: events.StreamNotify, Subjects: []string{events.SubjectsNotify}},
+	})
+	if err != nil {
+		return nil, cleanup, err
+	}
+	fail := func(err error) (*Service, func(), error) {
+		cleanup()
+		return nil, func() {}, err
+	}
+	orgs, err := adapters.NewOrganisations(ctx, p.DB)
+	if err != nil {
+		return fail(err)
+	}
+	deliveries, err := adapters.NewDeliveries(ctx, p.DB)
+	if err != nil {
+		return fail(err)
+	}
+	sender, err := adapters.NewSMTP(adapters.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
+		TLSPolicy: cfg.SMTP.TLSPolicy, From: cfg.SMTP.From, FromName: cfg.SMTP.FromName, Unsubscribe: cfg.SMTP.Unsubscribe})
+	if err != nil {
+		return fail(err)
+	}
+	policy, err := cfg.Notify.Ladder()
+	if err != nil {
+		return fail(err)
+	}
+	application, err := app.New(orgs, deliveries, sender, p.Clock, app.Config{Ladder: policy, MaxAttempts: cfg.Notify.MaxAttempts, PublicURL: cfg.Notify.PublicURL})
+	if err != nil {
+		return fail(err)
+	}
+	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund} {
+		if err := p.Consume(consumer(application)); err != nil {
+			return fail(err)
+		}
+	}
+	httpport.Register(p.HTTP.Echo(), httpport.New(application))
+	if !opts.NoSweeper {
+		p.Go("sweeper", func(ctx context.Context) error {
+			t := time.NewTicker(cfg.Notify.SweepInterval)
+			defer t.Stop()
+			for {
+				if n, err := application.Sweep(ctx); err != nil {
+					p.Logger.WarnContext(ctx, "reminder sweep failed; will retry", "error", err)
+				} else if n > 0 {
+					p.Logger.InfoContext(ctx, "reminders sent", "count", n)
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				}
+			}
+		})
+	}
+	return &Service{Platform: p, App: application}, cleanup, nil
+}
+
+// Serve is Run on a listener the caller opened (tests use port 0).
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error { return s.Platform.Serve(ctx, ln) }
