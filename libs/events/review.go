@@ -20,3 +20,206 @@ type SubmissionReceivedV1 struct {
 
 // EventType implements Payload.
 func (SubmissionReceivedV1) EventType() string { return SubjectSubmissionReceived + ".v1" }
+
+// More subjects the review service publishes.
+const (
+	SubjectSubmissionDrafted    = "tc.review.submission.drafted"
+	SubjectSubmissionUpdated    = "tc.review.submission.updated"
+	SubjectReviewerRegistered   = "tc.review.reviewer.registered"
+	SubjectReviewRoundOpened    = "tc.review.round.opened"
+	SubjectRoundSubmissionAdded = "tc.review.round.submission_added"
+	SubjectReviewerAssigned     = "tc.review.round.reviewer_assigned"
+	SubjectAssignmentRemoved    = "tc.review.round.assignment_removed"
+	SubjectAssignmentAccepted   = "tc.review.round.assignment_accepted"
+	SubjectAssignmentDeclined   = "tc.review.round.assignment_declined"
+	SubjectReviewSubmitted      = "tc.review.round.review_submitted"
+	SubjectReviewOverdue        = "tc.review.round.review_overdue"
+	SubjectFeedbackReleased     = "tc.review.round.feedback_released"
+)
+
+// ThemeAssessment is an institution's position on one theme.
+type ThemeAssessment struct {
+	Theme     string `json:"theme"`
+	Narrative string `json:"narrative"`
+	Rating    int    `json:"rating"`
+}
+
+// ActionItem is one line of an action plan.
+type ActionItem struct {
+	Theme          string `json:"theme"`
+	Action         string `json:"action"`
+	Owner          string `json:"owner"`
+	SuccessMeasure string `json:"success_measure"`
+	TargetDate     string `json:"target_date"`
+	// Progress reports on an item carried from the previous cycle.
+	Progress string `json:"progress,omitempty"`
+}
+
+// TechnicianVoice is the evidence that technicians shaped the plan.
+type TechnicianVoice struct {
+	HowConsulted string `json:"how_consulted"`
+	Participants int    `json:"participants"`
+}
+
+// SubmissionContent is what an institution submits.
+type SubmissionContent struct {
+	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
+	ActionPlan      []ActionItem      `json:"action_plan"`
+	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
+	Webpage         string            `json:"webpage"`
+}
+
+// SubmissionDraftedV1 starts a submission for an organisation's obligation.
+type SubmissionDraftedV1 struct {
+	SubmissionID   string            `json:"submission_id"`
+	OrganisationID string            `json:"organisation_id"`
+	ObligationID   string            `json:"obligation_id"`
+	Kind           string            `json:"kind"`
+	Content        SubmissionContent `json:"content"`
+}
+
+// EventType implements Payload.
+func (SubmissionDraftedV1) EventType() string { return SubjectSubmissionDrafted + ".v1" }
+
+// SubmissionUpdatedV1 replaces a draft's content.
+type SubmissionUpdatedV1 struct {
+	SubmissionID string            `json:"submission_id"`
+	Content      SubmissionContent `json:"content"`
+}
+
+// EventType implements Payload.
+func (SubmissionUpdatedV1) EventType() string { return SubjectSubmissionUpdated + ".v1" }
+
+// ReviewerRegisteredV1 adds a volunteer to the reviewer pool.
+type ReviewerRegisteredV1 struct {
+	ReviewerID     string   `json:"reviewer_id"`
+	Name           string   `json:"name"`
+	Email          string   `json:"email"`
+	OrganisationID string   `json:"organisation_id"`
+	Themes         []string `json:"themes"`
+	Trained        bool     `json:"trained"`
+	Capacity       int      `json:"capacity"`
+	Conflicts      []string `json:"conflicts"`
+}
+
+// EventType implements Payload.
+func (ReviewerRegisteredV1) EventType() string { return SubjectReviewerRegistered + ".v1" }
+
+// ReviewRoundOpenedV1 opens a review round.
+type ReviewRoundOpenedV1 struct {
+	RoundID        string    `json:"round_id"`
+	Name           string    `json:"name"`
+	ReviewDeadline time.Time `json:"review_deadline"`
+}
+
+// EventType implements Payload.
+func (ReviewRoundOpenedV1) EventType() string { return SubjectReviewRoundOpened + ".v1" }
+
+// RoundSubmissionAddedV1 puts a submission into a round.
+type RoundSubmissionAddedV1 struct {
+	RoundID        string `json:"round_id"`
+	SubmissionID   string `json:"submission_id"`
+	OrganisationID string `json:"organisation_id"`
+}
+
+// EventType implements Payload.
+func (RoundSubmissionAddedV1) EventType() string { return SubjectRoundSubmissionAdded + ".v1" }
+
+// ReviewerAssignedV1 assigns a reviewer to a submission; notify emails the reviewer.
+type ReviewerAssignedV1 struct {
+	RoundID        string    `json:"round_id"`
+	SubmissionID   string    `json:"submission_id"`
+	OrganisationID string    `json:"organisation_id"`
+	ReviewerID     string    `json:"reviewer_id"`
+	ReviewerName   string    `json:"reviewer_name"`
+	ReviewerEmail  string    `json:"reviewer_email"`
+	ReviewDeadline time.Time `json:"review_deadline"`
+	Manual         bool      `json:"manual,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+}
+
+// EventType implements Payload.
+func (ReviewerAssignedV1) EventType() string { return SubjectReviewerAssigned + ".v1" }
+
+// AssignmentRemovedV1 takes a reviewer off a submission, with the reason.
+type AssignmentRemovedV1 struct {
+	RoundID      string `json:"round_id"`
+	SubmissionID string `json:"submission_id"`
+	ReviewerID   string `json:"reviewer_id"`
+	Reason       string `json:"reason"`
+}
+
+// EventType implements Payload.
+func (AssignmentRemovedV1) EventType() string { return SubjectAssignmentRemoved + ".v1" }
+
+// AssignmentAcceptedV1 says the reviewer took the assignment on.
+type AssignmentAcceptedV1 struct {
+	RoundID      string `json:"round_id"`
+	SubmissionID string `json:"submission_id"`
+	ReviewerID   string `json:"reviewer_id"`
+}
+
+// EventType implements Payload.
+func (AssignmentAcceptedV1) EventType() string { return SubjectAssignmentAccepted + ".v1" }
+
+// AssignmentDeclinedV1 says the reviewer declined; the place goes back to the pool.
+type AssignmentDeclinedV1 struct {
+	RoundID      string `json:"round_id"`
+	SubmissionID string `json:"submission_id"`
+	ReviewerID   string `json:"reviewer_id"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+// EventType implements Payload.
+func (AssignmentDeclinedV1) EventType() string { return SubjectAssignmentDeclined + ".v1" }
+
+// ThemeReview is a reviewer's view of one theme.
+type ThemeReview struct {
+	Theme           string `json:"theme"`
+	Score           int    `json:"score"`
+	Strengths       string `json:"strengths"`
+	Recommendations string `json:"recommendations"`
+}
+
+// ReviewSubmittedV1 records a review.
+type ReviewSubmittedV1 struct {
+	RoundID      string        `json:"round_id"`
+	SubmissionID string        `json:"submission_id"`
+	ReviewerID   string        `json:"reviewer_id"`
+	Themes       []ThemeReview `json:"themes"`
+	Summary      string        `json:"summary"`
+}
+
+// EventType implements Payload.
+func (ReviewSubmittedV1) EventType() string { return SubjectReviewSubmitted + ".v1" }
+
+// ReviewOverdueV1 says a round's deadline passed with this review outstanding.
+type ReviewOverdueV1 struct {
+	RoundID        string    `json:"round_id"`
+	SubmissionID   string    `json:"submission_id"`
+	ReviewerID     string    `json:"reviewer_id"`
+	ReviewerName   string    `json:"reviewer_name"`
+	ReviewerEmail  string    `json:"reviewer_email"`
+	ReviewDeadline time.Time `json:"review_deadline"`
+}
+
+// EventType implements Payload.
+func (ReviewOverdueV1) EventType() string { return SubjectReviewOverdue + ".v1" }
+
+// ThemeScore is the consolidated score of a theme.
+type ThemeScore struct {
+	Theme string  `json:"theme"`
+	Score float64 `json:"score"`
+}
+
+// FeedbackReleasedV1 releases consolidated, anonymised feedback to the institution.
+type FeedbackReleasedV1 struct {
+	RoundID        string       `json:"round_id"`
+	SubmissionID   string       `json:"submission_id"`
+	OrganisationID string       `json:"organisation_id"`
+	Feedback       string       `json:"feedback"`
+	Scores         []ThemeScore `json:"scores"`
+}
+
+// EventType implements Payload.
+func (FeedbackReleasedV1) EventType() string { return SubjectFeedbackReleased + ".v1" }
