@@ -16,6 +16,8 @@ type SubmissionReceivedV1 struct {
 	ObligationID   string    `json:"obligation_id,omitempty"`
 	Kind           string    `json:"kind"`
 	ReceivedAt     time.Time `json:"received_at"`
+	// Cycle is the obligation's cycle (1 for the first submission), when known.
+	Cycle int `json:"cycle,omitempty"`
 }
 
 // EventType implements Payload.
@@ -110,6 +112,9 @@ type ReviewRoundOpenedV1 struct {
 	RoundID        string    `json:"round_id"`
 	Name           string    `json:"name"`
 	ReviewDeadline time.Time `json:"review_deadline"`
+	// ReviewersPerSubmission is how many reviewers automatic assignment gives each
+	// submission (2 when absent).
+	ReviewersPerSubmission int `json:"reviewers_per_submission,omitempty"`
 }
 
 // EventType implements Payload.
@@ -147,6 +152,11 @@ type AssignmentRemovedV1 struct {
 	SubmissionID string `json:"submission_id"`
 	ReviewerID   string `json:"reviewer_id"`
 	Reason       string `json:"reason"`
+	// The rest say who to tell (the reviewer) and about what; optional within v1.
+	OrganisationID string    `json:"organisation_id,omitempty"`
+	ReviewerName   string    `json:"reviewer_name,omitempty"`
+	ReviewerEmail  string    `json:"reviewer_email,omitempty"`
+	ReviewDeadline time.Time `json:"review_deadline,omitzero"`
 }
 
 // EventType implements Payload.
@@ -157,6 +167,11 @@ type AssignmentAcceptedV1 struct {
 	RoundID      string `json:"round_id"`
 	SubmissionID string `json:"submission_id"`
 	ReviewerID   string `json:"reviewer_id"`
+	// The rest say who to tell (the reviewer, to confirm the deadline); optional within v1.
+	OrganisationID string    `json:"organisation_id,omitempty"`
+	ReviewerName   string    `json:"reviewer_name,omitempty"`
+	ReviewerEmail  string    `json:"reviewer_email,omitempty"`
+	ReviewDeadline time.Time `json:"review_deadline,omitzero"`
 }
 
 // EventType implements Payload.
@@ -168,6 +183,11 @@ type AssignmentDeclinedV1 struct {
 	SubmissionID string `json:"submission_id"`
 	ReviewerID   string `json:"reviewer_id"`
 	Reason       string `json:"reason,omitempty"`
+	// The rest say who declined and by when a replacement must finish; optional within v1.
+	OrganisationID string    `json:"organisation_id,omitempty"`
+	ReviewerName   string    `json:"reviewer_name,omitempty"`
+	ReviewerEmail  string    `json:"reviewer_email,omitempty"`
+	ReviewDeadline time.Time `json:"review_deadline,omitzero"`
 }
 
 // EventType implements Payload.
@@ -188,6 +208,10 @@ type ReviewSubmittedV1 struct {
 	ReviewerID   string        `json:"reviewer_id"`
 	Themes       []ThemeReview `json:"themes"`
 	Summary      string        `json:"summary"`
+	// The rest let notify thank the reviewer; optional within v1.
+	OrganisationID string `json:"organisation_id,omitempty"`
+	ReviewerName   string `json:"reviewer_name,omitempty"`
+	ReviewerEmail  string `json:"reviewer_email,omitempty"`
 }
 
 // EventType implements Payload.
@@ -197,6 +221,7 @@ func (ReviewSubmittedV1) EventType() string { return SubjectReviewSubmitted + ".
 type ReviewOverdueV1 struct {
 	RoundID        string    `json:"round_id"`
 	SubmissionID   string    `json:"submission_id"`
+	OrganisationID string    `json:"organisation_id,omitempty"`
 	ReviewerID     string    `json:"reviewer_id"`
 	ReviewerName   string    `json:"reviewer_name"`
 	ReviewerEmail  string    `json:"reviewer_email"`
@@ -219,6 +244,11 @@ type FeedbackReleasedV1 struct {
 	OrganisationID string       `json:"organisation_id"`
 	Feedback       string       `json:"feedback"`
 	Scores         []ThemeScore `json:"scores"`
+	// Who to tell at the institution: its nominated lead, as the review service last
+	// heard from the signatory service; optional within v1.
+	OrganisationName string `json:"organisation_name,omitempty"`
+	LeadName         string `json:"lead_name,omitempty"`
+	LeadEmail        string `json:"lead_email,omitempty"`
 }
 
 // EventType implements Payload.
