@@ -28,6 +28,7 @@ import (
 
 	"github.com/itss/techcommit/services/fund"
 	"github.com/itss/techcommit/services/notify"
+	"github.com/itss/techcommit/services/review"
 	"github.com/itss/techcommit/services/signatory"
 )
 
@@ -37,6 +38,7 @@ var configKeys = map[string]func() ([]string, error){
 	"signatory": signatory.ConfigKeys,
 	"fund":      fund.ConfigKeys,
 	"notify":    notify.ConfigKeys,
+	"review":    review.ConfigKeys,
 }
 
 var overlays = []string{"dev", "prod"}

@@ -1,0 +1,613 @@
+// Package app is the review service's use cases: submissions by institutions, the
+// reviewer pool, rounds with automatic and manual assignment, reviews, and released
+// feedback.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/services/review/internal/domain/assign"
+	"github.com/itss/techcommit/services/review/internal/domain/round"
+	"github.com/itss/techcommit/services/review/internal/domain/submission"
+)
+
+// EventStore is where submissions, reviewers and rounds live.
+type EventStore interface {
+	Execute(ctx context.Context, cmd store.Command) ([]events.Envelope, error)
+	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
+	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
+}
+
+// Organisation is what the review service knows of an organisation, from the
+// signatory service's events.
+type Organisation struct {
+	ID             string
+	Announced      bool
+	Withdrawn      bool
+	ObligationID   string
+	ObligationKind string
+}
+
+// Organisations is that read model.
+type Organisations interface {
+	Get(ctx context.Context, id string) (Organisation, bool, error)
+	Put(ctx context.Context, o Organisation) error
+}
+
+// App is the review service.
+type App struct {
+	events EventStore
+	orgs   Organisations
+	clock  clock.Clock
+}
+
+// New checks its dependencies.
+func New(es EventStore, orgs Organisations, clk clock.Clock) (*App, error) {
+	if es == nil || orgs == nil || clk == nil {
+		return nil, errors.New("app: event store, organisations and clock are required")
+	}
+	return &App{events: es, orgs: orgs, clock: clk}, nil
+}
+
+// UpdateOrganisation changes the read model from a signatory event.
+func (a *App) UpdateOrganisation(ctx context.Context, id string, f func(*Organisation)) error {
+	o, ok, err := a.orgs.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		o = Organisation{ID: id}
+	}
+	f(&o)
+	return a.orgs.Put(ctx, o)
+}
+
+// --- submissions ---
+
+// DraftSubmission starts a submission for an organisation's open obligation: a lead
+// for their own organisation, ops for any.
+func (a *App) DraftSubmission(ctx context.Context, by auth.Principal, org string, c events.SubmissionContent) (*submission.Submission, error) {
+	if org == "" {
+		org = by.Org
+	}
+	if !(by.IsOps() || (by.Role == auth.RoleLead && by.Org == org)) {
+		return nil, apperr.New(apperr.Forbidden, "a lead submits only for their own organisation")
+	}
+	o, ok, err := a.orgs.Get(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !o.Announced || o.Withdrawn {
+		return nil, apperr.New(apperr.Forbidden, "only announced organisations that have not withdrawn may submit")
+	}
+	if o.ObligationID == "" {
+		return nil, apperr.New(apperr.Conflict, "organisation %s has no open obligation to submit for", org)
+	}
+	id := uuid.Must(uuid.NewV7()).String()
+	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
+		return s.Draft(org, o.ObligationID, o.ObligationKind, c)
+	})
+}
+
+// UpdateSubmission revises a draft.
+func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string, c events.SubmissionContent) (*submission.Submission, error) {
+	if _, err := a.Submission(ctx, by, id); err != nil {
+		return nil, err
+	}
+	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) { return s.Update(c) })
+}
+
+// Submit submits a complete draft; its receipt closes the obligation in the signatory service.
+func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*submission.Submission, error) {
+	if _, err := a.Submission(ctx, by, id); err != nil {
+		return nil, err
+	}
+	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
+		if s.Status() == submission.StatusSubmitted {
+			return nil, nil
+		}
+		return s.Submit(a.clock.Now())
+	})
+}
+
+// Submission returns one submission to ops or its organisation's lead.
+func (a *App) Submission(ctx context.Context, by auth.Principal, id string) (*submission.Submission, error) {
+	s, err := a.loadSubmission(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Exists() || !(by.IsOps() || (by.Role == auth.RoleLead && by.Org == s.OrganisationID())) {
+		return nil, apperr.New(apperr.NotFound, "submission %s not found", id)
+	}
+	return s, nil
+}
+
+// Previous is the organisation's last submission before this one, with its feedback,
+// so a new cycle shows what was planned and what reviewers said.
+type Previous struct {
+	Submission *submission.Submission
+	Feedback   *round.Feedback
+}
+
+// PreviousCycle finds the previous submitted cycle of the same organisation.
+func (a *App) PreviousCycle(ctx context.Context, s *submission.Submission) (*Previous, error) {
+	all, err := a.events.LoadByType(ctx, submission.AggregateType)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string][]events.Envelope{}
+	for _, e := range all {
+		byID[e.AggregateID] = append(byID[e.AggregateID], e)
+	}
+	var best *submission.Submission
+	for id, h := range byID {
+		if id == s.ID() {
+			continue
+		}
+		other, err := submission.Rebuild(id, h)
+		if err != nil {
+			return nil, err
+		}
+		if other.OrganisationID() == s.OrganisationID() && other.Status() == submission.StatusSubmitted && other.CreatedAt().Before(s.CreatedAt()) &&
+			(best == nil || other.SubmittedAt().After(best.SubmittedAt())) {
+			best = other
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	p := &Previous{Submission: best}
+	if _, f, ok, err := a.feedbackOf(ctx, best.ID()); err != nil {
+		return nil, err
+	} else if ok {
+		p.Feedback = &f
+	}
+	return p, nil
+}
+
+// Feedback returns a submission's released feedback, to ops or its organisation's lead.
+func (a *App) Feedback(ctx context.Context, by auth.Principal, id string) (round.Feedback, error) {
+	if _, err := a.Submission(ctx, by, id); err != nil {
+		return round.Feedback{}, err
+	}
+	_, f, ok, err := a.feedbackOf(ctx, id)
+	if err != nil {
+		return round.Feedback{}, err
+	}
+	if !ok {
+		return round.Feedback{}, apperr.New(apperr.NotFound, "no feedback on %s has been released yet", id)
+	}
+	return f, nil
+}
+
+// Status is where a submission stands in review.
+func (a *App) Status(ctx context.Context, s *submission.Submission) (string, error) {
+	if s.Status() != submission.StatusSubmitted {
+		return string(s.Status()), nil
+	}
+	r, _, ok, err := a.feedbackOf(ctx, s.ID())
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case ok:
+		return "feedback_released", nil
+	case r != nil:
+		return "in_review", nil
+	default:
+		return "submitted", nil
+	}
+}
+
+// feedbackOf finds the round a submission is in and its feedback there.
+func (a *App) feedbackOf(ctx context.Context, sub string) (*round.Round, round.Feedback, bool, error) {
+	rounds, err := a.rounds(ctx)
+	if err != nil {
+		return nil, round.Feedback{}, false, err
+	}
+	for _, r := range rounds {
+		if _, in := r.Organisation(sub); in {
+			f, ok := r.Feedback(sub)
+			return r, f, ok, nil
+		}
+	}
+	return nil, round.Feedback{}, false, nil
+}
+
+// --- reviewers ---
+
+// RegisterReviewer adds a volunteer to the pool (ops). Their id is the subject of
+// their token, so their own calls find their assignments.
+func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.ReviewerRegisteredV1) (events.ReviewerRegisteredV1, error) {
+	if !by.IsOps() {
+		return p, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
+	}
+	if strings.TrimSpace(p.ReviewerID) == "" || strings.TrimSpace(p.Name) == "" || p.OrganisationID == "" {
+		return p, apperr.Field("reviewer_id", "reviewer_id, name and organisation_id are required")
+	}
+	if p.Capacity < 0 || p.Capacity > 20 {
+		return p, apperr.Field("capacity", "must be 0 to 20")
+	}
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: "reviewer", AggregateID: "reviewer-" + p.ReviewerID, Actor: by.Actor(),
+		Decide: func(h []events.Envelope) ([]events.Payload, error) {
+			if len(h) > 0 {
+				return nil, apperr.New(apperr.Conflict, "reviewer %s is already in the pool", p.ReviewerID)
+			}
+			return []events.Payload{p}, nil
+		}})
+	return p, err
+}
+
+// Reviewers lists the pool (ops).
+func (a *App) Reviewers(ctx context.Context, by auth.Principal) ([]round.Reviewer, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff read the reviewer pool")
+	}
+	return a.pool(ctx)
+}
+
+func (a *App) pool(ctx context.Context) ([]round.Reviewer, error) {
+	all, err := a.events.LoadByType(ctx, "reviewer")
+	if err != nil {
+		return nil, err
+	}
+	var out []round.Reviewer
+	for _, e := range all {
+		p, err := events.Decode[events.ReviewerRegisteredV1](e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, round.Reviewer{Reviewer: assign.Reviewer{ID: p.ReviewerID, Org: p.OrganisationID, Trained: p.Trained, Capacity: p.Capacity, Conflicts: p.Conflicts}, Name: p.Name, Email: p.Email})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// --- rounds ---
+
+// OpenRound opens a review round (ops).
+func (a *App) OpenRound(ctx context.Context, by auth.Principal, name string, deadline time.Time) (*round.Round, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
+	}
+	return a.changeRound(ctx, by.Actor(), uuid.Must(uuid.NewV7()).String(), func(r *round.Round) ([]events.Payload, error) {
+		return r.Open(name, deadline, a.clock.Now())
+	})
+}
+
+// Round returns a round (ops).
+func (a *App) Round(ctx context.Context, by auth.Principal, id string) (*round.Round, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff read a whole round")
+	}
+	r, err := a.loadRound(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Exists() {
+		return nil, apperr.New(apperr.NotFound, "review round %s not found", id)
+	}
+	return r, nil
+}
+
+// AddSubmissions puts submitted submissions into a round (ops).
+func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, subs []string) (*round.Round, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
+	}
+	loaded := make([]*submission.Submission, 0, len(subs))
+	for _, sid := range subs {
+		s, err := a.loadSubmission(ctx, sid)
+		if err != nil {
+			return nil, err
+		}
+		loaded = append(loaded, s)
+	}
+	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+		var out []events.Payload
+		for _, s := range loaded {
+			p, err := r.AddSubmission(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p...)
+		}
+		return out, nil
+	})
+}
+
+// AutoAssign fills the round's submissions to n reviewers each (ops). Concurrent runs
+// on one round are serialised by the event store: the loser re-plans from the
+// winner's assignments, so nobody is assigned twice.
+func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n int) (*round.Round, []assign.Uncovered, error) {
+	if !by.IsOps() {
+		return nil, nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
+	}
+	pool, err := a.pool(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var short []assign.Uncovered
+	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+		p, s, err := r.AutoAssign(pool, n)
+		short = s
+		return p, err
+	})
+	return r, short, err
+}
+
+// Assign assigns a reviewer by hand (ops).
+func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, reason string) (*round.Round, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff assign reviewers")
+	}
+	pool, err := a.pool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rv *round.Reviewer
+	for i := range pool {
+		if pool[i].ID == reviewer {
+			rv = &pool[i]
+		}
+	}
+	if rv == nil {
+		return nil, apperr.Field("reviewer_id", "no reviewer %s in the pool", reviewer)
+	}
+	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Assign(*rv, sub, reason) })
+}
+
+// Remove takes a reviewer off a submission (ops).
+func (a *App) Remove(ctx context.Context, by auth.Principal, id, sub, reviewer, reason string) (*round.Round, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff remove reviewers")
+	}
+	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Remove(sub, reviewer, reason) })
+}
+
+// Assignment is a reviewer's assignment as they see it.
+type Assignment struct {
+	RoundID, RoundName string
+	Deadline           time.Time
+	round.Assignment
+}
+
+// MyAssignments lists the caller's assignments (reviewer).
+func (a *App) MyAssignments(ctx context.Context, by auth.Principal) ([]Assignment, error) {
+	if by.Role != auth.RoleReviewer {
+		return nil, apperr.New(apperr.Forbidden, "only reviewers have assignments")
+	}
+	rounds, err := a.rounds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []Assignment{}
+	for _, r := range rounds {
+		for _, as := range r.Assignments() {
+			if as.ReviewerID == by.Subject && (as.State == round.Assigned || as.State == round.Accepted) {
+				out = append(out, Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Assignment: as})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Respond accepts or declines an assignment (the assigned reviewer).
+func (a *App) Respond(ctx context.Context, by auth.Principal, id, sub string, accept bool, reason string) error {
+	if by.Role != auth.RoleReviewer {
+		return apperr.New(apperr.Forbidden, "only the assigned reviewer answers an assignment")
+	}
+	_, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+		if accept {
+			return r.Accept(sub, by.Subject)
+		}
+		return r.Decline(sub, by.Subject, reason)
+	})
+	return err
+}
+
+// SubmissionToReview returns a submission to a reviewer assigned to it.
+func (a *App) SubmissionToReview(ctx context.Context, by auth.Principal, id, sub string) (*submission.Submission, error) {
+	if err := a.assigned(ctx, by, id, sub); err != nil {
+		return nil, err
+	}
+	return a.loadSubmission(ctx, sub)
+}
+
+// SubmitReview records the caller's review (the assigned reviewer).
+func (a *App) SubmitReview(ctx context.Context, by auth.Principal, id, sub string, themes []events.ThemeReview, summary string) error {
+	if by.Role != auth.RoleReviewer {
+		return apperr.New(apperr.Forbidden, "only the assigned reviewer reviews")
+	}
+	_, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+		return r.SubmitReview(sub, by.Subject, themes, summary)
+	})
+	return err
+}
+
+// Review is a review as a reader may see it: ops see who wrote it; a reviewer sees
+// the other reviews only once their own is in, and never their authors.
+type Review struct {
+	Author string
+	events.ReviewSubmittedV1
+}
+
+// Reviews lists a submission's reviews.
+func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) ([]Review, error) {
+	r, err := a.loadRound(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, in := r.Organisation(sub); !in {
+		return nil, apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
+	}
+	if !by.IsOps() {
+		own, ok := r.Assignment(sub, by.Subject)
+		if by.Role != auth.RoleReviewer || !ok {
+			return nil, apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
+		}
+		if own.Review == nil {
+			return nil, apperr.New(apperr.Forbidden, "submit your own review before reading the others")
+		}
+	}
+	var out []Review
+	n := 0
+	for _, as := range r.Assignments() {
+		if as.SubmissionID != sub || as.Review == nil {
+			continue
+		}
+		n++
+		author := fmt.Sprintf("Reviewer %d", n)
+		if by.IsOps() {
+			author = as.Name + " (" + as.ReviewerID + ")"
+		} else if as.ReviewerID == by.Subject {
+			author = "You"
+		}
+		rv := *as.Review
+		rv.ReviewerID = ""
+		if by.IsOps() {
+			rv.ReviewerID = as.ReviewerID
+		}
+		out = append(out, Review{Author: author, ReviewSubmittedV1: rv})
+	}
+	return out, nil
+}
+
+// ReleaseFeedback releases consolidated feedback to the institution (ops).
+func (a *App) ReleaseFeedback(ctx context.Context, by auth.Principal, id, sub, text string) (round.Feedback, error) {
+	if !by.IsOps() {
+		return round.Feedback{}, apperr.New(apperr.Forbidden, "only ITSS operations staff moderate and release feedback")
+	}
+	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.ReleaseFeedback(sub, text) })
+	if err != nil {
+		return round.Feedback{}, err
+	}
+	f, _ := r.Feedback(sub)
+	return f, nil
+}
+
+// SweepOverdue records reviews outstanding past their round's deadline.
+func (a *App) SweepOverdue(ctx context.Context) (int, error) {
+	rounds, err := a.rounds(ctx)
+	if err != nil {
+		return 0, err
+	}
+	marked := 0
+	now := a.clock.Now()
+	for _, r := range rounds {
+		if len(r.MarkOverdue(now)) == 0 {
+			continue
+		}
+		if _, err := a.changeRound(ctx, "system:overdue-sweep", r.ID(), func(r *round.Round) ([]events.Payload, error) {
+			p := r.MarkOverdue(now)
+			marked += len(p)
+			return p, nil
+		}); err != nil {
+			return marked, err
+		}
+	}
+	return marked, nil
+}
+
+func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) error {
+	if by.Role != auth.RoleReviewer {
+		return apperr.New(apperr.Forbidden, "only an assigned reviewer reads a submission under review")
+	}
+	r, err := a.loadRound(ctx, id)
+	if err != nil {
+		return err
+	}
+	as, ok := r.Assignment(sub, by.Subject)
+	if !ok || (as.State != round.Assigned && as.State != round.Accepted) {
+		return apperr.New(apperr.NotFound, "no assignment of yours for %s", sub)
+	}
+	return nil
+}
+
+func (a *App) rounds(ctx context.Context) ([]*round.Round, error) {
+	all, err := a.events.LoadByType(ctx, round.AggregateType)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string][]events.Envelope{}
+	var ids []string
+	for _, e := range all {
+		if _, ok := byID[e.AggregateID]; !ok {
+			ids = append(ids, e.AggregateID)
+		}
+		byID[e.AggregateID] = append(byID[e.AggregateID], e)
+	}
+	out := make([]*round.Round, 0, len(ids))
+	for _, id := range ids {
+		h := byID[id]
+		sort.Slice(h, func(i, j int) bool { return h[i].Version < h[j].Version })
+		r, err := round.Rebuild(id, h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (a *App) changeSubmission(ctx context.Context, actor, id string, decide func(*submission.Submission) ([]events.Payload, error)) (*submission.Submission, error) {
+	var seen []events.Envelope
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: submission.AggregateType, AggregateID: id, Actor: actor,
+		Decide: func(h []events.Envelope) ([]events.Payload, error) {
+			seen = h
+			s, err := submission.Rebuild(id, h)
+			if err != nil {
+				return nil, err
+			}
+			return decide(s)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	return submission.Rebuild(id, append(seen, appended...))
+}
+
+func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
+	var seen []events.Envelope
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200,
+		Decide: func(h []events.Envelope) ([]events.Payload, error) {
+			seen = h
+			r, err := round.Rebuild(id, h)
+			if err != nil {
+				return nil, err
+			}
+			return decide(r)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	return round.Rebuild(id, append(seen, appended...))
+}
+
+func (a *App) loadSubmission(ctx context.Context, id string) (*submission.Submission, error) {
+	h, err := a.events.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return submission.Rebuild(id, h)
+}
+
+func (a *App) loadRound(ctx context.Context, id string) (*round.Round, error) {
+	h, err := a.events.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return round.Rebuild(id, h)
+}

@@ -1,0 +1,419 @@
+// Package round is a peer-review round: the submissions in it, who reviews each, the
+// reviews, and the consolidated feedback ops release. Everything that must not be
+// decided twice (an assignment, a review) is in this one aggregate, so concurrent
+// commands on a round are serialised by the event store's unique index.
+package round
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/review/internal/domain/assign"
+	"github.com/itss/techcommit/services/review/internal/domain/submission"
+)
+
+// AggregateType names review rounds in the event store.
+const AggregateType = "review_round"
+
+// Assignment states.
+const (
+	Assigned = "assigned"
+	Accepted = "accepted"
+	Declined = "declined"
+	Removed  = "removed"
+)
+
+// Reviewer is a pool member as the round needs to know them.
+type Reviewer struct {
+	assign.Reviewer
+	Name  string
+	Email string
+}
+
+// Assignment is one reviewer on one submission.
+type Assignment struct {
+	SubmissionID string
+	ReviewerID   string
+	Name, Email  string
+	State        string
+	Overdue      bool
+	Review       *events.ReviewSubmittedV1
+}
+
+// Feedback is what the institution sees.
+type Feedback struct {
+	Text   string
+	Scores []events.ThemeScore
+}
+
+// Round is the aggregate.
+type Round struct {
+	id          string
+	version     int
+	name        string
+	deadline    time.Time
+	submissions map[string]string // submission -> organisation
+	order       []string
+	assignments map[assign.Pair]*Assignment
+	feedback    map[string]Feedback
+}
+
+// Rebuild replays history.
+func Rebuild(id string, history []events.Envelope) (*Round, error) {
+	r := &Round{id: id, submissions: map[string]string{}, assignments: map[assign.Pair]*Assignment{}, feedback: map[string]Feedback{}}
+	for _, e := range history {
+		if err := r.apply(e); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Accessors.
+func (r *Round) ID() string            { return r.id }
+func (r *Round) Exists() bool          { return r.version > 0 }
+func (r *Round) Name() string          { return r.name }
+func (r *Round) Deadline() time.Time   { return r.deadline }
+func (r *Round) Submissions() []string { return append([]string(nil), r.order...) }
+
+// Organisation of a submission in the round.
+func (r *Round) Organisation(sub string) (string, bool) {
+	org, ok := r.submissions[sub]
+	return org, ok
+}
+
+// Assignments lists every assignment, in a stable order.
+func (r *Round) Assignments() []Assignment {
+	out := make([]Assignment, 0, len(r.assignments))
+	for _, a := range r.assignments {
+		out = append(out, *a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].SubmissionID != out[j].SubmissionID {
+			return out[i].SubmissionID < out[j].SubmissionID
+		}
+		return out[i].ReviewerID < out[j].ReviewerID
+	})
+	return out
+}
+
+// Assignment returns one assignment.
+func (r *Round) Assignment(sub, reviewer string) (Assignment, bool) {
+	a, ok := r.assignments[assign.Pair{Submission: sub, Reviewer: reviewer}]
+	if !ok {
+		return Assignment{}, false
+	}
+	return *a, true
+}
+
+// Feedback returns a submission's released feedback.
+func (r *Round) Feedback(sub string) (Feedback, bool) {
+	f, ok := r.feedback[sub]
+	return f, ok
+}
+
+func active(a *Assignment) bool { return a.State == Assigned || a.State == Accepted }
+
+// Open starts a round.
+func (r *Round) Open(name string, deadline, now time.Time) ([]events.Payload, error) {
+	if r.Exists() {
+		return nil, apperr.New(apperr.Conflict, "round %s exists", r.id)
+	}
+	if strings.TrimSpace(name) == "" {
+		return nil, apperr.Field("name", "is required")
+	}
+	if !deadline.After(now) {
+		return nil, apperr.Field("review_deadline", "must be in the future")
+	}
+	return []events.Payload{events.ReviewRoundOpenedV1{RoundID: r.id, Name: strings.TrimSpace(name), ReviewDeadline: deadline.UTC()}}, nil
+}
+
+// AddSubmission puts a submitted submission into the round.
+func (r *Round) AddSubmission(s *submission.Submission) ([]events.Payload, error) {
+	if err := r.require(); err != nil {
+		return nil, err
+	}
+	if !s.Exists() {
+		return nil, apperr.Field("submission_ids", "no submission %s", s.ID())
+	}
+	if s.Status() != submission.StatusSubmitted {
+		return nil, apperr.New(apperr.Conflict, "submission %s is %s; only submitted ones can be reviewed", s.ID(), s.Status())
+	}
+	if _, in := r.submissions[s.ID()]; in {
+		return nil, nil
+	}
+	return []events.Payload{events.RoundSubmissionAddedV1{RoundID: r.id, SubmissionID: s.ID(), OrganisationID: s.OrganisationID()}}, nil
+}
+
+// AutoAssign fills every submission up to n reviewers from the pool.
+func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.Uncovered, error) {
+	if err := r.require(); err != nil {
+		return nil, nil, err
+	}
+	in := assign.Input{PerSubmission: n}
+	byID := map[string]Reviewer{}
+	for _, rv := range pool {
+		in.Reviewers = append(in.Reviewers, rv.Reviewer)
+		byID[rv.ID] = rv
+	}
+	for _, id := range r.order {
+		in.Submissions = append(in.Submissions, assign.Submission{ID: id, Org: r.submissions[id]})
+	}
+	for p, a := range r.assignments {
+		if active(a) {
+			in.Current = append(in.Current, p)
+		} else {
+			in.Excluded = append(in.Excluded, p)
+		}
+	}
+	adds, short := assign.Plan(in)
+	var out []events.Payload
+	for _, p := range adds {
+		rv := byID[p.Reviewer]
+		out = append(out, events.ReviewerAssignedV1{RoundID: r.id, SubmissionID: p.Submission, OrganisationID: r.submissions[p.Submission],
+			ReviewerID: rv.ID, ReviewerName: rv.Name, ReviewerEmail: rv.Email, ReviewDeadline: r.deadline})
+	}
+	return out, short, nil
+}
+
+// Assign assigns a reviewer by hand, with the reason recorded. The conflict rules
+// still hold; capacity is ops' call.
+func (r *Round) Assign(rv Reviewer, sub, reason string) ([]events.Payload, error) {
+	if err := r.require(); err != nil {
+		return nil, err
+	}
+	org, ok := r.submissions[sub]
+	if !ok {
+		return nil, apperr.Field("submission_id", "submission %s is not in this round", sub)
+	}
+	if why := assign.Eligible(rv.Reviewer, assign.Submission{ID: sub, Org: org}); why != "" {
+		return nil, apperr.New(apperr.Conflict, "%s may not review %s: %s", rv.ID, sub, why)
+	}
+	if a, ok := r.assignments[assign.Pair{Submission: sub, Reviewer: rv.ID}]; ok && active(a) {
+		return nil, nil
+	}
+	if strings.TrimSpace(reason) == "" {
+		return nil, apperr.Field("reason", "record why this assignment is made by hand")
+	}
+	return []events.Payload{events.ReviewerAssignedV1{RoundID: r.id, SubmissionID: sub, OrganisationID: org, ReviewerID: rv.ID,
+		ReviewerName: rv.Name, ReviewerEmail: rv.Email, ReviewDeadline: r.deadline, Manual: true, Reason: reason}}, nil
+}
+
+// Remove takes a reviewer off a submission, with the reason recorded.
+func (r *Round) Remove(sub, reviewer, reason string) ([]events.Payload, error) {
+	a, err := r.active(sub, reviewer)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return nil, apperr.Field("reason", "record why the reviewer is removed")
+	}
+	return []events.Payload{events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: reviewer, Reason: reason}}, nil
+}
+
+// Accept records that the reviewer takes the assignment on.
+func (r *Round) Accept(sub, reviewer string) ([]events.Payload, error) {
+	a, err := r.active(sub, reviewer)
+	if err != nil {
+		return nil, err
+	}
+	if a.State == Accepted {
+		return nil, nil
+	}
+	return []events.Payload{events.AssignmentAcceptedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer}}, nil
+}
+
+// Decline records that the reviewer declines; the place goes back to the pool.
+func (r *Round) Decline(sub, reviewer, reason string) ([]events.Payload, error) {
+	a, err := r.active(sub, reviewer)
+	if err != nil {
+		return nil, err
+	}
+	if a.Review != nil {
+		return nil, apperr.New(apperr.Conflict, "the review is already submitted")
+	}
+	return []events.Payload{events.AssignmentDeclinedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Reason: reason}}, nil
+}
+
+// SubmitReview records a reviewer's review: a score of 1 to 4 on every theme.
+func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, summary string) ([]events.Payload, error) {
+	a, err := r.active(sub, reviewer)
+	if err != nil {
+		return nil, err
+	}
+	if a.Review != nil {
+		return nil, apperr.New(apperr.Conflict, "you have already submitted your review of %s", sub)
+	}
+	if _, released := r.feedback[sub]; released {
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", sub)
+	}
+	for _, t := range submission.Themes {
+		i := slices.IndexFunc(themes, func(tr events.ThemeReview) bool { return tr.Theme == t })
+		if i < 0 {
+			return nil, apperr.Field("themes", "score every theme: %s is missing", t)
+		}
+		if themes[i].Score < 1 || themes[i].Score > 4 {
+			return nil, apperr.Field(fmt.Sprintf("themes.%d.score", i), "must be 1 to 4")
+		}
+	}
+	if len(themes) != len(submission.Themes) {
+		return nil, apperr.Field("themes", "give each theme once")
+	}
+	if strings.TrimSpace(summary) == "" {
+		return nil, apperr.Field("summary", "is required")
+	}
+	return []events.Payload{events.ReviewSubmittedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Themes: themes, Summary: summary}}, nil
+}
+
+// ReleaseFeedback releases consolidated feedback with the mean score per theme. No
+// reviewer is named in it.
+func (r *Round) ReleaseFeedback(sub, text string) ([]events.Payload, error) {
+	if err := r.require(); err != nil {
+		return nil, err
+	}
+	org, ok := r.submissions[sub]
+	if !ok {
+		return nil, apperr.New(apperr.NotFound, "submission %s is not in this round", sub)
+	}
+	if _, done := r.feedback[sub]; done {
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", sub)
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, apperr.Field("feedback", "is required")
+	}
+	sums, n := map[string]int{}, 0
+	for _, a := range r.assignments {
+		if a.SubmissionID == sub && a.Review != nil {
+			n++
+			for _, t := range a.Review.Themes {
+				sums[t.Theme] += t.Score
+			}
+		}
+	}
+	if n == 0 {
+		return nil, apperr.New(apperr.Conflict, "no review of %s has been submitted yet", sub)
+	}
+	var scores []events.ThemeScore
+	for _, t := range submission.Themes {
+		scores = append(scores, events.ThemeScore{Theme: t, Score: float64(sums[t]) / float64(n)})
+	}
+	return []events.Payload{events.FeedbackReleasedV1{RoundID: r.id, SubmissionID: sub, OrganisationID: org, Feedback: strings.TrimSpace(text), Scores: scores}}, nil
+}
+
+// MarkOverdue records, once each, the reviews outstanding when the deadline has passed.
+func (r *Round) MarkOverdue(now time.Time) []events.Payload {
+	if !r.Exists() || now.Before(r.deadline) {
+		return nil
+	}
+	var out []events.Payload
+	for _, a := range r.Assignments() {
+		if (a.State == Assigned || a.State == Accepted) && a.Review == nil && !a.Overdue {
+			if _, released := r.feedback[a.SubmissionID]; released {
+				continue
+			}
+			out = append(out, events.ReviewOverdueV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID,
+				ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline})
+		}
+	}
+	return out
+}
+
+func (r *Round) require() error {
+	if !r.Exists() {
+		return apperr.New(apperr.NotFound, "review round %s not found", r.id)
+	}
+	return nil
+}
+
+func (r *Round) active(sub, reviewer string) (*Assignment, error) {
+	if err := r.require(); err != nil {
+		return nil, err
+	}
+	a, ok := r.assignments[assign.Pair{Submission: sub, Reviewer: reviewer}]
+	if !ok || !active(a) {
+		return nil, apperr.New(apperr.NotFound, "no assignment of %s to %s in this round", reviewer, sub)
+	}
+	return a, nil
+}
+
+func (r *Round) apply(e events.Envelope) error {
+	decode := func(v any) error {
+		if err := json.Unmarshal(e.Data, v); err != nil {
+			return fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
+		}
+		return nil
+	}
+	switch e.Type {
+	case events.ReviewRoundOpenedV1{}.EventType():
+		var p events.ReviewRoundOpenedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.name, r.deadline = p.Name, p.ReviewDeadline
+	case events.RoundSubmissionAddedV1{}.EventType():
+		var p events.RoundSubmissionAddedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.submissions[p.SubmissionID] = p.OrganisationID
+		r.order = append(r.order, p.SubmissionID)
+	case events.ReviewerAssignedV1{}.EventType():
+		var p events.ReviewerAssignedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.assignments[assign.Pair{Submission: p.SubmissionID, Reviewer: p.ReviewerID}] = &Assignment{SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID, Name: p.ReviewerName, Email: p.ReviewerEmail, State: Assigned}
+	case events.AssignmentAcceptedV1{}.EventType():
+		var p events.AssignmentAcceptedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.State = Accepted })
+	case events.AssignmentDeclinedV1{}.EventType():
+		var p events.AssignmentDeclinedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.State = Declined })
+	case events.AssignmentRemovedV1{}.EventType():
+		var p events.AssignmentRemovedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.State = Removed })
+	case events.ReviewSubmittedV1{}.EventType():
+		var p events.ReviewSubmittedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.Review = &p })
+	case events.ReviewOverdueV1{}.EventType():
+		var p events.ReviewOverdueV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.Overdue = true })
+	case events.FeedbackReleasedV1{}.EventType():
+		var p events.FeedbackReleasedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.feedback[p.SubmissionID] = Feedback{Text: p.Feedback, Scores: p.Scores}
+	default:
+		return fmt.Errorf("review round %s: unknown event %s", r.id, e.Type)
+	}
+	r.version = e.Version
+	return nil
+}
+
+func (r *Round) set(sub, reviewer string, f func(*Assignment)) {
+	if a, ok := r.assignments[assign.Pair{Submission: sub, Reviewer: reviewer}]; ok {
+		f(a)
+	}
+}

@@ -1,0 +1,203 @@
+// Package submission is an institution's submission for one obligation: its
+// self-assessment per theme, its action plan, the evidence that technicians shaped it,
+// and the public page where it is published.
+package submission
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// AggregateType names submissions in the event store.
+const AggregateType = "submission"
+
+// Themes are the Commitment's four themes.
+var Themes = []string{"visibility", "recognition", "career_development", "sustainability"}
+
+// Status of a submission.
+type Status string
+
+// Statuses.
+const (
+	StatusNone      Status = ""
+	StatusDraft     Status = "draft"
+	StatusSubmitted Status = "submitted"
+)
+
+// Submission is the aggregate.
+type Submission struct {
+	id          string
+	version     int
+	org         string
+	obligation  string
+	kind        string
+	content     events.SubmissionContent
+	status      Status
+	submittedAt time.Time
+	createdAt   time.Time
+}
+
+// Rebuild replays history.
+func Rebuild(id string, history []events.Envelope) (*Submission, error) {
+	s := &Submission{id: id}
+	for _, e := range history {
+		switch e.Type {
+		case events.SubmissionDraftedV1{}.EventType():
+			var p events.SubmissionDraftedV1
+			if err := json.Unmarshal(e.Data, &p); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", e.ID, err)
+			}
+			s.org, s.obligation, s.kind, s.content, s.status, s.createdAt = p.OrganisationID, p.ObligationID, p.Kind, p.Content, StatusDraft, e.Time
+		case events.SubmissionUpdatedV1{}.EventType():
+			var p events.SubmissionUpdatedV1
+			if err := json.Unmarshal(e.Data, &p); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", e.ID, err)
+			}
+			s.content = p.Content
+		case events.SubmissionReceivedV1{}.EventType():
+			var p events.SubmissionReceivedV1
+			if err := json.Unmarshal(e.Data, &p); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", e.ID, err)
+			}
+			s.status, s.submittedAt = StatusSubmitted, p.ReceivedAt
+		default:
+			return nil, fmt.Errorf("submission %s: unknown event %s", id, e.Type)
+		}
+		s.version = e.Version
+	}
+	return s, nil
+}
+
+// Accessors.
+func (s *Submission) ID() string                        { return s.id }
+func (s *Submission) Version() int                      { return s.version }
+func (s *Submission) Exists() bool                      { return s.status != StatusNone }
+func (s *Submission) OrganisationID() string            { return s.org }
+func (s *Submission) ObligationID() string              { return s.obligation }
+func (s *Submission) Kind() string                      { return s.kind }
+func (s *Submission) Content() events.SubmissionContent { return s.content }
+func (s *Submission) Status() Status                    { return s.status }
+func (s *Submission) SubmittedAt() time.Time            { return s.submittedAt }
+func (s *Submission) CreatedAt() time.Time              { return s.createdAt }
+
+// Draft starts a submission for an organisation's open obligation. A draft may be
+// incomplete; it is checked in full when submitted.
+func (s *Submission) Draft(org, obligation, kind string, c events.SubmissionContent) ([]events.Payload, error) {
+	if s.Exists() {
+		return nil, apperr.New(apperr.Conflict, "submission %s exists", s.id)
+	}
+	if err := checkShape(c); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.SubmissionDraftedV1{SubmissionID: s.id, OrganisationID: org, ObligationID: obligation, Kind: kind, Content: c}}, nil
+}
+
+// Update replaces a draft's content.
+func (s *Submission) Update(c events.SubmissionContent) ([]events.Payload, error) {
+	if err := s.require(StatusDraft, "update"); err != nil {
+		return nil, err
+	}
+	if err := checkShape(c); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.SubmissionUpdatedV1{SubmissionID: s.id, Content: c}}, nil
+}
+
+// Submit checks the draft is complete and records its receipt.
+func (s *Submission) Submit(now time.Time) ([]events.Payload, error) {
+	if err := s.require(StatusDraft, "submit"); err != nil {
+		return nil, err
+	}
+	if err := Complete(s.kind, s.content); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.SubmissionReceivedV1{SubmissionID: s.id, OrganisationID: s.org, ObligationID: s.obligation, Kind: s.kind, ReceivedAt: now.UTC()}}, nil
+}
+
+func (s *Submission) require(st Status, action string) error {
+	if s.status == StatusNone {
+		return apperr.New(apperr.NotFound, "submission %s not found", s.id)
+	}
+	if s.status != st {
+		return apperr.New(apperr.Conflict, "cannot %s a submission that is %s", action, s.status)
+	}
+	return nil
+}
+
+// checkShape refuses values no draft may hold.
+func checkShape(c events.SubmissionContent) error {
+	for i, a := range c.SelfAssessment {
+		if !slices.Contains(Themes, a.Theme) {
+			return apperr.Field(fmt.Sprintf("self_assessment.%d.theme", i), "%q is not a Commitment theme", a.Theme)
+		}
+		if a.Rating < 0 || a.Rating > 4 {
+			return apperr.Field(fmt.Sprintf("self_assessment.%d.rating", i), "must be 1 to 4")
+		}
+	}
+	for i, it := range c.ActionPlan {
+		if it.Theme != "" && !slices.Contains(Themes, it.Theme) {
+			return apperr.Field(fmt.Sprintf("action_plan.%d.theme", i), "%q is not a Commitment theme", it.Theme)
+		}
+		if it.TargetDate != "" {
+			if _, err := civil.Parse(it.TargetDate); err != nil {
+				return apperr.Field(fmt.Sprintf("action_plan.%d.target_date", i), "must be a date YYYY-MM-DD")
+			}
+		}
+	}
+	if c.TechnicianVoice.Participants < 0 {
+		return apperr.Field("technician_voice.participants", "must not be negative")
+	}
+	return nil
+}
+
+// Complete checks a submission has everything the Commitment asks for: a signatory's
+// self-assessment on every theme, an action plan whose items are whole, evidence of
+// the technician voice, and the public webpage.
+func Complete(kind string, c events.SubmissionContent) error {
+	if err := checkShape(c); err != nil {
+		return err
+	}
+	if kind != "action_plan" {
+		for _, t := range Themes {
+			i := slices.IndexFunc(c.SelfAssessment, func(a events.ThemeAssessment) bool { return a.Theme == t })
+			if i < 0 {
+				return apperr.Field("self_assessment", "the self-assessment has no position on %s", t)
+			}
+			a := c.SelfAssessment[i]
+			if strings.TrimSpace(a.Narrative) == "" {
+				return apperr.Field(fmt.Sprintf("self_assessment.%d.narrative", i), "is required")
+			}
+			if a.Rating < 1 {
+				return apperr.Field(fmt.Sprintf("self_assessment.%d.rating", i), "must be 1 to 4")
+			}
+		}
+	}
+	if len(c.ActionPlan) == 0 {
+		return apperr.Field("action_plan", "needs at least one action")
+	}
+	for i, it := range c.ActionPlan {
+		for field, v := range map[string]string{"theme": it.Theme, "action": it.Action, "owner": it.Owner, "success_measure": it.SuccessMeasure, "target_date": it.TargetDate} {
+			if strings.TrimSpace(v) == "" {
+				return apperr.Field(fmt.Sprintf("action_plan.%d.%s", i, field), "is required")
+			}
+		}
+	}
+	if strings.TrimSpace(c.TechnicianVoice.HowConsulted) == "" {
+		return apperr.Field("technician_voice.how_consulted", "say how technicians were consulted")
+	}
+	if c.TechnicianVoice.Participants < 1 {
+		return apperr.Field("technician_voice.participants", "say how many technicians took part")
+	}
+	if u, err := url.Parse(c.Webpage); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return apperr.Field("webpage", "give the public page where the plan is published")
+	}
+	return nil
+}

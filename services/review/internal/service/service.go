@@ -1,0 +1,76 @@
+// Package service wires the review service together on the shared platform.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/platform"
+	"github.com/itss/techcommit/services/review/api"
+	"github.com/itss/techcommit/services/review/internal/adapters"
+	"github.com/itss/techcommit/services/review/internal/app"
+	"github.com/itss/techcommit/services/review/internal/config"
+	eventport "github.com/itss/techcommit/services/review/internal/ports/events"
+	httpport "github.com/itss/techcommit/services/review/internal/ports/http"
+)
+
+// Name is the service's name in logs, traces and event sources.
+const Name = "review"
+
+// Options adjust the service for tests.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// Service is the running review service.
+type Service struct {
+	*platform.Platform
+	App *app.App
+}
+
+// New builds the service.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func(), error) {
+	p, cleanup, err := platform.New(ctx, platform.Options{
+		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger,
+		Stream: bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}},
+	})
+	if err != nil {
+		return nil, cleanup, err
+	}
+	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), p.Clock)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	if err := p.Consume(eventport.Organisations(application)); err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	httpport.Register(p.HTTP.Echo(), httpport.New(application))
+	p.Go("overdue-sweep", func(ctx context.Context) error {
+		t := time.NewTicker(cfg.Review.OverdueSweepInterval)
+		defer t.Stop()
+		for {
+			if n, err := application.SweepOverdue(ctx); err != nil {
+				p.Logger.WarnContext(ctx, "overdue sweep failed; will retry", "error", err)
+			} else if n > 0 {
+				p.Logger.InfoContext(ctx, "reviews overdue", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+	return &Service{Platform: p, App: application}, cleanup, nil
+}
+
+// Serve is Run on a listener the caller opened (tests use port 0).
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error { return s.Platform.Serve(ctx, ln) }
