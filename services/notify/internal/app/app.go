@@ -297,6 +297,19 @@ func (a *App) Notify(ctx context.Context, cause, org, kind string, to []mail.Per
 	return nil
 }
 
+// NotifyLead sends an event-driven email to an organisation's nominated lead, as the
+// read model knows them.
+func (a *App) NotifyLead(ctx context.Context, cause, org, kind, subject string, c mail.Content) error {
+	o, ok, err := a.orgs.Get(ctx, org)
+	if err != nil {
+		return err
+	}
+	if !ok || o.Lead.Email == "" || o.Withdrawn {
+		return nil
+	}
+	return a.Notify(ctx, cause, org, kind, []mail.Person{o.Lead}, subject, c, false)
+}
+
 // deliver claims attempt n of d and, if this replica won it, sends and records the
 // outcome. It reports whether this call sent the email.
 func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error) {

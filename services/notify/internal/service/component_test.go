@@ -432,3 +432,33 @@ func TestFundEventsSendReceiptsOnceAndRefuseHeaderInjection(t *testing.T) {
 		}
 	}
 }
+
+func TestReviewEventsReachReviewersAndLeads(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("v", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range []events.Payload{
+		events.ReviewerAssignedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "rev1", ReviewerName: "Rita Reviewer", ReviewerEmail: "rita@othertown.ac.uk", ReviewDeadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)},
+		events.FeedbackReleasedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", Feedback: "Good."},
+	} {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("rev-evt-%d", i), Type: p.EventType(), AggregateType: "review_round", AggregateID: "r1", Version: i + 1, Time: time.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got := map[string]string{}
+		for _, m := range h.box.all() {
+			got[strings.Join(m.To, ",")] = m.Subject
+		}
+		if !strings.Contains(got["rita@othertown.ac.uk"], "assigned to you") || !strings.Contains(got["lead@exampleton.ac.uk"], "feedback is ready") {
+			return fmt.Errorf("emails so far: %v", got)
+		}
+		return nil
+	})
+}

@@ -6,6 +6,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
@@ -17,7 +18,55 @@ import (
 const (
 	DurableOrganisations = "notify-organisations"
 	DurableFund          = "notify-fund"
+	DurableReview        = "notify-review"
 )
+
+// Review tells reviewers of their assignments and overdue reviews, and institutions
+// that their feedback is released.
+func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 16,
+		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectReviewOverdue, events.SubjectFeedbackReleased}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		switch e.Type {
+		case events.ReviewerAssignedV1{}.EventType():
+			p, err := events.Decode[events.ReviewerAssignedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.Notify(ctx, e.ID, p.OrganisationID, "review-assigned", []mail.Person{{Name: p.ReviewerName, Email: p.ReviewerEmail}},
+				"Technician Commitment peer review: a submission is assigned to you",
+				mail.Content{Paragraphs: []string{
+					fmt.Sprintf("You have been asked to review a submission in this round. Please accept or decline, and submit your review by %s.", p.ReviewDeadline.In(london()).Format("2 January 2006 15:04")),
+				}}, false)
+		case events.ReviewOverdueV1{}.EventType():
+			p, err := events.Decode[events.ReviewOverdueV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.Notify(ctx, e.ID, "", "review-overdue", []mail.Person{{Name: p.ReviewerName, Email: p.ReviewerEmail}},
+				"Technician Commitment peer review: your review is overdue",
+				mail.Content{Paragraphs: []string{
+					fmt.Sprintf("The round's review deadline, %s, has passed and your review is still outstanding. Please submit it, or tell ITSS if you cannot.", p.ReviewDeadline.In(london()).Format("2 January 2006 15:04")),
+				}}, false)
+		case events.FeedbackReleasedV1{}.EventType():
+			p, err := events.Decode[events.FeedbackReleasedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.NotifyLead(ctx, e.ID, p.OrganisationID, "review-feedback", "Technician Commitment: your peer-review feedback is ready",
+				mail.Content{Paragraphs: []string{"The peer reviewers' consolidated feedback on your submission is released. Read it, with the scores per theme, through the review service."}})
+		}
+		return nil
+	}
+}
+
+func london() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
 
 // Organisations keeps contacts and the open obligation of each organisation, in order.
 func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
