@@ -9,6 +9,7 @@ MODULES      := libs $(sort $(wildcard services/*)) devstack deploy
 SERVICES     := $(notdir $(wildcard services/*))
 ROLE         ?= ops
 ORG          ?=
+SUB          ?=
 FUZZTIME     ?= 5s
 
 .DEFAULT_GOAL := help
@@ -29,8 +30,8 @@ run: build ## Run the whole suite locally: embedded NATS and FerretDB, Mailpit, 
 	@$(BIN)/tcdev run -data .data -bin $(BIN)
 
 .PHONY: token
-token: ## Print a development token: make token ROLE=lead ORG=<organisation id>
-	@cd devstack && $(GO) run ./cmd/tcdev token -data $(CURDIR)/.data -role $(ROLE) $(if $(ORG),-org $(ORG))
+token: ## Print a development token: make token ROLE=lead ORG=<organisation id> [SUB=<user id>]
+	@cd devstack && $(GO) run ./cmd/tcdev token -data $(CURDIR)/.data -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB))
 
 .PHONY: test
 test: lint check-generate ## Lint, check generated code, run every module's tests (libs with -race) and short fuzz runs
