@@ -161,6 +161,27 @@ func (p *Platform) Consume(spec bus.ConsumerSpec, h bus.Handler) error {
 // Go adds a background task (a scheduler, a sweep) that runs while the service serves.
 func (p *Platform) Go(name string, task func(context.Context) error) { p.tasks[name] = task }
 
+// Every adds a background task that runs sweep at start and then every interval,
+// logging what it did and retrying at the next tick when it fails.
+func (p *Platform) Every(name string, interval time.Duration, sweep func(context.Context) (int, error)) {
+	p.Go(name, func(ctx context.Context) error {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if n, err := sweep(ctx); err != nil {
+				p.Logger.WarnContext(ctx, name+" failed; will retry", "error", err)
+			} else if n > 0 {
+				p.Logger.InfoContext(ctx, name+" done", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+}
+
 // Run serves on the configured address.
 func (p *Platform) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", p.cfg.HTTP.Addr)

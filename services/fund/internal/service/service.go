@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
@@ -69,22 +68,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	e := p.HTTP.Echo()
 	e.Use(ratelimit.New(cfg.Fund.WriteRate, cfg.Fund.WriteBurst).Middleware(), keys.Middleware())
 	httpport.Register(e, httpport.New(application))
-	p.Go("report-sweep", func(ctx context.Context) error {
-		t := time.NewTicker(cfg.Fund.ReportSweepInterval)
-		defer t.Stop()
-		for {
-			if n, err := application.SweepReports(ctx); err != nil {
-				p.Logger.WarnContext(ctx, "report sweep failed; will retry", "error", err)
-			} else if n > 0 {
-				p.Logger.InfoContext(ctx, "reports now due", "count", n)
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-			}
-		}
-	})
+	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
@@ -77,22 +76,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	if !opts.NoSweeper {
-		p.Go("sweeper", func(ctx context.Context) error {
-			t := time.NewTicker(cfg.Notify.SweepInterval)
-			defer t.Stop()
-			for {
-				if n, err := application.Sweep(ctx); err != nil {
-					p.Logger.WarnContext(ctx, "reminder sweep failed; will retry", "error", err)
-				} else if n > 0 {
-					p.Logger.InfoContext(ctx, "reminders sent", "count", n)
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-				}
-			}
-		})
+		p.Every("reminder-sweep", cfg.Notify.SweepInterval, application.Sweep)
 	}
 	return &Service{Platform: p, App: application}, cleanup, nil
 }

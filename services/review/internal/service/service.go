@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
@@ -53,22 +52,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return nil, func() {}, err
 	}
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
-	p.Go("overdue-sweep", func(ctx context.Context) error {
-		t := time.NewTicker(cfg.Review.OverdueSweepInterval)
-		defer t.Stop()
-		for {
-			if n, err := application.SweepOverdue(ctx); err != nil {
-				p.Logger.WarnContext(ctx, "overdue sweep failed; will retry", "error", err)
-			} else if n > 0 {
-				p.Logger.InfoContext(ctx, "reviews overdue", "count", n)
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-			}
-		}
-	})
+	p.Every("overdue-sweep", cfg.Review.OverdueSweepInterval, application.SweepOverdue)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
 
