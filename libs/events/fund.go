@@ -9,6 +9,8 @@ import (
 // Subjects the fund service publishes (without version suffix).
 const (
 	SubjectRoundOpened                  = "tc.fund.round.opened"
+	SubjectRoundUpdated                 = "tc.fund.round.updated"
+	SubjectRoundClosed                  = "tc.fund.round.closed"
 	SubjectBudgetReserved               = "tc.fund.budget.reserved"
 	SubjectBudgetReleased               = "tc.fund.budget.released"
 	SubjectApplicationDrafted           = "tc.fund.application.drafted"
@@ -40,6 +42,39 @@ type RoundOpenedV1 struct {
 
 // EventType implements Payload.
 func (RoundOpenedV1) EventType() string { return SubjectRoundOpened + ".v1" }
+
+// RoundUpdatedV1 replaces a round's terms, as ops corrected them. It carries the whole
+// round as it now stands, so a consumer needs no earlier event to act on it. Before a
+// round opens anything may change; once open, only its name and closing time.
+type RoundUpdatedV1 struct {
+	RoundID                 string     `json:"round_id"`
+	Name                    string     `json:"name"`
+	Opens                   time.Time  `json:"opens"`
+	Closes                  time.Time  `json:"closes"`
+	BudgetPence             int64      `json:"budget_pence"`
+	MinAwardPence           int64      `json:"min_award_pence"`
+	MaxAwardPence           int64      `json:"max_award_pence"`
+	ProjectStart            civil.Date `json:"project_start"`
+	ProjectEnd              civil.Date `json:"project_end"`
+	Themes                  []string   `json:"themes"`
+	ExcludePreviouslyFunded bool       `json:"exclude_previously_funded"`
+}
+
+// EventType implements Payload.
+func (RoundUpdatedV1) EventType() string { return SubjectRoundUpdated + ".v1" }
+
+// RoundClosedV1 says a round stopped taking submissions: at its closing time (Early
+// false, recorded by the service's sweep soon after) or earlier, by ops (Early true).
+type RoundClosedV1 struct {
+	RoundID  string    `json:"round_id"`
+	Name     string    `json:"name"`
+	ClosedAt time.Time `json:"closed_at"`
+	Early    bool      `json:"early,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
+// EventType implements Payload.
+func (RoundClosedV1) EventType() string { return SubjectRoundClosed + ".v1" }
 
 // BudgetReservedV1 draws an award on a round's budget ledger.
 type BudgetReservedV1 struct {
