@@ -78,6 +78,8 @@ type SubmissionDraftedV1 struct {
 	ObligationID   string            `json:"obligation_id"`
 	Kind           string            `json:"kind"`
 	Content        SubmissionContent `json:"content"`
+	// Cycle is the obligation's cycle (1 for the first submission), when known.
+	Cycle int `json:"cycle,omitempty"`
 }
 
 // EventType implements Payload.

@@ -13,16 +13,16 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-// Defines values for ActionPlanProgress.
+// Defines values for ActionItemProgress.
 const (
-	Done       ActionPlanProgress = "done"
-	Dropped    ActionPlanProgress = "dropped"
-	InProgress ActionPlanProgress = "in_progress"
-	NotStarted ActionPlanProgress = "not_started"
+	Done       ActionItemProgress = "done"
+	Dropped    ActionItemProgress = "dropped"
+	InProgress ActionItemProgress = "in_progress"
+	NotStarted ActionItemProgress = "not_started"
 )
 
-// Valid indicates whether the value is a known member of the ActionPlanProgress enum.
-func (e ActionPlanProgress) Valid() bool {
+// Valid indicates whether the value is a known member of the ActionItemProgress enum.
+func (e ActionItemProgress) Valid() bool {
 	switch e {
 	case Done:
 		return true
@@ -31,6 +31,90 @@ func (e ActionPlanProgress) Valid() bool {
 	case InProgress:
 		return true
 	case NotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssignmentState.
+const (
+	AssignmentStateAccepted AssignmentState = "accepted"
+	AssignmentStateAssigned AssignmentState = "assigned"
+	AssignmentStateDeclined AssignmentState = "declined"
+	AssignmentStateRemoved  AssignmentState = "removed"
+)
+
+// Valid indicates whether the value is a known member of the AssignmentState enum.
+func (e AssignmentState) Valid() bool {
+	switch e {
+	case AssignmentStateAccepted:
+		return true
+	case AssignmentStateAssigned:
+		return true
+	case AssignmentStateDeclined:
+		return true
+	case AssignmentStateRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MyAssignmentState.
+const (
+	MyAssignmentStateAccepted MyAssignmentState = "accepted"
+	MyAssignmentStateAssigned MyAssignmentState = "assigned"
+)
+
+// Valid indicates whether the value is a known member of the MyAssignmentState enum.
+func (e MyAssignmentState) Valid() bool {
+	switch e {
+	case MyAssignmentStateAccepted:
+		return true
+	case MyAssignmentStateAssigned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmissionKind.
+const (
+	ActionPlan                  SubmissionKind = "action_plan"
+	SelfAssessmentAndActionPlan SubmissionKind = "self_assessment_and_action_plan"
+)
+
+// Valid indicates whether the value is a known member of the SubmissionKind enum.
+func (e SubmissionKind) Valid() bool {
+	switch e {
+	case ActionPlan:
+		return true
+	case SelfAssessmentAndActionPlan:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubmissionStatus.
+const (
+	Draft            SubmissionStatus = "draft"
+	FeedbackReleased SubmissionStatus = "feedback_released"
+	InReview         SubmissionStatus = "in_review"
+	Submitted        SubmissionStatus = "submitted"
+)
+
+// Valid indicates whether the value is a known member of the SubmissionStatus enum.
+func (e SubmissionStatus) Valid() bool {
+	switch e {
+	case Draft:
+		return true
+	case FeedbackReleased:
+		return true
+	case InReview:
+		return true
+	case Submitted:
 		return true
 	default:
 		return false
@@ -79,42 +163,97 @@ func (e ChangeAssignmentJSONBodyAction) Valid() bool {
 	}
 }
 
-// ActionPlan defines model for ActionPlan.
-type ActionPlan = []struct {
-	Action         string              `json:"action"`
-	Owner          string              `json:"owner"`
-	Progress       *ActionPlanProgress `json:"progress,omitempty"`
+// ActionItem defines model for ActionItem.
+type ActionItem struct {
+	Action string `json:"action"`
+	Owner  string `json:"owner"`
+
+	// Progress for an item carried from the previous cycle, how far it got
+	Progress       *ActionItemProgress `json:"progress,omitempty"`
 	SuccessMeasure string              `json:"success_measure"`
 	TargetDate     openapi_types.Date  `json:"target_date"`
 	Theme          Theme               `json:"theme"`
 }
 
-// ActionPlanProgress defines model for ActionPlan.Progress.
-type ActionPlanProgress string
+// ActionItemProgress for an item carried from the previous cycle, how far it got
+type ActionItemProgress string
 
-// Feedback defines model for Feedback.
+// Assignment defines model for Assignment.
+type Assignment struct {
+	OrganisationId string          `json:"organisation_id"`
+	Overdue        bool            `json:"overdue"`
+	Reviewed       bool            `json:"reviewed"`
+	ReviewerId     string          `json:"reviewer_id"`
+	ReviewerName   string          `json:"reviewer_name"`
+	State          AssignmentState `json:"state"`
+	SubmissionId   string          `json:"submission_id"`
+}
+
+// AssignmentState defines model for Assignment.State.
+type AssignmentState string
+
+// AssignmentReport defines model for AssignmentReport.
+type AssignmentReport struct {
+	// Added assignments this run made
+	Added     int         `json:"added"`
+	Round     Round       `json:"round"`
+	Uncovered []Uncovered `json:"uncovered"`
+}
+
+// Feedback Consolidated and anonymised; never names a reviewer
 type Feedback struct {
 	Feedback string `json:"feedback"`
 	Scores   []struct {
-		Score *float32 `json:"score,omitempty"`
-		Theme *string  `json:"theme,omitempty"`
+		Score float32 `json:"score"`
+		Theme Theme   `json:"theme"`
 	} `json:"scores"`
 	SubmissionId string `json:"submission_id"`
 }
 
+// MyAssignment defines model for MyAssignment.
+type MyAssignment struct {
+	ReviewDeadline time.Time         `json:"review_deadline"`
+	Reviewed       bool              `json:"reviewed"`
+	RoundId        string            `json:"round_id"`
+	RoundName      string            `json:"round_name"`
+	State          MyAssignmentState `json:"state"`
+	SubmissionId   string            `json:"submission_id"`
+}
+
+// MyAssignmentState defines model for MyAssignment.State.
+type MyAssignmentState string
+
+// PreviousCycle defines model for PreviousCycle.
+type PreviousCycle struct {
+	ActionPlan []ActionItem `json:"action_plan"`
+	Cycle      *int         `json:"cycle,omitempty"`
+
+	// Feedback Consolidated and anonymised; never names a reviewer
+	Feedback     *Feedback  `json:"feedback,omitempty"`
+	SubmissionId string     `json:"submission_id"`
+	SubmittedAt  *time.Time `json:"submitted_at,omitempty"`
+}
+
+// Review defines model for Review.
+type Review struct {
+	// Author ops: the reviewer; a reviewer: "You" or "Reviewer N"
+	Author string `json:"author"`
+
+	// ReviewerId ops only
+	ReviewerId *string       `json:"reviewer_id,omitempty"`
+	Summary    string        `json:"summary"`
+	Themes     []ThemeReview `json:"themes"`
+}
+
 // ReviewRequest defines model for ReviewRequest.
 type ReviewRequest struct {
-	Summary string `json:"summary"`
-	Themes  []struct {
-		Recommendations string `json:"recommendations"`
-		Score           int    `json:"score"`
-		Strengths       string `json:"strengths"`
-		Theme           Theme  `json:"theme"`
-	} `json:"themes"`
+	Summary string        `json:"summary"`
+	Themes  []ThemeReview `json:"themes"`
 }
 
 // Reviewer defines model for Reviewer.
 type Reviewer struct {
+	// Capacity most submissions per round
 	Capacity       int                 `json:"capacity"`
 	Conflicts      *[]string           `json:"conflicts,omitempty"`
 	Email          openapi_types.Email `json:"email"`
@@ -127,38 +266,57 @@ type Reviewer struct {
 
 // Round defines model for Round.
 type Round struct {
-	Assignments    *[]map[string]interface{} `json:"assignments,omitempty"`
-	Id             *string                   `json:"id,omitempty"`
-	Name           *string                   `json:"name,omitempty"`
-	ReviewDeadline *time.Time                `json:"review_deadline,omitempty"`
-	Submissions    *[]string                 `json:"submissions,omitempty"`
+	Assignments            []Assignment `json:"assignments"`
+	Id                     string       `json:"id"`
+	Name                   string       `json:"name"`
+	ReviewDeadline         time.Time    `json:"review_deadline"`
+	ReviewersPerSubmission int          `json:"reviewers_per_submission"`
+	Submissions            []struct {
+		FeedbackReleased bool   `json:"feedback_released"`
+		OrganisationId   string `json:"organisation_id"`
+		SubmissionId     string `json:"submission_id"`
+	} `json:"submissions"`
 }
 
-// SelfAssessment defines model for SelfAssessment.
-type SelfAssessment = []struct {
-	Narrative string `json:"narrative"`
-	Rating    int    `json:"rating"`
-	Theme     Theme  `json:"theme"`
+// Submission defines model for Submission.
+type Submission struct {
+	Content        SubmissionContent `json:"content"`
+	CreatedAt      time.Time         `json:"created_at"`
+	Cycle          *int              `json:"cycle,omitempty"`
+	Id             string            `json:"id"`
+	Kind           SubmissionKind    `json:"kind"`
+	ObligationId   string            `json:"obligation_id"`
+	OrganisationId string            `json:"organisation_id"`
+	Previous       *PreviousCycle    `json:"previous,omitempty"`
+	Status         SubmissionStatus  `json:"status"`
+	SubmittedAt    *time.Time        `json:"submitted_at,omitempty"`
+	Version        int               `json:"version"`
 }
+
+// SubmissionKind defines model for Submission.Kind.
+type SubmissionKind string
 
 // SubmissionContent defines model for SubmissionContent.
 type SubmissionContent struct {
-	ActionPlan      ActionPlan      `json:"action_plan"`
-	SelfAssessment  SelfAssessment  `json:"self_assessment"`
-	TechnicianVoice TechnicianVoice `json:"technician_voice"`
-	Webpage         string          `json:"webpage"`
+	ActionPlan      []ActionItem      `json:"action_plan"`
+	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
+	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
+	Webpage         string            `json:"webpage"`
 }
 
 // SubmissionRequest defines model for SubmissionRequest.
 type SubmissionRequest struct {
-	ActionPlan ActionPlan `json:"action_plan"`
+	ActionPlan []ActionItem `json:"action_plan"`
 
 	// OrganisationId ops only — the organisation to act for
-	OrganisationId  *string         `json:"organisation_id,omitempty"`
-	SelfAssessment  SelfAssessment  `json:"self_assessment"`
-	TechnicianVoice TechnicianVoice `json:"technician_voice"`
-	Webpage         string          `json:"webpage"`
+	OrganisationId  *string           `json:"organisation_id,omitempty"`
+	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
+	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
+	Webpage         string            `json:"webpage"`
 }
+
+// SubmissionStatus defines model for SubmissionStatus.
+type SubmissionStatus string
 
 // TechnicianVoice defines model for TechnicianVoice.
 type TechnicianVoice struct {
@@ -169,8 +327,33 @@ type TechnicianVoice struct {
 // Theme defines model for Theme.
 type Theme string
 
+// ThemeAssessment defines model for ThemeAssessment.
+type ThemeAssessment struct {
+	Narrative string `json:"narrative"`
+	Rating    int    `json:"rating"`
+	Theme     Theme  `json:"theme"`
+}
+
+// ThemeReview defines model for ThemeReview.
+type ThemeReview struct {
+	Recommendations string `json:"recommendations"`
+	Score           int    `json:"score"`
+	Strengths       string `json:"strengths"`
+	Theme           Theme  `json:"theme"`
+}
+
+// Uncovered defines model for Uncovered.
+type Uncovered struct {
+	Missing      int    `json:"missing"`
+	Reason       string `json:"reason"`
+	SubmissionId string `json:"submission_id"`
+}
+
 // ID defines model for ID.
 type ID = string
+
+// RoundID defines model for RoundID.
+type RoundID = string
 
 // SubmissionID defines model for SubmissionID.
 type SubmissionID = string
@@ -188,12 +371,13 @@ type Problem struct {
 type RoundOK = Round
 
 // SubmissionOK defines model for SubmissionOK.
-type SubmissionOK = map[string]interface{}
+type SubmissionOK = Submission
 
 // OpenRoundJSONBody defines parameters for OpenRound.
 type OpenRoundJSONBody struct {
-	Name           string    `json:"name"`
-	ReviewDeadline time.Time `json:"review_deadline"`
+	Name                   string    `json:"name"`
+	ReviewDeadline         time.Time `json:"review_deadline"`
+	ReviewersPerSubmission *int      `json:"reviewers_per_submission,omitempty"`
 }
 
 // ChangeAssignmentJSONBody defines parameters for ChangeAssignment.
@@ -209,6 +393,7 @@ type ChangeAssignmentJSONBodyAction string
 
 // AutoAssignJSONBody defines parameters for AutoAssign.
 type AutoAssignJSONBody struct {
+	// ReviewersPerSubmission defaults to the round's
 	ReviewersPerSubmission *int `json:"reviewers_per_submission,omitempty"`
 }
 
@@ -226,6 +411,16 @@ type ReleaseFeedbackJSONBody struct {
 type RespondJSONBody struct {
 	Accept bool    `json:"accept"`
 	Reason *string `json:"reason,omitempty"`
+}
+
+// ListSubmissionsParams defines parameters for ListSubmissions.
+type ListSubmissionsParams struct {
+	OrganisationId *string           `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
+	Status         *SubmissionStatus `form:"status,omitempty" json:"status,omitempty"`
+	Limit          *int              `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // OpenRoundJSONRequestBody defines body for OpenRound for application/json ContentType.
@@ -260,58 +455,64 @@ type UpdateSubmissionJSONRequestBody = SubmissionContent
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-	// MyAssignments The caller's assignments (reviewer)
+	// MyAssignments The caller's assignments in force (reviewer)
 	// (GET /v1/assignments)
 	MyAssignments(ctx echo.Context) error
+	// ListRounds Review rounds, newest first (ops)
+	// (GET /v1/review-rounds)
+	ListRounds(ctx echo.Context) error
 	// OpenRound Open a review round (ops)
 	// (POST /v1/review-rounds)
 	OpenRound(ctx echo.Context) error
-	// GetRound A round with every assignment and review state (ops)
-	// (GET /v1/review-rounds/{id})
-	GetRound(ctx echo.Context, id ID) error
+	// GetRound A round with every assignment and its state (ops)
+	// (GET /v1/review-rounds/{roundId})
+	GetRound(ctx echo.Context, roundId RoundID) error
 	// ChangeAssignment Assign or remove a reviewer by hand, with the reason recorded (ops)
-	// (POST /v1/review-rounds/{id}/assignments)
-	ChangeAssignment(ctx echo.Context, id ID) error
-	// AutoAssign Assign reviewers to every submission of the round (ops)
-	// (POST /v1/review-rounds/{id}/auto-assign)
-	AutoAssign(ctx echo.Context, id ID) error
+	// (POST /v1/review-rounds/{roundId}/assignments)
+	ChangeAssignment(ctx echo.Context, roundId RoundID) error
+	// AutoAssign Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+	// (POST /v1/review-rounds/{roundId}/auto-assign)
+	AutoAssign(ctx echo.Context, roundId RoundID) error
 	// AddSubmissions Put submitted submissions into the round (ops)
-	// (POST /v1/review-rounds/{id}/submissions)
-	AddSubmissions(ctx echo.Context, id ID) error
+	// (POST /v1/review-rounds/{roundId}/submissions)
+	AddSubmissions(ctx echo.Context, roundId RoundID) error
 	// SubmissionToReview The submission to review (its assigned reviewer)
-	// (GET /v1/review-rounds/{id}/submissions/{submissionId})
-	SubmissionToReview(ctx echo.Context, id ID, submissionId SubmissionID) error
-	// ReleaseFeedback Release consolidated feedback to the institution (ops)
-	// (POST /v1/review-rounds/{id}/submissions/{submissionId}/feedback)
-	ReleaseFeedback(ctx echo.Context, id ID, submissionId SubmissionID) error
-	// Respond Accept or decline the assignment (its reviewer)
-	// (POST /v1/review-rounds/{id}/submissions/{submissionId}/response)
-	Respond(ctx echo.Context, id ID, submissionId SubmissionID) error
-	// ListReviews Reviews of a submission — ops see all; a reviewer sees the others only after submitting theirs
-	// (GET /v1/review-rounds/{id}/submissions/{submissionId}/reviews)
-	ListReviews(ctx echo.Context, id ID, submissionId SubmissionID) error
+	// (GET /v1/review-rounds/{roundId}/submissions/{submissionId})
+	SubmissionToReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
+	// ReleaseFeedback Release consolidated feedback to the institution (ops); scores are the reviewers' means per theme
+	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/feedback)
+	ReleaseFeedback(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
+	// Respond Accept or decline the assignment (its reviewer); a decline frees the place for someone else
+	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/response)
+	Respond(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
+	// ListReviews Reviews of a submission — ops see all with their authors; a reviewer sees the others (unnamed) only after submitting theirs
+	// (GET /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews)
+	ListReviews(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
 	// SubmitReview Submit the caller's review (its assigned reviewer)
-	// (POST /v1/review-rounds/{id}/submissions/{submissionId}/reviews)
-	SubmitReview(ctx echo.Context, id ID, submissionId SubmissionID) error
+	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews)
+	SubmitReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
 	// ListReviewers The reviewer pool (ops)
 	// (GET /v1/reviewers)
 	ListReviewers(ctx echo.Context) error
 	// RegisterReviewer Add a volunteer to the pool (ops); reviewer_id is the subject of their token
 	// (POST /v1/reviewers)
 	RegisterReviewer(ctx echo.Context) error
-	// DraftSubmission Start a submission for the organisation's open obligation (its lead, or ops)
+	// ListSubmissions Submissions — a lead sees their organisation's, ops all (optionally one organisation's)
+	// (GET /v1/submissions)
+	ListSubmissions(ctx echo.Context, params ListSubmissionsParams) error
+	// DraftSubmission Start the submission for the organisation's open obligation (its lead, or ops naming the organisation)
 	// (POST /v1/submissions)
 	DraftSubmission(ctx echo.Context) error
-	// GetSubmission A submission, with the previous cycle's items and feedback alongside
+	// GetSubmission A submission, with the previous cycle's action plan and feedback alongside
 	// (GET /v1/submissions/{id})
 	GetSubmission(ctx echo.Context, id ID) error
-	// UpdateSubmission Revise a draft
+	// UpdateSubmission Revise a draft (it may be incomplete until submitted)
 	// (PUT /v1/submissions/{id})
 	UpdateSubmission(ctx echo.Context, id ID) error
 	// GetFeedback The consolidated, anonymised feedback and per-theme scores, once released
 	// (GET /v1/submissions/{id}/feedback)
 	GetFeedback(ctx echo.Context, id ID) error
-	// SubmitSubmission Submit a complete draft (closes the obligation)
+	// SubmitSubmission Submit a complete draft; its receipt closes the obligation
 	// (POST /v1/submissions/{id}/submit)
 	SubmitSubmission(ctx echo.Context, id ID) error
 }
@@ -330,6 +531,15 @@ func (w *ServerInterfaceWrapper) MyAssignments(ctx echo.Context) error {
 	return err
 }
 
+// ListRounds converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRounds(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRounds(ctx)
+	return err
+}
+
 // OpenRound converts echo context to params.
 func (w *ServerInterfaceWrapper) OpenRound(ctx echo.Context) error {
 	var err error
@@ -342,76 +552,76 @@ func (w *ServerInterfaceWrapper) OpenRound(ctx echo.Context) error {
 // GetRound converts echo context to params.
 func (w *ServerInterfaceWrapper) GetRound(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetRound(ctx, id)
+	err = w.Handler.GetRound(ctx, roundId)
 	return err
 }
 
 // ChangeAssignment converts echo context to params.
 func (w *ServerInterfaceWrapper) ChangeAssignment(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ChangeAssignment(ctx, id)
+	err = w.Handler.ChangeAssignment(ctx, roundId)
 	return err
 }
 
 // AutoAssign converts echo context to params.
 func (w *ServerInterfaceWrapper) AutoAssign(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.AutoAssign(ctx, id)
+	err = w.Handler.AutoAssign(ctx, roundId)
 	return err
 }
 
 // AddSubmissions converts echo context to params.
 func (w *ServerInterfaceWrapper) AddSubmissions(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.AddSubmissions(ctx, id)
+	err = w.Handler.AddSubmissions(ctx, roundId)
 	return err
 }
 
 // SubmissionToReview converts echo context to params.
 func (w *ServerInterfaceWrapper) SubmissionToReview(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// ------------- Path parameter "submissionId" -------------
@@ -423,19 +633,19 @@ func (w *ServerInterfaceWrapper) SubmissionToReview(ctx echo.Context) error {
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.SubmissionToReview(ctx, id, submissionId)
+	err = w.Handler.SubmissionToReview(ctx, roundId, submissionId)
 	return err
 }
 
 // ReleaseFeedback converts echo context to params.
 func (w *ServerInterfaceWrapper) ReleaseFeedback(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// ------------- Path parameter "submissionId" -------------
@@ -447,19 +657,19 @@ func (w *ServerInterfaceWrapper) ReleaseFeedback(ctx echo.Context) error {
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ReleaseFeedback(ctx, id, submissionId)
+	err = w.Handler.ReleaseFeedback(ctx, roundId, submissionId)
 	return err
 }
 
 // Respond converts echo context to params.
 func (w *ServerInterfaceWrapper) Respond(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// ------------- Path parameter "submissionId" -------------
@@ -471,19 +681,19 @@ func (w *ServerInterfaceWrapper) Respond(ctx echo.Context) error {
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Respond(ctx, id, submissionId)
+	err = w.Handler.Respond(ctx, roundId, submissionId)
 	return err
 }
 
 // ListReviews converts echo context to params.
 func (w *ServerInterfaceWrapper) ListReviews(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// ------------- Path parameter "submissionId" -------------
@@ -495,19 +705,19 @@ func (w *ServerInterfaceWrapper) ListReviews(ctx echo.Context) error {
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListReviews(ctx, id, submissionId)
+	err = w.Handler.ListReviews(ctx, roundId, submissionId)
 	return err
 }
 
 // SubmitReview converts echo context to params.
 func (w *ServerInterfaceWrapper) SubmitReview(ctx echo.Context) error {
 	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
 	// ------------- Path parameter "submissionId" -------------
@@ -519,7 +729,7 @@ func (w *ServerInterfaceWrapper) SubmitReview(ctx echo.Context) error {
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.SubmitReview(ctx, id, submissionId)
+	err = w.Handler.SubmitReview(ctx, roundId, submissionId)
 	return err
 }
 
@@ -538,6 +748,45 @@ func (w *ServerInterfaceWrapper) RegisterReviewer(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RegisterReviewer(ctx)
+	return err
+}
+
+// ListSubmissions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSubmissions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSubmissionsParams
+	// ------------- Optional query parameter "organisation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "organisation_id", ctx.QueryParams(), &params.OrganisationId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter organisation_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSubmissions(ctx, params)
 	return err
 }
 
@@ -661,6 +910,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/v1/submissions", wrapper.ListSubmissions, options.OperationMiddlewares["listSubmissions"]...)
 	router.POST(options.BaseURL+"/v1/submissions", wrapper.DraftSubmission, options.OperationMiddlewares["draftSubmission"]...)
 	router.GET(options.BaseURL+"/v1/submissions/:id", wrapper.GetSubmission, options.OperationMiddlewares["getSubmission"]...)
 	router.PUT(options.BaseURL+"/v1/submissions/:id", wrapper.UpdateSubmission, options.OperationMiddlewares["updateSubmission"]...)
@@ -668,16 +918,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/submissions/:id/feedback", wrapper.GetFeedback, options.OperationMiddlewares["getFeedback"]...)
 	router.GET(options.BaseURL+"/v1/reviewers", wrapper.ListReviewers, options.OperationMiddlewares["listReviewers"]...)
 	router.POST(options.BaseURL+"/v1/reviewers", wrapper.RegisterReviewer, options.OperationMiddlewares["registerReviewer"]...)
+	router.GET(options.BaseURL+"/v1/review-rounds", wrapper.ListRounds, options.OperationMiddlewares["listRounds"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds", wrapper.OpenRound, options.OperationMiddlewares["openRound"]...)
-	router.GET(options.BaseURL+"/v1/review-rounds/:id", wrapper.GetRound, options.OperationMiddlewares["getRound"]...)
-	router.POST(options.BaseURL+"/v1/review-rounds/:id/submissions", wrapper.AddSubmissions, options.OperationMiddlewares["addSubmissions"]...)
-	router.POST(options.BaseURL+"/v1/review-rounds/:id/auto-assign", wrapper.AutoAssign, options.OperationMiddlewares["autoAssign"]...)
-	router.POST(options.BaseURL+"/v1/review-rounds/:id/assignments", wrapper.ChangeAssignment, options.OperationMiddlewares["changeAssignment"]...)
+	router.GET(options.BaseURL+"/v1/review-rounds/:roundId", wrapper.GetRound, options.OperationMiddlewares["getRound"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions", wrapper.AddSubmissions, options.OperationMiddlewares["addSubmissions"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/auto-assign", wrapper.AutoAssign, options.OperationMiddlewares["autoAssign"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/assignments", wrapper.ChangeAssignment, options.OperationMiddlewares["changeAssignment"]...)
 	router.GET(options.BaseURL+"/v1/assignments", wrapper.MyAssignments, options.OperationMiddlewares["myAssignments"]...)
-	router.GET(options.BaseURL+"/v1/review-rounds/:id/submissions/:submissionId", wrapper.SubmissionToReview, options.OperationMiddlewares["submissionToReview"]...)
-	router.POST(options.BaseURL+"/v1/review-rounds/:id/submissions/:submissionId/response", wrapper.Respond, options.OperationMiddlewares["respond"]...)
-	router.GET(options.BaseURL+"/v1/review-rounds/:id/submissions/:submissionId/reviews", wrapper.ListReviews, options.OperationMiddlewares["listReviews"]...)
-	router.POST(options.BaseURL+"/v1/review-rounds/:id/submissions/:submissionId/reviews", wrapper.SubmitReview, options.OperationMiddlewares["submitReview"]...)
-	router.POST(options.BaseURL+"/v1/review-rounds/:id/submissions/:submissionId/feedback", wrapper.ReleaseFeedback, options.OperationMiddlewares["releaseFeedback"]...)
+	router.GET(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId", wrapper.SubmissionToReview, options.OperationMiddlewares["submissionToReview"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/response", wrapper.Respond, options.OperationMiddlewares["respond"]...)
+	router.GET(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews", wrapper.ListReviews, options.OperationMiddlewares["listReviews"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews", wrapper.SubmitReview, options.OperationMiddlewares["submitReview"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/feedback", wrapper.ReleaseFeedback, options.OperationMiddlewares["releaseFeedback"]...)
 
 }

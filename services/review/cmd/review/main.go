@@ -1,6 +1,7 @@
-// Command review runs the review service: submissions, the reviewer pool, review
-// rounds and assignment, reviews and feedback. It is configured by environment
-// variables (see the README) and stops gracefully on SIGINT or SIGTERM.
+// Command review runs the review service: institutions' submissions, the reviewer
+// pool, review rounds with assignment, reviews and released feedback. It is
+// configured by environment variables (see the README) and stops gracefully on
+// SIGINT or SIGTERM.
 package main
 
 import (

@@ -1,5 +1,5 @@
 // Package adapters connects the review service to MongoDB: its read model of
-// organisations from the signatory service's events.
+// organisations, built from the signatory service's events.
 package adapters
 
 import (
@@ -15,19 +15,23 @@ import (
 	"github.com/itss/techcommit/services/review/internal/app"
 )
 
-// Organisations is the read model collection.
+// Organisations is the review service's read model of organisations.
 type Organisations struct {
 	coll *mongo.Collection
 }
 
 var _ app.Organisations = (*Organisations)(nil)
 
-type orgDoc struct {
-	ID             string `bson:"_id"`
-	Announced      bool   `bson:"announced"`
-	Withdrawn      bool   `bson:"withdrawn"`
-	ObligationID   string `bson:"obligation_id"`
-	ObligationKind string `bson:"obligation_kind"`
+type organisationDoc struct {
+	ID              string `bson:"_id"`
+	Name            string `bson:"name"`
+	Announced       bool   `bson:"announced"`
+	Withdrawn       bool   `bson:"withdrawn"`
+	LeadName        string `bson:"lead_name"`
+	LeadEmail       string `bson:"lead_email"`
+	ObligationID    string `bson:"obligation_id"`
+	ObligationKind  string `bson:"obligation_kind"`
+	ObligationCycle int    `bson:"obligation_cycle"`
 }
 
 // NewOrganisations opens the read model.
@@ -35,24 +39,29 @@ func NewOrganisations(db *mongo.Database) *Organisations {
 	return &Organisations{coll: db.Collection("organisations")}
 }
 
-// Get reads one organisation.
-func (o *Organisations) Get(ctx context.Context, id string) (app.Organisation, bool, error) {
-	var d orgDoc
-	err := o.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+// Get returns what is known of an organisation.
+func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, bool, error) {
+	var d organisationDoc
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return app.Organisation{}, false, nil
 	}
 	if err != nil {
 		return app.Organisation{}, false, fmt.Errorf("read organisation %s: %w", id, store.Classify(err))
 	}
-	return app.Organisation(d), true, nil
+	return app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn, LeadName: d.LeadName, LeadEmail: d.LeadEmail,
+		ObligationID: d.ObligationID, ObligationKind: d.ObligationKind, ObligationCycle: d.ObligationCycle}, true, nil
 }
 
-// Put writes one organisation; a single ordered consumer is its only writer.
-func (o *Organisations) Put(ctx context.Context, org app.Organisation) error {
-	_, err := o.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: org.ID}}, orgDoc(org), options.Replace().SetUpsert(true))
+// Put records an organisation. Only the single ordered consumer of signatory events
+// writes it, so a plain replace is safe.
+func (s *Organisations) Put(ctx context.Context, o app.Organisation) error {
+	_, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, organisationDoc{
+		ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn, LeadName: o.LeadName, LeadEmail: o.LeadEmail,
+		ObligationID: o.ObligationID, ObligationKind: o.ObligationKind, ObligationCycle: o.ObligationCycle,
+	}, options.Replace().SetUpsert(true))
 	if err != nil {
-		return fmt.Errorf("write organisation %s: %w", org.ID, store.Classify(err))
+		return fmt.Errorf("write organisation %s: %w", o.ID, store.Classify(err))
 	}
 	return nil
 }

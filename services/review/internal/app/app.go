@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,11 +34,15 @@ type EventStore interface {
 // Organisation is what the review service knows of an organisation, from the
 // signatory service's events.
 type Organisation struct {
-	ID             string
-	Announced      bool
-	Withdrawn      bool
-	ObligationID   string
-	ObligationKind string
+	ID              string
+	Name            string
+	Announced       bool
+	Withdrawn       bool
+	LeadName        string
+	LeadEmail       string
+	ObligationID    string
+	ObligationKind  string
+	ObligationCycle int
 }
 
 // Organisations is that read model.
@@ -76,14 +81,29 @@ func (a *App) UpdateOrganisation(ctx context.Context, id string, f func(*Organis
 
 // --- submissions ---
 
-// DraftSubmission starts a submission for an organisation's open obligation: a lead
-// for their own organisation, ops for any.
+// submissionSpace derives a submission's id from its obligation.
+var submissionSpace = uuid.MustParse("3e0c5b7a-1f55-4c8e-9a2d-7b6f0d4c2e91")
+
+// SubmissionID is the id of the one submission that answers an obligation, so that
+// two drafts for one obligation, however concurrent, collide on the event store's
+// unique index instead of both being created.
+func SubmissionID(obligation string) string {
+	return uuid.NewSHA1(submissionSpace, []byte(obligation)).String()
+}
+
+// DraftSubmission starts the submission for an organisation's open obligation: a lead
+// for their own organisation, ops for the one they name.
 func (a *App) DraftSubmission(ctx context.Context, by auth.Principal, org string, c events.SubmissionContent) (*submission.Submission, error) {
-	if org == "" {
+	switch {
+	case by.IsOps() && org == "":
+		return nil, apperr.Field("organisation_id", "name the organisation you are acting for")
+	case by.IsOps():
+	case by.Role == auth.RoleLead && (org == "" || org == by.Org) && by.Org != "":
 		org = by.Org
-	}
-	if !(by.IsOps() || (by.Role == auth.RoleLead && by.Org == org)) {
+	case by.Role == auth.RoleLead:
 		return nil, apperr.New(apperr.Forbidden, "a lead submits only for their own organisation")
+	default:
+		return nil, apperr.New(apperr.Forbidden, "only an organisation's lead or ITSS operations staff submit")
 	}
 	o, ok, err := a.orgs.Get(ctx, org)
 	if err != nil {
@@ -95,9 +115,15 @@ func (a *App) DraftSubmission(ctx context.Context, by auth.Principal, org string
 	if o.ObligationID == "" {
 		return nil, apperr.New(apperr.Conflict, "organisation %s has no open obligation to submit for", org)
 	}
-	id := uuid.Must(uuid.NewV7()).String()
+	if err := submission.CheckShape(c); err != nil {
+		return nil, err
+	}
+	id := SubmissionID(o.ObligationID)
 	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
-		return s.Draft(org, o.ObligationID, o.ObligationKind, c)
+		if s.Exists() {
+			return nil, apperr.New(apperr.Conflict, "the submission for this obligation exists already: /v1/submissions/%s", id)
+		}
+		return s.Draft(org, o.ObligationID, o.ObligationKind, o.ObligationCycle, c)
 	})
 }
 
@@ -192,23 +218,13 @@ func (a *App) Feedback(ctx context.Context, by auth.Principal, id string) (round
 	return f, nil
 }
 
-// Status is where a submission stands in review.
+// Status is where a submission stands: draft, submitted, in_review or feedback_released.
 func (a *App) Status(ctx context.Context, s *submission.Submission) (string, error) {
-	if s.Status() != submission.StatusSubmitted {
-		return string(s.Status()), nil
-	}
-	r, _, ok, err := a.feedbackOf(ctx, s.ID())
+	rounds, err := a.rounds(ctx)
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case ok:
-		return "feedback_released", nil
-	case r != nil:
-		return "in_review", nil
-	default:
-		return "submitted", nil
-	}
+	return statusIn(s, rounds), nil
 }
 
 // feedbackOf finds the round a submission is in and its feedback there.
@@ -230,24 +246,39 @@ func (a *App) feedbackOf(ctx context.Context, sub string) (*round.Round, round.F
 
 // RegisterReviewer adds a volunteer to the pool (ops). Their id is the subject of
 // their token, so their own calls find their assignments.
-func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.ReviewerRegisteredV1) (events.ReviewerRegisteredV1, error) {
+func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.ReviewerRegisteredV1) (round.Reviewer, error) {
 	if !by.IsOps() {
-		return p, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
+		return round.Reviewer{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
-	if strings.TrimSpace(p.ReviewerID) == "" || strings.TrimSpace(p.Name) == "" || p.OrganisationID == "" {
-		return p, apperr.Field("reviewer_id", "reviewer_id, name and organisation_id are required")
+	p.Name = strings.TrimSpace(p.Name)
+	switch {
+	case strings.TrimSpace(p.ReviewerID) == "":
+		return round.Reviewer{}, apperr.Field("reviewer_id", "is required")
+	case p.Name == "":
+		return round.Reviewer{}, apperr.Field("name", "is required")
+	case p.OrganisationID == "":
+		return round.Reviewer{}, apperr.Field("organisation_id", "is required")
+	case p.Capacity < 0 || p.Capacity > 20:
+		return round.Reviewer{}, apperr.Field("capacity", "must be 0 to 20")
+	case slices.Contains(p.Conflicts, p.OrganisationID):
+		return round.Reviewer{}, apperr.Field("conflicts", "a reviewer never reviews their own organisation; list only other organisations")
 	}
-	if p.Capacity < 0 || p.Capacity > 20 {
-		return p, apperr.Field("capacity", "must be 0 to 20")
-	}
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: "reviewer", AggregateID: "reviewer-" + p.ReviewerID, Actor: by.Actor(),
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: "reviewer-" + p.ReviewerID, Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) > 0 {
 				return nil, apperr.New(apperr.Conflict, "reviewer %s is already in the pool", p.ReviewerID)
 			}
 			return []events.Payload{p}, nil
 		}})
-	return p, err
+	return reviewerOf(p), err
+}
+
+// reviewerType names pool members in the event store.
+const reviewerType = "reviewer"
+
+func reviewerOf(p events.ReviewerRegisteredV1) round.Reviewer {
+	return round.Reviewer{Reviewer: assign.Reviewer{ID: p.ReviewerID, Org: p.OrganisationID, Trained: p.Trained, Capacity: p.Capacity, Conflicts: p.Conflicts},
+		Name: p.Name, Email: p.Email, Themes: p.Themes}
 }
 
 // Reviewers lists the pool (ops).
@@ -259,7 +290,7 @@ func (a *App) Reviewers(ctx context.Context, by auth.Principal) ([]round.Reviewe
 }
 
 func (a *App) pool(ctx context.Context) ([]round.Reviewer, error) {
-	all, err := a.events.LoadByType(ctx, "reviewer")
+	all, err := a.events.LoadByType(ctx, reviewerType)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +300,7 @@ func (a *App) pool(ctx context.Context) ([]round.Reviewer, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, round.Reviewer{Reviewer: assign.Reviewer{ID: p.ReviewerID, Org: p.OrganisationID, Trained: p.Trained, Capacity: p.Capacity, Conflicts: p.Conflicts}, Name: p.Name, Email: p.Email})
+		out = append(out, reviewerOf(p))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
@@ -277,13 +308,13 @@ func (a *App) pool(ctx context.Context) ([]round.Reviewer, error) {
 
 // --- rounds ---
 
-// OpenRound opens a review round (ops).
-func (a *App) OpenRound(ctx context.Context, by auth.Principal, name string, deadline time.Time) (*round.Round, error) {
+// OpenRound opens a review round (ops) with n reviewers per submission (0: the default).
+func (a *App) OpenRound(ctx context.Context, by auth.Principal, name string, deadline time.Time, n int) (*round.Round, error) {
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
 	}
 	return a.changeRound(ctx, by.Actor(), uuid.Must(uuid.NewV7()).String(), func(r *round.Round) ([]events.Payload, error) {
-		return r.Open(name, deadline, a.clock.Now())
+		return r.Open(name, deadline, n, a.clock.Now())
 	})
 }
 
@@ -307,11 +338,23 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
 	}
+	rounds, err := a.rounds(ctx)
+	if err != nil {
+		return nil, err
+	}
 	loaded := make([]*submission.Submission, 0, len(subs))
-	for _, sid := range subs {
+	for i, sid := range subs {
 		s, err := a.loadSubmission(ctx, sid)
 		if err != nil {
 			return nil, err
+		}
+		if !s.Exists() {
+			return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "no submission %s", sid)
+		}
+		for _, other := range rounds {
+			if _, in := other.Organisation(sid); in && other.ID() != id {
+				return nil, apperr.New(apperr.Conflict, "submission %s is already in review round %s", sid, other.ID())
+			}
 		}
 		loaded = append(loaded, s)
 	}
@@ -331,21 +374,20 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 // AutoAssign fills the round's submissions to n reviewers each (ops). Concurrent runs
 // on one round are serialised by the event store: the loser re-plans from the
 // winner's assignments, so nobody is assigned twice.
-func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n int) (*round.Round, []assign.Uncovered, error) {
+func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n int) (r *round.Round, added int, short []assign.Uncovered, err error) {
 	if !by.IsOps() {
-		return nil, nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
+		return nil, 0, nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
 	}
 	pool, err := a.pool(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
-	var short []assign.Uncovered
-	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+	r, err = a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
 		p, s, err := r.AutoAssign(pool, n)
-		short = s
+		short, added = s, len(p)
 		return p, err
 	})
-	return r, short, err
+	return r, added, short, err
 }
 
 // Assign assigns a reviewer by hand (ops).
@@ -438,51 +480,52 @@ func (a *App) SubmitReview(ctx context.Context, by auth.Principal, id, sub strin
 }
 
 // Review is a review as a reader may see it: ops see who wrote it; a reviewer sees
-// the other reviews only once their own is in, and never their authors.
+// the other reviews only once their own is in, and never who wrote them.
 type Review struct {
-	Author string
-	events.ReviewSubmittedV1
+	Author     string
+	ReviewerID string // for ops only
+	Themes     []events.ThemeReview
+	Summary    string
 }
 
-// Reviews lists a submission's reviews.
-func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) ([]Review, error) {
+// Reviews lists a submission's reviews by the reviewers still on it. For a reviewer
+// who has not yet submitted their own, the others are hidden (hidden is true).
+func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (reviews []Review, hidden bool, err error) {
 	r, err := a.loadRound(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if _, in := r.Organisation(sub); !in {
-		return nil, apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
+		return nil, false, apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
 	}
 	if !by.IsOps() {
 		own, ok := r.Assignment(sub, by.Subject)
-		if by.Role != auth.RoleReviewer || !ok {
-			return nil, apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
+		if by.Role != auth.RoleReviewer || !ok || (own.State != round.Assigned && own.State != round.Accepted) {
+			return nil, false, apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
 		}
 		if own.Review == nil {
-			return nil, apperr.New(apperr.Forbidden, "submit your own review before reading the others")
+			return []Review{}, true, nil
 		}
 	}
-	var out []Review
+	out := []Review{}
 	n := 0
 	for _, as := range r.Assignments() {
-		if as.SubmissionID != sub || as.Review == nil {
+		if as.SubmissionID != sub || as.Review == nil || (as.State != round.Assigned && as.State != round.Accepted) {
 			continue
 		}
-		n++
-		author := fmt.Sprintf("Reviewer %d", n)
-		if by.IsOps() {
-			author = as.Name + " (" + as.ReviewerID + ")"
-		} else if as.ReviewerID == by.Subject {
-			author = "You"
+		rv := Review{Themes: as.Review.Themes, Summary: as.Review.Summary}
+		switch {
+		case by.IsOps():
+			rv.Author, rv.ReviewerID = as.Name, as.ReviewerID
+		case as.ReviewerID == by.Subject:
+			rv.Author = "You"
+		default:
+			n++
+			rv.Author = fmt.Sprintf("Reviewer %d", n)
 		}
-		rv := *as.Review
-		rv.ReviewerID = ""
-		if by.IsOps() {
-			rv.ReviewerID = as.ReviewerID
-		}
-		out = append(out, Review{Author: author, ReviewSubmittedV1: rv})
+		out = append(out, rv)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // ReleaseFeedback releases consolidated feedback to the institution (ops).
@@ -490,7 +533,17 @@ func (a *App) ReleaseFeedback(ctx context.Context, by auth.Principal, id, sub, t
 	if !by.IsOps() {
 		return round.Feedback{}, apperr.New(apperr.Forbidden, "only ITSS operations staff moderate and release feedback")
 	}
-	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.ReleaseFeedback(sub, text) })
+	var to round.Contact
+	if cur, err := a.loadRound(ctx, id); err == nil {
+		if org, in := cur.Organisation(sub); in {
+			o, _, err := a.orgs.Get(ctx, org)
+			if err != nil {
+				return round.Feedback{}, err
+			}
+			to = round.Contact{OrganisationName: o.Name, LeadName: o.LeadName, LeadEmail: o.LeadEmail}
+		}
+	}
+	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.ReleaseFeedback(sub, text, to) })
 	if err != nil {
 		return round.Feedback{}, err
 	}
@@ -610,4 +663,99 @@ func (a *App) loadRound(ctx context.Context, id string) (*round.Round, error) {
 		return nil, err
 	}
 	return round.Rebuild(id, h)
+}
+
+// SubmissionQuery filters the submissions list.
+type SubmissionQuery struct {
+	Org    string
+	Status string
+	Limit  int
+	Cursor string // the last id of the previous page
+}
+
+// Listed is a submission with where it stands in review.
+type Listed struct {
+	*submission.Submission
+	Status string
+}
+
+// ListSubmissions pages through submissions in id order: a lead sees their own
+// organisation's, ops every organisation's (or the one named).
+func (a *App) ListSubmissions(ctx context.Context, by auth.Principal, q SubmissionQuery) ([]Listed, string, error) {
+	switch {
+	case by.IsOps():
+	case by.Role == auth.RoleLead && by.Org != "":
+		q.Org = by.Org
+	default:
+		return nil, "", apperr.New(apperr.Forbidden, "only an organisation's lead or ITSS operations staff list submissions")
+	}
+	all, err := a.events.LoadByType(ctx, submission.AggregateType)
+	if err != nil {
+		return nil, "", err
+	}
+	byID := map[string][]events.Envelope{}
+	for _, e := range all {
+		byID[e.AggregateID] = append(byID[e.AggregateID], e)
+	}
+	ids := make([]string, 0, len(byID))
+	for id := range byID {
+		if id > q.Cursor {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	rounds, err := a.rounds(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []Listed{}
+	for _, id := range ids {
+		h := byID[id]
+		sort.Slice(h, func(i, j int) bool { return h[i].Version < h[j].Version })
+		s, err := submission.Rebuild(id, h)
+		if err != nil {
+			return nil, "", err
+		}
+		if q.Org != "" && s.OrganisationID() != q.Org {
+			continue
+		}
+		st := statusIn(s, rounds)
+		if q.Status != "" && st != q.Status {
+			continue
+		}
+		if len(out) == q.Limit {
+			return out, out[len(out)-1].ID(), nil
+		}
+		out = append(out, Listed{Submission: s, Status: st})
+	}
+	return out, "", nil
+}
+
+// Rounds lists review rounds, latest deadline first (ops).
+func (a *App) Rounds(ctx context.Context, by auth.Principal) ([]*round.Round, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff read review rounds")
+	}
+	rounds, err := a.rounds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(rounds, func(i, j int) bool { return rounds[i].Deadline().After(rounds[j].Deadline()) })
+	return rounds, nil
+}
+
+// statusIn is where a submission stands, given every round.
+func statusIn(s *submission.Submission, rounds []*round.Round) string {
+	if s.Status() != submission.StatusSubmitted {
+		return string(s.Status())
+	}
+	for _, r := range rounds {
+		if _, in := r.Organisation(s.ID()); in {
+			if _, released := r.Feedback(s.ID()); released {
+				return "feedback_released"
+			}
+			return "in_review"
+		}
+	}
+	return "submitted"
 }

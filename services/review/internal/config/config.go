@@ -16,8 +16,8 @@ type Config struct {
 
 // Review holds the review service's own settings.
 type Review struct {
-	// OverdueSweepInterval is how often rounds past their deadline are checked for
-	// outstanding reviews.
+	// OverdueSweepInterval is how often rounds whose review deadline has passed are
+	// checked for reviews still outstanding.
 	OverdueSweepInterval time.Duration `env:"REVIEW_OVERDUE_SWEEP_INTERVAL" envDefault:"1h"`
 }
 

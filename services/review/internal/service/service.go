@@ -42,14 +42,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return nil, cleanup, err
 	}
-	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), p.Clock)
-	if err != nil {
+	fail := func(err error) (*Service, func(), error) {
 		cleanup()
 		return nil, func() {}, err
 	}
+	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), p.Clock)
+	if err != nil {
+		return fail(err)
+	}
 	if err := p.Consume(eventport.Organisations(application)); err != nil {
-		cleanup()
-		return nil, func() {}, err
+		return fail(err)
 	}
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	p.Every("overdue-sweep", cfg.Review.OverdueSweepInterval, application.SweepOverdue)

@@ -32,8 +32,9 @@ const (
 // Reviewer is a pool member as the round needs to know them.
 type Reviewer struct {
 	assign.Reviewer
-	Name  string
-	Email string
+	Name   string
+	Email  string
+	Themes []string
 }
 
 // Assignment is one reviewer on one submission.
@@ -52,12 +53,22 @@ type Feedback struct {
 	Scores []events.ThemeScore
 }
 
+// Contact is who at the institution is told the feedback is released.
+type Contact struct {
+	OrganisationName, LeadName, LeadEmail string
+}
+
+// DefaultReviewersPerSubmission is how many reviewers a submission gets unless the
+// round says otherwise.
+const DefaultReviewersPerSubmission = 2
+
 // Round is the aggregate.
 type Round struct {
 	id          string
 	version     int
 	name        string
 	deadline    time.Time
+	perSub      int
 	submissions map[string]string // submission -> organisation
 	order       []string
 	assignments map[assign.Pair]*Assignment
@@ -75,8 +86,13 @@ func Rebuild(id string, history []events.Envelope) (*Round, error) {
 	return r, nil
 }
 
-// Accessors.
-func (r *Round) ID() string            { return r.id }
+// ID is the round's id.
+func (r *Round) ID() string { return r.id }
+
+// ReviewersPerSubmission is the N automatic assignment fills each submission to.
+func (r *Round) ReviewersPerSubmission() int { return r.perSub }
+
+// The accessors below read the state as replayed.
 func (r *Round) Exists() bool          { return r.version > 0 }
 func (r *Round) Name() string          { return r.name }
 func (r *Round) Deadline() time.Time   { return r.deadline }
@@ -120,8 +136,9 @@ func (r *Round) Feedback(sub string) (Feedback, bool) {
 
 func active(a *Assignment) bool { return a.State == Assigned || a.State == Accepted }
 
-// Open starts a round.
-func (r *Round) Open(name string, deadline, now time.Time) ([]events.Payload, error) {
+// Open starts a round whose reviews are due by deadline, with n reviewers per
+// submission (0 for the default).
+func (r *Round) Open(name string, deadline time.Time, n int, now time.Time) ([]events.Payload, error) {
 	if r.Exists() {
 		return nil, apperr.New(apperr.Conflict, "round %s exists", r.id)
 	}
@@ -131,7 +148,13 @@ func (r *Round) Open(name string, deadline, now time.Time) ([]events.Payload, er
 	if !deadline.After(now) {
 		return nil, apperr.Field("review_deadline", "must be in the future")
 	}
-	return []events.Payload{events.ReviewRoundOpenedV1{RoundID: r.id, Name: strings.TrimSpace(name), ReviewDeadline: deadline.UTC()}}, nil
+	if n == 0 {
+		n = DefaultReviewersPerSubmission
+	}
+	if n < 1 || n > 5 {
+		return nil, apperr.Field("reviewers_per_submission", "must be 1 to 5")
+	}
+	return []events.Payload{events.ReviewRoundOpenedV1{RoundID: r.id, Name: strings.TrimSpace(name), ReviewDeadline: deadline.UTC(), ReviewersPerSubmission: n}}, nil
 }
 
 // AddSubmission puts a submitted submission into the round.
@@ -151,10 +174,17 @@ func (r *Round) AddSubmission(s *submission.Submission) ([]events.Payload, error
 	return []events.Payload{events.RoundSubmissionAddedV1{RoundID: r.id, SubmissionID: s.ID(), OrganisationID: s.OrganisationID()}}, nil
 }
 
-// AutoAssign fills every submission up to n reviewers from the pool.
+// AutoAssign fills every submission whose feedback is not yet released up to n
+// reviewers (0: the round's number) from the pool.
 func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.Uncovered, error) {
 	if err := r.require(); err != nil {
 		return nil, nil, err
+	}
+	if n == 0 {
+		n = r.perSub
+	}
+	if n < 1 || n > 5 {
+		return nil, nil, apperr.Field("reviewers_per_submission", "must be 1 to 5")
 	}
 	in := assign.Input{PerSubmission: n}
 	byID := map[string]Reviewer{}
@@ -163,7 +193,9 @@ func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.U
 		byID[rv.ID] = rv
 	}
 	for _, id := range r.order {
-		in.Submissions = append(in.Submissions, assign.Submission{ID: id, Org: r.submissions[id]})
+		if _, released := r.feedback[id]; !released {
+			in.Submissions = append(in.Submissions, assign.Submission{ID: id, Org: r.submissions[id]})
+		}
 	}
 	for p, a := range r.assignments {
 		if active(a) {
@@ -192,6 +224,9 @@ func (r *Round) Assign(rv Reviewer, sub, reason string) ([]events.Payload, error
 	if !ok {
 		return nil, apperr.Field("submission_id", "submission %s is not in this round", sub)
 	}
+	if _, released := r.feedback[sub]; released {
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", sub)
+	}
 	if why := assign.Eligible(rv.Reviewer, assign.Submission{ID: sub, Org: org}); why != "" {
 		return nil, apperr.New(apperr.Conflict, "%s may not review %s: %s", rv.ID, sub, why)
 	}
@@ -214,7 +249,8 @@ func (r *Round) Remove(sub, reviewer, reason string) ([]events.Payload, error) {
 	if strings.TrimSpace(reason) == "" {
 		return nil, apperr.Field("reason", "record why the reviewer is removed")
 	}
-	return []events.Payload{events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: reviewer, Reason: reason}}, nil
+	return []events.Payload{events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: reviewer, Reason: reason,
+		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline}}, nil
 }
 
 // Accept records that the reviewer takes the assignment on.
@@ -226,7 +262,8 @@ func (r *Round) Accept(sub, reviewer string) ([]events.Payload, error) {
 	if a.State == Accepted {
 		return nil, nil
 	}
-	return []events.Payload{events.AssignmentAcceptedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer}}, nil
+	return []events.Payload{events.AssignmentAcceptedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer,
+		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline}}, nil
 }
 
 // Decline records that the reviewer declines; the place goes back to the pool.
@@ -238,7 +275,8 @@ func (r *Round) Decline(sub, reviewer, reason string) ([]events.Payload, error) 
 	if a.Review != nil {
 		return nil, apperr.New(apperr.Conflict, "the review is already submitted")
 	}
-	return []events.Payload{events.AssignmentDeclinedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Reason: reason}}, nil
+	return []events.Payload{events.AssignmentDeclinedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Reason: reason,
+		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline}}, nil
 }
 
 // SubmitReview records a reviewer's review: a score of 1 to 4 on every theme.
@@ -268,12 +306,13 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 	if strings.TrimSpace(summary) == "" {
 		return nil, apperr.Field("summary", "is required")
 	}
-	return []events.Payload{events.ReviewSubmittedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Themes: themes, Summary: summary}}, nil
+	return []events.Payload{events.ReviewSubmittedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Themes: themes, Summary: strings.TrimSpace(summary),
+		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email}}, nil
 }
 
-// ReleaseFeedback releases consolidated feedback with the mean score per theme. No
-// reviewer is named in it.
-func (r *Round) ReleaseFeedback(sub, text string) ([]events.Payload, error) {
+// ReleaseFeedback releases consolidated feedback with the mean score per theme of the
+// reviews of reviewers still on the submission. No reviewer is named in it.
+func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload, error) {
 	if err := r.require(); err != nil {
 		return nil, err
 	}
@@ -289,7 +328,7 @@ func (r *Round) ReleaseFeedback(sub, text string) ([]events.Payload, error) {
 	}
 	sums, n := map[string]int{}, 0
 	for _, a := range r.assignments {
-		if a.SubmissionID == sub && a.Review != nil {
+		if a.SubmissionID == sub && a.Review != nil && active(a) {
 			n++
 			for _, t := range a.Review.Themes {
 				sums[t.Theme] += t.Score
@@ -303,7 +342,8 @@ func (r *Round) ReleaseFeedback(sub, text string) ([]events.Payload, error) {
 	for _, t := range submission.Themes {
 		scores = append(scores, events.ThemeScore{Theme: t, Score: float64(sums[t]) / float64(n)})
 	}
-	return []events.Payload{events.FeedbackReleasedV1{RoundID: r.id, SubmissionID: sub, OrganisationID: org, Feedback: strings.TrimSpace(text), Scores: scores}}, nil
+	return []events.Payload{events.FeedbackReleasedV1{RoundID: r.id, SubmissionID: sub, OrganisationID: org, Feedback: strings.TrimSpace(text), Scores: scores,
+		OrganisationName: to.OrganisationName, LeadName: to.LeadName, LeadEmail: to.LeadEmail}}, nil
 }
 
 // MarkOverdue records, once each, the reviews outstanding when the deadline has passed.
@@ -317,7 +357,7 @@ func (r *Round) MarkOverdue(now time.Time) []events.Payload {
 			if _, released := r.feedback[a.SubmissionID]; released {
 				continue
 			}
-			out = append(out, events.ReviewOverdueV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID,
+			out = append(out, events.ReviewOverdueV1{RoundID: r.id, SubmissionID: a.SubmissionID, OrganisationID: r.submissions[a.SubmissionID], ReviewerID: a.ReviewerID,
 				ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline})
 		}
 	}
@@ -355,7 +395,10 @@ func (r *Round) apply(e events.Envelope) error {
 		if err := decode(&p); err != nil {
 			return err
 		}
-		r.name, r.deadline = p.Name, p.ReviewDeadline
+		r.name, r.deadline, r.perSub = p.Name, p.ReviewDeadline, p.ReviewersPerSubmission
+		if r.perSub == 0 {
+			r.perSub = DefaultReviewersPerSubmission
+		}
 	case events.RoundSubmissionAddedV1{}.EventType():
 		var p events.RoundSubmissionAddedV1
 		if err := decode(&p); err != nil {

@@ -39,6 +39,7 @@ type Submission struct {
 	org         string
 	obligation  string
 	kind        string
+	cycle       int
 	content     events.SubmissionContent
 	status      Status
 	submittedAt time.Time
@@ -55,7 +56,7 @@ func Rebuild(id string, history []events.Envelope) (*Submission, error) {
 			if err := json.Unmarshal(e.Data, &p); err != nil {
 				return nil, fmt.Errorf("decode %s: %w", e.ID, err)
 			}
-			s.org, s.obligation, s.kind, s.content, s.status, s.createdAt = p.OrganisationID, p.ObligationID, p.Kind, p.Content, StatusDraft, e.Time
+			s.org, s.obligation, s.kind, s.cycle, s.content, s.status, s.createdAt = p.OrganisationID, p.ObligationID, p.Kind, p.Cycle, p.Content, StatusDraft, e.Time
 		case events.SubmissionUpdatedV1{}.EventType():
 			var p events.SubmissionUpdatedV1
 			if err := json.Unmarshal(e.Data, &p); err != nil {
@@ -76,8 +77,14 @@ func Rebuild(id string, history []events.Envelope) (*Submission, error) {
 	return s, nil
 }
 
-// Accessors.
-func (s *Submission) ID() string                        { return s.id }
+// ID is the submission's id.
+func (s *Submission) ID() string { return s.id }
+
+// Cycle is the obligation's cycle (1 for the first), or 0 when not known.
+func (s *Submission) Cycle() int { return s.cycle }
+
+// The accessors below read the state as replayed.
+
 func (s *Submission) Version() int                      { return s.version }
 func (s *Submission) Exists() bool                      { return s.status != StatusNone }
 func (s *Submission) OrganisationID() string            { return s.org }
@@ -90,14 +97,17 @@ func (s *Submission) CreatedAt() time.Time              { return s.createdAt }
 
 // Draft starts a submission for an organisation's open obligation. A draft may be
 // incomplete; it is checked in full when submitted.
-func (s *Submission) Draft(org, obligation, kind string, c events.SubmissionContent) ([]events.Payload, error) {
+func (s *Submission) Draft(org, obligation, kind string, cycle int, c events.SubmissionContent) ([]events.Payload, error) {
 	if s.Exists() {
 		return nil, apperr.New(apperr.Conflict, "submission %s exists", s.id)
 	}
-	if err := checkShape(c); err != nil {
+	if err := CheckShape(c); err != nil {
 		return nil, err
 	}
-	return []events.Payload{events.SubmissionDraftedV1{SubmissionID: s.id, OrganisationID: org, ObligationID: obligation, Kind: kind, Content: c}}, nil
+	if kind != events.ObligationSelfAssessmentAndActionPlan && kind != events.ObligationActionPlan {
+		return nil, apperr.New(apperr.Conflict, "the obligation's kind %q is not one a submission answers", kind)
+	}
+	return []events.Payload{events.SubmissionDraftedV1{SubmissionID: s.id, OrganisationID: org, ObligationID: obligation, Kind: kind, Cycle: cycle, Content: c}}, nil
 }
 
 // Update replaces a draft's content.
@@ -105,7 +115,7 @@ func (s *Submission) Update(c events.SubmissionContent) ([]events.Payload, error
 	if err := s.require(StatusDraft, "update"); err != nil {
 		return nil, err
 	}
-	if err := checkShape(c); err != nil {
+	if err := CheckShape(c); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.SubmissionUpdatedV1{SubmissionID: s.id, Content: c}}, nil
@@ -119,7 +129,7 @@ func (s *Submission) Submit(now time.Time) ([]events.Payload, error) {
 	if err := Complete(s.kind, s.content); err != nil {
 		return nil, err
 	}
-	return []events.Payload{events.SubmissionReceivedV1{SubmissionID: s.id, OrganisationID: s.org, ObligationID: s.obligation, Kind: s.kind, ReceivedAt: now.UTC()}}, nil
+	return []events.Payload{events.SubmissionReceivedV1{SubmissionID: s.id, OrganisationID: s.org, ObligationID: s.obligation, Kind: s.kind, ReceivedAt: now.UTC(), Cycle: s.cycle}}, nil
 }
 
 func (s *Submission) require(st Status, action string) error {
@@ -132,8 +142,8 @@ func (s *Submission) require(st Status, action string) error {
 	return nil
 }
 
-// checkShape refuses values no draft may hold.
-func checkShape(c events.SubmissionContent) error {
+// CheckShape refuses values no draft may hold.
+func CheckShape(c events.SubmissionContent) error {
 	for i, a := range c.SelfAssessment {
 		if !slices.Contains(Themes, a.Theme) {
 			return apperr.Field(fmt.Sprintf("self_assessment.%d.theme", i), "%q is not a Commitment theme", a.Theme)
@@ -155,17 +165,25 @@ func checkShape(c events.SubmissionContent) error {
 	if c.TechnicianVoice.Participants < 0 {
 		return apperr.Field("technician_voice.participants", "must not be negative")
 	}
+	if c.Webpage != "" && !webAddress(c.Webpage) {
+		return apperr.Field("webpage", "must be an http or https address")
+	}
 	return nil
+}
+
+func webAddress(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // Complete checks a submission has everything the Commitment asks for: a signatory's
 // self-assessment on every theme, an action plan whose items are whole, evidence of
 // the technician voice, and the public webpage.
 func Complete(kind string, c events.SubmissionContent) error {
-	if err := checkShape(c); err != nil {
+	if err := CheckShape(c); err != nil {
 		return err
 	}
-	if kind != "action_plan" {
+	if kind != events.ObligationActionPlan {
 		for _, t := range Themes {
 			i := slices.IndexFunc(c.SelfAssessment, func(a events.ThemeAssessment) bool { return a.Theme == t })
 			if i < 0 {
@@ -196,7 +214,7 @@ func Complete(kind string, c events.SubmissionContent) error {
 	if c.TechnicianVoice.Participants < 1 {
 		return apperr.Field("technician_voice.participants", "say how many technicians took part")
 	}
-	if u, err := url.Parse(c.Webpage); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if !webAddress(c.Webpage) {
 		return apperr.Field("webpage", "give the public page where the plan is published")
 	}
 	return nil

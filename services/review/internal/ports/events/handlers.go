@@ -1,52 +1,67 @@
-// Package events is the review service's JetStream port: the read model of which
-// organisations may submit, and for which obligation.
+// Package events is the review service's JetStream port: the read model of
+// organisations built from the signatory service's events.
 package events
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/review/internal/app"
 )
 
-// DurableOrganisations is the consumer's durable name: a contract, never renamed.
+// DurableOrganisations is the durable consumer name: a contract with the NATS
+// server, never renamed.
 const DurableOrganisations = "review-organisations"
 
-// Organisations follows announcements, withdrawals and obligations.
+// Organisations keeps which organisations are announced (and may submit), which
+// withdrew, their nominated lead, and their open obligation. It reads one message at
+// a time, so the read model's read-modify-write has a single writer.
 func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
-	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1,
-		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationWithdrawn, events.SubjectObligationScheduled, events.SubjectObligationMet}}
+	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1, MaxDeliver: 10,
+		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationWithdrawn,
+			events.SubjectOrganisationContactsChanged, events.SubjectObligationScheduled}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
-		if e.AggregateID == "" {
-			return bus.Permanent(fmt.Errorf("event %s names no organisation", e.ID))
-		}
-		var apply func(*app.Organisation)
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
-			apply = func(o *app.Organisation) { o.Announced = true }
+			p, err := events.Decode[events.OrganisationAnnouncedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) {
+				o.Name, o.Announced, o.LeadName, o.LeadEmail = p.Name, true, p.NominatedLead.Name, p.NominatedLead.Email
+			})
 		case events.OrganisationWithdrawnV1{}.EventType():
-			apply = func(o *app.Organisation) { o.Withdrawn = true }
+			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.Withdrawn = true })
+		case events.OrganisationContactsChangedV1{}.EventType():
+			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) {
+				o.LeadName, o.LeadEmail = p.NominatedLead.Name, p.NominatedLead.Email
+			})
 		case events.ObligationScheduledV1{}.EventType():
 			p, err := events.Decode[events.ObligationScheduledV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			apply = func(o *app.Organisation) { o.ObligationID, o.ObligationKind = p.ObligationID, p.Kind }
-		case events.ObligationMetV1{}.EventType():
-			p, err := events.Decode[events.ObligationMetV1](e)
-			if err != nil {
-				return bus.Permanent(err)
-			}
-			apply = func(o *app.Organisation) {
-				if o.ObligationID == p.ObligationID {
-					o.ObligationID = ""
+			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) {
+				if o.Name == "" {
+					o.Name = p.OrganisationName
 				}
-			}
+				// Obligations follow one another; an older one redelivered late does not
+				// replace the current one.
+				if p.Cycle >= o.ObligationCycle {
+					o.ObligationID, o.ObligationKind, o.ObligationCycle = p.ObligationID, p.Kind, p.Cycle
+				}
+			})
 		default:
-			return nil
+			return nil // a newer event this version does not need
 		}
-		return a.UpdateOrganisation(ctx, e.AggregateID, apply)
 	}
 }

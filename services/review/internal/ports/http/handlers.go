@@ -1,18 +1,20 @@
-// Package http is the review service's HTTP port.
+// Package http is the review service's HTTP port: bind the generated API types, call
+// the app, map the result. Authentication, role checks and validation are middleware.
 package http
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/services/review/api"
 	"github.com/itss/techcommit/services/review/internal/app"
+	"github.com/itss/techcommit/services/review/internal/domain/assign"
 	"github.com/itss/techcommit/services/review/internal/domain/round"
 	"github.com/itss/techcommit/services/review/internal/domain/submission"
 )
@@ -30,18 +32,13 @@ func New(a *app.App) *Handlers { return &Handlers{app: a} }
 // Register adds the API's routes.
 func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
 
-func principal(c echo.Context) (auth.Principal, context.Context, error) {
-	p, err := auth.MustFromContext(c.Request().Context())
-	return p, c.Request().Context(), err
-}
-
 // DraftSubmission starts a submission.
 func (h *Handlers) DraftSubmission(c echo.Context) error {
 	var body api.SubmissionRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -49,25 +46,69 @@ func (h *Handlers) DraftSubmission(c echo.Context) error {
 	if body.OrganisationId != nil {
 		org = *body.OrganisationId
 	}
-	s, err := h.app.DraftSubmission(ctx, by, org, content(body.SelfAssessment, body.ActionPlan, body.TechnicianVoice, body.Webpage))
+	s, err := h.app.DraftSubmission(c.Request().Context(), by, org, content(api.SubmissionContent{
+		SelfAssessment: body.SelfAssessment, ActionPlan: body.ActionPlan, TechnicianVoice: body.TechnicianVoice, Webpage: body.Webpage,
+	}))
+	if err != nil {
+		return err
+	}
+	out, err := h.submission(c, s, false)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/submissions/"+s.ID())
-	return h.writeSubmission(c, http.StatusCreated, s, false)
+	return c.JSON(http.StatusCreated, out)
 }
 
-// GetSubmission reads a submission with its previous cycle.
+// ListSubmissions pages through submissions.
+func (h *Handlers) ListSubmissions(c echo.Context, params api.ListSubmissionsParams) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	q := app.SubmissionQuery{Limit: 50}
+	if params.Limit != nil {
+		q.Limit = *params.Limit
+	}
+	if params.Cursor != nil {
+		q.Cursor = *params.Cursor
+	}
+	if params.OrganisationId != nil {
+		q.Org = *params.OrganisationId
+	}
+	if params.Status != nil {
+		q.Status = string(*params.Status)
+	}
+	list, next, err := h.app.ListSubmissions(c.Request().Context(), by, q)
+	if err != nil {
+		return err
+	}
+	items := make([]api.Submission, 0, len(list))
+	for _, l := range list {
+		items = append(items, toSubmission(l.Submission, l.Status))
+	}
+	out := map[string]any{"items": items}
+	if next != "" {
+		out["next_cursor"] = next
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// GetSubmission reads a submission with the previous cycle alongside.
 func (h *Handlers) GetSubmission(c echo.Context, id api.ID) error {
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	s, err := h.app.Submission(ctx, by, id)
+	s, err := h.app.Submission(c.Request().Context(), by, id)
 	if err != nil {
 		return err
 	}
-	return h.writeSubmission(c, http.StatusOK, s, true)
+	out, err := h.submission(c, s, true)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // UpdateSubmission revises a draft.
@@ -76,99 +117,127 @@ func (h *Handlers) UpdateSubmission(c echo.Context, id api.ID) error {
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	s, err := h.app.UpdateSubmission(ctx, by, id, content(body.SelfAssessment, body.ActionPlan, body.TechnicianVoice, body.Webpage))
+	s, err := h.app.UpdateSubmission(c.Request().Context(), by, id, content(body))
 	if err != nil {
 		return err
 	}
-	return h.writeSubmission(c, http.StatusOK, s, false)
+	out, err := h.submission(c, s, false)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // SubmitSubmission submits a complete draft.
 func (h *Handlers) SubmitSubmission(c echo.Context, id api.ID) error {
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	s, err := h.app.Submit(ctx, by, id)
+	s, err := h.app.Submit(c.Request().Context(), by, id)
 	if err != nil {
 		return err
 	}
-	return h.writeSubmission(c, http.StatusOK, s, false)
+	out, err := h.submission(c, s, false)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
-// GetFeedback reads released feedback.
+// GetFeedback reads released feedback, without reviewer identities.
 func (h *Handlers) GetFeedback(c echo.Context, id api.ID) error {
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	f, err := h.app.Feedback(ctx, by, id)
+	f, err := h.app.Feedback(c.Request().Context(), by, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, feedback(id, f))
+	return c.JSON(http.StatusOK, toFeedback(id, f))
 }
 
 // ListReviewers lists the pool.
 func (h *Handlers) ListReviewers(c echo.Context) error {
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	pool, err := h.app.Reviewers(ctx, by)
+	pool, err := h.app.Reviewers(c.Request().Context(), by)
 	if err != nil {
 		return err
 	}
-	items := make([]map[string]any, len(pool))
-	for i, r := range pool {
-		items[i] = map[string]any{"reviewer_id": r.ID, "name": r.Name, "email": r.Email, "organisation_id": r.Org, "trained": r.Trained, "capacity": r.Capacity, "conflicts": r.Conflicts}
+	items := make([]api.Reviewer, 0, len(pool))
+	for _, r := range pool {
+		items = append(items, toReviewer(r))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
 
-// RegisterReviewer adds to the pool.
+// RegisterReviewer adds a volunteer to the pool.
 func (h *Handlers) RegisterReviewer(c echo.Context) error {
 	var body api.Reviewer
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	p := events.ReviewerRegisteredV1{ReviewerID: body.ReviewerId, Name: body.Name, Email: string(body.Email), OrganisationID: body.OrganisationId, Trained: body.Trained, Capacity: body.Capacity}
+	p := events.ReviewerRegisteredV1{ReviewerID: body.ReviewerId, Name: body.Name, Email: string(body.Email), OrganisationID: body.OrganisationId,
+		Trained: body.Trained, Capacity: body.Capacity, Themes: []string{}, Conflicts: []string{}}
 	if body.Themes != nil {
 		for _, t := range *body.Themes {
 			p.Themes = append(p.Themes, string(t))
 		}
 	}
 	if body.Conflicts != nil {
-		p.Conflicts = *body.Conflicts
+		p.Conflicts = append(p.Conflicts, *body.Conflicts...)
 	}
-	if _, err := h.app.RegisterReviewer(ctx, by, p); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, body)
-}
-
-// OpenRound opens a round.
-func (h *Handlers) OpenRound(c echo.Context) error {
-	var body struct {
-		Name           string    `json:"name"`
-		ReviewDeadline time.Time `json:"review_deadline"`
-	}
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, ctx, err := principal(c)
+	r, err := h.app.RegisterReviewer(c.Request().Context(), by, p)
 	if err != nil {
 		return err
 	}
-	r, err := h.app.OpenRound(ctx, by, body.Name, body.ReviewDeadline)
+	return c.JSON(http.StatusCreated, toReviewer(r))
+}
+
+// ListRounds lists review rounds.
+func (h *Handlers) ListRounds(c echo.Context) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	rounds, err := h.app.Rounds(c.Request().Context(), by)
+	if err != nil {
+		return err
+	}
+	items := make([]api.Round, 0, len(rounds))
+	for _, r := range rounds {
+		items = append(items, toRound(r))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// OpenRound opens a review round.
+func (h *Handlers) OpenRound(c echo.Context) error {
+	var body api.OpenRoundJSONBody
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	n := 0
+	if body.ReviewersPerSubmission != nil {
+		n = *body.ReviewersPerSubmission
+	}
+	r, err := h.app.OpenRound(c.Request().Context(), by, body.Name, body.ReviewDeadline, n)
 	if err != nil {
 		return err
 	}
@@ -177,252 +246,332 @@ func (h *Handlers) OpenRound(c echo.Context) error {
 }
 
 // GetRound reads a round.
-func (h *Handlers) GetRound(c echo.Context, id api.ID) error {
-	by, ctx, err := principal(c)
-	if err != nil {
-		return err
-	}
-	r, err := h.app.Round(ctx, by, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toRound(r))
+func (h *Handlers) GetRound(c echo.Context, roundID api.RoundID) error {
+	return h.round(c, func(by auth.Principal) (*round.Round, error) {
+		return h.app.Round(c.Request().Context(), by, roundID)
+	})
 }
 
 // AddSubmissions puts submissions into a round.
-func (h *Handlers) AddSubmissions(c echo.Context, id api.ID) error {
-	var body struct {
-		SubmissionIDs []string `json:"submission_ids"`
-	}
+func (h *Handlers) AddSubmissions(c echo.Context, roundID api.RoundID) error {
+	var body api.AddSubmissionsJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
-	by, ctx, err := principal(c)
-	if err != nil {
-		return err
-	}
-	r, err := h.app.AddSubmissions(ctx, by, id, body.SubmissionIDs)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toRound(r))
+	return h.round(c, func(by auth.Principal) (*round.Round, error) {
+		return h.app.AddSubmissions(c.Request().Context(), by, roundID, body.SubmissionIds)
+	})
 }
 
-// AutoAssign assigns reviewers across the round.
-func (h *Handlers) AutoAssign(c echo.Context, id api.ID) error {
-	body := struct {
-		N int `json:"reviewers_per_submission"`
-	}{N: 2}
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
+// AutoAssign fills the round's submissions with reviewers.
+func (h *Handlers) AutoAssign(c echo.Context, roundID api.RoundID) error {
+	var body api.AutoAssignJSONBody
+	if c.Request().ContentLength != 0 {
+		if err := httpserver.Decode(c, &body); err != nil {
+			return err
+		}
 	}
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	r, short, err := h.app.AutoAssign(ctx, by, id, body.N)
+	n := 0
+	if body.ReviewersPerSubmission != nil {
+		n = *body.ReviewersPerSubmission
+	}
+	r, added, short, err := h.app.AutoAssign(c.Request().Context(), by, roundID, n)
 	if err != nil {
 		return err
 	}
-	uncovered := make([]map[string]any, len(short))
-	for i, u := range short {
-		uncovered[i] = map[string]any{"submission_id": u.SubmissionID, "missing": u.Missing, "reason": u.Reason}
+	out := api.AssignmentReport{Round: toRound(r), Added: added, Uncovered: make([]api.Uncovered, 0, len(short))}
+	for _, u := range short {
+		out.Uncovered = append(out.Uncovered, toUncovered(u))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"round": toRound(r), "uncovered": uncovered})
+	return c.JSON(http.StatusOK, out)
 }
 
-// ChangeAssignment assigns or removes by hand.
-func (h *Handlers) ChangeAssignment(c echo.Context, id api.ID) error {
-	var body struct {
-		Action       string `json:"action"`
-		SubmissionID string `json:"submission_id"`
-		ReviewerID   string `json:"reviewer_id"`
-		Reason       string `json:"reason"`
-	}
+// ChangeAssignment assigns or removes a reviewer by hand.
+func (h *Handlers) ChangeAssignment(c echo.Context, roundID api.RoundID) error {
+	var body api.ChangeAssignmentJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
-	by, ctx, err := principal(c)
-	if err != nil {
-		return err
-	}
-	var r *round.Round
-	if body.Action == "remove" {
-		r, err = h.app.Remove(ctx, by, id, body.SubmissionID, body.ReviewerID, body.Reason)
-	} else {
-		r, err = h.app.Assign(ctx, by, id, body.SubmissionID, body.ReviewerID, body.Reason)
-	}
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toRound(r))
+	return h.round(c, func(by auth.Principal) (*round.Round, error) {
+		if body.Action == "remove" {
+			return h.app.Remove(c.Request().Context(), by, roundID, body.SubmissionId, body.ReviewerId, body.Reason)
+		}
+		return h.app.Assign(c.Request().Context(), by, roundID, body.SubmissionId, body.ReviewerId, body.Reason)
+	})
 }
 
 // MyAssignments lists the caller's assignments.
 func (h *Handlers) MyAssignments(c echo.Context) error {
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	as, err := h.app.MyAssignments(ctx, by)
+	list, err := h.app.MyAssignments(c.Request().Context(), by)
 	if err != nil {
 		return err
 	}
-	items := make([]map[string]any, len(as))
-	for i, a := range as {
-		items[i] = map[string]any{"round_id": a.RoundID, "round_name": a.RoundName, "review_deadline": a.Deadline, "submission_id": a.SubmissionID,
-			"state": a.State, "reviewed": a.Review != nil}
+	items := make([]api.MyAssignment, 0, len(list))
+	for _, a := range list {
+		items = append(items, api.MyAssignment{RoundId: a.RoundID, RoundName: a.RoundName, ReviewDeadline: a.Deadline,
+			SubmissionId: a.SubmissionID, State: api.MyAssignmentState(a.State), Reviewed: a.Review != nil})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
 
-// SubmissionToReview shows the submission to its reviewer.
-func (h *Handlers) SubmissionToReview(c echo.Context, id api.ID, sub api.SubmissionID) error {
-	by, ctx, err := principal(c)
+// SubmissionToReview reads an assigned submission.
+func (h *Handlers) SubmissionToReview(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	s, err := h.app.SubmissionToReview(ctx, by, id, sub)
+	s, err := h.app.SubmissionToReview(c.Request().Context(), by, roundID, submissionID)
 	if err != nil {
 		return err
 	}
-	return h.writeSubmission(c, http.StatusOK, s, false)
+	return c.JSON(http.StatusOK, toSubmission(s, "in_review"))
 }
 
-// Respond accepts or declines.
-func (h *Handlers) Respond(c echo.Context, id api.ID, sub api.SubmissionID) error {
-	var body struct {
-		Accept bool   `json:"accept"`
-		Reason string `json:"reason"`
-	}
+// Respond accepts or declines an assignment.
+func (h *Handlers) Respond(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+	var body api.RespondJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	if err := h.app.Respond(ctx, by, id, sub, body.Accept, body.Reason); err != nil {
+	reason := ""
+	if body.Reason != nil {
+		reason = *body.Reason
+	}
+	if err := h.app.Respond(c.Request().Context(), by, roundID, submissionID, body.Accept, reason); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
-// ListReviews lists reviews as the caller may see them.
-func (h *Handlers) ListReviews(c echo.Context, id api.ID, sub api.SubmissionID) error {
-	by, ctx, err := principal(c)
+// ListReviews lists a submission's reviews as the caller may see them.
+func (h *Handlers) ListReviews(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	rs, err := h.app.Reviews(ctx, by, id, sub)
+	reviews, hidden, err := h.app.Reviews(c.Request().Context(), by, roundID, submissionID)
 	if err != nil {
 		return err
 	}
-	items := make([]map[string]any, len(rs))
-	for i, r := range rs {
-		items[i] = map[string]any{"author": r.Author, "themes": r.Themes, "summary": r.Summary}
+	items := make([]api.Review, 0, len(reviews))
+	for _, r := range reviews {
+		item := api.Review{Author: r.Author, Summary: r.Summary, Themes: toThemeReviews(r.Themes)}
 		if r.ReviewerID != "" {
-			items[i]["reviewer_id"] = r.ReviewerID
+			id := r.ReviewerID
+			item.ReviewerId = &id
 		}
+		items = append(items, item)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "others_hidden": hidden})
 }
 
-// SubmitReview records a review.
-func (h *Handlers) SubmitReview(c echo.Context, id api.ID, sub api.SubmissionID) error {
+// SubmitReview records the caller's review.
+func (h *Handlers) SubmitReview(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
 	var body api.ReviewRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	themes := make([]events.ThemeReview, len(body.Themes))
-	for i, t := range body.Themes {
-		themes[i] = events.ThemeReview{Theme: string(t.Theme), Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations}
+	themes := make([]events.ThemeReview, 0, len(body.Themes))
+	for _, t := range body.Themes {
+		themes = append(themes, events.ThemeReview{Theme: string(t.Theme), Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
 	}
-	if err := h.app.SubmitReview(ctx, by, id, sub, themes, body.Summary); err != nil {
+	if err := h.app.SubmitReview(c.Request().Context(), by, roundID, submissionID, themes, body.Summary); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
-// ReleaseFeedback releases feedback.
-func (h *Handlers) ReleaseFeedback(c echo.Context, id api.ID, sub api.SubmissionID) error {
-	var body struct {
-		Feedback string `json:"feedback"`
-	}
+// ReleaseFeedback releases consolidated feedback.
+func (h *Handlers) ReleaseFeedback(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+	var body api.ReleaseFeedbackJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
-	by, ctx, err := principal(c)
+	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	f, err := h.app.ReleaseFeedback(ctx, by, id, sub, body.Feedback)
+	f, err := h.app.ReleaseFeedback(c.Request().Context(), by, roundID, submissionID, body.Feedback)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, feedback(sub, f))
+	return c.JSON(http.StatusOK, toFeedback(submissionID, f))
 }
 
-func (h *Handlers) writeSubmission(c echo.Context, status int, s *submission.Submission, withPrevious bool) error {
+func (h *Handlers) round(c echo.Context, do func(auth.Principal) (*round.Round, error)) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	r, err := do(by)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toRound(r))
+}
+
+// submission renders a submission with its status and, when asked, the previous cycle.
+func (h *Handlers) submission(c echo.Context, s *submission.Submission, withPrevious bool) (api.Submission, error) {
 	ctx := c.Request().Context()
 	st, err := h.app.Status(ctx, s)
 	if err != nil {
-		return err
+		return api.Submission{}, err
 	}
-	out := map[string]any{"id": s.ID(), "organisation_id": s.OrganisationID(), "obligation_id": s.ObligationID(), "kind": s.Kind(),
-		"status": st, "content": s.Content(), "version": s.Version(), "created_at": s.CreatedAt()}
-	if !s.SubmittedAt().IsZero() {
-		out["submitted_at"] = s.SubmittedAt()
+	out := toSubmission(s, st)
+	if !withPrevious {
+		return out, nil
 	}
-	if withPrevious {
-		prev, err := h.app.PreviousCycle(ctx, s)
-		if err != nil {
-			return err
-		}
-		if prev != nil {
-			p := map[string]any{"id": prev.Submission.ID(), "action_plan": prev.Submission.Content().ActionPlan, "submitted_at": prev.Submission.SubmittedAt()}
-			if prev.Feedback != nil {
-				p["feedback"] = feedback(prev.Submission.ID(), *prev.Feedback)
-			}
-			out["previous"] = p
-		}
+	prev, err := h.app.PreviousCycle(ctx, s)
+	if err != nil || prev == nil {
+		return out, err
 	}
-	return c.JSON(status, out)
+	p := api.PreviousCycle{SubmissionId: prev.Submission.ID(), ActionPlan: toActionPlan(prev.Submission.Content().ActionPlan)}
+	if cycle := prev.Submission.Cycle(); cycle > 0 {
+		p.Cycle = &cycle
+	}
+	if t := prev.Submission.SubmittedAt(); !t.IsZero() {
+		p.SubmittedAt = &t
+	}
+	if prev.Feedback != nil {
+		f := toFeedback(prev.Submission.ID(), *prev.Feedback)
+		p.Feedback = &f
+	}
+	out.Previous = &p
+	return out, nil
 }
 
-func feedback(sub string, f round.Feedback) map[string]any {
-	return map[string]any{"submission_id": sub, "feedback": f.Text, "scores": f.Scores}
-}
-
-func toRound(r *round.Round) map[string]any {
-	as := []map[string]any{}
-	for _, a := range r.Assignments() {
-		as = append(as, map[string]any{"submission_id": a.SubmissionID, "reviewer_id": a.ReviewerID, "reviewer_name": a.Name,
-			"state": a.State, "overdue": a.Overdue, "reviewed": a.Review != nil})
+func content(b api.SubmissionContent) events.SubmissionContent {
+	c := events.SubmissionContent{
+		SelfAssessment:  make([]events.ThemeAssessment, 0, len(b.SelfAssessment)),
+		ActionPlan:      make([]events.ActionItem, 0, len(b.ActionPlan)),
+		TechnicianVoice: events.TechnicianVoice{HowConsulted: b.TechnicianVoice.HowConsulted, Participants: b.TechnicianVoice.Participants},
+		Webpage:         b.Webpage,
 	}
-	subs := r.Submissions()
-	if subs == nil {
-		subs = []string{}
-	}
-	return map[string]any{"id": r.ID(), "name": r.Name(), "review_deadline": r.Deadline(), "submissions": subs, "assignments": as}
-}
-
-func content(sa api.SelfAssessment, ap api.ActionPlan, tv api.TechnicianVoice, webpage string) events.SubmissionContent {
-	c := events.SubmissionContent{TechnicianVoice: events.TechnicianVoice{HowConsulted: tv.HowConsulted, Participants: tv.Participants}, Webpage: webpage,
-		SelfAssessment: []events.ThemeAssessment{}, ActionPlan: []events.ActionItem{}}
-	for _, a := range sa {
+	for _, a := range b.SelfAssessment {
 		c.SelfAssessment = append(c.SelfAssessment, events.ThemeAssessment{Theme: string(a.Theme), Narrative: a.Narrative, Rating: a.Rating})
 	}
-	for _, it := range ap {
-		item := events.ActionItem{Theme: string(it.Theme), Action: it.Action, Owner: it.Owner, SuccessMeasure: it.SuccessMeasure, TargetDate: it.TargetDate.Format("2006-01-02")}
+	for _, it := range b.ActionPlan {
+		item := events.ActionItem{Theme: string(it.Theme), Action: it.Action, Owner: it.Owner, SuccessMeasure: it.SuccessMeasure,
+			TargetDate: civil.Of(it.TargetDate.Time).String()}
 		if it.Progress != nil {
 			item.Progress = string(*it.Progress)
 		}
 		c.ActionPlan = append(c.ActionPlan, item)
 	}
 	return c
+}
+
+func toSubmission(s *submission.Submission, status string) api.Submission {
+	c := s.Content()
+	out := api.Submission{
+		Id: s.ID(), OrganisationId: s.OrganisationID(), ObligationId: s.ObligationID(), Kind: api.SubmissionKind(s.Kind()),
+		Status: api.SubmissionStatus(status), Version: s.Version(), CreatedAt: s.CreatedAt(),
+		Content: api.SubmissionContent{
+			SelfAssessment:  make([]api.ThemeAssessment, 0, len(c.SelfAssessment)),
+			ActionPlan:      toActionPlan(c.ActionPlan),
+			TechnicianVoice: api.TechnicianVoice{HowConsulted: c.TechnicianVoice.HowConsulted, Participants: c.TechnicianVoice.Participants},
+			Webpage:         c.Webpage,
+		},
+	}
+	for _, a := range c.SelfAssessment {
+		out.Content.SelfAssessment = append(out.Content.SelfAssessment, api.ThemeAssessment{Theme: api.Theme(a.Theme), Narrative: a.Narrative, Rating: a.Rating})
+	}
+	if cycle := s.Cycle(); cycle > 0 {
+		out.Cycle = &cycle
+	}
+	if t := s.SubmittedAt(); !t.IsZero() {
+		out.SubmittedAt = &t
+	}
+	return out
+}
+
+func toActionPlan(items []events.ActionItem) []api.ActionItem {
+	out := make([]api.ActionItem, 0, len(items))
+	for _, it := range items {
+		item := api.ActionItem{Theme: api.Theme(it.Theme), Action: it.Action, Owner: it.Owner, SuccessMeasure: it.SuccessMeasure}
+		if d, err := civil.Parse(it.TargetDate); err == nil {
+			item.TargetDate = openapi_types.Date{Time: d.Time()}
+		}
+		if it.Progress != "" {
+			p := api.ActionItemProgress(it.Progress)
+			item.Progress = &p
+		}
+		out = append(out, item)
+	}
+	return out
+}
+
+// toFeedback renders feedback as the institution sees it: text and scores, no names.
+func toFeedback(sub string, f round.Feedback) api.Feedback {
+	out := api.Feedback{SubmissionId: sub, Feedback: f.Text}
+	for _, s := range f.Scores {
+		out.Scores = append(out.Scores, struct {
+			Score float32   `json:"score"`
+			Theme api.Theme `json:"theme"`
+		}{Score: float32(s.Score), Theme: api.Theme(s.Theme)})
+	}
+	return out
+}
+
+func toReviewer(r round.Reviewer) api.Reviewer {
+	themes := make([]api.Theme, 0, len(r.Themes))
+	for _, t := range r.Themes {
+		themes = append(themes, api.Theme(t))
+	}
+	conflicts := append([]string{}, r.Conflicts...)
+	return api.Reviewer{ReviewerId: r.ID, Name: r.Name, Email: openapi_types.Email(r.Email), OrganisationId: r.Org,
+		Trained: r.Trained, Capacity: r.Capacity, Themes: &themes, Conflicts: &conflicts}
+}
+
+func toRound(r *round.Round) api.Round {
+	out := api.Round{Id: r.ID(), Name: r.Name(), ReviewDeadline: r.Deadline(), ReviewersPerSubmission: r.ReviewersPerSubmission(),
+		Assignments: []api.Assignment{}}
+	out.Submissions = make([]struct {
+		FeedbackReleased bool   `json:"feedback_released"`
+		OrganisationId   string `json:"organisation_id"`
+		SubmissionId     string `json:"submission_id"`
+	}, 0, len(r.Submissions()))
+	for _, id := range r.Submissions() {
+		org, _ := r.Organisation(id)
+		_, released := r.Feedback(id)
+		out.Submissions = append(out.Submissions, struct {
+			FeedbackReleased bool   `json:"feedback_released"`
+			OrganisationId   string `json:"organisation_id"`
+			SubmissionId     string `json:"submission_id"`
+		}{FeedbackReleased: released, OrganisationId: org, SubmissionId: id})
+	}
+	for _, a := range r.Assignments() {
+		org, _ := r.Organisation(a.SubmissionID)
+		out.Assignments = append(out.Assignments, api.Assignment{SubmissionId: a.SubmissionID, OrganisationId: org, ReviewerId: a.ReviewerID,
+			ReviewerName: a.Name, State: api.AssignmentState(a.State), Overdue: a.Overdue, Reviewed: a.Review != nil})
+	}
+	return out
+}
+
+func toUncovered(u assign.Uncovered) api.Uncovered {
+	return api.Uncovered{SubmissionId: u.SubmissionID, Missing: u.Missing, Reason: u.Reason}
+}
+
+func toThemeReviews(ts []events.ThemeReview) []api.ThemeReview {
+	out := make([]api.ThemeReview, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, api.ThemeReview{Theme: api.Theme(t.Theme), Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
+	}
+	return out
 }
