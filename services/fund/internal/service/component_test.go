@@ -394,7 +394,11 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			began := time.Now()
 			r := h.Do("POST", "/v1/applications", applicant, tt.body)
+			if took := time.Since(began); took > 5*time.Second {
+				t.Errorf("refusing took %s: a bad body must be cheap to refuse", took)
+			}
 			if r.Status != tt.status {
 				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
