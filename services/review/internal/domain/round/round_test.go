@@ -1,0 +1,188 @@
+package round_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/review/internal/domain/assign"
+	"github.com/itss/techcommit/services/review/internal/domain/round"
+	"github.com/itss/techcommit/services/review/internal/domain/submission"
+)
+
+var (
+	now      = time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC)
+	deadline = now.Add(30 * 24 * time.Hour)
+)
+
+// history builds an aggregate's events from payloads.
+type history []events.Envelope
+
+func (h *history) add(t testing.TB, ps ...events.Payload) {
+	t.Helper()
+	for _, p := range ps {
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*h = append(*h, events.Envelope{ID: p.EventType(), Type: p.EventType(), Version: len(*h) + 1, Time: now, Data: data})
+	}
+}
+
+func rebuild(t testing.TB, id string, h history) *round.Round {
+	t.Helper()
+	r, err := round.Rebuild(id, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// must returns a function that fails t on an error and otherwise passes the value on.
+func must[T any](t testing.TB) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func reviewer(id, org string, conflicts ...string) round.Reviewer {
+	return round.Reviewer{Reviewer: assign.Reviewer{ID: id, Org: org, Trained: true, Capacity: 3, Conflicts: conflicts}, Name: "Name " + id, Email: id + "@example.ac.uk"}
+}
+
+func submitted(t testing.TB, id, org string) *submission.Submission {
+	t.Helper()
+	var h history
+	h.add(t, events.SubmissionDraftedV1{SubmissionID: id, OrganisationID: org, ObligationID: org + "-c1", Kind: events.ObligationActionPlan},
+		events.SubmissionReceivedV1{SubmissionID: id, OrganisationID: org, ReceivedAt: now})
+	s, err := submission.Rebuild(id, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func scores(n int) []events.ThemeReview {
+	var out []events.ThemeReview
+	for _, th := range submission.Themes {
+		out = append(out, events.ThemeReview{Theme: th, Score: n, Strengths: "s", Recommendations: "r"})
+	}
+	return out
+}
+
+// opened is a round with submission s1 of org "a" in it.
+func opened(t testing.TB) history {
+	var h history
+	r := rebuild(t, "r1", h)
+	h.add(t, must[[]events.Payload](t)(r.Open("Spring", deadline, 0, now))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, "s1", "a")))...)
+	return h
+}
+
+func TestOpenChecksItsArguments(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		title    string
+		deadline time.Time
+		n        int
+		field    string
+	}{
+		{"no name", " ", deadline, 0, "name"},
+		{"deadline passed", "R", now.Add(-time.Second), 0, "review_deadline"},
+		{"too many reviewers", "R", deadline, 6, "reviewers_per_submission"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := rebuild(t, "r", nil).Open(tt.title, tt.deadline, tt.n, now)
+			if e, ok := apperr.As(err); !ok || e.Field != tt.field {
+				t.Errorf("error %v, want one about %s", err, tt.field)
+			}
+		})
+	}
+	p := must[[]events.Payload](t)(rebuild(t, "r", nil).Open("R", deadline, 0, now))
+	if got := p[0].(events.ReviewRoundOpenedV1).ReviewersPerSubmission; got != round.DefaultReviewersPerSubmission {
+		t.Errorf("N is %d by default, want %d", got, round.DefaultReviewersPerSubmission)
+	}
+}
+
+func TestManualAssignmentKeepsTheConflictRules(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	r := rebuild(t, "r1", h)
+	for _, rv := range []round.Reviewer{reviewer("own", "a"), reviewer("conflicted", "b", "a")} {
+		if _, err := r.Assign(rv, "s1", "asked"); !apperr.Is(err, apperr.Conflict) {
+			t.Errorf("%s: %v, want a conflict", rv.ID, err)
+		}
+	}
+	if _, err := r.Assign(reviewer("x", "b"), "s1", " "); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("no reason: %v, want invalid", err)
+	}
+	p := must[[]events.Payload](t)(r.Assign(reviewer("x", "b"), "s1", "specialist"))
+	if a := p[0].(events.ReviewerAssignedV1); !a.Manual || a.Reason != "specialist" || a.ReviewerEmail != "x@example.ac.uk" || !a.ReviewDeadline.Equal(deadline) {
+		t.Errorf("assignment event %+v", a)
+	}
+}
+
+func TestReviewsFeedbackAndOverdue(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("z", "d"), "s1", "m"))...)
+
+	if _, err := rebuild(t, "r1", h).ReleaseFeedback("s1", "text", round.Contact{}); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("release with no review: %v, want a conflict", err)
+	}
+	if _, err := rebuild(t, "r1", h).SubmitReview("s1", "x", scores(5), "sum"); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("score 5: %v, want invalid", err)
+	}
+	if _, err := rebuild(t, "r1", h).SubmitReview("s1", "nobody", scores(2), "sum"); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("unassigned reviewer: %v, want not found", err)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "x", scores(2), "sum"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "y", scores(4), "sum"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "z", scores(1), "sum"))...)
+	// z is removed after reviewing: their scores leave the consolidation.
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Remove("s1", "z", "conflict found late"))...)
+	if _, err := rebuild(t, "r1", h).Decline("s1", "x", ""); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("decline after reviewing: %v, want a conflict", err)
+	}
+
+	// Nothing is overdue before the deadline, nor reviews that are in.
+	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(time.Hour)); len(p) != 0 {
+		t.Errorf("overdue %v with every review in", p)
+	}
+	p := must[[]events.Payload](t)(rebuild(t, "r1", h).ReleaseFeedback("s1", " Well done. ", round.Contact{LeadEmail: "lead@a.ac.uk"}))
+	f := p[0].(events.FeedbackReleasedV1)
+	if f.Feedback != "Well done." || f.LeadEmail != "lead@a.ac.uk" || len(f.Scores) != 4 || f.Scores[0].Score != 3 {
+		t.Errorf("feedback %+v, want the mean 3 of x and y only", f)
+	}
+	h.add(t, p...)
+	if _, err := rebuild(t, "r1", h).Assign(reviewer("w", "e"), "s1", "late"); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("assign after release: %v, want a conflict", err)
+	}
+}
+
+func TestOverdueIsRecordedOnce(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m"))...)
+	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(-time.Second)); len(p) != 0 {
+		t.Fatalf("overdue before the deadline: %v", p)
+	}
+	p := rebuild(t, "r1", h).MarkOverdue(deadline)
+	if len(p) != 1 || p[0].(events.ReviewOverdueV1).ReviewerEmail != "x@example.ac.uk" || p[0].(events.ReviewOverdueV1).OrganisationID != "a" {
+		t.Fatalf("overdue %v, want x's review of a's submission", p)
+	}
+	h.add(t, p...)
+	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(time.Hour)); len(p) != 0 {
+		t.Errorf("overdue recorded twice: %v", p)
+	}
+}

@@ -1,0 +1,103 @@
+package submission_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/review/internal/domain/submission"
+)
+
+func complete() events.SubmissionContent {
+	c := events.SubmissionContent{
+		ActionPlan:      []events.ActionItem{{Theme: "recognition", Action: "Award", Owner: "HR", SuccessMeasure: "Yearly", TargetDate: "2027-06-30"}},
+		TechnicianVoice: events.TechnicianVoice{HowConsulted: "Survey", Participants: 40},
+		Webpage:         "https://example.ac.uk/tc",
+	}
+	for _, t := range submission.Themes {
+		c.SelfAssessment = append(c.SelfAssessment, events.ThemeAssessment{Theme: t, Narrative: "Where we are", Rating: 2})
+	}
+	return c
+}
+
+func TestCompleteNamesWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		kind   string
+		change func(*events.SubmissionContent)
+		field  string
+	}{
+		{"complete", events.ObligationSelfAssessmentAndActionPlan, func(*events.SubmissionContent) {}, ""},
+		{"a theme missing", events.ObligationSelfAssessmentAndActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment = c.SelfAssessment[1:] }, "self_assessment"},
+		{"a supporter needs no self-assessment", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment = nil }, ""},
+		{"no narrative", events.ObligationSelfAssessmentAndActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment[2].Narrative = " " }, "self_assessment.2.narrative"},
+		{"no action", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.ActionPlan = nil }, "action_plan"},
+		{"an item without owner", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.ActionPlan[0].Owner = "" }, "action_plan.0.owner"},
+		{"nobody consulted", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.TechnicianVoice.Participants = 0 }, "technician_voice.participants"},
+		{"no webpage", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.Webpage = "" }, "webpage"},
+		{"not a web address", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.Webpage = "javascript:alert(1)" }, "webpage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := complete()
+			tt.change(&c)
+			err := submission.Complete(tt.kind, c)
+			e, _ := apperr.As(err)
+			switch {
+			case tt.field == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.field != "" && (e == nil || e.Field != tt.field):
+				t.Errorf("error %v, want one about %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestDraftThenSubmitOnce(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC)
+	var h []events.Envelope
+	add := func(ps []events.Payload, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			data, _ := json.Marshal(p)
+			h = append(h, events.Envelope{ID: p.EventType(), Type: p.EventType(), Version: len(h) + 1, Time: now, Data: data})
+		}
+	}
+	load := func() *submission.Submission {
+		s, err := submission.Rebuild("s1", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if _, err := load().Draft("a", "a-c1", "something_else", 1, complete()); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("draft for an unknown kind of obligation: %v", err)
+	}
+	incomplete := complete()
+	incomplete.Webpage = ""
+	add(load().Draft("a", "a-c1", events.ObligationSelfAssessmentAndActionPlan, 1, incomplete))
+	if _, err := load().Submit(now); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("submitting an incomplete draft: %v, want invalid", err)
+	}
+	add(load().Update(complete()))
+	p, err := load().Submit(now)
+	add(p, err)
+	got := p[0].(events.SubmissionReceivedV1)
+	if got.ObligationID != "a-c1" || got.Cycle != 1 || got.OrganisationID != "a" || !got.ReceivedAt.Equal(now) {
+		t.Errorf("receipt %+v", got)
+	}
+	if _, err := load().Update(complete()); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("update after submitting: %v, want a conflict", err)
+	}
+	if _, err := load().Submit(now); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("second submit: %v, want a conflict", err)
+	}
+}
