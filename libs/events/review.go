@@ -109,6 +109,25 @@ type ReviewerRegisteredV1 struct {
 // EventType implements Payload.
 func (ReviewerRegisteredV1) EventType() string { return SubjectReviewerRegistered + ".v1" }
 
+// SubjectReviewerUpdated is published when ops change a pool member's record.
+const SubjectReviewerUpdated = "tc.review.reviewer.updated"
+
+// ReviewerUpdatedV1 carries a pool member's record in full after ops changed it (for
+// example once they are trained). It applies to assignments made from then on.
+type ReviewerUpdatedV1 struct {
+	ReviewerID     string   `json:"reviewer_id"`
+	Name           string   `json:"name"`
+	Email          string   `json:"email"`
+	OrganisationID string   `json:"organisation_id"`
+	Themes         []string `json:"themes"`
+	Trained        bool     `json:"trained"`
+	Capacity       int      `json:"capacity"`
+	Conflicts      []string `json:"conflicts"`
+}
+
+// EventType implements Payload.
+func (ReviewerUpdatedV1) EventType() string { return SubjectReviewerUpdated + ".v1" }
+
 // ReviewRoundOpenedV1 opens a review round.
 type ReviewRoundOpenedV1 struct {
 	RoundID        string    `json:"round_id"`

@@ -447,6 +447,9 @@ type SubmitReviewJSONRequestBody = ReviewRequest
 // RegisterReviewerJSONRequestBody defines body for RegisterReviewer for application/json ContentType.
 type RegisterReviewerJSONRequestBody = Reviewer
 
+// UpdateReviewerJSONRequestBody defines body for UpdateReviewer for application/json ContentType.
+type UpdateReviewerJSONRequestBody = Reviewer
+
 // DraftSubmissionJSONRequestBody defines body for DraftSubmission for application/json ContentType.
 type DraftSubmissionJSONRequestBody = SubmissionRequest
 
@@ -497,7 +500,10 @@ type ServerInterface interface {
 	// RegisterReviewer Add a volunteer to the pool (ops); reviewer_id is the subject of their token
 	// (POST /v1/reviewers)
 	RegisterReviewer(ctx echo.Context) error
-	// ListSubmissions Submissions — a lead sees their organisation's, ops all (optionally one organisation's)
+	// UpdateReviewer Replace a pool member's record (ops) — training, capacity, themes, conflicts; applies to assignments made from then on
+	// (PUT /v1/reviewers/{reviewerId})
+	UpdateReviewer(ctx echo.Context, reviewerId string) error
+	// ListSubmissions Submissions in id order — a lead sees their organisation's, ops all (optionally one organisation's)
 	// (GET /v1/submissions)
 	ListSubmissions(ctx echo.Context, params ListSubmissionsParams) error
 	// DraftSubmission Start the submission for the organisation's open obligation (its lead, or ops naming the organisation)
@@ -751,6 +757,22 @@ func (w *ServerInterfaceWrapper) RegisterReviewer(ctx echo.Context) error {
 	return err
 }
 
+// UpdateReviewer converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateReviewer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reviewerId" -------------
+	var reviewerId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reviewerId", ctx.Param("reviewerId"), &reviewerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reviewerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateReviewer(ctx, reviewerId)
+	return err
+}
+
 // ListSubmissions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListSubmissions(ctx echo.Context) error {
 	var err error
@@ -918,6 +940,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/submissions/:id/feedback", wrapper.GetFeedback, options.OperationMiddlewares["getFeedback"]...)
 	router.GET(options.BaseURL+"/v1/reviewers", wrapper.ListReviewers, options.OperationMiddlewares["listReviewers"]...)
 	router.POST(options.BaseURL+"/v1/reviewers", wrapper.RegisterReviewer, options.OperationMiddlewares["registerReviewer"]...)
+	router.PUT(options.BaseURL+"/v1/reviewers/:reviewerId", wrapper.UpdateReviewer, options.OperationMiddlewares["updateReviewer"]...)
 	router.GET(options.BaseURL+"/v1/review-rounds", wrapper.ListRounds, options.OperationMiddlewares["listRounds"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds", wrapper.OpenRound, options.OperationMiddlewares["openRound"]...)
 	router.GET(options.BaseURL+"/v1/review-rounds/:roundId", wrapper.GetRound, options.OperationMiddlewares["getRound"]...)

@@ -251,32 +251,62 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 		return round.Reviewer{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
 	p.Name = strings.TrimSpace(p.Name)
-	switch {
-	case strings.TrimSpace(p.ReviewerID) == "":
-		return round.Reviewer{}, apperr.Field("reviewer_id", "is required")
-	case p.Name == "":
-		return round.Reviewer{}, apperr.Field("name", "is required")
-	case p.OrganisationID == "":
-		return round.Reviewer{}, apperr.Field("organisation_id", "is required")
-	case p.Capacity < 0 || p.Capacity > 20:
-		return round.Reviewer{}, apperr.Field("capacity", "must be 0 to 20")
-	case slices.Contains(p.Conflicts, p.OrganisationID):
-		return round.Reviewer{}, apperr.Field("conflicts", "a reviewer never reviews their own organisation; list only other organisations")
+	if err := checkReviewer(p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts); err != nil {
+		return round.Reviewer{}, err
 	}
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: "reviewer-" + p.ReviewerID, Actor: by.Actor(),
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) > 0 {
 				return nil, apperr.New(apperr.Conflict, "reviewer %s is already in the pool", p.ReviewerID)
 			}
 			return []events.Payload{p}, nil
 		}})
+	return reviewerOf(events.ReviewerUpdatedV1(p)), err
+}
+
+// UpdateReviewer replaces a pool member's record (ops): training, capacity, themes,
+// conflicts. It applies to assignments made from then on; ops remove by hand any
+// assignment a newly declared conflict rules out.
+func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1) (round.Reviewer, error) {
+	if !by.IsOps() {
+		return round.Reviewer{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
+	}
+	p.Name = strings.TrimSpace(p.Name)
+	if err := checkReviewer(p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts); err != nil {
+		return round.Reviewer{}, err
+	}
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
+		Decide: func(h []events.Envelope) ([]events.Payload, error) {
+			if len(h) == 0 {
+				return nil, apperr.New(apperr.NotFound, "no reviewer %s in the pool", p.ReviewerID)
+			}
+			return []events.Payload{p}, nil
+		}})
 	return reviewerOf(p), err
 }
+
+func checkReviewer(id, name, org string, capacity int, conflicts []string) error {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return apperr.Field("reviewer_id", "is required")
+	case name == "":
+		return apperr.Field("name", "is required")
+	case org == "":
+		return apperr.Field("organisation_id", "is required")
+	case capacity < 0 || capacity > 20:
+		return apperr.Field("capacity", "must be 0 to 20")
+	case slices.Contains(conflicts, org):
+		return apperr.Field("conflicts", "a reviewer never reviews their own organisation; list only other organisations")
+	}
+	return nil
+}
+
+func reviewerAggregate(id string) string { return "reviewer-" + id }
 
 // reviewerType names pool members in the event store.
 const reviewerType = "reviewer"
 
-func reviewerOf(p events.ReviewerRegisteredV1) round.Reviewer {
+func reviewerOf(p events.ReviewerUpdatedV1) round.Reviewer {
 	return round.Reviewer{Reviewer: assign.Reviewer{ID: p.ReviewerID, Org: p.OrganisationID, Trained: p.Trained, Capacity: p.Capacity, Conflicts: p.Conflicts},
 		Name: p.Name, Email: p.Email, Themes: p.Themes}
 }
@@ -289,16 +319,32 @@ func (a *App) Reviewers(ctx context.Context, by auth.Principal) ([]round.Reviewe
 	return a.pool(ctx)
 }
 
+// pool is every reviewer's latest record, in id order.
 func (a *App) pool(ctx context.Context) ([]round.Reviewer, error) {
 	all, err := a.events.LoadByType(ctx, reviewerType)
 	if err != nil {
 		return nil, err
 	}
-	var out []round.Reviewer
+	latest := map[string]events.Envelope{}
 	for _, e := range all {
-		p, err := events.Decode[events.ReviewerRegisteredV1](e)
-		if err != nil {
-			return nil, err
+		if cur, ok := latest[e.AggregateID]; !ok || e.Version > cur.Version {
+			latest[e.AggregateID] = e
+		}
+	}
+	out := make([]round.Reviewer, 0, len(latest))
+	for _, e := range latest {
+		var p events.ReviewerUpdatedV1
+		switch e.Type {
+		case events.ReviewerRegisteredV1{}.EventType():
+			r, err := events.Decode[events.ReviewerRegisteredV1](e)
+			if err != nil {
+				return nil, err
+			}
+			p = events.ReviewerUpdatedV1(r)
+		default:
+			if p, err = events.Decode[events.ReviewerUpdatedV1](e); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, reviewerOf(p))
 	}

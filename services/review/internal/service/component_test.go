@@ -659,3 +659,41 @@ func TestAuthorisationMatrix(t *testing.T) {
 		},
 	})
 }
+
+func TestUncoveredSubmissionsSayWhyAndTrainingFillsThem(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("a")
+	sub := h.submitted("a")
+	h.reviewer("own", "a", true, 3)
+	h.reviewer("novice", "b", false, 3)
+	round := h.openRound("Autumn", start0.Add(30*24*time.Hour), sub)
+
+	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
+	uncovered := report["uncovered"].([]any)
+	if report["added"] != float64(0) || len(uncovered) != 1 {
+		t.Fatalf("report %v, want the submission uncovered", report)
+	}
+	u := uncovered[0].(map[string]any)
+	if u["submission_id"] != sub || u["missing"] != float64(1) || !strings.Contains(u["reason"].(string), "1 same organisation") || !strings.Contains(u["reason"].(string), "1 untrained") {
+		t.Errorf("uncovered %v does not say why", u)
+	}
+
+	trained := map[string]any{"reviewer_id": "novice", "name": "Reviewer novice", "email": "novice@reviewers.example", "organisation_id": "b", "trained": true, "capacity": 3, "conflicts": []string{}}
+	h.Must(http.StatusBadRequest, h.Do("PUT", "/v1/reviewers/someone-else", h.ops, trained))
+	missing := map[string]any{}
+	for k, v := range trained {
+		missing[k] = v
+	}
+	missing["reviewer_id"] = "nobody"
+	h.Must(http.StatusNotFound, h.Do("PUT", "/v1/reviewers/nobody", h.ops, missing))
+	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/novice", h.ops, trained))
+	report = h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
+	if report["added"] != float64(1) || len(report["uncovered"].([]any)) != 0 || !slices.Equal(active(h.assignments(round), sub), []string{"novice"}) {
+		t.Errorf("after training: %v", report)
+	}
+	pool := h.Must(http.StatusOK, h.Do("GET", "/v1/reviewers", h.ops, nil)).JSON(t)["items"].([]any)
+	if len(pool) != 2 || pool[0].(map[string]any)["reviewer_id"] != "novice" || pool[0].(map[string]any)["trained"] != true {
+		t.Errorf("pool %v, want novice trained", pool)
+	}
+}

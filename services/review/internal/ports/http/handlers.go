@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
@@ -189,21 +190,31 @@ func (h *Handlers) RegisterReviewer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := events.ReviewerRegisteredV1{ReviewerID: body.ReviewerId, Name: body.Name, Email: string(body.Email), OrganisationID: body.OrganisationId,
-		Trained: body.Trained, Capacity: body.Capacity, Themes: []string{}, Conflicts: []string{}}
-	if body.Themes != nil {
-		for _, t := range *body.Themes {
-			p.Themes = append(p.Themes, string(t))
-		}
-	}
-	if body.Conflicts != nil {
-		p.Conflicts = append(p.Conflicts, *body.Conflicts...)
-	}
-	r, err := h.app.RegisterReviewer(c.Request().Context(), by, p)
+	r, err := h.app.RegisterReviewer(c.Request().Context(), by, reviewerPayload(body))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, toReviewer(r))
+}
+
+// UpdateReviewer replaces a pool member's record.
+func (h *Handlers) UpdateReviewer(c echo.Context, reviewerID string) error {
+	var body api.Reviewer
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if body.ReviewerId != reviewerID {
+		return apperr.Field("reviewer_id", "must be the reviewer named in the path, %s", reviewerID)
+	}
+	r, err := h.app.UpdateReviewer(c.Request().Context(), by, events.ReviewerUpdatedV1(reviewerPayload(body)))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toReviewer(r))
 }
 
 // ListRounds lists review rounds.
@@ -527,6 +538,20 @@ func toFeedback(sub string, f round.Feedback) api.Feedback {
 		}{Score: float32(s.Score), Theme: api.Theme(s.Theme)})
 	}
 	return out
+}
+
+func reviewerPayload(body api.Reviewer) events.ReviewerRegisteredV1 {
+	p := events.ReviewerRegisteredV1{ReviewerID: body.ReviewerId, Name: body.Name, Email: string(body.Email), OrganisationID: body.OrganisationId,
+		Trained: body.Trained, Capacity: body.Capacity, Themes: []string{}, Conflicts: []string{}}
+	if body.Themes != nil {
+		for _, t := range *body.Themes {
+			p.Themes = append(p.Themes, string(t))
+		}
+	}
+	if body.Conflicts != nil {
+		p.Conflicts = append(p.Conflicts, *body.Conflicts...)
+	}
+	return p
 }
 
 func toReviewer(r round.Reviewer) api.Reviewer {
