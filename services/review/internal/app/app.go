@@ -666,7 +666,7 @@ func (a *App) changeSubmission(ctx context.Context, actor, id string, decide fun
 	appended, err := a.events.Execute(ctx, store.Command{AggregateType: submission.AggregateType, AggregateID: id, Actor: actor,
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			seen = h
-			s, err := submission.Rebuild(id, h)
+			s, err := submission.Rebuild(id, only(submission.AggregateType, h))
 			if err != nil {
 				return nil, err
 			}
@@ -675,7 +675,7 @@ func (a *App) changeSubmission(ctx context.Context, actor, id string, decide fun
 	if err != nil {
 		return nil, err
 	}
-	return submission.Rebuild(id, append(seen, appended...))
+	return submission.Rebuild(id, only(submission.AggregateType, append(seen, appended...)))
 }
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
@@ -683,7 +683,7 @@ func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*ro
 	appended, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200,
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			seen = h
-			r, err := round.Rebuild(id, h)
+			r, err := round.Rebuild(id, only(round.AggregateType, h))
 			if err != nil {
 				return nil, err
 			}
@@ -692,7 +692,7 @@ func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*ro
 	if err != nil {
 		return nil, err
 	}
-	return round.Rebuild(id, append(seen, appended...))
+	return round.Rebuild(id, only(round.AggregateType, append(seen, appended...)))
 }
 
 func (a *App) loadSubmission(ctx context.Context, id string) (*submission.Submission, error) {
@@ -700,7 +700,7 @@ func (a *App) loadSubmission(ctx context.Context, id string) (*submission.Submis
 	if err != nil {
 		return nil, err
 	}
-	return submission.Rebuild(id, h)
+	return submission.Rebuild(id, only(submission.AggregateType, h))
 }
 
 func (a *App) loadRound(ctx context.Context, id string) (*round.Round, error) {
@@ -708,7 +708,7 @@ func (a *App) loadRound(ctx context.Context, id string) (*round.Round, error) {
 	if err != nil {
 		return nil, err
 	}
-	return round.Rebuild(id, h)
+	return round.Rebuild(id, only(round.AggregateType, h))
 }
 
 // SubmissionQuery filters the submissions list.
@@ -804,4 +804,14 @@ func statusIn(s *submission.Submission, rounds []*round.Round) string {
 		}
 	}
 	return "submitted"
+}
+
+// only returns history if it is an aggregate of the given type, and none otherwise: an
+// id of another kind of aggregate (a round's id given as a submission's) names
+// nothing, rather than failing to replay.
+func only(aggregateType string, history []events.Envelope) []events.Envelope {
+	if len(history) > 0 && history[0].AggregateType != aggregateType {
+		return nil
+	}
+	return history
 }

@@ -697,3 +697,31 @@ func TestUncoveredSubmissionsSayWhyAndTrainingFillsThem(t *testing.T) {
 		t.Errorf("pool %v, want novice trained", pool)
 	}
 }
+
+func TestAnIDOfTheWrongKindNamesNothing(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("a")
+	sub := h.submitted("a")
+	h.reviewer("rx", "b", true, 2)
+	round := h.openRound("R", start0.Add(time.Hour), sub)
+	lead := h.Token(auth.RoleLead, "a")
+	for _, r := range []struct {
+		method, path, token string
+		body                any
+	}{
+		{"GET", "/v1/review-rounds/" + sub, h.ops, nil},
+		{"POST", "/v1/review-rounds/" + sub + "/auto-assign", h.ops, nil},
+		{"POST", "/v1/review-rounds/reviewer-rx/auto-assign", h.ops, nil},
+		{"GET", "/v1/review-rounds/" + sub + "/submissions/" + sub + "/reviews", h.ops, nil},
+		{"GET", "/v1/submissions/" + round, h.ops, nil},
+		{"GET", "/v1/submissions/" + round, lead, nil},
+		{"POST", "/v1/submissions/" + round + "/submit", h.ops, nil},
+		{"GET", "/v1/submissions/reviewer-rx/feedback", h.ops, nil},
+	} {
+		if got := h.Do(r.method, r.path, r.token, r.body); got.Status != http.StatusNotFound {
+			t.Errorf("%s %s: %d, want 404: %s", r.method, r.path, got.Status, got.Body)
+		}
+	}
+	h.Must(http.StatusBadRequest, h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{round}}))
+}
