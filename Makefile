@@ -63,6 +63,11 @@ generate: ## Regenerate the server code from each service's OpenAPI document
 check-generate: generate ## Fail if generated code is not what `make generate` writes
 	@git diff --exit-code -- services/*/api
 
+.PHONY: bench
+bench: build ## Measure the running suite against same-run baselines; writes docs/BENCHMARKS.md
+	@mkdir -p docs
+	@cd bench && GOWORK=off $(GO) run ./cmd/bench -bin $(BIN) -out $(CURDIR)/docs/BENCHMARKS.md
+
 REGISTRY     ?= registry.itss.org.uk/technician-commitment
 TAG          ?= dev
 

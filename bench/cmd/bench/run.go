@@ -1,0 +1,385 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/auth"
+)
+
+// figures collects the results for the report.
+type figures struct {
+	machine           string
+	startup           time.Duration
+	rss               map[string]int64 // KiB, idle
+	rssLoaded         map[string]int64 // KiB, after load
+	stackRSS          int64
+	submit, baseline  rate
+	sweep1k, sweep100k string
+}
+
+type rate struct {
+	perSecond float64
+	p50, p99  time.Duration
+	errors    int
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	bin := fs.String("bin", "bin", "where make build put the binaries")
+	out := fs.String("out", "docs/BENCHMARKS.md", "the report to write")
+	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
+	sweep := fs.String("sweep", "", "a file with the notify sweep benchmark's output, to include")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var f figures
+	f.machine = machine()
+	data, err := os.MkdirTemp("", "tc-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(data)
+
+	// 1. Start-up: from starting the stack to every /readyz green.
+	stack := exec.CommandContext(ctx, filepath.Join(*bin, "tcdev"), "run", "-data", data, "-bin", *bin)
+	var logs bytes.Buffer
+	stack.Stdout, stack.Stderr = &logs, &logs
+	// One client drives the load, so the per-caller write limit is lifted: this
+	// measures the service, not the limiter.
+	stack.Env = append(os.Environ(), "FUND_WRITE_RATE=1000000", "FUND_WRITE_BURST=1000000", "LOG_LEVEL=warn")
+	began := time.Now()
+	if err := stack.Start(); err != nil {
+		return fmt.Errorf("start the stack: %w", err)
+	}
+	defer func() {
+		_ = stack.Process.Signal(syscall.SIGINT)
+		_ = stack.Wait()
+	}()
+	services := map[string]string{"signatory": "8081", "review": "8082", "notify": "8083", "fund": "8084"}
+	for name, port := range services {
+		if err := waitReady(ctx, "http://127.0.0.1:"+port+"/readyz", 60*time.Second); err != nil {
+			return fmt.Errorf("%s: %w\n%s", name, err, logs.String())
+		}
+	}
+	f.startup = time.Since(began)
+	fmt.Printf("start-up to all ready: %s\n", f.startup.Round(time.Millisecond))
+
+	// 2. Footprint, idle.
+	time.Sleep(3 * time.Second)
+	f.rss, f.stackRSS = footprint(stack.Process.Pid)
+	fmt.Printf("idle RSS (KiB): %v, stack %d\n", f.rss, f.stackRSS)
+
+	// 3. Submit throughput against raw inserts into the same store.
+	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(data, "dev-signing-key.pem"), "http://127.0.0.1:8079", "technician-commitment")
+	if err != nil {
+		return err
+	}
+	round, applicant, err := prepareFund(ctx, issuer)
+	if err != nil {
+		return err
+	}
+	f.submit = attack(round, applicant, *duration)
+	fmt.Printf("submissions: %.0f/s p50 %s p99 %s errors %d\n", f.submit.perSecond, f.submit.p50, f.submit.p99, f.submit.errors)
+	f.baseline, err = rawInserts(ctx, *duration)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("raw inserts: %.0f/s p50 %s p99 %s\n", f.baseline.perSecond, f.baseline.p50, f.baseline.p99)
+	f.rssLoaded, _ = footprint(stack.Process.Pid)
+
+	if *sweep != "" {
+		if b, err := os.ReadFile(*sweep); err == nil {
+			f.sweep1k, f.sweep100k = sweepFigures(string(b))
+		}
+	}
+	return os.WriteFile(*out, []byte(report(f)), 0o644)
+}
+
+func waitReady(ctx context.Context, url string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s not ready within %s", url, within)
+}
+
+// footprint reads the resident memory of the stack process and each child, by name.
+func footprint(root int) (map[string]int64, int64) {
+	out := map[string]int64{}
+	var total int64
+	pids := []int{root}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(root) {
+			pids = append(pids, pid)
+		}
+	}
+	for _, pid := range pids {
+		name, rss := procRSS(pid)
+		if pid == root {
+			name = "tcdev (NATS + FerretDB)"
+		}
+		out[name] = rss
+		total += rss
+	}
+	return out, total
+}
+
+func procRSS(pid int) (string, int64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", 0
+	}
+	defer f.Close()
+	var name string
+	var rss int64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "Name:"); ok {
+			name = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			rss, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+	}
+	return name, rss
+}
+
+// prepareFund makes an announced signatory (through the signatory service, as a user
+// would) and opens a round, and returns the round and an applicant token.
+func prepareFund(ctx context.Context, issuer *auth.DevIssuer) (string, string, error) {
+	ops, _ := issuer.Mint(auth.Principal{Subject: "bench-ops", Role: auth.RoleOps}, time.Hour)
+	post := func(url string, body any) (map[string]any, error) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+ops)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		if resp.StatusCode >= 300 {
+			return nil, fmt.Errorf("POST %s: %d %v", url, resp.StatusCode, m)
+		}
+		return m, nil
+	}
+	s := "http://127.0.0.1:8081/v1/organisations"
+	org, err := post(s, map[string]any{"name": "Bench University", "kind": "signatory", "sector": "higher_education", "country": "GB",
+		"website": "https://bench.example.ac.uk", "enquiry_contact": map[string]any{"name": "B", "email": "b@bench.example.ac.uk"}})
+	if err != nil {
+		return "", "", err
+	}
+	id := org["id"].(string)
+	steps := []struct {
+		path string
+		body any
+	}{
+		{"/meeting", map[string]any{"held_on": "2025-01-10"}},
+		{"/form", map[string]any{"signed_on": "2025-02-01", "leader": map[string]any{"name": "L", "email": "l@bench.example.ac.uk"},
+			"nominated_lead": map[string]any{"name": "N", "email": "n@bench.example.ac.uk"}, "point_of_contact": map[string]any{"name": "P"}}},
+		{"/announcement", map[string]any{"announced_on": "2025-03-01"}},
+	}
+	for _, st := range steps {
+		if _, err := post(s+"/"+id+st.path, st.body); err != nil {
+			return "", "", err
+		}
+	}
+	round, err := post("http://127.0.0.1:8084/v1/rounds", map[string]any{"name": "Bench", "opens": time.Now().Add(-time.Hour).Format(time.RFC3339),
+		"closes": time.Now().Add(240 * time.Hour).Format(time.RFC3339), "budget_pence": 100000000, "min_award_pence": 100, "max_award_pence": 100000,
+		"project_start": "2027-01-01", "project_end": "2027-12-31", "themes": []string{"visibility"}})
+	if err != nil {
+		return "", "", err
+	}
+	applicant, _ := issuer.Mint(auth.Principal{Subject: "bench-applicant", Role: auth.RoleApplicant, Org: id}, time.Hour)
+	// Wait until the fund has taken in the announcement.
+	for i := 0; i < 200; i++ {
+		if code := postStatus(ctx, applicant, draftBody(round["id"].(string))); code == http.StatusCreated {
+			return round["id"].(string), applicant, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "", "", fmt.Errorf("the fund service never learnt of the announcement")
+}
+
+func draftBody(round string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"round_id": round, "title": "Bench", "summary": "Load.", "themes": []string{"visibility"}, "requested_amount_pence": 500,
+		"partners": []map[string]any{{"name": "P"}}, "endorsement": map[string]any{"name": "N", "email": "n@bench.example.ac.uk"},
+		"budget_lines": []map[string]any{{"description": "x", "amount_pence": 500}}, "milestones": []map[string]any{{"description": "m", "due": "2027-06-01"}},
+	})
+	return b
+}
+
+func postStatus(ctx context.Context, token string, body []byte) int {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1:8084/v1/applications", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// attack submits applications over HTTP from 32 concurrent clients, as fast as the
+// service answers, with vegeta.
+func attack(round, token string, d time.Duration) rate {
+	body := draftBody(round)
+	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: "http://127.0.0.1:8084/v1/applications", Body: body,
+		Header: http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}})
+	attacker := vegeta.NewAttacker(vegeta.Workers(32), vegeta.MaxWorkers(32), vegeta.KeepAlive(true))
+	var m vegeta.Metrics
+	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: 0}, d, "submit") {
+		m.Add(res)
+	}
+	m.Close()
+	errs := 0
+	for code, n := range m.StatusCodes {
+		if code != "201" {
+			errs += n
+		}
+	}
+	return rate{perSecond: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, errors: errs}
+}
+
+// rawInserts is the baseline: the same kind of commit document inserted through the
+// same driver into the same store at the same concurrency, with nothing in between.
+func rawInserts(ctx context.Context, d time.Duration) (rate, error) {
+	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://127.0.0.1:27017/"))
+	if err != nil {
+		return rate{}, err
+	}
+	defer client.Disconnect(context.Background())
+	coll := client.Database("bench_baseline").Collection("events")
+	doc := func(i int64) bson.D {
+		return bson.D{{Key: "_id", Value: fmt.Sprintf("b-%d-%d", time.Now().UnixNano(), i)}, {Key: "aggregate_type", Value: "application"},
+			{Key: "aggregate_id", Value: fmt.Sprintf("a-%d", i)}, {Key: "version", Value: 1}, {Key: "published", Value: false},
+			{Key: "time", Value: time.Now()}, {Key: "events", Value: bson.A{bson.D{{Key: "type", Value: "tc.fund.application.drafted.v1"}, {Key: "data", Value: string(draftBody("r"))}}}}}
+	}
+	if _, err := coll.InsertOne(ctx, doc(-1)); err != nil {
+		return rate{}, err
+	}
+	var n atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(stop) {
+				t := time.Now()
+				if _, err := coll.InsertOne(ctx, doc(n.Add(1))); err == nil {
+					mine = append(mine, time.Since(t))
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) == 0 {
+		return rate{}, fmt.Errorf("no insert succeeded")
+	}
+	return rate{perSecond: float64(len(lat)) / d.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+}
+
+func sweepFigures(out string) (string, string) {
+	var k1, k100 string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && strings.HasPrefix(f[0], "BenchmarkSweep/orgs=1000-") {
+			k1 = f[2] + " " + f[3]
+		}
+		if len(f) >= 3 && strings.HasPrefix(f[0], "BenchmarkSweep/orgs=100000-") {
+			k100 = f[2] + " " + f[3]
+		}
+	}
+	return k1, k100
+}
+
+func machine() string {
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if line := strings.SplitN(string(b), "\n", 2)[0]; line != "" {
+			mem = strings.Join(strings.Fields(line)[1:], " ")
+		}
+	}
+	return fmt.Sprintf("%d cores, %s memory, %s/%s, %s", runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+func report(f figures) string {
+	var b strings.Builder
+	ratio := f.submit.perSecond / f.baseline.perSecond
+	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured by `make bench` on %s, %s. Reproduce with `make bench`.\n", f.machine, time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	b.WriteString("Every figure stands beside a baseline from the same run: the machines are shared and noisy, so absolute numbers matter less than the ratios.\n\n")
+	b.WriteString("| measure | suite | baseline (same run) | ratio | target |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| submit throughput, 32 clients over HTTP | %.0f/s (p50 %s, p99 %s, %d errors) | raw inserts: %.0f/s (p50 %s, p99 %s) | %.2f | ≥ 0.7 |\n",
+		f.submit.perSecond, f.submit.p50.Round(time.Microsecond*100), f.submit.p99.Round(time.Microsecond*100), f.submit.errors,
+		f.baseline.perSecond, f.baseline.p50.Round(time.Microsecond*100), f.baseline.p99.Round(time.Microsecond*100), ratio)
+	if f.sweep1k != "" {
+		fmt.Fprintf(&b, "| reminder sweep, 100 due | 100,000 organisations: %s | 1,000 organisations: %s | see below | 100k < 2 × 1k |\n", f.sweep100k, f.sweep1k)
+	}
+	fmt.Fprintf(&b, "| start-up to all /readyz green | %s | | | < 3 s |\n", f.startup.Round(time.Millisecond))
+	names := make([]string, 0, len(f.rss))
+	for n := range f.rss {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "| resident memory, %s | idle %.1f MiB, after load %.1f MiB | | | services < 40 MiB idle |\n", n, float64(f.rss[n])/1024, float64(f.rssLoaded[n])/1024)
+	}
+	fmt.Fprintf(&b, "| resident memory, whole local stack idle | %.1f MiB | | | < 200 MiB |\n", float64(f.stackRSS)/1024)
+	b.WriteString("\nNot yet measured: event latency from a submission's response to its acknowledgement email (issue 8, item 2).\n")
+	return b.String()
+}
