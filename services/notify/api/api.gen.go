@@ -120,7 +120,7 @@ type ServerInterface interface {
 	// ResendDelivery Send a logged email again, as a new attempt (ops)
 	// (POST /v1/deliveries/{id}/resend)
 	ResendDelivery(ctx echo.Context, id string) error
-	// GetCalendarURL The address of the organisation's calendar feed (ops, or its lead)
+	// GetCalendarURL The address of the organisation's calendar feed (ops, or its lead), to subscribe to
 	// (GET /v1/organisations/{id}/calendar)
 	GetCalendarURL(ctx echo.Context, id string) error
 	// PreviewReminders The next reminder of each organisation, soonest first (ops)

@@ -92,15 +92,19 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 	return nil
 }
 
-// isPermanent recognises SMTP 5xx replies, which a retry cannot fix.
+// isPermanent recognises SMTP 5xx replies, which a retry cannot fix. Anything else (a
+// 4xx reply, a refused connection, a timeout) is worth another attempt.
 func isPermanent(err error) bool {
 	var se *gomail.SendError
-	if errors.As(err, &se) && se.IsTemp() {
+	if !errors.As(err, &se) || se.IsTemp() {
 		return false
 	}
-	msg := err.Error()
+	if code := se.ErrorCode(); code != 0 {
+		return code >= 500 && code < 600
+	}
+	msg := " " + err.Error() + " "
 	for _, code := range []string{" 550 ", " 551 ", " 552 ", " 553 ", " 554 ", " 501 "} {
-		if strings.Contains(" "+msg+" ", code) {
+		if strings.Contains(msg, code) {
 			return true
 		}
 	}

@@ -38,6 +38,7 @@ type personDoc struct {
 type obligationDoc struct {
 	ID          string `bson:"id"`
 	Kind        string `bson:"kind"`
+	Cycle       int    `bson:"cycle"`
 	WindowOpens string `bson:"window_opens"`
 	Due         string `bson:"due"`
 	Met         bool   `bson:"met"`
@@ -51,17 +52,13 @@ type orgDoc struct {
 	Lead          personDoc      `bson:"lead"`
 	Leader        personDoc      `bson:"leader"`
 	Obligation    *obligationDoc `bson:"obligation,omitempty"`
-	LastStep      string         `bson:"last_step"`
-	NextAt        string         `bson:"next_at"` // YYYY-MM-DD, or "" when nothing is due; sorts as a date
 	CalendarToken string         `bson:"calendar_token"`
 }
 
-// NewOrganisations opens the collection and its indexes: the sweep reads only what is
-// due, so its cost follows what is due, not how many organisations there are.
+// NewOrganisations opens the collection and its indexes.
 func NewOrganisations(ctx context.Context, db *mongo.Database) (*Organisations, error) {
 	coll := db.Collection("organisations")
 	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "next_at", Value: 1}}},
 		{Keys: bson.D{{Key: "calendar_token", Value: 1}}},
 	}); err != nil {
 		return nil, fmt.Errorf("create organisation indexes: %w", store.Classify(err))
@@ -101,59 +98,22 @@ func (o *Organisations) Put(ctx context.Context, org app.Organisation) error {
 	return nil
 }
 
-// SetProgress records where an organisation's ladder stands.
-func (o *Organisations) SetProgress(ctx context.Context, id, lastStep string, nextAt civil.Date) error {
-	_, err := o.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "last_step", Value: lastStep}, {Key: "next_at", Value: nextAt.String()}}}})
-	if err != nil {
-		return fmt.Errorf("record ladder of %s: %w", id, store.Classify(err))
-	}
-	return nil
-}
-
-// DueBy lists organisations whose ladder needs looking at on or before day.
-func (o *Organisations) DueBy(ctx context.Context, day civil.Date, limit int) ([]app.Organisation, error) {
-	return o.many(ctx, bson.D{{Key: "next_at", Value: bson.D{{Key: "$gt", Value: ""}, {Key: "$lte", Value: day.String()}}}}, limit)
-}
-
-// Upcoming lists organisations by when their ladder next moves.
-func (o *Organisations) Upcoming(ctx context.Context, limit int) ([]app.Organisation, error) {
-	return o.many(ctx, bson.D{{Key: "next_at", Value: bson.D{{Key: "$gt", Value: ""}}}}, limit)
-}
-
-func (o *Organisations) many(ctx context.Context, filter bson.D, limit int) ([]app.Organisation, error) {
-	cur, err := o.coll.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "next_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("query organisations: %w", store.Classify(err))
-	}
-	var docs []orgDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("query organisations: %w", store.Classify(err))
-	}
-	out := make([]app.Organisation, len(docs))
-	for i, d := range docs {
-		out[i] = fromOrgDoc(d)
-	}
-	return out, nil
-}
-
 func toOrgDoc(o app.Organisation) orgDoc {
 	d := orgDoc{ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn,
-		Lead: personDoc(o.Lead), Leader: personDoc(o.Leader), LastStep: o.LastStep, NextAt: o.NextAt.String(), CalendarToken: o.CalendarToken}
+		Lead: personDoc(o.Lead), Leader: personDoc(o.Leader), CalendarToken: o.CalendarToken}
 	if ob := o.Obligation; ob != nil {
-		d.Obligation = &obligationDoc{ID: ob.ID, Kind: ob.Kind, WindowOpens: ob.WindowOpens.String(), Due: ob.Due.String(), Met: ob.Met}
+		d.Obligation = &obligationDoc{ID: ob.ID, Kind: ob.Kind, Cycle: ob.Cycle, WindowOpens: ob.WindowOpens.String(), Due: ob.Due.String(), Met: ob.Met}
 	}
 	return d
 }
 
 func fromOrgDoc(d orgDoc) app.Organisation {
 	o := app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn,
-		Lead: mail.Person(d.Lead), Leader: mail.Person(d.Leader), LastStep: d.LastStep, CalendarToken: d.CalendarToken}
-	o.NextAt, _ = civil.Parse(d.NextAt)
+		Lead: mail.Person(d.Lead), Leader: mail.Person(d.Leader), CalendarToken: d.CalendarToken}
 	if ob := d.Obligation; ob != nil {
 		opens, _ := civil.Parse(ob.WindowOpens)
 		due, _ := civil.Parse(ob.Due)
-		o.Obligation = &app.Obligation{ID: ob.ID, Kind: ob.Kind, WindowOpens: opens, Due: due, Met: ob.Met}
+		o.Obligation = &app.Obligation{ID: ob.ID, Kind: ob.Kind, Cycle: ob.Cycle, WindowOpens: opens, Due: due, Met: ob.Met}
 	}
 	return o
 }
@@ -204,19 +164,24 @@ func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error)
 }
 
 // Claim inserts the unique key of attempt n; only the replica whose insert succeeds
-// may send. The first attempt also creates the log entry.
+// may send. The first attempt's key is the log entry itself (its _id is the email's
+// key), so an email is never claimed without being logged: if the claimer dies before
+// recording the outcome, the entry stays "sending" and a later sweep takes it over as
+// the next attempt, whose key is "<key>#<n>" in the attempts collection.
 func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (bool, error) {
-	_, err := d.attempts.InsertOne(ctx, bson.D{{Key: "_id", Value: del.Key + "#" + strconv.Itoa(attempt)}, {Key: "at", Value: del.UpdatedAt}})
+	var err error
+	if attempt == 1 {
+		_, err = d.log.InsertOne(ctx, toDeliveryDoc(del))
+	} else {
+		_, err = d.attempts.InsertOne(ctx, bson.D{{Key: "_id", Value: del.Key + "#" + strconv.Itoa(attempt)}, {Key: "at", Value: del.UpdatedAt}})
+	}
 	if mongo.IsDuplicateKeyError(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("claim delivery %s: %w", del.Key, store.Classify(err))
+		return false, fmt.Errorf("claim delivery %s attempt %d: %w", del.Key, attempt, store.Classify(err))
 	}
 	if attempt == 1 {
-		if _, err := d.log.InsertOne(ctx, toDeliveryDoc(del)); err != nil && !mongo.IsDuplicateKeyError(err) {
-			return true, fmt.Errorf("log delivery %s: %w", del.Key, store.Classify(err))
-		}
 		return true, nil
 	}
 	return true, d.Record(ctx, del)

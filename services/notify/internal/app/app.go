@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -39,6 +40,7 @@ func Permanent(err error) error { return permanent{err} }
 type Obligation struct {
 	ID          string
 	Kind        string
+	Cycle       int
 	WindowOpens civil.Date
 	Due         civil.Date
 	Met         bool
@@ -53,21 +55,44 @@ type Organisation struct {
 	Lead          mail.Person // the nominated lead
 	Leader        mail.Person // the head of the institution
 	Obligation    *Obligation
-	LastStep      string
-	NextAt        civil.Date // when the ladder next needs looking at; zero when nothing is due
 	CalendarToken string
 }
 
-// Organisations stores the read model.
+// state is what the ladder needs to know of the organisation now.
+func (o Organisation) state() ladder.State {
+	st := ladder.State{Announced: o.Announced, Withdrawn: o.Withdrawn}
+	if ob := o.Obligation; ob != nil {
+		st.ObligationID, st.Due, st.Met = ob.ID, ob.Due, ob.Met
+	}
+	return st
+}
+
+// Organisations stores the read model. Only the signatory consumer writes it, one
+// event at a time, so a plain replace loses nothing.
 type Organisations interface {
 	Get(ctx context.Context, id string) (Organisation, bool, error)
 	Put(ctx context.Context, o Organisation) error
-	DueBy(ctx context.Context, day civil.Date, limit int) ([]Organisation, error)
 	ByToken(ctx context.Context, token string) (Organisation, bool, error)
-	Upcoming(ctx context.Context, limit int) ([]Organisation, error)
-	// SetProgress records only where the ladder stands, so that the sweep never
-	// overwrites what the signatory events changed meanwhile.
-	SetProgress(ctx context.Context, id, lastStep string, nextAt civil.Date) error
+}
+
+// Reminders is the schedule: every step of every obligation's ladder, written when the
+// obligation is scheduled and settled once, when its day comes (or earlier, when it
+// stops being true). The sweep never writes the read model and the consumer never
+// writes a reminder's outcome back to pending, so neither can undo the other's work.
+type Reminders interface {
+	// Schedule adds reminders; adding one again changes nothing.
+	Schedule(ctx context.Context, rs []ladder.Reminder) error
+	// DueBy lists pending reminders due on or before day, soonest first.
+	DueBy(ctx context.Context, day civil.Date, limit int) ([]ladder.Reminder, error)
+	// Due lists an organisation's pending reminders due on or before day.
+	Due(ctx context.Context, org string, day civil.Date) ([]ladder.Reminder, error)
+	// Upcoming lists pending reminders, soonest first.
+	Upcoming(ctx context.Context, limit int) ([]ladder.Reminder, error)
+	// Settle records a reminder's final outcome.
+	Settle(ctx context.Context, r ladder.Reminder, outcome ladder.Outcome) error
+	// Retire settles an organisation's pending reminders other than those of the
+	// obligation keepID due on keepDue (all of them when keepID is empty).
+	Retire(ctx context.Context, org, keepID string, keepDue civil.Date, outcome ladder.Outcome) error
 }
 
 // Delivery statuses.
@@ -122,6 +147,7 @@ type Config struct {
 // App is the notify service.
 type App struct {
 	orgs       Organisations
+	reminders  Reminders
 	deliveries Deliveries
 	sender     Sender
 	clock      clock.Clock
@@ -129,14 +155,14 @@ type App struct {
 }
 
 // New checks its dependencies.
-func New(orgs Organisations, deliveries Deliveries, sender Sender, clk clock.Clock, cfg Config) (*App, error) {
-	if orgs == nil || deliveries == nil || sender == nil || clk == nil {
-		return nil, errors.New("app: organisations, deliveries, sender and clock are required")
+func New(orgs Organisations, reminders Reminders, deliveries Deliveries, sender Sender, clk clock.Clock, cfg Config) (*App, error) {
+	if orgs == nil || reminders == nil || deliveries == nil || sender == nil || clk == nil {
+		return nil, errors.New("app: organisations, reminders, deliveries, sender and clock are required")
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 6
 	}
-	return &App{orgs: orgs, deliveries: deliveries, sender: sender, clock: clk, cfg: cfg}, nil
+	return &App{orgs: orgs, reminders: reminders, deliveries: deliveries, sender: sender, clock: clk, cfg: cfg}, nil
 }
 
 // london is the calendar the reminders follow.
@@ -144,108 +170,196 @@ var london, _ = time.LoadLocation("Europe/London")
 
 func (a *App) today() civil.Date { return civil.Of(a.clock.Now().In(london)) }
 
-// Update changes an organisation's read model with f, creating it if needed, and
-// reschedules its ladder.
+// Update changes an organisation's read model with f, creating it if needed.
 func (a *App) Update(ctx context.Context, id string, f func(*Organisation)) error {
-	o, ok, err := a.orgs.Get(ctx, id)
-	if err != nil {
+	o, ok, err := a.get(ctx, id)
+	if err != nil || !ok {
 		return err
 	}
-	if !ok {
-		o = Organisation{ID: id}
-	}
 	f(&o)
-	if o.CalendarToken == "" {
-		o.CalendarToken = newToken()
-	}
-	a.reschedule(&o)
 	return a.orgs.Put(ctx, o)
 }
 
-// reschedule sets when the ladder next needs looking at.
-func (a *App) reschedule(o *Organisation) {
-	o.NextAt = civil.Date{}
-	if !o.Announced || o.Withdrawn || o.Obligation == nil || o.Obligation.Met {
-		return
+func (a *App) get(ctx context.Context, id string) (Organisation, bool, error) {
+	o, ok, err := a.orgs.Get(ctx, id)
+	if err != nil {
+		return o, false, err
 	}
-	if next, ok := a.cfg.Ladder.Next(a.ladderOf(o), o.LastStep); ok {
-		o.NextAt = next
+	if !ok {
+		o = Organisation{ID: id, CalendarToken: newToken()}
 	}
+	return o, true, nil
 }
 
-func (a *App) ladderOf(o *Organisation) ladder.Obligation {
-	return ladder.Obligation{ID: o.Obligation.ID, Kind: o.Obligation.Kind, WindowOpens: o.Obligation.WindowOpens, Due: o.Obligation.Due}
+// ScheduleObligation makes obligation ob the organisation's open one and schedules its
+// ladder. The same obligation with the same dates again (a redelivery, a replay)
+// changes nothing; new dates or a new obligation retire the old ladder.
+func (a *App) ScheduleObligation(ctx context.Context, org, name string, ob Obligation) error {
+	o, _, err := a.get(ctx, org)
+	if err != nil {
+		return err
+	}
+	if name != "" {
+		o.Name = name
+	}
+	cur := o.Obligation
+	if cur != nil && ob.Cycle < cur.Cycle {
+		return nil // an earlier cycle's schedule, replayed late: the current one stands
+	}
+	if cur == nil || cur.ID != ob.ID || cur.Due != ob.Due || cur.WindowOpens != ob.WindowOpens {
+		o.Obligation = &Obligation{ID: ob.ID, Kind: ob.Kind, Cycle: ob.Cycle, WindowOpens: ob.WindowOpens, Due: ob.Due}
+	}
+	if err := a.orgs.Put(ctx, o); err != nil {
+		return err
+	}
+	if err := a.reminders.Retire(ctx, org, ob.ID, ob.Due, ladder.Rescheduled); err != nil {
+		return err
+	}
+	lo := ladder.Obligation{ID: ob.ID, Kind: ob.Kind, WindowOpens: ob.WindowOpens, Due: ob.Due}
+	var rs []ladder.Reminder
+	for _, step := range a.cfg.Ladder.Steps(lo) {
+		rs = append(rs, ladder.Reminder{OrganisationID: org, ObligationID: ob.ID, Due: ob.Due, Step: step})
+	}
+	return a.reminders.Schedule(ctx, rs)
 }
+
+// MeetObligation closes the organisation's obligation: its ladder stops.
+func (a *App) MeetObligation(ctx context.Context, org, obligationID string) error {
+	o, ok, err := a.orgs.Get(ctx, org)
+	if err != nil || !ok || o.Obligation == nil || o.Obligation.ID != obligationID {
+		return err
+	}
+	o.Obligation.Met = true
+	if err := a.orgs.Put(ctx, o); err != nil {
+		return err
+	}
+	return a.reminders.Retire(ctx, org, "", civil.Date{}, ladder.Met)
+}
+
+// Withdraw records that the organisation left: nothing more is sent to it.
+func (a *App) Withdraw(ctx context.Context, org string) error {
+	if err := a.Update(ctx, org, func(o *Organisation) { o.Withdrawn = true }); err != nil {
+		return err
+	}
+	return a.reminders.Retire(ctx, org, "", civil.Date{}, ladder.Withdrawn)
+}
+
+// sweepPasses bounds one sweep, so that a store that never settles what it is told to
+// cannot keep it busy for ever; what is left waits for the next tick.
+const sweepPasses = 50
+
+// sweepBatch is how many due reminders one pass of a sweep reads.
+const sweepBatch = 500
 
 // Sweep sends every reminder that has fallen due, and retries failed sends. Running it
 // on several replicas at once, or again after a crash, sends nothing twice.
 func (a *App) Sweep(ctx context.Context) (int, error) {
 	today := a.today()
 	sent := 0
-	for {
-		due, err := a.orgs.DueBy(ctx, today, 200)
+	for range sweepPasses {
+		due, err := a.reminders.DueBy(ctx, today, sweepBatch)
 		if err != nil {
 			return sent, err
 		}
-		progressed := false
-		for _, o := range due {
-			n, moved, err := a.remind(ctx, o.ID, today)
+		if len(due) == 0 {
+			break
+		}
+		byOrg := map[string][]ladder.Reminder{}
+		var orgs []string
+		for _, r := range due {
+			if byOrg[r.OrganisationID] == nil {
+				orgs = append(orgs, r.OrganisationID)
+			}
+			byOrg[r.OrganisationID] = append(byOrg[r.OrganisationID], r)
+		}
+		for _, id := range orgs {
+			rs := byOrg[id]
+			if len(due) == sweepBatch {
+				// The batch may have cut this organisation's reminders short, and only
+				// all of them together say which one is the latest.
+				if rs, err = a.reminders.Due(ctx, id, today); err != nil {
+					return sent, err
+				}
+			}
+			n, err := a.remind(ctx, id, rs)
+			sent += n
 			if err != nil {
 				return sent, err
 			}
-			sent += n
-			progressed = progressed || moved
-		}
-		if len(due) < 200 || !progressed {
-			break
 		}
 	}
 	n, err := a.retry(ctx)
 	return sent + n, err
 }
 
-// remind sends an organisation's due step, reading its current state first so that a
-// met obligation or a withdrawal stops the ladder at once.
-func (a *App) remind(ctx context.Context, id string, today civil.Date) (int, bool, error) {
-	o, ok, err := a.orgs.Get(ctx, id)
-	if err != nil || !ok || o.NextAt.IsZero() || o.NextAt.After(today) {
-		return 0, false, err
+// remind settles an organisation's due reminders against its state read now, so that
+// a met obligation, a new schedule or a withdrawal stops the ladder at once, and sends
+// the one that is still true.
+func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int, error) {
+	o, _, err := a.orgs.Get(ctx, id)
+	if err != nil {
+		return 0, err
 	}
-	if !o.Announced || o.Withdrawn || o.Obligation == nil || o.Obligation.Met {
-		a.reschedule(&o)
-		return 0, true, a.orgs.SetProgress(ctx, o.ID, o.LastStep, o.NextAt)
-	}
-	ob := a.ladderOf(&o)
-	step, due := a.cfg.Ladder.Due(ob, o.LastStep, today)
+	outcomes := ladder.Decide(o.state(), due)
 	sent := 0
-	if due {
-		recipients := []mail.Person{o.Lead}
-		if step.Overdue && o.Leader.Email != "" && o.Leader.Email != o.Lead.Email {
-			recipients = append(recipients, o.Leader)
-		}
-		for _, r := range recipients {
-			m, err := a.reminder(o, ob, step, r)
+	for i, r := range due {
+		if outcomes[i] == ladder.Send {
+			n, err := a.sendReminder(ctx, o, r)
+			sent += n
 			if err != nil {
-				return sent, false, err
-			}
-			d := Delivery{Key: key(r.Email, ob.ID, step.Name), OrganisationID: o.ID, Kind: "reminder", Step: step.Name, Message: m}
-			ok, err := a.deliver(ctx, d, 1)
-			if err != nil {
-				return sent, false, err
-			}
-			if ok {
-				sent++
+				return sent, err
 			}
 		}
-		o.LastStep = step.Name
+		if err := a.reminders.Settle(ctx, r, outcomes[i]); err != nil {
+			return sent, err
+		}
 	}
-	a.reschedule(&o)
-	return sent, true, a.orgs.SetProgress(ctx, o.ID, o.LastStep, o.NextAt)
+	return sent, nil
 }
 
-func (a *App) reminder(o Organisation, ob ladder.Obligation, step ladder.Step, to mail.Person) (mail.Message, error) {
+// recipients are who a reminder goes to: the nominated lead, and the head of the
+// institution too once the obligation is overdue.
+func recipients(o Organisation, step ladder.Step) []mail.Person {
+	to := []mail.Person{o.Lead}
+	if step.Overdue && o.Leader.Email != "" && o.Leader.Email != o.Lead.Email {
+		to = append(to, o.Leader)
+	}
+	return to
+}
+
+func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminder) (int, error) {
+	ob := a.ladderOf(&o)
+	sent := 0
+	for _, to := range recipients(o, r.Step) {
+		k := reminderKey(to.Email, r)
+		m, err := a.reminder(o, ob, r.Step, to, k)
+		if err != nil {
+			return sent, err
+		}
+		ok, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: o.ID, Kind: "reminder", Step: r.Step.Name, Message: m}, 1)
+		if err != nil {
+			return sent, err
+		}
+		if ok {
+			sent++
+		}
+	}
+	return sent, nil
+}
+
+// reminderKey is the exactly-once key of a reminder: its recipient, the obligation as
+// scheduled (a moved due date is a new subject), and the step.
+func reminderKey(recipient string, r ladder.Reminder) string {
+	return key(recipient, r.ObligationID+"@"+r.Due.String(), r.Step.Name)
+}
+
+func (a *App) ladderOf(o *Organisation) ladder.Obligation {
+	return ladder.Obligation{ID: o.Obligation.ID, Kind: o.Obligation.Kind, WindowOpens: o.Obligation.WindowOpens, Due: o.Obligation.Due}
+}
+
+func (a *App) reminder(o Organisation, ob ladder.Obligation, step ladder.Step, to mail.Person, k string) (mail.Message, error) {
 	m := mail.Message{
-		MessageID: key(to.Email, ob.ID, step.Name) + "@technician-commitment.itss.org.uk",
+		MessageID: k + "@technician-commitment.itss.org.uk",
 		To:        []mail.Person{to}, Subject: ladder.Subject(o.Name, ob, step),
 	}
 	what := "self-assessment and action plan"
@@ -271,8 +385,12 @@ func (a *App) feedURL(o Organisation) string {
 	if a.cfg.PublicURL == "" {
 		return ""
 	}
-	return a.cfg.PublicURL + "/v1/calendars/" + o.CalendarToken
+	return a.cfg.PublicURL + calendarPath(o)
 }
+
+// calendarPath is where an organisation's feed is served; the .ics suffix is what
+// calendar applications expect of a subscription address.
+func calendarPath(o Organisation) string { return "/v1/calendars/" + o.CalendarToken + ".ics" }
 
 // Notify sends an event-driven email (a receipt, a decision) to each recipient, once
 // per recipient and cause.
@@ -297,17 +415,22 @@ func (a *App) Notify(ctx context.Context, cause, org, kind string, to []mail.Per
 	return nil
 }
 
-// NotifyLead sends an event-driven email to an organisation's nominated lead, as the
-// read model knows them.
-func (a *App) NotifyLead(ctx context.Context, cause, org, kind, subject string, c mail.Content) error {
+// NotifyLead sends an event-driven email to an organisation's nominated lead as the
+// read model knows them (the signatory service's word is the latest), or else to the
+// lead the event names. A withdrawn organisation is sent nothing.
+func (a *App) NotifyLead(ctx context.Context, cause, org string, named mail.Person, kind, subject string, c mail.Content) error {
 	o, ok, err := a.orgs.Get(ctx, org)
 	if err != nil {
 		return err
 	}
-	if !ok || o.Lead.Email == "" || o.Withdrawn {
+	if ok && o.Withdrawn {
 		return nil
 	}
-	return a.Notify(ctx, cause, org, kind, []mail.Person{o.Lead}, subject, c, false)
+	lead := named
+	if ok && o.Lead.Email != "" {
+		lead = o.Lead
+	}
+	return a.Notify(ctx, cause, org, kind, []mail.Person{lead}, subject, c, false)
 }
 
 // deliver claims attempt n of d and, if this replica won it, sends and records the
@@ -396,36 +519,44 @@ type Reminder struct {
 	To                                                            []mail.Person
 }
 
-// Preview lists the next reminder of each organisation, soonest first (ops).
+// previewScan bounds how many pending reminders one preview reads.
+const previewScan = 1000
+
+// Preview lists the next reminder of each organisation, soonest first, with the
+// recipients it would have today (ops).
 func (a *App) Preview(ctx context.Context, by auth.Principal, limit int) ([]Reminder, error) {
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff preview reminders")
 	}
-	orgs, err := a.orgs.Upcoming(ctx, limit)
+	pending, err := a.reminders.Upcoming(ctx, previewScan)
 	if err != nil {
 		return nil, err
 	}
 	out := []Reminder{}
-	for _, o := range orgs {
-		if o.Obligation == nil {
+	seen := map[string]bool{}
+	for _, r := range pending {
+		if len(out) == limit {
+			break
+		}
+		if seen[r.OrganisationID] {
 			continue
 		}
+		o, ok, err := a.orgs.Get(ctx, r.OrganisationID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || ladder.Decide(o.state(), []ladder.Reminder{r})[0] != ladder.Send {
+			continue
+		}
+		seen[r.OrganisationID] = true
 		ob := a.ladderOf(&o)
-		step, ok := a.cfg.Ladder.Due(ob, o.LastStep, o.NextAt)
-		if !ok {
-			continue
-		}
-		r := Reminder{OrganisationID: o.ID, OrganisationName: o.Name, ObligationID: ob.ID, Step: step.Name, On: step.On,
-			Subject: ladder.Subject(o.Name, ob, step), To: []mail.Person{o.Lead}}
-		if step.Overdue && o.Leader.Email != "" {
-			r.To = append(r.To, o.Leader)
-		}
-		out = append(out, r)
+		out = append(out, Reminder{OrganisationID: o.ID, OrganisationName: o.Name, ObligationID: ob.ID, Step: r.Step.Name, On: r.Step.On,
+			Subject: ladder.Subject(o.Name, ob, r.Step), To: recipients(o, r.Step)})
 	}
 	return out, nil
 }
 
-// CalendarURL returns an organisation's feed address (ops, or its lead).
+// CalendarURL returns the address of an organisation's feed (ops, or its lead).
 func (a *App) CalendarURL(ctx context.Context, by auth.Principal, org string) (string, error) {
 	if !by.IsOps() && !(by.Role == auth.RoleLead && by.Org == org) {
 		return "", apperr.New(apperr.Forbidden, "only ITSS operations staff and the organisation's lead read its feed address")
@@ -437,16 +568,22 @@ func (a *App) CalendarURL(ctx context.Context, by auth.Principal, org string) (s
 	if !ok || !o.Announced {
 		return "", apperr.New(apperr.NotFound, "no calendar for organisation %s", org)
 	}
-	return "/v1/calendars/" + o.CalendarToken, nil
+	return a.cfg.PublicURL + calendarPath(o), nil
 }
 
-// Calendar renders the feed behind a token: the organisation's current obligation.
-func (a *App) Calendar(ctx context.Context, token string) ([]byte, error) {
+// Calendar renders the feed behind a token ("<token>.ics" or the bare token): the
+// organisation's current obligation, or an empty calendar once it is met or the
+// organisation withdrew, so subscribers see the deadline disappear.
+func (a *App) Calendar(ctx context.Context, file string) ([]byte, error) {
+	token := strings.TrimSuffix(file, ".ics")
+	if len(token) < 20 {
+		return nil, apperr.New(apperr.NotFound, "no such calendar")
+	}
 	o, ok, err := a.orgs.ByToken(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	if !ok || len(token) < 20 {
+	if !ok {
 		return nil, apperr.New(apperr.NotFound, "no such calendar")
 	}
 	var evs []ical.Event

@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,6 +38,8 @@ type received struct {
 	Subject string
 	ID      string
 	ICS     bool
+	ICSBody string
+	HTML    bool
 	Unsub   bool
 	Text    string
 }
@@ -46,6 +49,14 @@ type mailbox struct {
 	mu   sync.Mutex
 	msgs []received
 	addr string
+	// refuse, when set, answers a recipient with an SMTP error instead of taking it.
+	refuse func(rcpt string) *smtp.SMTPError
+}
+
+func (m *mailbox) setRefuse(f func(rcpt string) *smtp.SMTPError) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.refuse = f
 }
 
 func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{box: m}, nil }
@@ -57,6 +68,14 @@ type session struct {
 
 func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.box.mu.Lock()
+	refuse := s.box.refuse
+	s.box.mu.Unlock()
+	if refuse != nil {
+		if err := refuse(to); err != nil {
+			return err
+		}
+	}
 	s.to = append(s.to, to)
 	return nil
 }
@@ -94,6 +113,13 @@ func walk(mr *multipart.Reader, rec *received) {
 			walk(multipart.NewReader(bytes.NewReader(data), params["boundary"]), rec)
 		case ct == "text/calendar":
 			rec.ICS = true
+			data, _ := io.ReadAll(p)
+			if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
+				data, _ = base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(data)))
+			}
+			rec.ICSBody = string(data)
+		case ct == "text/html":
+			rec.HTML = true
 		case ct == "text/plain":
 			data, _ := io.ReadAll(p)
 			rec.Text = string(data)
@@ -125,6 +151,7 @@ func startMailbox(t *testing.T) *mailbox {
 
 type harness struct {
 	t     *testing.T
+	cfg   config.Config
 	env   *testenv.Env
 	box   *mailbox
 	clock *clock.Fake
@@ -142,11 +169,12 @@ func start(t *testing.T, instances int, at time.Time) *harness {
 	cfg.Platform = env.Platform(t, cfg.Platform)
 	host, port, _ := net.SplitHostPort(box.addr)
 	cfg.SMTP.Host, cfg.SMTP.TLSPolicy = host, "none"
+	cfg.Notify.PublicURL = "https://notify.example.org"
 	fmt.Sscanf(port, "%d", &cfg.SMTP.Port)
 	if _, err := bus.EnsureStream(context.Background(), env.JS, bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}}); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, env: env, box: box, clock: clock.NewFake(at)}
+	h := &harness{t: t, cfg: cfg, env: env, box: box, clock: clock.NewFake(at)}
 	for i := range instances {
 		svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Clock: h.clock, Logger: telemetry.Discard(), NoSweeper: true})
 		if err != nil {
@@ -159,6 +187,37 @@ func start(t *testing.T, instances int, at time.Time) *harness {
 		h.svcs = append(h.svcs, svc)
 	}
 	return h
+}
+
+// restartable runs one more instance on the same database, with its own scheduler on
+// (it sweeps as soon as it starts, then every second), and returns how to stop it.
+func (h *harness) restartable() (*service.Service, func()) {
+	h.t.Helper()
+	cfg := h.cfg
+	cfg.Notify.SweepInterval = time.Second
+	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Clock: h.clock, Logger: telemetry.Discard()})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, ln) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				h.t.Errorf("service stopped with: %v", err)
+			}
+			cleanup()
+		})
+	}
+	h.t.Cleanup(stop)
+	return svc, stop
 }
 
 var seq int
@@ -285,6 +344,14 @@ func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T
 	if got := summary(msgs, "w"); len(got) != 1 {
 		t.Errorf("organisation w, which withdrew after its window opened, received %d emails, want 1:\n%s", len(got), strings.Join(got, "\n"))
 	}
+	for _, m := range msgs {
+		if !m.HTML || !strings.Contains(m.Text, "Dear ") {
+			t.Errorf("email %q lacks its plain text or HTML body", m.Subject)
+		}
+		if m.ICS && (!strings.Contains(m.ICSBody, "BEGIN:VEVENT\r\n") || !strings.Contains(m.ICSBody, "DTSTART;VALUE=DATE:20260920\r\n")) {
+			t.Errorf("email %q: its .ics does not mark the due date in RFC 5545 lines:\n%q", m.Subject, m.ICSBody)
+		}
+	}
 	ids := map[string]bool{}
 	for _, m := range msgs {
 		if ids[m.ID+strings.Join(m.To, ",")] {
@@ -313,22 +380,45 @@ func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T
 
 func TestARestartedSchedulerSendsWhatFellDueOnceWithoutFlooding(t *testing.T) {
 	t.Parallel()
-	h := start(t, 1, time.Date(2026, 3, 19, 8, 0, 0, 0, time.UTC))
-	h.onboard("r", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
-	h.runUntil(civil.New(2026, 3, 21)) // the window-open email
-	// The service is stopped for months: nothing sweeps until 14 September.
-	h.clock.Set(time.Date(2026, 9, 14, 8, 0, 0, 0, time.UTC))
-	for range 3 {
-		h.runUntil(civil.New(2026, 9, 14))
-	}
-	got := summary(h.box.all(), "r")
+	h := start(t, 0, time.Date(2026, 9, 11, 8, 0, 0, 0, time.UTC))
+	_, stop := h.restartable()
+	h.onboard("r", civil.New(2026, 3, 20), civil.New(2026, 9, 20)) // announced late: the window is already open
 	want := []string{
-		"Technician Commitment: Uni r's self-assessment and action plan window is open (due 2026-09-20) -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni r's self-assessment and action plan is due in 7 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni r's self-assessment and action plan is due in 30 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
 	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("after the downtime:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	// The running scheduler sends the step that is true today, not the window-open and
+	// 90-day ones it was too late for; then the next one when its day comes.
+	waitForMail(t, h.box, "r", want)
+	h.clock.Set(time.Date(2026, 9, 13, 8, 0, 0, 0, time.UTC))
+	want = append(want, "Technician Commitment: Uni r's self-assessment and action plan is due in 7 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)")
+	waitForMail(t, h.box, "r", want)
+
+	// The service is down from the 18th to the 20th: the 1-day reminder falls due while
+	// nothing runs. On restart, on the day itself, exactly one email goes out: today's.
+	stop()
+	h.clock.Set(time.Date(2026, 9, 20, 7, 0, 0, 0, time.UTC))
+	restarted, _ := h.restartable()
+	want = append(want, "Technician Commitment: Uni r's self-assessment and action plan is due today -> lead@exampleton.ac.uk (ics true)")
+	waitForMail(t, h.box, "r", want)
+	for range 3 {
+		if _, err := restarted.App.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
+	if got := summary(h.box.all(), "r"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("after the restart:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// waitForMail waits until org's emails are exactly want.
+func waitForMail(t *testing.T, box *mailbox, org string, want []string) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := summary(box.all(), org); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			return fmt.Errorf("emails so far:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		return nil
+	})
 }
 
 func TestCalendarFeedShowsCurrentObligations(t *testing.T) {
@@ -338,17 +428,32 @@ func TestCalendarFeedShowsCurrentObligations(t *testing.T) {
 	lead := h.http.Token(auth.RoleLead, "c")
 	url := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/organisations/c/calendar", lead, nil)).JSON(t)["url"].(string)
 	h.http.Must(http.StatusForbidden, h.http.Do("GET", "/v1/organisations/c/calendar", h.http.Token(auth.RoleLead, "other"), nil))
+	if !strings.HasPrefix(url, "https://notify.example.org/v1/calendars/") || !strings.HasSuffix(url, ".ics") {
+		t.Fatalf("feed address %q: want NOTIFY_PUBLIC_URL/v1/calendars/<token>.ics", url)
+	}
+	url = strings.TrimPrefix(url, "https://notify.example.org")
 	feed := h.http.Must(http.StatusOK, h.http.Do("GET", url, "", nil))
+	if token := strings.TrimSuffix(strings.TrimPrefix(url, "/v1/calendars/"), ".ics"); len(token) < 32 {
+		t.Errorf("token %q is short enough to guess", token)
+	}
+	h.http.Must(http.StatusOK, h.http.Do("GET", strings.TrimSuffix(url, ".ics"), "", nil))
+	h.http.Must(http.StatusBadRequest, h.http.Do("GET", "/v1/calendars/short.ics", "", nil))
 	if !strings.Contains(string(feed.Body), "DTSTART;VALUE=DATE:20260920") || !strings.Contains(feed.Header.Get("Content-Type"), "text/calendar") {
 		t.Errorf("feed lacks the due date: %s", feed.Body)
 	}
-	h.http.Must(http.StatusNotFound, h.http.Do("GET", "/v1/calendars/"+strings.Repeat("A", 32), "", nil))
+	h.http.Must(http.StatusNotFound, h.http.Do("GET", "/v1/calendars/"+strings.Repeat("A", 32)+".ics", "", nil))
 	h.publish("c", events.ObligationMetV1{OrganisationID: "c", ObligationID: "c-c1", SubmissionID: "s", ReceivedOn: civil.New(2026, 5, 1)})
 	h.publish("c", events.ObligationScheduledV1{OrganisationID: "c", ObligationID: "c-c2", Kind: "self_assessment_and_action_plan", Cycle: 2, WindowOpens: civil.New(2028, 11, 1), Due: civil.New(2029, 5, 1)})
 	h.waitFor("c")
 	feed = h.http.Must(http.StatusOK, h.http.Do("GET", url, "", nil))
 	if strings.Contains(string(feed.Body), "20260920") || !strings.Contains(string(feed.Body), "DTSTART;VALUE=DATE:20290501") {
 		t.Errorf("feed does not follow the new obligation: %s", feed.Body)
+	}
+	h.publish("c", events.OrganisationWithdrawnV1{OrganisationID: "c", Reason: "left", InitiatedBy: "organisation"})
+	h.waitFor("c")
+	feed = h.http.Must(http.StatusOK, h.http.Do("GET", url, "", nil))
+	if strings.Contains(string(feed.Body), "BEGIN:VEVENT") || !strings.HasSuffix(string(feed.Body), "END:VCALENDAR\r\n") {
+		t.Errorf("a withdrawn organisation's feed still shows deadlines: %s", feed.Body)
 	}
 }
 
@@ -461,4 +566,113 @@ func TestReviewEventsReachReviewersAndLeads(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestAMovedDeadlineRetiresTheOldLadderAndNewContactsGetTheRest(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 19, 8, 0, 0, 0, time.UTC))
+	h.onboard("m", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.runUntil(civil.New(2026, 7, 1)) // window open, 90 days
+	// ITSS grants an extension to 20 November...
+	h.publish("m", events.ObligationScheduledV1{OrganisationID: "m", ObligationID: "m-c1", Kind: "self_assessment_and_action_plan", Cycle: 1,
+		WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2026, 11, 20)})
+	h.waitFor("m")
+	h.runUntil(civil.New(2026, 10, 25))
+	// ...and later the institution names a new lead, who gets the rest.
+	newLead := events.Person{Name: "Kim Lee", Email: "kim@exampleton.ac.uk"}
+	h.publish("m", events.OrganisationContactsChangedV1{OrganisationID: "m", Leader: leader, NominatedLead: newLead})
+	h.waitFor("m")
+	h.runUntil(civil.New(2027, 1, 31))
+
+	const s = "Technician Commitment: Uni m's self-assessment and action plan "
+	want := []string{
+		s + "window is open (due 2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		s + "is due in 90 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		// The new date is announced at once by the step that is true of it today.
+		s + "window is open (due 2026-11-20) -> lead@exampleton.ac.uk (ics true)",
+		s + "is due in 90 days (2026-11-20) -> lead@exampleton.ac.uk (ics true)",
+		s + "is due in 30 days (2026-11-20) -> lead@exampleton.ac.uk (ics true)",
+		s + "is due in 7 days (2026-11-20) -> kim@exampleton.ac.uk (ics true)",
+		s + "is due tomorrow -> kim@exampleton.ac.uk (ics true)",
+		s + "is due today -> kim@exampleton.ac.uk (ics true)",
+		s + "is 7 days overdue -> kim@exampleton.ac.uk (ics true)",
+		s + "is 7 days overdue -> vc@exampleton.ac.uk (ics true)",
+		s + "is 30 days overdue -> kim@exampleton.ac.uk (ics true)",
+		s + "is 30 days overdue -> vc@exampleton.ac.uk (ics true)",
+	}
+	if got := summary(h.box.all(), "m"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("organisation m received:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestFailedSendsAreRetriedWithBackoffAndPermanentFailuresShownToOps(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.box.setRefuse(func(rcpt string) *smtp.SMTPError {
+		if rcpt == lead.Email {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+		}
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	})
+	h.onboard("f", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	ops := h.http.Token(auth.RoleOps, "")
+	state := func() map[string]any {
+		t.Helper()
+		items := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=f", ops, nil)).JSON(t)["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("delivery log holds %d entries for f, want 1: %v", len(items), items)
+		}
+		return items[0].(map[string]any)
+	}
+	sweep := func() {
+		t.Helper()
+		if _, err := h.svcs[0].App.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweep()
+	if d := state(); d["status"] != "failed" || d["attempts"] != float64(1) || !strings.Contains(d["last_error"].(string), "451") {
+		t.Fatalf("after a 451: %v", d)
+	}
+	h.clock.Advance(time.Minute) // the first retry waits two minutes
+	sweep()
+	if d := state(); d["attempts"] != float64(1) {
+		t.Fatalf("retried before its backoff: %v", d)
+	}
+	h.clock.Advance(time.Minute)
+	sweep()
+	if d := state(); d["status"] != "failed" || d["attempts"] != float64(2) {
+		t.Fatalf("second attempt: %v", d)
+	}
+	h.box.setRefuse(nil)
+	h.clock.Advance(4 * time.Minute)
+	sweep()
+	sweep()
+	if d := state(); d["status"] != "sent" || d["attempts"] != float64(3) {
+		t.Fatalf("third attempt: %v", d)
+	}
+	if got := summary(h.box.all(), "f"); len(got) != 1 {
+		t.Errorf("organisation f received %d emails, want 1: %v", len(got), got)
+	}
+
+	// A mailbox the relay refuses for good is given up at once and shown to ops.
+	h.box.setRefuse(func(rcpt string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	})
+	h.publish("g", events.OrganisationEnquiryReceivedV1{OrganisationID: "g", Name: "Uni g", Kind: "signatory"})
+	h.publish("g", events.OrganisationAnnouncedV1{OrganisationID: "g", Name: "Uni g", Kind: "signatory",
+		NominatedLead: events.Person{Name: "Gone", Email: "gone@exampleton.ac.uk"}, Leader: leader})
+	h.publish("g", events.ObligationScheduledV1{OrganisationID: "g", ObligationID: "g-c1", Kind: "action_plan", Cycle: 1,
+		WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2026, 9, 20)})
+	h.waitFor("g")
+	sweep()
+	h.clock.Advance(24 * time.Hour)
+	sweep()
+	gaveUp := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=gave_up", ops, nil)).JSON(t)["items"].([]any)
+	if len(gaveUp) != 1 {
+		t.Fatalf("gave up on %d deliveries, want 1: %v", len(gaveUp), gaveUp)
+	}
+	if d := gaveUp[0].(map[string]any); d["organisation_id"] != "g" || d["attempts"] != float64(1) || !strings.Contains(d["last_error"].(string), "550") {
+		t.Errorf("the refused delivery: %v", d)
+	}
 }

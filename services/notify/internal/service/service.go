@@ -52,6 +52,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	reminders, err := adapters.NewReminders(ctx, p.DB)
+	if err != nil {
+		return fail(err)
+	}
 	deliveries, err := adapters.NewDeliveries(ctx, p.DB)
 	if err != nil {
 		return fail(err)
@@ -65,7 +69,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	application, err := app.New(orgs, deliveries, sender, p.Clock, app.Config{Ladder: policy, MaxAttempts: cfg.Notify.MaxAttempts, PublicURL: cfg.Notify.PublicURL})
+	application, err := app.New(orgs, reminders, deliveries, sender, p.Clock, app.Config{Ladder: policy, MaxAttempts: cfg.Notify.MaxAttempts, PublicURL: cfg.Notify.PublicURL})
 	if err != nil {
 		return fail(err)
 	}

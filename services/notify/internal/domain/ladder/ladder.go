@@ -61,41 +61,66 @@ func (p Policy) Steps(o Obligation) []Step {
 	return steps
 }
 
-// Due returns the step to send on day `today`: the latest step whose day has come and
-// that follows `last` (the last step sent, "" for none). Steps missed while the
-// service was down are skipped in favour of the latest, so a restart never floods an
-// institution with stale reminders. ok is false when nothing is due.
-func (p Policy) Due(o Obligation, last string, today civil.Date) (Step, bool) {
-	steps := p.Steps(o)
-	after := 0
-	if last != "" {
-		for i, s := range steps {
-			if s.Name == last {
-				after = i + 1
-			}
-		}
-	}
-	var due Step
-	found := false
-	for _, s := range steps[after:] {
-		if s.On.After(today) {
-			break
-		}
-		due, found = s, true
-	}
-	return due, found
+// Reminder is one step of one obligation's ladder, scheduled when the obligation was:
+// the version of the obligation it was made for (its id and due date) and the step.
+type Reminder struct {
+	OrganisationID string
+	ObligationID   string
+	Due            civil.Date
+	Step           Step
 }
 
-// Next returns the day of the first step after `last`, for scheduling; ok is false
-// when the ladder is finished.
-func (p Policy) Next(o Obligation, last string) (civil.Date, bool) {
-	steps := p.Steps(o)
-	for i, s := range steps {
-		if last == "" || (i > 0 && steps[i-1].Name == last) {
-			return s.On, true
+// State is what notify knows of an organisation at the moment a reminder falls due.
+type State struct {
+	Announced bool
+	Withdrawn bool
+	// The open obligation, as last scheduled; zero when there is none.
+	ObligationID string
+	Due          civil.Date
+	Met          bool
+}
+
+// Outcome says what becomes of a due reminder.
+type Outcome string
+
+// Outcomes. Every outcome but Send is final: the reminder is never looked at again.
+const (
+	Send        Outcome = "send"
+	Withdrawn   Outcome = "withdrawn"   // the organisation left the Commitment
+	Unannounced Outcome = "unannounced" // the organisation is not (yet) listed
+	Rescheduled Outcome = "rescheduled" // the obligation it was for was replaced or moved
+	Met         Outcome = "met"         // the submission arrived
+	Superseded  Outcome = "superseded"  // a later step of the same ladder is due as well
+)
+
+// Decide settles the reminders of one organisation that have fallen due, against its
+// state now. At most one is sent: the latest step of the current obligation. Steps
+// missed while the service was down are superseded by it, so a restart never floods
+// an institution with stale reminders; it gets the one that is true today. The
+// outcomes are in the order of due.
+func Decide(st State, due []Reminder) []Outcome {
+	out := make([]Outcome, len(due))
+	latest := -1
+	for i, r := range due {
+		switch {
+		case st.Withdrawn:
+			out[i] = Withdrawn
+		case !st.Announced:
+			out[i] = Unannounced
+		case r.ObligationID != st.ObligationID || r.Due != st.Due:
+			out[i] = Rescheduled
+		case st.Met:
+			out[i] = Met
+		case latest >= 0 && !r.Step.On.After(due[latest].Step.On):
+			out[i] = Superseded
+		default:
+			if latest >= 0 {
+				out[latest] = Superseded
+			}
+			latest, out[i] = i, Send
 		}
 	}
-	return civil.Date{}, false
+	return out
 }
 
 // Subject is the email subject of a step.

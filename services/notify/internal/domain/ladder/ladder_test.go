@@ -26,20 +26,63 @@ func TestTheLadderOfAnObligation(t *testing.T) {
 	}
 }
 
-func TestAfterADowntimeOnlyTheLatestStepIsSent(t *testing.T) {
+func TestDecideSendsOnlyTheLatestStepThatIsStillTrue(t *testing.T) {
 	t.Parallel()
-	s, ok := ladder.DefaultPolicy.Due(ob, "window-open", civil.New(2026, 9, 14))
-	if !ok || s.Name != "due-in-7" {
-		t.Fatalf("due %v %v, want due-in-7 (skipping due-in-90 and due-in-30)", s, ok)
+	steps := map[string]ladder.Step{}
+	for _, s := range ladder.DefaultPolicy.Steps(ob) {
+		steps[s.Name] = s
 	}
-	if _, ok := ladder.DefaultPolicy.Due(ob, "due-in-7", civil.New(2026, 9, 14)); ok {
-		t.Error("a step was due twice")
+	rem := func(obligation string, due civil.Date, step string) ladder.Reminder {
+		return ladder.Reminder{OrganisationID: "org", ObligationID: obligation, Due: due, Step: steps[step]}
 	}
-	if _, ok := ladder.DefaultPolicy.Due(ob, "", civil.New(2026, 3, 19)); ok {
-		t.Error("a step was due before the window opened")
+	current := ladder.State{Announced: true, ObligationID: ob.ID, Due: ob.Due}
+	missed := []ladder.Reminder{rem(ob.ID, ob.Due, "due-in-30"), rem(ob.ID, ob.Due, "due-in-7"), rem(ob.ID, ob.Due, "due-in-90")}
+	tests := []struct {
+		name  string
+		state ladder.State
+		due   []ladder.Reminder
+		want  []ladder.Outcome
+	}{
+		{"one due step is sent", current, missed[:1], []ladder.Outcome{ladder.Send}},
+		{"after a downtime only the latest is sent", current, missed, []ladder.Outcome{ladder.Superseded, ladder.Send, ladder.Superseded}},
+		{"met stops the ladder", ladder.State{Announced: true, ObligationID: ob.ID, Due: ob.Due, Met: true}, missed[:1], []ladder.Outcome{ladder.Met}},
+		{"withdrawn stops the ladder", ladder.State{Announced: true, Withdrawn: true, ObligationID: ob.ID, Due: ob.Due}, missed[:1], []ladder.Outcome{ladder.Withdrawn}},
+		{"not announced sends nothing", ladder.State{ObligationID: ob.ID, Due: ob.Due}, missed[:1], []ladder.Outcome{ladder.Unannounced}},
+		{"a moved due date retires the old ladder", ladder.State{Announced: true, ObligationID: ob.ID, Due: ob.Due.AddDays(60)}, missed[:1], []ladder.Outcome{ladder.Rescheduled}},
+		{"a new obligation retires the old ladder", ladder.State{Announced: true, ObligationID: "o2", Due: ob.Due}, missed[:1], []ladder.Outcome{ladder.Rescheduled}},
+		{"the old ladder's steps do not supersede the current one's",
+			ladder.State{Announced: true, ObligationID: ob.ID, Due: ob.Due.AddDays(60)},
+			[]ladder.Reminder{rem(ob.ID, ob.Due, "due-in-7"), rem(ob.ID, ob.Due.AddDays(60), "window-open")},
+			[]ladder.Outcome{ladder.Rescheduled, ladder.Send}},
 	}
-	if _, ok := ladder.DefaultPolicy.Due(ob, "overdue-30", civil.New(2030, 1, 1)); ok {
-		t.Error("the ladder did not end")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tt.want, ladder.Decide(tt.state, tt.due)); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConfiguredOffsets(t *testing.T) {
+	t.Parallel()
+	days, err := ladder.ParseDays(" 60, 14,0 ")
+	if err != nil || !cmp.Equal(days, []int{60, 14, 0}) {
+		t.Errorf("ParseDays = %v, %v", days, err)
+	}
+	for _, bad := range []string{"x", "-1", "99999"} {
+		if _, err := ladder.ParseDays(bad); err == nil {
+			t.Errorf("ParseDays(%q) accepted", bad)
+		}
+	}
+	p := ladder.Policy{DaysBefore: []int{14}, DaysOverdue: []int{3}}
+	var got []string
+	for _, s := range p.Steps(ob) {
+		got = append(got, s.Name)
+	}
+	if diff := cmp.Diff([]string{"window-open", "due-in-14", "overdue-3"}, got); diff != "" {
+		t.Errorf("configured ladder (-want +got):\n%s", diff)
 	}
 }
 

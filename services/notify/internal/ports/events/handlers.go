@@ -53,7 +53,7 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.NotifyLead(ctx, e.ID, p.OrganisationID, "review-feedback", "Technician Commitment: your peer-review feedback is ready",
+			return a.NotifyLead(ctx, e.ID, p.OrganisationID, mail.Person{Name: p.LeadName, Email: p.LeadEmail}, "review-feedback", "Technician Commitment: your peer-review feedback is ready",
 				mail.Content{Paragraphs: []string{"The peer reviewers' consolidated feedback on your submission is released. Read it, with the scores per theme, through the review service."}})
 		}
 		return nil
@@ -108,25 +108,16 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			apply = func(o *app.Organisation) {
-				if o.Obligation != nil && o.Obligation.ID == p.ObligationID && o.Obligation.Due == p.Due {
-					return // a redelivery: keep the ladder where it is
-				}
-				o.Obligation = &app.Obligation{ID: p.ObligationID, Kind: p.Kind, WindowOpens: p.WindowOpens, Due: p.Due}
-				o.LastStep = ""
-			}
+			return a.ScheduleObligation(ctx, e.AggregateID, p.OrganisationName,
+				app.Obligation{ID: p.ObligationID, Kind: p.Kind, Cycle: p.Cycle, WindowOpens: p.WindowOpens, Due: p.Due})
 		case events.ObligationMetV1{}.EventType():
 			p, err := events.Decode[events.ObligationMetV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			apply = func(o *app.Organisation) {
-				if o.Obligation != nil && o.Obligation.ID == p.ObligationID {
-					o.Obligation.Met = true
-				}
-			}
+			return a.MeetObligation(ctx, e.AggregateID, p.ObligationID)
 		case events.OrganisationWithdrawnV1{}.EventType():
-			apply = func(o *app.Organisation) { o.Withdrawn = true }
+			return a.Withdraw(ctx, e.AggregateID)
 		default:
 			return nil
 		}

@@ -1,0 +1,121 @@
+package adapters
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// counting is a relay that counts what it is handed.
+type counting struct{ n atomic.Int32 }
+
+func (c *counting) Send(context.Context, mail.Message) error { c.n.Add(1); return nil }
+
+func newDeliveries(t *testing.T) *Deliveries {
+	t.Helper()
+	_, db := testenv.Mongo(t)
+	d, err := NewDeliveries(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestOfManyClaimsOnOneAttemptExactlyOneWins(t *testing.T) {
+	t.Parallel()
+	d := newDeliveries(t)
+	for _, attempt := range []int{1, 2} {
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := d.Claim(context.Background(), app.Delivery{Key: "k1", OrganisationID: "o", Kind: "reminder", Status: app.StatusSending,
+					Attempts: attempt, CreatedAt: time.Now(), UpdatedAt: time.Now()}, attempt)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Errorf("attempt %d: %d claims won, want 1", attempt, wins.Load())
+		}
+	}
+}
+
+// A replica that claims an email and dies before sending it leaves the delivery
+// "sending". Once its lease runs out, the next sweep of any replica takes it over as
+// attempt 2; two replicas sweeping at once still send it once.
+func TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	orgs, err := NewOrganisations(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reminders, err := NewReminders(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 9, 13, 9, 0, 0, 0, time.UTC))
+	relay := &counting{}
+	var replicas []*app.App
+	for range 2 {
+		a, err := app.New(orgs, reminders, deliveries, relay, clk, app.Config{Ladder: ladder.DefaultPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		replicas = append(replicas, a)
+	}
+	died := app.Delivery{Key: "dead-replica", OrganisationID: "o", Kind: "reminder", Status: app.StatusSending, Attempts: 1,
+		CreatedAt: clk.Now(), UpdatedAt: clk.Now(), Message: mail.Message{MessageID: "dead-replica@tc", To: []mail.Person{{Name: "Lead", Email: "lead@example.ac.uk"}}, Subject: "s"}}
+	if ok, err := deliveries.Claim(ctx, died, 1); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	sweepBoth := func() {
+		var wg sync.WaitGroup
+		for _, a := range replicas {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := a.Sweep(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	clk.Advance(5 * time.Minute)
+	sweepBoth()
+	if relay.n.Load() != 0 {
+		t.Fatal("an email was taken over while its claim was still fresh")
+	}
+	clk.Advance(6 * time.Minute)
+	sweepBoth()
+	sweepBoth()
+	if relay.n.Load() != 1 {
+		t.Fatalf("sent %d times after the lease ran out, want once", relay.n.Load())
+	}
+	got, _, err := deliveries.Get(ctx, "dead-replica")
+	if err != nil || got.Status != app.StatusSent || got.Attempts != 2 {
+		t.Errorf("delivery after take-over: %+v %v", got, err)
+	}
+}
