@@ -2,72 +2,163 @@ package auth_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/config"
 )
 
-func setup(t *testing.T) (*auth.DevIssuer, *auth.Verifier) {
-	t.Helper()
+const audience = "technician-commitment"
+
+// newIssuer serves a development issuer's JWKS over HTTP and returns the issuer and a
+// Verifier that trusts it.
+func newIssuer(tb testing.TB) (*auth.DevIssuer, *auth.Verifier) {
+	tb.Helper()
 	jwks := httptest.NewServer(nil)
-	t.Cleanup(jwks.Close)
-	issuer, err := auth.NewDevIssuer(jwks.URL, "aud")
+	tb.Cleanup(jwks.Close)
+	issuer, err := auth.NewDevIssuer(jwks.URL, audience)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	jwks.Config.Handler = issuer.JWKSHandler()
-	v, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: jwks.URL, Audience: "aud"}, nil)
+	v, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: issuer.Issuer, Audience: audience}, nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return issuer, v
 }
 
-func TestVerifyAcceptsGoodTokensAndRefusesTheRest(t *testing.T) {
+// claims are a valid token's claims, for a test to spoil one of.
+func claims(issuer *auth.DevIssuer) jwt.MapClaims {
+	now := time.Now()
+	return jwt.MapClaims{
+		"iss": issuer.Issuer, "aud": audience, "sub": "sam", "role": "lead", "org": "org1",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	}
+}
+
+func mint(tb testing.TB, issuer *auth.DevIssuer, c jwt.Claims) string {
+	tb.Helper()
+	tok, err := issuer.MintClaims(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+func TestVerifyGivesThePrincipal(t *testing.T) {
 	t.Parallel()
-	issuer, v := setup(t)
-	good, _ := issuer.Mint(auth.Principal{Subject: "sam", Role: auth.RoleLead, Org: "org1", Email: "sam@example.ac.uk"}, time.Hour)
-	p, err := v.Verify(context.Background(), good)
+	issuer, v := newIssuer(t)
+	for _, want := range []auth.Principal{
+		{Subject: "sam", Role: auth.RoleLead, Org: "org1", Name: "Sam Lead", Email: "sam@example.ac.uk"},
+		{Subject: "rita", Role: auth.RoleReviewer, Org: "org2"},
+		{Subject: "ann", Role: auth.RoleApplicant, Org: "org3"},
+		{Subject: "alice", Role: auth.RoleOps}, // ITSS staff act for no one organisation
+	} {
+		tok, err := issuer.Mint(want, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := v.Verify(context.Background(), tok)
+		if err != nil {
+			t.Errorf("%s: %v", want.Role, err)
+			continue
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: principal (-want +got):\n%s", want.Role, diff)
+		}
+	}
+}
+
+func TestVerifyRefusesBadTokens(t *testing.T) {
+	t.Parallel()
+	issuer, v := newIssuer(t)
+	impostor, err := auth.NewDevIssuer(issuer.Issuer, audience) // same issuer name and key id, another key
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Subject != "sam" || p.Role != auth.RoleLead || p.Org != "org1" || !p.ActsFor("org1") || p.ActsFor("org2") {
-		t.Errorf("principal %+v", p)
+	spoil := func(edit func(jwt.MapClaims)) string {
+		c := claims(issuer)
+		edit(c)
+		return mint(t, issuer, c)
+	}
+	unsigned, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims(issuer)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stranger, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKid := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims(issuer))
+	withKid.Header["kid"] = "nobody"
+	unknownKid, err := withKid.SignedString(stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hmac, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(issuer)).SignedString([]byte("guessed"))
+	if err != nil {
+		t.Fatal(err)
 	}
 
-	noOrg, _ := issuer.Mint(auth.Principal{Subject: "x", Role: auth.RoleApplicant}, time.Hour)
-	badRole, _ := issuer.MintClaims(jwt.MapClaims{"iss": issuer.Issuer, "aud": "aud", "sub": "x", "role": "admin", "exp": time.Now().Add(time.Hour).Unix()})
-	noExp, _ := issuer.MintClaims(jwt.MapClaims{"iss": issuer.Issuer, "aud": "aud", "sub": "x", "role": "ops"})
-	wrongIss, _ := issuer.MintClaims(jwt.MapClaims{"iss": "https://evil.example", "aud": "aud", "sub": "x", "role": "ops", "exp": time.Now().Add(time.Hour).Unix()})
-	unsigned, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"iss": issuer.Issuer, "aud": "aud", "sub": "x", "role": "ops", "exp": time.Now().Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
-	hmac, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": issuer.Issuer, "aud": "aud", "sub": "x", "role": "ops", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte("guess"))
-	for name, tok := range map[string]string{
-		"no organisation": noOrg, "unknown role": badRole, "no expiry": noExp, "wrong issuer": wrongIss,
-		"alg none": unsigned, "HMAC": hmac, "garbage": "a.b.c",
-	} {
-		if _, err := v.Verify(context.Background(), tok); !apperr.Is(err, apperr.Unauthenticated) {
-			t.Errorf("%s: %v, want Unauthenticated", name, err)
-		}
+	tests := []struct {
+		name  string
+		token string
+		cause error // the jwt check that refused it; nil for the suite's own checks
+	}{
+		{"alg none", unsigned, jwt.ErrTokenSignatureInvalid},
+		{"HMAC", hmac, jwt.ErrTokenSignatureInvalid},
+		{"signed by another key", mint(t, impostor, claims(issuer)), jwt.ErrTokenSignatureInvalid},
+		{"expired", spoil(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), jwt.ErrTokenExpired},
+		{"no expiry", spoil(func(c jwt.MapClaims) { delete(c, "exp") }), jwt.ErrTokenRequiredClaimMissing},
+		{"not yet valid", spoil(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }), jwt.ErrTokenNotValidYet},
+		{"wrong audience", spoil(func(c jwt.MapClaims) { c["aud"] = "someone-else" }), jwt.ErrTokenInvalidAudience},
+		{"wrong issuer", spoil(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), jwt.ErrTokenInvalidIssuer},
+		{"unknown key id", unknownKid, jwt.ErrTokenUnverifiable},
+		{"garbage", "a.b.c", jwt.ErrTokenMalformed},
+		{"no organisation for a lead", spoil(func(c jwt.MapClaims) { delete(c, "org") }), nil},
+		{"no organisation for an applicant", spoil(func(c jwt.MapClaims) { c["role"] = "applicant"; c["org"] = "" }), nil},
+		{"unknown role", spoil(func(c jwt.MapClaims) { c["role"] = "admin" }), nil},
+		{"no role", spoil(func(c jwt.MapClaims) { delete(c, "role") }), nil},
+		{"no subject", spoil(func(c jwt.MapClaims) { delete(c, "sub") }), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := v.Verify(context.Background(), tt.token)
+			if !apperr.Is(err, apperr.Unauthenticated) {
+				t.Fatalf("Verify = %+v, %v; want Unauthenticated", p, err)
+			}
+			if tt.cause != nil && !errors.Is(err, tt.cause) {
+				t.Errorf("refused for %v, want %v", err, tt.cause)
+			}
+		})
 	}
 }
 
 func TestUnreachableIssuerIsUnavailableNotUnauthenticated(t *testing.T) {
 	t.Parallel()
-	issuer, err := auth.NewDevIssuer("http://127.0.0.1:1", "aud")
+	issuer, err := auth.NewDevIssuer("http://127.0.0.1:1", audience)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.NewVerifier(config.Auth{JWKSURL: "http://127.0.0.1:1/jwks", Issuer: issuer.Issuer, Audience: "aud"}, nil)
+	v, err := auth.NewVerifier(config.Auth{JWKSURL: "http://127.0.0.1:1/jwks", Issuer: issuer.Issuer, Audience: audience}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := issuer.Mint(auth.Principal{Subject: "x", Role: auth.RoleOps}, time.Hour)
+	tok, err := issuer.Mint(auth.Principal{Subject: "x", Role: auth.RoleOps}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := v.Verify(context.Background(), tok); !apperr.Is(err, apperr.Unavailable) {
 		t.Errorf("err = %v, want Unavailable", err)
 	}

@@ -108,9 +108,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 			FilterSubjects: c.spec.FilterSubjects,
 			AckPolicy:      jetstream.AckExplicitPolicy,
 			AckWait:        c.spec.AckWait,
-			MaxDeliver:     c.spec.MaxDeliver,
-			MaxAckPending:  c.spec.MaxAckPending,
-			DeliverPolicy:  jetstream.DeliverAllPolicy,
+			// The consumer, not the server, bounds deliveries: a server that stopped at
+			// MaxDeliver would drop the message whose dead-letter publish failed on the
+			// last delivery, instead of redelivering it to be dead-lettered again.
+			MaxDeliver:    -1,
+			MaxAckPending: c.spec.MaxAckPending,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
 		})
 		if err == nil {
 			break
@@ -159,6 +162,12 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 		c.deadLetter(parent, m, meta, fmt.Errorf("undecodable: %w", err))
 		return
 	}
+	if int(meta.NumDelivered) > c.spec.MaxDeliver {
+		// Its deliveries are spent: its dead-letter publish failed, or it was never
+		// settled (the process died or hung while handling it).
+		c.deadLetter(parent, m, meta, fmt.Errorf("delivered %d times, more than the %d allowed", meta.NumDelivered, c.spec.MaxDeliver))
+		return
+	}
 	ctx := propagation.TraceContext{}.Extract(parent, headerCarrier(m.Headers()))
 	ctx, span := c.tracer.Start(ctx, "consume "+m.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
@@ -169,7 +178,7 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 			attribute.Int("messaging.delivery.count", int(meta.NumDelivered)),
 		))
 	defer span.End()
-	ctx, cancel := context.WithTimeout(ctx, c.spec.AckWait-time.Second)
+	ctx, cancel := context.WithTimeout(ctx, handlerBudget(c.spec.AckWait))
 	defer cancel()
 
 	if err := c.Process(ctx, env); err != nil {
@@ -184,6 +193,14 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 	if err := m.Ack(); err != nil {
 		c.logger.WarnContext(ctx, "ack failed; the message will be redelivered and recognised", "id", env.ID, "error", err)
 	}
+}
+
+// handlerBudget is how long a handler may run: a little less than the ack wait, so
+// that it gives up (and the message is nak'd) before JetStream redelivers it
+// elsewhere. A flat second less would leave nothing, or less than nothing, of an ack
+// wait of a second or under, failing every message; a tenth off keeps it positive.
+func handlerBudget(ackWait time.Duration) time.Duration {
+	return max(ackWait-time.Second, ackWait*9/10)
 }
 
 // Durable is the consumer's durable name.

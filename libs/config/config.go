@@ -31,25 +31,21 @@ func Load(cfg any) error {
 // LoadFrom is Load with an explicit environment instead of the process's; tests use it.
 // A nil environ means the process environment.
 func LoadFrom(cfg any, environ map[string]string) error {
-	opts := env.Options{}
+	var problems []error
+	// envDefault tags fill only the fields cfg leaves zero, so that what the caller set
+	// beforehand survives. (env's SetDefaultsForZeroValuesOnly cannot be used in one
+	// pass: it also makes a field already set ignore its environment variable.)
+	defaults := env.Options{Environment: map[string]string{}, SetDefaultsForZeroValuesOnly: true}
+	if err := env.ParseWithOptions(cfg, defaults); err != nil {
+		problems = append(problems, describe(cfg, err)...)
+	}
+	// Then the environment overrides, without applying the defaults a second time.
+	opts := env.Options{DefaultValueTagName: "-"}
 	if environ != nil {
 		opts.Environment = environ
 	}
-	var problems []error
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
-		var agg env.AggregateError
-		if errors.As(err, &agg) {
-			keys := keysByField(cfg)
-			for _, e := range agg.Errors {
-				var pe env.ParseError
-				if errors.As(e, &pe) && len(keys[pe.Name]) > 0 {
-					e = fmt.Errorf("%s: %w", strings.Join(keys[pe.Name], " or "), pe.Err)
-				}
-				problems = append(problems, e)
-			}
-		} else {
-			problems = append(problems, err)
-		}
+		problems = append(problems, describe(cfg, err)...)
 	}
 	if v, ok := cfg.(Validator); ok {
 		if err := v.Validate(); err != nil {
@@ -60,6 +56,25 @@ func LoadFrom(cfg any, environ map[string]string) error {
 		return fmt.Errorf("configuration: %w", errors.Join(problems...))
 	}
 	return nil
+}
+
+// describe splits env's error into one problem per field, each named by the
+// environment variable the operator set.
+func describe(cfg any, err error) []error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return []error{err}
+	}
+	keys := keysByField(cfg)
+	out := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) && len(keys[pe.Name]) > 0 {
+			e = fmt.Errorf("%s: %w", strings.Join(keys[pe.Name], " or "), pe.Err)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // Defaults fills cfg's fields from their envDefault tags alone, ignoring the

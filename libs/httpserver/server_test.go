@@ -7,10 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 	"github.com/labstack/echo/v4"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -53,183 +57,348 @@ components:
     bearerAuth: {type: http, scheme: bearer}
 `
 
+const audience = "technician-commitment"
+
 type fixture struct {
 	url    string
 	issuer *auth.DevIssuer
-	ready  *error
+	dbDown *atomic.Bool
 }
 
-func newServer(t *testing.T) fixture {
-	t.Helper()
+// newServer runs a Server with the test document, the auth middleware trusting a
+// development issuer, a 1K body limit and one readiness check, on a real socket.
+func newServer(tb testing.TB) fixture {
+	tb.Helper()
 	jwks := httptest.NewServer(nil)
-	t.Cleanup(jwks.Close)
-	issuer, err := auth.NewDevIssuer(jwks.URL, "aud")
+	tb.Cleanup(jwks.Close)
+	issuer, err := auth.NewDevIssuer(jwks.URL, audience)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	jwks.Config.Handler = issuer.JWKSHandler()
-	verifier, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: jwks.URL, Audience: "aud"}, nil)
+	verifier, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: issuer.Issuer, Audience: audience}, nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	var readyErr error
+	var dbDown atomic.Bool
 	srv, err := httpserver.New(httpserver.Options{
 		Service: "test", Config: config.HTTP{BodyLimit: "1K"}, Spec: []byte(spec), Authenticate: auth.Authenticate,
 		Logger: telemetry.Discard(), Middleware: []echo.MiddlewareFunc{auth.Middleware(verifier)},
-		Ready: map[string]httpserver.Check{"db": func(context.Context) error { return readyErr }},
+		Ready: map[string]httpserver.Check{"db": func(context.Context) error {
+			if dbDown.Load() {
+				return errors.New("dial tcp 10.0.0.7:27017: connection refused")
+			}
+			return nil
+		}},
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	e := srv.Echo()
 	e.GET("/public", func(c echo.Context) error { return c.String(http.StatusOK, "hello") })
 	e.POST("/things", func(c echo.Context) error {
-		var body struct {
-			Name  string `json:"name"`
-			Count int    `json:"count"`
-			Email string `json:"email"`
-		}
+		var body thing
 		if err := httpserver.Decode(c, &body); err != nil {
 			return err
 		}
-		if body.Name == "taken" {
+		switch body.Name {
+		case "taken":
 			return apperr.New(apperr.Conflict, "name %s is taken", body.Name)
-		}
-		if body.Name == "boom" {
+		case "boom":
 			return errors.New("database password is hunter2")
 		}
 		return c.JSON(http.StatusCreated, body)
 	})
 	e.GET("/panic", func(echo.Context) error { panic("secret internal state") })
 	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return fixture{url: ts.URL, issuer: issuer, ready: &readyErr}
+	tb.Cleanup(ts.Close)
+	return fixture{url: ts.URL, issuer: issuer, dbDown: &dbDown}
 }
 
-func (f fixture) token(t *testing.T, role auth.Role) string {
-	t.Helper()
+type thing struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+	Email string `json:"email,omitempty"`
+}
+
+func (f fixture) token(tb testing.TB, role auth.Role) string {
+	tb.Helper()
 	tok, err := f.issuer.Mint(auth.Principal{Subject: "u1", Role: role, Org: "org1"}, time.Hour)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return tok
 }
 
-func call(t *testing.T, method, url, token, body string) (int, http.Header, map[string]any, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+// spoiled is a token from the right issuer with one claim changed.
+func (f fixture) spoiled(tb testing.TB, edit func(jwt.MapClaims)) string {
+	tb.Helper()
+	c := jwt.MapClaims{"iss": f.issuer.Issuer, "aud": audience, "sub": "u1", "role": "ops", "exp": time.Now().Add(time.Hour).Unix()}
+	edit(c)
+	tok, err := f.issuer.MintClaims(c)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	return tok
+}
+
+type request struct {
+	method, path, token, body string
+	contentType               string // defaults to application/json when there is a body
+	chunked                   bool   // send the body without a Content-Length
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (f fixture) do(tb testing.TB, r request) response {
+	tb.Helper()
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+		if r.chunked {
+			body = io.MultiReader(body) // hides the length, so the client streams it
+		}
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	req, err := http.NewRequest(r.method, f.url+r.path, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if r.body != "" {
+		ct := r.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	return resp.StatusCode, resp.Header, m, string(raw)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
 }
 
-func TestRequestsAreValidatedAuthorisedAndAnsweredAsProblems(t *testing.T) {
+// problem decodes a problem+json response, failing the test if it is not one.
+func problem(tb testing.TB, r response) httpserver.Problem {
+	tb.Helper()
+	if ct := r.header.Get("Content-Type"); ct != httpserver.ProblemContentType {
+		tb.Errorf("Content-Type %q, want %s: %s", ct, httpserver.ProblemContentType, r.body)
+	}
+	var p httpserver.Problem
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		tb.Fatalf("not a problem document: %v: %s", err, r.body)
+	}
+	if p.Status != r.status || p.Title == "" || !strings.HasPrefix(p.Type, httpserver.ProblemTypeBase) {
+		tb.Errorf("problem %+v does not describe status %d", p, r.status)
+	}
+	if p.RequestID == "" || p.RequestID != r.header.Get(echo.HeaderXRequestID) {
+		tb.Errorf("problem request id %q, want the response's %q", p.RequestID, r.header.Get(echo.HeaderXRequestID))
+	}
+	return p
+}
+
+// refusal is what a caller can act on in a refused request.
+type refusal struct {
+	Status    int
+	Code      string   // the problem type, after the base
+	Field     string   // the first field at fault
+	Fields    []string // every field at fault, sorted
+	Challenge bool     // a WWW-Authenticate header
+}
+
+func TestRefusalsAreProblemsNamingTheCause(t *testing.T) {
 	t.Parallel()
 	f := newServer(t)
 	ops := f.token(t, auth.RoleOps)
-	other, _ := auth.NewDevIssuer(f.issuer.Issuer, f.issuer.Audience)
-	forged, _ := other.Mint(auth.Principal{Subject: "u1", Role: auth.RoleOps}, time.Hour)
-	expired, _ := f.issuer.MintClaims(f.issuer.TokenClaims(auth.Principal{Subject: "u1", Role: auth.RoleOps}, -time.Hour))
-	wrongAud, _ := auth.NewDevIssuer(f.issuer.Issuer, "someone-else")
-	wrongAudTok, _ := wrongAud.Mint(auth.Principal{Subject: "u1", Role: auth.RoleOps}, time.Hour)
+	impostor, err := auth.NewDevIssuer(f.issuer.Issuer, audience) // same name and key id, another key
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := impostor.Mint(auth.Principal{Subject: "u1", Role: auth.RoleOps}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := f.spoiled(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() })
+	wrongAudience := f.spoiled(t, func(c jwt.MapClaims) { c["aud"] = "someone-else" })
+	valid := `{"name":"a","count":1}`
+	oversize := `{"name":"` + strings.Repeat("a", 2000) + `","count":1}`
+	invalid := func(fields ...string) refusal {
+		return refusal{Status: 400, Code: "invalid", Field: fields[0], Fields: fields}
+	}
+	unauthenticated := refusal{Status: 401, Code: "unauthenticated", Challenge: true}
 
 	tests := []struct {
-		name, method, path, token, body string
-		status                          int
-		field                           string
+		name string
+		req  request
+		want refusal
 	}{
-		{"public without token", "GET", "/public", "", "", 200, ""},
-		{"valid", "POST", "/things", ops, `{"name":"a","count":1}`, 201, ""},
-		{"malformed JSON", "POST", "/things", ops, `{"name":`, 400, "body"},
-		{"unknown field", "POST", "/things", ops, `{"name":"a","count":1,"status":"paid"}`, 400, "status"},
-		{"wrong type", "POST", "/things", ops, `{"name":"a","count":"one"}`, 400, "count"},
-		{"missing required", "POST", "/things", ops, `{"name":"a"}`, 400, "count"},
-		{"too long", "POST", "/things", ops, `{"name":"abcdefghijkl","count":1}`, 400, "name"},
-		{"bad email", "POST", "/things", ops, `{"name":"a","count":1,"email":"a@b\r\nBcc: x@y.z"}`, 400, "email"},
-		{"oversize", "POST", "/things", ops, `{"name":"` + strings.Repeat("a", 2000) + `","count":1}`, 413, ""},
-		{"no token", "POST", "/things", "", `{"name":"a","count":1}`, 401, ""},
-		{"forged token", "POST", "/things", forged, `{"name":"a","count":1}`, 401, ""},
-		{"expired token", "POST", "/things", expired, `{"name":"a","count":1}`, 401, ""},
-		{"wrong audience", "POST", "/things", wrongAudTok, `{"name":"a","count":1}`, 401, ""},
-		{"garbage token", "POST", "/things", "abc", `{"name":"a","count":1}`, 401, ""},
-		{"wrong role", "POST", "/things", f.token(t, auth.RoleLead), `{"name":"a","count":1}`, 403, ""},
-		{"domain conflict", "POST", "/things", ops, `{"name":"taken","count":1}`, 409, ""},
-		{"unknown route", "GET", "/nowhere", ops, "", 404, ""},
-		{"wrong method", "DELETE", "/things", ops, "", 405, ""},
+		{"malformed JSON", request{body: `{"name":`}, invalid("body")},
+		{"not JSON", request{body: `hello`}, invalid("body")},
+		{"unknown field", request{body: `{"name":"a","count":1,"status":"paid"}`}, invalid("status")},
+		{"wrong type", request{body: `{"name":"a","count":"one"}`}, invalid("count")},
+		{"missing required", request{body: `{"name":"a"}`}, invalid("count")},
+		{"over max length", request{body: `{"name":"abcdefghijkl","count":1}`}, invalid("name")},
+		{"header injection in email", request{body: `{"name":"a","count":1,"email":"a@b.org\r\nBcc: x@y.z"}`}, invalid("email")},
+		{"wrong content type", request{body: valid, contentType: "text/plain"}, invalid("Content-Type")},
+		{"oversize", request{body: oversize}, refusal{Status: 413, Code: "too_large"}},
+		{"oversize without length", request{body: oversize, chunked: true}, refusal{Status: 413, Code: "too_large"}},
+		{"no token", request{token: "-", body: valid}, unauthenticated},
+		{"garbage token", request{token: "abc", body: valid}, unauthenticated},
+		{"expired token", request{token: expired, body: valid}, unauthenticated},
+		{"wrong audience", request{token: wrongAudience, body: valid}, unauthenticated},
+		{"signed by another key", request{token: forged, body: valid}, unauthenticated},
+		{"role not in x-roles", request{token: f.token(t, auth.RoleLead), body: valid}, refusal{Status: 403, Code: "forbidden"}},
+		{"domain conflict", request{body: `{"name":"taken","count":1}`}, refusal{Status: 409, Code: "conflict"}},
+		{"unknown route", request{method: "GET", path: "/nowhere"}, refusal{Status: 404, Code: "not_found"}},
+		{"method not in document", request{method: "DELETE"}, refusal{Status: 405, Code: "method_not_allowed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, header, p, raw := call(t, tt.method, f.url+tt.path, tt.token, tt.body)
-			if status != tt.status {
-				t.Fatalf("status %d, want %d: %s", status, tt.status, raw)
+			t.Parallel()
+			req := tt.req
+			if req.method == "" {
+				req.method = "POST"
 			}
-			if status < 400 {
-				return
+			if req.path == "" {
+				req.path = "/things"
 			}
-			if ct := header.Get("Content-Type"); ct != httpserver.ProblemContentType {
-				t.Errorf("Content-Type %q, want %s", ct, httpserver.ProblemContentType)
+			switch req.token {
+			case "":
+				req.token = ops
+			case "-":
+				req.token = ""
 			}
-			if p["status"] != float64(tt.status) || p["title"] == nil || p["type"] == nil {
-				t.Errorf("not a problem document: %s", raw)
+			r := f.do(t, req)
+			p := problem(t, r)
+			got := refusal{Status: r.status, Code: strings.TrimPrefix(p.Type, httpserver.ProblemTypeBase), Field: p.Field,
+				Challenge: r.header.Get("WWW-Authenticate") != ""}
+			for _, fp := range p.Errors {
+				got.Fields = append(got.Fields, fp.Field)
 			}
-			if tt.field != "" && p["field"] != tt.field {
-				t.Errorf("field %v, want %s: %s", p["field"], tt.field, raw)
-			}
-			if status == 401 && header.Get("WWW-Authenticate") == "" {
-				t.Error("401 without WWW-Authenticate")
+			slices.Sort(got.Fields)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("refusal (-want +got):\n%s\n%s", diff, r.body)
 			}
 		})
 	}
 }
 
-func TestInternalFailuresRevealNothing(t *testing.T) {
+func TestEveryProblemOfABodyIsReported(t *testing.T) {
+	t.Parallel()
+	f := newServer(t)
+	r := f.do(t, request{method: "POST", path: "/things", token: f.token(t, auth.RoleOps), body: `{"count":-1,"colour":"red"}`})
+	p := problem(t, r)
+	var fields []string
+	for _, fp := range p.Errors {
+		if fp.Message == "" {
+			t.Errorf("problem with %s says nothing", fp.Field)
+		}
+		fields = append(fields, fp.Field)
+	}
+	slices.Sort(fields)
+	if diff := cmp.Diff([]string{"colour", "count", "name"}, fields); diff != "" {
+		t.Errorf("fields at fault (-want +got):\n%s\n%s", diff, r.body)
+	}
+}
+
+func TestAcceptedRequestsReachTheHandler(t *testing.T) {
+	t.Parallel()
+	f := newServer(t)
+	r := f.do(t, request{method: "GET", path: "/public"})
+	if diff := cmp.Diff(response{status: 200, body: []byte("hello")}, r, cmp.AllowUnexported(response{}), ignoreHeader); diff != "" {
+		t.Errorf("public GET without a token (-want +got):\n%s", diff)
+	}
+	r = f.do(t, request{method: "POST", path: "/things", token: f.token(t, auth.RoleOps), body: `{"name":"a","count":3,"email":"a@b.ac.uk"}`})
+	if r.status != http.StatusCreated {
+		t.Fatalf("status %d, want 201: %s", r.status, r.body)
+	}
+	var got thing
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(thing{Name: "a", Count: 3, Email: "a@b.ac.uk"}, got); diff != "" {
+		t.Errorf("body the handler decoded (-want +got):\n%s", diff)
+	}
+}
+
+var ignoreHeader = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".header" }, cmp.Ignore())
+
+func TestFailuresRevealNoInternals(t *testing.T) {
 	t.Parallel()
 	f := newServer(t)
 	ops := f.token(t, auth.RoleOps)
-	for _, tt := range []struct{ method, path, body, secret string }{
-		{"GET", "/panic", "", "secret internal state"},
-		{"POST", "/things", `{"name":"boom","count":1}`, "hunter2"},
+	for _, tt := range []struct {
+		req    request
+		secret string
+	}{
+		{request{method: "GET", path: "/panic", token: ops}, "secret internal state"},
+		{request{method: "POST", path: "/things", token: ops, body: `{"name":"boom","count":1}`}, "hunter2"},
 	} {
-		status, _, p, raw := call(t, tt.method, f.url+tt.path, ops, tt.body)
-		if status != 500 || p["request_id"] == nil {
-			t.Errorf("%s %s: status %d, want 500 with a request id: %s", tt.method, tt.path, status, raw)
+		r := f.do(t, tt.req)
+		p := problem(t, r)
+		want := httpserver.Problem{
+			Type: httpserver.ProblemTypeBase + "internal", Title: "Internal Server Error", Status: 500,
+			Detail:   "the server could not complete the request; quote the request id when reporting it",
+			Instance: tt.req.path, RequestID: p.RequestID,
 		}
-		if strings.Contains(raw, tt.secret) {
-			t.Errorf("%s %s leaks %q: %s", tt.method, tt.path, tt.secret, raw)
+		if diff := cmp.Diff(want, p); diff != "" {
+			t.Errorf("%s %s (-want +got):\n%s", tt.req.method, tt.req.path, diff)
 		}
+		if strings.Contains(string(r.body), tt.secret) {
+			t.Errorf("%s %s leaks %q: %s", tt.req.method, tt.req.path, tt.secret, r.body)
+		}
+	}
+	// The server survives the panic.
+	if r := f.do(t, request{method: "GET", path: "/healthz"}); r.status != http.StatusOK {
+		t.Errorf("/healthz after a panic: %d", r.status)
 	}
 }
 
 func TestHealthReadinessAndDocument(t *testing.T) {
 	t.Parallel()
 	f := newServer(t)
-	if status, _, _, _ := call(t, "GET", f.url+"/healthz", "", ""); status != 200 {
-		t.Errorf("/healthz %d, want 200", status)
+	get := func(path string) (int, map[string]any) {
+		t.Helper()
+		r := f.do(t, request{method: "GET", path: path})
+		var m map[string]any
+		if err := json.Unmarshal(r.body, &m); err != nil {
+			t.Fatalf("%s: %v: %s", path, err, r.body)
+		}
+		return r.status, m
 	}
-	if status, _, _, _ := call(t, "GET", f.url+"/readyz", "", ""); status != 200 {
-		t.Errorf("/readyz %d, want 200", status)
+	type answer struct {
+		Status int
+		Body   map[string]any
 	}
-	*f.ready = errors.New("database down")
-	if status, _, p, _ := call(t, "GET", f.url+"/readyz", "", ""); status != 503 || p["checks"].(map[string]any)["db"] != "unavailable" {
-		t.Errorf("/readyz with the database down: %d %v, want 503 naming db", status, p)
+	check := func(path string, want answer) {
+		t.Helper()
+		status, body := get(path)
+		if diff := cmp.Diff(want, answer{status, body}); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", path, diff)
+		}
 	}
-	status, header, _, raw := call(t, "GET", f.url+"/openapi.yaml", "", "")
-	if status != 200 || !strings.Contains(raw, "/things") || !strings.Contains(header.Get("Content-Type"), "yaml") {
-		t.Errorf("/openapi.yaml: %d %s", status, header.Get("Content-Type"))
+	check("/healthz", answer{200, map[string]any{"status": "ok"}})
+	check("/readyz", answer{200, map[string]any{"status": "ok", "checks": map[string]any{"db": "ok"}}})
+	f.dbDown.Store(true)
+	check("/readyz", answer{503, map[string]any{"status": "unavailable", "checks": map[string]any{"db": "unavailable"}}})
+	check("/healthz", answer{200, map[string]any{"status": "ok"}})
+
+	r := f.do(t, request{method: "GET", path: "/openapi.yaml"})
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/yaml" {
+		t.Errorf("/openapi.yaml: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	if diff := cmp.Diff(spec, string(r.body)); diff != "" {
+		t.Errorf("/openapi.yaml is not the document as written (-want +got):\n%s", diff)
 	}
 }
