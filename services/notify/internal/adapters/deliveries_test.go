@@ -71,6 +71,10 @@ func TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	assignments, err := NewAssignments(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deliveries, err := NewDeliveries(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +83,7 @@ func TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease(t *testing.T) {
 	relay := &counting{}
 	var replicas []*app.App
 	for range 2 {
-		a, err := app.New(orgs, reminders, deliveries, relay, clk, app.Config{Ladder: ladder.DefaultPolicy})
+		a, err := app.New(orgs, reminders, assignments, deliveries, relay, clk, app.Config{Ladder: ladder.DefaultPolicy})
 		if err != nil {
 			t.Fatal(err)
 		}

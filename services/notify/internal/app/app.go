@@ -95,6 +95,29 @@ type Reminders interface {
 	Retire(ctx context.Context, org, keepID string, keepDue civil.Date, outcome ladder.Outcome) error
 }
 
+// Assignment is a reviewer's assignment to a submission, as notify knows it.
+type Assignment struct {
+	RoundID, SubmissionID, ReviewerID, OrganisationID string
+	Reviewer                                          mail.Person
+	Deadline                                          time.Time
+	// RemindOn is the day the reviewer is reminded that the review is due soon.
+	RemindOn civil.Date
+}
+
+// Key names the assignment: one reviewer on one submission in one round.
+func (a Assignment) Key() string { return a.RoundID + "|" + a.SubmissionID + "|" + a.ReviewerID }
+
+// Assignments is the read model of reviewers' assignments. An assignment is opened
+// once and closed once (reviewed, declined or removed), in whichever order the events
+// arrive, so writers never contend over what it says.
+type Assignments interface {
+	Open(ctx context.Context, a Assignment) error
+	Close(ctx context.Context, a Assignment) error
+	// DueForReminder lists open assignments reminded on or before today whose
+	// deadline is after now.
+	DueForReminder(ctx context.Context, today civil.Date, now time.Time, limit int) ([]Assignment, error)
+}
+
 // Delivery statuses.
 const (
 	StatusSending = "sending"
@@ -138,31 +161,35 @@ type Deliveries interface {
 
 // Config tunes the app.
 type Config struct {
-	Ladder      ladder.Policy
-	MaxAttempts int
+	Ladder ladder.Policy
+	// ReviewDaysBefore is how many days before a review's deadline the reviewer is
+	// reminded (0: no reminder).
+	ReviewDaysBefore int
+	MaxAttempts      int
 	// PublicURL is where the notify service is reached from outside, for feed links.
 	PublicURL string
 }
 
 // App is the notify service.
 type App struct {
-	orgs       Organisations
-	reminders  Reminders
-	deliveries Deliveries
-	sender     Sender
-	clock      clock.Clock
-	cfg        Config
+	orgs        Organisations
+	reminders   Reminders
+	assignments Assignments
+	deliveries  Deliveries
+	sender      Sender
+	clock       clock.Clock
+	cfg         Config
 }
 
 // New checks its dependencies.
-func New(orgs Organisations, reminders Reminders, deliveries Deliveries, sender Sender, clk clock.Clock, cfg Config) (*App, error) {
-	if orgs == nil || reminders == nil || deliveries == nil || sender == nil || clk == nil {
-		return nil, errors.New("app: organisations, reminders, deliveries, sender and clock are required")
+func New(orgs Organisations, reminders Reminders, assignments Assignments, deliveries Deliveries, sender Sender, clk clock.Clock, cfg Config) (*App, error) {
+	if orgs == nil || reminders == nil || assignments == nil || deliveries == nil || sender == nil || clk == nil {
+		return nil, errors.New("app: organisations, reminders, assignments, deliveries, sender and clock are required")
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 6
 	}
-	return &App{orgs: orgs, reminders: reminders, deliveries: deliveries, sender: sender, clock: clk, cfg: cfg}, nil
+	return &App{orgs: orgs, reminders: reminders, assignments: assignments, deliveries: deliveries, sender: sender, clock: clk, cfg: cfg}, nil
 }
 
 // london is the calendar the reminders follow.
@@ -288,7 +315,12 @@ func (a *App) Sweep(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	n, err := a.retry(ctx)
+	n, err := a.remindReviewers(ctx, today)
+	sent += n
+	if err != nil {
+		return sent, err
+	}
+	n, err = a.retry(ctx)
 	return sent + n, err
 }
 
@@ -312,6 +344,68 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 		}
 		if err := a.reminders.Settle(ctx, r, outcomes[i]); err != nil {
 			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+// Assign records a reviewer's assignment and tells them of it; the reminder before
+// the deadline follows from the sweep.
+func (a *App) Assign(ctx context.Context, cause string, as Assignment) error {
+	if a.cfg.ReviewDaysBefore > 0 {
+		as.RemindOn = civil.Of(as.Deadline.In(london)).AddDays(-a.cfg.ReviewDaysBefore)
+		if err := a.assignments.Open(ctx, as); err != nil {
+			return err
+		}
+	}
+	return a.Notify(ctx, cause, as.OrganisationID, "review-assigned", []mail.Person{as.Reviewer},
+		"Technician Commitment peer review: a submission is assigned to you",
+		mail.Content{Paragraphs: []string{
+			fmt.Sprintf("You have been asked to review a submission in this round. Please accept or decline, and submit your review by %s.", as.Deadline.In(london).Format("2 January 2006 15:04")),
+		}}, false)
+}
+
+// CloseAssignment records that an assignment needs no more reminders: the review is
+// in, or the reviewer declined or was taken off it.
+func (a *App) CloseAssignment(ctx context.Context, as Assignment) error {
+	return a.assignments.Close(ctx, as)
+}
+
+// remindReviewers sends the reminder before each open review's deadline. The
+// assignment is read as it stands now, so a review already in is not chased, and the
+// reminder's key makes it once per assignment however many replicas sweep.
+func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error) {
+	due, err := a.assignments.DueForReminder(ctx, today, a.clock.Now(), 500)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, as := range due {
+		k := key(as.Reviewer.Email, "assignment:"+as.Key(), "review-due-soon")
+		if _, done, err := a.deliveries.Get(ctx, k); err != nil || done {
+			if err != nil {
+				return sent, err
+			}
+			continue
+		}
+		deadline := as.Deadline.In(london)
+		m := mail.Message{MessageID: k + "@technician-commitment.itss.org.uk", To: []mail.Person{as.Reviewer},
+			Subject: "Technician Commitment peer review: your review is due on " + deadline.Format("2 January 2006")}
+		if err := mail.Render(&m, mail.Content{Greeting: "Dear " + as.Reviewer.Name + ",", Paragraphs: []string{
+			fmt.Sprintf("A reminder that your review of the submission assigned to you is due by %s. Thank you for giving your time to the Commitment community.", deadline.Format("2 January 2006 15:04")),
+		}}); err != nil {
+			return sent, err
+		}
+		m.ICS = ical.Calendar("Technician Commitment peer review", []ical.Event{{
+			UID: as.RoundID + "-" + as.SubmissionID + "-" + as.ReviewerID + "-review@technician-commitment.itss.org.uk", On: civil.Of(deadline),
+			Summary: "Technician Commitment peer review due",
+		}}, a.clock.Now())
+		ok, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: as.OrganisationID, Kind: "review-due-soon", Message: m}, 1)
+		if err != nil {
+			return sent, err
+		}
+		if ok {
+			sent++
 		}
 	}
 	return sent, nil

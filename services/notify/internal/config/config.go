@@ -31,11 +31,13 @@ type SMTP struct {
 
 // Notify is the service's own behaviour.
 type Notify struct {
-	DaysBefore    string        `env:"NOTIFY_DAYS_BEFORE" envDefault:"90,30,7,1,0"`
-	DaysOverdue   string        `env:"NOTIFY_DAYS_OVERDUE" envDefault:"7,30"`
-	SweepInterval time.Duration `env:"NOTIFY_SWEEP_INTERVAL" envDefault:"1m"`
-	MaxAttempts   int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
-	PublicURL     string        `env:"NOTIFY_PUBLIC_URL" envDefault:"http://127.0.0.1:8083"`
+	DaysBefore  string `env:"NOTIFY_DAYS_BEFORE" envDefault:"90,30,7,1,0"`
+	DaysOverdue string `env:"NOTIFY_DAYS_OVERDUE" envDefault:"7,30"`
+	// ReviewDaysBefore is when a reviewer is reminded of a review's deadline (0: never).
+	ReviewDaysBefore int           `env:"NOTIFY_REVIEW_DAYS_BEFORE" envDefault:"7"`
+	SweepInterval    time.Duration `env:"NOTIFY_SWEEP_INTERVAL" envDefault:"1m"`
+	MaxAttempts      int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
+	PublicURL        string        `env:"NOTIFY_PUBLIC_URL" envDefault:"http://127.0.0.1:8083"`
 }
 
 // Ladder returns the configured reminder ladder.
@@ -82,6 +84,9 @@ func (c Config) Validate() error {
 	}
 	if c.SMTP.Host == "" || c.SMTP.Port <= 0 || c.SMTP.From == "" {
 		errs = append(errs, errors.New("SMTP_HOST, SMTP_PORT and SMTP_FROM must be set"))
+	}
+	if c.Notify.ReviewDaysBefore < 0 || c.Notify.ReviewDaysBefore > 365 {
+		errs = append(errs, errors.New("NOTIFY_REVIEW_DAYS_BEFORE must be between 0 and 365"))
 	}
 	if c.Notify.SweepInterval < time.Second || c.Notify.MaxAttempts < 1 {
 		errs = append(errs, errors.New("NOTIFY_SWEEP_INTERVAL must be at least 1s and NOTIFY_MAX_ATTEMPTS at least 1"))

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
@@ -249,24 +250,10 @@ func (h *harness) onboard(org string, opens, due civil.Date) {
 	h.waitFor(org)
 }
 
-// waitFor waits until every event published so far has been taken in.
-func (h *harness) waitFor(org string) {
+// waitFor waits until every signatory event published so far has been taken in.
+func (h *harness) waitFor(string) {
 	h.t.Helper()
-	testenv.Eventually(h.t, 10*time.Second, func() error {
-		ctx := context.Background()
-		c, err := h.env.JS.Consumer(ctx, events.StreamSignatory, "notify-organisations")
-		if err != nil {
-			return err
-		}
-		info, err := c.Info(ctx)
-		if err != nil {
-			return err
-		}
-		if info.NumPending != 0 || info.NumAckPending != 0 {
-			return fmt.Errorf("%d events still to take in", info.NumPending+uint64(info.NumAckPending))
-		}
-		return nil
-	})
+	h.waitForConsumer(events.StreamSignatory, "notify-organisations")
 }
 
 // runUntil moves the clock a day at a time to `until`, sweeping every instance at
@@ -538,7 +525,43 @@ func TestFundEventsSendReceiptsOnceAndRefuseHeaderInjection(t *testing.T) {
 	}
 }
 
-func TestReviewEventsReachReviewersAndLeads(t *testing.T) {
+func TestFundDecisionsAndReportRemindersReachApplicantAndLead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	for i, p := range []events.Payload{
+		events.ApplicationAwardedV1{ApplicationID: "app1", RoundID: "r", OrganisationID: "o1", Title: "Skills exchange", AmountPence: 90000,
+			Applicant: applicant, Endorsement: lead, ReportDue: civil.New(2027, 12, 31)},
+		events.ReportDueV1{ApplicationID: "app1", OrganisationID: "o1", Title: "Skills exchange", Due: civil.New(2027, 12, 31), Applicant: applicant, Endorsement: lead},
+	} {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("fund-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "app1", Version: i + 1, Time: time.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	var got []string
+	for _, m := range h.box.all() {
+		got = append(got, strings.Join(m.To, ",")+": "+m.Subject)
+	}
+	sort.Strings(got)
+	want := []string{
+		"ann@exampleton.ac.uk: Technician Collaboration Fund: your application is funded — Skills exchange",
+		"ann@exampleton.ac.uk: Technician Collaboration Fund: your project report is due by 2027-12-31",
+		"lead@exampleton.ac.uk: Technician Collaboration Fund: your application is funded — Skills exchange",
+		"lead@exampleton.ac.uk: Technician Collaboration Fund: your project report is due by 2027-12-31",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("fund emails (-want +got):\n%s", diff)
+	}
+}
+
+func TestReviewersAreToldRemindedOnlyWhileTheirReviewIsOutstandingAndChased(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
 	h.onboard("v", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
@@ -546,9 +569,17 @@ func TestReviewEventsReachReviewersAndLeads(t *testing.T) {
 	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
 		t.Fatal(err)
 	}
+	deadline := time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)
+	rita := events.ReviewerAssignedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "rita", ReviewerName: "Rita Reviewer", ReviewerEmail: "rita@othertown.ac.uk", ReviewDeadline: deadline}
+	rob, ray, dee := rita, rita, rita
+	rob.ReviewerID, rob.ReviewerName, rob.ReviewerEmail = "rob", "Rob Reviewer", "rob@othertown.ac.uk"
+	ray.ReviewerID, ray.ReviewerName, ray.ReviewerEmail = "ray", "Ray Reviewer", "ray@othertown.ac.uk"
+	dee.ReviewerID, dee.ReviewerName, dee.ReviewerEmail = "dee", "Dee Reviewer", "dee@othertown.ac.uk"
 	for i, p := range []events.Payload{
-		events.ReviewerAssignedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "rev1", ReviewerName: "Rita Reviewer", ReviewerEmail: "rita@othertown.ac.uk", ReviewDeadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)},
-		events.FeedbackReleasedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", Feedback: "Good."},
+		rita, rob, ray, dee,
+		events.ReviewSubmittedV1{RoundID: "r1", SubmissionID: "s1", ReviewerID: "rita", Summary: "Clear plan."},
+		events.AssignmentRemovedV1{RoundID: "r1", SubmissionID: "s1", ReviewerID: "ray", Reason: "conflict", ReviewerName: ray.ReviewerName, ReviewerEmail: ray.ReviewerEmail},
+		events.AssignmentDeclinedV1{RoundID: "r1", SubmissionID: "s1", ReviewerID: "dee", Reason: "leave"},
 	} {
 		data, _ := json.Marshal(p)
 		e := events.Envelope{ID: fmt.Sprintf("rev-evt-%d", i), Type: p.EventType(), AggregateType: "review_round", AggregateID: "r1", Version: i + 1, Time: time.Now(), Data: data}
@@ -556,123 +587,59 @@ func TestReviewEventsReachReviewersAndLeads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testenv.Eventually(t, 10*time.Second, func() error {
-		got := map[string]string{}
-		for _, m := range h.box.all() {
-			got[strings.Join(m.To, ",")] = m.Subject
-		}
-		if !strings.Contains(got["rita@othertown.ac.uk"], "assigned to you") || !strings.Contains(got["lead@exampleton.ac.uk"], "feedback is ready") {
-			return fmt.Errorf("emails so far: %v", got)
-		}
-		return nil
-	})
-}
-
-func TestAMovedDeadlineRetiresTheOldLadderAndNewContactsGetTheRest(t *testing.T) {
-	t.Parallel()
-	h := start(t, 1, time.Date(2026, 3, 19, 8, 0, 0, 0, time.UTC))
-	h.onboard("m", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
-	h.runUntil(civil.New(2026, 7, 1)) // window open, 90 days
-	// ITSS grants an extension to 20 November...
-	h.publish("m", events.ObligationScheduledV1{OrganisationID: "m", ObligationID: "m-c1", Kind: "self_assessment_and_action_plan", Cycle: 1,
-		WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2026, 11, 20)})
-	h.waitFor("m")
-	h.runUntil(civil.New(2026, 10, 25))
-	// ...and later the institution names a new lead, who gets the rest.
-	newLead := events.Person{Name: "Kim Lee", Email: "kim@exampleton.ac.uk"}
-	h.publish("m", events.OrganisationContactsChangedV1{OrganisationID: "m", Leader: leader, NominatedLead: newLead})
-	h.waitFor("m")
-	h.runUntil(civil.New(2027, 1, 31))
-
-	const s = "Technician Commitment: Uni m's self-assessment and action plan "
-	want := []string{
-		s + "window is open (due 2026-09-20) -> lead@exampleton.ac.uk (ics true)",
-		s + "is due in 90 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
-		// The new date is announced at once by the step that is true of it today.
-		s + "window is open (due 2026-11-20) -> lead@exampleton.ac.uk (ics true)",
-		s + "is due in 90 days (2026-11-20) -> lead@exampleton.ac.uk (ics true)",
-		s + "is due in 30 days (2026-11-20) -> lead@exampleton.ac.uk (ics true)",
-		s + "is due in 7 days (2026-11-20) -> kim@exampleton.ac.uk (ics true)",
-		s + "is due tomorrow -> kim@exampleton.ac.uk (ics true)",
-		s + "is due today -> kim@exampleton.ac.uk (ics true)",
-		s + "is 7 days overdue -> kim@exampleton.ac.uk (ics true)",
-		s + "is 7 days overdue -> vc@exampleton.ac.uk (ics true)",
-		s + "is 30 days overdue -> kim@exampleton.ac.uk (ics true)",
-		s + "is 30 days overdue -> vc@exampleton.ac.uk (ics true)",
-	}
-	if got := summary(h.box.all(), "m"); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("organisation m received:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-}
-
-func TestFailedSendsAreRetriedWithBackoffAndPermanentFailuresShownToOps(t *testing.T) {
-	t.Parallel()
-	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
-	h.box.setRefuse(func(rcpt string) *smtp.SMTPError {
-		if rcpt == lead.Email {
-			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
-		}
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
-	})
-	h.onboard("f", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
-	ops := h.http.Token(auth.RoleOps, "")
-	state := func() map[string]any {
-		t.Helper()
-		items := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=f", ops, nil)).JSON(t)["items"].([]any)
-		if len(items) != 1 {
-			t.Fatalf("delivery log holds %d entries for f, want 1: %v", len(items), items)
-		}
-		return items[0].(map[string]any)
-	}
-	sweep := func() {
-		t.Helper()
-		if _, err := h.svcs[0].App.Sweep(context.Background()); err != nil {
+	h.waitForConsumer(events.StreamReview, "notify-review")
+	// Seven days before the deadline, only Rob's review is still outstanding.
+	h.runUntil(civil.New(2027, 5, 30))
+	overdue := events.ReviewOverdueV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "rob", ReviewerName: rob.ReviewerName, ReviewerEmail: rob.ReviewerEmail, ReviewDeadline: deadline}
+	feedback := events.FeedbackReleasedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", Feedback: "Good."}
+	for i, p := range []events.Payload{overdue, feedback} {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("rev-late-%d", i), Type: p.EventType(), AggregateType: "review_round", AggregateID: "r1", Version: 10 + i, Time: time.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sweep()
-	if d := state(); d["status"] != "failed" || d["attempts"] != float64(1) || !strings.Contains(d["last_error"].(string), "451") {
-		t.Fatalf("after a 451: %v", d)
-	}
-	h.clock.Advance(time.Minute) // the first retry waits two minutes
-	sweep()
-	if d := state(); d["attempts"] != float64(1) {
-		t.Fatalf("retried before its backoff: %v", d)
-	}
-	h.clock.Advance(time.Minute)
-	sweep()
-	if d := state(); d["status"] != "failed" || d["attempts"] != float64(2) {
-		t.Fatalf("second attempt: %v", d)
-	}
-	h.box.setRefuse(nil)
-	h.clock.Advance(4 * time.Minute)
-	sweep()
-	sweep()
-	if d := state(); d["status"] != "sent" || d["attempts"] != float64(3) {
-		t.Fatalf("third attempt: %v", d)
-	}
-	if got := summary(h.box.all(), "f"); len(got) != 1 {
-		t.Errorf("organisation f received %d emails, want 1: %v", len(got), got)
-	}
+	h.waitForConsumer(events.StreamReview, "notify-review")
+	h.runUntil(civil.New(2027, 6, 30))
 
-	// A mailbox the relay refuses for good is given up at once and shown to ops.
-	h.box.setRefuse(func(rcpt string) *smtp.SMTPError {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	var got []string
+	for _, m := range h.box.all() {
+		if !strings.Contains(m.Subject, "Uni v") {
+			got = append(got, fmt.Sprintf("%s: %s (ics %v)", strings.Join(m.To, ","), m.Subject, m.ICS))
+		}
+	}
+	sort.Strings(got)
+	want := []string{
+		"dee@othertown.ac.uk: Technician Commitment peer review: a submission is assigned to you (ics false)",
+		"lead@exampleton.ac.uk: Technician Commitment: your peer-review feedback is ready (ics false)",
+		"ray@othertown.ac.uk: Technician Commitment peer review: a submission is assigned to you (ics false)",
+		"ray@othertown.ac.uk: Technician Commitment peer review: a submission is no longer assigned to you (ics false)",
+		"rita@othertown.ac.uk: Technician Commitment peer review: a submission is assigned to you (ics false)",
+		"rob@othertown.ac.uk: Technician Commitment peer review: a submission is assigned to you (ics false)",
+		"rob@othertown.ac.uk: Technician Commitment peer review: your review is due on 31 May 2027 (ics true)",
+		"rob@othertown.ac.uk: Technician Commitment peer review: your review is overdue (ics false)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("review emails (-want +got):\n%s", diff)
+	}
+}
+
+// waitForConsumer waits until a durable consumer has taken in everything published.
+func (h *harness) waitForConsumer(stream, durable string) {
+	h.t.Helper()
+	testenv.Eventually(h.t, 10*time.Second, func() error {
+		ctx := context.Background()
+		c, err := h.env.JS.Consumer(ctx, stream, durable)
+		if err != nil {
+			return err
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return fmt.Errorf("%d events still to take in", info.NumPending+uint64(info.NumAckPending))
+		}
+		return nil
 	})
-	h.publish("g", events.OrganisationEnquiryReceivedV1{OrganisationID: "g", Name: "Uni g", Kind: "signatory"})
-	h.publish("g", events.OrganisationAnnouncedV1{OrganisationID: "g", Name: "Uni g", Kind: "signatory",
-		NominatedLead: events.Person{Name: "Gone", Email: "gone@exampleton.ac.uk"}, Leader: leader})
-	h.publish("g", events.ObligationScheduledV1{OrganisationID: "g", ObligationID: "g-c1", Kind: "action_plan", Cycle: 1,
-		WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2026, 9, 20)})
-	h.waitFor("g")
-	sweep()
-	h.clock.Advance(24 * time.Hour)
-	sweep()
-	gaveUp := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=gave_up", ops, nil)).JSON(t)["items"].([]any)
-	if len(gaveUp) != 1 {
-		t.Fatalf("gave up on %d deliveries, want 1: %v", len(gaveUp), gaveUp)
-	}
-	if d := gaveUp[0].(map[string]any); d["organisation_id"] != "g" || d["attempts"] != float64(1) || !strings.Contains(d["last_error"].(string), "550") {
-		t.Errorf("the refused delivery: %v", d)
-	}
 }

@@ -56,6 +56,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	assignments, err := adapters.NewAssignments(ctx, p.DB)
+	if err != nil {
+		return fail(err)
+	}
 	deliveries, err := adapters.NewDeliveries(ctx, p.DB)
 	if err != nil {
 		return fail(err)
@@ -69,7 +73,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	application, err := app.New(orgs, reminders, deliveries, sender, p.Clock, app.Config{Ladder: policy, MaxAttempts: cfg.Notify.MaxAttempts, PublicURL: cfg.Notify.PublicURL})
+	application, err := app.New(orgs, reminders, assignments, deliveries, sender, p.Clock, app.Config{Ladder: policy, ReviewDaysBefore: cfg.Notify.ReviewDaysBefore, MaxAttempts: cfg.Notify.MaxAttempts, PublicURL: cfg.Notify.PublicURL})
 	if err != nil {
 		return fail(err)
 	}

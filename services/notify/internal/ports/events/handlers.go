@@ -21,11 +21,15 @@ const (
 	DurableReview        = "notify-review"
 )
 
-// Review tells reviewers of their assignments and overdue reviews, and institutions
-// that their feedback is released.
+// Review tells reviewers of their assignments, reminds them before the deadline
+// unless their review is in (or they declined, or were taken off it), chases overdue
+// reviews, and tells institutions that their feedback is released. The assignment
+// read model does not depend on the order events arrive in, so messages may be
+// handled in parallel.
 func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 16,
-		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectReviewOverdue, events.SubjectFeedbackReleased}}
+		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectAssignmentDeclined, events.SubjectAssignmentRemoved,
+			events.SubjectReviewSubmitted, events.SubjectReviewOverdue, events.SubjectFeedbackReleased}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.ReviewerAssignedV1{}.EventType():
@@ -33,11 +37,34 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Notify(ctx, e.ID, p.OrganisationID, "review-assigned", []mail.Person{{Name: p.ReviewerName, Email: p.ReviewerEmail}},
-				"Technician Commitment peer review: a submission is assigned to you",
-				mail.Content{Paragraphs: []string{
-					fmt.Sprintf("You have been asked to review a submission in this round. Please accept or decline, and submit your review by %s.", p.ReviewDeadline.In(london()).Format("2 January 2006 15:04")),
-				}}, false)
+			return a.Assign(ctx, e.ID, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
+				OrganisationID: p.OrganisationID, Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, Deadline: p.ReviewDeadline})
+		case events.AssignmentDeclinedV1{}.EventType():
+			p, err := events.Decode[events.AssignmentDeclinedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.CloseAssignment(ctx, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID})
+		case events.ReviewSubmittedV1{}.EventType():
+			p, err := events.Decode[events.ReviewSubmittedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.CloseAssignment(ctx, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID})
+		case events.AssignmentRemovedV1{}.EventType():
+			p, err := events.Decode[events.AssignmentRemovedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if err := a.CloseAssignment(ctx, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID}); err != nil {
+				return err
+			}
+			if p.ReviewerEmail == "" { // an older producer that does not say who to tell
+				return nil
+			}
+			return a.Notify(ctx, e.ID, p.OrganisationID, "review-unassigned", []mail.Person{{Name: p.ReviewerName, Email: p.ReviewerEmail}},
+				"Technician Commitment peer review: a submission is no longer assigned to you",
+				mail.Content{Paragraphs: []string{"ITSS has taken a submission off your list for this round, so no review of it is needed from you. Thank you for being ready to help."}}, false)
 		case events.ReviewOverdueV1{}.EventType():
 			p, err := events.Decode[events.ReviewOverdueV1](e)
 			if err != nil {
