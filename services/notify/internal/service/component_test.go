@@ -158,6 +158,7 @@ type harness struct {
 	clock *clock.Fake
 	svcs  []*service.Service
 	http  *testenv.Client
+	last  events.Envelope // the last event published
 }
 
 // start runs `instances` notify services on one database, sharing a fake clock and a
@@ -233,6 +234,20 @@ func (h *harness) publish(org string, p events.Payload) {
 	if _, err := h.env.JS.PublishMsg(context.Background(), bus.Message(e)); err != nil {
 		h.t.Fatal(err)
 	}
+	h.last = e
+}
+
+// redeliver publishes the last event again under its own id, as JetStream would
+// after a lost ack (with a fresh Nats-Msg-Id, so the stream keeps the copy), and waits
+// until it has been taken in.
+func (h *harness) redeliver() {
+	h.t.Helper()
+	m := bus.Message(h.last)
+	m.Header.Set("Nats-Msg-Id", fmt.Sprintf("%s-again-%d", h.last.ID, time.Now().UnixNano()))
+	if _, err := h.env.JS.PublishMsg(context.Background(), m); err != nil {
+		h.t.Fatal(err)
+	}
+	h.waitFor(h.last.AggregateID)
 }
 
 var (
@@ -298,15 +313,18 @@ func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T
 	h.onboard("b", opens, due) // submits after the 30-day reminder
 	h.onboard("w", opens, due) // withdraws after the window opens
 
-	// Redelivered events change nothing: the same obligation again.
+	// Repeated events change nothing: the same obligation again, as a new event and as
+	// a redelivery of one already handled.
 	h.publish("a", events.ObligationScheduledV1{OrganisationID: "a", ObligationID: "a-c1", Kind: "self_assessment_and_action_plan", Cycle: 1, WindowOpens: opens, Due: due})
 	h.waitFor("a")
+	h.redeliver()
 
 	h.runUntil(civil.New(2026, 3, 25))
 	h.publish("w", events.OrganisationWithdrawnV1{OrganisationID: "w", Reason: "merged", InitiatedBy: "organisation"})
 	h.runUntil(civil.New(2026, 8, 25))
 	h.publish("b", events.ObligationMetV1{OrganisationID: "b", ObligationID: "b-c1", SubmissionID: "s1", ReceivedOn: civil.New(2026, 8, 25)})
 	h.waitFor("b")
+	h.redeliver()                       // b's submission, again
 	h.runUntil(civil.New(2026, 11, 30)) // eighteen months and more after the announcement
 
 	msgs := h.box.all()
@@ -357,11 +375,38 @@ func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T
 		t.Errorf("delivery log lists %d sent to a, want %d", len(log), len(ladder))
 	}
 	h.http.Must(http.StatusForbidden, h.http.Do("GET", "/v1/deliveries", h.http.Token(auth.RoleLead, "a"), nil))
-	// A resend is a new, recorded attempt of the same email.
+	// The log pages with a cursor, and refuses what is not a page it can serve.
+	seen := map[string]bool{}
+	for cursor, pages := "", 0; ; pages++ {
+		page := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=a&limit=3"+cursor, ops, nil)).JSON(t)
+		for _, item := range page["items"].([]any) {
+			seen[item.(map[string]any)["id"].(string)] = true
+		}
+		next, ok := page["next_cursor"].(string)
+		if !ok || pages > 10 {
+			break
+		}
+		cursor = "&cursor=" + next
+	}
+	if len(seen) != len(ladder) {
+		t.Errorf("paging found %d deliveries, want %d", len(seen), len(ladder))
+	}
+	for _, bad := range []string{"limit=0", "limit=201", "status=lost", "cursor=notacursor", "organisation_id=a%0d%0a"} {
+		if r := h.http.Do("GET", "/v1/deliveries?"+bad, ops, nil); r.Status != http.StatusBadRequest || !strings.Contains(r.Header.Get("Content-Type"), "problem+json") {
+			t.Errorf("GET /v1/deliveries?%s: %d %s, want a 400 problem", bad, r.Status, r.Body)
+		}
+	}
+	h.http.Must(http.StatusNotFound, h.http.Do("POST", "/v1/deliveries/"+strings.Repeat("0", 32)+"/resend", ops, nil))
+
+	// A resend is a new, recorded attempt of the same email, with the same Message-ID.
 	id := log[0].(map[string]any)["id"].(string)
+	before := len(h.box.all())
 	after := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resend", ops, nil)).JSON(t)
 	if after["attempts"] != float64(2) || after["status"] != "sent" {
 		t.Errorf("after a resend: %v", after)
+	}
+	if all := h.box.all(); len(all) != before+1 || !strings.HasPrefix(all[len(all)-1].ID, "<"+id+"@") {
+		t.Errorf("the resent email is not the logged one again: %+v", all[len(all)-1])
 	}
 }
 
@@ -429,6 +474,14 @@ func TestCalendarFeedShowsCurrentObligations(t *testing.T) {
 		t.Errorf("feed lacks the due date: %s", feed.Body)
 	}
 	h.http.Must(http.StatusNotFound, h.http.Do("GET", "/v1/calendars/"+strings.Repeat("A", 32)+".ics", "", nil))
+	preview := func() []any {
+		t.Helper()
+		return h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/reminders/preview", h.http.Token(auth.RoleOps, ""), nil)).JSON(t)["items"].([]any)
+	}
+	if p := preview(); len(p) != 1 || p[0].(map[string]any)["step"] != "window-open" || p[0].(map[string]any)["on"] != "2026-03-20" {
+		t.Errorf("preview before the window opens: %v", p)
+	}
+	h.http.Must(http.StatusForbidden, h.http.Do("GET", "/v1/reminders/preview", lead, nil))
 	h.publish("c", events.ObligationMetV1{OrganisationID: "c", ObligationID: "c-c1", SubmissionID: "s", ReceivedOn: civil.New(2026, 5, 1)})
 	h.publish("c", events.ObligationScheduledV1{OrganisationID: "c", ObligationID: "c-c2", Kind: "self_assessment_and_action_plan", Cycle: 2, WindowOpens: civil.New(2028, 11, 1), Due: civil.New(2029, 5, 1)})
 	h.waitFor("c")
@@ -436,11 +489,17 @@ func TestCalendarFeedShowsCurrentObligations(t *testing.T) {
 	if strings.Contains(string(feed.Body), "20260920") || !strings.Contains(string(feed.Body), "DTSTART;VALUE=DATE:20290501") {
 		t.Errorf("feed does not follow the new obligation: %s", feed.Body)
 	}
+	if p := preview(); len(p) != 1 || p[0].(map[string]any)["obligation_id"] != "c-c2" || p[0].(map[string]any)["on"] != "2028-11-01" {
+		t.Errorf("preview after the submission: %v", p)
+	}
 	h.publish("c", events.OrganisationWithdrawnV1{OrganisationID: "c", Reason: "left", InitiatedBy: "organisation"})
 	h.waitFor("c")
 	feed = h.http.Must(http.StatusOK, h.http.Do("GET", url, "", nil))
 	if strings.Contains(string(feed.Body), "BEGIN:VEVENT") || !strings.HasSuffix(string(feed.Body), "END:VCALENDAR\r\n") {
 		t.Errorf("a withdrawn organisation's feed still shows deadlines: %s", feed.Body)
+	}
+	if p := preview(); len(p) != 0 {
+		t.Errorf("preview after the withdrawal: %v", p)
 	}
 }
 
