@@ -109,7 +109,7 @@ func (e ListRoundsParamsStatus) Valid() bool {
 	}
 }
 
-// Application defines model for Application.
+// Application Example: {"award_pence":80000,"budget_lines":[{"amount_pence":45000,"description":"Consumables"},{"amount_pence":40000,"description":"Travel between sites"}],"created_at":"2027-03-18T09:41:00Z","endorsement":{"email":"s.patel@exampleton.ac.uk","name":"Sam Patel"},"id":"0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a47","milestones":[{"description":"First workshop","due":"2027-06-15"},{"description":"Final showcase","due":"2027-11-30"}],"organisation_id":"org-exampleton","partners":[{"name":"Exampleton College"}],"report_due":"2028-01-31","report_is_due":false,"requested_amount_pence":85000,"round_id":"01a20e6d-6c22-7e4a-ad42-f3118735db1e","status":"awarded","submitted_at":"2027-03-20T11:02:13Z","summary":"Technicians from both institutions run four joint workshops on additive manufacturing.","themes":["career_development","visibility"],"title":"Shared 3D-printing skills exchange","updated_at":"2027-04-22T14:10:05Z","version":4}
 type Application struct {
 	AwardPence  *int64       `json:"award_pence,omitempty"`
 	BudgetLines []BudgetLine `json:"budget_lines"`
@@ -189,7 +189,7 @@ type Endorsement struct {
 	Name  string              `json:"name"`
 }
 
-// Ledger defines model for Ledger.
+// Ledger Example: {"awarded_pence":80000,"budget_pence":750000,"entries":1,"remaining_pence":670000,"round_id":"01a20e6d-6c22-7e4a-ad42-f3118735db1e"}
 type Ledger struct {
 	AwardedPence   int64  `json:"awarded_pence"`
 	BudgetPence    int64  `json:"budget_pence"`
@@ -228,9 +228,15 @@ type Problem struct {
 	Type      string  `json:"type"`
 }
 
-// Round defines model for Round.
+// Round Example: {"budget_pence":750000,"closes":"2027-03-31T16:00:00Z","closes_london":"2027-03-31 17:00 BST","exclude_previously_funded":true,"id":"01a20e6d-6c22-7e4a-ad42-f3118735db1e","max_award_pence":100000,"min_award_pence":10000,"name":"Technician Collaboration Fund 2027","opens":"2027-01-12T09:00:00Z","project_end":"2027-12-31","project_start":"2027-05-01","status":"open","themes":["visibility","recognition","career_development","sustainability"],"version":1}
 type Round struct {
-	BudgetPence int64     `json:"budget_pence"`
+	BudgetPence int64 `json:"budget_pence"`
+
+	// ClosedAt When the round was recorded closed (absent until then)
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
+
+	// ClosedEarly Ops closed it before its closing time
+	ClosedEarly *bool     `json:"closed_early,omitempty"`
 	Closes      time.Time `json:"closes"`
 
 	// ClosesLondon The closing time on the Europe/London clock
@@ -245,6 +251,9 @@ type Round struct {
 	ProjectStart            openapi_types.Date `json:"project_start"`
 	Status                  RoundStatus        `json:"status"`
 	Themes                  []Theme            `json:"themes"`
+
+	// Version How many times the round has changed, counting its opening
+	Version *int `json:"version,omitempty"`
 }
 
 // RoundStatus defines model for Round.Status.
@@ -279,7 +288,7 @@ type IdempotencyKey = string
 // Limit defines model for Limit.
 type Limit = int
 
-// ApplicationOK defines model for ApplicationOK.
+// ApplicationOK Example: {"award_pence":80000,"budget_lines":[{"amount_pence":45000,"description":"Consumables"},{"amount_pence":40000,"description":"Travel between sites"}],"created_at":"2027-03-18T09:41:00Z","endorsement":{"email":"s.patel@exampleton.ac.uk","name":"Sam Patel"},"id":"0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a47","milestones":[{"description":"First workshop","due":"2027-06-15"},{"description":"Final showcase","due":"2027-11-30"}],"organisation_id":"org-exampleton","partners":[{"name":"Exampleton College"}],"report_due":"2028-01-31","report_is_due":false,"requested_amount_pence":85000,"round_id":"01a20e6d-6c22-7e4a-ad42-f3118735db1e","status":"awarded","submitted_at":"2027-03-20T11:02:13Z","summary":"Technicians from both institutions run four joint workshops on additive manufacturing.","themes":["career_development","visibility"],"title":"Shared 3D-printing skills exchange","updated_at":"2027-04-22T14:10:05Z","version":4}
 type ApplicationOK = Application
 
 // BadRequest defines model for BadRequest.
@@ -379,6 +388,17 @@ type OpenRoundParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CloseRoundJSONBody defines parameters for CloseRound.
+type CloseRoundJSONBody struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
+// CloseRoundParams defines parameters for CloseRound.
+type CloseRoundParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal). The same key with the same body returns the first result; with a different body, 422.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateApplicationJSONRequestBody defines body for CreateApplication for application/json ContentType.
 type CreateApplicationJSONRequestBody = ApplicationRequest
 
@@ -399,6 +419,12 @@ type WithdrawApplicationJSONRequestBody WithdrawApplicationJSONBody
 
 // OpenRoundJSONRequestBody defines body for OpenRound for application/json ContentType.
 type OpenRoundJSONRequestBody = RoundRequest
+
+// UpdateRoundJSONRequestBody defines body for UpdateRound for application/json ContentType.
+type UpdateRoundJSONRequestBody = RoundRequest
+
+// CloseRoundJSONRequestBody defines body for CloseRound for application/json ContentType.
+type CloseRoundJSONRequestBody CloseRoundJSONBody
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -441,6 +467,12 @@ type ServerInterface interface {
 	// GetRound One round and its rules (public)
 	// (GET /v1/rounds/{id})
 	GetRound(ctx echo.Context, id ID) error
+	// UpdateRound Correct a round's terms (ops)
+	// (PUT /v1/rounds/{id})
+	UpdateRound(ctx echo.Context, id ID) error
+	// CloseRound Close a round now, before its closing time (ops)
+	// (POST /v1/rounds/{id}/close)
+	CloseRound(ctx echo.Context, id ID, params CloseRoundParams) error
 	// GetLedger The round's budget, what is awarded and what remains (ops)
 	// (GET /v1/rounds/{id}/ledger)
 	GetLedger(ctx echo.Context, id ID) error
@@ -790,6 +822,58 @@ func (w *ServerInterfaceWrapper) GetRound(ctx echo.Context) error {
 	return err
 }
 
+// UpdateRound converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRound(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRound(ctx, id)
+	return err
+}
+
+// CloseRound converts echo context to params.
+func (w *ServerInterfaceWrapper) CloseRound(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloseRoundParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CloseRound(ctx, id, params)
+	return err
+}
+
 // GetLedger converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLedger(ctx echo.Context) error {
 	var err error
@@ -856,6 +940,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/rounds", wrapper.ListRounds, options.OperationMiddlewares["listRounds"]...)
 	router.POST(options.BaseURL+"/v1/rounds", wrapper.OpenRound, options.OperationMiddlewares["openRound"]...)
 	router.GET(options.BaseURL+"/v1/rounds/:id", wrapper.GetRound, options.OperationMiddlewares["getRound"]...)
+	router.PUT(options.BaseURL+"/v1/rounds/:id", wrapper.UpdateRound, options.OperationMiddlewares["updateRound"]...)
+	router.POST(options.BaseURL+"/v1/rounds/:id/close", wrapper.CloseRound, options.OperationMiddlewares["closeRound"]...)
 	router.GET(options.BaseURL+"/v1/rounds/:id/ledger", wrapper.GetLedger, options.OperationMiddlewares["getLedger"]...)
 	router.GET(options.BaseURL+"/v1/applications", wrapper.ListApplications, options.OperationMiddlewares["listApplications"]...)
 	router.POST(options.BaseURL+"/v1/applications", wrapper.CreateApplication, options.OperationMiddlewares["createApplication"]...)

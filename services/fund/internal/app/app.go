@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,7 +67,8 @@ type Page struct {
 
 // App is the fund service's use cases.
 type App struct {
-	locks       keyedMutex
+	// awarding holds one token: awards queue for it within this replica (see Award).
+	awarding    chan struct{}
 	events      EventStore
 	signatories Signatories
 	views       Views
@@ -80,7 +80,7 @@ func New(es EventStore, sig Signatories, views Views, clk clock.Clock) (*App, er
 	if es == nil || sig == nil || views == nil || clk == nil {
 		return nil, errors.New("app: event store, signatories, views and clock are required")
 	}
-	return &App{events: es, signatories: sig, views: views, clock: clk}, nil
+	return &App{events: es, signatories: sig, views: views, clock: clk, awarding: make(chan struct{}, 1)}, nil
 }
 
 // OpenRound creates a round (ops).
@@ -106,20 +106,89 @@ func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (
 	return a.Round(ctx, r.ID)
 }
 
+// UpdateRound replaces a round's terms (ops), within what its status allows.
+func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round) (round.Round, error) {
+	if !by.IsOps() {
+		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff change rounds")
+	}
+	return a.changeRound(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
+		return r.Update(next, a.clock.Now())
+	})
+}
+
+// CloseRound closes a round now, before its closing time (ops).
+func (a *App) CloseRound(ctx context.Context, by auth.Principal, id, reason string) (round.Round, error) {
+	if !by.IsOps() {
+		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff close rounds")
+	}
+	return a.changeRound(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
+		return r.Close(a.clock.Now(), reason)
+	})
+}
+
+// SweepRounds records the close of every round whose closing time has passed, so
+// that its closing is an event like any other. It returns how many it closed; any
+// number of replicas may run it at once, and a round is closed once.
+func (a *App) SweepRounds(ctx context.Context) (int, error) {
+	rounds, err := a.Rounds(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	now, closed := a.clock.Now(), 0
+	for _, r := range rounds {
+		if !r.ClosedAt.IsZero() || now.Before(r.Closes) {
+			continue
+		}
+		appended := false
+		if _, err := a.changeRound(ctx, "system:round-sweep", r.ID, func(r round.Round) ([]events.Payload, error) {
+			p, err := r.Close(now, "")
+			appended = len(p) > 0
+			return p, err
+		}); err != nil {
+			return closed, err
+		}
+		if appended {
+			closed++
+		}
+	}
+	return closed, nil
+}
+
+func (a *App) changeRound(ctx context.Context, actor, id string, decide func(round.Round) ([]events.Payload, error)) (round.Round, error) {
+	var seen []events.Envelope
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor,
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			seen = history
+			if len(history) > 0 && history[0].AggregateType != round.AggregateType {
+				return nil, apperr.New(apperr.NotFound, "round %s not found", id)
+			}
+			r, ok, err := round.Rebuild(id, history)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, apperr.New(apperr.NotFound, "round %s not found", id)
+			}
+			return decide(r)
+		}})
+	if err != nil {
+		return round.Round{}, err
+	}
+	r, _, err := round.Rebuild(id, append(seen, appended...))
+	return r, err
+}
+
 // Round returns one round.
 func (a *App) Round(ctx context.Context, id string) (round.Round, error) {
 	history, err := a.events.Load(ctx, id)
 	if err != nil {
 		return round.Round{}, err
 	}
-	if len(history) == 0 || history[0].Type != (events.RoundOpenedV1{}).EventType() {
+	if len(history) == 0 || history[0].AggregateType != round.AggregateType {
 		return round.Round{}, apperr.New(apperr.NotFound, "round %s not found", id)
 	}
-	p, err := events.Decode[events.RoundOpenedV1](history[0])
-	if err != nil {
-		return round.Round{}, err
-	}
-	return round.FromEvent(p), nil
+	r, _, err := round.Rebuild(id, history)
+	return r, err
 }
 
 // Rounds lists rounds, newest first, optionally only those with a status now.
@@ -128,14 +197,23 @@ func (a *App) Rounds(ctx context.Context, status round.Status) ([]round.Round, e
 	if err != nil {
 		return nil, err
 	}
+	byID := map[string][]events.Envelope{}
+	var ids []string
+	for _, e := range history {
+		if _, seen := byID[e.AggregateID]; !seen {
+			ids = append(ids, e.AggregateID)
+		}
+		byID[e.AggregateID] = append(byID[e.AggregateID], e)
+	}
 	now := a.clock.Now()
 	var out []round.Round
-	for _, e := range history {
-		p, err := events.Decode[events.RoundOpenedV1](e)
+	for _, id := range ids {
+		evs := byID[id]
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].Version < evs[j].Version })
+		r, _, err := round.Rebuild(id, evs)
 		if err != nil {
 			return nil, err
 		}
-		r := round.FromEvent(p)
 		if status == "" || r.StatusAt(now) == status {
 			out = append(out, r)
 		}
@@ -209,7 +287,7 @@ func (a *App) Application(ctx context.Context, by auth.Principal, id string) (*a
 	if err != nil {
 		return nil, err
 	}
-	if !app.Exists() || !by.ActsFor(app.OrganisationID()) || (by.Role != auth.RoleOps && by.Role != auth.RoleApplicant) {
+	if !visible(by, app) {
 		return nil, apperr.New(apperr.NotFound, "application %s not found", id)
 	}
 	return app, nil
@@ -217,16 +295,24 @@ func (a *App) Application(ctx context.Context, by auth.Principal, id string) (*a
 
 // UpdateApplication revises a draft.
 func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id string, c application.Content) (*application.Application, error) {
-	return a.own(ctx, by, id, func(app *application.Application, r round.Round) ([]events.Payload, error) {
+	return a.own(ctx, by, id, func(app *application.Application, roundOf roundOf) ([]events.Payload, error) {
+		r, err := roundOf()
+		if err != nil {
+			return nil, err
+		}
 		return app.Update(r, c)
 	})
 }
 
 // Submit submits a draft while its round is open.
 func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*application.Application, error) {
-	return a.own(ctx, by, id, func(app *application.Application, r round.Round) ([]events.Payload, error) {
+	return a.own(ctx, by, id, func(app *application.Application, roundOf roundOf) ([]events.Payload, error) {
 		if app.Status() == application.StatusSubmitted {
 			return nil, nil // already done: submitting twice is not an error
+		}
+		r, err := roundOf()
+		if err != nil {
+			return nil, err
 		}
 		el, err := a.eligibility(ctx, r, app.OrganisationID())
 		if err != nil {
@@ -238,7 +324,7 @@ func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*applic
 
 // Withdraw withdraws an application.
 func (a *App) Withdraw(ctx context.Context, by auth.Principal, id, reason string) (*application.Application, error) {
-	return a.own(ctx, by, id, func(app *application.Application, _ round.Round) ([]events.Payload, error) {
+	return a.own(ctx, by, id, func(app *application.Application, _ roundOf) ([]events.Payload, error) {
 		if app.Status() == application.StatusWithdrawn {
 			return nil, nil
 		}
@@ -248,21 +334,21 @@ func (a *App) Withdraw(ctx context.Context, by auth.Principal, id, reason string
 
 // SubmitReport records a funded project's report.
 func (a *App) SubmitReport(ctx context.Context, by auth.Principal, id string, rep application.Report) (*application.Application, error) {
-	return a.own(ctx, by, id, func(app *application.Application, _ round.Round) ([]events.Payload, error) {
+	return a.own(ctx, by, id, func(app *application.Application, _ roundOf) ([]events.Payload, error) {
 		return app.SubmitReport(rep)
 	})
 }
 
 // StartAssessment moves an application into assessment (ops).
 func (a *App) StartAssessment(ctx context.Context, by auth.Principal, id string) (*application.Application, error) {
-	return a.ops(ctx, by, id, func(app *application.Application, _ round.Round) ([]events.Payload, error) {
+	return a.ops(ctx, by, id, func(app *application.Application, _ roundOf) ([]events.Payload, error) {
 		return app.StartAssessment()
 	})
 }
 
 // Decline declines with feedback (ops).
 func (a *App) Decline(ctx context.Context, by auth.Principal, id, feedback string) (*application.Application, error) {
-	return a.ops(ctx, by, id, func(app *application.Application, _ round.Round) ([]events.Payload, error) {
+	return a.ops(ctx, by, id, func(app *application.Application, _ roundOf) ([]events.Payload, error) {
 		return app.Decline(feedback)
 	})
 }
@@ -281,6 +367,15 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff award grants")
 	}
+	// Awards queue here, one at a time within this replica (a round makes a handful),
+	// so that a burst of them neither races on the ledger nor opens a database
+	// connection each; across replicas the ledger's unique index still rules.
+	select {
+	case a.awarding <- struct{}{}:
+		defer func() { <-a.awarding }()
+	case <-ctx.Done():
+		return nil, store.Classify(ctx.Err())
+	}
 	app, err := a.load(ctx, id)
 	if err != nil {
 		return nil, err
@@ -298,20 +393,13 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	if err := app.CheckAward(r, amount); err != nil {
 		return nil, err
 	}
-	// Awards in one round queue here within this replica, so they do not spend the
-	// deadline racing each other on the ledger; across replicas the index still rules.
-	unlock := a.locks.lock(r.ID)
 	err = a.ledger(ctx, by.Actor(), r, func(l *ledger.Ledger) ([]events.Payload, error) {
 		return l.Reserve(r.ID, id, amount)
 	})
-	unlock()
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Settle(ctx, events.BudgetReservedV1{RoundID: r.ID, ApplicationID: id, AmountPence: amount}); err != nil {
-		return nil, err
-	}
-	return a.Application(ctx, by, id)
+	return a.settle(ctx, r, events.BudgetReservedV1{RoundID: r.ID, ApplicationID: id, AmountPence: amount})
 }
 
 // Settle records a reservation on its application, exactly once. If the application
@@ -322,10 +410,17 @@ func (a *App) Settle(ctx context.Context, res events.BudgetReservedV1) error {
 	if err != nil {
 		return err
 	}
-	_, err = a.events.Execute(ctx, store.Command{AggregateType: application.AggregateType, AggregateID: res.ApplicationID,
+	_, err = a.settle(ctx, r, res)
+	return err
+}
+
+func (a *App) settle(ctx context.Context, r round.Round, res events.BudgetReservedV1) (*application.Application, error) {
+	var seen []events.Envelope
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: application.AggregateType, AggregateID: res.ApplicationID,
 		Actor: "system:award-settlement", CausationID: fmt.Sprintf("award|%d", res.AmountPence),
 		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			app, err := application.Rebuild(res.ApplicationID, history)
+			seen = history
+			app, err := rebuild(res.ApplicationID, history)
 			if err != nil {
 				return nil, err
 			}
@@ -334,16 +429,24 @@ func (a *App) Settle(ctx context.Context, res events.BudgetReservedV1) error {
 			}
 			return app.Award(r, res.AmountPence)
 		}})
-	if err == nil || !(apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.NotFound)) {
-		return err
+	switch {
+	case err == nil && len(appended) > 0:
+		return rebuild(res.ApplicationID, append(seen, appended...))
+	case err == nil:
+		// Nothing appended: settled before, perhaps by a concurrent settlement whose
+		// commit this one's history did not include.
+		return a.load(ctx, res.ApplicationID)
+	}
+	if !(apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.NotFound)) {
+		return nil, err
 	}
 	// A definite refusal from the application: give the money back.
 	if rerr := a.ledger(ctx, "system:award-settlement", r, func(l *ledger.Ledger) ([]events.Payload, error) {
 		return l.Release(r.ID, res.ApplicationID)
 	}); rerr != nil {
-		return rerr
+		return nil, rerr
 	}
-	return err
+	return nil, err
 }
 
 // List pages through applications: ops see all, applicants their organisation's.
@@ -466,32 +569,46 @@ func (a *App) previousRound(ctx context.Context, r round.Round) (round.Round, bo
 	return round.Round{}, false, nil
 }
 
-func (a *App) own(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, round.Round) ([]events.Payload, error)) (*application.Application, error) {
+func (a *App) own(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, roundOf) ([]events.Payload, error)) (*application.Application, error) {
 	if by.Role != auth.RoleApplicant {
 		return nil, apperr.New(apperr.Forbidden, "only the applicant changes an application")
 	}
 	return a.withRound(ctx, by, id, decide)
 }
 
-func (a *App) ops(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, round.Round) ([]events.Payload, error)) (*application.Application, error) {
+func (a *App) ops(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, roundOf) ([]events.Payload, error)) (*application.Application, error) {
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff assess applications")
 	}
 	return a.withRound(ctx, by, id, decide)
 }
 
-func (a *App) withRound(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, round.Round) ([]events.Payload, error)) (*application.Application, error) {
-	cur, err := a.Application(ctx, by, id)
-	if err != nil {
-		return nil, err
-	}
-	r, err := a.Round(ctx, cur.RoundID())
-	if err != nil {
-		return nil, err
-	}
+// roundOf returns the round of the application being decided on, loading it only
+// for the decisions that need it.
+type roundOf func() (round.Round, error)
+
+// withRound runs decide on an application the caller may see, in one load of it and,
+// if decide asks, one of its round.
+func (a *App) withRound(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, roundOf) ([]events.Payload, error)) (*application.Application, error) {
+	var r round.Round
 	return a.change(ctx, by.Actor(), id, func(app *application.Application) ([]events.Payload, error) {
-		return decide(app, r)
+		if !visible(by, app) {
+			return nil, apperr.New(apperr.NotFound, "application %s not found", id)
+		}
+		return decide(app, func() (round.Round, error) {
+			if r.ID == app.RoundID() {
+				return r, nil
+			}
+			var err error
+			r, err = a.Round(ctx, app.RoundID())
+			return r, err
+		})
 	})
+}
+
+// visible says whether by may see app: ops see all, an applicant its organisation's.
+func visible(by auth.Principal, app *application.Application) bool {
+	return app.Exists() && by.ActsFor(app.OrganisationID()) && (by.Role == auth.RoleOps || by.Role == auth.RoleApplicant)
 }
 
 func (a *App) change(ctx context.Context, actor, id string, decide func(*application.Application) ([]events.Payload, error)) (*application.Application, error) {
@@ -499,7 +616,7 @@ func (a *App) change(ctx context.Context, actor, id string, decide func(*applica
 	appended, err := a.events.Execute(ctx, store.Command{AggregateType: application.AggregateType, AggregateID: id, Actor: actor,
 		Decide: func(history []events.Envelope) ([]events.Payload, error) {
 			seen = history
-			app, err := application.Rebuild(id, history)
+			app, err := rebuild(id, history)
 			if err != nil {
 				return nil, err
 			}
@@ -508,7 +625,16 @@ func (a *App) change(ctx context.Context, actor, id string, decide func(*applica
 	if err != nil {
 		return nil, err
 	}
-	return application.Rebuild(id, append(seen, appended...))
+	return rebuild(id, append(seen, appended...))
+}
+
+// rebuild replays an application's history. Any other aggregate's history (an id
+// from another kind of path) is no application.
+func rebuild(id string, history []events.Envelope) (*application.Application, error) {
+	if len(history) > 0 && history[0].AggregateType != application.AggregateType {
+		history = nil
+	}
+	return application.Rebuild(id, history)
 }
 
 func (a *App) load(ctx context.Context, id string) (*application.Application, error) {
@@ -516,28 +642,7 @@ func (a *App) load(ctx context.Context, id string) (*application.Application, er
 	if err != nil {
 		return nil, err
 	}
-	return application.Rebuild(id, history)
-}
-
-// keyedMutex is a mutex per key.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-}
-
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*sync.Mutex{}
-	}
-	l, ok := k.locks[key]
-	if !ok {
-		l = &sync.Mutex{}
-		k.locks[key] = l
-	}
-	k.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	return rebuild(id, history)
 }
 
 func (a *App) ledger(ctx context.Context, actor string, r round.Round, decide func(*ledger.Ledger) ([]events.Payload, error)) error {

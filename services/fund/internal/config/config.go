@@ -22,6 +22,9 @@ type Fund struct {
 	// ReportSweepInterval is how often funded projects whose window ended are told
 	// their report is due.
 	ReportSweepInterval time.Duration `env:"FUND_REPORT_SWEEP_INTERVAL" envDefault:"1h"`
+	// RoundSweepInterval is how often rounds whose closing time has passed are
+	// recorded closed (and tc.fund.round.closed published): the most a close event lags.
+	RoundSweepInterval time.Duration `env:"FUND_ROUND_SWEEP_INTERVAL" envDefault:"1m"`
 	// IdempotencyTTL is how long a stored response answers retries of its key.
 	IdempotencyTTL time.Duration `env:"FUND_IDEMPOTENCY_TTL" envDefault:"24h"`
 }
@@ -52,6 +55,9 @@ func (c Config) Validate() error {
 	}
 	if c.Fund.ReportSweepInterval < time.Second {
 		errs = append(errs, errors.New("FUND_REPORT_SWEEP_INTERVAL must be at least 1s"))
+	}
+	if c.Fund.RoundSweepInterval < time.Second {
+		errs = append(errs, errors.New("FUND_ROUND_SWEEP_INTERVAL must be at least 1s"))
 	}
 	if c.Fund.IdempotencyTTL < time.Minute {
 		errs = append(errs, errors.New("FUND_IDEMPOTENCY_TTL must be at least 1m"))

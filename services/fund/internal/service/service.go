@@ -69,6 +69,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	e.Use(ratelimit.New(cfg.Fund.WriteRate, cfg.Fund.WriteBurst).Middleware(), keys.Middleware())
 	httpport.Register(e, httpport.New(application))
 	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
+	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
 

@@ -171,7 +171,11 @@ func (a *Application) Submit(r round.Round, el Eligibility, now time.Time) ([]ev
 	case round.Upcoming:
 		return nil, apperr.New(apperr.Conflict, "round %q opens at %s; it does not take submissions yet", r.Name, r.Opens.In(round.London).Format("2 Jan 2006 15:04 MST"))
 	case round.Closed:
-		return nil, apperr.New(apperr.Conflict, "round %q closed at %s; late submissions cannot be accepted", r.Name, r.Closes.In(round.London).Format("2 Jan 2006 15:04 MST"))
+		closed := r.Closes
+		if !r.ClosedAt.IsZero() && r.ClosedAt.Before(closed) {
+			closed = r.ClosedAt
+		}
+		return nil, apperr.New(apperr.Conflict, "round %q closed at %s; late submissions cannot be accepted", r.Name, closed.In(round.London).Format("2 Jan 2006 15:04 MST"))
 	}
 	if err := checkEligible(r, el); err != nil {
 		return nil, err

@@ -3,6 +3,8 @@
 package round
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -29,7 +31,9 @@ const (
 	Closed   Status = "closed"
 )
 
-// Round is a fund round as opened by ops. Rounds do not change once opened.
+// Round is a fund round as opened by ops. Ops may correct it: anything before it
+// opens, only its name and closing time once open (applicants have drafted against its
+// rules and awards draw on its budget), nothing once closed. Ops may also close it early.
 type Round struct {
 	ID                      string
 	Name                    string
@@ -41,6 +45,11 @@ type Round struct {
 	ProjectEnd              civil.Date
 	Themes                  []string
 	ExcludePreviouslyFunded bool
+	// ClosedAt is when the round was recorded closed: its closing time, or earlier when
+	// ops closed it early (ClosedEarly). Zero until the close is recorded.
+	ClosedAt    time.Time
+	ClosedEarly bool
+	Version     int
 }
 
 // London is the time zone the fund's dates and times are given in.
@@ -57,6 +66,8 @@ func mustLoad(name string) *time.Location {
 // StatusAt says whether the round takes applications at t.
 func (r Round) StatusAt(t time.Time) Status {
 	switch {
+	case !r.ClosedAt.IsZero() && !t.Before(r.ClosedAt):
+		return Closed
 	case t.Before(r.Opens):
 		return Upcoming
 	case t.Before(r.Closes):
@@ -72,30 +83,8 @@ func (r Round) ReportDue() civil.Date { return r.ProjectEnd.AddMonths(1) }
 // Open checks a new round and returns the event that opens it.
 func Open(r Round, now time.Time) (events.Payload, error) {
 	r.Name = strings.TrimSpace(r.Name)
-	switch {
-	case r.Name == "":
-		return nil, apperr.Field("name", "is required")
-	case !r.Closes.After(r.Opens):
-		return nil, apperr.Field("closes", "must be after opens")
-	case !r.Closes.After(now):
-		return nil, apperr.Field("closes", "is in the past")
-	case r.BudgetPence <= 0:
-		return nil, apperr.Field("budget_pence", "must be positive")
-	case r.MinAwardPence <= 0:
-		return nil, apperr.Field("min_award_pence", "must be positive")
-	case r.MaxAwardPence < r.MinAwardPence:
-		return nil, apperr.Field("max_award_pence", "must be at least min_award_pence")
-	case r.MaxAwardPence > r.BudgetPence:
-		return nil, apperr.Field("max_award_pence", "must not exceed the budget")
-	case !r.ProjectEnd.After(r.ProjectStart):
-		return nil, apperr.Field("project_end", "must be after project_start")
-	case len(r.Themes) == 0:
-		return nil, apperr.Field("themes", "name at least one theme")
-	}
-	for _, t := range r.Themes {
-		if !slices.Contains(Themes, t) {
-			return nil, apperr.Field("themes", "%q is not a Commitment theme", t)
-		}
+	if err := check(r, now); err != nil {
+		return nil, err
 	}
 	return events.RoundOpenedV1{
 		RoundID: r.ID, Name: r.Name, Opens: r.Opens.UTC(), Closes: r.Closes.UTC(), BudgetPence: r.BudgetPence,
@@ -104,11 +93,139 @@ func Open(r Round, now time.Time) (events.Payload, error) {
 	}, nil
 }
 
-// FromEvent rebuilds a round from its opening event.
-func FromEvent(e events.RoundOpenedV1) Round {
-	return Round{
-		ID: e.RoundID, Name: e.Name, Opens: e.Opens, Closes: e.Closes, BudgetPence: e.BudgetPence,
-		MinAwardPence: e.MinAwardPence, MaxAwardPence: e.MaxAwardPence, ProjectStart: e.ProjectStart, ProjectEnd: e.ProjectEnd,
-		Themes: e.Themes, ExcludePreviouslyFunded: e.ExcludePreviouslyFunded,
+// Update replaces the round's terms with next's, within what its status allows.
+// Changing nothing records nothing.
+func (r Round) Update(next Round, now time.Time) ([]events.Payload, error) {
+	next.ID, next.Name = r.ID, strings.TrimSpace(next.Name)
+	switch r.StatusAt(now) {
+	case Closed:
+		return nil, apperr.New(apperr.Conflict, "round %q is closed; it can no longer change", r.Name)
+	case OpenNow:
+		if field := frozenChange(r, next); field != "" {
+			return nil, &apperr.Error{Code: apperr.Conflict, Field: field,
+				Message: fmt.Sprintf("round %q is open: only its name and closing time may change", r.Name)}
+		}
 	}
+	if err := check(next, now); err != nil {
+		return nil, err
+	}
+	if sameTerms(r, next) {
+		return nil, nil
+	}
+	return []events.Payload{events.RoundUpdatedV1{
+		RoundID: r.ID, Name: next.Name, Opens: next.Opens.UTC(), Closes: next.Closes.UTC(), BudgetPence: next.BudgetPence,
+		MinAwardPence: next.MinAwardPence, MaxAwardPence: next.MaxAwardPence, ProjectStart: next.ProjectStart, ProjectEnd: next.ProjectEnd,
+		Themes: next.Themes, ExcludePreviouslyFunded: next.ExcludePreviouslyFunded,
+	}}, nil
+}
+
+// Close records that the round stopped taking submissions. Before its closing time
+// that is ops closing it early; after, it records the close that time brought.
+// Closing a closed round records nothing.
+func (r Round) Close(now time.Time, reason string) ([]events.Payload, error) {
+	if !r.ClosedAt.IsZero() {
+		return nil, nil
+	}
+	e := events.RoundClosedV1{RoundID: r.ID, Name: r.Name, ClosedAt: r.Closes.UTC(), Reason: strings.TrimSpace(reason)}
+	if now.Before(r.Closes) {
+		e.ClosedAt, e.Early = now.UTC(), true
+	}
+	return []events.Payload{e}, nil
+}
+
+// check applies the rules every version of a round must meet.
+func check(r Round, now time.Time) error {
+	switch {
+	case r.Name == "":
+		return apperr.Field("name", "is required")
+	case !r.Closes.After(r.Opens):
+		return apperr.Field("closes", "must be after opens")
+	case !r.Closes.After(now):
+		return apperr.Field("closes", "is in the past")
+	case r.BudgetPence <= 0:
+		return apperr.Field("budget_pence", "must be positive")
+	case r.MinAwardPence <= 0:
+		return apperr.Field("min_award_pence", "must be positive")
+	case r.MaxAwardPence < r.MinAwardPence:
+		return apperr.Field("max_award_pence", "must be at least min_award_pence")
+	case r.MaxAwardPence > r.BudgetPence:
+		return apperr.Field("max_award_pence", "must not exceed the budget")
+	case !r.ProjectEnd.After(r.ProjectStart):
+		return apperr.Field("project_end", "must be after project_start")
+	case len(r.Themes) == 0:
+		return apperr.Field("themes", "name at least one theme")
+	}
+	for i, t := range r.Themes {
+		if !slices.Contains(Themes, t) {
+			return apperr.Field(fmt.Sprintf("themes.%d", i), "%q is not a Commitment theme", t)
+		}
+	}
+	return nil
+}
+
+// frozenChange names the first term an open round may not change that next changes.
+func frozenChange(r, next Round) string {
+	switch {
+	case !next.Opens.Equal(r.Opens):
+		return "opens"
+	case next.BudgetPence != r.BudgetPence:
+		return "budget_pence"
+	case next.MinAwardPence != r.MinAwardPence:
+		return "min_award_pence"
+	case next.MaxAwardPence != r.MaxAwardPence:
+		return "max_award_pence"
+	case !sameDay(next.ProjectStart, r.ProjectStart):
+		return "project_start"
+	case !sameDay(next.ProjectEnd, r.ProjectEnd):
+		return "project_end"
+	case !slices.Equal(next.Themes, r.Themes):
+		return "themes"
+	case next.ExcludePreviouslyFunded != r.ExcludePreviouslyFunded:
+		return "exclude_previously_funded"
+	}
+	return ""
+}
+
+func sameDay(a, b civil.Date) bool { return !a.Before(b) && !a.After(b) }
+
+func sameTerms(r, next Round) bool {
+	return frozenChange(r, next) == "" && next.Name == r.Name && next.Closes.Equal(r.Closes)
+}
+
+// Rebuild replays a round's history. It reports false when there is no such round.
+func Rebuild(id string, history []events.Envelope) (Round, bool, error) {
+	r := Round{ID: id}
+	for _, e := range history {
+		var err error
+		switch e.Type {
+		case events.RoundOpenedV1{}.EventType():
+			var p events.RoundOpenedV1
+			if err = json.Unmarshal(e.Data, &p); err == nil {
+				r.setTerms(p.Name, p.Opens, p.Closes, p.BudgetPence, p.MinAwardPence, p.MaxAwardPence, p.ProjectStart, p.ProjectEnd, p.Themes, p.ExcludePreviouslyFunded)
+			}
+		case events.RoundUpdatedV1{}.EventType():
+			var p events.RoundUpdatedV1
+			if err = json.Unmarshal(e.Data, &p); err == nil {
+				r.setTerms(p.Name, p.Opens, p.Closes, p.BudgetPence, p.MinAwardPence, p.MaxAwardPence, p.ProjectStart, p.ProjectEnd, p.Themes, p.ExcludePreviouslyFunded)
+			}
+		case events.RoundClosedV1{}.EventType():
+			var p events.RoundClosedV1
+			if err = json.Unmarshal(e.Data, &p); err == nil {
+				r.ClosedAt, r.ClosedEarly = p.ClosedAt, p.Early
+			}
+		default:
+			return Round{}, false, fmt.Errorf("round %s: unknown event type %s", id, e.Type)
+		}
+		if err != nil {
+			return Round{}, false, fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
+		}
+		r.Version = e.Version
+	}
+	return r, r.Version > 0, nil
+}
+
+func (r *Round) setTerms(name string, opens, closes time.Time, budget, minAward, maxAward int64, start, end civil.Date, themes []string, exclude bool) {
+	r.Name, r.Opens, r.Closes = name, opens, closes
+	r.BudgetPence, r.MinAwardPence, r.MaxAwardPence = budget, minAward, maxAward
+	r.ProjectStart, r.ProjectEnd, r.Themes, r.ExcludePreviouslyFunded = start, end, themes, exclude
 }

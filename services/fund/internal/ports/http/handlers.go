@@ -71,22 +71,66 @@ func (h *Handlers) OpenRound(c echo.Context, _ api.OpenRoundParams) error {
 	if err != nil {
 		return err
 	}
-	themes := make([]string, len(body.Themes))
-	for i, t := range body.Themes {
-		themes[i] = string(t)
-	}
-	exclude := body.ExcludePreviouslyFunded == nil || *body.ExcludePreviouslyFunded
-	r, err := h.app.OpenRound(c.Request().Context(), by, round.Round{
-		Name: body.Name, Opens: body.Opens, Closes: body.Closes, BudgetPence: body.BudgetPence,
-		MinAwardPence: body.MinAwardPence, MaxAwardPence: body.MaxAwardPence,
-		ProjectStart: civil.Of(body.ProjectStart.Time), ProjectEnd: civil.Of(body.ProjectEnd.Time),
-		Themes: themes, ExcludePreviouslyFunded: exclude,
-	})
+	r, err := h.app.OpenRound(c.Request().Context(), by, roundTerms(body))
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/rounds/"+r.ID)
 	return c.JSON(http.StatusCreated, h.toRound(r))
+}
+
+// UpdateRound corrects a round's terms (ops).
+func (h *Handlers) UpdateRound(c echo.Context, id api.ID) error {
+	var body api.RoundRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	r, err := h.app.UpdateRound(c.Request().Context(), by, id, roundTerms(body))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.toRound(r))
+}
+
+// CloseRound closes a round early (ops).
+func (h *Handlers) CloseRound(c echo.Context, id api.ID, _ api.CloseRoundParams) error {
+	var body api.CloseRoundJSONBody
+	if c.Request().ContentLength > 0 {
+		if err := httpserver.Decode(c, &body); err != nil {
+			return err
+		}
+	}
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	reason := ""
+	if body.Reason != nil {
+		reason = *body.Reason
+	}
+	r, err := h.app.CloseRound(c.Request().Context(), by, id, reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.toRound(r))
+}
+
+// roundTerms maps a round request onto the domain; exclude_previously_funded defaults to true.
+func roundTerms(body api.RoundRequest) round.Round {
+	themes := make([]string, len(body.Themes))
+	for i, t := range body.Themes {
+		themes[i] = string(t)
+	}
+	return round.Round{
+		Name: body.Name, Opens: body.Opens, Closes: body.Closes, BudgetPence: body.BudgetPence,
+		MinAwardPence: body.MinAwardPence, MaxAwardPence: body.MaxAwardPence,
+		ProjectStart: civil.Of(body.ProjectStart.Time), ProjectEnd: civil.Of(body.ProjectEnd.Time),
+		Themes: themes, ExcludePreviouslyFunded: body.ExcludePreviouslyFunded == nil || *body.ExcludePreviouslyFunded,
+	}
 }
 
 // GetLedger reads a round's budget ledger (ops).
@@ -266,12 +310,16 @@ func (h *Handlers) toRound(r round.Round) api.Round {
 		themes[i] = api.Theme(t)
 	}
 	london := r.Closes.In(round.London).Format("2006-01-02 15:04 MST")
-	return api.Round{
+	out := api.Round{
 		Id: r.ID, Name: r.Name, Status: api.RoundStatus(r.StatusAt(h.app.Now())), Opens: r.Opens, Closes: r.Closes, ClosesLondon: &london,
 		BudgetPence: r.BudgetPence, MinAwardPence: r.MinAwardPence, MaxAwardPence: r.MaxAwardPence,
 		ProjectStart: openapi_types.Date{Time: r.ProjectStart.Time()}, ProjectEnd: openapi_types.Date{Time: r.ProjectEnd.Time()},
-		Themes: themes, ExcludePreviouslyFunded: r.ExcludePreviouslyFunded,
+		Themes: themes, ExcludePreviouslyFunded: r.ExcludePreviouslyFunded, Version: &r.Version,
 	}
+	if !r.ClosedAt.IsZero() {
+		out.ClosedAt, out.ClosedEarly = &r.ClosedAt, &r.ClosedEarly
+	}
+	return out
 }
 
 func content(b api.ApplicationContent) application.Content {

@@ -1,0 +1,158 @@
+package round_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/fund/internal/domain/round"
+)
+
+var (
+	opens  = time.Date(2027, 1, 12, 9, 0, 0, 0, time.UTC)
+	closes = time.Date(2027, 3, 31, 16, 0, 0, 0, time.UTC)
+)
+
+func terms() round.Round {
+	return round.Round{
+		ID: "r1", Name: "TCF 2027", Opens: opens, Closes: closes, BudgetPence: 750000, MinAwardPence: 10000, MaxAwardPence: 100000,
+		ProjectStart: civil.New(2027, 5, 1), ProjectEnd: civil.New(2027, 12, 31), Themes: []string{"visibility", "recognition"},
+		ExcludePreviouslyFunded: true,
+	}
+}
+
+// replay rebuilds a round from payloads, as the event store would hand them back.
+func replay(t *testing.T, payloads ...events.Payload) round.Round {
+	t.Helper()
+	var h []events.Envelope
+	for i, p := range payloads {
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = append(h, events.Envelope{ID: "e", Type: p.EventType(), AggregateID: "r1", Version: i + 1, Data: data})
+	}
+	r, ok, err := round.Rebuild("r1", h)
+	if err != nil || !ok {
+		t.Fatalf("rebuild: %v (exists %v)", err, ok)
+	}
+	return r
+}
+
+func opened(t *testing.T) (round.Round, events.Payload) {
+	t.Helper()
+	p, err := round.Open(terms(), opens.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return replay(t, p), p
+}
+
+func TestAnUpcomingRoundMayChangeAnything(t *testing.T) {
+	t.Parallel()
+	r, p := opened(t)
+	next := terms()
+	next.BudgetPence, next.Themes, next.ExcludePreviouslyFunded = 900000, []string{"sustainability"}, false
+	out, err := r.Update(next, opens.Add(-time.Hour))
+	if err != nil || len(out) != 1 {
+		t.Fatalf("update before opening: %v, %v", out, err)
+	}
+	got := replay(t, p, out[0])
+	want := next
+	want.Version = 2
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b civil.Date) bool { return a.String() == b.String() })); diff != "" {
+		t.Errorf("round after update (-want +got):\n%s", diff)
+	}
+	if again, err := got.Update(next, opens.Add(-time.Hour)); err != nil || len(again) != 0 {
+		t.Errorf("the same terms again: %v, %v; want nothing recorded", again, err)
+	}
+}
+
+func TestAnOpenRoundMayChangeOnlyItsNameAndClosingTime(t *testing.T) {
+	t.Parallel()
+	r, _ := opened(t)
+	during := opens.Add(time.Hour)
+	extended := terms()
+	extended.Name, extended.Closes = "TCF 2027 (extended)", closes.Add(7*24*time.Hour)
+	if out, err := r.Update(extended, during); err != nil || len(out) != 1 {
+		t.Fatalf("extending an open round: %v, %v", out, err)
+	}
+	for field, edit := range map[string]func(*round.Round){
+		"budget_pence":              func(n *round.Round) { n.BudgetPence++ },
+		"max_award_pence":           func(n *round.Round) { n.MaxAwardPence-- },
+		"themes":                    func(n *round.Round) { n.Themes = []string{"visibility"} },
+		"project_end":               func(n *round.Round) { n.ProjectEnd = civil.New(2028, 1, 31) },
+		"opens":                     func(n *round.Round) { n.Opens = opens.Add(-time.Hour) },
+		"exclude_previously_funded": func(n *round.Round) { n.ExcludePreviouslyFunded = false },
+	} {
+		next := terms()
+		edit(&next)
+		_, err := r.Update(next, during)
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict || e.Field != field {
+			t.Errorf("changing %s while open: %v, want Conflict naming it", field, err)
+		}
+	}
+	past := terms()
+	past.Closes = during.Add(-time.Minute)
+	if _, err := r.Update(past, during); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("closing time moved into the past: %v, want Invalid", err)
+	}
+	if _, err := r.Update(terms(), closes.Add(time.Second)); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("changing a closed round: %v, want Conflict", err)
+	}
+}
+
+func TestARoundClosesOnceEarlyOrOnTime(t *testing.T) {
+	t.Parallel()
+	r, p := opened(t)
+	early := opens.Add(48 * time.Hour)
+	out, err := r.Close(early, " budget committed ")
+	if err != nil || len(out) != 1 {
+		t.Fatalf("early close: %v, %v", out, err)
+	}
+	want := events.RoundClosedV1{RoundID: "r1", Name: "TCF 2027", ClosedAt: early, Early: true, Reason: "budget committed"}
+	if diff := cmp.Diff(want, out[0]); diff != "" {
+		t.Errorf("early close (-want +got):\n%s", diff)
+	}
+	closed := replay(t, p, out[0])
+	if s := closed.StatusAt(early); s != round.Closed {
+		t.Errorf("status %s at the moment it closed early, want closed", s)
+	}
+	if s := closed.StatusAt(early.Add(-time.Second)); s != round.OpenNow {
+		t.Errorf("status %s before it closed early, want open", s)
+	}
+	if again, err := closed.Close(early.Add(time.Hour), ""); err != nil || len(again) != 0 {
+		t.Errorf("closing again: %v, %v; want nothing recorded", again, err)
+	}
+
+	late, err := r.Close(closes.Add(time.Hour), "")
+	if err != nil || len(late) != 1 {
+		t.Fatalf("recording the close after the closing time: %v, %v", late, err)
+	}
+	if got := late[0].(events.RoundClosedV1); !got.ClosedAt.Equal(closes) || got.Early {
+		t.Errorf("close on time recorded as %+v, want at %s and not early", got, closes)
+	}
+}
+
+func TestOpenRefusesTermsThatCannotWork(t *testing.T) {
+	t.Parallel()
+	for field, edit := range map[string]func(*round.Round){
+		"name":            func(r *round.Round) { r.Name = " " },
+		"closes":          func(r *round.Round) { r.Closes = r.Opens },
+		"max_award_pence": func(r *round.Round) { r.MaxAwardPence = r.BudgetPence + 1 },
+		"project_end":     func(r *round.Round) { r.ProjectEnd = r.ProjectStart },
+		"themes.1":        func(r *round.Round) { r.Themes = []string{"visibility", "morale"} },
+	} {
+		r := terms()
+		edit(&r)
+		_, err := round.Open(r, opens.Add(-time.Hour))
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != field {
+			t.Errorf("%s: %v, want Invalid naming it", field, err)
+		}
+	}
+}
