@@ -1,8 +1,14 @@
 // Package idempotency makes POST requests safe to retry. A client sends an
-// Idempotency-Key header; the first successful response to that key is stored under a
-// unique key and replayed for any retry with the same body, while a retry with a
-// different body is refused with 422. Commands themselves stay idempotent under races
-// (see the fund service's deterministic ids); this layer makes the answers identical.
+// Idempotency-Key header; the first request with a key claims it by inserting a
+// record under a unique key (the only write FerretDB and MongoDB both apply
+// atomically), runs, and stores its successful response on the claim. A retry with
+// the same body gets that response replayed; one with a different body is refused
+// with 422. A retry that arrives while the first is still running waits for its
+// answer rather than running the command a second time.
+//
+// A request that fails (any non-2xx answer) gives its claim up, so that the client
+// can retry once it has fixed the cause. A claim whose holder died is taken over
+// once it is older than the lease.
 package idempotency
 
 import (
@@ -29,30 +35,44 @@ import (
 // Header is the request header that carries the key.
 const Header = "Idempotency-Key"
 
-// Store keeps the first successful response to each key.
+// A retry waiting on the request that holds its key looks for its answer first after
+// pollFirst, then less and less often, up to every pollMax.
+const (
+	pollFirst = 10 * time.Millisecond
+	pollMax   = 250 * time.Millisecond
+)
+
+// Store keeps the claim on each key and the first successful response to it.
 type Store struct {
-	coll *mongo.Collection
-	ttl  time.Duration
+	coll  *mongo.Collection
+	ttl   time.Duration
+	lease time.Duration
 }
 
 type record struct {
 	ID          string    `bson:"_id"`
 	Hash        string    `bson:"hash"`
-	Status      int       `bson:"status"`
-	ContentType string    `bson:"content_type"`
+	Done        bool      `bson:"done"`
+	Status      int       `bson:"status,omitempty"`
+	ContentType string    `bson:"content_type,omitempty"`
 	Location    string    `bson:"location,omitempty"`
-	Body        []byte    `bson:"body"`
+	Body        []byte    `bson:"body,omitempty"`
 	At          time.Time `bson:"at"`
 }
 
-// NewStore opens the key store in collection name; keys expire after ttl.
-func NewStore(ctx context.Context, db *mongo.Database, name string, ttl time.Duration) (*Store, error) {
+// NewStore opens the key store in collection name. Answers are replayed for ttl;
+// a claim whose request has not answered within lease (longer than any request may
+// run) is taken to be abandoned.
+func NewStore(ctx context.Context, db *mongo.Database, name string, ttl, lease time.Duration) (*Store, error) {
 	if db == nil || name == "" {
 		return nil, errors.New("idempotency: database and collection name are required")
 	}
+	if ttl <= 0 || lease <= 0 {
+		return nil, errors.New("idempotency: ttl and lease must be positive")
+	}
 	coll := db.Collection(name)
 	// MongoDB removes expired keys itself; FerretDB has no TTL indexes, so expiry is
-	// also enforced when a key is read (see replay).
+	// also enforced when a key is read (see claim).
 	_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetExpireAfterSeconds(int32(ttl.Seconds())),
 	})
@@ -60,7 +80,7 @@ func NewStore(ctx context.Context, db *mongo.Database, name string, ttl time.Dur
 	if err != nil && !(errors.As(err, &ce) && ce.Name == "NotImplemented") {
 		return nil, fmt.Errorf("create idempotency index: %w", store.Classify(err))
 	}
-	return &Store{coll: coll, ttl: ttl}, nil
+	return &Store{coll: coll, ttl: ttl, lease: lease}, nil
 }
 
 // Key returns the idempotency key of a request, scoped to the caller, or "".
@@ -73,7 +93,7 @@ func Key(c echo.Context) string {
 	return p.Org + "|" + p.Subject + "|" + k
 }
 
-// Middleware stores and replays responses of POST requests that carry a key.
+// Middleware claims, stores and replays POST requests that carry a key.
 func (s *Store) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -88,64 +108,108 @@ func (s *Store) Middleware() echo.MiddlewareFunc {
 			}
 			req.Body = io.NopCloser(bytes.NewReader(body))
 			sum := sha256.Sum256(append([]byte(req.Method+" "+req.URL.Path+"\n"), body...))
-			hash := hex.EncodeToString(sum[:])
-			id := key + "|" + req.Method + " " + req.URL.Path
-			ctx := req.Context()
+			id, hash := key+"|"+req.Method+" "+req.URL.Path, hex.EncodeToString(sum[:])
 
-			if done, err := s.replay(c, id, hash); done || err != nil {
+			answered, err := s.claim(c, id, hash)
+			if answered || err != nil {
 				return err
 			}
-			// Run the handler into a buffer, so that a request that lost a race can
-			// still answer with the winner's response.
-			rec := &buffer{header: http.Header{}, status: http.StatusOK}
-			orig := c.Response().Writer
-			c.Response().Writer = rec
-			if err := next(c); err != nil {
-				c.Error(err)
-			}
-			c.Response().Writer = orig
-			if rec.status >= 200 && rec.status < 300 {
-				r := record{ID: id, Hash: hash, Status: rec.status, ContentType: rec.header.Get(echo.HeaderContentType),
-					Location: rec.header.Get(echo.HeaderLocation), Body: rec.body.Bytes(), At: time.Now().UTC()}
-				if _, err := s.coll.InsertOne(ctx, r); err != nil && !mongo.IsDuplicateKeyError(err) {
-					return store.Classify(err)
-				}
-			} else if done, err := s.replay(c, id, hash); done || err != nil {
-				return err
-			}
-			for k, v := range rec.header {
-				orig.Header()[k] = v
-			}
-			orig.WriteHeader(rec.status)
-			_, err = orig.Write(rec.body.Bytes())
-			return err
+			return s.run(c, next, id, hash)
 		}
 	}
 }
 
-// replay answers from a stored response, if there is one.
-func (s *Store) replay(c echo.Context, id, hash string) (bool, error) {
-	var r record
-	err := s.coll.FindOne(c.Request().Context(), bson.D{{Key: "_id", Value: id}}).Decode(&r)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil
+// claim makes this request the holder of the key, or answers it from the holder:
+// at once when the holder has answered, after waiting when it is still running.
+func (s *Store) claim(c echo.Context, id, hash string) (answered bool, err error) {
+	ctx := c.Request().Context()
+	wait := pollFirst
+	for {
+		_, err := s.coll.InsertOne(ctx, record{ID: id, Hash: hash, At: time.Now().UTC()})
+		if err == nil {
+			return false, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return true, store.Classify(err)
+		}
+		var r record
+		err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			continue // the holder gave the key up: claim it again
+		case err != nil:
+			return true, store.Classify(err)
+		case r.Done && time.Since(r.At) > s.ttl, !r.Done && time.Since(r.At) > s.lease:
+			// Expired, or abandoned by a holder that died: take it over.
+			if err := s.release(ctx, id, r.At); err != nil {
+				return true, err
+			}
+			continue
+		case r.Hash != hash:
+			return true, apperr.New(apperr.Unprocessable, "this Idempotency-Key was used with a different request; use a new key for a new request")
+		case r.Done:
+			h := c.Response().Header()
+			h.Set("Idempotent-Replayed", "true")
+			if r.Location != "" {
+				h.Set(echo.HeaderLocation, r.Location)
+			}
+			return true, c.Blob(r.Status, r.ContentType, r.Body)
+		}
+		// The same request is running elsewhere: wait for its answer.
+		t := time.NewTimer(wait)
+		wait = min(2*wait, pollMax)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return true, apperr.Wrap(apperr.Conflict, ctx.Err(), "a request with this Idempotency-Key is still being processed; retry shortly")
+		case <-t.C:
+		}
 	}
-	if err != nil {
-		return true, store.Classify(err)
+}
+
+// run runs the request as the key's holder, then stores a successful answer on the
+// claim or, for any other answer, gives the claim up.
+func (s *Store) run(c echo.Context, next echo.HandlerFunc, id, hash string) error {
+	// The answer is kept until the claim is settled, so that no retry can see a
+	// response the key does not hold.
+	rec := &buffer{header: http.Header{}, status: http.StatusOK}
+	orig := c.Response().Writer
+	c.Response().Writer = rec
+	if err := next(c); err != nil {
+		c.Error(err)
 	}
-	if time.Since(r.At) > s.ttl {
-		_, err := s.coll.DeleteOne(c.Request().Context(), bson.D{{Key: "_id", Value: id}, {Key: "at", Value: r.At}})
-		return false, store.Classify(err)
+	c.Response().Writer = orig
+	// Settle the claim even if the client has gone away meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
+	defer cancel()
+	if rec.status >= 200 && rec.status < 300 {
+		done := record{ID: id, Hash: hash, Done: true, Status: rec.status, ContentType: rec.header.Get(echo.HeaderContentType),
+			Location: rec.header.Get(echo.HeaderLocation), Body: rec.body.Bytes(), At: time.Now().UTC()}
+		// Only the holder writes its claim, so replacing it by _id races with no one.
+		if _, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, done); err != nil {
+			return store.Classify(err)
+		}
+	} else if err := s.release(ctx, id, time.Time{}); err != nil {
+		return err
 	}
-	if r.Hash != hash {
-		return true, apperr.New(apperr.Unprocessable, "this Idempotency-Key was used with a different request; use a new key for a new request")
+	for k, v := range rec.header {
+		orig.Header()[k] = v
 	}
-	h := c.Response().Header()
-	h.Set("Idempotent-Replayed", "true")
-	if r.Location != "" {
-		h.Set(echo.HeaderLocation, r.Location)
+	orig.WriteHeader(rec.status)
+	_, err := orig.Write(rec.body.Bytes())
+	return err
+}
+
+// release removes a claim (only the one made at `at`, when at is set).
+func (s *Store) release(ctx context.Context, id string, at time.Time) error {
+	filter := bson.D{{Key: "_id", Value: id}}
+	if !at.IsZero() {
+		filter = append(filter, bson.E{Key: "at", Value: at})
 	}
-	return true, c.Blob(r.Status, r.ContentType, r.Body)
+	if _, err := s.coll.DeleteOne(ctx, filter); err != nil {
+		return fmt.Errorf("release idempotency key: %w", store.Classify(err))
+	}
+	return nil
 }
 
 // buffer is an http.ResponseWriter that keeps the response until the middleware decides.

@@ -325,7 +325,12 @@ type ListApplicationsParams struct {
 
 // CreateApplicationParams defines parameters for CreateApplication.
 type CreateApplicationParams struct {
-	// IdempotencyKey Any unique string (a UUID is ideal). The same key with the same body returns the first result; with a different body, 422.
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -336,7 +341,12 @@ type AwardApplicationJSONBody struct {
 
 // AwardApplicationParams defines parameters for AwardApplication.
 type AwardApplicationParams struct {
-	// IdempotencyKey Any unique string (a UUID is ideal). The same key with the same body returns the first result; with a different body, 422.
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -353,13 +363,23 @@ type SubmitReportJSONBody struct {
 
 // SubmitReportParams defines parameters for SubmitReport.
 type SubmitReportParams struct {
-	// IdempotencyKey Any unique string (a UUID is ideal). The same key with the same body returns the first result; with a different body, 422.
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SubmitApplicationParams defines parameters for SubmitApplication.
 type SubmitApplicationParams struct {
-	// IdempotencyKey Any unique string (a UUID is ideal). The same key with the same body returns the first result; with a different body, 422.
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -370,7 +390,12 @@ type WithdrawApplicationJSONBody struct {
 
 // WithdrawApplicationParams defines parameters for WithdrawApplication.
 type WithdrawApplicationParams struct {
-	// IdempotencyKey Any unique string (a UUID is ideal). The same key with the same body returns the first result; with a different body, 422.
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -384,7 +409,12 @@ type ListRoundsParamsStatus string
 
 // OpenRoundParams defines parameters for OpenRound.
 type OpenRoundParams struct {
-	// IdempotencyKey Any unique string (a UUID is ideal). The same key with the same body returns the first result; with a different body, 422.
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -395,7 +425,12 @@ type CloseRoundJSONBody struct {
 
 // CloseRoundParams defines parameters for CloseRound.
 type CloseRoundParams struct {
-	// IdempotencyKey Any unique string (a UUID is ideal). The same key with the same body returns the first result; with a different body, 422.
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 

@@ -431,6 +431,44 @@ func TestTwentyConcurrentRetriesCreateOneApplication(t *testing.T) {
 	h.Must(http.StatusUnprocessableEntity, h.Do("POST", "/v1/applications", applicant, other, "Idempotency-Key", "same-key"))
 }
 
+// Rounds get fresh ids, so only the key's claim keeps concurrent retries of one
+// request from opening a round each: the retries that arrive while the first runs
+// wait for its answer.
+func TestConcurrentRetriesOfARoundWaitForTheFirst(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	body := `{"name":"TCF 2028","opens":"2027-04-01T09:00:00Z","closes":"2027-06-30T17:00:00+01:00","budget_pence":500000,` +
+		`"min_award_pence":10000,"max_award_pence":100000,"project_start":"2027-09-01","project_end":"2028-06-30","themes":["recognition"]}`
+	const retries = 20
+	var wg sync.WaitGroup
+	results := make([]testenv.Response, retries)
+	for i := range retries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = h.Do("POST", "/v1/rounds", h.ops, body, "Idempotency-Key", "round-2028")
+		}()
+	}
+	wg.Wait()
+	ids, replayed := map[string]bool{}, 0
+	for _, r := range results {
+		if r.Status != http.StatusCreated {
+			t.Fatalf("a retry got %d: %s", r.Status, r.Body)
+		}
+		ids[r.JSON(t)["id"].(string)] = true
+		if r.Header.Get("Idempotent-Replayed") == "true" {
+			replayed++
+		}
+	}
+	all := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds", "", nil)).JSON(t)["items"].([]any)
+	if len(ids) != 1 || len(all) != 1 || replayed != retries-1 {
+		t.Fatalf("%d ids answered, %d rounds exist, %d answers replayed; want 1, 1 and %d", len(ids), len(all), replayed, retries-1)
+	}
+	// A failed request gives its key up: the corrected retry runs.
+	h.Must(http.StatusBadRequest, h.Do("POST", "/v1/rounds", h.ops, strings.Replace(body, `"budget_pence":500000`, `"budget_pence":50000`, 1), "Idempotency-Key", "round-2029"))
+	h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, strings.Replace(body, "TCF 2028", "TCF 2029", 1), "Idempotency-Key", "round-2029"))
+}
+
 func TestApplicantsAreConfinedToTheirOwnOrganisation(t *testing.T) {
 	t.Parallel()
 	h := start(t)

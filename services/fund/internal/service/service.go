@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
@@ -61,7 +62,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 			return fail(err)
 		}
 	}
-	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL)
+	// A request that has not answered well after its deadline has died with its process.
+	lease := cfg.HTTP.RequestTimeout + 30*time.Second
+	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL, lease)
 	if err != nil {
 		return fail(err)
 	}
