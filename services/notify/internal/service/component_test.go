@@ -54,12 +54,6 @@ type mailbox struct {
 	refuse func(rcpt string) *smtp.SMTPError
 }
 
-func (m *mailbox) setRefuse(f func(rcpt string) *smtp.SMTPError) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.refuse = f
-}
-
 func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{box: m}, nil }
 
 type session struct {
