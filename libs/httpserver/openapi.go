@@ -201,7 +201,8 @@ func paramMessage(re *openapi3filter.RequestError) string {
 func schemaField(se *openapi3.SchemaError) string {
 	path := se.JSONPointer()
 	if se.SchemaField == "additionalProperties" || strings.HasPrefix(se.Reason, "property ") {
-		if name, ok := quoted(se.Reason); ok && (len(path) == 0 || path[len(path)-1] != name) {
+		// A property with an empty name cannot be named; its object is, or the body.
+		if name, ok := quoted(se.Reason); ok && name != "" && (len(path) == 0 || path[len(path)-1] != name) {
 			path = append(path, name)
 		}
 	}

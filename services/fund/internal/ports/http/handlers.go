@@ -166,10 +166,7 @@ func (h *Handlers) CreateApplication(c echo.Context, params api.CreateApplicatio
 		key = *params.IdempotencyKey
 	}
 	sum := sha256.Sum256(raw)
-	a, _, err := h.app.CreateApplication(c.Request().Context(), by, body.RoundId, content(api.ApplicationContent{
-		Title: body.Title, Summary: body.Summary, Themes: body.Themes, RequestedAmountPence: body.RequestedAmountPence,
-		Partners: body.Partners, Endorsement: body.Endorsement, BudgetLines: body.BudgetLines, Milestones: body.Milestones,
-	}), key, hex.EncodeToString(sum[:]))
+	a, _, err := h.app.CreateApplication(c.Request().Context(), by, body.RoundId, requestContent(body), key, hex.EncodeToString(sum[:]))
 	if err != nil {
 		return err
 	}
@@ -320,6 +317,14 @@ func (h *Handlers) toRound(r round.Round) api.Round {
 		out.ClosedAt, out.ClosedEarly = &r.ClosedAt, &r.ClosedEarly
 	}
 	return out
+}
+
+// requestContent is the content of a new application's request.
+func requestContent(b api.ApplicationRequest) application.Content {
+	return content(api.ApplicationContent{
+		Title: b.Title, Summary: b.Summary, Themes: b.Themes, RequestedAmountPence: b.RequestedAmountPence,
+		Partners: b.Partners, Endorsement: b.Endorsement, BudgetLines: b.BudgetLines, Milestones: b.Milestones,
+	})
 }
 
 func content(b api.ApplicationContent) application.Content {
