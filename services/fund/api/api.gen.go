@@ -312,6 +312,9 @@ type TooManyRequests = Problem
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Problem
 
+// Unexpected defines model for Unexpected.
+type Unexpected = Problem
+
 // Unprocessable defines model for Unprocessable.
 type Unprocessable = Problem
 

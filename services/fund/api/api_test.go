@@ -1,0 +1,80 @@
+package api_test
+
+import (
+	"net/http"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/services/fund/api"
+)
+
+// TestEveryOperationDocumentsTheAnswersItCanGive checks the document against what the
+// platform does to every request, so that a client generated from it knows every
+// status it may see: 400 where there is input to validate, 401 and 403 where a token
+// and a role are needed, 413 where there is a body, 429 on rate-limited writes, 409
+// where an Idempotency-Key may find its first request still running, and a default
+// for 500 and 503; and that each request body has an example.
+func TestEveryOperationDocumentsTheAnswersItCanGive(t *testing.T) {
+	t.Parallel()
+	doc, err := httpserver.LoadSpec(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := doc.Paths.InMatchingOrder()
+	sort.Strings(paths)
+	for _, path := range paths {
+		item := doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			params := append(slices.Clone(item.Parameters), op.Parameters...)
+			public := op.Security != nil && len(*op.Security) == 0
+			var want []int
+			if len(params) > 0 || op.RequestBody != nil {
+				want = append(want, http.StatusBadRequest)
+			}
+			if !public {
+				want = append(want, http.StatusUnauthorized, http.StatusForbidden)
+			}
+			if op.RequestBody != nil {
+				want = append(want, http.StatusRequestEntityTooLarge)
+				mt := op.RequestBody.Value.Content.Get("application/json")
+				if mt == nil || (mt.Example == nil && len(mt.Examples) == 0) {
+					t.Errorf("%s %s: the request body has no example", method, path)
+				}
+			}
+			if !public && (method == http.MethodPost || method == http.MethodPut) && !isOpsOnly(op) {
+				want = append(want, http.StatusTooManyRequests)
+			}
+			if hasParam(params, "Idempotency-Key") {
+				want = append(want, http.StatusConflict, http.StatusUnprocessableEntity)
+			}
+			if op.Responses.Default() == nil {
+				t.Errorf("%s %s does not document the unexpected (5xx) answer", method, path)
+			}
+			for _, status := range want {
+				if op.Responses.Status(status) == nil {
+					t.Errorf("%s %s does not document %d", method, path, status)
+				}
+			}
+		}
+	}
+}
+
+// isOpsOnly says whether only ITSS staff may call an operation; their writes are
+// limited like anyone's, but the document need not warn them of it everywhere.
+func isOpsOnly(op *openapi3.Operation) bool {
+	roles, _ := op.Extensions["x-roles"].([]any)
+	return len(roles) == 1 && roles[0] == "ops"
+}
+
+func hasParam(params openapi3.Parameters, name string) bool {
+	for _, p := range params {
+		if p.Value != nil && p.Value.Name == name {
+			return true
+		}
+	}
+	return false
+}
