@@ -322,6 +322,36 @@ func TestOpsCorrectAndCloseRounds(t *testing.T) {
 	})
 }
 
+func TestOrganisationsFundedInThePreviousRoundMayNotApply(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-p", "signatory")
+	h.announce("org-q", "signatory")
+	last := h.openRound(100000, 1000, 10000)
+	funded, unfunded := h.Token(auth.RoleApplicant, "org-p"), h.Token(auth.RoleApplicant, "org-q")
+	h.eligible(funded, last, 1000)
+	id := h.submitted(funded, last, 5000, true)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 5000}))
+
+	next := func(exclude bool) string {
+		return h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, map[string]any{
+			"name": "TCF 2027b", "opens": "2027-04-01T09:00:00+01:00", "closes": "2027-06-30T17:00:00+01:00",
+			"budget_pence": 100000, "min_award_pence": 1000, "max_award_pence": 10000, "project_start": "2027-05-01", "project_end": "2028-03-31",
+			"themes": []string{"career_development"}, "exclude_previously_funded": exclude,
+		})).JSON(t)["id"].(string)
+	}
+	strict, lenient := next(true), next(false)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := h.Do("POST", "/v1/applications", funded, draft(strict, 5000))
+		if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "funded in the previous round") {
+			return fmt.Errorf("last round's grantee applying: %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+	h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", unfunded, draft(strict, 5000)))
+	h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", funded, draft(lenient, 5000)))
+}
+
 func TestConcurrentAwardsNeverExceedTheBudget(t *testing.T) {
 	t.Parallel()
 	// A hundred awards at once queue on one ledger, and the embedded store serialises
