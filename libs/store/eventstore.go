@@ -95,6 +95,25 @@ func (s *EventStore) Load(ctx context.Context, aggregateID string) ([]events.Env
 		bson.D{{Key: "version", Value: 1}}, "load aggregate "+aggregateID)
 }
 
+// LoadMany returns the events of several aggregates, each in version order, in one
+// query: a page of a list costs one read, not one per aggregate (on FerretDB every
+// read that is not by _id scans the collection).
+func (s *EventStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error) {
+	out := make(map[string][]events.Envelope, len(aggregateIDs))
+	if len(aggregateIDs) == 0 {
+		return out, nil
+	}
+	all, err := s.find(ctx, bson.D{{Key: "aggregate_id", Value: bson.D{{Key: "$in", Value: aggregateIDs}}}},
+		bson.D{{Key: "aggregate_id", Value: 1}, {Key: "version", Value: 1}}, fmt.Sprintf("load %d aggregates", len(aggregateIDs)))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range all {
+		out[e.AggregateID] = append(out[e.AggregateID], e)
+	}
+	return out, nil
+}
+
 // LoadByType returns every event of an aggregate type, oldest first. Projections that
 // must be rebuilt from scratch use it.
 func (s *EventStore) LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -525,6 +526,26 @@ func TestApplicantsAreConfinedToTheirOwnOrganisation(t *testing.T) {
 			t.Error("another organisation's applicant lists the application")
 		}
 	}
+	// Ops page through everyone's, one at a time: each once, in order.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		var seen []string
+		for cursor := ""; ; {
+			page := h.Must(http.StatusOK, h.Do("GET", "/v1/applications?limit=1"+cursor, h.ops, nil)).JSON(t)
+			for _, a := range page["items"].([]any) {
+				seen = append(seen, a.(map[string]any)["id"].(string))
+			}
+			next, ok := page["next_cursor"].(string)
+			if !ok {
+				break
+			}
+			cursor = "&cursor=" + next
+		}
+		// Each organisation's eligibility probe, and the draft.
+		if len(seen) != 3 || !slices.IsSorted(seen) || !slices.Contains(seen, id) {
+			return fmt.Errorf("ops paged through %v, want 3 applications in id order including %s", seen, id)
+		}
+		return nil
+	})
 	for field, value := range map[string]any{"status": "awarded", "award_pence": 100000, "organisation_id": "org-f", "id": "mine"} {
 		body := draft(round, 5000)
 		body[field] = value
