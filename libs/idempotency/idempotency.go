@@ -174,14 +174,23 @@ func (s *Store) run(c echo.Context, next echo.HandlerFunc, id, hash string) erro
 	// response the key does not hold.
 	rec := &buffer{header: http.Header{}, status: http.StatusOK}
 	orig := c.Response().Writer
+	// Settle the claim even if the client has gone away meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			// The handler panicked: free the key for a retry, and let the server's
+			// recoverer answer.
+			c.Response().Writer = orig
+			_ = s.release(ctx, id, time.Time{})
+			panic(p)
+		}
+	}()
 	c.Response().Writer = rec
 	if err := next(c); err != nil {
 		c.Error(err)
 	}
 	c.Response().Writer = orig
-	// Settle the claim even if the client has gone away meanwhile.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
-	defer cancel()
 	if rec.status >= 200 && rec.status < 300 {
 		done := record{ID: id, Hash: hash, Done: true, Status: rec.status, ContentType: rec.header.Get(echo.HeaderContentType),
 			Location: rec.header.Get(echo.HeaderLocation), Body: rec.body.Bytes(), At: time.Now().UTC()}

@@ -1,0 +1,138 @@
+package idempotency_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/idempotency"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// server answers POST /things with the number of times the handler ran, after
+// waiting for release when the body asks it to; "fail" answers 409 and "panic" panics.
+type server struct {
+	url     string
+	runs    atomic.Int64
+	release chan struct{}
+}
+
+func newServer(t *testing.T, lease time.Duration) *server {
+	t.Helper()
+	_, db := testenv.Mongo(t)
+	keys, err := idempotency.NewStore(context.Background(), db, "keys", time.Hour, lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{release: make(chan struct{})}
+	e := echo.New()
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		status := http.StatusInternalServerError
+		if ae, ok := apperr.As(err); ok {
+			status = map[apperr.Code]int{apperr.Conflict: 409, apperr.Unprocessable: 422}[ae.Code]
+		}
+		_ = c.String(status, err.Error())
+	}
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			defer func() {
+				if p := recover(); p != nil {
+					_ = c.String(http.StatusInternalServerError, "panic")
+				}
+			}()
+			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), auth.Principal{Subject: "u1", Org: "org1"})))
+			return next(c)
+		}
+	}, keys.Middleware())
+	e.POST("/things", func(c echo.Context) error {
+		body, _ := io.ReadAll(c.Request().Body)
+		switch string(body) {
+		case "wait":
+			<-s.release
+		case "fail":
+			return apperr.New(apperr.Conflict, "no")
+		case "panic":
+			panic("boom")
+		}
+		return c.String(http.StatusCreated, string(body)+" #"+strconv.FormatInt(s.runs.Add(1), 10))
+	})
+	ts := httptest.NewServer(e)
+	t.Cleanup(ts.Close)
+	s.url = ts.URL
+	return s
+}
+
+func (s *server) post(t *testing.T, key, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/things", strings.NewReader(body))
+	req.Header.Set(idempotency.Header, key)
+	// A key left claimed would hold a retry until the lease ends: fail well before.
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRetriesInFlightWaitForTheFirstAnswer(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, time.Minute)
+	const retries = 10
+	var wg sync.WaitGroup
+	answers := make([]string, retries)
+	for i := range retries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, body := s.post(t, "k1", "wait")
+			answers[i] = body
+			if status != http.StatusCreated {
+				t.Errorf("retry %d: %d %s", i, status, body)
+			}
+		}()
+	}
+	// Hold the first request a moment so that the others arrive while it runs. This
+	// waits for no effect: a retry that arrives after the answer is replayed, and
+	// the assertions hold either way.
+	time.Sleep(200 * time.Millisecond)
+	close(s.release)
+	wg.Wait()
+	for i, a := range answers {
+		if a != "wait #1" {
+			t.Errorf("retry %d answered %q, want the first answer %q", i, a, "wait #1")
+		}
+	}
+	if n := s.runs.Load(); n != 1 {
+		t.Fatalf("the handler ran %d times, want once", n)
+	}
+	if status, _ := s.post(t, "k1", "other"); status != http.StatusUnprocessableEntity {
+		t.Errorf("same key, different body: %d, want 422", status)
+	}
+}
+
+func TestAFailedRequestFreesItsKey(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, time.Minute)
+	if status, _ := s.post(t, "k2", "fail"); status != http.StatusConflict {
+		t.Fatalf("failing request: %d", status)
+	}
+	if status, _ := s.post(t, "k2", "panic"); status != http.StatusInternalServerError {
+		t.Fatalf("panicking request: %d", status)
+	}
+	if status, body := s.post(t, "k2", "fixed"); status != http.StatusCreated || body != "fixed #1" {
+		t.Fatalf("the corrected request under the same key: %d %q", status, body)
+	}
+}
