@@ -289,12 +289,24 @@ func (h *harness) runUntil(until civil.Date) {
 	}
 }
 
+// summary lists an organisation's emails in the order they arrived, except that the
+// emails of one step (one subject) are ordered by recipient: two instances sweeping at
+// once may send the lead's and the head's copy in either order.
 func summary(msgs []received, org string) []string {
-	var out []string
+	var out, subjects []string
 	for _, m := range msgs {
 		if strings.Contains(m.Subject, "Uni "+org) {
 			out = append(out, fmt.Sprintf("%s -> %s (ics %v)", m.Subject, strings.Join(m.To, ","), m.ICS))
+			subjects = append(subjects, m.Subject)
 		}
+	}
+	for i := 0; i < len(out); {
+		j := i + 1
+		for j < len(out) && subjects[j] == subjects[i] {
+			j++
+		}
+		sort.Strings(out[i:j])
+		i = j
 	}
 	return out
 }
