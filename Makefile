@@ -50,8 +50,9 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck over every module
-	@test -z "$$(gofmt -l $(MODULES))" || (echo "gofmt needed:"; gofmt -l $(MODULES); exit 1)
+	@test -z "$$(gofmt -l $(MODULES) bench)" || (echo "gofmt needed:"; gofmt -l $(MODULES) bench; exit 1)
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@cd bench && GOWORK=off $(GO) vet ./...
 	@cd tools && GOWORK=off $(GO) build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
 	@for m in $(MODULES); do (cd $$m && $(BIN)/staticcheck ./...); done
 

@@ -30,12 +30,12 @@ import (
 
 // figures collects the results for the report.
 type figures struct {
-	machine           string
-	startup           time.Duration
-	rss               map[string]int64 // KiB, idle
-	rssLoaded         map[string]int64 // KiB, after load
-	stackRSS          int64
-	submit, baseline  rate
+	machine            string
+	startup            time.Duration
+	rss                map[string]int64 // KiB, idle
+	rssLoaded          map[string]int64 // KiB, after load
+	stackRSS           int64
+	submit, baseline   rate
 	sweep1k, sweep100k string
 }
 
