@@ -344,3 +344,33 @@ func (s *EventStore) MarkPublished(ctx context.Context, ids []string) error {
 	}
 	return nil
 }
+
+// Executor runs commands; *EventStore is one.
+type Executor interface {
+	Execute(ctx context.Context, cmd Command) ([]events.Envelope, error)
+}
+
+var _ Executor = (*EventStore)(nil)
+
+// Change runs cmd with its decision made on the aggregate that rebuild makes of the
+// history, and returns the aggregate as the command left it (rebuilt from the history
+// it decided on and the events it appended) with the events appended. cmd.Decide is
+// set here.
+func Change[A any](ctx context.Context, es Executor, cmd Command, rebuild func([]events.Envelope) (A, error), decide func(A) ([]events.Payload, error)) (A, []events.Envelope, error) {
+	var seen []events.Envelope
+	cmd.Decide = func(history []events.Envelope) ([]events.Payload, error) {
+		seen = history
+		agg, err := rebuild(history)
+		if err != nil {
+			return nil, err
+		}
+		return decide(agg)
+	}
+	appended, err := es.Execute(ctx, cmd)
+	if err != nil {
+		var zero A
+		return zero, nil, err
+	}
+	agg, err := rebuild(append(seen, appended...))
+	return agg, appended, err
+}

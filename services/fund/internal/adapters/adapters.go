@@ -3,10 +3,7 @@
 package adapters
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -14,7 +11,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
@@ -116,10 +112,11 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
 		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
 	}
 	if q.Cursor != "" {
-		id, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return app.Page{}, err
+		var c cursor
+		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
+			return app.Page{}, store.BadCursor()
 		}
+		id := c.ID
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: id}}})
 	}
 	docs, err := v.find(ctx, filter, q.Limit+1)
@@ -129,7 +126,7 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
 	page := app.Page{IDs: []string{}}
 	for i, d := range docs {
 		if i == q.Limit {
-			page.NextCursor = encodeCursor(docs[i-1].ID)
+			page.NextCursor = store.EncodeCursor(cursor{ID: docs[i-1].ID})
 			break
 		}
 		page.IDs = append(page.IDs, d.ID)
@@ -180,25 +177,7 @@ func (v *Views) find(ctx context.Context, filter bson.D, limit int) ([]viewDoc, 
 	return docs, nil
 }
 
+// cursor is the position after a page of applications.
 type cursor struct {
 	ID string `json:"id"`
-}
-
-func encodeCursor(id string) string {
-	b, _ := json.Marshal(cursor{ID: id})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	var c cursor
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&c)
-	}
-	if err != nil || c.ID == "" {
-		return "", apperr.Field("cursor", "is not a cursor this service issued")
-	}
-	return c.ID, nil
 }

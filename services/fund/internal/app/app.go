@@ -156,26 +156,17 @@ func (a *App) SweepRounds(ctx context.Context) (int, error) {
 }
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(round.Round) ([]events.Payload, error)) (round.Round, error) {
-	var seen []events.Envelope
-	appended, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor,
-		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			seen = history
+	r, _, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor},
+		func(history []events.Envelope) (round.Round, error) {
 			if len(history) > 0 && history[0].AggregateType != round.AggregateType {
-				return nil, apperr.New(apperr.NotFound, "round %s not found", id)
+				return round.Round{}, apperr.New(apperr.NotFound, "round %s not found", id)
 			}
 			r, ok, err := round.Rebuild(id, history)
-			if err != nil {
-				return nil, err
+			if err == nil && !ok {
+				err = apperr.New(apperr.NotFound, "round %s not found", id)
 			}
-			if !ok {
-				return nil, apperr.New(apperr.NotFound, "round %s not found", id)
-			}
-			return decide(r)
-		}})
-	if err != nil {
-		return round.Round{}, err
-	}
-	r, _, err := round.Rebuild(id, append(seen, appended...))
+			return r, err
+		}, decide)
 	return r, err
 }
 
@@ -416,23 +407,20 @@ func (a *App) Settle(ctx context.Context, res events.BudgetReservedV1) error {
 }
 
 func (a *App) settle(ctx context.Context, r round.Round, res events.BudgetReservedV1) (*application.Application, error) {
-	var seen []events.Envelope
-	appended, err := a.events.Execute(ctx, store.Command{AggregateType: application.AggregateType, AggregateID: res.ApplicationID,
-		Actor: "system:award-settlement", CausationID: fmt.Sprintf("award|%d", res.AmountPence),
-		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			seen = history
-			app, err := rebuild(res.ApplicationID, history)
-			if err != nil {
-				return nil, err
-			}
+	awarded, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: application.AggregateType, AggregateID: res.ApplicationID,
+		Actor: "system:award-settlement", CausationID: fmt.Sprintf("award|%d", res.AmountPence)},
+		func(history []events.Envelope) (*application.Application, error) {
+			return rebuild(res.ApplicationID, history)
+		},
+		func(app *application.Application) ([]events.Payload, error) {
 			if app.Status() == application.StatusAwarded && app.AwardPence() == res.AmountPence {
 				return nil, nil
 			}
 			return app.Award(r, res.AmountPence)
-		}})
+		})
 	switch {
 	case err == nil && len(appended) > 0:
-		return rebuild(res.ApplicationID, append(seen, appended...))
+		return awarded, nil
 	case err == nil:
 		// Nothing appended: settled before, perhaps by a concurrent settlement whose
 		// commit this one's history did not include.
@@ -619,20 +607,9 @@ func visible(by auth.Principal, app *application.Application) bool {
 }
 
 func (a *App) change(ctx context.Context, actor, id string, decide func(*application.Application) ([]events.Payload, error)) (*application.Application, error) {
-	var seen []events.Envelope
-	appended, err := a.events.Execute(ctx, store.Command{AggregateType: application.AggregateType, AggregateID: id, Actor: actor,
-		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			seen = history
-			app, err := rebuild(id, history)
-			if err != nil {
-				return nil, err
-			}
-			return decide(app)
-		}})
-	if err != nil {
-		return nil, err
-	}
-	return rebuild(id, append(seen, appended...))
+	app, _, err := store.Change(ctx, a.events, store.Command{AggregateType: application.AggregateType, AggregateID: id, Actor: actor},
+		func(history []events.Envelope) (*application.Application, error) { return rebuild(id, history) }, decide)
+	return app, err
 }
 
 // rebuild replays an application's history. Any other aggregate's history (an id

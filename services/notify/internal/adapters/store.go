@@ -3,10 +3,7 @@
 package adapters
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -16,7 +13,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/notify/internal/app"
@@ -219,9 +215,9 @@ func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Deliv
 		filter = append(filter, bson.E{Key: "status", Value: q.Status})
 	}
 	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return nil, "", err
+		var c cursor
+		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
+			return nil, "", store.BadCursor()
 		}
 		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
 			bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: c.At}}}},
@@ -241,7 +237,7 @@ func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Deliv
 	for i, doc := range docs {
 		if i == q.Limit {
 			last := docs[i-1]
-			next = encodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
+			next = store.EncodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
 			break
 		}
 		out = append(out, fromDeliveryDoc(doc))
@@ -307,23 +303,4 @@ func fromDeliveryDoc(doc deliveryDoc) app.Delivery {
 type cursor struct {
 	At time.Time `json:"at"`
 	ID string    `json:"id"`
-}
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&c)
-	}
-	if err != nil || c.ID == "" {
-		return cursor{}, apperr.Field("cursor", "is not a cursor this service issued")
-	}
-	return c, nil
 }

@@ -662,37 +662,19 @@ func (a *App) rounds(ctx context.Context) ([]*round.Round, error) {
 }
 
 func (a *App) changeSubmission(ctx context.Context, actor, id string, decide func(*submission.Submission) ([]events.Payload, error)) (*submission.Submission, error) {
-	var seen []events.Envelope
-	appended, err := a.events.Execute(ctx, store.Command{AggregateType: submission.AggregateType, AggregateID: id, Actor: actor,
-		Decide: func(h []events.Envelope) ([]events.Payload, error) {
-			seen = h
-			s, err := submission.Rebuild(id, only(submission.AggregateType, h))
-			if err != nil {
-				return nil, err
-			}
-			return decide(s)
-		}})
-	if err != nil {
-		return nil, err
-	}
-	return submission.Rebuild(id, only(submission.AggregateType, append(seen, appended...)))
+	s, _, err := store.Change(ctx, a.events, store.Command{AggregateType: submission.AggregateType, AggregateID: id, Actor: actor},
+		func(h []events.Envelope) (*submission.Submission, error) {
+			return submission.Rebuild(id, only(submission.AggregateType, h))
+		}, decide)
+	return s, err
 }
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
-	var seen []events.Envelope
-	appended, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200,
-		Decide: func(h []events.Envelope) ([]events.Payload, error) {
-			seen = h
-			r, err := round.Rebuild(id, only(round.AggregateType, h))
-			if err != nil {
-				return nil, err
-			}
-			return decide(r)
-		}})
-	if err != nil {
-		return nil, err
-	}
-	return round.Rebuild(id, only(round.AggregateType, append(seen, appended...)))
+	r, _, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
+		func(h []events.Envelope) (*round.Round, error) {
+			return round.Rebuild(id, only(round.AggregateType, h))
+		}, decide)
+	return r, err
 }
 
 func (a *App) loadSubmission(ctx context.Context, id string) (*submission.Submission, error) {

@@ -3,17 +3,13 @@
 package adapters
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/signatory/internal/app"
@@ -86,8 +82,8 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page[app.Summary
 	}
 	if q.Cursor != "" {
 		var c struct{ ID string }
-		if err := decodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
-			return app.Page[app.Summary]{}, apperr.Field("cursor", "is not a cursor this service issued")
+		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
+			return app.Page[app.Summary]{}, store.BadCursor()
 		}
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}})
 	}
@@ -98,7 +94,7 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page[app.Summary
 	page := app.Page[app.Summary]{Items: []app.Summary{}}
 	for i, d := range docs {
 		if i == q.Limit {
-			page.NextCursor = encodeCursor(struct{ ID string }{docs[i-1].ID})
+			page.NextCursor = store.EncodeCursor(struct{ ID string }{docs[i-1].ID})
 			break
 		}
 		page.Items = append(page.Items, app.Summary{
@@ -117,8 +113,8 @@ func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[a
 	}
 	if q.Cursor != "" {
 		var c struct{ Name, ID string }
-		if err := decodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
-			return app.Page[app.DirectoryEntry]{}, apperr.Field("cursor", "is not a cursor this service issued")
+		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
+			return app.Page[app.DirectoryEntry]{}, store.BadCursor()
 		}
 		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
 			bson.D{{Key: "name", Value: bson.D{{Key: "$gt", Value: c.Name}}}},
@@ -133,7 +129,7 @@ func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[a
 	for i, d := range docs {
 		if i == q.Limit {
 			last := docs[i-1]
-			page.NextCursor = encodeCursor(struct{ Name, ID string }{last.Name, last.ID})
+			page.NextCursor = store.EncodeCursor(struct{ Name, ID string }{last.Name, last.ID})
 			break
 		}
 		page.Items = append(page.Items, app.DirectoryEntry{
@@ -156,24 +152,6 @@ func (v *Views) find(ctx context.Context, filter, sort bson.D, limit int) ([]vie
 		return nil, fmt.Errorf("query organisations: %w", store.Classify(err))
 	}
 	return docs, nil
-}
-
-func encodeCursor(v any) string {
-	b, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(v)
-	}
-	if err != nil {
-		return apperr.Field("cursor", "is not a cursor this service issued")
-	}
-	return nil
 }
 
 func parseDate(s string) civil.Date {

@@ -173,22 +173,11 @@ func (a *App) opsChange(ctx context.Context, by auth.Principal, id string, decid
 
 // change runs one command on one organisation and returns it as it is afterwards.
 func (a *App) change(ctx context.Context, actor, causation, id string, decide func(*organisation.Organisation) ([]events.Payload, error)) (*organisation.Organisation, error) {
-	var seen []events.Envelope
-	appended, err := a.events.Execute(ctx, store.Command{
-		AggregateType: organisation.AggregateType, AggregateID: id, Actor: actor, CausationID: causation,
-		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			seen = history
-			o, err := organisation.Rebuild(id, history)
-			if err != nil {
-				return nil, err
-			}
-			return decide(o)
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return organisation.Rebuild(id, append(seen, appended...))
+	o, _, err := store.Change(ctx, a.events, store.Command{AggregateType: organisation.AggregateType, AggregateID: id, Actor: actor, CausationID: causation},
+		func(history []events.Envelope) (*organisation.Organisation, error) {
+			return organisation.Rebuild(id, history)
+		}, decide)
+	return o, err
 }
 
 func (a *App) load(ctx context.Context, id string) (*organisation.Organisation, error) {
