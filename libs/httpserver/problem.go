@@ -29,6 +29,10 @@ const ProblemContentType = "application/problem+json"
 // ProblemTypeBase prefixes the type URI of every problem the suite returns.
 const ProblemTypeBase = "https://technician-commitment.itss.org.uk/problems/"
 
+// retryAfter is the Retry-After, in seconds, of a 503: a dependency being down is
+// usually a restart or a failover, over in seconds.
+const retryAfter = "5"
+
 // statuses maps each error code to its HTTP status. This is the only place that
 // mapping lives; codeForStatus reads it backwards.
 var statuses = map[apperr.Code]int{
@@ -67,8 +71,11 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		} else {
 			logger.InfoContext(ctx, "request refused", "method", c.Request().Method, "path", c.Path(), "status", p.Status, "error", err.Error())
 		}
-		if p.Status == http.StatusUnauthorized {
+		switch p.Status {
+		case http.StatusUnauthorized:
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="technician-commitment"`)
+		case http.StatusServiceUnavailable:
+			c.Response().Header().Set("Retry-After", retryAfter)
 		}
 		if err := WriteProblem(c, p); err != nil {
 			logger.ErrorContext(ctx, "write problem", "error", err)

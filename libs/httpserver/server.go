@@ -264,21 +264,39 @@ func timeout(d time.Duration) echo.MiddlewareFunc {
 	}
 }
 
+// readinessTimeout bounds each readiness check, so that /readyz answers promptly
+// when a dependency hangs rather than refuses.
+const readinessTimeout = 2 * time.Second
+
+// readiness runs every check at once, each within its own time limit: run one after
+// another under one limit, a dependency that hangs would use up the time of the rest
+// and they would be reported down with it.
 func readiness(checks map[string]Check) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-		defer cancel()
+		type result struct {
+			name string
+			err  error
+		}
+		results := make(chan result, len(checks))
+		for name, check := range checks {
+			go func() {
+				ctx, cancel := context.WithTimeout(c.Request().Context(), readinessTimeout)
+				defer cancel()
+				results <- result{name, check(ctx)}
+			}()
+		}
 		status := map[string]string{}
 		ok := true
-		for name, check := range checks {
-			if err := check(ctx); err != nil {
-				status[name] = "unavailable"
+		for range checks {
+			r := <-results
+			status[r.name] = "ok"
+			if r.err != nil {
+				status[r.name] = "unavailable"
 				ok = false
-				continue
 			}
-			status[name] = "ok"
 		}
 		if !ok {
+			c.Response().Header().Set("Retry-After", retryAfter)
 			return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": status})
 		}
 		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "checks": status})

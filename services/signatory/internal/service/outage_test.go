@@ -1,0 +1,127 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/telemetry"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/signatory/internal/config"
+	"github.com/itss/techcommit/services/signatory/internal/service"
+)
+
+// notHanging bounds how long a request may take to be refused while a dependency is
+// down. It is generous on purpose: the point is that the caller gets an answer rather
+// than waiting until it gives up, not how fast the answer is.
+const notHanging = 10 * time.Second
+
+// startBehind starts the service with its database, its NATS server or both reached
+// through proxies the test can cut.
+func startBehind(t *testing.T) (h *harness, db, nc *testenv.Proxy) {
+	t.Helper()
+	env := testenv.NewEnv(t)
+	cfg := config.Default()
+	cfg.Platform = env.Platform(t, cfg.Platform)
+	db, cfg.Platform.Mongo.URI = testenv.MongoProxy(t)
+	nc = testenv.NewProxy(t, strings.TrimPrefix(env.NATS.URL, "nats://"))
+	cfg.Platform.NATS.URL = "nats://" + nc.Addr
+	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{Client: env.Serve(t, svc.Serve, cleanup), t: t, js: env.JS, svc: svc}, db, nc
+}
+
+// timed sends a request and says how long its answer took.
+func (h *harness) timed(method, path, token string, body any) (testenv.Response, time.Duration) {
+	h.t.Helper()
+	start := time.Now()
+	r := h.Do(method, path, token, body)
+	return r, time.Since(start)
+}
+
+// mustBeUnavailable fails the test unless r is a 503 problem telling the caller to
+// retry, answered within the not-hanging bound.
+func (h *harness) mustBeUnavailable(what string, r testenv.Response, took time.Duration) {
+	h.t.Helper()
+	h.t.Logf("%s answered %d in %s", what, r.Status, took.Round(time.Millisecond))
+	if r.Status != http.StatusServiceUnavailable {
+		h.t.Fatalf("%s: status %d, want 503: %s", what, r.Status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != httpserver.ProblemContentType {
+		h.t.Errorf("%s: content type %q, want %q", what, ct, httpserver.ProblemContentType)
+	}
+	if r.Header.Get("Retry-After") == "" {
+		h.t.Errorf("%s: no Retry-After header", what)
+	}
+	if took > notHanging {
+		h.t.Errorf("%s took %s to be refused, more than %s", what, took, notHanging)
+	}
+}
+
+// readiness returns the status of /readyz and what it says of each check.
+func (h *harness) readiness() (int, map[string]any, time.Duration) {
+	h.t.Helper()
+	r, took := h.timed("GET", "/readyz", "", nil)
+	checks, _ := r.JSON(h.t)["checks"].(map[string]any)
+	return r.Status, checks, took
+}
+
+func TestDatabaseOutageAnswers503AndRecoversByItself(t *testing.T) {
+	t.Parallel()
+	h, db, _ := startBehind(t)
+	ops := h.Token(auth.RoleOps, "")
+	before := h.Must(http.StatusCreated, h.Do("POST", "/v1/organisations", ops, enquiry)).JSON(t)["id"].(string)
+	h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+before, ops, nil))
+
+	db.Cut()
+	cutAt := time.Now()
+	status, checks, took := h.readiness()
+	t.Logf("/readyz answered %d in %s: %v", status, took.Round(time.Millisecond), checks)
+	if status != http.StatusServiceUnavailable || checks["mongo"] != "unavailable" || checks["nats"] != "ok" {
+		t.Fatalf("/readyz with the database down: %d %v, want 503 naming mongo alone", status, checks)
+	}
+	if took > notHanging {
+		t.Errorf("/readyz took %s", took)
+	}
+	r, took := h.timed("GET", "/v1/organisations/"+before, ops, nil)
+	h.mustBeUnavailable("a read", r, took)
+	r, took = h.timed("POST", "/v1/organisations", ops, enquiry)
+	h.mustBeUnavailable("a write", r, took)
+	r, took = h.timed("POST", "/v1/organisations/"+before+"/meeting", ops, map[string]any{"held_on": "2025-02-10"})
+	h.mustBeUnavailable("a command on an existing organisation", r, took)
+
+	db.Restore()
+	restoredAt := time.Now()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if status, checks, _ := h.readiness(); status != http.StatusOK {
+			return fmt.Errorf("/readyz %d: %v", status, checks)
+		}
+		return nil
+	})
+	t.Logf("ready again %s after the database returned (down for %s)", time.Since(restoredAt).Round(time.Millisecond), restoredAt.Sub(cutAt).Round(time.Millisecond))
+	after := h.Must(http.StatusCreated, h.Do("POST", "/v1/organisations", ops, enquiry)).JSON(t)["id"].(string)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+before+"/meeting", ops, map[string]any{"held_on": "2025-02-10"}))
+	h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+after, ops, nil))
+
+	// Nothing the refused requests tried is stored: the list (a projection, so it may
+	// lag) ends with the two organisations created while the database was up, and the
+	// first has exactly the meeting recorded after the outage.
+	testenv.Eventually(t, 20*time.Second, func() error {
+		page := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations?limit=100", ops, nil)).JSON(t)
+		items, _ := page["items"].([]any)
+		if len(items) != 2 {
+			return fmt.Errorf("%d organisations listed, want 2: %v", len(items), items)
+		}
+		return nil
+	})
+	if got := len(h.eventsOf(before, 2)); got != 2 {
+		t.Errorf("%d events about the first organisation, want its enquiry and one meeting", got)
+	}
+}
