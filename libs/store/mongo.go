@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -102,7 +103,10 @@ func Classify(err error) error {
 		return nil
 	}
 	var sse topology.ServerSelectionError
-	if mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.As(err, &sse) ||
+	// A pool the driver cleared after a connection to the server failed: the server is
+	// unreachable, and the next operation finds out afresh whether it is back.
+	var cleared driver.RetryablePoolError
+	if mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.As(err, &sse) || errors.As(err, &cleared) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, mongo.ErrClientDisconnected) {
 		return apperr.Wrap(apperr.Unavailable, err, "the database is unavailable")
 	}

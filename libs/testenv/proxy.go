@@ -1,8 +1,6 @@
 package testenv
 
 import (
-	"errors"
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -19,10 +17,12 @@ type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	flowing *sync.Cond // signalled when stalled becomes false
+	cut     bool
+	stalled bool
+	conns   map[net.Conn]struct{}
+	wg      sync.WaitGroup
 }
 
 // NewProxy forwards a local address to target until the test ends.
@@ -33,11 +33,13 @@ func NewProxy(tb testing.TB, target string) *Proxy {
 		tb.Fatalf("proxy listen: %v", err)
 	}
 	p := &Proxy{Addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	p.flowing = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
 	tb.Cleanup(func() {
 		_ = ln.Close()
 		p.Cut()
+		p.Restore() // wakes the stalled copies, which find their connections closed
 		p.wg.Wait()
 	})
 	return p
@@ -70,11 +72,37 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Restore lets connections through again.
+// Stall makes the dependency unreachable the hard way, as a network partition does:
+// connections stay open, new ones are accepted, and nothing passes either way, so a
+// client finds out only by its own time limits.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+}
+
+// Restore lets connections through again, after Cut or Stall. Connections stalled
+// across the outage are closed with what they held, as after a partition long enough
+// for TCP to give up, so that a request the client was refused never lands late.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	if p.stalled {
+		for c := range p.conns {
+			_ = c.Close()
+		}
+	}
+	p.cut, p.stalled = false, false
+	p.flowing.Broadcast()
+}
+
+// waitFlowing blocks while the proxy is stalled.
+func (p *Proxy) waitFlowing() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.stalled {
+		p.flowing.Wait()
+	}
 }
 
 func (p *Proxy) accept() {
@@ -111,11 +139,20 @@ func (p *Proxy) forward(client net.Conn) {
 	defer p.untrack(server)
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, err := io.Copy(dst, src)
-		if err != nil && !errors.Is(err, net.ErrClosed) {
-			_ = dst.Close()
+		defer func() { done <- struct{}{} }()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.waitFlowing()
+				if _, err := dst.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
 		}
-		done <- struct{}{}
 	}
 	go pipe(server, client)
 	go pipe(client, server)
