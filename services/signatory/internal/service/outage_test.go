@@ -145,3 +145,40 @@ func databaseOutage(t *testing.T, down func(*testenv.Proxy)) {
 		t.Errorf("%d events about the first organisation, want its enquiry and one meeting", got)
 	}
 }
+
+// TestNATSOutageKeepsTakingWrites cuts the service off from NATS: it is not ready,
+// but its commands still succeed, since they only append to the event store, and
+// their events are published when NATS returns.
+func TestNATSOutageKeepsTakingWrites(t *testing.T) {
+	t.Parallel()
+	h, _, nc := startBehind(t)
+	ops := h.Token(auth.RoleOps, "")
+	before := h.Must(http.StatusCreated, h.Do("POST", "/v1/organisations", ops, enquiry)).JSON(t)["id"].(string)
+	h.eventsOf(before, 1)
+
+	nc.Cut()
+	testenv.Eventually(t, notHanging, func() error {
+		if status, checks, _ := h.readiness(); status != http.StatusServiceUnavailable || checks["nats"] != "unavailable" || checks["mongo"] != "ok" {
+			return fmt.Errorf("/readyz %d %v, want 503 naming nats alone", status, checks)
+		}
+		return nil
+	})
+	r, took := h.timed("POST", "/v1/organisations", ops, enquiry)
+	t.Logf("a write with NATS down answered %d in %s", r.Status, took.Round(time.Millisecond))
+	during := h.Must(http.StatusCreated, r).JSON(t)["id"].(string)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+before+"/meeting", ops, map[string]any{"held_on": "2025-02-10"}))
+	h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+during, ops, nil))
+
+	nc.Restore()
+	restoredAt := time.Now()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if status, checks, _ := h.readiness(); status != http.StatusOK {
+			return fmt.Errorf("/readyz %d: %v", status, checks)
+		}
+		return nil
+	})
+	t.Logf("ready again %s after NATS returned", time.Since(restoredAt).Round(time.Millisecond))
+	h.eventsOf(during, 1)
+	h.eventsOf(before, 2)
+	t.Logf("the events written while NATS was down were published %s after it returned", time.Since(restoredAt).Round(time.Millisecond))
+}
