@@ -1,7 +1,8 @@
 // Package relay publishes a service's stored events to JetStream: the outbox half of
-// DESIGN.md's event store. It reads commits not yet published, publishes each event
-// with Nats-Msg-Id set to the event id, waits for JetStream's acknowledgements, then
-// marks the commits published. A crash between publishing and marking publishes the
+// DESIGN.md's event store. It reads commits not yet published from the store's outbox
+// (a small collection, so reading it costs the same however long the log grows),
+// publishes each event with Nats-Msg-Id set to the event id, waits for JetStream's
+// acknowledgements, then marks the commits published (removes them from the outbox). A crash between publishing and marking publishes the
 // same events again on restart; JetStream drops them within its duplicate window and
 // idempotent consumers ignore them after it. So the stored state and the published
 // events can never disagree for long, and never for good.

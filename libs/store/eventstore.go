@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,28 +25,43 @@ import (
 // ErrVersionConflict means another writer appended to the aggregate first; reload and decide again.
 var ErrVersionConflict = errors.New("store: aggregate version already taken")
 
-// ErrAlreadyApplied means the events' ids are already stored: the same command (for
-// example a redelivered message) ran before, so it must have no second effect.
-var ErrAlreadyApplied = errors.New("store: events already applied")
-
-// EventStore is a service's append-only event log in one collection. Each command's
-// events are stored together as one commit document, keyed by the aggregate and the
-// version of its first event, under a unique index on (aggregate_id, version). A writer
-// always appends at the version after the last commit it loaded, so two writers that
-// loaded the same state collide on that index and exactly one wins, on MongoDB and on
-// FerretDB alike, and a command's events are stored all or nothing. The collection is
-// also the outbox the relay publishes from, and the audit trail.
+// EventStore is a service's append-only event log. Each command's events are stored
+// together as one commit document whose _id is the aggregate and the version of its
+// first event ("<aggregate id>/<zero-padded version>"). A writer always appends at the
+// version after the last commit it loaded, so two writers that loaded the same state
+// collide on that _id and exactly one wins, on MongoDB and on FerretDB alike, and a
+// command's events are stored all or nothing.
+//
+// Every read of the log is by _id, because on the embedded FerretDB (SQLite) a query
+// on any other field scans the whole collection, so its cost would grow with the log:
+// an aggregate is loaded by reading its commits one _id after another, skipping ahead
+// through a cached head document when it has many.
+//
+// The outbox is a second, small collection: a commit is written there first (a
+// write-ahead record), then into the log; the relay publishes what is in the outbox
+// and deletes it. A writer that dies between the two writes leaves a record the relay
+// completes later (see Unpublished), so a stored commit is always published and a
+// published one is always stored. The log is also the audit trail.
 type EventStore struct {
 	coll   *mongo.Collection
+	heads  *mongo.Collection
+	outbox *mongo.Collection
 	source string
 	clock  clock.Clock
 	// appended wakes the relay as soon as something is stored.
 	appended chan struct{}
+	// stored holds the outbox records whose commit this process stored itself: the
+	// relay publishes them without checking the log.
+	mu     sync.Mutex
+	stored map[string]bool
+	// writingHead holds the aggregates whose head this process is writing.
+	writingHead map[string]bool
 }
 
 // commitDoc is one command's events as stored.
 type commitDoc struct {
-	ID            string     `bson:"_id"`
+	ID            string     `bson:"_id"`       // aggregate id and first version; see commitKey
+	CommitID      string     `bson:"commit_id"` // the first event's id
 	AggregateType string     `bson:"aggregate_type"`
 	AggregateID   string     `bson:"aggregate_id"`
 	Version       int        `bson:"version"` // of the first event
@@ -53,8 +70,21 @@ type commitDoc struct {
 	Actor         string     `bson:"actor"`
 	TraceParent   string     `bson:"traceparent,omitempty"`
 	Events        []eventDoc `bson:"events"`
-	Published     bool       `bson:"published"`
-	PublishedAt   *time.Time `bson:"published_at,omitempty"`
+}
+
+// outboxDoc is a commit waiting to be published, under the commit's _id.
+type outboxDoc struct {
+	ID      string    `bson:"_id"`
+	Written time.Time `bson:"written"` // wall-clock time of the write, for Unpublished's grace
+	Commit  commitDoc `bson:"commit"`
+}
+
+// headDoc caches the first commits of a long-lived aggregate (a budget ledger), so
+// that loading it does not read every commit one by one. It only ever holds commits
+// that are stored, so at worst it is behind, never wrong.
+type headDoc struct {
+	ID      string      `bson:"_id"`
+	Commits []commitDoc `bson:"commits"`
 }
 
 // eventDoc is one event of a commit.
@@ -65,8 +95,14 @@ type eventDoc struct {
 	Data    string `bson:"data"`
 }
 
-// NewEventStore opens the event log in collection name of db, creating its indexes.
-// source is the CloudEvents source of the events it stores, e.g. "/tc/signatory".
+// commitKey is the _id of the commit of aggregateID that starts at version.
+func commitKey(aggregateID string, version int) string {
+	return fmt.Sprintf("%s/%010d", aggregateID, version)
+}
+
+// NewEventStore opens the event log in collection name of db (with its outbox and
+// heads in name_outbox and name_heads), creating its index. source is the CloudEvents
+// source of the events it stores, e.g. "/tc/signatory".
 func NewEventStore(ctx context.Context, db *mongo.Database, name, source string, clk clock.Clock) (*EventStore, error) {
 	if db == nil || name == "" || source == "" {
 		return nil, errors.New("store: database, collection name and source are required")
@@ -75,54 +111,137 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 		clk = clock.System{}
 	}
 	coll := db.Collection(name)
+	// The _id alone guards versions; the index serves LoadByType on MongoDB (FerretDB
+	// scans either way).
 	err := CreateIndexes(ctx, coll, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "aggregate_id", Value: 1}, {Key: "version", Value: 1}}, Options: options.Index().SetUnique(true).SetName("aggregate_version")},
-		{Keys: bson.D{{Key: "published", Value: 1}, {Key: "time", Value: 1}}, Options: options.Index().SetName("unpublished")},
 		{Keys: bson.D{{Key: "aggregate_type", Value: 1}, {Key: "time", Value: 1}}, Options: options.Index().SetName("by_type")},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create event store indexes on %s: %w", name, Classify(err))
 	}
-	return &EventStore{coll: coll, source: source, clock: clk, appended: make(chan struct{}, 1)}, nil
+	return &EventStore{coll: coll, heads: db.Collection(name + "_heads"), outbox: db.Collection(name + "_outbox"),
+		source: source, clock: clk, appended: make(chan struct{}, 1),
+		stored: map[string]bool{}, writingHead: map[string]bool{}}, nil
 }
 
 // Collection returns the underlying collection (for tests and operational queries).
 func (s *EventStore) Collection() *mongo.Collection { return s.coll }
 
+// headEvery is how many commits Load reads one by one before it looks for a head, and
+// how far behind a head may fall before Load rewrites it.
+const headEvery = 8
+
 // Load returns the events of one aggregate in version order.
 func (s *EventStore) Load(ctx context.Context, aggregateID string) ([]events.Envelope, error) {
-	return s.find(ctx, bson.D{{Key: "aggregate_id", Value: aggregateID}},
-		bson.D{{Key: "version", Value: 1}}, "load aggregate "+aggregateID)
+	commits, err := s.loadCommits(ctx, aggregateID)
+	if err != nil {
+		return nil, fmt.Errorf("load aggregate %s: %w", aggregateID, err)
+	}
+	var out []events.Envelope
+	for _, c := range commits {
+		out = append(out, c.envelopes()...)
+	}
+	return out, nil
 }
 
-// LoadMany returns the events of several aggregates, each in version order, in one
-// query: a page of a list costs one read, not one per aggregate (on FerretDB every
-// read that is not by _id scans the collection).
+// loadCommits reads an aggregate's commits by _id: one read per commit, and one more
+// to find there is none after the last. Past headEvery commits it continues from the
+// cached head, and refreshes the head when it had to read headEvery commits past it.
+func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]commitDoc, error) {
+	var commits []commitDoc
+	next, read, headed := 1, 0, false
+	for {
+		if read == headEvery && !headed {
+			headed = true
+			var h headDoc
+			err := s.heads.FindOne(ctx, bson.D{{Key: "_id", Value: aggregateID}}).Decode(&h)
+			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+				return nil, Classify(err)
+			}
+			if n := len(h.Commits); n > len(commits) {
+				commits, read = h.Commits, 0
+				last := commits[n-1]
+				next = last.Version + len(last.Events)
+			}
+		}
+		var c commitDoc
+		err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: commitKey(aggregateID, next)}}).Decode(&c)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			break
+		}
+		if err != nil {
+			return nil, Classify(err)
+		}
+		if len(c.Events) == 0 {
+			return nil, fmt.Errorf("commit %s has no events", c.ID)
+		}
+		commits = append(commits, c)
+		next = c.Version + len(c.Events)
+		read++
+	}
+	if headed && read >= headEvery {
+		s.writeHead(ctx, aggregateID, commits)
+	}
+	return commits, nil
+}
+
+// writeHead caches commits as the aggregate's head, unless this process is writing
+// that head already (many loads of a contended aggregate all find it behind at once).
+// Loads in other processes may overwrite each other's heads, which leaves one that
+// is behind, and the next load reads a few more commits. It is only a cache, so a
+// failure to write it fails nothing.
+func (s *EventStore) writeHead(ctx context.Context, aggregateID string, commits []commitDoc) {
+	s.mu.Lock()
+	busy := s.writingHead[aggregateID]
+	s.writingHead[aggregateID] = true
+	s.mu.Unlock()
+	if busy {
+		return
+	}
+	_, _ = s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: aggregateID}}, headDoc{ID: aggregateID, Commits: commits},
+		options.Replace().SetUpsert(true))
+	s.mu.Lock()
+	delete(s.writingHead, aggregateID)
+	s.mu.Unlock()
+}
+
+// LoadMany returns the events of several aggregates, each in version order; an
+// aggregate with no events is left out. The aggregates are read a few at a time.
 func (s *EventStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error) {
 	out := make(map[string][]events.Envelope, len(aggregateIDs))
-	if len(aggregateIDs) == 0 {
-		return out, nil
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for _, id := range aggregateIDs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			evs, err := s.Load(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil && firstErr == nil:
+				firstErr = err
+			case err == nil && len(evs) > 0:
+				out[id] = evs
+			}
+		}()
 	}
-	all, err := s.find(ctx, bson.D{{Key: "aggregate_id", Value: bson.D{{Key: "$in", Value: aggregateIDs}}}},
-		bson.D{{Key: "aggregate_id", Value: 1}, {Key: "version", Value: 1}}, fmt.Sprintf("load %d aggregates", len(aggregateIDs)))
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range all {
-		out[e.AggregateID] = append(out[e.AggregateID], e)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return out, nil
 }
 
 // LoadByType returns every event of an aggregate type, oldest first. Projections that
-// must be rebuilt from scratch use it.
+// must be rebuilt from scratch use it. On FerretDB it reads the whole log.
 func (s *EventStore) LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error) {
-	return s.find(ctx, bson.D{{Key: "aggregate_type", Value: aggregateType}},
-		bson.D{{Key: "time", Value: 1}, {Key: "aggregate_id", Value: 1}, {Key: "version", Value: 1}}, "load "+aggregateType+" events")
-}
-
-func (s *EventStore) find(ctx context.Context, filter, sort bson.D, op string) ([]events.Envelope, error) {
-	cur, err := s.coll.Find(ctx, filter, options.Find().SetSort(sort))
+	op := "load " + aggregateType + " events"
+	cur, err := s.coll.Find(ctx, bson.D{{Key: "aggregate_type", Value: aggregateType}},
+		options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "aggregate_id", Value: 1}, {Key: "version", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, Classify(err))
 	}
@@ -138,19 +257,36 @@ func (s *EventStore) find(ctx context.Context, filter, sort bson.D, op string) (
 }
 
 // Append stores the events of one command as one commit: all of them or none. It
-// fails with ErrVersionConflict when another writer took the first version, and with
-// ErrAlreadyApplied when the same commit (same causation) is stored already.
+// fails with ErrVersionConflict when another writer took the first version (or the
+// same commit is being written concurrently).
 func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	doc := toCommit(evs)
-	if _, err := s.coll.InsertOne(ctx, doc); err != nil {
+	// The outbox record first: if this process dies after it, the relay finishes the
+	// job. It is keyed like the commit, so a writer racing one whose commit is not
+	// yet published loses here, in one write; one that loaded a state older still
+	// loses on the commit and withdraws its record.
+	if _, err := s.outbox.InsertOne(ctx, outboxDoc{ID: doc.ID, Written: time.Now(), Commit: doc}); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
-			return s.whichDuplicate(ctx, doc.ID)
+			return ErrVersionConflict
 		}
 		return fmt.Errorf("append to %s: %w", doc.AggregateID, Classify(err))
 	}
+	won, err := s.store(ctx, doc)
+	if err != nil {
+		return fmt.Errorf("append to %s: %w", doc.AggregateID, err)
+	}
+	if !won {
+		if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}); err != nil {
+			return fmt.Errorf("withdraw outbox record %s: %w", doc.ID, Classify(err))
+		}
+		return ErrVersionConflict
+	}
+	s.mu.Lock()
+	s.stored[doc.ID] = true
+	s.mu.Unlock()
 	select {
 	case s.appended <- struct{}{}:
 	default:
@@ -158,13 +294,22 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	return nil
 }
 
-// whichDuplicate tells a retried command (same commit id) from a concurrent writer.
-func (s *EventStore) whichDuplicate(ctx context.Context, id string) error {
-	n, err := s.coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: id}})
-	if err == nil && n > 0 {
-		return ErrAlreadyApplied
+// store inserts a commit into the log. It reports false when another commit holds its
+// version, and true when it is stored, by this call or before (by the relay finishing
+// an outbox record, or a retry).
+func (s *EventStore) store(ctx context.Context, doc commitDoc) (bool, error) {
+	_, err := s.coll.InsertOne(ctx, doc)
+	if err == nil {
+		return true, nil
 	}
-	return ErrVersionConflict
+	if !mongo.IsDuplicateKeyError(err) {
+		return false, Classify(err)
+	}
+	var there commitDoc
+	if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}).Decode(&there); err != nil {
+		return false, Classify(err)
+	}
+	return there.CommitID == doc.CommitID, nil
 }
 
 // Appended is signalled (without blocking) after each successful append.
@@ -200,6 +345,9 @@ func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelop
 		if err != nil {
 			return nil, err
 		}
+		if cmd.CausationID != "" && applied(history, s.eventID(cmd, 0)) {
+			return nil, nil
+		}
 		payloads, err := cmd.Decide(history)
 		if err != nil {
 			return nil, err
@@ -215,8 +363,6 @@ func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelop
 		switch {
 		case err == nil:
 			return evs, nil
-		case errors.Is(err, ErrAlreadyApplied):
-			return nil, nil
 		case errors.Is(err, ErrVersionConflict):
 			limit := cmd.MaxAttempts
 			if limit <= 0 {
@@ -244,17 +390,33 @@ func (s *EventStore) Envelopes(ctx context.Context, cmd Command, after int, payl
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", p.EventType(), err)
 		}
-		id := uuid.Must(uuid.NewV7()).String()
-		if cmd.CausationID != "" {
-			id = uuid.NewSHA1(causationSpace, fmt.Appendf(nil, "%s|%s|%d", cmd.AggregateID, cmd.CausationID, i)).String()
-		}
 		out[i] = events.Envelope{
-			ID: id, Source: s.source, Type: p.EventType(),
+			ID: s.eventID(cmd, i), Source: s.source, Type: p.EventType(),
 			AggregateType: cmd.AggregateType, AggregateID: cmd.AggregateID,
 			Version: after + i + 1, Time: now, Actor: cmd.Actor, TraceParent: tp, Data: data,
 		}
 	}
 	return out, nil
+}
+
+// eventID is the id of a command's i-th new event: a function of the cause when it
+// has one, so that the same cause is recognised in the history (see applied).
+func (s *EventStore) eventID(cmd Command, i int) string {
+	if cmd.CausationID != "" {
+		return uuid.NewSHA1(causationSpace, fmt.Appendf(nil, "%s|%s|%d", cmd.AggregateID, cmd.CausationID, i)).String()
+	}
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// applied reports whether history holds the event id, i.e. the command whose first
+// event it is ran before.
+func applied(history []events.Envelope, id string) bool {
+	for _, e := range history {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 var causationSpace = uuid.MustParse("6f1c8a52-3a0e-4c55-9d6c-2f3c1e7b9a10")
@@ -281,12 +443,11 @@ func traceParent(ctx context.Context) string {
 	return carrier.Get("traceparent")
 }
 
-// toCommit builds the commit document of one command's events. Its id is the first
-// event's id, which is a function of the causation when there is one.
+// toCommit builds the commit document of one command's events.
 func toCommit(evs []events.Envelope) commitDoc {
 	first := evs[0]
 	d := commitDoc{
-		ID: first.ID, AggregateType: first.AggregateType, AggregateID: first.AggregateID,
+		ID: commitKey(first.AggregateID, first.Version), CommitID: first.ID, AggregateType: first.AggregateType, AggregateID: first.AggregateID,
 		Version: first.Version, Source: first.Source, Time: first.Time, Actor: first.Actor, TraceParent: first.TraceParent,
 		Events: make([]eventDoc, len(evs)),
 	}
@@ -313,35 +474,77 @@ type Commit struct {
 	Events []events.Envelope
 }
 
-// Unpublished returns up to limit commits the relay has not yet published, oldest first.
+// unconfirmedGrace is how long an outbox record this process did not store may be
+// in flight before Unpublished finishes its commit: another replica is most likely
+// still writing it, or publishing it.
+const unconfirmedGrace = 10 * time.Second
+
+// Unpublished returns up to limit commits the relay may publish now, oldest first:
+// the outbox records whose commit this process stored, and those older than a grace
+// period whose writer may have died. For those it finishes the writer's work: it
+// stores the commit if its version is still free, and withdraws the record (never to
+// be published) if another commit took it.
 func (s *EventStore) Unpublished(ctx context.Context, limit int) ([]Commit, error) {
-	cur, err := s.coll.Find(ctx, bson.D{{Key: "published", Value: false}},
-		options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "aggregate_id", Value: 1}, {Key: "version", Value: 1}}).SetLimit(int64(limit)))
+	cur, err := s.outbox.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "commit.time", Value: 1}, {Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("find unpublished events: %w", Classify(err))
 	}
-	var docs []commitDoc
+	var docs []outboxDoc
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("find unpublished events: %w", Classify(err))
 	}
-	out := make([]Commit, len(docs))
-	for i, d := range docs {
-		out[i] = Commit{ID: d.ID, Events: d.envelopes()}
+	sort.SliceStable(docs, func(i, j int) bool {
+		a, b := docs[i].Commit, docs[j].Commit
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		if a.AggregateID != b.AggregateID {
+			return a.AggregateID < b.AggregateID
+		}
+		return a.Version < b.Version
+	})
+	out := make([]Commit, 0, min(len(docs), limit))
+	for _, d := range docs {
+		if len(out) == limit {
+			break
+		}
+		s.mu.Lock()
+		mine := s.stored[d.ID]
+		s.mu.Unlock()
+		if !mine {
+			if time.Since(d.Written) < unconfirmedGrace {
+				continue
+			}
+			won, err := s.store(ctx, d.Commit)
+			if err != nil {
+				return nil, fmt.Errorf("finish commit %s: %w", d.Commit.ID, err)
+			}
+			if !won {
+				if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
+					return nil, fmt.Errorf("withdraw outbox record %s: %w", d.ID, Classify(err))
+				}
+				continue
+			}
+		}
+		out = append(out, Commit{ID: d.ID, Events: d.Commit.envelopes()})
 	}
 	return out, nil
 }
 
-// MarkPublished records that the relay published these commits.
+// MarkPublished records that the relay published these commits: their outbox
+// records go.
 func (s *EventStore) MarkPublished(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	now := s.clock.Now()
-	_, err := s.coll.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "published", Value: true}, {Key: "published_at", Value: now}}}})
-	if err != nil {
+	if _, err := s.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
 		return fmt.Errorf("mark events published: %w", Classify(err))
 	}
+	s.mu.Lock()
+	for _, id := range ids {
+		delete(s.stored, id)
+	}
+	s.mu.Unlock()
 	return nil
 }
 
