@@ -1,0 +1,164 @@
+package events_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/events"
+)
+
+// TestContractsListEveryPayloadType keeps events.Contracts complete: every type of
+// the package with an EventType method is in it.
+func TestContractsListEveryPayloadType(t *testing.T) {
+	t.Parallel()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), ".", nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []string
+	for _, file := range pkgs["events"].Files {
+		for _, d := range file.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "EventType" && fn.Recv != nil {
+				if id, ok := fn.Recv.List[0].Type.(*ast.Ident); ok {
+					declared = append(declared, id.Name)
+				}
+			}
+		}
+	}
+	var listed []string
+	for _, c := range events.Contracts() {
+		p, err := c.Decode(events.Envelope{Type: c.Type, Data: []byte(`{}`)})
+		if err != nil {
+			t.Fatalf("%s does not decode {}: %v", c.Type, err)
+		}
+		listed = append(listed, reflect.TypeOf(p).Name())
+	}
+	sort.Strings(declared)
+	sort.Strings(listed)
+	if diff := cmp.Diff(declared, listed); diff != "" {
+		t.Errorf("events.Contracts() does not list every payload type (-declared +listed):\n%s", diff)
+	}
+}
+
+// example returns a JSON payload of the contract's type with every field set, so
+// that the fuzzer starts from each type's whole shape.
+func example(tb testing.TB, c events.Contract) []byte {
+	tb.Helper()
+	p, err := c.Decode(events.Envelope{Type: c.Type, Data: []byte(`{}`)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v := reflect.New(reflect.TypeOf(p)).Elem()
+	fill(v)
+	data, err := json.Marshal(v.Interface())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	timeType        = reflect.TypeFor[time.Time]()
+)
+
+func fill(v reflect.Value) {
+	switch {
+	case v.Type() == timeType:
+		v.Set(reflect.ValueOf(time.Date(2026, 3, 20, 9, 30, 0, 0, time.UTC)))
+		return
+	case v.Kind() == reflect.Struct && v.Addr().Type().Implements(unmarshalerType):
+		_ = v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON([]byte(`"2026-03-20"`)) // civil.Date
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x-" + v.Type().Name())
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		v.SetInt(100)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		fill(s.Index(0))
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k)
+		fill(e)
+		m.SetMapIndex(k, e)
+		v.Set(m)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fill(p.Elem())
+		v.Set(p)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i))
+			}
+		}
+	}
+}
+
+// FuzzDecode feeds arbitrary payloads, under every event type, to the decoders every
+// consumer runs: each either refuses the payload or returns a value that encodes
+// and decodes back to itself, decoders of other types refuse it, and nothing panics.
+func FuzzDecode(f *testing.F) {
+	contracts := events.Contracts()
+	for _, c := range contracts {
+		f.Add(c.Type, example(f, c))
+		f.Add(c.Type, []byte(`{}`))
+	}
+	for _, seed := range []string{`null`, `[]`, `{"opens":"yesterday"}`, `{"project_start":"2026-02-30"}`, `{"due":17}`, `{"themes":{"$ne":null}}`} {
+		f.Add(events.RoundOpenedV1{}.EventType(), []byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, typ string, data []byte) {
+		e := events.Envelope{ID: "e1", Type: typ, Data: data}
+		for _, c := range contracts {
+			p, err := c.Decode(e)
+			if c.Type != typ {
+				if err == nil {
+					t.Fatalf("the %s decoder accepted an event of type %q", c.Type, typ)
+				}
+				continue
+			}
+			if err != nil {
+				continue
+			}
+			again, err := json.Marshal(p)
+			if err != nil {
+				t.Fatalf("%s decoded %q to %#v, which does not encode: %v", typ, data, p, err)
+			}
+			p2, err := c.Decode(events.Envelope{ID: "e2", Type: typ, Data: again})
+			if err != nil {
+				t.Fatalf("%s decoded %q, but not its own encoding %s: %v", typ, data, again, err)
+			}
+			if third, _ := json.Marshal(p2); !bytes.Equal(again, third) {
+				t.Fatalf("%s does not survive encoding: %s became %s", typ, again, third)
+			}
+		}
+		if _, err := events.DecodeAny(e); err == nil && !known(contracts, typ) {
+			t.Fatalf("DecodeAny accepted the unknown type %q", typ)
+		}
+	})
+}
+
+func known(contracts []events.Contract, typ string) bool {
+	for _, c := range contracts {
+		if c.Type == typ {
+			return true
+		}
+	}
+	return false
+}
