@@ -9,11 +9,11 @@ import (
 	"reflect"
 	"sort"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // TestContractsListEveryPayloadType keeps events.Contracts complete: every type of
@@ -49,75 +49,13 @@ func TestContractsListEveryPayloadType(t *testing.T) {
 	}
 }
 
-// example returns a JSON payload of the contract's type with every field set, so
-// that the fuzzer starts from each type's whole shape.
-func example(tb testing.TB, c events.Contract) []byte {
-	tb.Helper()
-	p, err := c.Decode(events.Envelope{Type: c.Type, Data: []byte(`{}`)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v := reflect.New(reflect.TypeOf(p)).Elem()
-	fill(v)
-	data, err := json.Marshal(v.Interface())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
-}
-
-var (
-	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	timeType        = reflect.TypeFor[time.Time]()
-)
-
-func fill(v reflect.Value) {
-	switch {
-	case v.Type() == timeType:
-		v.Set(reflect.ValueOf(time.Date(2026, 3, 20, 9, 30, 0, 0, time.UTC)))
-		return
-	case v.Kind() == reflect.Struct && v.Addr().Type().Implements(unmarshalerType):
-		_ = v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON([]byte(`"2026-03-20"`)) // civil.Date
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("x-" + v.Type().Name())
-	case reflect.Int, reflect.Int32, reflect.Int64:
-		v.SetInt(100)
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Slice:
-		s := reflect.MakeSlice(v.Type(), 1, 1)
-		fill(s.Index(0))
-		v.Set(s)
-	case reflect.Map:
-		m := reflect.MakeMap(v.Type())
-		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
-		fill(k)
-		fill(e)
-		m.SetMapIndex(k, e)
-		v.Set(m)
-	case reflect.Pointer:
-		p := reflect.New(v.Type().Elem())
-		fill(p.Elem())
-		v.Set(p)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				fill(v.Field(i))
-			}
-		}
-	}
-}
-
 // FuzzDecode feeds arbitrary payloads, under every event type, to the decoders every
 // consumer runs: each either refuses the payload or returns a value that encodes
 // and decodes back to itself, decoders of other types refuse it, and nothing panics.
 func FuzzDecode(f *testing.F) {
 	contracts := events.Contracts()
 	for _, c := range contracts {
-		f.Add(c.Type, example(f, c))
+		f.Add(c.Type, testenv.EventExample(f, c))
 		f.Add(c.Type, []byte(`{}`))
 	}
 	for _, seed := range []string{`null`, `[]`, `{"opens":"yesterday"}`, `{"project_start":"2026-02-30"}`, `{"due":17}`, `{"themes":{"$ne":null}}`} {
