@@ -5,7 +5,7 @@ SHELL        := /bin/bash
 GO           ?= go
 BIN          := $(CURDIR)/bin
 # Every module of the workspace, in the order they build.
-MODULES      := libs $(sort $(wildcard services/*)) devstack deploy
+MODULES      := libs $(sort $(wildcard services/*)) devstack deploy reliability
 SERVICES     := $(notdir $(wildcard services/*))
 ROLE         ?= ops
 ORG          ?=
@@ -63,6 +63,10 @@ generate: ## Regenerate the server code from each service's OpenAPI document
 .PHONY: check-generate
 check-generate: generate ## Fail if generated code is not what `make generate` writes
 	@git diff --exit-code -- services/*/api
+
+.PHONY: reliability
+reliability: ## The long fault harness (kill -9, NATS restarts, relay crash, poison); writes docs/RELIABILITY.md
+	@cd reliability && $(GO) run ./cmd/reliability -root $(CURDIR) -out $(CURDIR)/docs/RELIABILITY.md $(if $(UNITS),-units $(UNITS))
 
 .PHONY: bench
 bench: build ## Measure the running suite against same-run baselines; writes docs/BENCHMARKS.md

@@ -1,0 +1,309 @@
+// Package reliability runs the suite as separate operating-system processes against
+// embedded NATS and FerretDB, drives a workload through the public HTTP APIs while it
+// injects faults (kill -9 of a service, NATS restarts, a relay that published but never
+// marked, a poison message), and then checks the end state: every accepted request has
+// its events, projections and emails, and no side effect happened twice.
+//
+// The short version runs in `make test`; `make reliability` runs the long one and
+// writes docs/RELIABILITY.md.
+package reliability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/embedded"
+)
+
+// Services are the suite's binaries, in the order they start.
+var Services = []string{"signatory", "review", "notify", "fund"}
+
+const audience = "technician-commitment"
+
+// Stack is the infrastructure (in this process) and the services (child processes).
+type Stack struct {
+	dir      string
+	bin      string
+	natsAddr string
+	natsDir  string
+	prefix   string
+
+	mu     sync.Mutex
+	nats   *embedded.NATS
+	mongo  *embedded.Mongo
+	issuer *auth.DevIssuer
+	http   *http.Server
+	Mail   *Mailbox
+	procs  map[string]*proc
+	env    []string
+	// Addr is each service's base URL.
+	Addr map[string]string
+}
+
+type proc struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *os.File
+}
+
+// BuildServices compiles every service binary from the workspace rooted at root into dir.
+func BuildServices(ctx context.Context, root, dir string) error {
+	for _, s := range Services {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, s), "./cmd/"+s)
+		cmd.Dir = filepath.Join(root, "services", s)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %w\n%s", s, err, out)
+		}
+	}
+	return nil
+}
+
+// Options tune how the services run.
+type Options struct {
+	// Dir holds NATS and FerretDB data and each service's log.
+	Dir string
+	// Bin holds the service binaries (BuildServices).
+	Bin string
+	// Env is added to every service's environment.
+	Env []string
+}
+
+// Start starts NATS, FerretDB, a token issuer and an SMTP server in this process, then
+// every service as a child process, and waits until all are ready.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	s := &Stack{dir: o.Dir, bin: o.Bin, natsDir: filepath.Join(o.Dir, "nats"), procs: map[string]*proc{}, Addr: map[string]string{},
+		prefix: fmt.Sprintf("rel%d", time.Now().UnixNano()%1e9)}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+	var err error
+	if s.natsAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	if s.nats, err = embedded.StartNATS(s.natsDir, s.natsAddr); err != nil {
+		return nil, err
+	}
+	mongoAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if s.mongo, err = embedded.StartFerretDB(filepath.Join(o.Dir, "ferretdb"), mongoAddr); err != nil {
+		return nil, err
+	}
+	if s.Mail, err = StartMailbox(); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	issuerURL := "http://" + ln.Addr().String()
+	if s.issuer, err = auth.NewDevIssuer(issuerURL, audience); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/.well-known/jwks.json", s.issuer.JWKSHandler())
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+
+	_, smtpPort, _ := net.SplitHostPort(s.Mail.Addr)
+	s.env = append(os.Environ(),
+		"MONGO_URI="+s.mongo.URI,
+		"NATS_URL=nats://"+s.natsAddr,
+		"AUTH_JWKS_URL="+issuerURL+"/.well-known/jwks.json",
+		"AUTH_ISSUER="+issuerURL,
+		"AUTH_AUDIENCE="+audience,
+		"SMTP_HOST=127.0.0.1",
+		"SMTP_PORT="+smtpPort,
+		"SMTP_TLS_POLICY=none",
+		"LOG_LEVEL=warn",
+		"FUND_WRITE_RATE=100000",
+		"FUND_WRITE_BURST=100000",
+		"NOTIFY_SWEEP_INTERVAL=1s",
+	)
+	s.env = append(s.env, o.Env...)
+	for _, name := range Services {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		s.Addr[name] = "http://" + addr
+		s.procs[name] = &proc{name: name, addr: addr}
+		if err := s.startProc(name); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.WaitReady(ctx, 60*time.Second); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *Stack) startProc(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[name]
+	if p.cmd != nil {
+		select {
+		case <-p.done:
+		default:
+			return fmt.Errorf("%s is already running", name)
+		}
+	}
+	log, err := os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(s.bin, name))
+	cmd.Env = append(append([]string{}, s.env...), "HTTP_ADDR="+p.addr, "MONGO_DATABASE="+s.prefix+"-"+name)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		_ = log.Close()
+		close(done)
+	}()
+	p.cmd, p.done, p.log = cmd, done, log
+	return nil
+}
+
+// Kill sends SIGKILL to a service and waits for it to die: no shutdown hooks run.
+func (s *Stack) Kill(name string) {
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Restart starts a killed service again.
+func (s *Stack) Restart(name string) error { return s.startProc(name) }
+
+// RestartNATS stops the NATS server, waits for down, and starts it again on the same
+// address and JetStream storage.
+func (s *Stack) RestartNATS(down time.Duration) error {
+	s.mu.Lock()
+	n := s.nats
+	s.nats = nil
+	s.mu.Unlock()
+	if n != nil {
+		n.Stop()
+	}
+	time.Sleep(down)
+	var err error
+	for range 50 { // the port can take a moment to be free again
+		if n, err = embedded.StartNATS(s.natsDir, s.natsAddr); err == nil {
+			s.mu.Lock()
+			s.nats = n
+			s.mu.Unlock()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("restart nats: %w", err)
+}
+
+// NATSURL is the NATS server's address.
+func (s *Stack) NATSURL() string { return "nats://" + s.natsAddr }
+
+// MongoURI is FerretDB's address.
+func (s *Stack) MongoURI() string { return s.mongo.URI }
+
+// Database is the name of a service's database.
+func (s *Stack) Database(service string) string { return s.prefix + "-" + service }
+
+// Token mints a token for a principal.
+func (s *Stack) Token(p auth.Principal) string {
+	t, err := s.issuer.Mint(p, 6*time.Hour)
+	if err != nil {
+		panic(err) // an in-memory key signing a fixed claim set cannot fail
+	}
+	return t
+}
+
+// WaitReady polls every running service's /readyz until all answer 200.
+func (s *Stack) WaitReady(ctx context.Context, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	c := &http.Client{Timeout: time.Second}
+	for _, name := range Services {
+		for {
+			resp, err := c.Get(s.Addr[name] + "/readyz")
+			if err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+				err = errors.New(resp.Status)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s not ready within %s: %v (log: %s)", name, within, err, filepath.Join(s.dir, name+".log"))
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// Stop stops the services (SIGTERM, then SIGKILL) and the infrastructure.
+func (s *Stack) Stop() {
+	for _, p := range s.procs {
+		if p.cmd == nil {
+			continue
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Signal(syscall.SIGKILL)
+			<-p.done
+		}
+	}
+	if s.http != nil {
+		_ = s.http.Close()
+	}
+	if s.Mail != nil {
+		s.Mail.Close()
+	}
+	if s.nats != nil {
+		s.nats.Stop()
+	}
+	if s.mongo != nil {
+		s.mongo.Stop()
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}

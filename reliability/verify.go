@@ -1,0 +1,207 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// tally is the end state compared with what the services accepted.
+type tally struct {
+	expectedEmails int
+	lost           []string // accepted effects that never happened
+	duplicated     []string // effects that happened more than once
+	delays         []time.Duration
+	emails         int
+}
+
+func (t *tally) lose(format string, args ...any) {
+	t.lost = append(t.lost, fmt.Sprintf(format, args...))
+}
+
+// receiptSubject and awardSubject are the fund emails notify sends.
+func receiptSubject(title string) string {
+	return "Technician Collaboration Fund: application received — " + title
+}
+func awardSubject(title string) string {
+	return "Technician Collaboration Fund: your application is funded — " + title
+}
+
+// expectedMail lists every (recipient, subject) the accepted requests must cause once.
+func expectedMail(units []*unit) map[string]*unit {
+	want := map[string]*unit{}
+	for _, u := range units {
+		if u.submittedAt.IsZero() {
+			continue
+		}
+		for _, to := range []string{u.applicant.Email, u.lead.Email} {
+			want[to+"\x00"+receiptSubject(u.title)] = u
+			if u.awarded {
+				want[to+"\x00"+awardSubject(u.title)] = u
+			}
+		}
+	}
+	return want
+}
+
+// waitForMail polls the mailbox until every expected email has arrived or within passes.
+func waitForMail(ctx context.Context, m *Mailbox, want map[string]*unit, within time.Duration) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		got := map[string]bool{}
+		for _, r := range m.Messages() {
+			got[r.To+"\x00"+r.Subject] = true
+		}
+		missing := 0
+		for k := range want {
+			if !got[k] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkMail counts lost, duplicated and delayed emails.
+func checkMail(t *tally, msgs []Received, want map[string]*unit) {
+	t.expectedEmails = len(want)
+	t.emails = len(msgs)
+	first := map[string]time.Time{}
+	n := map[string]int{}
+	ids := map[string]map[string]bool{}
+	for _, r := range msgs {
+		k := r.To + "\x00" + r.Subject
+		n[k]++
+		if ids[k] == nil {
+			ids[k] = map[string]bool{}
+		}
+		ids[k][r.MessageID] = true
+		if _, ok := first[k]; !ok {
+			first[k] = r.At
+		}
+	}
+	for k, c := range n {
+		if c > 1 {
+			same := ""
+			if len(ids[k]) == 1 {
+				same = " (one Message-ID: a takeover after the sender died between the SMTP server's acceptance and recording it)"
+			}
+			t.duplicated = append(t.duplicated, fmt.Sprintf("email %q sent %d times%s", strings.ReplaceAll(k, "\x00", ": "), c, same))
+		}
+	}
+	for k, u := range want {
+		at, ok := first[k]
+		if !ok {
+			t.lose("email %q never arrived", strings.ReplaceAll(k, "\x00", ": "))
+			continue
+		}
+		if strings.Contains(k, "application received") {
+			t.delays = append(t.delays, max(0, at.Sub(u.submittedAt)))
+		}
+	}
+	slices.Sort(t.duplicated)
+	slices.Sort(t.lost)
+}
+
+// checkState reads every accepted object back through the APIs: the command's events
+// were stored, and the projections other services keep of them caught up.
+func checkState(ctx context.Context, s *Stack, c *client, ops string, out *outcome, t *tally, within time.Duration) {
+	awards := 0
+	for _, u := range out.units {
+		if u.orgID == "" {
+			continue
+		}
+		var org struct{ Status string }
+		if r, err := c.do(ctx, http.MethodGet, s.Addr["signatory"]+"/v1/organisations/"+u.orgID, ops, nil, nil); err != nil || r.status != 200 || r.decode(&org) != nil {
+			t.lose("organisation %d (%s): cannot read it: %v %s", u.n, u.orgID, err, r)
+		} else if u.err == nil && org.Status != "announced" {
+			t.lose("organisation %d (%s): status %q, want announced", u.n, u.orgID, org.Status)
+		}
+		if u.appID != "" && !u.submittedAt.IsZero() {
+			var app struct{ Status string }
+			want := "submitted"
+			if u.awarded {
+				want = "awarded"
+				awards++
+			}
+			if r, err := c.do(ctx, http.MethodGet, s.Addr["fund"]+"/v1/applications/"+u.appID, ops, nil, nil); err != nil || r.status != 200 || r.decode(&app) != nil {
+				t.lose("application %d (%s): cannot read it: %v %s", u.n, u.appID, err, r)
+			} else if app.Status != want {
+				t.lose("application %d (%s): status %q, want %q", u.n, u.appID, app.Status, want)
+			}
+		}
+		if u.reviewSubID != "" && u.err == nil {
+			// The review service's submitted event closes the obligation in the signatory
+			// service: poll, since it travels through NATS.
+			if err := eventually(ctx, within, func() error {
+				var obs struct {
+					Items []struct {
+						Status       string
+						SubmissionID string `json:"submission_id"`
+					}
+				}
+				r, err := c.do(ctx, http.MethodGet, s.Addr["signatory"]+"/v1/organisations/"+u.orgID+"/obligations", ops, nil, nil)
+				if err != nil || r.status != 200 {
+					return fmt.Errorf("read obligations: %v %s", err, r)
+				}
+				if err := r.decode(&obs); err != nil {
+					return err
+				}
+				met := 0
+				for _, o := range obs.Items {
+					if o.Status == "met" && o.SubmissionID == u.reviewSubID {
+						met++
+					}
+				}
+				if met != 1 {
+					return fmt.Errorf("%d obligations met by submission %s, want 1: %s", met, u.reviewSubID, r)
+				}
+				return nil
+			}); err != nil {
+				t.lose("organisation %d (%s): %v", u.n, u.orgID, err)
+			}
+		}
+	}
+	var ledger struct {
+		AwardedPence int64 `json:"awarded_pence"`
+		Entries      int   `json:"entries"`
+	}
+	if r, err := c.do(ctx, http.MethodGet, s.Addr["fund"]+"/v1/rounds/"+out.roundID+"/ledger", ops, nil, nil); err != nil || r.status != 200 || r.decode(&ledger) != nil {
+		t.lose("ledger: cannot read it: %v %s", err, r)
+	} else {
+		if ledger.Entries > awards || ledger.AwardedPence > int64(awards)*awardPence {
+			t.duplicated = append(t.duplicated, fmt.Sprintf("ledger has %d entries (%d pence) for %d awards", ledger.Entries, ledger.AwardedPence, awards))
+		}
+		if ledger.Entries < awards {
+			t.lose("ledger has %d entries for %d awards", ledger.Entries, awards)
+		}
+	}
+}
+
+func eventually(ctx context.Context, within time.Duration, cond func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := cond()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// percentile of sorted durations.
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
