@@ -98,9 +98,15 @@ func StartFerretDB(dir, addr string) (*Mongo, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Mongo{URI: f.MongoDBURI(), cancel: cancel, done: make(chan struct{})}
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		indexIDs(ctx, abs, 500*time.Millisecond)
+	}()
 	go func() {
 		defer close(m.done)
 		_ = f.Run(ctx)
+		<-indexed
 	}()
 	if err := waitTCP(addr, 10*time.Second); err != nil {
 		m.Stop()

@@ -100,9 +100,11 @@ func commitKey(aggregateID string, version int) string {
 	return fmt.Sprintf("%s/%010d", aggregateID, version)
 }
 
-// NewEventStore opens the event log in collection name of db (with its outbox and
-// heads in name_outbox and name_heads), creating its index. source is the CloudEvents
-// source of the events it stores, e.g. "/tc/signatory".
+// NewEventStore opens the event log in collection name of db, with its outbox, heads
+// and per-type catalogs in the collections name_outbox, name_heads and
+// name_type_<aggregate type>. Every read is by _id, which every MongoDB-compatible
+// store indexes, so it creates no index. source is the CloudEvents source of the
+// events it stores, e.g. "/tc/signatory".
 func NewEventStore(ctx context.Context, db *mongo.Database, name, source string, clk clock.Clock) (*EventStore, error) {
 	if db == nil || name == "" || source == "" {
 		return nil, errors.New("store: database, collection name and source are required")
@@ -111,14 +113,6 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 		clk = clock.System{}
 	}
 	coll := db.Collection(name)
-	// The _id alone guards versions; the index serves LoadByType on MongoDB (FerretDB
-	// scans either way).
-	err := CreateIndexes(ctx, coll, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "aggregate_type", Value: 1}, {Key: "time", Value: 1}}, Options: options.Index().SetName("by_type")},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create event store indexes on %s: %w", name, Classify(err))
-	}
 	return &EventStore{coll: coll, heads: db.Collection(name + "_heads"), outbox: db.Collection(name + "_outbox"),
 		source: source, clock: clk, appended: make(chan struct{}, 1),
 		stored: map[string]bool{}, writingHead: map[string]bool{}}, nil
@@ -236,24 +230,51 @@ func (s *EventStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[s
 	return out, nil
 }
 
-// LoadByType returns every event of an aggregate type, oldest first. Projections that
-// must be rebuilt from scratch use it. On FerretDB it reads the whole log.
+// LoadByType returns every event of an aggregate type, oldest first. It reads the
+// type's catalog (one small document per aggregate of that type, so the cost follows
+// how many there are of that type, not the whole log) and loads each aggregate.
 func (s *EventStore) LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error) {
 	op := "load " + aggregateType + " events"
-	cur, err := s.coll.Find(ctx, bson.D{{Key: "aggregate_type", Value: aggregateType}},
-		options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "aggregate_id", Value: 1}, {Key: "version", Value: 1}}))
+	cur, err := s.catalog(aggregateType).Find(ctx, bson.D{})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, Classify(err))
 	}
-	var docs []commitDoc
-	if err := cur.All(ctx, &docs); err != nil {
+	var entries []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &entries); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, Classify(err))
 	}
-	var out []events.Envelope
-	for _, d := range docs {
-		out = append(out, d.envelopes()...)
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
 	}
+	byID, err := s.LoadMany(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	var out []events.Envelope
+	for _, evs := range byID {
+		if len(evs) > 0 && evs[0].AggregateType == aggregateType {
+			out = append(out, evs...)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		if a.AggregateID != b.AggregateID {
+			return a.AggregateID < b.AggregateID
+		}
+		return a.Version < b.Version
+	})
 	return out, nil
+}
+
+// catalog is the collection listing the aggregates of one type, by id.
+func (s *EventStore) catalog(aggregateType string) *mongo.Collection {
+	return s.coll.Database().Collection(s.coll.Name() + "_type_" + aggregateType)
 }
 
 // Append stores the events of one command as one commit: all of them or none. It
@@ -264,6 +285,14 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 		return nil
 	}
 	doc := toCommit(evs)
+	if doc.Version == 1 {
+		// Catalogued before it exists, so that LoadByType never misses it: an entry
+		// whose commit then loses or never comes loads as no aggregate.
+		_, err := s.catalog(doc.AggregateType).InsertOne(ctx, bson.D{{Key: "_id", Value: doc.AggregateID}})
+		if err != nil && !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("catalogue %s %s: %w", doc.AggregateType, doc.AggregateID, Classify(err))
+		}
+	}
 	// The outbox record first: if this process dies after it, the relay finishes the
 	// job. It is keyed like the commit, so a writer racing one whose commit is not
 	// yet published loses here, in one write; one that loaded a state older still

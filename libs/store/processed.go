@@ -27,11 +27,16 @@ func NewProcessedLog(db *mongo.Database, name string) (*ProcessedLog, error) {
 
 // Seen reports whether key was recorded.
 func (p *ProcessedLog) Seen(ctx context.Context, key string) (bool, error) {
-	n, err := p.coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: key}})
+	// A find by _id alone, which FerretDB answers from an index; a count would read
+	// the whole collection.
+	err := p.coll.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("check processed %s: %w", key, Classify(err))
 	}
-	return n > 0, nil
+	return true, nil
 }
 
 // Record records key. It returns false, without error, when key was recorded already:
