@@ -50,10 +50,12 @@ type EventStore struct {
 	clock  clock.Clock
 	// appended wakes the relay as soon as something is stored.
 	appended chan struct{}
-	// stored holds the outbox records whose commit this process stored itself: the
-	// relay publishes them without checking the log.
+	// stored holds the commits this process stored itself whose outbox records are
+	// not yet removed: the relay publishes them without reading the outbox.
 	mu     sync.Mutex
-	stored map[string]bool
+	stored map[string]commitDoc
+	// swept is when Unpublished last read the outbox for other writers' records.
+	swept time.Time
 	// writingHead holds the aggregates whose head this process is writing.
 	writingHead map[string]bool
 }
@@ -115,7 +117,7 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 	coll := db.Collection(name)
 	return &EventStore{coll: coll, heads: db.Collection(name + "_heads"), outbox: db.Collection(name + "_outbox"),
 		source: source, clock: clk, appended: make(chan struct{}, 1),
-		stored: map[string]bool{}, writingHead: map[string]bool{}}, nil
+		stored: map[string]commitDoc{}, writingHead: map[string]bool{}}, nil
 }
 
 // Collection returns the underlying collection (for tests and operational queries).
@@ -314,7 +316,7 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 		return ErrVersionConflict
 	}
 	s.mu.Lock()
-	s.stored[doc.ID] = true
+	s.stored[doc.ID] = doc
 	s.mu.Unlock()
 	select {
 	case s.appended <- struct{}{}:
@@ -505,25 +507,36 @@ type Commit struct {
 
 // unconfirmedGrace is how long an outbox record this process did not store may be
 // in flight before Unpublished finishes its commit: another replica is most likely
-// still writing it, or publishing it.
-const unconfirmedGrace = 10 * time.Second
+// still writing it, or publishing it. Unpublished reads the outbox for such records
+// at most this often.
+const unconfirmedGrace = 5 * time.Second
 
 // Unpublished returns up to limit commits the relay may publish now, oldest first:
-// the outbox records whose commit this process stored, and those older than a grace
-// period whose writer may have died. For those it finishes the writer's work: it
-// stores the commit if its version is still free, and withdraws the record (never to
-// be published) if another commit took it.
+// the commits this process stored (kept in memory until published, so the relay
+// does not read the outbox for them) and, at most every unconfirmedGrace, the outbox
+// records of other writers older than that grace, whose writer may have died. For
+// those it finishes the writer's work: it stores the commit if its version is still
+// free, and withdraws the record (never to be published) if another commit took it.
 func (s *EventStore) Unpublished(ctx context.Context, limit int) ([]Commit, error) {
-	cur, err := s.outbox.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "commit.time", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("find unpublished events: %w", Classify(err))
+	s.mu.Lock()
+	docs := make([]commitDoc, 0, len(s.stored))
+	for _, d := range s.stored {
+		docs = append(docs, d)
 	}
-	var docs []outboxDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("find unpublished events: %w", Classify(err))
+	sweep := time.Since(s.swept) >= unconfirmedGrace
+	if sweep {
+		s.swept = time.Now()
 	}
-	sort.SliceStable(docs, func(i, j int) bool {
-		a, b := docs[i].Commit, docs[j].Commit
+	s.mu.Unlock()
+	if sweep {
+		others, err := s.others(ctx)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, others...)
+	}
+	sort.Slice(docs, func(i, j int) bool {
+		a, b := docs[i], docs[j]
 		if !a.Time.Equal(b.Time) {
 			return a.Time.Before(b.Time)
 		}
@@ -533,40 +546,58 @@ func (s *EventStore) Unpublished(ctx context.Context, limit int) ([]Commit, erro
 		return a.Version < b.Version
 	})
 	out := make([]Commit, 0, min(len(docs), limit))
+	for _, d := range docs[:min(len(docs), limit)] {
+		out = append(out, Commit{ID: d.ID, Events: d.envelopes()})
+	}
+	return out, nil
+}
+
+// others reads the outbox for records older than the grace that this process did
+// not store, finishing or withdrawing each, and returns the commits to publish.
+func (s *EventStore) others(ctx context.Context) ([]commitDoc, error) {
+	cur, err := s.outbox.Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("find unpublished events: %w", Classify(err))
+	}
+	var docs []outboxDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("find unpublished events: %w", Classify(err))
+	}
+	var out []commitDoc
 	for _, d := range docs {
-		if len(out) == limit {
-			break
-		}
 		s.mu.Lock()
-		mine := s.stored[d.ID]
+		_, mine := s.stored[d.ID]
 		s.mu.Unlock()
-		if !mine {
-			if time.Since(d.Written) < unconfirmedGrace {
-				continue
-			}
-			won, err := s.store(ctx, d.Commit)
-			if err != nil {
-				return nil, fmt.Errorf("finish commit %s: %w", d.Commit.ID, err)
-			}
-			if !won {
-				if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
-					return nil, fmt.Errorf("withdraw outbox record %s: %w", d.ID, Classify(err))
-				}
-				continue
-			}
+		if mine || time.Since(d.Written) < unconfirmedGrace {
+			continue
 		}
-		out = append(out, Commit{ID: d.ID, Events: d.Commit.envelopes()})
+		won, err := s.store(ctx, d.Commit)
+		if err != nil {
+			return nil, fmt.Errorf("finish commit %s: %w", d.Commit.ID, err)
+		}
+		if !won {
+			if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
+				return nil, fmt.Errorf("withdraw outbox record %s: %w", d.ID, Classify(err))
+			}
+			continue
+		}
+		out = append(out, d.Commit)
 	}
 	return out, nil
 }
 
 // MarkPublished records that the relay published these commits: their outbox
-// records go.
+// records go, each deleted by _id (which FerretDB finds by index; a filter with $in
+// would read the whole outbox).
 func (s *EventStore) MarkPublished(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := s.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
+	models := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: id}})
+	}
+	if _, err := s.outbox.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
 		return fmt.Errorf("mark events published: %w", Classify(err))
 	}
 	s.mu.Lock()
