@@ -118,6 +118,7 @@ func Run(ctx context.Context, s *Stack, sc Scenario) (*Report, error) {
 	checkState(ctx, s, c, ops, out, t, sc.Settle)
 	time.Sleep(2 * time.Second) // a late duplicate would arrive now
 	checkMail(t, s.Mail.Messages(), want)
+	checkAssignments(ctx, s, c, ops, out, t, sc.Settle)
 	rep.Emails, rep.Expected = t.emails, t.expectedEmails
 	rep.P50, rep.P99, rep.MaxDelay = percentile(t.delays, .5), percentile(t.delays, .99), percentile(t.delays, 1)
 
@@ -138,6 +139,7 @@ func Run(ctx context.Context, s *Stack, sc Scenario) (*Report, error) {
 		checkState(ctx, s, c, ops, out, after, sc.Settle)
 		time.Sleep(3 * time.Second) // let the duplicates reach notify and be handled
 		checkMail(after, s.Mail.Messages(), want)
+		checkAssignments(ctx, s, c, ops, out, after, sc.Settle)
 		t.lost = append(t.lost, after.lost...)
 		t.duplicated = after.duplicated // the later count includes the earlier one
 	}

@@ -87,7 +87,7 @@ func checkMail(t *tally, msgs []Received, want map[string]*unit) {
 		}
 	}
 	for k, c := range n {
-		if c > 1 {
+		if c > 1 && !strings.HasSuffix(k, "\x00"+assignSubject) { // one per assignment: checkAssignments counts them
 			same := ""
 			if len(ids[k]) == 1 {
 				same = " (one Message-ID: a takeover after the sender died between the SMTP server's acceptance and recording it)"

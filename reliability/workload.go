@@ -39,11 +39,13 @@ type unit struct {
 
 // outcome is what the workload saw.
 type outcome struct {
-	units    []*unit
-	roundID  string
-	ops      int // operations accepted
-	stats    opStats
-	duration time.Duration
+	units   []*unit
+	roundID string
+	// reviewRoundID is the review round every submitted self-assessment was put in.
+	reviewRoundID string
+	ops           int // operations accepted
+	stats         opStats
+	duration      time.Duration
 }
 
 var submissionPath = regexp.MustCompile(`/v1/submissions/([A-Za-z0-9-]+)`)
@@ -103,6 +105,9 @@ func (w Workload) run(ctx context.Context, s *Stack, c *client, ops string) (*ou
 	}
 	close(jobs)
 	wg.Wait()
+	if err := w.assignReviews(ctx, s, c, ops, out, count); err != nil {
+		return nil, fmt.Errorf("review round: %w", err)
+	}
 	out.duration = time.Since(started)
 	return out, ctx.Err()
 }
