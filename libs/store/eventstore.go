@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -58,6 +59,8 @@ type EventStore struct {
 	swept time.Time
 	// writingHead holds the aggregates whose head this process is writing.
 	writingHead map[string]bool
+	// known holds the commits of recently loaded aggregates (see remember).
+	known map[string][]commitDoc
 }
 
 // commitDoc is one command's events as stored.
@@ -117,7 +120,8 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 	coll := db.Collection(name)
 	return &EventStore{coll: coll, heads: db.Collection(name + "_heads"), outbox: db.Collection(name + "_outbox"),
 		source: source, clock: clk, appended: make(chan struct{}, 1),
-		stored: map[string]commitDoc{}, writingHead: map[string]bool{}}, nil
+		stored: map[string]commitDoc{}, writingHead: map[string]bool{},
+		known: map[string][]commitDoc{}}, nil
 }
 
 // Collection returns the underlying collection (for tests and operational queries).
@@ -144,8 +148,13 @@ func (s *EventStore) Load(ctx context.Context, aggregateID string) ([]events.Env
 // to find there is none after the last. Past headEvery commits it continues from the
 // cached head, and refreshes the head when it had to read headEvery commits past it.
 func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]commitDoc, error) {
-	var commits []commitDoc
+	s.mu.Lock()
+	commits := slices.Clone(s.known[aggregateID])
+	s.mu.Unlock()
 	next, read, headed := 1, 0, false
+	if n := len(commits); n > 0 {
+		next = commits[n-1].Version + len(commits[n-1].Events)
+	}
 	for {
 		if read == headEvery && !headed {
 			headed = true
@@ -178,7 +187,30 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 	if headed && read >= headEvery {
 		s.writeHead(ctx, aggregateID, commits)
 	}
+	if read > 0 {
+		s.remember(aggregateID, commits)
+	}
 	return commits, nil
+}
+
+// knownLimit bounds how many aggregates' commits a store keeps in memory.
+const knownLimit = 4096
+
+// remember keeps an aggregate's commits in memory, so that the next load of it reads
+// only what came after them: commits never change, so any prefix of them stays true.
+func (s *EventStore) remember(aggregateID string, commits []commitDoc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(commits) <= len(s.known[aggregateID]) {
+		return
+	}
+	if _, ok := s.known[aggregateID]; !ok && len(s.known) >= knownLimit {
+		for id := range s.known { // forget one at random
+			delete(s.known, id)
+			break
+		}
+	}
+	s.known[aggregateID] = commits
 }
 
 // writeHead caches commits as the aggregate's head, unless this process is writing
@@ -317,7 +349,13 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	}
 	s.mu.Lock()
 	s.stored[doc.ID] = doc
+	if known := s.known[doc.AggregateID]; len(known) > 0 && known[len(known)-1].Version+len(known[len(known)-1].Events) == doc.Version {
+		s.known[doc.AggregateID] = append(slices.Clip(known), doc)
+	}
 	s.mu.Unlock()
+	if doc.Version == 1 {
+		s.remember(doc.AggregateID, []commitDoc{doc})
+	}
 	select {
 	case s.appended <- struct{}{}:
 	default:

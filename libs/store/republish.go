@@ -25,6 +25,11 @@ func (s *EventStore) Republish(ctx context.Context, aggregateIDs []string) (int,
 			if _, err := s.outbox.InsertOne(ctx, outboxDoc{ID: c.ID, Written: time.Time{}, Commit: c}); err != nil && !mongo.IsDuplicateKeyError(err) {
 				return n, fmt.Errorf("republish %s: %w", c.ID, Classify(err))
 			}
+			// Stored for certain, so this process's relay takes it without waiting
+			// for its next read of the outbox.
+			s.mu.Lock()
+			s.stored[c.ID] = c
+			s.mu.Unlock()
 			n++
 		}
 	}
