@@ -130,10 +130,12 @@ func databaseOutage(t *testing.T, down func(*testenv.Proxy)) {
 	h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+before+"/meeting", ops, map[string]any{"held_on": "2025-02-10"}))
 	h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+after, ops, nil))
 
-	// Nothing the refused requests tried is stored: the list (a projection, so it may
-	// lag) ends with the two organisations created while the database was up, and the
-	// first has exactly the meeting recorded after the outage.
-	testenv.Eventually(t, 20*time.Second, func() error {
+	// Nothing the refused requests tried is stored: the list ends with the two
+	// organisations created while the database was up, and the first has exactly the
+	// meeting recorded after the outage. The list is a projection, whose consumer may
+	// have been projecting the first organisation when the database went: it retries
+	// with a backoff of up to 30s, so the list may lag that long.
+	testenv.Eventually(t, time.Minute, func() error {
 		page := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations?limit=100", ops, nil)).JSON(t)
 		items, _ := page["items"].([]any)
 		if len(items) != 2 {
