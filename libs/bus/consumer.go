@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/events"
 )
 
@@ -60,6 +61,10 @@ type ConsumerSpec struct {
 	// MaxAckPending bounds messages in flight; 1 keeps strict order across replicas,
 	// which projections need (default 1).
 	MaxAckPending int
+	// HoldUnavailable is how long a message whose handler fails with
+	// apperr.Unavailable is held and retried in place, without spending its
+	// deliveries, before it goes the way of other failures (default 15 minutes).
+	HoldUnavailable time.Duration
 }
 
 // Consumer runs a handler over a durable JetStream consumer.
@@ -91,6 +96,9 @@ func NewConsumer(js jetstream.JetStream, spec ConsumerSpec, h Handler, processed
 	}
 	if spec.MaxAckPending <= 0 {
 		spec.MaxAckPending = 1
+	}
+	if spec.HoldUnavailable <= 0 {
+		spec.HoldUnavailable = 15 * time.Minute
 	}
 	return &Consumer{js: js, spec: spec, handler: h, processed: processed,
 		logger: logger.With("consumer", spec.Durable), tracer: tp.Tracer("github.com/itss/techcommit/libs/bus")}, nil
@@ -178,10 +186,27 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 			attribute.Int("messaging.delivery.count", int(meta.NumDelivered)),
 		))
 	defer span.End()
-	ctx, cancel := context.WithTimeout(ctx, handlerBudget(c.spec.AckWait))
-	defer cancel()
-
-	if err := c.Process(ctx, env); err != nil {
+	attempt := func() error {
+		ctx, cancel := context.WithTimeout(ctx, handlerBudget(c.spec.AckWait))
+		defer cancel()
+		return c.Process(ctx, env)
+	}
+	err = attempt()
+	// A dependency that is down (the database, the mail relay) fails every message
+	// alike, and redelivery would spend their deliveries and dead-letter them all if
+	// the outage outlasted the backoff. So the message is held, its ack wait renewed,
+	// and tried again in place until the dependency returns, for up to HoldUnavailable.
+	held := time.Now()
+	for i := 0; err != nil && apperr.Is(err, apperr.Unavailable) && !IsPermanent(err) && time.Since(held) < c.spec.HoldUnavailable; i++ {
+		delay := c.spec.Backoff[min(i, len(c.spec.Backoff)-1)]
+		c.logger.WarnContext(ctx, "a dependency is unavailable; holding the message", "subject", m.Subject(), "retry_in", delay, "error", err)
+		if !c.hold(ctx, m, delay) {
+			_ = m.Nak() // the consumer is stopping: let another replica have it now
+			return
+		}
+		err = attempt()
+	}
+	if err != nil {
 		if IsPermanent(err) {
 			span.SetStatus(codes.Error, err.Error())
 			c.deadLetter(ctx, m, meta, err)
@@ -192,6 +217,24 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 	}
 	if err := m.Ack(); err != nil {
 		c.logger.WarnContext(ctx, "ack failed; the message will be redelivered and recognised", "id", env.ID, "error", err)
+	}
+}
+
+// hold waits for d while keeping m's ack wait from running out, and reports whether
+// the consumer is still running.
+func (c *Consumer) hold(ctx context.Context, m jetstream.Msg, d time.Duration) bool {
+	until := time.Now().Add(d)
+	for {
+		_ = m.InProgress()
+		step := min(time.Until(until), c.spec.AckWait/3)
+		if step <= 0 {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(step):
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
@@ -483,4 +484,43 @@ func (r *logRecorder) has(msg string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Contains(r.msgs, msg)
+}
+
+// TestUnavailableDependencyHoldsTheMessage has a handler fail with Unavailable (the
+// database is down) more times than its deliveries allow: the message is held and
+// retried in place, so it is handled once the dependency returns rather than
+// dead-lettered, and the messages behind it follow.
+func TestUnavailableDependencyHoldsTheMessage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var tries, handled effects
+	f.run(t, bus.ConsumerSpec{MaxDeliver: 2, Backoff: []time.Duration{10 * time.Millisecond}},
+		func(_ context.Context, e events.Envelope) error {
+			tries.add(e.ID)
+			if e.ID == "e1" && tries.snapshot()["e1"] <= 5 {
+				return apperr.Wrap(apperr.Unavailable, errors.New("server selection timeout"), "the database is unavailable")
+			}
+			handled.add(e.ID)
+			return nil
+		})
+	f.publish(t, bus.Message(testEvent("e1")))
+	f.publish(t, bus.Message(testEvent("e2")))
+	f.drained(t, testDurable)
+	if diff := cmp.Diff(map[string]int{"e1": 1, "e2": 1}, handled.snapshot()); diff != "" {
+		t.Errorf("handled (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"e1": 6, "e2": 1}, tries.snapshot()); diff != "" {
+		t.Errorf("tries (-want +got):\n%s", diff)
+	}
+	s, err := f.js.Stream(context.Background(), events.StreamDeadLetter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 0 {
+		t.Errorf("%d dead letters, want none", info.State.Msgs)
+	}
 }
