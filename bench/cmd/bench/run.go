@@ -36,6 +36,9 @@ type figures struct {
 	rssLoaded          map[string]int64 // KiB, after load
 	stackRSS           int64
 	submit, baseline   rate
+	ack, jetstream     latency
+	ackRate            int
+	smtp               time.Duration
 	sweep1k, sweep100k string
 }
 
@@ -51,6 +54,7 @@ func run(ctx context.Context, args []string) error {
 	out := fs.String("out", "docs/BENCHMARKS.md", "the report to write")
 	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
 	sweep := fs.String("sweep", "", "a file with the notify sweep benchmark's output, to include")
+	ackRate := fs.Int("ack-rate", 100, "submissions per second while measuring event latency")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,6 +112,22 @@ func run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("raw inserts: %.0f/s p50 %s p99 %s\n", f.baseline.perSecond, f.baseline.p50, f.baseline.p99)
 	f.rssLoaded, _ = footprint(stack.Process.Pid)
+
+	// 4. Event latency: a submission's response to its acknowledgement email, at a
+	// steady rate, against raw JetStream publish → consume on the same server.
+	time.Sleep(3 * time.Second) // let the consumers catch up with the load above
+	f.ackRate = *ackRate
+	if f.smtp, err = smtpRoundTrip(); err != nil {
+		return err
+	}
+	if f.ack, err = eventLatency(ctx, round, applicant, *ackRate, *duration); err != nil {
+		return err
+	}
+	fmt.Printf("submission → email: p50 %s p99 %s (%d measured, %d missing); one SMTP round trip %s\n", f.ack.p50, f.ack.p99, f.ack.n, f.ack.missing, f.smtp)
+	if f.jetstream, err = jetStreamLatency(ctx, "nats://127.0.0.1:4222", *ackRate, *duration); err != nil {
+		return err
+	}
+	fmt.Printf("JetStream publish → consume: p50 %s p99 %s\n", f.jetstream.p50, f.jetstream.p99)
 
 	if *sweep != "" {
 		if b, err := os.ReadFile(*sweep); err == nil {
@@ -358,6 +378,9 @@ func machine() string {
 	return fmt.Sprintf("%d cores, %s memory, %s/%s, %s", runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
+// short rounds a duration for the report.
+func short(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+
 func report(f figures) string {
 	var b strings.Builder
 	ratio := f.submit.perSecond / f.baseline.perSecond
@@ -380,6 +403,11 @@ func report(f figures) string {
 		fmt.Fprintf(&b, "| resident memory, %s | idle %.1f MiB, after load %.1f MiB | | | services < 40 MiB idle |\n", n, float64(f.rss[n])/1024, float64(f.rssLoaded[n])/1024)
 	}
 	fmt.Fprintf(&b, "| resident memory, whole local stack idle | %.1f MiB | | | < 200 MiB |\n", float64(f.stackRSS)/1024)
-	b.WriteString("\nNot yet measured: event latency from a submission's response to its acknowledgement email (issue 8, item 2).\n")
+	if f.ack.n > 0 {
+		limit := f.jetstream.p99 + f.smtp + 20*time.Millisecond
+		fmt.Fprintf(&b, "| event latency at %d submissions/s: submission's response → acknowledgement email accepted by SMTP | p50 %s, p99 %s (%d emails, %d missing) | JetStream publish → consume: p50 %s, p99 %s; one SMTP round trip %s | p99 %s vs limit %s | p99 ≤ baseline p99 + SMTP round trip + 20 ms |\n",
+			f.ackRate, short(f.ack.p50), short(f.ack.p99), f.ack.n, f.ack.missing, short(f.jetstream.p50), short(f.jetstream.p99), short(f.smtp), short(f.ack.p99), short(limit))
+	}
+
 	return b.String()
 }
