@@ -67,7 +67,8 @@ func TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reminders, err := NewReminders(ctx, db)
+	clk := clock.NewFake(time.Date(2026, 9, 13, 9, 0, 0, 0, time.UTC))
+	reminders, err := NewReminders(ctx, db, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,6 @@ func TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewFake(time.Date(2026, 9, 13, 9, 0, 0, 0, time.UTC))
 	relay := &counting{}
 	var replicas []*app.App
 	for range 2 {

@@ -2,21 +2,43 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 )
 
 // Reminders is the schedule of every obligation's ladder.
+//
+// The sweep must not read every organisation's reminders to find the few due: on
+// the embedded FerretDB a query on any field but _id reads the whole collection.
+// So besides each reminder (keyed by its id) there is a day's list of the reminders
+// due that day, as numbered slot documents keyed "<day>/<slot>", written one by one
+// with unique _ids (FerretDB does not apply read-modify-write updates atomically, so
+// no document is ever appended to), and a cursor: the slot up to which the sweep
+// has seen every reminder settled. The sweep reads slots by _id from the cursor up
+// to today; its cost follows what is due, not the population.
 type Reminders struct {
-	coll *mongo.Collection
+	coll    *mongo.Collection
+	slots   *mongo.Collection
+	cursors *mongo.Collection
+	clock   clock.Clock
+
+	mu sync.Mutex
+	// next caches each day's next free slot, so scheduling rarely probes.
+	next map[civil.Date]int
+	// cursorKnown says this process has made sure the cursor exists.
+	cursorKnown bool
 }
 
 var _ app.Reminders = (*Reminders)(nil)
@@ -33,43 +55,200 @@ type reminderDoc struct {
 	Overdue        bool   `bson:"overdue"`
 	DaysLeft       int    `bson:"days_left"`
 	State          string `bson:"state"` // pending, or the outcome that settled it
+	// Listed says the reminder has its slot in a day's list; a schedule that died
+	// before listing it lists it when replayed.
+	Listed bool `bson:"listed"`
 }
 
-// NewReminders opens the collection and its indexes: the sweep reads only pending
-// reminders whose day has come, so its cost follows what is due, not how many
-// organisations there are.
-func NewReminders(ctx context.Context, db *mongo.Database) (*Reminders, error) {
+// slotDoc lists one reminder in the day it is to be swept on.
+type slotDoc struct {
+	ID       string `bson:"_id"` // day/slot
+	Reminder string `bson:"reminder"`
+}
+
+// cursorDoc is where the sweep resumes: every slot before (Day, Slot) holds a
+// settled reminder.
+type cursorDoc struct {
+	ID   string `bson:"_id"`
+	Day  string `bson:"day"`
+	Slot int    `bson:"slot"`
+}
+
+const cursorID = "sweep"
+
+func slotID(day civil.Date, n int) string { return fmt.Sprintf("%s/%06d", day, n) }
+
+// NewReminders opens the reminders, their days' lists and the sweep's cursor. clk
+// says what today is, for reminders scheduled on a day already past (see Schedule).
+func NewReminders(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Reminders, error) {
+	if clk == nil {
+		return nil, fmt.Errorf("reminders: a clock is required")
+	}
 	coll := db.Collection("reminders")
+	// The organisation index serves Retire and Due on MongoDB; the sweep reads by _id.
 	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "state", Value: 1}, {Key: "on", Value: 1}}},
 		{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "state", Value: 1}}},
 	}); err != nil {
 		return nil, fmt.Errorf("create reminder indexes: %w", store.Classify(err))
 	}
-	return &Reminders{coll: coll}, nil
+	return &Reminders{coll: coll, slots: db.Collection("reminder_slots"), cursors: db.Collection("reminder_cursor"), clock: clk,
+		next: map[civil.Date]int{}}, nil
 }
 
 func reminderID(r ladder.Reminder) string {
 	return r.OrganisationID + "|" + r.ObligationID + "|" + r.Due.String() + "|" + r.Step.Name
 }
 
+func (s *Reminders) today() civil.Date { return civil.Of(s.clock.Now().In(london)) }
+
 // Schedule inserts reminders one by one, ignoring those already there, so that a
-// replayed schedule never resets a settled reminder to pending.
+// replayed schedule never resets a settled reminder to pending, and lists each in
+// the day it falls due, or today if that day is past: the sweep has finished with
+// days before yesterday and does not read them again.
 func (s *Reminders) Schedule(ctx context.Context, rs []ladder.Reminder) error {
+	today := s.today()
+	if err := s.ensureCursor(ctx, today); err != nil {
+		return err
+	}
 	for _, r := range rs {
 		doc := reminderDoc{ID: reminderID(r), OrganisationID: r.OrganisationID, ObligationID: r.ObligationID, Due: r.Due.String(),
 			Step: r.Step.Name, On: r.Step.On.String(), Overdue: r.Step.Overdue, DaysLeft: r.Step.DaysLeft, State: pending}
-		if _, err := s.coll.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
+		if _, err := s.coll.InsertOne(ctx, doc); err != nil {
+			if !mongo.IsDuplicateKeyError(err) {
+				return fmt.Errorf("schedule reminder %s: %w", doc.ID, store.Classify(err))
+			}
+			var there reminderDoc
+			if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}).Decode(&there); err != nil {
+				return fmt.Errorf("schedule reminder %s: %w", doc.ID, store.Classify(err))
+			}
+			if there.Listed {
+				continue
+			}
+		}
+		day := r.Step.On
+		if day.Before(today) {
+			day = today
+		}
+		if err := s.list(ctx, day, doc.ID); err != nil {
+			return err
+		}
+		if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "listed", Value: true}}}}); err != nil {
 			return fmt.Errorf("schedule reminder %s: %w", doc.ID, store.Classify(err))
 		}
 	}
 	return nil
 }
 
-// DueBy lists pending reminders due by day, soonest first.
+// ensureCursor starts the sweep's cursor at today, the earliest day a reminder can
+// be listed in from now on, unless it exists.
+func (s *Reminders) ensureCursor(ctx context.Context, today civil.Date) error {
+	s.mu.Lock()
+	known := s.cursorKnown
+	s.mu.Unlock()
+	if known {
+		return nil
+	}
+	_, err := s.cursors.InsertOne(ctx, cursorDoc{ID: cursorID, Day: today.String(), Slot: 1})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("start the reminder sweep's cursor: %w", store.Classify(err))
+	}
+	s.mu.Lock()
+	s.cursorKnown = true
+	s.mu.Unlock()
+	return nil
+}
+
+// list takes the next free slot of day for the reminder. Slots are filled in order
+// with no gaps (a writer takes the first free one it finds, and a slot is never
+// removed), so a reader that stops at the first missing slot has seen them all.
+func (s *Reminders) list(ctx context.Context, day civil.Date, reminder string) error {
+	s.mu.Lock()
+	n := max(s.next[day], 1)
+	s.mu.Unlock()
+	for {
+		_, err := s.slots.InsertOne(ctx, slotDoc{ID: slotID(day, n), Reminder: reminder})
+		if err == nil {
+			break
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("list reminder %s on %s: %w", reminder, day, store.Classify(err))
+		}
+		n++
+	}
+	s.mu.Lock()
+	if len(s.next) > 4096 {
+		clear(s.next)
+	}
+	s.next[day] = n + 1
+	s.mu.Unlock()
+	return nil
+}
+
+// DueBy lists pending reminders due by day, in the order they were listed. It reads
+// the days' lists from the cursor to day, and moves the cursor up to the first
+// reminder still pending (never past yesterday, whose list a schedule that began
+// before midnight may still add to).
 func (s *Reminders) DueBy(ctx context.Context, day civil.Date, limit int) ([]ladder.Reminder, error) {
-	docs, err := s.find(ctx, bson.D{{Key: "state", Value: pending}, {Key: "on", Value: bson.D{{Key: "$lte", Value: day.String()}}}}, limit)
-	return fromReminderDocs(docs), err
+	var c cursorDoc
+	err := s.cursors.FindOne(ctx, bson.D{{Key: "_id", Value: cursorID}}).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil // nothing was ever scheduled
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the reminder sweep's cursor: %w", store.Classify(err))
+	}
+	from, err := civil.Parse(c.Day)
+	if err != nil {
+		return nil, fmt.Errorf("reminder sweep cursor %q: %w", c.Day, err)
+	}
+	type position struct {
+		day  civil.Date
+		slot int
+	}
+	at := position{from, c.Slot}
+	moved, held := at, false
+	yesterday := day.AddDays(-1)
+	var docs []reminderDoc
+	seen := map[string]bool{}
+	full := func() bool { return limit > 0 && len(docs) >= limit }
+	for d := from; !d.After(day) && !full(); d = d.AddDays(1) {
+		n := 1
+		if d == from {
+			n = c.Slot
+		}
+		for ; !full(); n++ {
+			var sl slotDoc
+			err := s.slots.FindOne(ctx, bson.D{{Key: "_id", Value: slotID(d, n)}}).Decode(&sl)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read reminders due on %s: %w", d, store.Classify(err))
+			}
+			var r reminderDoc
+			err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: sl.Reminder}}).Decode(&r)
+			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+				return nil, fmt.Errorf("read reminder %s: %w", sl.Reminder, store.Classify(err))
+			}
+			if err == nil && r.State == pending && !seen[r.ID] {
+				seen[r.ID] = true
+				docs = append(docs, r)
+				held = true
+			}
+			if !held && !d.After(yesterday) {
+				moved = position{d, n + 1}
+			}
+		}
+		if !held && d.Before(yesterday) {
+			moved = position{d.AddDays(1), 1}
+		}
+	}
+	if moved != at {
+		if _, err := s.cursors.ReplaceOne(ctx, bson.D{{Key: "_id", Value: cursorID}}, cursorDoc{ID: cursorID, Day: moved.day.String(), Slot: moved.slot}); err != nil {
+			return nil, fmt.Errorf("move the reminder sweep's cursor: %w", store.Classify(err))
+		}
+	}
+	return fromReminderDocs(docs), nil
 }
 
 // Due lists an organisation's pending reminders due by day.
@@ -139,3 +318,6 @@ func fromReminderDocs(docs []reminderDoc) []ladder.Reminder {
 	}
 	return out
 }
+
+// london is the calendar the reminders follow, as in the app.
+var london, _ = time.LoadLocation("Europe/London")

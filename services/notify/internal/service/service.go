@@ -52,7 +52,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	reminders, err := adapters.NewReminders(ctx, p.DB)
+	reminders, err := adapters.NewReminders(ctx, p.DB, p.Clock)
 	if err != nil {
 		return fail(err)
 	}
