@@ -61,6 +61,8 @@ type EventStore struct {
 	writingHead map[string]bool
 	// known holds the commits of recently loaded aggregates (see remember).
 	known map[string][]commitDoc
+	// inserters batch the inserts into each collection (see inserter).
+	inserters map[string]*inserter
 }
 
 // commitDoc is one command's events as stored.
@@ -121,7 +123,7 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 	return &EventStore{coll: coll, heads: db.Collection(name + "_heads"), outbox: db.Collection(name + "_outbox"),
 		source: source, clock: clk, appended: make(chan struct{}, 1),
 		stored: map[string]commitDoc{}, writingHead: map[string]bool{},
-		known: map[string][]commitDoc{}}, nil
+		known: map[string][]commitDoc{}, inserters: map[string]*inserter{}}, nil
 }
 
 // Collection returns the underlying collection (for tests and operational queries).
@@ -306,6 +308,18 @@ func (s *EventStore) LoadByType(ctx context.Context, aggregateType string) ([]ev
 	return out, nil
 }
 
+// inserter returns the batching inserter of coll.
+func (s *EventStore) inserter(coll *mongo.Collection) *inserter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.inserters[coll.Name()]
+	if !ok {
+		in = newInserter(coll)
+		s.inserters[coll.Name()] = in
+	}
+	return in
+}
+
 // catalog is the collection listing the aggregates of one type, by id.
 func (s *EventStore) catalog(aggregateType string) *mongo.Collection {
 	return s.coll.Database().Collection(s.coll.Name() + "_type_" + aggregateType)
@@ -322,20 +336,20 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	if doc.Version == 1 {
 		// Catalogued before it exists, so that LoadByType never misses it: an entry
 		// whose commit then loses or never comes loads as no aggregate.
-		_, err := s.catalog(doc.AggregateType).InsertOne(ctx, bson.D{{Key: "_id", Value: doc.AggregateID}})
-		if err != nil && !mongo.IsDuplicateKeyError(err) {
-			return fmt.Errorf("catalogue %s %s: %w", doc.AggregateType, doc.AggregateID, Classify(err))
+		err := s.inserter(s.catalog(doc.AggregateType)).insert(bson.D{{Key: "_id", Value: doc.AggregateID}})
+		if err != nil && !errors.Is(err, errDuplicate) {
+			return fmt.Errorf("catalogue %s %s: %w", doc.AggregateType, doc.AggregateID, err)
 		}
 	}
 	// The outbox record first: if this process dies after it, the relay finishes the
 	// job. It is keyed like the commit, so a writer racing one whose commit is not
 	// yet published loses here, in one write; one that loaded a state older still
 	// loses on the commit and withdraws its record.
-	if _, err := s.outbox.InsertOne(ctx, outboxDoc{ID: doc.ID, Written: time.Now(), Commit: doc}); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
+	if err := s.inserter(s.outbox).insert(outboxDoc{ID: doc.ID, Written: time.Now(), Commit: doc}); err != nil {
+		if errors.Is(err, errDuplicate) {
 			return ErrVersionConflict
 		}
-		return fmt.Errorf("append to %s: %w", doc.AggregateID, Classify(err))
+		return fmt.Errorf("append to %s: %w", doc.AggregateID, err)
 	}
 	won, err := s.store(ctx, doc)
 	if err != nil {
@@ -367,12 +381,12 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 // version, and true when it is stored, by this call or before (by the relay finishing
 // an outbox record, or a retry).
 func (s *EventStore) store(ctx context.Context, doc commitDoc) (bool, error) {
-	_, err := s.coll.InsertOne(ctx, doc)
+	err := s.inserter(s.coll).insert(doc)
 	if err == nil {
 		return true, nil
 	}
-	if !mongo.IsDuplicateKeyError(err) {
-		return false, Classify(err)
+	if !errors.Is(err, errDuplicate) {
+		return false, err
 	}
 	var there commitDoc
 	if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}).Decode(&there); err != nil {
