@@ -117,7 +117,7 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	own := opts.Stream
 	own.Replicas = cfg.NATS.StreamReplicas
 	for _, spec := range []bus.StreamSpec{own, bus.DeadLetterStream(cfg.NATS.StreamReplicas)} {
-		if _, err := bus.EnsureStream(ctx, p.JS, spec); err != nil {
+		if err := p.ensureStream(ctx, spec); err != nil {
 			return fail(err)
 		}
 	}
@@ -230,4 +230,34 @@ func (p *Platform) Serve(ctx context.Context, ln net.Listener) error {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// streamPatience is how long a starting service waits for NATS to take its streams.
+// A NATS restart or a leader election takes seconds; exiting at once would turn each
+// into a crash loop of every service that happened to start meanwhile (the fault
+// harness saw one). Longer than this, the orchestrator's restart is the better tool.
+const streamPatience = time.Minute
+
+// ensureStream creates or updates a stream, retrying while NATS is unreachable.
+func (p *Platform) ensureStream(ctx context.Context, spec bus.StreamSpec) error {
+	deadline := time.Now().Add(streamPatience)
+	wait := 100 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := bus.EnsureStream(actx, p.JS, spec)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		p.Logger.WarnContext(ctx, "cannot set up a stream yet; retrying", "stream", spec.Name, "error", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
