@@ -39,10 +39,10 @@ func TestFaultsShort(t *testing.T) {
 		Settle:   90 * time.Second,
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\nerrors the services logged:\n%s", err, s.LogErrors(40))
 	}
 	t.Log("\n" + reliability.Markdown([]*reliability.Report{rep}))
 	if !rep.OK() {
-		t.Fatalf("lost or duplicated effects:\n%s", rep.Problems())
+		t.Fatalf("lost or duplicated effects:\n%s\nerrors the services logged:\n%s", rep.Problems(), s.LogErrors(40))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -48,6 +49,9 @@ type Stack struct {
 	env    []string
 	// Addr is each service's base URL.
 	Addr map[string]string
+	// selfExits counts the services' exits that nobody asked for.
+	selfExits map[string]int
+	stopping  bool
 }
 
 type proc struct {
@@ -56,6 +60,9 @@ type proc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	log  *os.File
+	// meant is set when the harness kills or stops the process; any other exit is
+	// the service's own, and the harness restarts it as an orchestrator would.
+	meant bool
 }
 
 // BuildServices compiles every service binary from the workspace rooted at root into dir.
@@ -83,7 +90,7 @@ type Options struct {
 // Start starts NATS, FerretDB, a token issuer and an SMTP server in this process, then
 // every service as a child process, and waits until all are ready.
 func Start(ctx context.Context, o Options) (*Stack, error) {
-	s := &Stack{dir: o.Dir, bin: o.Bin, natsDir: filepath.Join(o.Dir, "nats"), procs: map[string]*proc{}, Addr: map[string]string{},
+	s := &Stack{dir: o.Dir, bin: o.Bin, natsDir: filepath.Join(o.Dir, "nats"), procs: map[string]*proc{}, Addr: map[string]string{}, selfExits: map[string]int{},
 		prefix: fmt.Sprintf("rel%d", time.Now().UnixNano()%1e9)}
 	ok := false
 	defer func() {
@@ -159,11 +166,14 @@ func (s *Stack) startProc(name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.procs[name]
+	if s.stopping {
+		return nil
+	}
 	if p.cmd != nil {
 		select {
 		case <-p.done:
 		default:
-			return fmt.Errorf("%s is already running", name)
+			return nil // already running (restarted after an exit of its own)
 		}
 	}
 	log, err := os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -178,25 +188,49 @@ func (s *Stack) startProc(name string) error {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
 	done := make(chan struct{})
+	p.cmd, p.done, p.log, p.meant = cmd, done, log, false
 	go func() {
 		_ = cmd.Wait()
 		_ = log.Close()
+		s.mu.Lock()
+		restart := !p.meant && !s.stopping
+		if restart {
+			s.selfExits[name]++
+		}
+		s.mu.Unlock()
 		close(done)
+		if restart {
+			time.Sleep(time.Second) // as an orchestrator's restart back-off
+			_ = s.startProc(name)
+		}
 	}()
-	p.cmd, p.done, p.log = cmd, done, log
 	return nil
+}
+
+// SelfExits reports how often each service exited without being asked to.
+func (s *Stack) SelfExits() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.selfExits {
+		out[k] = v
+	}
+	return out
 }
 
 // Kill sends SIGKILL to a service and waits for it to die: no shutdown hooks run.
 func (s *Stack) Kill(name string) {
 	s.mu.Lock()
 	p := s.procs[name]
-	s.mu.Unlock()
 	if p.cmd == nil {
+		s.mu.Unlock()
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
+	p.meant = true
+	cmd, done := p.cmd, p.done
+	s.mu.Unlock()
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
 }
 
 // Restart starts a killed service again.
@@ -273,16 +307,23 @@ func (s *Stack) WaitReady(ctx context.Context, within time.Duration) error {
 
 // Stop stops the services (SIGTERM, then SIGKILL) and the infrastructure.
 func (s *Stack) Stop() {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
 	for _, p := range s.procs {
-		if p.cmd == nil {
+		s.mu.Lock()
+		p.meant = true
+		cmd, done := p.cmd, p.done
+		s.mu.Unlock()
+		if cmd == nil {
 			continue
 		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-p.done:
+		case <-done:
 		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Signal(syscall.SIGKILL)
-			<-p.done
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-done
 		}
 	}
 	if s.http != nil {
@@ -306,4 +347,23 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// LogErrors returns up to max lines logged at ERROR by the services, for a failing test.
+func (s *Stack) LogErrors(max int) string {
+	var b strings.Builder
+	n := 0
+	for _, name := range Services {
+		data, err := os.ReadFile(filepath.Join(s.dir, name+".log"))
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(data)) {
+			if n < max && (strings.Contains(line, `"level":"ERROR"`) || strings.HasPrefix(line, "panic") || strings.Contains(line, "start "+name+":")) {
+				b.WriteString(name + ": " + line)
+				n++
+			}
+		}
+	}
+	return b.String()
 }

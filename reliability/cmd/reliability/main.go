@@ -40,7 +40,14 @@ func run(ctx context.Context, root, out string, units int) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	keep := false
+	defer func() {
+		if keep {
+			fmt.Println("the services' logs are kept in", tmp)
+			return
+		}
+		_ = os.RemoveAll(tmp)
+	}()
 	bin := tmp + "/bin"
 	fmt.Println("building the services…")
 	if err := reliability.BuildServices(ctx, root, bin); err != nil {
@@ -71,8 +78,10 @@ func run(ctx context.Context, root, out string, units int) error {
 		rep, err := reliability.Run(ctx, s, sc)
 		s.Stop()
 		if err != nil {
+			keep = true
 			return fmt.Errorf("%s: %w", sc.Name, err)
 		}
+		keep = keep || !rep.OK()
 		reps = append(reps, rep)
 		ok = ok && rep.OK()
 		fmt.Print(reliability.Markdown([]*reliability.Report{rep}))
