@@ -4,24 +4,17 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // quiesce waits until every durable consumer of every stream has been handed and has
 // acknowledged everything in its stream: only then can a check for a duplicate effect
 // say there is none, rather than none yet.
 func quiesce(ctx context.Context, s *Stack, within time.Duration) error {
-	nc, err := nats.Connect(s.NATSURL())
+	js, closeJS, err := s.JetStream()
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
+	defer closeJS()
 	return eventually(ctx, within, func() error {
 		streams := js.ListStreams(ctx)
 		for info := range streams.Info() {

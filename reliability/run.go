@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -158,15 +156,11 @@ func Run(ctx context.Context, s *Stack, sc Scenario) (*Report, error) {
 // payload no consumer can decode: notify must dead-letter it with the reason and go on
 // with the messages behind it.
 func publishPoison(ctx context.Context, s *Stack) (string, error) {
-	nc, err := nats.Connect(s.NATSURL())
+	js, closeJS, err := s.JetStream()
 	if err != nil {
 		return "", err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return "", err
-	}
+	defer closeJS()
 	id := uuid.NewString()
 	e := events.Envelope{ID: id, Source: "/tc/fund", Type: events.ApplicationSubmittedV1{}.EventType(), AggregateType: "application",
 		AggregateID: "poison-" + id, Version: 1, Time: time.Now(), Actor: "reliability:poison", Data: json.RawMessage(`{"title":42,"requested_amount_pence":"lots"}`)}
@@ -274,15 +268,11 @@ func relayCrash(ctx context.Context, s *Stack, out *outcome, n int) (string, err
 	}
 	s.Kill("fund")
 
-	nc, err := nats.Connect(s.NATSURL())
+	js, closeJS, err := s.JetStream()
 	if err != nil {
 		return "", err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return "", err
-	}
+	defer closeJS()
 	stream, err := js.Stream(ctx, events.StreamFund)
 	if err != nil {
 		return "", err

@@ -22,6 +22,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/embedded"
 )
@@ -262,6 +265,20 @@ func (s *Stack) RestartNATS(down time.Duration) error {
 
 // NATSURL is the NATS server's address.
 func (s *Stack) NATSURL() string { return "nats://" + s.natsAddr }
+
+// JetStream connects to the stack's NATS server, as an operator's tool would.
+func (s *Stack) JetStream() (jetstream.JetStream, func(), error) {
+	nc, err := nats.Connect(s.NATSURL())
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return js, nc.Close, nil
+}
 
 // MongoURI is FerretDB's address.
 func (s *Stack) MongoURI() string { return s.mongo.URI }
