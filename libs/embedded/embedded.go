@@ -90,7 +90,11 @@ func StartFerretDB(dir, addr string) (*Mongo, error) {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		// WAL with synchronous=NORMAL: a commit no longer waits for the disk, and a
+		// process that dies loses nothing committed (only a machine that loses power
+		// may lose the last commits). This is the development and test store;
+		// production runs MongoDB.
+		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(normal)",
 		Logger:    slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
