@@ -88,8 +88,8 @@ func StartFerretDB(dir, addr string) (*Mongo, error) {
 		_ = ln.Close()
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: addr},
-		Handler:   "sqlite",
+		Listener: ferretdb.ListenerConfig{TCP: addr},
+		Handler:  "sqlite",
 		// WAL with synchronous=NORMAL: a commit no longer waits for the disk, and a
 		// process that dies loses nothing committed (only a machine that loses power
 		// may lose the last commits). This is the development and test store;
