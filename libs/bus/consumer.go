@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -61,6 +62,11 @@ type ConsumerSpec struct {
 	// MaxAckPending bounds messages in flight; 1 keeps strict order across replicas,
 	// which projections need (default 1).
 	MaxAckPending int
+	// Workers is how many messages one replica handles at once (default 1: one after
+	// another, in order). More suit handlers whose messages are independent of each
+	// other (an email per event), so that one slow message does not hold up the rest;
+	// it is bounded by MaxAckPending.
+	Workers int
 	// HoldUnavailable is how long a message whose handler fails with
 	// apperr.Unavailable is held and retried in place, without spending its
 	// deliveries, before it goes the way of other failures (default 15 minutes).
@@ -138,7 +144,22 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		wait = min(wait*2, 5*time.Second)
 	}
-	cc, err := cons.Consume(func(m jetstream.Msg) { c.handle(ctx, m) },
+	workers := max(1, min(c.spec.Workers, c.spec.MaxAckPending))
+	slots := make(chan struct{}, workers)
+	var inFlight sync.WaitGroup
+	defer inFlight.Wait()
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		if workers == 1 {
+			c.handle(ctx, m)
+			return
+		}
+		slots <- struct{}{} // a full house holds the next message back
+		inFlight.Add(1)
+		go func() {
+			defer func() { <-slots; inFlight.Done() }()
+			c.handle(ctx, m)
+		}()
+	},
 		jetstream.PullMaxMessages(max(c.spec.MaxAckPending, 1)),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {

@@ -154,7 +154,8 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 
 // Fund sends receipts, decisions and report reminders.
 func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
-	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16,
+	// Each event is its own email: they are handled side by side.
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16, Workers: 16,
 		FilterSubjects: []string{events.SubjectApplicationSubmitted, events.SubjectApplicationAwarded, events.SubjectApplicationDeclined, events.SubjectReportDue}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
