@@ -31,8 +31,8 @@ func TestFaultsShort(t *testing.T) {
 	defer s.Stop()
 	rep, err := reliability.Run(ctx, s, reliability.Scenario{
 		Name:     "short: kill -9, NATS restarts, poison, relay crash",
-		Workload: reliability.Workload{Units: 40, Workers: 8, Settle: 90 * time.Second},
-		Faults:   reliability.Faults{KillEvery: 2 * time.Second, MaxDown: 500 * time.Millisecond, NATSEvery: 8 * time.Second, NATSDown: 300 * time.Millisecond},
+		Workload: reliability.Workload{Units: 40, MinDuration: 20 * time.Second, Workers: 8, Settle: 90 * time.Second},
+		Faults:   reliability.Faults{KillEvery: 1500 * time.Millisecond, MaxDown: 500 * time.Millisecond, NATSEvery: 6 * time.Second, NATSDown: 300 * time.Millisecond},
 		Poison:   true,
 		Relay:    10,
 		Seed:     uint64(time.Now().UnixNano()),

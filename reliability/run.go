@@ -103,7 +103,7 @@ func Run(ctx context.Context, s *Stack, sc Scenario) (*Report, error) {
 	if exits := s.SelfExits(); len(exits) > 0 {
 		rep.Faults += fmt.Sprintf("; services that exited by themselves and were restarted: %v", exits)
 	}
-	rep.Ops, rep.Stats, rep.Duration = out.ops, out.stats, out.duration
+	rep.Units, rep.Ops, rep.Stats, rep.Duration = len(out.units), out.ops, out.stats, out.duration
 	for _, u := range out.units {
 		if u.err != nil {
 			rep.Failed = append(rep.Failed, fmt.Sprintf("unit %d: %v", u.n, u.err))

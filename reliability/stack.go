@@ -186,6 +186,7 @@ func (s *Stack) startProc(name string) error {
 	cmd := exec.Command(filepath.Join(s.bin, name))
 	cmd.Env = append(append([]string{}, s.env...), "HTTP_ADDR="+p.addr, "MONGO_DATABASE="+s.prefix+"-"+name)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
 		return fmt.Errorf("start %s: %w", name, err)

@@ -21,6 +21,9 @@ type Workload struct {
 	Workers int
 	// Settle bounds how long one operation may take to be accepted, faults included.
 	Settle time.Duration
+	// MinDuration keeps the workload going, with more units, until at least this long
+	// has passed, so that the faults have something to hit however fast the suite is.
+	MinDuration time.Duration
 }
 
 // unit is one organisation's journey and what the services accepted of it.
@@ -64,7 +67,7 @@ func (w Workload) run(ctx context.Context, s *Stack, c *client, ops string) (*ou
 	}
 	// The round every unit applies to, open now and with a budget for every award.
 	round := map[string]any{"name": "Reliability round", "opens": "2026-01-12T09:00:00Z", "closes": "2099-03-31T17:00:00+01:00",
-		"budget_pence": int64(w.Units+1) * awardPence, "min_award_pence": awardPence, "max_award_pence": 100000,
+		"budget_pence": int64(100_000_000), "min_award_pence": awardPence, "max_award_pence": 100000,
 		"project_start": "2100-05-01", "project_end": "2100-12-31", "themes": []string{"visibility", "recognition", "career_development", "sustainability"}}
 	st, err := c.retry(ctx, w.Settle, func() (reply, error) {
 		return c.do(ctx, http.MethodPost, s.Addr["fund"]+"/v1/rounds", ops, round, map[string]string{"Idempotency-Key": "round-" + s.prefix})
@@ -95,7 +98,7 @@ func (w Workload) run(ctx context.Context, s *Stack, c *client, ops string) (*ou
 			}
 		}()
 	}
-	for n := range w.Units {
+	for n := 0; ctx.Err() == nil && (n < w.Units || time.Since(started) < w.MinDuration); n++ {
 		u := &unit{n: n}
 		out.units = append(out.units, u)
 		select {

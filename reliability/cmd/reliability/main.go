@@ -25,17 +25,18 @@ const (
 func main() {
 	root := flag.String("root", "..", "the repository root")
 	out := flag.String("out", "../docs/RELIABILITY.md", "the document whose figures are replaced")
-	units := flag.Int("units", 150, "organisations per scenario (about 8.7 accepted operations each)")
+	units := flag.Int("units", 150, "organisations per scenario at least (about 8.7 accepted operations each)")
+	minDuration := flag.Duration("min", 90*time.Second, "how long each scenario's workload runs at least")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *root, *out, *units); err != nil {
+	if err := run(ctx, *root, *out, *units, *minDuration); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, root, out string, units int) error {
+func run(ctx context.Context, root, out string, units int, minDuration time.Duration) error {
 	tmp, err := os.MkdirTemp("", "tc-reliability-")
 	if err != nil {
 		return err
@@ -54,19 +55,19 @@ func run(ctx context.Context, root, out string, units int) error {
 		return err
 	}
 	seed := uint64(time.Now().UnixNano())
-	w := reliability.Workload{Units: units, Workers: 8, Settle: 3 * time.Minute}
+	w := reliability.Workload{Units: units, MinDuration: minDuration, Workers: 8, Settle: 3 * time.Minute}
 	scenarios := []reliability.Scenario{
-		{Name: "kill -9 a random service every ~3 s", Workload: w, Seed: seed, Settle: 3 * time.Minute, Poison: true, Relay: 30,
-			Faults: reliability.Faults{KillEvery: 3 * time.Second, MaxDown: time.Second}},
+		{Name: "kill -9 a random service every ~2 s", Workload: w, Seed: seed, Settle: 3 * time.Minute, Poison: true, Relay: 30,
+			Faults: reliability.Faults{KillEvery: 2 * time.Second, MaxDown: time.Second}},
 		{Name: "restart NATS every ~5 s", Workload: w, Seed: seed + 1, Settle: 3 * time.Minute,
 			Faults: reliability.Faults{NATSEvery: 5 * time.Second, NATSDown: time.Second}},
 		{Name: "both at once", Workload: w, Seed: seed + 2, Settle: 3 * time.Minute, Relay: 30,
-			Faults: reliability.Faults{KillEvery: 3 * time.Second, MaxDown: time.Second, NATSEvery: 7 * time.Second, NATSDown: 500 * time.Millisecond}},
+			Faults: reliability.Faults{KillEvery: 2 * time.Second, MaxDown: time.Second, NATSEvery: 7 * time.Second, NATSDown: 500 * time.Millisecond}},
 	}
 	var reps []*reliability.Report
 	ok := true
 	for i, sc := range scenarios {
-		fmt.Printf("scenario %d/%d: %s (%d organisations)…\n", i+1, len(scenarios), sc.Name, sc.Workload.Units)
+		fmt.Printf("scenario %d/%d: %s (%d organisations or more, for %s or more)…\n", i+1, len(scenarios), sc.Name, sc.Workload.Units, sc.Workload.MinDuration)
 		dir := fmt.Sprintf("%s/run%d", tmp, i)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
