@@ -18,8 +18,7 @@ var errDuplicate = errors.New("store: duplicate key")
 // batchLimit bounds how many documents one batched insert sends.
 const batchLimit = 256
 
-// batchTimeout bounds one batched insert; callers wait for its outcome whatever
-// their own deadline, so that none is left unknown to them.
+// batchTimeout bounds one batched insert.
 const batchTimeout = 30 * time.Second
 
 // inserter groups concurrent inserts into one collection into one InsertMany. The
@@ -43,8 +42,10 @@ type insertion struct {
 
 func newInserter(coll *mongo.Collection) *inserter { return &inserter{coll: coll} }
 
-// insert stores doc and returns nil, errDuplicate, or the (classified) error.
-func (b *inserter) insert(doc any) error {
+// insert stores doc and returns nil, errDuplicate, or the (classified) error. A
+// caller whose ctx ends first gets its error, and the outcome is unknown to it, as
+// with an InsertOne whose deadline passes while the server writes.
+func (b *inserter) insert(ctx context.Context, doc any) error {
 	in := &insertion{doc: doc, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, in)
@@ -53,7 +54,12 @@ func (b *inserter) insert(doc any) error {
 		go b.drain()
 	}
 	b.mu.Unlock()
-	return <-in.done
+	select {
+	case err := <-in.done:
+		return err
+	case <-ctx.Done():
+		return Classify(ctx.Err())
+	}
 }
 
 // drain writes batches until the queue is empty, then stops.

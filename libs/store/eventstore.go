@@ -336,7 +336,7 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	if doc.Version == 1 {
 		// Catalogued before it exists, so that LoadByType never misses it: an entry
 		// whose commit then loses or never comes loads as no aggregate.
-		err := s.inserter(s.catalog(doc.AggregateType)).insert(bson.D{{Key: "_id", Value: doc.AggregateID}})
+		err := s.inserter(s.catalog(doc.AggregateType)).insert(ctx, bson.D{{Key: "_id", Value: doc.AggregateID}})
 		if err != nil && !errors.Is(err, errDuplicate) {
 			return fmt.Errorf("catalogue %s %s: %w", doc.AggregateType, doc.AggregateID, err)
 		}
@@ -345,7 +345,7 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	// job. It is keyed like the commit, so a writer racing one whose commit is not
 	// yet published loses here, in one write; one that loaded a state older still
 	// loses on the commit and withdraws its record.
-	if err := s.inserter(s.outbox).insert(outboxDoc{ID: doc.ID, Written: time.Now(), Commit: doc}); err != nil {
+	if err := s.inserter(s.outbox).insert(ctx, outboxDoc{ID: doc.ID, Written: time.Now(), Commit: doc}); err != nil {
 		if errors.Is(err, errDuplicate) {
 			return ErrVersionConflict
 		}
@@ -381,7 +381,7 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 // version, and true when it is stored, by this call or before (by the relay finishing
 // an outbox record, or a retry).
 func (s *EventStore) store(ctx context.Context, doc commitDoc) (bool, error) {
-	err := s.inserter(s.coll).insert(doc)
+	err := s.inserter(s.coll).insert(ctx, doc)
 	if err == nil {
 		return true, nil
 	}

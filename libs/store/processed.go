@@ -14,6 +14,9 @@ import (
 // that a redelivered message is recognised and has no second effect.
 type ProcessedLog struct {
 	coll *mongo.Collection
+	// records batches concurrent Records (many consumers, or one with several
+	// workers) into one insert.
+	records *inserter
 }
 
 // NewProcessedLog opens the log in collection name of db. The key is the document id,
@@ -22,7 +25,8 @@ func NewProcessedLog(db *mongo.Database, name string) (*ProcessedLog, error) {
 	if db == nil || name == "" {
 		return nil, errors.New("store: database and collection name are required")
 	}
-	return &ProcessedLog{coll: db.Collection(name)}, nil
+	coll := db.Collection(name)
+	return &ProcessedLog{coll: coll, records: newInserter(coll)}, nil
 }
 
 // Seen reports whether key was recorded.
@@ -42,12 +46,12 @@ func (p *ProcessedLog) Seen(ctx context.Context, key string) (bool, error) {
 // Record records key. It returns false, without error, when key was recorded already:
 // the caller lost a race with another handler of the same message.
 func (p *ProcessedLog) Record(ctx context.Context, key string) (bool, error) {
-	_, err := p.coll.InsertOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "at", Value: time.Now().UTC()}})
-	if mongo.IsDuplicateKeyError(err) {
+	err := p.records.insert(ctx, bson.D{{Key: "_id", Value: key}, {Key: "at", Value: time.Now().UTC()}})
+	if errors.Is(err, errDuplicate) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("record processed %s: %w", key, Classify(err))
+		return false, fmt.Errorf("record processed %s: %w", key, err)
 	}
 	return true, nil
 }
