@@ -119,6 +119,7 @@ func Run(ctx context.Context, s *Stack, sc Scenario) (*Report, error) {
 	checkState(ctx, s, c, ops, out, t, sc.Settle)
 	if err := quiesce(ctx, s, sc.Settle); err != nil {
 		t.lose("consumers did not catch up: %v", err)
+		s.DumpStacks() // into the services' logs, to see what they wait for
 	}
 	checkMail(t, s.Mail.Messages(), want)
 	checkAssignments(ctx, s, c, ops, out, t, sc.Settle)

@@ -385,3 +385,26 @@ func (s *Stack) LogErrors(max int) string {
 	}
 	return b.String()
 }
+
+// DumpStacks has every service print its goroutines into its log (SIGQUIT) and starts
+// it again: for finding out what a stuck consumer was waiting for.
+func (s *Stack) DumpStacks() {
+	for _, name := range Services {
+		s.mu.Lock()
+		p := s.procs[name]
+		p.meant = true
+		cmd, done := p.cmd, p.done
+		s.mu.Unlock()
+		if cmd == nil {
+			continue
+		}
+		_ = cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+		}
+		_ = s.Restart(name)
+	}
+}

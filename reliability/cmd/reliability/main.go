@@ -27,16 +27,17 @@ func main() {
 	out := flag.String("out", "../docs/RELIABILITY.md", "the document whose figures are replaced")
 	units := flag.Int("units", 150, "organisations per scenario at least (about 8.7 accepted operations each)")
 	minDuration := flag.Duration("min", 90*time.Second, "how long each scenario's workload runs at least")
+	only := flag.Int("only", 0, "run only this scenario (1-3); the document is then left alone")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *root, *out, *units, *minDuration); err != nil {
+	if err := run(ctx, *root, *out, *units, *minDuration, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, root, out string, units int, minDuration time.Duration) error {
+func run(ctx context.Context, root, out string, units int, minDuration time.Duration, only int) error {
 	tmp, err := os.MkdirTemp("", "tc-reliability-")
 	if err != nil {
 		return err
@@ -67,6 +68,9 @@ func run(ctx context.Context, root, out string, units int, minDuration time.Dura
 	var reps []*reliability.Report
 	ok := true
 	for i, sc := range scenarios {
+		if only != 0 && only != i+1 {
+			continue
+		}
 		fmt.Printf("scenario %d/%d: %s (%d organisations or more, for %s or more)…\n", i+1, len(scenarios), sc.Name, sc.Workload.Units, sc.Workload.MinDuration)
 		dir := fmt.Sprintf("%s/run%d", tmp, i)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -89,10 +93,12 @@ func run(ctx context.Context, root, out string, units int, minDuration time.Dura
 	}
 	figures := fmt.Sprintf("Measured by `make reliability` on %d cores, %s/%s, %s, %s.\n\n%s",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), time.Now().UTC().Format("2006-01-02 15:04 MST"), reliability.Markdown(reps))
-	if err := replaceBetween(out, figures); err != nil {
-		return err
+	if only == 0 {
+		if err := replaceBetween(out, figures); err != nil {
+			return err
+		}
+		fmt.Println("wrote", out)
 	}
-	fmt.Println("wrote", out)
 	if !ok {
 		return fmt.Errorf("effects were lost or duplicated: see %s", out)
 	}
