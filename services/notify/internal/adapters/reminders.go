@@ -1,9 +1,11 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,16 +29,20 @@ import (
 // with unique _ids (FerretDB does not apply read-modify-write updates atomically, so
 // no document is ever appended to), and a cursor: the slot up to which the sweep
 // has seen every reminder settled. The sweep reads slots by _id from the cursor up
-// to today; its cost follows what is due, not the population.
+// to today; its cost follows what is due, not the population. In the same way each
+// organisation has a list of its reminders ("<organisation>/<slot>"), which Retire
+// and Due read, so that an organisation's event costs what that organisation has.
 type Reminders struct {
 	coll    *mongo.Collection
 	slots   *mongo.Collection
+	orgs    *mongo.Collection
 	cursors *mongo.Collection
 	clock   clock.Clock
 
 	mu sync.Mutex
-	// next caches each day's next free slot, so scheduling rarely probes.
-	next map[civil.Date]int
+	// next caches each day's (and organisation's) next free slot, so scheduling
+	// rarely probes.
+	next map[string]int
 	// cursorKnown says this process has made sure the cursor exists.
 	cursorKnown bool
 }
@@ -85,14 +91,9 @@ func NewReminders(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Re
 		return nil, fmt.Errorf("reminders: a clock is required")
 	}
 	coll := db.Collection("reminders")
-	// The organisation index serves Retire and Due on MongoDB; the sweep reads by _id.
-	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "state", Value: 1}}},
-	}); err != nil {
-		return nil, fmt.Errorf("create reminder indexes: %w", store.Classify(err))
-	}
-	return &Reminders{coll: coll, slots: db.Collection("reminder_slots"), cursors: db.Collection("reminder_cursor"), clock: clk,
-		next: map[civil.Date]int{}}, nil
+	// No index: every read but the ops preview's is by _id.
+	return &Reminders{coll: coll, slots: db.Collection("reminder_slots"), orgs: db.Collection("reminder_organisations"),
+		cursors: db.Collection("reminder_cursor"), clock: clk, next: map[string]int{}}, nil
 }
 
 func reminderID(r ladder.Reminder) string {
@@ -129,7 +130,10 @@ func (s *Reminders) Schedule(ctx context.Context, rs []ladder.Reminder) error {
 		if day.Before(today) {
 			day = today
 		}
-		if err := s.list(ctx, day, doc.ID); err != nil {
+		if err := s.list(ctx, s.slots, day.String(), doc.ID); err != nil {
+			return err
+		}
+		if err := s.list(ctx, s.orgs, r.OrganisationID, doc.ID); err != nil {
 			return err
 		}
 		if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "listed", Value: true}}}}); err != nil {
@@ -158,20 +162,22 @@ func (s *Reminders) ensureCursor(ctx context.Context, today civil.Date) error {
 	return nil
 }
 
-// list takes the next free slot of day for the reminder. Slots are filled in order
-// with no gaps (a writer takes the first free one it finds, and a slot is never
-// removed), so a reader that stops at the first missing slot has seen them all.
-func (s *Reminders) list(ctx context.Context, day civil.Date, reminder string) error {
+// list takes the next free slot of a list (a day's, or an organisation's) for the
+// reminder. Slots are filled in order with no gaps (a writer takes the first free one
+// it finds, and a slot is never removed), so a reader that stops at the first missing
+// slot has seen them all.
+func (s *Reminders) list(ctx context.Context, coll *mongo.Collection, list, reminder string) error {
+	key := coll.Name() + "/" + list
 	s.mu.Lock()
-	n := max(s.next[day], 1)
+	n := max(s.next[key], 1)
 	s.mu.Unlock()
 	for {
-		_, err := s.slots.InsertOne(ctx, slotDoc{ID: slotID(day, n), Reminder: reminder})
+		_, err := coll.InsertOne(ctx, slotDoc{ID: fmt.Sprintf("%s/%06d", list, n), Reminder: reminder})
 		if err == nil {
 			break
 		}
 		if !mongo.IsDuplicateKeyError(err) {
-			return fmt.Errorf("list reminder %s on %s: %w", reminder, day, store.Classify(err))
+			return fmt.Errorf("list reminder %s in %s: %w", reminder, list, store.Classify(err))
 		}
 		n++
 	}
@@ -179,9 +185,37 @@ func (s *Reminders) list(ctx context.Context, day civil.Date, reminder string) e
 	if len(s.next) > 4096 {
 		clear(s.next)
 	}
-	s.next[day] = n + 1
+	s.next[key] = n + 1
 	s.mu.Unlock()
 	return nil
+}
+
+// ofOrganisation reads an organisation's list, and each of its reminders, by _id.
+func (s *Reminders) ofOrganisation(ctx context.Context, org string) ([]reminderDoc, error) {
+	var docs []reminderDoc
+	seen := map[string]bool{}
+	for n := 1; ; n++ {
+		var sl slotDoc
+		err := s.orgs.FindOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("%s/%06d", org, n)}}).Decode(&sl)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the reminders of %s: %w", org, store.Classify(err))
+		}
+		if seen[sl.Reminder] {
+			continue // listed twice by a schedule that was replayed
+		}
+		seen[sl.Reminder] = true
+		var r reminderDoc
+		err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: sl.Reminder}}).Decode(&r)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, fmt.Errorf("read reminder %s: %w", sl.Reminder, store.Classify(err))
+		}
+		if err == nil {
+			docs = append(docs, r)
+		}
+	}
 }
 
 // DueBy lists pending reminders due by day, in the order they were listed. It reads
@@ -251,11 +285,20 @@ func (s *Reminders) DueBy(ctx context.Context, day civil.Date, limit int) ([]lad
 	return fromReminderDocs(docs), nil
 }
 
-// Due lists an organisation's pending reminders due by day.
+// Due lists an organisation's pending reminders due by day, soonest first.
 func (s *Reminders) Due(ctx context.Context, org string, day civil.Date) ([]ladder.Reminder, error) {
-	docs, err := s.find(ctx, bson.D{{Key: "organisation_id", Value: org}, {Key: "state", Value: pending},
-		{Key: "on", Value: bson.D{{Key: "$lte", Value: day.String()}}}}, 0)
-	return fromReminderDocs(docs), err
+	all, err := s.ofOrganisation(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	var docs []reminderDoc
+	for _, r := range all {
+		if r.State == pending && r.On <= day.String() {
+			docs = append(docs, r)
+		}
+	}
+	slices.SortFunc(docs, func(a, b reminderDoc) int { return cmp.Or(cmp.Compare(a.On, b.On), cmp.Compare(a.ID, b.ID)) })
+	return fromReminderDocs(docs), nil
 }
 
 // Upcoming lists pending reminders, soonest first.
@@ -278,16 +321,17 @@ func (s *Reminders) Settle(ctx context.Context, r ladder.Reminder, outcome ladde
 // obligation's schedule. It is tidiness, not a guard: the sweep checks each reminder
 // against the organisation's state before it sends anything.
 func (s *Reminders) Retire(ctx context.Context, org, keepID string, keepDue civil.Date, outcome ladder.Outcome) error {
-	filter := bson.D{{Key: "organisation_id", Value: org}, {Key: "state", Value: pending}}
-	if keepID != "" {
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "obligation_id", Value: bson.D{{Key: "$ne", Value: keepID}}}},
-			bson.D{{Key: "due", Value: bson.D{{Key: "$ne", Value: keepDue.String()}}}},
-		}})
-	}
-	_, err := s.coll.UpdateMany(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: string(outcome)}}}})
+	all, err := s.ofOrganisation(ctx, org)
 	if err != nil {
-		return fmt.Errorf("retire reminders of %s: %w", org, store.Classify(err))
+		return err
+	}
+	for _, r := range all {
+		if r.State != pending || (keepID != "" && r.ObligationID == keepID && r.Due == keepDue.String()) {
+			continue
+		}
+		if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: string(outcome)}}}}); err != nil {
+			return fmt.Errorf("retire reminder %s: %w", r.ID, store.Classify(err))
+		}
 	}
 	return nil
 }
