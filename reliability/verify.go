@@ -14,6 +14,7 @@ type tally struct {
 	expectedEmails int
 	lost           []string // accepted effects that never happened
 	duplicated     []string // effects that happened more than once
+	resent         []string // emails sent again under the same Message-ID
 	delays         []time.Duration
 	emails         int
 }
@@ -88,11 +89,11 @@ func checkMail(t *tally, msgs []Received, want map[string]*unit) {
 	}
 	for k, c := range n {
 		if c > 1 && !strings.HasSuffix(k, "\x00"+assignSubject) { // one per assignment: checkAssignments counts them
-			same := ""
 			if len(ids[k]) == 1 {
-				same = " (one Message-ID: a takeover after the sender died between the SMTP server's acceptance and recording it)"
+				t.resent = append(t.resent, fmt.Sprintf("email %q sent %d times under one Message-ID", strings.ReplaceAll(k, "\x00", ": "), c))
+			} else {
+				t.duplicated = append(t.duplicated, fmt.Sprintf("email %q sent %d times under %d Message-IDs", strings.ReplaceAll(k, "\x00", ": "), c, len(ids[k])))
 			}
-			t.duplicated = append(t.duplicated, fmt.Sprintf("email %q sent %d times%s", strings.ReplaceAll(k, "\x00", ": "), c, same))
 		}
 	}
 	for k, u := range want {
