@@ -210,7 +210,9 @@ func (w Workload) journey(ctx context.Context, s *Stack, c *client, ops, roundID
 		return c.do(ctx, http.MethodPost, fund+"/v1/applications/"+u.appID+"/submit", app, nil,
 			map[string]string{"Idempotency-Key": fmt.Sprintf("submit-%s-%d", s.prefix, u.n)})
 	}, func(a attempt) (bool, error) {
-		if a.status == http.StatusOK {
+		// A key whose holder died before storing the answer lapses, and the request
+		// then runs again: refused as already done, it was done.
+		if a.status == http.StatusOK || (a.status == http.StatusConflict && a.unknown) {
 			u.submittedAt = time.Now()
 			return true, nil
 		}
@@ -231,7 +233,7 @@ func (w Workload) journey(ctx context.Context, s *Stack, c *client, ops, roundID
 				return c.do(ctx, http.MethodPost, fund+"/v1/applications/"+u.appID+"/"+step.path, ops, body,
 					map[string]string{"Idempotency-Key": fmt.Sprintf("%s-%s-%d", step.key, s.prefix, u.n)})
 			}, func(a attempt) (bool, error) {
-				if a.status == http.StatusOK {
+				if a.status == http.StatusOK || (a.status == http.StatusConflict && a.unknown) {
 					return true, nil
 				}
 				return false, fmt.Errorf("%s: %s", step.path, a.reply)
