@@ -32,19 +32,10 @@ func (w Workload) assignReviews(ctx context.Context, s *Stack, c *client, ops st
 	n := (len(subs)*reviewersPer+2)/3 + 2
 	for i := range n {
 		id := fmt.Sprintf("rev-%s-%d", s.prefix, i)
-		st, err := c.retry(ctx, w.Settle, func() (reply, error) {
-			return c.do(ctx, http.MethodPost, rev+"/v1/reviewers", ops, map[string]any{"reviewer_id": id, "name": fmt.Sprintf("Reviewer %d", i),
-				"email": id + "@reviewers.example.ac.uk", "organisation_id": "org-reviewers-" + s.prefix, "trained": true, "capacity": 3, "conflicts": []string{}}, nil)
-		}, func(a attempt) (bool, error) {
-			if a.status == http.StatusCreated || (a.status == http.StatusConflict && a.unknown) {
-				return true, nil
-			}
-			return false, fmt.Errorf("register reviewer: %s", a.reply)
-		})
-		if err != nil {
+		if err := w.act(ctx, c, "register reviewer", rev+"/v1/reviewers", ops, map[string]any{"reviewer_id": id, "name": fmt.Sprintf("Reviewer %d", i),
+			"email": id + "@reviewers.example.ac.uk", "organisation_id": "org-reviewers-" + s.prefix, "trained": true, "capacity": 3, "conflicts": []string{}}, nil, count); err != nil {
 			return err
 		}
-		count(st)
 	}
 	st, err := c.retry(ctx, w.Settle, func() (reply, error) {
 		return c.do(ctx, http.MethodPost, rev+"/v1/review-rounds", ops, map[string]any{"name": "Reliability " + s.prefix,
@@ -70,18 +61,9 @@ func (w Workload) assignReviews(ctx context.Context, s *Stack, c *client, ops st
 		body any
 	}{{"/submissions", map[string]any{"submission_ids": subs}}, {"/auto-assign", map[string]any{"reviewers_per_submission": reviewersPer}}}
 	for _, step := range steps {
-		st, err := c.retry(ctx, w.Settle, func() (reply, error) {
-			return c.do(ctx, http.MethodPost, round+step.path, ops, step.body, nil)
-		}, func(a attempt) (bool, error) {
-			if a.status == http.StatusOK || (a.status == http.StatusConflict && a.unknown) {
-				return true, nil
-			}
-			return false, fmt.Errorf("review round %s: %s", step.path, a.reply)
-		})
-		if err != nil {
+		if err := w.act(ctx, c, "review round "+step.path, round+step.path, ops, step.body, nil, count); err != nil {
 			return err
 		}
-		count(st)
 	}
 	return nil
 }

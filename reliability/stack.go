@@ -223,18 +223,27 @@ func (s *Stack) SelfExits() map[string]int {
 }
 
 // Kill sends SIGKILL to a service and waits for it to die: no shutdown hooks run.
-func (s *Stack) Kill(name string) {
+func (s *Stack) Kill(name string) { s.signal(name, syscall.SIGKILL, 0) }
+
+// signal sends sig to a service as the harness's own doing (so it is not restarted
+// as having exited by itself) and waits up to grace for it to exit, then kills it.
+func (s *Stack) signal(name string, sig syscall.Signal, grace time.Duration) {
 	s.mu.Lock()
 	p := s.procs[name]
-	if p.cmd == nil {
+	if p == nil || p.cmd == nil { // never started
 		s.mu.Unlock()
 		return
 	}
 	p.meant = true
 	cmd, done := p.cmd, p.done
 	s.mu.Unlock()
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-done
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
 }
 
 // Restart starts a killed service again.
@@ -328,21 +337,8 @@ func (s *Stack) Stop() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	for _, p := range s.procs {
-		s.mu.Lock()
-		p.meant = true
-		cmd, done := p.cmd, p.done
-		s.mu.Unlock()
-		if cmd == nil {
-			continue
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-		}
+	for _, name := range Services {
+		s.signal(name, syscall.SIGTERM, 10*time.Second)
 	}
 	if s.http != nil {
 		_ = s.http.Close()
@@ -390,21 +386,7 @@ func (s *Stack) LogErrors(max int) string {
 // it again: for finding out what a stuck consumer was waiting for.
 func (s *Stack) DumpStacks() {
 	for _, name := range Services {
-		s.mu.Lock()
-		p := s.procs[name]
-		p.meant = true
-		cmd, done := p.cmd, p.done
-		s.mu.Unlock()
-		if cmd == nil {
-			continue
-		}
-		_ = cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-		}
+		s.signal(name, syscall.SIGQUIT, 5*time.Second)
 		_ = s.Restart(name)
 	}
 }

@@ -160,19 +160,9 @@ func (w Workload) journey(ctx context.Context, s *Stack, c *client, ops, roundID
 		{"announcement", map[string]any{"announced_on": "2026-11-02"}},
 	}
 	for _, step := range steps {
-		st, err := c.retry(ctx, w.Settle, func() (reply, error) {
-			return c.do(ctx, http.MethodPost, sig+"/v1/organisations/"+u.orgID+"/"+step.path, ops, step.body, nil)
-		}, func(a attempt) (bool, error) {
-			// A step repeated after a lost reply is refused as out of order: it was applied.
-			if a.status == http.StatusOK || (a.status == http.StatusConflict && a.unknown) {
-				return true, nil
-			}
-			return false, fmt.Errorf("%s: %s", step.path, a.reply)
-		})
-		if err != nil {
+		if err := w.act(ctx, c, step.path, sig+"/v1/organisations/"+u.orgID+"/"+step.path, ops, step.body, nil, count); err != nil {
 			return err
 		}
-		count(st)
 	}
 
 	// The fund learns of the announcement from the signatory's events: until then the
@@ -206,22 +196,11 @@ func (w Workload) journey(ctx context.Context, s *Stack, c *client, ops, roundID
 		return err
 	}
 	count(st)
-	st, err = c.retry(ctx, w.Settle, func() (reply, error) {
-		return c.do(ctx, http.MethodPost, fund+"/v1/applications/"+u.appID+"/submit", app, nil,
-			map[string]string{"Idempotency-Key": fmt.Sprintf("submit-%s-%d", s.prefix, u.n)})
-	}, func(a attempt) (bool, error) {
-		// A key whose holder died before storing the answer lapses, and the request
-		// then runs again: refused as already done, it was done.
-		if a.status == http.StatusOK || (a.status == http.StatusConflict && a.unknown) {
-			u.submittedAt = time.Now()
-			return true, nil
-		}
-		return false, fmt.Errorf("submit application: %s", a.reply)
-	})
-	if err != nil {
+	if err := w.act(ctx, c, "submit application", fund+"/v1/applications/"+u.appID+"/submit", app, nil,
+		map[string]string{"Idempotency-Key": fmt.Sprintf("submit-%s-%d", s.prefix, u.n)}, count); err != nil {
 		return err
 	}
-	count(st)
+	u.submittedAt = time.Now()
 
 	if u.n%3 == 0 {
 		for _, step := range []struct{ path, key string }{{"assessment", "assess"}, {"award", "award"}} {
@@ -229,19 +208,10 @@ func (w Workload) journey(ctx context.Context, s *Stack, c *client, ops, roundID
 			if step.path == "award" {
 				body = map[string]any{"amount_pence": awardPence}
 			}
-			st, err := c.retry(ctx, w.Settle, func() (reply, error) {
-				return c.do(ctx, http.MethodPost, fund+"/v1/applications/"+u.appID+"/"+step.path, ops, body,
-					map[string]string{"Idempotency-Key": fmt.Sprintf("%s-%s-%d", step.key, s.prefix, u.n)})
-			}, func(a attempt) (bool, error) {
-				if a.status == http.StatusOK || (a.status == http.StatusConflict && a.unknown) {
-					return true, nil
-				}
-				return false, fmt.Errorf("%s: %s", step.path, a.reply)
-			})
-			if err != nil {
+			if err := w.act(ctx, c, step.path, fund+"/v1/applications/"+u.appID+"/"+step.path, ops, body,
+				map[string]string{"Idempotency-Key": fmt.Sprintf("%s-%s-%d", step.key, s.prefix, u.n)}, count); err != nil {
 				return err
 			}
-			count(st)
 		}
 		u.awarded = true
 	}
@@ -297,13 +267,22 @@ func (w Workload) submitReview(ctx context.Context, s *Stack, c *client, u *unit
 		return err
 	}
 	count(st)
-	st, err = c.retry(ctx, w.Settle, func() (reply, error) {
-		return c.do(ctx, http.MethodPost, rev+"/v1/submissions/"+u.reviewSubID+"/submit", lead, nil, nil)
+	return w.act(ctx, c, "submit submission", rev+"/v1/submissions/"+u.reviewSubID+"/submit", lead, nil, nil, count)
+}
+
+// act POSTs until the service accepts: 200 or 201, or a 409 after an attempt whose
+// outcome is unknown. That 409 says the change is made already: a step repeated after
+// its reply was lost is refused as out of order, and an Idempotency-Key whose holder
+// died before storing its answer lapses and lets the request run, and be refused,
+// again. The end-state checks read every such change back.
+func (w Workload) act(ctx context.Context, c *client, what, url, token string, body any, header map[string]string, count func(opStats)) error {
+	st, err := c.retry(ctx, w.Settle, func() (reply, error) {
+		return c.do(ctx, http.MethodPost, url, token, body, header)
 	}, func(a attempt) (bool, error) {
-		if a.status == http.StatusOK || (a.status == http.StatusConflict && a.unknown) {
+		if a.status == http.StatusOK || a.status == http.StatusCreated || (a.status == http.StatusConflict && a.unknown) {
 			return true, nil
 		}
-		return false, fmt.Errorf("submit submission: %s", a.reply)
+		return false, fmt.Errorf("%s: %s", what, a.reply)
 	})
 	if err != nil {
 		return err
