@@ -4,8 +4,10 @@ SHELL        := /bin/bash
 .SHELLFLAGS  := -eu -o pipefail -c
 GO           ?= go
 BIN          := $(CURDIR)/bin
-# Every module of the workspace, in the order they build.
-MODULES      := libs $(sort $(wildcard services/*)) devstack deploy reliability
+# Every module of the workspace, in the order they build. deploy and bench are modules
+# of their own outside it (GOWORK=off), so that what they need (Kustomize, the NATS
+# server's config parser at its newest, vegeta) does not move the services' versions.
+MODULES      := libs $(sort $(wildcard services/*)) devstack reliability
 SERVICES     := $(notdir $(wildcard services/*))
 ROLE         ?= ops
 ORG          ?=
@@ -37,6 +39,7 @@ token: ## Print a development token: make token ROLE=lead ORG=<organisation id> 
 test: lint check-generate ## Lint, check generated code, run every module's tests (libs with -race) and short fuzz runs
 	@cd libs && $(GO) test -race -count=1 ./...
 	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
+	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 .PHONY: fuzz
@@ -50,11 +53,13 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 5s) each
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck over every module
-	@test -z "$$(gofmt -l $(MODULES) bench)" || (echo "gofmt needed:"; gofmt -l $(MODULES) bench; exit 1)
+	@test -z "$$(gofmt -l $(MODULES) deploy bench)" || (echo "gofmt needed:"; gofmt -l $(MODULES) deploy bench; exit 1)
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
+	@cd deploy && GOWORK=off $(GO) vet ./...
 	@cd bench && GOWORK=off $(GO) vet ./...
 	@cd tools && GOWORK=off $(GO) build -o $(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
 	@for m in $(MODULES); do (cd $$m && $(BIN)/staticcheck ./...); done
+	@cd deploy && GOWORK=off $(BIN)/staticcheck ./...
 
 .PHONY: generate
 generate: ## Regenerate the server code from each service's OpenAPI document
