@@ -297,13 +297,7 @@ func (s *EventStore) LoadByType(ctx context.Context, aggregateType string) ([]ev
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if !a.Time.Equal(b.Time) {
-			return a.Time.Before(b.Time)
-		}
-		if a.AggregateID != b.AggregateID {
-			return a.AggregateID < b.AggregateID
-		}
-		return a.Version < b.Version
+		return logBefore(a.Time, a.AggregateID, a.Version, b.Time, b.AggregateID, b.Version)
 	})
 	return out, nil
 }
@@ -589,13 +583,7 @@ func (s *EventStore) Unpublished(ctx context.Context, limit int) ([]Commit, erro
 	}
 	sort.Slice(docs, func(i, j int) bool {
 		a, b := docs[i], docs[j]
-		if !a.Time.Equal(b.Time) {
-			return a.Time.Before(b.Time)
-		}
-		if a.AggregateID != b.AggregateID {
-			return a.AggregateID < b.AggregateID
-		}
-		return a.Version < b.Version
+		return logBefore(a.Time, a.AggregateID, a.Version, b.Time, b.AggregateID, b.Version)
 	})
 	out := make([]Commit, 0, min(len(docs), limit))
 	for _, d := range docs[:min(len(docs), limit)] {
@@ -688,4 +676,16 @@ func Change[A any](ctx context.Context, es Executor, cmd Command, rebuild func([
 	}
 	agg, err := rebuild(append(seen, appended...))
 	return agg, appended, err
+}
+
+// logBefore is the log's order, for events and commits alike: by time, then aggregate,
+// then version.
+func logBefore(at time.Time, aid string, av int, bt time.Time, bid string, bv int) bool {
+	if !at.Equal(bt) {
+		return at.Before(bt)
+	}
+	if aid != bid {
+		return aid < bid
+	}
+	return av < bv
 }
