@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string) error {
 	sweep := fs.String("sweep", "", "a file with the notify sweep benchmark's output, to include instead of running it")
 	root := fs.String("root", "..", "the repository, whose services/notify holds the sweep benchmark")
 	ackRate := fs.Int("ack-rate", 100, "submissions per second while measuring event latency")
+	profile := fs.String("profile", "", "a directory to write CPU profiles of NATS + FerretDB (tcdev) to, taken during each load")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,7 +70,11 @@ func run(ctx context.Context, args []string) error {
 	defer os.RemoveAll(data)
 
 	// 1. Start-up: from starting the stack to every /readyz green.
-	stack := exec.CommandContext(ctx, filepath.Join(*bin, "tcdev"), "run", "-data", data, "-bin", *bin)
+	stackArgs := []string{"run", "-data", data, "-bin", *bin}
+	if *profile != "" {
+		stackArgs = append(stackArgs, "-pprof", pprofAddr)
+	}
+	stack := exec.CommandContext(ctx, filepath.Join(*bin, "tcdev"), stackArgs...)
 	var logs bytes.Buffer
 	stack.Stdout, stack.Stderr = &logs, &logs
 	// One client drives the load, so the per-caller write limit is lifted: this
@@ -105,9 +111,13 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopProfile := cpuProfile(*profile, "submit", *duration)
 	f.submit = attack(round, applicant, *duration)
+	stopProfile()
 	fmt.Printf("submissions: %.0f/s p50 %s p99 %s errors %d\n", f.submit.perSecond, f.submit.p50, f.submit.p99, f.submit.errors)
+	stopProfile = cpuProfile(*profile, "raw-inserts", *duration)
 	f.baseline, err = rawInserts(ctx, *duration)
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -121,7 +131,10 @@ func run(ctx context.Context, args []string) error {
 	if f.smtp, err = smtpRoundTrip(); err != nil {
 		return err
 	}
-	if f.ack, err = eventLatency(ctx, round, applicant, *ackRate, *duration); err != nil {
+	stopProfile = cpuProfile(*profile, "event-latency", *duration+5*time.Second)
+	f.ack, err = eventLatency(ctx, round, applicant, *ackRate, *duration)
+	stopProfile()
+	if err != nil {
 		return err
 	}
 	fmt.Printf("submission → email: p50 %s p99 %s (%d measured, %d missing); one SMTP round trip %s\n", f.ack.p50, f.ack.p99, f.ack.n, f.ack.missing, f.smtp)
@@ -442,4 +455,34 @@ func report(f figures) string {
 	fmt.Fprintf(&b, "| resident memory, whole local stack idle | %.1f MiB | | | < 200 MiB |\n", float64(f.stackRSS)/1024)
 
 	return b.String()
+}
+
+// pprofAddr is where tcdev serves its profiles when asked to (-profile).
+const pprofAddr = "127.0.0.1:6060"
+
+// cpuProfile starts taking a CPU profile of tcdev for d into dir/name.pprof; the
+// returned function waits for it. Without a dir it does nothing.
+func cpuProfile(dir, name string, d time.Duration) func() {
+	if dir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(d.Seconds())))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		_ = os.MkdirAll(dir, 0o755)
+		f, err := os.Create(filepath.Join(dir, name+".pprof"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}()
+	return func() { <-done }
 }
