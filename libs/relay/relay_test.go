@@ -54,6 +54,7 @@ func newFixture(tb testing.TB, dup time.Duration) fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	es.Catalogue("note")
 	processed, err := store.NewProcessedLog(db, "processed")
 	if err != nil {
 		tb.Fatal(err)

@@ -59,10 +59,22 @@ type EventStore struct {
 	swept time.Time
 	// writingHead holds the aggregates whose head this process is writing.
 	writingHead map[string]bool
-	// known holds the commits of recently loaded aggregates (see remember).
-	known map[string][]commitDoc
+	// known holds the commits of recently loaded aggregates (see remember), and
+	// checked when each was last found to have nothing after them (see LoadRecent).
+	known   map[string][]commitDoc
+	checked map[string]time.Time
+	// catalogued holds the aggregate types that LoadByType lists (see Catalogue),
+	// and listed a recent read of each one's catalogue (see LoadByTypeRecent).
+	catalogued map[string]bool
+	listed     map[string]listing
 	// inserters batch the inserts into each collection (see inserter).
 	inserters map[string]*inserter
+}
+
+// listing is the ids of one aggregate type's catalogue as read at a time.
+type listing struct {
+	ids []string
+	at  time.Time
 }
 
 // commitDoc is one command's events as stored.
@@ -123,7 +135,8 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 	return &EventStore{coll: coll, heads: db.Collection(name + "_heads"), outbox: db.Collection(name + "_outbox"),
 		source: source, clock: clk, appended: make(chan struct{}, 1),
 		stored: map[string]commitDoc{}, writingHead: map[string]bool{},
-		known: map[string][]commitDoc{}, inserters: map[string]*inserter{}}, nil
+		known: map[string][]commitDoc{}, checked: map[string]time.Time{}, catalogued: map[string]bool{}, listed: map[string]listing{},
+		inserters: map[string]*inserter{}}, nil
 }
 
 // Collection returns the underlying collection (for tests and operational queries).
@@ -139,17 +152,14 @@ func (s *EventStore) Load(ctx context.Context, aggregateID string) ([]events.Env
 	if err != nil {
 		return nil, fmt.Errorf("load aggregate %s: %w", aggregateID, err)
 	}
-	var out []events.Envelope
-	for _, c := range commits {
-		out = append(out, c.envelopes()...)
-	}
-	return out, nil
+	return envelopesOf(commits), nil
 }
 
 // loadCommits reads an aggregate's commits by _id: one read per commit, and one more
 // to find there is none after the last. Past headEvery commits it continues from the
 // cached head, and refreshes the head when it had to read headEvery commits past it.
 func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]commitDoc, error) {
+	began := time.Now()
 	s.mu.Lock()
 	commits := slices.Clone(s.known[aggregateID])
 	s.mu.Unlock()
@@ -192,7 +202,52 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 	if read > 0 {
 		s.remember(aggregateID, commits)
 	}
+	if len(commits) > 0 {
+		s.mu.Lock()
+		if _, ok := s.known[aggregateID]; ok && began.After(s.checked[aggregateID]) {
+			s.checked[aggregateID] = began
+		}
+		s.mu.Unlock()
+	}
 	return commits, nil
+}
+
+// LoadRecent is Load, but it may answer from memory without reading the log: when
+// this process loaded or appended to the aggregate within maxAge and found nothing
+// after what it holds. What it returns is therefore at most maxAge behind changes
+// made by other processes (this process's own appends it always sees). It suits
+// reads that check a slowly changing aggregate (the round an application is drafted
+// for), never a command's decision, which Execute always makes on a fresh load.
+func (s *EventStore) LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error) {
+	s.mu.Lock()
+	commits, at := s.known[aggregateID], s.checked[aggregateID]
+	s.mu.Unlock()
+	if len(commits) > 0 && time.Since(at) <= maxAge {
+		return envelopesOf(commits), nil
+	}
+	return s.Load(ctx, aggregateID)
+}
+
+// LoadThrough is Load, but it answers from memory without reading the log when this
+// process holds the aggregate up to at least version: a projection handling the
+// event of that version writes a state no older than the event, and a later event
+// brings its own projection.
+func (s *EventStore) LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error) {
+	s.mu.Lock()
+	commits := s.known[aggregateID]
+	s.mu.Unlock()
+	if n := len(commits); n > 0 && commits[n-1].Version+len(commits[n-1].Events)-1 >= version {
+		return envelopesOf(commits), nil
+	}
+	return s.Load(ctx, aggregateID)
+}
+
+func envelopesOf(commits []commitDoc) []events.Envelope {
+	var out []events.Envelope
+	for _, c := range commits {
+		out = append(out, c.envelopes()...)
+	}
+	return out
 }
 
 // knownLimit bounds how many aggregates' commits a store keeps in memory.
@@ -209,6 +264,7 @@ func (s *EventStore) remember(aggregateID string, commits []commitDoc) {
 	if _, ok := s.known[aggregateID]; !ok && len(s.known) >= knownLimit {
 		for id := range s.known { // forget one at random
 			delete(s.known, id)
+			delete(s.checked, id)
 			break
 		}
 	}
@@ -238,6 +294,11 @@ func (s *EventStore) writeHead(ctx context.Context, aggregateID string, commits 
 // LoadMany returns the events of several aggregates, each in version order; an
 // aggregate with no events is left out. The aggregates are read a few at a time.
 func (s *EventStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error) {
+	return s.loadMany(ctx, aggregateIDs, 0)
+}
+
+// loadMany is LoadMany through LoadRecent with maxAge (0: every one read afresh).
+func (s *EventStore) loadMany(ctx context.Context, aggregateIDs []string, maxAge time.Duration) (map[string][]events.Envelope, error) {
 	out := make(map[string][]events.Envelope, len(aggregateIDs))
 	var mu sync.Mutex
 	var firstErr error
@@ -248,7 +309,11 @@ func (s *EventStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[s
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			evs, err := s.Load(ctx, id)
+			load := s.Load
+			if maxAge > 0 {
+				load = func(ctx context.Context, id string) ([]events.Envelope, error) { return s.LoadRecent(ctx, id, maxAge) }
+			}
+			evs, err := load(ctx, id)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -266,26 +331,64 @@ func (s *EventStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[s
 	return out, nil
 }
 
+// Catalogue makes the store list the aggregates of these types, so that LoadByType
+// can find them: each aggregate's id goes into its type's catalogue before its first
+// commit. A service names the types it lists before it appends; other types cost no
+// catalogue write.
+func (s *EventStore) Catalogue(aggregateTypes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range aggregateTypes {
+		s.catalogued[t] = true
+	}
+}
+
 // LoadByType returns every event of an aggregate type, oldest first. It reads the
 // type's catalog (one small document per aggregate of that type, so the cost follows
-// how many there are of that type, not the whole log) and loads each aggregate.
+// how many there are of that type, not the whole log) and loads each aggregate. The
+// type must have been named to Catalogue.
 func (s *EventStore) LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error) {
+	return s.loadByType(ctx, aggregateType, 0)
+}
+
+// LoadByTypeRecent is LoadByType through LoadRecent: the catalogue and each
+// aggregate may be up to maxAge behind other processes' changes.
+func (s *EventStore) LoadByTypeRecent(ctx context.Context, aggregateType string, maxAge time.Duration) ([]events.Envelope, error) {
+	return s.loadByType(ctx, aggregateType, maxAge)
+}
+
+func (s *EventStore) loadByType(ctx context.Context, aggregateType string, maxAge time.Duration) ([]events.Envelope, error) {
 	op := "load " + aggregateType + " events"
-	cur, err := s.catalog(aggregateType).Find(ctx, bson.D{})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, Classify(err))
+	s.mu.Lock()
+	catalogued, l := s.catalogued[aggregateType], s.listed[aggregateType]
+	s.mu.Unlock()
+	if !catalogued {
+		return nil, fmt.Errorf("%s: the type is not catalogued (see EventStore.Catalogue)", op)
 	}
-	var entries []struct {
-		ID string `bson:"_id"`
+	ids := l.ids
+	if l.at.IsZero() || time.Since(l.at) > maxAge {
+		began := time.Now()
+		cur, err := s.catalog(aggregateType).Find(ctx, bson.D{})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, Classify(err))
+		}
+		var entries []struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.All(ctx, &entries); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, Classify(err))
+		}
+		ids = make([]string, len(entries))
+		for i, e := range entries {
+			ids[i] = e.ID
+		}
+		s.mu.Lock()
+		if began.After(s.listed[aggregateType].at) {
+			s.listed[aggregateType] = listing{ids: ids, at: began}
+		}
+		s.mu.Unlock()
 	}
-	if err := cur.All(ctx, &entries); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, Classify(err))
-	}
-	ids := make([]string, len(entries))
-	for i, e := range entries {
-		ids[i] = e.ID
-	}
-	byID, err := s.LoadMany(ctx, ids)
+	byID, err := s.loadMany(ctx, ids, maxAge)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -327,13 +430,21 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 		return nil
 	}
 	doc := toCommit(evs)
-	if doc.Version == 1 {
+	s.mu.Lock()
+	catalogued := s.catalogued[doc.AggregateType]
+	s.mu.Unlock()
+	if doc.Version == 1 && catalogued {
 		// Catalogued before it exists, so that LoadByType never misses it: an entry
 		// whose commit then loses or never comes loads as no aggregate.
 		err := s.inserter(s.catalog(doc.AggregateType)).insert(ctx, bson.D{{Key: "_id", Value: doc.AggregateID}})
 		if err != nil && !errors.Is(err, errDuplicate) {
 			return fmt.Errorf("catalogue %s %s: %w", doc.AggregateType, doc.AggregateID, err)
 		}
+		s.mu.Lock()
+		if l, ok := s.listed[doc.AggregateType]; ok && !slices.Contains(l.ids, doc.AggregateID) {
+			s.listed[doc.AggregateType] = listing{ids: append(slices.Clip(l.ids), doc.AggregateID), at: l.at}
+		}
+		s.mu.Unlock()
 	}
 	// The outbox record first: if this process dies after it, the relay finishes the
 	// job. It is keyed like the commit, so a writer racing one whose commit is not
@@ -345,6 +456,7 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 		}
 		return fmt.Errorf("append to %s: %w", doc.AggregateID, err)
 	}
+	storing := time.Now()
 	won, err := s.store(ctx, doc)
 	if err != nil {
 		return fmt.Errorf("append to %s: %w", doc.AggregateID, err)
@@ -358,11 +470,17 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	s.mu.Lock()
 	s.stored[doc.ID] = doc
 	if known := s.known[doc.AggregateID]; len(known) > 0 && known[len(known)-1].Version+len(known[len(known)-1].Events) == doc.Version {
+		// Nothing can follow this commit before it is stored, so what this process
+		// holds was the whole aggregate when the insert began.
 		s.known[doc.AggregateID] = append(slices.Clip(known), doc)
+		s.checked[doc.AggregateID] = storing
 	}
 	s.mu.Unlock()
 	if doc.Version == 1 {
 		s.remember(doc.AggregateID, []commitDoc{doc})
+		s.mu.Lock()
+		s.checked[doc.AggregateID] = storing
+		s.mu.Unlock()
 	}
 	select {
 	case s.appended <- struct{}{}:
@@ -397,6 +515,10 @@ type Command struct {
 	AggregateType string
 	AggregateID   string
 	Actor         string
+	// New says the aggregate id was made for this command (a fresh random id), so it
+	// has no history to load: the first attempt decides on none. Should the id be
+	// taken after all, the version 1 commit collides and the retry loads it.
+	New bool
 	// CausationID, when set, makes the new events' ids a function of it, so that the
 	// same cause (a redelivered message) can never append its events twice.
 	CausationID string
@@ -418,9 +540,12 @@ const maxAttempts = 25
 // already been applied).
 func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelope, error) {
 	for attempt := 0; ; attempt++ {
-		history, err := s.Load(ctx, cmd.AggregateID)
-		if err != nil {
-			return nil, err
+		var history []events.Envelope
+		if !cmd.New || attempt > 0 {
+			var err error
+			if history, err = s.Load(ctx, cmd.AggregateID); err != nil {
+				return nil, err
+			}
 		}
 		if cmd.CausationID != "" && applied(history, s.eventID(cmd, 0)) {
 			return nil, nil

@@ -58,6 +58,9 @@ type App struct {
 	clock  clock.Clock
 }
 
+// ListedTypes are the aggregate types the review service lists (see store.EventStore.Catalogue).
+var ListedTypes = []string{submission.AggregateType, reviewerType, round.AggregateType}
+
 // New checks its dependencies.
 func New(es EventStore, orgs Organisations, clk clock.Clock) (*App, error) {
 	if es == nil || orgs == nil || clk == nil {

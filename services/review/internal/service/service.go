@@ -46,6 +46,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
+	p.Events.Catalogue(app.ListedTypes...)
 	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), p.Clock)
 	if err != nil {
 		return fail(err)
