@@ -67,6 +67,11 @@ type ConsumerSpec struct {
 	// other (an email per event), so that one slow message does not hold up the rest;
 	// it is bounded by MaxAckPending.
 	Workers int
+	// Idempotent says the handler's effect is the same however often it runs (a
+	// projection that writes the aggregate's current state), so no record of
+	// processed messages is kept for it: that would be a read and a write per
+	// message, for nothing.
+	Idempotent bool
 	// HoldUnavailable is how long a message whose handler fails with
 	// apperr.Unavailable is held and retried in place, without spending its
 	// deliveries, before it goes the way of other failures (default 15 minutes).
@@ -272,10 +277,12 @@ func (c *Consumer) Durable() string { return c.spec.Durable }
 
 // Process handles one event exactly once for this consumer: an event already recorded
 // as processed is skipped; otherwise the handler runs and, if it succeeds, the event is
-// recorded. The dead-letter replay uses it to hand a message back to its consumer.
+// recorded (unless the consumer is Idempotent: then the handler simply runs again).
+// The dead-letter replay uses it to hand a message back to its consumer.
 func (c *Consumer) Process(ctx context.Context, env events.Envelope) error {
 	key := c.spec.Durable + ":" + env.ID
-	if c.processed != nil {
+	record := c.processed != nil && !c.spec.Idempotent
+	if record {
 		seen, err := c.processed.Seen(ctx, key)
 		if err != nil {
 			return err
@@ -288,7 +295,7 @@ func (c *Consumer) Process(ctx context.Context, env events.Envelope) error {
 	if err := c.handler(ctx, env); err != nil {
 		return err
 	}
-	if c.processed != nil {
+	if record {
 		if _, err := c.processed.Record(ctx, key); err != nil {
 			return err
 		}
