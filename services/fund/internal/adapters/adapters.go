@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -18,7 +20,9 @@ import (
 
 // Signatories is the fund's read model of organisations.
 type Signatories struct {
-	coll *mongo.Collection
+	coll   *mongo.Collection
+	mu     sync.Mutex
+	recent map[string]recentSignatory
 }
 
 var _ app.Signatories = (*Signatories)(nil)
@@ -32,7 +36,50 @@ type signatoryDoc struct {
 
 // NewSignatories opens the read model.
 func NewSignatories(db *mongo.Database) *Signatories {
-	return &Signatories{coll: db.Collection("signatories")}
+	return &Signatories{coll: db.Collection("signatories"), recent: map[string]recentSignatory{}}
+}
+
+// recentSignatory is an organisation as read at a time.
+type recentSignatory struct {
+	sig app.Signatory
+	at  time.Time
+}
+
+// recentLimit bounds how many organisations Recent keeps in memory.
+const recentLimit = 4096
+
+// Recent is Get, but it may answer from what this process read or wrote within
+// maxAge. The read model follows the signatory service's events anyway, so this
+// adds at most maxAge to a lag that is already there.
+func (s *Signatories) Recent(ctx context.Context, org string, maxAge time.Duration) (app.Signatory, bool, error) {
+	s.mu.Lock()
+	r, ok := s.recent[org]
+	s.mu.Unlock()
+	if ok && time.Since(r.at) <= maxAge {
+		return r.sig, true, nil
+	}
+	began := time.Now()
+	sig, found, err := s.Get(ctx, org)
+	if err == nil && found {
+		s.keep(sig, began)
+	}
+	return sig, found, err
+}
+
+// keep remembers sig as it was at a time, unless something newer is remembered.
+func (s *Signatories) keep(sig app.Signatory, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.recent[sig.ID]; ok && r.at.After(at) {
+		return
+	}
+	if _, ok := s.recent[sig.ID]; !ok && len(s.recent) >= recentLimit {
+		for id := range s.recent { // forget one at random
+			delete(s.recent, id)
+			break
+		}
+	}
+	s.recent[sig.ID] = recentSignatory{sig: sig, at: at}
 }
 
 // Get returns what is known of an organisation.
@@ -50,11 +97,13 @@ func (s *Signatories) Get(ctx context.Context, org string) (app.Signatory, bool,
 
 // Put records an organisation.
 func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
+	began := time.Now()
 	_, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: sig.ID}},
 		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn}, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("write signatory %s: %w", sig.ID, store.Classify(err))
 	}
+	s.keep(sig, began)
 	return nil
 }
 

@@ -28,11 +28,21 @@ type EventStore interface {
 	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
 	LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error)
 	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
+	LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error)
+	LoadByTypeRecent(ctx context.Context, aggregateType string, maxAge time.Duration) ([]events.Envelope, error)
+	LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error)
 }
+
+// recently is how far behind another replica's changes the checks of a draft may be:
+// the round it is for, the rounds before it and the organisation's standing. Drafting
+// changes none of them, and the submission checks them all afresh.
+const recently = time.Second
 
 // Signatories is the read model of organisations built from the signatory service's events.
 type Signatories interface {
 	Get(ctx context.Context, org string) (Signatory, bool, error)
+	// Recent is Get, possibly as read up to maxAge ago.
+	Recent(ctx context.Context, org string, maxAge time.Duration) (Signatory, bool, error)
 	Put(ctx context.Context, s Signatory) error
 }
 
@@ -75,6 +85,9 @@ type App struct {
 	views       Views
 	clock       clock.Clock
 }
+
+// ListedTypes are the aggregate types the fund lists (see store.EventStore.Catalogue).
+var ListedTypes = []string{round.AggregateType}
 
 // New checks its dependencies.
 func New(es EventStore, sig Signatories, views Views, clk clock.Clock) (*App, error) {
@@ -172,7 +185,12 @@ func (a *App) changeRound(ctx context.Context, actor, id string, decide func(rou
 
 // Round returns one round.
 func (a *App) Round(ctx context.Context, id string) (round.Round, error) {
-	history, err := a.events.Load(ctx, id)
+	return a.round(ctx, id, 0)
+}
+
+// round loads a round, possibly as it was up to maxAge ago (see EventStore.LoadRecent).
+func (a *App) round(ctx context.Context, id string, maxAge time.Duration) (round.Round, error) {
+	history, err := a.events.LoadRecent(ctx, id, maxAge)
 	if err != nil {
 		return round.Round{}, err
 	}
@@ -185,7 +203,12 @@ func (a *App) Round(ctx context.Context, id string) (round.Round, error) {
 
 // Rounds lists rounds, newest first, optionally only those with a status now.
 func (a *App) Rounds(ctx context.Context, status round.Status) ([]round.Round, error) {
-	history, err := a.events.LoadByType(ctx, round.AggregateType)
+	return a.rounds(ctx, status, 0)
+}
+
+// rounds lists rounds, possibly as they were up to maxAge ago.
+func (a *App) rounds(ctx context.Context, status round.Status, maxAge time.Duration) ([]round.Round, error) {
+	history, err := a.events.LoadByTypeRecent(ctx, round.AggregateType, maxAge)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +266,7 @@ func (a *App) CreateApplication(ctx context.Context, by auth.Principal, roundID 
 	if by.Role != auth.RoleApplicant {
 		return nil, false, apperr.New(apperr.Forbidden, "only applicants draft applications")
 	}
-	r, err := a.Round(ctx, roundID)
+	r, err := a.round(ctx, roundID, recently)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
 			return nil, false, apperr.Field("round_id", "no round %s", roundID)
@@ -254,12 +277,14 @@ func (a *App) CreateApplication(ctx context.Context, by auth.Principal, roundID 
 	if key != "" {
 		id = uuid.NewSHA1(applicationSpace, []byte(by.Org+"|"+by.Subject+"|"+key)).String()
 	}
-	el, err := a.eligibility(ctx, r, by.Org)
+	el, err := a.eligibility(ctx, r, by.Org, recently)
 	if err != nil {
 		return nil, false, err
 	}
 	created := false
-	app, err := a.change(ctx, by.Actor(), id, func(app *application.Application) ([]events.Payload, error) {
+	// Without a key the id is new, so there is no history to load.
+	cmd := store.Command{AggregateType: application.AggregateType, AggregateID: id, Actor: by.Actor(), New: key == ""}
+	app, _, err := store.Change(ctx, a.events, cmd, func(history []events.Envelope) (*application.Application, error) { return rebuild(id, history) }, func(app *application.Application) ([]events.Payload, error) {
 		if app.Exists() {
 			if key != "" && app.OrganisationID() == by.Org && app.RequestHash() == requestHash {
 				return nil, nil // a retry of the request that created it
@@ -306,7 +331,7 @@ func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*applic
 		if err != nil {
 			return nil, err
 		}
-		el, err := a.eligibility(ctx, r, app.OrganisationID())
+		el, err := a.eligibility(ctx, r, app.OrganisationID(), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -470,9 +495,14 @@ func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) ([]*appl
 	return out, page.NextCursor, nil
 }
 
-// Project brings the view of one application up to date.
-func (a *App) Project(ctx context.Context, id string) error {
-	app, err := a.load(ctx, id)
+// Project brings the view of one application up to date with at least the event of
+// version: as it is then, or later.
+func (a *App) Project(ctx context.Context, id string, version int) error {
+	history, err := a.events.LoadThrough(ctx, id, version)
+	if err != nil {
+		return err
+	}
+	app, err := rebuild(id, history)
 	if err != nil || !app.Exists() {
 		return err
 	}
@@ -528,14 +558,16 @@ func (a *App) SweepReports(ctx context.Context) (int, error) {
 	return marked, nil
 }
 
-func (a *App) eligibility(ctx context.Context, r round.Round, org string) (application.Eligibility, error) {
-	s, ok, err := a.signatories.Get(ctx, org)
+// eligibility is the organisation's standing for round r, read as it was up to
+// maxAge ago (0: afresh).
+func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge time.Duration) (application.Eligibility, error) {
+	s, ok, err := a.signatories.Recent(ctx, org, maxAge)
 	if err != nil {
 		return application.Eligibility{}, err
 	}
 	el := application.Eligibility{ActiveSignatory: ok && s.Kind == "signatory" && !s.Withdrawn, OrganisationName: s.Name}
 	if r.ExcludePreviouslyFunded {
-		prev, found, err := a.previousRound(ctx, r)
+		prev, found, err := a.previousRound(ctx, r, maxAge)
 		if err != nil {
 			return el, err
 		}
@@ -551,8 +583,8 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string) (appli
 }
 
 // previousRound is the latest round that closed before r opened.
-func (a *App) previousRound(ctx context.Context, r round.Round) (round.Round, bool, error) {
-	rounds, err := a.Rounds(ctx, "")
+func (a *App) previousRound(ctx context.Context, r round.Round, maxAge time.Duration) (round.Round, bool, error) {
+	rounds, err := a.rounds(ctx, "", maxAge)
 	if err != nil {
 		return round.Round{}, false, err
 	}

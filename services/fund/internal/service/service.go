@@ -49,6 +49,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
+	p.Events.Catalogue(app.ListedTypes...)
 	views, err := adapters.NewViews(ctx, p.DB)
 	if err != nil {
 		return fail(err)

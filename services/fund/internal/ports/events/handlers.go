@@ -38,15 +38,16 @@ func Settlement(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	}
 }
 
-// Projection keeps the applications view current from the service's own stream.
+// Projection keeps the applications view current from the service's own stream. It
+// writes an application's state as it is now, so running it twice does no harm.
 func Projection(a *app.App) (bus.ConsumerSpec, bus.Handler) {
-	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableProjection, MaxAckPending: 1, MaxDeliver: 10,
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableProjection, MaxAckPending: 1, MaxDeliver: 10, Idempotent: true,
 		FilterSubjects: []string{"tc.fund.application.>"}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		if e.AggregateType != application.AggregateType || e.AggregateID == "" {
 			return bus.Permanent(fmt.Errorf("event %s is not about an application", e.ID))
 		}
-		return a.Project(ctx, e.AggregateID)
+		return a.Project(ctx, e.AggregateID, e.Version)
 	}
 }
 
