@@ -61,6 +61,7 @@ const audience = "technician-commitment"
 
 type fixture struct {
 	url    string
+	srv    http.Handler
 	issuer *auth.DevIssuer
 	dbDown *atomic.Bool
 }
@@ -112,7 +113,7 @@ func newServer(tb testing.TB) fixture {
 	e.GET("/panic", func(echo.Context) error { panic("secret internal state") })
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(ts.Close)
-	return fixture{url: ts.URL, issuer: issuer, dbDown: &dbDown}
+	return fixture{url: ts.URL, srv: srv, issuer: issuer, dbDown: &dbDown}
 }
 
 type thing struct {
