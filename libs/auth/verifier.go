@@ -2,12 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -27,17 +29,48 @@ type Verifier struct {
 	audience string
 	client   *http.Client
 
+	// now is the clock every time check uses; tests move it.
+	now func() time.Time
+
 	mu        sync.Mutex
 	keys      map[string]any
 	fetchedAt time.Time
+	// currentKeys is the key set in use, replaced (never changed) by each fetch, so that
+	// a remembered token can tell whether its signature was checked against it.
+	currentKeys atomic.Pointer[keySet]
+
+	verifiedMu sync.RWMutex
+	verified   map[[sha256.Size]byte]verifiedToken
+}
+
+// keySet marks one fetch of the issuer's keys.
+type keySet struct{ fetchedAt time.Time }
+
+// verifiedToken is a token that passed every check, remembered so that a client
+// sending the same token on every request pays for one signature check rather than
+// one per request (an Ed25519 check was a third of the HTTP pipeline's CPU). It is
+// trusted only while nothing those checks depended on has changed: the token has not
+// expired, and the key set it was checked against is still the one in use and not
+// due for a refresh. Everything else Verify checks (issuer, audience, algorithm,
+// role, organisation, subject) is fixed by the token's bytes.
+type verifiedToken struct {
+	principal Principal
+	expires   time.Time // exp plus the leeway
+	keys      *keySet
 }
 
 // refreshEvery bounds how long a key set is trusted, and minRefetch how often an
 // unknown key id may trigger a refetch (so forged kids cannot hammer the issuer).
+// leeway is the clock skew allowed between the issuer and the service.
 const (
 	refreshEvery = 10 * time.Minute
 	minRefetch   = 10 * time.Second
+	leeway       = 30 * time.Second
 )
+
+// maxVerified bounds the tokens remembered: enough for every caller active in one
+// token lifetime, small enough (about a megabyte at most) not to matter.
+const maxVerified = 4096
 
 // NewVerifier returns a Verifier for the configured issuer. Keys are fetched on first use.
 func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
@@ -47,7 +80,8 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &Verifier{jwksURL: cfg.JWKSURL, issuer: cfg.Issuer, audience: cfg.Audience, client: client}, nil
+	return &Verifier{jwksURL: cfg.JWKSURL, issuer: cfg.Issuer, audience: cfg.Audience, client: client, now: time.Now,
+		verified: map[[sha256.Size]byte]verifiedToken{}}, nil
 }
 
 // claims are the token's registered claims plus the suite's own.
@@ -61,16 +95,27 @@ type claims struct {
 
 // Verify checks a token and returns the caller it names.
 func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
+	// The digest stands for the token, so that the tokens remembered take a fixed
+	// room and no bearer credential is kept longer than its request.
+	sum := sha256.Sum256([]byte(token))
+	if p, ok := v.recall(sum); ok {
+		return p, nil
+	}
 	var c claims
+	var keys *keySet
 	parsed, err := jwt.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		return v.key(ctx, kid)
+		var k any
+		var err error
+		k, keys, err = v.key(ctx, kid)
+		return k, err
 	},
 		jwt.WithValidMethods(AllowedAlgorithms),
 		jwt.WithIssuer(v.issuer),
 		jwt.WithAudience(v.audience),
 		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(30*time.Second),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(v.now),
 	)
 	if err != nil || !parsed.Valid {
 		if ae, ok := apperr.As(err); ok && ae.Code == apperr.Unavailable {
@@ -88,28 +133,73 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if c.Subject == "" {
 		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token names no subject")
 	}
-	return Principal{Subject: c.Subject, Role: role, Org: c.Org, Name: c.Name, Email: c.Email}, nil
+	p := Principal{Subject: c.Subject, Role: role, Org: c.Org, Name: c.Name, Email: c.Email}
+	v.remember(sum, verifiedToken{principal: p, expires: c.ExpiresAt.Add(leeway), keys: keys})
+	return p, nil
 }
 
-func (v *Verifier) key(ctx context.Context, kid string) (any, error) {
+// recall returns the caller of a token verified before, if it is still to be trusted
+// (see verifiedToken); otherwise the token is checked afresh, as if never seen.
+func (v *Verifier) recall(sum [sha256.Size]byte) (Principal, bool) {
+	v.verifiedMu.RLock()
+	t, ok := v.verified[sum]
+	v.verifiedMu.RUnlock()
+	if !ok {
+		return Principal{}, false
+	}
+	now := v.now()
+	if t.keys != v.currentKeys.Load() || now.Sub(t.keys.fetchedAt) > refreshEvery || !now.Before(t.expires) {
+		return Principal{}, false
+	}
+	return t.principal, true
+}
+
+// remember keeps a verified token, first making room when the map is full: expired
+// tokens and those checked against an older key set go, and then, if that was not
+// enough, an arbitrary one.
+func (v *Verifier) remember(sum [sha256.Size]byte, t verifiedToken) {
+	if t.keys == nil {
+		return
+	}
+	v.verifiedMu.Lock()
+	defer v.verifiedMu.Unlock()
+	if len(v.verified) >= maxVerified {
+		now, current := v.now(), v.currentKeys.Load()
+		for k, old := range v.verified {
+			if old.keys != current || !now.Before(old.expires) {
+				delete(v.verified, k)
+			}
+		}
+		for k := range v.verified {
+			if len(v.verified) < maxVerified {
+				break
+			}
+			delete(v.verified, k)
+		}
+	}
+	v.verified[sum] = t
+}
+
+// key returns the public key kid names and the key set it came from.
+func (v *Verifier) key(ctx context.Context, kid string) (any, *keySet, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	stale := time.Since(v.fetchedAt) > refreshEvery
+	stale := v.now().Sub(v.fetchedAt) > refreshEvery
 	if k, ok := v.keys[kid]; ok && !stale {
-		return k, nil
+		return k, v.currentKeys.Load(), nil
 	}
-	if v.keys == nil || stale || time.Since(v.fetchedAt) > minRefetch {
+	if v.keys == nil || stale || v.now().Sub(v.fetchedAt) > minRefetch {
 		if err := v.fetch(ctx); err != nil {
 			if k, ok := v.keys[kid]; ok {
-				return k, nil // keep trusting known keys while the issuer is unreachable
+				return k, v.currentKeys.Load(), nil // keep trusting known keys while the issuer is unreachable
 			}
-			return nil, apperr.Wrap(apperr.Unavailable, err, "the token issuer's keys could not be fetched")
+			return nil, nil, apperr.Wrap(apperr.Unavailable, err, "the token issuer's keys could not be fetched")
 		}
 	}
 	if k, ok := v.keys[kid]; ok {
-		return k, nil
+		return k, v.currentKeys.Load(), nil
 	}
-	return nil, fmt.Errorf("unknown signing key %q", kid)
+	return nil, nil, fmt.Errorf("unknown signing key %q", kid)
 }
 
 func (v *Verifier) fetch(ctx context.Context) error {
@@ -139,6 +229,7 @@ func (v *Verifier) fetch(ctx context.Context) error {
 		keys[k.KeyID] = k.Public().Key
 	}
 	v.keys = keys
-	v.fetchedAt = time.Now()
+	v.fetchedAt = v.now()
+	v.currentKeys.Store(&keySet{fetchedAt: v.fetchedAt})
 	return nil
 }
