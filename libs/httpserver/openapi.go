@@ -56,6 +56,20 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc) 
 			return apperr.New(apperr.Unauthenticated, "authentication is not configured")
 		}
 	}
+	// The options are only read, so every request shares them.
+	secOptions := &openapi3filter.Options{AuthenticationFunc: authenticate}
+	reqOptions := &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+	// ValidateRequest checks security requirements as well, reading the whole body
+	// to do it; by then they have been decided, so it is given each operation
+	// without them and checks the parameters and body alone.
+	unsecured := map[*openapi3.Operation]*openapi3.Operation{}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			bare := *op
+			bare.Security = &openapi3.SecurityRequirements{}
+			unsecured[op] = &bare
+		}
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -66,25 +80,20 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc) 
 				}
 				return next(c)
 			}
-			input := &openapi3filter.RequestValidationInput{
-				Request:    req,
-				PathParams: pathParams,
-				Route:      route,
-				Options: &openapi3filter.Options{
-					MultiError:         true,
-					AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-				},
-			}
 			ctx := req.Context()
 			security := route.Operation.Security
 			if security == nil {
 				security = &route.Spec.Security
 			}
-			secInput := *input
-			secInput.Options = &openapi3filter.Options{AuthenticationFunc: authenticate}
-			if err := openapi3filter.ValidateSecurityRequirements(ctx, &secInput, *security); err != nil {
+			secInput := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: secOptions}
+			if err := openapi3filter.ValidateSecurityRequirements(ctx, secInput, *security); err != nil {
 				return securityError(err)
 			}
+			bareRoute := *route
+			if op, ok := unsecured[route.Operation]; ok {
+				bareRoute.Operation = op
+			}
+			input := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: &bareRoute, Options: reqOptions}
 			if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
 				return requestError(err)
 			}
