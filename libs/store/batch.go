@@ -86,20 +86,28 @@ func (b *inserter) write(batch []*insertion) {
 	for i, in := range batch {
 		docs[i] = in.doc
 	}
-	_, err := b.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	failed := make([]error, len(batch))
+	for i, err := range insertEach(ctx, b.coll, docs) {
+		batch[i].done <- err
+	}
+}
+
+// insertEach inserts docs in one unordered InsertMany and returns each one's
+// outcome: nil, errDuplicate, or the (classified) error.
+func insertEach(ctx context.Context, coll *mongo.Collection, docs []any) []error {
+	_, err := coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	failed := make([]error, len(docs))
 	var bwe mongo.BulkWriteException
 	switch {
 	case err == nil:
 	case errors.As(err, &bwe) && bwe.WriteConcernError == nil:
 		for _, we := range bwe.WriteErrors {
-			if we.Index < 0 || we.Index >= len(batch) {
+			if we.Index < 0 || we.Index >= len(docs) {
 				continue
 			}
 			if we.Code == 11000 || we.Code == 11001 {
 				failed[we.Index] = errDuplicate
 			} else {
-				failed[we.Index] = fmt.Errorf("insert into %s: %s (code %d)", b.coll.Name(), we.Message, we.Code)
+				failed[we.Index] = fmt.Errorf("insert into %s: %s (code %d)", coll.Name(), we.Message, we.Code)
 			}
 		}
 	default:
@@ -107,7 +115,5 @@ func (b *inserter) write(batch []*insertion) {
 			failed[i] = Classify(err)
 		}
 	}
-	for i, in := range batch {
-		in.done <- failed[i]
-	}
+	return failed
 }

@@ -38,11 +38,12 @@ var ErrVersionConflict = errors.New("store: aggregate version already taken")
 // an aggregate is loaded by reading its commits one _id after another, skipping ahead
 // through a cached head document when it has many.
 //
-// The outbox is a second, small collection: a commit is written there first (a
-// write-ahead record), then into the log; the relay publishes what is in the outbox
-// and deletes it. A writer that dies between the two writes leaves a record the relay
-// completes later (see Unpublished), so a stored commit is always published and a
-// published one is always stored. The log is also the audit trail.
+// The outbox is a second, small collection: commits are written there first (a
+// write-ahead record of a batch of commits, see outbox.go), then into the log; the
+// relay publishes them and deletes the record. A writer that dies between the two
+// writes leaves a record the relay completes later (see Unpublished), so a stored
+// commit is always published and a published one is always stored. The log is also
+// the audit trail.
 type EventStore struct {
 	coll   *mongo.Collection
 	heads  *mongo.Collection
@@ -52,9 +53,15 @@ type EventStore struct {
 	// appended wakes the relay as soon as something is stored.
 	appended chan struct{}
 	// stored holds the commits this process stored itself whose outbox records are
-	// not yet removed: the relay publishes them without reading the outbox.
-	mu     sync.Mutex
-	stored map[string]commitDoc
+	// not yet removed: the relay publishes them without reading the outbox. batchOf
+	// says which outbox record holds each, and records how many of a record's
+	// commits are still to publish (see outbox.go).
+	mu      sync.Mutex
+	stored  map[string]commitDoc
+	batchOf map[string]string
+	records map[string]*record
+	// commits queues appends for the next batch (see outbox.go).
+	commits committer
 	// swept is when Unpublished last read the outbox for other writers' records.
 	swept time.Time
 	// writingHead holds the aggregates whose head this process is writing.
@@ -89,13 +96,6 @@ type commitDoc struct {
 	Actor         string     `bson:"actor"`
 	TraceParent   string     `bson:"traceparent,omitempty"`
 	Events        []eventDoc `bson:"events"`
-}
-
-// outboxDoc is a commit waiting to be published, under the commit's _id.
-type outboxDoc struct {
-	ID      string    `bson:"_id"`
-	Written time.Time `bson:"written"` // wall-clock time of the write, for Unpublished's grace
-	Commit  commitDoc `bson:"commit"`
 }
 
 // headDoc caches the first commits of a long-lived aggregate (a budget ledger), so
@@ -134,7 +134,7 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 	coll := db.Collection(name)
 	return &EventStore{coll: coll, heads: db.Collection(name + "_heads"), outbox: db.Collection(name + "_outbox"),
 		source: source, clock: clk, appended: make(chan struct{}, 1),
-		stored: map[string]commitDoc{}, writingHead: map[string]bool{},
+		stored: map[string]commitDoc{}, batchOf: map[string]string{}, records: map[string]*record{}, writingHead: map[string]bool{},
 		known: map[string][]commitDoc{}, checked: map[string]time.Time{}, catalogued: map[string]bool{}, listed: map[string]listing{},
 		inserters: map[string]*inserter{}}, nil
 }
@@ -446,29 +446,17 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 		}
 		s.mu.Unlock()
 	}
-	// The outbox record first: if this process dies after it, the relay finishes the
-	// job. It is keyed like the commit, so a writer racing one whose commit is not
-	// yet published loses here, in one write; one that loaded a state older still
-	// loses on the commit and withdraws its record.
-	if err := s.inserter(s.outbox).insert(ctx, outboxDoc{ID: doc.ID, Written: time.Now(), Commit: doc}); err != nil {
-		if errors.Is(err, errDuplicate) {
-			return ErrVersionConflict
-		}
-		return fmt.Errorf("append to %s: %w", doc.AggregateID, err)
-	}
+	// Into the outbox and then the log, with whatever other appends are waiting;
+	// a winner is in s.stored for the relay when this returns.
 	storing := time.Now()
-	won, err := s.store(ctx, doc)
+	won, err := s.commits.append(ctx, s, doc)
 	if err != nil {
 		return fmt.Errorf("append to %s: %w", doc.AggregateID, err)
 	}
 	if !won {
-		if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}); err != nil {
-			return fmt.Errorf("withdraw outbox record %s: %w", doc.ID, Classify(err))
-		}
 		return ErrVersionConflict
 	}
 	s.mu.Lock()
-	s.stored[doc.ID] = doc
 	if known := s.known[doc.AggregateID]; len(known) > 0 && known[len(known)-1].Version+len(known[len(known)-1].Events) == doc.Version {
 		// Nothing can follow this commit before it is stored, so what this process
 		// holds was the whole aggregate when the insert began.
@@ -487,24 +475,6 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	default:
 	}
 	return nil
-}
-
-// store inserts a commit into the log. It reports false when another commit holds its
-// version, and true when it is stored, by this call or before (by the relay finishing
-// an outbox record, or a retry).
-func (s *EventStore) store(ctx context.Context, doc commitDoc) (bool, error) {
-	err := s.inserter(s.coll).insert(ctx, doc)
-	if err == nil {
-		return true, nil
-	}
-	if !errors.Is(err, errDuplicate) {
-		return false, err
-	}
-	var there commitDoc
-	if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}).Decode(&there); err != nil {
-		return false, Classify(err)
-	}
-	return there.CommitID == doc.CommitID, nil
 }
 
 // Appended is signalled (without blocking) after each successful append.
@@ -668,109 +638,6 @@ func (d commitDoc) envelopes() []events.Envelope {
 		}
 	}
 	return out
-}
-
-// Commit is one command's stored events, as the relay sees them.
-type Commit struct {
-	ID     string
-	Events []events.Envelope
-}
-
-// unconfirmedGrace is how long an outbox record this process did not store may be
-// in flight before Unpublished finishes its commit: another replica is most likely
-// still writing it, or publishing it. Unpublished reads the outbox for such records
-// at most this often.
-const unconfirmedGrace = 5 * time.Second
-
-// Unpublished returns up to limit commits the relay may publish now, oldest first:
-// the commits this process stored (kept in memory until published, so the relay
-// does not read the outbox for them) and, at most every unconfirmedGrace, the outbox
-// records of other writers older than that grace, whose writer may have died. For
-// those it finishes the writer's work: it stores the commit if its version is still
-// free, and withdraws the record (never to be published) if another commit took it.
-func (s *EventStore) Unpublished(ctx context.Context, limit int) ([]Commit, error) {
-	s.mu.Lock()
-	docs := make([]commitDoc, 0, len(s.stored))
-	for _, d := range s.stored {
-		docs = append(docs, d)
-	}
-	sweep := time.Since(s.swept) >= unconfirmedGrace
-	if sweep {
-		s.swept = time.Now()
-	}
-	s.mu.Unlock()
-	if sweep {
-		others, err := s.others(ctx)
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, others...)
-	}
-	sort.Slice(docs, func(i, j int) bool {
-		a, b := docs[i], docs[j]
-		return logBefore(a.Time, a.AggregateID, a.Version, b.Time, b.AggregateID, b.Version)
-	})
-	out := make([]Commit, 0, min(len(docs), limit))
-	for _, d := range docs[:min(len(docs), limit)] {
-		out = append(out, Commit{ID: d.ID, Events: d.envelopes()})
-	}
-	return out, nil
-}
-
-// others reads the outbox for records older than the grace that this process did
-// not store, finishing or withdrawing each, and returns the commits to publish.
-func (s *EventStore) others(ctx context.Context) ([]commitDoc, error) {
-	cur, err := s.outbox.Find(ctx, bson.D{})
-	if err != nil {
-		return nil, fmt.Errorf("find unpublished events: %w", Classify(err))
-	}
-	var docs []outboxDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("find unpublished events: %w", Classify(err))
-	}
-	var out []commitDoc
-	for _, d := range docs {
-		s.mu.Lock()
-		_, mine := s.stored[d.ID]
-		s.mu.Unlock()
-		if mine || time.Since(d.Written) < unconfirmedGrace {
-			continue
-		}
-		won, err := s.store(ctx, d.Commit)
-		if err != nil {
-			return nil, fmt.Errorf("finish commit %s: %w", d.Commit.ID, err)
-		}
-		if !won {
-			if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
-				return nil, fmt.Errorf("withdraw outbox record %s: %w", d.ID, Classify(err))
-			}
-			continue
-		}
-		out = append(out, d.Commit)
-	}
-	return out, nil
-}
-
-// MarkPublished records that the relay published these commits: their outbox
-// records go, each deleted by _id (which FerretDB finds by index; a filter with $in
-// would read the whole outbox).
-func (s *EventStore) MarkPublished(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, len(ids))
-	for i, id := range ids {
-		models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: id}})
-	}
-	if _, err := s.outbox.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
-		return fmt.Errorf("mark events published: %w", Classify(err))
-	}
-	s.mu.Lock()
-	for _, id := range ids {
-		delete(s.stored, id)
-	}
-	s.mu.Unlock()
-	return nil
 }
 
 // Executor runs commands; *EventStore is one.

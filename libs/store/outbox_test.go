@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,5 +68,145 @@ func TestOutboxRecordsOfADeadWriterAreFinished(t *testing.T) {
 	}
 	if n, err := outbox.CountDocuments(ctx, bson.D{}); err != nil || n != 1 {
 		t.Fatalf("outbox holds %d records (%v), want only the one to publish", n, err)
+	}
+}
+
+// TestABatchRecordOfADeadWriterIsFinished plays a process that died while writing a
+// batch: its outbox record holds a commit that reached the log, one that did not, and
+// one whose version another writer took. A restarted process publishes the first
+// two (storing the second), never the third, and once they are marked published the
+// outbox is empty.
+func TestABatchRecordOfADeadWriterIsFinished(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	first, err := store.NewEventStore(ctx, db, "events", "/tc/test", clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"reached", "taken"} {
+		if _, err := count(first, id, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commits, err := first.Unpublished(ctx, 100)
+	if err != nil || len(commits) != 2 {
+		t.Fatalf("first store's unpublished: %v %v", commits, err)
+	}
+	var reachedID string
+	for _, c := range commits {
+		if c.Events[0].AggregateID == "reached" {
+			reachedID = c.Events[0].ID
+		}
+	}
+	if err := first.MarkPublished(ctx, []string{commits[0].ID, commits[1].ID}); err != nil {
+		t.Fatal(err)
+	}
+	outbox := db.Collection("events_outbox")
+	if n, err := outbox.CountDocuments(ctx, bson.D{}); err != nil || n != 0 {
+		t.Fatalf("after publishing everything the outbox holds %d records (%v)", n, err)
+	}
+	commit := func(aggregate, eventID string) bson.D {
+		return bson.D{{Key: "_id", Value: aggregate + "/0000000001"}, {Key: "commit_id", Value: eventID},
+			{Key: "aggregate_type", Value: "counter"}, {Key: "aggregate_id", Value: aggregate}, {Key: "version", Value: 1},
+			{Key: "source", Value: "/tc/test"}, {Key: "time", Value: time.Now()}, {Key: "actor", Value: "test"},
+			{Key: "events", Value: bson.A{bson.D{{Key: "id", Value: eventID}, {Key: "type", Value: "tc.test.counter.counted.v1"},
+				{Key: "version", Value: 1}, {Key: "data", Value: `{"n":0}`}}}}}
+	}
+	if _, err := outbox.InsertOne(ctx, bson.D{{Key: "_id", Value: "dead-batch"}, {Key: "written", Value: time.Now().Add(-time.Minute)},
+		{Key: "commits", Value: bson.A{commit("reached", reachedID), commit("missing", "e-missing"), commit("taken", "e-lost")}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	restarted, err := store.NewEventStore(ctx, db, "events", "/tc/test", clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commits, err = restarted.Unpublished(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var ids []string
+	for _, c := range commits {
+		got = append(got, c.Events[0].ID)
+		ids = append(ids, c.ID)
+	}
+	want := []string{"e-missing", reachedID}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("to publish: %v, want %v", got, want)
+	}
+	if history, err := restarted.Load(ctx, "missing"); err != nil || len(history) != 1 {
+		t.Fatalf("the missing commit: %v %v; want it stored", history, err)
+	}
+	if history, err := restarted.Load(ctx, "taken"); err != nil || len(history) != 1 || history[0].ID == "e-lost" {
+		t.Fatalf("taken: %v %v; want the winner's commit only", history, err)
+	}
+	if err := restarted.MarkPublished(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := outbox.CountDocuments(ctx, bson.D{}); err != nil || n != 0 {
+		t.Fatalf("after publishing the dead writer's commits the outbox holds %d records (%v)", n, err)
+	}
+}
+
+// TestConcurrentAppendsShareOutboxRecords races 40 appends to different aggregates:
+// every one is stored and handed to the relay, they took fewer outbox records than
+// commits, and publishing them all empties the outbox.
+func TestConcurrentAppendsShareOutboxRecords(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	es, err := store.NewEventStore(ctx, db, "events", "/tc/test", clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := count(es, fmt.Sprintf("agg-%d", i), "")
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	outbox := db.Collection("events_outbox")
+	records, err := outbox.CountDocuments(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if records == 0 || records >= n {
+		t.Fatalf("%d appends wrote %d outbox records, want at least one and fewer than %d", n, records, n)
+	}
+	commits, err := es.Unpublished(ctx, 1000)
+	if err != nil || len(commits) != n {
+		t.Fatalf("unpublished: %d commits (%v), want %d", len(commits), err, n)
+	}
+	ids := make([]string, len(commits))
+	for i, c := range commits {
+		ids[i] = c.ID
+	}
+	if err := es.MarkPublished(ctx, ids[:n/2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := es.MarkPublished(ctx, ids[n/2:]); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := outbox.CountDocuments(ctx, bson.D{}); err != nil || left != 0 {
+		t.Fatalf("after publishing everything the outbox holds %d of %d records (%v)", left, records, err)
+	}
+	if commits, err := es.Unpublished(ctx, 1000); err != nil || len(commits) != 0 {
+		t.Fatalf("still unpublished: %d (%v)", len(commits), err)
 	}
 }

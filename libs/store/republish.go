@@ -3,9 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Republish hands every commit of the given aggregates back to the relay, which
@@ -14,28 +14,44 @@ import (
 // relay that crashed between publishing and marking. Consumers must, and do, give a
 // republished event no second effect.
 func (s *EventStore) Republish(ctx context.Context, aggregateIDs []string) (int, error) {
-	n := 0
+	var all []commitDoc
 	for _, id := range aggregateIDs {
 		commits, err := s.loadCommits(ctx, id)
 		if err != nil {
-			return n, fmt.Errorf("republish %s: %w", id, err)
+			return 0, fmt.Errorf("republish %s: %w", id, err)
 		}
-		for _, c := range commits {
-			// A zero write time: no writer is in flight, so the relay takes it at once.
-			if _, err := s.outbox.InsertOne(ctx, outboxDoc{ID: c.ID, Written: time.Time{}, Commit: c}); err != nil && !mongo.IsDuplicateKeyError(err) {
-				return n, fmt.Errorf("republish %s: %w", c.ID, Classify(err))
-			}
-			// Stored for certain, so this process's relay takes it without waiting
-			// for its next read of the outbox.
-			s.mu.Lock()
+		all = append(all, commits...)
+	}
+	if len(all) == 0 {
+		return 0, nil
+	}
+	// One record; a zero write time says no writer is in flight, so any replica's
+	// sweep may take it at once.
+	box := outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Commits: all}
+	if _, err := s.outbox.InsertOne(ctx, box); err != nil {
+		return 0, fmt.Errorf("republish: %w", Classify(err))
+	}
+	// Stored for certain, so this process's relay takes them without waiting for
+	// its next read of the outbox (those already on their way stay in their record).
+	s.mu.Lock()
+	fresh := 0
+	for _, c := range all {
+		if _, ok := s.batchOf[c.ID]; !ok {
 			s.stored[c.ID] = c
-			s.mu.Unlock()
-			n++
+			s.batchOf[c.ID] = box.ID
+			fresh++
 		}
+	}
+	if fresh > 0 {
+		s.records[box.ID] = &record{left: fresh}
+	}
+	s.mu.Unlock()
+	if fresh == 0 {
+		_, _ = s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: box.ID}})
 	}
 	select {
 	case s.appended <- struct{}{}:
 	default:
 	}
-	return n, nil
+	return len(all), nil
 }

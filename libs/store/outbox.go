@@ -1,0 +1,325 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/events"
+)
+
+// outboxDoc is a write-ahead record of a batch of commits waiting to be published:
+// the appends that queued while the previous batch was being written go into the
+// outbox as one document, then into the log in one insert, and the record goes when
+// the relay has published every one of them that won its version. So a batch costs
+// three writes however many commands it carries. (Commit is the one-commit record
+// of earlier versions, still finished if found.)
+type outboxDoc struct {
+	ID      string      `bson:"_id"`
+	Written time.Time   `bson:"written"` // wall-clock time of the write, for Unpublished's grace
+	Commits []commitDoc `bson:"commits,omitempty"`
+	Commit  *commitDoc  `bson:"commit,omitempty"`
+}
+
+// all is the record's commits, in either shape.
+func (d outboxDoc) all() []commitDoc {
+	if d.Commit != nil {
+		return append([]commitDoc{*d.Commit}, d.Commits...)
+	}
+	return d.Commits
+}
+
+// record is an outbox record this process is seeing through: how many of its
+// commits are still to publish, and whether it must be left for Unpublished's
+// sweep to finish (a commit whose insert had no answer may be stored or not).
+type record struct {
+	left int
+	keep bool
+}
+
+// committer batches appends: into the outbox as one record, then into the log.
+type committer struct {
+	mu      sync.Mutex
+	queue   []*pendingCommit
+	running bool
+}
+
+type pendingCommit struct {
+	doc  commitDoc
+	done chan commitOutcome
+}
+
+type commitOutcome struct {
+	won bool
+	err error
+}
+
+// append writes doc with the next batch and reports whether it took its version.
+// The outcome is final however the caller's ctx ends: a commit that wins is handed
+// to the relay even if its caller has gone.
+func (c *committer) append(ctx context.Context, s *EventStore, doc commitDoc) (bool, error) {
+	p := &pendingCommit{doc: doc, done: make(chan commitOutcome, 1)}
+	c.mu.Lock()
+	c.queue = append(c.queue, p)
+	if !c.running {
+		c.running = true
+		go c.drain(s)
+	}
+	c.mu.Unlock()
+	select {
+	case o := <-p.done:
+		return o.won, o.err
+	case <-ctx.Done():
+		return false, Classify(ctx.Err())
+	}
+}
+
+func (c *committer) drain(s *EventStore) {
+	for {
+		c.mu.Lock()
+		n := min(len(c.queue), batchLimit)
+		if n == 0 {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue[:n:n]
+		c.queue = c.queue[n:]
+		c.mu.Unlock()
+		s.writeBatch(batch)
+	}
+}
+
+// writeBatch writes one batch: its outbox record, then its commits. Winners go to
+// the relay (s.stored); a record none of whose commits won is deleted at once.
+func (s *EventStore) writeBatch(batch []*pendingCommit) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	box := outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Written: time.Now(), Commits: make([]commitDoc, len(batch))}
+	docs := make([]any, len(batch))
+	for i, p := range batch {
+		box.Commits[i], docs[i] = p.doc, p.doc
+	}
+	if _, err := s.outbox.InsertOne(ctx, box); err != nil {
+		for _, p := range batch {
+			p.done <- commitOutcome{err: fmt.Errorf("write outbox record: %w", Classify(err))}
+		}
+		return
+	}
+	outcomes := make([]commitOutcome, len(batch))
+	unknown := false
+	for i, err := range insertEach(ctx, s.coll, docs) {
+		outcomes[i].won = err == nil
+		if errors.Is(err, errDuplicate) {
+			// Taken, perhaps by this very commit before (a retried command whose
+			// first answer was lost, stored by the relay's sweep meanwhile).
+			var there commitDoc
+			if err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: batch[i].doc.ID}}).Decode(&there); err == nil {
+				outcomes[i].won = there.CommitID == batch[i].doc.CommitID
+			}
+			err = Classify(err)
+		}
+		outcomes[i].err = err
+		unknown = unknown || err != nil
+	}
+	won := 0
+	s.mu.Lock()
+	for i, p := range batch {
+		if outcomes[i].won {
+			s.stored[p.doc.ID] = p.doc
+			s.batchOf[p.doc.ID] = box.ID
+			won++
+		}
+	}
+	if won > 0 {
+		s.records[box.ID] = &record{left: won, keep: unknown}
+	}
+	s.mu.Unlock()
+	if won == 0 && !unknown {
+		_, _ = s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: box.ID}}) // else Unpublished's sweep drops it
+	}
+	for i, p := range batch {
+		p.done <- outcomes[i]
+	}
+	if won > 0 {
+		select {
+		case s.appended <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// store inserts a commit into the log. It reports false when another commit holds its
+// version, and true when it is stored, by this call or before (by the relay finishing
+// an outbox record, or a retry).
+func (s *EventStore) store(ctx context.Context, doc commitDoc) (bool, error) {
+	err := s.inserter(s.coll).insert(ctx, doc)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, errDuplicate) {
+		return false, err
+	}
+	var there commitDoc
+	if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}).Decode(&there); err != nil {
+		return false, Classify(err)
+	}
+	return there.CommitID == doc.CommitID, nil
+}
+
+// Commit is one command's stored events, as the relay sees them.
+type Commit struct {
+	ID     string
+	Events []events.Envelope
+}
+
+// unconfirmedGrace is how long an outbox record this process did not write may be
+// in flight before Unpublished finishes its commits: another replica is most likely
+// still writing it, or publishing it. Unpublished reads the outbox for such records
+// at most this often.
+const unconfirmedGrace = 5 * time.Second
+
+// Unpublished returns up to limit commits the relay may publish now, oldest first:
+// the commits this process stored (kept in memory until published, so the relay
+// does not read the outbox for them) and, at most every unconfirmedGrace, those of
+// outbox records older than that grace which this process is not seeing through,
+// whose writer may have died. For those it finishes the writer's work: it stores
+// each commit whose version is still free, and leaves out (never to publish) one
+// whose version another commit took.
+func (s *EventStore) Unpublished(ctx context.Context, limit int) ([]Commit, error) {
+	s.mu.Lock()
+	sweep := time.Since(s.swept) >= unconfirmedGrace
+	if sweep {
+		s.swept = time.Now()
+	}
+	s.mu.Unlock()
+	if sweep {
+		if err := s.adoptOthers(ctx); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	docs := make([]commitDoc, 0, len(s.stored))
+	for _, d := range s.stored {
+		docs = append(docs, d)
+	}
+	s.mu.Unlock()
+	sort.Slice(docs, func(i, j int) bool {
+		a, b := docs[i], docs[j]
+		return logBefore(a.Time, a.AggregateID, a.Version, b.Time, b.AggregateID, b.Version)
+	})
+	out := make([]Commit, 0, min(len(docs), limit))
+	for _, d := range docs[:min(len(docs), limit)] {
+		out = append(out, Commit{ID: d.ID, Events: d.envelopes()})
+	}
+	return out, nil
+}
+
+// adoptOthers reads the outbox for records older than the grace that this process
+// is not seeing through, finishes their commits and takes them on as its own: the
+// stored ones go to the relay, and a record with none to publish is deleted.
+func (s *EventStore) adoptOthers(ctx context.Context) error {
+	cur, err := s.outbox.Find(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("find unpublished events: %w", Classify(err))
+	}
+	var docs []outboxDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("find unpublished events: %w", Classify(err))
+	}
+	for _, d := range docs {
+		s.mu.Lock()
+		_, mine := s.records[d.ID]
+		s.mu.Unlock()
+		if mine || time.Since(d.Written) < unconfirmedGrace {
+			continue
+		}
+		var publish []commitDoc
+		for _, c := range d.all() {
+			won, err := s.store(ctx, c)
+			if err != nil {
+				return fmt.Errorf("finish commit %s: %w", c.ID, err)
+			}
+			if won {
+				publish = append(publish, c)
+			}
+		}
+		s.mu.Lock()
+		fresh := 0
+		for _, c := range publish {
+			if _, ok := s.batchOf[c.ID]; !ok { // not already on its way in a record of this process
+				s.stored[c.ID] = c
+				s.batchOf[c.ID] = d.ID
+				fresh++
+			}
+		}
+		if fresh > 0 {
+			s.records[d.ID] = &record{left: fresh}
+		}
+		s.mu.Unlock()
+		if fresh == 0 {
+			if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
+				return fmt.Errorf("drop outbox record %s: %w", d.ID, Classify(err))
+			}
+		}
+	}
+	return nil
+}
+
+// MarkPublished records that the relay published these commits: each outbox record
+// whose commits are all published goes, deleted by _id (which FerretDB finds by
+// index; a filter with $in would read the whole outbox). A record that must be left
+// for the sweep (see record.keep) stays; the sweep publishes its commits again,
+// which consumers take as the duplicates they are.
+func (s *EventStore) MarkPublished(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	left := map[string]int{}
+	for _, id := range ids {
+		if b, ok := s.batchOf[id]; ok {
+			left[b]++
+		}
+	}
+	var done []string
+	for b, n := range left {
+		if r := s.records[b]; r != nil && r.left <= n && !r.keep {
+			done = append(done, b)
+		}
+	}
+	s.mu.Unlock()
+	if len(done) > 0 {
+		models := make([]mongo.WriteModel, len(done))
+		for i, b := range done {
+			models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: b}})
+		}
+		if _, err := s.outbox.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			return fmt.Errorf("mark events published: %w", Classify(err))
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		b, ok := s.batchOf[id]
+		if !ok {
+			continue
+		}
+		delete(s.stored, id)
+		delete(s.batchOf, id)
+		if r := s.records[b]; r != nil {
+			if r.left--; r.left <= 0 {
+				delete(s.records, b)
+			}
+		}
+	}
+	return nil
+}
