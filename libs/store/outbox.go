@@ -16,26 +16,34 @@ import (
 	"github.com/itss/techcommit/libs/events"
 )
 
-// outboxDoc is a write-ahead record of a batch of commits waiting to be published:
-// the appends that queued while the previous batch was being written go into the
-// outbox as one document, then into the log in one insert, and the record goes when
-// the relay has published every one of them that won its version. So a batch costs
-// three writes however many commands it carries. (Commit is the one-commit record
-// of earlier versions, still finished if found.)
+// outboxDoc is a write-ahead record of a batch of commits about to be stored: the
+// appends that queued while the previous batch was being written are named in the
+// outbox in one small document, then go into the log in one insert, and the record
+// goes when the relay has published every one of them that won its version. So a
+// batch costs three writes however many commands it carries, and the record holds
+// only keys, since FerretDB reads a document whole to delete it.
+//
+// A commit the record names that is not in the log was never answered as stored, so
+// it is not published either; Commit is the one-commit record of earlier versions,
+// which carried the commit itself, and is still finished if found.
 type outboxDoc struct {
 	ID      string      `bson:"_id"`
 	Written time.Time   `bson:"written"` // wall-clock time of the write, for Unpublished's grace
-	Commits []commitDoc `bson:"commits,omitempty"`
+	Keys    []outboxKey `bson:"keys,omitempty"`
 	Commit  *commitDoc  `bson:"commit,omitempty"`
 }
 
-// all is the record's commits, in either shape.
-func (d outboxDoc) all() []commitDoc {
-	if d.Commit != nil {
-		return append([]commitDoc{*d.Commit}, d.Commits...)
-	}
-	return d.Commits
+// outboxKey names one commit of a batch: its _id in the log, and its commit id,
+// which tells it from another writer's commit of the same version.
+type outboxKey struct {
+	ID       string `bson:"id"`
+	CommitID string `bson:"commit_id"`
 }
+
+// abandoned is how old an outbox record must be before a commit it names that is not
+// in the log is taken never to arrive: well past the writer's own bound on its insert
+// (batchTimeout), so that a slow writer's insert is not left unpublished.
+const abandoned = 2 * batchTimeout
 
 // record is an outbox record this process is seeing through: how many of its
 // commits are still to publish, and whether it must be left for Unpublished's
@@ -103,10 +111,10 @@ func (c *committer) drain(s *EventStore) {
 func (s *EventStore) writeBatch(batch []*pendingCommit) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	box := outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Written: time.Now(), Commits: make([]commitDoc, len(batch))}
+	box := outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Written: time.Now(), Keys: make([]outboxKey, len(batch))}
 	docs := make([]any, len(batch))
 	for i, p := range batch {
-		box.Commits[i], docs[i] = p.doc, p.doc
+		box.Keys[i], docs[i] = outboxKey{ID: p.doc.ID, CommitID: p.doc.CommitID}, p.doc
 	}
 	if _, err := s.outbox.InsertOne(ctx, box); err != nil {
 		for _, p := range batch {
@@ -191,9 +199,7 @@ const unconfirmedGrace = 5 * time.Second
 // the commits this process stored (kept in memory until published, so the relay
 // does not read the outbox for them) and, at most every unconfirmedGrace, those of
 // outbox records older than that grace which this process is not seeing through,
-// whose writer may have died. For those it finishes the writer's work: it stores
-// each commit whose version is still free, and leaves out (never to publish) one
-// whose version another commit took.
+// whose writer may have died: each commit a record names that is in the log.
 func (s *EventStore) Unpublished(ctx context.Context, limit int) ([]Commit, error) {
 	s.mu.Lock()
 	sweep := time.Since(s.swept) >= unconfirmedGrace
@@ -224,8 +230,9 @@ func (s *EventStore) Unpublished(ctx context.Context, limit int) ([]Commit, erro
 }
 
 // adoptOthers reads the outbox for records older than the grace that this process
-// is not seeing through, finishes their commits and takes them on as its own: the
-// stored ones go to the relay, and a record with none to publish is deleted.
+// is not seeing through and takes them on as its own: the commits they name that are
+// in the log go to the relay, and a record with none to publish is deleted, unless
+// one it names may yet arrive (see abandoned): then a later sweep looks again.
 func (s *EventStore) adoptOthers(ctx context.Context) error {
 	cur, err := s.outbox.Find(ctx, bson.D{})
 	if err != nil {
@@ -242,15 +249,9 @@ func (s *EventStore) adoptOthers(ctx context.Context) error {
 		if mine || time.Since(d.Written) < unconfirmedGrace {
 			continue
 		}
-		var publish []commitDoc
-		for _, c := range d.all() {
-			won, err := s.store(ctx, c)
-			if err != nil {
-				return fmt.Errorf("finish commit %s: %w", c.ID, err)
-			}
-			if won {
-				publish = append(publish, c)
-			}
+		publish, waiting, err := s.settle(ctx, d)
+		if err != nil {
+			return err
 		}
 		s.mu.Lock()
 		fresh := 0
@@ -262,16 +263,46 @@ func (s *EventStore) adoptOthers(ctx context.Context) error {
 			}
 		}
 		if fresh > 0 {
-			s.records[d.ID] = &record{left: fresh}
+			s.records[d.ID] = &record{left: fresh, keep: waiting}
 		}
 		s.mu.Unlock()
-		if fresh == 0 {
+		if fresh == 0 && !waiting {
 			if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
 				return fmt.Errorf("drop outbox record %s: %w", d.ID, Classify(err))
 			}
 		}
 	}
 	return nil
+}
+
+// settle finds which of the commits an outbox record names are in the log, to be
+// published, and whether one that is not may yet arrive. A record of the earlier
+// shape carries its commit, which is stored if its version is still free.
+func (s *EventStore) settle(ctx context.Context, d outboxDoc) ([]commitDoc, bool, error) {
+	var publish []commitDoc
+	if d.Commit != nil {
+		won, err := s.store(ctx, *d.Commit)
+		if err != nil {
+			return nil, false, fmt.Errorf("finish commit %s: %w", d.Commit.ID, err)
+		}
+		if won {
+			publish = append(publish, *d.Commit)
+		}
+	}
+	waiting := false
+	for _, k := range d.Keys {
+		var c commitDoc
+		err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: k.ID}}).Decode(&c)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			waiting = waiting || time.Since(d.Written) < abandoned
+		case err != nil:
+			return nil, false, fmt.Errorf("find commit %s: %w", k.ID, Classify(err))
+		case c.CommitID == k.CommitID:
+			publish = append(publish, c)
+		}
+	}
+	return publish, waiting, nil
 }
 
 // MarkPublished records that the relay published these commits: each outbox record

@@ -27,7 +27,10 @@ func (s *EventStore) Republish(ctx context.Context, aggregateIDs []string) (int,
 	}
 	// One record; a zero write time says no writer is in flight, so any replica's
 	// sweep may take it at once.
-	box := outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Commits: all}
+	box := outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Keys: make([]outboxKey, len(all))}
+	for i, c := range all {
+		box.Keys[i] = outboxKey{ID: c.ID, CommitID: c.CommitID}
+	}
 	if _, err := s.outbox.InsertOne(ctx, box); err != nil {
 		return 0, fmt.Errorf("republish: %w", Classify(err))
 	}
