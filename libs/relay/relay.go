@@ -1,11 +1,12 @@
 // Package relay publishes a service's stored events to JetStream: the outbox half of
-// DESIGN.md's event store. It reads commits not yet published from the store's outbox
-// (a small collection, so reading it costs the same however long the log grows),
-// publishes each event with Nats-Msg-Id set to the event id, waits for JetStream's
-// acknowledgements, then marks the commits published (removes them from the outbox). A crash between publishing and marking publishes the
-// same events again on restart; JetStream drops them within its duplicate window and
-// idempotent consumers ignore them after it. So the stored state and the published
-// events can never disagree for long, and never for good.
+// DESIGN.md's event store. It takes the commits not yet published from the store
+// (those this process stored, from memory, and now and then those an outbox record of
+// a dead writer names), publishes each event with Nats-Msg-Id set to the event id,
+// waits for JetStream's acknowledgements, then marks the commits published (their
+// outbox records go, in the background). A crash between publishing and marking
+// publishes the same events again on restart; JetStream drops them within its
+// duplicate window and idempotent consumers ignore them after it. So the stored state
+// and the published events can never disagree for long, and never for good.
 package relay
 
 import (
@@ -111,8 +112,6 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	if err := r.store.MarkPublished(ctx, ids); err != nil {
-		return 0, err
-	}
+	r.store.MarkPublished(ids)
 	return len(commits), nil
 }

@@ -60,8 +60,10 @@ type EventStore struct {
 	stored  map[string]commitDoc
 	batchOf map[string]string
 	records map[string]*record
-	// commits queues appends for the next batch (see outbox.go).
+	// commits queues appends for the next batch, deletes outbox records to delete
+	// (see outbox.go).
 	commits committer
+	deletes deleter
 	// swept is when Unpublished last read the outbox for other writers' records.
 	swept time.Time
 	// writingHead holds the aggregates whose head this process is writing.

@@ -305,40 +305,16 @@ func (s *EventStore) settle(ctx context.Context, d outboxDoc) ([]commitDoc, bool
 	return publish, waiting, nil
 }
 
-// MarkPublished records that the relay published these commits: each outbox record
-// whose commits are all published goes, deleted by _id (which FerretDB finds by
-// index; a filter with $in would read the whole outbox). A record that must be left
-// for the sweep (see record.keep) stays; the sweep publishes its commits again,
-// which consumers take as the duplicates they are.
-func (s *EventStore) MarkPublished(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	s.mu.Lock()
-	left := map[string]int{}
-	for _, id := range ids {
-		if b, ok := s.batchOf[id]; ok {
-			left[b]++
-		}
-	}
+// MarkPublished records that the relay published these commits. They leave memory
+// at once, so the relay's next pass does not wait on a write; each outbox record whose
+// commits are all published is then deleted in the background, by _id (which FerretDB
+// finds by index; a filter with $in would read the whole outbox), with the others that
+// queue meanwhile. A record whose delete fails, or that must be left for the sweep
+// (see record.keep), stays: the sweep publishes its commits again, which consumers
+// take as the duplicates they are, and deletes it.
+func (s *EventStore) MarkPublished(ids []string) {
 	var done []string
-	for b, n := range left {
-		if r := s.records[b]; r != nil && r.left <= n && !r.keep {
-			done = append(done, b)
-		}
-	}
-	s.mu.Unlock()
-	if len(done) > 0 {
-		models := make([]mongo.WriteModel, len(done))
-		for i, b := range done {
-			models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: b}})
-		}
-		if _, err := s.outbox.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
-			return fmt.Errorf("mark events published: %w", Classify(err))
-		}
-	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, id := range ids {
 		b, ok := s.batchOf[id]
 		if !ok {
@@ -349,8 +325,53 @@ func (s *EventStore) MarkPublished(ctx context.Context, ids []string) error {
 		if r := s.records[b]; r != nil {
 			if r.left--; r.left <= 0 {
 				delete(s.records, b)
+				if !r.keep {
+					done = append(done, b)
+				}
 			}
 		}
 	}
-	return nil
+	s.mu.Unlock()
+	if len(done) > 0 {
+		s.deletes.delete(s.outbox, done)
+	}
+}
+
+// deleter deletes outbox records in the background, a batch at a time.
+type deleter struct {
+	mu      sync.Mutex
+	queue   []string
+	running bool
+}
+
+func (d *deleter) delete(outbox *mongo.Collection, ids []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.queue = append(d.queue, ids...)
+	if !d.running {
+		d.running = true
+		go d.drain(outbox)
+	}
+}
+
+func (d *deleter) drain(outbox *mongo.Collection) {
+	for {
+		d.mu.Lock()
+		n := min(len(d.queue), batchLimit)
+		if n == 0 {
+			d.running = false
+			d.mu.Unlock()
+			return
+		}
+		batch := d.queue[:n:n]
+		d.queue = d.queue[n:]
+		d.mu.Unlock()
+		models := make([]mongo.WriteModel, len(batch))
+		for i, id := range batch {
+			models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: id}})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		_, _ = outbox.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)) // else the sweep deletes them
+		cancel()
+	}
 }
