@@ -154,8 +154,10 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 
 // Fund sends receipts, decisions and report reminders.
 func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
-	// Each event is its own email: they are handled side by side.
-	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16, Workers: 16,
+	// Each event is its own email: they are handled side by side. Each email is
+	// claimed by its recipient, cause and kind before it is sent, so an event handled
+	// twice sends nothing twice, and no processed-message record is needed.
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16, Workers: 16, Idempotent: true,
 		FilterSubjects: []string{events.SubjectApplicationSubmitted, events.SubjectApplicationAwarded, events.SubjectApplicationDeclined, events.SubjectReportDue}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
