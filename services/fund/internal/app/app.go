@@ -33,9 +33,11 @@ type EventStore interface {
 	LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error)
 }
 
-// recently is how far behind another replica's changes the checks of a draft may be:
-// the round it is for, the rounds before it and the organisation's standing. Drafting
-// changes none of them, and the submission checks them all afresh.
+// recently is how far behind another replica's changes some checks may be: for a
+// draft, the round it is for; for a draft and a submission, the rounds before it and
+// the organisation's standing (which follows the signatory service's events, so lags
+// anyway). Neither changes them, and a submission checks its round afresh: the
+// closing time is the round's own, compared with the clock at the moment of submitting.
 const recently = time.Second
 
 // Signatories is the read model of organisations built from the signatory service's events.
@@ -331,7 +333,7 @@ func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*applic
 		if err != nil {
 			return nil, err
 		}
-		el, err := a.eligibility(ctx, r, app.OrganisationID(), 0)
+		el, err := a.eligibility(ctx, r, app.OrganisationID(), recently)
 		if err != nil {
 			return nil, err
 		}
