@@ -21,9 +21,9 @@ import (
 
 // latency is a distribution of delays.
 type latency struct {
-	n        int
-	p50, p99 time.Duration
-	missing  int
+	n                       int
+	p50, p90, p95, p99, max time.Duration
+	missing                 int
 }
 
 func distribution(ds []time.Duration, missing int) latency {
@@ -31,7 +31,8 @@ func distribution(ds []time.Duration, missing int) latency {
 		return latency{missing: missing}
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return latency{n: len(ds), p50: ds[len(ds)/2], p99: ds[min(len(ds)-1, len(ds)*99/100)], missing: missing}
+	at := func(q int) time.Duration { return ds[min(len(ds)-1, len(ds)*q/100)] }
+	return latency{n: len(ds), p50: at(50), p90: at(90), p95: at(95), p99: at(99), max: ds[len(ds)-1], missing: missing}
 }
 
 const (
@@ -42,13 +43,21 @@ const (
 // eventLatency submits drafts at a steady rate (vegeta's pacer) and measures, for each,
 // the time from the submission's HTTP response to the acknowledgement email being
 // accepted by the SMTP server (Mailpit's record of when it received the message).
-func eventLatency(ctx context.Context, round, token string, rate int, d time.Duration) (latency, error) {
+// profile starts a CPU profile of the steady load and returns what waits for it.
+func eventLatency(ctx context.Context, round, token string, rate int, d time.Duration, profile func() func()) (latency, error) {
 	n := rate * int(d/time.Second)
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	ids, err := drafts(ctx, round, token, run, n)
 	if err != nil {
 		return latency{}, err
 	}
+	// Steady load on a system at rest: the loads before this one (and these drafts)
+	// are digested first.
+	took, err := caughtUp(ctx, "nats://127.0.0.1:4222", 5*time.Minute)
+	if err != nil {
+		return latency{}, err
+	}
+	fmt.Printf("consumers caught up with the earlier load in %s\n", took.Round(time.Millisecond))
 	var next atomic.Int64
 	targeter := func(t *vegeta.Target) error {
 		i := next.Add(1) - 1
@@ -61,12 +70,14 @@ func eventLatency(ctx context.Context, round, token string, rate int, d time.Dur
 	}
 	answered := map[string]time.Time{} // application id -> when the submission was answered
 	attacker := vegeta.NewAttacker(vegeta.KeepAlive(true))
+	profiled := profile()
 	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, d, "ack") {
 		if res.Code == http.StatusOK {
 			id := strings.TrimSuffix(strings.TrimPrefix(res.URL, "http://127.0.0.1:8084/v1/applications/"), "/submit")
 			answered[id] = res.End()
 		}
 	}
+	profiled()
 	titles := make(map[string]string, len(ids)) // title -> id
 	for i, id := range ids {
 		titles[draftTitle(run, i)] = id
@@ -251,4 +262,50 @@ func jetStreamLatency(ctx context.Context, url string, rate int, d time.Duration
 	mu.Lock()
 	defer mu.Unlock()
 	return distribution(append([]time.Duration(nil), ds...), n-len(ds)), nil
+}
+
+// caughtUp waits until every durable consumer of every stream on the NATS server at
+// url has acknowledged everything in its stream, so that a measurement of steady
+// load does not also measure the digestion of the load before it. It returns how
+// long that took.
+func caughtUp(ctx context.Context, url string, within time.Duration) (time.Duration, error) {
+	began := time.Now()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		behind := ""
+		streams := js.ListStreams(ctx)
+		for info := range streams.Info() {
+			st, err := js.Stream(ctx, info.Config.Name)
+			if err != nil {
+				return 0, err
+			}
+			consumers := st.ListConsumers(ctx)
+			for ci := range consumers.Info() {
+				if ci.NumPending > 0 || ci.NumAckPending > 0 {
+					behind = fmt.Sprintf("%s on %s: %d pending, %d unacknowledged", ci.Name, info.Config.Name, ci.NumPending, ci.NumAckPending)
+				}
+			}
+			if err := consumers.Err(); err != nil {
+				return 0, err
+			}
+		}
+		if err := streams.Err(); err != nil {
+			return 0, err
+		}
+		if behind == "" {
+			return time.Since(began), nil
+		}
+		if time.Since(began) > within {
+			return 0, fmt.Errorf("consumers still behind after %s: %s", within, behind)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -126,22 +126,22 @@ func run(ctx context.Context, args []string) error {
 
 	// 4. Event latency: a submission's response to its acknowledgement email, at a
 	// steady rate, against raw JetStream publish → consume on the same server.
-	time.Sleep(3 * time.Second) // let the consumers catch up with the load above
 	f.ackRate = *ackRate
 	if f.smtp, err = smtpRoundTrip(); err != nil {
 		return err
 	}
-	stopProfile = cpuProfile(*profile, "event-latency", *duration+5*time.Second)
-	f.ack, err = eventLatency(ctx, round, applicant, *ackRate, *duration)
-	stopProfile()
+	f.ack, err = eventLatency(ctx, round, applicant, *ackRate, *duration, func() func() {
+		return cpuProfile(*profile, "event-latency", *duration)
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("submission → email: p50 %s p99 %s (%d measured, %d missing); one SMTP round trip %s\n", f.ack.p50, f.ack.p99, f.ack.n, f.ack.missing, f.smtp)
+	fmt.Printf("submission → email: p50 %s p90 %s p95 %s p99 %s max %s (%d measured, %d missing); one SMTP round trip %s\n",
+		f.ack.p50, f.ack.p90, f.ack.p95, f.ack.p99, f.ack.max, f.ack.n, f.ack.missing, f.smtp)
 	if f.jetstream, err = jetStreamLatency(ctx, "nats://127.0.0.1:4222", *ackRate, *duration); err != nil {
 		return err
 	}
-	fmt.Printf("JetStream publish → consume: p50 %s p99 %s\n", f.jetstream.p50, f.jetstream.p99)
+	fmt.Printf("JetStream publish → consume: p50 %s p90 %s p95 %s p99 %s max %s\n", f.jetstream.p50, f.jetstream.p90, f.jetstream.p95, f.jetstream.p99, f.jetstream.max)
 
 	// 5. Reminder sweep scaling: notify's BenchmarkSweep, 1,000 against 100,000
 	// organisations with the same number due.
