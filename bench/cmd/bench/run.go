@@ -436,8 +436,8 @@ func report(f figures) string {
 		f.baseline.perSecond, f.baseline.p50.Round(time.Microsecond*100), f.baseline.p99.Round(time.Microsecond*100), ratio)
 	if f.ack.n > 0 {
 		limit := f.jetstream.p99 + f.smtp + 20*time.Millisecond
-		fmt.Fprintf(&b, "| event latency at %d submissions/s: submission's response → acknowledgement email accepted by SMTP | p50 %s, p99 %s (%d emails, %d missing) | JetStream publish → consume: p50 %s, p99 %s; one SMTP round trip %s | p99 %s vs limit %s | p99 ≤ baseline p99 + SMTP round trip + 20 ms |\n",
-			f.ackRate, short(f.ack.p50), short(f.ack.p99), f.ack.n, f.ack.missing, short(f.jetstream.p50), short(f.jetstream.p99), short(f.smtp), short(f.ack.p99), short(limit))
+		fmt.Fprintf(&b, "| event latency at %d submissions/s: submission's response → acknowledgement email accepted by SMTP | p50 %s, p90 %s, p99 %s, max %s (%d emails, %d missing) | JetStream publish → consume: p50 %s, p99 %s; one SMTP round trip %s | p99 %s vs limit %s | p99 ≤ baseline p99 + SMTP round trip + 20 ms |\n",
+			f.ackRate, short(f.ack.p50), short(f.ack.p90), short(f.ack.p99), short(f.ack.max), f.ack.n, f.ack.missing, short(f.jetstream.p50), short(f.jetstream.p99), short(f.smtp), short(f.ack.p99), short(limit))
 	}
 	if f.sweep1k > 0 && f.sweep100k > 0 {
 		fmt.Fprintf(&b, "| reminder sweep: find and settle one day's 100 due reminders | 100,000 organisations: %s | 1,000 organisations: %s | %.2f | < 2 |\n",
