@@ -21,18 +21,52 @@ const batchLimit = 256
 // batchTimeout bounds one batched insert.
 const batchTimeout = 30 * time.Second
 
+// batcher gathers work that arrives while the previous batch is being done, and hands
+// it on a batch at a time (at most batchLimit). It adds no wait: a batch is whatever
+// queued meanwhile, so under no load each item goes on its own at once.
+type batcher[T any] struct {
+	mu      sync.Mutex
+	queue   []T
+	running bool
+}
+
+// add queues items and, unless a drain is running, starts one that gives do every
+// batch until the queue is empty.
+func (b *batcher[T]) add(do func([]T), items ...T) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.queue = append(b.queue, items...)
+	if !b.running {
+		b.running = true
+		go b.drain(do)
+	}
+}
+
+func (b *batcher[T]) drain(do func([]T)) {
+	for {
+		b.mu.Lock()
+		n := min(len(b.queue), batchLimit)
+		if n == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		batch := b.queue[:n:n]
+		b.queue = b.queue[n:]
+		b.mu.Unlock()
+		do(batch)
+	}
+}
+
 // inserter groups concurrent inserts into one collection into one InsertMany. The
 // embedded FerretDB writes each insert command in one SQLite transaction (falling
 // back to one document at a time when one of them fails), and a transaction costs
 // about the same for one document or many, so under load this takes many writes for
-// the price of one. It adds no wait: a batch is whatever queued while the previous
-// one was being written. Each document still succeeds or fails on its own, on its
-// own unique keys, exactly as an InsertOne would.
+// the price of one. Each document still succeeds or fails on its own, on its own
+// unique keys, exactly as an InsertOne would.
 type inserter struct {
 	coll    *mongo.Collection
-	mu      sync.Mutex
-	queue   []*insertion
-	running bool
+	batches batcher[*insertion]
 }
 
 type insertion struct {
@@ -47,35 +81,12 @@ func newInserter(coll *mongo.Collection) *inserter { return &inserter{coll: coll
 // with an InsertOne whose deadline passes while the server writes.
 func (b *inserter) insert(ctx context.Context, doc any) error {
 	in := &insertion{doc: doc, done: make(chan error, 1)}
-	b.mu.Lock()
-	b.queue = append(b.queue, in)
-	if !b.running {
-		b.running = true
-		go b.drain()
-	}
-	b.mu.Unlock()
+	b.batches.add(b.write, in)
 	select {
 	case err := <-in.done:
 		return err
 	case <-ctx.Done():
 		return Classify(ctx.Err())
-	}
-}
-
-// drain writes batches until the queue is empty, then stops.
-func (b *inserter) drain() {
-	for {
-		b.mu.Lock()
-		n := min(len(b.queue), batchLimit)
-		if n == 0 {
-			b.running = false
-			b.mu.Unlock()
-			return
-		}
-		batch := b.queue[:n:n]
-		b.queue = b.queue[n:]
-		b.mu.Unlock()
-		b.write(batch)
 	}
 }
 

@@ -62,8 +62,8 @@ type EventStore struct {
 	records map[string]*record
 	// commits queues appends for the next batch, deletes outbox records to delete
 	// (see outbox.go).
-	commits committer
-	deletes deleter
+	commits batcher[*pendingCommit]
+	deletes batcher[string]
 	// swept is when Unpublished last read the outbox for other writers' records.
 	swept time.Time
 	// writingHead holds the aggregates whose head this process is writing.
@@ -451,7 +451,7 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 	// Into the outbox and then the log, with whatever other appends are waiting;
 	// a winner is in s.stored for the relay when this returns.
 	storing := time.Now()
-	won, err := s.commits.append(ctx, s, doc)
+	won, err := s.appendCommit(ctx, doc)
 	if err != nil {
 		return fmt.Errorf("append to %s: %w", doc.AggregateID, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,13 +52,7 @@ type record struct {
 	keep bool
 }
 
-// committer batches appends: into the outbox as one record, then into the log.
-type committer struct {
-	mu      sync.Mutex
-	queue   []*pendingCommit
-	running bool
-}
-
+// pendingCommit is an append waiting for its batch (see EventStore.commits).
 type pendingCommit struct {
 	doc  commitDoc
 	done chan commitOutcome
@@ -70,39 +63,17 @@ type commitOutcome struct {
 	err error
 }
 
-// append writes doc with the next batch and reports whether it took its version.
-// The outcome is final however the caller's ctx ends: a commit that wins is handed
-// to the relay even if its caller has gone.
-func (c *committer) append(ctx context.Context, s *EventStore, doc commitDoc) (bool, error) {
+// appendCommit writes doc with the next batch and reports whether it took its
+// version. The outcome is final however the caller's ctx ends: a commit that wins is
+// handed to the relay even if its caller has gone.
+func (s *EventStore) appendCommit(ctx context.Context, doc commitDoc) (bool, error) {
 	p := &pendingCommit{doc: doc, done: make(chan commitOutcome, 1)}
-	c.mu.Lock()
-	c.queue = append(c.queue, p)
-	if !c.running {
-		c.running = true
-		go c.drain(s)
-	}
-	c.mu.Unlock()
+	s.commits.add(s.writeBatch, p)
 	select {
 	case o := <-p.done:
 		return o.won, o.err
 	case <-ctx.Done():
 		return false, Classify(ctx.Err())
-	}
-}
-
-func (c *committer) drain(s *EventStore) {
-	for {
-		c.mu.Lock()
-		n := min(len(c.queue), batchLimit)
-		if n == 0 {
-			c.running = false
-			c.mu.Unlock()
-			return
-		}
-		batch := c.queue[:n:n]
-		c.queue = c.queue[n:]
-		c.mu.Unlock()
-		s.writeBatch(batch)
 	}
 }
 
@@ -333,45 +304,17 @@ func (s *EventStore) MarkPublished(ids []string) {
 	}
 	s.mu.Unlock()
 	if len(done) > 0 {
-		s.deletes.delete(s.outbox, done)
+		s.deletes.add(s.deleteRecords, done...)
 	}
 }
 
-// deleter deletes outbox records in the background, a batch at a time.
-type deleter struct {
-	mu      sync.Mutex
-	queue   []string
-	running bool
-}
-
-func (d *deleter) delete(outbox *mongo.Collection, ids []string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.queue = append(d.queue, ids...)
-	if !d.running {
-		d.running = true
-		go d.drain(outbox)
+// deleteRecords deletes outbox records by _id; one that fails stays for the sweep.
+func (s *EventStore) deleteRecords(ids []string) {
+	models := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: id}})
 	}
-}
-
-func (d *deleter) drain(outbox *mongo.Collection) {
-	for {
-		d.mu.Lock()
-		n := min(len(d.queue), batchLimit)
-		if n == 0 {
-			d.running = false
-			d.mu.Unlock()
-			return
-		}
-		batch := d.queue[:n:n]
-		d.queue = d.queue[n:]
-		d.mu.Unlock()
-		models := make([]mongo.WriteModel, len(batch))
-		for i, id := range batch {
-			models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: "_id", Value: id}})
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-		_, _ = outbox.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)) // else the sweep deletes them
-		cancel()
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	_, _ = s.outbox.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 }
