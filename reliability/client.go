@@ -25,6 +25,8 @@ type reply struct {
 	status   int
 	body     []byte
 	replayed bool // answered from an Idempotency-Key's stored response
+	// retryAfter is the Retry-After header: a refusal the service says is passing.
+	retryAfter string
 }
 
 func (r reply) decode(v any) error {
@@ -75,7 +77,7 @@ func (c *client) do(ctx context.Context, method, url, token string, body any, he
 	if err != nil {
 		return reply{}, err
 	}
-	return reply{status: resp.StatusCode, body: b, replayed: resp.Header.Get("Idempotent-Replayed") != ""}, nil
+	return reply{status: resp.StatusCode, body: b, replayed: resp.Header.Get("Idempotent-Replayed") != "", retryAfter: resp.Header.Get("Retry-After")}, nil
 }
 
 // attempt is what one call of an operation saw, for the operation to decide on.
@@ -142,9 +144,9 @@ func (s *opStats) add(o opStats) {
 	s.waited += o.waited
 }
 
-// retryLater is a conflict the service says is passing: another request holds the
-// object or the Idempotency-Key (its process may have died holding it; the claim
-// lapses), so the same request later will go through.
+// retryLater is a conflict the service says is passing, with a Retry-After: another
+// request holds the object or the Idempotency-Key (its process may have died holding
+// it; the claim lapses), so the same request later will go through.
 func retryLater(r reply) bool {
-	return r.status == http.StatusConflict && bytes.Contains(r.body, []byte("retry"))
+	return r.status == http.StatusConflict && r.retryAfter != ""
 }

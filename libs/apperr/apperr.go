@@ -7,6 +7,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error by what the caller can do about it.
@@ -35,7 +36,11 @@ type Error struct {
 	Field   string
 	// Fields lists every field problem when a request has several.
 	Fields []FieldProblem
-	Err    error // the internal cause, logged but never shown
+	// RetryAfter, when set, says the refusal is passing (another request holds the
+	// object for the moment): the same request may succeed after this long. HTTP
+	// gives it as a Retry-After header.
+	RetryAfter time.Duration
+	Err        error // the internal cause, logged but never shown
 }
 
 // FieldProblem names one invalid field of a request and what is wrong with it.
@@ -92,4 +97,11 @@ func As(err error) (*Error, bool) {
 // Is reports whether err carries the given code.
 func Is(err error, code Code) bool {
 	return err != nil && CodeOf(err) == code
+}
+
+// Passing marks e as a refusal that the same request may get past after d (see
+// Error.RetryAfter), and returns it.
+func (e *Error) Passing(d time.Duration) *Error {
+	e.RetryAfter = d
+	return e
 }

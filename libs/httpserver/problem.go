@@ -3,7 +3,9 @@ package httpserver
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -70,6 +72,9 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.ErrorContext(ctx, "request failed", "method", c.Request().Method, "path", c.Path(), "status", p.Status, "error", err.Error())
 		} else {
 			logger.InfoContext(ctx, "request refused", "method", c.Request().Method, "path", c.Path(), "status", p.Status, "error", err.Error())
+		}
+		if e, ok := apperr.As(err); ok && e.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 		}
 		switch p.Status {
 		case http.StatusUnauthorized:

@@ -105,6 +105,8 @@ func newServer(tb testing.TB) fixture {
 		switch body.Name {
 		case "taken":
 			return apperr.New(apperr.Conflict, "name %s is taken", body.Name)
+		case "busy":
+			return apperr.New(apperr.Conflict, "name %s is being changed; retry", body.Name).Passing(1500 * time.Millisecond)
 		case "boom":
 			return errors.New("database password is hunter2")
 		}
@@ -216,6 +218,8 @@ type refusal struct {
 	Field     string   // the first field at fault
 	Fields    []string // every field at fault, sorted
 	Challenge bool     // a WWW-Authenticate header
+	// RetryAfter is the Retry-After header: a passing refusal says when to try again.
+	RetryAfter string
 }
 
 func TestRefusalsAreProblemsNamingTheCause(t *testing.T) {
@@ -261,6 +265,7 @@ func TestRefusalsAreProblemsNamingTheCause(t *testing.T) {
 		{"signed by another key", request{token: forged, body: valid}, unauthenticated},
 		{"role not in x-roles", request{token: f.token(t, auth.RoleLead), body: valid}, refusal{Status: 403, Code: "forbidden"}},
 		{"domain conflict", request{body: `{"name":"taken","count":1}`}, refusal{Status: 409, Code: "conflict"}},
+		{"passing conflict", request{body: `{"name":"busy","count":1}`}, refusal{Status: 409, Code: "conflict", RetryAfter: "2"}},
 		{"unknown route", request{method: "GET", path: "/nowhere"}, refusal{Status: 404, Code: "not_found"}},
 		{"method not in document", request{method: "DELETE"}, refusal{Status: 405, Code: "method_not_allowed"}},
 	}
@@ -283,7 +288,7 @@ func TestRefusalsAreProblemsNamingTheCause(t *testing.T) {
 			r := f.do(t, req)
 			p := problem(t, r)
 			got := refusal{Status: r.status, Code: strings.TrimPrefix(p.Type, httpserver.ProblemTypeBase), Field: p.Field,
-				Challenge: r.header.Get("WWW-Authenticate") != ""}
+				Challenge: r.header.Get("WWW-Authenticate") != "", RetryAfter: r.header.Get("Retry-After")}
 			for _, fp := range p.Errors {
 				got.Fields = append(got.Fields, fp.Field)
 			}

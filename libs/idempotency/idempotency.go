@@ -162,7 +162,7 @@ func (s *Store) claim(c echo.Context, id, hash string) (answered bool, err error
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return true, apperr.Wrap(apperr.Conflict, ctx.Err(), "a request with this Idempotency-Key is still being processed; retry shortly")
+			return true, apperr.Wrap(apperr.Conflict, ctx.Err(), "a request with this Idempotency-Key is still being processed; retry shortly").Passing(time.Second)
 		case <-t.C:
 		}
 	}

@@ -543,7 +543,7 @@ func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelop
 				limit = maxAttempts
 			}
 			if attempt+1 >= limit {
-				return nil, apperr.Wrap(apperr.Conflict, err, "%s %s is being changed by someone else; retry", cmd.AggregateType, cmd.AggregateID)
+				return nil, apperr.Wrap(apperr.Conflict, err, "%s %s is being changed by someone else; retry", cmd.AggregateType, cmd.AggregateID).Passing(time.Second)
 			}
 			if err := backoff(ctx, attempt); err != nil {
 				return nil, err

@@ -62,6 +62,9 @@ func TestExecuteRacingCommandsLoseNothing(t *testing.T) {
 				applied++
 			case apperr.Is(err, apperr.Conflict):
 				conflicts++
+				if e, _ := apperr.As(err); e.RetryAfter <= 0 {
+					t.Errorf("writer %d: a conflict from contention should say when to retry: %v", i, err)
+				}
 			default:
 				t.Errorf("writer %d: %v", i, err)
 			}

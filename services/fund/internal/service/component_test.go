@@ -245,6 +245,9 @@ func TestLateSubmissionIsRefusedWithTheClosingTime(t *testing.T) {
 	if detail := r.JSON(t)["detail"].(string); !strings.Contains(detail, "31 Mar 2027 17:00 BST") {
 		t.Errorf("refusal %q does not give the closing time", detail)
 	}
+	if ra := r.Header.Get("Retry-After"); ra != "" {
+		t.Errorf("a closed round is no passing refusal, yet it says Retry-After: %s", ra)
+	}
 	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t)["status"]; got != "draft" {
 		t.Errorf("status %v after a refused submission, want draft", got)
 	}
