@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"time"
@@ -61,6 +62,7 @@ type Platform struct {
 	cfg       config.Platform
 	relay     *relay.Relay
 	consumers []*bus.Consumer
+	handlers  map[string]bus.Handler // each consumer's handler, by durable name
 	tasks     map[string]func(context.Context) error
 }
 
@@ -90,7 +92,8 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		defer cancel()
 		_ = shutdown(sctx)
 	})
-	p := &Platform{Name: opts.Name, Telemetry: tel, Logger: tel.Logger, Clock: opts.Clock, cfg: cfg, tasks: map[string]func(context.Context) error{}}
+	p := &Platform{Name: opts.Name, Telemetry: tel, Logger: tel.Logger, Clock: opts.Clock, cfg: cfg, tasks: map[string]func(context.Context) error{},
+		handlers: map[string]bus.Handler{}}
 	if opts.Logger != nil {
 		p.Logger = opts.Logger
 	}
@@ -155,8 +158,13 @@ func (p *Platform) Consume(spec bus.ConsumerSpec, h bus.Handler) error {
 		return err
 	}
 	p.consumers = append(p.consumers, c)
+	p.handlers[spec.Durable] = h
 	return nil
 }
+
+// Handlers returns the handler of each consumer added with Consume, by durable name,
+// so that tests (the fuzzers) reach every consumer the service runs.
+func (p *Platform) Handlers() map[string]bus.Handler { return maps.Clone(p.handlers) }
 
 // Go adds a background task (a scheduler, a sweep) that runs while the service serves.
 func (p *Platform) Go(name string, task func(context.Context) error) { p.tasks[name] = task }

@@ -2,19 +2,15 @@ package events_test
 
 import (
 	"context"
-
 	"testing"
 
-	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
-	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/config"
-	eventport "github.com/itss/techcommit/services/fund/internal/ports/events"
 	"github.com/itss/techcommit/services/fund/internal/service"
 )
 
-// FuzzHandlers feeds arbitrary events to every consumer of the service, over its
+// FuzzHandlers feeds arbitrary events to every consumer the service runs, over its
 // real database: see testenv.FuzzHandlers for what each must do.
 func FuzzHandlers(f *testing.F) {
 	env := testenv.NewEnv(f)
@@ -26,10 +22,5 @@ func FuzzHandlers(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(cleanup)
-	handlers := map[string]bus.Handler{}
-	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Projection, eventport.Signatories, eventport.Settlement} {
-		spec, h := consumer(svc.App)
-		handlers[spec.Durable] = h
-	}
-	testenv.FuzzHandlers(f, svc.DB, handlers)
+	testenv.FuzzHandlers(f, svc.DB, svc.Handlers())
 }

@@ -5,16 +5,13 @@ import (
 	"net"
 	"testing"
 
-	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
-	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/config"
-	eventport "github.com/itss/techcommit/services/notify/internal/ports/events"
 	"github.com/itss/techcommit/services/notify/internal/service"
 )
 
-// FuzzHandlers feeds arbitrary events to every consumer of the service, over its
+// FuzzHandlers feeds arbitrary events to every consumer the service runs, over its
 // real database: see testenv.FuzzHandlers for what each must do.
 func FuzzHandlers(f *testing.F) {
 	env := testenv.NewEnv(f)
@@ -33,10 +30,5 @@ func FuzzHandlers(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(cleanup)
-	handlers := map[string]bus.Handler{}
-	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review} {
-		spec, h := consumer(svc.App)
-		handlers[spec.Durable] = h
-	}
-	testenv.FuzzHandlers(f, svc.DB, handlers)
+	testenv.FuzzHandlers(f, svc.DB, svc.Handlers())
 }

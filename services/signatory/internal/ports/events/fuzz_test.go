@@ -4,16 +4,13 @@ import (
 	"context"
 	"testing"
 
-	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
-	"github.com/itss/techcommit/services/signatory/internal/app"
 	"github.com/itss/techcommit/services/signatory/internal/config"
-	eventport "github.com/itss/techcommit/services/signatory/internal/ports/events"
 	"github.com/itss/techcommit/services/signatory/internal/service"
 )
 
-// FuzzHandlers feeds arbitrary events to every consumer of the service, over its
+// FuzzHandlers feeds arbitrary events to every consumer the service runs, over its
 // real database: see testenv.FuzzHandlers for what each must do.
 func FuzzHandlers(f *testing.F) {
 	env := testenv.NewEnv(f)
@@ -24,10 +21,5 @@ func FuzzHandlers(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(cleanup)
-	handlers := map[string]bus.Handler{}
-	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Projection, eventport.SubmissionReceived} {
-		spec, h := consumer(svc.App)
-		handlers[spec.Durable] = h
-	}
-	testenv.FuzzHandlers(f, svc.DB, handlers)
+	testenv.FuzzHandlers(f, svc.DB, svc.Handlers())
 }
