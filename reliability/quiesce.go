@@ -2,8 +2,9 @@ package reliability
 
 import (
 	"context"
-	"fmt"
 	"time"
+
+	"github.com/itss/techcommit/libs/bus"
 )
 
 // quiesce waits until every durable consumer of every stream has been handed and has
@@ -15,23 +16,5 @@ func quiesce(ctx context.Context, s *Stack, within time.Duration) error {
 		return err
 	}
 	defer closeJS()
-	return eventually(ctx, within, func() error {
-		streams := js.ListStreams(ctx)
-		for info := range streams.Info() {
-			st, err := js.Stream(ctx, info.Config.Name)
-			if err != nil {
-				return err
-			}
-			consumers := st.ListConsumers(ctx)
-			for ci := range consumers.Info() {
-				if ci.NumPending > 0 || ci.NumAckPending > 0 {
-					return fmt.Errorf("%s on %s: %d pending, %d unacknowledged", ci.Name, info.Config.Name, ci.NumPending, ci.NumAckPending)
-				}
-			}
-			if err := consumers.Err(); err != nil {
-				return err
-			}
-		}
-		return streams.Err()
-	})
+	return eventually(ctx, within, func() error { return bus.Behind(ctx, js) })
 }

@@ -179,3 +179,27 @@ func (c headerCarrier) Keys() []string {
 }
 
 var _ propagation.TextMapCarrier = headerCarrier(nil)
+
+// Behind returns nil when every durable consumer of every stream has been handed and
+// has acknowledged everything in its stream, and otherwise an error naming one that
+// has not: a check that there is no second effect, or a measurement of a system at
+// rest, waits for it.
+func Behind(ctx context.Context, js jetstream.JetStream) error {
+	streams := js.ListStreams(ctx)
+	for info := range streams.Info() {
+		st, err := js.Stream(ctx, info.Config.Name)
+		if err != nil {
+			return err
+		}
+		consumers := st.ListConsumers(ctx)
+		for ci := range consumers.Info() {
+			if ci.NumPending > 0 || ci.NumAckPending > 0 {
+				return fmt.Errorf("%s on %s: %d pending, %d unacknowledged", ci.Name, info.Config.Name, ci.NumPending, ci.NumAckPending)
+			}
+		}
+		if err := consumers.Err(); err != nil {
+			return err
+		}
+	}
+	return streams.Err()
+}

@@ -17,6 +17,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/itss/techcommit/libs/bus"
 )
 
 // latency is a distribution of delays.
@@ -280,31 +282,12 @@ func caughtUp(ctx context.Context, url string, within time.Duration) (time.Durat
 		return 0, err
 	}
 	for {
-		behind := ""
-		streams := js.ListStreams(ctx)
-		for info := range streams.Info() {
-			st, err := js.Stream(ctx, info.Config.Name)
-			if err != nil {
-				return 0, err
-			}
-			consumers := st.ListConsumers(ctx)
-			for ci := range consumers.Info() {
-				if ci.NumPending > 0 || ci.NumAckPending > 0 {
-					behind = fmt.Sprintf("%s on %s: %d pending, %d unacknowledged", ci.Name, info.Config.Name, ci.NumPending, ci.NumAckPending)
-				}
-			}
-			if err := consumers.Err(); err != nil {
-				return 0, err
-			}
-		}
-		if err := streams.Err(); err != nil {
-			return 0, err
-		}
-		if behind == "" {
+		err := bus.Behind(ctx, js)
+		if err == nil {
 			return time.Since(began), nil
 		}
 		if time.Since(began) > within {
-			return 0, fmt.Errorf("consumers still behind after %s: %s", within, behind)
+			return 0, fmt.Errorf("consumers still behind after %s: %w", within, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
