@@ -219,12 +219,13 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 // after what it holds. What it returns is therefore at most maxAge behind changes
 // made by other processes (this process's own appends it always sees). It suits
 // reads that check a slowly changing aggregate (the round an application is drafted
-// for), never a command's decision, which Execute always makes on a fresh load.
+// for), never a command's decision, which Execute always makes on a fresh load. A
+// maxAge of 0 is Load.
 func (s *EventStore) LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error) {
 	s.mu.Lock()
 	commits, at := s.known[aggregateID], s.checked[aggregateID]
 	s.mu.Unlock()
-	if len(commits) > 0 && time.Since(at) <= maxAge {
+	if maxAge > 0 && len(commits) > 0 && time.Since(at) <= maxAge {
 		return envelopesOf(commits), nil
 	}
 	return s.Load(ctx, aggregateID)
@@ -311,11 +312,7 @@ func (s *EventStore) loadMany(ctx context.Context, aggregateIDs []string, maxAge
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			load := s.Load
-			if maxAge > 0 {
-				load = func(ctx context.Context, id string) ([]events.Envelope, error) { return s.LoadRecent(ctx, id, maxAge) }
-			}
-			evs, err := load(ctx, id)
+			evs, err := s.LoadRecent(ctx, id, maxAge)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

@@ -49,13 +49,13 @@ type recentSignatory struct {
 const recentLimit = 4096
 
 // Recent is Get, but it may answer from what this process read or wrote within
-// maxAge. The read model follows the signatory service's events anyway, so this
-// adds at most maxAge to a lag that is already there.
+// maxAge (0: it reads). The read model follows the signatory service's events
+// anyway, so this adds at most maxAge to a lag that is already there.
 func (s *Signatories) Recent(ctx context.Context, org string, maxAge time.Duration) (app.Signatory, bool, error) {
 	s.mu.Lock()
 	r, ok := s.recent[org]
 	s.mu.Unlock()
-	if ok && time.Since(r.at) <= maxAge {
+	if ok && maxAge > 0 && time.Since(r.at) <= maxAge {
 		return r.sig, true, nil
 	}
 	began := time.Now()
