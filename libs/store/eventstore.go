@@ -183,13 +183,12 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 				next = last.Version + len(last.Events)
 			}
 		}
-		var c commitDoc
-		err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: commitKey(aggregateID, next)}}).Decode(&c)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			break
-		}
+		c, found, err := s.commitAt(ctx, commitKey(aggregateID, next))
 		if err != nil {
-			return nil, Classify(err)
+			return nil, err
+		}
+		if !found {
+			break
 		}
 		if len(c.Events) == 0 {
 			return nil, fmt.Errorf("commit %s has no events", c.ID)
@@ -251,6 +250,19 @@ func envelopesOf(commits []commitDoc) []events.Envelope {
 		out = append(out, c.envelopes()...)
 	}
 	return out
+}
+
+// commitAt reads the log's commit with _id id, if there is one.
+func (s *EventStore) commitAt(ctx context.Context, id string) (commitDoc, bool, error) {
+	var c commitDoc
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return commitDoc{}, false, nil
+	}
+	if err != nil {
+		return commitDoc{}, false, Classify(err)
+	}
+	return c, true, nil
 }
 
 // knownLimit bounds how many aggregates' commits a store keeps in memory.

@@ -100,11 +100,7 @@ func (s *EventStore) writeBatch(batch []*pendingCommit) {
 		if errors.Is(err, errDuplicate) {
 			// Taken, perhaps by this very commit before (a retried command whose
 			// first answer was lost, stored by the relay's sweep meanwhile).
-			var there commitDoc
-			if err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: batch[i].doc.ID}}).Decode(&there); err == nil {
-				outcomes[i].won = there.CommitID == batch[i].doc.CommitID
-			}
-			err = Classify(err)
+			outcomes[i].won, err = s.isStored(ctx, batch[i].doc)
 		}
 		outcomes[i].err = err
 		unknown = unknown || err != nil
@@ -147,11 +143,17 @@ func (s *EventStore) store(ctx context.Context, doc commitDoc) (bool, error) {
 	if !errors.Is(err, errDuplicate) {
 		return false, err
 	}
-	var there commitDoc
-	if err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}).Decode(&there); err != nil {
-		return false, Classify(err)
+	return s.isStored(ctx, doc)
+}
+
+// isStored reports whether the log's commit at doc's version is doc itself, after an
+// insert of it found the version taken.
+func (s *EventStore) isStored(ctx context.Context, doc commitDoc) (bool, error) {
+	there, found, err := s.commitAt(ctx, doc.ID)
+	if err == nil && !found {
+		err = fmt.Errorf("commit %s: the version is taken, yet no commit holds it", doc.ID)
 	}
-	return there.CommitID == doc.CommitID, nil
+	return found && there.CommitID == doc.CommitID, err
 }
 
 // Commit is one command's stored events, as the relay sees them.
@@ -262,13 +264,12 @@ func (s *EventStore) settle(ctx context.Context, d outboxDoc) ([]commitDoc, bool
 	}
 	waiting := false
 	for _, k := range d.Keys {
-		var c commitDoc
-		err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: k.ID}}).Decode(&c)
+		c, found, err := s.commitAt(ctx, k.ID)
 		switch {
-		case errors.Is(err, mongo.ErrNoDocuments):
-			waiting = waiting || time.Since(d.Written) < abandoned
 		case err != nil:
-			return nil, false, fmt.Errorf("find commit %s: %w", k.ID, Classify(err))
+			return nil, false, fmt.Errorf("find commit %s: %w", k.ID, err)
+		case !found:
+			waiting = waiting || time.Since(d.Written) < abandoned
 		case c.CommitID == k.CommitID:
 			publish = append(publish, c)
 		}
