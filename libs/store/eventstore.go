@@ -481,14 +481,11 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 		s.checked[doc.AggregateID] = storing
 		s.mu.Unlock()
 	}
-	select {
-	case s.appended <- struct{}{}:
-	default:
-	}
 	return nil
 }
 
-// Appended is signalled (without blocking) after each successful append.
+// Appended is signalled (without blocking) after each batch of appends that stored a
+// commit (see writeBatch), and when Republish hands commits back.
 func (s *EventStore) Appended() <-chan struct{} { return s.appended }
 
 // Command describes how to run one command against one aggregate.
