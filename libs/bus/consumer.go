@@ -72,6 +72,9 @@ type ConsumerSpec struct {
 	// processed messages is kept for it: that would be a read and a write per
 	// message, for nothing.
 	Idempotent bool
+	// Batch, for a consumer made by NewBatchConsumer, is the most messages handed to
+	// its handler at once (default 100).
+	Batch int
 	// HoldUnavailable is how long a message whose handler fails with
 	// apperr.Unavailable is held and retried in place, without spending its
 	// deliveries, before it goes the way of other failures (default 15 minutes).
@@ -83,6 +86,7 @@ type Consumer struct {
 	js        jetstream.JetStream
 	spec      ConsumerSpec
 	handler   Handler
+	batch     BatchHandler // set by NewBatchConsumer
 	processed Processed
 	logger    *slog.Logger
 	tracer    trace.Tracer
@@ -115,6 +119,30 @@ func NewConsumer(js jetstream.JetStream, spec ConsumerSpec, h Handler, processed
 		logger: logger.With("consumer", spec.Durable), tracer: tp.Tracer("github.com/itss/techcommit/libs/bus")}, nil
 }
 
+// config is the durable consumer's configuration on the server.
+func (c *Consumer) config() jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Durable:        c.spec.Durable,
+		FilterSubjects: c.spec.FilterSubjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        c.spec.AckWait,
+		// The consumer, not the server, bounds deliveries: a server that stopped at
+		// MaxDeliver would drop the message whose dead-letter publish failed on the
+		// last delivery, instead of redelivering it to be dead-lettered again.
+		MaxDeliver:    -1,
+		MaxAckPending: c.spec.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if c.batch != nil {
+		// One replica at a time receives the messages, so batches keep the stream's
+		// order across replicas; another takes over when it stops asking for more.
+		cfg.PriorityPolicy = jetstream.PriorityPolicyPinned
+		cfg.PriorityGroups = []string{pinnedGroup}
+		cfg.PinnedTTL = pinnedTTL
+	}
+	return cfg
+}
+
 // Run consumes until ctx is cancelled. It creates or updates the durable consumer
 // first, so a service can start before the streams it reads have any messages.
 func (c *Consumer) Run(ctx context.Context) error {
@@ -122,18 +150,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	wait := 250 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		var err error
-		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.spec.Stream, jetstream.ConsumerConfig{
-			Durable:        c.spec.Durable,
-			FilterSubjects: c.spec.FilterSubjects,
-			AckPolicy:      jetstream.AckExplicitPolicy,
-			AckWait:        c.spec.AckWait,
-			// The consumer, not the server, bounds deliveries: a server that stopped at
-			// MaxDeliver would drop the message whose dead-letter publish failed on the
-			// last delivery, instead of redelivering it to be dead-lettered again.
-			MaxDeliver:    -1,
-			MaxAckPending: c.spec.MaxAckPending,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-		})
+		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.spec.Stream, c.config())
 		if err == nil {
 			break
 		}
@@ -148,6 +165,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 5*time.Second)
+	}
+	if c.batch != nil {
+		return c.runBatches(ctx, cons)
 	}
 	workers := max(1, min(c.spec.Workers, c.spec.MaxAckPending))
 	slots := make(chan struct{}, workers)
@@ -226,7 +246,7 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 	for i := 0; err != nil && apperr.Is(err, apperr.Unavailable) && !IsPermanent(err) && time.Since(held) < c.spec.HoldUnavailable; i++ {
 		delay := c.spec.Backoff[min(i, len(c.spec.Backoff)-1)]
 		c.logger.WarnContext(ctx, "a dependency is unavailable; holding the message", "subject", m.Subject(), "retry_in", delay, "error", err)
-		if !c.hold(ctx, m, delay) {
+		if !c.hold(ctx, delay, m) {
 			_ = m.Nak() // the consumer is stopping: let another replica have it now
 			return
 		}
@@ -246,12 +266,14 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 	}
 }
 
-// hold waits for d while keeping m's ack wait from running out, and reports whether
+// hold waits for d while keeping the ack wait of ms from running out, and reports whether
 // the consumer is still running.
-func (c *Consumer) hold(ctx context.Context, m jetstream.Msg, d time.Duration) bool {
+func (c *Consumer) hold(ctx context.Context, d time.Duration, ms ...jetstream.Msg) bool {
 	until := time.Now().Add(d)
 	for {
-		_ = m.InProgress()
+		for _, m := range ms {
+			_ = m.InProgress()
+		}
 		step := min(time.Until(until), c.spec.AckWait/3)
 		if step <= 0 {
 			return true

@@ -25,6 +25,7 @@ import (
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/deadletter"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/relay"
 	"github.com/itss/techcommit/libs/store"
@@ -159,6 +160,18 @@ func (p *Platform) Consume(spec bus.ConsumerSpec, h bus.Handler) error {
 	}
 	p.consumers = append(p.consumers, c)
 	p.handlers[spec.Durable] = h
+	return nil
+}
+
+// ConsumeBatches adds a durable consumer whose handler takes a batch of events at
+// once (see bus.NewBatchConsumer).
+func (p *Platform) ConsumeBatches(spec bus.ConsumerSpec, h bus.BatchHandler) error {
+	c, err := bus.NewBatchConsumer(p.JS, spec, h, p.Logger, p.Telemetry.TracerProvider)
+	if err != nil {
+		return err
+	}
+	p.consumers = append(p.consumers, c)
+	p.handlers[spec.Durable] = func(ctx context.Context, e events.Envelope) error { return h(ctx, []events.Envelope{e}) }
 	return nil
 }
 
