@@ -139,13 +139,18 @@ func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
 	return &Views{views: v}, nil
 }
 
-// Save writes an application's view.
-func (v *Views) Save(ctx context.Context, a *application.Application) error {
-	return v.views.Put(ctx, a.ID(), viewDoc{
-		ID: a.ID(), RoundID: a.RoundID(), Org: a.OrganisationID(), Status: string(a.Status()), Title: a.Content().Title,
-		ReportDue: a.ReportIsDue(), HasReport: a.Report() != nil, AwardPence: a.AwardPence(), Version: a.Version(),
-		RequestedPc: a.Content().RequestedAmountPence,
-	})
+// Save writes applications' views, each as of its version, in one round trip for
+// new ones and one for the rest.
+func (v *Views) Save(ctx context.Context, apps ...*application.Application) error {
+	views := make([]store.View, len(apps))
+	for i, a := range apps {
+		views[i] = store.View{ID: a.ID(), Version: a.Version(), Doc: viewDoc{
+			ID: a.ID(), RoundID: a.RoundID(), Org: a.OrganisationID(), Status: string(a.Status()), Title: a.Content().Title,
+			ReportDue: a.ReportIsDue(), HasReport: a.Report() != nil, AwardPence: a.AwardPence(), Version: a.Version(),
+			RequestedPc: a.Content().RequestedAmountPence,
+		}}
+	}
+	return v.views.PutMany(ctx, views)
 }
 
 // List pages through applications in id order.

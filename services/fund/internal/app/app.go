@@ -58,7 +58,9 @@ type Signatory struct {
 
 // Views answers application list queries from the projection.
 type Views interface {
-	Save(ctx context.Context, a *application.Application) error
+	// Save writes the views of applications, each as of its version, never putting
+	// back an older version than the one stored.
+	Save(ctx context.Context, apps ...*application.Application) error
 	List(ctx context.Context, q ListQuery) (Page, error)
 	FundedOrganisations(ctx context.Context, roundID string) ([]string, error)
 	AwaitingReport(ctx context.Context, roundID string) ([]string, error)
@@ -497,18 +499,33 @@ func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) ([]*appl
 	return out, page.NextCursor, nil
 }
 
-// Project brings the view of one application up to date with at least the event of
-// version: as it is then, or later.
-func (a *App) Project(ctx context.Context, id string, version int) error {
-	history, err := a.events.LoadThrough(ctx, id, version)
-	if err != nil {
-		return err
+// Project brings the views of the applications a batch of their events is about up to
+// date with at least those events: each as it is at the batch's last event about it,
+// all written at once. Running it again, or over older events, changes nothing.
+func (a *App) Project(ctx context.Context, batch []events.Envelope) error {
+	through := map[string]int{}
+	var ids []string
+	for _, e := range batch {
+		if _, ok := through[e.AggregateID]; !ok {
+			ids = append(ids, e.AggregateID)
+		}
+		through[e.AggregateID] = max(through[e.AggregateID], e.Version)
 	}
-	app, err := rebuild(id, history)
-	if err != nil || !app.Exists() {
-		return err
+	apps := make([]*application.Application, 0, len(ids))
+	for _, id := range ids {
+		history, err := a.events.LoadThrough(ctx, id, through[id])
+		if err != nil {
+			return err
+		}
+		app, err := rebuild(id, history)
+		if err != nil {
+			return err
+		}
+		if app.Exists() {
+			apps = append(apps, app)
+		}
 	}
-	return a.views.Save(ctx, app)
+	return a.views.Save(ctx, apps...)
 }
 
 // RecordSignatory updates the read model from a signatory event.

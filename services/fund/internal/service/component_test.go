@@ -689,3 +689,73 @@ func mustDate(s string) (d civil.Date) {
 	}
 	return d
 }
+
+// A rush of drafts, submissions and withdrawals through three replicas: the list,
+// written by the projection many events at a time, ends with every application at its
+// last state, never an earlier one.
+func TestTheListCatchesUpWithARushThroughThreeReplicas(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	replicas := []*testenv.Client{h.Client, h.replica(), h.replica()}
+	orgs := []string{"org-r1", "org-r2", "org-r3"}
+	applicants := make([]string, len(orgs))
+	for i, org := range orgs {
+		h.announce(org, "signatory")
+		applicants[i] = h.Token(auth.RoleApplicant, org)
+	}
+	round := h.openRound(10000000, 1000, 10000)
+	for _, a := range applicants {
+		h.eligible(a, round, 1000)
+	}
+	const n = 150
+	want := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			applicant := applicants[i%len(applicants)]
+			on := func(step int) *testenv.Client { return replicas[(i+step)%len(replicas)] }
+			id := on(0).Must(http.StatusCreated, on(0).Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
+			status := "draft"
+			if i%2 == 0 {
+				on(1).Must(http.StatusOK, on(1).Do("POST", "/v1/applications/"+id+"/submit", applicant, nil))
+				status = "submitted"
+			}
+			if i%3 == 0 {
+				on(2).Must(http.StatusOK, on(2).Do("POST", "/v1/applications/"+id+"/withdraw", applicant, map[string]any{"reason": "changed our plans"}))
+				status = "withdrawn"
+			}
+			mu.Lock()
+			want[id] = status
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		got := map[string]string{}
+		for cursor := ""; ; {
+			page := h.Must(http.StatusOK, h.Do("GET", "/v1/applications?limit=100&round_id="+round+cursor, h.ops, nil)).JSON(t)
+			for _, a := range page["items"].([]any) {
+				app := a.(map[string]any)
+				if _, ours := want[app["id"].(string)]; ours {
+					got[app["id"].(string)] = app["status"].(string)
+				}
+			}
+			next, ok := page["next_cursor"].(string)
+			if !ok {
+				break
+			}
+			cursor = "&cursor=" + next
+		}
+		wrong := 0
+		for id, status := range want {
+			if got[id] != status {
+				wrong++
+			}
+		}
+		if wrong > 0 {
+			return fmt.Errorf("%d of %d applications listed at another state than their last", wrong, n)
+		}
+		return nil
+	})
+}

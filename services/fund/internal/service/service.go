@@ -58,7 +58,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Projection, eventport.Signatories, eventport.Settlement} {
+	if err := p.ConsumeBatches(eventport.Projection(application)); err != nil {
+		return fail(err)
+	}
+	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Signatories, eventport.Settlement} {
 		if err := p.Consume(consumer(application)); err != nil {
 			return fail(err)
 		}

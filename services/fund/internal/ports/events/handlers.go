@@ -38,16 +38,22 @@ func Settlement(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	}
 }
 
-// Projection keeps the applications view current from the service's own stream. It
-// writes an application's state as it is now, so running it twice does no harm.
-func Projection(a *app.App) (bus.ConsumerSpec, bus.Handler) {
-	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableProjection, MaxAckPending: 1, MaxDeliver: 10, Idempotent: true,
+// Projection keeps the applications view current from the service's own stream, many
+// events at a time. It writes applications' state as it is at their events, never
+// putting back an older one, so running it twice does no harm.
+func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableProjection, Batch: 200, MaxDeliver: 10,
 		FilterSubjects: []string{"tc.fund.application.>"}}
-	return spec, func(ctx context.Context, e events.Envelope) error {
-		if e.AggregateType != application.AggregateType || e.AggregateID == "" {
-			return bus.Permanent(fmt.Errorf("event %s is not about an application", e.ID))
+	return spec, func(ctx context.Context, batch []events.Envelope) error {
+		for _, e := range batch {
+			if e.AggregateType != application.AggregateType || e.AggregateID == "" {
+				if len(batch) == 1 {
+					return bus.Permanent(fmt.Errorf("event %s is not about an application", e.ID))
+				}
+				return fmt.Errorf("event %s is not about an application", e.ID) // found again on its own
+			}
 		}
-		return a.Project(ctx, e.AggregateID, e.Version)
+		return a.Project(ctx, batch)
 	}
 }
 
