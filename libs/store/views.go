@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 )
 
 // Views is a collection of query documents, one per aggregate, kept up to date by a
@@ -66,49 +67,68 @@ type View struct {
 
 // PutMany writes the views of a batch of aggregates, never putting back an older version
 // than the one stored. A view's first version is inserted (the cheapest write, many at
-// once); a later one replaces an older version of the view. A view at the same or a
+// once); a later one replaces an older version of the view; a view at the same or a
 // newer version already, because its events were delivered again, is left as it is.
-// In the usual case that is one round trip for the new views and one for the rest.
 //
-// There is no upsert: the embedded FerretDB stops a multi-statement update at the first
-// upsert whose insert collides, leaving the statements after it undone.
+// The guard reads each stored version by _id and then writes by _id, because the
+// embedded FerretDB finds a document by _id only when _id is all its filter says (a
+// filter on _id and version scans the whole collection), and it stops a multi-statement
+// update at the first upsert whose insert collides. Between the read and the write
+// another writer could slip in, so views are written by one writer at a time (a batch
+// consumer, whose messages go to one replica at a time).
 func (v *Views) PutMany(ctx context.Context, views []View) error {
-	var inserts, replaces []View
+	var first, later []View
 	for _, w := range views {
 		if w.Version == 1 {
-			inserts = append(inserts, w)
+			first = append(first, w)
 		} else {
-			replaces = append(replaces, w)
+			later = append(later, w)
 		}
 	}
-	later := len(replaces)
-	existing, err := v.insertMany(ctx, inserts)
+	existing, err := v.insertMany(ctx, first)
 	if err != nil {
 		return err
 	}
-	// A first version already there was delivered before: the view may have moved on
-	// since, so it gets the guarded replace, which leaves a newer version alone.
-	replaces = append(replaces, existing...)
-	if len(replaces) == 0 {
+	// A first version already there was delivered before: the view may have moved on.
+	later = append(later, existing...)
+	if len(later) == 0 {
 		return nil
 	}
-	models := make([]mongo.WriteModel, len(replaces))
-	for i, w := range replaces {
-		models[i] = mongo.NewReplaceOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: w.ID}, {Key: "version", Value: bson.D{{Key: "$lt", Value: w.Version}}}}).
-			SetReplacement(w.Doc)
+	stored := make([]int, len(later)) // 0: no view yet
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, w := range later {
+		g.Go(func() error {
+			var doc struct {
+				Version int `bson:"version"`
+			}
+			err := v.coll.FindOne(gctx, bson.D{{Key: "_id", Value: w.ID}}, options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}})).Decode(&doc)
+			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+				return fmt.Errorf("read view %s: %w", w.ID, Classify(err))
+			}
+			stored[i] = doc.Version
+			return nil
+		})
 	}
-	res, err := v.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-	if err != nil {
-		return fmt.Errorf("replace views: %w", Classify(err))
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	if res.MatchedCount == int64(len(replaces)) || later == 0 {
-		return nil
+	var models []mongo.WriteModel
+	var missing []View
+	for i, w := range later {
+		switch {
+		case stored[i] == 0:
+			missing = append(missing, w)
+		case stored[i] < w.Version:
+			models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: w.ID}}).SetReplacement(w.Doc))
+		}
 	}
-	// Some matched nothing: a view already at that version or newer, or a view whose
-	// first version came in this same batch and so was never stored. Inserting the
-	// later versions stores those and collides with the rest.
-	_, err = v.insertMany(ctx, replaces[:later])
+	if len(models) > 0 {
+		if _, err := v.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			return fmt.Errorf("replace views: %w", Classify(err))
+		}
+	}
+	_, err = v.insertMany(ctx, missing)
 	return err
 }
 
