@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -88,6 +89,15 @@ type App struct {
 	signatories Signatories
 	views       Views
 	clock       clock.Clock
+
+	roundsMu sync.Mutex
+	rebuilt  map[string]rebuiltRound // by id: each round as of its latest event seen
+}
+
+// rebuiltRound is a round rebuilt from its events up to the event lastEvent.
+type rebuiltRound struct {
+	lastEvent string
+	round     round.Round
 }
 
 // ListedTypes are the aggregate types the fund lists (see store.EventStore.Catalogue).
@@ -98,7 +108,8 @@ func New(es EventStore, sig Signatories, views Views, clk clock.Clock) (*App, er
 	if es == nil || sig == nil || views == nil || clk == nil {
 		return nil, errors.New("app: event store, signatories, views and clock are required")
 	}
-	return &App{events: es, signatories: sig, views: views, clock: clk, awarding: make(chan struct{}, 1)}, nil
+	return &App{events: es, signatories: sig, views: views, clock: clk, awarding: make(chan struct{}, 1),
+		rebuilt: map[string]rebuiltRound{}}, nil
 }
 
 // OpenRound creates a round (ops).
@@ -201,8 +212,31 @@ func (a *App) round(ctx context.Context, id string, maxAge time.Duration) (round
 	if len(history) == 0 || history[0].AggregateType != round.AggregateType {
 		return round.Round{}, apperr.New(apperr.NotFound, "round %s not found", id)
 	}
+	return a.rebuildRound(id, history)
+}
+
+// rebuildRound is round.Rebuild, remembered: every draft checks its round and the
+// rounds before it, and decoding their events each time was a tenth of its work. A
+// round is rebuilt again when its history has moved on (its last event differs).
+func (a *App) rebuildRound(id string, history []events.Envelope) (round.Round, error) {
+	last := history[len(history)-1].ID
+	a.roundsMu.Lock()
+	known, ok := a.rebuilt[id]
+	a.roundsMu.Unlock()
+	if ok && known.lastEvent == last {
+		return known.round, nil
+	}
 	r, _, err := round.Rebuild(id, history)
-	return r, err
+	if err != nil {
+		return round.Round{}, err
+	}
+	a.roundsMu.Lock()
+	defer a.roundsMu.Unlock()
+	if len(a.rebuilt) >= 1024 {
+		clear(a.rebuilt) // rounds are few; this only bounds a flood of bogus ids
+	}
+	a.rebuilt[id] = rebuiltRound{lastEvent: last, round: r}
+	return r, nil
 }
 
 // Rounds lists rounds, newest first, optionally only those with a status now.
@@ -229,7 +263,7 @@ func (a *App) rounds(ctx context.Context, status round.Status, maxAge time.Durat
 	for _, id := range ids {
 		evs := byID[id]
 		sort.SliceStable(evs, func(i, j int) bool { return evs[i].Version < evs[j].Version })
-		r, _, err := round.Rebuild(id, evs)
+		r, err := a.rebuildRound(id, evs)
 		if err != nil {
 			return nil, err
 		}
