@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/fund/internal/config"
 	"github.com/itss/techcommit/services/fund/internal/service"
 )
@@ -25,6 +26,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
+	platform.TuneRuntime()
 	cfg, err := config.Load()
 	if err != nil {
 		return err

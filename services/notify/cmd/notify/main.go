@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/notify/internal/config"
 	"github.com/itss/techcommit/services/notify/internal/service"
 )
@@ -24,6 +25,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
+	platform.TuneRuntime()
 	cfg, err := config.Load()
 	if err != nil {
 		return err
