@@ -35,6 +35,11 @@ type figures struct {
 	startup            time.Duration
 	rss                map[string]int64 // KiB, idle
 	rssLoaded          map[string]int64 // KiB, after load
+	submitCPU          map[string]time.Duration
+	submitAllCPU       map[string]time.Duration // until every consumer caught up
+	catchUp            time.Duration
+	baselineCPU        map[string]time.Duration
+	submitElapsed      time.Duration
 	stackRSS           int64
 	submit, baseline   rate
 	ack, jetstream     latency
@@ -112,23 +117,35 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	stopProfile := cpuProfile(*profile, "submit", *duration)
+	cpu0 := cpuTimes(stack.Process.Pid)
 	f.submit = attack(round, applicant, *duration)
+	f.submitCPU = cpuSpent(cpu0, cpuTimes(stack.Process.Pid))
+	f.submitElapsed = *duration
 	stopProfile()
 	fmt.Printf("submissions: %.0f/s p50 %s p99 %s errors %d\n", f.submit.perSecond, f.submit.p50, f.submit.p99, f.submit.errors)
+	fmt.Printf("CPU during the submissions: %s\n", cpuLine(f.submitCPU, f.submit.perSecond*f.submitElapsed.Seconds()))
 	// The baseline on a system at rest too: the projection is still writing the views
 	// of the drafts above, and would slow the inserts.
 	took, err := caughtUp(ctx, "nats://127.0.0.1:4222", 5*time.Minute)
 	if err != nil {
 		return err
 	}
+	// Everything a draft causes, the views and other consumers' work included, is done
+	// by now: the CPU from the load's start to here is what the drafts cost in all.
+	f.submitAllCPU = cpuSpent(cpu0, cpuTimes(stack.Process.Pid))
+	f.catchUp = took
 	fmt.Printf("consumers caught up with the submissions in %s\n", took.Round(time.Millisecond))
+	fmt.Printf("CPU from the load's start until caught up: %s\n", cpuLine(f.submitAllCPU, f.submit.perSecond*f.submitElapsed.Seconds()))
 	stopProfile = cpuProfile(*profile, "raw-inserts", *duration)
+	cpu0 = cpuTimes(stack.Process.Pid)
 	f.baseline, err = rawInserts(ctx, *duration)
+	f.baselineCPU = cpuSpent(cpu0, cpuTimes(stack.Process.Pid))
 	stopProfile()
 	if err != nil {
 		return err
 	}
 	fmt.Printf("raw inserts: %.0f/s p50 %s p99 %s\n", f.baseline.perSecond, f.baseline.p50, f.baseline.p99)
+	fmt.Printf("CPU during the raw inserts: %s\n", cpuLine(f.baselineCPU, f.baseline.perSecond*f.submitElapsed.Seconds()))
 	f.rssLoaded, _ = footprint(stack.Process.Pid)
 
 	// 4. Event latency: a submission's response to its acknowledgement email, at a
@@ -195,35 +212,74 @@ func waitReady(ctx context.Context, url string, within time.Duration) error {
 	return fmt.Errorf("%s not ready within %s", url, within)
 }
 
-// footprint reads the resident memory of the stack process and each child, by name.
-func footprint(root int) (map[string]int64, int64) {
-	out := map[string]int64{}
-	var total int64
-	pids := []int{root}
+// stackProcesses returns the stack process and each of its children, by name.
+func stackProcesses(root int) map[string]int {
+	out := map[string]int{"tcdev (NATS + FerretDB)": root}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		fields := procStat(pid)
 		if len(fields) > 1 && fields[1] == strconv.Itoa(root) {
-			pids = append(pids, pid)
+			name, _ := procRSS(pid)
+			out[name] = pid
 		}
 	}
-	for _, pid := range pids {
-		name, rss := procRSS(pid)
-		if pid == root {
-			name = "tcdev (NATS + FerretDB)"
-		}
+	return out
+}
+
+// procStat returns the fields of /proc/pid/stat after the command name.
+func procStat(pid int) []string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+}
+
+// footprint reads the resident memory of the stack process and each child, by name.
+func footprint(root int) (map[string]int64, int64) {
+	out := map[string]int64{}
+	var total int64
+	for name, pid := range stackProcesses(root) {
+		_, rss := procRSS(pid)
 		out[name] = rss
 		total += rss
 	}
 	return out, total
+}
+
+// loadGenerator names this process among the stack's in CPU accounts.
+const loadGenerator = "load generator (this process)"
+
+// cpuTimes reads the CPU time (user + system) used so far by the stack's processes
+// and by this one, the load generator.
+func cpuTimes(root int) map[string]time.Duration {
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	out := map[string]time.Duration{}
+	for name, pid := range stackProcesses(root) {
+		if fields := procStat(pid); len(fields) > 12 {
+			user, _ := strconv.ParseInt(fields[11], 10, 64)
+			system, _ := strconv.ParseInt(fields[12], 10, 64)
+			out[name] = time.Duration(user+system) * tick
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		out[loadGenerator] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return out
+}
+
+// cpuSpent is the CPU time each process used between two readings.
+func cpuSpent(before, after map[string]time.Duration) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, t := range after {
+		out[name] = t - before[name]
+	}
+	return out
 }
 
 func procRSS(pid int) (string, int64) {
@@ -460,8 +516,36 @@ func report(f figures) string {
 		fmt.Fprintf(&b, "| resident memory, %s | idle %.1f MiB, after load %.1f MiB | | | services < 40 MiB idle |\n", n, float64(f.rss[n])/1024, float64(f.rssLoaded[n])/1024)
 	}
 	fmt.Fprintf(&b, "| resident memory, whole local stack idle | %.1f MiB | | | < 200 MiB |\n", float64(f.stackRSS)/1024)
+	if len(f.submitCPU) > 0 {
+		drafts := f.submit.perSecond * f.submitElapsed.Seconds()
+		fmt.Fprintf(&b, "\nCPU used during the %s submit load, per process (ms per request): %s. During the raw inserts: %s. The machine has %d cores: "+
+			"what the processes use together is what it can give.\n",
+			f.submitElapsed, cpuLine(f.submitCPU, drafts), cpuLine(f.baselineCPU, f.baseline.perSecond*f.submitElapsed.Seconds()), runtime.NumCPU())
+		fmt.Fprintf(&b, "\nEverything the drafts caused, from the load's start until every consumer had caught up %s after it: %s.\n",
+			f.catchUp.Round(time.Millisecond), cpuLine(f.submitAllCPU, drafts))
+	}
 
 	return b.String()
+}
+
+// cpuLine lists the CPU time of the processes that used any, busiest first, with
+// the time per request for n requests.
+func cpuLine(spent map[string]time.Duration, n float64) string {
+	names := make([]string, 0, len(spent))
+	var total time.Duration
+	for name, t := range spent {
+		if t > 0 {
+			names = append(names, name)
+			total += t
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return spent[names[i]] > spent[names[j]] })
+	parts := make([]string, 0, len(names)+1)
+	for _, name := range names {
+		parts = append(parts, fmt.Sprintf("%s %.1f s (%.2f ms)", name, spent[name].Seconds(), spent[name].Seconds()*1000/max(n, 1)))
+	}
+	parts = append(parts, fmt.Sprintf("together %.1f s (%.2f ms)", total.Seconds(), total.Seconds()*1000/max(n, 1)))
+	return strings.Join(parts, ", ")
 }
 
 // pprofAddr is where tcdev serves its profiles when asked to (-profile).
