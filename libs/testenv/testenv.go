@@ -7,9 +7,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +39,8 @@ func MongoURI(tb testing.TB) string {
 		return uri
 	}
 	ferretOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tc-ferretdb-")
+		removeLeftovers()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("tc-ferretdb-%d-", os.Getpid()))
 		if err != nil {
 			ferretErr = err
 			return
@@ -48,6 +51,23 @@ func MongoURI(tb testing.TB) string {
 		tb.Fatalf("start ferretdb: %v", ferretErr)
 	}
 	return ferret.URI
+}
+
+// removeLeftovers removes the FerretDB directories of earlier test processes that
+// have ended. The shared FerretDB lives as long as its test binary, which has no hook
+// to remove it at exit, so each binary clears up after those before it.
+func removeLeftovers() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "tc-ferretdb-*"))
+	for _, dir := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(dir), "tc-ferretdb-%d-", &pid); err != nil {
+			_ = os.RemoveAll(dir) // named before directories carried their process
+			continue
+		}
+		if pid != os.Getpid() && syscall.Kill(pid, 0) == syscall.ESRCH {
+			_ = os.RemoveAll(dir)
+		}
+	}
 }
 
 // DatabaseName returns a database name no other test uses.
