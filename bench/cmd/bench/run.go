@@ -270,8 +270,30 @@ func cpuTimes(root int) map[string]time.Duration {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		out[loadGenerator] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
+	if stat, err := os.ReadFile("/proc/stat"); err == nil {
+		// The machine's line: user nice system idle iowait irq softirq steal ...
+		fields := strings.Fields(strings.SplitN(string(stat), "\n", 2)[0])
+		var total int64
+		for i, f := range fields[1:] {
+			n, _ := strconv.ParseInt(f, 10, 64)
+			if i < 8 {
+				total += n
+			}
+			if i == 7 {
+				out[stolen] = time.Duration(n) * tick
+			}
+		}
+		out[machineTime] = time.Duration(total) * tick
+	}
 	return out
 }
+
+// stolen and machineTime are the virtual machine's CPU time taken by its host, and
+// all its CPU time, in cpuTimes' readings: a busy host shows as steal.
+const (
+	stolen      = "stolen by the host"
+	machineTime = "machine"
+)
 
 // cpuSpent is the CPU time each process used between two readings.
 func cpuSpent(before, after map[string]time.Duration) map[string]time.Duration {
@@ -534,7 +556,7 @@ func cpuLine(spent map[string]time.Duration, n float64) string {
 	names := make([]string, 0, len(spent))
 	var total time.Duration
 	for name, t := range spent {
-		if t > 0 {
+		if t > 0 && name != stolen && name != machineTime {
 			names = append(names, name)
 			total += t
 		}
@@ -545,6 +567,9 @@ func cpuLine(spent map[string]time.Duration, n float64) string {
 		parts = append(parts, fmt.Sprintf("%s %.1f s (%.2f ms)", name, spent[name].Seconds(), spent[name].Seconds()*1000/max(n, 1)))
 	}
 	parts = append(parts, fmt.Sprintf("together %.1f s (%.2f ms)", total.Seconds(), total.Seconds()*1000/max(n, 1)))
+	if spent[machineTime] > 0 {
+		parts = append(parts, fmt.Sprintf("%.0f%% of the machine's time stolen by its host", 100*spent[stolen].Seconds()/spent[machineTime].Seconds()))
+	}
 	return strings.Join(parts, ", ")
 }
 
