@@ -60,34 +60,19 @@ func NewBatchConsumer(js jetstream.JetStream, spec ConsumerSpec, h BatchHandler,
 	return c, nil
 }
 
-// received is a message of a batch, decoded.
-type received struct {
-	m    jetstream.Msg
-	meta *jetstream.MsgMetadata
-	env  events.Envelope
-}
-
 // runBatches consumes as a batch consumer until ctx is cancelled. Messages are queued
 // by the client's callback and handled by one goroutine, a batch at a time.
 func (c *Consumer) runBatches(ctx context.Context, cons jetstream.Consumer) error {
 	queue := make(chan jetstream.Msg, c.spec.Batch)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
+	stop, err := c.consume(ctx, cons, func(m jetstream.Msg) {
 		select {
 		case queue <- m:
 		case <-ctx.Done():
 			_ = m.Nak() // stopping: another replica may have it now
 		}
-	},
-		jetstream.PullPriorityGroup(pinnedGroup),
-		jetstream.PullMaxMessages(c.spec.Batch),
-		jetstream.PullExpiry(pullExpiry),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				c.logger.DebugContext(ctx, "consume", "error", err)
-			}
-		}))
+	}, jetstream.PullPriorityGroup(pinnedGroup), jetstream.PullMaxMessages(c.spec.Batch), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", c.spec.Durable, err)
+		return err
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -113,12 +98,7 @@ func (c *Consumer) runBatches(ctx context.Context, cons jetstream.Consumer) erro
 	})
 	<-ctx.Done()
 	wg.Wait()
-	cc.Drain()
-	select {
-	case <-cc.Closed():
-	case <-time.After(5 * time.Second):
-		cc.Stop()
-	}
+	stop()
 	for {
 		select {
 		case m := <-queue:
@@ -135,22 +115,11 @@ func (c *Consumer) handleBatch(parent context.Context, msgs []jetstream.Msg) {
 	batch := make([]received, 0, len(msgs))
 	links := make([]trace.Link, 0, len(msgs))
 	for _, m := range msgs {
-		meta, err := m.Metadata()
-		if err != nil {
-			c.logger.ErrorContext(parent, "message without metadata", "error", err)
-			_ = m.Term()
+		r, ok := c.accept(parent, m)
+		if !ok {
 			continue
 		}
-		env, err := Envelope(m.Subject(), m.Headers(), m.Data())
-		if err != nil {
-			c.deadLetter(parent, m, meta, fmt.Errorf("undecodable: %w", err))
-			continue
-		}
-		if int(meta.NumDelivered) > c.spec.MaxDeliver {
-			c.deadLetter(parent, m, meta, fmt.Errorf("delivered %d times, more than the %d allowed", meta.NumDelivered, c.spec.MaxDeliver))
-			continue
-		}
-		batch = append(batch, received{m: m, meta: meta, env: env})
+		batch = append(batch, r)
 		producer := propagation.TraceContext{}.Extract(context.Background(), headerCarrier(m.Headers()))
 		if sc := trace.SpanContextFromContext(producer); sc.IsValid() {
 			links = append(links, trace.Link{SpanContext: sc})

@@ -71,6 +71,14 @@ func (l *ledger) snapshot() ([]string, []int) {
 	return append([]string(nil), l.ids...), append([]int(nil), l.batches...)
 }
 
+// publishEvents publishes a test event with each id, in order.
+func (f fixture) publishEvents(tb testing.TB, ids ...string) {
+	tb.Helper()
+	for _, id := range ids {
+		f.publish(tb, bus.Message(testEvent(id)))
+	}
+}
+
 func eventIDs(prefix string, n int) []string {
 	ids := make([]string, n)
 	for i := range ids {
@@ -83,9 +91,7 @@ func TestBatchConsumerHandsOverBatchesInStreamOrder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	want := eventIDs("e", 300)
-	for _, id := range want {
-		f.publish(t, bus.Message(testEvent(id)))
-	}
+	f.publishEvents(t, want...)
 	var l ledger
 	f.runBatches(t, bus.ConsumerSpec{Batch: 50}, func(_ context.Context, batch []events.Envelope) error {
 		l.done(batch)
@@ -109,9 +115,7 @@ func TestBatchConsumerRetriesAFailureInPlaceWithoutBeingOvertaken(t *testing.T) 
 	t.Parallel()
 	f := newFixture(t)
 	want := eventIDs("e", 10)
-	for _, id := range want {
-		f.publish(t, bus.Message(testEvent(id)))
-	}
+	f.publishEvents(t, want...)
 	var l ledger
 	var failures atomic.Int32
 	f.runBatches(t, bus.ConsumerSpec{Batch: 20, MaxDeliver: 5, Backoff: []time.Duration{10 * time.Millisecond}},
@@ -138,9 +142,7 @@ func TestBatchConsumerRetriesAFailureInPlaceWithoutBeingOvertaken(t *testing.T) 
 func TestBatchConsumerDeadLettersWhatNeverSucceedsAndKeepsOrder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	for _, id := range []string{"e1", "poison", "e2", "refused", "e3"} {
-		f.publish(t, bus.Message(testEvent(id)))
-	}
+	f.publishEvents(t, "e1", "poison", "e2", "refused", "e3")
 	var l ledger
 	var tries effects
 	const maxDeliver = 3
@@ -207,9 +209,7 @@ func TestBatchConsumerReplicasTakeTurnsInOrder(t *testing.T) {
 		f.runBatches(t, bus.ConsumerSpec{Batch: 20}, handler(1)),
 	}
 	want := eventIDs("a", 400)
-	for _, id := range want {
-		f.publish(t, bus.Message(testEvent(id)))
-	}
+	f.publishEvents(t, want...)
 	f.drained(t, testDurable)
 	got, _ := l.snapshot()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -228,9 +228,7 @@ func TestBatchConsumerReplicasTakeTurnsInOrder(t *testing.T) {
 
 	stops[pinned]()
 	more := eventIDs("b", 50)
-	for _, id := range more {
-		f.publish(t, bus.Message(testEvent(id)))
-	}
+	f.publishEvents(t, more...)
 	testenv.Eventually(t, 20*time.Second, func() error {
 		if n := byReplica[1-pinned].Load(); n != int32(len(more)) {
 			return fmt.Errorf("the other replica handled %d of %d", n, len(more))
@@ -260,9 +258,7 @@ func TestBatchConsumerTakesOverAnExistingDurable(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	for _, id := range eventIDs("old", 5) {
-		f.publish(t, bus.Message(testEvent(id)))
-	}
+	f.publishEvents(t, eventIDs("old", 5)...)
 	f.drained(t, testDurable)
 	cancel()
 	if err := <-done; err != nil {
@@ -275,9 +271,7 @@ func TestBatchConsumerTakesOverAnExistingDurable(t *testing.T) {
 		return nil
 	})
 	want := eventIDs("new", 5)
-	for _, id := range want {
-		f.publish(t, bus.Message(testEvent(id)))
-	}
+	f.publishEvents(t, want...)
 	f.drained(t, testDurable)
 	got, _ := l.snapshot()
 	if diff := cmp.Diff(want, got); diff != "" {

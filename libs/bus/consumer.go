@@ -173,7 +173,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	slots := make(chan struct{}, workers)
 	var inFlight sync.WaitGroup
 	defer inFlight.Wait()
-	cc, err := cons.Consume(func(m jetstream.Msg) {
+	stop, err := c.consume(ctx, cons, func(m jetstream.Msg) {
 		if workers == 1 {
 			c.handle(ctx, m)
 			return
@@ -184,44 +184,74 @@ func (c *Consumer) Run(ctx context.Context) error {
 			defer func() { <-slots; inFlight.Done() }()
 			c.handle(ctx, m)
 		}()
-	},
-		jetstream.PullMaxMessages(max(c.spec.MaxAckPending, 1)),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				c.logger.DebugContext(ctx, "consume", "error", err)
-			}
-		}))
+	}, jetstream.PullMaxMessages(max(c.spec.MaxAckPending, 1)))
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", c.spec.Durable, err)
+		return err
 	}
 	<-ctx.Done()
-	cc.Drain()
-	select {
-	case <-cc.Closed():
-	case <-time.After(5 * time.Second):
-		cc.Stop()
-	}
+	stop()
 	return nil
 }
 
-func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
+// consume starts the client's delivery of messages to h and returns a function that
+// stops it: it drains what was delivered and waits for that, up to 5 s.
+func (c *Consumer) consume(ctx context.Context, cons jetstream.Consumer, h jetstream.MessageHandler, opts ...jetstream.PullConsumeOpt) (func(), error) {
+	opts = append(opts, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			c.logger.DebugContext(ctx, "consume", "error", err)
+		}
+	}))
+	cc, err := cons.Consume(h, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", c.spec.Durable, err)
+	}
+	return func() {
+		cc.Drain()
+		select {
+		case <-cc.Closed():
+		case <-time.After(5 * time.Second):
+			cc.Stop()
+		}
+	}, nil
+}
+
+// received is a delivered message, decoded.
+type received struct {
+	m    jetstream.Msg
+	meta *jetstream.MsgMetadata
+	env  events.Envelope
+}
+
+// accept decodes a delivered message, or settles it and reports false: one without
+// metadata is terminated, one that cannot be decoded or whose deliveries are spent is
+// dead-lettered.
+func (c *Consumer) accept(ctx context.Context, m jetstream.Msg) (received, bool) {
 	meta, err := m.Metadata()
 	if err != nil {
-		c.logger.ErrorContext(parent, "message without metadata", "error", err)
+		c.logger.ErrorContext(ctx, "message without metadata", "error", err)
 		_ = m.Term()
-		return
+		return received{}, false
 	}
 	env, err := Envelope(m.Subject(), m.Headers(), m.Data())
 	if err != nil {
-		c.deadLetter(parent, m, meta, fmt.Errorf("undecodable: %w", err))
-		return
+		c.deadLetter(ctx, m, meta, fmt.Errorf("undecodable: %w", err))
+		return received{}, false
 	}
 	if int(meta.NumDelivered) > c.spec.MaxDeliver {
 		// Its deliveries are spent: its dead-letter publish failed, or it was never
 		// settled (the process died or hung while handling it).
-		c.deadLetter(parent, m, meta, fmt.Errorf("delivered %d times, more than the %d allowed", meta.NumDelivered, c.spec.MaxDeliver))
+		c.deadLetter(ctx, m, meta, fmt.Errorf("delivered %d times, more than the %d allowed", meta.NumDelivered, c.spec.MaxDeliver))
+		return received{}, false
+	}
+	return received{m: m, meta: meta, env: env}, true
+}
+
+func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
+	r, ok := c.accept(parent, m)
+	if !ok {
 		return
 	}
+	meta, env := r.meta, r.env
 	ctx := propagation.TraceContext{}.Extract(parent, headerCarrier(m.Headers()))
 	ctx, span := c.tracer.Start(ctx, "consume "+m.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
@@ -237,7 +267,7 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 		defer cancel()
 		return c.Process(ctx, env)
 	}
-	err = attempt()
+	err := attempt()
 	// A dependency that is down (the database, the mail relay) fails every message
 	// alike, and redelivery would spend their deliveries and dead-letter them all if
 	// the outage outlasted the backoff. So the message is held, its ack wait renewed,
