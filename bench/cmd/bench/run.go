@@ -37,6 +37,7 @@ type figures struct {
 	rssLoaded          map[string]int64 // KiB, after load
 	submitCPU          map[string]time.Duration
 	submitAllCPU       map[string]time.Duration // until every consumer caught up
+	ackCPU             map[string]time.Duration
 	catchUp            time.Duration
 	baselineCPU        map[string]time.Duration
 	submitElapsed      time.Duration
@@ -154,14 +155,17 @@ func run(ctx context.Context, args []string) error {
 	if f.smtp, err = smtpRoundTrip(); err != nil {
 		return err
 	}
+	cpu0 = cpuTimes(stack.Process.Pid)
 	f.ack, err = eventLatency(ctx, round, applicant, *ackRate, *duration, func() func() {
 		return cpuProfile(*profile, "event-latency", *duration)
 	})
 	if err != nil {
 		return err
 	}
+	f.ackCPU = cpuSpent(cpu0, cpuTimes(stack.Process.Pid))
 	fmt.Printf("submission → email: p50 %s p90 %s p95 %s p99 %s max %s (%d measured, %d missing); one SMTP round trip %s\n",
 		f.ack.p50, f.ack.p90, f.ack.p95, f.ack.p99, f.ack.max, f.ack.n, f.ack.missing, f.smtp)
+	fmt.Printf("CPU during the latency load: %s\n", cpuLine(f.ackCPU, float64(f.ack.n)))
 	if f.jetstream, err = jetStreamLatency(ctx, "nats://127.0.0.1:4222", *ackRate, *duration); err != nil {
 		return err
 	}
@@ -545,6 +549,9 @@ func report(f figures) string {
 			f.submitElapsed, cpuLine(f.submitCPU, drafts), cpuLine(f.baselineCPU, f.baseline.perSecond*f.submitElapsed.Seconds()), runtime.NumCPU())
 		fmt.Fprintf(&b, "\nEverything the drafts caused, from the load's start until every consumer had caught up %s after it: %s.\n",
 			f.catchUp.Round(time.Millisecond), cpuLine(f.submitAllCPU, drafts))
+	}
+	if len(f.ackCPU) > 0 {
+		fmt.Fprintf(&b, "\nCPU during the event latency load (ms per submission, its draft and its email): %s.\n", cpuLine(f.ackCPU, float64(f.ack.n)))
 	}
 
 	return b.String()
