@@ -19,7 +19,9 @@ import (
 )
 
 // BatchHandler handles a run of events at once, in stream order: a projection that
-// writes many views in one round trip instead of one per event. It must be idempotent,
+// writes many views in one round trip instead of one per event. When it fails, even
+// with a Permanent error, the consumer takes the batch one message at a time, so a
+// handler need not find which message was at fault. It must be idempotent,
 // for a batch is handled again, whole or in part, after a failure or a crash, and it
 // must not let an older event undo a newer one (a view keeps its version and is never
 // put back to an older one), for after a replica dies its unacknowledged messages come

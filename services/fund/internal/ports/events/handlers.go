@@ -47,10 +47,9 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 	return spec, func(ctx context.Context, batch []events.Envelope) error {
 		for _, e := range batch {
 			if e.AggregateType != application.AggregateType || e.AggregateID == "" {
-				if len(batch) == 1 {
-					return bus.Permanent(fmt.Errorf("event %s is not about an application", e.ID))
-				}
-				return fmt.Errorf("event %s is not about an application", e.ID) // found again on its own
+				// The consumer takes a failed batch one message at a time, so only
+				// this one is dead-lettered.
+				return bus.Permanent(fmt.Errorf("event %s is not about an application", e.ID))
 			}
 		}
 		return a.Project(ctx, batch)
