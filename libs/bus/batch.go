@@ -52,7 +52,7 @@ func NewBatchConsumer(js jetstream.JetStream, spec ConsumerSpec, h BatchHandler,
 	if spec.Batch <= 0 {
 		spec.Batch = 100
 	}
-	spec.MaxAckPending, spec.Workers, spec.Idempotent = spec.Batch, 1, true
+	spec.MaxAckPending, spec.Idempotent = spec.Batch, true
 	one := func(ctx context.Context, e events.Envelope) error { return h(ctx, []events.Envelope{e}) }
 	c, err := NewConsumer(js, spec, one, nil, logger, tp)
 	if err != nil {

@@ -25,7 +25,6 @@ import (
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/deadletter"
-	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/relay"
 	"github.com/itss/techcommit/libs/store"
@@ -171,7 +170,7 @@ func (p *Platform) ConsumeBatches(spec bus.ConsumerSpec, h bus.BatchHandler) err
 		return err
 	}
 	p.consumers = append(p.consumers, c)
-	p.handlers[spec.Durable] = func(ctx context.Context, e events.Envelope) error { return h(ctx, []events.Envelope{e}) }
+	p.handlers[spec.Durable] = c.Process // the handler with a batch of one
 	return nil
 }
 
