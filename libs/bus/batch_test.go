@@ -65,6 +65,18 @@ func (l *ledger) done(batch []events.Envelope) {
 	}
 }
 
+// handledInOrder waits until the consumer has settled every message, and checks that
+// the handler finished want, in that order; it returns the sizes of the batches.
+func (f fixture) handledInOrder(tb testing.TB, l *ledger, what string, want []string) []int {
+	tb.Helper()
+	f.drained(tb, testDurable)
+	got, sizes := l.snapshot()
+	if diff := cmp.Diff(want, got); diff != "" {
+		tb.Errorf("%s (-want +got):\n%s", what, diff)
+	}
+	return sizes
+}
+
 func (l *ledger) snapshot() ([]string, []int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -97,11 +109,7 @@ func TestBatchConsumerHandsOverBatchesInStreamOrder(t *testing.T) {
 		l.done(batch)
 		return nil
 	})
-	f.drained(t, testDurable)
-	got, sizes := l.snapshot()
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("handled (-want +got):\n%s", diff)
-	}
+	sizes := f.handledInOrder(t, &l, "handled", want)
 	biggest := 0
 	for _, n := range sizes {
 		biggest = max(biggest, n)
@@ -129,11 +137,7 @@ func TestBatchConsumerRetriesAFailureInPlaceWithoutBeingOvertaken(t *testing.T) 
 			l.done(batch)
 			return nil
 		})
-	f.drained(t, testDurable)
-	got, _ := l.snapshot()
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("handled, in order (-want +got):\n%s", diff)
-	}
+	f.handledInOrder(t, &l, "handled, in order", want)
 	if n := failures.Load(); n != 3 {
 		t.Errorf("e004 failed %d times, want 3 (then succeeded)", n)
 	}
@@ -153,21 +157,16 @@ func TestBatchConsumerDeadLettersWhatNeverSucceedsAndKeepsOrder(t *testing.T) {
 				switch {
 				case e.ID == "poison":
 					return errors.New("the template cannot render this")
-				case e.ID == "refused" && len(batch) == 1:
-					return bus.Permanent(errors.New("not about a thing"))
 				case e.ID == "refused":
-					return errors.New("not about a thing")
+					// Permanent for the whole batch: only it is dead-lettered.
+					return bus.Permanent(errors.New("not about a thing"))
 				}
 			}
 			l.done(batch)
 			return nil
 		})
 	letters := f.deadLetters(t, testDurable, 2)
-	f.drained(t, testDurable)
-	got, _ := l.snapshot()
-	if diff := cmp.Diff([]string{"e1", "e2", "e3"}, got); diff != "" {
-		t.Errorf("handled, in order (-want +got):\n%s", diff)
-	}
+	f.handledInOrder(t, &l, "handled, in order", []string{"e1", "e2", "e3"})
 	if n := tries.snapshot()["poison"]; n != 1+maxDeliver {
 		t.Errorf("poison tried %d times, want once in its batch and %d times alone", n, maxDeliver)
 	}
@@ -210,11 +209,7 @@ func TestBatchConsumerReplicasTakeTurnsInOrder(t *testing.T) {
 	}
 	want := eventIDs("a", 400)
 	f.publishEvents(t, want...)
-	f.drained(t, testDurable)
-	got, _ := l.snapshot()
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("handled across both replicas (-want +got):\n%s", diff)
-	}
+	f.handledInOrder(t, &l, "handled across both replicas", want)
 	if n := overlaps.Load(); n != 0 {
 		t.Errorf("%d batches were handled while another was", n)
 	}
@@ -235,11 +230,7 @@ func TestBatchConsumerReplicasTakeTurnsInOrder(t *testing.T) {
 		}
 		return nil
 	})
-	f.drained(t, testDurable)
-	got, _ = l.snapshot()
-	if diff := cmp.Diff(append(want, more...), got); diff != "" {
-		t.Errorf("handled after the hand-over (-want +got):\n%s", diff)
-	}
+	f.handledInOrder(t, &l, "handled after the hand-over", append(want, more...))
 }
 
 // A consumer that ran one message at a time before becomes a batch consumer on the
@@ -272,11 +263,7 @@ func TestBatchConsumerTakesOverAnExistingDurable(t *testing.T) {
 	})
 	want := eventIDs("new", 5)
 	f.publishEvents(t, want...)
-	f.drained(t, testDurable)
-	got, _ := l.snapshot()
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("handled by the batch consumer (-want +got):\n%s", diff)
-	}
+	f.handledInOrder(t, &l, "handled by the batch consumer", want)
 	if n := len(before.snapshot()); n != 5 {
 		t.Errorf("the first consumer handled %d, want 5", n)
 	}
