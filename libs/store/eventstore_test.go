@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/clock"
@@ -25,6 +26,12 @@ func (counted) EventType() string { return "tc.test.counter.counted.v1" }
 func newStore(t *testing.T) *store.EventStore {
 	t.Helper()
 	_, db := testenv.Mongo(t)
+	return openLog(t, db)
+}
+
+// openLog opens the test's event log in db, as a service's process does at start.
+func openLog(t *testing.T, db *mongo.Database) *store.EventStore {
+	t.Helper()
 	es, err := store.NewEventStore(context.Background(), db, "events", "/tc/test", clock.System{})
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/itss/techcommit/libs/clock"
-	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -52,10 +50,7 @@ func TestOutboxRecordsOfADeadWriterAreFinished(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, db := testenv.Mongo(t)
-	first, err := store.NewEventStore(ctx, db, "events", "/tc/test", clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := openLog(t, db)
 	if _, err := count(first, "won", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +70,7 @@ func TestOutboxRecordsOfADeadWriterAreFinished(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	restarted, err := store.NewEventStore(ctx, db, "events", "/tc/test", clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	restarted := openLog(t, db)
 	commits, err := restarted.Unpublished(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -107,10 +99,7 @@ func TestABatchRecordOfADeadWriterIsFinished(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, db := testenv.Mongo(t)
-	first, err := store.NewEventStore(ctx, db, "events", "/tc/test", clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := openLog(t, db)
 	for _, id := range []string{"reached", "taken"} {
 		if _, err := count(first, id, ""); err != nil {
 			t.Fatal(err)
@@ -141,10 +130,7 @@ func TestABatchRecordOfADeadWriterIsFinished(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	restarted, err := store.NewEventStore(ctx, db, "events", "/tc/test", clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	restarted := openLog(t, db)
 	commits, err = restarted.Unpublished(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -166,10 +152,7 @@ func TestConcurrentAppendsShareOutboxRecords(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, db := testenv.Mongo(t)
-	es, err := store.NewEventStore(ctx, db, "events", "/tc/test", clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := openLog(t, db)
 	const n = 40
 	var wg sync.WaitGroup
 	errs := make(chan error, n)

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/testenv"
@@ -17,10 +16,7 @@ func twoProcesses(t *testing.T) (*store.EventStore, *store.EventStore) {
 	_, db := testenv.Mongo(t)
 	var out [2]*store.EventStore
 	for i := range out {
-		es, err := store.NewEventStore(context.Background(), db, "events", "/tc/test", clock.System{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		es := openLog(t, db)
 		es.Catalogue("counter")
 		out[i] = es
 	}
