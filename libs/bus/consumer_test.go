@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -213,7 +214,7 @@ func TestMessageRoundTripsTheEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(events.Envelope{})); diff != "" {
 		t.Errorf("envelope (-want +got):\n%s", diff)
 	}
 }
@@ -238,7 +239,7 @@ func TestConsumerHandsOverTheEnvelope(t *testing.T) {
 	f.publish(t, bus.Message(want))
 	select {
 	case e := <-got:
-		if diff := cmp.Diff(want, e); diff != "" {
+		if diff := cmp.Diff(want, e, cmpopts.IgnoreUnexported(events.Envelope{})); diff != "" {
 			t.Errorf("envelope (-want +got):\n%s", diff)
 		}
 	case <-time.After(10 * time.Second):

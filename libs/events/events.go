@@ -35,7 +35,24 @@ type Envelope struct {
 	Actor         string    // who caused it ("ops:alice", "system:scheduler", ...)
 	TraceParent   string    // W3C trace context of the operation that caused it
 	Data          json.RawMessage
+
+	// decoded is the payload Data encodes, when this process made the envelope from
+	// it (see Carrying). It is never stored or sent.
+	decoded Payload
 }
+
+// Carrying returns e holding p, the payload its Data is the encoding of, so that
+// Decode in this process returns p instead of parsing Data again: a command's new
+// events are rebuilt into its answer and projected at once, and decoding them was a
+// tenth of the fund's CPU per draft. p is shared by every copy of e, so neither it
+// nor anything it points to may change afterwards.
+func (e Envelope) Carrying(p Payload) Envelope {
+	e.decoded = p
+	return e
+}
+
+// Carried returns the payload e carries (see Carrying), or nil.
+func (e Envelope) Carried() Payload { return e.decoded }
 
 // Subject is the NATS subject the event is published on: its type without the
 // version suffix.
@@ -49,11 +66,15 @@ func SubjectOf(eventType string) string {
 	return eventType
 }
 
-// Decode unmarshals the payload into v, checking that the envelope carries the type v expects.
+// Decode unmarshals the payload into v, checking that the envelope carries the type v
+// expects; an envelope carrying its payload (see Carrying) gives that instead.
 func Decode[T Payload](e Envelope) (T, error) {
 	var v T
 	if e.Type != v.EventType() {
 		return v, fmt.Errorf("decode event %s: type is %s, want %s", e.ID, e.Type, v.EventType())
+	}
+	if p, ok := e.decoded.(T); ok {
+		return p, nil
 	}
 	if err := json.Unmarshal(e.Data, &v); err != nil {
 		return v, fmt.Errorf("decode event %s (%s): %w", e.ID, e.Type, err)

@@ -98,6 +98,10 @@ type commitDoc struct {
 	Actor         string     `bson:"actor"`
 	TraceParent   string     `bson:"traceparent,omitempty"`
 	Events        []eventDoc `bson:"events"`
+
+	// decoded holds each event's payload when this process appended the commit, so
+	// that loads from memory hand them on (see events.Envelope.Carrying). Not stored.
+	decoded []events.Payload
 }
 
 // headDoc caches the first commits of a long-lived aggregate (a budget ledger), so
@@ -574,7 +578,7 @@ func (s *EventStore) Envelopes(ctx context.Context, cmd Command, after int, payl
 			ID: s.eventID(cmd, i), Source: s.source, Type: p.EventType(),
 			AggregateType: cmd.AggregateType, AggregateID: cmd.AggregateID,
 			Version: after + i + 1, Time: now, Actor: cmd.Actor, TraceParent: tp, Data: data,
-		}
+		}.Carrying(p)
 	}
 	return out, nil
 }
@@ -633,6 +637,12 @@ func toCommit(evs []events.Envelope) commitDoc {
 	}
 	for i, e := range evs {
 		d.Events[i] = eventDoc{ID: e.ID, Type: e.Type, Version: e.Version, Data: string(e.Data)}
+		if p := e.Carried(); p != nil {
+			if d.decoded == nil {
+				d.decoded = make([]events.Payload, len(evs))
+			}
+			d.decoded[i] = p
+		}
 	}
 	return d
 }
@@ -643,6 +653,9 @@ func (d commitDoc) envelopes() []events.Envelope {
 		out[i] = events.Envelope{
 			ID: e.ID, Source: d.Source, Type: e.Type, AggregateType: d.AggregateType, AggregateID: d.AggregateID,
 			Version: e.Version, Time: d.Time, Actor: d.Actor, TraceParent: d.TraceParent, Data: json.RawMessage(e.Data),
+		}
+		if d.decoded != nil && d.decoded[i] != nil {
+			out[i] = out[i].Carrying(d.decoded[i])
 		}
 	}
 	return out

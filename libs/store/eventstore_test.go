@@ -173,3 +173,39 @@ func TestDecideErrorStoresNothing(t *testing.T) {
 		t.Fatalf("stored %d events after a refused command", len(history))
 	}
 }
+
+// TestAppendedEventsCarryTheirPayloads: the events a command appends, and loads of
+// them from this process's memory, carry the payloads they were made from, which
+// decode to what another process parses from the log.
+func TestAppendedEventsCarryTheirPayloads(t *testing.T) {
+	t.Parallel()
+	_, db := testenv.Mongo(t)
+	es := openLog(t, db)
+	ctx := context.Background()
+	appended, err := count(es, "c5", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(appended) != 1 || appended[0].Carried() != (counted{N: 0}) {
+		t.Fatalf("appended %+v, want one event carrying counted{0}", appended)
+	}
+	remembered, err := es.LoadThrough(ctx, "c5", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := openLog(t, db).Load(ctx, "c5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(remembered) != 1 || remembered[0].Carried() != (counted{N: 0}) {
+		t.Errorf("loaded from memory %+v, want one event carrying counted{0}", remembered)
+	}
+	if len(fresh) != 1 || fresh[0].Carried() != nil {
+		t.Fatalf("another process loaded %+v, want one event parsed from the log", fresh)
+	}
+	for _, e := range []events.Envelope{appended[0], remembered[0], fresh[0]} {
+		if got, err := events.Decode[counted](e); err != nil || got != (counted{N: 0}) {
+			t.Errorf("event %s decodes to %+v, %v; want counted{0}", e.ID, got, err)
+		}
+	}
+}

@@ -4,7 +4,6 @@
 package application
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -367,7 +366,7 @@ func (a *Application) apply(e events.Envelope) error {
 	switch e.Type {
 	case events.ApplicationDraftedV1{}.EventType():
 		var p events.ApplicationDraftedV1
-		if err = json.Unmarshal(e.Data, &p); err == nil {
+		if p, err = events.Decode[events.ApplicationDraftedV1](e); err == nil {
 			a.roundID, a.org, a.requestHash = p.RoundID, p.OrganisationID, p.RequestHash
 			a.applicant = Person{Name: p.Applicant.Name, Email: p.Applicant.Email}
 			a.content = fromEvent(p.Content)
@@ -375,43 +374,43 @@ func (a *Application) apply(e events.Envelope) error {
 		}
 	case events.ApplicationUpdatedV1{}.EventType():
 		var p events.ApplicationUpdatedV1
-		if err = json.Unmarshal(e.Data, &p); err == nil {
+		if p, err = events.Decode[events.ApplicationUpdatedV1](e); err == nil {
 			a.content = fromEvent(p.Content)
 		}
 	case events.ApplicationSubmittedV1{}.EventType():
 		var p events.ApplicationSubmittedV1
-		if err = json.Unmarshal(e.Data, &p); err == nil {
+		if p, err = events.Decode[events.ApplicationSubmittedV1](e); err == nil {
 			a.status, a.submittedAt = StatusSubmitted, p.SubmittedAt
 		}
 	case events.ApplicationWithdrawnV1{}.EventType():
 		var p events.ApplicationWithdrawnV1
-		if err = json.Unmarshal(e.Data, &p); err == nil {
+		if p, err = events.Decode[events.ApplicationWithdrawnV1](e); err == nil {
 			a.status, a.withdrawnWhy = StatusWithdrawn, p.Reason
 		}
 	case events.ApplicationAssessmentStartedV1{}.EventType():
 		a.status = StatusInAssessment
 	case events.ApplicationAwardedV1{}.EventType():
 		var p events.ApplicationAwardedV1
-		if err = json.Unmarshal(e.Data, &p); err == nil {
+		if p, err = events.Decode[events.ApplicationAwardedV1](e); err == nil {
 			a.status, a.awardPence, a.reportDue = StatusAwarded, p.AmountPence, p.ReportDue
 		}
 	case events.ApplicationDeclinedV1{}.EventType():
 		var p events.ApplicationDeclinedV1
-		if err = json.Unmarshal(e.Data, &p); err == nil {
+		if p, err = events.Decode[events.ApplicationDeclinedV1](e); err == nil {
 			a.status, a.feedback = StatusDeclined, p.Feedback
 		}
 	case events.ReportDueV1{}.EventType():
 		a.reportIsDue = true
 	case events.ReportSubmittedV1{}.EventType():
 		var p events.ReportSubmittedV1
-		if err = json.Unmarshal(e.Data, &p); err == nil {
+		if p, err = events.Decode[events.ReportSubmittedV1](e); err == nil {
 			a.report = &Report{Summary: p.Summary, SpentPence: p.SpentPence}
 		}
 	default:
 		return fmt.Errorf("application %s: unknown event type %s", a.id, e.Type)
 	}
 	if err != nil {
-		return fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
+		return fmt.Errorf("application %s: %w", a.id, err)
 	}
 	a.version, a.updatedAt = e.Version, e.Time
 	return nil

@@ -5,7 +5,6 @@
 package ledger
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -32,16 +31,16 @@ func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
 	for _, e := range history {
 		switch e.Type {
 		case events.BudgetReservedV1{}.EventType():
-			var p events.BudgetReservedV1
-			if err := json.Unmarshal(e.Data, &p); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", e.ID, err)
+			p, err := events.Decode[events.BudgetReservedV1](e)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: %w", err)
 			}
 			l.reserved[p.ApplicationID] = p.AmountPence
 			l.spent += p.AmountPence
 		case events.BudgetReleasedV1{}.EventType():
-			var p events.BudgetReleasedV1
-			if err := json.Unmarshal(e.Data, &p); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", e.ID, err)
+			p, err := events.Decode[events.BudgetReleasedV1](e)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: %w", err)
 			}
 			delete(l.reserved, p.ApplicationID)
 			l.spent -= p.AmountPence

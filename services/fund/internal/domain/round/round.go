@@ -3,7 +3,6 @@
 package round
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -200,24 +199,24 @@ func Rebuild(id string, history []events.Envelope) (Round, bool, error) {
 		switch e.Type {
 		case events.RoundOpenedV1{}.EventType():
 			var p events.RoundOpenedV1
-			if err = json.Unmarshal(e.Data, &p); err == nil {
+			if p, err = events.Decode[events.RoundOpenedV1](e); err == nil {
 				r.setTerms(p.Name, p.Opens, p.Closes, p.BudgetPence, p.MinAwardPence, p.MaxAwardPence, p.ProjectStart, p.ProjectEnd, p.Themes, p.ExcludePreviouslyFunded)
 			}
 		case events.RoundUpdatedV1{}.EventType():
 			var p events.RoundUpdatedV1
-			if err = json.Unmarshal(e.Data, &p); err == nil {
+			if p, err = events.Decode[events.RoundUpdatedV1](e); err == nil {
 				r.setTerms(p.Name, p.Opens, p.Closes, p.BudgetPence, p.MinAwardPence, p.MaxAwardPence, p.ProjectStart, p.ProjectEnd, p.Themes, p.ExcludePreviouslyFunded)
 			}
 		case events.RoundClosedV1{}.EventType():
 			var p events.RoundClosedV1
-			if err = json.Unmarshal(e.Data, &p); err == nil {
+			if p, err = events.Decode[events.RoundClosedV1](e); err == nil {
 				r.ClosedAt, r.ClosedEarly = p.ClosedAt, p.Early
 			}
 		default:
 			return Round{}, false, fmt.Errorf("round %s: unknown event type %s", id, e.Type)
 		}
 		if err != nil {
-			return Round{}, false, fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
+			return Round{}, false, fmt.Errorf("round %s: %w", id, err)
 		}
 		r.Version = e.Version
 	}
