@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,7 +118,18 @@ func Classify(err error) error {
 // Existing ones are left alone: FerretDB drops the connection when asked to create an
 // index that is already there, which every restart of a service would do. It retries
 // briefly, since replicas starting at once race to create the same indexes.
+//
+// On a server that answers no query from an index but _id's (see QueriesUseIndexes),
+// an index that is not unique would only be a cost on every write, so it is not
+// created there, and one that an earlier version created is dropped. Unique indexes
+// guard concurrency, and are created everywhere.
 func CreateIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) error {
+	if slices.ContainsFunc(models, func(m mongo.IndexModel) bool { return !unique(m) }) && !QueriesUseIndexes(ctx, coll) {
+		var err error
+		if models, err = dropUnused(ctx, coll, models); err != nil {
+			return err
+		}
+	}
 	var err error
 	for attempt := range 8 {
 		var missing []mongo.IndexModel
@@ -138,7 +150,88 @@ func CreateIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.I
 	return err
 }
 
+// QueriesUseIndexes reports whether the server behind coll may answer a query from an
+// index other than _id's. FerretDB 1.x on SQLite, the embedded development store,
+// does not: it hands SQLite a filter only when it is on _id alone, and sorts only in
+// the order of insertion, so every other query reads the whole collection whatever
+// its indexes; and each index costs every insert and update (measured: two on the
+// fund's views made inserting a view a quarter dearer). Any other server is taken to
+// use them.
+func QueriesUseIndexes(ctx context.Context, coll *mongo.Collection) bool {
+	admin := coll.Database().Client().Database("admin")
+	var info struct {
+		FerretDB string `bson:"ferretdbVersion"`
+	}
+	if err := admin.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil || info.FerretDB == "" {
+		return true
+	}
+	// FerretDB names its backend in its startup warnings once it has opened a
+	// database, so this collection's is opened first (created if it is new; an
+	// existing one refuses, which is as good).
+	_ = coll.Database().CreateCollection(ctx, coll.Name())
+	var startup struct {
+		Log []string `bson:"log"`
+	}
+	if err := admin.RunCommand(ctx, bson.D{{Key: "getLog", Value: "startupWarnings"}}).Decode(&startup); err != nil {
+		return true
+	}
+	for _, line := range startup.Log {
+		if strings.Contains(line, "Powered by FerretDB") && strings.Contains(line, " and SQLite ") {
+			return false
+		}
+	}
+	return true
+}
+
+// dropUnused drops those of models that are not unique and exist, and returns the
+// unique ones.
+func dropUnused(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) ([]mongo.IndexModel, error) {
+	names, err := indexNames(ctx, coll)
+	if err != nil {
+		return nil, err
+	}
+	var kept []mongo.IndexModel
+	for _, m := range models {
+		switch {
+		case unique(m):
+			kept = append(kept, m)
+		case names[indexName(m)]:
+			if err := coll.Indexes().DropOne(ctx, indexName(m)); err != nil {
+				return nil, fmt.Errorf("drop index %s, which this store does not use: %w", indexName(m), err)
+			}
+		}
+	}
+	return kept, nil
+}
+
+// unique reports whether the index is a unique one.
+func unique(m mongo.IndexModel) bool {
+	if m.Options == nil {
+		return false
+	}
+	var o options.IndexOptions
+	for _, set := range m.Options.List() {
+		_ = set(&o)
+	}
+	return o.Unique != nil && *o.Unique
+}
+
 func missingIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) ([]mongo.IndexModel, error) {
+	have, err := indexNames(ctx, coll)
+	if err != nil {
+		return nil, err
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		if !have[indexName(m)] {
+			missing = append(missing, m)
+		}
+	}
+	return missing, nil
+}
+
+// indexNames lists the names of the collection's indexes.
+func indexNames(ctx context.Context, coll *mongo.Collection) (map[string]bool, error) {
 	cur, err := coll.Indexes().List(ctx)
 	if err != nil {
 		return nil, err
@@ -153,13 +246,7 @@ func missingIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.
 	for _, e := range existing {
 		have[e.Name] = true
 	}
-	var missing []mongo.IndexModel
-	for _, m := range models {
-		if !have[indexName(m)] {
-			missing = append(missing, m)
-		}
-	}
-	return missing, nil
+	return have, nil
 }
 
 // indexName is the index's given name, or the name MongoDB gives it by default
