@@ -40,7 +40,9 @@ type figures struct {
 	ackCPU             map[string]time.Duration
 	catchUp            time.Duration
 	baselineCPU        map[string]time.Duration
-	submitElapsed      time.Duration
+	submitElapsed      time.Duration // each of the submit load and its baseline, over all slices
+	slices             int
+	submitN, baselineN float64 // requests that succeeded
 	stackRSS           int64
 	submit, baseline   rate
 	ack, jetstream     latency
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string) error {
 	bin := fs.String("bin", "bin", "where make build put the binaries")
 	out := fs.String("out", "docs/BENCHMARKS.md", "the report to write")
 	duration := fs.Duration("duration", 10*time.Second, "how long each load runs")
+	submitOnly := fs.Bool("submit-only", false, "measure start-up, footprint and submit throughput only, for a quick comparison of two builds")
+	slices := fs.Int("slices", 5, "how many turns the submit load and its baseline take, alternating, within -duration each")
 	sweep := fs.String("sweep", "", "a file with the notify sweep benchmark's output, to include instead of running it")
 	root := fs.String("root", "..", "the repository, whose services/notify holds the sweep benchmark")
 	ackRate := fs.Int("ack-rate", 100, "submissions per second while measuring event latency")
@@ -117,37 +121,62 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	stopProfile := cpuProfile(*profile, "submit", *duration)
-	cpu0 := cpuTimes(stack.Process.Pid)
-	f.submit = attack(round, applicant, *duration)
-	f.submitCPU = cpuSpent(cpu0, cpuTimes(stack.Process.Pid))
-	f.submitElapsed = *duration
-	stopProfile()
+	// The two loads take turns, a slice of each at a time, and each slice of drafts is
+	// followed by a wait for every consumer to catch up with it, so the baseline runs on
+	// a system at rest as the drafts did: the host's speed drifts from minute to minute
+	// (the same code's CPU per draft varied by 2x between runs), and alternating puts
+	// the drift on both sides of the ratio alike.
+	raw, err := openRawInserts(ctx)
+	if err != nil {
+		return err
+	}
+	defer raw.close()
+	slice := *duration / time.Duration(*slices)
+	var drafts, inserts tally
+	f.submitAllCPU = map[string]time.Duration{}
+	for i := range *slices {
+		stopProfile := func() {}
+		if i == 0 {
+			stopProfile = cpuProfile(*profile, "submit", slice)
+		}
+		cpu0, began := cpuTimes(stack.Process.Pid), time.Now()
+		ok, errs, lat := attack(round, applicant, slice)
+		drafts.add(ok, errs, lat, time.Since(began), cpuSpent(cpu0, cpuTimes(stack.Process.Pid)))
+		stopProfile()
+		took, err := caughtUp(ctx, "nats://127.0.0.1:4222", 5*time.Minute)
+		if err != nil {
+			return err
+		}
+		// Everything a draft causes, the views and other consumers' work included, is
+		// done by now: the CPU from the slice's start to here is what its drafts cost.
+		addCPU(f.submitAllCPU, cpuSpent(cpu0, cpuTimes(stack.Process.Pid)))
+		f.catchUp = max(f.catchUp, took)
+
+		if i == 0 {
+			stopProfile = cpuProfile(*profile, "raw-inserts", slice)
+		}
+		cpu0, began = cpuTimes(stack.Process.Pid), time.Now()
+		ok, errs, lat = raw.run(ctx, slice)
+		inserts.add(ok, errs, lat, time.Since(began), cpuSpent(cpu0, cpuTimes(stack.Process.Pid)))
+		stopProfile()
+		fmt.Printf("slice %d: submissions %.0f/s, raw inserts %.0f/s\n", i+1, drafts.lastRate, inserts.lastRate)
+	}
+	if inserts.ok == 0 {
+		return fmt.Errorf("no raw insert succeeded")
+	}
+	f.submit, f.submitCPU, f.submitN = drafts.rate(), drafts.cpu, float64(drafts.ok)
+	f.baseline, f.baselineCPU, f.baselineN = inserts.rate(), inserts.cpu, float64(inserts.ok)
+	f.submitElapsed, f.slices = *duration, *slices
 	fmt.Printf("submissions: %.0f/s p50 %s p99 %s errors %d\n", f.submit.perSecond, f.submit.p50, f.submit.p99, f.submit.errors)
-	fmt.Printf("CPU during the submissions: %s\n", cpuLine(f.submitCPU, f.submit.perSecond*f.submitElapsed.Seconds()))
-	// The baseline on a system at rest too: the projection is still writing the views
-	// of the drafts above, and would slow the inserts.
-	took, err := caughtUp(ctx, "nats://127.0.0.1:4222", 5*time.Minute)
-	if err != nil {
-		return err
-	}
-	// Everything a draft causes, the views and other consumers' work included, is done
-	// by now: the CPU from the load's start to here is what the drafts cost in all.
-	f.submitAllCPU = cpuSpent(cpu0, cpuTimes(stack.Process.Pid))
-	f.catchUp = took
-	fmt.Printf("consumers caught up with the submissions in %s\n", took.Round(time.Millisecond))
-	fmt.Printf("CPU from the load's start until caught up: %s\n", cpuLine(f.submitAllCPU, f.submit.perSecond*f.submitElapsed.Seconds()))
-	stopProfile = cpuProfile(*profile, "raw-inserts", *duration)
-	cpu0 = cpuTimes(stack.Process.Pid)
-	f.baseline, err = rawInserts(ctx, *duration)
-	f.baselineCPU = cpuSpent(cpu0, cpuTimes(stack.Process.Pid))
-	stopProfile()
-	if err != nil {
-		return err
-	}
+	fmt.Printf("CPU during the submissions: %s\n", cpuLine(f.submitCPU, f.submitN))
+	fmt.Printf("consumers caught up with each slice of submissions within %s\n", f.catchUp.Round(time.Millisecond))
+	fmt.Printf("CPU from each slice's start until caught up: %s\n", cpuLine(f.submitAllCPU, f.submitN))
 	fmt.Printf("raw inserts: %.0f/s p50 %s p99 %s\n", f.baseline.perSecond, f.baseline.p50, f.baseline.p99)
-	fmt.Printf("CPU during the raw inserts: %s\n", cpuLine(f.baselineCPU, f.baseline.perSecond*f.submitElapsed.Seconds()))
+	fmt.Printf("CPU during the raw inserts: %s\n", cpuLine(f.baselineCPU, f.baselineN))
 	f.rssLoaded, _ = footprint(stack.Process.Pid)
+	if *submitOnly {
+		return os.WriteFile(*out, []byte(report(f)), 0o644)
+	}
 
 	// 4. Event latency: a submission's response to its acknowledgement email, at a
 	// steady rate, against raw JetStream publish → consume on the same server.
@@ -155,7 +184,7 @@ func run(ctx context.Context, args []string) error {
 	if f.smtp, err = smtpRoundTrip(); err != nil {
 		return err
 	}
-	cpu0 = cpuTimes(stack.Process.Pid)
+	cpu0 := cpuTimes(stack.Process.Pid)
 	f.ack, err = eventLatency(ctx, round, applicant, *ackRate, *duration, func() func() {
 		return cpuProfile(*profile, "event-latency", *duration)
 	})
@@ -410,70 +439,121 @@ func postStatus(ctx context.Context, token string, body []byte) int {
 }
 
 // attack submits applications over HTTP from 32 concurrent clients, as fast as the
-// service answers, with vegeta.
-func attack(round, token string, d time.Duration) rate {
+// service answers, with vegeta, for d; it returns the submissions accepted, the
+// others, and the latency of each accepted one.
+func attack(round, token string, d time.Duration) (int, int, []time.Duration) {
 	body := draftBody(round)
 	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: "http://127.0.0.1:8084/v1/applications", Body: body,
 		Header: http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}})
 	attacker := vegeta.NewAttacker(vegeta.Workers(32), vegeta.MaxWorkers(32), vegeta.KeepAlive(true))
-	var m vegeta.Metrics
-	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: 0}, d, "submit") {
-		m.Add(res)
-	}
-	m.Close()
+	var lat []time.Duration
 	errs := 0
-	for code, n := range m.StatusCodes {
-		if code != "201" {
-			errs += n
+	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: 0}, d, "submit") {
+		if res.Code == http.StatusCreated {
+			lat = append(lat, res.Latency)
+		} else {
+			errs++
 		}
 	}
-	return rate{perSecond: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, errors: errs}
+	return len(lat), errs, lat
+}
+
+// tally adds up one load over its slices.
+type tally struct {
+	ok, errors int
+	elapsed    time.Duration
+	lat        []time.Duration
+	cpu        map[string]time.Duration
+	lastRate   float64 // of the latest slice
+}
+
+func (t *tally) add(ok, errs int, lat []time.Duration, elapsed time.Duration, cpu map[string]time.Duration) {
+	t.ok, t.errors, t.elapsed = t.ok+ok, t.errors+errs, t.elapsed+elapsed
+	t.lat = append(t.lat, lat...)
+	if t.cpu == nil {
+		t.cpu = map[string]time.Duration{}
+	}
+	addCPU(t.cpu, cpu)
+	t.lastRate = float64(ok) / elapsed.Seconds()
+}
+
+// rate is the load's throughput over the time its slices took, and its latencies.
+func (t *tally) rate() rate {
+	r := rate{errors: t.errors}
+	if len(t.lat) == 0 || t.elapsed <= 0 {
+		return r
+	}
+	sort.Slice(t.lat, func(i, j int) bool { return t.lat[i] < t.lat[j] })
+	r.perSecond = float64(t.ok) / t.elapsed.Seconds()
+	r.p50, r.p99 = t.lat[len(t.lat)/2], t.lat[len(t.lat)*99/100]
+	return r
+}
+
+// addCPU adds one reading of cpuSpent to a running total.
+func addCPU(total, spent map[string]time.Duration) {
+	for name, t := range spent {
+		total[name] += t
+	}
 }
 
 // rawInserts is the baseline: the same kind of commit document inserted through the
 // same driver into the same store at the same concurrency, with nothing in between.
-func rawInserts(ctx context.Context, d time.Duration) (rate, error) {
+type rawInserts struct {
+	client *mongo.Client
+	coll   *mongo.Collection
+	n      atomic.Int64
+}
+
+// openRawInserts connects and inserts one document, so that the first slice does not
+// pay for the connection or for creating the collection.
+func openRawInserts(ctx context.Context) (*rawInserts, error) {
 	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://127.0.0.1:27017/"))
 	if err != nil {
-		return rate{}, err
+		return nil, err
 	}
-	defer client.Disconnect(context.Background())
-	coll := client.Database("bench_baseline").Collection("events")
-	doc := func(i int64) bson.D {
-		return bson.D{{Key: "_id", Value: fmt.Sprintf("b-%d-%d", time.Now().UnixNano(), i)}, {Key: "aggregate_type", Value: "application"},
-			{Key: "aggregate_id", Value: fmt.Sprintf("a-%d", i)}, {Key: "version", Value: 1}, {Key: "published", Value: false},
-			{Key: "time", Value: time.Now()}, {Key: "events", Value: bson.A{bson.D{{Key: "type", Value: "tc.fund.application.drafted.v1"}, {Key: "data", Value: string(draftBody("r"))}}}}}
+	r := &rawInserts{client: client, coll: client.Database("bench_baseline").Collection("events")}
+	if _, err := r.coll.InsertOne(ctx, r.doc(-1)); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, err
 	}
-	if _, err := coll.InsertOne(ctx, doc(-1)); err != nil {
-		return rate{}, err
-	}
-	var n atomic.Int64
+	return r, nil
+}
+
+func (r *rawInserts) close() { _ = r.client.Disconnect(context.Background()) }
+
+func (r *rawInserts) doc(i int64) bson.D {
+	return bson.D{{Key: "_id", Value: fmt.Sprintf("b-%d-%d", time.Now().UnixNano(), i)}, {Key: "aggregate_type", Value: "application"},
+		{Key: "aggregate_id", Value: fmt.Sprintf("a-%d", i)}, {Key: "version", Value: 1}, {Key: "published", Value: false},
+		{Key: "time", Value: time.Now()}, {Key: "events", Value: bson.A{bson.D{{Key: "type", Value: "tc.fund.application.drafted.v1"}, {Key: "data", Value: string(draftBody("r"))}}}}}
+}
+
+// run inserts from 32 goroutines for d; it returns the inserts that succeeded, the
+// others, and the latency of each that succeeded.
+func (r *rawInserts) run(ctx context.Context, d time.Duration) (int, int, []time.Duration) {
 	var mu sync.Mutex
 	var lat []time.Duration
+	errs := 0
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			var mine []time.Duration
+			failed := 0
 			for time.Now().Before(stop) {
 				t := time.Now()
-				if _, err := coll.InsertOne(ctx, doc(n.Add(1))); err == nil {
+				if _, err := r.coll.InsertOne(ctx, r.doc(r.n.Add(1))); err == nil {
 					mine = append(mine, time.Since(t))
+				} else {
+					failed++
 				}
 			}
 			mu.Lock()
-			lat = append(lat, mine...)
+			lat, errs = append(lat, mine...), errs+failed
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	if len(lat) == 0 {
-		return rate{}, fmt.Errorf("no insert succeeded")
-	}
-	return rate{perSecond: float64(len(lat)) / d.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+	return len(lat), errs, lat
 }
 
 // sweepFigures reads the time per sweep of each population from the benchmark's output.
@@ -543,12 +623,13 @@ func report(f figures) string {
 	}
 	fmt.Fprintf(&b, "| resident memory, whole local stack idle | %.1f MiB | | | < 200 MiB |\n", float64(f.stackRSS)/1024)
 	if len(f.submitCPU) > 0 {
-		drafts := f.submit.perSecond * f.submitElapsed.Seconds()
-		fmt.Fprintf(&b, "\nCPU used during the %s submit load, per process (ms per request): %s. During the raw inserts: %s. The machine has %d cores: "+
+		fmt.Fprintf(&b, "\nThe submit load and its baseline ran %s each, in %d alternating slices (each slice of drafts followed by a wait for every consumer to catch up), "+
+			"so that the host's drift in speed weighs on both alike.\n", f.submitElapsed, f.slices)
+		fmt.Fprintf(&b, "\nCPU used during the submit load, per process (ms per request): %s. During the raw inserts: %s. The machine has %d cores: "+
 			"what the processes use together is what it can give.\n",
-			f.submitElapsed, cpuLine(f.submitCPU, drafts), cpuLine(f.baselineCPU, f.baseline.perSecond*f.submitElapsed.Seconds()), runtime.NumCPU())
-		fmt.Fprintf(&b, "\nEverything the drafts caused, from the load's start until every consumer had caught up %s after it: %s.\n",
-			f.catchUp.Round(time.Millisecond), cpuLine(f.submitAllCPU, drafts))
+			cpuLine(f.submitCPU, f.submitN), cpuLine(f.baselineCPU, f.baselineN), runtime.NumCPU())
+		fmt.Fprintf(&b, "\nEverything the drafts caused, from each slice's start until every consumer had caught up (within %s after it): %s.\n",
+			f.catchUp.Round(time.Millisecond), cpuLine(f.submitAllCPU, f.submitN))
 	}
 	if len(f.ackCPU) > 0 {
 		fmt.Fprintf(&b, "\nCPU during the event latency load (ms per submission, its draft and its email): %s.\n", cpuLine(f.ackCPU, float64(f.ack.n)))
