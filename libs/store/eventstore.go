@@ -64,8 +64,10 @@ type EventStore struct {
 	// (see outbox.go).
 	commits batcher[*pendingCommit]
 	deletes batcher[string]
-	// swept is when Unpublished last read the outbox for other writers' records.
-	swept time.Time
+	// swept is when Unpublished last read the outbox for other writers' records, and
+	// sweptRecords how many records it found there.
+	swept        time.Time
+	sweptRecords int
 	// writingHead holds the aggregates whose head this process is writing.
 	writingHead map[string]bool
 	// known holds the commits of recently loaded aggregates (see remember), and

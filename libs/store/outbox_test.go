@@ -194,3 +194,50 @@ func TestConcurrentAppendsShareOutboxRecords(t *testing.T) {
 		t.Fatalf("still unpublished: %d (%v)", len(commits), err)
 	}
 }
+
+// TestPublishedRecordsGoWhateverTheOutboxHolds: the relay's marks delete this
+// process's outbox records, and only those, both while the outbox is small (one
+// delete takes them all) and while it holds hundreds of other writers' records
+// still in flight (each goes by _id, so as not to read them all at every delete).
+func TestPublishedRecordsGoWhateverTheOutboxHolds(t *testing.T) {
+	t.Parallel()
+	for _, others := range []int{0, 300} {
+		t.Run(fmt.Sprint(others, " records of other writers"), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			_, db := testenv.Mongo(t)
+			outbox := db.Collection("events_outbox")
+			var foreign []string
+			var docs []any
+			for i := range others {
+				id := fmt.Sprintf("other-%03d", i)
+				foreign = append(foreign, id)
+				docs = append(docs, bson.D{{Key: "_id", Value: id}, {Key: "written", Value: time.Now()},
+					{Key: "keys", Value: bson.A{bson.D{{Key: "id", Value: fmt.Sprintf("elsewhere-%d/0000000001", i)}, {Key: "commit_id", Value: "e"}}}}})
+			}
+			if others > 0 {
+				if _, err := outbox.InsertMany(ctx, docs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			es := openLog(t, db)
+			for i := range 3 {
+				for j := range 5 {
+					if _, err := count(es, fmt.Sprintf("agg-%d-%d", i, j), ""); err != nil {
+						t.Fatal(err)
+					}
+				}
+				commits, err := es.Unpublished(ctx, 1000)
+				if err != nil || len(commits) != 5 {
+					t.Fatalf("unpublished: %d commits (%v), want 5", len(commits), err)
+				}
+				var ids []string
+				for _, c := range commits {
+					ids = append(ids, c.ID)
+				}
+				es.MarkPublished(ids)
+			}
+			outboxHolds(t, outbox, foreign...)
+		})
+	}
+}
