@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -26,17 +28,42 @@ import (
 // it is not published either; Commit is the one-commit record of earlier versions,
 // which carried the commit itself, and is still finished if found.
 type outboxDoc struct {
-	ID      string      `bson:"_id"`
-	Written time.Time   `bson:"written"` // wall-clock time of the write, for Unpublished's grace
-	Keys    []outboxKey `bson:"keys,omitempty"`
-	Commit  *commitDoc  `bson:"commit,omitempty"`
+	ID      string    `bson:"_id"`
+	Written time.Time `bson:"written"` // wall-clock time of the write, for Unpublished's grace
+	// Names holds the keys of the batch's commits as one JSON string (see
+	// newOutboxDoc); Keys holds them as earlier versions wrote them.
+	Names  string      `bson:"names,omitempty"`
+	Keys   []outboxKey `bson:"keys,omitempty"`
+	Commit *commitDoc  `bson:"commit,omitempty"`
 }
 
 // outboxKey names one commit of a batch: its _id in the log, and its commit id,
 // which tells it from another writer's commit of the same version.
 type outboxKey struct {
-	ID       string `bson:"id"`
-	CommitID string `bson:"commit_id"`
+	ID       string `bson:"id" json:"i"`
+	CommitID string `bson:"commit_id" json:"c"`
+}
+
+// newOutboxDoc is a record naming keys. They go in one string: FerretDB writes and
+// reads a string for a fraction of what an array of small documents costs it (a
+// record of 12 keys took 130 µs of CPU to insert as a string, 364 µs as documents),
+// and it reads every record of the outbox again to delete some (see deleteRecords).
+func newOutboxDoc(written time.Time, keys []outboxKey) outboxDoc {
+	names, _ := json.Marshal(keys) // strings only: it cannot fail
+	return outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Written: written, Names: string(names)}
+}
+
+// keys are the keys a record names, in either shape.
+func (d outboxDoc) keys() ([]outboxKey, error) {
+	keys := slices.Clone(d.Keys)
+	if d.Names != "" {
+		var names []outboxKey
+		if err := json.Unmarshal([]byte(d.Names), &names); err != nil {
+			return nil, fmt.Errorf("outbox record %s: its names do not decode: %w", d.ID, err)
+		}
+		keys = append(keys, names...)
+	}
+	return keys, nil
 }
 
 // abandoned is how old an outbox record must be before a commit it names that is not
@@ -82,11 +109,12 @@ func (s *EventStore) appendCommit(ctx context.Context, doc commitDoc) (bool, err
 func (s *EventStore) writeBatch(batch []*pendingCommit) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	box := outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Written: time.Now(), Keys: make([]outboxKey, len(batch))}
+	keys := make([]outboxKey, len(batch))
 	docs := make([]any, len(batch))
 	for i, p := range batch {
-		box.Keys[i], docs[i] = outboxKey{ID: p.doc.ID, CommitID: p.doc.CommitID}, p.doc
+		keys[i], docs[i] = outboxKey{ID: p.doc.ID, CommitID: p.doc.CommitID}, p.doc
 	}
+	box := newOutboxDoc(time.Now(), keys)
 	if _, err := s.outbox.InsertOne(ctx, box); err != nil {
 		for _, p := range batch {
 			p.done <- commitOutcome{err: fmt.Errorf("write outbox record: %w", Classify(err))}
@@ -265,8 +293,12 @@ func (s *EventStore) settle(ctx context.Context, d outboxDoc) ([]commitDoc, bool
 			publish = append(publish, *d.Commit)
 		}
 	}
+	keys, err := d.keys()
+	if err != nil {
+		return nil, false, err
+	}
 	waiting := false
-	for _, k := range d.Keys {
+	for _, k := range keys {
 		c, found, err := s.commitAt(ctx, k.ID)
 		switch {
 		case err != nil:

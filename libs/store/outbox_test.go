@@ -241,3 +241,43 @@ func TestPublishedRecordsGoWhateverTheOutboxHolds(t *testing.T) {
 		})
 	}
 }
+
+// TestARecordOfADeadWriterInThisShapeIsFinished: a writer dies after storing a batch
+// of commits, before publishing them; once its outbox record is past the grace, a
+// restarted process publishes every commit the record names.
+func TestARecordOfADeadWriterInThisShapeIsFinished(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	dead := openLog(t, db)
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			if _, err := count(dead, fmt.Sprintf("agg-%d", i), ""); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	outbox := db.Collection("events_outbox")
+	if _, err := outbox.UpdateMany(ctx, bson.D{}, bson.D{{Key: "$set", Value: bson.D{{Key: "written", Value: time.Now().Add(-time.Hour)}}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	restarted := openLog(t, db)
+	commits, err := restarted.Unpublished(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range commits {
+		got = append(got, c.ID)
+	}
+	slices.Sort(got)
+	want := []string{"agg-0/0000000001", "agg-1/0000000001", "agg-2/0000000001", "agg-3/0000000001", "agg-4/0000000001", "agg-5/0000000001"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the restarted process publishes %v, want %v", got, want)
+	}
+	restarted.MarkPublished(got)
+	outboxHolds(t, outbox)
+}

@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
-	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -27,10 +27,11 @@ func (s *EventStore) Republish(ctx context.Context, aggregateIDs []string) (int,
 	}
 	// One record; a zero write time says no writer is in flight, so any replica's
 	// sweep may take it at once.
-	box := outboxDoc{ID: uuid.Must(uuid.NewV7()).String(), Keys: make([]outboxKey, len(all))}
+	keys := make([]outboxKey, len(all))
 	for i, c := range all {
-		box.Keys[i] = outboxKey{ID: c.ID, CommitID: c.CommitID}
+		keys[i] = outboxKey{ID: c.ID, CommitID: c.CommitID}
 	}
+	box := newOutboxDoc(time.Time{}, keys)
 	if _, err := s.outbox.InsertOne(ctx, box); err != nil {
 		return 0, fmt.Errorf("republish: %w", Classify(err))
 	}
