@@ -206,14 +206,19 @@ func dropUnused(ctx context.Context, coll *mongo.Collection, models []mongo.Inde
 
 // unique reports whether the index is a unique one.
 func unique(m mongo.IndexModel) bool {
-	if m.Options == nil {
-		return false
-	}
-	var o options.IndexOptions
-	for _, set := range m.Options.List() {
-		_ = set(&o)
-	}
+	o := indexOptions(m)
 	return o.Unique != nil && *o.Unique
+}
+
+// indexOptions are the options an index model was given.
+func indexOptions(m mongo.IndexModel) options.IndexOptions {
+	var o options.IndexOptions
+	if m.Options != nil {
+		for _, set := range m.Options.List() {
+			_ = set(&o)
+		}
+	}
+	return o
 }
 
 func missingIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) ([]mongo.IndexModel, error) {
@@ -252,14 +257,8 @@ func indexNames(ctx context.Context, coll *mongo.Collection) (map[string]bool, e
 // indexName is the index's given name, or the name MongoDB gives it by default
 // ("field_1_other_-1").
 func indexName(m mongo.IndexModel) string {
-	if m.Options != nil {
-		var o options.IndexOptions
-		for _, set := range m.Options.List() {
-			_ = set(&o)
-		}
-		if o.Name != nil {
-			return *o.Name
-		}
+	if o := indexOptions(m); o.Name != nil {
+		return *o.Name
 	}
 	var parts []string
 	if keys, ok := m.Keys.(bson.D); ok {
