@@ -313,11 +313,11 @@ func (s *EventStore) settle(ctx context.Context, d outboxDoc) ([]commitDoc, bool
 }
 
 // MarkPublished records that the relay published these commits. They leave memory
-// at once, so the relay's next pass does not wait on a write; each outbox record whose
-// commits are all published is then deleted in the background (see deleteRecords),
-// with the others that queue meanwhile. A record whose delete fails, or that must be left for the sweep
-// (see record.keep), stays: the sweep publishes its commits again, which consumers
-// take as the duplicates they are, and deletes it.
+// at once, so the relay's next pass does not wait on a write; each outbox record
+// whose commits are all published is then deleted in the background (see
+// deleteRecords), with the others that queue meanwhile. A record whose delete fails,
+// or that must be left for the sweep (see record.keep), stays: the sweep publishes
+// its commits again, which consumers take as the duplicates they are, and deletes it.
 func (s *EventStore) MarkPublished(ids []string) {
 	var done []string
 	s.mu.Lock()
