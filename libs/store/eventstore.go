@@ -178,10 +178,9 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 	for {
 		if read == headEvery && !headed {
 			headed = true
-			var h headDoc
-			err := s.heads.FindOne(ctx, bson.D{{Key: "_id", Value: aggregateID}}).Decode(&h)
-			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-				return nil, Classify(err)
+			var h headDoc // none yet: no commits
+			if _, err := findByID(ctx, s.heads, aggregateID, &h); err != nil {
+				return nil, err
 			}
 			if n := len(h.Commits); n > len(commits) {
 				commits, read = h.Commits, 0
@@ -261,14 +260,8 @@ func envelopesOf(commits []commitDoc) []events.Envelope {
 // commitAt reads the log's commit with _id id, if there is one.
 func (s *EventStore) commitAt(ctx context.Context, id string) (commitDoc, bool, error) {
 	var c commitDoc
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&c)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return commitDoc{}, false, nil
-	}
-	if err != nil {
-		return commitDoc{}, false, Classify(err)
-	}
-	return c, true, nil
+	found, err := findByID(ctx, s.coll, id, &c)
+	return c, found, err
 }
 
 // knownLimit bounds how many aggregates' commits a store keeps in memory.

@@ -114,6 +114,19 @@ func Classify(err error) error {
 	return err
 }
 
+// findByID reads the document of coll with _id id into out, and reports whether there
+// is one; a database error is classified.
+func findByID(ctx context.Context, coll *mongo.Collection, id string, out any) (bool, error) {
+	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, Classify(err)
+	}
+	return true, nil
+}
+
 // CreateIndexes creates those of a collection's indexes that do not exist yet.
 // Existing ones are left alone: FerretDB drops the connection when asked to create an
 // index that is already there, which every restart of a service would do. It retries

@@ -47,14 +47,11 @@ func (v *Views) Put(ctx context.Context, id string, doc any) error {
 
 // Get reads the view of id into out; it returns false when there is none.
 func (v *Views) Get(ctx context.Context, id string, out any) (bool, error) {
-	err := v.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(out)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil
-	}
+	found, err := findByID(ctx, v.coll, id, out)
 	if err != nil {
-		return false, fmt.Errorf("get view %s: %w", id, Classify(err))
+		return false, fmt.Errorf("get view %s: %w", id, err)
 	}
-	return true, nil
+	return found, nil
 }
 
 // View is one aggregate's view document at a version, for PutMany. Doc must carry the
