@@ -146,9 +146,7 @@ func (c *Consumer) handleBatch(parent context.Context, msgs []jetstream.Msg) {
 	err := c.attemptBatch(ctx, envs)
 	if err == nil {
 		for _, r := range batch {
-			if err := r.m.Ack(); err != nil {
-				c.logger.WarnContext(ctx, "ack failed; the message will be redelivered", "id", r.env.ID, "error", err)
-			}
+			c.ack(ctx, r)
 		}
 		return
 	}
@@ -171,6 +169,14 @@ func (c *Consumer) handleBatch(parent context.Context, msgs []jetstream.Msg) {
 			}
 			return
 		}
+	}
+}
+
+// ack acknowledges a handled message of a batch consumer; one whose ack fails comes
+// back, and the handler, idempotent, takes it again.
+func (c *Consumer) ack(ctx context.Context, r received) {
+	if err := r.m.Ack(); err != nil {
+		c.logger.WarnContext(ctx, "ack failed; the message will be redelivered", "id", r.env.ID, "error", err)
 	}
 }
 
@@ -198,9 +204,7 @@ func (c *Consumer) handleInPlace(ctx context.Context, r received, behind []recei
 		err := c.attemptBatch(ctx, []events.Envelope{r.env})
 		switch {
 		case err == nil:
-			if err := r.m.Ack(); err != nil {
-				c.logger.WarnContext(ctx, "ack failed; the message will be redelivered", "id", r.env.ID, "error", err)
-			}
+			c.ack(ctx, r)
 			return true
 		case IsPermanent(err):
 			c.deadLetter(ctx, r.m, r.meta, err)
