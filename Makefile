@@ -3,6 +3,10 @@
 SHELL        := /bin/bash
 .SHELLFLAGS  := -eu -o pipefail -c
 GO           ?= go
+# The approved toolchain, newer than the machine's Go 1.26: the go command fetches it from
+# the module proxy like a module on first use. Exported so every recipe, and every go
+# command those recipes start (tests that build services, make token), uses it.
+export GOTOOLCHAIN := go1.27.3
 BIN          := $(CURDIR)/bin
 # Every module of the workspace, in the order they build. deploy and bench are modules
 # of their own outside it (GOWORK=off), so that what they need (Kustomize, the NATS
