@@ -17,18 +17,11 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 )
 
-// emailPattern accepts plain addresses (local@domain.tld) and nothing with a display
-// name, angle brackets, spaces or line breaks, so an address can go into a mail header
-// as it is.
-const emailPattern = `^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`
-
-var defineFormats sync.Once
+var formatsOnce sync.Once
 
 // LoadSpec parses and validates an OpenAPI 3 document.
 func LoadSpec(spec []byte) (*openapi3.T, error) {
-	defineFormats.Do(func() {
-		openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(emailPattern))
-	})
+	formatsOnce.Do(defineFormats)
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(spec)
 	if err != nil {

@@ -1,0 +1,181 @@
+package httpserver
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// The string formats every service's OpenAPI document uses for what people write.
+//
+// A person's name, a title or an organisation's name ends up in mail headers, in the
+// public directory and in other people's browsers. Control characters there break
+// headers (a name with CR LF was announced and then every email to it was refused),
+// and bidirectional overrides and zero-width characters make a name look like another.
+// So every human-text field names one of two formats, and a test walks every document
+// to prove that no free-text string field lacks one:
+//
+//   - FormatLine ("line"): one line of text (names, titles, reasons, descriptions):
+//     no control character at all, no bidirectional control, no zero-width character,
+//     not blank and without leading or trailing white space.
+//   - FormatText ("text"): paragraphs (narratives, summaries, comments): as a line, but
+//     line feeds, carriage returns and tabs are allowed between lines.
+const (
+	FormatLine = "line"
+	FormatText = "text"
+)
+
+// emailPattern accepts plain addresses (local@domain.tld) and nothing with a display
+// name, angle brackets, spaces or line breaks, so an address can go into a mail header
+// as it is.
+const emailPattern = `^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`
+
+var emailRE = regexp.MustCompile(emailPattern)
+
+// RFC 5321's limits: a local part of at most 64 octets, a path of at most 256 (so an
+// address of at most 254), a domain of at most 255.
+const (
+	maxLocalPart = 64
+	maxAddress   = 254
+)
+
+// CheckEmail says, in words a person can act on, why s is not an email address the
+// suite can send to, or returns nil.
+func CheckEmail(s string) error {
+	if len(s) > maxAddress {
+		return fmt.Errorf("must be an email address of at most %d characters", maxAddress)
+	}
+	local, _, ok := strings.Cut(s, "@")
+	if !ok || !emailRE.MatchString(s) {
+		return errors.New("must be an email address such as name@example.ac.uk")
+	}
+	if len(local) > maxLocalPart {
+		return fmt.Errorf("must be an email address whose part before the @ is at most %d characters", maxLocalPart)
+	}
+	return nil
+}
+
+// CheckLine says why s is not one clean line of text, or returns nil.
+func CheckLine(s string) error { return checkHumanText(s, false) }
+
+// CheckText says why s is not clean paragraphs of text, or returns nil.
+func CheckText(s string) error { return checkHumanText(s, true) }
+
+func checkHumanText(s string, multiline bool) error {
+	if !utf8.ValidString(s) {
+		return errors.New("must be text in UTF-8")
+	}
+	if strings.TrimSpace(s) == "" {
+		return errors.New("must not be blank")
+	}
+	if !multiline && strings.TrimSpace(s) != s {
+		return errors.New("must not start or end with white space")
+	}
+	for _, r := range s {
+		switch {
+		case multiline && (r == '\n' || r == '\r' || r == '\t'):
+		case r == '\n' || r == '\r':
+			return errors.New("must be a single line, without line breaks")
+		case unicode.IsControl(r):
+			return fmt.Errorf("must not contain control characters (found U+%04X)", r)
+		case isInvisible(r):
+			return fmt.Errorf("must not contain invisible or direction-changing characters (found U+%04X)", r)
+		}
+	}
+	return nil
+}
+
+// isInvisible reports the bidirectional controls (embeddings, overrides, isolates,
+// marks) and zero-width characters that change how text reads without being seen.
+func isInvisible(r rune) bool {
+	switch {
+	case r >= 0x200B && r <= 0x200F: // zero-width space, non-joiner, joiner; LRM, RLM
+		return true
+	case r >= 0x202A && r <= 0x202E: // LRE, RLE, PDF, LRO, RLO
+		return true
+	case r >= 0x2060 && r <= 0x2069: // word joiner, invisible operators, LRI, RLI, FSI, PDI
+		return true
+	case r == 0xFEFF, r == 0x061C, r == 0x180E, r == 0x00AD: // BOM/ZWNBSP, ALM, Mongolian vowel separator, soft hyphen
+		return true
+	}
+	return unicode.Is(unicode.Cf, r) // any other format character
+}
+
+// defineFormats registers the suite's formats with the OpenAPI validator once.
+func defineFormats() {
+	openapi3.DefineStringFormatValidator("email", openapi3.NewCallbackValidator(CheckEmail))
+	openapi3.DefineStringFormatValidator(FormatLine, openapi3.NewCallbackValidator(CheckLine))
+	openapi3.DefineStringFormatValidator(FormatText, openapi3.NewCallbackValidator(CheckText))
+}
+
+// UnconstrainedStrings walks an OpenAPI document and lists every string schema that
+// says nothing of what it may hold: no enum, no format and no anchored pattern. Every
+// service's API test calls it and expects an empty list, so that a new free-text field
+// cannot be added without the text rule (format line or text) or a stricter one.
+func UnconstrainedStrings(spec []byte) ([]string, error) {
+	doc, err := LoadSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(where string, ref *openapi3.SchemaRef)
+	walk = func(where string, ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		if s.Type.Is(openapi3.TypeString) && len(s.Enum) == 0 && s.Format == "" &&
+			!(strings.HasPrefix(s.Pattern, "^") && strings.HasSuffix(s.Pattern, "$")) {
+			out = append(out, where)
+		}
+		for name, p := range s.Properties {
+			walk(where+"."+name, p)
+		}
+		walk(where+"[]", s.Items)
+		if s.AdditionalProperties.Schema != nil {
+			walk(where+".*", s.AdditionalProperties.Schema)
+		}
+		for i, sub := range s.AllOf {
+			walk(fmt.Sprintf("%s(allOf %d)", where, i), sub)
+		}
+		for i, sub := range s.OneOf {
+			walk(fmt.Sprintf("%s(oneOf %d)", where, i), sub)
+		}
+		for i, sub := range s.AnyOf {
+			walk(fmt.Sprintf("%s(anyOf %d)", where, i), sub)
+		}
+	}
+	for name, ref := range doc.Components.Schemas {
+		walk("#/components/schemas/"+name, ref)
+	}
+	for name, ref := range doc.Components.Parameters {
+		if ref.Value != nil {
+			walk("#/components/parameters/"+name, ref.Value.Schema)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			for _, p := range append(item.Parameters, op.Parameters...) {
+				if p.Value != nil {
+					walk(where+" "+p.Value.In+" "+p.Value.Name, p.Value.Schema)
+				}
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for ct, mt := range op.RequestBody.Value.Content {
+					walk(where+" body "+ct, mt.Schema)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

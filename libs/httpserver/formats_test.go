@@ -1,0 +1,107 @@
+package httpserver_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/itss/techcommit/libs/httpserver"
+)
+
+func TestHumanTextFormats(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in         string
+		line, text bool // accepted as a line, as text
+	}{
+		{"University of Exampleton", true, true},
+		{"Université de Montréal — Técnicos", true, true},
+		{"Evil\r\nBcc: victim@example.com", false, true},
+		{"Two\nlines", false, true},
+		{"tab\there", false, true},
+		{"nul\x00byte", false, false},
+		{"bell\x07", false, false},
+		{"del\x7f", false, false},
+		{"c1\u0085next line", false, false},
+		{"admin\u202Egnp.exe", false, false},
+		{"isolate\u2066x\u2069", false, false},
+		{"zero\u200Bwidth", false, false},
+		{"joiner\u200Dx", false, false},
+		{"bom\uFEFF", false, false},
+		{"soft\u00ADhyphen", false, false},
+		{"   ", false, false},
+		{"", false, false},
+		{" leading", false, true},
+		{"bad utf8 \xff", false, false},
+	}
+	for _, c := range cases {
+		if got := httpserver.CheckLine(c.in) == nil; got != c.line {
+			t.Errorf("CheckLine(%q) accepted=%v, want %v", c.in, got, c.line)
+		}
+		if got := httpserver.CheckText(c.in) == nil; got != c.text {
+			t.Errorf("CheckText(%q) accepted=%v, want %v", c.in, got, c.text)
+		}
+	}
+}
+
+func TestEmailLimits(t *testing.T) {
+	t.Parallel()
+	ok := []string{"s.patel@exampleton.ac.uk", strings.Repeat("a", 64) + "@example.org"}
+	bad := []string{
+		strings.Repeat("a", 65) + "@example.org",  // RFC 5321: local part at most 64
+		strings.Repeat("a", 200) + "@example.org", // what was accepted before
+		"a@" + strings.Repeat("b", 250) + ".org",  // over 254 in all
+		"Name <a@example.org>", "a@example", "a@@example.org", "a b@example.org", "a@example.org\r\nBcc: x@y.z",
+	}
+	for _, s := range ok {
+		if err := httpserver.CheckEmail(s); err != nil {
+			t.Errorf("CheckEmail(%q) = %v, want accepted", s, err)
+		}
+	}
+	for _, s := range bad {
+		if httpserver.CheckEmail(s) == nil {
+			t.Errorf("CheckEmail(%q) accepted", s)
+		}
+	}
+}
+
+func TestUnconstrainedStrings(t *testing.T) {
+	t.Parallel()
+	spec := []byte(`openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /things/{id}:
+    parameters:
+      - { name: id, in: path, required: true, schema: { type: string, pattern: '^[a-z]+$' } }
+    post:
+      parameters:
+        - { name: q, in: query, schema: { type: string } }
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                name: { type: string, format: line, maxLength: 10 }
+                free: { type: string, maxLength: 10 }
+                kind: { type: string, enum: [a, b] }
+                tags: { type: array, items: { type: string } }
+      responses:
+        "204": { description: done }
+components:
+  schemas:
+    Loose: { type: object, properties: { note: { type: string } } }
+`)
+	got, err := httpserver.UnconstrainedStrings(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"#/components/schemas/Loose.note",
+		"POST /things/{id} body application/json.free",
+		"POST /things/{id} body application/json.tags[]",
+		"POST /things/{id} query q",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
