@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -237,7 +238,7 @@ func (c *Consumer) accept(ctx context.Context, m jetstream.Msg) (received, bool)
 		c.deadLetter(ctx, m, meta, fmt.Errorf("undecodable: %w", err))
 		return received{}, false
 	}
-	if int(meta.NumDelivered) > c.spec.MaxDeliver {
+	if meta.NumDelivered > uint64(max(c.spec.MaxDeliver, 0)) {
 		// Its deliveries are spent: its dead-letter publish failed, or it was never
 		// settled (the process died or hung while handling it).
 		c.deadLetter(ctx, m, meta, fmt.Errorf("delivered %d times, more than the %d allowed", meta.NumDelivered, c.spec.MaxDeliver))
@@ -259,7 +260,7 @@ func (c *Consumer) handle(parent context.Context, m jetstream.Msg) {
 			attribute.String("messaging.destination.name", m.Subject()),
 			attribute.String("messaging.consumer.group.name", c.spec.Durable),
 			attribute.String("messaging.message.id", env.ID),
-			attribute.Int("messaging.delivery.count", int(meta.NumDelivered)),
+			attribute.Int64("messaging.delivery.count", deliveries(meta)),
 		))
 	defer span.End()
 	attempt := func() error {
@@ -358,11 +359,11 @@ func (c *Consumer) Process(ctx context.Context, env events.Envelope) error {
 // retry naks with the backoff for this delivery, or dead-letters after the last one.
 func (c *Consumer) retry(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgMetadata, span trace.Span, err error) {
 	span.SetStatus(codes.Error, err.Error())
-	if int(meta.NumDelivered) >= c.spec.MaxDeliver {
+	if meta.NumDelivered >= uint64(max(c.spec.MaxDeliver, 0)) {
 		c.deadLetter(ctx, m, meta, fmt.Errorf("failed %d deliveries, last: %w", meta.NumDelivered, err))
 		return
 	}
-	i := min(int(meta.NumDelivered)-1, len(c.spec.Backoff)-1)
+	i := min(int(deliveries(meta))-1, len(c.spec.Backoff)-1)
 	delay := c.spec.Backoff[max(i, 0)]
 	c.logger.WarnContext(ctx, "handler failed; will retry", "subject", m.Subject(), "delivery", meta.NumDelivered, "retry_in", delay, "error", err)
 	_ = m.NakWithDelay(delay)
@@ -402,4 +403,11 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, meta *jetstr
 // DeadLetterStream is the spec of the stream that keeps every consumer's dead letters.
 func DeadLetterStream(replicas int) StreamSpec {
 	return StreamSpec{Name: events.StreamDeadLetter, Subjects: []string{events.SubjectsDeadLetter}, Replicas: replicas}
+}
+
+// deliveries is how many times the message has been delivered, as a signed count:
+// JetStream counts in uint64, and a count past the int64 range (which no consumer
+// bounded by MaxDeliver reaches) is held at its maximum instead of wrapping negative.
+func deliveries(meta *jetstream.MsgMetadata) int64 {
+	return int64(min(meta.NumDelivered, math.MaxInt64)) // #nosec G115 -- bounded by the min just taken
 }

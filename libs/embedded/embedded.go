@@ -31,7 +31,7 @@ func StartNATS(dir, addr string) (*NATS, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create nats dir: %w", err)
 	}
 	s, err := server.NewServer(&server.Options{
@@ -75,7 +75,7 @@ func StartFerretDB(dir, addr string) (*Mongo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ferretdb dir: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return nil, fmt.Errorf("create ferretdb dir: %w", err)
 	}
 	if port := portOf(addr); port == "0" {

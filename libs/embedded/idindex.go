@@ -59,7 +59,7 @@ func indexFile(ctx context.Context, file string) error {
 			tables = append(tables, name)
 		}
 	}
-	rows.Close()
+	_ = rows.Close() // read to the end above; a close error leaves nothing to undo
 	for _, table := range tables {
 		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+indexSuffix, table)
 		if _, err := db.ExecContext(ctx, q); err != nil && !strings.Contains(err.Error(), "no such table") {
