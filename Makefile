@@ -91,12 +91,13 @@ vulncheck: ## govulncheck over every module against the offline database: no rea
 	@echo "== vulncheck deploy"; cd deploy && GOWORK=off $(BIN)/govulncheck -db file://$(VULNDB) ./...
 
 .PHONY: generate
-generate: ## Regenerate the server code from each service's OpenAPI document
+generate: ## Regenerate the server code from each service's OpenAPI document, and the events' AsyncAPI document
 	@for s in $(SERVICES); do (cd services/$$s/api && $(GO) generate ./...); done
+	@cd libs && $(GO) run ./events/asyncapi/cmd/asyncapi -src events -out ../docs/asyncapi.json
 
 .PHONY: check-generate
 check-generate: generate ## Fail if generated code is not what `make generate` writes
-	@git diff --exit-code -- services/*/api
+	@git diff --exit-code -- services/*/api docs/asyncapi.json
 
 .PHONY: reliability
 reliability: ## The long fault harness (kill -9, NATS restarts, relay crash, poison); writes docs/RELIABILITY.md

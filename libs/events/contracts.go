@@ -7,11 +7,14 @@ import "fmt"
 type Contract struct {
 	Type   string
 	Decode func(Envelope) (Payload, error)
+	// Zero is the payload type's zero value, from which its schema is read (the
+	// AsyncAPI document is generated from these types).
+	Zero Payload
 }
 
 func contract[T Payload]() Contract {
 	var v T
-	return Contract{Type: v.EventType(), Decode: func(e Envelope) (Payload, error) { return Decode[T](e) }}
+	return Contract{Type: v.EventType(), Decode: func(e Envelope) (Payload, error) { return Decode[T](e) }, Zero: v}
 }
 
 // Contracts lists every payload type of this version of the contracts, so that what
