@@ -118,6 +118,9 @@ func New(opts Options) (*Server, error) {
 		}
 		e.Use(v)
 		e.GET("/openapi.yaml", serveSpec(opts.Spec))
+		if err := registerDocs(e, opts.Service); err != nil {
+			return nil, err
+		}
 	}
 
 	s := &Server{echo: e, opts: opts}

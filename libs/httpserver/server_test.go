@@ -408,3 +408,27 @@ func TestHealthReadinessAndDocument(t *testing.T) {
 		t.Errorf("/openapi.yaml is not the document as written (-want +got):\n%s", diff)
 	}
 }
+
+// TestAPIReference checks /docs serves a page that renders the service's own document
+// with the vendored Redoc, under a policy that allows nothing from elsewhere.
+func TestAPIReference(t *testing.T) {
+	t.Parallel()
+	f := newServer(t)
+	r := f.do(t, request{method: "GET", path: "/docs"})
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("/docs: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	for _, want := range []string{`spec-url="/openapi.yaml"`, `src="/docs/redoc.standalone.js"`} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("/docs lacks %s:\n%s", want, r.body)
+		}
+	}
+	csp := r.header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "http") {
+		t.Errorf("/docs policy %q", csp)
+	}
+	js := f.do(t, request{method: "GET", path: "/docs/redoc.standalone.js"})
+	if js.status != http.StatusOK || !strings.HasPrefix(js.header.Get("Content-Type"), "text/javascript") || len(js.body) < 1<<20 {
+		t.Errorf("/docs/redoc.standalone.js: %d %s, %d bytes", js.status, js.header.Get("Content-Type"), len(js.body))
+	}
+}
