@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -82,8 +83,8 @@ func (d *DevIssuer) Mint(p Principal, ttl time.Duration) (string, error) {
 // MintFor signs a token for p valid for ttl, for the services named by audiences
 // (each service accepts only a token whose aud names it).
 func (d *DevIssuer) MintFor(p Principal, ttl time.Duration, audiences ...string) (string, error) {
-	if len(audiences) == 0 {
-		return "", errors.New("mint token: at least one audience is required")
+	if len(audiences) == 0 || slices.Contains(audiences, "") {
+		return "", errors.New("mint token: at least one audience, none empty, is required")
 	}
 	now := time.Now()
 	c := claims{
