@@ -16,6 +16,7 @@ SERVICES     := $(notdir $(wildcard services/*))
 ROLE         ?= ops
 ORG          ?=
 SUB          ?=
+AUD          ?=
 # A count, not a duration: Go 1.26's fuzzer can fail a target with a bare "context
 # deadline exceeded" when a duration runs out mid-execution (go.dev/issue/75804, fixed
 # in Go 1.27); a count has no deadline to race. Minimisation gets a count too, so a
@@ -41,8 +42,8 @@ run: build ## Run the whole suite locally: embedded NATS and FerretDB, Mailpit, 
 	@$(BIN)/tcdev run -data .data -bin $(BIN)
 
 .PHONY: token
-token: ## Print a development token: make token ROLE=lead ORG=<organisation id> [SUB=<user id>]
-	@cd devstack && $(GO) run ./cmd/tcdev token -data $(CURDIR)/.data -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB))
+token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation id> [SUB=<user id>] [AUD=review,notify|all]
+	@cd devstack && $(GO) run ./cmd/tcdev token -data $(CURDIR)/.data -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB)) $(if $(AUD),-aud $(AUD))
 
 .PHONY: test
 test: lint check-generate vulncheck ## Lint, check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs

@@ -26,13 +26,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/embedded"
 )
 
 // Services are the suite's binaries, in the order they start.
 var Services = []string{"signatory", "review", "notify", "fund"}
-
-const audience = "technician-commitment"
 
 // Stack is the infrastructure (in this process) and the services (child processes).
 type Stack struct {
@@ -58,11 +57,12 @@ type Stack struct {
 }
 
 type proc struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *os.File
+	name  string
+	addr  string
+	admin string // the admin listener: health, readiness, metrics
+	cmd   *exec.Cmd
+	done  chan struct{}
+	log   *os.File
 	// meant is set when the harness kills or stops the process; any other exit is
 	// the service's own, and the harness restarts it as an orchestrator would.
 	meant bool
@@ -123,7 +123,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	issuerURL := "http://" + ln.Addr().String()
-	if s.issuer, err = auth.NewDevIssuer(issuerURL, audience); err != nil {
+	if s.issuer, err = auth.NewDevIssuer(issuerURL, config.DevAudience(Services[0])); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
@@ -136,8 +136,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"MONGO_URI="+s.mongo.URI,
 		"NATS_URL=nats://"+s.natsAddr,
 		"AUTH_JWKS_URL="+issuerURL+"/.well-known/jwks.json",
+		"AUTH_ALLOW_INSECURE_JWKS=true", // the issuer is this process, on the loopback interface
 		"AUTH_ISSUER="+issuerURL,
-		"AUTH_AUDIENCE="+audience,
 		"SMTP_HOST=127.0.0.1",
 		"SMTP_PORT="+smtpPort,
 		"SMTP_TLS_POLICY=none",
@@ -152,8 +152,12 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		if err != nil {
 			return nil, err
 		}
+		admin, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
 		s.Addr[name] = "http://" + addr
-		s.procs[name] = &proc{name: name, addr: addr}
+		s.procs[name] = &proc{name: name, addr: addr, admin: admin}
 		if err := s.startProc(name); err != nil {
 			return nil, err
 		}
@@ -184,7 +188,8 @@ func (s *Stack) startProc(name string) error {
 		return err
 	}
 	cmd := exec.Command(filepath.Join(s.bin, name))
-	cmd.Env = append(append([]string{}, s.env...), "HTTP_ADDR="+p.addr, "MONGO_DATABASE="+s.prefix+"-"+name)
+	cmd.Env = append(append([]string{}, s.env...), "HTTP_ADDR="+p.addr, "ADMIN_ADDR="+p.admin,
+		"MONGO_DATABASE="+s.prefix+"-"+name, "AUTH_AUDIENCE="+config.DevAudience(name))
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
@@ -296,22 +301,28 @@ func (s *Stack) MongoURI() string { return s.mongo.URI }
 // Database is the name of a service's database.
 func (s *Stack) Database(service string) string { return s.prefix + "-" + service }
 
-// Token mints a token for a principal.
+// Token mints a token for a principal, good at every service for an hour (the most
+// they accept; a scenario takes minutes).
 func (s *Stack) Token(p auth.Principal) string {
-	t, err := s.issuer.Mint(p, 6*time.Hour)
+	audiences := make([]string, len(Services))
+	for i, name := range Services {
+		audiences[i] = config.DevAudience(name)
+	}
+	t, err := s.issuer.MintFor(p, time.Hour, audiences...)
 	if err != nil {
 		panic(err) // an in-memory key signing a fixed claim set cannot fail
 	}
 	return t
 }
 
-// WaitReady polls every running service's /readyz until all answer 200.
+// WaitReady polls every running service's /readyz, on its admin listener, until all
+// answer 200.
 func (s *Stack) WaitReady(ctx context.Context, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	c := &http.Client{Timeout: time.Second}
 	for _, name := range Services {
 		for {
-			resp, err := c.Get(s.Addr[name] + "/readyz")
+			resp, err := c.Get("http://" + s.procs[name].admin + "/readyz")
 			if err == nil {
 				_ = resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {

@@ -2,7 +2,8 @@
 // is: a role (ops, lead, reviewer, applicant) and the organisation they act for.
 //
 // Tokens are JWTs from an OIDC-compatible issuer, checked against its JWKS for
-// signature, issuer, audience, expiry and algorithm. Which roles may call an
+// signature, issuer, audience (the service's own), expiry, lifetime (exp-iat within
+// AUTH_MAX_TOKEN_LIFETIME) and algorithm. Which roles may call an
 // operation is declared in the service's OpenAPI document with the `x-roles`
 // extension, so the document, the checks and the authorisation tests share one source.
 // Object ownership (a lead sees only their own organisation) is checked by handlers

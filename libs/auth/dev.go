@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -74,14 +75,23 @@ func LoadOrCreateDevIssuer(path, issuer, audience string) (*DevIssuer, error) {
 	return &DevIssuer{Issuer: issuer, Audience: audience, key: key, kid: "dev-1"}, nil
 }
 
-// Mint signs a token for p valid for ttl.
+// Mint signs a token for p valid for ttl, for the issuer's audience.
 func (d *DevIssuer) Mint(p Principal, ttl time.Duration) (string, error) {
+	return d.MintFor(p, ttl, d.Audience)
+}
+
+// MintFor signs a token for p valid for ttl, for the services named by audiences
+// (each service accepts only a token whose aud names it).
+func (d *DevIssuer) MintFor(p Principal, ttl time.Duration, audiences ...string) (string, error) {
+	if len(audiences) == 0 || slices.Contains(audiences, "") {
+		return "", errors.New("mint token: at least one audience, none empty, is required")
+	}
 	now := time.Now()
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    d.Issuer,
 			Subject:   p.Subject,
-			Audience:  jwt.ClaimStrings{d.Audience},
+			Audience:  jwt.ClaimStrings(audiences),
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),

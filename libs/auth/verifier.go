@@ -24,10 +24,11 @@ var AllowedAlgorithms = []string{"EdDSA", "RS256", "ES256"}
 
 // Verifier checks bearer tokens against an issuer's JWKS.
 type Verifier struct {
-	jwksURL  string
-	issuer   string
-	audience string
-	client   *http.Client
+	jwksURL     string
+	issuer      string
+	audience    string
+	maxLifetime time.Duration
+	client      *http.Client
 
 	// now is the clock every time check uses; tests move it.
 	now func() time.Time
@@ -72,6 +73,9 @@ const (
 // token lifetime, small enough (about a megabyte at most) not to matter.
 const maxVerified = 4096
 
+// DefaultMaxTokenLifetime bounds exp-iat when the configuration leaves it zero.
+const DefaultMaxTokenLifetime = time.Hour
+
 // NewVerifier returns a Verifier for the configured issuer. Keys are fetched on first use.
 func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 	if cfg.JWKSURL == "" || cfg.Issuer == "" || cfg.Audience == "" {
@@ -80,8 +84,12 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &Verifier{jwksURL: cfg.JWKSURL, issuer: cfg.Issuer, audience: cfg.Audience, client: client, now: time.Now,
-		verified: map[[sha256.Size]byte]verifiedToken{}}, nil
+	maxLifetime := cfg.MaxTokenLifetime
+	if maxLifetime <= 0 {
+		maxLifetime = DefaultMaxTokenLifetime
+	}
+	return &Verifier{jwksURL: cfg.JWKSURL, issuer: cfg.Issuer, audience: cfg.Audience, maxLifetime: maxLifetime,
+		client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}, nil
 }
 
 // claims are the token's registered claims plus the suite's own.
@@ -114,6 +122,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		jwt.WithIssuer(v.issuer),
 		jwt.WithAudience(v.audience),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
 		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(v.now),
 	)
@@ -122,6 +131,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 			return Principal{}, ae
 		}
 		return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "the bearer token is not valid")
+	}
+	// A token is good for a bounded time from when it was issued, whatever exp its
+	// issuer wrote: a token minted for years, once leaked, would be good for years.
+	if c.IssuedAt == nil {
+		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token has no issued-at time (iat); it must say when it was issued")
+	}
+	if lifetime := c.ExpiresAt.Sub(c.IssuedAt.Time); lifetime > v.maxLifetime {
+		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token is valid for %s from its issue, more than the %s accepted", lifetime, v.maxLifetime)
 	}
 	role := Role(c.Role)
 	if !role.Valid() {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 	"github.com/itss/techcommit/libs/config"
 )
 
-const audience = "technician-commitment"
+// audience is the service under test's: the signatory service's, as in the local stack.
+const audience = "tc-signatory"
 
 // newIssuer serves a development issuer's JWKS over HTTP and returns the issuer and a
 // Verifier that trusts it.
@@ -124,6 +126,16 @@ func TestVerifyRefusesBadTokens(t *testing.T) {
 		{"no expiry", spoil(func(c jwt.MapClaims) { delete(c, "exp") }), jwt.ErrTokenRequiredClaimMissing},
 		{"not yet valid", spoil(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }), jwt.ErrTokenNotValidYet},
 		{"wrong audience", spoil(func(c jwt.MapClaims) { c["aud"] = "someone-else" }), jwt.ErrTokenInvalidAudience},
+		{"another service's audience", spoil(func(c jwt.MapClaims) { c["aud"] = []string{"tc-review", "tc-fund"} }), jwt.ErrTokenInvalidAudience},
+		{"the suite-wide audience of old", spoil(func(c jwt.MapClaims) { c["aud"] = "technician-commitment" }), jwt.ErrTokenInvalidAudience},
+		{"no audience", spoil(func(c jwt.MapClaims) { delete(c, "aud") }), jwt.ErrTokenRequiredClaimMissing},
+		{"valid for ten years", spoil(func(c jwt.MapClaims) { c["exp"] = time.Now().AddDate(10, 0, 0).Unix() }), nil},
+		{"valid for a second more than allowed", spoil(func(c jwt.MapClaims) { c["exp"] = c["iat"].(int64) + 3601 }), nil},
+		{"no issued-at", spoil(func(c jwt.MapClaims) { delete(c, "iat") }), nil},
+		{"issued in the future", spoil(func(c jwt.MapClaims) {
+			c["iat"] = time.Now().Add(10 * time.Minute).Unix()
+			c["exp"] = time.Now().Add(time.Hour).Unix()
+		}), jwt.ErrTokenUsedBeforeIssued},
 		{"wrong issuer", spoil(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), jwt.ErrTokenInvalidIssuer},
 		{"unknown key id", unknownKid, jwt.ErrTokenUnverifiable},
 		{"garbage", "a.b.c", jwt.ErrTokenMalformed},
@@ -144,6 +156,77 @@ func TestVerifyRefusesBadTokens(t *testing.T) {
 				t.Errorf("refused for %v, want %v", err, tt.cause)
 			}
 		})
+	}
+}
+
+// TestTokenLifetimeIsBounded: a token is accepted for at most the configured
+// lifetime from its issue (an hour unless configured), and the problem says why not.
+func TestTokenLifetimeIsBounded(t *testing.T) {
+	t.Parallel()
+	jwks := httptest.NewServer(nil)
+	t.Cleanup(jwks.Close)
+	issuer, err := auth.NewDevIssuer(jwks.URL, audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks.Config.Handler = issuer.JWKSHandler()
+	for _, tt := range []struct {
+		max      time.Duration // configured; 0 is the default
+		lifetime time.Duration
+		ok       bool
+	}{
+		{0, time.Hour, true},
+		{0, time.Hour + time.Second, false},
+		{0, 12 * time.Hour, false},
+		{15 * time.Minute, 15 * time.Minute, true},
+		{15 * time.Minute, time.Hour, false},
+		{8 * time.Hour, 8 * time.Hour, true},
+	} {
+		v, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: issuer.Issuer, Audience: audience, MaxTokenLifetime: tt.max}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := issuer.Mint(auth.Principal{Subject: "sam", Role: auth.RoleOps}, tt.lifetime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(context.Background(), tok)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("max %s, token for %s: %v", tt.max, tt.lifetime, err)
+			}
+			continue
+		}
+		ae, ok := apperr.As(err)
+		if !ok || ae.Code != apperr.Unauthenticated || !strings.Contains(ae.Error(), "more than the") {
+			t.Errorf("max %s, token for %s: err = %v, want Unauthenticated saying the lifetime is too long", tt.max, tt.lifetime, err)
+		}
+	}
+}
+
+// TestATokenForSeveralServicesIsAcceptedByEach: a token whose aud names several
+// services is good at each of them and at no other.
+func TestATokenForSeveralServicesIsAcceptedByEach(t *testing.T) {
+	t.Parallel()
+	jwks := httptest.NewServer(nil)
+	t.Cleanup(jwks.Close)
+	issuer, err := auth.NewDevIssuer(jwks.URL, audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks.Config.Handler = issuer.JWKSHandler()
+	tok, err := issuer.MintFor(auth.Principal{Subject: "rita", Role: auth.RoleReviewer, Org: "org2"}, time.Hour, "tc-review", "tc-notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for aud, ok := range map[string]bool{"tc-review": true, "tc-notify": true, "tc-signatory": false, "tc-fund": false} {
+		v, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: issuer.Issuer, Audience: aud}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(context.Background(), tok); (err == nil) != ok {
+			t.Errorf("service %s: err = %v, want accepted %t", aud, err, ok)
+		}
 	}
 }
 

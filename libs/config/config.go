@@ -1,7 +1,11 @@
 // Package config reads a service's typed configuration from environment variables.
 //
 // Each service declares one Config struct whose fields carry `env` tags (see
-// github.com/caarlos0/env) and whose defaults suit the local stack. Load parses the
+// github.com/caarlos0/env) and whose defaults suit the local stack, except where a
+// default would decide what the service trusts or where its data goes (the token
+// issuer, audience and keys, the database and the bus): those have none, so that a
+// service not told them refuses to start instead of trusting a development
+// address. Load parses the
 // environment into it and then calls its Validate method, so that every problem is
 // reported at start-up at once rather than one per restart.
 package config
@@ -125,23 +129,29 @@ func keysByField(cfg any) map[string][]string {
 	return out
 }
 
-// HTTP configures a service's HTTP listener.
+// HTTP configures a service's HTTP listeners: the API, and the admin listener
+// that answers health and readiness probes and metrics scrapes apart from the API,
+// so that none of them is open to whoever can reach the API.
 type HTTP struct {
 	Addr            string        `env:"HTTP_ADDR"`
+	AdminAddr       string        `env:"ADMIN_ADDR"`
 	BodyLimit       string        `env:"HTTP_BODY_LIMIT" envDefault:"256K"`
 	RequestTimeout  time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
 	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 }
 
-// Mongo configures the connection to the service's own database.
+// Mongo configures the connection to the service's own database. The URI has no
+// default: a service must be told where its data lives, never find a development
+// server by chance.
 type Mongo struct {
-	URI      string `env:"MONGO_URI" envDefault:"mongodb://127.0.0.1:27017/"`
+	URI      string `env:"MONGO_URI"`
 	Database string `env:"MONGO_DATABASE"`
 }
 
-// NATS configures the connection to NATS JetStream.
+// NATS configures the connection to NATS JetStream. The URL has no default, for the
+// reason Mongo's URI has none.
 type NATS struct {
-	URL      string `env:"NATS_URL" envDefault:"nats://127.0.0.1:4222"`
+	URL      string `env:"NATS_URL"`
 	User     string `env:"NATS_USER"`
 	Password string `env:"NATS_PASSWORD"`
 	// StreamReplicas is the number of replicas of the streams this service creates:
@@ -149,12 +159,23 @@ type NATS struct {
 	StreamReplicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
 }
 
-// Auth configures bearer token verification.
+// Auth configures bearer token verification. Nothing here that decides whom to
+// trust has a default: a service told nothing trusts no one and does not start.
 type Auth struct {
-	JWKSURL  string `env:"AUTH_JWKS_URL" envDefault:"http://127.0.0.1:8079/.well-known/jwks.json"`
-	Issuer   string `env:"AUTH_ISSUER" envDefault:"http://127.0.0.1:8079"`
-	Audience string `env:"AUTH_AUDIENCE" envDefault:"technician-commitment"`
+	JWKSURL string `env:"AUTH_JWKS_URL"`
+	Issuer  string `env:"AUTH_ISSUER"`
+	// Audience names this service: a token is accepted only when its aud does.
+	Audience string `env:"AUTH_AUDIENCE"`
+	// MaxTokenLifetime bounds exp-iat of the tokens accepted, so that a token minted
+	// for years (or a stolen one) is not good for years.
+	MaxTokenLifetime time.Duration `env:"AUTH_MAX_TOKEN_LIFETIME" envDefault:"1h"`
+	// AllowInsecureJWKS lets the keys come over plain http://, which only the local
+	// stack and tests, whose issuer runs on the same machine, may set.
+	AllowInsecureJWKS bool `env:"AUTH_ALLOW_INSECURE_JWKS"`
 }
+
+// maxTokenLifetimeCeiling is the most AUTH_MAX_TOKEN_LIFETIME may be set to.
+const maxTokenLifetimeCeiling = 24 * time.Hour
 
 // Telemetry configures logs and traces. The OTLP endpoint follows the
 // OpenTelemetry convention and leaves tracing silent when empty.
@@ -173,32 +194,47 @@ type Platform struct {
 	Telemetry Telemetry
 }
 
-// Validate reports every problem with the shared settings at once.
+// Validate reports every problem with the shared settings at once, naming each
+// variable that is missing.
 func (p Platform) Validate() error {
 	var errs []error
-	if p.HTTP.Addr == "" {
-		errs = append(errs, errors.New("HTTP_ADDR must be set"))
+	required := func(key, value string) bool {
+		if value == "" {
+			errs = append(errs, fmt.Errorf("%s must be set", key))
+			return false
+		}
+		return true
 	}
-	if !strings.HasPrefix(p.Mongo.URI, "mongodb://") && !strings.HasPrefix(p.Mongo.URI, "mongodb+srv://") {
+	required("HTTP_ADDR", p.HTTP.Addr)
+	if required("ADMIN_ADDR", p.HTTP.AdminAddr) && p.HTTP.AdminAddr == p.HTTP.Addr {
+		errs = append(errs, fmt.Errorf("ADMIN_ADDR %q must differ from HTTP_ADDR", p.HTTP.AdminAddr))
+	}
+	if required("MONGO_URI", p.Mongo.URI) &&
+		!strings.HasPrefix(p.Mongo.URI, "mongodb://") && !strings.HasPrefix(p.Mongo.URI, "mongodb+srv://") {
 		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", p.Mongo.URI))
 	}
-	if p.Mongo.Database == "" {
-		errs = append(errs, errors.New("MONGO_DATABASE must be set"))
-	}
-	if !strings.HasPrefix(p.NATS.URL, "nats://") && !strings.HasPrefix(p.NATS.URL, "tls://") {
+	required("MONGO_DATABASE", p.Mongo.Database)
+	if required("NATS_URL", p.NATS.URL) &&
+		!strings.HasPrefix(p.NATS.URL, "nats://") && !strings.HasPrefix(p.NATS.URL, "tls://") {
 		errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", p.NATS.URL))
 	}
 	if p.NATS.StreamReplicas < 1 || p.NATS.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", p.NATS.StreamReplicas))
 	}
-	if u, err := url.Parse(p.Auth.JWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be an http(s) URL", p.Auth.JWKSURL))
+	if required("AUTH_JWKS_URL", p.Auth.JWKSURL) {
+		switch u, err := url.Parse(p.Auth.JWKSURL); {
+		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be an https:// URL", p.Auth.JWKSURL))
+		case u.Scheme == "http" && !p.Auth.AllowInsecureJWKS:
+			// Keys fetched in the clear can be replaced on the way, and with them
+			// every token the service accepts.
+			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, for a local development stack)", p.Auth.JWKSURL))
+		}
 	}
-	if p.Auth.Issuer == "" {
-		errs = append(errs, errors.New("AUTH_ISSUER must be set"))
-	}
-	if p.Auth.Audience == "" {
-		errs = append(errs, errors.New("AUTH_AUDIENCE must be set"))
+	required("AUTH_ISSUER", p.Auth.Issuer)
+	required("AUTH_AUDIENCE", p.Auth.Audience)
+	if p.Auth.MaxTokenLifetime <= 0 || p.Auth.MaxTokenLifetime > maxTokenLifetimeCeiling {
+		errs = append(errs, fmt.Errorf("AUTH_MAX_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxTokenLifetime, maxTokenLifetimeCeiling))
 	}
 	switch p.Telemetry.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -207,3 +243,7 @@ func (p Platform) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DevAudience is the audience naming service in the local stack and in tests
+// (tc-signatory, tc-review, tc-notify, tc-fund).
+func DevAudience(service string) string { return "tc-" + service }

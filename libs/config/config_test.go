@@ -24,7 +24,11 @@ func (c svcConfig) Validate() error { return c.Platform.Validate() }
 
 // minimal is the least a service must be told.
 func minimal() map[string]string {
-	return map[string]string{"HTTP_ADDR": ":8080", "MONGO_DATABASE": "signatory"}
+	return map[string]string{
+		"HTTP_ADDR": ":8080", "ADMIN_ADDR": ":9090", "MONGO_DATABASE": "signatory",
+		"MONGO_URI": "mongodb://mongo:27017/", "NATS_URL": "tls://nats:4222",
+		"AUTH_JWKS_URL": "https://login.example/jwks.json", "AUTH_ISSUER": "https://login.example", "AUTH_AUDIENCE": "tc-signatory",
+	}
 }
 
 func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
@@ -63,10 +67,11 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := svcConfig{Platform: config.Platform{
-		HTTP:      config.HTTP{Addr: ":8080", BodyLimit: "256K", RequestTimeout: 10 * time.Second, ShutdownTimeout: 20 * time.Second},
-		Mongo:     config.Mongo{URI: "mongodb://127.0.0.1:27017/", Database: "signatory"},
-		NATS:      config.NATS{URL: "nats://127.0.0.1:4222", StreamReplicas: 1},
-		Auth:      config.Auth{JWKSURL: "http://127.0.0.1:8079/.well-known/jwks.json", Issuer: "http://127.0.0.1:8079", Audience: "technician-commitment"},
+		HTTP:  config.HTTP{Addr: ":8080", AdminAddr: ":9090", BodyLimit: "256K", RequestTimeout: 10 * time.Second, ShutdownTimeout: 20 * time.Second},
+		Mongo: config.Mongo{URI: "mongodb://mongo:27017/", Database: "signatory"},
+		NATS:  config.NATS{URL: "tls://nats:4222", StreamReplicas: 1},
+		Auth: config.Auth{JWKSURL: "https://login.example/jwks.json", Issuer: "https://login.example", Audience: "tc-signatory",
+			MaxTokenLifetime: time.Hour},
 		Telemetry: config.Telemetry{LogLevel: "info"},
 	}}
 	want.Own.Interval = time.Minute
@@ -111,13 +116,107 @@ func TestLoadLayersEnvironmentOverPresetOverTags(t *testing.T) {
 
 // TestDefaultsIgnoreTheEnvironment sets a process variable, so it cannot run in parallel.
 func TestDefaultsIgnoreTheEnvironment(t *testing.T) {
-	t.Setenv("NATS_URL", "nats://elsewhere:4222")
+	t.Setenv("LOG_LEVEL", "debug")
 	var c svcConfig
 	if err := config.Defaults(&c); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff("nats://127.0.0.1:4222", c.NATS.URL); diff != "" {
-		t.Errorf("NATS_URL (-want +got):\n%s", diff)
+	if diff := cmp.Diff("info", c.Telemetry.LogLevel); diff != "" {
+		t.Errorf("LOG_LEVEL (-want +got):\n%s", diff)
+	}
+}
+
+// TestNothingIsTrustedByDefault: a service told nothing about its token issuer, its
+// database or its bus, or told them empty, does not start, and says which variable
+// is missing, every one at once. None of them falls back to a development address.
+func TestNothingIsTrustedByDefault(t *testing.T) {
+	t.Parallel()
+	trust := []string{"AUTH_AUDIENCE", "AUTH_ISSUER", "AUTH_JWKS_URL", "MONGO_URI", "NATS_URL"}
+	for _, how := range []string{"unset", "empty"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			environ := minimal()
+			for _, k := range trust {
+				delete(environ, k)
+				if how == "empty" {
+					environ[k] = ""
+				}
+			}
+			var c svcConfig
+			err := config.LoadFrom(&c, environ)
+			if err == nil {
+				t.Fatalf("started with %v %s: %+v", trust, how, c.Platform)
+			}
+			var named []string
+			for _, l := range strings.Split(strings.TrimPrefix(err.Error(), "configuration: "), "\n") {
+				key, rest, _ := strings.Cut(l, " ")
+				if rest != "must be set" {
+					t.Errorf("problem %q, want <KEY> must be set", l)
+				}
+				named = append(named, key)
+			}
+			slices.Sort(named)
+			if diff := cmp.Diff(trust, named); diff != "" {
+				t.Errorf("variables named (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestKeysOverPlainHTTPNeedTheDevelopmentFlag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		jwks, allow string
+		ok          bool
+	}{
+		{"https://login.example/jwks.json", "", true},
+		{"http://127.0.0.1:8079/.well-known/jwks.json", "", false},
+		{"http://127.0.0.1:8079/.well-known/jwks.json", "false", false},
+		{"http://127.0.0.1:8079/.well-known/jwks.json", "true", true},
+		{"https:///jwks.json", "true", false},
+		{"ftp://login.example/jwks.json", "true", false},
+	}
+	for _, tt := range tests {
+		environ := minimal()
+		environ["AUTH_JWKS_URL"] = tt.jwks
+		if tt.allow != "" {
+			environ["AUTH_ALLOW_INSECURE_JWKS"] = tt.allow
+		}
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != tt.ok {
+			t.Errorf("AUTH_JWKS_URL=%s AUTH_ALLOW_INSECURE_JWKS=%q: err = %v, want accepted %t", tt.jwks, tt.allow, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "AUTH_JWKS_URL") {
+			t.Errorf("AUTH_JWKS_URL=%s: the problem does not name the variable: %v", tt.jwks, err)
+		}
+	}
+}
+
+func TestTheAdminListenerIsRequiredAndApart(t *testing.T) {
+	t.Parallel()
+	for _, admin := range []string{"", ":8080"} {
+		environ := minimal()
+		environ["ADMIN_ADDR"] = admin
+		var c svcConfig
+		if err := config.LoadFrom(&c, environ); err == nil || !strings.Contains(err.Error(), "ADMIN_ADDR") {
+			t.Errorf("ADMIN_ADDR=%q with HTTP_ADDR=:8080: err = %v, want a problem naming ADMIN_ADDR", admin, err)
+		}
+	}
+}
+
+func TestTokenLifetimeBound(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{"": true, "15m": true, "24h": true, "0s": false, "-1h": false, "25h": false} {
+		environ := minimal()
+		if value != "" {
+			environ["AUTH_MAX_TOKEN_LIFETIME"] = value
+		}
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != ok {
+			t.Errorf("AUTH_MAX_TOKEN_LIFETIME=%q: err = %v, want accepted %t", value, err, ok)
+		}
 	}
 }
 
@@ -129,7 +228,8 @@ func TestKeysListsEveryVariable(t *testing.T) {
 	}
 	slices.Sort(keys)
 	want := []string{
-		"AUTH_AUDIENCE", "AUTH_ISSUER", "AUTH_JWKS_URL",
+		"ADMIN_ADDR",
+		"AUTH_ALLOW_INSECURE_JWKS", "AUTH_AUDIENCE", "AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_MAX_TOKEN_LIFETIME",
 		"HTTP_ADDR", "HTTP_BODY_LIMIT", "HTTP_REQUEST_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT",
 		"LOG_LEVEL",
 		"MONGO_DATABASE", "MONGO_URI",

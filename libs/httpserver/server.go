@@ -1,7 +1,8 @@
 // Package httpserver is the HTTP platform every service runs on: echo v4 with
 // recovery, request ids, tracing, metrics, access logs, a body limit (413), request
 // timeouts, validation against the service's OpenAPI document, problem+json errors,
-// health and readiness endpoints, and graceful shutdown.
+// health, readiness and metrics endpoints on a separate admin handler, and graceful
+// shutdown.
 package httpserver
 
 import (
@@ -51,9 +52,10 @@ type Options struct {
 	Middleware []echo.MiddlewareFunc
 }
 
-// Server is a configured echo instance and its http.Server.
+// Server is a configured echo instance and its http.Server, and the admin handler.
 type Server struct {
 	echo   *echo.Echo
+	admin  *echo.Echo
 	opts   Options
 	server *http.Server
 }
@@ -96,12 +98,20 @@ func New(opts Options) (*Server, error) {
 	e.Use(bodyLimit(limit))
 	e.Use(timeout(opts.Config.RequestTimeout))
 
-	e.GET("/healthz", func(c echo.Context) error {
+	// Health, readiness and metrics are for the orchestrator and Prometheus, on the
+	// admin listener: on the API's port they would tell anyone what the service runs
+	// on and whether its dependencies are down. There they answer 404.
+	admin := echo.New()
+	admin.HideBanner = true
+	admin.HidePort = true
+	admin.HTTPErrorHandler = errorHandler(opts.Logger)
+	admin.Use(recoverer(opts.Logger))
+	admin.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
-	e.GET("/readyz", readiness(opts.Ready))
+	admin.GET("/readyz", readiness(opts.Ready))
 	if opts.Metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(opts.Metrics))
+		admin.GET("/metrics", echo.WrapHandler(opts.Metrics))
 	}
 
 	for _, m := range opts.Middleware {
@@ -123,7 +133,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 
-	s := &Server{echo: e, opts: opts}
+	s := &Server{echo: e, admin: admin, opts: opts}
 	s.server = &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -140,6 +150,34 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // ServeHTTP lets the server be used as an http.Handler (in tests, for example).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Admin answers /healthz, /readyz and /metrics, for the admin listener (ADMIN_ADDR)
+// that probes and scrapes reach; see ServeAdmin.
+func (s *Server) Admin() http.Handler { return s.admin }
+
+// ServeAdmin serves Admin on ln until ctx is cancelled. It stops at once: probes and
+// scrapes are retried, and the API's graceful shutdown is what callers wait for.
+func (s *Server) ServeAdmin(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.admin,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve admin: %w", err)
+	case <-ctx.Done():
+	}
+	_ = srv.Close()
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve admin: %w", err)
+	}
+	return nil
+}
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish within the shutdown timeout, and returns.

@@ -82,6 +82,11 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		return nil, func() {}, errors.New("platform: a service name is required")
 	}
 	cfg := opts.Config
+	// Config loading validates this already; checked again here so that no caller
+	// (a test, a tool) can start a service that trusts what it was never told to.
+	if err := cfg.Validate(); err != nil {
+		return nil, func() {}, fmt.Errorf("start %s: configuration: %w", opts.Name, err)
+	}
 
 	tel, shutdown, err := telemetry.Setup(ctx, telemetry.Options{Service: opts.Name, LogLevel: cfg.Telemetry.LogLevel, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint})
 	if err != nil {
@@ -138,6 +143,10 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	verifier, err := auth.NewVerifier(cfg.Auth, nil)
 	if err != nil {
 		return fail(err)
+	}
+	if cfg.Auth.AllowInsecureJWKS {
+		p.Logger.Warn("AUTH_ALLOW_INSECURE_JWKS is set: token keys may come over plain http://; never set it outside a local stack",
+			"jwks_url", cfg.Auth.JWKSURL)
 	}
 	p.HTTP, err = httpserver.New(httpserver.Options{
 		Service: opts.Name, Config: cfg.HTTP, Spec: opts.Spec, Authenticate: auth.Authenticate,
@@ -202,18 +211,23 @@ func (p *Platform) Every(name string, interval time.Duration, sweep func(context
 	})
 }
 
-// Run serves on the configured address.
+// Run serves the API on HTTP_ADDR and health, readiness and metrics on ADMIN_ADDR.
 func (p *Platform) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", p.cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", p.cfg.HTTP.Addr, err)
 	}
-	return p.Serve(ctx, ln)
+	admin, err := net.Listen("tcp", p.cfg.HTTP.AdminAddr)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("listen for admin on %s: %w", p.cfg.HTTP.AdminAddr, err)
+	}
+	return p.Serve(ctx, ln, admin)
 }
 
-// Serve runs the HTTP server on ln, the relay, the consumers and the tasks until ctx
-// is cancelled, then stops them all gracefully.
-func (p *Platform) Serve(ctx context.Context, ln net.Listener) error {
+// Serve runs the API on ln, health, readiness and metrics on admin, the relay, the
+// consumers and the tasks until ctx is cancelled, then stops them all gracefully.
+func (p *Platform) Serve(ctx context.Context, ln, admin net.Listener) error {
 	box, err := deadletter.New(p.JS, p.consumers)
 	if err != nil {
 		return err
@@ -223,7 +237,7 @@ func (p *Platform) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2+len(p.consumers)+len(p.tasks))
+	errs := make(chan error, 3+len(p.consumers)+len(p.tasks))
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -241,7 +255,8 @@ func (p *Platform) Serve(ctx context.Context, ln net.Listener) error {
 	for name, task := range p.tasks {
 		run(name, task)
 	}
-	p.Logger.Info(p.Name+" service listening", "addr", ln.Addr().String())
+	p.Logger.Info(p.Name+" service listening", "addr", ln.Addr().String(), "admin_addr", admin.Addr().String())
+	run("admin http", func(ctx context.Context) error { return p.HTTP.ServeAdmin(ctx, admin) })
 	run("http", func(ctx context.Context) error { return p.HTTP.Serve(ctx, ln) })
 	wg.Wait()
 	close(errs)

@@ -27,14 +27,15 @@ type Env struct {
 	Issuer *auth.DevIssuer
 }
 
-// NewEnv starts the test's NATS server and token issuer.
+// NewEnv starts the test's NATS server and token issuer. The issuer mints for the
+// audience of the service Platform configures.
 func NewEnv(tb testing.TB) *Env {
 	tb.Helper()
 	n := NATS(tb)
 	_, js := JetStream(tb, n)
 	jwks := httptest.NewServer(nil)
 	tb.Cleanup(jwks.Close)
-	issuer, err := auth.NewDevIssuer(jwks.URL, "technician-commitment")
+	issuer, err := auth.NewDevIssuer(jwks.URL, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,14 +44,23 @@ func NewEnv(tb testing.TB) *Env {
 }
 
 // Platform points a service's shared configuration at the test's infrastructure.
+// The service is told its own audience (see config.DevAudience), named after the
+// database its default configuration gives it, and the test's issuer mints tokens
+// for that audience from then on, so that tests need not care which it is.
 func (e *Env) Platform(tb testing.TB, p config.Platform) config.Platform {
 	tb.Helper()
+	service := p.Mongo.Database
+	if service == "" {
+		tb.Fatal("testenv: the service's default configuration names no database, so no audience")
+	}
 	p.Mongo.URI = MongoURI(tb)
 	p.Mongo.Database = DatabaseName(tb)
 	p.NATS.URL = e.NATS.URL
-	p.Auth.JWKSURL = e.Issuer.Issuer
+	p.Auth.JWKSURL = e.Issuer.Issuer + "/.well-known/jwks.json"
+	p.Auth.AllowInsecureJWKS = true // the test's issuer serves its keys on this machine
 	p.Auth.Issuer = e.Issuer.Issuer
-	p.Auth.Audience = e.Issuer.Audience
+	p.Auth.Audience = config.DevAudience(service)
+	e.Issuer.Audience = p.Auth.Audience
 	p.Telemetry.LogLevel = "error"
 	if err := p.Validate(); err != nil {
 		tb.Fatal(err)
@@ -58,17 +68,22 @@ func (e *Env) Platform(tb testing.TB, p config.Platform) config.Platform {
 	return p
 }
 
-// Serve runs serve on a free port until the test ends, then stops it and calls
-// cleanup, and returns a client for it.
-func (e *Env) Serve(tb testing.TB, serve func(context.Context, net.Listener) error, cleanup func()) *Client {
+// Serve runs serve with the API and the admin listener each on a free port until the
+// test ends, then stops it and calls cleanup, and returns a client for the API (its
+// Admin method gives one for the admin listener).
+func (e *Env) Serve(tb testing.TB, serve func(ctx context.Context, api, admin net.Listener) error, cleanup func()) *Client {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln) }()
+	go func() { done <- serve(ctx, ln, admin) }()
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -76,14 +91,23 @@ func (e *Env) Serve(tb testing.TB, serve func(context.Context, net.Listener) err
 		}
 		cleanup()
 	})
-	return &Client{TB: tb, URL: "http://" + ln.Addr().String(), Issuer: e.Issuer}
+	return &Client{TB: tb, URL: "http://" + ln.Addr().String(), AdminURL: "http://" + admin.Addr().String(), Issuer: e.Issuer}
 }
 
 // Client talks to a service over a real socket.
 type Client struct {
-	TB     testing.TB
-	URL    string
-	Issuer *auth.DevIssuer
+	TB  testing.TB
+	URL string
+	// AdminURL is the service's admin listener: health, readiness, metrics.
+	AdminURL string
+	Issuer   *auth.DevIssuer
+}
+
+// Admin returns a client of the service's admin listener.
+func (c *Client) Admin() *Client {
+	admin := *c
+	admin.URL = c.AdminURL
+	return &admin
 }
 
 // Token mints a token for a role acting for org.

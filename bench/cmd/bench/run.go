@@ -98,7 +98,8 @@ func run(ctx context.Context, args []string) error {
 		_ = stack.Process.Signal(syscall.SIGINT)
 		_ = stack.Wait()
 	}()
-	services := map[string]string{"signatory": "8081", "review": "8082", "notify": "8083", "fund": "8084"}
+	// Readiness is on each service's admin listener, where tcdev puts it.
+	services := map[string]string{"signatory": "9081", "review": "9082", "notify": "9083", "fund": "9084"}
 	for name, port := range services {
 		if err := waitReady(ctx, "http://127.0.0.1:"+port+"/readyz", 60*time.Second); err != nil {
 			return fmt.Errorf("%s: %w\n%s", name, err, logs.String())
@@ -113,7 +114,7 @@ func run(ctx context.Context, args []string) error {
 	fmt.Printf("idle RSS (KiB): %v, stack %d\n", f.rss, f.stackRSS)
 
 	// 3. Submit throughput against raw inserts into the same store.
-	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(data, "dev-signing-key.pem"), "http://127.0.0.1:8079", "technician-commitment")
+	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(data, "dev-signing-key.pem"), "http://127.0.0.1:8079", "tc-fund")
 	if err != nil {
 		return err
 	}
@@ -361,7 +362,9 @@ func procRSS(pid int) (string, int64) {
 // prepareFund makes an announced signatory (through the signatory service, as a user
 // would) and opens a round, and returns the round and an applicant token.
 func prepareFund(ctx context.Context, issuer *auth.DevIssuer) (string, string, error) {
-	ops, _ := issuer.Mint(auth.Principal{Subject: "bench-ops", Role: auth.RoleOps}, time.Hour)
+	// Each service accepts a token only for its own audience: ops works at the
+	// signatory and the fund services here, the applicant at the fund service.
+	ops, _ := issuer.MintFor(auth.Principal{Subject: "bench-ops", Role: auth.RoleOps}, time.Hour, "tc-signatory", "tc-fund")
 	post := func(url string, body any) (map[string]any, error) {
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
@@ -406,7 +409,7 @@ func prepareFund(ctx context.Context, issuer *auth.DevIssuer) (string, string, e
 	if err != nil {
 		return "", "", err
 	}
-	applicant, _ := issuer.Mint(auth.Principal{Subject: "bench-applicant", Role: auth.RoleApplicant, Org: id}, time.Hour)
+	applicant, _ := issuer.MintFor(auth.Principal{Subject: "bench-applicant", Role: auth.RoleApplicant, Org: id}, time.Hour, "tc-fund")
 	// Wait until the fund has taken in the announcement.
 	for i := 0; i < 200; i++ {
 		if code := postStatus(ctx, applicant, draftBody(round["id"].(string))); code == http.StatusCreated {

@@ -5,7 +5,7 @@
 // same environment variables; only the addresses differ.
 //
 //	tcdev run   [-data .data] [-bin bin]
-//	tcdev token -role ops|lead|reviewer|applicant [-org ID] [-sub NAME] [-data .data]
+//	tcdev token -role ops|lead|reviewer|applicant [-org ID] [-sub NAME] [-aud review,notify|all] [-ttl 1h] [-data .data]
 package main
 
 import (
@@ -33,7 +33,7 @@ func run(ctx context.Context, args []string) error {
 	case "run":
 		return runStack(ctx, args[1:])
 	case "token":
-		return printToken(args[1:])
+		return printToken(args[1:], os.Stdout)
 	default:
 		return fmt.Errorf("unknown command %q: use run or token", args[0])
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/embedded"
 )
 
@@ -29,20 +30,30 @@ const (
 	smtpAddr   = "127.0.0.1:1025"
 	mailUIAddr = "127.0.0.1:8025"
 	issuerURL  = "http://" + issuerAddr
-	audience   = "technician-commitment"
 )
 
-// service is one binary of the suite and where it listens locally.
+// service is one binary of the suite and where it listens locally: its API, and
+// its admin listener (health, readiness, metrics).
 type service struct {
-	name string
-	addr string
+	name  string
+	addr  string
+	admin string
 }
 
 var services = []service{
-	{"signatory", "127.0.0.1:8081"},
-	{"review", "127.0.0.1:8082"},
-	{"notify", "127.0.0.1:8083"},
-	{"fund", "127.0.0.1:8084"},
+	{"signatory", "127.0.0.1:8081", "127.0.0.1:9081"},
+	{"review", "127.0.0.1:8082", "127.0.0.1:9082"},
+	{"notify", "127.0.0.1:8083", "127.0.0.1:9083"},
+	{"fund", "127.0.0.1:8084", "127.0.0.1:9084"},
+}
+
+// serviceNames lists the suite's services, in the order they start.
+func serviceNames() []string {
+	names := make([]string, len(services))
+	for i, s := range services {
+		names[i] = s.name
+	}
+	return names
 }
 
 func runStack(ctx context.Context, args []string) error {
@@ -73,7 +84,7 @@ func runStack(ctx context.Context, args []string) error {
 	}
 	defer mongo.Stop()
 
-	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(*dataDir, "dev-signing-key.pem"), issuerURL, audience)
+	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(*dataDir, "dev-signing-key.pem"), issuerURL, config.DevAudience("signatory"))
 	if err != nil {
 		return err
 	}
@@ -91,8 +102,10 @@ func runStack(ctx context.Context, args []string) error {
 		"MONGO_URI="+mongo.URI,
 		"NATS_URL="+nats.URL,
 		"AUTH_JWKS_URL="+issuerURL+"/.well-known/jwks.json",
+		// The issuer runs in this process on the loopback interface: the one place
+		// keys over plain http:// are allowed.
+		"AUTH_ALLOW_INSECURE_JWKS=true",
 		"AUTH_ISSUER="+issuerURL,
-		"AUTH_AUDIENCE="+audience,
 		"SMTP_HOST=127.0.0.1",
 		"SMTP_PORT=1025",
 		"SMTP_TLS_POLICY=none",
@@ -135,7 +148,8 @@ func runStack(ctx context.Context, args []string) error {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		if err := startProc(s.name, path, nil, "HTTP_ADDR="+s.addr, "MONGO_DATABASE="+s.name); err != nil {
+		if err := startProc(s.name, path, nil, "HTTP_ADDR="+s.addr, "ADMIN_ADDR="+s.admin, "MONGO_DATABASE="+s.name,
+			"AUTH_AUDIENCE="+config.DevAudience(s.name)); err != nil {
 			stopAll(procs)
 			return err
 		}
@@ -150,7 +164,7 @@ func runStack(ctx context.Context, args []string) error {
 		wg.Wait()
 		return err
 	}
-	token, err := issuer.Mint(auth.Principal{Subject: "ops-dev", Role: auth.RoleOps, Name: "Local Ops"}, 12*time.Hour)
+	token, err := issuer.MintFor(auth.Principal{Subject: "ops-dev", Role: auth.RoleOps, Name: "Local Ops"}, tokenLifetime, audiences(serviceNames())...)
 	if err != nil {
 		return err
 	}
@@ -163,12 +177,13 @@ func runStack(ctx context.Context, args []string) error {
 	return nil
 }
 
+// waitReady polls each service's /readyz on its admin listener until it answers 200.
 func waitReady(ctx context.Context, running []service, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	client := &http.Client{Timeout: time.Second}
 	for _, s := range running {
 		for {
-			resp, err := client.Get("http://" + s.addr + "/readyz")
+			resp, err := client.Get("http://" + s.admin + "/readyz")
 			if err == nil {
 				_ = resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
@@ -176,7 +191,7 @@ func waitReady(ctx context.Context, running []service, within time.Duration) err
 				}
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s did not become ready on %s within %s", s.name, s.addr, within)
+				return fmt.Errorf("%s did not become ready on %s within %s", s.name, s.admin, within)
 			}
 			select {
 			case <-ctx.Done():
@@ -221,15 +236,15 @@ func printBanner(running []service, mailUI, token string, took time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTechnician Commitment suite is up (ready in %s)\n\n", took.Round(time.Millisecond))
 	for _, s := range running {
-		fmt.Fprintf(&b, "  %-10s http://%s   (API document: http://%s/openapi.yaml)\n", s.name, s.addr, s.addr)
+		fmt.Fprintf(&b, "  %-10s http://%s   (API document: http://%s/openapi.yaml; health and metrics: http://%s)\n", s.name, s.addr, s.addr, s.admin)
 	}
 	fmt.Fprintf(&b, "  %-10s %s\n", "NATS", "nats://"+natsAddr)
 	fmt.Fprintf(&b, "  %-10s %s\n", "MongoDB", "mongodb://"+mongoAddr+"/ (FerretDB on SQLite)")
 	if mailUI != "" {
 		fmt.Fprintf(&b, "  %-10s %s   (every email the suite sends lands here)\n", "mail", mailUI)
 	}
-	fmt.Fprintf(&b, "\nA development token for ITSS operations staff (valid 12 hours):\n\n  export TOKEN=%s\n", token)
-	fmt.Fprintf(&b, "\nOther roles: make token ROLE=lead ORG=<organisation id>\n")
+	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %s):\n\n  export TOKEN=%s\n", tokenLifetime, token)
+	fmt.Fprintf(&b, "\nA fresh one, or other roles: make token ROLE=lead ORG=<organisation id> [AUD=review,notify]\n")
 	fmt.Fprintf(&b, "\nTry:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+
 		"    http://127.0.0.1:8081/v1/organisations\n\nCtrl-C stops everything; data stays in .data/ for the next run.\n\n")

@@ -36,6 +36,7 @@ func Default() Config {
 		panic(err) // the tags are constants: a failure here is a bug caught by any test
 	}
 	c.HTTP.Addr = "127.0.0.1:8084"
+	c.HTTP.AdminAddr = "127.0.0.1:9084"
 	c.Mongo.Database = "fund"
 	return c
 }

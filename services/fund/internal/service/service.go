@@ -80,5 +80,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
 
-// Serve is Run on a listener the caller opened (tests use port 0).
-func (s *Service) Serve(ctx context.Context, ln net.Listener) error { return s.Platform.Serve(ctx, ln) }
+// Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).
+func (s *Service) Serve(ctx context.Context, ln, admin net.Listener) error {
+	return s.Platform.Serve(ctx, ln, admin)
+}

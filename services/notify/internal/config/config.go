@@ -60,6 +60,7 @@ func Default() Config {
 		panic(err) // the tags are constants: a failure here is a bug caught by any test
 	}
 	c.HTTP.Addr = "127.0.0.1:8083"
+	c.HTTP.AdminAddr = "127.0.0.1:9083"
 	c.Mongo.Database = "notify"
 	return c
 }

@@ -199,9 +199,13 @@ func (h *harness) restartable() (*service.Service, func()) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- svc.Serve(ctx, ln) }()
+	go func() { done <- svc.Serve(ctx, ln, admin) }()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {

@@ -28,6 +28,7 @@ func Default() Config {
 		panic(err) // the tags are constants: a failure here is a bug caught by any test
 	}
 	c.HTTP.Addr = "127.0.0.1:8082"
+	c.HTTP.AdminAddr = "127.0.0.1:9082"
 	c.Mongo.Database = "review"
 	return c
 }

@@ -17,6 +17,7 @@ func Default() Config {
 		panic(err) // the tags are constants: a failure here is a bug caught by any test
 	}
 	c.HTTP.Addr = "127.0.0.1:8081"
+	c.HTTP.AdminAddr = "127.0.0.1:9081"
 	c.Mongo.Database = "signatory"
 	return c
 }

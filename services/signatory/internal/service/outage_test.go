@@ -67,10 +67,13 @@ func (h *harness) mustBeUnavailable(what string, r testenv.Response, took time.D
 	}
 }
 
-// readiness returns the status of /readyz and what it says of each check.
+// readiness returns the status of /readyz (on the admin listener) and what it says of
+// each check.
 func (h *harness) readiness() (int, map[string]any, time.Duration) {
 	h.t.Helper()
-	r, took := h.timed("GET", "/readyz", "", nil)
+	start := time.Now()
+	r := h.Admin().Do("GET", "/readyz", "", nil)
+	took := time.Since(start)
 	checks, _ := r.JSON(h.t)["checks"].(map[string]any)
 	return r.Status, checks, took
 }

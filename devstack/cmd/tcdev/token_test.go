@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
+)
+
+// verifiers returns, for each service, a verifier configured as the local stack
+// configures that service, trusting the key in dataDir.
+func verifiers(t *testing.T, dataDir string) map[string]*auth.Verifier {
+	t.Helper()
+	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(dataDir, "dev-signing-key.pem"), issuerURL, "unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(issuer.JWKSHandler())
+	t.Cleanup(jwks.Close)
+	out := map[string]*auth.Verifier{}
+	for _, s := range serviceNames() {
+		v, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: issuerURL, Audience: config.DevAudience(s)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[s] = v
+	}
+	return out
+}
+
+// TestTokensAreForTheServicesTheRoleCalls: `tcdev token` mints a token each service
+// of the local stack accepts when its audience names it, by default the services
+// the role calls, and none other.
+func TestTokensAreForTheServicesTheRoleCalls(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	tests := []struct {
+		args []string
+		want []string // the services that accept the token
+	}{
+		{[]string{"-role", "ops"}, []string{"signatory", "review", "notify", "fund"}},
+		{[]string{"-role", "lead", "-org", "o1"}, []string{"signatory", "review", "notify", "fund"}},
+		{[]string{"-role", "reviewer", "-org", "o1"}, []string{"review", "notify"}},
+		{[]string{"-role", "applicant", "-org", "o1"}, []string{"fund"}},
+		{[]string{"-role", "lead", "-org", "o1", "-aud", "review,notify"}, []string{"review", "notify"}},
+		{[]string{"-role", "applicant", "-org", "o1", "-aud", "all"}, []string{"signatory", "review", "notify", "fund"}},
+		{[]string{"-role", "ops", "-aud", "signatory", "-ttl", "15m"}, []string{"signatory"}},
+	}
+	// The key is created by the first token, so the verifiers come after it.
+	var out bytes.Buffer
+	if err := printToken([]string{"-data", dataDir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	vs := verifiers(t, dataDir)
+	for _, tt := range tests {
+		out.Reset()
+		if err := printToken(append([]string{"-data", dataDir}, tt.args...), &out); err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+			continue
+		}
+		tok := strings.TrimSpace(out.String())
+		for _, s := range serviceNames() {
+			_, err := vs[s].Verify(context.Background(), tok)
+			if want := slices.Contains(tt.want, s); (err == nil) != want {
+				t.Errorf("%v at %s: err = %v, want accepted %t", tt.args, s, err, want)
+			}
+		}
+	}
+}
+
+func TestTokenRefusesWhatTheServicesWouldRefuse(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	for _, args := range [][]string{
+		{"-role", "ops", "-ttl", "12h"},
+		{"-role", "ops", "-ttl", "0s"},
+		{"-role", "ops", "-aud", "portal"},
+		{"-role", "lead"}, // no organisation
+		{"-role", "admin"},
+	} {
+		var out bytes.Buffer
+		if err := printToken(append([]string{"-data", dataDir}, args...), &out); err == nil {
+			t.Errorf("%v: minted %s", args, out.String())
+		}
+	}
+}
