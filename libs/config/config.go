@@ -131,6 +131,7 @@ type HTTP struct {
 	BodyLimit       string        `env:"HTTP_BODY_LIMIT" envDefault:"256K"`
 	RequestTimeout  time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
 	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	Edge
 }
 
 // Mongo configures the connection to the service's own database.
@@ -200,6 +201,7 @@ func (p Platform) Validate() error {
 	if p.Auth.Audience == "" {
 		errs = append(errs, errors.New("AUTH_AUDIENCE must be set"))
 	}
+	errs = append(errs, p.HTTP.Edge.problems()...)
 	switch p.Telemetry.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
