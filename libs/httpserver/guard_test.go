@@ -438,4 +438,3 @@ func TestTrustedProxiesNameTheClient(t *testing.T) {
 		t.Errorf("the first client again: %d, want 429", r.status)
 	}
 }
-
