@@ -66,7 +66,9 @@ func TestSecurityRateLimits(t *testing.T) {
 		t.Errorf("12 reads at once by one caller (-want +got):\n%s", diff)
 	}
 	// Calendar feeds need no token: each address has its bucket, unknown feeds included.
-	feeds := c.Race(12, func(int) testenv.Response { return c.Do("GET", "/v1/calendars/"+strings.Repeat("a", 24)+".ics", "", nil) })
+	feeds := c.Race(12, func(int) testenv.Response {
+		return c.Do("GET", "/v1/calendars/"+strings.Repeat("a", 24)+".ics", "", nil)
+	})
 	if feeds[http.StatusTooManyRequests] != 9 {
 		t.Errorf("12 feed requests at once from one address: %v, want 9 refused with 429", feeds)
 	}
