@@ -27,6 +27,10 @@ const (
 	Internal        Code = "internal"        // a bug or an unexpected failure
 )
 
+// Unsupported says the request's body is not in a media type the operation takes
+// (JSON sent as text/plain, a form where JSON is expected); fix the Content-Type.
+const Unsupported Code = "unsupported_media_type"
+
 // Error is an error with a Code, a message safe to show to the caller and, for
 // validation problems, the offending field (a JSON pointer-like path such as
 // "leader.email").

@@ -138,6 +138,7 @@ type HTTP struct {
 	BodyLimit       string        `env:"HTTP_BODY_LIMIT" envDefault:"256K"`
 	RequestTimeout  time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
 	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	Edge
 }
 
 // Mongo configures the connection to the service's own database. The URI has no
@@ -236,6 +237,7 @@ func (p Platform) Validate() error {
 	if p.Auth.MaxTokenLifetime <= 0 || p.Auth.MaxTokenLifetime > maxTokenLifetimeCeiling {
 		errs = append(errs, fmt.Errorf("AUTH_MAX_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxTokenLifetime, maxTokenLifetimeCeiling))
 	}
+	errs = append(errs, p.HTTP.Edge.problems()...)
 	switch p.Telemetry.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -75,6 +75,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		Telemetry: config.Telemetry{LogLevel: "info"},
 	}}
 	want.Own.Interval = time.Minute
+	want.HTTP.Edge = config.Edge{WritePerSecond: 50, WriteBurst: 200, ReadPerSecond: 200, ReadBurst: 400, PublicPerSecond: 20, PublicBurst: 100}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
@@ -231,12 +232,16 @@ func TestKeysListsEveryVariable(t *testing.T) {
 		"ADMIN_ADDR",
 		"AUTH_ALLOW_INSECURE_JWKS", "AUTH_AUDIENCE", "AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_MAX_TOKEN_LIFETIME",
 		"HTTP_ADDR", "HTTP_BODY_LIMIT", "HTTP_REQUEST_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT",
+		"HTTP_HSTS_MAX_AGE", "HTTP_TRUSTED_PROXIES",
 		"LOG_LEVEL",
 		"MONGO_DATABASE", "MONGO_URI",
 		"NATS_PASSWORD", "NATS_STREAM_REPLICAS", "NATS_URL", "NATS_USER",
 		"OTEL_EXPORTER_OTLP_ENDPOINT",
 		"OWN_INTERVAL", "OWN_NAME",
+		"RATE_PUBLIC_BURST", "RATE_PUBLIC_PER_SECOND", "RATE_READ_BURST", "RATE_READ_PER_SECOND",
+		"RATE_WRITE_BURST", "RATE_WRITE_PER_SECOND",
 	}
+	slices.Sort(want)
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}

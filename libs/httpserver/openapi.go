@@ -33,11 +33,13 @@ func LoadSpec(spec []byte) (*openapi3.T, error) {
 	return doc, nil
 }
 
-// validator checks each request against the service's OpenAPI document: first its
-// security requirements (so that a caller without a token learns that before anything
-// else), then parameters and body. Paths the document does not describe (health,
-// metrics) pass through untouched.
-func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc) (echo.MiddlewareFunc, error) {
+// validator checks each request against the service's OpenAPI document: first that
+// the document describes its path (404 otherwise, whatever echo's router would make
+// of it; only the platform's own routes pass), then its security requirements (so
+// that a caller without a token learns that before anything else), the caller's rate
+// limit, the body's media type (415), the query's parameter names, duplicate keys in
+// the body, and then parameters and body against their schemas.
+func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, lim *limits) (echo.MiddlewareFunc, error) {
 	// Match on path alone, whatever host the service is reached under.
 	doc.Servers = nil
 	router, err := gorillamux.NewRouter(doc)
@@ -66,21 +68,51 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc) 
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			if !canonical(req.URL) {
+				return apperr.New(apperr.NotFound, "no such path")
+			}
 			route, pathParams, err := router.FindRoute(req)
 			if err != nil {
 				if errors.Is(err, routers.ErrMethodNotAllowed) {
 					return echo.ErrMethodNotAllowed
 				}
-				return next(c)
+				if req.URL.RawPath == "" && probeRoutes[req.URL.Path] {
+					return next(c)
+				}
+				if req.URL.RawPath == "" && publicRoutes[req.URL.Path] {
+					if err := lim.publicRequest(req); err != nil {
+						return err
+					}
+					return next(c)
+				}
+				return apperr.New(apperr.NotFound, "no such path")
 			}
 			ctx := req.Context()
 			security := route.Operation.Security
 			if security == nil {
 				security = &route.Spec.Security
 			}
-			secInput := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: secOptions}
-			if err := openapi3filter.ValidateSecurityRequirements(ctx, secInput, *security); err != nil {
-				return securityError(err)
+			if isPublic(*security) {
+				if err := lim.publicRequest(req); err != nil {
+					return err
+				}
+			} else {
+				secInput := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: secOptions}
+				if err := openapi3filter.ValidateSecurityRequirements(ctx, secInput, *security); err != nil {
+					return securityError(err)
+				}
+				if err := lim.callerRequest(req); err != nil {
+					return err
+				}
+			}
+			if err := mediaType(route.Operation, req); err != nil {
+				return err
+			}
+			if err := unknownQuery(route, req); err != nil {
+				return err
+			}
+			if err := duplicateKeys(req); err != nil {
+				return err
 			}
 			bareRoute := *route
 			if op, ok := unsecured[route.Operation]; ok {
@@ -93,6 +125,20 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc) 
 			return next(c)
 		}
 	}, nil
+}
+
+// isPublic reports whether requirements let a caller in without credentials: none
+// at all, or one alternative that asks for nothing.
+func isPublic(requirements openapi3.SecurityRequirements) bool {
+	if len(requirements) == 0 {
+		return true
+	}
+	for _, r := range requirements {
+		if len(r) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // securityError turns a failed security check into 401 or 403: 403 when some scheme
@@ -175,11 +221,11 @@ func collectProblems(err error, out *[]apperr.FieldProblem) {
 			*out = append(*out, apperr.FieldProblem{Field: field, Message: e.Reason})
 		}
 	case *openapi3.SchemaError:
-		*out = append(*out, apperr.FieldProblem{Field: schemaField(e), Message: e.Reason})
+		*out = append(*out, apperr.FieldProblem{Field: schemaField(e), Message: describe(e)})
 	default:
 		var se *openapi3.SchemaError
 		if errors.As(err, &se) {
-			*out = append(*out, apperr.FieldProblem{Field: schemaField(se), Message: se.Reason})
+			*out = append(*out, apperr.FieldProblem{Field: schemaField(se), Message: describe(se)})
 		}
 	}
 }
@@ -187,7 +233,7 @@ func collectProblems(err error, out *[]apperr.FieldProblem) {
 func paramMessage(re *openapi3filter.RequestError) string {
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
-		return se.Reason
+		return describe(se)
 	}
 	if re.Reason != "" {
 		return re.Reason

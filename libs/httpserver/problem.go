@@ -44,6 +44,7 @@ var statuses = map[apperr.Code]int{
 	apperr.NotFound:        http.StatusNotFound,
 	apperr.Conflict:        http.StatusConflict,
 	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.Unsupported:     http.StatusUnsupportedMediaType,
 	apperr.Unprocessable:   http.StatusUnprocessableEntity,
 	apperr.RateLimited:     http.StatusTooManyRequests,
 	apperr.Unavailable:     http.StatusServiceUnavailable,
@@ -142,8 +143,6 @@ func codeForStatus(status int) apperr.Code {
 	switch {
 	case status == http.StatusMethodNotAllowed:
 		return "method_not_allowed"
-	case status == http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
 	case status >= 500:
 		return apperr.Internal
 	default:

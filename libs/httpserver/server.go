@@ -20,7 +20,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	//lint:ignore SA1019 otelecho v0.71.0 is the last release for echo v4; its successor needs echo v5.
 	"go.opentelemetry.io/contrib/instrumentation/github.com/labstack/echo/otelecho"
@@ -84,8 +83,14 @@ func New(opts Options) (*Server, error) {
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(opts.Logger)
 
+	lim, err := newLimits(opts.Config.Edge)
+	if err != nil {
+		return nil, fmt.Errorf("httpserver: %w", err)
+	}
+	e.Pre(head)
+	e.Use(headers(opts.Config.HSTSMaxAge))
 	e.Use(recoverer(opts.Logger))
-	e.Use(middleware.RequestID())
+	e.Use(requestID())
 	otelOpts := []otelecho.Option{}
 	if opts.TracerProvider != nil {
 		otelOpts = append(otelOpts, otelecho.WithTracerProvider(opts.TracerProvider))
@@ -122,7 +127,7 @@ func New(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, err := validator(doc, opts.Authenticate)
+		v, err := validator(doc, opts.Authenticate, lim)
 		if err != nil {
 			return nil, err
 		}

@@ -152,6 +152,7 @@ type request struct {
 	method, path, token, body string
 	contentType               string // defaults to application/json when there is a body
 	chunked                   bool   // send the body without a Content-Length
+	forwardedFor              string // an X-Forwarded-For header
 }
 
 type response struct {
@@ -182,6 +183,9 @@ func (f fixture) do(tb testing.TB, r request) response {
 	}
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", r.forwardedFor)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -258,7 +262,7 @@ func TestRefusalsAreProblemsNamingTheCause(t *testing.T) {
 		{"missing required", request{body: `{"name":"a"}`}, invalid("count")},
 		{"over max length", request{body: `{"name":"abcdefghijkl","count":1}`}, invalid("name")},
 		{"header injection in email", request{body: `{"name":"a","count":1,"email":"a@b.org\r\nBcc: x@y.z"}`}, invalid("email")},
-		{"wrong content type", request{body: valid, contentType: "text/plain"}, invalid("Content-Type")},
+		{"wrong content type", request{body: valid, contentType: "text/plain"}, refusal{Status: 415, Code: "unsupported_media_type", Field: "Content-Type", Fields: []string{"Content-Type"}}},
 		{"oversize", request{body: oversize}, refusal{Status: 413, Code: "too_large"}},
 		{"oversize without length", request{body: oversize, chunked: true}, refusal{Status: 413, Code: "too_large"}},
 		{"no token", request{token: "-", body: valid}, unauthenticated},

@@ -12,7 +12,6 @@ import (
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/idempotency"
 	"github.com/itss/techcommit/libs/platform"
-	"github.com/itss/techcommit/libs/ratelimit"
 	"github.com/itss/techcommit/services/fund/api"
 	"github.com/itss/techcommit/services/fund/internal/adapters"
 	"github.com/itss/techcommit/services/fund/internal/app"
@@ -38,6 +37,9 @@ type Service struct {
 
 // New builds the service.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func(), error) {
+	// The fund bounds each caller's writes by its own settings (FUND_WRITE_RATE,
+	// FUND_WRITE_BURST), which the platform applies in place of RATE_WRITE_*.
+	cfg.HTTP.WritePerSecond, cfg.HTTP.WriteBurst = cfg.Fund.WriteRate, cfg.Fund.WriteBurst
 	p, cleanup, err := platform.New(ctx, platform.Options{
 		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger,
 		Stream: bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}},
@@ -73,7 +75,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return fail(err)
 	}
 	e := p.HTTP.Echo()
-	e.Use(ratelimit.New(cfg.Fund.WriteRate, cfg.Fund.WriteBurst).Middleware(), keys.Middleware())
+	e.Use(keys.Middleware())
 	httpport.Register(e, httpport.New(application))
 	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
 	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
