@@ -107,7 +107,12 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page[app.Summary
 
 // Directory pages through announced organisations by name.
 func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[app.DirectoryEntry], error) {
-	filter := bson.D{{Key: "status", Value: string(organisation.StatusAnnounced)}}
+	// An announcement may be recorded ahead: the organisation is listed from its day.
+	// Dates are stored as YYYY-MM-DD, so they compare as strings.
+	filter := bson.D{
+		{Key: "status", Value: string(organisation.StatusAnnounced)},
+		{Key: "announced_on", Value: bson.D{{Key: "$lte", Value: q.Today.String()}}},
+	}
 	if q.Kind != "" {
 		filter = append(filter, bson.E{Key: "kind", Value: string(q.Kind)})
 	}
