@@ -128,7 +128,6 @@ type Organisation struct {
 	enquiry     Enquiry
 	status      Status
 	contacts    Contacts
-	enquiredOn  civil.Date
 	meetingOn   civil.Date
 	signedOn    civil.Date
 	announcedOn civil.Date
@@ -240,8 +239,8 @@ func (o *Organisation) RecordMeeting(on civil.Date, notes string, today civil.Da
 	if on.After(today) {
 		return nil, apperr.Field("held_on", "%s is in the future (today is %s): record the meeting once it has been held", on, today)
 	}
-	if on.Before(o.enquiredOn) {
-		return nil, apperr.Field("held_on", "%s is before the enquiry arrived on %s", on, o.enquiredOn)
+	if on.Before(o.enquiry.EnquiredOn) {
+		return nil, apperr.Field("held_on", "%s is before the enquiry arrived on %s", on, o.enquiry.EnquiredOn)
 	}
 	if err := noControls("notes", notes, true); err != nil {
 		return nil, err
@@ -337,19 +336,18 @@ func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string, today
 	if on.After(today) {
 		return nil, apperr.Field("withdrawn_on", "%s is in the future (today is %s): record the withdrawal on or after the day it takes effect", on, today)
 	}
-	steps := []struct {
+	type milestone struct {
 		on   civil.Date
 		what string
-	}{{o.enquiredOn, "the enquiry arrived"}, {o.meetingOn, "the meeting with ITSS"}, {o.signedOn, "the form was signed"}}
-	if !o.announcedOn.After(today) {
-		steps = append(steps, struct {
-			on   civil.Date
-			what string
-		}{o.announcedOn, "the announcement"})
 	}
+	steps := []milestone{{o.enquiry.EnquiredOn, "the enquiry arrived"}, {o.meetingOn, "the meeting with ITSS"}, {o.signedOn, "the form was signed"}}
+	if !o.announcedOn.After(today) {
+		steps = append(steps, milestone{o.announcedOn, "the announcement"})
+	}
+	// The latest step it precedes is the one to name (steps not taken are zero dates).
 	for i := len(steps) - 1; i >= 0; i-- {
 		if on.Before(steps[i].on) {
-			return nil, apperr.Field("withdrawn_on", "%s is before %s on %s: an organisation cannot withdraw before it joined", on, steps[i].what, steps[i].on)
+			return nil, apperr.Field("withdrawn_on", "%s is before %s on %s: a withdrawal cannot precede a step of the onboarding that has taken place", on, steps[i].what, steps[i].on)
 		}
 	}
 	reason = strings.TrimSpace(reason)
@@ -435,7 +433,6 @@ func (o *Organisation) apply(e events.Envelope) error {
 			return err
 		}
 		o.enquiry = Enquiry{EnquiredOn: p.EnquiredOn, Name: p.Name, Kind: Kind(p.Kind), Sector: p.Sector, Country: p.Country, Website: p.Website, Contact: fromEventPerson(p.EnquiryContact)}
-		o.enquiredOn = p.EnquiredOn
 		o.status = StatusEnquiry
 		o.createdAt = e.Time
 	case events.OrganisationMeetingHeldV1{}.EventType():
