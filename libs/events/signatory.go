@@ -30,6 +30,9 @@ type OrganisationEnquiryReceivedV1 struct {
 	Country        string `json:"country"`
 	Website        string `json:"website"`
 	EnquiryContact Person `json:"enquiry_contact"`
+	// EnquiredOn is the day the enquiry reached ITSS, when the record says so
+	// (optional: absent from earlier events and from records made without it).
+	EnquiredOn civil.Date `json:"enquired_on,omitzero"`
 }
 
 // EventType implements Payload.

@@ -51,9 +51,10 @@ func (e ObligationKind) Valid() bool {
 
 // Defines values for ObligationStatus.
 const (
-	Lapsed ObligationStatus = "lapsed"
-	Met    ObligationStatus = "met"
-	Open   ObligationStatus = "open"
+	Lapsed  ObligationStatus = "lapsed"
+	Met     ObligationStatus = "met"
+	Open    ObligationStatus = "open"
+	Overdue ObligationStatus = "overdue"
 )
 
 // Valid indicates whether the value is a known member of the ObligationStatus enum.
@@ -64,6 +65,8 @@ func (e ObligationStatus) Valid() bool {
 	case Met:
 		return true
 	case Open:
+		return true
+	case Overdue:
 		return true
 	default:
 		return false
@@ -178,40 +181,47 @@ type DeadLetter struct {
 
 // DeadLetterPage defines model for DeadLetterPage.
 type DeadLetterPage struct {
-	Items      []DeadLetter `json:"items"`
-	NextCursor *string      `json:"next_cursor,omitempty"`
+	Items []DeadLetter `json:"items"`
+
+	// NextCursor Pass as `cursor` for the next page; absent on the last page
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // DirectoryEntry defines model for DirectoryEntry.
 type DirectoryEntry struct {
 	AnnouncedOn openapi_types.Date `json:"announced_on"`
-	Id          string             `json:"id"`
+	Id          ID                 `json:"id"`
 
 	// Kind Signatories employ technicians in HE and research; supporters back the technical community.
-	Kind           Kind          `json:"kind"`
-	Name           string        `json:"name"`
-	PlanPage       *string       `json:"plan_page,omitempty"`
-	PointOfContact PublicContact `json:"point_of_contact"`
-	Website        *string       `json:"website,omitempty"`
+	Kind           Kind             `json:"kind"`
+	Name           OrganisationName `json:"name"`
+	PlanPage       *WebURL          `json:"plan_page,omitempty"`
+	PointOfContact PublicContact    `json:"point_of_contact"`
+	Website        *WebURL          `json:"website,omitempty"`
 }
 
 // DirectoryPage defines model for DirectoryPage.
 type DirectoryPage struct {
-	Items      []DirectoryEntry `json:"items"`
-	NextCursor *string          `json:"next_cursor,omitempty"`
+	Items []DirectoryEntry `json:"items"`
+
+	// NextCursor Pass as `cursor` for the next page; absent on the last page
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // EnquiryRequest defines model for EnquiryRequest.
 type EnquiryRequest struct {
 	// Country ISO 3166-1 alpha-2
-	Country        string `json:"country"`
-	EnquiryContact Person `json:"enquiry_contact"`
+	Country string `json:"country"`
+
+	// EnquiredOn The day the enquiry reached ITSS, if known; the meeting cannot be before it
+	EnquiredOn     *openapi_types.Date `json:"enquired_on,omitempty"`
+	EnquiryContact Person              `json:"enquiry_contact"`
 
 	// Kind Signatories employ technicians in HE and research; supporters back the technical community.
-	Kind    Kind   `json:"kind"`
-	Name    string `json:"name"`
-	Sector  Sector `json:"sector"`
-	Website WebURL `json:"website"`
+	Kind    Kind             `json:"kind"`
+	Name    OrganisationName `json:"name"`
+	Sector  Sector           `json:"sector"`
+	Website WebURL           `json:"website"`
 }
 
 // FormRequest defines model for FormRequest.
@@ -233,6 +243,12 @@ type HistoryEntry struct {
 	Version int                    `json:"version"`
 }
 
+// ID defines model for ID.
+type ID = string
+
+// JobTitle defines model for JobTitle.
+type JobTitle = string
+
 // Kind Signatories employ technicians in HE and research; supporters back the technical community.
 type Kind string
 
@@ -242,9 +258,21 @@ type MeetingRequest struct {
 	Notes  *string            `json:"notes,omitempty"`
 }
 
-// Obligation defines model for Obligation.
+// NextCursor Pass as `cursor` for the next page; absent on the last page
+type NextCursor = string
+
+// Obligation An obligation as it stands today (Europe/London): `open` until its due date
+// (with `days_left`, 0 on the due date), then `overdue` (with `days_overdue`);
+// `met` once a submission received in its window closes it; `lapsed` if the
+// organisation withdrew with it open.
 type Obligation struct {
-	Cycle        int                 `json:"cycle"`
+	Cycle int `json:"cycle"`
+
+	// DaysLeft Days until the due date, while open
+	DaysLeft *int `json:"days_left,omitempty"`
+
+	// DaysOverdue Days since the due date, while overdue
+	DaysOverdue  *int                `json:"days_overdue,omitempty"`
 	Due          openapi_types.Date  `json:"due"`
 	Id           string              `json:"id"`
 	Kind         ObligationKind      `json:"kind"`
@@ -265,43 +293,60 @@ type Organisation struct {
 	AnnouncedOn    *openapi_types.Date `json:"announced_on,omitempty"`
 	Country        string              `json:"country"`
 	CreatedAt      time.Time           `json:"created_at"`
+	EnquiredOn     *openapi_types.Date `json:"enquired_on,omitempty"`
 	EnquiryContact *Person             `json:"enquiry_contact,omitempty"`
 	FormSignedOn   *openapi_types.Date `json:"form_signed_on,omitempty"`
-	Id             string              `json:"id"`
+	Id             ID                  `json:"id"`
 
 	// Kind Signatories employ technicians in HE and research; supporters back the technical community.
-	Kind             Kind                `json:"kind"`
-	Leader           *Person             `json:"leader,omitempty"`
-	MeetingHeldOn    *openapi_types.Date `json:"meeting_held_on,omitempty"`
-	Name             string              `json:"name"`
+	Kind   Kind    `json:"kind"`
+	Leader *Person `json:"leader,omitempty"`
+
+	// Listed Whether the public directory lists it today: from its announcement date (Europe/London) until it withdraws
+	Listed        bool                `json:"listed"`
+	MeetingHeldOn *openapi_types.Date `json:"meeting_held_on,omitempty"`
+	Name          OrganisationName    `json:"name"`
+
+	// NextObligation An obligation as it stands today (Europe/London): `open` until its due date
+	// (with `days_left`, 0 on the due date), then `overdue` (with `days_overdue`);
+	// `met` once a submission received in its window closes it; `lapsed` if the
+	// organisation withdrew with it open.
 	NextObligation   *Obligation         `json:"next_obligation,omitempty"`
 	NominatedLead    *Person             `json:"nominated_lead,omitempty"`
-	PlanPage         *string             `json:"plan_page,omitempty"`
+	PlanPage         *WebURL             `json:"plan_page,omitempty"`
 	PointOfContact   *PublicContact      `json:"point_of_contact,omitempty"`
 	Sector           Sector              `json:"sector"`
 	Status           Status              `json:"status"`
 	UpdatedAt        time.Time           `json:"updated_at"`
 	Version          int                 `json:"version"`
-	Website          string              `json:"website"`
+	Website          WebURL              `json:"website"`
 	WithdrawalReason *string             `json:"withdrawal_reason,omitempty"`
 	WithdrawnOn      *openapi_types.Date `json:"withdrawn_on,omitempty"`
 }
 
+// OrganisationName defines model for OrganisationName.
+type OrganisationName = string
+
 // OrganisationPage defines model for OrganisationPage.
 type OrganisationPage struct {
-	Items      []OrganisationSummary `json:"items"`
-	NextCursor *string               `json:"next_cursor,omitempty"`
+	Items []OrganisationSummary `json:"items"`
+
+	// NextCursor Pass as `cursor` for the next page; absent on the last page
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // OrganisationSummary defines model for OrganisationSummary.
 type OrganisationSummary struct {
 	AnnouncedOn *openapi_types.Date `json:"announced_on,omitempty"`
 	Country     *string             `json:"country,omitempty"`
-	Id          string              `json:"id"`
+	Id          ID                  `json:"id"`
 
 	// Kind Signatories employ technicians in HE and research; supporters back the technical community.
-	Kind    Kind                `json:"kind"`
-	Name    string              `json:"name"`
+	Kind Kind `json:"kind"`
+
+	// Listed Whether the public directory lists it today
+	Listed  bool                `json:"listed"`
+	Name    OrganisationName    `json:"name"`
 	NextDue *openapi_types.Date `json:"next_due,omitempty"`
 	Sector  *Sector             `json:"sector,omitempty"`
 	Status  Status              `json:"status"`
@@ -311,9 +356,12 @@ type OrganisationSummary struct {
 // Person defines model for Person.
 type Person struct {
 	Email openapi_types.Email `json:"email"`
-	Name  string              `json:"name"`
-	Title *string             `json:"title,omitempty"`
+	Name  PersonName          `json:"name"`
+	Title *JobTitle           `json:"title,omitempty"`
 }
+
+// PersonName defines model for PersonName.
+type PersonName = string
 
 // Problem defines model for Problem.
 type Problem struct {
@@ -333,8 +381,8 @@ type Problem struct {
 // PublicContact defines model for PublicContact.
 type PublicContact struct {
 	Email *openapi_types.Email `json:"email,omitempty"`
-	Name  string               `json:"name"`
-	Title *string              `json:"title,omitempty"`
+	Name  PersonName           `json:"name"`
+	Title *JobTitle            `json:"title,omitempty"`
 }
 
 // Sector defines model for Sector.
@@ -409,6 +457,24 @@ type ListOrganisationsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetHistoryParams defines parameters for GetHistory.
+type GetHistoryParams struct {
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListObligationsParams defines parameters for ListObligations.
+type ListObligationsParams struct {
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
 type CreateOrganisationJSONRequestBody = EnquiryRequest
 
@@ -452,13 +518,13 @@ type ServerInterface interface {
 	ReceiveForm(ctx echo.Context, id OrganisationID) error
 	// GetHistory The audit trail of the organisation — every change, who made it and when
 	// (GET /v1/organisations/{id}/history)
-	GetHistory(ctx echo.Context, id OrganisationID) error
+	GetHistory(ctx echo.Context, id OrganisationID, params GetHistoryParams) error
 	// RecordMeeting Record that ITSS met the organisation
 	// (POST /v1/organisations/{id}/meeting)
 	RecordMeeting(ctx echo.Context, id OrganisationID) error
 	// ListObligations The organisation's obligations, past and open (ops, or that organisation's lead)
 	// (GET /v1/organisations/{id}/obligations)
-	ListObligations(ctx echo.Context, id OrganisationID) error
+	ListObligations(ctx echo.Context, id OrganisationID, params ListObligationsParams) error
 	// Withdraw Withdraw the organisation (at its request or by ITSS)
 	// (POST /v1/organisations/{id}/withdrawal)
 	Withdraw(ctx echo.Context, id OrganisationID) error
@@ -624,8 +690,24 @@ func (w *ServerInterfaceWrapper) GetHistory(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHistoryParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetHistory(ctx, id)
+	err = w.Handler.GetHistory(ctx, id, params)
 	return err
 }
 
@@ -656,8 +738,24 @@ func (w *ServerInterfaceWrapper) ListObligations(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListObligationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListObligations(ctx, id)
+	err = w.Handler.ListObligations(ctx, id, params)
 	return err
 }
 

@@ -3,12 +3,15 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
 	"fmt"
+	"slices"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
@@ -17,11 +20,41 @@ import (
 )
 
 // Views is the organisations view collection.
+//
+// The list and the directory are answered from a copy of the whole collection held
+// in memory, read again only when a view has changed since. The embedded store
+// (FerretDB on SQLite) answers no query from an index but a lookup by _id: every
+// filtered, sorted page read and sorted the whole collection, on every request. The
+// Commitment has a few hundred organisations, so the copy is small, and it changes
+// only when an organisation does. Whether it is current is one lookup by _id: every
+// Save writes a new random stamp after the view, and a read whose stamp differs
+// from the copy's reads the collection again. Replicas share the stamp, so a view
+// projected by one is seen by all.
 type Views struct {
-	views *store.Views
+	views  *store.Views
+	stamps *store.Views
+
+	mu     sync.Mutex
+	cached *snapshot
 }
 
 var _ app.Views = (*Views)(nil)
+
+// snapshot is the view collection as read at one stamp. It is never changed once
+// built, so readers share it without a lock.
+type snapshot struct {
+	stamp  string
+	byID   []viewDoc // in id order: the ops list
+	byName []viewDoc // announced organisations in name, id order: the directory
+}
+
+// stampID is the one document of the stamp collection.
+const stampID = "organisation_views"
+
+type stampDoc struct {
+	ID    string `bson:"_id"`
+	Stamp string `bson:"stamp"`
+}
 
 // viewDoc is one organisation as projected.
 type viewDoc struct {
@@ -45,18 +78,21 @@ type contactDoc struct {
 	Email string `bson:"email"`
 }
 
-// NewViews opens the view collection and its indexes.
+// NewViews opens the view collection and its stamp.
 func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
-	v, err := store.NewViews(ctx, db, "organisation_views",
-		mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "name", Value: 1}, {Key: "_id", Value: 1}}},
-	)
+	v, err := store.NewViews(ctx, db, "organisation_views")
 	if err != nil {
 		return nil, err
 	}
-	return &Views{views: v}, nil
+	stamps, err := store.NewViews(ctx, db, "organisation_views_stamp")
+	if err != nil {
+		return nil, err
+	}
+	return &Views{views: v, stamps: stamps}, nil
 }
 
-// Save writes the organisation's current view.
+// Save writes the organisation's current view, then a new stamp so that every
+// replica reads the collection again.
 func (v *Views) Save(ctx context.Context, o *organisation.Organisation) error {
 	q, c := o.Enquiry(), o.Contacts()
 	doc := viewDoc{
@@ -68,33 +104,74 @@ func (v *Views) Save(ctx context.Context, o *organisation.Organisation) error {
 	if ob, ok := o.OpenObligation(); ok {
 		doc.NextDue = ob.Due.String()
 	}
-	return v.views.Put(ctx, o.ID(), doc)
+	if err := v.views.Put(ctx, o.ID(), doc); err != nil {
+		return err
+	}
+	return v.stamps.Put(ctx, stampID, stampDoc{ID: stampID, Stamp: rand.Text()})
+}
+
+// current returns the copy of the collection, reading it again if a view changed
+// since it was taken. The stamp is read before the collection: a Save in between
+// leaves a newer stamp, and the next read takes a new copy.
+func (v *Views) current(ctx context.Context) (*snapshot, error) {
+	var st stampDoc
+	if _, err := v.stamps.Get(ctx, stampID, &st); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	cached := v.cached
+	v.mu.Unlock()
+	if cached != nil && cached.stamp == st.Stamp {
+		return cached, nil
+	}
+	cur, err := v.views.Collection().Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("read organisation views: %w", store.Classify(err))
+	}
+	var docs []viewDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read organisation views: %w", store.Classify(err))
+	}
+	s := &snapshot{stamp: st.Stamp, byID: docs}
+	slices.SortFunc(s.byID, func(a, b viewDoc) int { return cmp.Compare(a.ID, b.ID) })
+	for _, d := range s.byID {
+		if d.Status == string(organisation.StatusAnnounced) {
+			s.byName = append(s.byName, d)
+		}
+	}
+	slices.SortStableFunc(s.byName, func(a, b viewDoc) int { return cmp.Compare(a.Name, b.Name) })
+	v.mu.Lock()
+	v.cached = s
+	v.mu.Unlock()
+	return s, nil
 }
 
 // List pages through organisations in id order (ids are time-ordered, so oldest first).
 func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page[app.Summary], error) {
-	filter := bson.D{}
-	if q.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
-	}
-	if q.Kind != "" {
-		filter = append(filter, bson.E{Key: "kind", Value: string(q.Kind)})
-	}
+	var after struct{ ID string }
 	if q.Cursor != "" {
-		var c struct{ ID string }
-		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
+		if err := store.DecodeCursor(q.Cursor, &after); err != nil || after.ID == "" {
 			return app.Page[app.Summary]{}, store.BadCursor()
 		}
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}})
 	}
-	docs, err := v.find(ctx, filter, bson.D{{Key: "_id", Value: 1}}, q.Limit)
+	s, err := v.current(ctx)
 	if err != nil {
 		return app.Page[app.Summary]{}, err
 	}
+	start, _ := slices.BinarySearchFunc(s.byID, after.ID, func(d viewDoc, id string) int {
+		if d.ID <= id {
+			return -1
+		}
+		return 1
+	})
 	page := app.Page[app.Summary]{Items: []app.Summary{}}
-	for i, d := range docs {
-		if i == q.Limit {
-			page.NextCursor = store.EncodeCursor(struct{ ID string }{docs[i-1].ID})
+	for _, d := range s.byID[start:] {
+		if (q.Status != "" && d.Status != string(q.Status)) || (q.Kind != "" && d.Kind != string(q.Kind)) {
+			continue
+		}
+		if len(page.Items) == q.Limit {
+			last := page.Items[len(page.Items)-1]
+			page.NextCursor = store.EncodeCursor(struct{ ID string }{last.ID})
 			break
 		}
 		page.Items = append(page.Items, app.Summary{
@@ -105,30 +182,37 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page[app.Summary
 	return page, nil
 }
 
-// Directory pages through announced organisations by name.
+// Directory pages through announced organisations by name: those announced on or
+// before q.Today, since an announcement may be recorded ahead. Dates are kept as
+// YYYY-MM-DD, so they compare as strings.
 func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[app.DirectoryEntry], error) {
-	filter := bson.D{{Key: "status", Value: string(organisation.StatusAnnounced)}}
-	if q.Kind != "" {
-		filter = append(filter, bson.E{Key: "kind", Value: string(q.Kind)})
-	}
+	var after struct{ Name, ID string }
 	if q.Cursor != "" {
-		var c struct{ Name, ID string }
-		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
+		if err := store.DecodeCursor(q.Cursor, &after); err != nil || after.ID == "" {
 			return app.Page[app.DirectoryEntry]{}, store.BadCursor()
 		}
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "name", Value: bson.D{{Key: "$gt", Value: c.Name}}}},
-			bson.D{{Key: "name", Value: c.Name}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}}},
-		}})
 	}
-	docs, err := v.find(ctx, filter, bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}}, q.Limit)
+	s, err := v.current(ctx)
 	if err != nil {
 		return app.Page[app.DirectoryEntry]{}, err
 	}
+	start := 0
+	if q.Cursor != "" {
+		start, _ = slices.BinarySearchFunc(s.byName, after, func(d viewDoc, c struct{ Name, ID string }) int {
+			if d.Name < c.Name || (d.Name == c.Name && d.ID <= c.ID) {
+				return -1
+			}
+			return 1
+		})
+	}
+	today := q.Today.String()
 	page := app.Page[app.DirectoryEntry]{Items: []app.DirectoryEntry{}}
-	for i, d := range docs {
-		if i == q.Limit {
-			last := docs[i-1]
+	for _, d := range s.byName[start:] {
+		if d.AnnouncedOn > today || (q.Kind != "" && d.Kind != string(q.Kind)) {
+			continue
+		}
+		if len(page.Items) == q.Limit {
+			last := page.Items[len(page.Items)-1]
 			page.NextCursor = store.EncodeCursor(struct{ Name, ID string }{last.Name, last.ID})
 			break
 		}
@@ -139,19 +223,6 @@ func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[a
 		})
 	}
 	return page, nil
-}
-
-// find reads one more document than the page holds, to know whether another page follows.
-func (v *Views) find(ctx context.Context, filter, sort bson.D, limit int) ([]viewDoc, error) {
-	cur, err := v.views.Collection().Find(ctx, filter, options.Find().SetSort(sort).SetLimit(int64(limit+1)))
-	if err != nil {
-		return nil, fmt.Errorf("query organisations: %w", store.Classify(err))
-	}
-	var docs []viewDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("query organisations: %w", store.Classify(err))
-	}
-	return docs, nil
 }
 
 func parseDate(s string) civil.Date {

@@ -12,6 +12,7 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
@@ -35,15 +36,21 @@ type App struct {
 	events EventStore
 	views  Views
 	policy organisation.Policy
+	clock  clock.Clock
 }
 
-// New checks its dependencies and returns the App.
-func New(es EventStore, views Views, policy organisation.Policy) (*App, error) {
-	if es == nil || views == nil {
-		return nil, errors.New("app: event store and views are required")
+// New checks its dependencies and returns the App. The clock says what day it is in
+// London: which dates are in the future, who is listed, what is overdue.
+func New(es EventStore, views Views, policy organisation.Policy, clk clock.Clock) (*App, error) {
+	if es == nil || views == nil || clk == nil {
+		return nil, errors.New("app: event store, views and clock are required")
 	}
-	return &App{events: es, views: views, policy: policy}, nil
+	return &App{events: es, views: views, policy: policy, clock: clk}, nil
 }
+
+// Today is the date in London now: the day every date rule and every obligation's
+// standing is judged on.
+func (a *App) Today() civil.Date { return organisation.DateOf(a.clock.Now()) }
 
 // CreateOrganisation records an enquiry from a new organisation (ops only).
 func (a *App) CreateOrganisation(ctx context.Context, by auth.Principal, q organisation.Enquiry) (*organisation.Organisation, error) {
@@ -52,35 +59,35 @@ func (a *App) CreateOrganisation(ctx context.Context, by auth.Principal, q organ
 	}
 	id := uuid.Must(uuid.NewV7()).String()
 	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		return o.ReceiveEnquiry(q)
+		return o.ReceiveEnquiry(q, a.Today())
 	})
 }
 
 // RecordMeeting records ITSS's meeting with the organisation.
 func (a *App) RecordMeeting(ctx context.Context, by auth.Principal, id string, on civil.Date, notes string) (*organisation.Organisation, error) {
 	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		return o.RecordMeeting(on, notes)
+		return o.RecordMeeting(on, notes, a.Today())
 	})
 }
 
 // ReceiveForm records the signed form.
 func (a *App) ReceiveForm(ctx context.Context, by auth.Principal, id string, signedOn civil.Date, c organisation.Contacts) (*organisation.Organisation, error) {
 	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		return o.ReceiveForm(signedOn, c)
+		return o.ReceiveForm(signedOn, c, a.Today())
 	})
 }
 
 // Announce records the joint announcement and starts the obligation clock.
 func (a *App) Announce(ctx context.Context, by auth.Principal, id string, on civil.Date) (*organisation.Organisation, error) {
 	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		return o.Announce(on, a.policy)
+		return o.Announce(on, a.policy, a.Today())
 	})
 }
 
 // Withdraw records the organisation's withdrawal.
 func (a *App) Withdraw(ctx context.Context, by auth.Principal, id string, on civil.Date, reason, initiatedBy string) (*organisation.Organisation, error) {
 	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		return o.Withdraw(on, reason, initiatedBy)
+		return o.Withdraw(on, reason, initiatedBy, a.Today())
 	})
 }
 
@@ -99,12 +106,13 @@ func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, 
 
 // RecordSubmission closes an obligation from the review service's "submission
 // received" event. causationID is the event's id, so a redelivery appends nothing.
+// The date of receipt is the London date of the time it was received.
 func (a *App) RecordSubmission(ctx context.Context, causationID string, s events.SubmissionReceivedV1) error {
 	_, err := a.change(ctx, "system:review", causationID, s.OrganisationID, func(o *organisation.Organisation) ([]events.Payload, error) {
 		if !o.Exists() {
 			return nil, nil // not ours to know: nothing to close
 		}
-		return o.RecordSubmission(s.ObligationID, s.SubmissionID, civil.Of(s.ReceivedAt.UTC()), a.policy)
+		return o.RecordSubmission(s.ObligationID, s.SubmissionID, organisation.DateOf(s.ReceivedAt), a.policy)
 	})
 	return err
 }
@@ -124,19 +132,39 @@ func (a *App) Get(ctx context.Context, by auth.Principal, id string) (*organisat
 	return o, nil
 }
 
-// History returns the organisation's events: who changed what, and when (ops only).
-func (a *App) History(ctx context.Context, by auth.Principal, id string) ([]events.Envelope, error) {
+// History pages through the organisation's events, oldest first: who changed what,
+// and when (ops only). The cursor is the version of the previous page's last event.
+func (a *App) History(ctx context.Context, by auth.Principal, id string, q PageQuery) (Page[events.Envelope], error) {
 	if !by.IsOps() {
-		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff read the audit trail")
+		return Page[events.Envelope]{}, apperr.New(apperr.Forbidden, "only ITSS operations staff read the audit trail")
+	}
+	after, err := afterCursor(q.Cursor)
+	if err != nil {
+		return Page[events.Envelope]{}, err
 	}
 	history, err := a.events.Load(ctx, id)
 	if err != nil {
-		return nil, err
+		return Page[events.Envelope]{}, err
 	}
 	if len(history) == 0 {
-		return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+		return Page[events.Envelope]{}, apperr.New(apperr.NotFound, "organisation %s not found", id)
 	}
-	return history, nil
+	// Versions run 1, 2, ... with no gap, so the page starts at index after.
+	return pageOf(history, after, q.Limit), nil
+}
+
+// Obligations pages through the organisation's obligations, oldest first, with the
+// day they stand on: ops see any organisation's, a lead only their own.
+func (a *App) Obligations(ctx context.Context, by auth.Principal, id string, q PageQuery) (Page[organisation.Obligation], civil.Date, error) {
+	after, err := afterCursor(q.Cursor)
+	if err != nil {
+		return Page[organisation.Obligation]{}, civil.Date{}, err
+	}
+	o, err := a.Get(ctx, by, id)
+	if err != nil {
+		return Page[organisation.Obligation]{}, civil.Date{}, err
+	}
+	return pageOf(o.Obligations(), after, q.Limit), a.Today(), nil
 }
 
 // List pages through organisations (ops only).
@@ -147,8 +175,11 @@ func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) (Page[Su
 	return a.views.List(ctx, q)
 }
 
-// Directory pages through the public directory.
+// Directory pages through the public directory: the organisations announced on or
+// before today in London, so that one announced ahead appears on its day without an
+// event to say so.
 func (a *App) Directory(ctx context.Context, q DirectoryQuery) (Page[DirectoryEntry], error) {
+	q.Today = a.Today()
 	return a.views.Directory(ctx, q)
 }
 

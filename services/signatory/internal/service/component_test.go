@@ -32,12 +32,16 @@ type harness struct {
 	svc *service.Service
 }
 
-func start(t testing.TB) *harness {
+func start(t testing.TB) *harness { return startWith(t, service.Options{}) }
+
+// startWith starts the service with options (a fake clock, another policy).
+func startWith(t testing.TB, opts service.Options) *harness {
 	t.Helper()
 	env := testenv.NewEnv(t)
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
-	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
+	opts.Logger = telemetry.Discard()
+	svc, cleanup, err := service.New(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +83,16 @@ func (h *harness) onboard(ops string, through string, traceHeaders ...string) st
 		}
 	}
 	return id
+}
+
+// withDate returns a copy of body with one field replaced.
+func withDate(body map[string]any, field, value string) map[string]any {
+	m := map[string]any{}
+	for k, v := range body {
+		m[k] = v
+	}
+	m[field] = value
+	return m
 }
 
 // eventsOf reads every event about one organisation from the signatory stream.
@@ -278,7 +292,7 @@ func TestRacingCommandsOnOneOrganisationLoseNothing(t *testing.T) {
 	if applied["announce"] != 1 {
 		t.Errorf("%d announcements applied, want exactly 1", applied["announce"])
 	}
-	history := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id+"/history", ops, nil)).JSON(t)["items"].([]any)
+	history := h.all("/v1/organisations/"+id+"/history", ops)
 	counts := map[string]int{}
 	for i, e := range history {
 		entry := e.(map[string]any)
@@ -343,6 +357,17 @@ func TestBadRequestsGetProblemDetails(t *testing.T) {
 		{"no such organisation", "GET", "/v1/organisations/nope", ops, nil, 404, ""},
 		{"illegal transition", "POST", "/v1/organisations/" + id + "/announcement", ops, map[string]any{"announced_on": "2025-03-20"}, 409, ""},
 		{"meeting twice", "POST", "/v1/organisations/" + id + "/meeting", ops, map[string]any{"held_on": "2025-02-10"}, 409, ""},
+		{"header injection in the name", "POST", "/v1/organisations", ops, withField("name", "Evil\r\nBcc: victim@example.com"), 400, "name"},
+		{"invisible characters in a contact name", "POST", "/v1/organisations", ops, withField("enquiry_contact", map[string]any{"name": "Sam\u202ePatel", "email": "s@example.ac.uk"}), 400, "enquiry_contact.name"},
+		{"line break in the withdrawal reason", "POST", "/v1/organisations/" + id + "/withdrawal", ops, map[string]any{"withdrawn_on": "2025-03-01", "reason": "merged\r\nBcc: x@example.com", "initiated_by": "itss"}, 400, "reason"},
+		{"withdrawal before the meeting", "POST", "/v1/organisations/" + id + "/withdrawal", ops, map[string]any{"withdrawn_on": "2025-01-01", "reason": "merged", "initiated_by": "itss"}, 400, "withdrawn_on"},
+		{"withdrawal in the future", "POST", "/v1/organisations/" + id + "/withdrawal", ops, map[string]any{"withdrawn_on": "2099-01-01", "reason": "merged", "initiated_by": "itss"}, 400, "withdrawn_on"},
+		{"form signed in the future", "POST", "/v1/organisations/" + id + "/form", ops, withDate(form, "signed_on", "2099-01-01"), 400, "signed_on"},
+		{"form signed before the meeting", "POST", "/v1/organisations/" + id + "/form", ops, withDate(form, "signed_on", "2025-02-01"), 400, "signed_on"},
+		{"history page too large", "GET", "/v1/organisations/" + id + "/history?limit=201", ops, nil, 400, "limit"},
+		{"obligations page too large", "GET", "/v1/organisations/" + id + "/obligations?limit=201", ops, nil, 400, "limit"},
+		{"directory page too large", "GET", "/v1/directory?limit=201", "", nil, 400, "limit"},
+		{"forged history cursor", "GET", "/v1/organisations/" + id + "/history?cursor=eyIkbmUiOm51bGx9", ops, nil, 400, "cursor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,7 +55,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
-	application, err := app.New(p.Events, views, policy)
+	application, err := app.New(p.Events, views, policy, p.Clock)
 	if err != nil {
 		cleanup()
 		return nil, func() {}, err

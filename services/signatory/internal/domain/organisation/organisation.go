@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
@@ -52,12 +53,16 @@ type Person struct {
 
 // Enquiry is what an organisation tells ITSS when it first asks to join.
 type Enquiry struct {
-	Name    string
-	Kind    Kind
-	Sector  string
-	Country string
-	Website string
-	Contact Person
+	// EnquiredOn is the day the enquiry reached ITSS, when known: records are often
+	// made after the fact, and institutions that joined before this service have
+	// none. The meeting cannot be before it.
+	EnquiredOn civil.Date
+	Name       string
+	Kind       Kind
+	Sector     string
+	Country    string
+	Website    string
+	Contact    Person
 }
 
 // Contacts are the people an organisation names on its form and may change later.
@@ -76,6 +81,9 @@ const (
 	ObligationOpen   ObligationStatus = "open"
 	ObligationMet    ObligationStatus = "met"
 	ObligationLapsed ObligationStatus = "lapsed" // the organisation withdrew with it open
+	// ObligationOverdue is how an open obligation reads after its due date; it is
+	// never stored, only worked out for a given day (see Obligation.On).
+	ObligationOverdue ObligationStatus = "overdue"
 )
 
 // Obligation is one submission the organisation owes.
@@ -88,6 +96,29 @@ type Obligation struct {
 	Status       ObligationStatus
 	MetOn        civil.Date
 	SubmissionID string
+}
+
+// Standing is where an obligation stands on a given day.
+type Standing struct {
+	// Status is open, overdue, met or lapsed.
+	Status ObligationStatus
+	// DaysLeft counts the days from the day to the due date (0 on the due date)
+	// while the obligation is open.
+	DaysLeft int
+	// DaysOverdue counts the days since the due date while it is overdue.
+	DaysOverdue int
+}
+
+// On says where the obligation stands on today (a London date): an open obligation
+// is overdue from the day after its due date.
+func (ob Obligation) On(today civil.Date) Standing {
+	if ob.Status != ObligationOpen {
+		return Standing{Status: ob.Status}
+	}
+	if today.After(ob.Due) {
+		return Standing{Status: ObligationOverdue, DaysOverdue: ob.Due.DaysUntil(today)}
+	}
+	return Standing{Status: ObligationOpen, DaysLeft: today.DaysUntil(ob.Due)}
 }
 
 // Organisation is the aggregate. Its fields change only by applying events.
@@ -146,6 +177,13 @@ func (o *Organisation) FormSignedOn() civil.Date { return o.signedOn }
 // AnnouncedOn returns the announcement date, if announced.
 func (o *Organisation) AnnouncedOn() civil.Date { return o.announcedOn }
 
+// ListedOn reports whether the organisation is in the public directory on today (a
+// London date): from the day of its announcement, which may be recorded ahead, until
+// it withdraws.
+func (o *Organisation) ListedOn(today civil.Date) bool {
+	return o.status == StatusAnnounced && !o.announcedOn.After(today)
+}
+
 // Withdrawal returns the withdrawal date and reason, if withdrawn.
 func (o *Organisation) Withdrawal() (civil.Date, string) { return o.withdrawnOn, o.withdrawal }
 
@@ -170,8 +208,9 @@ func (o *Organisation) CreatedAt() time.Time { return o.createdAt }
 // UpdatedAt is the time of the latest event.
 func (o *Organisation) UpdatedAt() time.Time { return o.updatedAt }
 
-// ReceiveEnquiry records a new organisation.
-func (o *Organisation) ReceiveEnquiry(q Enquiry) ([]events.Payload, error) {
+// ReceiveEnquiry records a new organisation. today is the London date, which the
+// enquiry's date cannot be after.
+func (o *Organisation) ReceiveEnquiry(q Enquiry, today civil.Date) ([]events.Payload, error) {
 	if o.Exists() {
 		return nil, apperr.New(apperr.Conflict, "organisation %s already exists", o.id)
 	}
@@ -179,31 +218,48 @@ func (o *Organisation) ReceiveEnquiry(q Enquiry) ([]events.Payload, error) {
 	if err := validateEnquiry(q); err != nil {
 		return nil, err
 	}
+	if q.EnquiredOn.After(today) {
+		return nil, apperr.Field("enquired_on", "%s is in the future (today is %s): record the date the enquiry arrived", q.EnquiredOn, today)
+	}
 	return []events.Payload{events.OrganisationEnquiryReceivedV1{
-		OrganisationID: o.id, Name: q.Name, Kind: string(q.Kind), Sector: q.Sector, Country: q.Country,
+		OrganisationID: o.id, EnquiredOn: q.EnquiredOn, Name: q.Name, Kind: string(q.Kind), Sector: q.Sector, Country: q.Country,
 		Website: q.Website, EnquiryContact: toEventPerson(q.Contact),
 	}}, nil
 }
 
-// RecordMeeting records that ITSS met the organisation. It follows the enquiry.
-func (o *Organisation) RecordMeeting(on civil.Date, notes string) ([]events.Payload, error) {
+// RecordMeeting records that ITSS met the organisation. It follows the enquiry, and
+// has been held: it is not dated after today (a London date).
+func (o *Organisation) RecordMeeting(on civil.Date, notes string, today civil.Date) ([]events.Payload, error) {
 	if err := o.require("record a meeting with", StatusEnquiry); err != nil {
 		return nil, err
 	}
 	if on.IsZero() {
 		return nil, apperr.Field("held_on", "is required")
 	}
+	if on.After(today) {
+		return nil, apperr.Field("held_on", "%s is in the future (today is %s): record the meeting once it has been held", on, today)
+	}
+	if on.Before(o.enquiry.EnquiredOn) {
+		return nil, apperr.Field("held_on", "%s is before the enquiry arrived on %s", on, o.enquiry.EnquiredOn)
+	}
+	if err := noControls("notes", notes, true); err != nil {
+		return nil, err
+	}
 	return []events.Payload{events.OrganisationMeetingHeldV1{OrganisationID: o.id, HeldOn: on, Notes: strings.TrimSpace(notes)}}, nil
 }
 
 // ReceiveForm records the signed form, which names the leader who signed it, the
-// nominated lead and the public point of contact. It follows the meeting.
-func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts) ([]events.Payload, error) {
+// nominated lead and the public point of contact. It follows the meeting, and has been
+// signed: it is not dated after today (a London date).
+func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts, today civil.Date) ([]events.Payload, error) {
 	if err := o.require("receive the form of", StatusMeetingHeld); err != nil {
 		return nil, err
 	}
 	if signedOn.IsZero() {
 		return nil, apperr.Field("signed_on", "is required")
+	}
+	if signedOn.After(today) {
+		return nil, apperr.Field("signed_on", "%s is in the future (today is %s): record the form once it has been signed", signedOn, today)
 	}
 	if signedOn.Before(o.meetingOn) {
 		return nil, apperr.Field("signed_on", "%s is before the meeting on %s", signedOn, o.meetingOn)
@@ -218,8 +274,10 @@ func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts) ([]events.Pa
 }
 
 // Announce records the joint public announcement and opens the first obligation
-// according to policy. It follows the form.
-func (o *Organisation) Announce(on civil.Date, policy Policy) ([]events.Payload, error) {
+// according to policy. It follows the form. It may be dated ahead, by at most the
+// policy's AnnouncementLead months after today (a London date): the organisation is
+// listed publicly from that day.
+func (o *Organisation) Announce(on civil.Date, policy Policy, today civil.Date) ([]events.Payload, error) {
 	if err := o.require("announce", StatusFormReceived); err != nil {
 		return nil, err
 	}
@@ -228,6 +286,9 @@ func (o *Organisation) Announce(on civil.Date, policy Policy) ([]events.Payload,
 	}
 	if on.Before(o.signedOn) {
 		return nil, apperr.Field("announced_on", "%s is before the form was signed on %s", on, o.signedOn)
+	}
+	if latest := today.AddMonths(policy.AnnouncementLead); on.After(latest) {
+		return nil, apperr.Field("announced_on", "%s is more than %d months ahead (the latest is %s): check the year", on, policy.AnnouncementLead, latest)
 	}
 	s := policy.For(o.enquiry.Kind)
 	opens, due := s.First(on)
@@ -261,17 +322,40 @@ func (o *Organisation) ChangeContacts(c Contacts) ([]events.Payload, error) {
 }
 
 // Withdraw records that the organisation left (or was withdrawn). Its open
-// obligation lapses. Any organisation not yet withdrawn may be.
-func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string) ([]events.Payload, error) {
+// obligation lapses. Any organisation not yet withdrawn may be. The withdrawal has
+// happened (it is not dated after today, a London date) and cannot be dated before
+// any step of the onboarding that has taken place: an organisation does not leave
+// before it joined. An announcement still ahead is called off by the withdrawal.
+func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string, today civil.Date) ([]events.Payload, error) {
 	if err := o.require("withdraw", StatusEnquiry, StatusMeetingHeld, StatusFormReceived, StatusAnnounced); err != nil {
 		return nil, err
 	}
 	if on.IsZero() {
 		return nil, apperr.Field("withdrawn_on", "is required")
 	}
+	if on.After(today) {
+		return nil, apperr.Field("withdrawn_on", "%s is in the future (today is %s): record the withdrawal on or after the day it takes effect", on, today)
+	}
+	type milestone struct {
+		on   civil.Date
+		what string
+	}
+	steps := []milestone{{o.enquiry.EnquiredOn, "the enquiry arrived"}, {o.meetingOn, "the meeting with ITSS"}, {o.signedOn, "the form was signed"}}
+	if !o.announcedOn.After(today) {
+		steps = append(steps, milestone{o.announcedOn, "the announcement"})
+	}
+	// The latest step it precedes is the one to name (steps not taken are zero dates).
+	for i := len(steps) - 1; i >= 0; i-- {
+		if on.Before(steps[i].on) {
+			return nil, apperr.Field("withdrawn_on", "%s is before %s on %s: a withdrawal cannot precede a step of the onboarding that has taken place", on, steps[i].what, steps[i].on)
+		}
+	}
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return nil, apperr.Field("reason", "is required")
+	}
+	if err := noControls("reason", reason, false); err != nil {
+		return nil, err
 	}
 	if initiatedBy != "organisation" && initiatedBy != "itss" {
 		return nil, apperr.Field("initiated_by", "must be organisation or itss")
@@ -280,9 +364,12 @@ func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string) ([]ev
 }
 
 // RecordSubmission closes the open obligation with a received submission and opens
-// the next, due RepeatEvery months after receipt. A submission for an obligation that
-// is not open (already met, or another organisation's) changes nothing, so that a
-// repeated event has no second effect; so does one for a withdrawn organisation.
+// the next, due RepeatEvery months after receipt (receivedOn is the London date of
+// receipt). A submission for an obligation that is not open (already met, or another
+// organisation's) changes nothing, so that a repeated event has no second effect; so
+// does one for a withdrawn organisation. A submission received before the
+// obligation's window opens does not meet it: it is refused (Conflict), since meeting
+// it would start the next three-year clock years early.
 func (o *Organisation) RecordSubmission(obligationID, submissionID string, receivedOn civil.Date, policy Policy) ([]events.Payload, error) {
 	if o.status != StatusAnnounced {
 		return nil, nil
@@ -290,6 +377,10 @@ func (o *Organisation) RecordSubmission(obligationID, submissionID string, recei
 	open, ok := o.OpenObligation()
 	if !ok || (obligationID != "" && obligationID != open.ID) {
 		return nil, nil
+	}
+	if receivedOn.Before(open.WindowOpens) {
+		return nil, apperr.New(apperr.Conflict, "submission %s was received on %s, before the window of obligation %s opens on %s: it does not meet it",
+			submissionID, receivedOn, open.ID, open.WindowOpens)
 	}
 	s := policy.For(o.enquiry.Kind)
 	opens, due := s.Next(receivedOn)
@@ -341,7 +432,7 @@ func (o *Organisation) apply(e events.Envelope) error {
 		if err != nil {
 			return err
 		}
-		o.enquiry = Enquiry{Name: p.Name, Kind: Kind(p.Kind), Sector: p.Sector, Country: p.Country, Website: p.Website, Contact: fromEventPerson(p.EnquiryContact)}
+		o.enquiry = Enquiry{EnquiredOn: p.EnquiredOn, Name: p.Name, Kind: Kind(p.Kind), Sector: p.Sector, Country: p.Country, Website: p.Website, Contact: fromEventPerson(p.EnquiryContact)}
 		o.status = StatusEnquiry
 		o.createdAt = e.Time
 	case events.OrganisationMeetingHeldV1{}.EventType():
@@ -417,6 +508,9 @@ func decode[T events.Payload](e events.Envelope) (T, error) {
 }
 
 func validateEnquiry(q Enquiry) error {
+	if err := noControls("name", q.Name, false); err != nil {
+		return err
+	}
 	switch {
 	case q.Name == "":
 		return apperr.Field("name", "is required")
@@ -450,6 +544,12 @@ func validatePerson(field string, p Person, emailRequired bool) error {
 	if strings.TrimSpace(p.Name) == "" {
 		return apperr.Field(field+".name", "is required")
 	}
+	if err := noControls(field+".name", p.Name, false); err != nil {
+		return err
+	}
+	if err := noControls(field+".title", p.Title, false); err != nil {
+		return err
+	}
 	if p.Email == "" {
 		if emailRequired {
 			return apperr.Field(field+".email", "is required")
@@ -458,6 +558,22 @@ func validatePerson(field string, p Person, emailRequired bool) error {
 	}
 	if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email {
 		return apperr.Field(field+".email", "must be a plain email address such as name@example.ac.uk")
+	}
+	return nil
+}
+
+// noControls refuses control characters in what people write: names and titles go
+// into mail headers and other people's pages, where a line break starts a new header.
+// The HTTP contract refuses them first (formats line and text); this keeps the rule
+// true for any other way in. Paragraphs (multiline) may hold line breaks and tabs.
+func noControls(field, s string, multiline bool) error {
+	for _, r := range s {
+		if multiline && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return apperr.Field(field, "must not contain line breaks or control characters")
+		}
 	}
 	return nil
 }

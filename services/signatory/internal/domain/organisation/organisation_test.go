@@ -36,7 +36,7 @@ func build(t *testing.T, kind organisation.Kind, steps ...func(*organisation.Org
 	all := append([]func(*organisation.Organisation) ([]events.Payload, error){
 		func(o *organisation.Organisation) ([]events.Payload, error) {
 			return o.ReceiveEnquiry(organisation.Enquiry{Name: "Example University", Kind: kind, Sector: "higher_education", Country: "GB",
-				Website: "https://example.ac.uk", Contact: organisation.Person{Name: "Sam Patel", Email: "s.patel@example.ac.uk"}})
+				Website: "https://example.ac.uk", Contact: organisation.Person{Name: "Sam Patel", Email: "s.patel@example.ac.uk"}}, today)
 		},
 	}, steps...)
 	for i, step := range all {
@@ -60,17 +60,20 @@ func build(t *testing.T, kind organisation.Kind, steps ...func(*organisation.Org
 	return o, history
 }
 
+// today is the day the domain tests are judged on.
+var today = date("2026-12-03")
+
 func meeting(o *organisation.Organisation) ([]events.Payload, error) {
-	return o.RecordMeeting(date("2025-01-10"), "")
+	return o.RecordMeeting(date("2025-01-10"), "", today)
 }
 
 func form(o *organisation.Organisation) ([]events.Payload, error) {
-	return o.ReceiveForm(date("2025-02-01"), contacts)
+	return o.ReceiveForm(date("2025-02-01"), contacts, today)
 }
 
 func announce(on string) func(*organisation.Organisation) ([]events.Payload, error) {
 	return func(o *organisation.Organisation) ([]events.Payload, error) {
-		return o.Announce(date(on), organisation.DefaultPolicy)
+		return o.Announce(date(on), organisation.DefaultPolicy, today)
 	}
 }
 
@@ -138,9 +141,9 @@ func TestIllegalTransitionsAreConflictsThatSayWhy(t *testing.T) {
 		{"announce twice", []func(*organisation.Organisation) ([]events.Payload, error){meeting, form, announce("2025-03-01")}, announce("2025-03-02"), apperr.Conflict},
 		{"announce before signing", []func(*organisation.Organisation) ([]events.Payload, error){meeting, form}, announce("2025-01-15"), apperr.Invalid},
 		{"withdraw twice", []func(*organisation.Organisation) ([]events.Payload, error){func(o *organisation.Organisation) ([]events.Payload, error) {
-			return o.Withdraw(date("2025-02-01"), "left", "organisation")
+			return o.Withdraw(date("2025-02-01"), "left", "organisation", today)
 		}}, func(o *organisation.Organisation) ([]events.Payload, error) {
-			return o.Withdraw(date("2025-02-02"), "left", "organisation")
+			return o.Withdraw(date("2025-02-02"), "left", "organisation", today)
 		}, apperr.Conflict},
 		{"contacts before form", []func(*organisation.Organisation) ([]events.Payload, error){meeting}, func(o *organisation.Organisation) ([]events.Payload, error) {
 			return o.ChangeContacts(contacts)
@@ -148,7 +151,7 @@ func TestIllegalTransitionsAreConflictsThatSayWhy(t *testing.T) {
 		{"bad lead email", []func(*organisation.Organisation) ([]events.Payload, error){meeting}, func(o *organisation.Organisation) ([]events.Payload, error) {
 			c := contacts
 			c.NominatedLead.Email = "Sam <s@example.ac.uk>"
-			return o.ReceiveForm(date("2025-02-01"), c)
+			return o.ReceiveForm(date("2025-02-01"), c, today)
 		}, apperr.Invalid},
 	}
 	for _, tt := range tests {
@@ -173,7 +176,7 @@ func TestWithdrawalLapsesOpenObligationAndIgnoresLaterSubmissions(t *testing.T) 
 	t.Parallel()
 	o, _ := build(t, organisation.Supporter, meeting, form, announce("2025-03-20"),
 		func(o *organisation.Organisation) ([]events.Payload, error) {
-			return o.Withdraw(date("2025-06-01"), "merged", "itss")
+			return o.Withdraw(date("2025-06-01"), "merged", "itss", today)
 		})
 	if o.Status() != organisation.StatusWithdrawn {
 		t.Fatalf("status %s, want withdrawn", o.Status())

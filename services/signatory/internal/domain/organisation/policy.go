@@ -20,6 +20,10 @@ type Schedule struct {
 type Policy struct {
 	Signatory Schedule
 	Supporter Schedule
+	// AnnouncementLead is how many months ahead of today an announcement may be
+	// dated: the joint announcement is planned with the organisation's communications
+	// team weeks ahead, while a date years out is a typing slip.
+	AnnouncementLead int
 }
 
 // DefaultPolicy is the Commitment's published rule: a signatory submits a
@@ -28,8 +32,9 @@ type Policy struct {
 // 6 and 12 months after its announcement, and (as ITSS runs it) renews it every three
 // years as signatories do.
 var DefaultPolicy = Policy{
-	Signatory: Schedule{Obligation: "self_assessment_and_action_plan", WindowOpens: 12, Due: 18, RepeatEvery: 36, Window: 6},
-	Supporter: Schedule{Obligation: "action_plan", WindowOpens: 6, Due: 12, RepeatEvery: 36, Window: 6},
+	Signatory:        Schedule{Obligation: "self_assessment_and_action_plan", WindowOpens: 12, Due: 18, RepeatEvery: 36, Window: 6},
+	Supporter:        Schedule{Obligation: "action_plan", WindowOpens: 6, Due: 12, RepeatEvery: 36, Window: 6},
+	AnnouncementLead: 6,
 }
 
 // For returns the schedule of a kind of organisation.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/signatory/internal/app"
@@ -42,6 +43,16 @@ func SubmissionReceived(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 		if err != nil {
 			return bus.Permanent(err)
 		}
-		return a.RecordSubmission(ctx, e.ID, s)
+		if err := a.RecordSubmission(ctx, e.ID, s); err != nil {
+			// The organisation refused the submission (received before its window
+			// opened): redelivery would give the same answer, so it goes to the
+			// dead letters at once, where ops read why. A passing conflict (another
+			// command changing the organisation) carries a RetryAfter and is retried.
+			if ae, ok := apperr.As(err); ok && ae.Code == apperr.Conflict && ae.RetryAfter == 0 {
+				return bus.Permanent(err)
+			}
+			return err
+		}
+		return nil
 	}
 }

@@ -43,14 +43,14 @@ func (h *Handlers) CreateOrganisation(c echo.Context) error {
 		return err
 	}
 	o, err := h.app.CreateOrganisation(c.Request().Context(), by, organisation.Enquiry{
-		Name: body.Name, Kind: organisation.Kind(body.Kind), Sector: string(body.Sector), Country: body.Country,
+		EnquiredOn: optionalCivil(body.EnquiredOn), Name: body.Name, Kind: organisation.Kind(body.Kind), Sector: string(body.Sector), Country: body.Country,
 		Website: body.Website, Contact: person(body.EnquiryContact),
 	})
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/organisations/"+o.ID())
-	return c.JSON(http.StatusCreated, toOrganisation(o))
+	return c.JSON(http.StatusCreated, toOrganisation(o, h.app.Today()))
 }
 
 // GetOrganisation reads one organisation.
@@ -63,7 +63,7 @@ func (h *Handlers) GetOrganisation(c echo.Context, id api.OrganisationID) error 
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toOrganisation(o))
+	return c.JSON(http.StatusOK, toOrganisation(o, h.app.Today()))
 }
 
 // RecordMeeting records the meeting with ITSS.
@@ -121,40 +121,54 @@ func (h *Handlers) UpdateContacts(c echo.Context, id api.OrganisationID) error {
 	})
 }
 
-// ListObligations lists the organisation's obligations.
-func (h *Handlers) ListObligations(c echo.Context, id api.OrganisationID) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	o, err := h.app.Get(c.Request().Context(), by, id)
-	if err != nil {
-		return err
-	}
-	items := []api.Obligation{}
-	for _, ob := range o.Obligations() {
-		items = append(items, toObligation(ob))
-	}
-	return c.JSON(http.StatusOK, map[string]any{"organisation_id": id, "items": items})
+// obligationPage is the listObligations response, which the document describes inline.
+type obligationPage struct {
+	OrganisationID string           `json:"organisation_id"`
+	Items          []api.Obligation `json:"items"`
+	NextCursor     *string          `json:"next_cursor,omitempty"`
 }
 
-// GetHistory returns the audit trail.
-func (h *Handlers) GetHistory(c echo.Context, id api.OrganisationID) error {
+// ListObligations pages through the organisation's obligations, each as it stands today.
+func (h *Handlers) ListObligations(c echo.Context, id api.OrganisationID, params api.ListObligationsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	history, err := h.app.History(c.Request().Context(), by, id)
+	page, today, err := h.app.Obligations(c.Request().Context(), by, id, app.PageQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor)})
 	if err != nil {
 		return err
 	}
-	items := make([]api.HistoryEntry, 0, len(history))
-	for _, e := range history {
+	out := obligationPage{OrganisationID: id, Items: make([]api.Obligation, 0, len(page.Items)), NextCursor: optional(page.NextCursor)}
+	for _, ob := range page.Items {
+		out.Items = append(out.Items, toObligation(ob, today))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// historyPage is the getHistory response, which the document describes inline.
+type historyPage struct {
+	OrganisationID string             `json:"organisation_id"`
+	Items          []api.HistoryEntry `json:"items"`
+	NextCursor     *string            `json:"next_cursor,omitempty"`
+}
+
+// GetHistory pages through the audit trail.
+func (h *Handlers) GetHistory(c echo.Context, id api.OrganisationID, params api.GetHistoryParams) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	page, err := h.app.History(c.Request().Context(), by, id, app.PageQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor)})
+	if err != nil {
+		return err
+	}
+	out := historyPage{OrganisationID: id, Items: make([]api.HistoryEntry, 0, len(page.Items)), NextCursor: optional(page.NextCursor)}
+	for _, e := range page.Items {
 		var data map[string]any
 		_ = json.Unmarshal(e.Data, &data)
-		items = append(items, api.HistoryEntry{Id: e.ID, Type: e.Type, Version: e.Version, Time: e.Time, Actor: e.Actor, Data: data})
+		out.Items = append(out.Items, api.HistoryEntry{Id: e.ID, Type: e.Type, Version: e.Version, Time: e.Time, Actor: e.Actor, Data: data})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"organisation_id": id, "items": items})
+	return c.JSON(http.StatusOK, out)
 }
 
 // ListOrganisations pages through organisations.
@@ -174,12 +188,14 @@ func (h *Handlers) ListOrganisations(c echo.Context, params api.ListOrganisation
 	if err != nil {
 		return err
 	}
+	today := h.app.Today()
 	out := api.OrganisationPage{Items: make([]api.OrganisationSummary, 0, len(page.Items)), NextCursor: optional(page.NextCursor)}
 	for _, s := range page.Items {
 		sector := api.Sector(s.Sector)
 		out.Items = append(out.Items, api.OrganisationSummary{
 			Id: s.ID, Name: s.Name, Kind: api.Kind(s.Kind), Sector: &sector, Country: optional(s.Country),
 			Status: api.Status(s.Status), AnnouncedOn: optionalDate(s.AnnouncedOn), NextDue: optionalDate(s.NextDue), Version: s.Version,
+			Listed: s.Status == organisation.StatusAnnounced && !s.AnnouncedOn.After(today),
 		})
 	}
 	return c.JSON(http.StatusOK, out)
@@ -214,14 +230,17 @@ func (h *Handlers) respond(c echo.Context, do func(auth.Principal) (*organisatio
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toOrganisation(o))
+	return c.JSON(http.StatusOK, toOrganisation(o, h.app.Today()))
 }
 
-func toOrganisation(o *organisation.Organisation) api.Organisation {
+// toOrganisation presents the organisation as it stands on today (a London date):
+// whether it is listed, and how its next obligation stands.
+func toOrganisation(o *organisation.Organisation, today civil.Date) api.Organisation {
 	q, ct := o.Enquiry(), o.Contacts()
 	out := api.Organisation{
 		Id: o.ID(), Name: q.Name, Kind: api.Kind(q.Kind), Sector: api.Sector(q.Sector), Country: q.Country, Website: q.Website,
-		Status: api.Status(o.Status()), Version: o.Version(), CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
+		Status: api.Status(o.Status()), Listed: o.ListedOn(today), EnquiredOn: optionalDate(q.EnquiredOn),
+		Version: o.Version(), CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
 		PlanPage: optional(ct.PlanPage), MeetingHeldOn: optionalDate(o.MeetingHeldOn()), FormSignedOn: optionalDate(o.FormSignedOn()),
 		AnnouncedOn: optionalDate(o.AnnouncedOn()),
 	}
@@ -235,18 +254,26 @@ func toOrganisation(o *organisation.Organisation) api.Organisation {
 		out.WithdrawnOn, out.WithdrawalReason = optionalDate(on), &reason
 	}
 	if ob, ok := o.OpenObligation(); ok {
-		next := toObligation(ob)
+		next := toObligation(ob, today)
 		out.NextObligation = &next
 	}
 	return out
 }
 
-func toObligation(ob organisation.Obligation) api.Obligation {
-	return api.Obligation{
+func toObligation(ob organisation.Obligation, today civil.Date) api.Obligation {
+	st := ob.On(today)
+	out := api.Obligation{
 		Id: ob.ID, Kind: api.ObligationKind(ob.Kind), Cycle: ob.Cycle,
 		WindowOpens: openapi_types.Date{Time: ob.WindowOpens.Time()}, Due: openapi_types.Date{Time: ob.Due.Time()},
-		Status: api.ObligationStatus(ob.Status), MetOn: optionalDate(ob.MetOn), SubmissionId: optional(ob.SubmissionID),
+		Status: api.ObligationStatus(st.Status), MetOn: optionalDate(ob.MetOn), SubmissionId: optional(ob.SubmissionID),
 	}
+	switch st.Status {
+	case organisation.ObligationOpen:
+		out.DaysLeft = &st.DaysLeft
+	case organisation.ObligationOverdue:
+		out.DaysOverdue = &st.DaysOverdue
+	}
+	return out
 }
 
 func person(p api.Person) organisation.Person {
@@ -276,6 +303,13 @@ func publicContact(p organisation.Person) api.PublicContact {
 }
 
 func date(d openapi_types.Date) civil.Date { return civil.Of(d.Time) }
+
+func optionalCivil(d *openapi_types.Date) civil.Date {
+	if d == nil {
+		return civil.Date{}
+	}
+	return date(*d)
+}
 
 func optionalDate(d civil.Date) *openapi_types.Date {
 	if d.IsZero() {
