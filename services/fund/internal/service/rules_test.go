@@ -71,7 +71,7 @@ func TestAnAwardInTheOverlappingPreviousRoundStopsTheNextAward(t *testing.T) {
 	h.eligible(applicant, first, 1000)
 	inFirst := h.submitted(applicant, first, 5000, true)
 	h.clock.Set(time.Date(2027, 3, 3, 9, 0, 0, 0, time.UTC)) // both open
-	inSecond := h.submitted(applicant, second, 5000, true)    // nothing awarded yet: allowed
+	inSecond := h.submitted(applicant, second, 5000, true)   // nothing awarded yet: allowed
 
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+inFirst+"/award", h.ops, map[string]any{"amount_pence": 5000}))
 	h.awardedIn(first, 1)

@@ -168,7 +168,7 @@ func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
 		return r
 	}
 	earlyClosed := mk("early", at(1, 1), at(6, 30), at(2, 1)) // closed early on 1 Feb
-	next := mk("next", at(3, 1), at(8, 31), time.Time{})    // opens after that, before 30 Jun
+	next := mk("next", at(3, 1), at(8, 31), time.Time{})      // opens after that, before 30 Jun
 	overlapping := mk("overlap", at(2, 15), at(4, 30), time.Time{})
 	later := mk("later", at(9, 1), at(10, 31), time.Time{})
 	tests := []struct {
