@@ -275,8 +275,50 @@ func (a *App) rounds(ctx context.Context, status round.Status, maxAge time.Durat
 			out = append(out, r)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Opens.After(out[j].Opens) })
+	sort.Slice(out, func(i, j int) bool { return newer(out[i], out[j]) })
 	return out, nil
+}
+
+// newer orders rounds newest first: by opening time, then by id, so that the order
+// is total and a page's position is exact.
+func newer(a, b round.Round) bool {
+	if !a.Opens.Equal(b.Opens) {
+		return a.Opens.After(b.Opens)
+	}
+	return a.ID > b.ID
+}
+
+// roundCursor is the position after a page of rounds: the last round listed.
+type roundCursor struct {
+	Opens time.Time `json:"opens"`
+	ID    string    `json:"id"`
+}
+
+// RoundsPage lists up to limit rounds newest first, after cursor (the next cursor of
+// the page before, or "" for the first page), optionally only those with a status
+// now. The next cursor is "" on the last page.
+func (a *App) RoundsPage(ctx context.Context, status round.Status, limit int, cursor string) ([]round.Round, string, error) {
+	if limit < 1 || limit > 200 {
+		return nil, "", apperr.Field("limit", "must be between 1 and 200")
+	}
+	rounds, err := a.Rounds(ctx, status)
+	if err != nil {
+		return nil, "", err
+	}
+	if cursor != "" {
+		var c roundCursor
+		if err := store.DecodeCursor(cursor, &c); err != nil || c.ID == "" {
+			return nil, "", store.BadCursor()
+		}
+		after := round.Round{ID: c.ID, Opens: c.Opens}
+		i := sort.Search(len(rounds), func(i int) bool { return newer(after, rounds[i]) })
+		rounds = rounds[i:]
+	}
+	if len(rounds) <= limit {
+		return rounds, "", nil
+	}
+	last := rounds[limit-1]
+	return rounds[:limit], store.EncodeCursor(roundCursor{Opens: last.Opens.UTC(), ID: last.ID}), nil
 }
 
 // Now is the service's clock, for status computed at read time.
