@@ -115,7 +115,9 @@ type Application struct {
 	BudgetLines []BudgetLine `json:"budget_lines"`
 	CreatedAt   time.Time    `json:"created_at"`
 
-	// Endorsement The organisation's Technician Commitment lead, who endorses the application
+	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
+	// nominated lead the suite records for the applicant organisation (the address is
+	// compared without regard to case).
 	Endorsement Endorsement `json:"endorsement"`
 	Feedback    *string     `json:"feedback,omitempty"`
 
@@ -149,7 +151,9 @@ type Application struct {
 type ApplicationContent struct {
 	BudgetLines []BudgetLine `json:"budget_lines"`
 
-	// Endorsement The organisation's Technician Commitment lead, who endorses the application
+	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
+	// nominated lead the suite records for the applicant organisation (the address is
+	// compared without regard to case).
 	Endorsement          Endorsement `json:"endorsement"`
 	Milestones           []Milestone `json:"milestones"`
 	Partners             []Partner   `json:"partners"`
@@ -169,7 +173,9 @@ type ApplicationPage struct {
 type ApplicationRequest struct {
 	BudgetLines []BudgetLine `json:"budget_lines"`
 
-	// Endorsement The organisation's Technician Commitment lead, who endorses the application
+	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
+	// nominated lead the suite records for the applicant organisation (the address is
+	// compared without regard to case).
 	Endorsement          Endorsement `json:"endorsement"`
 	Milestones           []Milestone `json:"milestones"`
 	Partners             []Partner   `json:"partners"`
@@ -189,7 +195,9 @@ type BudgetLine struct {
 	Description string `json:"description"`
 }
 
-// Endorsement The organisation's Technician Commitment lead, who endorses the application
+// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
+// nominated lead the suite records for the applicant organisation (the address is
+// compared without regard to case).
 type Endorsement struct {
 	Email openapi_types.Email `json:"email"`
 	Name  string              `json:"name"`
