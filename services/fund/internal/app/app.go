@@ -499,9 +499,13 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	if app.Status() == application.StatusAwarded && app.AwardPence() == amount {
 		return app, nil
 	}
-	// The standing read afresh: the rounds before this one and their awards as they are now.
+	// The standing read afresh: the rounds before and after this one and their awards
+	// as they are now.
 	el, err := a.eligibility(ctx, r, app.OrganisationID(), 0)
 	if err != nil {
+		return nil, err
+	}
+	if el.FundedInFollowingRound, err = a.fundedInFollowingRound(ctx, r, app.OrganisationID()); err != nil {
 		return nil, err
 	}
 	if err := app.CheckAward(r, amount, el); err != nil {
@@ -713,6 +717,32 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 		}
 	}
 	return el, nil
+}
+
+// fundedInFollowingRound names a round that follows r (r is its previous round),
+// excludes the previous round's grantees and has funded org, or returns "". Rounds
+// that overlap may award out of their order; the rule holds whichever award is first.
+func (a *App) fundedInFollowingRound(ctx context.Context, r round.Round, org string) (string, error) {
+	rounds, err := a.rounds(ctx, "", 0)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range rounds {
+		if !n.ExcludePreviouslyFunded || n.ID == r.ID {
+			continue
+		}
+		if p, ok := round.Previous(rounds, n); !ok || p.ID != r.ID {
+			continue
+		}
+		funded, err := a.views.FundedOrganisations(ctx, n.ID)
+		if err != nil {
+			return "", err
+		}
+		if slices.Contains(funded, org) {
+			return n.Name, nil
+		}
+	}
+	return "", nil
 }
 
 // previousRound is the round before r in the order the rounds really closed (see

@@ -173,3 +173,25 @@ func TestAwardsAndReportsKeepToTheRequestAndTheProject(t *testing.T) {
 		t.Errorf("a project window ending before the round closes: %s, want it to name project_end", r.Body)
 	}
 }
+
+// Overlapping rounds may award out of their order: when the later round funds the
+// organisation first, the earlier round may not fund it too.
+func TestAnAwardInTheFollowingRoundStopsTheEarlierRoundsAward(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-o2", "signatory")
+	first := h.openRound(100000, 1000, 10000)
+	second := h.openRoundFrom("TCF 2027 second call", "2027-03-02T09:00:00Z", "2027-06-30T17:00:00+01:00", "2028-03-31")
+	applicant := h.Token(auth.RoleApplicant, "org-o2")
+	h.eligible(applicant, first, 1000)
+	inFirst := h.submitted(applicant, first, 5000, true)
+	h.clock.Set(time.Date(2027, 3, 3, 9, 0, 0, 0, time.UTC))
+	inSecond := h.submitted(applicant, second, 5000, true)
+
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+inSecond+"/award", h.ops, map[string]any{"amount_pence": 5000}))
+	h.awardedIn(second, 1)
+	r := h.Do("POST", "/v1/applications/"+inFirst+"/award", h.ops, map[string]any{"amount_pence": 5000})
+	if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "TCF 2027 second call") {
+		t.Fatalf("awarding in the earlier round after the later one funded the organisation: %d %s, want 409 naming the later round", r.Status, r.Body)
+	}
+}

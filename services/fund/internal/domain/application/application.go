@@ -135,6 +135,10 @@ type Eligibility struct {
 	// organisation's nominated lead (its Technician Commitment lead), empty when none
 	// is known. Only that person may endorse the organisation's applications.
 	NominatedLeadEmail string
+	// FundedInFollowingRound, read only when awarding, names the round after this one
+	// that has funded the organisation already and excludes the previous round's
+	// grantees (rounds that overlap may award out of order), or is empty.
+	FundedInFollowingRound string
 }
 
 // Draft starts an application for org in round r.
@@ -232,6 +236,10 @@ func (a *Application) CheckAward(r round.Round, amount int64, el Eligibility) er
 	}
 	if r.ExcludePreviouslyFunded && el.FundedLastRound {
 		return apperr.New(apperr.Conflict, "the applicant organisation was funded in the previous round, so round %q may not fund it", r.Name)
+	}
+	if el.FundedInFollowingRound != "" {
+		return apperr.New(apperr.Conflict, "the applicant organisation is funded in round %q, which follows round %q and excludes the previous round's grantees, so round %q may not fund it too",
+			el.FundedInFollowingRound, r.Name, r.Name)
 	}
 	return nil
 }

@@ -204,6 +204,7 @@ func TestAwardsStayWithinTheRequestAndTheRules(t *testing.T) {
 		{"more than requested", testRound, 50001, lead, apperr.Invalid, "amount_pence"},
 		{"below the round's minimum", testRound, 9999, lead, apperr.Invalid, "amount_pence"},
 		{"funded in the previous round meanwhile", excl, 50000, funded, apperr.Conflict, ""},
+		{"funded in the following round first", testRound, 50000, application.Eligibility{ActiveSignatory: true, FundedInFollowingRound: "TCF 2"}, apperr.Conflict, ""},
 		{"withdrawn from the Commitment meanwhile", testRound, 50000, application.Eligibility{NominatedLeadEmail: "sam@example.ac.uk"}, apperr.Conflict, ""},
 	}
 	for _, tt := range tests {

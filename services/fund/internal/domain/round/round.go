@@ -192,6 +192,8 @@ func check(r Round, now time.Time) error {
 		return apperr.Field("max_award_pence", "must not exceed the budget")
 	case !r.ProjectEnd.After(r.ProjectStart):
 		return apperr.Field("project_end", "must be after project_start")
+	case r.ProjectStart.Before(civil.Of(r.Opens.In(London))):
+		return apperr.Field("project_start", "must not be before the round opens (%s)", civil.Of(r.Opens.In(London)))
 	case !r.ProjectEnd.After(civil.Of(r.Closes.In(London))):
 		// Grants are decided once applications are in: a project that ends by the
 		// closing date could never be funded.

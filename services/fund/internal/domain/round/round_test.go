@@ -195,13 +195,20 @@ func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
 	}
 }
 
-// A project window that ends by the closing date could never be funded.
-func TestAProjectMustEndAfterTheRoundCloses(t *testing.T) {
+// A project window must start no earlier than the round opens and end after it
+// closes: one that ends by the closing date could never be funded.
+func TestTheProjectWindowFitsTheRound(t *testing.T) {
 	t.Parallel()
 	r := terms()
 	r.ProjectStart, r.ProjectEnd = civil.New(2027, 2, 1), civil.New(2027, 3, 31) // closes 31 Mar
 	_, err := round.Open(r, opens.Add(-24*time.Hour))
 	if e, ok := apperr.As(err); !ok || e.Field != "project_end" {
 		t.Fatalf("a project window ending on the closing date: %v, want refused naming project_end", err)
+	}
+	r = terms()
+	r.ProjectStart = civil.New(2027, 1, 11) // the round opens on 12 January
+	_, err = round.Open(r, opens.Add(-24*time.Hour))
+	if e, ok := apperr.As(err); !ok || e.Field != "project_start" {
+		t.Fatalf("a project starting before the round opens: %v, want refused naming project_start", err)
 	}
 }
