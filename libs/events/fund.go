@@ -129,7 +129,10 @@ type FundApplication struct {
 }
 
 // ApplicationDraftedV1 starts an application. The endorsement names the organisation's
-// Technician Commitment lead, whom notify writes to.
+// Technician Commitment lead: the fund accepts only the address the signatory service
+// records for the organisation's nominated lead. Whoever writes to the organisation
+// about its applications should find the address it holds for OrganisationID (which
+// every application event carries) rather than trust an address in a payload.
 type ApplicationDraftedV1 struct {
 	ApplicationID  string          `json:"application_id"`
 	RoundID        string          `json:"round_id"`
@@ -173,14 +176,22 @@ type ApplicationWithdrawnV1 struct {
 	ApplicationID  string `json:"application_id"`
 	OrganisationID string `json:"organisation_id"`
 	Reason         string `json:"reason,omitempty"`
+	// RoundID and Title are set from their addition on; older events lack them.
+	RoundID string `json:"round_id,omitempty"`
+	Title   string `json:"title,omitempty"`
 }
 
 // EventType implements Payload.
 func (ApplicationWithdrawnV1) EventType() string { return SubjectApplicationWithdrawn + ".v1" }
 
-// ApplicationAssessmentStartedV1 says ops started assessing it.
+// ApplicationAssessmentStartedV1 says ops started assessing it. The round,
+// organisation and title are set from their addition on (older events lack them), so
+// that a consumer can tell the organisation without a read model of applications.
 type ApplicationAssessmentStartedV1 struct {
-	ApplicationID string `json:"application_id"`
+	ApplicationID  string `json:"application_id"`
+	RoundID        string `json:"round_id,omitempty"`
+	OrganisationID string `json:"organisation_id,omitempty"`
+	Title          string `json:"title,omitempty"`
 }
 
 // EventType implements Payload.
@@ -236,6 +247,9 @@ type ReportSubmittedV1 struct {
 	OrganisationID string `json:"organisation_id"`
 	Summary        string `json:"summary"`
 	SpentPence     int64  `json:"spent_pence"`
+	// RoundID and Title are set from their addition on; older events lack them.
+	RoundID string `json:"round_id,omitempty"`
+	Title   string `json:"title,omitempty"`
 }
 
 // EventType implements Payload.

@@ -115,13 +115,19 @@ type Application struct {
 	BudgetLines []BudgetLine `json:"budget_lines"`
 	CreatedAt   time.Time    `json:"created_at"`
 
-	// Endorsement The organisation's Technician Commitment lead, who endorses the application
-	Endorsement    Endorsement `json:"endorsement"`
-	Feedback       *string     `json:"feedback,omitempty"`
-	Id             string      `json:"id"`
-	Milestones     []Milestone `json:"milestones"`
-	OrganisationId string      `json:"organisation_id"`
-	Partners       []Partner   `json:"partners"`
+	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
+	// nominated lead the suite records for the applicant organisation (the address is
+	// compared without regard to case).
+	Endorsement Endorsement `json:"endorsement"`
+	Feedback    *string     `json:"feedback,omitempty"`
+
+	// Id An identifier the suite issued
+	Id         Id          `json:"id"`
+	Milestones []Milestone `json:"milestones"`
+
+	// OrganisationId An identifier the suite issued
+	OrganisationId Id        `json:"organisation_id"`
+	Partners       []Partner `json:"partners"`
 	Report         *struct {
 		SpentPence *int64  `json:"spent_pence,omitempty"`
 		Summary    *string `json:"summary,omitempty"`
@@ -129,21 +135,25 @@ type Application struct {
 	ReportDue            *openapi_types.Date `json:"report_due,omitempty"`
 	ReportIsDue          *bool               `json:"report_is_due,omitempty"`
 	RequestedAmountPence int64               `json:"requested_amount_pence"`
-	RoundId              string              `json:"round_id"`
-	Status               ApplicationStatus   `json:"status"`
-	SubmittedAt          *time.Time          `json:"submitted_at,omitempty"`
-	Summary              string              `json:"summary"`
-	Themes               []Theme             `json:"themes"`
-	Title                string              `json:"title"`
-	UpdatedAt            time.Time           `json:"updated_at"`
-	Version              int                 `json:"version"`
+
+	// RoundId An identifier the suite issued
+	RoundId     Id                `json:"round_id"`
+	Status      ApplicationStatus `json:"status"`
+	SubmittedAt *time.Time        `json:"submitted_at,omitempty"`
+	Summary     string            `json:"summary"`
+	Themes      []Theme           `json:"themes"`
+	Title       string            `json:"title"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	Version     int               `json:"version"`
 }
 
 // ApplicationContent defines model for ApplicationContent.
 type ApplicationContent struct {
 	BudgetLines []BudgetLine `json:"budget_lines"`
 
-	// Endorsement The organisation's Technician Commitment lead, who endorses the application
+	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
+	// nominated lead the suite records for the applicant organisation (the address is
+	// compared without regard to case).
 	Endorsement          Endorsement `json:"endorsement"`
 	Milestones           []Milestone `json:"milestones"`
 	Partners             []Partner   `json:"partners"`
@@ -163,7 +173,9 @@ type ApplicationPage struct {
 type ApplicationRequest struct {
 	BudgetLines []BudgetLine `json:"budget_lines"`
 
-	// Endorsement The organisation's Technician Commitment lead, who endorses the application
+	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
+	// nominated lead the suite records for the applicant organisation (the address is
+	// compared without regard to case).
 	Endorsement          Endorsement `json:"endorsement"`
 	Milestones           []Milestone `json:"milestones"`
 	Partners             []Partner   `json:"partners"`
@@ -183,19 +195,26 @@ type BudgetLine struct {
 	Description string `json:"description"`
 }
 
-// Endorsement The organisation's Technician Commitment lead, who endorses the application
+// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
+// nominated lead the suite records for the applicant organisation (the address is
+// compared without regard to case).
 type Endorsement struct {
 	Email openapi_types.Email `json:"email"`
 	Name  string              `json:"name"`
 }
 
+// Id An identifier the suite issued
+type Id = string
+
 // Ledger Example: {"awarded_pence":80000,"budget_pence":750000,"entries":1,"remaining_pence":670000,"round_id":"01a20e6d-6c22-7e4a-ad42-f3118735db1e"}
 type Ledger struct {
-	AwardedPence   int64  `json:"awarded_pence"`
-	BudgetPence    int64  `json:"budget_pence"`
-	Entries        int    `json:"entries"`
-	RemainingPence int64  `json:"remaining_pence"`
-	RoundId        string `json:"round_id"`
+	AwardedPence   int64 `json:"awarded_pence"`
+	BudgetPence    int64 `json:"budget_pence"`
+	Entries        int   `json:"entries"`
+	RemainingPence int64 `json:"remaining_pence"`
+
+	// RoundId An identifier the suite issued
+	RoundId Id `json:"round_id"`
 }
 
 // Milestone defines model for Milestone.
@@ -240,17 +259,19 @@ type Round struct {
 	Closes      time.Time `json:"closes"`
 
 	// ClosesLondon The closing time on the Europe/London clock
-	ClosesLondon            *string            `json:"closes_london,omitempty"`
-	ExcludePreviouslyFunded bool               `json:"exclude_previously_funded"`
-	Id                      string             `json:"id"`
-	MaxAwardPence           int64              `json:"max_award_pence"`
-	MinAwardPence           int64              `json:"min_award_pence"`
-	Name                    string             `json:"name"`
-	Opens                   time.Time          `json:"opens"`
-	ProjectEnd              openapi_types.Date `json:"project_end"`
-	ProjectStart            openapi_types.Date `json:"project_start"`
-	Status                  RoundStatus        `json:"status"`
-	Themes                  []Theme            `json:"themes"`
+	ClosesLondon            *string `json:"closes_london,omitempty"`
+	ExcludePreviouslyFunded bool    `json:"exclude_previously_funded"`
+
+	// Id An identifier the suite issued
+	Id            Id                 `json:"id"`
+	MaxAwardPence int64              `json:"max_award_pence"`
+	MinAwardPence int64              `json:"min_award_pence"`
+	Name          string             `json:"name"`
+	Opens         time.Time          `json:"opens"`
+	ProjectEnd    openapi_types.Date `json:"project_end"`
+	ProjectStart  openapi_types.Date `json:"project_start"`
+	Status        RoundStatus        `json:"status"`
+	Themes        []Theme            `json:"themes"`
 
 	// Version How many times the round has changed, counting its opening
 	Version *int `json:"version,omitempty"`
@@ -258,6 +279,14 @@ type Round struct {
 
 // RoundStatus defines model for Round.Status.
 type RoundStatus string
+
+// RoundPage defines model for RoundPage.
+type RoundPage struct {
+	Items []Round `json:"items"`
+
+	// NextCursor Absent on the last page
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
 
 // RoundRequest defines model for RoundRequest.
 type RoundRequest struct {
@@ -322,8 +351,12 @@ type Unprocessable = Problem
 type ListApplicationsParams struct {
 	RoundId *string            `form:"round_id,omitempty" json:"round_id,omitempty"`
 	Status  *ApplicationStatus `form:"status,omitempty" json:"status,omitempty"`
-	Limit   *Limit             `form:"limit,omitempty" json:"limit,omitempty"`
-	Cursor  *Cursor            `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // CreateApplicationParams defines parameters for CreateApplication.
@@ -405,6 +438,12 @@ type WithdrawApplicationParams struct {
 // ListRoundsParams defines parameters for ListRounds.
 type ListRoundsParams struct {
 	Status *ListRoundsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListRoundsParamsStatus defines parameters for ListRounds.
@@ -808,6 +847,20 @@ func (w *ServerInterfaceWrapper) ListRounds(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments

@@ -78,3 +78,18 @@ func hasParam(params openapi3.Parameters, name string) bool {
 	}
 	return false
 }
+
+// TestEveryStringSaysWhatItMayHold keeps free text out of the contract: every string
+// has an enum, a format (line or text for what people write, with a maxLength) or an
+// anchored pattern, so a title with a line break or a direction override is refused
+// at the door.
+func TestEveryStringSaysWhatItMayHold(t *testing.T) {
+	t.Parallel()
+	got, err := httpserver.UnconstrainedStrings(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, where := range got {
+		t.Errorf("%s: a string with no enum, format or anchored pattern", where)
+	}
+}

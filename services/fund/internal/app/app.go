@@ -55,6 +55,10 @@ type Signatory struct {
 	Name      string
 	Kind      string
 	Withdrawn bool
+	// NominatedLead is the organisation's Technician Commitment lead as the signatory
+	// service last recorded it (announcement, then contacts changes): the only person
+	// who may endorse its applications.
+	NominatedLead application.Person
 }
 
 // Views answers application list queries from the projection.
@@ -271,8 +275,50 @@ func (a *App) rounds(ctx context.Context, status round.Status, maxAge time.Durat
 			out = append(out, r)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Opens.After(out[j].Opens) })
+	sort.Slice(out, func(i, j int) bool { return newer(out[i], out[j]) })
 	return out, nil
+}
+
+// newer orders rounds newest first: by opening time, then by id, so that the order
+// is total and a page's position is exact.
+func newer(a, b round.Round) bool {
+	if !a.Opens.Equal(b.Opens) {
+		return a.Opens.After(b.Opens)
+	}
+	return a.ID > b.ID
+}
+
+// roundCursor is the position after a page of rounds: the last round listed.
+type roundCursor struct {
+	Opens time.Time `json:"opens"`
+	ID    string    `json:"id"`
+}
+
+// RoundsPage lists up to limit rounds newest first, after cursor (the next cursor of
+// the page before, or "" for the first page), optionally only those with a status
+// now. The next cursor is "" on the last page.
+func (a *App) RoundsPage(ctx context.Context, status round.Status, limit int, cursor string) ([]round.Round, string, error) {
+	if limit < 1 || limit > 200 {
+		return nil, "", apperr.Field("limit", "must be between 1 and 200")
+	}
+	rounds, err := a.Rounds(ctx, status)
+	if err != nil {
+		return nil, "", err
+	}
+	if cursor != "" {
+		var c roundCursor
+		if err := store.DecodeCursor(cursor, &c); err != nil || c.ID == "" {
+			return nil, "", store.BadCursor()
+		}
+		after := round.Round{ID: c.ID, Opens: c.Opens}
+		i := sort.Search(len(rounds), func(i int) bool { return newer(after, rounds[i]) })
+		rounds = rounds[i:]
+	}
+	if len(rounds) <= limit {
+		return rounds, "", nil
+	}
+	last := rounds[limit-1]
+	return rounds[:limit], store.EncodeCursor(roundCursor{Opens: last.Opens.UTC(), ID: last.ID}), nil
 }
 
 // Now is the service's clock, for status computed at read time.
@@ -355,7 +401,11 @@ func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id strin
 		if err != nil {
 			return nil, err
 		}
-		return app.Update(r, c)
+		el, err := a.eligibility(ctx, r, app.OrganisationID(), recently)
+		if err != nil {
+			return nil, err
+		}
+		return app.Update(r, c, el)
 	})
 }
 
@@ -389,8 +439,12 @@ func (a *App) Withdraw(ctx context.Context, by auth.Principal, id, reason string
 
 // SubmitReport records a funded project's report.
 func (a *App) SubmitReport(ctx context.Context, by auth.Principal, id string, rep application.Report) (*application.Application, error) {
-	return a.own(ctx, by, id, func(app *application.Application, _ roundOf) ([]events.Payload, error) {
-		return app.SubmitReport(rep)
+	return a.own(ctx, by, id, func(app *application.Application, roundOf roundOf) ([]events.Payload, error) {
+		r, err := roundOf()
+		if err != nil {
+			return nil, err
+		}
+		return app.SubmitReport(r, rep, civil.Of(a.clock.Now().In(round.London)))
 	})
 }
 
@@ -445,7 +499,16 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	if app.Status() == application.StatusAwarded && app.AwardPence() == amount {
 		return app, nil
 	}
-	if err := app.CheckAward(r, amount); err != nil {
+	// The standing read afresh: the rounds before and after this one and their awards
+	// as they are now.
+	el, err := a.eligibility(ctx, r, app.OrganisationID(), 0)
+	if err != nil {
+		return nil, err
+	}
+	if el.FundedInFollowingRound, err = a.fundedInFollowingRound(ctx, r, app.OrganisationID()); err != nil {
+		return nil, err
+	}
+	if err := app.CheckAward(r, amount, el); err != nil {
 		return nil, err
 	}
 	err = a.ledger(ctx, by.Actor(), r, func(l *ledger.Ledger) ([]events.Payload, error) {
@@ -562,7 +625,9 @@ func (a *App) Project(ctx context.Context, batch []events.Envelope) error {
 	return a.views.Save(ctx, apps...)
 }
 
-// RecordSignatory updates the read model from a signatory event.
+// RecordSignatory updates the read model from a signatory event: an announcement
+// (name, kind and nominated lead) or a withdrawal (Withdrawn only). What the event
+// does not carry is kept.
 func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 	cur, ok, err := a.signatories.Get(ctx, s.ID)
 	if err != nil {
@@ -574,7 +639,25 @@ func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 	if ok && s.Name == "" {
 		s.Name, s.Kind = cur.Name, cur.Kind
 	}
+	if ok && s.NominatedLead.Email == "" {
+		s.NominatedLead = cur.NominatedLead
+	}
 	return a.signatories.Put(ctx, s)
+}
+
+// RecordContacts updates the organisation's nominated lead from a contacts change,
+// which carries the contacts in full: an empty lead means none is recorded now. A
+// change for an organisation not yet announced is kept for when it is.
+func (a *App) RecordContacts(ctx context.Context, org string, lead application.Person) error {
+	cur, ok, err := a.signatories.Get(ctx, org)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		cur = Signatory{ID: org}
+	}
+	cur.NominatedLead = lead
+	return a.signatories.Put(ctx, cur)
 }
 
 // SweepReports marks reports due for funded projects whose window has ended. It
@@ -618,7 +701,8 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 	if err != nil {
 		return application.Eligibility{}, err
 	}
-	el := application.Eligibility{ActiveSignatory: ok && s.Kind == "signatory" && !s.Withdrawn, OrganisationName: s.Name}
+	el := application.Eligibility{ActiveSignatory: ok && s.Kind == "signatory" && !s.Withdrawn, OrganisationName: s.Name,
+		NominatedLeadEmail: s.NominatedLead.Email}
 	if r.ExcludePreviouslyFunded {
 		prev, found, err := a.previousRound(ctx, r, maxAge)
 		if err != nil {
@@ -635,18 +719,41 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 	return el, nil
 }
 
-// previousRound is the latest round that closed before r opened.
+// fundedInFollowingRound names a round that follows r (r is its previous round),
+// excludes the previous round's grantees and has funded org, or returns "". Rounds
+// that overlap may award out of their order; the rule holds whichever award is first.
+func (a *App) fundedInFollowingRound(ctx context.Context, r round.Round, org string) (string, error) {
+	rounds, err := a.rounds(ctx, "", 0)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range rounds {
+		if !n.ExcludePreviouslyFunded || n.ID == r.ID {
+			continue
+		}
+		if p, ok := round.Previous(rounds, n); !ok || p.ID != r.ID {
+			continue
+		}
+		funded, err := a.views.FundedOrganisations(ctx, n.ID)
+		if err != nil {
+			return "", err
+		}
+		if slices.Contains(funded, org) {
+			return n.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// previousRound is the round before r in the order the rounds really closed (see
+// round.Previous).
 func (a *App) previousRound(ctx context.Context, r round.Round, maxAge time.Duration) (round.Round, bool, error) {
 	rounds, err := a.rounds(ctx, "", maxAge)
 	if err != nil {
 		return round.Round{}, false, err
 	}
-	for _, p := range rounds { // newest first
-		if p.ID != r.ID && !p.Closes.After(r.Opens) {
-			return p, true, nil
-		}
-	}
-	return round.Round{}, false, nil
+	p, ok := round.Previous(rounds, r)
+	return p, ok, nil
 }
 
 func (a *App) own(ctx context.Context, by auth.Principal, id string, decide func(*application.Application, roundOf) ([]events.Payload, error)) (*application.Application, error) {

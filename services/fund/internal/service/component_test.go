@@ -76,7 +76,14 @@ func (h *harness) replica() *testenv.Client {
 // announce publishes the signatory service's announcement of org, as it would.
 func (h *harness) announce(org, kind string) {
 	h.t.Helper()
-	h.publishSignatory(events.OrganisationAnnouncedV1{OrganisationID: org, Name: "Org " + org, Kind: kind, AnnouncedOn: mustDate("2025-03-20")}, org)
+	h.announceLed(org, kind, "s.patel@example.ac.uk")
+}
+
+// announceLed announces org with its nominated lead at leadEmail.
+func (h *harness) announceLed(org, kind, leadEmail string) {
+	h.t.Helper()
+	h.publishSignatory(events.OrganisationAnnouncedV1{OrganisationID: org, Name: "Org " + org, Kind: kind, AnnouncedOn: mustDate("2025-03-20"),
+		NominatedLead: events.Person{Name: "Sam Patel", Email: leadEmail}}, org)
 }
 
 func (h *harness) publishSignatory(p events.Payload, org string) {

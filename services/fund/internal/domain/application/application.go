@@ -131,6 +131,14 @@ type Eligibility struct {
 	ActiveSignatory  bool // announced, a signatory, not withdrawn
 	FundedLastRound  bool // had an award in the previous round
 	OrganisationName string
+	// NominatedLeadEmail is the address the signatory service records for the
+	// organisation's nominated lead (its Technician Commitment lead), empty when none
+	// is known. Only that person may endorse the organisation's applications.
+	NominatedLeadEmail string
+	// FundedInFollowingRound, read only when awarding, names the round after this one
+	// that has funded the organisation already and excludes the previous round's
+	// grantees (rounds that overlap may award out of order), or is empty.
+	FundedInFollowingRound string
 }
 
 // Draft starts an application for org in round r.
@@ -144,6 +152,9 @@ func (a *Application) Draft(r round.Round, org string, applicant Person, c Conte
 	if err := Validate(r, org, c); err != nil {
 		return nil, err
 	}
+	if err := checkEndorsement(c, el); err != nil {
+		return nil, err
+	}
 	return []events.Payload{events.ApplicationDraftedV1{
 		ApplicationID: a.id, RoundID: r.ID, OrganisationID: org, Applicant: events.Person{Name: applicant.Name, Email: applicant.Email},
 		Content: toEvent(c), RequestHash: requestHash,
@@ -151,11 +162,14 @@ func (a *Application) Draft(r round.Round, org string, applicant Person, c Conte
 }
 
 // Update replaces a draft's content.
-func (a *Application) Update(r round.Round, c Content) ([]events.Payload, error) {
+func (a *Application) Update(r round.Round, c Content, el Eligibility) ([]events.Payload, error) {
 	if err := a.require("update", StatusDraft); err != nil {
 		return nil, err
 	}
 	if err := Validate(r, a.org, c); err != nil {
+		return nil, err
+	}
+	if err := checkEndorsement(c, el); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationUpdatedV1{ApplicationID: a.id, Content: toEvent(c)}}, nil
@@ -182,6 +196,10 @@ func (a *Application) Submit(r round.Round, el Eligibility, now time.Time) ([]ev
 	if err := Validate(r, a.org, a.content); err != nil {
 		return nil, err
 	}
+	// Checked again: the organisation may have named another lead since the draft.
+	if err := checkEndorsement(a.content, el); err != nil {
+		return nil, err
+	}
 	return []events.Payload{events.ApplicationSubmittedV1{
 		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title,
 		RequestedAmountPence: a.content.RequestedAmountPence, Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), SubmittedAt: now.UTC(),
@@ -193,7 +211,8 @@ func (a *Application) Withdraw(reason string) ([]events.Payload, error) {
 	if err := a.require("withdraw", StatusDraft, StatusSubmitted, StatusInAssessment); err != nil {
 		return nil, err
 	}
-	return []events.Payload{events.ApplicationWithdrawnV1{ApplicationID: a.id, OrganisationID: a.org, Reason: strings.TrimSpace(reason)}}, nil
+	return []events.Payload{events.ApplicationWithdrawnV1{ApplicationID: a.id, OrganisationID: a.org, Reason: strings.TrimSpace(reason),
+		RoundID: a.roundID, Title: a.content.Title}}, nil
 }
 
 // StartAssessment moves a submitted application into assessment (ops).
@@ -201,23 +220,48 @@ func (a *Application) StartAssessment() ([]events.Payload, error) {
 	if err := a.require("start assessing", StatusSubmitted); err != nil {
 		return nil, err
 	}
-	return []events.Payload{events.ApplicationAssessmentStartedV1{ApplicationID: a.id}}, nil
+	return []events.Payload{events.ApplicationAssessmentStartedV1{ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title}}, nil
 }
 
-// CheckAward checks an award could be made, before the budget is drawn on.
-func (a *Application) CheckAward(r round.Round, amount int64) error {
+// CheckAward checks an award could be made, before the budget is drawn on: the
+// amount, and the organisation's standing now (it may have withdrawn from the
+// Commitment, or been funded in the previous round after it applied to this one
+// when the two rounds overlapped).
+func (a *Application) CheckAward(r round.Round, amount int64, el Eligibility) error {
+	if err := a.checkAmount(r, amount); err != nil {
+		return err
+	}
+	if !el.ActiveSignatory {
+		return apperr.New(apperr.Conflict, "the applicant organisation is no longer an active signatory; only signatories may be funded")
+	}
+	if r.ExcludePreviouslyFunded && el.FundedLastRound {
+		return apperr.New(apperr.Conflict, "the applicant organisation was funded in the previous round, so round %q may not fund it", r.Name)
+	}
+	if el.FundedInFollowingRound != "" {
+		return apperr.New(apperr.Conflict, "the applicant organisation is funded in round %q, which follows round %q and excludes the previous round's grantees, so round %q may not fund it too",
+			el.FundedInFollowingRound, r.Name, r.Name)
+	}
+	return nil
+}
+
+// checkAmount checks an award's amount against the round and what was asked for.
+func (a *Application) checkAmount(r round.Round, amount int64) error {
 	if err := a.require("award", StatusInAssessment); err != nil {
 		return err
 	}
 	if amount < r.MinAwardPence || amount > r.MaxAwardPence {
 		return apperr.Field("amount_pence", "must be between %d and %d pence for this round", r.MinAwardPence, r.MaxAwardPence)
 	}
+	if amount > a.content.RequestedAmountPence {
+		return apperr.Field("amount_pence", "must not exceed the %d pence the application requested", a.content.RequestedAmountPence)
+	}
 	return nil
 }
 
-// Award records the grant, once the budget has been reserved for it.
+// Award records the grant, once the budget has been reserved for it (CheckAward
+// decided on the organisation's standing before reserving).
 func (a *Application) Award(r round.Round, amount int64) ([]events.Payload, error) {
-	if err := a.CheckAward(r, amount); err != nil {
+	if err := a.checkAmount(r, amount); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationAwardedV1{
@@ -253,13 +297,19 @@ func (a *Application) MarkReportDue(r round.Round, today civil.Date) ([]events.P
 	}}, nil
 }
 
-// SubmitReport records the project's report. It is accepted once the project is funded.
-func (a *Application) SubmitReport(rep Report) ([]events.Payload, error) {
+// SubmitReport records the project's report. It is accepted once the project is
+// funded and has started (today is the date in London): a report on a project that
+// has not begun reports nothing.
+func (a *Application) SubmitReport(r round.Round, rep Report, today civil.Date) ([]events.Payload, error) {
 	if err := a.require("report on", StatusAwarded); err != nil {
 		return nil, err
 	}
 	if a.report != nil {
 		return nil, apperr.New(apperr.Conflict, "the report for application %s has already been submitted", a.id)
+	}
+	if today.Before(r.ProjectStart) {
+		return nil, apperr.New(apperr.Conflict, "the project starts on %s; its report can be sent from then, and is due by %s",
+			LondonDate(r.ProjectStart), LondonDate(a.reportDue))
 	}
 	rep.Summary = strings.TrimSpace(rep.Summary)
 	if rep.Summary == "" {
@@ -268,7 +318,34 @@ func (a *Application) SubmitReport(rep Report) ([]events.Payload, error) {
 	if rep.SpentPence < 0 {
 		return nil, apperr.Field("spent_pence", "must not be negative")
 	}
-	return []events.Payload{events.ReportSubmittedV1{ApplicationID: a.id, OrganisationID: a.org, Summary: rep.Summary, SpentPence: rep.SpentPence}}, nil
+	if rep.SpentPence > a.awardPence {
+		return nil, apperr.Field("spent_pence", "must not exceed the %d pence awarded: report what the grant paid for", a.awardPence)
+	}
+	return []events.Payload{events.ReportSubmittedV1{ApplicationID: a.id, OrganisationID: a.org, Summary: rep.Summary, SpentPence: rep.SpentPence,
+		RoundID: a.roundID, Title: a.content.Title}}, nil
+}
+
+// LondonDate writes a date the one way the suite gives dates to people, e.g.
+// "Saturday 1 May 2027".
+func LondonDate(d civil.Date) string { return d.Time().Format("Monday 2 January 2006") }
+
+// checkEndorsement checks the endorser is the organisation's nominated lead as the
+// suite records it: the endorsement is the lead's, not whoever the applicant names.
+func checkEndorsement(c Content, el Eligibility) error {
+	if el.NominatedLeadEmail == "" {
+		return apperr.Field("endorsement.email", "the Technician Commitment holds no nominated lead for %s, so nobody can endorse its applications yet; ask ITSS to record the organisation's nominated lead", orgName(el))
+	}
+	if !strings.EqualFold(strings.TrimSpace(c.Endorsement.Email), el.NominatedLeadEmail) {
+		return apperr.Field("endorsement.email", "must be the address of %s's nominated lead as recorded with the Technician Commitment: only the organisation's Technician Commitment lead may endorse its applications", orgName(el))
+	}
+	return nil
+}
+
+func orgName(el Eligibility) string {
+	if el.OrganisationName != "" {
+		return el.OrganisationName
+	}
+	return "the organisation"
 }
 
 func checkEligible(r round.Round, el Eligibility) error {

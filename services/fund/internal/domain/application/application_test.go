@@ -1,11 +1,14 @@
 package application_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
 	"github.com/itss/techcommit/services/fund/internal/domain/round"
 )
@@ -88,5 +91,164 @@ func TestSubmissionFollowsTheRoundsClock(t *testing.T) {
 	}
 	if got := testRound.StatusAt(testRound.Closes.Add(-time.Nanosecond)); got != round.OpenNow {
 		t.Errorf("round %s a moment before it closes", got)
+	}
+}
+
+// lead is the eligibility of org1, whose recorded nominated lead is Sam.
+var lead = application.Eligibility{ActiveSignatory: true, OrganisationName: "Org One", NominatedLeadEmail: "sam@example.ac.uk"}
+
+// replay applies payloads to a fresh application, as the event store would.
+func replay(t *testing.T, payloads ...events.Payload) *application.Application {
+	t.Helper()
+	var h []events.Envelope
+	for i, p := range payloads {
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = append(h, events.Envelope{ID: "e", Type: p.EventType(), AggregateID: "a1", Version: i + 1, Data: data})
+	}
+	a, err := application.Rebuild("a1", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// decided runs the application through draft, submission, assessment and, if
+// amount > 0, an award of amount; it returns the events so far.
+func decided(t *testing.T, amount int64) []events.Payload {
+	t.Helper()
+	a, _ := application.Rebuild("a1", nil)
+	var all []events.Payload
+	step := func(out []events.Payload, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, out...)
+		a = replay(t, all...)
+	}
+	step(a.Draft(testRound, "org1", application.Person{Name: "x"}, valid(), "h", lead))
+	step(a.Submit(testRound, lead, testRound.Opens.Add(time.Hour)))
+	step(a.StartAssessment())
+	if amount > 0 {
+		if err := a.CheckAward(testRound, amount, lead); err != nil {
+			t.Fatal(err)
+		}
+		step(a.Award(testRound, amount))
+	}
+	return all
+}
+
+func TestOnlyTheOrganisationsNominatedLeadEndorses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		email string
+		el    application.Eligibility
+		ok    bool
+	}{
+		{"the recorded lead", "sam@example.ac.uk", lead, true},
+		{"the recorded lead, other case", "Sam@Example.AC.UK", lead, true},
+		{"another organisation's lead", "lead@other.ac.uk", lead, false},
+		{"no lead recorded", "sam@example.ac.uk", application.Eligibility{ActiveSignatory: true}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := valid()
+			c.Endorsement.Email = tt.email
+			a, _ := application.Rebuild("a1", nil)
+			_, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", tt.el)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("endorsed by the lead: %v", err)
+				}
+				return
+			}
+			if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != "endorsement.email" {
+				t.Fatalf("err = %v, want Invalid naming endorsement.email", err)
+			}
+		})
+	}
+	// The lead changes after the draft: the draft can no longer be submitted as it is.
+	a := replay(t, decided(t, 0)[:1]...)
+	moved := lead
+	moved.NominatedLeadEmail = "new.lead@example.ac.uk"
+	if _, err := a.Submit(testRound, moved, testRound.Opens.Add(time.Hour)); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("submitting a draft endorsed by a former lead: %v, want Invalid", err)
+	}
+	if _, err := a.Update(testRound, valid(), moved); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("updating a draft keeping a former lead's endorsement: %v, want Invalid", err)
+	}
+}
+
+func TestAwardsStayWithinTheRequestAndTheRules(t *testing.T) {
+	t.Parallel()
+	a := replay(t, decided(t, 0)...) // in assessment, 50000 requested
+	excl := testRound
+	excl.ExcludePreviouslyFunded = true
+	funded := lead
+	funded.FundedLastRound = true
+	tests := []struct {
+		name   string
+		r      round.Round
+		amount int64
+		el     application.Eligibility
+		code   apperr.Code
+		field  string
+	}{
+		{"the amount requested", testRound, 50000, lead, "", ""},
+		{"less than requested", testRound, 40000, lead, "", ""},
+		{"more than requested", testRound, 50001, lead, apperr.Invalid, "amount_pence"},
+		{"below the round's minimum", testRound, 9999, lead, apperr.Invalid, "amount_pence"},
+		{"funded in the previous round meanwhile", excl, 50000, funded, apperr.Conflict, ""},
+		{"funded in the following round first", testRound, 50000, application.Eligibility{ActiveSignatory: true, FundedInFollowingRound: "TCF 2"}, apperr.Conflict, ""},
+		{"withdrawn from the Commitment meanwhile", testRound, 50000, application.Eligibility{NominatedLeadEmail: "sam@example.ac.uk"}, apperr.Conflict, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := a.CheckAward(tt.r, tt.amount, tt.el)
+			if tt.code == "" {
+				if err != nil {
+					t.Fatalf("award refused: %v", err)
+				}
+				return
+			}
+			if e, ok := apperr.As(err); !ok || e.Code != tt.code || e.Field != tt.field {
+				t.Fatalf("err = %v, want %s naming %q", err, tt.code, tt.field)
+			}
+		})
+	}
+	if _, err := a.Award(testRound, 50001); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("settling an award over the request: %v, want Invalid", err)
+	}
+	awarded := replay(t, decided(t, 40000)...)
+	if _, err := awarded.Decline("changed our minds"); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("declining after the award: %v, want Conflict", err)
+	}
+	draft := replay(t, decided(t, 0)[:1]...)
+	if err := draft.CheckAward(testRound, 40000, lead); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("awarding a draft: %v, want Conflict", err)
+	}
+}
+
+func TestTheReportWaitsForTheProjectAndTheAward(t *testing.T) {
+	t.Parallel()
+	a := replay(t, decided(t, 40000)...)
+	rep := application.Report{Summary: "Done", SpentPence: 40000}
+	_, err := a.SubmitReport(testRound, rep, civil.New(2027, 4, 30)) // the project starts on 1 May
+	if !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "Saturday 1 May 2027") {
+		t.Errorf("a report before the project starts: %v, want Conflict saying it can be sent from Saturday 1 May 2027", err)
+	}
+	over := rep
+	over.SpentPence = 40001
+	if _, err := a.SubmitReport(testRound, over, civil.New(2027, 5, 1)); func() bool { e, ok := apperr.As(err); return !ok || e.Field != "spent_pence" }() {
+		t.Errorf("a report spending more than the award: %v, want refused naming spent_pence", err)
+	}
+	if out, err := a.SubmitReport(testRound, rep, civil.New(2027, 5, 1)); err != nil || len(out) != 1 {
+		t.Errorf("a report on the day the project starts: %v, %v", out, err)
 	}
 }

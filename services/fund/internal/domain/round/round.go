@@ -76,6 +76,47 @@ func (r Round) StatusAt(t time.Time) Status {
 	}
 }
 
+// ActualClose is when the round really stopped taking submissions: when its close
+// was recorded (early, if ops closed it early), or else its closing time as it now
+// stands. The order of rounds is the order of their actual closes: a round closed
+// early is over when it was closed, whatever its terms said.
+func (r Round) ActualClose() time.Time {
+	if !r.ClosedAt.IsZero() {
+		return r.ClosedAt
+	}
+	return r.Closes
+}
+
+// Previous is the round before r in the fund's real order: of the other rounds, the
+// one that actually closed last before r actually closes. Rounds that overlap r but
+// close first count (their grants are decided before r's), and a round closed early
+// counts from when it closed. It reports false when r is the first.
+func Previous(rounds []Round, r Round) (Round, bool) {
+	var prev Round
+	found := false
+	for _, p := range rounds {
+		if p.ID == r.ID || !p.ActualClose().Before(r.ActualClose()) {
+			continue
+		}
+		if !found || later(p, prev) {
+			prev, found = p, true
+		}
+	}
+	return prev, found
+}
+
+// later orders rounds by actual close, then opening, then id, so that Previous does
+// not depend on the order it is given them in.
+func later(a, b Round) bool {
+	switch {
+	case !a.ActualClose().Equal(b.ActualClose()):
+		return a.ActualClose().After(b.ActualClose())
+	case !a.Opens.Equal(b.Opens):
+		return a.Opens.After(b.Opens)
+	}
+	return a.ID > b.ID
+}
+
 // ReportDue is when a funded project's report is due: a month after the project window ends.
 func (r Round) ReportDue() civil.Date { return r.ProjectEnd.AddMonths(1) }
 
@@ -151,6 +192,12 @@ func check(r Round, now time.Time) error {
 		return apperr.Field("max_award_pence", "must not exceed the budget")
 	case !r.ProjectEnd.After(r.ProjectStart):
 		return apperr.Field("project_end", "must be after project_start")
+	case r.ProjectStart.Before(civil.Of(r.Opens.In(London))):
+		return apperr.Field("project_start", "must not be before the round opens (%s)", civil.Of(r.Opens.In(London)))
+	case !r.ProjectEnd.After(civil.Of(r.Closes.In(London))):
+		// Grants are decided once applications are in: a project that ends by the
+		// closing date could never be funded.
+		return apperr.Field("project_end", "must be after the round closes (%s)", civil.Of(r.Closes.In(London)))
 	case len(r.Themes) == 0:
 		return apperr.Field("themes", "name at least one theme")
 	}

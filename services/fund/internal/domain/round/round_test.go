@@ -156,3 +156,59 @@ func TestOpenRefusesTermsThatCannotWork(t *testing.T) {
 		}
 	}
 }
+
+// The previous round is found by when rounds really closed: a round ops closed early
+// is over from that moment, though its terms gave a later closing time.
+func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
+	t.Parallel()
+	at := func(month time.Month, day int) time.Time { return time.Date(2027, month, day, 16, 0, 0, 0, time.UTC) }
+	mk := func(id string, opens, closes, closedAt time.Time) round.Round {
+		r := terms()
+		r.ID, r.Opens, r.Closes, r.ClosedAt, r.ClosedEarly = id, opens, closes, closedAt, !closedAt.IsZero() && closedAt.Before(closes)
+		return r
+	}
+	earlyClosed := mk("early", at(1, 1), at(6, 30), at(2, 1)) // closed early on 1 Feb
+	next := mk("next", at(3, 1), at(8, 31), time.Time{})      // opens after that, before 30 Jun
+	overlapping := mk("overlap", at(2, 15), at(4, 30), time.Time{})
+	later := mk("later", at(9, 1), at(10, 31), time.Time{})
+	tests := []struct {
+		name   string
+		rounds []round.Round
+		of     round.Round
+		want   string
+	}{
+		{"a round closed early precedes one opened after it closed", []round.Round{next, earlyClosed}, next, "early"},
+		{"a round still open when the next opens, closing first, precedes it", []round.Round{earlyClosed, overlapping, next}, next, "overlap"},
+		{"the order given does not matter", []round.Round{next, overlapping, earlyClosed}, next, "overlap"},
+		{"rounds closing later are not before it", []round.Round{later, next, earlyClosed}, earlyClosed, ""},
+		{"the first round has none", []round.Round{earlyClosed}, earlyClosed, ""},
+		{"the latest closed before it is the one", []round.Round{earlyClosed, overlapping, next, later}, later, "next"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := round.Previous(tt.rounds, tt.of)
+			if ok != (tt.want != "") || got.ID != tt.want {
+				t.Errorf("previous of %s is %q (%v), want %q", tt.of.ID, got.ID, ok, tt.want)
+			}
+		})
+	}
+}
+
+// A project window must start no earlier than the round opens and end after it
+// closes: one that ends by the closing date could never be funded.
+func TestTheProjectWindowFitsTheRound(t *testing.T) {
+	t.Parallel()
+	r := terms()
+	r.ProjectStart, r.ProjectEnd = civil.New(2027, 2, 1), civil.New(2027, 3, 31) // closes 31 Mar
+	_, err := round.Open(r, opens.Add(-24*time.Hour))
+	if e, ok := apperr.As(err); !ok || e.Field != "project_end" {
+		t.Fatalf("a project window ending on the closing date: %v, want refused naming project_end", err)
+	}
+	r = terms()
+	r.ProjectStart = civil.New(2027, 1, 11) // the round opens on 12 January
+	_, err = round.Open(r, opens.Add(-24*time.Hour))
+	if e, ok := apperr.As(err); !ok || e.Field != "project_start" {
+		t.Fatalf("a project starting before the round opens: %v, want refused naming project_start", err)
+	}
+}

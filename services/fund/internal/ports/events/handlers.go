@@ -16,9 +16,14 @@ import (
 
 // Durable consumer names: contracts with the NATS server, never renamed.
 const (
-	DurableProjection  = "fund-projection"
-	DurableSignatories = "fund-signatories"
-	DurableSettlement  = "fund-award-settlement"
+	DurableProjection = "fund-projection"
+	// DurableSignatories is retired: it read announcements and withdrawals only, and
+	// recorded no nominated lead. DurableSignatoriesV2 replaced it so that the read
+	// model is rebuilt from the start of the signatory stream, leads included; a server
+	// that still has the old durable may have it deleted.
+	DurableSignatories   = "fund-signatories"
+	DurableSignatoriesV2 = "fund-signatories-v2"
+	DurableSettlement    = "fund-award-settlement"
 )
 
 // Settlement finishes every award from its budget reservation, so that an award whose
@@ -56,10 +61,11 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 	}
 }
 
-// Signatories records which organisations are announced signatories and which withdrew.
+// Signatories records which organisations are announced signatories, which withdrew,
+// and who each one's nominated lead is (announced, then changed with its contacts).
 func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
-	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableSignatories, MaxAckPending: 1,
-		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationWithdrawn}}
+	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableSignatoriesV2, MaxAckPending: 1,
+		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged, events.SubjectOrganisationWithdrawn}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -67,7 +73,14 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.RecordSignatory(ctx, app.Signatory{ID: p.OrganisationID, Name: p.Name, Kind: p.Kind})
+			return a.RecordSignatory(ctx, app.Signatory{ID: p.OrganisationID, Name: p.Name, Kind: p.Kind,
+				NominatedLead: application.Person{Name: p.NominatedLead.Name, Email: p.NominatedLead.Email}})
+		case events.OrganisationContactsChangedV1{}.EventType():
+			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.RecordContacts(ctx, p.OrganisationID, application.Person{Name: p.NominatedLead.Name, Email: p.NominatedLead.Email})
 		case events.OrganisationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
 			if err != nil {

@@ -35,21 +35,31 @@ func New(a *app.App) *Handlers { return &Handlers{app: a} }
 // Register adds the API's routes.
 func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
 
-// ListRounds lists rounds (public).
+// ListRounds pages through rounds, newest first (public).
 func (h *Handlers) ListRounds(c echo.Context, params api.ListRoundsParams) error {
 	var status round.Status
 	if params.Status != nil {
 		status = round.Status(*params.Status)
 	}
-	rounds, err := h.app.Rounds(c.Request().Context(), status)
+	limit, cursor := 50, ""
+	if params.Limit != nil {
+		limit = *params.Limit
+	}
+	if params.Cursor != nil {
+		cursor = *params.Cursor
+	}
+	rounds, next, err := h.app.RoundsPage(c.Request().Context(), status, limit, cursor)
 	if err != nil {
 		return err
 	}
-	items := make([]api.Round, 0, len(rounds))
-	for _, r := range rounds {
-		items = append(items, h.toRound(r))
+	out := api.RoundPage{Items: make([]api.Round, 0, len(rounds))}
+	if next != "" {
+		out.NextCursor = &next
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	for _, r := range rounds {
+		out.Items = append(out.Items, h.toRound(r))
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // GetRound reads one round (public).

@@ -1,0 +1,197 @@
+package service_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// openRoundFrom opens a round with its own calendar; exclude_previously_funded is on.
+func (h *harness) openRoundFrom(name, opens, closes, projectEnd string) string {
+	h.t.Helper()
+	return h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, map[string]any{
+		"name": name, "opens": opens, "closes": closes, "budget_pence": 100000, "min_award_pence": 1000, "max_award_pence": 10000,
+		"project_start": "2027-05-01", "project_end": projectEnd, "themes": []string{"career_development"},
+	})).JSON(h.t)["id"].(string)
+}
+
+// awardedIn waits until the list shows n awards in round, so that checks reading it
+// see them.
+func (h *harness) awardedIn(round string, n int) {
+	h.t.Helper()
+	testenv.Eventually(h.t, 10*time.Second, func() error {
+		items := h.Must(http.StatusOK, h.Do("GET", "/v1/applications?status=awarded&round_id="+round, h.ops, nil)).JSON(h.t)["items"].([]any)
+		if len(items) != n {
+			return fmt.Errorf("%d awards listed in round %s, want %d", len(items), round, n)
+		}
+		return nil
+	})
+}
+
+// A round ops closed early is the previous round of the next one, though its
+// scheduled closing time comes after the next one opens: the organisation it funded
+// may not apply to the next round.
+func TestFundedInARoundClosedEarlyMayNotApplyToTheNext(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-e1", "signatory")
+	first := h.openRound(100000, 1000, 10000) // scheduled to close 31 March
+	applicant := h.Token(auth.RoleApplicant, "org-e1")
+	h.eligible(applicant, first, 1000)
+	id := h.submitted(applicant, first, 5000, true)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 5000}))
+	h.clock.Set(start0.Add(24 * time.Hour)) // 2 March: ops close it early
+	h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+first+"/close", h.ops, map[string]any{"reason": "budget committed"}))
+	next := h.openRoundFrom("TCF 2027 second call", "2027-03-10T09:00:00Z", "2027-06-30T17:00:00+01:00", "2028-03-31")
+	h.awardedIn(first, 1)
+
+	h.clock.Set(time.Date(2027, 3, 11, 9, 0, 0, 0, time.UTC))
+	r := h.Do("POST", "/v1/applications", applicant, draft(next, 5000))
+	if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "funded in the previous round") {
+		t.Fatalf("last round's grantee drafting in the next round: %d %s, want 409 funded in the previous round", r.Status, r.Body)
+	}
+}
+
+// Two rounds open at once: an organisation drafts and submits in the second before the
+// first makes its awards. The first round closes first, so it is the previous round,
+// and once it funds the organisation the second may not.
+func TestAnAwardInTheOverlappingPreviousRoundStopsTheNextAward(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-o1", "signatory")
+	first := h.openRound(100000, 1000, 10000) // open now, closes 31 March
+	second := h.openRoundFrom("TCF 2027 second call", "2027-03-02T09:00:00Z", "2027-06-30T17:00:00+01:00", "2028-03-31")
+	applicant := h.Token(auth.RoleApplicant, "org-o1")
+	h.eligible(applicant, first, 1000)
+	inFirst := h.submitted(applicant, first, 5000, true)
+	h.clock.Set(time.Date(2027, 3, 3, 9, 0, 0, 0, time.UTC)) // both open
+	inSecond := h.submitted(applicant, second, 5000, true)   // nothing awarded yet: allowed
+
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+inFirst+"/award", h.ops, map[string]any{"amount_pence": 5000}))
+	h.awardedIn(first, 1)
+	r := h.Do("POST", "/v1/applications/"+inSecond+"/award", h.ops, map[string]any{"amount_pence": 5000})
+	if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "funded in the previous round") {
+		t.Fatalf("awarding last round's grantee: %d %s, want 409", r.Status, r.Body)
+	}
+	ledger := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+second+"/ledger", h.ops, nil)).JSON(t)
+	if ledger["awarded_pence"] != float64(0) {
+		t.Errorf("the refused award drew on the budget: %v", ledger)
+	}
+}
+
+// The endorser is the applicant organisation's nominated lead as the signatory service
+// records it, and follows its contacts changes.
+func TestOnlyTheOrganisationsNominatedLeadMayEndorse(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announceLed("org-n1", "signatory", "lead@one.ac.uk")
+	h.announceLed("org-n2", "signatory", "s.patel@example.ac.uk")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-n1")
+	endorsedBy := func(email string) map[string]any {
+		d := draft(round, 5000)
+		d["endorsement"] = map[string]any{"name": "Someone", "email": email}
+		return d
+	}
+	var own string
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := h.Do("POST", "/v1/applications", applicant, endorsedBy("Lead@One.ac.uk"))
+		if r.Status != http.StatusCreated {
+			return fmt.Errorf("endorsed by its own lead: %d %s", r.Status, r.Body)
+		}
+		own = r.JSON(t)["id"].(string)
+		return nil
+	})
+
+	// Another organisation's lead (org-n2's) may not endorse org-n1's application.
+	r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications", applicant, endorsedBy("s.patel@example.ac.uk")))
+	if p := r.JSON(t); p["field"] != "endorsement.email" || !strings.Contains(p["detail"].(string), "nominated lead") {
+		t.Errorf("refusal %s, want it to name endorsement.email and the nominated lead", r.Body)
+	}
+
+	// The organisation names a new lead: the old lead's endorsement no longer stands.
+	h.publishSignatory(events.OrganisationContactsChangedV1{OrganisationID: "org-n1",
+		NominatedLead: events.Person{Name: "Ada Lovelace", Email: "ada@one.ac.uk"}}, "org-n1")
+	testenv.Eventually(t, 10*time.Second, func() error { // the change reaches the fund
+		if r := h.Do("POST", "/v1/applications", applicant, endorsedBy("ada@one.ac.uk"), "Idempotency-Key", "probe-ada"); r.Status != http.StatusCreated {
+			return fmt.Errorf("endorsed by the new lead: %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+	r = h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications/"+own+"/submit", applicant, nil))
+	if r.JSON(t)["field"] != "endorsement.email" {
+		t.Errorf("submitting the former lead's endorsement: %s, want it to name endorsement.email", r.Body)
+	}
+	h.Must(http.StatusOK, h.Do("PUT", "/v1/applications/"+own, applicant, func() map[string]any {
+		d := endorsedBy("ada@one.ac.uk")
+		delete(d, "round_id")
+		return d
+	}()))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+own+"/submit", applicant, nil))
+}
+
+func TestAwardsAndReportsKeepToTheRequestAndTheProject(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-d1", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-d1")
+	h.eligible(applicant, round, 1000)
+	id := h.submitted(applicant, round, 5000, true)
+
+	r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 6000}))
+	if r.JSON(t)["field"] != "amount_pence" {
+		t.Errorf("an award over the request: %s, want it to name amount_pence", r.Body)
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 4000}))
+	h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/decline", h.ops, map[string]any{"feedback": "On reflection, no."}))
+
+	// 1 March: the project starts on 1 May.
+	r = h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/report", applicant, map[string]any{"summary": "Nothing yet.", "spent_pence": 0}))
+	if d := r.JSON(t)["detail"].(string); !strings.Contains(d, "Saturday 1 May 2027") {
+		t.Errorf("refusal %q does not say when the report can be sent", d)
+	}
+	h.clock.Set(time.Date(2027, 5, 1, 9, 0, 0, 0, time.UTC))
+	r = h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications/"+id+"/report", applicant, map[string]any{"summary": "Done.", "spent_pence": 4001}))
+	if r.JSON(t)["field"] != "spent_pence" {
+		t.Errorf("a report spending more than the award: %s, want it to name spent_pence", r.Body)
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/report", applicant, map[string]any{"summary": "Done.", "spent_pence": 4000}))
+
+	// A round whose projects would end by its closing date is refused.
+	r = h.Must(http.StatusBadRequest, h.Do("POST", "/v1/rounds", h.ops, map[string]any{
+		"name": "Backwards", "opens": "2027-06-01T09:00:00Z", "closes": "2027-09-30T17:00:00+01:00", "budget_pence": 100000,
+		"min_award_pence": 1000, "max_award_pence": 10000, "project_start": "2027-06-01", "project_end": "2027-08-31", "themes": []string{"recognition"},
+	}))
+	if r.JSON(t)["field"] != "project_end" {
+		t.Errorf("a project window ending before the round closes: %s, want it to name project_end", r.Body)
+	}
+}
+
+// Overlapping rounds may award out of their order: when the later round funds the
+// organisation first, the earlier round may not fund it too.
+func TestAnAwardInTheFollowingRoundStopsTheEarlierRoundsAward(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-o2", "signatory")
+	first := h.openRound(100000, 1000, 10000)
+	second := h.openRoundFrom("TCF 2027 second call", "2027-03-02T09:00:00Z", "2027-06-30T17:00:00+01:00", "2028-03-31")
+	applicant := h.Token(auth.RoleApplicant, "org-o2")
+	h.eligible(applicant, first, 1000)
+	inFirst := h.submitted(applicant, first, 5000, true)
+	h.clock.Set(time.Date(2027, 3, 3, 9, 0, 0, 0, time.UTC))
+	inSecond := h.submitted(applicant, second, 5000, true)
+
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+inSecond+"/award", h.ops, map[string]any{"amount_pence": 5000}))
+	h.awardedIn(second, 1)
+	r := h.Do("POST", "/v1/applications/"+inFirst+"/award", h.ops, map[string]any{"amount_pence": 5000})
+	if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "TCF 2027 second call") {
+		t.Fatalf("awarding in the earlier round after the later one funded the organisation: %d %s, want 409 naming the later round", r.Status, r.Body)
+	}
+}
