@@ -55,7 +55,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return fail(err)
 	}
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
-	p.Every("overdue-sweep", cfg.Review.OverdueSweepInterval, application.SweepOverdue)
+	p.Go("review-deadlines", func(ctx context.Context) error {
+		return application.WatchDeadlines(ctx, cfg.Review.DeadlineRecheck, func(err error) {
+			p.Logger.WarnContext(ctx, "review deadline check failed; will retry", "error", err)
+		})
+	})
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
 

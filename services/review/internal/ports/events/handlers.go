@@ -57,7 +57,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				// Obligations follow one another; an older one redelivered late does not
 				// replace the current one.
 				if p.Cycle >= o.ObligationCycle {
-					o.ObligationID, o.ObligationKind, o.ObligationCycle = p.ObligationID, p.Kind, p.Cycle
+					o.ObligationID, o.ObligationKind, o.ObligationCycle, o.WindowOpens = p.ObligationID, p.Kind, p.Cycle, p.WindowOpens
 				}
 			})
 		default:
