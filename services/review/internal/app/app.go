@@ -32,6 +32,7 @@ type EventStore interface {
 	Execute(ctx context.Context, cmd store.Command) ([]events.Envelope, error)
 	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
 	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
+	LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error)
 }
 
 // Organisation is what the review service knows of an organisation, from the
@@ -60,6 +61,7 @@ type Organisations interface {
 type App struct {
 	events EventStore
 	orgs   Organisations
+	views  SubmissionViews
 	clock  clock.Clock
 	// wake tells WatchDeadlines that a round changed.
 	wake chan struct{}
@@ -69,11 +71,11 @@ type App struct {
 var ListedTypes = []string{submission.AggregateType, reviewerType, round.AggregateType}
 
 // New checks its dependencies.
-func New(es EventStore, orgs Organisations, clk clock.Clock) (*App, error) {
-	if es == nil || orgs == nil || clk == nil {
-		return nil, errors.New("app: event store, organisations and clock are required")
+func New(es EventStore, orgs Organisations, views SubmissionViews, clk clock.Clock) (*App, error) {
+	if es == nil || orgs == nil || views == nil || clk == nil {
+		return nil, errors.New("app: event store, organisations, submission views and clock are required")
 	}
-	return &App{events: es, orgs: orgs, clock: clk, wake: make(chan struct{}, 1)}, nil
+	return &App{events: es, orgs: orgs, views: views, clock: clk, wake: make(chan struct{}, 1)}, nil
 }
 
 // UpdateOrganisation changes the read model from a signatory event.
@@ -195,42 +197,6 @@ func (a *App) Submission(ctx context.Context, by auth.Principal, id string) (*su
 type Previous struct {
 	Submission *submission.Submission
 	Feedback   *round.Feedback
-}
-
-// PreviousCycle finds the previous submitted cycle of the same organisation.
-func (a *App) PreviousCycle(ctx context.Context, s *submission.Submission) (*Previous, error) {
-	all, err := a.events.LoadByType(ctx, submission.AggregateType)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string][]events.Envelope{}
-	for _, e := range all {
-		byID[e.AggregateID] = append(byID[e.AggregateID], e)
-	}
-	var best *submission.Submission
-	for id, h := range byID {
-		if id == s.ID() {
-			continue
-		}
-		other, err := submission.Rebuild(id, h)
-		if err != nil {
-			return nil, err
-		}
-		if other.OrganisationID() == s.OrganisationID() && other.Status() == submission.StatusSubmitted && other.CreatedAt().Before(s.CreatedAt()) &&
-			(best == nil || other.SubmittedAt().After(best.SubmittedAt())) {
-			best = other
-		}
-	}
-	if best == nil {
-		return nil, nil
-	}
-	p := &Previous{Submission: best}
-	if _, f, ok, err := a.feedbackOf(ctx, best.ID()); err != nil {
-		return nil, err
-	} else if ok {
-		p.Feedback = &f
-	}
-	return p, nil
 }
 
 // Feedback returns a submission's released feedback, to ops or its organisation's lead.
@@ -945,58 +911,6 @@ type SubmissionQuery struct {
 type Listed struct {
 	*submission.Submission
 	Status string
-}
-
-// ListSubmissions pages through submissions in id order: a lead sees their own
-// organisation's, ops every organisation's (or the one named).
-func (a *App) ListSubmissions(ctx context.Context, by auth.Principal, q SubmissionQuery) ([]Listed, string, error) {
-	switch {
-	case by.IsOps():
-	case by.Role == auth.RoleLead && by.Org != "":
-		q.Org = by.Org
-	default:
-		return nil, "", apperr.New(apperr.Forbidden, "only an organisation's lead or ITSS operations staff list submissions")
-	}
-	all, err := a.events.LoadByType(ctx, submission.AggregateType)
-	if err != nil {
-		return nil, "", err
-	}
-	byID := map[string][]events.Envelope{}
-	for _, e := range all {
-		byID[e.AggregateID] = append(byID[e.AggregateID], e)
-	}
-	ids := make([]string, 0, len(byID))
-	for id := range byID {
-		if id > q.Cursor {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	out := []Listed{}
-	for _, id := range ids {
-		h := byID[id]
-		sort.Slice(h, func(i, j int) bool { return h[i].Version < h[j].Version })
-		s, err := submission.Rebuild(id, h)
-		if err != nil {
-			return nil, "", err
-		}
-		if q.Org != "" && s.OrganisationID() != q.Org {
-			continue
-		}
-		st := statusIn(s, rounds)
-		if q.Status != "" && st != q.Status {
-			continue
-		}
-		if len(out) == q.Limit {
-			return out, out[len(out)-1].ID(), nil
-		}
-		out = append(out, Listed{Submission: s, Status: st})
-	}
-	return out, "", nil
 }
 
 // Rounds lists a page of review rounds, latest deadline first (ops).

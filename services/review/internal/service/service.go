@@ -47,8 +47,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return nil, func() {}, err
 	}
 	p.Events.Catalogue(app.ListedTypes...)
-	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), p.Clock)
+	views, err := adapters.NewSubmissionViews(ctx, p.DB)
 	if err != nil {
+		return fail(err)
+	}
+	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), views, p.Clock)
+	if err != nil {
+		return fail(err)
+	}
+	if err := p.ConsumeBatches(eventport.SubmissionViews(application)); err != nil {
 		return fail(err)
 	}
 	if err := p.Consume(eventport.Organisations(application)); err != nil {
