@@ -146,6 +146,10 @@ type RoundSubmissionAddedV1 struct {
 	RoundID        string `json:"round_id"`
 	SubmissionID   string `json:"submission_id"`
 	OrganisationID string `json:"organisation_id"`
+	// OrganisationName is the organisation's name when the submission was added, so
+	// that the round's later events can say whose submission they are about;
+	// optional within v1.
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -162,6 +166,9 @@ type ReviewerAssignedV1 struct {
 	ReviewDeadline time.Time `json:"review_deadline"`
 	Manual         bool      `json:"manual,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
+	// What the assignment is about, for the email to the reviewer; optional within v1.
+	RoundName        string `json:"round_name,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -178,6 +185,9 @@ type AssignmentRemovedV1 struct {
 	ReviewerName   string    `json:"reviewer_name,omitempty"`
 	ReviewerEmail  string    `json:"reviewer_email,omitempty"`
 	ReviewDeadline time.Time `json:"review_deadline,omitzero"`
+	// What the assignment is about, for the email to the reviewer; optional within v1.
+	RoundName        string `json:"round_name,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -193,6 +203,9 @@ type AssignmentAcceptedV1 struct {
 	ReviewerName   string    `json:"reviewer_name,omitempty"`
 	ReviewerEmail  string    `json:"reviewer_email,omitempty"`
 	ReviewDeadline time.Time `json:"review_deadline,omitzero"`
+	// What the assignment is about, for the email to the reviewer; optional within v1.
+	RoundName        string `json:"round_name,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -209,6 +222,9 @@ type AssignmentDeclinedV1 struct {
 	ReviewerName   string    `json:"reviewer_name,omitempty"`
 	ReviewerEmail  string    `json:"reviewer_email,omitempty"`
 	ReviewDeadline time.Time `json:"review_deadline,omitzero"`
+	// What the assignment is about, for the email to the reviewer; optional within v1.
+	RoundName        string `json:"round_name,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -233,6 +249,12 @@ type ReviewSubmittedV1 struct {
 	OrganisationID string `json:"organisation_id,omitempty"`
 	ReviewerName   string `json:"reviewer_name,omitempty"`
 	ReviewerEmail  string `json:"reviewer_email,omitempty"`
+	// What the review was of, for the thanks; optional within v1.
+	RoundName        string    `json:"round_name,omitempty"`
+	OrganisationName string    `json:"organisation_name,omitempty"`
+	ReviewDeadline   time.Time `json:"review_deadline,omitzero"`
+	// Resubmission says the reviewer revised a review ops had returned to them.
+	Resubmission bool `json:"resubmission,omitempty"`
 }
 
 // EventType implements Payload.
@@ -247,6 +269,9 @@ type ReviewOverdueV1 struct {
 	ReviewerName   string    `json:"reviewer_name"`
 	ReviewerEmail  string    `json:"reviewer_email"`
 	ReviewDeadline time.Time `json:"review_deadline"`
+	// What the assignment is about, for the email to the reviewer; optional within v1.
+	RoundName        string `json:"round_name,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -270,7 +295,61 @@ type FeedbackReleasedV1 struct {
 	OrganisationName string `json:"organisation_name,omitempty"`
 	LeadName         string `json:"lead_name,omitempty"`
 	LeadEmail        string `json:"lead_email,omitempty"`
+	// RoundName is the round the feedback comes from; optional within v1.
+	RoundName string `json:"round_name,omitempty"`
 }
 
 // EventType implements Payload.
 func (FeedbackReleasedV1) EventType() string { return SubjectFeedbackReleased + ".v1" }
+
+// Subjects of the round's status and of moderation.
+const (
+	SubjectReviewRoundClosed = "tc.review.round.closed"
+	SubjectReviewReturned    = "tc.review.round.review_returned"
+	SubjectReviewWithheld    = "tc.review.round.review_withheld"
+)
+
+// ReviewRoundClosedV1 closes a round to assignment changes, responses and new
+// reviews, so that ops can moderate and release feedback on a settled set of reviews.
+type ReviewRoundClosedV1 struct {
+	RoundID        string    `json:"round_id"`
+	RoundName      string    `json:"round_name"`
+	ReviewDeadline time.Time `json:"review_deadline"`
+	Reason         string    `json:"reason,omitempty"`
+}
+
+// EventType implements Payload.
+func (ReviewRoundClosedV1) EventType() string { return SubjectReviewRoundClosed + ".v1" }
+
+// ReviewReturnedV1 says ops returned a review to its reviewer with the reason; the
+// reviewer may revise and resubmit it, and it counts for nothing until they do.
+// notify emails the reviewer.
+type ReviewReturnedV1 struct {
+	RoundID          string    `json:"round_id"`
+	RoundName        string    `json:"round_name,omitempty"`
+	SubmissionID     string    `json:"submission_id"`
+	OrganisationID   string    `json:"organisation_id,omitempty"`
+	OrganisationName string    `json:"organisation_name,omitempty"`
+	ReviewerID       string    `json:"reviewer_id"`
+	ReviewerName     string    `json:"reviewer_name,omitempty"`
+	ReviewerEmail    string    `json:"reviewer_email,omitempty"`
+	ReviewDeadline   time.Time `json:"review_deadline,omitzero"`
+	Reason           string    `json:"reason"`
+}
+
+// EventType implements Payload.
+func (ReviewReturnedV1) EventType() string { return SubjectReviewReturned + ".v1" }
+
+// ReviewWithheldV1 says ops hold a review back from the consolidated feedback, with
+// the reason. It is kept (the audit trail) but neither its text nor its scores reach
+// the institution.
+type ReviewWithheldV1 struct {
+	RoundID        string `json:"round_id"`
+	SubmissionID   string `json:"submission_id"`
+	OrganisationID string `json:"organisation_id,omitempty"`
+	ReviewerID     string `json:"reviewer_id"`
+	Reason         string `json:"reason"`
+}
+
+// EventType implements Payload.
+func (ReviewWithheldV1) EventType() string { return SubjectReviewWithheld + ".v1" }

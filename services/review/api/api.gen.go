@@ -79,6 +79,27 @@ func (e MyAssignmentState) Valid() bool {
 	}
 }
 
+// Defines values for RoundStatus.
+const (
+	RoundStatusClosed           RoundStatus = "closed"
+	RoundStatusFeedbackReleased RoundStatus = "feedback_released"
+	RoundStatusOpen             RoundStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the RoundStatus enum.
+func (e RoundStatus) Valid() bool {
+	switch e {
+	case RoundStatusClosed:
+		return true
+	case RoundStatusFeedbackReleased:
+		return true
+	case RoundStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubmissionKind.
 const (
 	ActionPlan                  SubmissionKind = "action_plan"
@@ -99,22 +120,22 @@ func (e SubmissionKind) Valid() bool {
 
 // Defines values for SubmissionStatus.
 const (
-	Draft            SubmissionStatus = "draft"
-	FeedbackReleased SubmissionStatus = "feedback_released"
-	InReview         SubmissionStatus = "in_review"
-	Submitted        SubmissionStatus = "submitted"
+	SubmissionStatusDraft            SubmissionStatus = "draft"
+	SubmissionStatusFeedbackReleased SubmissionStatus = "feedback_released"
+	SubmissionStatusInReview         SubmissionStatus = "in_review"
+	SubmissionStatusSubmitted        SubmissionStatus = "submitted"
 )
 
 // Valid indicates whether the value is a known member of the SubmissionStatus enum.
 func (e SubmissionStatus) Valid() bool {
 	switch e {
-	case Draft:
+	case SubmissionStatusDraft:
 		return true
-	case FeedbackReleased:
+	case SubmissionStatusFeedbackReleased:
 		return true
-	case InReview:
+	case SubmissionStatusInReview:
 		return true
-	case Submitted:
+	case SubmissionStatusSubmitted:
 		return true
 	default:
 		return false
@@ -180,13 +201,19 @@ type ActionItemProgress string
 
 // Assignment defines model for Assignment.
 type Assignment struct {
-	OrganisationId string          `json:"organisation_id"`
-	Overdue        bool            `json:"overdue"`
+	OrganisationId Ident `json:"organisation_id"`
+
+	// Overdue the review is outstanding past the deadline (as of this response)
+	Overdue        bool    `json:"overdue"`
+	ReturnedReason *string `json:"returned_reason,omitempty"`
+
+	// Reviewed the review is in and not returned for revision
 	Reviewed       bool            `json:"reviewed"`
-	ReviewerId     string          `json:"reviewer_id"`
+	ReviewerId     Ident           `json:"reviewer_id"`
 	ReviewerName   string          `json:"reviewer_name"`
 	State          AssignmentState `json:"state"`
-	SubmissionId   string          `json:"submission_id"`
+	SubmissionId   Ident           `json:"submission_id"`
+	WithheldReason *string         `json:"withheld_reason,omitempty"`
 }
 
 // AssignmentState defines model for Assignment.State.
@@ -207,21 +234,39 @@ type Feedback struct {
 		Score float32 `json:"score"`
 		Theme Theme   `json:"theme"`
 	} `json:"scores"`
-	SubmissionId string `json:"submission_id"`
+	SubmissionId Ident `json:"submission_id"`
+}
+
+// Ident defines model for Ident.
+type Ident = string
+
+// ModerationRequest defines model for ModerationRequest.
+type ModerationRequest struct {
+	Reason string `json:"reason"`
 }
 
 // MyAssignment defines model for MyAssignment.
 type MyAssignment struct {
-	ReviewDeadline time.Time         `json:"review_deadline"`
-	Reviewed       bool              `json:"reviewed"`
-	RoundId        string            `json:"round_id"`
-	RoundName      string            `json:"round_name"`
-	State          MyAssignmentState `json:"state"`
-	SubmissionId   string            `json:"submission_id"`
+	// Overdue your review is outstanding past the deadline (as of this response)
+	Overdue bool `json:"overdue"`
+
+	// ReturnedReason why ITSS returned your review; revise and submit it again
+	ReturnedReason *string   `json:"returned_reason,omitempty"`
+	ReviewDeadline time.Time `json:"review_deadline"`
+
+	// Reviewed your review is in and not returned for revision
+	Reviewed     bool              `json:"reviewed"`
+	RoundId      Ident             `json:"round_id"`
+	RoundName    string            `json:"round_name"`
+	State        MyAssignmentState `json:"state"`
+	SubmissionId Ident             `json:"submission_id"`
 }
 
 // MyAssignmentState defines model for MyAssignment.State.
 type MyAssignmentState string
+
+// NextCursor pass as cursor for the next page; absent on the last page
+type NextCursor = string
 
 // PreviousCycle defines model for PreviousCycle.
 type PreviousCycle struct {
@@ -230,7 +275,7 @@ type PreviousCycle struct {
 
 	// Feedback Consolidated and anonymised; never names a reviewer
 	Feedback     *Feedback  `json:"feedback,omitempty"`
-	SubmissionId string     `json:"submission_id"`
+	SubmissionId Ident      `json:"submission_id"`
 	SubmittedAt  *time.Time `json:"submitted_at,omitempty"`
 }
 
@@ -239,10 +284,16 @@ type Review struct {
 	// Author ops: the reviewer; a reviewer: "You" or "Reviewer N"
 	Author string `json:"author"`
 
+	// ReturnedReason ops and the review's reviewer: set while the review is returned for revision
+	ReturnedReason *string `json:"returned_reason,omitempty"`
+
 	// ReviewerId ops only
 	ReviewerId *string       `json:"reviewer_id,omitempty"`
 	Summary    string        `json:"summary"`
 	Themes     []ThemeReview `json:"themes"`
+
+	// WithheldReason ops and the review's reviewer: set when the review is held back from the feedback
+	WithheldReason *string `json:"withheld_reason,omitempty"`
 }
 
 // ReviewRequest defines model for ReviewRequest.
@@ -254,28 +305,50 @@ type ReviewRequest struct {
 // Reviewer defines model for Reviewer.
 type Reviewer struct {
 	// Capacity most submissions per round
-	Capacity       int                 `json:"capacity"`
-	Conflicts      *[]string           `json:"conflicts,omitempty"`
-	Email          openapi_types.Email `json:"email"`
-	Name           string              `json:"name"`
-	OrganisationId string              `json:"organisation_id"`
-	ReviewerId     string              `json:"reviewer_id"`
-	Themes         *[]Theme            `json:"themes,omitempty"`
-	Trained        bool                `json:"trained"`
+	Capacity  int                 `json:"capacity"`
+	Conflicts *[]string           `json:"conflicts,omitempty"`
+	Email     openapi_types.Email `json:"email"`
+	Name      string              `json:"name"`
+
+	// OrganisationId where the reviewer works; a reviewer's token must name this organisation
+	OrganisationId string `json:"organisation_id"`
+
+	// ReviewerId the subject of the reviewer's sign-in token
+	ReviewerId string   `json:"reviewer_id"`
+	Themes     *[]Theme `json:"themes,omitempty"`
+	Trained    bool     `json:"trained"`
 }
 
 // Round defines model for Round.
 type Round struct {
 	Assignments            []Assignment `json:"assignments"`
-	Id                     string       `json:"id"`
+	Id                     Ident        `json:"id"`
 	Name                   string       `json:"name"`
 	ReviewDeadline         time.Time    `json:"review_deadline"`
 	ReviewersPerSubmission int          `json:"reviewers_per_submission"`
-	Submissions            []struct {
-		FeedbackReleased bool   `json:"feedback_released"`
-		OrganisationId   string `json:"organisation_id"`
-		SubmissionId     string `json:"submission_id"`
+
+	// Status open: assignments, answers and reviews; closed (by ops): moderation and feedback release only; feedback_released: every submission's feedback is out
+	Status      RoundStatus `json:"status"`
+	Submissions []struct {
+		FeedbackReleased bool  `json:"feedback_released"`
+		OrganisationId   Ident `json:"organisation_id"`
+		SubmissionId     Ident `json:"submission_id"`
 	} `json:"submissions"`
+}
+
+// RoundStatus open: assignments, answers and reviews; closed (by ops): moderation and feedback release only; feedback_released: every submission's feedback is out
+type RoundStatus string
+
+// RoundSummary defines model for RoundSummary.
+type RoundSummary struct {
+	Id                     Ident     `json:"id"`
+	Name                   string    `json:"name"`
+	ReviewDeadline         time.Time `json:"review_deadline"`
+	ReviewersPerSubmission int       `json:"reviewers_per_submission"`
+
+	// Status open: assignments, answers and reviews; closed (by ops): moderation and feedback release only; feedback_released: every submission's feedback is out
+	Status          RoundStatus `json:"status"`
+	SubmissionCount int         `json:"submission_count"`
 }
 
 // Submission defines model for Submission.
@@ -283,10 +356,10 @@ type Submission struct {
 	Content        SubmissionContent `json:"content"`
 	CreatedAt      time.Time         `json:"created_at"`
 	Cycle          *int              `json:"cycle,omitempty"`
-	Id             string            `json:"id"`
+	Id             Ident             `json:"id"`
 	Kind           SubmissionKind    `json:"kind"`
-	ObligationId   string            `json:"obligation_id"`
-	OrganisationId string            `json:"organisation_id"`
+	ObligationId   Ident             `json:"obligation_id"`
+	OrganisationId Ident             `json:"organisation_id"`
 	Previous       *PreviousCycle    `json:"previous,omitempty"`
 	Status         SubmissionStatus  `json:"status"`
 	SubmittedAt    *time.Time        `json:"submitted_at,omitempty"`
@@ -301,7 +374,9 @@ type SubmissionContent struct {
 	ActionPlan      []ActionItem      `json:"action_plan"`
 	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
 	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
-	Webpage         string            `json:"webpage"`
+
+	// Webpage the public page where the plan is published (http or https)
+	Webpage Webpage `json:"webpage"`
 }
 
 // SubmissionRequest defines model for SubmissionRequest.
@@ -312,7 +387,9 @@ type SubmissionRequest struct {
 	OrganisationId  *string           `json:"organisation_id,omitempty"`
 	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
 	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
-	Webpage         string            `json:"webpage"`
+
+	// Webpage the public page where the plan is published (http or https)
+	Webpage Webpage `json:"webpage"`
 }
 
 // SubmissionStatus defines model for SubmissionStatus.
@@ -346,17 +423,32 @@ type ThemeReview struct {
 type Uncovered struct {
 	Missing      int    `json:"missing"`
 	Reason       string `json:"reason"`
-	SubmissionId string `json:"submission_id"`
+	SubmissionId Ident  `json:"submission_id"`
 }
+
+// Webpage the public page where the plan is published (http or https)
+type Webpage = string
+
+// Cursor defines model for Cursor.
+type Cursor = string
 
 // ID defines model for ID.
 type ID = string
+
+// Limit defines model for Limit.
+type Limit = int
+
+// ReviewerID defines model for ReviewerID.
+type ReviewerID = string
 
 // RoundID defines model for RoundID.
 type RoundID = string
 
 // SubmissionID defines model for SubmissionID.
 type SubmissionID = string
+
+// MyAssignmentOK defines model for MyAssignmentOK.
+type MyAssignmentOK = MyAssignment
 
 // Problem defines model for Problem.
 type Problem struct {
@@ -367,11 +459,32 @@ type Problem struct {
 	Type   string  `json:"type"`
 }
 
+// ReviewOK defines model for ReviewOK.
+type ReviewOK = Review
+
 // RoundOK defines model for RoundOK.
 type RoundOK = Round
 
 // SubmissionOK defines model for SubmissionOK.
 type SubmissionOK = Submission
+
+// MyAssignmentsParams defines parameters for MyAssignments.
+type MyAssignmentsParams struct {
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListRoundsParams defines parameters for ListRounds.
+type ListRoundsParams struct {
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
 
 // OpenRoundJSONBody defines parameters for OpenRound.
 type OpenRoundJSONBody struct {
@@ -397,6 +510,11 @@ type AutoAssignJSONBody struct {
 	ReviewersPerSubmission *int `json:"reviewers_per_submission,omitempty"`
 }
 
+// CloseRoundJSONBody defines parameters for CloseRound.
+type CloseRoundJSONBody struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // AddSubmissionsJSONBody defines parameters for AddSubmissions.
 type AddSubmissionsJSONBody struct {
 	SubmissionIds []string `json:"submission_ids"`
@@ -413,14 +531,25 @@ type RespondJSONBody struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// ListReviewersParams defines parameters for ListReviewers.
+type ListReviewersParams struct {
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListSubmissionsParams defines parameters for ListSubmissions.
 type ListSubmissionsParams struct {
 	OrganisationId *string           `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
 	Status         *SubmissionStatus `form:"status,omitempty" json:"status,omitempty"`
-	Limit          *int              `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor The next_cursor of the previous page
-	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // OpenRoundJSONRequestBody defines body for OpenRound for application/json ContentType.
@@ -431,6 +560,9 @@ type ChangeAssignmentJSONRequestBody ChangeAssignmentJSONBody
 
 // AutoAssignJSONRequestBody defines body for AutoAssign for application/json ContentType.
 type AutoAssignJSONRequestBody AutoAssignJSONBody
+
+// CloseRoundJSONRequestBody defines body for CloseRound for application/json ContentType.
+type CloseRoundJSONRequestBody CloseRoundJSONBody
 
 // AddSubmissionsJSONRequestBody defines body for AddSubmissions for application/json ContentType.
 type AddSubmissionsJSONRequestBody AddSubmissionsJSONBody
@@ -443,6 +575,12 @@ type RespondJSONRequestBody RespondJSONBody
 
 // SubmitReviewJSONRequestBody defines body for SubmitReview for application/json ContentType.
 type SubmitReviewJSONRequestBody = ReviewRequest
+
+// ReturnReviewJSONRequestBody defines body for ReturnReview for application/json ContentType.
+type ReturnReviewJSONRequestBody = ModerationRequest
+
+// WithholdReviewJSONRequestBody defines body for WithholdReview for application/json ContentType.
+type WithholdReviewJSONRequestBody = ModerationRequest
 
 // RegisterReviewerJSONRequestBody defines body for RegisterReviewer for application/json ContentType.
 type RegisterReviewerJSONRequestBody = Reviewer
@@ -458,12 +596,12 @@ type UpdateSubmissionJSONRequestBody = SubmissionContent
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-	// MyAssignments The caller's assignments in force (reviewer)
+	// MyAssignments A page of the caller's assignments in force (a reviewer in the pool; someone not in it has none)
 	// (GET /v1/assignments)
-	MyAssignments(ctx echo.Context) error
-	// ListRounds Review rounds, newest first (ops)
+	MyAssignments(ctx echo.Context, params MyAssignmentsParams) error
+	// ListRounds A page of review rounds, latest deadline first, without their assignments (ops)
 	// (GET /v1/review-rounds)
-	ListRounds(ctx echo.Context) error
+	ListRounds(ctx echo.Context, params ListRoundsParams) error
 	// OpenRound Open a review round (ops)
 	// (POST /v1/review-rounds)
 	OpenRound(ctx echo.Context) error
@@ -476,27 +614,36 @@ type ServerInterface interface {
 	// AutoAssign Fill every submission of the round to N reviewers (ops); says what could not be covered and why
 	// (POST /v1/review-rounds/{roundId}/auto-assign)
 	AutoAssign(ctx echo.Context, roundId RoundID) error
+	// CloseRound Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	// (POST /v1/review-rounds/{roundId}/close)
+	CloseRound(ctx echo.Context, roundId RoundID) error
 	// AddSubmissions Put submitted submissions into the round (ops)
 	// (POST /v1/review-rounds/{roundId}/submissions)
 	AddSubmissions(ctx echo.Context, roundId RoundID) error
 	// SubmissionToReview The submission to review (its assigned reviewer)
 	// (GET /v1/review-rounds/{roundId}/submissions/{submissionId})
 	SubmissionToReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
-	// ReleaseFeedback Release consolidated feedback to the institution (ops); scores are the reviewers' means per theme
+	// ReleaseFeedback Release consolidated feedback to the institution (ops) once the round is closed; scores are the means per theme of the reviews neither returned nor withheld
 	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/feedback)
 	ReleaseFeedback(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
-	// Respond Accept or decline the assignment (its reviewer); a decline frees the place for someone else
+	// Respond Accept (before the deadline) or decline the assignment (its reviewer) while the round is open; a decline frees the place for someone else
 	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/response)
 	Respond(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
 	// ListReviews Reviews of a submission — ops see all with their authors; a reviewer sees the others (unnamed) only after submitting theirs
 	// (GET /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews)
 	ListReviews(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
-	// SubmitReview Submit the caller's review (its assigned reviewer)
+	// SubmitReview Submit the caller's review (its reviewer, once they have accepted, while the round is open); a review ops returned may be revised and resubmitted until the feedback is released
 	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews)
 	SubmitReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
-	// ListReviewers The reviewer pool (ops)
+	// ReturnReview Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return)
+	ReturnReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID) error
+	// WithholdReview Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold)
+	WithholdReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID) error
+	// ListReviewers A page of the reviewer pool in id order (ops)
 	// (GET /v1/reviewers)
-	ListReviewers(ctx echo.Context) error
+	ListReviewers(ctx echo.Context, params ListReviewersParams) error
 	// RegisterReviewer Add a volunteer to the pool (ops); reviewer_id is the subject of their token
 	// (POST /v1/reviewers)
 	RegisterReviewer(ctx echo.Context) error
@@ -532,8 +679,24 @@ type ServerInterfaceWrapper struct {
 func (w *ServerInterfaceWrapper) MyAssignments(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MyAssignmentsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.MyAssignments(ctx)
+	err = w.Handler.MyAssignments(ctx, params)
 	return err
 }
 
@@ -541,8 +704,24 @@ func (w *ServerInterfaceWrapper) MyAssignments(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) ListRounds(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRoundsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListRounds(ctx)
+	err = w.Handler.ListRounds(ctx, params)
 	return err
 }
 
@@ -600,6 +779,22 @@ func (w *ServerInterfaceWrapper) AutoAssign(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AutoAssign(ctx, roundId)
+	return err
+}
+
+// CloseRound converts echo context to params.
+func (w *ServerInterfaceWrapper) CloseRound(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CloseRound(ctx, roundId)
 	return err
 }
 
@@ -739,12 +934,92 @@ func (w *ServerInterfaceWrapper) SubmitReview(ctx echo.Context) error {
 	return err
 }
 
+// ReturnReview converts echo context to params.
+func (w *ServerInterfaceWrapper) ReturnReview(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// ------------- Path parameter "submissionId" -------------
+	var submissionId SubmissionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "submissionId", ctx.Param("submissionId"), &submissionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter submissionId: %s", err))
+	}
+
+	// ------------- Path parameter "reviewerId" -------------
+	var reviewerId ReviewerID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reviewerId", ctx.Param("reviewerId"), &reviewerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reviewerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReturnReview(ctx, roundId, submissionId, reviewerId)
+	return err
+}
+
+// WithholdReview converts echo context to params.
+func (w *ServerInterfaceWrapper) WithholdReview(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// ------------- Path parameter "submissionId" -------------
+	var submissionId SubmissionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "submissionId", ctx.Param("submissionId"), &submissionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter submissionId: %s", err))
+	}
+
+	// ------------- Path parameter "reviewerId" -------------
+	var reviewerId ReviewerID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reviewerId", ctx.Param("reviewerId"), &reviewerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reviewerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.WithholdReview(ctx, roundId, submissionId, reviewerId)
+	return err
+}
+
 // ListReviewers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListReviewers(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReviewersParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListReviewers(ctx)
+	err = w.Handler.ListReviewers(ctx, params)
 	return err
 }
 
@@ -953,5 +1228,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews", wrapper.ListReviews, options.OperationMiddlewares["listReviews"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews", wrapper.SubmitReview, options.OperationMiddlewares["submitReview"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/feedback", wrapper.ReleaseFeedback, options.OperationMiddlewares["releaseFeedback"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/close", wrapper.CloseRound, options.OperationMiddlewares["closeRound"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews/:reviewerId/return", wrapper.ReturnReview, options.OperationMiddlewares["returnReview"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews/:reviewerId/withhold", wrapper.WithholdReview, options.OperationMiddlewares["withholdReview"]...)
 
 }

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/review/internal/app"
 )
@@ -32,6 +33,8 @@ type organisationDoc struct {
 	ObligationID    string `bson:"obligation_id"`
 	ObligationKind  string `bson:"obligation_kind"`
 	ObligationCycle int    `bson:"obligation_cycle"`
+	// WindowOpens is the obligation window's first day, YYYY-MM-DD ("" when unknown).
+	WindowOpens string `bson:"window_opens,omitempty"`
 }
 
 // NewOrganisations opens the read model.
@@ -49,8 +52,14 @@ func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 	if err != nil {
 		return app.Organisation{}, false, fmt.Errorf("read organisation %s: %w", id, store.Classify(err))
 	}
-	return app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn, LeadName: d.LeadName, LeadEmail: d.LeadEmail,
-		ObligationID: d.ObligationID, ObligationKind: d.ObligationKind, ObligationCycle: d.ObligationCycle}, true, nil
+	o := app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn, LeadName: d.LeadName, LeadEmail: d.LeadEmail,
+		ObligationID: d.ObligationID, ObligationKind: d.ObligationKind, ObligationCycle: d.ObligationCycle}
+	if d.WindowOpens != "" {
+		if o.WindowOpens, err = civil.Parse(d.WindowOpens); err != nil {
+			return app.Organisation{}, false, fmt.Errorf("read organisation %s: window_opens: %w", id, err)
+		}
+	}
+	return o, true, nil
 }
 
 // Put records an organisation. Only the single ordered consumer of signatory events
@@ -58,10 +67,17 @@ func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 func (s *Organisations) Put(ctx context.Context, o app.Organisation) error {
 	_, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, organisationDoc{
 		ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn, LeadName: o.LeadName, LeadEmail: o.LeadEmail,
-		ObligationID: o.ObligationID, ObligationKind: o.ObligationKind, ObligationCycle: o.ObligationCycle,
+		ObligationID: o.ObligationID, ObligationKind: o.ObligationKind, ObligationCycle: o.ObligationCycle, WindowOpens: dateString(o.WindowOpens),
 	}, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("write organisation %s: %w", o.ID, store.Classify(err))
 	}
 	return nil
+}
+
+func dateString(d civil.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
 }

@@ -7,15 +7,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+	_ "time/tzdata" // static images have no zoneinfo; obligation windows are in Europe/London
 
 	"github.com/google/uuid"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
@@ -29,6 +32,7 @@ type EventStore interface {
 	Execute(ctx context.Context, cmd store.Command) ([]events.Envelope, error)
 	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
 	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
+	LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error)
 }
 
 // Organisation is what the review service knows of an organisation, from the
@@ -43,6 +47,8 @@ type Organisation struct {
 	ObligationID    string
 	ObligationKind  string
 	ObligationCycle int
+	// WindowOpens is the first day (Europe/London) the open obligation may be met.
+	WindowOpens civil.Date
 }
 
 // Organisations is that read model.
@@ -55,18 +61,21 @@ type Organisations interface {
 type App struct {
 	events EventStore
 	orgs   Organisations
+	views  SubmissionViews
 	clock  clock.Clock
+	// wake tells WatchDeadlines that a round changed.
+	wake chan struct{}
 }
 
 // ListedTypes are the aggregate types the review service lists (see store.EventStore.Catalogue).
 var ListedTypes = []string{submission.AggregateType, reviewerType, round.AggregateType}
 
 // New checks its dependencies.
-func New(es EventStore, orgs Organisations, clk clock.Clock) (*App, error) {
-	if es == nil || orgs == nil || clk == nil {
-		return nil, errors.New("app: event store, organisations and clock are required")
+func New(es EventStore, orgs Organisations, views SubmissionViews, clk clock.Clock) (*App, error) {
+	if es == nil || orgs == nil || views == nil || clk == nil {
+		return nil, errors.New("app: event store, organisations, submission views and clock are required")
 	}
-	return &App{events: es, orgs: orgs, clock: clk}, nil
+	return &App{events: es, orgs: orgs, views: views, clock: clk, wake: make(chan struct{}, 1)}, nil
 }
 
 // UpdateOrganisation changes the read model from a signatory event.
@@ -140,16 +149,36 @@ func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string
 
 // Submit submits a complete draft; its receipt closes the obligation in the signatory service.
 func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*submission.Submission, error) {
-	if _, err := a.Submission(ctx, by, id); err != nil {
+	cur, err := a.Submission(ctx, by, id)
+	if err != nil {
+		return nil, err
+	}
+	o, _, err := a.orgs.Get(ctx, cur.OrganisationID())
+	if err != nil {
 		return nil, err
 	}
 	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
 		if s.Status() == submission.StatusSubmitted {
 			return nil, nil
 		}
-		return s.Submit(a.clock.Now())
+		now := a.clock.Now()
+		if o.ObligationID == s.ObligationID() && !o.WindowOpens.IsZero() && civil.Of(now.In(london)).Before(o.WindowOpens) {
+			return nil, apperr.New(apperr.Conflict, "the window for this submission opens on %s; it can be submitted from then (the draft is kept)",
+				o.WindowOpens.Time().Format("Monday 2 January 2006"))
+		}
+		return s.Submit(now)
 	})
 }
+
+// london is where the Commitment's dates are counted: an obligation's window opens at
+// the start of its day in the UK.
+var london = func() *time.Location {
+	l, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err) // time/tzdata is linked into the binary, so this cannot fail
+	}
+	return l
+}()
 
 // Submission returns one submission to ops or its organisation's lead.
 func (a *App) Submission(ctx context.Context, by auth.Principal, id string) (*submission.Submission, error) {
@@ -168,42 +197,6 @@ func (a *App) Submission(ctx context.Context, by auth.Principal, id string) (*su
 type Previous struct {
 	Submission *submission.Submission
 	Feedback   *round.Feedback
-}
-
-// PreviousCycle finds the previous submitted cycle of the same organisation.
-func (a *App) PreviousCycle(ctx context.Context, s *submission.Submission) (*Previous, error) {
-	all, err := a.events.LoadByType(ctx, submission.AggregateType)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string][]events.Envelope{}
-	for _, e := range all {
-		byID[e.AggregateID] = append(byID[e.AggregateID], e)
-	}
-	var best *submission.Submission
-	for id, h := range byID {
-		if id == s.ID() {
-			continue
-		}
-		other, err := submission.Rebuild(id, h)
-		if err != nil {
-			return nil, err
-		}
-		if other.OrganisationID() == s.OrganisationID() && other.Status() == submission.StatusSubmitted && other.CreatedAt().Before(s.CreatedAt()) &&
-			(best == nil || other.SubmittedAt().After(best.SubmittedAt())) {
-			best = other
-		}
-	}
-	if best == nil {
-		return nil, nil
-	}
-	p := &Previous{Submission: best}
-	if _, f, ok, err := a.feedbackOf(ctx, best.ID()); err != nil {
-		return nil, err
-	} else if ok {
-		p.Feedback = &f
-	}
-	return p, nil
 }
 
 // Feedback returns a submission's released feedback, to ops or its organisation's lead.
@@ -314,12 +307,16 @@ func reviewerOf(p events.ReviewerUpdatedV1) round.Reviewer {
 		Name: p.Name, Email: p.Email, Themes: p.Themes}
 }
 
-// Reviewers lists the pool (ops).
-func (a *App) Reviewers(ctx context.Context, by auth.Principal) ([]round.Reviewer, error) {
+// Reviewers lists a page of the pool in id order (ops).
+func (a *App) Reviewers(ctx context.Context, by auth.Principal, p Page) ([]round.Reviewer, string, error) {
 	if !by.IsOps() {
-		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff read the reviewer pool")
+		return nil, "", apperr.New(apperr.Forbidden, "only ITSS operations staff read the reviewer pool")
 	}
-	return a.pool(ctx)
+	pool, err := a.pool(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return paged(pool, func(r round.Reviewer) string { return r.ID }, p)
 }
 
 // pool is every reviewer's latest record, in id order.
@@ -336,23 +333,73 @@ func (a *App) pool(ctx context.Context) ([]round.Reviewer, error) {
 	}
 	out := make([]round.Reviewer, 0, len(latest))
 	for _, e := range latest {
-		var p events.ReviewerUpdatedV1
-		switch e.Type {
-		case events.ReviewerRegisteredV1{}.EventType():
-			r, err := events.Decode[events.ReviewerRegisteredV1](e)
-			if err != nil {
-				return nil, err
-			}
-			p = events.ReviewerUpdatedV1(r)
-		default:
-			if p, err = events.Decode[events.ReviewerUpdatedV1](e); err != nil {
-				return nil, err
-			}
+		rv, err := decodeReviewer(e)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, reviewerOf(p))
+		out = append(out, rv)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// decodeReviewer reads a pool member's record from its latest event.
+func decodeReviewer(e events.Envelope) (round.Reviewer, error) {
+	if e.Type == (events.ReviewerRegisteredV1{}).EventType() {
+		r, err := events.Decode[events.ReviewerRegisteredV1](e)
+		if err != nil {
+			return round.Reviewer{}, err
+		}
+		return reviewerOf(events.ReviewerUpdatedV1(r)), nil
+	}
+	p, err := events.Decode[events.ReviewerUpdatedV1](e)
+	if err != nil {
+		return round.Reviewer{}, err
+	}
+	return reviewerOf(p), nil
+}
+
+// member is the pool member a reviewer's token names. The pool, not the token, says
+// who is a reviewer and where they work: a token naming a member at another
+// organisation than the pool records is refused, and a subject not in the pool is no
+// reviewer (ok is false).
+func (a *App) member(ctx context.Context, by auth.Principal) (rv round.Reviewer, ok bool, err error) {
+	if by.Role != auth.RoleReviewer {
+		return round.Reviewer{}, false, apperr.New(apperr.Forbidden, "only reviewers in the pool review")
+	}
+	h, err := a.events.Load(ctx, reviewerAggregate(by.Subject))
+	if err != nil {
+		return round.Reviewer{}, false, fmt.Errorf("load reviewer %s: %w", by.Subject, err)
+	}
+	h = only(reviewerType, h)
+	if len(h) == 0 {
+		return round.Reviewer{}, false, nil
+	}
+	latest := h[0]
+	for _, e := range h {
+		if e.Version > latest.Version {
+			latest = e
+		}
+	}
+	if rv, err = decodeReviewer(latest); err != nil {
+		return round.Reviewer{}, false, err
+	}
+	if rv.Org != by.Org {
+		return round.Reviewer{}, false, apperr.New(apperr.Forbidden, "the reviewer pool records you at another organisation than your sign-in names")
+	}
+	return rv, true, nil
+}
+
+// reviewer is the caller as a pool member, or not found when they are not one.
+func (a *App) reviewer(ctx context.Context, by auth.Principal, notFound string) (round.Reviewer, error) {
+	rv, ok, err := a.member(ctx, by)
+	if err != nil {
+		return round.Reviewer{}, err
+	}
+	if !ok {
+		return round.Reviewer{}, apperr.New(apperr.NotFound, "%s", notFound)
+	}
+	return rv, nil
 }
 
 // --- rounds ---
@@ -392,6 +439,7 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		return nil, err
 	}
 	loaded := make([]*submission.Submission, 0, len(subs))
+	names := map[string]string{}
 	for i, sid := range subs {
 		s, err := a.loadSubmission(ctx, sid)
 		if err != nil {
@@ -406,11 +454,18 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 			}
 		}
 		loaded = append(loaded, s)
+		if _, known := names[s.OrganisationID()]; !known {
+			o, _, err := a.orgs.Get(ctx, s.OrganisationID())
+			if err != nil {
+				return nil, err
+			}
+			names[s.OrganisationID()] = o.Name
+		}
 	}
 	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
 		var out []events.Payload
 		for _, s := range loaded {
-			p, err := r.AddSubmission(s)
+			p, err := r.AddSubmission(s, names[s.OrganisationID()])
 			if err != nil {
 				return nil, err
 			}
@@ -472,41 +527,90 @@ func (a *App) Remove(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 type Assignment struct {
 	RoundID, RoundName string
 	Deadline           time.Time
+	// Overdue says the review is outstanding past the deadline, now.
+	Overdue bool
 	round.Assignment
 }
 
-// MyAssignments lists the caller's assignments (reviewer).
-func (a *App) MyAssignments(ctx context.Context, by auth.Principal) ([]Assignment, error) {
-	if by.Role != auth.RoleReviewer {
-		return nil, apperr.New(apperr.Forbidden, "only reviewers have assignments")
+// Page asks for one page of a list: at most Limit items after the position Cursor
+// (an opaque next_cursor of a previous page, or "" for the first page).
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// cursorAt is the position a cursor carries: the sort key of the last item given.
+type cursorAt struct {
+	After string `json:"a"`
+}
+
+// paged returns the page of items (sorted by key, keys unique) that p asks for, and
+// the cursor of the next page ("" on the last).
+func paged[T any](items []T, key func(T) string, p Page) ([]T, string, error) {
+	if p.Limit < 1 || p.Limit > 200 {
+		return nil, "", apperr.Field("limit", "must be 1 to 200")
+	}
+	after := ""
+	if p.Cursor != "" {
+		var c cursorAt
+		if err := store.DecodeCursor(p.Cursor, &c); err != nil {
+			return nil, "", err
+		}
+		after = c.After
+	}
+	sort.SliceStable(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
+	start := sort.Search(len(items), func(i int) bool { return after == "" || key(items[i]) > after })
+	out := items[start:]
+	if len(out) <= p.Limit {
+		return out, "", nil
+	}
+	out = out[:p.Limit]
+	return out, store.EncodeCursor(cursorAt{After: key(out[len(out)-1])}), nil
+}
+
+// MyAssignments lists a page of the caller's assignments in force (reviewer); a
+// subject the pool does not know has none.
+func (a *App) MyAssignments(ctx context.Context, by auth.Principal, p Page) ([]Assignment, string, error) {
+	if _, ok, err := a.member(ctx, by); err != nil || !ok {
+		return []Assignment{}, "", err
 	}
 	rounds, err := a.rounds(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	now := a.clock.Now()
 	out := []Assignment{}
 	for _, r := range rounds {
 		for _, as := range r.Assignments() {
 			if as.ReviewerID == by.Subject && (as.State == round.Assigned || as.State == round.Accepted) {
-				out = append(out, Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Assignment: as})
+				out = append(out, Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Overdue: r.Overdue(as, now), Assignment: as})
 			}
 		}
 	}
-	return out, nil
+	return paged(out, func(x Assignment) string { return x.RoundID + "/" + x.SubmissionID }, p)
 }
 
-// Respond accepts or declines an assignment (the assigned reviewer).
-func (a *App) Respond(ctx context.Context, by auth.Principal, id, sub string, accept bool, reason string) error {
-	if by.Role != auth.RoleReviewer {
-		return apperr.New(apperr.Forbidden, "only the assigned reviewer answers an assignment")
+// Respond accepts or declines an assignment (the assigned reviewer) and returns it as
+// it now stands.
+func (a *App) Respond(ctx context.Context, by auth.Principal, id, sub string, accept bool, reason string) (Assignment, error) {
+	if _, err := a.reviewer(ctx, by, "no assignment of yours for "+sub); err != nil {
+		return Assignment{}, err
 	}
-	_, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
 		if accept {
-			return r.Accept(sub, by.Subject)
+			return r.Accept(sub, by.Subject, a.clock.Now())
 		}
 		return r.Decline(sub, by.Subject, reason)
 	})
-	return err
+	if err != nil {
+		return Assignment{}, err
+	}
+	return a.assignmentIn(r, sub, by.Subject), nil
+}
+
+func (a *App) assignmentIn(r *round.Round, sub, reviewer string) Assignment {
+	as, _ := r.Assignment(sub, reviewer)
+	return Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Overdue: r.Overdue(as, a.clock.Now()), Assignment: as}
 }
 
 // SubmissionToReview returns a submission to a reviewer assigned to it.
@@ -517,15 +621,19 @@ func (a *App) SubmissionToReview(ctx context.Context, by auth.Principal, id, sub
 	return a.loadSubmission(ctx, sub)
 }
 
-// SubmitReview records the caller's review (the assigned reviewer).
-func (a *App) SubmitReview(ctx context.Context, by auth.Principal, id, sub string, themes []events.ThemeReview, summary string) error {
-	if by.Role != auth.RoleReviewer {
-		return apperr.New(apperr.Forbidden, "only the assigned reviewer reviews")
+// SubmitReview records the caller's review (the assigned reviewer) and returns their
+// assignment as it now stands.
+func (a *App) SubmitReview(ctx context.Context, by auth.Principal, id, sub string, themes []events.ThemeReview, summary string) (Assignment, error) {
+	if _, err := a.reviewer(ctx, by, "no assignment of yours for "+sub); err != nil {
+		return Assignment{}, err
 	}
-	_, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
 		return r.SubmitReview(sub, by.Subject, themes, summary)
 	})
-	return err
+	if err != nil {
+		return Assignment{}, err
+	}
+	return a.assignmentIn(r, sub, by.Subject), nil
 }
 
 // Review is a review as a reader may see it: ops see who wrote it; a reviewer sees
@@ -535,22 +643,32 @@ type Review struct {
 	ReviewerID string // for ops only
 	Themes     []events.ThemeReview
 	Summary    string
+	// ReturnedReason and WithheldReason are ops' moderation, shown to ops and to the
+	// review's own reviewer.
+	ReturnedReason, WithheldReason string
 }
 
 // Reviews lists a submission's reviews by the reviewers still on it. For a reviewer
-// who has not yet submitted their own, the others are hidden (hidden is true).
+// who has not yet submitted their own, the others are hidden (hidden is true); they
+// never see reviews returned for revision or withheld.
 func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (reviews []Review, hidden bool, err error) {
+	notIn := apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
+	if !by.IsOps() {
+		if _, err := a.reviewer(ctx, by, notIn.Message); err != nil {
+			return nil, false, err
+		}
+	}
 	r, err := a.loadRound(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
 	if _, in := r.Organisation(sub); !in {
-		return nil, false, apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
+		return nil, false, notIn
 	}
 	if !by.IsOps() {
 		own, ok := r.Assignment(sub, by.Subject)
-		if by.Role != auth.RoleReviewer || !ok || (own.State != round.Assigned && own.State != round.Accepted) {
-			return nil, false, apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
+		if !ok || (own.State != round.Assigned && own.State != round.Accepted) {
+			return nil, false, notIn
 		}
 		if own.Review == nil {
 			return []Review{}, true, nil
@@ -566,8 +684,12 @@ func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (r
 		switch {
 		case by.IsOps():
 			rv.Author, rv.ReviewerID = as.Name, as.ReviewerID
+			rv.ReturnedReason, rv.WithheldReason = as.ReturnedReason, as.WithheldReason
 		case as.ReviewerID == by.Subject:
 			rv.Author = "You"
+			rv.ReturnedReason, rv.WithheldReason = as.ReturnedReason, as.WithheldReason
+		case !as.Counts():
+			continue
 		default:
 			n++
 			rv.Author = fmt.Sprintf("Reviewer %d", n)
@@ -575,6 +697,37 @@ func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (r
 		out = append(out, rv)
 	}
 	return out, false, nil
+}
+
+// ReturnReview sends a review back to its reviewer for revision, with the reason (ops).
+func (a *App) ReturnReview(ctx context.Context, by auth.Principal, id, sub, reviewer, reason string) (Review, error) {
+	return a.moderate(ctx, by, id, sub, reviewer, func(r *round.Round) ([]events.Payload, error) { return r.ReturnReview(sub, reviewer, reason) })
+}
+
+// WithholdReview holds a review back from the consolidated feedback, with the reason (ops).
+func (a *App) WithholdReview(ctx context.Context, by auth.Principal, id, sub, reviewer, reason string) (Review, error) {
+	return a.moderate(ctx, by, id, sub, reviewer, func(r *round.Round) ([]events.Payload, error) { return r.WithholdReview(sub, reviewer, reason) })
+}
+
+func (a *App) moderate(ctx context.Context, by auth.Principal, id, sub, reviewer string, decide func(*round.Round) ([]events.Payload, error)) (Review, error) {
+	if !by.IsOps() {
+		return Review{}, apperr.New(apperr.Forbidden, "only ITSS operations staff moderate reviews")
+	}
+	r, err := a.changeRound(ctx, by.Actor(), id, decide)
+	if err != nil {
+		return Review{}, err
+	}
+	as, _ := r.Assignment(sub, reviewer)
+	return Review{Author: as.Name, ReviewerID: as.ReviewerID, Themes: as.Review.Themes, Summary: as.Review.Summary,
+		ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason}, nil
+}
+
+// CloseRound closes a round to assignment changes, answers and new reviews (ops).
+func (a *App) CloseRound(ctx context.Context, by auth.Principal, id, reason string) (*round.Round, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
+	}
+	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Close(reason) })
 }
 
 // ReleaseFeedback releases consolidated feedback to the institution (ops).
@@ -600,32 +753,81 @@ func (a *App) ReleaseFeedback(ctx context.Context, by auth.Principal, id, sub, t
 	return f, nil
 }
 
-// SweepOverdue records reviews outstanding past their round's deadline.
+// SweepOverdue records reviews outstanding past their round's deadline, and returns
+// how many it marked.
 func (a *App) SweepOverdue(ctx context.Context) (int, error) {
+	marked, _, err := a.markOverdue(ctx)
+	return marked, err
+}
+
+// markOverdue records reviews outstanding past their round's deadline and says when
+// the next deadline with outstanding reviews falls (zero if none does).
+func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err error) {
 	rounds, err := a.rounds(ctx)
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
-	marked := 0
 	now := a.clock.Now()
 	for _, r := range rounds {
 		if len(r.MarkOverdue(now)) == 0 {
+			if d := r.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+				next = d
+			}
 			continue
 		}
-		if _, err := a.changeRound(ctx, "system:overdue-sweep", r.ID(), func(r *round.Round) ([]events.Payload, error) {
+		if _, err := a.changeRound(ctx, "system:review-deadline", r.ID(), func(r *round.Round) ([]events.Payload, error) {
 			p := r.MarkOverdue(now)
 			marked += len(p)
 			return p, nil
 		}); err != nil {
-			return marked, err
+			return marked, time.Time{}, err
 		}
 	}
-	return marked, nil
+	return marked, next, nil
+}
+
+// roundChanged wakes the deadline timer when a round's deadline or assignments change
+// in this process, so a new deadline is timed at once.
+func (a *App) roundChanged() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// WatchDeadlines notices each round's review deadline as it passes: it sets a timer
+// for the earliest deadline with reviews outstanding and records them overdue when it
+// fires. The timer is re-armed when a round changes here, and at least every recheck
+// besides, which bounds how late a deadline is noticed when the round was changed by
+// another replica or the clock jumped.
+func (a *App) WatchDeadlines(ctx context.Context, recheck time.Duration, warn func(error)) error {
+	for {
+		_, next, err := a.markOverdue(ctx)
+		if err != nil && ctx.Err() == nil {
+			warn(err)
+		}
+		wait := recheck
+		if !next.IsZero() {
+			if until := next.Sub(a.clock.Now()); until < wait {
+				wait = max(until, 0)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-a.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
 }
 
 func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) error {
-	if by.Role != auth.RoleReviewer {
-		return apperr.New(apperr.Forbidden, "only an assigned reviewer reads a submission under review")
+	notAssigned := "no assignment of yours for " + sub
+	if _, err := a.reviewer(ctx, by, notAssigned); err != nil {
+		return err
 	}
 	r, err := a.loadRound(ctx, id)
 	if err != nil {
@@ -633,7 +835,7 @@ func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) e
 	}
 	as, ok := r.Assignment(sub, by.Subject)
 	if !ok || (as.State != round.Assigned && as.State != round.Accepted) {
-		return apperr.New(apperr.NotFound, "no assignment of yours for %s", sub)
+		return apperr.New(apperr.NotFound, "%s", notAssigned)
 	}
 	return nil
 }
@@ -673,6 +875,7 @@ func (a *App) changeSubmission(ctx context.Context, actor, id string, decide fun
 }
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
+	defer a.roundChanged()
 	r, _, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
 		func(h []events.Envelope) (*round.Round, error) {
 			return round.Rebuild(id, only(round.AggregateType, h))
@@ -710,69 +913,19 @@ type Listed struct {
 	Status string
 }
 
-// ListSubmissions pages through submissions in id order: a lead sees their own
-// organisation's, ops every organisation's (or the one named).
-func (a *App) ListSubmissions(ctx context.Context, by auth.Principal, q SubmissionQuery) ([]Listed, string, error) {
-	switch {
-	case by.IsOps():
-	case by.Role == auth.RoleLead && by.Org != "":
-		q.Org = by.Org
-	default:
-		return nil, "", apperr.New(apperr.Forbidden, "only an organisation's lead or ITSS operations staff list submissions")
-	}
-	all, err := a.events.LoadByType(ctx, submission.AggregateType)
-	if err != nil {
-		return nil, "", err
-	}
-	byID := map[string][]events.Envelope{}
-	for _, e := range all {
-		byID[e.AggregateID] = append(byID[e.AggregateID], e)
-	}
-	ids := make([]string, 0, len(byID))
-	for id := range byID {
-		if id > q.Cursor {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	out := []Listed{}
-	for _, id := range ids {
-		h := byID[id]
-		sort.Slice(h, func(i, j int) bool { return h[i].Version < h[j].Version })
-		s, err := submission.Rebuild(id, h)
-		if err != nil {
-			return nil, "", err
-		}
-		if q.Org != "" && s.OrganisationID() != q.Org {
-			continue
-		}
-		st := statusIn(s, rounds)
-		if q.Status != "" && st != q.Status {
-			continue
-		}
-		if len(out) == q.Limit {
-			return out, out[len(out)-1].ID(), nil
-		}
-		out = append(out, Listed{Submission: s, Status: st})
-	}
-	return out, "", nil
-}
-
-// Rounds lists review rounds, latest deadline first (ops).
-func (a *App) Rounds(ctx context.Context, by auth.Principal) ([]*round.Round, error) {
+// Rounds lists a page of review rounds, latest deadline first (ops).
+func (a *App) Rounds(ctx context.Context, by auth.Principal, p Page) ([]*round.Round, string, error) {
 	if !by.IsOps() {
-		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff read review rounds")
+		return nil, "", apperr.New(apperr.Forbidden, "only ITSS operations staff read review rounds")
 	}
 	rounds, err := a.rounds(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	sort.SliceStable(rounds, func(i, j int) bool { return rounds[i].Deadline().After(rounds[j].Deadline()) })
-	return rounds, nil
+	// The key sorts later deadlines first: the time left until the end of time.
+	return paged(rounds, func(r *round.Round) string {
+		return fmt.Sprintf("%019d/%s", math.MaxInt64-r.Deadline().UnixNano(), r.ID())
+	}, p)
 }
 
 // statusIn is where a submission stands, given every round.
@@ -800,3 +953,7 @@ func only(aggregateType string, history []events.Envelope) []events.Envelope {
 	}
 	return history
 }
+
+// Now is the service's clock, for views that depend on the time (whether a review is
+// overdue).
+func (a *App) Now() time.Time { return a.clock.Now() }

@@ -16,9 +16,11 @@ type Config struct {
 
 // Review holds the review service's own settings.
 type Review struct {
-	// OverdueSweepInterval is how often rounds whose review deadline has passed are
-	// checked for reviews still outstanding.
-	OverdueSweepInterval time.Duration `env:"REVIEW_OVERDUE_SWEEP_INTERVAL" envDefault:"1h"`
+	// DeadlineRecheck bounds how long the review-deadline timer sleeps. The timer is
+	// set for the earliest deadline with reviews outstanding and re-armed whenever a
+	// round changes in this process; the recheck catches rounds changed by another
+	// replica and clock jumps, so a passed deadline is noticed within this long.
+	DeadlineRecheck time.Duration `env:"REVIEW_DEADLINE_RECHECK" envDefault:"1m"`
 }
 
 // Default returns the configuration for the local stack, before the environment is read.
@@ -43,8 +45,8 @@ func Load() (Config, error) {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Platform.Validate()}
-	if c.Review.OverdueSweepInterval < time.Second {
-		errs = append(errs, errors.New("REVIEW_OVERDUE_SWEEP_INTERVAL must be at least 1s"))
+	if c.Review.DeadlineRecheck < 10*time.Millisecond || c.Review.DeadlineRecheck > time.Minute {
+		errs = append(errs, errors.New("REVIEW_DEADLINE_RECHECK must be 10ms to 1m: a passed review deadline must be noticed within a minute"))
 	}
 	return errors.Join(errs...)
 }

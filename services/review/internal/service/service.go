@@ -47,15 +47,26 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return nil, func() {}, err
 	}
 	p.Events.Catalogue(app.ListedTypes...)
-	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), p.Clock)
+	views, err := adapters.NewSubmissionViews(ctx, p.DB)
 	if err != nil {
+		return fail(err)
+	}
+	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), views, p.Clock)
+	if err != nil {
+		return fail(err)
+	}
+	if err := p.ConsumeBatches(eventport.SubmissionViews(application)); err != nil {
 		return fail(err)
 	}
 	if err := p.Consume(eventport.Organisations(application)); err != nil {
 		return fail(err)
 	}
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
-	p.Every("overdue-sweep", cfg.Review.OverdueSweepInterval, application.SweepOverdue)
+	p.Go("review-deadlines", func(ctx context.Context) error {
+		return application.WatchDeadlines(ctx, cfg.Review.DeadlineRecheck, func(err error) {
+			p.Logger.WarnContext(ctx, "review deadline check failed; will retry", "error", err)
+		})
+	})
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
 

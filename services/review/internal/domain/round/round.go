@@ -29,6 +29,15 @@ const (
 	Removed  = "removed"
 )
 
+// Round statuses. A round is open while reviewers are assigned, answer and review;
+// ops close it (at or after the deadline, or earlier) to moderate a settled set of
+// reviews; it is feedback_released once every submission's feedback is out.
+const (
+	StatusOpen             = "open"
+	StatusClosed           = "closed"
+	StatusFeedbackReleased = "feedback_released"
+)
+
 // Reviewer is a pool member as the round needs to know them.
 type Reviewer struct {
 	assign.Reviewer
@@ -43,9 +52,24 @@ type Assignment struct {
 	ReviewerID   string
 	Name, Email  string
 	State        string
-	Overdue      bool
-	Review       *events.ReviewSubmittedV1
+	// Overdue is true once the overdue event is recorded; see Round.Overdue for
+	// whether it is overdue now.
+	Overdue bool
+	Review  *events.ReviewSubmittedV1
+	// ReturnedReason is set while ops have returned the review for revision.
+	ReturnedReason string
+	// WithheldReason is set when ops hold the review back from the feedback.
+	WithheldReason string
 }
+
+// Counts says whether the assignment's review counts towards the feedback: in, not
+// returned for revision, not withheld, by a reviewer still on the submission.
+func (a Assignment) Counts() bool {
+	return a.Review != nil && a.ReturnedReason == "" && a.WithheldReason == "" && (a.State == Assigned || a.State == Accepted)
+}
+
+// Reviewed says whether the reviewer's review is in (and not returned to them).
+func (a Assignment) Reviewed() bool { return a.Review != nil && a.ReturnedReason == "" }
 
 // Feedback is what the institution sees.
 type Feedback struct {
@@ -69,7 +93,9 @@ type Round struct {
 	name        string
 	deadline    time.Time
 	perSub      int
+	closed      bool
 	submissions map[string]string // submission -> organisation
+	orgNames    map[string]string // submission -> organisation's name
 	order       []string
 	assignments map[assign.Pair]*Assignment
 	feedback    map[string]Feedback
@@ -77,7 +103,7 @@ type Round struct {
 
 // Rebuild replays history.
 func Rebuild(id string, history []events.Envelope) (*Round, error) {
-	r := &Round{id: id, submissions: map[string]string{}, assignments: map[assign.Pair]*Assignment{}, feedback: map[string]Feedback{}}
+	r := &Round{id: id, submissions: map[string]string{}, orgNames: map[string]string{}, assignments: map[assign.Pair]*Assignment{}, feedback: map[string]Feedback{}}
 	for _, e := range history {
 		if err := r.apply(e); err != nil {
 			return nil, err
@@ -97,6 +123,46 @@ func (r *Round) Exists() bool          { return r.version > 0 }
 func (r *Round) Name() string          { return r.name }
 func (r *Round) Deadline() time.Time   { return r.deadline }
 func (r *Round) Submissions() []string { return append([]string(nil), r.order...) }
+
+// Status is where the round stands: open, closed or feedback_released.
+func (r *Round) Status() string {
+	switch {
+	case !r.closed:
+		return StatusOpen
+	case len(r.order) > 0 && len(r.feedback) == len(r.order):
+		return StatusFeedbackReleased
+	}
+	return StatusClosed
+}
+
+// Overdue says whether an assignment's review is outstanding past the deadline at
+// now: read from the clock, so it is true the moment the deadline passes, before any
+// event records it.
+func (r *Round) Overdue(a Assignment, now time.Time) bool {
+	if a.Overdue {
+		return true
+	}
+	_, released := r.feedback[a.SubmissionID]
+	return !now.Before(r.deadline) && !r.closed && !released && (a.State == Assigned || a.State == Accepted) && !a.Reviewed()
+}
+
+// NextDeadline is when the round next needs an overdue check: its deadline while
+// reviews are outstanding and not yet recorded as overdue, or zero when nothing
+// remains to notice.
+func (r *Round) NextDeadline() time.Time {
+	if !r.Exists() || r.closed {
+		return time.Time{}
+	}
+	for _, a := range r.assignments {
+		if _, released := r.feedback[a.SubmissionID]; !released && active(a) && !a.Reviewed() && !a.Overdue {
+			return r.deadline
+		}
+	}
+	return time.Time{}
+}
+
+// OrganisationName of a submission in the round, as it was when added.
+func (r *Round) OrganisationName(sub string) string { return r.orgNames[sub] }
 
 // Organisation of a submission in the round.
 func (r *Round) Organisation(sub string) (string, bool) {
@@ -157,9 +223,10 @@ func (r *Round) Open(name string, deadline time.Time, n int, now time.Time) ([]e
 	return []events.Payload{events.ReviewRoundOpenedV1{RoundID: r.id, Name: strings.TrimSpace(name), ReviewDeadline: deadline.UTC(), ReviewersPerSubmission: n}}, nil
 }
 
-// AddSubmission puts a submitted submission into the round.
-func (r *Round) AddSubmission(s *submission.Submission) ([]events.Payload, error) {
-	if err := r.require(); err != nil {
+// AddSubmission puts a submitted submission into the round; orgName is its
+// organisation's name, for the round's events to say whose submission they concern.
+func (r *Round) AddSubmission(s *submission.Submission, orgName string) ([]events.Payload, error) {
+	if err := r.requireOpen("submissions can no longer be added"); err != nil {
 		return nil, err
 	}
 	if !s.Exists() {
@@ -171,13 +238,13 @@ func (r *Round) AddSubmission(s *submission.Submission) ([]events.Payload, error
 	if _, in := r.submissions[s.ID()]; in {
 		return nil, nil
 	}
-	return []events.Payload{events.RoundSubmissionAddedV1{RoundID: r.id, SubmissionID: s.ID(), OrganisationID: s.OrganisationID()}}, nil
+	return []events.Payload{events.RoundSubmissionAddedV1{RoundID: r.id, SubmissionID: s.ID(), OrganisationID: s.OrganisationID(), OrganisationName: orgName}}, nil
 }
 
 // AutoAssign fills every submission whose feedback is not yet released up to n
 // reviewers (0: the round's number) from the pool.
 func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.Uncovered, error) {
-	if err := r.require(); err != nil {
+	if err := r.requireOpen("assignments no longer change"); err != nil {
 		return nil, nil, err
 	}
 	if n == 0 {
@@ -209,7 +276,8 @@ func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.U
 	for _, p := range adds {
 		rv := byID[p.Reviewer]
 		out = append(out, events.ReviewerAssignedV1{RoundID: r.id, SubmissionID: p.Submission, OrganisationID: r.submissions[p.Submission],
-			ReviewerID: rv.ID, ReviewerName: rv.Name, ReviewerEmail: rv.Email, ReviewDeadline: r.deadline})
+			ReviewerID: rv.ID, ReviewerName: rv.Name, ReviewerEmail: rv.Email, ReviewDeadline: r.deadline,
+			RoundName: r.name, OrganisationName: r.orgNames[p.Submission]})
 	}
 	return out, short, nil
 }
@@ -217,7 +285,7 @@ func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.U
 // Assign assigns a reviewer by hand, with the reason recorded. The conflict rules
 // still hold; capacity is ops' call.
 func (r *Round) Assign(rv Reviewer, sub, reason string) ([]events.Payload, error) {
-	if err := r.require(); err != nil {
+	if err := r.requireOpen("assignments no longer change"); err != nil {
 		return nil, err
 	}
 	org, ok := r.submissions[sub]
@@ -237,11 +305,15 @@ func (r *Round) Assign(rv Reviewer, sub, reason string) ([]events.Payload, error
 		return nil, apperr.Field("reason", "record why this assignment is made by hand")
 	}
 	return []events.Payload{events.ReviewerAssignedV1{RoundID: r.id, SubmissionID: sub, OrganisationID: org, ReviewerID: rv.ID,
-		ReviewerName: rv.Name, ReviewerEmail: rv.Email, ReviewDeadline: r.deadline, Manual: true, Reason: reason}}, nil
+		ReviewerName: rv.Name, ReviewerEmail: rv.Email, ReviewDeadline: r.deadline, Manual: true, Reason: reason,
+		RoundName: r.name, OrganisationName: r.orgNames[sub]}}, nil
 }
 
 // Remove takes a reviewer off a submission, with the reason recorded.
 func (r *Round) Remove(sub, reviewer, reason string) ([]events.Payload, error) {
+	if err := r.requireOpen("assignments no longer change"); err != nil {
+		return nil, err
+	}
 	a, err := r.active(sub, reviewer)
 	if err != nil {
 		return nil, err
@@ -250,20 +322,30 @@ func (r *Round) Remove(sub, reviewer, reason string) ([]events.Payload, error) {
 		return nil, apperr.Field("reason", "record why the reviewer is removed")
 	}
 	return []events.Payload{events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: reviewer, Reason: reason,
-		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline}}, nil
+		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
+		RoundName: r.name, OrganisationName: r.orgNames[sub]}}, nil
 }
 
-// Accept records that the reviewer takes the assignment on.
-func (r *Round) Accept(sub, reviewer string) ([]events.Payload, error) {
+// Accept records that the reviewer takes the assignment on, which they may do only
+// before the deadline: a review taken on afterwards would already be late.
+func (r *Round) Accept(sub, reviewer string, now time.Time) ([]events.Payload, error) {
 	a, err := r.active(sub, reviewer)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.requireOpen("assignments can no longer be answered"); err != nil {
 		return nil, err
 	}
 	if a.State == Accepted {
 		return nil, nil
 	}
+	if !now.Before(r.deadline) {
+		return nil, apperr.New(apperr.Conflict, "the review deadline passed at %s; this assignment can no longer be accepted (ask ITSS operations staff)",
+			r.deadline.UTC().Format(time.RFC3339))
+	}
 	return []events.Payload{events.AssignmentAcceptedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer,
-		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline}}, nil
+		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
+		RoundName: r.name, OrganisationName: r.orgNames[sub]}}, nil
 }
 
 // Decline records that the reviewer declines; the place goes back to the pool.
@@ -272,24 +354,37 @@ func (r *Round) Decline(sub, reviewer, reason string) ([]events.Payload, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := r.requireOpen("assignments can no longer be answered"); err != nil {
+		return nil, err
+	}
 	if a.Review != nil {
-		return nil, apperr.New(apperr.Conflict, "the review is already submitted")
+		return nil, apperr.New(apperr.Conflict, "the review is already submitted; it cannot be declined")
 	}
 	return []events.Payload{events.AssignmentDeclinedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Reason: reason,
-		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline}}, nil
+		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
+		RoundName: r.name, OrganisationName: r.orgNames[sub]}}, nil
 }
 
-// SubmitReview records a reviewer's review: a score of 1 to 4 on every theme.
+// SubmitReview records a reviewer's review: a score of 1 to 4 on every theme. Only
+// an accepted assignment is reviewed, once, while the round is open and before the
+// submission's feedback is out; a review ops returned may be revised and resubmitted
+// until then, even once the round is closed.
 func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, summary string) ([]events.Payload, error) {
 	a, err := r.active(sub, reviewer)
 	if err != nil {
 		return nil, err
 	}
-	if a.Review != nil {
-		return nil, apperr.New(apperr.Conflict, "you have already submitted your review of %s", sub)
-	}
 	if _, released := r.feedback[sub]; released {
-		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", sub)
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released; no more reviews are taken", sub)
+	}
+	resubmission := a.Review != nil && a.ReturnedReason != ""
+	switch {
+	case a.Review != nil && !resubmission:
+		return nil, apperr.New(apperr.Conflict, "you have already submitted your review of %s", sub)
+	case r.closed && !resubmission:
+		return nil, apperr.New(apperr.Conflict, "review round %s is closed; reviews are no longer taken", r.id)
+	case a.State != Accepted:
+		return nil, apperr.New(apperr.Conflict, "accept the assignment first: POST its response with accept true, then submit the review")
 	}
 	for _, t := range submission.Themes {
 		i := slices.IndexFunc(themes, func(tr events.ThemeReview) bool { return tr.Theme == t })
@@ -307,11 +402,78 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 		return nil, apperr.Field("summary", "is required")
 	}
 	return []events.Payload{events.ReviewSubmittedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Themes: themes, Summary: strings.TrimSpace(summary),
-		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email}}, nil
+		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email,
+		RoundName: r.name, OrganisationName: r.orgNames[sub], ReviewDeadline: r.deadline, Resubmission: resubmission}}, nil
+}
+
+// ReturnReview sends a review back to its reviewer with the reason, for them to
+// revise and resubmit; until they do it counts for nothing.
+func (r *Round) ReturnReview(sub, reviewer, reason string) ([]events.Payload, error) {
+	a, err := r.moderated(sub, reviewer)
+	if err != nil {
+		return nil, err
+	}
+	if a.ReturnedReason != "" {
+		return nil, apperr.New(apperr.Conflict, "the review is already returned to its reviewer: %s", a.ReturnedReason)
+	}
+	if a.WithheldReason != "" {
+		return nil, apperr.New(apperr.Conflict, "the review is withheld from the feedback: %s", a.WithheldReason)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, apperr.Field("reason", "tell the reviewer what to revise")
+	}
+	return []events.Payload{events.ReviewReturnedV1{RoundID: r.id, RoundName: r.name, SubmissionID: sub, OrganisationID: r.submissions[sub],
+		OrganisationName: r.orgNames[sub], ReviewerID: reviewer, ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline, Reason: reason}}, nil
+}
+
+// WithholdReview holds a review back from the consolidated feedback, with the reason.
+func (r *Round) WithholdReview(sub, reviewer, reason string) ([]events.Payload, error) {
+	a, err := r.moderated(sub, reviewer)
+	if err != nil {
+		return nil, err
+	}
+	if a.WithheldReason != "" {
+		return nil, apperr.New(apperr.Conflict, "the review is already withheld: %s", a.WithheldReason)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, apperr.Field("reason", "record why the review is withheld")
+	}
+	return []events.Payload{events.ReviewWithheldV1{RoundID: r.id, SubmissionID: sub, OrganisationID: r.submissions[sub], ReviewerID: reviewer, Reason: reason}}, nil
+}
+
+// moderated is the assignment whose review ops moderate: in, and before the
+// submission's feedback is out.
+func (r *Round) moderated(sub, reviewer string) (*Assignment, error) {
+	a, err := r.active(sub, reviewer)
+	if err != nil {
+		return nil, err
+	}
+	if a.Review == nil {
+		return nil, apperr.New(apperr.NotFound, "%s has not submitted a review of %s", reviewer, sub)
+	}
+	if _, released := r.feedback[sub]; released {
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released; its reviews can no longer be moderated", sub)
+	}
+	return a, nil
+}
+
+// Close ends reviewing: no more assignment changes, answers or new reviews. Ops then
+// moderate and release feedback on what is in.
+func (r *Round) Close(reason string) ([]events.Payload, error) {
+	if err := r.require(); err != nil {
+		return nil, err
+	}
+	if r.closed {
+		return nil, apperr.New(apperr.Conflict, "review round %s is already closed", r.id)
+	}
+	return []events.Payload{events.ReviewRoundClosedV1{RoundID: r.id, RoundName: r.name, ReviewDeadline: r.deadline, Reason: strings.TrimSpace(reason)}}, nil
 }
 
 // ReleaseFeedback releases consolidated feedback with the mean score per theme of the
-// reviews of reviewers still on the submission. No reviewer is named in it.
+// reviews that count (see Assignment.Counts). No reviewer is named in it. The round
+// must be closed, so that no review arrives after the feedback is written.
 func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload, error) {
 	if err := r.require(); err != nil {
 		return nil, err
@@ -323,12 +485,21 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 	if _, done := r.feedback[sub]; done {
 		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", sub)
 	}
+	if !r.closed {
+		return nil, apperr.New(apperr.Conflict, "review round %s is open and reviews may still arrive; close it first", r.id)
+	}
 	if strings.TrimSpace(text) == "" {
 		return nil, apperr.Field("feedback", "is required")
 	}
 	sums, n := map[string]int{}, 0
 	for _, a := range r.assignments {
-		if a.SubmissionID == sub && a.Review != nil && active(a) {
+		if a.SubmissionID != sub {
+			continue
+		}
+		if a.Review != nil && a.ReturnedReason != "" && a.WithheldReason == "" && active(a) {
+			return nil, apperr.New(apperr.Conflict, "the review by %s is returned for revision; wait for it or withhold it", a.ReviewerID)
+		}
+		if a.Counts() {
 			n++
 			for _, t := range a.Review.Themes {
 				sums[t.Theme] += t.Score
@@ -336,32 +507,43 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 		}
 	}
 	if n == 0 {
-		return nil, apperr.New(apperr.Conflict, "no review of %s has been submitted yet", sub)
+		return nil, apperr.New(apperr.Conflict, "no review of %s that counts has been submitted", sub)
 	}
 	var scores []events.ThemeScore
 	for _, t := range submission.Themes {
 		scores = append(scores, events.ThemeScore{Theme: t, Score: float64(sums[t]) / float64(n)})
 	}
 	return []events.Payload{events.FeedbackReleasedV1{RoundID: r.id, SubmissionID: sub, OrganisationID: org, Feedback: strings.TrimSpace(text), Scores: scores,
-		OrganisationName: to.OrganisationName, LeadName: to.LeadName, LeadEmail: to.LeadEmail}}, nil
+		OrganisationName: to.OrganisationName, LeadName: to.LeadName, LeadEmail: to.LeadEmail, RoundName: r.name}}, nil
 }
 
-// MarkOverdue records, once each, the reviews outstanding when the deadline has passed.
+// MarkOverdue records, once each, the reviews outstanding when the deadline has passed
+// in a round still open.
 func (r *Round) MarkOverdue(now time.Time) []events.Payload {
-	if !r.Exists() || now.Before(r.deadline) {
+	if !r.Exists() || now.Before(r.deadline) || r.closed {
 		return nil
 	}
 	var out []events.Payload
 	for _, a := range r.Assignments() {
-		if (a.State == Assigned || a.State == Accepted) && a.Review == nil && !a.Overdue {
+		if (a.State == Assigned || a.State == Accepted) && !a.Reviewed() && !a.Overdue {
 			if _, released := r.feedback[a.SubmissionID]; released {
 				continue
 			}
 			out = append(out, events.ReviewOverdueV1{RoundID: r.id, SubmissionID: a.SubmissionID, OrganisationID: r.submissions[a.SubmissionID], ReviewerID: a.ReviewerID,
-				ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline})
+				ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline, RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
 		}
 	}
 	return out
+}
+
+func (r *Round) requireOpen(what string) error {
+	if err := r.require(); err != nil {
+		return err
+	}
+	if r.closed {
+		return apperr.New(apperr.Conflict, "review round %s is %s; %s", r.id, r.Status(), what)
+	}
+	return nil
 }
 
 func (r *Round) require() error {
@@ -405,6 +587,7 @@ func (r *Round) apply(e events.Envelope) error {
 			return err
 		}
 		r.submissions[p.SubmissionID] = p.OrganisationID
+		r.orgNames[p.SubmissionID] = p.OrganisationName
 		r.order = append(r.order, p.SubmissionID)
 	case events.ReviewerAssignedV1{}.EventType():
 		var p events.ReviewerAssignedV1
@@ -435,13 +618,27 @@ func (r *Round) apply(e events.Envelope) error {
 		if err := decode(&p); err != nil {
 			return err
 		}
-		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.Review = &p })
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.Review, a.ReturnedReason = &p, "" })
 	case events.ReviewOverdueV1{}.EventType():
 		var p events.ReviewOverdueV1
 		if err := decode(&p); err != nil {
 			return err
 		}
 		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.Overdue = true })
+	case events.ReviewReturnedV1{}.EventType():
+		var p events.ReviewReturnedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.ReturnedReason = p.Reason })
+	case events.ReviewWithheldV1{}.EventType():
+		var p events.ReviewWithheldV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.WithheldReason = p.Reason })
+	case events.ReviewRoundClosedV1{}.EventType():
+		r.closed = true
 	case events.FeedbackReleasedV1{}.EventType():
 		var p events.FeedbackReleasedV1
 		if err := decode(&p); err != nil {

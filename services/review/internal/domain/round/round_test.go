@@ -2,6 +2,7 @@ package round_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,7 +81,7 @@ func opened(t testing.TB) history {
 	var h history
 	r := rebuild(t, "r1", h)
 	h.add(t, must[[]events.Payload](t)(r.Open("Spring", deadline, 0, now))...)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, "s1", "a")))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, "s1", "a"), "University of A"))...)
 	return h
 }
 
@@ -140,6 +141,12 @@ func TestReviewsFeedbackAndOverdue(t *testing.T) {
 	if _, err := rebuild(t, "r1", h).ReleaseFeedback("s1", "text", round.Contact{}); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("release with no review: %v, want a conflict", err)
 	}
+	if _, err := rebuild(t, "r1", h).SubmitReview("s1", "x", scores(2), "sum"); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "accept") {
+		t.Errorf("review before accepting: %v, want a conflict saying to accept first", err)
+	}
+	for _, rv := range []string{"x", "y", "z"} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept("s1", rv, now))...)
+	}
 	if _, err := rebuild(t, "r1", h).SubmitReview("s1", "x", scores(5), "sum"); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("score 5: %v, want invalid", err)
 	}
@@ -159,14 +166,106 @@ func TestReviewsFeedbackAndOverdue(t *testing.T) {
 	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(time.Hour)); len(p) != 0 {
 		t.Errorf("overdue %v with every review in", p)
 	}
+	if _, err := rebuild(t, "r1", h).ReleaseFeedback("s1", "text", round.Contact{}); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("release in an open round: %v, want a conflict", err)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Close(""))...)
 	p := must[[]events.Payload](t)(rebuild(t, "r1", h).ReleaseFeedback("s1", " Well done. ", round.Contact{LeadEmail: "lead@a.ac.uk"}))
 	f := p[0].(events.FeedbackReleasedV1)
-	if f.Feedback != "Well done." || f.LeadEmail != "lead@a.ac.uk" || len(f.Scores) != 4 || f.Scores[0].Score != 3 {
+	if f.Feedback != "Well done." || f.LeadEmail != "lead@a.ac.uk" || f.RoundName != "Spring" || len(f.Scores) != 4 || f.Scores[0].Score != 3 {
 		t.Errorf("feedback %+v, want the mean 3 of x and y only", f)
 	}
 	h.add(t, p...)
 	if _, err := rebuild(t, "r1", h).Assign(reviewer("w", "e"), "s1", "late"); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("assign after release: %v, want a conflict", err)
+	}
+	if st := rebuild(t, "r1", h).Status(); st != round.StatusFeedbackReleased {
+		t.Errorf("status %s with every feedback out, want %s", st, round.StatusFeedbackReleased)
+	}
+}
+
+// TestWhatARoundRefusesAndWhy runs every command against a round in a state it does
+// not fit, and checks each is refused as a conflict that says why.
+func TestWhatARoundRefusesAndWhy(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m"))...)
+	open := h
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept("s1", "x", now))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "x", scores(2), "sum"))...)
+	reviewed := h
+	closed := append(history(nil), reviewed...)
+	closed.add(t, must[[]events.Payload](t)(rebuild(t, "r1", closed).Close("deadline"))...)
+	released := append(history(nil), closed...)
+	released.add(t, must[[]events.Payload](t)(rebuild(t, "r1", released).ReleaseFeedback("s1", "Good.", round.Contact{}))...)
+
+	tests := []struct {
+		name string
+		h    history
+		do   func(*round.Round) ([]events.Payload, error)
+		want string
+	}{
+		{"review never accepted", open, func(r *round.Round) ([]events.Payload, error) { return r.SubmitReview("s1", "y", scores(2), "s") }, "accept the assignment first"},
+		{"second review", reviewed, func(r *round.Round) ([]events.Payload, error) { return r.SubmitReview("s1", "x", scores(3), "s") }, "already submitted"},
+		{"decline after reviewing", reviewed, func(r *round.Round) ([]events.Payload, error) { return r.Decline("s1", "x", "") }, "already submitted"},
+		{"accept after the deadline", open, func(r *round.Round) ([]events.Payload, error) { return r.Accept("s1", "y", deadline) }, "deadline passed"},
+		{"review in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.SubmitReview("s1", "y", scores(2), "s") }, "closed"},
+		{"accept in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Accept("s1", "y", now) }, "closed"},
+		{"assign in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Assign(reviewer("w", "e"), "s1", "m") }, "closed"},
+		{"remove in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Remove("s1", "y", "m") }, "closed"},
+		{"add to a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.AddSubmission(submitted(t, "s2", "b"), "") }, "closed"},
+		{"close twice", closed, func(r *round.Round) ([]events.Payload, error) { return r.Close("") }, "already closed"},
+		{"release in an open round", reviewed, func(r *round.Round) ([]events.Payload, error) { return r.ReleaseFeedback("s1", "f", round.Contact{}) }, "close it first"},
+		{"review after release", released, func(r *round.Round) ([]events.Payload, error) { return r.SubmitReview("s1", "y", scores(2), "s") }, "already released"},
+		{"return after release", released, func(r *round.Round) ([]events.Payload, error) { return r.ReturnReview("s1", "x", "why") }, "already released"},
+		{"withhold after release", released, func(r *round.Round) ([]events.Payload, error) { return r.WithholdReview("s1", "x", "why") }, "already released"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := tt.do(rebuild(t, "r1", tt.h))
+			if !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want a conflict saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAReturnedReviewIsRevisedAndAWithheldOneLeavesTheScores(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	for _, rv := range []round.Reviewer{reviewer("x", "b"), reviewer("y", "c")} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(rv, "s1", "m"))...)
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept("s1", rv.ID, now))...)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "x", scores(1), "sum"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "y", scores(4), "sum"))...)
+	if _, err := rebuild(t, "r1", h).ReturnReview("s1", "x", " "); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("return without a reason: %v, want invalid", err)
+	}
+	p := must[[]events.Payload](t)(rebuild(t, "r1", h).ReturnReview("s1", "x", "Explain the 1s"))
+	if ret := p[0].(events.ReviewReturnedV1); ret.ReviewerEmail != "x@example.ac.uk" || ret.RoundName != "Spring" || ret.OrganisationName != "University of A" {
+		t.Errorf("return event %+v", ret)
+	}
+	h.add(t, p...)
+	if a, _ := rebuild(t, "r1", h).Assignment("s1", "x"); a.ReturnedReason != "Explain the 1s" || a.Reviewed() || a.Counts() {
+		t.Errorf("returned assignment %+v", a)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Close(""))...)
+	if _, err := rebuild(t, "r1", h).ReleaseFeedback("s1", "f", round.Contact{}); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("release with a review out for revision: %v, want a conflict", err)
+	}
+	// The revision is taken though the round is closed.
+	p = must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "x", scores(2), "revised"))
+	if !p[0].(events.ReviewSubmittedV1).Resubmission {
+		t.Errorf("revision %+v not marked as a resubmission", p[0])
+	}
+	h.add(t, p...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).WithholdReview("s1", "y", "Names staff"))...)
+	f := must[[]events.Payload](t)(rebuild(t, "r1", h).ReleaseFeedback("s1", "f", round.Contact{}))[0].(events.FeedbackReleasedV1)
+	if f.Scores[0].Score != 2 {
+		t.Errorf("scores %v, want x's revised 2 alone", f.Scores)
 	}
 }
 
@@ -177,6 +276,9 @@ func TestOverdueIsRecordedOnce(t *testing.T) {
 	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(-time.Second)); len(p) != 0 {
 		t.Fatalf("overdue before the deadline: %v", p)
 	}
+	if r := rebuild(t, "r1", h); !r.NextDeadline().Equal(deadline) || !r.Overdue(first(r), deadline) || r.Overdue(first(r), deadline.Add(-time.Second)) {
+		t.Errorf("next deadline %s; overdue at the deadline %v, want %s and true (and false a second before)", r.NextDeadline(), r.Overdue(first(r), deadline), deadline)
+	}
 	p := rebuild(t, "r1", h).MarkOverdue(deadline)
 	if len(p) != 1 || p[0].(events.ReviewOverdueV1).ReviewerEmail != "x@example.ac.uk" || p[0].(events.ReviewOverdueV1).OrganisationID != "a" {
 		t.Fatalf("overdue %v, want x's review of a's submission", p)
@@ -185,4 +287,9 @@ func TestOverdueIsRecordedOnce(t *testing.T) {
 	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(time.Hour)); len(p) != 0 {
 		t.Errorf("overdue recorded twice: %v", p)
 	}
+	if d := rebuild(t, "r1", h).NextDeadline(); !d.IsZero() {
+		t.Errorf("next deadline %s once every outstanding review is recorded overdue, want none", d)
+	}
 }
+
+func first(r *round.Round) round.Assignment { return r.Assignments()[0] }

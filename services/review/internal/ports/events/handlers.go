@@ -5,14 +5,33 @@ package events
 import (
 	"context"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/review/internal/app"
 )
 
-// DurableOrganisations is the durable consumer name: a contract with the NATS
-// server, never renamed.
-const DurableOrganisations = "review-organisations"
+// Durable consumer names: contracts with the NATS server, never renamed.
+const (
+	DurableOrganisations   = "review-organisations"
+	DurableSubmissionViews = "review-submission-views"
+)
+
+// SubmissionViews keeps the per-organisation submission views current from the
+// service's own stream, many events at a time. Its changes only move forward, so a
+// batch handled twice does no harm.
+func SubmissionViews(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableSubmissionViews, Batch: 200, MaxDeliver: 10,
+		FilterSubjects: app.ProjectedSubjects}
+	return spec, func(ctx context.Context, batch []events.Envelope) error {
+		if err := a.Project(ctx, batch); apperr.Is(err, apperr.Invalid) {
+			return bus.Permanent(err)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}
+}
 
 // Organisations keeps which organisations are announced (and may submit), which
 // withdrew, their nominated lead, and their open obligation. It reads one message at
@@ -57,7 +76,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				// Obligations follow one another; an older one redelivered late does not
 				// replace the current one.
 				if p.Cycle >= o.ObligationCycle {
-					o.ObligationID, o.ObligationKind, o.ObligationCycle = p.ObligationID, p.Kind, p.Cycle
+					o.ObligationID, o.ObligationKind, o.ObligationCycle, o.WindowOpens = p.ObligationID, p.Kind, p.Cycle, p.WindowOpens
 				}
 			})
 		default:

@@ -4,6 +4,7 @@ package http
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -80,19 +81,15 @@ func (h *Handlers) ListSubmissions(c echo.Context, params api.ListSubmissionsPar
 	if params.Status != nil {
 		q.Status = string(*params.Status)
 	}
-	list, next, err := h.app.ListSubmissions(c.Request().Context(), by, q)
+	found, next, err := h.app.ListSubmissions(c.Request().Context(), by, q)
 	if err != nil {
 		return err
 	}
-	items := make([]api.Submission, 0, len(list))
-	for _, l := range list {
+	items := make([]api.Submission, 0, len(found))
+	for _, l := range found {
 		items = append(items, toSubmission(l.Submission, l.Status))
 	}
-	out := map[string]any{"items": items}
-	if next != "" {
-		out["next_cursor"] = next
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, list(items, next))
 }
 
 // GetSubmission reads a submission with the previous cycle alongside.
@@ -163,13 +160,13 @@ func (h *Handlers) GetFeedback(c echo.Context, id api.ID) error {
 	return c.JSON(http.StatusOK, toFeedback(id, f))
 }
 
-// ListReviewers lists the pool.
-func (h *Handlers) ListReviewers(c echo.Context) error {
+// ListReviewers lists a page of the pool.
+func (h *Handlers) ListReviewers(c echo.Context, params api.ListReviewersParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	pool, err := h.app.Reviewers(c.Request().Context(), by)
+	pool, next, err := h.app.Reviewers(c.Request().Context(), by, page(params.Limit, params.Cursor))
 	if err != nil {
 		return err
 	}
@@ -177,7 +174,29 @@ func (h *Handlers) ListReviewers(c echo.Context) error {
 	for _, r := range pool {
 		items = append(items, toReviewer(r))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return c.JSON(http.StatusOK, list(items, next))
+}
+
+// page reads a list's paging parameters.
+func page(limit *int, cursor *string) app.Page {
+	p := app.Page{Limit: 50}
+	if limit != nil {
+		p.Limit = *limit
+	}
+	if cursor != nil {
+		p.Cursor = *cursor
+	}
+	return p
+}
+
+// list is a page of a list as every list answers: the items, and the cursor of the
+// next page unless this is the last.
+func list[T any](items []T, next string) map[string]any {
+	out := map[string]any{"items": items}
+	if next != "" {
+		out["next_cursor"] = next
+	}
+	return out
 }
 
 // RegisterReviewer adds a volunteer to the pool.
@@ -217,21 +236,22 @@ func (h *Handlers) UpdateReviewer(c echo.Context, reviewerID string) error {
 	return c.JSON(http.StatusOK, toReviewer(r))
 }
 
-// ListRounds lists review rounds.
-func (h *Handlers) ListRounds(c echo.Context) error {
+// ListRounds lists a page of review rounds, without their assignments.
+func (h *Handlers) ListRounds(c echo.Context, params api.ListRoundsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	rounds, err := h.app.Rounds(c.Request().Context(), by)
+	rounds, next, err := h.app.Rounds(c.Request().Context(), by, page(params.Limit, params.Cursor))
 	if err != nil {
 		return err
 	}
-	items := make([]api.Round, 0, len(rounds))
+	items := make([]api.RoundSummary, 0, len(rounds))
 	for _, r := range rounds {
-		items = append(items, toRound(r))
+		items = append(items, api.RoundSummary{Id: r.ID(), Name: r.Name(), Status: api.RoundStatus(r.Status()), ReviewDeadline: r.Deadline(),
+			ReviewersPerSubmission: r.ReviewersPerSubmission(), SubmissionCount: len(r.Submissions())})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return c.JSON(http.StatusOK, list(items, next))
 }
 
 // OpenRound opens a review round.
@@ -253,7 +273,7 @@ func (h *Handlers) OpenRound(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/review-rounds/"+r.ID())
-	return c.JSON(http.StatusCreated, toRound(r))
+	return c.JSON(http.StatusCreated, toRound(r, h.app.Now()))
 }
 
 // GetRound reads a round.
@@ -294,7 +314,7 @@ func (h *Handlers) AutoAssign(c echo.Context, roundID api.RoundID) error {
 	if err != nil {
 		return err
 	}
-	out := api.AssignmentReport{Round: toRound(r), Added: added, Uncovered: make([]api.Uncovered, 0, len(short))}
+	out := api.AssignmentReport{Round: toRound(r, h.app.Now()), Added: added, Uncovered: make([]api.Uncovered, 0, len(short))}
 	for _, u := range short {
 		out.Uncovered = append(out.Uncovered, toUncovered(u))
 	}
@@ -315,22 +335,34 @@ func (h *Handlers) ChangeAssignment(c echo.Context, roundID api.RoundID) error {
 	})
 }
 
-// MyAssignments lists the caller's assignments.
-func (h *Handlers) MyAssignments(c echo.Context) error {
+// MyAssignments lists a page of the caller's assignments.
+func (h *Handlers) MyAssignments(c echo.Context, params api.MyAssignmentsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	list, err := h.app.MyAssignments(c.Request().Context(), by)
+	mine, next, err := h.app.MyAssignments(c.Request().Context(), by, page(params.Limit, params.Cursor))
 	if err != nil {
 		return err
 	}
-	items := make([]api.MyAssignment, 0, len(list))
-	for _, a := range list {
-		items = append(items, api.MyAssignment{RoundId: a.RoundID, RoundName: a.RoundName, ReviewDeadline: a.Deadline,
-			SubmissionId: a.SubmissionID, State: api.MyAssignmentState(a.State), Reviewed: a.Review != nil})
+	items := make([]api.MyAssignment, 0, len(mine))
+	for _, a := range mine {
+		items = append(items, toMyAssignment(a))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	return c.JSON(http.StatusOK, list(items, next))
+}
+
+func toMyAssignment(a app.Assignment) api.MyAssignment {
+	return api.MyAssignment{RoundId: a.RoundID, RoundName: a.RoundName, ReviewDeadline: a.Deadline, SubmissionId: a.SubmissionID,
+		State: api.MyAssignmentState(a.State), Reviewed: a.Reviewed(), Overdue: a.Overdue, ReturnedReason: optional(a.ReturnedReason)}
+}
+
+// optional is s, or absent when empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // SubmissionToReview reads an assigned submission.
@@ -360,10 +392,11 @@ func (h *Handlers) Respond(c echo.Context, roundID api.RoundID, submissionID api
 	if body.Reason != nil {
 		reason = *body.Reason
 	}
-	if err := h.app.Respond(c.Request().Context(), by, roundID, submissionID, body.Accept, reason); err != nil {
+	a, err := h.app.Respond(c.Request().Context(), by, roundID, submissionID, body.Accept, reason)
+	if err != nil {
 		return err
 	}
-	return c.NoContent(http.StatusNoContent)
+	return c.JSON(http.StatusOK, toMyAssignment(a))
 }
 
 // ListReviews lists a submission's reviews as the caller may see them.
@@ -378,12 +411,7 @@ func (h *Handlers) ListReviews(c echo.Context, roundID api.RoundID, submissionID
 	}
 	items := make([]api.Review, 0, len(reviews))
 	for _, r := range reviews {
-		item := api.Review{Author: r.Author, Summary: r.Summary, Themes: toThemeReviews(r.Themes)}
-		if r.ReviewerID != "" {
-			id := r.ReviewerID
-			item.ReviewerId = &id
-		}
-		items = append(items, item)
+		items = append(items, toReview(r))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items, "others_hidden": hidden})
 }
@@ -402,10 +430,63 @@ func (h *Handlers) SubmitReview(c echo.Context, roundID api.RoundID, submissionI
 	for _, t := range body.Themes {
 		themes = append(themes, events.ThemeReview{Theme: string(t.Theme), Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
 	}
-	if err := h.app.SubmitReview(c.Request().Context(), by, roundID, submissionID, themes, body.Summary); err != nil {
+	a, err := h.app.SubmitReview(c.Request().Context(), by, roundID, submissionID, themes, body.Summary)
+	if err != nil {
 		return err
 	}
-	return c.NoContent(http.StatusNoContent)
+	return c.JSON(http.StatusOK, toMyAssignment(a))
+}
+
+// ReturnReview returns a review to its reviewer for revision.
+func (h *Handlers) ReturnReview(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+	return h.moderate(c, func(by auth.Principal, reason string) (app.Review, error) {
+		return h.app.ReturnReview(c.Request().Context(), by, roundID, submissionID, reviewerID, reason)
+	})
+}
+
+// WithholdReview holds a review back from the feedback.
+func (h *Handlers) WithholdReview(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+	return h.moderate(c, func(by auth.Principal, reason string) (app.Review, error) {
+		return h.app.WithholdReview(c.Request().Context(), by, roundID, submissionID, reviewerID, reason)
+	})
+}
+
+func (h *Handlers) moderate(c echo.Context, do func(auth.Principal, string) (app.Review, error)) error {
+	var body api.ModerationRequest
+	if err := httpserver.Decode(c, &body); err != nil {
+		return err
+	}
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	r, err := do(by, body.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toReview(r))
+}
+
+// CloseRound closes a round to reviewing.
+func (h *Handlers) CloseRound(c echo.Context, roundID api.RoundID) error {
+	var body api.CloseRoundJSONBody
+	if c.Request().ContentLength != 0 {
+		if err := httpserver.Decode(c, &body); err != nil {
+			return err
+		}
+	}
+	reason := ""
+	if body.Reason != nil {
+		reason = *body.Reason
+	}
+	return h.round(c, func(by auth.Principal) (*round.Round, error) {
+		return h.app.CloseRound(c.Request().Context(), by, roundID, reason)
+	})
+}
+
+func toReview(r app.Review) api.Review {
+	return api.Review{Author: r.Author, Summary: r.Summary, Themes: toThemeReviews(r.Themes), ReviewerId: optional(r.ReviewerID),
+		ReturnedReason: optional(r.ReturnedReason), WithheldReason: optional(r.WithheldReason)}
 }
 
 // ReleaseFeedback releases consolidated feedback.
@@ -434,7 +515,7 @@ func (h *Handlers) round(c echo.Context, do func(auth.Principal) (*round.Round, 
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toRound(r))
+	return c.JSON(http.StatusOK, toRound(r, h.app.Now()))
 }
 
 // submission renders a submission with its status and, when asked, the previous cycle.
@@ -564,8 +645,9 @@ func toReviewer(r round.Reviewer) api.Reviewer {
 		Trained: r.Trained, Capacity: r.Capacity, Themes: &themes, Conflicts: &conflicts}
 }
 
-func toRound(r *round.Round) api.Round {
-	out := api.Round{Id: r.ID(), Name: r.Name(), ReviewDeadline: r.Deadline(), ReviewersPerSubmission: r.ReviewersPerSubmission(),
+// toRound renders a round as ops see it, with whether each review is overdue at now.
+func toRound(r *round.Round, now time.Time) api.Round {
+	out := api.Round{Id: r.ID(), Name: r.Name(), Status: api.RoundStatus(r.Status()), ReviewDeadline: r.Deadline(), ReviewersPerSubmission: r.ReviewersPerSubmission(),
 		Assignments: []api.Assignment{}}
 	out.Submissions = make([]struct {
 		FeedbackReleased bool   `json:"feedback_released"`
@@ -584,7 +666,8 @@ func toRound(r *round.Round) api.Round {
 	for _, a := range r.Assignments() {
 		org, _ := r.Organisation(a.SubmissionID)
 		out.Assignments = append(out.Assignments, api.Assignment{SubmissionId: a.SubmissionID, OrganisationId: org, ReviewerId: a.ReviewerID,
-			ReviewerName: a.Name, State: api.AssignmentState(a.State), Overdue: a.Overdue, Reviewed: a.Review != nil})
+			ReviewerName: a.Name, State: api.AssignmentState(a.State), Overdue: r.Overdue(a, now), Reviewed: a.Reviewed(),
+			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason)})
 	}
 	return out
 }

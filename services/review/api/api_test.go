@@ -1,0 +1,38 @@
+package api_test
+
+import (
+	"testing"
+
+	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/services/review/api"
+)
+
+// TestEveryStringSaysWhatItMayHold walks the document: every string is an enum, has a
+// format (line or text for what people write, with a maxLength) or an anchored
+// pattern, so no free text reaches a reviewer, a lead or an email unchecked.
+func TestEveryStringSaysWhatItMayHold(t *testing.T) {
+	t.Parallel()
+	got, err := httpserver.UnconstrainedStrings(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, where := range got {
+		t.Errorf("%s: a string with no enum, format or anchored pattern", where)
+	}
+}
+
+// TestHumanTextHasAMaximum checks that every line or text field is bounded.
+func TestHumanTextHasAMaximum(t *testing.T) {
+	t.Parallel()
+	doc, err := httpserver.LoadSpec(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ref := range doc.Components.Schemas {
+		for prop, p := range ref.Value.Properties {
+			if f := p.Value.Format; (f == httpserver.FormatLine || f == httpserver.FormatText) && p.Value.MaxLength == nil {
+				t.Errorf("%s.%s: format %s without a maxLength", name, prop, f)
+			}
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package service_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/review/internal/config"
+)
+
+// assigned is a round with org "a"'s submission in it and reviewers x and y (of org
+// "b" and "c") assigned by hand.
+func assigned(t *testing.T, h *harness, deadline time.Time) (round, sub string) {
+	t.Helper()
+	h.announced("a")
+	sub = h.submitted("a")
+	h.reviewer("x", "b", true, 3)
+	h.reviewer("y", "c", true, 3)
+	round = h.openRound("Spring 2027", deadline, sub)
+	for _, r := range []string{"x", "y"} {
+		h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": r, "reason": "specialist"}))
+	}
+	return round, sub
+}
+
+// detail says that a problem's detail mentions what it should.
+func detail(t *testing.T, r testenv.Response, want string) {
+	t.Helper()
+	if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, want) {
+		t.Errorf("problem %s does not say %q", r.Body, want)
+	}
+}
+
+func TestAReviewNeedsAnAcceptedAssignmentInAnOpenRound(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	deadline := start0.Add(30 * 24 * time.Hour)
+	round, sub := assigned(t, h, deadline)
+	base := "/v1/review-rounds/" + round + "/submissions/" + sub
+
+	// Never accepted: the review is refused and says what to do first.
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/reviews", h.as("x"), review(3))), "accept")
+
+	// Answering says where the assignment stands.
+	got := h.Must(http.StatusOK, h.Do("POST", base+"/response", h.as("x"), map[string]any{"accept": true})).JSON(t)
+	if got["state"] != "accepted" || got["submission_id"] != sub || got["round_id"] != round || got["round_name"] != "Spring 2027" {
+		t.Errorf("response answers %v, want the accepted assignment", got)
+	}
+	h.Must(http.StatusOK, h.Do("POST", base+"/reviews", h.as("x"), review(3)))
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/reviews", h.as("x"), review(2))), "already")
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/response", h.as("x"), map[string]any{"accept": false, "reason": "Busy"})), "already")
+
+	// y does not answer before the deadline: accepting afterwards is refused.
+	h.clock.Set(deadline.Add(time.Minute))
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/response", h.as("y"), map[string]any{"accept": true})), "deadline")
+
+	// Once closed, nothing changes: no assignment, no answer, no review.
+	closed := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, map[string]any{"reason": "Deadline passed"})).JSON(t)
+	if closed["status"] != "closed" {
+		t.Errorf("status %v after closing, want closed", closed["status"])
+	}
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, nil)), "closed")
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops,
+		map[string]any{"action": "remove", "submission_id": sub, "reviewer_id": "y", "reason": "Silent"})), "closed")
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/response", h.as("y"), map[string]any{"accept": false})), "closed")
+	h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, nil))
+
+	// The feedback is released, and the round says so; no review comes after it.
+	h.Must(http.StatusOK, h.Do("POST", base+"/feedback", h.ops, map[string]any{"feedback": "Commended."}))
+	if st := h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round, h.ops, nil)).JSON(t)["status"]; st != "feedback_released" {
+		t.Errorf("status %v once every submission's feedback is out, want feedback_released", st)
+	}
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/reviews", h.as("y"), review(3))), "released")
+}
+
+func TestFeedbackIsReleasedOnlyOnceTheRoundIsClosed(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	round, sub := assigned(t, h, start0.Add(30*24*time.Hour))
+	base := "/v1/review-rounds/" + round + "/submissions/" + sub
+	if st := h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round, h.ops, nil)).JSON(t)["status"]; st != "open" {
+		t.Errorf("a new round's status is %v, want open", st)
+	}
+	h.Must(http.StatusOK, h.Do("POST", base+"/response", h.as("x"), map[string]any{"accept": true}))
+	h.Must(http.StatusOK, h.Do("POST", base+"/reviews", h.as("x"), review(3)))
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/feedback", h.ops, map[string]any{"feedback": "Early."})), "close")
+}
+
+func TestOpsReturnAndWithholdReviews(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	round, sub := assigned(t, h, start0.Add(30*24*time.Hour))
+	base := "/v1/review-rounds/" + round + "/submissions/" + sub
+	for i, r := range []string{"x", "y"} {
+		h.Must(http.StatusOK, h.Do("POST", base+"/response", h.as(r), map[string]any{"accept": true}))
+		h.Must(http.StatusOK, h.Do("POST", base+"/reviews", h.as(r), review(1+2*i))) // x scores 1, y 3
+	}
+
+	// Ops return x's review with the reason; x sees it and may revise.
+	h.Must(http.StatusBadRequest, h.Do("POST", base+"/reviews/x/return", h.ops, map[string]any{"reason": ""}))
+	h.Must(http.StatusNotFound, h.Do("POST", base+"/reviews/nobody/return", h.ops, map[string]any{"reason": "Too short"}))
+	h.Must(http.StatusOK, h.Do("POST", base+"/reviews/x/return", h.ops, map[string]any{"reason": "Please say why recognition scores 1."}))
+	h.Must(http.StatusConflict, h.Do("POST", base+"/reviews/x/return", h.ops, map[string]any{"reason": "Again"}))
+	mine := h.Must(http.StatusOK, h.Do("GET", "/v1/assignments", h.as("x"), nil)).JSON(t)["items"].([]any)
+	if len(mine) != 1 || mine[0].(map[string]any)["returned_reason"] != "Please say why recognition scores 1." || mine[0].(map[string]any)["reviewed"] != false {
+		t.Errorf("x's assignments %v do not show the returned review's reason", mine)
+	}
+	h.Must(http.StatusOK, h.Do("POST", base+"/reviews", h.as("x"), review(2)))
+	mine = h.Must(http.StatusOK, h.Do("GET", "/v1/assignments", h.as("x"), nil)).JSON(t)["items"].([]any)
+	if mine[0].(map[string]any)["reviewed"] != true || mine[0].(map[string]any)["returned_reason"] != nil {
+		t.Errorf("after resubmitting, x's assignment is %v", mine[0])
+	}
+
+	// Ops hold y's review back: it does not reach the consolidated scores.
+	h.Must(http.StatusOK, h.Do("POST", base+"/reviews/y/withhold", h.ops, map[string]any{"reason": "Names a member of staff."}))
+	all := h.Must(http.StatusOK, h.Do("GET", base+"/reviews", h.ops, nil)).JSON(t)["items"].([]any)
+	withheld := 0
+	for _, x := range all {
+		if x.(map[string]any)["withheld_reason"] == "Names a member of staff." {
+			withheld++
+		}
+	}
+	if withheld != 1 {
+		t.Errorf("ops see %v, want y's review marked withheld", all)
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, nil))
+	fb := h.Must(http.StatusOK, h.Do("POST", base+"/feedback", h.ops, map[string]any{"feedback": "Commended."})).JSON(t)
+	for _, s := range fb["scores"].([]any) {
+		if s.(map[string]any)["score"] != 2.0 {
+			t.Errorf("score %v, want 2 (x's revised review alone)", s)
+		}
+	}
+	h.Must(http.StatusConflict, h.Do("POST", base+"/reviews/x/return", h.ops, map[string]any{"reason": "Too late"}))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		p := h.published()
+		if p[events.SubjectReviewReturned] != 1 || p[events.SubjectReviewWithheld] != 1 {
+			return fmt.Errorf("published %v, want one return and one withholding", p)
+		}
+		return nil
+	})
+	ret := payloads[events.ReviewReturnedV1](h, events.SubjectReviewReturned)[0]
+	if ret.ReviewerEmail != "x@reviewers.example" || ret.RoundName != "Spring 2027" || ret.OrganisationName != "University of a" || ret.Reason == "" {
+		t.Errorf("return event %+v does not say whom to tell about what", ret)
+	}
+}
+
+func TestAPassedDeadlineIsNoticedWithinAMinute(t *testing.T) {
+	t.Parallel()
+	// The fake clock jumps past the deadline without the deadline timer knowing, as
+	// when another replica opened the round: the recheck (a minute in production,
+	// shortened here) is what bounds how late the deadline is noticed.
+	h := startWith(t, func(c *config.Config) { c.Review.DeadlineRecheck = 100 * time.Millisecond })
+	deadline := start0.Add(2 * time.Hour)
+	round, _ := assigned(t, h, deadline)
+	h.clock.Set(deadline.Add(time.Second))
+
+	// At once when read...
+	for _, a := range h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round, h.ops, nil)).JSON(t)["assignments"].([]any) {
+		if a.(map[string]any)["overdue"] != true {
+			t.Errorf("assignment %v not overdue a second after the deadline", a)
+		}
+	}
+	if mine := h.Must(http.StatusOK, h.Do("GET", "/v1/assignments", h.as("x"), nil)).JSON(t)["items"].([]any); len(mine) != 1 || mine[0].(map[string]any)["overdue"] != true {
+		t.Errorf("x's assignments %v, want one overdue", mine)
+	}
+	// ...and recorded (for the reminder) without waiting for an hourly sweep.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := h.published()[events.SubjectReviewOverdue]; n != 2 {
+			return fmt.Errorf("%d overdue events, want 2", n)
+		}
+		return nil
+	})
+	p := payloads[events.ReviewOverdueV1](h, events.SubjectReviewOverdue)[0]
+	if p.RoundName != "Spring 2027" || p.OrganisationName != "University of a" || !p.ReviewDeadline.Equal(deadline) {
+		t.Errorf("overdue event %+v does not say which round and organisation", p)
+	}
+}
+
+func TestASubmissionWaitsForItsWindow(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("a")
+	h.submitted("a")
+	// The next cycle's obligation is scheduled with its window opening in 2029.
+	h.publish("a", events.ObligationScheduledV1{OrganisationID: "a", OrganisationName: "University of a", ObligationID: "a-c2",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 2, WindowOpens: civil.New(2029, 9, 1), Due: civil.New(2030, 3, 1)})
+	var next string
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := h.Do("POST", "/v1/submissions", h.Token(auth.RoleLead, "a"), complete("Next"))
+		if r.Status != http.StatusCreated {
+			return fmt.Errorf("draft: %d %s", r.Status, r.Body)
+		}
+		next = r.JSON(t)["id"].(string)
+		return nil
+	})
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/submissions/"+next+"/submit", h.Token(auth.RoleLead, "a"), nil))
+	detail(t, r, "1 September 2029")
+	h.clock.Set(time.Date(2029, 9, 1, 9, 0, 0, 0, time.UTC))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+next+"/submit", h.Token(auth.RoleLead, "a"), nil))
+}
+
+func TestTheReviewerPoolSaysWhoAReviewerIs(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	round, sub := assigned(t, h, start0.Add(30*24*time.Hour))
+	base := "/v1/review-rounds/" + round + "/submissions/" + sub
+	// x works at b: a token naming x at another organisation is refused everywhere.
+	elsewhere := h.TokenFor(auth.Principal{Subject: "x", Role: auth.RoleReviewer, Org: "a", Name: "X", Email: "x@a.example"})
+	h.Must(http.StatusForbidden, h.Do("GET", "/v1/assignments", elsewhere, nil))
+	h.Must(http.StatusForbidden, h.Do("GET", base, elsewhere, nil))
+	h.Must(http.StatusForbidden, h.Do("POST", base+"/response", elsewhere, map[string]any{"accept": true}))
+	// Someone not in the pool has nothing to see.
+	stranger := h.TokenFor(auth.Principal{Subject: "stranger", Role: auth.RoleReviewer, Org: "b", Name: "S", Email: "s@b.example"})
+	if items := h.Must(http.StatusOK, h.Do("GET", "/v1/assignments", stranger, nil)).JSON(t)["items"].([]any); len(items) != 0 {
+		t.Errorf("a stranger sees %v", items)
+	}
+	h.Must(http.StatusNotFound, h.Do("GET", base, stranger, nil))
+	// x at b, as the pool says, gets through.
+	h.Must(http.StatusOK, h.Do("GET", base, h.as("x"), nil))
+}
+
+func TestListsArePaged(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	assigned(t, h, start0.Add(30*24*time.Hour))
+	h.Must(http.StatusCreated, h.Do("POST", "/v1/review-rounds", h.ops, map[string]any{"name": "Autumn 2027", "review_deadline": start0.Add(60 * 24 * time.Hour).Format(time.RFC3339)}))
+	for _, path := range []string{"/v1/reviewers", "/v1/review-rounds"} {
+		seen := map[string]bool{}
+		next := ""
+		for page := 0; page < 5; page++ {
+			q := path + "?limit=1"
+			if next != "" {
+				q += "&cursor=" + next
+			}
+			got := h.Must(http.StatusOK, h.Do("GET", q, h.ops, nil)).JSON(t)
+			items := got["items"].([]any)
+			if len(items) > 1 {
+				t.Fatalf("%s: %d items on a page of 1", path, len(items))
+			}
+			for _, it := range items {
+				m := it.(map[string]any)
+				id, _ := m["id"].(string)
+				if id == "" {
+					id, _ = m["reviewer_id"].(string)
+				}
+				if _, embedded := m["assignments"]; embedded {
+					t.Errorf("%s embeds the assignments: %v", path, m)
+				}
+				seen[id] = true
+			}
+			next, _ = got["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+		}
+		if len(seen) != 2 || next != "" {
+			t.Errorf("%s: paged through %v, want 2 distinct items and an end", path, seen)
+		}
+		h.Must(http.StatusBadRequest, h.Do("GET", path+"?limit=201", h.ops, nil))
+		h.Must(http.StatusBadRequest, h.Do("GET", path+"?cursor=bm90LW91cnM", h.ops, nil))
+	}
+	if _, ok := h.Must(http.StatusOK, h.Do("GET", "/v1/assignments?limit=1", h.as("x"), nil)).JSON(t)["items"]; !ok {
+		t.Error("no items in the reviewer's page")
+	}
+	h.Must(http.StatusBadRequest, h.Do("GET", "/v1/assignments?limit=201", h.as("x"), nil))
+}
