@@ -162,6 +162,10 @@ type ReviewerAssignedV1 struct {
 	ReviewDeadline time.Time `json:"review_deadline"`
 	Manual         bool      `json:"manual,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
+	// RoundName and OrganisationName let notify say which round and whose
+	// submission; optional within v1 (notify falls back to its own records).
+	RoundName        string `json:"round_name,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -178,6 +182,10 @@ type AssignmentRemovedV1 struct {
 	ReviewerName   string    `json:"reviewer_name,omitempty"`
 	ReviewerEmail  string    `json:"reviewer_email,omitempty"`
 	ReviewDeadline time.Time `json:"review_deadline,omitzero"`
+	// RoundName and OrganisationName let notify say which round and whose
+	// submission; optional within v1 (notify falls back to its own records).
+	RoundName        string `json:"round_name,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -247,6 +255,10 @@ type ReviewOverdueV1 struct {
 	ReviewerName   string    `json:"reviewer_name"`
 	ReviewerEmail  string    `json:"reviewer_email"`
 	ReviewDeadline time.Time `json:"review_deadline"`
+	// RoundName and OrganisationName let notify say which round and whose
+	// submission; optional within v1 (notify falls back to its own records).
+	RoundName        string `json:"round_name,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
 }
 
 // EventType implements Payload.
@@ -270,6 +282,8 @@ type FeedbackReleasedV1 struct {
 	OrganisationName string `json:"organisation_name,omitempty"`
 	LeadName         string `json:"lead_name,omitempty"`
 	LeadEmail        string `json:"lead_email,omitempty"`
+	// RoundName names the review round; optional within v1.
+	RoundName string `json:"round_name,omitempty"`
 }
 
 // EventType implements Payload.
