@@ -215,11 +215,21 @@ func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, erro
 		return d, Permanent(fmt.Errorf("no longer true: the obligation %s was met", d.About))
 	}
 	ob := a.ladderOf(&o)
-	var step ladder.Step
+	// Only the latest step due today is worth sending: the sweep has sent it (or
+	// will retry it), and older steps retried now would say the same thing again,
+	// one email each, after an outage of the relay.
+	var step, latest ladder.Step
+	today := a.today()
 	for _, s := range a.cfg.Ladder.Steps(ob) {
 		if s.Name == d.Step {
 			step = s
 		}
+		if !s.On.After(today) {
+			latest = s
+		}
+	}
+	if latest.Name != d.Step {
+		return d, Permanent(fmt.Errorf("superseded: the %s reminder is the one that is true today", latest.Name))
 	}
 	to := Recipient{o.Lead, RoleLead}
 	if d.Role == RoleHead {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -359,5 +360,44 @@ func TestThePreviewPagesWithLimitAndCursor(t *testing.T) {
 		if r := h.http.Do("GET", "/v1/reminders/preview?"+bad, ops, nil); r.Status != http.StatusBadRequest {
 			t.Errorf("GET /v1/reminders/preview?%s: %d, want 400", bad, r.Status)
 		}
+	}
+}
+
+// The relay refuses mail for days while steps of the ladder fall due. When it takes
+// mail again, one email arrives, saying where things stand that day: the retries of
+// the earlier steps are given up as superseded, not sent one after another.
+func TestARelayOutageEndsWithOneEmailForTheCurrentPosition(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 9, 10, 8, 0, 0, 0, time.UTC))
+	h.onboard("ro", civil.New(2026, 9, 10), civil.New(2026, 9, 20))
+	h.sweepOn(civil.New(2026, 9, 10)) // the window opens; this one arrives
+	h.box.mu.Lock()
+	h.box.refuse = func(string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+	}
+	h.box.mu.Unlock()
+	before := len(h.box.all())
+	for _, day := range []civil.Date{civil.New(2026, 9, 13), civil.New(2026, 9, 14), civil.New(2026, 9, 19)} {
+		h.sweepOn(day) // the 7-day and 1-day steps fail, and their retries too
+	}
+	h.box.mu.Lock()
+	h.box.refuse = nil
+	h.box.mu.Unlock()
+	h.sweepOn(civil.New(2026, 9, 20))
+	h.sweepOn(civil.New(2026, 9, 20))
+	got := mailOf(h, "ro", before)
+	if len(got) != 1 {
+		var subjects []string
+		for _, m := range got {
+			subjects = append(subjects, m.Subject)
+		}
+		t.Fatalf("after the outage %d emails arrived, want 1:\n%s", len(got), strings.Join(subjects, "\n"))
+	}
+	checkSays(t, got[0], "Technician Commitment: Uni ro's self-assessment and action plan is due today (Sunday 20 September 2026)",
+		"As of today, Sunday 20 September 2026, it is due today.")
+	ops := h.http.Token(auth.RoleOps, "")
+	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=ro&status=given_up", ops, nil)).JSON(t)["items"].([]any)
+	if len(given) != 2 || !strings.Contains(given[0].(map[string]any)["last_error"].(string), "superseded") {
+		t.Errorf("the earlier steps' deliveries: %v, want 2 given up as superseded", given)
 	}
 }
