@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,6 +76,19 @@ func (s *Assignments) Close(ctx context.Context, a app.Assignment) error {
 		return fmt.Errorf("close assignment %s: %w", a.Key(), store.Classify(err))
 	}
 	return nil
+}
+
+// Closed says whether the assignment is done.
+func (s *Assignments) Closed(ctx context.Context, a app.Assignment) (bool, error) {
+	var d assignmentDoc
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: a.Key()}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read assignment %s: %w", a.Key(), store.Classify(err))
+	}
+	return d.Closed, nil
 }
 
 // DueForReminder lists open assignments whose reminder day has come and whose

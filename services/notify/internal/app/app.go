@@ -116,6 +116,8 @@ func (a Assignment) Key() string { return a.RoundID + "|" + a.SubmissionID + "|"
 type Assignments interface {
 	Open(ctx context.Context, a Assignment) error
 	Close(ctx context.Context, a Assignment) error
+	// Closed says whether the assignment is done (reviewed, declined or removed).
+	Closed(ctx context.Context, a Assignment) (bool, error)
 	// DueForReminder lists open assignments reminded on or before today whose
 	// deadline is after now.
 	DueForReminder(ctx context.Context, today civil.Date, now time.Time, limit int) ([]Assignment, error)

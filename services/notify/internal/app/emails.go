@@ -215,8 +215,13 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 	return sent, nil
 }
 
-// ReviewOverdue chases a review still outstanding after the round's deadline.
+// ReviewOverdue chases a review still outstanding after the round's deadline, unless
+// by the time the chase is sent (late, after downtime) the review is in, or the
+// reviewer declined or was taken off it.
 func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) error {
+	if done, err := a.assignments.Closed(ctx, as); err != nil || done {
+		return err
+	}
 	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
 	if err != nil {
 		return err

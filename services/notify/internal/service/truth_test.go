@@ -401,3 +401,35 @@ func TestARelayOutageEndsWithOneEmailForTheCurrentPosition(t *testing.T) {
 		t.Errorf("the earlier steps' deliveries: %v, want 2 given up as superseded", given)
 	}
 }
+
+// The chase of an overdue review is not sent to a reviewer whose review is in by the
+// time notify handles it (late, after downtime).
+func TestAnOverdueChaseIsNotSentForAReviewAlreadyIn(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 6, 2, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)
+	publish := func(id string, p events.Payload) {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: id, Type: p.EventType(), AggregateType: "review_round", AggregateID: "r9", Version: 1, Time: time.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+		h.waitForConsumer(events.StreamReview, "notify-review")
+	}
+	publish("in", events.ReviewSubmittedV1{RoundID: "r9", SubmissionID: "s9", ReviewerID: "rob", Summary: "Late but in."})
+	publish("chase", events.ReviewOverdueV1{RoundID: "r9", SubmissionID: "s9", OrganisationID: "x", ReviewerID: "rob", ReviewerName: "Rob Reviewer",
+		ReviewerEmail: "rob@othertown.ac.uk", ReviewDeadline: deadline})
+	publish("chase-other", events.ReviewOverdueV1{RoundID: "r9", SubmissionID: "s9", OrganisationID: "x", ReviewerID: "ray", ReviewerName: "Ray Reviewer",
+		ReviewerEmail: "ray@othertown.ac.uk", ReviewDeadline: deadline})
+	var to []string
+	for _, m := range h.box.all() {
+		to = append(to, strings.Join(m.To, ","))
+	}
+	if diff := cmp.Diff([]string{"ray@othertown.ac.uk"}, to); diff != "" {
+		t.Errorf("overdue chases went to (-want +got):\n%s", diff)
+	}
+}

@@ -1,6 +1,7 @@
 // Package ladder is the reminder ladder of an obligation: which emails are due on
-// which days, to whom, and what they say. It is pure: given an obligation and a day it
-// answers what should have been sent by then.
+// which days, and which of those due is still worth sending. It is pure: given an
+// obligation and a day it answers what should have been sent by then. What an email
+// says is not the step's: it is the obligation's position on the day it is sent.
 package ladder
 
 import (
