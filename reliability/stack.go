@@ -145,6 +145,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"FUND_WRITE_RATE=100000",
 		"FUND_WRITE_BURST=100000",
 		"NOTIFY_SWEEP_INTERVAL=1s",
+		"NOTIFY_PUBLIC_URL=http://127.0.0.1:8083",
+		"NOTIFY_PORTAL_URL=http://127.0.0.1:8080",
 	)
 	s.env = append(s.env, o.Env...)
 	for _, name := range Services {

@@ -109,6 +109,8 @@ func runStack(ctx context.Context, args []string) error {
 		"SMTP_HOST=127.0.0.1",
 		"SMTP_PORT=1025",
 		"SMTP_TLS_POLICY=none",
+		"NOTIFY_PUBLIC_URL=http://127.0.0.1:8083",
+		"NOTIFY_PORTAL_URL=http://127.0.0.1:8080",
 	)
 
 	var procs []*exec.Cmd

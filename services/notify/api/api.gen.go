@@ -10,50 +10,69 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-// Defines values for DeliveryStatus.
+// Defines values for DeliveryKind.
 const (
-	DeliveryStatusFailed  DeliveryStatus = "failed"
-	DeliveryStatusGaveUp  DeliveryStatus = "gave_up"
-	DeliveryStatusSending DeliveryStatus = "sending"
-	DeliveryStatusSent    DeliveryStatus = "sent"
+	FundAwarded      DeliveryKind = "fund-awarded"
+	FundDeclined     DeliveryKind = "fund-declined"
+	FundReceived     DeliveryKind = "fund-received"
+	FundReportDue    DeliveryKind = "fund-report-due"
+	Reminder         DeliveryKind = "reminder"
+	ReviewAssigned   DeliveryKind = "review-assigned"
+	ReviewDueSoon    DeliveryKind = "review-due-soon"
+	ReviewFeedback   DeliveryKind = "review-feedback"
+	ReviewOverdue    DeliveryKind = "review-overdue"
+	ReviewUnassigned DeliveryKind = "review-unassigned"
 )
 
-// Valid indicates whether the value is a known member of the DeliveryStatus enum.
-func (e DeliveryStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the DeliveryKind enum.
+func (e DeliveryKind) Valid() bool {
 	switch e {
-	case DeliveryStatusFailed:
+	case FundAwarded:
 		return true
-	case DeliveryStatusGaveUp:
+	case FundDeclined:
 		return true
-	case DeliveryStatusSending:
+	case FundReceived:
 		return true
-	case DeliveryStatusSent:
+	case FundReportDue:
+		return true
+	case Reminder:
+		return true
+	case ReviewAssigned:
+		return true
+	case ReviewDueSoon:
+		return true
+	case ReviewFeedback:
+		return true
+	case ReviewOverdue:
+		return true
+	case ReviewUnassigned:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for ListDeliveriesParamsStatus.
+// Defines values for DeliveryStatus.
 const (
-	ListDeliveriesParamsStatusFailed  ListDeliveriesParamsStatus = "failed"
-	ListDeliveriesParamsStatusGaveUp  ListDeliveriesParamsStatus = "gave_up"
-	ListDeliveriesParamsStatusSending ListDeliveriesParamsStatus = "sending"
-	ListDeliveriesParamsStatusSent    ListDeliveriesParamsStatus = "sent"
+	Failed  DeliveryStatus = "failed"
+	GivenUp DeliveryStatus = "given_up"
+	Sending DeliveryStatus = "sending"
+	Sent    DeliveryStatus = "sent"
 )
 
-// Valid indicates whether the value is a known member of the ListDeliveriesParamsStatus enum.
-func (e ListDeliveriesParamsStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the DeliveryStatus enum.
+func (e DeliveryStatus) Valid() bool {
 	switch e {
-	case ListDeliveriesParamsStatusFailed:
+	case Failed:
 		return true
-	case ListDeliveriesParamsStatusGaveUp:
+	case GivenUp:
 		return true
-	case ListDeliveriesParamsStatusSending:
+	case Sending:
 		return true
-	case ListDeliveriesParamsStatusSent:
+	case Sent:
 		return true
 	default:
 		return false
@@ -62,27 +81,46 @@ func (e ListDeliveriesParamsStatus) Valid() bool {
 
 // Delivery defines model for Delivery.
 type Delivery struct {
-	Attempts       int            `json:"attempts"`
-	CreatedAt      time.Time      `json:"created_at"`
-	Id             string         `json:"id"`
-	Kind           string         `json:"kind"`
-	LastError      *string        `json:"last_error,omitempty"`
-	OrganisationId string         `json:"organisation_id"`
-	SentAt         *time.Time     `json:"sent_at,omitempty"`
-	Status         DeliveryStatus `json:"status"`
-	Step           *string        `json:"step,omitempty"`
-	Subject        string         `json:"subject"`
-	To             []Person       `json:"to"`
+	Attempts       int          `json:"attempts"`
+	CreatedAt      time.Time    `json:"created_at"`
+	Id             string       `json:"id"`
+	Kind           DeliveryKind `json:"kind"`
+	LastError      *string      `json:"last_error,omitempty"`
+	OrganisationId Id           `json:"organisation_id"`
+	SentAt         *time.Time   `json:"sent_at,omitempty"`
+
+	// Status sending (claimed, not yet recorded), sent, failed (to be retried), given_up (final; last_error says why)
+	Status DeliveryStatus `json:"status"`
+
+	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), or empty
+	Step    *Step    `json:"step,omitempty"`
+	Subject string   `json:"subject"`
+	To      []Person `json:"to"`
 }
 
-// DeliveryStatus defines model for Delivery.Status.
+// DeliveryKind defines model for Delivery.Kind.
+type DeliveryKind string
+
+// DeliveryStatus sending (claimed, not yet recorded), sent, failed (to be retried), given_up (final; last_error says why)
 type DeliveryStatus string
+
+// Id defines model for Id.
+type Id = string
 
 // Person defines model for Person.
 type Person struct {
-	Email *string `json:"email,omitempty"`
-	Name  *string `json:"name,omitempty"`
+	Email *openapi_types.Email `json:"email,omitempty"`
+	Name  *string              `json:"name,omitempty"`
 }
+
+// Step The ladder step (window-open, due-in-N, due-today, overdue-N), or empty
+type Step = string
+
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int
 
 // Problem defines model for Problem.
 type Problem struct {
@@ -95,18 +133,23 @@ type Problem struct {
 
 // ListDeliveriesParams defines parameters for ListDeliveries.
 type ListDeliveriesParams struct {
-	OrganisationId *string                     `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
-	Status         *ListDeliveriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
-	Limit          *int                        `form:"limit,omitempty" json:"limit,omitempty"`
-	Cursor         *string                     `form:"cursor,omitempty" json:"cursor,omitempty"`
-}
+	OrganisationId *string         `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
+	Status         *DeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
 
-// ListDeliveriesParamsStatus defines parameters for ListDeliveries.
-type ListDeliveriesParamsStatus string
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
 
 // PreviewRemindersParams defines parameters for PreviewReminders.
 type PreviewRemindersParams struct {
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ServerInterface represents all server handlers.
@@ -117,12 +160,15 @@ type ServerInterface interface {
 	// ListDeliveries The delivery log, newest first (ops)
 	// (GET /v1/deliveries)
 	ListDeliveries(ctx echo.Context, params ListDeliveriesParams) error
-	// ResendDelivery Send a logged email again, as a new attempt (ops)
+	// ResendDelivery Send a logged email again, as a new attempt, composed as of now (ops)
 	// (POST /v1/deliveries/{id}/resend)
 	ResendDelivery(ctx echo.Context, id string) error
 	// GetCalendarURL The address of the organisation's calendar feed (ops, or its lead), to subscribe to
 	// (GET /v1/organisations/{id}/calendar)
 	GetCalendarURL(ctx echo.Context, id string) error
+	// RotateCalendar Replace the organisation's calendar feed address (ops, or its lead); the old one answers 404 from then on
+	// (POST /v1/organisations/{id}/calendar/rotation)
+	RotateCalendar(ctx echo.Context, id string) error
 	// PreviewReminders The next reminder of each organisation, soonest first (ops)
 	// (GET /v1/reminders/preview)
 	PreviewReminders(ctx echo.Context, params PreviewRemindersParams) error
@@ -220,6 +266,22 @@ func (w *ServerInterfaceWrapper) GetCalendarURL(ctx echo.Context) error {
 	return err
 }
 
+// RotateCalendar converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateCalendar(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateCalendar(ctx, id)
+	return err
+}
+
 // PreviewReminders converts echo context to params.
 func (w *ServerInterfaceWrapper) PreviewReminders(ctx echo.Context) error {
 	var err error
@@ -231,6 +293,13 @@ func (w *ServerInterfaceWrapper) PreviewReminders(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -289,6 +358,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/deliveries/:id/resend", wrapper.ResendDelivery, options.OperationMiddlewares["resendDelivery"]...)
 	router.GET(options.BaseURL+"/v1/reminders/preview", wrapper.PreviewReminders, options.OperationMiddlewares["previewReminders"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/calendar", wrapper.GetCalendarURL, options.OperationMiddlewares["getCalendarURL"]...)
+	router.POST(options.BaseURL+"/v1/organisations/:id/calendar/rotation", wrapper.RotateCalendar, options.OperationMiddlewares["rotateCalendar"]...)
 	router.GET(options.BaseURL+"/v1/calendars/:token", wrapper.GetCalendar, options.OperationMiddlewares["getCalendar"]...)
 
 }

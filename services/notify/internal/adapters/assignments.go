@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,6 +30,8 @@ type assignmentDoc struct {
 	SubmissionID   string    `bson:"submission_id"`
 	ReviewerID     string    `bson:"reviewer_id"`
 	OrganisationID string    `bson:"organisation_id"`
+	RoundName      string    `bson:"round_name,omitempty"`
+	OrgName        string    `bson:"organisation_name,omitempty"`
 	Reviewer       personDoc `bson:"reviewer"`
 	Deadline       time.Time `bson:"deadline"`
 	RemindOn       string    `bson:"remind_on"` // YYYY-MM-DD
@@ -50,7 +53,7 @@ func NewAssignments(ctx context.Context, db *mongo.Database) (*Assignments, erro
 // closing event overtook it stays closed.
 func (s *Assignments) Open(ctx context.Context, a app.Assignment) error {
 	doc := assignmentDoc{ID: a.Key(), RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, OrganisationID: a.OrganisationID,
-		Reviewer: personDoc(a.Reviewer), Deadline: a.Deadline, RemindOn: a.RemindOn.String()}
+		RoundName: a.RoundName, OrgName: a.OrganisationName, Reviewer: personDoc(a.Reviewer), Deadline: a.Deadline, RemindOn: a.RemindOn.String()}
 	if _, err := s.coll.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("record assignment %s: %w", doc.ID, store.Classify(err))
 	}
@@ -75,6 +78,19 @@ func (s *Assignments) Close(ctx context.Context, a app.Assignment) error {
 	return nil
 }
 
+// Closed says whether the assignment is done.
+func (s *Assignments) Closed(ctx context.Context, a app.Assignment) (bool, error) {
+	var d assignmentDoc
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: a.Key()}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read assignment %s: %w", a.Key(), store.Classify(err))
+	}
+	return d.Closed, nil
+}
+
 // DueForReminder lists open assignments whose reminder day has come and whose
 // deadline has not passed.
 func (s *Assignments) DueForReminder(ctx context.Context, today civil.Date, now time.Time, limit int) ([]app.Assignment, error) {
@@ -91,7 +107,7 @@ func (s *Assignments) DueForReminder(ctx context.Context, today civil.Date, now 
 	for i, d := range docs {
 		on, _ := civil.Parse(d.RemindOn)
 		out[i] = app.Assignment{RoundID: d.RoundID, SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationID: d.OrganisationID,
-			Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline, RemindOn: on}
+			RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline, RemindOn: on}
 	}
 	return out, nil
 }

@@ -145,6 +145,17 @@ type deliveryDoc struct {
 	SentAt         *time.Time `bson:"sent_at,omitempty"`
 	NextAttemptAt  *time.Time `bson:"next_attempt_at,omitempty"`
 	Message        messageDoc `bson:"message"`
+	About          string     `bson:"about,omitempty"`
+	Role           string     `bson:"role,omitempty"`
+	Content        contentDoc `bson:"content"`
+}
+
+// contentDoc is what an email's body says, kept so that a later attempt can greet
+// whoever holds the recipient's role then.
+type contentDoc struct {
+	Paragraphs []string `bson:"paragraphs,omitempty"`
+	Action     string   `bson:"action,omitempty"`
+	Footer     string   `bson:"footer,omitempty"`
 }
 
 // NewDeliveries opens the log and its indexes.
@@ -211,7 +222,11 @@ func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Deliv
 	if q.OrganisationID != "" {
 		filter = append(filter, bson.E{Key: "organisation_id", Value: q.OrganisationID})
 	}
-	if q.Status != "" {
+	switch q.Status {
+	case "":
+	case app.StatusGivenUp: // and as the log spelt it before
+		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{app.StatusGivenUp, "gave_up"}}}})
+	default:
 		filter = append(filter, bson.E{Key: "status", Value: q.Status})
 	}
 	if q.Cursor != "" {
@@ -268,7 +283,8 @@ func (d *Deliveries) Retryable(ctx context.Context, now, staleBefore time.Time, 
 
 func toDeliveryDoc(d app.Delivery) deliveryDoc {
 	doc := deliveryDoc{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
-		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, About: d.About, Role: d.Role,
+		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer},
 		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS, Optional: d.Message.Optional}}
 	for _, p := range d.Message.To {
 		doc.Message.To = append(doc.Message.To, personDoc(p))
@@ -286,7 +302,8 @@ func toDeliveryDoc(d app.Delivery) deliveryDoc {
 
 func fromDeliveryDoc(doc deliveryDoc) app.Delivery {
 	d := app.Delivery{Key: doc.ID, OrganisationID: doc.OrganisationID, Kind: doc.Kind, Step: doc.Step, Status: doc.Status, Attempts: doc.Attempts,
-		LastError: doc.LastError, CreatedAt: doc.CreatedAt, UpdatedAt: doc.UpdatedAt,
+		LastError: doc.LastError, CreatedAt: doc.CreatedAt, UpdatedAt: doc.UpdatedAt, About: doc.About, Role: doc.Role,
+		Content: mail.Content{Paragraphs: doc.Content.Paragraphs, Action: doc.Content.Action, Footer: doc.Content.Footer},
 		Message: mail.Message{MessageID: doc.Message.MessageID, Subject: doc.Message.Subject, Text: doc.Message.Text, HTML: doc.Message.HTML, ICS: doc.Message.ICS, Optional: doc.Message.Optional}}
 	for _, p := range doc.Message.To {
 		d.Message.To = append(d.Message.To, mail.Person(p))

@@ -5,22 +5,22 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
-	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
@@ -98,8 +98,11 @@ type Reminders interface {
 // Assignment is a reviewer's assignment to a submission, as notify knows it.
 type Assignment struct {
 	RoundID, SubmissionID, ReviewerID, OrganisationID string
-	Reviewer                                          mail.Person
-	Deadline                                          time.Time
+	// RoundName and OrganisationName are what the emails call the round and the
+	// submitting institution; empty when an older event did not say.
+	RoundName, OrganisationName string
+	Reviewer                    mail.Person
+	Deadline                    time.Time
 	// RemindOn is the day the reviewer is reminded that the review is due soon.
 	RemindOn civil.Date
 }
@@ -113,6 +116,8 @@ func (a Assignment) Key() string { return a.RoundID + "|" + a.SubmissionID + "|"
 type Assignments interface {
 	Open(ctx context.Context, a Assignment) error
 	Close(ctx context.Context, a Assignment) error
+	// Closed says whether the assignment is done (reviewed, declined or removed).
+	Closed(ctx context.Context, a Assignment) (bool, error)
 	// DueForReminder lists open assignments reminded on or before today whose
 	// deadline is after now.
 	DueForReminder(ctx context.Context, today civil.Date, now time.Time, limit int) ([]Assignment, error)
@@ -123,7 +128,21 @@ const (
 	StatusSending = "sending"
 	StatusSent    = "sent"
 	StatusFailed  = "failed" // will be retried
-	StatusGaveUp  = "gave_up"
+	// StatusGivenUp is final: no retry can fix it (a refused address or header). Ops
+	// see the reason, fix the data and resend.
+	StatusGivenUp = "given_up"
+	// statusGaveUpBefore is how the log spelt given_up before; entries already
+	// written so read as given_up.
+	statusGaveUpBefore = "gave_up"
+)
+
+// Recipient roles: who an email is for, so that a resend can address the person who
+// holds that role now (a lead whose address was wrong and is corrected).
+const (
+	RoleLead      = "lead"
+	RoleHead      = "head"
+	RoleReviewer  = "reviewer"
+	RoleApplicant = "applicant"
 )
 
 // Delivery is one email to one recipient, with its outcome.
@@ -140,6 +159,13 @@ type Delivery struct {
 	SentAt         time.Time
 	NextAttemptAt  time.Time
 	Message        mail.Message
+	// About names what the email is about (for a reminder: the obligation as
+	// scheduled, "<obligation>@<due>"), Role whom it is for, and Content what its
+	// body says before the greeting, so that a retry or a resend can compose it again
+	// from the facts as they stand then.
+	About   string
+	Role    string
+	Content mail.Content
 }
 
 // DeliveryQuery filters the delivery log.
@@ -168,6 +194,36 @@ type Config struct {
 	MaxAttempts      int
 	// PublicURL is where the notify service is reached from outside, for feed links.
 	PublicURL string
+	// PortalURL is the portal's address: every email links to the page where its
+	// reader acts.
+	PortalURL string
+}
+
+// CalendarTokens are the secret addresses of organisations' feeds. A token is
+// replaced (rotated) when the organisation's lead changes or when ops or the lead
+// ask; the replaced one stops answering at once. The read model of organisations has
+// one writer (the signatory consumer), so rotations, which HTTP requests make too,
+// are kept apart from it.
+type CalendarTokens interface {
+	// Current is the organisation's live token; initial is the one it was given
+	// before any rotation.
+	Current(ctx context.Context, org, initial string) (string, error)
+	// Rotate replaces the live token and returns the new one. Of rotations racing,
+	// each returns the token live once it is done.
+	Rotate(ctx context.Context, org, initial string) (string, error)
+	// Owner is the organisation a rotated-in token was issued to, live or not.
+	Owner(ctx context.Context, token string) (string, bool, error)
+}
+
+// Deps are the app's stores and services.
+type Deps struct {
+	Organisations Organisations
+	Reminders     Reminders
+	Assignments   Assignments
+	Deliveries    Deliveries
+	Calendars     CalendarTokens
+	Sender        Sender
+	Clock         clock.Clock
 }
 
 // App is the notify service.
@@ -176,24 +232,29 @@ type App struct {
 	reminders   Reminders
 	assignments Assignments
 	deliveries  Deliveries
+	calendars   CalendarTokens
 	sender      Sender
 	clock       clock.Clock
 	cfg         Config
 }
 
 // New checks its dependencies.
-func New(orgs Organisations, reminders Reminders, assignments Assignments, deliveries Deliveries, sender Sender, clk clock.Clock, cfg Config) (*App, error) {
-	if orgs == nil || reminders == nil || assignments == nil || deliveries == nil || sender == nil || clk == nil {
-		return nil, errors.New("app: organisations, reminders, assignments, deliveries, sender and clock are required")
+func New(d Deps, cfg Config) (*App, error) {
+	if d.Organisations == nil || d.Reminders == nil || d.Assignments == nil || d.Deliveries == nil || d.Calendars == nil || d.Sender == nil || d.Clock == nil {
+		return nil, errors.New("app: organisations, reminders, assignments, deliveries, calendars, sender and clock are required")
+	}
+	if cfg.PortalURL == "" {
+		return nil, errors.New("app: the portal's address is required: every email links to it")
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 6
 	}
-	return &App{orgs: orgs, reminders: reminders, assignments: assignments, deliveries: deliveries, sender: sender, clock: clk, cfg: cfg}, nil
+	return &App{orgs: d.Organisations, reminders: d.Reminders, assignments: d.Assignments, deliveries: d.Deliveries, calendars: d.Calendars,
+		sender: d.Sender, clock: d.Clock, cfg: cfg}, nil
 }
 
 // london is the calendar the reminders follow.
-var london, _ = time.LoadLocation("Europe/London")
+var london = mail.London
 
 func (a *App) today() civil.Date { return civil.Of(a.clock.Now().In(london)) }
 
@@ -349,182 +410,10 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 	return sent, nil
 }
 
-// Assign records a reviewer's assignment and tells them of it; the reminder before
-// the deadline follows from the sweep.
-func (a *App) Assign(ctx context.Context, cause string, as Assignment) error {
-	if a.cfg.ReviewDaysBefore > 0 {
-		as.RemindOn = civil.Of(as.Deadline.In(london)).AddDays(-a.cfg.ReviewDaysBefore)
-		if err := a.assignments.Open(ctx, as); err != nil {
-			return err
-		}
-	}
-	return a.Notify(ctx, cause, as.OrganisationID, "review-assigned", []mail.Person{as.Reviewer},
-		"Technician Commitment peer review: a submission is assigned to you",
-		mail.Content{Paragraphs: []string{
-			fmt.Sprintf("You have been asked to review a submission in this round. Please accept or decline, and submit your review by %s.", as.Deadline.In(london).Format("2 January 2006 15:04")),
-		}}, false)
-}
-
 // CloseAssignment records that an assignment needs no more reminders: the review is
 // in, or the reviewer declined or was taken off it.
 func (a *App) CloseAssignment(ctx context.Context, as Assignment) error {
 	return a.assignments.Close(ctx, as)
-}
-
-// remindReviewers sends the reminder before each open review's deadline. The
-// assignment is read as it stands now, so a review already in is not chased, and the
-// reminder's key makes it once per assignment however many replicas sweep.
-func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error) {
-	due, err := a.assignments.DueForReminder(ctx, today, a.clock.Now(), 500)
-	if err != nil {
-		return 0, err
-	}
-	sent := 0
-	for _, as := range due {
-		k := key(as.Reviewer.Email, "assignment:"+as.Key(), "review-due-soon")
-		if _, done, err := a.deliveries.Get(ctx, k); err != nil || done {
-			if err != nil {
-				return sent, err
-			}
-			continue
-		}
-		deadline := as.Deadline.In(london)
-		m := mail.Message{MessageID: k + "@technician-commitment.itss.org.uk", To: []mail.Person{as.Reviewer},
-			Subject: "Technician Commitment peer review: your review is due on " + deadline.Format("2 January 2006")}
-		if err := mail.Render(&m, mail.Content{Greeting: "Dear " + as.Reviewer.Name + ",", Paragraphs: []string{
-			fmt.Sprintf("A reminder that your review of the submission assigned to you is due by %s. Thank you for giving your time to the Commitment community.", deadline.Format("2 January 2006 15:04")),
-		}}); err != nil {
-			return sent, err
-		}
-		m.ICS = ical.Calendar("Technician Commitment peer review", []ical.Event{{
-			UID: as.RoundID + "-" + as.SubmissionID + "-" + as.ReviewerID + "-review@technician-commitment.itss.org.uk", On: civil.Of(deadline),
-			Summary: "Technician Commitment peer review due",
-		}}, a.clock.Now())
-		ok, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: as.OrganisationID, Kind: "review-due-soon", Message: m}, 1)
-		if err != nil {
-			return sent, err
-		}
-		if ok {
-			sent++
-		}
-	}
-	return sent, nil
-}
-
-// recipients are who a reminder goes to: the nominated lead, and the head of the
-// institution too once the obligation is overdue.
-func recipients(o Organisation, step ladder.Step) []mail.Person {
-	to := []mail.Person{o.Lead}
-	if step.Overdue && o.Leader.Email != "" && o.Leader.Email != o.Lead.Email {
-		to = append(to, o.Leader)
-	}
-	return to
-}
-
-func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminder) (int, error) {
-	ob := a.ladderOf(&o)
-	sent := 0
-	for _, to := range recipients(o, r.Step) {
-		k := reminderKey(to.Email, r)
-		m, err := a.reminder(o, ob, r.Step, to, k)
-		if err != nil {
-			return sent, err
-		}
-		ok, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: o.ID, Kind: "reminder", Step: r.Step.Name, Message: m}, 1)
-		if err != nil {
-			return sent, err
-		}
-		if ok {
-			sent++
-		}
-	}
-	return sent, nil
-}
-
-// reminderKey is the exactly-once key of a reminder: its recipient, the obligation as
-// scheduled (a moved due date is a new subject), and the step.
-func reminderKey(recipient string, r ladder.Reminder) string {
-	return key(recipient, r.ObligationID+"@"+r.Due.String(), r.Step.Name)
-}
-
-func (a *App) ladderOf(o *Organisation) ladder.Obligation {
-	return ladder.Obligation{ID: o.Obligation.ID, Kind: o.Obligation.Kind, WindowOpens: o.Obligation.WindowOpens, Due: o.Obligation.Due}
-}
-
-func (a *App) reminder(o Organisation, ob ladder.Obligation, step ladder.Step, to mail.Person, k string) (mail.Message, error) {
-	m := mail.Message{
-		MessageID: k + "@technician-commitment.itss.org.uk",
-		To:        []mail.Person{to}, Subject: ladder.Subject(o.Name, ob, step),
-	}
-	what := "self-assessment and action plan"
-	if ob.Kind == "action_plan" {
-		what = "action plan"
-	}
-	paras := []string{fmt.Sprintf("%s's %s for the Technician Commitment is due on %s. Submissions can be made from %s.", o.Name, what, ob.Due, ob.WindowOpens)}
-	if step.Overdue {
-		paras = append(paras, fmt.Sprintf("It is now %d days overdue. Please submit it, or tell ITSS if something stands in the way.", -step.DaysLeft))
-	}
-	paras = append(paras, "The attached calendar entry marks the date; your organisation's calendar feed always shows its current obligations.")
-	if err := mail.Render(&m, mail.Content{Greeting: "Dear " + to.Name + ",", Paragraphs: paras, Action: a.feedURL(o)}); err != nil {
-		return m, err
-	}
-	m.ICS = ical.Calendar(o.Name+" Technician Commitment", []ical.Event{{
-		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due,
-		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", what, o.Name), URL: a.feedURL(o),
-	}}, a.clock.Now())
-	return m, nil
-}
-
-func (a *App) feedURL(o Organisation) string {
-	if a.cfg.PublicURL == "" {
-		return ""
-	}
-	return a.cfg.PublicURL + calendarPath(o)
-}
-
-// calendarPath is where an organisation's feed is served; the .ics suffix is what
-// calendar applications expect of a subscription address.
-func calendarPath(o Organisation) string { return "/v1/calendars/" + o.CalendarToken + ".ics" }
-
-// Notify sends an event-driven email (a receipt, a decision) to each recipient, once
-// per recipient and cause.
-func (a *App) Notify(ctx context.Context, cause, org, kind string, to []mail.Person, subject string, c mail.Content, optional bool) error {
-	seen := map[string]bool{}
-	for _, r := range to {
-		if r.Email == "" || seen[r.Email] {
-			continue
-		}
-		seen[r.Email] = true
-		k := key(r.Email, cause, kind)
-		m := mail.Message{MessageID: k + "@technician-commitment.itss.org.uk", To: []mail.Person{r}, Subject: subject, Optional: optional}
-		cc := c
-		cc.Greeting = "Dear " + r.Name + ","
-		if err := mail.Render(&m, cc); err != nil {
-			return err
-		}
-		if _, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: org, Kind: kind, Message: m}, 1); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// NotifyLead sends an event-driven email to an organisation's nominated lead as the
-// read model knows them (the signatory service's word is the latest), or else to the
-// lead the event names. A withdrawn organisation is sent nothing.
-func (a *App) NotifyLead(ctx context.Context, cause, org string, named mail.Person, kind, subject string, c mail.Content) error {
-	o, ok, err := a.orgs.Get(ctx, org)
-	if err != nil {
-		return err
-	}
-	if ok && o.Withdrawn {
-		return nil
-	}
-	lead := named
-	if ok && o.Lead.Email != "" {
-		lead = o.Lead
-	}
-	return a.Notify(ctx, cause, org, kind, []mail.Person{lead}, subject, c, false)
 }
 
 // deliver claims attempt n of d and, if this replica won it, sends and records the
@@ -539,13 +428,21 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	if err != nil || !won {
 		return false, err
 	}
-	sendErr := a.sender.Send(ctx, d.Message)
+	var sendErr error
+	if attempt > 1 {
+		// A later attempt is sent when it is sent: it says what is true then, to
+		// whoever holds the recipient's role then.
+		d, sendErr = a.recompose(ctx, d)
+	}
+	if sendErr == nil {
+		sendErr = a.sender.Send(ctx, d.Message)
+	}
 	d.UpdatedAt = a.clock.Now()
 	switch {
 	case sendErr == nil:
 		d.Status, d.SentAt, d.LastError = StatusSent, d.UpdatedAt, ""
 	case errors.As(sendErr, new(permanent)) || attempt >= a.cfg.MaxAttempts:
-		d.Status, d.LastError = StatusGaveUp, sendErr.Error()
+		d.Status, d.LastError = StatusGivenUp, sendErr.Error()
 	default:
 		d.Status, d.LastError = StatusFailed, sendErr.Error()
 		d.NextAttemptAt = d.UpdatedAt.Add(time.Duration(1<<min(attempt, 10)) * time.Minute)
@@ -592,7 +489,13 @@ func (a *App) Deliveries(ctx context.Context, by auth.Principal, q DeliveryQuery
 	if !by.IsOps() {
 		return nil, "", apperr.New(apperr.Forbidden, "only ITSS operations staff read the delivery log")
 	}
-	return a.deliveries.List(ctx, q)
+	ds, next, err := a.deliveries.List(ctx, q)
+	for i := range ds {
+		if ds[i].Status == statusGaveUpBefore {
+			ds[i].Status = StatusGivenUp
+		}
+	}
+	return ds, next, err
 }
 
 // Resend sends a logged email again, as a new attempt (ops).
@@ -624,82 +527,68 @@ type Reminder struct {
 // previewScan bounds how many pending reminders one preview reads.
 const previewScan = 1000
 
+// previewCursor is where a page of the preview ends: its last organisation's next
+// reminder, in the preview's order (day, then organisation).
+type previewCursor struct {
+	On  string `json:"on"`
+	Org string `json:"org"`
+}
+
 // Preview lists the next reminder of each organisation, soonest first, with the
-// recipients it would have today (ops).
-func (a *App) Preview(ctx context.Context, by auth.Principal, limit int) ([]Reminder, error) {
+// subject it would have on its day and the recipients it would have today (ops), a
+// page at a time.
+func (a *App) Preview(ctx context.Context, by auth.Principal, limit int, cursor string) ([]Reminder, string, error) {
 	if !by.IsOps() {
-		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff preview reminders")
+		return nil, "", apperr.New(apperr.Forbidden, "only ITSS operations staff preview reminders")
+	}
+	var after previewCursor
+	if cursor != "" {
+		if err := store.DecodeCursor(cursor, &after); err != nil || after.Org == "" {
+			return nil, "", store.BadCursor()
+		}
 	}
 	pending, err := a.reminders.Upcoming(ctx, previewScan)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	out := []Reminder{}
+	today := a.today()
+	all := []Reminder{}
 	seen := map[string]bool{}
 	for _, r := range pending {
-		if len(out) == limit {
-			break
-		}
 		if seen[r.OrganisationID] {
 			continue
 		}
 		o, ok, err := a.orgs.Get(ctx, r.OrganisationID)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if !ok || ladder.Decide(o.state(), []ladder.Reminder{r})[0] != ladder.Send {
 			continue
 		}
 		seen[r.OrganisationID] = true
 		ob := a.ladderOf(&o)
-		out = append(out, Reminder{OrganisationID: o.ID, OrganisationName: o.Name, ObligationID: ob.ID, Step: r.Step.Name, On: r.Step.On,
-			Subject: ladder.Subject(o.Name, ob, r.Step), To: recipients(o, r.Step)})
-	}
-	return out, nil
-}
-
-// CalendarURL returns the address of an organisation's feed (ops, or its lead).
-func (a *App) CalendarURL(ctx context.Context, by auth.Principal, org string) (string, error) {
-	if !by.IsOps() && !(by.Role == auth.RoleLead && by.Org == org) {
-		return "", apperr.New(apperr.Forbidden, "only ITSS operations staff and the organisation's lead read its feed address")
-	}
-	o, ok, err := a.orgs.Get(ctx, org)
-	if err != nil {
-		return "", err
-	}
-	if !ok || !o.Announced {
-		return "", apperr.New(apperr.NotFound, "no calendar for organisation %s", org)
-	}
-	return a.cfg.PublicURL + calendarPath(o), nil
-}
-
-// Calendar renders the feed behind a token ("<token>.ics" or the bare token): the
-// organisation's current obligation, or an empty calendar once it is met or the
-// organisation withdrew, so subscribers see the deadline disappear.
-func (a *App) Calendar(ctx context.Context, file string) ([]byte, error) {
-	token := strings.TrimSuffix(file, ".ics")
-	if len(token) < 20 {
-		return nil, apperr.New(apperr.NotFound, "no such calendar")
-	}
-	o, ok, err := a.orgs.ByToken(ctx, token)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, apperr.New(apperr.NotFound, "no such calendar")
-	}
-	var evs []ical.Event
-	if ob := o.Obligation; ob != nil && !ob.Met && !o.Withdrawn {
-		what := "self-assessment and action plan"
-		if ob.Kind == "action_plan" {
-			what = "action plan"
+		on := r.Step.On
+		if on.Before(today) {
+			on = today // a step missed is sent, as it stands, by the next sweep
 		}
-		evs = append(evs,
-			ical.Event{UID: ob.ID + "-window@technician-commitment.itss.org.uk", On: ob.WindowOpens, Summary: "Technician Commitment " + what + " window opens"},
-			ical.Event{UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Summary: "Technician Commitment " + what + " due"},
-		)
+		all = append(all, Reminder{OrganisationID: o.ID, OrganisationName: o.Name, ObligationID: ob.ID, Step: r.Step.Name, On: r.Step.On,
+			Subject: reminderSubject(o.Name, ob, r.Step, on), To: people(recipients(o, r.Step))})
 	}
-	return ical.Calendar(o.Name+" Technician Commitment", evs, a.clock.Now()), nil
+	slices.SortFunc(all, func(x, y Reminder) int {
+		return cmp.Or(cmp.Compare(x.On.String(), y.On.String()), cmp.Compare(x.OrganisationID, y.OrganisationID))
+	})
+	out := []Reminder{}
+	for _, r := range all {
+		if cursor != "" && cmp.Or(cmp.Compare(r.On.String(), after.On), cmp.Compare(r.OrganisationID, after.Org)) <= 0 {
+			continue
+		}
+		if len(out) == limit {
+			last := out[len(out)-1]
+			return out, store.EncodeCursor(previewCursor{On: last.On.String(), Org: last.OrganisationID}), nil
+		}
+		out = append(out, r)
+	}
+	return out, "", nil
 }
 
 // key is the exactly-once key of one email: recipient, what it is about, which step.
@@ -708,6 +597,7 @@ func key(recipient, subject, step string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// newToken is a calendar feed's secret: 192 random bits.
 func newToken() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)

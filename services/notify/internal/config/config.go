@@ -4,6 +4,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	libconfig "github.com/itss/techcommit/libs/config"
@@ -17,10 +19,12 @@ type Config struct {
 	Notify Notify
 }
 
-// SMTP is the mail relay.
+// SMTP is the mail relay. Its address has no default: a default would be the local
+// mail catcher, and a production notify that silently mailed a development address
+// would tell nobody anything.
 type SMTP struct {
-	Host        string `env:"SMTP_HOST" envDefault:"127.0.0.1"`
-	Port        int    `env:"SMTP_PORT" envDefault:"1025"`
+	Host        string `env:"SMTP_HOST"`
+	Port        int    `env:"SMTP_PORT"`
 	Username    string `env:"SMTP_USERNAME"`
 	Password    string `env:"SMTP_PASSWORD"`
 	TLSPolicy   string `env:"SMTP_TLS_POLICY" envDefault:"mandatory"`
@@ -37,7 +41,12 @@ type Notify struct {
 	ReviewDaysBefore int           `env:"NOTIFY_REVIEW_DAYS_BEFORE" envDefault:"7"`
 	SweepInterval    time.Duration `env:"NOTIFY_SWEEP_INTERVAL" envDefault:"1m"`
 	MaxAttempts      int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
-	PublicURL        string        `env:"NOTIFY_PUBLIC_URL" envDefault:"http://127.0.0.1:8083"`
+	// PublicURL is where this service is reached from outside (calendar feeds). No
+	// default, for the reason SMTP has none.
+	PublicURL string `env:"NOTIFY_PUBLIC_URL"`
+	// PortalURL is the portal's public address: every email links to the page where
+	// its reader acts (<portal>/obligations/<org>, <portal>/reviews/<round>/<submission>).
+	PortalURL string `env:"NOTIFY_PORTAL_URL"`
 }
 
 // Ladder returns the configured reminder ladder.
@@ -72,6 +81,19 @@ func Load() (Config, error) {
 	return c, err
 }
 
+// checkBaseURL accepts an absolute http(s) address with no query or fragment, which
+// paths are appended to.
+func checkBaseURL(s string) error {
+	if s == "" {
+		return errors.New("must be set (an absolute https:// address that emails link to)")
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
+		return fmt.Errorf("%q must be an absolute http(s) address without a trailing slash, query or fragment", s)
+	}
+	return nil
+}
+
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Platform.Validate()}
@@ -83,8 +105,19 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("SMTP_TLS_POLICY %q must be mandatory, opportunistic or none", c.SMTP.TLSPolicy))
 	}
-	if c.SMTP.Host == "" || c.SMTP.Port <= 0 || c.SMTP.From == "" {
-		errs = append(errs, errors.New("SMTP_HOST, SMTP_PORT and SMTP_FROM must be set"))
+	if c.SMTP.Host == "" {
+		errs = append(errs, errors.New("SMTP_HOST must be set (the mail relay's host)"))
+	}
+	if c.SMTP.Port <= 0 || c.SMTP.Port > 65535 {
+		errs = append(errs, errors.New("SMTP_PORT must be set (the mail relay's port)"))
+	}
+	if c.SMTP.From == "" {
+		errs = append(errs, errors.New("SMTP_FROM must be set"))
+	}
+	for _, u := range []struct{ name, value string }{{"NOTIFY_PUBLIC_URL", c.Notify.PublicURL}, {"NOTIFY_PORTAL_URL", c.Notify.PortalURL}} {
+		if err := checkBaseURL(u.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s %w", u.name, err))
+		}
 	}
 	if c.Notify.ReviewDaysBefore < 0 || c.Notify.ReviewDaysBefore > 365 {
 		errs = append(errs, errors.New("NOTIFY_REVIEW_DAYS_BEFORE must be between 0 and 365"))

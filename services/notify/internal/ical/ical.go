@@ -10,10 +10,11 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 )
 
-// Event is an all-day event.
+// Event is an all-day event on On, or, when At is set, a moment (a deadline at 17:00).
 type Event struct {
 	UID         string
 	On          civil.Date
+	At          time.Time
 	Summary     string
 	Description string
 	URL         string
@@ -34,8 +35,14 @@ func Calendar(name string, events []Event, now time.Time) []byte {
 		line("BEGIN:VEVENT")
 		line("UID:" + escape(e.UID))
 		line("DTSTAMP:" + stamp)
-		line("DTSTART;VALUE=DATE:" + e.On.Time().Format("20060102"))
-		line("DTEND;VALUE=DATE:" + e.On.AddDays(1).Time().Format("20060102"))
+		if !e.At.IsZero() {
+			// A deadline is a moment; a quarter of an hour makes it visible in a day view.
+			line("DTSTART:" + e.At.UTC().Format("20060102T150405Z"))
+			line("DURATION:PT15M")
+		} else {
+			line("DTSTART;VALUE=DATE:" + e.On.Time().Format("20060102"))
+			line("DTEND;VALUE=DATE:" + e.On.AddDays(1).Time().Format("20060102"))
+		}
 		line("SUMMARY:" + escape(e.Summary))
 		if e.Description != "" {
 			line("DESCRIPTION:" + escape(e.Description))

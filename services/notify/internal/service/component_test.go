@@ -165,7 +165,7 @@ func start(t *testing.T, instances int, at time.Time) *harness {
 	cfg.Platform = env.Platform(t, cfg.Platform)
 	host, port, _ := net.SplitHostPort(box.addr)
 	cfg.SMTP.Host, cfg.SMTP.TLSPolicy = host, "none"
-	cfg.Notify.PublicURL = "https://notify.example.org"
+	cfg.Notify.PublicURL, cfg.Notify.PortalURL = "https://notify.example.org", "https://portal.example.org"
 	fmt.Sscanf(port, "%d", &cfg.SMTP.Port)
 	if _, err := bus.EnsureStream(context.Background(), env.JS, bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}}); err != nil {
 		t.Fatal(err)
@@ -339,16 +339,16 @@ func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T
 
 	msgs := h.box.all()
 	ladder := []string{
-		"Technician Commitment: Uni a's self-assessment and action plan window is open (due 2026-09-20) -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is due in 90 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is due in 30 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is due in 7 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is due tomorrow -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is due today -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue -> vc@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue -> vc@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan window is open: due in 184 days (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due in 90 days (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due in 30 days (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due in 7 days (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due tomorrow (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is due today (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue (due Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue (due Sunday 20 September 2026) -> vc@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue (due Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue (due Sunday 20 September 2026) -> vc@exampleton.ac.uk (ics true)",
 	}
 	if got := summary(msgs, "a"); strings.Join(got, "\n") != strings.Join(ladder, "\n") {
 		t.Errorf("organisation a received:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(ladder, "\n"))
@@ -426,13 +426,14 @@ func TestARestartedSchedulerSendsWhatFellDueOnceWithoutFlooding(t *testing.T) {
 	_, stop := h.restartable()
 	h.onboard("r", civil.New(2026, 3, 20), civil.New(2026, 9, 20)) // announced late: the window is already open
 	want := []string{
-		"Technician Commitment: Uni r's self-assessment and action plan is due in 30 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni r's self-assessment and action plan is due in 9 days (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
 	}
-	// The running scheduler sends the step that is true today, not the window-open and
-	// 90-day ones it was too late for; then the next one when its day comes.
+	// The running scheduler sends one email, saying where things stand today (9 days
+	// left), not the window-open, 90-day and 30-day steps it was too late for; then the
+	// next one when its day comes.
 	waitForMail(t, h.box, "r", want)
 	h.clock.Set(time.Date(2026, 9, 13, 8, 0, 0, 0, time.UTC))
-	want = append(want, "Technician Commitment: Uni r's self-assessment and action plan is due in 7 days (2026-09-20) -> lead@exampleton.ac.uk (ics true)")
+	want = append(want, "Technician Commitment: Uni r's self-assessment and action plan is due in 7 days (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)")
 	waitForMail(t, h.box, "r", want)
 
 	// The service is down from the 18th to the 20th: the 1-day reminder falls due while
@@ -440,7 +441,7 @@ func TestARestartedSchedulerSendsWhatFellDueOnceWithoutFlooding(t *testing.T) {
 	stop()
 	h.clock.Set(time.Date(2026, 9, 20, 7, 0, 0, 0, time.UTC))
 	restarted, _ := h.restartable()
-	want = append(want, "Technician Commitment: Uni r's self-assessment and action plan is due today -> lead@exampleton.ac.uk (ics true)")
+	want = append(want, "Technician Commitment: Uni r's self-assessment and action plan is due today (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)")
 	waitForMail(t, h.box, "r", want)
 	for range 3 {
 		if _, err := restarted.App.Sweep(context.Background()); err != nil {
@@ -552,6 +553,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 func TestFundEventsSendReceiptsOnceAndRefuseHeaderInjection(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("o1", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
 	ctx := context.Background()
 	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
 		t.Fatal(err)
@@ -574,17 +576,23 @@ func TestFundEventsSendReceiptsOnceAndRefuseHeaderInjection(t *testing.T) {
 	send("evt-2", evil)
 
 	testenv.Eventually(t, 10*time.Second, func() error {
-		if n := len(h.box.all()); n != 2 {
-			return fmt.Errorf("%d emails, want 2 receipts", n)
+		if n := len(h.box.all()); n != 3 {
+			return fmt.Errorf("%d emails, want 2 receipts and the lead's copy of the decision", n)
 		}
 		ops := h.http.Token(auth.RoleOps, "")
-		gaveUp := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=gave_up", ops, nil)).JSON(t)["items"].([]any)
+		gaveUp := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=given_up", ops, nil)).JSON(t)["items"].([]any)
 		if len(gaveUp) != 1 || !strings.Contains(gaveUp[0].(map[string]any)["last_error"].(string), "line break") {
 			return fmt.Errorf("the injected header is not recorded as refused: %v", gaveUp)
 		}
 		return nil
 	})
 	for _, m := range h.box.all() {
+		if strings.Contains(m.Subject, "decision on") {
+			if strings.Join(m.To, ",") != "lead@exampleton.ac.uk" {
+				t.Errorf("the decision went to %v, want only the lead (the applicant's header was refused)", m.To)
+			}
+			continue
+		}
 		if !strings.Contains(m.Subject, "application received") || !m.Unsub || !strings.Contains(m.Text, "£850.00") {
 			t.Errorf("receipt %+v: want the subject, List-Unsubscribe and the amount", m)
 		}
@@ -597,6 +605,7 @@ func TestFundEventsSendReceiptsOnceAndRefuseHeaderInjection(t *testing.T) {
 func TestFundDecisionsAndReportRemindersReachApplicantAndLead(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("o1", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
 	ctx := context.Background()
 	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
 		t.Fatal(err)
@@ -621,9 +630,9 @@ func TestFundDecisionsAndReportRemindersReachApplicantAndLead(t *testing.T) {
 	sort.Strings(got)
 	want := []string{
 		"ann@exampleton.ac.uk: Technician Collaboration Fund: your application is funded — Skills exchange",
-		"ann@exampleton.ac.uk: Technician Collaboration Fund: your project report is due by 2027-12-31",
+		"ann@exampleton.ac.uk: Technician Collaboration Fund: your project report is due by Friday 31 December 2027",
 		"lead@exampleton.ac.uk: Technician Collaboration Fund: your application is funded — Skills exchange",
-		"lead@exampleton.ac.uk: Technician Collaboration Fund: your project report is due by 2027-12-31",
+		"lead@exampleton.ac.uk: Technician Collaboration Fund: your project report is due by Friday 31 December 2027",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("fund emails (-want +got):\n%s", diff)
@@ -647,7 +656,7 @@ func TestReviewersAreToldRemindedOnlyWhileTheirReviewIsOutstandingAndChased(t *t
 	for i, p := range []events.Payload{
 		rita, rob, ray, dee,
 		events.ReviewSubmittedV1{RoundID: "r1", SubmissionID: "s1", ReviewerID: "rita", Summary: "Clear plan."},
-		events.AssignmentRemovedV1{RoundID: "r1", SubmissionID: "s1", ReviewerID: "ray", Reason: "conflict", ReviewerName: ray.ReviewerName, ReviewerEmail: ray.ReviewerEmail},
+		events.AssignmentRemovedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "ray", Reason: "conflict", ReviewerName: ray.ReviewerName, ReviewerEmail: ray.ReviewerEmail},
 		events.AssignmentDeclinedV1{RoundID: "r1", SubmissionID: "s1", ReviewerID: "dee", Reason: "leave"},
 	} {
 		data, _ := json.Marshal(p)
@@ -673,20 +682,20 @@ func TestReviewersAreToldRemindedOnlyWhileTheirReviewIsOutstandingAndChased(t *t
 
 	var got []string
 	for _, m := range h.box.all() {
-		if !strings.Contains(m.Subject, "Uni v") {
+		if strings.Contains(m.Subject, "review") {
 			got = append(got, fmt.Sprintf("%s: %s (ics %v)", strings.Join(m.To, ","), m.Subject, m.ICS))
 		}
 	}
 	sort.Strings(got)
 	want := []string{
-		"dee@othertown.ac.uk: Technician Commitment peer review: a submission is assigned to you (ics false)",
-		"lead@exampleton.ac.uk: Technician Commitment: your peer-review feedback is ready (ics false)",
-		"ray@othertown.ac.uk: Technician Commitment peer review: a submission is assigned to you (ics false)",
-		"ray@othertown.ac.uk: Technician Commitment peer review: a submission is no longer assigned to you (ics false)",
-		"rita@othertown.ac.uk: Technician Commitment peer review: a submission is assigned to you (ics false)",
-		"rob@othertown.ac.uk: Technician Commitment peer review: a submission is assigned to you (ics false)",
-		"rob@othertown.ac.uk: Technician Commitment peer review: your review is due on 31 May 2027 (ics true)",
-		"rob@othertown.ac.uk: Technician Commitment peer review: your review is overdue (ics false)",
+		"dee@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is assigned to you, due Monday 31 May 2027, 17:00 BST (ics true)",
+		"lead@exampleton.ac.uk: Technician Commitment: the peer-review feedback on Uni v's submission is ready (ics false)",
+		"ray@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is assigned to you, due Monday 31 May 2027, 17:00 BST (ics true)",
+		"ray@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is no longer assigned to you (ics false)",
+		"rita@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is assigned to you, due Monday 31 May 2027, 17:00 BST (ics true)",
+		"rob@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is assigned to you, due Monday 31 May 2027, 17:00 BST (ics true)",
+		"rob@othertown.ac.uk: Technician Commitment peer review (round r1): your review of Uni v's submission is due in 7 days (Monday 31 May 2027, 17:00 BST) (ics true)",
+		"rob@othertown.ac.uk: Technician Commitment peer review (round r1): your review of Uni v's submission is overdue (ics true)",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("review emails (-want +got):\n%s", diff)

@@ -73,7 +73,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	application, err := app.New(orgs, reminders, assignments, deliveries, sender, p.Clock, app.Config{Ladder: policy, ReviewDaysBefore: cfg.Notify.ReviewDaysBefore, MaxAttempts: cfg.Notify.MaxAttempts, PublicURL: cfg.Notify.PublicURL})
+	application, err := app.New(app.Deps{Organisations: orgs, Reminders: reminders, Assignments: assignments, Deliveries: deliveries,
+		Calendars: adapters.NewCalendarTokens(p.DB), Sender: sender, Clock: p.Clock},
+		app.Config{Ladder: policy, ReviewDaysBefore: cfg.Notify.ReviewDaysBefore, MaxAttempts: cfg.Notify.MaxAttempts,
+			PublicURL: cfg.Notify.PublicURL, PortalURL: cfg.Notify.PortalURL})
 	if err != nil {
 		return fail(err)
 	}

@@ -1,6 +1,7 @@
 // Package ladder is the reminder ladder of an obligation: which emails are due on
-// which days, to whom, and what they say. It is pure: given an obligation and a day it
-// answers what should have been sent by then.
+// which days, and which of those due is still worth sending. It is pure: given an
+// obligation and a day it answers what should have been sent by then. What an email
+// says is not the step's: it is the obligation's position on the day it is sent.
 package ladder
 
 import (
@@ -121,26 +122,6 @@ func Decide(st State, due []Reminder) []Outcome {
 		}
 	}
 	return out
-}
-
-// Subject is the email subject of a step.
-func Subject(org string, o Obligation, s Step) string {
-	what := "self-assessment and action plan"
-	if o.Kind == "action_plan" {
-		what = "action plan"
-	}
-	switch {
-	case s.Name == "window-open":
-		return fmt.Sprintf("Technician Commitment: %s's %s window is open (due %s)", org, what, o.Due)
-	case s.Overdue:
-		return fmt.Sprintf("Technician Commitment: %s's %s is %d days overdue", org, what, -s.DaysLeft)
-	case s.DaysLeft == 0:
-		return fmt.Sprintf("Technician Commitment: %s's %s is due today", org, what)
-	case s.DaysLeft == 1:
-		return fmt.Sprintf("Technician Commitment: %s's %s is due tomorrow", org, what)
-	default:
-		return fmt.Sprintf("Technician Commitment: %s's %s is due in %d days (%s)", org, what, s.DaysLeft, o.Due)
-	}
 }
 
 // ParseDays reads a configured list such as "90,30,7,1,0".

@@ -25,6 +25,7 @@ func FuzzHandlers(f *testing.F) {
 	}
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, "none"
 	_ = ln.Close()
+	cfg.Notify.PublicURL, cfg.Notify.PortalURL = "https://notify.example.org", "https://portal.example.org"
 	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard(), NoSweeper: true})
 	if err != nil {
 		f.Fatal(err)

@@ -6,9 +6,9 @@ package events
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -38,7 +38,8 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(err)
 			}
 			return a.Assign(ctx, e.ID, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
-				OrganisationID: p.OrganisationID, Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, Deadline: p.ReviewDeadline})
+				OrganisationID: p.OrganisationID, RoundName: p.RoundName, OrganisationName: p.OrganisationName,
+				Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, Deadline: p.ReviewDeadline})
 		case events.AssignmentDeclinedV1{}.EventType():
 			p, err := events.Decode[events.AssignmentDeclinedV1](e)
 			if err != nil {
@@ -56,43 +57,33 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			if err := a.CloseAssignment(ctx, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID}); err != nil {
+			as := app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID, OrganisationID: p.OrganisationID,
+				RoundName: p.RoundName, OrganisationName: p.OrganisationName, Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}}
+			if err := a.CloseAssignment(ctx, as); err != nil {
 				return err
 			}
 			if p.ReviewerEmail == "" { // an older producer that does not say who to tell
 				return nil
 			}
-			return a.Notify(ctx, e.ID, p.OrganisationID, "review-unassigned", []mail.Person{{Name: p.ReviewerName, Email: p.ReviewerEmail}},
-				"Technician Commitment peer review: a submission is no longer assigned to you",
-				mail.Content{Paragraphs: []string{"ITSS has taken a submission off your list for this round, so no review of it is needed from you. Thank you for being ready to help."}}, false)
+			return a.Unassign(ctx, e.ID, as)
 		case events.ReviewOverdueV1{}.EventType():
 			p, err := events.Decode[events.ReviewOverdueV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Notify(ctx, e.ID, "", "review-overdue", []mail.Person{{Name: p.ReviewerName, Email: p.ReviewerEmail}},
-				"Technician Commitment peer review: your review is overdue",
-				mail.Content{Paragraphs: []string{
-					fmt.Sprintf("The round's review deadline, %s, has passed and your review is still outstanding. Please submit it, or tell ITSS if you cannot.", p.ReviewDeadline.In(london()).Format("2 January 2006 15:04")),
-				}}, false)
+			return a.ReviewOverdue(ctx, e.ID, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
+				OrganisationID: p.OrganisationID, RoundName: p.RoundName, OrganisationName: p.OrganisationName,
+				Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, Deadline: p.ReviewDeadline})
 		case events.FeedbackReleasedV1{}.EventType():
 			p, err := events.Decode[events.FeedbackReleasedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.NotifyLead(ctx, e.ID, p.OrganisationID, mail.Person{Name: p.LeadName, Email: p.LeadEmail}, "review-feedback", "Technician Commitment: your peer-review feedback is ready",
-				mail.Content{Paragraphs: []string{"The peer reviewers' consolidated feedback on your submission is released. Read it, with the scores per theme, through the review service."}})
+			return a.FeedbackReleased(ctx, e.ID, p.OrganisationID, p.OrganisationName, p.RoundName, p.RoundID, p.SubmissionID,
+				mail.Person{Name: p.LeadName, Email: p.LeadEmail})
 		}
 		return nil
 	}
-}
-
-func london() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
 }
 
 // Organisations keeps contacts and the open obligation of each organisation, in order.
@@ -121,7 +112,8 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			apply = func(o *app.Organisation) { o.Lead, o.Leader = person(p.NominatedLead), person(p.Leader) }
+			// A new lead gets a new feed address: the previous lead's stops answering.
+			return a.ChangeContacts(ctx, e.AggregateID, func(o *app.Organisation) { o.Lead, o.Leader = person(p.NominatedLead), person(p.Leader) })
 		case events.OrganisationAnnouncedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationAnnouncedV1](e)
 			if err != nil {
@@ -166,45 +158,44 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Notify(ctx, e.ID, p.OrganisationID, "fund-received", []mail.Person{person(p.Applicant), person(p.Endorsement)},
+			return a.FundEmail(ctx, e.ID, "fund-received", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: application received — "+p.Title,
-				mail.Content{Paragraphs: []string{
-					fmt.Sprintf("We have received the application %q (£%.2f requested). ITSS will assess it after the round closes and write with the decision.", p.Title, float64(p.RequestedAmountPence)/100),
-				}}, true)
+				[]string{fmt.Sprintf("We have received the application %q (%s requested). ITSS will assess it after the round closes and write with the decision.", p.Title, app.Pounds(p.RequestedAmountPence))},
+				civil.Date{}, true)
 		case events.ApplicationAwardedV1{}.EventType():
 			p, err := events.Decode[events.ApplicationAwardedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Notify(ctx, e.ID, p.OrganisationID, "fund-awarded", []mail.Person{person(p.Applicant), person(p.Endorsement)},
+			return a.FundEmail(ctx, e.ID, "fund-awarded", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: your application is funded — "+p.Title,
-				mail.Content{Paragraphs: []string{
-					fmt.Sprintf("Congratulations: %q is awarded £%.2f. A short report is due by %s, after the project ends.", p.Title, float64(p.AmountPence)/100, p.ReportDue),
-				}}, false)
+				[]string{fmt.Sprintf("Congratulations: %q is awarded %s. A short report on the project is due by %s; the attached calendar entry marks the date.", p.Title, app.Pounds(p.AmountPence), mail.Day(p.ReportDue))},
+				p.ReportDue, false)
 		case events.ApplicationDeclinedV1{}.EventType():
 			p, err := events.Decode[events.ApplicationDeclinedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Notify(ctx, e.ID, p.OrganisationID, "fund-declined", []mail.Person{person(p.Applicant), person(p.Endorsement)},
+			return a.FundEmail(ctx, e.ID, "fund-declined", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: decision on "+p.Title,
-				mail.Content{Paragraphs: []string{
-					fmt.Sprintf("Thank you for applying with %q. This time the panel could not fund it.", p.Title),
-					"The panel's feedback: " + p.Feedback,
-				}}, false)
+				[]string{fmt.Sprintf("Thank you for applying with %q. This time the panel could not fund it.", p.Title), "The panel's feedback: " + p.Feedback},
+				civil.Date{}, false)
 		case events.ReportDueV1{}.EventType():
 			p, err := events.Decode[events.ReportDueV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Notify(ctx, e.ID, p.OrganisationID, "fund-report-due", []mail.Person{person(p.Applicant), person(p.Endorsement)},
-				"Technician Collaboration Fund: your project report is due by "+p.Due.String(),
-				mail.Content{Paragraphs: []string{
-					fmt.Sprintf("The project %q has ended. Please send its short report through the fund API by %s.", p.Title, p.Due),
-				}}, false)
+			return a.FundEmail(ctx, e.ID, "fund-report-due", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
+				"Technician Collaboration Fund: your project report is due by "+mail.Day(p.Due),
+				[]string{fmt.Sprintf("The project %q has ended. Please send its short report by %s; the attached calendar entry marks the date.", p.Title, mail.Day(p.Due))},
+				p.Due, false)
 		}
 		return nil
 	}
+}
+
+func application(id, org, title string, applicant events.Person) app.Application {
+	return app.Application{ID: id, OrganisationID: org, Title: title, Applicant: person(applicant)}
 }
 
 func person(p events.Person) mail.Person { return mail.Person{Name: p.Name, Email: p.Email} }

@@ -116,11 +116,14 @@ func (h *Handlers) PreviewReminders(c echo.Context, params api.PreviewRemindersP
 	if err != nil {
 		return err
 	}
-	limit := 50
+	limit, cursor := 50, ""
 	if params.Limit != nil {
 		limit = *params.Limit
 	}
-	rs, err := h.app.Preview(c.Request().Context(), by, limit)
+	if params.Cursor != nil {
+		cursor = *params.Cursor
+	}
+	rs, next, err := h.app.Preview(c.Request().Context(), by, limit, cursor)
 	if err != nil {
 		return err
 	}
@@ -129,7 +132,11 @@ func (h *Handlers) PreviewReminders(c echo.Context, params api.PreviewRemindersP
 		items[i] = map[string]any{"organisation_id": r.OrganisationID, "organisation_name": r.OrganisationName, "obligation_id": r.ObligationID,
 			"step": r.Step, "on": r.On.String(), "subject": r.Subject, "to": people(r.To)}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	body := map[string]any{"items": items}
+	if next != "" {
+		body["next_cursor"] = next
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 // GetCalendarURL returns the organisation's feed address.
@@ -139,6 +146,19 @@ func (h *Handlers) GetCalendarURL(c echo.Context, id string) error {
 		return err
 	}
 	url, err := h.app.CalendarURL(c.Request().Context(), by, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"url": url})
+}
+
+// RotateCalendar replaces the organisation's feed address.
+func (h *Handlers) RotateCalendar(c echo.Context, id string) error {
+	by, err := auth.MustFromContext(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	url, err := h.app.RotateCalendar(c.Request().Context(), by, id)
 	if err != nil {
 		return err
 	}

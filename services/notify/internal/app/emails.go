@@ -1,0 +1,304 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/services/notify/internal/ical"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// The portal's pages that emails link to: where the reader acts. The portal serves
+// them; they are named here once.
+func (a *App) obligationURL(org string) string {
+	return a.cfg.PortalURL + "/obligations/" + url.PathEscape(org)
+}
+
+func (a *App) reviewURL(round, submission string) string {
+	return a.cfg.PortalURL + "/reviews/" + url.PathEscape(round) + "/" + url.PathEscape(submission)
+}
+
+func (a *App) feedbackURL(org, submission string) string {
+	return a.obligationURL(org) + "/feedback/" + url.PathEscape(submission)
+}
+
+func (a *App) applicationURL(id string) string {
+	return a.cfg.PortalURL + "/fund/applications/" + url.PathEscape(id)
+}
+
+// Email is an event-driven email (a receipt, a decision, an assignment): the same
+// content to each recipient, greeted by name.
+type Email struct {
+	Cause, Org, Kind string
+	Subject          string
+	Content          mail.Content
+	ICS              []byte
+	Optional         bool
+}
+
+// Notify sends e to each recipient, once per recipient and cause.
+func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
+	seen := map[string]bool{}
+	for _, r := range to {
+		if r.Email == "" || seen[r.Email] {
+			continue
+		}
+		seen[r.Email] = true
+		k := key(r.Email, e.Cause, e.Kind)
+		m, err := compose(k, r.Person, e.Subject, e.Content, e.ICS, e.Optional)
+		if err != nil {
+			return err
+		}
+		if _, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: e.Org, Kind: e.Kind, Message: m, About: e.Cause, Role: r.Role, Content: e.Content}, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func compose(k string, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (mail.Message, error) {
+	m := mail.Message{MessageID: k + "@technician-commitment.itss.org.uk", To: []mail.Person{to}, Subject: subject, Optional: optional, ICS: ics}
+	c.Greeting = "Dear " + to.Name + ","
+	if err := mail.Render(&m, c); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+// recompose makes a later attempt of d say what is true when it is sent, to whoever
+// holds the recipient's role then: the lead or head the signatory service last named
+// (a wrong address or name that made the relay refuse it may have been corrected).
+func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
+	if d.Kind == "reminder" && d.About != "" {
+		return a.recomposeReminder(ctx, d)
+	}
+	if d.Role != RoleLead && d.Role != RoleHead {
+		return d, nil
+	}
+	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
+	if err != nil || !ok {
+		return d, err
+	}
+	to := o.Lead
+	if d.Role == RoleHead {
+		to = o.Leader
+	}
+	if to.Email == "" {
+		return d, nil
+	}
+	m, err := compose(d.Key, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+	if err != nil {
+		return d, err
+	}
+	d.Message = m
+	return d, nil
+}
+
+// lead is the organisation's nominated lead as the signatory service last named them,
+// and whether the organisation is still in the Commitment.
+func (a *App) lead(ctx context.Context, org string) (mail.Person, bool, error) {
+	o, ok, err := a.orgs.Get(ctx, org)
+	if err != nil || !ok {
+		return mail.Person{}, true, err
+	}
+	return o.Lead, !o.Withdrawn, nil
+}
+
+// orgName is what an email calls an organisation: the name the event gave, else the
+// one the read model holds, else its id.
+func (a *App) orgName(ctx context.Context, org, named string) (string, error) {
+	if named != "" {
+		return named, nil
+	}
+	o, ok, err := a.orgs.Get(ctx, org)
+	if err != nil {
+		return "", err
+	}
+	if ok && o.Name != "" {
+		return o.Name, nil
+	}
+	if org == "" {
+		return "an institution", nil
+	}
+	return "organisation " + org, nil
+}
+
+func roundName(id, named string) string {
+	if named != "" {
+		return named
+	}
+	return "round " + id
+}
+
+// reviewDeadline is the calendar entry of a review's deadline.
+func (a *App) reviewDeadline(as Assignment, round, org string) []byte {
+	return ical.Calendar("Technician Commitment peer review", []ical.Event{{
+		UID: as.RoundID + "-" + as.SubmissionID + "-" + as.ReviewerID + "-review@technician-commitment.itss.org.uk", At: as.Deadline,
+		Summary:     fmt.Sprintf("Peer review due: %s's submission (%s)", org, round),
+		Description: "Submit the review in the Technician Commitment portal.",
+		URL:         a.reviewURL(as.RoundID, as.SubmissionID),
+	}}, a.clock.Now())
+}
+
+// Assign records a reviewer's assignment and tells them of it; the reminder before
+// the deadline follows from the sweep.
+func (a *App) Assign(ctx context.Context, cause string, as Assignment) error {
+	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
+	if err != nil {
+		return err
+	}
+	as.OrganisationName = org
+	if a.cfg.ReviewDaysBefore > 0 {
+		as.RemindOn = civil.Of(as.Deadline.In(london)).AddDays(-a.cfg.ReviewDaysBefore)
+		if err := a.assignments.Open(ctx, as); err != nil {
+			return err
+		}
+	}
+	round := roundName(as.RoundID, as.RoundName)
+	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-assigned",
+		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is assigned to you, due %s", round, org, mail.Time(as.Deadline)),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("You have been asked to review %s's submission (%s) in the peer review round %s.", org, as.SubmissionID, round),
+			fmt.Sprintf("Please accept or decline it, and submit your review by %s. The attached calendar entry marks the deadline. Read the submission and give your review in the Technician Commitment portal:", mail.Time(as.Deadline)),
+		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)},
+		ICS: a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})
+}
+
+// remindReviewers sends the reminder before each open review's deadline. The
+// assignment is read as it stands now, so a review already in is not chased, and the
+// reminder's key makes it once per assignment however many replicas sweep.
+func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error) {
+	due, err := a.assignments.DueForReminder(ctx, today, a.clock.Now(), 500)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, as := range due {
+		k := key(as.Reviewer.Email, "assignment:"+as.Key(), "review-due-soon")
+		if _, done, err := a.deliveries.Get(ctx, k); err != nil || done {
+			if err != nil {
+				return sent, err
+			}
+			continue
+		}
+		org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
+		if err != nil {
+			return sent, err
+		}
+		round := roundName(as.RoundID, as.RoundName)
+		left := today.DaysUntil(civil.Of(as.Deadline.In(london)))
+		when := "in " + mail.Days(left)
+		switch left {
+		case 0:
+			when = "today"
+		case 1:
+			when = "tomorrow"
+		}
+		c := mail.Content{Paragraphs: []string{
+			fmt.Sprintf("A reminder that your review of %s's submission (%s) in the peer review round %s is due %s: by %s.", org, as.SubmissionID, round, when, mail.Time(as.Deadline)),
+			"Submit it in the Technician Commitment portal. Thank you for giving your time to the Commitment community.",
+		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)}
+		m, err := compose(k, as.Reviewer, fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline)), c, a.reviewDeadline(as, round, org), false)
+		if err != nil {
+			return sent, err
+		}
+		ok, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: as.OrganisationID, Kind: "review-due-soon", Message: m, About: "assignment:" + as.Key(), Role: RoleReviewer, Content: c}, 1)
+		if err != nil {
+			return sent, err
+		}
+		if ok {
+			sent++
+		}
+	}
+	return sent, nil
+}
+
+// ReviewOverdue chases a review still outstanding after the round's deadline, unless
+// by the time the chase is sent (late, after downtime) the review is in, or the
+// reviewer declined or was taken off it.
+func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) error {
+	if done, err := a.assignments.Closed(ctx, as); err != nil || done {
+		return err
+	}
+	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
+	if err != nil {
+		return err
+	}
+	round := roundName(as.RoundID, as.RoundName)
+	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-overdue",
+		Subject: fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is overdue", round, org),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("The deadline for your review of %s's submission (%s) in the peer review round %s was %s, and the review is still outstanding.", org, as.SubmissionID, round, mail.Time(as.Deadline)),
+			"Please submit it in the Technician Commitment portal, or tell ITSS if you cannot:",
+		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)},
+		ICS: a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})
+}
+
+// Unassign tells a reviewer that a submission was taken off their list.
+func (a *App) Unassign(ctx context.Context, cause string, as Assignment) error {
+	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
+	if err != nil {
+		return err
+	}
+	round := roundName(as.RoundID, as.RoundName)
+	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-unassigned",
+		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is no longer assigned to you", round, org),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("ITSS has taken %s's submission (%s) in the peer review round %s off your list, so no review of it is needed from you. Thank you for being ready to help.", org, as.SubmissionID, round),
+			"Your remaining assignments are in the Technician Commitment portal:",
+		}, Action: a.cfg.PortalURL + "/reviews"}}, Recipient{as.Reviewer, RoleReviewer})
+}
+
+// FeedbackReleased tells an institution's lead, as the signatory service last named
+// them (or, failing that, as the event names them), that its feedback is ready.
+func (a *App) FeedbackReleased(ctx context.Context, cause, org, orgName, round, roundID, submission string, named mail.Person) error {
+	lead, active, err := a.lead(ctx, org)
+	if err != nil || !active {
+		return err
+	}
+	if lead.Email == "" {
+		lead = named
+	}
+	name, err := a.orgName(ctx, org, orgName)
+	if err != nil {
+		return err
+	}
+	return a.Notify(ctx, Email{Cause: cause, Org: org, Kind: "review-feedback",
+		Subject: fmt.Sprintf("Technician Commitment: the peer-review feedback on %s's submission is ready", name),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("The peer reviewers' consolidated feedback on %s's submission (%s), from the review round %s, is released.", name, submission, roundName(roundID, round)),
+			"Read it, with the scores per theme, in the Technician Commitment portal:",
+		}, Action: a.feedbackURL(org, submission)}}, Recipient{lead, RoleLead})
+}
+
+// Application is what the fund's events say of an application.
+type Application struct {
+	ID, OrganisationID, Title string
+	Applicant                 mail.Person
+}
+
+// FundEmail sends a fund email about an application to the applicant, as the fund
+// service holds them (the person whose own sign-in made the application), and to the
+// organisation's nominated lead as the signatory service last named them. It never
+// goes to an address typed into the application (its endorsement), which nobody has
+// checked belongs to the organisation.
+func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application, subject string, paras []string, due civil.Date, optional bool) error {
+	lead, _, err := a.lead(ctx, app.OrganisationID)
+	if err != nil {
+		return err
+	}
+	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional,
+		Content: mail.Content{Paragraphs: append(paras, "The application, and what is needed next, is in the Technician Commitment portal:"), Action: a.applicationURL(app.ID)}}
+	if !due.IsZero() {
+		e.ICS = ical.Calendar("Technician Collaboration Fund", []ical.Event{{
+			UID: app.ID + "-report@technician-commitment.itss.org.uk", On: due, Summary: "Technician Collaboration Fund report due: " + app.Title,
+			URL: a.applicationURL(app.ID),
+		}}, a.clock.Now())
+	}
+	return a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}, Recipient{lead, RoleLead})
+}
+
+// Pounds says an amount in pence as money.
+func Pounds(pence int64) string { return fmt.Sprintf("£%d.%02d", pence/100, pence%100) }

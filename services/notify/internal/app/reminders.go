@@ -1,0 +1,244 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
+	"github.com/itss/techcommit/services/notify/internal/ical"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// Recipient is a person and the role in which they are written to.
+type Recipient struct {
+	mail.Person
+	Role string
+}
+
+func people(rs []Recipient) []mail.Person {
+	out := make([]mail.Person, len(rs))
+	for i, r := range rs {
+		out[i] = r.Person
+	}
+	return out
+}
+
+// recipients are who a reminder goes to: the nominated lead, and the head of the
+// institution too at the ladder's overdue steps. The lead comes first, so that the
+// head's email can say when the lead was told, today included.
+func recipients(o Organisation, step ladder.Step) []Recipient {
+	to := []Recipient{{o.Lead, RoleLead}}
+	if step.Overdue && o.Leader.Email != "" && o.Leader.Email != o.Lead.Email {
+		to = append(to, Recipient{o.Leader, RoleHead})
+	}
+	return to
+}
+
+func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminder) (int, error) {
+	ob := a.ladderOf(&o)
+	sent := 0
+	for _, to := range recipients(o, r.Step) {
+		k := reminderKey(to.Email, r)
+		m, err := a.reminder(ctx, o, ob, r.Step, to, k)
+		if err != nil {
+			return sent, err
+		}
+		ok, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: o.ID, Kind: "reminder", Step: r.Step.Name, Message: m,
+			About: about(r.ObligationID, r.Due), Role: to.Role}, 1)
+		if err != nil {
+			return sent, err
+		}
+		if ok {
+			sent++
+		}
+	}
+	return sent, nil
+}
+
+// about names an obligation as scheduled: a moved due date is something else.
+func about(obligation string, due civil.Date) string { return obligation + "@" + due.String() }
+
+// reminderKey is the exactly-once key of a reminder: its recipient, the obligation as
+// scheduled (a moved due date is a new subject), and the step.
+func reminderKey(recipient string, r ladder.Reminder) string {
+	return key(recipient, about(r.ObligationID, r.Due), r.Step.Name)
+}
+
+func (a *App) ladderOf(o *Organisation) ladder.Obligation {
+	return ladder.Obligation{ID: o.Obligation.ID, Kind: o.Obligation.Kind, WindowOpens: o.Obligation.WindowOpens, Due: o.Obligation.Due}
+}
+
+func what(kind string) string {
+	if kind == "action_plan" {
+		return "action plan"
+	}
+	return "self-assessment and action plan"
+}
+
+// reminderSubject says where the obligation stands on the day the email is sent. The
+// step only decides that an email is due; what it says is the position that day, so
+// that an email sent late (after downtime, or for an obligation scheduled late) tells
+// the truth rather than what its step would have said on its own day.
+func reminderSubject(org string, ob ladder.Obligation, step ladder.Step, on civil.Date) string {
+	w, due := what(ob.Kind), mail.Day(ob.Due)
+	left := on.DaysUntil(ob.Due)
+	switch {
+	case left < 0:
+		return fmt.Sprintf("Technician Commitment: %s's %s is %s overdue (due %s)", org, w, mail.Days(-left), due)
+	case left == 0:
+		return fmt.Sprintf("Technician Commitment: %s's %s is due today (%s)", org, w, due)
+	case left == 1:
+		return fmt.Sprintf("Technician Commitment: %s's %s is due tomorrow (%s)", org, w, due)
+	case step.Name == "window-open":
+		return fmt.Sprintf("Technician Commitment: %s's %s window is open: due in %s (%s)", org, w, mail.Days(left), due)
+	default:
+		return fmt.Sprintf("Technician Commitment: %s's %s is due in %s (%s)", org, w, mail.Days(left), due)
+	}
+}
+
+// standing is the sentence that says where the obligation stands today.
+func standing(due, today civil.Date) string {
+	left := today.DaysUntil(due)
+	var where string
+	switch {
+	case left < 0:
+		where = "it is " + mail.Days(-left) + " overdue"
+	case left == 0:
+		where = "it is due today"
+	case left == 1:
+		where = "it is due tomorrow"
+	default:
+		where = "it is due in " + mail.Days(left)
+	}
+	return fmt.Sprintf("As of today, %s, %s.", mail.Day(today), where)
+}
+
+// reminder composes the reminder to one recipient, as of today.
+func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation, step ladder.Step, to Recipient, k string) (mail.Message, error) {
+	today := a.today()
+	w := what(ob.Kind)
+	m := mail.Message{
+		MessageID: k + "@technician-commitment.itss.org.uk",
+		To:        []mail.Person{to.Person}, Subject: reminderSubject(o.Name, ob, step, today),
+	}
+	link := a.obligationURL(o.ID)
+	var c mail.Content
+	if to.Role == RoleHead {
+		told, err := a.leadToldOn(ctx, o, ob)
+		if err != nil {
+			return m, err
+		}
+		lead := "its nominated lead for the Technician Commitment"
+		if o.Lead.Name != "" {
+			lead += ", " + o.Lead.Name + ","
+		}
+		toldLine := fmt.Sprintf("%s was reminded of it by email on %s.", upper(lead), mail.List(told))
+		if len(told) == 0 {
+			toldLine = fmt.Sprintf("%s is being reminded of it by email today.", upper(lead))
+		}
+		c = mail.Content{Paragraphs: []string{
+			fmt.Sprintf("You are receiving this email because you are the head of %s, which has signed the Technician Commitment, and %s's %s is overdue. It was due on %s.", o.Name, o.Name, w, mail.Day(ob.Due)),
+			standing(ob.Due, today),
+			toldLine,
+			fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. The lead submits it, and you can see %s's obligations, in the Technician Commitment portal:", o.Name),
+		}, Action: link}
+	} else {
+		paras := []string{
+			fmt.Sprintf("%s's %s for the Technician Commitment is due on %s. Submissions have been open since %s.", o.Name, w, mail.Day(ob.Due), mail.Day(ob.WindowOpens)),
+			standing(ob.Due, today),
+		}
+		if today.After(ob.Due) {
+			paras = append(paras, "Please submit it, or tell ITSS if something stands in the way.")
+		}
+		paras = append(paras, "The attached calendar entry marks the due date. Submit it, and see your organisation's obligations and its calendar feed, in the Technician Commitment portal:")
+		c = mail.Content{Paragraphs: paras, Action: link}
+	}
+	c.Greeting = "Dear " + to.Name + ","
+	if err := mail.Render(&m, c); err != nil {
+		return m, err
+	}
+	m.ICS = ical.Calendar(o.Name+" Technician Commitment", []ical.Event{{
+		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due,
+		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", w, o.Name), URL: link,
+	}}, a.clock.Now())
+	return m, nil
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// leadToldOn lists the days the lead was sent a reminder of this obligation, oldest
+// first, from the delivery log.
+func (a *App) leadToldOn(ctx context.Context, o Organisation, ob ladder.Obligation) ([]string, error) {
+	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusSent, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	var days []string
+	seen := map[string]bool{}
+	for i := len(ds) - 1; i >= 0; i-- { // the log is newest first
+		d := ds[i]
+		if d.Kind != "reminder" || d.Role != RoleLead || d.About != about(ob.ID, ob.Due) {
+			continue
+		}
+		day := mail.Day(civil.Of(d.SentAt.In(london)))
+		if !seen[day] {
+			seen[day] = true
+			days = append(days, day)
+		}
+	}
+	return days, nil
+}
+
+// recomposeReminder composes a reminder again for a later attempt: as of today, to
+// whoever holds the recipient's role now. A reminder that is no longer true (the
+// obligation was met, moved or replaced, or the organisation withdrew) is given up.
+func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, error) {
+	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
+	if err != nil {
+		return d, err
+	}
+	switch {
+	case !ok || o.Obligation == nil:
+		return d, Permanent(fmt.Errorf("no longer true: %s has no open obligation", d.OrganisationID))
+	case o.Withdrawn:
+		return d, Permanent(fmt.Errorf("no longer true: %s withdrew", d.OrganisationID))
+	case about(o.Obligation.ID, o.Obligation.Due) != d.About:
+		return d, Permanent(fmt.Errorf("no longer true: the obligation %s was replaced or moved", d.About))
+	case o.Obligation.Met:
+		return d, Permanent(fmt.Errorf("no longer true: the obligation %s was met", d.About))
+	}
+	ob := a.ladderOf(&o)
+	// Only the latest step due today is worth sending: the sweep has sent it (or
+	// will retry it), and older steps retried now would say the same thing again,
+	// one email each, after an outage of the relay.
+	var step, latest ladder.Step
+	today := a.today()
+	for _, s := range a.cfg.Ladder.Steps(ob) {
+		if s.Name == d.Step {
+			step = s
+		}
+		if !s.On.After(today) {
+			latest = s
+		}
+	}
+	if latest.Name != d.Step {
+		return d, Permanent(fmt.Errorf("superseded: the %s reminder is the one that is true today", latest.Name))
+	}
+	to := Recipient{o.Lead, RoleLead}
+	if d.Role == RoleHead {
+		to = Recipient{o.Leader, RoleHead}
+	}
+	m, err := a.reminder(ctx, o, ob, step, to, d.Key)
+	if err != nil {
+		return d, err
+	}
+	d.Message = m
+	return d, nil
+}

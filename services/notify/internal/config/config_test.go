@@ -1,0 +1,51 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	libconfig "github.com/itss/techcommit/libs/config"
+)
+
+// platformEnv is the shared settings a service cannot start without.
+func platformEnv() map[string]string {
+	return map[string]string{"MONGO_URI": "mongodb://db", "NATS_URL": "nats://bus", "AUTH_JWKS_URL": "https://id.example.org/jwks",
+		"AUTH_ISSUER": "https://id.example.org", "AUTH_AUDIENCE": "tc-notify"}
+}
+
+// No address notify mails through or links to has a default: a default would be a
+// development address, and a service that mailed the local catcher, or linked people
+// to 127.0.0.1, would fail silently. Start-up fails naming each missing variable.
+func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	err := libconfig.LoadFrom(&c, platformEnv())
+	if err == nil {
+		t.Fatal("notify starts without its mail relay, public address and portal address")
+	}
+	for _, name := range []string{"SMTP_HOST", "SMTP_PORT", "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("the start-up error does not name %s: %v", name, err)
+		}
+	}
+	for _, dev := range []string{"127.0.0.1", "1025", "8083"} {
+		if strings.Contains(c.SMTP.Host+" "+c.Notify.PublicURL+" "+c.Notify.PortalURL, dev) || (dev == "1025" && c.SMTP.Port == 1025) {
+			t.Errorf("a default still points at the development address %s", dev)
+		}
+	}
+
+	env := platformEnv()
+	for k, v := range map[string]string{"SMTP_HOST": "smtp.itss.org.uk", "SMTP_PORT": "587", "NOTIFY_PUBLIC_URL": "https://notify.tc.itss.org.uk",
+		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk"} {
+		env[k] = v
+	}
+	c = Default()
+	if err := libconfig.LoadFrom(&c, env); err != nil {
+		t.Fatalf("a complete configuration is refused: %v", err)
+	}
+	env["NOTIFY_PORTAL_URL"] = "portal.tc.itss.org.uk/"
+	c = Default()
+	if err := libconfig.LoadFrom(&c, env); err == nil || !strings.Contains(err.Error(), "NOTIFY_PORTAL_URL") {
+		t.Errorf("a portal address that is not an absolute URL is accepted: %v", err)
+	}
+}

@@ -1,0 +1,435 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// sweepOn moves the clock to 08:00 London time on day and sweeps once, as the first
+// sweep after notify comes back from being down since the previous call.
+func (h *harness) sweepOn(day civil.Date) {
+	h.t.Helper()
+	h.clock.Set(time.Date(day.Time().Year(), day.Time().Month(), day.Time().Day(), 8, 0, 0, 0, time.UTC))
+	for _, s := range h.svcs {
+		if _, err := s.App.Sweep(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// mailOf lists the emails about organisation org since the n-th, as subject -> recipients.
+func mailOf(h *harness, org string, from int) []received {
+	var out []received
+	for _, m := range h.box.all()[from:] {
+		if strings.Contains(m.Subject, "Uni "+org) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// After notify was down across several steps of the ladder, the first sweep sends one
+// email per recipient, and it states where the obligation stands on the day it is
+// sent, not what the last missed step would have said on its own day.
+func TestACatchUpSendsOneEmailStatingThePositionOnTheDayItIsSent(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("t", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 3, 20)) // the window opens
+	cases := []struct {
+		day     civil.Date
+		subject string
+		text    []string
+		to      []string
+	}{
+		// Down since March: the 90-day and 30-day steps are missed; the 7-day step is the
+		// last due, but there are 2 days left.
+		{civil.New(2026, 12, 2), "Technician Commitment: Uni t's self-assessment and action plan is due in 2 days (Friday 4 December 2026)",
+			[]string{"As of today, Wednesday 2 December 2026, it is due in 2 days.", "https://portal.example.org/obligations/t"}, []string{"lead@exampleton.ac.uk"}},
+		// Down again over the last day and the due date: 3 days overdue.
+		{civil.New(2026, 12, 7), "Technician Commitment: Uni t's self-assessment and action plan is 3 days overdue (due Friday 4 December 2026)",
+			[]string{"As of today, Monday 7 December 2026, it is 3 days overdue."}, []string{"lead@exampleton.ac.uk"}},
+		// Down from before the 7-day-overdue step until long after the 30-day one.
+		{civil.New(2027, 2, 16), "Technician Commitment: Uni t's self-assessment and action plan is 74 days overdue (due Friday 4 December 2026)",
+			[]string{"As of today, Tuesday 16 February 2027, it is 74 days overdue."}, []string{"lead@exampleton.ac.uk", "vc@exampleton.ac.uk"}},
+	}
+	for _, c := range cases {
+		before := len(h.box.all())
+		h.sweepOn(c.day)
+		h.sweepOn(c.day) // a second sweep on the same day sends nothing more
+		got := mailOf(h, "t", before)
+		var to []string
+		for _, m := range got {
+			to = append(to, m.To...)
+			if m.Subject != c.subject {
+				t.Errorf("%s: subject %q, want %q", c.day, m.Subject, c.subject)
+			}
+			for _, s := range c.text {
+				if !strings.Contains(m.Text, s) {
+					t.Errorf("%s: email to %v does not say %q:\n%s", c.day, m.To, s, m.Text)
+				}
+			}
+			if !m.ICS {
+				t.Errorf("%s: no .ics", c.day)
+			}
+			checkSays(t, m)
+		}
+		if fmt.Sprint(to) != fmt.Sprint(c.to) {
+			t.Errorf("%s: emails went to %v, want one each to %v", c.day, to, c.to)
+		}
+	}
+}
+
+// isoDate finds a date written the ISO way, which emails do not use.
+var isoDate = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`)
+
+// checkSays fails unless the email's text holds every phrase, uses one date style,
+// and leaves the feed's secret address out.
+func checkSays(t *testing.T, m received, phrases ...string) {
+	t.Helper()
+	for _, s := range phrases {
+		if !strings.Contains(m.Text, s) && !strings.Contains(m.Subject, s) {
+			t.Errorf("email %q to %v does not say %q:\n%s", m.Subject, m.To, s, m.Text)
+		}
+	}
+	if d := isoDate.FindString(m.Subject + "\n" + m.Text); d != "" {
+		t.Errorf("email %q says the date %s the ISO way, not as Europe/London's \"Friday 4 December 2026\"", m.Subject, d)
+	}
+	if strings.Contains(m.Text, "/v1/calendars/") {
+		t.Errorf("email %q carries the calendar feed's secret address", m.Subject)
+	}
+}
+
+// The head of the institution is written to at the overdue steps: the email says why
+// they receive it, and when the lead was reminded.
+func TestTheHeadsOverdueEmailSaysWhyAndWhenTheLeadWasTold(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hd", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 3, 20))
+	h.sweepOn(civil.New(2026, 12, 4))
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2026, 12, 11)) // 7 days overdue: lead and head
+	var head *received
+	for _, m := range mailOf(h, "hd", before) {
+		if strings.Join(m.To, ",") == "vc@exampleton.ac.uk" {
+			head = &m
+		}
+	}
+	if head == nil {
+		t.Fatal("the head was not written to at 7 days overdue")
+	}
+	checkSays(t, *head, "Dear Prof. Jane Smith,",
+		"You are receiving this email because you are the head of Uni hd, which has signed the Technician Commitment, and Uni hd's self-assessment and action plan is overdue. It was due on Friday 4 December 2026.",
+		"As of today, Friday 11 December 2026, it is 7 days overdue.",
+		"Its nominated lead for the Technician Commitment, Sam Patel, was reminded of it by email on Friday 20 March 2026, Friday 4 December 2026 and Friday 11 December 2026.",
+		"https://portal.example.org/obligations/hd")
+	if strings.Contains(head.Text, "Please submit it, or tell ITSS if something stands in the way") {
+		t.Error("the head is sent the lead's email")
+	}
+}
+
+// A reviewer's emails name the round, the institution and the submission, give the
+// deadline in London time with its zone, link to the review's page in the portal and
+// carry the deadline as an .ics. An older event without the names is told with the
+// institution's name from notify's own records.
+func TestReviewerEmailsNameRoundInstitutionAndSubmissionLinkAndCarryTheDeadline(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 1, 4, 8, 0, 0, 0, time.UTC))
+	h.onboard("rv", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Date(2027, 2, 1, 17, 0, 0, 0, time.UTC)
+	named := events.ReviewerAssignedV1{RoundID: "r7", RoundName: "Spring 2027", SubmissionID: "sub-9", OrganisationID: "rv", OrganisationName: "University of Rivendell",
+		ReviewerID: "rita", ReviewerName: "Rita Reviewer", ReviewerEmail: "rita@othertown.ac.uk", ReviewDeadline: deadline}
+	older := named
+	older.RoundName, older.OrganisationName, older.ReviewerID, older.ReviewerEmail = "", "", "olga", "olga@othertown.ac.uk"
+	for i, p := range []events.Payload{named, older} {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("assign-%d", i), Type: p.EventType(), AggregateType: "review_round", AggregateID: "r7", Version: i + 1, Time: time.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitForConsumer(events.StreamReview, "notify-review")
+	h.runUntil(civil.New(2027, 1, 25)) // the reminder 7 days before
+	byTo := map[string][]received{}
+	for _, m := range h.box.all() {
+		if strings.Contains(m.Subject, "peer review") {
+			byTo[strings.Join(m.To, ",")] = append(byTo[strings.Join(m.To, ",")], m)
+		}
+	}
+	if len(byTo["rita@othertown.ac.uk"]) != 2 || len(byTo["olga@othertown.ac.uk"]) != 2 {
+		t.Fatalf("want the assignment and the reminder to each reviewer, got %v", byTo)
+	}
+	for _, m := range byTo["rita@othertown.ac.uk"] {
+		checkSays(t, m, "Spring 2027", "University of Rivendell", "sub-9", "Monday 1 February 2027, 17:00 GMT", "https://portal.example.org/reviews/r7/sub-9")
+		if !m.ICS || !strings.Contains(m.ICSBody, "DTSTART:20270201T170000Z") || !strings.Contains(m.ICSBody, "reviews/r7/sub-9") {
+			t.Errorf("email %q: no .ics marking the deadline and linking the review:\n%s", m.Subject, m.ICSBody)
+		}
+	}
+	for _, m := range byTo["olga@othertown.ac.uk"] {
+		checkSays(t, m, "Uni rv", "round r7", "sub-9", "Monday 1 February 2027, 17:00 GMT", "https://portal.example.org/reviews/r7/sub-9")
+		if !m.ICS {
+			t.Errorf("email %q: no .ics", m.Subject)
+		}
+	}
+}
+
+// Fund emails go to the applicant the fund holds (whose own sign-in made the
+// application) and to the lead the signatory service named for the organisation,
+// never to an address typed into the application as its endorsement.
+func TestFundEmailsGoToTheContactsTheSuiteHoldsNotTheAddressTypedIntoTheApplication(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fo", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	typed := events.Person{Name: "Sam Patel", Email: "sam.patel@freemail.example"}
+	for i, p := range []events.Payload{
+		events.ApplicationSubmittedV1{ApplicationID: "fa1", RoundID: "fr", OrganisationID: "fo", Title: "Skills exchange", RequestedAmountPence: 85000, Applicant: applicant, Endorsement: typed},
+		events.ApplicationAwardedV1{ApplicationID: "fa1", RoundID: "fr", OrganisationID: "fo", Title: "Skills exchange", AmountPence: 85000, Applicant: applicant, Endorsement: typed, ReportDue: civil.New(2027, 12, 31)},
+	} {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("fund-typed-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "fa1", Version: i + 1, Time: time.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	var got []string
+	for _, m := range h.box.all() {
+		if strings.Contains(m.Subject, "Fund") {
+			got = append(got, strings.Join(m.To, ","))
+			checkSays(t, m, "https://portal.example.org/fund/applications/fa1")
+			if strings.Contains(m.Subject, "funded") && (!m.ICS || !strings.Contains(m.ICSBody, "DTSTART;VALUE=DATE:20271231")) {
+				t.Errorf("the award does not carry the report's due date as an .ics")
+			}
+		}
+	}
+	sort.Strings(got)
+	want := []string{"ann@exampleton.ac.uk", "ann@exampleton.ac.uk", "lead@exampleton.ac.uk", "lead@exampleton.ac.uk"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("fund emails went to (-want +got):\n%s", diff)
+	}
+}
+
+// A delivery the relay refused for good is listed as given_up with the reason, can be
+// filtered so, and ops resend it once the data is fixed: the new attempt goes to the
+// lead as the signatory service now names them.
+func TestAGivenUpDeliveryIsListedWithItsReasonAndResentOnceTheDataIsFixed(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	broken := events.Person{Name: "Sam Patel\r\nBcc: everyone@example.org", Email: "lead@exampleton.ac.uk"}
+	h.publish("g", events.OrganisationAnnouncedV1{OrganisationID: "g", Name: "Uni g", Kind: "signatory", NominatedLead: broken, Leader: leader})
+	h.publish("g", events.ObligationScheduledV1{OrganisationID: "g", ObligationID: "g-c1", Kind: "self_assessment_and_action_plan", Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2026, 9, 20)})
+	h.waitFor("g")
+	h.sweepOn(civil.New(2026, 3, 20))
+	ops := h.http.Token(auth.RoleOps, "")
+	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=g&status=given_up", ops, nil)).JSON(t)["items"].([]any)
+	if len(given) != 1 {
+		t.Fatalf("given up deliveries: %v, want the refused reminder", given)
+	}
+	d := given[0].(map[string]any)
+	if d["status"] != "given_up" || !strings.Contains(d["last_error"].(string), "line break") {
+		t.Errorf("the given-up delivery does not say so and why: %v", d)
+	}
+	if sent := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=g&status=sent", ops, nil)).JSON(t)["items"].([]any); len(sent) != 0 {
+		t.Errorf("the refused reminder is listed as sent: %v", sent)
+	}
+
+	h.publish("g", events.OrganisationContactsChangedV1{OrganisationID: "g", NominatedLead: lead, Leader: leader})
+	h.waitFor("g")
+	h.clock.Advance(2 * 24 * time.Hour)
+	before := len(h.box.all())
+	after := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+d["id"].(string)+"/resend", ops, nil)).JSON(t)
+	if after["status"] != "sent" {
+		t.Fatalf("after the fix, the resend: %v", after)
+	}
+	got := mailOf(h, "g", before)
+	if len(got) != 1 || strings.Join(got[0].To, ",") != "lead@exampleton.ac.uk" {
+		t.Fatalf("the resend delivered %v", got)
+	}
+	checkSays(t, got[0], "Dear Sam Patel,", "As of today, Sunday 22 March 2026, it is due in 182 days.")
+}
+
+// The calendar feed's address is replaced when the signatory service names a new
+// lead, and when ops or the lead ask; the old address then answers 404. Rotations
+// racing leave exactly one address answering.
+func TestTheCalendarFeedRotatesOnANewLeadAndOnRequest(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("k", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	leadTok, ops := h.http.Token(auth.RoleLead, "k"), h.http.Token(auth.RoleOps, "")
+	feedURL := func() string {
+		return h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/organisations/k/calendar", leadTok, nil)).JSON(t)["url"].(string)
+	}
+	serves := func(u string) int {
+		return h.http.Do("GET", strings.TrimPrefix(u, "https://notify.example.org"), "", nil).Status
+	}
+	first := feedURL()
+	if serves(first) != http.StatusOK {
+		t.Fatal("the feed does not answer")
+	}
+
+	rotated := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/organisations/k/calendar/rotation", leadTok, nil)).JSON(t)["url"].(string)
+	h.http.Must(http.StatusForbidden, h.http.Do("POST", "/v1/organisations/k/calendar/rotation", h.http.Token(auth.RoleLead, "other"), nil))
+	if rotated == first || feedURL() != rotated || serves(first) != http.StatusNotFound || serves(rotated) != http.StatusOK {
+		t.Errorf("after the lead's rotation: old %s answers %d, new %s answers %d", first, serves(first), rotated, serves(rotated))
+	}
+
+	// A change of head only: the address stays.
+	h.publish("k", events.OrganisationContactsChangedV1{OrganisationID: "k", NominatedLead: lead, Leader: events.Person{Name: "Prof. New Head", Email: "head@exampleton.ac.uk"}})
+	h.waitFor("k")
+	if feedURL() != rotated {
+		t.Error("a new head changed the feed address")
+	}
+	// A new lead: the previous lead's address stops answering.
+	h.publish("k", events.OrganisationContactsChangedV1{OrganisationID: "k", NominatedLead: events.Person{Name: "Lee New", Email: "lee@exampleton.ac.uk"}, Leader: leader})
+	h.waitFor("k")
+	newLead := feedURL()
+	if newLead == rotated || serves(rotated) != http.StatusNotFound || serves(newLead) != http.StatusOK {
+		t.Errorf("after a new lead: old %s answers %d, new %s answers %d", rotated, serves(rotated), newLead, serves(newLead))
+	}
+
+	// Ops rotate, many times at once: one address answers, the one the service gives.
+	urls := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			urls[i] = h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/organisations/k/calendar/rotation", ops, nil)).JSON(t)["url"].(string)
+		}()
+	}
+	wg.Wait()
+	live := feedURL()
+	for _, u := range append(urls, newLead) {
+		if want := map[bool]int{true: http.StatusOK, false: http.StatusNotFound}[u == live]; serves(u) != want {
+			t.Errorf("after racing rotations %s answers %d, want %d (live: %s)", u, serves(u), want, live)
+		}
+	}
+}
+
+// The preview pages like every list: limit (1-200) and an opaque cursor.
+func TestThePreviewPagesWithLimitAndCursor(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
+	for _, org := range []string{"p1", "p2", "p3"} {
+		h.onboard(org, civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	}
+	ops := h.http.Token(auth.RoleOps, "")
+	var seen []string
+	cursor := ""
+	for range 5 {
+		page := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/reminders/preview?limit=2"+cursor, ops, nil)).JSON(t)
+		for _, it := range page["items"].([]any) {
+			seen = append(seen, it.(map[string]any)["organisation_id"].(string))
+		}
+		next, ok := page["next_cursor"].(string)
+		if !ok {
+			break
+		}
+		cursor = "&cursor=" + next
+	}
+	if diff := cmp.Diff([]string{"p1", "p2", "p3"}, seen); diff != "" {
+		t.Errorf("pages of the preview (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"limit=0", "limit=201", "cursor=not*a*cursor"} {
+		if r := h.http.Do("GET", "/v1/reminders/preview?"+bad, ops, nil); r.Status != http.StatusBadRequest {
+			t.Errorf("GET /v1/reminders/preview?%s: %d, want 400", bad, r.Status)
+		}
+	}
+}
+
+// The relay refuses mail for days while steps of the ladder fall due. When it takes
+// mail again, one email arrives, saying where things stand that day: the retries of
+// the earlier steps are given up as superseded, not sent one after another.
+func TestARelayOutageEndsWithOneEmailForTheCurrentPosition(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 9, 10, 8, 0, 0, 0, time.UTC))
+	h.onboard("ro", civil.New(2026, 9, 10), civil.New(2026, 9, 20))
+	h.sweepOn(civil.New(2026, 9, 10)) // the window opens; this one arrives
+	h.box.mu.Lock()
+	h.box.refuse = func(string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+	}
+	h.box.mu.Unlock()
+	before := len(h.box.all())
+	for _, day := range []civil.Date{civil.New(2026, 9, 13), civil.New(2026, 9, 14), civil.New(2026, 9, 19)} {
+		h.sweepOn(day) // the 7-day and 1-day steps fail, and their retries too
+	}
+	h.box.mu.Lock()
+	h.box.refuse = nil
+	h.box.mu.Unlock()
+	h.sweepOn(civil.New(2026, 9, 20))
+	h.sweepOn(civil.New(2026, 9, 20))
+	got := mailOf(h, "ro", before)
+	if len(got) != 1 {
+		var subjects []string
+		for _, m := range got {
+			subjects = append(subjects, m.Subject)
+		}
+		t.Fatalf("after the outage %d emails arrived, want 1:\n%s", len(got), strings.Join(subjects, "\n"))
+	}
+	checkSays(t, got[0], "Technician Commitment: Uni ro's self-assessment and action plan is due today (Sunday 20 September 2026)",
+		"As of today, Sunday 20 September 2026, it is due today.")
+	ops := h.http.Token(auth.RoleOps, "")
+	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=ro&status=given_up", ops, nil)).JSON(t)["items"].([]any)
+	if len(given) != 2 || !strings.Contains(given[0].(map[string]any)["last_error"].(string), "superseded") {
+		t.Errorf("the earlier steps' deliveries: %v, want 2 given up as superseded", given)
+	}
+}
+
+// The chase of an overdue review is not sent to a reviewer whose review is in by the
+// time notify handles it (late, after downtime).
+func TestAnOverdueChaseIsNotSentForAReviewAlreadyIn(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 6, 2, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)
+	publish := func(id string, p events.Payload) {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: id, Type: p.EventType(), AggregateType: "review_round", AggregateID: "r9", Version: 1, Time: time.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+		h.waitForConsumer(events.StreamReview, "notify-review")
+	}
+	publish("in", events.ReviewSubmittedV1{RoundID: "r9", SubmissionID: "s9", ReviewerID: "rob", Summary: "Late but in."})
+	publish("chase", events.ReviewOverdueV1{RoundID: "r9", SubmissionID: "s9", OrganisationID: "x", ReviewerID: "rob", ReviewerName: "Rob Reviewer",
+		ReviewerEmail: "rob@othertown.ac.uk", ReviewDeadline: deadline})
+	publish("chase-other", events.ReviewOverdueV1{RoundID: "r9", SubmissionID: "s9", OrganisationID: "x", ReviewerID: "ray", ReviewerName: "Ray Reviewer",
+		ReviewerEmail: "ray@othertown.ac.uk", ReviewDeadline: deadline})
+	var to []string
+	for _, m := range h.box.all() {
+		to = append(to, strings.Join(m.To, ","))
+	}
+	if diff := cmp.Diff([]string{"ray@othertown.ac.uk"}, to); diff != "" {
+		t.Errorf("overdue chases went to (-want +got):\n%s", diff)
+	}
+}
