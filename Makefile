@@ -30,11 +30,12 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build every service, the local stack runner and the mail catcher into bin/
+build: ## Build every service, the local stack runner, the mail catcher and gojq (a jq) into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do (cd services/$$s && $(GO) build -o $(BIN)/$$s ./cmd/$$s); done
 	@cd devstack && $(GO) build -o $(BIN)/tcdev ./cmd/tcdev
 	@test -x $(BIN)/mailpit || (cd tools && GOWORK=off $(GO) build -o $(BIN)/mailpit github.com/axllent/mailpit)
+	@cd tools && GOWORK=off $(GO) build -o $(BIN)/gojq github.com/itchyny/gojq/cmd/gojq
 
 .PHONY: run
 run: build ## Run the whole suite locally: embedded NATS and FerretDB, Mailpit, every service

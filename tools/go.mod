@@ -5,6 +5,7 @@ go 1.27.3
 require (
 	github.com/axllent/mailpit v1.27.11
 	github.com/google/go-containerregistry v0.20.3
+	github.com/itchyny/gojq v0.12.19
 	github.com/oapi-codegen/oapi-codegen/v2 v2.8.2
 	honnef.co/go/tools v0.8.2
 )
@@ -38,6 +39,8 @@ require (
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/inbucket/html2text v1.0.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/itchyny/go-yaml v0.0.0-20251001235044-fca9a0999f15 // indirect
+	github.com/itchyny/timefmt-go v0.1.8 // indirect
 	github.com/jhillyerd/enmime/v2 v2.2.0 // indirect
 	github.com/kettek/apng v0.0.0-20250827064933-2bb5f5fcf253 // indirect
 	github.com/klauspost/compress v1.18.1 // indirect
