@@ -16,6 +16,10 @@ SERVICES     := $(notdir $(wildcard services/*))
 ROLE         ?= ops
 ORG          ?=
 SUB          ?=
+# The local stack's data (NATS, FerretDB, Mailpit, the development signing key). make
+# token reads the signing key from it, so a stack started elsewhere (the README
+# walkthrough's test) has its tokens minted with DATA_DIR=<its directory>.
+DATA_DIR     ?= $(CURDIR)/.data
 # A count, not a duration: Go 1.26's fuzzer can fail a target with a bare "context
 # deadline exceeded" when a duration runs out mid-execution (go.dev/issue/75804, fixed
 # in Go 1.27); a count has no deadline to race. Minimisation gets a count too, so a
@@ -39,11 +43,11 @@ build: ## Build every service, the local stack runner, the mail catcher and gojq
 
 .PHONY: run
 run: build ## Run the whole suite locally: embedded NATS and FerretDB, Mailpit, every service
-	@$(BIN)/tcdev run -data .data -bin $(BIN)
+	@$(BIN)/tcdev run -data $(DATA_DIR) -bin $(BIN)
 
 .PHONY: token
 token: ## Print a development token: make token ROLE=lead ORG=<organisation id> [SUB=<user id>]
-	@cd devstack && $(GO) run ./cmd/tcdev token -data $(CURDIR)/.data -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB))
+	@cd devstack && $(GO) run ./cmd/tcdev token -data $(DATA_DIR) -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB))
 
 .PHONY: test
 test: lint check-generate ## Lint, check generated code, run every module's tests (libs with -race) and short fuzz runs

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,28 +22,46 @@ import (
 	"github.com/itss/techcommit/libs/embedded"
 )
 
-// Local addresses of the stack. Production sets the same keys to its own servers.
+// Local addresses of the stack, at port offset 0. Production sets the same keys to its
+// own servers.
 const (
-	natsAddr   = "127.0.0.1:4222"
-	mongoAddr  = "127.0.0.1:27017"
-	issuerAddr = "127.0.0.1:8079"
-	smtpAddr   = "127.0.0.1:1025"
-	mailUIAddr = "127.0.0.1:8025"
-	issuerURL  = "http://" + issuerAddr
-	audience   = "technician-commitment"
+	natsPort   = 4222
+	mongoPort  = 27017
+	issuerPort = 8079
+	smtpPort   = 1025
+	mailUIPort = 8025
+	// issuerURL is the development issuer's name, which tokens carry in iss and the
+	// services expect. It stays the same at any port offset (only where its keys are
+	// served moves), so `tcdev token` mints tokens any stack on this data directory accepts.
+	issuerURL = "http://127.0.0.1:8079"
+	audience  = "technician-commitment"
 )
 
 // service is one binary of the suite and where it listens locally.
 type service struct {
 	name string
-	addr string
+	port int
 }
 
 var services = []service{
-	{"signatory", "127.0.0.1:8081"},
-	{"review", "127.0.0.1:8082"},
-	{"notify", "127.0.0.1:8083"},
-	{"fund", "127.0.0.1:8084"},
+	{"signatory", 8081},
+	{"review", 8082},
+	{"notify", 8083},
+	{"fund", 8084},
+}
+
+// addr is where a port of the stack listens, moved by the stack's port offset so that
+// a second stack (the README walkthrough's test) can run beside a developer's own.
+func addr(port, offset int) string { return fmt.Sprintf("127.0.0.1:%d", port+offset) }
+
+// portOf is the named service's port at offset 0.
+func portOf(name string) int {
+	for _, s := range services {
+		if s.name == name {
+			return s.port
+		}
+	}
+	panic("tcdev: no service " + name)
 }
 
 func runStack(ctx context.Context, args []string) error {
@@ -50,9 +69,15 @@ func runStack(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", ".data", "directory for NATS, FerretDB and Mailpit data (kept between runs)")
 	binDir := fs.String("bin", "bin", "directory holding the service binaries and mailpit")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiles (net/http/pprof) of NATS and FerretDB on this address, e.g. 127.0.0.1:6060")
+	offset := fs.Int("port-offset", 0, "add this to every port the stack listens on (services 8081-8084, issuer 8079, NATS 4222, MongoDB 27017, SMTP 1025, mail 8025)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *offset < 0 || *offset+mongoPort > 65535 {
+		return fmt.Errorf("-port-offset %d: must be 0 to %d", *offset, 65535-mongoPort)
+	}
+	natsAddr, mongoAddr, issuerAddr := addr(natsPort, *offset), addr(mongoPort, *offset), addr(issuerPort, *offset)
+	smtpAddr, mailUIAddr := addr(smtpPort, *offset), addr(mailUIPort, *offset)
 	started := time.Now()
 	if *pprofAddr != "" {
 		stop, err := servePprof(*pprofAddr)
@@ -90,11 +115,11 @@ func runStack(ctx context.Context, args []string) error {
 	env := append(os.Environ(),
 		"MONGO_URI="+mongo.URI,
 		"NATS_URL="+nats.URL,
-		"AUTH_JWKS_URL="+issuerURL+"/.well-known/jwks.json",
+		"AUTH_JWKS_URL=http://"+issuerAddr+"/.well-known/jwks.json",
 		"AUTH_ISSUER="+issuerURL,
 		"AUTH_AUDIENCE="+audience,
 		"SMTP_HOST=127.0.0.1",
-		"SMTP_PORT=1025",
+		"SMTP_PORT="+strconv.Itoa(smtpPort+*offset),
 		"SMTP_TLS_POLICY=none",
 	)
 
@@ -135,7 +160,9 @@ func runStack(ctx context.Context, args []string) error {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		if err := startProc(s.name, path, nil, "HTTP_ADDR="+s.addr, "MONGO_DATABASE="+s.name); err != nil {
+		a := addr(s.port, *offset)
+		// Calendar feed links point at notify's own address, wherever it listens.
+		if err := startProc(s.name, path, nil, "HTTP_ADDR="+a, "MONGO_DATABASE="+s.name, "NOTIFY_PUBLIC_URL=http://"+addr(portOf("notify"), *offset)); err != nil {
 			stopAll(procs)
 			return err
 		}
@@ -145,7 +172,7 @@ func runStack(ctx context.Context, args []string) error {
 		return errors.New("no service binaries in " + *binDir + ": run `make build` first")
 	}
 
-	if err := waitReady(ctx, running, 30*time.Second); err != nil {
+	if err := waitReady(ctx, running, *offset, 30*time.Second); err != nil {
 		stopAll(procs)
 		wg.Wait()
 		return err
@@ -154,7 +181,7 @@ func runStack(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	printBanner(running, mailUI, token, time.Since(started))
+	printBanner(running, *offset, *dataDir, natsAddr, mongoAddr, mailUI, token, time.Since(started))
 
 	<-ctx.Done()
 	fmt.Println("\nstopping…")
@@ -163,12 +190,12 @@ func runStack(ctx context.Context, args []string) error {
 	return nil
 }
 
-func waitReady(ctx context.Context, running []service, within time.Duration) error {
+func waitReady(ctx context.Context, running []service, offset int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	client := &http.Client{Timeout: time.Second}
 	for _, s := range running {
 		for {
-			resp, err := client.Get("http://" + s.addr + "/readyz")
+			resp, err := client.Get("http://" + addr(s.port, offset) + "/readyz")
 			if err == nil {
 				_ = resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
@@ -176,7 +203,7 @@ func waitReady(ctx context.Context, running []service, within time.Duration) err
 				}
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s did not become ready on %s within %s", s.name, s.addr, within)
+				return fmt.Errorf("%s did not become ready on %s within %s", s.name, addr(s.port, offset), within)
 			}
 			select {
 			case <-ctx.Done():
@@ -217,11 +244,12 @@ func prefix(name string, r io.Reader) {
 	}
 }
 
-func printBanner(running []service, mailUI, token string, took time.Duration) {
+func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, mailUI, token string, took time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTechnician Commitment suite is up (ready in %s)\n\n", took.Round(time.Millisecond))
 	for _, s := range running {
-		fmt.Fprintf(&b, "  %-10s http://%s   (API document: http://%s/openapi.yaml)\n", s.name, s.addr, s.addr)
+		a := addr(s.port, offset)
+		fmt.Fprintf(&b, "  %-10s http://%s   (API document: http://%s/openapi.yaml)\n", s.name, a, a)
 	}
 	fmt.Fprintf(&b, "  %-10s %s\n", "NATS", "nats://"+natsAddr)
 	fmt.Fprintf(&b, "  %-10s %s\n", "MongoDB", "mongodb://"+mongoAddr+"/ (FerretDB on SQLite)")
@@ -230,8 +258,17 @@ func printBanner(running []service, mailUI, token string, took time.Duration) {
 	}
 	fmt.Fprintf(&b, "\nA development token for ITSS operations staff (valid 12 hours):\n\n  export TOKEN=%s\n", token)
 	fmt.Fprintf(&b, "\nOther roles: make token ROLE=lead ORG=<organisation id>\n")
+	if offset != 0 {
+		// The README's walkthrough reads these, so it runs against this stack as it is.
+		abs, err := filepath.Abs(dataDir)
+		if err != nil {
+			abs = dataDir
+		}
+		fmt.Fprintf(&b, "\nThe README's walkthrough and make token talk to this stack after:\n\n  export S=http://%s R=http://%s N=http://%s F=http://%s M=%s DATA_DIR=%s\n",
+			addr(portOf("signatory"), offset), addr(portOf("review"), offset), addr(portOf("notify"), offset), addr(portOf("fund"), offset), mailUI, abs)
+	}
 	fmt.Fprintf(&b, "\nTry:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+
-		"    http://127.0.0.1:8081/v1/organisations\n\nCtrl-C stops everything; data stays in .data/ for the next run.\n\n")
+		"    http://%s/v1/organisations\n\nCtrl-C stops everything; data stays in %s for the next run.\n\n", addr(portOf("signatory"), offset), dataDir)
 	fmt.Print(b.String())
 }
