@@ -17,6 +17,10 @@ ROLE         ?= ops
 ORG          ?=
 SUB          ?=
 AUD          ?=
+# The local stack's data (NATS, FerretDB, Mailpit, the development signing key). make
+# token reads the signing key from it, so a stack started elsewhere (the README
+# walkthrough's test) has its tokens minted with DATA_DIR=<its directory>.
+DATA_DIR     ?= $(CURDIR)/.data
 # A count, not a duration: Go 1.26's fuzzer can fail a target with a bare "context
 # deadline exceeded" when a duration runs out mid-execution (go.dev/issue/75804, fixed
 # in Go 1.27); a count has no deadline to race. Minimisation gets a count too, so a
@@ -31,19 +35,20 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build every service, the local stack runner and the mail catcher into bin/
+build: ## Build every service, the local stack runner, the mail catcher and gojq (a jq) into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do (cd services/$$s && $(GO) build -o $(BIN)/$$s ./cmd/$$s); done
 	@cd devstack && $(GO) build -o $(BIN)/tcdev ./cmd/tcdev
 	@test -x $(BIN)/mailpit || (cd tools && GOWORK=off $(GO) build -o $(BIN)/mailpit github.com/axllent/mailpit)
+	@cd tools && GOWORK=off $(GO) build -o $(BIN)/gojq github.com/itchyny/gojq/cmd/gojq
 
 .PHONY: run
 run: build ## Run the whole suite locally: embedded NATS and FerretDB, Mailpit, every service
-	@$(BIN)/tcdev run -data .data -bin $(BIN)
+	@$(BIN)/tcdev run -data $(DATA_DIR) -bin $(BIN)
 
 .PHONY: token
 token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation id> [SUB=<user id>] [AUD=review,notify|all]
-	@cd devstack && $(GO) run ./cmd/tcdev token -data $(CURDIR)/.data -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB)) $(if $(AUD),-aud $(AUD))
+	@cd devstack && $(GO) run ./cmd/tcdev token -data $(DATA_DIR) -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB)) $(if $(AUD),-aud $(AUD))
 
 .PHONY: test
 test: lint check-generate vulncheck ## Lint, check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs

@@ -5,6 +5,7 @@ go 1.27.3
 require (
 	github.com/axllent/mailpit v1.27.11
 	github.com/google/go-containerregistry v0.20.3
+	github.com/itchyny/gojq v0.12.19
 	github.com/oapi-codegen/oapi-codegen/v2 v2.8.2
 	github.com/securego/gosec/v2 v2.30.0
 	golang.org/x/vuln v1.9.0
@@ -76,6 +77,8 @@ require (
 	github.com/inbucket/html2text v1.0.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/invopop/jsonschema v0.14.0 // indirect
+	github.com/itchyny/go-yaml v0.0.0-20251001235044-fca9a0999f15 // indirect
+	github.com/itchyny/timefmt-go v0.1.8 // indirect
 	github.com/jba/metrics v0.1.1 // indirect
 	github.com/jba/metrics/otel v0.1.1 // indirect
 	github.com/jbenet/go-context v0.0.0-20150711004518-d14ea06fba99 // indirect

@@ -4,7 +4,7 @@
 // tokens. The services are the same binaries as in production, configured through the
 // same environment variables; only the addresses differ.
 //
-//	tcdev run   [-data .data] [-bin bin]
+//	tcdev run   [-data .data] [-bin bin] [-port-offset 0] [-pprof ADDR]
 //	tcdev token -role ops|lead|reviewer|applicant [-org ID] [-sub NAME] [-aud review,notify|all] [-ttl 1h] [-data .data]
 package main
 

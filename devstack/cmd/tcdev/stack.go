@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,29 +23,51 @@ import (
 	"github.com/itss/techcommit/libs/embedded"
 )
 
-// Local addresses of the stack. Production sets the same keys to its own servers.
+// Local addresses of the stack, at port offset 0. Production sets the same keys to its
+// own servers.
 const (
-	natsAddr   = "127.0.0.1:4222"
-	mongoAddr  = "127.0.0.1:27017"
-	issuerAddr = "127.0.0.1:8079"
-	smtpAddr   = "127.0.0.1:1025"
-	mailUIAddr = "127.0.0.1:8025"
-	issuerURL  = "http://" + issuerAddr
+	natsPort   = 4222
+	mongoPort  = 27017
+	issuerPort = 8079
+	smtpPort   = 1025
+	mailUIPort = 8025
+	// issuerURL is the development issuer's name, which tokens carry in iss and the
+	// services expect. It stays the same at any port offset (only where its keys are
+	// served moves), so `tcdev token` mints tokens any stack on this data directory accepts.
+	issuerURL = "http://127.0.0.1:8079"
+	// adminOffset puts each service's admin listener (health, readiness, metrics) at
+	// its API port + 1000: signatory 9081, review 9082, notify 9083, fund 9084.
+	adminOffset = 1000
+	// portalPort is where the portal's pages will be; notify's emails link there.
+	portalPort = 8080
 )
 
-// service is one binary of the suite and where it listens locally: its API, and
-// its admin listener (health, readiness, metrics).
+// service is one binary of the suite and the port of its API locally; its admin
+// listener is at port + adminOffset.
 type service struct {
-	name  string
-	addr  string
-	admin string
+	name string
+	port int
 }
 
 var services = []service{
-	{"signatory", "127.0.0.1:8081", "127.0.0.1:9081"},
-	{"review", "127.0.0.1:8082", "127.0.0.1:9082"},
-	{"notify", "127.0.0.1:8083", "127.0.0.1:9083"},
-	{"fund", "127.0.0.1:8084", "127.0.0.1:9084"},
+	{"signatory", 8081},
+	{"review", 8082},
+	{"notify", 8083},
+	{"fund", 8084},
+}
+
+// addr is where a port of the stack listens, moved by the stack's port offset so that
+// a second stack (the README walkthrough's test) can run beside a developer's own.
+func addr(port, offset int) string { return fmt.Sprintf("127.0.0.1:%d", port+offset) }
+
+// portOf is the named service's port at offset 0.
+func portOf(name string) int {
+	for _, s := range services {
+		if s.name == name {
+			return s.port
+		}
+	}
+	panic("tcdev: no service " + name)
 }
 
 // serviceNames lists the suite's services, in the order they start.
@@ -61,9 +84,15 @@ func runStack(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", ".data", "directory for NATS, FerretDB and Mailpit data (kept between runs)")
 	binDir := fs.String("bin", "bin", "directory holding the service binaries and mailpit")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiles (net/http/pprof) of NATS and FerretDB on this address, e.g. 127.0.0.1:6060")
+	offset := fs.Int("port-offset", 0, "add this to every port the stack listens on (services 8081-8084, issuer 8079, NATS 4222, MongoDB 27017, SMTP 1025, mail 8025)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *offset < 0 || *offset+mongoPort > 65535 {
+		return fmt.Errorf("-port-offset %d: must be 0 to %d", *offset, 65535-mongoPort)
+	}
+	natsAddr, mongoAddr, issuerAddr := addr(natsPort, *offset), addr(mongoPort, *offset), addr(issuerPort, *offset)
+	smtpAddr, mailUIAddr := addr(smtpPort, *offset), addr(mailUIPort, *offset)
 	started := time.Now()
 	if *pprofAddr != "" {
 		stop, err := servePprof(*pprofAddr)
@@ -101,16 +130,18 @@ func runStack(ctx context.Context, args []string) error {
 	env := append(os.Environ(),
 		"MONGO_URI="+mongo.URI,
 		"NATS_URL="+nats.URL,
-		"AUTH_JWKS_URL="+issuerURL+"/.well-known/jwks.json",
+		"AUTH_JWKS_URL=http://"+issuerAddr+"/.well-known/jwks.json",
 		// The issuer runs in this process on the loopback interface: the one place
 		// keys over plain http:// are allowed.
 		"AUTH_ALLOW_INSECURE_JWKS=true",
 		"AUTH_ISSUER="+issuerURL,
 		"SMTP_HOST=127.0.0.1",
-		"SMTP_PORT=1025",
+		"SMTP_PORT="+strconv.Itoa(smtpPort+*offset),
 		"SMTP_TLS_POLICY=none",
-		"NOTIFY_PUBLIC_URL=http://127.0.0.1:8083",
-		"NOTIFY_PORTAL_URL=http://127.0.0.1:8080",
+		// Calendar feed links point at notify's own address, and emails at the
+		// portal's, wherever they listen.
+		"NOTIFY_PUBLIC_URL=http://"+addr(portOf("notify"), *offset),
+		"NOTIFY_PORTAL_URL=http://"+addr(portalPort, *offset),
 	)
 
 	var procs []*exec.Cmd
@@ -150,8 +181,8 @@ func runStack(ctx context.Context, args []string) error {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		if err := startProc(s.name, path, nil, "HTTP_ADDR="+s.addr, "ADMIN_ADDR="+s.admin, "MONGO_DATABASE="+s.name,
-			"AUTH_AUDIENCE="+config.DevAudience(s.name)); err != nil {
+		if err := startProc(s.name, path, nil, "HTTP_ADDR="+addr(s.port, *offset), "ADMIN_ADDR="+addr(s.port+adminOffset, *offset),
+			"MONGO_DATABASE="+s.name, "AUTH_AUDIENCE="+config.DevAudience(s.name)); err != nil {
 			stopAll(procs)
 			return err
 		}
@@ -161,7 +192,7 @@ func runStack(ctx context.Context, args []string) error {
 		return errors.New("no service binaries in " + *binDir + ": run `make build` first")
 	}
 
-	if err := waitReady(ctx, running, 30*time.Second); err != nil {
+	if err := waitReady(ctx, running, *offset, 30*time.Second); err != nil {
 		stopAll(procs)
 		wg.Wait()
 		return err
@@ -170,7 +201,7 @@ func runStack(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	printBanner(running, mailUI, token, time.Since(started))
+	printBanner(running, *offset, *dataDir, natsAddr, mongoAddr, mailUI, token, time.Since(started))
 
 	<-ctx.Done()
 	fmt.Println("\nstopping…")
@@ -180,12 +211,12 @@ func runStack(ctx context.Context, args []string) error {
 }
 
 // waitReady polls each service's /readyz on its admin listener until it answers 200.
-func waitReady(ctx context.Context, running []service, within time.Duration) error {
+func waitReady(ctx context.Context, running []service, offset int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	client := &http.Client{Timeout: time.Second}
 	for _, s := range running {
 		for {
-			resp, err := client.Get("http://" + s.admin + "/readyz")
+			resp, err := client.Get("http://" + addr(s.port+adminOffset, offset) + "/readyz")
 			if err == nil {
 				_ = resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
@@ -193,7 +224,7 @@ func waitReady(ctx context.Context, running []service, within time.Duration) err
 				}
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s did not become ready on %s within %s", s.name, s.admin, within)
+				return fmt.Errorf("%s did not become ready on %s within %s", s.name, addr(s.port+adminOffset, offset), within)
 			}
 			select {
 			case <-ctx.Done():
@@ -234,11 +265,12 @@ func prefix(name string, r io.Reader) {
 	}
 }
 
-func printBanner(running []service, mailUI, token string, took time.Duration) {
+func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, mailUI, token string, took time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTechnician Commitment suite is up (ready in %s)\n\n", took.Round(time.Millisecond))
 	for _, s := range running {
-		fmt.Fprintf(&b, "  %-10s http://%s   (API document: http://%s/openapi.yaml; health and metrics: http://%s)\n", s.name, s.addr, s.addr, s.admin)
+		a := addr(s.port, offset)
+		fmt.Fprintf(&b, "  %-10s http://%s   (reference: http://%s/docs; health and metrics: http://%s)\n", s.name, a, a, addr(s.port+adminOffset, offset))
 	}
 	fmt.Fprintf(&b, "  %-10s %s\n", "NATS", "nats://"+natsAddr)
 	fmt.Fprintf(&b, "  %-10s %s\n", "MongoDB", "mongodb://"+mongoAddr+"/ (FerretDB on SQLite)")
@@ -247,8 +279,17 @@ func printBanner(running []service, mailUI, token string, took time.Duration) {
 	}
 	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %s):\n\n  export TOKEN=%s\n", tokenLifetime, token)
 	fmt.Fprintf(&b, "\nA fresh one, or other roles: make token ROLE=lead ORG=<organisation id> [AUD=review,notify]\n")
+	if offset != 0 {
+		// The README's walkthrough reads these, so it runs against this stack as it is.
+		abs, err := filepath.Abs(dataDir)
+		if err != nil {
+			abs = dataDir
+		}
+		fmt.Fprintf(&b, "\nThe README's walkthrough and make token talk to this stack after:\n\n  export S=http://%s R=http://%s N=http://%s F=http://%s M=%s DATA_DIR=%s\n",
+			addr(portOf("signatory"), offset), addr(portOf("review"), offset), addr(portOf("notify"), offset), addr(portOf("fund"), offset), mailUI, abs)
+	}
 	fmt.Fprintf(&b, "\nTry:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+
-		"    http://127.0.0.1:8081/v1/organisations\n\nCtrl-C stops everything; data stays in .data/ for the next run.\n\n")
+		"    http://%s/v1/organisations\n\nCtrl-C stops everything; data stays in %s for the next run.\n\n", addr(portOf("signatory"), offset), dataDir)
 	fmt.Print(b.String())
 }

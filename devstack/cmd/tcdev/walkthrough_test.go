@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The README's walkthrough is the sh blocks between these two markers. They are the
+// only source of its steps: the test runs them as they are written.
+const (
+	walkthroughStart = "<!-- walkthrough"
+	walkthroughEnd   = "<!-- /walkthrough -->"
+)
+
+// TestREADMEWalkthrough runs the README's "Trying the API" walkthrough, as written,
+// with bash against a local stack of its own started by `tcdev run` on fresh data and
+// free ports. The walkthrough stops at the first answer that is not 2xx, so a step the
+// API no longer accepts, a missing step's id or an email that never arrives fails here.
+func TestREADMEWalkthrough(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
+	for _, tool := range []string{"bash", "curl", "date", "make"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the README's walkthrough needs %s: %v", tool, err)
+		}
+	}
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := walkthrough(string(readme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without it a failing step would not stop the script, and this test could not fail.
+	if !strings.HasPrefix(script, "set -euo pipefail\n") {
+		t.Fatalf("the walkthrough must begin with set -euo pipefail; it begins %q", firstLine(script))
+	}
+
+	bin := buildSuite(t, root)
+	data := filepath.Join(t.TempDir(), "data")
+	st := startStack(t, bin, data)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", script)
+	cmd.Dir = root
+	cmd.Env = append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "J", "DATA_DIR"),
+		"S=http://"+addr(portOf("signatory"), st.offset),
+		"R=http://"+addr(portOf("review"), st.offset),
+		"N=http://"+addr(portOf("notify"), st.offset),
+		"F=http://"+addr(portOf("fund"), st.offset),
+		"M=http://"+addr(mailUIPort, st.offset),
+		"J="+filepath.Join(bin, "gojq"),
+		"DATA_DIR="+data,
+		"GOTOOLCHAIN=go1.27.3",
+	)
+	// curl or sleep may outlive a killed bash while holding its output open.
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	began := time.Now()
+	err = cmd.Run()
+	t.Logf("the walkthrough took %s", time.Since(began).Round(time.Millisecond))
+	if err != nil {
+		t.Fatalf("the README's walkthrough failed (%v):\n%s\n--- the stack's log ---\n%s", err, tail(out.String(), 12000), tail(st.log(), 12000))
+	}
+}
+
+// TestWalkthroughExtract checks that only the sh blocks between the markers are taken.
+func TestWalkthroughExtract(t *testing.T) {
+	t.Parallel()
+	doc := "```sh\nbefore\n```\n" + walkthroughStart + " -->\n```sh\none\n  two\n```\ntext\n```json\n{}\n```\n```sh\nthree\n```\n" +
+		walkthroughEnd + "\n```sh\nafter\n```\n"
+	got, err := walkthrough(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "one\n  two\n\nthree\n\n"; got != want {
+		t.Errorf("walkthrough = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"no markers", walkthroughStart + " -->\n```sh\nx\n```\n", walkthroughStart + " -->\n" + walkthroughEnd + "\n",
+		walkthroughStart + " -->\n```sh\nx\n" + walkthroughEnd + "\n"} {
+		if _, err := walkthrough(bad); err == nil {
+			t.Errorf("walkthrough(%q) succeeded; want an error", bad)
+		}
+	}
+}
+
+// walkthrough joins the sh blocks between the README's markers into one script.
+func walkthrough(readme string) (string, error) {
+	var b strings.Builder
+	inside, inBlock, ended, blocks := false, false, false, 0
+	for line := range strings.Lines(readme) {
+		trimmed := strings.TrimRight(line, "\r\n")
+		switch {
+		case !inside && !ended && strings.HasPrefix(trimmed, walkthroughStart):
+			inside = true
+		case !inside:
+		case inBlock && trimmed == "```":
+			inBlock = false
+			b.WriteString("\n")
+		case inBlock:
+			if trimmed == walkthroughEnd {
+				return "", errors.New("README: the walkthrough ends inside a code block")
+			}
+			b.WriteString(trimmed + "\n")
+		case trimmed == "```sh":
+			inBlock = true
+			blocks++
+		case trimmed == walkthroughEnd:
+			inside, ended = false, true
+		}
+	}
+	switch {
+	case !ended:
+		return "", fmt.Errorf("README: no walkthrough between %q and %q", walkthroughStart, walkthroughEnd)
+	case blocks == 0:
+		return "", errors.New("README: the walkthrough has no sh blocks")
+	}
+	return b.String(), nil
+}
+
+// buildSuite builds what `make run` runs (the services, tcdev, Mailpit, gojq) with the
+// Makefile's own build target, into a directory of the test's.
+func buildSuite(tb testing.TB, root string) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "bin")
+	began := time.Now()
+	cmd := exec.Command("make", "-s", "build", "BIN="+bin)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=go1.27.3")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("make build: %v\n%s", err, out)
+	}
+	tb.Logf("make build took %s", time.Since(began).Round(time.Millisecond))
+	return bin
+}
+
+// stack is a running `tcdev run` and everything it printed.
+type stack struct {
+	offset int
+	mu     sync.Mutex
+	out    strings.Builder
+}
+
+func (s *stack) log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// startStack starts `tcdev run` on data, at a port offset where every port is free,
+// and stops it when the test ends.
+func startStack(tb testing.TB, bin, data string) *stack {
+	tb.Helper()
+	st := &stack{offset: freeOffset(tb)}
+	cmd := exec.Command(filepath.Join(bin, "tcdev"), "run", "-data", data, "-bin", bin, "-port-offset", strconv.Itoa(st.offset))
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start tcdev: %v", err)
+	}
+	up := make(chan struct{})
+	exited := make(chan error, 1)
+	go func() {
+		var once sync.Once
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			st.mu.Lock()
+			st.out.WriteString(sc.Text() + "\n")
+			st.mu.Unlock()
+			if isUp(sc.Text()) {
+				once.Do(func() { close(up) })
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		err := cmd.Wait()
+		_ = pw.Close()
+		exited <- err
+	}()
+	tb.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(40 * time.Second):
+			_ = cmd.Process.Kill()
+			tb.Errorf("tcdev did not stop within 40s of SIGTERM")
+		}
+	})
+	select {
+	case <-up:
+	case err := <-exited:
+		tb.Fatalf("tcdev run exited before the stack was up (%v):\n%s", err, tail(st.log(), 12000))
+	case <-time.After(90 * time.Second):
+		tb.Fatalf("the stack was not up within 90s:\n%s", tail(st.log(), 12000))
+	}
+	return st
+}
+
+// isUp says whether a line of tcdev's output is its banner's first, which it prints
+// once every service reports ready. This is the test's only notion of readiness: how
+// tcdev decides it (which endpoint, which port) is tcdev's business.
+func isUp(line string) bool {
+	return strings.HasPrefix(line, "Technician Commitment suite is up")
+}
+
+// freeOffset finds a port offset at which every port the stack listens on is free.
+func freeOffset(tb testing.TB) int {
+	tb.Helper()
+	ports := []int{natsPort, mongoPort, issuerPort, smtpPort, mailUIPort}
+	for _, s := range services {
+		ports = append(ports, s.port)
+	}
+	for range 50 {
+		offset := 10000 + rand.IntN(28000) // the highest port, MongoDB's 27017, stays below 65536
+		free := true
+		for _, p := range ports {
+			ln, err := net.Listen("tcp", addr(p, offset))
+			if err != nil {
+				free = false
+				break
+			}
+			_ = ln.Close()
+		}
+		if free {
+			return offset
+		}
+	}
+	tb.Fatal("no port offset with every port of the stack free")
+	return 0
+}
+
+func withoutEnv(env []string, names ...string) []string {
+	var out []string
+next:
+	for _, kv := range env {
+		for _, n := range names {
+			if strings.HasPrefix(kv, n+"=") {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
