@@ -27,8 +27,9 @@ import (
 // that no handler ever sees a path its router cannot match (an empty id, an encoded
 // slash) and answers it with a binding error that tells a stranger the route exists.
 var (
-	// publicRoutes need no token and are limited per client address.
-	publicRoutes = map[string]bool{"/openapi.yaml": true}
+	// publicRoutes need no token and are limited per client address: the document
+	// and the reference rendered from it.
+	publicRoutes = map[string]bool{"/openapi.yaml": true, "/docs": true, "/docs/redoc.standalone.js": true}
 	// probeRoutes are for the orchestrator and Prometheus, which must never be
 	// refused for asking too often.
 	probeRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}

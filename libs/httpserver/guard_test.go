@@ -150,8 +150,12 @@ func TestUnmatchedPathsAreNotFoundBeforeAnythingElse(t *testing.T) {
 	if r := f.do(t, request{method: "GET", path: "/openapi.yaml"}); r.status != http.StatusOK {
 		t.Errorf("/openapi.yaml: %d", r.status)
 	}
-	if r := f.do(t, request{method: "GET", path: "/healthz"}); r.status != http.StatusOK {
-		t.Errorf("/healthz: %d", r.status)
+	if r := f.do(t, request{method: "GET", path: "/docs"}); r.status != http.StatusOK {
+		t.Errorf("/docs: %d", r.status)
+	}
+	// Health, readiness and metrics are the admin listener's alone.
+	if r := f.do(t, request{method: "GET", path: "/healthz"}); r.status != http.StatusNotFound {
+		t.Errorf("/healthz on the API: %d, want 404", r.status)
 	}
 	// And so does every route, spelt as it is written.
 	if r := f.do(t, request{method: "GET", path: "/v1/organisations/x-1/history", token: f.token(t, auth.RoleOps)}); r.status != http.StatusOK {
