@@ -251,3 +251,25 @@ func TestListsArePagedAndHonourTheLimit(t *testing.T) {
 		return nil
 	})
 }
+
+func TestMeetingCannotPrecedeTheEnquiryOrLieAhead(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.Token(auth.RoleOps, "")
+	ahead := withDate(enquiry, "enquired_on", "2099-01-01")
+	if p := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/organisations", ops, ahead)).JSON(t); p["field"] != "enquired_on" {
+		t.Errorf("an enquiry dated 2099: problem %v, want the field enquired_on", p)
+	}
+	org := h.Must(http.StatusCreated, h.Do("POST", "/v1/organisations", ops, withDate(enquiry, "enquired_on", "2025-02-15"))).JSON(t)
+	id := org["id"].(string)
+	if org["enquired_on"] != "2025-02-15" {
+		t.Errorf("enquired_on = %v, want 2025-02-15", org["enquired_on"])
+	}
+	for _, tt := range []struct{ on, says string }{{"2025-02-10", "before the enquiry"}, {"2099-02-10", "future"}} {
+		r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/organisations/"+id+"/meeting", ops, map[string]any{"held_on": tt.on}))
+		if p := r.JSON(t); p["field"] != "held_on" || !strings.Contains(p["detail"].(string), tt.says) {
+			t.Errorf("meeting on %s: problem %s, want held_on and %q", tt.on, r.Body, tt.says)
+		}
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+id+"/meeting", ops, map[string]any{"held_on": "2025-02-15"}))
+}
