@@ -275,3 +275,22 @@ func (r *Round) setTerms(name string, opens, closes time.Time, budget, minAward,
 	r.BudgetPence, r.MinAwardPence, r.MaxAwardPence = budget, minAward, maxAward
 	r.ProjectStart, r.ProjectEnd, r.Themes, r.ExcludePreviouslyFunded = start, end, themes, exclude
 }
+
+// Excluding lists the rounds whose awards r's awards must not meet for one
+// organisation: the previous round, if r excludes its grantees, and each round that
+// r precedes and that excludes r's grantees.
+func Excluding(rounds []Round, r Round) []Round {
+	var out []Round
+	if p, ok := Previous(rounds, r); ok && r.ExcludePreviouslyFunded {
+		out = append(out, p)
+	}
+	for _, n := range rounds {
+		if n.ID == r.ID || !n.ExcludePreviouslyFunded {
+			continue
+		}
+		if p, ok := Previous(rounds, n); ok && p.ID == r.ID {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -212,3 +212,32 @@ func TestTheProjectWindowFitsTheRound(t *testing.T) {
 		t.Fatalf("a project starting before the round opens: %v, want refused naming project_start", err)
 	}
 }
+
+// Excluding names both neighbours a round's awards must not meet: the previous round
+// when this one excludes its grantees, and the following round when it excludes this
+// one's.
+func TestExcludingNamesTheNeighboursBoundByTheRule(t *testing.T) {
+	t.Parallel()
+	at := func(month time.Month) time.Time { return time.Date(2027, month, 1, 16, 0, 0, 0, time.UTC) }
+	mk := func(id string, closes time.Time, exclude bool) round.Round {
+		r := terms()
+		r.ID, r.Opens, r.Closes, r.ExcludePreviouslyFunded = id, at(1), closes, exclude
+		return r
+	}
+	a, b, c := mk("a", at(3), true), mk("b", at(6), true), mk("c", at(9), false)
+	rounds := []round.Round{a, b, c}
+	ids := func(rs []round.Round) (out []string) {
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		of   round.Round
+		want []string
+	}{{a, []string{"b"}}, {b, []string{"a"}}, {c, nil}} {
+		if got := ids(round.Excluding(rounds, tt.of)); !cmp.Equal(got, tt.want) {
+			t.Errorf("Excluding(%s) = %v, want %v", tt.of.ID, got, tt.want)
+		}
+	}
+}
