@@ -56,10 +56,11 @@ type Signatory struct {
 	Name      string
 	Kind      string
 	Withdrawn bool
-	// NominatedLead is the organisation's Technician Commitment lead as the signatory
-	// service last recorded it (announcement, then contacts changes): the only person
-	// who may endorse its applications.
-	NominatedLead application.Person
+	// NominatedLeadEmail is the address of the organisation's Technician Commitment
+	// lead as the signatory service last recorded it (announcement, then contacts
+	// changes): the only person who may endorse its applications. Only the address is
+	// kept; the fund needs nothing else of the person.
+	NominatedLeadEmail string
 }
 
 // Views answers application list queries from the projection.
@@ -716,8 +717,8 @@ func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 	if ok && s.Name == "" {
 		s.Name, s.Kind = cur.Name, cur.Kind
 	}
-	if ok && s.NominatedLead.Email == "" {
-		s.NominatedLead = cur.NominatedLead
+	if ok && s.NominatedLeadEmail == "" {
+		s.NominatedLeadEmail = cur.NominatedLeadEmail
 	}
 	return a.signatories.Put(ctx, s)
 }
@@ -725,7 +726,7 @@ func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 // RecordContacts updates the organisation's nominated lead from a contacts change,
 // which carries the contacts in full: an empty lead means none is recorded now. A
 // change for an organisation not yet announced is kept for when it is.
-func (a *App) RecordContacts(ctx context.Context, org string, lead application.Person) error {
+func (a *App) RecordContacts(ctx context.Context, org, leadEmail string) error {
 	cur, ok, err := a.signatories.Get(ctx, org)
 	if err != nil {
 		return err
@@ -733,7 +734,7 @@ func (a *App) RecordContacts(ctx context.Context, org string, lead application.P
 	if !ok {
 		cur = Signatory{ID: org}
 	}
-	cur.NominatedLead = lead
+	cur.NominatedLeadEmail = leadEmail
 	return a.signatories.Put(ctx, cur)
 }
 
@@ -779,7 +780,7 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 		return application.Eligibility{}, err
 	}
 	el := application.Eligibility{ActiveSignatory: ok && s.Kind == "signatory" && !s.Withdrawn, OrganisationName: s.Name,
-		NominatedLeadEmail: s.NominatedLead.Email}
+		NominatedLeadEmail: s.NominatedLeadEmail}
 	if r.ExcludePreviouslyFunded {
 		prev, found, err := a.previousRound(ctx, r, maxAge)
 		if err != nil {
