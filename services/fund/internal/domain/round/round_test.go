@@ -171,6 +171,7 @@ func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
 	next := mk("next", at(3, 1), at(8, 31), time.Time{})      // opens after that, before 30 Jun
 	overlapping := mk("overlap", at(2, 15), at(4, 30), time.Time{})
 	later := mk("later", at(9, 1), at(10, 31), time.Time{})
+	cancelled := mk("cancelled", at(10, 1), at(10, 15), at(9, 20)) // closed before it opened
 	tests := []struct {
 		name   string
 		rounds []round.Round
@@ -183,6 +184,7 @@ func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
 		{"rounds closing later are not before it", []round.Round{later, next, earlyClosed}, earlyClosed, ""},
 		{"the first round has none", []round.Round{earlyClosed}, earlyClosed, ""},
 		{"the latest closed before it is the one", []round.Round{earlyClosed, overlapping, next, later}, later, "next"},
+		{"a round cancelled before it opened does not count", []round.Round{earlyClosed, overlapping, next, cancelled, later}, later, "next"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
