@@ -62,6 +62,8 @@ func Contracts() []Contract {
 		contract[ApplicationDeclinedV1](),
 		contract[ReportDueV1](),
 		contract[ReportSubmittedV1](),
+		contract[FundingClaimedV1](),
+		contract[FundingReleasedV1](),
 	}
 }
 

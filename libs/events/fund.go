@@ -22,6 +22,8 @@ const (
 	SubjectApplicationDeclined          = "tc.fund.application.declined"
 	SubjectReportDue                    = "tc.fund.application.report_due"
 	SubjectReportSubmitted              = "tc.fund.application.report_submitted"
+	SubjectFundingClaimed               = "tc.fund.funding.claimed"
+	SubjectFundingReleased              = "tc.fund.funding.released"
 )
 
 // RoundOpenedV1 creates a Collaboration Fund round. Times are instants (the API
@@ -254,3 +256,27 @@ type ReportSubmittedV1 struct {
 
 // EventType implements Payload.
 func (ReportSubmittedV1) EventType() string { return SubjectReportSubmitted + ".v1" }
+
+// FundingClaimedV1 records on an organisation's funding record that a round is
+// awarding it a grant (the award follows). Awards in rounds bound by the rule on the
+// previous round's grantees claim here first, so that two such awards to one
+// organisation, however concurrent, are decided one after the other.
+type FundingClaimedV1 struct {
+	OrganisationID string `json:"organisation_id"`
+	RoundID        string `json:"round_id"`
+	ApplicationID  string `json:"application_id"`
+}
+
+// EventType implements Payload.
+func (FundingClaimedV1) EventType() string { return SubjectFundingClaimed + ".v1" }
+
+// FundingReleasedV1 withdraws a claim whose award was refused after all (the budget
+// could not cover it, or the application could no longer take it).
+type FundingReleasedV1 struct {
+	OrganisationID string `json:"organisation_id"`
+	RoundID        string `json:"round_id"`
+	ApplicationID  string `json:"application_id"`
+}
+
+// EventType implements Payload.
+func (FundingReleasedV1) EventType() string { return SubjectFundingReleased + ".v1" }

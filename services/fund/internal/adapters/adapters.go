@@ -32,7 +32,6 @@ type signatoryDoc struct {
 	Name      string `bson:"name"`
 	Kind      string `bson:"kind"`
 	Withdrawn bool   `bson:"withdrawn"`
-	LeadName  string `bson:"nominated_lead_name,omitempty"`
 	LeadEmail string `bson:"nominated_lead_email,omitempty"`
 }
 
@@ -95,14 +94,14 @@ func (s *Signatories) Get(ctx context.Context, org string) (app.Signatory, bool,
 		return app.Signatory{}, false, fmt.Errorf("read signatory %s: %w", org, store.Classify(err))
 	}
 	return app.Signatory{ID: d.ID, Name: d.Name, Kind: d.Kind, Withdrawn: d.Withdrawn,
-		NominatedLead: application.Person{Name: d.LeadName, Email: d.LeadEmail}}, true, nil
+		NominatedLeadEmail: d.LeadEmail}, true, nil
 }
 
 // Put records an organisation.
 func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
 	began := time.Now()
 	_, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: sig.ID}},
-		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadName: sig.NominatedLead.Name, LeadEmail: sig.NominatedLead.Email},
+		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadEmail: sig.NominatedLeadEmail},
 		options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("write signatory %s: %w", sig.ID, store.Classify(err))

@@ -19,6 +19,7 @@ import (
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
+	"github.com/itss/techcommit/services/fund/internal/domain/funding"
 	"github.com/itss/techcommit/services/fund/internal/domain/ledger"
 	"github.com/itss/techcommit/services/fund/internal/domain/round"
 )
@@ -55,10 +56,11 @@ type Signatory struct {
 	Name      string
 	Kind      string
 	Withdrawn bool
-	// NominatedLead is the organisation's Technician Commitment lead as the signatory
-	// service last recorded it (announcement, then contacts changes): the only person
-	// who may endorse its applications.
-	NominatedLead application.Person
+	// NominatedLeadEmail is the address of the organisation's Technician Commitment
+	// lead as the signatory service last recorded it (announcement, then contacts
+	// changes): the only person who may endorse its applications. Only the address is
+	// kept; the fund needs nothing else of the person.
+	NominatedLeadEmail string
 }
 
 // Views answers application list queries from the projection.
@@ -511,13 +513,81 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	if err := app.CheckAward(r, amount, el); err != nil {
 		return nil, err
 	}
+	// What the views said above may lag, and another replica may be awarding the
+	// organisation in a neighbouring round at this moment: the claim decides.
+	if err := a.claimFunding(ctx, by.Actor(), r, app); err != nil {
+		return nil, err
+	}
 	err = a.ledger(ctx, by.Actor(), r, func(l *ledger.Ledger) ([]events.Payload, error) {
 		return l.Reserve(r.ID, id, amount)
 	})
 	if err != nil {
+		if refused(err) {
+			if rerr := a.releaseFunding(ctx, app.OrganisationID(), r, id); rerr != nil {
+				return nil, rerr
+			}
+		}
 		return nil, err
 	}
 	return a.settle(ctx, r, events.BudgetReservedV1{RoundID: r.ID, ApplicationID: id, AmountPence: amount})
+}
+
+// refused says err is a definite refusal (not a failure that leaves the outcome unknown).
+func refused(err error) bool {
+	return apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.NotFound)
+}
+
+// claimFunding claims app's award on its organisation's funding record when the
+// rule on previous rounds' grantees binds r to another round (see round.Excluding);
+// otherwise there is nothing to claim.
+func (a *App) claimFunding(ctx context.Context, actor string, r round.Round, app *application.Application) error {
+	rounds, err := a.rounds(ctx, "", 0)
+	if err != nil {
+		return err
+	}
+	conflicting := map[string]string{}
+	for _, x := range round.Excluding(rounds, r) {
+		conflicting[x.ID] = x.Name
+	}
+	if len(conflicting) == 0 {
+		return nil
+	}
+	org := app.OrganisationID()
+	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.ID(org), Actor: actor,
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			rec, err := funding.Rebuild(org, history)
+			if err != nil {
+				return nil, err
+			}
+			return rec.Claim(r.ID, app.ID(), conflicting)
+		}})
+	return err
+}
+
+// releaseFunding withdraws the claim of an award that was refused after all, unless
+// the application holds a reservation on its round's budget (another attempt at the
+// same award got there: its claim stands).
+func (a *App) releaseFunding(ctx context.Context, org string, r round.Round, applicationID string) error {
+	history, err := a.events.Load(ctx, ledger.ID(r.ID))
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Rebuild(r.BudgetPence, history)
+	if err != nil {
+		return err
+	}
+	if _, held := l.Reserved(applicationID); held {
+		return nil
+	}
+	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.ID(org), Actor: "system:award-settlement",
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			rec, err := funding.Rebuild(org, history)
+			if err != nil {
+				return nil, err
+			}
+			return rec.Release(applicationID)
+		}})
+	return err
 }
 
 // Settle records a reservation on its application, exactly once. If the application
@@ -552,14 +622,22 @@ func (a *App) settle(ctx context.Context, r round.Round, res events.BudgetReserv
 		// commit this one's history did not include.
 		return a.load(ctx, res.ApplicationID)
 	}
-	if !(apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.NotFound)) {
+	if !refused(err) {
 		return nil, err
 	}
-	// A definite refusal from the application: give the money back.
+	// A definite refusal from the application: give the money back, and the claim on
+	// the organisation's funding unless the application is awarded after all.
 	if rerr := a.ledger(ctx, "system:award-settlement", r, func(l *ledger.Ledger) ([]events.Payload, error) {
 		return l.Release(r.ID, res.ApplicationID)
 	}); rerr != nil {
 		return nil, rerr
+	}
+	if app, lerr := a.load(ctx, res.ApplicationID); lerr != nil {
+		return nil, lerr
+	} else if app.Exists() && app.Status() != application.StatusAwarded {
+		if rerr := a.releaseFunding(ctx, app.OrganisationID(), r, res.ApplicationID); rerr != nil {
+			return nil, rerr
+		}
 	}
 	return nil, err
 }
@@ -639,8 +717,8 @@ func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 	if ok && s.Name == "" {
 		s.Name, s.Kind = cur.Name, cur.Kind
 	}
-	if ok && s.NominatedLead.Email == "" {
-		s.NominatedLead = cur.NominatedLead
+	if ok && s.NominatedLeadEmail == "" {
+		s.NominatedLeadEmail = cur.NominatedLeadEmail
 	}
 	return a.signatories.Put(ctx, s)
 }
@@ -648,7 +726,7 @@ func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 // RecordContacts updates the organisation's nominated lead from a contacts change,
 // which carries the contacts in full: an empty lead means none is recorded now. A
 // change for an organisation not yet announced is kept for when it is.
-func (a *App) RecordContacts(ctx context.Context, org string, lead application.Person) error {
+func (a *App) RecordContacts(ctx context.Context, org, leadEmail string) error {
 	cur, ok, err := a.signatories.Get(ctx, org)
 	if err != nil {
 		return err
@@ -656,7 +734,7 @@ func (a *App) RecordContacts(ctx context.Context, org string, lead application.P
 	if !ok {
 		cur = Signatory{ID: org}
 	}
-	cur.NominatedLead = lead
+	cur.NominatedLeadEmail = leadEmail
 	return a.signatories.Put(ctx, cur)
 }
 
@@ -702,7 +780,7 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 		return application.Eligibility{}, err
 	}
 	el := application.Eligibility{ActiveSignatory: ok && s.Kind == "signatory" && !s.Withdrawn, OrganisationName: s.Name,
-		NominatedLeadEmail: s.NominatedLead.Email}
+		NominatedLeadEmail: s.NominatedLeadEmail}
 	if r.ExcludePreviouslyFunded {
 		prev, found, err := a.previousRound(ctx, r, maxAge)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,5 +194,58 @@ func TestAnAwardInTheFollowingRoundStopsTheEarlierRoundsAward(t *testing.T) {
 	r := h.Do("POST", "/v1/applications/"+inFirst+"/award", h.ops, map[string]any{"amount_pence": 5000})
 	if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "TCF 2027 second call") {
 		t.Fatalf("awarding in the earlier round after the later one funded the organisation: %d %s, want 409 naming the later round", r.Status, r.Body)
+	}
+}
+
+// Two replicas award the same organisations in two overlapping rounds at the same
+// moment, the later round excluding the earlier one's grantees: each organisation is
+// funded in one of them, never both, and the refused award draws nothing.
+func TestConcurrentAwardsInNeighbouringRoundsFundAnOrganisationOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	first := h.openRound(1000000, 1000, 10000)
+	second := h.openRoundFrom("TCF 2027 second call", "2027-03-02T09:00:00Z", "2027-06-30T17:00:00+01:00", "2028-03-31")
+	const orgs = 6
+	inFirst, inSecond := make([]string, orgs), make([]string, orgs)
+	for i := range orgs {
+		org := fmt.Sprintf("org-race%d", i)
+		h.announce(org, "signatory")
+		applicant := h.Token(auth.RoleApplicant, org)
+		h.eligible(applicant, first, 1000)
+		inFirst[i] = h.submitted(applicant, first, 5000, true)
+	}
+	h.clock.Set(time.Date(2027, 3, 3, 9, 0, 0, 0, time.UTC))
+	for i := range orgs {
+		inSecond[i] = h.submitted(h.Token(auth.RoleApplicant, fmt.Sprintf("org-race%d", i)), second, 5000, true)
+	}
+
+	replicas := []*testenv.Client{h.Client, h.replica()}
+	statuses := make([][2]int, orgs)
+	var wg sync.WaitGroup
+	for i := range orgs {
+		for k, id := range []string{inFirst[i], inSecond[i]} {
+			wg.Go(func() {
+				statuses[i][k] = replicas[k].Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 5000}).Status
+			})
+		}
+	}
+	wg.Wait()
+	awarded := 0
+	for i, s := range statuses {
+		if !(s == [2]int{200, 409} || s == [2]int{409, 200}) {
+			t.Errorf("org-race%d: awards answered %v, want one 200 and one 409", i, s)
+		}
+		for _, st := range s {
+			if st == http.StatusOK {
+				awarded++
+			}
+		}
+	}
+	spent := 0.0
+	for _, r := range []string{first, second} {
+		spent += h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+r+"/ledger", h.ops, nil)).JSON(t)["awarded_pence"].(float64)
+	}
+	if spent != float64(awarded*5000) {
+		t.Errorf("the ledgers hold %.0f pence for %d awards of 5000", spent, awarded)
 	}
 }

@@ -87,15 +87,20 @@ func (r Round) ActualClose() time.Time {
 	return r.Closes
 }
 
+// Cancelled says ops closed the round before it opened: it never took an
+// application, so it has no place in the order of rounds.
+func (r Round) Cancelled() bool { return !r.ClosedAt.IsZero() && !r.ClosedAt.After(r.Opens) }
+
 // Previous is the round before r in the fund's real order: of the other rounds, the
 // one that actually closed last before r actually closes. Rounds that overlap r but
-// close first count (their grants are decided before r's), and a round closed early
-// counts from when it closed. It reports false when r is the first.
+// close first count (their grants are decided before r's), a round closed early
+// counts from when it closed, and a round cancelled before it opened does not count.
+// It reports false when r is the first.
 func Previous(rounds []Round, r Round) (Round, bool) {
 	var prev Round
 	found := false
 	for _, p := range rounds {
-		if p.ID == r.ID || !p.ActualClose().Before(r.ActualClose()) {
+		if p.ID == r.ID || p.Cancelled() || !p.ActualClose().Before(r.ActualClose()) {
 			continue
 		}
 		if !found || later(p, prev) {
@@ -274,4 +279,23 @@ func (r *Round) setTerms(name string, opens, closes time.Time, budget, minAward,
 	r.Name, r.Opens, r.Closes = name, opens, closes
 	r.BudgetPence, r.MinAwardPence, r.MaxAwardPence = budget, minAward, maxAward
 	r.ProjectStart, r.ProjectEnd, r.Themes, r.ExcludePreviouslyFunded = start, end, themes, exclude
+}
+
+// Excluding lists the rounds whose awards r's awards must not meet for one
+// organisation: the previous round, if r excludes its grantees, and each round that
+// r precedes and that excludes r's grantees.
+func Excluding(rounds []Round, r Round) []Round {
+	var out []Round
+	if p, ok := Previous(rounds, r); ok && r.ExcludePreviouslyFunded {
+		out = append(out, p)
+	}
+	for _, n := range rounds {
+		if n.ID == r.ID || !n.ExcludePreviouslyFunded {
+			continue
+		}
+		if p, ok := Previous(rounds, n); ok && p.ID == r.ID {
+			out = append(out, n)
+		}
+	}
+	return out
 }

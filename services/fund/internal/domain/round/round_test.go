@@ -171,6 +171,7 @@ func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
 	next := mk("next", at(3, 1), at(8, 31), time.Time{})      // opens after that, before 30 Jun
 	overlapping := mk("overlap", at(2, 15), at(4, 30), time.Time{})
 	later := mk("later", at(9, 1), at(10, 31), time.Time{})
+	cancelled := mk("cancelled", at(10, 1), at(10, 15), at(9, 20)) // closed before it opened
 	tests := []struct {
 		name   string
 		rounds []round.Round
@@ -183,6 +184,7 @@ func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
 		{"rounds closing later are not before it", []round.Round{later, next, earlyClosed}, earlyClosed, ""},
 		{"the first round has none", []round.Round{earlyClosed}, earlyClosed, ""},
 		{"the latest closed before it is the one", []round.Round{earlyClosed, overlapping, next, later}, later, "next"},
+		{"a round cancelled before it opened does not count", []round.Round{earlyClosed, overlapping, next, cancelled, later}, later, "next"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,5 +212,34 @@ func TestTheProjectWindowFitsTheRound(t *testing.T) {
 	_, err = round.Open(r, opens.Add(-24*time.Hour))
 	if e, ok := apperr.As(err); !ok || e.Field != "project_start" {
 		t.Fatalf("a project starting before the round opens: %v, want refused naming project_start", err)
+	}
+}
+
+// Excluding names both neighbours a round's awards must not meet: the previous round
+// when this one excludes its grantees, and the following round when it excludes this
+// one's.
+func TestExcludingNamesTheNeighboursBoundByTheRule(t *testing.T) {
+	t.Parallel()
+	at := func(month time.Month) time.Time { return time.Date(2027, month, 1, 16, 0, 0, 0, time.UTC) }
+	mk := func(id string, closes time.Time, exclude bool) round.Round {
+		r := terms()
+		r.ID, r.Opens, r.Closes, r.ExcludePreviouslyFunded = id, at(1), closes, exclude
+		return r
+	}
+	a, b, c := mk("a", at(3), true), mk("b", at(6), true), mk("c", at(9), false)
+	rounds := []round.Round{a, b, c}
+	ids := func(rs []round.Round) (out []string) {
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		of   round.Round
+		want []string
+	}{{a, []string{"b"}}, {b, []string{"a"}}, {c, nil}} {
+		if got := ids(round.Excluding(rounds, tt.of)); !cmp.Equal(got, tt.want) {
+			t.Errorf("Excluding(%s) = %v, want %v", tt.of.ID, got, tt.want)
+		}
 	}
 }

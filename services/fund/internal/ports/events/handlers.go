@@ -74,13 +74,13 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(err)
 			}
 			return a.RecordSignatory(ctx, app.Signatory{ID: p.OrganisationID, Name: p.Name, Kind: p.Kind,
-				NominatedLead: application.Person{Name: p.NominatedLead.Name, Email: p.NominatedLead.Email}})
+				NominatedLeadEmail: p.NominatedLead.Email})
 		case events.OrganisationContactsChangedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.RecordContacts(ctx, p.OrganisationID, application.Person{Name: p.NominatedLead.Name, Email: p.NominatedLead.Email})
+			return a.RecordContacts(ctx, p.OrganisationID, p.NominatedLead.Email)
 		case events.OrganisationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
 			if err != nil {
