@@ -149,8 +149,12 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 		if ob.WindowOpens.After(today) {
 			opens = "Submissions open on %s."
 		}
+		is := "is"
+		if today.After(ob.Due) {
+			is = "was"
+		}
 		paras := []string{
-			fmt.Sprintf("%s's %s for the Technician Commitment is due on %s. "+opens, o.Name, w, mail.Day(ob.Due), mail.Day(ob.WindowOpens)),
+			fmt.Sprintf("%s's %s for the Technician Commitment %s due on %s. "+opens, o.Name, w, is, mail.Day(ob.Due), mail.Day(ob.WindowOpens)),
 			standing(ob.Due, today),
 		}
 		if today.After(ob.Due) {
