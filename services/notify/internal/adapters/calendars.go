@@ -76,7 +76,7 @@ func (c *CalendarTokens) own(ctx context.Context, r rotationDoc) error {
 
 // Rotate appends a rotation with a fresh token. Losing a race to another rotation
 // means the token was rotated as asked: the winner's is returned.
-func (c *CalendarTokens) Rotate(ctx context.Context, org, _ string) (string, error) {
+func (c *CalendarTokens) Rotate(ctx context.Context, org string) (string, error) {
 	last, err := c.latest(ctx, org)
 	if err != nil {
 		return "", err

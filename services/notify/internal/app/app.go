@@ -210,7 +210,7 @@ type CalendarTokens interface {
 	Current(ctx context.Context, org, initial string) (string, error)
 	// Rotate replaces the live token and returns the new one. Of rotations racing,
 	// each returns the token live once it is done.
-	Rotate(ctx context.Context, org, initial string) (string, error)
+	Rotate(ctx context.Context, org string) (string, error)
 	// Owner is the organisation a rotated-in token was issued to, live or not.
 	Owner(ctx context.Context, token string) (string, bool, error)
 }

@@ -57,7 +57,7 @@ func (a *App) RotateCalendar(ctx context.Context, by auth.Principal, org string)
 	if err != nil {
 		return "", err
 	}
-	token, err := a.calendars.Rotate(ctx, o.ID, o.CalendarToken)
+	token, err := a.calendars.Rotate(ctx, o.ID)
 	if err != nil {
 		return "", err
 	}
@@ -76,7 +76,7 @@ func (a *App) ChangeContacts(ctx context.Context, org string, f func(*Organisati
 	before := o.Lead.Email
 	f(&o)
 	if before != "" && !strings.EqualFold(before, o.Lead.Email) {
-		if _, err := a.calendars.Rotate(ctx, o.ID, o.CalendarToken); err != nil {
+		if _, err := a.calendars.Rotate(ctx, o.ID); err != nil {
 			return err
 		}
 	}

@@ -74,8 +74,8 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if d.Kind == "reminder" && d.About != "" {
 		return a.recomposeReminder(ctx, d)
 	}
-	if d.Role != RoleLead && d.Role != RoleHead {
-		return d, nil
+	if (d.Role != RoleLead && d.Role != RoleHead) || len(d.Content.Paragraphs) == 0 {
+		return d, nil // for someone else, or logged before its content was kept
 	}
 	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
 	if err != nil || !ok {

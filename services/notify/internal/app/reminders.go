@@ -145,8 +145,16 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 			fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. The lead submits it, and you can see %s's obligations, in the Technician Commitment portal:", o.Name),
 		}, Action: link}
 	} else {
+		opens := "Submissions have been open since %s."
+		if ob.WindowOpens.After(today) {
+			opens = "Submissions open on %s."
+		}
+		is := "is"
+		if today.After(ob.Due) {
+			is = "was"
+		}
 		paras := []string{
-			fmt.Sprintf("%s's %s for the Technician Commitment is due on %s. Submissions have been open since %s.", o.Name, w, mail.Day(ob.Due), mail.Day(ob.WindowOpens)),
+			fmt.Sprintf("%s's %s for the Technician Commitment %s due on %s. "+opens, o.Name, w, is, mail.Day(ob.Due), mail.Day(ob.WindowOpens)),
 			standing(ob.Due, today),
 		}
 		if today.After(ob.Due) {

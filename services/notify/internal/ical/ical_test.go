@@ -27,3 +27,17 @@ func TestCalendarIsRFC5545(t *testing.T) {
 		}
 	}
 }
+
+// A deadline at a moment (a review due at 17:00) is a timed event in UTC, not a day.
+func TestADeadlineAtAMomentIsATimedEvent(t *testing.T) {
+	t.Parallel()
+	out := string(Calendar("Review", []Event{{UID: "r@tc", At: time.Date(2027, 2, 1, 17, 0, 0, 0, time.UTC), Summary: "Review due"}}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)))
+	for _, want := range []string{"DTSTART:20270201T170000Z\r\n", "DURATION:PT15M\r\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("calendar lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "VALUE=DATE") {
+		t.Error("a timed deadline is written as an all-day event")
+	}
+}
