@@ -243,7 +243,7 @@ func printBanner(running []service, mailUI, token string, took time.Duration) {
 	if mailUI != "" {
 		fmt.Fprintf(&b, "  %-10s %s   (every email the suite sends lands here)\n", "mail", mailUI)
 	}
-	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %s):\n\n  export TOKEN=%s\n", tokenLifetime, token)
+	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %.0f minutes):\n\n  export TOKEN=%s\n", tokenLifetime.Minutes(), token)
 	fmt.Fprintf(&b, "\nA fresh one, or other roles: make token ROLE=lead ORG=<organisation id> [AUD=review,notify]\n")
 	fmt.Fprintf(&b, "\nTry:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+
