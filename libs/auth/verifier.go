@@ -130,6 +130,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		if ae, ok := apperr.As(err); ok && ae.Code == apperr.Unavailable {
 			return Principal{}, ae
 		}
+		if errors.Is(err, jwt.ErrTokenInvalidAudience) {
+			// Said plainly, since a token for another service of the suite is the
+			// likely mistake.
+			return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "the bearer token is not for this service: its audience (aud) must name %s", v.audience)
+		}
 		return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "the bearer token is not valid")
 	}
 	// A token is good for a bounded time from when it was issued, whatever exp its

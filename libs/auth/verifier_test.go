@@ -224,8 +224,12 @@ func TestATokenForSeveralServicesIsAcceptedByEach(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := v.Verify(context.Background(), tok); (err == nil) != ok {
+		_, err = v.Verify(context.Background(), tok)
+		if (err == nil) != ok {
 			t.Errorf("service %s: err = %v, want accepted %t", aud, err, ok)
+		}
+		if ae, refused := apperr.As(err); refused && !strings.Contains(ae.Message, "must name "+aud) {
+			t.Errorf("service %s: refused with %q, which does not say the audience must name it", aud, ae.Message)
 		}
 	}
 }

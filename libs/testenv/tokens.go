@@ -54,14 +54,14 @@ func TokensForItsAudienceOnly(t *testing.T, c *Client) {
 	}
 	type refusal struct{ name, token, detail string }
 	refusals := []refusal{
-		{"the suite-wide audience of old", forAudience("technician-commitment"), "not valid"},
+		{"the suite-wide audience of old", forAudience("technician-commitment"), "must name " + own},
 		{"valid for ten years", lasting(10 * 365 * 24 * time.Hour), "more than the"},
 		{"valid for an hour and a second", lasting(time.Hour + time.Second), "more than the"},
 		{"no issued-at time", noIssuedAt, "iat"},
 	}
 	for _, svc := range []string{"signatory", "review", "notify", "fund"} {
 		if aud := config.DevAudience(svc); aud != own {
-			refusals = append(refusals, refusal{"a token for " + aud, forAudience(aud), "not valid"})
+			refusals = append(refusals, refusal{"a token for " + aud, forAudience(aud), "must name " + own})
 		}
 	}
 	for _, tt := range refusals {

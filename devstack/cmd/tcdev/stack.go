@@ -277,7 +277,7 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 	if mailUI != "" {
 		fmt.Fprintf(&b, "  %-10s %s   (every email the suite sends lands here)\n", "mail", mailUI)
 	}
-	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %s):\n\n  export TOKEN=%s\n", tokenLifetime, token)
+	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %.0f minutes):\n\n  export TOKEN=%s\n", tokenLifetime.Minutes(), token)
 	fmt.Fprintf(&b, "\nA fresh one, or other roles: make token ROLE=lead ORG=<organisation id> [AUD=review,notify]\n")
 	if offset != 0 {
 		// The README's walkthrough reads these, so it runs against this stack as it is.
