@@ -107,6 +107,33 @@ func TestWalkthroughExtract(t *testing.T) {
 	}
 }
 
+// TestWalkthroughDefaults checks that the addresses the walkthrough falls back to are
+// where `make run` puts each service and the mail catcher, so that pasted into a shell
+// next to `make run` it talks to that stack.
+func TestWalkthroughDefaults(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := walkthrough(string(readme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"S": "http://" + addr(portOf("signatory"), 0),
+		"R": "http://" + addr(portOf("review"), 0),
+		"N": "http://" + addr(portOf("notify"), 0),
+		"F": "http://" + addr(portOf("fund"), 0),
+		"M": "http://" + addr(mailUIPort, 0),
+	}
+	for name, url := range want {
+		if line := name + "=${" + name + ":-" + url + "}"; !strings.Contains(script, line) {
+			t.Errorf("the walkthrough does not set %s", line)
+		}
+	}
+}
+
 // walkthrough joins the sh blocks between the README's markers into one script.
 func walkthrough(readme string) (string, error) {
 	var b strings.Builder
