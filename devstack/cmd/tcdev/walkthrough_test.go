@@ -258,9 +258,9 @@ func isUp(line string) bool {
 // freeOffset finds a port offset at which every port the stack listens on is free.
 func freeOffset(tb testing.TB) int {
 	tb.Helper()
-	ports := []int{natsPort, mongoPort, issuerPort, smtpPort, mailUIPort}
+	ports := []int{natsPort, mongoPort, issuerPort, smtpPort, mailUIPort, portalPort}
 	for _, s := range services {
-		ports = append(ports, s.port)
+		ports = append(ports, s.port, s.port+adminOffset)
 	}
 	for range 50 {
 		offset := 10000 + rand.IntN(28000) // the highest port, MongoDB's 27017, stays below 65536
