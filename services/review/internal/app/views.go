@@ -10,6 +10,7 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/review/internal/domain/round"
 	"github.com/itss/techcommit/services/review/internal/domain/submission"
 )
 
@@ -225,4 +226,24 @@ func (a *App) PreviousCycle(ctx context.Context, s *submission.Submission) (*Pre
 		}
 	}
 	return p, nil
+}
+
+// SeedViews builds the submission views from the event store when there are none
+// yet (a new deployment of this version, or views dropped), since the stream the
+// projection reads may no longer hold the oldest events. It runs at start, before
+// the projection consumes, so the two never write at once.
+func (a *App) SeedViews(ctx context.Context) error {
+	existing, err := a.views.All(ctx)
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	var all []events.Envelope
+	for _, t := range []string{submission.AggregateType, round.AggregateType} {
+		evs, err := a.events.LoadByType(ctx, t)
+		if err != nil {
+			return fmt.Errorf("seed submission views: %w", err)
+		}
+		all = append(all, evs...)
+	}
+	return a.Project(ctx, all)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,4 +270,61 @@ func TestListsArePaged(t *testing.T) {
 		t.Error("no items in the reviewer's page")
 	}
 	h.Must(http.StatusBadRequest, h.Do("GET", "/v1/assignments?limit=201", h.as("x"), nil))
+}
+
+// TestClosingRacesReviews closes a round while its reviewers submit: each review is
+// either in (and answered 200) or refused as the round is closed (409), never
+// recorded after the round closed nor lost after a 200.
+func TestClosingRacesReviews(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	const n = 6
+	var subs []string
+	for i := range n {
+		org := fmt.Sprintf("o%d", i)
+		h.announced(org)
+		subs = append(subs, h.submitted(org))
+	}
+	h.reviewer("rv", "elsewhere", true, n)
+	round := h.openRound("Race", start0.Add(30*24*time.Hour), subs...)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1}))
+	for _, s := range subs {
+		h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+s+"/response", h.as("rv"), map[string]any{"accept": true}))
+	}
+
+	var wg sync.WaitGroup
+	status := make([]int, n)
+	for i, s := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status[i] = h.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+s+"/reviews", h.as("rv"), review(3)).Status
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, nil))
+	}()
+	wg.Wait()
+
+	got := h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round, h.ops, nil)).JSON(t)
+	if got["status"] != "closed" {
+		t.Fatalf("status %v, want closed", got["status"])
+	}
+	reviewed := map[string]bool{}
+	for _, a := range got["assignments"].([]any) {
+		m := a.(map[string]any)
+		reviewed[m["submission_id"].(string)] = m["reviewed"].(bool)
+	}
+	for i, s := range subs {
+		switch {
+		case status[i] == http.StatusOK && !reviewed[s]:
+			t.Errorf("review of %s answered 200 but is not in the round", s)
+		case status[i] == http.StatusConflict && reviewed[s]:
+			t.Errorf("review of %s refused but recorded", s)
+		case status[i] != http.StatusOK && status[i] != http.StatusConflict:
+			t.Errorf("review of %s: %d", s, status[i])
+		}
+	}
 }

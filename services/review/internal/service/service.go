@@ -55,6 +55,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	if err := application.SeedViews(ctx); err != nil {
+		return fail(err)
+	}
 	if err := p.ConsumeBatches(eventport.SubmissionViews(application)); err != nil {
 		return fail(err)
 	}
