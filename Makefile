@@ -52,6 +52,7 @@ token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation
 
 .PHONY: test
 test: lint check-generate vulncheck ## Lint, check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs
+	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || echo "no Chromium: the portal's browser journeys are skipped (apt-get install chromium; .ci/run installs it)"
 	@cd libs && $(GO) test -race -count=1 ./...
 	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
 	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...
@@ -98,7 +99,8 @@ vulncheck: ## govulncheck over every module against the offline database: no rea
 
 .PHONY: generate
 generate: ## Regenerate the server code from each service's OpenAPI document, and the events' AsyncAPI document
-	@for s in $(SERVICES); do (cd services/$$s/api && $(GO) generate ./...); done
+	@# The portal serves pages, not an API of its own: it has no api/ to generate.
+	@for s in $(SERVICES); do [ -d services/$$s/api ] || continue; (cd services/$$s/api && $(GO) generate ./...); done
 	@cd libs && $(GO) run ./events/asyncapi/cmd/asyncapi -src events -out ../docs/asyncapi.json
 
 .PHONY: check-generate
