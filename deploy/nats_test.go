@@ -1,0 +1,331 @@
+package deploy
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	corev1 "k8s.io/api/core/v1"
+)
+
+var natsServiceUsers = []string{"signatory", "review", "notify", "fund"}
+
+// natsConfig writes an overlay's rendered nats-config to a directory, with the paths the
+// StatefulSet mounts (TLS, data, pid file) moved into it, and the passwords set in the
+// environment as the StatefulSet sets them. It returns the nats.conf path and the CA.
+func natsConfig(t *testing.T, overlay string) (conf, caFile string) {
+	t.Helper()
+	var cm *corev1.ConfigMap
+	for _, obj := range render(t, overlay) {
+		if c, ok := obj.(*corev1.ConfigMap); ok && hashSuffix.ReplaceAllString(c.Name, "") == "nats-config" {
+			cm = c
+		}
+	}
+	if cm == nil {
+		t.Fatalf("%s has no nats-config", overlay)
+	}
+	dir := t.TempDir()
+	tlsDir := filepath.Join(dir, "tls")
+	caFile = writeTestPKI(t, tlsDir)
+	for name, content := range cm.Data {
+		content = strings.ReplaceAll(content, "/etc/nats-tls/", tlsDir+"/")
+		content = strings.ReplaceAll(content, "store_dir: /data", "store_dir: "+filepath.Join(dir, "data"))
+		content = strings.ReplaceAll(content, "/var/run/nats/", dir+"/")
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range append(slices.Clone(natsServiceUsers), "ops", "sys") {
+		t.Setenv(strings.ToUpper(u)+"_NATS_PASSWORD", "test-"+u)
+	}
+	t.Setenv("POD_NAME", "nats-0")
+	return filepath.Join(dir, "nats.conf"), caFile
+}
+
+// writeTestPKI makes a CA and a certificate for localhost signed by it, as cert-manager
+// makes tc-ca and nats-tls, and writes ca.crt, tls.crt and tls.key.
+func writeTestPKI(t testing.TB, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "nats"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, block := range map[string]*pem.Block{
+		"ca.crt":  {Type: "CERTIFICATE", Bytes: caDER},
+		"tls.crt": {Type: "CERTIFICATE", Bytes: der},
+		"tls.key": {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "ca.crt")
+}
+
+// TestProdNATSConfigurationSecuresClientsRoutesAndAccounts loads prod's configuration
+// with the NATS server's own parser: TLS for clients, mutual TLS on the three routes,
+// every service in the TC account with its own password, and a system account.
+func TestProdNATSConfigurationSecuresClientsRoutesAndAccounts(t *testing.T) {
+	conf, _ := natsConfig(t, "prod")
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatalf("prod nats.conf: %v", err)
+	}
+	if opts.TLSConfig == nil {
+		t.Error("prod: clients connect without TLS")
+	}
+	if opts.Cluster.TLSConfig == nil || opts.Cluster.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert {
+		t.Error("prod: cluster routes are not mutual TLS (tls { verify: true })")
+	}
+	if len(opts.Routes) != 3 {
+		t.Errorf("prod: %d cluster routes, want 3", len(opts.Routes))
+	}
+	if opts.SystemAccount != "SYS" {
+		t.Errorf("prod: system account %q, want SYS", opts.SystemAccount)
+	}
+	if !opts.JetStream {
+		t.Error("prod: JetStream is not enabled")
+	}
+	users := map[string]*server.User{}
+	for _, u := range opts.Users {
+		users[u.Username] = u
+		if u.Password != "test-"+u.Username {
+			t.Errorf("prod: user %s's password is not taken from its environment variable", u.Username)
+		}
+	}
+	for _, svc := range natsServiceUsers {
+		u, ok := users[svc]
+		if !ok || u.Account == nil || u.Account.Name != "TC" {
+			t.Errorf("prod: service user %s is not in the TC account", svc)
+			continue
+		}
+		if u.Permissions == nil || u.Permissions.Publish == nil || !slices.Contains(u.Permissions.Publish.Allow, "tc."+svc+".>") {
+			t.Errorf("prod: user %s may not publish its own subjects", svc)
+			continue
+		}
+		for _, other := range natsServiceUsers {
+			if other != svc && slices.Contains(u.Permissions.Publish.Allow, "tc."+other+".>") {
+				t.Errorf("prod: user %s may publish %s's events", svc, other)
+			}
+		}
+	}
+	if u, ok := users["sys"]; !ok || u.Account == nil || u.Account.Name != "SYS" {
+		t.Error("prod: no sys user in the system account")
+	}
+}
+
+// startNATS runs a real NATS server with dev's rendered configuration (one server;
+// the accounts, users and TLS are prod's), on a free port.
+func startNATS(t *testing.T) (url, caFile string) {
+	t.Helper()
+	conf, caFile := natsConfig(t, "dev")
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatalf("dev nats.conf: %v", err)
+	}
+	opts.Port, opts.HTTPPort, opts.Host = -1, 0, "127.0.0.1"
+	opts.NoSigs = true
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	t.Cleanup(s.Shutdown)
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	return s.ClientURL(), caFile
+}
+
+func connectAs(t *testing.T, url, caFile, user string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.UserInfo(user, "test-"+user), nats.RootCAs(caFile), nats.Name(user))
+	if err != nil {
+		t.Fatalf("connect as %s: %v", user, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// TestNATSOnlyOverTLS: the server refuses a client that does not speak TLS.
+func TestNATSOnlyOverTLS(t *testing.T) {
+	url, _ := startNATS(t)
+	nc, err := nats.Connect(url, nats.UserInfo("fund", "test-fund"))
+	if err == nil {
+		nc.Close()
+		t.Fatal("a client without the CA connected")
+	}
+}
+
+// runbookNATSCommands returns the nats CLI commands of the runbook (what follows
+// `exec deploy/nats-box --`).
+func runbookNATSCommands(t testing.TB) [][]string {
+	t.Helper()
+	var out [][]string
+	re := regexp.MustCompile(`exec (?:-it? )?deploy/nats-box -- (nats .*)$`)
+	for _, c := range runbookCommands(t) {
+		if m := re.FindStringSubmatch(c); m != nil {
+			out = append(out, strings.Fields(m[1]))
+		}
+	}
+	return out
+}
+
+// TestRunbookDeadLetterCommandsWorkAsTheOpsUser runs, against a real nats-server with
+// the rendered configuration and TLS, the JetStream requests each of the runbook's
+// `nats` commands makes, as the ops user the nats-box uses: stream info, stream view (an
+// ordered consumer), stream get, stream rmm, and the replay's publish. It also checks
+// what the ops user and the service users must not be able to do.
+func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
+	url, caFile := startNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// A service creates its streams and dead-letters a message, as libs/bus does.
+	_, fundJS := connectAs(t, url, caFile, "fund")
+	if _, err := fundJS.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_DEADLETTER", Subjects: []string{"tc.deadletter.>"}}); err != nil {
+		t.Fatalf("fund creates TC_DEADLETTER: %v", err)
+	}
+	if _, err := fundJS.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_FUND", Subjects: []string{"tc.fund.>"}}); err != nil {
+		t.Fatalf("fund creates TC_FUND: %v", err)
+	}
+	dead := nats.NewMsg("tc.deadletter.fund-projection")
+	dead.Data = []byte(`{"id":"a1"}`)
+	dead.Header.Set("tc-dead-reason", "decode: unexpected end of JSON input")
+	dead.Header.Set("tc-dead-subject", "tc.fund.application.submitted")
+	if _, err := fundJS.PublishMsg(ctx, dead); err != nil {
+		t.Fatalf("fund dead-letters a message: %v", err)
+	}
+
+	_, ops := connectAs(t, url, caFile, "ops")
+	cmds := runbookNATSCommands(t)
+	if len(cmds) == 0 {
+		t.Fatal("the runbook has no nats-box commands")
+	}
+	seen := map[string]bool{}
+	for _, argv := range cmds {
+		verb := strings.Join(argv[:min(3, len(argv))], " ")
+		seen[verb] = true
+		var err error
+		switch verb {
+		case "nats stream info":
+			var s jetstream.Stream
+			if s, err = ops.Stream(ctx, argv[3]); err == nil {
+				_, err = s.Info(ctx)
+			}
+		case "nats stream view":
+			var c jetstream.Consumer
+			if c, err = ops.OrderedConsumer(ctx, argv[3], jetstream.OrderedConsumerConfig{}); err == nil {
+				var m jetstream.Msg
+				if m, err = c.Next(jetstream.FetchMaxWait(5 * time.Second)); err == nil && m.Headers().Get("tc-dead-reason") == "" {
+					err = errors.New("the message's reason header is missing")
+				}
+			}
+		case "nats stream get":
+			var s jetstream.Stream
+			if s, err = ops.Stream(ctx, argv[3]); err == nil {
+				var m *jetstream.RawStreamMsg
+				if m, err = s.GetMsg(ctx, 1); err == nil && m.Header.Get("tc-dead-subject") == "" {
+					err = errors.New("the message's subject header is missing")
+				}
+			}
+		case "nats pub tc.fund.application.submitted", "nats req tc.fund.application.submitted":
+			_, err = ops.Publish(ctx, argv[2], dead.Data)
+		case "nats stream rmm":
+			var s jetstream.Stream
+			if s, err = ops.Stream(ctx, argv[3]); err == nil {
+				err = s.DeleteMsg(ctx, 1)
+			}
+		default:
+			t.Errorf("runbook command %q has no check here: add one", strings.Join(argv, " "))
+			continue
+		}
+		if err != nil {
+			t.Errorf("runbook %q as ops: %v", strings.Join(argv, " "), err)
+		}
+	}
+	for _, want := range []string{"nats stream view", "nats stream get", "nats stream rmm"} {
+		if !seen[want] {
+			t.Errorf("the runbook's dead-letter section lacks %q", want)
+		}
+	}
+
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	// The ops user reads dead letters; it does not delete streams or read services' data.
+	if err := ops.DeleteStream(short(), "TC_DEADLETTER"); err == nil {
+		t.Error("ops may delete TC_DEADLETTER")
+	}
+	if s, err := ops.Stream(short(), "TC_FUND"); err == nil {
+		if _, err := s.GetMsg(short(), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+			t.Errorf("ops may read TC_FUND's messages (%v)", err)
+		}
+	}
+	// A service user cannot read the dead letters or another service's stream it does not consume.
+	_, sigJS := connectAs(t, url, caFile, "signatory")
+	if s, err := sigJS.Stream(short(), "TC_DEADLETTER"); err == nil {
+		if _, err := s.GetMsg(short(), 2); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+			t.Errorf("signatory may read dead letters (%v)", err)
+		}
+	}
+	if _, err := sigJS.CreateConsumer(short(), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+		t.Error("signatory may consume TC_FUND")
+	}
+}
