@@ -260,6 +260,8 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 	for _, argv := range cmds {
 		verb := strings.Join(argv[:min(3, len(argv))], " ")
 		seen[verb] = true
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
 		var err error
 		switch verb {
 		case "nats stream info":

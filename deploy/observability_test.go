@@ -115,7 +115,7 @@ func TestPodMonitorsScrapeTheExporters(t *testing.T) {
 	for _, m := range customObjects(objs, "PodMonitor") {
 		sel := matchLabels(t, m, "spec", "selector", "matchLabels")
 		eps, _, _ := unstructured.NestedSlice(m.Object, "spec", "podMetricsEndpoints")
-		for name, tpl := range pods {
+		for _, tpl := range pods {
 			if !sel.Matches(labels.Set(tpl.Labels)) {
 				continue
 			}
@@ -124,7 +124,6 @@ func TestPodMonitorsScrapeTheExporters(t *testing.T) {
 				for _, c := range tpl.Spec.Containers {
 					if slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == port }) {
 						want[tpl.Labels["app.kubernetes.io/name"]] = true
-						_ = name
 					}
 				}
 			}
