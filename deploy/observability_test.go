@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/prometheus/promql/parser"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -441,6 +442,26 @@ func TestExternalSecretsComponentCoversEverySecret(t *testing.T) {
 			if !slices.Contains(got[name], k) {
 				t.Errorf("the external-secrets component does not create %s key %s", name, k)
 			}
+		}
+	}
+}
+
+// TestAlertAndDashboardQueriesParse parses every alert expression and dashboard query
+// with Prometheus's own PromQL parser: a query that does not parse never fires or draws.
+func TestAlertAndDashboardQueriesParse(t *testing.T) {
+	var exprs []string
+	for _, r := range alertRules(t, render(t, "prod")) {
+		exprs = append(exprs, r.Expr)
+	}
+	for _, p := range readDashboard(t).Panels {
+		for _, tg := range p.Targets {
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	p := parser.NewParser(parser.Options{})
+	for _, e := range exprs {
+		if _, err := p.ParseExpr(e); err != nil {
+			t.Errorf("%q does not parse: %v", e, err)
 		}
 	}
 }
