@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -63,6 +64,12 @@ func build(t testing.TB, fsys filesys.FileSystem, dir string) resmap.ResMap {
 	return resources
 }
 
+var monitoringTypes = map[string]func() any{
+	"ServiceMonitor": func() any { return &monitoringv1.ServiceMonitor{} },
+	"PodMonitor":     func() any { return &monitoringv1.PodMonitor{} },
+	"PrometheusRule": func() any { return &monitoringv1.PrometheusRule{} },
+}
+
 // customKinds are the custom resources the manifests use, by API group: the operators
 // and controllers that serve them are prerequisites in deploy/README.md. Their objects
 // decode into unstructured form; anything else must be a built-in kind.
@@ -93,6 +100,13 @@ func decodeAll[R yamler](t testing.TB, where string, resources []R) []runtime.Ob
 			if !strings.Contains(probe.APIVersion, "/") || !slices.Contains(kinds, probe.Kind) {
 				t.Errorf("%s: unknown custom resource %s %s", where, probe.APIVersion, probe.Kind)
 				continue
+			}
+			// The Prometheus Operator publishes its API types: decode into them strictly,
+			// so a misspelt field fails here instead of being pruned by the API server.
+			if typed, ok := monitoringTypes[probe.Kind]; ok && group == monitoringv1.SchemeGroupVersion.Group {
+				if err := yaml.UnmarshalStrict(y, typed()); err != nil {
+					t.Errorf("%s: %s does not decode strictly: %v\n%s", where, probe.Kind, err, firstLines(y, 6))
+				}
 			}
 			j, err := yaml.YAMLToJSON(y)
 			if err != nil {
