@@ -10,8 +10,10 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -330,4 +332,120 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 	if _, err := sigJS.CreateConsumer(short(), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 		t.Error("signatory may consume TC_FUND")
 	}
+}
+
+// freePort returns a TCP port nothing listens on now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestProdNATSClusterFormsOverMutualTLSOnly starts three real servers with prod's
+// configuration (routes pointed at local ports) and checks they form a JetStream
+// cluster over TLS routes; then that the route port refuses a TLS client whose
+// certificate the suite's CA did not issue, and one with no certificate.
+func TestProdNATSClusterFormsOverMutualTLSOnly(t *testing.T) {
+	conf, caFile := natsConfig(t, "prod")
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	var routes []*neturl.URL
+	for _, p := range ports {
+		routes = append(routes, &neturl.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	}
+	var servers []*server.Server
+	for i, p := range ports {
+		t.Setenv("POD_NAME", fmt.Sprintf("nats-%d", i))
+		opts, err := server.ProcessConfigFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Host, opts.Port, opts.HTTPPort, opts.NoSigs, opts.PidFile = "127.0.0.1", -1, 0, true, ""
+		opts.Cluster.Host, opts.Cluster.Port = "127.0.0.1", p
+		opts.Routes = routes
+		opts.StoreDir = t.TempDir()
+		s, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		t.Cleanup(s.Shutdown)
+		servers = append(servers, s)
+	}
+	for i, s := range servers {
+		waitFor(t, 20*time.Second, fmt.Sprintf("nats-%d routes to the other two", i), func() bool { return s.NumRoutes() >= 2 })
+	}
+	waitFor(t, 30*time.Second, "a JetStream meta leader", func() bool {
+		return slices.ContainsFunc(servers, (*server.Server).JetStreamIsLeader)
+	})
+	_, js := connectAs(t, servers[0].ClientURL(), caFile, "fund")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_FUND", Subjects: []string{"tc.fund.>"}, Replicas: 3}); err != nil {
+		t.Fatalf("a stream with three replicas: %v", err)
+	}
+
+	rogue := writeTestPKI(t, t.TempDir())
+	rogueCert, err := tls.LoadX509KeyPair(filepath.Join(filepath.Dir(rogue), "tls.crt"), filepath.Join(filepath.Dir(rogue), "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	for name, certs := range map[string][]tls.Certificate{"a certificate from another CA": {rogueCert}, "no certificate": nil} {
+		err := routeHandshake(t, addr, certs)
+		t.Logf("%s: %v", name, err)
+		if err == nil {
+			t.Errorf("the route port accepted a server with %s", name)
+		}
+	}
+	ours, err := tls.LoadX509KeyPair(filepath.Join(filepath.Dir(caFile), "tls.crt"), filepath.Join(filepath.Dir(caFile), "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := routeHandshake(t, addr, []tls.Certificate{ours}); err != nil {
+		t.Errorf("the route port refused the suite's own certificate: %v", err)
+	}
+}
+
+// routeHandshake speaks to a route port as a joining server would: TLS first (the
+// server starts TLS on a TLS route before any protocol), with the given client
+// certificates, then reads once, which is where TLS 1.3 reports a refused client
+// certificate. It returns only TLS
+// errors: a timeout or the server closing for want of a CONNECT means the certificate
+// was taken.
+func routeHandshake(t testing.TB, addr string, certs []tls.Certificate) error {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	one := make([]byte, 1)
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, Certificates: certs}) //nolint:gosec // the client's certificate is what this checks, not the server's
+	err = tc.Handshake()
+	if err == nil {
+		_, err = tc.Read(one)
+	}
+	if err != nil && strings.Contains(err.Error(), "tls:") {
+		return err
+	}
+	return nil
 }
