@@ -70,7 +70,9 @@ func objectsByID(t testing.TB, fsys filesys.FileSystem, dir string) map[string]m
 	return out
 }
 
-var hashSuffix = regexp.MustCompile(`-[a-z0-9]{10}$`)
+// hashSuffix is the suffix Kustomize's generators append: ten characters of an alphabet without
+// vowels (so that no word, such as "-commitment", looks like one).
+var hashSuffix = regexp.MustCompile(`-[24-9bcdfghkmt]{10}$`)
 
 // TestEveryOverlayPatchMatchesAndChangesWhatItSays renders each overlay with and without
 // each of its patches. A patch must select at least one object, change every object it
