@@ -391,7 +391,7 @@ func TestEnvironmentValuesLiveInOverlays(t *testing.T) {
 }
 
 // exampleSecretKeys reads the documented Secrets and the keys each holds.
-func exampleSecretKeys(t *testing.T) map[string][]string {
+func exampleSecretKeys(t testing.TB) map[string][]string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("k8s", "secrets.example.yaml"))
 	if err != nil {

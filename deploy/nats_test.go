@@ -33,7 +33,7 @@ var natsServiceUsers = []string{"signatory", "review", "notify", "fund"}
 // natsConfig writes an overlay's rendered nats-config to a directory, with the paths the
 // StatefulSet mounts (TLS, data, pid file) moved into it, and the passwords set in the
 // environment as the StatefulSet sets them. It returns the nats.conf path and the CA.
-func natsConfig(t *testing.T, overlay string) (conf, caFile string) {
+func natsConfig(t testing.TB, overlay string) (conf, caFile string) {
 	t.Helper()
 	var cm *corev1.ConfigMap
 	for _, obj := range render(t, overlay) {
@@ -168,7 +168,7 @@ func TestProdNATSConfigurationSecuresClientsRoutesAndAccounts(t *testing.T) {
 
 // startNATS runs a real NATS server with dev's rendered configuration (one server;
 // the accounts, users and TLS are prod's), on a free port.
-func startNATS(t *testing.T) (url, caFile string) {
+func startNATS(t testing.TB) (url, caFile string) {
 	t.Helper()
 	conf, caFile := natsConfig(t, "dev")
 	opts, err := server.ProcessConfigFile(conf)
@@ -189,7 +189,7 @@ func startNATS(t *testing.T) (url, caFile string) {
 	return s.ClientURL(), caFile
 }
 
-func connectAs(t *testing.T, url, caFile, user string) (*nats.Conn, jetstream.JetStream) {
+func connectAs(t testing.TB, url, caFile, user string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.UserInfo(user, "test-"+user), nats.RootCAs(caFile), nats.Name(user))
 	if err != nil {
