@@ -120,13 +120,22 @@ REGISTRY     ?= registry.itss.org.uk/technician-commitment
 TAG          ?= dev
 
 .PHONY: images
-images: ## Build a static, non-root container image per service into dist/images (no Docker needed)
+# The images' digests go to the prod overlay's release component, which pins each image
+# by digest (a tag can be moved; a digest names exactly what was built and pushed).
+RELEASE      := deploy/k8s/overlays/prod/release/kustomization.yaml
+images: ## Build a static, non-root container image per service into dist/images and pin their digests in the prod overlay
 	@mkdir -p $(BIN)/linux dist/images
 	@cd tools && GOWORK=off $(GO) build -o $(BIN)/mkimage ./cmd/mkimage
+	@{ echo "# Written by make images REGISTRY=$(REGISTRY) TAG=$(TAG): each service's image by the"; \
+	  echo "# digest of what was built. Push dist/images/*.tar, then commit this file."; \
+	  echo "apiVersion: kustomize.config.k8s.io/v1alpha1"; echo "kind: Component"; echo "images:"; } > $(RELEASE).tmp
 	@for s in $(SERVICES); do \
 	  (cd services/$$s && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux/$$s ./cmd/$$s); \
-	  $(BIN)/mkimage -binary $(BIN)/linux/$$s -name $(REGISTRY)/$$s:$(TAG) -out dist/images/$$s.tar; \
+	  line=$$($(BIN)/mkimage -binary $(BIN)/linux/$$s -name $(REGISTRY)/$$s:$(TAG) -out dist/images/$$s.tar); \
+	  echo "$$line"; \
+	  echo "  - {name: technician-commitment/$$s, newName: $(REGISTRY)/$$s, digest: $${line##* }} # $(TAG)" >> $(RELEASE).tmp; \
 	done
+	@mv $(RELEASE).tmp $(RELEASE)
 
 .PHONY: clean
 clean: ## Remove binaries (keeps .data)

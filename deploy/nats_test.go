@@ -1,0 +1,464 @@
+package deploy
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	neturl "net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	corev1 "k8s.io/api/core/v1"
+)
+
+var natsServiceUsers = []string{"signatory", "review", "notify", "fund"}
+
+// natsConfig writes an overlay's rendered nats-config to a directory, with the paths the
+// StatefulSet mounts (TLS, data, pid file) moved into it, and the passwords set in the
+// environment as the StatefulSet sets them. It returns the nats.conf path and the CA.
+func natsConfig(t testing.TB, overlay string) (conf, caFile string) {
+	t.Helper()
+	var cm *corev1.ConfigMap
+	for _, obj := range render(t, overlay) {
+		if c, ok := obj.(*corev1.ConfigMap); ok && hashSuffix.ReplaceAllString(c.Name, "") == "nats-config" {
+			cm = c
+		}
+	}
+	if cm == nil {
+		t.Fatalf("%s has no nats-config", overlay)
+	}
+	dir := t.TempDir()
+	tlsDir := filepath.Join(dir, "tls")
+	caFile = writeTestPKI(t, tlsDir)
+	for name, content := range cm.Data {
+		content = strings.ReplaceAll(content, "/etc/nats-tls/", tlsDir+"/")
+		content = strings.ReplaceAll(content, "store_dir: /data", "store_dir: "+filepath.Join(dir, "data"))
+		content = strings.ReplaceAll(content, "/var/run/nats/", dir+"/")
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range append(slices.Clone(natsServiceUsers), "ops", "sys") {
+		t.Setenv(strings.ToUpper(u)+"_NATS_PASSWORD", "test-"+u)
+	}
+	t.Setenv("POD_NAME", "nats-0")
+	return filepath.Join(dir, "nats.conf"), caFile
+}
+
+// writeTestPKI makes a CA and a certificate for localhost signed by it, as cert-manager
+// makes tc-ca and nats-tls, and writes ca.crt, tls.crt and tls.key.
+func writeTestPKI(t testing.TB, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "nats"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, block := range map[string]*pem.Block{
+		"ca.crt":  {Type: "CERTIFICATE", Bytes: caDER},
+		"tls.crt": {Type: "CERTIFICATE", Bytes: der},
+		"tls.key": {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "ca.crt")
+}
+
+// TestProdNATSConfigurationSecuresClientsRoutesAndAccounts loads prod's configuration
+// with the NATS server's own parser: TLS for clients, mutual TLS on the three routes,
+// every service in the TC account with its own password, and a system account.
+func TestProdNATSConfigurationSecuresClientsRoutesAndAccounts(t *testing.T) {
+	conf, _ := natsConfig(t, "prod")
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatalf("prod nats.conf: %v", err)
+	}
+	if opts.TLSConfig == nil {
+		t.Error("prod: clients connect without TLS")
+	}
+	if opts.Cluster.TLSConfig == nil || opts.Cluster.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert {
+		t.Error("prod: cluster routes are not mutual TLS (tls { verify: true })")
+	}
+	if len(opts.Routes) != 3 {
+		t.Errorf("prod: %d cluster routes, want 3", len(opts.Routes))
+	}
+	if opts.SystemAccount != "SYS" {
+		t.Errorf("prod: system account %q, want SYS", opts.SystemAccount)
+	}
+	if !opts.JetStream {
+		t.Error("prod: JetStream is not enabled")
+	}
+	users := map[string]*server.User{}
+	for _, u := range opts.Users {
+		users[u.Username] = u
+		if u.Password != "test-"+u.Username {
+			t.Errorf("prod: user %s's password is not taken from its environment variable", u.Username)
+		}
+	}
+	for _, svc := range natsServiceUsers {
+		u, ok := users[svc]
+		if !ok || u.Account == nil || u.Account.Name != "TC" {
+			t.Errorf("prod: service user %s is not in the TC account", svc)
+			continue
+		}
+		if u.Permissions == nil || u.Permissions.Publish == nil || !slices.Contains(u.Permissions.Publish.Allow, "tc."+svc+".>") {
+			t.Errorf("prod: user %s may not publish its own subjects", svc)
+			continue
+		}
+		for _, other := range natsServiceUsers {
+			if other != svc && slices.Contains(u.Permissions.Publish.Allow, "tc."+other+".>") {
+				t.Errorf("prod: user %s may publish %s's events", svc, other)
+			}
+		}
+	}
+	if u, ok := users["sys"]; !ok || u.Account == nil || u.Account.Name != "SYS" {
+		t.Error("prod: no sys user in the system account")
+	}
+}
+
+// startNATS runs a real NATS server with dev's rendered configuration (one server;
+// the accounts, users and TLS are prod's), on a free port.
+func startNATS(t testing.TB) (url, caFile string) {
+	t.Helper()
+	conf, caFile := natsConfig(t, "dev")
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatalf("dev nats.conf: %v", err)
+	}
+	opts.Port, opts.HTTPPort, opts.Host = -1, 0, "127.0.0.1"
+	opts.NoSigs = true
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	t.Cleanup(s.Shutdown)
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	return s.ClientURL(), caFile
+}
+
+func connectAs(t testing.TB, url, caFile, user string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.UserInfo(user, "test-"+user), nats.RootCAs(caFile), nats.Name(user))
+	if err != nil {
+		t.Fatalf("connect as %s: %v", user, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// TestNATSOnlyOverTLS: the server refuses a client that does not speak TLS.
+func TestNATSOnlyOverTLS(t *testing.T) {
+	url, _ := startNATS(t)
+	nc, err := nats.Connect(url, nats.UserInfo("fund", "test-fund"))
+	if err == nil {
+		nc.Close()
+		t.Fatal("a client without the CA connected")
+	}
+}
+
+// runbookNATSCommands returns the nats CLI commands of the runbook (what follows
+// `exec deploy/nats-box --`).
+func runbookNATSCommands(t testing.TB) [][]string {
+	t.Helper()
+	var out [][]string
+	re := regexp.MustCompile(`exec (?:-it? )?deploy/nats-box -- (?:sh -c '(nats [^']*)'|(nats .*))$`)
+	for _, c := range runbookCommands(t) {
+		if m := re.FindStringSubmatch(c); m != nil {
+			out = append(out, strings.Fields(m[1]+m[2]))
+		}
+	}
+	return out
+}
+
+// TestRunbookDeadLetterCommandsWorkAsTheOpsUser runs, against a real nats-server with
+// the rendered configuration and TLS, the JetStream requests each of the runbook's
+// `nats` commands makes, as the ops user the nats-box uses: stream info, stream view (an
+// ordered consumer), stream get, stream rmm, and the replay's publish. It also checks
+// what the ops user and the service users must not be able to do.
+func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
+	url, caFile := startNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// A service creates its streams and dead-letters a message, as libs/bus does.
+	_, fundJS := connectAs(t, url, caFile, "fund")
+	if _, err := fundJS.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_DEADLETTER", Subjects: []string{"tc.deadletter.>"}}); err != nil {
+		t.Fatalf("fund creates TC_DEADLETTER: %v", err)
+	}
+	if _, err := fundJS.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_FUND", Subjects: []string{"tc.fund.>"}}); err != nil {
+		t.Fatalf("fund creates TC_FUND: %v", err)
+	}
+	dead := nats.NewMsg("tc.deadletter.fund-projection")
+	dead.Data = []byte(`{"id":"a1"}`)
+	dead.Header.Set("tc-dead-reason", "decode: unexpected end of JSON input")
+	dead.Header.Set("tc-dead-subject", "tc.fund.application.submitted")
+	if _, err := fundJS.PublishMsg(ctx, dead); err != nil {
+		t.Fatalf("fund dead-letters a message: %v", err)
+	}
+
+	_, ops := connectAs(t, url, caFile, "ops")
+	cmds := runbookNATSCommands(t)
+	if len(cmds) == 0 {
+		t.Fatal("the runbook has no nats-box commands")
+	}
+	seen := map[string]bool{}
+	for _, argv := range cmds {
+		// --user sys --password "$NATS_SYS_PASSWORD": the system account's user, whose
+		// password the nats-box has in that variable (checked by the runbook's shell test).
+		js, user := ops, "ops"
+		if i := slices.Index(argv, "--user"); i > 0 && i+3 < len(argv) && argv[i+2] == "--password" {
+			user = argv[i+1]
+			argv = append(argv[:i:i], argv[i+4:]...)
+		}
+		verb := strings.Join(argv[:min(3, len(argv))], " ")
+		seen[verb] = true
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var err error
+		switch verb {
+		case "nats server report":
+			if user != "sys" {
+				err = errors.New("server reports need the system account's user")
+				break
+			}
+			nc, _ := connectAs(t, url, caFile, "sys")
+			_, err = nc.RequestWithContext(ctx, "$SYS.REQ.SERVER.PING.JSZ", nil)
+		case "nats stream info":
+			var s jetstream.Stream
+			if s, err = js.Stream(ctx, argv[3]); err == nil {
+				_, err = s.Info(ctx)
+			}
+		case "nats stream view":
+			var c jetstream.Consumer
+			if c, err = js.OrderedConsumer(ctx, argv[3], jetstream.OrderedConsumerConfig{}); err == nil {
+				var m jetstream.Msg
+				if m, err = c.Next(jetstream.FetchMaxWait(5 * time.Second)); err == nil && m.Headers().Get("tc-dead-reason") == "" {
+					err = errors.New("the message's reason header is missing")
+				}
+			}
+		case "nats stream get":
+			var s jetstream.Stream
+			if s, err = js.Stream(ctx, argv[3]); err == nil {
+				var m *jetstream.RawStreamMsg
+				if m, err = s.GetMsg(ctx, 1); err == nil && m.Header.Get("tc-dead-subject") == "" {
+					err = errors.New("the message's subject header is missing")
+				}
+			}
+		case "nats pub tc.fund.application.submitted", "nats req tc.fund.application.submitted":
+			_, err = js.Publish(ctx, argv[2], dead.Data)
+		case "nats stream rmm":
+			var s jetstream.Stream
+			if s, err = js.Stream(ctx, argv[3]); err == nil {
+				err = s.DeleteMsg(ctx, 1)
+			}
+		default:
+			t.Errorf("runbook command %q has no check here: add one", strings.Join(argv, " "))
+			continue
+		}
+		if err != nil {
+			t.Errorf("runbook %q as %s: %v", strings.Join(argv, " "), user, err)
+		}
+	}
+	for _, want := range []string{"nats stream view", "nats stream get", "nats stream rmm"} {
+		if !seen[want] {
+			t.Errorf("the runbook's dead-letter section lacks %q", want)
+		}
+	}
+
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	// The ops user reads dead letters; it does not delete streams or read services' data.
+	if err := ops.DeleteStream(short(), "TC_DEADLETTER"); err == nil {
+		t.Error("ops may delete TC_DEADLETTER")
+	}
+	if s, err := ops.Stream(short(), "TC_FUND"); err == nil {
+		if _, err := s.GetMsg(short(), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+			t.Errorf("ops may read TC_FUND's messages (%v)", err)
+		}
+	}
+	// A service user cannot read the dead letters or another service's stream it does not consume.
+	_, sigJS := connectAs(t, url, caFile, "signatory")
+	if s, err := sigJS.Stream(short(), "TC_DEADLETTER"); err == nil {
+		if _, err := s.GetMsg(short(), 2); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+			t.Errorf("signatory may read dead letters (%v)", err)
+		}
+	}
+	if _, err := sigJS.CreateConsumer(short(), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+		t.Error("signatory may consume TC_FUND")
+	}
+}
+
+// freePort returns a TCP port nothing listens on now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestProdNATSClusterFormsOverMutualTLSOnly starts three real servers with prod's
+// configuration (routes pointed at local ports) and checks they form a JetStream
+// cluster over TLS routes; then that the route port refuses a TLS client whose
+// certificate the suite's CA did not issue, and one with no certificate.
+func TestProdNATSClusterFormsOverMutualTLSOnly(t *testing.T) {
+	conf, caFile := natsConfig(t, "prod")
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	var routes []*neturl.URL
+	for _, p := range ports {
+		routes = append(routes, &neturl.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	}
+	var servers []*server.Server
+	for i, p := range ports {
+		t.Setenv("POD_NAME", fmt.Sprintf("nats-%d", i))
+		opts, err := server.ProcessConfigFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Host, opts.Port, opts.HTTPPort, opts.NoSigs, opts.PidFile = "127.0.0.1", -1, 0, true, ""
+		opts.Cluster.Host, opts.Cluster.Port = "127.0.0.1", p
+		opts.Routes = routes
+		opts.StoreDir = t.TempDir()
+		s, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		t.Cleanup(s.Shutdown)
+		servers = append(servers, s)
+	}
+	for i, s := range servers {
+		waitFor(t, 20*time.Second, fmt.Sprintf("nats-%d routes to the other two", i), func() bool { return s.NumRoutes() >= 2 })
+	}
+	waitFor(t, 30*time.Second, "a JetStream meta leader", func() bool {
+		return slices.ContainsFunc(servers, (*server.Server).JetStreamIsLeader)
+	})
+	_, js := connectAs(t, servers[0].ClientURL(), caFile, "fund")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_FUND", Subjects: []string{"tc.fund.>"}, Replicas: 3}); err != nil {
+		t.Fatalf("a stream with three replicas: %v", err)
+	}
+
+	rogue := writeTestPKI(t, t.TempDir())
+	rogueCert, err := tls.LoadX509KeyPair(filepath.Join(filepath.Dir(rogue), "tls.crt"), filepath.Join(filepath.Dir(rogue), "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	for name, certs := range map[string][]tls.Certificate{"a certificate from another CA": {rogueCert}, "no certificate": nil} {
+		err := routeHandshake(t, addr, certs)
+		t.Logf("%s: %v", name, err)
+		if err == nil {
+			t.Errorf("the route port accepted a server with %s", name)
+		}
+	}
+	ours, err := tls.LoadX509KeyPair(filepath.Join(filepath.Dir(caFile), "tls.crt"), filepath.Join(filepath.Dir(caFile), "tls.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := routeHandshake(t, addr, []tls.Certificate{ours}); err != nil {
+		t.Errorf("the route port refused the suite's own certificate: %v", err)
+	}
+}
+
+// routeHandshake speaks to a route port as a joining server would: TLS first (the
+// server starts TLS on a TLS route before any protocol), with the given client
+// certificates, then reads once, which is where TLS 1.3 reports a refused client
+// certificate. It returns only the server's TLS alerts: a timeout, or the server
+// closing for want of a CONNECT, means the certificate was taken.
+func routeHandshake(t testing.TB, addr string, certs []tls.Certificate) error {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	one := make([]byte, 1)
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, Certificates: certs}) //nolint:gosec // the client's certificate is what this checks, not the server's
+	err = tc.Handshake()
+	if err == nil {
+		_, err = tc.Read(one)
+	}
+	if err != nil && strings.Contains(err.Error(), "remote error: tls:") {
+		return err
+	}
+	return nil
+}

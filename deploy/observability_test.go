@@ -1,0 +1,467 @@
+package deploy
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/promql/parser"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+func customObjects(objs []runtime.Object, kind string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok && u.GetKind() == kind {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func matchLabels(t testing.TB, u *unstructured.Unstructured, path ...string) labels.Selector {
+	t.Helper()
+	m, _, err := unstructured.NestedStringMap(u.Object, path...)
+	if err != nil || len(m) == 0 {
+		t.Fatalf("%s %s: no selector at %v (%v)", u.GetKind(), u.GetName(), path, err)
+	}
+	return labels.SelectorFromSet(m)
+}
+
+func probePort(p *corev1.Probe) intstr.IntOrString {
+	if p == nil || p.HTTPGet == nil {
+		return intstr.IntOrString{}
+	}
+	return p.HTTPGet.Port
+}
+
+// TestServicesServeMetricsAndProbesOnTheAdminPort: each service listens on ADMIN_ADDR
+// 0.0.0.0:9090, names that port admin, is probed there, its Service exposes it and a
+// ServiceMonitor scrapes /metrics from it.
+func TestServicesServeMetricsAndProbesOnTheAdminPort(t *testing.T) {
+	for _, o := range overlays {
+		objs := render(t, o)
+		env := serviceEnv(t, objs, exampleSecretKeys(t))
+		services := map[string]*corev1.Service{}
+		for _, obj := range objs {
+			if s, ok := obj.(*corev1.Service); ok {
+				services[s.Name] = s
+			}
+		}
+		monitors := customObjects(objs, "ServiceMonitor")
+		for _, obj := range objs {
+			d, ok := obj.(*appsv1.Deployment)
+			if !ok {
+				continue
+			}
+			if _, svc := configKeys[d.Name]; !svc {
+				continue
+			}
+			if got := env[d.Name]["ADMIN_ADDR"]; got != "0.0.0.0:9090" {
+				t.Errorf("%s: %s ADMIN_ADDR = %q, want 0.0.0.0:9090", o, d.Name, got)
+			}
+			c := d.Spec.Template.Spec.Containers[0]
+			if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "admin" && p.ContainerPort == 9090 }) {
+				t.Errorf("%s: %s has no container port admin 9090", o, d.Name)
+			}
+			for name, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe, "startup": c.StartupProbe} {
+				if probePort(p) != intstr.FromString("admin") {
+					t.Errorf("%s: %s's %s probe is not on the admin port", o, d.Name, name)
+				}
+			}
+			s, ok := services[d.Name]
+			if !ok || !slices.ContainsFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "admin" }) {
+				t.Errorf("%s: Service %s does not expose the admin port", o, d.Name)
+				continue
+			}
+			scraped := false
+			for _, m := range monitors {
+				if !matchLabels(t, m, "spec", "selector", "matchLabels").Matches(labels.Set(s.Labels)) {
+					continue
+				}
+				eps, _, _ := unstructured.NestedSlice(m.Object, "spec", "endpoints")
+				for _, ep := range eps {
+					e := ep.(map[string]any)
+					if e["port"] == "admin" && e["path"] == "/metrics" {
+						scraped = true
+					}
+				}
+			}
+			if !scraped {
+				t.Errorf("%s: no ServiceMonitor scrapes %s's admin port", o, d.Name)
+			}
+		}
+	}
+}
+
+// TestPodMonitorsScrapeTheExporters: the NATS exporter sidecar, the MongoDB exporter
+// and the collector are scraped on a port their pods name.
+func TestPodMonitorsScrapeTheExporters(t *testing.T) {
+	objs := render(t, "prod")
+	pods := podSpecs(objs)
+	want := map[string]bool{"nats": false, "mongodb-exporter": false, "otel-collector": false}
+	for _, m := range customObjects(objs, "PodMonitor") {
+		sel := matchLabels(t, m, "spec", "selector", "matchLabels")
+		eps, _, _ := unstructured.NestedSlice(m.Object, "spec", "podMetricsEndpoints")
+		for _, tpl := range pods {
+			if !sel.Matches(labels.Set(tpl.Labels)) {
+				continue
+			}
+			for _, ep := range eps {
+				port := ep.(map[string]any)["port"]
+				for _, c := range tpl.Spec.Containers {
+					if slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == port }) {
+						want[tpl.Labels["app.kubernetes.io/name"]] = true
+					}
+				}
+			}
+		}
+	}
+	for name, ok := range want {
+		if !ok {
+			t.Errorf("prod: nothing scrapes %s's metrics port", name)
+		}
+	}
+}
+
+// requiredAlerts are the conditions an on-call must hear about.
+var requiredAlerts = []string{
+	"TCServiceDown", "TCServiceNotReady", "TCDeadLetters", "TCConsumerLagGrowing",
+	"TCOutboxBacklogGrowing", "TCEmailSendsFailing", "TCObligationsOverdue",
+	"TCDataStoreMemberDown", "TCBackupMissing",
+}
+
+type alertRule struct {
+	Alert       string            `json:"alert"`
+	Expr        string            `json:"expr"`
+	For         string            `json:"for"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+func alertRules(t testing.TB, objs []runtime.Object) []alertRule {
+	t.Helper()
+	var out []alertRule
+	for _, u := range customObjects(objs, "PrometheusRule") {
+		var spec struct {
+			Groups []struct {
+				Name  string      `json:"name"`
+				Rules []alertRule `json:"rules"`
+			} `json:"groups"`
+		}
+		raw, _ := json.Marshal(u.Object["spec"])
+		if err := json.Unmarshal(raw, &spec); err != nil {
+			t.Fatalf("PrometheusRule %s: %v", u.GetName(), err)
+		}
+		for _, g := range spec.Groups {
+			out = append(out, g.Rules...)
+		}
+	}
+	return out
+}
+
+// readmeAnchors returns the GitHub anchors of deploy/README.md's headings.
+func readmeAnchors(t testing.TB) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	strip := regexp.MustCompile(`[^a-z0-9 _-]`)
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		h := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		out[strings.ReplaceAll(strip.ReplaceAllString(h, ""), " ", "-")] = true
+	}
+	return out
+}
+
+// TestEveryAlertLinksToItsRunbookSection: the required alerts exist, each has a
+// severity, a summary and a runbook_url to a section of deploy/README.md that exists, and
+// every alert section of the runbook belongs to an alert.
+func TestEveryAlertLinksToItsRunbookSection(t *testing.T) {
+	rules := alertRules(t, render(t, "prod"))
+	anchors := readmeAnchors(t)
+	names := map[string]bool{}
+	for _, r := range rules {
+		names[r.Alert] = true
+		if r.Labels["severity"] == "" || r.Annotations["summary"] == "" || strings.TrimSpace(r.Expr) == "" {
+			t.Errorf("alert %s lacks a severity, a summary or an expression", r.Alert)
+		}
+		_, anchor, ok := strings.Cut(r.Annotations["runbook_url"], "deploy/README.md#")
+		if !ok || !anchors[anchor] {
+			t.Errorf("alert %s's runbook_url %q is not a section of deploy/README.md", r.Alert, r.Annotations["runbook_url"])
+		}
+		if anchor != "alert-"+strings.ToLower(r.Alert) {
+			t.Errorf("alert %s links to #%s, not its own section", r.Alert, anchor)
+		}
+	}
+	for _, a := range requiredAlerts {
+		if !names[a] {
+			t.Errorf("no alert %s", a)
+		}
+	}
+	for a := range anchors {
+		if name, ok := strings.CutPrefix(a, "alert-"); ok && !slices.ContainsFunc(rules, func(r alertRule) bool { return strings.ToLower(r.Alert) == name }) {
+			t.Errorf("deploy/README.md has a section for alert %s, which does not exist", name)
+		}
+	}
+}
+
+type dashboard struct {
+	Title  string `json:"title"`
+	Panels []struct {
+		Title   string `json:"title"`
+		Targets []struct {
+			Expr string `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+func readDashboard(t testing.TB) dashboard {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("k8s", "base", "monitoring", "technician-commitment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	return d
+}
+
+var metricRef = regexp.MustCompile(`([a-zA-Z_:][a-zA-Z0-9_:]*)\{`)
+
+// TestOperationsGuideNamesEveryMetricPanelAndAlert: docs/OPERATIONS.md describes each
+// dashboard panel and each alert, and lists every metric the alerts and panels read, so
+// the services' authors know the names to expose.
+func TestOperationsGuideNamesEveryMetricPanelAndAlert(t *testing.T) {
+	guide, err := os.ReadFile(filepath.Join("..", "docs", "OPERATIONS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(guide)
+	d := readDashboard(t)
+	if len(d.Panels) < 8 {
+		t.Errorf("the dashboard has only %d panels", len(d.Panels))
+	}
+	var exprs []string
+	for _, p := range d.Panels {
+		if !strings.Contains(doc, p.Title) {
+			t.Errorf("docs/OPERATIONS.md does not describe the panel %q", p.Title)
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	for _, r := range alertRules(t, render(t, "prod")) {
+		exprs = append(exprs, r.Expr)
+		if !strings.Contains(doc, r.Alert) {
+			t.Errorf("docs/OPERATIONS.md does not describe the alert %s", r.Alert)
+		}
+	}
+	for _, e := range exprs {
+		for _, m := range metricRef.FindAllStringSubmatch(e, -1) {
+			if !strings.Contains(doc, "`"+m[1]+"`") {
+				t.Errorf("docs/OPERATIONS.md does not list the metric `%s` (read by %q)", m[1], e)
+			}
+		}
+	}
+}
+
+// TestCollectorExportsOTLPToTheOverlaysBackend: the collector's pipelines export over
+// OTLP to the backend the overlay names, never to its own log.
+func TestCollectorExportsOTLPToTheOverlaysBackend(t *testing.T) {
+	for _, o := range overlays {
+		objs := render(t, o)
+		cms := map[string]*corev1.ConfigMap{}
+		for _, obj := range objs {
+			if c, ok := obj.(*corev1.ConfigMap); ok {
+				cms[hashSuffix.ReplaceAllString(c.Name, "")] = c
+			}
+		}
+		var cfg struct {
+			Exporters map[string]map[string]any `json:"exporters"`
+			Service   struct {
+				Pipelines map[string]struct {
+					Exporters []string `json:"exporters"`
+				} `json:"pipelines"`
+			} `json:"service"`
+		}
+		if err := yaml.Unmarshal([]byte(cms["otel-collector-config"].Data["config.yaml"]), &cfg); err != nil {
+			t.Fatalf("%s collector config: %v", o, err)
+		}
+		for name, p := range cfg.Service.Pipelines {
+			for _, e := range p.Exporters {
+				if !strings.HasPrefix(e, "otlp") {
+					t.Errorf("%s: pipeline %s exports to %s, not OTLP", o, name, e)
+				}
+				if ep, _ := cfg.Exporters[e]["endpoint"].(string); ep != "${env:OTEL_BACKEND_ENDPOINT}" {
+					t.Errorf("%s: exporter %s sends to %q, not the configured backend", o, e, ep)
+				}
+			}
+		}
+		envCM, ok := cms["otel-collector-env"]
+		if !ok || envCM.Data["OTEL_BACKEND_ENDPOINT"] == "" || envCM.Data["OTEL_BACKEND_INSECURE"] == "" {
+			t.Errorf("%s does not name the tracing backend in otel-collector-env", o)
+		}
+	}
+}
+
+// TestAConfigurationChangeRollsThePods changes one value in an env file and one line of
+// the NATS configuration (in memory) and checks that the pod templates that read them
+// change, which is what makes Kubernetes roll the pods.
+func TestAConfigurationChangeRollsThePods(t *testing.T) {
+	dir := filepath.Join("k8s", "overlays", "prod")
+	before := objectsByID(t, filesys.MakeFsOnDisk(), dir)
+	mem := diskToMemory(t)
+	for file, change := range map[string][2]string{
+		filepath.Join("k8s", "base", "services", "fund.env"): {"LOG_LEVEL=info", "LOG_LEVEL=warn"},
+		filepath.Join("k8s", "base", "nats", "nats.conf"):    {"lame_duck_duration: 30s", "lame_duck_duration: 40s"},
+		filepath.Join("k8s", "base", "otel", "config.yaml"):  {"batch: {}", "batch: {timeout: 2s}"},
+	} {
+		data, err := mem.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), change[0]) {
+			t.Fatalf("%s has no %q to change", file, change[0])
+		}
+		if err := mem.WriteFile(file, []byte(strings.Replace(string(data), change[0], change[1], 1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := objectsByID(t, mem, dir)
+	for _, id := range []string{"Deployment/fund", "StatefulSet/nats", "Deployment/otel-collector"} {
+		tplBefore, _, _ := unstructured.NestedFieldNoCopy(before[id], "spec", "template")
+		tplAfter, _, _ := unstructured.NestedFieldNoCopy(after[id], "spec", "template")
+		if reflect.DeepEqual(tplBefore, tplAfter) {
+			t.Errorf("%s's pod template did not change with its configuration: its pods would not roll", id)
+		}
+	}
+	tplBefore, _, _ := unstructured.NestedFieldNoCopy(before["Deployment/signatory"], "spec", "template")
+	tplAfter, _, _ := unstructured.NestedFieldNoCopy(after["Deployment/signatory"], "spec", "template")
+	if !reflect.DeepEqual(tplBefore, tplAfter) {
+		t.Error("Deployment/signatory changed with fund's configuration")
+	}
+}
+
+// TestPublicHostsAreServedOverTLSByCertManager: every prod Ingress host has a TLS
+// entry and a cert-manager issuer, the API and portal hosts are there, and every backend
+// is a Service prod renders (the portal's is pending: deploy/README.md, Portal).
+func TestPublicHostsAreServedOverTLSByCertManager(t *testing.T) {
+	objs := render(t, "prod")
+	services := map[string]bool{"portal": true} // TODO(portal): remove when services/portal is deployed
+	for _, o := range objs {
+		if s, ok := o.(*corev1.Service); ok {
+			services[s.Name] = true
+		}
+	}
+	hosts := map[string]bool{}
+	for _, o := range objs {
+		ing, ok := o.(*networkingv1.Ingress)
+		if !ok {
+			continue
+		}
+		if ing.Annotations["cert-manager.io/cluster-issuer"] == "" && ing.Annotations["cert-manager.io/issuer"] == "" {
+			t.Errorf("Ingress %s has no cert-manager issuer", ing.Name)
+		}
+		tlsHosts := map[string]bool{}
+		for _, tl := range ing.Spec.TLS {
+			if tl.SecretName == "" {
+				t.Errorf("Ingress %s: TLS for %v names no Secret", ing.Name, tl.Hosts)
+			}
+			for _, h := range tl.Hosts {
+				tlsHosts[h] = true
+			}
+		}
+		for _, r := range ing.Spec.Rules {
+			hosts[r.Host] = true
+			if !tlsHosts[r.Host] {
+				t.Errorf("Ingress %s serves %s without TLS", ing.Name, r.Host)
+			}
+			for _, p := range r.HTTP.Paths {
+				if p.Backend.Service == nil || !services[p.Backend.Service.Name] {
+					t.Errorf("Ingress %s: %s%s goes to a Service prod does not create", ing.Name, r.Host, p.Path)
+				}
+			}
+		}
+	}
+	for _, h := range []string{"api.technician-commitment.itss.org.uk", "technician-commitment.itss.org.uk"} {
+		if !hosts[h] {
+			t.Errorf("prod has no Ingress for %s", h)
+		}
+	}
+}
+
+// TestExternalSecretsComponentCoversEverySecret adds the optional component to prod (in
+// memory) and checks that it creates every Secret of k8s/secrets.example.yaml with every
+// key.
+func TestExternalSecretsComponentCoversEverySecret(t *testing.T) {
+	mem := diskToMemory(t)
+	kz := filepath.Join("k8s", "overlays", "prod", "kustomization.yaml")
+	data, err := mem.ReadFile(kz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), "components:\n", "components:\n  - ../../components/external-secrets\n", 1))
+	if err := mem.WriteFile(kz, data); err != nil {
+		t.Fatal(err)
+	}
+	objs := decodeAll(t, "prod+external-secrets", build(t, mem, filepath.Dir(kz)).Resources())
+	got := map[string][]string{}
+	for _, es := range customObjects(objs, "ExternalSecret") {
+		target, _, _ := unstructured.NestedString(es.Object, "spec", "target", "name")
+		items, _, _ := unstructured.NestedSlice(es.Object, "spec", "data")
+		for _, it := range items {
+			got[target] = append(got[target], it.(map[string]any)["secretKey"].(string))
+		}
+	}
+	for name, keys := range exampleSecretKeys(t) {
+		for _, k := range keys {
+			if !slices.Contains(got[name], k) {
+				t.Errorf("the external-secrets component does not create %s key %s", name, k)
+			}
+		}
+	}
+}
+
+// TestAlertAndDashboardQueriesParse parses every alert expression and dashboard query
+// with Prometheus's own PromQL parser: a query that does not parse never fires or draws.
+func TestAlertAndDashboardQueriesParse(t *testing.T) {
+	var exprs []string
+	for _, r := range alertRules(t, render(t, "prod")) {
+		exprs = append(exprs, r.Expr)
+	}
+	for _, p := range readDashboard(t).Panels {
+		for _, tg := range p.Targets {
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	p := parser.NewParser(parser.Options{})
+	for _, e := range exprs {
+		if _, err := p.ParseExpr(e); err != nil {
+			t.Errorf("%q does not parse: %v", e, err)
+		}
+	}
+}

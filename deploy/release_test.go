@@ -1,0 +1,101 @@
+package deploy
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// ownRegistry is where the suite's own images live; `make images` pins them by digest.
+const ownRegistry = "registry.itss.org.uk/technician-commitment/"
+
+var (
+	digestRef = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
+	// versionTag is an exact release tag such as 2.15.2-alpine or v0.17.3: a moving tag
+	// (latest, stable, 7.0) could change what runs without a change here.
+	versionTag = regexp.MustCompile(`:v?\d+\.\d+\.\d+[-.\w]*$`)
+)
+
+// containers lists every container of every workload, by "kind/name container".
+func containers(objs []runtime.Object) map[string]corev1.Container {
+	out := map[string]corev1.Container{}
+	add := func(where string, spec corev1.PodSpec) {
+		for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+			out[where+" "+c.Name] = c
+		}
+	}
+	for _, o := range objs {
+		switch w := o.(type) {
+		case *appsv1.Deployment:
+			add("Deployment/"+w.Name, w.Spec.Template.Spec)
+		case *appsv1.StatefulSet:
+			add("StatefulSet/"+w.Name, w.Spec.Template.Spec)
+		case *batchv1.CronJob:
+			add("CronJob/"+w.Name, w.Spec.JobTemplate.Spec.Template.Spec)
+		case *batchv1.Job:
+			add("Job/"+w.Name, w.Spec.Template.Spec)
+		}
+	}
+	return out
+}
+
+// TestProdImagesArePinned: production runs exactly the images a release built. The
+// suite's own images are pinned by digest (written by `make images`); third-party
+// images by an exact version tag.
+func TestProdImagesArePinned(t *testing.T) {
+	cs := containers(render(t, "prod"))
+	own := 0
+	for where, c := range cs {
+		switch {
+		case strings.HasPrefix(c.Image, ownRegistry):
+			own++
+			if !digestRef.MatchString(c.Image) {
+				t.Errorf("prod %s runs %s, not pinned by digest", where, c.Image)
+			}
+		case digestRef.MatchString(c.Image):
+		case strings.HasSuffix(c.Image, ":latest") || !versionTag.MatchString(c.Image):
+			t.Errorf("prod %s runs %s, without an exact version tag", where, c.Image)
+		}
+	}
+	if own < len(configKeys) {
+		t.Errorf("prod runs %d of the suite's own images, want at least one per service (%d)", own, len(configKeys))
+	}
+}
+
+// TestAutoscaledDeploymentsLeaveReplicasToTheHPA: a Deployment under an HPA must not
+// set replicas, or every `kubectl apply -k` resets what the autoscaler chose. Every
+// service has an HPA: each is safe to run as several replicas (deploy/README.md, Scaling).
+func TestAutoscaledDeploymentsLeaveReplicasToTheHPA(t *testing.T) {
+	for _, o := range overlays {
+		objs := render(t, o)
+		scaled := map[string]*autoscalingv2.HorizontalPodAutoscaler{}
+		for _, obj := range objs {
+			if h, ok := obj.(*autoscalingv2.HorizontalPodAutoscaler); ok && h.Spec.ScaleTargetRef.Kind == "Deployment" {
+				scaled[h.Spec.ScaleTargetRef.Name] = h
+			}
+		}
+		for _, obj := range objs {
+			d, ok := obj.(*appsv1.Deployment)
+			if !ok {
+				continue
+			}
+			h, underHPA := scaled[d.Name]
+			if underHPA && d.Spec.Replicas != nil {
+				t.Errorf("%s: Deployment %s sets replicas: %d under HPA %s; apply would undo the autoscaler", o, d.Name, *d.Spec.Replicas, h.Name)
+			}
+			if _, svc := configKeys[d.Name]; svc && !underHPA {
+				t.Errorf("%s: service %s has no HorizontalPodAutoscaler", o, d.Name)
+			}
+			delete(scaled, d.Name)
+		}
+		for name := range scaled {
+			t.Errorf("%s: an HPA scales Deployment %s, which does not exist", o, name)
+		}
+	}
+}

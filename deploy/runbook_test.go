@@ -1,0 +1,206 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// runbookCommands returns the shell commands of deploy/README.md's code blocks, with
+// continuation lines joined and comments dropped.
+func runbookCommands(t testing.TB) []string {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	in := false
+	var cur strings.Builder
+	for _, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "```") {
+			in = trimmed == "```sh"
+			continue
+		}
+		if !in || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if strings.HasSuffix(trimmed, "\\") {
+			cur.WriteString(strings.TrimSuffix(trimmed, "\\") + " ")
+			continue
+		}
+		cur.WriteString(trimmed)
+		s := strings.Join(strings.Fields(trailingComment.ReplaceAllString(cur.String(), "")), " ")
+		if s != "" {
+			cmds = append(cmds, s)
+		}
+		cur.Reset()
+	}
+	return cmds
+}
+
+var (
+	kubectlRef      = regexp.MustCompile(`\b(deploy|deployment|statefulset|sts|cronjob|svc|service|secret|configmap|mongodbcommunity|certificate|prometheusrule)/([a-z0-9-]+)`)
+	trailingComment = regexp.MustCompile(`\s+#\s.*$`)
+	applyK          = regexp.MustCompile(`kubectl (?:apply -k|create -k|kustomize) (\S+)`)
+	execInto        = regexp.MustCompile(`kubectl .*exec (?:-i |-it )?(\S+)(?: -c (\S+))? -- sh -c '([^']*)'`)
+	shellVar        = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+	shellAssign     = regexp.MustCompile(`(?:^|[\s;(])([A-Za-z_][A-Za-z0-9_]*)=`)
+	kindAliases     = map[string]string{"deploy": "Deployment", "deployment": "Deployment", "statefulset": "StatefulSet", "sts": "StatefulSet", "cronjob": "CronJob", "svc": "Service", "service": "Service", "secret": "Secret", "configmap": "ConfigMap", "mongodbcommunity": "MongoDBCommunity", "certificate": "Certificate", "prometheusrule": "PrometheusRule"}
+	shellBuiltin    = map[string]bool{"HOME": true, "PATH": true, "PWD": true}
+)
+
+// objectNames lists the rendered objects as "Kind/name" (generated names without hash).
+func objectNames(t testing.TB, objs []runtime.Object) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, o := range objs {
+		kind := o.GetObjectKind().GroupVersionKind().Kind
+		if kind == "" {
+			gvks, _, err := scheme.Scheme.ObjectKinds(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kind = gvks[0].Kind
+		}
+		acc, err := apimeta.Accessor(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[kind+"/"+hashSuffix.ReplaceAllString(acc.GetName(), "")] = true
+	}
+	return out
+}
+
+// TestRunbookCommandsNameWhatTheManifestsCreate: every `kubectl apply -k` in the runbook
+// builds, and every object a command names (deploy/x, cronjob/y, secret/z ...) is one
+// the prod overlay creates or one the runbook tells the operator to create.
+func TestRunbookCommandsNameWhatTheManifestsCreate(t *testing.T) {
+	names := objectNames(t, render(t, "prod"))
+	for s := range exampleSecretKeys(t) {
+		names["Secret/"+s] = true
+	}
+	cmds := runbookCommands(t)
+	if len(cmds) < 10 {
+		t.Fatalf("the runbook has only %d commands", len(cmds))
+	}
+	for _, c := range cmds {
+		if m := applyK.FindStringSubmatch(c); m != nil {
+			dir := strings.TrimPrefix(m[1], "deploy/")
+			if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err != nil {
+				t.Errorf("runbook: %q applies %s, which has no kustomization.yaml", c, m[1])
+			} else {
+				decodeAll(t, dir, build(t, filesys.MakeFsOnDisk(), dir).Resources())
+			}
+		}
+		if !strings.HasPrefix(c, "kubectl") && !strings.Contains(c, " kubectl ") {
+			continue
+		}
+		for _, m := range kubectlRef.FindAllStringSubmatch(applyK.ReplaceAllString(c, ""), -1) {
+			ref := kindAliases[m[1]] + "/" + m[2]
+			if !names[ref] {
+				t.Errorf("runbook: %q names %s, which prod does not create", c, ref)
+			}
+		}
+	}
+}
+
+// TestRunbookShellCommandsUseOnlyTheirContainersVariables: a `kubectl exec ... -- sh -c
+// '...'` in the runbook, and every `sh -c` a workload runs, may use only variables its
+// container sets (or the script assigns). An unset variable is an empty string to the
+// shell: a backup that sends an empty password looks like it ran.
+func TestRunbookShellCommandsUseOnlyTheirContainersVariables(t *testing.T) {
+	// The prod overlay and the one-off restore Job.
+	objs := append(render(t, "prod"), decodeAll(t, "restore", build(t, filesys.MakeFsOnDisk(), filepath.Join("k8s", "restore")).Resources())...)
+	secretKeys := exampleSecretKeys(t)
+	configMaps := map[string][]string{}
+	for _, o := range objs {
+		if cm, ok := o.(*corev1.ConfigMap); ok {
+			for k := range cm.Data {
+				configMaps[cm.Name] = append(configMaps[cm.Name], k)
+			}
+		}
+	}
+	envOf := func(c corev1.Container) map[string]bool {
+		set := map[string]bool{}
+		for _, e := range c.Env {
+			set[e.Name] = true
+		}
+		for _, from := range c.EnvFrom {
+			if from.ConfigMapRef != nil {
+				for _, k := range configMaps[from.ConfigMapRef.Name] {
+					set[from.Prefix+k] = true
+				}
+			}
+			if from.SecretRef != nil {
+				for _, k := range secretKeys[from.SecretRef.Name] {
+					set[from.Prefix+k] = true
+				}
+			}
+		}
+		return set
+	}
+	check := func(where, script string, env map[string]bool) {
+		assigned := map[string]bool{}
+		for _, m := range shellAssign.FindAllStringSubmatch(script, -1) {
+			assigned[m[1]] = true
+		}
+		for _, m := range regexp.MustCompile(`\bfor ([A-Za-z_]+) in`).FindAllStringSubmatch(script, -1) {
+			assigned[m[1]] = true
+		}
+		for _, m := range shellVar.FindAllStringSubmatch(script, -1) {
+			if !env[m[1]] && !assigned[m[1]] && !shellBuiltin[m[1]] {
+				t.Errorf("%s uses $%s, which its container does not set", where, m[1])
+			}
+		}
+	}
+	all := containers(objs)
+	for where, c := range all {
+		if len(c.Command) >= 2 && c.Command[len(c.Command)-2] == "-c" && strings.HasSuffix(c.Command[0], "sh") {
+			check(where, c.Command[len(c.Command)-1], envOf(c))
+		}
+		if len(c.Args) >= 2 && c.Args[0] == "-c" {
+			check(where, c.Args[1], envOf(c))
+		}
+	}
+	for _, cmd := range runbookCommands(t) {
+		m := execInto.FindStringSubmatch(cmd)
+		if m == nil {
+			continue
+		}
+		target, container := m[1], m[2]
+		var found *corev1.Container
+		for where, c := range all {
+			kind, rest, _ := strings.Cut(where, "/")
+			name, cname, _ := strings.Cut(rest, " ")
+			ok := false
+			switch {
+			case strings.HasPrefix(target, "deploy/"):
+				ok = kind == "Deployment" && name == strings.TrimPrefix(target, "deploy/")
+			case strings.HasPrefix(target, "sts/") || strings.HasPrefix(target, "statefulset/"):
+				_, n, _ := strings.Cut(target, "/")
+				ok = kind == "StatefulSet" && name == n
+			default: // a pod of a StatefulSet: name-ordinal
+				ok = kind == "StatefulSet" && regexp.MustCompile("^"+regexp.QuoteMeta(name)+`-\d+$`).MatchString(target)
+			}
+			if ok && (container == "" || container == cname) {
+				cc := c
+				found = &cc
+			}
+		}
+		if found == nil {
+			t.Errorf("runbook: %q execs into %s %s, which prod does not run", cmd, target, container)
+			continue
+		}
+		check("runbook: "+cmd, m[3], envOf(*found))
+	}
+}
