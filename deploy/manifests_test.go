@@ -251,17 +251,6 @@ func TestEveryWorkloadIsSelectedByANetworkPolicy(t *testing.T) {
 	}
 }
 
-// pendingKeys are variables the manifests set ahead of the services: the configuration
-// keys being added by issue 16 work (the admin listener and the portal's URL in notify's
-// emails). Remove each from this list when its service's Config reads it; until then the
-// service ignores it.
-var pendingKeys = map[string][]string{
-	"signatory": {"ADMIN_ADDR"},
-	"review":    {"ADMIN_ADDR"},
-	"notify":    {"ADMIN_ADDR", "NOTIFY_PORTAL_URL"},
-	"fund":      {"ADMIN_ADDR"},
-}
-
 // processKeys are read by the Go runtime or the standard library, not by a Config.
 var processKeys = []string{"SSL_CERT_DIR", "GOMEMLIMIT", "GOGC"}
 
@@ -340,7 +329,7 @@ func TestEveryConfigKeyIsSet(t *testing.T) {
 				}
 			}
 			for k := range set {
-				if !slices.Contains(keys, k) && !slices.Contains(processKeys, k) && !slices.Contains(pendingKeys[svc], k) {
+				if !slices.Contains(keys, k) && !slices.Contains(processKeys, k) {
 					t.Errorf("%s: the manifests set %s for %s, which it does not read", o, k, svc)
 				}
 			}
