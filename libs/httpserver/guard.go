@@ -61,8 +61,13 @@ func newLimits(e config.Edge) (*limits, error) {
 }
 
 // publicRequest counts a request to an endpoint that needs no token against its
-// client address.
+// client address, or, when it carries a valid token anyway (the portal acting for a
+// signed-in person), against that caller as any other request of theirs is: so
+// that everyone the portal serves does not share the portal's address.
 func (l *limits) publicRequest(r *http.Request) error {
+	if _, ok := ratelimit.Caller(r); ok {
+		return l.callerRequest(r)
+	}
 	if l.public == nil {
 		return nil
 	}
@@ -113,6 +118,9 @@ func unknownQuery(route *routers.Route, r *http.Request) error {
 	}
 	var problems []apperr.FieldProblem
 	for _, name := range query {
+		if name == "" {
+			name = "query"
+		}
 		if !declared[name] {
 			problems = append(problems, apperr.FieldProblem{Field: name, Message: "is not a query parameter of this operation"})
 		}
@@ -221,7 +229,8 @@ func duplicateKeys(r *http.Request) error {
 	var problems []apperr.FieldProblem
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	// A malformed body is the validator's to describe; here it only ends the scan.
+	// A malformed body, or one nested past maxScanDepth, is the validator's to
+	// describe; here it only ends the scan.
 	_ = scanValue(dec, nil, &problems)
 	if len(problems) == 0 {
 		return nil
@@ -231,7 +240,16 @@ func duplicateKeys(r *http.Request) error {
 	return e
 }
 
+// maxScanDepth bounds the recursion of the duplicate-key scan. No document nests
+// objects this deep; the schema validation refuses a body that does.
+const maxScanDepth = 64
+
+var errTooDeep = errors.New("nested too deep")
+
 func scanValue(dec *json.Decoder, path []string, out *[]apperr.FieldProblem) error {
+	if len(path) > maxScanDepth {
+		return errTooDeep
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return err

@@ -438,3 +438,34 @@ func TestTrustedProxiesNameTheClient(t *testing.T) {
 		t.Errorf("the first client again: %d, want 429", r.status)
 	}
 }
+
+func TestPublicRequestsWithATokenAreCountedAsTheirCaller(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{PublicPerSecond: 0.01, PublicBurst: 1, ReadPerSecond: 0.01, ReadBurst: 3})
+	// The portal, from one address, reads the directory for three signed-in people.
+	for _, who := range []string{"u1", "u2", "u3"} {
+		tok, err := f.issuer.Mint(auth.Principal{Subject: who, Role: auth.RoleLead, Org: "org1"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := f.do(t, request{method: "GET", path: "/v1/directory", token: tok}); r.status != http.StatusOK {
+			t.Errorf("%s's directory read through the portal: %d, want each person counted alone", who, r.status)
+		}
+	}
+	if r := f.do(t, request{method: "GET", path: "/v1/directory"}); r.status != http.StatusOK {
+		t.Errorf("an anonymous read from the same address: %d, want its own bucket", r.status)
+	}
+	if r := f.do(t, request{method: "GET", path: "/v1/directory"}); r.status != http.StatusTooManyRequests {
+		t.Errorf("a second anonymous read: %d, want 429", r.status)
+	}
+}
+
+func TestDeepBodiesAreScannedWithinBounds(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{})
+	deep := `{"name":"a","leader":` + strings.Repeat(`{"x":`, 1000) + `1` + strings.Repeat(`}`, 1000) + `}`
+	r := f.do(t, request{method: "POST", path: "/v1/organisations", token: f.token(t, auth.RoleOps), body: deep})
+	if r.status != http.StatusBadRequest {
+		t.Errorf("a body nested 1000 deep: %d, want 400: %.300s", r.status, r.body)
+	}
+}
