@@ -16,6 +16,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/config"
@@ -146,7 +147,7 @@ func parseQuery(raw string) ([]string, error) {
 			continue
 		}
 		name, _, _ := strings.Cut(part, "=")
-		decoded, err := unescapeQuery(name)
+		decoded, err := url.QueryUnescape(name)
 		if err != nil {
 			return nil, err
 		}
@@ -158,30 +159,6 @@ func parseQuery(raw string) ([]string, error) {
 	return names, nil
 }
 
-func unescapeQuery(s string) (string, error) {
-	// url.QueryUnescape, inlined to keep the error out of the answer.
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '+':
-			b.WriteByte(' ')
-		case '%':
-			if i+2 >= len(s) {
-				return "", errors.New("bad escape")
-			}
-			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			if err != nil {
-				return "", errors.New("bad escape")
-			}
-			b.WriteByte(byte(v))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), nil
-}
-
 // mediaType refuses with 415 a body sent as something the operation does not take
 // (JSON sent as text/plain, a form), so that no parser meant for another type ever
 // reads it.
@@ -190,7 +167,7 @@ func mediaType(op *openapi3.Operation, r *http.Request) error {
 		return nil
 	}
 	content := op.RequestBody.Value.Content
-	ct := r.Header.Get(headerContentType)
+	ct := r.Header.Get(echo.HeaderContentType)
 	mt, _, err := mime.ParseMediaType(ct)
 	if err == nil && content.Get(mt) != nil {
 		return nil
@@ -205,8 +182,6 @@ func mediaType(op *openapi3.Operation, r *http.Request) error {
 	return e
 }
 
-const headerContentType = "Content-Type"
-
 func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 }
@@ -218,7 +193,7 @@ func duplicateKeys(r *http.Request) error {
 	if !hasBody(r) {
 		return nil
 	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get(headerContentType)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return nil
 	}
 	data, err := io.ReadAll(r.Body)
