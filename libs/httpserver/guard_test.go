@@ -180,6 +180,8 @@ func TestDuplicateKeysAreRefusedNamingTheKey(t *testing.T) {
 		{`{"name":"a","leader":{"name":"x","name":"y"}}`, []string{"leader.name"}},
 		{`{"name":"a","leader":{"roles":[{"role":"a"},{"role":"a","role":"b"}]}}`, []string{"leader.roles.1.role"}},
 		{`{"name":"a","kind":"signatory","size":1,"kind":"supporter","size":2}`, []string{"kind", "size"}},
+		{`{"name":"a","n\u0061me":"b"}`, []string{"name"}},
+		{` { "name" : "a" ,` + "\n\t" + `"name":"b" } `, []string{"name"}},
 	} {
 		r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: tt.body})
 		p := problem(t, r)
@@ -191,9 +193,14 @@ func TestDuplicateKeysAreRefusedNamingTheKey(t *testing.T) {
 			t.Errorf("%s: status %d, fields %v; want 400 naming %v: %s", tt.body, r.status, got, tt.fields, r.body)
 		}
 	}
-	// The same key in two objects is no duplicate.
-	if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: `{"name":"a","leader":{"name":"a"}}`}); r.status != http.StatusCreated {
-		t.Errorf("name in two objects: %d %s", r.status, r.body)
+	// The same key in two objects, or inside a string, is no duplicate.
+	for _, body := range []string{
+		`{"name":"a","leader":{"name":"a"}}`,
+		`{"name":"a\",\"name\":{}[","leader":{"roles":[{"role":"a"},{"role":"b"}]}}`,
+	} {
+		if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: body}); r.status != http.StatusCreated {
+			t.Errorf("%s: %d %s", body, r.status, r.body)
+		}
 	}
 }
 
