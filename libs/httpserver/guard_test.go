@@ -272,6 +272,25 @@ func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 			t.Errorf("%s: message shows the pattern: %q", field, msg)
 		}
 	}
+
+	// Parameters too, in the query and in the path.
+	for _, tt := range []struct {
+		path string
+		want map[string]string
+	}{
+		{"/v1/organisations?limit=abc&status=nope", map[string]string{"limit": "must be a whole number", "status": "must be one of: active, withdrawn"}},
+		{"/v1/organisations?limit=500", map[string]string{"limit": "must be at most 200"}},
+		{"/v1/organisations/a%20b/history", map[string]string{"id": `may hold only letters, digits and "-"`}},
+	} {
+		r := f.do(t, request{method: "GET", path: tt.path, token: f.token(t, auth.RoleOps)})
+		got := map[string]string{}
+		for _, fp := range problem(t, r).Errors {
+			got[fp.Field] = fp.Message
+		}
+		if diff := cmp.Diff(tt.want, got); r.status != http.StatusBadRequest || diff != "" {
+			t.Errorf("%s: status %d, messages (-want +got):\n%s", tt.path, r.status, diff)
+		}
+	}
 }
 
 func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {
