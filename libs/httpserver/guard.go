@@ -3,7 +3,6 @@ package httpserver
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/config"
@@ -62,8 +62,13 @@ func newLimits(e config.Edge) (*limits, error) {
 }
 
 // publicRequest counts a request to an endpoint that needs no token against its
-// client address.
+// client address, or, when it carries a valid token anyway (the portal acting for a
+// signed-in person), against that caller as any other request of theirs is: so
+// that everyone the portal serves does not share the portal's address.
 func (l *limits) publicRequest(r *http.Request) error {
+	if _, ok := ratelimit.Caller(r); ok {
+		return l.callerRequest(r)
+	}
 	if l.public == nil {
 		return nil
 	}
@@ -114,6 +119,9 @@ func unknownQuery(route *routers.Route, r *http.Request) error {
 	}
 	var problems []apperr.FieldProblem
 	for _, name := range query {
+		if name == "" {
+			name = "query"
+		}
 		if !declared[name] {
 			problems = append(problems, apperr.FieldProblem{Field: name, Message: "is not a query parameter of this operation"})
 		}
@@ -139,7 +147,7 @@ func parseQuery(raw string) ([]string, error) {
 			continue
 		}
 		name, _, _ := strings.Cut(part, "=")
-		decoded, err := unescapeQuery(name)
+		decoded, err := url.QueryUnescape(name)
 		if err != nil {
 			return nil, err
 		}
@@ -151,30 +159,6 @@ func parseQuery(raw string) ([]string, error) {
 	return names, nil
 }
 
-func unescapeQuery(s string) (string, error) {
-	// url.QueryUnescape, inlined to keep the error out of the answer.
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '+':
-			b.WriteByte(' ')
-		case '%':
-			if i+2 >= len(s) {
-				return "", errors.New("bad escape")
-			}
-			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			if err != nil {
-				return "", errors.New("bad escape")
-			}
-			b.WriteByte(byte(v))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), nil
-}
-
 // mediaType refuses with 415 a body sent as something the operation does not take
 // (JSON sent as text/plain, a form), so that no parser meant for another type ever
 // reads it.
@@ -183,7 +167,10 @@ func mediaType(op *openapi3.Operation, r *http.Request) error {
 		return nil
 	}
 	content := op.RequestBody.Value.Content
-	ct := r.Header.Get(headerContentType)
+	ct := r.Header.Get(echo.HeaderContentType)
+	if content[ct] != nil {
+		return nil // the common case, without parsing
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err == nil && content.Get(mt) != nil {
 		return nil
@@ -198,8 +185,6 @@ func mediaType(op *openapi3.Operation, r *http.Request) error {
 	return e
 }
 
-const headerContentType = "Content-Type"
-
 func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 }
@@ -207,73 +192,228 @@ func hasBody(r *http.Request) bool {
 // duplicateKeys refuses a JSON body in which an object names a key twice, at any
 // depth. Go and the validator keep the last value and other parsers the first, so
 // {"role":"lead","role":"ops"} could pass a check on one value and act on the other.
+// It runs on every write, so it scans the bytes once without decoding them.
 func duplicateKeys(r *http.Request) error {
 	if !hasBody(r) {
 		return nil
 	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get(headerContentType)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return nil
+	if ct := r.Header.Get(echo.HeaderContentType); ct != echo.MIMEApplicationJSON {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json") {
+			return nil
+		}
 	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		return apperr.Wrap(apperr.Invalid, err, "the request body could not be read")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
-	var problems []apperr.FieldProblem
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	// A malformed body is the validator's to describe; here it only ends the scan.
-	_ = scanValue(dec, nil, &problems)
-	if len(problems) == 0 {
+	// A malformed body, or one nested past maxScanDepth, is the validator's to
+	// describe; here it only ends the scan.
+	sc := dupScanner{data: data}
+	sc.value()
+	if len(sc.out) == 0 {
 		return nil
 	}
-	e := apperr.Field(problems[0].Field, "%s", problems[0].Message)
-	e.Fields = problems
+	e := apperr.Field(sc.out[0].Field, "%s", sc.out[0].Message)
+	e.Fields = sc.out
 	return e
 }
 
-func scanValue(dec *json.Decoder, path []string, out *[]apperr.FieldProblem) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			key, _ := kt.(string)
-			field := append(path[:len(path):len(path)], key)
-			if seen[key] {
-				*out = append(*out, apperr.FieldProblem{Field: fieldName(field), Message: "appears more than once in its object; give each field once"})
-			}
-			seen[key] = true
-			if err := scanValue(dec, field, out); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
-		return err
-	case json.Delim('['):
-		for i := 0; dec.More(); i++ {
-			if err := scanValue(dec, append(path[:len(path):len(path)], strconv.Itoa(i)), out); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
-		return err
-	}
-	return nil
+// maxScanDepth bounds the recursion of the duplicate-key scan. No document nests
+// objects this deep; the schema validation refuses a body that does.
+const maxScanDepth = 64
+
+// dupScanner walks JSON text, recording each key an object names twice. It checks
+// only as much of the syntax as it needs to find the keys, and stops at the first
+// thing it cannot read.
+type dupScanner struct {
+	data []byte
+	i    int
+	path []segment
+	out  []apperr.FieldProblem
 }
 
-func fieldName(path []string) string {
-	if len(path) == 0 || (len(path) == 1 && path[0] == "") {
+// segment is one step of the path to a value: an object's key or an array's index.
+type segment struct {
+	key   []byte
+	index int
+}
+
+func (s *dupScanner) space() {
+	for s.i < len(s.data) {
+		switch s.data[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *dupScanner) value() bool {
+	if len(s.path) > maxScanDepth {
+		return false
+	}
+	s.space()
+	if s.i >= len(s.data) {
+		return false
+	}
+	switch s.data[s.i] {
+	case '{':
+		return s.object()
+	case '[':
+		return s.array()
+	case '"':
+		_, ok := s.str()
+		return ok
+	}
+	for s.i < len(s.data) {
+		switch s.data[s.i] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return true
+		}
+		s.i++
+	}
+	return true
+}
+
+// str reads a string and returns what is between its quotes, still escaped.
+func (s *dupScanner) str() ([]byte, bool) {
+	start := s.i + 1
+	for s.i = start; s.i < len(s.data); s.i++ {
+		switch s.data[s.i] {
+		case '\\':
+			s.i++
+		case '"':
+			s.i++
+			return s.data[start : s.i-1], true
+		}
+	}
+	return nil, false
+}
+
+func (s *dupScanner) object() bool {
+	s.i++
+	var keys [][]byte
+	var many map[string]bool // past a few keys, a set rather than a scan
+	for first := true; ; first = false {
+		s.space()
+		if first && s.i < len(s.data) && s.data[s.i] == '}' {
+			s.i++
+			return true
+		}
+		if s.i >= len(s.data) || s.data[s.i] != '"' {
+			return false
+		}
+		key, ok := s.str()
+		if !ok {
+			return false
+		}
+		if bytes.IndexByte(key, '\\') >= 0 {
+			// "\u0072ole" is "role": compare keys as the decoder will read them.
+			var decoded string
+			if json.Unmarshal(s.data[s.i-len(key)-2:s.i], &decoded) != nil {
+				return false
+			}
+			key = []byte(decoded)
+		}
+		dup := false
+		if many != nil {
+			dup = many[string(key)]
+			many[string(key)] = true
+		} else {
+			for _, k := range keys {
+				if bytes.Equal(k, key) {
+					dup = true
+					break
+				}
+			}
+			if keys = append(keys, key); len(keys) > 16 {
+				many = make(map[string]bool, 2*len(keys))
+				for _, k := range keys {
+					many[string(k)] = true
+				}
+			}
+		}
+		s.path = append(s.path, segment{key: key, index: -1})
+		if dup {
+			s.out = append(s.out, apperr.FieldProblem{Field: s.field(), Message: "appears more than once in its object; give each field once"})
+		}
+		s.space()
+		if s.i >= len(s.data) || s.data[s.i] != ':' {
+			return false
+		}
+		s.i++
+		if !s.value() {
+			return false
+		}
+		s.path = s.path[:len(s.path)-1]
+		s.space()
+		if s.i >= len(s.data) {
+			return false
+		}
+		switch s.data[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (s *dupScanner) array() bool {
+	s.i++
+	s.space()
+	if s.i < len(s.data) && s.data[s.i] == ']' {
+		s.i++
+		return true
+	}
+	for n := 0; ; n++ {
+		s.path = append(s.path, segment{index: n})
+		if !s.value() {
+			return false
+		}
+		s.path = s.path[:len(s.path)-1]
+		s.space()
+		if s.i >= len(s.data) {
+			return false
+		}
+		switch s.data[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// field names the value at the current path as the validator does ("leader.email",
+// "partners.0.name"); a key that is empty names nothing, so its object is named.
+func (s *dupScanner) field() string {
+	var b strings.Builder
+	for _, seg := range s.path {
+		if seg.index < 0 && len(seg.key) == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		if seg.index >= 0 {
+			b.WriteString(strconv.Itoa(seg.index))
+		} else {
+			b.Write(seg.key)
+		}
+	}
+	if b.Len() == 0 {
 		return "body"
 	}
-	return strings.Join(path, ".")
+	return b.String()
 }
 
 // canonical reports whether a request's path is written the one way a route is:

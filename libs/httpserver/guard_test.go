@@ -184,6 +184,8 @@ func TestDuplicateKeysAreRefusedNamingTheKey(t *testing.T) {
 		{`{"name":"a","leader":{"name":"x","name":"y"}}`, []string{"leader.name"}},
 		{`{"name":"a","leader":{"roles":[{"role":"a"},{"role":"a","role":"b"}]}}`, []string{"leader.roles.1.role"}},
 		{`{"name":"a","kind":"signatory","size":1,"kind":"supporter","size":2}`, []string{"kind", "size"}},
+		{`{"name":"a","n\u0061me":"b"}`, []string{"name"}},
+		{` { "name" : "a" ,` + "\n\t" + `"name":"b" } `, []string{"name"}},
 	} {
 		r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: tt.body})
 		p := problem(t, r)
@@ -195,9 +197,14 @@ func TestDuplicateKeysAreRefusedNamingTheKey(t *testing.T) {
 			t.Errorf("%s: status %d, fields %v; want 400 naming %v: %s", tt.body, r.status, got, tt.fields, r.body)
 		}
 	}
-	// The same key in two objects is no duplicate.
-	if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: `{"name":"a","leader":{"name":"a"}}`}); r.status != http.StatusCreated {
-		t.Errorf("name in two objects: %d %s", r.status, r.body)
+	// The same key in two objects, or inside a string, is no duplicate.
+	for _, body := range []string{
+		`{"name":"a","leader":{"name":"a"}}`,
+		`{"name":"a\",\"name\":{}[","leader":{"roles":[{"role":"a"},{"role":"b"}]}}`,
+	} {
+		if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: body}); r.status != http.StatusCreated {
+			t.Errorf("%s: %d %s", body, r.status, r.body)
+		}
 	}
 }
 
@@ -267,6 +274,25 @@ func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 	for field, msg := range got {
 		if strings.ContainsAny(msg, "^$[]\\") || strings.Contains(msg, "regular expression") {
 			t.Errorf("%s: message shows the pattern: %q", field, msg)
+		}
+	}
+
+	// Parameters too, in the query and in the path.
+	for _, tt := range []struct {
+		path string
+		want map[string]string
+	}{
+		{"/v1/organisations?limit=abc&status=nope", map[string]string{"limit": "must be a whole number", "status": "must be one of: active, withdrawn"}},
+		{"/v1/organisations?limit=500", map[string]string{"limit": "must be at most 200"}},
+		{"/v1/organisations/a%20b/history", map[string]string{"id": `may hold only letters, digits and "-"`}},
+	} {
+		r := f.do(t, request{method: "GET", path: tt.path, token: f.token(t, auth.RoleOps)})
+		got := map[string]string{}
+		for _, fp := range problem(t, r).Errors {
+			got[fp.Field] = fp.Message
+		}
+		if diff := cmp.Diff(tt.want, got); r.status != http.StatusBadRequest || diff != "" {
+			t.Errorf("%s: status %d, messages (-want +got):\n%s", tt.path, r.status, diff)
 		}
 	}
 }
@@ -440,5 +466,36 @@ func TestTrustedProxiesNameTheClient(t *testing.T) {
 	}
 	if r := f.do(t, request{method: "GET", path: "/v1/directory", forwardedFor: "198.51.100.1"}); r.status != http.StatusTooManyRequests {
 		t.Errorf("the first client again: %d, want 429", r.status)
+	}
+}
+
+func TestPublicRequestsWithATokenAreCountedAsTheirCaller(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{PublicPerSecond: 0.01, PublicBurst: 1, ReadPerSecond: 0.01, ReadBurst: 3})
+	// The portal, from one address, reads the directory for three signed-in people.
+	for _, who := range []string{"u1", "u2", "u3"} {
+		tok, err := f.issuer.Mint(auth.Principal{Subject: who, Role: auth.RoleLead, Org: "org1"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := f.do(t, request{method: "GET", path: "/v1/directory", token: tok}); r.status != http.StatusOK {
+			t.Errorf("%s's directory read through the portal: %d, want each person counted alone", who, r.status)
+		}
+	}
+	if r := f.do(t, request{method: "GET", path: "/v1/directory"}); r.status != http.StatusOK {
+		t.Errorf("an anonymous read from the same address: %d, want its own bucket", r.status)
+	}
+	if r := f.do(t, request{method: "GET", path: "/v1/directory"}); r.status != http.StatusTooManyRequests {
+		t.Errorf("a second anonymous read: %d, want 429", r.status)
+	}
+}
+
+func TestDeepBodiesAreScannedWithinBounds(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{})
+	deep := `{"name":"a","leader":` + strings.Repeat(`{"x":`, 1000) + `1` + strings.Repeat(`}`, 1000) + `}`
+	r := f.do(t, request{method: "POST", path: "/v1/organisations", token: f.token(t, auth.RoleOps), body: deep})
+	if r.status != http.StatusBadRequest {
+		t.Errorf("a body nested 1000 deep: %d, want 400: %.300s", r.status, r.body)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -133,15 +134,22 @@ func ownWords(s *openapi3.Schema) string {
 // ^[...]{m,n}$, which is how the documents write identifiers and tokens.
 var simplePattern = regexp.MustCompile(`^\^\[([^\]]+)\](\+|\*|\{(\d+)(?:,(\d*))?\})\$$`)
 
-// patternWords describes a simple pattern by what its class allows, or returns "".
+// patternWords describes a simple pattern by what its class allows and how many
+// characters it takes, or returns "".
 func patternWords(p string) string {
 	m := simplePattern.FindStringSubmatch(p)
 	if m == nil {
 		return ""
 	}
-	class := m[1]
+	class, count := m[1], ""
+	switch {
+	case m[3] != "" && m[4] == "" && !strings.Contains(m[2], ","):
+		count = " (exactly " + m[3] + " characters)"
+	case m[3] != "" && m[4] != "":
+		count = " (" + m[3] + " to " + m[4] + " characters)"
+	}
 	if class == `\x21-\x7e` {
-		return "may hold only printable ASCII characters, without spaces"
+		return "may hold only printable ASCII characters, without spaces" + count
 	}
 	var parts []string
 	has := func(span string) bool {
@@ -161,18 +169,29 @@ func patternWords(p string) string {
 	if has("0-9") {
 		parts = append(parts, "digits")
 	}
-	class = strings.ReplaceAll(class, `\-`, "-")
-	if i := strings.IndexByte(class, '-'); i > 0 && i < len(class)-1 {
-		return "" // another range, which would need reading the pattern to describe
-	}
-	for _, r := range strings.ReplaceAll(class, `\`, "") {
-		parts = append(parts, fmt.Sprintf("%q", string(r)))
+	rs := []rune(strings.ReplaceAll(class, `\-`, "\x00"))
+	for i := 0; i < len(rs); i++ {
+		switch {
+		case rs[i] == 0:
+			parts = append(parts, `"-"`)
+		case rs[i] == '\\':
+			if i+1 >= len(rs) || unicode.IsLetter(rs[i+1]) {
+				return "" // \d, \x21, \pL...: it would need reading the pattern to describe
+			}
+			i++
+			parts = append(parts, fmt.Sprintf("%q", string(rs[i])))
+		case i+2 < len(rs) && rs[i+1] == '-':
+			parts = append(parts, fmt.Sprintf("%q to %q", string(rs[i]), string(rs[i+2])))
+			i += 2
+		default:
+			parts = append(parts, fmt.Sprintf("%q", string(rs[i])))
+		}
 	}
 	switch len(parts) {
 	case 0:
 		return ""
 	case 1:
-		return "may hold only " + parts[0]
+		return "may hold only " + parts[0] + count
 	}
-	return "may hold only " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	return "may hold only " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1] + count
 }

@@ -235,6 +235,14 @@ func paramMessage(re *openapi3filter.RequestError) string {
 	if errors.As(re.Err, &se) {
 		return describe(se)
 	}
+	// A value that does not parse as its type ("limit=abc") is told the type in
+	// words, not the parser's complaint.
+	var pe *openapi3filter.ParseError
+	if errors.As(re.Err, &pe) && re.Parameter.Schema != nil && re.Parameter.Schema.Value != nil {
+		if t := re.Parameter.Schema.Value.Type; t != nil && len(*t) == 1 && typeWords[(*t)[0]] != "" {
+			return "must be " + typeWords[(*t)[0]]
+		}
+	}
 	if re.Reason != "" {
 		return re.Reason
 	}

@@ -2,7 +2,9 @@
 // recovery, request ids, tracing, metrics, access logs, a body limit (413), request
 // timeouts, validation against the service's OpenAPI document, problem+json errors,
 // health, readiness and metrics endpoints on a separate admin handler, and graceful
-// shutdown.
+// shutdown; and the request hygiene of docs/SECURITY.md: 404 for any path the document
+// does not name, per-caller rate limits, 415, undeclared query parameters and duplicate
+// JSON keys refused, security headers on every response and HEAD for every GET.
 package httpserver
 
 import (

@@ -16,16 +16,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 )
 
-// MaxKeys is the most callers a Limiter remembers at once. An attacker cycling
-// through addresses makes it forget the least recently seen first, never grow.
-const MaxKeys = 100_000
+// MaxKeys is the most callers a Limiter remembers at once (a few hundred bytes
+// each, so some 12 MB at most). An attacker cycling through addresses makes it
+// forget the least recently seen first, never grow.
+const MaxKeys = 50_000
 
 // Limiter is a token bucket per key (a caller, a client address).
 type Limiter struct {
@@ -95,9 +95,9 @@ func (l *Limiter) Len() int {
 // used while over the bound. The list is in order of last use, so it stops at the
 // first key still in use.
 func (l *Limiter) evict(now time.Time) {
-	refill := time.Duration(float64(l.burst) / float64(l.rate) * float64(time.Second))
-	if math.IsInf(float64(l.rate), 1) || refill < time.Second {
-		refill = time.Second
+	refill := time.Hour // a bucket that never refills is kept until the bound needs room
+	if l.rate > 0 {
+		refill = max(time.Duration(min(float64(l.burst)/float64(l.rate), 3600)*float64(time.Second)), time.Second)
 	}
 	for back := l.lru.Back(); back != nil; back = l.lru.Back() {
 		e := back.Value.(*entry)
@@ -113,25 +113,6 @@ func (l *Limiter) evict(now time.Time) {
 func Refusal(what string, d time.Duration) error {
 	secs := max(int(math.Ceil(d.Seconds())), 1)
 	return apperr.New(apperr.RateLimited, "too many %s; retry in %d seconds", what, secs).Passing(time.Duration(secs) * time.Second)
-}
-
-// Middleware refuses an authenticated caller's writes (not GET or HEAD) over the
-// rate with 429 and Retry-After. The platform limits every request itself (package
-// httpserver); this is for a service that wants a stricter bound on its writes.
-func (l *Limiter) Middleware() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			m := c.Request().Method
-			key, ok := Caller(c.Request())
-			if m == http.MethodGet || m == http.MethodHead || !ok {
-				return next(c)
-			}
-			if ok, d := l.Allow(key); !ok {
-				return Refusal("writes", d)
-			}
-			return next(c)
-		}
-	}
 }
 
 // Caller names the authenticated caller of r, for a bucket of its own: the same

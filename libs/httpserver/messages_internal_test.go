@@ -1,0 +1,25 @@
+package httpserver
+
+import "testing"
+
+func TestPatternWords(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ pattern, want string }{
+		{`^[A-Za-z0-9-]+$`, `may hold only letters, digits and "-"`},
+		{`^[A-Za-z0-9_.@-]+$`, `may hold only letters, digits, "_", ".", "@" and "-"`},
+		{`^[0-9a-f]{32}$`, `may hold only digits and "a" to "f" (exactly 32 characters)`},
+		{`^[0-9]{1,19}$`, `may hold only digits (1 to 19 characters)`},
+		{`^[\x21-\x7e]+$`, `may hold only printable ASCII characters, without spaces`},
+		{`^[A-Z]{2}$`, `may hold only capital letters (exactly 2 characters)`},
+		{`^[a-z\-]+$`, `may hold only small letters and "-"`},
+		{`^[\u00e0-\u00ff]+$`, ``},
+		{`^[\w.]+$`, ``},
+		{`^[a-z\.]+$`, `may hold only small letters and "."`},
+		{`^R[0-9]{4}$`, ``},
+		{`^[A-Za-z0-9_-]{20,64}(\.ics)?$`, ``},
+	} {
+		if got := patternWords(tt.pattern); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.pattern, got, tt.want)
+		}
+	}
+}
