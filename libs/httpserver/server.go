@@ -23,8 +23,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	//lint:ignore SA1019 otelecho v0.71.0 is the last release for echo v4; its successor needs echo v5.
-	"go.opentelemetry.io/contrib/instrumentation/github.com/labstack/echo/otelecho"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -93,11 +91,7 @@ func New(opts Options) (*Server, error) {
 	e.Use(headers(opts.Config.HSTSMaxAge))
 	e.Use(recoverer(opts.Logger))
 	e.Use(requestID())
-	otelOpts := []otelecho.Option{}
-	if opts.TracerProvider != nil {
-		otelOpts = append(otelOpts, otelecho.WithTracerProvider(opts.TracerProvider))
-	}
-	e.Use(otelecho.Middleware(opts.Service, otelOpts...))
+	e.Use(tracing(opts.Service, opts.TracerProvider))
 	if opts.Registry != nil {
 		e.Use(metricsMiddleware(opts.Registry))
 	}
