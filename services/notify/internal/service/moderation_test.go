@@ -355,3 +355,80 @@ func TestOlderReviewEventsWithoutTheNewFieldsStillGiveTrueEmails(t *testing.T) {
 	}
 	checkSays(t, h.box.all()[before], "Dear Jon Reviewer,", "your review of Uni ol's submission (s4) is no longer needed", "https://portal.example.org/reviews/r4/s4")
 }
+
+// An email telling of a return that the relay refused is retried only while it is
+// true: once the revised review is in, the retry is given up, not sent.
+func TestARetriedReturnIsGivenUpOnceTheRevisionIsIn(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("rr", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	kim := reviewer{round: "r6", roundName: "Spring 2027", sub: "s6", org: "rr", orgName: "University of Rr", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("kim", "Kim Reviewer")
+	r := h.round("r6")
+	r.publish(kim.assigned(), kim.accepted(), kim.submitted(false))
+	h.box.mu.Lock()
+	h.box.refuse = func(string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+	}
+	h.box.mu.Unlock()
+	r.publish(kim.returned("Too short."))
+	h.box.mu.Lock()
+	h.box.refuse = nil
+	h.box.mu.Unlock()
+	r.publish(kim.submitted(true))
+	h.clock.Advance(time.Hour)
+	h.runUntil(civil.New(2027, 4, 2))
+	if got := mailTo(h, kim.email, 1); len(got) != 0 {
+		t.Errorf("kim, whose revised review is in, received %q", subjects(got))
+	}
+	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=rr&status=given_up", h.http.Token(auth.RoleOps, ""), nil)).JSON(t)["items"].([]any)
+	if len(given) != 1 || !strings.Contains(given[0].(map[string]any)["last_error"].(string), "no longer true") {
+		t.Errorf("the refused return: %v, want given up as no longer true", given)
+	}
+}
+
+// Two replicas take in returns and revisions side by side, some heard of in the
+// reverse of the order they happened in: the round's versions settle where each
+// review stands, so nobody whose revised review is in is reminded, and nobody is told
+// of a return twice, or of one they had already answered.
+func TestReturnsAndRevisionsHandledByTwoReplicasInAnyOrderSettleTheSame(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("rc", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	base := reviewer{round: "r8", roundName: "Spring 2027", sub: "s8", org: "rc", orgName: "University of Rc", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
+	r := h.round("r8")
+	var vs []reviewer
+	for i := range 12 {
+		v := base.as(fmt.Sprintf("v%02d", i), fmt.Sprintf("V%02d Reviewer", i))
+		vs = append(vs, v)
+		r.publish(v.assigned(), v.accepted(), v.submitted(false))
+	}
+	// All at once: half returned then revised, half whose revision notify hears of
+	// before the return it answers (the return has the lower version).
+	var ps []events.Payload
+	for i, v := range vs {
+		if i%2 == 0 {
+			ps = append(ps, v.returned("Too short."), v.submitted(true))
+		}
+	}
+	r.publish(ps...)
+	for i, v := range vs {
+		if i%2 == 1 {
+			r.version += 2
+			revised := r.version
+			r.again(revised, v.submitted(true))
+			r.again(revised-1, v.returned("Too short."))
+		}
+	}
+	h.runUntil(civil.New(2027, 5, 25))
+	for i, v := range vs {
+		got := mailTo(h, v.email, 1)
+		for _, m := range got {
+			if !strings.Contains(m.Subject, "returned for revision") {
+				t.Errorf("%s, whose revised review is in, received %q", v.name, m.Subject)
+			}
+		}
+		if len(got) > 1 || (i%2 == 1 && len(got) != 0) {
+			t.Errorf("%s received %q", v.name, subjects(got))
+		}
+	}
+}
