@@ -201,7 +201,7 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 		if closed {
 			continue // the round takes no new reviews
 		}
-		about, step := "assignment:"+as.Key(), ""
+		about, step, cause := "assignment:"+as.Key(), "", "assignment:"+as.Key()
 		if as.Returned > 0 {
 			st, _, err := a.review(ctx, as)
 			if err != nil {
@@ -216,8 +216,9 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 				continue
 			}
 			step = returnedStep(as.Returned)
+			cause += "|" + step
 		}
-		k := key(as.Reviewer.Email, about+step, "review-due-soon")
+		k := key(as.Reviewer.Email, cause, "review-due-soon")
 		if _, done, err := a.deliveries.Get(ctx, k); err != nil || done {
 			if err != nil {
 				return sent, err
