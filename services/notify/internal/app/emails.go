@@ -155,14 +155,17 @@ func (a *App) reviewDeadline(as Assignment, round, org string) []byte {
 	}}, a.clock.Now())
 }
 
-// Assign records a reviewer's assignment and tells them of it; the reminder before
-// the deadline follows from the sweep.
-func (a *App) Assign(ctx context.Context, cause string, as Assignment) error {
+// Assign records a reviewer's assignment (version is the round's, after it) and tells
+// them of it; the reminder before the deadline follows from the sweep.
+func (a *App) Assign(ctx context.Context, cause string, version int, as Assignment) error {
 	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
 	if err != nil {
 		return err
 	}
 	as.OrganisationName = org
+	if err := a.assignments.Mark(ctx, Mark{Assignment: as, Kind: MarkAssigned, Version: version, At: a.clock.Now()}); err != nil {
+		return err
+	}
 	if a.cfg.ReviewDaysBefore > 0 {
 		as.RemindOn = civil.Of(as.Deadline.In(london)).AddDays(-a.cfg.ReviewDaysBefore)
 		if err := a.assignments.Open(ctx, as); err != nil {

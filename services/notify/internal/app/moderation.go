@@ -14,6 +14,7 @@ import (
 
 // Kinds of mark: what happened to an assignment after it was made.
 const (
+	MarkAssigned  = "assigned"  // the reviewer was asked (again, after declining or removal)
 	MarkAccepted  = "accepted"  // the reviewer took it on
 	MarkSubmitted = "submitted" // the review came in (first time or revised)
 	MarkReturned  = "returned"  // ops returned the review for revision
@@ -41,6 +42,9 @@ func SortMarks(ms []Mark) {
 
 // reviewState is where an assignment's review stands, read from its marks.
 type reviewState struct {
+	// assigned says notify heard of the assignment since it kept marks: the marks
+	// then say all there is.
+	assigned                 bool
 	accepted, gone, reviewed bool
 	// returned is the return the reviewer has not yet answered with a revised review.
 	returned *Mark
@@ -51,10 +55,12 @@ func stateOf(ms []Mark) reviewState {
 	var s reviewState
 	for i, m := range ms {
 		switch m.Kind {
+		case MarkAssigned: // a fresh assignment: what went before is over
+			s = reviewState{assigned: true}
 		case MarkAccepted:
 			s.accepted = true
 		case MarkGone:
-			s.gone = true
+			s.gone, s.returned = true, nil
 		case MarkSubmitted:
 			s.reviewed, s.returned = true, nil
 		case MarkReturned:
@@ -82,6 +88,9 @@ func (a *App) review(ctx context.Context, as Assignment) (reviewState, bool, err
 		return reviewState{}, false, err
 	}
 	s := stateOf(ms)
+	if s.assigned {
+		closed = false // the flag may be a previous assignment's, and the marks say it all
+	}
 	return s, s.outstanding(closed), nil
 }
 
@@ -103,6 +112,17 @@ func (a *App) filled(ctx context.Context, as Assignment) (Assignment, error) {
 	made, ok, err := a.assignments.Get(ctx, as)
 	if err != nil {
 		return as, err
+	}
+	if !ok { // no reminder is kept (NOTIFY_REVIEW_DAYS_BEFORE=0): the assignment's mark says
+		ms, err := a.assignments.Marks(ctx, as)
+		if err != nil {
+			return as, err
+		}
+		for _, m := range ms {
+			if m.Kind == MarkAssigned {
+				made, ok = m.Assignment, true
+			}
+		}
 	}
 	if ok {
 		as.RoundName = cmp.Or(as.RoundName, made.RoundName)
@@ -240,11 +260,13 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time) 
 			continue
 		}
 		as := ms[0].Assignment
-		if closed, err := a.assignments.Closed(ctx, as); err != nil || closed {
-			if err != nil {
-				return err
+		if !st.assigned { // assigned before notify kept marks: a review may have closed it
+			if closed, err := a.assignments.Closed(ctx, as); err != nil || closed {
+				if err != nil {
+					return err
+				}
+				continue
 			}
-			continue
 		}
 		for _, m := range ms { // the fullest account the events gave
 			if m.Reviewer.Email != "" {

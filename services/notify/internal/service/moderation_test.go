@@ -432,3 +432,20 @@ func TestReturnsAndRevisionsHandledByTwoReplicasInAnyOrderSettleTheSame(t *testi
 		}
 	}
 }
+
+// A reviewer who declined and was asked again, and accepted, is told at the close
+// that the review is no longer needed: the second assignment is a fresh one.
+func TestAReviewerAskedAgainAfterDecliningIsToldAtTheCloseTheirReviewIsNoLongerNeeded(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("ag", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	lee := reviewer{round: "r7", roundName: "Spring 2027", sub: "s7", org: "ag", orgName: "University of Ag", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("lee", "Lee Reviewer")
+	r := h.round("r7")
+	r.publish(lee.assigned(), events.AssignmentDeclinedV1{RoundID: "r7", SubmissionID: "s7", ReviewerID: "lee", Reason: "leave"}, lee.assigned(), lee.accepted())
+	before := len(mailTo(h, lee.email, 0))
+	r.publish(events.ReviewRoundClosedV1{RoundID: "r7", RoundName: "Spring 2027", ReviewDeadline: lee.deadline})
+	want := []string{"Technician Commitment peer review (Spring 2027): the round is closed; your review is no longer needed"}
+	if diff := cmp.Diff(want, subjects(mailTo(h, lee.email, before))); diff != "" {
+		t.Errorf("lee's emails at the close (-want +got):\n%s", diff)
+	}
+}

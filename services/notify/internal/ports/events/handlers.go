@@ -45,7 +45,7 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Assign(ctx, e.ID, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
+			return a.Assign(ctx, e.ID, e.Version, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
 				OrganisationID: p.OrganisationID, RoundName: p.RoundName, OrganisationName: p.OrganisationName,
 				Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, Deadline: p.ReviewDeadline})
 		case events.AssignmentAcceptedV1{}.EventType():
