@@ -17,9 +17,12 @@ import (
 )
 
 // Assignments is the read model of reviewers' open assignments, for the reminder
-// before a review is due.
+// before a review is due; of what happened to each after it was made (marks, one
+// document per event, inserted and never changed); and of the rounds closed.
 type Assignments struct {
-	coll *mongo.Collection
+	coll   *mongo.Collection
+	marks  *mongo.Collection
+	rounds *mongo.Collection
 }
 
 var _ app.Assignments = (*Assignments)(nil)
@@ -36,6 +39,42 @@ type assignmentDoc struct {
 	Deadline       time.Time `bson:"deadline"`
 	RemindOn       string    `bson:"remind_on"` // YYYY-MM-DD
 	Closed         bool      `bson:"closed"`
+	// Returned is the round's version of the return this reminder is for (0: the
+	// assignment as made).
+	Returned int `bson:"returned,omitempty"`
+}
+
+// markDoc is one event of an assignment's life.
+type markDoc struct {
+	ID             string    `bson:"_id"` // assignment|version|kind: the same event twice inserts nothing
+	Assignment     string    `bson:"assignment"`
+	RoundID        string    `bson:"round_id"`
+	SubmissionID   string    `bson:"submission_id"`
+	ReviewerID     string    `bson:"reviewer_id"`
+	OrganisationID string    `bson:"organisation_id,omitempty"`
+	RoundName      string    `bson:"round_name,omitempty"`
+	OrgName        string    `bson:"organisation_name,omitempty"`
+	Reviewer       personDoc `bson:"reviewer"`
+	Deadline       time.Time `bson:"deadline"`
+	Kind           string    `bson:"kind"`
+	Version        int       `bson:"version"`
+	At             time.Time `bson:"at"`
+	Reason         string    `bson:"reason,omitempty"`
+}
+
+// roundDoc says a round is closed.
+type roundDoc struct {
+	ID     string `bson:"_id"`
+	Closed bool   `bson:"closed"`
+}
+
+// docID is where an assignment's reminder is kept: the assignment's own, or one per
+// return of its review.
+func docID(a app.Assignment) string {
+	if a.Returned > 0 {
+		return fmt.Sprintf("%s|returned@%d", a.Key(), a.Returned)
+	}
+	return a.Key()
 }
 
 // NewAssignments opens the collection and its index.
@@ -46,13 +85,20 @@ func NewAssignments(ctx context.Context, db *mongo.Database) (*Assignments, erro
 	}); err != nil {
 		return nil, fmt.Errorf("create assignment indexes: %w", store.Classify(err))
 	}
-	return &Assignments{coll: coll}, nil
+	marks := db.Collection("assignment_marks")
+	if err := store.CreateIndexes(ctx, marks, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "assignment", Value: 1}}},
+		{Keys: bson.D{{Key: "round_id", Value: 1}}},
+	}); err != nil {
+		return nil, fmt.Errorf("create assignment mark indexes: %w", store.Classify(err))
+	}
+	return &Assignments{coll: coll, marks: marks, rounds: db.Collection("review_rounds")}, nil
 }
 
 // Open records an assignment unless it is already known, so that an assignment whose
 // closing event overtook it stays closed.
 func (s *Assignments) Open(ctx context.Context, a app.Assignment) error {
-	doc := assignmentDoc{ID: a.Key(), RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, OrganisationID: a.OrganisationID,
+	doc := assignmentDoc{ID: docID(a), Returned: a.Returned, RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, OrganisationID: a.OrganisationID,
 		RoundName: a.RoundName, OrgName: a.OrganisationName, Reviewer: personDoc(a.Reviewer), Deadline: a.Deadline, RemindOn: a.RemindOn.String()}
 	if _, err := s.coll.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("record assignment %s: %w", doc.ID, store.Classify(err))
@@ -66,14 +112,14 @@ func (s *Assignments) Open(ctx context.Context, a app.Assignment) error {
 func (s *Assignments) Close(ctx context.Context, a app.Assignment) error {
 	var err error
 	for range 2 { // an upsert racing the opening insert loses on _id; the second try updates
-		_, err = s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.Key()}},
+		_, err = s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: docID(a)}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "closed", Value: true}}}}, options.UpdateOne().SetUpsert(true))
 		if !mongo.IsDuplicateKeyError(err) {
 			break
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("close assignment %s: %w", a.Key(), store.Classify(err))
+		return fmt.Errorf("close assignment %s: %w", docID(a), store.Classify(err))
 	}
 	return nil
 }
@@ -81,12 +127,12 @@ func (s *Assignments) Close(ctx context.Context, a app.Assignment) error {
 // Closed says whether the assignment is done.
 func (s *Assignments) Closed(ctx context.Context, a app.Assignment) (bool, error) {
 	var d assignmentDoc
-	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: a.Key()}}).Decode(&d)
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: docID(a)}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read assignment %s: %w", a.Key(), store.Classify(err))
+		return false, fmt.Errorf("read assignment %s: %w", docID(a), store.Classify(err))
 	}
 	return d.Closed, nil
 }
@@ -105,9 +151,92 @@ func (s *Assignments) DueForReminder(ctx context.Context, today civil.Date, now 
 	}
 	out := make([]app.Assignment, len(docs))
 	for i, d := range docs {
-		on, _ := civil.Parse(d.RemindOn)
-		out[i] = app.Assignment{RoundID: d.RoundID, SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationID: d.OrganisationID,
-			RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline, RemindOn: on}
+		out[i] = fromAssignmentDoc(d)
 	}
 	return out, nil
+}
+
+func fromAssignmentDoc(d assignmentDoc) app.Assignment {
+	on, _ := civil.Parse(d.RemindOn)
+	return app.Assignment{RoundID: d.RoundID, SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationID: d.OrganisationID,
+		RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline, RemindOn: on, Returned: d.Returned}
+}
+
+// Get reads the assignment as it was made. One whose closing event came first has
+// no reviewer: it is reported as unknown.
+func (s *Assignments) Get(ctx context.Context, a app.Assignment) (app.Assignment, bool, error) {
+	a.Returned = 0
+	var d assignmentDoc
+	err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: docID(a)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return app.Assignment{}, false, nil
+	}
+	if err != nil {
+		return app.Assignment{}, false, fmt.Errorf("read assignment %s: %w", docID(a), store.Classify(err))
+	}
+	if d.RoundID == "" {
+		return app.Assignment{}, false, nil
+	}
+	return fromAssignmentDoc(d), true, nil
+}
+
+// Mark inserts one event of an assignment's life, unless it is already there.
+func (s *Assignments) Mark(ctx context.Context, m app.Mark) error {
+	doc := markDoc{ID: fmt.Sprintf("%s|%09d|%s", m.Key(), m.Version, m.Kind), Assignment: m.Key(), RoundID: m.RoundID, SubmissionID: m.SubmissionID,
+		ReviewerID: m.ReviewerID, OrganisationID: m.OrganisationID, RoundName: m.RoundName, OrgName: m.OrganisationName, Reviewer: personDoc(m.Reviewer),
+		Deadline: m.Deadline, Kind: m.Kind, Version: m.Version, At: m.At, Reason: m.Reason}
+	if _, err := s.marks.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("record %s of assignment %s: %w", m.Kind, m.Key(), store.Classify(err))
+	}
+	return nil
+}
+
+// Marks lists an assignment's marks in the round's order.
+func (s *Assignments) Marks(ctx context.Context, a app.Assignment) ([]app.Mark, error) {
+	return s.findMarks(ctx, bson.D{{Key: "assignment", Value: a.Key()}}, a.Key())
+}
+
+// RoundMarks lists the marks of a round's assignments in the round's order.
+func (s *Assignments) RoundMarks(ctx context.Context, round string) ([]app.Mark, error) {
+	return s.findMarks(ctx, bson.D{{Key: "round_id", Value: round}}, "round "+round)
+}
+
+func (s *Assignments) findMarks(ctx context.Context, filter bson.D, what string) ([]app.Mark, error) {
+	cur, err := s.marks.Find(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("read the marks of %s: %w", what, store.Classify(err))
+	}
+	var docs []markDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read the marks of %s: %w", what, store.Classify(err))
+	}
+	out := make([]app.Mark, len(docs))
+	for i, d := range docs {
+		out[i] = app.Mark{Assignment: app.Assignment{RoundID: d.RoundID, SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationID: d.OrganisationID,
+			RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline},
+			Kind: d.Kind, Version: d.Version, At: d.At, Reason: d.Reason}
+	}
+	app.SortMarks(out)
+	return out, nil
+}
+
+// CloseRound records that a round is closed; closing it again changes nothing.
+func (s *Assignments) CloseRound(ctx context.Context, round string) error {
+	if _, err := s.rounds.InsertOne(ctx, roundDoc{ID: round, Closed: true}); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("record round %s closed: %w", round, store.Classify(err))
+	}
+	return nil
+}
+
+// RoundClosed says whether a round is closed.
+func (s *Assignments) RoundClosed(ctx context.Context, round string) (bool, error) {
+	var d roundDoc
+	err := s.rounds.FindOne(ctx, bson.D{{Key: "_id", Value: round}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read round %s: %w", round, store.Classify(err))
+	}
+	return d.Closed, nil
 }

@@ -105,6 +105,10 @@ type Assignment struct {
 	Deadline                    time.Time
 	// RemindOn is the day the reviewer is reminded that the review is due soon.
 	RemindOn civil.Date
+	// Returned is, for the reminder of a review ops returned, the round's version
+	// of that return: each return restarts the reminder, under a key of its own. It
+	// is 0 for the assignment as it was made.
+	Returned int
 }
 
 // Key names the assignment: one reviewer on one submission in one round.
@@ -112,7 +116,11 @@ func (a Assignment) Key() string { return a.RoundID + "|" + a.SubmissionID + "|"
 
 // Assignments is the read model of reviewers' assignments. An assignment is opened
 // once and closed once (reviewed, declined or removed), in whichever order the events
-// arrive, so writers never contend over what it says.
+// arrive, so writers never contend over what it says. What happens to it after it
+// was made (accepted, reviewed, returned, resubmitted, declined, removed) is kept as
+// marks, one per event, inserted and never changed: a review can be returned and
+// resubmitted more than once, and the marks' order (the round's versions) says where
+// it stands whatever order notify heard of them in.
 type Assignments interface {
 	Open(ctx context.Context, a Assignment) error
 	Close(ctx context.Context, a Assignment) error
@@ -121,6 +129,19 @@ type Assignments interface {
 	// DueForReminder lists open assignments reminded on or before today whose
 	// deadline is after now.
 	DueForReminder(ctx context.Context, today civil.Date, now time.Time, limit int) ([]Assignment, error)
+	// Get reads the assignment as it was made: the reviewer, names and deadline its
+	// assignment event gave.
+	Get(ctx context.Context, a Assignment) (Assignment, bool, error)
+	// Mark records one event of an assignment's life; recording it again changes
+	// nothing.
+	Mark(ctx context.Context, m Mark) error
+	// Marks lists an assignment's marks in the round's order.
+	Marks(ctx context.Context, a Assignment) ([]Mark, error)
+	// RoundMarks lists the marks of every assignment of a round, in the round's order.
+	RoundMarks(ctx context.Context, round string) ([]Mark, error)
+	// CloseRound records that a round takes no more reviews; RoundClosed says so.
+	CloseRound(ctx context.Context, round string) error
+	RoundClosed(ctx context.Context, round string) (bool, error)
 }
 
 // Delivery statuses.
@@ -408,12 +429,6 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 		}
 	}
 	return sent, nil
-}
-
-// CloseAssignment records that an assignment needs no more reminders: the review is
-// in, or the reviewer declined or was taken off it.
-func (a *App) CloseAssignment(ctx context.Context, as Assignment) error {
-	return a.assignments.Close(ctx, as)
 }
 
 // deliver claims attempt n of d and, if this replica won it, sends and records the

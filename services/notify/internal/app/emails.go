@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
+	"time"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/services/notify/internal/ical"
@@ -36,6 +38,10 @@ type Email struct {
 	Content          mail.Content
 	ICS              []byte
 	Optional         bool
+	// About and Step, when set, say what the email is about for a later attempt to
+	// check it is still true (an assignment: "assignment:<key>"); About is the cause
+	// otherwise.
+	About, Step string
 }
 
 // Notify sends e to each recipient, once per recipient and cause.
@@ -51,7 +57,11 @@ func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
 		if err != nil {
 			return err
 		}
-		if _, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: e.Org, Kind: e.Kind, Message: m, About: e.Cause, Role: r.Role, Content: e.Content}, 1); err != nil {
+		about := e.About
+		if about == "" {
+			about = e.Cause
+		}
+		if _, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: e.Org, Kind: e.Kind, Step: e.Step, Message: m, About: about, Role: r.Role, Content: e.Content}, 1); err != nil {
 			return err
 		}
 	}
@@ -73,6 +83,9 @@ func compose(k string, to mail.Person, subject string, c mail.Content, ics []byt
 func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if d.Kind == "reminder" && d.About != "" {
 		return a.recomposeReminder(ctx, d)
+	}
+	if d.Role == RoleReviewer && strings.HasPrefix(d.About, "assignment:") {
+		return a.recomposeReview(ctx, d)
 	}
 	if (d.Role != RoleLead && d.Role != RoleHead) || len(d.Content.Paragraphs) == 0 {
 		return d, nil // for someone else, or logged before its content was kept
@@ -142,14 +155,17 @@ func (a *App) reviewDeadline(as Assignment, round, org string) []byte {
 	}}, a.clock.Now())
 }
 
-// Assign records a reviewer's assignment and tells them of it; the reminder before
-// the deadline follows from the sweep.
-func (a *App) Assign(ctx context.Context, cause string, as Assignment) error {
+// Assign records a reviewer's assignment (version is the round's, after it) and tells
+// them of it; the reminder before the deadline follows from the sweep.
+func (a *App) Assign(ctx context.Context, cause string, version int, as Assignment) error {
 	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
 	if err != nil {
 		return err
 	}
 	as.OrganisationName = org
+	if err := a.assignments.Mark(ctx, Mark{Assignment: as, Kind: MarkAssigned, Version: version, At: a.clock.Now()}); err != nil {
+		return err
+	}
 	if a.cfg.ReviewDaysBefore > 0 {
 		as.RemindOn = civil.Of(as.Deadline.In(london)).AddDays(-a.cfg.ReviewDaysBefore)
 		if err := a.assignments.Open(ctx, as); err != nil {
@@ -157,7 +173,7 @@ func (a *App) Assign(ctx context.Context, cause string, as Assignment) error {
 		}
 	}
 	round := roundName(as.RoundID, as.RoundName)
-	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-assigned",
+	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-assigned", About: "assignment:" + as.Key(),
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is assigned to you, due %s", round, org, mail.Time(as.Deadline)),
 		Content: mail.Content{Paragraphs: []string{
 			fmt.Sprintf("You have been asked to review %s's submission (%s) in the peer review round %s.", org, as.SubmissionID, round),
@@ -167,16 +183,45 @@ func (a *App) Assign(ctx context.Context, cause string, as Assignment) error {
 }
 
 // remindReviewers sends the reminder before each open review's deadline. The
-// assignment is read as it stands now, so a review already in is not chased, and the
-// reminder's key makes it once per assignment however many replicas sweep.
+// assignment is read as it stands now, so a review already in, or one whose round is
+// closed, is not chased, and the reminder's key makes it once per assignment (and
+// once more per return of its review) however many replicas sweep.
 func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error) {
 	due, err := a.assignments.DueForReminder(ctx, today, a.clock.Now(), 500)
 	if err != nil {
 		return 0, err
 	}
 	sent := 0
+	closedRounds := map[string]bool{}
 	for _, as := range due {
-		k := key(as.Reviewer.Email, "assignment:"+as.Key(), "review-due-soon")
+		closed, known := closedRounds[as.RoundID]
+		if !known {
+			if closed, err = a.assignments.RoundClosed(ctx, as.RoundID); err != nil {
+				return sent, err
+			}
+			closedRounds[as.RoundID] = closed
+		}
+		if closed {
+			continue // the round takes no new reviews
+		}
+		about, step, cause := "assignment:"+as.Key(), "", "assignment:"+as.Key()
+		if as.Returned > 0 {
+			st, _, err := a.review(ctx, as)
+			if err != nil {
+				return sent, err
+			}
+			if st.gone || st.returned == nil || st.returned.Version != as.Returned {
+				// Revised, returned again (that return has its own reminder), or the
+				// reviewer is off it.
+				if err := a.assignments.Close(ctx, as); err != nil {
+					return sent, err
+				}
+				continue
+			}
+			step = returnedStep(as.Returned)
+			cause += "|" + step
+		}
+		k := key(as.Reviewer.Email, cause, "review-due-soon")
 		if _, done, err := a.deliveries.Get(ctx, k); err != nil || done {
 			if err != nil {
 				return sent, err
@@ -188,7 +233,7 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 			return sent, err
 		}
 		round := roundName(as.RoundID, as.RoundName)
-		left := today.DaysUntil(civil.Of(as.Deadline.In(london)))
+		left := today.DaysUntil(dayOf(as.Deadline))
 		when := "in " + mail.Days(left)
 		switch left {
 		case 0:
@@ -196,15 +241,21 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 		case 1:
 			when = "tomorrow"
 		}
+		first := fmt.Sprintf("A reminder that your review of %s's submission (%s) in the peer review round %s is due %s: by %s.", org, as.SubmissionID, round, when, mail.Time(as.Deadline))
+		subject := fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
+		if as.Returned > 0 {
+			first = fmt.Sprintf("A reminder that ITSS returned your review of %s's submission (%s) in the peer review round %s for revision, and that the revised review is due %s: by %s. Until you resubmit it, it does not count towards the feedback.", org, as.SubmissionID, round, when, mail.Time(as.Deadline))
+			subject = fmt.Sprintf("Technician Commitment peer review (%s): your revised review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
+		}
 		c := mail.Content{Paragraphs: []string{
-			fmt.Sprintf("A reminder that your review of %s's submission (%s) in the peer review round %s is due %s: by %s.", org, as.SubmissionID, round, when, mail.Time(as.Deadline)),
-			"Submit it in the Technician Commitment portal. Thank you for giving your time to the Commitment community.",
+			first,
+			"The attached calendar entry marks the deadline. Submit it in the Technician Commitment portal. Thank you for giving your time to the Commitment community.",
 		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)}
-		m, err := compose(k, as.Reviewer, fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline)), c, a.reviewDeadline(as, round, org), false)
+		m, err := compose(k, as.Reviewer, subject, c, a.reviewDeadline(as, round, org), false)
 		if err != nil {
 			return sent, err
 		}
-		ok, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: as.OrganisationID, Kind: "review-due-soon", Message: m, About: "assignment:" + as.Key(), Role: RoleReviewer, Content: c}, 1)
+		ok, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: as.OrganisationID, Kind: "review-due-soon", Step: step, Message: m, About: about, Role: RoleReviewer, Content: c}, 1)
 		if err != nil {
 			return sent, err
 		}
@@ -215,22 +266,33 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 	return sent, nil
 }
 
+func dayOf(t time.Time) civil.Date { return civil.Of(t.In(london)) }
+
 // ReviewOverdue chases a review still outstanding after the round's deadline, unless
-// by the time the chase is sent (late, after downtime) the review is in, or the
-// reviewer declined or was taken off it.
+// by the time the chase is sent (late, after downtime) the review is in, the
+// reviewer declined or was taken off it, or the round is closed and takes no new
+// reviews. A review ops returned and not yet revised is outstanding again.
 func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) error {
-	if done, err := a.assignments.Closed(ctx, as); err != nil || done {
+	if closed, err := a.assignments.RoundClosed(ctx, as.RoundID); err != nil || closed {
 		return err
 	}
-	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
-	if err != nil {
+	st, outstanding, err := a.review(ctx, as)
+	if err != nil || !outstanding {
 		return err
 	}
+	if as, err = a.filled(ctx, as); err != nil {
+		return err
+	}
+	org := as.OrganisationName
 	round := roundName(as.RoundID, as.RoundName)
-	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-overdue",
+	first := fmt.Sprintf("The deadline for your review of %s's submission (%s) in the peer review round %s was %s, and the review is still outstanding.", org, as.SubmissionID, round, mail.Time(as.Deadline))
+	if st.returned != nil {
+		first = fmt.Sprintf("The deadline for your review of %s's submission (%s) in the peer review round %s was %s. ITSS returned your review to you for revision, and the revised review is still outstanding: until you resubmit it, it does not count towards the feedback.", org, as.SubmissionID, round, mail.Time(as.Deadline))
+	}
+	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-overdue", About: "assignment:" + as.Key(),
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is overdue", round, org),
 		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("The deadline for your review of %s's submission (%s) in the peer review round %s was %s, and the review is still outstanding.", org, as.SubmissionID, round, mail.Time(as.Deadline)),
+			first,
 			"Please submit it in the Technician Commitment portal, or tell ITSS if you cannot:",
 		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)},
 		ICS: a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})

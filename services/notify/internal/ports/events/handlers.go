@@ -23,35 +23,68 @@ const (
 
 // Review tells reviewers of their assignments, reminds them before the deadline
 // unless their review is in (or they declined, or were taken off it), chases overdue
-// reviews, and tells institutions that their feedback is released. The assignment
-// read model does not depend on the order events arrive in, so messages may be
-// handled in parallel.
+// reviews, tells a reviewer whose review ops returned why and by when to revise it
+// (and reminds them again until the revised review is in), stops every reminder and
+// chase of a round once it is closed (telling each reviewer who accepted and had not
+// reviewed that the review is no longer needed), and tells institutions that their
+// feedback is released. A review withheld from the feedback is not consumed: it
+// changes nothing anyone is told. The assignment read model does not depend on the
+// order events arrive in (the round's versions order what happened to a review), so
+// messages may be handled in parallel.
 func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 16,
-		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectAssignmentDeclined, events.SubjectAssignmentRemoved,
-			events.SubjectReviewSubmitted, events.SubjectReviewOverdue, events.SubjectFeedbackReleased}}
+		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectAssignmentAccepted, events.SubjectAssignmentDeclined, events.SubjectAssignmentRemoved,
+			events.SubjectReviewSubmitted, events.SubjectReviewOverdue, events.SubjectReviewReturned, events.SubjectReviewRoundClosed, events.SubjectFeedbackReleased}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
+		mark := func(kind, round, sub, reviewer string) app.Mark {
+			return app.Mark{Assignment: app.Assignment{RoundID: round, SubmissionID: sub, ReviewerID: reviewer}, Kind: kind, Version: e.Version, At: e.Time}
+		}
 		switch e.Type {
 		case events.ReviewerAssignedV1{}.EventType():
 			p, err := events.Decode[events.ReviewerAssignedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Assign(ctx, e.ID, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
+			return a.Assign(ctx, e.ID, e.Version, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
 				OrganisationID: p.OrganisationID, RoundName: p.RoundName, OrganisationName: p.OrganisationName,
 				Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, Deadline: p.ReviewDeadline})
+		case events.AssignmentAcceptedV1{}.EventType():
+			p, err := events.Decode[events.AssignmentAcceptedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			m := mark(app.MarkAccepted, p.RoundID, p.SubmissionID, p.ReviewerID)
+			m.OrganisationID, m.RoundName, m.OrganisationName, m.Deadline = p.OrganisationID, p.RoundName, p.OrganisationName, p.ReviewDeadline
+			m.Reviewer = mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}
+			return a.Record(ctx, m)
 		case events.AssignmentDeclinedV1{}.EventType():
 			p, err := events.Decode[events.AssignmentDeclinedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.CloseAssignment(ctx, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID})
+			return a.Record(ctx, mark(app.MarkGone, p.RoundID, p.SubmissionID, p.ReviewerID))
 		case events.ReviewSubmittedV1{}.EventType():
+			// A first review and a revised one (resubmission) alike: the review is in.
 			p, err := events.Decode[events.ReviewSubmittedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.CloseAssignment(ctx, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID})
+			return a.Record(ctx, mark(app.MarkSubmitted, p.RoundID, p.SubmissionID, p.ReviewerID))
+		case events.ReviewReturnedV1{}.EventType():
+			p, err := events.Decode[events.ReviewReturnedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			m := mark(app.MarkReturned, p.RoundID, p.SubmissionID, p.ReviewerID)
+			m.OrganisationID, m.RoundName, m.OrganisationName, m.Deadline = p.OrganisationID, p.RoundName, p.OrganisationName, p.ReviewDeadline
+			m.Reviewer, m.Reason = mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, p.Reason
+			return a.ReviewReturned(ctx, e.ID, m)
+		case events.ReviewRoundClosedV1{}.EventType():
+			p, err := events.Decode[events.ReviewRoundClosedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.CloseRound(ctx, p.RoundID, p.RoundName, e.Time)
 		case events.AssignmentRemovedV1{}.EventType():
 			p, err := events.Decode[events.AssignmentRemovedV1](e)
 			if err != nil {
@@ -59,7 +92,7 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			as := app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID, OrganisationID: p.OrganisationID,
 				RoundName: p.RoundName, OrganisationName: p.OrganisationName, Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}}
-			if err := a.CloseAssignment(ctx, as); err != nil {
+			if err := a.Record(ctx, mark(app.MarkGone, p.RoundID, p.SubmissionID, p.ReviewerID)); err != nil {
 				return err
 			}
 			if p.ReviewerEmail == "" { // an older producer that does not say who to tell

@@ -1,0 +1,392 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// Kinds of mark: what happened to an assignment after it was made.
+const (
+	MarkAssigned  = "assigned"  // the reviewer was asked (again, after declining or removal)
+	MarkAccepted  = "accepted"  // the reviewer took it on
+	MarkSubmitted = "submitted" // the review came in (first time or revised)
+	MarkReturned  = "returned"  // ops returned the review for revision
+	MarkGone      = "gone"      // the reviewer declined or was taken off it
+)
+
+// Mark is one event of an assignment's life, with what the event said of the
+// assignment (who, which round and institution, the deadline: empty where an older
+// event did not say).
+type Mark struct {
+	Assignment
+	Kind string
+	// Version is the round's version after the event: the marks' order, whatever
+	// order they arrive in.
+	Version int
+	At      time.Time
+	// Reason is why ops returned the review.
+	Reason string
+}
+
+// SortMarks puts marks in the round's order.
+func SortMarks(ms []Mark) {
+	slices.SortStableFunc(ms, func(x, y Mark) int { return cmp.Or(cmp.Compare(x.Version, y.Version), x.At.Compare(y.At)) })
+}
+
+// reviewState is where an assignment's review stands, read from its marks.
+type reviewState struct {
+	// assigned says notify heard of the assignment since it kept marks: the marks
+	// then say all there is.
+	assigned                 bool
+	accepted, gone, reviewed bool
+	// returned is the return the reviewer has not yet answered with a revised review.
+	returned *Mark
+}
+
+func stateOf(ms []Mark) reviewState {
+	SortMarks(ms)
+	var s reviewState
+	for i, m := range ms {
+		switch m.Kind {
+		case MarkAssigned: // a fresh assignment: what went before is over
+			s = reviewState{assigned: true}
+		case MarkAccepted:
+			s.accepted = true
+		case MarkGone:
+			s.gone, s.returned = true, nil
+		case MarkSubmitted:
+			s.reviewed, s.returned = true, nil
+		case MarkReturned:
+			s.reviewed, s.returned = true, &ms[i]
+		}
+	}
+	return s
+}
+
+// outstanding says whether a review is still wanted from the reviewer: none came in
+// (closed says an older submission, declination or removal closed the assignment
+// before notify kept marks), or the one that did was returned and not yet revised.
+func (s reviewState) outstanding(closed bool) bool {
+	return !s.gone && (s.returned != nil || (!s.reviewed && !closed))
+}
+
+// review reads where an assignment's review stands now.
+func (a *App) review(ctx context.Context, as Assignment) (reviewState, bool, error) {
+	ms, err := a.assignments.Marks(ctx, as)
+	if err != nil {
+		return reviewState{}, false, err
+	}
+	closed, err := a.assignments.Closed(ctx, Assignment{RoundID: as.RoundID, SubmissionID: as.SubmissionID, ReviewerID: as.ReviewerID})
+	if err != nil {
+		return reviewState{}, false, err
+	}
+	s := stateOf(ms)
+	if s.assigned {
+		closed = false // the flag may be a previous assignment's, and the marks say it all
+	}
+	return s, s.outstanding(closed), nil
+}
+
+// Record keeps what happened to an assignment. A review in, a declination or a
+// removal closes it to the reminder before the deadline, as before marks were kept.
+func (a *App) Record(ctx context.Context, m Mark) error {
+	if err := a.assignments.Mark(ctx, m); err != nil {
+		return err
+	}
+	if m.Kind == MarkSubmitted || m.Kind == MarkGone {
+		return a.assignments.Close(ctx, Assignment{RoundID: m.RoundID, SubmissionID: m.SubmissionID, ReviewerID: m.ReviewerID})
+	}
+	return nil
+}
+
+// filled completes what an event said of an assignment with what notify knows: the
+// assignment as it was made, then the organisations' read model.
+func (a *App) filled(ctx context.Context, as Assignment) (Assignment, error) {
+	made, ok, err := a.assignments.Get(ctx, as)
+	if err != nil {
+		return as, err
+	}
+	if !ok { // no reminder is kept (NOTIFY_REVIEW_DAYS_BEFORE=0): the assignment's mark says
+		ms, err := a.assignments.Marks(ctx, as)
+		if err != nil {
+			return as, err
+		}
+		for _, m := range ms {
+			if m.Kind == MarkAssigned {
+				made, ok = m.Assignment, true
+			}
+		}
+	}
+	if ok {
+		as.RoundName = cmp.Or(as.RoundName, made.RoundName)
+		as.OrganisationID = cmp.Or(as.OrganisationID, made.OrganisationID)
+		as.OrganisationName = cmp.Or(as.OrganisationName, made.OrganisationName)
+		if as.Reviewer.Email == "" {
+			as.Reviewer = made.Reviewer
+		}
+		if as.Deadline.IsZero() {
+			as.Deadline = made.Deadline
+		}
+	}
+	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
+	if err != nil {
+		return as, err
+	}
+	as.OrganisationName = org
+	return as, nil
+}
+
+// ReviewReturned tells the reviewer, once, that ops returned their review with the
+// reason, and restarts the reminder before the deadline until the revised review is
+// in. By the time it is handled the review may already be revised (events handled
+// out of order): then it says nothing.
+func (a *App) ReviewReturned(ctx context.Context, cause string, m Mark) error {
+	m.Kind = MarkReturned
+	if err := a.assignments.Mark(ctx, m); err != nil {
+		return err
+	}
+	as, err := a.filled(ctx, m.Assignment)
+	if err != nil {
+		return err
+	}
+	m.Assignment = as
+	if err := a.openReturned(ctx, m); err != nil {
+		return err
+	}
+	msg, ok, err := a.returnedEmail(ctx, m)
+	if err != nil || !ok || as.Reviewer.Email == "" {
+		return err
+	}
+	msg.Cause = cause
+	return a.Notify(ctx, msg, Recipient{as.Reviewer, RoleReviewer})
+}
+
+// openReturned re-arms the reminder before the deadline for a returned review, on its
+// usual day. A review returned on or after that day is not reminded again: the
+// email telling of the return gives the deadline itself.
+func (a *App) openReturned(ctx context.Context, m Mark) error {
+	if a.cfg.ReviewDaysBefore <= 0 || m.Deadline.IsZero() || m.Version <= 0 {
+		return nil
+	}
+	as := m.Assignment
+	as.RemindOn = dayOf(as.Deadline).AddDays(-a.cfg.ReviewDaysBefore)
+	if !as.RemindOn.After(a.today()) {
+		return nil
+	}
+	as.Returned = m.Version
+	return a.assignments.Open(ctx, as)
+}
+
+// returnedEmail composes the email telling of return m, as things stand now, or
+// reports that it is no longer true (the revised review is in, or the reviewer is
+// off the assignment).
+func (a *App) returnedEmail(ctx context.Context, m Mark) (Email, bool, error) {
+	st, _, err := a.review(ctx, m.Assignment)
+	if err != nil || st.gone || st.returned == nil || st.returned.Version != m.Version {
+		return Email{}, false, err
+	}
+	closed, err := a.assignments.RoundClosed(ctx, m.RoundID)
+	if err != nil {
+		return Email{}, false, err
+	}
+	as := m.Assignment
+	round, org := roundName(as.RoundID, as.RoundName), as.OrganisationName
+	paras := []string{
+		fmt.Sprintf("ITSS has returned your review of %s's submission (%s) in the peer review round %s to you for revision. Their reason: %s", org, as.SubmissionID, round, m.Reason),
+		"Your review does not count towards the feedback to the institution until you revise and resubmit it.",
+	}
+	e := Email{Org: as.OrganisationID, Kind: "review-returned", About: "assignment:" + as.Key(), Step: returnedStep(m.Version),
+		Content: mail.Content{Action: a.reviewURL(as.RoundID, as.SubmissionID)}}
+	now := a.clock.Now()
+	switch {
+	case closed:
+		e.Subject = fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is returned for revision", round, org)
+		paras = append(paras, fmt.Sprintf("The round is closed to new reviews, but ITSS still takes your revised review until the feedback on %s's submission is released. Please resubmit it as soon as you can.", org))
+	case as.Deadline.IsZero():
+		e.Subject = fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is returned for revision", round, org)
+		paras = append(paras, "Please resubmit it as soon as you can.")
+	case now.Before(as.Deadline):
+		e.Subject = fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is returned for revision, due %s", round, org, mail.Time(as.Deadline))
+		paras = append(paras, fmt.Sprintf("Please resubmit it by the round's deadline, %s. The attached calendar entry marks the deadline.", mail.Time(as.Deadline)))
+		e.ICS = a.reviewDeadline(as, round, org)
+	default:
+		e.Subject = fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is returned for revision, and now late", round, org)
+		paras = append(paras, fmt.Sprintf("The round's deadline was %s, so the revised review is now late: please resubmit it as soon as you can.", mail.Time(as.Deadline)))
+	}
+	e.Content.Paragraphs = append(paras, "Revise and resubmit it in the Technician Commitment portal:")
+	return e, true, nil
+}
+
+func returnedStep(version int) string { return "returned@" + strconv.Itoa(version) }
+
+// CloseRound records that a round takes no more reviews, so no reminder or chase of
+// a review not in is sent from now on, and tells each reviewer who accepted an
+// assignment in it and had not reviewed it, once, that the review is no longer
+// needed. A review ops returned is still taken until the feedback is released, so
+// its reviewer is not told that.
+func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time) error {
+	if err := a.assignments.CloseRound(ctx, round); err != nil {
+		return err
+	}
+	ms, err := a.assignments.RoundMarks(ctx, round)
+	if err != nil {
+		return err
+	}
+	byKey := map[string][]Mark{}
+	var keys []string
+	for _, m := range ms {
+		if byKey[m.Key()] == nil {
+			keys = append(keys, m.Key())
+		}
+		byKey[m.Key()] = append(byKey[m.Key()], m)
+	}
+	type owed struct {
+		who  mail.Person
+		what []Assignment
+	}
+	var order []string
+	to := map[string]*owed{}
+	for _, k := range keys {
+		ms := byKey[k]
+		st := stateOf(ms)
+		if !st.accepted || st.gone || st.reviewed {
+			continue
+		}
+		as := ms[0].Assignment
+		if !st.assigned { // assigned before notify kept marks: a review may have closed it
+			if closed, err := a.assignments.Closed(ctx, as); err != nil || closed {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		for _, m := range ms { // the fullest account the events gave
+			if m.Reviewer.Email != "" {
+				as.Reviewer = m.Reviewer
+			}
+			as.RoundName = cmp.Or(m.RoundName, as.RoundName)
+			as.OrganisationName = cmp.Or(m.OrganisationName, as.OrganisationName)
+			as.OrganisationID = cmp.Or(m.OrganisationID, as.OrganisationID)
+		}
+		if as, err = a.filled(ctx, as); err != nil {
+			return err
+		}
+		if as.Reviewer.Email == "" {
+			continue // nobody to tell: neither the events nor the assignment said
+		}
+		o := to[as.Reviewer.Email]
+		if o == nil {
+			o = &owed{who: as.Reviewer}
+			to[as.Reviewer.Email] = o
+			order = append(order, as.Reviewer.Email)
+		}
+		o.what = append(o.what, as)
+	}
+	if at.IsZero() {
+		at = a.clock.Now()
+	}
+	for _, email := range order {
+		o := to[email]
+		r := roundName(round, cmp.Or(name, o.what[0].RoundName))
+		var subs []string
+		for _, as := range o.what {
+			subs = append(subs, fmt.Sprintf("%s's submission (%s)", as.OrganisationName, as.SubmissionID))
+		}
+		link, where := a.cfg.PortalURL+"/reviews", "Your assignments are in the Technician Commitment portal:"
+		if len(o.what) == 1 {
+			link, where = a.reviewURL(round, o.what[0].SubmissionID), "The assignment is in the Technician Commitment portal:"
+		}
+		your := "your review of " + subs[0] + " is"
+		if len(subs) > 1 {
+			your = "your reviews of " + mail.List(subs) + " are"
+		}
+		if err := a.Notify(ctx, Email{Cause: "round-closed:" + round, Org: o.what[0].OrganisationID, Kind: "review-not-needed",
+			Subject: fmt.Sprintf("Technician Commitment peer review (%s): the round is closed; your review is no longer needed", r),
+			Content: mail.Content{Paragraphs: []string{
+				fmt.Sprintf("ITSS closed the peer review round %s on %s. It takes no new reviews, so %s no longer needed, and you will not be reminded of it again.", r, mail.Day(dayOf(at)), your),
+				"Thank you for being ready to give your time to the Commitment community.",
+				where,
+			}, Action: link}}, Recipient{o.who, RoleReviewer}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recomposeReview makes a later attempt of an email about a review say what is true
+// when it is sent: a reminder or chase of a review that is in, or of a round now
+// closed, is given up; a return already answered is given up, and one still open is
+// told as things stand now.
+func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error) {
+	parts := strings.SplitN(strings.TrimPrefix(d.About, "assignment:"), "|", 3)
+	if len(parts) != 3 {
+		return d, nil
+	}
+	as := Assignment{RoundID: parts[0], SubmissionID: parts[1], ReviewerID: parts[2]}
+	switch d.Kind {
+	case "review-assigned", "review-due-soon", "review-overdue":
+	case "review-returned":
+		ms, err := a.assignments.Marks(ctx, as)
+		if err != nil {
+			return d, err
+		}
+		for _, m := range ms {
+			if m.Kind != MarkReturned || returnedStep(m.Version) != d.Step {
+				continue
+			}
+			filled, err := a.filled(ctx, m.Assignment)
+			if err != nil {
+				return d, err
+			}
+			m.Assignment = filled
+			e, ok, err := a.returnedEmail(ctx, m)
+			if err != nil {
+				return d, err
+			}
+			if !ok {
+				return d, Permanent(fmt.Errorf("no longer true: the returned review %s is revised, or its reviewer is off it", as.Key()))
+			}
+			msg, err := compose(d.Key, d.Message.To[0], e.Subject, e.Content, e.ICS, false)
+			if err != nil {
+				return d, err
+			}
+			d.Message, d.Content = msg, e.Content
+			return d, nil
+		}
+		return d, nil
+	default:
+		return d, nil
+	}
+	closed, err := a.assignments.RoundClosed(ctx, as.RoundID)
+	if err != nil {
+		return d, err
+	}
+	if closed {
+		return d, Permanent(fmt.Errorf("no longer true: the round %s is closed and takes no new reviews", as.RoundID))
+	}
+	_, outstanding, err := a.review(ctx, as)
+	if err != nil {
+		return d, err
+	}
+	if !outstanding {
+		return d, Permanent(fmt.Errorf("no longer true: the review %s is in, or its reviewer is off it", as.Key()))
+	}
+	if d.Kind == "review-due-soon" {
+		made, ok, err := a.assignments.Get(ctx, as)
+		if err != nil {
+			return d, err
+		}
+		if ok && !a.clock.Now().Before(made.Deadline) {
+			return d, Permanent(fmt.Errorf("no longer true: the deadline of %s passed; the chase of an overdue review says so", as.Key()))
+		}
+	}
+	return d, nil
+}

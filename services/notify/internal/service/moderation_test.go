@@ -1,0 +1,451 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// round publishes one review round's events as the review service would, numbering
+// the round's versions on from the last, and waits until notify has taken them in.
+type round struct {
+	h       *harness
+	id      string
+	version int
+}
+
+func (h *harness) round(id string) *round {
+	h.t.Helper()
+	if _, err := bus.EnsureStream(context.Background(), h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		h.t.Fatal(err)
+	}
+	return &round{h: h, id: id}
+}
+
+func (r *round) publish(ps ...events.Payload) {
+	r.h.t.Helper()
+	for _, p := range ps {
+		r.version++
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("%s-v%d", r.id, r.version), Source: "/tc/review", Type: p.EventType(), AggregateType: "review_round",
+			AggregateID: r.id, Version: r.version, Time: r.h.clock.Now(), Data: data}
+		if _, err := r.h.env.JS.PublishMsg(context.Background(), bus.Message(e)); err != nil {
+			r.h.t.Fatal(err)
+		}
+	}
+	r.h.waitForConsumer(events.StreamReview, "notify-review")
+}
+
+// again publishes the round's event of version v again under a fresh message id, as
+// JetStream would after a lost ack.
+func (r *round) again(v int, p events.Payload) {
+	r.h.t.Helper()
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: fmt.Sprintf("%s-v%d", r.id, v), Source: "/tc/review", Type: p.EventType(), AggregateType: "review_round",
+		AggregateID: r.id, Version: v, Time: r.h.clock.Now(), Data: data}
+	m := bus.Message(e)
+	m.Header.Set("Nats-Msg-Id", fmt.Sprintf("%s-again-%d", e.ID, time.Now().UnixNano()))
+	if _, err := r.h.env.JS.PublishMsg(context.Background(), m); err != nil {
+		r.h.t.Fatal(err)
+	}
+	r.h.waitForConsumer(events.StreamReview, "notify-review")
+}
+
+// reviewer is one volunteer on one submission, and the events about them.
+type reviewer struct {
+	round, roundName, sub, org, orgName, id, name, email string
+	deadline                                             time.Time
+}
+
+func (v reviewer) assigned() events.ReviewerAssignedV1 {
+	return events.ReviewerAssignedV1{RoundID: v.round, RoundName: v.roundName, SubmissionID: v.sub, OrganisationID: v.org, OrganisationName: v.orgName,
+		ReviewerID: v.id, ReviewerName: v.name, ReviewerEmail: v.email, ReviewDeadline: v.deadline}
+}
+
+func (v reviewer) accepted() events.AssignmentAcceptedV1 {
+	return events.AssignmentAcceptedV1{RoundID: v.round, RoundName: v.roundName, SubmissionID: v.sub, OrganisationID: v.org, OrganisationName: v.orgName,
+		ReviewerID: v.id, ReviewerName: v.name, ReviewerEmail: v.email, ReviewDeadline: v.deadline}
+}
+
+func (v reviewer) submitted(resubmission bool) events.ReviewSubmittedV1 {
+	return events.ReviewSubmittedV1{RoundID: v.round, RoundName: v.roundName, SubmissionID: v.sub, OrganisationID: v.org, OrganisationName: v.orgName,
+		ReviewerID: v.id, ReviewerName: v.name, ReviewerEmail: v.email, ReviewDeadline: v.deadline, Summary: "A clear plan.", Resubmission: resubmission}
+}
+
+func (v reviewer) returned(reason string) events.ReviewReturnedV1 {
+	return events.ReviewReturnedV1{RoundID: v.round, RoundName: v.roundName, SubmissionID: v.sub, OrganisationID: v.org, OrganisationName: v.orgName,
+		ReviewerID: v.id, ReviewerName: v.name, ReviewerEmail: v.email, ReviewDeadline: v.deadline, Reason: reason}
+}
+
+func (v reviewer) overdue() events.ReviewOverdueV1 {
+	return events.ReviewOverdueV1{RoundID: v.round, RoundName: v.roundName, SubmissionID: v.sub, OrganisationID: v.org, OrganisationName: v.orgName,
+		ReviewerID: v.id, ReviewerName: v.name, ReviewerEmail: v.email, ReviewDeadline: v.deadline}
+}
+
+func (v reviewer) on(sub string) reviewer { v.sub = sub; return v }
+
+func (v reviewer) as(id, name string) reviewer {
+	v.id, v.name, v.email = id, name, strings.ToLower(strings.Fields(name)[0])+"@othertown.ac.uk"
+	return v
+}
+
+// mailTo lists the emails to one address from its n-th on, in the order they arrived.
+func mailTo(h *harness, email string, from int) []received {
+	var out []received
+	for _, m := range h.box.all() {
+		if strings.Join(m.To, ",") == email {
+			out = append(out, m)
+		}
+	}
+	if from > len(out) {
+		return nil
+	}
+	return out[from:]
+}
+
+func subjects(ms []received) []string {
+	out := []string{}
+	for _, m := range ms {
+		out = append(out, m.Subject)
+	}
+	return out
+}
+
+// A review ops return is told to its reviewer once: which round and institution's
+// submission, ITSS's reason, that it does not count until revised and resubmitted,
+// the deadline (with an .ics while it is ahead) and the review's page. The reminder
+// before the deadline restarts for it, and so does the overdue chase, until the
+// revised review is in; a revised review stops them.
+func TestAReturnedReviewIsToldOnceWithTheReasonAndRemindedUntilTheRevisionIsIn(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("rt", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	r := h.round("r1")
+	rita := reviewer{round: "r1", roundName: "Spring 2027", sub: "s1", org: "rt", orgName: "University of Rt", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("rita", "Rita Reviewer")
+	rob := rita.as("rob", "Rob Reviewer")
+	reason := "Please say what the evidence of the technician voice shows, theme by theme."
+	r.publish(rita.assigned(), rob.assigned(), rita.accepted(), rob.accepted(), rita.submitted(false), rob.submitted(false),
+		rita.returned(reason), rob.returned("Score every theme."), rob.submitted(true))
+	returnedAt := r.version - 2
+	r.again(returnedAt, rita.returned(reason)) // redelivered: told once
+
+	got := mailTo(h, rita.email, 0)
+	if len(got) != 2 {
+		t.Fatalf("rita received %q, want the assignment and one email telling of the return", subjects(got))
+	}
+	told := got[1]
+	if told.Subject != "Technician Commitment peer review (Spring 2027): your review of University of Rt's submission is returned for revision, due Monday 31 May 2027, 17:00 BST" {
+		t.Errorf("subject: %q", told.Subject)
+	}
+	checkSays(t, told, "Dear Rita Reviewer,", "Spring 2027", "University of Rt's submission (s1)", "Their reason: "+reason,
+		"Your review does not count towards the feedback to the institution until you revise and resubmit it.",
+		"Please resubmit it by the round's deadline, Monday 31 May 2027, 17:00 BST.", "https://portal.example.org/reviews/r1/s1")
+	if !told.ICS || !strings.Contains(told.ICSBody, "DTSTART:20270531T160000Z") || !strings.Contains(told.ICSBody, "reviews/r1/s1") {
+		t.Errorf("the return's email carries no .ics of the deadline:\n%s", told.ICSBody)
+	}
+
+	// Seven days before the deadline Rita, whose revised review is not in, is reminded;
+	// Rob, who resubmitted, is not.
+	h.runUntil(civil.New(2027, 5, 24))
+	got = mailTo(h, rita.email, 2)
+	if len(got) != 1 || got[0].Subject != "Technician Commitment peer review (Spring 2027): your revised review of University of Rt's submission is due in 7 days (Monday 31 May 2027, 17:00 BST)" {
+		t.Fatalf("on the reminder day rita received %q, want the reminder of her revised review", subjects(got))
+	}
+	checkSays(t, got[0], "returned your review", "does not count", "https://portal.example.org/reviews/r1/s1")
+	if !got[0].ICS {
+		t.Error("the reminder carries no .ics")
+	}
+
+	// Revised, returned again after the reminder day (that email gives the deadline),
+	// never revised: the overdue chase says the revised review is outstanding.
+	h.runUntil(civil.New(2027, 5, 25))
+	r.publish(rita.submitted(true))
+	h.runUntil(civil.New(2027, 5, 26))
+	r.publish(rita.returned("The recommendations are missing."))
+	h.runUntil(civil.New(2027, 6, 1))
+	r.publish(rita.overdue())
+	h.runUntil(civil.New(2027, 6, 3))
+	want := []string{
+		"Technician Commitment peer review (Spring 2027): your review of University of Rt's submission is returned for revision, due Monday 31 May 2027, 17:00 BST",
+		"Technician Commitment peer review (Spring 2027): your review of University of Rt's submission is overdue",
+	}
+	got = mailTo(h, rita.email, 3)
+	if diff := cmp.Diff(want, subjects(got)); diff != "" {
+		t.Fatalf("rita's emails after her revision (-want +got):\n%s", diff)
+	}
+	checkSays(t, got[0], "Their reason: The recommendations are missing.")
+	checkSays(t, got[1], "the revised review is still outstanding", "https://portal.example.org/reviews/r1/s1")
+
+	want = []string{
+		"Technician Commitment peer review (Spring 2027): University of Rt's submission is assigned to you, due Monday 31 May 2027, 17:00 BST",
+		"Technician Commitment peer review (Spring 2027): your review of University of Rt's submission is returned for revision, due Monday 31 May 2027, 17:00 BST",
+	}
+	if diff := cmp.Diff(want, subjects(mailTo(h, rob.email, 0))); diff != "" {
+		t.Errorf("rob, who resubmitted at once (-want +got):\n%s", diff)
+	}
+}
+
+// Once a round is closed no reminder or chase of a review not in is sent, a chase
+// queued when the close arrives included (one handled late, one the relay refused and
+// is retried); each reviewer who accepted and had not reviewed is told once, naming
+// the round, that the review is no longer needed. A review returned after the close
+// is told as the truth then stands: revisions are still taken until the feedback is
+// released.
+func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoAcceptedTheirReviewIsNoLongerNeeded(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("cl", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	base := reviewer{round: "r2", roundName: "Autumn 2027", sub: "s2", org: "cl", orgName: "University of Cl", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
+	ann, bob, cat, dan := base.as("ann", "Ann Reviewer"), base.as("bob", "Bob Reviewer"), base.as("cat", "Cat Reviewer"), base.as("dan", "Dan Reviewer")
+	ann3 := ann.on("s3")
+	r2 := h.round("r2")
+	r2.publish(ann.assigned(), ann3.assigned(), bob.assigned(), cat.assigned(), dan.assigned(),
+		ann.accepted(), ann3.accepted(), bob.accepted(), dan.accepted(), bob.submitted(false), dan.submitted(false))
+
+	// Round r3's deadline passes first; its chase of Fay is refused by the relay for now.
+	fay := reviewer{round: "r3", roundName: "Pilot 2027", sub: "s9", org: "cl", orgName: "University of Cl", deadline: time.Date(2027, 4, 30, 16, 0, 0, 0, time.UTC)}.as("fay", "Fay Reviewer")
+	r3 := h.round("r3")
+	r3.publish(fay.assigned())
+	h.runUntil(civil.New(2027, 5, 1))
+	h.box.mu.Lock()
+	h.box.refuse = func(rcpt string) *smtp.SMTPError {
+		if rcpt == fay.email {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}
+	h.box.mu.Unlock()
+	r3.publish(fay.overdue())
+	r3.publish(events.ReviewRoundClosedV1{RoundID: "r3", RoundName: "Pilot 2027", ReviewDeadline: fay.deadline})
+	h.box.mu.Lock()
+	h.box.refuse = nil
+	h.box.mu.Unlock()
+	h.clock.Advance(time.Hour)
+	h.runUntil(civil.New(2027, 5, 2))
+	if got := mailTo(h, fay.email, 2); len(got) != 0 {
+		t.Errorf("fay, whose chase was queued when her round closed, received %q after her assignment and reminder", subjects(got))
+	}
+	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=cl&status=given_up", h.http.Token(auth.RoleOps, ""), nil)).JSON(t)["items"].([]any)
+	if len(given) != 1 || !strings.Contains(given[0].(map[string]any)["last_error"].(string), "closed") {
+		t.Errorf("the queued chase: %v, want given up because the round is closed", given)
+	}
+
+	// Round r2 closes before its reminder day.
+	h.runUntil(civil.New(2027, 5, 20))
+	before := len(h.box.all())
+	closed := events.ReviewRoundClosedV1{RoundID: "r2", RoundName: "Autumn 2027", ReviewDeadline: base.deadline}
+	r2.publish(closed)
+	r2.again(r2.version, closed)
+	r2.publish(dan.returned("The scores do not match the comments."))
+	h.runUntil(civil.New(2027, 6, 1))
+	r2.publish(ann.overdue(), cat.overdue()) // handled after the close: not sent
+	h.runUntil(civil.New(2027, 6, 5))
+
+	var got []string
+	for _, m := range h.box.all()[before:] {
+		got = append(got, strings.Join(m.To, ",")+": "+m.Subject)
+	}
+	want := []string{
+		"ann@othertown.ac.uk: Technician Commitment peer review (Autumn 2027): the round is closed; your review is no longer needed",
+		"dan@othertown.ac.uk: Technician Commitment peer review (Autumn 2027): your review of University of Cl's submission is returned for revision",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("emails from the close on (-want +got):\n%s", diff)
+	}
+	ms := h.box.all()[before:]
+	checkSays(t, ms[0], "Dear Ann Reviewer,", "ITSS closed the peer review round Autumn 2027 on Thursday 20 May 2027.",
+		"your reviews of University of Cl's submission (s2) and University of Cl's submission (s3) are no longer needed", "https://portal.example.org/reviews")
+	checkSays(t, ms[1], "Their reason: The scores do not match the comments.", "does not count",
+		"The round is closed to new reviews, but ITSS still takes your revised review until the feedback on University of Cl's submission is released.",
+		"https://portal.example.org/reviews/r2/s2")
+	if ms[1].ICS {
+		t.Error("the return after the close carries an .ics of a deadline that no longer applies")
+	}
+}
+
+// A review withheld from the feedback is told to nobody, and changes nothing else: a
+// returned review that is then withheld is still reminded until it is revised.
+func TestAWithheldReviewSendsNothingAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("wh", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	base := reviewer{round: "r5", roundName: "Spring 2027", sub: "s5", org: "wh", orgName: "University of Wh", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
+	gil, hal := base.as("gil", "Gil Reviewer"), base.as("hal", "Hal Reviewer")
+	r := h.round("r5")
+	r.publish(gil.assigned(), hal.assigned(), gil.accepted(), hal.accepted(), gil.submitted(false), hal.submitted(false), hal.returned("Too short."))
+	before := len(h.box.all())
+	r.publish(events.ReviewWithheldV1{RoundID: "r5", SubmissionID: "s5", OrganisationID: "wh", ReviewerID: "gil", Reason: "Identifies the institution."},
+		events.ReviewWithheldV1{RoundID: "r5", SubmissionID: "s5", OrganisationID: "wh", ReviewerID: "hal", Reason: "Off topic."})
+	if got := h.box.all()[before:]; len(got) != 0 {
+		t.Fatalf("withholding reviews sent %q", subjects(got))
+	}
+	h.runUntil(civil.New(2027, 6, 5))
+	var got []string
+	for _, m := range h.box.all()[before:] {
+		if strings.Contains(m.Subject, "peer review") {
+			got = append(got, strings.Join(m.To, ",")+": "+m.Subject)
+		}
+	}
+	want := []string{"hal@othertown.ac.uk: Technician Commitment peer review (Spring 2027): your revised review of University of Wh's submission is due in 7 days (Monday 31 May 2027, 17:00 BST)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("emails after the reviews were withheld (-want +got):\n%s", diff)
+	}
+	if got := mailTo(h, hal.email, 0); len(got) != 3 {
+		t.Errorf("hal received %q, want the assignment, the return and the reminder", subjects(got))
+	}
+}
+
+// Events from before the round's status and moderation carried names and contacts
+// still give true emails: what they leave out is taken from notify's own records
+// (the assignment as made, the organisations' read model).
+func TestOlderReviewEventsWithoutTheNewFieldsStillGiveTrueEmails(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("ol", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	deadline := time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)
+	r := h.round("r4")
+	older := func(id, name string) events.ReviewerAssignedV1 {
+		return events.ReviewerAssignedV1{RoundID: "r4", SubmissionID: "s4", OrganisationID: "ol", ReviewerID: id, ReviewerName: name,
+			ReviewerEmail: id + "@othertown.ac.uk", ReviewDeadline: deadline}
+	}
+	r.publish(older("ivy", "Ivy Reviewer"), older("jon", "Jon Reviewer"),
+		events.AssignmentAcceptedV1{RoundID: "r4", SubmissionID: "s4", ReviewerID: "ivy"},
+		events.AssignmentAcceptedV1{RoundID: "r4", SubmissionID: "s4", ReviewerID: "jon"},
+		events.ReviewSubmittedV1{RoundID: "r4", SubmissionID: "s4", ReviewerID: "ivy", Summary: "Fine."},
+		events.ReviewReturnedV1{RoundID: "r4", SubmissionID: "s4", ReviewerID: "ivy", Reason: "Say more on recognition."})
+	got := mailTo(h, "ivy@othertown.ac.uk", 1)
+	if len(got) != 1 {
+		t.Fatalf("ivy received %q after the older return, want one email", subjects(got))
+	}
+	checkSays(t, got[0], "Dear Ivy Reviewer,", "Uni ol's submission (s4)", "round r4", "Their reason: Say more on recognition.",
+		"Please resubmit it by the round's deadline, Monday 31 May 2027, 17:00 BST.", "https://portal.example.org/reviews/r4/s4")
+	if !got[0].ICS {
+		t.Error("no .ics of the deadline")
+	}
+
+	// A revision without the resubmission flag is a review in all the same; a close
+	// without the round's name still names it.
+	r.publish(events.ReviewSubmittedV1{RoundID: "r4", SubmissionID: "s4", ReviewerID: "ivy", Summary: "More on recognition."})
+	h.runUntil(civil.New(2027, 5, 25))
+	if got := mailTo(h, "ivy@othertown.ac.uk", 2); len(got) != 0 {
+		t.Errorf("ivy, whose revised review is in, received %q", subjects(got))
+	}
+	before := len(h.box.all())
+	r.publish(events.ReviewRoundClosedV1{RoundID: "r4"})
+	h.runUntil(civil.New(2027, 6, 5))
+	var all []string
+	for _, m := range h.box.all()[before:] {
+		all = append(all, strings.Join(m.To, ",")+": "+m.Subject)
+	}
+	want := []string{"jon@othertown.ac.uk: Technician Commitment peer review (round r4): the round is closed; your review is no longer needed"}
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Fatalf("emails from the close on (-want +got):\n%s", diff)
+	}
+	checkSays(t, h.box.all()[before], "Dear Jon Reviewer,", "your review of Uni ol's submission (s4) is no longer needed", "https://portal.example.org/reviews/r4/s4")
+}
+
+// An email telling of a return that the relay refused is retried only while it is
+// true: once the revised review is in, the retry is given up, not sent.
+func TestARetriedReturnIsGivenUpOnceTheRevisionIsIn(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("rr", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	kim := reviewer{round: "r6", roundName: "Spring 2027", sub: "s6", org: "rr", orgName: "University of Rr", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("kim", "Kim Reviewer")
+	r := h.round("r6")
+	r.publish(kim.assigned(), kim.accepted(), kim.submitted(false))
+	h.box.mu.Lock()
+	h.box.refuse = func(string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+	}
+	h.box.mu.Unlock()
+	r.publish(kim.returned("Too short."))
+	h.box.mu.Lock()
+	h.box.refuse = nil
+	h.box.mu.Unlock()
+	r.publish(kim.submitted(true))
+	h.clock.Advance(time.Hour)
+	h.runUntil(civil.New(2027, 4, 2))
+	if got := mailTo(h, kim.email, 1); len(got) != 0 {
+		t.Errorf("kim, whose revised review is in, received %q", subjects(got))
+	}
+	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=rr&status=given_up", h.http.Token(auth.RoleOps, ""), nil)).JSON(t)["items"].([]any)
+	if len(given) != 1 || !strings.Contains(given[0].(map[string]any)["last_error"].(string), "no longer true") {
+		t.Errorf("the refused return: %v, want given up as no longer true", given)
+	}
+}
+
+// Two replicas take in returns and revisions side by side, some heard of in the
+// reverse of the order they happened in: the round's versions settle where each
+// review stands, so nobody whose revised review is in is reminded, and nobody is told
+// of a return twice, or of one they had already answered.
+func TestReturnsAndRevisionsHandledByTwoReplicasInAnyOrderSettleTheSame(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("rc", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	base := reviewer{round: "r8", roundName: "Spring 2027", sub: "s8", org: "rc", orgName: "University of Rc", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
+	r := h.round("r8")
+	var vs []reviewer
+	for i := range 12 {
+		v := base.as(fmt.Sprintf("v%02d", i), fmt.Sprintf("V%02d Reviewer", i))
+		vs = append(vs, v)
+		r.publish(v.assigned(), v.accepted(), v.submitted(false))
+	}
+	// All at once: half returned then revised, half whose revision notify hears of
+	// before the return it answers (the return has the lower version).
+	var ps []events.Payload
+	for i, v := range vs {
+		if i%2 == 0 {
+			ps = append(ps, v.returned("Too short."), v.submitted(true))
+		}
+	}
+	r.publish(ps...)
+	for i, v := range vs {
+		if i%2 == 1 {
+			r.version += 2
+			revised := r.version
+			r.again(revised, v.submitted(true))
+			r.again(revised-1, v.returned("Too short."))
+		}
+	}
+	h.runUntil(civil.New(2027, 5, 25))
+	for i, v := range vs {
+		got := mailTo(h, v.email, 1)
+		for _, m := range got {
+			if !strings.Contains(m.Subject, "returned for revision") {
+				t.Errorf("%s, whose revised review is in, received %q", v.name, m.Subject)
+			}
+		}
+		if len(got) > 1 || (i%2 == 1 && len(got) != 0) {
+			t.Errorf("%s received %q", v.name, subjects(got))
+		}
+	}
+}
+
+// A reviewer who declined and was asked again, and accepted, is told at the close
+// that the review is no longer needed: the second assignment is a fresh one.
+func TestAReviewerAskedAgainAfterDecliningIsToldAtTheCloseTheirReviewIsNoLongerNeeded(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("ag", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	lee := reviewer{round: "r7", roundName: "Spring 2027", sub: "s7", org: "ag", orgName: "University of Ag", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("lee", "Lee Reviewer")
+	r := h.round("r7")
+	r.publish(lee.assigned(), events.AssignmentDeclinedV1{RoundID: "r7", SubmissionID: "s7", ReviewerID: "lee", Reason: "leave"}, lee.assigned(), lee.accepted())
+	before := len(mailTo(h, lee.email, 0))
+	r.publish(events.ReviewRoundClosedV1{RoundID: "r7", RoundName: "Spring 2027", ReviewDeadline: lee.deadline})
+	want := []string{"Technician Commitment peer review (Spring 2027): the round is closed; your review is no longer needed"}
+	if diff := cmp.Diff(want, subjects(mailTo(h, lee.email, before))); diff != "" {
+		t.Errorf("lee's emails at the close (-want +got):\n%s", diff)
+	}
+}
