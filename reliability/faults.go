@@ -43,7 +43,7 @@ func (l *faultLog) String() string {
 // inject runs the faults until ctx ends, then makes sure every service runs again.
 func (f Faults) inject(ctx context.Context, s *Stack, seed uint64) *faultLog {
 	log := &faultLog{kills: map[string]int{}, done: make(chan struct{})}
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) // #nosec G404 -- a seeded, repeatable fault schedule, not a secret
 	var wg sync.WaitGroup
 	if f.KillEvery > 0 {
 		wg.Add(1)

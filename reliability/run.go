@@ -326,7 +326,7 @@ func relayCrash(ctx context.Context, s *Stack, out *outcome, n int) (string, err
 			return err
 		}
 		republished = info.State.Msgs - before
-		if republished < uint64(commits) {
+		if republished < uint64(commits) { // #nosec G115 -- commits counts stored commits, never negative
 			return fmt.Errorf("%d events of %d commits republished so far", republished, commits)
 		}
 		return nil

@@ -71,7 +71,7 @@ type proc struct {
 // BuildServices compiles every service binary from the workspace rooted at root into dir.
 func BuildServices(ctx context.Context, root, dir string) error {
 	for _, s := range Services {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, s), "./cmd/"+s)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, s), "./cmd/"+s) // #nosec G204 -- builds the suite's own services by name
 		cmd.Dir = filepath.Join(root, "services", s)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("build %s: %w\n%s", s, err, out)
@@ -185,11 +185,11 @@ func (s *Stack) startProc(name string) error {
 			return nil // already running (restarted after an exit of its own)
 		}
 	}
-	log, err := os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	log, err := os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600) // #nosec G304 -- a service's log in the harness's own directory
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(s.bin, name))
+	cmd := exec.Command(filepath.Join(s.bin, name)) // #nosec G204 -- the suite's own binaries, built by this harness
 	cmd.Env = append(append([]string{}, s.env...), "HTTP_ADDR="+p.addr, "ADMIN_ADDR="+p.admin,
 		"MONGO_DATABASE="+s.prefix+"-"+name, "AUTH_AUDIENCE="+config.DevAudience(name))
 	cmd.Stdout, cmd.Stderr = log, log
@@ -381,7 +381,7 @@ func (s *Stack) LogErrors(max int) string {
 	var b strings.Builder
 	n := 0
 	for _, name := range Services {
-		data, err := os.ReadFile(filepath.Join(s.dir, name+".log"))
+		data, err := os.ReadFile(filepath.Join(s.dir, name+".log")) // #nosec G304 -- a service's log in the harness's own directory
 		if err != nil {
 			continue
 		}
