@@ -1,0 +1,230 @@
+package service
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/itss/techcommit/services/portal/internal/signin"
+)
+
+// A sign-in link signs in once: the second use, even moments later, is refused.
+// Opening the link (GET) does not use it, so a mail scanner cannot spend it.
+func TestSigninLinkWorksOnceAndOnlyWhenPosted(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-a", "Lead@Example.ac.uk")
+	link := p.requestLink("lead@example.ac.uk")
+
+	for range 2 {
+		r := p.do("GET", link, "", nil)
+		if r.status != http.StatusOK || len(find(parse(t, r.body), func(n *html.Node) bool { return n.Data == "form" && attr(n, "action") == link })) != 1 {
+			t.Fatalf("GET link = %d, want a page with a form posting to the link: %s", r.status, r.body)
+		}
+	}
+	r := p.do("POST", link, "", url.Values{})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/account" {
+		t.Fatalf("first use = %d to %q, want 303 to /account", r.status, r.header.Get("Location"))
+	}
+	cookie := sessionCookie(t, r)
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == "tc_session" && (!c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/") {
+			t.Errorf("session cookie %+v: want HttpOnly, SameSite=Lax, Path=/", c)
+		}
+	}
+	account := p.do("GET", "/account", cookie, nil)
+	if account.status != http.StatusOK || !strings.Contains(account.body, `href="/obligations/org-a"`) {
+		t.Fatalf("GET /account = %d: %s", account.status, account.body)
+	}
+	again := p.do("POST", link, "", url.Values{})
+	if again.status != http.StatusGone {
+		t.Fatalf("second use = %d, want 410", again.status)
+	}
+}
+
+// Of many requests racing with one link, exactly one signs in.
+func TestSigninLinkRaceHasOneWinner(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addReviewer("rev-1", "org-r", "reviewer@example.ac.uk")
+	link := p.requestLink("reviewer@example.ac.uk")
+	var wins, losses atomic.Int32
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch p.do("POST", link, "", url.Values{}).status {
+			case http.StatusSeeOther:
+				wins.Add(1)
+			case http.StatusGone:
+				losses.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || losses.Load() != 11 {
+		t.Fatalf("wins = %d, losses = %d; want 1 and 11", wins.Load(), losses.Load())
+	}
+}
+
+// A link expires 15 minutes after it was sent.
+func TestSigninLinkExpires(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-b", "lead-b@example.ac.uk")
+	link := p.requestLink("lead-b@example.ac.uk")
+	p.clock.Advance(signin.LinkLifetime)
+	if r := p.do("POST", link, "", url.Values{}); r.status != http.StatusGone {
+		t.Fatalf("use at expiry = %d, want 410", r.status)
+	}
+	fresh := p.requestLink("lead-b@example.ac.uk")
+	p.clock.Advance(signin.LinkLifetime - time.Second)
+	if r := p.do("POST", fresh, "", url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("use a second before expiry = %d, want 303", r.status)
+	}
+}
+
+// Known or not, an address gets the same page; only a known one is sent a link.
+func TestSigninAnswersTheSameForAnUnknownAddress(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-c", "known@example.ac.uk")
+	known := p.do("POST", "/signin", "", url.Values{"email": {"known@example.ac.uk"}})
+	unknown := p.do("POST", "/signin", "", url.Values{"email": {"stranger@example.ac.uk"}})
+	if known.status != http.StatusOK || unknown.status != known.status || unknown.body != known.body {
+		t.Fatalf("known: %d, unknown: %d; the pages differ:\n%s\n---\n%s", known.status, unknown.status, known.body, unknown.body)
+	}
+	reqs := p.linkRequests()
+	if len(reqs) != 1 || reqs[0].Email != "known@example.ac.uk" {
+		t.Fatalf("link requests = %+v, want one for the known address", reqs)
+	}
+}
+
+// An address is sent a bounded number of links, whoever asks; the answer does not
+// change when the bound is reached.
+func TestSigninLinksPerAddressAreLimited(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-d", "busy@example.ac.uk")
+	first := p.do("POST", "/signin", "", url.Values{"email": {"busy@example.ac.uk"}})
+	for range 4 {
+		r := p.do("POST", "/signin", "", url.Values{"email": {"busy@example.ac.uk"}})
+		if r.status != first.status || r.body != first.body {
+			t.Fatalf("a limited request was answered differently: %d %s", r.status, r.body)
+		}
+	}
+	if n := len(p.linkRequests()); n != 3 {
+		t.Fatalf("links sent = %d, want 3 (PORTAL_SIGNIN_PER_ADDRESS)", n)
+	}
+}
+
+// Neither a link's secret nor the address it went to appears in the portal's logs,
+// through the whole journey: asking, opening, using, and using again.
+func TestNoSigninSecretOrAddressInLogs(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-e", "private@example.ac.uk")
+	link := p.requestLink("private@example.ac.uk")
+	p.do("GET", link, "", nil)
+	cookie := sessionCookie(t, p.do("POST", link, "", url.Values{}))
+	p.do("POST", link, "", url.Values{})
+	p.do("GET", "/account", cookie, nil)
+	secret := strings.TrimPrefix(link, "/signin/")
+	logs := p.logs.String()
+	if !strings.Contains(logs, `"route":"POST /signin/{token}"`) {
+		t.Fatalf("the log has no line for the link's use (is anything captured?):\n%s", logs)
+	}
+	for _, s := range []string{secret, "private@example.ac.uk", strings.TrimPrefix(cookie, "tc_session=")} {
+		if strings.Contains(logs, s) {
+			t.Fatalf("the log contains %q:\n%s", s, logs)
+		}
+	}
+}
+
+// A malformed address is refused beside the field, with the error summary linking
+// to it, and no link is sent.
+func TestSigninFormErrorsAreShownBesideTheField(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	r := p.do("POST", "/signin", "", url.Values{"email": {"not an address"}})
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400", r.status)
+	}
+	doc := parse(t, r.body)
+	summary := find(doc, func(n *html.Node) bool { return n.Data == "a" && attr(n, "href") == "#field-email" })
+	input := find(doc, func(n *html.Node) bool { return n.Data == "input" && attr(n, "id") == "field-email" })
+	message := find(doc, func(n *html.Node) bool { return n.Data == "p" && attr(n, "id") == "field-email-error" })
+	if len(summary) != 1 || len(input) != 1 || len(message) != 1 || attr(input[0], "value") != "not an address" {
+		t.Fatalf("want a summary link, the field with its value and a message beside it: %s", r.body)
+	}
+	if !strings.Contains(text(message[0]), "correct format") {
+		t.Errorf("message = %q", text(message[0]))
+	}
+	if n := len(p.linkRequests()); n != 0 {
+		t.Fatalf("links sent = %d, want 0", n)
+	}
+}
+
+// Forms refuse a post the browser says came from another site.
+func TestFormsRefuseCrossOriginPosts(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-f", "lead-f@example.ac.uk")
+	for _, path := range []string{"/signin", "/signout", "/obligations/org-f/calendar/rotate"} {
+		r := p.do("POST", path, "", url.Values{"email": {"lead-f@example.ac.uk"}}, "Sec-Fetch-Site", "cross-site")
+		if r.status != http.StatusForbidden {
+			t.Errorf("cross-site POST %s = %d, want 403", path, r.status)
+		}
+		r = p.do("POST", path, "", url.Values{"email": {"lead-f@example.ac.uk"}}, "Origin", "https://evil.example")
+		if r.status != http.StatusForbidden {
+			t.Errorf("POST %s from another origin = %d, want 403", path, r.status)
+		}
+	}
+	if n := len(p.linkRequests()); n != 0 {
+		t.Fatalf("links sent = %d, want 0", n)
+	}
+}
+
+// Every page carries a content security policy that allows no script, and pages are
+// not cached.
+func TestPagesForbidScriptAndCaching(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	for _, path := range []string{"/", "/signin", "/no-such-page"} {
+		r := p.do("GET", path, "", nil)
+		csp := r.header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "script-src 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("GET %s: Content-Security-Policy = %q", path, csp)
+		}
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: Cache-Control = %q", path, r.header.Get("Cache-Control"))
+		}
+		if len(find(parse(t, r.body), element("script"))) != 0 {
+			t.Errorf("GET %s has a script element", path)
+		}
+	}
+	if r := p.do("GET", "/no-such-page", "", nil); r.status != http.StatusNotFound {
+		t.Errorf("unknown page = %d, want 404", r.status)
+	}
+}
+
+// Signing out ends the session on the server, not only in the browser.
+func TestSignoutEndsTheSession(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addReviewer("rev-2", "org-r", "out@example.ac.uk")
+	cookie := p.signIn("out@example.ac.uk")
+	if r := p.do("POST", "/signout", cookie, url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("sign out = %d", r.status)
+	}
+	if r := p.do("GET", "/account", cookie, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
+		t.Fatalf("the old cookie after sign-out: %d to %q, want 303 to /signin", r.status, r.header.Get("Location"))
+	}
+}
