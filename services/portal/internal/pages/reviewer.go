@@ -12,8 +12,8 @@ import (
 
 type assignmentRow struct {
 	RoundID, RoundName, SubmissionID, Deadline, StatusText string
-	CanRespond                                           bool
-	Error                                                string
+	CanRespond                                             bool
+	Error                                                  string
 }
 
 type reviewsData struct{ Assignments []assignmentRow }

@@ -305,4 +305,3 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	}
 	return nil
 }
-

@@ -40,7 +40,9 @@ type Renderer struct {
 
 var funcs = template.FuncMap{
 	// fieldID is the id of a field's input, which the error summary links to.
-	"fieldID": func(field string) string { return "field-" + strings.NewReplacer(".", "-", "[", "-", "]", "").Replace(field) },
+	"fieldID": func(field string) string {
+		return "field-" + strings.NewReplacer(".", "-", "[", "-", "]", "").Replace(field)
+	},
 	// fieldError is the message for field, if there is one.
 	"fieldError": func(errs []FieldError, field string) string {
 		for _, e := range errs {

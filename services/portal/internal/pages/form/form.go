@@ -14,7 +14,9 @@ import (
 // Errors are a form's problems, one per field, in the order of the fields.
 type Errors []templates.FieldError
 
-func (e *Errors) add(field, msg string) { *e = append(*e, templates.FieldError{Field: field, Message: msg}) }
+func (e *Errors) add(field, msg string) {
+	*e = append(*e, templates.FieldError{Field: field, Message: msg})
+}
 
 // Signin is the sign-in form: one email address.
 type Signin struct {
