@@ -60,7 +60,12 @@ type services struct{ signatory, review, notify, fund string }
 
 func startPortal(tb testing.TB, svcs services) *portal {
 	tb.Helper()
-	env := testenv.NewEnv(tb)
+	return startPortalOn(tb, testenv.NewEnv(tb), svcs)
+}
+
+// startPortalOn starts a portal on env, where the services it calls may run too.
+func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
+	tb.Helper()
 	key := filepath.Join(tb.TempDir(), "portal.pem")
 	if err := signin.CreateKey(key); err != nil {
 		tb.Fatal(err)
@@ -80,7 +85,9 @@ func startPortal(tb testing.TB, svcs services) *portal {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &portal{tb: tb, env: env, clock: clock.NewFake(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
+	// The fake clock starts at the real time: the services check the tokens the
+	// portal signs against theirs.
+	p := &portal{tb: tb, env: env, clock: clock.NewFake(time.Now()), logs: &syncBuffer{}}
 	// Everything the portal logs is kept, at debug level, for the tests that look for secrets in it.
 	logger := slog.New(slog.NewJSONHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, cleanup, err := New(context.Background(), cfg, Options{Clock: p.clock, Logger: logger})
