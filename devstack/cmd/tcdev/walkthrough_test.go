@@ -232,8 +232,8 @@ func isUp(line string) bool {
 func freeOffset(tb testing.TB) int {
 	tb.Helper()
 	ports := []int{natsPort, mongoPort, issuerPort, smtpPort, mailUIPort}
-	for _, s := range services {
-		ports = append(ports, s.port)
+	for _, s := range append(services, portal) {
+		ports = append(ports, s.port, s.port+adminOffset)
 	}
 	for range 50 {
 		offset := 10000 + rand.IntN(28000) // the highest port, MongoDB's 27017, stays below 65536
