@@ -98,7 +98,8 @@ vulncheck: ## govulncheck over every module against the offline database: no rea
 
 .PHONY: generate
 generate: ## Regenerate the server code from each service's OpenAPI document, and the events' AsyncAPI document
-	@for s in $(SERVICES); do (cd services/$$s/api && $(GO) generate ./...); done
+	@# The portal has no API document of its own: it is the services' client.
+	@for s in $(SERVICES); do if [ -d services/$$s/api ]; then (cd services/$$s/api && $(GO) generate ./...); fi; done
 	@cd libs && $(GO) run ./events/asyncapi/cmd/asyncapi -src events -out ../docs/asyncapi.json
 
 .PHONY: check-generate
