@@ -13,6 +13,7 @@ replace (
 require (
 	github.com/go-jose/go-jose/v4 v4.1.4
 	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/google/go-cmp v0.7.0
 	github.com/google/uuid v1.6.0
 	github.com/itss/techcommit/libs v0.0.0-00010101000000-000000000000
 	github.com/itss/techcommit/services/fund v0.0.0-00010101000000-000000000000

@@ -56,7 +56,12 @@ func (b *syncBuffer) String() string {
 }
 
 // services are the addresses the portal calls; tests of sign-in need none to answer.
-type services struct{ signatory, review, notify, fund string }
+type services struct {
+	signatory, review, notify, fund string
+	// secure runs the portal as in production (an https public address, Secure
+	// cookies) rather than as the local stack.
+	secure bool
+}
 
 func startPortal(tb testing.TB, svcs services) *portal {
 	tb.Helper()
@@ -84,6 +89,9 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if svcs.secure {
+		cfg.Portal.PublicURL, cfg.Portal.InsecureCookies = "https://portal.test", false
 	}
 	// The fake clock starts at the real time: the services check the tokens the
 	// portal signs against theirs.

@@ -228,3 +228,32 @@ func TestSignoutEndsTheSession(t *testing.T) {
 		t.Fatalf("the old cookie after sign-out: %d to %q, want 303 to /signin", r.status, r.header.Get("Location"))
 	}
 }
+
+// Outside local development the session cookie is Secure and __Host- prefixed (this
+// host only, every path, never a parent domain), besides HttpOnly and SameSite=Lax.
+func TestSessionCookieIsSecureOutsideLocalDevelopment(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{secure: true})
+	p.addLead("org-g", "lead-g@example.ac.uk")
+	link := p.requestLink("lead-g@example.ac.uk")
+	r := p.do("POST", link, "", url.Values{})
+	var found bool
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name != "__Host-tc_session" {
+			continue
+		}
+		found = true
+		if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" || c.Value == "" {
+			t.Errorf("session cookie %+v", c)
+		}
+		if acc := p.do("GET", "/account", c.Name+"="+c.Value, nil); acc.status != http.StatusOK {
+			t.Errorf("the secure cookie does not sign in: %d", acc.status)
+		}
+	}
+	if !found {
+		t.Fatalf("no __Host-tc_session cookie in %v", r.header)
+	}
+	if reqs := p.linkRequests(); !strings.HasPrefix(reqs[0].Link, "https://portal.test/signin/") {
+		t.Errorf("link = %q, want the public https address", reqs[0].Link)
+	}
+}
