@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/testenv"
+	notifytest "github.com/itss/techcommit/services/notify/servicetest"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 	sigtest "github.com/itss/techcommit/services/signatory/servicetest"
 )
@@ -23,8 +25,8 @@ import (
 // portalIssuer is the test portal's PORTAL_PUBLIC_URL, the issuer of its tokens.
 const portalIssuer = "http://portal.test"
 
-// withSignatory runs the real signatory service trusting the portal, and a portal
-// calling it. The service fetches the portal's keys from the portal's own
+// withSignatory runs the real signatory and notify services trusting the portal,
+// and a portal calling them. The service fetches the portal's keys from the portal's own
 // /.well-known/jwks.json (through a forwarder, since the portal's address is known
 // only once it runs).
 func withSignatory(t *testing.T) (*portal, *testenv.Client) {
@@ -43,7 +45,15 @@ func withSignatory(t *testing.T) (*portal, *testenv.Client) {
 	}))
 	t.Cleanup(jwks.Close)
 	sig := sigtest.Start(t, env, portalIssuer, jwks.URL)
-	p := startPortalOn(t, env, services{signatory: sig.URL})
+	// Notify mails nothing in these tests: its relay is a port nobody listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpPort := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	notify := notifytest.Start(t, env, portalIssuer, jwks.URL, "127.0.0.1", smtpPort)
+	p := startPortalOn(t, env, services{signatory: sig.URL, notify: notify.URL})
 	portalURL = p.url
 	return p, sig
 }
@@ -192,5 +202,36 @@ func TestDirectorySearch(t *testing.T) {
 	if bad.status != http.StatusBadRequest || len(find(doc, func(n *html.Node) bool { return n.Data == "a" && attr(n, "href") == "#field-kind" })) != 1 ||
 		len(find(doc, func(n *html.Node) bool { return n.Data == "p" && attr(n, "id") == "field-kind-error" })) != 1 {
 		t.Fatalf("bad kind = %d, want 400 with the summary linking to the field and a message beside it: %s", bad.status, bad.body)
+	}
+}
+
+// The lead's page gives the calendar feed's address from notify, and its button
+// makes a new one: the page then shows an address other than the old.
+func TestLeadRotatesTheCalendarAddress(t *testing.T) {
+	t.Parallel()
+	p, sig := withSignatory(t)
+	org := onboard(t, p, sig, "University of Exampleton", "lead-a@example.ac.uk")
+	cookie := p.signIn("lead-a@example.ac.uk")
+	calendar := func() string {
+		r := p.do("GET", "/obligations/"+org, cookie, nil)
+		for _, c := range find(parse(t, r.body), func(n *html.Node) bool { return n.Data == "p" && attr(n, "class") == "calendar-url" }) {
+			return text(c)
+		}
+		return ""
+	}
+	var before string
+	// Notify learns of the organisation from the signatory's events, in its own time.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if before = calendar(); !strings.HasPrefix(before, "https://notify.example.org/") {
+			return fmt.Errorf("calendar address = %q", before)
+		}
+		return nil
+	})
+	r := p.do("POST", "/obligations/"+org+"/calendar/rotate", cookie, url.Values{})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/obligations/"+org {
+		t.Fatalf("rotate = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
+	}
+	if after := calendar(); after == before || !strings.HasPrefix(after, "https://notify.example.org/") {
+		t.Fatalf("after rotation the address is %q (before: %q)", after, before)
 	}
 }
