@@ -58,6 +58,8 @@ func (b *syncBuffer) String() string {
 // services are the addresses the portal calls; tests of sign-in need none to answer.
 type services struct {
 	signatory, review, notify, fund string
+	// ops is the ITSS staff sign-in plugged in, if any.
+	ops signin.OpsFlow
 	// secure runs the portal as in production (an https public address, Secure
 	// cookies) rather than as the local stack.
 	secure bool
@@ -98,7 +100,7 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	p := &portal{tb: tb, env: env, clock: clock.NewFake(time.Now()), logs: &syncBuffer{}}
 	// Everything the portal logs is kept, at debug level, for the tests that look for secrets in it.
 	logger := slog.New(slog.NewJSONHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, cleanup, err := New(context.Background(), cfg, Options{Clock: p.clock, Logger: logger})
+	svc, cleanup, err := New(context.Background(), cfg, Options{Clock: p.clock, Logger: logger, Ops: svcs.ops})
 	if err != nil {
 		tb.Fatal(err)
 	}
