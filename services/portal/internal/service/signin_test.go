@@ -1,6 +1,7 @@
 package service
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -255,5 +256,21 @@ func TestSessionCookieIsSecureOutsideLocalDevelopment(t *testing.T) {
 	}
 	if reqs := p.linkRequests(); !strings.HasPrefix(reqs[0].Link, "https://portal.test/signin/") {
 		t.Errorf("link = %q, want the public https address", reqs[0].Link)
+	}
+}
+
+// One client asking for links for many addresses is stopped after
+// PORTAL_SIGNIN_PER_CLIENT requests a minute, so that nobody can walk a list of
+// addresses through the form.
+func TestSigninRequestsPerClientAreLimited(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	for i := range 10 {
+		if r := p.do("POST", "/signin", "", url.Values{"email": {fmt.Sprintf("person%d@example.ac.uk", i)}}); r.status != http.StatusOK {
+			t.Fatalf("request %d = %d", i+1, r.status)
+		}
+	}
+	if r := p.do("POST", "/signin", "", url.Values{"email": {"person10@example.ac.uk"}}); r.status != http.StatusTooManyRequests {
+		t.Fatalf("the 11th request in a minute = %d, want 429", r.status)
 	}
 }
