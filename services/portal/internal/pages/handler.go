@@ -125,8 +125,7 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := visitorFrom(r.Context()); !ok {
 			if r.Method == http.MethodGet {
-				http.SetCookie(w, &http.Cookie{Name: nextCookie, Value: r.URL.Path, Path: "/", HttpOnly: true, Secure: h.secureCookies,
-					SameSite: http.SameSiteLaxMode, MaxAge: 1800})
+				http.SetCookie(w, h.cookie(nextCookie, r.URL.Path, 1800))
 			}
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return

@@ -135,11 +135,17 @@ func (h *Handler) cookieName() string {
 }
 
 func (h *Handler) setCookie(w http.ResponseWriter, secret string) {
-	http.SetCookie(w, &http.Cookie{Name: h.cookieName(), Value: secret, Path: "/", HttpOnly: true, Secure: h.secureCookies,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(h.sessions.Lifetime().Seconds())})
+	http.SetCookie(w, h.cookie(h.cookieName(), secret, int(h.sessions.Lifetime().Seconds())))
 }
 
 func (h *Handler) clearCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: h.cookieName(), Value: "", Path: "/", HttpOnly: true, Secure: h.secureCookies,
-		SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	http.SetCookie(w, h.cookie(h.cookieName(), "", -1))
+}
+
+// cookie is every cookie the portal sets: for the whole site, out of scripts'
+// reach, sent on top-level navigation from elsewhere (a link in an email) but not on
+// another site's posts, and only over https outside local development.
+func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
+	// #nosec G124 -- Secure is false only with PORTAL_INSECURE_COOKIES, which a local stack on plain http sets (a Secure cookie is never sent back over http)
+	return &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: h.secureCookies, SameSite: http.SameSiteLaxMode, MaxAge: maxAge}
 }

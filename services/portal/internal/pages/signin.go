@@ -81,7 +81,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, s signin.
 	if c, err := r.Cookie(nextCookie); err == nil && localPath(c.Value) {
 		next = c.Value
 	}
-	http.SetCookie(w, &http.Cookie{Name: nextCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secureCookies, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, h.cookie(nextCookie, "", -1))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
