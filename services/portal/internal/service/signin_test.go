@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/net/html"
 
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -272,5 +275,56 @@ func TestSigninRequestsPerClientAreLimited(t *testing.T) {
 	}
 	if r := p.do("POST", "/signin", "", url.Values{"email": {"person10@example.ac.uk"}}); r.status != http.StatusTooManyRequests {
 		t.Fatalf("the 11th request in a minute = %d, want 429", r.status)
+	}
+}
+
+// No sign-in secret rests longer than it works: the stream carrying links to notify
+// keeps a message 15 minutes, and the sweep deletes expired links (used or not) and
+// ended sessions.
+func TestSecretsDoNotOutliveTheirLifetime(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	ctx := context.Background()
+	stream, err := p.env.JS.Stream(ctx, events.StreamPortal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stream.CachedInfo().Config.MaxAge; got != signin.LinkLifetime {
+		t.Errorf("the portal stream keeps messages %s, want %s", got, signin.LinkLifetime)
+	}
+	p.addLead("org-h", "lead-h@example.ac.uk")
+	used := p.requestLink("lead-h@example.ac.uk")
+	p.requestLink("lead-h@example.ac.uk") // left unused
+	cookie := sessionCookie(t, p.do("POST", used, "", url.Values{}))
+	count := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, c := range []string{"signin_links", "signin_links_used", "sessions"} {
+			n, err := p.svc.DB.Collection(c).CountDocuments(ctx, bson.D{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[c] = n
+		}
+		return out
+	}
+	if got := count(); got["signin_links"] != 2 || got["signin_links_used"] != 1 || got["sessions"] != 1 {
+		t.Fatalf("before expiry: %v", got)
+	}
+	p.clock.Advance(signin.LinkLifetime)
+	if _, err := p.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got["signin_links"] != 0 || got["signin_links_used"] != 0 || got["sessions"] != 1 {
+		t.Fatalf("after the links expired: %v, want only the session left", got)
+	}
+	p.clock.Advance(8 * time.Hour) // PORTAL_SESSION_LIFETIME's default
+	if r := p.do("GET", "/account", cookie, nil); r.status != http.StatusSeeOther {
+		t.Errorf("an ended session still signs in: %d", r.status)
+	}
+	if _, err := p.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got["sessions"] != 0 {
+		t.Fatalf("after the session ended: %v", got)
 	}
 }
