@@ -3,6 +3,7 @@ package pages
 import (
 	"net/http"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/templates"
@@ -18,13 +19,21 @@ type assignmentRow struct {
 
 type reviewsData struct{ Assignments []assignmentRow }
 
-// asReviewer returns the clients acting as the visitor, a reviewer; anyone else gets
-// "page not found".
-func (h *Handler) asReviewer(w http.ResponseWriter, r *http.Request) (*clients.Set, bool) {
+// asReviewerOnly checks the visitor is a reviewer; anyone else gets "page not found".
+func (h *Handler) asReviewerOnly(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
 	v, _ := visitorFrom(r.Context())
 	p, ok := v.person.AsReviewer()
 	if !ok {
 		h.notFound(w, r)
+	}
+	return p, ok
+}
+
+// asReviewer returns the clients acting as the visitor, a reviewer; anyone else gets
+// "page not found".
+func (h *Handler) asReviewer(w http.ResponseWriter, r *http.Request) (*clients.Set, bool) {
+	p, ok := h.asReviewerOnly(w, r)
+	if !ok {
 		return nil, false
 	}
 	set, err := h.clients.For(p)

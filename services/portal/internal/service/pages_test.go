@@ -152,6 +152,7 @@ func TestLeadSeesOwnOrganisationAndNoOther(t *testing.T) {
 
 	for _, req := range []struct{ method, path string }{
 		{"GET", "/obligations/" + theirs}, {"POST", "/obligations/" + theirs + "/calendar/rotate"},
+		{"GET", "/obligations/" + theirs + "/feedback/sub-1"}, {"GET", "/reviews/round-1/sub-1"},
 		{"GET", "/reviews"}, {"POST", "/reviews/round-1/sub-1/respond"},
 	} {
 		r := p.do(req.method, req.path, cookie, url.Values{"accept": {"true"}})

@@ -328,3 +328,40 @@ func TestSecretsDoNotOutliveTheirLifetime(t *testing.T) {
 		t.Fatalf("after the session ended: %v", got)
 	}
 }
+
+// An email's link lands on its page through sign-in: a visitor not signed in is sent
+// to sign in, and the link they then follow takes them back to that page. Only a
+// path on this site is remembered.
+func TestEmailLinksLandThroughSignin(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addReviewer("rev-3", "org-r", "rev3@example.ac.uk")
+	r := p.do("GET", "/reviews/round-1/sub-1", "", nil)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
+		t.Fatalf("signed out = %d to %q", r.status, r.header.Get("Location"))
+	}
+	var next string
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == "tc_next" {
+			next = c.Name + "=" + c.Value
+		}
+	}
+	link := p.requestLink("rev3@example.ac.uk")
+	used := p.do("POST", link, next, url.Values{})
+	if used.status != http.StatusSeeOther || used.header.Get("Location") != "/reviews/round-1/sub-1" {
+		t.Fatalf("after sign-in = %d to %q, want the page the email linked to", used.status, used.header.Get("Location"))
+	}
+	cookie := sessionCookie(t, used)
+	if r := p.do("GET", "/reviews/round-1/sub-1", cookie, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/reviews" {
+		t.Fatalf("the reviewer's link = %d to %q, want the assignments", r.status, r.header.Get("Location"))
+	}
+	// A remembered address elsewhere is not followed.
+	link = p.requestLink("rev3@example.ac.uk")
+	if r := p.do("POST", link, "tc_next=//evil.example/x", url.Values{}); r.header.Get("Location") != "/account" {
+		t.Fatalf("a remembered address off the site was followed: %q", r.header.Get("Location"))
+	}
+	// A reviewer is not a lead: feedback pages are another's.
+	if r := p.do("GET", "/obligations/org-r/feedback/sub-1", cookie, nil); r.status != http.StatusNotFound {
+		t.Fatalf("a reviewer on a lead's feedback page = %d, want 404", r.status)
+	}
+}
