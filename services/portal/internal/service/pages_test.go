@@ -33,8 +33,27 @@ func withSignatory(t *testing.T) (*portal, *testenv.Client) {
 	t.Helper()
 	env := testenv.NewEnv(t)
 	var portalURL string
+	jwks := forwardJWKS(t, &portalURL)
+	sig := sigtest.Start(t, env, portalIssuer, jwks)
+	// Notify mails nothing in these tests: its relay is a port nobody listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpPort := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	notify := notifytest.Start(t, env, portalIssuer, jwks, "127.0.0.1", smtpPort)
+	p := startPortalOn(t, env, services{signatory: sig.URL, notify: notify.URL})
+	portalURL = p.url
+	return p, sig
+}
+
+// forwardJWKS serves the keys of the portal at *portalURL, once it is set: the
+// services are told where the portal's keys are before the portal runs.
+func forwardJWKS(t *testing.T, portalURL *string) string {
+	t.Helper()
 	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := http.Get(portalURL + "/.well-known/jwks.json")
+		resp, err := http.Get(*portalURL + "/.well-known/jwks.json")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -44,18 +63,7 @@ func withSignatory(t *testing.T) (*portal, *testenv.Client) {
 		_, _ = io.Copy(w, resp.Body)
 	}))
 	t.Cleanup(jwks.Close)
-	sig := sigtest.Start(t, env, portalIssuer, jwks.URL)
-	// Notify mails nothing in these tests: its relay is a port nobody listens on.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	smtpPort := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	notify := notifytest.Start(t, env, portalIssuer, jwks.URL, "127.0.0.1", smtpPort)
-	p := startPortalOn(t, env, services{signatory: sig.URL, notify: notify.URL})
-	portalURL = p.url
-	return p, sig
+	return jwks.URL
 }
 
 // onboard takes an organisation through to its announcement with lead as its
