@@ -4,6 +4,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -15,11 +16,31 @@ import (
 // listener, database, bus and telemetry settings but not their token verification:
 // the portal accepts no bearer tokens, it signs its own for the people signed in.
 type Config struct {
-	HTTP      libconfig.HTTP
+	HTTP      HTTP
 	Mongo     libconfig.Mongo
 	NATS      libconfig.NATS
 	Telemetry libconfig.Telemetry
 	Portal    Portal
+}
+
+// HTTP configures the portal's listeners. It has the services' keys for what the
+// portal shares with them, and none of their API's (rate limits per principal, body
+// limits for JSON): its forms are small and bounded in the pages themselves.
+type HTTP struct {
+	Addr            string        `env:"HTTP_ADDR"`
+	AdminAddr       string        `env:"ADMIN_ADDR"`
+	RequestTimeout  time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
+	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	// TrustedProxies lists the proxies (addresses or CIDR networks) whose
+	// X-Forwarded-For names the client, for the sign-in form's limit per client.
+	TrustedProxies []string `env:"HTTP_TRUSTED_PROXIES" envSeparator:","`
+	// HSTSMaxAge is the Strict-Transport-Security max-age in seconds; 0 sends none.
+	HSTSMaxAge int `env:"HTTP_HSTS_MAX_AGE" envDefault:"0"`
+}
+
+// Proxies parses TrustedProxies.
+func (h HTTP) Proxies() ([]netip.Prefix, error) {
+	return libconfig.Edge{TrustedProxies: h.TrustedProxies}.Proxies()
 }
 
 // Portal is the portal's own behaviour. Nothing that decides where people are sent,
@@ -100,6 +121,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.HTTP.Proxies(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.HTTP.RequestTimeout < time.Second || c.HTTP.ShutdownTimeout < 0 || c.HTTP.HSTSMaxAge < 0 {
+		errs = append(errs, errors.New("HTTP_REQUEST_TIMEOUT must be at least 1s, HTTP_SHUTDOWN_TIMEOUT and HTTP_HSTS_MAX_AGE not negative"))
 	}
 	if required("MONGO_URI", c.Mongo.URI) &&
 		!strings.HasPrefix(c.Mongo.URI, "mongodb://") && !strings.HasPrefix(c.Mongo.URI, "mongodb+srv://") {

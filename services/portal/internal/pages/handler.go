@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/ratelimit"
@@ -32,6 +33,7 @@ type Handler struct {
 	proxies       []netip.Prefix
 	secureCookies bool
 	hstsMaxAge    int
+	timeout       time.Duration
 }
 
 // Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is
@@ -49,10 +51,15 @@ type Deps struct {
 	Proxies       []netip.Prefix
 	SecureCookies bool
 	HSTSMaxAge    int
+	// RequestTimeout bounds a page's work, its calls to the services included.
+	RequestTimeout time.Duration
 }
 
 // New checks its dependencies and parses the templates.
 func New(d Deps) (*Handler, error) {
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 10 * time.Second
+	}
 	if d.People == nil || d.Sessions == nil || d.Links == nil || d.Requester == nil || d.Minter == nil || d.Clients == nil || d.Clock == nil || d.Logger == nil {
 		return nil, errors.New("pages: people, sessions, links, requester, minter, clients, clock and logger are required")
 	}
@@ -62,7 +69,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
 		clients: d.Clients, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
-		hstsMaxAge: d.HSTSMaxAge}, nil
+		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout}, nil
 }
 
 // show renders a page for the visitor of r.

@@ -35,7 +35,19 @@ func headers(hstsMaxAge int, next http.Handler) http.Handler {
 // statusWriter remembers the status written, for the access log.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	pattern string // the route matched, set by routed
+}
+
+// routed remembers the route the mux matched for the access log, which sees the
+// request before the mux (and before the copies other middleware make of it).
+func routed(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if sw, ok := w.(*statusWriter); ok {
+			sw.pattern = r.Pattern
+		}
+	})
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -60,15 +72,25 @@ func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
-				logger.ErrorContext(r.Context(), "page panicked", "route", r.Pattern, "panic", fmt.Sprint(v))
+				logger.ErrorContext(r.Context(), "page panicked", "route", sw.pattern, "panic", fmt.Sprint(v))
 				if sw.status == 0 {
 					http.Error(sw, "Sorry, something went wrong.", http.StatusInternalServerError)
 				}
 			}
-			logger.InfoContext(r.Context(), "request", "method", r.Method, "route", r.Pattern, "status", sw.status,
+			logger.InfoContext(r.Context(), "request", "method", r.Method, "route", sw.pattern, "status", sw.status,
 				"duration_ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(sw, r)
+	})
+}
+
+// deadline bounds a request's work: a service that hangs does not hold a page, or
+// the person waiting for it, for longer than HTTP_REQUEST_TIMEOUT.
+func deadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -6,6 +6,9 @@ import (
 	"github.com/itss/techcommit/services/portal/static"
 )
 
+// maxFormBytes bounds a request's body.
+const maxFormBytes = 64 << 10
+
 // Routes is every URL the portal answers, at a glance. Forms are protected against
 // cross-origin posts as a whole (http.CrossOriginProtection refuses a non-safe
 // request that the browser says came from another site).
@@ -42,5 +45,7 @@ func (h *Handler) Routes() http.Handler {
 
 	protect := http.NewCrossOriginProtection()
 	protect.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
-	return headers(h.hstsMaxAge, accessLog(h.logger, protect.Handler(h.session(mux))))
+	// Every form is a few fields: a larger body is refused before it is read.
+	bounded := http.MaxBytesHandler(protect.Handler(h.session(routed(mux))), maxFormBytes)
+	return headers(h.hstsMaxAge, accessLog(h.logger, deadline(h.timeout, bounded)))
 }

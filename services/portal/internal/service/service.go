@@ -170,7 +170,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: requester, Minter: s.Minter,
 		Clients: cl, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
-		HSTSMaxAge: cfg.HTTP.HSTSMaxAge})
+		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout})
 	if err != nil {
 		return fail(err)
 	}
@@ -268,8 +268,8 @@ func (s *Service) Serve(ctx context.Context, ln, adm net.Listener) error {
 	})
 	errorLog := slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)
 	run("http", func(ctx context.Context) error {
-		srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: errorLog}
+		srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: s.cfg.HTTP.RequestTimeout + 5*time.Second,
+			WriteTimeout: s.cfg.HTTP.RequestTimeout + 10*time.Second, IdleTimeout: 120 * time.Second, ErrorLog: errorLog}
 		return serve(ctx, srv, ln, s.cfg.HTTP.ShutdownTimeout)
 	})
 	run("admin http", func(ctx context.Context) error {

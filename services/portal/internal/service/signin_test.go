@@ -365,3 +365,18 @@ func TestEmailLinksLandThroughSignin(t *testing.T) {
 		t.Fatalf("a reviewer on a lead's feedback page = %d, want 404", r.status)
 	}
 }
+
+// A form's body is bounded: an oversized one is refused without being read whole,
+// and nothing is sent.
+func TestOversizedFormsAreRefused(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-i", "lead-i@example.ac.uk")
+	r := p.do("POST", "/signin", "", url.Values{"email": {"lead-i@example.ac.uk"}, "padding": {strings.Repeat("x", 100<<10)}})
+	if r.status != http.StatusBadRequest {
+		t.Fatalf("a 100 KiB form = %d, want 400", r.status)
+	}
+	if n := len(p.linkRequests()); n != 0 {
+		t.Fatalf("links sent = %d, want 0", n)
+	}
+}
