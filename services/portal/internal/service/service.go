@@ -57,6 +57,7 @@ type Service struct {
 	admin     http.Handler
 	consumers []*bus.Consumer
 	sweep     func(context.Context) (int, error)
+	requester *signin.Requester
 }
 
 // New connects everything the portal needs. cleanup releases it; call it after Serve returns.
@@ -149,7 +150,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		}
 		s.consumers = append(s.consumers, c)
 	}
-	requester, err := signin.NewRequester(signin.RequesterDeps{People: s.People, Links: s.Links, JS: js, PublicURL: cfg.Portal.PublicURL,
+	s.requester, err = signin.NewRequester(signin.RequesterDeps{People: s.People, Links: s.Links, JS: js, PublicURL: cfg.Portal.PublicURL,
 		Clock: s.Clock, Logger: s.Logger, PerAddress: cfg.Portal.SigninPerAddress, PerClient: cfg.Portal.SigninPerClient})
 	if err != nil {
 		return fail(err)
@@ -168,7 +169,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: requester, Minter: s.Minter,
+	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
 		Clients: cl, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
 		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout})
 	if err != nil {
@@ -186,6 +187,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	return s, cleanup, nil
 }
+
+// WaitSignins returns once every sign-in request answered so far has been dealt with.
+func (s *Service) WaitSignins() { s.requester.Wait() }
 
 // Handler is the portal's pages, for tests that call it without a listener.
 func (s *Service) Handler() http.Handler { return s.handler }
@@ -279,6 +283,8 @@ func (s *Service) Serve(ctx context.Context, ln, adm net.Listener) error {
 	})
 	s.Logger.Info("portal listening", "addr", ln.Addr().String(), "admin_addr", adm.Addr().String())
 	wg.Wait()
+	// Links asked for before the pages stopped are still sent.
+	s.requester.Wait()
 	close(errs)
 	var all []error
 	for err := range errs {

@@ -196,9 +196,11 @@ func (p *portal) do(method, path, cookie string, form url.Values, headers ...str
 	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
-// linkRequests reads every sign-in link request on the portal's stream.
+// linkRequests reads every sign-in link request on the portal's stream, once the
+// requests answered so far have been dealt with.
 func (p *portal) linkRequests() []events.SigninLinkRequestedV1 {
 	p.tb.Helper()
+	p.svc.WaitSignins()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	stream, err := p.env.JS.Stream(ctx, events.StreamPortal)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
@@ -30,6 +32,7 @@ type Requester struct {
 	// bounds the requests of one client, whatever the address.
 	perAddress *ratelimit.Limiter
 	perClient  *ratelimit.Limiter
+	inFlight   sync.WaitGroup
 }
 
 // RequesterDeps are what a Requester needs.
@@ -60,13 +63,35 @@ var ErrTooManyRequests = errors.New("too many sign-in requests from this client"
 // LinkPath is the path of a sign-in link, secret included.
 func LinkPath(secret string) string { return "/signin/" + url.PathEscape(secret) }
 
+// sendTimeout bounds the work of one request done after its answer.
+const sendTimeout = 10 * time.Second
+
 // Request sends a link to email when the records hold it. It returns an error only
-// when the client asked too often or the infrastructure failed: an unknown address,
-// or one sent enough links already, is answered like any other.
+// when the client asked too often: everything else (looking the address up, making
+// the link, handing it to notify) happens after the answer, so that the answer takes
+// as long for an address the suite holds as for one it does not.
 func (r *Requester) Request(ctx context.Context, email, client string) error {
 	if ok, _ := r.perClient.Allow(client); !ok {
 		return ErrTooManyRequests
 	}
+	r.inFlight.Add(1)
+	go func() {
+		defer r.inFlight.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		defer cancel()
+		if err := r.send(ctx, email); err != nil {
+			r.logger.WarnContext(ctx, "sign-in link not sent", "person", Pseudonym(email), "error", err)
+		}
+	}()
+	return nil
+}
+
+// Wait returns once every request answered so far has been dealt with: at shutdown,
+// and in tests before they count what was sent.
+func (r *Requester) Wait() { r.inFlight.Wait() }
+
+// send sends a link to email if the records hold it and it has not asked too often.
+func (r *Requester) send(ctx context.Context, email string) error {
 	email = NormaliseEmail(email)
 	person, err := r.people.Lookup(ctx, email)
 	if err != nil {
