@@ -42,6 +42,10 @@ type Verifier struct {
 
 	verifiedMu sync.RWMutex
 	verified   map[[sha256.Size]byte]verifiedToken
+
+	// portal verifies the tokens of the second trusted issuer, the portal, when one
+	// is configured (AUTH_PORTAL_ISSUER): same audience and lifetime, its own keys.
+	portal *Verifier
 }
 
 // keySet marks one fetch of the issuer's keys.
@@ -88,8 +92,29 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 	if maxLifetime <= 0 {
 		maxLifetime = DefaultMaxTokenLifetime
 	}
-	return &Verifier{jwksURL: cfg.JWKSURL, issuer: cfg.Issuer, audience: cfg.Audience, maxLifetime: maxLifetime,
-		client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}, nil
+	v := &Verifier{jwksURL: cfg.JWKSURL, issuer: cfg.Issuer, audience: cfg.Audience, maxLifetime: maxLifetime,
+		client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}
+	switch {
+	case cfg.PortalIssuer != "" && cfg.PortalJWKSURL != "":
+		if cfg.PortalIssuer == cfg.Issuer {
+			return nil, errors.New("auth: the portal's issuer must differ from the identity provider's")
+		}
+		v.portal = &Verifier{jwksURL: cfg.PortalJWKSURL, issuer: cfg.PortalIssuer, audience: cfg.Audience, maxLifetime: maxLifetime,
+			client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}
+	case cfg.PortalIssuer != "" || cfg.PortalJWKSURL != "":
+		return nil, errors.New("auth: the portal's issuer and JWKS URL go together")
+	}
+	return v, nil
+}
+
+// issuerOf reads a token's iss claim without checking anything, only to choose whose
+// keys check it; the chosen verifier then checks the issuer like every other claim.
+func issuerOf(token string) string {
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {
+		return ""
+	}
+	return c.Issuer
 }
 
 // claims are the token's registered claims plus the suite's own.
@@ -103,6 +128,9 @@ type claims struct {
 
 // Verify checks a token and returns the caller it names.
 func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
+	if v.portal != nil && issuerOf(token) == v.portal.issuer {
+		return v.portal.Verify(ctx, token)
+	}
 	// The digest stands for the token, so that the tokens remembered take a fixed
 	// room and no bearer credential is kept longer than its request.
 	sum := sha256.Sum256([]byte(token))

@@ -84,6 +84,10 @@ type StreamSpec struct {
 	Replicas int
 	// Duplicates is JetStream's de-duplication window for Nats-Msg-Id; zero means two minutes.
 	Duplicates time.Duration
+	// MaxAge is how long a message is kept; zero keeps it until the limits remove it.
+	// A stream carrying a secret (the portal's sign-in links) keeps it no longer than
+	// the secret is good for.
+	MaxAge time.Duration
 }
 
 // EnsureStream creates the stream or updates it to spec.
@@ -101,7 +105,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec) 
 		Retention:  jetstream.LimitsPolicy,
 		Replicas:   spec.Replicas,
 		Duplicates: spec.Duplicates,
-		MaxAge:     0,
+		MaxAge:     spec.MaxAge,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ensure stream %s: %w", spec.Name, err)

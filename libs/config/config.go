@@ -173,6 +173,34 @@ type Auth struct {
 	// AllowInsecureJWKS lets the keys come over plain http://, which only the local
 	// stack and tests, whose issuer runs on the same machine, may set.
 	AllowInsecureJWKS bool `env:"AUTH_ALLOW_INSECURE_JWKS"`
+	// PortalIssuer and PortalJWKSURL name a second issuer trusted alongside the
+	// identity provider: the portal, which signs short-lived tokens for the people
+	// signed in to it. Both or neither; without them only the provider is trusted.
+	PortalIssuer  string `env:"AUTH_PORTAL_ISSUER"`
+	PortalJWKSURL string `env:"AUTH_PORTAL_JWKS_URL"`
+}
+
+// portalProblems checks the optional second issuer: both settings or neither, keys
+// over https as for the provider, and an issuer apart from the provider's (one
+// issuer with two key sets would make either key good for both).
+func (a Auth) portalProblems() []error {
+	switch {
+	case a.PortalIssuer == "" && a.PortalJWKSURL == "":
+		return nil
+	case a.PortalIssuer == "" || a.PortalJWKSURL == "":
+		return []error{errors.New("AUTH_PORTAL_ISSUER and AUTH_PORTAL_JWKS_URL must be set together (the portal's issuer and its keys), or neither")}
+	}
+	var errs []error
+	if a.PortalIssuer == a.Issuer {
+		errs = append(errs, fmt.Errorf("AUTH_PORTAL_ISSUER %q must differ from AUTH_ISSUER", a.PortalIssuer))
+	}
+	switch u, err := url.Parse(a.PortalJWKSURL); {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be an https:// URL", a.PortalJWKSURL))
+	case u.Scheme == "http" && !a.AllowInsecureJWKS:
+		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, for a local development stack)", a.PortalJWKSURL))
+	}
+	return errs
 }
 
 // maxTokenLifetimeCeiling is the most AUTH_MAX_TOKEN_LIFETIME may be set to.
@@ -233,6 +261,7 @@ func (p Platform) Validate() error {
 		}
 	}
 	required("AUTH_ISSUER", p.Auth.Issuer)
+	errs = append(errs, p.Auth.portalProblems()...)
 	required("AUTH_AUDIENCE", p.Auth.Audience)
 	if p.Auth.MaxTokenLifetime <= 0 || p.Auth.MaxTokenLifetime > maxTokenLifetimeCeiling {
 		errs = append(errs, fmt.Errorf("AUTH_MAX_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxTokenLifetime, maxTokenLifetimeCeiling))

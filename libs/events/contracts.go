@@ -64,6 +64,7 @@ func Contracts() []Contract {
 		contract[ReportSubmittedV1](),
 		contract[FundingClaimedV1](),
 		contract[FundingReleasedV1](),
+		contract[SigninLinkRequestedV1](),
 	}
 }
 

@@ -88,6 +88,7 @@ const (
 	StreamReview     = "TC_REVIEW"
 	StreamNotify     = "TC_NOTIFY"
 	StreamFund       = "TC_FUND"
+	StreamPortal     = "TC_PORTAL"
 	StreamDeadLetter = "TC_DEADLETTER"
 )
 
@@ -97,5 +98,6 @@ const (
 	SubjectsReview     = "tc.review.>"
 	SubjectsNotify     = "tc.notify.>"
 	SubjectsFund       = "tc.fund.>"
+	SubjectsPortal     = "tc.portal.>"
 	SubjectsDeadLetter = "tc.deadletter.>"
 )

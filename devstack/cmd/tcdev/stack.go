@@ -3,6 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,9 +42,17 @@ const (
 	// adminOffset puts each service's admin listener (health, readiness, metrics) at
 	// its API port + 1000: signatory 9081, review 9082, notify 9083, fund 9084.
 	adminOffset = 1000
-	// portalPort is where the portal's pages will be; notify's emails link there.
+	// portalPort is where the portal's pages are (its admin listener at 9080);
+	// notify's emails link there.
 	portalPort = 8080
+	// portalKeyFile, in the data directory, is the key the portal signs its tokens
+	// with; created on first run, like the development issuer's.
+	portalKeyFile = "portal-signing-key.pem"
 )
+
+// portal is the web front end. It is not one of services: it has no API of its own
+// for tokens to name, and starts only once they run, since it calls them.
+var portal = service{"portal", portalPort}
 
 // service is one binary of the suite and the port of its API locally; its admin
 // listener is at port + adminOffset.
@@ -84,7 +96,7 @@ func runStack(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", ".data", "directory for NATS, FerretDB and Mailpit data (kept between runs)")
 	binDir := fs.String("bin", "bin", "directory holding the service binaries and mailpit")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiles (net/http/pprof) of NATS and FerretDB on this address, e.g. 127.0.0.1:6060")
-	offset := fs.Int("port-offset", 0, "add this to every port the stack listens on (services 8081-8084, issuer 8079, NATS 4222, MongoDB 27017, SMTP 1025, mail 8025)")
+	offset := fs.Int("port-offset", 0, "add this to every port the stack listens on (portal 8080, services 8081-8084, issuer 8079, NATS 4222, MongoDB 27017, SMTP 1025, mail 8025)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -142,6 +154,9 @@ func runStack(ctx context.Context, args []string) error {
 		// portal's, wherever they listen.
 		"NOTIFY_PUBLIC_URL=http://"+addr(portOf("notify"), *offset),
 		"NOTIFY_PORTAL_URL=http://"+addr(portalPort, *offset),
+		// The services trust the portal's tokens, as in production, beside the issuer's.
+		"AUTH_PORTAL_ISSUER=http://"+addr(portalPort, *offset),
+		"AUTH_PORTAL_JWKS_URL=http://"+addr(portalPort, *offset)+"/.well-known/jwks.json",
 	)
 
 	var procs []*exec.Cmd
@@ -190,6 +205,23 @@ func runStack(ctx context.Context, args []string) error {
 	}
 	if len(running) == 0 {
 		return errors.New("no service binaries in " + *binDir + ": run `make build` first")
+	}
+	if path := filepath.Join(*binDir, portal.name); fileExists(path) {
+		keyFile := filepath.Join(*dataDir, portalKeyFile)
+		if err := createSigningKey(keyFile); err != nil {
+			stopAll(procs)
+			return err
+		}
+		if err := startProc(portal.name, path, nil, "HTTP_ADDR="+addr(portal.port, *offset), "ADMIN_ADDR="+addr(portal.port+adminOffset, *offset),
+			"MONGO_DATABASE=portal", "PORTAL_PUBLIC_URL=http://"+addr(portal.port, *offset), "PORTAL_SIGNING_KEY_FILE="+keyFile,
+			// The local stack speaks plain http, where a Secure cookie is never sent back.
+			"PORTAL_INSECURE_COOKIES=true",
+			"PORTAL_SIGNATORY_URL=http://"+addr(portOf("signatory"), *offset), "PORTAL_REVIEW_URL=http://"+addr(portOf("review"), *offset),
+			"PORTAL_NOTIFY_URL=http://"+addr(portOf("notify"), *offset), "PORTAL_FUND_URL=http://"+addr(portOf("fund"), *offset)); err != nil {
+			stopAll(procs)
+			return err
+		}
+		running = append(running, portal)
 	}
 
 	if err := waitReady(ctx, running, *offset, 30*time.Second); err != nil {
@@ -270,6 +302,10 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 	fmt.Fprintf(&b, "\nTechnician Commitment suite is up (ready in %s)\n\n", took.Round(time.Millisecond))
 	for _, s := range running {
 		a := addr(s.port, offset)
+		if s == portal {
+			fmt.Fprintf(&b, "  %-10s http://%s   (the web pages: sign in, directory, fund rounds; health and metrics: http://%s)\n", s.name, a, addr(s.port+adminOffset, offset))
+			continue
+		}
 		fmt.Fprintf(&b, "  %-10s http://%s   (reference: http://%s/docs; health and metrics: http://%s)\n", s.name, a, a, addr(s.port+adminOffset, offset))
 	}
 	fmt.Fprintf(&b, "  %-10s %s\n", "NATS", "nats://"+natsAddr)
@@ -292,4 +328,33 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+
 		"    http://%s/v1/organisations\n\nCtrl-C stops everything; data stays in %s for the next run.\n\n", addr(portOf("signatory"), offset), dataDir)
 	fmt.Print(b.String())
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// createSigningKey writes a new Ed25519 private key (PKCS#8 PEM) to path unless one
+// is there: the portal's signing key for the local stack. Production's comes from a
+// secret.
+func createSigningKey(path string) error {
+	if fileExists(path) {
+		return nil
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate the portal's signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("encode the portal's signing key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create the data directory: %w", err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return fmt.Errorf("write the portal's signing key: %w", err)
+	}
+	return nil
 }

@@ -258,8 +258,8 @@ func isUp(line string) bool {
 // freeOffset finds a port offset at which every port the stack listens on is free.
 func freeOffset(tb testing.TB) int {
 	tb.Helper()
-	ports := []int{natsPort, mongoPort, issuerPort, smtpPort, mailUIPort, portalPort}
-	for _, s := range services {
+	ports := []int{natsPort, mongoPort, issuerPort, smtpPort, mailUIPort}
+	for _, s := range append(services, portal) {
 		ports = append(ports, s.port, s.port+adminOffset)
 	}
 	for range 50 {

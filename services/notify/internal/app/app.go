@@ -488,6 +488,15 @@ func (a *App) retry(ctx context.Context) (int, error) {
 	}
 	sent := 0
 	for _, d := range due {
+		if d.Kind == KindSigninLink {
+			// Its log entry has no link to send (see SendSigninLink); a sender that
+			// died mid-send leaves the person to ask for another link.
+			d.Status, d.LastError, d.UpdatedAt = StatusGivenUp, "sign-in links are not retried", now
+			if err := a.deliveries.Record(ctx, d); err != nil {
+				return sent, err
+			}
+			continue
+		}
 		ok, err := a.deliver(ctx, d, d.Attempts+1)
 		if err != nil {
 			return sent, err

@@ -19,6 +19,7 @@ const (
 	DurableOrganisations = "notify-organisations"
 	DurableFund          = "notify-fund"
 	DurableReview        = "notify-review"
+	DurablePortal        = "notify-portal"
 )
 
 // Review tells reviewers of their assignments, reminds them before the deadline
@@ -232,3 +233,17 @@ func application(id, org, title string, applicant events.Person) app.Application
 }
 
 func person(p events.Person) mail.Person { return mail.Person{Name: p.Name, Email: p.Email} }
+
+// Portal sends the portal's sign-in links. Each is independent of the others, so
+// several go at once; the delivery log's unique key makes a redelivery send nothing.
+func Portal(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamPortal, Durable: DurablePortal, MaxAckPending: 16, Workers: 16, Idempotent: true,
+		FilterSubjects: []string{events.SubjectSigninLinkRequested}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		p, err := events.Decode[events.SigninLinkRequestedV1](e)
+		if err != nil {
+			return bus.Permanent(err)
+		}
+		return a.SendSigninLink(ctx, e.ID, app.SigninLink{To: mail.Person{Name: p.Name, Email: p.Email}, Link: p.Link, Expires: p.ExpiresAt})
+	}
+}

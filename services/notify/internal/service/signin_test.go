@@ -1,0 +1,83 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// A sign-in link requested by the portal is emailed once, however often the event
+// arrives; one that expired before notify saw it is not sent; and the delivery log
+// (in the database and through the API) keeps the email without the link.
+func TestSigninLinkIsSentOnceAndNotKeptInTheLog(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+	h := start(t, 1, now)
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "Zm9yIHRoZSB0ZXN0IG9ubHksIG5vdCBhIHJlYWwgc2VjcmV0"
+	send := func(id string, p events.SigninLinkRequestedV1) {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: id, Source: "/tc/portal", Type: p.EventType(), AggregateType: "signin", AggregateID: "p-1", Version: 1, Time: now, Data: data}
+		m := bus.Message(e)
+		m.Header.Set("Nats-Msg-Id", fmt.Sprintf("%s-%d", id, time.Now().UnixNano())) // a redelivery JetStream keeps
+		if _, err := h.env.JS.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := events.SigninLinkRequestedV1{Email: "lead@exampleton.ac.uk", Name: "Sam Patel",
+		Link: "https://portal.example.org/signin/" + secret, ExpiresAt: now.Add(15 * time.Minute)}
+	send("link-1", link)
+	send("link-1", link)
+	stale := link
+	stale.Link, stale.ExpiresAt = "https://portal.example.org/signin/stale"+secret, now.Add(-time.Second)
+	send("link-2", stale)
+	h.waitForConsumer(events.StreamPortal, "notify-portal")
+
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(h.box.all()); n != 1 {
+			return fmt.Errorf("%d emails, want 1", n)
+		}
+		return nil
+	})
+	m := h.box.all()[0]
+	if strings.Join(m.To, ",") != "lead@exampleton.ac.uk" || !strings.Contains(m.Text, link.Link) || !strings.Contains(m.Subject, "sign-in link") {
+		t.Fatalf("email %+v: want the link, to the lead", m)
+	}
+	if !strings.Contains(m.Text, "Monday 1 March 2027, 08:15 GMT") {
+		t.Errorf("the email does not say until when the link works: %s", m.Text)
+	}
+
+	ops := h.http.Token(auth.RoleOps, "")
+	api := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries", ops, nil))
+	var docs []bson.M
+	cur, err := h.svcs[0].DB.Collection("deliveries").Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := json.Marshal(docs)
+	if len(docs) != 1 || !strings.Contains(string(stored), "signin_link") || !strings.Contains(string(stored), "removed from the log") {
+		t.Fatalf("delivery log = %s, want one sign-in email with the link removed", stored)
+	}
+	for what, s := range map[string]string{"the database": string(stored), "the API": string(api.Body)} {
+		if strings.Contains(s, secret) {
+			t.Errorf("%s keeps the link's secret: %s", what, s)
+		}
+	}
+}

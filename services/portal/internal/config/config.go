@@ -1,0 +1,184 @@
+// Package config is the portal's configuration, read from the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	libconfig "github.com/itss/techcommit/libs/config"
+)
+
+// Config is everything the portal reads at start-up. It shares the services'
+// listener, database, bus and telemetry settings but not their token verification:
+// the portal accepts no bearer tokens, it signs its own for the people signed in.
+type Config struct {
+	HTTP      HTTP
+	Mongo     libconfig.Mongo
+	NATS      libconfig.NATS
+	Telemetry libconfig.Telemetry
+	Portal    Portal
+}
+
+// HTTP configures the portal's listeners. It has the services' keys for what the
+// portal shares with them, and none of their API's (rate limits per principal, body
+// limits for JSON): its forms are small and bounded in the pages themselves.
+type HTTP struct {
+	Addr            string        `env:"HTTP_ADDR"`
+	AdminAddr       string        `env:"ADMIN_ADDR"`
+	RequestTimeout  time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
+	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	// TrustedProxies lists the proxies (addresses or CIDR networks) whose
+	// X-Forwarded-For names the client, for the sign-in form's limit per client.
+	TrustedProxies []string `env:"HTTP_TRUSTED_PROXIES" envSeparator:","`
+	// HSTSMaxAge is the Strict-Transport-Security max-age in seconds; 0 sends none.
+	HSTSMaxAge int `env:"HTTP_HSTS_MAX_AGE" envDefault:"0"`
+}
+
+// Proxies parses TrustedProxies.
+func (h HTTP) Proxies() ([]netip.Prefix, error) {
+	return libconfig.Edge{TrustedProxies: h.TrustedProxies}.Proxies()
+}
+
+// Portal is the portal's own behaviour. Nothing that decides where people are sent,
+// which key signs their tokens or which services are called has a default: a portal
+// told nothing would otherwise link people to a development address or sign with a
+// key nobody trusts, and fail in front of them instead of at start-up.
+type Portal struct {
+	// PublicURL is the portal's address as people reach it (sign-in links point
+	// there). It is also the issuer of the tokens the portal signs, so services
+	// set AUTH_PORTAL_ISSUER to it.
+	PublicURL string `env:"PORTAL_PUBLIC_URL"`
+	// SigningKeyFile holds the Ed25519 private key (PKCS#8 PEM) the portal signs
+	// its tokens with; its public half is served at /.well-known/jwks.json.
+	SigningKeyFile string `env:"PORTAL_SIGNING_KEY_FILE"`
+	// The services' API addresses the portal calls for the person signed in.
+	SignatoryURL string `env:"PORTAL_SIGNATORY_URL"`
+	ReviewURL    string `env:"PORTAL_REVIEW_URL"`
+	NotifyURL    string `env:"PORTAL_NOTIFY_URL"`
+	FundURL      string `env:"PORTAL_FUND_URL"`
+	// The audience each service accepts (its AUTH_AUDIENCE), written into the
+	// tokens the portal signs for it. A wrong one fails closed: the service refuses.
+	SignatoryAudience string `env:"PORTAL_SIGNATORY_AUDIENCE" envDefault:"tc-signatory"`
+	ReviewAudience    string `env:"PORTAL_REVIEW_AUDIENCE" envDefault:"tc-review"`
+	NotifyAudience    string `env:"PORTAL_NOTIFY_AUDIENCE" envDefault:"tc-notify"`
+	FundAudience      string `env:"PORTAL_FUND_AUDIENCE" envDefault:"tc-fund"`
+	// InsecureCookies drops the Secure attribute of the sign-in cookie and allows a
+	// plain http:// PublicURL: only for a local development stack, which has no TLS.
+	InsecureCookies bool `env:"PORTAL_INSECURE_COOKIES"`
+	// SessionLifetime is how long a sign-in lasts.
+	SessionLifetime time.Duration `env:"PORTAL_SESSION_LIFETIME" envDefault:"8h"`
+	// SigninPerAddress bounds the sign-in links asked for one email address in
+	// 15 minutes, and SigninPerClient the sign-in requests of one client address in
+	// a minute, so that nobody can fill an inbox or walk the list of addresses.
+	SigninPerAddress int `env:"PORTAL_SIGNIN_PER_ADDRESS" envDefault:"3"`
+	SigninPerClient  int `env:"PORTAL_SIGNIN_PER_CLIENT" envDefault:"10"`
+}
+
+// Default returns the configuration for the local stack, before the environment is
+// read: only the listeners, which bind to this machine alone, have addresses.
+func Default() Config {
+	var c Config
+	if err := libconfig.Defaults(&c); err != nil {
+		panic(err) // the tags are constants: a failure here is a bug caught by any test
+	}
+	c.HTTP.Addr = "127.0.0.1:8080"
+	c.HTTP.AdminAddr = "127.0.0.1:9080"
+	c.Mongo.Database = "portal"
+	return c
+}
+
+// Load reads the environment over the defaults and validates the result.
+func Load() (Config, error) {
+	c := Default()
+	err := libconfig.Load(&c)
+	return c, err
+}
+
+// LoadFrom is Load with an explicit environment; tests use it.
+func LoadFrom(environ map[string]string) (Config, error) {
+	c := Default()
+	err := libconfig.LoadFrom(&c, environ)
+	return c, err
+}
+
+// Validate reports every problem at once, naming each variable.
+func (c Config) Validate() error {
+	var errs []error
+	required := func(key, value string) bool {
+		if value == "" {
+			errs = append(errs, fmt.Errorf("%s must be set", key))
+			return false
+		}
+		return true
+	}
+	required("HTTP_ADDR", c.HTTP.Addr)
+	if required("ADMIN_ADDR", c.HTTP.AdminAddr) && c.HTTP.AdminAddr == c.HTTP.Addr {
+		errs = append(errs, fmt.Errorf("ADMIN_ADDR %q must differ from HTTP_ADDR", c.HTTP.AdminAddr))
+	}
+	if _, err := c.HTTP.Proxies(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.HTTP.RequestTimeout < time.Second || c.HTTP.ShutdownTimeout < 0 || c.HTTP.HSTSMaxAge < 0 {
+		errs = append(errs, errors.New("HTTP_REQUEST_TIMEOUT must be at least 1s, HTTP_SHUTDOWN_TIMEOUT and HTTP_HSTS_MAX_AGE not negative"))
+	}
+	if required("MONGO_URI", c.Mongo.URI) &&
+		!strings.HasPrefix(c.Mongo.URI, "mongodb://") && !strings.HasPrefix(c.Mongo.URI, "mongodb+srv://") {
+		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", c.Mongo.URI))
+	}
+	required("MONGO_DATABASE", c.Mongo.Database)
+	if required("NATS_URL", c.NATS.URL) &&
+		!strings.HasPrefix(c.NATS.URL, "nats://") && !strings.HasPrefix(c.NATS.URL, "tls://") {
+		errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", c.NATS.URL))
+	}
+	if c.NATS.StreamReplicas < 1 || c.NATS.StreamReplicas > 5 {
+		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", c.NATS.StreamReplicas))
+	}
+	switch c.Telemetry.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL %q must be one of debug, info, warn, error", c.Telemetry.LogLevel))
+	}
+	p := c.Portal
+	if required("PORTAL_PUBLIC_URL", p.PublicURL) {
+		if err := checkBaseURL(p.PublicURL, p.InsecureCookies); err != nil {
+			errs = append(errs, fmt.Errorf("PORTAL_PUBLIC_URL %w (plain http:// only with PORTAL_INSECURE_COOKIES=true, for a local development stack)", err))
+		}
+	}
+	required("PORTAL_SIGNING_KEY_FILE", p.SigningKeyFile)
+	for _, s := range []struct{ key, value string }{
+		{"PORTAL_SIGNATORY_URL", p.SignatoryURL}, {"PORTAL_REVIEW_URL", p.ReviewURL},
+		{"PORTAL_NOTIFY_URL", p.NotifyURL}, {"PORTAL_FUND_URL", p.FundURL},
+	} {
+		// Services inside the cluster may be reached over plain http (the mesh or
+		// network policy protects them); the address must still be absolute.
+		if required(s.key, s.value) {
+			if err := checkBaseURL(s.value, true); err != nil {
+				errs = append(errs, fmt.Errorf("%s %w", s.key, err))
+			}
+		}
+	}
+	if p.SessionLifetime < time.Minute || p.SessionLifetime > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("PORTAL_SESSION_LIFETIME %s must be between 1m and 24h", p.SessionLifetime))
+	}
+	if p.SigninPerAddress < 1 || p.SigninPerClient < 1 {
+		errs = append(errs, errors.New("PORTAL_SIGNIN_PER_ADDRESS and PORTAL_SIGNIN_PER_CLIENT must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// checkBaseURL accepts an absolute https address (or http when allowed) with no
+// query, fragment or trailing slash, which paths are appended to.
+func checkBaseURL(s string, allowHTTP bool) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") {
+		return fmt.Errorf("%q must be an absolute address without a trailing slash, query or fragment", s)
+	}
+	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
+		return fmt.Errorf("%q must be https://", s)
+	}
+	return nil
+}

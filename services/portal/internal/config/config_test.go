@@ -1,0 +1,62 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// env is a complete production-like environment.
+func env() map[string]string {
+	return map[string]string{
+		"MONGO_URI": "mongodb://db", "NATS_URL": "nats://bus",
+		"PORTAL_PUBLIC_URL": "https://portal.example.org", "PORTAL_SIGNING_KEY_FILE": "/secrets/portal.pem",
+		"PORTAL_SIGNATORY_URL": "http://signatory:8081", "PORTAL_REVIEW_URL": "http://review:8082",
+		"PORTAL_NOTIFY_URL": "http://notify:8083", "PORTAL_FUND_URL": "http://fund:8084",
+	}
+}
+
+// A portal told nothing does not start, and says every variable it misses at once:
+// only its own listeners have local defaults.
+func TestNothingTrustedOrAddressedByDefault(t *testing.T) {
+	t.Parallel()
+	_, err := LoadFrom(map[string]string{})
+	if err == nil {
+		t.Fatal("an empty environment was accepted")
+	}
+	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE",
+		"PORTAL_SIGNATORY_URL", "PORTAL_REVIEW_URL", "PORTAL_NOTIFY_URL", "PORTAL_FUND_URL"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("the error does not name %s: %v", key, err)
+		}
+	}
+	c := Default()
+	if c.HTTP.Addr != "127.0.0.1:8080" || c.HTTP.AdminAddr != "127.0.0.1:9080" {
+		t.Errorf("listeners = %s, %s; want 127.0.0.1:8080 and 127.0.0.1:9080", c.HTTP.Addr, c.HTTP.AdminAddr)
+	}
+}
+
+func TestCompleteEnvironmentLoads(t *testing.T) {
+	t.Parallel()
+	c, err := LoadFrom(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Portal.InsecureCookies {
+		t.Error("cookies are insecure unless asked")
+	}
+}
+
+// Sign-in cookies and links travel over https outside a local stack: a plain
+// http:// public address is refused unless the local-development setting says so.
+func TestPlainHTTPPublicURLOnlyForLocalDevelopment(t *testing.T) {
+	t.Parallel()
+	e := env()
+	e["PORTAL_PUBLIC_URL"] = "http://127.0.0.1:8080"
+	if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_PUBLIC_URL") {
+		t.Fatalf("http public URL without PORTAL_INSECURE_COOKIES: err = %v", err)
+	}
+	e["PORTAL_INSECURE_COOKIES"] = "true"
+	if _, err := LoadFrom(e); err != nil {
+		t.Fatal(err)
+	}
+}

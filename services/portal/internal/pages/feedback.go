@@ -1,0 +1,65 @@
+package pages
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+)
+
+type scoreRow struct{ Theme, Score string }
+
+type feedbackData struct {
+	OrgID, SubmissionID string
+	Scores              []scoreRow
+	Paragraphs          []string
+}
+
+// feedback is the released feedback on one of the lead's submissions, where the
+// email that announces it links. The review service decides whether it is released
+// and whether the submission is the organisation's.
+func (h *Handler) feedback(w http.ResponseWriter, r *http.Request) {
+	org, set, ok := h.leadOf(w, r)
+	if !ok {
+		return
+	}
+	submission := r.PathValue("submission")
+	resp, err := set.Review.GetFeedbackWithResponse(r.Context(), submission)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	data := feedbackData{OrgID: org, SubmissionID: submission}
+	for _, s := range resp.JSON200.Scores {
+		data.Scores = append(data.Scores, scoreRow{Theme: themeName(string(s.Theme)), Score: fmt.Sprintf("%.1f out of 4", s.Score)})
+	}
+	for _, p := range strings.Split(resp.JSON200.Feedback, "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			data.Paragraphs = append(data.Paragraphs, p)
+		}
+	}
+	h.show(w, r, http.StatusOK, "feedback", "Feedback on your submission", nil, data)
+}
+
+// reviewLink is where an assignment email links: the assignments page, through
+// sign-in, until the review form has a page of its own.
+func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.asReviewerOnly(w, r); !ok {
+		return
+	}
+	http.Redirect(w, r, "/reviews", http.StatusSeeOther)
+}
+
+// themeName is how a theme of the Commitment reads on a page.
+func themeName(t string) string {
+	if t == "" {
+		return t
+	}
+	s := strings.ReplaceAll(t, "_", " ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}

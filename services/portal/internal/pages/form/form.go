@@ -1,0 +1,79 @@
+// Package form decodes and checks the portal's forms, apart from the handlers, so
+// that what a person typed and what is wrong with it are plain values.
+package form
+
+import (
+	"net/mail"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/itss/techcommit/services/portal/internal/templates"
+)
+
+// Errors are a form's problems, one per field, in the order of the fields.
+type Errors []templates.FieldError
+
+func (e *Errors) add(field, msg string) {
+	*e = append(*e, templates.FieldError{Field: field, Message: msg})
+}
+
+// Signin is the sign-in form: one email address.
+type Signin struct {
+	Email string
+}
+
+// ParseSignin reads the sign-in form. Its messages follow the GOV.UK pattern for an
+// email address.
+func ParseSignin(v url.Values) (Signin, Errors) {
+	f := Signin{Email: strings.TrimSpace(v.Get("email"))}
+	var errs Errors
+	switch a, err := mail.ParseAddress(f.Email); {
+	case f.Email == "":
+		errs.add("email", "Enter your email address")
+	case len(f.Email) > 254 || err != nil || a.Address != f.Email || !strings.Contains(f.Email[strings.LastIndex(f.Email, "@")+1:], "."):
+		errs.add("email", "Enter an email address in the correct format, like name@example.ac.uk")
+	}
+	return f, errs
+}
+
+// Directory is the directory's search.
+type Directory struct {
+	Name string
+	Kind string
+}
+
+// ParseDirectory reads the directory's search.
+func ParseDirectory(v url.Values) (Directory, Errors) {
+	f := Directory{Name: strings.TrimSpace(v.Get("name")), Kind: v.Get("kind")}
+	var errs Errors
+	if utf8.RuneCountInString(f.Name) > 200 {
+		errs.add("name", "Name must be 200 characters or fewer")
+	}
+	switch f.Kind {
+	case "", "signatory", "supporter":
+	default:
+		errs.add("kind", "Select signatory, supporter or any")
+		f.Kind = ""
+	}
+	return f, errs
+}
+
+// Respond is a reviewer's answer to an assignment.
+type Respond struct {
+	Accept bool
+	Reason string
+}
+
+// ParseRespond reads an accept or decline.
+func ParseRespond(v url.Values) (Respond, Errors) {
+	f := Respond{Accept: v.Get("accept") == "true", Reason: strings.TrimSpace(v.Get("reason"))}
+	var errs Errors
+	if !f.Accept && f.Reason == "" {
+		errs.add("reason", "Enter why you are declining")
+	}
+	if utf8.RuneCountInString(f.Reason) > 500 {
+		errs.add("reason", "Reason must be 500 characters or fewer")
+	}
+	return f, errs
+}

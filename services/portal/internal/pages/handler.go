@@ -1,0 +1,161 @@
+// Package pages is the portal's web pages: one file per page action, forms decoded
+// in form/, every URL in routes.go.
+package pages
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/ratelimit"
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+)
+
+// Handler serves the pages.
+type Handler struct {
+	render        *templates.Renderer
+	people        *signin.People
+	sessions      *signin.Sessions
+	links         *signin.Links
+	requester     *signin.Requester
+	minter        *signin.Minter
+	clients       *clients.Clients
+	ops           signin.OpsFlow
+	clock         clock.Clock
+	logger        *slog.Logger
+	proxies       []netip.Prefix
+	secureCookies bool
+	hstsMaxAge    int
+	timeout       time.Duration
+}
+
+// Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is
+// plugged in: /signin/ops then says it is not available.
+type Deps struct {
+	People        *signin.People
+	Sessions      *signin.Sessions
+	Links         *signin.Links
+	Requester     *signin.Requester
+	Minter        *signin.Minter
+	Clients       *clients.Clients
+	Ops           signin.OpsFlow
+	Clock         clock.Clock
+	Logger        *slog.Logger
+	Proxies       []netip.Prefix
+	SecureCookies bool
+	HSTSMaxAge    int
+	// RequestTimeout bounds a page's work, its calls to the services included.
+	RequestTimeout time.Duration
+}
+
+// New checks its dependencies and parses the templates.
+func New(d Deps) (*Handler, error) {
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 10 * time.Second
+	}
+	if d.People == nil || d.Sessions == nil || d.Links == nil || d.Requester == nil || d.Minter == nil || d.Clients == nil || d.Clock == nil || d.Logger == nil {
+		return nil, errors.New("pages: people, sessions, links, requester, minter, clients, clock and logger are required")
+	}
+	r, err := templates.New()
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
+		clients: d.Clients, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
+		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout}, nil
+}
+
+// show renders a page for the visitor of r.
+func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name, title string, errs []templates.FieldError, data any) {
+	p := templates.Page{Title: title, Errors: errs, Data: data}
+	if v, ok := visitorFrom(r.Context()); ok {
+		name := v.session.Name
+		if name == "" {
+			name = v.person.Name()
+		}
+		p.Person = &templates.Person{Name: name}
+	}
+	if err := h.render.Render(w, status, name, p); err != nil {
+		h.logger.ErrorContext(r.Context(), "render page", "route", r.Pattern, "error", err)
+		http.Error(w, "Sorry, something went wrong.", http.StatusInternalServerError)
+	}
+}
+
+// message is a page that only says something.
+type message struct {
+	Message, Link, LinkText string
+}
+
+func (h *Handler) say(w http.ResponseWriter, r *http.Request, status int, title, text string) {
+	h.show(w, r, status, "message", title, nil, message{Message: text})
+}
+
+// fail logs an unexpected error and shows a page that says so without detail.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.logger.ErrorContext(r.Context(), "page failed", "route", r.Pattern, "error", err)
+	h.say(w, r, http.StatusInternalServerError, "Sorry, there is a problem with the service", "Try again later.")
+}
+
+// serviceProblem shows what a service answered when it refused a call that was not
+// about a form's fields.
+func (h *Handler) serviceProblem(w http.ResponseWriter, r *http.Request, p *clients.Problem) {
+	switch {
+	case p.Status == http.StatusNotFound || p.Status == http.StatusForbidden:
+		h.notFound(w, r)
+	case p.Status == http.StatusTooManyRequests:
+		h.say(w, r, http.StatusTooManyRequests, "Too many requests", "Wait a minute and try again.")
+	case p.Status >= 500:
+		h.fail(w, r, p)
+	default:
+		h.say(w, r, p.Status, "There is a problem", p.Detail)
+	}
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.say(w, r, http.StatusNotFound, "Page not found", "If you typed the address, check it is correct. If you followed a link, you may need to sign in as the person it was sent to.")
+}
+
+func (h *Handler) crossOrigin(w http.ResponseWriter, r *http.Request) {
+	h.say(w, r, http.StatusForbidden, "This form was sent from another site", "Go back to the page on this site and send it from there.")
+}
+
+// signedIn sends a visitor who is not signed in to the sign-in page, remembering
+// where they were going.
+func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := visitorFrom(r.Context()); !ok {
+			if r.Method == http.MethodGet {
+				http.SetCookie(w, h.cookie(nextCookie, r.URL.Path, 1800))
+			}
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// nextCookie remembers the page a visitor was going to when sent to sign in.
+const nextCookie = "tc_next"
+
+// localPath accepts only a path on this site, so that the remembered page cannot
+// send anyone elsewhere.
+func localPath(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.Contains(p, "\\") && len(p) < 300
+}
+
+func (h *Handler) client(r *http.Request) string { return ratelimit.ClientAddr(r, h.proxies) }
+
+func staticFiles(files fs.FS) http.Handler {
+	fileServer := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,151 @@
+package pages
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+
+	sigapi "github.com/itss/techcommit/services/signatory/api"
+)
+
+type accountData struct {
+	Leads    []signin.Lead
+	Reviewer bool
+	Known    bool
+	Ops      bool
+}
+
+func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
+	v, _ := visitorFrom(r.Context())
+	data := accountData{Leads: v.person.Leads, Reviewer: v.person.Reviewer != nil, Known: v.person.Known() || v.session.Ops, Ops: v.session.Ops}
+	h.show(w, r, http.StatusOK, "account", "Your pages", nil, data)
+}
+
+// leadOf returns the clients acting as the visitor, the lead of the organisation in
+// the path. Anyone else (another organisation's lead, a reviewer) gets "page not
+// found": the page neither shows nor admits the organisation's records.
+func (h *Handler) leadOf(w http.ResponseWriter, r *http.Request) (string, *clients.Set, bool) {
+	v, _ := visitorFrom(r.Context())
+	org := r.PathValue("org")
+	if _, ok := v.person.LeadOf(org); !ok {
+		h.notFound(w, r)
+		return "", nil, false
+	}
+	set, err := h.clients.For(v.person.AsLead(org))
+	if err != nil {
+		h.fail(w, r, err)
+		return "", nil, false
+	}
+	return org, set, true
+}
+
+type orgSummary struct {
+	ID, Name, Status, Contact, PlanPage string
+}
+
+type obligationRow struct {
+	What, Opens, Due, Status, StatusText string
+}
+
+type obligationsData struct {
+	Org         orgSummary
+	Obligations []obligationRow
+	CalendarURL string
+}
+
+// obligations is the lead's page of their organisation: its status and contact, the
+// obligations with their dates and days left, and the calendar feed.
+func (h *Handler) obligations(w http.ResponseWriter, r *http.Request) {
+	org, set, ok := h.leadOf(w, r)
+	if !ok {
+		return
+	}
+	orgResp, err := set.Signatory.GetOrganisationWithResponse(r.Context(), org)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(orgResp.HTTPResponse, orgResp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	o := orgResp.JSON200
+	data := obligationsData{Org: orgSummary{ID: o.Id, Name: o.Name, Status: string(o.Status)}}
+	if o.PointOfContact != nil {
+		data.Org.Contact = o.PointOfContact.Name
+	}
+	if o.PlanPage != nil {
+		data.Org.PlanPage = *o.PlanPage
+	}
+	limit := 200
+	obResp, err := set.Signatory.ListObligationsWithResponse(r.Context(), org, &sigapi.ListObligationsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(obResp.HTTPResponse, obResp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	for _, ob := range obResp.JSON200.Items {
+		data.Obligations = append(data.Obligations, obligationRow{What: obligationKind(string(ob.Kind), ob.Cycle),
+			Opens: longDate(ob.WindowOpens.Time), Due: longDate(ob.Due.Time), Status: string(ob.Status), StatusText: obligationStatus(ob)})
+	}
+	// The calendar is a convenience: the page stands without it when notify is down.
+	if cal, err := set.Notify.GetCalendarURLWithResponse(r.Context(), org); err == nil && cal.JSON200 != nil {
+		data.CalendarURL = cal.JSON200.Url
+	} else if err != nil {
+		h.logger.WarnContext(r.Context(), "calendar address unavailable", "error", err)
+	}
+	h.show(w, r, http.StatusOK, "obligations", "Your organisation", nil, data)
+}
+
+func (h *Handler) calendarRotate(w http.ResponseWriter, r *http.Request) {
+	org, set, ok := h.leadOf(w, r)
+	if !ok {
+		return
+	}
+	resp, err := set.Notify.RotateCalendarWithResponse(r.Context(), org)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	http.Redirect(w, r, "/obligations/"+org, http.StatusSeeOther)
+}
+
+func obligationKind(kind string, cycle int) string {
+	switch kind {
+	case "action_plan":
+		return "Action plan"
+	case "self_assessment_and_action_plan":
+		return fmt.Sprintf("Self-assessment and action plan (cycle %d)", cycle)
+	}
+	return kind
+}
+
+func obligationStatus(ob sigapi.Obligation) string {
+	switch {
+	case ob.Status == "open" && ob.DaysLeft != nil && *ob.DaysLeft == 0:
+		return "Due today"
+	case ob.Status == "open" && ob.DaysLeft != nil:
+		return plural(*ob.DaysLeft, "day") + " left"
+	case ob.Status == "overdue" && ob.DaysOverdue != nil:
+		return plural(*ob.DaysOverdue, "day") + " overdue"
+	case ob.Status == "met" && ob.MetOn != nil:
+		return "Met on " + longDate(ob.MetOn.Time)
+	}
+	return string(ob.Status)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

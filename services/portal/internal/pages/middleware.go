@@ -1,0 +1,173 @@
+package pages
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/itss/techcommit/services/portal/internal/signin"
+)
+
+// contentSecurityPolicy allows the portal's own stylesheet and nothing else: no
+// script at all (every journey works without one), no framing, forms posting only
+// back to the portal.
+const contentSecurityPolicy = "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; " +
+	"form-action 'self'; frame-ancestors 'none'; img-src 'self'; style-src 'self'"
+
+// headers sets the security headers of every answer.
+func headers(hstsMaxAge int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		// A sign-in link's secret is in its path: no page sends its address onwards.
+		h.Set("Referrer-Policy", "no-referrer")
+		if hstsMaxAge > 0 {
+			h.Set("Strict-Transport-Security", fmt.Sprintf("max-age=%d; includeSubDomains", hstsMaxAge))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status written, for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status  int
+	pattern string // the route matched, set by routed
+}
+
+// routed remembers the route the mux matched for the access log, which sees the
+// request before the mux (and before the copies other middleware make of it).
+func routed(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if sw, ok := w.(*statusWriter); ok {
+			sw.pattern = r.Pattern
+		}
+	})
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// accessLog logs each request by its route pattern, never its path or query: a
+// sign-in link's secret is in the path, and a search may be a person's name.
+func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				logger.ErrorContext(r.Context(), "page panicked", "route", sw.pattern, "panic", fmt.Sprint(v))
+				if sw.status == 0 {
+					http.Error(sw, "Sorry, something went wrong.", http.StatusInternalServerError)
+				}
+			}
+			logger.InfoContext(r.Context(), "request", "method", r.Method, "route", sw.pattern, "status", sw.status,
+				"duration_ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// deadline bounds a request's work: a service that hangs does not hold a page, or
+// the person waiting for it, for longer than HTTP_REQUEST_TIMEOUT.
+func deadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// noStore keeps a page out of every cache: pages show a person's own records.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// visitor is who is asking: nobody, a person in the records, or ops staff.
+type visitor struct {
+	session signin.Session
+	person  signin.Person
+	secret  string
+}
+
+type visitorKey struct{}
+
+func visitorFrom(ctx context.Context) (*visitor, bool) {
+	v, ok := ctx.Value(visitorKey{}).(*visitor)
+	return v, ok
+}
+
+// session puts the signed-in visitor, if any, in the request's context. Who they
+// are is looked up afresh in the records on every request, so that a lead their
+// organisation replaced, or a reviewer removed from the pool, loses access at once.
+func (h *Handler) session(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(h.cookieName())
+		if err != nil || c.Value == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, ok, err := h.sessions.Get(r.Context(), c.Value)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if !ok {
+			h.clearCookie(w)
+			next.ServeHTTP(w, r)
+			return
+		}
+		v := &visitor{session: sess, secret: c.Value}
+		if !sess.Ops {
+			if v.person, err = h.people.Lookup(r.Context(), sess.Email); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), visitorKey{}, v)))
+	})
+}
+
+// cookieName is __Host- prefixed when the cookie is Secure, so that the browser
+// accepts it only from this host over https, for every path.
+func (h *Handler) cookieName() string {
+	if h.secureCookies {
+		return "__Host-tc_session"
+	}
+	return "tc_session"
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, secret string) {
+	http.SetCookie(w, h.cookie(h.cookieName(), secret, int(h.sessions.Lifetime().Seconds())))
+}
+
+func (h *Handler) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, h.cookie(h.cookieName(), "", -1))
+}
+
+// cookie is every cookie the portal sets: for the whole site, out of scripts'
+// reach, sent on top-level navigation from elsewhere (a link in an email) but not on
+// another site's posts, and only over https outside local development.
+func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
+	// #nosec G124 -- Secure is false only with PORTAL_INSECURE_COOKIES, which a local stack on plain http sets (a Secure cookie is never sent back over http)
+	return &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: h.secureCookies, SameSite: http.SameSiteLaxMode, MaxAge: maxAge}
+}

@@ -1,0 +1,146 @@
+package pages
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	_ "time/tzdata" // dates are shown on the London clock wherever the portal runs
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+
+	fundapi "github.com/itss/techcommit/services/fund/api"
+	sigapi "github.com/itss/techcommit/services/signatory/api"
+)
+
+// directoryPages bounds the directory pages read for one search: 150 organisations
+// today fit in one; the bound keeps a grown directory from making a page slow.
+const directoryPages = 5
+
+type directoryEntry struct {
+	Name, Kind, Joined, Website, PlanPage string
+}
+
+type directoryData struct {
+	form.Directory
+	Entries []directoryEntry
+}
+
+// directory lists the organisations the signatory service lists publicly, filtered
+// by kind there and by name here (the service has no name search).
+func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
+	f, errs := form.ParseDirectory(r.URL.Query())
+	data := directoryData{Directory: f}
+	if len(errs) > 0 {
+		h.show(w, r, http.StatusBadRequest, "directory", "Directory", errs, data)
+		return
+	}
+	set, err := h.clients.Public()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	limit := 200
+	params := sigapi.ListDirectoryParams{Limit: &limit}
+	if f.Kind != "" {
+		kind := sigapi.Kind(f.Kind)
+		params.Kind = &kind
+	}
+	name := strings.ToLower(f.Name)
+	for range directoryPages {
+		resp, err := set.Signatory.ListDirectoryWithResponse(r.Context(), &params)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		for _, e := range resp.JSON200.Items {
+			if name != "" && !strings.Contains(strings.ToLower(string(e.Name)), name) {
+				continue
+			}
+			entry := directoryEntry{Name: string(e.Name), Kind: string(e.Kind), Joined: longDate(e.AnnouncedOn.Time)}
+			if e.Website != nil {
+				entry.Website = string(*e.Website)
+			}
+			if e.PlanPage != nil {
+				entry.PlanPage = string(*e.PlanPage)
+			}
+			data.Entries = append(data.Entries, entry)
+		}
+		if resp.JSON200.NextCursor == nil {
+			break
+		}
+		params.Cursor = resp.JSON200.NextCursor
+	}
+	h.show(w, r, http.StatusOK, "directory", "Directory", nil, data)
+}
+
+type roundRow struct{ Name, Closes, Awards string }
+
+type roundsData struct{ Rounds []roundRow }
+
+func (h *Handler) rounds(w http.ResponseWriter, r *http.Request) {
+	set, err := h.clients.Public()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	status := fundapi.ListRoundsParamsStatusOpen
+	limit := 200
+	resp, err := set.Fund.ListRoundsWithResponse(r.Context(), &fundapi.ListRoundsParams{Status: &status, Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	var data roundsData
+	for _, rd := range resp.JSON200.Items {
+		data.Rounds = append(data.Rounds, roundRow{Name: rd.Name, Closes: longTime(rd.Closes),
+			Awards: fmt.Sprintf("%s to %s", pounds(rd.MinAwardPence), pounds(rd.MaxAwardPence))})
+	}
+	h.show(w, r, http.StatusOK, "rounds", "Open fund rounds", nil, data)
+}
+
+// london is the one zone dates are shown in.
+var london = func() *time.Location {
+	l, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err) // the binary embeds the zone database (time/tzdata in main)
+	}
+	return l
+}()
+
+// longDate is a day in the suite's one style: "Friday 4 December 2026".
+func longDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("Monday 2 January 2006")
+}
+
+// longTime is a moment in the suite's one style: "Friday 4 December 2026, 17:00 GMT".
+func longTime(t time.Time) string {
+	return t.In(london).Format("Monday 2 January 2006, 15:04 MST")
+}
+
+func pounds(pence int64) string {
+	s := fmt.Sprintf("%d", pence/100)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if p := pence % 100; p != 0 {
+		return fmt.Sprintf("£%s.%02d", b.String(), p)
+	}
+	return "£" + b.String()
+}

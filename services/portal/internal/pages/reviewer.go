@@ -1,0 +1,134 @@
+package pages
+
+import (
+	"net/http"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	reviewapi "github.com/itss/techcommit/services/review/api"
+)
+
+type assignmentRow struct {
+	RoundID, RoundName, SubmissionID, Deadline, StatusText string
+	CanRespond                                             bool
+	Error                                                  string
+}
+
+type reviewsData struct{ Assignments []assignmentRow }
+
+// asReviewerOnly checks the visitor is a reviewer; anyone else gets "page not found".
+func (h *Handler) asReviewerOnly(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
+	v, _ := visitorFrom(r.Context())
+	p, ok := v.person.AsReviewer()
+	if !ok {
+		h.notFound(w, r)
+	}
+	return p, ok
+}
+
+// asReviewer returns the clients acting as the visitor, a reviewer; anyone else gets
+// "page not found".
+func (h *Handler) asReviewer(w http.ResponseWriter, r *http.Request) (*clients.Set, bool) {
+	p, ok := h.asReviewerOnly(w, r)
+	if !ok {
+		return nil, false
+	}
+	set, err := h.clients.For(p)
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
+	return set, true
+}
+
+func (h *Handler) reviews(w http.ResponseWriter, r *http.Request) {
+	h.showReviews(w, r, http.StatusOK, nil, "", "")
+}
+
+// showReviews renders the assignments, with errs against the one being answered.
+func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int, errs []templates.FieldError, round, submission string) {
+	set, ok := h.asReviewer(w, r)
+	if !ok {
+		return
+	}
+	limit := 200
+	resp, err := set.Review.MyAssignmentsWithResponse(r.Context(), &reviewapi.MyAssignmentsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	var data reviewsData
+	for _, a := range resp.JSON200.Items {
+		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId,
+			Deadline: longTime(a.ReviewDeadline), CanRespond: a.State == reviewapi.MyAssignmentStateAssigned}
+		switch {
+		case a.Reviewed:
+			row.StatusText = "Review submitted"
+		case a.Overdue:
+			row.StatusText = "Overdue"
+		case a.State == reviewapi.MyAssignmentStateAccepted:
+			row.StatusText = "Accepted"
+		default:
+			row.StatusText = "Waiting for your answer"
+		}
+		if a.RoundId == round && a.SubmissionId == submission && len(errs) > 0 {
+			row.Error = errs[0].Message
+		}
+		data.Assignments = append(data.Assignments, row)
+	}
+	// The summary links to the reason field of the assignment answered.
+	for i := range errs {
+		if errs[i].Field == "reason" {
+			errs[i].Field = "reason-" + round + "-" + submission
+		}
+	}
+	h.show(w, r, status, "reviews", "Your review assignments", errs, data)
+}
+
+func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
+	set, ok := h.asReviewer(w, r)
+	if !ok {
+		return
+	}
+	round, submission := r.PathValue("round"), r.PathValue("submission")
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	f, errs := form.ParseRespond(r.PostForm)
+	if len(errs) > 0 {
+		h.showReviews(w, r, http.StatusBadRequest, errs, round, submission)
+		return
+	}
+	body := reviewapi.RespondJSONRequestBody{Accept: f.Accept}
+	if !f.Accept {
+		body.Reason = &f.Reason
+	}
+	resp, err := set.Review.RespondWithResponse(r.Context(), round, submission, body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		// The service's field errors go beside the field they name; other refusals
+		// (not assigned, already answered) are shown as a page.
+		if fields := p.Fields(); len(fields) > 0 && p.Status == http.StatusBadRequest {
+			var errs []templates.FieldError
+			for _, fe := range fields {
+				errs = append(errs, templates.FieldError{Field: fe.Field, Message: fe.Message})
+			}
+			h.showReviews(w, r, http.StatusBadRequest, errs, round, submission)
+			return
+		}
+		h.serviceProblem(w, r, p)
+		return
+	}
+	http.Redirect(w, r, "/reviews", http.StatusSeeOther)
+}

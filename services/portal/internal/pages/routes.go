@@ -1,0 +1,51 @@
+package pages
+
+import (
+	"net/http"
+
+	"github.com/itss/techcommit/services/portal/static"
+)
+
+// maxFormBytes bounds a request's body.
+const maxFormBytes = 64 << 10
+
+// Routes is every URL the portal answers, at a glance. Forms are protected against
+// cross-origin posts as a whole (http.CrossOriginProtection refuses a non-safe
+// request that the browser says came from another site).
+func (h *Handler) Routes() http.Handler {
+	mux := http.NewServeMux()
+	page := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, noStore(f)) }
+
+	// Public.
+	page("GET /{$}", h.home)
+	page("GET /directory", h.directory)
+	page("GET /fund/rounds", h.rounds)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static.Files)))
+	mux.Handle("GET /.well-known/jwks.json", h.minter.JWKS())
+
+	// Signing in and out.
+	page("GET /signin", h.signinShow)
+	page("POST /signin", h.signinRequest)
+	page("GET /signin/{token}", h.signinLinkShow)
+	page("POST /signin/{token}", h.signinLinkUse)
+	page("GET /signin/ops", h.opsStart)
+	page("GET /auth/callback", h.opsFinish)
+	page("POST /signout", h.signout)
+
+	// A signed-in person's own pages.
+	page("GET /account", h.signedIn(h.account))
+	page("GET /obligations/{org}", h.signedIn(h.obligations))
+	page("POST /obligations/{org}/calendar/rotate", h.signedIn(h.calendarRotate))
+	page("GET /obligations/{org}/feedback/{submission}", h.signedIn(h.feedback))
+	page("GET /reviews", h.signedIn(h.reviews))
+	page("GET /reviews/{round}/{submission}", h.signedIn(h.reviewLink))
+	page("POST /reviews/{round}/{submission}/respond", h.signedIn(h.reviewRespond))
+
+	page("/", h.notFound)
+
+	protect := http.NewCrossOriginProtection()
+	protect.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
+	// Every form is a few fields: a larger body is refused before it is read.
+	bounded := http.MaxBytesHandler(protect.Handler(h.session(routed(mux))), maxFormBytes)
+	return headers(h.hstsMaxAge, accessLog(h.logger, deadline(h.timeout, bounded)))
+}

@@ -1,0 +1,120 @@
+package pages
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+)
+
+func (h *Handler) signinShow(w http.ResponseWriter, r *http.Request) {
+	if _, ok := visitorFrom(r.Context()); ok {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	h.show(w, r, http.StatusOK, "signin", "Sign in", nil, form.Signin{})
+}
+
+// signinRequest answers every well-formed address the same way, known or not,
+// limited or not, so that the page tells nobody whom the suite holds.
+func (h *Handler) signinRequest(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	f, errs := form.ParseSignin(r.PostForm)
+	if len(errs) > 0 {
+		h.show(w, r, http.StatusBadRequest, "signin", "Sign in", errs, f)
+		return
+	}
+	switch err := h.requester.Request(r.Context(), f.Email, h.client(r)); {
+	case errors.Is(err, signin.ErrTooManyRequests):
+		h.say(w, r, http.StatusTooManyRequests, "Too many requests", "Wait a minute and try again.")
+		return
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	}
+	h.show(w, r, http.StatusOK, "signin_sent", "Check your email", nil, nil)
+}
+
+// confirm is the page a sign-in link opens: a button that signs in. The link is not
+// used up by opening it, since mail scanners open links; only the button's post
+// (which scanners do not send) uses it.
+type confirm struct{ Action string }
+
+func (h *Handler) signinLinkShow(w http.ResponseWriter, r *http.Request) {
+	h.show(w, r, http.StatusOK, "signin_confirm", "Sign in", nil, confirm{Action: signin.LinkPath(r.PathValue("token"))})
+}
+
+func (h *Handler) signinLinkUse(w http.ResponseWriter, r *http.Request) {
+	email, err := h.links.Consume(r.Context(), r.PathValue("token"))
+	if errors.Is(err, signin.ErrLinkInvalid) {
+		h.show(w, r, http.StatusGone, "message", "This sign-in link has expired or been used", nil,
+			message{Message: "Each link works once, for 15 minutes.", Link: "/signin", LinkText: "Ask for a new link"})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.startSession(w, r, signin.Session{Email: email})
+}
+
+// startSession signs the visitor in, ending any session they had (a new sign-in
+// never inherits an old one), and takes them where they were going.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, s signin.Session) {
+	if v, ok := visitorFrom(r.Context()); ok {
+		if err := h.sessions.End(r.Context(), v.secret); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	secret, err := h.sessions.Start(r.Context(), s)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.setCookie(w, secret)
+	next := "/account"
+	if c, err := r.Cookie(nextCookie); err == nil && localPath(c.Value) {
+		next = c.Value
+	}
+	http.SetCookie(w, h.cookie(nextCookie, "", -1))
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
+	if v, ok := visitorFrom(r.Context()); ok {
+		if err := h.sessions.End(r.Context(), v.secret); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	h.clearCookie(w)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// opsStart and opsFinish hand ITSS staff to the OpenID Connect flow.
+func (h *Handler) opsStart(w http.ResponseWriter, r *http.Request) {
+	if h.ops == nil {
+		h.say(w, r, http.StatusNotFound, "ITSS staff sign-in is not available", "This portal has no ITSS identity provider configured.")
+		return
+	}
+	h.ops.Start(w, r)
+}
+
+func (h *Handler) opsFinish(w http.ResponseWriter, r *http.Request) {
+	if h.ops == nil {
+		h.notFound(w, r)
+		return
+	}
+	p, err := h.ops.Finish(w, r)
+	if err != nil {
+		h.logger.WarnContext(r.Context(), "ops sign-in failed", "error", err)
+		h.say(w, r, http.StatusForbidden, "Sign-in failed", "Your ITSS account could not be signed in to the portal.")
+		return
+	}
+	h.startSession(w, r, signin.Session{Email: p.Email, Subject: p.Subject, Name: p.Name, Ops: true})
+}

@@ -1,0 +1,192 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+)
+
+// The review service is run from its own binary: its packages are its own, and its
+// module offers no in-process starter (the others' servicetest packages). It is built
+// once per test process.
+var (
+	reviewOnce sync.Once
+	reviewBin  string
+	reviewErr  error
+)
+
+func reviewBinary(tb testing.TB) string {
+	tb.Helper()
+	reviewOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tc-portal-review-")
+		if err != nil {
+			reviewErr = err
+			return
+		}
+		reviewBin = filepath.Join(dir, "review")
+		cmd := exec.Command("go", "build", "-o", reviewBin, "github.com/itss/techcommit/services/review/cmd/review")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			reviewErr = fmt.Errorf("build review: %v\n%s", err, out)
+		}
+	})
+	if reviewErr != nil {
+		tb.Fatal(reviewErr)
+	}
+	return reviewBin
+}
+
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startReview runs the review service on env, trusting the portal's keys at jwks,
+// and returns a client for it once it is ready.
+func startReview(t *testing.T, env *testenv.Env, jwks string) *testenv.Client {
+	t.Helper()
+	api, admin := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, reviewBinary(t))
+	cmd.Env = append(os.Environ(), "HTTP_ADDR="+api, "ADMIN_ADDR="+admin, "MONGO_URI="+testenv.MongoURI(t), "MONGO_DATABASE="+testenv.DatabaseName(t),
+		"NATS_URL="+env.NATS.URL, "AUTH_JWKS_URL="+env.Issuer.Issuer+"/.well-known/jwks.json", "AUTH_ISSUER="+env.Issuer.Issuer,
+		"AUTH_AUDIENCE="+config.DevAudience("review"), "AUTH_ALLOW_INSECURE_JWKS=true",
+		"AUTH_PORTAL_ISSUER="+portalIssuer, "AUTH_PORTAL_JWKS_URL="+jwks, "LOG_LEVEL=error")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	testenv.Eventually(t, 30*time.Second, func() error {
+		resp, err := http.Get("http://" + admin + "/readyz")
+		if err != nil {
+			return fmt.Errorf("%v (%s)", err, stderr.String())
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz = %d", resp.StatusCode)
+		}
+		return nil
+	})
+	return &testenv.Client{TB: t, URL: "http://" + api, AdminURL: "http://" + admin, Issuer: env.Issuer}
+}
+
+// A reviewer signs in and sees their assignment from the review service, called
+// with the portal's token for their reviewer id; declining without a reason is
+// refused beside the field; accepting is recorded by the service.
+func TestReviewerAnswersAnAssignment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	env := testenv.NewEnv(t)
+	var portalURL string
+	jwks := forwardJWKS(t, &portalURL)
+	review := startReview(t, env, jwks)
+	p := startPortalOn(t, env, services{review: review.URL})
+	portalURL = p.url
+	mint := func(pr auth.Principal) string {
+		tok, err := env.Issuer.MintFor(pr, time.Hour, config.DevAudience("review"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ops := mint(auth.Principal{Subject: "ops-1", Role: auth.RoleOps})
+
+	// An organisation with an open obligation, as the signatory service says.
+	p.publish("/tc/signatory", "org-s", events.OrganisationAnnouncedV1{OrganisationID: "org-s", Name: "University of S", Kind: "signatory",
+		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead S", Email: "lead@s.ac.uk"}})
+	p.publish("/tc/signatory", "org-s", events.ObligationScheduledV1{OrganisationID: "org-s", OrganisationName: "University of S", ObligationID: "org-s-c1",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2027, 9, 20)})
+	lead := mint(auth.Principal{Subject: "lead-s", Role: auth.RoleLead, Org: "org-s"})
+	var sa []map[string]any
+	for _, th := range []string{"visibility", "recognition", "career_development", "sustainability"} {
+		sa = append(sa, map[string]any{"theme": th, "narrative": "Our position on " + th, "rating": 2})
+	}
+	var sub string
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := review.Do("POST", "/v1/submissions", lead, map[string]any{
+			"self_assessment":  sa,
+			"action_plan":      []map[string]any{{"theme": "recognition", "action": "Start an award", "owner": "HR", "success_measure": "Awarded yearly", "target_date": "2027-06-30"}},
+			"technician_voice": map[string]any{"how_consulted": "Survey and focus groups", "participants": 120},
+			"webpage":          "https://example.ac.uk/tc",
+		})
+		if r.Status != http.StatusCreated {
+			return fmt.Errorf("draft: %d %s", r.Status, r.Body)
+		}
+		sub = r.JSON(t)["id"].(string)
+		return nil
+	})
+	review.Must(http.StatusOK, review.Do("POST", "/v1/submissions/"+sub+"/submit", lead, nil))
+	review.Must(http.StatusCreated, review.Do("POST", "/v1/reviewers", ops, map[string]any{
+		"reviewer_id": "rev-s", "name": "Rita Reviewer", "email": "rita@reviewers.example", "organisation_id": "org-other",
+		"trained": true, "capacity": 2, "conflicts": []string{},
+	}))
+	round := review.Must(http.StatusCreated, review.Do("POST", "/v1/review-rounds", ops, map[string]any{"name": "Round 2027",
+		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339)})).JSON(t)["id"].(string)
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/submissions", ops, map[string]any{"submission_ids": []string{sub}}))
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", ops, map[string]any{"reviewers_per_submission": 1}))
+
+	// The portal learns of the reviewer from the review service's events.
+	p.waitFor("rita@reviewers.example", func(person signin.Person) bool { return person.Reviewer != nil })
+	cookie := p.signIn("rita@reviewers.example")
+	page := p.do("GET", "/reviews", cookie, nil)
+	if page.status != http.StatusOK || !strings.Contains(page.body, "Round 2027") || !strings.Contains(page.body, "Waiting for your answer") {
+		t.Fatalf("assignments page = %d: %s", page.status, page.body)
+	}
+	respond := "/reviews/" + round + "/" + sub + "/respond"
+	bad := p.do("POST", respond, cookie, url.Values{"accept": {"false"}})
+	field := "field-reason-" + round + "-" + sub
+	doc := parse(t, bad.body)
+	if bad.status != http.StatusBadRequest || len(find(doc, func(n *html.Node) bool { return n.Data == "a" && attr(n, "href") == "#"+field })) != 1 ||
+		len(find(doc, func(n *html.Node) bool { return n.Data == "input" && attr(n, "id") == field })) != 1 {
+		t.Fatalf("a decline without a reason = %d, want 400 with the summary linking to the reason field: %s", bad.status, bad.body)
+	}
+	// A reason the service refuses (one line only) is shown beside the field too,
+	// in the service's words.
+	refused := p.do("POST", respond, cookie, url.Values{"accept": {"false"}, "reason": {"Too busy\nuntil March"}})
+	doc = parse(t, refused.body)
+	summary := find(doc, func(n *html.Node) bool { return n.Data == "a" && attr(n, "href") == "#"+field })
+	if refused.status != http.StatusBadRequest || len(summary) != 1 {
+		t.Fatalf("a reason the service refuses = %d, want 400 with the summary linking to the reason field: %s", refused.status, refused.body)
+	}
+	t.Logf("the service said: %s", text(summary[0]))
+	if r := p.do("POST", respond, cookie, url.Values{"accept": {"true"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("accept = %d: %s", r.status, r.body)
+	}
+	if page := p.do("GET", "/reviews", cookie, nil); !strings.Contains(page.body, "Accepted") {
+		t.Fatalf("after accepting: %s", page.body)
+	}
+	// Answering again is the service's refusal, shown as a page, not a failure.
+	if r := p.do("POST", respond, cookie, url.Values{"accept": {"true"}}); r.status >= 500 {
+		t.Fatalf("answering twice = %d", r.status)
+	}
+}

@@ -1,0 +1,313 @@
+// Package service wires the portal together: its small database (people, links,
+// sessions), NATS for the events it reads and the one it publishes, the services'
+// clients, and the pages.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/libs/telemetry"
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/config"
+	"github.com/itss/techcommit/services/portal/internal/pages"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+)
+
+// Name is the service's name in logs, traces and event sources.
+const Name = "portal"
+
+// Options adjust the portal for tests and plug in what is built elsewhere.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Ops is the ITSS staff sign-in (OpenID Connect); nil leaves it unavailable.
+	Ops signin.OpsFlow
+	// HTTPClient calls the services; nil uses one with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// Service is the running portal.
+type Service struct {
+	Logger   *slog.Logger
+	Clock    clock.Clock
+	DB       *mongo.Database
+	JS       jetstream.JetStream
+	People   *signin.People
+	Links    *signin.Links
+	Sessions *signin.Sessions
+	Minter   *signin.Minter
+
+	cfg       config.Config
+	handler   http.Handler
+	admin     http.Handler
+	consumers []*bus.Consumer
+	sweep     func(context.Context) (int, error)
+	requester *signin.Requester
+}
+
+// New connects everything the portal needs. cleanup releases it; call it after Serve returns.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func(), error) {
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	fail := func(err error) (*Service, func(), error) {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("start %s: %w", Name, err)
+	}
+	// Load validated already; checked again so that no caller (a test, a tool) can
+	// start a portal that signs with no key or links to no address.
+	if err := cfg.Validate(); err != nil {
+		return nil, func() {}, fmt.Errorf("start %s: configuration: %w", Name, err)
+	}
+	tel, shutdown, err := telemetry.Setup(ctx, telemetry.Options{Service: Name, LogLevel: cfg.Telemetry.LogLevel, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint})
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdown(sctx)
+	})
+	s := &Service{Logger: tel.Logger, Clock: opts.Clock, cfg: cfg}
+	if opts.Logger != nil {
+		s.Logger = opts.Logger
+	}
+	if s.Clock == nil {
+		s.Clock = clock.System{}
+	}
+	key, err := signin.LoadKey(cfg.Portal.SigningKeyFile)
+	if err != nil {
+		return fail(err)
+	}
+	if s.Minter, err = signin.NewMinter(cfg.Portal.PublicURL, key, s.Clock); err != nil {
+		return fail(err)
+	}
+
+	client, err := store.Connect(ctx, cfg.Mongo.URI, tel.TracerProvider)
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = client.Disconnect(dctx)
+	})
+	s.DB = client.Database(cfg.Mongo.Database)
+	nc, js, err := bus.Connect(cfg.NATS, Name)
+	if err != nil {
+		return fail(err)
+	}
+	cleanups = append(cleanups, nc.Close)
+	s.JS = js
+	for _, spec := range []bus.StreamSpec{
+		{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}, Replicas: cfg.NATS.StreamReplicas, MaxAge: events.PortalStreamMaxAge},
+		bus.DeadLetterStream(cfg.NATS.StreamReplicas),
+	} {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := bus.EnsureStream(sctx, js, spec)
+		cancel()
+		if err != nil {
+			return fail(err)
+		}
+	}
+
+	if s.People, err = signin.NewPeople(ctx, s.DB); err != nil {
+		return fail(err)
+	}
+	if s.Links, err = signin.NewLinks(s.DB, s.Clock); err != nil {
+		return fail(err)
+	}
+	if s.Sessions, err = signin.NewSessions(s.DB, s.Clock, cfg.Portal.SessionLifetime); err != nil {
+		return fail(err)
+	}
+	processed, err := store.NewProcessedLog(s.DB, "processed_messages")
+	if err != nil {
+		return fail(err)
+	}
+	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer} {
+		spec, h := consumer(s.People)
+		c, err := bus.NewConsumer(js, spec, h, processed, s.Logger, tel.TracerProvider)
+		if err != nil {
+			return fail(err)
+		}
+		s.consumers = append(s.consumers, c)
+	}
+	s.requester, err = signin.NewRequester(signin.RequesterDeps{People: s.People, Links: s.Links, JS: js, PublicURL: cfg.Portal.PublicURL,
+		Clock: s.Clock, Logger: s.Logger, PerAddress: cfg.Portal.SigninPerAddress, PerClient: cfg.Portal.SigninPerClient})
+	if err != nil {
+		return fail(err)
+	}
+	p := cfg.Portal
+	cl, err := clients.New(clients.Config{
+		Signatory: clients.Service{URL: p.SignatoryURL, Audience: p.SignatoryAudience},
+		Review:    clients.Service{URL: p.ReviewURL, Audience: p.ReviewAudience},
+		Notify:    clients.Service{URL: p.NotifyURL, Audience: p.NotifyAudience},
+		Fund:      clients.Service{URL: p.FundURL, Audience: p.FundAudience},
+	}, s.Minter, opts.HTTPClient)
+	if err != nil {
+		return fail(err)
+	}
+	proxies, err := cfg.HTTP.Proxies()
+	if err != nil {
+		return fail(err)
+	}
+	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
+		Clients: cl, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
+		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout})
+	if err != nil {
+		return fail(err)
+	}
+	s.handler = h.Routes()
+	s.admin = admin(tel, map[string]func(context.Context) error{"mongo": store.Ping(client), "nats": bus.Ping(nc)})
+	s.sweep = func(ctx context.Context) (int, error) {
+		a, err := s.Links.Sweep(ctx)
+		if err != nil {
+			return a, err
+		}
+		b, err := s.Sessions.Sweep(ctx)
+		return a + b, err
+	}
+	return s, cleanup, nil
+}
+
+// WaitSignins returns once every sign-in request answered so far has been dealt with.
+func (s *Service) WaitSignins() { s.requester.Wait() }
+
+// Handler is the portal's pages, for tests that call it without a listener.
+func (s *Service) Handler() http.Handler { return s.handler }
+
+// Sweep deletes expired links and sessions now (it also runs every minute).
+func (s *Service) Sweep(ctx context.Context) (int, error) { return s.sweep(ctx) }
+
+// admin answers health, readiness and metrics, on the admin listener only.
+func admin(tel *telemetry.Telemetry, checks map[string]func(context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		status, code := map[string]string{}, http.StatusOK
+		for name, check := range checks {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			status[name] = "ok"
+			if err := check(ctx); err != nil {
+				status[name], code = "unavailable", http.StatusServiceUnavailable
+			}
+			cancel()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]any{"checks": status})
+	})
+	mux.Handle("GET /metrics", tel.MetricsHandler())
+	return mux
+}
+
+// Run serves the pages on HTTP_ADDR and health, readiness and metrics on ADMIN_ADDR.
+func (s *Service) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.HTTP.Addr, err)
+	}
+	adm, err := net.Listen("tcp", s.cfg.HTTP.AdminAddr)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("listen for admin on %s: %w", s.cfg.HTTP.AdminAddr, err)
+	}
+	return s.Serve(ctx, ln, adm)
+}
+
+// Serve runs the pages on ln, the admin answers on adm, the consumers and the sweep
+// until ctx is cancelled, then stops them gracefully.
+func (s *Service) Serve(ctx context.Context, ln, adm net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4+len(s.consumers))
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	for _, c := range s.consumers {
+		run("consumer "+c.Durable(), c.Run)
+	}
+	run("sweep", func(ctx context.Context) error {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			if _, err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.WarnContext(ctx, "sweep failed; will retry", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+	errorLog := slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)
+	run("http", func(ctx context.Context) error {
+		srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: s.cfg.HTTP.RequestTimeout + 5*time.Second,
+			WriteTimeout: s.cfg.HTTP.RequestTimeout + 10*time.Second, IdleTimeout: 120 * time.Second, ErrorLog: errorLog}
+		return serve(ctx, srv, ln, s.cfg.HTTP.ShutdownTimeout)
+	})
+	run("admin http", func(ctx context.Context) error {
+		srv := &http.Server{Handler: s.admin, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 30 * time.Second, ErrorLog: errorLog}
+		return serve(ctx, srv, adm, time.Second)
+	})
+	s.Logger.Info("portal listening", "addr", ln.Addr().String(), "admin_addr", adm.Addr().String())
+	wg.Wait()
+	// Links asked for before the pages stopped are still sent.
+	s.requester.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Package signin is who may use the portal and how they prove it: the people read
+// model (nominated leads and reviewers, from the services' events), one-time sign-in
+// links, sessions, and the short-lived tokens the portal signs for them.
+package signin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/store"
+)
+
+// Lead is an organisation's nominated lead, as the signatory service records them.
+type Lead struct {
+	OrgID   string
+	OrgName string
+	Name    string
+}
+
+// Reviewer is a member of the reviewer pool, as the review service records them.
+type Reviewer struct {
+	ID    string
+	OrgID string
+	Name  string
+}
+
+// Person is who an email address is in the suite's records: the lead of some
+// organisations, a reviewer, both or neither. It is worked out afresh on every
+// request, so that a lead replaced by their organisation loses access at once.
+type Person struct {
+	Email    string
+	Leads    []Lead
+	Reviewer *Reviewer
+}
+
+// Known reports whether the records hold the address at all.
+func (p Person) Known() bool { return len(p.Leads) > 0 || p.Reviewer != nil }
+
+// LeadOf returns the lead record for org, when the person is its nominated lead.
+func (p Person) LeadOf(org string) (Lead, bool) {
+	for _, l := range p.Leads {
+		if l.OrgID == org {
+			return l, true
+		}
+	}
+	return Lead{}, false
+}
+
+// Name is what the person is called in the records.
+func (p Person) Name() string {
+	if len(p.Leads) > 0 && p.Leads[0].Name != "" {
+		return p.Leads[0].Name
+	}
+	if p.Reviewer != nil {
+		return p.Reviewer.Name
+	}
+	return ""
+}
+
+// AsLead is the principal the services see when the person acts as org's lead. The
+// subject is a digest of the address, not the address: it lands in the services'
+// audit trail, which keeps no emails.
+func (p Person) AsLead(org string) auth.Principal {
+	return auth.Principal{Subject: Pseudonym(p.Email), Role: auth.RoleLead, Org: org}
+}
+
+// AsReviewer is the principal the services see when the person acts as a reviewer:
+// the review service knows them by their reviewer id.
+func (p Person) AsReviewer() (auth.Principal, bool) {
+	if p.Reviewer == nil {
+		return auth.Principal{}, false
+	}
+	return auth.Principal{Subject: p.Reviewer.ID, Role: auth.RoleReviewer, Org: p.Reviewer.OrgID}, true
+}
+
+// Pseudonym is a stable identifier of an address that does not reveal it.
+func Pseudonym(email string) string {
+	sum := sha256.Sum256([]byte("tc-portal-person:" + NormaliseEmail(email)))
+	return "p-" + hex.EncodeToString(sum[:12])
+}
+
+// NormaliseEmail is the form addresses are compared in.
+func NormaliseEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// People is the read model of who may sign in: one document per organisation's
+// nominated lead and one per reviewer. It keeps nothing else of the services' data.
+type People struct {
+	leads     *mongo.Collection
+	reviewers *mongo.Collection
+}
+
+type leadDoc struct {
+	OrgID   string `bson:"_id"`
+	OrgName string `bson:"org_name,omitempty"`
+	Email   string `bson:"email"`
+	Name    string `bson:"name"`
+}
+
+type reviewerDoc struct {
+	ID    string `bson:"_id"`
+	OrgID string `bson:"org_id"`
+	Email string `bson:"email"`
+	Name  string `bson:"name"`
+}
+
+// NewPeople opens the read model's collections in db.
+func NewPeople(ctx context.Context, db *mongo.Database) (*People, error) {
+	if db == nil {
+		return nil, errors.New("signin: a database is required")
+	}
+	p := &People{leads: db.Collection("leads"), reviewers: db.Collection("reviewers")}
+	byEmail := []mongo.IndexModel{{Keys: bson.D{{Key: "email", Value: 1}}}}
+	for _, c := range []*mongo.Collection{p.leads, p.reviewers} {
+		if err := store.CreateIndexes(ctx, c, byEmail); err != nil {
+			return nil, fmt.Errorf("index %s: %w", c.Name(), store.Classify(err))
+		}
+	}
+	return p, nil
+}
+
+// SetLead records org's nominated lead. An empty email removes the record: an
+// organisation without a lead's address has nobody to sign in for it.
+func (p *People) SetLead(ctx context.Context, org string, lead Lead, email string) error {
+	email = NormaliseEmail(email)
+	if email == "" {
+		return p.RemoveLead(ctx, org)
+	}
+	set := bson.D{{Key: "email", Value: email}, {Key: "name", Value: lead.Name}}
+	if lead.OrgName != "" {
+		set = append(set, bson.E{Key: "org_name", Value: lead.OrgName})
+	}
+	_, err := p.leads.UpdateOne(ctx, bson.D{{Key: "_id", Value: org}}, bson.D{{Key: "$set", Value: set}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("set lead of %s: %w", org, store.Classify(err))
+	}
+	return nil
+}
+
+// RemoveLead forgets org's lead.
+func (p *People) RemoveLead(ctx context.Context, org string) error {
+	if _, err := p.leads.DeleteOne(ctx, bson.D{{Key: "_id", Value: org}}); err != nil {
+		return fmt.Errorf("remove lead of %s: %w", org, store.Classify(err))
+	}
+	return nil
+}
+
+// SetReviewer records a pool member.
+func (p *People) SetReviewer(ctx context.Context, r Reviewer, email string) error {
+	doc := reviewerDoc{ID: r.ID, OrgID: r.OrgID, Email: NormaliseEmail(email), Name: r.Name}
+	_, err := p.reviewers.ReplaceOne(ctx, bson.D{{Key: "_id", Value: r.ID}}, doc, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("set reviewer %s: %w", r.ID, store.Classify(err))
+	}
+	return nil
+}
+
+// Lookup returns who email is in the records.
+func (p *People) Lookup(ctx context.Context, email string) (Person, error) {
+	email = NormaliseEmail(email)
+	person := Person{Email: email}
+	if email == "" {
+		return person, nil
+	}
+	cur, err := p.leads.Find(ctx, bson.D{{Key: "email", Value: email}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(50))
+	if err != nil {
+		return person, fmt.Errorf("look up leads: %w", store.Classify(err))
+	}
+	var leads []leadDoc
+	if err := cur.All(ctx, &leads); err != nil {
+		return person, fmt.Errorf("read leads: %w", store.Classify(err))
+	}
+	for _, l := range leads {
+		person.Leads = append(person.Leads, Lead{OrgID: l.OrgID, OrgName: l.OrgName, Name: l.Name})
+	}
+	var r reviewerDoc
+	switch err := p.reviewers.FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&r); {
+	case errors.Is(err, mongo.ErrNoDocuments):
+	case err != nil:
+		return person, fmt.Errorf("look up reviewer: %w", store.Classify(err))
+	default:
+		person.Reviewer = &Reviewer{ID: r.ID, OrgID: r.OrgID, Name: r.Name}
+	}
+	return person, nil
+}

@@ -1,0 +1,140 @@
+package signin
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/clock"
+)
+
+// TokenLifetime is how long a token the portal signs is good for: one page's calls,
+// with room for a slow one. A token that leaks from a log or a proxy is soon useless.
+const TokenLifetime = 5 * time.Minute
+
+// Minter signs the short-lived tokens with which the portal calls the services for
+// the person signed in. Their role and organisation come from the suite's own
+// records (see People), never from anything the person typed.
+type Minter struct {
+	issuer string
+	key    ed25519.PrivateKey
+	kid    string
+	clock  clock.Clock
+	jwks   []byte
+}
+
+// NewMinter returns a Minter signing as issuer with key.
+func NewMinter(issuer string, key ed25519.PrivateKey, clk clock.Clock) (*Minter, error) {
+	if issuer == "" || len(key) != ed25519.PrivateKeySize || clk == nil {
+		return nil, errors.New("signin: issuer, an Ed25519 key and a clock are required")
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	// The key id is the key's own digest, so that a new key is told apart from the old
+	// by every service that cached the old one, without anyone numbering keys.
+	sum := sha256.Sum256(pub)
+	kid := base64.RawURLEncoding.EncodeToString(sum[:12])
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, KeyID: kid, Algorithm: "EdDSA", Use: "sig"}}})
+	if err != nil {
+		return nil, fmt.Errorf("encode JWKS: %w", err)
+	}
+	return &Minter{issuer: issuer, key: key, kid: kid, clock: clk, jwks: jwks}, nil
+}
+
+// tokenClaims are the claims the services read (see libs/auth).
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Role string `json:"role"`
+	Org  string `json:"org,omitempty"`
+}
+
+// Mint signs a token for p to call the service whose audience is aud. The token
+// carries no name or email: the services need neither, and a token is personal data
+// in every log line that keeps it.
+func (m *Minter) Mint(p auth.Principal, aud string) (string, error) {
+	if aud == "" || p.Subject == "" || !p.Role.Valid() {
+		return "", errors.New("mint token: a subject, a role and an audience are required")
+	}
+	now := m.clock.Now()
+	c := tokenClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: m.issuer, Subject: p.Subject, Audience: jwt.ClaimStrings{aud},
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-30 * time.Second)),
+			ExpiresAt: jwt.NewNumericDate(now.Add(TokenLifetime)),
+		},
+		Role: string(p.Role), Org: p.Org,
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	t.Header["kid"] = m.kid
+	s, err := t.SignedString(m.key)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
+
+// JWKS serves the public key, for the services to verify the portal's tokens.
+func (m *Minter) JWKS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=300")
+		_, _ = w.Write(m.jwks)
+	})
+}
+
+// LoadKey reads an Ed25519 private key (PKCS#8 PEM) from path.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path) // #nosec G304 -- the operator names the key file
+	if err != nil {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("signing key %s is not PEM", path)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse signing key %s: %w", path, err)
+	}
+	key, ok := parsed.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s is not Ed25519", path)
+	}
+	return key, nil
+}
+
+// CreateKey writes a new Ed25519 private key to path unless a file is there already.
+// The local stack uses it; production keys come from a secret.
+func CreateKey(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("encode signing key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create key directory: %w", err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return fmt.Errorf("write signing key: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,14 @@
+// Package portal exposes what the deployment checks need to know about the portal
+// without reaching into its internals.
+package portal
+
+import (
+	libconfig "github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/services/portal/internal/config"
+)
+
+// ConfigKeys lists every environment variable the portal reads.
+func ConfigKeys() ([]string, error) {
+	c := config.Default()
+	return libconfig.Keys(&c)
+}
