@@ -84,7 +84,7 @@ func runStack(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", ".data", "directory for NATS, FerretDB and Mailpit data (kept between runs)")
 	binDir := fs.String("bin", "bin", "directory holding the service binaries and mailpit")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiles (net/http/pprof) of NATS and FerretDB on this address, e.g. 127.0.0.1:6060")
-	offset := fs.Int("port-offset", 0, "add this to every port the stack listens on (services 8081-8084, issuer 8079, NATS 4222, MongoDB 27017, SMTP 1025, mail 8025)")
+	offset := fs.Int("port-offset", 0, "add this to every port the stack listens on (portal 8080, services 8081-8084, issuer 8079, OpenID provider 8078, NATS 4222, MongoDB 27017, SMTP 1025, mail 8025)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -126,6 +126,11 @@ func runStack(ctx context.Context, args []string) error {
 	issuerSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = issuerSrv.Serve(issuerLn) }()
 	defer issuerSrv.Close()
+	oidc, err := startOIDC(*dataDir, *offset)
+	if err != nil {
+		return err
+	}
+	defer oidc.stop()
 
 	env := append(os.Environ(),
 		"MONGO_URI="+mongo.URI,
@@ -191,6 +196,16 @@ func runStack(ctx context.Context, args []string) error {
 	if len(running) == 0 {
 		return errors.New("no service binaries in " + *binDir + ": run `make build` first")
 	}
+	// The portal is not waited for: it calls the services but none depend on it.
+	portalURL := ""
+	if path := filepath.Join(*binDir, "portal"); fileExists(path) {
+		if err := startProc("portal", path, nil, append([]string{"HTTP_ADDR=" + addr(portalPort, *offset),
+			"ADMIN_ADDR=" + addr(portalPort+adminOffset, *offset), "MONGO_DATABASE=portal"}, oidc.portalEnv()...)...); err != nil {
+			stopAll(procs)
+			return err
+		}
+		portalURL = "http://" + addr(portalPort, *offset)
+	}
 
 	if err := waitReady(ctx, running, *offset, 30*time.Second); err != nil {
 		stopAll(procs)
@@ -201,7 +216,7 @@ func runStack(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	printBanner(running, *offset, *dataDir, natsAddr, mongoAddr, mailUI, token, time.Since(started))
+	printBanner(running, *offset, *dataDir, natsAddr, mongoAddr, mailUI, portalURL, oidc, token, time.Since(started))
 
 	<-ctx.Done()
 	fmt.Println("\nstopping…")
@@ -265,9 +280,12 @@ func prefix(name string, r io.Reader) {
 	}
 }
 
-func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, mailUI, token string, took time.Duration) {
+func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, mailUI, portalURL string, oidc localOIDC, token string, took time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTechnician Commitment suite is up (ready in %s)\n\n", took.Round(time.Millisecond))
+	if portalURL != "" {
+		fmt.Fprintf(&b, "  %-10s %s   (the web front end)\n", "portal", portalURL)
+	}
 	for _, s := range running {
 		a := addr(s.port, offset)
 		fmt.Fprintf(&b, "  %-10s http://%s   (reference: http://%s/docs; health and metrics: http://%s)\n", s.name, a, a, addr(s.port+adminOffset, offset))
@@ -277,6 +295,8 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 	if mailUI != "" {
 		fmt.Fprintf(&b, "  %-10s %s   (every email the suite sends lands here)\n", "mail", mailUI)
 	}
+	fmt.Fprintf(&b, "  %-10s %s   (OpenID provider for ITSS staff's sign-in)\n", "sign-in", oidc.issuer)
+	b.WriteString(oidc.banner())
 	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %.0f minutes):\n\n  export TOKEN=%s\n", tokenLifetime.Minutes(), token)
 	fmt.Fprintf(&b, "\nA fresh one, or other roles: make token ROLE=lead ORG=<organisation id> [AUD=review,notify]\n")
 	if offset != 0 {
@@ -292,4 +312,9 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+
 		"    http://%s/v1/organisations\n\nCtrl-C stops everything; data stays in %s for the next run.\n\n", addr(portOf("signatory"), offset), dataDir)
 	fmt.Print(b.String())
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

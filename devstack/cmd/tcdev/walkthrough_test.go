@@ -231,7 +231,7 @@ func isUp(line string) bool {
 // freeOffset finds a port offset at which every port the stack listens on is free.
 func freeOffset(tb testing.TB) int {
 	tb.Helper()
-	ports := []int{natsPort, mongoPort, issuerPort, smtpPort, mailUIPort}
+	ports := []int{natsPort, mongoPort, issuerPort, oidcPort, portalPort, smtpPort, mailUIPort}
 	for _, s := range services {
 		ports = append(ports, s.port)
 	}
