@@ -62,42 +62,46 @@ const (
 	MsgSignInFailed = "Sign-in failed. Please try again."
 )
 
-// Config says which provider ops sign in with and who counts as ops.
+// Config says which provider ops sign in with and who counts as ops. The env
+// tags let the portal's own Config embed it and read it with libs/config; none
+// has a default, since each decides whom the portal trusts.
 type Config struct {
-	Issuer       string
-	ClientID     string
-	ClientSecret string
+	Issuer       string `env:"PORTAL_OIDC_ISSUER"`
+	ClientID     string `env:"PORTAL_OIDC_CLIENT_ID"`
+	ClientSecret string `env:"PORTAL_OIDC_CLIENT_SECRET"`
 	// RedirectURL is the portal's callback as registered at the provider; the
 	// flow cookie is scoped to its path and is Secure when it is https.
-	RedirectURL string
+	RedirectURL string `env:"PORTAL_OIDC_REDIRECT_URL"`
 	// OpsGroup is the group, as the provider names it in the groups claim, whose
 	// members are ITSS operations staff.
-	OpsGroup string
+	OpsGroup string `env:"PORTAL_OPS_GROUP"`
 	// CookieKey (32 bytes) encrypts and authenticates the flow cookie. Replicas
-	// of the portal share it.
+	// of the portal share it. It is not read from the environment here: the
+	// portal derives it from its own secret.
 	CookieKey []byte
 }
 
-// Validate reports every problem of the configuration at once.
+// Validate reports every problem of the configuration at once, naming the
+// environment variable at fault.
 func (c Config) Validate() error {
 	var errs []error
 	if err := checkURL(c.Issuer); err != nil {
-		errs = append(errs, fmt.Errorf("issuer: %w", err))
+		errs = append(errs, fmt.Errorf("PORTAL_OIDC_ISSUER %w", err))
 	}
 	if err := checkURL(c.RedirectURL); err != nil {
-		errs = append(errs, fmt.Errorf("redirect URL: %w", err))
+		errs = append(errs, fmt.Errorf("PORTAL_OIDC_REDIRECT_URL %w", err))
 	}
-	if c.ClientID == "" {
-		errs = append(errs, errors.New("client id: empty"))
-	}
-	if c.ClientSecret == "" {
-		errs = append(errs, errors.New("client secret: empty"))
-	}
-	if c.OpsGroup == "" {
-		errs = append(errs, errors.New("ops group: empty"))
+	for _, v := range []struct{ key, value string }{
+		{"PORTAL_OIDC_CLIENT_ID", c.ClientID},
+		{"PORTAL_OIDC_CLIENT_SECRET", c.ClientSecret},
+		{"PORTAL_OPS_GROUP", c.OpsGroup},
+	} {
+		if v.value == "" {
+			errs = append(errs, fmt.Errorf("%s must be set", v.key))
+		}
 	}
 	if len(c.CookieKey) != 32 {
-		errs = append(errs, fmt.Errorf("cookie key: %d bytes, want 32", len(c.CookieKey)))
+		errs = append(errs, fmt.Errorf("the ops sign-in cookie key is %d bytes, want 32", len(c.CookieKey)))
 	}
 	return errors.Join(errs...)
 }
@@ -105,9 +109,12 @@ func (c Config) Validate() error {
 // checkURL accepts https, and plain http only on a loopback host (the local
 // stack), where nothing crosses a network.
 func checkURL(raw string) error {
+	if raw == "" {
+		return errors.New("must be set")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
+		return fmt.Errorf("%q must be an absolute https:// URL", raw)
 	}
 	switch u.Scheme {
 	case "https":
@@ -116,9 +123,9 @@ func checkURL(raw string) error {
 		if host := u.Hostname(); host == "localhost" || net.ParseIP(host).IsLoopback() {
 			return nil
 		}
-		return fmt.Errorf("%q: http is allowed only on a loopback address", raw)
+		return fmt.Errorf("%q must be https:// (plain http:// only on a loopback address, for a local development stack)", raw)
 	default:
-		return fmt.Errorf("%q: scheme must be https", raw)
+		return fmt.Errorf("%q must be an https:// URL", raw)
 	}
 }
 

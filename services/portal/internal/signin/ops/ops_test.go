@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 )
@@ -387,7 +388,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	bad := Config{Issuer: "http://id.itss.example", RedirectURL: "ftp://x", CookieKey: []byte("short")}
 	err := bad.Validate()
-	for _, want := range []string{"issuer", "redirect URL", "client id", "client secret", "ops group", "cookie key"} {
+	for _, want := range []string{"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OPS_GROUP", "cookie key"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("bad config: %v; want it to name %s", err, want)
 		}
@@ -426,5 +427,28 @@ func TestStateUsedOnce(t *testing.T) {
 	exp := time.Now().Add(time.Minute)
 	if !f.markUsed("s1", exp) || f.markUsed("s1", exp) || !f.markUsed("s2", exp) {
 		t.Fatal("a state must be accepted once and only once")
+	}
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	t.Parallel()
+	c := Config{CookieKey: make([]byte, 32)}
+	err := config.LoadFrom(&c, map[string]string{
+		"PORTAL_OIDC_ISSUER":        "https://id.itss.example",
+		"PORTAL_OIDC_CLIENT_ID":     "tc-portal",
+		"PORTAL_OIDC_CLIENT_SECRET": "s3cret",
+		"PORTAL_OIDC_REDIRECT_URL":  "https://portal.itss.example/auth/callback",
+		"PORTAL_OPS_GROUP":          "itss-ops",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Issuer: "https://id.itss.example", ClientID: "tc-portal", ClientSecret: "s3cret",
+		RedirectURL: "https://portal.itss.example/auth/callback", OpsGroup: "itss-ops", CookieKey: make([]byte, 32)}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Fatalf("config (-want +got):\n%s", diff)
+	}
+	if err := config.LoadFrom(&Config{CookieKey: make([]byte, 32)}, map[string]string{}); err == nil || !strings.Contains(err.Error(), "PORTAL_OIDC_ISSUER must be set") {
+		t.Fatalf("empty environment: %v, want PORTAL_OIDC_ISSUER must be set", err)
 	}
 }
