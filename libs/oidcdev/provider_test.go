@@ -6,6 +6,8 @@ import (
 	"net/http/cookiejar"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -147,18 +149,21 @@ func TestMissingPKCERefused(t *testing.T) {
 		}
 	}
 
-	// With a challenge, the exchange needs the verifier.
-	verifier := oauth2.GenerateVerifier()
-	res := oidcdevtest.SignIn(t, rp.hc, rp.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), oidcdev.LocalOpsEmail, password)
-	code := res.Location.Query().Get("code")
-	if code == "" {
-		t.Fatalf("no code: %v", res.Location)
-	}
-	if _, err := rp.oauth.Exchange(rp.ctx(t), code); err == nil {
-		t.Fatal("exchange without the verifier succeeded")
-	}
-	if _, err := rp.oauth.Exchange(rp.ctx(t), code, oauth2.VerifierOption(oauth2.GenerateVerifier())); err == nil {
-		t.Fatal("exchange with another verifier succeeded")
+	// With a challenge, the exchange needs its verifier. (Each case has a code of
+	// its own, since a failed exchange spends the code.)
+	for name, opts := range map[string][]oauth2.AuthCodeOption{
+		"no verifier":      nil,
+		"another verifier": {oauth2.VerifierOption(oauth2.GenerateVerifier())},
+	} {
+		verifier := oauth2.GenerateVerifier()
+		res := oidcdevtest.SignIn(t, rp.hc, rp.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), oidcdev.LocalOpsEmail, password)
+		code := res.Location.Query().Get("code")
+		if code == "" {
+			t.Fatalf("no code: %v", res.Location)
+		}
+		if _, err := rp.oauth.Exchange(rp.ctx(t), code, opts...); err == nil {
+			t.Fatalf("exchange with %s succeeded", name)
+		}
 	}
 }
 
@@ -192,4 +197,34 @@ func headerAlg(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// TestCodeRedeemedOnceUnderRace exchanges each code from many clients at once: a
+// code is single use, so exactly one of them gets tokens, round after round.
+func TestCodeRedeemedOnceUnderRace(t *testing.T) {
+	t.Parallel()
+	rp := startProvider(t)
+	const rounds, n = 8, 16
+	for round := range rounds {
+		verifier := oauth2.GenerateVerifier()
+		res := oidcdevtest.SignIn(t, rp.hc, rp.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), oidcdev.LocalOpsEmail, password)
+		code := res.Location.Query().Get("code")
+		var wg sync.WaitGroup
+		var won atomic.Int32
+		start := make(chan struct{})
+		ctx, cfg := rp.ctx(t), &rp.oauth // rp is not copied while the exchanges run
+		for range n {
+			wg.Go(func() {
+				<-start
+				if _, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier)); err == nil {
+					won.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if got := won.Load(); got != 1 {
+			t.Fatalf("round %d: %d of %d concurrent exchanges of one code got tokens, want exactly 1", round, got, n)
+		}
+	}
 }

@@ -174,6 +174,11 @@ func (s *storage) AuthRequestByID(_ context.Context, id string) (op.AuthRequest,
 	return req, nil
 }
 
+// AuthRequestByCode is called once per token request, and consumes the code
+// there and then: deleting it only after the tokens are made (DeleteAuthRequest)
+// would let concurrent requests with the same code all get tokens. A failed
+// exchange (wrong verifier or secret) spends the code too, which only ever costs
+// an attacker.
 func (s *storage) AuthRequestByCode(_ context.Context, code string) (op.AuthRequest, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,6 +186,7 @@ func (s *storage) AuthRequestByCode(_ context.Context, code string) (op.AuthRequ
 	if !ok {
 		return nil, fmt.Errorf("code: %w", errNotFound)
 	}
+	delete(s.codes, code)
 	req, ok := s.liveRequest(id)
 	if !ok {
 		return nil, fmt.Errorf("code: %w", errNotFound)
@@ -198,8 +204,7 @@ func (s *storage) SaveAuthCode(_ context.Context, id, code string) error {
 	return nil
 }
 
-// DeleteAuthRequest runs once the code has been exchanged, which is what makes a
-// code single use.
+// DeleteAuthRequest runs once the code has been exchanged.
 func (s *storage) DeleteAuthRequest(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
