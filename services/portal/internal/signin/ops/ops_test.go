@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -450,5 +451,46 @@ func TestConfigFromEnvironment(t *testing.T) {
 	}
 	if err := config.LoadFrom(&Config{CookieKey: make([]byte, 32)}, map[string]string{}); err == nil || !strings.Contains(err.Error(), "PORTAL_OIDC_ISSUER must be set") {
 		t.Fatalf("empty environment: %v, want PORTAL_OIDC_ISSUER must be set", err)
+	}
+}
+
+// TestConcurrentCallbacksOneSignIn races copies of one callback, cookie and all:
+// exactly one signs the person in.
+func TestConcurrentCallbacksOneSignIn(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t)
+	cb := p.begin(oidcdev.LocalOpsEmail)
+	cookie := p.flowCookie()
+	const n = 12
+	statuses := make(chan int, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, cb.String(), nil)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			req.AddCookie(cookie)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusOK] != 1 || counts[http.StatusUnauthorized] != n-1 {
+		t.Fatalf("statuses %v, want one 200 and %d 401", counts, n-1)
 	}
 }
