@@ -96,7 +96,7 @@ func runStack(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", ".data", "directory for NATS, FerretDB and Mailpit data (kept between runs)")
 	binDir := fs.String("bin", "bin", "directory holding the service binaries and mailpit")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiles (net/http/pprof) of NATS and FerretDB on this address, e.g. 127.0.0.1:6060")
-	offset := fs.Int("port-offset", 0, "add this to every port the stack listens on (portal 8080, services 8081-8084, issuer 8079, NATS 4222, MongoDB 27017, SMTP 1025, mail 8025)")
+	offset := fs.Int("port-offset", 0, "add this to every port the stack listens on (portal 8080, services 8081-8084, issuer 8079, OpenID provider 8078, NATS 4222, MongoDB 27017, SMTP 1025, mail 8025)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -138,6 +138,11 @@ func runStack(ctx context.Context, args []string) error {
 	issuerSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = issuerSrv.Serve(issuerLn) }()
 	defer issuerSrv.Close()
+	oidc, err := startOIDC(*dataDir, *offset)
+	if err != nil {
+		return err
+	}
+	defer oidc.stop()
 
 	env := append(os.Environ(),
 		"MONGO_URI="+mongo.URI,
@@ -212,12 +217,15 @@ func runStack(ctx context.Context, args []string) error {
 			stopAll(procs)
 			return err
 		}
-		if err := startProc(portal.name, path, nil, "HTTP_ADDR="+addr(portal.port, *offset), "ADMIN_ADDR="+addr(portal.port+adminOffset, *offset),
-			"MONGO_DATABASE=portal", "PORTAL_PUBLIC_URL=http://"+addr(portal.port, *offset), "PORTAL_SIGNING_KEY_FILE="+keyFile,
+		portalEnv := append([]string{"HTTP_ADDR=" + addr(portal.port, *offset), "ADMIN_ADDR=" + addr(portal.port+adminOffset, *offset),
+			"MONGO_DATABASE=portal", "PORTAL_PUBLIC_URL=http://" + addr(portal.port, *offset), "PORTAL_SIGNING_KEY_FILE=" + keyFile,
 			// The local stack speaks plain http, where a Secure cookie is never sent back.
 			"PORTAL_INSECURE_COOKIES=true",
-			"PORTAL_SIGNATORY_URL=http://"+addr(portOf("signatory"), *offset), "PORTAL_REVIEW_URL=http://"+addr(portOf("review"), *offset),
-			"PORTAL_NOTIFY_URL=http://"+addr(portOf("notify"), *offset), "PORTAL_FUND_URL=http://"+addr(portOf("fund"), *offset)); err != nil {
+			"PORTAL_SIGNATORY_URL=http://" + addr(portOf("signatory"), *offset), "PORTAL_REVIEW_URL=http://" + addr(portOf("review"), *offset),
+			"PORTAL_NOTIFY_URL=http://" + addr(portOf("notify"), *offset), "PORTAL_FUND_URL=http://" + addr(portOf("fund"), *offset)},
+			// ITSS staff sign in through the local OpenID provider.
+			oidc.portalEnv()...)
+		if err := startProc(portal.name, path, nil, portalEnv...); err != nil {
 			stopAll(procs)
 			return err
 		}
@@ -233,7 +241,7 @@ func runStack(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	printBanner(running, *offset, *dataDir, natsAddr, mongoAddr, mailUI, token, time.Since(started))
+	printBanner(running, *offset, *dataDir, natsAddr, mongoAddr, mailUI, oidc, token, time.Since(started))
 
 	<-ctx.Done()
 	fmt.Println("\nstopping…")
@@ -297,7 +305,7 @@ func prefix(name string, r io.Reader) {
 	}
 }
 
-func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, mailUI, token string, took time.Duration) {
+func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, mailUI string, oidc localOIDC, token string, took time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTechnician Commitment suite is up (ready in %s)\n\n", took.Round(time.Millisecond))
 	for _, s := range running {
@@ -313,6 +321,8 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 	if mailUI != "" {
 		fmt.Fprintf(&b, "  %-10s %s   (every email the suite sends lands here)\n", "mail", mailUI)
 	}
+	fmt.Fprintf(&b, "  %-10s %s   (OpenID provider for ITSS staff's sign-in)\n", "sign-in", oidc.issuer)
+	b.WriteString(oidc.banner())
 	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %.0f minutes):\n\n  export TOKEN=%s\n", tokenLifetime.Minutes(), token)
 	fmt.Fprintf(&b, "\nA fresh one, or other roles: make token ROLE=lead ORG=<organisation id> [AUD=review,notify]\n")
 	if offset != 0 {

@@ -258,7 +258,7 @@ func isUp(line string) bool {
 // freeOffset finds a port offset at which every port the stack listens on is free.
 func freeOffset(tb testing.TB) int {
 	tb.Helper()
-	ports := []int{natsPort, mongoPort, issuerPort, smtpPort, mailUIPort}
+	ports := []int{natsPort, mongoPort, issuerPort, oidcPort, smtpPort, mailUIPort}
 	for _, s := range append(services, portal) {
 		ports = append(ports, s.port, s.port+adminOffset)
 	}
