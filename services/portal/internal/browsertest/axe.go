@@ -52,6 +52,18 @@ func (v Violation) Blocking() bool {
 // as a script of the page, so the page's content security policy, which forbids inline
 // and foreign scripts, does not stop it and needs no exception for tests.
 func (b *Browser) Accessibility() ([]Violation, error) {
+	if b.jsOff {
+		// axe is a script: give the page scripts back while it runs. The page's own
+		// scripts were skipped when it loaded and do not run now.
+		if err := b.setScripts(true); err != nil {
+			return nil, fmt.Errorf("enable scripts for axe: %w", err)
+		}
+		defer func() {
+			if err := b.setScripts(false); err != nil {
+				b.tb.Errorf("browsertest: disable JavaScript again after axe: %v", err)
+			}
+		}()
+	}
 	loaded, err := evaluate[bool](b, `typeof window.axe === 'object' && window.axe.version === `+jsString(AxeVersion))
 	if err != nil {
 		return nil, fmt.Errorf("check for axe: %w", err)

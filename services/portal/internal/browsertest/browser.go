@@ -28,7 +28,10 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -57,6 +60,31 @@ type Browser struct {
 
 	everyPage bool
 	checking  bool
+	jsOff     bool
+	problems  *pageProblems
+}
+
+// pageProblems collects what the pages report going wrong while a test runs: content
+// security policy violations, uncaught exceptions and console.error calls. Each is a
+// bug a person would meet (a blocked script or style, a broken enhancement), so the
+// test fails with them unless it takes them with TakePageErrors.
+type pageProblems struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (p *pageProblems) add(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.list = append(p.list, s)
+}
+
+func (p *pageProblems) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.list
+	p.list = nil
+	return l
 }
 
 // New starts a headless Chromium for the test and stops it when the test ends. Without
@@ -101,7 +129,78 @@ func New(tb testing.TB) *Browser {
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		tb.Fatalf("browsertest: start %s: %v", path, err)
 	}
-	return &Browser{tb: tb, ctx: ctx, Timeout: 20 * time.Second}
+	b := &Browser{tb: tb, ctx: ctx, Timeout: 20 * time.Second, problems: &pageProblems{}}
+	if err := chromedp.Listen(ctx, b.collect); err != nil {
+		tb.Fatalf("browsertest: listen to the page: %v", err)
+	}
+	// Registered after the browser's own cleanup, so it runs before it.
+	tb.Cleanup(b.reportPageErrors)
+	return b
+}
+
+// collect keeps the page's reports of what went wrong. It runs on the goroutine that
+// reads the browser's messages, so it only records.
+func (b *Browser) collect(ev any) {
+	switch ev := ev.(type) {
+	case *log.EventEntryAdded:
+		if e := ev.Entry; e.Level == log.EntryLevelError && (e.Source == log.EntrySourceSecurity || e.Source == log.EntrySourceJavascript) {
+			b.problems.add(fmt.Sprintf("%s: %s", e.URL, e.Text))
+		}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		text := d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			text = d.Exception.Description
+		}
+		b.problems.add(fmt.Sprintf("%s:%d: uncaught %s", d.URL, d.LineNumber+1, text))
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError {
+			var parts []string
+			for _, a := range ev.Args {
+				if len(a.Value) > 0 {
+					parts = append(parts, string(a.Value))
+				} else {
+					parts = append(parts, a.Description)
+				}
+			}
+			b.problems.add("console.error: " + strings.Join(parts, " "))
+		}
+	}
+}
+
+// TakePageErrors returns the errors the pages reported since the last call (content
+// security policy violations, uncaught exceptions, console.error) and forgets them, for
+// a test that expects them. Errors nobody takes fail the test at the next step that may
+// leave the page (Open, Click, Enter, ...), and when the test ends.
+func (b *Browser) TakePageErrors() []string {
+	return b.problems.take()
+}
+
+// reportPageErrors fails the test with the errors the pages reported.
+func (b *Browser) reportPageErrors() {
+	b.tb.Helper()
+	if errs := b.problems.take(); len(errs) > 0 {
+		b.tb.Errorf("browsertest: the pages reported errors:\n\t%s", strings.Join(errs, "\n\t"))
+	}
+}
+
+// DisableJavaScript turns off scripts for the pages loaded from now on, to show that a
+// journey works without them (progressive enhancement). The harness's own checks
+// still run: axe is given scripts back for the moment it runs.
+func (b *Browser) DisableJavaScript() {
+	b.tb.Helper()
+	if err := b.setScripts(false); err != nil {
+		b.tb.Fatalf("browsertest: disable JavaScript: %v", err)
+	}
+	b.jsOff = true
+}
+
+func (b *Browser) setScripts(on bool) error {
+	_, err := run(b, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
+		return err
+	}))
+	return err
 }
 
 // findChromium returns the browser to use: $CHROMIUM when set, else Debian's.
@@ -139,6 +238,7 @@ func run[T any](b *Browser, a chromedp.Action[T]) (T, error) {
 // the test: no journey expects one.
 func (b *Browser) Open(url string) {
 	b.tb.Helper()
+	b.reportPageErrors()
 	resp, err := run(b, chromedp.NavigateResponse(url))
 	if err != nil {
 		b.tb.Fatalf("browsertest: open %s: %v", url, err)
@@ -197,6 +297,7 @@ func (b *Browser) Screenshot(path string) {
 // loaded, so the journey's next step sees the new page and never the old one.
 func (b *Browser) navigating(what string, a chromedp.Action[chromedp.Void]) {
 	b.tb.Helper()
+	b.reportPageErrors()
 	ctx, cancel := context.WithTimeout(b.ctx, b.Timeout)
 	defer cancel()
 
@@ -252,8 +353,12 @@ func (b *Browser) navigating(what string, a chromedp.Action[chromedp.Void]) {
 	// a round trip through the page's task queue lets that task run, so the navigation
 	// it starts has been announced before we decide whether to wait. The evaluation
 	// fails when the page is already unloading, which also means a navigation began.
-	_, _ = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](
-		`new Promise(r => setTimeout(r, 0))`, chromedp.EvalAwaitPromise))
+	// Without scripts there are no timers, so the round trip is a plain one.
+	roundTrip := `new Promise(r => setTimeout(r, 0))`
+	if b.jsOff {
+		roundTrip = `0`
+	}
+	_, _ = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](roundTrip, chromedp.EvalAwaitPromise))
 
 	mu.Lock()
 	waiting := requested

@@ -70,6 +70,17 @@ func newSite(t *testing.T) *site {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'")
 		serve(page("Strict", `<script>document.title = "inline script ran"</script><input id="nameless" name="q">`))(w, r)
 	})
+	// A page whose script enhances it, and one whose script breaks.
+	mux.HandleFunc("GET /enhanced", serve(page("Enhanced", `<p id="js">without scripts</p>`+signUpForm+`<script src="/enhance.js"></script>`)))
+	mux.HandleFunc("GET /enhance.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `document.getElementById("js").textContent = "with scripts";`)
+	})
+	mux.HandleFunc("GET /throws", serve(page("Throws", `<script src="/throw.js"></script>`)))
+	mux.HandleFunc("GET /throw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `console.error("about to fail"); throw new Error("enhancement broke");`)
+	})
 	mux.HandleFunc("GET /links", serve(page("Links", `<p><a href="/unlabelled">A broken page</a></p>`)))
 	mux.HandleFunc("GET /nofocus", serve(page("Hidden focus",
 		`<style>button:focus, button:focus-visible { outline: none; }</style><button type="button">Go</button>`)))
@@ -176,6 +187,9 @@ func TestStrictCSPPageStillGetsAxe(t *testing.T) {
 	if got := b.Title(); got != "Strict" {
 		t.Fatalf("title = %q: the page's policy did not stop its inline script, so this test proves nothing", got)
 	}
+	if errs := strings.Join(b.TakePageErrors(), "\n"); !strings.Contains(errs, "Executing inline script violates") {
+		t.Errorf("the blocked inline script was not reported as a page error; got:\n%s", errs)
+	}
 	r := capture(t, b.CheckAccessibility)
 	if got := r.all(); !strings.Contains(got, "label (critical)") {
 		t.Errorf("axe did not run under the page's policy; report:\n%s", got)
@@ -206,7 +220,6 @@ func TestKeyboardOnlyJourney(t *testing.T) {
 	b.Type("ada@example.org")
 	b.TabTo("Continue")
 	b.Enter()
-	t.Logf("text at %s", time.Now().Format("15:04:05.000"))
 	if got := b.Text(browsertest.CSS("h1")); got != "Thank you, Ada Lovelace" {
 		t.Errorf("heading after submitting = %q", got)
 	}
@@ -292,6 +305,52 @@ func TestHarnessReportsWhatAJourneyCannotDo(t *testing.T) {
 	r = capture(t, func(tb testing.TB) { b.WithTB(tb).Text(browsertest.CSS("label")) })
 	if got := r.all(); !strings.Contains(got, "2 elements") {
 		t.Errorf("an ambiguous selector was not reported:\n%s", got)
+	}
+}
+
+func TestPageErrorsFailTheTest(t *testing.T) {
+	s := newSite(t)
+	b := browsertest.New(t)
+	r := capture(t, func(tb testing.TB) {
+		c := b.WithTB(tb)
+		c.Open(s.URL + "/throws")
+		c.Open(s.URL + "/form")
+	})
+	got := r.all()
+	for _, want := range []string{"console.error: \"about to fail\"", "uncaught Error: enhancement broke"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestJourneyWithoutJavaScript(t *testing.T) {
+	s := newSite(t)
+	b := browsertest.New(t)
+	b.Open(s.URL + "/enhanced")
+	if got := b.Text(browsertest.CSS("#js")); got != "with scripts" {
+		t.Fatalf("the page's script did not run with scripts on: %q", got)
+	}
+
+	b.DisableJavaScript()
+	b.CheckEveryPage()
+	b.Open(s.URL + "/enhanced")
+	if got := b.Text(browsertest.CSS("#js")); got != "without scripts" {
+		t.Errorf("the page's script ran with scripts off: %q", got)
+	}
+	b.TabTo("Full name")
+	b.Type("Dorothy Vaughan")
+	b.Enter()
+	if got := b.Text(browsertest.CSS("h1")); got != "Thank you, Dorothy Vaughan" {
+		t.Errorf("heading after submitting without scripts = %q", got)
+	}
+	b.Open(s.URL + "/enhanced")
+	if got := b.Text(browsertest.CSS("#js")); got != "without scripts" {
+		t.Errorf("scripts came back on after axe ran: %q", got)
+	}
+	r := capture(t, func(tb testing.TB) { b.WithTB(tb).Open(s.URL + "/unlabelled") })
+	if got := r.all(); !strings.Contains(got, "label (critical)") {
+		t.Errorf("axe did not run on a page without scripts:\n%s", got)
 	}
 }
 
