@@ -19,7 +19,6 @@ package browsertest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -388,6 +387,3 @@ func evaluate[T any](b *Browser, expression string) (T, error) {
 	}
 	return v, nil
 }
-
-// errNotFound says a selector matched nothing (yet).
-var errNotFound = errors.New("no element matches")

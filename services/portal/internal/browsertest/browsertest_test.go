@@ -306,6 +306,10 @@ func TestHarnessReportsWhatAJourneyCannotDo(t *testing.T) {
 	if got := r.all(); !strings.Contains(got, "2 elements") {
 		t.Errorf("an ambiguous selector was not reported:\n%s", got)
 	}
+	r = capture(t, func(tb testing.TB) { b.WithTB(tb).Text(browsertest.CSS("h1[")) })
+	if got := r.all(); !strings.Contains(got, `find CSS "h1["`) || !strings.Contains(got, "not a valid selector") {
+		t.Errorf("a malformed selector was not reported:\n%s", got)
+	}
 }
 
 func TestPageErrorsFailTheTest(t *testing.T) {

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -65,17 +66,22 @@ func (b *Browser) find(s Selector) runtime.RemoteObjectID {
 	deadline := time.Now().Add(b.Timeout)
 	for {
 		f, err := run(b, lookup(s))
-		id, n := f.id, f.n
 		switch {
-		case err != nil:
-			b.tb.Fatalf("browsertest: find %s: %v", s, err)
-		case n == 1:
-			return id
-		case time.Now().After(deadline):
-			if n == 0 {
+		case err == nil && f.n == 1:
+			return f.id
+		case errors.As(err, new(*chromedp.ExceptionError)):
+			b.tb.Fatalf("browsertest: find %s: %v", s, err) // a bad selector stays bad
+		case !time.Now().Before(deadline):
+			switch {
+			case err != nil:
+				// A page replaced while it was searched fails the search; only one
+				// that still fails at the deadline is an error.
+				b.tb.Fatalf("browsertest: find %s: %v", s, err)
+			case f.n == 0:
 				b.tb.Fatalf("browsertest: nothing on %s matches %s", b.CurrentURL(), s)
+			default:
+				b.tb.Fatalf("browsertest: %d elements on %s match %s; say which one", f.n, b.CurrentURL(), s)
 			}
-			b.tb.Fatalf("browsertest: %d elements on %s match %s; say which one", n, b.CurrentURL(), s)
 		}
 		// The page may still be rendering what the journey waits for: poll.
 		select {
@@ -100,7 +106,7 @@ func lookup(s Selector) chromedp.Action[found] {
 			return found{}, err
 		}
 		if doc.Result == nil || doc.Result.ObjectID == "" {
-			return found{}, errNotFound
+			return found{}, nil // between documents
 		}
 		if s.css != "" {
 			return lookupCSS(ctx, t, doc.Result.ObjectID, s.css)
