@@ -12,11 +12,11 @@ package auth
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/labstack/echo/v4"
 
 	"github.com/itss/techcommit/libs/apperr"
 )
@@ -83,29 +83,25 @@ func MustFromContext(ctx context.Context) (Principal, error) {
 	return p, nil
 }
 
-// Middleware verifies the bearer token when a request carries one and puts the
-// caller in the request context. A request without a token passes through as
+// Identify verifies the bearer token when a request carries one and returns the
+// request with the caller in its context; the HTTP server runs it before every
+// handler (httpserver.Before). A request without a token passes through as
 // anonymous (public endpoints allow that; the OpenAPI security check refuses it
 // elsewhere); a request with a bad token is refused with 401 at once.
-func Middleware(v *Verifier) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			header := c.Request().Header.Get(echo.HeaderAuthorization)
-			if header == "" {
-				return next(c)
-			}
-			scheme, token, ok := strings.Cut(header, " ")
-			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-				return apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <token>\"")
-			}
-			p, err := v.Verify(c.Request().Context(), strings.TrimSpace(token))
-			if err != nil {
-				return err
-			}
-			c.SetRequest(c.Request().WithContext(WithPrincipal(c.Request().Context(), p)))
-			return next(c)
-		}
+func (v *Verifier) Identify(r *http.Request) (*http.Request, error) {
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		return r, nil
 	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, apperr.New(apperr.Unauthenticated, "the Authorization header must be \"Bearer <token>\"")
+	}
+	p, err := v.Verify(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return nil, err
+	}
+	return r.WithContext(WithPrincipal(r.Context(), p)), nil
 }
 
 // RolesExtension is the OpenAPI operation extension listing the roles allowed to call it.

@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/httpserver"
 )
 
 // Letter is one dead-lettered message, as ops see it.
@@ -143,8 +143,8 @@ const (
 )
 
 // Register adds the dead-letter API to e.
-func Register(e *echo.Echo, b *Box) {
-	e.GET(PathList, func(c echo.Context) error {
+func Register(e httpserver.Router, b *Box) {
+	e.GET(PathList, func(c httpserver.Context) error {
 		after, err := parseSeq(c.QueryParam("cursor"), "cursor", true)
 		if err != nil {
 			return err
@@ -161,7 +161,7 @@ func Register(e *echo.Echo, b *Box) {
 		}
 		return c.JSON(http.StatusOK, page)
 	})
-	e.POST(PathReplay, func(c echo.Context) error {
+	e.POST(PathReplay, func(c httpserver.Context) error {
 		seq, err := parseSeq(c.Param("sequence"), "sequence", false)
 		if err != nil {
 			return err

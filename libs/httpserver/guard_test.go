@@ -95,7 +95,7 @@ func newGuarded(tb testing.TB, edge config.Edge) fixture {
 	}
 	srv, err := httpserver.New(httpserver.Options{
 		Service: "guarded", Config: config.HTTP{BodyLimit: "8K", Edge: edge}, Spec: []byte(guardedSpec), Authenticate: auth.Authenticate,
-		Logger: telemetry.Discard(), Middleware: []echo.MiddlewareFunc{auth.Middleware(verifier)},
+		Logger: telemetry.Discard(), Middleware: []echo.MiddlewareFunc{httpserver.Before(verifier.Identify)},
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -85,7 +85,7 @@ func newServer(tb testing.TB) fixture {
 	var dbDown atomic.Bool
 	srv, err := httpserver.New(httpserver.Options{
 		Service: "test", Config: config.HTTP{BodyLimit: "1K"}, Spec: []byte(spec), Authenticate: auth.Authenticate,
-		Logger: telemetry.Discard(), Middleware: []echo.MiddlewareFunc{auth.Middleware(verifier)},
+		Logger: telemetry.Discard(), Middleware: []echo.MiddlewareFunc{httpserver.Before(verifier.Identify)},
 		Ready: map[string]httpserver.Check{"db": func(context.Context) error {
 			if dbDown.Load() {
 				return errors.New("dial tcp 10.0.0.7:27017: connection refused")

@@ -23,13 +23,13 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/store"
 )
 
@@ -85,7 +85,7 @@ func NewStore(ctx context.Context, db *mongo.Database, name string, ttl, lease t
 }
 
 // Key returns the idempotency key of a request, scoped to the caller, or "".
-func Key(c echo.Context) string {
+func Key(c httpserver.Context) string {
 	k := c.Request().Header.Get(Header)
 	if k == "" {
 		return ""
@@ -95,9 +95,9 @@ func Key(c echo.Context) string {
 }
 
 // Middleware claims, stores and replays POST requests that carry a key.
-func (s *Store) Middleware() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
+func (s *Store) Middleware() httpserver.MiddlewareFunc {
+	return func(next httpserver.HandlerFunc) httpserver.HandlerFunc {
+		return func(c httpserver.Context) error {
 			req := c.Request()
 			key := Key(c)
 			if req.Method != http.MethodPost || key == "" {
@@ -122,7 +122,7 @@ func (s *Store) Middleware() echo.MiddlewareFunc {
 
 // claim makes this request the holder of the key, or answers it from the holder:
 // at once when the holder has answered, after waiting when it is still running.
-func (s *Store) claim(c echo.Context, id, hash string) (answered bool, err error) {
+func (s *Store) claim(c httpserver.Context, id, hash string) (answered bool, err error) {
 	ctx := c.Request().Context()
 	wait := pollFirst
 	for {
@@ -152,7 +152,7 @@ func (s *Store) claim(c echo.Context, id, hash string) (answered bool, err error
 			h := c.Response().Header()
 			h.Set("Idempotent-Replayed", "true")
 			if r.Location != "" {
-				h.Set(echo.HeaderLocation, r.Location)
+				h.Set(httpserver.HeaderLocation, r.Location)
 			}
 			return true, c.Blob(r.Status, r.ContentType, r.Body)
 		}
@@ -170,11 +170,11 @@ func (s *Store) claim(c echo.Context, id, hash string) (answered bool, err error
 
 // run runs the request as the key's holder, then stores a successful answer on the
 // claim or, for any other answer, gives the claim up.
-func (s *Store) run(c echo.Context, next echo.HandlerFunc, id, hash string) error {
+func (s *Store) run(c httpserver.Context, next httpserver.HandlerFunc, id, hash string) error {
 	// The answer is kept until the claim is settled, so that no retry can see a
 	// response the key does not hold.
 	rec := &buffer{header: http.Header{}, status: http.StatusOK}
-	orig := c.Response().Writer
+	orig := httpserver.SwapWriter(c, rec)
 	// Settle the claim even if the client has gone away meanwhile.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
 	defer cancel()
@@ -182,19 +182,18 @@ func (s *Store) run(c echo.Context, next echo.HandlerFunc, id, hash string) erro
 		if p := recover(); p != nil {
 			// The handler panicked: free the key for a retry, and let the server's
 			// recoverer answer.
-			c.Response().Writer = orig
+			httpserver.SwapWriter(c, orig)
 			_ = s.release(ctx, id, time.Time{})
 			panic(p)
 		}
 	}()
-	c.Response().Writer = rec
 	if err := next(c); err != nil {
-		c.Error(err)
+		httpserver.HandleError(c, err)
 	}
-	c.Response().Writer = orig
+	httpserver.SwapWriter(c, orig)
 	if rec.status >= 200 && rec.status < 300 {
-		done := record{ID: id, Hash: hash, Done: true, Status: rec.status, ContentType: rec.header.Get(echo.HeaderContentType),
-			Location: rec.header.Get(echo.HeaderLocation), Body: rec.body.Bytes(), At: time.Now().UTC()}
+		done := record{ID: id, Hash: hash, Done: true, Status: rec.status, ContentType: rec.header.Get(httpserver.HeaderContentType),
+			Location: rec.header.Get(httpserver.HeaderLocation), Body: rec.body.Bytes(), At: time.Now().UTC()}
 		// Only the holder writes its claim, so replacing it by _id races with no one.
 		// If that fails, the request has still had its effect, and its answer is the
 		// client's to have: the handler has committed the response, so an error now

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/idempotency"
+	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -36,26 +36,17 @@ func newServer(t *testing.T, lease time.Duration) *server {
 		t.Fatal(err)
 	}
 	s := &server{release: make(chan struct{})}
-	e := echo.New()
-	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		status := http.StatusInternalServerError
-		if ae, ok := apperr.As(err); ok {
-			status = map[apperr.Code]int{apperr.Conflict: 409, apperr.Unprocessable: 422}[ae.Code]
-		}
-		_ = c.String(status, err.Error())
+	// The platform's server, as in the services: its error handler answers errors and
+	// its recoverer panics, outside the key's middleware.
+	caller := httpserver.Before(func(r *http.Request) (*http.Request, error) {
+		return r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{Subject: "u1", Org: "org1"})), nil
+	})
+	srv, err := httpserver.New(httpserver.Options{Service: "test", Logger: telemetry.Discard(),
+		Middleware: []httpserver.MiddlewareFunc{caller, keys.Middleware()}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			defer func() {
-				if p := recover(); p != nil {
-					_ = c.String(http.StatusInternalServerError, "panic")
-				}
-			}()
-			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), auth.Principal{Subject: "u1", Org: "org1"})))
-			return next(c)
-		}
-	}, keys.Middleware())
-	e.POST("/things", func(c echo.Context) error {
+	srv.Echo().POST("/things", func(c httpserver.Context) error {
 		body, _ := io.ReadAll(c.Request().Body)
 		switch string(body) {
 		case "wait":
@@ -67,7 +58,7 @@ func newServer(t *testing.T, lease time.Duration) *server {
 		}
 		return c.String(http.StatusCreated, string(body)+" #"+strconv.FormatInt(s.runs.Add(1), 10))
 	})
-	ts := httptest.NewServer(e)
+	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	s.url = ts.URL
 	return s

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/idempotency"
+	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -35,19 +36,13 @@ func TestTheAnswerArrivesWhenTheKeyCannotBeSettled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := echo.New()
-	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		if c.Response().Committed {
-			return
-		}
-		status := http.StatusServiceUnavailable
-		if ae, ok := apperr.As(err); ok && ae.Code == apperr.Conflict {
-			status = http.StatusConflict
-		}
-		_ = c.String(status, err.Error())
+	// The platform's server, whose error handler leaves a committed response alone.
+	srv, err := httpserver.New(httpserver.Options{Service: "test", Logger: telemetry.Discard(),
+		Middleware: []httpserver.MiddlewareFunc{keys.Middleware()}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	e.Use(keys.Middleware())
-	e.POST("/things", func(c echo.Context) error {
+	srv.Echo().POST("/things", func(c httpserver.Context) error {
 		proxy.Cut() // after the key was claimed, before it is settled
 		body, _ := io.ReadAll(c.Request().Body)
 		if string(body) == "refuse" {
@@ -55,7 +50,7 @@ func TestTheAnswerArrivesWhenTheKeyCannotBeSettled(t *testing.T) {
 		}
 		return c.String(http.StatusCreated, "made "+string(body))
 	})
-	ts := httptest.NewServer(e)
+	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 
 	for i, tc := range []struct {

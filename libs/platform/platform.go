@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -152,7 +151,7 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		Service: opts.Name, Config: cfg.HTTP, Spec: opts.Spec, Authenticate: auth.Authenticate,
 		Logger: p.Logger, TracerProvider: tel.TracerProvider, Registry: tel.Registry, Metrics: tel.MetricsHandler(),
 		Ready:      map[string]httpserver.Check{"mongo": store.Ping(p.Client), "nats": bus.Ping(p.NC)},
-		Middleware: []echo.MiddlewareFunc{auth.Middleware(verifier)},
+		Middleware: []httpserver.MiddlewareFunc{httpserver.Before(verifier.Identify)},
 	})
 	if err != nil {
 		return fail(err)

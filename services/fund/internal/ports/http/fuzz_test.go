@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
@@ -41,9 +39,8 @@ func FuzzApplicationRequest(f *testing.F) {
 	for _, seed := range seeds {
 		f.Add(seed)
 	}
-	e := echo.New()
 	f.Fuzz(func(t *testing.T, body string) {
-		c := e.NewContext(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body)), httptest.NewRecorder())
+		c := httpserver.NewContext(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body)), httptest.NewRecorder())
 		var req api.ApplicationRequest
 		if err := httpserver.Decode(c, &req); err != nil {
 			if ae, ok := apperr.As(err); !ok || ae.Field == "" {
@@ -111,19 +108,19 @@ func post(srv *httpserver.Server, body string) *httptest.ResponseRecorder {
 // does, answering 201 where the real one would go on to store the draft.
 func contractServer(tb testing.TB) *httpserver.Server {
 	tb.Helper()
-	applicant := func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
+	applicant := func(next httpserver.HandlerFunc) httpserver.HandlerFunc {
+		return func(c httpserver.Context) error {
 			ctx := auth.WithPrincipal(c.Request().Context(), auth.Principal{Subject: "u1", Role: auth.RoleApplicant, Org: "org1"})
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
 		}
 	}
 	srv, err := httpserver.New(httpserver.Options{Service: "fund", Config: config.HTTP{BodyLimit: "256K"}, Spec: api.Spec,
-		Authenticate: auth.Authenticate, Logger: telemetry.Discard(), Middleware: []echo.MiddlewareFunc{applicant}})
+		Authenticate: auth.Authenticate, Logger: telemetry.Discard(), Middleware: []httpserver.MiddlewareFunc{applicant}})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv.Echo().POST("/v1/applications", func(c echo.Context) error {
+	srv.Echo().POST("/v1/applications", func(c httpserver.Context) error {
 		var req api.ApplicationRequest
 		if err := httpserver.Decode(c, &req); err != nil {
 			return err

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/labstack/echo/v4"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -33,10 +32,10 @@ var _ api.ServerInterface = (*Handlers)(nil)
 func New(a *app.App) *Handlers { return &Handlers{app: a} }
 
 // Register adds the API's routes.
-func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
+func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
 // ListRounds pages through rounds, newest first (public).
-func (h *Handlers) ListRounds(c echo.Context, params api.ListRoundsParams) error {
+func (h *Handlers) ListRounds(c httpserver.Context, params api.ListRoundsParams) error {
 	var status round.Status
 	if params.Status != nil {
 		status = round.Status(*params.Status)
@@ -63,7 +62,7 @@ func (h *Handlers) ListRounds(c echo.Context, params api.ListRoundsParams) error
 }
 
 // GetRound reads one round (public).
-func (h *Handlers) GetRound(c echo.Context, id api.ID) error {
+func (h *Handlers) GetRound(c httpserver.Context, id api.ID) error {
 	r, err := h.app.Round(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -72,7 +71,7 @@ func (h *Handlers) GetRound(c echo.Context, id api.ID) error {
 }
 
 // OpenRound creates a round (ops).
-func (h *Handlers) OpenRound(c echo.Context, _ api.OpenRoundParams) error {
+func (h *Handlers) OpenRound(c httpserver.Context, _ api.OpenRoundParams) error {
 	var body api.RoundRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -85,12 +84,12 @@ func (h *Handlers) OpenRound(c echo.Context, _ api.OpenRoundParams) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/rounds/"+r.ID)
+	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/rounds/"+r.ID)
 	return c.JSON(http.StatusCreated, h.toRound(r))
 }
 
 // UpdateRound corrects a round's terms (ops).
-func (h *Handlers) UpdateRound(c echo.Context, id api.ID) error {
+func (h *Handlers) UpdateRound(c httpserver.Context, id api.ID) error {
 	var body api.RoundRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -107,7 +106,7 @@ func (h *Handlers) UpdateRound(c echo.Context, id api.ID) error {
 }
 
 // CloseRound closes a round early (ops).
-func (h *Handlers) CloseRound(c echo.Context, id api.ID, _ api.CloseRoundParams) error {
+func (h *Handlers) CloseRound(c httpserver.Context, id api.ID, _ api.CloseRoundParams) error {
 	var body api.CloseRoundJSONBody
 	if c.Request().ContentLength > 0 {
 		if err := httpserver.Decode(c, &body); err != nil {
@@ -144,7 +143,7 @@ func roundTerms(body api.RoundRequest) round.Round {
 }
 
 // GetLedger reads a round's budget ledger (ops).
-func (h *Handlers) GetLedger(c echo.Context, id api.ID) error {
+func (h *Handlers) GetLedger(c httpserver.Context, id api.ID) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -157,7 +156,7 @@ func (h *Handlers) GetLedger(c echo.Context, id api.ID) error {
 }
 
 // CreateApplication drafts an application.
-func (h *Handlers) CreateApplication(c echo.Context, params api.CreateApplicationParams) error {
+func (h *Handlers) CreateApplication(c httpserver.Context, params api.CreateApplicationParams) error {
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return err
@@ -180,19 +179,19 @@ func (h *Handlers) CreateApplication(c echo.Context, params api.CreateApplicatio
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/applications/"+a.ID())
+	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/applications/"+a.ID())
 	return c.JSON(http.StatusCreated, toApplication(a))
 }
 
 // GetApplication reads one application.
-func (h *Handlers) GetApplication(c echo.Context, id api.ID) error {
+func (h *Handlers) GetApplication(c httpserver.Context, id api.ID) error {
 	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
 		return h.app.Application(c.Request().Context(), by, id)
 	})
 }
 
 // UpdateApplication revises a draft.
-func (h *Handlers) UpdateApplication(c echo.Context, id api.ID) error {
+func (h *Handlers) UpdateApplication(c httpserver.Context, id api.ID) error {
 	var body api.ApplicationContent
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -203,14 +202,14 @@ func (h *Handlers) UpdateApplication(c echo.Context, id api.ID) error {
 }
 
 // SubmitApplication submits a draft.
-func (h *Handlers) SubmitApplication(c echo.Context, id api.ID, _ api.SubmitApplicationParams) error {
+func (h *Handlers) SubmitApplication(c httpserver.Context, id api.ID, _ api.SubmitApplicationParams) error {
 	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
 		return h.app.Submit(c.Request().Context(), by, id)
 	})
 }
 
 // WithdrawApplication withdraws an application.
-func (h *Handlers) WithdrawApplication(c echo.Context, id api.ID, _ api.WithdrawApplicationParams) error {
+func (h *Handlers) WithdrawApplication(c httpserver.Context, id api.ID, _ api.WithdrawApplicationParams) error {
 	var body api.WithdrawApplicationJSONBody
 	if c.Request().ContentLength > 0 {
 		if err := httpserver.Decode(c, &body); err != nil {
@@ -227,14 +226,14 @@ func (h *Handlers) WithdrawApplication(c echo.Context, id api.ID, _ api.Withdraw
 }
 
 // StartAssessment moves an application into assessment.
-func (h *Handlers) StartAssessment(c echo.Context, id api.ID) error {
+func (h *Handlers) StartAssessment(c httpserver.Context, id api.ID) error {
 	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
 		return h.app.StartAssessment(c.Request().Context(), by, id)
 	})
 }
 
 // AwardApplication awards a grant.
-func (h *Handlers) AwardApplication(c echo.Context, id api.ID, _ api.AwardApplicationParams) error {
+func (h *Handlers) AwardApplication(c httpserver.Context, id api.ID, _ api.AwardApplicationParams) error {
 	var body api.AwardApplicationJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -245,7 +244,7 @@ func (h *Handlers) AwardApplication(c echo.Context, id api.ID, _ api.AwardApplic
 }
 
 // DeclineApplication declines with feedback.
-func (h *Handlers) DeclineApplication(c echo.Context, id api.ID) error {
+func (h *Handlers) DeclineApplication(c httpserver.Context, id api.ID) error {
 	var body api.DeclineApplicationJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -256,7 +255,7 @@ func (h *Handlers) DeclineApplication(c echo.Context, id api.ID) error {
 }
 
 // SubmitReport records the project report.
-func (h *Handlers) SubmitReport(c echo.Context, id api.ID, _ api.SubmitReportParams) error {
+func (h *Handlers) SubmitReport(c httpserver.Context, id api.ID, _ api.SubmitReportParams) error {
 	var body api.SubmitReportJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -267,7 +266,7 @@ func (h *Handlers) SubmitReport(c echo.Context, id api.ID, _ api.SubmitReportPar
 }
 
 // ListApplications pages through applications.
-func (h *Handlers) ListApplications(c echo.Context, params api.ListApplicationsParams) error {
+func (h *Handlers) ListApplications(c httpserver.Context, params api.ListApplicationsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -299,7 +298,7 @@ func (h *Handlers) ListApplications(c echo.Context, params api.ListApplicationsP
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *Handlers) respond(c echo.Context, do func(auth.Principal) (*application.Application, error)) error {
+func (h *Handlers) respond(c httpserver.Context, do func(auth.Principal) (*application.Application, error)) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err

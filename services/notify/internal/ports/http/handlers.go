@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/services/notify/api"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -24,7 +23,7 @@ var _ api.ServerInterface = (*Handlers)(nil)
 func New(a *app.App) *Handlers { return &Handlers{app: a} }
 
 // Register adds the API's routes.
-func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
+func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
 type person struct {
 	Name  string `json:"name"`
@@ -64,7 +63,7 @@ func people(ps []mail.Person) []person {
 }
 
 // ListDeliveries pages through the delivery log.
-func (h *Handlers) ListDeliveries(c echo.Context, params api.ListDeliveriesParams) error {
+func (h *Handlers) ListDeliveries(c httpserver.Context, params api.ListDeliveriesParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -98,7 +97,7 @@ func (h *Handlers) ListDeliveries(c echo.Context, params api.ListDeliveriesParam
 }
 
 // ResendDelivery sends a logged email again.
-func (h *Handlers) ResendDelivery(c echo.Context, id string) error {
+func (h *Handlers) ResendDelivery(c httpserver.Context, id string) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -111,7 +110,7 @@ func (h *Handlers) ResendDelivery(c echo.Context, id string) error {
 }
 
 // PreviewReminders lists what the ladder sends next.
-func (h *Handlers) PreviewReminders(c echo.Context, params api.PreviewRemindersParams) error {
+func (h *Handlers) PreviewReminders(c httpserver.Context, params api.PreviewRemindersParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -140,7 +139,7 @@ func (h *Handlers) PreviewReminders(c echo.Context, params api.PreviewRemindersP
 }
 
 // GetCalendarURL returns the organisation's feed address.
-func (h *Handlers) GetCalendarURL(c echo.Context, id string) error {
+func (h *Handlers) GetCalendarURL(c httpserver.Context, id string) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -153,7 +152,7 @@ func (h *Handlers) GetCalendarURL(c echo.Context, id string) error {
 }
 
 // RotateCalendar replaces the organisation's feed address.
-func (h *Handlers) RotateCalendar(c echo.Context, id string) error {
+func (h *Handlers) RotateCalendar(c httpserver.Context, id string) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -166,7 +165,7 @@ func (h *Handlers) RotateCalendar(c echo.Context, id string) error {
 }
 
 // GetCalendar serves a feed.
-func (h *Handlers) GetCalendar(c echo.Context, token string) error {
+func (h *Handlers) GetCalendar(c httpserver.Context, token string) error {
 	cal, err := h.app.Calendar(c.Request().Context(), token)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/labstack/echo/v4"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -30,10 +29,10 @@ var _ api.ServerInterface = (*Handlers)(nil)
 func New(a *app.App) *Handlers { return &Handlers{app: a} }
 
 // Register adds the API's routes to e.
-func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
+func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
 // CreateOrganisation records an enquiry.
-func (h *Handlers) CreateOrganisation(c echo.Context) error {
+func (h *Handlers) CreateOrganisation(c httpserver.Context) error {
 	var body api.EnquiryRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -49,12 +48,12 @@ func (h *Handlers) CreateOrganisation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/organisations/"+o.ID())
+	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/organisations/"+o.ID())
 	return c.JSON(http.StatusCreated, toOrganisation(o, h.app.Today()))
 }
 
 // GetOrganisation reads one organisation.
-func (h *Handlers) GetOrganisation(c echo.Context, id api.OrganisationID) error {
+func (h *Handlers) GetOrganisation(c httpserver.Context, id api.OrganisationID) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -67,7 +66,7 @@ func (h *Handlers) GetOrganisation(c echo.Context, id api.OrganisationID) error 
 }
 
 // RecordMeeting records the meeting with ITSS.
-func (h *Handlers) RecordMeeting(c echo.Context, id api.OrganisationID) error {
+func (h *Handlers) RecordMeeting(c httpserver.Context, id api.OrganisationID) error {
 	var body api.MeetingRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -78,7 +77,7 @@ func (h *Handlers) RecordMeeting(c echo.Context, id api.OrganisationID) error {
 }
 
 // ReceiveForm records the signed form.
-func (h *Handlers) ReceiveForm(c echo.Context, id api.OrganisationID) error {
+func (h *Handlers) ReceiveForm(c httpserver.Context, id api.OrganisationID) error {
 	var body api.FormRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -89,7 +88,7 @@ func (h *Handlers) ReceiveForm(c echo.Context, id api.OrganisationID) error {
 }
 
 // Announce records the joint announcement.
-func (h *Handlers) Announce(c echo.Context, id api.OrganisationID) error {
+func (h *Handlers) Announce(c httpserver.Context, id api.OrganisationID) error {
 	var body api.AnnouncementRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -100,7 +99,7 @@ func (h *Handlers) Announce(c echo.Context, id api.OrganisationID) error {
 }
 
 // Withdraw records a withdrawal.
-func (h *Handlers) Withdraw(c echo.Context, id api.OrganisationID) error {
+func (h *Handlers) Withdraw(c httpserver.Context, id api.OrganisationID) error {
 	var body api.WithdrawalRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -111,7 +110,7 @@ func (h *Handlers) Withdraw(c echo.Context, id api.OrganisationID) error {
 }
 
 // UpdateContacts replaces the contacts.
-func (h *Handlers) UpdateContacts(c echo.Context, id api.OrganisationID) error {
+func (h *Handlers) UpdateContacts(c httpserver.Context, id api.OrganisationID) error {
 	var body api.ContactsRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -129,7 +128,7 @@ type obligationPage struct {
 }
 
 // ListObligations pages through the organisation's obligations, each as it stands today.
-func (h *Handlers) ListObligations(c echo.Context, id api.OrganisationID, params api.ListObligationsParams) error {
+func (h *Handlers) ListObligations(c httpserver.Context, id api.OrganisationID, params api.ListObligationsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -153,7 +152,7 @@ type historyPage struct {
 }
 
 // GetHistory pages through the audit trail.
-func (h *Handlers) GetHistory(c echo.Context, id api.OrganisationID, params api.GetHistoryParams) error {
+func (h *Handlers) GetHistory(c httpserver.Context, id api.OrganisationID, params api.GetHistoryParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -172,7 +171,7 @@ func (h *Handlers) GetHistory(c echo.Context, id api.OrganisationID, params api.
 }
 
 // ListOrganisations pages through organisations.
-func (h *Handlers) ListOrganisations(c echo.Context, params api.ListOrganisationsParams) error {
+func (h *Handlers) ListOrganisations(c httpserver.Context, params api.ListOrganisationsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -202,7 +201,7 @@ func (h *Handlers) ListOrganisations(c echo.Context, params api.ListOrganisation
 }
 
 // ListDirectory pages through the public directory.
-func (h *Handlers) ListDirectory(c echo.Context, params api.ListDirectoryParams) error {
+func (h *Handlers) ListDirectory(c httpserver.Context, params api.ListDirectoryParams) error {
 	q := app.DirectoryQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor)}
 	if params.Kind != nil {
 		q.Kind = organisation.Kind(*params.Kind)
@@ -221,7 +220,7 @@ func (h *Handlers) ListDirectory(c echo.Context, params api.ListDirectoryParams)
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *Handlers) respond(c echo.Context, do func(auth.Principal) (*organisation.Organisation, error)) error {
+func (h *Handlers) respond(c httpserver.Context, do func(auth.Principal) (*organisation.Organisation, error)) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
