@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
 )
 
 // Workload is what the harness drives through the public APIs.
@@ -147,17 +148,21 @@ func (w Workload) journey(ctx context.Context, s *Stack, c *client, ops, roundID
 	u.lead = auth.Principal{Subject: fmt.Sprintf("lead-%d", u.n), Role: auth.RoleLead, Org: u.orgID, Name: "Sam Lead", Email: leadEmail}
 	u.applicant = auth.Principal{Subject: fmt.Sprintf("applicant-%d", u.n), Role: auth.RoleApplicant, Org: u.orgID, Name: "Alex Applicant", Email: "applicant@" + domain}
 
+	// The organisation joined thirteen months ago, so its first obligation's window
+	// (announcement + 12 months) is open and review accepts its submission; the steps
+	// follow each other and none is in the future, as the signatory service requires.
+	on := onboardingDates(time.Now())
 	steps := []struct {
 		path string
 		body map[string]any
 	}{
-		{"meeting", map[string]any{"held_on": "2026-10-01", "notes": "Met the PVC Research"}},
-		{"form", map[string]any{"signed_on": "2026-10-15",
+		{"meeting", map[string]any{"held_on": on.meeting.String(), "notes": "Met the PVC Research"}},
+		{"form", map[string]any{"signed_on": on.signed.String(),
 			"leader":           map[string]string{"name": "Prof. Jane Smith", "title": "Vice-Chancellor", "email": "vc@" + domain},
 			"nominated_lead":   map[string]string{"name": "Sam Lead", "email": leadEmail},
 			"point_of_contact": map[string]string{"name": "Technical Services Office", "email": "technicians@" + domain},
 			"plan_page":        "https://www." + domain + "/technician-commitment"}},
-		{"announcement", map[string]any{"announced_on": "2026-11-02"}},
+		{"announcement", map[string]any{"announced_on": on.announced.String()}},
 	}
 	for _, step := range steps {
 		if err := w.act(ctx, c, step.path, sig+"/v1/organisations/"+u.orgID+"/"+step.path, ops, step.body, nil, count); err != nil {
@@ -289,4 +294,18 @@ func (w Workload) act(ctx context.Context, c *client, what, url, token string, b
 	}
 	count(st)
 	return nil
+}
+
+// onboarding is when an organisation's onboarding steps happened.
+type onboarding struct{ meeting, signed, announced civil.Date }
+
+// onboardingDates dates the onboarding relative to now: the meeting about fourteen
+// months ago, the form a week after thirteen months ago, the announcement thirteen
+// months ago. Fixed dates would move the obligation window out of reach as the
+// calendar turns (a window still a year away refuses every submission). Dates are
+// taken in UTC, which is never ahead of London, so none is after the services' today.
+func onboardingDates(now time.Time) onboarding {
+	today := civil.Of(now.UTC())
+	announced := today.AddMonths(-13)
+	return onboarding{meeting: today.AddMonths(-14), signed: announced.AddDays(-7), announced: announced}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -346,11 +347,14 @@ type Application struct {
 // organisation's nominated lead as the signatory service last named them. It never
 // goes to an address typed into the application (its endorsement), which nobody has
 // checked belongs to the organisation.
+//
+// The fund accepts an application once its own copy of the signatory's events says the
+// organisation is announced; notify's copy may not have caught up yet (its consumer of
+// those events takes them one at a time, and lags most after a restart). A lead it does
+// not know yet is not a lead to skip: the applicant's copy goes now, and the lead's
+// waits, the event held as for a dependency that is down, until the organisation's
+// contacts have arrived. The applicant's copy is claimed, so it is not sent again.
 func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application, subject string, paras []string, due civil.Date, optional bool) error {
-	lead, _, err := a.lead(ctx, app.OrganisationID)
-	if err != nil {
-		return err
-	}
 	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional,
 		Content: mail.Content{Paragraphs: append(paras, "The application, and what is needed next, is in the Technician Commitment portal:"), Action: a.applicationURL(app.ID)}}
 	if !due.IsZero() {
@@ -359,7 +363,17 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 			URL: a.applicationURL(app.ID),
 		}}, a.clock.Now())
 	}
-	return a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}, Recipient{lead, RoleLead})
+	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
+		return err
+	}
+	lead, _, err := a.lead(ctx, app.OrganisationID)
+	if err != nil {
+		return err
+	}
+	if lead.Email == "" {
+		return apperr.New(apperr.Unavailable, "organisation %s has no nominated lead in notify's records yet; the %s email to its lead waits for the signatory's events", app.OrganisationID, kind)
+	}
+	return a.Notify(ctx, e, Recipient{lead, RoleLead})
 }
 
 // Pounds says an amount in pence as money.

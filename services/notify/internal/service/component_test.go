@@ -639,6 +639,56 @@ func TestFundDecisionsAndReportRemindersReachApplicantAndLead(t *testing.T) {
 	}
 }
 
+// The fund may accept an application before notify has taken in the organisation's
+// contacts (its consumer of the signatory's events lags behind after a restart). The
+// lead's receipt then waits for them instead of being skipped, and nobody gets two.
+func TestAFundReceiptWaitsForALeadNotifyDoesNotKnowYet(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	submitted := events.ApplicationSubmittedV1{ApplicationID: "app9", OrganisationID: "late", Title: "Skills exchange", RequestedAmountPence: 85000,
+		Applicant: events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}}
+	data, _ := json.Marshal(submitted)
+	e := events.Envelope{ID: "fund-late-1", Source: "/tc/fund", Type: submitted.EventType(), AggregateType: "application", AggregateID: "app9", Version: 1, Time: time.Now(), Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	receipts := func() []string {
+		var got []string
+		for _, m := range h.box.all() {
+			got = append(got, strings.Join(m.To, ",")+": "+m.Subject)
+		}
+		sort.Strings(got)
+		return got
+	}
+	// The applicant's copy goes at once: the event has been handled while notify knew
+	// nothing of the organisation.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := receipts(); len(got) == 0 {
+			return fmt.Errorf("no receipt yet")
+		}
+		return nil
+	})
+	h.onboard("late", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	want := []string{
+		"ann@exampleton.ac.uk: Technician Collaboration Fund: application received — Skills exchange",
+		"lead@exampleton.ac.uk: Technician Collaboration Fund: application received — Skills exchange",
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if diff := cmp.Diff(want, receipts()); diff != "" {
+			return fmt.Errorf("receipts (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	if diff := cmp.Diff(want, receipts()); diff != "" {
+		t.Errorf("receipts once the event is settled (-want +got):\n%s", diff)
+	}
+}
+
 func TestReviewersAreToldRemindedOnlyWhileTheirReviewIsOutstandingAndChased(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
