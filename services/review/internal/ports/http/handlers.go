@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -32,10 +31,10 @@ var _ api.ServerInterface = (*Handlers)(nil)
 func New(a *app.App) *Handlers { return &Handlers{app: a} }
 
 // Register adds the API's routes.
-func Register(e *echo.Echo, h *Handlers) { api.RegisterHandlers(e, h) }
+func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
 // DraftSubmission starts a submission.
-func (h *Handlers) DraftSubmission(c echo.Context) error {
+func (h *Handlers) DraftSubmission(c httpserver.Context) error {
 	var body api.SubmissionRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -58,12 +57,12 @@ func (h *Handlers) DraftSubmission(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/submissions/"+s.ID())
+	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/submissions/"+s.ID())
 	return c.JSON(http.StatusCreated, out)
 }
 
 // ListSubmissions pages through submissions.
-func (h *Handlers) ListSubmissions(c echo.Context, params api.ListSubmissionsParams) error {
+func (h *Handlers) ListSubmissions(c httpserver.Context, params api.ListSubmissionsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -93,7 +92,7 @@ func (h *Handlers) ListSubmissions(c echo.Context, params api.ListSubmissionsPar
 }
 
 // GetSubmission reads a submission with the previous cycle alongside.
-func (h *Handlers) GetSubmission(c echo.Context, id api.ID) error {
+func (h *Handlers) GetSubmission(c httpserver.Context, id api.ID) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -110,7 +109,7 @@ func (h *Handlers) GetSubmission(c echo.Context, id api.ID) error {
 }
 
 // UpdateSubmission revises a draft.
-func (h *Handlers) UpdateSubmission(c echo.Context, id api.ID) error {
+func (h *Handlers) UpdateSubmission(c httpserver.Context, id api.ID) error {
 	var body api.SubmissionContent
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -131,7 +130,7 @@ func (h *Handlers) UpdateSubmission(c echo.Context, id api.ID) error {
 }
 
 // SubmitSubmission submits a complete draft.
-func (h *Handlers) SubmitSubmission(c echo.Context, id api.ID) error {
+func (h *Handlers) SubmitSubmission(c httpserver.Context, id api.ID) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -148,7 +147,7 @@ func (h *Handlers) SubmitSubmission(c echo.Context, id api.ID) error {
 }
 
 // GetFeedback reads released feedback, without reviewer identities.
-func (h *Handlers) GetFeedback(c echo.Context, id api.ID) error {
+func (h *Handlers) GetFeedback(c httpserver.Context, id api.ID) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -161,7 +160,7 @@ func (h *Handlers) GetFeedback(c echo.Context, id api.ID) error {
 }
 
 // ListReviewers lists a page of the pool.
-func (h *Handlers) ListReviewers(c echo.Context, params api.ListReviewersParams) error {
+func (h *Handlers) ListReviewers(c httpserver.Context, params api.ListReviewersParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -200,7 +199,7 @@ func list[T any](items []T, next string) map[string]any {
 }
 
 // RegisterReviewer adds a volunteer to the pool.
-func (h *Handlers) RegisterReviewer(c echo.Context) error {
+func (h *Handlers) RegisterReviewer(c httpserver.Context) error {
 	var body api.Reviewer
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -217,7 +216,7 @@ func (h *Handlers) RegisterReviewer(c echo.Context) error {
 }
 
 // UpdateReviewer replaces a pool member's record.
-func (h *Handlers) UpdateReviewer(c echo.Context, reviewerID string) error {
+func (h *Handlers) UpdateReviewer(c httpserver.Context, reviewerID string) error {
 	var body api.Reviewer
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -237,7 +236,7 @@ func (h *Handlers) UpdateReviewer(c echo.Context, reviewerID string) error {
 }
 
 // ListRounds lists a page of review rounds, without their assignments.
-func (h *Handlers) ListRounds(c echo.Context, params api.ListRoundsParams) error {
+func (h *Handlers) ListRounds(c httpserver.Context, params api.ListRoundsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -255,7 +254,7 @@ func (h *Handlers) ListRounds(c echo.Context, params api.ListRoundsParams) error
 }
 
 // OpenRound opens a review round.
-func (h *Handlers) OpenRound(c echo.Context) error {
+func (h *Handlers) OpenRound(c httpserver.Context) error {
 	var body api.OpenRoundJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -272,19 +271,19 @@ func (h *Handlers) OpenRound(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/review-rounds/"+r.ID())
+	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/review-rounds/"+r.ID())
 	return c.JSON(http.StatusCreated, toRound(r, h.app.Now()))
 }
 
 // GetRound reads a round.
-func (h *Handlers) GetRound(c echo.Context, roundID api.RoundID) error {
+func (h *Handlers) GetRound(c httpserver.Context, roundID api.RoundID) error {
 	return h.round(c, func(by auth.Principal) (*round.Round, error) {
 		return h.app.Round(c.Request().Context(), by, roundID)
 	})
 }
 
 // AddSubmissions puts submissions into a round.
-func (h *Handlers) AddSubmissions(c echo.Context, roundID api.RoundID) error {
+func (h *Handlers) AddSubmissions(c httpserver.Context, roundID api.RoundID) error {
 	var body api.AddSubmissionsJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -295,7 +294,7 @@ func (h *Handlers) AddSubmissions(c echo.Context, roundID api.RoundID) error {
 }
 
 // AutoAssign fills the round's submissions with reviewers.
-func (h *Handlers) AutoAssign(c echo.Context, roundID api.RoundID) error {
+func (h *Handlers) AutoAssign(c httpserver.Context, roundID api.RoundID) error {
 	var body api.AutoAssignJSONBody
 	if c.Request().ContentLength != 0 {
 		if err := httpserver.Decode(c, &body); err != nil {
@@ -322,7 +321,7 @@ func (h *Handlers) AutoAssign(c echo.Context, roundID api.RoundID) error {
 }
 
 // ChangeAssignment assigns or removes a reviewer by hand.
-func (h *Handlers) ChangeAssignment(c echo.Context, roundID api.RoundID) error {
+func (h *Handlers) ChangeAssignment(c httpserver.Context, roundID api.RoundID) error {
 	var body api.ChangeAssignmentJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -336,7 +335,7 @@ func (h *Handlers) ChangeAssignment(c echo.Context, roundID api.RoundID) error {
 }
 
 // MyAssignments lists a page of the caller's assignments.
-func (h *Handlers) MyAssignments(c echo.Context, params api.MyAssignmentsParams) error {
+func (h *Handlers) MyAssignments(c httpserver.Context, params api.MyAssignmentsParams) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -366,7 +365,7 @@ func optional(s string) *string {
 }
 
 // SubmissionToReview reads an assigned submission.
-func (h *Handlers) SubmissionToReview(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+func (h *Handlers) SubmissionToReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -379,7 +378,7 @@ func (h *Handlers) SubmissionToReview(c echo.Context, roundID api.RoundID, submi
 }
 
 // Respond accepts or declines an assignment.
-func (h *Handlers) Respond(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+func (h *Handlers) Respond(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
 	var body api.RespondJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -400,7 +399,7 @@ func (h *Handlers) Respond(c echo.Context, roundID api.RoundID, submissionID api
 }
 
 // ListReviews lists a submission's reviews as the caller may see them.
-func (h *Handlers) ListReviews(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+func (h *Handlers) ListReviews(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -417,7 +416,7 @@ func (h *Handlers) ListReviews(c echo.Context, roundID api.RoundID, submissionID
 }
 
 // SubmitReview records the caller's review.
-func (h *Handlers) SubmitReview(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+func (h *Handlers) SubmitReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
 	var body api.ReviewRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -438,20 +437,20 @@ func (h *Handlers) SubmitReview(c echo.Context, roundID api.RoundID, submissionI
 }
 
 // ReturnReview returns a review to its reviewer for revision.
-func (h *Handlers) ReturnReview(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+func (h *Handlers) ReturnReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
 	return h.moderate(c, func(by auth.Principal, reason string) (app.Review, error) {
 		return h.app.ReturnReview(c.Request().Context(), by, roundID, submissionID, reviewerID, reason)
 	})
 }
 
 // WithholdReview holds a review back from the feedback.
-func (h *Handlers) WithholdReview(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+func (h *Handlers) WithholdReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
 	return h.moderate(c, func(by auth.Principal, reason string) (app.Review, error) {
 		return h.app.WithholdReview(c.Request().Context(), by, roundID, submissionID, reviewerID, reason)
 	})
 }
 
-func (h *Handlers) moderate(c echo.Context, do func(auth.Principal, string) (app.Review, error)) error {
+func (h *Handlers) moderate(c httpserver.Context, do func(auth.Principal, string) (app.Review, error)) error {
 	var body api.ModerationRequest
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -468,7 +467,7 @@ func (h *Handlers) moderate(c echo.Context, do func(auth.Principal, string) (app
 }
 
 // CloseRound closes a round to reviewing.
-func (h *Handlers) CloseRound(c echo.Context, roundID api.RoundID) error {
+func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
 	var body api.CloseRoundJSONBody
 	if c.Request().ContentLength != 0 {
 		if err := httpserver.Decode(c, &body); err != nil {
@@ -490,7 +489,7 @@ func toReview(r app.Review) api.Review {
 }
 
 // ReleaseFeedback releases consolidated feedback.
-func (h *Handlers) ReleaseFeedback(c echo.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
+func (h *Handlers) ReleaseFeedback(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
 	var body api.ReleaseFeedbackJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
@@ -506,7 +505,7 @@ func (h *Handlers) ReleaseFeedback(c echo.Context, roundID api.RoundID, submissi
 	return c.JSON(http.StatusOK, toFeedback(submissionID, f))
 }
 
-func (h *Handlers) round(c echo.Context, do func(auth.Principal) (*round.Round, error)) error {
+func (h *Handlers) round(c httpserver.Context, do func(auth.Principal) (*round.Round, error)) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -519,7 +518,7 @@ func (h *Handlers) round(c echo.Context, do func(auth.Principal) (*round.Round, 
 }
 
 // submission renders a submission with its status and, when asked, the previous cycle.
-func (h *Handlers) submission(c echo.Context, s *submission.Submission, withPrevious bool) (api.Submission, error) {
+func (h *Handlers) submission(c httpserver.Context, s *submission.Submission, withPrevious bool) (api.Submission, error) {
 	ctx := c.Request().Context()
 	st, err := h.app.Status(ctx, s)
 	if err != nil {
