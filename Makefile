@@ -68,8 +68,11 @@ fuzz: ## Run every fuzz target for FUZZTIME executions (default 200x; a duration
 	done
 
 .PHONY: lint
-lint: ## gofmt, go vet, staticcheck and gosec over every module
+lint: ## gofmt, tidy go.mod files, go vet, staticcheck and gosec over every module
 	@test -z "$$(gofmt -l $(MODULES) deploy bench)" || (echo "gofmt needed:"; gofmt -l $(MODULES) deploy bench; exit 1)
+	@# Every module's go.mod says what it needs, so each builds on its own too (deploy,
+	@# bench and tools always do, outside the workspace).
+	@for m in $(MODULES) deploy bench tools; do (cd $$m && GOWORK=off $(GO) mod tidy -diff >/dev/null) || (echo "go.mod of $$m is not tidy: cd $$m && go mod tidy"; exit 1); done
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...); done
 	@cd deploy && GOWORK=off $(GO) vet ./...
 	@cd bench && GOWORK=off $(GO) vet ./...

@@ -91,6 +91,7 @@ type Consumer struct {
 	processed Processed
 	logger    *slog.Logger
 	tracer    trace.Tracer
+	metrics   *Metrics // nil: nothing counted (see Observe)
 }
 
 // NewConsumer checks its dependencies and returns a consumer; Run starts it.
@@ -232,6 +233,9 @@ func (c *Consumer) accept(ctx context.Context, m jetstream.Msg) (received, bool)
 		c.logger.ErrorContext(ctx, "message without metadata", "error", err)
 		_ = m.Term()
 		return received{}, false
+	}
+	if meta.NumDelivered > 1 {
+		c.metrics.redelivered(c.spec.Durable)
 	}
 	env, err := Envelope(m.Subject(), m.Headers(), m.Data())
 	if err != nil {
@@ -397,6 +401,7 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, meta *jetstr
 		return
 	}
 	c.logger.ErrorContext(ctx, "message dead-lettered", "subject", m.Subject(), "reason", reason.Error())
+	c.metrics.deadLettered(c.spec.Durable)
 	_ = m.Term()
 }
 

@@ -61,6 +61,7 @@ type Platform struct {
 	cfg       config.Platform
 	relay     *relay.Relay
 	consumers []*bus.Consumer
+	metrics   *bus.Metrics           // the consumers' redeliveries and dead letters
 	handlers  map[string]bus.Handler // each consumer's handler, by durable name
 	tasks     map[string]func(context.Context) error
 }
@@ -138,6 +139,12 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	if p.relay, err = relay.New(p.Events, p.JS, p.Logger, 0); err != nil {
 		return fail(err)
 	}
+	if p.metrics, err = bus.NewMetrics(tel.Registry); err != nil {
+		return fail(err)
+	}
+	if err := p.registerMetrics(own.Name); err != nil {
+		return fail(fmt.Errorf("register metrics: %w", err))
+	}
 
 	verifier, err := auth.NewVerifier(cfg.Auth, nil)
 	if err != nil {
@@ -165,6 +172,7 @@ func (p *Platform) Consume(spec bus.ConsumerSpec, h bus.Handler) error {
 	if err != nil {
 		return err
 	}
+	c.Observe(p.metrics)
 	p.consumers = append(p.consumers, c)
 	p.handlers[spec.Durable] = h
 	return nil
@@ -177,6 +185,7 @@ func (p *Platform) ConsumeBatches(spec bus.ConsumerSpec, h bus.BatchHandler) err
 	if err != nil {
 		return err
 	}
+	c.Observe(p.metrics)
 	p.consumers = append(p.consumers, c)
 	p.handlers[spec.Durable] = c.Process // the handler with a batch of one
 	return nil

@@ -487,6 +487,19 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 // commit (see writeBatch), and when Republish hands commits back.
 func (s *EventStore) Appended() <-chan struct{} { return s.appended }
 
+// Pending counts the events stored and not yet published that this process is seeing
+// through: those it stored and those of other writers' outbox records it took on.
+// It reads memory only, so it is cheap enough to report at every scrape.
+func (s *EventStore) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.stored {
+		n += len(c.Events)
+	}
+	return n
+}
+
 // Command describes how to run one command against one aggregate.
 type Command struct {
 	AggregateType string

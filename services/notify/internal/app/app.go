@@ -236,6 +236,21 @@ type CalendarTokens interface {
 	Owner(ctx context.Context, token string) (string, bool, error)
 }
 
+// Metrics counts what happens to emails, for the service's /metrics. Kinds and
+// ladder steps are names the code or the ladder's configuration gives, never a
+// person's or an organisation's.
+type Metrics interface {
+	// Delivered counts one attempt's outcome: sent, failed (to be retried) or given up.
+	Delivered(kind, status string)
+	// ReminderSent counts a reminder email sent, by its ladder step.
+	ReminderSent(step string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Delivered(string, string) {}
+func (noMetrics) ReminderSent(string)      {}
+
 // Deps are the app's stores and services.
 type Deps struct {
 	Organisations Organisations
@@ -245,6 +260,8 @@ type Deps struct {
 	Calendars     CalendarTokens
 	Sender        Sender
 	Clock         clock.Clock
+	// Metrics, when set, counts sends (nothing is counted without it).
+	Metrics Metrics
 }
 
 // App is the notify service.
@@ -256,6 +273,7 @@ type App struct {
 	calendars   CalendarTokens
 	sender      Sender
 	clock       clock.Clock
+	metrics     Metrics
 	cfg         Config
 }
 
@@ -270,8 +288,11 @@ func New(d Deps, cfg Config) (*App, error) {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 6
 	}
+	if d.Metrics == nil {
+		d.Metrics = noMetrics{}
+	}
 	return &App{orgs: d.Organisations, reminders: d.Reminders, assignments: d.Assignments, deliveries: d.Deliveries, calendars: d.Calendars,
-		sender: d.Sender, clock: d.Clock, cfg: cfg}, nil
+		sender: d.Sender, clock: d.Clock, metrics: d.Metrics, cfg: cfg}, nil
 }
 
 // london is the calendar the reminders follow.
@@ -351,6 +372,20 @@ func (a *App) Withdraw(ctx context.Context, org string) error {
 		return err
 	}
 	return a.reminders.Retire(ctx, org, "", civil.Date{}, ladder.Withdrawn)
+}
+
+// remindersDueScan bounds how many due reminders RemindersDue counts: past it, the
+// gauge says at least this many, which is all an alert needs.
+const remindersDueScan = sweepBatch
+
+// RemindersDue counts the reminders whose day has come and that are still pending,
+// for the tc_notify_reminders_due gauge: a number that stays above zero says the
+// sweep is not keeping up. It reads what a sweep's pass reads (the days' lists from
+// the sweep's cursor to today, by _id), so its cost follows what is due, not how
+// many reminders there are.
+func (a *App) RemindersDue(ctx context.Context) (int, error) {
+	due, err := a.reminders.DueBy(ctx, a.today(), remindersDueScan)
+	return len(due), err
 }
 
 // sweepPasses bounds one sweep, so that a store that never settles what it is told to
@@ -461,6 +496,10 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	default:
 		d.Status, d.LastError = StatusFailed, sendErr.Error()
 		d.NextAttemptAt = d.UpdatedAt.Add(time.Duration(1<<min(attempt, 10)) * time.Minute)
+	}
+	a.metrics.Delivered(d.Kind, d.Status)
+	if d.Status == StatusSent && d.Kind == "reminder" {
+		a.metrics.ReminderSent(d.Step)
 	}
 	if err := a.deliveries.Record(context.WithoutCancel(ctx), d); err != nil {
 		return sendErr == nil, err

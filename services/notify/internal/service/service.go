@@ -73,8 +73,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	metrics, err := adapters.NewMetrics(p.Telemetry.Registry)
+	if err != nil {
+		return fail(err)
+	}
 	application, err := app.New(app.Deps{Organisations: orgs, Reminders: reminders, Assignments: assignments, Deliveries: deliveries,
-		Calendars: adapters.NewCalendarTokens(p.DB), Sender: sender, Clock: p.Clock},
+		Calendars: adapters.NewCalendarTokens(p.DB), Sender: sender, Clock: p.Clock, Metrics: metrics},
 		app.Config{Ladder: policy, ReviewDaysBefore: cfg.Notify.ReviewDaysBefore, MaxAttempts: cfg.Notify.MaxAttempts,
 			PublicURL: cfg.Notify.PublicURL, PortalURL: cfg.Notify.PortalURL})
 	if err != nil {
@@ -84,6 +88,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		if err := p.Consume(consumer(application)); err != nil {
 			return fail(err)
 		}
+	}
+	err = p.GaugeFunc("tc_notify_reminders_due", "Reminders whose day has come and that are not yet sent (counted up to 500).", func(ctx context.Context) (float64, error) {
+		n, err := application.RemindersDue(ctx)
+		return float64(n), err
+	})
+	if err != nil {
+		return fail(err)
 	}
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	if !opts.NoSweeper {

@@ -225,6 +225,25 @@ func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[a
 	return page, nil
 }
 
+// Overdue counts the organisations whose open obligation was due before today (a
+// London date): overdue from the day after its due date. A withdrawal lapses the
+// open obligation, so only organisations still in the Commitment count. It reads the
+// copy held in memory (one lookup by _id when nothing changed), so it is cheap
+// enough for every scrape.
+func (v *Views) Overdue(ctx context.Context, today civil.Date) (int, error) {
+	s, err := v.current(ctx)
+	if err != nil {
+		return 0, err
+	}
+	day, n := today.String(), 0
+	for _, d := range s.byID {
+		if d.NextDue != "" && d.NextDue < day {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func parseDate(s string) civil.Date {
 	d, _ := civil.Parse(s)
 	return d

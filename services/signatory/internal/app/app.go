@@ -29,6 +29,8 @@ type Views interface {
 	Save(ctx context.Context, o *organisation.Organisation) error
 	List(ctx context.Context, q ListQuery) (Page[Summary], error)
 	Directory(ctx context.Context, q DirectoryQuery) (Page[DirectoryEntry], error)
+	// Overdue counts the organisations whose open obligation is overdue on today.
+	Overdue(ctx context.Context, today civil.Date) (int, error)
 }
 
 // App is the signatory service's use cases.
@@ -181,6 +183,12 @@ func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) (Page[Su
 func (a *App) Directory(ctx context.Context, q DirectoryQuery) (Page[DirectoryEntry], error) {
 	q.Today = a.Today()
 	return a.views.Directory(ctx, q)
+}
+
+// OverdueObligations counts the organisations' obligations overdue today, for the
+// tc_obligations_overdue gauge.
+func (a *App) OverdueObligations(ctx context.Context) (int, error) {
+	return a.views.Overdue(ctx, a.Today())
 }
 
 // Project brings the view of one organisation up to date with its events.

@@ -66,6 +66,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 			return nil, func() {}, err
 		}
 	}
+	err = p.GaugeFunc("tc_obligations_overdue", "Organisations' obligations past their due date and not yet met.", func(ctx context.Context) (float64, error) {
+		n, err := application.OverdueObligations(ctx)
+		return float64(n), err
+	})
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	return &Service{Platform: p, App: application}, cleanup, nil
 }

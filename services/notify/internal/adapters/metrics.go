@@ -1,0 +1,59 @@
+package adapters
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/itss/techcommit/services/notify/internal/app"
+)
+
+// Metrics counts emails in Prometheus: the names the alerts and the dashboard read
+// (docs/OPERATIONS.md).
+type Metrics struct {
+	sent, failed, givenUp *prometheus.CounterVec
+	reminders             *prometheus.CounterVec
+}
+
+var _ app.Metrics = (*Metrics)(nil)
+
+// NewMetrics registers notify's counters with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	kind := []string{"kind"}
+	m := &Metrics{
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tc_notify_emails_sent_total",
+			Help: "Emails the mail relay accepted, by kind."}, kind),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tc_notify_emails_failed_total",
+			Help: "Send attempts that failed and will be retried, by kind."}, kind),
+		givenUp: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tc_notify_emails_given_up_total",
+			Help: "Emails abandoned: refused for good, or failed NOTIFY_MAX_ATTEMPTS times, by kind."}, kind),
+		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tc_notify_reminders_sent_total",
+			Help: "Deadline reminder emails sent, by ladder step."}, []string{"step"}),
+	}
+	for _, c := range []prometheus.Collector{m.sent, m.failed, m.givenUp, m.reminders} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register notify metrics: %w", err)
+		}
+	}
+	// The reminders' series start at zero, so that the first failure is a change
+	// an alert's rate can see.
+	m.sent.WithLabelValues("reminder")
+	m.failed.WithLabelValues("reminder")
+	m.givenUp.WithLabelValues("reminder")
+	return m, nil
+}
+
+// Delivered counts one attempt's outcome.
+func (m *Metrics) Delivered(kind, status string) {
+	switch status {
+	case app.StatusSent:
+		m.sent.WithLabelValues(kind).Inc()
+	case app.StatusFailed:
+		m.failed.WithLabelValues(kind).Inc()
+	case app.StatusGivenUp:
+		m.givenUp.WithLabelValues(kind).Inc()
+	}
+}
+
+// ReminderSent counts a reminder email sent at a ladder step.
+func (m *Metrics) ReminderSent(step string) { m.reminders.WithLabelValues(step).Inc() }
