@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -36,10 +37,12 @@ type Mirror[T any] struct {
 	project bson.D
 	apply   func(entries []T)
 
-	// syncing serialises reading the log forward; seen is the last change applied.
+	// syncing serialises reading the log forward; seen is the last change applied,
+	// and began when the last sync that completed began.
 	syncing sync.Mutex
 	started bool
 	seen    int64
+	began   time.Time
 
 	// writing serialises this process's appends; next is the number it tries first.
 	writing sync.Mutex
@@ -135,8 +138,13 @@ func (m *Mirror[T]) mark(ctx context.Context) (int64, error) {
 // Sync brings the copy up to date with every change recorded before it was called:
 // the first time by reading the collection, then by reading the log forward.
 func (m *Mirror[T]) Sync(ctx context.Context) error {
+	called := time.Now()
 	m.syncing.Lock()
 	defer m.syncing.Unlock()
+	if m.began.After(called) {
+		return nil // a sync that began after this call has just read what it would
+	}
+	began := time.Now()
 	if !m.started {
 		mark, err := m.mark(ctx)
 		if err != nil {
@@ -164,6 +172,7 @@ func (m *Mirror[T]) Sync(ctx context.Context) error {
 			return fmt.Errorf("read change %d of %s: %w", m.seen+1, m.changes.Name(), err)
 		}
 		if !found {
+			m.began = began
 			return nil
 		}
 		m.apply(c.Entries)

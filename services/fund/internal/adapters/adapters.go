@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
+	"unique"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -111,8 +113,29 @@ func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
 }
 
 // Views is the applications view.
+//
+// Lists are answered from a Mirror of the view collection's list fields, held in
+// memory by every replica and kept in id order overall, per organisation, per round
+// and per status. On the embedded store a filtered, sorted query read and sorted every
+// application on every page (2.5-3 s with 60,000 of them in a burst); from memory a
+// page costs its own entries, and keeping up with other replicas' changes is a lookup
+// by _id. The page's applications themselves are then loaded from the event store.
+// The secondary indexes serve operational queries on MongoDB.
 type Views struct {
-	views *store.Views
+	views  *store.Views
+	mirror *store.Mirror[entry]
+
+	mu    sync.RWMutex
+	byID  map[string]entry
+	lists map[listKey][]string // ids in order: all, and per organisation, round and status
+}
+
+// listKey names a list: its field ("" for all applications) and the field's value.
+type listKey struct{ field, value string }
+
+// listsOf names the lists an entry is in.
+func listsOf(e entry) [4]listKey {
+	return [4]listKey{{}, {"org", e.Org}, {"round", e.RoundID}, {"status", e.Status}}
 }
 
 var _ app.Views = (*Views)(nil)
@@ -130,7 +153,19 @@ type viewDoc struct {
 	RequestedPc int64  `bson:"requested_pence"`
 }
 
-// NewViews opens the view and its indexes.
+// entry is what the lists filter on: the view's fields of the same names.
+type entry struct {
+	ID        string `bson:"_id"`
+	RoundID   string `bson:"round_id"`
+	Org       string `bson:"organisation_id"`
+	Status    string `bson:"status"`
+	ReportDue bool   `bson:"report_due"`
+	HasReport bool   `bson:"has_report"`
+	Version   int    `bson:"version"`
+}
+
+// NewViews opens the view and its indexes, and reads the list fields of every view
+// into memory.
 func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
 	v, err := store.NewViews(ctx, db, "application_views",
 		mongo.IndexModel{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "_id", Value: 1}}},
@@ -139,99 +174,175 @@ func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Views{views: v}, nil
+	out := &Views{views: v, byID: map[string]entry{}, lists: map[listKey][]string{}}
+	project := bson.D{}
+	for _, f := range []string{"round_id", "organisation_id", "status", "report_due", "has_report", "version"} {
+		project = append(project, bson.E{Key: f, Value: 1})
+	}
+	if out.mirror, err = store.NewMirror(v.Collection(), "application_views_changes", project, out.apply); err != nil {
+		return nil, err
+	}
+	if err := out.mirror.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("read application views: %w", err)
+	}
+	return out, nil
 }
 
 // Save writes applications' views, each as of its version, in one round trip for
-// new ones and one for the rest.
+// new ones and one for the rest, then records them for every replica's lists. A
+// failure is redelivered to the projection, which saves again.
 func (v *Views) Save(ctx context.Context, apps ...*application.Application) error {
 	views := make([]store.View, len(apps))
+	entries := make([]entry, len(apps))
 	for i, a := range apps {
-		views[i] = store.View{ID: a.ID(), Version: a.Version(), Doc: viewDoc{
+		d := viewDoc{
 			ID: a.ID(), RoundID: a.RoundID(), Org: a.OrganisationID(), Status: string(a.Status()), Title: a.Content().Title,
 			ReportDue: a.ReportIsDue(), HasReport: a.Report() != nil, AwardPence: a.AwardPence(), Version: a.Version(),
 			RequestedPc: a.Content().RequestedAmountPence,
-		}}
+		}
+		views[i] = store.View{ID: a.ID(), Version: a.Version(), Doc: d}
+		entries[i] = entry{ID: d.ID, RoundID: d.RoundID, Org: d.Org, Status: d.Status, ReportDue: d.ReportDue, HasReport: d.HasReport, Version: d.Version}
 	}
-	return v.views.PutMany(ctx, views)
+	if err := v.views.PutMany(ctx, views); err != nil {
+		return err
+	}
+	return v.mirror.Record(ctx, entries...)
+}
+
+// apply takes entries into memory, keeping the newer version of each.
+func (v *Views) apply(entries []entry) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	added, removed := map[listKey][]string{}, map[listKey][]string{}
+	for _, e := range entries {
+		old, had := v.byID[e.ID]
+		if had && old.Version >= e.Version {
+			continue
+		}
+		// Tens of thousands of entries share a few rounds, statuses and organisations.
+		e.RoundID, e.Org, e.Status = unique.Make(e.RoundID).Value(), unique.Make(e.Org).Value(), unique.Make(e.Status).Value()
+		v.byID[e.ID] = e
+		was, is := [4]listKey{}, listsOf(e)
+		if had {
+			was = listsOf(old)
+		}
+		for i := range is {
+			if had && was[i] == is[i] {
+				continue
+			}
+			added[is[i]] = append(added[is[i]], e.ID)
+			if had {
+				removed[was[i]] = append(removed[was[i]], e.ID)
+			}
+		}
+	}
+	for k, ids := range removed {
+		l := v.lists[k]
+		for _, id := range ids {
+			if i, ok := slices.BinarySearch(l, id); ok {
+				l = slices.Delete(l, i, i+1)
+			}
+		}
+		v.lists[k] = l
+	}
+	for k, ids := range added {
+		l := v.lists[k]
+		if len(ids) < 16 {
+			for _, id := range ids {
+				if i, ok := slices.BinarySearch(l, id); !ok {
+					l = slices.Insert(l, i, id)
+				}
+			}
+		} else { // a start, or a large batch: cheaper to sort once
+			l = slices.Compact(slices.Sorted(slices.Values(append(l, ids...))))
+		}
+		v.lists[k] = l
+	}
 }
 
 // List pages through applications in id order.
 func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
-	filter := bson.D{}
-	if q.Org != "" {
-		filter = append(filter, bson.E{Key: "organisation_id", Value: q.Org})
-	}
-	if q.RoundID != "" {
-		filter = append(filter, bson.E{Key: "round_id", Value: q.RoundID})
-	}
-	if q.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
-	}
+	var after string
 	if q.Cursor != "" {
 		var c cursor
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
 			return app.Page{}, store.BadCursor()
 		}
-		id := c.ID
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: id}}})
+		after = c.ID
 	}
-	docs, err := v.find(ctx, filter, q.Limit+1)
-	if err != nil {
+	if err := v.mirror.Sync(ctx); err != nil {
 		return app.Page{}, err
 	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	// Walk the shortest of the lists the filters name, checking the other filters.
+	ids := v.lists[listKey{}]
+	for _, k := range []listKey{{"org", q.Org}, {"round", q.RoundID}, {"status", string(q.Status)}} {
+		if l := v.lists[k]; k.value != "" && len(l) < len(ids) {
+			ids = l
+		}
+	}
+	start, _ := slices.BinarySearch(ids, after)
+	if start < len(ids) && ids[start] == after {
+		start++
+	}
 	page := app.Page{IDs: []string{}}
-	for i, d := range docs {
-		if i == q.Limit {
-			page.NextCursor = store.EncodeCursor(cursor{ID: docs[i-1].ID})
+	for _, id := range ids[start:] {
+		e := v.byID[id]
+		if (q.Org != "" && e.Org != q.Org) || (q.RoundID != "" && e.RoundID != q.RoundID) || (q.Status != "" && e.Status != string(q.Status)) {
+			continue
+		}
+		if len(page.IDs) == q.Limit {
+			page.NextCursor = store.EncodeCursor(cursor{ID: page.IDs[len(page.IDs)-1]})
 			break
 		}
-		page.IDs = append(page.IDs, d.ID)
+		page.IDs = append(page.IDs, id)
 	}
 	return page, nil
 }
 
+// inRound returns the entries of a round that match.
+func (v *Views) inRound(ctx context.Context, roundID string, match func(entry) bool) ([]entry, error) {
+	if err := v.mirror.Sync(ctx); err != nil {
+		return nil, err
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []entry
+	for _, id := range v.lists[listKey{"round", roundID}] {
+		if e := v.byID[id]; match(e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
 // FundedOrganisations lists the organisations awarded a grant in a round.
 func (v *Views) FundedOrganisations(ctx context.Context, roundID string) ([]string, error) {
-	docs, err := v.find(ctx, bson.D{{Key: "round_id", Value: roundID}, {Key: "status", Value: string(application.StatusAwarded)}}, 0)
+	es, err := v.inRound(ctx, roundID, func(e entry) bool { return e.Status == string(application.StatusAwarded) })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, d.Org)
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Org)
 	}
 	return out, nil
 }
 
 // AwaitingReport lists awarded applications of a round not yet told their report is due.
 func (v *Views) AwaitingReport(ctx context.Context, roundID string) ([]string, error) {
-	docs, err := v.find(ctx, bson.D{{Key: "round_id", Value: roundID}, {Key: "status", Value: string(application.StatusAwarded)},
-		{Key: "report_due", Value: false}, {Key: "has_report", Value: false}}, 0)
+	es, err := v.inRound(ctx, roundID, func(e entry) bool {
+		return e.Status == string(application.StatusAwarded) && !e.ReportDue && !e.HasReport
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, d.ID)
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.ID)
 	}
 	return out, nil
-}
-
-func (v *Views) find(ctx context.Context, filter bson.D, limit int) ([]viewDoc, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
-	if limit > 0 {
-		opts.SetLimit(int64(limit))
-	}
-	cur, err := v.views.Collection().Find(ctx, filter, opts)
-	if err != nil {
-		return nil, fmt.Errorf("query applications: %w", store.Classify(err))
-	}
-	var docs []viewDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("query applications: %w", store.Classify(err))
-	}
-	return docs, nil
 }
 
 // cursor is the position after a page of applications.
