@@ -16,11 +16,12 @@ import (
 // reads counts the find commands a client sends and the documents and bytes their
 // first batches return: what a read costs the server, whatever the timing.
 type reads struct {
-	mu    sync.Mutex
-	finds int
-	docs  int
-	bytes int
+	mu sync.Mutex
+	tally
 }
+
+// tally is a count of reads.
+type tally struct{ finds, docs, bytes int }
 
 func (r *reads) succeeded(_ context.Context, e *event.CommandSucceededEvent) {
 	if e.CommandName != "find" {
@@ -42,16 +43,16 @@ func (r *reads) succeeded(_ context.Context, e *event.CommandSucceededEvent) {
 }
 
 // since returns what was read after an earlier count.
-func (r *reads) since(before reads) reads {
+func (r *reads) since(before tally) tally {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return reads{finds: r.finds - before.finds, docs: r.docs - before.docs, bytes: r.bytes - before.bytes}
+	return tally{finds: r.finds - before.finds, docs: r.docs - before.docs, bytes: r.bytes - before.bytes}
 }
 
-func (r *reads) now() reads {
+func (r *reads) now() tally {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return reads{finds: r.finds, docs: r.docs, bytes: r.bytes}
+	return r.tally
 }
 
 // monitoredDB is a test database reached through a client whose reads are counted.

@@ -3,10 +3,12 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"math"
+	"strings"
 	"sync"
 	"time"
 	"unique"
@@ -125,17 +127,7 @@ type Views struct {
 	views  *store.Views
 	mirror *store.Mirror[entry]
 
-	mu    sync.RWMutex
-	byID  map[string]entry
-	lists map[listKey][]string // ids in order: all, and per organisation, round and status
-}
-
-// listKey names a list: its field ("" for all applications) and the field's value.
-type listKey struct{ field, value string }
-
-// listsOf names the lists an entry is in.
-func listsOf(e entry) [4]listKey {
-	return [4]listKey{{}, {"org", e.Org}, {"round", e.RoundID}, {"status", e.Status}}
+	lists *store.Lists[entry]
 }
 
 var _ app.Views = (*Views)(nil)
@@ -174,7 +166,12 @@ func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Views{views: v, byID: map[string]entry{}, lists: map[listKey][]string{}}
+	out := &Views{views: v, lists: store.NewLists(
+		func(e entry) string { return e.ID },
+		func(e entry) []string { return []string{"org=" + e.Org, "round=" + e.RoundID, "status=" + e.Status} },
+		func(a, b entry) int { return cmp.Compare(a.ID, b.ID) },
+		func(held, given entry) bool { return given.Version > held.Version },
+	)}
 	project := bson.D{}
 	for _, f := range []string{"round_id", "organisation_id", "status", "report_due", "has_report", "version"} {
 		project = append(project, bson.E{Key: f, Value: 1})
@@ -211,92 +208,41 @@ func (v *Views) Save(ctx context.Context, apps ...*application.Application) erro
 
 // apply takes entries into memory, keeping the newer version of each.
 func (v *Views) apply(entries []entry) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	added, removed := map[listKey][]string{}, map[listKey][]string{}
-	for _, e := range entries {
-		old, had := v.byID[e.ID]
-		if had && old.Version >= e.Version {
-			continue
-		}
+	for i, e := range entries {
 		// Tens of thousands of entries share a few rounds, statuses and organisations.
-		e.RoundID, e.Org, e.Status = unique.Make(e.RoundID).Value(), unique.Make(e.Org).Value(), unique.Make(e.Status).Value()
-		v.byID[e.ID] = e
-		was, is := [4]listKey{}, listsOf(e)
-		if had {
-			was = listsOf(old)
-		}
-		for i := range is {
-			if had && was[i] == is[i] {
-				continue
-			}
-			added[is[i]] = append(added[is[i]], e.ID)
-			if had {
-				removed[was[i]] = append(removed[was[i]], e.ID)
-			}
-		}
+		entries[i].RoundID, entries[i].Org, entries[i].Status = unique.Make(e.RoundID).Value(), unique.Make(e.Org).Value(), unique.Make(e.Status).Value()
 	}
-	for k, ids := range removed {
-		l := v.lists[k]
-		for _, id := range ids {
-			if i, ok := slices.BinarySearch(l, id); ok {
-				l = slices.Delete(l, i, i+1)
-			}
-		}
-		v.lists[k] = l
-	}
-	for k, ids := range added {
-		l := v.lists[k]
-		if len(ids) < 16 {
-			for _, id := range ids {
-				if i, ok := slices.BinarySearch(l, id); !ok {
-					l = slices.Insert(l, i, id)
-				}
-			}
-		} else { // a start, or a large batch: cheaper to sort once
-			l = slices.Compact(slices.Sorted(slices.Values(append(l, ids...))))
-		}
-		v.lists[k] = l
-	}
+	v.lists.Apply(entries)
 }
 
 // List pages through applications in id order.
 func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
-	var after string
+	var from *entry // the last entry of the page before
 	if q.Cursor != "" {
 		var c cursor
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
 			return app.Page{}, store.BadCursor()
 		}
-		after = c.ID
+		from = &entry{ID: c.ID}
 	}
 	if err := v.mirror.Sync(ctx); err != nil {
 		return app.Page{}, err
 	}
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	// Walk the shortest of the lists the filters name, checking the other filters.
-	ids := v.lists[listKey{}]
-	for _, k := range []listKey{{"org", q.Org}, {"round", q.RoundID}, {"status", string(q.Status)}} {
-		if l := v.lists[k]; k.value != "" && len(l) < len(ids) {
-			ids = l
+	var names []string
+	for _, name := range []string{"org=" + q.Org, "round=" + q.RoundID, "status=" + string(q.Status)} {
+		if !strings.HasSuffix(name, "=") {
+			names = append(names, name)
 		}
 	}
-	start, _ := slices.BinarySearch(ids, after)
-	if start < len(ids) && ids[start] == after {
-		start++
+	entries, more := v.lists.Page(names, from, func(e entry) bool {
+		return (q.Org == "" || e.Org == q.Org) && (q.RoundID == "" || e.RoundID == q.RoundID) && (q.Status == "" || e.Status == string(q.Status))
+	}, q.Limit)
+	page := app.Page{IDs: make([]string, 0, len(entries))}
+	for _, e := range entries {
+		page.IDs = append(page.IDs, e.ID)
 	}
-	page := app.Page{IDs: []string{}}
-	for _, id := range ids[start:] {
-		e := v.byID[id]
-		if (q.Org != "" && e.Org != q.Org) || (q.RoundID != "" && e.RoundID != q.RoundID) || (q.Status != "" && e.Status != string(q.Status)) {
-			continue
-		}
-		if len(page.IDs) == q.Limit {
-			page.NextCursor = store.EncodeCursor(cursor{ID: page.IDs[len(page.IDs)-1]})
-			break
-		}
-		page.IDs = append(page.IDs, id)
+	if more && len(entries) > 0 {
+		page.NextCursor = store.EncodeCursor(cursor{ID: entries[len(entries)-1].ID})
 	}
 	return page, nil
 }
@@ -306,14 +252,7 @@ func (v *Views) inRound(ctx context.Context, roundID string, match func(entry) b
 	if err := v.mirror.Sync(ctx); err != nil {
 		return nil, err
 	}
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	var out []entry
-	for _, id := range v.lists[listKey{"round", roundID}] {
-		if e := v.byID[id]; match(e) {
-			out = append(out, e)
-		}
-	}
+	out, _ := v.lists.Page([]string{"round=" + roundID}, nil, func(e entry) bool { return e.RoundID == roundID && match(e) }, math.MaxInt)
 	return out, nil
 }
 
