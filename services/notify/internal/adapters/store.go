@@ -3,6 +3,7 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
@@ -115,9 +117,57 @@ func fromOrgDoc(d orgDoc) app.Organisation {
 }
 
 // Deliveries is the delivery log and its attempt claims.
+//
+// The log is listed newest first, and swept for retries, from the list fields of
+// every delivery held in memory by every replica (ordered overall, per organisation
+// and per status), fed by a change log read by _id (store.Mirror); the page's
+// deliveries are then read by _id. On the embedded store a filtered query sorted by
+// created_at read and sorted the whole log on every page. The secondary indexes
+// serve operational queries on MongoDB.
 type Deliveries struct {
 	log      *mongo.Collection
 	attempts *mongo.Collection
+	mirror   *store.Mirror[deliveryEntry]
+	lists    *store.Lists[deliveryEntry]
+}
+
+// deliveryEntry is what the log's lists filter and sort on: the delivery's fields of
+// the same names.
+type deliveryEntry struct {
+	ID            string     `bson:"_id"`
+	Org           string     `bson:"organisation_id"`
+	Status        string     `bson:"status"`
+	Attempts      int        `bson:"attempts"`
+	CreatedAt     time.Time  `bson:"created_at"`
+	UpdatedAt     time.Time  `bson:"updated_at"`
+	NextAttemptAt *time.Time `bson:"next_attempt_at,omitempty"`
+}
+
+func entryOf(d deliveryDoc) deliveryEntry {
+	return deliveryEntry{ID: d.ID, Org: d.OrganisationID, Status: d.Status, Attempts: d.Attempts,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, NextAttemptAt: d.NextAttemptAt}
+}
+
+// statusOf is the status a list filters on, as the log spells it now.
+func statusOf(e deliveryEntry) string {
+	if e.Status == "gave_up" {
+		return app.StatusGivenUp
+	}
+	return e.Status
+}
+
+func newDeliveryLists() *store.Lists[deliveryEntry] {
+	return store.NewLists(
+		func(e deliveryEntry) string { return e.ID },
+		func(e deliveryEntry) []string { return []string{"org=" + e.Org, "status=" + statusOf(e)} },
+		func(a, b deliveryEntry) int { // newest first, then by key
+			return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+		},
+		// Only the holder of the latest attempt records, so the later attempt, or the
+		// later record of one attempt, is the newer.
+		func(held, given deliveryEntry) bool {
+			return given.Attempts > held.Attempts || given.Attempts == held.Attempts && !given.UpdatedAt.Before(held.UpdatedAt)
+		})
 }
 
 var _ app.Deliveries = (*Deliveries)(nil)
@@ -160,12 +210,23 @@ type contentDoc struct {
 
 // NewDeliveries opens the log and its indexes.
 func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error) {
-	d := &Deliveries{log: db.Collection("deliveries"), attempts: db.Collection("delivery_attempts")}
+	d := &Deliveries{log: db.Collection("deliveries"), attempts: db.Collection("delivery_attempts"), lists: newDeliveryLists()}
 	if err := store.CreateIndexes(ctx, d.log, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "created_at", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "next_attempt_at", Value: 1}}},
 	}); err != nil {
 		return nil, fmt.Errorf("create delivery indexes: %w", store.Classify(err))
+	}
+	project := bson.D{}
+	for _, f := range []string{"organisation_id", "status", "attempts", "created_at", "updated_at", "next_attempt_at"} {
+		project = append(project, bson.E{Key: f, Value: 1})
+	}
+	var err error
+	if d.mirror, err = store.NewMirror(d.log, "deliveries_changes", project, d.lists.Apply); err != nil {
+		return nil, err
+	}
+	if err := d.mirror.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("read the delivery log: %w", err)
 	}
 	return d, nil
 }
@@ -178,7 +239,12 @@ func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error)
 func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (bool, error) {
 	var err error
 	if attempt == 1 {
-		_, err = d.log.InsertOne(ctx, toDeliveryDoc(del))
+		doc := toDeliveryDoc(del)
+		if _, err = d.log.InsertOne(ctx, doc); err == nil {
+			if err := d.mirror.Record(ctx, entryOf(doc)); err != nil {
+				return false, fmt.Errorf("claim delivery %s: %w", del.Key, err)
+			}
+		}
 	} else {
 		_, err = d.attempts.InsertOne(ctx, bson.D{{Key: "_id", Value: del.Key + "#" + strconv.Itoa(attempt)}, {Key: "at", Value: del.UpdatedAt}})
 	}
@@ -196,9 +262,13 @@ func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (
 
 // Record writes a delivery's outcome. Only the holder of the latest attempt writes it.
 func (d *Deliveries) Record(ctx context.Context, del app.Delivery) error {
-	_, err := d.log.ReplaceOne(ctx, bson.D{{Key: "_id", Value: del.Key}}, toDeliveryDoc(del), options.Replace().SetUpsert(true))
+	doc := toDeliveryDoc(del)
+	_, err := d.log.ReplaceOne(ctx, bson.D{{Key: "_id", Value: del.Key}}, doc, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", del.Key, store.Classify(err))
+	}
+	if err := d.mirror.Record(ctx, entryOf(doc)); err != nil {
+		return fmt.Errorf("record delivery %s: %w", del.Key, err)
 	}
 	return nil
 }
@@ -218,67 +288,84 @@ func (d *Deliveries) Get(ctx context.Context, key string) (app.Delivery, bool, e
 
 // List pages through the log, newest first.
 func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Delivery, string, error) {
-	filter := bson.D{}
-	if q.OrganisationID != "" {
-		filter = append(filter, bson.E{Key: "organisation_id", Value: q.OrganisationID})
-	}
-	switch q.Status {
-	case "":
-	case app.StatusGivenUp: // and as the log spelt it before
-		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{app.StatusGivenUp, "gave_up"}}}})
-	default:
-		filter = append(filter, bson.E{Key: "status", Value: q.Status})
-	}
+	var after *deliveryEntry
 	if q.Cursor != "" {
 		var c cursor
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
 			return nil, "", store.BadCursor()
 		}
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: c.At}}}},
-			bson.D{{Key: "created_at", Value: c.At}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}}},
-		}})
+		after = &deliveryEntry{ID: c.ID, CreatedAt: c.At}
 	}
-	cur, err := d.log.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(int64(q.Limit+1)))
+	if err := d.mirror.Sync(ctx); err != nil {
+		return nil, "", err
+	}
+	var names []string
+	if q.OrganisationID != "" {
+		names = append(names, "org="+q.OrganisationID)
+	}
+	if q.Status != "" {
+		names = append(names, "status="+q.Status)
+	}
+	page, more := d.lists.Page(names, after, func(e deliveryEntry) bool {
+		return (q.OrganisationID == "" || e.Org == q.OrganisationID) && (q.Status == "" || statusOf(e) == q.Status)
+	}, q.Limit)
+	out, err := d.read(ctx, page)
 	if err != nil {
-		return nil, "", fmt.Errorf("query deliveries: %w", store.Classify(err))
+		return nil, "", err
 	}
-	var docs []deliveryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, "", fmt.Errorf("query deliveries: %w", store.Classify(err))
-	}
-	out := []app.Delivery{}
 	next := ""
-	for i, doc := range docs {
-		if i == q.Limit {
-			last := docs[i-1]
-			next = store.EncodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
-			break
-		}
-		out = append(out, fromDeliveryDoc(doc))
+	if more && len(page) > 0 {
+		last := page[len(page)-1]
+		next = store.EncodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
 	}
 	return out, next, nil
+}
+
+// read reads the deliveries of entries by _id, a few at a time, in their order. One
+// that is gone (it cannot be, as the log only grows) is left out.
+func (d *Deliveries) read(ctx context.Context, entries []deliveryEntry) ([]app.Delivery, error) {
+	docs := make([]*deliveryDoc, len(entries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, e := range entries {
+		g.Go(func() error {
+			var doc deliveryDoc
+			err := d.log.FindOne(gctx, bson.D{{Key: "_id", Value: e.ID}}).Decode(&doc)
+			switch {
+			case errors.Is(err, mongo.ErrNoDocuments):
+			case err != nil:
+				return fmt.Errorf("read delivery %s: %w", e.ID, store.Classify(err))
+			default:
+				docs[i] = &doc
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]app.Delivery, 0, len(docs))
+	for _, doc := range docs {
+		if doc != nil {
+			out = append(out, fromDeliveryDoc(*doc))
+		}
+	}
+	return out, nil
 }
 
 // Retryable lists failed deliveries whose next attempt is due, and attempts that were
 // claimed but never recorded before staleBefore (their replica died mid-send).
 func (d *Deliveries) Retryable(ctx context.Context, now, staleBefore time.Time, limit int) ([]app.Delivery, error) {
-	cur, err := d.log.Find(ctx, bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: "status", Value: app.StatusFailed}, {Key: "next_attempt_at", Value: bson.D{{Key: "$lte", Value: now}}}},
-		bson.D{{Key: "status", Value: app.StatusSending}, {Key: "updated_at", Value: bson.D{{Key: "$lt", Value: staleBefore}}}},
-	}}}, options.Find().SetLimit(int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("query retries: %w", store.Classify(err))
+	if err := d.mirror.Sync(ctx); err != nil {
+		return nil, err
 	}
-	var docs []deliveryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("query retries: %w", store.Classify(err))
-	}
-	out := make([]app.Delivery, len(docs))
-	for i, doc := range docs {
-		out[i] = fromDeliveryDoc(doc)
-	}
-	return out, nil
+	due, _ := d.lists.Page([]string{"status=" + app.StatusFailed}, nil, func(e deliveryEntry) bool {
+		return e.Status == app.StatusFailed && e.NextAttemptAt != nil && !e.NextAttemptAt.After(now)
+	}, limit)
+	stale, _ := d.lists.Page([]string{"status=" + app.StatusSending}, nil, func(e deliveryEntry) bool {
+		return e.Status == app.StatusSending && e.UpdatedAt.Before(staleBefore)
+	}, limit-len(due))
+	return d.read(ctx, append(due, stale...))
 }
 
 func toDeliveryDoc(d app.Delivery) deliveryDoc {
