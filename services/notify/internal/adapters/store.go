@@ -22,9 +22,24 @@ import (
 )
 
 // Organisations is the read model collection.
+//
+// A calendar feed finds its organisation by token: a query on calendar_token read
+// every organisation on the embedded store, at every subscriber's poll. So each token
+// is also the _id of a small document naming its organisation (written by Put), and
+// ByToken reads that by _id, then the organisation, whose current token it must be.
 type Organisations struct {
-	coll *mongo.Collection
+	coll   *mongo.Collection
+	tokens *mongo.Collection
 }
+
+type tokenDoc struct {
+	ID  string `bson:"_id"` // the token
+	Org string `bson:"organisation_id"`
+}
+
+// tokensFilled is the _id of the document that says every organisation's token has
+// its document (organisations put before tokens had them are filled in at start).
+const tokensFilled = "filled"
 
 var _ app.Organisations = (*Organisations)(nil)
 
@@ -61,7 +76,50 @@ func NewOrganisations(ctx context.Context, db *mongo.Database) (*Organisations, 
 	}); err != nil {
 		return nil, fmt.Errorf("create organisation indexes: %w", store.Classify(err))
 	}
-	return &Organisations{coll: coll}, nil
+	o := &Organisations{coll: coll, tokens: db.Collection("organisation_tokens")}
+	return o, o.fillTokens(ctx)
+}
+
+// fillTokens writes the token documents of organisations put before there were any,
+// once: a read of every organisation at one start.
+func (o *Organisations) fillTokens(ctx context.Context) error {
+	var marker tokenDoc
+	err := o.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: tokensFilled}}).Decode(&marker)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("read the calendar tokens: %w", store.Classify(err))
+	}
+	cur, err := o.coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "calendar_token", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("fill the calendar tokens: %w", store.Classify(err))
+	}
+	var docs []orgDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("fill the calendar tokens: %w", store.Classify(err))
+	}
+	for _, d := range docs {
+		if err := o.putToken(ctx, d.ID, d.CalendarToken); err != nil {
+			return err
+		}
+	}
+	_, err = o.tokens.ReplaceOne(ctx, bson.D{{Key: "_id", Value: tokensFilled}}, tokenDoc{ID: tokensFilled}, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("fill the calendar tokens: %w", store.Classify(err))
+	}
+	return nil
+}
+
+func (o *Organisations) putToken(ctx context.Context, org, token string) error {
+	if token == "" || token == tokensFilled {
+		return nil
+	}
+	_, err := o.tokens.ReplaceOne(ctx, bson.D{{Key: "_id", Value: token}}, tokenDoc{ID: token, Org: org}, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("write the calendar token of %s: %w", org, store.Classify(err))
+	}
+	return nil
 }
 
 // Get reads one organisation.
@@ -71,7 +129,19 @@ func (o *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 
 // ByToken finds the organisation whose calendar token this is.
 func (o *Organisations) ByToken(ctx context.Context, token string) (app.Organisation, bool, error) {
-	return o.one(ctx, bson.D{{Key: "calendar_token", Value: token}})
+	var t tokenDoc
+	err := o.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: token}}).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && t.Org == "") {
+		return app.Organisation{}, false, nil
+	}
+	if err != nil {
+		return app.Organisation{}, false, fmt.Errorf("read calendar token: %w", store.Classify(err))
+	}
+	org, ok, err := o.Get(ctx, t.Org)
+	if err != nil || !ok || org.CalendarToken != token { // a token since replaced
+		return app.Organisation{}, false, err
+	}
+	return org, true, nil
 }
 
 func (o *Organisations) one(ctx context.Context, filter bson.D) (app.Organisation, bool, error) {
@@ -89,6 +159,10 @@ func (o *Organisations) one(ctx context.Context, filter bson.D) (app.Organisatio
 // Put writes one organisation. The read model has a single writer at a time (an
 // ordered consumer, or the sweep after claiming), so a plain replace is enough.
 func (o *Organisations) Put(ctx context.Context, org app.Organisation) error {
+	// The token's document first: an organisation is never found without it.
+	if err := o.putToken(ctx, org.ID, org.CalendarToken); err != nil {
+		return err
+	}
 	_, err := o.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: org.ID}}, toOrgDoc(org), options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("write organisation %s: %w", org.ID, store.Classify(err))
