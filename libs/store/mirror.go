@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 )
 
 // Mirror keeps, in every replica's memory, the entries of a view collection that its
@@ -119,6 +120,16 @@ func (m *Mirror[T]) Record(ctx context.Context, entries ...T) error {
 	}
 	n := m.next
 	m.next++
+	// This process holds its own change at once: a read after this write sees it
+	// without reading it back (and a replica that is the only writer never does).
+	m.syncing.Lock()
+	if m.started {
+		m.apply(entries)
+		if m.seen == n-1 {
+			m.seen = n
+		}
+	}
+	m.syncing.Unlock()
 	if n%markEvery == 0 {
 		// Only a hint for starting readers: every change up to n is stored. An older
 		// mark written over a newer one by another writer costs a start a few reads.
@@ -165,17 +176,34 @@ func (m *Mirror[T]) Sync(ctx context.Context) error {
 		m.apply(all)
 		m.started, m.seen = true, mark
 	}
+	// Read ahead a few numbers at once when the log is behind (after a burst of
+	// other replicas' writes), one at a time when it is not.
+	window := 1
 	for {
-		var c changeDoc[T]
-		found, err := findByID(ctx, m.changes, changeKey(m.seen+1), &c)
-		if err != nil {
-			return fmt.Errorf("read change %d of %s: %w", m.seen+1, m.changes.Name(), err)
+		changes := make([]changeDoc[T], window)
+		found := make([]bool, window)
+		g, gctx := errgroup.WithContext(ctx)
+		for i := range window {
+			g.Go(func() error {
+				var err error
+				found[i], err = findByID(gctx, m.changes, changeKey(m.seen+1+int64(i)), &changes[i])
+				if err != nil {
+					return fmt.Errorf("read change %d of %s: %w", m.seen+1+int64(i), m.changes.Name(), err)
+				}
+				return nil
+			})
 		}
-		if !found {
-			m.began = began
-			return nil
+		if err := g.Wait(); err != nil {
+			return err
 		}
-		m.apply(c.Entries)
-		m.seen++
+		for i := range window {
+			if !found[i] {
+				m.began = began
+				return nil
+			}
+			m.apply(changes[i].Entries)
+			m.seen++
+		}
+		window = min(window*2, 16)
 	}
 }
