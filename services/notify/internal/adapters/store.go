@@ -383,7 +383,7 @@ func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Deliv
 	page, more := d.lists.Page(names, after, func(e deliveryEntry) bool {
 		return (q.OrganisationID == "" || e.Org == q.OrganisationID) && (q.Status == "" || statusOf(e) == q.Status)
 	}, q.Limit)
-	out, err := d.read(ctx, page)
+	out, err := d.read(ctx, page, listFields)
 	if err != nil {
 		return nil, "", err
 	}
@@ -395,16 +395,21 @@ func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Deliv
 	return out, next, nil
 }
 
-// read reads the deliveries of entries by _id, a few at a time, in their order. One
-// that is gone (it cannot be, as the log only grows) is left out.
-func (d *Deliveries) read(ctx context.Context, entries []deliveryEntry) ([]app.Delivery, error) {
+// read reads the deliveries of entries by _id (with only the fields of project
+// when it is not nil), a few at a time, in their order. One that is gone (it cannot
+// be, as the log only grows) is left out.
+func (d *Deliveries) read(ctx context.Context, entries []deliveryEntry, project bson.D) ([]app.Delivery, error) {
+	opts := options.FindOne()
+	if project != nil {
+		opts.SetProjection(project)
+	}
 	docs := make([]*deliveryDoc, len(entries))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, e := range entries {
 		g.Go(func() error {
 			var doc deliveryDoc
-			err := d.log.FindOne(gctx, bson.D{{Key: "_id", Value: e.ID}}).Decode(&doc)
+			err := d.log.FindOne(gctx, bson.D{{Key: "_id", Value: e.ID}}, opts).Decode(&doc)
 			switch {
 			case errors.Is(err, mongo.ErrNoDocuments):
 			case err != nil:
@@ -439,8 +444,12 @@ func (d *Deliveries) Retryable(ctx context.Context, now, staleBefore time.Time, 
 	stale, _ := d.lists.Page([]string{"status=" + app.StatusSending}, nil, func(e deliveryEntry) bool {
 		return e.Status == app.StatusSending && e.UpdatedAt.Before(staleBefore)
 	}, limit-len(due))
-	return d.read(ctx, append(due, stale...))
+	return d.read(ctx, append(due, stale...), nil)
 }
+
+// listFields leaves out of a list's deliveries what it does not show: the bodies
+// and attachments of their emails, most of a delivery's bytes.
+var listFields = bson.D{{Key: "message.text", Value: 0}, {Key: "message.html", Value: 0}, {Key: "message.ics", Value: 0}, {Key: "content", Value: 0}}
 
 func toDeliveryDoc(d app.Delivery) deliveryDoc {
 	doc := deliveryDoc{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
