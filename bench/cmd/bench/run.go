@@ -103,9 +103,8 @@ func run(ctx context.Context, args []string) error {
 	stack := exec.CommandContext(ctx, filepath.Join(*bin, "tcdev"), stackArgs...)
 	var logs bytes.Buffer
 	stack.Stdout, stack.Stderr = &logs, &logs
-	// One client drives the load, so the per-caller write limit is lifted: this
-	// measures the service, not the limiter.
-	stack.Env = append(os.Environ(), "FUND_WRITE_RATE=1000000", "FUND_WRITE_BURST=1000000", "LOG_LEVEL=warn")
+	// One client drives the load, so the rate limits are lifted (see unlimited).
+	stack.Env = append(append(os.Environ(), unlimited...), "LOG_LEVEL=warn")
 	began := time.Now()
 	if err := stack.Start(); err != nil {
 		return fmt.Errorf("start the stack: %w", err)
