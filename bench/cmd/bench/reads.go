@@ -497,7 +497,7 @@ func readsReport(f readFigures) string {
 	if f.burst > 0 {
 		for _, n := range f.names {
 			if p, ok := f.burstP50[n]; ok {
-				fmt.Fprintf(&b, "\nWith %d applications in the fund: %s=50 p50 %s (target < 50 ms).\n", f.burst, n, short(p))
+				fmt.Fprintf(&b, "\nWith %d applications in the fund: %s, pages of 50: p50 %s (target < 50 ms).\n", f.burst, n, short(p))
 			}
 		}
 	}
