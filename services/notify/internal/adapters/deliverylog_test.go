@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
 // reads counts what a client reads: every find, the documents its first batch
@@ -187,5 +189,91 @@ func TestTheDeliveryLogReadsItsPageWhateverItsLength(t *testing.T) {
 	t.Logf("reads of the lists (finds, documents): %v", cost)
 	if cost[60] != cost[600] {
 		t.Errorf("the lists cost %v reads with 60 deliveries and %v with 600, want the same", cost[60], cost[600])
+	}
+}
+
+// TestALogEntryKeepsItsEmailApart: the log holds what its lists show; the email's
+// text, HTML, attachment and content are kept by the delivery's key beside it, and
+// read back for a send (Get, Retryable), so a page of the log reads small documents.
+func TestALogEntryKeepsItsEmailApart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := monitoredDB(t, "deliveries")
+	d, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	del := app.Delivery{Key: "k1", OrganisationID: "o1", Kind: "reminder", Status: app.StatusSending, Attempts: 1, CreatedAt: at, UpdatedAt: at,
+		Message: mail.Message{MessageID: "k1@tc", Subject: "Due", To: []mail.Person{{Name: "Lead", Email: "lead@example.ac.uk"}},
+			Text: strings.Repeat("text ", 4000), HTML: strings.Repeat("<p>html</p>", 2000), ICS: []byte("BEGIN:VCALENDAR")},
+		Content: mail.Content{Paragraphs: []string{"It is due."}, Action: "Submit"}}
+	if ok, err := d.Claim(ctx, del, 1); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	del.Status, del.NextAttemptAt = app.StatusFailed, at
+	if err := d.Record(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := db.Collection("deliveries").FindOne(ctx, bson.D{{Key: "_id", Value: "k1"}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > 1024 {
+		t.Errorf("the log entry is %d bytes, want the email kept apart (under 1 KiB)", len(raw))
+	}
+	check := func(how string, got app.Delivery) {
+		t.Helper()
+		if got.Message.Text != del.Message.Text || got.Message.HTML != del.Message.HTML || string(got.Message.ICS) != "BEGIN:VCALENDAR" ||
+			got.Content.Action != "Submit" || got.Message.Subject != "Due" || len(got.Message.To) != 1 {
+			t.Errorf("%s: the email came back as subject %q, %d recipients, %d bytes of text, %d of HTML, ICS %q, action %q",
+				how, got.Message.Subject, len(got.Message.To), len(got.Message.Text), len(got.Message.HTML), got.Message.ICS, got.Content.Action)
+		}
+	}
+	got, ok, err := d.Get(ctx, "k1")
+	if err != nil || !ok {
+		t.Fatalf("get: %v %v", ok, err)
+	}
+	check("Get", got)
+	retry, err := d.Retryable(ctx, at.Add(time.Hour), at.Add(-time.Hour), 10)
+	if err != nil || len(retry) != 1 {
+		t.Fatalf("retryable: %d, %v", len(retry), err)
+	}
+	check("Retryable", retry[0])
+	page, _, err := d.List(ctx, app.DeliveryQuery{Limit: 10})
+	if err != nil || len(page) != 1 || page[0].Message.Subject != "Due" {
+		t.Fatalf("list: %+v, %v", page, err)
+	}
+}
+
+// TestARetryTakenOverMeanwhileIsNotRetriedAgain: between another replica's record
+// of its claim in the log and its change reaching this replica's copy, the copy
+// still shows the delivery stale; the sweep must go by what the log says, or two
+// replicas send it (seen racing in TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease).
+func TestARetryTakenOverMeanwhileIsNotRetriedAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := monitoredDB(t, "deliveries")
+	d, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	stale := app.Delivery{Key: "k", OrganisationID: "o", Kind: "reminder", Status: app.StatusSending, Attempts: 1, CreatedAt: at, UpdatedAt: at}
+	if ok, err := d.Claim(ctx, stale, 1); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	// Another replica took it over a minute later: its record is in the log, its
+	// change not yet.
+	taken, _ := toDeliveryDoc(app.Delivery{Key: "k", OrganisationID: "o", Kind: "reminder", Status: app.StatusSending, Attempts: 2, CreatedAt: at, UpdatedAt: at.Add(2 * time.Minute)})
+	if _, err := db.Collection("deliveries").ReplaceOne(ctx, bson.D{{Key: "_id", Value: "k"}}, taken); err != nil {
+		t.Fatal(err)
+	}
+	retry, err := d.Retryable(ctx, at.Add(2*time.Minute), at.Add(time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(retry) != 0 {
+		t.Errorf("retryable: %+v, want nothing (attempt 2 is under way)", retry)
 	}
 }

@@ -200,6 +200,7 @@ func fromOrgDoc(d orgDoc) app.Organisation {
 // serve operational queries on MongoDB.
 type Deliveries struct {
 	log      *mongo.Collection
+	bodies   *mongo.Collection
 	attempts *mongo.Collection
 	mirror   *store.Mirror[deliveryEntry]
 	lists    *store.Lists[deliveryEntry]
@@ -246,14 +247,27 @@ func newDeliveryLists() *store.Lists[deliveryEntry] {
 
 var _ app.Deliveries = (*Deliveries)(nil)
 
+// messageDoc is an email as logged. Its text, HTML and attachment are kept apart in
+// a bodyDoc (entries logged before that carry them here).
 type messageDoc struct {
 	MessageID string      `bson:"message_id"`
 	To        []personDoc `bson:"to"`
 	Subject   string      `bson:"subject"`
-	Text      string      `bson:"text"`
-	HTML      string      `bson:"html"`
+	Text      string      `bson:"text,omitempty"`
+	HTML      string      `bson:"html,omitempty"`
 	ICS       []byte      `bson:"ics,omitempty"`
 	Optional  bool        `bson:"optional"`
+}
+
+// bodyDoc is what a delivery's email says, by the delivery's key: most of its bytes,
+// which only a send reads. Kept out of the log entry so that a page of the log reads
+// small documents (FerretDB reads and decodes a document whole, whatever it projects).
+type bodyDoc struct {
+	ID      string     `bson:"_id"`
+	Text    string     `bson:"text"`
+	HTML    string     `bson:"html"`
+	ICS     []byte     `bson:"ics,omitempty"`
+	Content contentDoc `bson:"content"`
 }
 
 type deliveryDoc struct {
@@ -271,7 +285,7 @@ type deliveryDoc struct {
 	Message        messageDoc `bson:"message"`
 	About          string     `bson:"about,omitempty"`
 	Role           string     `bson:"role,omitempty"`
-	Content        contentDoc `bson:"content"`
+	Content        contentDoc `bson:"content,omitempty"`
 }
 
 // contentDoc is what an email's body says, kept so that a later attempt can greet
@@ -284,7 +298,7 @@ type contentDoc struct {
 
 // NewDeliveries opens the log and its indexes.
 func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error) {
-	d := &Deliveries{log: db.Collection("deliveries"), attempts: db.Collection("delivery_attempts"), lists: newDeliveryLists()}
+	d := &Deliveries{log: db.Collection("deliveries"), bodies: db.Collection("delivery_bodies"), attempts: db.Collection("delivery_attempts"), lists: newDeliveryLists()}
 	if err := store.CreateIndexes(ctx, d.log, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "created_at", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "next_attempt_at", Value: 1}}},
@@ -313,7 +327,12 @@ func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error)
 func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (bool, error) {
 	var err error
 	if attempt == 1 {
-		doc := toDeliveryDoc(del)
+		// The body first: a claimed delivery always has it. A claimer that loses
+		// wrote the same email's body.
+		doc, body := toDeliveryDoc(del)
+		if err := d.putBody(ctx, body); err != nil {
+			return false, fmt.Errorf("claim delivery %s: %w", del.Key, err)
+		}
 		if _, err = d.log.InsertOne(ctx, doc); err == nil {
 			if err := d.mirror.Record(ctx, entryOf(doc)); err != nil {
 				return false, fmt.Errorf("claim delivery %s: %w", del.Key, err)
@@ -336,7 +355,10 @@ func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (
 
 // Record writes a delivery's outcome. Only the holder of the latest attempt writes it.
 func (d *Deliveries) Record(ctx context.Context, del app.Delivery) error {
-	doc := toDeliveryDoc(del)
+	doc, body := toDeliveryDoc(del)
+	if err := d.putBody(ctx, body); err != nil {
+		return fmt.Errorf("record delivery %s: %w", del.Key, err)
+	}
 	_, err := d.log.ReplaceOne(ctx, bson.D{{Key: "_id", Value: del.Key}}, doc, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", del.Key, store.Classify(err))
@@ -344,6 +366,43 @@ func (d *Deliveries) Record(ctx context.Context, del app.Delivery) error {
 	if err := d.mirror.Record(ctx, entryOf(doc)); err != nil {
 		return fmt.Errorf("record delivery %s: %w", del.Key, err)
 	}
+	return nil
+}
+
+// putBody writes a delivery's body, unless it has none (an outcome recorded
+// without the email keeps the body written before).
+func (d *Deliveries) putBody(ctx context.Context, b bodyDoc) error {
+	if b.Text == "" && b.HTML == "" && len(b.ICS) == 0 && len(b.Content.Paragraphs) == 0 && b.Content.Action == "" && b.Content.Footer == "" {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		_, err := d.bodies.ReplaceOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, b, options.Replace().SetUpsert(true))
+		switch {
+		case err == nil:
+			return nil
+		case mongo.IsDuplicateKeyError(err) && attempt == 0:
+			// Two upserts of one body raced (replicas claiming the same email); the
+			// other inserted it, so this one replaces it.
+		case mongo.IsDuplicateKeyError(err):
+			return nil // written by a racing claimer, with the same email
+		default:
+			return fmt.Errorf("write the body of delivery %s: %w", b.ID, store.Classify(err))
+		}
+	}
+}
+
+// withBody reads the body of a delivery into it, if it has one apart.
+func (d *Deliveries) withBody(ctx context.Context, del *app.Delivery) error {
+	var b bodyDoc
+	err := d.bodies.FindOne(ctx, bson.D{{Key: "_id", Value: del.Key}}).Decode(&b)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil // logged with its body, before bodies were kept apart
+	}
+	if err != nil {
+		return fmt.Errorf("read the body of delivery %s: %w", del.Key, store.Classify(err))
+	}
+	del.Message.Text, del.Message.HTML, del.Message.ICS = b.Text, b.HTML, b.ICS
+	del.Content = mail.Content{Paragraphs: b.Content.Paragraphs, Action: b.Content.Action, Footer: b.Content.Footer}
 	return nil
 }
 
@@ -357,7 +416,11 @@ func (d *Deliveries) Get(ctx context.Context, key string) (app.Delivery, bool, e
 	if err != nil {
 		return app.Delivery{}, false, fmt.Errorf("read delivery %s: %w", key, store.Classify(err))
 	}
-	return fromDeliveryDoc(doc), true, nil
+	del := fromDeliveryDoc(doc)
+	if err := d.withBody(ctx, &del); err != nil {
+		return app.Delivery{}, false, err
+	}
+	return del, true, nil
 }
 
 // List pages through the log, newest first.
@@ -383,7 +446,7 @@ func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Deliv
 	page, more := d.lists.Page(names, after, func(e deliveryEntry) bool {
 		return (q.OrganisationID == "" || e.Org == q.OrganisationID) && (q.Status == "" || statusOf(e) == q.Status)
 	}, q.Limit)
-	out, err := d.read(ctx, page, listFields)
+	out, err := d.read(ctx, page, false)
 	if err != nil {
 		return nil, "", err
 	}
@@ -395,13 +458,13 @@ func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Deliv
 	return out, next, nil
 }
 
-// read reads the deliveries of entries by _id (with only the fields of project
-// when it is not nil), a few at a time, in their order. One that is gone (it cannot
-// be, as the log only grows) is left out.
-func (d *Deliveries) read(ctx context.Context, entries []deliveryEntry, project bson.D) ([]app.Delivery, error) {
+// read reads the deliveries of entries by _id, with their bodies when asked, a few
+// at a time, in their order. One that is gone (it cannot be, as the log only grows)
+// is left out.
+func (d *Deliveries) read(ctx context.Context, entries []deliveryEntry, bodies bool) ([]app.Delivery, error) {
 	opts := options.FindOne()
-	if project != nil {
-		opts.SetProjection(project)
+	if !bodies {
+		opts.SetProjection(listFields)
 	}
 	docs := make([]*deliveryDoc, len(entries))
 	g, gctx := errgroup.WithContext(ctx)
@@ -429,7 +492,15 @@ func (d *Deliveries) read(ctx context.Context, entries []deliveryEntry, project 
 			out = append(out, fromDeliveryDoc(*doc))
 		}
 	}
-	return out, nil
+	if !bodies {
+		return out, nil
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range out {
+		g.Go(func() error { return d.withBody(gctx, &out[i]) })
+	}
+	return out, g.Wait()
 }
 
 // Retryable lists failed deliveries whose next attempt is due, and attempts that were
@@ -444,18 +515,34 @@ func (d *Deliveries) Retryable(ctx context.Context, now, staleBefore time.Time, 
 	stale, _ := d.lists.Page([]string{"status=" + app.StatusSending}, nil, func(e deliveryEntry) bool {
 		return e.Status == app.StatusSending && e.UpdatedAt.Before(staleBefore)
 	}, limit-len(due))
-	return d.read(ctx, append(due, stale...), nil)
+	read, err := d.read(ctx, append(due, stale...), true)
+	if err != nil {
+		return nil, err
+	}
+	// The entries chose them, but another replica may have taken one over since
+	// (its claim and record are in the log before they reach this copy): only what
+	// the log still says is retryable is, or two replicas would send it.
+	out := read[:0]
+	for _, del := range read {
+		if del.Status == app.StatusFailed && !del.NextAttemptAt.IsZero() && !del.NextAttemptAt.After(now) ||
+			del.Status == app.StatusSending && del.UpdatedAt.Before(staleBefore) {
+			out = append(out, del)
+		}
+	}
+	return out, nil
 }
 
-// listFields leaves out of a list's deliveries what it does not show: the bodies
-// and attachments of their emails, most of a delivery's bytes.
+// listFields leaves out what a list does not show of deliveries logged with their
+// bodies, before bodies were kept apart.
 var listFields = bson.D{{Key: "message.text", Value: 0}, {Key: "message.html", Value: 0}, {Key: "message.ics", Value: 0}, {Key: "content", Value: 0}}
 
-func toDeliveryDoc(d app.Delivery) deliveryDoc {
+// toDeliveryDoc is a delivery's log entry and, apart, its body.
+func toDeliveryDoc(d app.Delivery) (deliveryDoc, bodyDoc) {
 	doc := deliveryDoc{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
 		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, About: d.About, Role: d.Role,
-		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer},
-		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS, Optional: d.Message.Optional}}
+		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Optional: d.Message.Optional}}
+	body := bodyDoc{ID: d.Key, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS,
+		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer}}
 	for _, p := range d.Message.To {
 		doc.Message.To = append(doc.Message.To, personDoc(p))
 	}
@@ -467,7 +554,7 @@ func toDeliveryDoc(d app.Delivery) deliveryDoc {
 		t := d.NextAttemptAt
 		doc.NextAttemptAt = &t
 	}
-	return doc
+	return doc, body
 }
 
 func fromDeliveryDoc(doc deliveryDoc) app.Delivery {
