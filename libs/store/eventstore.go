@@ -171,6 +171,11 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 	s.mu.Lock()
 	commits := slices.Clone(s.known[aggregateID])
 	s.mu.Unlock()
+	// held is how many commits came from memory: whatever the load adds to them, from
+	// the head or the log, is remembered, so that the next load reads only what follows.
+	// (Counting only the commits read one by one forgot an aggregate whose head was
+	// complete, and every later load read the head again.)
+	held := len(commits)
 	next, read, headed := 1, 0, false
 	if n := len(commits); n > 0 {
 		next = commits[n-1].Version + len(commits[n-1].Events)
@@ -205,7 +210,7 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 	if headed && read >= headEvery {
 		s.writeHead(ctx, aggregateID, commits)
 	}
-	if read > 0 {
+	if len(commits) > held {
 		s.remember(aggregateID, commits)
 	}
 	if len(commits) > 0 {

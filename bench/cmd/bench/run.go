@@ -68,8 +68,24 @@ func run(ctx context.Context, args []string) error {
 	root := fs.String("root", "..", "the repository, whose services/notify holds the sweep benchmark")
 	ackRate := fs.Int("ack-rate", 100, "submissions per second while measuring event latency")
 	profile := fs.String("profile", "", "a directory to write CPU profiles of NATS + FerretDB (tcdev) to, taken during each load")
+	readsOnly := fs.Bool("reads-only", false, "measure read scaling only, and replace only its section of the report")
+	readsSmall := fs.Int("reads-small", 20, "organisations (each with an application) in the smaller data set of the read scaling")
+	readsLarge := fs.Int("reads-large", 200, "organisations in the larger data set, ten times the smaller")
+	readsBurst := fs.Int("reads-burst", 60000, "applications the fund holds when its list is timed at burst scale (0: not timed)")
+	readsOffset := fs.Int("reads-port-offset", 300, "the port offset of the read scaling's own stack, so that it runs beside another")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	measureReads := func() error {
+		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst)
+		if err != nil {
+			return fmt.Errorf("read scaling: %w", err)
+		}
+		old, _ := os.ReadFile(*out)
+		return os.WriteFile(*out, []byte(withReadsSection(string(old), readsReport(rf))), 0o644)
+	}
+	if *readsOnly {
+		return measureReads()
 	}
 	var f figures
 	f.machine = machine()
@@ -87,9 +103,8 @@ func run(ctx context.Context, args []string) error {
 	stack := exec.CommandContext(ctx, filepath.Join(*bin, "tcdev"), stackArgs...)
 	var logs bytes.Buffer
 	stack.Stdout, stack.Stderr = &logs, &logs
-	// One client drives the load, so the per-caller write limit is lifted: this
-	// measures the service, not the limiter.
-	stack.Env = append(os.Environ(), "FUND_WRITE_RATE=1000000", "FUND_WRITE_BURST=1000000", "LOG_LEVEL=warn")
+	// One client drives the load, so the rate limits are lifted (see unlimited).
+	stack.Env = append(append(os.Environ(), unlimited...), "LOG_LEVEL=warn")
 	began := time.Now()
 	if err := stack.Start(); err != nil {
 		return fmt.Errorf("start the stack: %w", err)
@@ -225,7 +240,11 @@ func run(ctx context.Context, args []string) error {
 			text += "\n" + string(old[i:])
 		}
 	}
-	return os.WriteFile(*out, []byte(text), 0o644)
+	if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
+		return err
+	}
+	// 6. Read scaling, on a stack of its own.
+	return measureReads()
 }
 
 func waitReady(ctx context.Context, url string, within time.Duration) error {

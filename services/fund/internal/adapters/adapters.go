@@ -3,11 +3,15 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -111,8 +115,19 @@ func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
 }
 
 // Views is the applications view.
+//
+// Lists are answered from a Mirror of the view collection's list fields, held in
+// memory by every replica and kept in id order overall, per organisation, per round
+// and per status. On the embedded store a filtered, sorted query read and sorted every
+// application on every page (2.5-3 s with 60,000 of them in a burst); from memory a
+// page costs its own entries, and keeping up with other replicas' changes is a lookup
+// by _id. The page's applications themselves are then loaded from the event store.
+// The secondary indexes serve operational queries on MongoDB.
 type Views struct {
-	views *store.Views
+	views  *store.Views
+	mirror *store.Mirror[entry]
+
+	lists *store.Lists[entry]
 }
 
 var _ app.Views = (*Views)(nil)
@@ -130,7 +145,19 @@ type viewDoc struct {
 	RequestedPc int64  `bson:"requested_pence"`
 }
 
-// NewViews opens the view and its indexes.
+// entry is what the lists filter on: the view's fields of the same names.
+type entry struct {
+	ID        string `bson:"_id"`
+	RoundID   string `bson:"round_id"`
+	Org       string `bson:"organisation_id"`
+	Status    string `bson:"status"`
+	ReportDue bool   `bson:"report_due"`
+	HasReport bool   `bson:"has_report"`
+	Version   int    `bson:"version"`
+}
+
+// NewViews opens the view and its indexes, and reads the list fields of every view
+// into memory.
 func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
 	v, err := store.NewViews(ctx, db, "application_views",
 		mongo.IndexModel{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "_id", Value: 1}}},
@@ -139,99 +166,122 @@ func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Views{views: v}, nil
+	out := &Views{views: v, lists: store.NewLists(
+		func(e entry) string { return e.ID },
+		func(e entry) []string { return []string{"org=" + e.Org, "round=" + e.RoundID, "status=" + e.Status} },
+		func(a, b entry) int { return cmp.Compare(a.ID, b.ID) },
+		func(held, given entry) bool { return given.Version > held.Version },
+	)}
+	project := bson.D{}
+	for _, f := range []string{"round_id", "organisation_id", "status", "report_due", "has_report", "version"} {
+		project = append(project, bson.E{Key: f, Value: 1})
+	}
+	if out.mirror, err = store.NewMirror(v.Collection(), "application_views_changes", project, out.apply); err != nil {
+		return nil, err
+	}
+	if err := out.mirror.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("read application views: %w", err)
+	}
+	return out, nil
 }
 
 // Save writes applications' views, each as of its version, in one round trip for
-// new ones and one for the rest.
+// new ones and one for the rest, then records them for every replica's lists. A
+// failure is redelivered to the projection, which saves again.
 func (v *Views) Save(ctx context.Context, apps ...*application.Application) error {
 	views := make([]store.View, len(apps))
+	entries := make([]entry, len(apps))
 	for i, a := range apps {
-		views[i] = store.View{ID: a.ID(), Version: a.Version(), Doc: viewDoc{
+		d := viewDoc{
 			ID: a.ID(), RoundID: a.RoundID(), Org: a.OrganisationID(), Status: string(a.Status()), Title: a.Content().Title,
 			ReportDue: a.ReportIsDue(), HasReport: a.Report() != nil, AwardPence: a.AwardPence(), Version: a.Version(),
 			RequestedPc: a.Content().RequestedAmountPence,
-		}}
+		}
+		views[i] = store.View{ID: a.ID(), Version: a.Version(), Doc: d}
+		entries[i] = entry{ID: d.ID, RoundID: d.RoundID, Org: d.Org, Status: d.Status, ReportDue: d.ReportDue, HasReport: d.HasReport, Version: d.Version}
 	}
-	return v.views.PutMany(ctx, views)
+	if err := v.views.PutMany(ctx, views); err != nil {
+		return err
+	}
+	return v.mirror.Record(ctx, entries...)
+}
+
+// apply takes entries into memory, keeping the newer version of each.
+func (v *Views) apply(entries []entry) {
+	for i, e := range entries {
+		// Tens of thousands of entries share a few rounds, statuses and organisations.
+		entries[i].RoundID, entries[i].Org, entries[i].Status = unique.Make(e.RoundID).Value(), unique.Make(e.Org).Value(), unique.Make(e.Status).Value()
+	}
+	v.lists.Apply(entries)
 }
 
 // List pages through applications in id order.
 func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
-	filter := bson.D{}
-	if q.Org != "" {
-		filter = append(filter, bson.E{Key: "organisation_id", Value: q.Org})
-	}
-	if q.RoundID != "" {
-		filter = append(filter, bson.E{Key: "round_id", Value: q.RoundID})
-	}
-	if q.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: string(q.Status)})
-	}
+	var from *entry // the last entry of the page before
 	if q.Cursor != "" {
 		var c cursor
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
 			return app.Page{}, store.BadCursor()
 		}
-		id := c.ID
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: id}}})
+		from = &entry{ID: c.ID}
 	}
-	docs, err := v.find(ctx, filter, q.Limit+1)
-	if err != nil {
+	if err := v.mirror.Sync(ctx); err != nil {
 		return app.Page{}, err
 	}
-	page := app.Page{IDs: []string{}}
-	for i, d := range docs {
-		if i == q.Limit {
-			page.NextCursor = store.EncodeCursor(cursor{ID: docs[i-1].ID})
-			break
+	var names []string
+	for _, name := range []string{"org=" + q.Org, "round=" + q.RoundID, "status=" + string(q.Status)} {
+		if !strings.HasSuffix(name, "=") {
+			names = append(names, name)
 		}
-		page.IDs = append(page.IDs, d.ID)
+	}
+	entries, more := v.lists.Page(names, from, func(e entry) bool {
+		return (q.Org == "" || e.Org == q.Org) && (q.RoundID == "" || e.RoundID == q.RoundID) && (q.Status == "" || e.Status == string(q.Status))
+	}, q.Limit)
+	page := app.Page{IDs: make([]string, 0, len(entries))}
+	for _, e := range entries {
+		page.IDs = append(page.IDs, e.ID)
+	}
+	if more && len(entries) > 0 {
+		page.NextCursor = store.EncodeCursor(cursor{ID: entries[len(entries)-1].ID})
 	}
 	return page, nil
 }
 
+// inRound returns the entries of a round that match.
+func (v *Views) inRound(ctx context.Context, roundID string, match func(entry) bool) ([]entry, error) {
+	if err := v.mirror.Sync(ctx); err != nil {
+		return nil, err
+	}
+	out, _ := v.lists.Page([]string{"round=" + roundID}, nil, func(e entry) bool { return e.RoundID == roundID && match(e) }, math.MaxInt)
+	return out, nil
+}
+
 // FundedOrganisations lists the organisations awarded a grant in a round.
 func (v *Views) FundedOrganisations(ctx context.Context, roundID string) ([]string, error) {
-	docs, err := v.find(ctx, bson.D{{Key: "round_id", Value: roundID}, {Key: "status", Value: string(application.StatusAwarded)}}, 0)
+	es, err := v.inRound(ctx, roundID, func(e entry) bool { return e.Status == string(application.StatusAwarded) })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, d.Org)
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Org)
 	}
 	return out, nil
 }
 
 // AwaitingReport lists awarded applications of a round not yet told their report is due.
 func (v *Views) AwaitingReport(ctx context.Context, roundID string) ([]string, error) {
-	docs, err := v.find(ctx, bson.D{{Key: "round_id", Value: roundID}, {Key: "status", Value: string(application.StatusAwarded)},
-		{Key: "report_due", Value: false}, {Key: "has_report", Value: false}}, 0)
+	es, err := v.inRound(ctx, roundID, func(e entry) bool {
+		return e.Status == string(application.StatusAwarded) && !e.ReportDue && !e.HasReport
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, d.ID)
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.ID)
 	}
 	return out, nil
-}
-
-func (v *Views) find(ctx context.Context, filter bson.D, limit int) ([]viewDoc, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
-	if limit > 0 {
-		opts.SetLimit(int64(limit))
-	}
-	cur, err := v.views.Collection().Find(ctx, filter, opts)
-	if err != nil {
-		return nil, fmt.Errorf("query applications: %w", store.Classify(err))
-	}
-	var docs []viewDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("query applications: %w", store.Classify(err))
-	}
-	return docs, nil
 }
 
 // cursor is the position after a page of applications.

@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
@@ -32,6 +32,12 @@ import (
 // to today; its cost follows what is due, not the population. In the same way each
 // organisation has a list of its reminders ("<organisation>/<slot>"), which Retire
 // and Due read, so that an organisation's event costs what that organisation has.
+//
+// The ops preview pages through the pending reminders of every organisation, soonest
+// first: it reads them from memory, where each replica keeps every reminder (a few
+// dozen bytes each) in a list of the pending ones and a list per organisation, fed
+// by a change log read by _id (store.Mirror) that Schedule, Settle and Retire append
+// to. Settled reminders leave the pending lists, so a page costs what it shows.
 type Reminders struct {
 	coll    *mongo.Collection
 	slots   *mongo.Collection
@@ -45,6 +51,9 @@ type Reminders struct {
 	next map[string]int
 	// cursorKnown says this process has made sure the cursor exists.
 	cursorKnown bool
+
+	mirror *store.Mirror[reminderDoc]
+	lists  *store.Lists[reminderDoc]
 }
 
 var _ app.Reminders = (*Reminders)(nil)
@@ -91,9 +100,34 @@ func NewReminders(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Re
 		return nil, fmt.Errorf("reminders: a clock is required")
 	}
 	coll := db.Collection("reminders")
-	// No index: every read but the ops preview's is by _id.
-	return &Reminders{coll: coll, slots: db.Collection("reminder_slots"), orgs: db.Collection("reminder_organisations"),
-		cursors: db.Collection("reminder_cursor"), clock: clk, next: map[string]int{}}, nil
+	// No index: every read is by _id, or from memory.
+	s := &Reminders{coll: coll, slots: db.Collection("reminder_slots"), orgs: db.Collection("reminder_organisations"),
+		cursors: db.Collection("reminder_cursor"), clock: clk, next: map[string]int{}}
+	s.lists = store.NewLists(
+		func(r reminderDoc) string { return r.ID },
+		func(r reminderDoc) []string {
+			if r.State != pending {
+				return nil
+			}
+			return []string{pending, pending + "/" + r.OrganisationID}
+		},
+		previewOrder,
+		// A settled reminder is never pending again.
+		func(held, given reminderDoc) bool { return given.State != pending || held.State == pending })
+	var err error
+	if s.mirror, err = store.NewMirror(coll, "reminders_changes", nil, s.lists.Apply); err != nil {
+		return nil, err
+	}
+	if err := s.mirror.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("read the reminders: %w", err)
+	}
+	return s, nil
+}
+
+// previewOrder is the preview's: by day, then organisation (then id, to tell an
+// organisation's reminders apart).
+func previewOrder(a, b reminderDoc) int {
+	return cmp.Or(cmp.Compare(a.On, b.On), cmp.Compare(a.OrganisationID, b.OrganisationID), cmp.Compare(a.ID, b.ID))
 }
 
 func reminderID(r ladder.Reminder) string {
@@ -112,8 +146,7 @@ func (s *Reminders) Schedule(ctx context.Context, rs []ladder.Reminder) error {
 		return err
 	}
 	for _, r := range rs {
-		doc := reminderDoc{ID: reminderID(r), OrganisationID: r.OrganisationID, ObligationID: r.ObligationID, Due: r.Due.String(),
-			Step: r.Step.Name, On: r.Step.On.String(), Overdue: r.Step.Overdue, DaysLeft: r.Step.DaysLeft, State: pending}
+		doc := toReminderDoc(r, pending)
 		if _, err := s.coll.InsertOne(ctx, doc); err != nil {
 			if !mongo.IsDuplicateKeyError(err) {
 				return fmt.Errorf("schedule reminder %s: %w", doc.ID, store.Classify(err))
@@ -125,6 +158,10 @@ func (s *Reminders) Schedule(ctx context.Context, rs []ladder.Reminder) error {
 			if there.Listed {
 				continue
 			}
+			doc = there // a schedule that died before listing it, perhaps before recording it
+		}
+		if err := s.mirror.Record(ctx, doc); err != nil {
+			return fmt.Errorf("schedule reminder %s: %w", doc.ID, err)
 		}
 		day := r.Step.On
 		if day.Before(today) {
@@ -301,10 +338,37 @@ func (s *Reminders) Due(ctx context.Context, org string, day civil.Date) ([]ladd
 	return fromReminderDocs(docs), nil
 }
 
-// Upcoming lists pending reminders, soonest first.
-func (s *Reminders) Upcoming(ctx context.Context, limit int) ([]ladder.Reminder, error) {
-	docs, err := s.find(ctx, bson.D{{Key: "state", Value: pending}}, limit)
-	return fromReminderDocs(docs), err
+// Pending calls each with the pending reminders after the day on and the
+// organisation org (from the first when org is empty), by day and then organisation,
+// until each returns false. It reads them from memory, a few at a time, so each may
+// read the store.
+func (s *Reminders) Pending(ctx context.Context, on civil.Date, org string, each func(ladder.Reminder) bool) error {
+	if err := s.mirror.Sync(ctx); err != nil {
+		return err
+	}
+	var after *reminderDoc
+	if org != "" {
+		after = &reminderDoc{On: on.String(), OrganisationID: org, ID: "\xff"} // after every one of org's that day
+	}
+	for {
+		page, more := s.lists.Page([]string{pending}, after, nil, 64)
+		for _, r := range fromReminderDocs(page) {
+			if !each(r) {
+				return nil
+			}
+		}
+		if !more {
+			return nil
+		}
+		after = &page[len(page)-1]
+	}
+}
+
+// PendingOf lists an organisation's pending reminders, by day, from memory as the
+// last Pending brought it up to date (a preview reads many organisations' at once).
+func (s *Reminders) PendingOf(_ context.Context, org string) ([]ladder.Reminder, error) {
+	docs, _ := s.lists.Page([]string{pending + "/" + org}, nil, func(r reminderDoc) bool { return r.OrganisationID == org }, math.MaxInt)
+	return fromReminderDocs(docs), nil
 }
 
 // Settle records a reminder's outcome. Every writer of a reminder writes a final
@@ -313,6 +377,9 @@ func (s *Reminders) Settle(ctx context.Context, r ladder.Reminder, outcome ladde
 	_, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: reminderID(r)}}, bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: string(outcome)}}}})
 	if err != nil {
 		return fmt.Errorf("settle reminder %s: %w", reminderID(r), store.Classify(err))
+	}
+	if err := s.mirror.Record(ctx, toReminderDoc(r, string(outcome))); err != nil {
+		return fmt.Errorf("settle reminder %s: %w", reminderID(r), err)
 	}
 	return nil
 }
@@ -332,24 +399,17 @@ func (s *Reminders) Retire(ctx context.Context, org, keepID string, keepDue civi
 		if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: string(outcome)}}}}); err != nil {
 			return fmt.Errorf("retire reminder %s: %w", r.ID, store.Classify(err))
 		}
+		r.State = string(outcome)
+		if err := s.mirror.Record(ctx, r); err != nil {
+			return fmt.Errorf("retire reminder %s: %w", r.ID, err)
+		}
 	}
 	return nil
 }
 
-func (s *Reminders) find(ctx context.Context, filter bson.D, limit int) ([]reminderDoc, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "on", Value: 1}, {Key: "_id", Value: 1}})
-	if limit > 0 {
-		opts.SetLimit(int64(limit))
-	}
-	cur, err := s.coll.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, fmt.Errorf("query reminders: %w", store.Classify(err))
-	}
-	var docs []reminderDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("query reminders: %w", store.Classify(err))
-	}
-	return docs, nil
+func toReminderDoc(r ladder.Reminder, state string) reminderDoc {
+	return reminderDoc{ID: reminderID(r), OrganisationID: r.OrganisationID, ObligationID: r.ObligationID, Due: r.Due.String(),
+		Step: r.Step.Name, On: r.Step.On.String(), Overdue: r.Step.Overdue, DaysLeft: r.Step.DaysLeft, State: state}
 }
 
 func fromReminderDocs(docs []reminderDoc) []ladder.Reminder {

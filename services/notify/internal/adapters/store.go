@@ -3,6 +3,7 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
@@ -20,9 +22,24 @@ import (
 )
 
 // Organisations is the read model collection.
+//
+// A calendar feed finds its organisation by token: a query on calendar_token read
+// every organisation on the embedded store, at every subscriber's poll. So each token
+// is also the _id of a small document naming its organisation (written by Put), and
+// ByToken reads that by _id, then the organisation, whose current token it must be.
 type Organisations struct {
-	coll *mongo.Collection
+	coll   *mongo.Collection
+	tokens *mongo.Collection
 }
+
+type tokenDoc struct {
+	ID  string `bson:"_id"` // the token
+	Org string `bson:"organisation_id"`
+}
+
+// tokensFilled is the _id of the document that says every organisation's token has
+// its document (organisations put before tokens had them are filled in at start).
+const tokensFilled = "filled"
 
 var _ app.Organisations = (*Organisations)(nil)
 
@@ -59,7 +76,50 @@ func NewOrganisations(ctx context.Context, db *mongo.Database) (*Organisations, 
 	}); err != nil {
 		return nil, fmt.Errorf("create organisation indexes: %w", store.Classify(err))
 	}
-	return &Organisations{coll: coll}, nil
+	o := &Organisations{coll: coll, tokens: db.Collection("organisation_tokens")}
+	return o, o.fillTokens(ctx)
+}
+
+// fillTokens writes the token documents of organisations put before there were any,
+// once: a read of every organisation at one start.
+func (o *Organisations) fillTokens(ctx context.Context) error {
+	var marker tokenDoc
+	err := o.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: tokensFilled}}).Decode(&marker)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("read the calendar tokens: %w", store.Classify(err))
+	}
+	cur, err := o.coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "calendar_token", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("fill the calendar tokens: %w", store.Classify(err))
+	}
+	var docs []orgDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("fill the calendar tokens: %w", store.Classify(err))
+	}
+	for _, d := range docs {
+		if err := o.putToken(ctx, d.ID, d.CalendarToken); err != nil {
+			return err
+		}
+	}
+	_, err = o.tokens.ReplaceOne(ctx, bson.D{{Key: "_id", Value: tokensFilled}}, tokenDoc{ID: tokensFilled}, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("fill the calendar tokens: %w", store.Classify(err))
+	}
+	return nil
+}
+
+func (o *Organisations) putToken(ctx context.Context, org, token string) error {
+	if token == "" || token == tokensFilled {
+		return nil
+	}
+	_, err := o.tokens.ReplaceOne(ctx, bson.D{{Key: "_id", Value: token}}, tokenDoc{ID: token, Org: org}, options.Replace().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("write the calendar token of %s: %w", org, store.Classify(err))
+	}
+	return nil
 }
 
 // Get reads one organisation.
@@ -69,7 +129,19 @@ func (o *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 
 // ByToken finds the organisation whose calendar token this is.
 func (o *Organisations) ByToken(ctx context.Context, token string) (app.Organisation, bool, error) {
-	return o.one(ctx, bson.D{{Key: "calendar_token", Value: token}})
+	var t tokenDoc
+	err := o.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: token}}).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && t.Org == "") {
+		return app.Organisation{}, false, nil
+	}
+	if err != nil {
+		return app.Organisation{}, false, fmt.Errorf("read calendar token: %w", store.Classify(err))
+	}
+	org, ok, err := o.Get(ctx, t.Org)
+	if err != nil || !ok || org.CalendarToken != token { // a token since replaced
+		return app.Organisation{}, false, err
+	}
+	return org, true, nil
 }
 
 func (o *Organisations) one(ctx context.Context, filter bson.D) (app.Organisation, bool, error) {
@@ -87,6 +159,10 @@ func (o *Organisations) one(ctx context.Context, filter bson.D) (app.Organisatio
 // Put writes one organisation. The read model has a single writer at a time (an
 // ordered consumer, or the sweep after claiming), so a plain replace is enough.
 func (o *Organisations) Put(ctx context.Context, org app.Organisation) error {
+	// The token's document first: an organisation is never found without it.
+	if err := o.putToken(ctx, org.ID, org.CalendarToken); err != nil {
+		return err
+	}
 	_, err := o.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: org.ID}}, toOrgDoc(org), options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("write organisation %s: %w", org.ID, store.Classify(err))
@@ -115,21 +191,83 @@ func fromOrgDoc(d orgDoc) app.Organisation {
 }
 
 // Deliveries is the delivery log and its attempt claims.
+//
+// The log is listed newest first, and swept for retries, from the list fields of
+// every delivery held in memory by every replica (ordered overall, per organisation
+// and per status), fed by a change log read by _id (store.Mirror); the page's
+// deliveries are then read by _id. On the embedded store a filtered query sorted by
+// created_at read and sorted the whole log on every page. The secondary indexes
+// serve operational queries on MongoDB.
 type Deliveries struct {
 	log      *mongo.Collection
+	bodies   *mongo.Collection
 	attempts *mongo.Collection
+	mirror   *store.Mirror[deliveryEntry]
+	lists    *store.Lists[deliveryEntry]
+}
+
+// deliveryEntry is what the log's lists filter and sort on: the delivery's fields of
+// the same names.
+type deliveryEntry struct {
+	ID            string     `bson:"_id"`
+	Org           string     `bson:"organisation_id"`
+	Status        string     `bson:"status"`
+	Attempts      int        `bson:"attempts"`
+	CreatedAt     time.Time  `bson:"created_at"`
+	UpdatedAt     time.Time  `bson:"updated_at"`
+	NextAttemptAt *time.Time `bson:"next_attempt_at,omitempty"`
+}
+
+func entryOf(d deliveryDoc) deliveryEntry {
+	return deliveryEntry{ID: d.ID, Org: d.OrganisationID, Status: d.Status, Attempts: d.Attempts,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, NextAttemptAt: d.NextAttemptAt}
+}
+
+// statusOf is the status a list filters on, as the log spells it now.
+func statusOf(e deliveryEntry) string {
+	if e.Status == "gave_up" {
+		return app.StatusGivenUp
+	}
+	return e.Status
+}
+
+func newDeliveryLists() *store.Lists[deliveryEntry] {
+	return store.NewLists(
+		func(e deliveryEntry) string { return e.ID },
+		func(e deliveryEntry) []string { return []string{"org=" + e.Org, "status=" + statusOf(e)} },
+		func(a, b deliveryEntry) int { // newest first, then by key
+			return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+		},
+		// Only the holder of the latest attempt records, so the later attempt, or the
+		// later record of one attempt, is the newer.
+		func(held, given deliveryEntry) bool {
+			return given.Attempts > held.Attempts || given.Attempts == held.Attempts && !given.UpdatedAt.Before(held.UpdatedAt)
+		})
 }
 
 var _ app.Deliveries = (*Deliveries)(nil)
 
+// messageDoc is an email as logged. Its text, HTML and attachment are kept apart in
+// a bodyDoc (entries logged before that carry them here).
 type messageDoc struct {
 	MessageID string      `bson:"message_id"`
 	To        []personDoc `bson:"to"`
 	Subject   string      `bson:"subject"`
-	Text      string      `bson:"text"`
-	HTML      string      `bson:"html"`
+	Text      string      `bson:"text,omitempty"`
+	HTML      string      `bson:"html,omitempty"`
 	ICS       []byte      `bson:"ics,omitempty"`
 	Optional  bool        `bson:"optional"`
+}
+
+// bodyDoc is what a delivery's email says, by the delivery's key: most of its bytes,
+// which only a send reads. Kept out of the log entry so that a page of the log reads
+// small documents (FerretDB reads and decodes a document whole, whatever it projects).
+type bodyDoc struct {
+	ID      string     `bson:"_id"`
+	Text    string     `bson:"text"`
+	HTML    string     `bson:"html"`
+	ICS     []byte     `bson:"ics,omitempty"`
+	Content contentDoc `bson:"content"`
 }
 
 type deliveryDoc struct {
@@ -147,7 +285,7 @@ type deliveryDoc struct {
 	Message        messageDoc `bson:"message"`
 	About          string     `bson:"about,omitempty"`
 	Role           string     `bson:"role,omitempty"`
-	Content        contentDoc `bson:"content"`
+	Content        contentDoc `bson:"content,omitempty"`
 }
 
 // contentDoc is what an email's body says, kept so that a later attempt can greet
@@ -160,12 +298,23 @@ type contentDoc struct {
 
 // NewDeliveries opens the log and its indexes.
 func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error) {
-	d := &Deliveries{log: db.Collection("deliveries"), attempts: db.Collection("delivery_attempts")}
+	d := &Deliveries{log: db.Collection("deliveries"), bodies: db.Collection("delivery_bodies"), attempts: db.Collection("delivery_attempts"), lists: newDeliveryLists()}
 	if err := store.CreateIndexes(ctx, d.log, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "created_at", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "next_attempt_at", Value: 1}}},
 	}); err != nil {
 		return nil, fmt.Errorf("create delivery indexes: %w", store.Classify(err))
+	}
+	project := bson.D{}
+	for _, f := range []string{"organisation_id", "status", "attempts", "created_at", "updated_at", "next_attempt_at"} {
+		project = append(project, bson.E{Key: f, Value: 1})
+	}
+	var err error
+	if d.mirror, err = store.NewMirror(d.log, "deliveries_changes", project, d.lists.Apply); err != nil {
+		return nil, err
+	}
+	if err := d.mirror.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("read the delivery log: %w", err)
 	}
 	return d, nil
 }
@@ -178,7 +327,17 @@ func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error)
 func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (bool, error) {
 	var err error
 	if attempt == 1 {
-		_, err = d.log.InsertOne(ctx, toDeliveryDoc(del))
+		// The body first: a claimed delivery always has it. A claimer that loses
+		// wrote the same email's body.
+		doc, body := toDeliveryDoc(del)
+		if err := d.putBody(ctx, body); err != nil {
+			return false, fmt.Errorf("claim delivery %s: %w", del.Key, err)
+		}
+		if _, err = d.log.InsertOne(ctx, doc); err == nil {
+			if err := d.mirror.Record(ctx, entryOf(doc)); err != nil {
+				return false, fmt.Errorf("claim delivery %s: %w", del.Key, err)
+			}
+		}
 	} else {
 		_, err = d.attempts.InsertOne(ctx, bson.D{{Key: "_id", Value: del.Key + "#" + strconv.Itoa(attempt)}, {Key: "at", Value: del.UpdatedAt}})
 	}
@@ -196,10 +355,54 @@ func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (
 
 // Record writes a delivery's outcome. Only the holder of the latest attempt writes it.
 func (d *Deliveries) Record(ctx context.Context, del app.Delivery) error {
-	_, err := d.log.ReplaceOne(ctx, bson.D{{Key: "_id", Value: del.Key}}, toDeliveryDoc(del), options.Replace().SetUpsert(true))
+	doc, body := toDeliveryDoc(del)
+	if err := d.putBody(ctx, body); err != nil {
+		return fmt.Errorf("record delivery %s: %w", del.Key, err)
+	}
+	_, err := d.log.ReplaceOne(ctx, bson.D{{Key: "_id", Value: del.Key}}, doc, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", del.Key, store.Classify(err))
 	}
+	if err := d.mirror.Record(ctx, entryOf(doc)); err != nil {
+		return fmt.Errorf("record delivery %s: %w", del.Key, err)
+	}
+	return nil
+}
+
+// putBody writes a delivery's body, unless it has none (an outcome recorded
+// without the email keeps the body written before).
+func (d *Deliveries) putBody(ctx context.Context, b bodyDoc) error {
+	if b.Text == "" && b.HTML == "" && len(b.ICS) == 0 && len(b.Content.Paragraphs) == 0 && b.Content.Action == "" && b.Content.Footer == "" {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		_, err := d.bodies.ReplaceOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, b, options.Replace().SetUpsert(true))
+		switch {
+		case err == nil:
+			return nil
+		case mongo.IsDuplicateKeyError(err) && attempt == 0:
+			// Two upserts of one body raced (replicas claiming the same email); the
+			// other inserted it, so this one replaces it.
+		case mongo.IsDuplicateKeyError(err):
+			return nil // written by a racing claimer, with the same email
+		default:
+			return fmt.Errorf("write the body of delivery %s: %w", b.ID, store.Classify(err))
+		}
+	}
+}
+
+// withBody reads the body of a delivery into it, if it has one apart.
+func (d *Deliveries) withBody(ctx context.Context, del *app.Delivery) error {
+	var b bodyDoc
+	err := d.bodies.FindOne(ctx, bson.D{{Key: "_id", Value: del.Key}}).Decode(&b)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil // logged with its body, before bodies were kept apart
+	}
+	if err != nil {
+		return fmt.Errorf("read the body of delivery %s: %w", del.Key, store.Classify(err))
+	}
+	del.Message.Text, del.Message.HTML, del.Message.ICS = b.Text, b.HTML, b.ICS
+	del.Content = mail.Content{Paragraphs: b.Content.Paragraphs, Action: b.Content.Action, Footer: b.Content.Footer}
 	return nil
 }
 
@@ -213,79 +416,133 @@ func (d *Deliveries) Get(ctx context.Context, key string) (app.Delivery, bool, e
 	if err != nil {
 		return app.Delivery{}, false, fmt.Errorf("read delivery %s: %w", key, store.Classify(err))
 	}
-	return fromDeliveryDoc(doc), true, nil
+	del := fromDeliveryDoc(doc)
+	if err := d.withBody(ctx, &del); err != nil {
+		return app.Delivery{}, false, err
+	}
+	return del, true, nil
 }
 
 // List pages through the log, newest first.
 func (d *Deliveries) List(ctx context.Context, q app.DeliveryQuery) ([]app.Delivery, string, error) {
-	filter := bson.D{}
-	if q.OrganisationID != "" {
-		filter = append(filter, bson.E{Key: "organisation_id", Value: q.OrganisationID})
-	}
-	switch q.Status {
-	case "":
-	case app.StatusGivenUp: // and as the log spelt it before
-		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{app.StatusGivenUp, "gave_up"}}}})
-	default:
-		filter = append(filter, bson.E{Key: "status", Value: q.Status})
-	}
+	var after *deliveryEntry
 	if q.Cursor != "" {
 		var c cursor
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil || c.ID == "" {
 			return nil, "", store.BadCursor()
 		}
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "created_at", Value: bson.D{{Key: "$lt", Value: c.At}}}},
-			bson.D{{Key: "created_at", Value: c.At}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: c.ID}}}},
-		}})
+		after = &deliveryEntry{ID: c.ID, CreatedAt: c.At}
 	}
-	cur, err := d.log.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(int64(q.Limit+1)))
+	if err := d.mirror.Sync(ctx); err != nil {
+		return nil, "", err
+	}
+	var names []string
+	if q.OrganisationID != "" {
+		names = append(names, "org="+q.OrganisationID)
+	}
+	if q.Status != "" {
+		names = append(names, "status="+q.Status)
+	}
+	page, more := d.lists.Page(names, after, func(e deliveryEntry) bool {
+		return (q.OrganisationID == "" || e.Org == q.OrganisationID) && (q.Status == "" || statusOf(e) == q.Status)
+	}, q.Limit)
+	out, err := d.read(ctx, page, false)
 	if err != nil {
-		return nil, "", fmt.Errorf("query deliveries: %w", store.Classify(err))
+		return nil, "", err
 	}
-	var docs []deliveryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, "", fmt.Errorf("query deliveries: %w", store.Classify(err))
-	}
-	out := []app.Delivery{}
 	next := ""
-	for i, doc := range docs {
-		if i == q.Limit {
-			last := docs[i-1]
-			next = store.EncodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
-			break
-		}
-		out = append(out, fromDeliveryDoc(doc))
+	if more && len(page) > 0 {
+		last := page[len(page)-1]
+		next = store.EncodeCursor(cursor{At: last.CreatedAt, ID: last.ID})
 	}
 	return out, next, nil
+}
+
+// read reads the deliveries of entries by _id, with their bodies when asked, a few
+// at a time, in their order. One that is gone (it cannot be, as the log only grows)
+// is left out.
+func (d *Deliveries) read(ctx context.Context, entries []deliveryEntry, bodies bool) ([]app.Delivery, error) {
+	opts := options.FindOne()
+	if !bodies {
+		opts.SetProjection(listFields)
+	}
+	docs := make([]*deliveryDoc, len(entries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, e := range entries {
+		g.Go(func() error {
+			var doc deliveryDoc
+			err := d.log.FindOne(gctx, bson.D{{Key: "_id", Value: e.ID}}, opts).Decode(&doc)
+			switch {
+			case errors.Is(err, mongo.ErrNoDocuments):
+			case err != nil:
+				return fmt.Errorf("read delivery %s: %w", e.ID, store.Classify(err))
+			default:
+				docs[i] = &doc
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]app.Delivery, 0, len(docs))
+	for _, doc := range docs {
+		if doc != nil {
+			out = append(out, fromDeliveryDoc(*doc))
+		}
+	}
+	if !bodies {
+		return out, nil
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range out {
+		g.Go(func() error { return d.withBody(gctx, &out[i]) })
+	}
+	return out, g.Wait()
 }
 
 // Retryable lists failed deliveries whose next attempt is due, and attempts that were
 // claimed but never recorded before staleBefore (their replica died mid-send).
 func (d *Deliveries) Retryable(ctx context.Context, now, staleBefore time.Time, limit int) ([]app.Delivery, error) {
-	cur, err := d.log.Find(ctx, bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: "status", Value: app.StatusFailed}, {Key: "next_attempt_at", Value: bson.D{{Key: "$lte", Value: now}}}},
-		bson.D{{Key: "status", Value: app.StatusSending}, {Key: "updated_at", Value: bson.D{{Key: "$lt", Value: staleBefore}}}},
-	}}}, options.Find().SetLimit(int64(limit)))
+	if err := d.mirror.Sync(ctx); err != nil {
+		return nil, err
+	}
+	due, _ := d.lists.Page([]string{"status=" + app.StatusFailed}, nil, func(e deliveryEntry) bool {
+		return e.Status == app.StatusFailed && e.NextAttemptAt != nil && !e.NextAttemptAt.After(now)
+	}, limit)
+	stale, _ := d.lists.Page([]string{"status=" + app.StatusSending}, nil, func(e deliveryEntry) bool {
+		return e.Status == app.StatusSending && e.UpdatedAt.Before(staleBefore)
+	}, limit-len(due))
+	read, err := d.read(ctx, append(due, stale...), true)
 	if err != nil {
-		return nil, fmt.Errorf("query retries: %w", store.Classify(err))
+		return nil, err
 	}
-	var docs []deliveryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("query retries: %w", store.Classify(err))
-	}
-	out := make([]app.Delivery, len(docs))
-	for i, doc := range docs {
-		out[i] = fromDeliveryDoc(doc)
+	// The entries chose them, but another replica may have taken one over since
+	// (its claim and record are in the log before they reach this copy): only what
+	// the log still says is retryable is, or two replicas would send it.
+	out := read[:0]
+	for _, del := range read {
+		if del.Status == app.StatusFailed && !del.NextAttemptAt.IsZero() && !del.NextAttemptAt.After(now) ||
+			del.Status == app.StatusSending && del.UpdatedAt.Before(staleBefore) {
+			out = append(out, del)
+		}
 	}
 	return out, nil
 }
 
-func toDeliveryDoc(d app.Delivery) deliveryDoc {
+// listFields leaves out what a list does not show of deliveries logged with their
+// bodies, before bodies were kept apart.
+var listFields = bson.D{{Key: "message.text", Value: 0}, {Key: "message.html", Value: 0}, {Key: "message.ics", Value: 0}, {Key: "content", Value: 0}}
+
+// toDeliveryDoc is a delivery's log entry and, apart, its body.
+func toDeliveryDoc(d app.Delivery) (deliveryDoc, bodyDoc) {
 	doc := deliveryDoc{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
 		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, About: d.About, Role: d.Role,
-		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer},
-		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS, Optional: d.Message.Optional}}
+		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Optional: d.Message.Optional}}
+	body := bodyDoc{ID: d.Key, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS,
+		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer}}
 	for _, p := range d.Message.To {
 		doc.Message.To = append(doc.Message.To, personDoc(p))
 	}
@@ -297,7 +554,7 @@ func toDeliveryDoc(d app.Delivery) deliveryDoc {
 		t := d.NextAttemptAt
 		doc.NextAttemptAt = &t
 	}
-	return doc
+	return doc, body
 }
 
 func fromDeliveryDoc(doc deliveryDoc) app.Delivery {

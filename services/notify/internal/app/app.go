@@ -86,8 +86,13 @@ type Reminders interface {
 	DueBy(ctx context.Context, day civil.Date, limit int) ([]ladder.Reminder, error)
 	// Due lists an organisation's pending reminders due on or before day.
 	Due(ctx context.Context, org string, day civil.Date) ([]ladder.Reminder, error)
-	// Upcoming lists pending reminders, soonest first.
-	Upcoming(ctx context.Context, limit int) ([]ladder.Reminder, error)
+	// Pending calls each with the pending reminders after the day on and the
+	// organisation org (from the first when org is empty), by day and then
+	// organisation, until each returns false.
+	Pending(ctx context.Context, on civil.Date, org string, each func(ladder.Reminder) bool) error
+	// PendingOf lists an organisation's pending reminders, by day, as of the last
+	// Pending.
+	PendingOf(ctx context.Context, org string) ([]ladder.Reminder, error)
 	// Settle records a reminder's final outcome.
 	Settle(ctx context.Context, r ladder.Reminder, outcome ladder.Outcome) error
 	// Retire settles an organisation's pending reminders other than those of the
@@ -587,9 +592,6 @@ type Reminder struct {
 	To                                                            []mail.Person
 }
 
-// previewScan bounds how many pending reminders one preview reads.
-const previewScan = 1000
-
 // previewCursor is where a page of the preview ends: its last organisation's next
 // reminder, in the preview's order (day, then organisation).
 type previewCursor struct {
@@ -600,58 +602,103 @@ type previewCursor struct {
 // Preview lists the next reminder of each organisation, soonest first, with the
 // subject it would have on its day and the recipients it would have today (ops), a
 // page at a time.
+//
+// It walks the pending reminders from the cursor, and takes each organisation once,
+// at the first of them: the organisation's next reminder is its first pending one
+// the ladder would still send, which is never before this one (an organisation's
+// every pending reminder after the cursor comes at or after its first). So a page
+// reads the organisations it shows, and those whose reminders the ladder would no
+// longer send, whatever the number of reminders made over the years.
 func (a *App) Preview(ctx context.Context, by auth.Principal, limit int, cursor string) ([]Reminder, string, error) {
 	if !by.IsOps() {
 		return nil, "", apperr.New(apperr.Forbidden, "only ITSS operations staff preview reminders")
 	}
 	var after previewCursor
+	var afterOn civil.Date
 	if cursor != "" {
-		if err := store.DecodeCursor(cursor, &after); err != nil || after.Org == "" {
+		var err error
+		if err = store.DecodeCursor(cursor, &after); err == nil && after.Org != "" {
+			afterOn, err = civil.Parse(after.On)
+		}
+		if err != nil || after.Org == "" {
 			return nil, "", store.BadCursor()
 		}
 	}
-	pending, err := a.reminders.Upcoming(ctx, previewScan)
+	today := a.today()
+	var found []Reminder // in the preview's order
+	seen := map[string]bool{}
+	var failed error
+	full := func(at ladder.Reminder) bool {
+		// Every organisation not met yet has its next reminder at or after at.
+		return len(found) > limit && !previewBefore(at.Step.On, at.OrganisationID, found[limit].On, found[limit].OrganisationID)
+	}
+	err := a.reminders.Pending(ctx, afterOn, after.Org, func(r ladder.Reminder) bool {
+		if full(r) {
+			return false
+		}
+		if seen[r.OrganisationID] {
+			return true
+		}
+		seen[r.OrganisationID] = true
+		item, ok, err := a.nextReminder(ctx, r.OrganisationID, today)
+		if err != nil {
+			failed = err
+			return false
+		}
+		if !ok || (cursor != "" && !previewBefore(afterOn, after.Org, item.On, item.OrganisationID)) {
+			return true // nothing to send, or shown on an earlier page
+		}
+		i, _ := slices.BinarySearchFunc(found, item, func(x, y Reminder) int {
+			return cmp.Or(cmp.Compare(x.On.String(), y.On.String()), cmp.Compare(x.OrganisationID, y.OrganisationID))
+		})
+		found = slices.Insert(found, i, item)
+		return true
+	})
+	if err == nil {
+		err = failed
+	}
 	if err != nil {
 		return nil, "", err
 	}
-	today := a.today()
-	all := []Reminder{}
-	seen := map[string]bool{}
+	if len(found) > limit {
+		last := found[limit-1]
+		return found[:limit], store.EncodeCursor(previewCursor{On: last.On.String(), Org: last.OrganisationID}), nil
+	}
+	return append([]Reminder{}, found...), "", nil
+}
+
+// previewBefore says whether (aOn, aOrg) comes before (bOn, bOrg) in the preview.
+func previewBefore(aOn civil.Date, aOrg string, bOn civil.Date, bOrg string) bool {
+	if aOn != bOn {
+		return aOn.Before(bOn)
+	}
+	return aOrg < bOrg
+}
+
+// nextReminder is the organisation's first pending reminder that the ladder would
+// send, as the preview shows it; false when there is none.
+func (a *App) nextReminder(ctx context.Context, org string, today civil.Date) (Reminder, bool, error) {
+	o, ok, err := a.orgs.Get(ctx, org)
+	if err != nil || !ok {
+		return Reminder{}, false, err
+	}
+	pending, err := a.reminders.PendingOf(ctx, org)
+	if err != nil {
+		return Reminder{}, false, err
+	}
 	for _, r := range pending {
-		if seen[r.OrganisationID] {
+		if ladder.Decide(o.state(), []ladder.Reminder{r})[0] != ladder.Send {
 			continue
 		}
-		o, ok, err := a.orgs.Get(ctx, r.OrganisationID)
-		if err != nil {
-			return nil, "", err
-		}
-		if !ok || ladder.Decide(o.state(), []ladder.Reminder{r})[0] != ladder.Send {
-			continue
-		}
-		seen[r.OrganisationID] = true
 		ob := a.ladderOf(&o)
 		on := r.Step.On
 		if on.Before(today) {
 			on = today // a step missed is sent, as it stands, by the next sweep
 		}
-		all = append(all, Reminder{OrganisationID: o.ID, OrganisationName: o.Name, ObligationID: ob.ID, Step: r.Step.Name, On: r.Step.On,
-			Subject: reminderSubject(o.Name, ob, r.Step, on), To: people(recipients(o, r.Step))})
+		return Reminder{OrganisationID: o.ID, OrganisationName: o.Name, ObligationID: ob.ID, Step: r.Step.Name, On: r.Step.On,
+			Subject: reminderSubject(o.Name, ob, r.Step, on), To: people(recipients(o, r.Step))}, true, nil
 	}
-	slices.SortFunc(all, func(x, y Reminder) int {
-		return cmp.Or(cmp.Compare(x.On.String(), y.On.String()), cmp.Compare(x.OrganisationID, y.OrganisationID))
-	})
-	out := []Reminder{}
-	for _, r := range all {
-		if cursor != "" && cmp.Or(cmp.Compare(r.On.String(), after.On), cmp.Compare(r.OrganisationID, after.Org)) <= 0 {
-			continue
-		}
-		if len(out) == limit {
-			last := out[len(out)-1]
-			return out, store.EncodeCursor(previewCursor{On: last.On.String(), Org: last.OrganisationID}), nil
-		}
-		out = append(out, r)
-	}
-	return out, "", nil
+	return Reminder{}, false, nil
 }
 
 // key is the exactly-once key of one email: recipient, what it is about, which step.

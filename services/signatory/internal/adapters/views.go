@@ -88,7 +88,13 @@ func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Views{views: v, stamps: stamps}, nil
+	out := &Views{views: v, stamps: stamps}
+	// Read the copy at start, so that the first list after a restart costs what
+	// the next ones do.
+	if _, err := out.current(ctx); err != nil {
+		return nil, fmt.Errorf("read organisation views: %w", err)
+	}
+	return out, nil
 }
 
 // Save writes the organisation's current view, then a new stamp so that every

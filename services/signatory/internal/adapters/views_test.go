@@ -193,3 +193,45 @@ func TestDirectoryAndListReadTheCollectionOnlyWhenItChanged(t *testing.T) {
 		t.Errorf("ops list pages of %d and %d (next %q), want 3 and 4 and no cursor", len(page.Items), len(rest.Items), rest.NextCursor)
 	}
 }
+
+// TestAStartReadsTheViewsSoTheFirstListDoesNot: a replica that starts on existing
+// views reads them while starting, so its first list after a restart reads nothing
+// through.
+func TestAStartReadsTheViewsSoTheFirstListDoesNot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := &finds{}
+	client, err := mongo.Connect(options.Client().ApplyURI(testenv.MongoURI(t)).SetMonitor(&event.CommandMonitor{Started: f.started}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := client.Database(testenv.DatabaseName(t))
+	t.Cleanup(func() {
+		_ = db.Drop(context.Background())
+		_ = client.Disconnect(context.Background())
+	})
+	first, err := adapters.NewViews(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := first.Save(ctx, announced(t, fmt.Sprintf("org-%d", i), fmt.Sprintf("Uni %d", i), organisation.Signatory, civil.New(2025, 3, 20))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restarted, err := adapters.NewViews(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.count()
+	page, err := restarted.List(ctx, app.ListQuery{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 3 {
+		t.Errorf("the first list after a restart has %d organisations, want 3", len(page.Items))
+	}
+	if n := f.count() - before; n != 0 {
+		t.Errorf("the first list after a restart read the collection through %d times, want none", n)
+	}
+}

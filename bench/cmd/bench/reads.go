@@ -1,0 +1,521 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+)
+
+// Read scaling: the same reads timed on two data sets ten times apart, on a stack of
+// its own (at a port offset, so that it can run beside another stack), and on the
+// larger set again from the first request after a restart. A read whose cost follows
+// its page, not the history, has a large/small ratio near 1.
+
+// readsSection starts the report's read scaling section; -reads-only replaces just it.
+const readsSection = "## Read scaling"
+
+// readSamples is how many sequential requests time each read.
+const readSamples = 30
+
+// unlimited lifts the per-caller and per-address rate limits: one client drives the
+// load, and this measures the services, not the limiters.
+var unlimited = []string{"FUND_WRITE_RATE=1000000", "FUND_WRITE_BURST=1000000",
+	"RATE_WRITE_PER_SECOND=1000000", "RATE_WRITE_BURST=1000000", "RATE_READ_PER_SECOND=1000000", "RATE_READ_BURST=1000000",
+	"RATE_PUBLIC_PER_SECOND=1000000", "RATE_PUBLIC_BURST=1000000"}
+
+// stack is one tcdev run on a data directory.
+type stack struct {
+	cmd    *exec.Cmd
+	logs   bytes.Buffer
+	offset int
+}
+
+func (s *stack) url(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port+s.offset) }
+
+func startStack(ctx context.Context, bin, data string, offset int) (*stack, error) {
+	s := &stack{offset: offset}
+	s.cmd = exec.CommandContext(ctx, filepath.Join(bin, "tcdev"), "run", "-data", data, "-bin", bin, "-port-offset", fmt.Sprint(offset))
+	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
+	s.cmd.Env = append(append(os.Environ(), unlimited...), "LOG_LEVEL=warn")
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the stack: %w", err)
+	}
+	for _, port := range []int{9081, 9082, 9083, 9084} {
+		if err := waitReady(ctx, s.url(port)+"/readyz", 120*time.Second); err != nil {
+			s.stop()
+			return nil, fmt.Errorf("%w\n%s", err, s.logs.String())
+		}
+	}
+	return s, nil
+}
+
+func (s *stack) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	_ = s.cmd.Wait()
+}
+
+// client calls a stack's services with tokens minted by its development issuer.
+type client struct {
+	s      *stack
+	issuer *auth.DevIssuer
+	ops    string
+}
+
+func (c *client) do(ctx context.Context, method, url, token string, body any) (int, map[string]any, error) {
+	var r *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	} else {
+		r = bytes.NewReader(nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m, nil
+}
+
+// must is do, failing unless the status is below 300.
+func (c *client) must(ctx context.Context, method, url, token string, body any) (map[string]any, error) {
+	code, m, err := c.do(ctx, method, url, token, body)
+	if err == nil && code >= 300 {
+		err = fmt.Errorf("%s %s: %d %v", method, url, code, m)
+	}
+	return m, err
+}
+
+// dataSet is what seed made, for the reads to name.
+type dataSet struct {
+	orgs, applications []string
+	round              string
+	applicants         map[string]string // organisation → applicant token
+}
+
+// seed onboards n organisations (each announced on a day of its own, so that their
+// obligations and reminders spread), opens a fund round, and has each organisation
+// draft and submit an application; then waits for every consumer to catch up.
+func seed(ctx context.Context, c *client, n int) (*dataSet, error) {
+	ds := &dataSet{applicants: map[string]string{}}
+	sig := c.s.url(8081) + "/v1/organisations"
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range work {
+				id, err := onboard(ctx, c, sig, i)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					ds.orgs = append(ds.orgs, id)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	round, err := c.must(ctx, http.MethodPost, c.s.url(8084)+"/v1/rounds", c.ops, map[string]any{"name": "Reads", "opens": time.Now().Add(-time.Hour).Format(time.RFC3339),
+		"closes": time.Now().Add(240 * time.Hour).Format(time.RFC3339), "budget_pence": 100000000, "min_award_pence": 100, "max_award_pence": 100000,
+		"project_start": "2027-01-01", "project_end": "2027-12-31", "themes": []string{"visibility"}})
+	if err != nil {
+		return nil, err
+	}
+	ds.round = round["id"].(string)
+	for _, org := range ds.orgs {
+		tok, err := c.issuer.MintFor(auth.Principal{Subject: "reads-" + org, Role: auth.RoleApplicant, Org: org}, time.Hour, "tc-fund")
+		if err != nil {
+			return nil, err
+		}
+		ds.applicants[org] = tok
+	}
+	work = make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range work {
+				org := ds.orgs[i]
+				id, err := apply(ctx, c, ds.round, org, ds.applicants[org])
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					ds.applications = append(ds.applications, id)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range ds.orgs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	slices.Sort(ds.orgs)
+	slices.Sort(ds.applications)
+	if _, err = caughtUp(ctx, fmt.Sprintf("nats://127.0.0.1:%d", 4222+c.s.offset), 10*time.Minute); err != nil {
+		return nil, err
+	}
+	return ds, quiet(ctx, c)
+}
+
+// quiet waits until notify has sent what the seeding caused (acknowledgements, and
+// the reminders of obligations already open): until the delivery log's newest entry
+// stays the same for two seconds. Reads timed while it sends would measure the
+// sending too.
+func quiet(ctx context.Context, c *client) error {
+	last, since := "", time.Now()
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); {
+		_, m, err := c.do(ctx, http.MethodGet, c.s.url(8083)+"/v1/deliveries?limit=1", c.ops, nil)
+		if err != nil {
+			return err
+		}
+		newest := fmt.Sprint(m["items"])
+		if newest != last {
+			last, since = newest, time.Now()
+		} else if time.Since(since) > 2*time.Second {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("notify was still sending after 5 minutes")
+}
+
+func onboard(ctx context.Context, c *client, sig string, i int) (string, error) {
+	org, err := c.must(ctx, http.MethodPost, sig, c.ops, map[string]any{"name": fmt.Sprintf("Reads University %04d", i), "kind": "signatory",
+		"sector": "higher_education", "country": "GB", "website": fmt.Sprintf("https://u%d.example.ac.uk", i),
+		"enquiry_contact": map[string]any{"name": "E", "email": fmt.Sprintf("e@u%d.example.ac.uk", i)}})
+	if err != nil {
+		return "", err
+	}
+	id := org["id"].(string)
+	mail := func(who string) string { return fmt.Sprintf("%s@u%d.example.ac.uk", who, i) }
+	announced := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%300).Format("2006-01-02")
+	for _, st := range []struct {
+		path string
+		body any
+	}{
+		{"/meeting", map[string]any{"held_on": "2024-11-10"}},
+		{"/form", map[string]any{"signed_on": "2024-12-01", "leader": map[string]any{"name": "L", "email": mail("l")},
+			"nominated_lead": map[string]any{"name": "N", "email": mail("n")}, "point_of_contact": map[string]any{"name": "P"}}},
+		{"/announcement", map[string]any{"announced_on": announced}},
+	} {
+		if _, err := c.must(ctx, http.MethodPost, sig+"/"+id+st.path, c.ops, st.body); err != nil {
+			return "", err
+		}
+	}
+	leads.Store(id, mail("n"))
+	return id, nil
+}
+
+// apply drafts and submits an application, retrying the draft until the fund has
+// taken in the organisation's announcement.
+func apply(ctx context.Context, c *client, round, org, token string) (string, error) {
+	body := map[string]any{
+		"round_id": round, "title": "Reads " + org, "summary": "Load.", "themes": []string{"visibility"}, "requested_amount_pence": 500,
+		"partners": []map[string]any{{"name": "P"}}, "endorsement": map[string]any{"name": "N", "email": "n@x.example.ac.uk"},
+		"budget_lines": []map[string]any{{"description": "x", "amount_pence": 500}}, "milestones": []map[string]any{{"description": "m", "due": "2027-06-01"}},
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		// The endorsement must be the nominated lead's address as announced.
+		body["endorsement"] = map[string]any{"name": "N", "email": leadOf(org)}
+		code, m, err := c.do(ctx, http.MethodPost, c.s.url(8084)+"/v1/applications", token, body)
+		if err != nil {
+			return "", err
+		}
+		if code == http.StatusCreated {
+			id := m["id"].(string)
+			_, err := c.must(ctx, http.MethodPost, c.s.url(8084)+"/v1/applications/"+id+"/submit", token, nil)
+			return id, err
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("draft for %s: %d %v", org, code, m)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// leads maps an organisation to its nominated lead's address (see onboard).
+var leads sync.Map
+
+func leadOf(org string) string {
+	v, _ := leads.Load(org)
+	s, _ := v.(string)
+	return s
+}
+
+// read is one timed request.
+type read struct {
+	name, url, token string
+}
+
+// reads lists every list and detail read of signatory, fund and notify. Lists ask for
+// pages of limit, which the smaller set fills too, so that both sets answer pages of
+// one size and their ratio is the history's weight alone.
+func reads(c *client, ds *dataSet, limit int) []read {
+	mid := func(ids []string) string { return ids[len(ids)/2] }
+	org, application := mid(ds.orgs), mid(ds.applications)
+	sig, fund, notify := c.s.url(8081), c.s.url(8084), c.s.url(8083)
+	l := fmt.Sprintf("?limit=%d", limit)
+	return []read{
+		{"signatory: organisations ?limit (ops)", sig + "/v1/organisations" + l, c.ops},
+		{"signatory: directory ?limit (public)", sig + "/v1/directory" + l, ""},
+		{"signatory: one organisation", sig + "/v1/organisations/" + org, c.ops},
+		{"signatory: an organisation's obligations", sig + "/v1/organisations/" + org + "/obligations", c.ops},
+		{"signatory: an organisation's history", sig + "/v1/organisations/" + org + "/history", c.ops},
+		{"fund: rounds", fund + "/v1/rounds", c.ops},
+		{"fund: one round", fund + "/v1/rounds/" + ds.round, c.ops},
+		{"fund: applications ?limit (ops)", fund + "/v1/applications" + l, c.ops},
+		{"fund: an applicant's applications", fund + "/v1/applications" + l, ds.applicants[org]},
+		{"fund: one application", fund + "/v1/applications/" + application, c.ops},
+		{"notify: delivery log ?limit", notify + "/v1/deliveries" + l, c.ops},
+		{"notify: one organisation's deliveries", notify + "/v1/deliveries" + l + "&organisation_id=" + org, c.ops},
+		{"notify: reminder preview ?limit", notify + "/v1/reminders/preview" + l, c.ops},
+	}
+}
+
+// timeRead returns the p50 of readSamples sequential requests, and the first one's time.
+func timeRead(ctx context.Context, c *client, r read) (p50, first time.Duration, err error) {
+	var ds []time.Duration
+	for range readSamples {
+		began := time.Now()
+		code, m, err := c.do(ctx, http.MethodGet, r.url, r.token, nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		if code != http.StatusOK {
+			return 0, 0, fmt.Errorf("%s: %d %v", r.name, code, m)
+		}
+		ds = append(ds, time.Since(began))
+	}
+	first = ds[0]
+	slices.Sort(ds)
+	return ds[len(ds)/2], first, nil
+}
+
+// readFigures are the read scaling results.
+type readFigures struct {
+	small, large, limit int
+	names               []string
+	smallP50, largeP50  map[string]time.Duration
+	restartFirst        map[string]time.Duration
+	restartP50          map[string]time.Duration
+	burst               int
+	burstP50            map[string]time.Duration
+}
+
+// readScaling runs the read scaling measurement.
+func readScaling(ctx context.Context, bin string, offset, small, large, burst int) (readFigures, error) {
+	f := readFigures{small: small, large: large, limit: min(50, small), burst: burst, smallP50: map[string]time.Duration{}, largeP50: map[string]time.Duration{},
+		restartFirst: map[string]time.Duration{}, restartP50: map[string]time.Duration{}, burstP50: map[string]time.Duration{}}
+	for _, n := range []int{small, large} {
+		data, err := os.MkdirTemp("", "tc-bench-reads-")
+		if err != nil {
+			return f, err
+		}
+		defer os.RemoveAll(data)
+		s, err := startStack(ctx, bin, data, offset)
+		if err != nil {
+			return f, err
+		}
+		c, err := newClient(data, s)
+		if err != nil {
+			s.stop()
+			return f, err
+		}
+		began := time.Now()
+		ds, err := seed(ctx, c, n)
+		if err != nil {
+			s.stop()
+			return f, fmt.Errorf("seed %d: %w", n, err)
+		}
+		fmt.Printf("reads: seeded %d organisations and applications in %s\n", n, time.Since(began).Round(time.Second))
+		into := f.smallP50
+		if n == large {
+			into = f.largeP50
+		}
+		for _, r := range reads(c, ds, f.limit) {
+			p50, _, err := timeRead(ctx, c, r)
+			if err != nil {
+				s.stop()
+				return f, err
+			}
+			into[r.name] = p50
+			if n == small {
+				f.names = append(f.names, r.name)
+			}
+			fmt.Printf("reads: %d: %s p50 %s\n", n, r.name, p50)
+		}
+		if n == small {
+			s.stop()
+			continue
+		}
+		// A restart of the stack on the large set: the first request of each read.
+		s.stop()
+		if s, err = startStack(ctx, bin, data, offset); err != nil {
+			return f, err
+		}
+		c.s = s
+		for _, r := range reads(c, ds, f.limit) {
+			p50, first, err := timeRead(ctx, c, r)
+			if err != nil {
+				s.stop()
+				return f, err
+			}
+			f.restartFirst[r.name], f.restartP50[r.name] = first, p50
+			fmt.Printf("reads: after a restart: %s first %s, p50 %s\n", r.name, first, p50)
+		}
+		if burst > 0 {
+			if err := draftBurst(ctx, c, ds, burst); err != nil {
+				s.stop()
+				return f, err
+			}
+			for _, r := range reads(c, ds, 50) { // the burst's target is for pages of 50
+				if !strings.HasPrefix(r.name, "fund: applications") && !strings.HasPrefix(r.name, "fund: an applicant's") {
+					continue
+				}
+				p50, _, err := timeRead(ctx, c, r)
+				if err != nil {
+					s.stop()
+					return f, err
+				}
+				f.burstP50[r.name] = p50
+				fmt.Printf("reads: with %d applications: %s p50 %s\n", burst, r.name, p50)
+			}
+		}
+		s.stop()
+	}
+	return f, nil
+}
+
+func newClient(data string, s *stack) (*client, error) {
+	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(data, "dev-signing-key.pem"), "http://127.0.0.1:8079", "tc-fund")
+	if err != nil {
+		return nil, err
+	}
+	ops, err := issuer.MintFor(auth.Principal{Subject: "reads-ops", Role: auth.RoleOps}, time.Hour, "tc-signatory", "tc-fund", "tc-notify")
+	if err != nil {
+		return nil, err
+	}
+	return &client{s: s, issuer: issuer, ops: ops}, nil
+}
+
+// draftBurst drafts applications from the organisations until the fund holds n.
+func draftBurst(ctx context.Context, c *client, ds *dataSet, n int) error {
+	began := time.Now()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for range 16 {
+		wg.Go(func() {
+			for i := range work {
+				org := ds.orgs[i%len(ds.orgs)]
+				body := map[string]any{
+					"round_id": ds.round, "title": fmt.Sprintf("Burst %d", i), "summary": "Load.", "themes": []string{"visibility"}, "requested_amount_pence": 500,
+					"partners": []map[string]any{{"name": "P"}}, "endorsement": map[string]any{"name": "N", "email": leadOf(org)},
+					"budget_lines": []map[string]any{{"description": "x", "amount_pence": 500}}, "milestones": []map[string]any{{"description": "m", "due": "2027-06-01"}},
+				}
+				if _, err := c.must(ctx, http.MethodPost, c.s.url(8084)+"/v1/applications", ds.applicants[org], body); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := len(ds.applications); i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	_, err := caughtUp(ctx, fmt.Sprintf("nats://127.0.0.1:%d", 4222+c.s.offset), 10*time.Minute)
+	fmt.Printf("reads: drafted up to %d applications in %s\n", n, time.Since(began).Round(time.Second))
+	return err
+}
+
+// readsReport is the report's read scaling section.
+func readsReport(f readFigures) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\nMeasured by `make bench` (or `bench -reads-only`) on %s, %s: %d and %d organisations, each with an application "+
+		"(and the reminders, obligations and emails that follow), p50 of %d sequential requests each; then the stack restarted on the larger set, "+
+		"and the first request of each read. Lists ask for pages of %d (?limit), which both sets fill.\n\n", readsSection, machine(), time.Now().UTC().Format("2006-01-02 15:04 MST"), f.small, f.large, readSamples, f.limit)
+	b.WriteString("| read | small | large | large/small (target ≤ 1.5) | after a restart: first request, p50 | first/warm (target ≤ 1.5) |\n|---|---|---|---|---|---|\n")
+	for _, n := range f.names {
+		s, l, first, p50 := f.smallP50[n], f.largeP50[n], f.restartFirst[n], f.restartP50[n]
+		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s, %s | %.2f |\n", n, short(s), short(l), float64(l)/float64(max(s, 1)), short(first), short(p50),
+			float64(first)/float64(max(l, 1)))
+	}
+	if f.burst > 0 {
+		for _, n := range f.names {
+			if p, ok := f.burstP50[n]; ok {
+				fmt.Fprintf(&b, "\nWith %d applications in the fund: %s, pages of 50: p50 %s (target < 50 ms).\n", f.burst, n, short(p))
+			}
+		}
+	}
+	return b.String()
+}
+
+// withReadsSection puts section in place of the report's read scaling section, or
+// before the kept part when it has none.
+func withReadsSection(doc, section string) string {
+	if i := strings.Index(doc, readsSection); i >= 0 {
+		end := len(doc)
+		if j := strings.Index(doc[i+len(readsSection):], "\n## "); j >= 0 {
+			end = i + len(readsSection) + j + 1
+		}
+		return doc[:i] + section + "\n" + doc[end:]
+	}
+	if i := strings.Index(doc, keptHeading); i >= 0 {
+		return doc[:i] + section + "\n" + doc[i:]
+	}
+	return doc + "\n" + section
+}

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"slices"
+	"sync"
+)
+
+// Lists holds small entries in memory, each in several ordered lists, so that a page
+// of a list costs the entries it walks, whatever the number of entries: a Mirror's
+// apply feeds it and a view's list queries page through it. Every entry is in the
+// list named "" (all of them) and in the lists its names function gives (e.g.
+// "org=o1", "status=sent"), all in one order.
+type Lists[E any] struct {
+	id      func(E) string
+	names   func(E) []string
+	compare func(a, b E) int
+	newer   func(held, given E) bool
+
+	mu      sync.RWMutex
+	byID    map[string]E
+	ordered map[string][]E
+}
+
+// NewLists keeps entries identified by id, in the lists names gives, ordered by
+// compare (which must tell apart any two entries of different ids); of two entries
+// with one id it keeps the given one when newer says so.
+func NewLists[E any](id func(E) string, names func(E) []string, compare func(a, b E) int, newer func(held, given E) bool) *Lists[E] {
+	return &Lists[E]{id: id, names: names, compare: compare, newer: newer, byID: map[string]E{}, ordered: map[string][]E{}}
+}
+
+// Apply takes entries in, as a Mirror's apply.
+func (l *Lists[E]) Apply(entries []E) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	added := map[string][]E{}
+	for _, e := range entries {
+		id := l.id(e)
+		old, had := l.byID[id]
+		if had && !l.newer(old, e) {
+			continue
+		}
+		l.byID[id] = e
+		if had {
+			for _, name := range append(l.names(old), "") {
+				list := l.ordered[name]
+				if i, ok := slices.BinarySearchFunc(list, old, l.compare); ok {
+					list = slices.Delete(list, i, i+1)
+				}
+				l.ordered[name] = list
+			}
+		}
+		for _, name := range append(l.names(e), "") {
+			added[name] = append(added[name], e)
+		}
+	}
+	for name, es := range added {
+		list := l.ordered[name]
+		if len(es) < 16 {
+			for _, e := range es {
+				i, _ := slices.BinarySearchFunc(list, e, l.compare)
+				list = slices.Insert(list, i, e)
+			}
+		} else { // a start or a large batch: cheaper to sort once
+			list = append(list, es...)
+			slices.SortFunc(list, l.compare)
+		}
+		l.ordered[name] = list
+	}
+}
+
+// Page returns up to limit entries that match, in order, from the shortest of the
+// named lists (all entries when names is empty), after the entry `after` when it is
+// not nil; more says whether another matching entry follows.
+func (l *Lists[E]) Page(names []string, after *E, match func(E) bool, limit int) (page []E, more bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	list := l.ordered[""]
+	for _, name := range names {
+		if named := l.ordered[name]; len(named) < len(list) {
+			list = named
+		}
+	}
+	start := 0
+	if after != nil {
+		start, _ = slices.BinarySearchFunc(list, *after, func(e, a E) int {
+			if l.compare(e, a) <= 0 {
+				return -1
+			}
+			return 1
+		})
+	}
+	for _, e := range list[start:] {
+		if match != nil && !match(e) {
+			continue
+		}
+		if len(page) == limit {
+			return page, true
+		}
+		page = append(page, e)
+	}
+	return page, false
+}
+
+// Len is how many entries are held.
+func (l *Lists[E]) Len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.byID)
+}

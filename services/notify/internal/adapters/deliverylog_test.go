@@ -1,0 +1,279 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// reads counts what a client reads: every find, the documents its first batch
+// returns, and the finds on one collection that do not look one document up by _id
+// (on the embedded store, each of those reads the whole collection).
+type reads struct {
+	coll        string
+	mu          sync.Mutex
+	finds, docs int
+	scans       int
+}
+
+func (r *reads) started(_ context.Context, e *event.CommandStartedEvent) {
+	if e.CommandName != "find" {
+		return
+	}
+	var cmd struct {
+		Find   string `bson:"find"`
+		Filter bson.M `bson:"filter"`
+	}
+	if err := bson.Unmarshal(e.Command, &cmd); err != nil || cmd.Find != r.coll {
+		return
+	}
+	if _, one := cmd.Filter["_id"].(string); one && len(cmd.Filter) == 1 {
+		return
+	}
+	r.mu.Lock()
+	r.scans++
+	r.mu.Unlock()
+}
+
+func (r *reads) succeeded(_ context.Context, e *event.CommandSucceededEvent) {
+	if e.CommandName != "find" {
+		return
+	}
+	var reply struct {
+		Cursor struct {
+			FirstBatch []bson.Raw `bson:"firstBatch"`
+		} `bson:"cursor"`
+	}
+	_ = bson.Unmarshal(e.Reply, &reply)
+	r.mu.Lock()
+	r.finds++
+	r.docs += len(reply.Cursor.FirstBatch)
+	r.mu.Unlock()
+}
+
+func (r *reads) now() (finds, docs, scans int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.finds, r.docs, r.scans
+}
+
+// monitoredDB is a test database reached through a client whose reads of coll are counted.
+func monitoredDB(t *testing.T, coll string) (*mongo.Database, *reads) {
+	t.Helper()
+	r := &reads{coll: coll}
+	client, err := mongo.Connect(options.Client().ApplyURI(testenv.MongoURI(t)).
+		SetMonitor(&event.CommandMonitor{Started: r.started, Succeeded: r.succeeded}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := client.Database(testenv.DatabaseName(t))
+	t.Cleanup(func() {
+		_ = db.Drop(context.Background())
+		_ = client.Disconnect(context.Background())
+	})
+	return db, r
+}
+
+// TestTheDeliveryLogReadsItsPageWhateverItsLength: a replica lists the delivery log
+// (newest first, the next page, one organisation's, one status) and sweeps it for
+// retries from memory, following other replicas' changes by _id and reading only the
+// page's deliveries, so the reads cost the same with 60 deliveries as with 600, and
+// none reads the log through.
+func TestTheDeliveryLogReadsItsPageWhateverItsLength(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	cost := map[int][2]int{}
+	var mu sync.Mutex
+	t.Run("sizes", func(t *testing.T) {
+		for _, size := range []int{60, 600} {
+			t.Run(fmt.Sprint(size), func(t *testing.T) {
+				t.Parallel()
+				db, counted := monitoredDB(t, "deliveries")
+				writer, err := NewDeliveries(ctx, db)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range size {
+					at := base.Add(time.Duration(i) * time.Minute)
+					d := app.Delivery{Key: fmt.Sprintf("d%04d", i), OrganisationID: fmt.Sprintf("org-%d", i%6), Kind: "reminder",
+						Status: app.StatusSending, Attempts: 1, CreatedAt: at, UpdatedAt: at}
+					if ok, err := writer.Claim(ctx, d, 1); !ok || err != nil {
+						t.Fatalf("claim %s: %v %v", d.Key, ok, err)
+					}
+					d.Status = app.StatusSent
+					if err := writer.Record(ctx, d); err != nil {
+						t.Fatal(err)
+					}
+				}
+				reader, err := NewDeliveries(ctx, db) // another replica, or a restart
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Two deliveries fail after the reader started.
+				for _, i := range []int{3, 9} {
+					at := base.Add(time.Duration(i) * time.Minute)
+					if err := writer.Record(ctx, app.Delivery{Key: fmt.Sprintf("d%04d", i), OrganisationID: fmt.Sprintf("org-%d", i%6), Kind: "reminder",
+						Status: app.StatusFailed, Attempts: 1, CreatedAt: at, UpdatedAt: base.Add(time.Hour * 24), NextAttemptAt: base}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				keys := func(ds []app.Delivery) []string {
+					var out []string
+					for _, d := range ds {
+						out = append(out, d.Key)
+					}
+					return out
+				}
+
+				finds, docs, scans := counted.now()
+				page, next, err := reader.List(ctx, app.DeliveryQuery{Limit: 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				newest := fmt.Sprintf("d%04d", size-1)
+				if len(page) != 20 || page[0].Key != newest || next == "" {
+					t.Fatalf("first page: %d deliveries from %v, next %q; want 20 from %s", len(page), keys(page[:1]), next, newest)
+				}
+				second, _, err := reader.List(ctx, app.DeliveryQuery{Limit: 20, Cursor: next})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := fmt.Sprintf("d%04d", size-21); second[0].Key != want {
+					t.Errorf("second page starts at %s, want %s", second[0].Key, want)
+				}
+				org, _, err := reader.List(ctx, app.DeliveryQuery{Limit: 3, OrganisationID: "org-2"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := []string{fmt.Sprintf("d%04d", size-4), fmt.Sprintf("d%04d", size-10), fmt.Sprintf("d%04d", size-16)}; !slices.Equal(keys(org), want) {
+					t.Errorf("org-2's newest: %v, want %v", keys(org), want)
+				}
+				failed, more, err := reader.List(ctx, app.DeliveryQuery{Limit: 20, Status: app.StatusFailed})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(keys(failed), []string{"d0009", "d0003"}) || more != "" || failed[0].Status != app.StatusFailed {
+					t.Errorf("failed: %v (next %q), want d0009 and d0003", keys(failed), more)
+				}
+				retry, err := reader.Retryable(ctx, base.Add(time.Hour), base, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(slices.Sorted(slices.Values(keys(retry))), []string{"d0003", "d0009"}) {
+					t.Errorf("retryable: %v, want d0009 and d0003", keys(retry))
+				}
+				f, d, s := counted.now()
+				if s != scans {
+					t.Errorf("the lists read the delivery log through %d times, want none", s-scans)
+				}
+				mu.Lock()
+				cost[size] = [2]int{f - finds, d - docs}
+				mu.Unlock()
+			})
+		}
+	})
+	t.Logf("reads of the lists (finds, documents): %v", cost)
+	if cost[60] != cost[600] {
+		t.Errorf("the lists cost %v reads with 60 deliveries and %v with 600, want the same", cost[60], cost[600])
+	}
+}
+
+// TestALogEntryKeepsItsEmailApart: the log holds what its lists show; the email's
+// text, HTML, attachment and content are kept by the delivery's key beside it, and
+// read back for a send (Get, Retryable), so a page of the log reads small documents.
+func TestALogEntryKeepsItsEmailApart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := monitoredDB(t, "deliveries")
+	d, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	del := app.Delivery{Key: "k1", OrganisationID: "o1", Kind: "reminder", Status: app.StatusSending, Attempts: 1, CreatedAt: at, UpdatedAt: at,
+		Message: mail.Message{MessageID: "k1@tc", Subject: "Due", To: []mail.Person{{Name: "Lead", Email: "lead@example.ac.uk"}},
+			Text: strings.Repeat("text ", 4000), HTML: strings.Repeat("<p>html</p>", 2000), ICS: []byte("BEGIN:VCALENDAR")},
+		Content: mail.Content{Paragraphs: []string{"It is due."}, Action: "Submit"}}
+	if ok, err := d.Claim(ctx, del, 1); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	del.Status, del.NextAttemptAt = app.StatusFailed, at
+	if err := d.Record(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := db.Collection("deliveries").FindOne(ctx, bson.D{{Key: "_id", Value: "k1"}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > 1024 {
+		t.Errorf("the log entry is %d bytes, want the email kept apart (under 1 KiB)", len(raw))
+	}
+	check := func(how string, got app.Delivery) {
+		t.Helper()
+		if got.Message.Text != del.Message.Text || got.Message.HTML != del.Message.HTML || string(got.Message.ICS) != "BEGIN:VCALENDAR" ||
+			got.Content.Action != "Submit" || got.Message.Subject != "Due" || len(got.Message.To) != 1 {
+			t.Errorf("%s: the email came back as subject %q, %d recipients, %d bytes of text, %d of HTML, ICS %q, action %q",
+				how, got.Message.Subject, len(got.Message.To), len(got.Message.Text), len(got.Message.HTML), got.Message.ICS, got.Content.Action)
+		}
+	}
+	got, ok, err := d.Get(ctx, "k1")
+	if err != nil || !ok {
+		t.Fatalf("get: %v %v", ok, err)
+	}
+	check("Get", got)
+	retry, err := d.Retryable(ctx, at.Add(time.Hour), at.Add(-time.Hour), 10)
+	if err != nil || len(retry) != 1 {
+		t.Fatalf("retryable: %d, %v", len(retry), err)
+	}
+	check("Retryable", retry[0])
+	page, _, err := d.List(ctx, app.DeliveryQuery{Limit: 10})
+	if err != nil || len(page) != 1 || page[0].Message.Subject != "Due" {
+		t.Fatalf("list: %+v, %v", page, err)
+	}
+}
+
+// TestARetryTakenOverMeanwhileIsNotRetriedAgain: between another replica's record
+// of its claim in the log and its change reaching this replica's copy, the copy
+// still shows the delivery stale; the sweep must go by what the log says, or two
+// replicas send it (seen racing in TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease).
+func TestARetryTakenOverMeanwhileIsNotRetriedAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := monitoredDB(t, "deliveries")
+	d, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	stale := app.Delivery{Key: "k", OrganisationID: "o", Kind: "reminder", Status: app.StatusSending, Attempts: 1, CreatedAt: at, UpdatedAt: at}
+	if ok, err := d.Claim(ctx, stale, 1); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	// Another replica took it over a minute later: its record is in the log, its
+	// change not yet.
+	taken, _ := toDeliveryDoc(app.Delivery{Key: "k", OrganisationID: "o", Kind: "reminder", Status: app.StatusSending, Attempts: 2, CreatedAt: at, UpdatedAt: at.Add(2 * time.Minute)})
+	if _, err := db.Collection("deliveries").ReplaceOne(ctx, bson.D{{Key: "_id", Value: "k"}}, taken); err != nil {
+		t.Fatal(err)
+	}
+	retry, err := d.Retryable(ctx, at.Add(2*time.Minute), at.Add(time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(retry) != 0 {
+		t.Errorf("retryable: %+v, want nothing (attempt 2 is under way)", retry)
+	}
+}

@@ -1,0 +1,140 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// TestThePreviewReadsWhatItShowsWhateverTheRemindersMadeBefore: the preview pages
+// through every organisation's next reminder; with ten times the settled reminders
+// of earlier obligations it reads the same (the organisations on its page, by _id),
+// and never the reminders collection through.
+func TestThePreviewReadsWhatItShowsWhateverTheRemindersMadeBefore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ops := auth.Principal{Subject: "ops", Role: auth.RoleOps}
+	clk := clock.NewFake(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	const orgs = 8
+	cost := map[int][2]int{}
+	pages := map[int][]string{}
+	var mu sync.Mutex
+	t.Run("histories", func(t *testing.T) {
+		for _, earlier := range []int{1, 10} {
+			t.Run(fmt.Sprint(earlier), func(t *testing.T) {
+				t.Parallel()
+				db, counted := monitoredDB(t, "reminders")
+				organisations, err := NewOrganisations(ctx, db)
+				if err != nil {
+					t.Fatal(err)
+				}
+				writer, err := NewReminders(ctx, db, clk)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range orgs {
+					org := fmt.Sprintf("org-%02d", i)
+					// Earlier obligations, whose reminders were all sent.
+					for n := range earlier {
+						due := civil.New(2020+n%5, time.Month(1+n/5), 1+i)
+						ob := ladder.Obligation{ID: fmt.Sprintf("%s-ob%d", org, n), Kind: "action_plan", WindowOpens: due.AddDays(-180), Due: due}
+						var rs []ladder.Reminder
+						for _, step := range ladder.DefaultPolicy.Steps(ob) {
+							rs = append(rs, ladder.Reminder{OrganisationID: org, ObligationID: ob.ID, Due: due, Step: step})
+						}
+						if err := writer.Schedule(ctx, rs); err != nil {
+							t.Fatal(err)
+						}
+						for _, r := range rs {
+							if err := writer.Settle(ctx, r, ladder.Send); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					// The open obligation, whose window opened on a day of its own (later
+					// for the lower ids, so that the preview's order is the days').
+					due := civil.New(2026, 9, 1+i)
+					ob := ladder.Obligation{ID: org + "-open", Kind: "action_plan", WindowOpens: civil.New(2026, 3, 8-i), Due: due}
+					var rs []ladder.Reminder
+					for _, step := range ladder.DefaultPolicy.Steps(ob) {
+						rs = append(rs, ladder.Reminder{OrganisationID: org, ObligationID: ob.ID, Due: due, Step: step})
+					}
+					if err := writer.Schedule(ctx, rs); err != nil {
+						t.Fatal(err)
+					}
+					if err := organisations.Put(ctx, app.Organisation{ID: org, Name: "Uni " + org, Announced: true,
+						Lead:       mail.Person{Name: "Lead", Email: "lead@" + org + ".example.ac.uk"},
+						Obligation: &app.Obligation{ID: ob.ID, Kind: ob.Kind, WindowOpens: ob.WindowOpens, Due: due}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				reader, err := NewReminders(ctx, db, clk) // another replica, or a restart
+				if err != nil {
+					t.Fatal(err)
+				}
+				deliveries, err := NewDeliveries(ctx, db)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, err := app.New(app.Deps{Organisations: organisations, Reminders: reader, Assignments: must(NewAssignments(ctx, db)), Deliveries: deliveries,
+					Calendars: NewCalendarTokens(db), Sender: &counting{}, Clock: clk}, app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				finds, docs, scans := counted.now()
+				var seen []string
+				cursor := ""
+				for {
+					page, next, err := a.Preview(ctx, ops, 3, cursor)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, r := range page {
+						seen = append(seen, r.OrganisationID+"@"+r.On.String())
+					}
+					if next == "" {
+						break
+					}
+					cursor = next
+				}
+				f, d, s := counted.now()
+				if s != scans {
+					t.Errorf("the preview read the reminders through %d times, want none", s-scans)
+				}
+				mu.Lock()
+				cost[earlier], pages[earlier] = [2]int{f - finds, d - docs}, seen
+				mu.Unlock()
+			})
+		}
+	})
+	var want []string
+	for i := orgs - 1; i >= 0; i-- {
+		want = append(want, fmt.Sprintf("org-%02d@2026-03-%02d", i, 8-i)) // the window's opening, not yet sent
+	}
+	for earlier, seen := range pages {
+		if !slices.Equal(seen, want) {
+			t.Errorf("with %d earlier obligations the preview showed %v, want %v", earlier, seen, want)
+		}
+	}
+	t.Logf("reads of the preview's pages (finds, documents): %v", cost)
+	if cost[1] != cost[10] {
+		t.Errorf("the preview cost %v reads after 1 earlier obligation each and %v after 10, want the same", cost[1], cost[10])
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
