@@ -66,7 +66,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		p := toProblem(err)
-		p.Instance = c.Request().URL.Path
+		// As sent, escapes kept: decoded, a path could put control characters in the body.
+		p.Instance = c.Request().URL.EscapedPath()
 		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 		ctx := c.Request().Context()
 		if p.Status >= 500 {
