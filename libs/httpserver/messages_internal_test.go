@@ -1,6 +1,11 @@
 package httpserver
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+
+	"github.com/itss/techcommit/libs/apperr"
+)
 
 func TestPatternWords(t *testing.T) {
 	t.Parallel()
@@ -21,5 +26,19 @@ func TestPatternWords(t *testing.T) {
 		if got := patternWords(tt.pattern); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.pattern, got, tt.want)
 		}
+	}
+}
+
+// A refusal with more mistakes than a problem lists gets the first MaxFieldProblems
+// of them (the documents' maxItems), however many the body held.
+func TestAProblemListsAtMostMaxFieldProblems(t *testing.T) {
+	t.Parallel()
+	fields := make([]apperr.FieldProblem, MaxFieldProblems+5)
+	for i := range fields {
+		fields[i] = apperr.FieldProblem{Field: "x" + strconv.Itoa(i), Message: "is not allowed"}
+	}
+	p := toProblem(&apperr.Error{Code: apperr.Invalid, Field: "x0", Message: "is not allowed", Fields: fields})
+	if len(p.Errors) != MaxFieldProblems || p.Errors[0].Field != "x0" {
+		t.Errorf("%d field problems listed starting at %v, want the first %d", len(p.Errors), p.Errors[0], MaxFieldProblems)
 	}
 }

@@ -25,6 +25,11 @@ type Problem struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
+// MaxFieldProblems bounds a problem's errors[] (the documents' maxItems): a body
+// can hold more mistakes than anyone reads, and the answer should not grow with it.
+// The detail still counts them all.
+const MaxFieldProblems = 1000
+
 // ProblemContentType is the media type of problem details (RFC 9457).
 const ProblemContentType = "application/problem+json"
 
@@ -66,7 +71,8 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		p := toProblem(err)
-		p.Instance = c.Request().URL.Path
+		// As sent, escapes kept: decoded, a path could put control characters in the body.
+		p.Instance = c.Request().URL.EscapedPath()
 		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 		ctx := c.Request().Context()
 		if p.Status >= 500 {
@@ -111,6 +117,9 @@ func toProblem(err error) Problem {
 			}
 		}
 		p.Errors = e.Fields
+		if len(p.Errors) > MaxFieldProblems {
+			p.Errors = p.Errors[:MaxFieldProblems]
+		}
 		if p.Field != "" && len(p.Errors) == 0 {
 			p.Errors = []apperr.FieldProblem{{Field: p.Field, Message: p.Detail}}
 		}

@@ -439,3 +439,20 @@ func TestAPIReference(t *testing.T) {
 		t.Errorf("/docs/redoc.standalone.js: %d %s, %d bytes", js.status, js.header.Get("Content-Type"), len(js.body))
 	}
 }
+
+// A problem's instance is the path as the caller sent it, escapes kept: decoded, an
+// escaped NUL or line break in the path would be a control character in the body,
+// which the documents' Problem (instance: format line) does not allow.
+func TestProblemInstanceKeepsThePathsEscapes(t *testing.T) {
+	t.Parallel()
+	f := newServer(t)
+	for _, path := range []string{"/no%00where", "/things/a%0D%0Ab"} {
+		p := problem(t, f.do(t, request{method: "GET", path: path, token: f.token(t, auth.RoleOps)}))
+		if p.Instance != path {
+			t.Errorf("GET %s: instance %q, want the path as sent", path, p.Instance)
+		}
+		if err := httpserver.CheckLine(p.Instance); err != nil {
+			t.Errorf("GET %s: instance %q: %v", path, p.Instance, err)
+		}
+	}
+}

@@ -25,6 +25,11 @@ type Env struct {
 	NATS   *embedded.NATS
 	JS     jetstream.JetStream
 	Issuer *auth.DevIssuer
+	// Spec is the OpenAPI document of the service under test (its api.Spec). Serve
+	// checks every answer its client gets against it and fails the test on one the
+	// document does not declare. Left nil, answers go unchecked: only the review
+	// service's tests do that still, until its document follows the conventions.
+	Spec []byte
 }
 
 // NewEnv starts the test's NATS server and token issuer. The issuer mints for the
@@ -91,7 +96,11 @@ func (e *Env) Serve(tb testing.TB, serve func(ctx context.Context, api, admin ne
 		}
 		cleanup()
 	})
-	return &Client{TB: tb, URL: "http://" + ln.Addr().String(), AdminURL: "http://" + admin.Addr().String(), Issuer: e.Issuer}
+	c := &Client{TB: tb, URL: "http://" + ln.Addr().String(), AdminURL: "http://" + admin.Addr().String(), Issuer: e.Issuer}
+	if e.Spec != nil {
+		c.contract = newContract(tb, e.Spec)
+	}
+	return c
 }
 
 // Client talks to a service over a real socket.
@@ -101,12 +110,15 @@ type Client struct {
 	// AdminURL is the service's admin listener: health, readiness, metrics.
 	AdminURL string
 	Issuer   *auth.DevIssuer
+	// contract, when set, checks each answer against the service's OpenAPI document.
+	contract *contract
 }
 
 // Admin returns a client of the service's admin listener.
 func (c *Client) Admin() *Client {
 	admin := *c
 	admin.URL = c.AdminURL
+	admin.contract = nil // health, readiness and metrics are the platform's, not the API's
 	return &admin
 }
 
@@ -182,6 +194,11 @@ func (c *Client) Do(method, path, token string, body any, headers ...string) Res
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.TB.Fatal(err)
+	}
+	if c.contract != nil {
+		if err := c.contract.check(req, resp.StatusCode, resp.Header, data); err != nil {
+			c.TB.Errorf("%s %s: %v", method, path, err)
+		}
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }

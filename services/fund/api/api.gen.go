@@ -232,12 +232,12 @@ type Partner struct {
 // Pence defines model for Pence.
 type Pence = int64
 
-// Problem defines model for Problem.
+// Problem RFC 9457 problem details, the body of every error the service answers
 type Problem struct {
 	Detail *string `json:"detail,omitempty"`
 	Errors *[]struct {
-		Field   *string `json:"field,omitempty"`
-		Message *string `json:"message,omitempty"`
+		Field   string `json:"field"`
+		Message string `json:"message"`
 	} `json:"errors,omitempty"`
 	Field     *string `json:"field,omitempty"`
 	Instance  *string `json:"instance,omitempty"`
@@ -320,32 +320,38 @@ type Limit = int
 // ApplicationOK Example: {"award_pence":80000,"budget_lines":[{"amount_pence":45000,"description":"Consumables"},{"amount_pence":40000,"description":"Travel between sites"}],"created_at":"2027-03-18T09:41:00Z","endorsement":{"email":"s.patel@exampleton.ac.uk","name":"Sam Patel"},"id":"0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a47","milestones":[{"description":"First workshop","due":"2027-06-15"},{"description":"Final showcase","due":"2027-11-30"}],"organisation_id":"org-exampleton","partners":[{"name":"Exampleton College"}],"report_due":"2028-01-31","report_is_due":false,"requested_amount_pence":85000,"round_id":"01a20e6d-6c22-7e4a-ad42-f3118735db1e","status":"awarded","submitted_at":"2027-03-20T11:02:13Z","summary":"Technicians from both institutions run four joint workshops on additive manufacturing.","themes":["career_development","visibility"],"title":"Shared 3D-printing skills exchange","updated_at":"2027-04-22T14:10:05Z","version":4}
 type ApplicationOK = Application
 
-// BadRequest defines model for BadRequest.
+// BadRequest RFC 9457 problem details, the body of every error the service answers
 type BadRequest = Problem
 
-// Conflict defines model for Conflict.
+// Conflict RFC 9457 problem details, the body of every error the service answers
 type Conflict = Problem
 
-// Forbidden defines model for Forbidden.
+// Forbidden RFC 9457 problem details, the body of every error the service answers
 type Forbidden = Problem
 
-// NotFound defines model for NotFound.
+// NotFound RFC 9457 problem details, the body of every error the service answers
 type NotFound = Problem
 
-// TooLarge defines model for TooLarge.
+// TooLarge RFC 9457 problem details, the body of every error the service answers
 type TooLarge = Problem
 
-// TooManyRequests defines model for TooManyRequests.
+// TooManyRequests RFC 9457 problem details, the body of every error the service answers
 type TooManyRequests = Problem
 
-// Unauthorized defines model for Unauthorized.
+// Unauthorized RFC 9457 problem details, the body of every error the service answers
 type Unauthorized = Problem
 
-// Unexpected defines model for Unexpected.
+// Unavailable RFC 9457 problem details, the body of every error the service answers
+type Unavailable = Problem
+
+// Unexpected RFC 9457 problem details, the body of every error the service answers
 type Unexpected = Problem
 
-// Unprocessable defines model for Unprocessable.
+// Unprocessable RFC 9457 problem details, the body of every error the service answers
 type Unprocessable = Problem
+
+// UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
+type UnsupportedMediaType = Problem
 
 // ListApplicationsParams defines parameters for ListApplications.
 type ListApplicationsParams struct {

@@ -23,7 +23,9 @@ const (
 	ReviewAssigned   DeliveryKind = "review-assigned"
 	ReviewDueSoon    DeliveryKind = "review-due-soon"
 	ReviewFeedback   DeliveryKind = "review-feedback"
+	ReviewNotNeeded  DeliveryKind = "review-not-needed"
 	ReviewOverdue    DeliveryKind = "review-overdue"
+	ReviewReturned   DeliveryKind = "review-returned"
 	ReviewUnassigned DeliveryKind = "review-unassigned"
 )
 
@@ -46,7 +48,11 @@ func (e DeliveryKind) Valid() bool {
 		return true
 	case ReviewFeedback:
 		return true
+	case ReviewNotNeeded:
+		return true
 	case ReviewOverdue:
+		return true
+	case ReviewReturned:
 		return true
 	case ReviewUnassigned:
 		return true
@@ -92,7 +98,7 @@ type Delivery struct {
 	// Status sending (claimed, not yet recorded), sent, failed (to be retried), given_up (final; last_error says why)
 	Status DeliveryStatus `json:"status"`
 
-	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), or empty
+	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), or empty
 	Step    *Step    `json:"step,omitempty"`
 	Subject string   `json:"subject"`
 	To      []Person `json:"to"`
@@ -113,7 +119,22 @@ type Person struct {
 	Name  *string              `json:"name,omitempty"`
 }
 
-// Step The ladder step (window-open, due-in-N, due-today, overdue-N), or empty
+// Problem RFC 9457 problem details, the body of every error the service answers
+type Problem struct {
+	Detail *string `json:"detail,omitempty"`
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	Field     *string `json:"field,omitempty"`
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+	Type      string  `json:"type"`
+}
+
+// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), or empty
 type Step = string
 
 // Cursor defines model for Cursor.
@@ -122,14 +143,29 @@ type Cursor = string
 // Limit defines model for Limit.
 type Limit = int
 
-// Problem defines model for Problem.
-type Problem struct {
-	Detail *string `json:"detail,omitempty"`
-	Field  *string `json:"field,omitempty"`
-	Status int     `json:"status"`
-	Title  string  `json:"title"`
-	Type   string  `json:"type"`
-}
+// BadRequest RFC 9457 problem details, the body of every error the service answers
+type BadRequest = Problem
+
+// Conflict RFC 9457 problem details, the body of every error the service answers
+type Conflict = Problem
+
+// Forbidden RFC 9457 problem details, the body of every error the service answers
+type Forbidden = Problem
+
+// NotFound RFC 9457 problem details, the body of every error the service answers
+type NotFound = Problem
+
+// TooManyRequests RFC 9457 problem details, the body of every error the service answers
+type TooManyRequests = Problem
+
+// Unauthorized RFC 9457 problem details, the body of every error the service answers
+type Unauthorized = Problem
+
+// Unavailable RFC 9457 problem details, the body of every error the service answers
+type Unavailable = Problem
+
+// Unexpected RFC 9457 problem details, the body of every error the service answers
+type Unexpected = Problem
 
 // ListDeliveriesParams defines parameters for ListDeliveries.
 type ListDeliveriesParams struct {

@@ -363,7 +363,7 @@ type Person struct {
 // PersonName defines model for PersonName.
 type PersonName = string
 
-// Problem defines model for Problem.
+// Problem RFC 9457 problem details, the body of every error the service answers
 type Problem struct {
 	Detail *string `json:"detail,omitempty"`
 	Errors *[]struct {
@@ -413,26 +413,38 @@ type Limit = int
 // OrganisationID defines model for OrganisationID.
 type OrganisationID = string
 
-// BadRequest defines model for BadRequest.
+// BadRequest RFC 9457 problem details, the body of every error the service answers
 type BadRequest = Problem
 
-// Conflict defines model for Conflict.
+// Conflict RFC 9457 problem details, the body of every error the service answers
 type Conflict = Problem
 
-// Forbidden defines model for Forbidden.
+// Forbidden RFC 9457 problem details, the body of every error the service answers
 type Forbidden = Problem
 
-// NotFound defines model for NotFound.
+// NotFound RFC 9457 problem details, the body of every error the service answers
 type NotFound = Problem
 
 // OrganisationOK defines model for OrganisationOK.
 type OrganisationOK = Organisation
 
-// TooLarge defines model for TooLarge.
+// TooLarge RFC 9457 problem details, the body of every error the service answers
 type TooLarge = Problem
 
-// Unauthorized defines model for Unauthorized.
+// TooManyRequests RFC 9457 problem details, the body of every error the service answers
+type TooManyRequests = Problem
+
+// Unauthorized RFC 9457 problem details, the body of every error the service answers
 type Unauthorized = Problem
+
+// Unavailable RFC 9457 problem details, the body of every error the service answers
+type Unavailable = Problem
+
+// Unexpected RFC 9457 problem details, the body of every error the service answers
+type Unexpected = Problem
+
+// UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
+type UnsupportedMediaType = Problem
 
 // ListDirectoryParams defines parameters for ListDirectory.
 type ListDirectoryParams struct {

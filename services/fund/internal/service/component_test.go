@@ -42,6 +42,7 @@ type harness struct {
 func start(t testing.TB, tune ...func(*config.Config)) *harness {
 	t.Helper()
 	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
 	cfg.Fund.WriteRate, cfg.Fund.WriteBurst = 10000, 10000

@@ -160,6 +160,7 @@ type harness struct {
 func start(t *testing.T, instances int, at time.Time) *harness {
 	t.Helper()
 	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
 	box := startMailbox(t)
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)

@@ -38,6 +38,7 @@ func start(t testing.TB) *harness { return startWith(t, service.Options{}) }
 func startWith(t testing.TB, opts service.Options) *harness {
 	t.Helper()
 	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
 	opts.Logger = telemetry.Discard()

@@ -12,6 +12,7 @@ import (
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/signatory/api"
 	"github.com/itss/techcommit/services/signatory/internal/config"
 	"github.com/itss/techcommit/services/signatory/internal/service"
 )
@@ -28,6 +29,7 @@ const notHanging = 15 * time.Second
 func startBehind(t *testing.T) (h *harness, db, nc *testenv.Proxy) {
 	t.Helper()
 	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
 	db, cfg.Platform.Mongo.URI = testenv.MongoProxy(t)
