@@ -27,6 +27,7 @@ const (
 	ReviewOverdue    DeliveryKind = "review-overdue"
 	ReviewReturned   DeliveryKind = "review-returned"
 	ReviewUnassigned DeliveryKind = "review-unassigned"
+	SigninLink       DeliveryKind = "signin-link"
 )
 
 // Valid indicates whether the value is a known member of the DeliveryKind enum.
@@ -55,6 +56,8 @@ func (e DeliveryKind) Valid() bool {
 	case ReviewReturned:
 		return true
 	case ReviewUnassigned:
+		return true
+	case SigninLink:
 		return true
 	default:
 		return false

@@ -9,7 +9,7 @@ import (
 )
 
 // KindSigninLink is the delivery log's kind of a sign-in link email.
-const KindSigninLink = "signin_link"
+const KindSigninLink = "signin-link"
 
 // redactedLink stands in the delivery log for a sign-in link: the log is kept for
 // months, the link is a credential for 15 minutes, and nobody reading the log (ops,
