@@ -698,3 +698,26 @@ func logBefore(at time.Time, aid string, av int, bt time.Time, bid string, bv in
 	}
 	return av < bv
 }
+
+// All returns every event in the log, oldest first (by commit time, then aggregate
+// and version), for rebuilding projections. It reads the whole log into memory: the
+// suite's logs are thousands of events, not millions; a larger one would page.
+func (s *EventStore) All(ctx context.Context) ([]events.Envelope, error) {
+	cur, err := s.coll.Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("read the event log: %w", Classify(err))
+	}
+	var commits []commitDoc
+	if err := cur.All(ctx, &commits); err != nil {
+		return nil, fmt.Errorf("read the event log: %w", Classify(err))
+	}
+	var out []events.Envelope
+	for _, c := range commits {
+		out = append(out, c.envelopes()...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return logBefore(a.Time, a.AggregateID, a.Version, b.Time, b.AggregateID, b.Version)
+	})
+	return out, nil
+}
