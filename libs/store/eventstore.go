@@ -561,7 +561,11 @@ func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelop
 
 // Envelopes wraps payloads as the events following version `after` of an aggregate.
 func (s *EventStore) Envelopes(ctx context.Context, cmd Command, after int, payloads []events.Payload) ([]events.Envelope, error) {
-	now := s.clock.Now()
+	// The log keeps times to the millisecond (a BSON date), so events carry their time
+	// as stored: the process that appended them reads them from memory, every other
+	// one (and this one after a restart or a restore) from the log, and both must
+	// answer alike.
+	now := s.clock.Now().UTC().Truncate(time.Millisecond)
 	tp := traceParent(ctx)
 	out := make([]events.Envelope, len(payloads))
 	for i, p := range payloads {
