@@ -49,9 +49,13 @@ type RebuildReport struct {
 // one, find them (JetStream drops the copies it still holds within its duplicate
 // window; consumers give any other copy no second effect).
 //
-// Run it with the service stopped (scaled to zero): a running replica's consumers
-// would write into the views while they are being emptied. Run the producers'
-// rebuilds before their consumers': signatory, review, then fund and notify.
+// It may run beside the service's replicas: each projection is emptied before its
+// events are read, so what a running consumer writes meanwhile is either replayed too
+// or written after the emptying. A read model of another service's events written
+// without versions (the last event handled wins) can, for an aggregate that changes
+// during the rebuild, keep the older value until its next change; with the service
+// scaled to zero it cannot. Run the producers' rebuilds before their consumers':
+// signatory, review, then fund and notify.
 func (p *Platform) RebuildProjections(ctx context.Context) (RebuildReport, error) {
 	rep := RebuildReport{Replayed: map[string]int{}, Skipped: map[string]int{}}
 	own, err := p.Events.All(ctx)
@@ -71,9 +75,18 @@ func (p *Platform) RebuildProjections(ctx context.Context) (RebuildReport, error
 				return rep, fmt.Errorf("rebuild %s: empty %s: %w", proj.Durable, name, err)
 			}
 		}
+		// The log is read after the views are emptied: an event stored meanwhile is
+		// then either in what is read here or handled by a running replica's consumer
+		// after the emptying, never lost between the two.
 		var replay func(func([]events.Envelope) error) error
 		if spec.Stream == p.stream {
-			replay = func(f func([]events.Envelope) error) error { return replayStored(own, spec, f) }
+			replay = func(f func([]events.Envelope) error) error {
+				own, err := p.Events.All(ctx)
+				if err != nil {
+					return err
+				}
+				return replayStored(own, spec, f)
+			}
 		} else {
 			replay = func(f func([]events.Envelope) error) error { return p.replayStream(ctx, spec, f) }
 		}
