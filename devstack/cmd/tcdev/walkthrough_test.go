@@ -216,8 +216,8 @@ type stack struct {
 	offset int
 	// stop stops the stack and waits for it; the test's end calls it too.
 	stop func()
-	mu     sync.Mutex
-	out    strings.Builder
+	mu   sync.Mutex
+	out  strings.Builder
 }
 
 func (s *stack) log() string {
