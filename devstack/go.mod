@@ -4,7 +4,10 @@ go 1.27.3
 
 replace github.com/itss/techcommit/libs => ../libs
 
-require github.com/itss/techcommit/libs v0.0.0-00010101000000-000000000000
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/itss/techcommit/libs v0.0.0-00010101000000-000000000000
+)
 
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
