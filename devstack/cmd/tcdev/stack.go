@@ -112,7 +112,7 @@ func runStack(ctx context.Context, args []string) error {
 	var procs []*exec.Cmd
 	var wg sync.WaitGroup
 	startProc := func(name, path string, args []string, extraEnv ...string) error {
-		cmd := exec.Command(path, args...)
+		cmd := exec.Command(path, args...) // #nosec G204 -- the suite's own binaries, from -bin
 		cmd.Env = append(append([]string{}, env...), extraEnv...)
 		stdout, _ := cmd.StdoutPipe()
 		stderr, _ := cmd.StderrPipe()
