@@ -6,6 +6,7 @@ replace github.com/itss/techcommit/libs => ../libs
 
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/google/go-cmp v0.7.0
 	github.com/itss/techcommit/libs v0.0.0-00010101000000-000000000000
 	golang.org/x/oauth2 v0.38.0
 )

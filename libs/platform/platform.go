@@ -63,6 +63,10 @@ type Platform struct {
 	consumers []*bus.Consumer
 	metrics   *bus.Metrics           // the consumers' redeliveries and dead letters
 	handlers  map[string]bus.Handler // each consumer's handler, by durable name
+	batches   map[string]bus.BatchHandler
+	specs     map[string]bus.ConsumerSpec
+	stream    string // the stream of the service's own events
+	rebuilds  []Projection
 	tasks     map[string]func(context.Context) error
 }
 
@@ -98,7 +102,7 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		_ = shutdown(sctx)
 	})
 	p := &Platform{Name: opts.Name, Telemetry: tel, Logger: tel.Logger, Clock: opts.Clock, cfg: cfg, tasks: map[string]func(context.Context) error{},
-		handlers: map[string]bus.Handler{}}
+		handlers: map[string]bus.Handler{}, batches: map[string]bus.BatchHandler{}, specs: map[string]bus.ConsumerSpec{}, stream: opts.Stream.Name}
 	if opts.Logger != nil {
 		p.Logger = opts.Logger
 	}
@@ -175,6 +179,7 @@ func (p *Platform) Consume(spec bus.ConsumerSpec, h bus.Handler) error {
 	c.Observe(p.metrics)
 	p.consumers = append(p.consumers, c)
 	p.handlers[spec.Durable] = h
+	p.specs[spec.Durable] = spec
 	return nil
 }
 
@@ -188,6 +193,8 @@ func (p *Platform) ConsumeBatches(spec bus.ConsumerSpec, h bus.BatchHandler) err
 	c.Observe(p.metrics)
 	p.consumers = append(p.consumers, c)
 	p.handlers[spec.Durable] = c.Process // the handler with a batch of one
+	p.batches[spec.Durable] = h
+	p.specs[spec.Durable] = spec
 	return nil
 }
 

@@ -579,7 +579,11 @@ func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelop
 
 // Envelopes wraps payloads as the events following version `after` of an aggregate.
 func (s *EventStore) Envelopes(ctx context.Context, cmd Command, after int, payloads []events.Payload) ([]events.Envelope, error) {
-	now := s.clock.Now()
+	// The log keeps times to the millisecond (a BSON date), so events carry their time
+	// as stored: the process that appended them reads them from memory, every other
+	// one (and this one after a restart or a restore) from the log, and both must
+	// answer alike.
+	now := s.clock.Now().UTC().Truncate(time.Millisecond)
 	tp := traceParent(ctx)
 	out := make([]events.Envelope, len(payloads))
 	for i, p := range payloads {
@@ -715,4 +719,27 @@ func logBefore(at time.Time, aid string, av int, bt time.Time, bid string, bv in
 		return aid < bid
 	}
 	return av < bv
+}
+
+// All returns every event in the log, oldest first (by commit time, then aggregate
+// and version), for rebuilding projections. It reads the whole log into memory: the
+// suite's logs are thousands of events, not millions; a larger one would page.
+func (s *EventStore) All(ctx context.Context) ([]events.Envelope, error) {
+	cur, err := s.coll.Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("read the event log: %w", Classify(err))
+	}
+	var commits []commitDoc
+	if err := cur.All(ctx, &commits); err != nil {
+		return nil, fmt.Errorf("read the event log: %w", Classify(err))
+	}
+	var out []events.Envelope
+	for _, c := range commits {
+		out = append(out, c.envelopes()...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return logBefore(a.Time, a.AggregateID, a.Version, b.Time, b.AggregateID, b.Version)
+	})
+	return out, nil
 }

@@ -5,6 +5,9 @@
 // same environment variables; only the addresses differ.
 //
 //	tcdev run   [-data .data] [-bin bin] [-port-offset 0] [-pprof ADDR]
+//	tcdev backup  -out DIR [-data .data]     (while the stack runs or not)
+//	tcdev restore -from DIR [-data .data]    (with the stack stopped)
+//	tcdev rebuild [-data .data] [-bin bin] [-port-offset 0]   (every service's rebuild-projections, stack stopped)
 //	tcdev token -role ops|lead|reviewer|applicant [-org ID] [-sub NAME] [-aud review,notify|all] [-ttl 1h] [-data .data]
 package main
 
@@ -27,14 +30,20 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: tcdev run|token [flags]")
+		return fmt.Errorf("usage: tcdev run|backup|restore|rebuild|token [flags]")
 	}
 	switch args[0] {
 	case "run":
 		return runStack(ctx, args[1:])
+	case "backup":
+		return runBackup(ctx, args[1:])
+	case "restore":
+		return runRestore(args[1:])
+	case "rebuild":
+		return runRebuild(ctx, args[1:])
 	case "token":
 		return printToken(args[1:], os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q: use run or token", args[0])
+		return fmt.Errorf("unknown command %q: use run, backup, restore, rebuild or token", args[0])
 	}
 }

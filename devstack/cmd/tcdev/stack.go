@@ -103,7 +103,7 @@ func runStack(ctx context.Context, args []string) error {
 	if *offset < 0 || *offset+mongoPort > 65535 {
 		return fmt.Errorf("-port-offset %d: must be 0 to %d", *offset, 65535-mongoPort)
 	}
-	natsAddr, mongoAddr, issuerAddr := addr(natsPort, *offset), addr(mongoPort, *offset), addr(issuerPort, *offset)
+	natsAddr, mongoAddr := addr(natsPort, *offset), addr(mongoPort, *offset)
 	smtpAddr, mailUIAddr := addr(smtpPort, *offset), addr(mailUIPort, *offset)
 	started := time.Now()
 	if *pprofAddr != "" {
@@ -114,55 +114,17 @@ func runStack(ctx context.Context, args []string) error {
 		defer stop()
 	}
 
-	nats, err := embedded.StartNATS(filepath.Join(*dataDir, "nats"), natsAddr)
-	if err != nil {
-		return fmt.Errorf("start NATS (is another stack running?): %w", err)
-	}
-	defer nats.Stop()
-	mongo, err := embedded.StartFerretDB(filepath.Join(*dataDir, "ferretdb"), mongoAddr)
-	if err != nil {
-		return fmt.Errorf("start FerretDB: %w", err)
-	}
-	defer mongo.Stop()
-
-	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(*dataDir, "dev-signing-key.pem"), issuerURL, config.DevAudience("signatory"))
+	in, err := startInfra(*dataDir, *offset)
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/.well-known/jwks.json", issuer.JWKSHandler())
-	issuerLn, err := net.Listen("tcp", issuerAddr)
-	if err != nil {
-		return fmt.Errorf("listen for the token issuer: %w", err)
-	}
-	issuerSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = issuerSrv.Serve(issuerLn) }()
-	defer issuerSrv.Close()
+	defer in.stop()
+	env, issuer := in.env, in.issuer
 	oidc, err := startOIDC(*dataDir, *offset)
 	if err != nil {
 		return err
 	}
 	defer oidc.stop()
-
-	env := append(os.Environ(),
-		"MONGO_URI="+mongo.URI,
-		"NATS_URL="+nats.URL,
-		"AUTH_JWKS_URL=http://"+issuerAddr+"/.well-known/jwks.json",
-		// The issuer runs in this process on the loopback interface: the one place
-		// keys over plain http:// are allowed.
-		"AUTH_ALLOW_INSECURE_JWKS=true",
-		"AUTH_ISSUER="+issuerURL,
-		"SMTP_HOST=127.0.0.1",
-		"SMTP_PORT="+strconv.Itoa(smtpPort+*offset),
-		"SMTP_TLS_POLICY=none",
-		// Calendar feed links point at notify's own address, and emails at the
-		// portal's, wherever they listen.
-		"NOTIFY_PUBLIC_URL=http://"+addr(portOf("notify"), *offset),
-		"NOTIFY_PORTAL_URL=http://"+addr(portalPort, *offset),
-		// The services trust the portal's tokens, as in production, beside the issuer's.
-		"AUTH_PORTAL_ISSUER=http://"+addr(portalPort, *offset),
-		"AUTH_PORTAL_JWKS_URL=http://"+addr(portalPort, *offset)+"/.well-known/jwks.json",
-	)
 
 	var procs []*exec.Cmd
 	var wg sync.WaitGroup
@@ -201,8 +163,7 @@ func runStack(ctx context.Context, args []string) error {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		if err := startProc(s.name, path, nil, "HTTP_ADDR="+addr(s.port, *offset), "ADMIN_ADDR="+addr(s.port+adminOffset, *offset),
-			"MONGO_DATABASE="+s.name, "AUTH_AUDIENCE="+config.DevAudience(s.name)); err != nil {
+		if err := startProc(s.name, path, nil, serviceEnv(s, *offset)...); err != nil {
 			stopAll(procs)
 			return err
 		}
@@ -248,6 +209,12 @@ func runStack(ctx context.Context, args []string) error {
 	stopAll(procs)
 	wg.Wait()
 	return nil
+}
+
+// serviceEnv is the environment of one service beyond what every service shares.
+func serviceEnv(s service, offset int) []string {
+	return []string{"HTTP_ADDR=" + addr(s.port, offset), "ADMIN_ADDR=" + addr(s.port+adminOffset, offset),
+		"MONGO_DATABASE=" + s.name, "AUTH_AUDIENCE=" + config.DevAudience(s.name)}
 }
 
 // waitReady polls each service's /readyz on its admin listener until it answers 200.
@@ -367,4 +334,73 @@ func createSigningKey(path string) error {
 		return fmt.Errorf("write the portal's signing key: %w", err)
 	}
 	return nil
+}
+
+// infra is what the services run on locally: embedded NATS and FerretDB and the
+// development token issuer, with the environment that points a service at them.
+type infra struct {
+	env    []string
+	issuer *auth.DevIssuer
+	stop   func()
+}
+
+// startInfra starts NATS, FerretDB and the token issuer on dataDir at the port offset.
+func startInfra(dataDir string, offset int) (*infra, error) {
+	natsAddr, mongoAddr, issuerAddr := addr(natsPort, offset), addr(mongoPort, offset), addr(issuerPort, offset)
+	var stops []func()
+	in := &infra{stop: func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}}
+	fail := func(err error) (*infra, error) {
+		in.stop()
+		return nil, err
+	}
+	nats, err := embedded.StartNATS(filepath.Join(dataDir, "nats"), natsAddr)
+	if err != nil {
+		return fail(fmt.Errorf("start NATS (is another stack running?): %w", err))
+	}
+	stops = append(stops, nats.Stop)
+	mongo, err := embedded.StartFerretDB(filepath.Join(dataDir, "ferretdb"), mongoAddr)
+	if err != nil {
+		return fail(fmt.Errorf("start FerretDB: %w", err))
+	}
+	stops = append(stops, mongo.Stop)
+
+	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(dataDir, "dev-signing-key.pem"), issuerURL, config.DevAudience("signatory"))
+	if err != nil {
+		return fail(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/.well-known/jwks.json", issuer.JWKSHandler())
+	issuerLn, err := net.Listen("tcp", issuerAddr)
+	if err != nil {
+		return fail(fmt.Errorf("listen for the token issuer: %w", err))
+	}
+	issuerSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = issuerSrv.Serve(issuerLn) }()
+	stops = append(stops, func() { _ = issuerSrv.Close() })
+	in.issuer = issuer
+	in.env = append(os.Environ(),
+		"MONGO_URI="+mongo.URI,
+		"NATS_URL="+nats.URL,
+		"AUTH_JWKS_URL=http://"+issuerAddr+"/.well-known/jwks.json",
+		// The issuer runs in this process on the loopback interface: the one place
+		// keys over plain http:// are allowed.
+		"AUTH_ALLOW_INSECURE_JWKS=true",
+		"AUTH_ISSUER="+issuerURL,
+		"SMTP_HOST=127.0.0.1",
+		"SMTP_PORT="+strconv.Itoa(smtpPort+offset),
+		"SMTP_TLS_POLICY=none",
+		// Calendar feed links point at notify's own address, and emails at the
+		// portal's, wherever they listen.
+		"NOTIFY_PUBLIC_URL=http://"+addr(portOf("notify"), offset),
+		"NOTIFY_PORTAL_URL=http://"+addr(portalPort, offset),
+		// The services trust the portal's tokens, as in production, beside the issuer's.
+		"AUTH_PORTAL_ISSUER=http://"+addr(portalPort, offset),
+		"AUTH_PORTAL_JWKS_URL=http://"+addr(portalPort, offset)+"/.well-known/jwks.json",
+	)
+
+	return in, nil
 }

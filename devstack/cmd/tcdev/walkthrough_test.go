@@ -168,27 +168,56 @@ func walkthrough(readme string) (string, error) {
 	return b.String(), nil
 }
 
+// suite is the one build of the suite the tests of this package share: linking every
+// binary takes most of a minute on a busy machine, and the walkthrough and the backup
+// drill run the same binaries.
+var suite struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if suite.dir != "" {
+		_ = os.RemoveAll(suite.dir)
+	}
+	os.Exit(code)
+}
+
 // buildSuite builds what `make run` runs (the services, tcdev, Mailpit, gojq) with the
-// Makefile's own build target, into a directory of the test's.
+// Makefile's own build target, once for the package's tests, and returns where.
 func buildSuite(tb testing.TB, root string) string {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "bin")
-	began := time.Now()
-	cmd := exec.Command("make", "-s", "build", "BIN="+bin)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=go1.27.3")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("make build: %v\n%s", err, out)
+	suite.once.Do(func() {
+		suite.dir, suite.err = os.MkdirTemp("", "tcdev-suite-")
+		if suite.err != nil {
+			return
+		}
+		bin := filepath.Join(suite.dir, "bin")
+		began := time.Now()
+		cmd := exec.Command("make", "-s", "build", "BIN="+bin)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=go1.27.3")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			suite.err = fmt.Errorf("make build: %w\n%s", err, out)
+			return
+		}
+		tb.Logf("make build took %s", time.Since(began).Round(time.Millisecond))
+	})
+	if suite.err != nil {
+		tb.Fatal(suite.err)
 	}
-	tb.Logf("make build took %s", time.Since(began).Round(time.Millisecond))
-	return bin
+	return filepath.Join(suite.dir, "bin")
 }
 
 // stack is a running `tcdev run` and everything it printed.
 type stack struct {
 	offset int
-	mu     sync.Mutex
-	out    strings.Builder
+	// stop stops the stack and waits for it; the test's end calls it too.
+	stop func()
+	mu   sync.Mutex
+	out  strings.Builder
 }
 
 func (s *stack) log() string {
@@ -201,7 +230,14 @@ func (s *stack) log() string {
 // and stops it when the test ends.
 func startStack(tb testing.TB, bin, data string) *stack {
 	tb.Helper()
-	st := &stack{offset: freeOffset(tb)}
+	return startStackAt(tb, bin, data, freeOffset(tb))
+}
+
+// startStackAt starts `tcdev run` on data at a given port offset, and stops it when
+// the test ends or at stop.
+func startStackAt(tb testing.TB, bin, data string, offset int) *stack {
+	tb.Helper()
+	st := &stack{offset: offset}
 	cmd := exec.Command(filepath.Join(bin, "tcdev"), "run", "-data", data, "-bin", bin, "-port-offset", strconv.Itoa(st.offset))
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -229,15 +265,19 @@ func startStack(tb testing.TB, bin, data string) *stack {
 		_ = pw.Close()
 		exited <- err
 	}()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			_ = cmd.Process.Kill()
-			tb.Errorf("tcdev did not stop within 40s of SIGTERM")
-		}
-	})
+	var stopOnce sync.Once
+	st.stop = func() {
+		stopOnce.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(40 * time.Second):
+				_ = cmd.Process.Kill()
+				tb.Errorf("tcdev did not stop within 40s of SIGTERM")
+			}
+		})
+	}
+	tb.Cleanup(st.stop)
 	select {
 	case <-up:
 	case err := <-exited:

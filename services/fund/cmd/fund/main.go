@@ -36,5 +36,6 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer cleanup()
-	return svc.Run(ctx)
+	// No arguments serve; an operations command (rebuild-projections) runs and exits.
+	return platform.Dispatch(ctx, svc.Platform, os.Args[1:])
 }

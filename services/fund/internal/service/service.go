@@ -68,6 +68,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 			return fail(err)
 		}
 	}
+	// The applications view comes from the fund's own events; the signatory read
+	// model, from the signatory service's stream.
+	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"application_views"}},
+		platform.Projection{Durable: eventport.DurableSignatoriesV2, Collections: []string{"signatories"}})
 	// A request that has not answered well after its deadline has died with its process.
 	lease := cfg.HTTP.RequestTimeout + 30*time.Second
 	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL, lease)

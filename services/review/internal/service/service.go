@@ -64,6 +64,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err := p.Consume(eventport.Organisations(application)); err != nil {
 		return fail(err)
 	}
+	// The submission views come from the review service's own events; the
+	// organisations it accepts submissions from, from the signatory service's stream.
+	p.Rebuilds(platform.Projection{Durable: eventport.DurableSubmissionViews, Collections: []string{"submission_views"}},
+		platform.Projection{Durable: eventport.DurableOrganisations, Collections: []string{"organisations"}})
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	p.Go("review-deadlines", func(ctx context.Context) error {
 		return application.WatchDeadlines(ctx, cfg.Review.DeadlineRecheck, func(err error) {

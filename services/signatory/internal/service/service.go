@@ -74,6 +74,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
+	// The organisation views and their stamp are built from the service's own events.
+	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"organisation_views", "organisation_views_stamp"}})
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	return &Service{Platform: p, App: application}, cleanup, nil
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/itss/techcommit/libs/embedded"
+)
+
+// runBackup copies the local stack's databases into a new directory, while the stack
+// runs or not (see embedded.Backup).
+func runBackup(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	dataDir := fs.String("data", ".data", "the stack's data directory")
+	out := fs.String("out", "", "directory to write the backup into (new or empty)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("backup: -out is required")
+	}
+	began := time.Now()
+	m, err := embedded.Backup(ctx, *dataDir, *out)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("backed up %d files from %s into %s in %s\n", len(m.Files), *dataDir, *out, time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// runRestore puts a backup back into the data directory; the stack must be stopped.
+func runRestore(args []string) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	dataDir := fs.String("data", ".data", "the stack's data directory (the stack must be stopped)")
+	from := fs.String("from", "", "a directory written by tcdev backup")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("restore: -from is required")
+	}
+	m, err := embedded.Restore(*dataDir, *from)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied.\n"+
+		"Start the stack, then run each service's rebuild-projections (signatory, review, fund, notify): see deploy/README.md.\n",
+		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir)
+	return nil
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestBackupRestoreRebuildDrill is the runbook's drill for the embedded store, for
+// real: the README's walkthrough and a few more organisations put data into all four
+// services; every read model is read through the APIs; the databases are backed up
+// while the stack runs; the stack stops, its data directory is wiped and restored
+// (with an empty NATS store), every service's projections are rebuilt from the event
+// log, and once the stack is up again every read model must read as before.
+func TestBackupRestoreRebuildDrill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack twice")
+	}
+	began := time.Now()
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := walkthrough(string(readme))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := buildSuite(t, root)
+	data := filepath.Join(t.TempDir(), "data")
+	st := startStack(t, bin, data)
+	url := func(svc string) string { return "http://" + addr(portOf(svc), st.offset) }
+	tcdev := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(filepath.Join(bin, "tcdev"), args...).CombinedOutput() // #nosec G204 -- the binary built above
+		if err != nil {
+			t.Fatalf("tcdev %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+
+	// Data in every service: the walkthrough (an organisation onboarded, a submission
+	// reviewed and its feedback released, a fund application awarded and reported on,
+	// emails sent and resent), then the ids it made.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", script+`printf 'DRILL %s %s %s %s %s\n' "$ID" "$SUB" "$ROUND" "$A" "$FROUND"`+"\n")
+	cmd.Dir = root
+	cmd.Env = append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "J", "DATA_DIR"),
+		"S="+url("signatory"), "R="+url("review"), "N="+url("notify"), "F="+url("fund"),
+		"M=http://"+addr(mailUIPort, st.offset), "J="+filepath.Join(bin, "gojq"), "DATA_DIR="+data, "GOTOOLCHAIN=go1.27.3")
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("the walkthrough failed (%v):\n%s\n--- the stack's log ---\n%s", err, tail(out.String(), 8000), tail(st.log(), 8000))
+	}
+	_, ids, ok := strings.Cut(out.String(), "DRILL ")
+	fields := strings.Fields(ids)
+	if !ok || len(fields) != 5 {
+		t.Fatalf("the walkthrough did not report its ids: %q", tail(out.String(), 2000))
+	}
+	id, sub, round, app, fround := fields[0], fields[1], fields[2], fields[3], fields[4]
+	t.Logf("data made by the walkthrough in %s", time.Since(began).Round(time.Millisecond))
+
+	ops := tcdev("token", "-data", data, "-role", "ops", "-aud", "all")
+	lead := tcdev("token", "-data", data, "-role", "lead", "-org", id, "-aud", "all")
+	applicant := tcdev("token", "-data", data, "-role", "applicant", "-org", id)
+	reviewer := tcdev("token", "-data", data, "-role", "reviewer", "-org", "org-elsewhere", "-sub", "rev-ben")
+	c := &drillClient{t: t}
+	// A few more organisations, at different steps of onboarding, all recent: an
+	// overdue one would have reminders sent whenever the sweep next ran, before the
+	// backup or after the restore, and the read models would move meanwhile.
+	day := func(ago int) string { return time.Now().AddDate(0, 0, -ago).Format(time.DateOnly) }
+	var others []string
+	for i, through := range []string{"enquiry", "meeting", "announcement"} {
+		body := fmt.Sprintf(`{"name":"Drill Institute %d","kind":"signatory","sector":"research_institute","country":"GB",
+			"website":"https://drill%d.example.ac.uk","enquiry_contact":{"name":"Pat Lee","email":"pat@drill%d.example.ac.uk"}}`, i, i, i)
+		org := c.json("POST", url("signatory")+"/v1/organisations", ops, body)["id"].(string)
+		others = append(others, org)
+		if through == "enquiry" {
+			continue
+		}
+		c.json("POST", url("signatory")+"/v1/organisations/"+org+"/meeting", ops, `{"held_on":"`+day(7)+`"}`)
+		if through == "meeting" {
+			continue
+		}
+		c.json("POST", url("signatory")+"/v1/organisations/"+org+"/form", ops, fmt.Sprintf(`{"signed_on":"`+day(5)+`",
+			"leader":{"name":"Dr Kim Ng","title":"Director","email":"director@drill%d.example.ac.uk"},
+			"nominated_lead":{"name":"Pat Lee","email":"pat@drill%d.example.ac.uk"},
+			"point_of_contact":{"name":"Technical Office","email":"tech@drill%d.example.ac.uk"},
+			"plan_page":"https://drill%d.example.ac.uk/tc"}`, i, i, i, i))
+		c.json("POST", url("signatory")+"/v1/organisations/"+org+"/announcement", ops, `{"announced_on":"`+day(3)+`"}`)
+	}
+
+	// Every read model, through the APIs.
+	S, R, N, F := url("signatory"), url("review"), url("notify"), url("fund")
+	reads := []struct{ url, token string }{
+		{S + "/v1/organisations?limit=200", ops},
+		{S + "/v1/directory?limit=200", ""},
+		{S + "/v1/organisations/" + id, ops},
+		{S + "/v1/organisations/" + id + "/obligations", lead},
+		{S + "/v1/organisations/" + others[2] + "/obligations", ops},
+		{R + "/v1/submissions?limit=200", ops},
+		{R + "/v1/submissions/" + sub, ops},
+		{R + "/v1/submissions/" + sub + "/feedback", lead},
+		{R + "/v1/reviewers?limit=200", ops},
+		{R + "/v1/review-rounds?limit=200", ops},
+		{R + "/v1/review-rounds/" + round + "/submissions/" + sub + "/reviews", ops},
+		{R + "/v1/assignments", reviewer},
+		{N + "/v1/deliveries?limit=200", ops},
+		{N + "/v1/deliveries?organisation_id=" + id, ops},
+		{N + "/v1/organisations/" + id + "/calendar", lead},
+		{F + "/v1/rounds?limit=200", ops},
+		{F + "/v1/rounds/" + fround + "/ledger", ops},
+		{F + "/v1/applications?limit=200", ops},
+		{F + "/v1/applications/" + app, applicant},
+	}
+	snapshot := func() map[string]any {
+		got := map[string]any{}
+		for _, r := range reads {
+			got[r.url] = c.get(r.url, r.token)
+		}
+		return got
+	}
+	// Projections lag their events: the state before is what two reads a moment
+	// apart agree on.
+	var before map[string]any
+	c.eventually(30*time.Second, func() error {
+		a := snapshot()
+		b := snapshot()
+		if d := cmp.Diff(a, b); d != "" {
+			return fmt.Errorf("the read models are still moving:\n%s", d)
+		}
+		before = b
+		return nil
+	})
+	t.Logf("data made and read after %s", time.Since(began).Round(time.Millisecond))
+
+	backup := filepath.Join(t.TempDir(), "backup")
+	mark := time.Now()
+	t.Log(tcdev("backup", "-data", data, "-out", backup))
+	t.Logf("backup while running took %s", time.Since(mark).Round(time.Millisecond))
+	st.stop()
+
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(tcdev("restore", "-data", data, "-from", backup))
+	if _, err := os.Stat(filepath.Join(data, "nats")); !os.IsNotExist(err) {
+		t.Fatalf("the restore left a NATS store (%v): streams would run ahead of the restored event stores", err)
+	}
+	mark = time.Now()
+	rebuilt := tcdev("rebuild", "-data", data, "-bin", bin, "-port-offset", strconv.Itoa(st.offset))
+	t.Logf("rebuild took %s:\n%s", time.Since(mark).Round(time.Millisecond), rebuilt)
+	// Each projection was emptied and given its events again: a rebuild that replayed
+	// nothing would leave them empty, and the comparison below would fail.
+	for _, durable := range []string{"signatory-projection", "review-submission-views", "review-organisations", "fund-projection", "fund-signatories-v2"} {
+		if !strings.Contains(rebuilt, durable+":") {
+			t.Errorf("the rebuild replayed nothing into %s:\n%s", durable, rebuilt)
+		}
+	}
+
+	st = startStackAt(t, bin, data, st.offset)
+	c.eventually(30*time.Second, func() error {
+		if d := cmp.Diff(before, snapshot()); d != "" {
+			return fmt.Errorf("read models after the restore and rebuild differ from before (-before +after):\n%s", d)
+		}
+		return nil
+	})
+	t.Logf("the drill took %s", time.Since(began).Round(time.Millisecond))
+}
+
+// drillClient reads and writes the stack's APIs for the drill.
+type drillClient struct{ t testing.TB }
+
+type drillResponse struct {
+	status int
+	body   []byte
+}
+
+func (c *drillClient) do(method, url, token, body string) drillResponse {
+	c.t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return drillResponse{status: resp.StatusCode, body: b}
+}
+
+// json sends a command and decodes its 2xx answer; it retries a passing 409 or a 4xx
+// about something another service has not learned yet, for a few seconds.
+func (c *drillClient) json(method, url, token, body string) map[string]any {
+	c.t.Helper()
+	var out map[string]any
+	c.eventually(20*time.Second, func() error {
+		r := c.do(method, url, token, body)
+		if r.status/100 != 2 {
+			return fmt.Errorf("%s %s: %d %s", method, url, r.status, r.body)
+		}
+		return json.Unmarshal(r.body, &out)
+	})
+	return out
+}
+
+// get reads a read model, which must answer 200.
+func (c *drillClient) get(url, token string) any {
+	c.t.Helper()
+	r := c.do("GET", url, token, "")
+	if r.status != http.StatusOK {
+		c.t.Fatalf("GET %s: %d %s", url, r.status, r.body)
+	}
+	var v any
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		c.t.Fatalf("GET %s: %v", url, err)
+	}
+	return v
+}
+
+// eventually polls f until it succeeds or the deadline passes.
+func (c *drillClient) eventually(within time.Duration, f func() error) {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

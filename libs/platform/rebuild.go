@@ -1,0 +1,285 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// Projection is a read model a service keeps from events, as the rebuild sees it:
+// the consumer whose handler keeps it and the collections that hold it. A projection
+// of the service's own events is rebuilt from its event store, the source of truth; a
+// projection of another service's events, by replaying that service's stream from
+// its start through the same handler.
+type Projection struct {
+	// Durable names a consumer added with Consume or ConsumeBatches.
+	Durable string
+	// Collections are emptied before the replay (their indexes stay).
+	Collections []string
+}
+
+// Rebuilds registers the service's projections for RebuildProjections. Only
+// projections belong here: a consumer whose handler has effects beyond its own
+// collections (an email, a command on an aggregate) must never be replayed.
+func (p *Platform) Rebuilds(ps ...Projection) { p.rebuilds = append(p.rebuilds, ps...) }
+
+// RebuildReport says what a rebuild did, for the operator.
+type RebuildReport struct {
+	// Republished is how many of the service's own events were published again
+	// because its stream held fewer than its event store (a lost or restored NATS store).
+	Republished int
+	// Replayed is how many events each projection's handler was given, by durable.
+	Replayed map[string]int
+	// Skipped is how many events each handler refused for good (they would have gone
+	// to the dead letters), by durable.
+	Skipped map[string]int
+}
+
+// RebuildProjections empties every registered projection and builds it again from
+// the event log. It first publishes the service's own events again when its stream
+// holds fewer than its event store, so that other services' rebuilds, run after this
+// one, find them (JetStream drops the copies it still holds within its duplicate
+// window; consumers give any other copy no second effect).
+//
+// It may run beside the service's replicas: each projection is emptied before its
+// events are read, so what a running consumer writes meanwhile is either replayed too
+// or written after the emptying. A read model of another service's events written
+// without versions (the last event handled wins) can, for an aggregate that changes
+// during the rebuild, keep the older value until its next change; with the service
+// scaled to zero it cannot. Run the producers' rebuilds before their consumers':
+// signatory, review, then fund and notify.
+func (p *Platform) RebuildProjections(ctx context.Context) (RebuildReport, error) {
+	rep := RebuildReport{Replayed: map[string]int{}, Skipped: map[string]int{}}
+	own, err := p.Events.All(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if rep.Republished, err = p.republishIfShort(ctx, own); err != nil {
+		return rep, err
+	}
+	for _, proj := range p.rebuilds {
+		spec, ok := p.specs[proj.Durable]
+		if !ok {
+			return rep, fmt.Errorf("rebuild %s: no consumer by that name", proj.Durable)
+		}
+		for _, name := range proj.Collections {
+			if _, err := p.DB.Collection(name).DeleteMany(ctx, bson.D{}); err != nil {
+				return rep, fmt.Errorf("rebuild %s: empty %s: %w", proj.Durable, name, err)
+			}
+		}
+		// The log is read after the views are emptied: an event stored meanwhile is
+		// then either in what is read here or handled by a running replica's consumer
+		// after the emptying, never lost between the two.
+		var replay func(func([]events.Envelope) error) error
+		if spec.Stream == p.stream {
+			replay = func(f func([]events.Envelope) error) error {
+				own, err := p.Events.All(ctx)
+				if err != nil {
+					return err
+				}
+				return replayStored(own, spec, f)
+			}
+		} else {
+			replay = func(f func([]events.Envelope) error) error { return p.replayStream(ctx, spec, f) }
+		}
+		err := replay(func(batch []events.Envelope) error {
+			rep.Replayed[proj.Durable] += len(batch)
+			return p.deliver(ctx, proj.Durable, batch, &rep)
+		})
+		if err != nil {
+			return rep, fmt.Errorf("rebuild %s: %w", proj.Durable, err)
+		}
+		p.Logger.InfoContext(ctx, "projection rebuilt", "durable", proj.Durable, "events", rep.Replayed[proj.Durable], "skipped", rep.Skipped[proj.Durable])
+	}
+	return rep, nil
+}
+
+// deliver hands a batch to the consumer's handler: a batch handler all at once, and,
+// when that fails for good, one event at a time as the consumer itself does, so only
+// the event at fault is skipped.
+func (p *Platform) deliver(ctx context.Context, durable string, batch []events.Envelope, rep *RebuildReport) error {
+	if h, ok := p.batches[durable]; ok {
+		err := h(ctx, batch)
+		if err == nil || !bus.IsPermanent(err) || len(batch) == 1 {
+			return skipPermanent(durable, err, rep)
+		}
+		for _, e := range batch {
+			if err := skipPermanent(durable, h(ctx, []events.Envelope{e}), rep); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	h := p.handlers[durable]
+	for _, e := range batch {
+		if err := skipPermanent(durable, h(ctx, e), rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func skipPermanent(durable string, err error, rep *RebuildReport) error {
+	if err != nil && bus.IsPermanent(err) {
+		rep.Skipped[durable]++
+		return nil
+	}
+	return err
+}
+
+// replayBatch is how many events a replay hands over at once: the consumer's own
+// batch size, or one at a time.
+func replayBatch(spec bus.ConsumerSpec) int { return max(spec.Batch, 1) }
+
+// replayStored hands the consumer the stored events its subjects filter selects.
+func replayStored(all []events.Envelope, spec bus.ConsumerSpec, f func([]events.Envelope) error) error {
+	var batch []events.Envelope
+	for _, e := range all {
+		if !filtered(spec.FilterSubjects, e.Subject()) {
+			continue
+		}
+		batch = append(batch, e)
+		if len(batch) == replayBatch(spec) {
+			if err := f(batch); err != nil {
+				return err
+			}
+			batch = nil
+		}
+	}
+	if len(batch) > 0 {
+		return f(batch)
+	}
+	return nil
+}
+
+// replayStream reads the consumer's stream from its start, through its subject
+// filter, up to the last message there when the replay began. An ordered consumer
+// reads it, so the durable consumer keeps its place and nothing is acknowledged.
+func (p *Platform) replayStream(ctx context.Context, spec bus.ConsumerSpec, f func([]events.Envelope) error) error {
+	c, err := p.JS.OrderedConsumer(ctx, spec.Stream, jetstream.OrderedConsumerConfig{FilterSubjects: spec.FilterSubjects, DeliverPolicy: jetstream.DeliverAllPolicy})
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil // nothing was ever published there
+	}
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", spec.Stream, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", spec.Stream, err)
+	}
+	left := int(info.NumPending) // #nosec G115 -- a stream's message count fits an int
+	for left > 0 {
+		msgs, err := c.Fetch(min(left, replayBatch(spec), 256), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return fmt.Errorf("read stream %s: %w", spec.Stream, err)
+		}
+		var batch []events.Envelope
+		for m := range msgs.Messages() {
+			left--
+			env, err := bus.Envelope(m.Subject(), m.Headers(), m.Data())
+			if err != nil {
+				continue // not an event; its consumer dead-letters it
+			}
+			batch = append(batch, env)
+		}
+		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return fmt.Errorf("read stream %s: %w", spec.Stream, err)
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		if err := f(batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// republishIfShort publishes every stored event again when the service's stream holds
+// fewer messages than its event store: after a NATS store was lost or restored from
+// an older copy, other services' consumers and rebuilds find the events again.
+func (p *Platform) republishIfShort(ctx context.Context, all []events.Envelope) (int, error) {
+	s, err := p.JS.Stream(ctx, p.stream)
+	if err != nil {
+		return 0, fmt.Errorf("read stream %s: %w", p.stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read stream %s: %w", p.stream, err)
+	}
+	if info.State.Msgs >= uint64(len(all)) {
+		return 0, nil
+	}
+	for _, e := range all {
+		if _, err := p.JS.PublishMsgAsync(bus.Message(e)); err != nil {
+			return 0, fmt.Errorf("republish %s: %w", e.ID, err)
+		}
+	}
+	select {
+	case <-p.JS.PublishAsyncComplete():
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	p.Logger.InfoContext(ctx, "events published again", "stream", p.stream, "events", len(all), "stream_had", info.State.Msgs)
+	return len(all), nil
+}
+
+// filtered reports whether subject passes a consumer's filters (none: everything).
+func filtered(filters []string, subject string) bool {
+	if len(filters) == 0 {
+		return true
+	}
+	for _, f := range filters {
+		if subjectMatch(f, subject) {
+			return true
+		}
+	}
+	return false
+}
+
+// subjectMatch is NATS's subject matching: "*" is one token, ">" the rest.
+func subjectMatch(filter, subject string) bool {
+	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, f := range ft {
+		if f == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (f != "*" && f != st[i]) {
+			return false
+		}
+	}
+	return len(ft) == len(st)
+}
+
+// Dispatch runs the service when args is empty, or the operations command args name:
+//
+//	rebuild-projections   empty the service's projections and rebuild them from the event log
+//
+// Each service's main hands it os.Args[1:], so the commands read the same
+// configuration from the environment as the service.
+func Dispatch(ctx context.Context, p *Platform, args []string) error {
+	if len(args) == 0 {
+		return p.Run(ctx)
+	}
+	switch args[0] {
+	case "rebuild-projections":
+		began := time.Now()
+		rep, err := p.RebuildProjections(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: projections rebuilt in %s (republished %d own events; replayed %v; skipped %v)\n",
+			p.Name, time.Since(began).Round(time.Millisecond), rep.Republished, rep.Replayed, rep.Skipped)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q: run with no arguments to serve, or rebuild-projections", args[0])
+	}
+}

@@ -1,0 +1,26 @@
+package platform
+
+import "testing"
+
+func TestSubjectMatchIsNATSMatching(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		filter, subject string
+		want            bool
+	}{
+		{"tc.fund.application.>", "tc.fund.application.submitted", true},
+		{"tc.fund.application.>", "tc.fund.application", false},
+		{"tc.fund.*.submitted", "tc.fund.application.submitted", true},
+		{"tc.fund.*.submitted", "tc.fund.application.awarded", false},
+		{"tc.fund.application.submitted", "tc.fund.application.submitted", true},
+		{"tc.fund.application.submitted", "tc.fund.application.submitted.extra", false},
+		{"tc.fund.application", "tc.fund.application.submitted", false},
+	} {
+		if got := subjectMatch(c.filter, c.subject); got != c.want {
+			t.Errorf("subjectMatch(%q, %q) = %v, want %v", c.filter, c.subject, got, c.want)
+		}
+	}
+	if !filtered(nil, "anything") {
+		t.Error("a consumer without filters takes every subject")
+	}
+}
