@@ -20,10 +20,10 @@ type Local struct {
 // LoadOrCreateLocal reads the secrets at path, creating them (mode 0600) the first
 // time.
 func LoadOrCreateLocal(path string) (Local, error) {
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) // #nosec G304 -- the secrets file in the data directory the developer named
 	if errors.Is(err, os.ErrNotExist) {
 		l := Local{OpsPassword: rand.Text(), ClientSecret: rand.Text()}
-		data, err := json.MarshalIndent(l, "", "  ")
+		data, err := json.MarshalIndent(l, "", "  ") // #nosec G117 -- written only to the developer's own data directory, mode 0600
 		if err != nil {
 			return Local{}, fmt.Errorf("encode %s: %w", path, err)
 		}

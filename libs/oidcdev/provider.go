@@ -170,7 +170,7 @@ var loginPage = template.Must(template.New("login").Parse(loginHTML))
 
 // Messages on the login page, saying what to do.
 const (
-	msgWrongPassword  = "The email address or password is not right. Check them and try again."
+	msgWrongPassword  = "The email address or password is not right. Check them and try again." // #nosec G101 -- a message, not a credential
 	msgRequestExpired = "This sign-in has expired or is unknown. Go back to the portal and start signing in again."
 )
 

@@ -16,7 +16,7 @@ const oidcPort = 8078
 
 // oidcSecretsFile holds, in the data directory, the ops user's password and the
 // portal's client secret, made on the first run.
-const oidcSecretsFile = "oidc-dev.json"
+const oidcSecretsFile = "oidc-dev.json" // #nosec G101 -- a file name; the secrets are made per data directory
 
 // localOIDC is the running provider and what the portal and the banner need of it.
 type localOIDC struct {

@@ -344,6 +344,9 @@ func (f *Flow) markUsed(state string, expires time.Time) bool {
 }
 
 func (f *Flow) cookie(value string, maxAge int) *http.Cookie {
+	// #nosec G124 -- HttpOnly and SameSite=Lax always; Secure whenever the callback is
+	// https (only a local development stack's is plain http, where a Secure cookie is
+	// never sent back).
 	return &http.Cookie{
 		Name:     cookieName,
 		Value:    value,
