@@ -471,6 +471,13 @@ func TestJourneyPublic(t *testing.T) {
 	if got := b.Value(browsertest.Label("Kind")); got != "signatory" {
 		t.Errorf("kind searched = %q", got)
 	}
+	// A kind the form does not offer (an edited address) is refused beside the
+	// field, which has the focus and is described by the message.
+	b.Open(s.p.url + "/directory?kind=nonsense")
+	if f := b.Focused(); f.Role != "combobox" || f.Name != "Kind" {
+		t.Errorf("after the error the focus is on %s, not the kind's field", f)
+	}
+	describedByError(t, b, "field-kind")
 	tabTo(t, b, "link", "Fund rounds")
 	b.Enter()
 	heading(t, b, "Collaboration Fund: open rounds")
