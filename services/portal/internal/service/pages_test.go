@@ -70,6 +70,14 @@ func forwardJWKS(t *testing.T, portalURL *string) string {
 // nominated lead, as ITSS staff would, and waits until the portal knows the lead.
 func onboard(t *testing.T, p *portal, sig *testenv.Client, name, lead string) string {
 	t.Helper()
+	return onboardOn(t, p, sig, name, lead, time.Date(2025, 3, 20, 0, 0, 0, 0, time.UTC))
+}
+
+// onboardOn is onboard with the announcement on the given day (the meeting and the
+// signed form come weeks before it), which sets when its obligations fall due.
+func onboardOn(t *testing.T, p *portal, sig *testenv.Client, name, lead string, announced time.Time) string {
+	t.Helper()
+	day := func(d time.Time) string { return d.Format(time.DateOnly) }
 	ops, err := sig.Issuer.MintFor(auth.Principal{Subject: "ops-1", Role: auth.RoleOps}, time.Hour, config.DevAudience("signatory"))
 	if err != nil {
 		t.Fatal(err)
@@ -83,13 +91,13 @@ func onboard(t *testing.T, p *portal, sig *testenv.Client, name, lead string) st
 		path string
 		body any
 	}{
-		{"/meeting", map[string]any{"held_on": "2025-02-10"}},
-		{"/form", map[string]any{"signed_on": "2025-03-01",
+		{"/meeting", map[string]any{"held_on": day(announced.AddDate(0, 0, -40))}},
+		{"/form", map[string]any{"signed_on": day(announced.AddDate(0, 0, -20)),
 			"leader":           map[string]any{"name": "Prof. Jane Smith", "title": "Vice-Chancellor", "email": "vc@example.ac.uk"},
 			"nominated_lead":   map[string]any{"name": "Sam Patel", "email": lead},
 			"point_of_contact": map[string]any{"name": "Technical Services Office", "email": "technicians@example.ac.uk"},
 			"plan_page":        "https://www.example.ac.uk/technician-commitment"}},
-		{"/announcement", map[string]any{"announced_on": "2025-03-20"}},
+		{"/announcement", map[string]any{"announced_on": day(announced)}},
 	} {
 		sig.Must(http.StatusOK, sig.Do("POST", "/v1/organisations/"+id+s.path, ops, s.body))
 	}

@@ -112,48 +112,7 @@ func TestReviewerAnswersAnAssignment(t *testing.T) {
 	review := startReview(t, env, jwks)
 	p := startPortalOn(t, env, services{review: review.URL})
 	portalURL = p.url
-	mint := func(pr auth.Principal) string {
-		tok, err := env.Issuer.MintFor(pr, time.Hour, config.DevAudience("review"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	ops := mint(auth.Principal{Subject: "ops-1", Role: auth.RoleOps})
-
-	// An organisation with an open obligation, as the signatory service says.
-	p.publish("/tc/signatory", "org-s", events.OrganisationAnnouncedV1{OrganisationID: "org-s", Name: "University of S", Kind: "signatory",
-		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead S", Email: "lead@s.ac.uk"}})
-	p.publish("/tc/signatory", "org-s", events.ObligationScheduledV1{OrganisationID: "org-s", OrganisationName: "University of S", ObligationID: "org-s-c1",
-		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2027, 9, 20)})
-	lead := mint(auth.Principal{Subject: "lead-s", Role: auth.RoleLead, Org: "org-s"})
-	var sa []map[string]any
-	for _, th := range []string{"visibility", "recognition", "career_development", "sustainability"} {
-		sa = append(sa, map[string]any{"theme": th, "narrative": "Our position on " + th, "rating": 2})
-	}
-	var sub string
-	testenv.Eventually(t, 10*time.Second, func() error {
-		r := review.Do("POST", "/v1/submissions", lead, map[string]any{
-			"self_assessment":  sa,
-			"action_plan":      []map[string]any{{"theme": "recognition", "action": "Start an award", "owner": "HR", "success_measure": "Awarded yearly", "target_date": "2027-06-30"}},
-			"technician_voice": map[string]any{"how_consulted": "Survey and focus groups", "participants": 120},
-			"webpage":          "https://example.ac.uk/tc",
-		})
-		if r.Status != http.StatusCreated {
-			return fmt.Errorf("draft: %d %s", r.Status, r.Body)
-		}
-		sub = r.JSON(t)["id"].(string)
-		return nil
-	})
-	review.Must(http.StatusOK, review.Do("POST", "/v1/submissions/"+sub+"/submit", lead, nil))
-	review.Must(http.StatusCreated, review.Do("POST", "/v1/reviewers", ops, map[string]any{
-		"reviewer_id": "rev-s", "name": "Rita Reviewer", "email": "rita@reviewers.example", "organisation_id": "org-other",
-		"trained": true, "capacity": 2, "conflicts": []string{},
-	}))
-	round := review.Must(http.StatusCreated, review.Do("POST", "/v1/review-rounds", ops, map[string]any{"name": "Round 2027",
-		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339)})).JSON(t)["id"].(string)
-	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/submissions", ops, map[string]any{"submission_ids": []string{sub}}))
-	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", ops, map[string]any{"reviewers_per_submission": 1}))
+	round, sub := assignReviewer(t, env, review, p, "rita@reviewers.example")
 
 	// The portal learns of the reviewer from the review service's events.
 	p.waitFor("rita@reviewers.example", func(person signin.Person) bool { return person.Reviewer != nil })
@@ -189,4 +148,55 @@ func TestReviewerAnswersAnAssignment(t *testing.T) {
 	if r := p.do("POST", respond, cookie, url.Values{"accept": {"true"}}); r.status >= 500 {
 		t.Fatalf("answering twice = %d", r.status)
 	}
+}
+
+// assignReviewer makes, through the review service as its users would, a submitted
+// self-assessment of an organisation with an open obligation, a reviewer with the
+// address email, and a round "Round 2027" that assigns the submission to them. It
+// returns the round and the submission.
+func assignReviewer(t *testing.T, env *testenv.Env, review *testenv.Client, p *portal, email string) (round, sub string) {
+	t.Helper()
+	mint := func(pr auth.Principal) string {
+		tok, err := env.Issuer.MintFor(pr, time.Hour, config.DevAudience("review"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ops := mint(auth.Principal{Subject: "ops-1", Role: auth.RoleOps})
+
+	// An organisation with an open obligation, as the signatory service says.
+	p.publish("/tc/signatory", "org-s", events.OrganisationAnnouncedV1{OrganisationID: "org-s", Name: "University of S", Kind: "signatory",
+		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead S", Email: "lead@s.ac.uk"}})
+	p.publish("/tc/signatory", "org-s", events.ObligationScheduledV1{OrganisationID: "org-s", OrganisationName: "University of S", ObligationID: "org-s-c1",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2027, 9, 20)})
+	lead := mint(auth.Principal{Subject: "lead-s", Role: auth.RoleLead, Org: "org-s"})
+	var sa []map[string]any
+	for _, th := range []string{"visibility", "recognition", "career_development", "sustainability"} {
+		sa = append(sa, map[string]any{"theme": th, "narrative": "Our position on " + th, "rating": 2})
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := review.Do("POST", "/v1/submissions", lead, map[string]any{
+			"self_assessment":  sa,
+			"action_plan":      []map[string]any{{"theme": "recognition", "action": "Start an award", "owner": "HR", "success_measure": "Awarded yearly", "target_date": "2027-06-30"}},
+			"technician_voice": map[string]any{"how_consulted": "Survey and focus groups", "participants": 120},
+			"webpage":          "https://example.ac.uk/tc",
+		})
+		if r.Status != http.StatusCreated {
+			return fmt.Errorf("draft: %d %s", r.Status, r.Body)
+		}
+		sub = r.JSON(t)["id"].(string)
+		return nil
+	})
+	review.Must(http.StatusOK, review.Do("POST", "/v1/submissions/"+sub+"/submit", lead, nil))
+	review.Must(http.StatusCreated, review.Do("POST", "/v1/reviewers", ops, map[string]any{
+		"reviewer_id": "rev-s", "name": "Rita Reviewer", "email": email, "organisation_id": "org-other",
+		"trained": true, "capacity": 2, "conflicts": []string{},
+	}))
+	round = review.Must(http.StatusCreated, review.Do("POST", "/v1/review-rounds", ops, map[string]any{"name": "Round 2027",
+		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339)})).JSON(t)["id"].(string)
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/submissions", ops, map[string]any{"submission_ids": []string{sub}}))
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", ops, map[string]any{"reviewers_per_submission": 1}))
+
+	return round, sub
 }
