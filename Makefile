@@ -110,16 +110,15 @@ lint-api: ## Spectral with the OWASP API rules over the services' OpenAPI docume
 VULNDB       := $(BIN)/vulndb
 
 .PHONY: vulncheck
-vulncheck: ## govulncheck over every module against the offline database: no reachable finding but those accepted in tools/vulncheck-accepted.txt
+vulncheck: build ## govulncheck over every binary against the offline database: no reachable finding but those accepted in tools/vulncheck-accepted.txt
 	@mkdir -p $(BIN)
 	@cd tools && GOWORK=off $(GO) build -o $(BIN)/govulncheck golang.org/x/vuln/cmd/govulncheck && GOWORK=off $(GO) build -o $(BIN)/indexdb golang.org/x/vulndb/cmd/indexdb
 	@ver=$$(cd tools && GOWORK=off $(GO) list -m -f '{{.Version}}' golang.org/x/vulndb); \
 	  if [ "$$(cat $(VULNDB).version 2>/dev/null)" != "$$ver" ]; then \
 	    rm -rf $(VULNDB) && $(BIN)/indexdb -vulns "$$(cd tools && GOWORK=off $(GO) list -m -f '{{.Dir}}' golang.org/x/vulndb)/data/osv" -out $(VULNDB) && echo "$$ver" > $(VULNDB).version; \
 	  fi
-	@cd tools && GOWORK=off $(GO) build -o $(BIN)/gojq github.com/itchyny/gojq/cmd/gojq
-	@for m in $(MODULES); do echo "== vulncheck $$m"; tools/vulncheck.sh $(BIN) $$m || exit 1; done
-	@echo "== vulncheck deploy"; GOWORK=off tools/vulncheck.sh $(BIN) deploy
+	@# What runs: every service's binary and the local stack's runner, as make build makes them.
+	@for b in $(SERVICES) tcdev; do echo "== vulncheck bin/$$b"; tools/vulncheck.sh $(BIN) $(BIN)/$$b || exit 1; done
 
 .PHONY: generate
 generate: ## Regenerate the server code from each service's OpenAPI document, and the events' AsyncAPI document
