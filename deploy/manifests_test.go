@@ -452,3 +452,98 @@ func exampleSecretKeys(t testing.TB) map[string][]string {
 	}
 	return out
 }
+
+// allowed reports whether the overlay's NetworkPolicies let a pod labelled from (in this
+// namespace, or in namespace fromNS when it is set) reach a pod labelled to on TCP port:
+// an egress rule of a policy selecting from and an ingress rule of one selecting to.
+func allowed(t testing.TB, policies []*networkingv1.NetworkPolicy, from map[string]string, fromNS string, to map[string]string, port int32) (egress, ingress bool) {
+	t.Helper()
+	matches := func(sel *metav1.LabelSelector, l map[string]string) bool {
+		if sel == nil {
+			return true
+		}
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Matches(labels.Set(l))
+	}
+	portOK := func(ports []networkingv1.NetworkPolicyPort) bool {
+		return len(ports) == 0 || slices.ContainsFunc(ports, func(p networkingv1.NetworkPolicyPort) bool {
+			return p.Port == nil || p.Port.IntVal == port
+		})
+	}
+	peerOK := func(peers []networkingv1.NetworkPolicyPeer, l map[string]string, ns string) bool {
+		return len(peers) == 0 || slices.ContainsFunc(peers, func(p networkingv1.NetworkPolicyPeer) bool {
+			if p.IPBlock != nil {
+				return false
+			}
+			if p.NamespaceSelector == nil {
+				return ns == "" && matches(p.PodSelector, l)
+			}
+			return matches(p.NamespaceSelector, map[string]string{"kubernetes.io/metadata.name": ns}) && matches(p.PodSelector, l)
+		})
+	}
+	for _, np := range policies {
+		if fromNS == "" && matches(&np.Spec.PodSelector, from) {
+			for _, r := range np.Spec.Egress {
+				if portOK(r.Ports) && peerOK(r.To, to, "") {
+					egress = true
+				}
+			}
+		}
+		if matches(&np.Spec.PodSelector, to) {
+			for _, r := range np.Spec.Ingress {
+				if portOK(r.Ports) && peerOK(r.From, from, fromNS) {
+					ingress = true
+				}
+			}
+		}
+	}
+	if fromNS != "" {
+		egress = true // the other namespace's own policies decide its egress
+	}
+	return egress, ingress
+}
+
+// TestPortalReachesTheServicesAndIsReachedByTheIngressController: the portal's calls to
+// the four services' APIs pass both its egress and their ingress, the ingress controller
+// reaches the portal's HTTP port, and the portal reaches NATS and MongoDB; another
+// workload (nats-box) may not call the services' APIs.
+func TestPortalReachesTheServicesAndIsReachedByTheIngressController(t *testing.T) {
+	for _, o := range overlays {
+		var policies []*networkingv1.NetworkPolicy
+		tpls := map[string]map[string]string{}
+		for _, obj := range render(t, o) {
+			switch v := obj.(type) {
+			case *networkingv1.NetworkPolicy:
+				policies = append(policies, v)
+			case *appsv1.Deployment:
+				tpls[v.Name] = v.Spec.Template.Labels
+			}
+		}
+		portal := tpls["portal"]
+		if portal == nil {
+			t.Fatalf("%s has no portal Deployment", o)
+		}
+		for _, svc := range []string{"signatory", "review", "notify", "fund"} {
+			if e, i := allowed(t, policies, portal, "", tpls[svc], 8080); !e || !i {
+				t.Errorf("%s: portal → %s:8080 refused (portal egress %v, %s ingress %v)", o, svc, e, svc, i)
+			}
+			if e, i := allowed(t, policies, tpls["nats-box"], "", tpls[svc], 8080); e && i {
+				t.Errorf("%s: nats-box may call %s's API", o, svc)
+			}
+		}
+		if _, i := allowed(t, policies, map[string]string{"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx", portal, 8080); !i {
+			t.Errorf("%s: the ingress controller cannot reach the portal on 8080", o)
+		}
+		for what, to := range map[string]struct {
+			labels map[string]string
+			port   int32
+		}{"NATS": {map[string]string{"app.kubernetes.io/name": "nats"}, 4222}, "MongoDB": {map[string]string{"app": "mongodb-svc"}, 27017}} {
+			if e, i := allowed(t, policies, portal, "", to.labels, to.port); !e || !i {
+				t.Errorf("%s: portal → %s refused (egress %v, ingress %v)", o, what, e, i)
+			}
+		}
+	}
+}
