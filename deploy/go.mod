@@ -6,6 +6,7 @@ replace (
 	github.com/itss/techcommit/libs => ../libs
 	github.com/itss/techcommit/services/fund => ../services/fund
 	github.com/itss/techcommit/services/notify => ../services/notify
+	github.com/itss/techcommit/services/portal => ../services/portal
 	github.com/itss/techcommit/services/review => ../services/review
 	github.com/itss/techcommit/services/signatory => ../services/signatory
 )
@@ -13,6 +14,7 @@ replace (
 require (
 	github.com/itss/techcommit/services/fund v0.0.0-00010101000000-000000000000
 	github.com/itss/techcommit/services/notify v0.0.0-00010101000000-000000000000
+	github.com/itss/techcommit/services/portal v0.0.0-00010101000000-000000000000
 	github.com/itss/techcommit/services/review v0.0.0-00010101000000-000000000000
 	github.com/itss/techcommit/services/signatory v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats-server/v2 v2.15.3

@@ -28,7 +28,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-var natsServiceUsers = []string{"signatory", "review", "notify", "fund"}
+var natsServiceUsers = []string{"signatory", "review", "notify", "fund", "portal"}
 
 // natsConfig writes an overlay's rendered nats-config to a directory, with the paths the
 // StatefulSet mounts (TLS, data, pid file) moved into it, and the passwords set in the
@@ -345,6 +345,90 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 	}
 	if _, err := sigJS.CreateConsumer(short(), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 		t.Error("signatory may consume TC_FUND")
+	}
+}
+
+// TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview runs, against a real
+// nats-server with the rendered accounts and TLS, what the portal does on the bus (its
+// own stream TC_PORTAL and the dead-letter stream; consumers on TC_SIGNATORY and
+// TC_REVIEW) and what notify does with the portal's events (a consumer on TC_PORTAL),
+// and checks what the portal must not do.
+func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T) {
+	url, caFile := startNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	// The owners create their streams, as libs/bus does at start-up.
+	for user, stream := range map[string]string{"signatory": "TC_SIGNATORY", "review": "TC_REVIEW", "fund": "TC_FUND"} {
+		_, js := connectAs(t, url, caFile, user)
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{"tc." + user + ".>"}}); err != nil {
+			t.Fatalf("%s creates %s: %v", user, stream, err)
+		}
+		if _, err := js.Publish(ctx, "tc."+user+".something.happened", []byte(`{}`)); err != nil {
+			t.Fatalf("%s publishes: %v", user, err)
+		}
+	}
+
+	_, portalJS := connectAs(t, url, caFile, "portal")
+	for _, s := range []jetstream.StreamConfig{
+		{Name: "TC_PORTAL", Subjects: []string{"tc.portal.>"}},
+		{Name: "TC_DEADLETTER", Subjects: []string{"tc.deadletter.>"}},
+	} {
+		if _, err := portalJS.CreateOrUpdateStream(ctx, s); err != nil {
+			t.Fatalf("portal creates %s: %v", s.Name, err)
+		}
+	}
+	if _, err := portalJS.Publish(ctx, "tc.portal.signin.requested", []byte(`{}`)); err != nil {
+		t.Fatalf("portal publishes to TC_PORTAL: %v", err)
+	}
+	if _, err := portalJS.Publish(ctx, "tc.deadletter.portal-projection", []byte(`{}`)); err != nil {
+		t.Fatalf("portal dead-letters a message: %v", err)
+	}
+	consume := func(js jetstream.JetStream, user, stream string) error {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		c, err := js.CreateOrUpdateConsumer(cctx, stream, jetstream.ConsumerConfig{Durable: user + "-projection", AckPolicy: jetstream.AckExplicitPolicy})
+		if err != nil {
+			return fmt.Errorf("create consumer: %w", err)
+		}
+		m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			return fmt.Errorf("next: %w", err)
+		}
+		return m.DoubleAck(cctx)
+	}
+	for _, stream := range []string{"TC_SIGNATORY", "TC_REVIEW"} {
+		if err := consume(portalJS, "portal", stream); err != nil {
+			t.Errorf("portal consumes %s: %v", stream, err)
+		}
+	}
+	_, notifyJS := connectAs(t, url, caFile, "notify")
+	if err := consume(notifyJS, "notify", "TC_PORTAL"); err != nil {
+		t.Errorf("notify consumes TC_PORTAL: %v", err)
+	}
+
+	// The portal publishes only its own events, reads only the streams it projects, and
+	// deletes no stream.
+	if _, err := portalJS.Publish(short(), "tc.signatory.commitment.signed", []byte(`{}`)); err == nil {
+		t.Error("portal may publish signatory's events")
+	}
+	if _, err := portalJS.CreateConsumer(short(), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+		t.Error("portal may consume TC_FUND")
+	}
+	if err := portalJS.DeleteStream(short(), "TC_SIGNATORY"); err == nil {
+		t.Error("portal may delete TC_SIGNATORY")
+	}
+	// Nobody but the portal (and notify, which emails its links) reads its stream.
+	_, fundJS := connectAs(t, url, caFile, "fund")
+	if _, err := fundJS.CreateConsumer(short(), "TC_PORTAL", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+		t.Error("fund may consume TC_PORTAL")
+	}
+	if _, err := fundJS.Publish(short(), "tc.portal.signin.requested", []byte(`{}`)); err == nil {
+		t.Error("fund may publish the portal's events")
 	}
 }
 

@@ -368,10 +368,10 @@ func TestAConfigurationChangeRollsThePods(t *testing.T) {
 
 // TestPublicHostsAreServedOverTLSByCertManager: every prod Ingress host has a TLS
 // entry and a cert-manager issuer, the API and portal hosts are there, and every backend
-// is a Service prod renders (the portal's is pending: deploy/README.md, Portal).
+// is a Service prod renders.
 func TestPublicHostsAreServedOverTLSByCertManager(t *testing.T) {
 	objs := render(t, "prod")
-	services := map[string]bool{"portal": true} // TODO(portal): remove when services/portal is deployed
+	services := map[string]bool{}
 	for _, o := range objs {
 		if s, ok := o.(*corev1.Service); ok {
 			services[s.Name] = true
