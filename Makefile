@@ -11,7 +11,7 @@ BIN          := $(CURDIR)/bin
 # Every module of the workspace, in the order they build. deploy and bench are modules
 # of their own outside it (GOWORK=off), so that what they need (Kustomize, the NATS
 # server's config parser at its newest, vegeta) does not move the services' versions.
-MODULES      := libs $(sort $(wildcard services/*)) devstack reliability
+MODULES      := libs $(sort $(wildcard services/*)) devstack examples reliability
 SERVICES     := $(notdir $(wildcard services/*))
 ROLE         ?= ops
 ORG          ?=
