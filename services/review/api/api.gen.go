@@ -65,6 +65,7 @@ func (e AssignmentState) Valid() bool {
 const (
 	MyAssignmentStateAccepted MyAssignmentState = "accepted"
 	MyAssignmentStateAssigned MyAssignmentState = "assigned"
+	MyAssignmentStateDeclined MyAssignmentState = "declined"
 )
 
 // Valid indicates whether the value is a known member of the MyAssignmentState enum.
@@ -73,6 +74,8 @@ func (e MyAssignmentState) Valid() bool {
 	case MyAssignmentStateAccepted:
 		return true
 	case MyAssignmentStateAssigned:
+		return true
+	case MyAssignmentStateDeclined:
 		return true
 	default:
 		return false
@@ -255,14 +258,16 @@ type MyAssignment struct {
 	ReviewDeadline time.Time `json:"review_deadline"`
 
 	// Reviewed your review is in and not returned for revision
-	Reviewed     bool              `json:"reviewed"`
-	RoundId      Ident             `json:"round_id"`
-	RoundName    string            `json:"round_name"`
+	Reviewed  bool   `json:"reviewed"`
+	RoundId   Ident  `json:"round_id"`
+	RoundName string `json:"round_name"`
+
+	// State the list holds assignments in force (assigned or accepted); declined only in the answer to a decline
 	State        MyAssignmentState `json:"state"`
 	SubmissionId Ident             `json:"submission_id"`
 }
 
-// MyAssignmentState defines model for MyAssignment.State.
+// MyAssignmentState the list holds assignments in force (assigned or accepted); declined only in the answer to a decline
 type MyAssignmentState string
 
 // NextCursor pass as cursor for the next page; absent on the last page
@@ -277,6 +282,21 @@ type PreviousCycle struct {
 	Feedback     *Feedback  `json:"feedback,omitempty"`
 	SubmissionId Ident      `json:"submission_id"`
 	SubmittedAt  *time.Time `json:"submitted_at,omitempty"`
+}
+
+// Problem RFC 9457 problem details, the body of every error the service answers
+type Problem struct {
+	Detail *string `json:"detail,omitempty"`
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	Field     *string `json:"field,omitempty"`
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+	Type      string  `json:"type"`
 }
 
 // Review defines model for Review.
@@ -447,17 +467,20 @@ type RoundID = string
 // SubmissionID defines model for SubmissionID.
 type SubmissionID = string
 
+// BadRequest RFC 9457 problem details, the body of every error the service answers
+type BadRequest = Problem
+
+// Conflict RFC 9457 problem details, the body of every error the service answers
+type Conflict = Problem
+
+// Forbidden RFC 9457 problem details, the body of every error the service answers
+type Forbidden = Problem
+
 // MyAssignmentOK defines model for MyAssignmentOK.
 type MyAssignmentOK = MyAssignment
 
-// Problem defines model for Problem.
-type Problem struct {
-	Detail *string `json:"detail,omitempty"`
-	Field  *string `json:"field,omitempty"`
-	Status int     `json:"status"`
-	Title  string  `json:"title"`
-	Type   string  `json:"type"`
-}
+// NotFound RFC 9457 problem details, the body of every error the service answers
+type NotFound = Problem
 
 // ReviewOK defines model for ReviewOK.
 type ReviewOK = Review
@@ -467,6 +490,24 @@ type RoundOK = Round
 
 // SubmissionOK defines model for SubmissionOK.
 type SubmissionOK = Submission
+
+// TooLarge RFC 9457 problem details, the body of every error the service answers
+type TooLarge = Problem
+
+// TooManyRequests RFC 9457 problem details, the body of every error the service answers
+type TooManyRequests = Problem
+
+// Unauthorized RFC 9457 problem details, the body of every error the service answers
+type Unauthorized = Problem
+
+// Unavailable RFC 9457 problem details, the body of every error the service answers
+type Unavailable = Problem
+
+// Unexpected RFC 9457 problem details, the body of every error the service answers
+type Unexpected = Problem
+
+// UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
+type UnsupportedMediaType = Problem
 
 // MyAssignmentsParams defines parameters for MyAssignments.
 type MyAssignmentsParams struct {
