@@ -276,7 +276,9 @@ type NextCursor = string
 // PreviousCycle defines model for PreviousCycle.
 type PreviousCycle struct {
 	ActionPlan []ActionItem `json:"action_plan"`
-	Cycle      *int         `json:"cycle,omitempty"`
+
+	// Cycle the obligation's cycle (1 for the first; 0 when not known)
+	Cycle *int `json:"cycle,omitempty"`
 
 	// Feedback Consolidated and anonymised; never names a reviewer
 	Feedback     *Feedback  `json:"feedback,omitempty"`
@@ -373,17 +375,19 @@ type RoundSummary struct {
 
 // Submission defines model for Submission.
 type Submission struct {
-	Content        SubmissionContent `json:"content"`
-	CreatedAt      time.Time         `json:"created_at"`
-	Cycle          *int              `json:"cycle,omitempty"`
-	Id             Ident             `json:"id"`
-	Kind           SubmissionKind    `json:"kind"`
-	ObligationId   Ident             `json:"obligation_id"`
-	OrganisationId Ident             `json:"organisation_id"`
-	Previous       *PreviousCycle    `json:"previous,omitempty"`
-	Status         SubmissionStatus  `json:"status"`
-	SubmittedAt    *time.Time        `json:"submitted_at,omitempty"`
-	Version        int               `json:"version"`
+	Content   SubmissionContent `json:"content"`
+	CreatedAt time.Time         `json:"created_at"`
+
+	// Cycle the obligation's cycle (1 for the first; 0 when not known)
+	Cycle          *int             `json:"cycle,omitempty"`
+	Id             Ident            `json:"id"`
+	Kind           SubmissionKind   `json:"kind"`
+	ObligationId   Ident            `json:"obligation_id"`
+	OrganisationId Ident            `json:"organisation_id"`
+	Previous       *PreviousCycle   `json:"previous,omitempty"`
+	Status         SubmissionStatus `json:"status"`
+	SubmittedAt    *time.Time       `json:"submitted_at,omitempty"`
+	Version        int              `json:"version"`
 }
 
 // SubmissionKind defines model for Submission.Kind.
