@@ -65,6 +65,7 @@ func (e AssignmentState) Valid() bool {
 const (
 	MyAssignmentStateAccepted MyAssignmentState = "accepted"
 	MyAssignmentStateAssigned MyAssignmentState = "assigned"
+	MyAssignmentStateDeclined MyAssignmentState = "declined"
 )
 
 // Valid indicates whether the value is a known member of the MyAssignmentState enum.
@@ -73,6 +74,8 @@ func (e MyAssignmentState) Valid() bool {
 	case MyAssignmentStateAccepted:
 		return true
 	case MyAssignmentStateAssigned:
+		return true
+	case MyAssignmentStateDeclined:
 		return true
 	default:
 		return false
@@ -255,14 +258,16 @@ type MyAssignment struct {
 	ReviewDeadline time.Time `json:"review_deadline"`
 
 	// Reviewed your review is in and not returned for revision
-	Reviewed     bool              `json:"reviewed"`
-	RoundId      Ident             `json:"round_id"`
-	RoundName    string            `json:"round_name"`
+	Reviewed  bool   `json:"reviewed"`
+	RoundId   Ident  `json:"round_id"`
+	RoundName string `json:"round_name"`
+
+	// State the list holds assignments in force (assigned or accepted); declined only in the answer to a decline
 	State        MyAssignmentState `json:"state"`
 	SubmissionId Ident             `json:"submission_id"`
 }
 
-// MyAssignmentState defines model for MyAssignment.State.
+// MyAssignmentState the list holds assignments in force (assigned or accepted); declined only in the answer to a decline
 type MyAssignmentState string
 
 // NextCursor pass as cursor for the next page; absent on the last page
@@ -271,12 +276,29 @@ type NextCursor = string
 // PreviousCycle defines model for PreviousCycle.
 type PreviousCycle struct {
 	ActionPlan []ActionItem `json:"action_plan"`
-	Cycle      *int         `json:"cycle,omitempty"`
+
+	// Cycle the obligation's cycle (1 for the first; 0 when not known)
+	Cycle *int `json:"cycle,omitempty"`
 
 	// Feedback Consolidated and anonymised; never names a reviewer
 	Feedback     *Feedback  `json:"feedback,omitempty"`
 	SubmissionId Ident      `json:"submission_id"`
 	SubmittedAt  *time.Time `json:"submitted_at,omitempty"`
+}
+
+// Problem RFC 9457 problem details, the body of every error the service answers
+type Problem struct {
+	Detail *string `json:"detail,omitempty"`
+	Errors *[]struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors,omitempty"`
+	Field     *string `json:"field,omitempty"`
+	Instance  *string `json:"instance,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+	Type      string  `json:"type"`
 }
 
 // Review defines model for Review.
@@ -353,17 +375,19 @@ type RoundSummary struct {
 
 // Submission defines model for Submission.
 type Submission struct {
-	Content        SubmissionContent `json:"content"`
-	CreatedAt      time.Time         `json:"created_at"`
-	Cycle          *int              `json:"cycle,omitempty"`
-	Id             Ident             `json:"id"`
-	Kind           SubmissionKind    `json:"kind"`
-	ObligationId   Ident             `json:"obligation_id"`
-	OrganisationId Ident             `json:"organisation_id"`
-	Previous       *PreviousCycle    `json:"previous,omitempty"`
-	Status         SubmissionStatus  `json:"status"`
-	SubmittedAt    *time.Time        `json:"submitted_at,omitempty"`
-	Version        int               `json:"version"`
+	Content   SubmissionContent `json:"content"`
+	CreatedAt time.Time         `json:"created_at"`
+
+	// Cycle the obligation's cycle (1 for the first; 0 when not known)
+	Cycle          *int             `json:"cycle,omitempty"`
+	Id             Ident            `json:"id"`
+	Kind           SubmissionKind   `json:"kind"`
+	ObligationId   Ident            `json:"obligation_id"`
+	OrganisationId Ident            `json:"organisation_id"`
+	Previous       *PreviousCycle   `json:"previous,omitempty"`
+	Status         SubmissionStatus `json:"status"`
+	SubmittedAt    *time.Time       `json:"submitted_at,omitempty"`
+	Version        int              `json:"version"`
 }
 
 // SubmissionKind defines model for Submission.Kind.
@@ -447,17 +471,20 @@ type RoundID = string
 // SubmissionID defines model for SubmissionID.
 type SubmissionID = string
 
+// BadRequest RFC 9457 problem details, the body of every error the service answers
+type BadRequest = Problem
+
+// Conflict RFC 9457 problem details, the body of every error the service answers
+type Conflict = Problem
+
+// Forbidden RFC 9457 problem details, the body of every error the service answers
+type Forbidden = Problem
+
 // MyAssignmentOK defines model for MyAssignmentOK.
 type MyAssignmentOK = MyAssignment
 
-// Problem defines model for Problem.
-type Problem struct {
-	Detail *string `json:"detail,omitempty"`
-	Field  *string `json:"field,omitempty"`
-	Status int     `json:"status"`
-	Title  string  `json:"title"`
-	Type   string  `json:"type"`
-}
+// NotFound RFC 9457 problem details, the body of every error the service answers
+type NotFound = Problem
 
 // ReviewOK defines model for ReviewOK.
 type ReviewOK = Review
@@ -467,6 +494,24 @@ type RoundOK = Round
 
 // SubmissionOK defines model for SubmissionOK.
 type SubmissionOK = Submission
+
+// TooLarge RFC 9457 problem details, the body of every error the service answers
+type TooLarge = Problem
+
+// TooManyRequests RFC 9457 problem details, the body of every error the service answers
+type TooManyRequests = Problem
+
+// Unauthorized RFC 9457 problem details, the body of every error the service answers
+type Unauthorized = Problem
+
+// Unavailable RFC 9457 problem details, the body of every error the service answers
+type Unavailable = Problem
+
+// Unexpected RFC 9457 problem details, the body of every error the service answers
+type Unexpected = Problem
+
+// UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
+type UnsupportedMediaType = Problem
 
 // MyAssignmentsParams defines parameters for MyAssignments.
 type MyAssignmentsParams struct {

@@ -36,3 +36,19 @@ func TestHumanTextHasAMaximum(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryProblemAnswerIsDeclared keeps the document whole for clients generated from
+// it: every operation declares, by number, each problem the platform can answer it
+// with (400 always, 401/403 when secured, 404 with a path parameter, 409 on a write to
+// an existing object, 413/415 with a body, 422 with an Idempotency-Key, 429, 500, 503),
+// each as the one Problem schema, with Retry-After on 429 and 503.
+func TestEveryProblemAnswerIsDeclared(t *testing.T) {
+	t.Parallel()
+	missing, err := httpserver.UndeclaredProblems(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range missing {
+		t.Error(m)
+	}
+}

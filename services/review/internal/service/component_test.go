@@ -50,6 +50,7 @@ func start(t *testing.T) *harness {
 func startWith(t *testing.T, adjust func(*config.Config)) *harness {
 	t.Helper()
 	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
 	adjust(&cfg)

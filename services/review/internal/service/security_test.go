@@ -52,6 +52,7 @@ func TestSecurityRequestHygiene(t *testing.T) {
 func TestSecurityRateLimits(t *testing.T) {
 	t.Parallel()
 	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
 	cfg.HTTP.ReadPerSecond, cfg.HTTP.ReadBurst = 0.01, 4
