@@ -44,26 +44,7 @@ var configKeys = map[string]func() ([]string, error){
 	"fund":      fund.ConfigKeys,
 	"notify":    notify.ConfigKeys,
 	"review":    review.ConfigKeys,
-	"portal":    portalConfigKeys,
-}
-
-// portalOpsSigninKeys are read by the portal's ops sign-in (services/portal/internal/
-// signin/ops, Config), whose settings the portal's Config does not embed yet, so
-// portal.ConfigKeys does not list them. The manifests set them so that the portal
-// starts with ops sign-in configured once it reads them.
-var portalOpsSigninKeys = []string{"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OPS_GROUP"}
-
-func portalConfigKeys() ([]string, error) {
-	keys, err := portal.ConfigKeys()
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range portalOpsSigninKeys {
-		if !slices.Contains(keys, k) {
-			keys = append(keys, k)
-		}
-	}
-	return keys, nil
+	"portal":    portal.ConfigKeys,
 }
 
 var overlays = []string{"dev", "prod"}

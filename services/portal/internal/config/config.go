@@ -10,6 +10,7 @@ import (
 	"time"
 
 	libconfig "github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/services/portal/internal/signin/ops"
 )
 
 // Config is everything the portal reads at start-up. It shares the services'
@@ -21,6 +22,9 @@ type Config struct {
 	NATS      libconfig.NATS
 	Telemetry libconfig.Telemetry
 	Portal    Portal
+	// Ops is how ITSS staff sign in: the identity provider ITSS configures and the
+	// group whose members are ops.
+	Ops ops.Config
 }
 
 // HTTP configures the portal's listeners. It has the services' keys for what the
@@ -166,6 +170,13 @@ func (c Config) Validate() error {
 	}
 	if p.SigninPerAddress < 1 || p.SigninPerClient < 1 {
 		errs = append(errs, errors.New("PORTAL_SIGNIN_PER_ADDRESS and PORTAL_SIGNIN_PER_CLIENT must be at least 1"))
+	}
+	// The flow cookie's key is derived from the signing key at start, not read from
+	// the environment: only the settings an operator gives are checked here.
+	o := c.Ops
+	o.CookieKey = make([]byte, 32)
+	if err := o.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

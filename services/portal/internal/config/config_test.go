@@ -12,6 +12,9 @@ func env() map[string]string {
 		"PORTAL_PUBLIC_URL": "https://portal.example.org", "PORTAL_SIGNING_KEY_FILE": "/secrets/portal.pem",
 		"PORTAL_SIGNATORY_URL": "http://signatory:8081", "PORTAL_REVIEW_URL": "http://review:8082",
 		"PORTAL_NOTIFY_URL": "http://notify:8083", "PORTAL_FUND_URL": "http://fund:8084",
+		"PORTAL_OIDC_ISSUER": "https://login.example.org", "PORTAL_OIDC_CLIENT_ID": "tc-portal",
+		"PORTAL_OIDC_CLIENT_SECRET": "s3cret", "PORTAL_OIDC_REDIRECT_URL": "https://portal.example.org/auth/callback",
+		"PORTAL_OPS_GROUP": "itss-ops",
 	}
 }
 
@@ -24,7 +27,8 @@ func TestNothingTrustedOrAddressedByDefault(t *testing.T) {
 		t.Fatal("an empty environment was accepted")
 	}
 	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE",
-		"PORTAL_SIGNATORY_URL", "PORTAL_REVIEW_URL", "PORTAL_NOTIFY_URL", "PORTAL_FUND_URL"} {
+		"PORTAL_SIGNATORY_URL", "PORTAL_REVIEW_URL", "PORTAL_NOTIFY_URL", "PORTAL_FUND_URL",
+		"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OPS_GROUP"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("the error does not name %s: %v", key, err)
 		}

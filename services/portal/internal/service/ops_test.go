@@ -2,7 +2,10 @@ package service
 
 import (
 	"errors"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"testing"
 
@@ -45,10 +48,46 @@ func TestOpsSigninHook(t *testing.T) {
 		t.Fatalf("ops account page = %d: %s", account.status, account.body)
 	}
 
-	none := startPortal(t, services{})
-	for _, path := range []string{"/signin/ops", "/auth/callback"} {
-		if r := none.do("GET", path, "", nil); r.status != http.StatusNotFound {
-			t.Errorf("GET %s without a flow = %d, want 404", path, r.status)
+}
+
+// TestOpsSignInThroughTheOpenIDProvider: ITSS staff sign in through the identity
+// provider the portal is configured with (authorization code with PKCE), and only a
+// member of the ops group becomes ops; the groups claim decides, never a role the
+// person chose.
+func TestOpsSignInThroughTheOpenIDProvider(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	signIn := func(email string) response {
+		t.Helper()
+		start := p.do("GET", "/signin/ops", "", nil)
+		if start.status != http.StatusFound && start.status != http.StatusSeeOther {
+			t.Fatalf("GET /signin/ops = %d: %s", start.status, start.body)
 		}
+		var flow string
+		for _, c := range (&http.Response{Header: start.header}).Cookies() {
+			if c.Value != "" {
+				flow = c.Name + "=" + c.Value
+			}
+		}
+		jar, err := cookiejar.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := oidcdevtest.SignIn(t, &http.Client{Jar: jar}, start.header.Get("Location"), email, testOpsPassword)
+		if res.Location == nil || res.Location.Path != "/auth/callback" {
+			t.Fatalf("the provider did not send %s back to the callback: %d %v %s", email, res.Status, res.Location, res.Body)
+		}
+		return p.do("GET", "/auth/callback?"+res.Location.RawQuery, flow, nil)
+	}
+	ok := signIn(oidcdev.LocalOpsEmail)
+	if ok.status != http.StatusSeeOther {
+		t.Fatalf("the ops user's callback = %d: %s", ok.status, ok.body)
+	}
+	account := p.do("GET", "/account", sessionCookie(t, ok), nil)
+	if account.status != http.StatusOK || !strings.Contains(account.body, "signed in as ITSS staff") {
+		t.Fatalf("ops account page = %d: %s", account.status, account.body)
+	}
+	if colleague := signIn(testColleague); colleague.status != http.StatusForbidden || strings.Contains(colleague.header.Get("Set-Cookie"), "tc_session=") {
+		t.Fatalf("a colleague outside the ops group: %d, cookie %q", colleague.status, colleague.header.Get("Set-Cookie"))
 	}
 }

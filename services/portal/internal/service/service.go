@@ -100,6 +100,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if s.Minter, err = signin.NewMinter(cfg.Portal.PublicURL, key, s.Clock); err != nil {
 		return fail(err)
 	}
+	// ITSS staff sign in through the configured OpenID provider (a test may plug in
+	// its own flow instead).
+	if opts.Ops == nil && cfg.Ops.Issuer != "" {
+		flow, err := newOpsFlow(ctx, cfg.Ops, key, opts.HTTPClient, s.Logger)
+		if err != nil {
+			return fail(err)
+		}
+		opts.Ops = flow
+	}
 
 	client, err := store.Connect(ctx, cfg.Mongo.URI, tel.TracerProvider)
 	if err != nil {

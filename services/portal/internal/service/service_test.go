@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -63,6 +66,8 @@ type services struct {
 	// secure runs the portal as in production (an https public address, Secure
 	// cookies) rather than as the local stack.
 	secure bool
+	// env adds settings to the portal's environment (its OpenID provider, say).
+	env map[string]string
 }
 
 func startPortal(tb testing.TB, svcs services) *portal {
@@ -83,12 +88,19 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 			*s = unreachable
 		}
 	}
-	cfg, err := config.LoadFrom(map[string]string{
+	// ITSS staff sign in through a real OpenID provider, as in production: the
+	// local ops user, and a colleague outside the ops group.
+	issuer := oidcdevtest.Start(tb, oidcdev.Config{ClientID: oidcdev.LocalClientID, ClientSecret: testClientSecret,
+		RedirectURIs: []string{testOpsRedirect}, Users: []oidcdev.User{oidcdev.Local{OpsPassword: testOpsPassword}.OpsUser(),
+			{Subject: "colleague", Email: testColleague, Name: "A Colleague", Password: testOpsPassword, Groups: []string{"itss-finance"}}}})
+	cfg, err := config.LoadFrom(with(map[string]string{
 		"MONGO_URI": testenv.MongoURI(tb), "MONGO_DATABASE": testenv.DatabaseName(tb), "NATS_URL": env.NATS.URL,
 		"PORTAL_PUBLIC_URL": "http://portal.test", "PORTAL_INSECURE_COOKIES": "true", "PORTAL_SIGNING_KEY_FILE": key,
 		"PORTAL_SIGNATORY_URL": svcs.signatory, "PORTAL_REVIEW_URL": svcs.review, "PORTAL_NOTIFY_URL": svcs.notify, "PORTAL_FUND_URL": svcs.fund,
-		"LOG_LEVEL": "debug",
-	})
+		"LOG_LEVEL":          "debug",
+		"PORTAL_OIDC_ISSUER": issuer, "PORTAL_OIDC_CLIENT_ID": oidcdev.LocalClientID, "PORTAL_OIDC_CLIENT_SECRET": testClientSecret,
+		"PORTAL_OIDC_REDIRECT_URL": testOpsRedirect, "PORTAL_OPS_GROUP": oidcdev.LocalOpsGroup,
+	}, svcs.env))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -329,3 +341,20 @@ func h1(tb testing.TB, body string) string {
 	}
 	return text(hs[0])
 }
+
+// with returns base with extra's settings added, leaving base as it was.
+func with(base, extra map[string]string) map[string]string {
+	out := maps.Clone(base)
+	maps.Copy(out, extra)
+	return out
+}
+
+// The OpenID provider every test portal signs ITSS staff in with.
+const (
+	testClientSecret = "portal-secret-for-the-tests"
+	testOpsPassword  = "ops password for the tests"
+	testColleague    = "colleague@itss.example"
+	// testOpsRedirect is the callback as registered at the provider: https, as in
+	// production (the tests send the flow's cookie themselves).
+	testOpsRedirect = "https://portal.test/auth/callback"
+)
