@@ -106,7 +106,10 @@ func TestTheMetricsTheManifestsReadAreTheOnesTheCodeRegisters(t *testing.T) {
 			}
 		}
 	}
-	name := regexp.MustCompile(`"(tc_[a-z_]+)"`)
+	// A registration names the metric as Prometheus options' Name, a descriptor's or
+	// a gauge function's first argument; other strings that start tc_ (cookie names,
+	// form fields) are not metrics.
+	name := regexp.MustCompile(`(?:Name:\s*|NewDesc\(|GaugeFunc\()"(tc_[a-z_]+)"`)
 	for path, src := range code {
 		for _, m := range name.FindAllStringSubmatch(src, -1) {
 			if !listed[m[1]] {
