@@ -234,22 +234,9 @@ func (p Platform) Validate() error {
 		}
 		return true
 	}
-	required("HTTP_ADDR", p.HTTP.Addr)
-	if required("ADMIN_ADDR", p.HTTP.AdminAddr) && p.HTTP.AdminAddr == p.HTTP.Addr {
-		errs = append(errs, fmt.Errorf("ADMIN_ADDR %q must differ from HTTP_ADDR", p.HTTP.AdminAddr))
-	}
-	if required("MONGO_URI", p.Mongo.URI) &&
-		!strings.HasPrefix(p.Mongo.URI, "mongodb://") && !strings.HasPrefix(p.Mongo.URI, "mongodb+srv://") {
-		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", p.Mongo.URI))
-	}
-	required("MONGO_DATABASE", p.Mongo.Database)
-	if required("NATS_URL", p.NATS.URL) &&
-		!strings.HasPrefix(p.NATS.URL, "nats://") && !strings.HasPrefix(p.NATS.URL, "tls://") {
-		errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", p.NATS.URL))
-	}
-	if p.NATS.StreamReplicas < 1 || p.NATS.StreamReplicas > 5 {
-		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", p.NATS.StreamReplicas))
-	}
+	errs = append(errs, ListenerProblems(p.HTTP.Addr, p.HTTP.AdminAddr)...)
+	errs = append(errs, p.Mongo.Problems()...)
+	errs = append(errs, p.NATS.Problems()...)
 	if required("AUTH_JWKS_URL", p.Auth.JWKSURL) {
 		switch u, err := url.Parse(p.Auth.JWKSURL); {
 		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
@@ -267,14 +254,66 @@ func (p Platform) Validate() error {
 		errs = append(errs, fmt.Errorf("AUTH_MAX_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxTokenLifetime, maxTokenLifetimeCeiling))
 	}
 	errs = append(errs, p.HTTP.Edge.problems()...)
-	switch p.Telemetry.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("LOG_LEVEL %q must be one of debug, info, warn, error", p.Telemetry.LogLevel))
-	}
+	errs = append(errs, p.Telemetry.Problems()...)
 	return errors.Join(errs...)
 }
 
 // DevAudience is the audience naming service in the local stack and in tests
 // (tc-signatory, tc-review, tc-notify, tc-fund).
 func DevAudience(service string) string { return "tc-" + service }
+
+// ListenerProblems checks a process's two listeners: the API's (HTTP_ADDR) and the
+// admin one (ADMIN_ADDR), which must both be set and differ. Every service and the
+// portal read them alike.
+func ListenerProblems(addr, admin string) []error {
+	var errs []error
+	if addr == "" {
+		errs = append(errs, errors.New("HTTP_ADDR must be set"))
+	}
+	switch {
+	case admin == "":
+		errs = append(errs, errors.New("ADMIN_ADDR must be set"))
+	case admin == addr:
+		errs = append(errs, fmt.Errorf("ADMIN_ADDR %q must differ from HTTP_ADDR", admin))
+	}
+	return errs
+}
+
+// Problems lists what is wrong with the database settings, naming each variable.
+func (m Mongo) Problems() []error {
+	var errs []error
+	switch {
+	case m.URI == "":
+		errs = append(errs, errors.New("MONGO_URI must be set"))
+	case !strings.HasPrefix(m.URI, "mongodb://") && !strings.HasPrefix(m.URI, "mongodb+srv://"):
+		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", m.URI))
+	}
+	if m.Database == "" {
+		errs = append(errs, errors.New("MONGO_DATABASE must be set"))
+	}
+	return errs
+}
+
+// Problems lists what is wrong with the bus settings, naming each variable.
+func (n NATS) Problems() []error {
+	var errs []error
+	switch {
+	case n.URL == "":
+		errs = append(errs, errors.New("NATS_URL must be set"))
+	case !strings.HasPrefix(n.URL, "nats://") && !strings.HasPrefix(n.URL, "tls://"):
+		errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", n.URL))
+	}
+	if n.StreamReplicas < 1 || n.StreamReplicas > 5 {
+		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", n.StreamReplicas))
+	}
+	return errs
+}
+
+// Problems lists what is wrong with the log and trace settings.
+func (t Telemetry) Problems() []error {
+	switch t.LogLevel {
+	case "debug", "info", "warn", "error":
+		return nil
+	}
+	return []error{fmt.Errorf("LOG_LEVEL %q must be one of debug, info, warn, error", t.LogLevel)}
+}

@@ -119,33 +119,16 @@ func (c Config) Validate() error {
 		}
 		return true
 	}
-	required("HTTP_ADDR", c.HTTP.Addr)
-	if required("ADMIN_ADDR", c.HTTP.AdminAddr) && c.HTTP.AdminAddr == c.HTTP.Addr {
-		errs = append(errs, fmt.Errorf("ADMIN_ADDR %q must differ from HTTP_ADDR", c.HTTP.AdminAddr))
-	}
+	errs = append(errs, libconfig.ListenerProblems(c.HTTP.Addr, c.HTTP.AdminAddr)...)
 	if _, err := c.HTTP.Proxies(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.HTTP.RequestTimeout < time.Second || c.HTTP.ShutdownTimeout < 0 || c.HTTP.HSTSMaxAge < 0 {
 		errs = append(errs, errors.New("HTTP_REQUEST_TIMEOUT must be at least 1s, HTTP_SHUTDOWN_TIMEOUT and HTTP_HSTS_MAX_AGE not negative"))
 	}
-	if required("MONGO_URI", c.Mongo.URI) &&
-		!strings.HasPrefix(c.Mongo.URI, "mongodb://") && !strings.HasPrefix(c.Mongo.URI, "mongodb+srv://") {
-		errs = append(errs, fmt.Errorf("MONGO_URI %q must start with mongodb:// or mongodb+srv://", c.Mongo.URI))
-	}
-	required("MONGO_DATABASE", c.Mongo.Database)
-	if required("NATS_URL", c.NATS.URL) &&
-		!strings.HasPrefix(c.NATS.URL, "nats://") && !strings.HasPrefix(c.NATS.URL, "tls://") {
-		errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", c.NATS.URL))
-	}
-	if c.NATS.StreamReplicas < 1 || c.NATS.StreamReplicas > 5 {
-		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", c.NATS.StreamReplicas))
-	}
-	switch c.Telemetry.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("LOG_LEVEL %q must be one of debug, info, warn, error", c.Telemetry.LogLevel))
-	}
+	errs = append(errs, c.Mongo.Problems()...)
+	errs = append(errs, c.NATS.Problems()...)
+	errs = append(errs, c.Telemetry.Problems()...)
 	p := c.Portal
 	if required("PORTAL_PUBLIC_URL", p.PublicURL) {
 		if err := checkBaseURL(p.PublicURL, p.InsecureCookies); err != nil {
