@@ -3,14 +3,10 @@ package auth
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -39,38 +35,12 @@ func NewDevIssuer(issuer, audience string) (*DevIssuer, error) {
 // LoadOrCreateDevIssuer reads the issuer's key from path (PKCS#8 PEM), creating it on
 // first use, so that tokens minted by `make token` stay valid across restarts.
 func LoadOrCreateDevIssuer(path, issuer, audience string) (*DevIssuer, error) {
-	data, err := os.ReadFile(path) // #nosec G304 -- the development signing key, at the path the local stack's runner chose
-	if errors.Is(err, os.ErrNotExist) {
-		d, err := NewDevIssuer(issuer, audience)
-		if err != nil {
-			return nil, err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(d.key)
-		if err != nil {
-			return nil, fmt.Errorf("encode dev key: %w", err)
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("create key dir: %w", err)
-		}
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return nil, fmt.Errorf("write dev key: %w", err)
-		}
-		return d, nil
+	if err := CreateKey(path); err != nil {
+		return nil, fmt.Errorf("dev key: %w", err)
 	}
+	key, err := LoadKey(path)
 	if err != nil {
-		return nil, fmt.Errorf("read dev key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("dev key %s is not PEM", path)
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("parse dev key: %w", err)
-	}
-	key, ok := parsed.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("dev key %s is not Ed25519", path)
+		return nil, fmt.Errorf("dev key: %w", err)
 	}
 	return &DevIssuer{Issuer: issuer, Audience: audience, key: key, kid: "dev-1"}, nil
 }

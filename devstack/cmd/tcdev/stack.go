@@ -3,10 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -174,7 +170,7 @@ func runStack(ctx context.Context, args []string) error {
 	}
 	if path := filepath.Join(*binDir, portal.name); fileExists(path) {
 		keyFile := filepath.Join(*dataDir, portalKeyFile)
-		if err := createSigningKey(keyFile); err != nil {
+		if err := auth.CreateKey(keyFile); err != nil {
 			stopAll(procs)
 			return err
 		}
@@ -310,30 +306,6 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// createSigningKey writes a new Ed25519 private key (PKCS#8 PEM) to path unless one
-// is there: the portal's signing key for the local stack. Production's comes from a
-// secret.
-func createSigningKey(path string) error {
-	if fileExists(path) {
-		return nil
-	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return fmt.Errorf("generate the portal's signing key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return fmt.Errorf("encode the portal's signing key: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create the data directory: %w", err)
-	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return fmt.Errorf("write the portal's signing key: %w", err)
-	}
-	return nil
 }
 
 // infra is what the services run on locally: embedded NATS and FerretDB and the

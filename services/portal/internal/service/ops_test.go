@@ -2,13 +2,13 @@ package service
 
 import (
 	"errors"
-	"github.com/itss/techcommit/libs/oidcdev"
-	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
 	"testing"
 
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
@@ -93,7 +94,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if s.Clock == nil {
 		s.Clock = clock.System{}
 	}
-	key, err := signin.LoadKey(cfg.Portal.SigningKeyFile)
+	key, err := auth.LoadKey(cfg.Portal.SigningKeyFile)
 	if err != nil {
 		return fail(err)
 	}

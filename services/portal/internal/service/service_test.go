@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/itss/techcommit/libs/oidcdev"
-	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 	"io"
 	"log/slog"
 	"maps"
@@ -21,9 +19,12 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/net/html"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/portal/internal/config"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -79,7 +80,7 @@ func startPortal(tb testing.TB, svcs services) *portal {
 func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	tb.Helper()
 	key := filepath.Join(tb.TempDir(), "portal.pem")
-	if err := signin.CreateKey(key); err != nil {
+	if err := auth.CreateKey(key); err != nil {
 		tb.Fatal(err)
 	}
 	unreachable := "http://127.0.0.1:1"
