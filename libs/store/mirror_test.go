@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 type entry struct {
@@ -71,40 +72,40 @@ func TestAMirrorFollowsChangesByIDWhateverTheCollectionHolds(t *testing.T) {
 	for _, size := range []int{10, 200} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			t.Parallel()
-			db, counted := monitoredDB(t)
+			db, counted := testenv.MonitoredDB(t, "")
 			writer, _ := mirrorOf(t, db)
 			for i := range size {
 				put(t, writer, entry{ID: fmt.Sprintf("v%04d", i), Version: 1})
 			}
 			reader, copied := mirrorOf(t, db) // a replica starting
-			before := counted.now()
+			before := counted.Now()
 			if err := reader.Sync(ctx); err != nil {
 				t.Fatal(err)
 			}
-			start := counted.since(before)
+			start := counted.Now().Sub(before)
 			if copied.len() != size {
 				t.Fatalf("started with %d entries, want %d", copied.len(), size)
 			}
-			if start.docs > size+1+64 {
-				t.Errorf("the start read %d documents, want at most the %d views, the mark and the changes after it", start.docs, size)
+			if start.Docs > size+1+64 {
+				t.Errorf("the start read %d documents, want at most the %d views, the mark and the changes after it", start.Docs, size)
 			}
-			before = counted.now()
+			before = counted.Now()
 			for range 10 {
 				if err := reader.Sync(ctx); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if idle := counted.since(before); idle.finds != 10 || idle.docs != 0 {
-				t.Errorf("10 syncs with nothing changed: %d finds returning %d documents, want 10 returning none", idle.finds, idle.docs)
+			if idle := counted.Now().Sub(before); idle.Finds != 10 || idle.Docs != 0 {
+				t.Errorf("10 syncs with nothing changed: %d finds returning %d documents, want 10 returning none", idle.Finds, idle.Docs)
 			}
 			put(t, writer, entry{ID: "v0000", Version: 2})
 			put(t, writer, entry{ID: "new", Version: 1})
-			before = counted.now()
+			before = counted.Now()
 			if err := reader.Sync(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if changed := counted.since(before); changed.finds != 3 || changed.docs != 2 {
-				t.Errorf("a sync after 2 changes: %d finds returning %d documents, want 3 returning the 2 changes", changed.finds, changed.docs)
+			if changed := counted.Now().Sub(before); changed.Finds != 3 || changed.Docs != 2 {
+				t.Errorf("a sync after 2 changes: %d finds returning %d documents, want 3 returning the 2 changes", changed.Finds, changed.Docs)
 			}
 			copied.mu.Lock()
 			defer copied.mu.Unlock()
@@ -120,7 +121,7 @@ func TestAMirrorFollowsChangesByIDWhateverTheCollectionHolds(t *testing.T) {
 func TestRacingWritersLoseNoChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := monitoredDB(t)
+	db, _ := testenv.MonitoredDB(t, "")
 	reader, copied := mirrorOf(t, db)
 	if err := reader.Sync(ctx); err != nil {
 		t.Fatal(err)

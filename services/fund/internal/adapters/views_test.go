@@ -9,83 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/fund/internal/adapters"
 	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
 )
-
-// reads counts what a client reads: every find, the documents its first batch
-// returns, and the finds on the application views that do not look one document up
-// by _id (on the embedded store, each of those reads the whole collection).
-type reads struct {
-	mu          sync.Mutex
-	finds, docs int
-	scans       int
-}
-
-func (r *reads) started(_ context.Context, e *event.CommandStartedEvent) {
-	if e.CommandName != "find" {
-		return
-	}
-	var cmd struct {
-		Find   string `bson:"find"`
-		Filter bson.M `bson:"filter"`
-	}
-	if err := bson.Unmarshal(e.Command, &cmd); err != nil || cmd.Find != "application_views" {
-		return
-	}
-	if _, one := cmd.Filter["_id"].(string); one && len(cmd.Filter) == 1 {
-		return
-	}
-	r.mu.Lock()
-	r.scans++
-	r.mu.Unlock()
-}
-
-func (r *reads) succeeded(_ context.Context, e *event.CommandSucceededEvent) {
-	if e.CommandName != "find" {
-		return
-	}
-	var reply struct {
-		Cursor struct {
-			FirstBatch []bson.Raw `bson:"firstBatch"`
-		} `bson:"cursor"`
-	}
-	_ = bson.Unmarshal(e.Reply, &reply)
-	r.mu.Lock()
-	r.finds++
-	r.docs += len(reply.Cursor.FirstBatch)
-	r.mu.Unlock()
-}
-
-func (r *reads) now() (finds, docs, scans int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.finds, r.docs, r.scans
-}
-
-func monitoredDB(t *testing.T) (*mongo.Database, *reads) {
-	t.Helper()
-	r := &reads{}
-	client, err := mongo.Connect(options.Client().ApplyURI(testenv.MongoURI(t)).
-		SetMonitor(&event.CommandMonitor{Started: r.started, Succeeded: r.succeeded}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := client.Database(testenv.DatabaseName(t))
-	t.Cleanup(func() {
-		_ = db.Drop(context.Background())
-		_ = client.Disconnect(context.Background())
-	})
-	return db, r
-}
 
 // built is an application rebuilt from the given events (the first is its draft).
 func built(t *testing.T, id string, payloads ...events.Payload) *application.Application {
@@ -125,7 +54,7 @@ func TestListsReadTheSameWhateverHowManyApplicationsThereAre(t *testing.T) {
 		for _, size := range []int{100, 1000} {
 			t.Run(fmt.Sprint(size), func(t *testing.T) {
 				t.Parallel()
-				db, counted := monitoredDB(t)
+				db, counted := testenv.MonitoredDB(t, "application_views")
 				writer, err := adapters.NewViews(ctx, db)
 				if err != nil {
 					t.Fatal(err)
@@ -150,7 +79,7 @@ func TestListsReadTheSameWhateverHowManyApplicationsThereAre(t *testing.T) {
 					t.Fatal(err)
 				}
 
-				finds, docs, scans := counted.now()
+				before := counted.Now()
 				page, err := reader.List(ctx, app.ListQuery{Limit: 50})
 				if err != nil {
 					t.Fatal(err)
@@ -186,12 +115,12 @@ func TestListsReadTheSameWhateverHowManyApplicationsThereAre(t *testing.T) {
 				if !slices.Equal(funded, []string{"org-03"}) {
 					t.Errorf("funded in round-1: %v, want org-03", funded)
 				}
-				f, d, s := counted.now()
-				if s != scans {
-					t.Errorf("the lists read the view collection through %d times, want none", s-scans)
+				read := counted.Now().Sub(before)
+				if read.Scans != 0 {
+					t.Errorf("the lists read the view collection through %d times, want none", read.Scans)
 				}
 				mu.Lock()
-				cost[size] = [2]int{f - finds, d - docs}
+				cost[size] = [2]int{read.Finds, read.Docs}
 				mu.Unlock()
 			})
 		}

@@ -10,82 +10,11 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
-
-// reads counts what a client reads: every find, the documents its first batch
-// returns, and the finds on one collection that do not look one document up by _id
-// (on the embedded store, each of those reads the whole collection).
-type reads struct {
-	coll        string
-	mu          sync.Mutex
-	finds, docs int
-	scans       int
-}
-
-func (r *reads) started(_ context.Context, e *event.CommandStartedEvent) {
-	if e.CommandName != "find" {
-		return
-	}
-	var cmd struct {
-		Find   string `bson:"find"`
-		Filter bson.M `bson:"filter"`
-	}
-	if err := bson.Unmarshal(e.Command, &cmd); err != nil || cmd.Find != r.coll {
-		return
-	}
-	if _, one := cmd.Filter["_id"].(string); one && len(cmd.Filter) == 1 {
-		return
-	}
-	r.mu.Lock()
-	r.scans++
-	r.mu.Unlock()
-}
-
-func (r *reads) succeeded(_ context.Context, e *event.CommandSucceededEvent) {
-	if e.CommandName != "find" {
-		return
-	}
-	var reply struct {
-		Cursor struct {
-			FirstBatch []bson.Raw `bson:"firstBatch"`
-		} `bson:"cursor"`
-	}
-	_ = bson.Unmarshal(e.Reply, &reply)
-	r.mu.Lock()
-	r.finds++
-	r.docs += len(reply.Cursor.FirstBatch)
-	r.mu.Unlock()
-}
-
-func (r *reads) now() (finds, docs, scans int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.finds, r.docs, r.scans
-}
-
-// monitoredDB is a test database reached through a client whose reads of coll are counted.
-func monitoredDB(t *testing.T, coll string) (*mongo.Database, *reads) {
-	t.Helper()
-	r := &reads{coll: coll}
-	client, err := mongo.Connect(options.Client().ApplyURI(testenv.MongoURI(t)).
-		SetMonitor(&event.CommandMonitor{Started: r.started, Succeeded: r.succeeded}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := client.Database(testenv.DatabaseName(t))
-	t.Cleanup(func() {
-		_ = db.Drop(context.Background())
-		_ = client.Disconnect(context.Background())
-	})
-	return db, r
-}
 
 // TestTheDeliveryLogReadsItsPageWhateverItsLength: a replica lists the delivery log
 // (newest first, the next page, one organisation's, one status) and sweeps it for
@@ -102,7 +31,7 @@ func TestTheDeliveryLogReadsItsPageWhateverItsLength(t *testing.T) {
 		for _, size := range []int{60, 600} {
 			t.Run(fmt.Sprint(size), func(t *testing.T) {
 				t.Parallel()
-				db, counted := monitoredDB(t, "deliveries")
+				db, counted := testenv.MonitoredDB(t, "deliveries")
 				writer, err := NewDeliveries(ctx, db)
 				if err != nil {
 					t.Fatal(err)
@@ -139,7 +68,7 @@ func TestTheDeliveryLogReadsItsPageWhateverItsLength(t *testing.T) {
 					return out
 				}
 
-				finds, docs, scans := counted.now()
+				before := counted.Now()
 				page, next, err := reader.List(ctx, app.DeliveryQuery{Limit: 20})
 				if err != nil {
 					t.Fatal(err)
@@ -176,12 +105,12 @@ func TestTheDeliveryLogReadsItsPageWhateverItsLength(t *testing.T) {
 				if !slices.Equal(slices.Sorted(slices.Values(keys(retry))), []string{"d0003", "d0009"}) {
 					t.Errorf("retryable: %v, want d0009 and d0003", keys(retry))
 				}
-				f, d, s := counted.now()
-				if s != scans {
-					t.Errorf("the lists read the delivery log through %d times, want none", s-scans)
+				read := counted.Now().Sub(before)
+				if read.Scans != 0 {
+					t.Errorf("the lists read the delivery log through %d times, want none", read.Scans)
 				}
 				mu.Lock()
-				cost[size] = [2]int{f - finds, d - docs}
+				cost[size] = [2]int{read.Finds, read.Docs}
 				mu.Unlock()
 			})
 		}
@@ -198,7 +127,7 @@ func TestTheDeliveryLogReadsItsPageWhateverItsLength(t *testing.T) {
 func TestALogEntryKeepsItsEmailApart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := monitoredDB(t, "deliveries")
+	db, _ := testenv.MonitoredDB(t, "deliveries")
 	d, err := NewDeliveries(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +182,7 @@ func TestALogEntryKeepsItsEmailApart(t *testing.T) {
 func TestARetryTakenOverMeanwhileIsNotRetriedAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := monitoredDB(t, "deliveries")
+	db, _ := testenv.MonitoredDB(t, "deliveries")
 	d, err := NewDeliveries(ctx, db)
 	if err != nil {
 		t.Fatal(err)

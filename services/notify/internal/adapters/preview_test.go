@@ -11,6 +11,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -33,7 +34,7 @@ func TestThePreviewReadsWhatItShowsWhateverTheRemindersMadeBefore(t *testing.T) 
 		for _, earlier := range []int{1, 10} {
 			t.Run(fmt.Sprint(earlier), func(t *testing.T) {
 				t.Parallel()
-				db, counted := monitoredDB(t, "reminders")
+				db, counted := testenv.MonitoredDB(t, "reminders")
 				organisations, err := NewOrganisations(ctx, db)
 				if err != nil {
 					t.Fatal(err)
@@ -91,7 +92,7 @@ func TestThePreviewReadsWhatItShowsWhateverTheRemindersMadeBefore(t *testing.T) 
 				if err != nil {
 					t.Fatal(err)
 				}
-				finds, docs, scans := counted.now()
+				before := counted.Now()
 				var seen []string
 				cursor := ""
 				for {
@@ -107,12 +108,12 @@ func TestThePreviewReadsWhatItShowsWhateverTheRemindersMadeBefore(t *testing.T) 
 					}
 					cursor = next
 				}
-				f, d, s := counted.now()
-				if s != scans {
-					t.Errorf("the preview read the reminders through %d times, want none", s-scans)
+				read := counted.Now().Sub(before)
+				if read.Scans != 0 {
+					t.Errorf("the preview read the reminders through %d times, want none", read.Scans)
 				}
 				mu.Lock()
-				cost[earlier], pages[earlier] = [2]int{f - finds, d - docs}, seen
+				cost[earlier], pages[earlier] = [2]int{read.Finds, read.Docs}, seen
 				mu.Unlock()
 			})
 		}

@@ -4,14 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
@@ -67,39 +61,6 @@ func announced(tb testing.TB, id, name string, kind organisation.Kind, on civil.
 	return o
 }
 
-// finds counts the find commands on the view collection that do not look one
-// document up by _id: the reads that go through the whole collection on a server
-// that answers only _id from an index.
-type finds struct {
-	mu    sync.Mutex
-	scans int
-}
-
-func (f *finds) started(_ context.Context, e *event.CommandStartedEvent) {
-	if e.CommandName != "find" {
-		return
-	}
-	var cmd struct {
-		Find   string `bson:"find"`
-		Filter bson.M `bson:"filter"`
-	}
-	if err := bson.Unmarshal(e.Command, &cmd); err != nil || cmd.Find != "organisation_views" {
-		return
-	}
-	if _, one := cmd.Filter["_id"].(string); one && len(cmd.Filter) == 1 {
-		return
-	}
-	f.mu.Lock()
-	f.scans++
-	f.mu.Unlock()
-}
-
-func (f *finds) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.scans
-}
-
 // TestDirectoryAndListReadTheCollectionOnlyWhenItChanged: on the embedded store every
 // query but a lookup by _id reads the whole view collection, so the directory and the
 // ops list are answered from a copy in memory that is read again only after a view
@@ -107,16 +68,9 @@ func (f *finds) count() int {
 func TestDirectoryAndListReadTheCollectionOnlyWhenItChanged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := &finds{}
-	client, err := mongo.Connect(options.Client().ApplyURI(testenv.MongoURI(t)).SetMonitor(&event.CommandMonitor{Started: f.started}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := client.Database(testenv.DatabaseName(t))
-	t.Cleanup(func() {
-		_ = db.Drop(context.Background())
-		_ = client.Disconnect(context.Background())
-	})
+	// Finds on the view collection that do not look one document up by _id read the
+	// whole collection on a server that answers only _id from an index.
+	db, counted := testenv.MonitoredDB(t, "organisation_views")
 	views, err := adapters.NewViews(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -157,14 +111,14 @@ func TestDirectoryAndListReadTheCollectionOnlyWhenItChanged(t *testing.T) {
 	if got := fmt.Sprint(directory(app.DirectoryQuery{Limit: 2, Today: today})); got != want {
 		t.Errorf("directory in pages of 2 = %s, want %s", got, want)
 	}
-	before := f.count()
+	before := counted.Now()
 	for range 5 {
 		directory(app.DirectoryQuery{Limit: 2, Today: today})
 		if _, err := views.List(ctx, app.ListQuery{Limit: 50}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := f.count() - before; n != 0 {
+	if n := counted.Now().Sub(before).Scans; n != 0 {
 		t.Errorf("unchanged views were read with %d queries over the whole collection, want none", n)
 	}
 	if got := fmt.Sprint(directory(app.DirectoryQuery{Limit: 50, Kind: organisation.Supporter, Today: today})); got != "[Alpha Institute Bravo Society]" {
@@ -200,16 +154,9 @@ func TestDirectoryAndListReadTheCollectionOnlyWhenItChanged(t *testing.T) {
 func TestAStartReadsTheViewsSoTheFirstListDoesNot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := &finds{}
-	client, err := mongo.Connect(options.Client().ApplyURI(testenv.MongoURI(t)).SetMonitor(&event.CommandMonitor{Started: f.started}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := client.Database(testenv.DatabaseName(t))
-	t.Cleanup(func() {
-		_ = db.Drop(context.Background())
-		_ = client.Disconnect(context.Background())
-	})
+	// Finds on the view collection that do not look one document up by _id read the
+	// whole collection on a server that answers only _id from an index.
+	db, counted := testenv.MonitoredDB(t, "organisation_views")
 	first, err := adapters.NewViews(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +170,7 @@ func TestAStartReadsTheViewsSoTheFirstListDoesNot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := f.count()
+	before := counted.Now()
 	page, err := restarted.List(ctx, app.ListQuery{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +178,7 @@ func TestAStartReadsTheViewsSoTheFirstListDoesNot(t *testing.T) {
 	if len(page.Items) != 3 {
 		t.Errorf("the first list after a restart has %d organisations, want 3", len(page.Items))
 	}
-	if n := f.count() - before; n != 0 {
+	if n := counted.Now().Sub(before).Scans; n != 0 {
 		t.Errorf("the first list after a restart read the collection through %d times, want none", n)
 	}
 }
