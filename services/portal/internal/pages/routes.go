@@ -41,6 +41,9 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /reviews/{round}/{submission}", h.signedIn(h.reviewLink))
 	page("POST /reviews/{round}/{submission}/respond", h.signedIn(h.reviewRespond))
 
+	// The ITSS operations console (ops_*.go).
+	h.opsRoutes(page)
+
 	page("/", h.notFound)
 
 	protect := http.NewCrossOriginProtection()

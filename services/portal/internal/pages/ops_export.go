@@ -1,0 +1,129 @@
+package pages
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	fundapi "github.com/itss/techcommit/services/fund/api"
+	sigapi "github.com/itss/techcommit/services/signatory/api"
+)
+
+// safeCell keeps a spreadsheet from reading a cell as a formula: a value starting
+// with = + - @ (or a tab or carriage return, which some spreadsheets skip before
+// one) is prefixed with an apostrophe, so that a name typed by anyone outside ITSS
+// cannot run in the spreadsheet of the person who opens the export.
+func safeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writeCSV sends rows as a CSV download (RFC 4180, through encoding/csv), every
+// cell made safe.
+func (h *Handler) writeCSV(w http.ResponseWriter, r *http.Request, name string, header []string, rows [][]string) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, name, h.today().Format(time.DateOnly)))
+	cw := csv.NewWriter(w)
+	write := func(rec []string) error {
+		out := make([]string, len(rec))
+		for i, c := range rec {
+			out[i] = safeCell(c)
+		}
+		return cw.Write(out)
+	}
+	if err := write(header); err != nil {
+		h.logger.WarnContext(r.Context(), "write export", "error", err)
+		return
+	}
+	for _, rec := range rows {
+		if err := write(rec); err != nil {
+			h.logger.WarnContext(r.Context(), "write export", "error", err)
+			return
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		h.logger.WarnContext(r.Context(), "write export", "error", err)
+	}
+}
+
+// opsOrganisationsCSV exports the organisations (filtered as the list is) with
+// their next obligation and its days left or overdue.
+func (h *Handler) opsOrganisationsCSV(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	q := r.URL.Query()
+	var st *sigapi.Status
+	if s := q.Get("status"); s != "" {
+		v := sigapi.Status(s)
+		st = &v
+	}
+	var kind *sigapi.Kind
+	if k := q.Get("kind"); k != "" {
+		v := sigapi.Kind(k)
+		kind = &v
+	}
+	orgs, err := listOrganisations(r.Context(), c.set, st, kind)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	today := h.today()
+	rows := make([][]string, 0, len(orgs))
+	for _, o := range orgs {
+		rec := []string{o.Id, o.Name, string(o.Kind), "", "", string(o.Status), strconv.FormatBool(o.Listed), "", "", ""}
+		if o.Sector != nil {
+			rec[3] = string(*o.Sector)
+		}
+		if o.Country != nil {
+			rec[4] = *o.Country
+		}
+		if o.NextDue != nil {
+			rec[7] = o.NextDue.Format(time.DateOnly)
+			if d := daysBetween(today, o.NextDue.Time); d >= 0 {
+				rec[8] = strconv.Itoa(d)
+			} else {
+				rec[9] = strconv.Itoa(-d)
+			}
+		}
+		rows = append(rows, rec)
+	}
+	h.writeCSV(w, r, "organisations", []string{"id", "name", "kind", "sector", "country", "status", "listed", "next_due", "days_left", "days_overdue"}, rows)
+}
+
+// opsApplicationsCSV exports a round's applications (or every round's) with
+// their awards.
+func (h *Handler) opsApplicationsCSV(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	q := r.URL.Query()
+	var st *fundapi.ApplicationStatus
+	if s := q.Get("status"); s != "" {
+		v := fundapi.ApplicationStatus(s)
+		st = &v
+	}
+	apps, err := listApplications(r.Context(), c.set, q.Get("round"), st)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	rows := make([][]string, 0, len(apps))
+	for _, a := range apps {
+		rec := []string{a.Id, a.RoundId, a.OrganisationId, a.Title, string(a.Status), penceText(a.RequestedAmountPence), "", "", ""}
+		if a.AwardPence != nil {
+			rec[6] = penceText(*a.AwardPence)
+		}
+		if a.SubmittedAt != nil {
+			rec[7] = a.SubmittedAt.UTC().Format(time.RFC3339)
+		}
+		if a.ReportDue != nil {
+			rec[8] = a.ReportDue.Format(time.DateOnly)
+		}
+		rows = append(rows, rec)
+	}
+	h.writeCSV(w, r, "applications", []string{"id", "round_id", "organisation_id", "title", "status", "requested_gbp", "awarded_gbp", "submitted_at", "report_due"}, rows)
+}
+
+// penceText is an amount in pounds with two decimals, as a spreadsheet reads it.
+func penceText(p int64) string { return fmt.Sprintf("%d.%02d", p/100, p%100) }

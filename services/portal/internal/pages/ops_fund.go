@@ -1,0 +1,338 @@
+package pages
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	fundapi "github.com/itss/techcommit/services/fund/api"
+)
+
+type opsFundData struct {
+	Rounds []fundRoundRow
+	Open   map[string]bool
+}
+
+// opsFundRounds lists every round with its applications by status and its budget.
+func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	rows, err := h.fundRoundRows(r.Context(), c.set, false)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	h.show(w, r, http.StatusOK, "ops_fund", "Collaboration Fund", nil, opsFundData{Rounds: rows})
+}
+
+func (h *Handler) opsRoundShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	h.showRound(w, r, http.StatusOK, form.Values{"themes": {"visibility", "recognition", "career_development", "sustainability"}}, nil)
+}
+
+func (h *Handler) showRound(w http.ResponseWriter, r *http.Request, status int, typed form.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", "Open a fund round", errs, formData{Action: "/ops/fund/rounds", Button: "Open the round",
+		Back: "/ops/fund", Fields: form.FundRound.Fields(typed, errs)})
+}
+
+// opsRoundOpen opens a round. Its idempotency key is new for each post: a person
+// who sends the form twice meant it twice (the service refuses a second round of
+// the same name).
+func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	typed, body, errs := form.FundRound.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.showRound(w, r, http.StatusBadRequest, typed, errs)
+		return
+	}
+	key := uuid.NewString()
+	resp, err := c.set.Fund.OpenRoundWithBodyWithResponse(r.Context(), &fundapi.OpenRoundParams{IdempotencyKey: &key}, "application/json", jsonBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if !formRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := renamed(fieldProblems(p, nil), form.FundRound)
+		h.showRound(w, r, statusOf(fe), typed, fe)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+}
+
+// opsRoundClose closes a round before its closing time.
+func (h *Handler) opsRoundClose(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	round := r.PathValue("round")
+	key := uuid.NewString()
+	resp, err := c.set.Fund.CloseRoundWithBodyWithResponse(r.Context(), round, &fundapi.CloseRoundParams{IdempotencyKey: &key}, "application/json",
+		jsonBody(map[string]any{"reason": "Closed by ITSS from the operations console"}))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+}
+
+type opsAppsData struct {
+	Fields []templates.Field
+	Apps   []appRow
+	Query  string
+}
+
+type appRow struct {
+	ID, Title, Org, Round, Status, Requested, Award, Submitted string
+}
+
+var appStatusOptions = form.Opts("", "Any", "draft", "Draft", "submitted", "Submitted", "in_assessment", "In assessment",
+	"awarded", "Awarded", "declined", "Declined", "withdrawn", "Withdrawn")
+
+// opsApplications is the applications queue, by round and status.
+func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	limit := 200
+	rounds, err := c.set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(rounds.HTTPResponse, rounds.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	roundOpts := form.Opts("", "Any")
+	names := map[string]string{}
+	for _, rd := range rounds.JSON200.Items {
+		roundOpts = append(roundOpts, templates.Option{Value: rd.Id, Text: rd.Name})
+		names[rd.Id] = rd.Name
+	}
+	filter := form.Specs{
+		{Name: "round", Label: "Round", Type: form.Choice, Options: roundOpts},
+		{Name: "status", Label: "Status", Type: form.Choice, Options: appStatusOptions},
+	}
+	typed, _, errs := filter.Parse(q, london)
+	round, status := q.Get("round"), q.Get("status")
+	if slices.ContainsFunc(errs, func(e templates.FieldError) bool { return e.Field == "round" }) {
+		round = ""
+	}
+	if slices.ContainsFunc(errs, func(e templates.FieldError) bool { return e.Field == "status" }) {
+		status = ""
+	}
+	var st *fundapi.ApplicationStatus
+	if status != "" {
+		v := fundapi.ApplicationStatus(status)
+		st = &v
+	}
+	apps, err := listApplications(ctx, c.set, round, st)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: url.Values{"round": {round}, "status": {status}}.Encode()}
+	for _, a := range apps {
+		row := appRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Round: names[a.RoundId], Status: humanise(string(a.Status)),
+			Requested: pounds(a.RequestedAmountPence)}
+		if a.AwardPence != nil {
+			row.Award = pounds(*a.AwardPence)
+		}
+		if a.SubmittedAt != nil {
+			row.Submitted = longTime(*a.SubmittedAt)
+		}
+		data.Apps = append(data.Apps, row)
+	}
+	code := http.StatusOK
+	if len(errs) > 0 {
+		code = http.StatusBadRequest
+	}
+	h.show(w, r, code, "ops_apps", "Applications", errs, data)
+}
+
+type opsAppData struct {
+	App                          fundapi.Application
+	Status, Requested, Award     string
+	RoundName, BudgetLeft        string
+	Themes, Partners             string
+	Lines                        []summaryRow
+	Milestones                   []summaryRow
+	CanAssess, CanAward, CanDecl bool
+	AwardFields, DeclineFields   []templates.Field
+	Submitted, ReportDue         string
+}
+
+// opsApplication is an application in full, with the actions its status allows:
+// start assessment, award (showing the budget left), decline with feedback.
+func (h *Handler) opsApplication(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	h.showApplication(w, r, c, http.StatusOK, form.Values{}, nil, form.Values{}, nil)
+}
+
+func (h *Handler) showApplication(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, awardTyped form.Values, awardErrs []templates.FieldError,
+	declineTyped form.Values, declineErrs []templates.FieldError) {
+	ctx := r.Context()
+	id := r.PathValue("app")
+	resp, err := c.set.Fund.GetApplicationWithResponse(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	a := *resp.JSON200
+	data := opsAppData{App: a, Status: humanise(string(a.Status)), Requested: pounds(a.RequestedAmountPence),
+		CanAssess: a.Status == fundapi.Submitted, CanAward: a.Status == fundapi.InAssessment,
+		CanDecl: a.Status == fundapi.Submitted || a.Status == fundapi.InAssessment}
+	if a.AwardPence != nil {
+		data.Award = pounds(*a.AwardPence)
+	}
+	if a.SubmittedAt != nil {
+		data.Submitted = longTime(*a.SubmittedAt)
+	}
+	if a.ReportDue != nil {
+		data.ReportDue = longDate(a.ReportDue.Time)
+	}
+	var themes, partners []string
+	for _, t := range a.Themes {
+		themes = append(themes, humanise(string(t)))
+	}
+	for _, p := range a.Partners {
+		partners = append(partners, p.Name)
+	}
+	data.Themes, data.Partners = strings.Join(themes, ", "), strings.Join(partners, ", ")
+	for _, l := range a.BudgetLines {
+		data.Lines = append(data.Lines, summaryRow{l.Description, pounds(l.AmountPence)})
+	}
+	for _, m := range a.Milestones {
+		data.Milestones = append(data.Milestones, summaryRow{m.Description, longDate(m.Due.Time)})
+	}
+	if rd, err := c.set.Fund.GetRoundWithResponse(ctx, a.RoundId); err == nil && rd.JSON200 != nil {
+		data.RoundName = rd.JSON200.Name
+	}
+	if l, err := c.set.Fund.GetLedgerWithResponse(ctx, a.RoundId); err == nil && l.JSON200 != nil {
+		data.BudgetLeft = pounds(l.JSON200.RemainingPence)
+	}
+	if len(awardTyped) == 0 {
+		awardTyped = form.Values{"amount": {strings.TrimPrefix(pounds(a.RequestedAmountPence), "£")}}
+	}
+	data.AwardFields = form.Award.Fields(awardTyped, awardErrs)
+	data.DeclineFields = form.Decline.Fields(declineTyped, declineErrs)
+	h.show(w, r, status, "ops_app", a.Title, append(awardErrs, declineErrs...), data)
+}
+
+// opsAssess starts the assessment of a submitted application.
+func (h *Handler) opsAssess(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	id := r.PathValue("app")
+	resp, err := c.set.Fund.StartAssessmentWithResponse(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if p.Status == http.StatusConflict {
+			h.showApplication(w, r, c, http.StatusConflict, nil, []templates.FieldError{{Message: sentence(p.Detail)}}, nil, nil)
+			return
+		}
+		h.serviceProblem(w, r, p)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
+}
+
+// opsAward awards an application. When the round's budget cannot cover it (another
+// award took what was left first), the page says so plainly with what is left now;
+// nothing is awarded.
+func (h *Handler) opsAward(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
+	id := r.PathValue("app")
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	typed, body, errs := form.Award.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.showApplication(w, r, c, http.StatusBadRequest, typed, errs, nil, nil)
+		return
+	}
+	key := uuid.NewString()
+	resp, err := c.set.Fund.AwardApplicationWithBodyWithResponse(ctx, id, &fundapi.AwardApplicationParams{IdempotencyKey: &key}, "application/json", jsonBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := clients.Check(resp.HTTPResponse, resp.Body)
+	if p == nil {
+		http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
+		return
+	}
+	if !formRefusal(p) {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	fe := renamed(fieldProblems(p, nil), form.Award)
+	if p.Status == http.StatusConflict {
+		fe = []templates.FieldError{{Message: h.awardConflict(r, c, id, body["amount_pence"], p)}}
+	}
+	h.showApplication(w, r, c, statusOf(fe), typed, fe, nil, nil)
+}
+
+// awardConflict explains a refused award: when the budget left is less than the
+// amount, another award took it first.
+func (h *Handler) awardConflict(r *http.Request, c *opsCtx, id string, amount any, p *clients.Problem) string {
+	amt, _ := amount.(int64)
+	app, err := c.set.Fund.GetApplicationWithResponse(r.Context(), id)
+	if err != nil || app.JSON200 == nil {
+		return sentence(p.Detail)
+	}
+	l, err := c.set.Fund.GetLedgerWithResponse(r.Context(), app.JSON200.RoundId)
+	if err != nil || l.JSON200 == nil {
+		return sentence(p.Detail)
+	}
+	if left := l.JSON200.RemainingPence; left < amt {
+		return fmt.Sprintf("Nothing was awarded: the round's budget has %s left, not enough for %s. Another award may have taken it first.", pounds(left), pounds(amt))
+	}
+	return "Nothing was awarded: " + p.Detail
+}
+
+// opsDecline declines an application with feedback for the applicant.
+func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	id := r.PathValue("app")
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	typed, body, errs := form.Decline.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.showApplication(w, r, c, http.StatusBadRequest, nil, nil, typed, errs)
+		return
+	}
+	resp, err := c.set.Fund.DeclineApplicationWithBodyWithResponse(r.Context(), id, "application/json", jsonBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if !formRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := renamed(fieldProblems(p, nil), form.Decline)
+		h.showApplication(w, r, c, statusOf(fe), nil, nil, typed, fe)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
+}

@@ -1,0 +1,417 @@
+package pages
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	sigapi "github.com/itss/techcommit/services/signatory/api"
+)
+
+type opsOrgsData struct {
+	Filter form.Directory
+	Status string
+	Orgs   []orgRow
+	Fields []templates.Field
+	Query  string
+}
+
+var orgStatuses = form.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
+	"announced", "Announced", "withdrawn", "Withdrawn")
+
+// opsOrganisations lists organisations by status and kind (the service's filters)
+// and by a part of their name (searched here, within the at most 1,000 the
+// filters return).
+func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	q := r.URL.Query()
+	f, errs := form.ParseDirectory(url.Values{"name": {q.Get("q")}, "kind": {q.Get("kind")}})
+	for i := range errs {
+		if errs[i].Field == "name" {
+			errs[i].Field = "q"
+		}
+	}
+	status := q.Get("status")
+	if !slices.ContainsFunc(orgStatuses, func(o templates.Option) bool { return o.Value == status }) {
+		errs = append(errs, templates.FieldError{Field: "status", Message: "Select a status from the list"})
+		status = ""
+	}
+	data := opsOrgsData{Filter: f, Status: status}
+	filter := form.Specs{
+		{Name: "q", Label: "Name contains", Type: form.Text},
+		{Name: "status", Label: "Status", Type: form.Choice, Options: orgStatuses},
+		{Name: "kind", Label: "Kind", Type: form.Choice, Options: form.Opts("", "Any", "signatory", "Signatory", "supporter", "Supporter")},
+	}
+	data.Fields = filter.Fields(form.Values{"q": {f.Name}, "status": {status}, "kind": {f.Kind}}, errs)
+	var st *sigapi.Status
+	if status != "" {
+		s := sigapi.Status(status)
+		st = &s
+	}
+	var kind *sigapi.Kind
+	if f.Kind != "" {
+		k := sigapi.Kind(f.Kind)
+		kind = &k
+	}
+	orgs, err := listOrganisations(r.Context(), c.set, st, kind)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	needle := strings.ToLower(f.Name)
+	for _, o := range orgs {
+		if needle == "" || strings.Contains(strings.ToLower(o.Name), needle) {
+			data.Orgs = append(data.Orgs, orgRowOf(o))
+		}
+	}
+	data.Query = url.Values{"status": {status}, "kind": {f.Kind}}.Encode()
+	status200 := http.StatusOK
+	if len(errs) > 0 {
+		status200 = http.StatusBadRequest
+	}
+	h.show(w, r, status200, "ops_orgs", "Organisations", errs, data)
+}
+
+// opsFailed shows a service's refusal, or fails.
+func (h *Handler) opsFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var p *clients.Problem
+	if asProblem(err, &p) {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	h.fail(w, r, err)
+}
+
+type opsOrgData struct {
+	Org         sigapi.Organisation
+	Kind        string
+	Status      string
+	Steps       []stepLink
+	Contacts    []contactRow
+	Obligations []obligationRow
+	History     []historyRow
+	NextHistory string
+	Dates       []summaryRow
+}
+
+type stepLink struct{ Path, Text string }
+
+type contactRow struct{ Role, Name, Title, Email string }
+
+type summaryRow struct{ Label, Value string }
+
+type historyRow struct {
+	Time, What, Who string
+	Version         int
+}
+
+// opsOrganisation is one organisation in full: its stage and the next steps, its
+// contacts, its obligations and its history (who did what, when).
+func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
+	id := r.PathValue("org")
+	resp, err := c.set.Signatory.GetOrganisationWithResponse(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	o := *resp.JSON200
+	data := opsOrgData{Org: o, Kind: humanise(string(o.Kind)), Status: humanise(string(o.Status))}
+	day := func(label string, t time.Time) { data.Dates = append(data.Dates, summaryRow{label, longDate(t)}) }
+	if o.EnquiredOn != nil {
+		day("Enquiry received", o.EnquiredOn.Time)
+	}
+	if o.MeetingHeldOn != nil {
+		day("Meeting held", o.MeetingHeldOn.Time)
+	}
+	if o.FormSignedOn != nil {
+		day("Form signed", o.FormSignedOn.Time)
+	}
+	if o.AnnouncedOn != nil {
+		day("Announced", o.AnnouncedOn.Time)
+	}
+	for _, s := range onboardingSteps {
+		if s.next(o.Status) {
+			data.Steps = append(data.Steps, stepLink{Path: "/ops/organisations/" + o.Id + "/" + s.slug, Text: s.link})
+		}
+	}
+	person := func(role string, p *sigapi.Person) {
+		if p != nil {
+			row := contactRow{Role: role, Name: p.Name, Email: string(p.Email)}
+			if p.Title != nil {
+				row.Title = *p.Title
+			}
+			data.Contacts = append(data.Contacts, row)
+		}
+	}
+	person("Enquiry contact", o.EnquiryContact)
+	person("Leader", o.Leader)
+	person("Nominated lead", o.NominatedLead)
+	if pc := o.PointOfContact; pc != nil {
+		row := contactRow{Role: "Public point of contact", Name: pc.Name}
+		if pc.Title != nil {
+			row.Title = *pc.Title
+		}
+		if pc.Email != nil {
+			row.Email = string(*pc.Email)
+		}
+		data.Contacts = append(data.Contacts, row)
+	}
+	limit := 200
+	obs, err := c.set.Signatory.ListObligationsWithResponse(ctx, id, &sigapi.ListObligationsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(obs.HTTPResponse, obs.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	for _, ob := range obs.JSON200.Items {
+		data.Obligations = append(data.Obligations, obligationRow{What: obligationKind(string(ob.Kind), ob.Cycle),
+			Opens: longDate(ob.WindowOpens.Time), Due: longDate(ob.Due.Time), Status: string(ob.Status), StatusText: obligationStatus(ob)})
+	}
+	params := &sigapi.GetHistoryParams{Limit: &limit}
+	if cur := r.URL.Query().Get("history"); cur != "" {
+		params.Cursor = &cur
+	}
+	hist, err := c.set.Signatory.GetHistoryWithResponse(ctx, id, params)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(hist.HTTPResponse, hist.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	for _, e := range hist.JSON200.Items {
+		data.History = append(data.History, historyRow{Time: longTime(e.Time), What: eventText(e.Type), Who: actorText(e.Actor, c.subject), Version: e.Version})
+	}
+	if hist.JSON200.NextCursor != nil {
+		data.NextHistory = "/ops/organisations/" + id + "?" + url.Values{"history": {*hist.JSON200.NextCursor}}.Encode()
+	}
+	h.show(w, r, http.StatusOK, "ops_org", o.Name, nil, data)
+}
+
+// eventText names an event of the history: "tc.signatory.organisation.announced.v1"
+// reads "Organisation announced".
+func eventText(typ string) string {
+	parts := strings.Split(typ, ".")
+	if len(parts) >= 2 && strings.HasPrefix(parts[len(parts)-1], "v") {
+		parts = parts[:len(parts)-1]
+	}
+	if len(parts) >= 2 {
+		parts = parts[len(parts)-2:]
+	}
+	return humanise(strings.Join(parts, " "))
+}
+
+// onboardingStep is one step of onboarding after the enquiry, as a form.
+type onboardingStep struct {
+	slug, title, link, button string
+	specs                     form.Specs
+	// next reports whether the step can be taken from this status.
+	next func(sigapi.Status) bool
+	call func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error)
+}
+
+func inStatus(ss ...sigapi.Status) func(sigapi.Status) bool {
+	return func(s sigapi.Status) bool { return slices.Contains(ss, s) }
+}
+
+var onboardingSteps = []onboardingStep{
+	{slug: "meeting", title: "Record the meeting", link: "Record the meeting", button: "Record the meeting", specs: form.Meeting,
+		next: inStatus(sigapi.Enquiry),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.RecordMeetingWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "form", title: "Record the signed form", link: "Record the signed form", button: "Record the signed form", specs: form.SignedForm,
+		next: inStatus(sigapi.MeetingHeld),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.ReceiveFormWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "announcement", title: "Record the announcement", link: "Record the announcement", button: "Record the announcement", specs: form.Announcement,
+		next: inStatus(sigapi.FormReceived),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.AnnounceWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: form.Withdrawal,
+		next: inStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.WithdrawWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+}
+
+func stepOf(slug string) (onboardingStep, bool) {
+	for _, s := range onboardingSteps {
+		if s.slug == slug {
+			return s, true
+		}
+	}
+	return onboardingStep{}, false
+}
+
+// formData is a console form page (ops_form.html).
+type formData struct {
+	Caption, Intro, Action, Button, Back string
+	Fields                               []templates.Field
+}
+
+func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	step, ok := stepOf(r.PathValue("step"))
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	id := r.PathValue("org")
+	resp, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	typed := form.Values{}
+	for _, s := range step.specs {
+		if s.Type == form.Date {
+			typed[s.Name] = []string{h.today().Format(time.DateOnly)}
+		}
+	}
+	h.showStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, typed, nil)
+}
+
+func (h *Handler) showStep(w http.ResponseWriter, r *http.Request, status int, step onboardingStep, name, id string, typed form.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", step.title, errs, formData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
+		Button: step.button, Back: "/ops/organisations/" + id, Fields: step.specs.Fields(typed, errs)})
+}
+
+// opsStepSave sends an onboarding step to the signatory service as the signed-in
+// person; what the service refuses is shown beside the fields it names.
+func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	step, ok := stepOf(r.PathValue("step"))
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	id := r.PathValue("org")
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	typed, body, errs := step.specs.Parse(r.PostForm, london)
+	if len(errs) == 0 {
+		httpResp, respBody, err := step.call(c, r, id, jsonBody(body))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(httpResp, respBody)
+		if p == nil {
+			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
+			return
+		}
+		if !formRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = renamed(fieldProblems(p, nil), step.specs)
+	}
+	name := id
+	if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id); err == nil && org.JSON200 != nil {
+		name = org.JSON200.Name
+	}
+	h.showStep(w, r, statusOf(errs), step, name, id, typed, errs)
+}
+
+// renamed puts each service field error on the form's field of that API name.
+func renamed(errs []templates.FieldError, specs form.Specs) []templates.FieldError {
+	for i := range errs {
+		if errs[i].Field != "" {
+			errs[i].Field = specs.Rename(errs[i].Field)
+			if !specs.Has(errs[i].Field) {
+				errs[i].Message = humanise(errs[i].Field) + ": " + errs[i].Message
+				errs[i].Field = ""
+			}
+		}
+	}
+	return errs
+}
+
+func statusOf(errs []templates.FieldError) int {
+	for _, e := range errs {
+		if e.Field != "" {
+			return http.StatusBadRequest
+		}
+	}
+	return http.StatusConflict
+}
+
+func (h *Handler) opsEnquiryShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	h.showEnquiry(w, r, http.StatusOK, form.Values{"country": {"GB"}}, nil)
+}
+
+func (h *Handler) showEnquiry(w http.ResponseWriter, r *http.Request, status int, typed form.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", "Record an enquiry", errs, formData{Intro: "An organisation has asked to join the Technician Commitment.",
+		Action: "/ops/organisations", Button: "Record the enquiry", Back: "/ops/organisations", Fields: form.Enquiry.Fields(typed, errs)})
+}
+
+// opsEnquiryCreate records a new organisation's enquiry and goes to its page.
+func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	typed, body, errs := form.Enquiry.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.showEnquiry(w, r, http.StatusBadRequest, typed, errs)
+		return
+	}
+	resp, err := c.set.Signatory.CreateOrganisationWithBodyWithResponse(r.Context(), "application/json", jsonBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if !formRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := renamed(fieldProblems(p, nil), form.Enquiry)
+		h.showEnquiry(w, r, statusOf(fe), typed, fe)
+		return
+	}
+	if resp.JSON201 == nil {
+		h.fail(w, r, fmt.Errorf("create organisation: answered %d without the organisation", resp.StatusCode()))
+		return
+	}
+	http.Redirect(w, r, "/ops/organisations/"+resp.JSON201.Id, http.StatusSeeOther)
+}
