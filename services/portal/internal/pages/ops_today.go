@@ -55,9 +55,9 @@ type statusCount struct {
 }
 
 type reviewRoundRow struct {
-	ID, Name, Status, Deadline                           string
+	ID, Name, Status, Deadline                          string
 	Submissions, Assigned, Accepted, Submitted, Overdue int
-	Reviewers                                            []reviewerProgress
+	Reviewers                                           []reviewerProgress
 }
 
 type reviewerProgress struct {
@@ -67,7 +67,7 @@ type reviewerProgress struct {
 
 type deliveryRow struct {
 	ID, Subject, Kind, Status, Error, Created string
-	Attempts                                 int
+	Attempts                                  int
 }
 
 // opsToday is what needs someone now, from all four services. A service that does

@@ -31,8 +31,8 @@ const (
 // service's API (a dotted path; the form's name when empty) and how it is read.
 type Spec struct {
 	Name, API, Label, Hint, Type string
-	Required                    bool
-	Options                     []templates.Option
+	Required                     bool
+	Options                      []templates.Option
 	// Max is the most characters a text may have (0: the service's limit alone).
 	Max int
 }
