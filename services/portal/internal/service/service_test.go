@@ -93,7 +93,8 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	// local ops user, and a colleague outside the ops group.
 	issuer := oidcdevtest.Start(tb, oidcdev.Config{ClientID: oidcdev.LocalClientID, ClientSecret: testClientSecret,
 		RedirectURIs: []string{testOpsRedirect}, Users: []oidcdev.User{oidcdev.Local{OpsPassword: testOpsPassword}.OpsUser(),
-			{Subject: "colleague", Email: testColleague, Name: "A Colleague", Password: testOpsPassword, Groups: []string{"itss-finance"}}}})
+			{Subject: "colleague", Email: testColleague, Name: "A Colleague", Password: testOpsPassword, Groups: []string{"itss-finance"}},
+			{Subject: testOpsTwoSubject, Email: testOpsTwo, Name: "Second Ops", Password: testOpsPassword, Groups: []string{oidcdev.LocalOpsGroup}}}})
 	cfg, err := config.LoadFrom(with(map[string]string{
 		"MONGO_URI": testenv.MongoURI(tb), "MONGO_DATABASE": testenv.DatabaseName(tb), "NATS_URL": env.NATS.URL,
 		"PORTAL_PUBLIC_URL": "http://portal.test", "PORTAL_INSECURE_COOKIES": "true", "PORTAL_SIGNING_KEY_FILE": key,
@@ -355,6 +356,10 @@ const (
 	testClientSecret = "portal-secret-for-the-tests"
 	testOpsPassword  = "ops password for the tests"
 	testColleague    = "colleague@itss.example"
+	// testOpsTwo is a second member of the ops group, so that the tests can tell
+	// two ops people's actions apart.
+	testOpsTwo        = "second.ops@itss.example"
+	testOpsTwoSubject = "second-ops"
 	// testOpsRedirect is the callback as registered at the provider: https, as in
 	// production (the tests send the flow's cookie themselves).
 	testOpsRedirect = "https://portal.test/auth/callback"

@@ -105,11 +105,12 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 				continue
 			}
 		case Multiple:
-			for _, x := range vals {
-				if !slices.ContainsFunc(s.Options, func(o templates.Option) bool { return o.Value == x }) {
-					errs.add(s.Name, "Select "+strings.ToLower(s.Label)+" from the list")
-					break
-				}
+			offered := func(x string) bool {
+				return slices.ContainsFunc(s.Options, func(o templates.Option) bool { return o.Value == x })
+			}
+			if !allOf(vals, offered) {
+				errs.add(s.Name, "Select "+strings.ToLower(s.Label)+" from the list")
+				continue
 			}
 			out = vals
 		}
@@ -221,4 +222,13 @@ func Opts(pairs ...string) []templates.Option {
 		out = append(out, templates.Option{Value: pairs[i], Text: pairs[i+1]})
 	}
 	return out
+}
+
+func allOf(vals []string, ok func(string) bool) bool {
+	for _, v := range vals {
+		if !ok(v) {
+			return false
+		}
+	}
+	return true
 }

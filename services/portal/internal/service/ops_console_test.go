@@ -1,0 +1,432 @@
+package service
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// opsSignIn signs email in through the portal's OpenID provider, as ITSS staff do,
+// and returns the session cookie.
+func opsSignIn(t *testing.T, p *portal, email string) string {
+	t.Helper()
+	start := p.do("GET", "/signin/ops", "", nil)
+	if start.status != http.StatusFound && start.status != http.StatusSeeOther {
+		t.Fatalf("GET /signin/ops = %d: %s", start.status, start.body)
+	}
+	var flow string
+	for _, c := range (&http.Response{Header: start.header}).Cookies() {
+		if c.Value != "" {
+			flow = c.Name + "=" + c.Value
+		}
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := oidcdevtest.SignIn(t, &http.Client{Jar: jar}, start.header.Get("Location"), email, testOpsPassword)
+	if res.Location == nil || res.Location.Path != "/auth/callback" {
+		t.Fatalf("the provider did not send %s back to the callback: %d %v", email, res.Status, res.Location)
+	}
+	r := p.do("GET", "/auth/callback?"+res.Location.RawQuery, flow, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("callback for %s = %d: %s", email, r.status, r.body)
+	}
+	return sessionCookie(t, r)
+}
+
+// opsToken is a token of the development issuer for a service, for the tests'
+// own look at what a service recorded.
+func opsToken(t *testing.T, c *testenv.Client, service string) string {
+	t.Helper()
+	tok, err := c.Issuer.MintFor(auth.Principal{Subject: "ops-test-reader", Role: auth.RoleOps}, time.Hour, config.DevAudience(service))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// mustStatus checks a page's status.
+func mustStatus(t *testing.T, r response, want int, what string) response {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("%s = %d, want %d: %s", what, r.status, want, r.body)
+	}
+	return r
+}
+
+// fieldMessage is the message the page shows beside a field, or "".
+func fieldMessage(t *testing.T, body, field string) string {
+	t.Helper()
+	id := "field-" + strings.NewReplacer(".", "-").Replace(field) + "-error"
+	for _, n := range find(parse(t, body), func(n *html.Node) bool { return attr(n, "id") == id }) {
+		return text(n)
+	}
+	return ""
+}
+
+func enquiry(name, email string) url.Values {
+	return url.Values{"name": {name}, "kind": {"signatory"}, "sector": {"higher_education"}, "country": {"GB"},
+		"website": {"https://www.example.ac.uk"}, "enquiry_contact.name": {"Sam Patel"}, "enquiry_contact.email": {email}}
+}
+
+// Only ITSS staff reach the console: a lead and a reviewer, signed in, find every
+// console page "not found" and cannot act through it; a visitor not signed in is
+// sent to sign in.
+func TestOpsConsoleIsForOpsOnly(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	s.p.addReviewer("rev-1", org, "rita@example.ac.uk")
+	lead := s.p.signIn("lead-a@example.ac.uk")
+	reviewer := s.p.signIn("rita@example.ac.uk")
+	gets := []string{"/ops", "/ops/organisations", "/ops/organisations.csv", "/ops/organisations/new", "/ops/organisations/" + org,
+		"/ops/organisations/" + org + "/withdrawal", "/ops/fund", "/ops/fund/rounds/new", "/ops/fund/applications",
+		"/ops/fund/applications.csv", "/ops/fund/applications/app-1"}
+	for _, path := range gets {
+		for who, cookie := range map[string]string{"lead": lead, "reviewer": reviewer} {
+			r := s.p.do("GET", path, cookie, nil)
+			if r.status != http.StatusNotFound || strings.Contains(r.body, "Exampleton") {
+				t.Errorf("%s: GET %s = %d (want 404 naming nothing): %.200s", who, path, r.status, r.body)
+			}
+		}
+		if r := s.p.do("GET", path, "", nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
+			t.Errorf("not signed in: GET %s = %d to %q", path, r.status, r.header.Get("Location"))
+		}
+	}
+	withdraw := url.Values{"withdrawn_on": {time.Now().Format(time.DateOnly)}, "initiated_by": {"itss"}, "reason": {"Test"}}
+	posts := map[string]url.Values{"/ops/organisations": enquiry("Lead's Own College", "x@example.ac.uk"),
+		"/ops/organisations/" + org + "/withdrawal": withdraw, "/ops/fund/rounds": {}, "/ops/fund/applications/app-1/award": {"amount": {"100"}}}
+	for path, form := range posts {
+		for who, cookie := range map[string]string{"lead": lead, "reviewer": reviewer} {
+			if r := s.p.do("POST", path, cookie, form); r.status != http.StatusNotFound {
+				t.Errorf("%s: POST %s = %d, want 404", who, path, r.status)
+			}
+		}
+	}
+	got := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+org, opsToken(t, s.sig, "signatory"), nil)).JSON(t)
+	if got["status"] != "announced" {
+		t.Errorf("after the lead's and reviewer's posts the organisation is %v", got["status"])
+	}
+	if list := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations", opsToken(t, s.sig, "signatory"), nil)).Body; strings.Contains(string(list), "Lead's Own College") {
+		t.Errorf("a lead recorded an enquiry through the console")
+	}
+}
+
+// An ops person onboards an organisation through the console's forms, meeting the
+// portal's and the service's field errors beside the fields; the signatory service
+// records each step as the person who took it (their own subject at the identity
+// provider, not a shared identity), and the history page shows it.
+func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	one := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	two := opsSignIn(t, s.p, testOpsTwo)
+
+	// The portal's own check, then the service's (the address's format is the
+	// signatory's to judge), each beside its field.
+	bad := enquiry("", "sam at example")
+	r := mustStatus(t, s.p.do("POST", "/ops/organisations", one, bad), http.StatusBadRequest, "an enquiry without a name")
+	if got := fieldMessage(t, r.body, "name"); got != "Error: Enter organisation name" {
+		t.Errorf("beside the name: %q", got)
+	}
+	bad.Set("name", "Newtown University")
+	r = mustStatus(t, s.p.do("POST", "/ops/organisations", one, bad), http.StatusBadRequest, "an enquiry with a bad address")
+	if got := fieldMessage(t, r.body, "enquiry_contact.email"); !strings.HasPrefix(got, "Error: ") || len(got) < 12 {
+		t.Errorf("beside the contact's email: %q in %s", got, r.body)
+	}
+	if !strings.Contains(r.body, `value="Newtown University"`) {
+		t.Errorf("the form lost what was typed")
+	}
+	r = mustStatus(t, s.p.do("POST", "/ops/organisations", one, enquiry("Newtown University", "sam.patel@newtown.ac.uk")), http.StatusSeeOther, "the enquiry")
+	orgPath := r.header.Get("Location")
+	id := strings.TrimPrefix(orgPath, "/ops/organisations/")
+
+	day := func(d int) string { return time.Now().AddDate(0, 0, d).Format(time.DateOnly) }
+	mustStatus(t, s.p.do("POST", orgPath+"/meeting", one, url.Values{"held_on": {"2026-02-30"}}), http.StatusBadRequest, "a meeting on no real day")
+	mustStatus(t, s.p.do("POST", orgPath+"/meeting", one, url.Values{"held_on": {day(0)}, "notes": {"Met the Dean."}}), http.StatusSeeOther, "the meeting")
+	mustStatus(t, s.p.do("POST", orgPath+"/form", one, url.Values{"signed_on": {day(0)},
+		"leader.name": {"Prof. Jane Smith"}, "leader.title": {"Vice-Chancellor"}, "leader.email": {"vc@newtown.ac.uk"},
+		"nominated_lead.name": {"Sam Patel"}, "nominated_lead.email": {"sam.patel@newtown.ac.uk"},
+		"point_of_contact.name": {"Technical Services Office"}, "plan_page": {"https://www.newtown.ac.uk/tc"}}), http.StatusSeeOther, "the signed form")
+	mustStatus(t, s.p.do("POST", orgPath+"/announcement", two, url.Values{"announced_on": {day(0)}}), http.StatusSeeOther, "the announcement")
+
+	page := mustStatus(t, s.p.do("GET", orgPath, one, nil), http.StatusOK, "the organisation's page")
+	if h := h1(t, page.body); h != "Newtown University" {
+		t.Errorf("heading %q", h)
+	}
+	for _, want := range []string{"Announced", "Prof. Jane Smith", "sam.patel@newtown.ac.uk", "Self-assessment and action plan",
+		"You (ops:local-ops)", "ops:" + testOpsTwoSubject} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the organisation's page does not show %q", want)
+		}
+	}
+
+	hist := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+id+"/history", opsToken(t, s.sig, "signatory"), nil)).JSON(t)
+	var actors []string
+	for _, e := range hist["items"].([]any) {
+		actors = append(actors, e.(map[string]any)["actor"].(string))
+	}
+	// The enquiry, the meeting and the form are the first person's; the
+	// announcement (with the obligation it starts) the second's.
+	want := []string{"ops:local-ops", "ops:local-ops", "ops:local-ops"}
+	for len(want) < len(actors) {
+		want = append(want, "ops:"+testOpsTwoSubject)
+	}
+	if len(actors) < 4 || !slices.Equal(actors, want) {
+		t.Fatalf("the history's actors are %v, want %v", actors, want)
+	}
+}
+
+// Today shows what needs someone: enquiries waiting, obligations overdue and due
+// soon (not those far off), the fund's rounds with their budget; a service that
+// does not answer (here, review) is named and the rest still shows.
+func TestOpsToday(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	onboardOn(t, s.p, s.sig, "Overdue University", "lead-o@example.ac.uk", time.Now().AddDate(0, -19, 0))
+	onboardOn(t, s.p, s.sig, "Soon College", "lead-s@example.ac.uk", time.Now().AddDate(0, -17, 0))
+	onboardOn(t, s.p, s.sig, "Faraway Institute", "lead-f@example.ac.uk", time.Now().AddDate(0, -2, 0))
+	s.sig.Must(http.StatusCreated, s.sig.Do("POST", "/v1/organisations", opsToken(t, s.sig, "signatory"), map[string]any{
+		"name": "Waiting Enquiry College", "kind": "supporter", "sector": "network", "country": "GB", "website": "https://www.example.org",
+		"enquiry_contact": map[string]any{"name": "Ann Other", "email": "ann@example.org"}}))
+	s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", opsToken(t, s.fund, "fund"), map[string]any{
+		"name": "Technician Collaboration Fund Today", "opens": time.Now().Add(-time.Hour).Format(time.RFC3339),
+		"closes": time.Now().AddDate(0, 1, 0).Format(time.RFC3339), "budget_pence": 750000, "min_award_pence": 10000, "max_award_pence": 100000,
+		"project_start": time.Now().AddDate(0, 2, 0).Format(time.DateOnly), "project_end": time.Now().AddDate(0, 10, 0).Format(time.DateOnly),
+		"themes": []string{"visibility"}}))
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	var body string
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r := s.p.do("GET", "/ops", ops, nil)
+		body = r.body
+		if r.status != http.StatusOK {
+			return fmt.Errorf("GET /ops = %d", r.status)
+		}
+		for _, want := range []string{"Waiting Enquiry College", "Overdue University", "Soon College", "Technician Collaboration Fund Today"} {
+			if !strings.Contains(r.body, want) {
+				return fmt.Errorf("Today does not show %q yet", want)
+			}
+		}
+		return nil
+	})
+	doc := parse(t, body)
+	rows := map[string]string{}
+	for _, tr := range find(doc, element("tr")) {
+		rows[strings.SplitN(text(tr), " ", 2)[0]] = text(tr)
+	}
+	if got := rows["Overdue"]; !strings.Contains(got, "days overdue") {
+		t.Errorf("the overdue organisation's row reads %q", got)
+	}
+	if got := rows["Soon"]; !strings.Contains(got, "days left") {
+		t.Errorf("the organisation due soon reads %q", got)
+	}
+	if strings.Contains(body, "Faraway Institute") {
+		t.Errorf("Today lists an organisation whose obligation is more than 90 days off")
+	}
+	if got := rows["Technician"]; !strings.Contains(got, "£7,500") || !strings.Contains(got, "£0") {
+		t.Errorf("the fund round reads %q", got)
+	}
+	if !strings.Contains(body, "Not available at the moment: Review rounds") {
+		t.Errorf("Today does not say the review service is unavailable")
+	}
+}
+
+// A fund round run from the console: open it (a bad amount refused beside its
+// field), assess two applications, and two ops people award both at once from a
+// budget that covers one: exactly one award is made, and the other person is told
+// plainly that the budget was taken, with what is left. The other application is
+// then declined with feedback. The export lists both, safe for a spreadsheet.
+func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	orgA := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	orgB := onboard(t, s.p, s.sig, "Othertown College", "lead-b@example.ac.uk")
+	one := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	two := opsSignIn(t, s.p, testOpsTwo)
+
+	london, _ := time.LoadLocation("Europe/London")
+	year := time.Now().Year() + 1
+	round := url.Values{"name": {"Technician Collaboration Fund Race"}, "opens": {time.Now().Add(-time.Hour).In(london).Format("2006-01-02T15:04")},
+		"closes": {time.Now().AddDate(0, 1, 0).In(london).Format("2006-01-02T15:04")}, "budget": {"a thousand"}, "min_award": {"100"},
+		"max_award": {"1,000"}, "project_start": {fmt.Sprintf("%d-03-01", year)}, "project_end": {fmt.Sprintf("%d-12-31", year)},
+		"themes": {"visibility", "career_development"}}
+	r := mustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusBadRequest, "a round with a budget in words")
+	if got := fieldMessage(t, r.body, "budget"); !strings.Contains(got, "Budget in pounds must be an amount in pounds") {
+		t.Errorf("beside the budget: %q", got)
+	}
+	round.Set("budget", "£1,000")
+	mustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusSeeOther, "the round")
+	rounds := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds", opsToken(t, s.fund, "fund"), nil)).JSON(t)["items"].([]any)
+	roundID := rounds[0].(map[string]any)["id"].(string)
+	if got := rounds[0].(map[string]any)["budget_pence"]; got != float64(100000) {
+		t.Fatalf("the round's budget is %v pence", got)
+	}
+
+	apply := func(org, lead string) string {
+		tok, err := s.fund.Issuer.MintFor(auth.Principal{Subject: "tool-" + org, Role: auth.RoleApplicant, Org: org}, time.Hour, config.DevAudience("fund"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		// The fund learns of the organisations from the signatory's events in its own time.
+		testenv.Eventually(t, 15*time.Second, func() error {
+			r := s.fund.Do("POST", "/v1/applications", tok, map[string]any{
+				"round_id": roundID, "title": "Skills exchange " + org, "summary": "Joint workshops.", "themes": []string{"career_development"},
+				"requested_amount_pence": 70000, "partners": []map[string]any{{"name": "Partner College"}},
+				"endorsement":  map[string]any{"name": "Sam Patel", "email": lead},
+				"budget_lines": []map[string]any{{"description": "Consumables", "amount_pence": 70000}},
+				"milestones":   []map[string]any{{"description": "Workshop", "due": fmt.Sprintf("%d-06-15", year)}}})
+			if r.Status != http.StatusCreated {
+				return fmt.Errorf("create application = %d: %s", r.Status, r.Body)
+			}
+			id = r.JSON(t)["id"].(string)
+			return nil
+		})
+		s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/submit", tok, nil))
+		return id
+	}
+	appA, appB := apply(orgA, "lead-a@example.ac.uk"), apply(orgB, "lead-b@example.ac.uk")
+	for _, id := range []string{appA, appB} {
+		page := mustStatus(t, s.p.do("GET", "/ops/fund/applications/"+id, one, nil), http.StatusOK, "the application")
+		if !strings.Contains(page.body, "Start assessment") || !strings.Contains(page.body, "£700") {
+			t.Fatalf("the submitted application's page: %s", page.body)
+		}
+		mustStatus(t, s.p.do("POST", "/ops/fund/applications/"+id+"/assessment", one, nil), http.StatusSeeOther, "start assessment")
+	}
+	page := mustStatus(t, s.p.do("GET", "/ops/fund/applications/"+appA, one, nil), http.StatusOK, "the application in assessment")
+	if !strings.Contains(page.body, "has <strong>£1,000</strong> left") {
+		t.Errorf("the award form does not show the budget left")
+	}
+
+	// Both at once.
+	var wg sync.WaitGroup
+	results := make([]response, 2)
+	startLine := make(chan struct{})
+	for i, c := range []struct{ cookie, app string }{{one, appA}, {two, appB}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-startLine
+			results[i] = s.p.do("POST", "/ops/fund/applications/"+c.app+"/award", c.cookie, url.Values{"amount": {"700"}})
+		}()
+	}
+	close(startLine)
+	wg.Wait()
+	won, lost := -1, -1
+	for i, res := range results {
+		switch res.status {
+		case http.StatusSeeOther:
+			won = i
+		case http.StatusConflict:
+			lost = i
+		default:
+			t.Fatalf("award %d = %d: %s", i, res.status, res.body)
+		}
+	}
+	if won < 0 || lost < 0 {
+		t.Fatalf("awards answered %d and %d; want one award and one refusal", results[0].status, results[1].status)
+	}
+	if msg := text(find(parse(t, results[lost].body), func(n *html.Node) bool { return attr(n, "class") == "error-summary" })[0]); !strings.Contains(msg,
+		"Nothing was awarded: the round's budget has £300 left, not enough for £700") {
+		t.Errorf("the refused award reads %q", msg)
+	}
+	ledger := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+roundID+"/ledger", opsToken(t, s.fund, "fund"), nil)).JSON(t)
+	if ledger["awarded_pence"] != float64(70000) {
+		t.Fatalf("the ledger has %v pence awarded", ledger["awarded_pence"])
+	}
+
+	loser := []string{appA, appB}[lost]
+	r = mustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, url.Values{"feedback": {" "}}), http.StatusBadRequest, "a decline without feedback")
+	if got := fieldMessage(t, r.body, "feedback"); got != "Error: Enter feedback for the applicant" {
+		t.Errorf("beside the feedback: %q", got)
+	}
+	mustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, url.Values{"feedback": {"=Strong idea; the budget ran out."}}), http.StatusSeeOther, "the decline")
+	got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/applications/"+loser, opsToken(t, s.fund, "fund"), nil)).JSON(t)
+	if got["status"] != "declined" {
+		t.Errorf("the declined application is %v", got["status"])
+	}
+
+	exp := mustStatus(t, s.p.do("GET", "/ops/fund/applications.csv?round="+roundID, one, nil), http.StatusOK, "the applications export")
+	if ct := exp.header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+		t.Errorf("export content type %q", ct)
+	}
+	recs, err := csv.NewReader(strings.NewReader(exp.body)).ReadAll()
+	if err != nil {
+		t.Fatalf("the export is not CSV: %v\n%s", err, exp.body)
+	}
+	if len(recs) != 3 || recs[0][0] != "id" {
+		t.Fatalf("the export has %d records: %v", len(recs), recs)
+	}
+	statuses := map[string]string{}
+	for _, rec := range recs[1:] {
+		statuses[rec[0]] = rec[4] + " " + rec[6]
+	}
+	winner := []string{appA, appB}[won]
+	if statuses[winner] != "awarded 700.00" || statuses[loser] != "declined " {
+		t.Errorf("the export's statuses and awards: %v", statuses)
+	}
+}
+
+// The organisations export is CSV a spreadsheet reads safely: a name that starts
+// like a formula is written as text, and commas and quotes survive.
+func TestOpsOrganisationsExportIsSafeCSV(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	tok := opsToken(t, s.sig, "signatory")
+	names := []string{"=HYPERLINK(\"https://evil.example\") College", "@SUM(A1) Institute", `Smith, "Jones" & Co`}
+	for _, n := range names {
+		s.sig.Must(http.StatusCreated, s.sig.Do("POST", "/v1/organisations", tok, map[string]any{
+			"name": n, "kind": "supporter", "sector": "network", "country": "GB", "website": "https://www.example.org",
+			"enquiry_contact": map[string]any{"name": "Ann Other", "email": "ann@example.org"}}))
+	}
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	var recs [][]string
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r := s.p.do("GET", "/ops/organisations.csv?status=enquiry", ops, nil)
+		if r.status != http.StatusOK {
+			return fmt.Errorf("export = %d", r.status)
+		}
+		var err error
+		if recs, err = csv.NewReader(strings.NewReader(r.body)).ReadAll(); err != nil {
+			return err
+		}
+		if len(recs) != len(names)+1 {
+			return fmt.Errorf("export has %d records", len(recs))
+		}
+		return nil
+	})
+	var got []string
+	for _, rec := range recs[1:] {
+		got = append(got, rec[1])
+	}
+	slices.Sort(got)
+	want := []string{"'=HYPERLINK(\"https://evil.example\") College", "'@SUM(A1) Institute", `Smith, "Jones" & Co`}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("exported names %q, want %q", got, want)
+	}
+	// The list page searches by name within the filters.
+	list := mustStatus(t, s.p.do("GET", "/ops/organisations?q=jones&status=enquiry", ops, nil), http.StatusOK, "the search")
+	if !strings.Contains(list.body, "Smith, &#34;Jones&#34; &amp; Co") || strings.Contains(list.body, "SUM(A1)") {
+		t.Errorf("the search for jones found: %s", list.body)
+	}
+	if r := s.p.do("GET", "/ops/organisations?status=nonsense", ops, nil); r.status != http.StatusBadRequest || fieldMessage(t, r.body, "status") == "" {
+		t.Errorf("a status the form does not offer = %d", r.status)
+	}
+}
