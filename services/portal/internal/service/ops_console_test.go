@@ -278,30 +278,7 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Fatalf("the round's budget is %v pence", got)
 	}
 
-	apply := func(org, lead string) string {
-		tok, err := s.fund.Issuer.MintFor(auth.Principal{Subject: "tool-" + org, Role: auth.RoleApplicant, Org: org}, time.Hour, config.DevAudience("fund"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var id string
-		// The fund learns of the organisations from the signatory's events in its own time.
-		testenv.Eventually(t, 15*time.Second, func() error {
-			r := s.fund.Do("POST", "/v1/applications", tok, map[string]any{
-				"round_id": roundID, "title": "Skills exchange " + org, "summary": "Joint workshops.", "themes": []string{"career_development"},
-				"requested_amount_pence": 70000, "partners": []map[string]any{{"name": "Partner College"}},
-				"endorsement":  map[string]any{"name": "Sam Patel", "email": lead},
-				"budget_lines": []map[string]any{{"description": "Consumables", "amount_pence": 70000}},
-				"milestones":   []map[string]any{{"description": "Workshop", "due": fmt.Sprintf("%d-06-15", year)}}})
-			if r.Status != http.StatusCreated {
-				return fmt.Errorf("create application = %d: %s", r.Status, r.Body)
-			}
-			id = r.JSON(t)["id"].(string)
-			return nil
-		})
-		s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/submit", tok, nil))
-		return id
-	}
-	appA, appB := apply(orgA, "lead-a@example.ac.uk"), apply(orgB, "lead-b@example.ac.uk")
+	appA, appB := submitApplication(t, s, roundID, orgA, "lead-a@example.ac.uk", year), submitApplication(t, s, roundID, orgB, "lead-b@example.ac.uk", year)
 	for _, id := range []string{appA, appB} {
 		page := mustStatus(t, s.p.do("GET", "/ops/fund/applications/"+id, one, nil), http.StatusOK, "the application")
 		if !strings.Contains(page.body, "Start assessment") || !strings.Contains(page.body, "£700") {
@@ -429,4 +406,31 @@ func TestOpsOrganisationsExportIsSafeCSV(t *testing.T) {
 	if r := s.p.do("GET", "/ops/organisations?status=nonsense", ops, nil); r.status != http.StatusBadRequest || fieldMessage(t, r.body, "status") == "" {
 		t.Errorf("a status the form does not offer = %d", r.status)
 	}
+}
+
+// submitApplication is an applicant's tool drafting and submitting an application
+// for £700 to a round whose projects run in year, endorsed by the organisation's lead.
+func submitApplication(t *testing.T, s *stack, roundID, org, lead string, year int) string {
+	t.Helper()
+	tok, err := s.fund.Issuer.MintFor(auth.Principal{Subject: "tool-" + org, Role: auth.RoleApplicant, Org: org}, time.Hour, config.DevAudience("fund"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	// The fund learns of the organisations from the signatory's events in its own time.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r := s.fund.Do("POST", "/v1/applications", tok, map[string]any{
+			"round_id": roundID, "title": "Skills exchange " + org, "summary": "Joint workshops.", "themes": []string{"career_development"},
+			"requested_amount_pence": 70000, "partners": []map[string]any{{"name": "Partner College"}},
+			"endorsement":  map[string]any{"name": "Sam Patel", "email": lead},
+			"budget_lines": []map[string]any{{"description": "Consumables", "amount_pence": 70000}},
+			"milestones":   []map[string]any{{"description": "Workshop", "due": fmt.Sprintf("%d-06-15", year)}}})
+		if r.Status != http.StatusCreated {
+			return fmt.Errorf("create application = %d: %s", r.Status, r.Body)
+		}
+		id = r.JSON(t)["id"].(string)
+		return nil
+	})
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/submit", tok, nil))
+	return id
 }

@@ -69,6 +69,9 @@ type services struct {
 	secure bool
 	// env adds settings to the portal's environment (its OpenID provider, say).
 	env map[string]string
+	// opsRedirect, when set, is the callback the portal registers at its OpenID
+	// provider instead of testOpsRedirect: one a browser can follow.
+	opsRedirect string
 }
 
 func startPortal(tb testing.TB, svcs services) *portal {
@@ -91,8 +94,12 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	}
 	// ITSS staff sign in through a real OpenID provider, as in production: the
 	// local ops user, and a colleague outside the ops group.
+	redirect := testOpsRedirect
+	if svcs.opsRedirect != "" {
+		redirect = svcs.opsRedirect
+	}
 	issuer := oidcdevtest.Start(tb, oidcdev.Config{ClientID: oidcdev.LocalClientID, ClientSecret: testClientSecret,
-		RedirectURIs: []string{testOpsRedirect}, Users: []oidcdev.User{oidcdev.Local{OpsPassword: testOpsPassword}.OpsUser(),
+		RedirectURIs: []string{redirect}, Users: []oidcdev.User{oidcdev.Local{OpsPassword: testOpsPassword}.OpsUser(),
 			{Subject: "colleague", Email: testColleague, Name: "A Colleague", Password: testOpsPassword, Groups: []string{"itss-finance"}},
 			{Subject: testOpsTwoSubject, Email: testOpsTwo, Name: "Second Ops", Password: testOpsPassword, Groups: []string{oidcdev.LocalOpsGroup}}}})
 	cfg, err := config.LoadFrom(with(map[string]string{
@@ -101,7 +108,7 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 		"PORTAL_SIGNATORY_URL": svcs.signatory, "PORTAL_REVIEW_URL": svcs.review, "PORTAL_NOTIFY_URL": svcs.notify, "PORTAL_FUND_URL": svcs.fund,
 		"LOG_LEVEL":          "debug",
 		"PORTAL_OIDC_ISSUER": issuer, "PORTAL_OIDC_CLIENT_ID": oidcdev.LocalClientID, "PORTAL_OIDC_CLIENT_SECRET": testClientSecret,
-		"PORTAL_OIDC_REDIRECT_URL": testOpsRedirect, "PORTAL_OPS_GROUP": oidcdev.LocalOpsGroup,
+		"PORTAL_OIDC_REDIRECT_URL": redirect, "PORTAL_OPS_GROUP": oidcdev.LocalOpsGroup,
 	}, svcs.env))
 	if err != nil {
 		tb.Fatal(err)

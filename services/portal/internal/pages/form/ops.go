@@ -21,7 +21,7 @@ const (
 	URL      = "url"            // a web address, sent as a string
 	Area     = "textarea"       // paragraphs, sent as a string
 	Date     = "date"           // a day, YYYY-MM-DD
-	Moment   = "datetime-local" // a time on the London clock, sent as RFC 3339
+	Moment   = "moment"         // a time on the London clock, YYYY-MM-DD HH:MM, sent as RFC 3339
 	Money    = "money"          // pounds typed, sent as whole pence
 	Choice   = "select"         // one of Options
 	Multiple = "checkboxes"     // any of Options, sent as a list
@@ -86,7 +86,7 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 				continue
 			}
 		case Moment:
-			t, err := time.ParseInLocation("2006-01-02T15:04", val, london)
+			t, err := time.ParseInLocation("2006-01-02 15:04", strings.Replace(val, "T", " ", 1), london)
 			if err != nil {
 				errs.add(s.Name, s.Label+" must be a real date and time")
 				continue
@@ -198,11 +198,17 @@ func (ss Specs) Fields(typed Values, errs []templates.FieldError) []templates.Fi
 			o.Selected = slices.Contains(vals, o.Value)
 			f.Options = append(f.Options, o)
 		}
-		if s.Type == Money || s.Type == URL {
+		// Days and times are typed as text in one stated form: a browser's own date
+		// controls differ from one browser to the next and are awkward by keyboard.
+		switch s.Type {
+		case Money:
 			f.Type = Text
-			if s.Type == URL {
-				f.Type = "url"
-			}
+		case Date:
+			f.Type = Text
+			f.Hint = strings.TrimSpace(f.Hint + " For example, 2027-03-01.")
+		case Moment:
+			f.Type = Text
+			f.Hint = strings.TrimSpace(f.Hint + " For example, 2027-03-01 09:00.")
 		}
 		for _, e := range errs {
 			if e.Field == s.Name {

@@ -15,7 +15,7 @@ var Enquiry = Specs{
 	{Name: "sector", Label: "Sector", Type: Choice, Required: true, Options: sectors},
 	{Name: "country", Label: "Country", Hint: "Two letters, like GB", Type: Text, Required: true, Max: 2},
 	{Name: "website", Label: "Website", Hint: "Starting https://", Type: URL, Required: true},
-	{Name: "enquired_on", Label: "Enquiry received on", Hint: "Leave empty for today", Type: Date},
+	{Name: "enquired_on", Label: "Enquiry received on", Hint: "Leave empty for today.", Type: Date},
 	{Name: "enquiry_contact.name", Label: "Contact's name", Type: Text, Required: true, Max: 200},
 	{Name: "enquiry_contact.title", Label: "Contact's job title", Type: Text, Max: 200},
 	{Name: "enquiry_contact.email", Label: "Contact's email address", Type: Email, Required: true},
@@ -43,7 +43,7 @@ var SignedForm = Specs{
 
 // Announcement records the joint public announcement.
 var Announcement = Specs{
-	{Name: "announced_on", Label: "Announced on", Hint: "The obligations' clocks start on this day", Type: Date, Required: true},
+	{Name: "announced_on", Label: "Announced on", Hint: "The obligations' clocks start on this day.", Type: Date, Required: true},
 }
 
 // Withdrawal records that the organisation withdrew or was withdrawn.
@@ -59,8 +59,8 @@ var themes = Opts("visibility", "Visibility", "recognition", "Recognition", "car
 // FundRound opens a Collaboration Fund round.
 var FundRound = Specs{
 	{Name: "name", Label: "Name", Hint: "For example, Technician Collaboration Fund 2027", Type: Text, Required: true, Max: 200},
-	{Name: "opens", Label: "Opens", Hint: "London time", Type: Moment, Required: true},
-	{Name: "closes", Label: "Closes", Hint: "London time", Type: Moment, Required: true},
+	{Name: "opens", Label: "Opens", Hint: "London time.", Type: Moment, Required: true},
+	{Name: "closes", Label: "Closes", Hint: "London time.", Type: Moment, Required: true},
 	{Name: "budget", API: "budget_pence", Label: "Budget in pounds", Type: Money, Required: true},
 	{Name: "min_award", API: "min_award_pence", Label: "Smallest award in pounds", Type: Money, Required: true},
 	{Name: "max_award", API: "max_award_pence", Label: "Largest award in pounds", Type: Money, Required: true},
