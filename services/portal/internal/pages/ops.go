@@ -39,6 +39,8 @@ func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
 	ops("POST /ops/fund/applications/{app}/assessment", h.opsAssess)
 	ops("POST /ops/fund/applications/{app}/award", h.opsAward)
 	ops("POST /ops/fund/applications/{app}/decline", h.opsDecline)
+
+	h.opsEmailRoutes(ops)
 }
 
 // opsHandler is a console page: it gets the services' clients acting for the

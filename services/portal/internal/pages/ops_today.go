@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
@@ -28,6 +29,7 @@ type todayData struct {
 	FundRounds  []fundRoundRow
 	ReviewRound []reviewRoundRow
 	Failed      []deliveryRow
+	DeadLetters []deadLetterCount
 	// Unavailable names the sections whose service did not answer: the rest of the
 	// page stands without them.
 	Unavailable []string
@@ -63,6 +65,11 @@ type reviewRoundRow struct {
 type reviewerProgress struct {
 	Name                                          string
 	Assigned, Accepted, Submitted, Overdue, Total int
+}
+
+type deadLetterCount struct {
+	Service string
+	Count   int
 }
 
 type deliveryRow struct {
@@ -119,6 +126,17 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		}
 		for _, d := range resp.JSON200.Items {
 			data.Failed = append(data.Failed, deliveryRowOf(d))
+		}
+	}
+	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
+	for _, svc := range clients.ServiceNames {
+		page, err := dl.List(ctx, svc, "")
+		if err != nil {
+			unavailable("Dead letters of "+svc, err)
+			continue
+		}
+		if n := len(page.Items); n > 0 {
+			data.DeadLetters = append(data.DeadLetters, deadLetterCount{Service: humanise(svc), Count: n})
 		}
 	}
 	h.show(w, r, http.StatusOK, "ops_today", "Today", nil, data)

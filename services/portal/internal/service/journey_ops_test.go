@@ -51,7 +51,8 @@ func typeInto(t *testing.T, b *browsertest.Browser, role, name, text string) {
 // an organisation from its enquiry to its announcement (meeting a field error the
 // signatory service reports, shown beside its field), finds the history naming them,
 // then runs a fund round: opens it, assesses two applications, awards one and
-// declines the other with feedback (meeting the feedback's field error first).
+// declines the other with feedback (meeting the feedback's field error first);
+// last, replays a dead letter whose cause is gone.
 // axe-core checks every page on the way.
 func TestJourneyOps(t *testing.T) {
 	t.Parallel()
@@ -189,6 +190,24 @@ func TestJourneyOps(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Declined") || !strings.Contains(got, "further along") {
 		t.Fatalf("after the decline the application reads %q", got)
 	}
+	// A dead letter, replayed once its cause is gone; one that fails again stays.
+	poison, fixed := deadLetters(t, s, lead)
+	tabTo(t, b, "link", "Dead letters")
+	b.Enter()
+	heading(t, b, "Dead letters")
+	screenshot(b, "ops-dead-letters")
+	tabTo(t, b, "button", fmt.Sprintf("Replay signatory letter %d", fixed))
+	b.Enter()
+	heading(t, b, "Dead letters")
+	if got := b.Text(browsertest.CSS("tbody")); strings.Contains(got, "event store is unavailable") || !strings.Contains(got, "decode") {
+		t.Errorf("after the replay the dead letters read %q", got)
+	}
+	tabTo(t, b, "button", fmt.Sprintf("Replay signatory letter %d", poison))
+	b.Enter()
+	if got := b.Text(browsertest.CSS(".error-summary")); !strings.Contains(got, "was not replayed") {
+		t.Errorf("the failed replay reads %q", got)
+	}
+
 	app := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/applications/"+awardee, opsToken(t, s.fund, "fund"), nil)).JSON(t)
 	if app["status"] != "awarded" || app["award_pence"] != float64(70000) {
 		t.Errorf("the fund has the award as %v, %v", app["status"], app["award_pence"])

@@ -16,15 +16,15 @@ import (
 // The kinds of value a console form's field holds, and how each is sent to a
 // service.
 const (
-	Text     = "text"           // a line, sent as a string
-	Email    = "email"          // an address, sent as a string (the service checks it)
-	URL      = "url"            // a web address, sent as a string
-	Area     = "textarea"       // paragraphs, sent as a string
-	Date     = "date"           // a day, YYYY-MM-DD
-	Moment   = "moment"         // a time on the London clock, YYYY-MM-DD HH:MM, sent as RFC 3339
-	Money    = "money"          // pounds typed, sent as whole pence
-	Choice   = "select"         // one of Options
-	Multiple = "checkboxes"     // any of Options, sent as a list
+	Text     = "text"       // a line, sent as a string
+	Email    = "email"      // an address, sent as a string (the service checks it)
+	URL      = "url"        // a web address, sent as a string
+	Area     = "textarea"   // paragraphs, sent as a string
+	Date     = "date"       // a day, YYYY-MM-DD
+	Moment   = "moment"     // a time on the London clock, YYYY-MM-DD HH:MM, sent as RFC 3339
+	Money    = "money"      // pounds typed, sent as whole pence
+	Choice   = "select"     // one of Options
+	Multiple = "checkboxes" // any of Options, sent as a list
 )
 
 // Spec is one field of a console form: its name in the form, its name in the
