@@ -41,6 +41,7 @@ func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
 	ops("POST /ops/fund/applications/{app}/decline", h.opsDecline)
 
 	h.opsEmailRoutes(ops)
+	h.opsReviewRoutes(ops)
 }
 
 // opsHandler is a console page: it gets the services' clients acting for the
@@ -75,10 +76,10 @@ func (h *Handler) opsOnly(next opsHandler) http.HandlerFunc {
 	}
 }
 
-// jsonBody encodes a request body for a generated client's WithBody call. The
+// opsJSONBody encodes a request body for a generated client's WithBody call. The
 // console sends what was typed and lets the service judge it, so that the service's
 // own field errors (problem+json) are the ones shown beside the fields.
-func jsonBody(v any) *bytes.Reader {
+func opsJSONBody(v any) *bytes.Reader {
 	b, err := json.Marshal(v)
 	if err != nil {
 		// Only maps, strings, numbers and booleans are encoded here.
@@ -87,61 +88,61 @@ func jsonBody(v any) *bytes.Reader {
 	return bytes.NewReader(b)
 }
 
-// fieldProblems turns a service's refusal into errors beside the form's fields:
+// opsFieldProblems turns a service's refusal into errors beside the form's fields:
 // rename maps the service's field names to the form's where they differ. A refusal
 // naming no field becomes one message in the error summary.
-func fieldProblems(p *clients.Problem, rename map[string]string) []templates.FieldError {
+func opsFieldProblems(p *clients.Problem, rename map[string]string) []templates.FieldError {
 	var out []templates.FieldError
 	for _, f := range p.Fields() {
 		name := f.Field
 		if n, ok := rename[name]; ok {
 			name = n
 		}
-		out = append(out, templates.FieldError{Field: name, Message: sentence(f.Message)})
+		out = append(out, templates.FieldError{Field: name, Message: opsSentence(f.Message)})
 	}
 	if len(out) == 0 {
-		out = append(out, templates.FieldError{Message: sentence(p.Detail)})
+		out = append(out, templates.FieldError{Message: opsSentence(p.Detail)})
 	}
 	return out
 }
 
-// formRefusal reports whether a service's answer is about what was typed (and
+// opsFormRefusal reports whether a service's answer is about what was typed (and
 // so belongs on the form), rather than a failure of the service.
-func formRefusal(p *clients.Problem) bool {
+func opsFormRefusal(p *clients.Problem) bool {
 	return p.Status == http.StatusBadRequest || p.Status == http.StatusUnprocessableEntity || p.Status == http.StatusConflict
 }
 
-func sentence(s string) string {
+func opsSentence(s string) string {
 	if s == "" {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// asProblem reports whether err is (or wraps) a service's refusal.
-func asProblem(err error, p **clients.Problem) bool { return errors.As(err, p) }
+// opsAsProblem reports whether err is (or wraps) a service's refusal.
+func opsAsProblem(err error, p **clients.Problem) bool { return errors.As(err, p) }
 
 // today is the day on the London clock.
-func (h *Handler) today() time.Time {
+func (h *Handler) opsDay() time.Time {
 	n := h.clock.Now().In(london)
 	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// daysBetween counts whole days from a to b, both days (UTC midnight).
-func daysBetween(a, b time.Time) int {
+// opsDaysBetween counts whole days from a to b, both days (UTC midnight).
+func opsDaysBetween(a, b time.Time) int {
 	return int(b.Sub(a).Hours() / 24)
 }
 
-// actorText is how the history shows who did something: the signed-in person is
+// opsActorText is how the history shows who did something: the signed-in person is
 // "you", anyone else by the identity the service recorded.
-func actorText(actor, mySubject string) string {
+func opsActorText(actor, mySubject string) string {
 	if actor == string(auth.RoleOps)+":"+mySubject {
 		return "You (" + actor + ")"
 	}
 	return actor
 }
 
-// humanise turns an API's snake_case value into words: "form_received" to "Form received".
-func humanise(s string) string {
-	return sentence(strings.ReplaceAll(s, "_", " "))
+// opsHumanise turns an API's snake_case value into words: "form_received" to "Form received".
+func opsHumanise(s string) string {
+	return opsSentence(strings.ReplaceAll(s, "_", " "))
 }

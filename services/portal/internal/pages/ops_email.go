@@ -30,13 +30,13 @@ func (h *Handler) opsEmailRoutes(ops func(string, opsHandler)) {
 
 type opsDeliveriesData struct {
 	Fields     []templates.Field
-	Deliveries []deliveryRow
+	Deliveries []opsDeliveryRow
 	Next       string
 }
 
-var deliveryStatuses = form.Opts("", "Any", "sent", "Sent", "failed", "Failed (to be retried)", "given_up", "Given up", "sending", "Sending")
+var opsDeliveryStatuses = form.Opts("", "Any", "sent", "Sent", "failed", "Failed (to be retried)", "given_up", "Given up", "sending", "Sending")
 
-var orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var opsOrgIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // opsDeliveries is notify's delivery log, newest first, by status and organisation.
 func (h *Handler) opsDeliveries(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -46,12 +46,12 @@ func (h *Handler) opsDeliveries(w http.ResponseWriter, r *http.Request, c *opsCt
 func (h *Handler) showDeliveries(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
 	q := r.URL.Query()
 	filter := form.Specs{
-		{Name: "status", Label: "Status", Type: form.Choice, Options: deliveryStatuses},
+		{Name: "status", Label: "Status", Type: form.Choice, Options: opsDeliveryStatuses},
 		{Name: "organisation", Label: "Organisation identifier", Type: form.Text, Max: 64},
 	}
 	typed, _, ferrs := filter.Parse(q, london)
 	org := q.Get("organisation")
-	if org != "" && !orgIDPattern.MatchString(org) && !slices.ContainsFunc(ferrs, func(e templates.FieldError) bool { return e.Field == "organisation" }) {
+	if org != "" && !opsOrgIDPattern.MatchString(org) && !slices.ContainsFunc(ferrs, func(e templates.FieldError) bool { return e.Field == "organisation" }) {
 		ferrs = append(ferrs, templates.FieldError{Field: "organisation", Message: "Organisation identifier must be letters, digits, - and _"})
 	}
 	params := &notifyapi.ListDeliveriesParams{}
@@ -77,7 +77,7 @@ func (h *Handler) showDeliveries(w http.ResponseWriter, r *http.Request, c *opsC
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		if p.Status == http.StatusBadRequest {
-			ferrs = append(ferrs, renamed(fieldProblems(p, nil), form.Specs{{Name: "organisation", API: "organisation_id"}, {Name: "status"}})...)
+			ferrs = append(ferrs, opsRenamed(opsFieldProblems(p, nil), form.Specs{{Name: "organisation", API: "organisation_id"}, {Name: "status"}})...)
 		} else {
 			h.serviceProblem(w, r, p)
 			return
@@ -86,7 +86,7 @@ func (h *Handler) showDeliveries(w http.ResponseWriter, r *http.Request, c *opsC
 	data := opsDeliveriesData{}
 	if resp.JSON200 != nil {
 		for _, d := range resp.JSON200.Items {
-			data.Deliveries = append(data.Deliveries, deliveryRowOf(d))
+			data.Deliveries = append(data.Deliveries, opsDeliveryRowOf(d))
 		}
 		if resp.JSON200.NextCursor != nil {
 			next := url.Values{"status": {q.Get("status")}, "organisation": {org}, "cursor": {*resp.JSON200.NextCursor}}
@@ -110,7 +110,7 @@ func (h *Handler) opsResend(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		if formRefusal(p) {
+		if opsFormRefusal(p) {
 			h.showDeliveries(w, r, c, p.Status, []templates.FieldError{{Message: "The email was not resent: " + p.Detail}})
 			return
 		}
@@ -120,7 +120,7 @@ func (h *Handler) opsResend(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	http.Redirect(w, r, "/ops/email?"+r.URL.RawQuery, http.StatusSeeOther)
 }
 
-type reminderRow struct {
+type opsReminderRow struct {
 	On, Org, Subject, Step, To string
 }
 
@@ -136,9 +136,9 @@ func (h *Handler) opsReminders(w http.ResponseWriter, r *http.Request, c *opsCtx
 		h.serviceProblem(w, r, p)
 		return
 	}
-	var rows []reminderRow
+	var rows []opsReminderRow
 	for _, it := range resp.JSON200.Items {
-		row := reminderRow{Org: deref(it.OrganisationName), Subject: deref(it.Subject)}
+		row := opsReminderRow{Org: opsDeref(it.OrganisationName), Subject: opsDeref(it.Subject)}
 		if it.On != nil {
 			row.On = longDate(it.On.Time)
 		}
@@ -148,7 +148,7 @@ func (h *Handler) opsReminders(w http.ResponseWriter, r *http.Request, c *opsCtx
 		if it.To != nil {
 			var to []string
 			for _, p := range *it.To {
-				to = append(to, deref(p.Name))
+				to = append(to, opsDeref(p.Name))
 			}
 			row.To = strings.Join(to, ", ")
 		}
@@ -157,21 +157,21 @@ func (h *Handler) opsReminders(w http.ResponseWriter, r *http.Request, c *opsCtx
 	h.show(w, r, http.StatusOK, "ops_reminders", "Reminders to come", nil, rows)
 }
 
-func deref[T ~string](p *T) string {
+func opsDeref[T ~string](p *T) string {
 	if p == nil {
 		return ""
 	}
 	return string(*p)
 }
 
-type deadLetterRow struct {
+type opsDeadLetterRow struct {
 	Service, Consumer, EventType, Subject, Reason, Time string
 	Sequence                                            uint64
 	Deliveries                                          int
 }
 
 type opsDeadLettersData struct {
-	Letters     []deadLetterRow
+	Letters     []opsDeadLetterRow
 	Unavailable []string
 }
 
@@ -187,11 +187,11 @@ func (h *Handler) showDeadLetters(w http.ResponseWriter, r *http.Request, c *ops
 		page, err := dl.List(r.Context(), svc, "")
 		if err != nil {
 			h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", svc, "error", err)
-			data.Unavailable = append(data.Unavailable, humanise(svc))
+			data.Unavailable = append(data.Unavailable, opsHumanise(svc))
 			continue
 		}
 		for _, l := range page.Items {
-			data.Letters = append(data.Letters, deadLetterRow{Service: svc, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
+			data.Letters = append(data.Letters, opsDeadLetterRow{Service: svc, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
 				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
 		}
 	}

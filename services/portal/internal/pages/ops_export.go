@@ -12,11 +12,11 @@ import (
 	sigapi "github.com/itss/techcommit/services/signatory/api"
 )
 
-// safeCell keeps a spreadsheet from reading a cell as a formula: a value starting
+// opsSafeCell keeps a spreadsheet from reading a cell as a formula: a value starting
 // with = + - @ (or a tab or carriage return, which some spreadsheets skip before
 // one) is prefixed with an apostrophe, so that a name typed by anyone outside ITSS
 // cannot run in the spreadsheet of the person who opens the export.
-func safeCell(s string) string {
+func opsSafeCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
@@ -25,14 +25,14 @@ func safeCell(s string) string {
 
 // writeCSV sends rows as a CSV download (RFC 4180, through encoding/csv), every
 // cell made safe.
-func (h *Handler) writeCSV(w http.ResponseWriter, r *http.Request, name string, header []string, rows [][]string) {
+func (h *Handler) opsWriteCSV(w http.ResponseWriter, r *http.Request, name string, header []string, rows [][]string) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, name, h.today().Format(time.DateOnly)))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, name, h.opsDay().Format(time.DateOnly)))
 	cw := csv.NewWriter(w)
 	write := func(rec []string) error {
 		out := make([]string, len(rec))
 		for i, c := range rec {
-			out[i] = safeCell(c)
+			out[i] = opsSafeCell(c)
 		}
 		return cw.Write(out)
 	}
@@ -66,12 +66,12 @@ func (h *Handler) opsOrganisationsCSV(w http.ResponseWriter, r *http.Request, c 
 		v := sigapi.Kind(k)
 		kind = &v
 	}
-	orgs, err := listOrganisations(r.Context(), c.set, st, kind)
+	orgs, err := opsListOrganisations(r.Context(), c.set, st, kind)
 	if err != nil {
 		h.opsFailed(w, r, err)
 		return
 	}
-	today := h.today()
+	today := h.opsDay()
 	rows := make([][]string, 0, len(orgs))
 	for _, o := range orgs {
 		rec := []string{o.Id, o.Name, string(o.Kind), "", "", string(o.Status), strconv.FormatBool(o.Listed), "", "", ""}
@@ -83,7 +83,7 @@ func (h *Handler) opsOrganisationsCSV(w http.ResponseWriter, r *http.Request, c 
 		}
 		if o.NextDue != nil {
 			rec[7] = o.NextDue.Format(time.DateOnly)
-			if d := daysBetween(today, o.NextDue.Time); d >= 0 {
+			if d := opsDaysBetween(today, o.NextDue.Time); d >= 0 {
 				rec[8] = strconv.Itoa(d)
 			} else {
 				rec[9] = strconv.Itoa(-d)
@@ -91,7 +91,7 @@ func (h *Handler) opsOrganisationsCSV(w http.ResponseWriter, r *http.Request, c 
 		}
 		rows = append(rows, rec)
 	}
-	h.writeCSV(w, r, "organisations", []string{"id", "name", "kind", "sector", "country", "status", "listed", "next_due", "days_left", "days_overdue"}, rows)
+	h.opsWriteCSV(w, r, "organisations", []string{"id", "name", "kind", "sector", "country", "status", "listed", "next_due", "days_left", "days_overdue"}, rows)
 }
 
 // opsApplicationsCSV exports a round's applications (or every round's) with
@@ -103,16 +103,16 @@ func (h *Handler) opsApplicationsCSV(w http.ResponseWriter, r *http.Request, c *
 		v := fundapi.ApplicationStatus(s)
 		st = &v
 	}
-	apps, err := listApplications(r.Context(), c.set, q.Get("round"), st)
+	apps, err := opsListApplications(r.Context(), c.set, q.Get("round"), st)
 	if err != nil {
 		h.opsFailed(w, r, err)
 		return
 	}
 	rows := make([][]string, 0, len(apps))
 	for _, a := range apps {
-		rec := []string{a.Id, a.RoundId, a.OrganisationId, a.Title, string(a.Status), penceText(a.RequestedAmountPence), "", "", ""}
+		rec := []string{a.Id, a.RoundId, a.OrganisationId, a.Title, string(a.Status), opsPenceText(a.RequestedAmountPence), "", "", ""}
 		if a.AwardPence != nil {
-			rec[6] = penceText(*a.AwardPence)
+			rec[6] = opsPenceText(*a.AwardPence)
 		}
 		if a.SubmittedAt != nil {
 			rec[7] = a.SubmittedAt.UTC().Format(time.RFC3339)
@@ -122,8 +122,8 @@ func (h *Handler) opsApplicationsCSV(w http.ResponseWriter, r *http.Request, c *
 		}
 		rows = append(rows, rec)
 	}
-	h.writeCSV(w, r, "applications", []string{"id", "round_id", "organisation_id", "title", "status", "requested_gbp", "awarded_gbp", "submitted_at", "report_due"}, rows)
+	h.opsWriteCSV(w, r, "applications", []string{"id", "round_id", "organisation_id", "title", "status", "requested_gbp", "awarded_gbp", "submitted_at", "report_due"}, rows)
 }
 
-// penceText is an amount in pounds with two decimals, as a spreadsheet reads it.
-func penceText(p int64) string { return fmt.Sprintf("%d.%02d", p/100, p%100) }
+// opsPenceText is an amount in pounds with two decimals, as a spreadsheet reads it.
+func opsPenceText(p int64) string { return fmt.Sprintf("%d.%02d", p/100, p%100) }

@@ -9,8 +9,8 @@ func TestSafeCell(t *testing.T) {
 		"=1+2": "'=1+2", "+44 20": "'+44 20", "-3": "'-3", "@SUM(A1)": "'@SUM(A1)", "\t=1": "'\t=1", "\r=1": "'\r=1",
 		"University of Exampleton": "University of Exampleton", "": "", "1=1": "1=1", "'=quoted": "'=quoted",
 	} {
-		if got := safeCell(in); got != want {
-			t.Errorf("safeCell(%q) = %q, want %q", in, got, want)
+		if got := opsSafeCell(in); got != want {
+			t.Errorf("opsSafeCell(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

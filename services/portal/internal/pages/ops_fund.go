@@ -17,7 +17,7 @@ import (
 )
 
 type opsFundData struct {
-	Rounds []fundRoundRow
+	Rounds []opsFundRoundRow
 	Open   map[string]bool
 }
 
@@ -36,7 +36,7 @@ func (h *Handler) opsRoundShow(w http.ResponseWriter, r *http.Request, _ *opsCtx
 }
 
 func (h *Handler) showRound(w http.ResponseWriter, r *http.Request, status int, typed form.Values, errs []templates.FieldError) {
-	h.show(w, r, status, "ops_form", "Open a fund round", errs, formData{Action: "/ops/fund/rounds", Button: "Open the round",
+	h.show(w, r, status, "ops_form", "Open a fund round", errs, opsFormData{Action: "/ops/fund/rounds", Button: "Open the round",
 		Back: "/ops/fund", Fields: form.FundRound.Fields(typed, errs)})
 }
 
@@ -54,18 +54,18 @@ func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx
 		return
 	}
 	key := uuid.NewString()
-	resp, err := c.set.Fund.OpenRoundWithBodyWithResponse(r.Context(), &fundapi.OpenRoundParams{IdempotencyKey: &key}, "application/json", jsonBody(body))
+	resp, err := c.set.Fund.OpenRoundWithBodyWithResponse(r.Context(), &fundapi.OpenRoundParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		if !formRefusal(p) {
+		if !opsFormRefusal(p) {
 			h.serviceProblem(w, r, p)
 			return
 		}
-		fe := renamed(fieldProblems(p, nil), form.FundRound)
-		h.showRound(w, r, statusOf(fe), typed, fe)
+		fe := opsRenamed(opsFieldProblems(p, nil), form.FundRound)
+		h.showRound(w, r, opsStatusOf(fe), typed, fe)
 		return
 	}
 	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
@@ -76,7 +76,7 @@ func (h *Handler) opsRoundClose(w http.ResponseWriter, r *http.Request, c *opsCt
 	round := r.PathValue("round")
 	key := uuid.NewString()
 	resp, err := c.set.Fund.CloseRoundWithBodyWithResponse(r.Context(), round, &fundapi.CloseRoundParams{IdempotencyKey: &key}, "application/json",
-		jsonBody(map[string]any{"reason": "Closed by ITSS from the operations console"}))
+		opsJSONBody(map[string]any{"reason": "Closed by ITSS from the operations console"}))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -90,15 +90,15 @@ func (h *Handler) opsRoundClose(w http.ResponseWriter, r *http.Request, c *opsCt
 
 type opsAppsData struct {
 	Fields []templates.Field
-	Apps   []appRow
+	Apps   []opsAppRow
 	Query  string
 }
 
-type appRow struct {
+type opsAppRow struct {
 	ID, Title, Org, Round, Status, Requested, Award, Submitted string
 }
 
-var appStatusOptions = form.Opts("", "Any", "draft", "Draft", "submitted", "Submitted", "in_assessment", "In assessment",
+var opsAppStatusOptions = form.Opts("", "Any", "draft", "Draft", "submitted", "Submitted", "in_assessment", "In assessment",
 	"awarded", "Awarded", "declined", "Declined", "withdrawn", "Withdrawn")
 
 // opsApplications is the applications queue, by round and status.
@@ -123,7 +123,7 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	filter := form.Specs{
 		{Name: "round", Label: "Round", Type: form.Choice, Options: roundOpts},
-		{Name: "status", Label: "Status", Type: form.Choice, Options: appStatusOptions},
+		{Name: "status", Label: "Status", Type: form.Choice, Options: opsAppStatusOptions},
 	}
 	typed, _, errs := filter.Parse(q, london)
 	round, status := q.Get("round"), q.Get("status")
@@ -138,14 +138,14 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		v := fundapi.ApplicationStatus(status)
 		st = &v
 	}
-	apps, err := listApplications(ctx, c.set, round, st)
+	apps, err := opsListApplications(ctx, c.set, round, st)
 	if err != nil {
 		h.opsFailed(w, r, err)
 		return
 	}
 	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: url.Values{"round": {round}, "status": {status}}.Encode()}
 	for _, a := range apps {
-		row := appRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Round: names[a.RoundId], Status: humanise(string(a.Status)),
+		row := opsAppRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Round: names[a.RoundId], Status: opsHumanise(string(a.Status)),
 			Requested: pounds(a.RequestedAmountPence)}
 		if a.AwardPence != nil {
 			row.Award = pounds(*a.AwardPence)
@@ -167,8 +167,8 @@ type opsAppData struct {
 	Status, Requested, Award     string
 	RoundName, BudgetLeft        string
 	Themes, Partners             string
-	Lines                        []summaryRow
-	Milestones                   []summaryRow
+	Lines                        []opsSummaryRow
+	Milestones                   []opsSummaryRow
 	CanAssess, CanAward, CanDecl bool
 	AwardFields, DeclineFields   []templates.Field
 	Submitted, ReportDue         string
@@ -194,7 +194,7 @@ func (h *Handler) showApplication(w http.ResponseWriter, r *http.Request, c *ops
 		return
 	}
 	a := *resp.JSON200
-	data := opsAppData{App: a, Status: humanise(string(a.Status)), Requested: pounds(a.RequestedAmountPence),
+	data := opsAppData{App: a, Status: opsHumanise(string(a.Status)), Requested: pounds(a.RequestedAmountPence),
 		CanAssess: a.Status == fundapi.Submitted, CanAward: a.Status == fundapi.InAssessment,
 		CanDecl: a.Status == fundapi.Submitted || a.Status == fundapi.InAssessment}
 	if a.AwardPence != nil {
@@ -208,17 +208,17 @@ func (h *Handler) showApplication(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	var themes, partners []string
 	for _, t := range a.Themes {
-		themes = append(themes, humanise(string(t)))
+		themes = append(themes, opsHumanise(string(t)))
 	}
 	for _, p := range a.Partners {
 		partners = append(partners, p.Name)
 	}
 	data.Themes, data.Partners = strings.Join(themes, ", "), strings.Join(partners, ", ")
 	for _, l := range a.BudgetLines {
-		data.Lines = append(data.Lines, summaryRow{l.Description, pounds(l.AmountPence)})
+		data.Lines = append(data.Lines, opsSummaryRow{l.Description, pounds(l.AmountPence)})
 	}
 	for _, m := range a.Milestones {
-		data.Milestones = append(data.Milestones, summaryRow{m.Description, longDate(m.Due.Time)})
+		data.Milestones = append(data.Milestones, opsSummaryRow{m.Description, longDate(m.Due.Time)})
 	}
 	if rd, err := c.set.Fund.GetRoundWithResponse(ctx, a.RoundId); err == nil && rd.JSON200 != nil {
 		data.RoundName = rd.JSON200.Name
@@ -244,7 +244,7 @@ func (h *Handler) opsAssess(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		if p.Status == http.StatusConflict {
-			h.showApplication(w, r, c, http.StatusConflict, nil, []templates.FieldError{{Message: sentence(p.Detail)}}, nil, nil)
+			h.showApplication(w, r, c, http.StatusConflict, nil, []templates.FieldError{{Message: opsSentence(p.Detail)}}, nil, nil)
 			return
 		}
 		h.serviceProblem(w, r, p)
@@ -269,7 +269,7 @@ func (h *Handler) opsAward(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		return
 	}
 	key := uuid.NewString()
-	resp, err := c.set.Fund.AwardApplicationWithBodyWithResponse(ctx, id, &fundapi.AwardApplicationParams{IdempotencyKey: &key}, "application/json", jsonBody(body))
+	resp, err := c.set.Fund.AwardApplicationWithBodyWithResponse(ctx, id, &fundapi.AwardApplicationParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -279,15 +279,15 @@ func (h *Handler) opsAward(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
 		return
 	}
-	if !formRefusal(p) {
+	if !opsFormRefusal(p) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	fe := renamed(fieldProblems(p, nil), form.Award)
+	fe := opsRenamed(opsFieldProblems(p, nil), form.Award)
 	if p.Status == http.StatusConflict {
 		fe = []templates.FieldError{{Message: h.awardConflict(r, c, id, body["amount_pence"], p)}}
 	}
-	h.showApplication(w, r, c, statusOf(fe), typed, fe, nil, nil)
+	h.showApplication(w, r, c, opsStatusOf(fe), typed, fe, nil, nil)
 }
 
 // awardConflict explains a refused award: when the budget left is less than the
@@ -296,11 +296,11 @@ func (h *Handler) awardConflict(r *http.Request, c *opsCtx, id string, amount an
 	amt, _ := amount.(int64)
 	app, err := c.set.Fund.GetApplicationWithResponse(r.Context(), id)
 	if err != nil || app.JSON200 == nil {
-		return sentence(p.Detail)
+		return opsSentence(p.Detail)
 	}
 	l, err := c.set.Fund.GetLedgerWithResponse(r.Context(), app.JSON200.RoundId)
 	if err != nil || l.JSON200 == nil {
-		return sentence(p.Detail)
+		return opsSentence(p.Detail)
 	}
 	if left := l.JSON200.RemainingPence; left < amt {
 		return fmt.Sprintf("Nothing was awarded: the round's budget has %s left, not enough for %s. Another award may have taken it first.", pounds(left), pounds(amt))
@@ -320,18 +320,18 @@ func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) 
 		h.showApplication(w, r, c, http.StatusBadRequest, nil, nil, typed, errs)
 		return
 	}
-	resp, err := c.set.Fund.DeclineApplicationWithBodyWithResponse(r.Context(), id, "application/json", jsonBody(body))
+	resp, err := c.set.Fund.DeclineApplicationWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		if !formRefusal(p) {
+		if !opsFormRefusal(p) {
 			h.serviceProblem(w, r, p)
 			return
 		}
-		fe := renamed(fieldProblems(p, nil), form.Decline)
-		h.showApplication(w, r, c, statusOf(fe), nil, nil, typed, fe)
+		fe := opsRenamed(opsFieldProblems(p, nil), form.Decline)
+		h.showApplication(w, r, c, opsStatusOf(fe), nil, nil, typed, fe)
 		return
 	}
 	http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)

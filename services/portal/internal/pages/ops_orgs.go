@@ -19,12 +19,12 @@ import (
 type opsOrgsData struct {
 	Filter form.Directory
 	Status string
-	Orgs   []orgRow
+	Orgs   []opsOrgRow
 	Fields []templates.Field
 	Query  string
 }
 
-var orgStatuses = form.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
+var opsOrgStatuses = form.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
 	"announced", "Announced", "withdrawn", "Withdrawn")
 
 // opsOrganisations lists organisations by status and kind (the service's filters)
@@ -39,14 +39,14 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 		}
 	}
 	status := q.Get("status")
-	if !slices.ContainsFunc(orgStatuses, func(o templates.Option) bool { return o.Value == status }) {
+	if !slices.ContainsFunc(opsOrgStatuses, func(o templates.Option) bool { return o.Value == status }) {
 		errs = append(errs, templates.FieldError{Field: "status", Message: "Select a status from the list"})
 		status = ""
 	}
 	data := opsOrgsData{Filter: f, Status: status}
 	filter := form.Specs{
 		{Name: "q", Label: "Name contains", Type: form.Text},
-		{Name: "status", Label: "Status", Type: form.Choice, Options: orgStatuses},
+		{Name: "status", Label: "Status", Type: form.Choice, Options: opsOrgStatuses},
 		{Name: "kind", Label: "Kind", Type: form.Choice, Options: form.Opts("", "Any", "signatory", "Signatory", "supporter", "Supporter")},
 	}
 	data.Fields = filter.Fields(form.Values{"q": {f.Name}, "status": {status}, "kind": {f.Kind}}, errs)
@@ -60,7 +60,7 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 		k := sigapi.Kind(f.Kind)
 		kind = &k
 	}
-	orgs, err := listOrganisations(r.Context(), c.set, st, kind)
+	orgs, err := opsListOrganisations(r.Context(), c.set, st, kind)
 	if err != nil {
 		h.opsFailed(w, r, err)
 		return
@@ -68,7 +68,7 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 	needle := strings.ToLower(f.Name)
 	for _, o := range orgs {
 		if needle == "" || strings.Contains(strings.ToLower(o.Name), needle) {
-			data.Orgs = append(data.Orgs, orgRowOf(o))
+			data.Orgs = append(data.Orgs, opsOrgRowOf(o))
 		}
 	}
 	data.Query = url.Values{"status": {status}, "kind": {f.Kind}}.Encode()
@@ -82,7 +82,7 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 // opsFailed shows a service's refusal, or fails.
 func (h *Handler) opsFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var p *clients.Problem
-	if asProblem(err, &p) {
+	if opsAsProblem(err, &p) {
 		h.serviceProblem(w, r, p)
 		return
 	}
@@ -93,21 +93,21 @@ type opsOrgData struct {
 	Org         sigapi.Organisation
 	Kind        string
 	Status      string
-	Steps       []stepLink
-	Contacts    []contactRow
+	Steps       []opsStepLink
+	Contacts    []opsContactRow
 	Obligations []obligationRow
-	History     []historyRow
+	History     []opsHistoryRow
 	NextHistory string
-	Dates       []summaryRow
+	Dates       []opsSummaryRow
 }
 
-type stepLink struct{ Path, Text string }
+type opsStepLink struct{ Path, Text string }
 
-type contactRow struct{ Role, Name, Title, Email string }
+type opsContactRow struct{ Role, Name, Title, Email string }
 
-type summaryRow struct{ Label, Value string }
+type opsSummaryRow struct{ Label, Value string }
 
-type historyRow struct {
+type opsHistoryRow struct {
 	Time, What, Who string
 	Version         int
 }
@@ -127,8 +127,8 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 		return
 	}
 	o := *resp.JSON200
-	data := opsOrgData{Org: o, Kind: humanise(string(o.Kind)), Status: humanise(string(o.Status))}
-	day := func(label string, t time.Time) { data.Dates = append(data.Dates, summaryRow{label, longDate(t)}) }
+	data := opsOrgData{Org: o, Kind: opsHumanise(string(o.Kind)), Status: opsHumanise(string(o.Status))}
+	day := func(label string, t time.Time) { data.Dates = append(data.Dates, opsSummaryRow{label, longDate(t)}) }
 	if o.EnquiredOn != nil {
 		day("Enquiry received", o.EnquiredOn.Time)
 	}
@@ -141,14 +141,14 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	if o.AnnouncedOn != nil {
 		day("Announced", o.AnnouncedOn.Time)
 	}
-	for _, s := range onboardingSteps {
+	for _, s := range opsOnboardingSteps {
 		if s.next(o.Status) {
-			data.Steps = append(data.Steps, stepLink{Path: "/ops/organisations/" + o.Id + "/" + s.slug, Text: s.link})
+			data.Steps = append(data.Steps, opsStepLink{Path: "/ops/organisations/" + o.Id + "/" + s.slug, Text: s.link})
 		}
 	}
 	person := func(role string, p *sigapi.Person) {
 		if p != nil {
-			row := contactRow{Role: role, Name: p.Name, Email: string(p.Email)}
+			row := opsContactRow{Role: role, Name: p.Name, Email: string(p.Email)}
 			if p.Title != nil {
 				row.Title = *p.Title
 			}
@@ -159,7 +159,7 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	person("Leader", o.Leader)
 	person("Nominated lead", o.NominatedLead)
 	if pc := o.PointOfContact; pc != nil {
-		row := contactRow{Role: "Public point of contact", Name: pc.Name}
+		row := opsContactRow{Role: "Public point of contact", Name: pc.Name}
 		if pc.Title != nil {
 			row.Title = *pc.Title
 		}
@@ -196,7 +196,7 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 		return
 	}
 	for _, e := range hist.JSON200.Items {
-		data.History = append(data.History, historyRow{Time: longTime(e.Time), What: eventText(e.Type), Who: actorText(e.Actor, c.subject), Version: e.Version})
+		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: eventText(e.Type), Who: opsActorText(e.Actor, c.subject), Version: e.Version})
 	}
 	if hist.JSON200.NextCursor != nil {
 		data.NextHistory = "/ops/organisations/" + id + "?" + url.Values{"history": {*hist.JSON200.NextCursor}}.Encode()
@@ -214,11 +214,11 @@ func eventText(typ string) string {
 	if len(parts) >= 2 {
 		parts = parts[len(parts)-2:]
 	}
-	return humanise(strings.Join(parts, " "))
+	return opsHumanise(strings.Join(parts, " "))
 }
 
-// onboardingStep is one step of onboarding after the enquiry, as a form.
-type onboardingStep struct {
+// opsOnboardingStep is one step of onboarding after the enquiry, as a form.
+type opsOnboardingStep struct {
 	slug, title, link, button string
 	specs                     form.Specs
 	// next reports whether the step can be taken from this status.
@@ -226,13 +226,13 @@ type onboardingStep struct {
 	call func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error)
 }
 
-func inStatus(ss ...sigapi.Status) func(sigapi.Status) bool {
+func opsInStatus(ss ...sigapi.Status) func(sigapi.Status) bool {
 	return func(s sigapi.Status) bool { return slices.Contains(ss, s) }
 }
 
-var onboardingSteps = []onboardingStep{
+var opsOnboardingSteps = []opsOnboardingStep{
 	{slug: "meeting", title: "Record the meeting", link: "Record the meeting", button: "Record the meeting", specs: form.Meeting,
-		next: inStatus(sigapi.Enquiry),
+		next: opsInStatus(sigapi.Enquiry),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.RecordMeetingWithBodyWithResponse(r.Context(), id, "application/json", body)
 			if err != nil {
@@ -241,7 +241,7 @@ var onboardingSteps = []onboardingStep{
 			return resp.HTTPResponse, resp.Body, nil
 		}},
 	{slug: "form", title: "Record the signed form", link: "Record the signed form", button: "Record the signed form", specs: form.SignedForm,
-		next: inStatus(sigapi.MeetingHeld),
+		next: opsInStatus(sigapi.MeetingHeld),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.ReceiveFormWithBodyWithResponse(r.Context(), id, "application/json", body)
 			if err != nil {
@@ -250,7 +250,7 @@ var onboardingSteps = []onboardingStep{
 			return resp.HTTPResponse, resp.Body, nil
 		}},
 	{slug: "announcement", title: "Record the announcement", link: "Record the announcement", button: "Record the announcement", specs: form.Announcement,
-		next: inStatus(sigapi.FormReceived),
+		next: opsInStatus(sigapi.FormReceived),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.AnnounceWithBodyWithResponse(r.Context(), id, "application/json", body)
 			if err != nil {
@@ -259,7 +259,7 @@ var onboardingSteps = []onboardingStep{
 			return resp.HTTPResponse, resp.Body, nil
 		}},
 	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: form.Withdrawal,
-		next: inStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
+		next: opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.WithdrawWithBodyWithResponse(r.Context(), id, "application/json", body)
 			if err != nil {
@@ -269,23 +269,23 @@ var onboardingSteps = []onboardingStep{
 		}},
 }
 
-func stepOf(slug string) (onboardingStep, bool) {
-	for _, s := range onboardingSteps {
+func opsStepOf(slug string) (opsOnboardingStep, bool) {
+	for _, s := range opsOnboardingSteps {
 		if s.slug == slug {
 			return s, true
 		}
 	}
-	return onboardingStep{}, false
+	return opsOnboardingStep{}, false
 }
 
-// formData is a console form page (ops_form.html).
-type formData struct {
+// opsFormData is a console form page (ops_form.html).
+type opsFormData struct {
 	Caption, Intro, Action, Button, Back string
 	Fields                               []templates.Field
 }
 
 func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	step, ok := stepOf(r.PathValue("step"))
+	step, ok := opsStepOf(r.PathValue("step"))
 	if !ok {
 		h.notFound(w, r)
 		return
@@ -303,21 +303,21 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	typed := form.Values{}
 	for _, s := range step.specs {
 		if s.Type == form.Date {
-			typed[s.Name] = []string{h.today().Format(time.DateOnly)}
+			typed[s.Name] = []string{h.opsDay().Format(time.DateOnly)}
 		}
 	}
 	h.showStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, typed, nil)
 }
 
-func (h *Handler) showStep(w http.ResponseWriter, r *http.Request, status int, step onboardingStep, name, id string, typed form.Values, errs []templates.FieldError) {
-	h.show(w, r, status, "ops_form", step.title, errs, formData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
+func (h *Handler) showStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id string, typed form.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", step.title, errs, opsFormData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
 		Button: step.button, Back: "/ops/organisations/" + id, Fields: step.specs.Fields(typed, errs)})
 }
 
 // opsStepSave sends an onboarding step to the signatory service as the signed-in
 // person; what the service refuses is shown beside the fields it names.
 func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	step, ok := stepOf(r.PathValue("step"))
+	step, ok := opsStepOf(r.PathValue("step"))
 	if !ok {
 		h.notFound(w, r)
 		return
@@ -329,7 +329,7 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	}
 	typed, body, errs := step.specs.Parse(r.PostForm, london)
 	if len(errs) == 0 {
-		httpResp, respBody, err := step.call(c, r, id, jsonBody(body))
+		httpResp, respBody, err := step.call(c, r, id, opsJSONBody(body))
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -339,26 +339,26 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
 			return
 		}
-		if !formRefusal(p) {
+		if !opsFormRefusal(p) {
 			h.serviceProblem(w, r, p)
 			return
 		}
-		errs = renamed(fieldProblems(p, nil), step.specs)
+		errs = opsRenamed(opsFieldProblems(p, nil), step.specs)
 	}
 	name := id
 	if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id); err == nil && org.JSON200 != nil {
 		name = org.JSON200.Name
 	}
-	h.showStep(w, r, statusOf(errs), step, name, id, typed, errs)
+	h.showStep(w, r, opsStatusOf(errs), step, name, id, typed, errs)
 }
 
-// renamed puts each service field error on the form's field of that API name.
-func renamed(errs []templates.FieldError, specs form.Specs) []templates.FieldError {
+// opsRenamed puts each service field error on the form's field of that API name.
+func opsRenamed(errs []templates.FieldError, specs form.Specs) []templates.FieldError {
 	for i := range errs {
 		if errs[i].Field != "" {
 			errs[i].Field = specs.Rename(errs[i].Field)
 			if !specs.Has(errs[i].Field) {
-				errs[i].Message = humanise(errs[i].Field) + ": " + errs[i].Message
+				errs[i].Message = opsHumanise(errs[i].Field) + ": " + errs[i].Message
 				errs[i].Field = ""
 			}
 		}
@@ -366,7 +366,7 @@ func renamed(errs []templates.FieldError, specs form.Specs) []templates.FieldErr
 	return errs
 }
 
-func statusOf(errs []templates.FieldError) int {
+func opsStatusOf(errs []templates.FieldError) int {
 	for _, e := range errs {
 		if e.Field != "" {
 			return http.StatusBadRequest
@@ -380,7 +380,7 @@ func (h *Handler) opsEnquiryShow(w http.ResponseWriter, r *http.Request, _ *opsC
 }
 
 func (h *Handler) showEnquiry(w http.ResponseWriter, r *http.Request, status int, typed form.Values, errs []templates.FieldError) {
-	h.show(w, r, status, "ops_form", "Record an enquiry", errs, formData{Intro: "An organisation has asked to join the Technician Commitment.",
+	h.show(w, r, status, "ops_form", "Record an enquiry", errs, opsFormData{Intro: "An organisation has asked to join the Technician Commitment.",
 		Action: "/ops/organisations", Button: "Record the enquiry", Back: "/ops/organisations", Fields: form.Enquiry.Fields(typed, errs)})
 }
 
@@ -395,18 +395,18 @@ func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *op
 		h.showEnquiry(w, r, http.StatusBadRequest, typed, errs)
 		return
 	}
-	resp, err := c.set.Signatory.CreateOrganisationWithBodyWithResponse(r.Context(), "application/json", jsonBody(body))
+	resp, err := c.set.Signatory.CreateOrganisationWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		if !formRefusal(p) {
+		if !opsFormRefusal(p) {
 			h.serviceProblem(w, r, p)
 			return
 		}
-		fe := renamed(fieldProblems(p, nil), form.Enquiry)
-		h.showEnquiry(w, r, statusOf(fe), typed, fe)
+		fe := opsRenamed(opsFieldProblems(p, nil), form.Enquiry)
+		h.showEnquiry(w, r, opsStatusOf(fe), typed, fe)
 		return
 	}
 	if resp.JSON201 == nil {

@@ -16,63 +16,63 @@ import (
 	sigapi "github.com/itss/techcommit/services/signatory/api"
 )
 
-// dueHorizon is how far ahead Today looks for obligations falling due.
-const dueHorizon = 90
+// opsDueHorizon is how far ahead Today looks for obligations falling due.
+const opsDueHorizon = 90
 
-// maxListPages bounds how many pages of a list one console page reads (200 items
+// opsMaxListPages bounds how many pages of a list one console page reads (200 items
 // each): ops scale is 150 organisations and 300 applications a round.
-const maxListPages = 5
+const opsMaxListPages = 5
 
-type todayData struct {
-	Onboarding  []orgRow
-	Due         []dueRow
-	FundRounds  []fundRoundRow
-	ReviewRound []reviewRoundRow
-	Failed      []deliveryRow
-	DeadLetters []deadLetterCount
+type opsTodayData struct {
+	Onboarding  []opsOrgRow
+	Due         []opsDueRow
+	FundRounds  []opsFundRoundRow
+	ReviewRound []opsReviewRoundRow
+	Failed      []opsDeliveryRow
+	DeadLetters []opsDeadLetterCount
 	// Unavailable names the sections whose service did not answer: the rest of the
 	// page stands without them.
 	Unavailable []string
 }
 
-type orgRow struct {
+type opsOrgRow struct {
 	ID, Name, Kind, Status, NextDue string
 	Listed                          bool
 }
 
-type dueRow struct {
+type opsDueRow struct {
 	OrgID, Name, Due, Text string
 	Days                   int
 	Overdue                bool
 }
 
-type fundRoundRow struct {
+type opsFundRoundRow struct {
 	ID, Name, Status, Budget, Awarded, Left string
-	ByStatus                                []statusCount
+	ByStatus                                []opsStatusCount
 }
 
-type statusCount struct {
+type opsStatusCount struct {
 	Status string
 	Count  int
 }
 
-type reviewRoundRow struct {
+type opsReviewRoundRow struct {
 	ID, Name, Status, Deadline                          string
 	Submissions, Assigned, Accepted, Submitted, Overdue int
-	Reviewers                                           []reviewerProgress
+	Reviewers                                           []opsReviewerProgress
 }
 
-type reviewerProgress struct {
+type opsReviewerProgress struct {
 	Name                                          string
 	Assigned, Accepted, Submitted, Overdue, Total int
 }
 
-type deadLetterCount struct {
+type opsDeadLetterCount struct {
 	Service string
 	Count   int
 }
 
-type deliveryRow struct {
+type opsDeliveryRow struct {
 	ID, Subject, Kind, Status, Error, Created string
 	Attempts                                  int
 }
@@ -81,33 +81,33 @@ type deliveryRow struct {
 // not answer leaves its section saying so, not the whole page failing.
 func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	ctx := r.Context()
-	var data todayData
+	var data opsTodayData
 	unavailable := func(what string, err error) {
 		h.logger.WarnContext(ctx, "today: a section is unavailable", "section", what, "error", err)
 		data.Unavailable = append(data.Unavailable, what)
 	}
 	for _, st := range []sigapi.Status{sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived} {
-		orgs, err := listOrganisations(ctx, c.set, &st, nil)
+		orgs, err := opsListOrganisations(ctx, c.set, &st, nil)
 		if err != nil {
 			unavailable("Organisations", err)
 			break
 		}
 		for _, o := range orgs {
-			data.Onboarding = append(data.Onboarding, orgRowOf(o))
+			data.Onboarding = append(data.Onboarding, opsOrgRowOf(o))
 		}
 	}
 	announced := sigapi.Announced
-	if orgs, err := listOrganisations(ctx, c.set, &announced, nil); err != nil {
+	if orgs, err := opsListOrganisations(ctx, c.set, &announced, nil); err != nil {
 		unavailable("Obligations", err)
 	} else {
-		data.Due = dueRows(orgs, h.today())
+		data.Due = opsDueRows(orgs, h.opsDay())
 	}
 	if rounds, err := h.fundRoundRows(ctx, c.set, true); err != nil {
 		unavailable("Collaboration Fund", err)
 	} else {
 		data.FundRounds = rounds
 	}
-	if rounds, err := reviewProgress(ctx, c.set); err != nil {
+	if rounds, err := opsReviewProgress(ctx, c.set); err != nil {
 		unavailable("Review rounds", err)
 	} else {
 		data.ReviewRound = rounds
@@ -125,7 +125,7 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 			break
 		}
 		for _, d := range resp.JSON200.Items {
-			data.Failed = append(data.Failed, deliveryRowOf(d))
+			data.Failed = append(data.Failed, opsDeliveryRowOf(d))
 		}
 	}
 	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
@@ -136,19 +136,19 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 			continue
 		}
 		if n := len(page.Items); n > 0 {
-			data.DeadLetters = append(data.DeadLetters, deadLetterCount{Service: humanise(svc), Count: n})
+			data.DeadLetters = append(data.DeadLetters, opsDeadLetterCount{Service: opsHumanise(svc), Count: n})
 		}
 	}
 	h.show(w, r, http.StatusOK, "ops_today", "Today", nil, data)
 }
 
-// listOrganisations reads every page of the organisations in a status and kind
-// (either may be nil), up to maxListPages.
-func listOrganisations(ctx context.Context, set *clients.Set, status *sigapi.Status, kind *sigapi.Kind) ([]sigapi.OrganisationSummary, error) {
+// opsListOrganisations reads every page of the organisations in a status and kind
+// (either may be nil), up to opsMaxListPages.
+func opsListOrganisations(ctx context.Context, set *clients.Set, status *sigapi.Status, kind *sigapi.Kind) ([]sigapi.OrganisationSummary, error) {
 	var out []sigapi.OrganisationSummary
 	limit := 200
 	var cursor *string
-	for range maxListPages {
+	for range opsMaxListPages {
 		resp, err := set.Signatory.ListOrganisationsWithResponse(ctx, &sigapi.ListOrganisationsParams{Status: status, Kind: kind, Limit: &limit, Cursor: cursor})
 		if err != nil {
 			return nil, fmt.Errorf("list organisations: %w", err)
@@ -165,27 +165,27 @@ func listOrganisations(ctx context.Context, set *clients.Set, status *sigapi.Sta
 	return out, nil
 }
 
-func orgRowOf(o sigapi.OrganisationSummary) orgRow {
-	row := orgRow{ID: o.Id, Name: o.Name, Kind: humanise(string(o.Kind)), Status: humanise(string(o.Status)), Listed: o.Listed}
+func opsOrgRowOf(o sigapi.OrganisationSummary) opsOrgRow {
+	row := opsOrgRow{ID: o.Id, Name: o.Name, Kind: opsHumanise(string(o.Kind)), Status: opsHumanise(string(o.Status)), Listed: o.Listed}
 	if o.NextDue != nil {
 		row.NextDue = longDate(o.NextDue.Time)
 	}
 	return row
 }
 
-// dueRows are the organisations whose next obligation is overdue or due within
-// dueHorizon days of today, the most overdue first.
-func dueRows(orgs []sigapi.OrganisationSummary, today time.Time) []dueRow {
-	var out []dueRow
+// opsDueRows are the organisations whose next obligation is overdue or due within
+// opsDueHorizon days of today, the most overdue first.
+func opsDueRows(orgs []sigapi.OrganisationSummary, today time.Time) []opsDueRow {
+	var out []opsDueRow
 	for _, o := range orgs {
 		if o.NextDue == nil {
 			continue
 		}
-		days := daysBetween(today, o.NextDue.Time)
-		if days > dueHorizon {
+		days := opsDaysBetween(today, o.NextDue.Time)
+		if days > opsDueHorizon {
 			continue
 		}
-		row := dueRow{OrgID: o.Id, Name: o.Name, Due: longDate(o.NextDue.Time), Days: days}
+		row := opsDueRow{OrgID: o.Id, Name: o.Name, Due: longDate(o.NextDue.Time), Days: days}
 		switch {
 		case days < 0:
 			row.Overdue, row.Text = true, plural(-days, "day")+" overdue"
@@ -202,7 +202,7 @@ func dueRows(orgs []sigapi.OrganisationSummary, today time.Time) []dueRow {
 
 // fundRoundRows are the fund's rounds with their applications by status and their
 // budget; current leaves out rounds closed for more than a year.
-func (h *Handler) fundRoundRows(ctx context.Context, set *clients.Set, current bool) ([]fundRoundRow, error) {
+func (h *Handler) fundRoundRows(ctx context.Context, set *clients.Set, current bool) ([]opsFundRoundRow, error) {
 	limit := 200
 	resp, err := set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
 	if err != nil {
@@ -211,12 +211,12 @@ func (h *Handler) fundRoundRows(ctx context.Context, set *clients.Set, current b
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		return nil, fmt.Errorf("list rounds: %w", p)
 	}
-	var out []fundRoundRow
+	var out []opsFundRoundRow
 	for _, rd := range resp.JSON200.Items {
 		if current && rd.ClosedAt != nil && h.clock.Now().Sub(*rd.ClosedAt) > 365*24*time.Hour {
 			continue
 		}
-		row := fundRoundRow{ID: rd.Id, Name: rd.Name, Status: humanise(string(rd.Status)), Budget: pounds(rd.BudgetPence)}
+		row := opsFundRoundRow{ID: rd.Id, Name: rd.Name, Status: opsHumanise(string(rd.Status)), Budget: pounds(rd.BudgetPence)}
 		ledger, err := set.Fund.GetLedgerWithResponse(ctx, rd.Id)
 		if err != nil {
 			return nil, fmt.Errorf("ledger of round %s: %w", rd.Id, err)
@@ -225,7 +225,7 @@ func (h *Handler) fundRoundRows(ctx context.Context, set *clients.Set, current b
 			return nil, fmt.Errorf("ledger of round %s: %w", rd.Id, p)
 		}
 		row.Awarded, row.Left = pounds(ledger.JSON200.AwardedPence), pounds(ledger.JSON200.RemainingPence)
-		apps, err := listApplications(ctx, set, rd.Id, nil)
+		apps, err := opsListApplications(ctx, set, rd.Id, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -233,9 +233,9 @@ func (h *Handler) fundRoundRows(ctx context.Context, set *clients.Set, current b
 		for _, a := range apps {
 			counts[string(a.Status)]++
 		}
-		for _, st := range applicationStatuses {
+		for _, st := range opsApplicationStatuses {
 			if n := counts[st]; n > 0 {
-				row.ByStatus = append(row.ByStatus, statusCount{Status: humanise(st), Count: n})
+				row.ByStatus = append(row.ByStatus, opsStatusCount{Status: opsHumanise(st), Count: n})
 			}
 		}
 		out = append(out, row)
@@ -243,13 +243,13 @@ func (h *Handler) fundRoundRows(ctx context.Context, set *clients.Set, current b
 	return out, nil
 }
 
-// applicationStatuses are an application's statuses in the order of its life.
-var applicationStatuses = []string{string(fundapi.Draft), string(fundapi.Submitted), string(fundapi.InAssessment),
+// opsApplicationStatuses are an application's statuses in the order of its life.
+var opsApplicationStatuses = []string{string(fundapi.Draft), string(fundapi.Submitted), string(fundapi.InAssessment),
 	string(fundapi.Awarded), string(fundapi.Declined), string(fundapi.Withdrawn)}
 
-// listApplications reads every page of a round's applications in a status (nil
-// for any), up to maxListPages.
-func listApplications(ctx context.Context, set *clients.Set, round string, status *fundapi.ApplicationStatus) ([]fundapi.Application, error) {
+// opsListApplications reads every page of a round's applications in a status (nil
+// for any), up to opsMaxListPages.
+func opsListApplications(ctx context.Context, set *clients.Set, round string, status *fundapi.ApplicationStatus) ([]fundapi.Application, error) {
 	var out []fundapi.Application
 	limit := 200
 	var cursor *string
@@ -257,7 +257,7 @@ func listApplications(ctx context.Context, set *clients.Set, round string, statu
 	if round != "" {
 		roundID = &round
 	}
-	for range maxListPages {
+	for range opsMaxListPages {
 		resp, err := set.Fund.ListApplicationsWithResponse(ctx, &fundapi.ListApplicationsParams{RoundId: roundID, Status: status, Limit: &limit, Cursor: cursor})
 		if err != nil {
 			return nil, fmt.Errorf("list applications: %w", err)
@@ -274,9 +274,9 @@ func listApplications(ctx context.Context, set *clients.Set, round string, statu
 	return out, nil
 }
 
-// reviewProgress is each review round not yet released: its assignments by state
+// opsReviewProgress is each review round not yet released: its assignments by state
 // and per reviewer.
-func reviewProgress(ctx context.Context, set *clients.Set) ([]reviewRoundRow, error) {
+func opsReviewProgress(ctx context.Context, set *clients.Set) ([]opsReviewRoundRow, error) {
 	limit := 200
 	resp, err := set.Review.ListRoundsWithResponse(ctx, &reviewapi.ListRoundsParams{Limit: &limit})
 	if err != nil {
@@ -285,7 +285,7 @@ func reviewProgress(ctx context.Context, set *clients.Set) ([]reviewRoundRow, er
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		return nil, fmt.Errorf("list review rounds: %w", p)
 	}
-	var out []reviewRoundRow
+	var out []opsReviewRoundRow
 	for _, s := range resp.JSON200.Items {
 		if s.Status == "feedback_released" {
 			continue
@@ -297,15 +297,15 @@ func reviewProgress(ctx context.Context, set *clients.Set) ([]reviewRoundRow, er
 		if p := clients.Check(rd.HTTPResponse, rd.Body); p != nil {
 			return nil, fmt.Errorf("review round %s: %w", s.Id, p)
 		}
-		out = append(out, reviewRoundRowOf(*rd.JSON200))
+		out = append(out, opsReviewRoundRowOf(*rd.JSON200))
 	}
 	return out, nil
 }
 
-func reviewRoundRowOf(rd reviewapi.Round) reviewRoundRow {
-	row := reviewRoundRow{ID: rd.Id, Name: rd.Name, Status: humanise(string(rd.Status)), Deadline: longTime(rd.ReviewDeadline),
+func opsReviewRoundRowOf(rd reviewapi.Round) opsReviewRoundRow {
+	row := opsReviewRoundRow{ID: rd.Id, Name: rd.Name, Status: opsHumanise(string(rd.Status)), Deadline: longTime(rd.ReviewDeadline),
 		Submissions: len(rd.Submissions)}
-	per := map[string]*reviewerProgress{}
+	per := map[string]*opsReviewerProgress{}
 	var order []string
 	for _, a := range rd.Assignments {
 		if a.State == reviewapi.AssignmentStateRemoved || a.State == reviewapi.AssignmentStateDeclined {
@@ -313,7 +313,7 @@ func reviewRoundRowOf(rd reviewapi.Round) reviewRoundRow {
 		}
 		p, ok := per[a.ReviewerId]
 		if !ok {
-			p = &reviewerProgress{Name: a.ReviewerName}
+			p = &opsReviewerProgress{Name: a.ReviewerName}
 			per[a.ReviewerId] = p
 			order = append(order, a.ReviewerId)
 		}
@@ -341,8 +341,8 @@ func reviewRoundRowOf(rd reviewapi.Round) reviewRoundRow {
 	return row
 }
 
-func deliveryRowOf(d notifyapi.Delivery) deliveryRow {
-	row := deliveryRow{ID: d.Id, Subject: d.Subject, Kind: humanise(string(d.Kind)), Status: humanise(string(d.Status)),
+func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
+	row := opsDeliveryRow{ID: d.Id, Subject: d.Subject, Kind: opsHumanise(string(d.Kind)), Status: opsHumanise(string(d.Status)),
 		Created: longTime(d.CreatedAt), Attempts: d.Attempts}
 	if d.LastError != nil {
 		row.Error = *d.LastError

@@ -40,8 +40,8 @@ func startOpsStack(t *testing.T) *stack {
 	return s
 }
 
-// typeInto tabs to a field and types into it.
-func typeInto(t *testing.T, b *browsertest.Browser, role, name, text string) {
+// opsTypeInto tabs to a field and types into it.
+func opsTypeInto(t *testing.T, b *browsertest.Browser, role, name, text string) {
 	t.Helper()
 	tabTo(t, b, role, name)
 	b.Type(text)
@@ -66,7 +66,7 @@ func TestJourneyOps(t *testing.T) {
 	heading(t, b, "Sign in")
 	tabTo(t, b, "link", "sign in with your ITSS account")
 	b.Enter()
-	typeInto(t, b, "textbox", "Email address", oidcdev.LocalOpsEmail)
+	opsTypeInto(t, b, "textbox", "Email address", oidcdev.LocalOpsEmail)
 	b.Tab() // the password
 	b.Type(testOpsPassword)
 	b.Enter()
@@ -83,12 +83,12 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "link", "Record an enquiry")
 	b.Enter()
 	heading(t, b, "Record an enquiry")
-	typeInto(t, b, "textbox", "Organisation name", "Newtown University")
-	typeInto(t, b, "combobox", "Kind", "Signatory")
-	typeInto(t, b, "combobox", "Sector", "Higher")
-	typeInto(t, b, "textbox", "Website", "https://www.newtown.ac.uk")
-	typeInto(t, b, "textbox", "Contact's name", "Sam Patel")
-	typeInto(t, b, "textbox", "Contact's email address", "sam at newtown.ac.uk")
+	opsTypeInto(t, b, "textbox", "Organisation name", "Newtown University")
+	opsTypeInto(t, b, "combobox", "Kind", "Signatory")
+	opsTypeInto(t, b, "combobox", "Sector", "Higher")
+	opsTypeInto(t, b, "textbox", "Website", "https://www.newtown.ac.uk")
+	opsTypeInto(t, b, "textbox", "Contact's name", "Sam Patel")
+	opsTypeInto(t, b, "textbox", "Contact's email address", "sam at newtown.ac.uk")
 	tabTo(t, b, "button", "Record the enquiry")
 	b.Enter()
 	heading(t, b, "Record an enquiry")
@@ -116,7 +116,7 @@ func TestJourneyOps(t *testing.T) {
 		b.Enter()
 		heading(t, b, step.link)
 		for _, f := range step.fields {
-			typeInto(t, b, f[0], f[1], f[2])
+			opsTypeInto(t, b, f[0], f[1], f[2])
 		}
 		tabTo(t, b, "button", step.link)
 		b.Enter()
@@ -138,21 +138,21 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "link", "Open a fund round")
 	b.Enter()
 	heading(t, b, "Open a fund round")
-	typeInto(t, b, "textbox", "Name", "Technician Collaboration Fund Journey")
-	typeInto(t, b, "textbox", "Opens", time.Now().Add(-time.Hour).In(london()).Format("2006-01-02 15:04"))
-	typeInto(t, b, "textbox", "Closes", time.Now().AddDate(0, 1, 0).In(london()).Format("2006-01-02 15:04"))
-	typeInto(t, b, "textbox", "Budget in pounds", "1000")
-	typeInto(t, b, "textbox", "Smallest award in pounds", "100")
-	typeInto(t, b, "textbox", "Largest award in pounds", "1000")
-	typeInto(t, b, "textbox", "Projects start on", fmt.Sprintf("%d-03-01", year))
-	typeInto(t, b, "textbox", "Projects end by", fmt.Sprintf("%d-12-31", year))
+	opsTypeInto(t, b, "textbox", "Name", "Technician Collaboration Fund Journey")
+	opsTypeInto(t, b, "textbox", "Opens", time.Now().Add(-time.Hour).In(opsLondon()).Format("2006-01-02 15:04"))
+	opsTypeInto(t, b, "textbox", "Closes", time.Now().AddDate(0, 1, 0).In(opsLondon()).Format("2006-01-02 15:04"))
+	opsTypeInto(t, b, "textbox", "Budget in pounds", "1000")
+	opsTypeInto(t, b, "textbox", "Smallest award in pounds", "100")
+	opsTypeInto(t, b, "textbox", "Largest award in pounds", "1000")
+	opsTypeInto(t, b, "textbox", "Projects start on", fmt.Sprintf("%d-03-01", year))
+	opsTypeInto(t, b, "textbox", "Projects end by", fmt.Sprintf("%d-12-31", year))
 	tabTo(t, b, "button", "Open the round")
 	b.Enter()
 	heading(t, b, "Collaboration Fund")
 	rounds := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds", opsToken(t, s.fund, "fund"), nil)).JSON(t)["items"].([]any)
 	roundID := rounds[0].(map[string]any)["id"].(string)
-	awardee := submitApplication(t, s, roundID, lead, "lead-a@example.ac.uk", year)
-	declined := submitApplication(t, s, roundID, other, "lead-b@example.ac.uk", year)
+	awardee := opsSubmitApplication(t, s, roundID, lead, "lead-a@example.ac.uk", year)
+	declined := opsSubmitApplication(t, s, roundID, other, "lead-b@example.ac.uk", year)
 
 	b.Open(b.CurrentURL()) // the applications arrived while the page was open
 	tabTo(t, b, "link", "Technician Collaboration Fund Journey")
@@ -191,7 +191,7 @@ func TestJourneyOps(t *testing.T) {
 		t.Fatalf("after the decline the application reads %q", got)
 	}
 	// A dead letter, replayed once its cause is gone; one that fails again stays.
-	poison, fixed := deadLetters(t, s, lead)
+	poison, fixed := opsDeadLetters(t, s, lead)
 	tabTo(t, b, "link", "Dead letters")
 	b.Enter()
 	heading(t, b, "Dead letters")
@@ -214,7 +214,7 @@ func TestJourneyOps(t *testing.T) {
 	}
 }
 
-func london() *time.Location {
+func opsLondon() *time.Location {
 	l, err := time.LoadLocation("Europe/London")
 	if err != nil {
 		panic(err)

@@ -61,8 +61,8 @@ func opsToken(t *testing.T, c *testenv.Client, service string) string {
 	return tok
 }
 
-// mustStatus checks a page's status.
-func mustStatus(t *testing.T, r response, want int, what string) response {
+// opsMustStatus checks a page's status.
+func opsMustStatus(t *testing.T, r response, want int, what string) response {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("%s = %d, want %d: %s", what, r.status, want, r.body)
@@ -70,8 +70,8 @@ func mustStatus(t *testing.T, r response, want int, what string) response {
 	return r
 }
 
-// fieldMessage is the message the page shows beside a field, or "".
-func fieldMessage(t *testing.T, body, field string) string {
+// opsFieldMessage is the message the page shows beside a field, or "".
+func opsFieldMessage(t *testing.T, body, field string) string {
 	t.Helper()
 	id := "field-" + strings.NewReplacer(".", "-").Replace(field) + "-error"
 	for _, n := range find(parse(t, body), func(n *html.Node) bool { return attr(n, "id") == id }) {
@@ -80,7 +80,7 @@ func fieldMessage(t *testing.T, body, field string) string {
 	return ""
 }
 
-func enquiry(name, email string) url.Values {
+func opsEnquiry(name, email string) url.Values {
 	return url.Values{"name": {name}, "kind": {"signatory"}, "sector": {"higher_education"}, "country": {"GB"},
 		"website": {"https://www.example.ac.uk"}, "enquiry_contact.name": {"Sam Patel"}, "enquiry_contact.email": {email}}
 }
@@ -110,7 +110,7 @@ func TestOpsConsoleIsForOpsOnly(t *testing.T) {
 		}
 	}
 	withdraw := url.Values{"withdrawn_on": {time.Now().Format(time.DateOnly)}, "initiated_by": {"itss"}, "reason": {"Test"}}
-	posts := map[string]url.Values{"/ops/organisations": enquiry("Lead's Own College", "x@example.ac.uk"),
+	posts := map[string]url.Values{"/ops/organisations": opsEnquiry("Lead's Own College", "x@example.ac.uk"),
 		"/ops/organisations/" + org + "/withdrawal": withdraw, "/ops/fund/rounds": {}, "/ops/fund/applications/app-1/award": {"amount": {"100"}},
 		"/ops/email/deliveries/0123456789abcdef0123456789abcdef/resend": {}, "/ops/dead-letters/signatory/1/replay": {}}
 	for path, form := range posts {
@@ -141,33 +141,33 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 
 	// The portal's own check, then the service's (the address's format is the
 	// signatory's to judge), each beside its field.
-	bad := enquiry("", "sam at example")
-	r := mustStatus(t, s.p.do("POST", "/ops/organisations", one, bad), http.StatusBadRequest, "an enquiry without a name")
-	if got := fieldMessage(t, r.body, "name"); got != "Error: Enter organisation name" {
+	bad := opsEnquiry("", "sam at example")
+	r := opsMustStatus(t, s.p.do("POST", "/ops/organisations", one, bad), http.StatusBadRequest, "an enquiry without a name")
+	if got := opsFieldMessage(t, r.body, "name"); got != "Error: Enter organisation name" {
 		t.Errorf("beside the name: %q", got)
 	}
 	bad.Set("name", "Newtown University")
-	r = mustStatus(t, s.p.do("POST", "/ops/organisations", one, bad), http.StatusBadRequest, "an enquiry with a bad address")
-	if got := fieldMessage(t, r.body, "enquiry_contact.email"); !strings.HasPrefix(got, "Error: ") || len(got) < 12 {
+	r = opsMustStatus(t, s.p.do("POST", "/ops/organisations", one, bad), http.StatusBadRequest, "an enquiry with a bad address")
+	if got := opsFieldMessage(t, r.body, "enquiry_contact.email"); !strings.HasPrefix(got, "Error: ") || len(got) < 12 {
 		t.Errorf("beside the contact's email: %q in %s", got, r.body)
 	}
 	if !strings.Contains(r.body, `value="Newtown University"`) {
 		t.Errorf("the form lost what was typed")
 	}
-	r = mustStatus(t, s.p.do("POST", "/ops/organisations", one, enquiry("Newtown University", "sam.patel@newtown.ac.uk")), http.StatusSeeOther, "the enquiry")
+	r = opsMustStatus(t, s.p.do("POST", "/ops/organisations", one, opsEnquiry("Newtown University", "sam.patel@newtown.ac.uk")), http.StatusSeeOther, "the enquiry")
 	orgPath := r.header.Get("Location")
 	id := strings.TrimPrefix(orgPath, "/ops/organisations/")
 
 	day := func(d int) string { return time.Now().AddDate(0, 0, d).Format(time.DateOnly) }
-	mustStatus(t, s.p.do("POST", orgPath+"/meeting", one, url.Values{"held_on": {"2026-02-30"}}), http.StatusBadRequest, "a meeting on no real day")
-	mustStatus(t, s.p.do("POST", orgPath+"/meeting", one, url.Values{"held_on": {day(0)}, "notes": {"Met the Dean."}}), http.StatusSeeOther, "the meeting")
-	mustStatus(t, s.p.do("POST", orgPath+"/form", one, url.Values{"signed_on": {day(0)},
+	opsMustStatus(t, s.p.do("POST", orgPath+"/meeting", one, url.Values{"held_on": {"2026-02-30"}}), http.StatusBadRequest, "a meeting on no real day")
+	opsMustStatus(t, s.p.do("POST", orgPath+"/meeting", one, url.Values{"held_on": {day(0)}, "notes": {"Met the Dean."}}), http.StatusSeeOther, "the meeting")
+	opsMustStatus(t, s.p.do("POST", orgPath+"/form", one, url.Values{"signed_on": {day(0)},
 		"leader.name": {"Prof. Jane Smith"}, "leader.title": {"Vice-Chancellor"}, "leader.email": {"vc@newtown.ac.uk"},
 		"nominated_lead.name": {"Sam Patel"}, "nominated_lead.email": {"sam.patel@newtown.ac.uk"},
 		"point_of_contact.name": {"Technical Services Office"}, "plan_page": {"https://www.newtown.ac.uk/tc"}}), http.StatusSeeOther, "the signed form")
-	mustStatus(t, s.p.do("POST", orgPath+"/announcement", two, url.Values{"announced_on": {day(0)}}), http.StatusSeeOther, "the announcement")
+	opsMustStatus(t, s.p.do("POST", orgPath+"/announcement", two, url.Values{"announced_on": {day(0)}}), http.StatusSeeOther, "the announcement")
 
-	page := mustStatus(t, s.p.do("GET", orgPath, one, nil), http.StatusOK, "the organisation's page")
+	page := opsMustStatus(t, s.p.do("GET", orgPath, one, nil), http.StatusOK, "the organisation's page")
 	if h := h1(t, page.body); h != "Newtown University" {
 		t.Errorf("heading %q", h)
 	}
@@ -267,27 +267,27 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		"closes": {time.Now().AddDate(0, 1, 0).In(london).Format("2006-01-02T15:04")}, "budget": {"a thousand"}, "min_award": {"100"},
 		"max_award": {"1,000"}, "project_start": {fmt.Sprintf("%d-03-01", year)}, "project_end": {fmt.Sprintf("%d-12-31", year)},
 		"themes": {"visibility", "career_development"}}
-	r := mustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusBadRequest, "a round with a budget in words")
-	if got := fieldMessage(t, r.body, "budget"); !strings.Contains(got, "Budget in pounds must be an amount in pounds") {
+	r := opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusBadRequest, "a round with a budget in words")
+	if got := opsFieldMessage(t, r.body, "budget"); !strings.Contains(got, "Budget in pounds must be an amount in pounds") {
 		t.Errorf("beside the budget: %q", got)
 	}
 	round.Set("budget", "£1,000")
-	mustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusSeeOther, "the round")
+	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusSeeOther, "the round")
 	rounds := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds", opsToken(t, s.fund, "fund"), nil)).JSON(t)["items"].([]any)
 	roundID := rounds[0].(map[string]any)["id"].(string)
 	if got := rounds[0].(map[string]any)["budget_pence"]; got != float64(100000) {
 		t.Fatalf("the round's budget is %v pence", got)
 	}
 
-	appA, appB := submitApplication(t, s, roundID, orgA, "lead-a@example.ac.uk", year), submitApplication(t, s, roundID, orgB, "lead-b@example.ac.uk", year)
+	appA, appB := opsSubmitApplication(t, s, roundID, orgA, "lead-a@example.ac.uk", year), opsSubmitApplication(t, s, roundID, orgB, "lead-b@example.ac.uk", year)
 	for _, id := range []string{appA, appB} {
-		page := mustStatus(t, s.p.do("GET", "/ops/fund/applications/"+id, one, nil), http.StatusOK, "the application")
+		page := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications/"+id, one, nil), http.StatusOK, "the application")
 		if !strings.Contains(page.body, "Start assessment") || !strings.Contains(page.body, "£700") {
 			t.Fatalf("the submitted application's page: %s", page.body)
 		}
-		mustStatus(t, s.p.do("POST", "/ops/fund/applications/"+id+"/assessment", one, nil), http.StatusSeeOther, "start assessment")
+		opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+id+"/assessment", one, nil), http.StatusSeeOther, "start assessment")
 	}
-	page := mustStatus(t, s.p.do("GET", "/ops/fund/applications/"+appA, one, nil), http.StatusOK, "the application in assessment")
+	page := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications/"+appA, one, nil), http.StatusOK, "the application in assessment")
 	if !strings.Contains(page.body, "has <strong>£1,000</strong> left") {
 		t.Errorf("the award form does not show the budget left")
 	}
@@ -330,17 +330,17 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	}
 
 	loser := []string{appA, appB}[lost]
-	r = mustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, url.Values{"feedback": {" "}}), http.StatusBadRequest, "a decline without feedback")
-	if got := fieldMessage(t, r.body, "feedback"); got != "Error: Enter feedback for the applicant" {
+	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, url.Values{"feedback": {" "}}), http.StatusBadRequest, "a decline without feedback")
+	if got := opsFieldMessage(t, r.body, "feedback"); got != "Error: Enter feedback for the applicant" {
 		t.Errorf("beside the feedback: %q", got)
 	}
-	mustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, url.Values{"feedback": {"=Strong idea; the budget ran out."}}), http.StatusSeeOther, "the decline")
+	opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, url.Values{"feedback": {"=Strong idea; the budget ran out."}}), http.StatusSeeOther, "the decline")
 	got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/applications/"+loser, opsToken(t, s.fund, "fund"), nil)).JSON(t)
 	if got["status"] != "declined" {
 		t.Errorf("the declined application is %v", got["status"])
 	}
 
-	exp := mustStatus(t, s.p.do("GET", "/ops/fund/applications.csv?round="+roundID, one, nil), http.StatusOK, "the applications export")
+	exp := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications.csv?round="+roundID, one, nil), http.StatusOK, "the applications export")
 	if ct := exp.header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
 		t.Errorf("export content type %q", ct)
 	}
@@ -400,18 +400,18 @@ func TestOpsOrganisationsExportIsSafeCSV(t *testing.T) {
 		t.Errorf("exported names %q, want %q", got, want)
 	}
 	// The list page searches by name within the filters.
-	list := mustStatus(t, s.p.do("GET", "/ops/organisations?q=jones&status=enquiry", ops, nil), http.StatusOK, "the search")
+	list := opsMustStatus(t, s.p.do("GET", "/ops/organisations?q=jones&status=enquiry", ops, nil), http.StatusOK, "the search")
 	if !strings.Contains(list.body, "Smith, &#34;Jones&#34; &amp; Co") || strings.Contains(list.body, "SUM(A1)") {
 		t.Errorf("the search for jones found: %s", list.body)
 	}
-	if r := s.p.do("GET", "/ops/organisations?status=nonsense", ops, nil); r.status != http.StatusBadRequest || fieldMessage(t, r.body, "status") == "" {
+	if r := s.p.do("GET", "/ops/organisations?status=nonsense", ops, nil); r.status != http.StatusBadRequest || opsFieldMessage(t, r.body, "status") == "" {
 		t.Errorf("a status the form does not offer = %d", r.status)
 	}
 }
 
-// submitApplication is an applicant's tool drafting and submitting an application
+// opsSubmitApplication is an applicant's tool drafting and submitting an application
 // for £700 to a round whose projects run in year, endorsed by the organisation's lead.
-func submitApplication(t *testing.T, s *stack, roundID, org, lead string, year int) string {
+func opsSubmitApplication(t *testing.T, s *stack, roundID, org, lead string, year int) string {
 	t.Helper()
 	tok, err := s.fund.Issuer.MintFor(auth.Principal{Subject: "tool-" + org, Role: auth.RoleApplicant, Org: org}, time.Hour, config.DevAudience("fund"))
 	if err != nil {

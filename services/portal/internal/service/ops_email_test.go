@@ -19,11 +19,11 @@ import (
 	"github.com/itss/techcommit/libs/testenv"
 )
 
-// deadLetters makes two dead letters for the signatory's submission consumer: a
+// opsDeadLetters makes two dead letters for the signatory's submission consumer: a
 // poison message the real consumer gives up on at once (its payload is not the
 // contract), and one kept as the consumer keeps a message whose deliveries ran out
 // on a passing failure, whose cause has since gone. It returns their sequences.
-func deadLetters(t *testing.T, s *stack, org string) (poison, fixed uint64) {
+func opsDeadLetters(t *testing.T, s *stack, org string) (poison, fixed uint64) {
 	t.Helper()
 	ctx := context.Background()
 	bad := events.Envelope{ID: "evt-poison", Source: "/tc/review", Type: events.SubmissionReceivedV1{}.EventType(), AggregateID: "sub-x",
@@ -74,7 +74,7 @@ func TestOpsReplaysDeadLetters(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, false)
 	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
-	poison, fixed := deadLetters(t, s, org)
+	poison, fixed := opsDeadLetters(t, s, org)
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
 	lead := s.p.signIn("lead-a@example.ac.uk")
 
@@ -85,7 +85,7 @@ func TestOpsReplaysDeadLetters(t *testing.T) {
 		t.Errorf("a lead's replay = %d", r.status)
 	}
 
-	page := mustStatus(t, s.p.do("GET", "/ops/dead-letters", ops, nil), http.StatusOK, "the dead letters")
+	page := opsMustStatus(t, s.p.do("GET", "/ops/dead-letters", ops, nil), http.StatusOK, "the dead letters")
 	var reasons []string
 	for _, td := range find(parse(t, page.body), func(n *html.Node) bool { return attr(n, "class") == "reason" }) {
 		reasons = append(reasons, text(td))
@@ -93,17 +93,17 @@ func TestOpsReplaysDeadLetters(t *testing.T) {
 	if len(reasons) != 2 || !strings.Contains(strings.Join(reasons, "|"), "decode") || !strings.Contains(strings.Join(reasons, "|"), "the event store is unavailable") {
 		t.Fatalf("the dead letters' reasons: %q", reasons)
 	}
-	today := mustStatus(t, s.p.do("GET", "/ops", ops, nil), http.StatusOK, "Today")
+	today := opsMustStatus(t, s.p.do("GET", "/ops", ops, nil), http.StatusOK, "Today")
 	if !strings.Contains(today.body, "Signatory: 2") {
 		t.Errorf("Today does not count the signatory's two dead letters")
 	}
 
-	r := mustStatus(t, s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(poison, 10)+"/replay", ops, nil), http.StatusConflict, "replaying the poison")
+	r := opsMustStatus(t, s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(poison, 10)+"/replay", ops, nil), http.StatusConflict, "replaying the poison")
 	if msg := text(find(parse(t, r.body), func(n *html.Node) bool { return attr(n, "class") == "error-summary" })[0]); !strings.Contains(msg, "was not replayed") {
 		t.Errorf("the failed replay reads %q", msg)
 	}
-	mustStatus(t, s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(fixed, 10)+"/replay", ops, nil), http.StatusSeeOther, "replaying the fixed letter")
-	page = mustStatus(t, s.p.do("GET", "/ops/dead-letters", ops, nil), http.StatusOK, "the dead letters after the replays")
+	opsMustStatus(t, s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(fixed, 10)+"/replay", ops, nil), http.StatusSeeOther, "replaying the fixed letter")
+	page = opsMustStatus(t, s.p.do("GET", "/ops/dead-letters", ops, nil), http.StatusOK, "the dead letters after the replays")
 	if n := len(find(parse(t, page.body), func(n *html.Node) bool { return attr(n, "class") == "reason" })); n != 1 {
 		t.Errorf("after the replays %d letters are listed, want the poison alone", n)
 	}
@@ -135,18 +135,18 @@ func TestOpsDeliveryLog(t *testing.T) {
 	if r := s.p.do("GET", "/ops/email?status=given_up", ops, nil); r.status != http.StatusOK || strings.Contains(r.body, "Resend") {
 		t.Errorf("the given-up filter = %d, listing: %v", r.status, strings.Contains(r.body, "Resend"))
 	}
-	r := mustStatus(t, s.p.do("GET", "/ops/email?status=lost", ops, nil), http.StatusBadRequest, "a status not offered")
-	if fieldMessage(t, r.body, "status") == "" {
+	r := opsMustStatus(t, s.p.do("GET", "/ops/email?status=lost", ops, nil), http.StatusBadRequest, "a status not offered")
+	if opsFieldMessage(t, r.body, "status") == "" {
 		t.Errorf("no message beside the status")
 	}
-	r = mustStatus(t, s.p.do("GET", "/ops/email?organisation=%3Cscript%3E", ops, nil), http.StatusBadRequest, "an organisation identifier with markup")
-	if fieldMessage(t, r.body, "organisation") == "" {
+	r = opsMustStatus(t, s.p.do("GET", "/ops/email?organisation=%3Cscript%3E", ops, nil), http.StatusBadRequest, "an organisation identifier with markup")
+	if opsFieldMessage(t, r.body, "organisation") == "" {
 		t.Errorf("no message beside the organisation")
 	}
-	mustStatus(t, s.p.do("GET", "/ops/email/reminders", ops, nil), http.StatusOK, "the reminders preview")
+	opsMustStatus(t, s.p.do("GET", "/ops/email/reminders", ops, nil), http.StatusOK, "the reminders preview")
 
 	// Resend, as the ops person, the delivery listed.
-	list := mustStatus(t, s.p.do("GET", "/ops/email?status=sent", ops, nil), http.StatusOK, "the sent deliveries")
+	list := opsMustStatus(t, s.p.do("GET", "/ops/email?status=sent", ops, nil), http.StatusOK, "the sent deliveries")
 	var action string
 	for _, f := range find(parse(t, list.body), element("form")) {
 		if a := attr(f, "action"); strings.HasSuffix(a, "/resend") {
@@ -156,8 +156,8 @@ func TestOpsDeliveryLog(t *testing.T) {
 	if action == "" {
 		t.Fatalf("no resend form on %s", list.body)
 	}
-	mustStatus(t, s.p.do("POST", action, ops, nil), http.StatusSeeOther, "the resend")
-	r = mustStatus(t, s.p.do("POST", "/ops/email/deliveries/not-an-id/resend", ops, nil), http.StatusBadRequest, "a resend of no delivery")
+	opsMustStatus(t, s.p.do("POST", action, ops, nil), http.StatusSeeOther, "the resend")
+	r = opsMustStatus(t, s.p.do("POST", "/ops/email/deliveries/not-an-id/resend", ops, nil), http.StatusBadRequest, "a resend of no delivery")
 	if !strings.Contains(r.body, "The email was not resent") {
 		t.Errorf("the refused resend does not say so: %s", r.body)
 	}

@@ -25,6 +25,9 @@ const (
 	Money    = "money"      // pounds typed, sent as whole pence
 	Choice   = "select"     // one of Options
 	Multiple = "checkboxes" // any of Options, sent as a list
+	Number   = "number"     // a whole number, sent as one
+	Lines    = "lines"      // identifiers, one a line (or comma-separated), sent as a list
+	Flag     = "flag"       // one checkbox, sent as true or false
 )
 
 // Spec is one field of a console form: its name in the form, its name in the
@@ -61,6 +64,12 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 	body := map[string]any{}
 	var errs Errors
 	for _, s := range ss {
+		if s.Type == Flag {
+			on := v.Get(s.Name) == "true"
+			typed[s.Name] = []string{strconv.FormatBool(on)}
+			put(body, strings.Split(s.api(), "."), on)
+			continue
+		}
 		vals := v[s.Name]
 		if s.Type != Multiple {
 			one := strings.TrimSpace(v.Get(s.Name))
@@ -99,6 +108,21 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 				continue
 			}
 			out = p
+		case Number:
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 0 || n > 1_000_000 {
+				errs.add(s.Name, s.Label+" must be a whole number, like 3")
+				continue
+			}
+			out = n
+		case Lines:
+			list := []string{}
+			for _, f := range strings.FieldsFunc(val, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+				if f = strings.TrimSpace(f); f != "" {
+					list = append(list, f)
+				}
+			}
+			out = list
 		case Choice:
 			if !slices.ContainsFunc(s.Options, func(o templates.Option) bool { return o.Value == val }) {
 				errs.add(s.Name, "Select "+strings.ToLower(s.Label))
@@ -201,8 +225,10 @@ func (ss Specs) Fields(typed Values, errs []templates.FieldError) []templates.Fi
 		// Days and times are typed as text in one stated form: a browser's own date
 		// controls differ from one browser to the next and are awkward by keyboard.
 		switch s.Type {
-		case Money:
+		case Money, Number:
 			f.Type = Text
+		case Lines:
+			f.Type = Area
 		case Date:
 			f.Type = Text
 			f.Hint = strings.TrimSpace(f.Hint + " For example, 2027-03-01.")

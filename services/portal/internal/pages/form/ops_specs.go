@@ -78,3 +78,37 @@ var Award = Specs{
 var Decline = Specs{
 	{Name: "feedback", Label: "Feedback for the applicant", Hint: "Applicants who are not funded are offered feedback", Type: Area, Required: true, Max: 5000},
 }
+
+// ReviewRound opens a review round.
+var ReviewRound = Specs{
+	{Name: "name", Label: "Name", Hint: "For example, Review round spring 2027", Type: Text, Required: true, Max: 200},
+	{Name: "review_deadline", Label: "Reviews due by", Hint: "London time.", Type: Moment, Required: true},
+	{Name: "reviewers_per_submission", Label: "Reviewers per submission", Hint: "Leave empty for the service's usual number.", Type: Number},
+}
+
+// Reviewer is a member of the reviewer pool.
+var Reviewer = Specs{
+	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "Letters, digits, dots, @, - and _; it cannot be changed later.", Type: Text, Required: true, Max: 64},
+	{Name: "name", Label: "Name", Type: Text, Required: true, Max: 200},
+	{Name: "email", Label: "Email address", Hint: "They sign in to the portal with this address.", Type: Email, Required: true},
+	{Name: "organisation_id", Label: "Organisation identifier", Hint: "Where they work; they never review it.", Type: Text, Required: true, Max: 64},
+	{Name: "themes", Label: "Themes they know well", Type: Multiple, Options: themes},
+	{Name: "trained", Label: "Trained as a reviewer", Type: Flag},
+	{Name: "capacity", Label: "Most submissions a round", Type: Number, Required: true},
+	{Name: "conflicts", Label: "Declared conflicts", Hint: "Identifiers of organisations they must not review, one a line.", Type: Lines},
+}
+
+// Moderation is the reason for returning or withholding a review.
+var Moderation = Specs{
+	{Name: "reason", Label: "Reason", Type: Text, Required: true, Max: 500},
+}
+
+// Feedback is the consolidated feedback released to the organisation.
+var Feedback = Specs{
+	{Name: "feedback", Label: "Consolidated feedback", Hint: "Anonymised: it goes to the organisation with the scores per theme.", Type: Area, Required: true, Max: 20000},
+}
+
+// CloseReviewRound is the reason, if any, for closing a round.
+var CloseReviewRound = Specs{
+	{Name: "reason", Label: "Reason for closing", Type: Text, Max: 500},
+}
