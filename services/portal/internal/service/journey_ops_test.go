@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/testenv"
 	fundtest "github.com/itss/techcommit/services/fund/servicetest"
@@ -22,7 +23,7 @@ import (
 // test portal's /auth/callback (whose address is known only once it runs), as a
 // name in DNS would point at it. The flow's cookie goes with it: cookies are per
 // host, not per port.
-func startOpsStack(t *testing.T) *stack {
+func startOpsStack(t *testing.T, withReview bool) *stack {
 	t.Helper()
 	s := &stack{env: testenv.NewEnv(t), box: startMailbox(t)}
 	var portalURL string
@@ -34,10 +35,32 @@ func startOpsStack(t *testing.T) *stack {
 		http.Redirect(w, r, portalURL+"/auth/callback?"+r.URL.RawQuery, http.StatusFound)
 	}))
 	t.Cleanup(callback.Close)
-	s.p = startPortalOn(t, s.env, services{signatory: s.sig.URL, notify: notify.URL, fund: s.fund.URL,
-		opsRedirect: callback.URL + "/auth/callback"})
+	svcs := services{signatory: s.sig.URL, notify: notify.URL, fund: s.fund.URL, opsRedirect: callback.URL + "/auth/callback"}
+	if withReview {
+		s.review = startReview(t, s.env, jwks)
+		svcs.review = s.review.URL
+	}
+	s.p = startPortalOn(t, s.env, svcs)
 	portalURL = s.p.url
 	return s
+}
+
+// opsBrowserSignIn signs the local ops user in by keyboard: the console sends to
+// sign in, through the OpenID provider's page, and back to the console after.
+func opsBrowserSignIn(t *testing.T, b *browsertest.Browser, s *stack) {
+	t.Helper()
+	b.Open(s.p.url + "/ops")
+	heading(t, b, "Sign in")
+	tabTo(t, b, "link", "sign in with your ITSS account")
+	b.Enter()
+	opsTypeInto(t, b, "textbox", "Email address", oidcdev.LocalOpsEmail)
+	b.Tab() // the password
+	b.Type(testOpsPassword)
+	b.Enter()
+	heading(t, b, "Today")
+	if got := pagePath(t, b); got != "/ops" {
+		t.Fatalf("after signing in the browser is on %s", got)
+	}
 }
 
 // opsTypeInto tabs to a field and types into it.
@@ -56,24 +79,12 @@ func opsTypeInto(t *testing.T, b *browsertest.Browser, role, name, text string) 
 // axe-core checks every page on the way.
 func TestJourneyOps(t *testing.T) {
 	t.Parallel()
-	s := startOpsStack(t)
+	s := startOpsStack(t, false)
 	lead := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
 	other := onboard(t, s.p, s.sig, "Othertown College", "lead-b@example.ac.uk")
 	b := newBrowser(t)
 
-	// Signing in: the console sends to sign in, and back to the console after.
-	b.Open(s.p.url + "/ops")
-	heading(t, b, "Sign in")
-	tabTo(t, b, "link", "sign in with your ITSS account")
-	b.Enter()
-	opsTypeInto(t, b, "textbox", "Email address", oidcdev.LocalOpsEmail)
-	b.Tab() // the password
-	b.Type(testOpsPassword)
-	b.Enter()
-	heading(t, b, "Today")
-	if got := pagePath(t, b); got != "/ops" {
-		t.Fatalf("after signing in the browser is on %s", got)
-	}
+	opsBrowserSignIn(t, b, s)
 	screenshot(b, "ops-today")
 
 	// Onboarding.
@@ -220,4 +231,107 @@ func opsLondon() *time.Location {
 		panic(err)
 	}
 	return l
+}
+
+// An ops person, by keyboard alone, runs a review round from assignment to
+// released feedback: adds a reviewer to the pool, opens the round, adds the
+// submission, assigns automatically, returns one review with a reason (one
+// moderation), closes the round and releases the feedback. axe-core checks every
+// page on the way.
+func TestJourneyOpsReview(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	s := startOpsStack(t, true)
+	sub := opsSubmitted(t, s, "org-r")
+	// One reviewer is in the pool already; the journey adds the second.
+	s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/reviewers", opsReviewToken(t, s, auth.Principal{Subject: "ops-setup", Role: auth.RoleOps}),
+		map[string]any{"reviewer_id": "rev-b", "name": "Bo Brown", "email": "bo@other.ac.uk", "organisation_id": "org-other",
+			"trained": true, "capacity": 2, "conflicts": []string{}}))
+	b := newBrowser(t)
+	opsBrowserSignIn(t, b, s)
+
+	tabTo(t, b, "link", "Review rounds")
+	b.Enter()
+	heading(t, b, "Review rounds")
+	tabTo(t, b, "link", "Reviewer pool")
+	b.Enter()
+	heading(t, b, "Reviewer pool")
+	tabTo(t, b, "link", "Add a reviewer")
+	b.Enter()
+	heading(t, b, "Add a reviewer")
+	opsTypeInto(t, b, "textbox", "Reviewer identifier", "rev-a")
+	opsTypeInto(t, b, "textbox", "Name", "Alice Jones")
+	opsTypeInto(t, b, "textbox", "Email address", "alice@other.ac.uk")
+	opsTypeInto(t, b, "textbox", "Organisation identifier", "org-other")
+	tabTo(t, b, "checkbox", "Trained as a reviewer")
+	b.Space()
+	tabTo(t, b, "button", "Add to the pool")
+	b.Enter()
+	heading(t, b, "Reviewer pool")
+	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Alice Jones") {
+		t.Fatalf("the pool reads %q", got)
+	}
+
+	tabTo(t, b, "link", "Review rounds")
+	b.Enter()
+	tabTo(t, b, "link", "Open a review round")
+	b.Enter()
+	heading(t, b, "Open a review round")
+	opsTypeInto(t, b, "textbox", "Name", "Review round 2027")
+	opsTypeInto(t, b, "textbox", "Reviews due by", time.Now().AddDate(0, 1, 0).In(opsLondon()).Format("2006-01-02 15:04"))
+	opsTypeInto(t, b, "textbox", "Reviewers per submission", "2")
+	tabTo(t, b, "button", "Open the round")
+	b.Enter()
+	heading(t, b, "Review round 2027")
+	roundPath := pagePath(t, b)
+	round := strings.TrimPrefix(roundPath, "/ops/review/rounds/")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(b.Text(browsertest.CSS("main")), sub) {
+			b.Open(s.p.url + roundPath)
+			return fmt.Errorf("the submission is not offered yet")
+		}
+		return nil
+	})
+	tabTo(t, b, "checkbox", sub+" (org-r)")
+	b.Space()
+	tabTo(t, b, "button", "Add to the round")
+	b.Enter()
+	tabTo(t, b, "button", "Assign automatically")
+	b.Enter()
+	if got := b.Text(browsertest.CSS(".notice")); !strings.Contains(got, "2 assignments made") {
+		t.Fatalf("the assignment report reads %q", got)
+	}
+	screenshot(b, "ops-review-round")
+
+	opsReview(t, s, round, sub, "rev-a", true, "A good start.")
+	opsReview(t, s, round, sub, "rev-b", true, "Promising.")
+	b.Open(s.p.url + roundPath)
+	tabTo(t, b, "link", sub)
+	b.Enter()
+	heading(t, b, "Reviews of "+sub)
+	opsTypeInto(t, b, "textbox", "Reason for returning the review by rev-a", "Please give evidence for the scores.")
+	tabTo(t, b, "button", "Return to the reviewer rev-a")
+	b.Enter()
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "Returned Please give evidence for the scores.") {
+		t.Fatalf("after the return the reviews read %q", got)
+	}
+	opsReview(t, s, round, sub, "rev-a", false, "A good start, with evidence.")
+
+	b.Open(s.p.url + roundPath)
+	tabTo(t, b, "button", "Close the round")
+	b.Enter()
+	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Closed") {
+		t.Fatalf("after closing the round reads %q", got)
+	}
+	tabTo(t, b, "link", sub)
+	b.Enter()
+	opsTypeInto(t, b, "textbox", "Consolidated feedback", "Reviewers found a strong plan; publish its progress.")
+	tabTo(t, b, "button", "Release the feedback")
+	b.Enter()
+	heading(t, b, "Review round 2027")
+	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Released") {
+		t.Fatalf("after the release the round reads %q", got)
+	}
 }

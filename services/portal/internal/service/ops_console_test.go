@@ -97,7 +97,9 @@ func TestOpsConsoleIsForOpsOnly(t *testing.T) {
 	reviewer := s.p.signIn("rita@example.ac.uk")
 	gets := []string{"/ops", "/ops/organisations", "/ops/organisations.csv", "/ops/organisations/new", "/ops/organisations/" + org,
 		"/ops/organisations/" + org + "/withdrawal", "/ops/fund", "/ops/fund/rounds/new", "/ops/fund/applications",
-		"/ops/fund/applications.csv", "/ops/fund/applications/app-1", "/ops/email", "/ops/email/reminders", "/ops/dead-letters"}
+		"/ops/fund/applications.csv", "/ops/fund/applications/app-1", "/ops/email", "/ops/email/reminders", "/ops/dead-letters",
+		"/ops/review", "/ops/review/rounds/new", "/ops/review/rounds/r-1", "/ops/review/rounds/r-1/progress.csv",
+		"/ops/review/rounds/r-1/submissions/s-1", "/ops/review/reviewers", "/ops/review/reviewers/new", "/ops/review/reviewers/rev-1"}
 	for _, path := range gets {
 		for who, cookie := range map[string]string{"lead": lead, "reviewer": reviewer} {
 			r := s.p.do("GET", path, cookie, nil)
@@ -112,7 +114,10 @@ func TestOpsConsoleIsForOpsOnly(t *testing.T) {
 	withdraw := url.Values{"withdrawn_on": {time.Now().Format(time.DateOnly)}, "initiated_by": {"itss"}, "reason": {"Test"}}
 	posts := map[string]url.Values{"/ops/organisations": opsEnquiry("Lead's Own College", "x@example.ac.uk"),
 		"/ops/organisations/" + org + "/withdrawal": withdraw, "/ops/fund/rounds": {}, "/ops/fund/applications/app-1/award": {"amount": {"100"}},
-		"/ops/email/deliveries/0123456789abcdef0123456789abcdef/resend": {}, "/ops/dead-letters/signatory/1/replay": {}}
+		"/ops/email/deliveries/0123456789abcdef0123456789abcdef/resend": {}, "/ops/dead-letters/signatory/1/replay": {},
+		"/ops/review/rounds": {"name": {"Round"}}, "/ops/review/rounds/r-1/auto-assign": {}, "/ops/review/rounds/r-1/close": {},
+		"/ops/review/rounds/r-1/submissions/s-1/feedback": {"feedback": {"x"}}, "/ops/review/rounds/r-1/submissions/s-1/reviews/rev-1/return": {},
+		"/ops/review/reviewers": {}, "/ops/review/reviewers/rev-1": {}}
 	for path, form := range posts {
 		for who, cookie := range map[string]string{"lead": lead, "reviewer": reviewer} {
 			if r := s.p.do("POST", path, cookie, form); r.status != http.StatusNotFound {
