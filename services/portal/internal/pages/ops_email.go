@@ -117,7 +117,7 @@ func (h *Handler) opsResend(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	http.Redirect(w, r, "/ops/email?"+r.URL.RawQuery, http.StatusSeeOther)
+	http.Redirect(w, r, "/ops/email", http.StatusSeeOther)
 }
 
 type opsReminderRow struct {

@@ -32,28 +32,38 @@ func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCt
 }
 
 func (h *Handler) opsRoundShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.showRound(w, r, http.StatusOK, form.Values{"themes": {"visibility", "recognition", "career_development", "sustainability"}}, nil)
+	h.showRound(w, r, http.StatusOK, uuid.NewString(), form.Values{"themes": {"visibility", "recognition", "career_development", "sustainability"}}, nil)
 }
 
-func (h *Handler) showRound(w http.ResponseWriter, r *http.Request, status int, typed form.Values, errs []templates.FieldError) {
+func (h *Handler) showRound(w http.ResponseWriter, r *http.Request, status int, key string, typed form.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", "Open a fund round", errs, opsFormData{Action: "/ops/fund/rounds", Button: "Open the round",
-		Back: "/ops/fund", Fields: form.FundRound.Fields(typed, errs)})
+		Back: "/ops/fund", Key: key, Fields: form.FundRound.Fields(typed, errs)})
 }
 
-// opsRoundOpen opens a round. Its idempotency key is new for each post: a person
-// who sends the form twice meant it twice (the service refuses a second round of
-// the same name).
+// opsFormKey is the idempotency key a form was rendered with (a fresh one when it
+// has none, or not a UUID): the same form sent twice (a double click, a reload)
+// has one effect, and its second answer is the first's.
+func opsFormKey(r *http.Request) string {
+	if k := r.PostForm.Get("key"); k != "" {
+		if _, err := uuid.Parse(k); err == nil {
+			return k
+		}
+	}
+	return uuid.NewString()
+}
+
+// opsRoundOpen opens a round, once however often the same form is sent.
 func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	if err := r.ParseForm(); err != nil {
 		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
+	key := opsFormKey(r)
 	typed, body, errs := form.FundRound.Parse(r.PostForm, london)
 	if len(errs) > 0 {
-		h.showRound(w, r, http.StatusBadRequest, typed, errs)
+		h.showRound(w, r, http.StatusBadRequest, key, typed, errs)
 		return
 	}
-	key := uuid.NewString()
 	resp, err := c.set.Fund.OpenRoundWithBodyWithResponse(r.Context(), &fundapi.OpenRoundParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
@@ -65,7 +75,7 @@ func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx
 			return
 		}
 		fe := opsRenamed(opsFieldProblems(p, nil), form.FundRound)
-		h.showRound(w, r, opsStatusOf(fe), typed, fe)
+		h.showRound(w, r, opsStatusOf(fe), key, typed, fe)
 		return
 	}
 	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
@@ -171,6 +181,7 @@ type opsAppData struct {
 	Milestones                   []opsSummaryRow
 	CanAssess, CanAward, CanDecl bool
 	AwardFields, DeclineFields   []templates.Field
+	AwardKey                     string
 	Submitted, ReportDue         string
 }
 
@@ -230,6 +241,11 @@ func (h *Handler) showApplication(w http.ResponseWriter, r *http.Request, c *ops
 		awardTyped = form.Values{"amount": {strings.TrimPrefix(pounds(a.RequestedAmountPence), "£")}}
 	}
 	data.AwardFields = form.Award.Fields(awardTyped, awardErrs)
+	// A refused award's form keeps its key (a refusal frees it); any other page
+	// gets a new one.
+	if data.AwardKey = r.PostForm.Get("key"); data.AwardKey == "" {
+		data.AwardKey = uuid.NewString()
+	}
 	data.DeclineFields = form.Decline.Fields(declineTyped, declineErrs)
 	h.show(w, r, status, "ops_app", a.Title, append(awardErrs, declineErrs...), data)
 }
@@ -263,12 +279,13 @@ func (h *Handler) opsAward(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
+	key := opsFormKey(r)
+	r.PostForm.Set("key", key)
 	typed, body, errs := form.Award.Parse(r.PostForm, london)
 	if len(errs) > 0 {
 		h.showApplication(w, r, c, http.StatusBadRequest, typed, errs, nil, nil)
 		return
 	}
-	key := uuid.NewString()
 	resp, err := c.set.Fund.AwardApplicationWithBodyWithResponse(ctx, id, &fundapi.AwardApplicationParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)

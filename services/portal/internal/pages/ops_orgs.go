@@ -281,7 +281,9 @@ func opsStepOf(slug string) (opsOnboardingStep, bool) {
 // opsFormData is a console form page (ops_form.html).
 type opsFormData struct {
 	Caption, Intro, Action, Button, Back string
-	Fields                               []templates.Field
+	// Key is the form's idempotency key, when the service takes one.
+	Key    string
+	Fields []templates.Field
 }
 
 func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -413,5 +415,6 @@ func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *op
 		h.fail(w, r, fmt.Errorf("create organisation: answered %d without the organisation", resp.StatusCode()))
 		return
 	}
-	http.Redirect(w, r, "/ops/organisations/"+resp.JSON201.Id, http.StatusSeeOther)
+	// The identifier is the service's, escaped: the address stays on this site.
+	http.Redirect(w, r, "/ops/organisations/"+url.PathEscape(resp.JSON201.Id), http.StatusSeeOther)
 }

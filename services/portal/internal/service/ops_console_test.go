@@ -297,7 +297,18 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Errorf("the award form does not show the budget left")
 	}
 
-	// Both at once.
+	// Both at once, each with the form as its page gave it (its idempotency key).
+	awardForm := func(cookie, app string) url.Values {
+		page := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications/"+app, cookie, nil), http.StatusOK, "the award form")
+		for _, in := range find(parse(t, page.body), element("input")) {
+			if attr(in, "name") == "key" {
+				return url.Values{"amount": {"700"}, "key": {attr(in, "value")}}
+			}
+		}
+		t.Fatalf("the award form has no key: %s", page.body)
+		return nil
+	}
+	forms := []url.Values{awardForm(one, appA), awardForm(two, appB)}
 	var wg sync.WaitGroup
 	results := make([]response, 2)
 	startLine := make(chan struct{})
@@ -306,7 +317,7 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-startLine
-			results[i] = s.p.do("POST", "/ops/fund/applications/"+c.app+"/award", c.cookie, url.Values{"amount": {"700"}})
+			results[i] = s.p.do("POST", "/ops/fund/applications/"+c.app+"/award", c.cookie, forms[i])
 		}()
 	}
 	close(startLine)
@@ -329,6 +340,10 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		"Nothing was awarded: the round's budget has £300 left, not enough for £700") {
 		t.Errorf("the refused award reads %q", msg)
 	}
+	// The winning form sent again (a double click) is answered as the first time
+	// and awards nothing more.
+	winnerCookie := []string{one, two}[won]
+	opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+[]string{appA, appB}[won]+"/award", winnerCookie, forms[won]), http.StatusSeeOther, "the award sent twice")
 	ledger := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+roundID+"/ledger", opsToken(t, s.fund, "fund"), nil)).JSON(t)
 	if ledger["awarded_pence"] != float64(70000) {
 		t.Fatalf("the ledger has %v pence awarded", ledger["awarded_pence"])
