@@ -277,8 +277,22 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Errorf("beside the budget: %q", got)
 	}
 	round.Set("budget", "£1,000")
+	// The form's idempotency key is the page's: sent twice (a double click), it
+	// opens one round.
+	for _, in := range find(parse(t, r.body), element("input")) {
+		if attr(in, "name") == "key" {
+			round.Set("key", attr(in, "value"))
+		}
+	}
+	if round.Get("key") == "" {
+		t.Fatalf("the round form has no key: %s", r.body)
+	}
 	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusSeeOther, "the round")
+	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusSeeOther, "the round sent again")
 	rounds := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds", opsToken(t, s.fund, "fund"), nil)).JSON(t)["items"].([]any)
+	if len(rounds) != 1 {
+		t.Fatalf("the round form sent twice opened %d rounds", len(rounds))
+	}
 	roundID := rounds[0].(map[string]any)["id"].(string)
 	if got := rounds[0].(map[string]any)["budget_pence"]; got != float64(100000) {
 		t.Fatalf("the round's budget is %v pence", got)
@@ -340,8 +354,7 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		"Nothing was awarded: the round's budget has £300 left, not enough for £700") {
 		t.Errorf("the refused award reads %q", msg)
 	}
-	// The winning form sent again (a double click) is answered as the first time
-	// and awards nothing more.
+	// The winning form sent again (a double click) awards nothing more.
 	winnerCookie := []string{one, two}[won]
 	opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+[]string{appA, appB}[won]+"/award", winnerCookie, forms[won]), http.StatusSeeOther, "the award sent twice")
 	ledger := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+roundID+"/ledger", opsToken(t, s.fund, "fund"), nil)).JSON(t)
