@@ -258,6 +258,15 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
+	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: form.Contacts,
+		next: opsInStatus(sigapi.FormReceived, sigapi.Announced),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.UpdateContactsWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
 	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: form.Withdrawal,
 		next: opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
@@ -307,6 +316,9 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		if s.Type == form.Date {
 			typed[s.Name] = []string{h.opsDay().Format(time.DateOnly)}
 		}
+	}
+	if step.slug == "contacts" {
+		typed = opsContactsOf(*resp.JSON200)
 	}
 	h.showStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, typed, nil)
 }
@@ -417,4 +429,30 @@ func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *op
 	}
 	// The identifier is the service's, escaped: the address stays on this site.
 	http.Redirect(w, r, "/ops/organisations/"+url.PathEscape(resp.JSON201.Id), http.StatusSeeOther)
+}
+
+// opsContactsOf fills the contacts form from the organisation's record.
+func opsContactsOf(o sigapi.Organisation) form.Values {
+	v := form.Values{}
+	person := func(prefix string, p *sigapi.Person) {
+		if p == nil {
+			return
+		}
+		v[prefix+".name"], v[prefix+".email"] = []string{p.Name}, []string{string(p.Email)}
+		if p.Title != nil {
+			v[prefix+".title"] = []string{*p.Title}
+		}
+	}
+	person("leader", o.Leader)
+	person("nominated_lead", o.NominatedLead)
+	if pc := o.PointOfContact; pc != nil {
+		v["point_of_contact.name"] = []string{pc.Name}
+		if pc.Email != nil {
+			v["point_of_contact.email"] = []string{string(*pc.Email)}
+		}
+	}
+	if o.PlanPage != nil {
+		v["plan_page"] = []string{*o.PlanPage}
+	}
+	return v
 }

@@ -172,12 +172,22 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 		"point_of_contact.name": {"Technical Services Office"}, "plan_page": {"https://www.newtown.ac.uk/tc"}}), http.StatusSeeOther, "the signed form")
 	opsMustStatus(t, s.p.do("POST", orgPath+"/announcement", two, url.Values{"announced_on": {day(0)}}), http.StatusSeeOther, "the announcement")
 
+	// The contacts, changed by the second person from the form filled with them.
+	contacts := opsMustStatus(t, s.p.do("GET", orgPath+"/contacts", two, nil), http.StatusOK, "the contacts form")
+	if !strings.Contains(contacts.body, `value="sam.patel@newtown.ac.uk"`) || !strings.Contains(contacts.body, `value="Technical Services Office"`) {
+		t.Fatalf("the contacts form is not filled in: %s", contacts.body)
+	}
+	opsMustStatus(t, s.p.do("POST", orgPath+"/contacts", two, url.Values{
+		"leader.name": {"Prof. Jane Smith"}, "leader.title": {"Vice-Chancellor"}, "leader.email": {"vc@newtown.ac.uk"},
+		"nominated_lead.name": {"Sam Patel"}, "nominated_lead.email": {"sam.patel@newtown.ac.uk"},
+		"point_of_contact.name": {"Technician Commitment Office"}, "plan_page": {"https://www.newtown.ac.uk/tc"}}), http.StatusSeeOther, "the contacts")
+
 	page := opsMustStatus(t, s.p.do("GET", orgPath, one, nil), http.StatusOK, "the organisation's page")
 	if h := h1(t, page.body); h != "Newtown University" {
 		t.Errorf("heading %q", h)
 	}
 	for _, want := range []string{"Announced", "Prof. Jane Smith", "sam.patel@newtown.ac.uk", "Self-assessment and action plan",
-		"You (ops:local-ops)", "ops:" + testOpsTwoSubject} {
+		"You (ops:local-ops)", "ops:" + testOpsTwoSubject, "Technician Commitment Office"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("the organisation's page does not show %q", want)
 		}
@@ -189,7 +199,7 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 		actors = append(actors, e.(map[string]any)["actor"].(string))
 	}
 	// The enquiry, the meeting and the form are the first person's; the
-	// announcement (with the obligation it starts) the second's.
+	// announcement (with the obligation it starts) and the contacts the second's.
 	want := []string{"ops:local-ops", "ops:local-ops", "ops:local-ops"}
 	for len(want) < len(actors) {
 		want = append(want, "ops:"+testOpsTwoSubject)

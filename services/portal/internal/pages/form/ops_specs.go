@@ -41,6 +41,10 @@ var SignedForm = Specs{
 	{Name: "plan_page", Label: "Technician Commitment webpage", Hint: "Starting https://", Type: URL},
 }
 
+// Contacts changes the organisation's contacts: the signed form's people and
+// page, without its date.
+var Contacts = SignedForm[1:]
+
 // Announcement records the joint public announcement.
 var Announcement = Specs{
 	{Name: "announced_on", Label: "Announced on", Hint: "The obligations' clocks start on this day.", Type: Date, Required: true},
