@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,4 +147,45 @@ func opsActorText(actor, mySubject string) string {
 // opsHumanise turns an API's snake_case value into words: "form_received" to "Form received".
 func opsHumanise(s string) string {
 	return opsSentence(strings.ReplaceAll(s, "_", " "))
+}
+
+// opsPageSize is how many rows a console list shows at once.
+const opsPageSize = 50
+
+// opsPager is one page of a list the console holds whole (read from the service
+// within maxListPages): which rows to show and the links to the pages around it.
+type opsPager struct {
+	From, To, Total int
+	// First is the first row shown, counting from 1.
+	First      int
+	Prev, Next string
+}
+
+// opsPage picks the page of n rows that the query's "page" names (1 when absent or
+// not a page), linking the others with the query's other parameters.
+func opsPage(path string, q url.Values, n int) opsPager {
+	page, err := strconv.Atoi(q.Get("page"))
+	last := max(1, (n+opsPageSize-1)/opsPageSize)
+	if err != nil || page < 1 || page > last {
+		page = 1
+	}
+	p := opsPager{From: (page - 1) * opsPageSize, To: min(n, page*opsPageSize), Total: n}
+	p.First = min(p.From+1, n)
+	link := func(to int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			if k != "page" {
+				v[k] = vs
+			}
+		}
+		v.Set("page", strconv.Itoa(to))
+		return path + "?" + v.Encode()
+	}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if page < last {
+		p.Next = link(page + 1)
+	}
+	return p
 }

@@ -102,6 +102,7 @@ type opsAppsData struct {
 	Fields []templates.Field
 	Apps   []opsAppRow
 	Query  string
+	Pager  opsPager
 }
 
 type opsAppRow struct {
@@ -165,6 +166,8 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		}
 		data.Apps = append(data.Apps, row)
 	}
+	data.Pager = opsPage("/ops/fund/applications", q, len(data.Apps))
+	data.Apps = data.Apps[data.Pager.From:data.Pager.To]
 	code := http.StatusOK
 	if len(errs) > 0 {
 		code = http.StatusBadRequest

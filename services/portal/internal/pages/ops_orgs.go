@@ -22,6 +22,7 @@ type opsOrgsData struct {
 	Orgs   []opsOrgRow
 	Fields []templates.Field
 	Query  string
+	Pager  opsPager
 }
 
 var opsOrgStatuses = form.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
@@ -72,6 +73,8 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 		}
 	}
 	data.Query = url.Values{"status": {status}, "kind": {f.Kind}}.Encode()
+	data.Pager = opsPage("/ops/organisations", q, len(data.Orgs))
+	data.Orgs = data.Orgs[data.Pager.From:data.Pager.To]
 	status200 := http.StatusOK
 	if len(errs) > 0 {
 		status200 = http.StatusBadRequest
