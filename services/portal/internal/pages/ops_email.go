@@ -12,7 +12,7 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/services/portal/internal/clients"
-	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	notifyapi "github.com/itss/techcommit/services/notify/api"
@@ -29,25 +29,25 @@ func (h *Handler) opsEmailRoutes(ops func(string, opsHandler)) {
 }
 
 type opsDeliveriesData struct {
-	Fields     []templates.Field
+	Fields     []templates.OpsField
 	Deliveries []opsDeliveryRow
 	Next       string
 }
 
-var opsDeliveryStatuses = form.Opts("", "Any", "sent", "Sent", "failed", "Failed (to be retried)", "given_up", "Given up", "sending", "Sending")
+var opsDeliveryStatuses = opsform.Opts("", "Any", "sent", "Sent", "failed", "Failed (to be retried)", "given_up", "Given up", "sending", "Sending")
 
 var opsOrgIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // opsDeliveries is notify's delivery log, newest first, by status and organisation.
 func (h *Handler) opsDeliveries(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	h.showDeliveries(w, r, c, http.StatusOK, nil)
+	h.opsShowDeliveries(w, r, c, http.StatusOK, nil)
 }
 
-func (h *Handler) showDeliveries(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
+func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
 	q := r.URL.Query()
-	filter := form.Specs{
-		{Name: "status", Label: "Status", Type: form.Choice, Options: opsDeliveryStatuses},
-		{Name: "organisation", Label: "Organisation identifier", Type: form.Text, Max: 64},
+	filter := opsform.Specs{
+		{Name: "status", Label: "Status", Type: opsform.Choice, Options: opsDeliveryStatuses},
+		{Name: "organisation", Label: "Organisation identifier", Type: opsform.Text, Max: 64},
 	}
 	typed, _, ferrs := filter.Parse(q, london)
 	org := q.Get("organisation")
@@ -77,7 +77,7 @@ func (h *Handler) showDeliveries(w http.ResponseWriter, r *http.Request, c *opsC
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		if p.Status == http.StatusBadRequest {
-			ferrs = append(ferrs, opsRenamed(opsFieldProblems(p, nil), form.Specs{{Name: "organisation", API: "organisation_id"}, {Name: "status"}})...)
+			ferrs = append(ferrs, opsRenamed(opsFieldProblems(p, nil), opsform.Specs{{Name: "organisation", API: "organisation_id"}, {Name: "status"}})...)
 		} else {
 			h.serviceProblem(w, r, p)
 			return
@@ -111,7 +111,7 @@ func (h *Handler) opsResend(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		if opsFormRefusal(p) {
-			h.showDeliveries(w, r, c, p.Status, []templates.FieldError{{Message: "The email was not resent: " + p.Detail}})
+			h.opsShowDeliveries(w, r, c, p.Status, []templates.FieldError{{Message: "The email was not resent: " + p.Detail}})
 			return
 		}
 		h.serviceProblem(w, r, p)
@@ -177,10 +177,10 @@ type opsDeadLettersData struct {
 
 // opsDeadLetters lists every service's dead letters with the reason each was given up.
 func (h *Handler) opsDeadLetters(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	h.showDeadLetters(w, r, c, http.StatusOK, nil)
+	h.opsShowDeadLetters(w, r, c, http.StatusOK, nil)
 }
 
-func (h *Handler) showDeadLetters(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
+func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
 	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
 	var data opsDeadLettersData
 	for _, svc := range clients.ServiceNames {
@@ -213,7 +213,7 @@ func (h *Handler) opsReplay(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	case err == nil:
 		http.Redirect(w, r, "/ops/dead-letters", http.StatusSeeOther)
 	case errors.As(err, &p) && (p.Status == http.StatusConflict || p.Status == http.StatusNotFound):
-		h.showDeadLetters(w, r, c, p.Status, []templates.FieldError{{Message: fmt.Sprintf("Dead letter %d of %s was not replayed: %s", seq, svc, p.Detail)}})
+		h.opsShowDeadLetters(w, r, c, p.Status, []templates.FieldError{{Message: fmt.Sprintf("Dead letter %d of %s was not replayed: %s", seq, svc, p.Detail)}})
 	case errors.As(err, &p):
 		h.serviceProblem(w, r, p)
 	default:

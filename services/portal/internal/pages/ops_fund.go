@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
-	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
@@ -23,7 +23,7 @@ type opsFundData struct {
 
 // opsFundRounds lists every round with its applications by status and its budget.
 func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	rows, err := h.fundRoundRows(r.Context(), c.set, false)
+	rows, err := h.opsFundRoundRows(r.Context(), c.set, false)
 	if err != nil {
 		h.opsFailed(w, r, err)
 		return
@@ -32,12 +32,12 @@ func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCt
 }
 
 func (h *Handler) opsRoundShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.showRound(w, r, http.StatusOK, uuid.NewString(), form.Values{"themes": {"visibility", "recognition", "career_development", "sustainability"}}, nil)
+	h.opsShowRound(w, r, http.StatusOK, uuid.NewString(), opsform.Values{"themes": {"visibility", "recognition", "career_development", "sustainability"}}, nil)
 }
 
-func (h *Handler) showRound(w http.ResponseWriter, r *http.Request, status int, key string, typed form.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowRound(w http.ResponseWriter, r *http.Request, status int, key string, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", "Open a fund round", errs, opsFormData{Action: "/ops/fund/rounds", Button: "Open the round",
-		Back: "/ops/fund", Key: key, Fields: form.FundRound.Fields(typed, errs)})
+		Back: "/ops/fund", Key: key, Fields: opsform.FundRound.Fields(typed, errs)})
 }
 
 // opsFormKey is the idempotency key a form was rendered with (a fresh one when it
@@ -59,9 +59,9 @@ func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx
 		return
 	}
 	key := opsFormKey(r)
-	typed, body, errs := form.FundRound.Parse(r.PostForm, london)
+	typed, body, errs := opsform.FundRound.Parse(r.PostForm, london)
 	if len(errs) > 0 {
-		h.showRound(w, r, http.StatusBadRequest, key, typed, errs)
+		h.opsShowRound(w, r, http.StatusBadRequest, key, typed, errs)
 		return
 	}
 	resp, err := c.set.Fund.OpenRoundWithBodyWithResponse(r.Context(), &fundapi.OpenRoundParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
@@ -74,8 +74,8 @@ func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx
 			h.serviceProblem(w, r, p)
 			return
 		}
-		fe := opsRenamed(opsFieldProblems(p, nil), form.FundRound)
-		h.showRound(w, r, opsStatusOf(fe), key, typed, fe)
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.FundRound)
+		h.opsShowRound(w, r, opsStatusOf(fe), key, typed, fe)
 		return
 	}
 	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
@@ -99,7 +99,7 @@ func (h *Handler) opsRoundClose(w http.ResponseWriter, r *http.Request, c *opsCt
 }
 
 type opsAppsData struct {
-	Fields []templates.Field
+	Fields []templates.OpsField
 	Apps   []opsAppRow
 	Query  string
 	Pager  opsPager
@@ -109,7 +109,7 @@ type opsAppRow struct {
 	ID, Title, Org, Round, Status, Requested, Award, Submitted string
 }
 
-var opsAppStatusOptions = form.Opts("", "Any", "draft", "Draft", "submitted", "Submitted", "in_assessment", "In assessment",
+var opsAppStatusOptions = opsform.Opts("", "Any", "draft", "Draft", "submitted", "Submitted", "in_assessment", "In assessment",
 	"awarded", "Awarded", "declined", "Declined", "withdrawn", "Withdrawn")
 
 // opsApplications is the applications queue, by round and status.
@@ -126,15 +126,15 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		h.serviceProblem(w, r, p)
 		return
 	}
-	roundOpts := form.Opts("", "Any")
+	roundOpts := opsform.Opts("", "Any")
 	names := map[string]string{}
 	for _, rd := range rounds.JSON200.Items {
-		roundOpts = append(roundOpts, templates.Option{Value: rd.Id, Text: rd.Name})
+		roundOpts = append(roundOpts, templates.OpsOption{Value: rd.Id, Text: rd.Name})
 		names[rd.Id] = rd.Name
 	}
-	filter := form.Specs{
-		{Name: "round", Label: "Round", Type: form.Choice, Options: roundOpts},
-		{Name: "status", Label: "Status", Type: form.Choice, Options: opsAppStatusOptions},
+	filter := opsform.Specs{
+		{Name: "round", Label: "Round", Type: opsform.Choice, Options: roundOpts},
+		{Name: "status", Label: "Status", Type: opsform.Choice, Options: opsAppStatusOptions},
 	}
 	typed, _, errs := filter.Parse(q, london)
 	round, status := q.Get("round"), q.Get("status")
@@ -183,7 +183,7 @@ type opsAppData struct {
 	Lines                        []opsSummaryRow
 	Milestones                   []opsSummaryRow
 	CanAssess, CanAward, CanDecl bool
-	AwardFields, DeclineFields   []templates.Field
+	AwardFields, DeclineFields   []templates.OpsField
 	AwardKey                     string
 	Submitted, ReportDue         string
 }
@@ -191,11 +191,11 @@ type opsAppData struct {
 // opsApplication is an application in full, with the actions its status allows:
 // start assessment, award (showing the budget left), decline with feedback.
 func (h *Handler) opsApplication(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	h.showApplication(w, r, c, http.StatusOK, form.Values{}, nil, form.Values{}, nil)
+	h.opsShowApplication(w, r, c, http.StatusOK, opsform.Values{}, nil, opsform.Values{}, nil)
 }
 
-func (h *Handler) showApplication(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, awardTyped form.Values, awardErrs []templates.FieldError,
-	declineTyped form.Values, declineErrs []templates.FieldError) {
+func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, awardTyped opsform.Values, awardErrs []templates.FieldError,
+	declineTyped opsform.Values, declineErrs []templates.FieldError) {
 	ctx := r.Context()
 	id := r.PathValue("app")
 	resp, err := c.set.Fund.GetApplicationWithResponse(ctx, id)
@@ -241,15 +241,15 @@ func (h *Handler) showApplication(w http.ResponseWriter, r *http.Request, c *ops
 		data.BudgetLeft = pounds(l.JSON200.RemainingPence)
 	}
 	if len(awardTyped) == 0 {
-		awardTyped = form.Values{"amount": {strings.TrimPrefix(pounds(a.RequestedAmountPence), "£")}}
+		awardTyped = opsform.Values{"amount": {strings.TrimPrefix(pounds(a.RequestedAmountPence), "£")}}
 	}
-	data.AwardFields = form.Award.Fields(awardTyped, awardErrs)
+	data.AwardFields = opsform.Award.Fields(awardTyped, awardErrs)
 	// A refused award's form keeps its key (a refusal frees it); any other page
 	// gets a new one.
 	if data.AwardKey = r.PostForm.Get("key"); data.AwardKey == "" {
 		data.AwardKey = uuid.NewString()
 	}
-	data.DeclineFields = form.Decline.Fields(declineTyped, declineErrs)
+	data.DeclineFields = opsform.Decline.Fields(declineTyped, declineErrs)
 	h.show(w, r, status, "ops_app", a.Title, append(awardErrs, declineErrs...), data)
 }
 
@@ -263,7 +263,7 @@ func (h *Handler) opsAssess(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		if p.Status == http.StatusConflict {
-			h.showApplication(w, r, c, http.StatusConflict, nil, []templates.FieldError{{Message: opsSentence(p.Detail)}}, nil, nil)
+			h.opsShowApplication(w, r, c, http.StatusConflict, nil, []templates.FieldError{{Message: opsSentence(p.Detail)}}, nil, nil)
 			return
 		}
 		h.serviceProblem(w, r, p)
@@ -284,9 +284,9 @@ func (h *Handler) opsAward(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	}
 	key := opsFormKey(r)
 	r.PostForm.Set("key", key)
-	typed, body, errs := form.Award.Parse(r.PostForm, london)
+	typed, body, errs := opsform.Award.Parse(r.PostForm, london)
 	if len(errs) > 0 {
-		h.showApplication(w, r, c, http.StatusBadRequest, typed, errs, nil, nil)
+		h.opsShowApplication(w, r, c, http.StatusBadRequest, typed, errs, nil, nil)
 		return
 	}
 	resp, err := c.set.Fund.AwardApplicationWithBodyWithResponse(ctx, id, &fundapi.AwardApplicationParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
@@ -303,16 +303,16 @@ func (h *Handler) opsAward(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	fe := opsRenamed(opsFieldProblems(p, nil), form.Award)
+	fe := opsRenamed(opsFieldProblems(p, nil), opsform.Award)
 	if p.Status == http.StatusConflict {
-		fe = []templates.FieldError{{Message: h.awardConflict(r, c, id, body["amount_pence"], p)}}
+		fe = []templates.FieldError{{Message: h.opsAwardConflict(r, c, id, body["amount_pence"], p)}}
 	}
-	h.showApplication(w, r, c, opsStatusOf(fe), typed, fe, nil, nil)
+	h.opsShowApplication(w, r, c, opsStatusOf(fe), typed, fe, nil, nil)
 }
 
-// awardConflict explains a refused award: when the budget left is less than the
+// opsAwardConflict explains a refused award: when the budget left is less than the
 // amount, another award took it first.
-func (h *Handler) awardConflict(r *http.Request, c *opsCtx, id string, amount any, p *clients.Problem) string {
+func (h *Handler) opsAwardConflict(r *http.Request, c *opsCtx, id string, amount any, p *clients.Problem) string {
 	amt, _ := amount.(int64)
 	app, err := c.set.Fund.GetApplicationWithResponse(r.Context(), id)
 	if err != nil || app.JSON200 == nil {
@@ -335,9 +335,9 @@ func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) 
 		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
-	typed, body, errs := form.Decline.Parse(r.PostForm, london)
+	typed, body, errs := opsform.Decline.Parse(r.PostForm, london)
 	if len(errs) > 0 {
-		h.showApplication(w, r, c, http.StatusBadRequest, nil, nil, typed, errs)
+		h.opsShowApplication(w, r, c, http.StatusBadRequest, nil, nil, typed, errs)
 		return
 	}
 	resp, err := c.set.Fund.DeclineApplicationWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body))
@@ -350,8 +350,8 @@ func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) 
 			h.serviceProblem(w, r, p)
 			return
 		}
-		fe := opsRenamed(opsFieldProblems(p, nil), form.Decline)
-		h.showApplication(w, r, c, opsStatusOf(fe), nil, nil, typed, fe)
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.Decline)
+		h.opsShowApplication(w, r, c, opsStatusOf(fe), nil, nil, typed, fe)
 		return
 	}
 	http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)

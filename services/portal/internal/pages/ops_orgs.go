@@ -11,6 +11,7 @@ import (
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	sigapi "github.com/itss/techcommit/services/signatory/api"
@@ -20,12 +21,12 @@ type opsOrgsData struct {
 	Filter form.Directory
 	Status string
 	Orgs   []opsOrgRow
-	Fields []templates.Field
+	Fields []templates.OpsField
 	Query  string
 	Pager  opsPager
 }
 
-var opsOrgStatuses = form.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
+var opsOrgStatuses = opsform.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
 	"announced", "Announced", "withdrawn", "Withdrawn")
 
 // opsOrganisations lists organisations by status and kind (the service's filters)
@@ -40,17 +41,17 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 		}
 	}
 	status := q.Get("status")
-	if !slices.ContainsFunc(opsOrgStatuses, func(o templates.Option) bool { return o.Value == status }) {
+	if !slices.ContainsFunc(opsOrgStatuses, func(o templates.OpsOption) bool { return o.Value == status }) {
 		errs = append(errs, templates.FieldError{Field: "status", Message: "Select a status from the list"})
 		status = ""
 	}
 	data := opsOrgsData{Filter: f, Status: status}
-	filter := form.Specs{
-		{Name: "q", Label: "Name contains", Type: form.Text},
-		{Name: "status", Label: "Status", Type: form.Choice, Options: opsOrgStatuses},
-		{Name: "kind", Label: "Kind", Type: form.Choice, Options: form.Opts("", "Any", "signatory", "Signatory", "supporter", "Supporter")},
+	filter := opsform.Specs{
+		{Name: "q", Label: "Name contains", Type: opsform.Text},
+		{Name: "status", Label: "Status", Type: opsform.Choice, Options: opsOrgStatuses},
+		{Name: "kind", Label: "Kind", Type: opsform.Choice, Options: opsform.Opts("", "Any", "signatory", "Signatory", "supporter", "Supporter")},
 	}
-	data.Fields = filter.Fields(form.Values{"q": {f.Name}, "status": {status}, "kind": {f.Kind}}, errs)
+	data.Fields = filter.Fields(opsform.Values{"q": {f.Name}, "status": {status}, "kind": {f.Kind}}, errs)
 	var st *sigapi.Status
 	if status != "" {
 		s := sigapi.Status(status)
@@ -199,7 +200,7 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 		return
 	}
 	for _, e := range hist.JSON200.Items {
-		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: eventText(e.Type), Who: opsActorText(e.Actor, c.subject), Version: e.Version})
+		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type), Who: opsActorText(e.Actor, c.subject), Version: e.Version})
 	}
 	if hist.JSON200.NextCursor != nil {
 		data.NextHistory = "/ops/organisations/" + id + "?" + url.Values{"history": {*hist.JSON200.NextCursor}}.Encode()
@@ -207,9 +208,9 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	h.show(w, r, http.StatusOK, "ops_org", o.Name, nil, data)
 }
 
-// eventText names an event of the history: "tc.signatory.organisation.announced.v1"
+// opsEventText names an event of the history: "tc.signatory.organisation.announced.v1"
 // reads "Organisation announced".
-func eventText(typ string) string {
+func opsEventText(typ string) string {
 	parts := strings.Split(typ, ".")
 	if len(parts) >= 2 && strings.HasPrefix(parts[len(parts)-1], "v") {
 		parts = parts[:len(parts)-1]
@@ -223,7 +224,7 @@ func eventText(typ string) string {
 // opsOnboardingStep is one step of onboarding after the enquiry, as a form.
 type opsOnboardingStep struct {
 	slug, title, link, button string
-	specs                     form.Specs
+	specs                     opsform.Specs
 	// next reports whether the step can be taken from this status.
 	next func(sigapi.Status) bool
 	call func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error)
@@ -234,7 +235,7 @@ func opsInStatus(ss ...sigapi.Status) func(sigapi.Status) bool {
 }
 
 var opsOnboardingSteps = []opsOnboardingStep{
-	{slug: "meeting", title: "Record the meeting", link: "Record the meeting", button: "Record the meeting", specs: form.Meeting,
+	{slug: "meeting", title: "Record the meeting", link: "Record the meeting", button: "Record the meeting", specs: opsform.Meeting,
 		next: opsInStatus(sigapi.Enquiry),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.RecordMeetingWithBodyWithResponse(r.Context(), id, "application/json", body)
@@ -243,7 +244,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "form", title: "Record the signed form", link: "Record the signed form", button: "Record the signed form", specs: form.SignedForm,
+	{slug: "form", title: "Record the signed form", link: "Record the signed form", button: "Record the signed form", specs: opsform.SignedForm,
 		next: opsInStatus(sigapi.MeetingHeld),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.ReceiveFormWithBodyWithResponse(r.Context(), id, "application/json", body)
@@ -252,7 +253,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "announcement", title: "Record the announcement", link: "Record the announcement", button: "Record the announcement", specs: form.Announcement,
+	{slug: "announcement", title: "Record the announcement", link: "Record the announcement", button: "Record the announcement", specs: opsform.Announcement,
 		next: opsInStatus(sigapi.FormReceived),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.AnnounceWithBodyWithResponse(r.Context(), id, "application/json", body)
@@ -261,7 +262,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: form.Contacts,
+	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: opsform.Contacts,
 		next: opsInStatus(sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.UpdateContactsWithBodyWithResponse(r.Context(), id, "application/json", body)
@@ -270,7 +271,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: form.Withdrawal,
+	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: opsform.Withdrawal,
 		next: opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			resp, err := c.set.Signatory.WithdrawWithBodyWithResponse(r.Context(), id, "application/json", body)
@@ -295,7 +296,7 @@ type opsFormData struct {
 	Caption, Intro, Action, Button, Back string
 	// Key is the form's idempotency key, when the service takes one.
 	Key    string
-	Fields []templates.Field
+	Fields []templates.OpsField
 }
 
 func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -314,19 +315,19 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		h.serviceProblem(w, r, p)
 		return
 	}
-	typed := form.Values{}
+	typed := opsform.Values{}
 	for _, s := range step.specs {
-		if s.Type == form.Date {
+		if s.Type == opsform.Date {
 			typed[s.Name] = []string{h.opsDay().Format(time.DateOnly)}
 		}
 	}
 	if step.slug == "contacts" {
 		typed = opsContactsOf(*resp.JSON200)
 	}
-	h.showStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, typed, nil)
+	h.opsShowStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, typed, nil)
 }
 
-func (h *Handler) showStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id string, typed form.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id string, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", step.title, errs, opsFormData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
 		Button: step.button, Back: "/ops/organisations/" + id, Fields: step.specs.Fields(typed, errs)})
 }
@@ -366,11 +367,11 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id); err == nil && org.JSON200 != nil {
 		name = org.JSON200.Name
 	}
-	h.showStep(w, r, opsStatusOf(errs), step, name, id, typed, errs)
+	h.opsShowStep(w, r, opsStatusOf(errs), step, name, id, typed, errs)
 }
 
 // opsRenamed puts each service field error on the form's field of that API name.
-func opsRenamed(errs []templates.FieldError, specs form.Specs) []templates.FieldError {
+func opsRenamed(errs []templates.FieldError, specs opsform.Specs) []templates.FieldError {
 	for i := range errs {
 		if errs[i].Field != "" {
 			errs[i].Field = specs.Rename(errs[i].Field)
@@ -393,12 +394,12 @@ func opsStatusOf(errs []templates.FieldError) int {
 }
 
 func (h *Handler) opsEnquiryShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.showEnquiry(w, r, http.StatusOK, form.Values{"country": {"GB"}}, nil)
+	h.opsShowEnquiry(w, r, http.StatusOK, opsform.Values{"country": {"GB"}}, nil)
 }
 
-func (h *Handler) showEnquiry(w http.ResponseWriter, r *http.Request, status int, typed form.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowEnquiry(w http.ResponseWriter, r *http.Request, status int, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", "Record an enquiry", errs, opsFormData{Intro: "An organisation has asked to join the Technician Commitment.",
-		Action: "/ops/organisations", Button: "Record the enquiry", Back: "/ops/organisations", Fields: form.Enquiry.Fields(typed, errs)})
+		Action: "/ops/organisations", Button: "Record the enquiry", Back: "/ops/organisations", Fields: opsform.Enquiry.Fields(typed, errs)})
 }
 
 // opsEnquiryCreate records a new organisation's enquiry and goes to its page.
@@ -407,9 +408,9 @@ func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *op
 		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
-	typed, body, errs := form.Enquiry.Parse(r.PostForm, london)
+	typed, body, errs := opsform.Enquiry.Parse(r.PostForm, london)
 	if len(errs) > 0 {
-		h.showEnquiry(w, r, http.StatusBadRequest, typed, errs)
+		h.opsShowEnquiry(w, r, http.StatusBadRequest, typed, errs)
 		return
 	}
 	resp, err := c.set.Signatory.CreateOrganisationWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(body))
@@ -422,8 +423,8 @@ func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *op
 			h.serviceProblem(w, r, p)
 			return
 		}
-		fe := opsRenamed(opsFieldProblems(p, nil), form.Enquiry)
-		h.showEnquiry(w, r, opsStatusOf(fe), typed, fe)
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.Enquiry)
+		h.opsShowEnquiry(w, r, opsStatusOf(fe), typed, fe)
 		return
 	}
 	if resp.JSON201 == nil {
@@ -435,8 +436,8 @@ func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *op
 }
 
 // opsContactsOf fills the contacts form from the organisation's record.
-func opsContactsOf(o sigapi.Organisation) form.Values {
-	v := form.Values{}
+func opsContactsOf(o sigapi.Organisation) opsform.Values {
+	v := opsform.Values{}
 	person := func(prefix string, p *sigapi.Person) {
 		if p == nil {
 			return

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
-	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	reviewapi "github.com/itss/techcommit/services/review/api"
@@ -61,16 +61,16 @@ func (h *Handler) opsReviewRounds(w http.ResponseWriter, r *http.Request, c *ops
 }
 
 func (h *Handler) opsReviewRoundNew(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.showReviewRoundForm(w, r, http.StatusOK, form.Values{}, nil)
+	h.opsShowReviewRoundForm(w, r, http.StatusOK, opsform.Values{}, nil)
 }
 
-func (h *Handler) showReviewRoundForm(w http.ResponseWriter, r *http.Request, status int, typed form.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowReviewRoundForm(w http.ResponseWriter, r *http.Request, status int, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", "Open a review round", errs, opsFormData{Action: "/ops/review/rounds", Button: "Open the round",
-		Back: "/ops/review", Fields: form.ReviewRound.Fields(typed, errs)})
+		Back: "/ops/review", Fields: opsform.ReviewRound.Fields(typed, errs)})
 }
 
 func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	typed, body, errs, ok := h.opsParse(w, r, form.ReviewRound)
+	typed, body, errs, ok := h.opsParse(w, r, opsform.ReviewRound)
 	if !ok {
 		return
 	}
@@ -93,13 +93,13 @@ func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *
 			h.serviceProblem(w, r, p)
 			return
 		}
-		errs = opsRenamed(opsFieldProblems(p, nil), form.ReviewRound)
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.ReviewRound)
 	}
-	h.showReviewRoundForm(w, r, opsStatusOf(errs), typed, errs)
+	h.opsShowReviewRoundForm(w, r, opsStatusOf(errs), typed, errs)
 }
 
 // parse reads a posted console form; ok is false when the page has answered.
-func (h *Handler) opsParse(w http.ResponseWriter, r *http.Request, specs form.Specs) (form.Values, map[string]any, []templates.FieldError, bool) {
+func (h *Handler) opsParse(w http.ResponseWriter, r *http.Request, specs opsform.Specs) (opsform.Values, map[string]any, []templates.FieldError, bool) {
 	if err := r.ParseForm(); err != nil {
 		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return nil, nil, nil, false
@@ -111,7 +111,7 @@ func (h *Handler) opsParse(w http.ResponseWriter, r *http.Request, specs form.Sp
 // opsRoundForms are the round page's forms as last sent, with their problems, and
 // the last automatic assignment's report.
 type opsRoundForms struct {
-	addTyped, changeTyped, closeTyped form.Values
+	addTyped, changeTyped, closeTyped opsform.Values
 	addErrs, changeErrs, closeErrs    []templates.FieldError
 	report                            *reviewapi.AssignmentReport
 }
@@ -122,8 +122,8 @@ type opsReviewRoundData struct {
 	Open                    bool
 	Submissions             []opsRoundSubmissionRow
 	Progress                opsReviewRoundRow
-	AddFields, ChangeFields []templates.Field
-	CloseFields             []templates.Field
+	AddFields, ChangeFields []templates.OpsField
+	CloseFields             []templates.OpsField
 	Report                  *opsAssignmentReport
 }
 
@@ -145,37 +145,37 @@ type opsAssignmentReport struct {
 }
 
 func (h *Handler) opsReviewRound(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	h.showReviewRound(w, r, c, http.StatusOK, opsRoundForms{})
+	h.opsShowReviewRound(w, r, c, http.StatusOK, opsRoundForms{})
 }
 
 // opsAddSpecs offers the submitted submissions not yet in a round.
-func opsAddSpecs(subs []reviewapi.Submission) form.Specs {
-	var opts []templates.Option
+func opsAddSpecs(subs []reviewapi.Submission) opsform.Specs {
+	var opts []templates.OpsOption
 	for _, s := range subs {
-		opts = append(opts, templates.Option{Value: s.Id, Text: s.Id + " (" + s.OrganisationId + ")"})
+		opts = append(opts, templates.OpsOption{Value: s.Id, Text: s.Id + " (" + s.OrganisationId + ")"})
 	}
-	return form.Specs{{Name: "submission_ids", Label: "Submissions received", Type: form.Multiple, Required: true, Options: opts}}
+	return opsform.Specs{{Name: "submission_ids", Label: "Submissions received", Type: opsform.Multiple, Required: true, Options: opts}}
 }
 
-func opsChangeSpecs(rd reviewapi.Round, pool []reviewapi.Reviewer) form.Specs {
-	reviewers := form.Opts("", "Select a reviewer")
+func opsChangeSpecs(rd reviewapi.Round, pool []reviewapi.Reviewer) opsform.Specs {
+	reviewers := opsform.Opts("", "Select a reviewer")
 	for _, p := range pool {
-		reviewers = append(reviewers, templates.Option{Value: p.ReviewerId, Text: p.Name + " (" + p.OrganisationId + ")"})
+		reviewers = append(reviewers, templates.OpsOption{Value: p.ReviewerId, Text: p.Name + " (" + p.OrganisationId + ")"})
 	}
-	subs := form.Opts("", "Select a submission")
+	subs := opsform.Opts("", "Select a submission")
 	for _, s := range rd.Submissions {
-		subs = append(subs, templates.Option{Value: s.SubmissionId, Text: s.SubmissionId + " (" + s.OrganisationId + ")"})
+		subs = append(subs, templates.OpsOption{Value: s.SubmissionId, Text: s.SubmissionId + " (" + s.OrganisationId + ")"})
 	}
-	return form.Specs{
-		{Name: "action", Label: "Change", Type: form.Choice, Required: true, Options: form.Opts("assign", "Assign the reviewer", "remove", "Remove the reviewer")},
-		{Name: "reviewer_id", Label: "Reviewer", Type: form.Choice, Required: true, Options: reviewers},
-		{Name: "submission_id", Label: "Submission", Type: form.Choice, Required: true, Options: subs},
-		{Name: "reason", Label: "Reason for the change", Type: form.Text, Required: true, Max: 500},
+	return opsform.Specs{
+		{Name: "action", Label: "Change", Type: opsform.Choice, Required: true, Options: opsform.Opts("assign", "Assign the reviewer", "remove", "Remove the reviewer")},
+		{Name: "reviewer_id", Label: "Reviewer", Type: opsform.Choice, Required: true, Options: reviewers},
+		{Name: "submission_id", Label: "Submission", Type: opsform.Choice, Required: true, Options: subs},
+		{Name: "reason", Label: "Reason for the change", Type: opsform.Text, Required: true, Max: 500},
 	}
 }
 
-// roundAndPool reads a round, the pool and the submissions waiting for a round.
-func (h *Handler) roundAndPool(w http.ResponseWriter, r *http.Request, c *opsCtx) (reviewapi.Round, []reviewapi.Reviewer, []reviewapi.Submission, bool) {
+// opsRoundAndPool reads a round, the pool and the submissions waiting for a round.
+func (h *Handler) opsRoundAndPool(w http.ResponseWriter, r *http.Request, c *opsCtx) (reviewapi.Round, []reviewapi.Reviewer, []reviewapi.Submission, bool) {
 	ctx := r.Context()
 	resp, err := c.set.Review.GetRoundWithResponse(ctx, r.PathValue("round"))
 	if err != nil {
@@ -226,8 +226,8 @@ func opsListReviewers(r *http.Request, c *opsCtx) ([]reviewapi.Reviewer, error) 
 	return out, nil
 }
 
-func (h *Handler) showReviewRound(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, f opsRoundForms) {
-	rd, pool, waiting, ok := h.roundAndPool(w, r, c)
+func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, f opsRoundForms) {
+	rd, pool, waiting, ok := h.opsRoundAndPool(w, r, c)
 	if !ok {
 		return
 	}
@@ -265,7 +265,7 @@ func (h *Handler) showReviewRound(w http.ResponseWriter, r *http.Request, c *ops
 		data.AddFields = opsAddSpecs(waiting).Fields(f.addTyped, f.addErrs)
 	}
 	data.ChangeFields = opsChangeSpecs(rd, pool).Fields(f.changeTyped, f.changeErrs)
-	data.CloseFields = form.CloseReviewRound.Fields(f.closeTyped, f.closeErrs)
+	data.CloseFields = opsform.CloseReviewRound.Fields(f.closeTyped, f.closeErrs)
 	if f.report != nil {
 		data.Report = &opsAssignmentReport{Added: f.report.Added, Uncovered: f.report.Uncovered}
 	}
@@ -279,9 +279,9 @@ func (h *Handler) opsReviewAddSubmissions(w http.ResponseWriter, r *http.Request
 		return
 	}
 	ids := r.PostForm["submission_ids"]
-	typed := form.Values{"submission_ids": ids}
+	typed := opsform.Values{"submission_ids": ids}
 	if len(ids) == 0 {
-		h.showReviewRound(w, r, c, http.StatusBadRequest, opsRoundForms{addTyped: typed,
+		h.opsShowReviewRound(w, r, c, http.StatusBadRequest, opsRoundForms{addTyped: typed,
 			addErrs: []templates.FieldError{{Field: "submission_ids", Message: "Select submissions received"}}})
 		return
 	}
@@ -296,8 +296,8 @@ func (h *Handler) opsReviewAddSubmissions(w http.ResponseWriter, r *http.Request
 			h.serviceProblem(w, r, p)
 			return
 		}
-		fe := opsRenamed(opsFieldProblems(p, nil), form.Specs{{Name: "submission_ids"}})
-		h.showReviewRound(w, r, c, opsStatusOf(fe), opsRoundForms{addTyped: typed, addErrs: fe})
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.Specs{{Name: "submission_ids"}})
+		h.opsShowReviewRound(w, r, c, opsStatusOf(fe), opsRoundForms{addTyped: typed, addErrs: fe})
 		return
 	}
 	http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
@@ -313,17 +313,17 @@ func (h *Handler) opsReviewAutoAssign(w http.ResponseWriter, r *http.Request, c 
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		if opsFormRefusal(p) {
-			h.showReviewRound(w, r, c, p.Status, opsRoundForms{changeErrs: []templates.FieldError{{Message: "Nothing was assigned: " + p.Detail}}})
+			h.opsShowReviewRound(w, r, c, p.Status, opsRoundForms{changeErrs: []templates.FieldError{{Message: "Nothing was assigned: " + p.Detail}}})
 			return
 		}
 		h.serviceProblem(w, r, p)
 		return
 	}
-	h.showReviewRound(w, r, c, http.StatusOK, opsRoundForms{report: resp.JSON200})
+	h.opsShowReviewRound(w, r, c, http.StatusOK, opsRoundForms{report: resp.JSON200})
 }
 
 func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	rd, pool, _, ok := h.roundAndPool(w, r, c)
+	rd, pool, _, ok := h.opsRoundAndPool(w, r, c)
 	if !ok {
 		return
 	}
@@ -349,11 +349,11 @@ func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Reque
 		}
 		errs = opsRenamed(opsFieldProblems(p, nil), specs)
 	}
-	h.showReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{changeTyped: typed, changeErrs: errs})
+	h.opsShowReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{changeTyped: typed, changeErrs: errs})
 }
 
 func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	typed, body, errs, ok := h.opsParse(w, r, form.CloseReviewRound)
+	typed, body, errs, ok := h.opsParse(w, r, opsform.CloseReviewRound)
 	if !ok {
 		return
 	}
@@ -373,44 +373,44 @@ func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsC
 			h.serviceProblem(w, r, p)
 			return
 		}
-		errs = opsRenamed(opsFieldProblems(p, nil), form.CloseReviewRound)
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.CloseReviewRound)
 	}
-	h.showReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{closeTyped: typed, closeErrs: errs})
+	h.opsShowReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{closeTyped: typed, closeErrs: errs})
 }
 
 type opsReviewSubmissionData struct {
 	RoundID, RoundName, SubmissionID, Org string
 	Released, Closed                      bool
 	Reviews                               []opsReviewView
-	FeedbackFields                        []templates.Field
+	FeedbackFields                        []templates.OpsField
 }
 
 type opsReviewView struct {
 	Author, ReviewerID, Summary, Returned, Withheld string
 	Themes                                          []reviewapi.ThemeReview
-	ReturnFields, WithholdFields                    []templates.Field
+	ReturnFields, WithholdFields                    []templates.OpsField
 }
 
 // opsModerationForm is a posted moderation form's state, for the review it is about.
 type opsModerationForm struct {
 	reviewer, action string
-	typed            form.Values
+	typed            opsform.Values
 	errs             []templates.FieldError
 }
 
 func (h *Handler) opsReviewSubmission(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	h.showReviewSubmission(w, r, c, http.StatusOK, opsModerationForm{}, nil, nil)
+	h.opsShowReviewSubmission(w, r, c, http.StatusOK, opsModerationForm{}, nil, nil)
 }
 
 // opsModerationSpecs names a review's moderation fields after its reviewer, so that
 // each review's reason field has an id of its own.
-func opsModerationSpecs(action, reviewer string) form.Specs {
+func opsModerationSpecs(action, reviewer string) opsform.Specs {
 	label := map[string]string{"return": "Reason for returning", "withhold": "Reason for holding back"}[action]
-	return form.Specs{{Name: action + "-" + reviewer, API: "reason", Label: label + " the review by " + reviewer, Type: form.Text, Required: true, Max: 500}}
+	return opsform.Specs{{Name: action + "-" + reviewer, API: "reason", Label: label + " the review by " + reviewer, Type: opsform.Text, Required: true, Max: 500}}
 }
 
-func (h *Handler) showReviewSubmission(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, mod opsModerationForm,
-	feedbackTyped form.Values, feedbackErrs []templates.FieldError) {
+func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, mod opsModerationForm,
+	feedbackTyped opsform.Values, feedbackErrs []templates.FieldError) {
 	ctx := r.Context()
 	round, sub := r.PathValue("round"), r.PathValue("sub")
 	rd, err := c.set.Review.GetRoundWithResponse(ctx, round)
@@ -455,7 +455,7 @@ func (h *Handler) showReviewSubmission(w http.ResponseWriter, r *http.Request, c
 			v.Withheld = *rv.WithheldReason
 		}
 		for _, action := range []string{"return", "withhold"} {
-			var typed form.Values
+			var typed opsform.Values
 			var fe []templates.FieldError
 			if mod.reviewer == v.ReviewerID && mod.action == action {
 				typed, fe = mod.typed, mod.errs
@@ -470,7 +470,7 @@ func (h *Handler) showReviewSubmission(w http.ResponseWriter, r *http.Request, c
 		}
 		data.Reviews = append(data.Reviews, v)
 	}
-	data.FeedbackFields = form.Feedback.Fields(feedbackTyped, feedbackErrs)
+	data.FeedbackFields = opsform.Feedback.Fields(feedbackTyped, feedbackErrs)
 	h.show(w, r, status, "ops_review_submission", "Reviews of "+sub, append(errs, feedbackErrs...), data)
 }
 
@@ -516,14 +516,14 @@ func (h *Handler) opsModerate(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		}
 		errs = opsRenamed(opsFieldProblems(p, nil), specs)
 	}
-	h.showReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{reviewer: reviewer, action: action, typed: typed, errs: errs}, nil, nil)
+	h.opsShowReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{reviewer: reviewer, action: action, typed: typed, errs: errs}, nil, nil)
 }
 
 // opsReleaseFeedback writes the consolidated feedback and releases it to the
 // organisation.
 func (h *Handler) opsReleaseFeedback(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	round, sub := r.PathValue("round"), r.PathValue("sub")
-	typed, body, errs, ok := h.opsParse(w, r, form.Feedback)
+	typed, body, errs, ok := h.opsParse(w, r, opsform.Feedback)
 	if !ok {
 		return
 	}
@@ -542,9 +542,9 @@ func (h *Handler) opsReleaseFeedback(w http.ResponseWriter, r *http.Request, c *
 			h.serviceProblem(w, r, p)
 			return
 		}
-		errs = opsRenamed(opsFieldProblems(p, nil), form.Feedback)
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.Feedback)
 	}
-	h.showReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{}, typed, errs)
+	h.opsShowReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{}, typed, errs)
 }
 
 type opsReviewerRow struct {
@@ -579,18 +579,18 @@ func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx
 }
 
 func (h *Handler) opsReviewerNew(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.showReviewerForm(w, r, http.StatusOK, "", form.Values{"capacity": {"2"}}, nil)
+	h.opsShowReviewerForm(w, r, http.StatusOK, "", opsform.Values{"capacity": {"2"}}, nil)
 }
 
 // opsReviewerSpecs is the pool form; editing keeps the identifier as it is.
-func opsReviewerSpecs(editing bool) form.Specs {
+func opsReviewerSpecs(editing bool) opsform.Specs {
 	if !editing {
-		return form.Reviewer
+		return opsform.Reviewer
 	}
-	return slices.DeleteFunc(slices.Clone(form.Reviewer), func(s form.Spec) bool { return s.Name == "reviewer_id" })
+	return slices.DeleteFunc(slices.Clone(opsform.Reviewer), func(s opsform.Spec) bool { return s.Name == "reviewer_id" })
 }
 
-func (h *Handler) showReviewerForm(w http.ResponseWriter, r *http.Request, status int, id string, typed form.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowReviewerForm(w http.ResponseWriter, r *http.Request, status int, id string, typed opsform.Values, errs []templates.FieldError) {
 	d := opsFormData{Action: "/ops/review/reviewers", Button: "Add to the pool", Back: "/ops/review/reviewers", Fields: opsReviewerSpecs(id != "").Fields(typed, errs)}
 	title := "Add a reviewer"
 	if id != "" {
@@ -600,7 +600,7 @@ func (h *Handler) showReviewerForm(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	typed, body, errs, ok := h.opsParse(w, r, form.Reviewer)
+	typed, body, errs, ok := h.opsParse(w, r, opsform.Reviewer)
 	if !ok {
 		return
 	}
@@ -619,9 +619,9 @@ func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsC
 			h.serviceProblem(w, r, p)
 			return
 		}
-		errs = opsRenamed(opsFieldProblems(p, nil), form.Reviewer)
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.Reviewer)
 	}
-	h.showReviewerForm(w, r, opsStatusOf(errs), "", typed, errs)
+	h.opsShowReviewerForm(w, r, opsStatusOf(errs), "", typed, errs)
 }
 
 // opsReviewerEdit shows a pool member's record to change (the pool API has no
@@ -639,7 +639,7 @@ func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *ops
 		return
 	}
 	p := pool[i]
-	typed := form.Values{"name": {p.Name}, "email": {string(p.Email)}, "organisation_id": {p.OrganisationId},
+	typed := opsform.Values{"name": {p.Name}, "email": {string(p.Email)}, "organisation_id": {p.OrganisationId},
 		"trained": {strconv.FormatBool(p.Trained)}, "capacity": {strconv.Itoa(p.Capacity)}}
 	if p.Themes != nil {
 		for _, t := range *p.Themes {
@@ -649,7 +649,7 @@ func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *ops
 	if p.Conflicts != nil {
 		typed["conflicts"] = []string{strings.Join(*p.Conflicts, "\n")}
 	}
-	h.showReviewerForm(w, r, http.StatusOK, id, typed, nil)
+	h.opsShowReviewerForm(w, r, http.StatusOK, id, typed, nil)
 }
 
 func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -677,7 +677,7 @@ func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *ops
 		}
 		errs = opsRenamed(opsFieldProblems(p, nil), specs)
 	}
-	h.showReviewerForm(w, r, opsStatusOf(errs), id, typed, errs)
+	h.opsShowReviewerForm(w, r, opsStatusOf(errs), id, typed, errs)
 }
 
 // opsReviewProgressCSV exports a round's assignments: who reviews what, and where

@@ -102,7 +102,7 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	} else {
 		data.Due = opsDueRows(orgs, h.opsDay())
 	}
-	if rounds, err := h.fundRoundRows(ctx, c.set, true); err != nil {
+	if rounds, err := h.opsFundRoundRows(ctx, c.set, true); err != nil {
 		unavailable("Collaboration Fund", err)
 	} else {
 		data.FundRounds = rounds
@@ -200,9 +200,9 @@ func opsDueRows(orgs []sigapi.OrganisationSummary, today time.Time) []opsDueRow 
 	return out
 }
 
-// fundRoundRows are the fund's rounds with their applications by status and their
+// opsFundRoundRows are the fund's rounds with their applications by status and their
 // budget; current leaves out rounds closed for more than a year.
-func (h *Handler) fundRoundRows(ctx context.Context, set *clients.Set, current bool) ([]opsFundRoundRow, error) {
+func (h *Handler) opsFundRoundRows(ctx context.Context, set *clients.Set, current bool) ([]opsFundRoundRow, error) {
 	limit := 200
 	resp, err := set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
 	if err != nil {

@@ -1,4 +1,4 @@
-package form
+package opsform
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package form
+package opsform
 
 // The console's forms, each field named as the service's API names it, so that
 // the service's field errors land beside the right field.

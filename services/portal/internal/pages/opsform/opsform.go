@@ -1,4 +1,7 @@
-package form
+// Package opsform decodes and checks the operations console's forms, apart from
+// the handlers: each form is a list of field specifications named as the service's
+// API names its fields, so that the service's own field errors land beside them.
+package opsform
 
 import (
 	"fmt"
@@ -30,12 +33,19 @@ const (
 	Flag     = "flag"       // one checkbox, sent as true or false
 )
 
+// Errors are a form's problems, one per field, in the order of the fields.
+type Errors []templates.FieldError
+
+func (e *Errors) add(field, msg string) {
+	*e = append(*e, templates.FieldError{Field: field, Message: msg})
+}
+
 // Spec is one field of a console form: its name in the form, its name in the
 // service's API (a dotted path; the form's name when empty) and how it is read.
 type Spec struct {
 	Name, API, Label, Hint, Type string
 	Required                     bool
-	Options                      []templates.Option
+	Options                      []templates.OpsOption
 	// Max is the most characters a text may have (0: the service's limit alone).
 	Max int
 }
@@ -124,13 +134,13 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 			}
 			out = list
 		case Choice:
-			if !slices.ContainsFunc(s.Options, func(o templates.Option) bool { return o.Value == val }) {
+			if !slices.ContainsFunc(s.Options, func(o templates.OpsOption) bool { return o.Value == val }) {
 				errs.add(s.Name, "Select "+strings.ToLower(s.Label))
 				continue
 			}
 		case Multiple:
 			offered := func(x string) bool {
-				return slices.ContainsFunc(s.Options, func(o templates.Option) bool { return o.Value == x })
+				return slices.ContainsFunc(s.Options, func(o templates.OpsOption) bool { return o.Value == x })
 			}
 			if !allOf(vals, offered) {
 				errs.add(s.Name, "Select "+strings.ToLower(s.Label)+" from the list")
@@ -203,7 +213,7 @@ func (ss Specs) Has(name string) bool {
 }
 
 // Fields are the form's controls for a page, with what was typed and the problems.
-func (ss Specs) Fields(typed Values, errs []templates.FieldError) []templates.Field {
+func (ss Specs) Fields(typed Values, errs []templates.FieldError) []templates.OpsField {
 	first := ""
 	for _, e := range errs {
 		if e.Field != "" && ss.Has(e.Field) {
@@ -211,9 +221,9 @@ func (ss Specs) Fields(typed Values, errs []templates.FieldError) []templates.Fi
 			break
 		}
 	}
-	out := make([]templates.Field, 0, len(ss))
+	out := make([]templates.OpsField, 0, len(ss))
 	for _, s := range ss {
-		f := templates.Field{Name: s.Name, Label: s.Label, Hint: s.Hint, Type: s.Type, Focus: s.Name == first}
+		f := templates.OpsField{Name: s.Name, Label: s.Label, Hint: s.Hint, Type: s.Type, Focus: s.Name == first}
 		vals := typed[s.Name]
 		if len(vals) > 0 {
 			f.Value = vals[0]
@@ -248,10 +258,10 @@ func (ss Specs) Fields(typed Values, errs []templates.FieldError) []templates.Fi
 }
 
 // Opts makes options from value, text pairs.
-func Opts(pairs ...string) []templates.Option {
-	var out []templates.Option
+func Opts(pairs ...string) []templates.OpsOption {
+	var out []templates.OpsOption
 	for i := 0; i+1 < len(pairs); i += 2 {
-		out = append(out, templates.Option{Value: pairs[i], Text: pairs[i+1]})
+		out = append(out, templates.OpsOption{Value: pairs[i], Text: pairs[i+1]})
 	}
 	return out
 }
