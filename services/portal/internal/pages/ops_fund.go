@@ -17,18 +17,46 @@ import (
 )
 
 type opsFundData struct {
-	Rounds []opsFundRoundRow
-	Open   map[string]bool
+	Rounds  []opsFundRoundRow
+	Reports []opsReportRow
 }
 
-// opsFundRounds lists every round with its applications by status and its budget.
+// opsReportRow is an awarded project's report: due, received, or overdue.
+type opsReportRow struct {
+	ID, Title, Org, Award, Due, Spent string
+	Received, Overdue                 bool
+}
+
+// opsFundRounds lists every round with its applications by status and its budget,
+// and the awarded projects' reports, due and received.
 func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	rows, err := h.opsFundRoundRows(r.Context(), c.set, false)
 	if err != nil {
 		h.opsFailed(w, r, err)
 		return
 	}
-	h.show(w, r, http.StatusOK, "ops_fund", "Collaboration Fund", nil, opsFundData{Rounds: rows})
+	awarded := fundapi.Awarded
+	apps, err := opsListApplications(r.Context(), c.set, "", &awarded)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	data := opsFundData{Rounds: rows}
+	for _, a := range apps {
+		row := opsReportRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Received: a.Report != nil,
+			Overdue: a.Report == nil && a.ReportIsDue != nil && *a.ReportIsDue}
+		if a.AwardPence != nil {
+			row.Award = pounds(*a.AwardPence)
+		}
+		if a.ReportDue != nil {
+			row.Due = longDate(a.ReportDue.Time)
+		}
+		if a.Report != nil && a.Report.SpentPence != nil {
+			row.Spent = pounds(*a.Report.SpentPence)
+		}
+		data.Reports = append(data.Reports, row)
+	}
+	h.show(w, r, http.StatusOK, "ops_fund", "Collaboration Fund", nil, data)
 }
 
 func (h *Handler) opsRoundShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {

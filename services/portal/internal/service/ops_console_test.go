@@ -372,6 +372,17 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Fatalf("the ledger has %v pence awarded", ledger["awarded_pence"])
 	}
 
+	fund := opsMustStatus(t, s.p.do("GET", "/ops/fund", one, nil), http.StatusOK, "the fund's page")
+	var reports string
+	for _, tb := range find(parse(t, fund.body), element("table")) {
+		if attr(tb, "aria-labelledby") == "reports" {
+			reports = text(tb)
+		}
+	}
+	if !strings.Contains(reports, "Skills exchange") || !strings.Contains(reports, "£700") || !strings.Contains(reports, "Not yet due") {
+		t.Errorf("the awarded project's report reads %q", reports)
+	}
+
 	loser := []string{appA, appB}[lost]
 	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, url.Values{"feedback": {" "}}), http.StatusBadRequest, "a decline without feedback")
 	if got := opsFieldMessage(t, r.body, "feedback"); got != "Error: Enter feedback for the applicant" {
