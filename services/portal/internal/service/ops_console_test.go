@@ -286,7 +286,15 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	if got := opsFieldMessage(t, r.body, "budget"); !strings.Contains(got, "Budget in pounds must be an amount in pounds") {
 		t.Errorf("beside the budget: %q", got)
 	}
+	// The service's own refusal (the smallest award above the largest) is shown
+	// beside the field it names, renamed from the API's.
 	round.Set("budget", "£1,000")
+	round.Set("min_award", "2000")
+	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusBadRequest, "a round whose smallest award is above its largest")
+	if opsFieldMessage(t, r.body, "min_award")+opsFieldMessage(t, r.body, "max_award") == "" {
+		t.Errorf("no message beside the award limits: %s", r.body)
+	}
+	round.Set("min_award", "100")
 	// The form's idempotency key is the page's: sent twice (a double click), it
 	// opens one round.
 	for _, in := range find(parse(t, r.body), element("input")) {
