@@ -236,8 +236,8 @@ func opsLondon() *time.Location {
 // An ops person, by keyboard alone, runs a review round from assignment to
 // released feedback: adds a reviewer to the pool, opens the round, adds the
 // submission, assigns automatically, returns one review with a reason (one
-// moderation), closes the round and releases the feedback. axe-core checks every
-// page on the way.
+// moderation), closes the round and releases the feedback, with JavaScript off.
+// axe-core checks every page on the way.
 func TestJourneyOpsReview(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the review service")
@@ -250,6 +250,8 @@ func TestJourneyOpsReview(t *testing.T) {
 		map[string]any{"reviewer_id": "rev-b", "name": "Bo Brown", "email": "bo@other.ac.uk", "organisation_id": "org-other",
 			"trained": true, "capacity": 2, "conflicts": []string{}}))
 	b := newBrowser(t)
+	// This journey runs with scripts off: every console page works without them.
+	b.DisableJavaScript()
 	opsBrowserSignIn(t, b, s)
 
 	tabTo(t, b, "link", "Review rounds")
