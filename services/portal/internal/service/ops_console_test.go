@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -15,7 +16,9 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 	"github.com/itss/techcommit/libs/testenv"
@@ -402,6 +405,24 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Errorf("the declined application is %v", got["status"])
 	}
 
+	// The fund recorded each decision as the person who took it: the award's
+	// draw on the budget (the ledger's reservation) as its winner, the assessments
+	// and the decline as the first person. (The award on the application itself is
+	// recorded by the fund's settlement step, as "system:award-settlement".)
+	winnerSubject := []string{"ops:local-ops", "ops:" + testOpsTwoSubject}[won]
+	testenv.Eventually(t, 10*time.Second, func() error {
+		ledgerEvents := opsActors(t, s, events.StreamFund, roundID+"-ledger")
+		wonEvents, lostEvents := opsActors(t, s, events.StreamFund, []string{appA, appB}[won]), opsActors(t, s, events.StreamFund, loser)
+		reserved := ledgerEvents[events.BudgetReservedV1{}.EventType()]
+		declined := lostEvents[events.ApplicationDeclinedV1{}.EventType()]
+		assessed := append(wonEvents[events.ApplicationAssessmentStartedV1{}.EventType()], lostEvents[events.ApplicationAssessmentStartedV1{}.EventType()]...)
+		if !slices.Equal(reserved, []string{winnerSubject}) || !slices.Equal(declined, []string{"ops:local-ops"}) || !slices.Equal(assessed, []string{"ops:local-ops", "ops:local-ops"}) {
+			return fmt.Errorf("the fund recorded the reservation as %v, the assessments as %v and the decline as %v (events %v, %v, %v)",
+				reserved, assessed, declined, ledgerEvents, wonEvents, lostEvents)
+		}
+		return nil
+	})
+
 	exp := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications.csv?round="+roundID, one, nil), http.StatusOK, "the applications export")
 	if ct := exp.header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
 		t.Errorf("export content type %q", ct)
@@ -496,4 +517,35 @@ func opsSubmitApplication(t *testing.T, s *stack, roundID, org, lead string, yea
 	})
 	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/submit", tok, nil))
 	return id
+}
+
+// opsActors reads a service's stream and returns who caused each event of the
+// aggregate, by event type: what the service recorded as the actor.
+func opsActors(t *testing.T, s *stack, stream, aggregate string) map[string][]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := s.env.JS.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		e, err := bus.Envelope(m.Subject, m.Header, m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.AggregateID == aggregate {
+			out[e.Type] = append(out[e.Type], e.Actor)
+		}
+	}
+	return out
 }

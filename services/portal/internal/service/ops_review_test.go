@@ -167,6 +167,16 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 		t.Errorf("the round does not show the feedback released")
 	}
 
+	// The review service recorded the round's every ops action as the person who
+	// took it.
+	actors := opsActors(t, s, events.StreamReview, round)
+	for _, typ := range []string{"opened", "submission_added", "reviewer_assigned", "review_returned", "closed", "feedback_released"} {
+		got := actors["tc.review.round."+typ+".v1"]
+		if len(got) == 0 || slices.ContainsFunc(got, func(a string) bool { return a != "ops:local-ops" }) {
+			t.Errorf("the review service recorded %s as %v, want the ops person", typ, got)
+		}
+	}
+
 	exp := opsMustStatus(t, s.p.do("GET", roundPath+"/progress.csv", ops, nil), http.StatusOK, "the progress export")
 	recs, err := csv.NewReader(strings.NewReader(exp.body)).ReadAll()
 	if err != nil || len(recs) != 3 {
