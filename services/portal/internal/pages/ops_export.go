@@ -72,8 +72,12 @@ func (h *Handler) opsOrganisationsCSV(w http.ResponseWriter, r *http.Request, c 
 		return
 	}
 	today := h.opsDay()
+	needle := strings.ToLower(strings.TrimSpace(q.Get("q")))
 	rows := make([][]string, 0, len(orgs))
 	for _, o := range orgs {
+		if needle != "" && !strings.Contains(strings.ToLower(o.Name), needle) {
+			continue
+		}
 		rec := []string{o.Id, o.Name, string(o.Kind), "", "", string(o.Status), strconv.FormatBool(o.Listed), "", "", ""}
 		if o.Sector != nil {
 			rec[3] = string(*o.Sector)

@@ -73,7 +73,7 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 			data.Orgs = append(data.Orgs, opsOrgRowOf(o))
 		}
 	}
-	data.Query = url.Values{"status": {status}, "kind": {f.Kind}}.Encode()
+	data.Query = url.Values{"q": {f.Name}, "status": {status}, "kind": {f.Kind}}.Encode()
 	data.Pager = opsPage("/ops/organisations", q, len(data.Orgs))
 	data.Orgs = data.Orgs[data.Pager.From:data.Pager.To]
 	status200 := http.StatusOK

@@ -482,6 +482,11 @@ func TestOpsOrganisationsExportIsSafeCSV(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("exported names %q, want %q", got, want)
 	}
+	// The export searches by name as the list does.
+	named := opsMustStatus(t, s.p.do("GET", "/ops/organisations.csv?status=enquiry&q=institute", ops, nil), http.StatusOK, "the export searched")
+	if recs, err := csv.NewReader(strings.NewReader(named.body)).ReadAll(); err != nil || len(recs) != 2 || recs[1][1] != "'@SUM(A1) Institute" {
+		t.Errorf("the export searched for institute: %v %q", err, recs)
+	}
 	// The list page searches by name within the filters.
 	list := opsMustStatus(t, s.p.do("GET", "/ops/organisations?q=jones&status=enquiry", ops, nil), http.StatusOK, "the search")
 	if !strings.Contains(list.body, "Smith, &#34;Jones&#34; &amp; Co") || strings.Contains(list.body, "SUM(A1)") {
