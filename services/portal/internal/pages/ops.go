@@ -25,6 +25,7 @@ func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
 
 	ops("GET /ops/organisations", h.opsOrganisations)
 	ops("GET /ops/organisations.csv", h.opsOrganisationsCSV)
+	ops("GET /ops/obligations.csv", h.opsObligationsCSV)
 	ops("GET /ops/organisations/new", h.opsEnquiryShow)
 	ops("POST /ops/organisations", h.opsEnquiryCreate)
 	ops("GET /ops/organisations/{org}", h.opsOrganisation)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/itss/techcommit/services/portal/internal/clients"
+
 	fundapi "github.com/itss/techcommit/services/fund/api"
 	sigapi "github.com/itss/techcommit/services/signatory/api"
 )
@@ -131,3 +133,47 @@ func (h *Handler) opsApplicationsCSV(w http.ResponseWriter, r *http.Request, c *
 
 // opsPenceText is an amount in pounds with two decimals, as a spreadsheet reads it.
 func opsPenceText(p int64) string { return fmt.Sprintf("%d.%02d", p/100, p%100) }
+
+// opsObligationsCSV exports every obligation of every announced (or since
+// withdrawn) organisation: its window, due date, status and days left or overdue.
+func (h *Handler) opsObligationsCSV(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
+	var orgs []sigapi.OrganisationSummary
+	for _, st := range []sigapi.Status{sigapi.Announced, sigapi.Withdrawn} {
+		some, err := opsListOrganisations(ctx, c.set, &st, nil)
+		if err != nil {
+			h.opsFailed(w, r, err)
+			return
+		}
+		orgs = append(orgs, some...)
+	}
+	limit := 200
+	var rows [][]string
+	for _, o := range orgs {
+		resp, err := c.set.Signatory.ListObligationsWithResponse(ctx, o.Id, &sigapi.ListObligationsParams{Limit: &limit})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		for _, ob := range resp.JSON200.Items {
+			rec := []string{o.Id, o.Name, string(o.Status), ob.Id, string(ob.Kind), strconv.Itoa(ob.Cycle), ob.WindowOpens.Format(time.DateOnly),
+				ob.Due.Format(time.DateOnly), string(ob.Status), "", "", ""}
+			if ob.DaysLeft != nil {
+				rec[9] = strconv.Itoa(*ob.DaysLeft)
+			}
+			if ob.DaysOverdue != nil {
+				rec[10] = strconv.Itoa(*ob.DaysOverdue)
+			}
+			if ob.MetOn != nil {
+				rec[11] = ob.MetOn.Format(time.DateOnly)
+			}
+			rows = append(rows, rec)
+		}
+	}
+	h.opsWriteCSV(w, r, "obligations", []string{"organisation_id", "organisation", "organisation_status", "obligation_id", "kind", "cycle",
+		"window_opens", "due", "status", "days_left", "days_overdue", "met_on"}, rows)
+}

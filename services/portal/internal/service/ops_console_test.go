@@ -98,7 +98,7 @@ func TestOpsConsoleIsForOpsOnly(t *testing.T) {
 	s.p.addReviewer("rev-1", org, "rita@example.ac.uk")
 	lead := s.p.signIn("lead-a@example.ac.uk")
 	reviewer := s.p.signIn("rita@example.ac.uk")
-	gets := []string{"/ops", "/ops/organisations", "/ops/organisations.csv", "/ops/organisations/new", "/ops/organisations/" + org,
+	gets := []string{"/ops", "/ops/organisations", "/ops/organisations.csv", "/ops/obligations.csv", "/ops/organisations/new", "/ops/organisations/" + org,
 		"/ops/organisations/" + org + "/withdrawal", "/ops/fund", "/ops/fund/rounds/new", "/ops/fund/applications",
 		"/ops/fund/applications.csv", "/ops/fund/applications/app-1", "/ops/email", "/ops/email/reminders", "/ops/dead-letters",
 		"/ops/review", "/ops/review/rounds/new", "/ops/review/rounds/r-1", "/ops/review/rounds/r-1/progress.csv",
@@ -257,6 +257,22 @@ func TestOpsToday(t *testing.T) {
 	}
 	if strings.Contains(body, "Faraway Institute") {
 		t.Errorf("Today lists an organisation whose obligation is more than 90 days off")
+	}
+	// Every obligation, in the export.
+	exp := opsMustStatus(t, s.p.do("GET", "/ops/obligations.csv", ops, nil), http.StatusOK, "the obligations export")
+	recs, err := csv.NewReader(strings.NewReader(exp.body)).ReadAll()
+	if err != nil || len(recs) != 4 || recs[0][0] != "organisation_id" {
+		t.Fatalf("the obligations export: %v %q", err, recs)
+	}
+	overdue := map[string]string{}
+	for _, rec := range recs[1:] {
+		overdue[rec[1]] = rec[8] + " " + rec[10]
+	}
+	if got := overdue["Overdue University"]; !strings.HasPrefix(got, "overdue ") || got == "overdue " {
+		t.Errorf("the overdue obligation is exported as %q", got)
+	}
+	if got := overdue["Faraway Institute"]; got != "open " {
+		t.Errorf("the obligation far off is exported as %q", got)
 	}
 	if got := rows["Technician"]; !strings.Contains(got, "£7,500") || !strings.Contains(got, "£0") {
 		t.Errorf("the fund round reads %q", got)
