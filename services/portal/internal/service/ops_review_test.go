@@ -77,9 +77,10 @@ func opsReview(t *testing.T, s *stack, round, sub, reviewer string, accept bool,
 
 // An ops person runs a review round from the console: adds two reviewers to the
 // pool (meeting field errors) and changes one, opens a round, adds the submission,
-// assigns automatically (the report on the page), returns one review with a reason
-// (the reason's field error first), closes the round and releases the feedback
-// (its field error first); the progress export lists both reviewers' reviews.
+// assigns automatically (the report on the page), assigns and removes a reviewer by
+// hand with reasons, returns one review with a reason (the reason's field error
+// first), closes the round, holds one review back and releases the feedback (its
+// field error first); the progress export lists every assignment as it stands.
 func TestOpsRunsAReviewRound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the review service")
@@ -103,6 +104,7 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	}
 	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice@other.ac.uk", "1")), http.StatusSeeOther, "reviewer a")
 	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-b", "Bo Brown", "bo@other.ac.uk", "2")), http.StatusSeeOther, "reviewer b")
+	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-c", "Cy Clark", "cy@other.ac.uk", "1")), http.StatusSeeOther, "reviewer c")
 	edit := opsMustStatus(t, s.p.do("GET", "/ops/review/reviewers/rev-a", ops, nil), http.StatusOK, "reviewer a's record")
 	if !strings.Contains(edit.body, `value="Alice Jones"`) || !strings.Contains(edit.body, `value="1"`) {
 		t.Fatalf("the record is not filled in: %s", edit.body)
@@ -133,6 +135,21 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 		t.Fatalf("the assignment report: %s", r.body)
 	}
 
+	// One reviewer assigned and removed by hand: the reason is required.
+	change := url.Values{"action": {"assign"}, "reviewer_id": {"rev-c"}, "submission_id": {sub}, "reason": {""}}
+	r = opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusBadRequest, "a change without a reason")
+	if got := opsFieldMessage(t, r.body, "reason"); got != "Error: Enter reason for the change" {
+		t.Errorf("beside the change's reason: %q", got)
+	}
+	change.Set("reason", "A specialist in recognition")
+	opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusSeeOther, "assigning reviewer c")
+	change.Set("action", "remove")
+	change.Set("reason", "Two reviews are enough")
+	opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusSeeOther, "removing reviewer c")
+	if page := opsMustStatus(t, s.p.do("GET", roundPath, ops, nil), http.StatusOK, "the round"); !strings.Contains(page.body, "Cy Clark: Removed") {
+		t.Errorf("the round does not show reviewer c removed")
+	}
+
 	opsReview(t, s, round, sub, "rev-a", true, "A good start.")
 	opsReview(t, s, round, sub, "rev-b", true, "Promising.")
 	subPath := roundPath + "/submissions/" + sub
@@ -157,6 +174,11 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	}
 	opsMustStatus(t, s.p.do("POST", roundPath+"/close", ops, url.Values{"reason": {"All reviews in"}}), http.StatusSeeOther, "closing the round")
 
+	// One review held back from the feedback, with its reason.
+	opsMustStatus(t, s.p.do("POST", subPath+"/reviews/rev-b/withhold", ops, url.Values{"withhold-rev-b": {"Names the institution's staff"}}), http.StatusSeeOther, "holding back b's review")
+	if page := opsMustStatus(t, s.p.do("GET", subPath, ops, nil), http.StatusOK, "the reviews"); !strings.Contains(page.body, "Names the institution&#39;s staff") {
+		t.Errorf("the reviews page does not show the reason b's review is held back")
+	}
 	r = opsMustStatus(t, s.p.do("POST", subPath+"/feedback", ops, url.Values{"feedback": {""}}), http.StatusBadRequest, "feedback left empty")
 	if got := opsFieldMessage(t, r.body, "feedback"); got != "Error: Enter consolidated feedback" {
 		t.Errorf("beside the feedback: %q", got)
@@ -179,12 +201,17 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 
 	exp := opsMustStatus(t, s.p.do("GET", roundPath+"/progress.csv", ops, nil), http.StatusOK, "the progress export")
 	recs, err := csv.NewReader(strings.NewReader(exp.body)).ReadAll()
-	if err != nil || len(recs) != 3 {
+	if err != nil || len(recs) != 4 {
 		t.Fatalf("the progress export: %v %q", err, recs)
 	}
+	got := map[string]string{}
 	for _, rec := range recs[1:] {
-		if rec[2] != sub || rec[7] != "true" {
-			t.Errorf("progress row %q: want the submission reviewed", rec)
+		got[rec[4]] = strings.Join([]string{rec[2], rec[6], rec[7], rec[10]}, "|")
+	}
+	want := map[string]string{"rev-a": sub + "|accepted|true|", "rev-b": sub + "|accepted|true|Names the institution's staff", "rev-c": sub + "|removed|false|"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("progress of %s = %q, want %q", k, got[k], v)
 		}
 	}
 	// Today shows nothing of a round whose feedback is all out.
