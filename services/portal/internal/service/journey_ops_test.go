@@ -201,6 +201,14 @@ func TestJourneyOps(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Declined") || !strings.Contains(got, "further along") {
 		t.Fatalf("after the decline the application reads %q", got)
 	}
+	// The email pages.
+	tabTo(t, b, "link", "Email")
+	b.Enter()
+	heading(t, b, "Email deliveries")
+	tabTo(t, b, "link", "Reminders to come")
+	b.Enter()
+	heading(t, b, "Reminders to come")
+
 	// A dead letter, replayed once its cause is gone; one that fails again stays.
 	poison, fixed := opsDeadLetters(t, s, lead)
 	tabTo(t, b, "link", "Dead letters")
@@ -274,6 +282,17 @@ func TestJourneyOpsReview(t *testing.T) {
 	heading(t, b, "Reviewer pool")
 	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Alice Jones") {
 		t.Fatalf("the pool reads %q", got)
+	}
+	// Her capacity, changed (tabbing into a field selects what it holds).
+	tabTo(t, b, "link", "Alice Jones")
+	b.Enter()
+	heading(t, b, "Change a reviewer")
+	opsTypeInto(t, b, "textbox", "Most submissions a round", "3")
+	tabTo(t, b, "button", "Save the reviewer")
+	b.Enter()
+	heading(t, b, "Reviewer pool")
+	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Alice Jones\torg-other\tYes\t3\t") {
+		t.Fatalf("after the change the pool reads %q", got)
 	}
 
 	tabTo(t, b, "link", "Review rounds")
