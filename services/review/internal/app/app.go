@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -33,6 +32,9 @@ type EventStore interface {
 	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
 	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
 	LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error)
+	// LoadThrough is Load when the aggregate is known to have reached version (the
+	// projection's case), answered from memory when it has.
+	LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error)
 }
 
 // Organisation is what the review service knows of an organisation, from the
@@ -61,7 +63,7 @@ type Organisations interface {
 type App struct {
 	events EventStore
 	orgs   Organisations
-	views  SubmissionViews
+	read   ReadModels
 	clock  clock.Clock
 	// wake tells WatchDeadlines that a round changed.
 	wake chan struct{}
@@ -71,11 +73,11 @@ type App struct {
 var ListedTypes = []string{submission.AggregateType, reviewerType, round.AggregateType}
 
 // New checks its dependencies.
-func New(es EventStore, orgs Organisations, views SubmissionViews, clk clock.Clock) (*App, error) {
-	if es == nil || orgs == nil || views == nil || clk == nil {
-		return nil, errors.New("app: event store, organisations, submission views and clock are required")
+func New(es EventStore, orgs Organisations, read ReadModels, clk clock.Clock) (*App, error) {
+	if es == nil || orgs == nil || read == nil || clk == nil {
+		return nil, errors.New("app: event store, organisations, read models and clock are required")
 	}
-	return &App{events: es, orgs: orgs, views: views, clock: clk, wake: make(chan struct{}, 1)}, nil
+	return &App{events: es, orgs: orgs, read: read, clock: clk, wake: make(chan struct{}, 1)}, nil
 }
 
 // UpdateOrganisation changes the read model from a signatory event.
@@ -204,38 +206,19 @@ func (a *App) Feedback(ctx context.Context, by auth.Principal, id string) (round
 	if _, err := a.Submission(ctx, by, id); err != nil {
 		return round.Feedback{}, err
 	}
-	_, f, ok, err := a.feedbackOf(ctx, id)
+	e, ok, err := a.listed(ctx, id)
 	if err != nil {
 		return round.Feedback{}, err
 	}
-	if !ok {
+	if !ok || !e.Released {
 		return round.Feedback{}, apperr.New(apperr.NotFound, "no feedback on %s has been released yet", id)
 	}
-	return f, nil
+	return a.feedbackOf(ctx, e)
 }
 
 // Status is where a submission stands: draft, submitted, in_review or feedback_released.
 func (a *App) Status(ctx context.Context, s *submission.Submission) (string, error) {
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return "", err
-	}
-	return statusIn(s, rounds), nil
-}
-
-// feedbackOf finds the round a submission is in and its feedback there.
-func (a *App) feedbackOf(ctx context.Context, sub string) (*round.Round, round.Feedback, bool, error) {
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, round.Feedback{}, false, err
-	}
-	for _, r := range rounds {
-		if _, in := r.Organisation(sub); in {
-			f, ok := r.Feedback(sub)
-			return r, f, ok, nil
-		}
-	}
-	return nil, round.Feedback{}, false, nil
+	return a.statusOf(ctx, s)
 }
 
 // --- reviewers ---
@@ -434,10 +417,6 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
 	}
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, err
-	}
 	loaded := make([]*submission.Submission, 0, len(subs))
 	names := map[string]string{}
 	for i, sid := range subs {
@@ -448,10 +427,10 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		if !s.Exists() {
 			return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "no submission %s", sid)
 		}
-		for _, other := range rounds {
-			if _, in := other.Organisation(sid); in && other.ID() != id {
-				return nil, apperr.New(apperr.Conflict, "submission %s is already in review round %s", sid, other.ID())
-			}
+		if e, ok, err := a.listed(ctx, sid); err != nil {
+			return nil, err
+		} else if ok && e.RoundID != "" && e.RoundID != id {
+			return nil, apperr.New(apperr.Conflict, "submission %s is already in review round %s", sid, e.RoundID)
 		}
 		loaded = append(loaded, s)
 		if _, known := names[s.OrganisationID()]; !known {
@@ -566,28 +545,6 @@ func paged[T any](items []T, key func(T) string, p Page) ([]T, string, error) {
 	}
 	out = out[:p.Limit]
 	return out, store.EncodeCursor(cursorAt{After: key(out[len(out)-1])}), nil
-}
-
-// MyAssignments lists a page of the caller's assignments in force (reviewer); a
-// subject the pool does not know has none.
-func (a *App) MyAssignments(ctx context.Context, by auth.Principal, p Page) ([]Assignment, string, error) {
-	if _, ok, err := a.member(ctx, by); err != nil || !ok {
-		return []Assignment{}, "", err
-	}
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	now := a.clock.Now()
-	out := []Assignment{}
-	for _, r := range rounds {
-		for _, as := range r.Assignments() {
-			if as.ReviewerID == by.Subject && (as.State == round.Assigned || as.State == round.Accepted) {
-				out = append(out, Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Overdue: r.Overdue(as, now), Assignment: as})
-			}
-		}
-	}
-	return paged(out, func(x Assignment) string { return x.RoundID + "/" + x.SubmissionID }, p)
 }
 
 // Respond accepts or declines an assignment (the assigned reviewer) and returns it as
@@ -763,7 +720,7 @@ func (a *App) SweepOverdue(ctx context.Context) (int, error) {
 // markOverdue records reviews outstanding past their round's deadline and says when
 // the next deadline with outstanding reviews falls (zero if none does).
 func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err error) {
-	rounds, err := a.rounds(ctx)
+	rounds, err := a.openRounds(ctx)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
@@ -840,24 +797,33 @@ func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) e
 	return nil
 }
 
-func (a *App) rounds(ctx context.Context) ([]*round.Round, error) {
-	all, err := a.events.LoadByType(ctx, round.AggregateType)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string][]events.Envelope{}
+// openRounds are the rounds still open, as the rounds' read model lists them, loaded:
+// the deadline watch need not replay rounds long closed.
+func (a *App) openRounds(ctx context.Context) ([]*round.Round, error) {
 	var ids []string
-	for _, e := range all {
-		if _, ok := byID[e.AggregateID]; !ok {
-			ids = append(ids, e.AggregateID)
+	var after *RoundEntry
+	for {
+		page, more, err := a.read.Rounds(ctx, after, 200)
+		if err != nil {
+			return nil, err
 		}
-		byID[e.AggregateID] = append(byID[e.AggregateID], e)
+		for _, e := range page {
+			if e.Status == round.StatusOpen {
+				ids = append(ids, e.ID)
+			}
+		}
+		if !more || len(page) == 0 {
+			break
+		}
+		after = &page[len(page)-1]
+	}
+	histories, err := a.events.LoadMany(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load the open review rounds: %w", err)
 	}
 	out := make([]*round.Round, 0, len(ids))
 	for _, id := range ids {
-		h := byID[id]
-		sort.Slice(h, func(i, j int) bool { return h[i].Version < h[j].Version })
-		r, err := round.Rebuild(id, h)
+		r, err := round.Rebuild(id, only(round.AggregateType, histories[id]))
 		if err != nil {
 			return nil, err
 		}
@@ -867,19 +833,25 @@ func (a *App) rounds(ctx context.Context) ([]*round.Round, error) {
 }
 
 func (a *App) changeSubmission(ctx context.Context, actor, id string, decide func(*submission.Submission) ([]events.Payload, error)) (*submission.Submission, error) {
-	s, _, err := store.Change(ctx, a.events, store.Command{AggregateType: submission.AggregateType, AggregateID: id, Actor: actor},
+	s, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: submission.AggregateType, AggregateID: id, Actor: actor},
 		func(h []events.Envelope) (*submission.Submission, error) {
 			return submission.Rebuild(id, only(submission.AggregateType, h))
 		}, decide)
+	if err == nil && len(appended) > 0 && s.Exists() {
+		a.read.Hold(Changes{Submissions: []SubmissionEntry{submissionEntry(s)}})
+	}
 	return s, err
 }
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
 	defer a.roundChanged()
-	r, _, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
+	r, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
 		func(h []events.Envelope) (*round.Round, error) {
 			return round.Rebuild(id, only(round.AggregateType, h))
 		}, decide)
+	if err == nil {
+		a.holdRound(r, appended)
+	}
 	return r, err
 }
 
@@ -911,37 +883,6 @@ type SubmissionQuery struct {
 type Listed struct {
 	*submission.Submission
 	Status string
-}
-
-// Rounds lists a page of review rounds, latest deadline first (ops).
-func (a *App) Rounds(ctx context.Context, by auth.Principal, p Page) ([]*round.Round, string, error) {
-	if !by.IsOps() {
-		return nil, "", apperr.New(apperr.Forbidden, "only ITSS operations staff read review rounds")
-	}
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	// The key sorts later deadlines first: the time left until the end of time.
-	return paged(rounds, func(r *round.Round) string {
-		return fmt.Sprintf("%019d/%s", math.MaxInt64-r.Deadline().UnixNano(), r.ID())
-	}, p)
-}
-
-// statusIn is where a submission stands, given every round.
-func statusIn(s *submission.Submission, rounds []*round.Round) string {
-	if s.Status() != submission.StatusSubmitted {
-		return string(s.Status())
-	}
-	for _, r := range rounds {
-		if _, in := r.Organisation(s.ID()); in {
-			if _, released := r.Feedback(s.ID()); released {
-				return "feedback_released"
-			}
-			return "in_review"
-		}
-	}
-	return "submitted"
 }
 
 // only returns history if it is an aggregate of the given type, and none otherwise: an

@@ -115,6 +115,10 @@ func Rebuild(id string, history []events.Envelope) (*Round, error) {
 // ID is the round's id.
 func (r *Round) ID() string { return r.id }
 
+// Version is the version of the round's last event, which its read models carry so
+// that an older copy never replaces a newer one.
+func (r *Round) Version() int { return r.version }
+
 // ReviewersPerSubmission is the N automatic assignment fills each submission to.
 func (r *Round) ReviewersPerSubmission() int { return r.perSub }
 

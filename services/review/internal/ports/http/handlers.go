@@ -247,8 +247,8 @@ func (h *Handlers) ListRounds(c httpserver.Context, params api.ListRoundsParams)
 	}
 	items := make([]api.RoundSummary, 0, len(rounds))
 	for _, r := range rounds {
-		items = append(items, api.RoundSummary{Id: r.ID(), Name: r.Name(), Status: api.RoundStatus(r.Status()), ReviewDeadline: r.Deadline(),
-			ReviewersPerSubmission: r.ReviewersPerSubmission(), SubmissionCount: len(r.Submissions())})
+		items = append(items, api.RoundSummary{Id: r.ID, Name: r.Name, Status: api.RoundStatus(r.Status), ReviewDeadline: r.Deadline,
+			ReviewersPerSubmission: r.ReviewersPerSubmission, SubmissionCount: r.Submissions})
 	}
 	return c.JSON(http.StatusOK, list(items, next))
 }
