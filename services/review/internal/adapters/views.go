@@ -41,7 +41,7 @@ type ReadModels struct {
 	assignmentMirror *store.Mirror[assignmentDoc]
 	assignmentLists  *store.Lists[app.AssignmentEntry]
 
-	submissions     *store.Views
+	submissions      *store.Views
 	submissionMirror *store.Mirror[submissionEntryDoc]
 	submissionLists  *store.Lists[app.SubmissionEntry]
 	// merging makes a submission's merge of halves with what is held, and its apply,
