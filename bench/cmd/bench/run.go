@@ -73,11 +73,18 @@ func run(ctx context.Context, args []string) error {
 	readsLarge := fs.Int("reads-large", 200, "organisations in the larger data set, ten times the smaller")
 	readsBurst := fs.Int("reads-burst", 60000, "applications the fund holds when its list is timed at burst scale (0: not timed)")
 	readsOffset := fs.Int("reads-port-offset", 300, "the port offset of the read scaling's own stack, so that it runs beside another")
+	readsOf := fs.String("reads-of", "", "measure only these services' reads (comma-separated: signatory,review,fund,notify; empty: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	measureReads := func() error {
-		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst)
+		of := services{}
+		for _, name := range strings.Split(*readsOf, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				of[name] = true
+			}
+		}
+		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst, of)
 		if err != nil {
 			return fmt.Errorf("read scaling: %w", err)
 		}

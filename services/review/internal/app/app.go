@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // static images have no zoneinfo; obligation windows are in Europe/London
 
@@ -67,6 +68,11 @@ type App struct {
 	clock  clock.Clock
 	// wake tells WatchDeadlines that a round changed.
 	wake chan struct{}
+
+	// rounds holds the latest round each command or read rebuilt, which the next one
+	// continues from instead of replaying the round's every event (see rebuildRound).
+	mu     sync.Mutex
+	rounds map[string]*round.Round
 }
 
 // ListedTypes are the aggregate types the review service lists (see store.EventStore.Catalogue).
@@ -77,7 +83,7 @@ func New(es EventStore, orgs Organisations, read ReadModels, clk clock.Clock) (*
 	if es == nil || orgs == nil || read == nil || clk == nil {
 		return nil, errors.New("app: event store, organisations, read models and clock are required")
 	}
-	return &App{events: es, orgs: orgs, read: read, clock: clk, wake: make(chan struct{}, 1)}, nil
+	return &App{events: es, orgs: orgs, read: read, clock: clk, wake: make(chan struct{}, 1), rounds: map[string]*round.Round{}}, nil
 }
 
 // UpdateOrganisation changes the read model from a signatory event.
@@ -823,7 +829,7 @@ func (a *App) openRounds(ctx context.Context) ([]*round.Round, error) {
 	}
 	out := make([]*round.Round, 0, len(ids))
 	for _, id := range ids {
-		r, err := round.Rebuild(id, only(round.AggregateType, histories[id]))
+		r, err := a.rebuildRound(id, histories[id])
 		if err != nil {
 			return nil, err
 		}
@@ -846,9 +852,7 @@ func (a *App) changeSubmission(ctx context.Context, actor, id string, decide fun
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
 	defer a.roundChanged()
 	r, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
-		func(h []events.Envelope) (*round.Round, error) {
-			return round.Rebuild(id, only(round.AggregateType, h))
-		}, decide)
+		func(h []events.Envelope) (*round.Round, error) { return a.rebuildRound(id, h) }, decide)
 	if err == nil {
 		a.holdRound(r, appended)
 	}
@@ -868,7 +872,35 @@ func (a *App) loadRound(ctx context.Context, id string) (*round.Round, error) {
 	if err != nil {
 		return nil, err
 	}
-	return round.Rebuild(id, only(round.AggregateType, h))
+	return a.rebuildRound(id, h)
+}
+
+// rebuildRound is the round that history (its events from the first) makes. A round
+// is one aggregate that every assignment, answer and review changes, so commands on
+// it race and retry: replaying hundreds of its events at every attempt made each
+// attempt long and the queue behind it longer. The latest round rebuilt is kept and
+// continued from; it is never changed in place (Continue copies it).
+func (a *App) rebuildRound(id string, history []events.Envelope) (*round.Round, error) {
+	history = only(round.AggregateType, history)
+	a.mu.Lock()
+	held := a.rounds[id]
+	a.mu.Unlock()
+	var r *round.Round
+	var err error
+	if n := len(history); held != nil && n > 0 && history[n-1].Version >= held.Version() && history[0].Version == 1 {
+		r, err = held.Continue(history)
+	} else {
+		r, err = round.Rebuild(id, history)
+	}
+	if err != nil || !r.Exists() {
+		return r, err
+	}
+	a.mu.Lock()
+	if cur := a.rounds[id]; cur == nil || cur.Version() < r.Version() {
+		a.rounds[id] = r
+	}
+	a.mu.Unlock()
+	return r, nil
 }
 
 // SubmissionQuery filters the submissions list.

@@ -235,7 +235,7 @@ func (a *App) Project(ctx context.Context, batch []events.Envelope) error {
 		if err != nil {
 			return fmt.Errorf("project review round %s: %w", id, err)
 		}
-		r, err := round.Rebuild(id, only(round.AggregateType, h))
+		r, err := a.rebuildRound(id, h)
 		if err != nil {
 			return apperr.New(apperr.Invalid, "project review round %s: %v", id, err)
 		}
