@@ -327,7 +327,12 @@ func reads(c *client, ds *dataSet, limit int, of services) []read {
 }
 
 func allReads(c *client, ds *dataSet, limit int) []read {
-	mid := func(ids []string) string { return ids[len(ids)/2] }
+	mid := func(ids []string) string {
+		if len(ids) == 0 {
+			return "" // not seeded: its reads are not measured
+		}
+		return ids[len(ids)/2]
+	}
 	org, application := mid(ds.orgs), mid(ds.applications)
 	sig, fund, notify := c.s.url(8081), c.s.url(8084), c.s.url(8083)
 	l := fmt.Sprintf("?limit=%d", limit)
