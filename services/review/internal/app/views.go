@@ -150,11 +150,14 @@ type ReadModels interface {
 // ProjectedSubjects are the events the read models are built from.
 var ProjectedSubjects = []string{"tc.review.submission.>", "tc.review.round.>"}
 
-// touched is what a round's events changed: its summary always, these assignments,
-// every assignment (a close), and these submissions' placement and assignments (an
-// addition, a release).
+// touched is what a round's events changed: its summary (what the rounds list shows:
+// an opening, an addition, a close, a release), these assignments, every assignment
+// (a close), and these submissions' placement and assignments (an addition, a
+// release). An assignment's change leaves the summary as it is, and is not written
+// there: on the embedded store every write waits for the one writer.
 type touched struct {
 	through int
+	summary bool
 	pairs   map[[2]string]bool
 	all     bool
 	subs    map[string]bool
@@ -162,9 +165,12 @@ type touched struct {
 
 func (t *touched) note(e events.Envelope) error {
 	t.through = max(t.through, e.Version)
-	if e.Type == (events.ReviewRoundClosedV1{}).EventType() {
-		t.all = true
+	switch e.Type {
+	case events.ReviewRoundClosedV1{}.EventType():
+		t.all, t.summary = true, true
 		return nil
+	case events.ReviewRoundOpenedV1{}.EventType(), events.RoundSubmissionAddedV1{}.EventType(), events.FeedbackReleasedV1{}.EventType():
+		t.summary = true
 	}
 	var keys struct {
 		SubmissionID string `json:"submission_id"`
@@ -268,7 +274,10 @@ func assignmentEntry(r *round.Round, as round.Assignment) AssignmentEntry {
 
 // roundChanges are the entries of round r that t says its events changed.
 func roundChanges(r *round.Round, t *touched) Changes {
-	ch := Changes{Rounds: []RoundEntry{roundEntry(r)}}
+	var ch Changes
+	if t.summary {
+		ch.Rounds = []RoundEntry{roundEntry(r)}
+	}
 	for _, as := range r.Assignments() {
 		if t.all || t.subs[as.SubmissionID] || t.pairs[[2]string{as.SubmissionID, as.ReviewerID}] {
 			ch.Assignments = append(ch.Assignments, assignmentEntry(r, as))
