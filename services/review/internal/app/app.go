@@ -212,7 +212,7 @@ func (a *App) Feedback(ctx context.Context, by auth.Principal, id string) (round
 	if _, err := a.Submission(ctx, by, id); err != nil {
 		return round.Feedback{}, err
 	}
-	e, ok, err := a.listed(ctx, id)
+	e, ok, err := a.read.Submission(ctx, id)
 	if err != nil {
 		return round.Feedback{}, err
 	}
@@ -220,11 +220,6 @@ func (a *App) Feedback(ctx context.Context, by auth.Principal, id string) (round
 		return round.Feedback{}, apperr.New(apperr.NotFound, "no feedback on %s has been released yet", id)
 	}
 	return a.feedbackOf(ctx, e)
-}
-
-// Status is where a submission stands: draft, submitted, in_review or feedback_released.
-func (a *App) Status(ctx context.Context, s *submission.Submission) (string, error) {
-	return a.statusOf(ctx, s)
 }
 
 // --- reviewers ---
@@ -433,7 +428,7 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		if !s.Exists() {
 			return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "no submission %s", sid)
 		}
-		if e, ok, err := a.listed(ctx, sid); err != nil {
+		if e, ok, err := a.read.Submission(ctx, sid); err != nil {
 			return nil, err
 		} else if ok && e.RoundID != "" && e.RoundID != id {
 			return nil, apperr.New(apperr.Conflict, "submission %s is already in review round %s", sid, e.RoundID)

@@ -416,18 +416,13 @@ func (a *App) SeedViews(ctx context.Context) error {
 	return a.Project(ctx, all)
 }
 
-// listed is the read models' entry of a submission, if they hold one.
-func (a *App) listed(ctx context.Context, id string) (SubmissionEntry, bool, error) {
-	return a.read.Submission(ctx, id)
-}
-
-// statusOf is where a submission stands: its own status until it is submitted, then
+// Status is where a submission stands: its own status until it is submitted, then
 // whether it is in a round and its feedback is out, from its entry.
-func (a *App) statusOf(ctx context.Context, s *submission.Submission) (string, error) {
+func (a *App) Status(ctx context.Context, s *submission.Submission) (string, error) {
 	if s.Status() != submission.StatusSubmitted {
 		return string(s.Status()), nil
 	}
-	e, ok, err := a.listed(ctx, s.ID())
+	e, ok, err := a.read.Submission(ctx, s.ID())
 	if err != nil || !ok {
 		return string(submission.StatusSubmitted), err
 	}
