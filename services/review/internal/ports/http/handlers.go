@@ -15,7 +15,6 @@ import (
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/services/review/api"
 	"github.com/itss/techcommit/services/review/internal/app"
-	"github.com/itss/techcommit/services/review/internal/domain/assign"
 	"github.com/itss/techcommit/services/review/internal/domain/round"
 	"github.com/itss/techcommit/services/review/internal/domain/submission"
 )
@@ -170,8 +169,8 @@ func (h *Handlers) ListReviewers(c httpserver.Context, params api.ListReviewersP
 		return err
 	}
 	items := make([]api.Reviewer, 0, len(pool))
-	for _, r := range pool {
-		items = append(items, toReviewer(r))
+	for _, m := range pool {
+		items = append(items, toMember(m))
 	}
 	return c.JSON(http.StatusOK, list(items, next))
 }
@@ -309,15 +308,11 @@ func (h *Handlers) AutoAssign(c httpserver.Context, roundID api.RoundID) error {
 	if body.ReviewersPerSubmission != nil {
 		n = *body.ReviewersPerSubmission
 	}
-	r, added, short, err := h.app.AutoAssign(c.Request().Context(), by, roundID, n)
+	r, report, err := h.app.AutoAssign(c.Request().Context(), by, roundID, n)
 	if err != nil {
 		return err
 	}
-	out := api.AssignmentReport{Round: toRound(r, h.app.Now()), Added: added, Uncovered: make([]api.Uncovered, 0, len(short))}
-	for _, u := range short {
-		out.Uncovered = append(out.Uncovered, toUncovered(u))
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, toAssignmentReport(toRound(r, h.app.Now()), report))
 }
 
 // ChangeAssignment assigns or removes a reviewer by hand.
@@ -669,10 +664,6 @@ func toRound(r *round.Round, now time.Time) api.Round {
 			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason)})
 	}
 	return out
-}
-
-func toUncovered(u assign.Uncovered) api.Uncovered {
-	return api.Uncovered{SubmissionId: u.SubmissionID, Missing: u.Missing, Reason: u.Reason}
 }
 
 func toThemeReviews(ts []events.ThemeReview) []api.ThemeReview {
