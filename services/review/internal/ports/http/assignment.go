@@ -23,10 +23,6 @@ func toSpread(s assign.Spread) api.LoadSpread {
 	return api.LoadSpread{Min: s.Min, Max: s.Max, Spread: s.Width()}
 }
 
-func toUncovered(u assign.Uncovered) api.Uncovered {
-	return api.Uncovered{SubmissionId: u.SubmissionID, Missing: u.Missing, Reason: u.Reason}
-}
-
 // toMember renders a pool member with their workload across rounds, so ops can see
 // who carried how much.
 func toMember(m app.Member) api.Reviewer {

@@ -15,6 +15,7 @@ import (
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/services/review/api"
 	"github.com/itss/techcommit/services/review/internal/app"
+	"github.com/itss/techcommit/services/review/internal/domain/assign"
 	"github.com/itss/techcommit/services/review/internal/domain/round"
 	"github.com/itss/techcommit/services/review/internal/domain/submission"
 )
@@ -664,6 +665,10 @@ func toRound(r *round.Round, now time.Time) api.Round {
 			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason)})
 	}
 	return out
+}
+
+func toUncovered(u assign.Uncovered) api.Uncovered {
+	return api.Uncovered{SubmissionId: u.SubmissionID, Missing: u.Missing, Reason: u.Reason}
 }
 
 func toThemeReviews(ts []events.ThemeReview) []api.ThemeReview {
