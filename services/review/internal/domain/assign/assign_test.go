@@ -216,7 +216,7 @@ func TestPlanKeepsEveryRuleOverRandomPools(t *testing.T) {
 // equals the best of them.
 func TestPlanIsOptimalAgainstBruteForce(t *testing.T) {
 	t.Parallel()
-	for seed := range uint64(1500) {
+	for seed := range uint64(4000) {
 		rng := rand.New(rand.NewPCG(seed, seed*13+5))
 		in := pool(rng, 4, 5)
 		name := fmt.Sprintf("seed %d", seed)
