@@ -130,5 +130,10 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 		h.serviceProblem(w, r, p)
 		return
 	}
+	// Accepted from the review page, the reviewer goes back to it to write the review.
+	if f.Accept && r.PostForm.Get("next") == "review" {
+		http.Redirect(w, r, reviewPath(round, submission), http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/reviews", http.StatusSeeOther)
 }
