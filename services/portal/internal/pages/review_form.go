@@ -65,8 +65,9 @@ type reviewPageData struct {
 	Others                                     []reviewView
 }
 
-// reviewShow is the review page of one assigned submission.
-func (h *Handler) reviewShow(w http.ResponseWriter, r *http.Request) {
+// reviewLink is the review page of one assigned submission, where the emails about
+// an assignment link.
+func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
 	set, ok := h.asReviewer(w, r)
 	if !ok {
 		return

@@ -38,10 +38,10 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /obligations/{org}/calendar/rotate", h.signedIn(h.calendarRotate))
 	page("GET /obligations/{org}/feedback/{submission}", h.signedIn(h.feedback))
 	page("GET /reviews", h.signedIn(h.reviews))
+	page("GET /reviews/{round}/{submission}", h.signedIn(h.reviewLink))
 	page("POST /reviews/{round}/{submission}/respond", h.signedIn(h.reviewRespond))
 
-	// A reviewer's review of an assigned submission (where assignment emails link).
-	page("GET /reviews/{round}/{submission}", h.signedIn(h.reviewShow))
+	// The reviewer's review of an assigned submission (its page is reviewLink, above).
 	page("POST /reviews/{round}/{submission}", h.signedIn(h.reviewSubmit))
 
 	page("/", h.notFound)

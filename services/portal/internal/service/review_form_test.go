@@ -75,6 +75,14 @@ func submitted(t *testing.T, p *portal, review *testenv.Client, mint func(auth.P
 		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead of " + org, Email: "lead@" + org + ".ac.uk"}})
 	p.publish("/tc/signatory", org, events.ObligationScheduledV1{OrganisationID: org, OrganisationName: name, ObligationID: org + "-c1",
 		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2027, 9, 20)})
+	return draftAndSubmit(t, review, mint, org, voice)
+}
+
+// draftAndSubmit has org's lead draft and submit a self-assessment and action plan
+// whose words start with voice, once the review service knows the organisation's
+// open obligation, and returns it.
+func draftAndSubmit(t *testing.T, review *testenv.Client, mint func(auth.Principal) string, org, voice string) string {
+	t.Helper()
 	lead := mint(auth.Principal{Subject: "lead-" + org, Role: auth.RoleLead, Org: org})
 	var sa []map[string]any
 	for _, th := range []string{"visibility", "recognition", "career_development", "sustainability"} {
