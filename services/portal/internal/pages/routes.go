@@ -43,6 +43,8 @@ func (h *Handler) Routes() http.Handler {
 
 	// The reviewer's review of an assigned submission (its page is reviewLink, above).
 	page("POST /reviews/{round}/{submission}", h.signedIn(h.reviewSubmit))
+	// Where the fund's emails link: on to the lead's page of the application.
+	page("GET /fund/applications/{application}", h.signedIn(h.fundApplicationLink))
 
 	page("/", h.notFound)
 

@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -163,8 +166,9 @@ func TestNotifyLinkPatternsAreFound(t *testing.T) {
 
 // followLink opens an email's link as its reader would: signed out, the portal
 // sends them to sign in and remembers the page; the sign-in link they are mailed
-// brings them back to it; and the page is the one wanted, not "page not found".
-func followLink(t *testing.T, p *portal, path, email, wantHeading string) {
+// brings them back to it. It returns the portal's answer there, signed in, and the
+// session's cookie. (Sign-in links are rate limited per address: three an hour.)
+func followLink(t *testing.T, p *portal, path, email string) (response, string) {
 	t.Helper()
 	r := p.do("GET", path, "", nil)
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
@@ -184,8 +188,14 @@ func followLink(t *testing.T, p *portal, path, email, wantHeading string) {
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != path {
 		t.Fatalf("signing in from %s = %d to %q, want back to it", path, r.status, r.header.Get("Location"))
 	}
-	r = p.do("GET", path, sessionCookie(t, r), nil)
-	if r.status != http.StatusOK || h1(t, r.body) != wantHeading {
+	cookie := sessionCookie(t, r)
+	return p.do("GET", path, cookie, nil), cookie
+}
+
+// landsOn follows an email's link and checks it is the page wanted, not "page not found".
+func landsOn(t *testing.T, p *portal, path, email, wantHeading string) {
+	t.Helper()
+	if r, _ := followLink(t, p, path, email); r.status != http.StatusOK || h1(t, r.body) != wantHeading {
 		t.Fatalf("%s signed in as %s = %d, want the page %q: %s", path, email, r.status, wantHeading, r.body)
 	}
 }
@@ -217,28 +227,56 @@ func TestEveryEmailLinkLandsOnItsPage(t *testing.T) {
 	}
 	rr := &reviewRound{review: s.review, mint: mint, ops: mint(auth.Principal{Subject: "ops-1", Role: auth.RoleOps})}
 	rr.mine = draftAndSubmit(t, s.review, mint, org, "Linkton's")
-	s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/reviewers", rr.ops, map[string]any{
-		"reviewer_id": "rev-rita", "name": "Rita Reviewer", "email": ritaEmail, "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{}}))
+	for _, r := range []struct{ id, email string }{{"rev-rita", ritaEmail}, {"rev-bob", bobEmail}} {
+		s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/reviewers", rr.ops, map[string]any{
+			"reviewer_id": r.id, "name": "Reviewer " + r.id, "email": r.email, "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{}}))
+	}
 	rr.round = s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/review-rounds", rr.ops, map[string]any{"name": "Round 2027",
 		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339), "reviewers_per_submission": 1})).JSON(t)["id"].(string)
 	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+rr.round+"/submissions", rr.ops, map[string]any{"submission_ids": []string{rr.mine}}))
-	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+rr.round+"/auto-assign", rr.ops, map[string]any{}))
-	s.p.waitFor(ritaEmail, func(person signin.Person) bool { return person.Reviewer != nil })
+	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+rr.round+"/assignments", rr.ops, map[string]any{
+		"action": "assign", "submission_id": rr.mine, "reviewer_id": "rev-rita", "reason": "Knows the sector"}))
+	for _, email := range []string{ritaEmail, bobEmail} {
+		s.p.waitFor(email, func(person signin.Person) bool { return person.Reviewer != nil })
+	}
 
 	// In the order the emails come: an assignment, the list of a reviewer's
 	// assignments, the organisation's deadlines, and the feedback once released.
 	checks := []linkCheck{
 		{"/reviews/{}/{}", func(t *testing.T) {
-			followLink(t, s.p, "/reviews/"+rr.round+"/"+rr.mine, ritaEmail, "Review a submission")
+			landsOn(t, s.p, "/reviews/"+rr.round+"/"+rr.mine, ritaEmail, "Review a submission")
 		}},
-		{"/reviews", func(t *testing.T) { followLink(t, s.p, "/reviews", ritaEmail, "Your review assignments") }},
-		{"/obligations/{}", func(t *testing.T) { followLink(t, s.p, "/obligations/"+org, lead, "Your organisation") }},
+		{"/reviews", func(t *testing.T) { landsOn(t, s.p, "/reviews", ritaEmail, "Your review assignments") }},
+		{"/obligations/{}", func(t *testing.T) { landsOn(t, s.p, "/obligations/"+org, lead, "Your organisation") }},
 		{"/obligations/{}/feedback/{}", func(t *testing.T) {
 			rr.reviewBy(t, auth.Principal{Subject: "rev-rita", Role: auth.RoleReviewer, Org: "org-other"}, rr.mine, "A credible plan.")
 			base := "/v1/review-rounds/" + rr.round
 			s.review.Must(http.StatusOK, s.review.Do("POST", base+"/close", rr.ops, map[string]any{}))
 			s.review.Must(http.StatusOK, s.review.Do("POST", base+"/submissions/"+rr.mine+"/feedback", rr.ops, map[string]any{"feedback": "The reviewers commend the plan."}))
-			followLink(t, s.p, "/obligations/"+org+"/feedback/"+rr.mine, lead, "Feedback on your submission")
+			landsOn(t, s.p, "/obligations/"+org+"/feedback/"+rr.mine, lead, "Feedback on your submission")
+		}},
+		// The fund's emails about an application go to the lead (and the applicant,
+		// whose tools use the API): the link goes on to the lead's page of the
+		// application under their organisation, where the fund service decides what
+		// the lead may see. A lead of two organisations chooses; a reviewer finds nothing.
+		{"/fund/applications/{}", func(t *testing.T) {
+			path := "/fund/applications/app-1"
+			r, cookie := followLink(t, s.p, path, lead)
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != "/organisations/"+org+"/fund/app-1" {
+				t.Fatalf("%s for the lead = %d to %q, want their organisation's page of the application", path, r.status, r.header.Get("Location"))
+			}
+			if r := s.p.do("GET", path, s.p.signIn(bobEmail), nil); r.status != http.StatusNotFound {
+				t.Errorf("%s for a reviewer = %d, want not found", path, r.status)
+			}
+			s.p.publish("/tc/signatory", "org-second", events.OrganisationAnnouncedV1{OrganisationID: "org-second", Name: "Second College", Kind: "signatory",
+				NominatedLead: events.Person{Name: "Sam Patel", Email: lead}})
+			s.p.waitFor(lead, func(person signin.Person) bool { return len(person.Leads) == 2 })
+			r = s.p.do("GET", path, cookie, nil)
+			doc := parse(t, r.body)
+			links := find(doc, func(n *html.Node) bool { return n.Data == "a" && strings.HasSuffix(attr(n, "href"), "/fund/app-1") })
+			if r.status != http.StatusOK || len(links) != 2 || attr(links[0], "href") == attr(links[1], "href") {
+				t.Fatalf("%s for a lead of two organisations = %d: %s", path, r.status, r.body)
+			}
 		}},
 	}
 	found := notifyLinkPatterns(t)
