@@ -341,13 +341,20 @@ func TestReviewPagesAreTheAssignedReviewersOnly(t *testing.T) {
 	if r := p.do("POST", theirs, rita, reviewForm("Not mine to review.")); r.status != http.StatusNotFound || strings.Contains(r.body, "Othertown") {
 		t.Errorf("posting a review of a submission not assigned = %d: %s", r.status, r.body)
 	}
+	// Another site cannot post a review in her name: her cookie goes with a
+	// cross-site post, but the portal refuses it before reading it.
+	if r := p.do("POST", "/reviews/"+rr.round+"/"+rr.mine, rita, reviewForm("Posted from elsewhere."), "Sec-Fetch-Site", "cross-site"); r.status != http.StatusForbidden {
+		t.Errorf("a cross-site post of a review = %d, want 403", r.status)
+	}
 	// Nor does a bad form there tell her anything about it.
 	if r := p.do("POST", theirs, rita, url.Values{}); r.status != http.StatusNotFound {
 		t.Errorf("posting an empty review of a submission not assigned = %d", r.status)
 	}
-	reviews := review.Must(http.StatusOK, review.Do("GET", "/v1/review-rounds/"+rr.round+"/submissions/"+rr.theirs+"/reviews", rr.ops, nil)).JSON(t)
-	if items := reviews["items"].([]any); len(items) != 0 {
-		t.Errorf("a review was recorded on a submission not assigned: %v", items)
+	for _, sub := range []string{rr.theirs, rr.mine} {
+		reviews := review.Must(http.StatusOK, review.Do("GET", "/v1/review-rounds/"+rr.round+"/submissions/"+sub+"/reviews", rr.ops, nil)).JSON(t)
+		if items := reviews["items"].([]any); len(items) != 0 {
+			t.Errorf("a review was recorded on %s: %v", sub, items)
+		}
 	}
 
 	// A lead, signed in, is not a reviewer: every reviewer page is "not found".
