@@ -69,6 +69,8 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId,
 			Deadline: longTime(a.ReviewDeadline), CanRespond: a.State == reviewapi.MyAssignmentStateAssigned}
 		switch {
+		case a.ReturnedReason != nil:
+			row.StatusText = "Returned for revision"
 		case a.Reviewed:
 			row.StatusText = "Review submitted"
 		case a.Overdue:

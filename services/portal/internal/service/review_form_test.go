@@ -239,6 +239,10 @@ func TestReviewerWritesAReview(t *testing.T) {
 	if strings.Contains(r.body, "Othertown") {
 		t.Fatalf("the page shows another submission: %s", r.body)
 	}
+	// The form is a plain HTML form: it works with scripts off.
+	if len(find(parse(t, r.body), element("script"))) != 0 {
+		t.Errorf("the review page has a script")
+	}
 
 	// A score left out is refused beside its field; everything typed is kept.
 	f := reviewForm("Rita's summary.\r\n\r\nWith a second paragraph.")
@@ -295,6 +299,9 @@ func TestReviewerWritesAReview(t *testing.T) {
 	if !strings.Contains(r.body, "ITSS returned your review for revision") || !strings.Contains(r.body, "Please say what the recognition score rests on.") ||
 		textareaValue(t, r.body, "themes.1.strengths") != "Strong on recognition." || checkedScore(t, r.body, 1) != "3" {
 		t.Fatalf("the returned review: %s", r.body)
+	}
+	if list := p.do("GET", "/reviews", cookie, nil); !strings.Contains(list.body, "Returned for revision") {
+		t.Errorf("the assignments do not say the review was returned: %s", list.body)
 	}
 	f = reviewForm("Rita's revised summary.")
 	f.Set("themes.1.score", "2")
