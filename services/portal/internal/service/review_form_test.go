@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -379,5 +380,50 @@ func TestReviewPagesAreTheAssignedReviewersOnly(t *testing.T) {
 	// And nobody signed in is sent to sign in, not shown the page.
 	if r := p.do("GET", mine, "", nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
 		t.Errorf("GET %s signed out = %d to %q", mine, r.status, r.header.Get("Location"))
+	}
+}
+
+// A review sent twice at once (a double click, two tabs) is taken once: one answer
+// takes the reviewer to their review, the others say it is already in, and none
+// fails.
+func TestAReviewSentTwiceAtOnceIsTakenOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	env := testenv.NewEnv(t)
+	var portalURL string
+	jwks := forwardJWKS(t, &portalURL)
+	review := startReview(t, env, jwks)
+	p := startPortalOn(t, env, services{review: review.URL})
+	portalURL = p.url
+	rr := startReviewRound(t, env, review, p)
+	page := "/reviews/" + rr.round + "/" + rr.mine
+	rita := p.signIn(ritaEmail)
+	p.do("POST", page+"/respond", rita, url.Values{"accept": {"true"}})
+
+	const n = 6
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { statuses[i] = p.do("POST", page, rita, reviewForm(fmt.Sprintf("Summary %d.", i))).status })
+	}
+	wg.Wait()
+	taken := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusSeeOther:
+			taken++
+		case http.StatusConflict:
+		default:
+			t.Errorf("a concurrent review was answered %d", s)
+		}
+	}
+	if taken != 1 {
+		t.Errorf("%d of %d concurrent reviews were taken (statuses %v), want 1", taken, n, statuses)
+	}
+	reviews := review.Must(http.StatusOK, review.Do("GET", "/v1/review-rounds/"+rr.round+"/submissions/"+rr.mine+"/reviews", rr.ops, nil)).JSON(t)
+	if items := reviews["items"].([]any); len(items) != 1 {
+		t.Errorf("reviews recorded = %d, want 1", len(items))
 	}
 }
