@@ -49,6 +49,7 @@ type figures struct {
 	ackRate            int
 	smtp               time.Duration
 	sweep1k, sweep100k time.Duration
+	plan, greedyPlan   planRun // review assignment: the optimiser and the greedy baseline
 }
 
 type rate struct {
@@ -239,6 +240,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	f.sweep1k, f.sweep100k = sweepFigures(string(sweepOut))
 	fmt.Printf("reminder sweep: 1,000 organisations %s, 100,000 organisations %s\n", f.sweep1k, f.sweep100k)
+	if f.plan, f.greedyPlan, err = measureAssignment(ctx, *root); err != nil {
+		return err
+	}
+	fmt.Print("assignment: " + assignmentRow(f.plan, f.greedyPlan))
 	// The hand-written account of earlier runs (from the "## Before and after"
 	// heading on) is kept under the new table.
 	text := report(f)
@@ -640,6 +645,9 @@ func report(f figures) string {
 	if f.sweep1k > 0 && f.sweep100k > 0 {
 		fmt.Fprintf(&b, "| reminder sweep: find and settle one day's 100 due reminders | 100,000 organisations: %s | 1,000 organisations: %s | %.2f | < 2 |\n",
 			f.sweep100k.Round(time.Millisecond), f.sweep1k.Round(time.Millisecond), float64(f.sweep100k)/float64(f.sweep1k))
+	}
+	if f.plan.perPlan > 0 {
+		b.WriteString(assignmentRow(f.plan, f.greedyPlan))
 	}
 	fmt.Fprintf(&b, "| start-up to all /readyz green | %s | | | < 3 s |\n", f.startup.Round(time.Millisecond))
 	names := make([]string, 0, len(f.rss))

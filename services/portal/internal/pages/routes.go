@@ -41,6 +41,11 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /reviews/{round}/{submission}", h.signedIn(h.reviewLink))
 	page("POST /reviews/{round}/{submission}/respond", h.signedIn(h.reviewRespond))
 
+	// The reviewer's review of an assigned submission (its page is reviewLink, above).
+	page("POST /reviews/{round}/{submission}", h.signedIn(h.reviewSubmit))
+	// Where the fund's emails link: on to the lead's page of the application.
+	page("GET /fund/applications/{application}", h.signedIn(h.fundApplicationLink))
+
 	page("/", h.notFound)
 
 	protect := http.NewCrossOriginProtection()

@@ -287,12 +287,13 @@ func reviewerAggregate(id string) string { return "reviewer-" + id }
 const reviewerType = "reviewer"
 
 func reviewerOf(p events.ReviewerUpdatedV1) round.Reviewer {
-	return round.Reviewer{Reviewer: assign.Reviewer{ID: p.ReviewerID, Org: p.OrganisationID, Trained: p.Trained, Capacity: p.Capacity, Conflicts: p.Conflicts},
-		Name: p.Name, Email: p.Email, Themes: p.Themes}
+	return round.Reviewer{Reviewer: assign.Reviewer{ID: p.ReviewerID, Org: p.OrganisationID, Trained: p.Trained, Capacity: p.Capacity, Conflicts: p.Conflicts, Themes: p.Themes},
+		Name: p.Name, Email: p.Email}
 }
 
-// Reviewers lists a page of the pool in id order (ops).
-func (a *App) Reviewers(ctx context.Context, by auth.Principal, p Page) ([]round.Reviewer, string, error) {
+// Reviewers lists a page of the pool in id order (ops), each member with the rounds
+// they had reviews in, so ops see who carried how much.
+func (a *App) Reviewers(ctx context.Context, by auth.Principal, p Page) ([]Member, string, error) {
 	if !by.IsOps() {
 		return nil, "", apperr.New(apperr.Forbidden, "only ITSS operations staff read the reviewer pool")
 	}
@@ -300,7 +301,35 @@ func (a *App) Reviewers(ctx context.Context, by auth.Principal, p Page) ([]round
 	if err != nil {
 		return nil, "", err
 	}
-	return paged(pool, func(r round.Reviewer) string { return r.ID }, p)
+	page, next, err := paged(pool, func(r round.Reviewer) string { return r.ID }, p)
+	if err != nil {
+		return nil, "", err
+	}
+	rounds, err := a.rounds(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	sort.Slice(rounds, func(i, j int) bool {
+		if !rounds[i].Deadline().Equal(rounds[j].Deadline()) {
+			return rounds[i].Deadline().After(rounds[j].Deadline())
+		}
+		return rounds[i].ID() < rounds[j].ID()
+	})
+	loads := make([]map[string]int, len(rounds))
+	for i, r := range rounds {
+		loads[i] = r.Load()
+	}
+	out := make([]Member, 0, len(page))
+	for _, rv := range page {
+		m := Member{Reviewer: rv, Workload: []RoundLoad{}}
+		for i, r := range rounds {
+			if n := loads[i][rv.ID]; n > 0 {
+				m.Workload = append(m.Workload, RoundLoad{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Reviews: n})
+			}
+		}
+		out = append(out, m)
+	}
+	return out, next, nil
 }
 
 // pool is every reviewer's latest record, in id order.
@@ -455,23 +484,78 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 	})
 }
 
-// AutoAssign fills the round's submissions to n reviewers each (ops). Concurrent runs
-// on one round are serialised by the event store: the loser re-plans from the
+// AssignmentReport is what an automatic assignment run achieved.
+type AssignmentReport struct {
+	assign.Result
+	// HistoryRounds is how many previous rounds the load over the rounds counts.
+	HistoryRounds int
+}
+
+// AutoAssign fills the round's submissions to n reviewers each (ops), weighing the
+// submissions' weakest themes and the reviewers' work in previous rounds. Concurrent
+// runs on one round are serialised by the event store: the loser re-plans from the
 // winner's assignments, so nobody is assigned twice.
-func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n int) (r *round.Round, added int, short []assign.Uncovered, err error) {
+func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n int) (r *round.Round, report AssignmentReport, err error) {
 	if !by.IsOps() {
-		return nil, 0, nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
+		return nil, report, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
 	}
 	pool, err := a.pool(ctx)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, report, err
+	}
+	w, rounds, err := a.weighing(ctx, id)
+	if err != nil {
+		return nil, report, err
 	}
 	r, err = a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
-		p, s, err := r.AutoAssign(pool, n)
-		short, added = s, len(p)
+		p, res, err := r.AutoAssign(pool, n, w)
+		report = AssignmentReport{Result: res, HistoryRounds: rounds}
 		return p, err
 	})
-	return r, added, short, err
+	return r, report, err
+}
+
+// weighing reads what assignment in round id weighs: the weakest themes of the
+// round's submissions and the reviewers' load in the previous rounds. A submission
+// added after this read is planned without its themes, which costs it only the
+// expertise preference, never a rule.
+func (a *App) weighing(ctx context.Context, id string) (round.Weighing, int, error) {
+	rounds, err := a.rounds(ctx)
+	if err != nil {
+		return round.Weighing{}, 0, err
+	}
+	i := slices.IndexFunc(rounds, func(r *round.Round) bool { return r.ID() == id })
+	if i < 0 {
+		return round.Weighing{}, 0, nil // changeRound says the round is not found
+	}
+	history, n := round.History(rounds[i], rounds)
+	w := round.Weighing{History: history, WeakThemes: map[string][]string{}}
+	ids := rounds[i].Submissions()
+	histories, err := a.events.LoadMany(ctx, ids)
+	if err != nil {
+		return round.Weighing{}, 0, fmt.Errorf("load the submissions of round %s: %w", id, err)
+	}
+	for _, sid := range ids {
+		s, err := submission.Rebuild(sid, only(submission.AggregateType, histories[sid]))
+		if err != nil {
+			return round.Weighing{}, 0, err
+		}
+		w.WeakThemes[sid] = s.WeakestThemes()
+	}
+	return w, n, nil
+}
+
+// RoundLoad is a reviewer's load in one round, for the pool's workload history.
+type RoundLoad struct {
+	RoundID, RoundName string
+	Deadline           time.Time
+	Reviews            int
+}
+
+// Member is a pool member with their workload across rounds, latest deadline first.
+type Member struct {
+	round.Reviewer
+	Workload []RoundLoad
 }
 
 // Assign assigns a reviewer by hand (ops).
