@@ -412,6 +412,20 @@ func (m *ReadModels) Assignments(ctx context.Context, reviewer string, after *ap
 	return page, more, nil
 }
 
+// InForce lists the assignments in force of each reviewer named.
+func (m *ReadModels) InForce(ctx context.Context, reviewers []string) (map[string][]app.AssignmentEntry, error) {
+	if err := m.assignmentMirror.Sync(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]app.AssignmentEntry, len(reviewers))
+	for _, id := range reviewers {
+		out[id], _ = m.assignmentLists.Page([]string{"reviewer=" + id}, nil, func(e app.AssignmentEntry) bool {
+			return e.ReviewerID == id && e.Active()
+		}, math.MaxInt)
+	}
+	return out, nil
+}
+
 // Submissions pages through submissions in id order.
 func (m *ReadModels) Submissions(ctx context.Context, org, status, after string, limit int) ([]app.SubmissionEntry, bool, error) {
 	if err := m.submissionMirror.Sync(ctx); err != nil {

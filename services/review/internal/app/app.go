@@ -305,28 +305,33 @@ func (a *App) Reviewers(ctx context.Context, by auth.Principal, p Page) ([]Membe
 	if err != nil {
 		return nil, "", err
 	}
-	rounds, err := a.rounds(ctx)
+	// The page's members' assignments in force, from the assignments' read model:
+	// every round replayed to count them cost what the history held.
+	ids := make([]string, len(page))
+	for i, rv := range page {
+		ids[i] = rv.ID
+	}
+	held, err := a.read.InForce(ctx, ids)
 	if err != nil {
 		return nil, "", err
-	}
-	sort.Slice(rounds, func(i, j int) bool {
-		if !rounds[i].Deadline().Equal(rounds[j].Deadline()) {
-			return rounds[i].Deadline().After(rounds[j].Deadline())
-		}
-		return rounds[i].ID() < rounds[j].ID()
-	})
-	loads := make([]map[string]int, len(rounds))
-	for i, r := range rounds {
-		loads[i] = r.Load()
 	}
 	out := make([]Member, 0, len(page))
 	for _, rv := range page {
 		m := Member{Reviewer: rv, Workload: []RoundLoad{}}
-		for i, r := range rounds {
-			if n := loads[i][rv.ID]; n > 0 {
-				m.Workload = append(m.Workload, RoundLoad{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Reviews: n})
+		for _, e := range held[rv.ID] {
+			i := slices.IndexFunc(m.Workload, func(l RoundLoad) bool { return l.RoundID == e.RoundID })
+			if i < 0 {
+				m.Workload = append(m.Workload, RoundLoad{RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline})
+				i = len(m.Workload) - 1
 			}
+			m.Workload[i].Reviews++
 		}
+		sort.Slice(m.Workload, func(i, j int) bool {
+			if !m.Workload[i].Deadline.Equal(m.Workload[j].Deadline) {
+				return m.Workload[i].Deadline.After(m.Workload[j].Deadline)
+			}
+			return m.Workload[i].RoundID < m.Workload[j].RoundID
+		})
 		out = append(out, m)
 	}
 	return out, next, nil
@@ -520,7 +525,7 @@ func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n in
 // added after this read is planned without its themes, which costs it only the
 // expertise preference, never a rule.
 func (a *App) weighing(ctx context.Context, id string) (round.Weighing, int, error) {
-	rounds, err := a.rounds(ctx)
+	rounds, err := a.allRounds(ctx)
 	if err != nil {
 		return round.Weighing{}, 0, err
 	}
@@ -880,6 +885,34 @@ func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) e
 		return apperr.New(apperr.NotFound, "%s", notAssigned)
 	}
 	return nil
+}
+
+// allRounds is every round, for automatic assignment, which weighs the reviewers' load
+// in the rounds before (an ops command, a few times a round).
+func (a *App) allRounds(ctx context.Context) ([]*round.Round, error) {
+	all, err := a.events.LoadByType(ctx, round.AggregateType)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string][]events.Envelope{}
+	var ids []string
+	for _, e := range all {
+		if _, ok := byID[e.AggregateID]; !ok {
+			ids = append(ids, e.AggregateID)
+		}
+		byID[e.AggregateID] = append(byID[e.AggregateID], e)
+	}
+	out := make([]*round.Round, 0, len(ids))
+	for _, id := range ids {
+		h := byID[id]
+		sort.Slice(h, func(i, j int) bool { return h[i].Version < h[j].Version })
+		r, err := a.rebuildRound(id, h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // openRounds are the rounds still open, as the rounds' read model lists them, loaded:

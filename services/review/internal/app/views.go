@@ -133,6 +133,8 @@ type ReadModels interface {
 	// Assignments is a page of a reviewer's assignments in force, by round and
 	// submission, after the entry after.
 	Assignments(ctx context.Context, reviewer string, after *AssignmentEntry, limit int) (page []AssignmentEntry, more bool, err error)
+	// InForce is the assignments in force of each of the reviewers named.
+	InForce(ctx context.Context, reviewers []string) (map[string][]AssignmentEntry, error)
 	// Submissions is a page of submissions in id order after the id after, of one
 	// organisation and in one status when they are named.
 	Submissions(ctx context.Context, org, status, after string, limit int) (page []SubmissionEntry, more bool, err error)

@@ -111,7 +111,7 @@ func history(t *testing.T, a *app.App, db *mongo.Database, clk *clock.Fake, n in
 		for _, org := range mine {
 			must[any](t)(a.Assign(ctx, ops, rid, subs[org], me.Subject, "By hand"))
 		}
-		if _, _, _, err := a.AutoAssign(ctx, ops, rid, 0); err != nil {
+		if _, _, err := a.AutoAssign(ctx, ops, rid, 0); err != nil {
 			t.Fatal(err)
 		}
 		return rid
