@@ -3,6 +3,7 @@ package form
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,7 +148,7 @@ func ParseItem(v url.Values) (Item, Errors) {
 		Progress: v.Get("progress"),
 	}
 	var errs Errors
-	if !contains(Themes, f.Theme) {
+	if !slices.Contains(Themes, f.Theme) {
 		errs.add("theme", "Select the theme of the action")
 		f.Theme = ""
 	}
@@ -179,7 +180,7 @@ func ParseItem(v url.Values) (Item, Errors) {
 	for _, p := range Progress {
 		progress = append(progress, p.Value)
 	}
-	if !contains(progress, f.Progress) {
+	if !slices.Contains(progress, f.Progress) {
 		errs.add("progress", "Select how far the action got, or that it is new")
 		f.Progress = ""
 	}
@@ -240,13 +241,4 @@ func (e Errors) on(field string) string {
 		}
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
