@@ -44,6 +44,7 @@ func (h *Handler) Routes() http.Handler {
 	// The lead's submission editor and contacts.
 	page("GET /obligations/{org}/submission", h.signedIn(h.submissionShow))
 	page("POST /obligations/{org}/submission", h.signedIn(h.submissionSave))
+	page("POST /obligations/{org}/submission/submit", h.signedIn(h.submissionSubmit))
 	page("GET /obligations/{org}/submission/items/new", h.signedIn(h.itemNew))
 	page("POST /obligations/{org}/submission/items", h.signedIn(h.itemSave))
 	page("GET /obligations/{org}/submission/items/{n}", h.signedIn(h.itemEdit))

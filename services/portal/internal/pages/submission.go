@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
@@ -29,6 +31,8 @@ type current struct {
 	sub *reviewapi.Submission
 	// past are the organisation's earlier submissions, newest first.
 	past []reviewapi.Submission
+	// today is the London date of the request.
+	today time.Time
 }
 
 func (c current) selfAssessment() bool {
@@ -36,6 +40,25 @@ func (c current) selfAssessment() bool {
 		return c.sub.Kind == reviewapi.SelfAssessmentAndActionPlan
 	}
 	return c.open != nil && c.open.Kind == sigapi.SelfAssessmentAndActionPlan
+}
+
+// previous is the organisation's last submission before the open one, with its
+// action plan: as the review service gives it with the draft, or before the first
+// save the latest received submission.
+func (c current) previous() *reviewapi.PreviousCycle {
+	if c.sub != nil {
+		return c.sub.Previous
+	}
+	if len(c.past) == 0 {
+		return nil
+	}
+	last := c.past[0]
+	p := &reviewapi.PreviousCycle{SubmissionId: last.Id, Cycle: last.Cycle, SubmittedAt: last.SubmittedAt, ActionPlan: last.Content.ActionPlan}
+	if last.Status == reviewapi.SubmissionStatusFeedbackReleased {
+		// Only whether there is feedback to link to matters here.
+		p.Feedback = &reviewapi.Feedback{SubmissionId: last.Id}
+	}
+	return p
 }
 
 func (c current) items() []reviewapi.ActionItem {
@@ -47,7 +70,7 @@ func (c current) items() []reviewapi.ActionItem {
 
 // load reads the open obligation (signatory) and the submissions (review).
 func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName string) (current, *clients.Problem, error) {
-	c := current{org: org, orgName: orgName}
+	c := current{org: org, orgName: orgName, today: civilDay(h.clock.Now())}
 	limit := 200
 	obs, err := set.Signatory.ListObligationsWithResponse(ctx, org, &sigapi.ListObligationsParams{Limit: &limit})
 	if err != nil {
@@ -85,10 +108,20 @@ func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName strin
 			continue
 		}
 		if s.Status != reviewapi.SubmissionStatusDraft {
-			c.past = append([]reviewapi.Submission{s}, c.past...)
+			c.past = append(c.past, s)
 		}
 	}
+	slices.SortFunc(c.past, func(a, b reviewapi.Submission) int {
+		return received(b).Compare(received(a))
+	})
 	return c, nil, nil
+}
+
+func received(s reviewapi.Submission) time.Time {
+	if s.SubmittedAt == nil {
+		return time.Time{}
+	}
+	return *s.SubmittedAt
 }
 
 // submissionOf is the common start of every editor page: the visitor must lead the
@@ -140,8 +173,12 @@ type submissionData struct {
 	State          string
 	SelfAssessment bool
 	What, Due      string
+	// Opens is the day the window opens, when that is still to come.
+	Opens          string
 	Received       string
 	Saved          bool
+	// Started says a draft is saved, to which actions can be added.
+	Started        bool
 	Form           form.Submission
 	Items          []itemRow
 	Missing        []templates.FieldError
@@ -201,7 +238,7 @@ func formOf(s *reviewapi.Submission) form.Submission {
 // editorData is the page's data for c, with f as the form shows it.
 func editorData(c current, f form.Submission) submissionData {
 	d := submissionData{OrgID: c.org, OrgName: c.orgName, State: "none", SelfAssessment: c.selfAssessment(), Form: f,
-		Items: rows(c.items()), Progress: form.Progress, ThemeNames: map[string]string{}}
+		Items: rows(c.items()), Progress: form.Progress, ThemeNames: map[string]string{}, Started: c.sub != nil}
 	for _, t := range form.Themes {
 		d.ThemeNames[t] = form.ThemeName(t)
 	}
@@ -209,9 +246,13 @@ func editorData(c current, f form.Submission) submissionData {
 		d.State = "draft"
 		d.What = obligationKind(string(c.open.Kind), c.open.Cycle)
 		d.Due = longDate(c.open.Due.Time)
+		if c.open.WindowOpens.Time.After(c.today) {
+			d.Opens = longDate(c.open.WindowOpens.Time)
+		}
 	}
 	if c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft {
 		d.State = "received"
+		d.What = submissionKind(c.sub)
 		if c.sub.SubmittedAt != nil {
 			d.Received = longDate(c.sub.SubmittedAt.In(london))
 		}
@@ -219,8 +260,7 @@ func editorData(c current, f form.Submission) submissionData {
 	if d.State == "draft" {
 		d.Missing = form.Missing(d.SelfAssessment, f, len(d.Items))
 	}
-	if c.sub != nil && c.sub.Previous != nil {
-		p := c.sub.Previous
+	if p := c.previous(); p != nil {
 		d.Previous = &previousData{SubmissionID: p.SubmissionId, Items: rows(p.ActionPlan), Feedback: p.Feedback != nil}
 		if p.Cycle != nil {
 			d.Previous.Cycle = *p.Cycle
@@ -237,6 +277,12 @@ func editorData(c current, f form.Submission) submissionData {
 		d.Past = append(d.Past, row)
 	}
 	return d
+}
+
+// civilDay is the London date of t as the services give dates (midnight UTC).
+func civilDay(t time.Time) time.Time {
+	y, m, d := t.In(london).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 func pastStatus(s reviewapi.SubmissionStatus) string {
@@ -259,11 +305,22 @@ func (h *Handler) submissionShow(w http.ResponseWriter, r *http.Request) {
 	}
 	d := editorData(c, formOf(c.sub))
 	d.Saved = r.URL.Query().Get("saved") == "1"
+	// Just submitted: say so, even when the organisation's next obligation is
+	// already open for its own draft.
+	if id := r.URL.Query().Get("received"); id != "" {
+		for _, s := range append([]*reviewapi.Submission{c.sub}, pointers(c.past)...) {
+			if s != nil && s.Id == id && s.Status != reviewapi.SubmissionStatusDraft {
+				d.State, d.What, d.Received = "received", submissionKind(s), ""
+				if s.SubmittedAt != nil {
+					d.Received = longDate(s.SubmittedAt.In(london))
+				}
+			}
+		}
+	}
 	h.show(w, r, http.StatusOK, "submission", "Your submission", nil, d)
 }
 
-// submissionSave saves the main form as the draft and, when the person pressed
-// Submit, submits it once nothing is missing.
+// submissionSave saves the main form as the draft (the first save starts it).
 func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	set, c, ok := h.submissionOf(w, r)
 	if !ok {
@@ -291,7 +348,7 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	}
 	content.TechnicianVoice = reviewapi.TechnicianVoice{HowConsulted: f.HowConsulted, Participants: f.ParticipantCount()}
 	content.Webpage = f.Webpage
-	saved, p, err := h.write(r.Context(), set, c.sub, content)
+	_, p, err := h.write(r.Context(), set, c.sub, content)
 	switch {
 	case err != nil:
 		h.fail(w, r, err)
@@ -303,20 +360,23 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	c.sub = saved
-	if !f.Submit {
-		http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved=1", http.StatusSeeOther)
+	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved=1", http.StatusSeeOther)
+}
+
+// submissionSubmit submits the saved draft once nothing is missing. What is missing
+// is shown all at once, beside the fields it is about, and nothing is sent until it
+// is there.
+func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
+	set, c, ok := h.submissionOf(w, r)
+	if !ok || !h.editable(w, r, c) {
 		return
 	}
-	// What is missing is shown all at once, and nothing is sent for submission
-	// until it is there (the draft is saved).
-	d := editorData(c, f)
-	d.Saved = true
+	d := editorData(c, formOf(c.sub))
 	if len(d.Missing) > 0 {
 		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", d.Missing, d)
 		return
 	}
-	resp, err := set.Review.SubmitSubmissionWithResponse(r.Context(), saved.Id)
+	resp, err := set.Review.SubmitSubmissionWithResponse(r.Context(), c.sub.Id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -324,7 +384,7 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		switch {
 		case p.Status == http.StatusBadRequest:
-			h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, content), d)
+			h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, c.sub.Content), d)
 		case p.Status == http.StatusConflict:
 			// Not yet (the window has not opened): the service says when, above the
 			// draft, which is kept.
@@ -334,7 +394,7 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	http.Redirect(w, r, "/obligations/"+c.org+"/submission", http.StatusSeeOther)
+	http.Redirect(w, r, "/obligations/"+c.org+"/submission?received="+c.sub.Id, http.StatusSeeOther)
 }
 
 // contentOf is a copy of the draft's content to change, empty before the first save.
@@ -411,4 +471,21 @@ func mainFieldErrors(p *clients.Problem, content reviewapi.SubmissionContent) []
 		out = append(out, templates.FieldError{Message: p.Detail})
 	}
 	return out
+}
+
+func pointers(subs []reviewapi.Submission) []*reviewapi.Submission {
+	out := make([]*reviewapi.Submission, len(subs))
+	for i := range subs {
+		out[i] = &subs[i]
+	}
+	return out
+}
+
+// submissionKind is what a submission answers, as the obligations page names it.
+func submissionKind(s *reviewapi.Submission) string {
+	cycle := 0
+	if s.Cycle != nil {
+		cycle = *s.Cycle
+	}
+	return obligationKind(string(s.Kind), cycle)
 }

@@ -38,9 +38,17 @@ func newItemData(c current, n int, f form.Item) itemData {
 }
 
 // editable is the draft being written; anything else answers the page itself.
+// Actions are added to a saved draft: the review service starts one only with how
+// technicians were consulted, which the main form asks for.
 func (h *Handler) editable(w http.ResponseWriter, r *http.Request, c current) bool {
-	if c.open == nil || (c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft) {
+	switch {
+	case c.open == nil || (c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft):
 		h.say(w, r, http.StatusConflict, "There is nothing to submit now", "Your organisation has no submission open for changes.")
+		return false
+	case c.sub == nil:
+		h.show(w, r, http.StatusConflict, "message", "Save your draft first", nil, message{
+			Message: "Say how technicians were consulted and save your draft; then add the actions of your plan.",
+			Link:    "/obligations/" + c.org + "/submission", LinkText: "Go to your draft"})
 		return false
 	}
 	return true
@@ -184,7 +192,8 @@ func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
-	if err != nil || c.sub == nil || c.sub.Previous == nil || n < 0 || n >= len(c.sub.Previous.ActionPlan) {
+	prev := c.previous()
+	if err != nil || prev == nil || n < 0 || n >= len(prev.ActionPlan) {
 		h.notFound(w, r)
 		return
 	}
@@ -198,7 +207,7 @@ func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", errs, editorData(c, formOf(c.sub)))
 		return
 	}
-	item := c.sub.Previous.ActionPlan[n]
+	item := prev.ActionPlan[n]
 	p := reviewapi.ActionItemProgress(progress)
 	item.Progress = &p
 	content := contentOf(c.sub)

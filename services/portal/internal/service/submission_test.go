@@ -88,8 +88,8 @@ func value(doc *html.Node, id string) string {
 }
 
 // mainForm is the editor's main form, complete but for what the test changes.
-func mainForm(action string, change map[string]string) url.Values {
-	v := url.Values{"action": {action}, "how_consulted": {"A survey and three focus groups"}, "participants": {"120"},
+func mainForm(change map[string]string) url.Values {
+	v := url.Values{"how_consulted": {"A survey and three focus groups"}, "participants": {"120"},
 		"webpage": {"https://www.example.ac.uk/technician-commitment"}}
 	for _, t := range []string{"visibility", "recognition", "career_development", "sustainability"} {
 		v.Set("narrative-"+t, "Where we stand on "+t)
@@ -118,7 +118,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	}
 
 	// The portal's own checks: a count that is no number, a narrative without a rating.
-	bad := p.do("POST", editor, cookie, mainForm("save", map[string]string{"participants": "lots", "rating-recognition": "",
+	bad := p.do("POST", editor, cookie, mainForm(map[string]string{"participants": "lots", "rating-recognition": "",
 		"narrative-recognition": "Our annual award"}))
 	doc := fieldShown(t, bad, "participants", "rating-recognition")
 	if got := value(doc, "field-participants"); got != "lots" {
@@ -128,7 +128,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		t.Errorf("the narrative shown back is %q", got)
 	}
 	// The service's check: a webpage that is no http address, in its words.
-	bad = p.do("POST", editor, cookie, mainForm("save", map[string]string{"webpage": "www.example.ac.uk/tc"}))
+	bad = p.do("POST", editor, cookie, mainForm(map[string]string{"webpage": "www.example.ac.uk/tc"}))
 	doc = fieldShown(t, bad, "webpage")
 	if got := value(doc, "field-webpage"); got != "www.example.ac.uk/tc" {
 		t.Errorf("webpage shown back as %q", got)
@@ -143,7 +143,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	// The first save starts the draft, once the review service knows the
 	// organisation's open obligation from the signatory's events.
 	testenv.Eventually(t, 15*time.Second, func() error {
-		r := p.do("POST", editor, cookie, mainForm("save", nil))
+		r := p.do("POST", editor, cookie, mainForm(nil))
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != editor+"?saved=1" {
 			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
 		}
@@ -158,7 +158,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	}
 
 	// Submitting without an action lists it and submits nothing.
-	r = p.do("POST", editor, cookie, mainForm("submit", nil))
+	r = p.do("POST", editor+"/submit", cookie, url.Values{})
 	fieldShown(t, r, "action_plan")
 	if subs := storedSubmissions(t, s, org); len(subs) != 1 || subs[0]["status"] != "draft" {
 		t.Fatalf("after a refused submit the service holds %v", subs)
@@ -216,31 +216,67 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	if page := p.do("GET", editor, cookie, nil); !strings.Contains(page.body, "Nothing is missing") {
 		t.Fatalf("the complete draft still lists something missing: %s", page.body)
 	}
-	r = p.do("POST", editor, cookie, mainForm("submit", nil))
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != editor {
+	subs := storedSubmissions(t, s, org)
+	r = p.do("POST", editor+"/submit", cookie, url.Values{})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != editor+"?received="+subs[0]["id"].(string) {
 		t.Fatalf("submit = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
 	}
-	if page := p.do("GET", editor, cookie, nil); !strings.Contains(page.body, "Submission received") || strings.Contains(page.body, "Save draft") {
+	if page := p.do("GET", r.header.Get("Location"), cookie, nil); !strings.Contains(page.body, "Submission received") || strings.Contains(page.body, "Save draft") {
 		t.Fatalf("after submitting the editor reads: %s", page.body)
 	}
 	if subs := storedSubmissions(t, s, org); len(subs) != 1 || subs[0]["status"] == "draft" {
 		t.Fatalf("after submitting the service holds %v", subs)
 	}
-	// A received submission is not changed from the portal.
-	if r := p.do("POST", editor, cookie, mainForm("save", nil)); r.status != http.StatusConflict {
-		t.Errorf("saving a received submission = %d, want 409", r.status)
-	}
-	if r := p.do("POST", items, cookie, second); r.status != http.StatusConflict {
-		t.Errorf("adding an action to a received submission = %d, want 409", r.status)
-	}
-	// Its receipt closes the obligation (signatory hears of it through the events).
+	// Its receipt closes the obligation (signatory hears of it through the events)
+	// and opens the next cycle's.
 	testenv.Eventually(t, 15*time.Second, func() error {
 		page := p.do("GET", "/obligations/"+org, cookie, nil)
-		if !strings.Contains(page.body, `tag-met`) {
+		if !strings.Contains(page.body, `tag-met`) || !strings.Contains(page.body, "cycle 2") {
 			return fmt.Errorf("the obligation is not met yet")
 		}
 		return nil
 	})
+	// The next cycle's editor shows the previous plan, whose action is carried into
+	// the new plan with the progress it made.
+	page := p.do("GET", editor, cookie, nil)
+	if !strings.Contains(page.body, "cycle 2") || !strings.Contains(page.body, "Your previous submission") || !strings.Contains(page.body, "Start an annual technician award") {
+		t.Fatalf("the next cycle's editor reads: %s", page.body)
+	}
+	// Actions go into a saved draft (the service starts one only with how
+	// technicians were consulted).
+	if r := p.do("POST", "/obligations/"+org+"/submission/previous/0/carry", cookie, url.Values{"progress": {"done"}}); r.status != http.StatusConflict {
+		t.Errorf("carry before the draft is saved = %d, want 409", r.status)
+	}
+	if r := p.do("POST", editor, cookie, mainForm(nil)); r.status != http.StatusSeeOther {
+		t.Fatalf("save the next cycle's draft = %d: %s", r.status, r.body)
+	}
+	if r := p.do("POST", "/obligations/"+org+"/submission/previous/0/carry", cookie, url.Values{"progress": {"finished"}}); r.status != http.StatusBadRequest ||
+		!strings.Contains(r.body, `href="#field-progress-0"`) {
+		t.Errorf("carry with a progress not offered = %d: %s", r.status, r.body)
+	}
+	if r := p.do("POST", "/obligations/"+org+"/submission/previous/1/carry", cookie, url.Values{"progress": {"done"}}); r.status != http.StatusNotFound {
+		t.Errorf("carry an action the previous plan does not have = %d", r.status)
+	}
+	if r := p.do("POST", "/obligations/"+org+"/submission/previous/0/carry", cookie, url.Values{"progress": {"in_progress"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("carry = %d: %s", r.status, r.body)
+	}
+	subs = storedSubmissions(t, s, org)
+	var draft map[string]any
+	for _, sub := range subs {
+		if sub["status"] == "draft" {
+			draft = sub
+		}
+	}
+	if draft == nil {
+		t.Fatalf("no draft for the next cycle: %v", subs)
+	}
+	plan = draft["content"].(map[string]any)["action_plan"].([]any)
+	if len(plan) != 1 || plan[0].(map[string]any)["progress"] != "in_progress" || plan[0].(map[string]any)["action"] != "Start an annual technician award" {
+		t.Fatalf("the next cycle's plan: %v", plan)
+	}
+	if page := p.do("GET", editor, cookie, nil); !strings.Contains(page.body, "In progress") {
+		t.Errorf("the carried action's progress is not shown: %s", page.body)
+	}
 }
 
 // Signed in as one organisation's lead, every editor and contacts page of another
@@ -253,7 +289,7 @@ func TestSubmissionAndContactsOfAnotherOrganisation(t *testing.T) {
 	cookie := p.signIn("lead-a@example.ac.uk")
 	base := "/obligations/" + theirs
 	for _, req := range []struct{ method, path string }{
-		{"GET", base + "/submission"}, {"POST", base + "/submission"},
+		{"GET", base + "/submission"}, {"POST", base + "/submission"}, {"POST", base + "/submission/submit"},
 		{"GET", base + "/submission/items/new"}, {"POST", base + "/submission/items"},
 		{"GET", base + "/submission/items/0"}, {"POST", base + "/submission/items/0"},
 		{"POST", base + "/submission/items/0/remove"}, {"POST", base + "/submission/previous/0/carry"},

@@ -53,8 +53,6 @@ type Submission struct {
 	// Participants is kept as typed, so that a refused number is shown back as it was.
 	Participants string
 	Webpage      string
-	// Submit says the person pressed "Submit" rather than "Save draft".
-	Submit bool
 }
 
 // ParticipantCount is the number of participants, 0 when none is given.
@@ -63,14 +61,15 @@ func (f Submission) ParticipantCount() int {
 	return n
 }
 
-// ParseSubmission reads the main form. A draft may be incomplete; only what no draft
-// may hold is refused here. The review service has the last word on both.
+// ParseSubmission reads the main form. A draft may be incomplete, but the review
+// service keeps a draft only with how technicians were consulted, and a theme only
+// with both its narrative and its rating; the rest is refused only when no draft may
+// hold it. The service has the last word.
 func ParseSubmission(v url.Values) (Submission, Errors) {
 	f := Submission{
 		HowConsulted: strings.TrimSpace(v.Get("how_consulted")),
 		Participants: strings.TrimSpace(v.Get("participants")),
 		Webpage:      strings.TrimSpace(v.Get("webpage")),
-		Submit:       v.Get("action") == "submit",
 	}
 	var errs Errors
 	for _, t := range Themes {
@@ -85,12 +84,19 @@ func ParseSubmission(v url.Values) (Submission, Errors) {
 		if utf8.RuneCountInString(a.Narrative) > 20000 {
 			errs.add("narrative-"+t, ThemeName(t)+" narrative must be 20,000 characters or fewer")
 		}
-		// The service keeps a theme only with its rating: without one the narrative
-		// would be lost, so the draft is not saved until it has one.
+		// The review service keeps a theme only with both its narrative and its
+		// rating: rather than lose one, the draft is not saved until both are there.
 		if a.Narrative != "" && a.Rating == 0 && errs.on("rating-"+t) == "" {
 			errs.add("rating-"+t, "Select a rating for "+ThemeName(t)+" to save its narrative")
 		}
+		if a.Narrative == "" && a.Rating != 0 {
+			errs.add("narrative-"+t, "Write the narrative for "+ThemeName(t)+" to save its rating")
+		}
 		f.Themes = append(f.Themes, a)
+	}
+	// The review service keeps no draft without it.
+	if f.HowConsulted == "" {
+		errs.add("how_consulted", "Say how technicians were consulted, so that your draft can be saved")
 	}
 	if utf8.RuneCountInString(f.HowConsulted) > 8000 {
 		errs.add("how_consulted", "How technicians were consulted must be 8,000 characters or fewer")

@@ -23,8 +23,9 @@ func TestParseSubmission(t *testing.T) {
 		in   url.Values
 		want []string
 	}{
-		{"empty is a draft", url.Values{}, nil},
-		{"rated without a narrative", url.Values{"rating-visibility": {"3"}}, nil},
+		{"empty", url.Values{}, []string{"how_consulted"}},
+		{"how technicians were consulted is a draft", url.Values{"how_consulted": {"Survey"}}, nil},
+		{"rated without a narrative", url.Values{"rating-visibility": {"3"}}, []string{"narrative-visibility", "how_consulted"}},
 		{"a narrative without a rating", url.Values{"narrative-recognition": {"An award"}}, []string{"rating-recognition"}},
 		{"a rating out of range", url.Values{"rating-sustainability": {"5"}, "narrative-sustainability": {"x"}}, []string{"rating-sustainability"}},
 		{"a count that is no number", url.Values{"participants": {"lots"}}, []string{"participants"}},
@@ -32,13 +33,20 @@ func TestParseSubmission(t *testing.T) {
 		{"a long narrative", url.Values{"narrative-visibility": {strings.Repeat("x", 20001)}, "rating-visibility": {"1"}}, []string{"narrative-visibility"}},
 		{"a long webpage", url.Values{"webpage": {"https://" + strings.Repeat("x", 2041)}}, []string{"webpage"}},
 	} {
-		_, errs := ParseSubmission(tc.in)
+		in := url.Values{"how_consulted": {"Survey"}}
+		if tc.name == "empty" || tc.name == "rated without a narrative" {
+			in = url.Values{}
+		}
+		for k, v := range tc.in {
+			in[k] = v
+		}
+		_, errs := ParseSubmission(in)
 		if diff := cmp.Diff(tc.want, fields(errs)); diff != "" {
 			t.Errorf("%s: fields (-want +got):\n%s", tc.name, diff)
 		}
 	}
-	f, _ := ParseSubmission(url.Values{"action": {"submit"}, "participants": {" 42 "}, "rating-career_development": {"4"}})
-	if !f.Submit || f.ParticipantCount() != 42 || f.Themes[2].Theme != "career_development" || f.Themes[2].Rating != 4 {
+	f, _ := ParseSubmission(url.Values{"participants": {" 42 "}, "rating-career_development": {"4"}})
+	if f.ParticipantCount() != 42 || f.Themes[2].Theme != "career_development" || f.Themes[2].Rating != 4 {
 		t.Errorf("parsed %+v", f)
 	}
 }
