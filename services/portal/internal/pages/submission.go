@@ -174,18 +174,18 @@ type submissionData struct {
 	SelfAssessment bool
 	What, Due      string
 	// Opens is the day the window opens, when that is still to come.
-	Opens          string
-	Received       string
-	Saved          bool
+	Opens    string
+	Received string
+	Saved    bool
 	// Started says a draft is saved, to which actions can be added.
-	Started        bool
-	Form           form.Submission
-	Items          []itemRow
-	Missing        []templates.FieldError
-	Previous       *previousData
-	Past           []pastRow
-	Progress       []struct{ Value, Text string }
-	ThemeNames     map[string]string
+	Started    bool
+	Form       form.Submission
+	Items      []itemRow
+	Missing    []templates.FieldError
+	Previous   *previousData
+	Past       []pastRow
+	Progress   []struct{ Value, Text string }
+	ThemeNames map[string]string
 }
 
 func rows(items []reviewapi.ActionItem) []itemRow {

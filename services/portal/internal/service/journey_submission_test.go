@@ -47,14 +47,7 @@ func TestJourneyLeadSubmits(t *testing.T) {
 		t.Fatalf("the empty editor's missing list reads %q", got)
 	}
 
-	for _, th := range []struct{ name, rating string }{
-		{"Visibility", "3"}, {"Recognition", "2"}, {"Career development", "2"}, {"Sustainability", "1"},
-	} {
-		tabTo(t, b, "textbox", th.name+": where you stand")
-		b.Type("Where we stand on " + strings.ToLower(th.name) + ", as our technicians told us.")
-		tabTo(t, b, "combobox", th.name+": rating")
-		b.Type(th.rating) // a closed select takes the option typed
-	}
+	// First the technician voice and the webpage.
 	tabTo(t, b, "textbox", "How were technicians consulted on the plan?")
 	b.Type("A survey of every technician and three focus groups.")
 	tabTo(t, b, "textbox", "How many technicians took part?")
@@ -74,9 +67,6 @@ func TestJourneyLeadSubmits(t *testing.T) {
 		t.Fatalf("after the error the focus is on %s, not the webpage's field", f)
 	}
 	describedByError(t, b, "field-webpage")
-	if got := b.Value(browsertest.Label("Sustainability: rating")); got != "1" {
-		t.Errorf("the rating typed is kept as %q", got)
-	}
 	if got := b.Value(browsertest.Label("How many technicians took part?")); got != "142" {
 		t.Errorf("the count typed is kept as %q", got)
 	}
@@ -91,8 +81,27 @@ func TestJourneyLeadSubmits(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".notice")); got != "Your draft was saved." {
 		t.Fatalf("after saving the notice reads %q", got)
 	}
-	if got := b.Text(browsertest.CSS(".missing")); !strings.Contains(got, "Add at least one action") || strings.Contains(got, "webpage") {
+	if got := b.Text(browsertest.CSS(".missing")); !strings.Contains(got, "Write the narrative for Visibility") || strings.Contains(got, "webpage") {
 		t.Errorf("after saving the missing list reads %q", got)
+	}
+
+	// Then the self-assessment, theme by theme.
+	for _, th := range []struct{ name, rating string }{
+		{"Visibility", "3"}, {"Recognition", "2"}, {"Career development", "2"}, {"Sustainability", "1"},
+	} {
+		tabTo(t, b, "textbox", th.name+": where you stand")
+		b.Type("Where we stand on " + strings.ToLower(th.name) + ", as our technicians told us.")
+		tabTo(t, b, "combobox", th.name+": rating")
+		b.Type(th.rating) // a closed select takes the option typed
+	}
+	tabTo(t, b, "button", "Save draft")
+	b.Enter()
+	heading(t, b, "Your submission")
+	if got := b.Value(browsertest.Label("Sustainability: rating")); got != "1" {
+		t.Errorf("the rating saved reads %q", got)
+	}
+	if got := b.Text(browsertest.CSS(".missing")); !strings.Contains(got, "Add at least one action") || strings.Contains(got, "narrative") {
+		t.Errorf("after saving the self-assessment the missing list reads %q", got)
 	}
 
 	tabTo(t, b, "link", "Add an action")
