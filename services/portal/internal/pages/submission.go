@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,7 +71,11 @@ func (c current) items() []reviewapi.ActionItem {
 }
 
 // load reads the open obligation (signatory) and the submissions (review).
-func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName string) (current, *clients.Problem, error) {
+//
+// The review service lists submissions from a projection that may lag its writes, so
+// a draft just started may not be listed yet: the pages then carry its id (draft),
+// which is read directly and kept only if it answers the open obligation.
+func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName, draft string) (current, *clients.Problem, error) {
 	c := current{org: org, orgName: orgName, today: civilDay(h.clock.Now())}
 	limit := 200
 	obs, err := set.Signatory.ListObligationsWithResponse(ctx, org, &sigapi.ListObligationsParams{Limit: &limit})
@@ -111,10 +117,32 @@ func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName strin
 			c.past = append(c.past, s)
 		}
 	}
+	if c.sub == nil && c.open != nil && draftID.MatchString(draft) {
+		got, err := set.Review.GetSubmissionWithResponse(ctx, draft)
+		if err != nil {
+			return c, nil, fmt.Errorf("get submission %s: %w", draft, err)
+		}
+		// Someone else's, or no such submission: as if no id had been given.
+		if got.JSON200 != nil && got.JSON200.OrganisationId == org && got.JSON200.ObligationId == c.open.Id {
+			c.sub = got.JSON200
+		}
+	}
 	slices.SortFunc(c.past, func(a, b reviewapi.Submission) int {
 		return received(b).Compare(received(a))
 	})
 	return c, nil, nil
+}
+
+// draftID is the form of a submission's id (the review service's ID parameter).
+var draftID = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// draftQuery is what the pages add to their addresses and forms to name the draft
+// (see load).
+func draftQuery(c current) string {
+	if c.sub == nil {
+		return ""
+	}
+	return "draft=" + url.QueryEscape(c.sub.Id)
 }
 
 func received(s reviewapi.Submission) time.Time {
@@ -134,7 +162,7 @@ func (h *Handler) submissionOf(w http.ResponseWriter, r *http.Request) (*clients
 	}
 	v, _ := visitorFrom(r.Context())
 	lead, _ := v.person.LeadOf(org)
-	c, p, err := h.load(r.Context(), set, org, lead.OrgName)
+	c, p, err := h.load(r.Context(), set, org, lead.OrgName, r.FormValue("draft"))
 	switch {
 	case err != nil:
 		h.fail(w, r, err)
@@ -178,7 +206,9 @@ type submissionData struct {
 	Received string
 	Saved    bool
 	// Started says a draft is saved, to which actions can be added.
-	Started    bool
+	Started bool
+	// DraftID names the draft in the pages' addresses and forms (see load).
+	DraftID    string
 	Form       form.Submission
 	Items      []itemRow
 	Missing    []templates.FieldError
@@ -239,6 +269,9 @@ func formOf(s *reviewapi.Submission) form.Submission {
 func editorData(c current, f form.Submission) submissionData {
 	d := submissionData{OrgID: c.org, OrgName: c.orgName, State: "none", SelfAssessment: c.selfAssessment(), Form: f,
 		Items: rows(c.items()), Progress: form.Progress, ThemeNames: map[string]string{}, Started: c.sub != nil}
+	if c.sub != nil {
+		d.DraftID = c.sub.Id
+	}
 	for _, t := range form.Themes {
 		d.ThemeNames[t] = form.ThemeName(t)
 	}
@@ -348,7 +381,7 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	}
 	content.TechnicianVoice = reviewapi.TechnicianVoice{HowConsulted: f.HowConsulted, Participants: f.ParticipantCount()}
 	content.Webpage = f.Webpage
-	_, p, err := h.write(r.Context(), set, c.sub, content)
+	saved, p, err := h.write(r.Context(), set, c.sub, content)
 	switch {
 	case err != nil:
 		h.fail(w, r, err)
@@ -360,7 +393,8 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved=1", http.StatusSeeOther)
+	c.sub = saved
+	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved=1&"+draftQuery(c), http.StatusSeeOther)
 }
 
 // submissionSubmit submits the saved draft once nothing is missing. What is missing

@@ -27,10 +27,14 @@ type itemData struct {
 	Themes     []string
 	ThemeNames map[string]string
 	Progress   []struct{ Value, Text string }
+	DraftID    string
 }
 
 func newItemData(c current, n int, f form.Item) itemData {
 	d := itemData{OrgID: c.org, OrgName: c.orgName, N: n, Form: f, Themes: form.Themes, ThemeNames: map[string]string{}, Progress: form.Progress}
+	if c.sub != nil {
+		d.DraftID = c.sub.Id
+	}
 	for _, t := range form.Themes {
 		d.ThemeNames[t] = form.ThemeName(t)
 	}
@@ -147,7 +151,7 @@ func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 	case p != nil:
 		h.serviceProblem(w, r, p)
 	default:
-		http.Redirect(w, r, "/obligations/"+c.org+"/submission#action-plan", http.StatusSeeOther)
+		http.Redirect(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c)+"#action-plan", http.StatusSeeOther)
 	}
 }
 
@@ -227,6 +231,6 @@ func (h *Handler) saveAndReturn(w http.ResponseWriter, r *http.Request, set *cli
 	case p != nil:
 		h.serviceProblem(w, r, p)
 	default:
-		http.Redirect(w, r, "/obligations/"+c.org+"/submission#action-plan", http.StatusSeeOther)
+		http.Redirect(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c)+"#action-plan", http.StatusSeeOther)
 	}
 }
