@@ -332,21 +332,25 @@ func pastStatus(s reviewapi.SubmissionStatus) string {
 
 // submissionShow is the editor.
 func (h *Handler) submissionShow(w http.ResponseWriter, r *http.Request) {
-	_, c, ok := h.submissionOf(w, r)
+	set, c, ok := h.submissionOf(w, r)
 	if !ok {
 		return
 	}
 	d := editorData(c, formOf(c.sub))
 	d.Saved = r.URL.Query().Get("saved") == "1"
 	// Just submitted: say so, even when the organisation's next obligation is
-	// already open for its own draft.
-	if id := r.URL.Query().Get("received"); id != "" {
-		for _, s := range append([]*reviewapi.Submission{c.sub}, pointers(c.past)...) {
-			if s != nil && s.Id == id && s.Status != reviewapi.SubmissionStatusDraft {
-				d.State, d.What, d.Received = "received", submissionKind(s), ""
-				if s.SubmittedAt != nil {
-					d.Received = longDate(s.SubmittedAt.In(london))
-				}
+	// already open for its own draft. The submission is read by its id, since the
+	// service's list may not show it received yet.
+	if id := r.URL.Query().Get("received"); draftID.MatchString(id) {
+		resp, err := set.Review.GetSubmissionWithResponse(r.Context(), id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if s := resp.JSON200; s != nil && s.OrganisationId == c.org && s.Status != reviewapi.SubmissionStatusDraft {
+			d.State, d.What, d.Received = "received", submissionKind(s), ""
+			if s.SubmittedAt != nil {
+				d.Received = longDate(s.SubmittedAt.In(london))
 			}
 		}
 	}
@@ -503,14 +507,6 @@ func mainFieldErrors(p *clients.Problem, content reviewapi.SubmissionContent) []
 	}
 	if len(out) == 0 {
 		out = append(out, templates.FieldError{Message: p.Detail})
-	}
-	return out
-}
-
-func pointers(subs []reviewapi.Submission) []*reviewapi.Submission {
-	out := make([]*reviewapi.Submission, len(subs))
-	for i := range subs {
-		out[i] = &subs[i]
 	}
 	return out
 }

@@ -26,6 +26,8 @@ func TestJourneyLeadSubmits(t *testing.T) {
 	mine := onboardOn(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk", announced)
 	theirs := onboardOn(t, s.p, s.sig, "Othertown College", "lead-b@example.ac.uk", announced)
 	b := newBrowser(t)
+	// Every page is plain forms and links: the journey needs no script.
+	b.DisableJavaScript()
 
 	b.Open(s.p.url + "/signin")
 	tabTo(t, b, "textbox", "Email address")
