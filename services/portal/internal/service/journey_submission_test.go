@@ -14,8 +14,9 @@ import (
 // A lead, by keyboard alone, follows the sign-in link emailed to them, opens the
 // submission editor, writes the self-assessment and the technician voice, meets the
 // review service's refusal of the webpage beside its field, fixes it, adds an
-// action, and submits; the obligation then shows as met. axe-core checks every page
-// on the way, and another organisation's editor and contacts are "page not found".
+// action, and submits; the obligation then shows as met. Another organisation's
+// editor and contacts are "page not found"; the lead then renames their public
+// point of contact. Scripts are off throughout, and axe-core checks every page.
 func TestJourneyLeadSubmits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the review service")
@@ -161,7 +162,20 @@ func TestJourneyLeadSubmits(t *testing.T) {
 			t.Errorf("%s names the other organisation", path)
 		}
 	}
-	// The lead's own contacts page, checked by axe too.
-	b.Open(s.p.url + "/obligations/" + mine + "/contacts")
+	// The lead renames their public point of contact, from their organisation's page.
+	b.Open(s.p.url + "/obligations/" + mine)
+	tabTo(t, b, "link", "Your contacts")
+	b.Enter()
 	heading(t, b, "Your contacts")
+	tabTo(t, b, "textbox", "Name of the Public point of contact")
+	b.Type("Technician Development Office") // tabbing into a field selects what it holds
+	tabTo(t, b, "button", "Save contacts")
+	b.Enter()
+	heading(t, b, "Your contacts")
+	if got := b.Text(browsertest.CSS(".notice")); got != "Your contacts were saved." {
+		t.Errorf("after saving the contacts the notice reads %q", got)
+	}
+	if got := b.Value(browsertest.CSS("#field-point_of_contact-name")); got != "Technician Development Office" {
+		t.Errorf("the point of contact reads %q", got)
+	}
 }
