@@ -131,6 +131,12 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 		h.show(w, r, http.StatusBadRequest, "contacts", "Your contacts", errs, d)
 		return
 	}
+	// Naming someone else the nominated lead hands them the organisation's pages.
+	if !strings.EqualFold(f.Lead.Email, v.session.Email) {
+		h.say(w, r, http.StatusOK, "Your contacts were saved",
+			"You named "+f.Lead.Name+" the nominated lead: from now on they sign in for "+lead.OrgName+", and you no longer do.")
+		return
+	}
 	http.Redirect(w, r, "/obligations/"+org+"/contacts?saved=1", http.StatusSeeOther)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
 // submissionStack is the whole stack with the review service and one organisation
@@ -385,4 +386,17 @@ func TestLeadChangesContacts(t *testing.T) {
 	if value(doc, "field-point_of_contact-name") != "Technician Office" || value(doc, "field-plan_page") != "https://www.example.ac.uk/tc" {
 		t.Fatalf("the saved contacts read %s", text(doc))
 	}
+	// Naming another nominated lead hands them the pages: the page says so, and
+	// once the portal hears of it, the old lead's pages are not found.
+	r = p.do("POST", path, cookie, changed("nominated_lead.email", "new-lead@example.ac.uk"))
+	if r.status != http.StatusOK || h1(t, r.body) != "Your contacts were saved" || !strings.Contains(r.body, "you no longer do") {
+		t.Fatalf("handing over = %d: %s", r.status, r.body)
+	}
+	p.waitFor("new-lead@example.ac.uk", func(person signin.Person) bool { _, ok := person.LeadOf(org); return ok })
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := p.do("GET", path, cookie, nil); r.status != http.StatusNotFound {
+			return fmt.Errorf("the old lead's contacts page = %d", r.status)
+		}
+		return nil
+	})
 }
