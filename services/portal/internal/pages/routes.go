@@ -46,6 +46,19 @@ func (h *Handler) Routes() http.Handler {
 	// Where the fund's emails link: on to the lead's page of the application.
 	page("GET /fund/applications/{application}", h.signedIn(h.fundApplicationLink))
 
+	// The lead's submission editor and contacts.
+	page("GET /obligations/{org}/submission", h.signedIn(h.submissionShow))
+	page("POST /obligations/{org}/submission", h.signedIn(h.submissionSave))
+	page("POST /obligations/{org}/submission/submit", h.signedIn(h.submissionSubmit))
+	page("GET /obligations/{org}/submission/items/new", h.signedIn(h.itemNew))
+	page("POST /obligations/{org}/submission/items", h.signedIn(h.itemSave))
+	page("GET /obligations/{org}/submission/items/{n}", h.signedIn(h.itemEdit))
+	page("POST /obligations/{org}/submission/items/{n}", h.signedIn(h.itemSave))
+	page("POST /obligations/{org}/submission/items/{n}/remove", h.signedIn(h.itemRemove))
+	page("POST /obligations/{org}/submission/previous/{n}/carry", h.signedIn(h.itemCarry))
+	page("GET /obligations/{org}/contacts", h.signedIn(h.contactsShow))
+	page("POST /obligations/{org}/contacts", h.signedIn(h.contactsSave))
+
 	page("/", h.notFound)
 
 	protect := http.NewCrossOriginProtection()
