@@ -71,7 +71,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		Mongo: config.Mongo{URI: "mongodb://mongo:27017/", Database: "signatory"},
 		NATS:  config.NATS{URL: "tls://nats:4222", StreamReplicas: 1},
 		Auth: config.Auth{JWKSURL: "https://login.example/jwks.json", Issuer: "https://login.example", Audience: "tc-signatory",
-			MaxTokenLifetime: time.Hour},
+			MaxTokenLifetime: time.Hour, MaxAPITokenLifetime: 90 * 24 * time.Hour},
 		Telemetry: config.Telemetry{LogLevel: "info"},
 	}}
 	want.Own.Interval = time.Minute
