@@ -32,6 +32,8 @@ func (SigninLinkRequestedV1) EventType() string { return SubjectSigninLinkReques
 const (
 	SubjectAPITokenIssued  = "tc.portal.apitoken.issued"
 	SubjectAPITokenRevoked = "tc.portal.apitoken.revoked"
+	// SubjectsAPIToken is both, the one filter a consumer of them needs.
+	SubjectsAPIToken = "tc.portal.apitoken.>"
 )
 
 // APITokenIssuedV1 says that the portal issued an API token (a JWT it signed, whose

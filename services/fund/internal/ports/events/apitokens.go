@@ -18,8 +18,10 @@ const DurableAPITokens = "fund-api-tokens"
 // it hears (revocation for good, confirmation forward), so a redelivery does no harm
 // and no record of processed messages is kept.
 func APITokens(t *adapters.APITokens) (bus.ConsumerSpec, bus.Handler) {
+	// Confined to the API token events: the fund's NATS account may read nothing else
+	// of the portal's stream (its sign-in links above all).
 	spec := bus.ConsumerSpec{Stream: events.StreamPortal, Durable: DurableAPITokens, MaxAckPending: 1, Idempotent: true,
-		FilterSubjects: []string{events.SubjectAPITokenIssued, events.SubjectAPITokenRevoked}}
+		FilterSubjects: []string{events.SubjectsAPIToken}, Confined: true}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.APITokenIssuedV1{}.EventType():
