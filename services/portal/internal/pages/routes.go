@@ -48,6 +48,8 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /organisations/{org}/tokens", h.signedIn(h.apiTokens))
 	page("POST /organisations/{org}/tokens", h.signedIn(h.apiTokenCreate))
 	page("POST /organisations/{org}/tokens/{token}/revoke", h.signedIn(h.apiTokenRevoke))
+	page("POST /organisations/{org}/applicants", h.signedIn(h.applicantAdd))
+	page("POST /organisations/{org}/applicants/remove", h.signedIn(h.applicantRemove))
 	page("GET /ops/api-tokens", h.signedIn(h.opsAPITokens))
 	page("POST /ops/api-tokens/{token}/revoke", h.signedIn(h.opsAPITokenRevoke))
 

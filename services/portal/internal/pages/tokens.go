@@ -21,30 +21,37 @@ type tokensData struct {
 	Tokens         []tokenRow
 	Form           form.APIToken
 	MaxDays        int
+	// Lead says the visitor leads the organisation: they name the colleagues who
+	// may make tokens too (Applicants), with the form Applicant.
+	Lead       bool
+	Applicants []signin.Applicant
+	Applicant  form.Applicant
 	// Made is the token just made, shown this once.
 	Made       *tokenRow
 	MadeSecret string
 }
 
 // tokenManager says whether the visitor may manage org's API tokens (its nominated
-// lead), answering "page not found" otherwise, and returns who they are.
-func (h *Handler) tokenManager(w http.ResponseWriter, r *http.Request) (org string, v *visitor, ok bool) {
+// lead, or a colleague the lead named), answering "page not found" otherwise, and
+// returns who they are: their name as the records give it and whether they lead.
+func (h *Handler) tokenManager(w http.ResponseWriter, r *http.Request) (org string, v *visitor, name string, lead bool) {
 	v, _ = visitorFrom(r.Context())
 	org = r.PathValue("org")
-	if h.tokens == nil {
-		h.notFound(w, r)
-		return "", nil, false
+	if h.tokens != nil {
+		if l, ok := v.person.LeadOf(org); ok {
+			return org, v, l.Name, true
+		}
+		if a, ok := v.person.ApplicantOf(org); ok {
+			return org, v, a.Name, false
+		}
 	}
-	if _, lead := v.person.LeadOf(org); !lead {
-		h.notFound(w, r)
-		return "", nil, false
-	}
-	return org, v, true
+	h.notFound(w, r)
+	return "", nil, "", false
 }
 
 func (h *Handler) apiTokens(w http.ResponseWriter, r *http.Request) {
-	org, _, ok := h.tokenManager(w, r)
-	if !ok {
+	org, v, _, _ := h.tokenManager(w, r)
+	if v == nil {
 		return
 	}
 	h.showTokens(w, r, http.StatusOK, org, form.APIToken{Days: "90"}, nil, nil, "")
@@ -58,6 +65,17 @@ func (h *Handler) showTokens(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	data := tokensData{OrgID: org, OrgName: h.orgName(r, org), Form: f, MaxDays: h.maxTokenDays()}
+	v, _ := visitorFrom(r.Context())
+	if _, lead := v.person.LeadOf(org); lead {
+		data.Lead = true
+		if data.Applicants, err = h.people.Applicants(r.Context(), org); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if af, ok := h.applicantForm(r); ok {
+			data.Applicant = af
+		}
+	}
 	now := h.clock.Now()
 	for _, t := range list {
 		data.Tokens = append(data.Tokens, tokenRowOf(t, now))
@@ -95,8 +113,8 @@ func tokenRowOf(t apitokens.Token, now time.Time) tokenRow {
 // apiTokenCreate makes a token and shows it, once: the page is not cached (every
 // page is no-store) and the token is kept nowhere.
 func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
-	org, v, ok := h.tokenManager(w, r)
-	if !ok {
+	org, v, by, _ := h.tokenManager(w, r)
+	if v == nil {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -108,9 +126,8 @@ func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
 		h.showTokens(w, r, http.StatusBadRequest, org, f, errs, nil, "")
 		return
 	}
-	lead, _ := v.person.LeadOf(org)
 	made, secret, err := h.tokens.Issue(r.Context(), apitokens.Request{Org: org, Name: f.Name, Lifetime: time.Duration(f.DaysN) * 24 * time.Hour,
-		By: lead.Name, Creator: signin.Pseudonym(v.person.Email)})
+		By: by, Creator: signin.Pseudonym(v.person.Email)})
 	if err != nil {
 		h.tokenProblem(w, r, org, f, err)
 		return
@@ -137,12 +154,11 @@ func (h *Handler) tokenProblem(w http.ResponseWriter, r *http.Request, org strin
 }
 
 func (h *Handler) apiTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	org, v, ok := h.tokenManager(w, r)
-	if !ok {
+	org, v, by, _ := h.tokenManager(w, r)
+	if v == nil {
 		return
 	}
-	lead, _ := v.person.LeadOf(org)
-	if _, err := h.tokens.Revoke(r.Context(), org, r.PathValue("token"), lead.Name); err != nil {
+	if _, err := h.tokens.Revoke(r.Context(), org, r.PathValue("token"), by); err != nil {
 		h.revokeProblem(w, r, err)
 		return
 	}
@@ -205,4 +221,64 @@ func (h *Handler) opsAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/ops/api-tokens", http.StatusSeeOther)
+}
+
+// applicantForm is the colleague form as posted, to show again beside its errors.
+func (h *Handler) applicantForm(r *http.Request) (form.Applicant, bool) {
+	if r.Method != http.MethodPost || r.PostForm.Get("applicant_email") == "" && r.PostForm.Get("applicant_name") == "" {
+		return form.Applicant{}, false
+	}
+	f, _ := form.ParseApplicant(r.PostForm)
+	return f, true
+}
+
+// applicantAdd is the lead naming a colleague who may make and revoke the
+// organisation's API tokens; the colleague signs in with a link like the lead.
+func (h *Handler) applicantAdd(w http.ResponseWriter, r *http.Request) {
+	org, v, _, lead := h.tokenManager(w, r)
+	if v == nil {
+		return
+	}
+	if !lead {
+		h.notFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	f, errs := form.ParseApplicant(r.PostForm)
+	if len(errs) > 0 {
+		h.showTokens(w, r, http.StatusBadRequest, org, form.APIToken{Days: "90"}, errs, nil, "")
+		return
+	}
+	l, _ := v.person.LeadOf(org)
+	if err := h.people.AddApplicant(r.Context(), signin.Applicant{OrgID: org, OrgName: l.OrgName, Name: f.Name, Email: f.Email},
+		signin.Pseudonym(v.person.Email), h.clock.Now()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/organisations/"+org+"/tokens", http.StatusSeeOther)
+}
+
+// applicantRemove takes a colleague's access away at once (the address is in the
+// form's body, not the path, so that it stays out of the access log).
+func (h *Handler) applicantRemove(w http.ResponseWriter, r *http.Request) {
+	org, v, _, lead := h.tokenManager(w, r)
+	if v == nil {
+		return
+	}
+	if !lead {
+		h.notFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	if err := h.people.RemoveApplicant(r.Context(), org, r.PostForm.Get("email")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/organisations/"+org+"/tokens", http.StatusSeeOther)
 }

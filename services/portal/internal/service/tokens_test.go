@@ -309,3 +309,64 @@ func TestRefreshSaysEveryUnexpiredTokensState(t *testing.T) {
 		}
 	}
 }
+
+// A lead names a colleague, who signs in with a link like the lead's and makes and
+// revokes the organisation's tokens, and nothing else: not its fund pages, not
+// naming colleagues of their own. Removed by the lead, the colleague loses access
+// at once. Another organisation's lead cannot name anyone for it.
+func TestLeadNamesAColleagueWhoMakesTokens(t *testing.T) {
+	t.Parallel()
+	s := startFundStack(t)
+	mine := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	theirs := onboard(t, s.p, s.sig, "Othertown College", "lead-b@example.ac.uk")
+	lead := s.p.signIn("lead-a@example.ac.uk")
+
+	bad := s.p.do("POST", "/organisations/"+mine+"/applicants", lead, url.Values{"applicant_name": {""}, "applicant_email": {"dev at example"}})
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="field-applicant_name-error"`) || !strings.Contains(bad.body, `id="field-applicant_email-error"`) {
+		t.Fatalf("a bad colleague form = %d, want 400 naming both fields: %s", bad.status, bad.body)
+	}
+	colleague := url.Values{"applicant_name": {"Dev Eloper"}, "applicant_email": {"Dev@Example.ac.uk"}}
+	if r := s.p.do("POST", "/organisations/"+mine+"/applicants", lead, colleague); r.status != http.StatusSeeOther {
+		t.Fatalf("naming a colleague = %d: %s", r.status, r.body)
+	}
+	other := s.p.signIn("lead-b@example.ac.uk")
+	if r := s.p.do("POST", "/organisations/"+mine+"/applicants", other, url.Values{"applicant_name": {"Mallory"}, "applicant_email": {"m@example.org"}}); r.status != http.StatusNotFound {
+		t.Errorf("another organisation's lead naming a colleague = %d", r.status)
+	}
+
+	dev := s.p.signIn("dev@example.ac.uk")
+	account := s.p.do("GET", "/account", dev, nil)
+	if !strings.Contains(account.body, "/organisations/"+mine+"/tokens") {
+		t.Fatalf("the colleague's pages do not lead to the tokens: %s", account.body)
+	}
+	made := s.p.do("POST", "/organisations/"+mine+"/tokens", dev, url.Values{"name": {"CI"}, "days": {"7"}})
+	if made.status != http.StatusCreated {
+		t.Fatalf("the colleague making a token = %d: %s", made.status, made.body)
+	}
+	secret := secretOn(t, made.body)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := s.fund.Do("GET", "/v1/applications", secret, nil).Status; got != http.StatusOK {
+			return fmt.Errorf("the fund answers the colleague's token %d", got)
+		}
+		return nil
+	})
+	if list := s.p.do("GET", "/organisations/"+mine+"/tokens", lead, nil); !strings.Contains(list.body, "Dev Eloper") {
+		t.Errorf("the lead's list does not say who made the token: %s", list.body)
+	}
+	for _, req := range []struct{ method, path string }{
+		{"GET", "/organisations/" + mine + "/fund"}, {"POST", "/organisations/" + mine + "/applicants"},
+		{"POST", "/organisations/" + mine + "/applicants/remove"}, {"GET", "/organisations/" + theirs + "/tokens"},
+		{"GET", "/obligations/" + mine},
+	} {
+		if r := s.p.do(req.method, req.path, dev, url.Values{"applicant_name": {"X"}, "applicant_email": {"x@example.org"}, "email": {"dev@example.ac.uk"}}); r.status != http.StatusNotFound {
+			t.Errorf("%s %s as the colleague = %d, want 404", req.method, req.path, r.status)
+		}
+	}
+
+	if r := s.p.do("POST", "/organisations/"+mine+"/applicants/remove", lead, url.Values{"email": {"dev@example.ac.uk"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("removing the colleague = %d", r.status)
+	}
+	if r := s.p.do("GET", "/organisations/"+mine+"/tokens", dev, nil); r.status != http.StatusNotFound {
+		t.Errorf("the removed colleague's tokens page = %d, want 404", r.status)
+	}
+}

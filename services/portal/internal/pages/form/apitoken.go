@@ -40,3 +40,29 @@ func ParseAPIToken(v url.Values, maxDays int) (APIToken, Errors) {
 	}
 	return f, errs
 }
+
+// Applicant is a colleague a lead names to make API tokens: their name and address.
+type Applicant struct {
+	Name, Email string
+}
+
+// ParseApplicant reads the form that names a colleague.
+func ParseApplicant(v url.Values) (Applicant, Errors) {
+	f := Applicant{Name: strings.TrimSpace(v.Get("applicant_name")), Email: strings.TrimSpace(v.Get("applicant_email"))}
+	var errs Errors
+	switch n := utf8.RuneCountInString(f.Name); {
+	case n == 0:
+		errs.add("applicant_name", "Enter your colleague's full name")
+	case n > 200:
+		errs.add("applicant_name", "Name must be 200 characters or fewer")
+	}
+	// The same rules and messages as the sign-in form's address.
+	if _, e := ParseSignin(url.Values{"email": {f.Email}}); len(e) > 0 {
+		msg := e[0].Message
+		if f.Email == "" {
+			msg = "Enter your colleague's email address"
+		}
+		errs.add("applicant_email", msg)
+	}
+	return f, errs
+}
