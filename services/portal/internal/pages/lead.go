@@ -11,12 +11,12 @@ import (
 )
 
 type accountData struct {
-	Leads    []signin.Lead
+	Leads []signin.Lead
 	// Applicant lists the organisations the person makes API tokens for.
 	Applicant []signin.Applicant
-	Reviewer bool
-	Known    bool
-	Ops      bool
+	Reviewer  bool
+	Known     bool
+	Ops       bool
 }
 
 func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
