@@ -53,6 +53,11 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /ops/api-tokens", h.signedIn(h.opsAPITokens))
 	page("POST /ops/api-tokens/{token}/revoke", h.signedIn(h.opsAPITokenRevoke))
 
+	// The reviewer's review of an assigned submission (its page is reviewLink, above).
+	page("POST /reviews/{round}/{submission}", h.signedIn(h.reviewSubmit))
+	// Where the fund's emails link: on to the lead's page of the application.
+	page("GET /fund/applications/{application}", h.signedIn(h.fundApplicationLink))
+
 	page("/", h.notFound)
 
 	protect := http.NewCrossOriginProtection()
