@@ -71,9 +71,9 @@ func TestJourneyAPIToken(t *testing.T) {
 	if f := b.Focused(); f.Role != "textbox" || f.Name != "Days until it stops working" {
 		t.Fatalf("after the error the focus is on %s, not the field", f)
 	}
-	// Headless Chromium reports this autofocused field as not :focus-visible (the
-	// sign-in page's passes the same check; the cause is not found yet), so the
-	// focus is checked once the keyboard has moved it off and back.
+	// Headless Chromium does not draw the focus of a page that opened with it
+	// (autofocus) until a key is pressed, as on the review page; a step back and
+	// forth shows where it is.
 	b.ShiftTab()
 	b.Tab()
 	b.CheckFocusVisible(t)
