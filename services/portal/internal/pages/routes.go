@@ -41,6 +41,18 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /reviews/{round}/{submission}", h.signedIn(h.reviewLink))
 	page("POST /reviews/{round}/{submission}/respond", h.signedIn(h.reviewRespond))
 
+	// A lead's organisation's fund applications, and the API tokens for its tools;
+	// every organisation's tokens for ITSS staff.
+	page("GET /organisations/{org}/fund", h.signedIn(h.fundApplications))
+	page("GET /organisations/{org}/fund/{application}", h.signedIn(h.fundApplication))
+	page("GET /organisations/{org}/tokens", h.signedIn(h.apiTokens))
+	page("POST /organisations/{org}/tokens", h.signedIn(h.apiTokenCreate))
+	page("POST /organisations/{org}/tokens/{token}/revoke", h.signedIn(h.apiTokenRevoke))
+	page("POST /organisations/{org}/applicants", h.signedIn(h.applicantAdd))
+	page("POST /organisations/{org}/applicants/remove", h.signedIn(h.applicantRemove))
+	page("GET /ops/api-tokens", h.signedIn(h.opsAPITokens))
+	page("POST /ops/api-tokens/{token}/revoke", h.signedIn(h.opsAPITokenRevoke))
+
 	// The reviewer's review of an assigned submission (its page is reviewLink, above).
 	page("POST /reviews/{round}/{submission}", h.signedIn(h.reviewSubmit))
 	// Where the fund's emails link: on to the lead's page of the application.
