@@ -430,6 +430,33 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 	if _, err := fundJS.Publish(short(), "tc.portal.signin.requested", []byte(`{}`)); err == nil {
 		t.Error("fund may publish the portal's events")
 	}
+	// The fund reads the portal's API token events, through its one durable
+	// confined to them (libs/bus Confined), and nothing else of the stream.
+	if _, err := portalJS.Publish(ctx, "tc.portal.apitoken.issued", []byte(`{}`)); err != nil {
+		t.Fatalf("portal publishes an API token event: %v", err)
+	}
+	tokens, err := fundJS.CreateOrUpdateConsumer(short(), "TC_PORTAL", jetstream.ConsumerConfig{Durable: "fund-api-tokens",
+		FilterSubject: "tc.portal.apitoken.>", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatalf("fund creates its API token consumer: %v", err)
+	}
+	m, err := tokens.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil || m.Subject() != "tc.portal.apitoken.issued" {
+		t.Fatalf("fund reads an API token event: %v", err)
+	}
+	if err := m.DoubleAck(short()); err != nil {
+		t.Errorf("fund acks an API token event: %v", err)
+	}
+	for _, filter := range []string{"tc.portal.signin.>", "tc.portal.>"} {
+		if _, err := fundJS.CreateOrUpdateConsumer(short(), "TC_PORTAL", jetstream.ConsumerConfig{Durable: "fund-api-tokens",
+			FilterSubject: filter, AckPolicy: jetstream.AckExplicitPolicy}); err == nil {
+			t.Errorf("fund may point its API token consumer at %s", filter)
+		}
+	}
+	if _, err := fundJS.CreateOrUpdateConsumer(short(), "TC_PORTAL", jetstream.ConsumerConfig{Durable: "fund-api-tokens",
+		FilterSubjects: []string{"tc.portal.apitoken.>", "tc.portal.signin.>"}, AckPolicy: jetstream.AckExplicitPolicy}); err == nil {
+		t.Error("fund may widen its API token consumer with several filters")
+	}
 }
 
 // freePort returns a TCP port nothing listens on now.

@@ -54,6 +54,11 @@ type ConsumerSpec struct {
 	Stream         string
 	Durable        string
 	FilterSubjects []string
+	// Confined sends the one filter subject in the consumer's create request's
+	// subject rather than its body, where the NATS account's permissions can confine
+	// the durable to it: a service may then read some of another's stream and no
+	// more (the fund reads the portal's API token events, never its sign-in links).
+	Confined bool
 	// MaxDeliver bounds deliveries before a message is dead-lettered (default 5).
 	MaxDeliver int
 	// Backoff is the delay before each redelivery after a failure (default 1s, 5s, 15s, 30s).
@@ -134,6 +139,9 @@ func (c *Consumer) config() jetstream.ConsumerConfig {
 		MaxDeliver:    -1,
 		MaxAckPending: c.spec.MaxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if c.spec.Confined && len(c.spec.FilterSubjects) == 1 {
+		cfg.FilterSubject, cfg.FilterSubjects = c.spec.FilterSubjects[0], nil
 	}
 	if c.batch != nil {
 		// One replica at a time receives the messages, so batches keep the stream's

@@ -170,6 +170,10 @@ type Auth struct {
 	// MaxTokenLifetime bounds exp-iat of the tokens accepted, so that a token minted
 	// for years (or a stolen one) is not good for years.
 	MaxTokenLifetime time.Duration `env:"AUTH_MAX_TOKEN_LIFETIME" envDefault:"1h"`
+	// MaxAPITokenLifetime bounds exp-iat of the API tokens the portal issues to
+	// organisations' tools; only a service that keeps their read model (the fund)
+	// accepts them at all, and only while the portal vouches for each.
+	MaxAPITokenLifetime time.Duration `env:"AUTH_MAX_API_TOKEN_LIFETIME" envDefault:"2160h"`
 	// AllowInsecureJWKS lets the keys come over plain http://, which only the local
 	// stack and tests, whose issuer runs on the same machine, may set.
 	AllowInsecureJWKS bool `env:"AUTH_ALLOW_INSECURE_JWKS"`
@@ -205,6 +209,10 @@ func (a Auth) portalProblems() []error {
 
 // maxTokenLifetimeCeiling is the most AUTH_MAX_TOKEN_LIFETIME may be set to.
 const maxTokenLifetimeCeiling = 24 * time.Hour
+
+// maxAPITokenLifetimeCeiling bounds AUTH_MAX_API_TOKEN_LIFETIME: a year, after which
+// an organisation's tools must be given a new token whatever anyone configured.
+const maxAPITokenLifetimeCeiling = 366 * 24 * time.Hour
 
 // Telemetry configures logs and traces. The OTLP endpoint follows the
 // OpenTelemetry convention and leaves tracing silent when empty.
@@ -252,6 +260,9 @@ func (p Platform) Validate() error {
 	required("AUTH_AUDIENCE", p.Auth.Audience)
 	if p.Auth.MaxTokenLifetime <= 0 || p.Auth.MaxTokenLifetime > maxTokenLifetimeCeiling {
 		errs = append(errs, fmt.Errorf("AUTH_MAX_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxTokenLifetime, maxTokenLifetimeCeiling))
+	}
+	if p.Auth.MaxAPITokenLifetime < 0 || p.Auth.MaxAPITokenLifetime > maxAPITokenLifetimeCeiling {
+		errs = append(errs, fmt.Errorf("AUTH_MAX_API_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxAPITokenLifetime, maxAPITokenLifetimeCeiling))
 	}
 	errs = append(errs, p.HTTP.Edge.problems()...)
 	errs = append(errs, p.Telemetry.Problems()...)

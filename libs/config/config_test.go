@@ -71,7 +71,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		Mongo: config.Mongo{URI: "mongodb://mongo:27017/", Database: "signatory"},
 		NATS:  config.NATS{URL: "tls://nats:4222", StreamReplicas: 1},
 		Auth: config.Auth{JWKSURL: "https://login.example/jwks.json", Issuer: "https://login.example", Audience: "tc-signatory",
-			MaxTokenLifetime: time.Hour},
+			MaxTokenLifetime: time.Hour, MaxAPITokenLifetime: 90 * 24 * time.Hour},
 		Telemetry: config.Telemetry{LogLevel: "info"},
 	}}
 	want.Own.Interval = time.Minute
@@ -230,7 +230,7 @@ func TestKeysListsEveryVariable(t *testing.T) {
 	slices.Sort(keys)
 	want := []string{
 		"ADMIN_ADDR",
-		"AUTH_ALLOW_INSECURE_JWKS", "AUTH_AUDIENCE", "AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_MAX_TOKEN_LIFETIME",
+		"AUTH_ALLOW_INSECURE_JWKS", "AUTH_AUDIENCE", "AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_MAX_API_TOKEN_LIFETIME", "AUTH_MAX_TOKEN_LIFETIME",
 		"AUTH_PORTAL_ISSUER", "AUTH_PORTAL_JWKS_URL",
 		"HTTP_ADDR", "HTTP_BODY_LIMIT", "HTTP_REQUEST_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT",
 		"HTTP_HSTS_MAX_AGE", "HTTP_TRUSTED_PROXIES",

@@ -27,3 +27,38 @@ type SigninLinkRequestedV1 struct {
 
 // EventType implements Payload.
 func (SigninLinkRequestedV1) EventType() string { return SubjectSigninLinkRequested + ".v1" }
+
+// Subjects of the API tokens the portal issues to applicants' tools.
+const (
+	SubjectAPITokenIssued  = "tc.portal.apitoken.issued"
+	SubjectAPITokenRevoked = "tc.portal.apitoken.revoked"
+	// SubjectsAPIToken is both, the one filter a consumer of them needs.
+	SubjectsAPIToken = "tc.portal.apitoken.>"
+)
+
+// APITokenIssuedV1 says that the portal issued an API token (a JWT it signed, whose
+// jti is TokenID) for an organisation's tools. A service accepts such a token only
+// while its read model holds it issued, not revoked and recently confirmed: the portal
+// publishes the state of every unexpired token again every few minutes, so that a
+// consumer that missed a message (the stream keeps them PortalStreamMaxAge) catches up,
+// and a token the portal no longer vouches for stops working. It carries no secret
+// and no personal data: who made the token stays in the portal's own records.
+type APITokenIssuedV1 struct {
+	TokenID        string    `json:"token_id"`
+	OrganisationID string    `json:"organisation_id"`
+	ExpiresAt      time.Time `json:"expires_at"`
+}
+
+// EventType implements Payload.
+func (APITokenIssuedV1) EventType() string { return SubjectAPITokenIssued + ".v1" }
+
+// APITokenRevokedV1 says that an API token was revoked: no service may accept it
+// again. Republished, like the issued event, until the token would have expired.
+type APITokenRevokedV1 struct {
+	TokenID        string    `json:"token_id"`
+	OrganisationID string    `json:"organisation_id"`
+	ExpiresAt      time.Time `json:"expires_at"`
+}
+
+// EventType implements Payload.
+func (APITokenRevokedV1) EventType() string { return SubjectAPITokenRevoked + ".v1" }

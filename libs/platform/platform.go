@@ -57,6 +57,9 @@ type Platform struct {
 	Events    *store.EventStore
 	Processed *store.ProcessedLog
 	HTTP      *httpserver.Server
+	// Verifier checks the bearer tokens of every request; a service that accepts the
+	// portal's API tokens tells it where their standing is kept.
+	Verifier *auth.Verifier
 
 	cfg       config.Platform
 	relay     *relay.Relay
@@ -154,6 +157,7 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	if err != nil {
 		return fail(err)
 	}
+	p.Verifier = verifier
 	if cfg.Auth.AllowInsecureJWKS {
 		p.Logger.Warn("AUTH_ALLOW_INSECURE_JWKS is set: token keys may come over plain http://; never set it outside a local stack",
 			"jwks_url", cfg.Auth.JWKSURL)

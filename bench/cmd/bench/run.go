@@ -49,6 +49,7 @@ type figures struct {
 	ackRate            int
 	smtp               time.Duration
 	sweep1k, sweep100k time.Duration
+	plan, greedyPlan   planRun // review assignment: the optimiser and the greedy baseline
 }
 
 type rate struct {
@@ -73,11 +74,18 @@ func run(ctx context.Context, args []string) error {
 	readsLarge := fs.Int("reads-large", 200, "organisations in the larger data set, ten times the smaller")
 	readsBurst := fs.Int("reads-burst", 60000, "applications the fund holds when its list is timed at burst scale (0: not timed)")
 	readsOffset := fs.Int("reads-port-offset", 300, "the port offset of the read scaling's own stack, so that it runs beside another")
+	readsOf := fs.String("reads-of", "", "measure only these services' reads (comma-separated: signatory,review,fund,notify; empty: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	measureReads := func() error {
-		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst)
+		of := services{}
+		for _, name := range strings.Split(*readsOf, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				of[name] = true
+			}
+		}
+		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst, of)
 		if err != nil {
 			return fmt.Errorf("read scaling: %w", err)
 		}
@@ -232,6 +240,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	f.sweep1k, f.sweep100k = sweepFigures(string(sweepOut))
 	fmt.Printf("reminder sweep: 1,000 organisations %s, 100,000 organisations %s\n", f.sweep1k, f.sweep100k)
+	if f.plan, f.greedyPlan, err = measureAssignment(ctx, *root); err != nil {
+		return err
+	}
+	fmt.Print("assignment: " + assignmentRow(f.plan, f.greedyPlan))
 	// The hand-written account of earlier runs (from the "## Before and after"
 	// heading on) is kept under the new table.
 	text := report(f)
@@ -633,6 +645,9 @@ func report(f figures) string {
 	if f.sweep1k > 0 && f.sweep100k > 0 {
 		fmt.Fprintf(&b, "| reminder sweep: find and settle one day's 100 due reminders | 100,000 organisations: %s | 1,000 organisations: %s | %.2f | < 2 |\n",
 			f.sweep100k.Round(time.Millisecond), f.sweep1k.Round(time.Millisecond), float64(f.sweep100k)/float64(f.sweep1k))
+	}
+	if f.plan.perPlan > 0 {
+		b.WriteString(assignmentRow(f.plan, f.greedyPlan))
 	}
 	fmt.Fprintf(&b, "| start-up to all /readyz green | %s | | | < 3 s |\n", f.startup.Round(time.Millisecond))
 	names := make([]string, 0, len(f.rss))

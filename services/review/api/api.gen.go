@@ -225,7 +225,31 @@ type AssignmentState string
 // AssignmentReport defines model for AssignmentReport.
 type AssignmentReport struct {
 	// Added assignments this run made
-	Added     int         `json:"added"`
+	Added int `json:"added"`
+
+	// Coverage reviews the round's submissions awaiting feedback need (N each) and those in force after the run, at most N a submission
+	Coverage struct {
+		Covered  int `json:"covered"`
+		Required int `json:"required"`
+	} `json:"coverage"`
+
+	// Expertise of the reviews in force on those submissions, how many are by a reviewer with expertise in one of the submission's weakest self-rated themes
+	Expertise struct {
+		Matched int `json:"matched"`
+		Reviews int `json:"reviews"`
+
+		// Share matched / reviews (0 when there are none)
+		Share float64 `json:"share"`
+	} `json:"expertise"`
+
+	// Load the spread of load among reviewers who can take work (trained, with capacity), in this round and over this round and the previous ones
+	Load struct {
+		OverRounds LoadSpread `json:"over_rounds"`
+
+		// PreviousRounds how many previous rounds over_rounds counts: the latest, at most four
+		PreviousRounds int        `json:"previous_rounds"`
+		ThisRound      LoadSpread `json:"this_round"`
+	} `json:"load"`
 	Round     Round       `json:"round"`
 	Uncovered []Uncovered `json:"uncovered"`
 }
@@ -242,6 +266,18 @@ type Feedback struct {
 
 // Ident defines model for Ident.
 type Ident = string
+
+// LoadSpread defines model for LoadSpread.
+type LoadSpread struct {
+	// Max the most reviews any such reviewer has
+	Max int `json:"max"`
+
+	// Min the least reviews any such reviewer has
+	Min int `json:"min"`
+
+	// Spread max - min
+	Spread int `json:"spread"`
+}
 
 // ModerationRequest defines model for ModerationRequest.
 type ModerationRequest struct {
@@ -339,6 +375,9 @@ type Reviewer struct {
 	ReviewerId string   `json:"reviewer_id"`
 	Themes     *[]Theme `json:"themes,omitempty"`
 	Trained    bool     `json:"trained"`
+
+	// Workload in the pool list, the rounds in which the reviewer has reviews assigned or accepted, latest deadline first
+	Workload *[]RoundLoad `json:"workload,omitempty"`
 }
 
 // Round defines model for Round.
@@ -356,6 +395,16 @@ type Round struct {
 		OrganisationId   Ident `json:"organisation_id"`
 		SubmissionId     Ident `json:"submission_id"`
 	} `json:"submissions"`
+}
+
+// RoundLoad defines model for RoundLoad.
+type RoundLoad struct {
+	ReviewDeadline time.Time `json:"review_deadline"`
+
+	// Reviews assignments in force (assigned or accepted) in that round
+	Reviews   int    `json:"reviews"`
+	RoundId   Ident  `json:"round_id"`
+	RoundName string `json:"round_name"`
 }
 
 // RoundStatus open: assignments, answers and reviews; closed (by ops): moderation and feedback release only; feedback_released: every submission's feedback is out

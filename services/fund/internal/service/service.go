@@ -68,6 +68,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 			return fail(err)
 		}
 	}
+	// The portal's API tokens for applicants' tools are accepted only where the
+	// portal is trusted, and then only while their read model holds them in force.
+	if cfg.Auth.PortalIssuer != "" {
+		tokens, err := adapters.NewAPITokens(p.DB, time.Now)
+		if err != nil {
+			return fail(err)
+		}
+		if err := p.Verifier.AcceptAPITokens(tokens); err != nil {
+			return fail(err)
+		}
+		if err := p.Consume(eventport.APITokens(tokens)); err != nil {
+			return fail(err)
+		}
+	}
 	// The applications view comes from the fund's own events; the signatory read
 	// model, from the signatory service's stream.
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"application_views"}},

@@ -235,8 +235,8 @@ func (p *portal) linkRequests() []events.SigninLinkRequestedV1 {
 	var out []events.SigninLinkRequestedV1
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := stream.GetMsg(ctx, seq)
-		if err != nil {
-			continue
+		if err != nil || m.Header.Get(bus.HeaderType) != (events.SigninLinkRequestedV1{}).EventType() {
+			continue // the stream carries the API tokens' events too
 		}
 		var v events.SigninLinkRequestedV1
 		if err := json.Unmarshal(m.Data, &v); err != nil {

@@ -7,6 +7,7 @@ package round
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -41,9 +42,8 @@ const (
 // Reviewer is a pool member as the round needs to know them.
 type Reviewer struct {
 	assign.Reviewer
-	Name   string
-	Email  string
-	Themes []string
+	Name  string
+	Email string
 }
 
 // Assignment is one reviewer on one submission.
@@ -112,8 +112,42 @@ func Rebuild(id string, history []events.Envelope) (*Round, error) {
 	return r, nil
 }
 
+// Continue returns the round as of history, the round's events from its first: r is
+// copied and only the events after its version are applied, so that a command on a
+// long round does not replay every event of it at every attempt. r is not changed.
+func (r *Round) Continue(history []events.Envelope) (*Round, error) {
+	c := r.clone()
+	for _, e := range history {
+		if e.Version <= c.version {
+			continue
+		}
+		if err := c.apply(e); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// clone copies the round deeply enough for apply to change the copy alone (the
+// reviews and feedback it points to are never changed in place).
+func (r *Round) clone() *Round {
+	c := *r
+	c.submissions, c.orgNames, c.feedback = maps.Clone(r.submissions), maps.Clone(r.orgNames), maps.Clone(r.feedback)
+	c.order = slices.Clone(r.order)
+	c.assignments = make(map[assign.Pair]*Assignment, len(r.assignments))
+	for p, a := range r.assignments {
+		cp := *a
+		c.assignments[p] = &cp
+	}
+	return &c
+}
+
 // ID is the round's id.
 func (r *Round) ID() string { return r.id }
+
+// Version is the version of the round's last event, which its read models carry so
+// that an older copy never replaces a newer one.
+func (r *Round) Version() int { return r.version }
 
 // ReviewersPerSubmission is the N automatic assignment fills each submission to.
 func (r *Round) ReviewersPerSubmission() int { return r.perSub }
@@ -241,19 +275,30 @@ func (r *Round) AddSubmission(s *submission.Submission, orgName string) ([]event
 	return []events.Payload{events.RoundSubmissionAddedV1{RoundID: r.id, SubmissionID: s.ID(), OrganisationID: s.OrganisationID(), OrganisationName: orgName}}, nil
 }
 
+// Weighing is what automatic assignment weighs besides the pool and the rules: the
+// expertise each submission most needs and the work reviewers did in earlier rounds.
+type Weighing struct {
+	// WeakThemes are each submission's weakest self-rated themes, by submission id.
+	WeakThemes map[string][]string
+	// History is each reviewer's reviews in the previous rounds (see History).
+	History map[string]int
+}
+
 // AutoAssign fills every submission whose feedback is not yet released up to n
-// reviewers (0: the round's number) from the pool.
-func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.Uncovered, error) {
+// reviewers (0: the round's number) from the pool: the most reviews the rules allow,
+// then the most with expertise in the submission's weakest themes, then the most even
+// load over this round and the previous ones (assign.Plan).
+func (r *Round) AutoAssign(pool []Reviewer, n int, w Weighing) ([]events.Payload, assign.Result, error) {
 	if err := r.requireOpen("assignments no longer change"); err != nil {
-		return nil, nil, err
+		return nil, assign.Result{}, err
 	}
 	if n == 0 {
 		n = r.perSub
 	}
 	if n < 1 || n > 5 {
-		return nil, nil, apperr.Field("reviewers_per_submission", "must be 1 to 5")
+		return nil, assign.Result{}, apperr.Field("reviewers_per_submission", "must be 1 to 5")
 	}
-	in := assign.Input{PerSubmission: n}
+	in := assign.Input{PerSubmission: n, History: w.History}
 	byID := map[string]Reviewer{}
 	for _, rv := range pool {
 		in.Reviewers = append(in.Reviewers, rv.Reviewer)
@@ -261,7 +306,7 @@ func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.U
 	}
 	for _, id := range r.order {
 		if _, released := r.feedback[id]; !released {
-			in.Submissions = append(in.Submissions, assign.Submission{ID: id, Org: r.submissions[id]})
+			in.Submissions = append(in.Submissions, assign.Submission{ID: id, Org: r.submissions[id], WeakThemes: w.WeakThemes[id]})
 		}
 	}
 	for p, a := range r.assignments {
@@ -271,15 +316,60 @@ func (r *Round) AutoAssign(pool []Reviewer, n int) ([]events.Payload, []assign.U
 			in.Excluded = append(in.Excluded, p)
 		}
 	}
-	adds, short := assign.Plan(in)
+	res := assign.Plan(in)
 	var out []events.Payload
-	for _, p := range adds {
+	for _, p := range res.Adds {
 		rv := byID[p.Reviewer]
 		out = append(out, events.ReviewerAssignedV1{RoundID: r.id, SubmissionID: p.Submission, OrganisationID: r.submissions[p.Submission],
 			ReviewerID: rv.ID, ReviewerName: rv.Name, ReviewerEmail: rv.Email, ReviewDeadline: r.deadline,
 			RoundName: r.name, OrganisationName: r.orgNames[p.Submission]})
 	}
-	return out, short, nil
+	return out, res, nil
+}
+
+// Load counts each reviewer's assignments in force in the round (assigned or
+// accepted, reviewed or not): the work they took on. Declined and removed ones are
+// not theirs.
+func (r *Round) Load() map[string]int {
+	out := map[string]int{}
+	for _, a := range r.assignments {
+		if active(a) {
+			out[a.ReviewerID]++
+		}
+	}
+	return out
+}
+
+// HistoryRounds is how many previous rounds fairness counts: two years, at two
+// rounds a year. Work done longer ago no longer weighs on who reviews next.
+const HistoryRounds = 4
+
+// History sums each reviewer's load over the previous rounds: the HistoryRounds
+// rounds of all whose deadlines come last before r's. It returns the sums and how
+// many rounds they cover.
+func History(r *Round, all []*Round) (map[string]int, int) {
+	var before []*Round
+	for _, o := range all {
+		if o.id != r.id && o.Exists() && o.deadline.Before(r.deadline) {
+			before = append(before, o)
+		}
+	}
+	sort.Slice(before, func(i, j int) bool {
+		if !before[i].deadline.Equal(before[j].deadline) {
+			return before[i].deadline.After(before[j].deadline)
+		}
+		return before[i].id < before[j].id
+	})
+	if len(before) > HistoryRounds {
+		before = before[:HistoryRounds]
+	}
+	out := map[string]int{}
+	for _, o := range before {
+		for id, n := range o.Load() {
+			out[id] += n
+		}
+	}
+	return out, len(before)
 }
 
 // Assign assigns a reviewer by hand, with the reason recorded. The conflict rules

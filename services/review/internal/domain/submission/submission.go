@@ -95,6 +95,25 @@ func (s *Submission) Status() Status                    { return s.status }
 func (s *Submission) SubmittedAt() time.Time            { return s.submittedAt }
 func (s *Submission) CreatedAt() time.Time              { return s.createdAt }
 
+// WeakestThemes are the themes the institution rated itself lowest on in its
+// self-assessment (all of them when tied), in the order of Themes: where a reviewer's
+// expertise helps it most. None when it rated no theme (an action plan on its own).
+func (s *Submission) WeakestThemes() []string {
+	lowest := 0
+	for _, a := range s.content.SelfAssessment {
+		if slices.Contains(Themes, a.Theme) && a.Rating >= 1 && (lowest == 0 || a.Rating < lowest) {
+			lowest = a.Rating
+		}
+	}
+	var out []string
+	for _, t := range Themes {
+		if lowest > 0 && slices.ContainsFunc(s.content.SelfAssessment, func(a events.ThemeAssessment) bool { return a.Theme == t && a.Rating == lowest }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // Draft starts a submission for an organisation's open obligation. A draft may be
 // incomplete; it is checked in full when submitted.
 func (s *Submission) Draft(org, obligation, kind string, cycle int, c events.SubmissionContent) ([]events.Payload, error) {

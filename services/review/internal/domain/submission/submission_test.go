@@ -2,6 +2,7 @@ package submission_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -99,5 +100,43 @@ func TestDraftThenSubmitOnce(t *testing.T) {
 	}
 	if _, err := load().Submit(now); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("second submit: %v, want a conflict", err)
+	}
+}
+
+// TestWeakestThemesAreTheLowestRated: the themes rated lowest, ties included, are the
+// ones a reviewer's expertise should meet; an action plan on its own rates none.
+func TestWeakestThemesAreTheLowestRated(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		ratings map[string]int
+		want    []string
+	}{
+		{"one lowest", map[string]int{"visibility": 3, "recognition": 1, "career_development": 2, "sustainability": 4}, []string{"recognition"}},
+		{"a tie", map[string]int{"visibility": 2, "recognition": 3, "career_development": 4, "sustainability": 2}, []string{"visibility", "sustainability"}},
+		{"unrated themes do not count", map[string]int{"visibility": 0, "recognition": 3}, []string{"recognition"}},
+		{"nothing rated", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := complete()
+			c.SelfAssessment = nil
+			for _, th := range submission.Themes {
+				if r, ok := tc.ratings[th]; ok {
+					c.SelfAssessment = append(c.SelfAssessment, events.ThemeAssessment{Theme: th, Narrative: "Where we are", Rating: r})
+				}
+			}
+			data, err := json.Marshal(events.SubmissionDraftedV1{SubmissionID: "s1", OrganisationID: "a", ObligationID: "a-c1", Kind: events.ObligationSelfAssessmentAndActionPlan, Content: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := submission.Rebuild("s1", []events.Envelope{{ID: "e1", Type: events.SubmissionDraftedV1{}.EventType(), Version: 1, Time: time.Now(), Data: data}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.WeakestThemes(); !slices.Equal(got, tc.want) {
+				t.Errorf("weakest %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -170,8 +170,8 @@ func (h *Handlers) ListReviewers(c httpserver.Context, params api.ListReviewersP
 		return err
 	}
 	items := make([]api.Reviewer, 0, len(pool))
-	for _, r := range pool {
-		items = append(items, toReviewer(r))
+	for _, m := range pool {
+		items = append(items, toMember(m))
 	}
 	return c.JSON(http.StatusOK, list(items, next))
 }
@@ -247,8 +247,8 @@ func (h *Handlers) ListRounds(c httpserver.Context, params api.ListRoundsParams)
 	}
 	items := make([]api.RoundSummary, 0, len(rounds))
 	for _, r := range rounds {
-		items = append(items, api.RoundSummary{Id: r.ID(), Name: r.Name(), Status: api.RoundStatus(r.Status()), ReviewDeadline: r.Deadline(),
-			ReviewersPerSubmission: r.ReviewersPerSubmission(), SubmissionCount: len(r.Submissions())})
+		items = append(items, api.RoundSummary{Id: r.ID, Name: r.Name, Status: api.RoundStatus(r.Status), ReviewDeadline: r.Deadline,
+			ReviewersPerSubmission: r.ReviewersPerSubmission, SubmissionCount: r.Submissions})
 	}
 	return c.JSON(http.StatusOK, list(items, next))
 }
@@ -309,15 +309,11 @@ func (h *Handlers) AutoAssign(c httpserver.Context, roundID api.RoundID) error {
 	if body.ReviewersPerSubmission != nil {
 		n = *body.ReviewersPerSubmission
 	}
-	r, added, short, err := h.app.AutoAssign(c.Request().Context(), by, roundID, n)
+	r, report, err := h.app.AutoAssign(c.Request().Context(), by, roundID, n)
 	if err != nil {
 		return err
 	}
-	out := api.AssignmentReport{Round: toRound(r, h.app.Now()), Added: added, Uncovered: make([]api.Uncovered, 0, len(short))}
-	for _, u := range short {
-		out.Uncovered = append(out.Uncovered, toUncovered(u))
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, toAssignmentReport(toRound(r, h.app.Now()), report))
 }
 
 // ChangeAssignment assigns or removes a reviewer by hand.
