@@ -279,6 +279,13 @@ type LoadSpread struct {
 	Spread int `json:"spread"`
 }
 
+// MissingField defines model for MissingField.
+type MissingField struct {
+	// Field a dotted path into content; a theme is named by its name, as in self_assessment.visibility.narrative, since a draft may not hold it yet
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
 // ModerationRequest defines model for ModerationRequest.
 type ModerationRequest struct {
 	Reason string `json:"reason"`
@@ -428,9 +435,12 @@ type Submission struct {
 	CreatedAt time.Time         `json:"created_at"`
 
 	// Cycle the obligation's cycle (1 for the first; 0 when not known)
-	Cycle          *int             `json:"cycle,omitempty"`
-	Id             Ident            `json:"id"`
-	Kind           SubmissionKind   `json:"kind"`
+	Cycle *int           `json:"cycle,omitempty"`
+	Id    Ident          `json:"id"`
+	Kind  SubmissionKind `json:"kind"`
+
+	// Missing what must still be filled before the draft can be submitted, each named by its field in content; empty when it is ready (and once submitted)
+	Missing        []MissingField   `json:"missing"`
 	ObligationId   Ident            `json:"obligation_id"`
 	OrganisationId Ident            `json:"organisation_id"`
 	Previous       *PreviousCycle   `json:"previous,omitempty"`
@@ -444,9 +454,11 @@ type SubmissionKind string
 
 // SubmissionContent defines model for SubmissionContent.
 type SubmissionContent struct {
-	ActionPlan      []ActionItem      `json:"action_plan"`
-	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
-	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
+	ActionPlan     []ActionItem      `json:"action_plan"`
+	SelfAssessment []ThemeAssessment `json:"self_assessment"`
+
+	// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
+	TechnicianVoice TechnicianVoice `json:"technician_voice"`
 
 	// Webpage the public page where the plan is published (http or https)
 	Webpage Webpage `json:"webpage"`
@@ -457,9 +469,11 @@ type SubmissionRequest struct {
 	ActionPlan []ActionItem `json:"action_plan"`
 
 	// OrganisationId ops only — the organisation to act for
-	OrganisationId  *string           `json:"organisation_id,omitempty"`
-	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
-	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
+	OrganisationId *string           `json:"organisation_id,omitempty"`
+	SelfAssessment []ThemeAssessment `json:"self_assessment"`
+
+	// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
+	TechnicianVoice TechnicianVoice `json:"technician_voice"`
 
 	// Webpage the public page where the plan is published (http or https)
 	Webpage Webpage `json:"webpage"`
@@ -468,20 +482,20 @@ type SubmissionRequest struct {
 // SubmissionStatus defines model for SubmissionStatus.
 type SubmissionStatus string
 
-// TechnicianVoice defines model for TechnicianVoice.
+// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
 type TechnicianVoice struct {
-	HowConsulted string `json:"how_consulted"`
-	Participants int    `json:"participants"`
+	HowConsulted *string `json:"how_consulted,omitempty"`
+	Participants int     `json:"participants"`
 }
 
 // Theme defines model for Theme.
 type Theme string
 
-// ThemeAssessment defines model for ThemeAssessment.
+// ThemeAssessment A theme's self-assessment. A draft may leave out its narrative or rating (the submission's missing says so); submitting needs both.
 type ThemeAssessment struct {
-	Narrative string `json:"narrative"`
-	Rating    int    `json:"rating"`
-	Theme     Theme  `json:"theme"`
+	Narrative *string `json:"narrative,omitempty"`
+	Rating    *int    `json:"rating,omitempty"`
+	Theme     Theme   `json:"theme"`
 }
 
 // ThemeReview defines model for ThemeReview.

@@ -245,7 +245,7 @@ func (h *Handler) myAssignment(w http.ResponseWriter, r *http.Request, set *clie
 // items with its narrative, so that the review of a theme sits beside what it is about.
 func submissionView(s *reviewapi.Submission) *reviewPageData {
 	data := &reviewPageData{Kind: obligationKind(string(s.Kind), 0), Webpage: s.Content.Webpage,
-		HowConsulted: paragraphs(s.Content.TechnicianVoice.HowConsulted), Participants: s.Content.TechnicianVoice.Participants}
+		HowConsulted: paragraphs(deref(s.Content.TechnicianVoice.HowConsulted)), Participants: s.Content.TechnicianVoice.Participants}
 	if s.Kind == "self_assessment_and_action_plan" {
 		data.Kind = "Self-assessment and action plan"
 		if s.Cycle != nil && *s.Cycle > 0 {
@@ -258,8 +258,10 @@ func submissionView(s *reviewapi.Submission) *reviewPageData {
 		tv := themeView{Index: i, Name: t.Name, Review: empty.Themes[i], ScoreChoices: []int{1, 2, 3, 4}}
 		for _, sa := range s.Content.SelfAssessment {
 			if string(sa.Theme) == t.ID {
-				tv.Rating = fmt.Sprintf("%d out of 4", sa.Rating)
-				tv.Narrative = paragraphs(sa.Narrative)
+				if sa.Rating != nil {
+					tv.Rating = fmt.Sprintf("%d out of 4", *sa.Rating)
+				}
+				tv.Narrative = paragraphs(deref(sa.Narrative))
 			}
 		}
 		for j, item := range s.Content.ActionPlan {

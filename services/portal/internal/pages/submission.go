@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
@@ -252,12 +254,12 @@ func formOf(s *reviewapi.Submission) form.Submission {
 		a := form.ThemeAnswer{Theme: t}
 		for _, sa := range c.SelfAssessment {
 			if string(sa.Theme) == t {
-				a.Narrative, a.Rating = sa.Narrative, sa.Rating
+				a.Narrative, a.Rating = deref(sa.Narrative), deref(sa.Rating)
 			}
 		}
 		f.Themes = append(f.Themes, a)
 	}
-	f.HowConsulted = c.TechnicianVoice.HowConsulted
+	f.HowConsulted = deref(c.TechnicianVoice.HowConsulted)
 	if c.TechnicianVoice.Participants > 0 {
 		f.Participants = strconv.Itoa(c.TechnicianVoice.Participants)
 	}
@@ -290,8 +292,8 @@ func editorData(c current, f form.Submission) submissionData {
 			d.Received = longDate(c.sub.SubmittedAt.In(london))
 		}
 	}
-	if d.State == "draft" {
-		d.Missing = form.Missing(d.SelfAssessment, f, len(d.Items))
+	if d.State == "draft" && c.sub != nil {
+		d.Missing = missingOf(c.sub)
 	}
 	if p := c.previous(); p != nil {
 		d.Previous = &previousData{SubmissionID: p.SubmissionId, Items: rows(p.ActionPlan), Feedback: p.Feedback != nil}
@@ -378,12 +380,15 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	}
 	content := contentOf(c.sub)
 	content.SelfAssessment = content.SelfAssessment[:0]
+	// Whatever the lead has written so far is saved: the service keeps an incomplete
+	// draft and says what is still missing.
 	for _, a := range f.Themes {
-		if a.Rating > 0 {
-			content.SelfAssessment = append(content.SelfAssessment, reviewapi.ThemeAssessment{Theme: reviewapi.Theme(a.Theme), Narrative: a.Narrative, Rating: a.Rating})
+		if a.Narrative != "" || a.Rating > 0 {
+			content.SelfAssessment = append(content.SelfAssessment, reviewapi.ThemeAssessment{Theme: reviewapi.Theme(a.Theme),
+				Narrative: given(a.Narrative), Rating: given(a.Rating)})
 		}
 	}
-	content.TechnicianVoice = reviewapi.TechnicianVoice{HowConsulted: f.HowConsulted, Participants: f.ParticipantCount()}
+	content.TechnicianVoice = reviewapi.TechnicianVoice{HowConsulted: given(f.HowConsulted), Participants: f.ParticipantCount()}
 	content.Webpage = f.Webpage
 	saved, p, err := h.write(r.Context(), set, c.sub, content)
 	switch {
@@ -401,9 +406,9 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved=1&"+draftQuery(c), http.StatusSeeOther)
 }
 
-// submissionSubmit submits the saved draft once nothing is missing. What is missing
-// is shown all at once, beside the fields it is about, and nothing is sent until it
-// is there.
+// submissionSubmit submits the saved draft once nothing is missing. What is missing,
+// as the review service says with the draft, is shown all at once beside the fields
+// it is about, and nothing is sent until it is there.
 func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
 	set, c, ok := h.submissionOf(w, r)
 	if !ok || !h.editable(w, r, c) {
@@ -423,6 +428,9 @@ func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case p.Status == http.StatusBadRequest:
 			h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, c.sub.Content), d)
+		case p.Status == http.StatusConflict && len(p.Fields()) > 0:
+			// Something is missing after all (the draft changed since it was read).
+			h.show(w, r, http.StatusConflict, "submission", "Your submission", mainFieldErrors(p, c.sub.Content), d)
 		case p.Status == http.StatusConflict:
 			// Not yet (the window has not opened): the service says when, above the
 			// draft, which is kept.
@@ -473,32 +481,9 @@ func (h *Handler) write(ctx context.Context, set *clients.Set, sub *reviewapi.Su
 // mainFieldErrors puts the service's field errors on the main form's fields. The
 // service names a theme by its place in what was sent, which content says.
 func mainFieldErrors(p *clients.Problem, content reviewapi.SubmissionContent) []templates.FieldError {
-	labels := map[string]string{"how_consulted": "How technicians were consulted", "participants": "Number of technicians who took part",
-		"webpage": "Webpage", "action_plan": "Action plan", "self_assessment": "Self-assessment"}
 	var out []templates.FieldError
 	for _, fe := range p.Fields() {
-		parts := strings.Split(fe.Field, ".")
-		field, label := "", ""
-		switch {
-		case len(parts) == 3 && parts[0] == "self_assessment":
-			if i, err := strconv.Atoi(parts[1]); err == nil && i >= 0 && i < len(content.SelfAssessment) {
-				t := string(content.SelfAssessment[i].Theme)
-				switch parts[2] {
-				case "narrative":
-					field, label = "narrative-"+t, form.ThemeName(t)+" narrative"
-				default:
-					field, label = "rating-"+t, form.ThemeName(t)+" rating"
-				}
-			}
-		case len(parts) >= 2 && parts[0] == "action_plan":
-			if i, err := strconv.Atoi(parts[1]); err == nil {
-				field, label = "action_plan", fmt.Sprintf("Action %d", i+1)
-			}
-		case len(parts) == 2 && parts[0] == "technician_voice":
-			field, label = parts[1], labels[parts[1]]
-		case len(parts) == 1:
-			field, label = parts[0], labels[parts[0]]
-		}
+		field, label := editorField(fe.Field, content)
 		if label == "" {
 			out = append(out, templates.FieldError{Message: fe.Message})
 			continue
@@ -509,6 +494,72 @@ func mainFieldErrors(p *clients.Problem, content reviewapi.SubmissionContent) []
 		out = append(out, templates.FieldError{Message: p.Detail})
 	}
 	return out
+}
+
+// editorField is the editor's field a service's field (a dotted path into the
+// content) is about, and how it is labelled; none when the editor has no such field.
+// A theme is named by its place in what was sent, which content says, or by its name
+// (as in what a draft is missing).
+func editorField(path string, content reviewapi.SubmissionContent) (field, label string) {
+	labels := map[string]string{"how_consulted": "How technicians were consulted", "participants": "Number of technicians who took part",
+		"webpage": "Webpage", "action_plan": "Action plan", "self_assessment": "Self-assessment"}
+	parts := strings.Split(path, ".")
+	switch {
+	case len(parts) == 3 && parts[0] == "self_assessment":
+		t := parts[1]
+		if i, err := strconv.Atoi(parts[1]); err == nil && i >= 0 && i < len(content.SelfAssessment) {
+			t = string(content.SelfAssessment[i].Theme)
+		}
+		if !slices.Contains(form.Themes, t) {
+			return "", ""
+		}
+		if parts[2] == "narrative" {
+			return "narrative-" + t, form.ThemeName(t) + " narrative"
+		}
+		return "rating-" + t, form.ThemeName(t) + " rating"
+	case len(parts) >= 2 && parts[0] == "action_plan":
+		if i, err := strconv.Atoi(parts[1]); err == nil {
+			return "action_plan", fmt.Sprintf("Action %d", i+1)
+		}
+	case len(parts) == 2 && parts[0] == "technician_voice":
+		return parts[1], labels[parts[1]]
+	case len(parts) == 1:
+		return parts[0], labels[parts[0]]
+	}
+	return "", ""
+}
+
+// missingOf is what the review service says the draft still needs before it can be
+// submitted, each beside the editor's field it is about, in the service's words.
+func missingOf(s *reviewapi.Submission) []templates.FieldError {
+	var out []templates.FieldError
+	for _, m := range s.Missing {
+		field, _ := editorField(m.Field, s.Content)
+		msg := m.Message
+		if r, n := utf8.DecodeRuneInString(msg); n > 0 {
+			msg = string(unicode.ToUpper(r)) + msg[n:]
+		}
+		out = append(out, templates.FieldError{Field: field, Message: msg})
+	}
+	return out
+}
+
+// given is v as a draft sends it: left out when not given yet.
+func given[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
+}
+
+// deref is what a draft holds for a part not given yet: nothing.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // submissionKind is what a submission answers, as the obligations page names it.

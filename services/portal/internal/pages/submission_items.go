@@ -42,8 +42,7 @@ func newItemData(c current, n int, f form.Item) itemData {
 }
 
 // editable is the draft being written; anything else answers the page itself.
-// Actions are added to a saved draft: the review service starts one only with how
-// technicians were consulted, which the main form asks for.
+// Actions are added to a saved draft, which the main form starts.
 func (h *Handler) editable(w http.ResponseWriter, r *http.Request, c current) bool {
 	switch {
 	case c.open == nil || (c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft):
@@ -51,7 +50,7 @@ func (h *Handler) editable(w http.ResponseWriter, r *http.Request, c current) bo
 		return false
 	case c.sub == nil:
 		h.show(w, r, http.StatusConflict, "message", "Save your draft first", nil, message{
-			Message: "Say how technicians were consulted and save your draft; then add the actions of your plan.",
+			Message: "Save your draft; then add the actions of your plan.",
 			Link:    "/obligations/" + c.org + "/submission", LinkText: "Go to your draft"})
 		return false
 	}

@@ -17,7 +17,7 @@ import (
 func TestServiceFieldErrorsLandOnTheFields(t *testing.T) {
 	t.Parallel()
 	content := reviewapi.SubmissionContent{SelfAssessment: []reviewapi.ThemeAssessment{
-		{Theme: "recognition", Narrative: "x", Rating: 2}, {Theme: "sustainability", Narrative: "y", Rating: 1},
+		{Theme: "recognition", Narrative: given("x"), Rating: given(2)}, {Theme: "sustainability", Narrative: given("y")},
 	}}
 	p := &clients.Problem{Status: 400, Detail: "4 fields are invalid", Errors: []clients.FieldError{
 		{Field: "self_assessment.1.narrative", Message: "must not be blank"},
@@ -26,6 +26,7 @@ func TestServiceFieldErrorsLandOnTheFields(t *testing.T) {
 		{Field: "webpage", Message: "must be an http or https address"},
 		{Field: "action_plan.2.owner", Message: "is required"},
 		{Field: "self_assessment.7.narrative", Message: "is required"},
+		{Field: "self_assessment.visibility.rating", Message: "give a rating from 1 to 4 for Visibility"},
 		{Field: "body", Message: "the body is not valid JSON"},
 	}}
 	want := []templates.FieldError{
@@ -35,6 +36,7 @@ func TestServiceFieldErrorsLandOnTheFields(t *testing.T) {
 		{Field: "webpage", Message: "Webpage: must be an http or https address"},
 		{Field: "action_plan", Message: "Action 3: is required"},
 		{Message: "is required"},
+		{Field: "rating-visibility", Message: "Visibility rating: give a rating from 1 to 4 for Visibility"},
 		{Message: "the body is not valid JSON"},
 	}
 	if diff := cmp.Diff(want, mainFieldErrors(p, content)); diff != "" {
@@ -52,5 +54,28 @@ func TestServiceFieldErrorsLandOnTheFields(t *testing.T) {
 	if diff := cmp.Diff([]templates.FieldError{{Field: "owner", Message: "Owner: must not start or end with white space"}, {Message: "another action's"}},
 		itemFieldErrors(items, 3)); diff != "" {
 		t.Errorf("item errors (-want +got):\n%s", diff)
+	}
+}
+
+// What the review service says a draft is missing lands on the editor's fields, in
+// the service's words.
+func TestWhatTheServiceSaysIsMissingLandsOnTheFields(t *testing.T) {
+	t.Parallel()
+	s := &reviewapi.Submission{Content: reviewapi.SubmissionContent{SelfAssessment: []reviewapi.ThemeAssessment{{Theme: "recognition", Narrative: given("x")}}},
+		Missing: []reviewapi.MissingField{
+			{Field: "self_assessment.recognition.rating", Message: "give a rating from 1 to 4 for Recognition"},
+			{Field: "action_plan", Message: "add at least one action to the action plan"},
+			{Field: "technician_voice.how_consulted", Message: "say how technicians were consulted"},
+		}}
+	want := []templates.FieldError{
+		{Field: "rating-recognition", Message: "Give a rating from 1 to 4 for Recognition"},
+		{Field: "action_plan", Message: "Add at least one action to the action plan"},
+		{Field: "how_consulted", Message: "Say how technicians were consulted"},
+	}
+	if diff := cmp.Diff(want, missingOf(s)); diff != "" {
+		t.Errorf("missing (-want +got):\n%s", diff)
+	}
+	if got := missingOf(&reviewapi.Submission{Missing: []reviewapi.MissingField{}}); len(got) != 0 {
+		t.Errorf("a complete draft misses %v", got)
 	}
 }

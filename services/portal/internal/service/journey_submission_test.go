@@ -46,8 +46,9 @@ func TestJourneyLeadSubmits(t *testing.T) {
 	tabTo(t, b, "link", "Your submission")
 	b.Enter()
 	heading(t, b, "Your submission")
-	if got := b.Text(browsertest.CSS(".missing")); !strings.Contains(got, "Add at least one action") {
-		t.Fatalf("the empty editor's missing list reads %q", got)
+	// What is missing is the review service's word about a saved draft.
+	if got := b.Text(browsertest.CSS(".unsaved")); !strings.Contains(got, "Save your draft to see what is still missing") {
+		t.Fatalf("the empty editor reads %q", got)
 	}
 
 	// First the technician voice and the webpage.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,15 +129,15 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	editor := "/obligations/" + org + "/submission"
 
 	r := p.do("GET", editor, cookie, nil)
-	if r.status != http.StatusOK || h1(t, r.body) != "Your submission" || !strings.Contains(r.body, "Still missing") ||
-		!strings.Contains(r.body, "Add at least one action") {
+	if r.status != http.StatusOK || h1(t, r.body) != "Your submission" || !strings.Contains(r.body, "Save your draft to see what is still missing") ||
+		strings.Contains(r.body, "Nothing is missing") {
 		t.Fatalf("the empty editor = %d: %s", r.status, r.body)
 	}
 
-	// The portal's own checks: a count that is no number, a narrative without a rating.
+	// The portal's own check: a count that is no number.
 	bad := p.do("POST", editor, cookie, mainForm(map[string]string{"participants": "lots", "rating-recognition": "",
 		"narrative-recognition": "Our annual award"}))
-	doc := fieldShown(t, bad, "participants", "rating-recognition")
+	doc := fieldShown(t, bad, "participants")
 	if got := value(doc, "field-participants"); got != "lots" {
 		t.Errorf("participants shown back as %q", got)
 	}
@@ -157,10 +158,12 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	}
 
 	// The first save starts the draft, once the review service knows the
-	// organisation's open obligation from the signatory's events.
+	// organisation's open obligation from the signatory's events. A draft keeps
+	// whatever is written so far: here a theme with only its narrative, and nothing
+	// yet on how technicians were consulted.
 	var draft string
 	testenv.Eventually(t, 15*time.Second, func() error {
-		r := p.do("POST", editor, cookie, mainForm(nil))
+		r := p.do("POST", editor, cookie, mainForm(map[string]string{"rating-recognition": "", "how_consulted": ""}))
 		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), editor+"?saved=1&draft=") {
 			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
 		}
@@ -180,19 +183,44 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		form.Set("draft", draft)
 		return p.do(method, path, cookie, form)
 	}
-	doc = parse(t, ed("GET", editor+"?saved=1", nil).body)
+	page := ed("GET", editor+"?saved=1", nil)
+	doc = parse(t, page.body)
 	if got := value(doc, "field-rating-visibility"); got != "2" {
 		t.Errorf("the saved rating reads %q", got)
 	}
 	if got := value(doc, "field-participants"); got != "120" {
 		t.Errorf("the saved count reads %q", got)
 	}
+	if got := value(doc, "field-narrative-recognition"); got != "Where we stand on recognition" {
+		t.Errorf("the narrative saved without a rating reads %q", got)
+	}
+	sub := storedSubmission(t, s, org, draft)
+	sa := sub["content"].(map[string]any)["self_assessment"].([]any)
+	if len(sa) != 4 || sa[1].(map[string]any)["narrative"] != "Where we stand on recognition" || sa[1].(map[string]any)["rating"] != nil {
+		t.Errorf("the service holds the self-assessment %v", sa)
+	}
+	// What is missing is the service's word, beside the fields it is about.
+	var missing []string
+	for _, m := range sub["missing"].([]any) {
+		missing = append(missing, m.(map[string]any)["field"].(string))
+	}
+	if want := []string{"self_assessment.recognition.rating", "action_plan", "technician_voice.how_consulted"}; !slices.Equal(missing, want) {
+		t.Errorf("the service says %v are missing, want %v", missing, want)
+	}
+	for _, m := range []string{"Give a rating from 1 to 4 for Recognition", "Add at least one action to the action plan", "Say how technicians were consulted"} {
+		if !strings.Contains(page.body, m) {
+			t.Errorf("the editor does not list %q as missing: %s", m, page.body)
+		}
+	}
 
-	// Submitting without an action lists it and submits nothing.
+	// Submitting now lists what is missing beside its fields and submits nothing.
 	r = ed("POST", editor+"/submit", url.Values{})
-	fieldShown(t, r, "action_plan")
+	fieldShown(t, r, "rating-recognition", "action_plan", "how_consulted")
 	if sub := storedSubmission(t, s, org, draft); sub["status"] != "draft" {
 		t.Fatalf("after a refused submit the service holds %v", sub)
+	}
+	if r := ed("POST", editor, mainForm(nil)); r.status != http.StatusSeeOther {
+		t.Fatalf("complete the main form = %d: %s", r.status, r.body)
 	}
 
 	// Actions: every part is needed, and the date must be a real one.
@@ -276,8 +304,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		}
 		return nil
 	})
-	// Actions go into a saved draft (the service starts one only with how
-	// technicians were consulted).
+	// Actions go into a saved draft.
 	if r := ed("POST", "/obligations/"+org+"/submission/previous/0/carry", url.Values{"progress": {"done"}}); r.status != http.StatusConflict || h1(t, r.body) != "Save your draft first" {
 		// The draft named is the first cycle's, received: it is not the open
 		// obligation's, so it is not taken for the draft.

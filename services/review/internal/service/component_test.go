@@ -559,7 +559,7 @@ func TestSubmissionsBelongToTheirOrganisation(t *testing.T) {
 	incomplete := complete("y")
 	incomplete["technician_voice"] = map[string]any{"how_consulted": "Not yet", "participants": 0}
 	h.Must(http.StatusOK, h.Do("PUT", "/v1/submissions/"+draft, other, incomplete))
-	r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/submissions/"+draft+"/submit", other, nil))
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/submissions/"+draft+"/submit", other, nil))
 	if f := r.JSON(t)["field"]; f != "technician_voice.participants" {
 		t.Errorf("problem names %v, want technician_voice.participants", f)
 	}

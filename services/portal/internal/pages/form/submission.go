@@ -61,10 +61,9 @@ func (f Submission) ParticipantCount() int {
 	return n
 }
 
-// ParseSubmission reads the main form. A draft may be incomplete, but the review
-// service keeps a draft only with how technicians were consulted, and a theme only
-// with both its narrative and its rating; the rest is refused only when no draft may
-// hold it. The service has the last word.
+// ParseSubmission reads the main form. A draft may be incomplete (the review service
+// keeps whatever is written so far and says what is still missing), so only what no
+// draft may hold is refused here; the service has the last word.
 func ParseSubmission(v url.Values) (Submission, Errors) {
 	f := Submission{
 		HowConsulted: strings.TrimSpace(v.Get("how_consulted")),
@@ -84,19 +83,7 @@ func ParseSubmission(v url.Values) (Submission, Errors) {
 		if utf8.RuneCountInString(a.Narrative) > 20000 {
 			errs.add("narrative-"+t, ThemeName(t)+" narrative must be 20,000 characters or fewer")
 		}
-		// The review service keeps a theme only with both its narrative and its
-		// rating: rather than lose one, the draft is not saved until both are there.
-		if a.Narrative != "" && a.Rating == 0 && errs.on("rating-"+t) == "" {
-			errs.add("rating-"+t, "Select a rating for "+ThemeName(t)+" to save its narrative")
-		}
-		if a.Narrative == "" && a.Rating != 0 {
-			errs.add("narrative-"+t, "Write the narrative for "+ThemeName(t)+" to save its rating")
-		}
 		f.Themes = append(f.Themes, a)
-	}
-	// The review service keeps no draft without it.
-	if f.HowConsulted == "" {
-		errs.add("how_consulted", "Say how technicians were consulted, so that your draft can be saved")
 	}
 	if utf8.RuneCountInString(f.HowConsulted) > 8000 {
 		errs.add("how_consulted", "How technicians were consulted must be 8,000 characters or fewer")
@@ -205,46 +192,4 @@ func ParseProgress(v url.Values) (string, Errors) {
 	var errs Errors
 	errs.add("progress", "Select how far the action got")
 	return "", errs
-}
-
-// Missing lists what a submission still needs before it can be submitted, as the
-// review service checks it on submission (a self-assessment's narrative and rating
-// on every theme, for a signatory; at least one action; how technicians were
-// consulted and how many took part; the public webpage), so that the person sees
-// all of it at once and before pressing Submit. The service remains the authority:
-// whatever it refuses is shown too.
-func Missing(selfAssessment bool, f Submission, items int) Errors {
-	var errs Errors
-	if selfAssessment {
-		for _, a := range f.Themes {
-			if a.Narrative == "" {
-				errs.add("narrative-"+a.Theme, "Write the narrative for "+ThemeName(a.Theme))
-			}
-			if a.Rating == 0 {
-				errs.add("rating-"+a.Theme, "Select a rating for "+ThemeName(a.Theme))
-			}
-		}
-	}
-	if items == 0 {
-		errs.add("action_plan", "Add at least one action to the action plan")
-	}
-	if f.HowConsulted == "" {
-		errs.add("how_consulted", "Say how technicians were consulted")
-	}
-	if f.ParticipantCount() < 1 {
-		errs.add("participants", "Say how many technicians took part")
-	}
-	if f.Webpage == "" {
-		errs.add("webpage", "Give the public webpage where the plan is published")
-	}
-	return errs
-}
-
-func (e Errors) on(field string) string {
-	for _, fe := range e {
-		if fe.Field == field {
-			return fe.Message
-		}
-	}
-	return ""
 }

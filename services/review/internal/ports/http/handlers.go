@@ -547,11 +547,11 @@ func content(b api.SubmissionContent) events.SubmissionContent {
 	c := events.SubmissionContent{
 		SelfAssessment:  make([]events.ThemeAssessment, 0, len(b.SelfAssessment)),
 		ActionPlan:      make([]events.ActionItem, 0, len(b.ActionPlan)),
-		TechnicianVoice: events.TechnicianVoice{HowConsulted: b.TechnicianVoice.HowConsulted, Participants: b.TechnicianVoice.Participants},
+		TechnicianVoice: events.TechnicianVoice{HowConsulted: deref(b.TechnicianVoice.HowConsulted), Participants: b.TechnicianVoice.Participants},
 		Webpage:         b.Webpage,
 	}
 	for _, a := range b.SelfAssessment {
-		c.SelfAssessment = append(c.SelfAssessment, events.ThemeAssessment{Theme: string(a.Theme), Narrative: a.Narrative, Rating: a.Rating})
+		c.SelfAssessment = append(c.SelfAssessment, events.ThemeAssessment{Theme: string(a.Theme), Narrative: deref(a.Narrative), Rating: deref(a.Rating)})
 	}
 	for _, it := range b.ActionPlan {
 		item := events.ActionItem{Theme: string(it.Theme), Action: it.Action, Owner: it.Owner, SuccessMeasure: it.SuccessMeasure,
@@ -572,12 +572,16 @@ func toSubmission(s *submission.Submission, status string) api.Submission {
 		Content: api.SubmissionContent{
 			SelfAssessment:  make([]api.ThemeAssessment, 0, len(c.SelfAssessment)),
 			ActionPlan:      toActionPlan(c.ActionPlan),
-			TechnicianVoice: api.TechnicianVoice{HowConsulted: c.TechnicianVoice.HowConsulted, Participants: c.TechnicianVoice.Participants},
+			TechnicianVoice: api.TechnicianVoice{HowConsulted: optional(c.TechnicianVoice.HowConsulted), Participants: c.TechnicianVoice.Participants},
 			Webpage:         c.Webpage,
 		},
+		Missing: []api.MissingField{},
 	}
 	for _, a := range c.SelfAssessment {
-		out.Content.SelfAssessment = append(out.Content.SelfAssessment, api.ThemeAssessment{Theme: api.Theme(a.Theme), Narrative: a.Narrative, Rating: a.Rating})
+		out.Content.SelfAssessment = append(out.Content.SelfAssessment, api.ThemeAssessment{Theme: api.Theme(a.Theme), Narrative: optional(a.Narrative), Rating: optionalRating(a.Rating)})
+	}
+	for _, g := range s.Missing() {
+		out.Missing = append(out.Missing, api.MissingField{Field: g.Field, Message: g.Message})
 	}
 	if cycle := s.Cycle(); cycle > 0 {
 		out.Cycle = &cycle
@@ -586,6 +590,24 @@ func toSubmission(s *submission.Submission, status string) api.Submission {
 		out.SubmittedAt = &t
 	}
 	return out
+}
+
+// deref is what a draft holds for a part it was sent without: nothing yet.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// optionalRating leaves out a rating not chosen yet (0), which the contract's 1 to 4
+// cannot show.
+func optionalRating(n int) *int {
+	if n < 1 {
+		return nil
+	}
+	return &n
 }
 
 func toActionPlan(items []events.ActionItem) []api.ActionItem {
