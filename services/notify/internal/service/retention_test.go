@@ -1,0 +1,83 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/notify/internal/app"
+)
+
+// An email's body (text, HTML, attachment) is kept for the body retention period
+// after it was sent and no longer: on the fake clock, a second before the period ends
+// it is there, at its end it is gone, while the log entry (recipient, subject,
+// outcome) stays and a resend, having nothing to send, is refused.
+func TestEmailBodiesAreDroppedAfterTheirRetention(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+	h := start(t, 1, now)
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
+		t.Fatal(err)
+	}
+	p := events.SigninLinkRequestedV1{Email: "kept@exampleton.ac.uk", Name: "Robin Okafor",
+		Link: "https://portal.example.org/signin/s3cret", ExpiresAt: now.Add(15 * time.Minute)}
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: "link-retention", Source: "/tc/portal", Type: p.EventType(), AggregateType: "signin", AggregateID: "p-2", Version: 1, Time: now, Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(h.box.all()); n != 1 {
+			return fmt.Errorf("%d emails, want 1", n)
+		}
+		return nil
+	})
+	db := h.svcs[0].DB
+	count := func(collection string) int64 {
+		t.Helper()
+		n, err := db.Collection(collection).CountDocuments(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var entry struct {
+		ID string `bson:"_id"`
+	}
+	if err := db.Collection("deliveries").FindOne(ctx, bson.D{}).Decode(&entry); err != nil {
+		t.Fatal(err)
+	}
+	drop := func() {
+		t.Helper()
+		if _, err := h.svcs[0].App.DropExpiredBodies(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	h.clock.Advance(app.DefaultBodyRetention - time.Second)
+	drop()
+	if n := count("delivery_bodies"); n != 1 {
+		t.Fatalf("a second before the period ends: %d bodies, want 1", n)
+	}
+	h.clock.Advance(time.Second)
+	drop()
+	if n := count("delivery_bodies"); n != 0 {
+		t.Fatalf("at the period's end: %d bodies, want none", n)
+	}
+	if n := count("deliveries"); n != 1 {
+		t.Fatalf("the log keeps %d entries, want the email's entry", n)
+	}
+	ops := h.http.Token(auth.RoleOps, "")
+	h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries", ops, nil))
+	h.http.Must(http.StatusConflict, h.http.Do("POST", "/v1/deliveries/"+entry.ID+"/resend", ops, nil))
+}
