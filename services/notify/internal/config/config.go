@@ -44,7 +44,7 @@ type Notify struct {
 	// was sent or given up on; the delivery log's entry (recipient, subject, outcome)
 	// stays. See docs/PRIVACY.md.
 	BodyRetention time.Duration `env:"NOTIFY_BODY_RETENTION" envDefault:"2160h"`
-	MaxAttempts      int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
+	MaxAttempts   int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
 	// PublicURL is where this service is reached from outside (calendar feeds). No
 	// default, for the reason SMTP has none.
 	PublicURL string `env:"NOTIFY_PUBLIC_URL"`
