@@ -128,6 +128,11 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	cleanups = append(cleanups, p.NC.Close)
 	own := opts.Stream
 	own.Replicas = cfg.NATS.StreamReplicas
+	if own.MaxAge == 0 {
+		// See docs/PRIVACY.md: the event store keeps the record, the stream only
+		// carries it, and for no longer than it must.
+		own.MaxAge = cfg.NATS.StreamMaxAge
+	}
 	for _, spec := range []bus.StreamSpec{own, bus.DeadLetterStream(cfg.NATS.StreamReplicas)} {
 		if err := p.ensureStream(ctx, spec); err != nil {
 			return fail(err)
