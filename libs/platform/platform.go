@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
@@ -39,9 +40,12 @@ type Options struct {
 	Spec []byte
 	// Stream is the stream of the events the service produces.
 	Stream bus.StreamSpec
-	// Clock and Logger replace the real ones in tests.
-	Clock  clock.Clock
-	Logger *slog.Logger
+	// Clock and Logger replace the real ones in tests, and SpanExporter receives the
+	// service's spans (a test's in-memory exporter). Both the logger and the spans
+	// are redacted (telemetry.RedactHandler, telemetry.RedactSpans), as in production.
+	Clock        clock.Clock
+	Logger       *slog.Logger
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Platform is a service's running infrastructure.
@@ -92,7 +96,8 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		return nil, func() {}, fmt.Errorf("start %s: configuration: %w", opts.Name, err)
 	}
 
-	tel, shutdown, err := telemetry.Setup(ctx, telemetry.Options{Service: opts.Name, LogLevel: cfg.Telemetry.LogLevel, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint})
+	tel, shutdown, err := telemetry.Setup(ctx, telemetry.Options{Service: opts.Name, LogLevel: cfg.Telemetry.LogLevel, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint,
+		SpanExporter: opts.SpanExporter})
 	if err != nil {
 		return fail(err)
 	}
@@ -104,7 +109,7 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	p := &Platform{Name: opts.Name, Telemetry: tel, Logger: tel.Logger, Clock: opts.Clock, cfg: cfg, tasks: map[string]func(context.Context) error{},
 		handlers: map[string]bus.Handler{}, batches: map[string]bus.BatchHandler{}, specs: map[string]bus.ConsumerSpec{}, stream: opts.Stream.Name}
 	if opts.Logger != nil {
-		p.Logger = opts.Logger
+		p.Logger = slog.New(telemetry.RedactHandler(opts.Logger.Handler()))
 	}
 	if p.Clock == nil {
 		p.Clock = clock.System{}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
@@ -29,6 +31,8 @@ type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
 	Policy *organisation.Policy
+	// SpanExporter receives the service's spans (a test's in-memory exporter).
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Service is the running signatory service.
@@ -40,7 +44,7 @@ type Service struct {
 // New builds the service. cleanup releases what New acquired; call it after Run returns.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func(), error) {
 	p, cleanup, err := platform.New(ctx, platform.Options{
-		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger,
+		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger, SpanExporter: opts.SpanExporter,
 		Stream: bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}},
 	})
 	if err != nil {
