@@ -25,6 +25,7 @@ import (
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/deadletter"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/relay"
 	"github.com/itss/techcommit/libs/store"
@@ -178,6 +179,12 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		return fail(err)
 	}
 	return p, cleanup, nil
+}
+
+// PublishAs sets how the relay turns each stored event into the one it publishes
+// (see relay.Relay.Outgoing): a service that seals personal fields opens them here.
+func (p *Platform) PublishAs(outgoing func(context.Context, events.Envelope) (events.Envelope, error)) {
+	p.relay.Outgoing = outgoing
 }
 
 // Consume adds a durable consumer that runs while the service serves.
