@@ -307,6 +307,9 @@ type Organisation struct {
 	MeetingHeldOn *openapi_types.Date `json:"meeting_held_on,omitempty"`
 	Name          OrganisationName    `json:"name"`
 
+	// NeedsNominatedLead The organisation has signed its form but names no nominated lead (the one it named was erased at their request): ITSS must ask it for a new one
+	NeedsNominatedLead *bool `json:"needs_nominated_lead,omitempty"`
+
 	// NextObligation An obligation as it stands today (Europe/London): `open` until its due date
 	// (with `days_left`, 0 on the due date), then `overdue` (with `days_overdue`);
 	// `met` once a submission received in its window closes it; `lapsed` if the

@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/signatory/api"
 	"github.com/itss/techcommit/services/signatory/internal/adapters"
@@ -59,8 +60,30 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
-	application, err := app.New(p.Events, views, policy, p.Clock)
+	// People named in organisations' events are stored sealed under keys of their
+	// own, which erasure destroys (docs/PRIVACY.md); the relay publishes them opened.
+	keys, err := personal.NewKeys(ctx, p.DB, "person_keys", p.Clock)
 	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	sealer, err := personal.NewSealer(keys, PersonalFields)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	sealed, err := personal.NewSealedStore(p.Events, sealer)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	p.PublishAs(sealer.OpenEnvelope)
+	application, err := app.New(sealed, views, policy, p.Clock)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	if err := application.UseErasure(app.Erasure{People: keys, Stored: sealed, Stream: stream{p}}); err != nil {
 		cleanup()
 		return nil, func() {}, err
 	}
@@ -82,6 +105,22 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"organisation_views", "organisation_views_stamp"}})
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	return &Service{Platform: p, App: application}, cleanup, nil
+}
+
+// PersonalFields are the people in the signatory service's events: each is sealed
+// under the person's own key (libs/personal).
+var PersonalFields = personal.Fields{
+	events.OrganisationEnquiryReceivedV1{}.EventType(): {"enquiry_contact"},
+	events.OrganisationFormReceivedV1{}.EventType():    {"leader", "nominated_lead", "point_of_contact"},
+	events.OrganisationAnnouncedV1{}.EventType():       {"leader", "nominated_lead", "point_of_contact"},
+	events.OrganisationContactsChangedV1{}.EventType(): {"leader", "nominated_lead", "point_of_contact"},
+}
+
+// stream is the service's own stream, as erasure sees it.
+type stream struct{ p *platform.Platform }
+
+func (s stream) Forget(ctx context.Context, aggregateID string) (int, error) {
+	return bus.ForgetAggregate(ctx, s.p.JS, events.StreamSignatory, aggregateID)
 }
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
+)
+
+// People is what erasure needs of the per-person keys (personal.Keys).
+type People interface {
+	Lookup(ctx context.Context, email string) (string, error)
+	Erase(ctx context.Context, id string) error
+}
+
+// StoredEvents loads an organisation's events as stored, personal fields sealed
+// (personal.SealedStore).
+type StoredEvents interface {
+	Raw(ctx context.Context, aggregateID string) ([]events.Envelope, error)
+}
+
+// Stream removes what the service's stream carries about an organisation: copies
+// of its events published with the personal fields opened.
+type Stream interface {
+	Forget(ctx context.Context, aggregateID string) (int, error)
+}
+
+// Erasure is what the app needs to erase a person.
+type Erasure struct {
+	People People
+	Stored StoredEvents
+	Stream Stream
+}
+
+// UseErasure gives the app what erasing a person takes.
+func (a *App) UseErasure(e Erasure) error {
+	if e.People == nil || e.Stored == nil || e.Stream == nil {
+		return errors.New("app: erasure needs the person keys, the stored events and the stream")
+	}
+	a.erasure = &e
+	return nil
+}
+
+// Erased is what an erasure did.
+type Erased struct {
+	// Organisations are those whose events named the person.
+	Organisations []ErasedFrom
+}
+
+// ErasedFrom is one organisation that named the erased person, as it stands after.
+type ErasedFrom struct {
+	ID string
+	// NeedsNominatedLead says the person was its nominated lead: it must name another.
+	NeedsNominatedLead bool
+	// StreamMessages is how many of its published events the stream dropped.
+	StreamMessages int
+}
+
+// Erase forgets the person with this email address, at their request (ops only).
+// Every organisation that names them in its current contacts records that they are
+// erased (a contacts change that other services apply like any other: they drop the
+// address and stop writing to it); then the person's key is destroyed, so that every
+// sealed copy of their name, title and address in the event store reads as erased;
+// then the stream forgets the organisations' published events, which carried them
+// opened, and the views are projected again without them.
+//
+// Run again after a failure, it picks up where it stopped: until the key is gone the
+// person is found, and the steps before it have no second effect.
+func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erased, error) {
+	if !by.IsOps() {
+		return Erased{}, apperr.New(apperr.Forbidden, "only ITSS operations staff erase a person")
+	}
+	if a.erasure == nil {
+		return Erased{}, apperr.New(apperr.Unavailable, "erasure is not set up in this service")
+	}
+	if strings.TrimSpace(email) == "" {
+		return Erased{}, apperr.Field("email", "is required")
+	}
+	pid, err := a.erasure.People.Lookup(ctx, email)
+	if errors.Is(err, personal.ErrNoSuchPerson) {
+		return Erased{}, apperr.New(apperr.NotFound, "no person is held under that address (never named, or erased already)")
+	}
+	if err != nil {
+		return Erased{}, err
+	}
+	ids, err := a.naming(ctx, pid)
+	if err != nil {
+		return Erased{}, err
+	}
+	for _, id := range ids {
+		if _, err := a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.ErasePerson(email)
+		}); err != nil {
+			return Erased{}, err
+		}
+	}
+	if err := a.erasure.People.Erase(ctx, pid); err != nil {
+		return Erased{}, err
+	}
+	var out Erased
+	for _, id := range ids {
+		n, err := a.erasure.Stream.Forget(ctx, id)
+		if err != nil {
+			return out, err
+		}
+		if err := a.Project(ctx, id); err != nil {
+			return out, err
+		}
+		o, err := a.load(ctx, id)
+		if err != nil {
+			return out, err
+		}
+		out.Organisations = append(out.Organisations, ErasedFrom{ID: id, NeedsNominatedLead: o.NeedsNominatedLead(), StreamMessages: n})
+	}
+	return out, nil
+}
+
+// naming lists the organisations whose stored events hold a value sealed for the
+// person: the few hundred organisations' logs are read once, which an erasure (a
+// rare act) can afford, and nothing else need index who names whom.
+func (a *App) naming(ctx context.Context, pid string) ([]string, error) {
+	var ids []string
+	q := ListQuery{Limit: 200}
+	for {
+		page, err := a.views.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page.Items {
+			stored, err := a.erasure.Stored.Raw(ctx, s.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range stored {
+				if personal.Mentions(e.Data, pid) {
+					ids = append(ids, s.ID)
+					break
+				}
+			}
+		}
+		if page.NextCursor == "" {
+			return ids, nil
+		}
+		q.Cursor = page.NextCursor
+	}
+}
