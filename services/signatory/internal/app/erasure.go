@@ -149,3 +149,77 @@ func (a *App) naming(ctx context.Context, pid string) ([]string, error) {
 		q.Cursor = page.NextCursor
 	}
 }
+
+// Held is what the service holds about one person.
+type Held struct {
+	Organisations []HeldBy
+}
+
+// HeldBy is one organisation that names the person: the roles they hold there now
+// and every event of its log that names them, opened.
+type HeldBy struct {
+	ID, Name string
+	Roles    []string
+	Events   []events.Envelope
+}
+
+// SubjectAccess gathers what the service holds about the person with this address
+// (ops only): a person it names no one by has nothing held.
+func (a *App) SubjectAccess(ctx context.Context, by auth.Principal, email string) (Held, error) {
+	if !by.IsOps() {
+		return Held{}, apperr.New(apperr.Forbidden, "only ITSS operations staff answer subject access requests")
+	}
+	if a.erasure == nil {
+		return Held{}, apperr.New(apperr.Unavailable, "subject access is not set up in this service")
+	}
+	pid, err := a.erasure.People.Lookup(ctx, email)
+	if errors.Is(err, personal.ErrNoSuchPerson) {
+		return Held{Organisations: []HeldBy{}}, nil
+	}
+	if err != nil {
+		return Held{}, err
+	}
+	ids, err := a.naming(ctx, pid)
+	if err != nil {
+		return Held{}, err
+	}
+	out := Held{Organisations: []HeldBy{}}
+	for _, id := range ids {
+		stored, err := a.erasure.Stored.Raw(ctx, id)
+		if err != nil {
+			return Held{}, err
+		}
+		opened, err := a.events.Load(ctx, id)
+		if err != nil {
+			return Held{}, err
+		}
+		o, err := organisation.Rebuild(id, opened)
+		if err != nil {
+			return Held{}, err
+		}
+		held := HeldBy{ID: id, Name: o.Enquiry().Name, Roles: rolesOf(o, email)}
+		for i, e := range stored {
+			if personal.Mentions(e.Data, pid) && i < len(opened) {
+				held.Events = append(held.Events, opened[i])
+			}
+		}
+		out.Organisations = append(out.Organisations, held)
+	}
+	return out, nil
+}
+
+// rolesOf lists the roles the person with this address holds in the organisation now.
+func rolesOf(o *organisation.Organisation, email string) []string {
+	target := personal.Normalise(email)
+	c := o.Contacts()
+	roles := []string{}
+	for _, r := range []struct {
+		name string
+		p    organisation.Person
+	}{{"enquiry_contact", o.Enquiry().Contact}, {"leader", c.Leader}, {"nominated_lead", c.NominatedLead}, {"point_of_contact", c.PointOfContact}} {
+		if r.p.Email != "" && personal.Normalise(r.p.Email) == target {
+			roles = append(roles, r.name)
+		}
+	}
+	return roles
+}

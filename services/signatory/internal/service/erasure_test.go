@@ -130,12 +130,27 @@ func TestErasureForgetsAPersonEverywhereAndKeepsTheRules(t *testing.T) {
 		t.Fatal("the stream does not carry the lead's name for other services before erasure")
 	}
 
-	got, err := o.svc.App.Erase(ctx, auth.Principal{Subject: "ops-user", Role: auth.RoleOps}, "S.Patel@Exampleton.ac.uk")
-	if err != nil {
-		t.Fatal(err)
+	// Subject access first: the lead is the first organisation's enquiry contact and
+	// nominated lead, named in its enquiry, form and announcement.
+	access := o.Must(http.StatusOK, o.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": "s.patel@exampleton.ac.uk"})).JSON(t)
+	held, _ := access["organisations"].([]any)
+	if len(held) != 1 {
+		t.Fatalf("subject access = %v, want one organisation", access)
 	}
-	if len(got.Organisations) != 1 || got.Organisations[0].ID != erased || !got.Organisations[0].NeedsNominatedLead {
-		t.Fatalf("erasure = %+v, want %s, needing a new lead", got, erased)
+	first := held[0].(map[string]any)
+	if first["id"] != erased || fmt.Sprint(first["roles"]) != "[enquiry_contact nominated_lead]" || len(first["events"].([]any)) != 3 ||
+		!strings.Contains(fmt.Sprint(first["events"]), "Sam Patel") {
+		t.Errorf("subject access = %v, want the enquiry contact and nominated lead of %s in 3 events", first, erased)
+	}
+	lead := o.Token(auth.RoleLead, erased)
+	o.Must(http.StatusForbidden, o.Do("POST", "/v1/ops/erasures", lead, map[string]any{"email": "s.patel@exampleton.ac.uk"}))
+	if r := o.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": "Sam Patel"}); r.Status != http.StatusBadRequest {
+		t.Errorf("an erasure of no address: %d, want 400", r.Status)
+	}
+
+	got := o.Must(http.StatusOK, o.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": "S.Patel@Exampleton.ac.uk"})).JSON(t)
+	if fmt.Sprint(got["organisations"]) != fmt.Sprintf("[map[id:%s needs_nominated_lead:true]]", erased) {
+		t.Fatalf("erasure = %v, want %s, needing a new lead", got, erased)
 	}
 
 	org := o.Must(http.StatusOK, o.Do("GET", "/v1/organisations/"+erased, ops, nil)).JSON(t)
@@ -187,7 +202,8 @@ func TestErasureForgetsAPersonEverywhereAndKeepsTheRules(t *testing.T) {
 			t.Errorf("after erasure %q is still readable: …%s…", s, everything[max(0, i-300):min(len(everything), i+100)])
 		}
 	}
-	if _, err := o.svc.App.Erase(ctx, auth.Principal{Subject: "ops-user", Role: auth.RoleOps}, "s.patel@exampleton.ac.uk"); err == nil {
-		t.Error("a second erasure of the same person found them again")
+	o.Must(http.StatusNotFound, o.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": "s.patel@exampleton.ac.uk"}))
+	if after := o.Must(http.StatusOK, o.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": "s.patel@exampleton.ac.uk"})).JSON(t); fmt.Sprint(after["organisations"]) != "[]" {
+		t.Errorf("after erasure subject access finds %v", after)
 	}
 }
