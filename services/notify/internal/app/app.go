@@ -291,6 +291,7 @@ type App struct {
 	clock       clock.Clock
 	metrics     Metrics
 	cfg         Config
+	personal    PersonalRecords // see UsePersonalRecords
 }
 
 // New checks its dependencies.

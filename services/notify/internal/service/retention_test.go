@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/internal/app"
@@ -39,6 +41,15 @@ func TestEmailBodiesAreDroppedAfterTheirRetention(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if n := len(h.box.all()); n != 1 {
 			return fmt.Errorf("%d emails, want 1", n)
+		}
+		return nil
+	})
+	// The email arrives before its outcome is recorded: wait for the log to say sent,
+	// so that the clock moves from the time it was sent.
+	ops := h.http.Token(auth.RoleOps, "")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := h.http.Do("GET", "/v1/deliveries?status=sent", ops, nil); !strings.Contains(string(r.Body), "signin-link") {
+			return fmt.Errorf("the log does not say sent yet: %s", r.Body)
 		}
 		return nil
 	})
@@ -77,7 +88,52 @@ func TestEmailBodiesAreDroppedAfterTheirRetention(t *testing.T) {
 	if n := count("deliveries"); n != 1 {
 		t.Fatalf("the log keeps %d entries, want the email's entry", n)
 	}
-	ops := h.http.Token(auth.RoleOps, "")
 	h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries", ops, nil))
 	h.http.Must(http.StatusConflict, h.http.Do("POST", "/v1/deliveries/"+entry.ID+"/resend", ops, nil))
+}
+
+// Subject access gathers what notify holds about an address, in any case: the
+// organisations whose lead or head it is, and the delivery log's entries addressed to
+// it (without bodies); an address notify holds nothing about gets empty lists, and
+// only ops may ask.
+func TestSubjectAccessGathersWhatNotifyHolds(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+	h := start(t, 1, now)
+	ctx := context.Background()
+	h.onboard("org-sar", civil.New(2028, time.March, 1), civil.New(2028, time.September, 1))
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
+		t.Fatal(err)
+	}
+	p := events.SigninLinkRequestedV1{Email: lead.Email, Name: lead.Name, Link: "https://portal.example.org/signin/x", ExpiresAt: now.Add(15 * time.Minute)}
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: "link-sar", Source: "/tc/portal", Type: p.EventType(), AggregateType: "signin", AggregateID: "p-3", Version: 1, Time: now, Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(h.box.all()); n != 1 {
+			return fmt.Errorf("%d emails, want 1", n)
+		}
+		return nil
+	})
+	ops := h.http.Token(auth.RoleOps, "")
+	got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": strings.ToUpper(lead.Email)})).JSON(t)
+	orgs, _ := got["organisations"].([]any)
+	if len(orgs) != 1 || fmt.Sprint(orgs[0]) != fmt.Sprintf("map[organisation_id:org-sar person:map[email:%s name:%s] role:lead]", lead.Email, lead.Name) {
+		t.Errorf("organisations = %v, want the lead of org-sar", got["organisations"])
+	}
+	dels, _ := got["deliveries"].([]any)
+	if len(dels) != 1 || dels[0].(map[string]any)["kind"] != "signin-link" {
+		t.Errorf("deliveries = %v, want the sign-in email", got["deliveries"])
+	}
+	head := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": leader.Email})).JSON(t)
+	if fmt.Sprint(head["organisations"]) == "[]" || fmt.Sprint(head["deliveries"]) != "[]" {
+		t.Errorf("the head: %v, want their role and no deliveries", head)
+	}
+	none := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": "nobody@example.ac.uk"})).JSON(t)
+	if fmt.Sprint(none) != "map[assignments:[] deliveries:[] email:nobody@example.ac.uk organisations:[]]" {
+		t.Errorf("an unknown address: %v", none)
+	}
+	h.http.Must(http.StatusForbidden, h.http.Do("POST", "/v1/ops/subject-access", h.http.Token(auth.RoleLead, "org-sar"), map[string]any{"email": lead.Email}))
 }

@@ -84,6 +84,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	if err := application.UsePersonalRecords(adapters.NewPersonalRecords(p.DB)); err != nil {
+		return fail(err)
+	}
 	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review, eventport.Portal} {
 		if err := p.Consume(consumer(application)); err != nil {
 			return fail(err)
