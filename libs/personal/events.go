@@ -47,6 +47,7 @@ func (s *Sealer) SealData(ctx context.Context, eventType string, data []byte) ([
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("seal %s: %w", eventType, err)
 	}
+	changed := false
 	for _, f := range fields {
 		raw, ok := m[f]
 		if !ok || bytes.Equal(raw, []byte("null")) {
@@ -74,6 +75,10 @@ func (s *Sealer) SealData(ctx context.Context, eventType string, data []byte) ([
 		if m[f], err = json.Marshal(p); err != nil {
 			return nil, err
 		}
+		changed = true
+	}
+	if !changed {
+		return data, nil // sealed already, or no one in it: the same bytes
 	}
 	return json.Marshal(m)
 }

@@ -40,6 +40,8 @@ type Options struct {
 type Service struct {
 	*platform.Platform
 	App *app.App
+
+	sealer *personal.Sealer
 }
 
 // New builds the service. cleanup releases what New acquired; call it after Run returns.
@@ -104,7 +106,18 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// The organisation views and their stamp are built from the service's own events.
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"organisation_views", "organisation_views_stamp"}})
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
-	return &Service{Platform: p, App: application}, cleanup, nil
+	svc := &Service{Platform: p, App: application, sealer: sealer}
+	// Events stored before people were sealed are sealed once, at start, so that
+	// erasure reaches them; with nothing left to seal the pass writes nothing.
+	p.Go("seal-legacy-events", func(ctx context.Context) error {
+		if n, err := svc.SealLegacyEvents(ctx); err != nil {
+			p.Logger.WarnContext(ctx, "sealing the people of older events failed; it runs again at the next start", "error", err)
+		} else if n > 0 {
+			p.Logger.InfoContext(ctx, "people of older events sealed", "commits", n)
+		}
+		return nil
+	})
+	return svc, cleanup, nil
 }
 
 // PersonalFields are the people in the signatory service's events: each is sealed
@@ -114,6 +127,32 @@ var PersonalFields = personal.Fields{
 	events.OrganisationFormReceivedV1{}.EventType():    {"leader", "nominated_lead", "point_of_contact"},
 	events.OrganisationAnnouncedV1{}.EventType():       {"leader", "nominated_lead", "point_of_contact"},
 	events.OrganisationContactsChangedV1{}.EventType(): {"leader", "nominated_lead", "point_of_contact"},
+}
+
+// SealLegacyEvents seals the people of every organisation's events stored before
+// they were stored sealed (docs/PRIVACY.md, "Events written before sealing"), and
+// returns how many commits it rewrote. It changes no event's meaning, and what is
+// sealed already it leaves alone.
+func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
+	all, err := s.Events.All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	seen, n := map[string]bool{}, 0
+	for _, e := range all {
+		if e.AggregateType != organisation.AggregateType || seen[e.AggregateID] {
+			continue
+		}
+		seen[e.AggregateID] = true
+		k, err := s.Events.Rewrite(ctx, e.AggregateID, func(eventType string, data []byte) ([]byte, error) {
+			return s.sealer.SealData(ctx, eventType, data)
+		})
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // stream is the service's own stream, as erasure sees it.
