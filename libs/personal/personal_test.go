@@ -3,6 +3,7 @@ package personal_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -153,5 +154,40 @@ func TestSealedStoreStoresSealedAndReadsOpened(t *testing.T) {
 	want := events.OrganisationContactsChangedV1{OrganisationID: "org-1", Leader: p.Leader, NominatedLead: events.Person{Erased: true}}
 	if got != want {
 		t.Errorf("after erasure the event reads %+v, want %+v", got, want)
+	}
+}
+
+// Gather finds every document in which some text holds the address, however deep
+// (a nested person, a list, an event payload stored as JSON text), in any case, and
+// no other; the key store's digests are never read as an answer.
+func TestGatherFindsEveryDocumentHoldingAnAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	docs := map[string][]any{
+		"organisations": {
+			map[string]any{"_id": "org-1", "lead": map[string]any{"name": "Ada", "email": "Ada@Example.ac.uk"}},
+			map[string]any{"_id": "org-2", "lead": map[string]any{"name": "Grace", "email": "grace@example.ac.uk"}},
+		},
+		"deliveries":  {map[string]any{"_id": "d-1", "to": []any{map[string]any{"email": "x@example.ac.uk"}, map[string]any{"email": "ada@example.ac.uk"}}}},
+		"events":      {map[string]any{"_id": "org-1/1", "events": []any{map[string]any{"data": `{"nominated_lead":{"email":"ada@example.ac.uk"}}`}}}},
+		"person_keys": {map[string]any{"_id": "psn-1", "subject": "ada@example.ac.uk"}},
+	}
+	for name, ds := range docs {
+		if _, err := db.Collection(name).InsertMany(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := personal.Gather(ctx, db, " ADA@example.ac.uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, r := range got {
+		found = append(found, r.Collection+"/"+r.ID)
+	}
+	slices.Sort(found)
+	if want := []string{"deliveries/d-1", "events/org-1/1", "organisations/org-1"}; !slices.Equal(found, want) {
+		t.Errorf("found %v, want %v", found, want)
 	}
 }

@@ -81,6 +81,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	e := p.HTTP.Echo()
 	e.Use(keys.Middleware())
 	httpport.Register(e, httpport.New(application))
+	// Subject access: every document that holds an address (docs/PRIVACY.md).
+	p.ServeSubjectAccess()
 	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
 	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
 	// Stored answers name applicants: they go when they can no longer answer a retry.
