@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -18,10 +19,11 @@ type People interface {
 	Erase(ctx context.Context, id string) error
 }
 
-// StoredEvents loads an organisation's events as stored, personal fields sealed
-// (personal.SealedStore).
+// StoredEvents reads events as stored, personal fields sealed: one organisation's
+// (personal.SealedStore.Raw), or the whole log (store.EventStore.All).
 type StoredEvents interface {
 	Raw(ctx context.Context, aggregateID string) ([]events.Envelope, error)
+	All(ctx context.Context) ([]events.Envelope, error)
 }
 
 // Stream removes what the service's stream carries about an organisation: copies
@@ -121,33 +123,21 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 }
 
 // naming lists the organisations whose stored events hold a value sealed for the
-// person: the few hundred organisations' logs are read once, which an erasure (a
-// rare act) can afford, and nothing else need index who names whom.
+// person. It reads the whole log once, which an erasure or a subject access request
+// (rare acts) can afford, so that nothing else need index who names whom, and an
+// organisation is found even before its view is projected.
 func (a *App) naming(ctx context.Context, pid string) ([]string, error) {
-	var ids []string
-	q := ListQuery{Limit: 200}
-	for {
-		page, err := a.views.List(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range page.Items {
-			stored, err := a.erasure.Stored.Raw(ctx, s.ID)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range stored {
-				if personal.Mentions(e.Data, pid) {
-					ids = append(ids, s.ID)
-					break
-				}
-			}
-		}
-		if page.NextCursor == "" {
-			return ids, nil
-		}
-		q.Cursor = page.NextCursor
+	all, err := a.erasure.Stored.All(ctx)
+	if err != nil {
+		return nil, err
 	}
+	var ids []string
+	for _, e := range all {
+		if e.AggregateType == organisation.AggregateType && personal.Mentions(e.Data, pid) && !slices.Contains(ids, e.AggregateID) {
+			ids = append(ids, e.AggregateID)
+		}
+	}
+	return ids, nil
 }
 
 // Held is what the service holds about one person.

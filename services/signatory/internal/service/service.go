@@ -15,6 +15,7 @@ import (
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
+	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/signatory/api"
 	"github.com/itss/techcommit/services/signatory/internal/adapters"
 	"github.com/itss/techcommit/services/signatory/internal/app"
@@ -85,7 +86,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
-	if err := application.UseErasure(app.Erasure{People: keys, Stored: sealed, Stream: stream{p}}); err != nil {
+	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}}); err != nil {
 		cleanup()
 		return nil, func() {}, err
 	}
@@ -154,6 +155,15 @@ func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// stored reads events as stored: one organisation's through the sealed store, the
+// whole log from the event store.
+type stored struct {
+	*personal.SealedStore
+	log *store.EventStore
+}
+
+func (s stored) All(ctx context.Context) ([]events.Envelope, error) { return s.log.All(ctx) }
 
 // stream is the service's own stream, as erasure sees it.
 type stream struct{ p *platform.Platform }
