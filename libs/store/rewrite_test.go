@@ -31,7 +31,9 @@ func TestRewriteReplacesStoredPayloadsEverywhere(t *testing.T) {
 	const id = "agg-rw"
 	for i := range 20 { // past the head's threshold, so a load caches a head
 		if _, err := es.Execute(ctx, store.Command{AggregateType: "person", AggregateID: id, Actor: "t", New: i == 0,
-			Decide: func([]events.Envelope) ([]events.Payload, error) { return []events.Payload{named{Who: "Ada Lovelace"}}, nil }}); err != nil {
+			Decide: func([]events.Envelope) ([]events.Payload, error) {
+				return []events.Payload{named{Who: "Ada Lovelace"}}, nil
+			}}); err != nil {
 			t.Fatal(err)
 		}
 	}
