@@ -137,3 +137,66 @@ func TestSubjectAccessGathersWhatNotifyHolds(t *testing.T) {
 	}
 	h.http.Must(http.StatusForbidden, h.http.Do("POST", "/v1/ops/subject-access", h.http.Token(auth.RoleLead, "org-sar"), map[string]any{"email": lead.Email}))
 }
+
+// An organisation whose nominated lead was erased at their request (the signatory
+// service's contacts change names the lead erased) has no lead until it names
+// another: its reminders go to no one but the head at the overdue steps, and no
+// email is attempted to an empty address.
+func TestNoEmailGoesToAnErasedLead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("erased", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.publish("erased", events.OrganisationContactsChangedV1{OrganisationID: "erased", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.waitFor("erased")
+	h.runUntil(civil.New(2026, 9, 28))
+
+	var toLead, toHead int
+	for _, m := range h.box.all() {
+		for _, to := range m.To {
+			switch to {
+			case lead.Email:
+				toLead++
+			case leader.Email:
+				toHead++
+			}
+		}
+	}
+	if toLead != 0 || toHead == 0 {
+		t.Errorf("%d emails to the erased lead and %d to the head, want none and the overdue one", toLead, toHead)
+	}
+	ops := h.http.Token(auth.RoleOps, "")
+	if log := string(h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=given_up", ops, nil)).Body); strings.Contains(log, `"id"`) {
+		t.Errorf("emails were attempted and given up on: %s", log)
+	}
+}
+
+// A fund email for an organisation whose lead was erased goes to the applicant
+// alone, at once: its lead's copy does not wait (holding the fund's later emails
+// behind it) for a lead who will never come back.
+func TestFundEmailsDoNotWaitForAnErasedLead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("erased", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	h.publish("erased", events.OrganisationContactsChangedV1{OrganisationID: "erased", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.waitFor("erased")
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	p := events.ApplicationSubmittedV1{ApplicationID: "app-erased", OrganisationID: "erased", Title: "Skills exchange", RequestedAmountPence: 85000,
+		Applicant: events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}}
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: "evt-erased", Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "app-erased", Version: 1, Time: time.Now(), Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	msgs := h.box.all()
+	if len(msgs) != 1 || fmt.Sprint(msgs[0].To) != "[ann@exampleton.ac.uk]" {
+		var to []string
+		for _, m := range msgs {
+			to = append(to, fmt.Sprint(m.To))
+		}
+		t.Errorf("emails to %v, want the applicant's receipt only", to)
+	}
+}
