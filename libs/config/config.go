@@ -158,7 +158,19 @@ type NATS struct {
 	// StreamReplicas is the number of replicas of the streams this service creates:
 	// 1 on a single server, 3 on the production cluster.
 	StreamReplicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
+	// StreamMaxAge is how long the service's own stream keeps an event. The event
+	// store is the record; the stream only carries events to their consumers (and is
+	// filled again from the store before a rebuild), so it need keep them only longer
+	// than any consumer may be down, and no longer: they name people.
+	StreamMaxAge time.Duration `env:"NATS_STREAM_MAX_AGE" envDefault:"720h"`
 }
+
+// Bounds of NATS_STREAM_MAX_AGE: under a day, a weekend's outage of a consumer
+// would lose events; over a year keeps personal data in transit for no use.
+const (
+	minStreamMaxAge = 24 * time.Hour
+	maxStreamMaxAge = 366 * 24 * time.Hour
+)
 
 // Auth configures bearer token verification. Nothing here that decides whom to
 // trust has a default: a service told nothing trusts no one and does not start.
@@ -316,6 +328,9 @@ func (n NATS) Problems() []error {
 	}
 	if n.StreamReplicas < 1 || n.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", n.StreamReplicas))
+	}
+	if n.StreamMaxAge < minStreamMaxAge || n.StreamMaxAge > maxStreamMaxAge {
+		errs = append(errs, fmt.Errorf("NATS_STREAM_MAX_AGE %s must be between %s and %s", n.StreamMaxAge, minStreamMaxAge, maxStreamMaxAge))
 	}
 	return errs
 }

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -115,6 +116,24 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 	ResendDelivery(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SubjectAccessWithBody Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccess(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetCalendarURL The address of the organisation's calendar feed (ops, or its lead), to subscribe to
 	//
 	// Corresponds with GET /v1/organisations/{id}/calendar (the `GetCalendarURL` operationId).
@@ -179,6 +198,44 @@ func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParam
 // Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 func (c *Client) ResendDelivery(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResendDeliveryRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubjectAccessWithBody Everything notify holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *Client) SubjectAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubjectAccessRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *Client) SubjectAccess(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubjectAccessRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -395,6 +452,46 @@ func NewResendDeliveryRequest(server string, id string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewSubjectAccessRequest calls the generic SubjectAccess builder with application/json body
+func NewSubjectAccessRequest(server string, body SubjectAccessJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubjectAccessRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSubjectAccessRequestWithBody constructs an http.Request for the SubjectAccess method, with any body, and a specified content type
+func NewSubjectAccessRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/subject-access")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetCalendarURLRequest constructs an http.Request for the GetCalendarURL method
 func NewGetCalendarURLRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -603,6 +700,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 	ResendDeliveryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ResendDeliveryResponse, error)
+
+	// SubjectAccessWithBodyWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error)
+
+	// SubjectAccessWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithResponse(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error)
 
 	// GetCalendarURLWithResponse The address of the organisation's calendar feed (ops, or its lead), to subscribe to
 	//
@@ -941,6 +1056,124 @@ func (r ResendDeliveryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ResendDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubjectAccessResponse401Headers the declared response headers of an HTTP 401 response for SubjectAccess
+type SubjectAccessResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// SubjectAccessResponse429Headers the declared response headers of an HTTP 429 response for SubjectAccess
+type SubjectAccessResponse429Headers struct {
+	RetryAfter int
+}
+
+// SubjectAccessResponse503Headers the declared response headers of an HTTP 503 response for SubjectAccess
+type SubjectAccessResponse503Headers struct {
+	RetryAfter int
+}
+
+type SubjectAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubjectAccess
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubjectAccessResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubjectAccessResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubjectAccessResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubjectAccessResponse) GetJSON200() *SubjectAccess {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubjectAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubjectAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubjectAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubjectAccessResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1370,6 +1603,36 @@ func (c *ClientWithResponses) ResendDeliveryWithResponse(ctx context.Context, id
 	return ParseResendDeliveryResponse(rsp)
 }
 
+// SubjectAccessWithBodyWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *ClientWithResponses) SubjectAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error) {
+	rsp, err := c.SubjectAccessWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubjectAccessResponse(rsp)
+}
+
+// SubjectAccessWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *ClientWithResponses) SubjectAccessWithResponse(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error) {
+	rsp, err := c.SubjectAccess(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubjectAccessResponse(rsp)
+}
+
 // GetCalendarURLWithResponse The address of the organisation's calendar feed (ops, or its lead), to subscribe to
 //
 // Returns a wrapper object for the known response body format(s).
@@ -1705,6 +1968,121 @@ func ParseResendDeliveryResponse(rsp *http.Response) (*ResendDeliveryResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ResendDeliveryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubjectAccessResponse parses an HTTP response from a SubjectAccessWithResponse call
+func ParseSubjectAccessResponse(rsp *http.Response) (*SubjectAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubjectAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubjectAccess
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SubjectAccessResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubjectAccessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubjectAccessResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -88,17 +88,25 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		platform.Projection{Durable: eventport.DurableSignatoriesV2, Collections: []string{"signatories"}})
 	// A request that has not answered well after its deadline has died with its process.
 	lease := cfg.HTTP.RequestTimeout + 30*time.Second
-	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL, lease)
+	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL, lease, p.Clock)
 	if err != nil {
 		return fail(err)
 	}
 	e := p.HTTP.Echo()
 	e.Use(keys.Middleware())
 	httpport.Register(e, httpport.New(application))
+	// Subject access: every document that holds an address (docs/PRIVACY.md).
+	p.ServeSubjectAccess()
 	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
 	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
+	// Stored answers name applicants: they go when they can no longer answer a retry.
+	p.Every("idempotency-sweep", idempotencySweepInterval, keys.Sweep)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
+
+// idempotencySweepInterval is how often expired idempotency records are deleted: a
+// record outlives its period by at most this.
+const idempotencySweepInterval = 10 * time.Minute
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).
 func (s *Service) Serve(ctx context.Context, ln, admin net.Listener) error {

@@ -367,9 +367,16 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
 		return err
 	}
-	lead, _, err := a.lead(ctx, app.OrganisationID)
+	o, found, err := a.orgs.Get(ctx, app.OrganisationID)
 	if err != nil {
 		return err
+	}
+	lead := o.Lead
+	if found && o.Announced && lead.Email == "" {
+		// Announced with a lead, and now without one: the lead was erased at their
+		// request. The organisation must name another; until then its copy goes to no
+		// one, rather than holding every later fund email behind it.
+		return nil
 	}
 	if lead.Email == "" {
 		return apperr.New(apperr.Unavailable, "organisation %s has no nominated lead in notify's records yet; the %s email to its lead waits for the signatory's events", app.OrganisationID, kind)

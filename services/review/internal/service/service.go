@@ -71,6 +71,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		Collections: []string{adapters.RoundsCollection, adapters.AssignmentsCollection, adapters.SubmissionsCollection}},
 		platform.Projection{Durable: eventport.DurableOrganisations, Collections: []string{"organisations"}})
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
+	// Subject access: every document that holds an address (docs/PRIVACY.md).
+	p.ServeSubjectAccess()
 	p.Go("review-deadlines", func(ctx context.Context) error {
 		return application.WatchDeadlines(ctx, cfg.Review.DeadlineRecheck, func(err error) {
 			p.Logger.WarnContext(ctx, "review deadline check failed; will retry", "error", err)

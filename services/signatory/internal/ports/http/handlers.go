@@ -243,11 +243,22 @@ func toOrganisation(o *organisation.Organisation, today civil.Date) api.Organisa
 		PlanPage: optional(ct.PlanPage), MeetingHeldOn: optionalDate(o.MeetingHeldOn()), FormSignedOn: optionalDate(o.FormSignedOn()),
 		AnnouncedOn: optionalDate(o.AnnouncedOn()),
 	}
-	contact := apiPerson(q.Contact)
-	out.EnquiryContact = &contact
-	if ct.Leader.Name != "" {
-		leader, lead, poc := apiPerson(ct.Leader), apiPerson(ct.NominatedLead), publicContact(ct.PointOfContact)
-		out.Leader, out.NominatedLead, out.PointOfContact = &leader, &lead, &poc
+	// A person erased at their request is no one: the role is left out.
+	present := func(p organisation.Person) *api.Person {
+		if p.Name == "" {
+			return nil
+		}
+		out := apiPerson(p)
+		return &out
+	}
+	out.EnquiryContact, out.Leader, out.NominatedLead = present(q.Contact), present(ct.Leader), present(ct.NominatedLead)
+	if ct.PointOfContact.Name != "" {
+		poc := publicContact(ct.PointOfContact)
+		out.PointOfContact = &poc
+	}
+	if o.NeedsNominatedLead() {
+		needs := true
+		out.NeedsNominatedLead = &needs
 	}
 	if on, reason := o.Withdrawal(); !on.IsZero() {
 		out.WithdrawnOn, out.WithdrawalReason = optionalDate(on), &reason
@@ -292,7 +303,14 @@ func apiPerson(p organisation.Person) api.Person {
 	return api.Person{Name: p.Name, Title: optional(p.Title), Email: openapi_types.Email(p.Email)}
 }
 
+// unconfirmedContact is what the directory shows for a point of contact erased at
+// their request, until the organisation names another.
+const unconfirmedContact = "To be confirmed"
+
 func publicContact(p organisation.Person) api.PublicContact {
+	if p.Name == "" {
+		p = organisation.Person{Name: unconfirmedContact}
+	}
 	out := api.PublicContact{Name: p.Name, Title: optional(p.Title)}
 	if p.Email != "" {
 		e := openapi_types.Email(p.Email)
