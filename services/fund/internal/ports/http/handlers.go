@@ -105,9 +105,9 @@ func (h *Handlers) UpdateRound(c httpserver.Context, id api.ID) error {
 	return c.JSON(http.StatusOK, h.toRound(r))
 }
 
-// CloseRound closes a round early (ops).
-func (h *Handlers) CloseRound(c httpserver.Context, id api.ID, _ api.CloseRoundParams) error {
-	var body api.CloseRoundJSONBody
+// CreateRoundClosure closes a round early (ops).
+func (h *Handlers) CreateRoundClosure(c httpserver.Context, id api.ID, _ api.CreateRoundClosureParams) error {
+	var body api.CreateRoundClosureJSONBody
 	if c.Request().ContentLength > 0 {
 		if err := httpserver.Decode(c, &body); err != nil {
 			return err
@@ -201,16 +201,16 @@ func (h *Handlers) UpdateApplication(c httpserver.Context, id api.ID) error {
 	})
 }
 
-// SubmitApplication submits a draft.
-func (h *Handlers) SubmitApplication(c httpserver.Context, id api.ID, _ api.SubmitApplicationParams) error {
+// CreateApplicationSubmission submits a draft.
+func (h *Handlers) CreateApplicationSubmission(c httpserver.Context, id api.ID, _ api.CreateApplicationSubmissionParams) error {
 	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
 		return h.app.Submit(c.Request().Context(), by, id)
 	})
 }
 
-// WithdrawApplication withdraws an application.
-func (h *Handlers) WithdrawApplication(c httpserver.Context, id api.ID, _ api.WithdrawApplicationParams) error {
-	var body api.WithdrawApplicationJSONBody
+// CreateApplicationWithdrawal withdraws an application.
+func (h *Handlers) CreateApplicationWithdrawal(c httpserver.Context, id api.ID, _ api.CreateApplicationWithdrawalParams) error {
+	var body api.CreateApplicationWithdrawalJSONBody
 	if c.Request().ContentLength > 0 {
 		if err := httpserver.Decode(c, &body); err != nil {
 			return err
@@ -243,9 +243,9 @@ func (h *Handlers) AwardApplication(c httpserver.Context, id api.ID, _ api.Award
 	})
 }
 
-// DeclineApplication declines with feedback.
-func (h *Handlers) DeclineApplication(c httpserver.Context, id api.ID) error {
-	var body api.DeclineApplicationJSONBody
+// CreateApplicationRefusal declines with feedback.
+func (h *Handlers) CreateApplicationRefusal(c httpserver.Context, id api.ID) error {
+	var body api.CreateApplicationRefusalJSONBody
 	if err := httpserver.Decode(c, &body); err != nil {
 		return err
 	}
@@ -407,4 +407,27 @@ func toApplication(a *application.Application) api.Application {
 		}{SpentPence: &r.SpentPence, Summary: &r.Summary}
 	}
 	return out
+}
+
+// The actions' deprecated paths, named by verbs, answer as their nouns do until their
+// sunset; httpserver adds the deprecation headers the document gives them.
+
+// CloseRound is CreateRoundClosure at its deprecated path.
+func (h *Handlers) CloseRound(c httpserver.Context, id api.ID, p api.CloseRoundParams) error {
+	return h.CreateRoundClosure(c, id, api.CreateRoundClosureParams(p))
+}
+
+// SubmitApplication is CreateApplicationSubmission at its deprecated path.
+func (h *Handlers) SubmitApplication(c httpserver.Context, id api.ID, p api.SubmitApplicationParams) error {
+	return h.CreateApplicationSubmission(c, id, api.CreateApplicationSubmissionParams(p))
+}
+
+// WithdrawApplication is CreateApplicationWithdrawal at its deprecated path.
+func (h *Handlers) WithdrawApplication(c httpserver.Context, id api.ID, p api.WithdrawApplicationParams) error {
+	return h.CreateApplicationWithdrawal(c, id, api.CreateApplicationWithdrawalParams(p))
+}
+
+// DeclineApplication is CreateApplicationRefusal at its deprecated path.
+func (h *Handlers) DeclineApplication(c httpserver.Context, id api.ID) error {
+	return h.CreateApplicationRefusal(c, id)
 }

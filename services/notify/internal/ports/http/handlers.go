@@ -96,8 +96,8 @@ func (h *Handlers) ListDeliveries(c httpserver.Context, params api.ListDeliverie
 	return c.JSON(http.StatusOK, body)
 }
 
-// ResendDelivery sends a logged email again.
-func (h *Handlers) ResendDelivery(c httpserver.Context, id string) error {
+// CreateDeliveryResend sends a logged email again.
+func (h *Handlers) CreateDeliveryResend(c httpserver.Context, id string) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -172,4 +172,11 @@ func (h *Handlers) GetCalendar(c httpserver.Context, token string) error {
 	}
 	c.Response().Header().Set("Cache-Control", "private, max-age=300")
 	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8", cal)
+}
+
+// ResendDelivery is CreateDeliveryResend at its deprecated path, named by a verb; it
+// answers as the noun does until its sunset, with the deprecation headers the
+// document gives it (httpserver adds them).
+func (h *Handlers) ResendDelivery(c httpserver.Context, id string) error {
+	return h.CreateDeliveryResend(c, id)
 }

@@ -129,8 +129,8 @@ func (h *Handlers) UpdateSubmission(c httpserver.Context, id api.ID) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// SubmitSubmission submits a complete draft.
-func (h *Handlers) SubmitSubmission(c httpserver.Context, id api.ID) error {
+// CreateSubmissionSubmission submits a complete draft.
+func (h *Handlers) CreateSubmissionSubmission(c httpserver.Context, id api.ID) error {
 	by, err := auth.MustFromContext(c.Request().Context())
 	if err != nil {
 		return err
@@ -432,15 +432,15 @@ func (h *Handlers) SubmitReview(c httpserver.Context, roundID api.RoundID, submi
 	return c.JSON(http.StatusOK, toMyAssignment(a))
 }
 
-// ReturnReview returns a review to its reviewer for revision.
-func (h *Handlers) ReturnReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+// CreateReviewRevisionRequest returns a review to its reviewer for revision.
+func (h *Handlers) CreateReviewRevisionRequest(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
 	return h.moderate(c, func(by auth.Principal, reason string) (app.Review, error) {
 		return h.app.ReturnReview(c.Request().Context(), by, roundID, submissionID, reviewerID, reason)
 	})
 }
 
-// WithholdReview holds a review back from the feedback.
-func (h *Handlers) WithholdReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+// CreateReviewWithholding holds a review back from the feedback.
+func (h *Handlers) CreateReviewWithholding(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
 	return h.moderate(c, func(by auth.Principal, reason string) (app.Review, error) {
 		return h.app.WithholdReview(c.Request().Context(), by, roundID, submissionID, reviewerID, reason)
 	})
@@ -462,9 +462,9 @@ func (h *Handlers) moderate(c httpserver.Context, do func(auth.Principal, string
 	return c.JSON(http.StatusOK, toReview(r))
 }
 
-// CloseRound closes a round to reviewing.
-func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
-	var body api.CloseRoundJSONBody
+// CreateRoundClosure closes a round to reviewing.
+func (h *Handlers) CreateRoundClosure(c httpserver.Context, roundID api.RoundID) error {
+	var body api.CreateRoundClosureJSONBody
 	if c.Request().ContentLength != 0 {
 		if err := httpserver.Decode(c, &body); err != nil {
 			return err
@@ -677,4 +677,27 @@ func toThemeReviews(ts []events.ThemeReview) []api.ThemeReview {
 		out = append(out, api.ThemeReview{Theme: api.Theme(t.Theme), Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
 	}
 	return out
+}
+
+// The actions' deprecated paths, named by verbs, answer as their nouns do until their
+// sunset; httpserver adds the deprecation headers the document gives them.
+
+// SubmitSubmission is CreateSubmissionSubmission at its deprecated path.
+func (h *Handlers) SubmitSubmission(c httpserver.Context, id api.ID) error {
+	return h.CreateSubmissionSubmission(c, id)
+}
+
+// CloseRound is CreateRoundClosure at its deprecated path.
+func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
+	return h.CreateRoundClosure(c, roundID)
+}
+
+// ReturnReview is CreateReviewRevisionRequest at its deprecated path.
+func (h *Handlers) ReturnReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+	return h.CreateReviewRevisionRequest(c, roundID, submissionID, reviewerID)
+}
+
+// WithholdReview is CreateReviewWithholding at its deprecated path.
+func (h *Handlers) WithholdReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+	return h.CreateReviewWithholding(c, roundID, submissionID, reviewerID)
 }
