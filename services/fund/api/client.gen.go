@@ -2475,7 +2475,7 @@ func (r ListApplicationsResponse) ContentType() string {
 
 // CreateApplicationResponse201Headers the declared response headers of an HTTP 201 response for CreateApplication
 type CreateApplicationResponse201Headers struct {
-	Location *string
+	Location string
 }
 
 // CreateApplicationResponse401Headers the declared response headers of an HTTP 401 response for CreateApplication
@@ -4328,6 +4328,11 @@ func (r ListRoundsResponse) ContentType() string {
 	return ""
 }
 
+// OpenRoundResponse201Headers the declared response headers of an HTTP 201 response for OpenRound
+type OpenRoundResponse201Headers struct {
+	Location string
+}
+
 // OpenRoundResponse401Headers the declared response headers of an HTTP 401 response for OpenRound
 type OpenRoundResponse401Headers struct {
 	WWWAuthenticate string
@@ -4375,6 +4380,8 @@ type OpenRoundResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *OpenRoundResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *OpenRoundResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5850,10 +5857,10 @@ func ParseCreateApplicationResponse(rsp *http.Response) (*CreateApplicationRespo
 		var headers CreateApplicationResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
 				return nil, err
 			}
-			headers.Location = &value
+			headers.Location = value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
@@ -7733,6 +7740,16 @@ func ParseOpenRoundResponse(rsp *http.Response) (*OpenRoundResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers OpenRoundResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
 		var headers OpenRoundResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

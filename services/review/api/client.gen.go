@@ -3147,7 +3147,7 @@ func (r ListRoundsResponse) ContentType() string {
 
 // OpenRoundResponse201Headers the declared response headers of an HTTP 201 response for OpenRound
 type OpenRoundResponse201Headers struct {
-	Location *string
+	Location string
 }
 
 // OpenRoundResponse401Headers the declared response headers of an HTTP 401 response for OpenRound
@@ -5422,6 +5422,11 @@ func (r ListReviewersResponse) ContentType() string {
 	return ""
 }
 
+// RegisterReviewerResponse201Headers the declared response headers of an HTTP 201 response for RegisterReviewer
+type RegisterReviewerResponse201Headers struct {
+	Location string
+}
+
 // RegisterReviewerResponse401Headers the declared response headers of an HTTP 401 response for RegisterReviewer
 type RegisterReviewerResponse401Headers struct {
 	WWWAuthenticate string
@@ -5465,6 +5470,8 @@ type RegisterReviewerResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterReviewerResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RegisterReviewerResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5809,7 +5816,7 @@ func (r ListSubmissionsResponse) ContentType() string {
 
 // DraftSubmissionResponse201Headers the declared response headers of an HTTP 201 response for DraftSubmission
 type DraftSubmissionResponse201Headers struct {
-	Location *string
+	Location string
 }
 
 // DraftSubmissionResponse401Headers the declared response headers of an HTTP 401 response for DraftSubmission
@@ -7458,10 +7465,10 @@ func ParseOpenRoundResponse(rsp *http.Response) (*OpenRoundResponse, error) {
 		var headers OpenRoundResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
 				return nil, err
 			}
-			headers.Location = &value
+			headers.Location = value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
@@ -9761,6 +9768,16 @@ func ParseRegisterReviewerResponse(rsp *http.Response) (*RegisterReviewerRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterReviewerResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
 		var headers RegisterReviewerResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -10142,10 +10159,10 @@ func ParseDraftSubmissionResponse(rsp *http.Response) (*DraftSubmissionResponse,
 		var headers DraftSubmissionResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
 				return nil, err
 			}
-			headers.Location = &value
+			headers.Location = value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 401:

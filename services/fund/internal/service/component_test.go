@@ -103,8 +103,13 @@ func (h *harness) openRound(budget, min, max int64) string {
 		"name": "TCF 2027", "opens": start0.Add(-time.Hour).Format(time.RFC3339), "closes": "2027-03-31T17:00:00+01:00",
 		"budget_pence": budget, "min_award_pence": min, "max_award_pence": max,
 		"project_start": "2027-05-01", "project_end": "2027-12-31", "themes": []string{"visibility", "career_development"},
-	})).JSON(h.t)
-	return r["id"].(string)
+	}))
+	id := r.JSON(h.t)["id"].(string)
+	// A create says where its object is (docs/API.md).
+	if loc := r.Header.Get("Location"); loc != "/v1/rounds/"+id {
+		h.t.Errorf("a round's create has Location %q, want /v1/rounds/%s", loc, id)
+	}
+	return id
 }
 
 func draft(round string, amount int64) map[string]any {

@@ -135,10 +135,14 @@ func (h *harness) reviewer(id, org string, trained bool, capacity int, conflicts
 	if conflicts == nil {
 		conflicts = []string{}
 	}
-	h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, map[string]any{
+	r := h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, map[string]any{
 		"reviewer_id": id, "name": "Reviewer " + id, "email": id + "@reviewers.example", "organisation_id": org,
 		"trained": trained, "capacity": capacity, "conflicts": conflicts,
 	}))
+	// A create says where its object is (docs/API.md).
+	if loc := r.Header.Get("Location"); loc != "/v1/reviewers/"+id {
+		h.t.Errorf("a reviewer's create has Location %q, want /v1/reviewers/%s", loc, id)
+	}
 	h.orgs[id] = org
 }
 

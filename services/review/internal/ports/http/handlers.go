@@ -4,6 +4,7 @@ package http
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -212,6 +213,7 @@ func (h *Handlers) RegisterReviewer(c httpserver.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/reviewers/"+url.PathEscape(r.ID))
 	return c.JSON(http.StatusCreated, toReviewer(r))
 }
 
