@@ -151,7 +151,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// 3. Submit it. A draft may still be changed (PUT /v1/applications/{id}); once
 	// submitted it goes to assessment and cannot.
 	submitKey := uuid.NewString()
-	submitted, err := fund.SubmitApplicationWithResponse(ctx, id, &api.SubmitApplicationParams{IdempotencyKey: &submitKey})
+	submitted, err := fund.CreateApplicationSubmissionWithResponse(ctx, id, &api.CreateApplicationSubmissionParams{IdempotencyKey: &submitKey})
 	if err != nil {
 		return fmt.Errorf("submit application %s: %w", id, err)
 	}

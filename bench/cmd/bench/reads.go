@@ -283,7 +283,7 @@ func apply(ctx context.Context, c *client, round, org, token string) (string, er
 		}
 		if code == http.StatusCreated {
 			id := m["id"].(string)
-			_, err := c.must(ctx, http.MethodPost, c.s.url(8084)+"/v1/applications/"+id+"/submit", token, nil)
+			_, err := c.must(ctx, http.MethodPost, c.s.url(8084)+"/v1/applications/"+id+"/submission", token, nil)
 			return id, err
 		}
 		if time.Now().After(deadline) {

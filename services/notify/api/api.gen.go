@@ -251,9 +251,14 @@ type ServerInterface interface {
 	// ListDeliveries The delivery log, newest first (ops)
 	// (GET /v1/deliveries)
 	ListDeliveries(ctx echo.Context, params ListDeliveriesParams) error
-	// ResendDelivery Send a logged email again, as a new attempt, composed as of now (ops)
+	// ResendDelivery Deprecated until 2027-06-30: POST /v1/deliveries/{id}/resends does the same
 	// (POST /v1/deliveries/{id}/resend)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ResendDelivery(ctx echo.Context, id string) error
+	// CreateDeliveryResend Send a logged email again, as a new attempt, composed as of now (ops)
+	// (POST /v1/deliveries/{id}/resends)
+	CreateDeliveryResend(ctx echo.Context, id string) error
 	// SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
 	// (POST /v1/ops/subject-access)
 	SubjectAccess(ctx echo.Context) error
@@ -341,6 +346,22 @@ func (w *ServerInterfaceWrapper) ResendDelivery(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResendDelivery(ctx, id)
+	return err
+}
+
+// CreateDeliveryResend converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateDeliveryResend(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateDeliveryResend(ctx, id)
 	return err
 }
 
@@ -459,6 +480,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/v1/deliveries", wrapper.ListDeliveries, options.OperationMiddlewares["listDeliveries"]...)
 	router.POST(options.BaseURL+"/v1/deliveries/:id/resend", wrapper.ResendDelivery, options.OperationMiddlewares["resendDelivery"]...)
+	router.POST(options.BaseURL+"/v1/deliveries/:id/resends", wrapper.CreateDeliveryResend, options.OperationMiddlewares["createDeliveryResend"]...)
 	router.GET(options.BaseURL+"/v1/reminders/preview", wrapper.PreviewReminders, options.OperationMiddlewares["previewReminders"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/calendar", wrapper.GetCalendarURL, options.OperationMiddlewares["getCalendarURL"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/calendar/rotation", wrapper.RotateCalendar, options.OperationMiddlewares["rotateCalendar"]...)

@@ -189,8 +189,8 @@ func TestAPITokenOfOneOrganisationCannotTouchAnothers(t *testing.T) {
 		}
 	}
 	h.Must(http.StatusNotFound, h.Do("GET", "/v1/applications/"+id, tok, nil))
-	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/submit", tok, nil))
-	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/withdraw", tok, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/submission", tok, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/withdrawal", tok, nil))
 	update := draft(round, 5000)
 	delete(update, "round_id")
 	h.Must(http.StatusNotFound, h.Do("PUT", "/v1/applications/"+id, tok, update))
@@ -269,7 +269,7 @@ func TestLeadReadsItsOrganisationsApplicationsOnly(t *testing.T) {
 	lead := h.Token(auth.RoleLead, "org-a")
 	h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+own, lead, nil))
 	h.Must(http.StatusNotFound, h.Do("GET", "/v1/applications/"+other, lead, nil))
-	h.Must(http.StatusForbidden, h.Do("POST", "/v1/applications/"+own+"/submit", lead, nil))
+	h.Must(http.StatusForbidden, h.Do("POST", "/v1/applications/"+own+"/submission", lead, nil))
 	for _, a := range h.Must(http.StatusOK, h.Do("GET", "/v1/applications", lead, nil)).JSON(t)["items"].([]any) {
 		if a.(map[string]any)["organisation_id"] != "org-a" {
 			t.Errorf("org-a's lead lists %v", a)

@@ -266,7 +266,7 @@ func TestAGivenUpDeliveryIsListedWithItsReasonAndResentOnceTheDataIsFixed(t *tes
 	h.waitFor("g")
 	h.clock.Advance(2 * 24 * time.Hour)
 	before := len(h.box.all())
-	after := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+d["id"].(string)+"/resend", ops, nil)).JSON(t)
+	after := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+d["id"].(string)+"/resends", ops, nil)).JSON(t)
 	if after["status"] != "sent" {
 		t.Fatalf("after the fix, the resend: %v", after)
 	}
