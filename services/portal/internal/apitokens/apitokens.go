@@ -223,7 +223,7 @@ func (s *Store) Revoke(ctx context.Context, org, id, by string) (Token, error) {
 		}
 	}
 	if err := s.tell(ctx, doc); err != nil {
-		return Token{}, apperr.Wrap(apperr.Unavailable, err, "the token is revoked here but the fund service could not be told yet; it will be within %s", RetellInterval)
+		return Token{}, apperr.Wrap(apperr.Unavailable, err, "the token is revoked here but the fund service could not be told yet; it will be within a minute")
 	}
 	s.logger.InfoContext(ctx, "API token revoked", "token", id, "org", doc.Org)
 	return doc.token(), nil
