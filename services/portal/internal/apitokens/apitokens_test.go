@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
@@ -23,13 +26,13 @@ import (
 // newStore is the store on the test's own database and NATS server.
 func newStore(t *testing.T) (*apitokens.Store, *clock.Fake) {
 	t.Helper()
-	s, clk, _ := newStoreJS(t)
+	s, clk, _, _ := newStoreJS(t)
 	return s, clk
 }
 
-// newStoreJS is newStore and the NATS server's JetStream, whose token stream the
-// portal's declaration made.
-func newStoreJS(t *testing.T) (*apitokens.Store, *clock.Fake, jetstream.JetStream) {
+// newStoreJS is newStore, the NATS server's JetStream, whose token stream the
+// portal's declaration made, and the store's database.
+func newStoreJS(t *testing.T) (*apitokens.Store, *clock.Fake, jetstream.JetStream, *mongo.Database) {
 	t.Helper()
 	_, db := testenv.Mongo(t)
 	_, js := testenv.JetStream(t, testenv.NATS(t))
@@ -50,7 +53,7 @@ func newStoreJS(t *testing.T) (*apitokens.Store, *clock.Fake, jetstream.JetStrea
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, clk, js
+	return s, clk, js, db
 }
 
 func request(name string) apitokens.Request {
@@ -161,7 +164,7 @@ func said(t *testing.T, js jetstream.JetStream) map[string]string {
 // whose issue was never confirmed. What the stream was told is not told again.
 func TestRetellTellsWhatTheStreamMissed(t *testing.T) {
 	t.Parallel()
-	s, _, js := newStoreJS(t)
+	s, _, js, _ := newStoreJS(t)
 	ctx := context.Background()
 	kept, _, err := s.Issue(ctx, request("Kept"))
 	if err != nil {
@@ -211,5 +214,74 @@ func TestRetellTellsWhatTheStreamMissed(t *testing.T) {
 	}
 	if n, err := s.Retell(ctx); err != nil || n != 0 {
 		t.Errorf("retell again told %d (%v), want 0", n, err)
+	}
+}
+
+// Retell racing revocations: records the stream was never told (as those made before
+// the token stream) are told while people revoke them. However the two interleave,
+// the stream ends up holding every revocation, and each record knows it was told, so
+// the next Retell has nothing left to tell. (The fund keeps a revocation whatever
+// "issued" reaches it after.)
+func TestRetellRacingRevocationsLosesNone(t *testing.T) {
+	t.Parallel()
+	s, _, js, db := newStoreJS(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 10 {
+		tok, _, err := s.Issue(ctx, request(fmt.Sprintf("tool %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tok.ID)
+	}
+	if _, err := db.Collection("api_tokens").UpdateMany(ctx, bson.D{}, bson.D{{Key: "$unset", Value: bson.D{{Key: "told", Value: ""}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 3 {
+		wg.Go(func() {
+			if _, err := s.Retell(ctx); err != nil {
+				errs <- err
+			}
+		})
+	}
+	for _, id := range ids {
+		wg.Go(func() {
+			if _, err := s.Revoke(ctx, "org-a", id, "Sam Patel"); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if _, err := s.Retell(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Retell(ctx); err != nil || n != 0 {
+		t.Errorf("after the race and one retell, retell told %d (%v), want 0", n, err)
+	}
+	revoked := map[string]bool{}
+	stream, err := js.Stream(ctx, events.StreamPortalTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err == nil && m.Header.Get(bus.HeaderType) == (events.APITokenRevokedV1{}).EventType() {
+			revoked[m.Header.Get(bus.HeaderSubject)] = true
+		}
+	}
+	for _, id := range ids {
+		if !revoked[id] {
+			t.Errorf("token %s: no revocation on the stream", id)
+		}
 	}
 }
