@@ -96,9 +96,9 @@ const DefaultMaxAPITokenLifetime = 90 * 24 * time.Hour
 const APITokenKind = "api"
 
 // APITokens says whether the API token id, issued for org, is in force: issued by the
-// portal, not revoked, not expired, and confirmed recently. It returns nil when it
-// is, an apperr.Unauthenticated error when it is not, and any other error when it
-// cannot tell (the token is then refused all the same).
+// portal, not revoked and not expired. It returns nil when it is, an
+// apperr.Unauthenticated error when it is not, and any other error when it cannot
+// tell (the token is then refused all the same).
 type APITokens interface {
 	InForce(ctx context.Context, id, org string) error
 }

@@ -54,11 +54,6 @@ type ConsumerSpec struct {
 	Stream         string
 	Durable        string
 	FilterSubjects []string
-	// Confined sends the one filter subject in the consumer's create request's
-	// subject rather than its body, where the NATS account's permissions can confine
-	// the durable to it: a service may then read some of another's stream and no
-	// more (the fund reads the portal's API token events, never its sign-in links).
-	Confined bool
 	// MaxDeliver bounds deliveries before a message is dead-lettered (default 5).
 	MaxDeliver int
 	// Backoff is the delay before each redelivery after a failure (default 1s, 5s, 15s, 30s).
@@ -139,9 +134,6 @@ func (c *Consumer) config() jetstream.ConsumerConfig {
 		MaxDeliver:    -1,
 		MaxAckPending: c.spec.MaxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-	}
-	if c.spec.Confined && len(c.spec.FilterSubjects) == 1 {
-		cfg.FilterSubject, cfg.FilterSubjects = c.spec.FilterSubjects[0], nil
 	}
 	if c.batch != nil {
 		// One replica at a time receives the messages, so batches keep the stream's
@@ -418,6 +410,18 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, meta *jetstr
 // It is one constant, not a setting, because every service ensures the one stream and
 // two values would undo each other.
 const DeadLetterMaxAge = 30 * 24 * time.Hour
+
+// PortalStream is the spec of the portal's stream of sign-in links, which keeps a
+// message only as long as the link in it works.
+func PortalStream(replicas int) StreamSpec {
+	return StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}, Replicas: replicas, MaxAge: events.PortalStreamMaxAge}
+}
+
+// PortalTokenStream is the spec of the portal's stream of API token events, which
+// keeps a message longer than any token lives (events.APITokenStreamMaxAge).
+func PortalTokenStream(replicas int) StreamSpec {
+	return StreamSpec{Name: events.StreamPortalTokens, Subjects: []string{events.SubjectsAPIToken}, Replicas: replicas, MaxAge: events.APITokenStreamMaxAge}
+}
 
 // DeadLetterStream is the spec of the stream that keeps every consumer's dead letters.
 func DeadLetterStream(replicas int) StreamSpec {

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/itss/techcommit/libs/events"
 )
 
 // Validator is implemented by configs that check their values after parsing.
@@ -223,8 +225,9 @@ func (a Auth) portalProblems() []error {
 const maxTokenLifetimeCeiling = 24 * time.Hour
 
 // maxAPITokenLifetimeCeiling bounds AUTH_MAX_API_TOKEN_LIFETIME: a year, after which
-// an organisation's tools must be given a new token whatever anyone configured.
-const maxAPITokenLifetimeCeiling = 366 * 24 * time.Hour
+// an organisation's tools must be given a new token whatever anyone configured. The
+// stream of the token events keeps them longer than that (events.APITokenStreamMaxAge).
+const maxAPITokenLifetimeCeiling = events.MaxAPITokenLifetime
 
 // Telemetry configures logs and traces. The OTLP endpoint follows the
 // OpenTelemetry convention and leaves tracing silent when empty.

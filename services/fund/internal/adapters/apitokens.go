@@ -12,15 +12,17 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
-	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 )
 
 // APITokens is the fund's read model of the API tokens the portal issued to
 // organisations' tools, one document per token by its id (the JWT's jti), built from
 // the portal's events. The fund accepts such a token only while this model holds it
-// issued for the organisation it names, not revoked, not expired, and confirmed
-// within APITokenLease.
+// issued for the organisation it names, not revoked and not expired. The portal's
+// stream of these events keeps each longer than any token lives
+// (events.APITokenStreamMaxAge) and the consumer is durable, so the model misses no
+// revocation however long this service or the portal was down: it needs no word
+// from the portal to keep accepting a token, only none against it.
 type APITokens struct {
 	coll *mongo.Collection
 	now  func() time.Time
@@ -28,23 +30,15 @@ type APITokens struct {
 
 var _ auth.APITokens = (*APITokens)(nil)
 
-// APITokenLease is how long the portal's word on a token lasts. The portal says it
-// again for every unexpired token every few minutes; the lease is the portal's
-// stream's retention, so that a revocation this service missed (its message dropped
-// by the stream while the service was down) cannot leave the token accepted: every
-// confirmation of it is older than the lost revocation, so older than the lease.
-const APITokenLease = events.PortalStreamMaxAge
-
 type apiTokenDoc struct {
-	ID          string    `bson:"_id"`
-	Org         string    `bson:"org"`
-	ExpiresAt   time.Time `bson:"expires_at"`
-	Revoked     bool      `bson:"revoked"`
-	ConfirmedAt time.Time `bson:"confirmed_at"`
+	ID        string    `bson:"_id"`
+	Org       string    `bson:"org"`
+	ExpiresAt time.Time `bson:"expires_at"`
+	Revoked   bool      `bson:"revoked"`
 }
 
-// NewAPITokens opens the read model. now is the clock expiry and the lease are read
-// by: the wall clock, the one the token verifier checks exp by.
+// NewAPITokens opens the read model. now is the clock expiry is read by: the wall
+// clock, the one the token verifier checks exp by.
 func NewAPITokens(db *mongo.Database, now func() time.Time) (*APITokens, error) {
 	if db == nil || now == nil {
 		return nil, errors.New("api tokens: a database and a clock are required")
@@ -57,19 +51,17 @@ type APITokenState struct {
 	ID, Org   string
 	ExpiresAt time.Time
 	Revoked   bool
-	// At is when the portal said it (the event's time).
-	At time.Time
 }
 
-// Record merges s into the token's document. Revocation is for good, and the
-// confirmation only moves forward, so an old message delivered late or again
-// changes nothing. The consumer handles one message at a time, which is what makes
-// the read-then-replace safe.
+// Record merges s into the token's document. Revocation is for good and the expiry
+// only comes nearer, so an issue delivered after the revocation, or any message
+// delivered again, changes nothing. The consumer handles one message at a time,
+// which is what makes the read-then-replace safe.
 func (t *APITokens) Record(ctx context.Context, s APITokenState) error {
 	if s.ID == "" || s.Org == "" {
 		return apperr.New(apperr.Invalid, "an API token event names its token and organisation")
 	}
-	doc := apiTokenDoc{ID: s.ID, Org: s.Org, ExpiresAt: s.ExpiresAt.UTC(), Revoked: s.Revoked, ConfirmedAt: s.At.UTC()}
+	doc := apiTokenDoc{ID: s.ID, Org: s.Org, ExpiresAt: s.ExpiresAt.UTC(), Revoked: s.Revoked}
 	var old apiTokenDoc
 	switch err := t.coll.FindOne(ctx, bson.D{{Key: "_id", Value: s.ID}}).Decode(&old); {
 	case errors.Is(err, mongo.ErrNoDocuments):
@@ -83,9 +75,6 @@ func (t *APITokens) Record(ctx context.Context, s APITokenState) error {
 		}
 		doc.Org = old.Org
 		doc.Revoked = doc.Revoked || old.Revoked
-		if old.ConfirmedAt.After(doc.ConfirmedAt) {
-			doc.ConfirmedAt = old.ConfirmedAt
-		}
 		if old.ExpiresAt.Before(doc.ExpiresAt) {
 			doc.ExpiresAt = old.ExpiresAt
 		}
@@ -113,8 +102,6 @@ func (t *APITokens) InForce(ctx context.Context, id, org string) error {
 		return apperr.New(apperr.Unauthenticated, "the API token has been revoked")
 	case !now.Before(d.ExpiresAt):
 		return apperr.New(apperr.Unauthenticated, "the API token has expired")
-	case now.Sub(d.ConfirmedAt) > APITokenLease:
-		return apperr.New(apperr.Unauthenticated, "the portal has not confirmed the API token recently; try again in a few minutes")
 	}
 	return nil
 }

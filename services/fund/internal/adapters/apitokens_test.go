@@ -36,7 +36,7 @@ func TestAPITokenReadModelOnlyNarrows(t *testing.T) {
 		return ""
 	}
 	day := 24 * time.Hour
-	say(adapters.APITokenState{ID: "t1", Org: "org-a", ExpiresAt: now.Add(day), At: now})
+	say(adapters.APITokenState{ID: "t1", Org: "org-a", ExpiresAt: now.Add(day)})
 	if c := inForce("t1", "org-a"); c != "" {
 		t.Fatalf("issued token: %s", c)
 	}
@@ -44,22 +44,22 @@ func TestAPITokenReadModelOnlyNarrows(t *testing.T) {
 		t.Errorf("for another organisation: %q", c)
 	}
 	// A later word with a later expiry does not extend it.
-	say(adapters.APITokenState{ID: "t1", Org: "org-a", ExpiresAt: now.Add(30 * day), At: now})
+	say(adapters.APITokenState{ID: "t1", Org: "org-a", ExpiresAt: now.Add(30 * day)})
 	now = now.Add(day + time.Second)
 	if c := inForce("t1", "org-a"); c != apperr.Unauthenticated {
 		t.Errorf("past its first expiry: %q", c)
 	}
 
-	say(adapters.APITokenState{ID: "t2", Org: "org-a", ExpiresAt: now.Add(day), At: now})
-	say(adapters.APITokenState{ID: "t2", Org: "org-b", ExpiresAt: now.Add(day), At: now})
+	say(adapters.APITokenState{ID: "t2", Org: "org-a", ExpiresAt: now.Add(day)})
+	say(adapters.APITokenState{ID: "t2", Org: "org-b", ExpiresAt: now.Add(day)})
 	for _, org := range []string{"org-a", "org-b"} {
 		if c := inForce("t2", org); c != apperr.Unauthenticated {
 			t.Errorf("a token id said for two organisations, as %s: %q", org, c)
 		}
 	}
 
-	say(adapters.APITokenState{ID: "t3", Org: "org-a", ExpiresAt: now.Add(day), Revoked: true, At: now})
-	say(adapters.APITokenState{ID: "t3", Org: "org-a", ExpiresAt: now.Add(day), At: now.Add(time.Minute)})
+	say(adapters.APITokenState{ID: "t3", Org: "org-a", ExpiresAt: now.Add(day), Revoked: true})
+	say(adapters.APITokenState{ID: "t3", Org: "org-a", ExpiresAt: now.Add(day)})
 	if c := inForce("t3", "org-a"); c != apperr.Unauthenticated {
 		t.Errorf("revoked, then said issued: %q", c)
 	}

@@ -41,6 +41,12 @@ type harness struct {
 
 func start(t testing.TB, tune ...func(*config.Config)) *harness {
 	t.Helper()
+	return startWith(t, service.Options{}, tune...)
+}
+
+// startWith is start with opts (the fake clock and the logger are the harness's).
+func startWith(t testing.TB, opts service.Options, tune ...func(*config.Config)) *harness {
+	t.Helper()
 	env := testenv.NewEnv(t)
 	env.Spec = api.Spec
 	cfg := config.Default()
@@ -54,7 +60,8 @@ func start(t testing.TB, tune ...func(*config.Config)) *harness {
 	if _, err := bus.EnsureStream(ctx, env.JS, bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}}); err != nil {
 		t.Fatal(err)
 	}
-	svc, cleanup, err := service.New(ctx, cfg, service.Options{Logger: telemetry.Discard(), Clock: clk})
+	opts.Logger, opts.Clock = telemetry.Discard(), clk
+	svc, cleanup, err := service.New(ctx, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,10 @@ const Name = "fund"
 type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// TokenClock is the clock the read model of the portal's API tokens reads their
+	// expiry by: the wall clock, which the token verifier checks exp by, unless a
+	// test moves it to show what time does (and does not do) to a token.
+	TokenClock clock.Clock
 }
 
 // Service is the running fund service.
@@ -71,7 +75,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// The portal's API tokens for applicants' tools are accepted only where the
 	// portal is trusted, and then only while their read model holds them in force.
 	if cfg.Auth.PortalIssuer != "" {
-		tokens, err := adapters.NewAPITokens(p.DB, time.Now)
+		now := time.Now
+		if opts.TokenClock != nil {
+			now = opts.TokenClock.Now
+		}
+		tokens, err := adapters.NewAPITokens(p.DB, now)
 		if err != nil {
 			return fail(err)
 		}

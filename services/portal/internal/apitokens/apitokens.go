@@ -5,10 +5,12 @@
 // The token is shown once, when made; the portal keeps only its SHA-256 digest (to
 // tell which record a token found somewhere belongs to) and its last four
 // characters (for people to tell their tokens apart). The fund accepts a token only
-// while its read model, built from the events here, holds it issued, unrevoked,
-// unexpired and confirmed within the portal stream's retention: Refresh says every
-// unexpired token's state again, so the fund catches up on a message it missed, and a
-// token the portal stops vouching for stops working.
+// while its read model, built from the events here, holds it issued, unrevoked and
+// unexpired. The events go to a stream of their own that keeps them longer than any
+// token lives, so the fund misses none however long either service is down, and
+// needs no word from the portal to keep a token working. Each record remembers the
+// last state the stream was told; Retell tells it again any state it was not (a
+// publish that failed), so a revocation always reaches it.
 package apitokens
 
 import (
@@ -85,6 +87,23 @@ type tokenDoc struct {
 	Digest    string    `bson:"sha256"`
 	Revoked   time.Time `bson:"revoked_at,omitempty"`
 	RevokedBy string    `bson:"revoked_by,omitempty"`
+	// Told is the state the stream was last told: toldIssued or toldRevoked, absent
+	// until a publish succeeds (and in records older than the token stream).
+	Told string `bson:"told,omitempty"`
+}
+
+// The states a record's Told holds.
+const (
+	toldIssued  = "issued"
+	toldRevoked = "revoked"
+)
+
+// state is the token's state as its event says it.
+func (d tokenDoc) state() string {
+	if d.Revoked.IsZero() {
+		return toldIssued
+	}
+	return toldRevoked
 }
 
 func (d tokenDoc) token() Token {
@@ -165,12 +184,14 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 	if _, err := s.coll.InsertOne(ctx, doc); err != nil {
 		return Token{}, "", fmt.Errorf("record API token: %w", store.Classify(err))
 	}
-	if err := s.publish(ctx, doc); err != nil {
+	if err := s.tell(ctx, doc); err != nil {
 		// The fund may or may not have heard: revoke it, so that it is refused
-		// either way (the refresh repeats the revocation), and ask again.
+		// either way (Retell says so to the fund), and ask again.
 		doc.Revoked, doc.RevokedBy = now.UTC(), "the portal (not confirmed when made)"
 		if _, uerr := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc); uerr != nil {
-			s.logger.ErrorContext(ctx, "API token not confirmed and not revoked; the lease ends it", "token", id, "error", uerr)
+			// The fund refuses a token it has not heard of: if it did hear, the
+			// token works until someone revokes it from the list, where it shows.
+			s.logger.ErrorContext(ctx, "API token not confirmed when made, and not revoked", "token", id, "error", uerr)
 		}
 		return Token{}, "", apperr.Wrap(apperr.Unavailable, err, "the token could not be made just now; try again")
 	}
@@ -201,8 +222,8 @@ func (s *Store) Revoke(ctx context.Context, org, id, by string) (Token, error) {
 			return Token{}, fmt.Errorf("revoke API token %s: %w", id, store.Classify(err))
 		}
 	}
-	if err := s.publish(ctx, doc); err != nil {
-		return Token{}, apperr.Wrap(apperr.Unavailable, err, "the token is revoked here but the fund service could not be told yet; it will be within %s", events.PortalStreamMaxAge)
+	if err := s.tell(ctx, doc); err != nil {
+		return Token{}, apperr.Wrap(apperr.Unavailable, err, "the token is revoked here but the fund service could not be told yet; it will be within a minute")
 	}
 	s.logger.InfoContext(ctx, "API token revoked", "token", id, "org", doc.Org)
 	return doc.token(), nil
@@ -231,21 +252,30 @@ func (s *Store) List(ctx context.Context, org string) ([]Token, error) {
 	return out, nil
 }
 
-// Refresh says again the state of every token that has not expired, and reports how
-// many it said. It runs every PORTAL_API_TOKEN_REFRESH.
-func (s *Store) Refresh(ctx context.Context) (int, error) {
-	cur, err := s.coll.Find(ctx, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.clock.Now()}}}})
+// RetellInterval is how often the portal runs Retell.
+const RetellInterval = time.Minute
+
+// Retell tells the stream the state of every unexpired token it was not told (its
+// publish failed, or the record is older than the token stream), and reports how
+// many it told. It runs every RetellInterval. A token already told is not repeated:
+// the stream keeps every event as long as the token can live.
+func (s *Store) Retell(ctx context.Context) (int, error) {
+	filter := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.clock.Now()}}}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "told", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: true}}}, {Key: "told", Value: bson.D{{Key: "$ne", Value: toldRevoked}}}},
+	}}}
+	cur, err := s.coll.Find(ctx, filter)
 	if err != nil {
-		return 0, fmt.Errorf("list API tokens to refresh: %w", store.Classify(err))
+		return 0, fmt.Errorf("list API tokens to retell: %w", store.Classify(err))
 	}
 	var docs []tokenDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return 0, fmt.Errorf("read API tokens to refresh: %w", store.Classify(err))
+		return 0, fmt.Errorf("read API tokens to retell: %w", store.Classify(err))
 	}
 	n := 0
 	var errs []error
 	for _, d := range docs {
-		if err := s.publish(ctx, d); err != nil {
+		if err := s.tell(ctx, d); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -254,7 +284,28 @@ func (s *Store) Refresh(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// publish says the token's state on the portal's stream.
+// tell publishes the token's state, then records that the stream was told it. A
+// revocation recorded meanwhile is told by the next Retell, since the record then
+// says revoked but not told so; and a revocation, once told, stands whatever
+// "issued" reaches the fund after it.
+func (s *Store) tell(ctx context.Context, d tokenDoc) error {
+	if err := s.publish(ctx, d); err != nil {
+		return err
+	}
+	filter := bson.D{{Key: "_id", Value: d.ID}}
+	if d.state() == toldIssued {
+		// Never overwrite "revoked" with "issued": that would have a revocation told
+		// again, which does no harm, but "revoked" is the last word.
+		filter = append(filter, bson.E{Key: "told", Value: bson.D{{Key: "$ne", Value: toldRevoked}}})
+	}
+	if _, err := s.coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "told", Value: d.state()}}}}); err != nil {
+		// The stream was told; Retell tells it again, which does no harm.
+		s.logger.WarnContext(ctx, "API token told, but not recorded so", "token", d.ID, "error", store.Classify(err))
+	}
+	return nil
+}
+
+// publish says the token's state on the stream of the token events.
 func (s *Store) publish(ctx context.Context, d tokenDoc) error {
 	var p events.Payload = events.APITokenIssuedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires}
 	if !d.Revoked.IsZero() {

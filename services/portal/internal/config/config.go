@@ -85,11 +85,6 @@ type Portal struct {
 	// their organisation's tools; the fund refuses longer ones anyway (its
 	// AUTH_MAX_API_TOKEN_LIFETIME), so this should not exceed that.
 	APITokenMaxLifetime time.Duration `env:"PORTAL_API_TOKEN_MAX_LIFETIME" envDefault:"2160h"`
-	// APITokenRefresh is how often the portal says again, on its stream, that each
-	// unexpired API token stands (or is revoked). The fund accepts a token only while
-	// the portal said so within the stream's retention (15 minutes), so a refresh must
-	// come well within it; a portal down longer than that stops the tokens working.
-	APITokenRefresh time.Duration `env:"PORTAL_API_TOKEN_REFRESH" envDefault:"5m"`
 }
 
 // Default returns the configuration for the local stack, before the environment is
@@ -161,11 +156,8 @@ func (c Config) Validate() error {
 	if p.SessionLifetime < time.Minute || p.SessionLifetime > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("PORTAL_SESSION_LIFETIME %s must be between 1m and 24h", p.SessionLifetime))
 	}
-	if p.APITokenMaxLifetime < 24*time.Hour || p.APITokenMaxLifetime > 366*24*time.Hour {
+	if p.APITokenMaxLifetime < 24*time.Hour || p.APITokenMaxLifetime > events.MaxAPITokenLifetime {
 		errs = append(errs, fmt.Errorf("PORTAL_API_TOKEN_MAX_LIFETIME %s must be between 24h and 8784h (a year)", p.APITokenMaxLifetime))
-	}
-	if p.APITokenRefresh < time.Second || p.APITokenRefresh > events.PortalStreamMaxAge/2 {
-		errs = append(errs, fmt.Errorf("PORTAL_API_TOKEN_REFRESH %s must be between 1s and %s (half the portal stream's retention, so one missed refresh does not stop the tokens)", p.APITokenRefresh, events.PortalStreamMaxAge/2))
 	}
 	if p.SigninPerAddress < 1 || p.SigninPerClient < 1 {
 		errs = append(errs, errors.New("PORTAL_SIGNIN_PER_ADDRESS and PORTAL_SIGNIN_PER_CLIENT must be at least 1"))

@@ -65,14 +65,11 @@ func TestPlainHTTPPublicURLOnlyForLocalDevelopment(t *testing.T) {
 	}
 }
 
-// API tokens last between a day and a year, and are confirmed to the fund well
-// within the portal stream's retention (the fund refuses a token not confirmed
-// within it), so that one missed refresh does not stop them.
+// API tokens last between a day and a year.
 func TestAPITokenSettingsAreBounded(t *testing.T) {
 	t.Parallel()
 	for key, values := range map[string]map[string]bool{
 		"PORTAL_API_TOKEN_MAX_LIFETIME": {"24h": true, "2160h": true, "8784h": true, "23h": false, "8785h": false},
-		"PORTAL_API_TOKEN_REFRESH":      {"1s": true, "5m": true, "7m30s": true, "0s": false, "8m": false, "15m": false},
 	} {
 		for value, ok := range values {
 			e := env()

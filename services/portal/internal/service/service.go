@@ -20,7 +20,6 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
-	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
@@ -130,7 +129,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	cleanups = append(cleanups, nc.Close)
 	s.JS = js
 	for _, spec := range []bus.StreamSpec{
-		{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}, Replicas: cfg.NATS.StreamReplicas, MaxAge: events.PortalStreamMaxAge},
+		// The sign-in stream first: before the token stream had its own, it held the
+		// token subjects too, and two streams may not share one.
+		bus.PortalStream(cfg.NATS.StreamReplicas),
+		bus.PortalTokenStream(cfg.NATS.StreamReplicas),
 		bus.DeadLetterStream(cfg.NATS.StreamReplicas),
 	} {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -272,14 +274,14 @@ func (s *Service) Serve(ctx context.Context, ln, adm net.Listener) error {
 	for _, c := range s.consumers {
 		run("consumer "+c.Durable(), c.Run)
 	}
-	// The fund accepts an API token only while the portal has said, within the
-	// stream's retention, that it stands: say so for every unexpired token.
-	run("api token refresh", func(ctx context.Context) error {
-		t := time.NewTicker(s.cfg.Portal.APITokenRefresh)
+	// A token's state whose publish failed (or that predates the token stream) is
+	// told again until the stream has it: a revocation must reach the fund.
+	run("api token retell", func(ctx context.Context) error {
+		t := time.NewTicker(apitokens.RetellInterval)
 		defer t.Stop()
 		for {
-			if _, err := s.Tokens.Refresh(ctx); err != nil && ctx.Err() == nil {
-				s.Logger.WarnContext(ctx, "API token refresh failed; will retry", "error", err)
+			if _, err := s.Tokens.Retell(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.WarnContext(ctx, "API token retell failed; will retry", "error", err)
 			}
 			select {
 			case <-ctx.Done():

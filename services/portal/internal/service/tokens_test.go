@@ -12,9 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/auth"
-	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/config"
-	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
 	fundtest "github.com/itss/techcommit/services/fund/servicetest"
 	sigtest "github.com/itss/techcommit/services/signatory/servicetest"
@@ -247,67 +245,6 @@ func tokenID(t *testing.T, p *portal, org string) string {
 		t.Fatalf("tokens of %s: %v, %v", org, list, err)
 	}
 	return list[0].ID
-}
-
-// The portal says again, on its stream, the state of every token that has not
-// expired: issued for one in force, revoked for a revoked one, nothing for an
-// expired one. It is what keeps the fund's confirmation of a token fresh, and what
-// brings it a revocation it missed.
-func TestRefreshSaysEveryUnexpiredTokensState(t *testing.T) {
-	t.Parallel()
-	s := startFundStack(t)
-	mine := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
-	cookie := s.p.signIn("lead-a@example.ac.uk")
-	for _, f := range []url.Values{{"name": {"Short"}, "days": {"1"}}, {"name": {"Kept"}, "days": {"30"}}, {"name": {"Dropped"}, "days": {"30"}}} {
-		if r := s.p.do("POST", "/organisations/"+mine+"/tokens", cookie, f); r.status != http.StatusCreated {
-			t.Fatalf("making %s = %d: %s", f.Get("name"), r.status, r.body)
-		}
-	}
-	made, _ := s.p.svc.Tokens.List(context.Background(), mine)
-	for _, tok := range made {
-		if tok.Name != "Dropped" {
-			continue
-		}
-		if r := s.p.do("POST", "/organisations/"+mine+"/tokens/"+tok.ID+"/revoke", cookie, url.Values{}); r.status != http.StatusSeeOther {
-			t.Fatalf("revoke = %d", r.status)
-		}
-	}
-	s.p.clock.Advance(25 * time.Hour) // "Short" has expired
-	said := func() map[string]string {
-		t.Helper()
-		ctx := context.Background()
-		stream, err := s.p.env.JS.Stream(ctx, events.StreamPortal)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := stream.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]string{}
-		for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-			m, err := stream.GetMsg(ctx, seq)
-			if err != nil {
-				continue
-			}
-			out[m.Header.Get(bus.HeaderSubject)] = m.Header.Get(bus.HeaderType)
-		}
-		return out
-	}
-	before := said()
-	n, err := s.p.svc.Tokens.Refresh(context.Background())
-	if err != nil || n != 2 {
-		t.Fatalf("refresh said %d tokens (%v), want 2", n, err)
-	}
-	list, _ := s.p.svc.Tokens.List(context.Background(), mine)
-	after := said()
-	for _, tok := range list {
-		want := map[string]string{"Kept": events.APITokenIssuedV1{}.EventType(), "Dropped": events.APITokenRevokedV1{}.EventType(),
-			"Short": before[tok.ID]}[tok.Name]
-		if after[tok.ID] != want {
-			t.Errorf("%s: last said %q, want %q", tok.Name, after[tok.ID], want)
-		}
-	}
 }
 
 // A lead names a colleague, who signs in with a link like the lead's and makes and

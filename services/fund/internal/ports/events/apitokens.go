@@ -13,15 +13,13 @@ import (
 // of them. A contract with the NATS server: never renamed.
 const DurableAPITokens = "fund-api-tokens"
 
-// APITokens keeps the read model of the portal's API tokens. The portal publishes
-// each token's whole state again every few minutes and the read model merges what
-// it hears (revocation for good, confirmation forward), so a redelivery does no harm
-// and no record of processed messages is kept.
+// APITokens keeps the read model of the portal's API tokens from their own stream,
+// which holds nothing else (the portal's sign-in links are on another the fund may
+// not read) and keeps every event as long as its token can live. Each event carries
+// the token's whole state and the read model merges what it hears (revocation for
+// good), so a redelivery does no harm and no record of processed messages is kept.
 func APITokens(t *adapters.APITokens) (bus.ConsumerSpec, bus.Handler) {
-	// Confined to the API token events: the fund's NATS account may read nothing else
-	// of the portal's stream (its sign-in links above all).
-	spec := bus.ConsumerSpec{Stream: events.StreamPortal, Durable: DurableAPITokens, MaxAckPending: 1, Idempotent: true,
-		FilterSubjects: []string{events.SubjectsAPIToken}, Confined: true}
+	spec := bus.ConsumerSpec{Stream: events.StreamPortalTokens, Durable: DurableAPITokens, MaxAckPending: 1, Idempotent: true}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.APITokenIssuedV1{}.EventType():
@@ -29,13 +27,13 @@ func APITokens(t *adapters.APITokens) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return permanentIfInvalid(t.Record(ctx, adapters.APITokenState{ID: p.TokenID, Org: p.OrganisationID, ExpiresAt: p.ExpiresAt, At: e.Time}))
+			return permanentIfInvalid(t.Record(ctx, adapters.APITokenState{ID: p.TokenID, Org: p.OrganisationID, ExpiresAt: p.ExpiresAt}))
 		case events.APITokenRevokedV1{}.EventType():
 			p, err := events.Decode[events.APITokenRevokedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return permanentIfInvalid(t.Record(ctx, adapters.APITokenState{ID: p.TokenID, Org: p.OrganisationID, ExpiresAt: p.ExpiresAt, Revoked: true, At: e.Time}))
+			return permanentIfInvalid(t.Record(ctx, adapters.APITokenState{ID: p.TokenID, Org: p.OrganisationID, ExpiresAt: p.ExpiresAt, Revoked: true}))
 		default:
 			return nil // a newer event this version does not need
 		}
