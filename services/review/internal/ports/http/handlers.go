@@ -554,4 +554,3 @@ func (h *Handlers) toRound(r *round.Round) api.Round { return toRound(r, h.app.N
 
 // same presents what is already the answer.
 func same[T any](v T) T { return v }
-
