@@ -89,7 +89,7 @@ func TestEmailBodiesAreDroppedAfterTheirRetention(t *testing.T) {
 		t.Fatalf("the log keeps %d entries, want the email's entry", n)
 	}
 	h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries", ops, nil))
-	h.http.Must(http.StatusConflict, h.http.Do("POST", "/v1/deliveries/"+entry.ID+"/resend", ops, nil))
+	h.http.Must(http.StatusConflict, h.http.Do("POST", "/v1/deliveries/"+entry.ID+"/resends", ops, nil))
 }
 
 // Subject access gathers what notify holds about an address, in any case: the

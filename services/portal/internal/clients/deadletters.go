@@ -79,7 +79,7 @@ func (d *DeadLetters) List(ctx context.Context, service, cursor string) (LetterP
 // is gone) is a *Problem.
 func (d *DeadLetters) Replay(ctx context.Context, service string, seq uint64) (Letter, error) {
 	var l Letter
-	err := d.call(ctx, http.MethodPost, service, "/v1/ops/dead-letters/"+strconv.FormatUint(seq, 10)+"/replay", &l)
+	err := d.call(ctx, http.MethodPost, service, "/v1/ops/dead-letters/"+strconv.FormatUint(seq, 10)+"/replays", &l)
 	return l, err
 }
 

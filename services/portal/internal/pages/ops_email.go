@@ -104,7 +104,7 @@ func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *o
 // opsResend sends a logged email again, composed as of now.
 func (h *Handler) opsResend(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	id := r.PathValue("id")
-	resp, err := c.set.Notify.ResendDeliveryWithResponse(r.Context(), id)
+	resp, err := c.set.Notify.CreateDeliveryResendWithResponse(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return

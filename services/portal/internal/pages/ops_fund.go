@@ -113,7 +113,7 @@ func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx
 func (h *Handler) opsRoundClose(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	round := r.PathValue("round")
 	key := uuid.NewString()
-	resp, err := c.set.Fund.CloseRoundWithBodyWithResponse(r.Context(), round, &fundapi.CloseRoundParams{IdempotencyKey: &key}, "application/json",
+	resp, err := c.set.Fund.CreateRoundClosureWithBodyWithResponse(r.Context(), round, &fundapi.CreateRoundClosureParams{IdempotencyKey: &key}, "application/json",
 		opsJSONBody(map[string]any{"reason": "Closed by ITSS from the operations console"}))
 	if err != nil {
 		h.fail(w, r, err)
@@ -368,7 +368,7 @@ func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) 
 		h.opsShowApplication(w, r, c, http.StatusBadRequest, nil, nil, typed, errs)
 		return
 	}
-	resp, err := c.set.Fund.DeclineApplicationWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body))
+	resp, err := c.set.Fund.CreateApplicationRefusalWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -359,7 +359,7 @@ func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsC
 	}
 	round := r.PathValue("round")
 	if len(errs) == 0 {
-		resp, err := c.set.Review.CloseRoundWithBodyWithResponse(r.Context(), round, "application/json", opsJSONBody(body))
+		resp, err := c.set.Review.CreateRoundClosureWithBodyWithResponse(r.Context(), round, "application/json", opsJSONBody(body))
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -491,14 +491,14 @@ func (h *Handler) opsModerate(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		var httpResp *http.Response
 		var respBody []byte
 		if action == "return" {
-			resp, err := c.set.Review.ReturnReviewWithBodyWithResponse(r.Context(), round, sub, reviewer, "application/json", opsJSONBody(body))
+			resp, err := c.set.Review.CreateReviewRevisionRequestWithBodyWithResponse(r.Context(), round, sub, reviewer, "application/json", opsJSONBody(body))
 			if err != nil {
 				h.fail(w, r, err)
 				return
 			}
 			httpResp, respBody = resp.HTTPResponse, resp.Body
 		} else {
-			resp, err := c.set.Review.WithholdReviewWithBodyWithResponse(r.Context(), round, sub, reviewer, "application/json", opsJSONBody(body))
+			resp, err := c.set.Review.CreateReviewWithholdingWithBodyWithResponse(r.Context(), round, sub, reviewer, "application/json", opsJSONBody(body))
 			if err != nil {
 				h.fail(w, r, err)
 				return

@@ -419,7 +419,7 @@ func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
 		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", d.Missing, d)
 		return
 	}
-	resp, err := set.Review.SubmitSubmissionWithResponse(r.Context(), c.sub.Id)
+	resp, err := set.Review.CreateSubmissionSubmissionWithResponse(r.Context(), c.sub.Id)
 	if err != nil {
 		h.fail(w, r, err)
 		return

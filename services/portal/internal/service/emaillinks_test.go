@@ -251,7 +251,7 @@ func TestEveryEmailLinkLandsOnItsPage(t *testing.T) {
 		{"/obligations/{}/feedback/{}", func(t *testing.T) {
 			rr.reviewBy(t, auth.Principal{Subject: "rev-rita", Role: auth.RoleReviewer, Org: "org-other"}, rr.mine, "A credible plan.")
 			base := "/v1/review-rounds/" + rr.round
-			s.review.Must(http.StatusOK, s.review.Do("POST", base+"/close", rr.ops, map[string]any{}))
+			s.review.Must(http.StatusOK, s.review.Do("POST", base+"/closure", rr.ops, map[string]any{}))
 			s.review.Must(http.StatusOK, s.review.Do("POST", base+"/submissions/"+rr.mine+"/feedback", rr.ops, map[string]any{"feedback": "The reviewers commend the plan."}))
 			landsOn(t, s.p, "/obligations/"+org+"/feedback/"+rr.mine, lead, "Feedback on your submission")
 		}},

@@ -536,7 +536,7 @@ func opsSubmitApplication(t *testing.T, s *stack, roundID, org, lead string, yea
 		id = r.JSON(t)["id"].(string)
 		return nil
 	})
-	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/submit", tok, nil))
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/submission", tok, nil))
 	return id
 }
 

@@ -45,7 +45,7 @@ func opsSubmitted(t *testing.T, s *stack, org string) string {
 		sub = r.JSON(t)["id"].(string)
 		return nil
 	})
-	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/submissions/"+sub+"/submit", lead, nil))
+	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/submissions/"+sub+"/submission", lead, nil))
 	return sub
 }
 

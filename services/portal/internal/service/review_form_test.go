@@ -105,7 +105,7 @@ func draftAndSubmit(t *testing.T, review *testenv.Client, mint func(auth.Princip
 		sub = r.JSON(t)["id"].(string)
 		return nil
 	})
-	review.Must(http.StatusOK, review.Do("POST", "/v1/submissions/"+sub+"/submit", lead, nil))
+	review.Must(http.StatusOK, review.Do("POST", "/v1/submissions/"+sub+"/submission", lead, nil))
 	return sub
 }
 
@@ -294,7 +294,7 @@ func TestReviewerWritesAReview(t *testing.T) {
 
 	// ITSS returns Rita's review: the page says why and gives her the form back as
 	// she sent it; revised, it is in again.
-	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+rr.round+"/submissions/"+rr.mine+"/reviews/rev-rita/return", rr.ops,
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+rr.round+"/submissions/"+rr.mine+"/reviews/rev-rita/revision-request", rr.ops,
 		map[string]any{"reason": "Please say what the recognition score rests on."}))
 	r = p.do("GET", page, cookie, nil)
 	if !strings.Contains(r.body, "ITSS returned your review for revision") || !strings.Contains(r.body, "Please say what the recognition score rests on.") ||

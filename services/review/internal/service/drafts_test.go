@@ -78,7 +78,7 @@ func TestAnIncompleteDraftIsKeptAndSaysWhatIsMissing(t *testing.T) {
 	}
 
 	// Submitting it is refused, naming every missing field, and nothing changes.
-	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/submissions/"+id+"/submit", lead, nil)).JSON(t)
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/submissions/"+id+"/submission", lead, nil)).JSON(t)
 	var named []string
 	for _, e := range r["errors"].([]any) {
 		named = append(named, e.(map[string]any)["field"].(string))
@@ -96,7 +96,7 @@ func TestAnIncompleteDraftIsKeptAndSaysWhatIsMissing(t *testing.T) {
 	if m := missingFields(t, got); len(m) != 0 {
 		t.Errorf("a complete draft misses %v", m)
 	}
-	got = h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+id+"/submit", lead, nil)).JSON(t)
+	got = h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+id+"/submission", lead, nil)).JSON(t)
 	if got["status"] != "submitted" || len(missingFields(t, got)) != 0 {
 		t.Errorf("after submitting: status %v, missing %v", got["status"], got["missing"])
 	}
