@@ -199,8 +199,13 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 		h.serviceProblem(w, r, p)
 		return
 	}
+	actors := make([]string, 0, len(hist.JSON200.Items))
 	for _, e := range hist.JSON200.Items {
-		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type), Who: opsActorText(e.Actor, c.subject), Version: e.Version})
+		actors = append(actors, e.Actor)
+	}
+	who := h.opsActorNames(r, actors, c.subject)
+	for _, e := range hist.JSON200.Items {
+		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type), Who: who(e.Actor), Version: e.Version})
 	}
 	if hist.JSON200.NextCursor != nil {
 		data.NextHistory = "/ops/organisations/" + id + "?" + url.Values{"history": {*hist.JSON200.NextCursor}}.Encode()

@@ -137,7 +137,7 @@ func TestJourneyOps(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Announced (listed in the directory)") {
 		t.Errorf("the announced organisation's summary reads %q", got)
 	}
-	if got := b.Text(browsertest.CSS(".history tbody")); strings.Count(got, "You (ops:local-ops)") < 4 {
+	if got := b.Text(browsertest.CSS(".history tbody")); strings.Count(got, "You ("+oidcdev.LocalOpsName+")") < 4 {
 		t.Errorf("the history does not name the ops person for every step: %q", got)
 	}
 
