@@ -590,29 +590,35 @@ func (a *App) releaseFunding(ctx context.Context, actor, org string, r round.Rou
 	return err
 }
 
-// settlementActor is who the settlement consumer records its work as. It finishes an
-// award only when the request that reserved the money did not (the database failed
-// it, or the replica stopped, between reservation and settlement); the person who
-// took the decision is then on the ledger's reservation, and the application's award
-// event honestly says the system completed it. Every award settled in its own request
-// names the person instead (see Award).
+// settlementActor is who a settlement is recorded as when its reservation's event
+// names nobody (the service writes none such; the fallback keeps a malformed one
+// from being recorded as no one): the system finished the award.
 const settlementActor = "system:award-settlement"
 
 // Settle records a reservation on its application, exactly once, as the settlement
-// consumer (see settlementActor). If the application can no longer take the award
-// (withdrawn or decided meanwhile), the reservation is released and the refusal
-// returned.
-func (a *App) Settle(ctx context.Context, res events.BudgetReservedV1) error {
+// consumer does for every reservation. reservedBy is the actor of the reservation's
+// event: the ops person who made the award. The consumer races the award's own
+// request (the reservation is published as soon as it is committed) and wins it
+// whenever the request is slow, and it alone finishes an award whose request
+// failed after the reservation (the database failed it, or the replica stopped);
+// either way the award on the application is that person's decision, so it is
+// recorded as theirs, not as a shared identity of the service. If the application
+// can no longer take the award (withdrawn or decided meanwhile), the reservation is
+// released and the refusal returned.
+func (a *App) Settle(ctx context.Context, reservedBy string, res events.BudgetReservedV1) error {
 	r, err := a.Round(ctx, res.RoundID)
 	if err != nil {
 		return err
 	}
-	_, err = a.settle(ctx, settlementActor, r, res)
+	if reservedBy == "" {
+		reservedBy = settlementActor
+	}
+	_, err = a.settle(ctx, reservedBy, r, res)
 	return err
 }
 
-// settle records res on its application as actor: the ops person who awarded it when
-// called from their request, or settlementActor when finished after a failure.
+// settle records res on its application as actor, the ops person who awarded it
+// (or settlementActor; see Settle).
 func (a *App) settle(ctx context.Context, actor string, r round.Round, res events.BudgetReservedV1) (*application.Application, error) {
 	awarded, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: application.AggregateType, AggregateID: res.ApplicationID,
 		Actor: actor, CausationID: fmt.Sprintf("award|%d", res.AmountPence)},

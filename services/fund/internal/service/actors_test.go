@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
 )
@@ -38,6 +41,43 @@ func TestAnAwardIsRecordedAsTheOpsPersonWhoMadeIt(t *testing.T) {
 		}
 		if want := []string{"ops:k.okafor"}; !slices.Equal(awarded, want) || !slices.Equal(reserved, want) {
 			return fmt.Errorf("the award is recorded as %v and its reservation as %v, want %v for both", awarded, reserved, want)
+		}
+		return nil
+	})
+}
+
+// The settlement consumer, which finishes an award whose request stopped after the
+// budget was reserved (and races every award's own request), records the award as
+// the person the reservation names, not as a shared identity of the service.
+func TestTheSettlementRecordsTheAwardAsTheReservationsActor(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-settle", "signatory")
+	round := h.openRound(100000, 1000, 50000)
+	applicant := h.Token(auth.RoleApplicant, "org-settle")
+	h.eligible(applicant, round, 1000)
+	id := h.submitted(applicant, round, 20000, true)
+
+	// The reservation as the award's request commits it, which then stops before
+	// settling.
+	data, err := json.Marshal(events.BudgetReservedV1{RoundID: round, ApplicationID: id, AmountPence: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := events.Envelope{ID: "reservation-" + id, Source: "/tc/fund", Type: events.BudgetReservedV1{}.EventType(), AggregateType: "ledger",
+		AggregateID: round + "-ledger", Version: 1, Time: time.Now(), Actor: "ops:k.okafor", Data: data}
+	if _, err := h.js.PublishMsg(context.Background(), bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		var awarded []string
+		for _, e := range h.fundStream() {
+			if e.AggregateID == id && e.Type == (events.ApplicationAwardedV1{}).EventType() {
+				awarded = append(awarded, e.Actor)
+			}
+		}
+		if want := []string{"ops:k.okafor"}; !slices.Equal(awarded, want) {
+			return fmt.Errorf("the settled award is recorded as %v, want %v", awarded, want)
 		}
 		return nil
 	})

@@ -447,20 +447,21 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Errorf("the declined application is %v", got["status"])
 	}
 
-	// The fund recorded each decision as the person who took it: the award's
-	// draw on the budget (the ledger's reservation) as its winner, the assessments
-	// and the decline as the first person. (The award on the application itself is
-	// recorded by the fund's settlement step, as "system:award-settlement".)
+	// The fund recorded each decision as the person who took it: the award (its
+	// draw on the budget, the ledger's reservation, and the award on the
+	// application) as its winner, the assessments and the decline as the first
+	// person.
 	winnerSubject := []string{"ops:local-ops", "ops:" + testOpsTwoSubject}[won]
 	testenv.Eventually(t, 10*time.Second, func() error {
 		ledgerEvents := opsActors(t, s, events.StreamFund, roundID+"-ledger")
 		wonEvents, lostEvents := opsActors(t, s, events.StreamFund, []string{appA, appB}[won]), opsActors(t, s, events.StreamFund, loser)
 		reserved := ledgerEvents[events.BudgetReservedV1{}.EventType()]
 		declined := lostEvents[events.ApplicationDeclinedV1{}.EventType()]
+		awarded := wonEvents[events.ApplicationAwardedV1{}.EventType()]
 		assessed := append(wonEvents[events.ApplicationAssessmentStartedV1{}.EventType()], lostEvents[events.ApplicationAssessmentStartedV1{}.EventType()]...)
-		if !slices.Equal(reserved, []string{winnerSubject}) || !slices.Equal(declined, []string{"ops:local-ops"}) || !slices.Equal(assessed, []string{"ops:local-ops", "ops:local-ops"}) {
-			return fmt.Errorf("the fund recorded the reservation as %v, the assessments as %v and the decline as %v (events %v, %v, %v)",
-				reserved, assessed, declined, ledgerEvents, wonEvents, lostEvents)
+		if !slices.Equal(reserved, []string{winnerSubject}) || !slices.Equal(awarded, []string{winnerSubject}) || !slices.Equal(declined, []string{"ops:local-ops"}) || !slices.Equal(assessed, []string{"ops:local-ops", "ops:local-ops"}) {
+			return fmt.Errorf("the fund recorded the reservation as %v, the award as %v, the assessments as %v and the decline as %v (events %v, %v, %v)",
+				reserved, awarded, assessed, declined, ledgerEvents, wonEvents, lostEvents)
 		}
 		return nil
 	})
