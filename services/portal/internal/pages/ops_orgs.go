@@ -380,6 +380,9 @@ func opsRenamed(errs []templates.FieldError, specs opsform.Specs) []templates.Fi
 	for i := range errs {
 		if errs[i].Field != "" {
 			errs[i].Field = specs.Rename(errs[i].Field)
+			if opsMoneyField(specs, errs[i].Field) {
+				errs[i].Message = opsInPounds(errs[i].Message, specs)
+			}
 			if !specs.Has(errs[i].Field) {
 				errs[i].Message = opsHumanise(errs[i].Field) + ": " + errs[i].Message
 				errs[i].Field = ""

@@ -336,8 +336,9 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	round.Set("budget", "£1,000")
 	round.Set("min_award", "2000")
 	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusBadRequest, "a round whose smallest award is above its largest")
-	if opsFieldMessage(t, r.body, "min_award")+opsFieldMessage(t, r.body, "max_award") == "" {
-		t.Errorf("no message beside the award limits: %s", r.body)
+	// The fund counts in pence; the form speaks in pounds, and so does its message.
+	if got := opsFieldMessage(t, r.body, "max_award"); got != "Error: Must be at least the smallest award in pounds" {
+		t.Errorf("beside the largest award: %q", got)
 	}
 	round.Set("min_award", "100")
 	// The form's idempotency key is the page's: sent twice (a double click), it
@@ -368,6 +369,17 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 			t.Fatalf("the submitted application's page: %s", page.body)
 		}
 		opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+id+"/assessment", one, nil), http.StatusSeeOther, "start assessment")
+	}
+	// The fund's refusals of an amount, beside a field typed in pounds, give
+	// pounds, not the pence the fund counts in.
+	for amount, want := range map[string]string{
+		"1,500": "Error: Must be between £100 and £1,000 for this round",
+		"800":   "Error: Must not exceed the £700 the application requested",
+	} {
+		r := opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+appA+"/award", one, url.Values{"amount": {amount}}), http.StatusBadRequest, "an award of £"+amount)
+		if got := opsFieldMessage(t, r.body, "amount"); got != want {
+			t.Errorf("beside an award of £%s: %q, want %q", amount, got, want)
+		}
 	}
 	page := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications/"+appA, one, nil), http.StatusOK, "the application in assessment")
 	if !strings.Contains(page.body, "has <strong>£1,000</strong> left") {
