@@ -36,6 +36,8 @@ func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
 	ops("GET /ops/fund", h.opsFundRounds)
 	ops("GET /ops/fund/rounds/new", h.opsRoundShow)
 	ops("POST /ops/fund/rounds", h.opsRoundOpen)
+	ops("GET /ops/fund/rounds/{round}/edit", h.opsRoundEdit)
+	ops("POST /ops/fund/rounds/{round}", h.opsRoundCorrect)
 	ops("POST /ops/fund/rounds/{round}/close", h.opsRoundClose)
 	ops("GET /ops/fund/applications", h.opsApplications)
 	ops("GET /ops/fund/applications.csv", h.opsApplicationsCSV)

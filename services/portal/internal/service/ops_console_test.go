@@ -362,6 +362,36 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Fatalf("the round's budget is %v pence", got)
 	}
 
+	// The open round corrected: the form comes filled with its terms (in pounds,
+	// on the London clock); the fund refuses a new budget for an open round, shown
+	// beside the budget, and takes a new name and a later closing time.
+	edit := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+roundID+"/edit", one, nil), http.StatusOK, "the round's correction form")
+	filled := url.Values{}
+	for _, in := range find(parse(t, edit.body), element("input")) {
+		if _, checked := attrOK(in, "checked"); attr(in, "type") != "checkbox" || checked {
+			filled.Add(attr(in, "name"), attr(in, "value"))
+		}
+	}
+	if filled.Get("name") != "Technician Collaboration Fund Race" || filled.Get("budget") != "1,000" || filled.Get("max_award") != "1,000" ||
+		!slices.Equal(filled["themes"], []string{"visibility", "career_development"}) {
+		t.Fatalf("the correction form is filled with %v", filled)
+	}
+	filled.Set("budget", "2,000")
+	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+roundID, one, filled), http.StatusBadRequest, "a new budget for an open round")
+	if got := opsFieldMessage(t, r.body, "budget"); !strings.Contains(got, "only its name and closing time may change") {
+		t.Errorf("beside the budget: %q", got)
+	}
+	closes := time.Now().AddDate(0, 2, 0).In(london)
+	filled.Set("budget", "1,000")
+	filled.Set("name", "Technician Collaboration Fund Race (extended)")
+	filled.Set("closes", closes.Format("2006-01-02 15:04"))
+	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+roundID, one, filled), http.StatusSeeOther, "the corrected round")
+	corrected := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+roundID, "", nil)).JSON(t)
+	if corrected["name"] != "Technician Collaboration Fund Race (extended)" || corrected["closes_london"] != closes.Format("2006-01-02 15:04 MST") ||
+		corrected["budget_pence"] != float64(100000) || corrected["exclude_previously_funded"] != true {
+		t.Errorf("the corrected round reads %v", corrected)
+	}
+
 	appA, appB := opsSubmitApplication(t, s, roundID, orgA, "lead-a@example.ac.uk", year), opsSubmitApplication(t, s, roundID, orgB, "lead-b@example.ac.uk", year)
 	for _, id := range []string{appA, appB} {
 		page := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications/"+id, one, nil), http.StatusOK, "the application")
