@@ -216,8 +216,8 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 	// in to the portal (here a change made with the API directly) by the identity
 	// the service recorded.
 	s.sig.Must(http.StatusOK, s.sig.Do("PUT", "/v1/organisations/"+id+"/contacts", opsToken(t, s.sig, "signatory"), map[string]any{
-		"leader":         map[string]any{"name": "Prof. Jane Smith", "title": "Vice-Chancellor", "email": "vc@newtown.ac.uk"},
-		"nominated_lead": map[string]any{"name": "Sam Patel", "email": "sam.patel@newtown.ac.uk"},
+		"leader":           map[string]any{"name": "Prof. Jane Smith", "title": "Vice-Chancellor", "email": "vc@newtown.ac.uk"},
+		"nominated_lead":   map[string]any{"name": "Sam Patel", "email": "sam.patel@newtown.ac.uk"},
 		"point_of_contact": map[string]any{"name": "Technical Services Office"}, "plan_page": "https://www.newtown.ac.uk/tc"}))
 	page = opsMustStatus(t, s.p.do("GET", orgPath, one, nil), http.StatusOK, "the organisation's page")
 	var history []string
