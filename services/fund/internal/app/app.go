@@ -523,13 +523,13 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	})
 	if err != nil {
 		if refused(err) {
-			if rerr := a.releaseFunding(ctx, app.OrganisationID(), r, id); rerr != nil {
+			if rerr := a.releaseFunding(ctx, by.Actor(), app.OrganisationID(), r, id); rerr != nil {
 				return nil, rerr
 			}
 		}
 		return nil, err
 	}
-	return a.settle(ctx, r, events.BudgetReservedV1{RoundID: r.ID, ApplicationID: id, AmountPence: amount})
+	return a.settle(ctx, by.Actor(), r, events.BudgetReservedV1{RoundID: r.ID, ApplicationID: id, AmountPence: amount})
 }
 
 // refused says err is a definite refusal (not a failure that leaves the outcome unknown).
@@ -566,8 +566,8 @@ func (a *App) claimFunding(ctx context.Context, actor string, r round.Round, app
 
 // releaseFunding withdraws the claim of an award that was refused after all, unless
 // the application holds a reservation on its round's budget (another attempt at the
-// same award got there: its claim stands).
-func (a *App) releaseFunding(ctx context.Context, org string, r round.Round, applicationID string) error {
+// same award got there: its claim stands). actor is who the release is recorded as.
+func (a *App) releaseFunding(ctx context.Context, actor, org string, r round.Round, applicationID string) error {
 	history, err := a.events.Load(ctx, ledger.ID(r.ID))
 	if err != nil {
 		return err
@@ -579,7 +579,7 @@ func (a *App) releaseFunding(ctx context.Context, org string, r round.Round, app
 	if _, held := l.Reserved(applicationID); held {
 		return nil
 	}
-	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.ID(org), Actor: "system:award-settlement",
+	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.ID(org), Actor: actor,
 		Decide: func(history []events.Envelope) ([]events.Payload, error) {
 			rec, err := funding.Rebuild(org, history)
 			if err != nil {
@@ -590,21 +590,38 @@ func (a *App) releaseFunding(ctx context.Context, org string, r round.Round, app
 	return err
 }
 
-// Settle records a reservation on its application, exactly once. If the application
+// settlementActor is who a settlement is recorded as when its reservation's event
+// names nobody (the service writes none such; the fallback keeps a malformed one
+// from being recorded as no one): the system finished the award.
+const settlementActor = "system:award-settlement"
+
+// Settle records a reservation on its application, exactly once, as the settlement
+// consumer does for every reservation. reservedBy is the actor of the reservation's
+// event: the ops person who made the award. The consumer races the award's own
+// request (the reservation is published as soon as it is committed) and wins it
+// whenever the request is slow, and it alone finishes an award whose request
+// failed after the reservation (the database failed it, or the replica stopped);
+// either way the award on the application is that person's decision, so it is
+// recorded as theirs, not as a shared identity of the service. If the application
 // can no longer take the award (withdrawn or decided meanwhile), the reservation is
 // released and the refusal returned.
-func (a *App) Settle(ctx context.Context, res events.BudgetReservedV1) error {
+func (a *App) Settle(ctx context.Context, reservedBy string, res events.BudgetReservedV1) error {
 	r, err := a.Round(ctx, res.RoundID)
 	if err != nil {
 		return err
 	}
-	_, err = a.settle(ctx, r, res)
+	if reservedBy == "" {
+		reservedBy = settlementActor
+	}
+	_, err = a.settle(ctx, reservedBy, r, res)
 	return err
 }
 
-func (a *App) settle(ctx context.Context, r round.Round, res events.BudgetReservedV1) (*application.Application, error) {
+// settle records res on its application as actor, the ops person who awarded it
+// (or settlementActor; see Settle).
+func (a *App) settle(ctx context.Context, actor string, r round.Round, res events.BudgetReservedV1) (*application.Application, error) {
 	awarded, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: application.AggregateType, AggregateID: res.ApplicationID,
-		Actor: "system:award-settlement", CausationID: fmt.Sprintf("award|%d", res.AmountPence)},
+		Actor: actor, CausationID: fmt.Sprintf("award|%d", res.AmountPence)},
 		func(history []events.Envelope) (*application.Application, error) {
 			return rebuild(res.ApplicationID, history)
 		},
@@ -627,7 +644,7 @@ func (a *App) settle(ctx context.Context, r round.Round, res events.BudgetReserv
 	}
 	// A definite refusal from the application: give the money back, and the claim on
 	// the organisation's funding unless the application is awarded after all.
-	if rerr := a.ledger(ctx, "system:award-settlement", r, func(l *ledger.Ledger) ([]events.Payload, error) {
+	if rerr := a.ledger(ctx, actor, r, func(l *ledger.Ledger) ([]events.Payload, error) {
 		return l.Release(r.ID, res.ApplicationID)
 	}); rerr != nil {
 		return nil, rerr
@@ -635,7 +652,7 @@ func (a *App) settle(ctx context.Context, r round.Round, res events.BudgetReserv
 	if app, lerr := a.load(ctx, res.ApplicationID); lerr != nil {
 		return nil, lerr
 	} else if app.Exists() && app.Status() != application.StatusAwarded {
-		if rerr := a.releaseFunding(ctx, app.OrganisationID(), r, res.ApplicationID); rerr != nil {
+		if rerr := a.releaseFunding(ctx, actor, app.OrganisationID(), r, res.ApplicationID); rerr != nil {
 			return nil, rerr
 		}
 	}

@@ -29,6 +29,7 @@ type Handler struct {
 	minter        *signin.Minter
 	clients       *clients.Clients
 	tokens        *apitokens.Store
+	staff         *signin.Staff
 	ops           signin.OpsFlow
 	clock         clock.Clock
 	logger        *slog.Logger
@@ -48,7 +49,10 @@ type Deps struct {
 	Minter    *signin.Minter
 	Clients   *clients.Clients
 	// Tokens are the API tokens for organisations' tools; nil leaves their pages out.
-	Tokens        *apitokens.Store
+	Tokens *apitokens.Store
+	// Staff records the names of ITSS staff who sign in, for the console's
+	// histories; nil shows them by their identity provider's subject.
+	Staff         *signin.Staff
 	Ops           signin.OpsFlow
 	Clock         clock.Clock
 	Logger        *slog.Logger
@@ -72,7 +76,7 @@ func New(d Deps) (*Handler, error) {
 		return nil, err
 	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
-		clients: d.Clients, tokens: d.Tokens, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
+		clients: d.Clients, tokens: d.Tokens, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
 		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,8 @@ func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
 	ops("GET /ops/fund", h.opsFundRounds)
 	ops("GET /ops/fund/rounds/new", h.opsRoundShow)
 	ops("POST /ops/fund/rounds", h.opsRoundOpen)
+	ops("GET /ops/fund/rounds/{round}/edit", h.opsRoundEdit)
+	ops("POST /ops/fund/rounds/{round}", h.opsRoundCorrect)
 	ops("POST /ops/fund/rounds/{round}/close", h.opsRoundClose)
 	ops("GET /ops/fund/applications", h.opsApplications)
 	ops("GET /ops/fund/applications.csv", h.opsApplicationsCSV)
@@ -136,13 +139,40 @@ func opsDaysBetween(a, b time.Time) int {
 	return int(b.Sub(a).Hours() / 24)
 }
 
-// opsActorText is how the history shows who did something: the signed-in person is
-// "you", anyone else by the identity the service recorded.
-func opsActorText(actor, mySubject string) string {
-	if actor == string(auth.RoleOps)+":"+mySubject {
-		return "You (" + actor + ")"
+// opsActorNames returns how the console shows who did something, for the actors
+// a page is about to show (each "role:subject" as the service recorded it): an ops
+// person by the name the staff record holds for their subject, the signed-in person
+// as "You (name)", and anyone the record does not know (another role, the system,
+// ops staff who never signed in to the portal) by the identity the service recorded.
+// A failed lookup is logged and the page shows the identities instead.
+func (h *Handler) opsActorNames(r *http.Request, actors []string, mySubject string) func(string) string {
+	prefix := string(auth.RoleOps) + ":"
+	var subjects []string
+	for _, a := range actors {
+		if sub, ok := strings.CutPrefix(a, prefix); ok && sub != "" && !slices.Contains(subjects, sub) {
+			subjects = append(subjects, sub)
+		}
 	}
-	return actor
+	names := map[string]string{}
+	if h.staff != nil && len(subjects) > 0 {
+		found, err := h.staff.Names(r.Context(), subjects)
+		if err != nil {
+			h.logger.WarnContext(r.Context(), "look up ops staff names", "route", r.Pattern, "error", err)
+		} else {
+			names = found
+		}
+	}
+	return func(actor string) string {
+		sub, ops := strings.CutPrefix(actor, prefix)
+		who := actor
+		if name := names[sub]; ops && name != "" {
+			who = name
+		}
+		if ops && sub == mySubject {
+			return "You (" + who + ")"
+		}
+		return who
+	}
 }
 
 // opsHumanise turns an API's snake_case value into words: "form_received" to "Form received".

@@ -199,8 +199,13 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 		h.serviceProblem(w, r, p)
 		return
 	}
+	actors := make([]string, 0, len(hist.JSON200.Items))
 	for _, e := range hist.JSON200.Items {
-		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type), Who: opsActorText(e.Actor, c.subject), Version: e.Version})
+		actors = append(actors, e.Actor)
+	}
+	who := h.opsActorNames(r, actors, c.subject)
+	for _, e := range hist.JSON200.Items {
+		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type), Who: who(e.Actor), Version: e.Version})
 	}
 	if hist.JSON200.NextCursor != nil {
 		data.NextHistory = "/ops/organisations/" + id + "?" + url.Values{"history": {*hist.JSON200.NextCursor}}.Encode()
@@ -375,6 +380,9 @@ func opsRenamed(errs []templates.FieldError, specs opsform.Specs) []templates.Fi
 	for i := range errs {
 		if errs[i].Field != "" {
 			errs[i].Field = specs.Rename(errs[i].Field)
+			if opsMoneyField(specs, errs[i].Field) {
+				errs[i].Message = opsInPounds(errs[i].Message, specs)
+			}
 			if !specs.Has(errs[i].Field) {
 				errs[i].Message = opsHumanise(errs[i].Field) + ": " + errs[i].Message
 				errs[i].Field = ""

@@ -551,6 +551,19 @@ type opsReviewerRow struct {
 	ID, Name, Org, Themes, Conflicts string
 	Trained                          bool
 	Capacity                         int
+	// Workload is the reviewer's reviews in force per round, latest deadline first,
+	// so that ops can see who has carried the most over the last rounds.
+	Workload []string
+}
+
+// opsWorkloadText is one round of a reviewer's workload history: "Review round
+// 2027: 2 reviews, due Friday 1 January 2027".
+func opsWorkloadText(l reviewapi.RoundLoad) string {
+	n := strconv.Itoa(l.Reviews) + " reviews"
+	if l.Reviews == 1 {
+		n = "1 review"
+	}
+	return l.RoundName + ": " + n + ", due " + longDate(l.ReviewDeadline.In(london))
 }
 
 // opsReviewers is the reviewer pool.
@@ -572,6 +585,11 @@ func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx
 		}
 		if p.Conflicts != nil {
 			row.Conflicts = strings.Join(*p.Conflicts, ", ")
+		}
+		if p.Workload != nil {
+			for _, l := range *p.Workload {
+				row.Workload = append(row.Workload, opsWorkloadText(l))
+			}
 		}
 		rows = append(rows, row)
 	}

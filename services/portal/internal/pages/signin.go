@@ -116,5 +116,12 @@ func (h *Handler) opsFinish(w http.ResponseWriter, r *http.Request) {
 		h.say(w, r, http.StatusForbidden, "Sign-in failed", "Your ITSS account could not be signed in to the portal.")
 		return
 	}
+	if h.staff != nil {
+		// The name only helps the console's histories read as people: a sign-in
+		// goes ahead without it.
+		if err := h.staff.Seen(r.Context(), p.Subject, p.Name); err != nil {
+			h.logger.WarnContext(r.Context(), "record ops staff name", "error", err)
+		}
+	}
 	h.startSession(w, r, signin.Session{Email: p.Email, Subject: p.Subject, Name: p.Name, Ops: true})
 }

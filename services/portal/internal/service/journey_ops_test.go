@@ -73,7 +73,7 @@ func opsTypeInto(t *testing.T, b *browsertest.Browser, role, name, text string) 
 // An ops person, by keyboard alone, signs in through the OpenID provider, onboards
 // an organisation from its enquiry to its announcement (meeting a field error the
 // signatory service reports, shown beside its field), finds the history naming them,
-// then runs a fund round: opens it, assesses two applications, awards one and
+// then runs a fund round: opens it, corrects its closing time, assesses two applications, awards one and
 // declines the other with feedback (meeting the feedback's field error first);
 // last, replays a dead letter whose cause is gone.
 // axe-core checks every page on the way.
@@ -137,7 +137,7 @@ func TestJourneyOps(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Announced (listed in the directory)") {
 		t.Errorf("the announced organisation's summary reads %q", got)
 	}
-	if got := b.Text(browsertest.CSS(".history tbody")); strings.Count(got, "You (ops:local-ops)") < 4 {
+	if got := b.Text(browsertest.CSS(".history tbody")); strings.Count(got, "You ("+oidcdev.LocalOpsName+")") < 4 {
 		t.Errorf("the history does not name the ops person for every step: %q", got)
 	}
 
@@ -160,8 +160,20 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "button", "Open the round")
 	b.Enter()
 	heading(t, b, "Collaboration Fund")
+	// The open round corrected: its closing time put back a month.
+	tabTo(t, b, "link", "Correct Technician Collaboration Fund Journey")
+	b.Enter()
+	heading(t, b, "Correct a fund round")
+	later := time.Now().AddDate(0, 2, 0).In(opsLondon())
+	opsTypeInto(t, b, "textbox", "Closes", later.Format("2006-01-02 15:04"))
+	tabTo(t, b, "button", "Save the round")
+	b.Enter()
+	heading(t, b, "Collaboration Fund")
 	rounds := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds", opsToken(t, s.fund, "fund"), nil)).JSON(t)["items"].([]any)
 	roundID := rounds[0].(map[string]any)["id"].(string)
+	if got := rounds[0].(map[string]any)["closes_london"]; got != later.Format("2006-01-02 15:04 MST") {
+		t.Errorf("the corrected round closes %v, want %s", got, later.Format("2006-01-02 15:04 MST"))
+	}
 	awardee := opsSubmitApplication(t, s, roundID, lead, "lead-a@example.ac.uk", year)
 	declined := opsSubmitApplication(t, s, roundID, other, "lead-b@example.ac.uk", year)
 

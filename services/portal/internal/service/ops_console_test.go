@@ -190,7 +190,7 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 		t.Errorf("heading %q", h)
 	}
 	for _, want := range []string{"Announced", "Prof. Jane Smith", "sam.patel@newtown.ac.uk", "Self-assessment and action plan",
-		"You (ops:local-ops)", "ops:" + testOpsTwoSubject, "Technician Commitment Office"} {
+		"Technician Commitment Office"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("the organisation's page does not show %q", want)
 		}
@@ -209,6 +209,32 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 	}
 	if len(actors) < 4 || !slices.Equal(actors, want) {
 		t.Fatalf("the history's actors are %v, want %v", actors, want)
+	}
+
+	// The history page shows each ops person by the name their identity provider
+	// gave at sign-in (the signed-in person as "you"), and anyone who never signed
+	// in to the portal (here a change made with the API directly) by the identity
+	// the service recorded.
+	s.sig.Must(http.StatusOK, s.sig.Do("PUT", "/v1/organisations/"+id+"/contacts", opsToken(t, s.sig, "signatory"), map[string]any{
+		"leader":           map[string]any{"name": "Prof. Jane Smith", "title": "Vice-Chancellor", "email": "vc@newtown.ac.uk"},
+		"nominated_lead":   map[string]any{"name": "Sam Patel", "email": "sam.patel@newtown.ac.uk"},
+		"point_of_contact": map[string]any{"name": "Technical Services Office"}, "plan_page": "https://www.newtown.ac.uk/tc"}))
+	page = opsMustStatus(t, s.p.do("GET", orgPath, one, nil), http.StatusOK, "the organisation's page")
+	var history []string
+	for _, tb := range find(parse(t, page.body), func(n *html.Node) bool { return attr(n, "class") == "table history" }) {
+		for _, tr := range find(tb, element("tr")) {
+			if cells := find(tr, element("td")); len(cells) == 3 {
+				history = append(history, text(cells[2]))
+			}
+		}
+	}
+	wantWho := []string{"You (" + oidcdev.LocalOpsName + ")", "You (" + oidcdev.LocalOpsName + ")", "You (" + oidcdev.LocalOpsName + ")"}
+	for len(wantWho) < len(actors) {
+		wantWho = append(wantWho, "Second Ops")
+	}
+	wantWho = append(wantWho, "ops:ops-test-reader")
+	if !slices.Equal(history, wantWho) {
+		t.Errorf("the history page names %v, want %v", history, wantWho)
 	}
 }
 
@@ -310,8 +336,9 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	round.Set("budget", "£1,000")
 	round.Set("min_award", "2000")
 	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusBadRequest, "a round whose smallest award is above its largest")
-	if opsFieldMessage(t, r.body, "min_award")+opsFieldMessage(t, r.body, "max_award") == "" {
-		t.Errorf("no message beside the award limits: %s", r.body)
+	// The fund counts in pence; the form speaks in pounds, and so does its message.
+	if got := opsFieldMessage(t, r.body, "max_award"); got != "Error: Must be at least the smallest award in pounds" {
+		t.Errorf("beside the largest award: %q", got)
 	}
 	round.Set("min_award", "100")
 	// The form's idempotency key is the page's: sent twice (a double click), it
@@ -335,6 +362,36 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Fatalf("the round's budget is %v pence", got)
 	}
 
+	// The open round corrected: the form comes filled with its terms (in pounds,
+	// on the London clock); the fund refuses a new budget for an open round, shown
+	// beside the budget, and takes a new name and a later closing time.
+	edit := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+roundID+"/edit", one, nil), http.StatusOK, "the round's correction form")
+	filled := url.Values{}
+	for _, in := range find(parse(t, edit.body), element("input")) {
+		if _, checked := attrOK(in, "checked"); attr(in, "type") != "checkbox" || checked {
+			filled.Add(attr(in, "name"), attr(in, "value"))
+		}
+	}
+	if filled.Get("name") != "Technician Collaboration Fund Race" || filled.Get("budget") != "1,000" || filled.Get("max_award") != "1,000" ||
+		!slices.Equal(filled["themes"], []string{"visibility", "career_development"}) {
+		t.Fatalf("the correction form is filled with %v", filled)
+	}
+	filled.Set("budget", "2,000")
+	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+roundID, one, filled), http.StatusBadRequest, "a new budget for an open round")
+	if got := opsFieldMessage(t, r.body, "budget"); !strings.Contains(got, "only its name and closing time may change") {
+		t.Errorf("beside the budget: %q", got)
+	}
+	closes := time.Now().AddDate(0, 2, 0).In(london)
+	filled.Set("budget", "1,000")
+	filled.Set("name", "Technician Collaboration Fund Race (extended)")
+	filled.Set("closes", closes.Format("2006-01-02 15:04"))
+	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+roundID, one, filled), http.StatusSeeOther, "the corrected round")
+	corrected := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+roundID, "", nil)).JSON(t)
+	if corrected["name"] != "Technician Collaboration Fund Race (extended)" || corrected["closes_london"] != closes.Format("2006-01-02 15:04 MST") ||
+		corrected["budget_pence"] != float64(100000) || corrected["exclude_previously_funded"] != true {
+		t.Errorf("the corrected round reads %v", corrected)
+	}
+
 	appA, appB := opsSubmitApplication(t, s, roundID, orgA, "lead-a@example.ac.uk", year), opsSubmitApplication(t, s, roundID, orgB, "lead-b@example.ac.uk", year)
 	for _, id := range []string{appA, appB} {
 		page := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications/"+id, one, nil), http.StatusOK, "the application")
@@ -342,6 +399,17 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 			t.Fatalf("the submitted application's page: %s", page.body)
 		}
 		opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+id+"/assessment", one, nil), http.StatusSeeOther, "start assessment")
+	}
+	// The fund's refusals of an amount, beside a field typed in pounds, give
+	// pounds, not the pence the fund counts in.
+	for amount, want := range map[string]string{
+		"1,500": "Error: Must be between £100 and £1,000 for this round",
+		"800":   "Error: Must not exceed the £700 the application requested",
+	} {
+		r := opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+appA+"/award", one, url.Values{"amount": {amount}}), http.StatusBadRequest, "an award of £"+amount)
+		if got := opsFieldMessage(t, r.body, "amount"); got != want {
+			t.Errorf("beside an award of £%s: %q, want %q", amount, got, want)
+		}
 	}
 	page := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications/"+appA, one, nil), http.StatusOK, "the application in assessment")
 	if !strings.Contains(page.body, "has <strong>£1,000</strong> left") {
@@ -421,20 +489,21 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Errorf("the declined application is %v", got["status"])
 	}
 
-	// The fund recorded each decision as the person who took it: the award's
-	// draw on the budget (the ledger's reservation) as its winner, the assessments
-	// and the decline as the first person. (The award on the application itself is
-	// recorded by the fund's settlement step, as "system:award-settlement".)
+	// The fund recorded each decision as the person who took it: the award (its
+	// draw on the budget, the ledger's reservation, and the award on the
+	// application) as its winner, the assessments and the decline as the first
+	// person.
 	winnerSubject := []string{"ops:local-ops", "ops:" + testOpsTwoSubject}[won]
 	testenv.Eventually(t, 10*time.Second, func() error {
 		ledgerEvents := opsActors(t, s, events.StreamFund, roundID+"-ledger")
 		wonEvents, lostEvents := opsActors(t, s, events.StreamFund, []string{appA, appB}[won]), opsActors(t, s, events.StreamFund, loser)
 		reserved := ledgerEvents[events.BudgetReservedV1{}.EventType()]
 		declined := lostEvents[events.ApplicationDeclinedV1{}.EventType()]
+		awarded := wonEvents[events.ApplicationAwardedV1{}.EventType()]
 		assessed := append(wonEvents[events.ApplicationAssessmentStartedV1{}.EventType()], lostEvents[events.ApplicationAssessmentStartedV1{}.EventType()]...)
-		if !slices.Equal(reserved, []string{winnerSubject}) || !slices.Equal(declined, []string{"ops:local-ops"}) || !slices.Equal(assessed, []string{"ops:local-ops", "ops:local-ops"}) {
-			return fmt.Errorf("the fund recorded the reservation as %v, the assessments as %v and the decline as %v (events %v, %v, %v)",
-				reserved, assessed, declined, ledgerEvents, wonEvents, lostEvents)
+		if !slices.Equal(reserved, []string{winnerSubject}) || !slices.Equal(awarded, []string{winnerSubject}) || !slices.Equal(declined, []string{"ops:local-ops"}) || !slices.Equal(assessed, []string{"ops:local-ops", "ops:local-ops"}) {
+			return fmt.Errorf("the fund recorded the reservation as %v, the award as %v, the assessments as %v and the decline as %v (events %v, %v, %v)",
+				reserved, awarded, assessed, declined, ledgerEvents, wonEvents, lostEvents)
 		}
 		return nil
 	})

@@ -118,8 +118,9 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 		t.Errorf("the pool does not show reviewer a's conflicts: %s", pool.body)
 	}
 
+	deadline := time.Now().AddDate(0, 1, 0)
 	r = opsMustStatus(t, s.p.do("POST", "/ops/review/rounds", ops, url.Values{"name": {"Review round 2027"},
-		"review_deadline": {time.Now().AddDate(0, 1, 0).Format("2006-01-02 15:04")}, "reviewers_per_submission": {"2"}}), http.StatusSeeOther, "the round")
+		"review_deadline": {deadline.Format("2006-01-02 15:04")}, "reviewers_per_submission": {"2"}}), http.StatusSeeOther, "the round")
 	roundPath := r.header.Get("Location")
 	round := strings.TrimPrefix(roundPath, "/ops/review/rounds/")
 	testenv.Eventually(t, 10*time.Second, func() error {
@@ -134,6 +135,23 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	if !strings.Contains(r.body, "2 assignments made") || !strings.Contains(r.body, "Every submission has its reviewers") {
 		t.Fatalf("the assignment report: %s", r.body)
 	}
+	// The pool shows each reviewer's workload by round: the two assigned have
+	// this round's review, the third none.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		pool := opsMustStatus(t, s.p.do("GET", "/ops/review/reviewers", ops, nil), http.StatusOK, "the pool")
+		load := map[string]string{}
+		for _, tr := range find(parse(t, pool.body), element("tr")) {
+			if cells := find(tr, element("td")); len(cells) == 7 {
+				load[text(cells[0])] = text(cells[6])
+			}
+		}
+		due := "due " + opsLongDate(deadline)
+		if !strings.Contains(load["Alice Jones"], "Review round 2027: 1 review, "+due) || !strings.Contains(load["Bo Brown"], "Review round 2027: 1 review, "+due) ||
+			load["Cy Clark"] != "None" {
+			return fmt.Errorf("the pool's workloads read %q", load)
+		}
+		return nil
+	})
 
 	// One reviewer assigned and removed by hand: the reason is required.
 	change := url.Values{"action": {"assign"}, "reviewer_id": {"rev-c"}, "submission_id": {sub}, "reason": {""}}
@@ -219,4 +237,13 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	if strings.Contains(today.body, "Not available at the moment: Review rounds") || strings.Contains(today.body, "Review round 2027") {
 		t.Errorf("Today after the release: %s", today.body)
 	}
+}
+
+// opsLongDate is a day as the console writes it, in London: "Friday 1 January 2027".
+func opsLongDate(t time.Time) string {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err)
+	}
+	return t.In(london).Format("Monday 2 January 2006")
 }

@@ -183,12 +183,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		Audience: p.FundAudience, MaxLifetime: p.APITokenMaxLifetime}); err != nil {
 		return fail(err)
 	}
+	staff, err := signin.NewStaff(s.DB, s.Clock)
+	if err != nil {
+		return fail(err)
+	}
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
 		return fail(err)
 	}
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
-		Clients: cl, Tokens: s.Tokens, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
+		Clients: cl, Tokens: s.Tokens, Staff: staff, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
 		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout})
 	if err != nil {
 		return fail(err)

@@ -36,7 +36,7 @@ func Settlement(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 		if err != nil {
 			return bus.Permanent(err)
 		}
-		if err := a.Settle(ctx, p); err != nil && !apperr.Is(err, apperr.Conflict) && !apperr.Is(err, apperr.Invalid) && !apperr.Is(err, apperr.NotFound) {
+		if err := a.Settle(ctx, e.Actor, p); err != nil && !apperr.Is(err, apperr.Conflict) && !apperr.Is(err, apperr.Invalid) && !apperr.Is(err, apperr.NotFound) {
 			return err
 		}
 		return nil

@@ -1,0 +1,106 @@
+package pages
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	fundapi "github.com/itss/techcommit/services/fund/api"
+)
+
+// opsRoundCorrectIntro says what the fund lets ops correct, so that nobody types a
+// change it will refuse without knowing why.
+const opsRoundCorrectIntro = "Before the round opens, any of its terms may change. Once it is open, only its name and closing time may: applicants have drafted against its rules and awards draw on its budget."
+
+// opsRoundEdit shows a round's terms in the form that opened it, to correct them.
+func (h *Handler) opsRoundEdit(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	rd, ok := h.opsRound(w, r, c)
+	if !ok {
+		return
+	}
+	if rd.Status == fundapi.RoundStatusClosed {
+		h.say(w, r, http.StatusConflict, "This round is closed", "A closed round can no longer change.")
+		return
+	}
+	h.opsShowRoundCorrection(w, r, http.StatusOK, rd, opsRoundValues(rd), nil)
+}
+
+// opsRoundCorrect replaces a round's terms with the form's. The fund decides what
+// may still change; its refusal naming a term is shown beside that term's field.
+func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	rd, ok := h.opsRound(w, r, c)
+	if !ok {
+		return
+	}
+	typed, body, errs := opsform.FundRound.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.opsShowRoundCorrection(w, r, http.StatusBadRequest, rd, typed, errs)
+		return
+	}
+	// The fund replaces every term; the console has no field for this one, so it
+	// is sent as the round has it rather than reset to the API's default.
+	body["exclude_previously_funded"] = rd.ExcludePreviouslyFunded
+	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, "application/json", opsJSONBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.FundRound)
+		h.opsShowRoundCorrection(w, r, opsStatusOf(fe), rd, typed, fe)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+}
+
+// opsRound reads the round the path names, answering the request itself when it
+// cannot.
+func (h *Handler) opsRound(w http.ResponseWriter, r *http.Request, c *opsCtx) (fundapi.Round, bool) {
+	resp, err := c.set.Fund.GetRoundWithResponse(r.Context(), r.PathValue("round"))
+	if err != nil {
+		h.fail(w, r, err)
+		return fundapi.Round{}, false
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return fundapi.Round{}, false
+	}
+	return *resp.JSON200, true
+}
+
+func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request, status int, rd fundapi.Round, typed opsform.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", "Correct a fund round", errs, opsFormData{Caption: rd.Name, Intro: opsRoundCorrectIntro,
+		Action: "/ops/fund/rounds/" + rd.Id, Button: "Save the round", Back: "/ops/fund", Fields: opsform.FundRound.Fields(typed, errs)})
+}
+
+// opsRoundValues are a round's terms as the round form has them typed: times on the
+// London clock, amounts in pounds.
+func opsRoundValues(rd fundapi.Round) opsform.Values {
+	money := func(p int64) []string { return []string{strings.TrimPrefix(pounds(p), "£")} }
+	themes := make([]string, 0, len(rd.Themes))
+	for _, t := range rd.Themes {
+		themes = append(themes, string(t))
+	}
+	return opsform.Values{
+		"name":          {rd.Name},
+		"opens":         {rd.Opens.In(london).Format("2006-01-02 15:04")},
+		"closes":        {rd.Closes.In(london).Format("2006-01-02 15:04")},
+		"budget":        money(rd.BudgetPence),
+		"min_award":     money(rd.MinAwardPence),
+		"max_award":     money(rd.MaxAwardPence),
+		"project_start": {rd.ProjectStart.String()},
+		"project_end":   {rd.ProjectEnd.String()},
+		"themes":        themes,
+	}
+}

@@ -1,0 +1,86 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/store"
+)
+
+// Staff remembers the ITSS staff who have signed in to the portal: each one's
+// subject at ITSS's identity provider and the name its claims gave at their latest
+// sign-in. The services record an ops person only by subject (the portal's tokens
+// carry no name), so the console looks the names up here to show its histories as
+// people. Nobody else is kept: leads and reviewers are in the people read model.
+type Staff struct {
+	coll  *mongo.Collection
+	clock clock.Clock
+}
+
+type staffDoc struct {
+	Subject string    `bson:"_id"`
+	Name    string    `bson:"name"`
+	Seen    time.Time `bson:"seen_at"`
+}
+
+// maxStaffLookup bounds one lookup; a history page names far fewer people.
+const maxStaffLookup = 200
+
+// NewStaff opens the ITSS staff collection of db.
+func NewStaff(db *mongo.Database, clk clock.Clock) (*Staff, error) {
+	if db == nil || clk == nil {
+		return nil, errors.New("signin: a database and a clock are required for the staff record")
+	}
+	return &Staff{coll: db.Collection("ops_staff"), clock: clk}, nil
+}
+
+// Seen records that subject signed in under name, replacing the name it had (people
+// change their names; the provider's latest claim is the one to show). A sign-in
+// without a subject or a name records nothing.
+func (s *Staff) Seen(ctx context.Context, subject, name string) error {
+	if subject == "" || name == "" {
+		return nil
+	}
+	doc := staffDoc{Subject: subject, Name: name, Seen: s.clock.Now().UTC()}
+	// Two first sign-ins at once may both try to insert: the loser of the unique _id
+	// finds the document there and replaces it on its second try.
+	var err error
+	for range 2 {
+		_, err = s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: subject}}, doc, options.Replace().SetUpsert(true))
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("record ops staff %s: %w", subject, store.Classify(err))
+}
+
+// Names returns the recorded name of each of subjects that has one; a subject never
+// seen is absent from the map.
+func (s *Staff) Names(ctx context.Context, subjects []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(subjects) == 0 {
+		return out, nil
+	}
+	if len(subjects) > maxStaffLookup {
+		subjects = subjects[:maxStaffLookup]
+	}
+	cur, err := s.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: subjects}}}})
+	if err != nil {
+		return nil, fmt.Errorf("find ops staff: %w", store.Classify(err))
+	}
+	var docs []staffDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read ops staff: %w", store.Classify(err))
+	}
+	for _, d := range docs {
+		out[d.Subject] = d.Name
+	}
+	return out, nil
+}
