@@ -92,7 +92,7 @@ const (
 	StreamFund      = "TC_FUND"
 	StreamPortal    = "TC_PORTAL"
 	// StreamPortalTokens holds the portal's API token events (SubjectsAPIToken).
-	StreamPortalTokens = "TC_PORTAL_TOKENS"
+	StreamPortalTokens = "TC_PORTAL_TOKENS" // #nosec G101 -- a stream's name, not a credential
 	StreamDeadLetter   = "TC_DEADLETTER"
 )
 

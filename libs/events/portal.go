@@ -31,10 +31,10 @@ func (SigninLinkRequestedV1) EventType() string { return SubjectSigninLinkReques
 
 // Subjects of the API tokens the portal issues to applicants' tools.
 const (
-	SubjectAPITokenIssued  = "tc.portal.apitoken.issued"
-	SubjectAPITokenRevoked = "tc.portal.apitoken.revoked"
+	SubjectAPITokenIssued  = "tc.portal.apitoken.issued"  // #nosec G101 -- a subject, not a credential
+	SubjectAPITokenRevoked = "tc.portal.apitoken.revoked" // #nosec G101 -- a subject, not a credential
 	// SubjectsAPIToken is both: the subjects of StreamPortalTokens.
-	SubjectsAPIToken = "tc.portal.apitoken.>"
+	SubjectsAPIToken = "tc.portal.apitoken.>" // #nosec G101 -- subjects, not a credential
 )
 
 // MaxAPITokenLifetime is the longest any API token may last, whatever is configured:

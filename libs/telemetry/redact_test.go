@@ -66,11 +66,11 @@ func TestSpansCarryNoNamesOrEmails(t *testing.T) {
 	s := got[0]
 	text := s.Name + s.Status.Description
 	for _, kv := range s.Attributes {
-		text += " " + string(kv.Key) + "=" + kv.Value.Emit()
+		text += " " + string(kv.Key) + "=" + kv.Value.String()
 	}
 	for _, e := range s.Events {
 		for _, kv := range e.Attributes {
-			text += " " + string(kv.Key) + "=" + kv.Value.Emit()
+			text += " " + string(kv.Key) + "=" + kv.Value.String()
 		}
 	}
 	for _, leak := range []string{address, name} {

@@ -70,12 +70,12 @@ func (o *observed) spanText() string {
 	for _, s := range o.spans.GetSpans() {
 		fmt.Fprintln(&b, s.Name, s.Status.Description)
 		for _, kv := range s.Attributes {
-			fmt.Fprintln(&b, kv.Key, kv.Value.Emit())
+			fmt.Fprintln(&b, kv.Key, kv.Value.String())
 		}
 		for _, e := range s.Events {
 			fmt.Fprintln(&b, e.Name)
 			for _, kv := range e.Attributes {
-				fmt.Fprintln(&b, kv.Key, kv.Value.Emit())
+				fmt.Fprintln(&b, kv.Key, kv.Value.String())
 			}
 		}
 	}

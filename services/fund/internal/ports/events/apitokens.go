@@ -11,7 +11,7 @@ import (
 
 // DurableAPITokens reads the portal's API token events into the fund's read model
 // of them. A contract with the NATS server: never renamed.
-const DurableAPITokens = "fund-api-tokens"
+const DurableAPITokens = "fund-api-tokens" // #nosec G101 -- a consumer's name, not a credential
 
 // APITokens keeps the read model of the portal's API tokens from their own stream,
 // which holds nothing else (the portal's sign-in links are on another the fund may
