@@ -80,6 +80,7 @@ func run(ctx context.Context, args []string) error {
 	pagesRounds := fs.Int("pages-rounds", 3, "review rounds in the portal pages' data set (all but the latest closed, feedback released)")
 	pagesSamples := fs.Int("pages-samples", 30, "sequential requests timing each portal page")
 	pagesOffset := fs.Int("pages-port-offset", 400, "the port offset of the portal pages' own stack")
+	pagesScaling := fs.Bool("pages-scaling", true, "also time the pages on a data set a tenth the size, for the large/small ratio")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string) error {
 		if *pagesOrgs < 1 || *pagesReviewers < 2 || *pagesRounds < 1 || *pagesSamples < 1 {
 			return fmt.Errorf("-pages-orgs, -pages-rounds and -pages-samples must be at least 1, -pages-reviewers at least 2")
 		}
-		pf, err := pageTimings(ctx, *bin, *pagesOffset, pageScale{orgs: *pagesOrgs, reviewers: *pagesReviewers, rounds: *pagesRounds}, *pagesSamples)
+		pf, err := pageTimings(ctx, *bin, *pagesOffset, pageScale{orgs: *pagesOrgs, reviewers: *pagesReviewers, rounds: *pagesRounds}, *pagesSamples, *pagesScaling)
 		if err != nil {
 			return fmt.Errorf("portal pages: %w", err)
 		}
