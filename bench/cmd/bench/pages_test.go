@@ -65,7 +65,7 @@ func TestPagesReportMarksAPageOverTheTargetAndNamesNoRecord(t *testing.T) {
 	// smaller run did not time has empty cells.
 	f.smallScale = pageScale{orgs: 15, reviewers: 40, rounds: 3}
 	f.small = map[string]pageRow{
-		"lead released feedback": {client: latency{n: 30, p50: 4 * time.Millisecond}},
+		"lead released feedback":      {client: latency{n: 30, p50: 4 * time.Millisecond}},
 		"reviewer review assignments": {client: latency{n: 30, p50: 40 * time.Millisecond}},
 	}
 	got = pagesReport(f)
