@@ -42,10 +42,10 @@ const pageWarmUp = 2
 type visitorKind string
 
 const (
-	public    visitorKind = "public"
-	leadKind  visitorKind = "lead"
-	reviewerK visitorKind = "reviewer"
-	opsKind   visitorKind = "ops"
+	visitorPublic   visitorKind = "public"
+	visitorLead     visitorKind = "lead"
+	visitorReviewer visitorKind = "reviewer"
+	visitorOps      visitorKind = "ops"
 )
 
 // page is one page to time: who reaches it, with which address, and what it answers
@@ -72,20 +72,20 @@ type pageIDs struct {
 // order they are timed: a new page is timed by adding its line here.
 func portalPages(id pageIDs) []page {
 	return []page{
-		{public, "home", "/", http.StatusOK},
-		{public, "sign-in form", "/signin", http.StatusOK},
-		{public, "a sign-in link's page", "/signin/" + id.signinSecret, http.StatusOK},
-		{public, "directory", "/directory", http.StatusOK},
-		{public, "directory, searching a name", "/directory?name=" + url.QueryEscape(id.search), http.StatusOK},
-		{public, "directory, signatories", "/directory?kind=signatory", http.StatusOK},
-		{public, "open fund rounds", "/fund/rounds", http.StatusOK},
-		{leadKind, "account", "/account", http.StatusOK},
-		{leadKind, "organisation and obligations", "/obligations/" + id.org, http.StatusOK},
-		{leadKind, "released feedback", "/obligations/" + id.org + "/feedback/" + id.feedback, http.StatusOK},
-		{reviewerK, "account", "/account", http.StatusOK},
-		{reviewerK, "review assignments", "/reviews", http.StatusOK},
-		{reviewerK, "an assignment email's link", "/reviews/" + id.round + "/" + id.roundSub, http.StatusSeeOther},
-		{opsKind, "account", "/account", http.StatusOK},
+		{visitorPublic, "home", "/", http.StatusOK},
+		{visitorPublic, "sign-in form", "/signin", http.StatusOK},
+		{visitorPublic, "a sign-in link's page", "/signin/" + id.signinSecret, http.StatusOK},
+		{visitorPublic, "directory", "/directory", http.StatusOK},
+		{visitorPublic, "directory, searching a name", "/directory?name=" + url.QueryEscape(id.search), http.StatusOK},
+		{visitorPublic, "directory, signatories", "/directory?kind=signatory", http.StatusOK},
+		{visitorPublic, "open fund rounds", "/fund/rounds", http.StatusOK},
+		{visitorLead, "account", "/account", http.StatusOK},
+		{visitorLead, "organisation and obligations", "/obligations/" + id.org, http.StatusOK},
+		{visitorLead, "released feedback", "/obligations/" + id.org + "/feedback/" + id.feedback, http.StatusOK},
+		{visitorReviewer, "account", "/account", http.StatusOK},
+		{visitorReviewer, "review assignments", "/reviews", http.StatusOK},
+		{visitorReviewer, "an assignment email's link", "/reviews/" + id.round + "/" + id.roundSub, http.StatusSeeOther},
+		{visitorOps, "account", "/account", http.StatusOK},
 	}
 }
 
@@ -171,15 +171,15 @@ func pagesAt(ctx context.Context, bin string, offset int, scale pageScale, sampl
 
 	portal := s.url(8080)
 	mail := s.url(8025) + "/api/v1"
-	visitors := map[visitorKind]*http.Client{public: pageClient(nil)}
-	if visitors[leadKind], err = signInByLink(ctx, portal, mail, h.leadEmail); err != nil {
+	visitors := map[visitorKind]*http.Client{visitorPublic: pageClient(nil)}
+	if visitors[visitorLead], err = signInByLink(ctx, portal, mail, h.leadEmail); err != nil {
 		return f, fmt.Errorf("sign in as the lead: %w", err)
 	}
-	if visitors[reviewerK], err = signInByLink(ctx, portal, mail, h.reviewerEmail); err != nil {
+	if visitors[visitorReviewer], err = signInByLink(ctx, portal, mail, h.reviewerEmail); err != nil {
 		return f, fmt.Errorf("sign in as the reviewer: %w", err)
 	}
 	f.reviewer = h.reviewerLoad
-	if visitors[opsKind], err = signInAsOps(ctx, portal, filepath.Join(data, "oidc-dev.json")); err != nil {
+	if visitors[visitorOps], err = signInAsOps(ctx, portal, filepath.Join(data, "oidc-dev.json")); err != nil {
 		f.opsNote = err.Error()
 		fmt.Printf("pages: ops pages not timed: %v\n", err)
 	}
@@ -447,7 +447,7 @@ type history struct {
 	reviewerLoad  int
 }
 
-// reviewer is one member of the seeded pool.
+// poolMember is one reviewer of the seeded pool.
 type poolMember struct{ id, org, email string }
 
 // seedHistory builds the data set on top of seed's (organisations announced, each

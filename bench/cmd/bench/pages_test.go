@@ -33,11 +33,11 @@ tcdev: stopping`
 func TestPagesReportMarksAPageOverTheTargetAndNamesNoRecord(t *testing.T) {
 	f := pageFigures{scale: pageScale{orgs: 150, reviewers: 400, rounds: 3}, samples: 30, seeded: 95 * time.Second, reviewer: 3,
 		rows: []pageRow{
-			{page: page{who: leadKind, name: "released feedback", path: "/obligations/0b6f1c9e-8f1e-4c55-9a51-7d1f0c2b9a10/feedback/3e0c5b7a-1f55-4c8e-9a2d-7b6f0d4c2e91"},
+			{page: page{who: visitorLead, name: "released feedback", path: "/obligations/0b6f1c9e-8f1e-4c55-9a51-7d1f0c2b9a10/feedback/3e0c5b7a-1f55-4c8e-9a2d-7b6f0d4c2e91"},
 				client: latency{n: 30, p50: 8 * time.Millisecond, p95: 12 * time.Millisecond}, server: latency{n: 30, p50: 7 * time.Millisecond, p95: 11 * time.Millisecond}},
-			{page: page{who: reviewerK, name: "review assignments", path: "/reviews"},
+			{page: page{who: visitorReviewer, name: "review assignments", path: "/reviews"},
 				client: latency{n: 30, p50: 40 * time.Millisecond, p95: 61 * time.Millisecond}, server: latency{missing: 30}},
-			{page: page{who: public, name: "directory, searching a name", path: "/directory?name=Reads+University+0074"},
+			{page: page{who: visitorPublic, name: "directory, searching a name", path: "/directory?name=Reads+University+0074"},
 				client: latency{n: 30, p50: 9 * time.Millisecond, p95: 10 * time.Millisecond}, server: latency{n: 30, p50: 0, p95: 9 * time.Millisecond}},
 		}}
 	got := pagesReport(f)
@@ -129,7 +129,7 @@ func TestPortalPagesAreDistinctAndNameTheirRecords(t *testing.T) {
 			t.Errorf("%s %s: no status", p.who, p.name)
 		}
 	}
-	for _, who := range []visitorKind{public, leadKind, reviewerK, opsKind} {
+	for _, who := range []visitorKind{visitorPublic, visitorLead, visitorReviewer, visitorOps} {
 		found := false
 		for key := range seen {
 			found = found || strings.HasPrefix(key, string(who)+" ")
