@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -107,6 +108,7 @@ type pageFigures struct {
 	seeded   time.Duration
 	rows     []pageRow
 	opsNote  string // why ops pages are missing, when they are
+	load     string // the machine's load averages as the pages were timed
 	reviewer int    // the signed-in reviewer's assignments
 	// small is the same pages on a data set a tenth the size (issue 22: a page's
 	// cost follows what it shows, not the history), by who and name; nil when not run.
@@ -190,6 +192,7 @@ func pagesAt(ctx context.Context, bin string, offset int, scale pageScale, sampl
 	}
 	h.ids.signinSecret = secret
 
+	f.load = loadAverage()
 	for _, p := range portalPages(h.ids) {
 		hc, ok := visitors[p.who]
 		if !ok {
@@ -204,6 +207,16 @@ func pagesAt(ctx context.Context, bin string, offset int, scale pageScale, sampl
 			short(row.client.p50), short(row.client.p95), row.server.p50, row.server.p95)
 	}
 	return f, nil
+}
+
+// loadAverage is the machine's load over 1, 5 and 15 minutes, as /proc/loadavg says:
+// the machines are shared, and a busy one slows every page.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], ", ")
+	}
+	return "unknown"
 }
 
 // pageClient is a visitor's browser: it keeps cookies and does not follow redirects,
@@ -785,9 +798,10 @@ func pagesReport(f pageFigures) string {
 		"then each organisation's next cycle drafted; seeded through the services' APIs in %s. Each person signed in through the portal: leads and reviewers "+
 		"by the link emailed through notify to Mailpit, ITSS staff through the OpenID provider's login form. "+
 		"Each page: %d sequential GETs over loopback after %d untimed, timed at the client and by the portal's own access log (`duration_ms`, whole "+
-		"milliseconds, rounded down). The signed-in reviewer has %d assignments over the rounds.\n\n",
+		"milliseconds, rounded down). The signed-in reviewer has %d assignments over the rounds. The machine's load average (1, 5, 15 minutes) "+
+		"as the pages were timed: %s, on %d cores.\n\n",
 		pagesSection, machine(), time.Now().UTC().Format("2006-01-02 15:04 MST"), f.scale.orgs, f.scale.reviewers, f.scale.rounds, f.seeded.Round(time.Second),
-		f.samples, pageWarmUp, f.reviewer)
+		f.samples, pageWarmUp, f.reviewer, f.load, runtime.NumCPU())
 	if f.opsNote != "" {
 		fmt.Fprintf(&b, "ITSS staff's pages are not in the table: %s.\n\n", f.opsNote)
 	}

@@ -31,7 +31,7 @@ tcdev: stopping`
 }
 
 func TestPagesReportMarksAPageOverTheTargetAndNamesNoRecord(t *testing.T) {
-	f := pageFigures{scale: pageScale{orgs: 150, reviewers: 400, rounds: 3}, samples: 30, seeded: 95 * time.Second, reviewer: 3,
+	f := pageFigures{scale: pageScale{orgs: 150, reviewers: 400, rounds: 3}, samples: 30, seeded: 95 * time.Second, reviewer: 3, load: "1.20, 0.80, 0.50",
 		rows: []pageRow{
 			{page: page{who: visitorLead, name: "released feedback", path: "/obligations/0b6f1c9e-8f1e-4c55-9a51-7d1f0c2b9a10/feedback/3e0c5b7a-1f55-4c8e-9a2d-7b6f0d4c2e91"},
 				client: latency{n: 30, p50: 8 * time.Millisecond, p95: 12 * time.Millisecond}, server: latency{n: 30, p50: 7 * time.Millisecond, p95: 11 * time.Millisecond}},
@@ -43,7 +43,7 @@ func TestPagesReportMarksAPageOverTheTargetAndNamesNoRecord(t *testing.T) {
 	got := pagesReport(f)
 	for _, want := range []string{
 		"## Portal pages\n\n",
-		"150 organisations announced", "400 reviewers", "3 review rounds",
+		"150 organisations announced", "400 reviewers", "3 review rounds", "as the pages were timed: 1.20, 0.80, 0.50, on ",
 		"| lead | released feedback (`/obligations/{id}/feedback/{id}`) | 8ms | 12ms | 7ms | 11ms | met |\n",
 		"| reviewer | review assignments (`/reviews`) | 40ms | 61ms | not logged | not logged | **missed** |\n",
 		"| public | directory, searching a name (`/directory?name=…`) | 9ms | 10ms | < 1ms | 9ms | met |\n",
