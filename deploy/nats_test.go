@@ -350,9 +350,10 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 
 // TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview runs, against a real
 // nats-server with the rendered accounts and TLS, what the portal does on the bus (its
-// own stream TC_PORTAL and the dead-letter stream; consumers on TC_SIGNATORY and
-// TC_REVIEW) and what notify does with the portal's events (a consumer on TC_PORTAL),
-// and checks what the portal must not do.
+// own streams TC_PORTAL and TC_PORTAL_TOKENS and the dead-letter stream; consumers on
+// TC_SIGNATORY and TC_REVIEW), what notify does with the portal's sign-in links (a
+// consumer on TC_PORTAL) and what the fund does with its API token events (a consumer
+// on TC_PORTAL_TOKENS), and checks what the portal must not do.
 func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T) {
 	url, caFile := startNATS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -375,7 +376,8 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 
 	_, portalJS := connectAs(t, url, caFile, "portal")
 	for _, s := range []jetstream.StreamConfig{
-		{Name: "TC_PORTAL", Subjects: []string{"tc.portal.>"}},
+		{Name: "TC_PORTAL", Subjects: []string{"tc.portal.signin.>"}, MaxAge: 15 * time.Minute},
+		{Name: "TC_PORTAL_TOKENS", Subjects: []string{"tc.portal.apitoken.>"}, MaxAge: 396 * 24 * time.Hour},
 		{Name: "TC_DEADLETTER", Subjects: []string{"tc.deadletter.>"}},
 	} {
 		if _, err := portalJS.CreateOrUpdateStream(ctx, s); err != nil {
@@ -429,6 +431,32 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 	}
 	if _, err := fundJS.Publish(short(), "tc.portal.signin.requested", []byte(`{}`)); err == nil {
 		t.Error("fund may publish the portal's events")
+	}
+	// The fund reads the portal's API token events, from their own stream; notify
+	// has no business there.
+	if _, err := portalJS.Publish(ctx, "tc.portal.apitoken.issued", []byte(`{}`)); err != nil {
+		t.Fatalf("portal publishes an API token event: %v", err)
+	}
+	tokens, err := fundJS.CreateOrUpdateConsumer(short(), "TC_PORTAL_TOKENS", jetstream.ConsumerConfig{Durable: "fund-api-tokens",
+		AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatalf("fund creates its API token consumer: %v", err)
+	}
+	m, err := tokens.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil || m.Subject() != "tc.portal.apitoken.issued" {
+		t.Fatalf("fund reads an API token event: %v", err)
+	}
+	if err := m.DoubleAck(short()); err != nil {
+		t.Errorf("fund acks an API token event: %v", err)
+	}
+	if _, err := fundJS.Publish(short(), "tc.portal.apitoken.revoked", []byte(`{}`)); err == nil {
+		t.Error("fund may publish the portal's API token events")
+	}
+	if err := fundJS.DeleteStream(short(), "TC_PORTAL_TOKENS"); err == nil {
+		t.Error("fund may delete TC_PORTAL_TOKENS")
+	}
+	if _, err := notifyJS.CreateConsumer(short(), "TC_PORTAL_TOKENS", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+		t.Error("notify may consume TC_PORTAL_TOKENS")
 	}
 }
 

@@ -219,7 +219,7 @@ func checkPoison(ctx context.Context, s *Stack, c *client, ops, id string, t *ta
 	if found.Reason == "" {
 		return "", errors.New("the dead letter carries no reason")
 	}
-	r, err := c.do(ctx, http.MethodPost, fmt.Sprintf("%s/v1/ops/dead-letters/%d/replay", s.Addr["notify"], found.Sequence), ops, nil, nil)
+	r, err := c.do(ctx, http.MethodPost, fmt.Sprintf("%s/v1/ops/dead-letters/%d/replays", s.Addr["notify"], found.Sequence), ops, nil, nil)
 	if err != nil {
 		return "", fmt.Errorf("replay: %w", err)
 	}

@@ -201,7 +201,7 @@ func (w Workload) journey(ctx context.Context, s *Stack, c *client, ops, roundID
 		return err
 	}
 	count(st)
-	if err := w.act(ctx, c, "submit application", fund+"/v1/applications/"+u.appID+"/submit", app, nil,
+	if err := w.act(ctx, c, "submit application", fund+"/v1/applications/"+u.appID+"/submission", app, nil,
 		map[string]string{"Idempotency-Key": fmt.Sprintf("submit-%s-%d", s.prefix, u.n)}, count); err != nil {
 		return err
 	}
@@ -272,7 +272,7 @@ func (w Workload) submitReview(ctx context.Context, s *Stack, c *client, u *unit
 		return err
 	}
 	count(st)
-	return w.act(ctx, c, "submit submission", rev+"/v1/submissions/"+u.reviewSubID+"/submit", lead, nil, nil, count)
+	return w.act(ctx, c, "submit submission", rev+"/v1/submissions/"+u.reviewSubID+"/submission", lead, nil, nil, count)
 }
 
 // act POSTs until the service accepts: 200 or 201, or a 409 after an attempt whose

@@ -6,6 +6,10 @@
 //	FUND_URL=https://fund.example FUND_TOKEN=<an applicant token> go run ./apply \
 //	    -endorser-name "Sam Patel" -endorser-email s.patel@exampleton.ac.uk
 //
+// FUND_TOKEN is an API token your organisation's nominated lead (or a colleague the
+// lead names) makes for the tool in the portal (Your pages, API tokens); it is shown once, so keep it in the tool's
+// secret store. A 401 means it was revoked or has expired: ask for a new one.
+//
 // It lists the open rounds (public), drafts an application in the first one (or the
 // round given with -round) under an Idempotency-Key, submits it, reads it back and
 // prints its status. A 400 prints each field the fund refused and why.
@@ -147,7 +151,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// 3. Submit it. A draft may still be changed (PUT /v1/applications/{id}); once
 	// submitted it goes to assessment and cannot.
 	submitKey := uuid.NewString()
-	submitted, err := fund.SubmitApplicationWithResponse(ctx, id, &api.SubmitApplicationParams{IdempotencyKey: &submitKey})
+	submitted, err := fund.CreateApplicationSubmissionWithResponse(ctx, id, &api.CreateApplicationSubmissionParams{IdempotencyKey: &submitKey})
 	if err != nil {
 		return fmt.Errorf("submit application %s: %w", id, err)
 	}

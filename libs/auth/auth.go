@@ -45,6 +45,8 @@ type Principal struct {
 	Org     string // the organisation the caller acts for; empty for ops
 	Name    string
 	Email   string
+	// TokenID is the id (jti) of the API token the caller presented, if it was one.
+	TokenID string
 }
 
 // Actor is how the caller is recorded in the audit trail of events.

@@ -46,6 +46,11 @@ type Verifier struct {
 	// portal verifies the tokens of the second trusted issuer, the portal, when one
 	// is configured (AUTH_PORTAL_ISSUER): same audience and lifetime, its own keys.
 	portal *Verifier
+
+	// apiTokens, when set (on the portal's verifier only), says which of the
+	// portal's API tokens are in force; without it API tokens are refused.
+	apiTokens      APITokens
+	maxAPILifetime time.Duration
 }
 
 // keySet marks one fetch of the issuer's keys.
@@ -80,6 +85,38 @@ const maxVerified = 4096
 // DefaultMaxTokenLifetime bounds exp-iat when the configuration leaves it zero.
 const DefaultMaxTokenLifetime = time.Hour
 
+// DefaultMaxAPITokenLifetime bounds exp-iat of an API token when the configuration
+// leaves it zero.
+const DefaultMaxAPITokenLifetime = 90 * 24 * time.Hour
+
+// APITokenKind is the kind claim of an API token: a token the portal issues, at a
+// person's request, to their organisation's own tools. It lives for weeks rather
+// than minutes, so a service accepts one only while the portal vouches for it
+// (see APITokens), checked on every request.
+const APITokenKind = "api"
+
+// APITokens says whether the API token id, issued for org, is in force: issued by the
+// portal, not revoked and not expired. It returns nil when it is, an
+// apperr.Unauthenticated error when it is not, and any other error when it cannot
+// tell (the token is then refused all the same).
+type APITokens interface {
+	InForce(ctx context.Context, id, org string) error
+}
+
+// AcceptAPITokens makes v accept the portal's API tokens, each only while tokens says
+// it is in force. Call it before v is first used. Tokens of that kind from any other
+// issuer, or at a service that did not call it, are refused.
+func (v *Verifier) AcceptAPITokens(tokens APITokens) error {
+	if tokens == nil {
+		return errors.New("auth: accepting API tokens needs their read model")
+	}
+	if v.portal == nil {
+		return errors.New("auth: API tokens are issued by the portal, which this service is not configured to trust (AUTH_PORTAL_ISSUER)")
+	}
+	v.portal.apiTokens = tokens
+	return nil
+}
+
 // NewVerifier returns a Verifier for the configured issuer. Keys are fetched on first use.
 func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 	if cfg.JWKSURL == "" || cfg.Issuer == "" || cfg.Audience == "" {
@@ -92,6 +129,10 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 	if maxLifetime <= 0 {
 		maxLifetime = DefaultMaxTokenLifetime
 	}
+	maxAPILifetime := cfg.MaxAPITokenLifetime
+	if maxAPILifetime <= 0 {
+		maxAPILifetime = DefaultMaxAPITokenLifetime
+	}
 	v := &Verifier{jwksURL: cfg.JWKSURL, issuer: cfg.Issuer, audience: cfg.Audience, maxLifetime: maxLifetime,
 		client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}
 	switch {
@@ -100,7 +141,7 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 			return nil, errors.New("auth: the portal's issuer must differ from the identity provider's")
 		}
 		v.portal = &Verifier{jwksURL: cfg.PortalJWKSURL, issuer: cfg.PortalIssuer, audience: cfg.Audience, maxLifetime: maxLifetime,
-			client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}
+			maxAPILifetime: maxAPILifetime, client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}
 	case cfg.PortalIssuer != "" || cfg.PortalJWKSURL != "":
 		return nil, errors.New("auth: the portal's issuer and JWKS URL go together")
 	}
@@ -124,6 +165,8 @@ type claims struct {
 	Org   string `json:"org,omitempty"`
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email,omitempty"`
+	// Kind is empty for an ordinary token, APITokenKind for an API token.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Verify checks a token and returns the caller it names.
@@ -131,6 +174,26 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if v.portal != nil && issuerOf(token) == v.portal.issuer {
 		return v.portal.Verify(ctx, token)
 	}
+	p, err := v.verify(ctx, token)
+	if err != nil || p.TokenID == "" {
+		return p, err
+	}
+	// An API token's signature may be remembered, its standing never: asked on every
+	// request, so that a revoked token stops as soon as the service hears of it.
+	if v.apiTokens == nil {
+		return Principal{}, apperr.New(apperr.Unauthenticated, "this service does not accept API tokens")
+	}
+	if err := v.apiTokens.InForce(ctx, p.TokenID, p.Org); err != nil {
+		if ae, ok := apperr.As(err); ok && (ae.Code == apperr.Unauthenticated || ae.Code == apperr.Unavailable) {
+			return Principal{}, ae
+		}
+		return Principal{}, apperr.Wrap(apperr.Unavailable, err, "the API token's standing could not be checked")
+	}
+	return p, nil
+}
+
+// verify checks everything the token's bytes and the issuer's keys decide.
+func (v *Verifier) verify(ctx context.Context, token string) (Principal, error) {
 	// The digest stands for the token, so that the tokens remembered take a fixed
 	// room and no bearer credential is kept longer than its request.
 	sum := sha256.Sum256([]byte(token))
@@ -170,10 +233,26 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if c.IssuedAt == nil {
 		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token has no issued-at time (iat); it must say when it was issued")
 	}
-	if lifetime := c.ExpiresAt.Sub(c.IssuedAt.Time); lifetime > v.maxLifetime {
-		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token is valid for %s from its issue, more than the %s accepted", lifetime, v.maxLifetime)
-	}
 	role := Role(c.Role)
+	maxLifetime := v.maxLifetime
+	switch c.Kind {
+	case "":
+	case APITokenKind:
+		// An API token has its own, longer bound, and only where its standing can be
+		// asked: the portal's issuer, at a service that keeps the tokens' read model.
+		if v.apiTokens == nil {
+			return Principal{}, apperr.New(apperr.Unauthenticated, "this service does not accept API tokens from this issuer")
+		}
+		if c.ID == "" || role != RoleApplicant {
+			return Principal{}, apperr.New(apperr.Unauthenticated, "an API token must name its id (jti) and carry the applicant role")
+		}
+		maxLifetime = v.maxAPILifetime
+	default:
+		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token is of an unknown kind")
+	}
+	if lifetime := c.ExpiresAt.Sub(c.IssuedAt.Time); lifetime > maxLifetime {
+		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token is valid for %s from its issue, more than the %s accepted", lifetime, maxLifetime)
+	}
 	if !role.Valid() {
 		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token carries no known role")
 	}
@@ -184,6 +263,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token names no subject")
 	}
 	p := Principal{Subject: c.Subject, Role: role, Org: c.Org, Name: c.Name, Email: c.Email}
+	if c.Kind == APITokenKind {
+		p.TokenID = c.ID
+	}
 	v.remember(sum, verifiedToken{principal: p, expires: c.ExpiresAt.Add(leeway), keys: keys})
 	return p, nil
 }

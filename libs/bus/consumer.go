@@ -405,9 +405,27 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, meta *jetstr
 	_ = m.Term()
 }
 
+// DeadLetterMaxAge is how long a dead letter is kept: a copy of an event, names and
+// addresses included, that ops have a month to look at and redeliver (docs/PRIVACY.md).
+// It is one constant, not a setting, because every service ensures the one stream and
+// two values would undo each other.
+const DeadLetterMaxAge = 30 * 24 * time.Hour
+
+// PortalStream is the spec of the portal's stream of sign-in links, which keeps a
+// message only as long as the link in it works.
+func PortalStream(replicas int) StreamSpec {
+	return StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}, Replicas: replicas, MaxAge: events.PortalStreamMaxAge}
+}
+
+// PortalTokenStream is the spec of the portal's stream of API token events, which
+// keeps a message longer than any token lives (events.APITokenStreamMaxAge).
+func PortalTokenStream(replicas int) StreamSpec {
+	return StreamSpec{Name: events.StreamPortalTokens, Subjects: []string{events.SubjectsAPIToken}, Replicas: replicas, MaxAge: events.APITokenStreamMaxAge}
+}
+
 // DeadLetterStream is the spec of the stream that keeps every consumer's dead letters.
 func DeadLetterStream(replicas int) StreamSpec {
-	return StreamSpec{Name: events.StreamDeadLetter, Subjects: []string{events.SubjectsDeadLetter}, Replicas: replicas}
+	return StreamSpec{Name: events.StreamDeadLetter, Subjects: []string{events.SubjectsDeadLetter}, Replicas: replicas, MaxAge: DeadLetterMaxAge}
 }
 
 // deliveries is how many times the message has been delivered, as a signed count:

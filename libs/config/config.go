@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/itss/techcommit/libs/events"
 )
 
 // Validator is implemented by configs that check their values after parsing.
@@ -158,7 +160,19 @@ type NATS struct {
 	// StreamReplicas is the number of replicas of the streams this service creates:
 	// 1 on a single server, 3 on the production cluster.
 	StreamReplicas int `env:"NATS_STREAM_REPLICAS" envDefault:"1"`
+	// StreamMaxAge is how long the service's own stream keeps an event. The event
+	// store is the record; the stream only carries events to their consumers (and is
+	// filled again from the store before a rebuild), so it need keep them only longer
+	// than any consumer may be down, and no longer: they name people.
+	StreamMaxAge time.Duration `env:"NATS_STREAM_MAX_AGE" envDefault:"720h"`
 }
+
+// Bounds of NATS_STREAM_MAX_AGE: under a day, a weekend's outage of a consumer
+// would lose events; over a year keeps personal data in transit for no use.
+const (
+	minStreamMaxAge = 24 * time.Hour
+	maxStreamMaxAge = 366 * 24 * time.Hour
+)
 
 // Auth configures bearer token verification. Nothing here that decides whom to
 // trust has a default: a service told nothing trusts no one and does not start.
@@ -170,6 +184,10 @@ type Auth struct {
 	// MaxTokenLifetime bounds exp-iat of the tokens accepted, so that a token minted
 	// for years (or a stolen one) is not good for years.
 	MaxTokenLifetime time.Duration `env:"AUTH_MAX_TOKEN_LIFETIME" envDefault:"1h"`
+	// MaxAPITokenLifetime bounds exp-iat of the API tokens the portal issues to
+	// organisations' tools; only a service that keeps their read model (the fund)
+	// accepts them at all, and only while the portal vouches for each.
+	MaxAPITokenLifetime time.Duration `env:"AUTH_MAX_API_TOKEN_LIFETIME" envDefault:"2160h"`
 	// AllowInsecureJWKS lets the keys come over plain http://, which only the local
 	// stack and tests, whose issuer runs on the same machine, may set.
 	AllowInsecureJWKS bool `env:"AUTH_ALLOW_INSECURE_JWKS"`
@@ -205,6 +223,11 @@ func (a Auth) portalProblems() []error {
 
 // maxTokenLifetimeCeiling is the most AUTH_MAX_TOKEN_LIFETIME may be set to.
 const maxTokenLifetimeCeiling = 24 * time.Hour
+
+// maxAPITokenLifetimeCeiling bounds AUTH_MAX_API_TOKEN_LIFETIME: a year, after which
+// an organisation's tools must be given a new token whatever anyone configured. The
+// stream of the token events keeps them longer than that (events.APITokenStreamMaxAge).
+const maxAPITokenLifetimeCeiling = events.MaxAPITokenLifetime
 
 // Telemetry configures logs and traces. The OTLP endpoint follows the
 // OpenTelemetry convention and leaves tracing silent when empty.
@@ -252,6 +275,9 @@ func (p Platform) Validate() error {
 	required("AUTH_AUDIENCE", p.Auth.Audience)
 	if p.Auth.MaxTokenLifetime <= 0 || p.Auth.MaxTokenLifetime > maxTokenLifetimeCeiling {
 		errs = append(errs, fmt.Errorf("AUTH_MAX_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxTokenLifetime, maxTokenLifetimeCeiling))
+	}
+	if p.Auth.MaxAPITokenLifetime < 0 || p.Auth.MaxAPITokenLifetime > maxAPITokenLifetimeCeiling {
+		errs = append(errs, fmt.Errorf("AUTH_MAX_API_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxAPITokenLifetime, maxAPITokenLifetimeCeiling))
 	}
 	errs = append(errs, p.HTTP.Edge.problems()...)
 	errs = append(errs, p.Telemetry.Problems()...)
@@ -305,6 +331,9 @@ func (n NATS) Problems() []error {
 	}
 	if n.StreamReplicas < 1 || n.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", n.StreamReplicas))
+	}
+	if n.StreamMaxAge < minStreamMaxAge || n.StreamMaxAge > maxStreamMaxAge {
+		errs = append(errs, fmt.Errorf("NATS_STREAM_MAX_AGE %s must be between %s and %s", n.StreamMaxAge, minStreamMaxAge, maxStreamMaxAge))
 	}
 	return errs
 }

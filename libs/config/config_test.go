@@ -69,9 +69,9 @@ func TestLoadAppliesDefaults(t *testing.T) {
 	want := svcConfig{Platform: config.Platform{
 		HTTP:  config.HTTP{Addr: ":8080", AdminAddr: ":9090", BodyLimit: "256K", RequestTimeout: 10 * time.Second, ShutdownTimeout: 20 * time.Second},
 		Mongo: config.Mongo{URI: "mongodb://mongo:27017/", Database: "signatory"},
-		NATS:  config.NATS{URL: "tls://nats:4222", StreamReplicas: 1},
+		NATS:  config.NATS{URL: "tls://nats:4222", StreamReplicas: 1, StreamMaxAge: 720 * time.Hour},
 		Auth: config.Auth{JWKSURL: "https://login.example/jwks.json", Issuer: "https://login.example", Audience: "tc-signatory",
-			MaxTokenLifetime: time.Hour},
+			MaxTokenLifetime: time.Hour, MaxAPITokenLifetime: 90 * 24 * time.Hour},
 		Telemetry: config.Telemetry{LogLevel: "info"},
 	}}
 	want.Own.Interval = time.Minute
@@ -221,6 +221,24 @@ func TestTokenLifetimeBound(t *testing.T) {
 	}
 }
 
+// A stream keeps events at least a day (so a consumer down for a weekend loses
+// none) and at most a year (they name people); zero, which JetStream reads as
+// "for ever", is refused.
+func TestStreamMaxAgeBound(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{"": true, "24h": true, "8784h": true, "0s": false, "23h": false, "8785h": false} {
+		environ := minimal()
+		if value != "" {
+			environ["NATS_STREAM_MAX_AGE"] = value
+		}
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != ok || err != nil && !strings.Contains(err.Error(), "NATS_STREAM_MAX_AGE") {
+			t.Errorf("NATS_STREAM_MAX_AGE=%q: err = %v, want accepted %t", value, err, ok)
+		}
+	}
+}
+
 func TestKeysListsEveryVariable(t *testing.T) {
 	t.Parallel()
 	keys, err := config.Keys(&svcConfig{})
@@ -230,13 +248,13 @@ func TestKeysListsEveryVariable(t *testing.T) {
 	slices.Sort(keys)
 	want := []string{
 		"ADMIN_ADDR",
-		"AUTH_ALLOW_INSECURE_JWKS", "AUTH_AUDIENCE", "AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_MAX_TOKEN_LIFETIME",
+		"AUTH_ALLOW_INSECURE_JWKS", "AUTH_AUDIENCE", "AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_MAX_API_TOKEN_LIFETIME", "AUTH_MAX_TOKEN_LIFETIME",
 		"AUTH_PORTAL_ISSUER", "AUTH_PORTAL_JWKS_URL",
 		"HTTP_ADDR", "HTTP_BODY_LIMIT", "HTTP_REQUEST_TIMEOUT", "HTTP_SHUTDOWN_TIMEOUT",
 		"HTTP_HSTS_MAX_AGE", "HTTP_TRUSTED_PROXIES",
 		"LOG_LEVEL",
 		"MONGO_DATABASE", "MONGO_URI",
-		"NATS_PASSWORD", "NATS_STREAM_REPLICAS", "NATS_URL", "NATS_USER",
+		"NATS_PASSWORD", "NATS_STREAM_MAX_AGE", "NATS_STREAM_REPLICAS", "NATS_URL", "NATS_USER",
 		"OTEL_EXPORTER_OTLP_ENDPOINT",
 		"OWN_INTERVAL", "OWN_NAME",
 		"RATE_PUBLIC_BURST", "RATE_PUBLIC_PER_SECOND", "RATE_READ_BURST", "RATE_READ_PER_SECOND",

@@ -137,9 +137,14 @@ func (b *Box) letter(m *jetstream.RawStreamMsg) (Letter, bool) {
 
 // Paths of the dead-letter API. Each service's OpenAPI document describes them (with
 // x-roles: [ops]), so requests are validated and authorised like any other.
+//
+// PathReplayDeprecated is the replay's path before actions were named by nouns; it
+// answers as PathReplay does until its sunset, with the deprecation headers the
+// documents give it (httpserver adds them).
 const (
-	PathList   = "/v1/ops/dead-letters"
-	PathReplay = "/v1/ops/dead-letters/:sequence/replay"
+	PathList             = "/v1/ops/dead-letters"
+	PathReplay           = "/v1/ops/dead-letters/:sequence/replays"
+	PathReplayDeprecated = "/v1/ops/dead-letters/:sequence/replay"
 )
 
 // Register adds the dead-letter API to e.
@@ -161,7 +166,7 @@ func Register(e httpserver.Router, b *Box) {
 		}
 		return c.JSON(http.StatusOK, page)
 	})
-	e.POST(PathReplay, func(c httpserver.Context) error {
+	replay := func(c httpserver.Context) error {
 		seq, err := parseSeq(c.Param("sequence"), "sequence", false)
 		if err != nil {
 			return err
@@ -171,7 +176,9 @@ func Register(e httpserver.Router, b *Box) {
 			return err
 		}
 		return c.JSON(http.StatusOK, l)
-	})
+	}
+	e.POST(PathReplay, replay)
+	e.POST(PathReplayDeprecated, replay)
 }
 
 func parseSeq(s, field string, optional bool) (uint64, error) {

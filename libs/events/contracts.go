@@ -65,6 +65,8 @@ func Contracts() []Contract {
 		contract[FundingClaimedV1](),
 		contract[FundingReleasedV1](),
 		contract[SigninLinkRequestedV1](),
+		contract[APITokenIssuedV1](),
+		contract[APITokenRevokedV1](),
 	}
 }
 

@@ -82,22 +82,38 @@ func Decode[T Payload](e Envelope) (T, error) {
 	return v, nil
 }
 
-// Stream names, one per producing service, and the dead-letter stream.
+// Stream names, one per producing service, and the dead-letter stream. The portal
+// has two: its sign-in links may rest only minutes, its API token events must rest
+// for as long as a token can live (see APITokenStreamMaxAge).
 const (
-	StreamSignatory  = "TC_SIGNATORY"
-	StreamReview     = "TC_REVIEW"
-	StreamNotify     = "TC_NOTIFY"
-	StreamFund       = "TC_FUND"
-	StreamPortal     = "TC_PORTAL"
-	StreamDeadLetter = "TC_DEADLETTER"
+	StreamSignatory = "TC_SIGNATORY"
+	StreamReview    = "TC_REVIEW"
+	StreamNotify    = "TC_NOTIFY"
+	StreamFund      = "TC_FUND"
+	StreamPortal    = "TC_PORTAL"
+	// StreamPortalTokens holds the portal's API token events (SubjectsAPIToken).
+	StreamPortalTokens = "TC_PORTAL_TOKENS"
+	StreamDeadLetter   = "TC_DEADLETTER"
 )
 
 // Subject wildcards of each stream.
 const (
-	SubjectsSignatory  = "tc.signatory.>"
-	SubjectsReview     = "tc.review.>"
-	SubjectsNotify     = "tc.notify.>"
-	SubjectsFund       = "tc.fund.>"
-	SubjectsPortal     = "tc.portal.>"
+	SubjectsSignatory = "tc.signatory.>"
+	SubjectsReview    = "tc.review.>"
+	SubjectsNotify    = "tc.notify.>"
+	SubjectsFund      = "tc.fund.>"
+	// SubjectsPortal is the portal's sign-in events alone: its API token events go
+	// to StreamPortalTokens, and two streams may not share a subject.
+	SubjectsPortal     = "tc.portal.signin.>"
 	SubjectsDeadLetter = "tc.deadletter.>"
 )
+
+// StreamOf names the stream that holds the events of subject (a subject or an event
+// type): its producer's, TC_<PRODUCER>, but for the portal's API token events.
+func StreamOf(subject string) string {
+	if strings.HasPrefix(subject, strings.TrimSuffix(SubjectsAPIToken, ">")) {
+		return StreamPortalTokens
+	}
+	producer, _, _ := strings.Cut(strings.TrimPrefix(subject, "tc."), ".")
+	return "TC_" + strings.ToUpper(producer)
+}

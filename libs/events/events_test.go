@@ -35,3 +35,22 @@ func TestDecodeReturnsTheCarriedPayload(t *testing.T) {
 		t.Errorf("an envelope made without a payload carries %+v", plain.Carried())
 	}
 }
+
+// Each event is on its producer's stream, but the portal's API token events, which
+// have one of their own that keeps them as long as a token lives.
+func TestStreamOf(t *testing.T) {
+	t.Parallel()
+	for subject, want := range map[string]string{
+		events.OrganisationAnnouncedV1{}.EventType(): events.StreamSignatory,
+		events.SigninLinkRequestedV1{}.EventType():   events.StreamPortal,
+		events.APITokenIssuedV1{}.EventType():        events.StreamPortalTokens,
+		events.SubjectAPITokenRevoked:                events.StreamPortalTokens,
+	} {
+		if got := events.StreamOf(subject); got != want {
+			t.Errorf("StreamOf(%s) = %s, want %s", subject, got, want)
+		}
+	}
+	if events.APITokenStreamMaxAge <= events.MaxAPITokenLifetime {
+		t.Errorf("the token stream keeps a message %s, no longer than a token may live (%s)", events.APITokenStreamMaxAge, events.MaxAPITokenLifetime)
+	}
+}

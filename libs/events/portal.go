@@ -9,7 +9,8 @@ const (
 
 // PortalStreamMaxAge is how long the portal's stream keeps a message: as long as a
 // sign-in link is good for, since the link's secret travels in the message and must
-// not rest anywhere longer than it can be used.
+// not rest anywhere longer than it can be used. The API token events, which must
+// outlive every token they speak of, have a stream of their own (StreamPortalTokens).
 const PortalStreamMaxAge = 15 * time.Minute
 
 // SigninLinkRequestedV1 asks notify to email a one-time sign-in link. It is the only
@@ -27,3 +28,50 @@ type SigninLinkRequestedV1 struct {
 
 // EventType implements Payload.
 func (SigninLinkRequestedV1) EventType() string { return SubjectSigninLinkRequested + ".v1" }
+
+// Subjects of the API tokens the portal issues to applicants' tools.
+const (
+	SubjectAPITokenIssued  = "tc.portal.apitoken.issued"
+	SubjectAPITokenRevoked = "tc.portal.apitoken.revoked"
+	// SubjectsAPIToken is both: the subjects of StreamPortalTokens.
+	SubjectsAPIToken = "tc.portal.apitoken.>"
+)
+
+// MaxAPITokenLifetime is the longest any API token may last, whatever is configured:
+// it bounds both AUTH_MAX_API_TOKEN_LIFETIME and PORTAL_API_TOKEN_MAX_LIFETIME, after
+// which an organisation's tools must be given a new token.
+const MaxAPITokenLifetime = 366 * 24 * time.Hour
+
+// APITokenStreamMaxAge is how long StreamPortalTokens keeps a message: longer than
+// any token lives, with a month to spare, so that every event about a token that
+// has not expired is still there for a consumer that was down, however long, or
+// that starts over. A service that accepts the tokens therefore cannot miss a
+// revocation, and needs nothing repeated. The events carry no secret and no
+// personal data, so keeping them this long costs nothing.
+const APITokenStreamMaxAge = MaxAPITokenLifetime + 30*24*time.Hour
+
+// APITokenIssuedV1 says that the portal issued an API token (a JWT it signed, whose
+// jti is TokenID) for an organisation's tools. A service accepts such a token only
+// while its read model, built from these events on TC_PORTAL_TOKENS, holds it
+// issued and not revoked (and the token has not expired): a token it has not heard
+// of is refused, and a revocation stands whatever arrives after it. It carries no
+// secret and no personal data: who made the token stays in the portal's own records.
+type APITokenIssuedV1 struct {
+	TokenID        string    `json:"token_id"`
+	OrganisationID string    `json:"organisation_id"`
+	ExpiresAt      time.Time `json:"expires_at"`
+}
+
+// EventType implements Payload.
+func (APITokenIssuedV1) EventType() string { return SubjectAPITokenIssued + ".v1" }
+
+// APITokenRevokedV1 says that an API token was revoked: no service may accept it
+// again, whatever it heard before or hears after.
+type APITokenRevokedV1 struct {
+	TokenID        string    `json:"token_id"`
+	OrganisationID string    `json:"organisation_id"`
+	ExpiresAt      time.Time `json:"expires_at"`
+}
+
+// EventType implements Payload.
+func (APITokenRevokedV1) EventType() string { return SubjectAPITokenRevoked + ".v1" }

@@ -19,6 +19,9 @@ type Person struct {
 	Name  string `json:"name"`
 	Title string `json:"title,omitempty"`
 	Email string `json:"email,omitempty"`
+	// Erased says someone was named here who has since been erased at their request:
+	// the event keeps the fact, not who (docs/PRIVACY.md); optional within v1.
+	Erased bool `json:"erased,omitempty"`
 }
 
 // OrganisationEnquiryReceivedV1 opens an organisation's record: it has asked to join.

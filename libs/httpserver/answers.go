@@ -19,7 +19,9 @@ const ProblemSchemaRef = "#/components/schemas/Problem"
 // application/problem+json with the headers its status carries. Each service's API
 // test calls it and expects an empty list, so that a new operation is documented with
 // every answer a generated client has to handle, not only the ones its tests provoke
-// (the component tests check those against the document as they go).
+// (the component tests check those against the document as they go). It lists too
+// each create (201) that does not declare the Location header it always carries
+// (docs/API.md), so that the component tests hold every create's answer to it.
 func UndeclaredProblems(spec []byte) ([]string, error) {
 	doc, err := LoadSpec(spec)
 	if err != nil {
@@ -35,6 +37,11 @@ func UndeclaredProblems(spec []byte) ([]string, error) {
 			for _, status := range platformAnswers(doc, item, method, op) {
 				if op.Responses.Value(strconv.Itoa(status)) == nil {
 					out = append(out, fmt.Sprintf("%s: %d (%s) is not declared", where, status, strings.ToLower(http.StatusText(status))))
+				}
+			}
+			if created := op.Responses.Value(strconv.Itoa(http.StatusCreated)); created != nil {
+				if h := created.Value.Headers[HeaderLocation]; h == nil || h.Value == nil || !h.Value.Required {
+					out = append(out, fmt.Sprintf("%s: 201 does not declare the %s header a create always carries", where, HeaderLocation))
 				}
 			}
 			for code, ref := range op.Responses.Map() {

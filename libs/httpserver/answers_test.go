@@ -8,8 +8,9 @@ import (
 	"github.com/itss/techcommit/libs/httpserver"
 )
 
-// An operation missing problem answers, or declaring one in another shape, is listed;
-// a public read declaring what it can get is not.
+// An operation missing problem answers, or declaring one in another shape, or a create
+// not declaring its Location, is listed; a public read declaring what it can get is
+// not, nor a create declaring its Location.
 func TestUndeclaredProblemsListsWhatAnOperationLacks(t *testing.T) {
 	t.Parallel()
 	const spec = `openapi: 3.0.3
@@ -33,6 +34,24 @@ paths:
         '200': { description: OK }
         '400': { description: Bad, content: { application/json: { schema: { $ref: '#/components/schemas/Problem' } } } }
         '429': { $ref: '#/components/responses/Problem' }
+  /creates:
+    post:
+      security: []
+      responses:
+        '201': { description: Created, headers: { Location: { schema: { type: string, format: uri-reference } } } }
+        '400': { $ref: '#/components/responses/Problem' }
+        '429': { $ref: '#/components/responses/Limited' }
+        '500': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Limited' }
+  /located:
+    post:
+      security: []
+      responses:
+        '201': { description: Created, headers: { Location: { required: true, schema: { type: string, format: uri-reference } } } }
+        '400': { $ref: '#/components/responses/Problem' }
+        '429': { $ref: '#/components/responses/Limited' }
+        '500': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Limited' }
 components:
   securitySchemes:
     bearer: { type: http, scheme: bearer }
@@ -52,6 +71,7 @@ components:
 		t.Fatal(err)
 	}
 	want := []string{
+		"POST /creates: 201 does not declare the Location header a create always carries",
 		"PUT /things/{id}: 400 is not application/problem+json of #/components/schemas/Problem alone",
 		"PUT /things/{id}: 401 (unauthorized) is not declared",
 		"PUT /things/{id}: 403 (forbidden) is not declared",

@@ -51,6 +51,10 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, 
 			return apperr.New(apperr.Unauthenticated, "authentication is not configured")
 		}
 	}
+	deprecated, err := deprecations(doc)
+	if err != nil {
+		return nil, err
+	}
 	// The options are only read, so every request shares them.
 	secOptions := &openapi3filter.Options{AuthenticationFunc: authenticate}
 	reqOptions := &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
@@ -86,6 +90,11 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, 
 					return next(c)
 				}
 				return apperr.New(apperr.NotFound, "no such path")
+			}
+			// Every answer of a deprecated operation says so, refusals too: a
+			// caller meets the notice whatever it sent.
+			if d, ok := deprecated[route.Operation]; ok {
+				d.set(c.Response().Header(), pathParams)
 			}
 			ctx := req.Context()
 			security := route.Operation.Security

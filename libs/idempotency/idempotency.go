@@ -9,6 +9,11 @@
 // A request that fails (any non-2xx answer) gives its claim up, so that the client
 // can retry once it has fixed the cause. A claim whose holder died is taken over
 // once it is older than the lease.
+//
+// A stored answer is personal data when the request's resource is (an application
+// names its applicant), so records do not outlive their use: Sweep deletes every
+// answer older than the ttl and every claim older than the lease, and the service
+// runs it on a schedule.
 package idempotency
 
 import (
@@ -29,6 +34,7 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/store"
 )
@@ -48,6 +54,7 @@ type Store struct {
 	coll  *mongo.Collection
 	ttl   time.Duration
 	lease time.Duration
+	clock clock.Clock
 }
 
 type record struct {
@@ -63,10 +70,10 @@ type record struct {
 
 // NewStore opens the key store in collection name. Answers are replayed for ttl;
 // a claim whose request has not answered within lease (longer than any request may
-// run) is taken to be abandoned.
-func NewStore(ctx context.Context, db *mongo.Database, name string, ttl, lease time.Duration) (*Store, error) {
-	if db == nil || name == "" {
-		return nil, errors.New("idempotency: database and collection name are required")
+// run) is taken to be abandoned. clk says when a record was made and when it expires.
+func NewStore(ctx context.Context, db *mongo.Database, name string, ttl, lease time.Duration, clk clock.Clock) (*Store, error) {
+	if db == nil || name == "" || clk == nil {
+		return nil, errors.New("idempotency: database, collection name and clock are required")
 	}
 	if ttl <= 0 || lease <= 0 {
 		return nil, errors.New("idempotency: ttl and lease must be positive")
@@ -81,7 +88,27 @@ func NewStore(ctx context.Context, db *mongo.Database, name string, ttl, lease t
 	if err != nil && !(errors.As(err, &ce) && ce.Name == "NotImplemented") {
 		return nil, fmt.Errorf("create idempotency index: %w", store.Classify(err))
 	}
-	return &Store{coll: coll, ttl: ttl, lease: lease}, nil
+	return &Store{coll: coll, ttl: ttl, lease: lease, clock: clk}, nil
+}
+
+// Sweep deletes the answers older than the ttl and the claims older than the lease,
+// and returns how many it deleted. Neither can answer a request any more (claim
+// takes both over), so deleting them changes nothing but what is kept. FerretDB
+// has no TTL index, so without the sweep nothing would ever expire there.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	n := 0
+	for _, f := range []bson.D{
+		{{Key: "done", Value: true}, {Key: "at", Value: bson.D{{Key: "$lte", Value: now.Add(-s.ttl)}}}},
+		{{Key: "done", Value: false}, {Key: "at", Value: bson.D{{Key: "$lte", Value: now.Add(-s.lease)}}}},
+	} {
+		res, err := s.coll.DeleteMany(ctx, f)
+		if err != nil {
+			return n, fmt.Errorf("sweep idempotency keys: %w", store.Classify(err))
+		}
+		n += int(res.DeletedCount)
+	}
+	return n, nil
 }
 
 // Key returns the idempotency key of a request, scoped to the caller, or "".
@@ -126,7 +153,7 @@ func (s *Store) claim(c httpserver.Context, id, hash string) (answered bool, err
 	ctx := c.Request().Context()
 	wait := pollFirst
 	for {
-		_, err := s.coll.InsertOne(ctx, record{ID: id, Hash: hash, At: time.Now().UTC()})
+		_, err := s.coll.InsertOne(ctx, record{ID: id, Hash: hash, At: s.clock.Now()})
 		if err == nil {
 			return false, nil
 		}
@@ -140,7 +167,7 @@ func (s *Store) claim(c httpserver.Context, id, hash string) (answered bool, err
 			continue // the holder gave the key up: claim it again
 		case err != nil:
 			return true, store.Classify(err)
-		case r.Done && time.Since(r.At) > s.ttl, !r.Done && time.Since(r.At) > s.lease:
+		case r.Done && s.clock.Now().Sub(r.At) > s.ttl, !r.Done && s.clock.Now().Sub(r.At) > s.lease:
 			// Expired, or abandoned by a holder that died: take it over.
 			if err := s.release(ctx, id, r.At); err != nil {
 				return true, err
@@ -193,7 +220,7 @@ func (s *Store) run(c httpserver.Context, next httpserver.HandlerFunc, id, hash 
 	httpserver.SwapWriter(c, orig)
 	if rec.status >= 200 && rec.status < 300 {
 		done := record{ID: id, Hash: hash, Done: true, Status: rec.status, ContentType: rec.header.Get(httpserver.HeaderContentType),
-			Location: rec.header.Get(httpserver.HeaderLocation), Body: rec.body.Bytes(), At: time.Now().UTC()}
+			Location: rec.header.Get(httpserver.HeaderLocation), Body: rec.body.Bytes(), At: s.clock.Now()}
 		// Only the holder writes its claim, so replacing it by _id races with no one.
 		// If that fails, the request has still had its effect, and its answer is the
 		// client's to have: the handler has committed the response, so an error now

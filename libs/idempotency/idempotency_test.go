@@ -12,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/idempotency"
 	"github.com/itss/techcommit/libs/telemetry"
@@ -26,16 +30,24 @@ type server struct {
 	url     string
 	runs    atomic.Int64
 	release chan struct{}
+	keys    *idempotency.Store
+	coll    *mongo.Collection // where keys keeps its records
 }
 
 func newServer(t *testing.T, lease time.Duration) *server {
 	t.Helper()
+	return newServerAt(t, lease, clock.System{})
+}
+
+// newServerAt is newServer with answers kept for an hour on clk.
+func newServerAt(t *testing.T, lease time.Duration, clk clock.Clock) *server {
+	t.Helper()
 	_, db := testenv.Mongo(t)
-	keys, err := idempotency.NewStore(context.Background(), db, "keys", time.Hour, lease)
+	keys, err := idempotency.NewStore(context.Background(), db, "keys", time.Hour, lease, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{release: make(chan struct{})}
+	s := &server{release: make(chan struct{}), keys: keys, coll: db.Collection("keys")}
 	// The platform's server, as in the services: its error handler answers errors and
 	// its recoverer panics, outside the key's middleware.
 	caller := httpserver.Before(func(r *http.Request) (*http.Request, error) {
@@ -125,5 +137,59 @@ func TestAFailedRequestFreesItsKey(t *testing.T) {
 	}
 	if status, body := s.post(t, "k2", "fixed"); status != http.StatusCreated || body != "fixed #1" {
 		t.Fatalf("the corrected request under the same key: %d %q", status, body)
+	}
+}
+
+// An answer is kept for its ttl and no longer, and a claim whose request died for its
+// lease: on a fake clock, a sweep a second before the end keeps each, one at the end
+// deletes it, so that no stored response (an application names its applicant)
+// outlives its use.
+func TestSweepDeletesRecordsPastTheirPeriod(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
+	s := newServerAt(t, 10*time.Minute, clk)
+	ctx := context.Background()
+	count := func() int64 {
+		t.Helper()
+		n, err := s.coll.CountDocuments(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	sweep := func() {
+		t.Helper()
+		if _, err := s.keys.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status, _ := s.post(t, "answered", "a"); status != http.StatusCreated {
+		t.Fatalf("first request: %d", status)
+	}
+	// A claim whose holder died before answering, as the middleware writes it.
+	if _, err := s.coll.InsertOne(ctx, bson.D{{Key: "_id", Value: "org1|u1|dead|POST /things"}, {Key: "hash", Value: "h"},
+		{Key: "done", Value: false}, {Key: "at", Value: clk.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(10*time.Minute - time.Second)
+	sweep()
+	if n := count(); n != 2 {
+		t.Fatalf("before the lease ends: %d records, want 2", n)
+	}
+	clk.Advance(time.Second)
+	sweep()
+	if n := count(); n != 1 {
+		t.Fatalf("at the lease's end: %d records, want only the answer", n)
+	}
+	clk.Set(time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC).Add(-time.Second))
+	sweep()
+	if status, body := s.post(t, "answered", "a"); status != http.StatusCreated || body != "a #1" {
+		t.Fatalf("a second before the ttl ends the answer is replayed: %d %q", status, body)
+	}
+	clk.Advance(time.Second)
+	sweep()
+	if n := count(); n != 0 {
+		t.Fatalf("at the ttl's end: %d records, want none", n)
 	}
 }

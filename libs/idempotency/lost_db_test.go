@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/idempotency"
 	"github.com/itss/techcommit/libs/telemetry"
@@ -32,7 +33,7 @@ func TestTheAnswerArrivesWhenTheKeyCannotBeSettled(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	keys, err := idempotency.NewStore(context.Background(), client.Database(testenv.DatabaseName(t)), "keys", time.Hour, time.Minute)
+	keys, err := idempotency.NewStore(context.Background(), client.Database(testenv.DatabaseName(t)), "keys", time.Hour, time.Minute, clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}

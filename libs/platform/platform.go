@@ -18,12 +18,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/deadletter"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/relay"
 	"github.com/itss/techcommit/libs/store"
@@ -39,9 +41,12 @@ type Options struct {
 	Spec []byte
 	// Stream is the stream of the events the service produces.
 	Stream bus.StreamSpec
-	// Clock and Logger replace the real ones in tests.
-	Clock  clock.Clock
-	Logger *slog.Logger
+	// Clock and Logger replace the real ones in tests, and SpanExporter receives the
+	// service's spans (a test's in-memory exporter). Both the logger and the spans
+	// are redacted (telemetry.RedactHandler, telemetry.RedactSpans), as in production.
+	Clock        clock.Clock
+	Logger       *slog.Logger
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Platform is a service's running infrastructure.
@@ -57,6 +62,9 @@ type Platform struct {
 	Events    *store.EventStore
 	Processed *store.ProcessedLog
 	HTTP      *httpserver.Server
+	// Verifier checks the bearer tokens of every request; a service that accepts the
+	// portal's API tokens tells it where their standing is kept.
+	Verifier *auth.Verifier
 
 	cfg       config.Platform
 	relay     *relay.Relay
@@ -92,7 +100,8 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		return nil, func() {}, fmt.Errorf("start %s: configuration: %w", opts.Name, err)
 	}
 
-	tel, shutdown, err := telemetry.Setup(ctx, telemetry.Options{Service: opts.Name, LogLevel: cfg.Telemetry.LogLevel, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint})
+	tel, shutdown, err := telemetry.Setup(ctx, telemetry.Options{Service: opts.Name, LogLevel: cfg.Telemetry.LogLevel, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint,
+		SpanExporter: opts.SpanExporter})
 	if err != nil {
 		return fail(err)
 	}
@@ -104,7 +113,7 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	p := &Platform{Name: opts.Name, Telemetry: tel, Logger: tel.Logger, Clock: opts.Clock, cfg: cfg, tasks: map[string]func(context.Context) error{},
 		handlers: map[string]bus.Handler{}, batches: map[string]bus.BatchHandler{}, specs: map[string]bus.ConsumerSpec{}, stream: opts.Stream.Name}
 	if opts.Logger != nil {
-		p.Logger = opts.Logger
+		p.Logger = slog.New(telemetry.RedactHandler(opts.Logger.Handler()))
 	}
 	if p.Clock == nil {
 		p.Clock = clock.System{}
@@ -128,6 +137,11 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	cleanups = append(cleanups, p.NC.Close)
 	own := opts.Stream
 	own.Replicas = cfg.NATS.StreamReplicas
+	if own.MaxAge == 0 {
+		// See docs/PRIVACY.md: the event store keeps the record, the stream only
+		// carries it, and for no longer than it must.
+		own.MaxAge = cfg.NATS.StreamMaxAge
+	}
 	for _, spec := range []bus.StreamSpec{own, bus.DeadLetterStream(cfg.NATS.StreamReplicas)} {
 		if err := p.ensureStream(ctx, spec); err != nil {
 			return fail(err)
@@ -154,6 +168,7 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 	if err != nil {
 		return fail(err)
 	}
+	p.Verifier = verifier
 	if cfg.Auth.AllowInsecureJWKS {
 		p.Logger.Warn("AUTH_ALLOW_INSECURE_JWKS is set: token keys may come over plain http://; never set it outside a local stack",
 			"jwks_url", cfg.Auth.JWKSURL)
@@ -168,6 +183,12 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		return fail(err)
 	}
 	return p, cleanup, nil
+}
+
+// PublishAs sets how the relay turns each stored event into the one it publishes
+// (see relay.Relay.Outgoing): a service that seals personal fields opens them here.
+func (p *Platform) PublishAs(outgoing func(context.Context, events.Envelope) (events.Envelope, error)) {
+	p.relay.Outgoing = outgoing
 }
 
 // Consume adds a durable consumer that runs while the service serves.

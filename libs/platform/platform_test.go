@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/platform"
@@ -17,7 +18,7 @@ func TestNewRefusesWhatItWasNotToldToTrust(t *testing.T) {
 	cfg := config.Platform{
 		HTTP:      config.HTTP{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:1"},
 		Mongo:     config.Mongo{URI: "mongodb://127.0.0.1:1/", Database: "test"},
-		NATS:      config.NATS{URL: "nats://127.0.0.1:1", StreamReplicas: 1},
+		NATS:      config.NATS{URL: "nats://127.0.0.1:1", StreamReplicas: 1, StreamMaxAge: 720 * time.Hour},
 		Auth:      config.Auth{JWKSURL: "http://127.0.0.1:1/jwks.json", MaxTokenLifetime: 1},
 		Telemetry: config.Telemetry{LogLevel: "error"},
 	}

@@ -58,7 +58,7 @@ type RebuildReport struct {
 // signatory, review, then fund and notify.
 func (p *Platform) RebuildProjections(ctx context.Context) (RebuildReport, error) {
 	rep := RebuildReport{Replayed: map[string]int{}, Skipped: map[string]int{}}
-	own, err := p.Events.All(ctx)
+	own, err := p.ownEvents(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -81,7 +81,7 @@ func (p *Platform) RebuildProjections(ctx context.Context) (RebuildReport, error
 		var replay func(func([]events.Envelope) error) error
 		if spec.Stream == p.stream {
 			replay = func(f func([]events.Envelope) error) error {
-				own, err := p.Events.All(ctx)
+				own, err := p.ownEvents(ctx)
 				if err != nil {
 					return err
 				}
@@ -201,6 +201,21 @@ func (p *Platform) replayStream(ctx context.Context, spec bus.ConsumerSpec, f fu
 		}
 	}
 	return nil
+}
+
+// ownEvents reads every event of the service's event store as the relay publishes
+// them (opened, for a service that seals personal fields).
+func (p *Platform) ownEvents(ctx context.Context) ([]events.Envelope, error) {
+	all, err := p.Events.All(ctx)
+	if err != nil || p.relay.Outgoing == nil {
+		return all, err
+	}
+	for i := range all {
+		if all[i], err = p.relay.Outgoing(ctx, all[i]); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
 }
 
 // republishIfShort publishes every stored event again when the service's stream holds

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 )
 
@@ -32,6 +33,10 @@ type Relay struct {
 	// AfterPublish, when set, runs after a batch is published and before it is marked;
 	// returning an error aborts the batch unmarked. Tests use it to simulate a crash.
 	AfterPublish func(published []string) error
+	// Outgoing, when set, turns each stored event into the one published: a service
+	// that stores personal fields sealed publishes them opened (libs/personal), so
+	// that other services read plain events and an erased person reads as erased.
+	Outgoing func(ctx context.Context, e events.Envelope) (events.Envelope, error)
 }
 
 // New returns a relay for es. interval is how often it looks for unpublished events
@@ -86,6 +91,11 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 	ids := make([]string, 0, len(commits))
 	for _, c := range commits {
 		for _, e := range c.Events {
+			if r.Outgoing != nil {
+				if e, err = r.Outgoing(ctx, e); err != nil {
+					return 0, fmt.Errorf("publish %s: %w", e.ID, err)
+				}
+			}
 			f, err := r.js.PublishMsgAsync(bus.Message(e))
 			if err != nil {
 				return 0, fmt.Errorf("publish %s: %w", e.ID, err)

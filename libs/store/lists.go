@@ -101,6 +101,15 @@ func (l *Lists[E]) Page(names []string, after *E, match func(E) bool, limit int)
 	return page, false
 }
 
+// Get returns the entry held for id, for a caller that merges what it is given with
+// what is held before applying it.
+func (l *Lists[E]) Get(id string) (E, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	e, ok := l.byID[id]
+	return e, ok
+}
+
 // Len is how many entries are held.
 func (l *Lists[E]) Len() int {
 	l.mu.RLock()

@@ -55,4 +55,10 @@ func TestListsKeepEachEntryInItsListsInOrder(t *testing.T) {
 	if l.Len() != 40 {
 		t.Errorf("holds %d entries, want 40", l.Len())
 	}
+	if got, ok := l.Get("i05"); !ok || got != (item{ID: "i05", Status: "closed", Version: 2}) {
+		t.Errorf("i05 held as %+v (%v), want its version 2", got, ok)
+	}
+	if got, ok := l.Get("nobody"); ok {
+		t.Errorf("an id never given is held as %+v", got)
+	}
 }

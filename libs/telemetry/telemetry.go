@@ -36,6 +36,9 @@ type Options struct {
 	LogLevel     string    // debug, info, warn or error
 	OTLPEndpoint string    // e.g. http://otel-collector:4318; empty disables export
 	LogOutput    io.Writer // defaults to os.Stderr
+	// SpanExporter receives every span as it ends, redacted (tests read them at once);
+	// with it, OTLPEndpoint is not used.
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Setup builds the telemetry of one service and installs the tracer provider and the
@@ -50,12 +53,15 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, func(context.Context)
 
 	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(opts.Service))
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
-	if opts.OTLPEndpoint != "" {
+	switch {
+	case opts.SpanExporter != nil:
+		tpOpts = append(tpOpts, sdktrace.WithSyncer(RedactSpans(opts.SpanExporter)))
+	case opts.OTLPEndpoint != "":
 		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(opts.OTLPEndpoint+"/v1/traces"))
 		if err != nil {
 			return nil, nil, fmt.Errorf("create OTLP exporter: %w", err)
 		}
-		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+		tpOpts = append(tpOpts, sdktrace.WithBatcher(RedactSpans(exp)))
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	otel.SetTracerProvider(tp)
@@ -83,14 +89,14 @@ func (t *Telemetry) MetricsHandler() http.Handler {
 func (t *Telemetry) Tracer(name string) trace.Tracer { return t.TracerProvider.Tracer(name) }
 
 // NewLogger returns a JSON logger at the given level whose records carry the trace and
-// span ids of the context they are logged with.
+// span ids of the context they are logged with, and no names or emails (RedactHandler).
 func NewLogger(w io.Writer, service, level string) *slog.Logger {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		lvl = slog.LevelInfo
 	}
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})
-	return slog.New(traceHandler{h}).With("service", service)
+	return slog.New(RedactHandler(traceHandler{h})).With("service", service)
 }
 
 // Discard returns a logger that drops everything; tests and noisy embedded servers use it.

@@ -25,6 +25,7 @@ require (
 	github.com/itss/techcommit/services/review v0.0.0-00010101000000-000000000000
 	github.com/itss/techcommit/services/signatory v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats.go v1.56.0
+	github.com/oapi-codegen/runtime v1.8.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	golang.org/x/net v0.63.0
 	golang.org/x/oauth2 v0.38.0
@@ -78,7 +79,6 @@ require (
 	github.com/nats-io/nkeys v0.4.17 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/ncruces/go-strftime v0.1.9 // indirect
-	github.com/oapi-codegen/runtime v1.8.0 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect

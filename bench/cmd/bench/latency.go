@@ -66,7 +66,7 @@ func eventLatency(ctx context.Context, round, token string, rate int, d time.Dur
 		if i >= int64(len(ids)) {
 			return vegeta.ErrNoTargets
 		}
-		t.Method, t.URL = http.MethodPost, "http://127.0.0.1:8084/v1/applications/"+ids[i]+"/submit"
+		t.Method, t.URL = http.MethodPost, "http://127.0.0.1:8084/v1/applications/"+ids[i]+"/submission"
 		t.Header = http.Header{"Authorization": {"Bearer " + token}}
 		return nil
 	}
@@ -75,7 +75,7 @@ func eventLatency(ctx context.Context, round, token string, rate int, d time.Dur
 	profiled := profile()
 	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, d, "ack") {
 		if res.Code == http.StatusOK {
-			id := strings.TrimSuffix(strings.TrimPrefix(res.URL, "http://127.0.0.1:8084/v1/applications/"), "/submit")
+			id := strings.TrimSuffix(strings.TrimPrefix(res.URL, "http://127.0.0.1:8084/v1/applications/"), "/submission")
 			answered[id] = res.End()
 		}
 	}

@@ -117,12 +117,15 @@ type dataSet struct {
 	orgs, applications []string
 	round              string
 	applicants         map[string]string // organisation → applicant token
+	review             *reviewSet        // nil when the review reads are not measured
 }
 
 // seed onboards n organisations (each announced on a day of its own, so that their
 // obligations and reminders spread), opens a fund round, and has each organisation
-// draft and submit an application; then waits for every consumer to catch up.
-func seed(ctx context.Context, c *client, n int) (*dataSet, error) {
+// draft and submit an application (when the fund's reads are measured) and a
+// submission for review (when the review's are); then waits for every consumer to
+// catch up.
+func seed(ctx context.Context, c *client, n int, of services) (*dataSet, error) {
 	ds := &dataSet{applicants: map[string]string{}}
 	sig := c.s.url(8081) + "/v1/organisations"
 	var mu sync.Mutex
@@ -151,6 +154,18 @@ func seed(ctx context.Context, c *client, n int) (*dataSet, error) {
 	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
+	}
+	slices.Sort(ds.orgs)
+	if of.has("review") {
+		if err := seedReview(ctx, c, ds); err != nil {
+			return nil, fmt.Errorf("seed review: %w", err)
+		}
+	}
+	if !of.has("fund") {
+		if _, err := caughtUp(ctx, fmt.Sprintf("nats://127.0.0.1:%d", 4222+c.s.offset), 10*time.Minute); err != nil {
+			return nil, err
+		}
+		return ds, quiet(ctx, c)
 	}
 	round, err := c.must(ctx, http.MethodPost, c.s.url(8084)+"/v1/rounds", c.ops, map[string]any{"name": "Reads", "opens": time.Now().Add(-time.Hour).Format(time.RFC3339),
 		"closes": time.Now().Add(240 * time.Hour).Format(time.RFC3339), "budget_pence": 100000000, "min_award_pence": 100, "max_award_pence": 100000,
@@ -270,7 +285,7 @@ func apply(ctx context.Context, c *client, round, org, token string) (string, er
 		}
 		if code == http.StatusCreated {
 			id := m["id"].(string)
-			_, err := c.must(ctx, http.MethodPost, c.s.url(8084)+"/v1/applications/"+id+"/submit", token, nil)
+			_, err := c.must(ctx, http.MethodPost, c.s.url(8084)+"/v1/applications/"+id+"/submission", token, nil)
 			return id, err
 		}
 		if time.Now().After(deadline) {
@@ -294,15 +309,40 @@ type read struct {
 	name, url, token string
 }
 
-// reads lists every list and detail read of signatory, fund and notify. Lists ask for
-// pages of limit, which the smaller set fills too, so that both sets answer pages of
-// one size and their ratio is the history's weight alone.
-func reads(c *client, ds *dataSet, limit int) []read {
-	mid := func(ids []string) string { return ids[len(ids)/2] }
+// services names the services whose reads are measured (none named: all).
+type services map[string]bool
+
+func (s services) has(name string) bool { return len(s) == 0 || s[name] }
+
+// reads lists every list and detail read of the services of: signatory, review,
+// fund and notify. Lists ask for pages of limit, which the smaller set fills too, so
+// that both sets answer pages of one size and their ratio is the history's weight
+// alone.
+func reads(c *client, ds *dataSet, limit int, of services) []read {
+	var out []read
+	for _, r := range allReads(c, ds, limit) {
+		if name, _, _ := strings.Cut(r.name, ":"); of.has(name) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func allReads(c *client, ds *dataSet, limit int) []read {
+	mid := func(ids []string) string {
+		if len(ids) == 0 {
+			return "" // not seeded: its reads are not measured
+		}
+		return ids[len(ids)/2]
+	}
 	org, application := mid(ds.orgs), mid(ds.applications)
 	sig, fund, notify := c.s.url(8081), c.s.url(8084), c.s.url(8083)
 	l := fmt.Sprintf("?limit=%d", limit)
-	return []read{
+	var rv []read
+	if ds.review != nil {
+		rv = reviewReads(c, ds, limit)
+	}
+	return append(rv, []read{
 		{"signatory: organisations ?limit (ops)", sig + "/v1/organisations" + l, c.ops},
 		{"signatory: directory ?limit (public)", sig + "/v1/directory" + l, ""},
 		{"signatory: one organisation", sig + "/v1/organisations/" + org, c.ops},
@@ -316,7 +356,7 @@ func reads(c *client, ds *dataSet, limit int) []read {
 		{"notify: delivery log ?limit", notify + "/v1/deliveries" + l, c.ops},
 		{"notify: one organisation's deliveries", notify + "/v1/deliveries" + l + "&organisation_id=" + org, c.ops},
 		{"notify: reminder preview ?limit", notify + "/v1/reminders/preview" + l, c.ops},
-	}
+	}...)
 }
 
 // timeRead returns the p50 of readSamples sequential requests, and the first one's time.
@@ -350,7 +390,7 @@ type readFigures struct {
 }
 
 // readScaling runs the read scaling measurement.
-func readScaling(ctx context.Context, bin string, offset, small, large, burst int) (readFigures, error) {
+func readScaling(ctx context.Context, bin string, offset, small, large, burst int, of services) (readFigures, error) {
 	f := readFigures{small: small, large: large, limit: min(50, small), burst: burst, smallP50: map[string]time.Duration{}, largeP50: map[string]time.Duration{},
 		restartFirst: map[string]time.Duration{}, restartP50: map[string]time.Duration{}, burstP50: map[string]time.Duration{}}
 	for _, n := range []int{small, large} {
@@ -369,7 +409,7 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 			return f, err
 		}
 		began := time.Now()
-		ds, err := seed(ctx, c, n)
+		ds, err := seed(ctx, c, n, of)
 		if err != nil {
 			s.stop()
 			return f, fmt.Errorf("seed %d: %w", n, err)
@@ -379,7 +419,7 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 		if n == large {
 			into = f.largeP50
 		}
-		for _, r := range reads(c, ds, f.limit) {
+		for _, r := range reads(c, ds, f.limit, of) {
 			p50, _, err := timeRead(ctx, c, r)
 			if err != nil {
 				s.stop()
@@ -401,7 +441,7 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 			return f, err
 		}
 		c.s = s
-		for _, r := range reads(c, ds, f.limit) {
+		for _, r := range reads(c, ds, f.limit, of) {
 			p50, first, err := timeRead(ctx, c, r)
 			if err != nil {
 				s.stop()
@@ -410,12 +450,12 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 			f.restartFirst[r.name], f.restartP50[r.name] = first, p50
 			fmt.Printf("reads: after a restart: %s first %s, p50 %s\n", r.name, first, p50)
 		}
-		if burst > 0 {
+		if burst > 0 && of.has("fund") {
 			if err := draftBurst(ctx, c, ds, burst); err != nil {
 				s.stop()
 				return f, err
 			}
-			for _, r := range reads(c, ds, 50) { // the burst's target is for pages of 50
+			for _, r := range reads(c, ds, 50, of) { // the burst's target is for pages of 50
 				if !strings.HasPrefix(r.name, "fund: applications") && !strings.HasPrefix(r.name, "fund: an applicant's") {
 					continue
 				}
@@ -438,7 +478,7 @@ func newClient(data string, s *stack) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	ops, err := issuer.MintFor(auth.Principal{Subject: "reads-ops", Role: auth.RoleOps}, time.Hour, "tc-signatory", "tc-fund", "tc-notify")
+	ops, err := issuer.MintFor(auth.Principal{Subject: "reads-ops", Role: auth.RoleOps}, time.Hour, "tc-signatory", "tc-review", "tc-fund", "tc-notify")
 	if err != nil {
 		return nil, err
 	}

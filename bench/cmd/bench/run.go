@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string) error {
 	readsLarge := fs.Int("reads-large", 200, "organisations in the larger data set, ten times the smaller")
 	readsBurst := fs.Int("reads-burst", 60000, "applications the fund holds when its list is timed at burst scale (0: not timed)")
 	readsOffset := fs.Int("reads-port-offset", 300, "the port offset of the read scaling's own stack, so that it runs beside another")
+	readsOf := fs.String("reads-of", "", "measure only these services' reads (comma-separated: signatory,review,fund,notify; empty: all)")
 	pagesOnly := fs.Bool("pages-only", false, "time the portal's pages only, and replace only their section of the report")
 	pagesOrgs := fs.Int("pages-orgs", 150, "organisations announced in the portal pages' data set")
 	pagesReviewers := fs.Int("pages-reviewers", 400, "reviewers in the pool of the portal pages' data set")
@@ -85,7 +86,13 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	measureReads := func() error {
-		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst)
+		of := services{}
+		for _, name := range strings.Split(*readsOf, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				of[name] = true
+			}
+		}
+		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst, of)
 		if err != nil {
 			return fmt.Errorf("read scaling: %w", err)
 		}

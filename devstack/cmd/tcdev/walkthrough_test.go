@@ -65,12 +65,13 @@ func TestREADMEWalkthrough(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	cmd.Dir = root
-	cmd.Env = append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "J", "DATA_DIR"),
+	cmd.Env = append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "P", "J", "DATA_DIR"),
 		"S=http://"+addr(portOf("signatory"), st.offset),
 		"R=http://"+addr(portOf("review"), st.offset),
 		"N=http://"+addr(portOf("notify"), st.offset),
 		"F=http://"+addr(portOf("fund"), st.offset),
 		"M=http://"+addr(mailUIPort, st.offset),
+		"P=http://"+addr(portal.port, st.offset),
 		"J="+filepath.Join(bin, "gojq"),
 		"DATA_DIR="+data,
 		"GOTOOLCHAIN=go1.27.3",
@@ -126,6 +127,7 @@ func TestWalkthroughDefaults(t *testing.T) {
 		"N": "http://" + addr(portOf("notify"), 0),
 		"F": "http://" + addr(portOf("fund"), 0),
 		"M": "http://" + addr(mailUIPort, 0),
+		"P": "http://" + addr(portal.port, 0),
 	}
 	for name, url := range want {
 		if line := name + "=${" + name + ":-" + url + "}"; !strings.Contains(script, line) {

@@ -67,7 +67,7 @@ func Document(srcDir string) ([]byte, error) {
 		producer, _, _ := strings.Cut(strings.TrimPrefix(ch.address, "tc."), ".")
 		channels[ch.id] = map[string]any{
 			"address":     ch.address,
-			"description": fmt.Sprintf("Published by the %s service on the stream TC_%s.", producer, strings.ToUpper(producer)),
+			"description": fmt.Sprintf("Published by the %s service on the stream %s.", producer, events.StreamOf(ch.address)),
 			"messages":    ch.messages,
 		}
 		operations["receive"+upperFirst(ch.id)] = map[string]any{

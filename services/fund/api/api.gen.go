@@ -397,6 +397,11 @@ type DeclineApplicationJSONBody struct {
 	Feedback string `json:"feedback"`
 }
 
+// CreateApplicationRefusalJSONBody defines parameters for CreateApplicationRefusal.
+type CreateApplicationRefusalJSONBody struct {
+	Feedback string `json:"feedback"`
+}
+
 // SubmitReportJSONBody defines parameters for SubmitReport.
 type SubmitReportJSONBody struct {
 	SpentPence int64  `json:"spent_pence"`
@@ -405,6 +410,17 @@ type SubmitReportJSONBody struct {
 
 // SubmitReportParams defines parameters for SubmitReport.
 type SubmitReportParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateApplicationSubmissionParams defines parameters for CreateApplicationSubmission.
+type CreateApplicationSubmissionParams struct {
 	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
 	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
 	// nothing twice; a retry sent while the first request is still running waits for its
@@ -432,6 +448,22 @@ type WithdrawApplicationJSONBody struct {
 
 // WithdrawApplicationParams defines parameters for WithdrawApplication.
 type WithdrawApplicationParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateApplicationWithdrawalJSONBody defines parameters for CreateApplicationWithdrawal.
+type CreateApplicationWithdrawalJSONBody struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
+// CreateApplicationWithdrawalParams defines parameters for CreateApplicationWithdrawal.
+type CreateApplicationWithdrawalParams struct {
 	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
 	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
 	// nothing twice; a retry sent while the first request is still running waits for its
@@ -482,6 +514,22 @@ type CloseRoundParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateRoundClosureJSONBody defines parameters for CreateRoundClosure.
+type CreateRoundClosureJSONBody struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
+// CreateRoundClosureParams defines parameters for CreateRoundClosure.
+type CreateRoundClosureParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateApplicationJSONRequestBody defines body for CreateApplication for application/json ContentType.
 type CreateApplicationJSONRequestBody = ApplicationRequest
 
@@ -492,13 +540,23 @@ type UpdateApplicationJSONRequestBody = ApplicationContent
 type AwardApplicationJSONRequestBody AwardApplicationJSONBody
 
 // DeclineApplicationJSONRequestBody defines body for DeclineApplication for application/json ContentType.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type DeclineApplicationJSONRequestBody DeclineApplicationJSONBody
+
+// CreateApplicationRefusalJSONRequestBody defines body for CreateApplicationRefusal for application/json ContentType.
+type CreateApplicationRefusalJSONRequestBody CreateApplicationRefusalJSONBody
 
 // SubmitReportJSONRequestBody defines body for SubmitReport for application/json ContentType.
 type SubmitReportJSONRequestBody SubmitReportJSONBody
 
 // WithdrawApplicationJSONRequestBody defines body for WithdrawApplication for application/json ContentType.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type WithdrawApplicationJSONRequestBody WithdrawApplicationJSONBody
+
+// CreateApplicationWithdrawalJSONRequestBody defines body for CreateApplicationWithdrawal for application/json ContentType.
+type CreateApplicationWithdrawalJSONRequestBody CreateApplicationWithdrawalJSONBody
 
 // OpenRoundJSONRequestBody defines body for OpenRound for application/json ContentType.
 type OpenRoundJSONRequestBody = RoundRequest
@@ -507,7 +565,12 @@ type OpenRoundJSONRequestBody = RoundRequest
 type UpdateRoundJSONRequestBody = RoundRequest
 
 // CloseRoundJSONRequestBody defines body for CloseRound for application/json ContentType.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type CloseRoundJSONRequestBody CloseRoundJSONBody
+
+// CreateRoundClosureJSONRequestBody defines body for CreateRoundClosure for application/json ContentType.
+type CreateRoundClosureJSONRequestBody CreateRoundClosureJSONBody
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -529,18 +592,33 @@ type ServerInterface interface {
 	// AwardApplication Award a grant, drawn on the round's budget (ops)
 	// (POST /v1/applications/{id}/award)
 	AwardApplication(ctx echo.Context, id ID, params AwardApplicationParams) error
-	// DeclineApplication Decline, with feedback for the applicant (ops)
+	// DeclineApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	// (POST /v1/applications/{id}/decline)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	DeclineApplication(ctx echo.Context, id ID) error
+	// CreateApplicationRefusal Decline, with feedback for the applicant (ops)
+	// (POST /v1/applications/{id}/refusal)
+	CreateApplicationRefusal(ctx echo.Context, id ID) error
 	// SubmitReport Submit the short report on a funded project
 	// (POST /v1/applications/{id}/report)
 	SubmitReport(ctx echo.Context, id ID, params SubmitReportParams) error
-	// SubmitApplication Submit the draft while the round is open
+	// CreateApplicationSubmission Submit the draft while the round is open
+	// (POST /v1/applications/{id}/submission)
+	CreateApplicationSubmission(ctx echo.Context, id ID, params CreateApplicationSubmissionParams) error
+	// SubmitApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/submission does the same
 	// (POST /v1/applications/{id}/submit)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	SubmitApplication(ctx echo.Context, id ID, params SubmitApplicationParams) error
-	// WithdrawApplication Withdraw the application before a decision
+	// WithdrawApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 	// (POST /v1/applications/{id}/withdraw)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithdrawApplication(ctx echo.Context, id ID, params WithdrawApplicationParams) error
+	// CreateApplicationWithdrawal Withdraw the application before a decision
+	// (POST /v1/applications/{id}/withdrawal)
+	CreateApplicationWithdrawal(ctx echo.Context, id ID, params CreateApplicationWithdrawalParams) error
 	// ListRounds Rounds, optionally only those open now (public)
 	// (GET /v1/rounds)
 	ListRounds(ctx echo.Context, params ListRoundsParams) error
@@ -553,9 +631,14 @@ type ServerInterface interface {
 	// UpdateRound Correct a round's terms (ops)
 	// (PUT /v1/rounds/{id})
 	UpdateRound(ctx echo.Context, id ID) error
-	// CloseRound Close a round now, before its closing time (ops)
+	// CloseRound Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 	// (POST /v1/rounds/{id}/close)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRound(ctx echo.Context, id ID, params CloseRoundParams) error
+	// CreateRoundClosure Close a round now, before its closing time (ops)
+	// (POST /v1/rounds/{id}/closure)
+	CreateRoundClosure(ctx echo.Context, id ID, params CreateRoundClosureParams) error
 	// GetLedger The round's budget, what is awarded and what remains (ops)
 	// (GET /v1/rounds/{id}/ledger)
 	GetLedger(ctx echo.Context, id ID) error
@@ -734,6 +817,22 @@ func (w *ServerInterfaceWrapper) DeclineApplication(ctx echo.Context) error {
 	return err
 }
 
+// CreateApplicationRefusal converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateApplicationRefusal(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateApplicationRefusal(ctx, id)
+	return err
+}
+
 // SubmitReport converts echo context to params.
 func (w *ServerInterfaceWrapper) SubmitReport(ctx echo.Context) error {
 	var err error
@@ -767,6 +866,42 @@ func (w *ServerInterfaceWrapper) SubmitReport(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SubmitReport(ctx, id, params)
+	return err
+}
+
+// CreateApplicationSubmission converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateApplicationSubmission(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateApplicationSubmissionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateApplicationSubmission(ctx, id, params)
 	return err
 }
 
@@ -839,6 +974,42 @@ func (w *ServerInterfaceWrapper) WithdrawApplication(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.WithdrawApplication(ctx, id, params)
+	return err
+}
+
+// CreateApplicationWithdrawal converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateApplicationWithdrawal(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateApplicationWithdrawalParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateApplicationWithdrawal(ctx, id, params)
 	return err
 }
 
@@ -971,6 +1142,42 @@ func (w *ServerInterfaceWrapper) CloseRound(ctx echo.Context) error {
 	return err
 }
 
+// CreateRoundClosure converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRoundClosure(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRoundClosureParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRoundClosure(ctx, id, params)
+	return err
+}
+
 // GetLedger converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLedger(ctx echo.Context) error {
 	var err error
@@ -1039,16 +1246,20 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/rounds/:id", wrapper.GetRound, options.OperationMiddlewares["getRound"]...)
 	router.PUT(options.BaseURL+"/v1/rounds/:id", wrapper.UpdateRound, options.OperationMiddlewares["updateRound"]...)
 	router.POST(options.BaseURL+"/v1/rounds/:id/close", wrapper.CloseRound, options.OperationMiddlewares["closeRound"]...)
+	router.POST(options.BaseURL+"/v1/rounds/:id/closure", wrapper.CreateRoundClosure, options.OperationMiddlewares["createRoundClosure"]...)
 	router.GET(options.BaseURL+"/v1/rounds/:id/ledger", wrapper.GetLedger, options.OperationMiddlewares["getLedger"]...)
 	router.GET(options.BaseURL+"/v1/applications", wrapper.ListApplications, options.OperationMiddlewares["listApplications"]...)
 	router.POST(options.BaseURL+"/v1/applications", wrapper.CreateApplication, options.OperationMiddlewares["createApplication"]...)
 	router.GET(options.BaseURL+"/v1/applications/:id", wrapper.GetApplication, options.OperationMiddlewares["getApplication"]...)
 	router.PUT(options.BaseURL+"/v1/applications/:id", wrapper.UpdateApplication, options.OperationMiddlewares["updateApplication"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/submit", wrapper.SubmitApplication, options.OperationMiddlewares["submitApplication"]...)
+	router.POST(options.BaseURL+"/v1/applications/:id/submission", wrapper.CreateApplicationSubmission, options.OperationMiddlewares["createApplicationSubmission"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/withdraw", wrapper.WithdrawApplication, options.OperationMiddlewares["withdrawApplication"]...)
+	router.POST(options.BaseURL+"/v1/applications/:id/withdrawal", wrapper.CreateApplicationWithdrawal, options.OperationMiddlewares["createApplicationWithdrawal"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/assessment", wrapper.StartAssessment, options.OperationMiddlewares["startAssessment"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/award", wrapper.AwardApplication, options.OperationMiddlewares["awardApplication"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/decline", wrapper.DeclineApplication, options.OperationMiddlewares["declineApplication"]...)
+	router.POST(options.BaseURL+"/v1/applications/:id/refusal", wrapper.CreateApplicationRefusal, options.OperationMiddlewares["createApplicationRefusal"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/report", wrapper.SubmitReport, options.OperationMiddlewares["submitReport"]...)
 
 }

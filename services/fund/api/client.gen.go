@@ -163,19 +163,37 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/applications/{id}/award (the `AwardApplication` operationId).
 	AwardApplication(ctx context.Context, id ID, params *AwardApplicationParams, body AwardApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeclineApplicationWithBody Decline, with feedback for the applicant (ops)
+	// DeclineApplicationWithBody Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	DeclineApplicationWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeclineApplication Decline, with feedback for the applicant (ops)
+	// DeclineApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	DeclineApplication(ctx context.Context, id ID, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApplicationRefusalWithBody Decline, with feedback for the applicant (ops)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
+	CreateApplicationRefusalWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApplicationRefusal Decline, with feedback for the applicant (ops)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
+	CreateApplicationRefusal(ctx context.Context, id ID, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitReportWithBody Submit the short report on a funded project
 	//
@@ -199,24 +217,49 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/applications/{id}/report (the `SubmitReport` operationId).
 	SubmitReport(ctx context.Context, id ID, params *SubmitReportParams, body SubmitReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SubmitApplication Submit the draft while the round is open
+	// CreateApplicationSubmission Submit the draft while the round is open
+	//
+	// Corresponds with POST /v1/applications/{id}/submission (the `CreateApplicationSubmission` operationId).
+	CreateApplicationSubmission(ctx context.Context, id ID, params *CreateApplicationSubmissionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/submission does the same
 	//
 	// Corresponds with POST /v1/applications/{id}/submit (the `SubmitApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	SubmitApplication(ctx context.Context, id ID, params *SubmitApplicationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// WithdrawApplicationWithBody Withdraw the application before a decision
+	// WithdrawApplicationWithBody Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/applications/{id}/withdraw (the `WithdrawApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithdrawApplicationWithBody(ctx context.Context, id ID, params *WithdrawApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// WithdrawApplication Withdraw the application before a decision
+	// WithdrawApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/applications/{id}/withdraw (the `WithdrawApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithdrawApplication(ctx context.Context, id ID, params *WithdrawApplicationParams, body WithdrawApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApplicationWithdrawalWithBody Withdraw the application before a decision
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/applications/{id}/withdrawal (the `CreateApplicationWithdrawal` operationId).
+	CreateApplicationWithdrawalWithBody(ctx context.Context, id ID, params *CreateApplicationWithdrawalParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApplicationWithdrawal Withdraw the application before a decision
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/applications/{id}/withdrawal (the `CreateApplicationWithdrawal` operationId).
+	CreateApplicationWithdrawal(ctx context.Context, id ID, params *CreateApplicationWithdrawalParams, body CreateApplicationWithdrawalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRounds Rounds, optionally only those open now (public)
 	//
@@ -269,7 +312,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
 	UpdateRound(ctx context.Context, id ID, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CloseRoundWithBody Close a round now, before its closing time (ops)
+	// CloseRoundWithBody Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
@@ -278,9 +321,11 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/rounds/{id}/close (the `CloseRound` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRoundWithBody(ctx context.Context, id ID, params *CloseRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CloseRound Close a round now, before its closing time (ops)
+	// CloseRound Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
@@ -289,7 +334,31 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/rounds/{id}/close (the `CloseRound` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRound(ctx context.Context, id ID, params *CloseRoundParams, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRoundClosureWithBody Close a round now, before its closing time (ops)
+	//
+	// From now on the round takes no submissions. Closing a closed round changes nothing.
+	// A round also closes by itself at its closing time; either way a
+	// `tc.fund.round.closed` event is published.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/rounds/{id}/closure (the `CreateRoundClosure` operationId).
+	CreateRoundClosureWithBody(ctx context.Context, id ID, params *CreateRoundClosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRoundClosure Close a round now, before its closing time (ops)
+	//
+	// From now on the round takes no submissions. Closing a closed round changes nothing.
+	// A round also closes by itself at its closing time; either way a
+	// `tc.fund.round.closed` event is published.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/rounds/{id}/closure (the `CreateRoundClosure` operationId).
+	CreateRoundClosure(ctx context.Context, id ID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLedger The round's budget, what is awarded and what remains (ops)
 	//
@@ -460,11 +529,12 @@ func (c *Client) AwardApplication(ctx context.Context, id ID, params *AwardAppli
 	return c.Client.Do(req)
 }
 
-// DeclineApplicationWithBody Decline, with feedback for the applicant (ops)
+// DeclineApplicationWithBody Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) DeclineApplicationWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeclineApplicationRequestWithBody(c.Server, id, contentType, body)
 	if err != nil {
@@ -477,13 +547,48 @@ func (c *Client) DeclineApplicationWithBody(ctx context.Context, id ID, contentT
 	return c.Client.Do(req)
 }
 
-// DeclineApplication Decline, with feedback for the applicant (ops)
+// DeclineApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) DeclineApplication(ctx context.Context, id ID, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeclineApplicationRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApplicationRefusalWithBody Decline, with feedback for the applicant (ops)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
+func (c *Client) CreateApplicationRefusalWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationRefusalRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApplicationRefusal Decline, with feedback for the applicant (ops)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
+func (c *Client) CreateApplicationRefusal(ctx context.Context, id ID, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationRefusalRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -536,9 +641,25 @@ func (c *Client) SubmitReport(ctx context.Context, id ID, params *SubmitReportPa
 	return c.Client.Do(req)
 }
 
-// SubmitApplication Submit the draft while the round is open
+// CreateApplicationSubmission Submit the draft while the round is open
+//
+// Corresponds with POST /v1/applications/{id}/submission (the `CreateApplicationSubmission` operationId).
+func (c *Client) CreateApplicationSubmission(ctx context.Context, id ID, params *CreateApplicationSubmissionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationSubmissionRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/submission does the same
 //
 // Corresponds with POST /v1/applications/{id}/submit (the `SubmitApplication` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) SubmitApplication(ctx context.Context, id ID, params *SubmitApplicationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSubmitApplicationRequest(c.Server, id, params)
 	if err != nil {
@@ -551,11 +672,12 @@ func (c *Client) SubmitApplication(ctx context.Context, id ID, params *SubmitApp
 	return c.Client.Do(req)
 }
 
-// WithdrawApplicationWithBody Withdraw the application before a decision
+// WithdrawApplicationWithBody Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/applications/{id}/withdraw (the `WithdrawApplication` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) WithdrawApplicationWithBody(ctx context.Context, id ID, params *WithdrawApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewWithdrawApplicationRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
@@ -568,13 +690,48 @@ func (c *Client) WithdrawApplicationWithBody(ctx context.Context, id ID, params 
 	return c.Client.Do(req)
 }
 
-// WithdrawApplication Withdraw the application before a decision
+// WithdrawApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/applications/{id}/withdraw (the `WithdrawApplication` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) WithdrawApplication(ctx context.Context, id ID, params *WithdrawApplicationParams, body WithdrawApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewWithdrawApplicationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApplicationWithdrawalWithBody Withdraw the application before a decision
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/applications/{id}/withdrawal (the `CreateApplicationWithdrawal` operationId).
+func (c *Client) CreateApplicationWithdrawalWithBody(ctx context.Context, id ID, params *CreateApplicationWithdrawalParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationWithdrawalRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApplicationWithdrawal Withdraw the application before a decision
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/applications/{id}/withdrawal (the `CreateApplicationWithdrawal` operationId).
+func (c *Client) CreateApplicationWithdrawal(ctx context.Context, id ID, params *CreateApplicationWithdrawalParams, body CreateApplicationWithdrawalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationWithdrawalRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -696,7 +853,7 @@ func (c *Client) UpdateRound(ctx context.Context, id ID, body UpdateRoundJSONReq
 	return c.Client.Do(req)
 }
 
-// CloseRoundWithBody Close a round now, before its closing time (ops)
+// CloseRoundWithBody Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
@@ -705,6 +862,7 @@ func (c *Client) UpdateRound(ctx context.Context, id ID, body UpdateRoundJSONReq
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/rounds/{id}/close (the `CloseRound` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) CloseRoundWithBody(ctx context.Context, id ID, params *CloseRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCloseRoundRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
@@ -717,7 +875,7 @@ func (c *Client) CloseRoundWithBody(ctx context.Context, id ID, params *CloseRou
 	return c.Client.Do(req)
 }
 
-// CloseRound Close a round now, before its closing time (ops)
+// CloseRound Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
@@ -726,8 +884,51 @@ func (c *Client) CloseRoundWithBody(ctx context.Context, id ID, params *CloseRou
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/rounds/{id}/close (the `CloseRound` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) CloseRound(ctx context.Context, id ID, params *CloseRoundParams, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCloseRoundRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRoundClosureWithBody Close a round now, before its closing time (ops)
+//
+// From now on the round takes no submissions. Closing a closed round changes nothing.
+// A round also closes by itself at its closing time; either way a
+// `tc.fund.round.closed` event is published.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/rounds/{id}/closure (the `CreateRoundClosure` operationId).
+func (c *Client) CreateRoundClosureWithBody(ctx context.Context, id ID, params *CreateRoundClosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoundClosureRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRoundClosure Close a round now, before its closing time (ops)
+//
+// From now on the round takes no submissions. Closing a closed round changes nothing.
+// A round also closes by itself at its closing time; either way a
+// `tc.fund.round.closed` event is published.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/rounds/{id}/closure (the `CreateRoundClosure` operationId).
+func (c *Client) CreateRoundClosure(ctx context.Context, id ID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoundClosureRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1122,6 +1323,53 @@ func NewDeclineApplicationRequestWithBody(server string, id ID, contentType stri
 	return req, nil
 }
 
+// NewCreateApplicationRefusalRequest calls the generic CreateApplicationRefusal builder with application/json body
+func NewCreateApplicationRefusalRequest(server string, id ID, body CreateApplicationRefusalJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApplicationRefusalRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreateApplicationRefusalRequestWithBody constructs an http.Request for the CreateApplicationRefusal method, with any body, and a specified content type
+func NewCreateApplicationRefusalRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/applications/%s/refusal", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSubmitReportRequest calls the generic SubmitReport builder with application/json body
 func NewSubmitReportRequest(server string, id ID, params *SubmitReportParams, body SubmitReportJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1165,6 +1413,55 @@ func NewSubmitReportRequestWithBody(server string, id ID, params *SubmitReportPa
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateApplicationSubmissionRequest constructs an http.Request for the CreateApplicationSubmission method
+func NewCreateApplicationSubmissionRequest(server string, id ID, params *CreateApplicationSubmissionParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/applications/%s/submission", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	if params != nil {
 
@@ -1261,6 +1558,68 @@ func NewWithdrawApplicationRequestWithBody(server string, id ID, params *Withdra
 	}
 
 	operationPath := fmt.Sprintf("/v1/applications/%s/withdraw", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateApplicationWithdrawalRequest calls the generic CreateApplicationWithdrawal builder with application/json body
+func NewCreateApplicationWithdrawalRequest(server string, id ID, params *CreateApplicationWithdrawalParams, body CreateApplicationWithdrawalJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApplicationWithdrawalRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateApplicationWithdrawalRequestWithBody constructs an http.Request for the CreateApplicationWithdrawal method, with any body, and a specified content type
+func NewCreateApplicationWithdrawalRequestWithBody(server string, id ID, params *CreateApplicationWithdrawalParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/applications/%s/withdrawal", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1571,6 +1930,68 @@ func NewCloseRoundRequestWithBody(server string, id ID, params *CloseRoundParams
 	return req, nil
 }
 
+// NewCreateRoundClosureRequest calls the generic CreateRoundClosure builder with application/json body
+func NewCreateRoundClosureRequest(server string, id ID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRoundClosureRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateRoundClosureRequestWithBody constructs an http.Request for the CreateRoundClosure method, with any body, and a specified content type
+func NewCreateRoundClosureRequestWithBody(server string, id ID, params *CreateRoundClosureParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/rounds/%s/closure", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetLedgerRequest constructs an http.Request for the GetLedger method
 func NewGetLedgerRequest(server string, id ID) (*http.Request, error) {
 	var err error
@@ -1728,19 +2149,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/applications/{id}/award (the `AwardApplication` operationId).
 	AwardApplicationWithResponse(ctx context.Context, id ID, params *AwardApplicationParams, body AwardApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*AwardApplicationResponse, error)
 
-	// DeclineApplicationWithBodyWithResponse Decline, with feedback for the applicant (ops)
+	// DeclineApplicationWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	DeclineApplicationWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error)
 
-	// DeclineApplicationWithResponse Decline, with feedback for the applicant (ops)
+	// DeclineApplicationWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	DeclineApplicationWithResponse(ctx context.Context, id ID, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error)
+
+	// CreateApplicationRefusalWithBodyWithResponse Decline, with feedback for the applicant (ops)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
+	CreateApplicationRefusalWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error)
+
+	// CreateApplicationRefusalWithResponse Decline, with feedback for the applicant (ops)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
+	CreateApplicationRefusalWithResponse(ctx context.Context, id ID, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error)
 
 	// SubmitReportWithBodyWithResponse Submit the short report on a funded project
 	//
@@ -1764,26 +2203,53 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/applications/{id}/report (the `SubmitReport` operationId).
 	SubmitReportWithResponse(ctx context.Context, id ID, params *SubmitReportParams, body SubmitReportJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitReportResponse, error)
 
-	// SubmitApplicationWithResponse Submit the draft while the round is open
+	// CreateApplicationSubmissionWithResponse Submit the draft while the round is open
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/applications/{id}/submission (the `CreateApplicationSubmission` operationId).
+	CreateApplicationSubmissionWithResponse(ctx context.Context, id ID, params *CreateApplicationSubmissionParams, reqEditors ...RequestEditorFn) (*CreateApplicationSubmissionResponse, error)
+
+	// SubmitApplicationWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/submission does the same
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/applications/{id}/submit (the `SubmitApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	SubmitApplicationWithResponse(ctx context.Context, id ID, params *SubmitApplicationParams, reqEditors ...RequestEditorFn) (*SubmitApplicationResponse, error)
 
-	// WithdrawApplicationWithBodyWithResponse Withdraw the application before a decision
+	// WithdrawApplicationWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/applications/{id}/withdraw (the `WithdrawApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithdrawApplicationWithBodyWithResponse(ctx context.Context, id ID, params *WithdrawApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithdrawApplicationResponse, error)
 
-	// WithdrawApplicationWithResponse Withdraw the application before a decision
+	// WithdrawApplicationWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/applications/{id}/withdraw (the `WithdrawApplication` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithdrawApplicationWithResponse(ctx context.Context, id ID, params *WithdrawApplicationParams, body WithdrawApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawApplicationResponse, error)
+
+	// CreateApplicationWithdrawalWithBodyWithResponse Withdraw the application before a decision
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/applications/{id}/withdrawal (the `CreateApplicationWithdrawal` operationId).
+	CreateApplicationWithdrawalWithBodyWithResponse(ctx context.Context, id ID, params *CreateApplicationWithdrawalParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationWithdrawalResponse, error)
+
+	// CreateApplicationWithdrawalWithResponse Withdraw the application before a decision
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/applications/{id}/withdrawal (the `CreateApplicationWithdrawal` operationId).
+	CreateApplicationWithdrawalWithResponse(ctx context.Context, id ID, params *CreateApplicationWithdrawalParams, body CreateApplicationWithdrawalJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationWithdrawalResponse, error)
 
 	// ListRoundsWithResponse Rounds, optionally only those open now (public)
 	//
@@ -1840,7 +2306,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
 	UpdateRoundWithResponse(ctx context.Context, id ID, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error)
 
-	// CloseRoundWithBodyWithResponse Close a round now, before its closing time (ops)
+	// CloseRoundWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
@@ -1849,9 +2315,11 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/rounds/{id}/close (the `CloseRound` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRoundWithBodyWithResponse(ctx context.Context, id ID, params *CloseRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error)
 
-	// CloseRoundWithResponse Close a round now, before its closing time (ops)
+	// CloseRoundWithResponse Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
@@ -1860,7 +2328,31 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/rounds/{id}/close (the `CloseRound` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRoundWithResponse(ctx context.Context, id ID, params *CloseRoundParams, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error)
+
+	// CreateRoundClosureWithBodyWithResponse Close a round now, before its closing time (ops)
+	//
+	// From now on the round takes no submissions. Closing a closed round changes nothing.
+	// A round also closes by itself at its closing time; either way a
+	// `tc.fund.round.closed` event is published.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/rounds/{id}/closure (the `CreateRoundClosure` operationId).
+	CreateRoundClosureWithBodyWithResponse(ctx context.Context, id ID, params *CreateRoundClosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error)
+
+	// CreateRoundClosureWithResponse Close a round now, before its closing time (ops)
+	//
+	// From now on the round takes no submissions. Closing a closed round changes nothing.
+	// A round also closes by itself at its closing time; either way a
+	// `tc.fund.round.closed` event is published.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/rounds/{id}/closure (the `CreateRoundClosure` operationId).
+	CreateRoundClosureWithResponse(ctx context.Context, id ID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error)
 
 	// GetLedgerWithResponse The round's budget, what is awarded and what remains (ops)
 	//
@@ -1983,7 +2475,7 @@ func (r ListApplicationsResponse) ContentType() string {
 
 // CreateApplicationResponse201Headers the declared response headers of an HTTP 201 response for CreateApplication
 type CreateApplicationResponse201Headers struct {
-	Location *string
+	Location string
 }
 
 // CreateApplicationResponse401Headers the declared response headers of an HTTP 401 response for CreateApplication
@@ -2690,6 +3182,13 @@ func (r AwardApplicationResponse) ContentType() string {
 	return ""
 }
 
+// DeclineApplicationResponse200Headers the declared response headers of an HTTP 200 response for DeclineApplication
+type DeclineApplicationResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
 // DeclineApplicationResponse401Headers the declared response headers of an HTTP 401 response for DeclineApplication
 type DeclineApplicationResponse401Headers struct {
 	WWWAuthenticate string
@@ -2714,7 +3213,7 @@ type DeclineApplicationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApplicationOK
+	JSON200 *Application
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -2737,6 +3236,8 @@ type DeclineApplicationResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeclineApplicationResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeclineApplicationResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -2748,7 +3249,7 @@ type DeclineApplicationResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DeclineApplicationResponse) GetJSON200() *ApplicationOK {
+func (r DeclineApplicationResponse) GetJSON200() *Application {
 	return r.JSON200
 }
 
@@ -2830,6 +3331,152 @@ func (r DeclineApplicationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeclineApplicationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApplicationRefusalResponse401Headers the declared response headers of an HTTP 401 response for CreateApplicationRefusal
+type CreateApplicationRefusalResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateApplicationRefusalResponse409Headers the declared response headers of an HTTP 409 response for CreateApplicationRefusal
+type CreateApplicationRefusalResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateApplicationRefusalResponse429Headers the declared response headers of an HTTP 429 response for CreateApplicationRefusal
+type CreateApplicationRefusalResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateApplicationRefusalResponse503Headers the declared response headers of an HTTP 503 response for CreateApplicationRefusal
+type CreateApplicationRefusalResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateApplicationRefusalResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApplicationOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Unexpected
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApplicationRefusalResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateApplicationRefusalResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateApplicationRefusalResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateApplicationRefusalResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateApplicationRefusalResponse) GetJSON200() *ApplicationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSONDefault() *Unexpected {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApplicationRefusalResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApplicationRefusalResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApplicationRefusalResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApplicationRefusalResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2989,27 +3636,27 @@ func (r SubmitReportResponse) ContentType() string {
 	return ""
 }
 
-// SubmitApplicationResponse401Headers the declared response headers of an HTTP 401 response for SubmitApplication
-type SubmitApplicationResponse401Headers struct {
+// CreateApplicationSubmissionResponse401Headers the declared response headers of an HTTP 401 response for CreateApplicationSubmission
+type CreateApplicationSubmissionResponse401Headers struct {
 	WWWAuthenticate string
 }
 
-// SubmitApplicationResponse409Headers the declared response headers of an HTTP 409 response for SubmitApplication
-type SubmitApplicationResponse409Headers struct {
+// CreateApplicationSubmissionResponse409Headers the declared response headers of an HTTP 409 response for CreateApplicationSubmission
+type CreateApplicationSubmissionResponse409Headers struct {
 	RetryAfter *int
 }
 
-// SubmitApplicationResponse429Headers the declared response headers of an HTTP 429 response for SubmitApplication
-type SubmitApplicationResponse429Headers struct {
+// CreateApplicationSubmissionResponse429Headers the declared response headers of an HTTP 429 response for CreateApplicationSubmission
+type CreateApplicationSubmissionResponse429Headers struct {
 	RetryAfter int
 }
 
-// SubmitApplicationResponse503Headers the declared response headers of an HTTP 503 response for SubmitApplication
-type SubmitApplicationResponse503Headers struct {
+// CreateApplicationSubmissionResponse503Headers the declared response headers of an HTTP 503 response for CreateApplicationSubmission
+type CreateApplicationSubmissionResponse503Headers struct {
 	RetryAfter int
 }
 
-type SubmitApplicationResponse struct {
+type CreateApplicationSubmissionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -3035,6 +3682,154 @@ type SubmitApplicationResponse struct {
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
 	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApplicationSubmissionResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateApplicationSubmissionResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateApplicationSubmissionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateApplicationSubmissionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateApplicationSubmissionResponse) GetJSON200() *ApplicationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateApplicationSubmissionResponse) GetApplicationproblemJSONDefault() *Unexpected {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApplicationSubmissionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApplicationSubmissionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApplicationSubmissionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApplicationSubmissionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitApplicationResponse200Headers the declared response headers of an HTTP 200 response for SubmitApplication
+type SubmitApplicationResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
+// SubmitApplicationResponse401Headers the declared response headers of an HTTP 401 response for SubmitApplication
+type SubmitApplicationResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// SubmitApplicationResponse409Headers the declared response headers of an HTTP 409 response for SubmitApplication
+type SubmitApplicationResponse409Headers struct {
+	RetryAfter *int
+}
+
+// SubmitApplicationResponse429Headers the declared response headers of an HTTP 429 response for SubmitApplication
+type SubmitApplicationResponse429Headers struct {
+	RetryAfter int
+}
+
+// SubmitApplicationResponse503Headers the declared response headers of an HTTP 503 response for SubmitApplication
+type SubmitApplicationResponse503Headers struct {
+	RetryAfter int
+}
+
+type SubmitApplicationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Application
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitApplicationResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SubmitApplicationResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *SubmitApplicationResponse409Headers
@@ -3045,7 +3840,7 @@ type SubmitApplicationResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SubmitApplicationResponse) GetJSON200() *ApplicationOK {
+func (r SubmitApplicationResponse) GetJSON200() *Application {
 	return r.JSON200
 }
 
@@ -3128,6 +3923,13 @@ func (r SubmitApplicationResponse) ContentType() string {
 	return ""
 }
 
+// WithdrawApplicationResponse200Headers the declared response headers of an HTTP 200 response for WithdrawApplication
+type WithdrawApplicationResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
 // WithdrawApplicationResponse401Headers the declared response headers of an HTTP 401 response for WithdrawApplication
 type WithdrawApplicationResponse401Headers struct {
 	WWWAuthenticate string
@@ -3152,7 +3954,7 @@ type WithdrawApplicationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApplicationOK
+	JSON200 *Application
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -3177,6 +3979,8 @@ type WithdrawApplicationResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *WithdrawApplicationResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *WithdrawApplicationResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3188,7 +3992,7 @@ type WithdrawApplicationResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r WithdrawApplicationResponse) GetJSON200() *ApplicationOK {
+func (r WithdrawApplicationResponse) GetJSON200() *Application {
 	return r.JSON200
 }
 
@@ -3275,6 +4079,159 @@ func (r WithdrawApplicationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r WithdrawApplicationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApplicationWithdrawalResponse401Headers the declared response headers of an HTTP 401 response for CreateApplicationWithdrawal
+type CreateApplicationWithdrawalResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateApplicationWithdrawalResponse409Headers the declared response headers of an HTTP 409 response for CreateApplicationWithdrawal
+type CreateApplicationWithdrawalResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateApplicationWithdrawalResponse429Headers the declared response headers of an HTTP 429 response for CreateApplicationWithdrawal
+type CreateApplicationWithdrawalResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateApplicationWithdrawalResponse503Headers the declared response headers of an HTTP 503 response for CreateApplicationWithdrawal
+type CreateApplicationWithdrawalResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateApplicationWithdrawalResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApplicationOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Unexpected
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApplicationWithdrawalResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateApplicationWithdrawalResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateApplicationWithdrawalResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateApplicationWithdrawalResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateApplicationWithdrawalResponse) GetJSON200() *ApplicationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateApplicationWithdrawalResponse) GetApplicationproblemJSONDefault() *Unexpected {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApplicationWithdrawalResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApplicationWithdrawalResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApplicationWithdrawalResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApplicationWithdrawalResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3371,6 +4328,11 @@ func (r ListRoundsResponse) ContentType() string {
 	return ""
 }
 
+// OpenRoundResponse201Headers the declared response headers of an HTTP 201 response for OpenRound
+type OpenRoundResponse201Headers struct {
+	Location string
+}
+
 // OpenRoundResponse401Headers the declared response headers of an HTTP 401 response for OpenRound
 type OpenRoundResponse401Headers struct {
 	WWWAuthenticate string
@@ -3418,6 +4380,8 @@ type OpenRoundResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *OpenRoundResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *OpenRoundResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3760,6 +4724,13 @@ func (r UpdateRoundResponse) ContentType() string {
 	return ""
 }
 
+// CloseRoundResponse200Headers the declared response headers of an HTTP 200 response for CloseRound
+type CloseRoundResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
 // CloseRoundResponse401Headers the declared response headers of an HTTP 401 response for CloseRound
 type CloseRoundResponse401Headers struct {
 	WWWAuthenticate string
@@ -3809,6 +4780,8 @@ type CloseRoundResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CloseRoundResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CloseRoundResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3907,6 +4880,159 @@ func (r CloseRoundResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CloseRoundResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRoundClosureResponse401Headers the declared response headers of an HTTP 401 response for CreateRoundClosure
+type CreateRoundClosureResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateRoundClosureResponse409Headers the declared response headers of an HTTP 409 response for CreateRoundClosure
+type CreateRoundClosureResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateRoundClosureResponse429Headers the declared response headers of an HTTP 429 response for CreateRoundClosure
+type CreateRoundClosureResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateRoundClosureResponse503Headers the declared response headers of an HTTP 503 response for CreateRoundClosure
+type CreateRoundClosureResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateRoundClosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Round
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Unexpected
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateRoundClosureResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateRoundClosureResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateRoundClosureResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateRoundClosureResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateRoundClosureResponse) GetJSON200() *Round {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSONDefault() *Unexpected {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRoundClosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRoundClosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRoundClosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRoundClosureResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4164,11 +5290,13 @@ func (c *ClientWithResponses) AwardApplicationWithResponse(ctx context.Context, 
 	return ParseAwardApplicationResponse(rsp)
 }
 
-// DeclineApplicationWithBodyWithResponse Decline, with feedback for the applicant (ops)
+// DeclineApplicationWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) DeclineApplicationWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error) {
 	rsp, err := c.DeclineApplicationWithBody(ctx, id, contentType, body, reqEditors...)
 	if err != nil {
@@ -4177,17 +5305,44 @@ func (c *ClientWithResponses) DeclineApplicationWithBodyWithResponse(ctx context
 	return ParseDeclineApplicationResponse(rsp)
 }
 
-// DeclineApplicationWithResponse Decline, with feedback for the applicant (ops)
+// DeclineApplicationWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) DeclineApplicationWithResponse(ctx context.Context, id ID, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error) {
 	rsp, err := c.DeclineApplication(ctx, id, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseDeclineApplicationResponse(rsp)
+}
+
+// CreateApplicationRefusalWithBodyWithResponse Decline, with feedback for the applicant (ops)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
+func (c *ClientWithResponses) CreateApplicationRefusalWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error) {
+	rsp, err := c.CreateApplicationRefusalWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApplicationRefusalResponse(rsp)
+}
+
+// CreateApplicationRefusalWithResponse Decline, with feedback for the applicant (ops)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
+func (c *ClientWithResponses) CreateApplicationRefusalWithResponse(ctx context.Context, id ID, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error) {
+	rsp, err := c.CreateApplicationRefusal(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApplicationRefusalResponse(rsp)
 }
 
 // SubmitReportWithBodyWithResponse Submit the short report on a funded project
@@ -4224,11 +5379,26 @@ func (c *ClientWithResponses) SubmitReportWithResponse(ctx context.Context, id I
 	return ParseSubmitReportResponse(rsp)
 }
 
-// SubmitApplicationWithResponse Submit the draft while the round is open
+// CreateApplicationSubmissionWithResponse Submit the draft while the round is open
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/applications/{id}/submission (the `CreateApplicationSubmission` operationId).
+func (c *ClientWithResponses) CreateApplicationSubmissionWithResponse(ctx context.Context, id ID, params *CreateApplicationSubmissionParams, reqEditors ...RequestEditorFn) (*CreateApplicationSubmissionResponse, error) {
+	rsp, err := c.CreateApplicationSubmission(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApplicationSubmissionResponse(rsp)
+}
+
+// SubmitApplicationWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/submission does the same
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/applications/{id}/submit (the `SubmitApplication` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) SubmitApplicationWithResponse(ctx context.Context, id ID, params *SubmitApplicationParams, reqEditors ...RequestEditorFn) (*SubmitApplicationResponse, error) {
 	rsp, err := c.SubmitApplication(ctx, id, params, reqEditors...)
 	if err != nil {
@@ -4237,11 +5407,13 @@ func (c *ClientWithResponses) SubmitApplicationWithResponse(ctx context.Context,
 	return ParseSubmitApplicationResponse(rsp)
 }
 
-// WithdrawApplicationWithBodyWithResponse Withdraw the application before a decision
+// WithdrawApplicationWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/applications/{id}/withdraw (the `WithdrawApplication` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) WithdrawApplicationWithBodyWithResponse(ctx context.Context, id ID, params *WithdrawApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithdrawApplicationResponse, error) {
 	rsp, err := c.WithdrawApplicationWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -4250,17 +5422,44 @@ func (c *ClientWithResponses) WithdrawApplicationWithBodyWithResponse(ctx contex
 	return ParseWithdrawApplicationResponse(rsp)
 }
 
-// WithdrawApplicationWithResponse Withdraw the application before a decision
+// WithdrawApplicationWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/withdrawal does the same
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/applications/{id}/withdraw (the `WithdrawApplication` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) WithdrawApplicationWithResponse(ctx context.Context, id ID, params *WithdrawApplicationParams, body WithdrawApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawApplicationResponse, error) {
 	rsp, err := c.WithdrawApplication(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseWithdrawApplicationResponse(rsp)
+}
+
+// CreateApplicationWithdrawalWithBodyWithResponse Withdraw the application before a decision
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/applications/{id}/withdrawal (the `CreateApplicationWithdrawal` operationId).
+func (c *ClientWithResponses) CreateApplicationWithdrawalWithBodyWithResponse(ctx context.Context, id ID, params *CreateApplicationWithdrawalParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationWithdrawalResponse, error) {
+	rsp, err := c.CreateApplicationWithdrawalWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApplicationWithdrawalResponse(rsp)
+}
+
+// CreateApplicationWithdrawalWithResponse Withdraw the application before a decision
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/applications/{id}/withdrawal (the `CreateApplicationWithdrawal` operationId).
+func (c *ClientWithResponses) CreateApplicationWithdrawalWithResponse(ctx context.Context, id ID, params *CreateApplicationWithdrawalParams, body CreateApplicationWithdrawalJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationWithdrawalResponse, error) {
+	rsp, err := c.CreateApplicationWithdrawal(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApplicationWithdrawalResponse(rsp)
 }
 
 // ListRoundsWithResponse Rounds, optionally only those open now (public)
@@ -4354,7 +5553,7 @@ func (c *ClientWithResponses) UpdateRoundWithResponse(ctx context.Context, id ID
 	return ParseUpdateRoundResponse(rsp)
 }
 
-// CloseRoundWithBodyWithResponse Close a round now, before its closing time (ops)
+// CloseRoundWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
@@ -4363,6 +5562,8 @@ func (c *ClientWithResponses) UpdateRoundWithResponse(ctx context.Context, id ID
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/rounds/{id}/close (the `CloseRound` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context, id ID, params *CloseRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error) {
 	rsp, err := c.CloseRoundWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -4371,7 +5572,7 @@ func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context
 	return ParseCloseRoundResponse(rsp)
 }
 
-// CloseRoundWithResponse Close a round now, before its closing time (ops)
+// CloseRoundWithResponse Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
@@ -4380,12 +5581,47 @@ func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/rounds/{id}/close (the `CloseRound` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) CloseRoundWithResponse(ctx context.Context, id ID, params *CloseRoundParams, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error) {
 	rsp, err := c.CloseRound(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseCloseRoundResponse(rsp)
+}
+
+// CreateRoundClosureWithBodyWithResponse Close a round now, before its closing time (ops)
+//
+// From now on the round takes no submissions. Closing a closed round changes nothing.
+// A round also closes by itself at its closing time; either way a
+// `tc.fund.round.closed` event is published.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/rounds/{id}/closure (the `CreateRoundClosure` operationId).
+func (c *ClientWithResponses) CreateRoundClosureWithBodyWithResponse(ctx context.Context, id ID, params *CreateRoundClosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error) {
+	rsp, err := c.CreateRoundClosureWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRoundClosureResponse(rsp)
+}
+
+// CreateRoundClosureWithResponse Close a round now, before its closing time (ops)
+//
+// From now on the round takes no submissions. Closing a closed round changes nothing.
+// A round also closes by itself at its closing time; either way a
+// `tc.fund.round.closed` event is published.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/rounds/{id}/closure (the `CreateRoundClosure` operationId).
+func (c *ClientWithResponses) CreateRoundClosureWithResponse(ctx context.Context, id ID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error) {
+	rsp, err := c.CreateRoundClosure(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRoundClosureResponse(rsp)
 }
 
 // GetLedgerWithResponse The round's budget, what is awarded and what remains (ops)
@@ -4621,10 +5857,10 @@ func ParseCreateApplicationResponse(rsp *http.Response) (*CreateApplicationRespo
 		var headers CreateApplicationResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
 				return nil, err
 			}
-			headers.Location = &value
+			headers.Location = value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
@@ -5233,6 +6469,176 @@ func ParseDeclineApplicationResponse(rsp *http.Response) (*DeclineApplicationRes
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Application
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeclineApplicationResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeclineApplicationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeclineApplicationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeclineApplicationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeclineApplicationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApplicationRefusalResponse parses an HTTP response from a CreateApplicationRefusalWithResponse call
+func ParseCreateApplicationRefusalResponse(rsp *http.Response) (*CreateApplicationRefusalResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApplicationRefusalResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest ApplicationOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -5320,7 +6726,7 @@ func ParseDeclineApplicationResponse(rsp *http.Response) (*DeclineApplicationRes
 
 	switch {
 	case rsp.StatusCode == 401:
-		var headers DeclineApplicationResponse401Headers
+		var headers CreateApplicationRefusalResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -5330,7 +6736,7 @@ func ParseDeclineApplicationResponse(rsp *http.Response) (*DeclineApplicationRes
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
-		var headers DeclineApplicationResponse409Headers
+		var headers CreateApplicationRefusalResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -5340,7 +6746,7 @@ func ParseDeclineApplicationResponse(rsp *http.Response) (*DeclineApplicationRes
 		}
 		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
-		var headers DeclineApplicationResponse429Headers
+		var headers CreateApplicationRefusalResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -5350,7 +6756,7 @@ func ParseDeclineApplicationResponse(rsp *http.Response) (*DeclineApplicationRes
 		}
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
-		var headers DeclineApplicationResponse503Headers
+		var headers CreateApplicationRefusalResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -5517,15 +6923,15 @@ func ParseSubmitReportResponse(rsp *http.Response) (*SubmitReportResponse, error
 	return response, nil
 }
 
-// ParseSubmitApplicationResponse parses an HTTP response from a SubmitApplicationWithResponse call
-func ParseSubmitApplicationResponse(rsp *http.Response) (*SubmitApplicationResponse, error) {
+// ParseCreateApplicationSubmissionResponse parses an HTTP response from a CreateApplicationSubmissionWithResponse call
+func ParseCreateApplicationSubmissionResponse(rsp *http.Response) (*CreateApplicationSubmissionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &SubmitApplicationResponse{
+	response := &CreateApplicationSubmissionResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -5612,6 +7018,169 @@ func ParseSubmitApplicationResponse(rsp *http.Response) (*SubmitApplicationRespo
 
 	switch {
 	case rsp.StatusCode == 401:
+		var headers CreateApplicationSubmissionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateApplicationSubmissionResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateApplicationSubmissionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateApplicationSubmissionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitApplicationResponse parses an HTTP response from a SubmitApplicationWithResponse call
+func ParseSubmitApplicationResponse(rsp *http.Response) (*SubmitApplicationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitApplicationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Application
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitApplicationResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
 		var headers SubmitApplicationResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
@@ -5665,6 +7234,183 @@ func ParseWithdrawApplicationResponse(rsp *http.Response) (*WithdrawApplicationR
 	}
 
 	response := &WithdrawApplicationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Application
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers WithdrawApplicationResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers WithdrawApplicationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers WithdrawApplicationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers WithdrawApplicationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers WithdrawApplicationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApplicationWithdrawalResponse parses an HTTP response from a CreateApplicationWithdrawalWithResponse call
+func ParseCreateApplicationWithdrawalResponse(rsp *http.Response) (*CreateApplicationWithdrawalResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApplicationWithdrawalResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -5765,7 +7511,7 @@ func ParseWithdrawApplicationResponse(rsp *http.Response) (*WithdrawApplicationR
 
 	switch {
 	case rsp.StatusCode == 401:
-		var headers WithdrawApplicationResponse401Headers
+		var headers CreateApplicationWithdrawalResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -5775,7 +7521,7 @@ func ParseWithdrawApplicationResponse(rsp *http.Response) (*WithdrawApplicationR
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
-		var headers WithdrawApplicationResponse409Headers
+		var headers CreateApplicationWithdrawalResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -5785,7 +7531,7 @@ func ParseWithdrawApplicationResponse(rsp *http.Response) (*WithdrawApplicationR
 		}
 		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
-		var headers WithdrawApplicationResponse429Headers
+		var headers CreateApplicationWithdrawalResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -5795,7 +7541,7 @@ func ParseWithdrawApplicationResponse(rsp *http.Response) (*WithdrawApplicationR
 		}
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
-		var headers WithdrawApplicationResponse503Headers
+		var headers CreateApplicationWithdrawalResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -5994,6 +7740,16 @@ func ParseOpenRoundResponse(rsp *http.Response) (*OpenRoundResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers OpenRoundResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
 		var headers OpenRoundResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -6384,6 +8140,30 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers CloseRoundResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers CloseRoundResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -6416,6 +8196,159 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers CloseRoundResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateRoundClosureResponse parses an HTTP response from a CreateRoundClosureWithResponse call
+func ParseCreateRoundClosureResponse(rsp *http.Response) (*CreateRoundClosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRoundClosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Round
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateRoundClosureResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateRoundClosureResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateRoundClosureResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateRoundClosureResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

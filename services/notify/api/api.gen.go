@@ -88,6 +88,24 @@ func (e DeliveryStatus) Valid() bool {
 	}
 }
 
+// Defines values for SubjectAccessOrganisationsRole.
+const (
+	Head SubjectAccessOrganisationsRole = "head"
+	Lead SubjectAccessOrganisationsRole = "lead"
+)
+
+// Valid indicates whether the value is a known member of the SubjectAccessOrganisationsRole enum.
+func (e SubjectAccessOrganisationsRole) Valid() bool {
+	switch e {
+	case Head:
+		return true
+	case Lead:
+		return true
+	default:
+		return false
+	}
+}
+
 // Delivery defines model for Delivery.
 type Delivery struct {
 	Attempts       int          `json:"attempts"`
@@ -140,6 +158,26 @@ type Problem struct {
 // Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), or empty
 type Step = string
 
+// SubjectAccess defines model for SubjectAccess.
+type SubjectAccess struct {
+	Assignments []struct {
+		Reviewer     Person `json:"reviewer"`
+		ReviewerId   Id     `json:"reviewer_id"`
+		RoundId      Id     `json:"round_id"`
+		SubmissionId Id     `json:"submission_id"`
+	} `json:"assignments"`
+	Deliveries    []Delivery          `json:"deliveries"`
+	Email         openapi_types.Email `json:"email"`
+	Organisations []struct {
+		OrganisationId Id                             `json:"organisation_id"`
+		Person         Person                         `json:"person"`
+		Role           SubjectAccessOrganisationsRole `json:"role"`
+	} `json:"organisations"`
+}
+
+// SubjectAccessOrganisationsRole defines model for SubjectAccess.Organisations.Role.
+type SubjectAccessOrganisationsRole string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -158,6 +196,9 @@ type Forbidden = Problem
 // NotFound RFC 9457 problem details, the body of every error the service answers
 type NotFound = Problem
 
+// TooLarge RFC 9457 problem details, the body of every error the service answers
+type TooLarge = Problem
+
 // TooManyRequests RFC 9457 problem details, the body of every error the service answers
 type TooManyRequests = Problem
 
@@ -169,6 +210,9 @@ type Unavailable = Problem
 
 // Unexpected RFC 9457 problem details, the body of every error the service answers
 type Unexpected = Problem
+
+// UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
+type UnsupportedMediaType = Problem
 
 // ListDeliveriesParams defines parameters for ListDeliveries.
 type ListDeliveriesParams struct {
@@ -182,6 +226,11 @@ type ListDeliveriesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// SubjectAccessJSONBody defines parameters for SubjectAccess.
+type SubjectAccessJSONBody struct {
+	Email openapi_types.Email `json:"email"`
+}
+
 // PreviewRemindersParams defines parameters for PreviewReminders.
 type PreviewRemindersParams struct {
 	// Limit Page size (1–200, default 50)
@@ -191,6 +240,9 @@ type PreviewRemindersParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// SubjectAccessJSONRequestBody defines body for SubjectAccess for application/json ContentType.
+type SubjectAccessJSONRequestBody SubjectAccessJSONBody
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetCalendar An organisation's obligations as an iCalendar feed (public; the token is the secret)
@@ -199,9 +251,17 @@ type ServerInterface interface {
 	// ListDeliveries The delivery log, newest first (ops)
 	// (GET /v1/deliveries)
 	ListDeliveries(ctx echo.Context, params ListDeliveriesParams) error
-	// ResendDelivery Send a logged email again, as a new attempt, composed as of now (ops)
+	// ResendDelivery Deprecated until 2027-06-30: POST /v1/deliveries/{id}/resends does the same
 	// (POST /v1/deliveries/{id}/resend)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ResendDelivery(ctx echo.Context, id string) error
+	// CreateDeliveryResend Send a logged email again, as a new attempt, composed as of now (ops)
+	// (POST /v1/deliveries/{id}/resends)
+	CreateDeliveryResend(ctx echo.Context, id string) error
+	// SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	// (POST /v1/ops/subject-access)
+	SubjectAccess(ctx echo.Context) error
 	// GetCalendarURL The address of the organisation's calendar feed (ops, or its lead), to subscribe to
 	// (GET /v1/organisations/{id}/calendar)
 	GetCalendarURL(ctx echo.Context, id string) error
@@ -286,6 +346,31 @@ func (w *ServerInterfaceWrapper) ResendDelivery(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResendDelivery(ctx, id)
+	return err
+}
+
+// CreateDeliveryResend converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateDeliveryResend(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateDeliveryResend(ctx, id)
+	return err
+}
+
+// SubjectAccess converts echo context to params.
+func (w *ServerInterfaceWrapper) SubjectAccess(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubjectAccess(ctx)
 	return err
 }
 
@@ -395,9 +480,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/v1/deliveries", wrapper.ListDeliveries, options.OperationMiddlewares["listDeliveries"]...)
 	router.POST(options.BaseURL+"/v1/deliveries/:id/resend", wrapper.ResendDelivery, options.OperationMiddlewares["resendDelivery"]...)
+	router.POST(options.BaseURL+"/v1/deliveries/:id/resends", wrapper.CreateDeliveryResend, options.OperationMiddlewares["createDeliveryResend"]...)
 	router.GET(options.BaseURL+"/v1/reminders/preview", wrapper.PreviewReminders, options.OperationMiddlewares["previewReminders"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/calendar", wrapper.GetCalendarURL, options.OperationMiddlewares["getCalendarURL"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/calendar/rotation", wrapper.RotateCalendar, options.OperationMiddlewares["rotateCalendar"]...)
 	router.GET(options.BaseURL+"/v1/calendars/:token", wrapper.GetCalendar, options.OperationMiddlewares["getCalendar"]...)
+	router.POST(options.BaseURL+"/v1/ops/subject-access", wrapper.SubjectAccess, options.OperationMiddlewares["subjectAccess"]...)
 
 }

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -104,7 +105,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/deliveries (the `ListDeliveries` operationId).
 	ListDeliveries(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ResendDelivery Send a logged email again, as a new attempt, composed as of now (ops)
+	// ResendDelivery Deprecated until 2027-06-30: POST /v1/deliveries/{id}/resends does the same
 	//
 	// The attempt says what is true when it is sent, to whoever holds the recipient's
 	// role then (the organisation's lead or head as the signatory service last named
@@ -113,7 +114,38 @@ type ClientInterface interface {
 	// with that reason instead.
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ResendDelivery(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDeliveryResend Send a logged email again, as a new attempt, composed as of now (ops)
+	//
+	// The attempt says what is true when it is sent, to whoever holds the recipient's
+	// role then (the organisation's lead or head as the signatory service last named
+	// them), so a delivery given up for bad data can be resent once the data is fixed.
+	// A reminder that is no longer true (the obligation was met or moved) is given up
+	// with that reason instead.
+	//
+	// Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
+	CreateDeliveryResend(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubjectAccessWithBody Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccess(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetCalendarURL The address of the organisation's calendar feed (ops, or its lead), to subscribe to
 	//
@@ -168,7 +200,7 @@ func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParam
 	return c.Client.Do(req)
 }
 
-// ResendDelivery Send a logged email again, as a new attempt, composed as of now (ops)
+// ResendDelivery Deprecated until 2027-06-30: POST /v1/deliveries/{id}/resends does the same
 //
 // The attempt says what is true when it is sent, to whoever holds the recipient's
 // role then (the organisation's lead or head as the signatory service last named
@@ -177,8 +209,68 @@ func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParam
 // with that reason instead.
 //
 // Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) ResendDelivery(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResendDeliveryRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDeliveryResend Send a logged email again, as a new attempt, composed as of now (ops)
+//
+// The attempt says what is true when it is sent, to whoever holds the recipient's
+// role then (the organisation's lead or head as the signatory service last named
+// them), so a delivery given up for bad data can be resent once the data is fixed.
+// A reminder that is no longer true (the obligation was met or moved) is given up
+// with that reason instead.
+//
+// Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
+func (c *Client) CreateDeliveryResend(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDeliveryResendRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubjectAccessWithBody Everything notify holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *Client) SubjectAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubjectAccessRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *Client) SubjectAccess(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubjectAccessRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -395,6 +487,80 @@ func NewResendDeliveryRequest(server string, id string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCreateDeliveryResendRequest constructs an http.Request for the CreateDeliveryResend method
+func NewCreateDeliveryResendRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/deliveries/%s/resends", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubjectAccessRequest calls the generic SubjectAccess builder with application/json body
+func NewSubjectAccessRequest(server string, body SubjectAccessJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubjectAccessRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSubjectAccessRequestWithBody constructs an http.Request for the SubjectAccess method, with any body, and a specified content type
+func NewSubjectAccessRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/subject-access")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetCalendarURLRequest constructs an http.Request for the GetCalendarURL method
 func NewGetCalendarURLRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -591,7 +757,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/deliveries (the `ListDeliveries` operationId).
 	ListDeliveriesWithResponse(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*ListDeliveriesResponse, error)
 
-	// ResendDeliveryWithResponse Send a logged email again, as a new attempt, composed as of now (ops)
+	// ResendDeliveryWithResponse Deprecated until 2027-06-30: POST /v1/deliveries/{id}/resends does the same
 	//
 	// The attempt says what is true when it is sent, to whoever holds the recipient's
 	// role then (the organisation's lead or head as the signatory service last named
@@ -602,7 +768,40 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ResendDeliveryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ResendDeliveryResponse, error)
+
+	// CreateDeliveryResendWithResponse Send a logged email again, as a new attempt, composed as of now (ops)
+	//
+	// The attempt says what is true when it is sent, to whoever holds the recipient's
+	// role then (the organisation's lead or head as the signatory service last named
+	// them), so a delivery given up for bad data can be resent once the data is fixed.
+	// A reminder that is no longer true (the obligation was met or moved) is given up
+	// with that reason instead.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
+	CreateDeliveryResendWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CreateDeliveryResendResponse, error)
+
+	// SubjectAccessWithBodyWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error)
+
+	// SubjectAccessWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithResponse(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error)
 
 	// GetCalendarURLWithResponse The address of the organisation's calendar feed (ops, or its lead), to subscribe to
 	//
@@ -822,6 +1021,13 @@ func (r ListDeliveriesResponse) ContentType() string {
 	return ""
 }
 
+// ResendDeliveryResponse200Headers the declared response headers of an HTTP 200 response for ResendDelivery
+type ResendDeliveryResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
 // ResendDeliveryResponse401Headers the declared response headers of an HTTP 401 response for ResendDelivery
 type ResendDeliveryResponse401Headers struct {
 	WWWAuthenticate string
@@ -863,6 +1069,8 @@ type ResendDeliveryResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ResendDeliveryResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ResendDeliveryResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -941,6 +1149,249 @@ func (r ResendDeliveryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ResendDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateDeliveryResendResponse401Headers the declared response headers of an HTTP 401 response for CreateDeliveryResend
+type CreateDeliveryResendResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateDeliveryResendResponse409Headers the declared response headers of an HTTP 409 response for CreateDeliveryResend
+type CreateDeliveryResendResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateDeliveryResendResponse429Headers the declared response headers of an HTTP 429 response for CreateDeliveryResend
+type CreateDeliveryResendResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateDeliveryResendResponse503Headers the declared response headers of an HTTP 503 response for CreateDeliveryResend
+type CreateDeliveryResendResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateDeliveryResendResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Delivery
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateDeliveryResendResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateDeliveryResendResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateDeliveryResendResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateDeliveryResendResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateDeliveryResendResponse) GetJSON200() *Delivery {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateDeliveryResendResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateDeliveryResendResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateDeliveryResendResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateDeliveryResendResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubjectAccessResponse401Headers the declared response headers of an HTTP 401 response for SubjectAccess
+type SubjectAccessResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// SubjectAccessResponse429Headers the declared response headers of an HTTP 429 response for SubjectAccess
+type SubjectAccessResponse429Headers struct {
+	RetryAfter int
+}
+
+// SubjectAccessResponse503Headers the declared response headers of an HTTP 503 response for SubjectAccess
+type SubjectAccessResponse503Headers struct {
+	RetryAfter int
+}
+
+type SubjectAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubjectAccess
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubjectAccessResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubjectAccessResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubjectAccessResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubjectAccessResponse) GetJSON200() *SubjectAccess {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubjectAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubjectAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubjectAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubjectAccessResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1351,7 +1802,7 @@ func (c *ClientWithResponses) ListDeliveriesWithResponse(ctx context.Context, pa
 	return ParseListDeliveriesResponse(rsp)
 }
 
-// ResendDeliveryWithResponse Send a logged email again, as a new attempt, composed as of now (ops)
+// ResendDeliveryWithResponse Deprecated until 2027-06-30: POST /v1/deliveries/{id}/resends does the same
 //
 // The attempt says what is true when it is sent, to whoever holds the recipient's
 // role then (the organisation's lead or head as the signatory service last named
@@ -1362,12 +1813,63 @@ func (c *ClientWithResponses) ListDeliveriesWithResponse(ctx context.Context, pa
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) ResendDeliveryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ResendDeliveryResponse, error) {
 	rsp, err := c.ResendDelivery(ctx, id, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseResendDeliveryResponse(rsp)
+}
+
+// CreateDeliveryResendWithResponse Send a logged email again, as a new attempt, composed as of now (ops)
+//
+// The attempt says what is true when it is sent, to whoever holds the recipient's
+// role then (the organisation's lead or head as the signatory service last named
+// them), so a delivery given up for bad data can be resent once the data is fixed.
+// A reminder that is no longer true (the obligation was met or moved) is given up
+// with that reason instead.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
+func (c *ClientWithResponses) CreateDeliveryResendWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CreateDeliveryResendResponse, error) {
+	rsp, err := c.CreateDeliveryResend(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDeliveryResendResponse(rsp)
+}
+
+// SubjectAccessWithBodyWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *ClientWithResponses) SubjectAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error) {
+	rsp, err := c.SubjectAccessWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubjectAccessResponse(rsp)
+}
+
+// SubjectAccessWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them (without bodies). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *ClientWithResponses) SubjectAccessWithResponse(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error) {
+	rsp, err := c.SubjectAccess(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubjectAccessResponse(rsp)
 }
 
 // GetCalendarURLWithResponse The address of the organisation's calendar feed (ops, or its lead), to subscribe to
@@ -1673,6 +2175,30 @@ func ParseResendDeliveryResponse(rsp *http.Response) (*ResendDeliveryResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ResendDeliveryResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers ResendDeliveryResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -1705,6 +2231,246 @@ func ParseResendDeliveryResponse(rsp *http.Response) (*ResendDeliveryResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ResendDeliveryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateDeliveryResendResponse parses an HTTP response from a CreateDeliveryResendWithResponse call
+func ParseCreateDeliveryResendResponse(rsp *http.Response) (*CreateDeliveryResendResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateDeliveryResendResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Delivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateDeliveryResendResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateDeliveryResendResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateDeliveryResendResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateDeliveryResendResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubjectAccessResponse parses an HTTP response from a SubjectAccessWithResponse call
+func ParseSubjectAccessResponse(rsp *http.Response) (*SubjectAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubjectAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubjectAccess
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SubjectAccessResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubjectAccessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubjectAccessResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

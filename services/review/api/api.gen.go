@@ -279,6 +279,13 @@ type LoadSpread struct {
 	Spread int `json:"spread"`
 }
 
+// MissingField defines model for MissingField.
+type MissingField struct {
+	// Field a dotted path into content; a theme is named by its name, as in self_assessment.visibility.narrative, since a draft may not hold it yet
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
 // ModerationRequest defines model for ModerationRequest.
 type ModerationRequest struct {
 	Reason string `json:"reason"`
@@ -428,9 +435,12 @@ type Submission struct {
 	CreatedAt time.Time         `json:"created_at"`
 
 	// Cycle the obligation's cycle (1 for the first; 0 when not known)
-	Cycle          *int             `json:"cycle,omitempty"`
-	Id             Ident            `json:"id"`
-	Kind           SubmissionKind   `json:"kind"`
+	Cycle *int           `json:"cycle,omitempty"`
+	Id    Ident          `json:"id"`
+	Kind  SubmissionKind `json:"kind"`
+
+	// Missing what must still be filled before the draft can be submitted, each named by its field in content; empty when it is ready (and once submitted)
+	Missing        []MissingField   `json:"missing"`
 	ObligationId   Ident            `json:"obligation_id"`
 	OrganisationId Ident            `json:"organisation_id"`
 	Previous       *PreviousCycle   `json:"previous,omitempty"`
@@ -444,9 +454,11 @@ type SubmissionKind string
 
 // SubmissionContent defines model for SubmissionContent.
 type SubmissionContent struct {
-	ActionPlan      []ActionItem      `json:"action_plan"`
-	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
-	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
+	ActionPlan     []ActionItem      `json:"action_plan"`
+	SelfAssessment []ThemeAssessment `json:"self_assessment"`
+
+	// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
+	TechnicianVoice TechnicianVoice `json:"technician_voice"`
 
 	// Webpage the public page where the plan is published (http or https)
 	Webpage Webpage `json:"webpage"`
@@ -457,9 +469,11 @@ type SubmissionRequest struct {
 	ActionPlan []ActionItem `json:"action_plan"`
 
 	// OrganisationId ops only — the organisation to act for
-	OrganisationId  *string           `json:"organisation_id,omitempty"`
-	SelfAssessment  []ThemeAssessment `json:"self_assessment"`
-	TechnicianVoice TechnicianVoice   `json:"technician_voice"`
+	OrganisationId *string           `json:"organisation_id,omitempty"`
+	SelfAssessment []ThemeAssessment `json:"self_assessment"`
+
+	// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
+	TechnicianVoice TechnicianVoice `json:"technician_voice"`
 
 	// Webpage the public page where the plan is published (http or https)
 	Webpage Webpage `json:"webpage"`
@@ -468,20 +482,20 @@ type SubmissionRequest struct {
 // SubmissionStatus defines model for SubmissionStatus.
 type SubmissionStatus string
 
-// TechnicianVoice defines model for TechnicianVoice.
+// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
 type TechnicianVoice struct {
-	HowConsulted string `json:"how_consulted"`
-	Participants int    `json:"participants"`
+	HowConsulted *string `json:"how_consulted,omitempty"`
+	Participants int     `json:"participants"`
 }
 
 // Theme defines model for Theme.
 type Theme string
 
-// ThemeAssessment defines model for ThemeAssessment.
+// ThemeAssessment A theme's self-assessment. A draft may leave out its narrative or rating (the submission's missing says so); submitting needs both.
 type ThemeAssessment struct {
-	Narrative string `json:"narrative"`
-	Rating    int    `json:"rating"`
-	Theme     Theme  `json:"theme"`
+	Narrative *string `json:"narrative,omitempty"`
+	Rating    *int    `json:"rating,omitempty"`
+	Theme     Theme   `json:"theme"`
 }
 
 // ThemeReview defines model for ThemeReview.
@@ -609,6 +623,11 @@ type CloseRoundJSONBody struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// CreateRoundClosureJSONBody defines parameters for CreateRoundClosure.
+type CreateRoundClosureJSONBody struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // AddSubmissionsJSONBody defines parameters for AddSubmissions.
 type AddSubmissionsJSONBody struct {
 	SubmissionIds []string `json:"submission_ids"`
@@ -656,7 +675,12 @@ type ChangeAssignmentJSONRequestBody ChangeAssignmentJSONBody
 type AutoAssignJSONRequestBody AutoAssignJSONBody
 
 // CloseRoundJSONRequestBody defines body for CloseRound for application/json ContentType.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type CloseRoundJSONRequestBody CloseRoundJSONBody
+
+// CreateRoundClosureJSONRequestBody defines body for CreateRoundClosure for application/json ContentType.
+type CreateRoundClosureJSONRequestBody CreateRoundClosureJSONBody
 
 // AddSubmissionsJSONRequestBody defines body for AddSubmissions for application/json ContentType.
 type AddSubmissionsJSONRequestBody AddSubmissionsJSONBody
@@ -671,10 +695,20 @@ type RespondJSONRequestBody RespondJSONBody
 type SubmitReviewJSONRequestBody = ReviewRequest
 
 // ReturnReviewJSONRequestBody defines body for ReturnReview for application/json ContentType.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type ReturnReviewJSONRequestBody = ModerationRequest
 
+// CreateReviewRevisionRequestJSONRequestBody defines body for CreateReviewRevisionRequest for application/json ContentType.
+type CreateReviewRevisionRequestJSONRequestBody = ModerationRequest
+
 // WithholdReviewJSONRequestBody defines body for WithholdReview for application/json ContentType.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type WithholdReviewJSONRequestBody = ModerationRequest
+
+// CreateReviewWithholdingJSONRequestBody defines body for CreateReviewWithholding for application/json ContentType.
+type CreateReviewWithholdingJSONRequestBody = ModerationRequest
 
 // RegisterReviewerJSONRequestBody defines body for RegisterReviewer for application/json ContentType.
 type RegisterReviewerJSONRequestBody = Reviewer
@@ -708,9 +742,14 @@ type ServerInterface interface {
 	// AutoAssign Fill every submission of the round to N reviewers (ops); says what could not be covered and why
 	// (POST /v1/review-rounds/{roundId}/auto-assign)
 	AutoAssign(ctx echo.Context, roundId RoundID) error
-	// CloseRound Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	// CloseRound Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	// (POST /v1/review-rounds/{roundId}/close)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRound(ctx echo.Context, roundId RoundID) error
+	// CreateRoundClosure Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	// (POST /v1/review-rounds/{roundId}/closure)
+	CreateRoundClosure(ctx echo.Context, roundId RoundID) error
 	// AddSubmissions Put submitted submissions into the round (ops)
 	// (POST /v1/review-rounds/{roundId}/submissions)
 	AddSubmissions(ctx echo.Context, roundId RoundID) error
@@ -729,12 +768,22 @@ type ServerInterface interface {
 	// SubmitReview Submit the caller's review (its reviewer, once they have accepted, while the round is open); a review ops returned may be revised and resubmitted until the feedback is released
 	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews)
 	SubmitReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID) error
-	// ReturnReview Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	// ReturnReview Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ReturnReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID) error
-	// WithholdReview Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	// CreateReviewRevisionRequest Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request)
+	CreateReviewRevisionRequest(ctx echo.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID) error
+	// WithholdReview Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithholdReview(ctx echo.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID) error
+	// CreateReviewWithholding Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding)
+	CreateReviewWithholding(ctx echo.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID) error
 	// ListReviewers A page of the reviewer pool in id order (ops)
 	// (GET /v1/reviewers)
 	ListReviewers(ctx echo.Context, params ListReviewersParams) error
@@ -759,8 +808,13 @@ type ServerInterface interface {
 	// GetFeedback The consolidated, anonymised feedback and per-theme scores, once released
 	// (GET /v1/submissions/{id}/feedback)
 	GetFeedback(ctx echo.Context, id ID) error
-	// SubmitSubmission Submit a complete draft; its receipt closes the obligation
+	// CreateSubmissionSubmission Submit a complete draft; its receipt closes the obligation
+	// (POST /v1/submissions/{id}/submission)
+	CreateSubmissionSubmission(ctx echo.Context, id ID) error
+	// SubmitSubmission Deprecated until 2027-06-30: POST /v1/submissions/{id}/submission does the same
 	// (POST /v1/submissions/{id}/submit)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	SubmitSubmission(ctx echo.Context, id ID) error
 }
 
@@ -889,6 +943,22 @@ func (w *ServerInterfaceWrapper) CloseRound(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CloseRound(ctx, roundId)
+	return err
+}
+
+// CreateRoundClosure converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRoundClosure(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRoundClosure(ctx, roundId)
 	return err
 }
 
@@ -1060,6 +1130,38 @@ func (w *ServerInterfaceWrapper) ReturnReview(ctx echo.Context) error {
 	return err
 }
 
+// CreateReviewRevisionRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateReviewRevisionRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// ------------- Path parameter "submissionId" -------------
+	var submissionId SubmissionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "submissionId", ctx.Param("submissionId"), &submissionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter submissionId: %s", err))
+	}
+
+	// ------------- Path parameter "reviewerId" -------------
+	var reviewerId ReviewerID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reviewerId", ctx.Param("reviewerId"), &reviewerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reviewerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateReviewRevisionRequest(ctx, roundId, submissionId, reviewerId)
+	return err
+}
+
 // WithholdReview converts echo context to params.
 func (w *ServerInterfaceWrapper) WithholdReview(ctx echo.Context) error {
 	var err error
@@ -1089,6 +1191,38 @@ func (w *ServerInterfaceWrapper) WithholdReview(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.WithholdReview(ctx, roundId, submissionId, reviewerId)
+	return err
+}
+
+// CreateReviewWithholding converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateReviewWithholding(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// ------------- Path parameter "submissionId" -------------
+	var submissionId SubmissionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "submissionId", ctx.Param("submissionId"), &submissionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter submissionId: %s", err))
+	}
+
+	// ------------- Path parameter "reviewerId" -------------
+	var reviewerId ReviewerID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reviewerId", ctx.Param("reviewerId"), &reviewerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reviewerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateReviewWithholding(ctx, roundId, submissionId, reviewerId)
 	return err
 }
 
@@ -1238,6 +1372,22 @@ func (w *ServerInterfaceWrapper) GetFeedback(ctx echo.Context) error {
 	return err
 }
 
+// CreateSubmissionSubmission converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSubmissionSubmission(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSubmissionSubmission(ctx, id)
+	return err
+}
+
 // SubmitSubmission converts echo context to params.
 func (w *ServerInterfaceWrapper) SubmitSubmission(ctx echo.Context) error {
 	var err error
@@ -1306,6 +1456,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/submissions/:id", wrapper.GetSubmission, options.OperationMiddlewares["getSubmission"]...)
 	router.PUT(options.BaseURL+"/v1/submissions/:id", wrapper.UpdateSubmission, options.OperationMiddlewares["updateSubmission"]...)
 	router.POST(options.BaseURL+"/v1/submissions/:id/submit", wrapper.SubmitSubmission, options.OperationMiddlewares["submitSubmission"]...)
+	router.POST(options.BaseURL+"/v1/submissions/:id/submission", wrapper.CreateSubmissionSubmission, options.OperationMiddlewares["createSubmissionSubmission"]...)
 	router.GET(options.BaseURL+"/v1/submissions/:id/feedback", wrapper.GetFeedback, options.OperationMiddlewares["getFeedback"]...)
 	router.GET(options.BaseURL+"/v1/reviewers", wrapper.ListReviewers, options.OperationMiddlewares["listReviewers"]...)
 	router.POST(options.BaseURL+"/v1/reviewers", wrapper.RegisterReviewer, options.OperationMiddlewares["registerReviewer"]...)
@@ -1323,7 +1474,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews", wrapper.SubmitReview, options.OperationMiddlewares["submitReview"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/feedback", wrapper.ReleaseFeedback, options.OperationMiddlewares["releaseFeedback"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/close", wrapper.CloseRound, options.OperationMiddlewares["closeRound"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/closure", wrapper.CreateRoundClosure, options.OperationMiddlewares["createRoundClosure"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews/:reviewerId/return", wrapper.ReturnReview, options.OperationMiddlewares["returnReview"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews/:reviewerId/revision-request", wrapper.CreateReviewRevisionRequest, options.OperationMiddlewares["createReviewRevisionRequest"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews/:reviewerId/withhold", wrapper.WithholdReview, options.OperationMiddlewares["withholdReview"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId/reviews/:reviewerId/withholding", wrapper.CreateReviewWithholding, options.OperationMiddlewares["createReviewWithholding"]...)
 
 }

@@ -147,19 +147,37 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
 	AutoAssign(ctx context.Context, roundId RoundID, body AutoAssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CloseRoundWithBody Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	// CloseRoundWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRoundWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CloseRound Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	// CloseRound Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRound(ctx context.Context, roundId RoundID, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRoundClosureWithBody Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
+	CreateRoundClosureWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRoundClosure Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
+	CreateRoundClosure(ctx context.Context, roundId RoundID, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddSubmissionsWithBody Put submitted submissions into the round (ops)
 	//
@@ -227,33 +245,69 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews (the `SubmitReview` operationId).
 	SubmitReview(ctx context.Context, roundId RoundID, submissionId SubmissionID, body SubmitReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ReturnReviewWithBody Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	// ReturnReviewWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return (the `ReturnReview` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ReturnReviewWithBody(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ReturnReview Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	// ReturnReview Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return (the `ReturnReview` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ReturnReview(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body ReturnReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// WithholdReviewWithBody Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	// CreateReviewRevisionRequestWithBody Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request (the `CreateReviewRevisionRequest` operationId).
+	CreateReviewRevisionRequestWithBody(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReviewRevisionRequest Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request (the `CreateReviewRevisionRequest` operationId).
+	CreateReviewRevisionRequest(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewRevisionRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WithholdReviewWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold (the `WithholdReview` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithholdReviewWithBody(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// WithholdReview Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	// WithholdReview Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold (the `WithholdReview` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithholdReview(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body WithholdReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReviewWithholdingWithBody Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
+	CreateReviewWithholdingWithBody(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReviewWithholding Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
+	CreateReviewWithholding(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewWithholdingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListReviewers A page of the reviewer pool in id order (ops)
 	//
@@ -331,9 +385,16 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/submissions/{id}/feedback (the `GetFeedback` operationId).
 	GetFeedback(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SubmitSubmission Submit a complete draft; its receipt closes the obligation
+	// CreateSubmissionSubmission Submit a complete draft; its receipt closes the obligation
+	//
+	// Corresponds with POST /v1/submissions/{id}/submission (the `CreateSubmissionSubmission` operationId).
+	CreateSubmissionSubmission(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitSubmission Deprecated until 2027-06-30: POST /v1/submissions/{id}/submission does the same
 	//
 	// Corresponds with POST /v1/submissions/{id}/submit (the `SubmitSubmission` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	SubmitSubmission(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
@@ -484,11 +545,12 @@ func (c *Client) AutoAssign(ctx context.Context, roundId RoundID, body AutoAssig
 	return c.Client.Do(req)
 }
 
-// CloseRoundWithBody Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+// CloseRoundWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) CloseRoundWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCloseRoundRequestWithBody(c.Server, roundId, contentType, body)
 	if err != nil {
@@ -501,13 +563,48 @@ func (c *Client) CloseRoundWithBody(ctx context.Context, roundId RoundID, conten
 	return c.Client.Do(req)
 }
 
-// CloseRound Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+// CloseRound Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) CloseRound(ctx context.Context, roundId RoundID, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCloseRoundRequest(c.Server, roundId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRoundClosureWithBody Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
+func (c *Client) CreateRoundClosureWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoundClosureRequestWithBody(c.Server, roundId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRoundClosure Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
+func (c *Client) CreateRoundClosure(ctx context.Context, roundId RoundID, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoundClosureRequest(c.Server, roundId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -684,11 +781,12 @@ func (c *Client) SubmitReview(ctx context.Context, roundId RoundID, submissionId
 	return c.Client.Do(req)
 }
 
-// ReturnReviewWithBody Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+// ReturnReviewWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return (the `ReturnReview` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) ReturnReviewWithBody(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReturnReviewRequestWithBody(c.Server, roundId, submissionId, reviewerId, contentType, body)
 	if err != nil {
@@ -701,11 +799,12 @@ func (c *Client) ReturnReviewWithBody(ctx context.Context, roundId RoundID, subm
 	return c.Client.Do(req)
 }
 
-// ReturnReview Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+// ReturnReview Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return (the `ReturnReview` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) ReturnReview(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body ReturnReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReturnReviewRequest(c.Server, roundId, submissionId, reviewerId, body)
 	if err != nil {
@@ -718,11 +817,46 @@ func (c *Client) ReturnReview(ctx context.Context, roundId RoundID, submissionId
 	return c.Client.Do(req)
 }
 
-// WithholdReviewWithBody Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+// CreateReviewRevisionRequestWithBody Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request (the `CreateReviewRevisionRequest` operationId).
+func (c *Client) CreateReviewRevisionRequestWithBody(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReviewRevisionRequestRequestWithBody(c.Server, roundId, submissionId, reviewerId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReviewRevisionRequest Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request (the `CreateReviewRevisionRequest` operationId).
+func (c *Client) CreateReviewRevisionRequest(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewRevisionRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReviewRevisionRequestRequest(c.Server, roundId, submissionId, reviewerId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// WithholdReviewWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold (the `WithholdReview` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) WithholdReviewWithBody(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewWithholdReviewRequestWithBody(c.Server, roundId, submissionId, reviewerId, contentType, body)
 	if err != nil {
@@ -735,13 +869,48 @@ func (c *Client) WithholdReviewWithBody(ctx context.Context, roundId RoundID, su
 	return c.Client.Do(req)
 }
 
-// WithholdReview Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+// WithholdReview Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold (the `WithholdReview` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) WithholdReview(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body WithholdReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewWithholdReviewRequest(c.Server, roundId, submissionId, reviewerId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReviewWithholdingWithBody Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
+func (c *Client) CreateReviewWithholdingWithBody(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReviewWithholdingRequestWithBody(c.Server, roundId, submissionId, reviewerId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReviewWithholding Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
+func (c *Client) CreateReviewWithholding(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewWithholdingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReviewWithholdingRequest(c.Server, roundId, submissionId, reviewerId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -948,9 +1117,25 @@ func (c *Client) GetFeedback(ctx context.Context, id ID, reqEditors ...RequestEd
 	return c.Client.Do(req)
 }
 
-// SubmitSubmission Submit a complete draft; its receipt closes the obligation
+// CreateSubmissionSubmission Submit a complete draft; its receipt closes the obligation
+//
+// Corresponds with POST /v1/submissions/{id}/submission (the `CreateSubmissionSubmission` operationId).
+func (c *Client) CreateSubmissionSubmission(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSubmissionSubmissionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitSubmission Deprecated until 2027-06-30: POST /v1/submissions/{id}/submission does the same
 //
 // Corresponds with POST /v1/submissions/{id}/submit (the `SubmitSubmission` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) SubmitSubmission(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSubmitSubmissionRequest(c.Server, id)
 	if err != nil {
@@ -1291,6 +1476,53 @@ func NewCloseRoundRequestWithBody(server string, roundId RoundID, contentType st
 	}
 
 	operationPath := fmt.Sprintf("/v1/review-rounds/%s/close", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateRoundClosureRequest calls the generic CreateRoundClosure builder with application/json body
+func NewCreateRoundClosureRequest(server string, roundId RoundID, body CreateRoundClosureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRoundClosureRequestWithBody(server, roundId, "application/json", bodyReader)
+}
+
+// NewCreateRoundClosureRequestWithBody constructs an http.Request for the CreateRoundClosure method, with any body, and a specified content type
+func NewCreateRoundClosureRequestWithBody(server string, roundId RoundID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "roundId", roundId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/review-rounds/%s/closure", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1662,6 +1894,67 @@ func NewReturnReviewRequestWithBody(server string, roundId RoundID, submissionId
 	return req, nil
 }
 
+// NewCreateReviewRevisionRequestRequest calls the generic CreateReviewRevisionRequest builder with application/json body
+func NewCreateReviewRevisionRequestRequest(server string, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewRevisionRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReviewRevisionRequestRequestWithBody(server, roundId, submissionId, reviewerId, "application/json", bodyReader)
+}
+
+// NewCreateReviewRevisionRequestRequestWithBody constructs an http.Request for the CreateReviewRevisionRequest method, with any body, and a specified content type
+func NewCreateReviewRevisionRequestRequestWithBody(server string, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "roundId", roundId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "submissionId", submissionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "reviewerId", reviewerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/review-rounds/%s/submissions/%s/reviews/%s/revision-request", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewWithholdReviewRequest calls the generic WithholdReview builder with application/json body
 func NewWithholdReviewRequest(server string, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body WithholdReviewJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1704,6 +1997,67 @@ func NewWithholdReviewRequestWithBody(server string, roundId RoundID, submission
 	}
 
 	operationPath := fmt.Sprintf("/v1/review-rounds/%s/submissions/%s/reviews/%s/withhold", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateReviewWithholdingRequest calls the generic CreateReviewWithholding builder with application/json body
+func NewCreateReviewWithholdingRequest(server string, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewWithholdingJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReviewWithholdingRequestWithBody(server, roundId, submissionId, reviewerId, "application/json", bodyReader)
+}
+
+// NewCreateReviewWithholdingRequestWithBody constructs an http.Request for the CreateReviewWithholding method, with any body, and a specified content type
+func NewCreateReviewWithholdingRequestWithBody(server string, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "roundId", roundId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "submissionId", submissionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "reviewerId", reviewerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/review-rounds/%s/submissions/%s/reviews/%s/withholding", pathParam0, pathParam1, pathParam2)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2121,6 +2475,40 @@ func NewGetFeedbackRequest(server string, id ID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCreateSubmissionSubmissionRequest constructs an http.Request for the CreateSubmissionSubmission method
+func NewCreateSubmissionSubmissionRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/submissions/%s/submission", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSubmitSubmissionRequest constructs an http.Request for the SubmitSubmission method
 func NewSubmitSubmissionRequest(server string, id ID) (*http.Request, error) {
 	var err error
@@ -2262,19 +2650,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
 	AutoAssignWithResponse(ctx context.Context, roundId RoundID, body AutoAssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AutoAssignResponse, error)
 
-	// CloseRoundWithBodyWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	// CloseRoundWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRoundWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error)
 
-	// CloseRoundWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	// CloseRoundWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	CloseRoundWithResponse(ctx context.Context, roundId RoundID, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error)
+
+	// CreateRoundClosureWithBodyWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
+	CreateRoundClosureWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error)
+
+	// CreateRoundClosureWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
+	CreateRoundClosureWithResponse(ctx context.Context, roundId RoundID, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error)
 
 	// AddSubmissionsWithBodyWithResponse Put submitted submissions into the round (ops)
 	//
@@ -2346,33 +2752,69 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews (the `SubmitReview` operationId).
 	SubmitReviewWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, body SubmitReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitReviewResponse, error)
 
-	// ReturnReviewWithBodyWithResponse Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	// ReturnReviewWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return (the `ReturnReview` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ReturnReviewWithBodyWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReturnReviewResponse, error)
 
-	// ReturnReviewWithResponse Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	// ReturnReviewWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return (the `ReturnReview` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	ReturnReviewWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body ReturnReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ReturnReviewResponse, error)
 
-	// WithholdReviewWithBodyWithResponse Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	// CreateReviewRevisionRequestWithBodyWithResponse Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request (the `CreateReviewRevisionRequest` operationId).
+	CreateReviewRevisionRequestWithBodyWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReviewRevisionRequestResponse, error)
+
+	// CreateReviewRevisionRequestWithResponse Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request (the `CreateReviewRevisionRequest` operationId).
+	CreateReviewRevisionRequestWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewRevisionRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewRevisionRequestResponse, error)
+
+	// WithholdReviewWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold (the `WithholdReview` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithholdReviewWithBodyWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithholdReviewResponse, error)
 
-	// WithholdReviewWithResponse Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	// WithholdReviewWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold (the `WithholdReview` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	WithholdReviewWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body WithholdReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*WithholdReviewResponse, error)
+
+	// CreateReviewWithholdingWithBodyWithResponse Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
+	CreateReviewWithholdingWithBodyWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReviewWithholdingResponse, error)
+
+	// CreateReviewWithholdingWithResponse Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
+	CreateReviewWithholdingWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewWithholdingJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewWithholdingResponse, error)
 
 	// ListReviewersWithResponse A page of the reviewer pool in id order (ops)
 	//
@@ -2458,11 +2900,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/submissions/{id}/feedback (the `GetFeedback` operationId).
 	GetFeedbackWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetFeedbackResponse, error)
 
-	// SubmitSubmissionWithResponse Submit a complete draft; its receipt closes the obligation
+	// CreateSubmissionSubmissionWithResponse Submit a complete draft; its receipt closes the obligation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/submissions/{id}/submission (the `CreateSubmissionSubmission` operationId).
+	CreateSubmissionSubmissionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*CreateSubmissionSubmissionResponse, error)
+
+	// SubmitSubmissionWithResponse Deprecated until 2027-06-30: POST /v1/submissions/{id}/submission does the same
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/submissions/{id}/submit (the `SubmitSubmission` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	SubmitSubmissionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SubmitSubmissionResponse, error)
 }
 
@@ -2696,7 +3147,7 @@ func (r ListRoundsResponse) ContentType() string {
 
 // OpenRoundResponse201Headers the declared response headers of an HTTP 201 response for OpenRound
 type OpenRoundResponse201Headers struct {
-	Location *string
+	Location string
 }
 
 // OpenRoundResponse401Headers the declared response headers of an HTTP 401 response for OpenRound
@@ -3208,6 +3659,13 @@ func (r AutoAssignResponse) ContentType() string {
 	return ""
 }
 
+// CloseRoundResponse200Headers the declared response headers of an HTTP 200 response for CloseRound
+type CloseRoundResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
 // CloseRoundResponse401Headers the declared response headers of an HTTP 401 response for CloseRound
 type CloseRoundResponse401Headers struct {
 	WWWAuthenticate string
@@ -3232,7 +3690,7 @@ type CloseRoundResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *RoundOK
+	JSON200 *Round
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -3253,6 +3711,8 @@ type CloseRoundResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CloseRoundResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CloseRoundResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3264,7 +3724,7 @@ type CloseRoundResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CloseRoundResponse) GetJSON200() *RoundOK {
+func (r CloseRoundResponse) GetJSON200() *Round {
 	return r.JSON200
 }
 
@@ -3341,6 +3801,145 @@ func (r CloseRoundResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CloseRoundResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRoundClosureResponse401Headers the declared response headers of an HTTP 401 response for CreateRoundClosure
+type CreateRoundClosureResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateRoundClosureResponse409Headers the declared response headers of an HTTP 409 response for CreateRoundClosure
+type CreateRoundClosureResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateRoundClosureResponse429Headers the declared response headers of an HTTP 429 response for CreateRoundClosure
+type CreateRoundClosureResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateRoundClosureResponse503Headers the declared response headers of an HTTP 503 response for CreateRoundClosure
+type CreateRoundClosureResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateRoundClosureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RoundOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateRoundClosureResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateRoundClosureResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateRoundClosureResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateRoundClosureResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateRoundClosureResponse) GetJSON200() *RoundOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRoundClosureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRoundClosureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRoundClosureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRoundClosureResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4135,6 +4734,13 @@ func (r SubmitReviewResponse) ContentType() string {
 	return ""
 }
 
+// ReturnReviewResponse200Headers the declared response headers of an HTTP 200 response for ReturnReview
+type ReturnReviewResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
 // ReturnReviewResponse401Headers the declared response headers of an HTTP 401 response for ReturnReview
 type ReturnReviewResponse401Headers struct {
 	WWWAuthenticate string
@@ -4159,7 +4765,7 @@ type ReturnReviewResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ReviewOK
+	JSON200 *Review
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4180,6 +4786,8 @@ type ReturnReviewResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReturnReviewResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ReturnReviewResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4191,7 +4799,7 @@ type ReturnReviewResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ReturnReviewResponse) GetJSON200() *ReviewOK {
+func (r ReturnReviewResponse) GetJSON200() *Review {
 	return r.JSON200
 }
 
@@ -4274,27 +4882,27 @@ func (r ReturnReviewResponse) ContentType() string {
 	return ""
 }
 
-// WithholdReviewResponse401Headers the declared response headers of an HTTP 401 response for WithholdReview
-type WithholdReviewResponse401Headers struct {
+// CreateReviewRevisionRequestResponse401Headers the declared response headers of an HTTP 401 response for CreateReviewRevisionRequest
+type CreateReviewRevisionRequestResponse401Headers struct {
 	WWWAuthenticate string
 }
 
-// WithholdReviewResponse409Headers the declared response headers of an HTTP 409 response for WithholdReview
-type WithholdReviewResponse409Headers struct {
+// CreateReviewRevisionRequestResponse409Headers the declared response headers of an HTTP 409 response for CreateReviewRevisionRequest
+type CreateReviewRevisionRequestResponse409Headers struct {
 	RetryAfter *int
 }
 
-// WithholdReviewResponse429Headers the declared response headers of an HTTP 429 response for WithholdReview
-type WithholdReviewResponse429Headers struct {
+// CreateReviewRevisionRequestResponse429Headers the declared response headers of an HTTP 429 response for CreateReviewRevisionRequest
+type CreateReviewRevisionRequestResponse429Headers struct {
 	RetryAfter int
 }
 
-// WithholdReviewResponse503Headers the declared response headers of an HTTP 503 response for WithholdReview
-type WithholdReviewResponse503Headers struct {
+// CreateReviewRevisionRequestResponse503Headers the declared response headers of an HTTP 503 response for CreateReviewRevisionRequest
+type CreateReviewRevisionRequestResponse503Headers struct {
 	RetryAfter int
 }
 
-type WithholdReviewResponse struct {
+type CreateReviewRevisionRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -4320,6 +4928,154 @@ type WithholdReviewResponse struct {
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateReviewRevisionRequestResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateReviewRevisionRequestResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateReviewRevisionRequestResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateReviewRevisionRequestResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateReviewRevisionRequestResponse) GetJSON200() *ReviewOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateReviewRevisionRequestResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReviewRevisionRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReviewRevisionRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReviewRevisionRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReviewRevisionRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// WithholdReviewResponse200Headers the declared response headers of an HTTP 200 response for WithholdReview
+type WithholdReviewResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
+// WithholdReviewResponse401Headers the declared response headers of an HTTP 401 response for WithholdReview
+type WithholdReviewResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// WithholdReviewResponse409Headers the declared response headers of an HTTP 409 response for WithholdReview
+type WithholdReviewResponse409Headers struct {
+	RetryAfter *int
+}
+
+// WithholdReviewResponse429Headers the declared response headers of an HTTP 429 response for WithholdReview
+type WithholdReviewResponse429Headers struct {
+	RetryAfter int
+}
+
+// WithholdReviewResponse503Headers the declared response headers of an HTTP 503 response for WithholdReview
+type WithholdReviewResponse503Headers struct {
+	RetryAfter int
+}
+
+type WithholdReviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Review
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *WithholdReviewResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *WithholdReviewResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *WithholdReviewResponse409Headers
@@ -4330,7 +5086,7 @@ type WithholdReviewResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r WithholdReviewResponse) GetJSON200() *ReviewOK {
+func (r WithholdReviewResponse) GetJSON200() *Review {
 	return r.JSON200
 }
 
@@ -4407,6 +5163,145 @@ func (r WithholdReviewResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r WithholdReviewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateReviewWithholdingResponse401Headers the declared response headers of an HTTP 401 response for CreateReviewWithholding
+type CreateReviewWithholdingResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateReviewWithholdingResponse409Headers the declared response headers of an HTTP 409 response for CreateReviewWithholding
+type CreateReviewWithholdingResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateReviewWithholdingResponse429Headers the declared response headers of an HTTP 429 response for CreateReviewWithholding
+type CreateReviewWithholdingResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateReviewWithholdingResponse503Headers the declared response headers of an HTTP 503 response for CreateReviewWithholding
+type CreateReviewWithholdingResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateReviewWithholdingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReviewOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateReviewWithholdingResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateReviewWithholdingResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateReviewWithholdingResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateReviewWithholdingResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateReviewWithholdingResponse) GetJSON200() *ReviewOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateReviewWithholdingResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReviewWithholdingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReviewWithholdingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReviewWithholdingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReviewWithholdingResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4527,6 +5422,11 @@ func (r ListReviewersResponse) ContentType() string {
 	return ""
 }
 
+// RegisterReviewerResponse201Headers the declared response headers of an HTTP 201 response for RegisterReviewer
+type RegisterReviewerResponse201Headers struct {
+	Location string
+}
+
 // RegisterReviewerResponse401Headers the declared response headers of an HTTP 401 response for RegisterReviewer
 type RegisterReviewerResponse401Headers struct {
 	WWWAuthenticate string
@@ -4570,6 +5470,8 @@ type RegisterReviewerResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterReviewerResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RegisterReviewerResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4914,7 +5816,7 @@ func (r ListSubmissionsResponse) ContentType() string {
 
 // DraftSubmissionResponse201Headers the declared response headers of an HTTP 201 response for DraftSubmission
 type DraftSubmissionResponse201Headers struct {
-	Location *string
+	Location string
 }
 
 // DraftSubmissionResponse401Headers the declared response headers of an HTTP 401 response for DraftSubmission
@@ -5412,6 +6314,138 @@ func (r GetFeedbackResponse) ContentType() string {
 	return ""
 }
 
+// CreateSubmissionSubmissionResponse401Headers the declared response headers of an HTTP 401 response for CreateSubmissionSubmission
+type CreateSubmissionSubmissionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateSubmissionSubmissionResponse409Headers the declared response headers of an HTTP 409 response for CreateSubmissionSubmission
+type CreateSubmissionSubmissionResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateSubmissionSubmissionResponse429Headers the declared response headers of an HTTP 429 response for CreateSubmissionSubmission
+type CreateSubmissionSubmissionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateSubmissionSubmissionResponse503Headers the declared response headers of an HTTP 503 response for CreateSubmissionSubmission
+type CreateSubmissionSubmissionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateSubmissionSubmissionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubmissionOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateSubmissionSubmissionResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateSubmissionSubmissionResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateSubmissionSubmissionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateSubmissionSubmissionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateSubmissionSubmissionResponse) GetJSON200() *SubmissionOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSubmissionSubmissionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSubmissionSubmissionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateSubmissionSubmissionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateSubmissionSubmissionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateSubmissionSubmissionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateSubmissionSubmissionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateSubmissionSubmissionResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSubmissionSubmissionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSubmissionSubmissionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSubmissionSubmissionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSubmissionSubmissionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSubmissionSubmissionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitSubmissionResponse200Headers the declared response headers of an HTTP 200 response for SubmitSubmission
+type SubmitSubmissionResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
 // SubmitSubmissionResponse401Headers the declared response headers of an HTTP 401 response for SubmitSubmission
 type SubmitSubmissionResponse401Headers struct {
 	WWWAuthenticate string
@@ -5436,7 +6470,7 @@ type SubmitSubmissionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SubmissionOK
+	JSON200 *Submission
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5453,6 +6487,8 @@ type SubmitSubmissionResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitSubmissionResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SubmitSubmissionResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5464,7 +6500,7 @@ type SubmitSubmissionResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SubmitSubmissionResponse) GetJSON200() *SubmissionOK {
+func (r SubmitSubmissionResponse) GetJSON200() *Submission {
 	return r.JSON200
 }
 
@@ -5654,11 +6690,13 @@ func (c *ClientWithResponses) AutoAssignWithResponse(ctx context.Context, roundI
 	return ParseAutoAssignResponse(rsp)
 }
 
-// CloseRoundWithBodyWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+// CloseRoundWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error) {
 	rsp, err := c.CloseRoundWithBody(ctx, roundId, contentType, body, reqEditors...)
 	if err != nil {
@@ -5667,17 +6705,44 @@ func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context
 	return ParseCloseRoundResponse(rsp)
 }
 
-// CloseRoundWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+// CloseRoundWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) CloseRoundWithResponse(ctx context.Context, roundId RoundID, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error) {
 	rsp, err := c.CloseRound(ctx, roundId, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseCloseRoundResponse(rsp)
+}
+
+// CreateRoundClosureWithBodyWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
+func (c *ClientWithResponses) CreateRoundClosureWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error) {
+	rsp, err := c.CreateRoundClosureWithBody(ctx, roundId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRoundClosureResponse(rsp)
+}
+
+// CreateRoundClosureWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
+func (c *ClientWithResponses) CreateRoundClosureWithResponse(ctx context.Context, roundId RoundID, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error) {
+	rsp, err := c.CreateRoundClosure(ctx, roundId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRoundClosureResponse(rsp)
 }
 
 // AddSubmissionsWithBodyWithResponse Put submitted submissions into the round (ops)
@@ -5810,11 +6875,13 @@ func (c *ClientWithResponses) SubmitReviewWithResponse(ctx context.Context, roun
 	return ParseSubmitReviewResponse(rsp)
 }
 
-// ReturnReviewWithBodyWithResponse Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+// ReturnReviewWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return (the `ReturnReview` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) ReturnReviewWithBodyWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReturnReviewResponse, error) {
 	rsp, err := c.ReturnReviewWithBody(ctx, roundId, submissionId, reviewerId, contentType, body, reqEditors...)
 	if err != nil {
@@ -5823,11 +6890,12 @@ func (c *ClientWithResponses) ReturnReviewWithBodyWithResponse(ctx context.Conte
 	return ParseReturnReviewResponse(rsp)
 }
 
-// ReturnReviewWithResponse Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+// ReturnReviewWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request does the same
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/return (the `ReturnReview` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) ReturnReviewWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body ReturnReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ReturnReviewResponse, error) {
 	rsp, err := c.ReturnReview(ctx, roundId, submissionId, reviewerId, body, reqEditors...)
 	if err != nil {
@@ -5836,11 +6904,39 @@ func (c *ClientWithResponses) ReturnReviewWithResponse(ctx context.Context, roun
 	return ParseReturnReviewResponse(rsp)
 }
 
-// WithholdReviewWithBodyWithResponse Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+// CreateReviewRevisionRequestWithBodyWithResponse Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request (the `CreateReviewRevisionRequest` operationId).
+func (c *ClientWithResponses) CreateReviewRevisionRequestWithBodyWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReviewRevisionRequestResponse, error) {
+	rsp, err := c.CreateReviewRevisionRequestWithBody(ctx, roundId, submissionId, reviewerId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReviewRevisionRequestResponse(rsp)
+}
+
+// CreateReviewRevisionRequestWithResponse Return a review to its reviewer for revision, with the reason they will see (ops), before the feedback is released
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/revision-request (the `CreateReviewRevisionRequest` operationId).
+func (c *ClientWithResponses) CreateReviewRevisionRequestWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewRevisionRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewRevisionRequestResponse, error) {
+	rsp, err := c.CreateReviewRevisionRequest(ctx, roundId, submissionId, reviewerId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReviewRevisionRequestResponse(rsp)
+}
+
+// WithholdReviewWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold (the `WithholdReview` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) WithholdReviewWithBodyWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithholdReviewResponse, error) {
 	rsp, err := c.WithholdReviewWithBody(ctx, roundId, submissionId, reviewerId, contentType, body, reqEditors...)
 	if err != nil {
@@ -5849,17 +6945,44 @@ func (c *ClientWithResponses) WithholdReviewWithBodyWithResponse(ctx context.Con
 	return ParseWithholdReviewResponse(rsp)
 }
 
-// WithholdReviewWithResponse Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+// WithholdReviewWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding does the same
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withhold (the `WithholdReview` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) WithholdReviewWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body WithholdReviewJSONRequestBody, reqEditors ...RequestEditorFn) (*WithholdReviewResponse, error) {
 	rsp, err := c.WithholdReview(ctx, roundId, submissionId, reviewerId, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseWithholdReviewResponse(rsp)
+}
+
+// CreateReviewWithholdingWithBodyWithResponse Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
+func (c *ClientWithResponses) CreateReviewWithholdingWithBodyWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReviewWithholdingResponse, error) {
+	rsp, err := c.CreateReviewWithholdingWithBody(ctx, roundId, submissionId, reviewerId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReviewWithholdingResponse(rsp)
+}
+
+// CreateReviewWithholdingWithResponse Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
+func (c *ClientWithResponses) CreateReviewWithholdingWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewWithholdingJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewWithholdingResponse, error) {
+	rsp, err := c.CreateReviewWithholding(ctx, roundId, submissionId, reviewerId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReviewWithholdingResponse(rsp)
 }
 
 // ListReviewersWithResponse A page of the reviewer pool in id order (ops)
@@ -6018,11 +7141,26 @@ func (c *ClientWithResponses) GetFeedbackWithResponse(ctx context.Context, id ID
 	return ParseGetFeedbackResponse(rsp)
 }
 
-// SubmitSubmissionWithResponse Submit a complete draft; its receipt closes the obligation
+// CreateSubmissionSubmissionWithResponse Submit a complete draft; its receipt closes the obligation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/submissions/{id}/submission (the `CreateSubmissionSubmission` operationId).
+func (c *ClientWithResponses) CreateSubmissionSubmissionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*CreateSubmissionSubmissionResponse, error) {
+	rsp, err := c.CreateSubmissionSubmission(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSubmissionSubmissionResponse(rsp)
+}
+
+// SubmitSubmissionWithResponse Deprecated until 2027-06-30: POST /v1/submissions/{id}/submission does the same
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/submissions/{id}/submit (the `SubmitSubmission` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) SubmitSubmissionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SubmitSubmissionResponse, error) {
 	rsp, err := c.SubmitSubmission(ctx, id, reqEditors...)
 	if err != nil {
@@ -6327,10 +7465,10 @@ func ParseOpenRoundResponse(rsp *http.Response) (*OpenRoundResponse, error) {
 		var headers OpenRoundResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
 				return nil, err
 			}
-			headers.Location = &value
+			headers.Location = value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
@@ -6769,6 +7907,169 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Round
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CloseRoundResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CloseRoundResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CloseRoundResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CloseRoundResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CloseRoundResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateRoundClosureResponse parses an HTTP response from a CreateRoundClosureWithResponse call
+func ParseCreateRoundClosureResponse(rsp *http.Response) (*CreateRoundClosureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRoundClosureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest RoundOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -6849,7 +8150,7 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 
 	switch {
 	case rsp.StatusCode == 401:
-		var headers CloseRoundResponse401Headers
+		var headers CreateRoundClosureResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -6859,7 +8160,7 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 		}
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
-		var headers CloseRoundResponse409Headers
+		var headers CreateRoundClosureResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -6869,7 +8170,7 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 		}
 		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
-		var headers CloseRoundResponse429Headers
+		var headers CreateRoundClosureResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -6879,7 +8180,7 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 		}
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
-		var headers CloseRoundResponse503Headers
+		var headers CreateRoundClosureResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -7685,7 +8986,7 @@ func ParseReturnReviewResponse(rsp *http.Response) (*ReturnReviewResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ReviewOK
+		var dest Review
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7764,6 +9065,30 @@ func ParseReturnReviewResponse(rsp *http.Response) (*ReturnReviewResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ReturnReviewResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers ReturnReviewResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -7809,15 +9134,15 @@ func ParseReturnReviewResponse(rsp *http.Response) (*ReturnReviewResponse, error
 	return response, nil
 }
 
-// ParseWithholdReviewResponse parses an HTTP response from a WithholdReviewWithResponse call
-func ParseWithholdReviewResponse(rsp *http.Response) (*WithholdReviewResponse, error) {
+// ParseCreateReviewRevisionRequestResponse parses an HTTP response from a CreateReviewRevisionRequestWithResponse call
+func ParseCreateReviewRevisionRequestResponse(rsp *http.Response) (*CreateReviewRevisionRequestResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &WithholdReviewResponse{
+	response := &CreateReviewRevisionRequestResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -7904,6 +9229,169 @@ func ParseWithholdReviewResponse(rsp *http.Response) (*WithholdReviewResponse, e
 
 	switch {
 	case rsp.StatusCode == 401:
+		var headers CreateReviewRevisionRequestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateReviewRevisionRequestResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateReviewRevisionRequestResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateReviewRevisionRequestResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWithholdReviewResponse parses an HTTP response from a WithholdReviewWithResponse call
+func ParseWithholdReviewResponse(rsp *http.Response) (*WithholdReviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WithholdReviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Review
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers WithholdReviewResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
 		var headers WithholdReviewResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
@@ -7935,6 +9423,145 @@ func ParseWithholdReviewResponse(rsp *http.Response) (*WithholdReviewResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers WithholdReviewResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateReviewWithholdingResponse parses an HTTP response from a CreateReviewWithholdingWithResponse call
+func ParseCreateReviewWithholdingResponse(rsp *http.Response) (*CreateReviewWithholdingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReviewWithholdingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReviewOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateReviewWithholdingResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateReviewWithholdingResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateReviewWithholdingResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateReviewWithholdingResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -8141,6 +9768,16 @@ func ParseRegisterReviewerResponse(rsp *http.Response) (*RegisterReviewerRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterReviewerResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
 		var headers RegisterReviewerResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -8522,10 +10159,10 @@ func ParseDraftSubmissionResponse(rsp *http.Response) (*DraftSubmissionResponse,
 		var headers DraftSubmissionResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
 				return nil, err
 			}
-			headers.Location = &value
+			headers.Location = value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
@@ -8928,15 +10565,15 @@ func ParseGetFeedbackResponse(rsp *http.Response) (*GetFeedbackResponse, error) 
 	return response, nil
 }
 
-// ParseSubmitSubmissionResponse parses an HTTP response from a SubmitSubmissionWithResponse call
-func ParseSubmitSubmissionResponse(rsp *http.Response) (*SubmitSubmissionResponse, error) {
+// ParseCreateSubmissionSubmissionResponse parses an HTTP response from a CreateSubmissionSubmissionWithResponse call
+func ParseCreateSubmissionSubmissionResponse(rsp *http.Response) (*CreateSubmissionSubmissionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &SubmitSubmissionResponse{
+	response := &CreateSubmissionSubmissionResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -9008,6 +10645,155 @@ func ParseSubmitSubmissionResponse(rsp *http.Response) (*SubmitSubmissionRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateSubmissionSubmissionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateSubmissionSubmissionResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateSubmissionSubmissionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateSubmissionSubmissionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitSubmissionResponse parses an HTTP response from a SubmitSubmissionWithResponse call
+func ParseSubmitSubmissionResponse(rsp *http.Response) (*SubmitSubmissionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitSubmissionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Submission
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitSubmissionResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers SubmitSubmissionResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

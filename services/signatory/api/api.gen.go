@@ -13,6 +13,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for HeldByRoles.
+const (
+	EnquiryContact HeldByRoles = "enquiry_contact"
+	Leader         HeldByRoles = "leader"
+	NominatedLead  HeldByRoles = "nominated_lead"
+	PointOfContact HeldByRoles = "point_of_contact"
+)
+
+// Valid indicates whether the value is a known member of the HeldByRoles enum.
+func (e HeldByRoles) Valid() bool {
+	switch e {
+	case EnquiryContact:
+		return true
+	case Leader:
+		return true
+	case NominatedLead:
+		return true
+	case PointOfContact:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Kind.
 const (
 	Signatory Kind = "signatory"
@@ -224,6 +248,17 @@ type EnquiryRequest struct {
 	Website WebURL           `json:"website"`
 }
 
+// ErasedFrom defines model for ErasedFrom.
+type ErasedFrom struct {
+	Id                 ID   `json:"id"`
+	NeedsNominatedLead bool `json:"needs_nominated_lead"`
+}
+
+// Erasure defines model for Erasure.
+type Erasure struct {
+	Organisations []ErasedFrom `json:"organisations"`
+}
+
 // FormRequest defines model for FormRequest.
 type FormRequest struct {
 	Leader         Person             `json:"leader"`
@@ -232,6 +267,17 @@ type FormRequest struct {
 	PointOfContact PublicContact      `json:"point_of_contact"`
 	SignedOn       openapi_types.Date `json:"signed_on"`
 }
+
+// HeldBy defines model for HeldBy.
+type HeldBy struct {
+	Events []HistoryEntry   `json:"events"`
+	Id     ID               `json:"id"`
+	Name   OrganisationName `json:"name"`
+	Roles  []HeldByRoles    `json:"roles"`
+}
+
+// HeldByRoles defines model for HeldBy.Roles.
+type HeldByRoles string
 
 // HistoryEntry defines model for HistoryEntry.
 type HistoryEntry struct {
@@ -307,6 +353,9 @@ type Organisation struct {
 	MeetingHeldOn *openapi_types.Date `json:"meeting_held_on,omitempty"`
 	Name          OrganisationName    `json:"name"`
 
+	// NeedsNominatedLead The organisation has signed its form but names no nominated lead (the one it named was erased at their request): ITSS must ask it for a new one
+	NeedsNominatedLead *bool `json:"needs_nominated_lead,omitempty"`
+
 	// NextObligation An obligation as it stands today (Europe/London): `open` until its due date
 	// (with `days_left`, 0 on the due date), then `overdue` (with `days_overdue`);
 	// `met` once a submission received in its window closes it; `lapsed` if the
@@ -360,6 +409,11 @@ type Person struct {
 	Title *JobTitle           `json:"title,omitempty"`
 }
 
+// PersonAddress defines model for PersonAddress.
+type PersonAddress struct {
+	Email openapi_types.Email `json:"email"`
+}
+
 // PersonName defines model for PersonName.
 type PersonName = string
 
@@ -390,6 +444,12 @@ type Sector string
 
 // Status defines model for Status.
 type Status string
+
+// SubjectAccess defines model for SubjectAccess.
+type SubjectAccess struct {
+	Email         openapi_types.Email `json:"email"`
+	Organisations []HeldBy            `json:"organisations"`
+}
 
 // WebURL defines model for WebURL.
 type WebURL = string
@@ -487,6 +547,12 @@ type ListObligationsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ErasePersonJSONRequestBody defines body for ErasePerson for application/json ContentType.
+type ErasePersonJSONRequestBody = PersonAddress
+
+// SubjectAccessJSONRequestBody defines body for SubjectAccess for application/json ContentType.
+type SubjectAccessJSONRequestBody = PersonAddress
+
 // CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
 type CreateOrganisationJSONRequestBody = EnquiryRequest
 
@@ -510,6 +576,12 @@ type ServerInterface interface {
 	// ListDirectory Public directory of announced organisations
 	// (GET /v1/directory)
 	ListDirectory(ctx echo.Context, params ListDirectoryParams) error
+	// ErasePerson Erase a person the service names, at their request (UK GDPR Art. 17)
+	// (POST /v1/ops/erasures)
+	ErasePerson(ctx echo.Context) error
+	// SubjectAccess Everything the service holds about a person, by their address (UK GDPR Art. 15)
+	// (POST /v1/ops/subject-access)
+	SubjectAccess(ctx echo.Context) error
 	// ListOrganisations List organisations with filters and cursor pagination
 	// (GET /v1/organisations)
 	ListOrganisations(ctx echo.Context, params ListOrganisationsParams) error
@@ -576,6 +648,24 @@ func (w *ServerInterfaceWrapper) ListDirectory(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListDirectory(ctx, params)
+	return err
+}
+
+// ErasePerson converts echo context to params.
+func (w *ServerInterfaceWrapper) ErasePerson(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ErasePerson(ctx)
+	return err
+}
+
+// SubjectAccess converts echo context to params.
+func (w *ServerInterfaceWrapper) SubjectAccess(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubjectAccess(ctx)
 	return err
 }
 
@@ -845,5 +935,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/organisations/:id/obligations", wrapper.ListObligations, options.OperationMiddlewares["listObligations"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/history", wrapper.GetHistory, options.OperationMiddlewares["getHistory"]...)
 	router.GET(options.BaseURL+"/v1/directory", wrapper.ListDirectory, options.OperationMiddlewares["listDirectory"]...)
+	router.POST(options.BaseURL+"/v1/ops/erasures", wrapper.ErasePerson, options.OperationMiddlewares["erasePerson"]...)
+	router.POST(options.BaseURL+"/v1/ops/subject-access", wrapper.SubjectAccess, options.OperationMiddlewares["subjectAccess"]...)
 
 }

@@ -98,6 +98,42 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/directory (the `ListDirectory` operationId).
 	ListDirectory(ctx context.Context, params *ListDirectoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ErasePersonWithBody Erase a person the service names, at their request (UK GDPR Art. 17)
+	//
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
+	ErasePersonWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ErasePerson Erase a person the service names, at their request (UK GDPR Art. 17)
+	//
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
+	ErasePerson(ctx context.Context, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubjectAccessWithBody Everything the service holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubjectAccess Everything the service holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccess(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListOrganisations List organisations with filters and cursor pagination
 	//
 	// Corresponds with GET /v1/organisations (the `ListOrganisations` operationId).
@@ -215,6 +251,82 @@ type ClientInterface interface {
 // Corresponds with GET /v1/directory (the `ListDirectory` operationId).
 func (c *Client) ListDirectory(ctx context.Context, params *ListDirectoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListDirectoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ErasePersonWithBody Erase a person the service names, at their request (UK GDPR Art. 17)
+//
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
+func (c *Client) ErasePersonWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewErasePersonRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ErasePerson Erase a person the service names, at their request (UK GDPR Art. 17)
+//
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
+func (c *Client) ErasePerson(ctx context.Context, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewErasePersonRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubjectAccessWithBody Everything the service holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *Client) SubjectAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubjectAccessRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubjectAccess Everything the service holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *Client) SubjectAccess(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubjectAccessRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -567,6 +679,86 @@ func NewListDirectoryRequest(server string, params *ListDirectoryParams) (*http.
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewErasePersonRequest calls the generic ErasePerson builder with application/json body
+func NewErasePersonRequest(server string, body ErasePersonJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewErasePersonRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewErasePersonRequestWithBody constructs an http.Request for the ErasePerson method, with any body, and a specified content type
+func NewErasePersonRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/erasures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubjectAccessRequest calls the generic SubjectAccess builder with application/json body
+func NewSubjectAccessRequest(server string, body SubjectAccessJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubjectAccessRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSubjectAccessRequestWithBody constructs an http.Request for the SubjectAccess method, with any body, and a specified content type
+func NewSubjectAccessRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ops/subject-access")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -1170,6 +1362,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/directory (the `ListDirectory` operationId).
 	ListDirectoryWithResponse(ctx context.Context, params *ListDirectoryParams, reqEditors ...RequestEditorFn) (*ListDirectoryResponse, error)
 
+	// ErasePersonWithBodyWithResponse Erase a person the service names, at their request (UK GDPR Art. 17)
+	//
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
+	ErasePersonWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error)
+
+	// ErasePersonWithResponse Erase a person the service names, at their request (UK GDPR Art. 17)
+	//
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
+	ErasePersonWithResponse(ctx context.Context, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error)
+
+	// SubjectAccessWithBodyWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error)
+
+	// SubjectAccessWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
+	//
+	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+	SubjectAccessWithResponse(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error)
+
 	// ListOrganisationsWithResponse List organisations with filters and cursor pagination
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1370,6 +1598,263 @@ func (r ListDirectoryResponse) ContentType() string {
 	return ""
 }
 
+// ErasePersonResponse401Headers the declared response headers of an HTTP 401 response for ErasePerson
+type ErasePersonResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// ErasePersonResponse409Headers the declared response headers of an HTTP 409 response for ErasePerson
+type ErasePersonResponse409Headers struct {
+	RetryAfter *int
+}
+
+// ErasePersonResponse429Headers the declared response headers of an HTTP 429 response for ErasePerson
+type ErasePersonResponse429Headers struct {
+	RetryAfter int
+}
+
+// ErasePersonResponse503Headers the declared response headers of an HTTP 503 response for ErasePerson
+type ErasePersonResponse503Headers struct {
+	RetryAfter int
+}
+
+type ErasePersonResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Erasure
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ErasePersonResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ErasePersonResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ErasePersonResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ErasePersonResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ErasePersonResponse) GetJSON200() *Erasure {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ErasePersonResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ErasePersonResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ErasePersonResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ErasePersonResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubjectAccessResponse401Headers the declared response headers of an HTTP 401 response for SubjectAccess
+type SubjectAccessResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// SubjectAccessResponse429Headers the declared response headers of an HTTP 429 response for SubjectAccess
+type SubjectAccessResponse429Headers struct {
+	RetryAfter int
+}
+
+// SubjectAccessResponse503Headers the declared response headers of an HTTP 503 response for SubjectAccess
+type SubjectAccessResponse503Headers struct {
+	RetryAfter int
+}
+
+type SubjectAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubjectAccess
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubjectAccessResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubjectAccessResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubjectAccessResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubjectAccessResponse) GetJSON200() *SubjectAccess {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubjectAccessResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubjectAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubjectAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubjectAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubjectAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListOrganisationsResponse401Headers the declared response headers of an HTTP 401 response for ListOrganisations
 type ListOrganisationsResponse401Headers struct {
 	WWWAuthenticate string
@@ -1476,7 +1961,7 @@ func (r ListOrganisationsResponse) ContentType() string {
 
 // CreateOrganisationResponse201Headers the declared response headers of an HTTP 201 response for CreateOrganisation
 type CreateOrganisationResponse201Headers struct {
-	Location *string
+	Location string
 }
 
 // CreateOrganisationResponse401Headers the declared response headers of an HTTP 401 response for CreateOrganisation
@@ -2667,6 +3152,66 @@ func (c *ClientWithResponses) ListDirectoryWithResponse(ctx context.Context, par
 	return ParseListDirectoryResponse(rsp)
 }
 
+// ErasePersonWithBodyWithResponse Erase a person the service names, at their request (UK GDPR Art. 17)
+//
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
+func (c *ClientWithResponses) ErasePersonWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error) {
+	rsp, err := c.ErasePersonWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseErasePersonResponse(rsp)
+}
+
+// ErasePersonWithResponse Erase a person the service names, at their request (UK GDPR Art. 17)
+//
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
+func (c *ClientWithResponses) ErasePersonWithResponse(ctx context.Context, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error) {
+	rsp, err := c.ErasePerson(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseErasePersonResponse(rsp)
+}
+
+// SubjectAccessWithBodyWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *ClientWithResponses) SubjectAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error) {
+	rsp, err := c.SubjectAccessWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubjectAccessResponse(rsp)
+}
+
+// SubjectAccessWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
+//
+// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/ops/subject-access (the `SubjectAccess` operationId).
+func (c *ClientWithResponses) SubjectAccessWithResponse(ctx context.Context, body SubjectAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*SubjectAccessResponse, error) {
+	rsp, err := c.SubjectAccess(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubjectAccessResponse(rsp)
+}
+
 // ListOrganisationsWithResponse List organisations with filters and cursor pagination
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2956,6 +3501,260 @@ func ParseListDirectoryResponse(rsp *http.Response) (*ListDirectoryResponse, err
 	return response, nil
 }
 
+// ParseErasePersonResponse parses an HTTP response from a ErasePersonWithResponse call
+func ParseErasePersonResponse(rsp *http.Response) (*ErasePersonResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ErasePersonResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Erasure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ErasePersonResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers ErasePersonResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers ErasePersonResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ErasePersonResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubjectAccessResponse parses an HTTP response from a SubjectAccessWithResponse call
+func ParseSubjectAccessResponse(rsp *http.Response) (*SubjectAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubjectAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubjectAccess
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SubjectAccessResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubjectAccessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubjectAccessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListOrganisationsResponse parses an HTTP response from a ListOrganisationsWithResponse call
 func ParseListOrganisationsResponse(rsp *http.Response) (*ListOrganisationsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3141,10 +3940,10 @@ func ParseCreateOrganisationResponse(rsp *http.Response) (*CreateOrganisationRes
 		var headers CreateOrganisationResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uri-reference"}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
 				return nil, err
 			}
-			headers.Location = &value
+			headers.Location = value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 401:

@@ -646,7 +646,7 @@ func (a *App) settle(ctx context.Context, r round.Round, res events.BudgetReserv
 func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) ([]*application.Application, string, error) {
 	switch by.Role {
 	case auth.RoleOps:
-	case auth.RoleApplicant:
+	case auth.RoleApplicant, auth.RoleLead:
 		q.Org = by.Org
 	default:
 		return nil, "", apperr.New(apperr.Forbidden, "the %s role has no applications", by.Role)
@@ -871,9 +871,10 @@ func (a *App) withRound(ctx context.Context, by auth.Principal, id string, decid
 	})
 }
 
-// visible says whether by may see app: ops see all, an applicant its organisation's.
+// visible says whether by may see app: ops see all, an applicant and the nominated
+// lead (reading through the portal) their organisation's.
 func visible(by auth.Principal, app *application.Application) bool {
-	return app.Exists() && by.ActsFor(app.OrganisationID()) && (by.Role == auth.RoleOps || by.Role == auth.RoleApplicant)
+	return app.Exists() && by.ActsFor(app.OrganisationID()) && (by.Role == auth.RoleOps || by.Role == auth.RoleApplicant || by.Role == auth.RoleLead)
 }
 
 func (a *App) change(ctx context.Context, actor, id string, decide func(*application.Application) ([]events.Payload, error)) (*application.Application, error) {

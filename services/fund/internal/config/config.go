@@ -29,23 +29,10 @@ type Fund struct {
 	IdempotencyTTL time.Duration `env:"FUND_IDEMPOTENCY_TTL" envDefault:"24h"`
 }
 
-// Default returns the configuration for the local stack, before the environment is read.
+// Default returns the configuration for the local stack, before the environment is
+// read (platform.Main reads it over these and validates the result).
 func Default() Config {
-	var c Config
-	if err := libconfig.Defaults(&c); err != nil {
-		panic(err) // the tags are constants: a failure here is a bug caught by any test
-	}
-	c.HTTP.Addr = "127.0.0.1:8084"
-	c.HTTP.AdminAddr = "127.0.0.1:9084"
-	c.Mongo.Database = "fund"
-	return c
-}
-
-// Load reads the environment over the defaults and validates the result.
-func Load() (Config, error) {
-	c := Default()
-	err := libconfig.Load(&c)
-	return c, err
+	return libconfig.Defaulted(func(c *Config) { c.Local(8084, 9084, "fund") })
 }
 
 // Validate reports every problem at once.

@@ -41,6 +41,12 @@ type harness struct {
 
 func start(t testing.TB, tune ...func(*config.Config)) *harness {
 	t.Helper()
+	return startWith(t, service.Options{}, tune...)
+}
+
+// startWith is start with opts (the fake clock and the logger are the harness's).
+func startWith(t testing.TB, opts service.Options, tune ...func(*config.Config)) *harness {
+	t.Helper()
 	env := testenv.NewEnv(t)
 	env.Spec = api.Spec
 	cfg := config.Default()
@@ -54,7 +60,8 @@ func start(t testing.TB, tune ...func(*config.Config)) *harness {
 	if _, err := bus.EnsureStream(ctx, env.JS, bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}}); err != nil {
 		t.Fatal(err)
 	}
-	svc, cleanup, err := service.New(ctx, cfg, service.Options{Logger: telemetry.Discard(), Clock: clk})
+	opts.Logger, opts.Clock = telemetry.Discard(), clk
+	svc, cleanup, err := service.New(ctx, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +110,13 @@ func (h *harness) openRound(budget, min, max int64) string {
 		"name": "TCF 2027", "opens": start0.Add(-time.Hour).Format(time.RFC3339), "closes": "2027-03-31T17:00:00+01:00",
 		"budget_pence": budget, "min_award_pence": min, "max_award_pence": max,
 		"project_start": "2027-05-01", "project_end": "2027-12-31", "themes": []string{"visibility", "career_development"},
-	})).JSON(h.t)
-	return r["id"].(string)
+	}))
+	id := r.JSON(h.t)["id"].(string)
+	// A create says where its object is (docs/API.md).
+	if loc := r.Header.Get("Location"); loc != "/v1/rounds/"+id {
+		h.t.Errorf("a round's create has Location %q, want /v1/rounds/%s", loc, id)
+	}
+	return id
 }
 
 func draft(round string, amount int64) map[string]any {
@@ -125,7 +137,7 @@ func (h *harness) eligible(applicant, round string, amount int64) {
 		if r.Status != http.StatusCreated {
 			return fmt.Errorf("status %d: %s", r.Status, r.Body)
 		}
-		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+r.JSON(h.t)["id"].(string)+"/withdraw", applicant, nil))
+		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+r.JSON(h.t)["id"].(string)+"/withdrawal", applicant, nil))
 		return nil
 	})
 }
@@ -134,7 +146,7 @@ func (h *harness) eligible(applicant, round string, amount int64) {
 func (h *harness) submitted(applicant, round string, amount int64, assess bool) string {
 	h.t.Helper()
 	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, amount))).JSON(h.t)["id"].(string)
-	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submit", applicant, nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submission", applicant, nil))
 	if assess {
 		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, nil))
 	}
@@ -197,7 +209,7 @@ func TestApplicantSubmitsOpsAwardsApplicantReadsTheDecision(t *testing.T) {
 	if loc := created.Header.Get("Location"); loc != "/v1/applications/"+id {
 		t.Errorf("Location %q", loc)
 	}
-	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submit", applicant, nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submission", applicant, nil))
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, nil))
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 80000}))
 
@@ -249,7 +261,7 @@ func TestLateSubmissionIsRefusedWithTheClosingTime(t *testing.T) {
 	h.eligible(applicant, round, 1000)
 	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
 	h.clock.Set(time.Date(2027, 3, 31, 16, 0, 1, 0, time.UTC)) // 17:00:01 BST
-	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/submit", applicant, nil))
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/submission", applicant, nil))
 	if detail := r.JSON(t)["detail"].(string); !strings.Contains(detail, "31 Mar 2027 17:00 BST") {
 		t.Errorf("refusal %q does not give the closing time", detail)
 	}
@@ -293,12 +305,12 @@ func TestOpsCorrectAndCloseRounds(t *testing.T) {
 	// Ops close it early: it takes no more submissions, and says when it closed.
 	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
 	h.clock.Set(start0.Add(24 * time.Hour))
-	closed := h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+round+"/close", h.ops, map[string]any{"reason": "budget committed"})).JSON(t)
+	closed := h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+round+"/closure", h.ops, map[string]any{"reason": "budget committed"})).JSON(t)
 	if closed["status"] != "closed" || closed["closed_early"] != true {
 		t.Errorf("closed round reads %v", closed)
 	}
-	h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+round+"/close", h.ops, nil)) // closing again changes nothing
-	refusal := h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/submit", applicant, nil)).JSON(t)["detail"].(string)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+round+"/closure", h.ops, nil)) // closing again changes nothing
+	refusal := h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/submission", applicant, nil)).JSON(t)["detail"].(string)
 	if !strings.Contains(refusal, "2 Mar 2027 10:00 GMT") {
 		t.Errorf("refusal %q does not give the time it closed", refusal)
 	}
@@ -527,10 +539,10 @@ func TestApplicantsAreConfinedToTheirOwnOrganisation(t *testing.T) {
 	// An id of another kind names nothing, whoever asks.
 	h.Must(http.StatusNotFound, h.Do("GET", "/v1/applications/"+round, h.ops, nil))
 	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+round+"-ledger/assessment", h.ops, nil))
-	h.Must(http.StatusNotFound, h.Do("POST", "/v1/rounds/"+id+"/close", h.ops, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/rounds/"+id+"/closure", h.ops, nil))
 	h.Must(http.StatusNotFound, h.Do("GET", "/v1/rounds/"+id, "", nil))
-	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/submit", theirs, nil))
-	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/withdraw", theirs, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/submission", theirs, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/applications/"+id+"/withdrawal", theirs, nil))
 	list := h.Must(http.StatusOK, h.Do("GET", "/v1/applications", theirs, nil)).JSON(t)["items"].([]any)
 	for _, a := range list {
 		if a.(map[string]any)["id"] == id {
@@ -726,11 +738,11 @@ func TestTheListCatchesUpWithARushThroughThreeReplicas(t *testing.T) {
 			id := on(0).Must(http.StatusCreated, on(0).Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
 			status := "draft"
 			if i%2 == 0 {
-				on(1).Must(http.StatusOK, on(1).Do("POST", "/v1/applications/"+id+"/submit", applicant, nil))
+				on(1).Must(http.StatusOK, on(1).Do("POST", "/v1/applications/"+id+"/submission", applicant, nil))
 				status = "submitted"
 			}
 			if i%3 == 0 {
-				on(2).Must(http.StatusOK, on(2).Do("POST", "/v1/applications/"+id+"/withdraw", applicant, map[string]any{"reason": "changed our plans"}))
+				on(2).Must(http.StatusOK, on(2).Do("POST", "/v1/applications/"+id+"/withdrawal", applicant, map[string]any{"reason": "changed our plans"}))
 				status = "withdrawn"
 			}
 			mu.Lock()

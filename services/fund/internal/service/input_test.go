@@ -55,7 +55,7 @@ func TestHumanTextWithControlsIsRefusedNamingTheField(t *testing.T) {
 	// A summary may have paragraphs.
 	h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, with(func(d map[string]any) { d["summary"] = "Joint workshops.\r\n\r\nAnd a showcase." })))
 	// Ops' words too.
-	r := h.Do("POST", "/v1/rounds/"+round+"/close", h.ops, map[string]any{"reason": "budget\r\ncommitted"})
+	r := h.Do("POST", "/v1/rounds/"+round+"/closure", h.ops, map[string]any{"reason": "budget\r\ncommitted"})
 	if r.Status != http.StatusBadRequest || r.JSON(t)["field"] != "reason" {
 		t.Errorf("a close reason with CR LF: %d %s, want 400 naming reason", r.Status, r.Body)
 	}

@@ -48,7 +48,7 @@ func TestFundedInARoundClosedEarlyMayNotApplyToTheNext(t *testing.T) {
 	id := h.submitted(applicant, first, 5000, true)
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 5000}))
 	h.clock.Set(start0.Add(24 * time.Hour)) // 2 March: ops close it early
-	h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+first+"/close", h.ops, map[string]any{"reason": "budget committed"}))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+first+"/closure", h.ops, map[string]any{"reason": "budget committed"}))
 	next := h.openRoundFrom("TCF 2027 second call", "2027-03-10T09:00:00Z", "2027-06-30T17:00:00+01:00", "2028-03-31")
 	h.awardedIn(first, 1)
 
@@ -125,7 +125,7 @@ func TestOnlyTheOrganisationsNominatedLeadMayEndorse(t *testing.T) {
 		}
 		return nil
 	})
-	r = h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications/"+own+"/submit", applicant, nil))
+	r = h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications/"+own+"/submission", applicant, nil))
 	if r.JSON(t)["field"] != "endorsement.email" {
 		t.Errorf("submitting the former lead's endorsement: %s, want it to name endorsement.email", r.Body)
 	}
@@ -134,7 +134,7 @@ func TestOnlyTheOrganisationsNominatedLeadMayEndorse(t *testing.T) {
 		delete(d, "round_id")
 		return d
 	}()))
-	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+own+"/submit", applicant, nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+own+"/submission", applicant, nil))
 }
 
 func TestAwardsAndReportsKeepToTheRequestAndTheProject(t *testing.T) {
@@ -151,7 +151,7 @@ func TestAwardsAndReportsKeepToTheRequestAndTheProject(t *testing.T) {
 		t.Errorf("an award over the request: %s, want it to name amount_pence", r.Body)
 	}
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 4000}))
-	h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/decline", h.ops, map[string]any{"feedback": "On reflection, no."}))
+	h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/refusal", h.ops, map[string]any{"feedback": "On reflection, no."}))
 
 	// 1 March: the project starts on 1 May.
 	r = h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/report", applicant, map[string]any{"summary": "Nothing yet.", "spent_pence": 0}))

@@ -18,8 +18,8 @@ func TestSecurityMalformedPathsAreRefused(t *testing.T) {
 	testenv.MalformedPaths(t, h.Client, api.Spec)
 	// The probe of issue 16, by name.
 	for _, token := range []string{"", h.Token(auth.RoleApplicant, "org-a")} {
-		if r := h.Do("POST", "/v1/applications//submit", token, nil); r.Status != http.StatusNotFound {
-			t.Errorf("POST /v1/applications//submit (token %t): %d, want 404: %s", token != "", r.Status, r.Body)
+		if r := h.Do("POST", "/v1/applications//submission", token, nil); r.Status != http.StatusNotFound {
+			t.Errorf("POST /v1/applications//submission (token %t): %d, want 404: %s", token != "", r.Status, r.Body)
 		}
 	}
 }

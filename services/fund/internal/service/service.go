@@ -27,6 +27,10 @@ const Name = "fund"
 type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// TokenClock is the clock the read model of the portal's API tokens reads their
+	// expiry by: the wall clock, which the token verifier checks exp by, unless a
+	// test moves it to show what time does (and does not do) to a token.
+	TokenClock clock.Clock
 }
 
 // Service is the running fund service.
@@ -68,23 +72,49 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 			return fail(err)
 		}
 	}
+	// The portal's API tokens for applicants' tools are accepted only where the
+	// portal is trusted, and then only while their read model holds them in force.
+	if cfg.Auth.PortalIssuer != "" {
+		now := time.Now
+		if opts.TokenClock != nil {
+			now = opts.TokenClock.Now
+		}
+		tokens, err := adapters.NewAPITokens(p.DB, now)
+		if err != nil {
+			return fail(err)
+		}
+		if err := p.Verifier.AcceptAPITokens(tokens); err != nil {
+			return fail(err)
+		}
+		if err := p.Consume(eventport.APITokens(tokens)); err != nil {
+			return fail(err)
+		}
+	}
 	// The applications view comes from the fund's own events; the signatory read
 	// model, from the signatory service's stream.
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"application_views"}},
 		platform.Projection{Durable: eventport.DurableSignatoriesV2, Collections: []string{"signatories"}})
 	// A request that has not answered well after its deadline has died with its process.
 	lease := cfg.HTTP.RequestTimeout + 30*time.Second
-	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL, lease)
+	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL, lease, p.Clock)
 	if err != nil {
 		return fail(err)
 	}
 	e := p.HTTP.Echo()
 	e.Use(keys.Middleware())
 	httpport.Register(e, httpport.New(application))
+	// Subject access: every document that holds an address (docs/PRIVACY.md).
+	p.ServeSubjectAccess()
 	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
 	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
+	// Stored answers name applicants: they go when they can no longer answer a retry.
+	p.Every("idempotency-sweep", idempotencySweepInterval, keys.Sweep)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
+
+// idempotencySweepInterval is how often expired idempotency records are deleted: a
+// record outlives its period by at most this.
+const idempotencySweepInterval = 10 * time.Minute
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).
 func (s *Service) Serve(ctx context.Context, ln, admin net.Listener) error {

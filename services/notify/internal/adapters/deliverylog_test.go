@@ -206,3 +206,43 @@ func TestARetryTakenOverMeanwhileIsNotRetriedAgain(t *testing.T) {
 		t.Errorf("retryable: %+v, want nothing (attempt 2 is under way)", retry)
 	}
 }
+
+// Entries logged before bodies were kept apart hold the body themselves: dropping
+// the bodies of settled deliveries clears it from them too, and leaves alone those
+// not yet settled or settled after the cut-off.
+func TestDropBodiesClearsBodiesKeptInTheLog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	legacy := func(id, status string, updated time.Time) bson.D {
+		return bson.D{{Key: "_id", Value: id}, {Key: "organisation_id", Value: "org-1"}, {Key: "kind", Value: "reminder"},
+			{Key: "status", Value: status}, {Key: "attempts", Value: 1}, {Key: "created_at", Value: at}, {Key: "updated_at", Value: updated},
+			{Key: "message", Value: bson.D{{Key: "subject", Value: "Due soon"}, {Key: "text", Value: "Dear Ada Lovelace"},
+				{Key: "html", Value: "<p>Dear Ada Lovelace</p>"}, {Key: "ics", Value: []byte("BEGIN:VCALENDAR")}}},
+			{Key: "content", Value: bson.D{{Key: "paragraphs", Value: bson.A{"Dear Ada Lovelace"}}}}}
+	}
+	if _, err := db.Collection("deliveries").InsertMany(ctx, []any{
+		legacy("old-sent", app.StatusSent, at), legacy("old-gave-up", "gave_up", at),
+		legacy("old-failed", app.StatusFailed, at), legacy("new-sent", app.StatusSent, at.Add(time.Hour)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.DropBodies(ctx, at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for id, kept := range map[string]bool{"old-sent": false, "old-gave-up": false, "old-failed": true, "new-sent": true} {
+		got, ok, err := d.Get(ctx, id)
+		if err != nil || !ok {
+			t.Fatalf("get %s: %v %v", id, ok, err)
+		}
+		has := got.Message.Text != "" || got.Message.HTML != "" || len(got.Message.ICS) > 0 || len(got.Content.Paragraphs) > 0
+		if has != kept || got.Message.Subject != "Due soon" {
+			t.Errorf("%s: body kept %v (subject %q), want kept %v and the subject", id, has, got.Message.Subject, kept)
+		}
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -204,6 +206,9 @@ type Deliveries struct {
 	attempts *mongo.Collection
 	mirror   *store.Mirror[deliveryEntry]
 	lists    *store.Lists[deliveryEntry]
+
+	mu      sync.Mutex
+	dropped map[string]bool // deliveries whose bodies this replica has deleted
 }
 
 // deliveryEntry is what the log's lists filter and sort on: the delivery's fields of
@@ -530,6 +535,74 @@ func (d *Deliveries) Retryable(ctx context.Context, now, staleBefore time.Time, 
 		}
 	}
 	return out, nil
+}
+
+// dropBatch is how many deliveries' bodies one delete names.
+const dropBatch = 200
+
+// DropBodies deletes the bodies of the deliveries settled (sent or given up) at or
+// before `before`: their documents in delivery_bodies, and the text, HTML,
+// attachment and paragraphs of entries logged with their bodies. The log entries
+// stay. The settled deliveries are found in memory (the lists), and each replica
+// remembers whose bodies it has deleted, so a sweep writes only for the newly
+// expired. A settled delivery is written again only by a resend, which refuses one
+// without its body, so a body once deleted is never written back.
+func (d *Deliveries) DropBodies(ctx context.Context, before time.Time) (int, error) {
+	if err := d.mirror.Sync(ctx); err != nil {
+		return 0, err
+	}
+	d.mu.Lock()
+	if d.dropped == nil {
+		d.dropped = map[string]bool{}
+	}
+	d.mu.Unlock()
+	var due []string
+	for _, status := range []string{app.StatusSent, app.StatusGivenUp} {
+		var after *deliveryEntry
+		for {
+			page, more := d.lists.Page([]string{"status=" + status}, after, func(e deliveryEntry) bool {
+				return statusOf(e) == status && !e.UpdatedAt.After(before)
+			}, dropBatch)
+			d.mu.Lock()
+			for _, e := range page {
+				if !d.dropped[e.ID] {
+					due = append(due, e.ID)
+				}
+			}
+			d.mu.Unlock()
+			if !more || len(page) == 0 {
+				break
+			}
+			after = &page[len(page)-1]
+		}
+	}
+	n := 0
+	for batch := range slices.Chunk(due, dropBatch) {
+		in := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}}
+		res, err := d.bodies.DeleteMany(ctx, in)
+		if err != nil {
+			return n, fmt.Errorf("delete expired email bodies: %w", store.Classify(err))
+		}
+		n += int(res.DeletedCount)
+		inline := append(in, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "message.text", Value: bson.D{{Key: "$exists", Value: true}}}},
+			bson.D{{Key: "message.html", Value: bson.D{{Key: "$exists", Value: true}}}},
+			bson.D{{Key: "message.ics", Value: bson.D{{Key: "$exists", Value: true}}}},
+			bson.D{{Key: "content", Value: bson.D{{Key: "$exists", Value: true}}}},
+		}})
+		up, err := d.log.UpdateMany(ctx, inline, bson.D{{Key: "$unset", Value: bson.D{
+			{Key: "message.text", Value: ""}, {Key: "message.html", Value: ""}, {Key: "message.ics", Value: ""}, {Key: "content", Value: ""}}}})
+		if err != nil {
+			return n, fmt.Errorf("delete expired email bodies from the log: %w", store.Classify(err))
+		}
+		n += int(up.ModifiedCount)
+		d.mu.Lock()
+		for _, id := range batch {
+			d.dropped[id] = true
+		}
+		d.mu.Unlock()
+	}
+	return n, nil
 }
 
 // listFields leaves out what a list does not show of deliveries logged with their

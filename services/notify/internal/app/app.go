@@ -209,6 +209,10 @@ type Deliveries interface {
 	Get(ctx context.Context, key string) (Delivery, bool, error)
 	List(ctx context.Context, q DeliveryQuery) ([]Delivery, string, error)
 	Retryable(ctx context.Context, now time.Time, staleBefore time.Time, limit int) ([]Delivery, error)
+	// DropBodies deletes the body (text, HTML, attachment, paragraphs) of every
+	// delivery settled (sent or given up) at or before `before`, keeps its log entry,
+	// and returns how many bodies it deleted.
+	DropBodies(ctx context.Context, before time.Time) (int, error)
 }
 
 // Config tunes the app.
@@ -223,7 +227,14 @@ type Config struct {
 	// PortalURL is the portal's address: every email links to the page where its
 	// reader acts.
 	PortalURL string
+	// BodyRetention is how long an email's body is kept after it was sent or given
+	// up on (DefaultBodyRetention when zero); its log entry stays.
+	BodyRetention time.Duration
 }
+
+// DefaultBodyRetention keeps a settled email's body for 90 days: long enough for ops
+// to answer "what did you tell us?" about a round or a deadline, no longer.
+const DefaultBodyRetention = 90 * 24 * time.Hour
 
 // CalendarTokens are the secret addresses of organisations' feeds. A token is
 // replaced (rotated) when the organisation's lead changes or when ops or the lead
@@ -280,6 +291,7 @@ type App struct {
 	clock       clock.Clock
 	metrics     Metrics
 	cfg         Config
+	personal    PersonalRecords // see UsePersonalRecords
 }
 
 // New checks its dependencies.
@@ -289,6 +301,9 @@ func New(d Deps, cfg Config) (*App, error) {
 	}
 	if cfg.PortalURL == "" {
 		return nil, errors.New("app: the portal's address is required: every email links to it")
+	}
+	if cfg.BodyRetention <= 0 {
+		cfg.BodyRetention = DefaultBodyRetention
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 6
@@ -566,6 +581,20 @@ func (a *App) Deliveries(ctx context.Context, by auth.Principal, q DeliveryQuery
 	return ds, next, err
 }
 
+// DropExpiredBodies deletes the bodies of the emails settled more than the body
+// retention period ago, keeping their log entries (who, what subject, when, outcome).
+// The service runs it on a schedule.
+func (a *App) DropExpiredBodies(ctx context.Context) (int, error) {
+	return a.deliveries.DropBodies(ctx, a.clock.Now().Add(-a.cfg.BodyRetention))
+}
+
+// bodyDropped reports whether a settled delivery's body was deleted for its age:
+// nothing is left to compose it again from.
+func (d Delivery) bodyDropped() bool {
+	return (d.Status == StatusSent || d.Status == StatusGivenUp || d.Status == statusGaveUpBefore) &&
+		d.Message.Text == "" && d.Message.HTML == "" && len(d.Content.Paragraphs) == 0
+}
+
 // Resend sends a logged email again, as a new attempt (ops).
 func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delivery, error) {
 	if !by.IsOps() {
@@ -577,6 +606,9 @@ func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delive
 	}
 	if !ok {
 		return Delivery{}, apperr.New(apperr.NotFound, "delivery %s not found", key)
+	}
+	if d.bodyDropped() {
+		return Delivery{}, apperr.New(apperr.Conflict, "delivery %s is past its retention period and its body is deleted; it cannot be sent again", key)
 	}
 	if _, err := a.deliver(ctx, d, d.Attempts+1); err != nil {
 		return Delivery{}, err

@@ -356,7 +356,8 @@ type Application struct {
 // contacts have arrived. The applicant's copy is claimed, so it is not sent again.
 func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application, subject string, paras []string, due civil.Date, optional bool) error {
 	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional,
-		Content: mail.Content{Paragraphs: append(paras, "The application, and what is needed next, is in the Technician Commitment portal:"), Action: a.applicationURL(app.ID)}}
+		Content: mail.Content{Paragraphs: append(paras, "Your tools read the application, and what is needed next, from the fund's API as application "+app.ID+
+			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID)}}
 	if !due.IsZero() {
 		e.ICS = ical.Calendar("Technician Collaboration Fund", []ical.Event{{
 			UID: app.ID + "-report@technician-commitment.itss.org.uk", On: due, Summary: "Technician Collaboration Fund report due: " + app.Title,
@@ -366,9 +367,16 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
 		return err
 	}
-	lead, _, err := a.lead(ctx, app.OrganisationID)
+	o, found, err := a.orgs.Get(ctx, app.OrganisationID)
 	if err != nil {
 		return err
+	}
+	lead := o.Lead
+	if found && o.Announced && lead.Email == "" {
+		// Announced with a lead, and now without one: the lead was erased at their
+		// request. The organisation must name another; until then its copy goes to no
+		// one, rather than holding every later fund email behind it.
+		return nil
 	}
 	if lead.Email == "" {
 		return apperr.New(apperr.Unavailable, "organisation %s has no nominated lead in notify's records yet; the %s email to its lead waits for the signatory's events", app.OrganisationID, kind)

@@ -27,9 +27,14 @@ func people(rs []Recipient) []mail.Person {
 
 // recipients are who a reminder goes to: the nominated lead, and the head of the
 // institution too at the ladder's overdue steps. The lead comes first, so that the
-// head's email can say when the lead was told, today included.
+// head's email can say when the lead was told, today included. An organisation
+// whose lead was erased at their request has none until it names another: no email
+// goes to no one (the head is still told at the overdue steps).
 func recipients(o Organisation, step ladder.Step) []Recipient {
-	to := []Recipient{{o.Lead, RoleLead}}
+	var to []Recipient
+	if o.Lead.Email != "" {
+		to = append(to, Recipient{o.Lead, RoleLead})
+	}
 	if step.Overdue && o.Leader.Email != "" && o.Leader.Email != o.Lead.Email {
 		to = append(to, Recipient{o.Leader, RoleHead})
 	}

@@ -40,7 +40,11 @@ type Notify struct {
 	// ReviewDaysBefore is when a reviewer is reminded of a review's deadline (0: never).
 	ReviewDaysBefore int           `env:"NOTIFY_REVIEW_DAYS_BEFORE" envDefault:"7"`
 	SweepInterval    time.Duration `env:"NOTIFY_SWEEP_INTERVAL" envDefault:"1m"`
-	MaxAttempts      int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
+	// BodyRetention is how long an email's text, HTML and attachment are kept after it
+	// was sent or given up on; the delivery log's entry (recipient, subject, outcome)
+	// stays. See docs/PRIVACY.md.
+	BodyRetention time.Duration `env:"NOTIFY_BODY_RETENTION" envDefault:"2160h"`
+	MaxAttempts   int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
 	// PublicURL is where this service is reached from outside (calendar feeds). No
 	// default, for the reason SMTP has none.
 	PublicURL string `env:"NOTIFY_PUBLIC_URL"`
@@ -62,23 +66,10 @@ func (n Notify) Ladder() (ladder.Policy, error) {
 	return ladder.Policy{DaysBefore: before, DaysOverdue: overdue}, nil
 }
 
-// Default returns the configuration for the local stack, before the environment is read.
+// Default returns the configuration for the local stack, before the environment is
+// read (platform.Main reads it over these and validates the result).
 func Default() Config {
-	var c Config
-	if err := libconfig.Defaults(&c); err != nil {
-		panic(err) // the tags are constants: a failure here is a bug caught by any test
-	}
-	c.HTTP.Addr = "127.0.0.1:8083"
-	c.HTTP.AdminAddr = "127.0.0.1:9083"
-	c.Mongo.Database = "notify"
-	return c
-}
-
-// Load reads the environment over the defaults and validates the result.
-func Load() (Config, error) {
-	c := Default()
-	err := libconfig.Load(&c)
-	return c, err
+	return libconfig.Defaulted(func(c *Config) { c.Local(8083, 9083, "notify") })
 }
 
 // checkBaseURL accepts an absolute http(s) address with no query or fragment, which
@@ -121,6 +112,9 @@ func (c Config) Validate() error {
 	}
 	if c.Notify.ReviewDaysBefore < 0 || c.Notify.ReviewDaysBefore > 365 {
 		errs = append(errs, errors.New("NOTIFY_REVIEW_DAYS_BEFORE must be between 0 and 365"))
+	}
+	if c.Notify.BodyRetention < 24*time.Hour || c.Notify.BodyRetention > 366*24*time.Hour {
+		errs = append(errs, fmt.Errorf("NOTIFY_BODY_RETENTION %s must be between 24h and 8784h (a year): email bodies hold personal data", c.Notify.BodyRetention))
 	}
 	if c.Notify.SweepInterval < time.Second || c.Notify.MaxAttempts < 1 {
 		errs = append(errs, errors.New("NOTIFY_SWEEP_INTERVAL must be at least 1s and NOTIFY_MAX_ATTEMPTS at least 1"))

@@ -407,18 +407,31 @@ func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T
 			t.Errorf("GET /v1/deliveries?%s: %d %s, want a 400 problem", bad, r.Status, r.Body)
 		}
 	}
-	h.http.Must(http.StatusNotFound, h.http.Do("POST", "/v1/deliveries/"+strings.Repeat("0", 32)+"/resend", ops, nil))
+	h.http.Must(http.StatusNotFound, h.http.Do("POST", "/v1/deliveries/"+strings.Repeat("0", 32)+"/resends", ops, nil))
 
 	// A resend is a new, recorded attempt of the same email, with the same Message-ID.
 	id := log[0].(map[string]any)["id"].(string)
 	before := len(h.box.all())
-	after := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resend", ops, nil)).JSON(t)
+	resent := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil))
+	after := resent.JSON(t)
 	if after["attempts"] != float64(2) || after["status"] != "sent" {
 		t.Errorf("after a resend: %v", after)
 	}
 	if all := h.box.all(); len(all) != before+1 || !strings.HasPrefix(all[len(all)-1].ID, "<"+id+"@") {
 		t.Errorf("the resent email is not the logged one again: %+v", all[len(all)-1])
 	}
+	// The deprecated path, a verb, resends alike (one attempt more) until its sunset,
+	// and says so in its headers.
+	older := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resend", ops, nil))
+	testenv.SameAnswerDeprecated(t, resent, older, "/v1/deliveries/"+id+"/resends", "attempts", "sent_at")
+	if got := older.JSON(t)["attempts"]; got != float64(3) || len(h.box.all()) != before+2 {
+		t.Errorf("after a resend at the deprecated path: %v attempts, %d emails, want 3 and %d", got, len(h.box.all()), before+2)
+	}
+	missing := "/v1/deliveries/" + strings.Repeat("0", 32)
+	testenv.SameAnswerDeprecated(t, h.http.Must(http.StatusNotFound, h.http.Do("POST", missing+"/resends", ops, nil)),
+		h.http.Must(http.StatusNotFound, h.http.Do("POST", missing+"/resend", ops, nil)), missing+"/resends")
+	testenv.SameAnswerDeprecated(t, h.http.Must(http.StatusNotFound, h.http.Do("POST", "/v1/ops/dead-letters/999999/replays", ops, nil)),
+		h.http.Must(http.StatusNotFound, h.http.Do("POST", "/v1/ops/dead-letters/999999/replay", ops, nil)), "/v1/ops/dead-letters/999999/replays")
 }
 
 func TestARestartedSchedulerSendsWhatFellDueOnceWithoutFlooding(t *testing.T) {
@@ -544,7 +557,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 			}
 			path := r.Path
 			if strings.HasPrefix(path, "/v1/deliveries/") {
-				path = "/v1/deliveries/" + strings.Repeat("0", 32) + "/resend"
+				path = "/v1/deliveries/" + strings.Repeat("0", 32) + "/resends"
 			}
 			return h.http.Do(r.Method, path, tok, nil).Status
 		},

@@ -80,8 +80,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	application, err := app.New(app.Deps{Organisations: orgs, Reminders: reminders, Assignments: assignments, Deliveries: deliveries,
 		Calendars: adapters.NewCalendarTokens(p.DB), Sender: sender, Clock: p.Clock, Metrics: metrics},
 		app.Config{Ladder: policy, ReviewDaysBefore: cfg.Notify.ReviewDaysBefore, MaxAttempts: cfg.Notify.MaxAttempts,
-			PublicURL: cfg.Notify.PublicURL, PortalURL: cfg.Notify.PortalURL})
+			PublicURL: cfg.Notify.PublicURL, PortalURL: cfg.Notify.PortalURL, BodyRetention: cfg.Notify.BodyRetention})
 	if err != nil {
+		return fail(err)
+	}
+	if err := application.UsePersonalRecords(adapters.NewPersonalRecords(p.DB)); err != nil {
 		return fail(err)
 	}
 	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review, eventport.Portal} {
@@ -99,6 +102,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	if !opts.NoSweeper {
 		p.Every("reminder-sweep", cfg.Notify.SweepInterval, application.Sweep)
+		p.Every("body-retention", cfg.Notify.SweepInterval, application.DropExpiredBodies)
 	}
 	return &Service{Platform: p, App: application}, cleanup, nil
 }

@@ -222,7 +222,10 @@ func TestFundEmailsGoToTheContactsTheSuiteHoldsNotTheAddressTypedIntoTheApplicat
 	for _, m := range h.box.all() {
 		if strings.Contains(m.Subject, "Fund") {
 			got = append(got, strings.Join(m.To, ","))
-			checkSays(t, m, "https://portal.example.org/fund/applications/fa1")
+			// The applicant's tools act through the fund's API (the portal is for the
+			// lead), so the email names where each reads the application.
+			checkSays(t, m, "https://portal.example.org/fund/applications/fa1", "from the fund's API as application fa1",
+				"nominated lead can also read it in the Technician Commitment portal")
 			if strings.Contains(m.Subject, "funded") && (!m.ICS || !strings.Contains(m.ICSBody, "DTSTART;VALUE=DATE:20271231")) {
 				t.Errorf("the award does not carry the report's due date as an .ics")
 			}
@@ -263,7 +266,7 @@ func TestAGivenUpDeliveryIsListedWithItsReasonAndResentOnceTheDataIsFixed(t *tes
 	h.waitFor("g")
 	h.clock.Advance(2 * 24 * time.Hour)
 	before := len(h.box.all())
-	after := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+d["id"].(string)+"/resend", ops, nil)).JSON(t)
+	after := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+d["id"].(string)+"/resends", ops, nil)).JSON(t)
 	if after["status"] != "sent" {
 		t.Fatalf("after the fix, the resend: %v", after)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	libconfig "github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/portal/internal/signin/ops"
 )
 
@@ -80,6 +81,10 @@ type Portal struct {
 	// a minute, so that nobody can fill an inbox or walk the list of addresses.
 	SigninPerAddress int `env:"PORTAL_SIGNIN_PER_ADDRESS" envDefault:"3"`
 	SigninPerClient  int `env:"PORTAL_SIGNIN_PER_CLIENT" envDefault:"10"`
+	// APITokenMaxLifetime is the longest expiry a person may give an API token for
+	// their organisation's tools; the fund refuses longer ones anyway (its
+	// AUTH_MAX_API_TOKEN_LIFETIME), so this should not exceed that.
+	APITokenMaxLifetime time.Duration `env:"PORTAL_API_TOKEN_MAX_LIFETIME" envDefault:"2160h"`
 }
 
 // Default returns the configuration for the local stack, before the environment is
@@ -150,6 +155,9 @@ func (c Config) Validate() error {
 	}
 	if p.SessionLifetime < time.Minute || p.SessionLifetime > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("PORTAL_SESSION_LIFETIME %s must be between 1m and 24h", p.SessionLifetime))
+	}
+	if p.APITokenMaxLifetime < 24*time.Hour || p.APITokenMaxLifetime > events.MaxAPITokenLifetime {
+		errs = append(errs, fmt.Errorf("PORTAL_API_TOKEN_MAX_LIFETIME %s must be between 24h and 8784h (a year)", p.APITokenMaxLifetime))
 	}
 	if p.SigninPerAddress < 1 || p.SigninPerClient < 1 {
 		errs = append(errs, errors.New("PORTAL_SIGNIN_PER_ADDRESS and PORTAL_SIGNIN_PER_CLIENT must be at least 1"))

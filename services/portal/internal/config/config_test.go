@@ -64,3 +64,20 @@ func TestPlainHTTPPublicURLOnlyForLocalDevelopment(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// API tokens last between a day and a year.
+func TestAPITokenSettingsAreBounded(t *testing.T) {
+	t.Parallel()
+	for key, values := range map[string]map[string]bool{
+		"PORTAL_API_TOKEN_MAX_LIFETIME": {"24h": true, "2160h": true, "8784h": true, "23h": false, "8785h": false},
+	} {
+		for value, ok := range values {
+			e := env()
+			e[key] = value
+			_, err := LoadFrom(e)
+			if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), key)) {
+				t.Errorf("%s=%s: err = %v, want ok = %t", key, value, err, ok)
+			}
+		}
+	}
+}

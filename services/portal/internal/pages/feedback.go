@@ -46,15 +46,6 @@ func (h *Handler) feedback(w http.ResponseWriter, r *http.Request) {
 	h.show(w, r, http.StatusOK, "feedback", "Feedback on your submission", nil, data)
 }
 
-// reviewLink is where an assignment email links: the assignments page, through
-// sign-in, until the review form has a page of its own.
-func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.asReviewerOnly(w, r); !ok {
-		return
-	}
-	http.Redirect(w, r, "/reviews", http.StatusSeeOther)
-}
-
 // themeName is how a theme of the Commitment reads on a page.
 func themeName(t string) string {
 	if t == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/ratelimit"
+	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 	"github.com/itss/techcommit/services/portal/internal/templates"
@@ -27,6 +28,7 @@ type Handler struct {
 	requester     *signin.Requester
 	minter        *signin.Minter
 	clients       *clients.Clients
+	tokens        *apitokens.Store
 	ops           signin.OpsFlow
 	clock         clock.Clock
 	logger        *slog.Logger
@@ -39,12 +41,14 @@ type Handler struct {
 // Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is
 // plugged in: /signin/ops then says it is not available.
 type Deps struct {
-	People        *signin.People
-	Sessions      *signin.Sessions
-	Links         *signin.Links
-	Requester     *signin.Requester
-	Minter        *signin.Minter
-	Clients       *clients.Clients
+	People    *signin.People
+	Sessions  *signin.Sessions
+	Links     *signin.Links
+	Requester *signin.Requester
+	Minter    *signin.Minter
+	Clients   *clients.Clients
+	// Tokens are the API tokens for organisations' tools; nil leaves their pages out.
+	Tokens        *apitokens.Store
 	Ops           signin.OpsFlow
 	Clock         clock.Clock
 	Logger        *slog.Logger
@@ -68,7 +72,7 @@ func New(d Deps) (*Handler, error) {
 		return nil, err
 	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
-		clients: d.Clients, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
+		clients: d.Clients, tokens: d.Tokens, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
 		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout}, nil
 }
 

@@ -11,15 +11,17 @@ import (
 )
 
 type accountData struct {
-	Leads    []signin.Lead
-	Reviewer bool
-	Known    bool
-	Ops      bool
+	Leads []signin.Lead
+	// Applicant lists the organisations the person makes API tokens for.
+	Applicant []signin.Applicant
+	Reviewer  bool
+	Known     bool
+	Ops       bool
 }
 
 func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	v, _ := visitorFrom(r.Context())
-	data := accountData{Leads: v.person.Leads, Reviewer: v.person.Reviewer != nil, Known: v.person.Known() || v.session.Ops, Ops: v.session.Ops}
+	data := accountData{Leads: v.person.Leads, Applicant: v.person.Applicant, Reviewer: v.person.Reviewer != nil, Known: v.person.Known() || v.session.Ops, Ops: v.session.Ops}
 	h.show(w, r, http.StatusOK, "account", "Your pages", nil, data)
 }
 

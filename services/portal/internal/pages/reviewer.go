@@ -69,6 +69,8 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId,
 			Deadline: longTime(a.ReviewDeadline), CanRespond: a.State == reviewapi.MyAssignmentStateAssigned}
 		switch {
+		case a.ReturnedReason != nil:
+			row.StatusText = "Returned for revision"
 		case a.Reviewed:
 			row.StatusText = "Review submitted"
 		case a.Overdue:
@@ -128,6 +130,11 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.serviceProblem(w, r, p)
+		return
+	}
+	// Accepted from the review page, the reviewer goes back to it to write the review.
+	if f.Accept && r.PostForm.Get("next") == "review" {
+		http.Redirect(w, r, reviewPath(round, submission), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/reviews", http.StatusSeeOther)

@@ -41,6 +41,39 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /reviews/{round}/{submission}", h.signedIn(h.reviewLink))
 	page("POST /reviews/{round}/{submission}/respond", h.signedIn(h.reviewRespond))
 
+	// A lead's organisation's fund applications, and the API tokens for its tools;
+	// every organisation's tokens for ITSS staff.
+	page("GET /organisations/{org}/fund", h.signedIn(h.fundApplications))
+	page("GET /organisations/{org}/fund/{application}", h.signedIn(h.fundApplication))
+	page("GET /organisations/{org}/tokens", h.signedIn(h.apiTokens))
+	page("POST /organisations/{org}/tokens", h.signedIn(h.apiTokenCreate))
+	page("POST /organisations/{org}/tokens/{token}/revoke", h.signedIn(h.apiTokenRevoke))
+	page("POST /organisations/{org}/applicants", h.signedIn(h.applicantAdd))
+	page("POST /organisations/{org}/applicants/remove", h.signedIn(h.applicantRemove))
+	page("GET /ops/api-tokens", h.signedIn(h.opsAPITokens))
+	page("POST /ops/api-tokens/{token}/revoke", h.signedIn(h.opsAPITokenRevoke))
+
+	// The reviewer's review of an assigned submission (its page is reviewLink, above).
+	page("POST /reviews/{round}/{submission}", h.signedIn(h.reviewSubmit))
+	// Where the fund's emails link: on to the lead's page of the application.
+	page("GET /fund/applications/{application}", h.signedIn(h.fundApplicationLink))
+
+	// The lead's submission editor and contacts.
+	page("GET /obligations/{org}/submission", h.signedIn(h.submissionShow))
+	page("POST /obligations/{org}/submission", h.signedIn(h.submissionSave))
+	page("POST /obligations/{org}/submission/submit", h.signedIn(h.submissionSubmit))
+	page("GET /obligations/{org}/submission/items/new", h.signedIn(h.itemNew))
+	page("POST /obligations/{org}/submission/items", h.signedIn(h.itemSave))
+	page("GET /obligations/{org}/submission/items/{n}", h.signedIn(h.itemEdit))
+	page("POST /obligations/{org}/submission/items/{n}", h.signedIn(h.itemSave))
+	page("POST /obligations/{org}/submission/items/{n}/remove", h.signedIn(h.itemRemove))
+	page("POST /obligations/{org}/submission/previous/{n}/carry", h.signedIn(h.itemCarry))
+	page("GET /obligations/{org}/contacts", h.signedIn(h.contactsShow))
+	page("POST /obligations/{org}/contacts", h.signedIn(h.contactsSave))
+
+	// The ITSS operations console (ops_*.go).
+	h.opsRoutes(page)
+
 	page("/", h.notFound)
 
 	protect := http.NewCrossOriginProtection()

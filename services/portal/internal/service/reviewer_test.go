@@ -188,7 +188,7 @@ func assignReviewer(t *testing.T, env *testenv.Env, review *testenv.Client, p *p
 		sub = r.JSON(t)["id"].(string)
 		return nil
 	})
-	review.Must(http.StatusOK, review.Do("POST", "/v1/submissions/"+sub+"/submit", lead, nil))
+	review.Must(http.StatusOK, review.Do("POST", "/v1/submissions/"+sub+"/submission", lead, nil))
 	review.Must(http.StatusCreated, review.Do("POST", "/v1/reviewers", ops, map[string]any{
 		"reviewer_id": "rev-s", "name": "Rita Reviewer", "email": email, "organisation_id": "org-other",
 		"trained": true, "capacity": 2, "conflicts": []string{},

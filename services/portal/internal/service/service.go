@@ -20,9 +20,9 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
-	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/telemetry"
+	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/config"
 	"github.com/itss/techcommit/services/portal/internal/pages"
@@ -52,6 +52,7 @@ type Service struct {
 	Links    *signin.Links
 	Sessions *signin.Sessions
 	Minter   *signin.Minter
+	Tokens   *apitokens.Store
 
 	cfg       config.Config
 	handler   http.Handler
@@ -128,7 +129,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	cleanups = append(cleanups, nc.Close)
 	s.JS = js
 	for _, spec := range []bus.StreamSpec{
-		{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}, Replicas: cfg.NATS.StreamReplicas, MaxAge: events.PortalStreamMaxAge},
+		// The sign-in stream first: before the token stream had its own, it held the
+		// token subjects too, and two streams may not share one.
+		bus.PortalStream(cfg.NATS.StreamReplicas),
+		bus.PortalTokenStream(cfg.NATS.StreamReplicas),
 		bus.DeadLetterStream(cfg.NATS.StreamReplicas),
 	} {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -175,12 +179,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	if s.Tokens, err = apitokens.New(ctx, apitokens.Deps{DB: s.DB, JS: js, Minter: s.Minter, Clock: s.Clock, Logger: s.Logger,
+		Audience: p.FundAudience, MaxLifetime: p.APITokenMaxLifetime}); err != nil {
+		return fail(err)
+	}
 	proxies, err := cfg.HTTP.Proxies()
 	if err != nil {
 		return fail(err)
 	}
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
-		Clients: cl, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
+		Clients: cl, Tokens: s.Tokens, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
 		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout})
 	if err != nil {
 		return fail(err)
@@ -252,7 +260,7 @@ func (s *Service) Serve(ctx context.Context, ln, adm net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 4+len(s.consumers))
+	errs := make(chan error, 5+len(s.consumers))
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -266,6 +274,22 @@ func (s *Service) Serve(ctx context.Context, ln, adm net.Listener) error {
 	for _, c := range s.consumers {
 		run("consumer "+c.Durable(), c.Run)
 	}
+	// A token's state whose publish failed (or that predates the token stream) is
+	// told again until the stream has it: a revocation must reach the fund.
+	run("api token retell", func(ctx context.Context) error {
+		t := time.NewTicker(apitokens.RetellInterval)
+		defer t.Stop()
+		for {
+			if _, err := s.Tokens.Retell(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.WarnContext(ctx, "API token retell failed; will retry", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
 	run("sweep", func(ctx context.Context) error {
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()

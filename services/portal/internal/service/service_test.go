@@ -69,6 +69,9 @@ type services struct {
 	secure bool
 	// env adds settings to the portal's environment (its OpenID provider, say).
 	env map[string]string
+	// opsRedirect, when set, is the callback the portal registers at its OpenID
+	// provider instead of testOpsRedirect: one a browser can follow.
+	opsRedirect string
 }
 
 func startPortal(tb testing.TB, svcs services) *portal {
@@ -91,16 +94,21 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	}
 	// ITSS staff sign in through a real OpenID provider, as in production: the
 	// local ops user, and a colleague outside the ops group.
+	redirect := testOpsRedirect
+	if svcs.opsRedirect != "" {
+		redirect = svcs.opsRedirect
+	}
 	issuer := oidcdevtest.Start(tb, oidcdev.Config{ClientID: oidcdev.LocalClientID, ClientSecret: testClientSecret,
-		RedirectURIs: []string{testOpsRedirect}, Users: []oidcdev.User{oidcdev.Local{OpsPassword: testOpsPassword}.OpsUser(),
-			{Subject: "colleague", Email: testColleague, Name: "A Colleague", Password: testOpsPassword, Groups: []string{"itss-finance"}}}})
+		RedirectURIs: []string{redirect}, Users: []oidcdev.User{oidcdev.Local{OpsPassword: testOpsPassword}.OpsUser(),
+			{Subject: "colleague", Email: testColleague, Name: "A Colleague", Password: testOpsPassword, Groups: []string{"itss-finance"}},
+			{Subject: testOpsTwoSubject, Email: testOpsTwo, Name: "Second Ops", Password: testOpsPassword, Groups: []string{oidcdev.LocalOpsGroup}}}})
 	cfg, err := config.LoadFrom(with(map[string]string{
 		"MONGO_URI": testenv.MongoURI(tb), "MONGO_DATABASE": testenv.DatabaseName(tb), "NATS_URL": env.NATS.URL,
 		"PORTAL_PUBLIC_URL": "http://portal.test", "PORTAL_INSECURE_COOKIES": "true", "PORTAL_SIGNING_KEY_FILE": key,
 		"PORTAL_SIGNATORY_URL": svcs.signatory, "PORTAL_REVIEW_URL": svcs.review, "PORTAL_NOTIFY_URL": svcs.notify, "PORTAL_FUND_URL": svcs.fund,
 		"LOG_LEVEL":          "debug",
 		"PORTAL_OIDC_ISSUER": issuer, "PORTAL_OIDC_CLIENT_ID": oidcdev.LocalClientID, "PORTAL_OIDC_CLIENT_SECRET": testClientSecret,
-		"PORTAL_OIDC_REDIRECT_URL": testOpsRedirect, "PORTAL_OPS_GROUP": oidcdev.LocalOpsGroup,
+		"PORTAL_OIDC_REDIRECT_URL": redirect, "PORTAL_OPS_GROUP": oidcdev.LocalOpsGroup,
 	}, svcs.env))
 	if err != nil {
 		tb.Fatal(err)
@@ -227,8 +235,8 @@ func (p *portal) linkRequests() []events.SigninLinkRequestedV1 {
 	var out []events.SigninLinkRequestedV1
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := stream.GetMsg(ctx, seq)
-		if err != nil {
-			continue
+		if err != nil || m.Header.Get(bus.HeaderType) != (events.SigninLinkRequestedV1{}).EventType() {
+			continue // the stream carries the API tokens' events too
 		}
 		var v events.SigninLinkRequestedV1
 		if err := json.Unmarshal(m.Data, &v); err != nil {
@@ -355,6 +363,10 @@ const (
 	testClientSecret = "portal-secret-for-the-tests"
 	testOpsPassword  = "ops password for the tests"
 	testColleague    = "colleague@itss.example"
+	// testOpsTwo is a second member of the ops group, so that the tests can tell
+	// two ops people's actions apart.
+	testOpsTwo        = "second.ops@itss.example"
+	testOpsTwoSubject = "second-ops"
 	// testOpsRedirect is the callback as registered at the provider: https, as in
 	// production (the tests send the flow's cookie themselves).
 	testOpsRedirect = "https://portal.test/auth/callback"

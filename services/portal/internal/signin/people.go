@@ -40,10 +40,13 @@ type Person struct {
 	Email    string
 	Leads    []Lead
 	Reviewer *Reviewer
+	// Applicant lists the organisations whose lead named the person to make API
+	// tokens for its tools (see applicants.go).
+	Applicant []Applicant
 }
 
 // Known reports whether the records hold the address at all.
-func (p Person) Known() bool { return len(p.Leads) > 0 || p.Reviewer != nil }
+func (p Person) Known() bool { return len(p.Leads) > 0 || p.Reviewer != nil || len(p.Applicant) > 0 }
 
 // LeadOf returns the lead record for org, when the person is its nominated lead.
 func (p Person) LeadOf(org string) (Lead, bool) {
@@ -62,6 +65,9 @@ func (p Person) Name() string {
 	}
 	if p.Reviewer != nil {
 		return p.Reviewer.Name
+	}
+	if len(p.Applicant) > 0 {
+		return p.Applicant[0].Name
 	}
 	return ""
 }
@@ -94,8 +100,9 @@ func NormaliseEmail(email string) string { return strings.ToLower(strings.TrimSp
 // People is the read model of who may sign in: one document per organisation's
 // nominated lead and one per reviewer. It keeps nothing else of the services' data.
 type People struct {
-	leads     *mongo.Collection
-	reviewers *mongo.Collection
+	leads      *mongo.Collection
+	reviewers  *mongo.Collection
+	applicants *mongo.Collection
 }
 
 type leadDoc struct {
@@ -117,9 +124,9 @@ func NewPeople(ctx context.Context, db *mongo.Database) (*People, error) {
 	if db == nil {
 		return nil, errors.New("signin: a database is required")
 	}
-	p := &People{leads: db.Collection("leads"), reviewers: db.Collection("reviewers")}
+	p := &People{leads: db.Collection("leads"), reviewers: db.Collection("reviewers"), applicants: db.Collection("applicants")}
 	byEmail := []mongo.IndexModel{{Keys: bson.D{{Key: "email", Value: 1}}}}
-	for _, c := range []*mongo.Collection{p.leads, p.reviewers} {
+	for _, c := range []*mongo.Collection{p.leads, p.reviewers, p.applicants} {
 		if err := store.CreateIndexes(ctx, c, byEmail); err != nil {
 			return nil, fmt.Errorf("index %s: %w", c.Name(), store.Classify(err))
 		}
@@ -180,6 +187,9 @@ func (p *People) Lookup(ctx context.Context, email string) (Person, error) {
 	}
 	for _, l := range leads {
 		person.Leads = append(person.Leads, Lead{OrgID: l.OrgID, OrgName: l.OrgName, Name: l.Name})
+	}
+	if person.Applicant, err = p.applicantFor(ctx, email); err != nil {
+		return person, err
 	}
 	var r reviewerDoc
 	switch err := p.reviewers.FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&r); {

@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-//go:embed *.html
+//go:embed *.html *.partial
 var files embed.FS
 
 // FieldError is one message beside the field it names (and in the summary above).
@@ -76,7 +76,7 @@ func New() (*Renderer, error) {
 		if name == "layout.html" {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", name)
+		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", "*.partial", name)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
 		}

@@ -7,10 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // static images have no zoneinfo; obligation windows are in Europe/London
 
@@ -33,6 +33,9 @@ type EventStore interface {
 	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
 	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
 	LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error)
+	// LoadThrough is Load when the aggregate is known to have reached version (the
+	// projection's case), answered from memory when it has.
+	LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error)
 }
 
 // Organisation is what the review service knows of an organisation, from the
@@ -61,21 +64,26 @@ type Organisations interface {
 type App struct {
 	events EventStore
 	orgs   Organisations
-	views  SubmissionViews
+	read   ReadModels
 	clock  clock.Clock
 	// wake tells WatchDeadlines that a round changed.
 	wake chan struct{}
+
+	// rounds holds the latest round each command or read rebuilt, which the next one
+	// continues from instead of replaying the round's every event (see rebuildRound).
+	mu     sync.Mutex
+	rounds map[string]*round.Round
 }
 
 // ListedTypes are the aggregate types the review service lists (see store.EventStore.Catalogue).
 var ListedTypes = []string{submission.AggregateType, reviewerType, round.AggregateType}
 
 // New checks its dependencies.
-func New(es EventStore, orgs Organisations, views SubmissionViews, clk clock.Clock) (*App, error) {
-	if es == nil || orgs == nil || views == nil || clk == nil {
-		return nil, errors.New("app: event store, organisations, submission views and clock are required")
+func New(es EventStore, orgs Organisations, read ReadModels, clk clock.Clock) (*App, error) {
+	if es == nil || orgs == nil || read == nil || clk == nil {
+		return nil, errors.New("app: event store, organisations, read models and clock are required")
 	}
-	return &App{events: es, orgs: orgs, views: views, clock: clk, wake: make(chan struct{}, 1)}, nil
+	return &App{events: es, orgs: orgs, read: read, clock: clk, wake: make(chan struct{}, 1), rounds: map[string]*round.Round{}}, nil
 }
 
 // UpdateOrganisation changes the read model from a signatory event.
@@ -204,38 +212,14 @@ func (a *App) Feedback(ctx context.Context, by auth.Principal, id string) (round
 	if _, err := a.Submission(ctx, by, id); err != nil {
 		return round.Feedback{}, err
 	}
-	_, f, ok, err := a.feedbackOf(ctx, id)
+	e, ok, err := a.read.Submission(ctx, id)
 	if err != nil {
 		return round.Feedback{}, err
 	}
-	if !ok {
+	if !ok || !e.Released {
 		return round.Feedback{}, apperr.New(apperr.NotFound, "no feedback on %s has been released yet", id)
 	}
-	return f, nil
-}
-
-// Status is where a submission stands: draft, submitted, in_review or feedback_released.
-func (a *App) Status(ctx context.Context, s *submission.Submission) (string, error) {
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return "", err
-	}
-	return statusIn(s, rounds), nil
-}
-
-// feedbackOf finds the round a submission is in and its feedback there.
-func (a *App) feedbackOf(ctx context.Context, sub string) (*round.Round, round.Feedback, bool, error) {
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, round.Feedback{}, false, err
-	}
-	for _, r := range rounds {
-		if _, in := r.Organisation(sub); in {
-			f, ok := r.Feedback(sub)
-			return r, f, ok, nil
-		}
-	}
-	return nil, round.Feedback{}, false, nil
+	return a.feedbackOf(ctx, e)
 }
 
 // --- reviewers ---
@@ -321,28 +305,33 @@ func (a *App) Reviewers(ctx context.Context, by auth.Principal, p Page) ([]Membe
 	if err != nil {
 		return nil, "", err
 	}
-	rounds, err := a.rounds(ctx)
+	// The page's members' assignments in force, from the assignments' read model:
+	// every round replayed to count them cost what the history held.
+	ids := make([]string, len(page))
+	for i, rv := range page {
+		ids[i] = rv.ID
+	}
+	held, err := a.read.InForce(ctx, ids)
 	if err != nil {
 		return nil, "", err
-	}
-	sort.Slice(rounds, func(i, j int) bool {
-		if !rounds[i].Deadline().Equal(rounds[j].Deadline()) {
-			return rounds[i].Deadline().After(rounds[j].Deadline())
-		}
-		return rounds[i].ID() < rounds[j].ID()
-	})
-	loads := make([]map[string]int, len(rounds))
-	for i, r := range rounds {
-		loads[i] = r.Load()
 	}
 	out := make([]Member, 0, len(page))
 	for _, rv := range page {
 		m := Member{Reviewer: rv, Workload: []RoundLoad{}}
-		for i, r := range rounds {
-			if n := loads[i][rv.ID]; n > 0 {
-				m.Workload = append(m.Workload, RoundLoad{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Reviews: n})
+		for _, e := range held[rv.ID] {
+			i := slices.IndexFunc(m.Workload, func(l RoundLoad) bool { return l.RoundID == e.RoundID })
+			if i < 0 {
+				m.Workload = append(m.Workload, RoundLoad{RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline})
+				i = len(m.Workload) - 1
 			}
+			m.Workload[i].Reviews++
 		}
+		sort.Slice(m.Workload, func(i, j int) bool {
+			if !m.Workload[i].Deadline.Equal(m.Workload[j].Deadline) {
+				return m.Workload[i].Deadline.After(m.Workload[j].Deadline)
+			}
+			return m.Workload[i].RoundID < m.Workload[j].RoundID
+		})
 		out = append(out, m)
 	}
 	return out, next, nil
@@ -463,10 +452,6 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
 	}
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, err
-	}
 	loaded := make([]*submission.Submission, 0, len(subs))
 	names := map[string]string{}
 	for i, sid := range subs {
@@ -477,10 +462,10 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		if !s.Exists() {
 			return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "no submission %s", sid)
 		}
-		for _, other := range rounds {
-			if _, in := other.Organisation(sid); in && other.ID() != id {
-				return nil, apperr.New(apperr.Conflict, "submission %s is already in review round %s", sid, other.ID())
-			}
+		if e, ok, err := a.read.Submission(ctx, sid); err != nil {
+			return nil, err
+		} else if ok && e.RoundID != "" && e.RoundID != id {
+			return nil, apperr.New(apperr.Conflict, "submission %s is already in review round %s", sid, e.RoundID)
 		}
 		loaded = append(loaded, s)
 		if _, known := names[s.OrganisationID()]; !known {
@@ -540,7 +525,7 @@ func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n in
 // added after this read is planned without its themes, which costs it only the
 // expertise preference, never a rule.
 func (a *App) weighing(ctx context.Context, id string) (round.Weighing, int, error) {
-	rounds, err := a.rounds(ctx)
+	rounds, err := a.allRounds(ctx)
 	if err != nil {
 		return round.Weighing{}, 0, err
 	}
@@ -650,28 +635,6 @@ func paged[T any](items []T, key func(T) string, p Page) ([]T, string, error) {
 	}
 	out = out[:p.Limit]
 	return out, store.EncodeCursor(cursorAt{After: key(out[len(out)-1])}), nil
-}
-
-// MyAssignments lists a page of the caller's assignments in force (reviewer); a
-// subject the pool does not know has none.
-func (a *App) MyAssignments(ctx context.Context, by auth.Principal, p Page) ([]Assignment, string, error) {
-	if _, ok, err := a.member(ctx, by); err != nil || !ok {
-		return []Assignment{}, "", err
-	}
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	now := a.clock.Now()
-	out := []Assignment{}
-	for _, r := range rounds {
-		for _, as := range r.Assignments() {
-			if as.ReviewerID == by.Subject && (as.State == round.Assigned || as.State == round.Accepted) {
-				out = append(out, Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Overdue: r.Overdue(as, now), Assignment: as})
-			}
-		}
-	}
-	return paged(out, func(x Assignment) string { return x.RoundID + "/" + x.SubmissionID }, p)
 }
 
 // Respond accepts or declines an assignment (the assigned reviewer) and returns it as
@@ -847,7 +810,7 @@ func (a *App) SweepOverdue(ctx context.Context) (int, error) {
 // markOverdue records reviews outstanding past their round's deadline and says when
 // the next deadline with outstanding reviews falls (zero if none does).
 func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err error) {
-	rounds, err := a.rounds(ctx)
+	rounds, err := a.openRounds(ctx)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
@@ -924,7 +887,9 @@ func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) e
 	return nil
 }
 
-func (a *App) rounds(ctx context.Context) ([]*round.Round, error) {
+// allRounds is every round, for automatic assignment, which weighs the reviewers' load
+// in the rounds before (an ops command, a few times a round).
+func (a *App) allRounds(ctx context.Context) ([]*round.Round, error) {
 	all, err := a.events.LoadByType(ctx, round.AggregateType)
 	if err != nil {
 		return nil, err
@@ -941,7 +906,42 @@ func (a *App) rounds(ctx context.Context) ([]*round.Round, error) {
 	for _, id := range ids {
 		h := byID[id]
 		sort.Slice(h, func(i, j int) bool { return h[i].Version < h[j].Version })
-		r, err := round.Rebuild(id, h)
+		r, err := a.rebuildRound(id, h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// openRounds are the rounds still open, as the rounds' read model lists them, loaded:
+// the deadline watch need not replay rounds long closed.
+func (a *App) openRounds(ctx context.Context) ([]*round.Round, error) {
+	var ids []string
+	var after *RoundEntry
+	for {
+		page, more, err := a.read.Rounds(ctx, after, 200)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page {
+			if e.Status == round.StatusOpen {
+				ids = append(ids, e.ID)
+			}
+		}
+		if !more || len(page) == 0 {
+			break
+		}
+		after = &page[len(page)-1]
+	}
+	histories, err := a.events.LoadMany(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load the open review rounds: %w", err)
+	}
+	out := make([]*round.Round, 0, len(ids))
+	for _, id := range ids {
+		r, err := a.rebuildRound(id, histories[id])
 		if err != nil {
 			return nil, err
 		}
@@ -951,19 +951,23 @@ func (a *App) rounds(ctx context.Context) ([]*round.Round, error) {
 }
 
 func (a *App) changeSubmission(ctx context.Context, actor, id string, decide func(*submission.Submission) ([]events.Payload, error)) (*submission.Submission, error) {
-	s, _, err := store.Change(ctx, a.events, store.Command{AggregateType: submission.AggregateType, AggregateID: id, Actor: actor},
+	s, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: submission.AggregateType, AggregateID: id, Actor: actor},
 		func(h []events.Envelope) (*submission.Submission, error) {
 			return submission.Rebuild(id, only(submission.AggregateType, h))
 		}, decide)
+	if err == nil && len(appended) > 0 && s.Exists() {
+		a.read.Hold(Changes{Submissions: []SubmissionEntry{submissionEntry(s)}})
+	}
 	return s, err
 }
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
 	defer a.roundChanged()
-	r, _, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
-		func(h []events.Envelope) (*round.Round, error) {
-			return round.Rebuild(id, only(round.AggregateType, h))
-		}, decide)
+	r, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
+		func(h []events.Envelope) (*round.Round, error) { return a.rebuildRound(id, h) }, decide)
+	if err == nil {
+		a.holdRound(r, appended)
+	}
 	return r, err
 }
 
@@ -980,7 +984,35 @@ func (a *App) loadRound(ctx context.Context, id string) (*round.Round, error) {
 	if err != nil {
 		return nil, err
 	}
-	return round.Rebuild(id, only(round.AggregateType, h))
+	return a.rebuildRound(id, h)
+}
+
+// rebuildRound is the round that history (its events from the first) makes. A round
+// is one aggregate that every assignment, answer and review changes, so commands on
+// it race and retry: replaying hundreds of its events at every attempt made each
+// attempt long and the queue behind it longer. The latest round rebuilt is kept and
+// continued from; it is never changed in place (Continue copies it).
+func (a *App) rebuildRound(id string, history []events.Envelope) (*round.Round, error) {
+	history = only(round.AggregateType, history)
+	a.mu.Lock()
+	held := a.rounds[id]
+	a.mu.Unlock()
+	var r *round.Round
+	var err error
+	if n := len(history); held != nil && n > 0 && history[n-1].Version >= held.Version() && history[0].Version == 1 {
+		r, err = held.Continue(history)
+	} else {
+		r, err = round.Rebuild(id, history)
+	}
+	if err != nil || !r.Exists() {
+		return r, err
+	}
+	a.mu.Lock()
+	if cur := a.rounds[id]; cur == nil || cur.Version() < r.Version() {
+		a.rounds[id] = r
+	}
+	a.mu.Unlock()
+	return r, nil
 }
 
 // SubmissionQuery filters the submissions list.
@@ -995,37 +1027,6 @@ type SubmissionQuery struct {
 type Listed struct {
 	*submission.Submission
 	Status string
-}
-
-// Rounds lists a page of review rounds, latest deadline first (ops).
-func (a *App) Rounds(ctx context.Context, by auth.Principal, p Page) ([]*round.Round, string, error) {
-	if !by.IsOps() {
-		return nil, "", apperr.New(apperr.Forbidden, "only ITSS operations staff read review rounds")
-	}
-	rounds, err := a.rounds(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	// The key sorts later deadlines first: the time left until the end of time.
-	return paged(rounds, func(r *round.Round) string {
-		return fmt.Sprintf("%019d/%s", math.MaxInt64-r.Deadline().UnixNano(), r.ID())
-	}, p)
-}
-
-// statusIn is where a submission stands, given every round.
-func statusIn(s *submission.Submission, rounds []*round.Round) string {
-	if s.Status() != submission.StatusSubmitted {
-		return string(s.Status())
-	}
-	for _, r := range rounds {
-		if _, in := r.Organisation(s.ID()); in {
-			if _, released := r.Feedback(s.ID()); released {
-				return "feedback_released"
-			}
-			return "in_review"
-		}
-	}
-	return "submitted"
 }
 
 // only returns history if it is an aggregate of the given type, and none otherwise: an

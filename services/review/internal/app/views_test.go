@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
@@ -16,142 +18,241 @@ import (
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/review/internal/adapters"
 	"github.com/itss/techcommit/services/review/internal/app"
+	"github.com/itss/techcommit/services/review/internal/domain/round"
 	"github.com/itss/techcommit/services/review/internal/domain/submission"
 )
 
-// counting is the real event store, counting what the app reads from it.
-type counting struct {
-	*store.EventStore
-	mu     sync.Mutex
-	byType []string
-	loaded []string
-}
-
-func (c *counting) LoadByType(ctx context.Context, t string) ([]events.Envelope, error) {
-	c.mu.Lock()
-	c.byType = append(c.byType, t)
-	c.mu.Unlock()
-	return c.EventStore.LoadByType(ctx, t)
-}
-
-func (c *counting) LoadMany(ctx context.Context, ids []string) (map[string][]events.Envelope, error) {
-	c.mu.Lock()
-	c.loaded = append(c.loaded, ids...)
-	c.mu.Unlock()
-	return c.EventStore.LoadMany(ctx, ids)
-}
-
-func (c *counting) Load(ctx context.Context, id string) ([]events.Envelope, error) {
-	c.mu.Lock()
-	c.loaded = append(c.loaded, id)
-	c.mu.Unlock()
-	return c.EventStore.Load(ctx, id)
-}
-
-func (c *counting) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.byType, c.loaded = nil, nil
-}
-
-// TestListsReadOnlyWhatTheyReturn checks that the submissions list and the previous
-// cycle are answered from the organisations' views and the submissions they show,
-// not by replaying every submission ever made.
-func TestListsReadOnlyWhatTheyReturn(t *testing.T) {
-	t.Parallel()
+// replica is the review app on db, as a process starting on it would build it.
+func replica(t *testing.T, db *mongo.Database, clk clock.Clock) (*app.App, *store.EventStore) {
+	t.Helper()
 	ctx := context.Background()
-	_, db := testenv.Mongo(t)
-	clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
 	es, err := store.NewEventStore(ctx, db, "events", "/tc/review", clk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	es.Catalogue(app.ListedTypes...)
-	views, err := adapters.NewSubmissionViews(ctx, db)
+	read, err := adapters.NewReadModels(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, err := app.New(es, adapters.NewOrganisations(db), read, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SeedViews(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a, es
+}
+
+var (
+	ops = auth.Principal{Subject: "ops", Role: auth.RoleOps}
+	me  = auth.Principal{Subject: "me", Role: auth.RoleReviewer, Org: "pool"}
+)
+
+func lead(org string) auth.Principal {
+	return auth.Principal{Subject: "lead-" + org, Role: auth.RoleLead, Org: org}
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func orgName(i int) string { return fmt.Sprintf("org-%03d", i) }
+
+// history makes n organisations' two cycles of submissions: the first reviewed in a
+// round now closed, with feedback on org-000's, the second in an open round, where
+// the reviewer "me" holds two assignments; and n/5 further rounds.
+func history(t *testing.T, a *app.App, db *mongo.Database, clk *clock.Fake, n int) (first, second map[string]string) {
+	t.Helper()
+	ctx := context.Background()
 	orgs := adapters.NewOrganisations(db)
-	c := &counting{EventStore: es}
-	a, err := app.New(c, orgs, views, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
 	content := events.SubmissionContent{
 		ActionPlan:      []events.ActionItem{{Theme: "recognition", Action: "An award", Owner: "HR", SuccessMeasure: "Given", TargetDate: "2027-06-30"}},
 		TechnicianVoice: events.TechnicianVoice{HowConsulted: "Survey", Participants: 10}, Webpage: "https://example.ac.uk/tc",
 	}
-	// Three organisations, each with three cycles submitted.
-	var mine []string
-	for _, org := range []string{"a", "b", "c"} {
-		lead := auth.Principal{Subject: "lead-" + org, Role: auth.RoleLead, Org: org}
-		for cycle := 1; cycle <= 3; cycle++ {
-			if err := orgs.Put(ctx, app.Organisation{ID: org, Name: "Org " + org, Announced: true, ObligationID: fmt.Sprintf("%s-c%d", org, cycle),
-				ObligationKind: events.ObligationActionPlan, ObligationCycle: cycle, WindowOpens: civil.New(2026, 1, 1)}); err != nil {
+	cycle := func(c int) map[string]string {
+		subs := map[string]string{}
+		for i := range n {
+			org := orgName(i)
+			if err := orgs.Put(ctx, app.Organisation{ID: org, Name: "Org " + org, Announced: true, ObligationID: fmt.Sprintf("%s-c%d", org, c),
+				ObligationKind: events.ObligationActionPlan, ObligationCycle: c, WindowOpens: civil.New(2026, 1, 1)}); err != nil {
 				t.Fatal(err)
 			}
-			s, err := a.DraftSubmission(ctx, lead, "", content)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := a.Submit(ctx, lead, s.ID()); err != nil {
-				t.Fatal(err)
-			}
-			clk.Advance(time.Hour)
-			if org == "a" {
-				mine = append(mine, s.ID())
-			}
+			s := must[*submission.Submission](t)(a.DraftSubmission(ctx, lead(org), "", content))
+			must[*submission.Submission](t)(a.Submit(ctx, lead(org), s.ID()))
+			subs[org] = s.ID()
 		}
+		clk.Advance(time.Hour)
+		return subs
 	}
-	all, err := es.LoadByType(ctx, submission.AggregateType)
-	if err != nil {
-		t.Fatal(err)
+	for i := range n/20 + 2 {
+		must[any](t)(a.RegisterReviewer(ctx, ops, events.ReviewerRegisteredV1{ReviewerID: fmt.Sprintf("other-%d", i), Name: "Other", Email: "o@pool.example",
+			OrganisationID: "pool", Trained: true, Capacity: 20}))
 	}
-	// The views are seeded from the store at start, and the projection's events
-	// delivered (again) on top change nothing.
-	if err := a.SeedViews(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Project(ctx, all); err != nil {
-		t.Fatal(err)
-	}
-
-	c.reset()
-	lead := auth.Principal{Subject: "lead-a", Role: auth.RoleLead, Org: "a"}
-	page, next, err := a.ListSubmissions(ctx, lead, app.SubmissionQuery{Limit: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	third := mine[2] // the third cycle
-	slices.Sort(mine)
-	var got []string
-	for _, l := range page {
-		got = append(got, l.ID())
-		if l.Status != "submitted" {
-			t.Errorf("%s listed as %s, want submitted", l.ID(), l.Status)
+	// Capacity 0: automatic assignment never picks "me", so they hold what ops give them.
+	must[any](t)(a.RegisterReviewer(ctx, ops, events.ReviewerRegisteredV1{ReviewerID: me.Subject, Name: "Me", Email: "me@pool.example",
+		OrganisationID: me.Org, Trained: true, Capacity: 0}))
+	deadline := clk.Now().Add(30 * 24 * time.Hour)
+	fill := func(subs map[string]string, mine ...string) string {
+		rid := must[*round.Round](t)(a.OpenRound(ctx, ops, fmt.Sprintf("Round of %d", len(subs)), deadline, 1)).ID()
+		var all []string
+		for _, s := range subs {
+			all = append(all, s)
 		}
+		slices.Sort(all)
+		must[any](t)(a.AddSubmissions(ctx, ops, rid, all))
+		for _, org := range mine {
+			must[any](t)(a.Assign(ctx, ops, rid, subs[org], me.Subject, "By hand"))
+		}
+		if _, _, err := a.AutoAssign(ctx, ops, rid, 0); err != nil {
+			t.Fatal(err)
+		}
+		return rid
 	}
-	if !slices.Equal(got, mine[:2]) || next != mine[1] {
-		t.Errorf("first page %v (next %q), want %v (next %q)", got, next, mine[:2], mine[1])
+	first = cycle(1)
+	r1 := fill(first, orgName(0))
+	must[any](t)(a.Respond(ctx, me, r1, first[orgName(0)], true, ""))
+	var themes []events.ThemeReview
+	for _, th := range submission.Themes {
+		themes = append(themes, events.ThemeReview{Theme: th, Score: 3, Strengths: "Clear", Recommendations: "More"})
 	}
-	if len(c.byType) != 0 || !slices.Equal(c.loaded, mine[:2]) {
-		t.Errorf("listing a page of 2 read every %v and loaded %v, want only the page %v", c.byType, c.loaded, mine[:2])
+	must[any](t)(a.SubmitReview(ctx, me, r1, first[orgName(0)], themes, "A good plan."))
+	must[any](t)(a.CloseRound(ctx, ops, r1, "Done"))
+	must[any](t)(a.ReleaseFeedback(ctx, ops, r1, first[orgName(0)], "Well done."))
+	second = cycle(2)
+	fill(second, orgName(0), orgName(1))
+	for i := range n / 5 {
+		must[any](t)(a.OpenRound(ctx, ops, fmt.Sprintf("Later %d", i), deadline.Add(time.Duration(i+1)*time.Hour), 0))
 	}
+	return first, second
+}
 
-	c.reset()
-	latest, err := a.Submission(ctx, lead, third)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.reset()
-	prev, err := a.PreviousCycle(ctx, latest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if prev == nil || prev.Submission.Cycle() != 2 {
-		t.Fatalf("previous cycle %+v, want cycle 2", prev)
-	}
-	if len(c.byType) != 0 || len(c.loaded) != 1 {
-		t.Errorf("the previous cycle read every %v and loaded %v, want the one submission", c.byType, c.loaded)
+// TestReviewReadsCostTheirPageWhateverTheHistory: after a restart on 10 or on 100
+// organisations' two cycles of submissions (reviewed, assigned, feedback released),
+// the reads of the submissions list (ops' and a lead's), one submission with its
+// previous cycle and status, its feedback, the rounds list and a reviewer's
+// assignments cost the same finds and documents, from the first request: each reads
+// its page by _id, never every round or submission.
+func TestReviewReadsCostTheirPageWhateverTheHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cost := map[int][2]int{}
+	var mu sync.Mutex
+	t.Run("sizes", func(t *testing.T) {
+		for _, n := range []int{10, 100} {
+			t.Run(fmt.Sprint(n), func(t *testing.T) {
+				t.Parallel()
+				db, counted := testenv.MonitoredDB(t, "events")
+				clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
+				writer, es := replica(t, db, clk)
+				first, second := history(t, writer, db, clk, n)
+				// The projection's consumer is not running here: it is given every event.
+				all, err := es.All(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := writer.Project(ctx, all); err != nil {
+					t.Fatal(err)
+				}
+
+				// Each read is the first request of a replica just started, so that
+				// what one read left in the store's memory does not serve another.
+				var read testenv.ReadCount
+				measure := func(do func(a *app.App)) {
+					a, _ := replica(t, db, clk)
+					before := counted.Now()
+					do(a)
+					d := counted.Now().Sub(before)
+					read.Finds, read.Docs, read.Scans = read.Finds+d.Finds, read.Docs+d.Docs, read.Scans+d.Scans
+				}
+				measure(func(a *app.App) {
+					page, next, err := a.ListSubmissions(ctx, ops, app.SubmissionQuery{Limit: 5})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(page) != 5 || next == "" {
+						t.Errorf("ops' first page: %d submissions, next %q", len(page), next)
+					}
+				})
+				measure(func(a *app.App) {
+					mine, _, err := a.ListSubmissions(ctx, lead(orgName(0)), app.SubmissionQuery{Limit: 50})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var statuses []string
+					for _, l := range mine {
+						statuses = append(statuses, l.Status)
+					}
+					slices.Sort(statuses)
+					if want := []string{"feedback_released", "in_review"}; !slices.Equal(statuses, want) {
+						t.Errorf("org-000's submissions are %v, want %v", statuses, want)
+					}
+				})
+				measure(func(a *app.App) {
+					s, err := a.Submission(ctx, lead(orgName(0)), second[orgName(0)])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if st, err := a.Status(ctx, s); err != nil || st != "in_review" {
+						t.Errorf("status %q (%v), want in_review", st, err)
+					}
+					prev, err := a.PreviousCycle(ctx, s)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if prev == nil || prev.Submission.ID() != first[orgName(0)] || prev.Feedback == nil || prev.Feedback.Text != "Well done." {
+						t.Errorf("previous cycle %+v, want %s with its feedback", prev, first[orgName(0)])
+					}
+				})
+				measure(func(a *app.App) {
+					f, err := a.Feedback(ctx, lead(orgName(0)), first[orgName(0)])
+					if err != nil || f.Text != "Well done." || len(f.Scores) != 4 {
+						t.Errorf("feedback %+v (%v)", f, err)
+					}
+				})
+				measure(func(a *app.App) {
+					rounds, next, err := a.Rounds(ctx, ops, app.Page{Limit: 2})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(rounds) != 2 || next == "" || !rounds[0].Deadline.After(rounds[1].Deadline) {
+						t.Errorf("rounds' first page %+v (next %q), want the 2 latest deadlines first", rounds, next)
+					}
+				})
+				measure(func(a *app.App) {
+					as, _, err := a.MyAssignments(ctx, me, app.Page{Limit: 50})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var subs []string
+					for _, x := range as {
+						subs = append(subs, x.SubmissionID)
+					}
+					slices.Sort(subs)
+					want := []string{first[orgName(0)], second[orgName(0)], second[orgName(1)]}
+					slices.Sort(want)
+					if !slices.Equal(subs, want) {
+						t.Errorf("my assignments are on %v, want %v", subs, want)
+					}
+				})
+				if read.Scans != 0 {
+					t.Errorf("the reads scanned the event log %d times, want none", read.Scans)
+				}
+				mu.Lock()
+				cost[n] = [2]int{read.Finds, read.Docs}
+				mu.Unlock()
+			})
+		}
+	})
+	t.Logf("reads (finds, documents) by organisations: %v", cost)
+	if cost[10] != cost[100] {
+		t.Errorf("the reads cost %v with 10 organisations and %v with 100, want the same", cost[10], cost[100])
 	}
 }

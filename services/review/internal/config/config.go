@@ -23,23 +23,10 @@ type Review struct {
 	DeadlineRecheck time.Duration `env:"REVIEW_DEADLINE_RECHECK" envDefault:"1m"`
 }
 
-// Default returns the configuration for the local stack, before the environment is read.
+// Default returns the configuration for the local stack, before the environment is
+// read (platform.Main reads it over these and validates the result).
 func Default() Config {
-	var c Config
-	if err := libconfig.Defaults(&c); err != nil {
-		panic(err) // the tags are constants: a failure here is a bug caught by any test
-	}
-	c.HTTP.Addr = "127.0.0.1:8082"
-	c.HTTP.AdminAddr = "127.0.0.1:9082"
-	c.Mongo.Database = "review"
-	return c
-}
-
-// Load reads the environment over the defaults and validates the result.
-func Load() (Config, error) {
-	c := Default()
-	err := libconfig.Load(&c)
-	return c, err
+	return libconfig.Defaulted(func(c *Config) { c.Local(8082, 9082, "review") })
 }
 
 // Validate reports every problem at once.

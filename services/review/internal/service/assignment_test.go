@@ -27,7 +27,7 @@ func (h *harness) submittedRating(org, weakest string) string {
 	}
 	body["self_assessment"] = sa
 	id := h.drafted(org, body)
-	h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+id+"/submit", h.Token(auth.RoleLead, org), nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+id+"/submission", h.Token(auth.RoleLead, org), nil))
 	return id
 }
 

@@ -123,7 +123,7 @@ func (h *harness) drafted(org string, body map[string]any) string {
 func (h *harness) submitted(org string) string {
 	h.t.Helper()
 	id := h.drafted(org, complete("Start an award"))
-	got := h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+id+"/submit", h.Token(auth.RoleLead, org), nil)).JSON(h.t)
+	got := h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+id+"/submission", h.Token(auth.RoleLead, org), nil)).JSON(h.t)
 	if got["status"] != "submitted" {
 		h.t.Fatalf("status %v after submitting, want submitted", got["status"])
 	}
@@ -135,10 +135,14 @@ func (h *harness) reviewer(id, org string, trained bool, capacity int, conflicts
 	if conflicts == nil {
 		conflicts = []string{}
 	}
-	h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, map[string]any{
+	r := h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, map[string]any{
 		"reviewer_id": id, "name": "Reviewer " + id, "email": id + "@reviewers.example", "organisation_id": org,
 		"trained": trained, "capacity": capacity, "conflicts": conflicts,
 	}))
+	// A create says where its object is (docs/API.md).
+	if loc := r.Header.Get("Location"); loc != "/v1/reviewers/"+id {
+		h.t.Errorf("a reviewer's create has Location %q, want /v1/reviewers/%s", loc, id)
+	}
 	h.orgs[id] = org
 }
 
@@ -371,7 +375,7 @@ func TestAWholeRound(t *testing.T) {
 	}
 	lead := h.Token(auth.RoleLead, "a")
 	h.Must(http.StatusNotFound, h.Do("GET", "/v1/submissions/"+subs["a"]+"/feedback", lead, nil))
-	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, map[string]any{"reason": "The deadline has passed"}))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/closure", h.ops, map[string]any{"reason": "The deadline has passed"}))
 	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+subs["a"]+"/feedback", h.ops, map[string]any{"feedback": "Commended: the award scheme."}))
 	h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+subs["a"]+"/feedback", h.ops, map[string]any{"feedback": "Again."}))
 	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+subs["b"]+"/feedback", h.ops, map[string]any{"feedback": "A good start."}))
@@ -506,7 +510,7 @@ func TestSubmissionsBelongToTheirOrganisation(t *testing.T) {
 	id := h.submitted("a")
 	other := h.Token(auth.RoleLead, "b")
 	h.Must(http.StatusNotFound, h.Do("GET", "/v1/submissions/"+id, other, nil))
-	h.Must(http.StatusNotFound, h.Do("POST", "/v1/submissions/"+id+"/submit", other, nil))
+	h.Must(http.StatusNotFound, h.Do("POST", "/v1/submissions/"+id+"/submission", other, nil))
 	h.Must(http.StatusNotFound, h.Do("PUT", "/v1/submissions/"+id, other, complete("x")))
 	body := complete("x")
 	body["organisation_id"] = "a"
@@ -559,7 +563,7 @@ func TestSubmissionsBelongToTheirOrganisation(t *testing.T) {
 	incomplete := complete("y")
 	incomplete["technician_voice"] = map[string]any{"how_consulted": "Not yet", "participants": 0}
 	h.Must(http.StatusOK, h.Do("PUT", "/v1/submissions/"+draft, other, incomplete))
-	r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/submissions/"+draft+"/submit", other, nil))
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/submissions/"+draft+"/submission", other, nil))
 	if f := r.JSON(t)["field"]; f != "technician_voice.participants" {
 		t.Errorf("problem names %v, want technician_voice.participants", f)
 	}
@@ -746,7 +750,7 @@ func TestAnIDOfTheWrongKindNamesNothing(t *testing.T) {
 		{"GET", "/v1/review-rounds/" + sub + "/submissions/" + sub + "/reviews", h.ops, nil},
 		{"GET", "/v1/submissions/" + round, h.ops, nil},
 		{"GET", "/v1/submissions/" + round, lead, nil},
-		{"POST", "/v1/submissions/" + round + "/submit", h.ops, nil},
+		{"POST", "/v1/submissions/" + round + "/submission", h.ops, nil},
 		{"GET", "/v1/submissions/reviewer-rx/feedback", h.ops, nil},
 	} {
 		if got := h.Do(r.method, r.path, r.token, r.body); got.Status != http.StatusNotFound {

@@ -62,7 +62,7 @@ func TestAReviewNeedsAnAcceptedAssignmentInAnOpenRound(t *testing.T) {
 	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/response", h.as("y"), map[string]any{"accept": true})), "deadline")
 
 	// Once closed, nothing changes: no assignment, no answer, no review.
-	closed := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, map[string]any{"reason": "Deadline passed"})).JSON(t)
+	closed := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/closure", h.ops, map[string]any{"reason": "Deadline passed"})).JSON(t)
 	if closed["status"] != "closed" {
 		t.Errorf("status %v after closing, want closed", closed["status"])
 	}
@@ -70,7 +70,7 @@ func TestAReviewNeedsAnAcceptedAssignmentInAnOpenRound(t *testing.T) {
 	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops,
 		map[string]any{"action": "remove", "submission_id": sub, "reviewer_id": "y", "reason": "Silent"})), "closed")
 	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/response", h.as("y"), map[string]any{"accept": false})), "closed")
-	h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, nil))
+	h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/closure", h.ops, nil))
 
 	// The feedback is released, and the round says so; no review comes after it.
 	h.Must(http.StatusOK, h.Do("POST", base+"/feedback", h.ops, map[string]any{"feedback": "Commended."}))
@@ -104,10 +104,10 @@ func TestOpsReturnAndWithholdReviews(t *testing.T) {
 	}
 
 	// Ops return x's review with the reason; x sees it and may revise.
-	h.Must(http.StatusBadRequest, h.Do("POST", base+"/reviews/x/return", h.ops, map[string]any{"reason": ""}))
-	h.Must(http.StatusNotFound, h.Do("POST", base+"/reviews/nobody/return", h.ops, map[string]any{"reason": "Too short"}))
-	h.Must(http.StatusOK, h.Do("POST", base+"/reviews/x/return", h.ops, map[string]any{"reason": "Please say why recognition scores 1."}))
-	h.Must(http.StatusConflict, h.Do("POST", base+"/reviews/x/return", h.ops, map[string]any{"reason": "Again"}))
+	h.Must(http.StatusBadRequest, h.Do("POST", base+"/reviews/x/revision-request", h.ops, map[string]any{"reason": ""}))
+	h.Must(http.StatusNotFound, h.Do("POST", base+"/reviews/nobody/revision-request", h.ops, map[string]any{"reason": "Too short"}))
+	h.Must(http.StatusOK, h.Do("POST", base+"/reviews/x/revision-request", h.ops, map[string]any{"reason": "Please say why recognition scores 1."}))
+	h.Must(http.StatusConflict, h.Do("POST", base+"/reviews/x/revision-request", h.ops, map[string]any{"reason": "Again"}))
 	mine := h.Must(http.StatusOK, h.Do("GET", "/v1/assignments", h.as("x"), nil)).JSON(t)["items"].([]any)
 	if len(mine) != 1 || mine[0].(map[string]any)["returned_reason"] != "Please say why recognition scores 1." || mine[0].(map[string]any)["reviewed"] != false {
 		t.Errorf("x's assignments %v do not show the returned review's reason", mine)
@@ -119,7 +119,7 @@ func TestOpsReturnAndWithholdReviews(t *testing.T) {
 	}
 
 	// Ops hold y's review back: it does not reach the consolidated scores.
-	h.Must(http.StatusOK, h.Do("POST", base+"/reviews/y/withhold", h.ops, map[string]any{"reason": "Names a member of staff."}))
+	h.Must(http.StatusOK, h.Do("POST", base+"/reviews/y/withholding", h.ops, map[string]any{"reason": "Names a member of staff."}))
 	all := h.Must(http.StatusOK, h.Do("GET", base+"/reviews", h.ops, nil)).JSON(t)["items"].([]any)
 	withheld := 0
 	for _, x := range all {
@@ -130,14 +130,14 @@ func TestOpsReturnAndWithholdReviews(t *testing.T) {
 	if withheld != 1 {
 		t.Errorf("ops see %v, want y's review marked withheld", all)
 	}
-	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/closure", h.ops, nil))
 	fb := h.Must(http.StatusOK, h.Do("POST", base+"/feedback", h.ops, map[string]any{"feedback": "Commended."})).JSON(t)
 	for _, s := range fb["scores"].([]any) {
 		if s.(map[string]any)["score"] != 2.0 {
 			t.Errorf("score %v, want 2 (x's revised review alone)", s)
 		}
 	}
-	h.Must(http.StatusConflict, h.Do("POST", base+"/reviews/x/return", h.ops, map[string]any{"reason": "Too late"}))
+	h.Must(http.StatusConflict, h.Do("POST", base+"/reviews/x/revision-request", h.ops, map[string]any{"reason": "Too late"}))
 	testenv.Eventually(t, 10*time.Second, func() error {
 		p := h.published()
 		if p[events.SubjectReviewReturned] != 1 || p[events.SubjectReviewWithheld] != 1 {
@@ -200,10 +200,10 @@ func TestASubmissionWaitsForItsWindow(t *testing.T) {
 		next = r.JSON(t)["id"].(string)
 		return nil
 	})
-	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/submissions/"+next+"/submit", h.Token(auth.RoleLead, "a"), nil))
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/submissions/"+next+"/submission", h.Token(auth.RoleLead, "a"), nil))
 	detail(t, r, "1 September 2029")
 	h.clock.Set(time.Date(2029, 9, 1, 9, 0, 0, 0, time.UTC))
-	h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+next+"/submit", h.Token(auth.RoleLead, "a"), nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/submissions/"+next+"/submission", h.Token(auth.RoleLead, "a"), nil))
 }
 
 func TestTheReviewerPoolSaysWhoAReviewerIs(t *testing.T) {
@@ -304,7 +304,7 @@ func TestClosingRacesReviews(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/close", h.ops, nil))
+		h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/closure", h.ops, nil))
 	}()
 	wg.Wait()
 

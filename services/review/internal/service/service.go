@@ -47,28 +47,32 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return nil, func() {}, err
 	}
 	p.Events.Catalogue(app.ListedTypes...)
-	views, err := adapters.NewSubmissionViews(ctx, p.DB)
+	read, err := adapters.NewReadModels(ctx, p.DB)
 	if err != nil {
 		return fail(err)
 	}
-	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), views, p.Clock)
+	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), read, p.Clock)
 	if err != nil {
 		return fail(err)
 	}
 	if err := application.SeedViews(ctx); err != nil {
 		return fail(err)
 	}
-	if err := p.ConsumeBatches(eventport.SubmissionViews(application)); err != nil {
+	if err := p.ConsumeBatches(eventport.ReadModels(application)); err != nil {
 		return fail(err)
 	}
 	if err := p.Consume(eventport.Organisations(application)); err != nil {
 		return fail(err)
 	}
-	// The submission views come from the review service's own events; the
-	// organisations it accepts submissions from, from the signatory service's stream.
-	p.Rebuilds(platform.Projection{Durable: eventport.DurableSubmissionViews, Collections: []string{"submission_views"}},
+	// The rounds', assignments' and submissions' read models come from the review
+	// service's own events; the organisations it accepts submissions from, from the
+	// signatory service's stream.
+	p.Rebuilds(platform.Projection{Durable: eventport.DurableSubmissionViews,
+		Collections: []string{adapters.RoundsCollection, adapters.AssignmentsCollection, adapters.SubmissionsCollection}},
 		platform.Projection{Durable: eventport.DurableOrganisations, Collections: []string{"organisations"}})
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
+	// Subject access: every document that holds an address (docs/PRIVACY.md).
+	p.ServeSubjectAccess()
 	p.Go("review-deadlines", func(ctx context.Context) error {
 		return application.WatchDeadlines(ctx, cfg.Review.DeadlineRecheck, func(err error) {
 			p.Logger.WarnContext(ctx, "review deadline check failed; will retry", "error", err)

@@ -35,10 +35,11 @@ type Views interface {
 
 // App is the signatory service's use cases.
 type App struct {
-	events EventStore
-	views  Views
-	policy organisation.Policy
-	clock  clock.Clock
+	events  EventStore
+	views   Views
+	policy  organisation.Policy
+	clock   clock.Clock
+	erasure *Erasure // see UseErasure
 }
 
 // New checks its dependencies and returns the App. The clock says what day it is in

@@ -10,23 +10,10 @@ type Config struct {
 	libconfig.Platform
 }
 
-// Default returns the configuration for the local stack, before the environment is read.
+// Default returns the configuration for the local stack, before the environment is
+// read (platform.Main reads it over these and validates the result).
 func Default() Config {
-	var c Config
-	if err := libconfig.Defaults(&c); err != nil {
-		panic(err) // the tags are constants: a failure here is a bug caught by any test
-	}
-	c.HTTP.Addr = "127.0.0.1:8081"
-	c.HTTP.AdminAddr = "127.0.0.1:9081"
-	c.Mongo.Database = "signatory"
-	return c
-}
-
-// Load reads the environment over the defaults and validates the result.
-func Load() (Config, error) {
-	c := Default()
-	err := libconfig.Load(&c)
-	return c, err
+	return libconfig.Defaulted(func(c *Config) { c.Local(8081, 9081, "signatory") })
 }
 
 // Validate reports every problem at once.

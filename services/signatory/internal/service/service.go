@@ -8,10 +8,14 @@ import (
 	"log/slog"
 	"net"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
+	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/signatory/api"
 	"github.com/itss/techcommit/services/signatory/internal/adapters"
 	"github.com/itss/techcommit/services/signatory/internal/app"
@@ -29,18 +33,22 @@ type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
 	Policy *organisation.Policy
+	// SpanExporter receives the service's spans (a test's in-memory exporter).
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Service is the running signatory service.
 type Service struct {
 	*platform.Platform
 	App *app.App
+
+	sealer *personal.Sealer
 }
 
 // New builds the service. cleanup releases what New acquired; call it after Run returns.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func(), error) {
 	p, cleanup, err := platform.New(ctx, platform.Options{
-		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger,
+		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger, SpanExporter: opts.SpanExporter,
 		Stream: bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}},
 	})
 	if err != nil {
@@ -55,8 +63,30 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
-	application, err := app.New(p.Events, views, policy, p.Clock)
+	// People named in organisations' events are stored sealed under keys of their
+	// own, which erasure destroys (docs/PRIVACY.md); the relay publishes them opened.
+	keys, err := personal.NewKeys(ctx, p.DB, "person_keys", p.Clock)
 	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	sealer, err := personal.NewSealer(keys, PersonalFields)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	sealed, err := personal.NewSealedStore(p.Events, sealer)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	p.PublishAs(sealer.OpenEnvelope)
+	application, err := app.New(sealed, views, policy, p.Clock)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}}); err != nil {
 		cleanup()
 		return nil, func() {}, err
 	}
@@ -77,7 +107,69 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// The organisation views and their stamp are built from the service's own events.
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"organisation_views", "organisation_views_stamp"}})
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
-	return &Service{Platform: p, App: application}, cleanup, nil
+	svc := &Service{Platform: p, App: application, sealer: sealer}
+	// Events stored before people were sealed are sealed once, at start, so that
+	// erasure reaches them; with nothing left to seal the pass writes nothing.
+	p.Go("seal-legacy-events", func(ctx context.Context) error {
+		if n, err := svc.SealLegacyEvents(ctx); err != nil {
+			p.Logger.WarnContext(ctx, "sealing the people of older events failed; it runs again at the next start", "error", err)
+		} else if n > 0 {
+			p.Logger.InfoContext(ctx, "people of older events sealed", "commits", n)
+		}
+		return nil
+	})
+	return svc, cleanup, nil
+}
+
+// PersonalFields are the people in the signatory service's events: each is sealed
+// under the person's own key (libs/personal).
+var PersonalFields = personal.Fields{
+	events.OrganisationEnquiryReceivedV1{}.EventType(): {"enquiry_contact"},
+	events.OrganisationFormReceivedV1{}.EventType():    {"leader", "nominated_lead", "point_of_contact"},
+	events.OrganisationAnnouncedV1{}.EventType():       {"leader", "nominated_lead", "point_of_contact"},
+	events.OrganisationContactsChangedV1{}.EventType(): {"leader", "nominated_lead", "point_of_contact"},
+}
+
+// SealLegacyEvents seals the people of every organisation's events stored before
+// they were stored sealed (docs/PRIVACY.md, "Events written before sealing"), and
+// returns how many commits it rewrote. It changes no event's meaning, and what is
+// sealed already it leaves alone.
+func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
+	all, err := s.Events.All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	seen, n := map[string]bool{}, 0
+	for _, e := range all {
+		if e.AggregateType != organisation.AggregateType || seen[e.AggregateID] {
+			continue
+		}
+		seen[e.AggregateID] = true
+		k, err := s.Events.Rewrite(ctx, e.AggregateID, func(eventType string, data []byte) ([]byte, error) {
+			return s.sealer.SealData(ctx, eventType, data)
+		})
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// stored reads events as stored: one organisation's through the sealed store, the
+// whole log from the event store.
+type stored struct {
+	*personal.SealedStore
+	log *store.EventStore
+}
+
+func (s stored) All(ctx context.Context) ([]events.Envelope, error) { return s.log.All(ctx) }
+
+// stream is the service's own stream, as erasure sees it.
+type stream struct{ p *platform.Platform }
+
+func (s stream) Forget(ctx context.Context, aggregateID string) (int, error) {
+	return bus.ForgetAggregate(ctx, s.p.JS, events.StreamSignatory, aggregateID)
 }
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).

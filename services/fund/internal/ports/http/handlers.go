@@ -5,6 +5,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/itss/techcommit/services/fund/api"
 	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
+	"github.com/itss/techcommit/services/fund/internal/domain/ledger"
 	"github.com/itss/techcommit/services/fund/internal/domain/round"
 )
 
@@ -72,60 +74,23 @@ func (h *Handlers) GetRound(c httpserver.Context, id api.ID) error {
 
 // OpenRound creates a round (ops).
 func (h *Handlers) OpenRound(c httpserver.Context, _ api.OpenRoundParams) error {
-	var body api.RoundRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	r, err := h.app.OpenRound(c.Request().Context(), by, roundTerms(body))
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/rounds/"+r.ID)
-	return c.JSON(http.StatusCreated, h.toRound(r))
+	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.RoundRequest) (round.Round, error) {
+		return h.app.OpenRound(ctx, by, roundTerms(body))
+	}, h.toRound, func(r round.Round) string { return "/v1/rounds/" + r.ID })
 }
 
 // UpdateRound corrects a round's terms (ops).
 func (h *Handlers) UpdateRound(c httpserver.Context, id api.ID) error {
-	var body api.RoundRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	r, err := h.app.UpdateRound(c.Request().Context(), by, id, roundTerms(body))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, h.toRound(r))
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.RoundRequest) (round.Round, error) {
+		return h.app.UpdateRound(ctx, by, id, roundTerms(body))
+	}, h.toRound)
 }
 
-// CloseRound closes a round early (ops).
-func (h *Handlers) CloseRound(c httpserver.Context, id api.ID, _ api.CloseRoundParams) error {
-	var body api.CloseRoundJSONBody
-	if c.Request().ContentLength > 0 {
-		if err := httpserver.Decode(c, &body); err != nil {
-			return err
-		}
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	reason := ""
-	if body.Reason != nil {
-		reason = *body.Reason
-	}
-	r, err := h.app.CloseRound(c.Request().Context(), by, id, reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, h.toRound(r))
+// CreateRoundClosure closes a round early (ops).
+func (h *Handlers) CreateRoundClosure(c httpserver.Context, id api.ID, _ api.CreateRoundClosureParams) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body httpserver.Optional[api.CreateRoundClosureJSONBody]) (round.Round, error) {
+		return h.app.CloseRound(ctx, by, id, deref(body.Value.Reason))
+	}, h.toRound)
 }
 
 // roundTerms maps a round request onto the domain; exclude_previously_funded defaults to true.
@@ -144,133 +109,94 @@ func roundTerms(body api.RoundRequest) round.Round {
 
 // GetLedger reads a round's budget ledger (ops).
 func (h *Handlers) GetLedger(c httpserver.Context, id api.ID) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	l, err := h.app.Ledger(c.Request().Context(), by, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, api.Ledger{RoundId: id, BudgetPence: l.Budget(), AwardedPence: l.Awarded(), RemainingPence: l.Remaining(), Entries: l.Entries()})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*ledger.Ledger, error) {
+		return h.app.Ledger(ctx, by, id)
+	}, func(l *ledger.Ledger) api.Ledger {
+		return api.Ledger{RoundId: id, BudgetPence: l.Budget(), AwardedPence: l.Awarded(), RemainingPence: l.Remaining(), Entries: l.Entries()}
+	})
 }
 
 // CreateApplication drafts an application.
 func (h *Handlers) CreateApplication(c httpserver.Context, params api.CreateApplicationParams) error {
+	// The draft remembers the hash of the body as sent, to tell a retry of its
+	// Idempotency-Key from another request with the same key.
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return err
 	}
 	c.Request().Body = io.NopCloser(bytes.NewReader(raw))
-	var body api.ApplicationRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	key := ""
-	if params.IdempotencyKey != nil {
-		key = *params.IdempotencyKey
-	}
 	sum := sha256.Sum256(raw)
-	a, _, err := h.app.CreateApplication(c.Request().Context(), by, body.RoundId, requestContent(body), key, hex.EncodeToString(sum[:]))
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/applications/"+a.ID())
-	return c.JSON(http.StatusCreated, toApplication(a))
+	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ApplicationRequest) (*application.Application, error) {
+		a, _, err := h.app.CreateApplication(ctx, by, body.RoundId, requestContent(body), deref(params.IdempotencyKey), hex.EncodeToString(sum[:]))
+		return a, err
+	}, toApplication, func(a *application.Application) string { return "/v1/applications/" + a.ID() })
 }
 
 // GetApplication reads one application.
 func (h *Handlers) GetApplication(c httpserver.Context, id api.ID) error {
-	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
-		return h.app.Application(c.Request().Context(), by, id)
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*application.Application, error) {
+		return h.app.Application(ctx, by, id)
+	}, toApplication)
 }
 
 // UpdateApplication revises a draft.
 func (h *Handlers) UpdateApplication(c httpserver.Context, id api.ID) error {
-	var body api.ApplicationContent
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
-		return h.app.UpdateApplication(c.Request().Context(), by, id, content(body))
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ApplicationContent) (*application.Application, error) {
+		return h.app.UpdateApplication(ctx, by, id, content(body))
+	}, toApplication)
 }
 
-// SubmitApplication submits a draft.
-func (h *Handlers) SubmitApplication(c httpserver.Context, id api.ID, _ api.SubmitApplicationParams) error {
-	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
-		return h.app.Submit(c.Request().Context(), by, id)
-	})
+// CreateApplicationSubmission submits a draft.
+func (h *Handlers) CreateApplicationSubmission(c httpserver.Context, id api.ID, _ api.CreateApplicationSubmissionParams) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*application.Application, error) {
+		return h.app.Submit(ctx, by, id)
+	}, toApplication)
 }
 
-// WithdrawApplication withdraws an application.
-func (h *Handlers) WithdrawApplication(c httpserver.Context, id api.ID, _ api.WithdrawApplicationParams) error {
-	var body api.WithdrawApplicationJSONBody
-	if c.Request().ContentLength > 0 {
-		if err := httpserver.Decode(c, &body); err != nil {
-			return err
-		}
-	}
-	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
-		reason := ""
-		if body.Reason != nil {
-			reason = *body.Reason
-		}
-		return h.app.Withdraw(c.Request().Context(), by, id, reason)
-	})
+// CreateApplicationWithdrawal withdraws an application.
+func (h *Handlers) CreateApplicationWithdrawal(c httpserver.Context, id api.ID, _ api.CreateApplicationWithdrawalParams) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body httpserver.Optional[api.CreateApplicationWithdrawalJSONBody]) (*application.Application, error) {
+		return h.app.Withdraw(ctx, by, id, deref(body.Value.Reason))
+	}, toApplication)
 }
 
 // StartAssessment moves an application into assessment.
 func (h *Handlers) StartAssessment(c httpserver.Context, id api.ID) error {
-	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
-		return h.app.StartAssessment(c.Request().Context(), by, id)
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*application.Application, error) {
+		return h.app.StartAssessment(ctx, by, id)
+	}, toApplication)
 }
 
 // AwardApplication awards a grant.
 func (h *Handlers) AwardApplication(c httpserver.Context, id api.ID, _ api.AwardApplicationParams) error {
-	var body api.AwardApplicationJSONBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
-		return h.app.Award(c.Request().Context(), by, id, body.AmountPence)
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.AwardApplicationJSONBody) (*application.Application, error) {
+		return h.app.Award(ctx, by, id, body.AmountPence)
+	}, toApplication)
 }
 
-// DeclineApplication declines with feedback.
-func (h *Handlers) DeclineApplication(c httpserver.Context, id api.ID) error {
-	var body api.DeclineApplicationJSONBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
-		return h.app.Decline(c.Request().Context(), by, id, body.Feedback)
-	})
+// CreateApplicationRefusal declines with feedback.
+func (h *Handlers) CreateApplicationRefusal(c httpserver.Context, id api.ID) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.CreateApplicationRefusalJSONBody) (*application.Application, error) {
+		return h.app.Decline(ctx, by, id, body.Feedback)
+	}, toApplication)
 }
 
 // SubmitReport records the project report.
 func (h *Handlers) SubmitReport(c httpserver.Context, id api.ID, _ api.SubmitReportParams) error {
-	var body api.SubmitReportJSONBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*application.Application, error) {
-		return h.app.SubmitReport(c.Request().Context(), by, id, application.Report{Summary: body.Summary, SpentPence: body.SpentPence})
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.SubmitReportJSONBody) (*application.Application, error) {
+		return h.app.SubmitReport(ctx, by, id, application.Report{Summary: body.Summary, SpentPence: body.SpentPence})
+	}, toApplication)
 }
 
 // ListApplications pages through applications.
 func (h *Handlers) ListApplications(c httpserver.Context, params api.ListApplicationsParams) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (api.ApplicationPage, error) {
+		return h.applications(ctx, by, params)
+	}, same)
+}
+
+// applications reads one page of the applications by may see.
+func (h *Handlers) applications(ctx context.Context, by auth.Principal, params api.ListApplicationsParams) (api.ApplicationPage, error) {
 	q := app.ListQuery{Limit: 50}
 	if params.Limit != nil {
 		q.Limit = *params.Limit
@@ -284,9 +210,9 @@ func (h *Handlers) ListApplications(c httpserver.Context, params api.ListApplica
 	if params.Status != nil {
 		q.Status = application.Status(*params.Status)
 	}
-	apps, next, err := h.app.List(c.Request().Context(), by, q)
+	apps, next, err := h.app.List(ctx, by, q)
 	if err != nil {
-		return err
+		return api.ApplicationPage{}, err
 	}
 	out := api.ApplicationPage{Items: make([]api.Application, 0, len(apps))}
 	if next != "" {
@@ -295,19 +221,18 @@ func (h *Handlers) ListApplications(c httpserver.Context, params api.ListApplica
 	for _, a := range apps {
 		out.Items = append(out.Items, toApplication(a))
 	}
-	return c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
-func (h *Handlers) respond(c httpserver.Context, do func(auth.Principal) (*application.Application, error)) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
+// same presents what is already the answer.
+func same[T any](v T) T { return v }
+
+// deref is the value of an optional string, or "" when it is absent.
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	a, err := do(by)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toApplication(a))
+	return *s
 }
 
 func (h *Handlers) toRound(r round.Round) api.Round {
@@ -407,4 +332,27 @@ func toApplication(a *application.Application) api.Application {
 		}{SpentPence: &r.SpentPence, Summary: &r.Summary}
 	}
 	return out
+}
+
+// The actions' deprecated paths, named by verbs, answer as their nouns do until their
+// sunset; httpserver adds the deprecation headers the document gives them.
+
+// CloseRound is CreateRoundClosure at its deprecated path.
+func (h *Handlers) CloseRound(c httpserver.Context, id api.ID, p api.CloseRoundParams) error {
+	return h.CreateRoundClosure(c, id, api.CreateRoundClosureParams(p))
+}
+
+// SubmitApplication is CreateApplicationSubmission at its deprecated path.
+func (h *Handlers) SubmitApplication(c httpserver.Context, id api.ID, p api.SubmitApplicationParams) error {
+	return h.CreateApplicationSubmission(c, id, api.CreateApplicationSubmissionParams(p))
+}
+
+// WithdrawApplication is CreateApplicationWithdrawal at its deprecated path.
+func (h *Handlers) WithdrawApplication(c httpserver.Context, id api.ID, p api.WithdrawApplicationParams) error {
+	return h.CreateApplicationWithdrawal(c, id, api.CreateApplicationWithdrawalParams(p))
+}
+
+// DeclineApplication is CreateApplicationRefusal at its deprecated path.
+func (h *Handlers) DeclineApplication(c httpserver.Context, id api.ID) error {
+	return h.CreateApplicationRefusal(c, id)
 }

@@ -2,6 +2,7 @@ package form
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,34 @@ func TestParseRespond(t *testing.T) {
 	}
 	if _, errs := ParseRespond(url.Values{"reason": {strings.Repeat("x", 501)}}); len(errs) != 1 || errs[0].Field != "reason" {
 		t.Errorf("a long reason: %v", errs)
+	}
+}
+
+func TestParseAPIToken(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, days string
+		fields     []string
+		want       int
+	}{
+		{"CI uploader", "30", nil, 30},
+		{"CI uploader", "90", nil, 90},
+		{"", "30", []string{"name"}, 30},
+		{strings.Repeat("x", 101), "30", []string{"name"}, 30},
+		{"CI", "", []string{"days"}, 0},
+		{"CI", "thirty", []string{"days"}, 0},
+		{"CI", "0", []string{"days"}, 0},
+		{"CI", "91", []string{"days"}, 0},
+		{"", "-1", []string{"name", "days"}, 0},
+	}
+	for _, c := range cases {
+		f, errs := ParseAPIToken(url.Values{"name": {c.name}, "days": {c.days}}, 90)
+		var fields []string
+		for _, e := range errs {
+			fields = append(fields, e.Field)
+		}
+		if !slices.Equal(fields, c.fields) || f.DaysN != c.want {
+			t.Errorf("%q, %q: fields %v, days %d; want %v, %d", c.name, c.days, fields, f.DaysN, c.fields, c.want)
+		}
 	}
 }

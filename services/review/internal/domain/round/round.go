@@ -7,6 +7,7 @@ package round
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -111,8 +112,42 @@ func Rebuild(id string, history []events.Envelope) (*Round, error) {
 	return r, nil
 }
 
+// Continue returns the round as of history, the round's events from its first: r is
+// copied and only the events after its version are applied, so that a command on a
+// long round does not replay every event of it at every attempt. r is not changed.
+func (r *Round) Continue(history []events.Envelope) (*Round, error) {
+	c := r.clone()
+	for _, e := range history {
+		if e.Version <= c.version {
+			continue
+		}
+		if err := c.apply(e); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// clone copies the round deeply enough for apply to change the copy alone (the
+// reviews and feedback it points to are never changed in place).
+func (r *Round) clone() *Round {
+	c := *r
+	c.submissions, c.orgNames, c.feedback = maps.Clone(r.submissions), maps.Clone(r.orgNames), maps.Clone(r.feedback)
+	c.order = slices.Clone(r.order)
+	c.assignments = make(map[assign.Pair]*Assignment, len(r.assignments))
+	for p, a := range r.assignments {
+		cp := *a
+		c.assignments[p] = &cp
+	}
+	return &c
+}
+
 // ID is the round's id.
 func (r *Round) ID() string { return r.id }
+
+// Version is the version of the round's last event, which its read models carry so
+// that an older copy never replaces a newer one.
+func (r *Round) Version() int { return r.version }
 
 // ReviewersPerSubmission is the N automatic assignment fills each submission to.
 func (r *Round) ReviewersPerSubmission() int { return r.perSub }

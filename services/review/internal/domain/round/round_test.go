@@ -2,6 +2,7 @@ package round_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -293,3 +294,42 @@ func TestOverdueIsRecordedOnce(t *testing.T) {
 }
 
 func first(r *round.Round) round.Assignment { return r.Assignments()[0] }
+
+// TestAContinuedRoundIsTheRebuiltOne: a round continued from any earlier state of it
+// with its whole history is the round rebuilt from that history, and the earlier
+// state it continued from is left as it was.
+func TestAContinuedRoundIsTheRebuiltOne(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m"))...)
+	for _, rv := range []string{"x", "y"} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept("s1", rv, now))...)
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", rv, scores(3), "sum"))...)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).ReturnReview("s1", "x", "why"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Close(""))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).WithholdReview("s1", "x", "names staff"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).ReleaseFeedback("s1", "Fine.", round.Contact{}))...)
+	state := func(r *round.Round) string {
+		f, _ := r.Feedback("s1")
+		var as []string
+		for _, a := range r.Assignments() {
+			review := a.Review
+			a.Review = nil
+			as = append(as, fmt.Sprintf("%+v review %+v", a, review))
+		}
+		return fmt.Sprintf("%d %s %v %v %+v", r.Version(), r.Status(), r.Submissions(), as, f)
+	}
+	want := state(rebuild(t, "r1", h))
+	for k := 1; k <= len(h); k++ {
+		earlier := rebuild(t, "r1", h[:k])
+		before := state(earlier)
+		if got := state(must[*round.Round](t)(earlier.Continue(h))); got != want {
+			t.Errorf("continued from version %d:\n%s\nwant\n%s", k, got, want)
+		}
+		if after := state(earlier); after != before {
+			t.Errorf("continuing from version %d changed it:\n%s\nwas\n%s", k, after, before)
+		}
+	}
+}

@@ -95,6 +95,15 @@ func (s *Submission) Status() Status                    { return s.status }
 func (s *Submission) SubmittedAt() time.Time            { return s.submittedAt }
 func (s *Submission) CreatedAt() time.Time              { return s.createdAt }
 
+// Missing is what the draft still needs before it can be submitted (see Missing),
+// none once it is submitted.
+func (s *Submission) Missing() []Gap {
+	if s.status != StatusDraft {
+		return nil
+	}
+	return Missing(s.kind, s.content)
+}
+
 // WeakestThemes are the themes the institution rated itself lowest on in its
 // self-assessment (all of them when tied), in the order of Themes: where a reviewer's
 // expertise helps it most. None when it rated no theme (an action plan on its own).
@@ -195,46 +204,83 @@ func webAddress(s string) bool {
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
-// Complete checks a submission has everything the Commitment asks for: a signatory's
-// self-assessment on every theme, an action plan whose items are whole, evidence of
-// the technician voice, and the public webpage.
-func Complete(kind string, c events.SubmissionContent) error {
-	if err := CheckShape(c); err != nil {
-		return err
-	}
+// Gap is something a draft still needs before it can be submitted: the field it is
+// about, as a dotted path into the content, and what to give, in words.
+//
+// A theme of the self-assessment is named by the theme (self_assessment.visibility.
+// narrative), not by its place in the list: a draft may not list the theme at all yet,
+// and the name stays right however the list is ordered.
+type Gap struct {
+	Field, Message string
+}
+
+// Missing lists everything a draft still needs before it can be submitted, in the
+// order the Commitment asks for it, empty when it is complete: a signatory's
+// self-assessment (a narrative and a rating on every theme), an action plan whose
+// items are whole, evidence of the technician voice, and the public webpage. It is
+// the one statement of what a complete submission is: Submit refuses by it, and every
+// answer about a draft shows it, so that an editor need not repeat it.
+func Missing(kind string, c events.SubmissionContent) []Gap {
+	var gaps []Gap
 	if kind != events.ObligationActionPlan {
 		for _, t := range Themes {
-			i := slices.IndexFunc(c.SelfAssessment, func(a events.ThemeAssessment) bool { return a.Theme == t })
-			if i < 0 {
-				return apperr.Field("self_assessment", "the self-assessment has no position on %s", t)
+			var a events.ThemeAssessment
+			if i := slices.IndexFunc(c.SelfAssessment, func(a events.ThemeAssessment) bool { return a.Theme == t }); i >= 0 {
+				a = c.SelfAssessment[i]
 			}
-			a := c.SelfAssessment[i]
 			if strings.TrimSpace(a.Narrative) == "" {
-				return apperr.Field(fmt.Sprintf("self_assessment.%d.narrative", i), "is required")
+				gaps = append(gaps, Gap{"self_assessment." + t + ".narrative", "write the narrative for " + themeName(t)})
 			}
 			if a.Rating < 1 {
-				return apperr.Field(fmt.Sprintf("self_assessment.%d.rating", i), "must be 1 to 4")
+				gaps = append(gaps, Gap{"self_assessment." + t + ".rating", "give a rating from 1 to 4 for " + themeName(t)})
 			}
 		}
 	}
 	if len(c.ActionPlan) == 0 {
-		return apperr.Field("action_plan", "needs at least one action")
+		gaps = append(gaps, Gap{"action_plan", "add at least one action to the action plan"})
 	}
 	for i, it := range c.ActionPlan {
-		for field, v := range map[string]string{"theme": it.Theme, "action": it.Action, "owner": it.Owner, "success_measure": it.SuccessMeasure, "target_date": it.TargetDate} {
-			if strings.TrimSpace(v) == "" {
-				return apperr.Field(fmt.Sprintf("action_plan.%d.%s", i, field), "is required")
+		for _, f := range []struct{ name, value, what string }{
+			{"theme", it.Theme, "its theme"}, {"action", it.Action, "the action"}, {"owner", it.Owner, "who owns it"},
+			{"success_measure", it.SuccessMeasure, "how success is measured"}, {"target_date", it.TargetDate, "its target date"},
+		} {
+			if strings.TrimSpace(f.value) == "" {
+				gaps = append(gaps, Gap{fmt.Sprintf("action_plan.%d.%s", i, f.name), fmt.Sprintf("give action %d %s", i+1, f.what)})
 			}
 		}
 	}
 	if strings.TrimSpace(c.TechnicianVoice.HowConsulted) == "" {
-		return apperr.Field("technician_voice.how_consulted", "say how technicians were consulted")
+		gaps = append(gaps, Gap{"technician_voice.how_consulted", "say how technicians were consulted"})
 	}
 	if c.TechnicianVoice.Participants < 1 {
-		return apperr.Field("technician_voice.participants", "say how many technicians took part")
+		gaps = append(gaps, Gap{"technician_voice.participants", "say how many technicians took part"})
 	}
 	if !webAddress(c.Webpage) {
-		return apperr.Field("webpage", "give the public page where the plan is published")
+		gaps = append(gaps, Gap{"webpage", "give the public page where the plan is published"})
 	}
-	return nil
+	return gaps
+}
+
+// Complete refuses a submission that lacks anything Missing names, listing all of it
+// at once. It is the draft's state, not the request to submit it, that is wanting, so
+// the refusal is a conflict: the draft must change before submitting can succeed.
+func Complete(kind string, c events.SubmissionContent) error {
+	if err := CheckShape(c); err != nil {
+		return err
+	}
+	gaps := Missing(kind, c)
+	if len(gaps) == 0 {
+		return nil
+	}
+	e := apperr.New(apperr.Conflict, "the draft cannot be submitted until everything missing from it is given (%d, each in errors)", len(gaps))
+	e.Field = gaps[0].Field
+	for _, g := range gaps {
+		e.Fields = append(e.Fields, apperr.FieldProblem{Field: g.Field, Message: g.Message})
+	}
+	return e
+}
+
+// themeName is how a theme reads in a message: Visibility, Career development.
+func themeName(t string) string {
+	return strings.ToUpper(t[:1]) + strings.ReplaceAll(t[1:], "_", " ")
 }

@@ -23,38 +23,70 @@ func complete() events.SubmissionContent {
 	return c
 }
 
-func TestCompleteNamesWhatIsMissing(t *testing.T) {
+// TestMissingNamesEverythingStillNeeded: Missing lists every gap at once, naming a
+// theme by its name (it may not be in the list at all yet), and Complete refuses by it.
+func TestMissingNamesEverythingStillNeeded(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
 		kind   string
 		change func(*events.SubmissionContent)
-		field  string
+		fields []string
 	}{
-		{"complete", events.ObligationSelfAssessmentAndActionPlan, func(*events.SubmissionContent) {}, ""},
-		{"a theme missing", events.ObligationSelfAssessmentAndActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment = c.SelfAssessment[1:] }, "self_assessment"},
-		{"a supporter needs no self-assessment", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment = nil }, ""},
-		{"no narrative", events.ObligationSelfAssessmentAndActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment[2].Narrative = " " }, "self_assessment.2.narrative"},
-		{"no action", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.ActionPlan = nil }, "action_plan"},
-		{"an item without owner", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.ActionPlan[0].Owner = "" }, "action_plan.0.owner"},
-		{"nobody consulted", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.TechnicianVoice.Participants = 0 }, "technician_voice.participants"},
-		{"no webpage", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.Webpage = "" }, "webpage"},
-		{"not a web address", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.Webpage = "javascript:alert(1)" }, "webpage"},
+		{"complete", events.ObligationSelfAssessmentAndActionPlan, func(*events.SubmissionContent) {}, nil},
+		{"a theme missing", events.ObligationSelfAssessmentAndActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment = c.SelfAssessment[1:] },
+			[]string{"self_assessment.visibility.narrative", "self_assessment.visibility.rating"}},
+		{"a supporter needs no self-assessment", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment = nil }, nil},
+		{"a narrative with no rating", events.ObligationSelfAssessmentAndActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment[2].Rating = 0 },
+			[]string{"self_assessment.career_development.rating"}},
+		{"no narrative", events.ObligationSelfAssessmentAndActionPlan, func(c *events.SubmissionContent) { c.SelfAssessment[2].Narrative = " " },
+			[]string{"self_assessment.career_development.narrative"}},
+		{"no action", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.ActionPlan = nil }, []string{"action_plan"}},
+		{"an item without owner", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.ActionPlan[0].Owner = "" }, []string{"action_plan.0.owner"}},
+		{"nobody consulted", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.TechnicianVoice = events.TechnicianVoice{} },
+			[]string{"technician_voice.how_consulted", "technician_voice.participants"}},
+		{"no webpage", events.ObligationActionPlan, func(c *events.SubmissionContent) { c.Webpage = "" }, []string{"webpage"}},
+		{"a new draft", events.ObligationSelfAssessmentAndActionPlan, func(c *events.SubmissionContent) { *c = events.SubmissionContent{} }, []string{
+			"self_assessment.visibility.narrative", "self_assessment.visibility.rating", "self_assessment.recognition.narrative", "self_assessment.recognition.rating",
+			"self_assessment.career_development.narrative", "self_assessment.career_development.rating", "self_assessment.sustainability.narrative",
+			"self_assessment.sustainability.rating", "action_plan", "technician_voice.how_consulted", "technician_voice.participants", "webpage"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := complete()
 			tt.change(&c)
+			var got []string
+			for _, g := range submission.Missing(tt.kind, c) {
+				if g.Message == "" {
+					t.Errorf("%s is missing with no word of what to give", g.Field)
+				}
+				got = append(got, g.Field)
+			}
+			if !slices.Equal(got, tt.fields) {
+				t.Errorf("missing %q, want %q", got, tt.fields)
+			}
 			err := submission.Complete(tt.kind, c)
+			if len(tt.fields) == 0 {
+				if err != nil {
+					t.Errorf("refused: %v", err)
+				}
+				return
+			}
 			e, _ := apperr.As(err)
-			switch {
-			case tt.field == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case tt.field != "" && (e == nil || e.Field != tt.field):
-				t.Errorf("error %v, want one about %s", err, tt.field)
+			if e == nil || e.Code != apperr.Conflict || len(e.Fields) != len(tt.fields) || e.Field != tt.fields[0] {
+				t.Errorf("error %#v, want a conflict naming %q", err, tt.fields)
 			}
 		})
+	}
+}
+
+func TestCompleteRefusesWhatNoDraftMayHold(t *testing.T) {
+	t.Parallel()
+	c := complete()
+	c.Webpage = "javascript:alert(1)"
+	if err := submission.Complete(events.ObligationActionPlan, c); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("not a web address: %v, want invalid", err)
 	}
 }
 
@@ -85,8 +117,11 @@ func TestDraftThenSubmitOnce(t *testing.T) {
 	incomplete := complete()
 	incomplete.Webpage = ""
 	add(load().Draft("a", "a-c1", events.ObligationSelfAssessmentAndActionPlan, 1, incomplete))
-	if _, err := load().Submit(now); !apperr.Is(err, apperr.Invalid) {
-		t.Errorf("submitting an incomplete draft: %v, want invalid", err)
+	if got := load().Missing(); len(got) != 1 || got[0].Field != "webpage" {
+		t.Errorf("the draft misses %v, want the webpage", got)
+	}
+	if _, err := load().Submit(now); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("submitting an incomplete draft: %v, want a conflict", err)
 	}
 	add(load().Update(complete()))
 	p, err := load().Submit(now)
@@ -94,6 +129,9 @@ func TestDraftThenSubmitOnce(t *testing.T) {
 	got := p[0].(events.SubmissionReceivedV1)
 	if got.ObligationID != "a-c1" || got.Cycle != 1 || got.OrganisationID != "a" || !got.ReceivedAt.Equal(now) {
 		t.Errorf("receipt %+v", got)
+	}
+	if got := load().Missing(); got != nil {
+		t.Errorf("a submitted submission misses %v, want nothing", got)
 	}
 	if _, err := load().Update(complete()); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("update after submitting: %v, want a conflict", err)

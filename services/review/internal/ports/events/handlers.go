@@ -1,5 +1,6 @@
-// Package events is the review service's JetStream port: the read model of
-// organisations built from the signatory service's events.
+// Package events is the review service's JetStream port: its read models, built from
+// its own events, and the read model of organisations built from the signatory
+// service's events.
 package events
 
 import (
@@ -17,10 +18,11 @@ const (
 	DurableSubmissionViews = "review-submission-views"
 )
 
-// SubmissionViews keeps the per-organisation submission views current from the
-// service's own stream, many events at a time. Its changes only move forward, so a
-// batch handled twice does no harm.
-func SubmissionViews(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
+// ReadModels keeps the rounds', assignments' and submissions' read models current
+// from the service's own stream, many events at a time. Each entry carries the
+// version of the aggregate it shows and never goes back, so a batch handled twice
+// does no harm. (Its durable name is older than what it keeps, and stays.)
+func ReadModels(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableSubmissionViews, Batch: 200, MaxDeliver: 10,
 		FilterSubjects: app.ProjectedSubjects}
 	return spec, func(ctx context.Context, batch []events.Envelope) error {

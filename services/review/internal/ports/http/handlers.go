@@ -3,7 +3,9 @@
 package http
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -35,30 +37,12 @@ func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
 // DraftSubmission starts a submission.
 func (h *Handlers) DraftSubmission(c httpserver.Context) error {
-	var body api.SubmissionRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	org := ""
-	if body.OrganisationId != nil {
-		org = *body.OrganisationId
-	}
-	s, err := h.app.DraftSubmission(c.Request().Context(), by, org, content(api.SubmissionContent{
-		SelfAssessment: body.SelfAssessment, ActionPlan: body.ActionPlan, TechnicianVoice: body.TechnicianVoice, Webpage: body.Webpage,
-	}))
-	if err != nil {
-		return err
-	}
-	out, err := h.submission(c, s, false)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/submissions/"+s.ID())
-	return c.JSON(http.StatusCreated, out)
+	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.SubmissionRequest) (api.Submission, error) {
+		s, err := h.app.DraftSubmission(ctx, by, deref(body.OrganisationId), content(api.SubmissionContent{
+			SelfAssessment: body.SelfAssessment, ActionPlan: body.ActionPlan, TechnicianVoice: body.TechnicianVoice, Webpage: body.Webpage,
+		}))
+		return h.submission(ctx, s, err, false)
+	}, same, func(s api.Submission) string { return "/v1/submissions/" + s.Id })
 }
 
 // ListSubmissions pages through submissions.
@@ -93,70 +77,33 @@ func (h *Handlers) ListSubmissions(c httpserver.Context, params api.ListSubmissi
 
 // GetSubmission reads a submission with the previous cycle alongside.
 func (h *Handlers) GetSubmission(c httpserver.Context, id api.ID) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	s, err := h.app.Submission(c.Request().Context(), by, id)
-	if err != nil {
-		return err
-	}
-	out, err := h.submission(c, s, true)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (api.Submission, error) {
+		s, err := h.app.Submission(ctx, by, id)
+		return h.submission(ctx, s, err, true)
+	}, same)
 }
 
 // UpdateSubmission revises a draft.
 func (h *Handlers) UpdateSubmission(c httpserver.Context, id api.ID) error {
-	var body api.SubmissionContent
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	s, err := h.app.UpdateSubmission(c.Request().Context(), by, id, content(body))
-	if err != nil {
-		return err
-	}
-	out, err := h.submission(c, s, false)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.SubmissionContent) (api.Submission, error) {
+		s, err := h.app.UpdateSubmission(ctx, by, id, content(body))
+		return h.submission(ctx, s, err, false)
+	}, same)
 }
 
-// SubmitSubmission submits a complete draft.
-func (h *Handlers) SubmitSubmission(c httpserver.Context, id api.ID) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	s, err := h.app.Submit(c.Request().Context(), by, id)
-	if err != nil {
-		return err
-	}
-	out, err := h.submission(c, s, false)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+// CreateSubmissionSubmission submits a complete draft.
+func (h *Handlers) CreateSubmissionSubmission(c httpserver.Context, id api.ID) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (api.Submission, error) {
+		s, err := h.app.Submit(ctx, by, id)
+		return h.submission(ctx, s, err, false)
+	}, same)
 }
 
 // GetFeedback reads released feedback, without reviewer identities.
 func (h *Handlers) GetFeedback(c httpserver.Context, id api.ID) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	f, err := h.app.Feedback(c.Request().Context(), by, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toFeedback(id, f))
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (round.Feedback, error) {
+		return h.app.Feedback(ctx, by, id)
+	}, func(f round.Feedback) api.Feedback { return toFeedback(id, f) })
 }
 
 // ListReviewers lists a page of the pool.
@@ -200,39 +147,19 @@ func list[T any](items []T, next string) map[string]any {
 
 // RegisterReviewer adds a volunteer to the pool.
 func (h *Handlers) RegisterReviewer(c httpserver.Context) error {
-	var body api.Reviewer
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	r, err := h.app.RegisterReviewer(c.Request().Context(), by, reviewerPayload(body))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, toReviewer(r))
+	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.Reviewer) (round.Reviewer, error) {
+		return h.app.RegisterReviewer(ctx, by, reviewerPayload(body))
+	}, toReviewer, func(r round.Reviewer) string { return "/v1/reviewers/" + url.PathEscape(r.ID) })
 }
 
 // UpdateReviewer replaces a pool member's record.
 func (h *Handlers) UpdateReviewer(c httpserver.Context, reviewerID string) error {
-	var body api.Reviewer
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	if body.ReviewerId != reviewerID {
-		return apperr.Field("reviewer_id", "must be the reviewer named in the path, %s", reviewerID)
-	}
-	r, err := h.app.UpdateReviewer(c.Request().Context(), by, events.ReviewerUpdatedV1(reviewerPayload(body)))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toReviewer(r))
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.Reviewer) (round.Reviewer, error) {
+		if body.ReviewerId != reviewerID {
+			return round.Reviewer{}, apperr.Field("reviewer_id", "must be the reviewer named in the path, %s", reviewerID)
+		}
+		return h.app.UpdateReviewer(ctx, by, events.ReviewerUpdatedV1(reviewerPayload(body)))
+	}, toReviewer)
 }
 
 // ListRounds lists a page of review rounds, without their assignments.
@@ -247,87 +174,60 @@ func (h *Handlers) ListRounds(c httpserver.Context, params api.ListRoundsParams)
 	}
 	items := make([]api.RoundSummary, 0, len(rounds))
 	for _, r := range rounds {
-		items = append(items, api.RoundSummary{Id: r.ID(), Name: r.Name(), Status: api.RoundStatus(r.Status()), ReviewDeadline: r.Deadline(),
-			ReviewersPerSubmission: r.ReviewersPerSubmission(), SubmissionCount: len(r.Submissions())})
+		items = append(items, api.RoundSummary{Id: r.ID, Name: r.Name, Status: api.RoundStatus(r.Status), ReviewDeadline: r.Deadline,
+			ReviewersPerSubmission: r.ReviewersPerSubmission, SubmissionCount: r.Submissions})
 	}
 	return c.JSON(http.StatusOK, list(items, next))
 }
 
 // OpenRound opens a review round.
 func (h *Handlers) OpenRound(c httpserver.Context) error {
-	var body api.OpenRoundJSONBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	n := 0
-	if body.ReviewersPerSubmission != nil {
-		n = *body.ReviewersPerSubmission
-	}
-	r, err := h.app.OpenRound(c.Request().Context(), by, body.Name, body.ReviewDeadline, n)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/review-rounds/"+r.ID())
-	return c.JSON(http.StatusCreated, toRound(r, h.app.Now()))
+	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.OpenRoundJSONBody) (*round.Round, error) {
+		n := 0
+		if body.ReviewersPerSubmission != nil {
+			n = *body.ReviewersPerSubmission
+		}
+		return h.app.OpenRound(ctx, by, body.Name, body.ReviewDeadline, n)
+	}, h.toRound, func(r *round.Round) string { return "/v1/review-rounds/" + r.ID() })
 }
 
 // GetRound reads a round.
 func (h *Handlers) GetRound(c httpserver.Context, roundID api.RoundID) error {
-	return h.round(c, func(by auth.Principal) (*round.Round, error) {
-		return h.app.Round(c.Request().Context(), by, roundID)
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*round.Round, error) {
+		return h.app.Round(ctx, by, roundID)
+	}, h.toRound)
 }
 
 // AddSubmissions puts submissions into a round.
 func (h *Handlers) AddSubmissions(c httpserver.Context, roundID api.RoundID) error {
-	var body api.AddSubmissionsJSONBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.round(c, func(by auth.Principal) (*round.Round, error) {
-		return h.app.AddSubmissions(c.Request().Context(), by, roundID, body.SubmissionIds)
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.AddSubmissionsJSONBody) (*round.Round, error) {
+		return h.app.AddSubmissions(ctx, by, roundID, body.SubmissionIds)
+	}, h.toRound)
 }
 
 // AutoAssign fills the round's submissions with reviewers.
 func (h *Handlers) AutoAssign(c httpserver.Context, roundID api.RoundID) error {
-	var body api.AutoAssignJSONBody
-	if c.Request().ContentLength != 0 {
-		if err := httpserver.Decode(c, &body); err != nil {
-			return err
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body httpserver.Optional[api.AutoAssignJSONBody]) (api.AssignmentReport, error) {
+		n := 0
+		if body.Value.ReviewersPerSubmission != nil {
+			n = *body.Value.ReviewersPerSubmission
 		}
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	n := 0
-	if body.ReviewersPerSubmission != nil {
-		n = *body.ReviewersPerSubmission
-	}
-	r, report, err := h.app.AutoAssign(c.Request().Context(), by, roundID, n)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toAssignmentReport(toRound(r, h.app.Now()), report))
+		r, report, err := h.app.AutoAssign(ctx, by, roundID, n)
+		if err != nil {
+			return api.AssignmentReport{}, err
+		}
+		return toAssignmentReport(toRound(r, h.app.Now()), report), nil
+	}, same)
 }
 
 // ChangeAssignment assigns or removes a reviewer by hand.
 func (h *Handlers) ChangeAssignment(c httpserver.Context, roundID api.RoundID) error {
-	var body api.ChangeAssignmentJSONBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.round(c, func(by auth.Principal) (*round.Round, error) {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ChangeAssignmentJSONBody) (*round.Round, error) {
 		if body.Action == "remove" {
-			return h.app.Remove(c.Request().Context(), by, roundID, body.SubmissionId, body.ReviewerId, body.Reason)
+			return h.app.Remove(ctx, by, roundID, body.SubmissionId, body.ReviewerId, body.Reason)
 		}
-		return h.app.Assign(c.Request().Context(), by, roundID, body.SubmissionId, body.ReviewerId, body.Reason)
-	})
+		return h.app.Assign(ctx, by, roundID, body.SubmissionId, body.ReviewerId, body.Reason)
+	}, h.toRound)
 }
 
 // MyAssignments lists a page of the caller's assignments.
@@ -362,36 +262,16 @@ func optional(s string) *string {
 
 // SubmissionToReview reads an assigned submission.
 func (h *Handlers) SubmissionToReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	s, err := h.app.SubmissionToReview(c.Request().Context(), by, roundID, submissionID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toSubmission(s, "in_review"))
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*submission.Submission, error) {
+		return h.app.SubmissionToReview(ctx, by, roundID, submissionID)
+	}, func(s *submission.Submission) api.Submission { return toSubmission(s, "in_review") })
 }
 
 // Respond accepts or declines an assignment.
 func (h *Handlers) Respond(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
-	var body api.RespondJSONBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	reason := ""
-	if body.Reason != nil {
-		reason = *body.Reason
-	}
-	a, err := h.app.Respond(c.Request().Context(), by, roundID, submissionID, body.Accept, reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toMyAssignment(a))
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.RespondJSONBody) (app.Assignment, error) {
+		return h.app.Respond(ctx, by, roundID, submissionID, body.Accept, deref(body.Reason))
+	}, toMyAssignment)
 }
 
 // ListReviews lists a submission's reviews as the caller may see them.
@@ -413,70 +293,34 @@ func (h *Handlers) ListReviews(c httpserver.Context, roundID api.RoundID, submis
 
 // SubmitReview records the caller's review.
 func (h *Handlers) SubmitReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
-	var body api.ReviewRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	themes := make([]events.ThemeReview, 0, len(body.Themes))
-	for _, t := range body.Themes {
-		themes = append(themes, events.ThemeReview{Theme: string(t.Theme), Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
-	}
-	a, err := h.app.SubmitReview(c.Request().Context(), by, roundID, submissionID, themes, body.Summary)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toMyAssignment(a))
-}
-
-// ReturnReview returns a review to its reviewer for revision.
-func (h *Handlers) ReturnReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
-	return h.moderate(c, func(by auth.Principal, reason string) (app.Review, error) {
-		return h.app.ReturnReview(c.Request().Context(), by, roundID, submissionID, reviewerID, reason)
-	})
-}
-
-// WithholdReview holds a review back from the feedback.
-func (h *Handlers) WithholdReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
-	return h.moderate(c, func(by auth.Principal, reason string) (app.Review, error) {
-		return h.app.WithholdReview(c.Request().Context(), by, roundID, submissionID, reviewerID, reason)
-	})
-}
-
-func (h *Handlers) moderate(c httpserver.Context, do func(auth.Principal, string) (app.Review, error)) error {
-	var body api.ModerationRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	r, err := do(by, body.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toReview(r))
-}
-
-// CloseRound closes a round to reviewing.
-func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
-	var body api.CloseRoundJSONBody
-	if c.Request().ContentLength != 0 {
-		if err := httpserver.Decode(c, &body); err != nil {
-			return err
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ReviewRequest) (app.Assignment, error) {
+		themes := make([]events.ThemeReview, 0, len(body.Themes))
+		for _, t := range body.Themes {
+			themes = append(themes, events.ThemeReview{Theme: string(t.Theme), Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
 		}
-	}
-	reason := ""
-	if body.Reason != nil {
-		reason = *body.Reason
-	}
-	return h.round(c, func(by auth.Principal) (*round.Round, error) {
-		return h.app.CloseRound(c.Request().Context(), by, roundID, reason)
-	})
+		return h.app.SubmitReview(ctx, by, roundID, submissionID, themes, body.Summary)
+	}, toMyAssignment)
+}
+
+// CreateReviewRevisionRequest returns a review to its reviewer for revision.
+func (h *Handlers) CreateReviewRevisionRequest(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ModerationRequest) (app.Review, error) {
+		return h.app.ReturnReview(ctx, by, roundID, submissionID, reviewerID, body.Reason)
+	}, toReview)
+}
+
+// CreateReviewWithholding holds a review back from the feedback.
+func (h *Handlers) CreateReviewWithholding(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ModerationRequest) (app.Review, error) {
+		return h.app.WithholdReview(ctx, by, roundID, submissionID, reviewerID, body.Reason)
+	}, toReview)
+}
+
+// CreateRoundClosure closes a round to reviewing.
+func (h *Handlers) CreateRoundClosure(c httpserver.Context, roundID api.RoundID) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body httpserver.Optional[api.CreateRoundClosureJSONBody]) (*round.Round, error) {
+		return h.app.CloseRound(ctx, by, roundID, deref(body.Value.Reason))
+	}, h.toRound)
 }
 
 func toReview(r app.Review) api.Review {
@@ -486,36 +330,17 @@ func toReview(r app.Review) api.Review {
 
 // ReleaseFeedback releases consolidated feedback.
 func (h *Handlers) ReleaseFeedback(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
-	var body api.ReleaseFeedbackJSONBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	f, err := h.app.ReleaseFeedback(c.Request().Context(), by, roundID, submissionID, body.Feedback)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toFeedback(submissionID, f))
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ReleaseFeedbackJSONBody) (round.Feedback, error) {
+		return h.app.ReleaseFeedback(ctx, by, roundID, submissionID, body.Feedback)
+	}, func(f round.Feedback) api.Feedback { return toFeedback(submissionID, f) })
 }
 
-func (h *Handlers) round(c httpserver.Context, do func(auth.Principal) (*round.Round, error)) error {
-	by, err := auth.MustFromContext(c.Request().Context())
+// submission renders a submission the app answered with (unless it answered err)
+// with its status and, when asked, the previous cycle.
+func (h *Handlers) submission(ctx context.Context, s *submission.Submission, err error, withPrevious bool) (api.Submission, error) {
 	if err != nil {
-		return err
+		return api.Submission{}, err
 	}
-	r, err := do(by)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toRound(r, h.app.Now()))
-}
-
-// submission renders a submission with its status and, when asked, the previous cycle.
-func (h *Handlers) submission(c httpserver.Context, s *submission.Submission, withPrevious bool) (api.Submission, error) {
-	ctx := c.Request().Context()
 	st, err := h.app.Status(ctx, s)
 	if err != nil {
 		return api.Submission{}, err
@@ -547,11 +372,11 @@ func content(b api.SubmissionContent) events.SubmissionContent {
 	c := events.SubmissionContent{
 		SelfAssessment:  make([]events.ThemeAssessment, 0, len(b.SelfAssessment)),
 		ActionPlan:      make([]events.ActionItem, 0, len(b.ActionPlan)),
-		TechnicianVoice: events.TechnicianVoice{HowConsulted: b.TechnicianVoice.HowConsulted, Participants: b.TechnicianVoice.Participants},
+		TechnicianVoice: events.TechnicianVoice{HowConsulted: deref(b.TechnicianVoice.HowConsulted), Participants: b.TechnicianVoice.Participants},
 		Webpage:         b.Webpage,
 	}
 	for _, a := range b.SelfAssessment {
-		c.SelfAssessment = append(c.SelfAssessment, events.ThemeAssessment{Theme: string(a.Theme), Narrative: a.Narrative, Rating: a.Rating})
+		c.SelfAssessment = append(c.SelfAssessment, events.ThemeAssessment{Theme: string(a.Theme), Narrative: deref(a.Narrative), Rating: deref(a.Rating)})
 	}
 	for _, it := range b.ActionPlan {
 		item := events.ActionItem{Theme: string(it.Theme), Action: it.Action, Owner: it.Owner, SuccessMeasure: it.SuccessMeasure,
@@ -572,12 +397,16 @@ func toSubmission(s *submission.Submission, status string) api.Submission {
 		Content: api.SubmissionContent{
 			SelfAssessment:  make([]api.ThemeAssessment, 0, len(c.SelfAssessment)),
 			ActionPlan:      toActionPlan(c.ActionPlan),
-			TechnicianVoice: api.TechnicianVoice{HowConsulted: c.TechnicianVoice.HowConsulted, Participants: c.TechnicianVoice.Participants},
+			TechnicianVoice: api.TechnicianVoice{HowConsulted: optional(c.TechnicianVoice.HowConsulted), Participants: c.TechnicianVoice.Participants},
 			Webpage:         c.Webpage,
 		},
+		Missing: []api.MissingField{},
 	}
 	for _, a := range c.SelfAssessment {
-		out.Content.SelfAssessment = append(out.Content.SelfAssessment, api.ThemeAssessment{Theme: api.Theme(a.Theme), Narrative: a.Narrative, Rating: a.Rating})
+		out.Content.SelfAssessment = append(out.Content.SelfAssessment, api.ThemeAssessment{Theme: api.Theme(a.Theme), Narrative: optional(a.Narrative), Rating: optionalRating(a.Rating)})
+	}
+	for _, g := range s.Missing() {
+		out.Missing = append(out.Missing, api.MissingField{Field: g.Field, Message: g.Message})
 	}
 	if cycle := s.Cycle(); cycle > 0 {
 		out.Cycle = &cycle
@@ -586,6 +415,24 @@ func toSubmission(s *submission.Submission, status string) api.Submission {
 		out.SubmittedAt = &t
 	}
 	return out
+}
+
+// deref is what a draft holds for a part it was sent without: nothing yet.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// optionalRating leaves out a rating not chosen yet (0), which the contract's 1 to 4
+// cannot show.
+func optionalRating(n int) *int {
+	if n < 1 {
+		return nil
+	}
+	return &n
 }
 
 func toActionPlan(items []events.ActionItem) []api.ActionItem {
@@ -678,3 +525,32 @@ func toThemeReviews(ts []events.ThemeReview) []api.ThemeReview {
 	}
 	return out
 }
+
+// The actions' deprecated paths, named by verbs, answer as their nouns do until their
+// sunset; httpserver adds the deprecation headers the document gives them.
+
+// SubmitSubmission is CreateSubmissionSubmission at its deprecated path.
+func (h *Handlers) SubmitSubmission(c httpserver.Context, id api.ID) error {
+	return h.CreateSubmissionSubmission(c, id)
+}
+
+// CloseRound is CreateRoundClosure at its deprecated path.
+func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
+	return h.CreateRoundClosure(c, roundID)
+}
+
+// ReturnReview is CreateReviewRevisionRequest at its deprecated path.
+func (h *Handlers) ReturnReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+	return h.CreateReviewRevisionRequest(c, roundID, submissionID, reviewerID)
+}
+
+// WithholdReview is CreateReviewWithholding at its deprecated path.
+func (h *Handlers) WithholdReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID, reviewerID api.ReviewerID) error {
+	return h.CreateReviewWithholding(c, roundID, submissionID, reviewerID)
+}
+
+// toRound renders a round as it stands now.
+func (h *Handlers) toRound(r *round.Round) api.Round { return toRound(r, h.app.Now()) }
+
+// same presents what is already the answer.
+func same[T any](v T) T { return v }

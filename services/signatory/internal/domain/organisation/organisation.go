@@ -321,6 +321,44 @@ func (o *Organisation) ChangeContacts(c Contacts) ([]events.Payload, error) {
 	}}, nil
 }
 
+// NeedsNominatedLead reports whether the organisation has signed its form and is not
+// withdrawn, but names no nominated lead: the one it named was erased at their
+// request, and ITSS must ask it for another (ChangeContacts).
+func (o *Organisation) NeedsNominatedLead() bool {
+	return (o.status == StatusFormReceived || o.status == StatusAnnounced) && o.contacts.NominatedLead.Email == ""
+}
+
+// ErasePerson takes the person with this email address out of the organisation's
+// contacts, at their request: the event names the roles they held as erased, and the
+// rest of the contacts as they are. It returns no event when the organisation's
+// contacts do not name them, or when it has none to change (before its form, or
+// withdrawn): what it held of them then is in its earlier events only, which erasure
+// makes unreadable by other means (libs/personal). The contacts need not be complete
+// afterwards: an organisation without its nominated lead says so (NeedsNominatedLead).
+func (o *Organisation) ErasePerson(email string) ([]events.Payload, error) {
+	if o.status != StatusFormReceived && o.status != StatusAnnounced {
+		return nil, nil
+	}
+	target := strings.ToLower(strings.TrimSpace(email))
+	if target == "" {
+		return nil, apperr.Field("email", "is required")
+	}
+	erased := false
+	person := func(p Person) events.Person {
+		if p.Email != "" && strings.ToLower(p.Email) == target {
+			erased = true
+			return events.Person{Erased: true}
+		}
+		return toEventPerson(p)
+	}
+	e := events.OrganisationContactsChangedV1{OrganisationID: o.id, Leader: person(o.contacts.Leader),
+		NominatedLead: person(o.contacts.NominatedLead), PointOfContact: person(o.contacts.PointOfContact), PlanPage: o.contacts.PlanPage}
+	if !erased {
+		return nil, nil
+	}
+	return []events.Payload{e}, nil
+}
+
 // Withdraw records that the organisation left (or was withdrawn). Its open
 // obligation lapses. Any organisation not yet withdrawn may be. The withdrawal has
 // happened (it is not dated after today, a London date) and cannot be dated before
@@ -596,6 +634,10 @@ func toEventPerson(p Person) events.Person {
 	return events.Person{Name: p.Name, Title: p.Title, Email: p.Email}
 }
 
+// fromEventPerson reads a person from an event; an erased one is no one.
 func fromEventPerson(p events.Person) Person {
+	if p.Erased {
+		return Person{}
+	}
 	return Person{Name: p.Name, Title: p.Title, Email: p.Email}
 }

@@ -5,6 +5,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -33,91 +34,54 @@ func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
 // CreateOrganisation records an enquiry.
 func (h *Handlers) CreateOrganisation(c httpserver.Context) error {
-	var body api.EnquiryRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	o, err := h.app.CreateOrganisation(c.Request().Context(), by, organisation.Enquiry{
-		EnquiredOn: optionalCivil(body.EnquiredOn), Name: body.Name, Kind: organisation.Kind(body.Kind), Sector: string(body.Sector), Country: body.Country,
-		Website: body.Website, Contact: person(body.EnquiryContact),
-	})
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(httpserver.HeaderLocation, "/v1/organisations/"+o.ID())
-	return c.JSON(http.StatusCreated, toOrganisation(o, h.app.Today()))
+	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.EnquiryRequest) (*organisation.Organisation, error) {
+		return h.app.CreateOrganisation(ctx, by, organisation.Enquiry{
+			EnquiredOn: optionalCivil(body.EnquiredOn), Name: body.Name, Kind: organisation.Kind(body.Kind), Sector: string(body.Sector), Country: body.Country,
+			Website: body.Website, Contact: person(body.EnquiryContact),
+		})
+	}, h.toOrganisation, func(o *organisation.Organisation) string { return "/v1/organisations/" + o.ID() })
 }
 
 // GetOrganisation reads one organisation.
 func (h *Handlers) GetOrganisation(c httpserver.Context, id api.OrganisationID) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	o, err := h.app.Get(c.Request().Context(), by, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toOrganisation(o, h.app.Today()))
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*organisation.Organisation, error) {
+		return h.app.Get(ctx, by, id)
+	}, h.toOrganisation)
 }
 
 // RecordMeeting records the meeting with ITSS.
 func (h *Handlers) RecordMeeting(c httpserver.Context, id api.OrganisationID) error {
-	var body api.MeetingRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
-		return h.app.RecordMeeting(c.Request().Context(), by, id, date(body.HeldOn), deref(body.Notes))
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.MeetingRequest) (*organisation.Organisation, error) {
+		return h.app.RecordMeeting(ctx, by, id, date(body.HeldOn), deref(body.Notes))
+	}, h.toOrganisation)
 }
 
 // ReceiveForm records the signed form.
 func (h *Handlers) ReceiveForm(c httpserver.Context, id api.OrganisationID) error {
-	var body api.FormRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
-		return h.app.ReceiveForm(c.Request().Context(), by, id, date(body.SignedOn), contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.FormRequest) (*organisation.Organisation, error) {
+		return h.app.ReceiveForm(ctx, by, id, date(body.SignedOn), contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
+	}, h.toOrganisation)
 }
 
 // Announce records the joint announcement.
 func (h *Handlers) Announce(c httpserver.Context, id api.OrganisationID) error {
-	var body api.AnnouncementRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
-		return h.app.Announce(c.Request().Context(), by, id, date(body.AnnouncedOn))
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.AnnouncementRequest) (*organisation.Organisation, error) {
+		return h.app.Announce(ctx, by, id, date(body.AnnouncedOn))
+	}, h.toOrganisation)
 }
 
 // Withdraw records a withdrawal.
 func (h *Handlers) Withdraw(c httpserver.Context, id api.OrganisationID) error {
-	var body api.WithdrawalRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
-		return h.app.Withdraw(c.Request().Context(), by, id, date(body.WithdrawnOn), body.Reason, string(body.InitiatedBy))
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.WithdrawalRequest) (*organisation.Organisation, error) {
+		return h.app.Withdraw(ctx, by, id, date(body.WithdrawnOn), body.Reason, string(body.InitiatedBy))
+	}, h.toOrganisation)
 }
 
 // UpdateContacts replaces the contacts.
 func (h *Handlers) UpdateContacts(c httpserver.Context, id api.OrganisationID) error {
-	var body api.ContactsRequest
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	return h.respond(c, func(by auth.Principal) (*organisation.Organisation, error) {
-		return h.app.ChangeContacts(c.Request().Context(), by, id, contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
-	})
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ContactsRequest) (*organisation.Organisation, error) {
+		return h.app.ChangeContacts(ctx, by, id, contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
+	}, h.toOrganisation)
 }
 
 // obligationPage is the listObligations response, which the document describes inline.
@@ -220,16 +184,9 @@ func (h *Handlers) ListDirectory(c httpserver.Context, params api.ListDirectoryP
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *Handlers) respond(c httpserver.Context, do func(auth.Principal) (*organisation.Organisation, error)) error {
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	o, err := do(by)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toOrganisation(o, h.app.Today()))
+// toOrganisation presents an organisation as it stands today.
+func (h *Handlers) toOrganisation(o *organisation.Organisation) api.Organisation {
+	return toOrganisation(o, h.app.Today())
 }
 
 // toOrganisation presents the organisation as it stands on today (a London date):
@@ -243,11 +200,22 @@ func toOrganisation(o *organisation.Organisation, today civil.Date) api.Organisa
 		PlanPage: optional(ct.PlanPage), MeetingHeldOn: optionalDate(o.MeetingHeldOn()), FormSignedOn: optionalDate(o.FormSignedOn()),
 		AnnouncedOn: optionalDate(o.AnnouncedOn()),
 	}
-	contact := apiPerson(q.Contact)
-	out.EnquiryContact = &contact
-	if ct.Leader.Name != "" {
-		leader, lead, poc := apiPerson(ct.Leader), apiPerson(ct.NominatedLead), publicContact(ct.PointOfContact)
-		out.Leader, out.NominatedLead, out.PointOfContact = &leader, &lead, &poc
+	// A person erased at their request is no one: the role is left out.
+	present := func(p organisation.Person) *api.Person {
+		if p.Name == "" {
+			return nil
+		}
+		out := apiPerson(p)
+		return &out
+	}
+	out.EnquiryContact, out.Leader, out.NominatedLead = present(q.Contact), present(ct.Leader), present(ct.NominatedLead)
+	if ct.PointOfContact.Name != "" {
+		poc := publicContact(ct.PointOfContact)
+		out.PointOfContact = &poc
+	}
+	if o.NeedsNominatedLead() {
+		needs := true
+		out.NeedsNominatedLead = &needs
 	}
 	if on, reason := o.Withdrawal(); !on.IsZero() {
 		out.WithdrawnOn, out.WithdrawalReason = optionalDate(on), &reason
@@ -292,7 +260,14 @@ func apiPerson(p organisation.Person) api.Person {
 	return api.Person{Name: p.Name, Title: optional(p.Title), Email: openapi_types.Email(p.Email)}
 }
 
+// unconfirmedContact is what the directory shows for a point of contact erased at
+// their request, until the organisation names another.
+const unconfirmedContact = "To be confirmed"
+
 func publicContact(p organisation.Person) api.PublicContact {
+	if p.Name == "" {
+		p = organisation.Person{Name: unconfirmedContact}
+	}
 	out := api.PublicContact{Name: p.Name, Title: optional(p.Title)}
 	if p.Email != "" {
 		e := openapi_types.Email(p.Email)

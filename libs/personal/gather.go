@@ -1,0 +1,104 @@
+package personal
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/itss/techcommit/libs/store"
+)
+
+// Record is one document of a service's database that holds a person's address: the
+// answer to a subject access request is every such document, as stored.
+type Record struct {
+	Collection string         `json:"collection"`
+	ID         string         `json:"id"`
+	Document   map[string]any `json:"document"`
+}
+
+// notGathered are collections that hold no one's address: digests, ids and times.
+var notGathered = map[string]bool{"person_keys": true, "processed_messages": true}
+
+// Gather reads every collection of db through and returns each document in which some
+// text holds the address (compared lower-cased; an event's payload, stored as JSON
+// text, counts). A subject access request is rare, and a service's database is the
+// Commitment's size, so reading it all is affordable and misses nothing a more
+// selective query would have to be told about.
+func Gather(ctx context.Context, db *mongo.Database, email string) ([]Record, error) {
+	target := Normalise(email)
+	out := []Record{}
+	if target == "" {
+		return out, nil
+	}
+	names, err := db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("list collections: %w", store.Classify(err))
+	}
+	for _, name := range names {
+		if notGathered[name] {
+			continue
+		}
+		cur, err := db.Collection(name).Find(ctx, bson.D{})
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, store.Classify(err))
+		}
+		for cur.Next(ctx) {
+			raw := cur.Current
+			if !holds(raw, target) {
+				continue
+			}
+			ej, err := bson.MarshalExtJSON(raw, false, false)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", name, err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(ej, &doc); err != nil {
+				return nil, fmt.Errorf("read %s: %w", name, err)
+			}
+			out = append(out, Record{Collection: name, ID: fmt.Sprint(doc["_id"]), Document: doc})
+		}
+		if err := cur.Err(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, store.Classify(err))
+		}
+		_ = cur.Close(ctx)
+	}
+	return out, nil
+}
+
+// holds reports whether some string in the document holds the address.
+func holds(raw bson.Raw, target string) bool {
+	elems, err := raw.Elements()
+	if err != nil {
+		return false
+	}
+	for _, e := range elems {
+		if valueHolds(e.Value(), target) {
+			return true
+		}
+	}
+	return false
+}
+
+func valueHolds(v bson.RawValue, target string) bool {
+	switch v.Type {
+	case bson.TypeString:
+		return strings.Contains(strings.ToLower(v.StringValue()), target)
+	case bson.TypeEmbeddedDocument:
+		return holds(v.Document(), target)
+	case bson.TypeArray:
+		vals, err := v.Array().Values()
+		if err != nil {
+			return false
+		}
+		for _, x := range vals {
+			if valueHolds(x, target) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,304 @@
+// Package personal lets an append-only event store forget a person
+// (crypto-shredding). Each person gets a key of their own, kept in a collection by a
+// random id; the personal fields of events (a name, a job title, an email) are stored
+// encrypted under that key; erasing the person deletes the key, and from then on
+// every copy of those fields, in the event store, its backups and anything made from
+// them, reads as erased. The events themselves are never rewritten: the store stays
+// append-only, and its unique index on (aggregate id, version) stays the only
+// concurrency guard. See docs/PRIVACY.md for why this and not events without
+// personal data.
+//
+// A person is known by their email address, as given (compared lower-cased and
+// trimmed); the collection holds only a digest of it, and loses that with the key.
+// Someone named without an address gets a key of their own that no address reaches.
+//
+// Keys are written once (an insert under a unique index, the write FerretDB applies
+// atomically) and deleted once: no read-modify-write, as DESIGN.md requires.
+package personal
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/store"
+)
+
+// prefix starts every sealed value: "pd1:<person id>:<base64 of nonce and ciphertext>".
+const prefix = "pd1:"
+
+// ErrNoSuchPerson says no key is held for an address: the suite names no one by it,
+// or the person was erased already.
+var ErrNoSuchPerson = errors.New("no person is held under that address")
+
+// Keys is the store of per-person keys.
+type Keys struct {
+	coll  *mongo.Collection
+	clock clock.Clock
+
+	mu       sync.RWMutex
+	cache    map[string]cached // person id -> key
+	subjects map[string]string // address digest -> person id
+}
+
+// cacheFor is how long a replica keeps a key in memory. Every command reads the keys
+// of the people it names, and a contended organisation's commands retry; reading
+// each key from the database every time made them miss their deadline. A replica
+// other than the one that erased a person goes on opening their values for at most
+// this long (the one that erased forgets at once).
+const cacheFor = time.Minute
+
+type cached struct {
+	key []byte
+	at  time.Time
+}
+
+type keyDoc struct {
+	ID      string    `bson:"_id"`     // the person id, in sealed values
+	Subject string    `bson:"subject"` // digest of the address, or a random one
+	Key     []byte    `bson:"key"`
+	Created time.Time `bson:"created_at"`
+}
+
+// NewKeys opens the key store in collection name, with its unique index on the
+// address digest (so that two commands naming one new person make one key).
+func NewKeys(ctx context.Context, db *mongo.Database, name string, clk clock.Clock) (*Keys, error) {
+	if db == nil || name == "" || clk == nil {
+		return nil, errors.New("personal: database, collection name and clock are required")
+	}
+	coll := db.Collection(name)
+	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "subject", Value: 1}}, Options: options.Index().SetUnique(true)},
+	}); err != nil {
+		return nil, fmt.Errorf("create person key index: %w", store.Classify(err))
+	}
+	return &Keys{coll: coll, clock: clk, cache: map[string]cached{}, subjects: map[string]string{}}, nil
+}
+
+// Normalise is the form addresses are compared in.
+func Normalise(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// subject is what the key store keeps of an address: a digest, so that it can be
+// found by the address and shows no one the address.
+func subject(email string) string {
+	sum := sha256.Sum256([]byte("tc-person-v1\x00" + Normalise(email)))
+	return hex.EncodeToString(sum[:])
+}
+
+// For returns the id and key of the person with this address, making them on first
+// use; an empty address makes a new person every time.
+func (k *Keys) For(ctx context.Context, email string) (string, []byte, error) {
+	if Normalise(email) == "" {
+		return k.create(ctx, "anon-"+rand.Text())
+	}
+	sub := subject(email)
+	k.mu.RLock()
+	id, ok := k.subjects[sub]
+	k.mu.RUnlock()
+	if ok {
+		if key, ok := k.cached(id); ok {
+			return id, key, nil
+		}
+	}
+	for range 3 {
+		var d keyDoc
+		err := k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: sub}}).Decode(&d)
+		if err == nil {
+			k.remember(d.ID, d.Key)
+			k.mu.Lock()
+			k.subjects[sub] = d.ID
+			k.mu.Unlock()
+			return d.ID, d.Key, nil
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return "", nil, fmt.Errorf("find person key: %w", store.Classify(err))
+		}
+		id, key, err := k.create(ctx, sub)
+		if err == nil {
+			k.mu.Lock()
+			k.subjects[sub] = id
+			k.mu.Unlock()
+		}
+		if err == nil || !errors.Is(err, errTaken) {
+			return id, key, err
+		}
+		// Another command made this person's key first: read it.
+	}
+	return "", nil, errors.New("find person key: it keeps changing")
+}
+
+var errTaken = errors.New("person key taken")
+
+func (k *Keys) create(ctx context.Context, sub string) (string, []byte, error) {
+	d := keyDoc{ID: "psn-" + rand.Text(), Subject: sub, Key: make([]byte, 32), Created: k.clock.Now()}
+	if _, err := rand.Read(d.Key); err != nil {
+		return "", nil, fmt.Errorf("make person key: %w", err)
+	}
+	if _, err := k.coll.InsertOne(ctx, d); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return "", nil, errTaken
+		}
+		return "", nil, fmt.Errorf("store person key: %w", store.Classify(err))
+	}
+	k.remember(d.ID, d.Key)
+	return d.ID, d.Key, nil
+}
+
+func (k *Keys) remember(id string, key []byte) {
+	k.mu.Lock()
+	k.cache[id] = cached{key: key, at: time.Now()}
+	k.mu.Unlock()
+}
+
+// cached returns a key this replica read less than cacheFor ago.
+func (k *Keys) cached(id string) ([]byte, bool) {
+	k.mu.RLock()
+	c, ok := k.cache[id]
+	k.mu.RUnlock()
+	if !ok || time.Since(c.at) > cacheFor {
+		return nil, false
+	}
+	return c.key, true
+}
+
+// key returns a person's key by id, or false once they are erased.
+func (k *Keys) key(ctx context.Context, id string) ([]byte, bool, error) {
+	if key, ok := k.cached(id); ok {
+		return key, true, nil
+	}
+	var d keyDoc
+	err := k.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read person key: %w", store.Classify(err))
+	}
+	k.remember(d.ID, d.Key)
+	return d.Key, true, nil
+}
+
+// Lookup returns the id of the person with this address, without making one.
+func (k *Keys) Lookup(ctx context.Context, email string) (string, error) {
+	var d keyDoc
+	err := k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: subject(email)}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", ErrNoSuchPerson
+	}
+	if err != nil {
+		return "", fmt.Errorf("find person key: %w", store.Classify(err))
+	}
+	return d.ID, nil
+}
+
+// Erase deletes the person's key: every value sealed under it is unreadable from
+// now on, wherever it was copied. Another replica may hold the key in memory for up
+// to a minute (cacheFor).
+func (k *Keys) Erase(ctx context.Context, id string) error {
+	if _, err := k.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+		return fmt.Errorf("erase person key: %w", store.Classify(err))
+	}
+	k.ForgetCached(id)
+	return nil
+}
+
+// ForgetCached drops a key from this replica's memory.
+func (k *Keys) ForgetCached(id string) {
+	k.mu.Lock()
+	delete(k.cache, id)
+	for sub, pid := range k.subjects {
+		if pid == id {
+			delete(k.subjects, sub)
+		}
+	}
+	k.mu.Unlock()
+}
+
+// Seal encrypts value under the key of person id. The empty value stays empty (it
+// says nothing about anyone).
+func Seal(id string, key []byte, value string) (string, error) {
+	if value == "" {
+		return "", nil
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("seal: %w", err)
+	}
+	// The person id is authenticated with the value, so a value cannot be moved
+	// under another person's id.
+	out := aead.Seal(nonce, nonce, []byte(value), []byte(id))
+	return prefix + id + ":" + base64.RawStdEncoding.EncodeToString(out), nil
+}
+
+// IsSealed reports whether s is a sealed value.
+func IsSealed(s string) bool { return strings.HasPrefix(s, prefix) }
+
+// PersonOf returns the person id a sealed value is sealed for.
+func PersonOf(s string) (string, bool) {
+	if !IsSealed(s) {
+		return "", false
+	}
+	id, _, ok := strings.Cut(strings.TrimPrefix(s, prefix), ":")
+	return id, ok
+}
+
+// Open decrypts a sealed value. A value that is not sealed (written before sealing
+// began) is returned as it is; one whose person is erased returns erased true.
+func (k *Keys) Open(ctx context.Context, s string) (value string, erased bool, err error) {
+	if !IsSealed(s) {
+		return s, false, nil
+	}
+	id, body, ok := strings.Cut(strings.TrimPrefix(s, prefix), ":")
+	if !ok {
+		return "", false, errors.New("open: malformed sealed value")
+	}
+	key, ok, err := k.key(ctx, id)
+	if err != nil {
+		return "", false, err
+	}
+	if !ok {
+		return "", true, nil
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(body)
+	if err != nil {
+		return "", false, fmt.Errorf("open: %w", err)
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return "", false, err
+	}
+	if len(raw) < aead.NonceSize() {
+		return "", false, errors.New("open: sealed value too short")
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(id))
+	if err != nil {
+		return "", false, fmt.Errorf("open: %w", err)
+	}
+	return string(plain), false, nil
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("person key: %w", err)
+	}
+	return cipher.NewGCM(block)
+}

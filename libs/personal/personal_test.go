@@ -1,0 +1,193 @@
+package personal_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+func newKeys(t *testing.T) (*personal.Keys, *store.EventStore) {
+	t.Helper()
+	_, db := testenv.Mongo(t)
+	clk := clock.NewFake(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
+	keys, err := personal.NewKeys(context.Background(), db, "person_keys", clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := store.NewEventStore(context.Background(), db, "events", "/tc/test", clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, es
+}
+
+// Commands racing to name one new person make one key: every one of them seals
+// under the same person id, whatever case the address is written in.
+func TestOnePersonOneKeyHoweverManyAskAtOnce(t *testing.T) {
+	t.Parallel()
+	keys, _ := newKeys(t)
+	ids := make([]string, 20)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			email := "Ada@Example.ac.uk"
+			if i%2 == 0 {
+				email = " ada@example.ac.uk"
+			}
+			id, _, err := keys.For(context.Background(), email)
+			if err != nil {
+				t.Error(err)
+			}
+			ids[i] = id
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] || id == "" {
+			t.Fatalf("ids %v, want one", ids)
+		}
+	}
+}
+
+// A sealed value opens while its person's key exists and reads as erased after;
+// a value cannot be moved under another person's id; a plain value passes through.
+func TestSealOpenErase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	keys, _ := newKeys(t)
+	id, key, err := keys.For(ctx, "ada@example.ac.uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := keys.For(ctx, "grace@example.ac.uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := personal.Seal(id, key, "Ada Lovelace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sealed, "Ada") {
+		t.Fatalf("sealed value shows the name: %s", sealed)
+	}
+	if got, erased, err := keys.Open(ctx, sealed); err != nil || erased || got != "Ada Lovelace" {
+		t.Fatalf("open = %q %v %v", got, erased, err)
+	}
+	moved := strings.Replace(sealed, id, other, 1)
+	if _, _, err := keys.Open(ctx, moved); err == nil {
+		t.Error("a value moved under another person's id opened")
+	}
+	if got, _, _ := keys.Open(ctx, "plain"); got != "plain" {
+		t.Errorf("a plain value opened as %q", got)
+	}
+	if err := keys.Erase(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if got, erased, err := keys.Open(ctx, sealed); err != nil || !erased || got != "" {
+		t.Fatalf("after erasure open = %q %v %v, want erased", got, erased, err)
+	}
+	if _, err := keys.Lookup(ctx, "ada@example.ac.uk"); err != personal.ErrNoSuchPerson {
+		t.Errorf("after erasure the address is still found: %v", err)
+	}
+}
+
+// Through a SealedStore, a command's people are stored sealed and read opened; once
+// one is erased, the events read with that person marked erased and nothing of them
+// left, while the other person in the same event still reads.
+func TestSealedStoreStoresSealedAndReadsOpened(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	keys, es := newKeys(t)
+	typ := events.OrganisationContactsChangedV1{}.EventType()
+	sealer, err := personal.NewSealer(keys, personal.Fields{typ: {"leader", "nominated_lead"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := personal.NewSealedStore(es, sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := events.OrganisationContactsChangedV1{OrganisationID: "org-1",
+		Leader:        events.Person{Name: "Grace Hopper", Title: "Director", Email: "grace@example.ac.uk"},
+		NominatedLead: events.Person{Name: "Ada Lovelace", Email: "ada@example.ac.uk"}}
+	appended, err := s.Execute(ctx, store.Command{AggregateType: "organisation", AggregateID: "org-1", Actor: "ops:x", New: true,
+		Decide: func([]events.Envelope) ([]events.Payload, error) { return []events.Payload{p}, nil }})
+	if err != nil || len(appended) != 1 || !strings.Contains(string(appended[0].Data), "Ada Lovelace") {
+		t.Fatalf("appended %v %v, want the event opened", appended, err)
+	}
+	raw, err := s.Raw(ctx, "org-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"Ada", "ada@", "Grace", "grace@", "Director"} {
+		if strings.Contains(string(raw[0].Data), leak) {
+			t.Errorf("stored event shows %q: %s", leak, raw[0].Data)
+		}
+	}
+	id, err := keys.Lookup(ctx, "ada@example.ac.uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Erase(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := s.Load(ctx, "org-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got events.OrganisationContactsChangedV1
+	if err := json.Unmarshal(loaded[0].Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := events.OrganisationContactsChangedV1{OrganisationID: "org-1", Leader: p.Leader, NominatedLead: events.Person{Erased: true}}
+	if got != want {
+		t.Errorf("after erasure the event reads %+v, want %+v", got, want)
+	}
+}
+
+// Gather finds every document in which some text holds the address, however deep
+// (a nested person, a list, an event payload stored as JSON text), in any case, and
+// no other; the key store's digests are never read as an answer.
+func TestGatherFindsEveryDocumentHoldingAnAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	docs := map[string][]any{
+		"organisations": {
+			map[string]any{"_id": "org-1", "lead": map[string]any{"name": "Ada", "email": "Ada@Example.ac.uk"}},
+			map[string]any{"_id": "org-2", "lead": map[string]any{"name": "Grace", "email": "grace@example.ac.uk"}},
+		},
+		"deliveries":  {map[string]any{"_id": "d-1", "to": []any{map[string]any{"email": "x@example.ac.uk"}, map[string]any{"email": "ada@example.ac.uk"}}}},
+		"events":      {map[string]any{"_id": "org-1/1", "events": []any{map[string]any{"data": `{"nominated_lead":{"email":"ada@example.ac.uk"}}`}}}},
+		"person_keys": {map[string]any{"_id": "psn-1", "subject": "ada@example.ac.uk"}},
+	}
+	for name, ds := range docs {
+		if _, err := db.Collection(name).InsertMany(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := personal.Gather(ctx, db, " ADA@example.ac.uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, r := range got {
+		found = append(found, r.Collection+"/"+r.ID)
+	}
+	slices.Sort(found)
+	if want := []string{"deliveries/d-1", "events/org-1/1", "organisations/org-1"}; !slices.Equal(found, want) {
+		t.Errorf("found %v, want %v", found, want)
+	}
+}

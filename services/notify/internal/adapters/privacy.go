@@ -1,0 +1,91 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// PersonalRecords answers subject access from notify's collections: the
+// organisations' leads and heads, the reviewers of assignments, and the recipients of
+// the delivery log. It reads each collection through once, comparing addresses
+// lower-cased: a subject access request is rare, and the collections are the
+// Commitment's size.
+type PersonalRecords struct {
+	orgs, assignments, deliveries *mongo.Collection
+}
+
+var _ app.PersonalRecords = (*PersonalRecords)(nil)
+
+// NewPersonalRecords reads db's collections.
+func NewPersonalRecords(db *mongo.Database) *PersonalRecords {
+	return &PersonalRecords{orgs: db.Collection("organisations"), assignments: db.Collection("assignments"), deliveries: db.Collection("deliveries")}
+}
+
+// HeldAbout gathers what the collections hold about the address.
+func (p *PersonalRecords) HeldAbout(ctx context.Context, email string) (app.Held, error) {
+	target := strings.ToLower(strings.TrimSpace(email))
+	is := func(d personDoc) bool { return d.Email != "" && strings.ToLower(d.Email) == target }
+	held := app.Held{Roles: []app.HeldRole{}, Assignments: []app.Assignment{}, Deliveries: []app.Delivery{}}
+
+	orgs, err := readAll[orgDoc](ctx, p.orgs, nil)
+	if err != nil {
+		return held, err
+	}
+	for _, o := range orgs {
+		if is(o.Lead) {
+			held.Roles = append(held.Roles, app.HeldRole{OrganisationID: o.ID, Role: app.RoleLead, Person: mail.Person(o.Lead)})
+		}
+		if is(o.Leader) {
+			held.Roles = append(held.Roles, app.HeldRole{OrganisationID: o.ID, Role: app.RoleHead, Person: mail.Person(o.Leader)})
+		}
+	}
+	as, err := readAll[assignmentDoc](ctx, p.assignments, nil)
+	if err != nil {
+		return held, err
+	}
+	for _, a := range as {
+		if is(a.Reviewer) {
+			held.Assignments = append(held.Assignments, app.Assignment{RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID,
+				OrganisationID: a.OrganisationID, Reviewer: mail.Person(a.Reviewer), Deadline: a.Deadline})
+		}
+	}
+	ds, err := readAll[deliveryDoc](ctx, p.deliveries, listFields)
+	if err != nil {
+		return held, err
+	}
+	for _, d := range ds {
+		for _, to := range d.Message.To {
+			if is(to) {
+				held.Deliveries = append(held.Deliveries, fromDeliveryDoc(d))
+				break
+			}
+		}
+	}
+	return held, nil
+}
+
+// readAll reads every document of a collection, projected when project is set.
+func readAll[T any](ctx context.Context, c *mongo.Collection, project bson.D) ([]T, error) {
+	opts := options.Find()
+	if project != nil {
+		opts.SetProjection(project)
+	}
+	cur, err := c.Find(ctx, bson.D{}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.Name(), store.Classify(err))
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.Name(), store.Classify(err))
+	}
+	return out, nil
+}

@@ -1,0 +1,324 @@
+// Package apitokens is the API tokens the portal issues to organisations' own tools:
+// their records (who made each, when, until when, revoked or not), the JWT each one
+// is, and the events by which the fund service learns which are in force.
+//
+// The token is shown once, when made; the portal keeps only its SHA-256 digest (to
+// tell which record a token found somewhere belongs to) and its last four
+// characters (for people to tell their tokens apart). The fund accepts a token only
+// while its read model, built from the events here, holds it issued, unrevoked and
+// unexpired. The events go to a stream of their own that keeps them longer than any
+// token lives, so the fund misses none however long either service is down, and
+// needs no word from the portal to keep a token working. Each record remembers the
+// last state the stream was told; Retell tells it again any state it was not (a
+// publish that failed), so a revocation always reaches it.
+package apitokens
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/store"
+)
+
+// MaxActive bounds an organisation's unexpired, unrevoked tokens: enough for every
+// tool an institution runs, few enough that a lost one is noticed in the list.
+const MaxActive = 20
+
+// Token is one API token's record. It never holds the token itself.
+type Token struct {
+	ID        string
+	Org       string
+	Name      string
+	CreatedBy string // the person's name as the suite's records give it
+	Created   time.Time
+	Expires   time.Time
+	Last4     string
+	Revoked   time.Time // zero while in force
+	RevokedBy string
+}
+
+// Active reports whether the token is neither revoked nor expired at now.
+func (t Token) Active(now time.Time) bool { return t.Revoked.IsZero() && now.Before(t.Expires) }
+
+// Minter signs the tokens (signin.Minter).
+type Minter interface {
+	MintAPIToken(id, org, aud string, expires time.Time) (string, error)
+}
+
+// Store keeps the records and tells the fund about them.
+type Store struct {
+	coll        *mongo.Collection
+	js          jetstream.JetStream
+	minter      Minter
+	clock       clock.Clock
+	audience    string
+	maxLifetime time.Duration
+	logger      *slog.Logger
+}
+
+type tokenDoc struct {
+	ID        string    `bson:"_id"`
+	Org       string    `bson:"org"`
+	Name      string    `bson:"name"`
+	CreatedBy string    `bson:"created_by"`
+	Creator   string    `bson:"creator"` // the person's pseudonym, which stays if the name is erased
+	Created   time.Time `bson:"created_at"`
+	Expires   time.Time `bson:"expires_at"`
+	Last4     string    `bson:"last4"`
+	Digest    string    `bson:"sha256"`
+	Revoked   time.Time `bson:"revoked_at,omitempty"`
+	RevokedBy string    `bson:"revoked_by,omitempty"`
+	// Told is the state the stream was last told: toldIssued or toldRevoked, absent
+	// until a publish succeeds (and in records older than the token stream).
+	Told string `bson:"told,omitempty"`
+}
+
+// The states a record's Told holds.
+const (
+	toldIssued  = "issued"
+	toldRevoked = "revoked"
+)
+
+// state is the token's state as its event says it.
+func (d tokenDoc) state() string {
+	if d.Revoked.IsZero() {
+		return toldIssued
+	}
+	return toldRevoked
+}
+
+func (d tokenDoc) token() Token {
+	return Token{ID: d.ID, Org: d.Org, Name: d.Name, CreatedBy: d.CreatedBy, Created: d.Created, Expires: d.Expires,
+		Last4: d.Last4, Revoked: d.Revoked, RevokedBy: d.RevokedBy}
+}
+
+// Deps are what a Store needs.
+type Deps struct {
+	DB     *mongo.Database
+	JS     jetstream.JetStream
+	Minter Minter
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Audience is the fund service's (PORTAL_FUND_AUDIENCE): the tokens call it alone.
+	Audience string
+	// MaxLifetime is the longest expiry a person may choose (PORTAL_API_TOKEN_MAX_LIFETIME).
+	MaxLifetime time.Duration
+}
+
+// New opens the records.
+func New(ctx context.Context, d Deps) (*Store, error) {
+	if d.DB == nil || d.JS == nil || d.Minter == nil || d.Clock == nil || d.Logger == nil || d.Audience == "" || d.MaxLifetime <= 0 {
+		return nil, errors.New("apitokens: database, bus, minter, clock, logger, audience and maximum lifetime are required")
+	}
+	s := &Store{coll: d.DB.Collection("api_tokens"), js: d.JS, minter: d.Minter, clock: d.Clock, audience: d.Audience,
+		maxLifetime: d.MaxLifetime, logger: d.Logger}
+	if err := store.CreateIndexes(ctx, s.coll, []mongo.IndexModel{{Keys: bson.D{{Key: "org", Value: 1}}}}); err != nil {
+		return nil, fmt.Errorf("index api_tokens: %w", store.Classify(err))
+	}
+	return s, nil
+}
+
+// MaxLifetime is the longest expiry a person may choose.
+func (s *Store) MaxLifetime() time.Duration { return s.maxLifetime }
+
+// Request is what a person asks for: a name for the token and how long it lasts.
+type Request struct {
+	Org      string
+	Name     string
+	Lifetime time.Duration
+	// By is the person asking, as the records name them, and Creator their
+	// pseudonym (signin.Pseudonym).
+	By, Creator string
+}
+
+// Issue makes a token and returns its record and the token itself, which is shown
+// once and kept nowhere. The record is written before the fund hears of the token,
+// so that every token the fund accepts is listed here and can be revoked.
+func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
+	r.Name = strings.TrimSpace(r.Name)
+	switch {
+	case r.Org == "" || r.Creator == "":
+		return Token{}, "", errors.New("issue API token: an organisation and its creator are required")
+	case r.Name == "" || utf8.RuneCountInString(r.Name) > 100:
+		return Token{}, "", apperr.Field("name", "a name of 1 to 100 characters is required")
+	case r.Lifetime < 24*time.Hour || r.Lifetime > s.maxLifetime:
+		return Token{}, "", apperr.Field("days", "the token must last between 1 and %d days", int(s.maxLifetime/(24*time.Hour)))
+	}
+	now := s.clock.Now()
+	active, err := s.coll.CountDocuments(ctx, bson.D{{Key: "org", Value: r.Org}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}}})
+	if err != nil {
+		return Token{}, "", fmt.Errorf("count API tokens of %s: %w", r.Org, store.Classify(err))
+	}
+	if active >= MaxActive {
+		return Token{}, "", apperr.New(apperr.Conflict, "your organisation has %d tokens in force already: revoke one you no longer use first", MaxActive)
+	}
+	id := uuid.NewString()
+	expires := now.Add(r.Lifetime).Truncate(time.Second)
+	secret, err := s.minter.MintAPIToken(id, r.Org, s.audience, expires)
+	if err != nil {
+		return Token{}, "", err
+	}
+	sum := sha256.Sum256([]byte(secret))
+	doc := tokenDoc{ID: id, Org: r.Org, Name: r.Name, CreatedBy: r.By, Creator: r.Creator, Created: now.UTC(), Expires: expires.UTC(),
+		Last4: secret[len(secret)-4:], Digest: hex.EncodeToString(sum[:])}
+	if _, err := s.coll.InsertOne(ctx, doc); err != nil {
+		return Token{}, "", fmt.Errorf("record API token: %w", store.Classify(err))
+	}
+	if err := s.tell(ctx, doc); err != nil {
+		// The fund may or may not have heard: revoke it, so that it is refused
+		// either way (Retell says so to the fund), and ask again.
+		doc.Revoked, doc.RevokedBy = now.UTC(), "the portal (not confirmed when made)"
+		if _, uerr := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc); uerr != nil {
+			// The fund refuses a token it has not heard of: if it did hear, the
+			// token works until someone revokes it from the list, where it shows.
+			s.logger.ErrorContext(ctx, "API token not confirmed when made, and not revoked", "token", id, "error", uerr)
+		}
+		return Token{}, "", apperr.Wrap(apperr.Unavailable, err, "the token could not be made just now; try again")
+	}
+	s.logger.InfoContext(ctx, "API token issued", "token", id, "org", r.Org, "creator", r.Creator)
+	return doc.token(), secret, nil
+}
+
+// Revoke revokes token id of org (any organisation's when org is empty: ops). A
+// token revoked already is said revoked again, which does no harm. A token of
+// another organisation is not found.
+func (s *Store) Revoke(ctx context.Context, org, id, by string) (Token, error) {
+	var doc tokenDoc
+	filter := bson.D{{Key: "_id", Value: id}}
+	switch err := s.coll.FindOne(ctx, filter).Decode(&doc); {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return Token{}, apperr.New(apperr.NotFound, "API token %s not found", id)
+	case err != nil:
+		return Token{}, fmt.Errorf("read API token %s: %w", id, store.Classify(err))
+	}
+	if org != "" && doc.Org != org {
+		return Token{}, apperr.New(apperr.NotFound, "API token %s not found", id)
+	}
+	if doc.Revoked.IsZero() {
+		doc.Revoked, doc.RevokedBy = s.clock.Now().UTC(), by
+		// Revocation only ever sets these: two people revoking at once both revoke.
+		set := bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by}}}}
+		if _, err := s.coll.UpdateOne(ctx, filter, set); err != nil {
+			return Token{}, fmt.Errorf("revoke API token %s: %w", id, store.Classify(err))
+		}
+	}
+	if err := s.tell(ctx, doc); err != nil {
+		return Token{}, apperr.Wrap(apperr.Unavailable, err, "the token is revoked here but the fund service could not be told yet; it will be within a minute")
+	}
+	s.logger.InfoContext(ctx, "API token revoked", "token", id, "org", doc.Org)
+	return doc.token(), nil
+}
+
+// List returns org's tokens (every organisation's when org is empty), newest first.
+func (s *Store) List(ctx context.Context, org string) ([]Token, error) {
+	filter := bson.D{}
+	if org != "" {
+		filter = bson.D{{Key: "org", Value: org}}
+	}
+	cur, err := s.coll.Find(ctx, filter, options.Find().SetLimit(1000))
+	if err != nil {
+		return nil, fmt.Errorf("list API tokens: %w", store.Classify(err))
+	}
+	var docs []tokenDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read API tokens: %w", store.Classify(err))
+	}
+	out := make([]Token, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.token())
+	}
+	// Sorted here: FerretDB sorts in memory anyway, and the lists are short.
+	slices.SortFunc(out, func(a, b Token) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+// RetellInterval is how often the portal runs Retell.
+const RetellInterval = time.Minute
+
+// Retell tells the stream the state of every unexpired token it was not told (its
+// publish failed, or the record is older than the token stream), and reports how
+// many it told. It runs every RetellInterval. A token already told is not repeated:
+// the stream keeps every event as long as the token can live.
+func (s *Store) Retell(ctx context.Context) (int, error) {
+	filter := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.clock.Now()}}}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "told", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: true}}}, {Key: "told", Value: bson.D{{Key: "$ne", Value: toldRevoked}}}},
+	}}}
+	cur, err := s.coll.Find(ctx, filter)
+	if err != nil {
+		return 0, fmt.Errorf("list API tokens to retell: %w", store.Classify(err))
+	}
+	var docs []tokenDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("read API tokens to retell: %w", store.Classify(err))
+	}
+	n := 0
+	var errs []error
+	for _, d := range docs {
+		if err := s.tell(ctx, d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// tell publishes the token's state, then records that the stream was told it. A
+// revocation recorded meanwhile is told by the next Retell, since the record then
+// says revoked but not told so; and a revocation, once told, stands whatever
+// "issued" reaches the fund after it.
+func (s *Store) tell(ctx context.Context, d tokenDoc) error {
+	if err := s.publish(ctx, d); err != nil {
+		return err
+	}
+	filter := bson.D{{Key: "_id", Value: d.ID}}
+	if d.state() == toldIssued {
+		// Never overwrite "revoked" with "issued": that would have a revocation told
+		// again, which does no harm, but "revoked" is the last word.
+		filter = append(filter, bson.E{Key: "told", Value: bson.D{{Key: "$ne", Value: toldRevoked}}})
+	}
+	if _, err := s.coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "told", Value: d.state()}}}}); err != nil {
+		// The stream was told; Retell tells it again, which does no harm.
+		s.logger.WarnContext(ctx, "API token told, but not recorded so", "token", d.ID, "error", store.Classify(err))
+	}
+	return nil
+}
+
+// publish says the token's state on the stream of the token events.
+func (s *Store) publish(ctx context.Context, d tokenDoc) error {
+	var p events.Payload = events.APITokenIssuedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires}
+	if !d.Revoked.IsZero() {
+		p = events.APITokenRevokedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires}
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", p.EventType(), err)
+	}
+	env := events.Envelope{ID: uuid.NewString(), Source: "/tc/portal", Type: p.EventType(), AggregateType: "apitoken",
+		AggregateID: d.ID, Version: 1, Time: s.clock.Now(), Actor: "system:portal", Data: data}
+	if _, err := s.js.PublishMsg(ctx, bus.Message(env)); err != nil {
+		return fmt.Errorf("publish %s of %s: %w", p.EventType(), d.ID, err)
+	}
+	return nil
+}

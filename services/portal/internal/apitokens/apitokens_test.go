@@ -1,0 +1,287 @@
+package apitokens_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/telemetry"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/apitokens"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+)
+
+// newStore is the store on the test's own database and NATS server.
+func newStore(t *testing.T) (*apitokens.Store, *clock.Fake) {
+	t.Helper()
+	s, clk, _, _ := newStoreJS(t)
+	return s, clk
+}
+
+// newStoreJS is newStore, the NATS server's JetStream, whose token stream the
+// portal's declaration made, and the store's database.
+func newStoreJS(t *testing.T) (*apitokens.Store, *clock.Fake, jetstream.JetStream, *mongo.Database) {
+	t.Helper()
+	_, db := testenv.Mongo(t)
+	_, js := testenv.JetStream(t, testenv.NATS(t))
+	if _, err := bus.EnsureStream(context.Background(), js, bus.PortalTokenStream(1)); err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Now())
+	minter, err := signin.NewMinter("https://portal.example.org", key, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := apitokens.New(context.Background(), apitokens.Deps{DB: db, JS: js, Minter: minter, Clock: clk, Logger: telemetry.Discard(),
+		Audience: "tc-fund", MaxLifetime: 90 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, clk, js, db
+}
+
+func request(name string) apitokens.Request {
+	return apitokens.Request{Org: "org-a", Name: name, Lifetime: 30 * 24 * time.Hour, By: "Sam Patel", Creator: "p-1"}
+}
+
+// An organisation has at most MaxActive tokens in force: one more is refused until
+// one is revoked, and an expired one no longer counts.
+func TestAnOrganisationsTokensInForceAreBounded(t *testing.T) {
+	t.Parallel()
+	s, clk := newStore(t)
+	ctx := context.Background()
+	short := request("short")
+	short.Lifetime = 24 * time.Hour
+	if _, _, err := s.Issue(ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	var last apitokens.Token
+	for i := range apitokens.MaxActive - 1 {
+		tok, _, err := s.Issue(ctx, request("tool"))
+		if err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+		last = tok
+	}
+	if _, _, err := s.Issue(ctx, request("one too many")); apperr.CodeOf(err) != apperr.Conflict {
+		t.Fatalf("token %d: err = %v, want conflict", apitokens.MaxActive+1, err)
+	}
+	if _, err := s.Revoke(ctx, "org-a", last.ID, "Sam Patel"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Issue(ctx, request("after a revocation")); err != nil {
+		t.Fatalf("after a revocation: %v", err)
+	}
+	clk.Advance(25 * time.Hour)
+	if _, _, err := s.Issue(ctx, request("after an expiry")); err != nil {
+		t.Fatalf("after an expiry: %v", err)
+	}
+	// Another organisation's token is not found by this one, but is by ops.
+	other := request("theirs")
+	other.Org = "org-b"
+	theirs, _, err := s.Issue(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Revoke(ctx, "org-a", theirs.ID, "Sam Patel"); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("revoking another organisation's token: %v, want not found", err)
+	}
+	if _, err := s.Revoke(ctx, "", theirs.ID, "Olu Ops (ITSS)"); err != nil {
+		t.Errorf("ops revoking any token: %v", err)
+	}
+}
+
+// Many people revoking one token at once all succeed, and it stays revoked.
+func TestConcurrentRevocationsAllRevoke(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	tok, _, err := s.Issue(ctx, request("shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Go(func() {
+			if _, err := s.Revoke(ctx, "org-a", tok.ID, "Sam Patel"); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	list, err := s.List(ctx, "org-a")
+	if err != nil || len(list) != 1 || list[0].Revoked.IsZero() {
+		t.Fatalf("after the revocations: %+v, %v", list, err)
+	}
+}
+
+// said is the last event type the token stream holds for each token.
+func said(t *testing.T, js jetstream.JetStream) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	stream, err := js.Stream(ctx, events.StreamPortalTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		out[m.Header.Get(bus.HeaderSubject)] = m.Header.Get(bus.HeaderType)
+	}
+	return out
+}
+
+// A state the token stream could not be told when it changed (the stream was away)
+// is told by Retell once it is back: a revocation, and the revocation of a token
+// whose issue was never confirmed. What the stream was told is not told again.
+func TestRetellTellsWhatTheStreamMissed(t *testing.T) {
+	t.Parallel()
+	s, _, js, _ := newStoreJS(t)
+	ctx := context.Background()
+	kept, _, err := s.Issue(ctx, request("Kept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped, _, err := s.Issue(ctx, request("Dropped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Retell(ctx); err != nil || n != 0 {
+		t.Fatalf("with everything told, retell told %d (%v), want 0", n, err)
+	}
+
+	if err := js.DeleteStream(ctx, events.StreamPortalTokens); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Revoke(ctx, "org-a", dropped.ID, "Sam Patel"); apperr.CodeOf(err) != apperr.Unavailable {
+		t.Fatalf("revoking with the stream away: %v, want unavailable", err)
+	}
+	if _, _, err := s.Issue(ctx, request("Unconfirmed")); apperr.CodeOf(err) != apperr.Unavailable {
+		t.Fatalf("issuing with the stream away: %v, want unavailable", err)
+	}
+	if n, err := s.Retell(ctx); err == nil || n != 0 {
+		t.Fatalf("retell with the stream away told %d (%v), want an error", n, err)
+	}
+
+	if _, err := bus.EnsureStream(ctx, js, bus.PortalTokenStream(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Retell(ctx); err != nil || n != 2 {
+		t.Fatalf("retell told %d (%v), want 2", n, err)
+	}
+	list, err := s.List(ctx, "org-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := said(t, js)
+	revoked := events.APITokenRevokedV1{}.EventType()
+	for _, tok := range list {
+		want := map[string]string{"Kept": "", "Dropped": revoked, "Unconfirmed": revoked}[tok.Name]
+		if got[tok.ID] != want {
+			t.Errorf("%s: the stream holds %q, want %q", tok.Name, got[tok.ID], want)
+		}
+	}
+	if len(list) != 3 || got[kept.ID] != "" {
+		t.Errorf("tokens %d, kept told %q", len(list), got[kept.ID])
+	}
+	if n, err := s.Retell(ctx); err != nil || n != 0 {
+		t.Errorf("retell again told %d (%v), want 0", n, err)
+	}
+}
+
+// Retell racing revocations: records the stream was never told (as those made before
+// the token stream) are told while people revoke them. However the two interleave,
+// the stream ends up holding every revocation, and each record knows it was told, so
+// the next Retell has nothing left to tell. (The fund keeps a revocation whatever
+// "issued" reaches it after.)
+func TestRetellRacingRevocationsLosesNone(t *testing.T) {
+	t.Parallel()
+	s, _, js, db := newStoreJS(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 10 {
+		tok, _, err := s.Issue(ctx, request(fmt.Sprintf("tool %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tok.ID)
+	}
+	if _, err := db.Collection("api_tokens").UpdateMany(ctx, bson.D{}, bson.D{{Key: "$unset", Value: bson.D{{Key: "told", Value: ""}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 3 {
+		wg.Go(func() {
+			if _, err := s.Retell(ctx); err != nil {
+				errs <- err
+			}
+		})
+	}
+	for _, id := range ids {
+		wg.Go(func() {
+			if _, err := s.Revoke(ctx, "org-a", id, "Sam Patel"); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if _, err := s.Retell(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Retell(ctx); err != nil || n != 0 {
+		t.Errorf("after the race and one retell, retell told %d (%v), want 0", n, err)
+	}
+	revoked := map[string]bool{}
+	stream, err := js.Stream(ctx, events.StreamPortalTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err == nil && m.Header.Get(bus.HeaderType) == (events.APITokenRevokedV1{}).EventType() {
+			revoked[m.Header.Get(bus.HeaderSubject)] = true
+		}
+	}
+	for _, id := range ids {
+		if !revoked[id] {
+			t.Errorf("token %s: no revocation on the stream", id)
+		}
+	}
+}

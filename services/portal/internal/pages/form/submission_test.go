@@ -1,0 +1,90 @@
+package form
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func fields(errs Errors) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Field)
+	}
+	return out
+}
+
+func TestParseSubmission(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		in   url.Values
+		want []string
+	}{
+		// A draft may be incomplete: whatever is written so far is kept.
+		{"empty", url.Values{}, nil},
+		{"rated without a narrative", url.Values{"rating-visibility": {"3"}}, nil},
+		{"a narrative without a rating", url.Values{"narrative-recognition": {"An award"}}, nil},
+		{"a rating out of range", url.Values{"rating-sustainability": {"5"}, "narrative-sustainability": {"x"}}, []string{"rating-sustainability"}},
+		{"a count that is no number", url.Values{"participants": {"lots"}}, []string{"participants"}},
+		{"a negative count", url.Values{"participants": {"-1"}}, []string{"participants"}},
+		{"a long narrative", url.Values{"narrative-visibility": {strings.Repeat("x", 20001)}, "rating-visibility": {"1"}}, []string{"narrative-visibility"}},
+		{"a long webpage", url.Values{"webpage": {"https://" + strings.Repeat("x", 2041)}}, []string{"webpage"}},
+	} {
+		_, errs := ParseSubmission(tc.in)
+		if diff := cmp.Diff(tc.want, fields(errs)); diff != "" {
+			t.Errorf("%s: fields (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	f, _ := ParseSubmission(url.Values{"participants": {" 42 "}, "rating-career_development": {"4"}})
+	if f.ParticipantCount() != 42 || f.Themes[2].Theme != "career_development" || f.Themes[2].Rating != 4 {
+		t.Errorf("parsed %+v", f)
+	}
+}
+
+func TestParseItem(t *testing.T) {
+	t.Parallel()
+	whole := url.Values{"theme": {"recognition"}, "action": {"An award"}, "owner": {"HR"}, "success_measure": {"Yearly"},
+		"target_day": {"29"}, "target_month": {"2"}, "target_year": {"2028"}}
+	f, errs := ParseItem(whole)
+	if len(errs) != 0 || f.TargetDate() != "2028-02-29" {
+		t.Fatalf("a whole item: %+v %v", f, errs)
+	}
+	if _, errs := ParseItem(url.Values{}); !cmp.Equal(fields(errs), []string{"theme", "action", "owner", "success_measure", "target_date"}) {
+		t.Errorf("an empty item: %v", fields(errs))
+	}
+	for change, want := range map[[2]string]string{
+		{"target_year", "2027"}:  "target_date", // 29 February 2027 is no day
+		{"target_month", "13"}:   "target_date",
+		{"target_day", "x"}:      "target_date",
+		{"theme", "wellbeing"}:   "theme",
+		{"progress", "finished"}: "progress",
+	} {
+		v := url.Values{}
+		for k, x := range whole {
+			v[k] = x
+		}
+		v.Set(change[0], change[1])
+		if _, errs := ParseItem(v); !cmp.Equal(fields(errs), []string{want}) {
+			t.Errorf("%s=%s: %v, want %s", change[0], change[1], fields(errs), want)
+		}
+	}
+}
+
+func TestParseContacts(t *testing.T) {
+	t.Parallel()
+	whole := url.Values{"leader.name": {"Prof. Smith"}, "leader.email": {"vc@example.ac.uk"},
+		"nominated_lead.name": {"Sam"}, "nominated_lead.email": {"sam@example.ac.uk"}, "point_of_contact.name": {"Office"}}
+	if f, errs := ParseContacts(whole); len(errs) != 0 || f.Point.Email != "" {
+		t.Fatalf("whole contacts: %+v %v", f, errs)
+	}
+	if _, errs := ParseContacts(url.Values{}); !cmp.Equal(fields(errs), []string{"leader.name", "leader.email", "nominated_lead.name", "nominated_lead.email", "point_of_contact.name"}) {
+		t.Errorf("empty contacts: %v", fields(errs))
+	}
+	whole.Set("point_of_contact.email", "office at example")
+	if _, errs := ParseContacts(whole); !cmp.Equal(fields(errs), []string{"point_of_contact.email"}) {
+		t.Errorf("a bad email: %v", fields(errs))
+	}
+}

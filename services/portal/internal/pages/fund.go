@@ -1,0 +1,155 @@
+package pages
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+
+	fundapi "github.com/itss/techcommit/services/fund/api"
+)
+
+type applicationRow struct {
+	ID, Title, Requested, Status, StatusText, Submitted string
+}
+
+type fundApplicationsData struct {
+	OrgID, OrgName string
+	Applications   []applicationRow
+	More           bool
+}
+
+// fundApplications is the lead's list of their organisation's fund applications,
+// as the fund service answers the lead (it shows only the lead's organisation's).
+func (h *Handler) fundApplications(w http.ResponseWriter, r *http.Request) {
+	org, set, ok := h.leadOf(w, r)
+	if !ok {
+		return
+	}
+	limit := 200
+	resp, err := set.Fund.ListApplicationsWithResponse(r.Context(), &fundapi.ListApplicationsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	data := fundApplicationsData{OrgID: org, OrgName: h.orgName(r, org), More: resp.JSON200.NextCursor != nil}
+	for _, a := range resp.JSON200.Items {
+		if a.OrganisationId != org {
+			continue // the service scopes by the token's organisation; this is belt and braces
+		}
+		row := applicationRow{ID: a.Id, Title: a.Title, Requested: pounds(a.RequestedAmountPence), Status: string(a.Status),
+			StatusText: applicationStatus(a.Status)}
+		if a.SubmittedAt != nil {
+			row.Submitted = longDate(a.SubmittedAt.In(london))
+		}
+		data.Applications = append(data.Applications, row)
+	}
+	h.show(w, r, http.StatusOK, "fund_applications", "Fund applications", nil, data)
+}
+
+type fundApplicationData struct {
+	OrgID, OrgName          string
+	Title, Status, StatusTx string
+	Summary, Themes         string
+	Requested, Award        string
+	Submitted, Feedback     string
+	ReportDue, ReportState  string
+	Partners, Endorsement   string
+	Budget                  []applicationLine
+	Milestones              []applicationLine
+}
+
+type applicationLine struct{ What, Value string }
+
+// fundApplication is one application in full, with its decision, award and report.
+// Another organisation's application is "page not found", as the fund answers.
+func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
+	org, set, ok := h.leadOf(w, r)
+	if !ok {
+		return
+	}
+	resp, err := set.Fund.GetApplicationWithResponse(r.Context(), r.PathValue("application"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	a := resp.JSON200
+	if a.OrganisationId != org {
+		h.notFound(w, r)
+		return
+	}
+	data := fundApplicationData{OrgID: org, OrgName: h.orgName(r, org), Title: a.Title, Status: string(a.Status), StatusTx: applicationStatus(a.Status),
+		Summary: a.Summary, Requested: pounds(a.RequestedAmountPence), Endorsement: a.Endorsement.Name}
+	themes := make([]string, 0, len(a.Themes))
+	for _, t := range a.Themes {
+		themes = append(themes, strings.ReplaceAll(string(t), "_", " "))
+	}
+	data.Themes = strings.Join(themes, ", ")
+	partners := make([]string, 0, len(a.Partners))
+	for _, p := range a.Partners {
+		partners = append(partners, p.Name)
+	}
+	data.Partners = strings.Join(partners, ", ")
+	if a.SubmittedAt != nil {
+		data.Submitted = longTime(*a.SubmittedAt)
+	}
+	if a.AwardPence != nil {
+		data.Award = pounds(*a.AwardPence)
+	}
+	if a.Feedback != nil {
+		data.Feedback = *a.Feedback
+	}
+	if a.ReportDue != nil {
+		data.ReportDue = longDate(a.ReportDue.Time)
+	}
+	switch {
+	case a.Report != nil:
+		data.ReportState = "Received"
+	case a.ReportIsDue != nil && *a.ReportIsDue:
+		data.ReportState = "Due now"
+	case a.ReportDue != nil:
+		data.ReportState = "Not yet due"
+	}
+	for _, b := range a.BudgetLines {
+		data.Budget = append(data.Budget, applicationLine{What: b.Description, Value: pounds(int64(b.AmountPence))})
+	}
+	for _, m := range a.Milestones {
+		data.Milestones = append(data.Milestones, applicationLine{What: m.Description, Value: longDate(m.Due.Time)})
+	}
+	h.show(w, r, http.StatusOK, "fund_application", a.Title, nil, data)
+}
+
+// orgName is the organisation's name as the sign-in records hold it, or its id.
+func (h *Handler) orgName(r *http.Request, org string) string {
+	v, _ := visitorFrom(r.Context())
+	if l, ok := v.person.LeadOf(org); ok && l.OrgName != "" {
+		return l.OrgName
+	}
+	return org
+}
+
+func applicationStatus(s fundapi.ApplicationStatus) string {
+	switch s {
+	case fundapi.Draft:
+		return "Draft"
+	case fundapi.Submitted:
+		return "Submitted"
+	case fundapi.InAssessment:
+		return "Being assessed"
+	case fundapi.Awarded:
+		return "Awarded"
+	case fundapi.Declined:
+		return "Not funded"
+	case fundapi.Withdrawn:
+		return "Withdrawn"
+	}
+	return string(s)
+}

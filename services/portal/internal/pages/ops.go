@@ -1,0 +1,192 @@
+package pages
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+)
+
+// opsRoutes is the ITSS operations console: every page under /ops, for ops staff
+// only. Each action calls the services as the signed-in person, so that the
+// services' history names who did it.
+func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
+	ops := func(pattern string, f opsHandler) { page(pattern, h.signedIn(h.opsOnly(f))) }
+
+	ops("GET /ops", h.opsToday)
+
+	ops("GET /ops/organisations", h.opsOrganisations)
+	ops("GET /ops/organisations.csv", h.opsOrganisationsCSV)
+	ops("GET /ops/obligations.csv", h.opsObligationsCSV)
+	ops("GET /ops/organisations/new", h.opsEnquiryShow)
+	ops("POST /ops/organisations", h.opsEnquiryCreate)
+	ops("GET /ops/organisations/{org}", h.opsOrganisation)
+	ops("GET /ops/organisations/{org}/{step}", h.opsStepShow)
+	ops("POST /ops/organisations/{org}/{step}", h.opsStepSave)
+
+	ops("GET /ops/fund", h.opsFundRounds)
+	ops("GET /ops/fund/rounds/new", h.opsRoundShow)
+	ops("POST /ops/fund/rounds", h.opsRoundOpen)
+	ops("POST /ops/fund/rounds/{round}/close", h.opsRoundClose)
+	ops("GET /ops/fund/applications", h.opsApplications)
+	ops("GET /ops/fund/applications.csv", h.opsApplicationsCSV)
+	ops("GET /ops/fund/applications/{app}", h.opsApplication)
+	ops("POST /ops/fund/applications/{app}/assessment", h.opsAssess)
+	ops("POST /ops/fund/applications/{app}/award", h.opsAward)
+	ops("POST /ops/fund/applications/{app}/decline", h.opsDecline)
+
+	h.opsEmailRoutes(ops)
+	h.opsReviewRoutes(ops)
+}
+
+// opsHandler is a console page: it gets the services' clients acting for the
+// signed-in ops person.
+type opsHandler func(w http.ResponseWriter, r *http.Request, c *opsCtx)
+
+// opsCtx is who is acting and the clients that act for them.
+type opsCtx struct {
+	set     *clients.Set
+	subject string
+}
+
+// opsOnly admits ITSS staff signed in through the identity provider. Anyone else
+// signed in (a lead, a reviewer) gets "page not found": the console does not admit
+// it exists to them.
+func (h *Handler) opsOnly(next opsHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, _ := visitorFrom(r.Context())
+		if !v.session.Ops || v.session.Subject == "" {
+			h.notFound(w, r)
+			return
+		}
+		// The services record the token's subject as the actor of every change; the
+		// token carries the person's own subject at their identity provider, never a
+		// shared identity of the portal.
+		set, err := h.clients.For(auth.Principal{Subject: v.session.Subject, Role: auth.RoleOps})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next(w, r, &opsCtx{set: set, subject: v.session.Subject})
+	}
+}
+
+// opsJSONBody encodes a request body for a generated client's WithBody call. The
+// console sends what was typed and lets the service judge it, so that the service's
+// own field errors (problem+json) are the ones shown beside the fields.
+func opsJSONBody(v any) *bytes.Reader {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only maps, strings, numbers and booleans are encoded here.
+		panic("encode request body: " + err.Error())
+	}
+	return bytes.NewReader(b)
+}
+
+// opsFieldProblems turns a service's refusal into errors beside the form's fields:
+// rename maps the service's field names to the form's where they differ. A refusal
+// naming no field becomes one message in the error summary.
+func opsFieldProblems(p *clients.Problem, rename map[string]string) []templates.FieldError {
+	var out []templates.FieldError
+	for _, f := range p.Fields() {
+		name := f.Field
+		if n, ok := rename[name]; ok {
+			name = n
+		}
+		out = append(out, templates.FieldError{Field: name, Message: opsSentence(f.Message)})
+	}
+	if len(out) == 0 {
+		out = append(out, templates.FieldError{Message: opsSentence(p.Detail)})
+	}
+	return out
+}
+
+// opsFormRefusal reports whether a service's answer is about what was typed (and
+// so belongs on the form), rather than a failure of the service.
+func opsFormRefusal(p *clients.Problem) bool {
+	return p.Status == http.StatusBadRequest || p.Status == http.StatusUnprocessableEntity || p.Status == http.StatusConflict
+}
+
+func opsSentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// opsAsProblem reports whether err is (or wraps) a service's refusal.
+func opsAsProblem(err error, p **clients.Problem) bool { return errors.As(err, p) }
+
+// today is the day on the London clock.
+func (h *Handler) opsDay() time.Time {
+	n := h.clock.Now().In(london)
+	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// opsDaysBetween counts whole days from a to b, both days (UTC midnight).
+func opsDaysBetween(a, b time.Time) int {
+	return int(b.Sub(a).Hours() / 24)
+}
+
+// opsActorText is how the history shows who did something: the signed-in person is
+// "you", anyone else by the identity the service recorded.
+func opsActorText(actor, mySubject string) string {
+	if actor == string(auth.RoleOps)+":"+mySubject {
+		return "You (" + actor + ")"
+	}
+	return actor
+}
+
+// opsHumanise turns an API's snake_case value into words: "form_received" to "Form received".
+func opsHumanise(s string) string {
+	return opsSentence(strings.ReplaceAll(s, "_", " "))
+}
+
+// opsPageSize is how many rows a console list shows at once.
+const opsPageSize = 50
+
+// opsPager is one page of a list the console holds whole (read from the service
+// within maxListPages): which rows to show and the links to the pages around it.
+type opsPager struct {
+	From, To, Total int
+	// First is the first row shown, counting from 1.
+	First      int
+	Prev, Next string
+}
+
+// opsPage picks the page of n rows that the query's "page" names (1 when absent or
+// not a page), linking the others with the query's other parameters.
+func opsPage(path string, q url.Values, n int) opsPager {
+	page, err := strconv.Atoi(q.Get("page"))
+	last := max(1, (n+opsPageSize-1)/opsPageSize)
+	if err != nil || page < 1 || page > last {
+		page = 1
+	}
+	p := opsPager{From: (page - 1) * opsPageSize, To: min(n, page*opsPageSize), Total: n}
+	p.First = min(p.From+1, n)
+	link := func(to int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			if k != "page" {
+				v[k] = vs
+			}
+		}
+		v.Set("page", strconv.Itoa(to))
+		return path + "?" + v.Encode()
+	}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if page < last {
+		p.Next = link(page + 1)
+	}
+	return p
+}

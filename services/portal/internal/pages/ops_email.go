@@ -1,0 +1,222 @@
+package pages
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	notifyapi "github.com/itss/techcommit/services/notify/api"
+)
+
+// opsEmailRoutes is the console's email pages: the delivery log, resend, the
+// reminders to come, and the dead letters of every service.
+func (h *Handler) opsEmailRoutes(ops func(string, opsHandler)) {
+	ops("GET /ops/email", h.opsDeliveries)
+	ops("POST /ops/email/deliveries/{id}/resend", h.opsResend)
+	ops("GET /ops/email/reminders", h.opsReminders)
+	ops("GET /ops/dead-letters", h.opsDeadLetters)
+	ops("POST /ops/dead-letters/{service}/{seq}/replay", h.opsReplay)
+}
+
+type opsDeliveriesData struct {
+	Fields     []templates.OpsField
+	Deliveries []opsDeliveryRow
+	Next       string
+}
+
+var opsDeliveryStatuses = opsform.Opts("", "Any", "sent", "Sent", "failed", "Failed (to be retried)", "given_up", "Given up", "sending", "Sending")
+
+var opsOrgIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// opsDeliveries is notify's delivery log, newest first, by status and organisation.
+func (h *Handler) opsDeliveries(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	h.opsShowDeliveries(w, r, c, http.StatusOK, nil)
+}
+
+func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
+	q := r.URL.Query()
+	filter := opsform.Specs{
+		{Name: "status", Label: "Status", Type: opsform.Choice, Options: opsDeliveryStatuses},
+		{Name: "organisation", Label: "Organisation identifier", Type: opsform.Text, Max: 64},
+	}
+	typed, _, ferrs := filter.Parse(q, london)
+	org := q.Get("organisation")
+	if org != "" && !opsOrgIDPattern.MatchString(org) && !slices.ContainsFunc(ferrs, func(e templates.FieldError) bool { return e.Field == "organisation" }) {
+		ferrs = append(ferrs, templates.FieldError{Field: "organisation", Message: "Organisation identifier must be letters, digits, - and _"})
+	}
+	params := &notifyapi.ListDeliveriesParams{}
+	limit := 50
+	params.Limit = &limit
+	bad := func(f string) bool {
+		return slices.ContainsFunc(ferrs, func(e templates.FieldError) bool { return e.Field == f })
+	}
+	if s := q.Get("status"); s != "" && !bad("status") {
+		st := notifyapi.DeliveryStatus(s)
+		params.Status = &st
+	}
+	if org != "" && !bad("organisation") {
+		params.OrganisationId = &org
+	}
+	if cur := q.Get("cursor"); cur != "" && len(cur) < 200 {
+		params.Cursor = &cur
+	}
+	resp, err := c.set.Notify.ListDeliveriesWithResponse(r.Context(), params)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if p.Status == http.StatusBadRequest {
+			ferrs = append(ferrs, opsRenamed(opsFieldProblems(p, nil), opsform.Specs{{Name: "organisation", API: "organisation_id"}, {Name: "status"}})...)
+		} else {
+			h.serviceProblem(w, r, p)
+			return
+		}
+	}
+	data := opsDeliveriesData{}
+	if resp.JSON200 != nil {
+		for _, d := range resp.JSON200.Items {
+			data.Deliveries = append(data.Deliveries, opsDeliveryRowOf(d))
+		}
+		if resp.JSON200.NextCursor != nil {
+			next := url.Values{"status": {q.Get("status")}, "organisation": {org}, "cursor": {*resp.JSON200.NextCursor}}
+			data.Next = "/ops/email?" + next.Encode()
+		}
+	}
+	errs = append(errs, ferrs...)
+	data.Fields = filter.Fields(typed, errs)
+	if len(ferrs) > 0 && status == http.StatusOK {
+		status = http.StatusBadRequest
+	}
+	h.show(w, r, status, "ops_email", "Email deliveries", errs, data)
+}
+
+// opsResend sends a logged email again, composed as of now.
+func (h *Handler) opsResend(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	id := r.PathValue("id")
+	resp, err := c.set.Notify.CreateDeliveryResendWithResponse(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if opsFormRefusal(p) {
+			h.opsShowDeliveries(w, r, c, p.Status, []templates.FieldError{{Message: "The email was not resent: " + p.Detail}})
+			return
+		}
+		h.serviceProblem(w, r, p)
+		return
+	}
+	http.Redirect(w, r, "/ops/email", http.StatusSeeOther)
+}
+
+type opsReminderRow struct {
+	On, Org, Subject, Step, To string
+}
+
+// opsReminders previews the reminders notify will send.
+func (h *Handler) opsReminders(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	limit := 200
+	resp, err := c.set.Notify.PreviewRemindersWithResponse(r.Context(), &notifyapi.PreviewRemindersParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	var rows []opsReminderRow
+	for _, it := range resp.JSON200.Items {
+		row := opsReminderRow{Org: opsDeref(it.OrganisationName), Subject: opsDeref(it.Subject)}
+		if it.On != nil {
+			row.On = longDate(it.On.Time)
+		}
+		if it.Step != nil {
+			row.Step = string(*it.Step)
+		}
+		if it.To != nil {
+			var to []string
+			for _, p := range *it.To {
+				to = append(to, opsDeref(p.Name))
+			}
+			row.To = strings.Join(to, ", ")
+		}
+		rows = append(rows, row)
+	}
+	h.show(w, r, http.StatusOK, "ops_reminders", "Reminders to come", nil, rows)
+}
+
+func opsDeref[T ~string](p *T) string {
+	if p == nil {
+		return ""
+	}
+	return string(*p)
+}
+
+type opsDeadLetterRow struct {
+	Service, Consumer, EventType, Subject, Reason, Time string
+	Sequence                                            uint64
+	Deliveries                                          int
+}
+
+type opsDeadLettersData struct {
+	Letters     []opsDeadLetterRow
+	Unavailable []string
+}
+
+// opsDeadLetters lists every service's dead letters with the reason each was given up.
+func (h *Handler) opsDeadLetters(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	h.opsShowDeadLetters(w, r, c, http.StatusOK, nil)
+}
+
+func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
+	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
+	var data opsDeadLettersData
+	for _, svc := range clients.ServiceNames {
+		page, err := dl.List(r.Context(), svc, "")
+		if err != nil {
+			h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", svc, "error", err)
+			data.Unavailable = append(data.Unavailable, opsHumanise(svc))
+			continue
+		}
+		for _, l := range page.Items {
+			data.Letters = append(data.Letters, opsDeadLetterRow{Service: svc, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
+				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
+		}
+	}
+	h.show(w, r, status, "ops_deadletters", "Dead letters", errs, data)
+}
+
+// opsReplay hands a dead letter back to its consumer. When it fails again, the
+// page says why and the letter stays.
+func (h *Handler) opsReplay(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	svc := r.PathValue("service")
+	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
+	if err != nil || !slices.Contains(clients.ServiceNames, svc) {
+		h.notFound(w, r)
+		return
+	}
+	_, err = h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps}).Replay(r.Context(), svc, seq)
+	var p *clients.Problem
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/ops/dead-letters", http.StatusSeeOther)
+	case errors.As(err, &p) && (p.Status == http.StatusConflict || p.Status == http.StatusNotFound):
+		h.opsShowDeadLetters(w, r, c, p.Status, []templates.FieldError{{Message: fmt.Sprintf("Dead letter %d of %s was not replayed: %s", seq, svc, p.Detail)}})
+	case errors.As(err, &p):
+		h.serviceProblem(w, r, p)
+	default:
+		h.fail(w, r, err)
+	}
+}

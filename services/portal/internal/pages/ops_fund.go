@@ -1,0 +1,386 @@
+package pages
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	fundapi "github.com/itss/techcommit/services/fund/api"
+)
+
+type opsFundData struct {
+	Rounds  []opsFundRoundRow
+	Reports []opsReportRow
+}
+
+// opsReportRow is an awarded project's report: due, received, or overdue.
+type opsReportRow struct {
+	ID, Title, Org, Award, Due, Spent string
+	Received, Overdue                 bool
+}
+
+// opsFundRounds lists every round with its applications by status and its budget,
+// and the awarded projects' reports, due and received.
+func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	rows, err := h.opsFundRoundRows(r.Context(), c.set, false)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	awarded := fundapi.Awarded
+	apps, err := opsListApplications(r.Context(), c.set, "", &awarded)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	data := opsFundData{Rounds: rows}
+	for _, a := range apps {
+		row := opsReportRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Received: a.Report != nil,
+			Overdue: a.Report == nil && a.ReportIsDue != nil && *a.ReportIsDue}
+		if a.AwardPence != nil {
+			row.Award = pounds(*a.AwardPence)
+		}
+		if a.ReportDue != nil {
+			row.Due = longDate(a.ReportDue.Time)
+		}
+		if a.Report != nil && a.Report.SpentPence != nil {
+			row.Spent = pounds(*a.Report.SpentPence)
+		}
+		data.Reports = append(data.Reports, row)
+	}
+	h.show(w, r, http.StatusOK, "ops_fund", "Collaboration Fund", nil, data)
+}
+
+func (h *Handler) opsRoundShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	h.opsShowRound(w, r, http.StatusOK, uuid.NewString(), opsform.Values{"themes": {"visibility", "recognition", "career_development", "sustainability"}}, nil)
+}
+
+func (h *Handler) opsShowRound(w http.ResponseWriter, r *http.Request, status int, key string, typed opsform.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", "Open a fund round", errs, opsFormData{Action: "/ops/fund/rounds", Button: "Open the round",
+		Back: "/ops/fund", Key: key, Fields: opsform.FundRound.Fields(typed, errs)})
+}
+
+// opsFormKey is the idempotency key a form was rendered with (a fresh one when it
+// has none, or not a UUID): the same form sent twice (a double click, a reload)
+// has one effect, and its second answer is the first's.
+func opsFormKey(r *http.Request) string {
+	if k := r.PostForm.Get("key"); k != "" {
+		if _, err := uuid.Parse(k); err == nil {
+			return k
+		}
+	}
+	return uuid.NewString()
+}
+
+// opsRoundOpen opens a round, once however often the same form is sent.
+func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	key := opsFormKey(r)
+	typed, body, errs := opsform.FundRound.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.opsShowRound(w, r, http.StatusBadRequest, key, typed, errs)
+		return
+	}
+	resp, err := c.set.Fund.OpenRoundWithBodyWithResponse(r.Context(), &fundapi.OpenRoundParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.FundRound)
+		h.opsShowRound(w, r, opsStatusOf(fe), key, typed, fe)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+}
+
+// opsRoundClose closes a round before its closing time.
+func (h *Handler) opsRoundClose(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	round := r.PathValue("round")
+	key := uuid.NewString()
+	resp, err := c.set.Fund.CreateRoundClosureWithBodyWithResponse(r.Context(), round, &fundapi.CreateRoundClosureParams{IdempotencyKey: &key}, "application/json",
+		opsJSONBody(map[string]any{"reason": "Closed by ITSS from the operations console"}))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+}
+
+type opsAppsData struct {
+	Fields []templates.OpsField
+	Apps   []opsAppRow
+	Query  string
+	Pager  opsPager
+}
+
+type opsAppRow struct {
+	ID, Title, Org, Round, Status, Requested, Award, Submitted string
+}
+
+var opsAppStatusOptions = opsform.Opts("", "Any", "draft", "Draft", "submitted", "Submitted", "in_assessment", "In assessment",
+	"awarded", "Awarded", "declined", "Declined", "withdrawn", "Withdrawn")
+
+// opsApplications is the applications queue, by round and status.
+func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	limit := 200
+	rounds, err := c.set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(rounds.HTTPResponse, rounds.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	roundOpts := opsform.Opts("", "Any")
+	names := map[string]string{}
+	for _, rd := range rounds.JSON200.Items {
+		roundOpts = append(roundOpts, templates.OpsOption{Value: rd.Id, Text: rd.Name})
+		names[rd.Id] = rd.Name
+	}
+	filter := opsform.Specs{
+		{Name: "round", Label: "Round", Type: opsform.Choice, Options: roundOpts},
+		{Name: "status", Label: "Status", Type: opsform.Choice, Options: opsAppStatusOptions},
+	}
+	typed, _, errs := filter.Parse(q, london)
+	round, status := q.Get("round"), q.Get("status")
+	if slices.ContainsFunc(errs, func(e templates.FieldError) bool { return e.Field == "round" }) {
+		round = ""
+	}
+	if slices.ContainsFunc(errs, func(e templates.FieldError) bool { return e.Field == "status" }) {
+		status = ""
+	}
+	var st *fundapi.ApplicationStatus
+	if status != "" {
+		v := fundapi.ApplicationStatus(status)
+		st = &v
+	}
+	apps, err := opsListApplications(ctx, c.set, round, st)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: url.Values{"round": {round}, "status": {status}}.Encode()}
+	for _, a := range apps {
+		row := opsAppRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Round: names[a.RoundId], Status: opsHumanise(string(a.Status)),
+			Requested: pounds(a.RequestedAmountPence)}
+		if a.AwardPence != nil {
+			row.Award = pounds(*a.AwardPence)
+		}
+		if a.SubmittedAt != nil {
+			row.Submitted = longTime(*a.SubmittedAt)
+		}
+		data.Apps = append(data.Apps, row)
+	}
+	data.Pager = opsPage("/ops/fund/applications", q, len(data.Apps))
+	data.Apps = data.Apps[data.Pager.From:data.Pager.To]
+	code := http.StatusOK
+	if len(errs) > 0 {
+		code = http.StatusBadRequest
+	}
+	h.show(w, r, code, "ops_apps", "Applications", errs, data)
+}
+
+type opsAppData struct {
+	App                          fundapi.Application
+	Status, Requested, Award     string
+	RoundName, BudgetLeft        string
+	Themes, Partners             string
+	Lines                        []opsSummaryRow
+	Milestones                   []opsSummaryRow
+	CanAssess, CanAward, CanDecl bool
+	AwardFields, DeclineFields   []templates.OpsField
+	AwardKey                     string
+	Submitted, ReportDue         string
+}
+
+// opsApplication is an application in full, with the actions its status allows:
+// start assessment, award (showing the budget left), decline with feedback.
+func (h *Handler) opsApplication(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	h.opsShowApplication(w, r, c, http.StatusOK, opsform.Values{}, nil, opsform.Values{}, nil)
+}
+
+func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, awardTyped opsform.Values, awardErrs []templates.FieldError,
+	declineTyped opsform.Values, declineErrs []templates.FieldError) {
+	ctx := r.Context()
+	id := r.PathValue("app")
+	resp, err := c.set.Fund.GetApplicationWithResponse(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	a := *resp.JSON200
+	data := opsAppData{App: a, Status: opsHumanise(string(a.Status)), Requested: pounds(a.RequestedAmountPence),
+		CanAssess: a.Status == fundapi.Submitted, CanAward: a.Status == fundapi.InAssessment,
+		CanDecl: a.Status == fundapi.Submitted || a.Status == fundapi.InAssessment}
+	if a.AwardPence != nil {
+		data.Award = pounds(*a.AwardPence)
+	}
+	if a.SubmittedAt != nil {
+		data.Submitted = longTime(*a.SubmittedAt)
+	}
+	if a.ReportDue != nil {
+		data.ReportDue = longDate(a.ReportDue.Time)
+	}
+	var themes, partners []string
+	for _, t := range a.Themes {
+		themes = append(themes, opsHumanise(string(t)))
+	}
+	for _, p := range a.Partners {
+		partners = append(partners, p.Name)
+	}
+	data.Themes, data.Partners = strings.Join(themes, ", "), strings.Join(partners, ", ")
+	for _, l := range a.BudgetLines {
+		data.Lines = append(data.Lines, opsSummaryRow{l.Description, pounds(l.AmountPence)})
+	}
+	for _, m := range a.Milestones {
+		data.Milestones = append(data.Milestones, opsSummaryRow{m.Description, longDate(m.Due.Time)})
+	}
+	if rd, err := c.set.Fund.GetRoundWithResponse(ctx, a.RoundId); err == nil && rd.JSON200 != nil {
+		data.RoundName = rd.JSON200.Name
+	}
+	if l, err := c.set.Fund.GetLedgerWithResponse(ctx, a.RoundId); err == nil && l.JSON200 != nil {
+		data.BudgetLeft = pounds(l.JSON200.RemainingPence)
+	}
+	if len(awardTyped) == 0 {
+		awardTyped = opsform.Values{"amount": {strings.TrimPrefix(pounds(a.RequestedAmountPence), "£")}}
+	}
+	data.AwardFields = opsform.Award.Fields(awardTyped, awardErrs)
+	// A refused award's form keeps its key (a refusal frees it); any other page
+	// gets a new one.
+	if data.AwardKey = r.PostForm.Get("key"); data.AwardKey == "" {
+		data.AwardKey = uuid.NewString()
+	}
+	data.DeclineFields = opsform.Decline.Fields(declineTyped, declineErrs)
+	h.show(w, r, status, "ops_app", a.Title, append(awardErrs, declineErrs...), data)
+}
+
+// opsAssess starts the assessment of a submitted application.
+func (h *Handler) opsAssess(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	id := r.PathValue("app")
+	resp, err := c.set.Fund.StartAssessmentWithResponse(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if p.Status == http.StatusConflict {
+			h.opsShowApplication(w, r, c, http.StatusConflict, nil, []templates.FieldError{{Message: opsSentence(p.Detail)}}, nil, nil)
+			return
+		}
+		h.serviceProblem(w, r, p)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
+}
+
+// opsAward awards an application. When the round's budget cannot cover it (another
+// award took what was left first), the page says so plainly with what is left now;
+// nothing is awarded.
+func (h *Handler) opsAward(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
+	id := r.PathValue("app")
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	key := opsFormKey(r)
+	r.PostForm.Set("key", key)
+	typed, body, errs := opsform.Award.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.opsShowApplication(w, r, c, http.StatusBadRequest, typed, errs, nil, nil)
+		return
+	}
+	resp, err := c.set.Fund.AwardApplicationWithBodyWithResponse(ctx, id, &fundapi.AwardApplicationParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := clients.Check(resp.HTTPResponse, resp.Body)
+	if p == nil {
+		http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
+		return
+	}
+	if !opsFormRefusal(p) {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	fe := opsRenamed(opsFieldProblems(p, nil), opsform.Award)
+	if p.Status == http.StatusConflict {
+		fe = []templates.FieldError{{Message: h.opsAwardConflict(r, c, id, body["amount_pence"], p)}}
+	}
+	h.opsShowApplication(w, r, c, opsStatusOf(fe), typed, fe, nil, nil)
+}
+
+// opsAwardConflict explains a refused award: when the budget left is less than the
+// amount, another award took it first.
+func (h *Handler) opsAwardConflict(r *http.Request, c *opsCtx, id string, amount any, p *clients.Problem) string {
+	amt, _ := amount.(int64)
+	app, err := c.set.Fund.GetApplicationWithResponse(r.Context(), id)
+	if err != nil || app.JSON200 == nil {
+		return opsSentence(p.Detail)
+	}
+	l, err := c.set.Fund.GetLedgerWithResponse(r.Context(), app.JSON200.RoundId)
+	if err != nil || l.JSON200 == nil {
+		return opsSentence(p.Detail)
+	}
+	if left := l.JSON200.RemainingPence; left < amt {
+		return fmt.Sprintf("Nothing was awarded: the round's budget has %s left, not enough for %s. Another award may have taken it first.", pounds(left), pounds(amt))
+	}
+	return "Nothing was awarded: " + p.Detail
+}
+
+// opsDecline declines an application with feedback for the applicant.
+func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	id := r.PathValue("app")
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	typed, body, errs := opsform.Decline.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.opsShowApplication(w, r, c, http.StatusBadRequest, nil, nil, typed, errs)
+		return
+	}
+	resp, err := c.set.Fund.CreateApplicationRefusalWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.Decline)
+		h.opsShowApplication(w, r, c, opsStatusOf(fe), nil, nil, typed, fe)
+		return
+	}
+	http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
+}

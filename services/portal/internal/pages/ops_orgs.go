@@ -1,0 +1,462 @@
+package pages
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	sigapi "github.com/itss/techcommit/services/signatory/api"
+)
+
+type opsOrgsData struct {
+	Filter form.Directory
+	Status string
+	Orgs   []opsOrgRow
+	Fields []templates.OpsField
+	Query  string
+	Pager  opsPager
+}
+
+var opsOrgStatuses = opsform.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
+	"announced", "Announced", "withdrawn", "Withdrawn")
+
+// opsOrganisations lists organisations by status and kind (the service's filters)
+// and by a part of their name (searched here, within the at most 1,000 the
+// filters return).
+func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	q := r.URL.Query()
+	f, errs := form.ParseDirectory(url.Values{"name": {q.Get("q")}, "kind": {q.Get("kind")}})
+	for i := range errs {
+		if errs[i].Field == "name" {
+			errs[i].Field = "q"
+		}
+	}
+	status := q.Get("status")
+	if !slices.ContainsFunc(opsOrgStatuses, func(o templates.OpsOption) bool { return o.Value == status }) {
+		errs = append(errs, templates.FieldError{Field: "status", Message: "Select a status from the list"})
+		status = ""
+	}
+	data := opsOrgsData{Filter: f, Status: status}
+	filter := opsform.Specs{
+		{Name: "q", Label: "Name contains", Type: opsform.Text},
+		{Name: "status", Label: "Status", Type: opsform.Choice, Options: opsOrgStatuses},
+		{Name: "kind", Label: "Kind", Type: opsform.Choice, Options: opsform.Opts("", "Any", "signatory", "Signatory", "supporter", "Supporter")},
+	}
+	data.Fields = filter.Fields(opsform.Values{"q": {f.Name}, "status": {status}, "kind": {f.Kind}}, errs)
+	var st *sigapi.Status
+	if status != "" {
+		s := sigapi.Status(status)
+		st = &s
+	}
+	var kind *sigapi.Kind
+	if f.Kind != "" {
+		k := sigapi.Kind(f.Kind)
+		kind = &k
+	}
+	orgs, err := opsListOrganisations(r.Context(), c.set, st, kind)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	needle := strings.ToLower(f.Name)
+	for _, o := range orgs {
+		if needle == "" || strings.Contains(strings.ToLower(o.Name), needle) {
+			data.Orgs = append(data.Orgs, opsOrgRowOf(o))
+		}
+	}
+	data.Query = url.Values{"q": {f.Name}, "status": {status}, "kind": {f.Kind}}.Encode()
+	data.Pager = opsPage("/ops/organisations", q, len(data.Orgs))
+	data.Orgs = data.Orgs[data.Pager.From:data.Pager.To]
+	status200 := http.StatusOK
+	if len(errs) > 0 {
+		status200 = http.StatusBadRequest
+	}
+	h.show(w, r, status200, "ops_orgs", "Organisations", errs, data)
+}
+
+// opsFailed shows a service's refusal, or fails.
+func (h *Handler) opsFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var p *clients.Problem
+	if opsAsProblem(err, &p) {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	h.fail(w, r, err)
+}
+
+type opsOrgData struct {
+	Org         sigapi.Organisation
+	Kind        string
+	Status      string
+	Steps       []opsStepLink
+	Contacts    []opsContactRow
+	Obligations []obligationRow
+	History     []opsHistoryRow
+	NextHistory string
+	Dates       []opsSummaryRow
+}
+
+type opsStepLink struct{ Path, Text string }
+
+type opsContactRow struct{ Role, Name, Title, Email string }
+
+type opsSummaryRow struct{ Label, Value string }
+
+type opsHistoryRow struct {
+	Time, What, Who string
+	Version         int
+}
+
+// opsOrganisation is one organisation in full: its stage and the next steps, its
+// contacts, its obligations and its history (who did what, when).
+func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
+	id := r.PathValue("org")
+	resp, err := c.set.Signatory.GetOrganisationWithResponse(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	o := *resp.JSON200
+	data := opsOrgData{Org: o, Kind: opsHumanise(string(o.Kind)), Status: opsHumanise(string(o.Status))}
+	day := func(label string, t time.Time) { data.Dates = append(data.Dates, opsSummaryRow{label, longDate(t)}) }
+	if o.EnquiredOn != nil {
+		day("Enquiry received", o.EnquiredOn.Time)
+	}
+	if o.MeetingHeldOn != nil {
+		day("Meeting held", o.MeetingHeldOn.Time)
+	}
+	if o.FormSignedOn != nil {
+		day("Form signed", o.FormSignedOn.Time)
+	}
+	if o.AnnouncedOn != nil {
+		day("Announced", o.AnnouncedOn.Time)
+	}
+	for _, s := range opsOnboardingSteps {
+		if s.next(o.Status) {
+			data.Steps = append(data.Steps, opsStepLink{Path: "/ops/organisations/" + o.Id + "/" + s.slug, Text: s.link})
+		}
+	}
+	person := func(role string, p *sigapi.Person) {
+		if p != nil {
+			row := opsContactRow{Role: role, Name: p.Name, Email: string(p.Email)}
+			if p.Title != nil {
+				row.Title = *p.Title
+			}
+			data.Contacts = append(data.Contacts, row)
+		}
+	}
+	person("Enquiry contact", o.EnquiryContact)
+	person("Leader", o.Leader)
+	person("Nominated lead", o.NominatedLead)
+	if pc := o.PointOfContact; pc != nil {
+		row := opsContactRow{Role: "Public point of contact", Name: pc.Name}
+		if pc.Title != nil {
+			row.Title = *pc.Title
+		}
+		if pc.Email != nil {
+			row.Email = string(*pc.Email)
+		}
+		data.Contacts = append(data.Contacts, row)
+	}
+	limit := 200
+	obs, err := c.set.Signatory.ListObligationsWithResponse(ctx, id, &sigapi.ListObligationsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(obs.HTTPResponse, obs.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	for _, ob := range obs.JSON200.Items {
+		data.Obligations = append(data.Obligations, obligationRow{What: obligationKind(string(ob.Kind), ob.Cycle),
+			Opens: longDate(ob.WindowOpens.Time), Due: longDate(ob.Due.Time), Status: string(ob.Status), StatusText: obligationStatus(ob)})
+	}
+	params := &sigapi.GetHistoryParams{Limit: &limit}
+	if cur := r.URL.Query().Get("history"); cur != "" {
+		params.Cursor = &cur
+	}
+	hist, err := c.set.Signatory.GetHistoryWithResponse(ctx, id, params)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(hist.HTTPResponse, hist.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	for _, e := range hist.JSON200.Items {
+		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type), Who: opsActorText(e.Actor, c.subject), Version: e.Version})
+	}
+	if hist.JSON200.NextCursor != nil {
+		data.NextHistory = "/ops/organisations/" + id + "?" + url.Values{"history": {*hist.JSON200.NextCursor}}.Encode()
+	}
+	h.show(w, r, http.StatusOK, "ops_org", o.Name, nil, data)
+}
+
+// opsEventText names an event of the history: "tc.signatory.organisation.announced.v1"
+// reads "Organisation announced".
+func opsEventText(typ string) string {
+	parts := strings.Split(typ, ".")
+	if len(parts) >= 2 && strings.HasPrefix(parts[len(parts)-1], "v") {
+		parts = parts[:len(parts)-1]
+	}
+	if len(parts) >= 2 {
+		parts = parts[len(parts)-2:]
+	}
+	return opsHumanise(strings.Join(parts, " "))
+}
+
+// opsOnboardingStep is one step of onboarding after the enquiry, as a form.
+type opsOnboardingStep struct {
+	slug, title, link, button string
+	specs                     opsform.Specs
+	// next reports whether the step can be taken from this status.
+	next func(sigapi.Status) bool
+	call func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error)
+}
+
+func opsInStatus(ss ...sigapi.Status) func(sigapi.Status) bool {
+	return func(s sigapi.Status) bool { return slices.Contains(ss, s) }
+}
+
+var opsOnboardingSteps = []opsOnboardingStep{
+	{slug: "meeting", title: "Record the meeting", link: "Record the meeting", button: "Record the meeting", specs: opsform.Meeting,
+		next: opsInStatus(sigapi.Enquiry),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.RecordMeetingWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "form", title: "Record the signed form", link: "Record the signed form", button: "Record the signed form", specs: opsform.SignedForm,
+		next: opsInStatus(sigapi.MeetingHeld),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.ReceiveFormWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "announcement", title: "Record the announcement", link: "Record the announcement", button: "Record the announcement", specs: opsform.Announcement,
+		next: opsInStatus(sigapi.FormReceived),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.AnnounceWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: opsform.Contacts,
+		next: opsInStatus(sigapi.FormReceived, sigapi.Announced),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.UpdateContactsWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: opsform.Withdrawal,
+		next: opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			resp, err := c.set.Signatory.WithdrawWithBodyWithResponse(r.Context(), id, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+}
+
+func opsStepOf(slug string) (opsOnboardingStep, bool) {
+	for _, s := range opsOnboardingSteps {
+		if s.slug == slug {
+			return s, true
+		}
+	}
+	return opsOnboardingStep{}, false
+}
+
+// opsFormData is a console form page (ops_form.html).
+type opsFormData struct {
+	Caption, Intro, Action, Button, Back string
+	// Key is the form's idempotency key, when the service takes one.
+	Key    string
+	Fields []templates.OpsField
+}
+
+func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	step, ok := opsStepOf(r.PathValue("step"))
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	id := r.PathValue("org")
+	resp, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	typed := opsform.Values{}
+	for _, s := range step.specs {
+		if s.Type == opsform.Date {
+			typed[s.Name] = []string{h.opsDay().Format(time.DateOnly)}
+		}
+	}
+	if step.slug == "contacts" {
+		typed = opsContactsOf(*resp.JSON200)
+	}
+	h.opsShowStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, typed, nil)
+}
+
+func (h *Handler) opsShowStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id string, typed opsform.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", step.title, errs, opsFormData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
+		Button: step.button, Back: "/ops/organisations/" + id, Fields: step.specs.Fields(typed, errs)})
+}
+
+// opsStepSave sends an onboarding step to the signatory service as the signed-in
+// person; what the service refuses is shown beside the fields it names.
+func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	step, ok := opsStepOf(r.PathValue("step"))
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	id := r.PathValue("org")
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	typed, body, errs := step.specs.Parse(r.PostForm, london)
+	if len(errs) == 0 {
+		httpResp, respBody, err := step.call(c, r, id, opsJSONBody(body))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(httpResp, respBody)
+		if p == nil {
+			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = opsRenamed(opsFieldProblems(p, nil), step.specs)
+	}
+	name := id
+	if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id); err == nil && org.JSON200 != nil {
+		name = org.JSON200.Name
+	}
+	h.opsShowStep(w, r, opsStatusOf(errs), step, name, id, typed, errs)
+}
+
+// opsRenamed puts each service field error on the form's field of that API name.
+func opsRenamed(errs []templates.FieldError, specs opsform.Specs) []templates.FieldError {
+	for i := range errs {
+		if errs[i].Field != "" {
+			errs[i].Field = specs.Rename(errs[i].Field)
+			if !specs.Has(errs[i].Field) {
+				errs[i].Message = opsHumanise(errs[i].Field) + ": " + errs[i].Message
+				errs[i].Field = ""
+			}
+		}
+	}
+	return errs
+}
+
+func opsStatusOf(errs []templates.FieldError) int {
+	for _, e := range errs {
+		if e.Field != "" {
+			return http.StatusBadRequest
+		}
+	}
+	return http.StatusConflict
+}
+
+func (h *Handler) opsEnquiryShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	h.opsShowEnquiry(w, r, http.StatusOK, opsform.Values{"country": {"GB"}}, nil)
+}
+
+func (h *Handler) opsShowEnquiry(w http.ResponseWriter, r *http.Request, status int, typed opsform.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", "Record an enquiry", errs, opsFormData{Intro: "An organisation has asked to join the Technician Commitment.",
+		Action: "/ops/organisations", Button: "Record the enquiry", Back: "/ops/organisations", Fields: opsform.Enquiry.Fields(typed, errs)})
+}
+
+// opsEnquiryCreate records a new organisation's enquiry and goes to its page.
+func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	typed, body, errs := opsform.Enquiry.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.opsShowEnquiry(w, r, http.StatusBadRequest, typed, errs)
+		return
+	}
+	resp, err := c.set.Signatory.CreateOrganisationWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(body))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.Enquiry)
+		h.opsShowEnquiry(w, r, opsStatusOf(fe), typed, fe)
+		return
+	}
+	if resp.JSON201 == nil {
+		h.fail(w, r, fmt.Errorf("create organisation: answered %d without the organisation", resp.StatusCode()))
+		return
+	}
+	// The identifier is the service's, escaped: the address stays on this site.
+	http.Redirect(w, r, "/ops/organisations/"+url.PathEscape(resp.JSON201.Id), http.StatusSeeOther)
+}
+
+// opsContactsOf fills the contacts form from the organisation's record.
+func opsContactsOf(o sigapi.Organisation) opsform.Values {
+	v := opsform.Values{}
+	person := func(prefix string, p *sigapi.Person) {
+		if p == nil {
+			return
+		}
+		v[prefix+".name"], v[prefix+".email"] = []string{p.Name}, []string{string(p.Email)}
+		if p.Title != nil {
+			v[prefix+".title"] = []string{*p.Title}
+		}
+	}
+	person("leader", o.Leader)
+	person("nominated_lead", o.NominatedLead)
+	if pc := o.PointOfContact; pc != nil {
+		v["point_of_contact.name"] = []string{pc.Name}
+		if pc.Email != nil {
+			v["point_of_contact.email"] = []string{string(*pc.Email)}
+		}
+	}
+	if o.PlanPage != nil {
+		v["plan_page"] = []string{*o.PlanPage}
+	}
+	return v
+}

@@ -1,0 +1,703 @@
+package pages
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	reviewapi "github.com/itss/techcommit/services/review/api"
+)
+
+// opsReviewRoutes is the console's review rounds and reviewer pool.
+func (h *Handler) opsReviewRoutes(ops func(string, opsHandler)) {
+	ops("GET /ops/review", h.opsReviewRounds)
+	ops("GET /ops/review/rounds/new", h.opsReviewRoundNew)
+	ops("POST /ops/review/rounds", h.opsReviewRoundOpen)
+	ops("GET /ops/review/rounds/{round}", h.opsReviewRound)
+	ops("GET /ops/review/rounds/{round}/progress.csv", h.opsReviewProgressCSV)
+	ops("POST /ops/review/rounds/{round}/submissions", h.opsReviewAddSubmissions)
+	ops("POST /ops/review/rounds/{round}/auto-assign", h.opsReviewAutoAssign)
+	ops("POST /ops/review/rounds/{round}/assignments", h.opsReviewChangeAssignment)
+	ops("POST /ops/review/rounds/{round}/close", h.opsReviewClose)
+	ops("GET /ops/review/rounds/{round}/submissions/{sub}", h.opsReviewSubmission)
+	ops("POST /ops/review/rounds/{round}/submissions/{sub}/reviews/{reviewer}/{action}", h.opsModerate)
+	ops("POST /ops/review/rounds/{round}/submissions/{sub}/feedback", h.opsReleaseFeedback)
+	ops("GET /ops/review/reviewers", h.opsReviewers)
+	ops("GET /ops/review/reviewers/new", h.opsReviewerNew)
+	ops("POST /ops/review/reviewers", h.opsReviewerAdd)
+	ops("GET /ops/review/reviewers/{reviewer}", h.opsReviewerEdit)
+	ops("POST /ops/review/reviewers/{reviewer}", h.opsReviewerSave)
+}
+
+type opsReviewRoundSummaryRow struct {
+	ID, Name, Status, Deadline string
+	Submissions                int
+}
+
+// opsReviewRounds lists the review rounds.
+func (h *Handler) opsReviewRounds(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	limit := 200
+	resp, err := c.set.Review.ListRoundsWithResponse(r.Context(), &reviewapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	var rows []opsReviewRoundSummaryRow
+	for _, s := range resp.JSON200.Items {
+		rows = append(rows, opsReviewRoundSummaryRow{ID: s.Id, Name: s.Name, Status: opsHumanise(string(s.Status)), Deadline: longTime(s.ReviewDeadline),
+			Submissions: s.SubmissionCount})
+	}
+	h.show(w, r, http.StatusOK, "ops_review", "Review rounds", nil, rows)
+}
+
+func (h *Handler) opsReviewRoundNew(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	h.opsShowReviewRoundForm(w, r, http.StatusOK, opsform.Values{}, nil)
+}
+
+func (h *Handler) opsShowReviewRoundForm(w http.ResponseWriter, r *http.Request, status int, typed opsform.Values, errs []templates.FieldError) {
+	h.show(w, r, status, "ops_form", "Open a review round", errs, opsFormData{Action: "/ops/review/rounds", Button: "Open the round",
+		Back: "/ops/review", Fields: opsform.ReviewRound.Fields(typed, errs)})
+}
+
+func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	typed, body, errs, ok := h.opsParse(w, r, opsform.ReviewRound)
+	if !ok {
+		return
+	}
+	if len(errs) == 0 {
+		resp, err := c.set.Review.OpenRoundWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(body))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(resp.HTTPResponse, resp.Body)
+		if p == nil && resp.JSON201 != nil {
+			http.Redirect(w, r, "/ops/review/rounds/"+resp.JSON201.Id, http.StatusSeeOther)
+			return
+		}
+		if p == nil {
+			h.fail(w, r, fmt.Errorf("open review round: answered %d without the round", resp.StatusCode()))
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.ReviewRound)
+	}
+	h.opsShowReviewRoundForm(w, r, opsStatusOf(errs), typed, errs)
+}
+
+// parse reads a posted console form; ok is false when the page has answered.
+func (h *Handler) opsParse(w http.ResponseWriter, r *http.Request, specs opsform.Specs) (opsform.Values, map[string]any, []templates.FieldError, bool) {
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return nil, nil, nil, false
+	}
+	typed, body, errs := specs.Parse(r.PostForm, london)
+	return typed, body, errs, true
+}
+
+// opsRoundForms are the round page's forms as last sent, with their problems, and
+// the last automatic assignment's report.
+type opsRoundForms struct {
+	addTyped, changeTyped, closeTyped opsform.Values
+	addErrs, changeErrs, closeErrs    []templates.FieldError
+	report                            *reviewapi.AssignmentReport
+}
+
+type opsReviewRoundData struct {
+	Round                   reviewapi.Round
+	Status, Deadline        string
+	Open                    bool
+	Submissions             []opsRoundSubmissionRow
+	Progress                opsReviewRoundRow
+	AddFields, ChangeFields []templates.OpsField
+	CloseFields             []templates.OpsField
+	Report                  *opsAssignmentReport
+}
+
+type opsRoundSubmissionRow struct {
+	ID, Org                string
+	Released               bool
+	Reviewers              []opsAssignmentRow
+	Reviewed, Needed, Have int
+}
+
+type opsAssignmentRow struct {
+	Reviewer, State, Note string
+	Reviewed, Overdue     bool
+}
+
+type opsAssignmentReport struct {
+	Added     int
+	Uncovered []reviewapi.Uncovered
+}
+
+func (h *Handler) opsReviewRound(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	h.opsShowReviewRound(w, r, c, http.StatusOK, opsRoundForms{})
+}
+
+// opsAddSpecs offers the submitted submissions not yet in a round.
+func opsAddSpecs(subs []reviewapi.Submission) opsform.Specs {
+	var opts []templates.OpsOption
+	for _, s := range subs {
+		opts = append(opts, templates.OpsOption{Value: s.Id, Text: s.Id + " (" + s.OrganisationId + ")"})
+	}
+	return opsform.Specs{{Name: "submission_ids", Label: "Submissions received", Type: opsform.Multiple, Required: true, Options: opts}}
+}
+
+func opsChangeSpecs(rd reviewapi.Round, pool []reviewapi.Reviewer) opsform.Specs {
+	reviewers := opsform.Opts("", "Select a reviewer")
+	for _, p := range pool {
+		reviewers = append(reviewers, templates.OpsOption{Value: p.ReviewerId, Text: p.Name + " (" + p.OrganisationId + ")"})
+	}
+	subs := opsform.Opts("", "Select a submission")
+	for _, s := range rd.Submissions {
+		subs = append(subs, templates.OpsOption{Value: s.SubmissionId, Text: s.SubmissionId + " (" + s.OrganisationId + ")"})
+	}
+	return opsform.Specs{
+		{Name: "action", Label: "Change", Type: opsform.Choice, Required: true, Options: opsform.Opts("assign", "Assign the reviewer", "remove", "Remove the reviewer")},
+		{Name: "reviewer_id", Label: "Reviewer", Type: opsform.Choice, Required: true, Options: reviewers},
+		{Name: "submission_id", Label: "Submission", Type: opsform.Choice, Required: true, Options: subs},
+		{Name: "reason", Label: "Reason for the change", Type: opsform.Text, Required: true, Max: 500},
+	}
+}
+
+// opsRoundAndPool reads a round, the pool and the submissions waiting for a round.
+func (h *Handler) opsRoundAndPool(w http.ResponseWriter, r *http.Request, c *opsCtx) (reviewapi.Round, []reviewapi.Reviewer, []reviewapi.Submission, bool) {
+	ctx := r.Context()
+	resp, err := c.set.Review.GetRoundWithResponse(ctx, r.PathValue("round"))
+	if err != nil {
+		h.fail(w, r, err)
+		return reviewapi.Round{}, nil, nil, false
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return reviewapi.Round{}, nil, nil, false
+	}
+	pool, err := opsListReviewers(r, c)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return reviewapi.Round{}, nil, nil, false
+	}
+	limit := 200
+	st := reviewapi.SubmissionStatusSubmitted
+	subs, err := c.set.Review.ListSubmissionsWithResponse(ctx, &reviewapi.ListSubmissionsParams{Status: &st, Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return reviewapi.Round{}, nil, nil, false
+	}
+	if p := clients.Check(subs.HTTPResponse, subs.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return reviewapi.Round{}, nil, nil, false
+	}
+	return *resp.JSON200, pool, subs.JSON200.Items, true
+}
+
+func opsListReviewers(r *http.Request, c *opsCtx) ([]reviewapi.Reviewer, error) {
+	var out []reviewapi.Reviewer
+	limit := 200
+	var cursor *string
+	for range opsMaxListPages {
+		resp, err := c.set.Review.ListReviewersWithResponse(r.Context(), &reviewapi.ListReviewersParams{Limit: &limit, Cursor: cursor})
+		if err != nil {
+			return nil, fmt.Errorf("list reviewers: %w", err)
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			return nil, fmt.Errorf("list reviewers: %w", p)
+		}
+		out = append(out, resp.JSON200.Items...)
+		if resp.JSON200.NextCursor == nil {
+			break
+		}
+		cursor = resp.JSON200.NextCursor
+	}
+	return out, nil
+}
+
+func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, f opsRoundForms) {
+	rd, pool, waiting, ok := h.opsRoundAndPool(w, r, c)
+	if !ok {
+		return
+	}
+	data := opsReviewRoundData{Round: rd, Status: opsHumanise(string(rd.Status)), Deadline: longTime(rd.ReviewDeadline), Open: rd.Status == "open",
+		Progress: opsReviewRoundRowOf(rd)}
+	for _, s := range rd.Submissions {
+		row := opsRoundSubmissionRow{ID: s.SubmissionId, Org: s.OrganisationId, Released: s.FeedbackReleased, Needed: rd.ReviewersPerSubmission}
+		for _, a := range rd.Assignments {
+			if a.SubmissionId != s.SubmissionId {
+				continue
+			}
+			ar := opsAssignmentRow{Reviewer: a.ReviewerName, State: opsHumanise(string(a.State)), Reviewed: a.Reviewed, Overdue: a.Overdue}
+			switch {
+			case a.WithheldReason != nil:
+				ar.Note = "Held back: " + *a.WithheldReason
+			case a.ReturnedReason != nil:
+				ar.Note = "Returned: " + *a.ReturnedReason
+			}
+			if a.State != reviewapi.AssignmentStateRemoved && a.State != reviewapi.AssignmentStateDeclined {
+				row.Have++
+			}
+			if a.Reviewed {
+				row.Reviewed++
+			}
+			row.Reviewers = append(row.Reviewers, ar)
+		}
+		data.Submissions = append(data.Submissions, row)
+	}
+	inRound := map[string]bool{}
+	for _, s := range rd.Submissions {
+		inRound[s.SubmissionId] = true
+	}
+	waiting = slices.DeleteFunc(waiting, func(s reviewapi.Submission) bool { return inRound[s.Id] })
+	if len(waiting) > 0 || len(f.addErrs) > 0 {
+		data.AddFields = opsAddSpecs(waiting).Fields(f.addTyped, f.addErrs)
+	}
+	data.ChangeFields = opsChangeSpecs(rd, pool).Fields(f.changeTyped, f.changeErrs)
+	data.CloseFields = opsform.CloseReviewRound.Fields(f.closeTyped, f.closeErrs)
+	if f.report != nil {
+		data.Report = &opsAssignmentReport{Added: f.report.Added, Uncovered: f.report.Uncovered}
+	}
+	errs := append(append(append([]templates.FieldError(nil), f.addErrs...), f.changeErrs...), f.closeErrs...)
+	h.show(w, r, status, "ops_review_round", rd.Name, errs, data)
+}
+
+func (h *Handler) opsReviewAddSubmissions(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	ids := r.PostForm["submission_ids"]
+	typed := opsform.Values{"submission_ids": ids}
+	if len(ids) == 0 {
+		h.opsShowReviewRound(w, r, c, http.StatusBadRequest, opsRoundForms{addTyped: typed,
+			addErrs: []templates.FieldError{{Field: "submission_ids", Message: "Select submissions received"}}})
+		return
+	}
+	round := r.PathValue("round")
+	resp, err := c.set.Review.AddSubmissionsWithBodyWithResponse(r.Context(), round, "application/json", opsJSONBody(map[string]any{"submission_ids": ids}))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.Specs{{Name: "submission_ids"}})
+		h.opsShowReviewRound(w, r, c, opsStatusOf(fe), opsRoundForms{addTyped: typed, addErrs: fe})
+		return
+	}
+	http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
+}
+
+// opsReviewAutoAssign runs the automatic assignment and shows its report: how many
+// assignments it made and which submissions it could not cover, and why.
+func (h *Handler) opsReviewAutoAssign(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	resp, err := c.set.Review.AutoAssignWithBodyWithResponse(r.Context(), r.PathValue("round"), "application/json", opsJSONBody(map[string]any{}))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if opsFormRefusal(p) {
+			h.opsShowReviewRound(w, r, c, p.Status, opsRoundForms{changeErrs: []templates.FieldError{{Message: "Nothing was assigned: " + p.Detail}}})
+			return
+		}
+		h.serviceProblem(w, r, p)
+		return
+	}
+	h.opsShowReviewRound(w, r, c, http.StatusOK, opsRoundForms{report: resp.JSON200})
+}
+
+func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	rd, pool, _, ok := h.opsRoundAndPool(w, r, c)
+	if !ok {
+		return
+	}
+	specs := opsChangeSpecs(rd, pool)
+	typed, body, errs, ok := h.opsParse(w, r, specs)
+	if !ok {
+		return
+	}
+	if len(errs) == 0 {
+		resp, err := c.set.Review.ChangeAssignmentWithBodyWithResponse(r.Context(), rd.Id, "application/json", opsJSONBody(body))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(resp.HTTPResponse, resp.Body)
+		if p == nil {
+			http.Redirect(w, r, "/ops/review/rounds/"+rd.Id, http.StatusSeeOther)
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = opsRenamed(opsFieldProblems(p, nil), specs)
+	}
+	h.opsShowReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{changeTyped: typed, changeErrs: errs})
+}
+
+func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	typed, body, errs, ok := h.opsParse(w, r, opsform.CloseReviewRound)
+	if !ok {
+		return
+	}
+	round := r.PathValue("round")
+	if len(errs) == 0 {
+		resp, err := c.set.Review.CreateRoundClosureWithBodyWithResponse(r.Context(), round, "application/json", opsJSONBody(body))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(resp.HTTPResponse, resp.Body)
+		if p == nil {
+			http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.CloseReviewRound)
+	}
+	h.opsShowReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{closeTyped: typed, closeErrs: errs})
+}
+
+type opsReviewSubmissionData struct {
+	RoundID, RoundName, SubmissionID, Org string
+	Released, Closed                      bool
+	Reviews                               []opsReviewView
+	FeedbackFields                        []templates.OpsField
+}
+
+type opsReviewView struct {
+	Author, ReviewerID, Summary, Returned, Withheld string
+	Themes                                          []reviewapi.ThemeReview
+	ReturnFields, WithholdFields                    []templates.OpsField
+}
+
+// opsModerationForm is a posted moderation form's state, for the review it is about.
+type opsModerationForm struct {
+	reviewer, action string
+	typed            opsform.Values
+	errs             []templates.FieldError
+}
+
+func (h *Handler) opsReviewSubmission(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	h.opsShowReviewSubmission(w, r, c, http.StatusOK, opsModerationForm{}, nil, nil)
+}
+
+// opsModerationSpecs names a review's moderation fields after its reviewer, so that
+// each review's reason field has an id of its own.
+func opsModerationSpecs(action, reviewer string) opsform.Specs {
+	label := map[string]string{"return": "Reason for returning", "withhold": "Reason for holding back"}[action]
+	return opsform.Specs{{Name: action + "-" + reviewer, API: "reason", Label: label + " the review by " + reviewer, Type: opsform.Text, Required: true, Max: 500}}
+}
+
+func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, mod opsModerationForm,
+	feedbackTyped opsform.Values, feedbackErrs []templates.FieldError) {
+	ctx := r.Context()
+	round, sub := r.PathValue("round"), r.PathValue("sub")
+	rd, err := c.set.Review.GetRoundWithResponse(ctx, round)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(rd.HTTPResponse, rd.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	data := opsReviewSubmissionData{RoundID: round, RoundName: rd.JSON200.Name, SubmissionID: sub, Closed: rd.JSON200.Status != "open"}
+	found := false
+	for _, s := range rd.JSON200.Submissions {
+		if s.SubmissionId == sub {
+			found, data.Org, data.Released = true, s.OrganisationId, s.FeedbackReleased
+		}
+	}
+	if !found {
+		h.notFound(w, r)
+		return
+	}
+	reviews, err := c.set.Review.ListReviewsWithResponse(ctx, round, sub)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(reviews.HTTPResponse, reviews.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	var errs []templates.FieldError
+	for _, rv := range reviews.JSON200.Items {
+		v := opsReviewView{Author: rv.Author, Summary: rv.Summary, Themes: rv.Themes}
+		if rv.ReviewerId != nil {
+			v.ReviewerID = *rv.ReviewerId
+		}
+		if rv.ReturnedReason != nil {
+			v.Returned = *rv.ReturnedReason
+		}
+		if rv.WithheldReason != nil {
+			v.Withheld = *rv.WithheldReason
+		}
+		for _, action := range []string{"return", "withhold"} {
+			var typed opsform.Values
+			var fe []templates.FieldError
+			if mod.reviewer == v.ReviewerID && mod.action == action {
+				typed, fe = mod.typed, mod.errs
+				errs = append(errs, fe...)
+			}
+			fields := opsModerationSpecs(action, v.ReviewerID).Fields(typed, fe)
+			if action == "return" {
+				v.ReturnFields = fields
+			} else {
+				v.WithholdFields = fields
+			}
+		}
+		data.Reviews = append(data.Reviews, v)
+	}
+	data.FeedbackFields = opsform.Feedback.Fields(feedbackTyped, feedbackErrs)
+	h.show(w, r, status, "ops_review_submission", "Reviews of "+sub, append(errs, feedbackErrs...), data)
+}
+
+// opsModerate returns a review to its reviewer, or holds it back from the
+// feedback, with a reason.
+func (h *Handler) opsModerate(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	round, sub, reviewer, action := r.PathValue("round"), r.PathValue("sub"), r.PathValue("reviewer"), r.PathValue("action")
+	if action != "return" && action != "withhold" {
+		h.notFound(w, r)
+		return
+	}
+	specs := opsModerationSpecs(action, reviewer)
+	typed, body, errs, ok := h.opsParse(w, r, specs)
+	if !ok {
+		return
+	}
+	if len(errs) == 0 {
+		var httpResp *http.Response
+		var respBody []byte
+		if action == "return" {
+			resp, err := c.set.Review.CreateReviewRevisionRequestWithBodyWithResponse(r.Context(), round, sub, reviewer, "application/json", opsJSONBody(body))
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			httpResp, respBody = resp.HTTPResponse, resp.Body
+		} else {
+			resp, err := c.set.Review.CreateReviewWithholdingWithBodyWithResponse(r.Context(), round, sub, reviewer, "application/json", opsJSONBody(body))
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			httpResp, respBody = resp.HTTPResponse, resp.Body
+		}
+		p := clients.Check(httpResp, respBody)
+		if p == nil {
+			http.Redirect(w, r, "/ops/review/rounds/"+round+"/submissions/"+sub, http.StatusSeeOther)
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = opsRenamed(opsFieldProblems(p, nil), specs)
+	}
+	h.opsShowReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{reviewer: reviewer, action: action, typed: typed, errs: errs}, nil, nil)
+}
+
+// opsReleaseFeedback writes the consolidated feedback and releases it to the
+// organisation.
+func (h *Handler) opsReleaseFeedback(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	round, sub := r.PathValue("round"), r.PathValue("sub")
+	typed, body, errs, ok := h.opsParse(w, r, opsform.Feedback)
+	if !ok {
+		return
+	}
+	if len(errs) == 0 {
+		resp, err := c.set.Review.ReleaseFeedbackWithBodyWithResponse(r.Context(), round, sub, "application/json", opsJSONBody(body))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(resp.HTTPResponse, resp.Body)
+		if p == nil {
+			http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.Feedback)
+	}
+	h.opsShowReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{}, typed, errs)
+}
+
+type opsReviewerRow struct {
+	ID, Name, Org, Themes, Conflicts string
+	Trained                          bool
+	Capacity                         int
+}
+
+// opsReviewers is the reviewer pool.
+func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	pool, err := opsListReviewers(r, c)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	var rows []opsReviewerRow
+	for _, p := range pool {
+		row := opsReviewerRow{ID: p.ReviewerId, Name: p.Name, Org: p.OrganisationId, Trained: p.Trained, Capacity: p.Capacity}
+		if p.Themes != nil {
+			var ts []string
+			for _, t := range *p.Themes {
+				ts = append(ts, opsHumanise(string(t)))
+			}
+			row.Themes = strings.Join(ts, ", ")
+		}
+		if p.Conflicts != nil {
+			row.Conflicts = strings.Join(*p.Conflicts, ", ")
+		}
+		rows = append(rows, row)
+	}
+	h.show(w, r, http.StatusOK, "ops_reviewers", "Reviewer pool", nil, rows)
+}
+
+func (h *Handler) opsReviewerNew(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	h.opsShowReviewerForm(w, r, http.StatusOK, "", opsform.Values{"capacity": {"2"}}, nil)
+}
+
+// opsReviewerSpecs is the pool form; editing keeps the identifier as it is.
+func opsReviewerSpecs(editing bool) opsform.Specs {
+	if !editing {
+		return opsform.Reviewer
+	}
+	return slices.DeleteFunc(slices.Clone(opsform.Reviewer), func(s opsform.Spec) bool { return s.Name == "reviewer_id" })
+}
+
+func (h *Handler) opsShowReviewerForm(w http.ResponseWriter, r *http.Request, status int, id string, typed opsform.Values, errs []templates.FieldError) {
+	d := opsFormData{Action: "/ops/review/reviewers", Button: "Add to the pool", Back: "/ops/review/reviewers", Fields: opsReviewerSpecs(id != "").Fields(typed, errs)}
+	title := "Add a reviewer"
+	if id != "" {
+		d.Action, d.Button, d.Caption, title = "/ops/review/reviewers/"+id, "Save the reviewer", id, "Change a reviewer"
+	}
+	h.show(w, r, status, "ops_form", title, errs, d)
+}
+
+func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	typed, body, errs, ok := h.opsParse(w, r, opsform.Reviewer)
+	if !ok {
+		return
+	}
+	if len(errs) == 0 {
+		resp, err := c.set.Review.RegisterReviewerWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(body))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(resp.HTTPResponse, resp.Body)
+		if p == nil {
+			http.Redirect(w, r, "/ops/review/reviewers", http.StatusSeeOther)
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.Reviewer)
+	}
+	h.opsShowReviewerForm(w, r, opsStatusOf(errs), "", typed, errs)
+}
+
+// opsReviewerEdit shows a pool member's record to change (the pool API has no
+// single read: the record is found in the pool's pages).
+func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	pool, err := opsListReviewers(r, c)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	id := r.PathValue("reviewer")
+	i := slices.IndexFunc(pool, func(p reviewapi.Reviewer) bool { return p.ReviewerId == id })
+	if i < 0 {
+		h.notFound(w, r)
+		return
+	}
+	p := pool[i]
+	typed := opsform.Values{"name": {p.Name}, "email": {string(p.Email)}, "organisation_id": {p.OrganisationId},
+		"trained": {strconv.FormatBool(p.Trained)}, "capacity": {strconv.Itoa(p.Capacity)}}
+	if p.Themes != nil {
+		for _, t := range *p.Themes {
+			typed["themes"] = append(typed["themes"], string(t))
+		}
+	}
+	if p.Conflicts != nil {
+		typed["conflicts"] = []string{strings.Join(*p.Conflicts, "\n")}
+	}
+	h.opsShowReviewerForm(w, r, http.StatusOK, id, typed, nil)
+}
+
+func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	id := r.PathValue("reviewer")
+	specs := opsReviewerSpecs(true)
+	typed, body, errs, ok := h.opsParse(w, r, specs)
+	if !ok {
+		return
+	}
+	if len(errs) == 0 {
+		body["reviewer_id"] = id
+		resp, err := c.set.Review.UpdateReviewerWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(resp.HTTPResponse, resp.Body)
+		if p == nil {
+			http.Redirect(w, r, "/ops/review/reviewers", http.StatusSeeOther)
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = opsRenamed(opsFieldProblems(p, nil), specs)
+	}
+	h.opsShowReviewerForm(w, r, opsStatusOf(errs), id, typed, errs)
+}
+
+// opsReviewProgressCSV exports a round's assignments: who reviews what, and where
+// each stands.
+func (h *Handler) opsReviewProgressCSV(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	resp, err := c.set.Review.GetRoundWithResponse(r.Context(), r.PathValue("round"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	rd := resp.JSON200
+	rows := make([][]string, 0, len(rd.Assignments))
+	for _, a := range rd.Assignments {
+		rows = append(rows, []string{rd.Id, rd.Name, a.SubmissionId, a.OrganisationId, a.ReviewerId, a.ReviewerName, string(a.State),
+			strconv.FormatBool(a.Reviewed), strconv.FormatBool(a.Overdue), opsDeref(a.ReturnedReason), opsDeref(a.WithheldReason)})
+	}
+	h.opsWriteCSV(w, r, "review-progress", []string{"round_id", "round", "submission_id", "organisation_id", "reviewer_id", "reviewer",
+		"state", "reviewed", "overdue", "returned_reason", "withheld_reason"}, rows)
+}

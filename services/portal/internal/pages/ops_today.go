@@ -1,0 +1,351 @@
+package pages
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/services/portal/internal/clients"
+
+	fundapi "github.com/itss/techcommit/services/fund/api"
+	notifyapi "github.com/itss/techcommit/services/notify/api"
+	reviewapi "github.com/itss/techcommit/services/review/api"
+	sigapi "github.com/itss/techcommit/services/signatory/api"
+)
+
+// opsDueHorizon is how far ahead Today looks for obligations falling due.
+const opsDueHorizon = 90
+
+// opsMaxListPages bounds how many pages of a list one console page reads (200 items
+// each): ops scale is 150 organisations and 300 applications a round.
+const opsMaxListPages = 5
+
+type opsTodayData struct {
+	Onboarding  []opsOrgRow
+	Due         []opsDueRow
+	FundRounds  []opsFundRoundRow
+	ReviewRound []opsReviewRoundRow
+	Failed      []opsDeliveryRow
+	DeadLetters []opsDeadLetterCount
+	// Unavailable names the sections whose service did not answer: the rest of the
+	// page stands without them.
+	Unavailable []string
+}
+
+type opsOrgRow struct {
+	ID, Name, Kind, Status, NextDue string
+	Listed                          bool
+}
+
+type opsDueRow struct {
+	OrgID, Name, Due, Text string
+	Days                   int
+	Overdue                bool
+}
+
+type opsFundRoundRow struct {
+	ID, Name, Status, Budget, Awarded, Left string
+	ByStatus                                []opsStatusCount
+}
+
+type opsStatusCount struct {
+	Status string
+	Count  int
+}
+
+type opsReviewRoundRow struct {
+	ID, Name, Status, Deadline                          string
+	Submissions, Assigned, Accepted, Submitted, Overdue int
+	Reviewers                                           []opsReviewerProgress
+}
+
+type opsReviewerProgress struct {
+	Name                                          string
+	Assigned, Accepted, Submitted, Overdue, Total int
+}
+
+type opsDeadLetterCount struct {
+	Service string
+	Count   int
+}
+
+type opsDeliveryRow struct {
+	ID, Subject, Kind, Status, Error, Created string
+	Attempts                                  int
+}
+
+// opsToday is what needs someone now, from all four services. A service that does
+// not answer leaves its section saying so, not the whole page failing.
+func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
+	var data opsTodayData
+	unavailable := func(what string, err error) {
+		h.logger.WarnContext(ctx, "today: a section is unavailable", "section", what, "error", err)
+		data.Unavailable = append(data.Unavailable, what)
+	}
+	for _, st := range []sigapi.Status{sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived} {
+		orgs, err := opsListOrganisations(ctx, c.set, &st, nil)
+		if err != nil {
+			unavailable("Organisations", err)
+			break
+		}
+		for _, o := range orgs {
+			data.Onboarding = append(data.Onboarding, opsOrgRowOf(o))
+		}
+	}
+	announced := sigapi.Announced
+	if orgs, err := opsListOrganisations(ctx, c.set, &announced, nil); err != nil {
+		unavailable("Obligations", err)
+	} else {
+		data.Due = opsDueRows(orgs, h.opsDay())
+	}
+	if rounds, err := h.opsFundRoundRows(ctx, c.set, true); err != nil {
+		unavailable("Collaboration Fund", err)
+	} else {
+		data.FundRounds = rounds
+	}
+	if rounds, err := opsReviewProgress(ctx, c.set); err != nil {
+		unavailable("Review rounds", err)
+	} else {
+		data.ReviewRound = rounds
+	}
+	for _, st := range []notifyapi.DeliveryStatus{notifyapi.GivenUp, notifyapi.Failed} {
+		limit := 50
+		resp, err := c.set.Notify.ListDeliveriesWithResponse(ctx, &notifyapi.ListDeliveriesParams{Status: &st, Limit: &limit})
+		if err == nil {
+			if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+				err = p
+			}
+		}
+		if err != nil {
+			unavailable("Email deliveries", err)
+			break
+		}
+		for _, d := range resp.JSON200.Items {
+			data.Failed = append(data.Failed, opsDeliveryRowOf(d))
+		}
+	}
+	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
+	for _, svc := range clients.ServiceNames {
+		page, err := dl.List(ctx, svc, "")
+		if err != nil {
+			unavailable("Dead letters of "+svc, err)
+			continue
+		}
+		if n := len(page.Items); n > 0 {
+			data.DeadLetters = append(data.DeadLetters, opsDeadLetterCount{Service: opsHumanise(svc), Count: n})
+		}
+	}
+	h.show(w, r, http.StatusOK, "ops_today", "Today", nil, data)
+}
+
+// opsListOrganisations reads every page of the organisations in a status and kind
+// (either may be nil), up to opsMaxListPages.
+func opsListOrganisations(ctx context.Context, set *clients.Set, status *sigapi.Status, kind *sigapi.Kind) ([]sigapi.OrganisationSummary, error) {
+	var out []sigapi.OrganisationSummary
+	limit := 200
+	var cursor *string
+	for range opsMaxListPages {
+		resp, err := set.Signatory.ListOrganisationsWithResponse(ctx, &sigapi.ListOrganisationsParams{Status: status, Kind: kind, Limit: &limit, Cursor: cursor})
+		if err != nil {
+			return nil, fmt.Errorf("list organisations: %w", err)
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			return nil, fmt.Errorf("list organisations: %w", p)
+		}
+		out = append(out, resp.JSON200.Items...)
+		if resp.JSON200.NextCursor == nil {
+			break
+		}
+		cursor = resp.JSON200.NextCursor
+	}
+	return out, nil
+}
+
+func opsOrgRowOf(o sigapi.OrganisationSummary) opsOrgRow {
+	row := opsOrgRow{ID: o.Id, Name: o.Name, Kind: opsHumanise(string(o.Kind)), Status: opsHumanise(string(o.Status)), Listed: o.Listed}
+	if o.NextDue != nil {
+		row.NextDue = longDate(o.NextDue.Time)
+	}
+	return row
+}
+
+// opsDueRows are the organisations whose next obligation is overdue or due within
+// opsDueHorizon days of today, the most overdue first.
+func opsDueRows(orgs []sigapi.OrganisationSummary, today time.Time) []opsDueRow {
+	var out []opsDueRow
+	for _, o := range orgs {
+		if o.NextDue == nil {
+			continue
+		}
+		days := opsDaysBetween(today, o.NextDue.Time)
+		if days > opsDueHorizon {
+			continue
+		}
+		row := opsDueRow{OrgID: o.Id, Name: o.Name, Due: longDate(o.NextDue.Time), Days: days}
+		switch {
+		case days < 0:
+			row.Overdue, row.Text = true, plural(-days, "day")+" overdue"
+		case days == 0:
+			row.Text = "Due today"
+		default:
+			row.Text = plural(days, "day") + " left"
+		}
+		out = append(out, row)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Days < out[j].Days })
+	return out
+}
+
+// opsFundRoundRows are the fund's rounds with their applications by status and their
+// budget; current leaves out rounds closed for more than a year.
+func (h *Handler) opsFundRoundRows(ctx context.Context, set *clients.Set, current bool) ([]opsFundRoundRow, error) {
+	limit := 200
+	resp, err := set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		return nil, fmt.Errorf("list rounds: %w", err)
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		return nil, fmt.Errorf("list rounds: %w", p)
+	}
+	var out []opsFundRoundRow
+	for _, rd := range resp.JSON200.Items {
+		if current && rd.ClosedAt != nil && h.clock.Now().Sub(*rd.ClosedAt) > 365*24*time.Hour {
+			continue
+		}
+		row := opsFundRoundRow{ID: rd.Id, Name: rd.Name, Status: opsHumanise(string(rd.Status)), Budget: pounds(rd.BudgetPence)}
+		ledger, err := set.Fund.GetLedgerWithResponse(ctx, rd.Id)
+		if err != nil {
+			return nil, fmt.Errorf("ledger of round %s: %w", rd.Id, err)
+		}
+		if p := clients.Check(ledger.HTTPResponse, ledger.Body); p != nil {
+			return nil, fmt.Errorf("ledger of round %s: %w", rd.Id, p)
+		}
+		row.Awarded, row.Left = pounds(ledger.JSON200.AwardedPence), pounds(ledger.JSON200.RemainingPence)
+		apps, err := opsListApplications(ctx, set, rd.Id, nil)
+		if err != nil {
+			return nil, err
+		}
+		counts := map[string]int{}
+		for _, a := range apps {
+			counts[string(a.Status)]++
+		}
+		for _, st := range opsApplicationStatuses {
+			if n := counts[st]; n > 0 {
+				row.ByStatus = append(row.ByStatus, opsStatusCount{Status: opsHumanise(st), Count: n})
+			}
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// opsApplicationStatuses are an application's statuses in the order of its life.
+var opsApplicationStatuses = []string{string(fundapi.Draft), string(fundapi.Submitted), string(fundapi.InAssessment),
+	string(fundapi.Awarded), string(fundapi.Declined), string(fundapi.Withdrawn)}
+
+// opsListApplications reads every page of a round's applications in a status (nil
+// for any), up to opsMaxListPages.
+func opsListApplications(ctx context.Context, set *clients.Set, round string, status *fundapi.ApplicationStatus) ([]fundapi.Application, error) {
+	var out []fundapi.Application
+	limit := 200
+	var cursor *string
+	var roundID *string
+	if round != "" {
+		roundID = &round
+	}
+	for range opsMaxListPages {
+		resp, err := set.Fund.ListApplicationsWithResponse(ctx, &fundapi.ListApplicationsParams{RoundId: roundID, Status: status, Limit: &limit, Cursor: cursor})
+		if err != nil {
+			return nil, fmt.Errorf("list applications: %w", err)
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			return nil, fmt.Errorf("list applications: %w", p)
+		}
+		out = append(out, resp.JSON200.Items...)
+		if resp.JSON200.NextCursor == nil {
+			break
+		}
+		cursor = resp.JSON200.NextCursor
+	}
+	return out, nil
+}
+
+// opsReviewProgress is each review round not yet released: its assignments by state
+// and per reviewer.
+func opsReviewProgress(ctx context.Context, set *clients.Set) ([]opsReviewRoundRow, error) {
+	limit := 200
+	resp, err := set.Review.ListRoundsWithResponse(ctx, &reviewapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		return nil, fmt.Errorf("list review rounds: %w", err)
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		return nil, fmt.Errorf("list review rounds: %w", p)
+	}
+	var out []opsReviewRoundRow
+	for _, s := range resp.JSON200.Items {
+		if s.Status == "feedback_released" {
+			continue
+		}
+		rd, err := set.Review.GetRoundWithResponse(ctx, s.Id)
+		if err != nil {
+			return nil, fmt.Errorf("review round %s: %w", s.Id, err)
+		}
+		if p := clients.Check(rd.HTTPResponse, rd.Body); p != nil {
+			return nil, fmt.Errorf("review round %s: %w", s.Id, p)
+		}
+		out = append(out, opsReviewRoundRowOf(*rd.JSON200))
+	}
+	return out, nil
+}
+
+func opsReviewRoundRowOf(rd reviewapi.Round) opsReviewRoundRow {
+	row := opsReviewRoundRow{ID: rd.Id, Name: rd.Name, Status: opsHumanise(string(rd.Status)), Deadline: longTime(rd.ReviewDeadline),
+		Submissions: len(rd.Submissions)}
+	per := map[string]*opsReviewerProgress{}
+	var order []string
+	for _, a := range rd.Assignments {
+		if a.State == reviewapi.AssignmentStateRemoved || a.State == reviewapi.AssignmentStateDeclined {
+			continue
+		}
+		p, ok := per[a.ReviewerId]
+		if !ok {
+			p = &opsReviewerProgress{Name: a.ReviewerName}
+			per[a.ReviewerId] = p
+			order = append(order, a.ReviewerId)
+		}
+		p.Total++
+		switch {
+		case a.Reviewed:
+			row.Submitted++
+			p.Submitted++
+		case a.State == reviewapi.AssignmentStateAccepted:
+			row.Accepted++
+			p.Accepted++
+		default:
+			row.Assigned++
+			p.Assigned++
+		}
+		if a.Overdue {
+			row.Overdue++
+			p.Overdue++
+		}
+	}
+	for _, id := range order {
+		row.Reviewers = append(row.Reviewers, *per[id])
+	}
+	sort.SliceStable(row.Reviewers, func(i, j int) bool { return row.Reviewers[i].Name < row.Reviewers[j].Name })
+	return row
+}
+
+func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
+	row := opsDeliveryRow{ID: d.Id, Subject: d.Subject, Kind: opsHumanise(string(d.Kind)), Status: opsHumanise(string(d.Status)),
+		Created: longTime(d.CreatedAt), Attempts: d.Attempts}
+	if d.LastError != nil {
+		row.Error = *d.LastError
+	}
+	return row
+}

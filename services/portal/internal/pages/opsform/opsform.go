@@ -1,0 +1,276 @@
+// Package opsform decodes and checks the operations console's forms, apart from
+// the handlers: each form is a list of field specifications named as the service's
+// API names its fields, so that the service's own field errors land beside them.
+package opsform
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/itss/techcommit/services/portal/internal/templates"
+)
+
+// The kinds of value a console form's field holds, and how each is sent to a
+// service.
+const (
+	Text     = "text"       // a line, sent as a string
+	Email    = "email"      // an address, sent as a string (the service checks it)
+	URL      = "url"        // a web address, sent as a string
+	Area     = "textarea"   // paragraphs, sent as a string
+	Date     = "date"       // a day, YYYY-MM-DD
+	Moment   = "moment"     // a time on the London clock, YYYY-MM-DD HH:MM, sent as RFC 3339
+	Money    = "money"      // pounds typed, sent as whole pence
+	Choice   = "select"     // one of Options
+	Multiple = "checkboxes" // any of Options, sent as a list
+	Number   = "number"     // a whole number, sent as one
+	Lines    = "lines"      // identifiers, one a line (or comma-separated), sent as a list
+	Flag     = "flag"       // one checkbox, sent as true or false
+)
+
+// Errors are a form's problems, one per field, in the order of the fields.
+type Errors []templates.FieldError
+
+func (e *Errors) add(field, msg string) {
+	*e = append(*e, templates.FieldError{Field: field, Message: msg})
+}
+
+// Spec is one field of a console form: its name in the form, its name in the
+// service's API (a dotted path; the form's name when empty) and how it is read.
+type Spec struct {
+	Name, API, Label, Hint, Type string
+	Required                     bool
+	Options                      []templates.OpsOption
+	// Max is the most characters a text may have (0: the service's limit alone).
+	Max int
+}
+
+func (s Spec) api() string {
+	if s.API != "" {
+		return s.API
+	}
+	return s.Name
+}
+
+// Specs is a console form.
+type Specs []Spec
+
+// Values is what was typed, by field name (a list for Multiple).
+type Values map[string][]string
+
+var dayPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// Parse reads a console form: what was typed (to show again), the request body for
+// the service (nested by the API's dotted names; empty optional fields left out),
+// and the problems the portal can see without asking the service. The service
+// judges the rest, and its field errors are mapped back with Rename.
+func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]any, Errors) {
+	typed := Values{}
+	body := map[string]any{}
+	var errs Errors
+	for _, s := range ss {
+		if s.Type == Flag {
+			on := v.Get(s.Name) == "true"
+			typed[s.Name] = []string{strconv.FormatBool(on)}
+			put(body, strings.Split(s.api(), "."), on)
+			continue
+		}
+		vals := v[s.Name]
+		if s.Type != Multiple {
+			one := strings.TrimSpace(v.Get(s.Name))
+			vals = []string{one}
+		}
+		typed[s.Name] = vals
+		if len(vals) == 0 || (len(vals) == 1 && vals[0] == "") {
+			if s.Required {
+				errs.add(s.Name, requiredMessage(s))
+			}
+			continue
+		}
+		val := vals[0]
+		if s.Max > 0 && utf8.RuneCountInString(val) > s.Max {
+			errs.add(s.Name, fmt.Sprintf("%s must be %d characters or fewer", s.Label, s.Max))
+			continue
+		}
+		var out any = val
+		switch s.Type {
+		case Date:
+			if _, err := time.Parse(time.DateOnly, val); err != nil || !dayPattern.MatchString(val) {
+				errs.add(s.Name, s.Label+" must be a real date")
+				continue
+			}
+		case Moment:
+			t, err := time.ParseInLocation("2006-01-02 15:04", strings.Replace(val, "T", " ", 1), london)
+			if err != nil {
+				errs.add(s.Name, s.Label+" must be a real date and time")
+				continue
+			}
+			out = t.UTC().Format(time.RFC3339)
+		case Money:
+			p, ok := pence(val)
+			if !ok {
+				errs.add(s.Name, s.Label+" must be an amount in pounds, like 750 or 750.50")
+				continue
+			}
+			out = p
+		case Number:
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 0 || n > 1_000_000 {
+				errs.add(s.Name, s.Label+" must be a whole number, like 3")
+				continue
+			}
+			out = n
+		case Lines:
+			list := []string{}
+			for _, f := range strings.FieldsFunc(val, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+				if f = strings.TrimSpace(f); f != "" {
+					list = append(list, f)
+				}
+			}
+			out = list
+		case Choice:
+			if !slices.ContainsFunc(s.Options, func(o templates.OpsOption) bool { return o.Value == val }) {
+				errs.add(s.Name, "Select "+strings.ToLower(s.Label))
+				continue
+			}
+		case Multiple:
+			offered := func(x string) bool {
+				return slices.ContainsFunc(s.Options, func(o templates.OpsOption) bool { return o.Value == x })
+			}
+			if !allOf(vals, offered) {
+				errs.add(s.Name, "Select "+strings.ToLower(s.Label)+" from the list")
+				continue
+			}
+			out = vals
+		}
+		put(body, strings.Split(s.api(), "."), out)
+	}
+	return typed, body, errs
+}
+
+func requiredMessage(s Spec) string {
+	switch s.Type {
+	case Choice, Multiple:
+		return "Select " + strings.ToLower(s.Label)
+	}
+	return "Enter " + strings.ToLower(s.Label[:1]) + s.Label[1:]
+}
+
+// put sets a value at a dotted path of nested maps.
+func put(m map[string]any, path []string, v any) {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
+// pence reads pounds as typed ("750", "£1,250.50") into whole pence.
+func pence(s string) (int64, bool) {
+	s = strings.ReplaceAll(strings.TrimPrefix(s, "£"), ",", "")
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	if whole == "" || (hasFrac && (len(frac) == 0 || len(frac) > 2)) {
+		return 0, false
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w < 0 || w > 1_000_000_000 {
+		return 0, false
+	}
+	f, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil || f < 0 {
+		return 0, false
+	}
+	return w*100 + f, true
+}
+
+// Rename maps a service's field name (a dotted path, perhaps with an index) to the
+// form's field, so its message is shown beside the field it is about. A name no
+// field claims is left as it is (it goes to the error summary).
+func (ss Specs) Rename(apiField string) string {
+	for _, s := range ss {
+		if apiField == s.api() || strings.HasPrefix(apiField, s.api()+".") || strings.HasPrefix(apiField, s.api()+"[") {
+			return s.Name
+		}
+	}
+	return apiField
+}
+
+// Has reports whether the form has a field of this name.
+func (ss Specs) Has(name string) bool {
+	return slices.ContainsFunc(ss, func(s Spec) bool { return s.Name == name })
+}
+
+// Fields are the form's controls for a page, with what was typed and the problems.
+func (ss Specs) Fields(typed Values, errs []templates.FieldError) []templates.OpsField {
+	first := ""
+	for _, e := range errs {
+		if e.Field != "" && ss.Has(e.Field) {
+			first = e.Field
+			break
+		}
+	}
+	out := make([]templates.OpsField, 0, len(ss))
+	for _, s := range ss {
+		f := templates.OpsField{Name: s.Name, Label: s.Label, Hint: s.Hint, Type: s.Type, Focus: s.Name == first}
+		vals := typed[s.Name]
+		if len(vals) > 0 {
+			f.Value = vals[0]
+		}
+		for _, o := range s.Options {
+			o.Selected = slices.Contains(vals, o.Value)
+			f.Options = append(f.Options, o)
+		}
+		// Days and times are typed as text in one stated form: a browser's own date
+		// controls differ from one browser to the next and are awkward by keyboard.
+		switch s.Type {
+		case Money, Number:
+			f.Type = Text
+		case Lines:
+			f.Type = Area
+		case Date:
+			f.Type = Text
+			f.Hint = strings.TrimSpace(f.Hint + " For example, 2027-03-01.")
+		case Moment:
+			f.Type = Text
+			f.Hint = strings.TrimSpace(f.Hint + " For example, 2027-03-01 09:00.")
+		}
+		for _, e := range errs {
+			if e.Field == s.Name {
+				f.Error = e.Message
+				break
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Opts makes options from value, text pairs.
+func Opts(pairs ...string) []templates.OpsOption {
+	var out []templates.OpsOption
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, templates.OpsOption{Value: pairs[i], Text: pairs[i+1]})
+	}
+	return out
+}
+
+func allOf(vals []string, ok func(string) bool) bool {
+	for _, v := range vals {
+		if !ok(v) {
+			return false
+		}
+	}
+	return true
+}

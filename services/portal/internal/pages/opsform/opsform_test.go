@@ -1,0 +1,62 @@
+package opsform
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// A console form sends what was typed, nested as the API names it, with amounts in
+// pence and London times in UTC; what it cannot read is refused beside its field.
+func TestSpecsParse(t *testing.T) {
+	t.Parallel()
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := Specs{
+		{Name: "name", Label: "Name", Type: Text, Required: true, Max: 5},
+		{Name: "lead.email", Label: "Lead's email", Type: Email},
+		{Name: "budget", API: "budget_pence", Label: "Budget", Type: Money, Required: true},
+		{Name: "opens", Label: "Opens", Type: Moment},
+		{Name: "day", Label: "Day", Type: Date},
+		{Name: "kind", Label: "Kind", Type: Choice, Options: Opts("a", "A")},
+		{Name: "themes", Label: "Themes", Type: Multiple, Options: Opts("x", "X", "y", "Y")},
+	}
+	_, body, errs := specs.Parse(url.Values{"name": {" Ann "}, "lead.email": {"a@b.c"}, "budget": {"£1,250.5"},
+		"opens": {"2027-07-01T09:00"}, "day": {"2027-02-28"}, "kind": {"a"}, "themes": {"x", "y"}}, london)
+	if len(errs) > 0 {
+		t.Fatalf("errors %v", errs)
+	}
+	want := map[string]any{"name": "Ann", "lead": map[string]any{"email": "a@b.c"}, "budget_pence": int64(125050),
+		"opens": "2027-07-01T08:00:00Z", "day": "2027-02-28", "kind": "a", "themes": []string{"x", "y"}}
+	if d := cmp.Diff(want, body); d != "" {
+		t.Errorf("body (-want +got):\n%s", d)
+	}
+
+	_, body, errs = specs.Parse(url.Values{"name": {"Annabel"}, "budget": {"12.345"}, "opens": {"tomorrow"}, "day": {"2027-02-30"},
+		"kind": {"b"}, "themes": {"z"}}, london)
+	got := map[string]string{}
+	for _, e := range errs {
+		got[e.Field] = e.Message
+	}
+	wantErrs := map[string]string{"name": "Name must be 5 characters or fewer", "budget": "Budget must be an amount in pounds, like 750 or 750.50",
+		"opens": "Opens must be a real date and time", "day": "Day must be a real date", "kind": "Select kind", "themes": "Select themes from the list"}
+	if d := cmp.Diff(wantErrs, got); d != "" {
+		t.Errorf("errors (-want +got):\n%s", d)
+	}
+	if len(body) != 0 {
+		t.Errorf("a refused field was sent: %v", body)
+	}
+	if _, _, errs := specs.Parse(url.Values{}, london); len(errs) != 2 || errs[0].Message != "Enter name" || errs[1].Message != "Enter budget" {
+		t.Errorf("empty required fields: %v", errs)
+	}
+	if got := specs.Rename("budget_pence"); got != "budget" {
+		t.Errorf("budget_pence renamed %q", got)
+	}
+	if got := specs.Rename("themes.0"); got != "themes" {
+		t.Errorf("themes.0 renamed %q", got)
+	}
+}

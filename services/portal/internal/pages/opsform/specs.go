@@ -1,0 +1,118 @@
+package opsform
+
+// The console's forms, each field named as the service's API names it, so that
+// the service's field errors land beside the right field.
+
+var kinds = Opts("", "Select a kind", "signatory", "Signatory (employs technicians)", "supporter", "Supporter (backs the technical community)")
+
+var sectors = Opts("", "Select a sector", "higher_education", "Higher education", "research_institute", "Research institute",
+	"professional_body", "Professional body", "funder", "Funder", "learned_society", "Learned society", "network", "Network", "other", "Other")
+
+// Enquiry is a new organisation's enquiry.
+var Enquiry = Specs{
+	{Name: "name", Label: "Organisation name", Type: Text, Required: true, Max: 200},
+	{Name: "kind", Label: "Kind", Type: Choice, Required: true, Options: kinds},
+	{Name: "sector", Label: "Sector", Type: Choice, Required: true, Options: sectors},
+	{Name: "country", Label: "Country", Hint: "Two letters, like GB", Type: Text, Required: true, Max: 2},
+	{Name: "website", Label: "Website", Hint: "Starting https://", Type: URL, Required: true},
+	{Name: "enquired_on", Label: "Enquiry received on", Hint: "Leave empty for today.", Type: Date},
+	{Name: "enquiry_contact.name", Label: "Contact's name", Type: Text, Required: true, Max: 200},
+	{Name: "enquiry_contact.title", Label: "Contact's job title", Type: Text, Max: 200},
+	{Name: "enquiry_contact.email", Label: "Contact's email address", Type: Email, Required: true},
+}
+
+// Meeting records ITSS's meeting with the organisation.
+var Meeting = Specs{
+	{Name: "held_on", Label: "Meeting held on", Type: Date, Required: true},
+	{Name: "notes", Label: "Notes", Type: Area, Max: 2000},
+}
+
+// SignedForm records the signatory or supporter form, signed by the leader.
+var SignedForm = Specs{
+	{Name: "signed_on", Label: "Form signed on", Type: Date, Required: true},
+	{Name: "leader.name", Label: "Leader's name", Hint: "The Vice-Chancellor, Director or equivalent who signed", Type: Text, Required: true, Max: 200},
+	{Name: "leader.title", Label: "Leader's job title", Type: Text, Max: 200},
+	{Name: "leader.email", Label: "Leader's email address", Type: Email, Required: true},
+	{Name: "nominated_lead.name", Label: "Nominated lead's name", Type: Text, Required: true, Max: 200},
+	{Name: "nominated_lead.title", Label: "Nominated lead's job title", Type: Text, Max: 200},
+	{Name: "nominated_lead.email", Label: "Nominated lead's email address", Hint: "They sign in to the portal with this address", Type: Email, Required: true},
+	{Name: "point_of_contact.name", Label: "Public point of contact", Hint: "A person or an office, as the directory should show it", Type: Text, Required: true, Max: 200},
+	{Name: "point_of_contact.email", Label: "Point of contact's email address", Type: Email},
+	{Name: "plan_page", Label: "Technician Commitment webpage", Hint: "Starting https://", Type: URL},
+}
+
+// Contacts changes the organisation's contacts: the signed form's people and
+// page, without its date.
+var Contacts = SignedForm[1:]
+
+// Announcement records the joint public announcement.
+var Announcement = Specs{
+	{Name: "announced_on", Label: "Announced on", Hint: "The obligations' clocks start on this day.", Type: Date, Required: true},
+}
+
+// Withdrawal records that the organisation withdrew or was withdrawn.
+var Withdrawal = Specs{
+	{Name: "withdrawn_on", Label: "Withdrawn on", Type: Date, Required: true},
+	{Name: "initiated_by", Label: "Who asked", Type: Choice, Required: true,
+		Options: Opts("", "Select who asked", "organisation", "The organisation", "itss", "ITSS")},
+	{Name: "reason", Label: "Reason", Type: Text, Required: true, Max: 500},
+}
+
+var themes = Opts("visibility", "Visibility", "recognition", "Recognition", "career_development", "Career development", "sustainability", "Sustainability")
+
+// FundRound opens a Collaboration Fund round.
+var FundRound = Specs{
+	{Name: "name", Label: "Name", Hint: "For example, Technician Collaboration Fund 2027", Type: Text, Required: true, Max: 200},
+	{Name: "opens", Label: "Opens", Hint: "London time.", Type: Moment, Required: true},
+	{Name: "closes", Label: "Closes", Hint: "London time.", Type: Moment, Required: true},
+	{Name: "budget", API: "budget_pence", Label: "Budget in pounds", Type: Money, Required: true},
+	{Name: "min_award", API: "min_award_pence", Label: "Smallest award in pounds", Type: Money, Required: true},
+	{Name: "max_award", API: "max_award_pence", Label: "Largest award in pounds", Type: Money, Required: true},
+	{Name: "project_start", Label: "Projects start on", Type: Date, Required: true},
+	{Name: "project_end", Label: "Projects end by", Type: Date, Required: true},
+	{Name: "themes", Label: "Themes", Type: Multiple, Required: true, Options: themes},
+}
+
+// Award is an award's amount.
+var Award = Specs{
+	{Name: "amount", API: "amount_pence", Label: "Amount in pounds", Type: Money, Required: true},
+}
+
+// Decline is a decline's feedback to the applicant.
+var Decline = Specs{
+	{Name: "feedback", Label: "Feedback for the applicant", Hint: "Applicants who are not funded are offered feedback", Type: Area, Required: true, Max: 5000},
+}
+
+// ReviewRound opens a review round.
+var ReviewRound = Specs{
+	{Name: "name", Label: "Name", Hint: "For example, Review round spring 2027", Type: Text, Required: true, Max: 200},
+	{Name: "review_deadline", Label: "Reviews due by", Hint: "London time.", Type: Moment, Required: true},
+	{Name: "reviewers_per_submission", Label: "Reviewers per submission", Hint: "Leave empty for the service's usual number.", Type: Number},
+}
+
+// Reviewer is a member of the reviewer pool.
+var Reviewer = Specs{
+	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "Letters, digits, dots, @, - and _; it cannot be changed later.", Type: Text, Required: true, Max: 64},
+	{Name: "name", Label: "Name", Type: Text, Required: true, Max: 200},
+	{Name: "email", Label: "Email address", Hint: "They sign in to the portal with this address.", Type: Email, Required: true},
+	{Name: "organisation_id", Label: "Organisation identifier", Hint: "Where they work; they never review it.", Type: Text, Required: true, Max: 64},
+	{Name: "themes", Label: "Themes they know well", Type: Multiple, Options: themes},
+	{Name: "trained", Label: "Trained as a reviewer", Type: Flag},
+	{Name: "capacity", Label: "Most submissions a round", Type: Number, Required: true},
+	{Name: "conflicts", Label: "Declared conflicts", Hint: "Identifiers of organisations they must not review, one a line.", Type: Lines},
+}
+
+// Moderation is the reason for returning or withholding a review.
+var Moderation = Specs{
+	{Name: "reason", Label: "Reason", Type: Text, Required: true, Max: 500},
+}
+
+// Feedback is the consolidated feedback released to the organisation.
+var Feedback = Specs{
+	{Name: "feedback", Label: "Consolidated feedback", Hint: "Anonymised: it goes to the organisation with the scores per theme.", Type: Area, Required: true, Max: 20000},
+}
+
+// CloseReviewRound is the reason, if any, for closing a round.
+var CloseReviewRound = Specs{
+	{Name: "reason", Label: "Reason for closing", Type: Text, Max: 500},
+}

@@ -1,0 +1,331 @@
+package pages
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	reviewapi "github.com/itss/techcommit/services/review/api"
+)
+
+// The review page is where an assignment email links: the submission, and beside
+// it what the reviewer does next (answer the assignment, write the review, or read
+// the reviews once theirs is in).
+const (
+	reviewAnswer = "answer" // assigned, not yet accepted
+	reviewWrite  = "write"  // accepted, no review in, or one returned for revision
+	reviewDone   = "done"   // the review is in
+)
+
+type themeView struct {
+	Index        int
+	Name         string
+	Rating       string
+	Narrative    []string
+	Actions      []actionView
+	Review       form.ThemeReview // the form's values for this theme
+	ScoreChoices []int
+}
+
+type actionView struct {
+	Action, Owner, Measure, Target, Progress string
+}
+
+type reviewView struct {
+	Author         string
+	Themes         []reviewedTheme
+	Summary        []string
+	WithheldReason string
+}
+
+type reviewedTheme struct {
+	Name, Score     string
+	Strengths       []string
+	Recommendations []string
+}
+
+type reviewPageData struct {
+	RoundID, RoundName, SubmissionID, Deadline string
+	Kind                                       string
+	Stage                                      string
+	Overdue                                    bool
+	ReturnedReason                             string
+	Themes                                     []themeView
+	OtherActions                               []actionView
+	HowConsulted                               []string
+	Participants                               int
+	Webpage                                    string
+	Summary                                    string
+	Own                                        *reviewView
+	Others                                     []reviewView
+}
+
+// reviewLink is the review page of one assigned submission, where the emails about
+// an assignment link.
+func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
+	set, ok := h.asReviewer(w, r)
+	if !ok {
+		return
+	}
+	data, ok := h.loadReview(w, r, set)
+	if !ok {
+		return
+	}
+	h.showReview(w, r, http.StatusOK, data, nil, nil)
+}
+
+// reviewSubmit sends the reviewer's review to the review service. A form with
+// gaps, or one the service refuses, is shown again as it was sent, with each problem
+// beside its field.
+func (h *Handler) reviewSubmit(w http.ResponseWriter, r *http.Request) {
+	set, ok := h.asReviewer(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	// The assignment is looked up before anything is sent: a submission the reviewer
+	// is not assigned to is "page not found", whatever was posted.
+	data, ok := h.loadReview(w, r, set)
+	if !ok {
+		return
+	}
+	f, errs := form.ParseReview(r.PostForm)
+	if len(errs) > 0 {
+		h.showReview(w, r, http.StatusBadRequest, data, &f, errs)
+		return
+	}
+	body := reviewapi.SubmitReviewJSONRequestBody{Summary: f.Summary}
+	for _, t := range f.Themes {
+		body.Themes = append(body.Themes, reviewapi.ThemeReview{Theme: reviewapi.Theme(t.Theme.ID), Score: t.ScoreValue(),
+			Strengths: t.Strengths, Recommendations: t.Recommendations})
+	}
+	resp, err := set.Review.SubmitReviewWithResponse(r.Context(), data.RoundID, data.SubmissionID, body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		switch p.Status {
+		case http.StatusBadRequest, http.StatusConflict:
+			// The service's words, beside the fields it names; a refusal of the whole
+			// review (the round closed meanwhile) at the top. What was typed is kept.
+			h.showReview(w, r, p.Status, data, &f, reviewProblems(p))
+		default:
+			h.serviceProblem(w, r, p)
+		}
+		return
+	}
+	http.Redirect(w, r, reviewPath(data.RoundID, data.SubmissionID), http.StatusSeeOther)
+}
+
+func reviewPath(round, submission string) string { return "/reviews/" + round + "/" + submission }
+
+// reviewProblems turns the service's refusal into the page's errors: a field the
+// form has is named in a sentence of its own; anything else is said at the top.
+func reviewProblems(p *clients.Problem) []templates.FieldError {
+	var errs []templates.FieldError
+	for _, fe := range p.Fields() {
+		if name, ok := form.ReviewFieldName(fe.Field); ok {
+			errs = append(errs, templates.FieldError{Field: fe.Field, Message: name + " " + fe.Message})
+		} else {
+			errs = append(errs, templates.FieldError{Message: fe.Message})
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, templates.FieldError{Message: p.Detail})
+	}
+	return errs
+}
+
+// loadReview gathers the page: the reviewer's assignment (none is "page not
+// found"), the submission, and the reviews the service lets the reviewer see.
+func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *clients.Set) (*reviewPageData, bool) {
+	round, submission := r.PathValue("round"), r.PathValue("submission")
+	a, ok := h.myAssignment(w, r, set, round, submission)
+	if !ok {
+		return nil, false
+	}
+	subResp, err := set.Review.SubmissionToReviewWithResponse(r.Context(), round, submission)
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
+	if p := clients.Check(subResp.HTTPResponse, subResp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return nil, false
+	}
+	data := submissionView(subResp.JSON200)
+	data.RoundID, data.RoundName, data.SubmissionID = a.RoundId, a.RoundName, a.SubmissionId
+	data.Deadline, data.Overdue = longTime(a.ReviewDeadline), a.Overdue
+	if a.ReturnedReason != nil {
+		data.ReturnedReason = *a.ReturnedReason
+	}
+	switch {
+	case a.State != reviewapi.MyAssignmentStateAccepted:
+		data.Stage = reviewAnswer
+		return data, true
+	case a.Reviewed:
+		data.Stage = reviewDone
+	default:
+		data.Stage = reviewWrite
+	}
+	revResp, err := set.Review.ListReviewsWithResponse(r.Context(), round, submission)
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
+	if p := clients.Check(revResp.HTTPResponse, revResp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return nil, false
+	}
+	for _, rv := range revResp.JSON200.Items {
+		v := toReviewView(rv)
+		// The service calls the caller's own review "You" and the others "Reviewer N".
+		if rv.Author == "You" {
+			data.Own = &v
+			prefill(data, rv)
+			continue
+		}
+		data.Others = append(data.Others, v)
+	}
+	return data, true
+}
+
+// prefill puts a returned review's text in the form, to be revised rather than
+// written again.
+func prefill(data *reviewPageData, rv reviewapi.Review) {
+	data.Summary = rv.Summary
+	for i := range data.Themes {
+		for _, t := range rv.Themes {
+			if string(t.Theme) == form.ReviewThemes[i].ID {
+				data.Themes[i].Review.Score = strconv.Itoa(t.Score)
+				data.Themes[i].Review.Strengths, data.Themes[i].Review.Recommendations = t.Strengths, t.Recommendations
+			}
+		}
+	}
+}
+
+// myAssignment finds the visitor's assignment in force for the submission in the
+// round, reading every page of their list.
+func (h *Handler) myAssignment(w http.ResponseWriter, r *http.Request, set *clients.Set, round, submission string) (reviewapi.MyAssignment, bool) {
+	limit := 200
+	params := &reviewapi.MyAssignmentsParams{Limit: &limit}
+	for {
+		resp, err := set.Review.MyAssignmentsWithResponse(r.Context(), params)
+		if err != nil {
+			h.fail(w, r, err)
+			return reviewapi.MyAssignment{}, false
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			h.serviceProblem(w, r, p)
+			return reviewapi.MyAssignment{}, false
+		}
+		for _, a := range resp.JSON200.Items {
+			if a.RoundId == round && a.SubmissionId == submission {
+				return a, true
+			}
+		}
+		if resp.JSON200.NextCursor == nil || *resp.JSON200.NextCursor == "" {
+			h.notFound(w, r)
+			return reviewapi.MyAssignment{}, false
+		}
+		params.Cursor = resp.JSON200.NextCursor
+	}
+}
+
+// submissionView lays the submission out theme by theme, each theme's action plan
+// items with its narrative, so that the review of a theme sits beside what it is about.
+func submissionView(s *reviewapi.Submission) *reviewPageData {
+	data := &reviewPageData{Kind: obligationKind(string(s.Kind), 0), Webpage: s.Content.Webpage,
+		HowConsulted: paragraphs(deref(s.Content.TechnicianVoice.HowConsulted)), Participants: s.Content.TechnicianVoice.Participants}
+	if s.Kind == "self_assessment_and_action_plan" {
+		data.Kind = "Self-assessment and action plan"
+		if s.Cycle != nil && *s.Cycle > 0 {
+			data.Kind = obligationKind(string(s.Kind), *s.Cycle)
+		}
+	}
+	empty := form.EmptyReview()
+	placed := make([]bool, len(s.Content.ActionPlan))
+	for i, t := range form.ReviewThemes {
+		tv := themeView{Index: i, Name: t.Name, Review: empty.Themes[i], ScoreChoices: []int{1, 2, 3, 4}}
+		for _, sa := range s.Content.SelfAssessment {
+			if string(sa.Theme) == t.ID {
+				if sa.Rating != nil {
+					tv.Rating = fmt.Sprintf("%d out of 4", *sa.Rating)
+				}
+				tv.Narrative = paragraphs(deref(sa.Narrative))
+			}
+		}
+		for j, item := range s.Content.ActionPlan {
+			if string(item.Theme) == t.ID {
+				tv.Actions = append(tv.Actions, toActionView(item))
+				placed[j] = true
+			}
+		}
+		data.Themes = append(data.Themes, tv)
+	}
+	for j, item := range s.Content.ActionPlan {
+		if !placed[j] {
+			data.OtherActions = append(data.OtherActions, toActionView(item))
+		}
+	}
+	return data
+}
+
+func toActionView(item reviewapi.ActionItem) actionView {
+	v := actionView{Action: item.Action, Owner: item.Owner, Measure: item.SuccessMeasure, Target: longDate(item.TargetDate.Time)}
+	if item.Progress != nil {
+		v.Progress = themeName(string(*item.Progress))
+	}
+	return v
+}
+
+func toReviewView(rv reviewapi.Review) reviewView {
+	v := reviewView{Author: rv.Author, Summary: paragraphs(rv.Summary)}
+	if rv.WithheldReason != nil {
+		v.WithheldReason = *rv.WithheldReason
+	}
+	for _, t := range form.ReviewThemes {
+		for _, tr := range rv.Themes {
+			if string(tr.Theme) == t.ID {
+				v.Themes = append(v.Themes, reviewedTheme{Name: t.Name, Score: fmt.Sprintf("%d out of 4", tr.Score),
+					Strengths: paragraphs(tr.Strengths), Recommendations: paragraphs(tr.Recommendations)})
+			}
+		}
+	}
+	return v
+}
+
+// showReview renders the review page; f, when given, is the form as it was sent.
+func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int, data *reviewPageData, f *form.Review, errs []templates.FieldError) {
+	if f != nil {
+		data.Summary = f.Summary
+		for i := range data.Themes {
+			data.Themes[i].Review = f.Themes[i]
+		}
+	}
+	title := "Review a submission"
+	if data.Stage == reviewDone {
+		title = "Your review"
+	}
+	h.show(w, r, status, "review_form", title, errs, data)
+}
+
+// paragraphs splits text at its blank lines, so that a page shows it as it was written.
+func paragraphs(s string) []string {
+	var out []string
+	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

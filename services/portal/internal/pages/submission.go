@@ -1,0 +1,572 @@
+package pages
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	reviewapi "github.com/itss/techcommit/services/review/api"
+	sigapi "github.com/itss/techcommit/services/signatory/api"
+)
+
+// The submission editor: the lead's self-assessment and action plan for their
+// organisation's open obligation, kept as a draft in the review service until
+// submitted. Every change is a whole draft written back (the service takes the
+// content entire), so that a page and the service never disagree on what is saved.
+
+// current is where the organisation's submission stands, as the services say.
+type current struct {
+	org, orgName string
+	// open is the obligation a submission may answer now, if any.
+	open *sigapi.Obligation
+	// sub is the submission for it, nil until the first save.
+	sub *reviewapi.Submission
+	// past are the organisation's earlier submissions, newest first.
+	past []reviewapi.Submission
+	// today is the London date of the request.
+	today time.Time
+}
+
+func (c current) selfAssessment() bool {
+	if c.sub != nil {
+		return c.sub.Kind == reviewapi.SelfAssessmentAndActionPlan
+	}
+	return c.open != nil && c.open.Kind == sigapi.SelfAssessmentAndActionPlan
+}
+
+// previous is the organisation's last submission before the open one, with its
+// action plan: as the review service gives it with the draft, or before the first
+// save the latest received submission.
+func (c current) previous() *reviewapi.PreviousCycle {
+	if c.sub != nil {
+		return c.sub.Previous
+	}
+	if len(c.past) == 0 {
+		return nil
+	}
+	last := c.past[0]
+	p := &reviewapi.PreviousCycle{SubmissionId: last.Id, Cycle: last.Cycle, SubmittedAt: last.SubmittedAt, ActionPlan: last.Content.ActionPlan}
+	if last.Status == reviewapi.SubmissionStatusFeedbackReleased {
+		// Only whether there is feedback to link to matters here.
+		p.Feedback = &reviewapi.Feedback{SubmissionId: last.Id}
+	}
+	return p
+}
+
+func (c current) items() []reviewapi.ActionItem {
+	if c.sub == nil {
+		return nil
+	}
+	return c.sub.Content.ActionPlan
+}
+
+// load reads the open obligation (signatory) and the submissions (review).
+//
+// The review service lists submissions from a projection that may lag its writes, so
+// a draft just started may not be listed yet: the pages then carry its id (draft),
+// which is read directly and kept only if it answers the open obligation.
+func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName, draft string) (current, *clients.Problem, error) {
+	c := current{org: org, orgName: orgName, today: civilDay(h.clock.Now())}
+	limit := 200
+	obs, err := set.Signatory.ListObligationsWithResponse(ctx, org, &sigapi.ListObligationsParams{Limit: &limit})
+	if err != nil {
+		return c, nil, fmt.Errorf("list obligations of %s: %w", org, err)
+	}
+	if p := clients.Check(obs.HTTPResponse, obs.Body); p != nil {
+		return c, p, nil
+	}
+	for i, ob := range obs.JSON200.Items {
+		if ob.Status == sigapi.Open || ob.Status == sigapi.Overdue {
+			c.open = &obs.JSON200.Items[i]
+		}
+	}
+	subs, err := set.Review.ListSubmissionsWithResponse(ctx, &reviewapi.ListSubmissionsParams{Limit: &limit})
+	if err != nil {
+		return c, nil, fmt.Errorf("list submissions of %s: %w", org, err)
+	}
+	if p := clients.Check(subs.HTTPResponse, subs.Body); p != nil {
+		return c, p, nil
+	}
+	for _, s := range subs.JSON200.Items {
+		if s.OrganisationId != org {
+			continue
+		}
+		if c.open != nil && s.ObligationId == c.open.Id {
+			// The list leaves out the previous cycle: the submission's own answer has it.
+			got, err := set.Review.GetSubmissionWithResponse(ctx, s.Id)
+			if err != nil {
+				return c, nil, fmt.Errorf("get submission %s: %w", s.Id, err)
+			}
+			if p := clients.Check(got.HTTPResponse, got.Body); p != nil {
+				return c, p, nil
+			}
+			c.sub = got.JSON200
+			continue
+		}
+		if s.Status != reviewapi.SubmissionStatusDraft {
+			c.past = append(c.past, s)
+		}
+	}
+	if c.sub == nil && c.open != nil && draftID.MatchString(draft) {
+		got, err := set.Review.GetSubmissionWithResponse(ctx, draft)
+		if err != nil {
+			return c, nil, fmt.Errorf("get submission %s: %w", draft, err)
+		}
+		// Someone else's, or no such submission: as if no id had been given.
+		if got.JSON200 != nil && got.JSON200.OrganisationId == org && got.JSON200.ObligationId == c.open.Id {
+			c.sub = got.JSON200
+		}
+	}
+	slices.SortFunc(c.past, func(a, b reviewapi.Submission) int {
+		return received(b).Compare(received(a))
+	})
+	return c, nil, nil
+}
+
+// draftID is the form of a submission's id (the review service's ID parameter).
+var draftID = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// draftQuery is what the pages add to their addresses and forms to name the draft
+// (see load).
+func draftQuery(c current) string {
+	if c.sub == nil {
+		return ""
+	}
+	return "draft=" + url.QueryEscape(c.sub.Id)
+}
+
+func received(s reviewapi.Submission) time.Time {
+	if s.SubmittedAt == nil {
+		return time.Time{}
+	}
+	return *s.SubmittedAt
+}
+
+// submissionOf is the common start of every editor page: the visitor must lead the
+// organisation, and its submission is loaded. It answers the page itself when it
+// returns false.
+func (h *Handler) submissionOf(w http.ResponseWriter, r *http.Request) (*clients.Set, current, bool) {
+	org, set, ok := h.leadOf(w, r)
+	if !ok {
+		return nil, current{}, false
+	}
+	v, _ := visitorFrom(r.Context())
+	lead, _ := v.person.LeadOf(org)
+	c, p, err := h.load(r.Context(), set, org, lead.OrgName, r.FormValue("draft"))
+	switch {
+	case err != nil:
+		h.fail(w, r, err)
+		return nil, c, false
+	case p != nil:
+		h.serviceProblem(w, r, p)
+		return nil, c, false
+	}
+	return set, c, true
+}
+
+// itemRow is an action as a row of a table; N is its place in the plan, Num how a
+// person counts it.
+type itemRow struct {
+	N, Num                                       int
+	Theme, Action, Owner, SuccessMeasure, Target string
+	Progress, ProgressText                       string
+}
+
+type pastRow struct {
+	ID, Received, Status string
+	Feedback             bool
+}
+
+type previousData struct {
+	SubmissionID, Received string
+	Cycle                  int
+	Items                  []itemRow
+	Feedback               bool
+}
+
+type submissionData struct {
+	OrgID, OrgName string
+	// State is "none" (nothing to submit now), "draft" (being written, perhaps not
+	// yet saved) or "received".
+	State          string
+	SelfAssessment bool
+	What, Due      string
+	// Opens is the day the window opens, when that is still to come.
+	Opens    string
+	Received string
+	Saved    bool
+	// Started says a draft is saved, to which actions can be added.
+	Started bool
+	// DraftID names the draft in the pages' addresses and forms (see load).
+	DraftID    string
+	Form       form.Submission
+	Items      []itemRow
+	Missing    []templates.FieldError
+	Previous   *previousData
+	Past       []pastRow
+	Progress   []struct{ Value, Text string }
+	ThemeNames map[string]string
+}
+
+func rows(items []reviewapi.ActionItem) []itemRow {
+	out := make([]itemRow, 0, len(items))
+	for i, it := range items {
+		row := itemRow{N: i, Num: i + 1, Theme: form.ThemeName(string(it.Theme)), Action: it.Action, Owner: it.Owner, SuccessMeasure: it.SuccessMeasure,
+			Target: longDate(it.TargetDate.Time)}
+		if it.Progress != nil {
+			row.Progress = string(*it.Progress)
+			row.ProgressText = progressText(row.Progress)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func progressText(p string) string {
+	for _, o := range form.Progress {
+		if o.Value == p {
+			return o.Text
+		}
+	}
+	return p
+}
+
+// formOf is the main form as the service holds the draft.
+func formOf(s *reviewapi.Submission) form.Submission {
+	var f form.Submission
+	var c reviewapi.SubmissionContent
+	if s != nil {
+		c = s.Content
+	}
+	for _, t := range form.Themes {
+		a := form.ThemeAnswer{Theme: t}
+		for _, sa := range c.SelfAssessment {
+			if string(sa.Theme) == t {
+				a.Narrative, a.Rating = deref(sa.Narrative), deref(sa.Rating)
+			}
+		}
+		f.Themes = append(f.Themes, a)
+	}
+	f.HowConsulted = deref(c.TechnicianVoice.HowConsulted)
+	if c.TechnicianVoice.Participants > 0 {
+		f.Participants = strconv.Itoa(c.TechnicianVoice.Participants)
+	}
+	f.Webpage = c.Webpage
+	return f
+}
+
+// editorData is the page's data for c, with f as the form shows it.
+func editorData(c current, f form.Submission) submissionData {
+	d := submissionData{OrgID: c.org, OrgName: c.orgName, State: "none", SelfAssessment: c.selfAssessment(), Form: f,
+		Items: rows(c.items()), Progress: form.Progress, ThemeNames: map[string]string{}, Started: c.sub != nil}
+	if c.sub != nil {
+		d.DraftID = c.sub.Id
+	}
+	for _, t := range form.Themes {
+		d.ThemeNames[t] = form.ThemeName(t)
+	}
+	if c.open != nil {
+		d.State = "draft"
+		d.What = obligationKind(string(c.open.Kind), c.open.Cycle)
+		d.Due = longDate(c.open.Due.Time)
+		if c.open.WindowOpens.Time.After(c.today) {
+			d.Opens = longDate(c.open.WindowOpens.Time)
+		}
+	}
+	if c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft {
+		d.State = "received"
+		d.What = submissionKind(c.sub)
+		if c.sub.SubmittedAt != nil {
+			d.Received = longDate(c.sub.SubmittedAt.In(london))
+		}
+	}
+	if d.State == "draft" && c.sub != nil {
+		d.Missing = missingOf(c.sub)
+	}
+	if p := c.previous(); p != nil {
+		d.Previous = &previousData{SubmissionID: p.SubmissionId, Items: rows(p.ActionPlan), Feedback: p.Feedback != nil}
+		if p.Cycle != nil {
+			d.Previous.Cycle = *p.Cycle
+		}
+		if p.SubmittedAt != nil {
+			d.Previous.Received = longDate(p.SubmittedAt.In(london))
+		}
+	}
+	for _, s := range c.past {
+		row := pastRow{ID: s.Id, Status: pastStatus(s.Status), Feedback: s.Status == reviewapi.SubmissionStatusFeedbackReleased}
+		if s.SubmittedAt != nil {
+			row.Received = longDate(s.SubmittedAt.In(london))
+		}
+		d.Past = append(d.Past, row)
+	}
+	return d
+}
+
+// civilDay is the London date of t as the services give dates (midnight UTC).
+func civilDay(t time.Time) time.Time {
+	y, m, d := t.In(london).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+func pastStatus(s reviewapi.SubmissionStatus) string {
+	switch s {
+	case reviewapi.SubmissionStatusSubmitted:
+		return "Received"
+	case reviewapi.SubmissionStatusInReview:
+		return "In review"
+	case reviewapi.SubmissionStatusFeedbackReleased:
+		return "Feedback released"
+	}
+	return string(s)
+}
+
+// submissionShow is the editor.
+func (h *Handler) submissionShow(w http.ResponseWriter, r *http.Request) {
+	set, c, ok := h.submissionOf(w, r)
+	if !ok {
+		return
+	}
+	d := editorData(c, formOf(c.sub))
+	d.Saved = r.URL.Query().Get("saved") == "1"
+	// Just submitted: say so, even when the organisation's next obligation is
+	// already open for its own draft. The submission is read by its id, since the
+	// service's list may not show it received yet.
+	if id := r.URL.Query().Get("received"); draftID.MatchString(id) {
+		resp, err := set.Review.GetSubmissionWithResponse(r.Context(), id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if s := resp.JSON200; s != nil && s.OrganisationId == c.org && s.Status != reviewapi.SubmissionStatusDraft {
+			d.State, d.What, d.Received = "received", submissionKind(s), ""
+			if s.SubmittedAt != nil {
+				d.Received = longDate(s.SubmittedAt.In(london))
+			}
+		}
+	}
+	h.show(w, r, http.StatusOK, "submission", "Your submission", nil, d)
+}
+
+// submissionSave saves the main form as the draft (the first save starts it).
+func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
+	set, c, ok := h.submissionOf(w, r)
+	if !ok {
+		return
+	}
+	if c.open == nil || (c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft) {
+		h.say(w, r, http.StatusConflict, "There is nothing to submit now", "Your organisation has no submission open for changes.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	f, errs := form.ParseSubmission(r.PostForm)
+	if len(errs) > 0 {
+		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", errs, editorData(c, f))
+		return
+	}
+	content := contentOf(c.sub)
+	content.SelfAssessment = content.SelfAssessment[:0]
+	// Whatever the lead has written so far is saved: the service keeps an incomplete
+	// draft and says what is still missing.
+	for _, a := range f.Themes {
+		if a.Narrative != "" || a.Rating > 0 {
+			content.SelfAssessment = append(content.SelfAssessment, reviewapi.ThemeAssessment{Theme: reviewapi.Theme(a.Theme),
+				Narrative: given(a.Narrative), Rating: given(a.Rating)})
+		}
+	}
+	content.TechnicianVoice = reviewapi.TechnicianVoice{HowConsulted: given(f.HowConsulted), Participants: f.ParticipantCount()}
+	content.Webpage = f.Webpage
+	saved, p, err := h.write(r.Context(), set, c.sub, content)
+	switch {
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	case p != nil && p.Status == http.StatusBadRequest:
+		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, content), editorData(c, f))
+		return
+	case p != nil:
+		h.serviceProblem(w, r, p)
+		return
+	}
+	c.sub = saved
+	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved=1&"+draftQuery(c), http.StatusSeeOther)
+}
+
+// submissionSubmit submits the saved draft once nothing is missing. What is missing,
+// as the review service says with the draft, is shown all at once beside the fields
+// it is about, and nothing is sent until it is there.
+func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
+	set, c, ok := h.submissionOf(w, r)
+	if !ok || !h.editable(w, r, c) {
+		return
+	}
+	d := editorData(c, formOf(c.sub))
+	if len(d.Missing) > 0 {
+		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", d.Missing, d)
+		return
+	}
+	resp, err := set.Review.CreateSubmissionSubmissionWithResponse(r.Context(), c.sub.Id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		switch {
+		case p.Status == http.StatusBadRequest:
+			h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, c.sub.Content), d)
+		case p.Status == http.StatusConflict && len(p.Fields()) > 0:
+			// Something is missing after all (the draft changed since it was read).
+			h.show(w, r, http.StatusConflict, "submission", "Your submission", mainFieldErrors(p, c.sub.Content), d)
+		case p.Status == http.StatusConflict:
+			// Not yet (the window has not opened): the service says when, above the
+			// draft, which is kept.
+			h.show(w, r, http.StatusConflict, "submission", "Your submission", []templates.FieldError{{Message: p.Detail}}, d)
+		default:
+			h.serviceProblem(w, r, p)
+		}
+		return
+	}
+	http.Redirect(w, r, "/obligations/"+c.org+"/submission?received="+c.sub.Id, http.StatusSeeOther)
+}
+
+// contentOf is a copy of the draft's content to change, empty before the first save.
+func contentOf(s *reviewapi.Submission) reviewapi.SubmissionContent {
+	out := reviewapi.SubmissionContent{SelfAssessment: []reviewapi.ThemeAssessment{}, ActionPlan: []reviewapi.ActionItem{}}
+	if s == nil {
+		return out
+	}
+	out.SelfAssessment = append(out.SelfAssessment, s.Content.SelfAssessment...)
+	out.ActionPlan = append(out.ActionPlan, s.Content.ActionPlan...)
+	out.TechnicianVoice, out.Webpage = s.Content.TechnicianVoice, s.Content.Webpage
+	return out
+}
+
+// write saves content as the draft: the first save starts it.
+func (h *Handler) write(ctx context.Context, set *clients.Set, sub *reviewapi.Submission, content reviewapi.SubmissionContent) (*reviewapi.Submission, *clients.Problem, error) {
+	if sub == nil {
+		resp, err := set.Review.DraftSubmissionWithResponse(ctx, reviewapi.DraftSubmissionJSONRequestBody{SelfAssessment: content.SelfAssessment,
+			ActionPlan: content.ActionPlan, TechnicianVoice: content.TechnicianVoice, Webpage: content.Webpage})
+		if err != nil {
+			return nil, nil, fmt.Errorf("draft submission: %w", err)
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			return nil, p, nil
+		}
+		return resp.JSON201, nil, nil
+	}
+	resp, err := set.Review.UpdateSubmissionWithResponse(ctx, sub.Id, content)
+	if err != nil {
+		return nil, nil, fmt.Errorf("update submission %s: %w", sub.Id, err)
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		return nil, p, nil
+	}
+	return resp.JSON200, nil, nil
+}
+
+// mainFieldErrors puts the service's field errors on the main form's fields. The
+// service names a theme by its place in what was sent, which content says.
+func mainFieldErrors(p *clients.Problem, content reviewapi.SubmissionContent) []templates.FieldError {
+	var out []templates.FieldError
+	for _, fe := range p.Fields() {
+		field, label := editorField(fe.Field, content)
+		if label == "" {
+			out = append(out, templates.FieldError{Message: fe.Message})
+			continue
+		}
+		out = append(out, templates.FieldError{Field: field, Message: label + ": " + fe.Message})
+	}
+	if len(out) == 0 {
+		out = append(out, templates.FieldError{Message: p.Detail})
+	}
+	return out
+}
+
+// editorField is the editor's field a service's field (a dotted path into the
+// content) is about, and how it is labelled; none when the editor has no such field.
+// A theme is named by its place in what was sent, which content says, or by its name
+// (as in what a draft is missing).
+func editorField(path string, content reviewapi.SubmissionContent) (field, label string) {
+	labels := map[string]string{"how_consulted": "How technicians were consulted", "participants": "Number of technicians who took part",
+		"webpage": "Webpage", "action_plan": "Action plan", "self_assessment": "Self-assessment"}
+	parts := strings.Split(path, ".")
+	switch {
+	case len(parts) == 3 && parts[0] == "self_assessment":
+		t := parts[1]
+		if i, err := strconv.Atoi(parts[1]); err == nil && i >= 0 && i < len(content.SelfAssessment) {
+			t = string(content.SelfAssessment[i].Theme)
+		}
+		if !slices.Contains(form.Themes, t) {
+			return "", ""
+		}
+		if parts[2] == "narrative" {
+			return "narrative-" + t, form.ThemeName(t) + " narrative"
+		}
+		return "rating-" + t, form.ThemeName(t) + " rating"
+	case len(parts) >= 2 && parts[0] == "action_plan":
+		if i, err := strconv.Atoi(parts[1]); err == nil {
+			return "action_plan", fmt.Sprintf("Action %d", i+1)
+		}
+	case len(parts) == 2 && parts[0] == "technician_voice":
+		return parts[1], labels[parts[1]]
+	case len(parts) == 1:
+		return parts[0], labels[parts[0]]
+	}
+	return "", ""
+}
+
+// missingOf is what the review service says the draft still needs before it can be
+// submitted, each beside the editor's field it is about, in the service's words.
+func missingOf(s *reviewapi.Submission) []templates.FieldError {
+	var out []templates.FieldError
+	for _, m := range s.Missing {
+		field, _ := editorField(m.Field, s.Content)
+		msg := m.Message
+		if r, n := utf8.DecodeRuneInString(msg); n > 0 {
+			msg = string(unicode.ToUpper(r)) + msg[n:]
+		}
+		out = append(out, templates.FieldError{Field: field, Message: msg})
+	}
+	return out
+}
+
+// given is v as a draft sends it: left out when not given yet.
+func given[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
+}
+
+// deref is what a draft holds for a part not given yet: nothing.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// submissionKind is what a submission answers, as the obligations page names it.
+func submissionKind(s *reviewapi.Submission) string {
+	cycle := 0
+	if s.Cycle != nil {
+		cycle = *s.Cycle
+	}
+	return obligationKind(string(s.Kind), cycle)
+}

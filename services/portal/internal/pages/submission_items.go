@@ -1,0 +1,235 @@
+package pages
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	reviewapi "github.com/itss/techcommit/services/review/api"
+)
+
+// The action plan's items, each added, changed or removed on a page of its own (the
+// GOV.UK "add another" pattern), and the previous cycle's items carried into this
+// plan with the progress they made.
+
+type itemData struct {
+	OrgID, OrgName string
+	// N is the item's place in the plan, -1 for a new one.
+	N          int
+	Form       form.Item
+	Themes     []string
+	ThemeNames map[string]string
+	Progress   []struct{ Value, Text string }
+	DraftID    string
+}
+
+func newItemData(c current, n int, f form.Item) itemData {
+	d := itemData{OrgID: c.org, OrgName: c.orgName, N: n, Form: f, Themes: form.Themes, ThemeNames: map[string]string{}, Progress: form.Progress}
+	if c.sub != nil {
+		d.DraftID = c.sub.Id
+	}
+	for _, t := range form.Themes {
+		d.ThemeNames[t] = form.ThemeName(t)
+	}
+	return d
+}
+
+// editable is the draft being written; anything else answers the page itself.
+// Actions are added to a saved draft, which the main form starts.
+func (h *Handler) editable(w http.ResponseWriter, r *http.Request, c current) bool {
+	switch {
+	case c.open == nil || (c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft):
+		h.say(w, r, http.StatusConflict, "There is nothing to submit now", "Your organisation has no submission open for changes.")
+		return false
+	case c.sub == nil:
+		h.show(w, r, http.StatusConflict, "message", "Save your draft first", nil, message{
+			Message: "Save your draft; then add the actions of your plan.",
+			Link:    "/obligations/" + c.org + "/submission", LinkText: "Go to your draft"})
+		return false
+	}
+	return true
+}
+
+// itemIndex is the item in the path, which must be in the plan.
+func (h *Handler) itemIndex(w http.ResponseWriter, r *http.Request, c current) (int, bool) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 || n >= len(c.items()) {
+		h.notFound(w, r)
+		return 0, false
+	}
+	return n, true
+}
+
+func itemTitle(n int) string {
+	if n < 0 {
+		return "Add an action"
+	}
+	return "Change action " + strconv.Itoa(n+1)
+}
+
+func (h *Handler) itemNew(w http.ResponseWriter, r *http.Request) {
+	_, c, ok := h.submissionOf(w, r)
+	if !ok || !h.editable(w, r, c) {
+		return
+	}
+	h.show(w, r, http.StatusOK, "submission_item", itemTitle(-1), nil, newItemData(c, -1, form.Item{}))
+}
+
+func (h *Handler) itemEdit(w http.ResponseWriter, r *http.Request) {
+	_, c, ok := h.submissionOf(w, r)
+	if !ok || !h.editable(w, r, c) {
+		return
+	}
+	n, ok := h.itemIndex(w, r, c)
+	if !ok {
+		return
+	}
+	it := c.items()[n]
+	progress := ""
+	if it.Progress != nil {
+		progress = string(*it.Progress)
+	}
+	f := form.ItemOf(string(it.Theme), it.Action, it.Owner, it.SuccessMeasure, progress, it.TargetDate.Time)
+	h.show(w, r, http.StatusOK, "submission_item", itemTitle(n), nil, newItemData(c, n, f))
+}
+
+// itemSave adds an item (no n in the path) or changes item n.
+func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
+	set, c, ok := h.submissionOf(w, r)
+	if !ok || !h.editable(w, r, c) {
+		return
+	}
+	n := -1
+	if r.PathValue("n") != "" {
+		if n, ok = h.itemIndex(w, r, c); !ok {
+			return
+		}
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	f, errs := form.ParseItem(r.PostForm)
+	if len(errs) > 0 {
+		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n), errs, newItemData(c, n, f))
+		return
+	}
+	target, err := time.Parse(time.DateOnly, f.TargetDate())
+	if err != nil {
+		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n),
+			[]templates.FieldError{{Field: "target_date", Message: "Target date must be a real date, like 31 7 2027"}}, newItemData(c, n, f))
+		return
+	}
+	item := reviewapi.ActionItem{Theme: reviewapi.Theme(f.Theme), Action: f.Action, Owner: f.Owner, SuccessMeasure: f.SuccessMeasure,
+		TargetDate: openapi_types.Date{Time: target}}
+	if f.Progress != "" {
+		p := reviewapi.ActionItemProgress(f.Progress)
+		item.Progress = &p
+	}
+	content := contentOf(c.sub)
+	at := n
+	if n < 0 {
+		at = len(content.ActionPlan)
+		content.ActionPlan = append(content.ActionPlan, item)
+	} else {
+		content.ActionPlan[n] = item
+	}
+	_, p, err := h.write(r.Context(), set, c.sub, content)
+	switch {
+	case err != nil:
+		h.fail(w, r, err)
+	case p != nil && p.Status == http.StatusBadRequest:
+		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n), itemFieldErrors(p, at), newItemData(c, n, f))
+	case p != nil:
+		h.serviceProblem(w, r, p)
+	default:
+		http.Redirect(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c)+"#action-plan", http.StatusSeeOther)
+	}
+}
+
+// itemFieldErrors puts the service's errors about item at on the item form's fields.
+func itemFieldErrors(p *clients.Problem, at int) []templates.FieldError {
+	labels := map[string]string{"theme": "Theme", "action": "Action", "owner": "Owner", "success_measure": "Success measure", "target_date": "Target date", "progress": "Progress"}
+	prefix := "action_plan." + strconv.Itoa(at) + "."
+	var out []templates.FieldError
+	for _, fe := range p.Fields() {
+		name, ok := strings.CutPrefix(fe.Field, prefix)
+		if label, known := labels[name]; ok && known {
+			out = append(out, templates.FieldError{Field: name, Message: label + ": " + fe.Message})
+			continue
+		}
+		out = append(out, templates.FieldError{Message: fe.Message})
+	}
+	if len(out) == 0 {
+		out = append(out, templates.FieldError{Message: p.Detail})
+	}
+	return out
+}
+
+// itemRemove takes item n out of the plan.
+func (h *Handler) itemRemove(w http.ResponseWriter, r *http.Request) {
+	set, c, ok := h.submissionOf(w, r)
+	if !ok || !h.editable(w, r, c) {
+		return
+	}
+	n, ok := h.itemIndex(w, r, c)
+	if !ok {
+		return
+	}
+	content := contentOf(c.sub)
+	content.ActionPlan = append(content.ActionPlan[:n], content.ActionPlan[n+1:]...)
+	h.saveAndReturn(w, r, set, c, content)
+}
+
+// itemCarry copies the previous cycle's item n into this plan with the progress it made.
+func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
+	set, c, ok := h.submissionOf(w, r)
+	if !ok || !h.editable(w, r, c) {
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	prev := c.previous()
+	if err != nil || prev == nil || n < 0 || n >= len(prev.ActionPlan) {
+		h.notFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	progress, errs := form.ParseProgress(r.PostForm)
+	if len(errs) > 0 {
+		errs[0].Field = "progress-" + strconv.Itoa(n)
+		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", errs, editorData(c, formOf(c.sub)))
+		return
+	}
+	item := prev.ActionPlan[n]
+	p := reviewapi.ActionItemProgress(progress)
+	item.Progress = &p
+	content := contentOf(c.sub)
+	content.ActionPlan = append(content.ActionPlan, item)
+	h.saveAndReturn(w, r, set, c, content)
+}
+
+// saveAndReturn writes content and goes back to the action plan, or shows the
+// service's refusal on the editor.
+func (h *Handler) saveAndReturn(w http.ResponseWriter, r *http.Request, set *clients.Set, c current, content reviewapi.SubmissionContent) {
+	_, p, err := h.write(r.Context(), set, c.sub, content)
+	switch {
+	case err != nil:
+		h.fail(w, r, err)
+	case p != nil && p.Status == http.StatusBadRequest:
+		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, content), editorData(c, formOf(c.sub)))
+	case p != nil:
+		h.serviceProblem(w, r, p)
+	default:
+		http.Redirect(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c)+"#action-plan", http.StatusSeeOther)
+	}
+}

@@ -1,0 +1,284 @@
+package pages
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/services/portal/internal/apitokens"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+)
+
+type tokenRow struct {
+	ID, Org, Name, CreatedBy, Created, Expires, Last4, State string
+	Active                                                   bool
+}
+
+type tokensData struct {
+	OrgID, OrgName string
+	Tokens         []tokenRow
+	Form           form.APIToken
+	MaxDays        int
+	// Lead says the visitor leads the organisation: they name the colleagues who
+	// may make tokens too (Applicants), with the form Applicant.
+	Lead       bool
+	Applicants []signin.Applicant
+	Applicant  form.Applicant
+	// Made is the token just made, shown this once.
+	Made       *tokenRow
+	MadeSecret string
+}
+
+// tokenManager says whether the visitor may manage org's API tokens (its nominated
+// lead, or a colleague the lead named), answering "page not found" otherwise, and
+// returns who they are: their name as the records give it and whether they lead.
+func (h *Handler) tokenManager(w http.ResponseWriter, r *http.Request) (org string, v *visitor, name string, lead bool) {
+	v, _ = visitorFrom(r.Context())
+	org = r.PathValue("org")
+	if h.tokens != nil {
+		if l, ok := v.person.LeadOf(org); ok {
+			return org, v, l.Name, true
+		}
+		if a, ok := v.person.ApplicantOf(org); ok {
+			return org, v, a.Name, false
+		}
+	}
+	h.notFound(w, r)
+	return "", nil, "", false
+}
+
+func (h *Handler) apiTokens(w http.ResponseWriter, r *http.Request) {
+	org, v, _, _ := h.tokenManager(w, r)
+	if v == nil {
+		return
+	}
+	h.showTokens(w, r, http.StatusOK, org, form.APIToken{Days: "90"}, nil, nil, "")
+}
+
+// showTokens renders the organisation's tokens and the form to make one.
+func (h *Handler) showTokens(w http.ResponseWriter, r *http.Request, status int, org string, f form.APIToken, errs []templates.FieldError, made *apitokens.Token, secret string) {
+	list, err := h.tokens.List(r.Context(), org)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	data := tokensData{OrgID: org, OrgName: h.orgName(r, org), Form: f, MaxDays: h.maxTokenDays()}
+	v, _ := visitorFrom(r.Context())
+	if _, lead := v.person.LeadOf(org); lead {
+		data.Lead = true
+		if data.Applicants, err = h.people.Applicants(r.Context(), org); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if af, ok := h.applicantForm(r); ok {
+			data.Applicant = af
+		}
+	}
+	now := h.clock.Now()
+	for _, t := range list {
+		data.Tokens = append(data.Tokens, tokenRowOf(t, now))
+	}
+	if made != nil {
+		row := tokenRowOf(*made, now)
+		data.Made, data.MadeSecret = &row, secret
+	}
+	title := "API tokens"
+	if made != nil {
+		title = "Your new API token"
+	}
+	h.show(w, r, status, "tokens", title, errs, data)
+}
+
+func (h *Handler) maxTokenDays() int { return int(h.tokens.MaxLifetime() / (24 * time.Hour)) }
+
+func tokenRowOf(t apitokens.Token, now time.Time) tokenRow {
+	row := tokenRow{ID: t.ID, Org: t.Org, Name: t.Name, CreatedBy: t.CreatedBy, Created: longDate(t.Created.In(london)),
+		Expires: longTime(t.Expires), Last4: t.Last4, Active: t.Active(now)}
+	switch {
+	case !t.Revoked.IsZero():
+		row.State = "Revoked " + longDate(t.Revoked.In(london))
+		if t.RevokedBy != "" {
+			row.State += " by " + t.RevokedBy
+		}
+	case !now.Before(t.Expires):
+		row.State = "Expired"
+	default:
+		row.State = "In use"
+	}
+	return row
+}
+
+// apiTokenCreate makes a token and shows it, once: the page is not cached (every
+// page is no-store) and the token is kept nowhere.
+func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
+	org, v, by, _ := h.tokenManager(w, r)
+	if v == nil {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	f, errs := form.ParseAPIToken(r.PostForm, h.maxTokenDays())
+	if len(errs) > 0 {
+		h.showTokens(w, r, http.StatusBadRequest, org, f, errs, nil, "")
+		return
+	}
+	made, secret, err := h.tokens.Issue(r.Context(), apitokens.Request{Org: org, Name: f.Name, Lifetime: time.Duration(f.DaysN) * 24 * time.Hour,
+		By: by, Creator: signin.Pseudonym(v.person.Email)})
+	if err != nil {
+		h.tokenProblem(w, r, org, f, err)
+		return
+	}
+	h.showTokens(w, r, http.StatusCreated, org, form.APIToken{Days: f.Days}, nil, &made, secret)
+}
+
+// tokenProblem shows what stopped a token being made: a field's problem beside it,
+// too many tokens at the top, anything else as a failure.
+func (h *Handler) tokenProblem(w http.ResponseWriter, r *http.Request, org string, f form.APIToken, err error) {
+	ae, ok := apperr.As(err)
+	switch {
+	case ok && ae.Code == apperr.Invalid:
+		h.showTokens(w, r, http.StatusBadRequest, org, f, []templates.FieldError{{Field: ae.Field, Message: ae.Message}}, nil, "")
+	case ok && (ae.Code == apperr.Conflict || ae.Code == apperr.Unavailable):
+		status := http.StatusConflict
+		if ae.Code == apperr.Unavailable {
+			status = http.StatusServiceUnavailable
+		}
+		h.showTokens(w, r, status, org, f, []templates.FieldError{{Message: ae.Message}}, nil, "")
+	default:
+		h.fail(w, r, err)
+	}
+}
+
+func (h *Handler) apiTokenRevoke(w http.ResponseWriter, r *http.Request) {
+	org, v, by, _ := h.tokenManager(w, r)
+	if v == nil {
+		return
+	}
+	if _, err := h.tokens.Revoke(r.Context(), org, r.PathValue("token"), by); err != nil {
+		h.revokeProblem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/organisations/"+org+"/tokens", http.StatusSeeOther)
+}
+
+func (h *Handler) revokeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	switch apperr.CodeOf(err) {
+	case apperr.NotFound:
+		h.notFound(w, r)
+	case apperr.Unavailable:
+		ae, _ := apperr.As(err)
+		h.say(w, r, http.StatusServiceUnavailable, "The token is not revoked everywhere yet", ae.Message)
+	default:
+		h.fail(w, r, err)
+	}
+}
+
+type opsTokensData struct{ Tokens []tokenRow }
+
+// tokenOps checks the visitor is ITSS staff; anyone else gets "page not found".
+func (h *Handler) tokenOps(w http.ResponseWriter, r *http.Request) (*visitor, bool) {
+	v, _ := visitorFrom(r.Context())
+	if h.tokens == nil || !v.session.Ops {
+		h.notFound(w, r)
+		return nil, false
+	}
+	return v, true
+}
+
+// opsAPITokens lists every organisation's tokens, for ITSS staff to revoke any.
+func (h *Handler) opsAPITokens(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.tokenOps(w, r); !ok {
+		return
+	}
+	list, err := h.tokens.List(r.Context(), "")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var data opsTokensData
+	now := h.clock.Now()
+	for _, t := range list {
+		data.Tokens = append(data.Tokens, tokenRowOf(t, now))
+	}
+	h.show(w, r, http.StatusOK, "ops_tokens", "API tokens of every organisation", nil, data)
+}
+
+func (h *Handler) opsAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.tokenOps(w, r)
+	if !ok {
+		return
+	}
+	by := v.session.Name
+	if by == "" {
+		by = "ITSS"
+	}
+	if _, err := h.tokens.Revoke(r.Context(), "", r.PathValue("token"), by+" (ITSS)"); err != nil {
+		h.revokeProblem(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/ops/api-tokens", http.StatusSeeOther)
+}
+
+// applicantForm is the colleague form as posted, to show again beside its errors.
+func (h *Handler) applicantForm(r *http.Request) (form.Applicant, bool) {
+	if r.Method != http.MethodPost || r.PostForm.Get("applicant_email") == "" && r.PostForm.Get("applicant_name") == "" {
+		return form.Applicant{}, false
+	}
+	f, _ := form.ParseApplicant(r.PostForm)
+	return f, true
+}
+
+// applicantAdd is the lead naming a colleague who may make and revoke the
+// organisation's API tokens; the colleague signs in with a link like the lead.
+func (h *Handler) applicantAdd(w http.ResponseWriter, r *http.Request) {
+	org, v, _, lead := h.tokenManager(w, r)
+	if v == nil {
+		return
+	}
+	if !lead {
+		h.notFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	f, errs := form.ParseApplicant(r.PostForm)
+	if len(errs) > 0 {
+		h.showTokens(w, r, http.StatusBadRequest, org, form.APIToken{Days: "90"}, errs, nil, "")
+		return
+	}
+	l, _ := v.person.LeadOf(org)
+	if err := h.people.AddApplicant(r.Context(), signin.Applicant{OrgID: org, OrgName: l.OrgName, Name: f.Name, Email: f.Email},
+		signin.Pseudonym(v.person.Email), h.clock.Now()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/organisations/"+org+"/tokens", http.StatusSeeOther)
+}
+
+// applicantRemove takes a colleague's access away at once (the address is in the
+// form's body, not the path, so that it stays out of the access log).
+func (h *Handler) applicantRemove(w http.ResponseWriter, r *http.Request) {
+	org, v, _, lead := h.tokenManager(w, r)
+	if v == nil {
+		return
+	}
+	if !lead {
+		h.notFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
+		return
+	}
+	if err := h.people.RemoveApplicant(r.Context(), org, r.PostForm.Get("email")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/organisations/"+org+"/tokens", http.StatusSeeOther)
+}

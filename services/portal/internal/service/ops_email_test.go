@@ -1,0 +1,164 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/net/html"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// opsDeadLetters makes two dead letters for the signatory's submission consumer: a
+// poison message the real consumer gives up on at once (its payload is not the
+// contract), and one kept as the consumer keeps a message whose deliveries ran out
+// on a passing failure, whose cause has since gone. It returns their sequences.
+func opsDeadLetters(t *testing.T, s *stack, org string) (poison, fixed uint64) {
+	t.Helper()
+	ctx := context.Background()
+	bad := events.Envelope{ID: "evt-poison", Source: "/tc/review", Type: events.SubmissionReceivedV1{}.EventType(), AggregateID: "sub-x",
+		Version: 1, Time: time.Now(), Data: []byte(`{"submission_id": 42}`)}
+	if _, err := s.env.JS.PublishMsg(ctx, bus.Message(bad)); err != nil {
+		t.Fatal(err)
+	}
+	good, err := json.Marshal(events.SubmissionReceivedV1{SubmissionID: "sub-ok", OrganisationID: org, Kind: "self_assessment_and_action_plan",
+		ReceivedAt: time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := bus.Message(events.Envelope{ID: "evt-fixed", Source: "/tc/review", Type: events.SubmissionReceivedV1{}.EventType(), AggregateID: "sub-ok",
+		Version: 1, Time: time.Now(), Data: good})
+	original := m.Subject
+	m.Subject = bus.DeadLetterSubject("signatory-submission-received")
+	m.Header.Set(jetstream.MsgIDHeader, "signatory-submission-received:TC_REVIEW:999")
+	m.Header.Set(bus.HeaderDeadReason, "failed 5 deliveries, last: the event store is unavailable")
+	m.Header.Set(bus.HeaderDeadConsumer, "signatory-submission-received")
+	m.Header.Set(bus.HeaderDeadSubject, original)
+	m.Header.Set(bus.HeaderDeadStream, events.StreamReview)
+	m.Header.Set(bus.HeaderDeliveries, "5")
+	m.Header.Set(bus.HeaderDeadTime, time.Now().UTC().Format(time.RFC3339Nano))
+	ack, err := s.env.JS.PublishMsg(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed = ack.Sequence
+	ops := opsToken(t, s.sig, "signatory")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		page := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/ops/dead-letters", ops, nil)).JSON(t)
+		for _, it := range page["items"].([]any) {
+			if l := it.(map[string]any); l["event_id"] == "evt-poison" {
+				poison = uint64(l["sequence"].(float64))
+				return nil
+			}
+		}
+		return fmt.Errorf("the poison message is not dead-lettered yet")
+	})
+	return poison, fixed
+}
+
+// Ops read every service's dead letters with their reasons on the console and
+// replay them: one that fails again stays, with the reason on the page; one whose
+// cause has gone is handled (the obligation it closes is met) and removed. Leads
+// cannot reach the page or replay.
+func TestOpsReplaysDeadLetters(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	poison, fixed := opsDeadLetters(t, s, org)
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	lead := s.p.signIn("lead-a@example.ac.uk")
+
+	if r := s.p.do("GET", "/ops/dead-letters", lead, nil); r.status != http.StatusNotFound {
+		t.Errorf("a lead's GET /ops/dead-letters = %d", r.status)
+	}
+	if r := s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(fixed, 10)+"/replay", lead, nil); r.status != http.StatusNotFound {
+		t.Errorf("a lead's replay = %d", r.status)
+	}
+
+	page := opsMustStatus(t, s.p.do("GET", "/ops/dead-letters", ops, nil), http.StatusOK, "the dead letters")
+	var reasons []string
+	for _, td := range find(parse(t, page.body), func(n *html.Node) bool { return attr(n, "class") == "reason" }) {
+		reasons = append(reasons, text(td))
+	}
+	if len(reasons) != 2 || !strings.Contains(strings.Join(reasons, "|"), "decode") || !strings.Contains(strings.Join(reasons, "|"), "the event store is unavailable") {
+		t.Fatalf("the dead letters' reasons: %q", reasons)
+	}
+	today := opsMustStatus(t, s.p.do("GET", "/ops", ops, nil), http.StatusOK, "Today")
+	if !strings.Contains(today.body, "Signatory: 2") {
+		t.Errorf("Today does not count the signatory's two dead letters")
+	}
+
+	r := opsMustStatus(t, s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(poison, 10)+"/replay", ops, nil), http.StatusConflict, "replaying the poison")
+	if msg := text(find(parse(t, r.body), func(n *html.Node) bool { return attr(n, "class") == "error-summary" })[0]); !strings.Contains(msg, "was not replayed") {
+		t.Errorf("the failed replay reads %q", msg)
+	}
+	opsMustStatus(t, s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(fixed, 10)+"/replay", ops, nil), http.StatusSeeOther, "replaying the fixed letter")
+	page = opsMustStatus(t, s.p.do("GET", "/ops/dead-letters", ops, nil), http.StatusOK, "the dead letters after the replays")
+	if n := len(find(parse(t, page.body), func(n *html.Node) bool { return attr(n, "class") == "reason" })); n != 1 {
+		t.Errorf("after the replays %d letters are listed, want the poison alone", n)
+	}
+	obs := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+org+"/obligations", opsToken(t, s.sig, "signatory"), nil)).JSON(t)
+	if first := obs["items"].([]any)[0].(map[string]any); first["status"] != "met" {
+		t.Errorf("the replayed submission did not close the obligation: %v", first)
+	}
+	if r := s.p.do("POST", "/ops/dead-letters/nowhere/1/replay", ops, nil); r.status != http.StatusNotFound {
+		t.Errorf("a replay for no service = %d", r.status)
+	}
+}
+
+// The delivery log filters by status and refuses a filter it does not offer beside
+// its field; the reminders preview answers.
+func TestOpsDeliveryLog(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	onboardOn(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk", time.Now().AddDate(0, -13, 0))
+	// A sign-in link is an email notify sends and logs.
+	s.p.requestLink("lead-a@example.ac.uk")
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r := s.p.do("GET", "/ops/email?status=sent", ops, nil)
+		if r.status != http.StatusOK || !strings.Contains(r.body, "Resend") {
+			return fmt.Errorf("no sent delivery listed yet (%d): %s", r.status, r.body)
+		}
+		return nil
+	})
+	if r := s.p.do("GET", "/ops/email?status=given_up", ops, nil); r.status != http.StatusOK || strings.Contains(r.body, "Resend") {
+		t.Errorf("the given-up filter = %d, listing: %v", r.status, strings.Contains(r.body, "Resend"))
+	}
+	r := opsMustStatus(t, s.p.do("GET", "/ops/email?status=lost", ops, nil), http.StatusBadRequest, "a status not offered")
+	if opsFieldMessage(t, r.body, "status") == "" {
+		t.Errorf("no message beside the status")
+	}
+	r = opsMustStatus(t, s.p.do("GET", "/ops/email?organisation=%3Cscript%3E", ops, nil), http.StatusBadRequest, "an organisation identifier with markup")
+	if opsFieldMessage(t, r.body, "organisation") == "" {
+		t.Errorf("no message beside the organisation")
+	}
+	opsMustStatus(t, s.p.do("GET", "/ops/email/reminders", ops, nil), http.StatusOK, "the reminders preview")
+
+	// Resend, as the ops person, the delivery listed.
+	list := opsMustStatus(t, s.p.do("GET", "/ops/email?status=sent", ops, nil), http.StatusOK, "the sent deliveries")
+	var action string
+	for _, f := range find(parse(t, list.body), element("form")) {
+		if a := attr(f, "action"); strings.HasSuffix(a, "/resend") {
+			action = a
+		}
+	}
+	if action == "" {
+		t.Fatalf("no resend form on %s", list.body)
+	}
+	opsMustStatus(t, s.p.do("POST", action, ops, nil), http.StatusSeeOther, "the resend")
+	r = opsMustStatus(t, s.p.do("POST", "/ops/email/deliveries/not-an-id/resend", ops, nil), http.StatusBadRequest, "a resend of no delivery")
+	if !strings.Contains(r.body, "The email was not resent") {
+		t.Errorf("the refused resend does not say so: %s", r.body)
+	}
+}

@@ -1,0 +1,222 @@
+package service
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// opsSubmitted makes, as the review service's users would, a submitted
+// self-assessment of org, an organisation with an open obligation.
+func opsSubmitted(t *testing.T, s *stack, org string) string {
+	t.Helper()
+	s.p.publish("/tc/signatory", org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory",
+		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@" + org + ".ac.uk"}})
+	s.p.publish("/tc/signatory", org, events.ObligationScheduledV1{OrganisationID: org, OrganisationName: "University of " + org, ObligationID: org + "-c1",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2027, 9, 20)})
+	lead := opsReviewToken(t, s, auth.Principal{Subject: "lead-" + org, Role: auth.RoleLead, Org: org})
+	var sa []map[string]any
+	for _, th := range []string{"visibility", "recognition", "career_development", "sustainability"} {
+		sa = append(sa, map[string]any{"theme": th, "narrative": "Our position on " + th, "rating": 2})
+	}
+	var sub string
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := s.review.Do("POST", "/v1/submissions", lead, map[string]any{
+			"self_assessment":  sa,
+			"action_plan":      []map[string]any{{"theme": "recognition", "action": "Start an award", "owner": "HR", "success_measure": "Awarded yearly", "target_date": "2027-06-30"}},
+			"technician_voice": map[string]any{"how_consulted": "Survey and focus groups", "participants": 120},
+			"webpage":          "https://example.ac.uk/tc",
+		})
+		if r.Status != http.StatusCreated {
+			return fmt.Errorf("draft: %d %s", r.Status, r.Body)
+		}
+		sub = r.JSON(t)["id"].(string)
+		return nil
+	})
+	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/submissions/"+sub+"/submission", lead, nil))
+	return sub
+}
+
+func opsReviewToken(t *testing.T, s *stack, p auth.Principal) string {
+	t.Helper()
+	tok, err := s.env.Issuer.MintFor(p, time.Hour, config.DevAudience("review"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// opsReview is a reviewer's tool accepting an assignment and sending a review.
+func opsReview(t *testing.T, s *stack, round, sub, reviewer string, accept bool, summary string) {
+	t.Helper()
+	tok := opsReviewToken(t, s, auth.Principal{Subject: reviewer, Role: auth.RoleReviewer, Org: "org-other"})
+	if accept {
+		s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+sub+"/response", tok, map[string]any{"accept": true}))
+	}
+	var themes []map[string]any
+	for _, th := range []string{"visibility", "recognition", "career_development", "sustainability"} {
+		themes = append(themes, map[string]any{"theme": th, "score": 3, "strengths": "Clear on " + th, "recommendations": "Say more on " + th})
+	}
+	r := s.review.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+sub+"/reviews", tok, map[string]any{"summary": summary, "themes": themes})
+	if r.Status != http.StatusOK && r.Status != http.StatusCreated {
+		t.Fatalf("review by %s = %d: %s", reviewer, r.Status, r.Body)
+	}
+}
+
+// An ops person runs a review round from the console: adds two reviewers to the
+// pool (meeting field errors) and changes one, opens a round, adds the submission,
+// assigns automatically (the report on the page), assigns and removes a reviewer by
+// hand with reasons, returns one review with a reason (the reason's field error
+// first), closes the round, holds one review back and releases the feedback (its
+// field error first); the progress export lists every assignment as it stands.
+func TestOpsRunsAReviewRound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	s := startStack(t, true)
+	sub := opsSubmitted(t, s, "org-r")
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+
+	reviewer := func(id, name, email, capacity string) url.Values {
+		return url.Values{"reviewer_id": {id}, "name": {name}, "email": {email}, "organisation_id": {"org-other"},
+			"themes": {"recognition"}, "trained": {"true"}, "capacity": {capacity}}
+	}
+	r := opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice at example", "lots")), http.StatusBadRequest, "a reviewer with a capacity in words")
+	if got := opsFieldMessage(t, r.body, "capacity"); got != "Error: Most submissions a round must be a whole number, like 3" {
+		t.Errorf("beside the capacity: %q", got)
+	}
+	r = opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice at example", "2")), http.StatusBadRequest, "a reviewer with a bad address")
+	if got := opsFieldMessage(t, r.body, "email"); !strings.HasPrefix(got, "Error: ") {
+		t.Errorf("beside the email: %q in %s", got, r.body)
+	}
+	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice@other.ac.uk", "1")), http.StatusSeeOther, "reviewer a")
+	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-b", "Bo Brown", "bo@other.ac.uk", "2")), http.StatusSeeOther, "reviewer b")
+	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-c", "Cy Clark", "cy@other.ac.uk", "1")), http.StatusSeeOther, "reviewer c")
+	edit := opsMustStatus(t, s.p.do("GET", "/ops/review/reviewers/rev-a", ops, nil), http.StatusOK, "reviewer a's record")
+	if !strings.Contains(edit.body, `value="Alice Jones"`) || !strings.Contains(edit.body, `value="1"`) {
+		t.Fatalf("the record is not filled in: %s", edit.body)
+	}
+	changed := reviewer("", "Alice Jones", "alice@other.ac.uk", "3")
+	changed.Del("reviewer_id")
+	changed.Set("conflicts", "org-neighbour\norg-rival")
+	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers/rev-a", ops, changed), http.StatusSeeOther, "changing reviewer a")
+	pool := opsMustStatus(t, s.p.do("GET", "/ops/review/reviewers", ops, nil), http.StatusOK, "the pool")
+	if !strings.Contains(pool.body, "org-neighbour, org-rival") {
+		t.Errorf("the pool does not show reviewer a's conflicts: %s", pool.body)
+	}
+
+	r = opsMustStatus(t, s.p.do("POST", "/ops/review/rounds", ops, url.Values{"name": {"Review round 2027"},
+		"review_deadline": {time.Now().AddDate(0, 1, 0).Format("2006-01-02 15:04")}, "reviewers_per_submission": {"2"}}), http.StatusSeeOther, "the round")
+	roundPath := r.header.Get("Location")
+	round := strings.TrimPrefix(roundPath, "/ops/review/rounds/")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		// The submission is offered once the review service lists it as submitted.
+		if page := s.p.do("GET", roundPath, ops, nil); !strings.Contains(page.body, `value="`+sub+`"`) {
+			return fmt.Errorf("the submission is not offered yet")
+		}
+		return nil
+	})
+	opsMustStatus(t, s.p.do("POST", roundPath+"/submissions", ops, url.Values{"submission_ids": {sub}}), http.StatusSeeOther, "adding the submission")
+	r = opsMustStatus(t, s.p.do("POST", roundPath+"/auto-assign", ops, nil), http.StatusOK, "automatic assignment")
+	if !strings.Contains(r.body, "2 assignments made") || !strings.Contains(r.body, "Every submission has its reviewers") {
+		t.Fatalf("the assignment report: %s", r.body)
+	}
+
+	// One reviewer assigned and removed by hand: the reason is required.
+	change := url.Values{"action": {"assign"}, "reviewer_id": {"rev-c"}, "submission_id": {sub}, "reason": {""}}
+	r = opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusBadRequest, "a change without a reason")
+	if got := opsFieldMessage(t, r.body, "reason"); got != "Error: Enter reason for the change" {
+		t.Errorf("beside the change's reason: %q", got)
+	}
+	change.Set("reason", "A specialist in recognition")
+	opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusSeeOther, "assigning reviewer c")
+	change.Set("action", "remove")
+	change.Set("reason", "Two reviews are enough")
+	opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusSeeOther, "removing reviewer c")
+	if page := opsMustStatus(t, s.p.do("GET", roundPath, ops, nil), http.StatusOK, "the round"); !strings.Contains(page.body, "Cy Clark: Removed") {
+		t.Errorf("the round does not show reviewer c removed")
+	}
+
+	opsReview(t, s, round, sub, "rev-a", true, "A good start.")
+	opsReview(t, s, round, sub, "rev-b", true, "Promising.")
+	subPath := roundPath + "/submissions/" + sub
+	r = opsMustStatus(t, s.p.do("POST", subPath+"/reviews/rev-a/return", ops, url.Values{"return-rev-a": {""}}), http.StatusBadRequest, "a return without a reason")
+	if got := opsFieldMessage(t, r.body, "return-rev-a"); got != "Error: Enter reason for returning the review by rev-a" {
+		t.Errorf("beside the return's reason: %q", got)
+	}
+	opsMustStatus(t, s.p.do("POST", subPath+"/reviews/rev-a/return", ops, url.Values{"return-rev-a": {"Please give evidence for the scores."}}), http.StatusSeeOther, "the return")
+	page := opsMustStatus(t, s.p.do("GET", subPath, ops, nil), http.StatusOK, "the reviews")
+	if !strings.Contains(page.body, "Please give evidence for the scores.") {
+		t.Errorf("the reviews page does not show the return's reason")
+	}
+	opsReview(t, s, round, sub, "rev-a", false, "A good start, with evidence.")
+	// Today shows the round's progress, per reviewer (name, assigned, accepted, reviewed, overdue).
+	today := opsMustStatus(t, s.p.do("GET", "/ops", ops, nil), http.StatusOK, "Today")
+	var progress []string
+	for _, tr := range find(parse(t, today.body), element("tr")) {
+		progress = append(progress, text(tr))
+	}
+	if !strings.Contains(today.body, "Review round 2027") || !slices.Contains(progress, "Alice Jones0010") || !slices.Contains(progress, "Bo Brown0010") {
+		t.Errorf("Today's review progress: %q", progress)
+	}
+	opsMustStatus(t, s.p.do("POST", roundPath+"/close", ops, url.Values{"reason": {"All reviews in"}}), http.StatusSeeOther, "closing the round")
+
+	// One review held back from the feedback, with its reason.
+	opsMustStatus(t, s.p.do("POST", subPath+"/reviews/rev-b/withhold", ops, url.Values{"withhold-rev-b": {"Names the institution's staff"}}), http.StatusSeeOther, "holding back b's review")
+	if page := opsMustStatus(t, s.p.do("GET", subPath, ops, nil), http.StatusOK, "the reviews"); !strings.Contains(page.body, "Names the institution&#39;s staff") {
+		t.Errorf("the reviews page does not show the reason b's review is held back")
+	}
+	r = opsMustStatus(t, s.p.do("POST", subPath+"/feedback", ops, url.Values{"feedback": {""}}), http.StatusBadRequest, "feedback left empty")
+	if got := opsFieldMessage(t, r.body, "feedback"); got != "Error: Enter consolidated feedback" {
+		t.Errorf("beside the feedback: %q", got)
+	}
+	opsMustStatus(t, s.p.do("POST", subPath+"/feedback", ops, url.Values{"feedback": {"Reviewers found a strong plan; publish its progress."}}), http.StatusSeeOther, "releasing the feedback")
+	roundPage := opsMustStatus(t, s.p.do("GET", roundPath, ops, nil), http.StatusOK, "the round")
+	if !strings.Contains(roundPage.body, "Released") {
+		t.Errorf("the round does not show the feedback released")
+	}
+
+	// The review service recorded the round's every ops action as the person who
+	// took it.
+	actors := opsActors(t, s, events.StreamReview, round)
+	for _, typ := range []string{"opened", "submission_added", "reviewer_assigned", "review_returned", "closed", "feedback_released"} {
+		got := actors["tc.review.round."+typ+".v1"]
+		if len(got) == 0 || slices.ContainsFunc(got, func(a string) bool { return a != "ops:local-ops" }) {
+			t.Errorf("the review service recorded %s as %v, want the ops person", typ, got)
+		}
+	}
+
+	exp := opsMustStatus(t, s.p.do("GET", roundPath+"/progress.csv", ops, nil), http.StatusOK, "the progress export")
+	recs, err := csv.NewReader(strings.NewReader(exp.body)).ReadAll()
+	if err != nil || len(recs) != 4 {
+		t.Fatalf("the progress export: %v %q", err, recs)
+	}
+	got := map[string]string{}
+	for _, rec := range recs[1:] {
+		got[rec[4]] = strings.Join([]string{rec[2], rec[6], rec[7], rec[10]}, "|")
+	}
+	want := map[string]string{"rev-a": sub + "|accepted|true|", "rev-b": sub + "|accepted|true|Names the institution's staff", "rev-c": sub + "|removed|false|"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("progress of %s = %q, want %q", k, got[k], v)
+		}
+	}
+	// Today shows nothing of a round whose feedback is all out.
+	today = opsMustStatus(t, s.p.do("GET", "/ops", ops, nil), http.StatusOK, "Today")
+	if strings.Contains(today.body, "Not available at the moment: Review rounds") || strings.Contains(today.body, "Review round 2027") {
+		t.Errorf("Today after the release: %s", today.body)
+	}
+}

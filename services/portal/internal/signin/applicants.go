@@ -1,0 +1,89 @@
+package signin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/store"
+)
+
+// Applicant is a colleague an organisation's nominated lead named to make and revoke
+// API tokens for the organisation's tools. The suite's other records do not know
+// them: the portal keeps them, so that they can sign in with a one-time link like
+// the lead, and forgets them when the lead removes them.
+type Applicant struct {
+	OrgID   string
+	OrgName string
+	Name    string
+	Email   string
+}
+
+type applicantDoc struct {
+	ID      string    `bson:"_id"` // organisation and address: one record per pair
+	OrgID   string    `bson:"org"`
+	OrgName string    `bson:"org_name,omitempty"`
+	Email   string    `bson:"email"`
+	Name    string    `bson:"name"`
+	AddedBy string    `bson:"added_by"` // the lead's pseudonym
+	Added   time.Time `bson:"added_at"`
+}
+
+func applicantID(org, email string) string { return org + "|" + NormaliseEmail(email) }
+
+// ApplicantOf returns the record naming the person an applicant for org, if one does.
+func (p Person) ApplicantOf(org string) (Applicant, bool) {
+	for _, a := range p.Applicant {
+		if a.OrgID == org {
+			return a, true
+		}
+	}
+	return Applicant{}, false
+}
+
+// AddApplicant records a as an applicant for a.OrgID, named by the lead whose
+// pseudonym is by. Naming the same address again updates the name.
+func (p *People) AddApplicant(ctx context.Context, a Applicant, by string, at time.Time) error {
+	doc := applicantDoc{ID: applicantID(a.OrgID, a.Email), OrgID: a.OrgID, OrgName: a.OrgName, Email: NormaliseEmail(a.Email),
+		Name: a.Name, AddedBy: by, Added: at.UTC()}
+	if _, err := p.applicants.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true)); err != nil {
+		return fmt.Errorf("add applicant for %s: %w", a.OrgID, store.Classify(err))
+	}
+	return nil
+}
+
+// RemoveApplicant forgets email as an applicant for org; they lose access at once.
+func (p *People) RemoveApplicant(ctx context.Context, org, email string) error {
+	if _, err := p.applicants.DeleteOne(ctx, bson.D{{Key: "_id", Value: applicantID(org, email)}}); err != nil {
+		return fmt.Errorf("remove applicant for %s: %w", org, store.Classify(err))
+	}
+	return nil
+}
+
+// Applicants lists org's applicants, by name.
+func (p *People) Applicants(ctx context.Context, org string) ([]Applicant, error) {
+	return p.findApplicants(ctx, bson.D{{Key: "org", Value: org}})
+}
+
+func (p *People) applicantFor(ctx context.Context, email string) ([]Applicant, error) {
+	return p.findApplicants(ctx, bson.D{{Key: "email", Value: email}})
+}
+
+func (p *People) findApplicants(ctx context.Context, filter bson.D) ([]Applicant, error) {
+	cur, err := p.applicants.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(200))
+	if err != nil {
+		return nil, fmt.Errorf("look up applicants: %w", store.Classify(err))
+	}
+	var docs []applicantDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read applicants: %w", store.Classify(err))
+	}
+	out := make([]Applicant, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, Applicant{OrgID: d.OrgID, OrgName: d.OrgName, Name: d.Name, Email: d.Email})
+	}
+	return out, nil
+}

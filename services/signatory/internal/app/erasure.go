@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
+)
+
+// People is what erasure needs of the per-person keys (personal.Keys).
+type People interface {
+	Lookup(ctx context.Context, email string) (string, error)
+	Erase(ctx context.Context, id string) error
+}
+
+// StoredEvents reads events as stored, personal fields sealed: one organisation's
+// (personal.SealedStore.Raw), or the whole log (store.EventStore.All).
+type StoredEvents interface {
+	Raw(ctx context.Context, aggregateID string) ([]events.Envelope, error)
+	All(ctx context.Context) ([]events.Envelope, error)
+}
+
+// Stream removes what the service's stream carries about an organisation: copies
+// of its events published with the personal fields opened.
+type Stream interface {
+	Forget(ctx context.Context, aggregateID string) (int, error)
+}
+
+// Erasure is what the app needs to erase a person.
+type Erasure struct {
+	People People
+	Stored StoredEvents
+	Stream Stream
+}
+
+// UseErasure gives the app what erasing a person takes.
+func (a *App) UseErasure(e Erasure) error {
+	if e.People == nil || e.Stored == nil || e.Stream == nil {
+		return errors.New("app: erasure needs the person keys, the stored events and the stream")
+	}
+	a.erasure = &e
+	return nil
+}
+
+// Erased is what an erasure did.
+type Erased struct {
+	// Organisations are those whose events named the person.
+	Organisations []ErasedFrom
+}
+
+// ErasedFrom is one organisation that named the erased person, as it stands after.
+type ErasedFrom struct {
+	ID string
+	// NeedsNominatedLead says the person was its nominated lead: it must name another.
+	NeedsNominatedLead bool
+	// StreamMessages is how many of its published events the stream dropped.
+	StreamMessages int
+}
+
+// Erase forgets the person with this email address, at their request (ops only).
+// Every organisation that names them in its current contacts records that they are
+// erased (a contacts change that other services apply like any other: they drop the
+// address and stop writing to it); then the person's key is destroyed, so that every
+// sealed copy of their name, title and address in the event store reads as erased;
+// then the stream forgets the organisations' published events, which carried them
+// opened, and the views are projected again without them.
+//
+// Run again after a failure, it picks up where it stopped: until the key is gone the
+// person is found, and the steps before it have no second effect.
+func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erased, error) {
+	if !by.IsOps() {
+		return Erased{}, apperr.New(apperr.Forbidden, "only ITSS operations staff erase a person")
+	}
+	if a.erasure == nil {
+		return Erased{}, apperr.New(apperr.Unavailable, "erasure is not set up in this service")
+	}
+	if strings.TrimSpace(email) == "" {
+		return Erased{}, apperr.Field("email", "is required")
+	}
+	pid, err := a.erasure.People.Lookup(ctx, email)
+	if errors.Is(err, personal.ErrNoSuchPerson) {
+		return Erased{}, apperr.New(apperr.NotFound, "no person is held under that address (never named, or erased already)")
+	}
+	if err != nil {
+		return Erased{}, err
+	}
+	ids, err := a.naming(ctx, pid)
+	if err != nil {
+		return Erased{}, err
+	}
+	for _, id := range ids {
+		if _, err := a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.ErasePerson(email)
+		}); err != nil {
+			return Erased{}, err
+		}
+	}
+	if err := a.erasure.People.Erase(ctx, pid); err != nil {
+		return Erased{}, err
+	}
+	var out Erased
+	for _, id := range ids {
+		n, err := a.erasure.Stream.Forget(ctx, id)
+		if err != nil {
+			return out, err
+		}
+		if err := a.Project(ctx, id); err != nil {
+			return out, err
+		}
+		o, err := a.load(ctx, id)
+		if err != nil {
+			return out, err
+		}
+		out.Organisations = append(out.Organisations, ErasedFrom{ID: id, NeedsNominatedLead: o.NeedsNominatedLead(), StreamMessages: n})
+	}
+	return out, nil
+}
+
+// naming lists the organisations whose stored events hold a value sealed for the
+// person. It reads the whole log once, which an erasure or a subject access request
+// (rare acts) can afford, so that nothing else need index who names whom, and an
+// organisation is found even before its view is projected.
+func (a *App) naming(ctx context.Context, pid string) ([]string, error) {
+	all, err := a.erasure.Stored.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range all {
+		if e.AggregateType == organisation.AggregateType && personal.Mentions(e.Data, pid) && !slices.Contains(ids, e.AggregateID) {
+			ids = append(ids, e.AggregateID)
+		}
+	}
+	return ids, nil
+}
+
+// Held is what the service holds about one person.
+type Held struct {
+	Organisations []HeldBy
+}
+
+// HeldBy is one organisation that names the person: the roles they hold there now
+// and every event of its log that names them, opened.
+type HeldBy struct {
+	ID, Name string
+	Roles    []string
+	Events   []events.Envelope
+}
+
+// SubjectAccess gathers what the service holds about the person with this address
+// (ops only): a person it names no one by has nothing held.
+func (a *App) SubjectAccess(ctx context.Context, by auth.Principal, email string) (Held, error) {
+	if !by.IsOps() {
+		return Held{}, apperr.New(apperr.Forbidden, "only ITSS operations staff answer subject access requests")
+	}
+	if a.erasure == nil {
+		return Held{}, apperr.New(apperr.Unavailable, "subject access is not set up in this service")
+	}
+	pid, err := a.erasure.People.Lookup(ctx, email)
+	if errors.Is(err, personal.ErrNoSuchPerson) {
+		return Held{Organisations: []HeldBy{}}, nil
+	}
+	if err != nil {
+		return Held{}, err
+	}
+	ids, err := a.naming(ctx, pid)
+	if err != nil {
+		return Held{}, err
+	}
+	out := Held{Organisations: []HeldBy{}}
+	for _, id := range ids {
+		stored, err := a.erasure.Stored.Raw(ctx, id)
+		if err != nil {
+			return Held{}, err
+		}
+		opened, err := a.events.Load(ctx, id)
+		if err != nil {
+			return Held{}, err
+		}
+		o, err := organisation.Rebuild(id, opened)
+		if err != nil {
+			return Held{}, err
+		}
+		held := HeldBy{ID: id, Name: o.Enquiry().Name, Roles: rolesOf(o, email)}
+		for i, e := range stored {
+			if personal.Mentions(e.Data, pid) && i < len(opened) {
+				held.Events = append(held.Events, opened[i])
+			}
+		}
+		out.Organisations = append(out.Organisations, held)
+	}
+	return out, nil
+}
+
+// rolesOf lists the roles the person with this address holds in the organisation now.
+func rolesOf(o *organisation.Organisation, email string) []string {
+	target := personal.Normalise(email)
+	c := o.Contacts()
+	roles := []string{}
+	for _, r := range []struct {
+		name string
+		p    organisation.Person
+	}{{"enquiry_contact", o.Enquiry().Contact}, {"leader", c.Leader}, {"nominated_lead", c.NominatedLead}, {"point_of_contact", c.PointOfContact}} {
+		if r.p.Email != "" && personal.Normalise(r.p.Email) == target {
+			roles = append(roles, r.name)
+		}
+	}
+	return roles
+}
