@@ -40,9 +40,12 @@ func TestPagesReportMarksAPageOverTheTargetAndNamesNoRecord(t *testing.T) {
 			{page: page{who: visitorPublic, name: "directory, searching a name", path: "/directory?name=Reads+University+0074"},
 				client: latency{n: 30, p50: 9 * time.Millisecond, p95: 10 * time.Millisecond}, server: latency{n: 30, p50: 0, p95: 9 * time.Millisecond}},
 		}}
+	f.rows = append(f.rows, pageRow{page: page{who: visitorOps, name: "console: a reviewer", path: "/ops/review/reviewers/rev-0042"},
+		failure: "ops console: a reviewer: GET /ops/review/reviewers/rev-0042 answered 404, want 200: <html>Reviewer 42</html>"})
 	got := pagesReport(f)
 	for _, want := range []string{
 		"## Portal pages\n\n",
+		"| ops | console: a reviewer (`/ops/review/reviewers/{id}`) | not timed: it answered 404, want 200 |\n",
 		"150 organisations announced", "400 reviewers", "3 review rounds", "as the pages were timed: 1.20, 0.80, 0.50, on ",
 		"| lead | released feedback (`/obligations/{id}/feedback/{id}`) | 8ms | 12ms | 7ms | 11ms | met |\n",
 		"| reviewer | review assignments (`/reviews`) | 40ms | 61ms | not logged | not logged | **missed** |\n",
@@ -55,7 +58,7 @@ func TestPagesReportMarksAPageOverTheTargetAndNamesNoRecord(t *testing.T) {
 	if strings.Contains(got, "0b6f1c9e") || strings.Contains(got, "0074") {
 		t.Errorf("report names a record:\n%s", got)
 	}
-	if strings.Contains(got, "not timed") {
+	if strings.Contains(got, "ITSS staff's pages are not in the table") {
 		t.Errorf("report says ops were not timed when they were:\n%s", got)
 	}
 	if strings.Contains(got, "large/small") {
@@ -114,7 +117,8 @@ func TestWithSectionReplacesOnlyItsOwnSection(t *testing.T) {
 }
 
 func TestPortalPagesAreDistinctAndNameTheirRecords(t *testing.T) {
-	ids := pageIDs{org: "org-1", feedback: "sub-1", draft: "sub-2", round: "round-1", roundSub: "sub-3", search: "Reads University 0001", signinSecret: "secret"}
+	ids := pageIDs{org: "org-1", feedback: "sub-1", draft: "sub-2", round: "round-1", roundSub: "sub-3", search: "Reads University 0001", signinSecret: "secret",
+		application: "app-1", reviewer: "rev-1"}
 	seen := map[string]bool{}
 	for _, p := range portalPages(ids) {
 		key := string(p.who) + " " + p.path
