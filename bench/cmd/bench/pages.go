@@ -821,7 +821,7 @@ func send(ctx context.Context, method, u, token string, body any) (int, bool, ma
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := seedClient.Do(req)
 	if err != nil {
 		return 0, false, nil, err
 	}
@@ -830,6 +830,10 @@ func send(ctx context.Context, method, u, token string, body any) (int, bool, ma
 	_ = json.NewDecoder(resp.Body).Decode(&m)
 	return resp.StatusCode, resp.Header.Get("Retry-After") != "", m, nil
 }
+
+// seedClient bounds each seeding request: a service that stops answering fails the
+// run with the request named, instead of holding it for ever.
+var seedClient = &http.Client{Timeout: time.Minute}
 
 // --- the report ---
 
