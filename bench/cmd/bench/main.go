@@ -3,7 +3,7 @@
 // beside a baseline measured in the same run on the same machine, because these
 // machines are shared and absolute timings mean little.
 //
-//	bench [-bin bin] [-out docs/BENCHMARKS.md] [-duration 10s] [-reads-only [-reads-of review,fund]]
+//	bench [-bin bin] [-out docs/BENCHMARKS.md] [-duration 10s] [-reads-only [-reads-of review,fund] | -pages-only]
 package main
 
 import (

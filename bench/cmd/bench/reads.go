@@ -38,17 +38,19 @@ var unlimited = []string{"FUND_WRITE_RATE=1000000", "FUND_WRITE_BURST=1000000",
 // stack is one tcdev run on a data directory.
 type stack struct {
 	cmd    *exec.Cmd
-	logs   bytes.Buffer
+	logs   syncBuffer
 	offset int
 }
 
 func (s *stack) url(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port+s.offset) }
 
-func startStack(ctx context.Context, bin, data string, offset int) (*stack, error) {
+// startStack starts tcdev on data at offset; env is added to (and overrides) the
+// services' environment.
+func startStack(ctx context.Context, bin, data string, offset int, env ...string) (*stack, error) {
 	s := &stack{offset: offset}
 	s.cmd = exec.CommandContext(ctx, filepath.Join(bin, "tcdev"), "run", "-data", data, "-bin", bin, "-port-offset", fmt.Sprint(offset))
 	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
-	s.cmd.Env = append(append(os.Environ(), unlimited...), "LOG_LEVEL=warn")
+	s.cmd.Env = append(append(append(os.Environ(), unlimited...), "LOG_LEVEL=warn"), env...)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the stack: %w", err)
 	}
@@ -239,7 +241,7 @@ func quiet(ctx context.Context, c *client) error {
 }
 
 func onboard(ctx context.Context, c *client, sig string, i int) (string, error) {
-	org, err := c.must(ctx, http.MethodPost, sig, c.ops, map[string]any{"name": fmt.Sprintf("Reads University %04d", i), "kind": "signatory",
+	org, err := c.must(ctx, http.MethodPost, sig, c.ops, map[string]any{"name": orgName(i), "kind": "signatory",
 		"sector": "higher_education", "country": "GB", "website": fmt.Sprintf("https://u%d.example.ac.uk", i),
 		"enquiry_contact": map[string]any{"name": "E", "email": fmt.Sprintf("e@u%d.example.ac.uk", i)}})
 	if err != nil {
@@ -546,16 +548,4 @@ func readsReport(f readFigures) string {
 
 // withReadsSection puts section in place of the report's read scaling section, or
 // before the kept part when it has none.
-func withReadsSection(doc, section string) string {
-	if i := strings.Index(doc, readsSection); i >= 0 {
-		end := len(doc)
-		if j := strings.Index(doc[i+len(readsSection):], "\n## "); j >= 0 {
-			end = i + len(readsSection) + j + 1
-		}
-		return doc[:i] + section + "\n" + doc[end:]
-	}
-	if i := strings.Index(doc, keptHeading); i >= 0 {
-		return doc[:i] + section + "\n" + doc[i:]
-	}
-	return doc + "\n" + section
-}
+func withReadsSection(doc, section string) string { return withSection(doc, readsSection, section) }

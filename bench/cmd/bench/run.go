@@ -75,6 +75,13 @@ func run(ctx context.Context, args []string) error {
 	readsBurst := fs.Int("reads-burst", 60000, "applications the fund holds when its list is timed at burst scale (0: not timed)")
 	readsOffset := fs.Int("reads-port-offset", 300, "the port offset of the read scaling's own stack, so that it runs beside another")
 	readsOf := fs.String("reads-of", "", "measure only these services' reads (comma-separated: signatory,review,fund,notify; empty: all)")
+	pagesOnly := fs.Bool("pages-only", false, "time the portal's pages only, and replace only their section of the report")
+	pagesOrgs := fs.Int("pages-orgs", 150, "organisations announced in the portal pages' data set")
+	pagesReviewers := fs.Int("pages-reviewers", 400, "reviewers in the pool of the portal pages' data set")
+	pagesRounds := fs.Int("pages-rounds", 3, "review rounds in the portal pages' data set (all but the latest closed, feedback released)")
+	pagesSamples := fs.Int("pages-samples", 30, "sequential requests timing each portal page")
+	pagesOffset := fs.Int("pages-port-offset", 400, "the port offset of the portal pages' own stack")
+	pagesScaling := fs.Bool("pages-scaling", true, "also time the pages on a data set a tenth the size, for the large/small ratio")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,8 +99,22 @@ func run(ctx context.Context, args []string) error {
 		old, _ := os.ReadFile(*out)
 		return os.WriteFile(*out, []byte(withReadsSection(string(old), readsReport(rf))), 0o644)
 	}
+	measurePages := func() error {
+		if *pagesOrgs < 1 || *pagesReviewers < 2 || *pagesRounds < 1 || *pagesSamples < 1 {
+			return fmt.Errorf("-pages-orgs, -pages-rounds and -pages-samples must be at least 1, -pages-reviewers at least 2")
+		}
+		pf, err := pageTimings(ctx, *bin, *pagesOffset, pageScale{orgs: *pagesOrgs, reviewers: *pagesReviewers, rounds: *pagesRounds}, *pagesSamples, *pagesScaling)
+		if err != nil {
+			return fmt.Errorf("portal pages: %w", err)
+		}
+		old, _ := os.ReadFile(*out)
+		return os.WriteFile(*out, []byte(withSection(string(old), pagesSection, pagesReport(pf))), 0o644)
+	}
 	if *readsOnly {
 		return measureReads()
+	}
+	if *pagesOnly {
+		return measurePages()
 	}
 	var f figures
 	f.machine = machine()
@@ -256,7 +277,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	// 6. Read scaling, on a stack of its own.
-	return measureReads()
+	if err := measureReads(); err != nil {
+		return err
+	}
+	// 7. The portal's pages, on a stack of their own with a realistic history.
+	return measurePages()
 }
 
 func waitReady(ctx context.Context, url string, within time.Duration) error {
