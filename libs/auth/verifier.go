@@ -148,6 +148,23 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 	return v, nil
 }
 
+// Prefetch fetches the issuers' keys now, so that the first request after a start
+// does not wait for them. A failure is returned for the caller to log and is not
+// final: a request that finds no keys fetches them as before.
+func (v *Verifier) Prefetch(ctx context.Context) error {
+	var errs []error
+	for _, w := range []*Verifier{v, v.portal} {
+		if w == nil {
+			continue
+		}
+		w.mu.Lock()
+		err := w.fetch(ctx)
+		w.mu.Unlock()
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // issuerOf reads a token's iss claim without checking anything, only to choose whose
 // keys check it; the chosen verifier then checks the issuer like every other claim.
 func issuerOf(token string) string {

@@ -337,3 +337,39 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestPrefetchedKeysServeTheFirstRequest: keys fetched at start (Prefetch, which the
+// platform calls before a service is ready) serve the first token, which then waits
+// for no fetch from the issuer.
+func TestPrefetchedKeysServeTheFirstRequest(t *testing.T) {
+	t.Parallel()
+	jwks := httptest.NewServer(nil)
+	t.Cleanup(jwks.Close)
+	issuer, err := auth.NewDevIssuer(jwks.URL, audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fetches atomic.Int32
+	keys := issuer.JWKSHandler()
+	jwks.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		keys.ServeHTTP(w, r)
+	})
+	v, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: issuer.Issuer, Audience: audience}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Prefetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	before := fetches.Load()
+	if before != 1 {
+		t.Fatalf("Prefetch fetched the keys %d times, want once", before)
+	}
+	if _, err := v.Verify(context.Background(), mint(t, issuer, claims(issuer))); err != nil {
+		t.Fatal(err)
+	}
+	if n := fetches.Load() - before; n != 0 {
+		t.Errorf("the first token fetched the keys %d times after Prefetch, want none", n)
+	}
+}

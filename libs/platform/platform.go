@@ -169,6 +169,10 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		return fail(err)
 	}
 	p.Verifier = verifier
+	// The first request after a start would otherwise wait for the keys.
+	if err := verifier.Prefetch(ctx); err != nil {
+		p.Logger.Warn("the token issuer's keys could not be fetched at start; the first request will try again", "error", err)
+	}
 	if cfg.Auth.AllowInsecureJWKS {
 		p.Logger.Warn("AUTH_ALLOW_INSECURE_JWKS is set: token keys may come over plain http://; never set it outside a local stack",
 			"jwks_url", cfg.Auth.JWKSURL)

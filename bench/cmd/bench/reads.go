@@ -103,9 +103,15 @@ func (c *client) do(ctx context.Context, method, url, token string, body any) (i
 	return resp.StatusCode, m, nil
 }
 
-// must is do, failing unless the status is below 300.
+// must is do, failing unless the status is below 300. A 503 says to retry shortly
+// (the embedded store's one writer can hold a write past its timeout while a seed's
+// projections catch up), so it is retried for up to a minute.
 func (c *client) must(ctx context.Context, method, url, token string, body any) (map[string]any, error) {
 	code, m, err := c.do(ctx, method, url, token, body)
+	for deadline := time.Now().Add(time.Minute); err == nil && code == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		code, m, err = c.do(ctx, method, url, token, body)
+	}
 	if err == nil && code >= 300 {
 		err = fmt.Errorf("%s %s: %d %v", method, url, code, m)
 	}
