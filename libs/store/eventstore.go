@@ -420,6 +420,45 @@ func (s *EventStore) loadByType(ctx context.Context, aggregateType string, maxAg
 	return out, nil
 }
 
+// Preload loads the aggregates of these catalogued types into memory (up to limit of
+// them, and never more than the store remembers), so that the first reads after a
+// start cost what later ones do: one read after each aggregate's last commit, not
+// every commit. A service calls it while starting, before it says it is ready; it
+// costs start-up time and memory in proportion to the aggregates loaded.
+func (s *EventStore) Preload(ctx context.Context, limit int, aggregateTypes ...string) error {
+	limit = min(limit, knownLimit)
+	for _, t := range aggregateTypes {
+		s.mu.Lock()
+		catalogued := s.catalogued[t]
+		s.mu.Unlock()
+		if !catalogued {
+			return fmt.Errorf("preload %s: the type is not catalogued (see EventStore.Catalogue)", t)
+		}
+		if limit <= 0 {
+			return nil
+		}
+		cur, err := s.catalog(t).Find(ctx, bson.D{})
+		if err != nil {
+			return fmt.Errorf("preload %s: %w", t, Classify(err))
+		}
+		var entries []struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.All(ctx, &entries); err != nil {
+			return fmt.Errorf("preload %s: %w", t, Classify(err))
+		}
+		ids := make([]string, 0, min(len(entries), limit))
+		for _, e := range entries[:min(len(entries), limit)] {
+			ids = append(ids, e.ID)
+		}
+		if _, err := s.loadMany(ctx, ids, 0); err != nil {
+			return fmt.Errorf("preload %s: %w", t, err)
+		}
+		limit -= len(ids)
+	}
+	return nil
+}
+
 // inserter returns the batching inserter of coll.
 func (s *EventStore) inserter(coll *mongo.Collection) *inserter {
 	s.mu.Lock()

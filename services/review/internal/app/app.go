@@ -36,6 +36,8 @@ type EventStore interface {
 	// LoadThrough is Load when the aggregate is known to have reached version (the
 	// projection's case), answered from memory when it has.
 	LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error)
+	// Preload loads up to limit aggregates of these types into memory at start.
+	Preload(ctx context.Context, limit int, aggregateTypes ...string) error
 }
 
 // Organisation is what the review service knows of an organisation, from the

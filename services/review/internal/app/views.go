@@ -418,6 +418,18 @@ func (a *App) SeedViews(ctx context.Context) error {
 	return a.Project(ctx, all)
 }
 
+// preloaded is how many submissions and rounds Warm loads at most: the store
+// remembers 4,096 aggregates, and the pages read after a start are among the latest.
+const preloaded = 2048
+
+// Warm loads the submissions and rounds into the event store's memory while the
+// service starts, before it says it is ready: a page of submissions or a round read
+// after a start then costs what it does later (one read past each aggregate's last
+// commit), not every commit of each, from the first request.
+func (a *App) Warm(ctx context.Context) error {
+	return a.events.Preload(ctx, preloaded, round.AggregateType, submission.AggregateType)
+}
+
 // Status is where a submission stands: its own status until it is submitted, then
 // whether it is in a round and its feedback is out, from its entry.
 func (a *App) Status(ctx context.Context, s *submission.Submission) (string, error) {

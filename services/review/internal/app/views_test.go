@@ -42,6 +42,9 @@ func replica(t *testing.T, db *mongo.Database, clk clock.Clock) (*app.App, *stor
 	if err := a.SeedViews(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return a, es
 }
 
@@ -254,5 +257,77 @@ func TestReviewReadsCostTheirPageWhateverTheHistory(t *testing.T) {
 	t.Logf("reads (finds, documents) by organisations: %v", cost)
 	if cost[10] != cost[100] {
 		t.Errorf("the reads cost %v with 10 organisations and %v with 100, want the same", cost[10], cost[100])
+	}
+}
+
+// TestTheFirstReadsAfterARestartCostWhatTheyDoWarm: a replica just started on a
+// history (Warm has run, as the service runs it before it says it is ready) answers
+// ops' page of submissions, one submission and its previous cycle, and a round's
+// page with the finds and documents it needs when it asks again: the first request
+// pays no load of each aggregate's commits. Before, the first page read every commit
+// of its 20 submissions and the round read its commits and its head.
+func TestTheFirstReadsAfterARestartCostWhatTheyDoWarm(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, counted := testenv.MonitoredDB(t, "events")
+	clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
+	writer, es := replica(t, db, clk)
+	first, second := history(t, writer, db, clk, 20)
+	all, err := es.All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Project(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := replica(t, db, clk) // the restart
+	rounds, _, err := a.Rounds(ctx, ops, app.Page{Limit: 50})
+	if err != nil || len(rounds) == 0 {
+		t.Fatalf("rounds %v (%v)", rounds, err)
+	}
+	reads := []struct {
+		name string
+		do   func() error
+	}{
+		{"ops' page of 20 submissions", func() error {
+			page, _, err := a.ListSubmissions(ctx, ops, app.SubmissionQuery{Limit: 20})
+			if err == nil && len(page) != 20 {
+				err = fmt.Errorf("%d submissions, want 20", len(page))
+			}
+			return err
+		}},
+		{"one submission with its previous cycle", func() error {
+			s, err := a.Submission(ctx, lead(orgName(3)), second[orgName(3)])
+			if err != nil {
+				return err
+			}
+			prev, err := a.PreviousCycle(ctx, s)
+			if err == nil && (prev == nil || prev.Submission.ID() != first[orgName(3)]) {
+				err = fmt.Errorf("previous cycle %+v, want %s", prev, first[orgName(3)])
+			}
+			return err
+		}},
+		{"every round", func() error {
+			for _, r := range rounds {
+				if _, err := a.Round(ctx, ops, r.ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	}
+	for _, r := range reads {
+		var cost [2]testenv.ReadCount
+		for i := range cost {
+			before := counted.Now()
+			if err := r.do(); err != nil {
+				t.Fatalf("%s: %v", r.name, err)
+			}
+			cost[i] = counted.Now().Sub(before)
+		}
+		if cold, warm := cost[0], cost[1]; cold.Finds != warm.Finds || cold.Docs != warm.Docs || cold.Scans != 0 {
+			t.Errorf("%s: the first request after a restart cost %d finds / %d documents / %d scans, the next %d / %d / %d: want the same",
+				r.name, cold.Finds, cold.Docs, cold.Scans, warm.Finds, warm.Docs, warm.Scans)
+		}
 	}
 }

@@ -58,6 +58,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err := application.SeedViews(ctx); err != nil {
 		return fail(err)
 	}
+	if err := application.Warm(ctx); err != nil {
+		return fail(err)
+	}
 	if err := p.ConsumeBatches(eventport.ReadModels(application)); err != nil {
 		return fail(err)
 	}
