@@ -45,3 +45,44 @@ func TestALongAggregateIsRememberedAfterARestart(t *testing.T) {
 			second.Finds, second.Docs, second.Bytes)
 	}
 }
+
+// TestPreloadedAggregatesAreReadOnceAfterARestart: a process that preloads a type while
+// starting loads each of its aggregates afterwards with one find (for the commit after
+// the last), as a process that has loaded them before; at most limit are preloaded,
+// and a type that is not catalogued is refused.
+func TestPreloadedAggregatesAreReadOnceAfterARestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, counted := testenv.MonitoredDB(t, "")
+	writer := openLog(t, db)
+	writer.Catalogue("counter")
+	ids := []string{"a", "b", "c", "d"}
+	for _, id := range ids {
+		for range 5 {
+			mustCount(t, writer, id)
+		}
+	}
+
+	restarted := openLog(t, db)
+	restarted.Catalogue("counter")
+	if err := restarted.Preload(ctx, 3, "counter"); err != nil {
+		t.Fatal(err)
+	}
+	var finds, docs int
+	for _, id := range ids {
+		before := counted.Now()
+		if n := (loaded{t}).n(restarted.Load(ctx, id)); n != 5 {
+			t.Fatalf("%s: loaded %d events, want 5", id, n)
+		}
+		d := counted.Now().Sub(before)
+		finds, docs = finds+d.Finds, docs+d.Docs
+	}
+	// Three preloaded: a find each, returning nothing; the fourth read whole: its five
+	// commits and the find after them.
+	if finds != 3+6 || docs != 5 {
+		t.Errorf("the loads after the preload sent %d finds returning %d documents, want %d and %d", finds, docs, 3+6, 5)
+	}
+	if err := openLog(t, db).Preload(ctx, 10, "counter"); err == nil {
+		t.Error("a preload of a type not catalogued succeeded")
+	}
+}
