@@ -418,8 +418,10 @@ func (a *App) SeedViews(ctx context.Context) error {
 	return a.Project(ctx, all)
 }
 
-// preloaded is how many submissions and rounds Warm loads at most: the store
-// remembers 4,096 aggregates, and the pages read after a start are among the latest.
+// preloaded is how many rounds and submissions Warm loads at most (rounds first, then
+// submissions in the order their catalogue holds them): half of the 4,096 aggregates
+// the store remembers, so that what later reads load still has room. A few hundred
+// organisations with two cycles each fit whole; a submission costs a few KiB of memory.
 const preloaded = 2048
 
 // Warm loads the submissions and rounds into the event store's memory while the
