@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -393,10 +394,14 @@ type readFigures struct {
 	restartP50          map[string]time.Duration
 	burst               int
 	burstP50            map[string]time.Duration
+	restartRSS          map[string]int64 // KiB, each process just after the restart
 }
 
 // readScaling runs the read scaling measurement.
-func readScaling(ctx context.Context, bin string, offset, small, large, burst int, of services) (readFigures, error) {
+//
+// With keep, the larger data set is left in place (its directory printed), to start
+// tcdev on it.
+func readScaling(ctx context.Context, bin string, offset, small, large, burst int, of services, keep bool) (readFigures, error) {
 	f := readFigures{small: small, large: large, limit: min(50, small), burst: burst, smallP50: map[string]time.Duration{}, largeP50: map[string]time.Duration{},
 		restartFirst: map[string]time.Duration{}, restartP50: map[string]time.Duration{}, burstP50: map[string]time.Duration{}}
 	for _, n := range []int{small, large} {
@@ -404,7 +409,12 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 		if err != nil {
 			return f, err
 		}
-		defer os.RemoveAll(data)
+		if n == large && keep {
+			// The larger set stays for a later look (tcdev run -data on it).
+			defer fmt.Printf("reads: the larger data set is kept in %s\n", data)
+		} else {
+			defer os.RemoveAll(data)
+		}
 		s, err := startStack(ctx, bin, data, offset)
 		if err != nil {
 			return f, err
@@ -447,6 +457,8 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 			return f, err
 		}
 		c.s = s
+		f.restartRSS, _ = footprint(s.cmd.Process.Pid)
+		fmt.Printf("reads: after a restart on the large set: idle RSS (KiB) %v\n", f.restartRSS)
 		for _, r := range reads(c, ds, f.limit, of) {
 			p50, first, err := timeRead(ctx, c, r)
 			if err != nil {
@@ -541,6 +553,17 @@ func readsReport(f readFigures) string {
 		s, l, first, p50 := f.smallP50[n], f.largeP50[n], f.restartFirst[n], f.restartP50[n]
 		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s, %s | %.2f |\n", n, short(s), short(l), float64(l)/float64(max(s, 1)), short(first), short(p50),
 			float64(first)/float64(max(l, 1)))
+	}
+	if len(f.restartRSS) > 0 {
+		names := slices.Sorted(maps.Keys(f.restartRSS))
+		b.WriteString("\nResident memory just after the restart on the larger set:")
+		for i, n := range names {
+			sep := ","
+			if i == len(names)-1 {
+				sep = " (target: every service < 40 MiB).\n"
+			}
+			fmt.Fprintf(&b, " %s %.1f MiB%s", n, float64(f.restartRSS[n])/1024, sep)
+		}
 	}
 	if f.burst > 0 {
 		for _, n := range f.names {

@@ -82,6 +82,7 @@ func run(ctx context.Context, args []string) error {
 	pagesSamples := fs.Int("pages-samples", 30, "sequential requests timing each portal page")
 	pagesOffset := fs.Int("pages-port-offset", 400, "the port offset of the portal pages' own stack")
 	pagesScaling := fs.Bool("pages-scaling", true, "also time the pages on a data set a tenth the size, for the large/small ratio")
+	readsKeep := fs.Bool("reads-keep", false, "keep the read scaling's larger data set (its directory is printed), to start tcdev on it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func run(ctx context.Context, args []string) error {
 				of[name] = true
 			}
 		}
-		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst, of)
+		rf, err := readScaling(ctx, *bin, *readsOffset, *readsSmall, *readsLarge, *readsBurst, of, *readsKeep)
 		if err != nil {
 			return fmt.Errorf("read scaling: %w", err)
 		}
