@@ -35,6 +35,10 @@ func walkStrings(v any, f func(string)) {
 	switch x := v.(type) {
 	case string:
 		f(x)
+	case bson.Binary: // a stored answer, an attachment: text in bytes
+		f(string(x.Data))
+	case []byte:
+		f(string(x))
 	case map[string]any:
 		for _, e := range x {
 			walkStrings(e, f)

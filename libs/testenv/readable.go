@@ -40,6 +40,7 @@ func Readable(tb testing.TB, db *mongo.Database, js jetstream.JetStream, streams
 				tb.Fatal(err)
 			}
 			fmt.Fprintf(&b, "%s %s\n", name, ej)
+			binaries(&b, d) // extended JSON shows bytes in base64: a stored answer's text is in them
 		}
 	}
 	for _, name := range streams {
@@ -89,4 +90,26 @@ func Documents(tb testing.TB, coll *mongo.Collection) []bson.M {
 	}
 	slices.SortFunc(docs, func(a, b bson.M) int { return strings.Compare(fmt.Sprint(a["_id"]), fmt.Sprint(b["_id"])) })
 	return docs
+}
+
+// binaries writes the bytes held in a document as text.
+func binaries(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case bson.Binary:
+		fmt.Fprintf(b, " %s\n", x.Data)
+	case []byte:
+		fmt.Fprintf(b, " %s\n", x)
+	case bson.M:
+		for _, e := range x {
+			binaries(b, e)
+		}
+	case bson.D:
+		for _, e := range x {
+			binaries(b, e.Value)
+		}
+	case bson.A:
+		for _, e := range x {
+			binaries(b, e)
+		}
+	}
 }

@@ -360,12 +360,30 @@ func content(b api.ApplicationContent) application.Content {
 	return c
 }
 
+// Erased stands, in an application as served, for an endorsing lead erased at their
+// request (docs/PRIVACY.md): the contract (v1) requires a name and an address, and
+// the suite holds neither any more. The .invalid domain is reserved never to exist
+// (RFC 2606), so nothing can be sent to it.
+const (
+	ErasedName  = "Erased at their request"
+	ErasedEmail = "erased@erased.invalid"
+)
+
+// endorsement is the endorsing lead as served; every endorsement is made with an
+// address, so one without is of a person since erased.
+func endorsement(p application.Person) api.Endorsement {
+	if p.Email == "" {
+		return api.Endorsement{Name: ErasedName, Email: ErasedEmail}
+	}
+	return api.Endorsement{Name: p.Name, Email: openapi_types.Email(p.Email)}
+}
+
 func toApplication(a *application.Application) api.Application {
 	c := a.Content()
 	out := api.Application{
 		Id: a.ID(), RoundId: a.RoundID(), OrganisationId: a.OrganisationID(), Status: api.ApplicationStatus(a.Status()),
 		Title: c.Title, Summary: c.Summary, RequestedAmountPence: c.RequestedAmountPence,
-		Endorsement: api.Endorsement{Name: c.Endorsement.Name, Email: openapi_types.Email(c.Endorsement.Email)},
+		Endorsement: endorsement(c.Endorsement),
 		Version:     a.Version(), CreatedAt: a.CreatedAt(), UpdatedAt: a.UpdatedAt(),
 		Themes: []api.Theme{}, Partners: []api.Partner{}, BudgetLines: []api.BudgetLine{}, Milestones: []api.Milestone{},
 	}
