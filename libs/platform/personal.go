@@ -59,9 +59,16 @@ func (p *Platform) SealPeople(ctx context.Context, fields personal.Fields, forge
 // given the digest of the erased person's address (personal.Subject) and must have
 // no second effect when run again.
 func (p *Platform) OnPersonErased(forget func(ctx context.Context, subject string) error) error {
-	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: p.Name + DurablePersonErasures,
+	return p.Consume(PersonErasures(p.Name, forget))
+}
+
+// PersonErasures is the consumer of the signatory service's erasures for a service
+// (one not built on Platform adds it with bus.NewConsumer): forget is given the
+// digest of the erased person's address.
+func PersonErasures(service string, forget func(ctx context.Context, subject string) error) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: service + DurablePersonErasures,
 		FilterSubjects: []string{events.SubjectPersonErased}, MaxDeliver: 10}
-	return p.Consume(spec, func(ctx context.Context, e events.Envelope) error {
+	return spec, func(ctx context.Context, e events.Envelope) error {
 		ev, err := events.Decode[events.PersonErasedV1](e)
 		if err != nil {
 			return bus.Permanent(err)
@@ -70,7 +77,7 @@ func (p *Platform) OnPersonErased(forget func(ctx context.Context, subject strin
 			return bus.Permanent(errors.New("person erased: no subject"))
 		}
 		return forget(ctx, ev.Subject)
-	})
+	}
 }
 
 // SealLegacyEvents seals the people of every aggregate's events stored before they
