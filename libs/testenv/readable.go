@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Readable returns, lower-cased, everything a database and the named streams hold
@@ -61,6 +63,45 @@ func Readable(tb testing.TB, db *mongo.Database, js jetstream.JetStream, streams
 		}
 	}
 	return strings.ToLower(b.String())
+}
+
+// ReadableStack is Readable over a running stack reached at its addresses: the
+// named databases and every stream of the NATS server.
+func ReadableStack(tb testing.TB, mongoURI, natsURL string, databases ...string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client, err := mongo.Connect(options.Client().ApplyURI(mongoURI))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = client.Disconnect(context.Background()) }()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var streams []string
+	names := js.StreamNames(ctx)
+	for n := range names.Name() {
+		streams = append(streams, n)
+	}
+	if err := names.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	var b strings.Builder
+	for i, name := range databases {
+		if i == 0 {
+			b.WriteString(Readable(tb, client.Database(name), js, streams...))
+			continue
+		}
+		b.WriteString(Readable(tb, client.Database(name), js))
+	}
+	return b.String()
 }
 
 // Unreadable fails the test for each of the strings (compared lower-cased) that text

@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -99,5 +100,56 @@ func TestAnErasedApplicantIsForgotten(t *testing.T) {
 	got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "ann.applicant@exampleton.ac.uk"})).JSON(t)
 	if fmt.Sprint(got["records"]) != "[]" {
 		t.Errorf("after erasure subject access finds %v", got["records"])
+	}
+}
+
+// Events stored before the fund sealed its people hold them in plain text: the pass
+// each start runs seals them (a second pass writes nothing), the application reads
+// the same, and an erasure then reaches them like any other.
+func TestOlderFundEventsAreSealedAndThenErasable(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ctx := context.Background()
+	old := events.ApplicationDraftedV1{ApplicationID: "app-old", RoundID: "round-old", OrganisationID: "org-old",
+		Applicant: events.Person{Name: "Olive Older", Email: "olive@older.ac.uk"},
+		Content:   events.FundApplication{Title: "Old", Endorsement: events.Person{Name: "Len Lead", Email: "len@older.ac.uk"}}}
+	if _, err := h.svc.Events.Execute(ctx, store.Command{AggregateType: "application", AggregateID: "app-old",
+		Decide: func([]events.Envelope) ([]events.Payload, error) { return []events.Payload{old}, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() string {
+		return testenv.Readable(t, h.svc.DB.Collection("events").Database(), h.js)
+	}
+	if !strings.Contains(stored(), "olive@older.ac.uk") {
+		t.Fatal("the older event is not stored plain: the test proves nothing")
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if _, err := h.svc.SealLegacyEvents(ctx); err != nil {
+			return err
+		}
+		if n, err := h.svc.SealLegacyEvents(ctx); err != nil || n != 0 {
+			return fmt.Errorf("a second pass rewrote %d commits (%v)", n, err)
+		}
+		return nil
+	})
+	evs, err := h.svc.Events.Load(ctx, "app-old")
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("load: %v %v", evs, err)
+	}
+	for _, s := range []string{"olive", "len@older", "Len Lead"} {
+		if strings.Contains(strings.ToLower(string(evs[0].Data)), strings.ToLower(s)) {
+			t.Errorf("the stored event still holds %q: %s", s, evs[0].Data)
+		}
+	}
+	h.publishSignatory(events.PersonErasedV1{Subject: personal.Subject("olive@older.ac.uk")}, "person-olive")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "olive@older.ac.uk"})).JSON(t)
+		if fmt.Sprint(got["records"]) != "[]" {
+			return fmt.Errorf("subject access still finds %v", got["records"])
+		}
+		return nil
+	})
+	if got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "len@older.ac.uk"})).JSON(t); fmt.Sprint(got["records"]) == "[]" {
+		t.Error("the endorser, not erased, is no longer found")
 	}
 }
