@@ -55,7 +55,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// Reviewers, and the leads feedback goes to, are stored sealed under keys of
 	// their own, which an erasure destroys (docs/PRIVACY.md); the relay publishes
 	// them opened.
-	sealed, err := p.SealPeople(ctx, PersonalFields)
+	// The read model of organisations names their leads as the signatory service
+	// last said: a lead erased from an organisation that no longer changes (one
+	// withdrawn) is blanked there too.
+	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: "organisations"})
 	if err != nil {
 		return fail(err)
 	}
