@@ -336,3 +336,12 @@ func (k *Keys) LookupSubject(ctx context.Context, sub string) (string, error) {
 	}
 	return d.ID, nil
 }
+
+// ErasedName and ErasedEmail stand, in an API answer whose contract requires a name
+// and an address, for a person erased at their request: the suite holds neither any
+// more. The .invalid domain is reserved never to exist (RFC 2606), so nothing can be
+// sent to it. A later version of a contract should say erased instead.
+const (
+	ErasedName  = "Erased at their request"
+	ErasedEmail = "erased@erased.invalid"
+)

@@ -80,6 +80,13 @@ func TestAnErasedReviewerIsForgotten(t *testing.T) {
 		t.Errorf("%d assignments after the erasure, want the %d there were (%d of them the erased reviewer's)", len(after), assigned, reviews)
 	}
 
+	// The pool still lists the erased reviewer's place, shown as erased (the contract
+	// requires an address: a reserved one that can never be written to).
+	pool := string(h.Must(http.StatusOK, h.Do("GET", "/v1/reviewers?limit=200", h.ops, nil)).Body)
+	if !strings.Contains(pool, `"reviewer_id":"ra"`) || !strings.Contains(pool, "erased@erased.invalid") {
+		t.Errorf("the pool after the erasure: %s", pool)
+	}
+
 	views := []string{adapters.RoundsCollection, adapters.AssignmentsCollection, adapters.SubmissionsCollection}
 	live := map[string]any{}
 	for _, v := range views {

@@ -15,6 +15,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/fund/api"
 	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
@@ -360,20 +361,11 @@ func content(b api.ApplicationContent) application.Content {
 	return c
 }
 
-// Erased stands, in an application as served, for an endorsing lead erased at their
-// request (docs/PRIVACY.md): the contract (v1) requires a name and an address, and
-// the suite holds neither any more. The .invalid domain is reserved never to exist
-// (RFC 2606), so nothing can be sent to it.
-const (
-	ErasedName  = "Erased at their request"
-	ErasedEmail = "erased@erased.invalid"
-)
-
 // endorsement is the endorsing lead as served; every endorsement is made with an
 // address, so one without is of a person since erased.
 func endorsement(p application.Person) api.Endorsement {
 	if p.Email == "" {
-		return api.Endorsement{Name: ErasedName, Email: ErasedEmail}
+		return api.Endorsement{Name: personal.ErasedName, Email: personal.ErasedEmail}
 	}
 	return api.Endorsement{Name: p.Name, Email: openapi_types.Email(p.Email)}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/review/api"
 	"github.com/itss/techcommit/services/review/internal/app"
 	"github.com/itss/techcommit/services/review/internal/domain/assign"
@@ -658,7 +659,11 @@ func toReviewer(r round.Reviewer) api.Reviewer {
 		themes = append(themes, api.Theme(t))
 	}
 	conflicts := append([]string{}, r.Conflicts...)
-	return api.Reviewer{ReviewerId: r.ID, Name: r.Name, Email: openapi_types.Email(r.Email), OrganisationId: r.Org,
+	name, email := r.Name, openapi_types.Email(r.Email)
+	if r.Email == "" { // registered with an address, so erased since at their request
+		name, email = personal.ErasedName, personal.ErasedEmail
+	}
+	return api.Reviewer{ReviewerId: r.ID, Name: name, Email: email, OrganisationId: r.Org,
 		Trained: r.Trained, Capacity: r.Capacity, Themes: &themes, Conflicts: &conflicts}
 }
 
