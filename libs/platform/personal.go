@@ -62,6 +62,10 @@ func (p *Platform) OnPersonErased(forget func(ctx context.Context, subject strin
 	return p.Consume(PersonErasures(p.Name, forget))
 }
 
+// OnForgotten adds f, called with the aggregates whose events named a person just
+// erased: a service that keeps aggregates in memory drops them there.
+func (p *Platform) OnForgotten(f func(aggregateIDs []string)) { p.forgotten = append(p.forgotten, f) }
+
 // PersonErasures is the consumer of the signatory service's erasures for a service
 // (one not built on Platform adds it with bus.NewConsumer): forget is given the
 // digest of the erased person's address.
@@ -131,6 +135,9 @@ func (p *Platform) forgetPerson(ctx context.Context, keys *personal.Keys, sub st
 		if err := keys.Erase(ctx, pid); err != nil {
 			return err
 		}
+	}
+	for _, f := range p.forgotten {
+		f(named)
 	}
 	// The stream carried them opened; the store keeps them sealed, now for no one.
 	for _, id := range named {

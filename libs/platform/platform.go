@@ -77,6 +77,7 @@ type Platform struct {
 	stream    string // the stream of the service's own events
 	rebuilds  []Projection
 	sealer    *personal.Sealer // set by SealPeople
+	forgotten []func(aggregateIDs []string)
 	tasks     map[string]func(context.Context) error
 }
 

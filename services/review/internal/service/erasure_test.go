@@ -54,6 +54,9 @@ func TestAnErasedReviewerIsForgotten(t *testing.T) {
 		}
 		return nil
 	})
+	for _, sub := range subs { // the round is read, and so held in memory
+		h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round+"/submissions/"+sub+"/reviews", h.ops, nil))
+	}
 	assigned, reviews := len(as), 0
 	for _, a := range as {
 		if a.Reviewer == "ra" {
@@ -80,6 +83,11 @@ func TestAnErasedReviewerIsForgotten(t *testing.T) {
 		t.Errorf("%d assignments after the erasure, want the %d there were (%d of them the erased reviewer's)", len(after), assigned, reviews)
 	}
 
+	// What the API serves (from rounds the service held in memory before) names them no more.
+	for _, sub := range subs {
+		served := string(h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round+"/submissions/"+sub+"/reviews", h.ops, nil)).Body)
+		testenv.Unreadable(t, served, gone...)
+	}
 	// The pool still lists the erased reviewer's place, shown as erased (the contract
 	// requires an address: a reserved one that can never be written to).
 	pool := string(h.Must(http.StatusOK, h.Do("GET", "/v1/reviewers?limit=200", h.ops, nil)).Body)

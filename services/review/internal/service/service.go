@@ -66,6 +66,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	p.OnForgotten(application.Forget)
 	if err := application.SeedViews(ctx); err != nil {
 		return fail(err)
 	}

@@ -481,7 +481,7 @@ func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
 }
 
 func toReview(r app.Review) api.Review {
-	return api.Review{Author: r.Author, Summary: r.Summary, Themes: toThemeReviews(r.Themes), ReviewerId: optional(r.ReviewerID),
+	return api.Review{Author: named(r.Author), Summary: r.Summary, Themes: toThemeReviews(r.Themes), ReviewerId: optional(r.ReviewerID),
 		ReturnedReason: optional(r.ReturnedReason), WithheldReason: optional(r.WithheldReason)}
 }
 
@@ -653,6 +653,15 @@ func reviewerPayload(body api.Reviewer) events.ReviewerRegisteredV1 {
 	return p
 }
 
+// named is a person's name as served: a reviewer's is empty only once they are
+// erased at their request (docs/PRIVACY.md), and the contract requires one.
+func named(name string) string {
+	if name == "" {
+		return personal.ErasedName
+	}
+	return name
+}
+
 func toReviewer(r round.Reviewer) api.Reviewer {
 	themes := make([]api.Theme, 0, len(r.Themes))
 	for _, t := range r.Themes {
@@ -688,7 +697,7 @@ func toRound(r *round.Round, now time.Time) api.Round {
 	for _, a := range r.Assignments() {
 		org, _ := r.Organisation(a.SubmissionID)
 		out.Assignments = append(out.Assignments, api.Assignment{SubmissionId: a.SubmissionID, OrganisationId: org, ReviewerId: a.ReviewerID,
-			ReviewerName: a.Name, State: api.AssignmentState(a.State), Overdue: r.Overdue(a, now), Reviewed: a.Reviewed(),
+			ReviewerName: named(a.Name), State: api.AssignmentState(a.State), Overdue: r.Overdue(a, now), Reviewed: a.Reviewed(),
 			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason)})
 	}
 	return out
