@@ -130,6 +130,14 @@ func TestErasureAcrossTheSuite(t *testing.T) {
 		if !strings.Contains(text, "dear ann applicant") {
 			return fmt.Errorf("notify has not yet emailed the applicant")
 		}
+		// Every email of both organisations is settled (sent or given up): none is in
+		// flight, which the open case would be too.
+		for _, org := range []string{id, annOrg} {
+			log, _ := json.Marshal(c.get(N+"/v1/deliveries?limit=200&organisation_id="+org, ops))
+			if strings.Contains(string(log), `"status":"failed"`) || strings.Contains(string(log), `"status":"sending"`) {
+				return fmt.Errorf("emails of %s are still in flight: %s", org, log)
+			}
+		}
 		return nil
 	})
 
