@@ -140,3 +140,18 @@ type ObligationMetV1 struct {
 
 // EventType implements Payload.
 func (ObligationMetV1) EventType() string { return SubjectObligationMet + ".v1" }
+
+// SubjectPersonErased is published when ops erase a person at their request.
+const SubjectPersonErased = "tc.signatory.person.erased"
+
+// PersonErasedV1 tells every service to forget a person (UK GDPR Art. 17): ops ask
+// once, in the signatory service, and each service erases what it holds of them
+// (docs/PRIVACY.md). It names the person only by the digest of their address
+// (personal.Subject), which each service computes of the addresses it holds: the
+// event itself shows no one.
+type PersonErasedV1 struct {
+	Subject string `json:"subject"`
+}
+
+// EventType implements Payload.
+func (PersonErasedV1) EventType() string { return SubjectPersonErased + ".v1" }

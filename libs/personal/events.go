@@ -6,14 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 )
 
-// Fields lists, by event type, the top-level fields of its payload that hold a person
-// (an events.Person: name, title, email). Those are sealed under the person's key,
-// found by the person's email.
+// Fields lists, by event type, the fields of its payload that hold a person, sealed
+// under the person's key (found by the person's email). An entry is either
+//   - the path of an object holding a person (an events.Person: name, title, email),
+//     a top-level field ("leader") or one nested in objects ("content.endorsement"); or
+//   - a pair of flat fields "<name field>|<email field>" of the payload itself
+//     ("reviewer_name|reviewer_email", "name|email"): both sealed under the key of
+//     the address in the second.
 type Fields map[string][]string
 
 // Sealer seals the personal fields of events as they are stored, and opens them as
@@ -43,39 +49,37 @@ func (s *Sealer) SealData(ctx context.Context, eventType string, data []byte) ([
 	if len(fields) == 0 {
 		return data, nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber() // amounts and versions come back as they were written
+	if err := d.Decode(&m); err != nil {
 		return nil, fmt.Errorf("seal %s: %w", eventType, err)
 	}
 	changed := false
 	for _, f := range fields {
-		raw, ok := m[f]
-		if !ok || bytes.Equal(raw, []byte("null")) {
+		obj, names, emailField := at(m, f), personFields, "email"
+		if nameField, addressField, pair := strings.Cut(f, "|"); pair {
+			obj, names, emailField = m, []string{nameField, addressField}, addressField
+		}
+		if obj == nil {
 			continue
 		}
-		var p map[string]any
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, fmt.Errorf("seal %s.%s: %w", eventType, f, err)
-		}
-		email, _ := p["email"].(string)
-		if IsSealed(email) || isEmptyPerson(p) {
+		email, _ := obj[emailField].(string)
+		if IsSealed(email) || isEmpty(obj, names) {
 			continue
 		}
 		id, key, err := s.keys.For(ctx, email)
 		if err != nil {
 			return nil, err
 		}
-		for _, pf := range personFields {
-			if v, ok := p[pf].(string); ok && !IsSealed(v) {
-				if p[pf], err = Seal(id, key, v); err != nil {
+		for _, pf := range names {
+			if v, ok := obj[pf].(string); ok && !IsSealed(v) && v != "" {
+				if obj[pf], err = Seal(id, key, v); err != nil {
 					return nil, err
 				}
+				changed = true
 			}
 		}
-		if m[f], err = json.Marshal(p); err != nil {
-			return nil, err
-		}
-		changed = true
 	}
 	if !changed {
 		return data, nil // sealed already, or no one in it: the same bytes
@@ -83,8 +87,21 @@ func (s *Sealer) SealData(ctx context.Context, eventType string, data []byte) ([
 	return json.Marshal(m)
 }
 
-func isEmptyPerson(p map[string]any) bool {
-	for _, pf := range personFields {
+// at returns the object at a dotted path of m, or nil.
+func at(m map[string]any, path string) map[string]any {
+	cur := m
+	for _, part := range strings.Split(path, ".") {
+		next, ok := cur[part].(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = next
+	}
+	return cur
+}
+
+func isEmpty(p map[string]any, names []string) bool {
+	for _, pf := range names {
 		if v, _ := p[pf].(string); v != "" {
 			return false
 		}
@@ -277,4 +294,87 @@ func (s *SealedStore) Execute(ctx context.Context, cmd store.Command) ([]events.
 		evs[i] = evs[i].Carrying(plain[i])
 	}
 	return evs, nil
+}
+
+// The readers below are the event store's other ways of loading history, opened like
+// Load. Each needs the wrapped store to offer it (store.EventStore offers them all).
+
+// LoadByType returns every event of an aggregate type, opened.
+func (s *SealedStore) LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error) {
+	l, ok := s.inner.(interface {
+		LoadByType(context.Context, string) ([]events.Envelope, error)
+	})
+	if !ok {
+		return nil, errors.New("personal: the event store cannot load by type")
+	}
+	evs, err := l.LoadByType(ctx, aggregateType)
+	if err != nil {
+		return nil, err
+	}
+	return s.openAll(ctx, evs)
+}
+
+// LoadByTypeRecent is LoadByType answered from a copy at most maxAge old, opened.
+func (s *SealedStore) LoadByTypeRecent(ctx context.Context, aggregateType string, maxAge time.Duration) ([]events.Envelope, error) {
+	l, ok := s.inner.(interface {
+		LoadByTypeRecent(context.Context, string, time.Duration) ([]events.Envelope, error)
+	})
+	if !ok {
+		return nil, errors.New("personal: the event store cannot load by type")
+	}
+	evs, err := l.LoadByTypeRecent(ctx, aggregateType, maxAge)
+	if err != nil {
+		return nil, err
+	}
+	return s.openAll(ctx, evs)
+}
+
+// LoadRecent is Load answered from a copy at most maxAge old, opened.
+func (s *SealedStore) LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error) {
+	l, ok := s.inner.(interface {
+		LoadRecent(context.Context, string, time.Duration) ([]events.Envelope, error)
+	})
+	if !ok {
+		return nil, errors.New("personal: the event store cannot load recent copies")
+	}
+	evs, err := l.LoadRecent(ctx, aggregateID, maxAge)
+	if err != nil {
+		return nil, err
+	}
+	return s.openAll(ctx, evs)
+}
+
+// LoadThrough is Load when the aggregate is known to have reached version, opened.
+func (s *SealedStore) LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error) {
+	l, ok := s.inner.(interface {
+		LoadThrough(context.Context, string, int) ([]events.Envelope, error)
+	})
+	if !ok {
+		return nil, errors.New("personal: the event store cannot load through a version")
+	}
+	evs, err := l.LoadThrough(ctx, aggregateID, version)
+	if err != nil {
+		return nil, err
+	}
+	return s.openAll(ctx, evs)
+}
+
+// LoadMany loads several aggregates at once, opened.
+func (s *SealedStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error) {
+	l, ok := s.inner.(interface {
+		LoadMany(context.Context, []string) (map[string][]events.Envelope, error)
+	})
+	if !ok {
+		return nil, errors.New("personal: the event store cannot load many at once")
+	}
+	many, err := l.LoadMany(ctx, aggregateIDs)
+	if err != nil {
+		return nil, err
+	}
+	for id, evs := range many {
+		if many[id], err = s.openAll(ctx, evs); err != nil {
+			return nil, err
+		}
+	}
+	return many, nil
 }

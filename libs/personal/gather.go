@@ -1,8 +1,10 @@
 package personal
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -29,7 +31,24 @@ var notGathered = map[string]bool{"person_keys": true, "processed_messages": tru
 // Commitment's size, so reading it all is affordable and misses nothing a more
 // selective query would have to be told about.
 func Gather(ctx context.Context, db *mongo.Database, email string) ([]Record, error) {
+	return GatherOpened(ctx, db, email, nil)
+}
+
+// GatherOpened is Gather in a database whose events hold people sealed (a service
+// with a Sealer): a document counts when it holds the address or a value sealed for
+// the person with that address, and each is returned with its sealed values opened.
+func GatherOpened(ctx context.Context, db *mongo.Database, email string, sealer *Sealer) ([]Record, error) {
 	target := Normalise(email)
+	var sealedFor []byte
+	if sealer != nil && target != "" {
+		pid, err := sealer.keys.Lookup(ctx, email)
+		if err != nil && !errors.Is(err, ErrNoSuchPerson) {
+			return nil, err
+		}
+		if pid != "" {
+			sealedFor = []byte(prefix + pid + ":")
+		}
+	}
 	out := []Record{}
 	if target == "" {
 		return out, nil
@@ -48,7 +67,7 @@ func Gather(ctx context.Context, db *mongo.Database, email string) ([]Record, er
 		}
 		for cur.Next(ctx) {
 			raw := cur.Current
-			if !holds(raw, target) {
+			if !holds(raw, target) && (sealedFor == nil || !bytes.Contains(raw, sealedFor)) {
 				continue
 			}
 			ej, err := bson.MarshalExtJSON(raw, false, false)
@@ -58,6 +77,11 @@ func Gather(ctx context.Context, db *mongo.Database, email string) ([]Record, er
 			var doc map[string]any
 			if err := json.Unmarshal(ej, &doc); err != nil {
 				return nil, fmt.Errorf("read %s: %w", name, err)
+			}
+			if sealer != nil {
+				if err := sealer.openDocument(ctx, doc); err != nil {
+					return nil, fmt.Errorf("read %s: %w", name, err)
+				}
 			}
 			out = append(out, Record{Collection: name, ID: fmt.Sprint(doc["_id"]), Document: doc})
 		}
@@ -101,4 +125,40 @@ func valueHolds(v bson.RawValue, target string) bool {
 		}
 	}
 	return false
+}
+
+// openDocument opens, in place, every sealed value of a stored document: a sealed
+// string, or an event payload stored as JSON text holding sealed values.
+func (s *Sealer) openDocument(ctx context.Context, doc map[string]any) error {
+	for k, v := range doc {
+		switch x := v.(type) {
+		case string:
+			if IsSealed(x) {
+				plain, _, err := s.keys.Open(ctx, x)
+				if err != nil {
+					return err
+				}
+				doc[k] = plain
+			} else if strings.Contains(x, prefix) && json.Valid([]byte(x)) {
+				opened, err := s.OpenData(ctx, []byte(x))
+				if err != nil {
+					return err
+				}
+				doc[k] = string(opened)
+			}
+		case map[string]any:
+			if err := s.openDocument(ctx, x); err != nil {
+				return err
+			}
+		case []any:
+			for _, e := range x {
+				if m, ok := e.(map[string]any); ok {
+					if err := s.openDocument(ctx, m); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
 }

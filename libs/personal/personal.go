@@ -302,3 +302,46 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+// Subject is what the suite says of an address when it must name a person without
+// showing them: the digest the key store keeps. An erasure announced to other
+// services carries it (events.PersonErasedV1), and each service finds by it the key,
+// or the records, of the address it holds.
+func Subject(email string) string { return subject(email) }
+
+// EraseSubject deletes the key of the person whose address has this digest, and
+// returns their person id; found is false when no key is held for it (the service
+// never named them, or erased them already).
+func (k *Keys) EraseSubject(ctx context.Context, sub string) (id string, found bool, err error) {
+	var d keyDoc
+	err = k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: sub}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("find person key: %w", store.Classify(err))
+	}
+	return d.ID, true, k.Erase(ctx, d.ID)
+}
+
+// LookupSubject returns the id of the person whose address has this digest.
+func (k *Keys) LookupSubject(ctx context.Context, sub string) (string, error) {
+	var d keyDoc
+	err := k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: sub}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", ErrNoSuchPerson
+	}
+	if err != nil {
+		return "", fmt.Errorf("find person key: %w", store.Classify(err))
+	}
+	return d.ID, nil
+}
+
+// ErasedName and ErasedEmail stand, in an API answer whose contract requires a name
+// and an address, for a person erased at their request: the suite holds neither any
+// more. The .invalid domain is reserved never to exist (RFC 2606), so nothing can be
+// sent to it. A later version of a contract should say erased instead.
+const (
+	ErasedName  = "Erased at their request"
+	ErasedEmail = "erased@erased.invalid"
+)

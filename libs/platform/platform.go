@@ -28,6 +28,7 @@ import (
 	"github.com/itss/techcommit/libs/deadletter"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/relay"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/telemetry"
@@ -76,6 +77,8 @@ type Platform struct {
 	specs     map[string]bus.ConsumerSpec
 	stream    string // the stream of the service's own events
 	rebuilds  []Projection
+	sealer    *personal.Sealer // set by SealPeople
+	forgotten []func(aggregateIDs []string)
 	tasks     map[string]func(context.Context) error
 }
 

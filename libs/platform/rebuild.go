@@ -66,40 +66,48 @@ func (p *Platform) RebuildProjections(ctx context.Context) (RebuildReport, error
 		return rep, err
 	}
 	for _, proj := range p.rebuilds {
-		spec, ok := p.specs[proj.Durable]
-		if !ok {
-			return rep, fmt.Errorf("rebuild %s: no consumer by that name", proj.Durable)
+		if err := p.rebuild(ctx, proj, &rep); err != nil {
+			return rep, err
 		}
-		for _, name := range proj.Collections {
-			if _, err := p.DB.Collection(name).DeleteMany(ctx, bson.D{}); err != nil {
-				return rep, fmt.Errorf("rebuild %s: empty %s: %w", proj.Durable, name, err)
-			}
-		}
-		// The log is read after the views are emptied: an event stored meanwhile is
-		// then either in what is read here or handled by a running replica's consumer
-		// after the emptying, never lost between the two.
-		var replay func(func([]events.Envelope) error) error
-		if spec.Stream == p.stream {
-			replay = func(f func([]events.Envelope) error) error {
-				own, err := p.ownEvents(ctx)
-				if err != nil {
-					return err
-				}
-				return replayStored(own, spec, f)
-			}
-		} else {
-			replay = func(f func([]events.Envelope) error) error { return p.replayStream(ctx, spec, f) }
-		}
-		err := replay(func(batch []events.Envelope) error {
-			rep.Replayed[proj.Durable] += len(batch)
-			return p.deliver(ctx, proj.Durable, batch, &rep)
-		})
-		if err != nil {
-			return rep, fmt.Errorf("rebuild %s: %w", proj.Durable, err)
-		}
-		p.Logger.InfoContext(ctx, "projection rebuilt", "durable", proj.Durable, "events", rep.Replayed[proj.Durable], "skipped", rep.Skipped[proj.Durable])
 	}
 	return rep, nil
+}
+
+// rebuild empties one projection and builds it again from the event log.
+func (p *Platform) rebuild(ctx context.Context, proj Projection, rep *RebuildReport) error {
+	spec, ok := p.specs[proj.Durable]
+	if !ok {
+		return fmt.Errorf("rebuild %s: no consumer by that name", proj.Durable)
+	}
+	for _, name := range proj.Collections {
+		if _, err := p.DB.Collection(name).DeleteMany(ctx, bson.D{}); err != nil {
+			return fmt.Errorf("rebuild %s: empty %s: %w", proj.Durable, name, err)
+		}
+	}
+	// The log is read after the views are emptied: an event stored meanwhile is
+	// then either in what is read here or handled by a running replica's consumer
+	// after the emptying, never lost between the two.
+	var replay func(func([]events.Envelope) error) error
+	if spec.Stream == p.stream {
+		replay = func(f func([]events.Envelope) error) error {
+			own, err := p.ownEvents(ctx)
+			if err != nil {
+				return err
+			}
+			return replayStored(own, spec, f)
+		}
+	} else {
+		replay = func(f func([]events.Envelope) error) error { return p.replayStream(ctx, spec, f) }
+	}
+	err := replay(func(batch []events.Envelope) error {
+		rep.Replayed[proj.Durable] += len(batch)
+		return p.deliver(ctx, proj.Durable, batch, rep)
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild %s: %w", proj.Durable, err)
+	}
+	p.Logger.InfoContext(ctx, "projection rebuilt", "durable", proj.Durable, "events", rep.Replayed[proj.Durable], "skipped", rep.Skipped[proj.Durable])
+	return nil
 }
 
 // deliver hands a batch to the consumer's handler: a batch handler all at once, and,

@@ -42,7 +42,7 @@ func (p *Platform) ServeSubjectAccess() {
 		if body.Email == "" {
 			return apperr.Field("email", "is required")
 		}
-		records, err := personal.Gather(c.Request().Context(), p.DB, body.Email)
+		records, err := personal.GatherOpened(c.Request().Context(), p.DB, body.Email, p.sealer)
 		if err != nil {
 			return err
 		}

@@ -576,7 +576,7 @@ type ServerInterface interface {
 	// ListDirectory Public directory of announced organisations
 	// (GET /v1/directory)
 	ListDirectory(ctx echo.Context, params ListDirectoryParams) error
-	// ErasePerson Erase a person the service names, at their request (UK GDPR Art. 17)
+	// ErasePerson Erase a person from the suite, at their request (UK GDPR Art. 17)
 	// (POST /v1/ops/erasures)
 	ErasePerson(ctx echo.Context) error
 	// SubjectAccess Everything the service holds about a person, by their address (UK GDPR Art. 15)

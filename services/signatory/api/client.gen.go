@@ -98,18 +98,18 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/directory (the `ListDirectory` operationId).
 	ListDirectory(ctx context.Context, params *ListDirectoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ErasePersonWithBody Erase a person the service names, at their request (UK GDPR Art. 17)
+	// ErasePersonWithBody Erase a person from the suite, at their request (UK GDPR Art. 17)
 	//
-	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
 	ErasePersonWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ErasePerson Erase a person the service names, at their request (UK GDPR Art. 17)
+	// ErasePerson Erase a person from the suite, at their request (UK GDPR Art. 17)
 	//
-	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -261,9 +261,9 @@ func (c *Client) ListDirectory(ctx context.Context, params *ListDirectoryParams,
 	return c.Client.Do(req)
 }
 
-// ErasePersonWithBody Erase a person the service names, at their request (UK GDPR Art. 17)
+// ErasePersonWithBody Erase a person from the suite, at their request (UK GDPR Art. 17)
 //
-// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
 //
 // Takes any type of body and a specified content type.
 //
@@ -280,9 +280,9 @@ func (c *Client) ErasePersonWithBody(ctx context.Context, contentType string, bo
 	return c.Client.Do(req)
 }
 
-// ErasePerson Erase a person the service names, at their request (UK GDPR Art. 17)
+// ErasePerson Erase a person from the suite, at their request (UK GDPR Art. 17)
 //
-// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1362,18 +1362,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/directory (the `ListDirectory` operationId).
 	ListDirectoryWithResponse(ctx context.Context, params *ListDirectoryParams, reqEditors ...RequestEditorFn) (*ListDirectoryResponse, error)
 
-	// ErasePersonWithBodyWithResponse Erase a person the service names, at their request (UK GDPR Art. 17)
+	// ErasePersonWithBodyWithResponse Erase a person from the suite, at their request (UK GDPR Art. 17)
 	//
-	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
 	ErasePersonWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error)
 
-	// ErasePersonWithResponse Erase a person the service names, at their request (UK GDPR Art. 17)
+	// ErasePersonWithResponse Erase a person from the suite, at their request (UK GDPR Art. 17)
 	//
-	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3152,9 +3152,9 @@ func (c *ClientWithResponses) ListDirectoryWithResponse(ctx context.Context, par
 	return ParseListDirectoryResponse(rsp)
 }
 
-// ErasePersonWithBodyWithResponse Erase a person the service names, at their request (UK GDPR Art. 17)
+// ErasePersonWithBodyWithResponse Erase a person from the suite, at their request (UK GDPR Art. 17)
 //
-// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3167,9 +3167,9 @@ func (c *ClientWithResponses) ErasePersonWithBodyWithResponse(ctx context.Contex
 	return ParseErasePersonResponse(rsp)
 }
 
-// ErasePersonWithResponse Erase a person the service names, at their request (UK GDPR Art. 17)
+// ErasePersonWithResponse Erase a person from the suite, at their request (UK GDPR Art. 17)
 //
-// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. See docs/PRIVACY.md.
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/idempotency"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/fund/api"
 	"github.com/itss/techcommit/services/fund/internal/adapters"
@@ -60,7 +61,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	application, err := app.New(p.Events, adapters.NewSignatories(p.DB), views, p.Clock)
+	// Applicants and endorsing leads are stored sealed under keys of their own, which
+	// an erasure destroys (docs/PRIVACY.md); the relay publishes them opened. An
+	// idempotency record's stored answer names them too: erasure drops it; the read
+	// model of signatories keeps the organisation with its lead blanked.
+	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: "idempotency_keys", Delete: true},
+		personal.ForgetIn{Collection: "signatories"})
+	if err != nil {
+		return fail(err)
+	}
+	application, err := app.New(sealed, adapters.NewSignatories(p.DB), views, p.Clock)
 	if err != nil {
 		return fail(err)
 	}
@@ -110,6 +120,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// Stored answers name applicants: they go when they can no longer answer a retry.
 	p.Every("idempotency-sweep", idempotencySweepInterval, keys.Sweep)
 	return &Service{Platform: p, App: application}, cleanup, nil
+}
+
+// applicantAndEndorser are the people of an application's decisions.
+var applicantAndEndorser = []string{"applicant", "endorsement"}
+
+// PersonalFields are the people in the fund's events: each is sealed under the
+// person's own key (libs/personal).
+var PersonalFields = personal.Fields{
+	events.ApplicationDraftedV1{}.EventType():   {"applicant", "content.endorsement"},
+	events.ApplicationUpdatedV1{}.EventType():   {"content.endorsement"},
+	events.ApplicationSubmittedV1{}.EventType(): applicantAndEndorser,
+	events.ApplicationAwardedV1{}.EventType():   applicantAndEndorser,
+	events.ApplicationDeclinedV1{}.EventType():  applicantAndEndorser,
+	events.ReportDueV1{}.EventType():            applicantAndEndorser,
 }
 
 // idempotencySweepInterval is how often expired idempotency records are deleted: a

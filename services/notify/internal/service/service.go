@@ -87,6 +87,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err := application.UsePersonalRecords(adapters.NewPersonalRecords(p.DB)); err != nil {
 		return fail(err)
 	}
+	// An erased person is forgotten in the delivery log and the read models of
+	// people, as every service forgets them (docs/PRIVACY.md).
+	if err := p.OnPersonErased(adapters.NewErasure(p.DB).Forget); err != nil {
+		return fail(err)
+	}
 	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review, eventport.Portal} {
 		if err := p.Consume(consumer(application)); err != nil {
 			return fail(err)

@@ -1044,3 +1044,14 @@ func only(aggregateType string, history []events.Envelope) []events.Envelope {
 // Now is the service's clock, for views that depend on the time (whether a review is
 // overdue).
 func (a *App) Now() time.Time { return a.clock.Now() }
+
+// Forget drops what the app holds in memory of these aggregates: a person erased
+// from their events must not be served from a round rebuilt before (the next read
+// rebuilds it from the log, where the person reads as erased).
+func (a *App) Forget(aggregateIDs []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, id := range aggregateIDs {
+		delete(a.rounds, id)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/review/api"
 	"github.com/itss/techcommit/services/review/internal/adapters"
@@ -51,10 +52,21 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	application, err := app.New(p.Events, adapters.NewOrganisations(p.DB), read, p.Clock)
+	// Reviewers, and the leads feedback goes to, are stored sealed under keys of
+	// their own, which an erasure destroys (docs/PRIVACY.md); the relay publishes
+	// them opened.
+	// The read model of organisations names their leads as the signatory service
+	// last said: a lead erased from an organisation that no longer changes (one
+	// withdrawn) is blanked there too.
+	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: "organisations"})
 	if err != nil {
 		return fail(err)
 	}
+	application, err := app.New(sealed, adapters.NewOrganisations(p.DB), read, p.Clock)
+	if err != nil {
+		return fail(err)
+	}
+	p.OnForgotten(application.Forget)
 	if err := application.SeedViews(ctx); err != nil {
 		return fail(err)
 	}
@@ -82,6 +94,26 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		})
 	})
 	return &Service{Platform: p, App: application}, cleanup, nil
+}
+
+// reviewer is a reviewer named in flat fields of an assignment's events.
+const reviewer = "reviewer_name|reviewer_email"
+
+// PersonalFields are the people in the review service's events: each is sealed under
+// the person's own key (libs/personal). What reviewers wrote is kept in the clear:
+// it is about a submission, and its author is sealed beside it.
+var PersonalFields = personal.Fields{
+	events.ReviewerRegisteredV1{}.EventType(): {"name|email"},
+	events.ReviewerUpdatedV1{}.EventType():    {"name|email"},
+	events.ReviewerAssignedV1{}.EventType():   {reviewer},
+	events.AssignmentRemovedV1{}.EventType():  {reviewer},
+	events.AssignmentAcceptedV1{}.EventType(): {reviewer},
+	events.AssignmentDeclinedV1{}.EventType(): {reviewer},
+	events.ReviewSubmittedV1{}.EventType():    {reviewer},
+	events.ReviewOverdueV1{}.EventType():      {reviewer},
+	events.ReviewReturnedV1{}.EventType():     {reviewer},
+	events.ReviewWithheldV1{}.EventType():     {reviewer},
+	events.FeedbackReleasedV1{}.EventType():   {"lead_name|lead_email"},
 }
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).

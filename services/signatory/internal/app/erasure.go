@@ -10,6 +10,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
 )
 
@@ -85,7 +86,9 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 	}
 	pid, err := a.erasure.People.Lookup(ctx, email)
 	if errors.Is(err, personal.ErrNoSuchPerson) {
-		return Erased{}, apperr.New(apperr.NotFound, "no person is held under that address (never named, or erased already)")
+		// The signatory service names no one by it (never, or no longer): the other
+		// services may (a reviewer, an applicant), and are told all the same.
+		return Erased{Organisations: []ErasedFrom{}}, a.announceErasure(ctx, by, email)
 	}
 	if err != nil {
 		return Erased{}, err
@@ -104,7 +107,10 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 	if err := a.erasure.People.Erase(ctx, pid); err != nil {
 		return Erased{}, err
 	}
-	var out Erased
+	if err := a.announceErasure(ctx, by, email); err != nil {
+		return Erased{}, err
+	}
+	out := Erased{Organisations: []ErasedFrom{}}
 	for _, id := range ids {
 		n, err := a.erasure.Stream.Forget(ctx, id)
 		if err != nil {
@@ -120,6 +126,22 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 		out.Organisations = append(out.Organisations, ErasedFrom{ID: id, NeedsNominatedLead: o.NeedsNominatedLead(), StreamMessages: n})
 	}
 	return out, nil
+}
+
+// PersonAggregate is the aggregate type of the erasures announced for a person: one
+// per address digest, so each announcement has its own version and none is lost.
+const PersonAggregate = "person"
+
+// announceErasure records events.PersonErasedV1, which every other service consumes
+// to forget the person in what it holds (ops erase a person once). The event names
+// them only by the digest of their address.
+func (a *App) announceErasure(ctx context.Context, by auth.Principal, email string) error {
+	sub := personal.Subject(email)
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: PersonAggregate, AggregateID: "person-" + sub, Actor: by.Actor(),
+		Decide: func([]events.Envelope) ([]events.Payload, error) {
+			return []events.Payload{events.PersonErasedV1{Subject: sub}}, nil
+		}})
+	return err
 }
 
 // naming lists the organisations whose stored events hold a value sealed for the

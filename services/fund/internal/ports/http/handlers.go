@@ -16,6 +16,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/fund/api"
 	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
@@ -285,12 +286,21 @@ func content(b api.ApplicationContent) application.Content {
 	return c
 }
 
+// endorsement is the endorsing lead as served; every endorsement is made with an
+// address, so one without is of a person since erased.
+func endorsement(p application.Person) api.Endorsement {
+	if p.Email == "" {
+		return api.Endorsement{Name: personal.ErasedName, Email: personal.ErasedEmail}
+	}
+	return api.Endorsement{Name: p.Name, Email: openapi_types.Email(p.Email)}
+}
+
 func toApplication(a *application.Application) api.Application {
 	c := a.Content()
 	out := api.Application{
 		Id: a.ID(), RoundId: a.RoundID(), OrganisationId: a.OrganisationID(), Status: api.ApplicationStatus(a.Status()),
 		Title: c.Title, Summary: c.Summary, RequestedAmountPence: c.RequestedAmountPence,
-		Endorsement: api.Endorsement{Name: c.Endorsement.Name, Email: openapi_types.Email(c.Endorsement.Email)},
+		Endorsement: endorsement(c.Endorsement),
 		Version:     a.Version(), CreatedAt: a.CreatedAt(), UpdatedAt: a.UpdatedAt(),
 		Themes: []api.Theme{}, Partners: []api.Partner{}, BudgetLines: []api.BudgetLine{}, Milestones: []api.Milestone{},
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/review/api"
 	"github.com/itss/techcommit/services/review/internal/app"
 	"github.com/itss/techcommit/services/review/internal/domain/assign"
@@ -324,7 +325,7 @@ func (h *Handlers) CreateRoundClosure(c httpserver.Context, roundID api.RoundID)
 }
 
 func toReview(r app.Review) api.Review {
-	return api.Review{Author: r.Author, Summary: r.Summary, Themes: toThemeReviews(r.Themes), ReviewerId: optional(r.ReviewerID),
+	return api.Review{Author: named(r.Author), Summary: r.Summary, Themes: toThemeReviews(r.Themes), ReviewerId: optional(r.ReviewerID),
 		ReturnedReason: optional(r.ReturnedReason), WithheldReason: optional(r.WithheldReason)}
 }
 
@@ -477,13 +478,26 @@ func reviewerPayload(body api.Reviewer) events.ReviewerRegisteredV1 {
 	return p
 }
 
+// named is a person's name as served: a reviewer's is empty only once they are
+// erased at their request (docs/PRIVACY.md), and the contract requires one.
+func named(name string) string {
+	if name == "" {
+		return personal.ErasedName
+	}
+	return name
+}
+
 func toReviewer(r round.Reviewer) api.Reviewer {
 	themes := make([]api.Theme, 0, len(r.Themes))
 	for _, t := range r.Themes {
 		themes = append(themes, api.Theme(t))
 	}
 	conflicts := append([]string{}, r.Conflicts...)
-	return api.Reviewer{ReviewerId: r.ID, Name: r.Name, Email: openapi_types.Email(r.Email), OrganisationId: r.Org,
+	name, email := r.Name, openapi_types.Email(r.Email)
+	if r.Email == "" { // registered with an address, so erased since at their request
+		name, email = personal.ErasedName, personal.ErasedEmail
+	}
+	return api.Reviewer{ReviewerId: r.ID, Name: name, Email: email, OrganisationId: r.Org,
 		Trained: r.Trained, Capacity: r.Capacity, Themes: &themes, Conflicts: &conflicts}
 }
 
@@ -508,7 +522,7 @@ func toRound(r *round.Round, now time.Time) api.Round {
 	for _, a := range r.Assignments() {
 		org, _ := r.Organisation(a.SubmissionID)
 		out.Assignments = append(out.Assignments, api.Assignment{SubmissionId: a.SubmissionID, OrganisationId: org, ReviewerId: a.ReviewerID,
-			ReviewerName: a.Name, State: api.AssignmentState(a.State), Overdue: r.Overdue(a, now), Reviewed: a.Reviewed(),
+			ReviewerName: named(a.Name), State: api.AssignmentState(a.State), Overdue: r.Overdue(a, now), Reviewed: a.Reviewed(),
 			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason)})
 	}
 	return out

@@ -28,6 +28,9 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 		if e.AggregateID == "" {
 			return bus.Permanent(fmt.Errorf("event %s names no aggregate", e.ID))
 		}
+		if e.Subject() == events.SubjectPersonErased {
+			return nil // an erasure for other services; the organisations it changed have their own events
+		}
 		return a.Project(ctx, e.AggregateID)
 	}
 }

@@ -1,0 +1,174 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+)
+
+// DurablePersonErasures is the suffix of each service's consumer of erasures
+// ("<service>-person-erasures"); durable names never change.
+const DurablePersonErasures = "-person-erasures"
+
+// SealPeople makes the service store the people named in its events sealed under
+// their own keys (libs/personal, docs/PRIVACY.md) and forget them when ops erase
+// them: it returns the event store the application must use (it decides on opened
+// history and stores sealed events); the relay publishes events opened; events
+// stored before are sealed at start; and the service consumes the signatory
+// service's events.PersonErasedV1, on which it destroys the person's key, drops its
+// stream's copies of their aggregates, forgets them in the collections named by
+// forget, and rebuilds its projections of its own events, which then read them as
+// erased. Subject access (ServeSubjectAccess) finds and opens their sealed values.
+func (p *Platform) SealPeople(ctx context.Context, fields personal.Fields, forget ...personal.ForgetIn) (*personal.SealedStore, error) {
+	keys, err := personal.NewKeys(ctx, p.DB, "person_keys", p.Clock)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := personal.NewSealer(keys, fields)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := personal.NewSealedStore(p.Events, sealer)
+	if err != nil {
+		return nil, err
+	}
+	p.PublishAs(sealer.OpenEnvelope)
+	p.sealer = sealer
+	// Events stored before people were sealed are sealed once, at start, so that
+	// erasure reaches them; with nothing left to seal the pass writes nothing.
+	p.Go("seal-legacy-events", func(ctx context.Context) error {
+		if n, err := p.SealLegacyEvents(ctx); err != nil {
+			p.Logger.WarnContext(ctx, "sealing the people of older events failed; it runs again at the next start", "error", err)
+		} else if n > 0 {
+			p.Logger.InfoContext(ctx, "people of older events sealed", "commits", n)
+		}
+		return nil
+	})
+	err = p.OnPersonErased(func(ctx context.Context, sub string) error {
+		return p.forgetPerson(ctx, keys, sub, forget)
+	})
+	return sealed, err
+}
+
+// OnPersonErased consumes the signatory service's erasures with forget, which is
+// given the digest of the erased person's address (personal.Subject) and must have
+// no second effect when run again.
+func (p *Platform) OnPersonErased(forget func(ctx context.Context, subject string) error) error {
+	return p.Consume(PersonErasures(p.Name, forget))
+}
+
+// OnForgotten adds f, called with the aggregates whose events named a person just
+// erased: a service that keeps aggregates in memory drops them there.
+func (p *Platform) OnForgotten(f func(aggregateIDs []string)) { p.forgotten = append(p.forgotten, f) }
+
+// PersonErasures is the consumer of the signatory service's erasures for a service
+// (one not built on Platform adds it with bus.NewConsumer): forget is given the
+// digest of the erased person's address.
+func PersonErasures(service string, forget func(ctx context.Context, subject string) error) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: service + DurablePersonErasures,
+		FilterSubjects: []string{events.SubjectPersonErased}, MaxDeliver: 10}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		ev, err := events.Decode[events.PersonErasedV1](e)
+		if err != nil {
+			return bus.Permanent(err)
+		}
+		if ev.Subject == "" {
+			return bus.Permanent(errors.New("person erased: no subject"))
+		}
+		return forget(ctx, ev.Subject)
+	}
+}
+
+// SealLegacyEvents seals the people of every aggregate's events stored before they
+// were stored sealed (docs/PRIVACY.md, "Events written before sealing"), and returns
+// how many commits it rewrote. It changes no event's meaning, and what is sealed
+// already it leaves alone.
+func (p *Platform) SealLegacyEvents(ctx context.Context) (int, error) {
+	if p.sealer == nil {
+		return 0, errors.New("seal older events: the service seals no one")
+	}
+	all, err := p.Events.All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	seen, n := map[string]bool{}, 0
+	for _, e := range all {
+		if seen[e.AggregateID] {
+			continue
+		}
+		seen[e.AggregateID] = true
+		k, err := p.Events.Rewrite(ctx, e.AggregateID, func(eventType string, data []byte) ([]byte, error) {
+			return p.sealer.SealData(ctx, eventType, data)
+		})
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// forgetPerson is the service's part of an erasure. Run again after a failure it
+// finishes: the aggregates that named the person are found by their person id while
+// the key is there, and the later steps do the same the second time.
+func (p *Platform) forgetPerson(ctx context.Context, keys *personal.Keys, sub string, forget []personal.ForgetIn) error {
+	pid, err := keys.LookupSubject(ctx, sub)
+	if err != nil && !errors.Is(err, personal.ErrNoSuchPerson) {
+		return err
+	}
+	var named []string
+	if pid != "" {
+		all, err := p.Events.All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, e := range all {
+			if personal.Mentions(e.Data, pid) && !slices.Contains(named, e.AggregateID) {
+				named = append(named, e.AggregateID)
+			}
+		}
+		if err := keys.Erase(ctx, pid); err != nil {
+			return err
+		}
+	}
+	for _, f := range p.forgotten {
+		f(named)
+	}
+	// The stream carried them opened; the store keeps them sealed, now for no one.
+	for _, id := range named {
+		if _, err := bus.ForgetAggregate(ctx, p.JS, p.stream, id); err != nil {
+			return err
+		}
+	}
+	for _, f := range forget {
+		if _, err := personal.Forget(ctx, p.DB.Collection(f.Collection), sub, f.Delete); err != nil {
+			return err
+		}
+	}
+	if len(named) == 0 {
+		return nil
+	}
+	if err := p.rebuildOwn(ctx); err != nil {
+		return fmt.Errorf("forget a person: %w", err)
+	}
+	p.Logger.InfoContext(ctx, "person erased", "aggregates", len(named))
+	return nil
+}
+
+// rebuildOwn rebuilds the projections of the service's own events from its store.
+func (p *Platform) rebuildOwn(ctx context.Context) error {
+	rep := RebuildReport{Replayed: map[string]int{}, Skipped: map[string]int{}}
+	for _, proj := range p.rebuilds {
+		if spec, ok := p.specs[proj.Durable]; ok && spec.Stream == p.stream {
+			if err := p.rebuild(ctx, proj, &rep); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// After an application is drafted (under an idempotency key), submitted and awarded,
+// the signatory service announces that its applicant is erased (naming only the
+// digest of their address): the fund's database and stream then hold neither their
+// name nor their address in readable form, and the endorsing lead stays until they
+// are erased in turn (with the answers stored for retries, which name them); the award and
+// the round's ledger are as they were; the applications view rebuilt from the log
+// equals the live one; and subject access finds nothing of them.
+func TestAnErasedApplicantIsForgotten(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-a", "signatory")
+	round := h.openRound(750000, 10000, 100000)
+	applicant := h.TokenFor(auth.Principal{Subject: "ann-1", Role: auth.RoleApplicant, Org: "org-a", Name: "Ann Applicant", Email: "Ann.Applicant@exampleton.ac.uk"})
+	h.eligible(applicant, round, 80000)
+	id := h.submitted(applicant, round, 80000, true)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 80000}))
+	db, ctx := h.svc.DB, context.Background()
+	gone := []string{"Ann Applicant", "ann.applicant@exampleton.ac.uk"}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		text := testenv.Readable(t, db, h.js, events.StreamFund)
+		if !strings.Contains(text, "ann applicant") || !strings.Contains(text, "s.patel@example.ac.uk") || !strings.Contains(text, "idempotency_keys") {
+			return fmt.Errorf("the applicant is not yet in the view, the stream and the stored answers")
+		}
+		return nil
+	})
+	before := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, h.ops, nil)).JSON(t)
+	ledger := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round+"/ledger", h.ops, nil)).JSON(t)
+
+	h.publishSignatory(events.PersonErasedV1{Subject: personal.Subject("ann.applicant@exampleton.ac.uk")}, "person-ann")
+	testenv.Eventually(t, 20*time.Second, func() error {
+		text := testenv.Readable(t, db, h.js, events.StreamFund)
+		for _, s := range gone {
+			if strings.Contains(text, strings.ToLower(s)) {
+				return fmt.Errorf("%q is still readable", s)
+			}
+		}
+		return nil
+	})
+	text := testenv.Readable(t, db, h.js, events.StreamFund)
+	testenv.Unreadable(t, text, gone...)
+	if !strings.Contains(text, "s.patel@example.ac.uk") {
+		t.Error("the endorsing lead was forgotten too")
+	}
+
+	// Then the endorsing lead, whom the signatory service erases as its organisation's
+	// lead too (the contacts change): the stored answers of drafts that named them go.
+	h.publishSignatory(events.OrganisationContactsChangedV1{OrganisationID: "org-a", NominatedLead: events.Person{Erased: true}}, "org-a")
+	h.publishSignatory(events.PersonErasedV1{Subject: personal.Subject("s.patel@example.ac.uk")}, "person-sam")
+	gone = append(gone, "Sam Patel", "s.patel@example.ac.uk")
+	testenv.Eventually(t, 20*time.Second, func() error {
+		text := testenv.Readable(t, db, h.js, events.StreamFund)
+		for _, s := range gone {
+			if strings.Contains(text, strings.ToLower(s)) {
+				return fmt.Errorf("%q is still readable", s)
+			}
+		}
+		return nil
+	})
+	testenv.Unreadable(t, testenv.Readable(t, db, h.js, events.StreamFund), gone...)
+
+	after := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, h.ops, nil)).JSON(t)
+	for _, f := range []string{"status", "award_pence", "report_due", "organisation_id", "title"} {
+		if fmt.Sprint(after[f]) != fmt.Sprint(before[f]) {
+			t.Errorf("%s is %v after the erasure, was %v", f, after[f], before[f])
+		}
+	}
+	if e, _ := after["endorsement"].(map[string]any); e["email"] != "erased@erased.invalid" {
+		t.Errorf("the endorsement reads %v after the lead's erasure, want it shown erased", after["endorsement"])
+	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round+"/ledger", h.ops, nil)).JSON(t); fmt.Sprint(got) != fmt.Sprint(ledger) {
+		t.Errorf("ledger %v after the erasure, was %v", got, ledger)
+	}
+
+	live := testenv.Documents(t, db.Collection("application_views"))
+	if _, err := h.svc.RebuildProjections(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(live, testenv.Documents(t, db.Collection("application_views"))); diff != "" {
+		t.Errorf("the applications view rebuilt from the log differs from the live one (-live +rebuilt):\n%s", diff)
+	}
+	got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "ann.applicant@exampleton.ac.uk"})).JSON(t)
+	if fmt.Sprint(got["records"]) != "[]" {
+		t.Errorf("after erasure subject access finds %v", got["records"])
+	}
+}
+
+// Events stored before the fund sealed its people hold them in plain text: the pass
+// each start runs seals them (a second pass writes nothing), the application reads
+// the same, and an erasure then reaches them like any other.
+func TestOlderFundEventsAreSealedAndThenErasable(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ctx := context.Background()
+	old := events.ApplicationDraftedV1{ApplicationID: "app-old", RoundID: "round-old", OrganisationID: "org-old",
+		Applicant: events.Person{Name: "Olive Older", Email: "olive@older.ac.uk"},
+		Content:   events.FundApplication{Title: "Old", Endorsement: events.Person{Name: "Len Lead", Email: "len@older.ac.uk"}}}
+	if _, err := h.svc.Events.Execute(ctx, store.Command{AggregateType: "application", AggregateID: "app-old",
+		Decide: func([]events.Envelope) ([]events.Payload, error) { return []events.Payload{old}, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() string {
+		return testenv.Readable(t, h.svc.DB.Collection("events").Database(), h.js)
+	}
+	if !strings.Contains(stored(), "olive@older.ac.uk") {
+		t.Fatal("the older event is not stored plain: the test proves nothing")
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if _, err := h.svc.SealLegacyEvents(ctx); err != nil {
+			return err
+		}
+		if n, err := h.svc.SealLegacyEvents(ctx); err != nil || n != 0 {
+			return fmt.Errorf("a second pass rewrote %d commits (%v)", n, err)
+		}
+		return nil
+	})
+	evs, err := h.svc.Events.Load(ctx, "app-old")
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("load: %v %v", evs, err)
+	}
+	for _, s := range []string{"olive", "len@older", "Len Lead"} {
+		if strings.Contains(strings.ToLower(string(evs[0].Data)), strings.ToLower(s)) {
+			t.Errorf("the stored event still holds %q: %s", s, evs[0].Data)
+		}
+	}
+	h.publishSignatory(events.PersonErasedV1{Subject: personal.Subject("olive@older.ac.uk")}, "person-olive")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "olive@older.ac.uk"})).JSON(t)
+		if fmt.Sprint(got["records"]) != "[]" {
+			return fmt.Errorf("subject access still finds %v", got["records"])
+		}
+		return nil
+	})
+	if got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "len@older.ac.uk"})).JSON(t); fmt.Sprint(got["records"]) == "[]" {
+		t.Error("the endorser, not erased, is no longer found")
+	}
+}

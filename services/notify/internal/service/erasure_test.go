@@ -1,0 +1,75 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// Told by the signatory service that a lead was erased (the contacts change, then
+// tc.signatory.person.erased naming only the digest of their address), notify forgets
+// them in its database: the organisation's contacts, the delivery log's entry of the
+// sign-in email sent to them and that email's body hold neither their name nor their
+// address; the entry keeps what was sent and when; the head is untouched; and subject
+// access finds nothing of them.
+func TestAnErasedPersonIsForgottenInTheDeliveryLog(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+	h := start(t, 1, now)
+	ctx := context.Background()
+	h.onboard("org-erase", civil.New(2028, time.March, 1), civil.New(2028, time.September, 1))
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
+		t.Fatal(err)
+	}
+	p := events.SigninLinkRequestedV1{Email: lead.Email, Name: lead.Name, Link: "https://portal.example.org/signin/x", ExpiresAt: now.Add(15 * time.Minute)}
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: "link-erase", Source: "/tc/portal", Type: p.EventType(), AggregateType: "signin", AggregateID: "p-4", Version: 1, Time: now, Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(h.box.all()); n != 1 {
+			return fmt.Errorf("%d emails, want 1", n)
+		}
+		return nil
+	})
+	db := h.svcs[0].DB
+	if !strings.Contains(testenv.Readable(t, db, h.env.JS), strings.ToLower(lead.Email)) {
+		t.Fatal("notify holds no record of the lead before the erasure: the test proves nothing")
+	}
+
+	h.publish("org-erase", events.OrganisationContactsChangedV1{OrganisationID: "org-erase", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.publish("person-x", events.PersonErasedV1{Subject: personal.Subject(strings.ToUpper(lead.Email))})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if text := testenv.Readable(t, db, h.env.JS); strings.Contains(text, strings.ToLower(lead.Email)) || strings.Contains(text, "sam patel") {
+			return fmt.Errorf("the lead is still readable in notify's database")
+		}
+		return nil
+	})
+	testenv.Unreadable(t, testenv.Readable(t, db, h.env.JS), lead.Email, lead.Name, "Dear Sam", "Sam,")
+	if n, err := db.Collection("deliveries").CountDocuments(ctx, bson.D{{Key: "kind", Value: "signin-link"}}); err != nil || n != 1 {
+		t.Errorf("%d sign-in entries in the log (%v), want the entry kept", n, err)
+	}
+	ops := h.http.Token(auth.RoleOps, "")
+	got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": lead.Email})).JSON(t)
+	if fmt.Sprint(got["organisations"]) != "[]" || fmt.Sprint(got["deliveries"]) != "[]" {
+		t.Errorf("after erasure subject access finds %v", got)
+	}
+	head := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": leader.Email})).JSON(t)
+	if fmt.Sprint(head["organisations"]) == "[]" {
+		t.Errorf("the head was forgotten too: %v", head)
+	}
+}

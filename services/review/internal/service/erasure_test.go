@@ -1,0 +1,115 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/review/internal/adapters"
+)
+
+// After a round in which reviewers are assigned, accept and write their reviews, the
+// signatory service announces that one reviewer is erased (naming only the digest of
+// their address): the review service's database and stream then hold neither their
+// name nor their address in readable form (its event store holds them sealed under a
+// key it destroyed); the other reviewers stay readable; the round keeps the fact of
+// each assignment and review; the views rebuilt from the log equal the live ones;
+// and subject access finds nothing of them.
+func TestAnErasedReviewerIsForgotten(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	orgs := []string{"a", "b", "c"}
+	var subs []string
+	for _, org := range orgs {
+		h.announced(org)
+	}
+	for _, org := range orgs {
+		subs = append(subs, h.submitted(org))
+	}
+	for _, org := range orgs {
+		h.reviewer("r"+org, org, true, 2)
+	}
+	round := h.openRound("Spring 2027", start0.Add(30*24*time.Hour), subs...)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, nil))
+	as := h.assignments(round)
+	for _, a := range as {
+		base := "/v1/review-rounds/" + round + "/submissions/" + a.Sub
+		h.Must(http.StatusOK, h.Do("POST", base+"/response", h.as(a.Reviewer), map[string]any{"accept": true}))
+		h.Must(http.StatusOK, h.Do("POST", base+"/reviews", h.as(a.Reviewer), review(3)))
+	}
+	db, ctx := h.svc.DB, context.Background()
+	gone, kept := []string{"Reviewer ra", "ra@reviewers.example"}, "rb@reviewers.example"
+	testenv.Eventually(t, 10*time.Second, func() error {
+		text := testenv.Readable(t, db, h.js, events.StreamReview)
+		if !strings.Contains(text, "reviewer ra") || !strings.Contains(text, kept) {
+			return fmt.Errorf("the reviewers are not yet in the views and the stream")
+		}
+		return nil
+	})
+	for _, sub := range subs { // the round is read, and so held in memory
+		h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round+"/submissions/"+sub+"/reviews", h.ops, nil))
+	}
+	assigned, reviews := len(as), 0
+	for _, a := range as {
+		if a.Reviewer == "ra" {
+			reviews++
+		}
+	}
+
+	h.publish("person-ra", events.PersonErasedV1{Subject: personal.Subject("RA@reviewers.example")})
+	testenv.Eventually(t, 20*time.Second, func() error {
+		text := testenv.Readable(t, db, h.js, events.StreamReview)
+		for _, s := range gone {
+			if strings.Contains(text, strings.ToLower(s)) {
+				return fmt.Errorf("%q is still readable", s)
+			}
+		}
+		return nil
+	})
+	text := testenv.Readable(t, db, h.js, events.StreamReview)
+	testenv.Unreadable(t, text, gone...)
+	if !strings.Contains(text, kept) {
+		t.Errorf("another reviewer was forgotten too")
+	}
+	if after := h.assignments(round); len(after) != assigned {
+		t.Errorf("%d assignments after the erasure, want the %d there were (%d of them the erased reviewer's)", len(after), assigned, reviews)
+	}
+
+	// What the API serves (from rounds the service held in memory before) names them no more.
+	for _, sub := range subs {
+		served := string(h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round+"/submissions/"+sub+"/reviews", h.ops, nil)).Body)
+		testenv.Unreadable(t, served, gone...)
+	}
+	// The pool still lists the erased reviewer's place, shown as erased (the contract
+	// requires an address: a reserved one that can never be written to).
+	pool := string(h.Must(http.StatusOK, h.Do("GET", "/v1/reviewers?limit=200", h.ops, nil)).Body)
+	if !strings.Contains(pool, `"reviewer_id":"ra"`) || !strings.Contains(pool, "erased@erased.invalid") {
+		t.Errorf("the pool after the erasure: %s", pool)
+	}
+
+	views := []string{adapters.RoundsCollection, adapters.AssignmentsCollection, adapters.SubmissionsCollection}
+	live := map[string]any{}
+	for _, v := range views {
+		live[v] = testenv.Documents(t, db.Collection(v))
+	}
+	if _, err := h.svc.RebuildProjections(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range views {
+		if diff := cmp.Diff(live[v], any(testenv.Documents(t, db.Collection(v)))); diff != "" {
+			t.Errorf("%s rebuilt from the log differs from the live one (-live +rebuilt):\n%s", v, diff)
+		}
+	}
+	got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "ra@reviewers.example"})).JSON(t)
+	if fmt.Sprint(got["records"]) != "[]" {
+		t.Errorf("after erasure subject access finds %v", got["records"])
+	}
+}
