@@ -299,6 +299,18 @@ func (s *SealedStore) Execute(ctx context.Context, cmd store.Command) ([]events.
 // The readers below are the event store's other ways of loading history, opened like
 // Load. Each needs the wrapped store to offer it (store.EventStore offers them all).
 
+// Preload loads up to limit aggregates of these types into the wrapped store's
+// memory at start, as stored: a later Load opens them as it opens any other.
+func (s *SealedStore) Preload(ctx context.Context, limit int, aggregateTypes ...string) error {
+	p, ok := s.inner.(interface {
+		Preload(context.Context, int, ...string) error
+	})
+	if !ok {
+		return errors.New("personal: the event store cannot preload")
+	}
+	return p.Preload(ctx, limit, aggregateTypes...)
+}
+
 // LoadByType returns every event of an aggregate type, opened.
 func (s *SealedStore) LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error) {
 	l, ok := s.inner.(interface {
