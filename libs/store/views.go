@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -53,6 +54,16 @@ func (v *Views) Get(ctx context.Context, id string, out any) (bool, error) {
 	}
 	return found, nil
 }
+
+// updateStatements bounds how many replaces one update command carries. The embedded
+// FerretDB (1.24, on SQLite) keeps the query of each statement of an update command
+// open, holding one of the database's 100 SQLite connections, until the whole command
+// is done, and each statement's write needs one more: a command of about 100
+// statements (a closed round's every assignment) took every connection and waited
+// for one of its own forever, and every later request to that database with it. In
+// chunks the command holds a few connections at a time, and costs no more, since
+// FerretDB writes each statement in a transaction of its own anyway.
+const updateStatements = 16
 
 // View is one aggregate's view document at a version, for PutMany. Doc must carry the
 // version in a field named "version".
@@ -120,8 +131,8 @@ func (v *Views) PutMany(ctx context.Context, views []View) error {
 			models = append(models, mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "_id", Value: w.ID}}).SetReplacement(w.Doc))
 		}
 	}
-	if len(models) > 0 {
-		if _, err := v.coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+	for chunk := range slices.Chunk(models, updateStatements) {
+		if _, err := v.coll.BulkWrite(ctx, chunk, options.BulkWrite().SetOrdered(false)); err != nil {
 			return fmt.Errorf("replace views: %w", Classify(err))
 		}
 	}

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -66,5 +68,51 @@ func TestPutManyNeverPutsAViewBack(t *testing.T) {
 		if diff := cmp.Diff(step.want, got); diff != "" {
 			t.Errorf("step %d: views (-want +got):\n%s", i, diff)
 		}
+	}
+}
+
+// A batch replacing more views than the embedded store has connections (a closed
+// review round rewrites every assignment's view at once) is written in full, and the
+// database answers afterwards. Sent as one update command, about 100 replaces took
+// every connection of FerretDB's SQLite pool and waited for one more forever, and
+// every later read of the database timed out with them.
+func TestPutManyReplacesMoreViewsThanTheStoreHasConnections(t *testing.T) {
+	t.Parallel()
+	_, db := testenv.Mongo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	views, err := store.NewViews(ctx, db, "things")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150
+	var first, second []store.View
+	want := map[string]thingView{}
+	for i := range n {
+		id := fmt.Sprintf("t%03d", i)
+		first = append(first, view(id, id+" first", 1))
+		second = append(second, view(id, id+" second", 2))
+		want[id] = thingView{id, id + " second", 2}
+	}
+	if err := views.PutMany(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := views.PutMany(ctx, second); err != nil {
+		t.Fatalf("replace %d views: %v", n, err)
+	}
+	cur, err := views.Collection().Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []thingView
+	if err := cur.All(ctx, &all); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]thingView{}
+	for _, v := range all {
+		got[v.ID] = v
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("views (-want +got):\n%s", diff)
 	}
 }
