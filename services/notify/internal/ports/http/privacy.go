@@ -1,7 +1,7 @@
 package http
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/httpserver"
@@ -33,31 +33,25 @@ type heldAssignment struct {
 
 // SubjectAccess gathers what notify holds about a person (docs/PRIVACY.md).
 func (h *Handlers) SubjectAccess(c httpserver.Context) error {
-	var body api.SubjectAccessJSONRequestBody
-	if err := httpserver.Decode(c, &body); err != nil {
-		return err
-	}
-	by, err := auth.MustFromContext(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	held, err := h.app.SubjectAccess(c.Request().Context(), by, string(body.Email))
-	if err != nil {
-		return err
-	}
-	out := subjectAccess{Email: string(body.Email), Organisations: []heldRole{}, Assignments: []heldAssignment{}, Deliveries: []delivery{}}
-	for _, r := range held.Roles {
-		role := "lead"
-		if r.Role == app.RoleHead {
-			role = "head"
+	var asked api.SubjectAccessJSONRequestBody
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.SubjectAccessJSONRequestBody) (app.Held, error) {
+		asked = body
+		return h.app.SubjectAccess(ctx, by, string(body.Email))
+	}, func(held app.Held) subjectAccess {
+		out := subjectAccess{Email: string(asked.Email), Organisations: []heldRole{}, Assignments: []heldAssignment{}, Deliveries: []delivery{}}
+		for _, r := range held.Roles {
+			role := "lead"
+			if r.Role == app.RoleHead {
+				role = "head"
+			}
+			out.Organisations = append(out.Organisations, heldRole{OrganisationID: r.OrganisationID, Role: role, Person: person(r.Person)})
 		}
-		out.Organisations = append(out.Organisations, heldRole{OrganisationID: r.OrganisationID, Role: role, Person: person(r.Person)})
-	}
-	for _, a := range held.Assignments {
-		out.Assignments = append(out.Assignments, heldAssignment{RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reviewer: person(a.Reviewer)})
-	}
-	for _, d := range held.Deliveries {
-		out.Deliveries = append(out.Deliveries, toDelivery(d))
-	}
-	return c.JSON(http.StatusOK, out)
+		for _, a := range held.Assignments {
+			out.Assignments = append(out.Assignments, heldAssignment{RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reviewer: person(a.Reviewer)})
+		}
+		for _, d := range held.Deliveries {
+			out.Deliveries = append(out.Deliveries, toDelivery(d))
+		}
+		return out
+	})
 }
