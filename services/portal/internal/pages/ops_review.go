@@ -3,6 +3,7 @@ package pages
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -566,15 +567,40 @@ func opsWorkloadText(l reviewapi.RoundLoad) string {
 	return l.RoundName + ": " + n + ", due " + longDate(l.ReviewDeadline.In(london))
 }
 
-// opsReviewers is the reviewer pool.
+// opsPoolPage is how many reviewers one page of the pool shows. The whole pool
+// (hundreds, each with the workload the service counts for them) made the page cost
+// one service read per member.
+const opsPoolPage = 50
+
+// opsReviewersData is a page of the pool and the link to the next.
+type opsReviewersData struct {
+	Rows []opsReviewerRow
+	// First is false past the first page, which then links back to it.
+	First bool
+	Next  string
+}
+
+// opsReviewers is the reviewer pool, a page at a time.
 func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	pool, err := opsListReviewers(r, c)
+	limit := opsPoolPage
+	params := &reviewapi.ListReviewersParams{Limit: &limit}
+	if cur := r.URL.Query().Get("cursor"); cur != "" && len(cur) < 200 {
+		params.Cursor = &cur
+	}
+	resp, err := c.set.Review.ListReviewersWithResponse(r.Context(), params)
 	if err != nil {
-		h.opsFailed(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	var rows []opsReviewerRow
-	for _, p := range pool {
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	data := opsReviewersData{First: params.Cursor == nil}
+	if resp.JSON200.NextCursor != nil {
+		data.Next = "/ops/review/reviewers?" + url.Values{"cursor": {*resp.JSON200.NextCursor}}.Encode()
+	}
+	for _, p := range resp.JSON200.Items {
 		row := opsReviewerRow{ID: p.ReviewerId, Name: p.Name, Org: p.OrganisationId, Trained: p.Trained, Capacity: p.Capacity}
 		if p.Themes != nil {
 			var ts []string
@@ -591,9 +617,9 @@ func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx
 				row.Workload = append(row.Workload, opsWorkloadText(l))
 			}
 		}
-		rows = append(rows, row)
+		data.Rows = append(data.Rows, row)
 	}
-	h.show(w, r, http.StatusOK, "ops_reviewers", "Reviewer pool", nil, rows)
+	h.show(w, r, http.StatusOK, "ops_reviewers", "Reviewer pool", nil, data)
 }
 
 func (h *Handler) opsReviewerNew(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
