@@ -390,3 +390,15 @@ func (s *SealedStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[
 	}
 	return many, nil
 }
+
+// IDsOfType returns the ids of a catalogued type's aggregates, in id order. Ids carry
+// no personal data, so nothing is opened.
+func (s *SealedStore) IDsOfType(ctx context.Context, aggregateType string) ([]string, error) {
+	l, ok := s.inner.(interface {
+		IDsOfType(context.Context, string) ([]string, error)
+	})
+	if !ok {
+		return nil, errors.New("personal: the event store cannot list aggregates by type")
+	}
+	return l.IDsOfType(ctx, aggregateType)
+}

@@ -374,34 +374,9 @@ func (s *EventStore) LoadByTypeRecent(ctx context.Context, aggregateType string,
 
 func (s *EventStore) loadByType(ctx context.Context, aggregateType string, maxAge time.Duration) ([]events.Envelope, error) {
 	op := "load " + aggregateType + " events"
-	s.mu.Lock()
-	catalogued, l := s.catalogued[aggregateType], s.listed[aggregateType]
-	s.mu.Unlock()
-	if !catalogued {
-		return nil, fmt.Errorf("%s: the type is not catalogued (see EventStore.Catalogue)", op)
-	}
-	ids := l.ids
-	if l.at.IsZero() || time.Since(l.at) > maxAge {
-		began := time.Now()
-		cur, err := s.catalog(aggregateType).Find(ctx, bson.D{})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, Classify(err))
-		}
-		var entries []struct {
-			ID string `bson:"_id"`
-		}
-		if err := cur.All(ctx, &entries); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, Classify(err))
-		}
-		ids = make([]string, len(entries))
-		for i, e := range entries {
-			ids[i] = e.ID
-		}
-		s.mu.Lock()
-		if began.After(s.listed[aggregateType].at) {
-			s.listed[aggregateType] = listing{ids: ids, at: began}
-		}
-		s.mu.Unlock()
+	ids, err := s.catalogueIDs(ctx, aggregateType, maxAge)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	byID, err := s.loadMany(ctx, ids, maxAge)
 	if err != nil {
@@ -418,6 +393,53 @@ func (s *EventStore) loadByType(ctx context.Context, aggregateType string, maxAg
 		return logBefore(a.Time, a.AggregateID, a.Version, b.Time, b.AggregateID, b.Version)
 	})
 	return out, nil
+}
+
+// IDsOfType returns the ids of a catalogued type's aggregates, in id order, read
+// afresh from the type's catalogue. A reader that wants a page of them loads only
+// that page (LoadMany), so its cost follows the page, not how many there are.
+func (s *EventStore) IDsOfType(ctx context.Context, aggregateType string) ([]string, error) {
+	ids, err := s.catalogueIDs(ctx, aggregateType, 0)
+	if err != nil {
+		return nil, fmt.Errorf("list %s aggregates: %w", aggregateType, err)
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out, nil
+}
+
+// catalogueIDs is the type's catalogue, at most maxAge old (0: read afresh).
+func (s *EventStore) catalogueIDs(ctx context.Context, aggregateType string, maxAge time.Duration) ([]string, error) {
+	s.mu.Lock()
+	catalogued, l := s.catalogued[aggregateType], s.listed[aggregateType]
+	s.mu.Unlock()
+	if !catalogued {
+		return nil, errors.New("the type is not catalogued (see EventStore.Catalogue)")
+	}
+	if !l.at.IsZero() && time.Since(l.at) <= maxAge {
+		return l.ids, nil
+	}
+	began := time.Now()
+	cur, err := s.catalog(aggregateType).Find(ctx, bson.D{})
+	if err != nil {
+		return nil, Classify(err)
+	}
+	var entries []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &entries); err != nil {
+		return nil, Classify(err)
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	s.mu.Lock()
+	if began.After(s.listed[aggregateType].at) {
+		s.listed[aggregateType] = listing{ids: ids, at: began}
+	}
+	s.mu.Unlock()
+	return ids, nil
 }
 
 // Preload loads the aggregates of these catalogued types into memory (up to limit of

@@ -3,9 +3,11 @@ package pages
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
@@ -175,34 +177,60 @@ func opsChangeSpecs(rd reviewapi.Round, pool []reviewapi.Reviewer) opsform.Specs
 }
 
 // opsRoundAndPool reads a round, the pool and the submissions waiting for a round.
+// The three reads are independent, so they run at once: the page waits for the
+// slowest of them, not for their sum.
 func (h *Handler) opsRoundAndPool(w http.ResponseWriter, r *http.Request, c *opsCtx) (reviewapi.Round, []reviewapi.Reviewer, []reviewapi.Submission, bool) {
 	ctx := r.Context()
-	resp, err := c.set.Review.GetRoundWithResponse(ctx, r.PathValue("round"))
-	if err != nil {
-		h.fail(w, r, err)
-		return reviewapi.Round{}, nil, nil, false
+	var (
+		rd                reviewapi.Round
+		pool              []reviewapi.Reviewer
+		subs              []reviewapi.Submission
+		roundErr, poolErr error
+		subsErr           error
+		wg                sync.WaitGroup
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		resp, err := c.set.Review.GetRoundWithResponse(ctx, r.PathValue("round"))
+		if err != nil {
+			roundErr = err
+			return
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			roundErr = p
+			return
+		}
+		rd = *resp.JSON200
+	}()
+	go func() {
+		defer wg.Done()
+		pool, poolErr = opsListReviewers(r, c)
+	}()
+	go func() {
+		defer wg.Done()
+		limit := 200
+		st := reviewapi.SubmissionStatusSubmitted
+		resp, err := c.set.Review.ListSubmissionsWithResponse(ctx, &reviewapi.ListSubmissionsParams{Status: &st, Limit: &limit})
+		if err != nil {
+			subsErr = fmt.Errorf("list submissions: %w", err)
+			return
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			subsErr = p
+			return
+		}
+		subs = resp.JSON200.Items
+	}()
+	wg.Wait()
+	// The round's own problem (not found, say) comes first: it is what the page is about.
+	for _, err := range []error{roundErr, poolErr, subsErr} {
+		if err != nil {
+			h.opsFailed(w, r, err)
+			return reviewapi.Round{}, nil, nil, false
+		}
 	}
-	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		h.serviceProblem(w, r, p)
-		return reviewapi.Round{}, nil, nil, false
-	}
-	pool, err := opsListReviewers(r, c)
-	if err != nil {
-		h.opsFailed(w, r, err)
-		return reviewapi.Round{}, nil, nil, false
-	}
-	limit := 200
-	st := reviewapi.SubmissionStatusSubmitted
-	subs, err := c.set.Review.ListSubmissionsWithResponse(ctx, &reviewapi.ListSubmissionsParams{Status: &st, Limit: &limit})
-	if err != nil {
-		h.fail(w, r, err)
-		return reviewapi.Round{}, nil, nil, false
-	}
-	if p := clients.Check(subs.HTTPResponse, subs.Body); p != nil {
-		h.serviceProblem(w, r, p)
-		return reviewapi.Round{}, nil, nil, false
-	}
-	return *resp.JSON200, pool, subs.JSON200.Items, true
+	return rd, pool, subs, true
 }
 
 func opsListReviewers(r *http.Request, c *opsCtx) ([]reviewapi.Reviewer, error) {
@@ -224,6 +252,31 @@ func opsListReviewers(r *http.Request, c *opsCtx) ([]reviewapi.Reviewer, error) 
 		cursor = resp.JSON200.NextCursor
 	}
 	return out, nil
+}
+
+// opsFindReviewer reads the pool's pages in id order until the one that holds id,
+// or would.
+func opsFindReviewer(r *http.Request, c *opsCtx, id string) (reviewapi.Reviewer, bool, error) {
+	limit := 200
+	var cursor *string
+	for range opsMaxListPages {
+		resp, err := c.set.Review.ListReviewersWithResponse(r.Context(), &reviewapi.ListReviewersParams{Limit: &limit, Cursor: cursor})
+		if err != nil {
+			return reviewapi.Reviewer{}, false, fmt.Errorf("list reviewers: %w", err)
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			return reviewapi.Reviewer{}, false, fmt.Errorf("list reviewers: %w", p)
+		}
+		items := resp.JSON200.Items
+		if i := slices.IndexFunc(items, func(p reviewapi.Reviewer) bool { return p.ReviewerId == id }); i >= 0 {
+			return items[i], true, nil
+		}
+		if resp.JSON200.NextCursor == nil || len(items) == 0 || items[len(items)-1].ReviewerId > id {
+			return reviewapi.Reviewer{}, false, nil
+		}
+		cursor = resp.JSON200.NextCursor
+	}
+	return reviewapi.Reviewer{}, false, nil
 }
 
 func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, f opsRoundForms) {
@@ -566,15 +619,40 @@ func opsWorkloadText(l reviewapi.RoundLoad) string {
 	return l.RoundName + ": " + n + ", due " + longDate(l.ReviewDeadline.In(london))
 }
 
-// opsReviewers is the reviewer pool.
+// opsPoolPage is how many reviewers one page of the pool shows. The whole pool
+// (hundreds, each with the workload the service counts for them) made the page cost
+// one service read per member.
+const opsPoolPage = 50
+
+// opsReviewersData is a page of the pool and the link to the next.
+type opsReviewersData struct {
+	Rows []opsReviewerRow
+	// First is false past the first page, which then links back to it.
+	First bool
+	Next  string
+}
+
+// opsReviewers is the reviewer pool, a page at a time.
 func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	pool, err := opsListReviewers(r, c)
+	limit := opsPoolPage
+	params := &reviewapi.ListReviewersParams{Limit: &limit}
+	if cur := r.URL.Query().Get("cursor"); cur != "" && len(cur) < 200 {
+		params.Cursor = &cur
+	}
+	resp, err := c.set.Review.ListReviewersWithResponse(r.Context(), params)
 	if err != nil {
-		h.opsFailed(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	var rows []opsReviewerRow
-	for _, p := range pool {
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	data := opsReviewersData{First: params.Cursor == nil}
+	if resp.JSON200.NextCursor != nil {
+		data.Next = "/ops/review/reviewers?" + url.Values{"cursor": {*resp.JSON200.NextCursor}}.Encode()
+	}
+	for _, p := range resp.JSON200.Items {
 		row := opsReviewerRow{ID: p.ReviewerId, Name: p.Name, Org: p.OrganisationId, Trained: p.Trained, Capacity: p.Capacity}
 		if p.Themes != nil {
 			var ts []string
@@ -591,9 +669,9 @@ func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx
 				row.Workload = append(row.Workload, opsWorkloadText(l))
 			}
 		}
-		rows = append(rows, row)
+		data.Rows = append(data.Rows, row)
 	}
-	h.show(w, r, http.StatusOK, "ops_reviewers", "Reviewer pool", nil, rows)
+	h.show(w, r, http.StatusOK, "ops_reviewers", "Reviewer pool", nil, data)
 }
 
 func (h *Handler) opsReviewerNew(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
@@ -643,20 +721,19 @@ func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsC
 }
 
 // opsReviewerEdit shows a pool member's record to change (the pool API has no
-// single read: the record is found in the pool's pages).
+// single read: the record is found in the pool's pages, which come in id order, so
+// the reading stops at the page that holds it or would).
 func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	pool, err := opsListReviewers(r, c)
+	id := r.PathValue("reviewer")
+	p, found, err := opsFindReviewer(r, c, id)
 	if err != nil {
 		h.opsFailed(w, r, err)
 		return
 	}
-	id := r.PathValue("reviewer")
-	i := slices.IndexFunc(pool, func(p reviewapi.Reviewer) bool { return p.ReviewerId == id })
-	if i < 0 {
+	if !found {
 		h.notFound(w, r)
 		return
 	}
-	p := pool[i]
 	typed := opsform.Values{"name": {p.Name}, "email": {string(p.Email)}, "organisation_id": {p.OrganisationId},
 		"trained": {strconv.FormatBool(p.Trained)}, "capacity": {strconv.Itoa(p.Capacity)}}
 	if p.Themes != nil {

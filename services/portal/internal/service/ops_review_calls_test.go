@@ -1,0 +1,136 @@
+package service
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// serviceCalls stands between the portal and the review service, as a network with
+// some latency would, and records the calls the portal makes and how many were in
+// flight at once.
+type serviceCalls struct {
+	mu       sync.Mutex
+	calls    []string
+	inFlight int
+	most     int
+}
+
+func (c *serviceCalls) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls, c.most = nil, 0
+}
+
+// count is how many calls since the last reset were to this method and path.
+func (c *serviceCalls) count(method, path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range c.calls {
+		if k == method+" "+path {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *serviceCalls) mostAtOnce() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.most
+}
+
+// startCountedReview is a portal whose review service is reached through calls.
+func startCountedReview(t *testing.T) (*portal, *testenv.Client, *serviceCalls) {
+	t.Helper()
+	env := testenv.NewEnv(t)
+	var portalURL string
+	jwks := forwardJWKS(t, &portalURL)
+	review := startReview(t, env, jwks)
+	target, err := url.Parse(review.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := &serviceCalls{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.mu.Lock()
+		calls.calls = append(calls.calls, r.Method+" "+r.URL.Path)
+		calls.inFlight++
+		calls.most = max(calls.most, calls.inFlight)
+		calls.mu.Unlock()
+		defer func() {
+			calls.mu.Lock()
+			calls.inFlight--
+			calls.mu.Unlock()
+		}()
+		// The latency of a network between the portal and a service, so that calls
+		// made at once overlap here.
+		time.Sleep(50 * time.Millisecond)
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	p := startPortalOn(t, env, services{review: front.URL})
+	portalURL = p.url
+	return p, review, calls
+}
+
+// The console's round page reads the round, the pool and the waiting submissions at
+// once, not one after another; and a reviewer's record is read from the first page
+// of the pool when it is there, not from every page. Before, the round page made its
+// reads in turn and the record page read the whole pool.
+func TestOpsReviewPagesCallTheServiceOnlyAsNeeded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	p, review, calls := startCountedReview(t)
+	env := p.env
+	tok, err := env.Issuer.MintFor(auth.Principal{Subject: "ops", Role: auth.RoleOps}, time.Hour, config.DevAudience("review"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One more than a page of 200, so the pool has two pages.
+	const n = 201
+	for i := range n {
+		review.Must(http.StatusCreated, review.Do("POST", "/v1/reviewers", tok, map[string]any{"reviewer_id": fmt.Sprintf("rv-%03d", i),
+			"name": fmt.Sprintf("Reviewer %d", i), "email": fmt.Sprintf("rv%d@other.ac.uk", i), "organisation_id": "org-other",
+			"trained": true, "capacity": 2}))
+	}
+	round := review.Must(http.StatusCreated, review.Do("POST", "/v1/review-rounds", tok, map[string]any{"name": "Round 2027",
+		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339), "reviewers_per_submission": 2})).JSON(t)["id"].(string)
+	ops := opsSignIn(t, p, oidcdev.LocalOpsEmail)
+
+	calls.reset()
+	page := opsMustStatus(t, p.do("GET", "/ops/review/rounds/"+round, ops, nil), http.StatusOK, "the round")
+	if !strings.Contains(page.body, "rv-200") {
+		t.Errorf("the round page's reviewer choice lacks the pool's last member, rv-200")
+	}
+	if got := calls.mostAtOnce(); got < 2 {
+		t.Errorf("the round page made at most %d service calls at once, want its independent reads together", got)
+	}
+
+	calls.reset()
+	rec := opsMustStatus(t, p.do("GET", "/ops/review/reviewers/rv-005", ops, nil), http.StatusOK, "rv-005's record")
+	if !strings.Contains(rec.body, "Reviewer 5") {
+		t.Errorf("rv-005's record does not show their name")
+	}
+	if got := calls.count("GET", "/v1/reviewers"); got != 1 {
+		t.Errorf("rv-005's record read %d pages of the pool, want the 1 that holds it", got)
+	}
+	calls.reset()
+	opsMustStatus(t, p.do("GET", "/ops/review/reviewers/rv-200", ops, nil), http.StatusOK, "rv-200's record")
+	opsMustStatus(t, p.do("GET", "/ops/review/reviewers/nobody", ops, nil), http.StatusNotFound, "a reviewer not in the pool")
+}
