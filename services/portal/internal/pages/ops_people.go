@@ -134,8 +134,7 @@ func (h *Handler) opsPeopleConfirm(w http.ResponseWriter, r *http.Request, _ *op
 }
 
 func (h *Handler) opsPeopleShowConfirm(w http.ResponseWriter, r *http.Request, status int, email string, errs []templates.FieldError) {
-	f := templates.OpsField{Name: "confirm", Label: "Type the email address again", Type: "email",
-		Hint: "To be sure of whom you erase."}
+	f := templates.OpsField{Name: "confirm", Label: "Type the email address again", Type: "email"}
 	for _, e := range errs {
 		if e.Field == "confirm" {
 			f.Error, f.Focus = e.Message, true
