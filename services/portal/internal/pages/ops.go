@@ -48,6 +48,7 @@ func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
 
 	h.opsEmailRoutes(ops)
 	h.opsReviewRoutes(ops)
+	h.opsPeopleRoutes(ops)
 }
 
 // opsHandler is a console page: it gets the services' clients acting for the

@@ -102,7 +102,7 @@ func TestOpsConsoleIsForOpsOnly(t *testing.T) {
 		"/ops/organisations/" + org + "/withdrawal", "/ops/fund", "/ops/fund/rounds/new", "/ops/fund/applications",
 		"/ops/fund/applications.csv", "/ops/fund/applications/app-1", "/ops/email", "/ops/email/reminders", "/ops/dead-letters",
 		"/ops/review", "/ops/review/rounds/new", "/ops/review/rounds/r-1", "/ops/review/rounds/r-1/progress.csv",
-		"/ops/review/rounds/r-1/submissions/s-1", "/ops/review/reviewers", "/ops/review/reviewers/new", "/ops/review/reviewers/rev-1"}
+		"/ops/review/rounds/r-1/submissions/s-1", "/ops/review/reviewers", "/ops/review/reviewers/new", "/ops/review/reviewers/rev-1", "/ops/people"}
 	for _, path := range gets {
 		for who, cookie := range map[string]string{"lead": lead, "reviewer": reviewer} {
 			r := s.p.do("GET", path, cookie, nil)
@@ -120,7 +120,9 @@ func TestOpsConsoleIsForOpsOnly(t *testing.T) {
 		"/ops/email/deliveries/0123456789abcdef0123456789abcdef/resend": {}, "/ops/dead-letters/signatory/1/replay": {},
 		"/ops/review/rounds": {"name": {"Round"}}, "/ops/review/rounds/r-1/auto-assign": {}, "/ops/review/rounds/r-1/close": {},
 		"/ops/review/rounds/r-1/submissions/s-1/feedback": {"feedback": {"x"}}, "/ops/review/rounds/r-1/submissions/s-1/reviews/rev-1/return": {},
-		"/ops/review/reviewers": {}, "/ops/review/reviewers/rev-1": {}}
+		"/ops/review/reviewers": {}, "/ops/review/reviewers/rev-1": {},
+		"/ops/people/access": {"email": {"lead-a@example.ac.uk"}}, "/ops/people/erasure": {"email": {"lead-a@example.ac.uk"}},
+		"/ops/people/erasures": {"email": {"lead-a@example.ac.uk"}, "confirm": {"lead-a@example.ac.uk"}}}
 	for path, form := range posts {
 		for who, cookie := range map[string]string{"lead": lead, "reviewer": reviewer} {
 			if r := s.p.do("POST", path, cookie, form); r.status != http.StatusNotFound {

@@ -1,0 +1,189 @@
+package pages
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+
+	sigapi "github.com/itss/techcommit/services/signatory/api"
+)
+
+// opsPeopleRoutes is the console's personal-data pages (docs/PRIVACY.md): what the
+// suite holds about a person, and erasing them. Every one is a POST once an address
+// is typed, so that the address stays out of URLs, access logs and browser history.
+func (h *Handler) opsPeopleRoutes(ops func(string, opsHandler)) {
+	ops("GET /ops/people", h.opsPeople)
+	ops("POST /ops/people/access", h.opsPeopleAccess)
+	ops("POST /ops/people/erasure", h.opsPeopleConfirm)
+	ops("POST /ops/people/erasures", h.opsPeopleErase)
+}
+
+type opsPeopleData struct {
+	Email templates.OpsField
+	// Unanswered are the services that did not answer a subject access request.
+	Unanswered []string
+}
+
+type opsPeopleConfirmData struct {
+	Email   string
+	Confirm templates.OpsField
+}
+
+type opsPeopleErasedRow struct {
+	ID, Name           string
+	NeedsNominatedLead bool
+}
+
+type opsPeopleErasedData struct {
+	Email         string
+	Organisations []opsPeopleErasedRow
+	NeedLead      int
+}
+
+func (h *Handler) opsPeople(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	h.opsPeopleForm(w, r, http.StatusOK, "", nil, nil)
+}
+
+func (h *Handler) opsPeopleForm(w http.ResponseWriter, r *http.Request, status int, email string, errs []templates.FieldError, unanswered []string) {
+	f := templates.OpsField{Name: "email", Label: "Email address", Type: "email", Value: email,
+		Hint: "The address exactly as the person gave it to us."}
+	for _, e := range errs {
+		if e.Field == "email" {
+			f.Error, f.Focus = e.Message, true
+		}
+	}
+	h.show(w, r, status, "ops_people", "A person's data", errs, opsPeopleData{Email: f, Unanswered: unanswered})
+}
+
+// opsPeopleEmail is the address the form sent, or the field error to show beside it.
+func opsPeopleEmail(r *http.Request, field string) (string, []templates.FieldError) {
+	email := strings.TrimSpace(r.PostFormValue(field))
+	if email == "" {
+		return email, []templates.FieldError{{Field: field, Message: "Enter the person's email address"}}
+	}
+	if err := httpserver.CheckEmail(email); err != nil {
+		return email, []templates.FieldError{{Field: field, Message: opsSentence("the email address " + err.Error())}}
+	}
+	return email, nil
+}
+
+// opsPeopleAccess answers a subject access request: the four services' records of
+// the address joined into one download. A download missing a service would read as
+// everything the suite holds, so when any service does not answer there is no
+// download, and the page names the services that did not answer.
+func (h *Handler) opsPeopleAccess(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	email, errs := opsPeopleEmail(r, "email")
+	if errs != nil {
+		h.opsPeopleForm(w, r, http.StatusBadRequest, email, errs, nil)
+		return
+	}
+	got := h.clients.SubjectAccess(r.Context(), auth.Principal{Subject: c.subject, Role: auth.RoleOps}, email, func(service string, err error) {
+		h.logger.WarnContext(r.Context(), "subject access", "route", r.Pattern, "service", service, "error", err)
+	})
+	if len(got.Failed) > 0 {
+		msg := "Nothing was downloaded: " + opsPeopleList(got.Failed) + " did not answer. Try again in a few minutes."
+		h.opsPeopleForm(w, r, http.StatusBadGateway, email, []templates.FieldError{{Message: msg}}, got.Failed)
+		return
+	}
+	now := h.clock.Now().UTC()
+	doc := struct {
+		Email      string                     `json:"email"`
+		GatheredAt time.Time                  `json:"gathered_at"`
+		Services   map[string]json.RawMessage `json:"services"`
+	}{email, now, got.Answers}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("join subject access answers: %w", err))
+		return
+	}
+	// The file name says when, not whom: it is seen in download lists and logs.
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="subject-access-`+now.Format("20060102T150405Z")+`.json"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// opsPeopleList names services in a sentence: "review", "review and fund", ...
+func opsPeopleList(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return "the " + names[0] + " service"
+	}
+	return "the " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " services"
+}
+
+// opsPeopleConfirm asks, before an erasure, for the address again: an erasure cannot
+// be undone, and a slip in one letter would erase someone else.
+func (h *Handler) opsPeopleConfirm(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	email, errs := opsPeopleEmail(r, "email")
+	if errs != nil {
+		h.opsPeopleForm(w, r, http.StatusBadRequest, email, errs, nil)
+		return
+	}
+	h.opsPeopleShowConfirm(w, r, http.StatusOK, email, nil)
+}
+
+func (h *Handler) opsPeopleShowConfirm(w http.ResponseWriter, r *http.Request, status int, email string, errs []templates.FieldError) {
+	f := templates.OpsField{Name: "confirm", Label: "Type the email address again", Type: "email"}
+	for _, e := range errs {
+		if e.Field == "confirm" {
+			f.Error, f.Focus = e.Message, true
+		}
+	}
+	h.show(w, r, status, "ops_people_confirm", "Erase this person", errs, opsPeopleConfirmData{Email: email, Confirm: f})
+}
+
+// opsPeopleErase erases the person through the signatory service, which tells every
+// other service to forget them, and shows the organisations that named them.
+func (h *Handler) opsPeopleErase(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	email, errs := opsPeopleEmail(r, "email")
+	if errs != nil {
+		h.opsPeopleForm(w, r, http.StatusBadRequest, email, errs, nil)
+		return
+	}
+	if again := strings.TrimSpace(r.PostFormValue("confirm")); !strings.EqualFold(again, email) {
+		msg := "Type the same email address as above"
+		if again == "" {
+			msg = "Type the email address again to erase this person"
+		}
+		h.opsPeopleShowConfirm(w, r, http.StatusBadRequest, email, []templates.FieldError{{Field: "confirm", Message: msg}})
+		return
+	}
+	resp, err := c.set.Signatory.ErasePersonWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(map[string]string{"email": email}))
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("erase a person: %w", err))
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if opsFormRefusal(p) {
+			h.opsPeopleShowConfirm(w, r, p.Status, email, opsFieldProblems(p, map[string]string{"email": "confirm"}))
+			return
+		}
+		h.serviceProblem(w, r, p)
+		return
+	}
+	data := opsPeopleErasedData{Email: email}
+	if resp.JSON200 != nil {
+		for _, o := range resp.JSON200.Organisations {
+			row := opsPeopleErasedRow{ID: o.Id, Name: o.Id, NeedsNominatedLead: o.NeedsNominatedLead}
+			if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), sigapi.OrganisationID(o.Id)); err == nil && org.JSON200 != nil {
+				row.Name = org.JSON200.Name
+			}
+			if row.NeedsNominatedLead {
+				data.NeedLead++
+			}
+			data.Organisations = append(data.Organisations, row)
+		}
+	}
+	h.show(w, r, http.StatusOK, "ops_people_erased", "Person erased", nil, data)
+}

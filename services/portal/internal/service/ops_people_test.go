@@ -1,0 +1,152 @@
+package service
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// opsPeopleDownload is the subject access download the console answers for email,
+// decoded, after checking it is a download that is not kept.
+func opsPeopleDownload(t *testing.T, s *stack, cookie, email string) map[string]any {
+	t.Helper()
+	r := opsMustStatus(t, s.p.do("POST", "/ops/people/access", cookie, url.Values{"email": {email}}), http.StatusOK, "the download")
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("the download is %q", ct)
+	}
+	if cd := r.header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || strings.Contains(strings.ToLower(cd), strings.ToLower(email)) {
+		t.Errorf("the download's disposition is %q", cd)
+	}
+	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("the download may be kept: Cache-Control %q", cc)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+		t.Fatalf("the download is not JSON: %v: %.300s", err, r.body)
+	}
+	if doc["email"] != email {
+		t.Errorf("the download is about %v", doc["email"])
+	}
+	if at, err := time.Parse(time.RFC3339, fmt.Sprint(doc["gathered_at"])); err != nil || time.Since(at) > time.Hour {
+		t.Errorf("the download was gathered at %v", doc["gathered_at"])
+	}
+	return doc
+}
+
+// opsPeopleHeld says which services' answers in a download hold the address
+// anywhere but in the answer's own "email" (the question repeated).
+func opsPeopleHeld(t *testing.T, doc map[string]any, email string) map[string]bool {
+	t.Helper()
+	svcs, ok := doc["services"].(map[string]any)
+	if !ok || len(svcs) != 4 {
+		t.Fatalf("the download's services are %v", doc["services"])
+	}
+	held := map[string]bool{}
+	for _, name := range []string{"signatory", "review", "notify", "fund"} {
+		ans, ok := svcs[name].(map[string]any)
+		if !ok {
+			t.Fatalf("the download has no answer of %s: %v", name, svcs[name])
+		}
+		delete(ans, "email")
+		b, _ := json.Marshal(ans)
+		held[name] = strings.Contains(strings.ToLower(string(b)), strings.ToLower(email))
+	}
+	return held
+}
+
+// The console's download joins what signatory, review, notify and fund hold about
+// a lead into one document; erasing the lead through the console (after typing the
+// address again) names the organisation that now needs a new nominated lead, and a
+// second download finds nothing of them. The address is in no URL and no log line.
+func TestOpsPeopleDownloadThenErase(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, true)
+	const lead = "Lead-P@Example.ac.uk"
+	org := onboard(t, s.p, s.sig, "University of Peopleton", "lead-p@example.ac.uk")
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+
+	page := opsMustStatus(t, s.p.do("GET", "/ops/people", ops, nil), http.StatusOK, "the people page")
+	if h := h1(t, page.body); h != "A person's data" {
+		t.Errorf("the people page is headed %q", h)
+	}
+	// Notify learns of the lead from signatory's events: wait until it has.
+	var held map[string]bool
+	testenv.Eventually(t, 15*time.Second, func() error {
+		held = opsPeopleHeld(t, opsPeopleDownload(t, s, ops, lead), lead)
+		if !held["signatory"] || !held["notify"] {
+			return fmt.Errorf("the download holds the lead in %v", held)
+		}
+		return nil
+	})
+
+	// The erasure asks for the address again; a different one erases nobody.
+	confirm := opsMustStatus(t, s.p.do("POST", "/ops/people/erasure", ops, url.Values{"email": {lead}}), http.StatusOK, "the confirmation")
+	if !strings.Contains(confirm.body, lead) || !strings.Contains(confirm.body, "cannot be undone") {
+		t.Errorf("the confirmation does not say whom and what: %.500s", confirm.body)
+	}
+	r := opsMustStatus(t, s.p.do("POST", "/ops/people/erasures", ops, url.Values{"email": {lead}, "confirm": {"lead-q@example.ac.uk"}}), http.StatusBadRequest, "an erasure confirmed with another address")
+	if msg := opsFieldMessage(t, r.body, "confirm"); msg == "" {
+		t.Errorf("a different address shows no error beside the confirmation: %.500s", r.body)
+	}
+	if held := opsPeopleHeld(t, opsPeopleDownload(t, s, ops, lead), lead); !held["signatory"] {
+		t.Fatalf("an unconfirmed erasure erased the lead: %v", held)
+	}
+
+	done := opsMustStatus(t, s.p.do("POST", "/ops/people/erasures", ops, url.Values{"email": {lead}, "confirm": {strings.ToLower(lead)}}), http.StatusOK, "the erasure")
+	if !strings.Contains(done.body, "University of Peopleton") || !strings.Contains(done.body, "/ops/organisations/"+org) || !strings.Contains(done.body, "Needs a new nominated lead") {
+		t.Errorf("the result does not name the organisation that needs a new lead: %.800s", done.body)
+	}
+	testenv.Eventually(t, 15*time.Second, func() error {
+		for name, has := range opsPeopleHeld(t, opsPeopleDownload(t, s, ops, lead), lead) {
+			if has {
+				return fmt.Errorf("after the erasure %s still holds the lead", name)
+			}
+		}
+		return nil
+	})
+	if logs := strings.ToLower(s.p.logs.String()); strings.Contains(logs, "lead-p@example") {
+		t.Errorf("the portal logged the address")
+	}
+}
+
+// A bad address gets an error beside the field and calls no service: here review
+// is not running, so a call would have been answered "review did not answer". And
+// a download missing a service is not offered as complete: the page names it.
+func TestOpsPeopleBadEmailAndAServiceDown(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	for _, path := range []string{"/ops/people/access", "/ops/people/erasure", "/ops/people/erasures"} {
+		for _, bad := range []string{"", "not-an-address", "a@b@c", strings.Repeat("x", 250) + "@example.ac.uk"} {
+			r := opsMustStatus(t, s.p.do("POST", path, ops, url.Values{"email": {bad}, "confirm": {bad}}), http.StatusBadRequest, "POST "+path+" "+bad)
+			if opsFieldMessage(t, r.body, "email") == "" || strings.Contains(r.body, "did not answer") || r.header.Get("Content-Disposition") != "" {
+				t.Errorf("POST %s with %q: no field error, or a service was called: %.500s", path, bad, r.body)
+			}
+		}
+	}
+	r := opsMustStatus(t, s.p.do("POST", "/ops/people/access", ops, url.Values{"email": {"lead-x@example.ac.uk"}}), http.StatusBadGateway, "a download with review down")
+	if r.header.Get("Content-Disposition") != "" || !strings.Contains(r.body, "the review service did not answer") {
+		t.Errorf("a download without review's answer: %v %.600s", r.header, r.body)
+	}
+	for _, other := range []string{"signatory", "notify", "fund"} {
+		if strings.Contains(r.body, "the "+other) {
+			t.Errorf("the page says %s did not answer", other)
+		}
+	}
+	// Cross-origin posts are refused before anything is done.
+	for _, path := range []string{"/ops/people/access", "/ops/people/erasures"} {
+		if r := s.p.do("POST", path, ops, url.Values{"email": {"lead-x@example.ac.uk"}, "confirm": {"lead-x@example.ac.uk"}}, "Sec-Fetch-Site", "cross-site"); r.status != http.StatusForbidden {
+			t.Errorf("a cross-site POST %s = %d", path, r.status)
+		}
+	}
+	if strings.Contains(strings.ToLower(s.p.logs.String()), "lead-x@example") {
+		t.Errorf("the portal logged the address")
+	}
+}
