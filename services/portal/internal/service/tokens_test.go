@@ -115,11 +115,14 @@ func TestLeadMakesUsesAndRevokesAnAPIToken(t *testing.T) {
 	id := s.draftWith(t, secret, round, "lead-a@example.ac.uk")
 	s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/applications/"+id, secret, nil))
 
-	// The lead's fund pages show it; another organisation's application is not found.
-	pages := s.p.do("GET", "/organisations/"+mine+"/fund", cookie, nil)
-	if pages.status != http.StatusOK || !strings.Contains(pages.body, "/organisations/"+mine+"/fund/"+id) {
-		t.Fatalf("fund applications page = %d: %s", pages.status, pages.body)
-	}
+	// The lead's fund pages show it (the fund's list is its read model, which follows
+	// the draft's event a moment later); another organisation's application is not found.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if pages := s.p.do("GET", "/organisations/"+mine+"/fund", cookie, nil); pages.status != http.StatusOK || !strings.Contains(pages.body, "/organisations/"+mine+"/fund/"+id) {
+			return fmt.Errorf("fund applications page = %d: %s", pages.status, pages.body)
+		}
+		return nil
+	})
 	one := s.p.do("GET", "/organisations/"+mine+"/fund/"+id, cookie, nil)
 	if one.status != http.StatusOK || h1(t, one.body) != "Shared 3D-printing skills exchange" || !strings.Contains(one.body, "£500") {
 		t.Fatalf("application page = %d: %s", one.status, one.body)
