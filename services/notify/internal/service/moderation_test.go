@@ -16,6 +16,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // round publishes one review round's events as the review service would, numbering
@@ -371,6 +372,16 @@ func TestARetriedReturnIsGivenUpOnceTheRevisionIsIn(t *testing.T) {
 	}
 	h.box.mu.Unlock()
 	r.publish(kim.returned("Too short."))
+	// The return's first attempt must have met the refusal before it is lifted: the
+	// consumer's ack does not wait for the attempt.
+	ops := h.http.Token(auth.RoleOps, "")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		failed := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=rr&status=failed", ops, nil)).JSON(t)["items"].([]any)
+		if len(failed) != 1 {
+			return fmt.Errorf("the return's refused attempt is not recorded yet: %v", failed)
+		}
+		return nil
+	})
 	h.box.mu.Lock()
 	h.box.refuse = nil
 	h.box.mu.Unlock()
