@@ -30,10 +30,14 @@ const (
 // reviewed that the review is no longer needed), and tells institutions that their
 // feedback is released. A review withheld from the feedback is not consumed: it
 // changes nothing anyone is told. The assignment read model does not depend on the
-// order events arrive in (the round's versions order what happened to a review), so
-// messages may be handled in parallel.
+// order events arrive in (the round's versions order what happened to a review), but
+// what a reviewer is told does: a return handled beside the revision that answers it
+// can read the review before the revision is marked and email a return that is no
+// longer true. So the messages are handled one at a time, in the stream's order,
+// across replicas (a round's events are few; a redelivered, older one is still
+// caught by its version).
 func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
-	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 16,
+	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 1,
 		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectAssignmentAccepted, events.SubjectAssignmentDeclined, events.SubjectAssignmentRemoved,
 			events.SubjectReviewSubmitted, events.SubjectReviewOverdue, events.SubjectReviewReturned, events.SubjectReviewRoundClosed, events.SubjectFeedbackReleased}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
