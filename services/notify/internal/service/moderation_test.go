@@ -456,7 +456,12 @@ func TestAReviewerAskedAgainAfterDecliningIsToldAtTheCloseTheirReviewIsNoLongerN
 	before := len(mailTo(h, lee.email, 0))
 	r.publish(events.ReviewRoundClosedV1{RoundID: "r7", RoundName: "Spring 2027", ReviewDeadline: lee.deadline})
 	want := []string{"Technician Commitment peer review (Spring 2027): the round is closed; your review is no longer needed"}
-	if diff := cmp.Diff(want, subjects(mailTo(h, lee.email, before))); diff != "" {
-		t.Errorf("lee's emails at the close (-want +got):\n%s", diff)
-	}
+	// A message the consumer put back for a moment (a busy database) is not counted by
+	// the wait for the consumer: the email is waited for, and must then be the only one.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if diff := cmp.Diff(want, subjects(mailTo(h, lee.email, before))); diff != "" {
+			return fmt.Errorf("lee's emails at the close (-want +got):\n%s", diff)
+		}
+		return nil
+	})
 }
