@@ -2,10 +2,14 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -17,8 +21,10 @@ import (
 var erasedIn = []string{"leads", "reviewers", "applicants", "sessions", "signin_links"}
 
 // forgetErased consumes the signatory service's erasures (docs/PRIVACY.md): the
-// portal forgets the person in every record that holds their address.
-func forgetErased(db *mongo.Database) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
+// portal forgets the person in every record that holds their address, and deletes
+// the sign-in link requests for them still on its stream (kept there up to 15
+// minutes, each naming the person).
+func forgetErased(db *mongo.Database, js jetstream.JetStream) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
 	return func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
 		return platform.PersonErasures(Name, func(ctx context.Context, sub string) error {
 			for _, name := range erasedIn {
@@ -26,7 +32,44 @@ func forgetErased(db *mongo.Database) func(*signin.People) (bus.ConsumerSpec, bu
 					return err
 				}
 			}
-			return nil
+			return forgetSigninRequests(ctx, js, sub)
 		})
 	}
+}
+
+// forgetSigninRequests deletes the messages of the portal's sign-in stream that ask
+// for a link to the person whose address's digest is sub.
+func forgetSigninRequests(ctx context.Context, js jetstream.JetStream, sub string) error {
+	stream, err := js.Stream(ctx, events.StreamPortal)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("erasure: the sign-in stream: %w", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil || info.State.Msgs == 0 {
+		return err
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("erasure: read sign-in message %d: %w", seq, err)
+		}
+		e, err := bus.Envelope(m.Subject, m.Header, m.Data)
+		if err != nil {
+			continue
+		}
+		req, err := events.Decode[events.SigninLinkRequestedV1](e)
+		if err != nil || personal.Subject(req.Email) != sub {
+			continue
+		}
+		if err := stream.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return fmt.Errorf("erasure: delete sign-in message %d: %w", seq, err)
+		}
+	}
+	return nil
 }

@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB)} {
+	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB, js)} {
 		spec, h := consumer(s.People)
 		c, err := bus.NewConsumer(js, spec, h, processed, s.Logger, tel.TracerProvider)
 		if err != nil {
