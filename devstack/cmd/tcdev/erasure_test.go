@@ -55,8 +55,7 @@ func TestErasureAcrossTheSuite(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script+`printf 'ERASE %s %s %s %s %s\n' "$ID" "$SUB" "$ROUND" "$A" "$FROUND"`+"\n")
 	cmd.Dir = root
-	cmd.Env = append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "P", "J", "DATA_DIR"),
-		"S="+S, "R="+R, "N="+N, "F="+F, "M=http://"+addr(mailUIPort, st.offset), "P=http://"+addr(portal.port, st.offset), "J="+filepath.Join(bin, "gojq"), "DATA_DIR="+data, "GOTOOLCHAIN=go1.27.3")
+	cmd.Env = walkthroughEnv(st, bin, data)
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -65,17 +65,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	cmd.Dir = root
-	cmd.Env = append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "P", "J", "DATA_DIR"),
-		"S=http://"+addr(portOf("signatory"), st.offset),
-		"R=http://"+addr(portOf("review"), st.offset),
-		"N=http://"+addr(portOf("notify"), st.offset),
-		"F=http://"+addr(portOf("fund"), st.offset),
-		"M=http://"+addr(mailUIPort, st.offset),
-		"P=http://"+addr(portal.port, st.offset),
-		"J="+filepath.Join(bin, "gojq"),
-		"DATA_DIR="+data,
-		"GOTOOLCHAIN=go1.27.3",
-	)
+	cmd.Env = walkthroughEnv(st, bin, data)
 	// curl or sleep may outlive a killed bash while holding its output open.
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
@@ -347,4 +337,14 @@ func tail(s string, n int) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// walkthroughEnv is the environment the README's walkthrough runs in against st: the
+// addresses of every service, the mail catcher and the portal at its port offset, jq
+// and the data directory (for make token), in place of any the caller's shell has.
+func walkthroughEnv(st *stack, bin, data string) []string {
+	at := func(port int) string { return "http://" + addr(port, st.offset) }
+	return append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "P", "J", "DATA_DIR"),
+		"S="+at(portOf("signatory")), "R="+at(portOf("review")), "N="+at(portOf("notify")), "F="+at(portOf("fund")),
+		"M="+at(mailUIPort), "P="+at(portal.port), "J="+filepath.Join(bin, "gojq"), "DATA_DIR="+data, "GOTOOLCHAIN=go1.27.3")
 }
