@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/itss/techcommit/libs/events"
@@ -206,14 +209,35 @@ type EventStore interface {
 type SealedStore struct {
 	inner  EventStore
 	sealer *Sealer
+
+	// opened holds the latest opened history of recently loaded aggregates: opening
+	// is a decryption and a JSON round trip per event, and a command on a long
+	// aggregate (a review round of hundreds of events) opened its whole history at
+	// every load and every decision. A load reuses the longest prefix whose event ids
+	// match what it loaded (events never change but by legacy sealing, which opens to
+	// the same) and opens only what follows. A copy is kept no longer than a key is
+	// (cacheFor), so that an erasure on another replica, which destroys the key there,
+	// reaches what this one shows as soon as its cached key would have gone.
+	mu       sync.Mutex
+	opened   map[string]openedHistory
+	openings atomic.Int64 // events opened, for tests
 }
+
+// openedHistory is an aggregate's events as opened, and when the first was.
+type openedHistory struct {
+	evs []events.Envelope
+	at  time.Time
+}
+
+// openedLimit bounds how many aggregates' opened histories a store keeps.
+const openedLimit = 4096
 
 // NewSealedStore wraps inner.
 func NewSealedStore(inner EventStore, sealer *Sealer) (*SealedStore, error) {
 	if inner == nil || sealer == nil {
 		return nil, errors.New("personal: an event store and a sealer are required")
 	}
-	return &SealedStore{inner: inner, sealer: sealer}, nil
+	return &SealedStore{inner: inner, sealer: sealer, opened: map[string]openedHistory{}}, nil
 }
 
 var _ EventStore = (*SealedStore)(nil)
@@ -232,15 +256,60 @@ func (s *SealedStore) Load(ctx context.Context, aggregateID string) ([]events.En
 	return s.openAll(ctx, evs)
 }
 
+// openAll opens one aggregate's events (in version order), reusing what it opened
+// of them before (see opened).
 func (s *SealedStore) openAll(ctx context.Context, evs []events.Envelope) ([]events.Envelope, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	id := evs[0].AggregateID
+	now := time.Now()
+	s.mu.Lock()
+	held, ok := s.opened[id]
+	s.mu.Unlock()
+	if ok && now.Sub(held.at) > cacheFor {
+		held, ok = openedHistory{}, false
+	}
 	out := make([]events.Envelope, len(evs))
-	for i, e := range evs {
+	same := 0
+	for same < min(len(held.evs), len(evs)) && held.evs[same].ID == evs[same].ID {
+		same++
+	}
+	copy(out, held.evs[:same])
+	s.openings.Add(int64(len(evs) - same))
+	for i := same; i < len(evs); i++ {
 		var err error
-		if out[i], err = s.sealer.OpenEnvelope(ctx, e); err != nil {
+		if out[i], err = s.sealer.OpenEnvelope(ctx, evs[i]); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	if same == len(evs) && same == len(held.evs) {
+		return out, nil
+	}
+	at := now
+	if same > 0 {
+		at = held.at // the prefix is as old as its first opening
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, known := s.opened[id]; !known && len(s.opened) >= openedLimit {
+		for other := range s.opened { // forget one at random
+			delete(s.opened, other)
+			break
+		}
+	}
+	s.opened[id] = openedHistory{evs: out, at: at}
+	return slices.Clip(out), nil
+}
+
+// Forget drops what the store holds opened of these aggregates (a person named in
+// them was just erased).
+func (s *SealedStore) Forget(aggregateIDs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range aggregateIDs {
+		delete(s.opened, id)
+	}
 }
 
 // sealedPayload is a payload as stored: its type and its sealed JSON.
