@@ -80,6 +80,8 @@ type EventStore struct {
 	listed     map[string]listing
 	// inserters batch the inserts into each collection (see inserter).
 	inserters map[string]*inserter
+	// combine queues the commands marked Combine, per aggregate (see combine.go).
+	combine combining
 }
 
 // listing is the ids of one aggregate type's catalogue as read at a time.
@@ -120,6 +122,11 @@ type eventDoc struct {
 	Type    string `bson:"type"`
 	Version int    `bson:"version"`
 	Data    string `bson:"data"`
+	// Actor and TraceParent are set only where they differ from the commit's: in a
+	// commit of several combined commands (see combine.go), each event keeps its own
+	// command's. Commits written before have neither, and read as before.
+	Actor       string `bson:"actor,omitempty"`
+	TraceParent string `bson:"traceparent,omitempty"`
 }
 
 // commitKey is the _id of the commit of aggregateID that starts at version.
@@ -578,6 +585,11 @@ type Command struct {
 	// CausationID, when set, makes the new events' ids a function of it, so that the
 	// same cause (a redelivered message) can never append its events twice.
 	CausationID string
+	// Combine runs the command in one commit with the others queued on the same
+	// aggregate in this process at the time (see combine.go): for an aggregate that
+	// many people change at once. Its Decide runs on another goroutine, one command
+	// after another; it must not be New.
+	Combine bool
 	// MaxAttempts bounds retries after losing a race (default 25). An aggregate many
 	// writers contend for at once (a budget ledger) sets it higher; the request's
 	// deadline still bounds the wait.
@@ -595,6 +607,9 @@ const maxAttempts = 25
 // returns the events appended (none when Decide returned none or the command had
 // already been applied).
 func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelope, error) {
+	if cmd.Combine && !cmd.New {
+		return s.executeCombined(ctx, cmd)
+	}
 	for attempt := 0; ; attempt++ {
 		var history []events.Envelope
 		if !cmd.New || attempt > 0 {
@@ -716,6 +731,12 @@ func toCommit(evs []events.Envelope) commitDoc {
 	}
 	for i, e := range evs {
 		d.Events[i] = eventDoc{ID: e.ID, Type: e.Type, Version: e.Version, Data: string(e.Data)}
+		if e.Actor != first.Actor {
+			d.Events[i].Actor = e.Actor
+		}
+		if e.TraceParent != first.TraceParent {
+			d.Events[i].TraceParent = e.TraceParent
+		}
 		if p := e.Carried(); p != nil {
 			if d.decoded == nil {
 				d.decoded = make([]events.Payload, len(evs))
@@ -732,6 +753,12 @@ func (d commitDoc) envelopes() []events.Envelope {
 		out[i] = events.Envelope{
 			ID: e.ID, Source: d.Source, Type: e.Type, AggregateType: d.AggregateType, AggregateID: d.AggregateID,
 			Version: e.Version, Time: d.Time, Actor: d.Actor, TraceParent: d.TraceParent, Data: json.RawMessage(e.Data),
+		}
+		if e.Actor != "" {
+			out[i].Actor = e.Actor
+		}
+		if e.TraceParent != "" {
+			out[i].TraceParent = e.TraceParent
 		}
 		if d.decoded != nil && d.decoded[i] != nil {
 			out[i] = out[i].Carrying(d.decoded[i])
