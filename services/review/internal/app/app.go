@@ -1011,7 +1011,7 @@ func (a *App) changeSubmission(ctx context.Context, actor, id string, decide fun
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
 	defer a.roundChanged()
-	r, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
+	r, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200, Combine: true},
 		func(h []events.Envelope) (*round.Round, error) { return a.rebuildRound(id, h) }, decide)
 	if err == nil {
 		a.holdRound(r, appended)
