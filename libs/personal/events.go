@@ -215,9 +215,10 @@ type SealedStore struct {
 	// aggregate (a review round of hundreds of events) opened its whole history at
 	// every load and every decision. A load reuses the longest prefix whose event ids
 	// match what it loaded (events never change but by legacy sealing, which opens to
-	// the same) and opens only what follows. A copy is kept no longer than a key is
-	// (cacheFor), so that an erasure on another replica, which destroys the key there,
-	// reaches what this one shows as soon as its cached key would have gone.
+	// the same) and opens only what follows. Every copy is dropped when this replica
+	// forgets a key (an erasure here: rare, so all go), and none is kept longer than a
+	// key is (cacheFor), so that an erasure on another replica reaches what this one
+	// shows as soon as its cached key would have gone.
 	mu       sync.Mutex
 	opened   map[string]openedHistory
 	openings atomic.Int64 // events opened, for tests
@@ -225,8 +226,9 @@ type SealedStore struct {
 
 // openedHistory is an aggregate's events as opened, and when the first was.
 type openedHistory struct {
-	evs []events.Envelope
-	at  time.Time
+	evs       []events.Envelope
+	at        time.Time
+	forgotten int64 // the key store's count of forgotten keys when the first was opened
 }
 
 // openedLimit bounds how many aggregates' opened histories a store keeps.
@@ -263,12 +265,12 @@ func (s *SealedStore) openAll(ctx context.Context, evs []events.Envelope) ([]eve
 		return nil, nil
 	}
 	id := evs[0].AggregateID
-	now := time.Now()
+	now, forgotten := time.Now(), s.sealer.keys.forgotten.Load()
 	s.mu.Lock()
 	held, ok := s.opened[id]
 	s.mu.Unlock()
-	if ok && now.Sub(held.at) > cacheFor {
-		held, ok = openedHistory{}, false
+	if ok && (now.Sub(held.at) > cacheFor || held.forgotten != forgotten) {
+		held = openedHistory{}
 	}
 	out := make([]events.Envelope, len(evs))
 	same := 0
@@ -298,19 +300,10 @@ func (s *SealedStore) openAll(ctx context.Context, evs []events.Envelope) ([]eve
 			break
 		}
 	}
-	s.opened[id] = openedHistory{evs: out, at: at}
+	s.opened[id] = openedHistory{evs: out, at: at, forgotten: forgotten}
 	return slices.Clip(out), nil
 }
 
-// Forget drops what the store holds opened of these aggregates (a person named in
-// them was just erased).
-func (s *SealedStore) Forget(aggregateIDs []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range aggregateIDs {
-		delete(s.opened, id)
-	}
-}
 
 // sealedPayload is a payload as stored: its type and its sealed JSON.
 type sealedPayload struct {

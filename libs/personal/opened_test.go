@@ -13,7 +13,7 @@ import (
 
 // A long aggregate's history is opened once: a later load (or a command's decision)
 // opens only the events that followed, however long the history, and an erasure
-// forgotten by the store shows at once.
+// on this replica shows at once.
 func TestALoadOpensOnlyWhatFollowsWhatWasOpenedBefore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -76,7 +76,6 @@ func TestALoadOpensOnlyWhatFollowsWhatWasOpenedBefore(t *testing.T) {
 	if err := keys.Erase(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	s.Forget([]string{"org-1"})
 	var h []events.Envelope
 	opened("the load after an erasure", n+1, func() { h = load() })
 	for _, e := range h {

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -53,6 +54,9 @@ type Keys struct {
 	mu       sync.RWMutex
 	cache    map[string]cached // person id -> key
 	subjects map[string]string // address digest -> person id
+	// forgotten counts the keys this replica dropped (erasures): whatever was opened
+	// under an older count may hold a person since erased (see SealedStore.opened).
+	forgotten atomic.Int64
 }
 
 // cacheFor is how long a replica keeps a key in memory. Every command reads the keys
@@ -226,6 +230,7 @@ func (k *Keys) ForgetCached(id string) {
 		}
 	}
 	k.mu.Unlock()
+	k.forgotten.Add(1)
 }
 
 // Seal encrypts value under the key of person id. The empty value stays empty (it

@@ -39,9 +39,6 @@ func (p *Platform) SealPeople(ctx context.Context, fields personal.Fields, forge
 	}
 	p.PublishAs(sealer.OpenEnvelope)
 	p.sealer = sealer
-	// What the store holds opened of the aggregates that named an erased person goes
-	// with the key.
-	p.OnForgotten(sealed.Forget)
 	// Events stored before people were sealed are sealed once, at start, so that
 	// erasure reaches them; with nothing left to seal the pass writes nothing.
 	p.Go("seal-legacy-events", func(ctx context.Context) error {
