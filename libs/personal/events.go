@@ -304,7 +304,6 @@ func (s *SealedStore) openAll(ctx context.Context, evs []events.Envelope) ([]eve
 	return slices.Clip(out), nil
 }
 
-
 // sealedPayload is a payload as stored: its type and its sealed JSON.
 type sealedPayload struct {
 	typ  string
