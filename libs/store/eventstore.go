@@ -481,6 +481,17 @@ func (s *EventStore) Preload(ctx context.Context, limit int, aggregateTypes ...s
 	return nil
 }
 
+// PreloadIDs is Preload for aggregates a service finds by other means than a
+// catalogue (the ids its own read models hold, newest first): it loads them into
+// memory, as many as the store remembers at most, in the order given.
+func (s *EventStore) PreloadIDs(ctx context.Context, aggregateIDs []string) error {
+	ids := aggregateIDs[:min(len(aggregateIDs), knownLimit)]
+	if _, err := s.loadMany(ctx, ids, 0); err != nil {
+		return fmt.Errorf("preload %d aggregates: %w", len(ids), err)
+	}
+	return nil
+}
+
 // inserter returns the batching inserter of coll.
 func (s *EventStore) inserter(coll *mongo.Collection) *inserter {
 	s.mu.Lock()
