@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,6 +100,15 @@ func (p *Platform) SealLegacyEvents(ctx context.Context) (int, error) {
 	seen, n := map[string]bool{}, 0
 	for _, e := range all {
 		if seen[e.AggregateID] {
+			continue
+		}
+		// Only an aggregate with an event still to seal is rewritten: loading every
+		// aggregate at every start read the whole log again one aggregate at a time,
+		// beside the first requests, and pushed the aggregates preloaded for them out
+		// of the store's memory.
+		if sealed, err := p.sealer.SealData(ctx, e.Type, e.Data); err != nil {
+			return n, err
+		} else if bytes.Equal(sealed, e.Data) {
 			continue
 		}
 		seen[e.AggregateID] = true

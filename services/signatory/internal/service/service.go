@@ -4,6 +4,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -142,6 +143,15 @@ func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
 	seen, n := map[string]bool{}, 0
 	for _, e := range all {
 		if e.AggregateType != organisation.AggregateType || seen[e.AggregateID] {
+			continue
+		}
+		// Only an organisation with an event still to seal is rewritten: loading
+		// every one at every start read the log again one aggregate at a time, beside
+		// the first requests, and pushed the organisations preloaded for them out of
+		// the store's memory.
+		if sealed, err := s.sealer.SealData(ctx, e.Type, e.Data); err != nil {
+			return n, err
+		} else if bytes.Equal(sealed, e.Data) {
 			continue
 		}
 		seen[e.AggregateID] = true
