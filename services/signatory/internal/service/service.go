@@ -87,6 +87,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
+	// Organisations are preloaded before the service says it is ready, so that the
+	// first requests after a start read what later ones do.
+	if err := application.Warm(ctx); err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
 	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}}); err != nil {
 		cleanup()
 		return nil, func() {}, err
