@@ -57,9 +57,11 @@ func New(es EventStore, views Views, policy organisation.Policy, clk clock.Clock
 }
 
 // preloaded bounds how many organisations Warm loads: the Commitment has a few
-// hundred, which fit whole (an organisation's events are a few KiB); the bound is
-// half of what the event store remembers, so that later loads still have room.
-const preloaded = 2048
+// hundred (115+ institutions), which fit whole; an organisation's events as stored
+// are about 5 KiB, so the bound keeps what a start holds to a few MiB of the
+// service's 40 MiB idle target, and leaves most of what the event store remembers
+// (4,096 aggregates) for later loads.
+const preloaded = 512
 
 // Warm loads the newest organisations into the event store's memory, with the keys
 // of the people they name, while the service starts and before it says it is ready:
