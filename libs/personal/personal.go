@@ -180,7 +180,9 @@ func (k *Keys) cached(id string) ([]byte, bool) {
 // aggregates preloaded with them without a read per person: after a restart, a
 // request naming four people read four keys, and the next read none. They are held
 // as any key read is, for cacheFor from now, so an erasure by another replica is
-// seen as soon as it would be otherwise.
+// seen as soon as it would be otherwise. It is for a service's start, before it
+// consumes erasures: an erasure by this replica while it reads could be undone in
+// memory (for cacheFor) by the key it read just before.
 func (k *Keys) Preload(ctx context.Context, limit int) error {
 	if limit <= 0 {
 		return nil
