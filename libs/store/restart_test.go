@@ -3,8 +3,10 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -128,6 +130,40 @@ func TestARewriteThatChangesNothingKeepsTheAggregateInMemory(t *testing.T) {
 		}
 		if got := counted.Now().Sub(before); got.Finds != c.finds {
 			t.Errorf("%s: the load after the rewrite sent %d finds, want %d", c.id, got.Finds, c.finds)
+		}
+	}
+}
+
+// TestEachCommitVisitsEveryCommitOnce: a pass over the log (the sealing pass at
+// start) sees every commit of every aggregate once, across more than one batch of
+// the cursor, each with its events in version order.
+func TestEachCommitVisitsEveryCommitOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	es := openLog(t, db)
+	const aggregates, commits = 60, 7 // 420 commits: more than one batch of 256
+	for i := range aggregates {
+		for range commits {
+			mustCount(t, es, fmt.Sprint("agg-", i))
+		}
+	}
+	seen := map[string]int{}
+	err := es.EachCommit(ctx, func(evs []events.Envelope) error {
+		for _, e := range evs {
+			seen[fmt.Sprintf("%s/%d", e.AggregateID, e.Version)]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != aggregates*commits {
+		t.Errorf("the pass saw %d events, want %d", len(seen), aggregates*commits)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("event %s seen %d times, want once", k, n)
 		}
 	}
 }
