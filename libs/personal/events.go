@@ -360,8 +360,14 @@ func (s *SealedStore) Execute(ctx context.Context, cmd store.Command) ([]events.
 // The readers below are the event store's other ways of loading history, opened like
 // Load. Each needs the wrapped store to offer it (store.EventStore offers them all).
 
+// keysPreloaded bounds how many people's keys a preload reads: a few hundred
+// organisations name about four people each; a key held costs a few hundred bytes.
+const keysPreloaded = 4096
+
 // Preload loads up to limit aggregates of these types into the wrapped store's
-// memory at start, as stored: a later Load opens them as it opens any other.
+// memory at start, as stored, and the people's keys that open them (see
+// Keys.Preload): a later Load opens them as it opens any other, without a read
+// per person.
 func (s *SealedStore) Preload(ctx context.Context, limit int, aggregateTypes ...string) error {
 	p, ok := s.inner.(interface {
 		Preload(context.Context, int, ...string) error
@@ -369,7 +375,24 @@ func (s *SealedStore) Preload(ctx context.Context, limit int, aggregateTypes ...
 	if !ok {
 		return errors.New("personal: the event store cannot preload")
 	}
-	return p.Preload(ctx, limit, aggregateTypes...)
+	if err := p.Preload(ctx, limit, aggregateTypes...); err != nil {
+		return err
+	}
+	return s.sealer.keys.Preload(ctx, keysPreloaded)
+}
+
+// PreloadIDs is Preload for aggregates named by id (see store.EventStore.PreloadIDs).
+func (s *SealedStore) PreloadIDs(ctx context.Context, aggregateIDs []string) error {
+	p, ok := s.inner.(interface {
+		PreloadIDs(context.Context, []string) error
+	})
+	if !ok {
+		return errors.New("personal: the event store cannot preload")
+	}
+	if err := p.PreloadIDs(ctx, aggregateIDs); err != nil {
+		return err
+	}
+	return s.sealer.keys.Preload(ctx, keysPreloaded)
 }
 
 // LoadByType returns every event of an aggregate type, opened.

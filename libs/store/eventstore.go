@@ -488,6 +488,17 @@ func (s *EventStore) Preload(ctx context.Context, limit int, aggregateTypes ...s
 	return nil
 }
 
+// PreloadIDs is Preload for aggregates a service finds by other means than a
+// catalogue (the ids its own read models hold, newest first): it loads them into
+// memory, as many as the store remembers at most, in the order given.
+func (s *EventStore) PreloadIDs(ctx context.Context, aggregateIDs []string) error {
+	ids := aggregateIDs[:min(len(aggregateIDs), knownLimit)]
+	if _, err := s.loadMany(ctx, ids, 0); err != nil {
+		return fmt.Errorf("preload %d aggregates: %w", len(ids), err)
+	}
+	return nil
+}
+
 // inserter returns the batching inserter of coll.
 func (s *EventStore) inserter(coll *mongo.Collection) *inserter {
 	s.mu.Lock()
@@ -808,6 +819,35 @@ func logBefore(at time.Time, aid string, av int, bt time.Time, bid string, bv in
 	}
 	return av < bv
 }
+
+// EachCommit calls f with the events of each commit of the log in turn, in no
+// particular order, reading the log a batch at a time: a pass over the whole log
+// (the sealing pass at every start) then holds a batch in memory, not the log, which
+// after a burst of 60,000 applications is hundreds of MiB decoded. f must not
+// change the log; a pass that rewrites collects what to rewrite and does it after.
+func (s *EventStore) EachCommit(ctx context.Context, f func([]events.Envelope) error) error {
+	cur, err := s.coll.Find(ctx, bson.D{}, options.Find().SetBatchSize(commitBatch))
+	if err != nil {
+		return fmt.Errorf("read the event log: %w", Classify(err))
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var c commitDoc
+		if err := cur.Decode(&c); err != nil {
+			return fmt.Errorf("read the event log: %w", err)
+		}
+		if err := f(c.envelopes()); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("read the event log: %w", Classify(err))
+	}
+	return nil
+}
+
+// commitBatch is how many commits EachCommit reads at a time.
+const commitBatch = 256
 
 // All returns every event in the log, oldest first (by commit time, then aggregate
 // and version), for rebuilding projections. It reads the whole log into memory: the

@@ -101,6 +101,18 @@ func (l *Lists[E]) Page(names []string, after *E, match func(E) bool, limit int)
 	return page, false
 }
 
+// Last returns up to n entries from the end of the list of all, the last first.
+func (l *Lists[E]) Last(n int) []E {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	all := l.ordered[""]
+	out := make([]E, 0, min(n, len(all)))
+	for i := len(all) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, all[i])
+	}
+	return out
+}
+
 // Get returns the entry held for id, for a caller that merges what it is given with
 // what is held before applying it.
 func (l *Lists[E]) Get(id string) (E, bool) {

@@ -418,18 +418,21 @@ func (a *App) SeedViews(ctx context.Context) error {
 	return a.Project(ctx, all)
 }
 
-// preloaded is how many rounds and submissions Warm loads at most (rounds first, then
-// submissions in the order their catalogue holds them): half of the 4,096 aggregates
-// the store remembers, so that what later reads load still has room. A few hundred
-// organisations with two cycles each fit whole; a submission costs a few KiB of memory.
+// preloaded is how many rounds, reviewers and submissions Warm loads at most (in
+// that order, each type in the order its catalogue holds them): half of the 4,096
+// aggregates the store remembers, so that what later reads load still has room. A
+// few hundred organisations with two cycles each and a pool of a few hundred
+// reviewers fit whole; a submission costs a few KiB of memory, a reviewer less.
 const preloaded = 2048
 
-// Warm loads the submissions and rounds into the event store's memory while the
-// service starts, before it says it is ready: a page of submissions or a round read
-// after a start then costs what it does later (one read past each aggregate's last
-// commit), not every commit of each, from the first request.
+// Warm loads the rounds, the reviewers and the submissions into the event store's
+// memory while the service starts, before it says it is ready: a page of
+// submissions, a round, or a reviewer's assignments (which load the reviewer's own
+// record to check who asks) read after a start then cost what they do later (one
+// read past each aggregate's last commit), not every commit of each, from the first
+// request.
 func (a *App) Warm(ctx context.Context) error {
-	return a.events.Preload(ctx, preloaded, round.AggregateType, submission.AggregateType)
+	return a.events.Preload(ctx, preloaded, round.AggregateType, reviewerType, submission.AggregateType)
 }
 
 // Status is where a submission stands: its own status until it is submitted, then
