@@ -185,8 +185,7 @@ func assignmentOf(d assignmentDoc) app.AssignmentEntry {
 func assignmentDocOf(e app.AssignmentEntry) assignmentDoc {
 	return assignmentDoc{ID: e.Key(), RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline, SubmissionID: e.SubmissionID,
 		ReviewerID: e.ReviewerID, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason,
-		OverdueRecorded: e.OverdueRecorded,
-		Closed:          e.Closed, Released: e.Released, Version: e.Version}
+		OverdueRecorded: e.OverdueRecorded, Closed: e.Closed, Released: e.Released, Version: e.Version}
 }
 
 func submissionOf(d submissionEntryDoc) app.SubmissionEntry {
