@@ -33,6 +33,9 @@ type EventStore interface {
 	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
 	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
 	LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error)
+	// LoadRecent is Load, answered from memory when this process read the aggregate
+	// within maxAge (what it returns may be that far behind other replicas' changes).
+	LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error)
 	// IDsOfType lists a catalogued type's aggregate ids in id order, so that a page
 	// of them can be loaded without loading them all.
 	IDsOfType(ctx context.Context, aggregateType string) ([]string, error)

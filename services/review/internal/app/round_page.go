@@ -6,6 +6,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
@@ -152,25 +156,38 @@ func (a *App) RoundAssignments(ctx context.Context, by auth.Principal, id, sub s
 	return out, store.EncodeCursor(cursorAt{After: last.SubmissionID + "/" + last.ReviewerID}), nil
 }
 
-// reviewerNames reads the named pool members' records, for their names.
+// namesMaxAge is how long a page of a round's assignments may show a reviewer's name
+// as this replica last read it: a rename made through another replica shows within
+// this long. An erasure shows at once here (the names are sealed under the person's
+// key, which the erasure destroys; the store's memory holds them sealed).
+const namesMaxAge = 10 * time.Second
+
+// reviewerNames reads the named pool members' records, for their names, a few at a
+// time, from the store's memory when read within namesMaxAge: a page of 50
+// assignments names up to 50 reviewers, and reading each afresh made the page cost
+// two finds a reviewer at every request.
 func (a *App) reviewerNames(ctx context.Context, ids []string) (map[string]string, error) {
-	aggs := make([]string, len(ids))
-	for i, id := range ids {
-		aggs[i] = reviewerAggregate(id)
-	}
-	loaded, err := a.events.LoadMany(ctx, aggs)
-	if err != nil {
-		return nil, fmt.Errorf("load the reviewers of a page of assignments: %w", err)
-	}
 	out := make(map[string]string, len(ids))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
 	for _, id := range ids {
-		if rv, ok, err := latestReviewer(loaded[reviewerAggregate(id)]); err != nil {
-			return nil, err
-		} else if ok {
+		g.Go(func() error {
+			h, err := a.events.LoadRecent(gctx, reviewerAggregate(id), namesMaxAge)
+			if err != nil {
+				return fmt.Errorf("load reviewer %s: %w", id, err)
+			}
+			rv, ok, err := latestReviewer(h)
+			if err != nil || !ok {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
 			out[id] = rv.Name
-		}
+			return nil
+		})
 	}
-	return out, nil
+	return out, g.Wait()
 }
 
 // Reviewer reads one pool member's record with their workload per round (ops).

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // TestARoundsAssignmentsComePagedAsTheRoundHoldsThem: a round of three submissions,
@@ -121,4 +125,24 @@ func TestARoundsAssignmentsComePagedAsTheRoundHoldsThem(t *testing.T) {
 	}
 	h.Must(http.StatusNotFound, h.Do("GET", "/v1/review-rounds/no-such-round/assignments", h.ops, nil))
 	h.Must(http.StatusNotFound, h.Do("GET", "/v1/review-rounds/no-such-round/summary", h.ops, nil))
+
+	// The pages name reviewers from what the replica read of them a moment ago; an
+	// erasure still shows at once, well within that moment (namesMaxAge, 10 s).
+	names := func() map[string]any {
+		out := map[string]any{}
+		for _, x := range h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round+"/assignments?submission_id="+subs[0], h.ops, nil)).JSON(t)["items"].([]any) {
+			out[x.(map[string]any)["reviewer_id"].(string)] = x.(map[string]any)["reviewer_name"]
+		}
+		return out
+	}
+	if got := names(); got["y"] != "Reviewer y" {
+		t.Fatalf("a's reviewers are named %v", got)
+	}
+	h.publish("person-y", events.PersonErasedV1{Subject: personal.Subject("y@reviewers.example")})
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if got := names(); got["y"] != personal.ErasedName || got["x"] != "Reviewer x" {
+			return fmt.Errorf("after y's erasure a's reviewers are named %v", got)
+		}
+		return nil
+	})
 }
