@@ -172,7 +172,9 @@ var opsChangeSpecs = opsform.Specs{
 	{Name: "action", Label: "Change", Type: opsform.Choice, Required: true, Options: opsform.Opts("assign", "Assign the reviewer", "remove", "Remove the reviewer")},
 	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "As the reviewer pool lists it, for example rev-a", Type: opsform.Text, Required: true, Max: 64},
 	{Name: "submission_id", Label: "Submission", Hint: "Its identifier, as the table of assignments or the review rounds list it", Type: opsform.Text, Required: true, Max: 64},
-	{Name: "reason", Label: "Reason for the change", Type: opsform.Text, Required: true, Max: 500},
+	// Named apart from the close form's reason on the same page, so that each field
+	// has an id, and a label, of its own.
+	{Name: "change_reason", API: "reason", Label: "Reason for the change", Type: opsform.Text, Required: true, Max: 500},
 }
 
 // opsRoundPage is how many of a round's assignments its page shows.

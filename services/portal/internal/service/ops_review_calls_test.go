@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +123,17 @@ func TestOpsReviewPagesCallTheServiceOnlyAsNeeded(t *testing.T) {
 	}
 	if !strings.Contains(page.body, `name="reviewer_id"`) {
 		t.Errorf("the round page has no reviewer field")
+	}
+	// Each field has an id, and so a label, of its own: the change form's reason and
+	// the close form's shared one, and "Reason for closing" labelled the change's.
+	ids := map[string]int{}
+	for _, m := range regexp.MustCompile(`\bid="([^"]+)"`).FindAllStringSubmatch(page.body, -1) {
+		ids[m[1]]++
+	}
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("the round page has %d elements with the id %q", n, id)
+		}
 	}
 	if got := calls.count("GET", "/v1/reviewers") + calls.count("GET", "/v1/review-rounds/"+round); got != 0 {
 		t.Errorf("the round page read the pool or the whole round %d times, want none", got)
