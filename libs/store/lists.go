@@ -128,3 +128,14 @@ func (l *Lists[E]) Len() int {
 	defer l.mu.RUnlock()
 	return len(l.byID)
 }
+
+// Each calls f with every entry of the list named, in order, without copying the
+// list: for counts over one owner's entries (a round's assignments), which cost the
+// owner's entries in memory and no read of the store.
+func (l *Lists[E]) Each(name string, f func(E)) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, e := range l.ordered[name] {
+		f(e)
+	}
+}

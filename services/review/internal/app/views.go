@@ -44,6 +44,8 @@ type AssignmentEntry struct {
 	// HasReview is true once a review is in (returned for revision or not).
 	HasReview      bool
 	ReturnedReason string
+	// WithheldReason is set when ops hold the review back from the feedback.
+	WithheldReason string
 	// OverdueRecorded is true once the overdue event is recorded.
 	OverdueRecorded bool
 	// Closed and Released are the round's and the submission's, which end overdueness.
@@ -133,6 +135,17 @@ type ReadModels interface {
 	// Assignments is a page of a reviewer's assignments in force, by round and
 	// submission, after the entry after.
 	Assignments(ctx context.Context, reviewer string, after *AssignmentEntry, limit int) (page []AssignmentEntry, more bool, err error)
+	// Round is one round's entry (ok is false when none is held).
+	Round(ctx context.Context, id string) (e RoundEntry, ok bool, err error)
+	// RoundAssignments is a page of one round's assignments in every state, by
+	// submission and reviewer, after the entry after; only one submission's when it
+	// is named.
+	RoundAssignments(ctx context.Context, round, submission string, after *AssignmentEntry, limit int) (page []AssignmentEntry, more bool, err error)
+	// EachOfRound calls f with each of a round's assignments, from memory, for the
+	// counts a round's summary shows.
+	EachOfRound(ctx context.Context, round string, f func(AssignmentEntry)) error
+	// Organisations is the organisation of each of the submissions named that is held.
+	Organisations(ctx context.Context, submissions []string) (map[string]string, error)
 	// InForce is the assignments in force of each of the reviewers named.
 	InForce(ctx context.Context, reviewers []string) (map[string][]AssignmentEntry, error)
 	// Submissions is a page of submissions in id order after the id after, of one
@@ -270,7 +283,7 @@ func roundEntry(r *round.Round) RoundEntry {
 func assignmentEntry(r *round.Round, as round.Assignment) AssignmentEntry {
 	_, released := r.Feedback(as.SubmissionID)
 	return AssignmentEntry{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), SubmissionID: as.SubmissionID, ReviewerID: as.ReviewerID,
-		State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, OverdueRecorded: as.Overdue,
+		State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason, OverdueRecorded: as.Overdue,
 		Closed: r.Status() != round.StatusOpen, Released: released, Version: r.Version()}
 }
 
