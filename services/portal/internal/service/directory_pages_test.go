@@ -64,12 +64,16 @@ func TestTheDirectoryIsShownAPageAtATime(t *testing.T) {
 		return ""
 	}
 	var first *html.Node
-	// The directory is the signatory service's projection, which may lag its events.
+	// The directory is the signatory service's projection, which may lag its events:
+	// wait until it lists all of them (both pages full) before looking at the pages.
 	testenv.Eventually(t, 20*time.Second, func() error {
 		r := p.do("GET", "/directory?kind=signatory", "", nil)
 		first = parse(t, r.body)
 		if got := rows(first); r.status != http.StatusOK || len(got) != 50 || link(first, "Next page of organisations") == "" {
 			return fmt.Errorf("the first page = %d with %d organisations", r.status, len(got))
+		}
+		if r := p.do("GET", link(first, "Next page of organisations"), "", nil); len(rows(parse(t, r.body))) < n-50 {
+			return fmt.Errorf("the second page = %d with %d organisations", r.status, len(rows(parse(t, r.body))))
 		}
 		return nil
 	})
