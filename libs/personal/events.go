@@ -486,3 +486,56 @@ func (s *SealedStore) IDsOfType(ctx context.Context, aggregateType string) ([]st
 	}
 	return l.IDsOfType(ctx, aggregateType)
 }
+
+// Log is what sealing older events needs of an event store.
+type Log interface {
+	EachCommit(ctx context.Context, f func([]events.Envelope) error) error
+	Rewrite(ctx context.Context, aggregateID string, rewrite func(eventType string, data []byte) ([]byte, error)) (int, error)
+}
+
+// SealOlderEvents seals the people of the events in log stored before they were
+// stored sealed (docs/PRIVACY.md, "Events written before sealing"), for the
+// aggregates of the types named (none named: every type), and returns how many
+// commits it rewrote. It changes no event's meaning, and what is sealed already it
+// leaves alone.
+//
+// The log is read a batch at a time, and only the aggregates with an event still to
+// seal are rewritten, after the read: loading every aggregate at every start read the
+// whole log again one aggregate at a time, beside the first requests, and pushed the
+// aggregates preloaded for them out of the store's memory; and holding the log whole
+// cost the fund hundreds of MiB after a burst.
+func (s *Sealer) SealOlderEvents(ctx context.Context, log Log, aggregateTypes ...string) (int, error) {
+	seen := map[string]bool{}
+	var rewrite []string
+	err := log.EachCommit(ctx, func(evs []events.Envelope) error {
+		for _, e := range evs { // one commit: one aggregate
+			if seen[e.AggregateID] || (len(aggregateTypes) > 0 && !slices.Contains(aggregateTypes, e.AggregateType)) {
+				return nil
+			}
+			sealed, err := s.SealData(ctx, e.Type, e.Data)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(sealed, e.Data) {
+				seen[e.AggregateID] = true
+				rewrite = append(rewrite, e.AggregateID)
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range rewrite {
+		k, err := log.Rewrite(ctx, id, func(eventType string, data []byte) ([]byte, error) {
+			return s.SealData(ctx, eventType, data)
+		})
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -4,7 +4,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -142,43 +141,7 @@ var PersonalFields = personal.Fields{
 // returns how many commits it rewrote. It changes no event's meaning, and what is
 // sealed already it leaves alone.
 func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
-	// The log is read a batch at a time, and only the organisations with an event
-	// still to seal are rewritten, after the read: loading every one at every start
-	// read the log again one aggregate at a time, beside the first requests, and
-	// pushed the organisations preloaded for them out of the store's memory.
-	seen := map[string]bool{}
-	var rewrite []string
-	err := s.Events.EachCommit(ctx, func(evs []events.Envelope) error {
-		for _, e := range evs {
-			if e.AggregateType != organisation.AggregateType || seen[e.AggregateID] {
-				return nil
-			}
-			sealed, err := s.sealer.SealData(ctx, e.Type, e.Data)
-			if err != nil {
-				return err
-			}
-			if !bytes.Equal(sealed, e.Data) {
-				seen[e.AggregateID] = true
-				rewrite = append(rewrite, e.AggregateID)
-				return nil
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, id := range rewrite {
-		k, err := s.Events.Rewrite(ctx, id, func(eventType string, data []byte) ([]byte, error) {
-			return s.sealer.SealData(ctx, eventType, data)
-		})
-		n += k
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return s.sealer.SealOlderEvents(ctx, s.Events, organisation.AggregateType)
 }
 
 // stored reads events as stored: one organisation's through the sealed store, the
