@@ -433,17 +433,7 @@ func (a *App) member(ctx context.Context, by auth.Principal) (rv round.Reviewer,
 	if err != nil {
 		return round.Reviewer{}, false, fmt.Errorf("load reviewer %s: %w", by.Subject, err)
 	}
-	h = only(reviewerType, h)
-	if len(h) == 0 {
-		return round.Reviewer{}, false, nil
-	}
-	latest := h[0]
-	for _, e := range h {
-		if e.Version > latest.Version {
-			latest = e
-		}
-	}
-	if rv, err = decodeReviewer(latest); err != nil {
+	if rv, ok, err = latestReviewer(h); err != nil || !ok {
 		return round.Reviewer{}, false, err
 	}
 	if rv.Org != by.Org {
