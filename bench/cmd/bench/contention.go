@@ -178,7 +178,7 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 				return f, fmt.Errorf("trial %d: %w", trial, err)
 			}
 		}
-		fmt.Printf("round: trial %d done\n", trial)
+		fmt.Printf("round: trial %d: alone p95 %s, at once p95 %s (so far)\n", trial, short(percentile(slices.Clone(f.alone), 95)), short(percentile(slices.Clone(f.together), 95)))
 	}
 	f.load = loadAverage()
 	return f, nil
