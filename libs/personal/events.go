@@ -231,8 +231,14 @@ type openedHistory struct {
 	forgotten int64 // the key store's count of forgotten keys when the first was opened
 }
 
-// openedLimit bounds how many aggregates' opened histories a store keeps.
-const openedLimit = 4096
+// openedLimit bounds how many aggregates' opened histories a store keeps, and
+// openedMin is the shortest history kept: opening a few events costs less than the
+// memory of a copy for each of thousands of short aggregates (a burst of fund
+// applications) would.
+const (
+	openedLimit = 4096
+	openedMin   = 8
+)
 
 // NewSealedStore wraps inner.
 func NewSealedStore(inner EventStore, sealer *Sealer) (*SealedStore, error) {
@@ -285,7 +291,7 @@ func (s *SealedStore) openAll(ctx context.Context, evs []events.Envelope) ([]eve
 			return nil, err
 		}
 	}
-	if same == len(evs) && same == len(held.evs) {
+	if (same == len(evs) && same == len(held.evs)) || len(evs) < openedMin {
 		return out, nil
 	}
 	at := now
