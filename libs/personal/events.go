@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/json/jsontext"
 	"errors"
 	"fmt"
 	"slices"
@@ -50,69 +51,223 @@ func (s *Sealer) SealData(ctx context.Context, eventType string, data []byte) ([
 	return sealed, err
 }
 
-// seal is SealData, and also names the people whose keys it sealed under.
+// seal is SealData, and also names the people whose keys it sealed under. It finds
+// the fields in the payload's bytes and replaces only their values, leaving every
+// other byte as it was: decoding the whole payload into maps and encoding it again
+// was most of the cost of storing a draft's two people.
 func (s *Sealer) seal(ctx context.Context, eventType string, data []byte) ([]byte, []string, error) {
 	fields := s.fields[eventType]
 	if len(fields) == 0 {
 		return data, nil, nil
 	}
-	var m map[string]any
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber() // amounts and versions come back as they were written
-	if err := d.Decode(&m); err != nil {
-		return nil, nil, fmt.Errorf("seal %s: %w", eventType, err)
+	if !json.Valid(data) {
+		return nil, nil, fmt.Errorf("seal %s: the payload is not JSON", eventType)
+	}
+	root, ok := membersOf(data, skipSpace(data, 0))
+	if !ok {
+		return nil, nil, fmt.Errorf("seal %s: the payload is not a JSON object", eventType)
 	}
 	var people []string
+	var edits []edit
+	done := map[int]bool{} // the objects sealed, by where they start
 	for _, f := range fields {
-		obj, names, emailField := at(m, f), personFields, "email"
+		obj, at, names, emailField := root, 0, personFields, "email"
 		if nameField, addressField, pair := strings.Cut(f, "|"); pair {
-			obj, names, emailField = m, []string{nameField, addressField}, addressField
+			names, emailField = []string{nameField, addressField}, addressField
+		} else {
+			obj, at = objectAt(data, root, f)
 		}
-		if obj == nil {
+		if obj == nil || done[at] {
 			continue
 		}
-		email, _ := obj[emailField].(string)
-		if IsSealed(email) || isEmpty(obj, names) {
+		done[at] = true
+		email, _ := obj.str(data, emailField)
+		if IsSealed(email) || obj.isEmpty(data, names) {
 			continue
 		}
 		id, key, err := s.keys.For(ctx, email)
 		if err != nil {
 			return nil, nil, err
 		}
+		aead, err := newAEAD(key)
+		if err != nil {
+			return nil, nil, err
+		}
 		for _, pf := range names {
-			if v, ok := obj[pf].(string); ok && !IsSealed(v) && v != "" {
-				if obj[pf], err = Seal(id, key, v); err != nil {
-					return nil, nil, err
-				}
-				if !slices.Contains(people, id) {
-					people = append(people, id)
-				}
+			v, ok := obj.str(data, pf)
+			if !ok || IsSealed(v) || v == "" {
+				continue
+			}
+			sealed, err := sealWith(aead, id, v)
+			if err != nil {
+				return nil, nil, err
+			}
+			quoted, err := jsontext.AppendQuote(nil, sealed)
+			if err != nil {
+				return nil, nil, err
+			}
+			sp, _ := obj.get(data, pf)
+			edits = append(edits, edit{from: sp.from, to: sp.to, with: quoted})
+			if !slices.Contains(people, id) {
+				people = append(people, id)
 			}
 		}
 	}
-	if len(people) == 0 {
+	if len(edits) == 0 {
 		return data, nil, nil // sealed already, or no one in it: the same bytes
 	}
-	sealed, err := json.Marshal(m)
-	return sealed, people, err
-}
-
-// at returns the object at a dotted path of m, or nil.
-func at(m map[string]any, path string) map[string]any {
-	cur := m
-	for _, part := range strings.Split(path, ".") {
-		next, ok := cur[part].(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = next
+	slices.SortFunc(edits, func(a, b edit) int { return a.from - b.from })
+	out := make([]byte, 0, len(data)+len(edits)*64)
+	last := 0
+	for _, e := range edits {
+		out = append(append(out, data[last:e.from]...), e.with...)
+		last = e.to
 	}
-	return cur
+	return append(out, data[last:]...), people, nil
 }
 
-func isEmpty(p map[string]any, names []string) bool {
-	for _, pf := range names {
-		if v, _ := p[pf].(string); v != "" {
+// span is where a JSON value lies in a document: data[from:to].
+type span struct{ from, to int }
+
+// edit replaces a span of a document.
+type edit struct {
+	from, to int
+	with     []byte
+}
+
+// member is one name of an object and its value, as spans of the document (the
+// name's with its quotes).
+type member struct{ name, value span }
+
+// members are an object's members in the order written.
+type members []member
+
+// The scanners below read a document json.Valid has accepted, so they look only for
+// where things end.
+
+// membersOf reads the members of the object at data[i], or says there is none.
+func membersOf(data []byte, i int) (members, bool) {
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	var m members
+	i = skipSpace(data, i+1)
+	for i < len(data) && data[i] == '"' {
+		name := span{from: i, to: skipString(data, i)}
+		i = skipSpace(data, name.to)
+		i = skipSpace(data, i+1) // the colon
+		value := span{from: i, to: skipValue(data, i)}
+		m = append(m, member{name: name, value: value})
+		i = skipSpace(data, value.to)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return m, true
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the end of the string starting at data[i].
+func skipString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// skipValue returns the end of the value starting at data[i].
+func skipValue(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(data); i++ {
+			switch data[i] {
+			case '"':
+				i = skipString(data, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(data) && !strings.ContainsRune(" \t\n\r,}]", rune(data[i])) {
+		i++
+	}
+	return i
+}
+
+// get returns the value of the last member called name (the one a decoder into a
+// map would keep).
+func (m members) get(data []byte, name string) (span, bool) {
+	for i := len(m) - 1; i >= 0; i-- {
+		raw := data[m[i].name.from+1 : m[i].name.to-1]
+		if string(raw) == name {
+			return m[i].value, true
+		}
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			if plain, err := jsontext.AppendUnquote(nil, data[m[i].name.from:m[i].name.to]); err == nil && string(plain) == name {
+				return m[i].value, true
+			}
+		}
+	}
+	return span{}, false
+}
+
+// objectAt returns the members of the object at a dotted path below root, and where
+// it starts, or nil when there is no object there.
+func objectAt(data []byte, root members, path string) (members, int) {
+	cur, at := root, 0
+	for _, part := range strings.Split(path, ".") {
+		sp, ok := cur.get(data, part)
+		if !ok {
+			return nil, 0
+		}
+		if cur, ok = membersOf(data, sp.from); !ok {
+			return nil, 0
+		}
+		at = sp.from
+	}
+	return cur, at
+}
+
+// str returns the string value of a member, and whether it is a string.
+func (m members) str(data []byte, name string) (string, bool) {
+	sp, ok := m.get(data, name)
+	if !ok || data[sp.from] != '"' {
+		return "", false
+	}
+	raw := data[sp.from+1 : sp.to-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw), true
+	}
+	v, err := jsontext.AppendUnquote(nil, data[sp.from:sp.to])
+	if err != nil {
+		return "", false
+	}
+	return string(v), true
+}
+
+// isEmpty reports whether none of names is a non-empty string.
+func (m members) isEmpty(data []byte, names []string) bool {
+	for _, n := range names {
+		if v, _ := m.str(data, n); v != "" {
 			return false
 		}
 	}
