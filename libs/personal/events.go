@@ -69,20 +69,22 @@ func (s *Sealer) seal(ctx context.Context, eventType string, data []byte) ([]byt
 	}
 	var people []string
 	var edits []edit
-	done := map[int]bool{} // the objects sealed, by where they start
+	// sealed holds the values sealed so far, by where they start: a field list that
+	// names one value twice (one object, or one address in two pairs) finds it sealed
+	// the second time, as it would in a payload sealed value by value.
+	sealed := map[int]bool{}
 	for _, f := range fields {
-		obj, at, names, emailField := root, 0, personFields, "email"
+		obj, names, emailField := root, personFields, "email"
 		if nameField, addressField, pair := strings.Cut(f, "|"); pair {
 			names, emailField = []string{nameField, addressField}, addressField
 		} else {
-			obj, at = objectAt(data, root, f)
+			obj = objectAt(data, root, f)
 		}
-		if obj == nil || done[at] {
+		if obj == nil {
 			continue
 		}
-		done[at] = true
 		email, _ := obj.str(data, emailField)
-		if IsSealed(email) || obj.isEmpty(data, names) {
+		if sp, ok := obj.get(data, emailField); (ok && sealed[sp.from]) || IsSealed(email) || obj.isEmpty(data, names) {
 			continue
 		}
 		id, key, err := s.keys.For(ctx, email)
@@ -95,18 +97,19 @@ func (s *Sealer) seal(ctx context.Context, eventType string, data []byte) ([]byt
 		}
 		for _, pf := range names {
 			v, ok := obj.str(data, pf)
-			if !ok || IsSealed(v) || v == "" {
+			sp, _ := obj.get(data, pf)
+			if !ok || IsSealed(v) || v == "" || sealed[sp.from] {
 				continue
 			}
-			sealed, err := sealWith(aead, id, v)
+			value, err := sealWith(aead, id, v)
 			if err != nil {
 				return nil, nil, err
 			}
-			quoted, err := jsontext.AppendQuote(nil, sealed)
+			quoted, err := jsontext.AppendQuote(nil, value)
 			if err != nil {
 				return nil, nil, err
 			}
-			sp, _ := obj.get(data, pf)
+			sealed[sp.from] = true
 			edits = append(edits, edit{from: sp.from, to: sp.to, with: quoted})
 			if !slices.Contains(people, id) {
 				people = append(people, id)
@@ -230,21 +233,20 @@ func (m members) get(data []byte, name string) (span, bool) {
 	return span{}, false
 }
 
-// objectAt returns the members of the object at a dotted path below root, and where
-// it starts, or nil when there is no object there.
-func objectAt(data []byte, root members, path string) (members, int) {
-	cur, at := root, 0
+// objectAt returns the members of the object at a dotted path below root, or nil
+// when there is no object there.
+func objectAt(data []byte, root members, path string) members {
+	cur := root
 	for _, part := range strings.Split(path, ".") {
 		sp, ok := cur.get(data, part)
 		if !ok {
-			return nil, 0
+			return nil
 		}
 		if cur, ok = membersOf(data, sp.from); !ok {
-			return nil, 0
+			return nil
 		}
-		at = sp.from
 	}
-	return cur, at
+	return cur
 }
 
 // str returns the string value of a member, and whether it is a string.

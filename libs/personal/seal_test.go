@@ -25,6 +25,7 @@ func TestSealDataSealsExactlyTheNamedValues(t *testing.T) {
 		"nested.v1": {"applicant", "content.endorsement"},
 		"twice.v1":  {"applicant", "applicant"},
 		"pair.v1":   {"reviewer_name|reviewer_email"},
+		"pairs.v1":  {"a_name|a_email", "b_name|b_email", "title|a_email"},
 	}
 	sealer, err := personal.NewSealer(keys, fields)
 	if err != nil {
@@ -40,6 +41,7 @@ func TestSealDataSealsExactlyTheNamedValues(t *testing.T) {
 		{"pair.v1", `{"reviewer_name":"Rita Okafor","round":"Spring","reviewer_email":"r@example.ac.uk","n":1.50}`},
 		{"pair.v1", `{"reviewer_name":"Rita Okafor","reviewer_email":null}`},
 		{"nested.v1", ` {"x":"a \"}{[ b\\","list":[{"applicant":{"name":"in a list"}},[1,{"y":"]"}]],"applicant":{"n\u0061me":"Escaped Name","email":"e2@example.ac.uk","title":null},"content":{"endorsement":{"name":"E2","email":"e3@example.ac.uk"},"endorsement2":{}}} `},
+		{"pairs.v1", `{"a_name":"Ann","a_email":"ann@example.ac.uk","b_name":"Bo","b_email":"bo@example.ac.uk","title":"Lead"}`},
 		{"unlisted.v1", `{"name":"Not sealed","email":"n@example.ac.uk"}`},
 	}
 	for _, c := range cases {
@@ -76,20 +78,20 @@ func TestSealDataSealsExactlyTheNamedValues(t *testing.T) {
 	}
 }
 
-// wantSealed lists the paths of the values that fields name in data and that hold
-// a non-empty string, for a person with any of them.
+// wantSealed lists the paths of the values that fields name in data, sealing them
+// one by one as the rule says: a person whose address is sealed already is skipped,
+// and so is an empty value.
 func wantSealed(t *testing.T, fields []string, data string) []string {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(data), &m); err != nil {
 		t.Fatal(err)
 	}
-	out := []string{}
-	seen := map[string]bool{}
+	sealed := map[string]bool{}
 	for _, f := range fields {
-		obj, base, names := m, "", []string{"name", "title", "email"}
+		obj, base, names, emailField := m, "", []string{"name", "title", "email"}, "email"
 		if n, e, pair := strings.Cut(f, "|"); pair {
-			names = []string{n, e}
+			names, emailField = []string{n, e}, e
 		} else {
 			for _, part := range strings.Split(f, ".") {
 				next, ok := obj[part].(map[string]any)
@@ -100,15 +102,18 @@ func wantSealed(t *testing.T, fields []string, data string) []string {
 				obj, base = next, base+part+"."
 			}
 		}
-		if obj == nil || seen[base] {
+		if obj == nil || sealed[base+emailField] {
 			continue
 		}
-		seen[base] = true
 		for _, n := range names {
 			if v, ok := obj[n].(string); ok && v != "" {
-				out = append(out, base+n)
+				sealed[base+n] = true
 			}
 		}
+	}
+	out := []string{}
+	for p := range sealed {
+		out = append(out, p)
 	}
 	sort.Strings(out)
 	return out
