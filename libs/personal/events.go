@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/itss/techcommit/libs/events"
@@ -392,14 +394,37 @@ type EventStore interface {
 type SealedStore struct {
 	inner  EventStore
 	sealer *Sealer
+
+	// opened holds the latest opened history of recently loaded aggregates: opening
+	// is a decryption and a JSON round trip per event, and a command on a long
+	// aggregate (a review round of hundreds of events) opened its whole history at
+	// every load and every decision. A load reuses the longest prefix whose event ids
+	// match what it loaded (events never change but by legacy sealing, which opens to
+	// the same) and opens only what follows. Every copy is dropped when this replica
+	// forgets a key (an erasure here: rare, so all go), and none is kept longer than a
+	// key is (cacheFor), so that an erasure on another replica reaches what this one
+	// shows as soon as its cached key would have gone.
+	mu       sync.Mutex
+	opened   map[string]openedHistory
+	openings atomic.Int64 // events opened, for tests
 }
+
+// openedHistory is an aggregate's events as opened, and when the first was.
+type openedHistory struct {
+	evs       []events.Envelope
+	at        time.Time
+	forgotten int64 // the key store's count of forgotten keys when the first was opened
+}
+
+// openedLimit bounds how many aggregates' opened histories a store keeps.
+const openedLimit = 4096
 
 // NewSealedStore wraps inner.
 func NewSealedStore(inner EventStore, sealer *Sealer) (*SealedStore, error) {
 	if inner == nil || sealer == nil {
 		return nil, errors.New("personal: an event store and a sealer are required")
 	}
-	return &SealedStore{inner: inner, sealer: sealer}, nil
+	return &SealedStore{inner: inner, sealer: sealer, opened: map[string]openedHistory{}}, nil
 }
 
 var _ EventStore = (*SealedStore)(nil)
@@ -418,15 +443,50 @@ func (s *SealedStore) Load(ctx context.Context, aggregateID string) ([]events.En
 	return s.openAll(ctx, evs)
 }
 
+// openAll opens one aggregate's events (in version order), reusing what it opened
+// of them before (see opened).
 func (s *SealedStore) openAll(ctx context.Context, evs []events.Envelope) ([]events.Envelope, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	id := evs[0].AggregateID
+	now, forgotten := time.Now(), s.sealer.keys.forgotten.Load()
+	s.mu.Lock()
+	held, ok := s.opened[id]
+	s.mu.Unlock()
+	if ok && (now.Sub(held.at) > cacheFor || held.forgotten != forgotten) {
+		held = openedHistory{}
+	}
 	out := make([]events.Envelope, len(evs))
-	for i, e := range evs {
+	same := 0
+	for same < min(len(held.evs), len(evs)) && held.evs[same].ID == evs[same].ID {
+		same++
+	}
+	copy(out, held.evs[:same])
+	s.openings.Add(int64(len(evs) - same))
+	for i := same; i < len(evs); i++ {
 		var err error
-		if out[i], err = s.sealer.OpenEnvelope(ctx, e); err != nil {
+		if out[i], err = s.sealer.OpenEnvelope(ctx, evs[i]); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	if same == len(evs) && same == len(held.evs) {
+		return out, nil
+	}
+	at := now
+	if same > 0 {
+		at = held.at // the prefix is as old as its first opening
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, known := s.opened[id]; !known && len(s.opened) >= openedLimit {
+		for other := range s.opened { // forget one at random
+			delete(s.opened, other)
+			break
+		}
+	}
+	s.opened[id] = openedHistory{evs: out, at: at, forgotten: forgotten}
+	return slices.Clip(out), nil
 }
 
 // sealedPayload is a payload as stored: its type and its sealed JSON. The event
@@ -498,8 +558,14 @@ func (s *SealedStore) Execute(ctx context.Context, cmd store.Command) ([]events.
 // The readers below are the event store's other ways of loading history, opened like
 // Load. Each needs the wrapped store to offer it (store.EventStore offers them all).
 
+// keysPreloaded bounds how many people's keys a preload reads: a few hundred
+// organisations name about four people each; a key held costs a few hundred bytes.
+const keysPreloaded = 4096
+
 // Preload loads up to limit aggregates of these types into the wrapped store's
-// memory at start, as stored: a later Load opens them as it opens any other.
+// memory at start, as stored, and the people's keys that open them (see
+// Keys.Preload): a later Load opens them as it opens any other, without a read
+// per person.
 func (s *SealedStore) Preload(ctx context.Context, limit int, aggregateTypes ...string) error {
 	p, ok := s.inner.(interface {
 		Preload(context.Context, int, ...string) error
@@ -507,7 +573,24 @@ func (s *SealedStore) Preload(ctx context.Context, limit int, aggregateTypes ...
 	if !ok {
 		return errors.New("personal: the event store cannot preload")
 	}
-	return p.Preload(ctx, limit, aggregateTypes...)
+	if err := p.Preload(ctx, limit, aggregateTypes...); err != nil {
+		return err
+	}
+	return s.sealer.keys.Preload(ctx, keysPreloaded)
+}
+
+// PreloadIDs is Preload for aggregates named by id (see store.EventStore.PreloadIDs).
+func (s *SealedStore) PreloadIDs(ctx context.Context, aggregateIDs []string) error {
+	p, ok := s.inner.(interface {
+		PreloadIDs(context.Context, []string) error
+	})
+	if !ok {
+		return errors.New("personal: the event store cannot preload")
+	}
+	if err := p.PreloadIDs(ctx, aggregateIDs); err != nil {
+		return err
+	}
+	return s.sealer.keys.Preload(ctx, keysPreloaded)
 }
 
 // LoadByType returns every event of an aggregate type, opened.

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -53,6 +54,9 @@ type Keys struct {
 	mu       sync.RWMutex
 	cache    map[string]cached // person id -> key
 	subjects map[string]string // address digest -> person id
+	// forgotten counts the keys this replica dropped (erasures): whatever was opened
+	// under an older count may hold a person since erased (see SealedStore.opened).
+	forgotten atomic.Int64
 }
 
 // cacheFor is how long a replica keeps a key in memory. Every command reads the keys
@@ -175,6 +179,36 @@ func (k *Keys) cached(id string) ([]byte, bool) {
 	return c.key, true
 }
 
+// Preload reads up to limit people's keys into memory (one read of the key
+// collection), so that the first requests after a start open the people of the
+// aggregates preloaded with them without a read per person: after a restart, a
+// request naming four people read four keys, and the next read none. They are held
+// as any key read is, for cacheFor from now, so an erasure by another replica is
+// seen as soon as it would be otherwise. It is for a service's start, before it
+// consumes erasures: an erasure by this replica while it reads could be undone in
+// memory (for cacheFor) by the key it read just before.
+func (k *Keys) Preload(ctx context.Context, limit int) error {
+	if limit <= 0 {
+		return nil
+	}
+	cur, err := k.coll.Find(ctx, bson.D{}, options.Find().SetLimit(int64(limit)))
+	if err != nil {
+		return fmt.Errorf("preload person keys: %w", store.Classify(err))
+	}
+	var docs []keyDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("preload person keys: %w", store.Classify(err))
+	}
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, d := range docs {
+		k.cache[d.ID] = cached{key: d.Key, at: now}
+		k.subjects[d.Subject] = d.ID
+	}
+	return nil
+}
+
 // key returns a person's key by id, or false once they are erased.
 func (k *Keys) key(ctx context.Context, id string) ([]byte, bool, error) {
 	if key, ok := k.cached(id); ok {
@@ -226,6 +260,7 @@ func (k *Keys) ForgetCached(id string) {
 		}
 	}
 	k.mu.Unlock()
+	k.forgotten.Add(1)
 }
 
 // Seal encrypts value under the key of person id. The empty value stays empty (it

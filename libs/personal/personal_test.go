@@ -191,3 +191,61 @@ func TestGatherFindsEveryDocumentHoldingAnAddress(t *testing.T) {
 		t.Errorf("found %v, want %v", found, want)
 	}
 }
+
+// TestAPreloadedAggregateOpensWithoutReadingItsPeoplesKeys: a process that starts
+// and preloads an aggregate holds the keys of the people it names too, so that its
+// first load after the start costs what the next does (one find, after the last
+// commit). Before, the first load read each person's key (two finds more here).
+func TestAPreloadedAggregateOpensWithoutReadingItsPeoplesKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, counted := testenv.MonitoredDB(t, "")
+	typ := events.OrganisationContactsChangedV1{}.EventType()
+	open := func() *personal.SealedStore {
+		t.Helper()
+		clk := clock.NewFake(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
+		keys, err := personal.NewKeys(ctx, db, "person_keys", clk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := store.NewEventStore(ctx, db, "events", "/tc/test", clk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealer, err := personal.NewSealer(keys, personal.Fields{typ: {"leader", "nominated_lead"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := personal.NewSealedStore(es, sealer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	writer := open()
+	p := events.OrganisationContactsChangedV1{OrganisationID: "org-1",
+		Leader:        events.Person{Name: "Grace Hopper", Email: "grace@example.ac.uk"},
+		NominatedLead: events.Person{Name: "Ada Lovelace", Email: "ada@example.ac.uk"}}
+	if _, err := writer.Execute(ctx, store.Command{AggregateType: "organisation", AggregateID: "org-1", Actor: "ops:x", New: true,
+		Decide: func([]events.Envelope) ([]events.Payload, error) { return []events.Payload{p}, nil }}); err != nil {
+		t.Fatal(err)
+	}
+
+	restarted := open()
+	if err := restarted.PreloadIDs(ctx, []string{"org-1"}); err != nil {
+		t.Fatal(err)
+	}
+	var cost [2]testenv.ReadCount
+	for i := range cost {
+		before := counted.Now()
+		evs, err := restarted.Load(ctx, "org-1")
+		if err != nil || len(evs) != 1 || !strings.Contains(string(evs[0].Data), "Ada Lovelace") {
+			t.Fatalf("load %d: %v (%v), want the event opened", i, evs, err)
+		}
+		cost[i] = counted.Now().Sub(before)
+	}
+	if cost[0].Finds != 1 || cost[0] != cost[1] {
+		t.Errorf("the first load after the start cost %d finds / %d documents, the next %d / %d: want one find each",
+			cost[0].Finds, cost[0].Docs, cost[1].Finds, cost[1].Docs)
+	}
+}

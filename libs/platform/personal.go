@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,17 +93,36 @@ func (p *Platform) SealLegacyEvents(ctx context.Context) (int, error) {
 	if p.sealer == nil {
 		return 0, errors.New("seal older events: the service seals no one")
 	}
-	all, err := p.Events.All(ctx)
+	// The log is read a batch at a time, and only the aggregates with an event still
+	// to seal are rewritten, after the read: loading every aggregate at every start
+	// read the whole log again one aggregate at a time, beside the first requests,
+	// and pushed the aggregates preloaded for them out of the store's memory; and
+	// holding the log whole cost the fund hundreds of MiB after a burst.
+	seen := map[string]bool{}
+	var rewrite []string
+	err := p.Events.EachCommit(ctx, func(evs []events.Envelope) error {
+		for _, e := range evs {
+			if seen[e.AggregateID] {
+				return nil
+			}
+			sealed, err := p.sealer.SealData(ctx, e.Type, e.Data)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(sealed, e.Data) {
+				seen[e.AggregateID] = true
+				rewrite = append(rewrite, e.AggregateID)
+				return nil
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	seen, n := map[string]bool{}, 0
-	for _, e := range all {
-		if seen[e.AggregateID] {
-			continue
-		}
-		seen[e.AggregateID] = true
-		k, err := p.Events.Rewrite(ctx, e.AggregateID, func(eventType string, data []byte) ([]byte, error) {
+	n := 0
+	for _, id := range rewrite {
+		k, err := p.Events.Rewrite(ctx, id, func(eventType string, data []byte) ([]byte, error) {
 			return p.sealer.SealData(ctx, eventType, data)
 		})
 		n += k

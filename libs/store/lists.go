@@ -131,6 +131,18 @@ func (l *Lists[E]) Page(names []string, after *E, match func(E) bool, limit int)
 	return page, false
 }
 
+// Last returns up to n entries from the end of the list of all, the last first.
+func (l *Lists[E]) Last(n int) []E {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	all := l.ordered[""]
+	out := make([]E, 0, min(n, len(all)))
+	for i := len(all) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, all[i])
+	}
+	return out
+}
+
 // Get returns the entry held for id, for a caller that merges what it is given with
 // what is held before applying it.
 func (l *Lists[E]) Get(id string) (E, bool) {
@@ -145,4 +157,15 @@ func (l *Lists[E]) Len() int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return len(l.byID)
+}
+
+// Each calls f with every entry of the list named, in order, without copying the
+// list: for counts over one owner's entries (a round's assignments), which cost the
+// owner's entries in memory and no read of the store.
+func (l *Lists[E]) Each(name string, f func(E)) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, e := range l.ordered[name] {
+		f(e)
+	}
 }

@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -84,5 +87,83 @@ func TestPreloadedAggregatesAreReadOnceAfterARestart(t *testing.T) {
 	}
 	if err := openLog(t, db).Preload(ctx, 10, "counter"); err == nil {
 		t.Error("a preload of a type not catalogued succeeded")
+	}
+}
+
+// TestARewriteThatChangesNothingKeepsTheAggregateInMemory: the pass that seals
+// older events runs over every aggregate at start, after the service preloaded
+// them; where it changes nothing, the aggregate stays in memory and its next load is
+// one find. Before, every Rewrite dropped it, and the first request read all its
+// commits again. Aggregates preloaded by id (PreloadIDs) are held the same way.
+func TestARewriteThatChangesNothingKeepsTheAggregateInMemory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, counted := testenv.MonitoredDB(t, "")
+	writer := openLog(t, db)
+	for _, id := range []string{"kept", "changed"} {
+		for range 5 {
+			mustCount(t, writer, id)
+		}
+	}
+	restarted := openLog(t, db)
+	if err := restarted.PreloadIDs(ctx, []string{"kept", "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	same := func(_ string, data []byte) ([]byte, error) { return data, nil }
+	if n, err := restarted.Rewrite(ctx, "kept", same); err != nil || n != 0 {
+		t.Fatalf("rewrite with nothing to change: %d commits (%v), want 0", n, err)
+	}
+	// A rewrite that changes the aggregate drops it: what memory holds is the old form.
+	n, err := restarted.Rewrite(ctx, "changed", func(_ string, data []byte) ([]byte, error) {
+		return bytes.Replace(data, []byte(`"n"`), []byte(`"n" `), 1), nil
+	})
+	if err != nil || n != 5 {
+		t.Fatalf("rewrite of every commit: %d commits (%v), want 5", n, err)
+	}
+	for _, c := range []struct {
+		id    string
+		finds int
+	}{{"kept", 1}, {"changed", 6}} {
+		before := counted.Now()
+		if n := (loaded{t}).n(restarted.Load(ctx, c.id)); n != 5 {
+			t.Fatalf("%s: loaded %d events, want 5", c.id, n)
+		}
+		if got := counted.Now().Sub(before); got.Finds != c.finds {
+			t.Errorf("%s: the load after the rewrite sent %d finds, want %d", c.id, got.Finds, c.finds)
+		}
+	}
+}
+
+// TestEachCommitVisitsEveryCommitOnce: a pass over the log (the sealing pass at
+// start) sees every commit of every aggregate once, across more than one batch of
+// the cursor, each with its events in version order.
+func TestEachCommitVisitsEveryCommitOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	es := openLog(t, db)
+	const aggregates, commits = 60, 7 // 420 commits: more than one batch of 256
+	for i := range aggregates {
+		for range commits {
+			mustCount(t, es, fmt.Sprint("agg-", i))
+		}
+	}
+	seen := map[string]int{}
+	err := es.EachCommit(ctx, func(evs []events.Envelope) error {
+		for _, e := range evs {
+			seen[fmt.Sprintf("%s/%d", e.AggregateID, e.Version)]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != aggregates*commits {
+		t.Errorf("the pass saw %d events, want %d", len(seen), aggregates*commits)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("event %s seen %d times, want once", k, n)
+		}
 	}
 }

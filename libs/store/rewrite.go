@@ -22,6 +22,30 @@ func (s *EventStore) Rewrite(ctx context.Context, aggregateID string, rewrite fu
 	if err != nil {
 		return 0, fmt.Errorf("rewrite %s: %w", aggregateID, err)
 	}
+	// The head first, then the commits: a pass that stops between them finds the
+	// commits still to rewrite next time, and rewrites the head again with them. (In
+	// the other order, a pass that stopped after the commits would leave the head in
+	// the old form, and the next would find nothing to do.)
+	var h headDoc
+	found, err := findByID(ctx, s.heads, aggregateID, &h)
+	if err != nil {
+		return 0, err
+	}
+	headChanged := false
+	if found {
+		for i, c := range h.Commits {
+			nc, ch, err := rewriteCommit(c, rewrite)
+			if err != nil {
+				return 0, fmt.Errorf("rewrite head of %s: %w", aggregateID, err)
+			}
+			h.Commits[i], headChanged = nc, headChanged || ch
+		}
+		if headChanged {
+			if _, err := s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: aggregateID}}, h); err != nil {
+				return 0, fmt.Errorf("rewrite head of %s: %w", aggregateID, Classify(err))
+			}
+		}
+	}
 	n := 0
 	for _, c := range commits {
 		nc, changed, err := rewriteCommit(c, rewrite)
@@ -36,30 +60,15 @@ func (s *EventStore) Rewrite(ctx context.Context, aggregateID string, rewrite fu
 		}
 		n++
 	}
-	var h headDoc
-	found, err := findByID(ctx, s.heads, aggregateID, &h)
-	if err != nil {
-		return n, err
+	// What this process holds is the stored form only if nothing changed; then it
+	// stays, so that a pass over every aggregate at start (which mostly finds nothing
+	// to do) does not undo the aggregates preloaded for the first requests.
+	if n > 0 || headChanged {
+		s.mu.Lock()
+		delete(s.known, aggregateID)
+		delete(s.checked, aggregateID)
+		s.mu.Unlock()
 	}
-	if found {
-		changed := false
-		for i, c := range h.Commits {
-			nc, ch, err := rewriteCommit(c, rewrite)
-			if err != nil {
-				return n, fmt.Errorf("rewrite head of %s: %w", aggregateID, err)
-			}
-			h.Commits[i], changed = nc, changed || ch
-		}
-		if changed {
-			if _, err := s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: aggregateID}}, h); err != nil {
-				return n, fmt.Errorf("rewrite head of %s: %w", aggregateID, Classify(err))
-			}
-		}
-	}
-	s.mu.Lock()
-	delete(s.known, aggregateID)
-	delete(s.checked, aggregateID)
-	s.mu.Unlock()
 	return n, nil
 }
 

@@ -45,7 +45,7 @@ func (r *Reads) started(_ context.Context, e *event.CommandStartedEvent) {
 		Find   string `bson:"find"`
 		Filter bson.M `bson:"filter"`
 	}
-	if err := bson.Unmarshal(e.Command, &cmd); err != nil || cmd.Find != r.coll {
+	if err := bson.Unmarshal(e.Command, &cmd); err != nil || (cmd.Find != r.coll && r.coll != EveryCollection) {
 		return
 	}
 	if _, one := cmd.Filter["_id"].(string); one && len(cmd.Filter) == 1 {
@@ -75,9 +75,13 @@ func (r *Reads) succeeded(_ context.Context, e *event.CommandSucceededEvent) {
 	}
 }
 
+// EveryCollection, given to MonitoredDB, counts the scans of every collection: for a
+// read that goes through several.
+const EveryCollection = "*"
+
 // MonitoredDB is a test database reached through a client whose reads are counted,
-// with scans counted on the collection named scanned ("" counts none). It is dropped
-// when the test ends.
+// with scans counted on the collection named scanned ("" counts none,
+// EveryCollection all). It is dropped when the test ends.
 func MonitoredDB(tb testing.TB, scanned string) (*mongo.Database, *Reads) {
 	tb.Helper()
 	r := &Reads{coll: scanned}

@@ -760,6 +760,7 @@ func parallel(ctx context.Context, n int, f func(i int) error) error {
 // (409 with Retry-After: another request was changing the same round), and fails
 // unless the status is below 300.
 func sendOK(ctx context.Context, method, u, token string, body any) (map[string]any, error) {
+	unavailableBefore := false
 	for attempt := 0; ; attempt++ {
 		code, retry, m, err := send(ctx, method, u, token, body)
 		if err != nil {
@@ -768,6 +769,13 @@ func sendOK(ctx context.Context, method, u, token string, body any) (map[string]
 		if code < 300 {
 			return m, nil
 		}
+		// A command answered 503 may have been applied all the same (the service gave
+		// up waiting, not the store): sent again, it conflicts with itself. The seed
+		// wants its effect, which is there.
+		if code == http.StatusConflict && !retry && unavailableBefore {
+			return m, nil
+		}
+		unavailableBefore = code == http.StatusServiceUnavailable
 		if (code == http.StatusConflict && retry) || code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
 			if attempt < 50 {
 				time.Sleep(time.Duration(20+attempt*20) * time.Millisecond)

@@ -178,6 +178,11 @@ func reviewReads(c *client, ds *dataSet, limit int) []read {
 		{"review: one submission's feedback", rv + "/v1/submissions/" + rs.released + "/feedback", c.ops},
 		{"review: rounds ?limit=2", rv + "/v1/review-rounds?limit=2", c.ops},
 		{"review: one round (every assignment in it)", rv + "/v1/review-rounds/" + rs.round, c.ops},
+		// What the console's round page reads instead: the round's summary with its
+		// progress, and a page of its assignments.
+		{"review: one round's summary", rv + "/v1/review-rounds/" + rs.round + "/summary", c.ops},
+		{"review: a page of one round's assignments", rv + "/v1/review-rounds/" + rs.round + "/assignments" + l, c.ops},
+		{"review: one reviewer", rv + "/v1/reviewers/reads-me", c.ops},
 		{"review: a reviewer's assignments", rv + "/v1/assignments", rs.reviewer},
 	}
 }

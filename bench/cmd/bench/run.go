@@ -82,6 +82,9 @@ func run(ctx context.Context, args []string) error {
 	pagesSamples := fs.Int("pages-samples", 30, "sequential requests timing each portal page")
 	pagesOffset := fs.Int("pages-port-offset", 400, "the port offset of the portal pages' own stack")
 	pagesScaling := fs.Bool("pages-scaling", true, "also time the pages on a data set a tenth the size, for the large/small ratio")
+	roundOnly := fs.Bool("round-only", false, "measure concurrency on one review round only, and replace only its section of the report")
+	roundTrials := fs.Int("round-trials", 4, "review rounds the concurrency on one round is measured on")
+	roundOffset := fs.Int("round-port-offset", 500, "the port offset of the concurrency measurement's own stack")
 	readsKeep := fs.Bool("reads-keep", false, "keep the read scaling's larger data set (its directory is printed), to start tcdev on it")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -111,8 +114,22 @@ func run(ctx context.Context, args []string) error {
 		old, _ := os.ReadFile(*out)
 		return os.WriteFile(*out, []byte(withSection(string(old), pagesSection, pagesReport(pf))), 0o644)
 	}
+	measureRound := func() error {
+		if *roundTrials < 1 {
+			return fmt.Errorf("-round-trials must be at least 1")
+		}
+		cf, err := roundContention(ctx, *bin, *roundOffset, *roundTrials)
+		if err != nil {
+			return fmt.Errorf("concurrency on one round: %w", err)
+		}
+		old, _ := os.ReadFile(*out)
+		return os.WriteFile(*out, []byte(withSection(string(old), contentionSection, contentionReport(cf))), 0o644)
+	}
 	if *readsOnly {
 		return measureReads()
+	}
+	if *roundOnly {
+		return measureRound()
 	}
 	if *pagesOnly {
 		return measurePages()
@@ -281,7 +298,11 @@ func run(ctx context.Context, args []string) error {
 	if err := measureReads(); err != nil {
 		return err
 	}
-	// 7. The portal's pages, on a stack of their own with a realistic history.
+	// 7. Concurrency on one review round, on a stack of its own.
+	if err := measureRound(); err != nil {
+		return err
+	}
+	// 8. The portal's pages, on a stack of their own with a realistic history.
 	return measurePages()
 }
 

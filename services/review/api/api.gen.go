@@ -204,7 +204,9 @@ type ActionItemProgress string
 
 // Assignment defines model for Assignment.
 type Assignment struct {
-	OrganisationId Ident `json:"organisation_id"`
+	// FeedbackReleased the submission's feedback is out (in the paged list of a round's assignments)
+	FeedbackReleased *bool `json:"feedback_released,omitempty"`
+	OrganisationId   Ident `json:"organisation_id"`
 
 	// Overdue the review is outstanding past the deadline (as of this response)
 	Overdue        bool    `json:"overdue"`
@@ -414,15 +416,26 @@ type RoundLoad struct {
 	RoundName string `json:"round_name"`
 }
 
+// RoundProgress the round's assignments in force by where they stand (in the round's summary): waiting for an answer, accepted without a review in, reviewed; and how many are overdue
+type RoundProgress struct {
+	Accepted int `json:"accepted"`
+	Assigned int `json:"assigned"`
+	Overdue  int `json:"overdue"`
+	Reviewed int `json:"reviewed"`
+}
+
 // RoundStatus open: assignments, answers and reviews; closed (by ops): moderation and feedback release only; feedback_released: every submission's feedback is out
 type RoundStatus string
 
 // RoundSummary defines model for RoundSummary.
 type RoundSummary struct {
-	Id                     Ident     `json:"id"`
-	Name                   string    `json:"name"`
-	ReviewDeadline         time.Time `json:"review_deadline"`
-	ReviewersPerSubmission int       `json:"reviewers_per_submission"`
+	Id   Ident  `json:"id"`
+	Name string `json:"name"`
+
+	// Progress the round's assignments in force by where they stand (in the round's summary): waiting for an answer, accepted without a review in, reviewed; and how many are overdue
+	Progress               *RoundProgress `json:"progress,omitempty"`
+	ReviewDeadline         time.Time      `json:"review_deadline"`
+	ReviewersPerSubmission int            `json:"reviewers_per_submission"`
 
 	// Status open: assignments, answers and reviews; closed (by ops): moderation and feedback release only; feedback_released: every submission's feedback is out
 	Status          RoundStatus `json:"status"`
@@ -601,6 +614,18 @@ type OpenRoundJSONBody struct {
 	ReviewersPerSubmission *int      `json:"reviewers_per_submission,omitempty"`
 }
 
+// ListRoundAssignmentsParams defines parameters for ListRoundAssignments.
+type ListRoundAssignmentsParams struct {
+	// Limit Page size (1–200, default 50)
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// SubmissionId Only this submission's assignments
+	SubmissionId *string `form:"submission_id,omitempty" json:"submission_id,omitempty"`
+}
+
 // ChangeAssignmentJSONBody defines parameters for ChangeAssignment.
 type ChangeAssignmentJSONBody struct {
 	Action       ChangeAssignmentJSONBodyAction `json:"action"`
@@ -736,6 +761,9 @@ type ServerInterface interface {
 	// GetRound A round with every assignment and its state (ops)
 	// (GET /v1/review-rounds/{roundId})
 	GetRound(ctx echo.Context, roundId RoundID) error
+	// ListRoundAssignments A page of the round's assignments, every state, by submission then reviewer (ops); a page costs what it holds, whatever the round's size
+	// (GET /v1/review-rounds/{roundId}/assignments)
+	ListRoundAssignments(ctx echo.Context, roundId RoundID, params ListRoundAssignmentsParams) error
 	// ChangeAssignment Assign or remove a reviewer by hand, with the reason recorded (ops)
 	// (POST /v1/review-rounds/{roundId}/assignments)
 	ChangeAssignment(ctx echo.Context, roundId RoundID) error
@@ -784,12 +812,18 @@ type ServerInterface interface {
 	// CreateReviewWithholding Hold a review back from the consolidated feedback, with the reason (ops), before the feedback is released
 	// (POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding)
 	CreateReviewWithholding(ctx echo.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID) error
+	// GetRoundSummary A round without its assignments, with how many stand where (ops); read from the rounds' and assignments' read models, not by rebuilding the round
+	// (GET /v1/review-rounds/{roundId}/summary)
+	GetRoundSummary(ctx echo.Context, roundId RoundID) error
 	// ListReviewers A page of the reviewer pool in id order (ops)
 	// (GET /v1/reviewers)
 	ListReviewers(ctx echo.Context, params ListReviewersParams) error
 	// RegisterReviewer Add a volunteer to the pool (ops); reviewer_id is the subject of their token
 	// (POST /v1/reviewers)
 	RegisterReviewer(ctx echo.Context) error
+	// GetReviewer One pool member's record, with their workload per round (ops)
+	// (GET /v1/reviewers/{reviewerId})
+	GetReviewer(ctx echo.Context, reviewerId string) error
 	// UpdateReviewer Replace a pool member's record (ops) — training, capacity, themes, conflicts; applies to assignments made from then on
 	// (PUT /v1/reviewers/{reviewerId})
 	UpdateReviewer(ctx echo.Context, reviewerId string) error
@@ -895,6 +929,45 @@ func (w *ServerInterfaceWrapper) GetRound(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRound(ctx, roundId)
+	return err
+}
+
+// ListRoundAssignments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRoundAssignments(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRoundAssignmentsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "submission_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "submission_id", ctx.QueryParams(), &params.SubmissionId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter submission_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRoundAssignments(ctx, roundId, params)
 	return err
 }
 
@@ -1226,6 +1299,22 @@ func (w *ServerInterfaceWrapper) CreateReviewWithholding(ctx echo.Context) error
 	return err
 }
 
+// GetRoundSummary converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRoundSummary(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRoundSummary(ctx, roundId)
+	return err
+}
+
 // ListReviewers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListReviewers(ctx echo.Context) error {
 	var err error
@@ -1257,6 +1346,22 @@ func (w *ServerInterfaceWrapper) RegisterReviewer(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RegisterReviewer(ctx)
+	return err
+}
+
+// GetReviewer converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReviewer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "reviewerId" -------------
+	var reviewerId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reviewerId", ctx.Param("reviewerId"), &reviewerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reviewerId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReviewer(ctx, reviewerId)
 	return err
 }
 
@@ -1460,12 +1565,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/submissions/:id/feedback", wrapper.GetFeedback, options.OperationMiddlewares["getFeedback"]...)
 	router.GET(options.BaseURL+"/v1/reviewers", wrapper.ListReviewers, options.OperationMiddlewares["listReviewers"]...)
 	router.POST(options.BaseURL+"/v1/reviewers", wrapper.RegisterReviewer, options.OperationMiddlewares["registerReviewer"]...)
+	router.GET(options.BaseURL+"/v1/reviewers/:reviewerId", wrapper.GetReviewer, options.OperationMiddlewares["getReviewer"]...)
 	router.PUT(options.BaseURL+"/v1/reviewers/:reviewerId", wrapper.UpdateReviewer, options.OperationMiddlewares["updateReviewer"]...)
 	router.GET(options.BaseURL+"/v1/review-rounds", wrapper.ListRounds, options.OperationMiddlewares["listRounds"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds", wrapper.OpenRound, options.OperationMiddlewares["openRound"]...)
 	router.GET(options.BaseURL+"/v1/review-rounds/:roundId", wrapper.GetRound, options.OperationMiddlewares["getRound"]...)
+	router.GET(options.BaseURL+"/v1/review-rounds/:roundId/summary", wrapper.GetRoundSummary, options.OperationMiddlewares["getRoundSummary"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions", wrapper.AddSubmissions, options.OperationMiddlewares["addSubmissions"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/auto-assign", wrapper.AutoAssign, options.OperationMiddlewares["autoAssign"]...)
+	router.GET(options.BaseURL+"/v1/review-rounds/:roundId/assignments", wrapper.ListRoundAssignments, options.OperationMiddlewares["listRoundAssignments"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/assignments", wrapper.ChangeAssignment, options.OperationMiddlewares["changeAssignment"]...)
 	router.GET(options.BaseURL+"/v1/assignments", wrapper.MyAssignments, options.OperationMiddlewares["myAssignments"]...)
 	router.GET(options.BaseURL+"/v1/review-rounds/:roundId/submissions/:submissionId", wrapper.SubmissionToReview, options.OperationMiddlewares["submissionToReview"]...)

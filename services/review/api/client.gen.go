@@ -119,6 +119,11 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/review-rounds/{roundId} (the `GetRound` operationId).
 	GetRound(ctx context.Context, roundId RoundID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRoundAssignments A page of the round's assignments, every state, by submission then reviewer (ops); a page costs what it holds, whatever the round's size
+	//
+	// Corresponds with GET /v1/review-rounds/{roundId}/assignments (the `ListRoundAssignments` operationId).
+	ListRoundAssignments(ctx context.Context, roundId RoundID, params *ListRoundAssignmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ChangeAssignmentWithBody Assign or remove a reviewer by hand, with the reason recorded (ops)
 	//
 	// Takes any type of body and a specified content type.
@@ -309,6 +314,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
 	CreateReviewWithholding(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewWithholdingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetRoundSummary A round without its assignments, with how many stand where (ops); read from the rounds' and assignments' read models, not by rebuilding the round
+	//
+	// Corresponds with GET /v1/review-rounds/{roundId}/summary (the `GetRoundSummary` operationId).
+	GetRoundSummary(ctx context.Context, roundId RoundID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListReviewers A page of the reviewer pool in id order (ops)
 	//
 	// Corresponds with GET /v1/reviewers (the `ListReviewers` operationId).
@@ -327,6 +337,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
 	RegisterReviewer(ctx context.Context, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReviewer One pool member's record, with their workload per round (ops)
+	//
+	// Corresponds with GET /v1/reviewers/{reviewerId} (the `GetReviewer` operationId).
+	GetReviewer(ctx context.Context, reviewerId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateReviewerWithBody Replace a pool member's record (ops) — training, capacity, themes, conflicts; applies to assignments made from then on
 	//
@@ -467,6 +482,21 @@ func (c *Client) OpenRound(ctx context.Context, body OpenRoundJSONRequestBody, r
 // Corresponds with GET /v1/review-rounds/{roundId} (the `GetRound` operationId).
 func (c *Client) GetRound(ctx context.Context, roundId RoundID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRoundRequest(c.Server, roundId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRoundAssignments A page of the round's assignments, every state, by submission then reviewer (ops); a page costs what it holds, whatever the round's size
+//
+// Corresponds with GET /v1/review-rounds/{roundId}/assignments (the `ListRoundAssignments` operationId).
+func (c *Client) ListRoundAssignments(ctx context.Context, roundId RoundID, params *ListRoundAssignmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRoundAssignmentsRequest(c.Server, roundId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -921,6 +951,21 @@ func (c *Client) CreateReviewWithholding(ctx context.Context, roundId RoundID, s
 	return c.Client.Do(req)
 }
 
+// GetRoundSummary A round without its assignments, with how many stand where (ops); read from the rounds' and assignments' read models, not by rebuilding the round
+//
+// Corresponds with GET /v1/review-rounds/{roundId}/summary (the `GetRoundSummary` operationId).
+func (c *Client) GetRoundSummary(ctx context.Context, roundId RoundID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRoundSummaryRequest(c.Server, roundId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListReviewers A page of the reviewer pool in id order (ops)
 //
 // Corresponds with GET /v1/reviewers (the `ListReviewers` operationId).
@@ -960,6 +1005,21 @@ func (c *Client) RegisterReviewerWithBody(ctx context.Context, contentType strin
 // Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
 func (c *Client) RegisterReviewer(ctx context.Context, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterReviewerRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReviewer One pool member's record, with their workload per round (ops)
+//
+// Corresponds with GET /v1/reviewers/{reviewerId} (the `GetReviewer` operationId).
+func (c *Client) GetReviewer(ctx context.Context, reviewerId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReviewerRequest(c.Server, reviewerId)
 	if err != nil {
 		return nil, err
 	}
@@ -1344,6 +1404,91 @@ func NewGetRoundRequest(server string, roundId RoundID) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListRoundAssignmentsRequest constructs an http.Request for the ListRoundAssignments method
+func NewListRoundAssignmentsRequest(server string, roundId RoundID, params *ListRoundAssignmentsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "roundId", roundId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/review-rounds/%s/assignments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SubmissionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "submission_id", *params.SubmissionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2077,6 +2222,40 @@ func NewCreateReviewWithholdingRequestWithBody(server string, roundId RoundID, s
 	return req, nil
 }
 
+// NewGetRoundSummaryRequest constructs an http.Request for the GetRoundSummary method
+func NewGetRoundSummaryRequest(server string, roundId RoundID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "roundId", roundId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/review-rounds/%s/summary", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListReviewersRequest constructs an http.Request for the ListReviewers method
 func NewListReviewersRequest(server string, params *ListReviewersParams) (*http.Request, error) {
 	var err error
@@ -2179,6 +2358,40 @@ func NewRegisterReviewerRequestWithBody(server string, contentType string, body 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetReviewerRequest constructs an http.Request for the GetReviewer method
+func NewGetReviewerRequest(server string, reviewerId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "reviewerId", reviewerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reviewers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -2622,6 +2835,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/review-rounds/{roundId} (the `GetRound` operationId).
 	GetRoundWithResponse(ctx context.Context, roundId RoundID, reqEditors ...RequestEditorFn) (*GetRoundResponse, error)
 
+	// ListRoundAssignmentsWithResponse A page of the round's assignments, every state, by submission then reviewer (ops); a page costs what it holds, whatever the round's size
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/review-rounds/{roundId}/assignments (the `ListRoundAssignments` operationId).
+	ListRoundAssignmentsWithResponse(ctx context.Context, roundId RoundID, params *ListRoundAssignmentsParams, reqEditors ...RequestEditorFn) (*ListRoundAssignmentsResponse, error)
+
 	// ChangeAssignmentWithBodyWithResponse Assign or remove a reviewer by hand, with the reason recorded (ops)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -2816,6 +3036,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions/{submissionId}/reviews/{reviewerId}/withholding (the `CreateReviewWithholding` operationId).
 	CreateReviewWithholdingWithResponse(ctx context.Context, roundId RoundID, submissionId SubmissionID, reviewerId ReviewerID, body CreateReviewWithholdingJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReviewWithholdingResponse, error)
 
+	// GetRoundSummaryWithResponse A round without its assignments, with how many stand where (ops); read from the rounds' and assignments' read models, not by rebuilding the round
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/review-rounds/{roundId}/summary (the `GetRoundSummary` operationId).
+	GetRoundSummaryWithResponse(ctx context.Context, roundId RoundID, reqEditors ...RequestEditorFn) (*GetRoundSummaryResponse, error)
+
 	// ListReviewersWithResponse A page of the reviewer pool in id order (ops)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2836,6 +3063,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
 	RegisterReviewerWithResponse(ctx context.Context, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error)
+
+	// GetReviewerWithResponse One pool member's record, with their workload per round (ops)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reviewers/{reviewerId} (the `GetReviewer` operationId).
+	GetReviewerWithResponse(ctx context.Context, reviewerId string, reqEditors ...RequestEditorFn) (*GetReviewerResponse, error)
 
 	// UpdateReviewerWithBodyWithResponse Replace a pool member's record (ops) — training, capacity, themes, conflicts; applies to assignments made from then on
 	//
@@ -3375,6 +3609,127 @@ func (r GetRoundResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRoundResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListRoundAssignmentsResponse401Headers the declared response headers of an HTTP 401 response for ListRoundAssignments
+type ListRoundAssignmentsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// ListRoundAssignmentsResponse429Headers the declared response headers of an HTTP 429 response for ListRoundAssignments
+type ListRoundAssignmentsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListRoundAssignmentsResponse503Headers the declared response headers of an HTTP 503 response for ListRoundAssignments
+type ListRoundAssignmentsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListRoundAssignmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Items []Assignment `json:"items"`
+
+		// NextCursor pass as cursor for the next page; absent on the last page
+		NextCursor *NextCursor `json:"next_cursor,omitempty"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRoundAssignmentsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListRoundAssignmentsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListRoundAssignmentsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRoundAssignmentsResponse) GetJSON200() *struct {
+	Items []Assignment `json:"items"`
+
+	// NextCursor pass as cursor for the next page; absent on the last page
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRoundAssignmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRoundAssignmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRoundAssignmentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRoundAssignmentsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListRoundAssignmentsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListRoundAssignmentsResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRoundAssignmentsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRoundAssignmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRoundAssignmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRoundAssignmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRoundAssignmentsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5308,6 +5663,117 @@ func (r CreateReviewWithholdingResponse) ContentType() string {
 	return ""
 }
 
+// GetRoundSummaryResponse401Headers the declared response headers of an HTTP 401 response for GetRoundSummary
+type GetRoundSummaryResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetRoundSummaryResponse429Headers the declared response headers of an HTTP 429 response for GetRoundSummary
+type GetRoundSummaryResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetRoundSummaryResponse503Headers the declared response headers of an HTTP 503 response for GetRoundSummary
+type GetRoundSummaryResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetRoundSummaryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RoundSummary
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRoundSummaryResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetRoundSummaryResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetRoundSummaryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRoundSummaryResponse) GetJSON200() *RoundSummary {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetRoundSummaryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRoundSummaryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRoundSummaryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRoundSummaryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetRoundSummaryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetRoundSummaryResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRoundSummaryResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRoundSummaryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRoundSummaryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRoundSummaryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRoundSummaryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListReviewersResponse401Headers the declared response headers of an HTTP 401 response for ListReviewers
 type ListReviewersResponse401Headers struct {
 	WWWAuthenticate string
@@ -5555,6 +6021,117 @@ func (r RegisterReviewerResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterReviewerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReviewerResponse401Headers the declared response headers of an HTTP 401 response for GetReviewer
+type GetReviewerResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetReviewerResponse429Headers the declared response headers of an HTTP 429 response for GetReviewer
+type GetReviewerResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetReviewerResponse503Headers the declared response headers of an HTTP 503 response for GetReviewer
+type GetReviewerResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetReviewerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Reviewer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReviewerResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetReviewerResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReviewerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReviewerResponse) GetJSON200() *Reviewer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReviewerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReviewerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReviewerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReviewerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetReviewerResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetReviewerResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetReviewerResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReviewerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReviewerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReviewerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReviewerResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6638,6 +7215,19 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, roundId 
 	return ParseGetRoundResponse(rsp)
 }
 
+// ListRoundAssignmentsWithResponse A page of the round's assignments, every state, by submission then reviewer (ops); a page costs what it holds, whatever the round's size
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/review-rounds/{roundId}/assignments (the `ListRoundAssignments` operationId).
+func (c *ClientWithResponses) ListRoundAssignmentsWithResponse(ctx context.Context, roundId RoundID, params *ListRoundAssignmentsParams, reqEditors ...RequestEditorFn) (*ListRoundAssignmentsResponse, error) {
+	rsp, err := c.ListRoundAssignments(ctx, roundId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRoundAssignmentsResponse(rsp)
+}
+
 // ChangeAssignmentWithBodyWithResponse Assign or remove a reviewer by hand, with the reason recorded (ops)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6985,6 +7575,19 @@ func (c *ClientWithResponses) CreateReviewWithholdingWithResponse(ctx context.Co
 	return ParseCreateReviewWithholdingResponse(rsp)
 }
 
+// GetRoundSummaryWithResponse A round without its assignments, with how many stand where (ops); read from the rounds' and assignments' read models, not by rebuilding the round
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/review-rounds/{roundId}/summary (the `GetRoundSummary` operationId).
+func (c *ClientWithResponses) GetRoundSummaryWithResponse(ctx context.Context, roundId RoundID, reqEditors ...RequestEditorFn) (*GetRoundSummaryResponse, error) {
+	rsp, err := c.GetRoundSummary(ctx, roundId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRoundSummaryResponse(rsp)
+}
+
 // ListReviewersWithResponse A page of the reviewer pool in id order (ops)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7022,6 +7625,19 @@ func (c *ClientWithResponses) RegisterReviewerWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseRegisterReviewerResponse(rsp)
+}
+
+// GetReviewerWithResponse One pool member's record, with their workload per round (ops)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reviewers/{reviewerId} (the `GetReviewer` operationId).
+func (c *ClientWithResponses) GetReviewerWithResponse(ctx context.Context, reviewerId string, reqEditors ...RequestEditorFn) (*GetReviewerResponse, error) {
+	rsp, err := c.GetReviewer(ctx, reviewerId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReviewerResponse(rsp)
 }
 
 // UpdateReviewerWithBodyWithResponse Replace a pool member's record (ops) — training, capacity, themes, conflicts; applies to assignments made from then on
@@ -7601,6 +8217,119 @@ func ParseGetRoundResponse(rsp *http.Response) (*GetRoundResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetRoundResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRoundAssignmentsResponse parses an HTTP response from a ListRoundAssignmentsWithResponse call
+func ParseListRoundAssignmentsResponse(rsp *http.Response) (*ListRoundAssignmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRoundAssignmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []Assignment `json:"items"`
+
+			// NextCursor pass as cursor for the next page; absent on the last page
+			NextCursor *NextCursor `json:"next_cursor,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListRoundAssignmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListRoundAssignmentsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListRoundAssignmentsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -9575,6 +10304,114 @@ func ParseCreateReviewWithholdingResponse(rsp *http.Response) (*CreateReviewWith
 	return response, nil
 }
 
+// ParseGetRoundSummaryResponse parses an HTTP response from a GetRoundSummaryWithResponse call
+func ParseGetRoundSummaryResponse(rsp *http.Response) (*GetRoundSummaryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRoundSummaryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RoundSummary
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetRoundSummaryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetRoundSummaryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetRoundSummaryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListReviewersResponse parses an HTTP response from a ListReviewersWithResponse call
 func ParseListReviewersResponse(rsp *http.Response) (*ListReviewersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9810,6 +10647,114 @@ func ParseRegisterReviewerResponse(rsp *http.Response) (*RegisterReviewerRespons
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers RegisterReviewerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReviewerResponse parses an HTTP response from a GetReviewerWithResponse call
+func ParseGetReviewerResponse(rsp *http.Response) (*GetReviewerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReviewerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Reviewer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetReviewerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetReviewerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetReviewerResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -247,6 +247,20 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
 	return page, nil
 }
 
+// Newest returns the ids of up to n applications, the newest first: ids are
+// time-ordered, so they are the end of the mirror's id order.
+func (v *Views) Newest(ctx context.Context, n int) ([]string, error) {
+	if err := v.mirror.Sync(ctx); err != nil {
+		return nil, err
+	}
+	entries := v.lists.Last(n)
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.ID
+	}
+	return out, nil
+}
+
 // inRound returns the entries of a round that match.
 func (v *Views) inRound(ctx context.Context, roundID string, match func(entry) bool) ([]entry, error) {
 	if err := v.mirror.Sync(ctx); err != nil {

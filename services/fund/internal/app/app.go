@@ -33,6 +33,9 @@ type EventStore interface {
 	LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error)
 	LoadByTypeRecent(ctx context.Context, aggregateType string, maxAge time.Duration) ([]events.Envelope, error)
 	LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error)
+	IDsOfType(ctx context.Context, aggregateType string) ([]string, error)
+	// PreloadIDs loads these aggregates into memory at start (see Warm).
+	PreloadIDs(ctx context.Context, aggregateIDs []string) error
 }
 
 // recently is how far behind another replica's changes some checks may be: for a
@@ -71,6 +74,8 @@ type Views interface {
 	List(ctx context.Context, q ListQuery) (Page, error)
 	FundedOrganisations(ctx context.Context, roundID string) ([]string, error)
 	AwaitingReport(ctx context.Context, roundID string) ([]string, error)
+	// Newest returns the ids of up to n applications, the newest first.
+	Newest(ctx context.Context, n int) ([]string, error)
 }
 
 // ListQuery filters applications.
@@ -116,6 +121,40 @@ func New(es EventStore, sig Signatories, views Views, clk clock.Clock) (*App, er
 	}
 	return &App{events: es, signatories: sig, views: views, clock: clk, awarding: make(chan struct{}, 1),
 		rebuilt: map[string]rebuiltRound{}}, nil
+}
+
+// What Warm preloads at most. Rounds are one or two a year: all of them, up to a
+// bound against a flood. Applications are the newest: those of the open round,
+// which applicants and ops work on, and the lists' pages come from the mirror
+// anyway; a round takes tens of applications (5-9 are funded), so 512 hold several
+// rounds' worth. All 60,000 of a burst would cost about 5 KiB each of memory (their
+// events as stored) and a read each at start: the idle service would be far over
+// its 40 MiB and the start would take many seconds; an older application is read
+// whole on its first request, as before.
+const (
+	roundsPreloaded       = 256
+	applicationsPreloaded = 512
+)
+
+// Warm loads the rounds and the newest applications into the event store's memory,
+// with the keys of the people they name, while the service starts and before it
+// says it is ready: the rounds, one round, a page of applications or one
+// application read after a start then cost what they do later (one read past each
+// aggregate's last commit), not every commit and every person's key.
+func (a *App) Warm(ctx context.Context) error {
+	rounds, err := a.events.IDsOfType(ctx, round.AggregateType)
+	if err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	rounds = rounds[max(0, len(rounds)-roundsPreloaded):] // ids are time-ordered: the newest
+	apps, err := a.views.Newest(ctx, applicationsPreloaded)
+	if err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	if err := a.events.PreloadIDs(ctx, append(rounds, apps...)); err != nil {
+		return fmt.Errorf("warm: %w", err)
+	}
+	return nil
 }
 
 // OpenRound creates a round (ops).

@@ -74,6 +74,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	// Rounds and the newest applications are preloaded before the service says it is
+	// ready, so that the first requests after a start read what later ones do.
+	if err := application.Warm(ctx); err != nil {
+		return fail(err)
+	}
 	if err := p.ConsumeBatches(eventport.Projection(application)); err != nil {
 		return fail(err)
 	}

@@ -119,7 +119,7 @@ type opsRoundForms struct {
 }
 
 type opsReviewRoundData struct {
-	Round                   reviewapi.Round
+	Round                   reviewapi.RoundSummary
 	Status, Deadline        string
 	Open                    bool
 	Submissions             []opsRoundSubmissionRow
@@ -127,13 +127,18 @@ type opsReviewRoundData struct {
 	AddFields, ChangeFields []templates.OpsField
 	CloseFields             []templates.OpsField
 	Report                  *opsAssignmentReport
+	// First is false past the first page of assignments, which then links back to
+	// it; Next links to the next page.
+	First bool
+	Next  string
 }
 
+// opsRoundSubmissionRow is a submission and its reviewers on the page of the round's
+// assignments (a submission whose assignments straddle two pages is on both).
 type opsRoundSubmissionRow struct {
-	ID, Org                string
-	Released               bool
-	Reviewers              []opsAssignmentRow
-	Reviewed, Needed, Have int
+	ID, Org   string
+	Released  bool
+	Reviewers []opsAssignmentRow
 }
 
 type opsAssignmentRow struct {
@@ -159,53 +164,74 @@ func opsAddSpecs(subs []reviewapi.Submission) opsform.Specs {
 	return opsform.Specs{{Name: "submission_ids", Label: "Submissions received", Type: opsform.Multiple, Required: true, Options: opts}}
 }
 
-func opsChangeSpecs(rd reviewapi.Round, pool []reviewapi.Reviewer) opsform.Specs {
-	reviewers := opsform.Opts("", "Select a reviewer")
-	for _, p := range pool {
-		reviewers = append(reviewers, templates.OpsOption{Value: p.ReviewerId, Text: p.Name + " (" + p.OrganisationId + ")"})
-	}
-	subs := opsform.Opts("", "Select a submission")
-	for _, s := range rd.Submissions {
-		subs = append(subs, templates.OpsOption{Value: s.SubmissionId, Text: s.SubmissionId + " (" + s.OrganisationId + ")"})
-	}
-	return opsform.Specs{
-		{Name: "action", Label: "Change", Type: opsform.Choice, Required: true, Options: opsform.Opts("assign", "Assign the reviewer", "remove", "Remove the reviewer")},
-		{Name: "reviewer_id", Label: "Reviewer", Type: opsform.Choice, Required: true, Options: reviewers},
-		{Name: "submission_id", Label: "Submission", Type: opsform.Choice, Required: true, Options: subs},
-		{Name: "reason", Label: "Reason for the change", Type: opsform.Text, Required: true, Max: 500},
-	}
+// opsChangeSpecs is the form that assigns or removes one reviewer: the reviewer and
+// the submission are typed as the pool and the table above name them. Choices of
+// every pool member and every submission in the round made the page grow with the
+// pool (400 reviewers) and the round.
+var opsChangeSpecs = opsform.Specs{
+	{Name: "action", Label: "Change", Type: opsform.Choice, Required: true, Options: opsform.Opts("assign", "Assign the reviewer", "remove", "Remove the reviewer")},
+	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "As the reviewer pool lists it, for example rev-a", Type: opsform.Text, Required: true, Max: 64},
+	{Name: "submission_id", Label: "Submission", Hint: "Its identifier, as the table of assignments or the review rounds list it", Type: opsform.Text, Required: true, Max: 64},
+	// Named apart from the close form's reason on the same page, so that each field
+	// has an id, and a label, of its own.
+	{Name: "change_reason", API: "reason", Label: "Reason for the change", Type: opsform.Text, Required: true, Max: 500},
 }
 
-// opsRoundAndPool reads a round, the pool and the submissions waiting for a round.
-// The three reads are independent, so they run at once: the page waits for the
-// slowest of them, not for their sum.
-func (h *Handler) opsRoundAndPool(w http.ResponseWriter, r *http.Request, c *opsCtx) (reviewapi.Round, []reviewapi.Reviewer, []reviewapi.Submission, bool) {
+// opsRoundPage is how many of a round's assignments its page shows.
+const opsRoundPage = 50
+
+// opsRoundReads is what the round's page shows: its summary, a page of its
+// assignments and the submissions waiting for a round.
+type opsRoundReads struct {
+	summary reviewapi.RoundSummary
+	page    []reviewapi.Assignment
+	next    *string
+	waiting []reviewapi.Submission
+}
+
+// opsRoundAndPage reads a round's summary, a page of its assignments (after the
+// cursor the page's address carries) and the submissions waiting for a round. The
+// three reads are independent, so they run at once: the page waits for the slowest
+// of them, not for their sum.
+func (h *Handler) opsRoundAndPage(w http.ResponseWriter, r *http.Request, c *opsCtx) (opsRoundReads, bool) {
 	ctx := r.Context()
+	round := r.PathValue("round")
 	var (
-		rd                reviewapi.Round
-		pool              []reviewapi.Reviewer
-		subs              []reviewapi.Submission
-		roundErr, poolErr error
-		subsErr           error
-		wg                sync.WaitGroup
+		out                      opsRoundReads
+		sumErr, pageErr, waitErr error
+		wg                       sync.WaitGroup
 	)
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		resp, err := c.set.Review.GetRoundWithResponse(ctx, r.PathValue("round"))
+		resp, err := c.set.Review.GetRoundSummaryWithResponse(ctx, round)
 		if err != nil {
-			roundErr = err
+			sumErr = err
 			return
 		}
 		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-			roundErr = p
+			sumErr = p
 			return
 		}
-		rd = *resp.JSON200
+		out.summary = *resp.JSON200
 	}()
 	go func() {
 		defer wg.Done()
-		pool, poolErr = opsListReviewers(r, c)
+		limit := opsRoundPage
+		params := &reviewapi.ListRoundAssignmentsParams{Limit: &limit}
+		if cur := r.URL.Query().Get("cursor"); cur != "" && len(cur) < 200 {
+			params.Cursor = &cur
+		}
+		resp, err := c.set.Review.ListRoundAssignmentsWithResponse(ctx, round, params)
+		if err != nil {
+			pageErr = fmt.Errorf("list the round's assignments: %w", err)
+			return
+		}
+		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+			pageErr = p
+			return
+		}
+		out.page, out.next = resp.JSON200.Items, resp.JSON200.NextCursor
 	}()
 	go func() {
 		defer wg.Done()
@@ -213,111 +239,70 @@ func (h *Handler) opsRoundAndPool(w http.ResponseWriter, r *http.Request, c *ops
 		st := reviewapi.SubmissionStatusSubmitted
 		resp, err := c.set.Review.ListSubmissionsWithResponse(ctx, &reviewapi.ListSubmissionsParams{Status: &st, Limit: &limit})
 		if err != nil {
-			subsErr = fmt.Errorf("list submissions: %w", err)
+			waitErr = fmt.Errorf("list submissions: %w", err)
 			return
 		}
 		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-			subsErr = p
+			waitErr = p
 			return
 		}
-		subs = resp.JSON200.Items
+		out.waiting = resp.JSON200.Items
 	}()
 	wg.Wait()
 	// The round's own problem (not found, say) comes first: it is what the page is about.
-	for _, err := range []error{roundErr, poolErr, subsErr} {
+	for _, err := range []error{sumErr, pageErr, waitErr} {
 		if err != nil {
 			h.opsFailed(w, r, err)
-			return reviewapi.Round{}, nil, nil, false
+			return opsRoundReads{}, false
 		}
 	}
-	return rd, pool, subs, true
+	return out, true
 }
 
-func opsListReviewers(r *http.Request, c *opsCtx) ([]reviewapi.Reviewer, error) {
-	var out []reviewapi.Reviewer
-	limit := 200
-	var cursor *string
-	for range opsMaxListPages {
-		resp, err := c.set.Review.ListReviewersWithResponse(r.Context(), &reviewapi.ListReviewersParams{Limit: &limit, Cursor: cursor})
-		if err != nil {
-			return nil, fmt.Errorf("list reviewers: %w", err)
+// opsRoundRows groups a page of a round's assignments by submission, in the page's
+// order (by submission, then reviewer).
+func opsRoundRows(page []reviewapi.Assignment) []opsRoundSubmissionRow {
+	var rows []opsRoundSubmissionRow
+	for _, a := range page {
+		if len(rows) == 0 || rows[len(rows)-1].ID != a.SubmissionId {
+			rows = append(rows, opsRoundSubmissionRow{ID: a.SubmissionId, Org: a.OrganisationId})
 		}
-		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-			return nil, fmt.Errorf("list reviewers: %w", p)
+		row := &rows[len(rows)-1]
+		if a.FeedbackReleased != nil && *a.FeedbackReleased {
+			row.Released = true
 		}
-		out = append(out, resp.JSON200.Items...)
-		if resp.JSON200.NextCursor == nil {
-			break
+		ar := opsAssignmentRow{Reviewer: a.ReviewerName, State: opsHumanise(string(a.State)), Reviewed: a.Reviewed, Overdue: a.Overdue}
+		switch {
+		case a.WithheldReason != nil:
+			ar.Note = "Held back: " + *a.WithheldReason
+		case a.ReturnedReason != nil:
+			ar.Note = "Returned: " + *a.ReturnedReason
 		}
-		cursor = resp.JSON200.NextCursor
+		row.Reviewers = append(row.Reviewers, ar)
 	}
-	return out, nil
-}
-
-// opsFindReviewer reads the pool's pages in id order until the one that holds id,
-// or would.
-func opsFindReviewer(r *http.Request, c *opsCtx, id string) (reviewapi.Reviewer, bool, error) {
-	limit := 200
-	var cursor *string
-	for range opsMaxListPages {
-		resp, err := c.set.Review.ListReviewersWithResponse(r.Context(), &reviewapi.ListReviewersParams{Limit: &limit, Cursor: cursor})
-		if err != nil {
-			return reviewapi.Reviewer{}, false, fmt.Errorf("list reviewers: %w", err)
-		}
-		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-			return reviewapi.Reviewer{}, false, fmt.Errorf("list reviewers: %w", p)
-		}
-		items := resp.JSON200.Items
-		if i := slices.IndexFunc(items, func(p reviewapi.Reviewer) bool { return p.ReviewerId == id }); i >= 0 {
-			return items[i], true, nil
-		}
-		if resp.JSON200.NextCursor == nil || len(items) == 0 || items[len(items)-1].ReviewerId > id {
-			return reviewapi.Reviewer{}, false, nil
-		}
-		cursor = resp.JSON200.NextCursor
-	}
-	return reviewapi.Reviewer{}, false, nil
+	return rows
 }
 
 func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, f opsRoundForms) {
-	rd, pool, waiting, ok := h.opsRoundAndPool(w, r, c)
+	got, ok := h.opsRoundAndPage(w, r, c)
 	if !ok {
 		return
 	}
+	rd := got.summary
 	data := opsReviewRoundData{Round: rd, Status: opsHumanise(string(rd.Status)), Deadline: longTime(rd.ReviewDeadline), Open: rd.Status == "open",
-		Progress: opsReviewRoundRowOf(rd)}
-	for _, s := range rd.Submissions {
-		row := opsRoundSubmissionRow{ID: s.SubmissionId, Org: s.OrganisationId, Released: s.FeedbackReleased, Needed: rd.ReviewersPerSubmission}
-		for _, a := range rd.Assignments {
-			if a.SubmissionId != s.SubmissionId {
-				continue
-			}
-			ar := opsAssignmentRow{Reviewer: a.ReviewerName, State: opsHumanise(string(a.State)), Reviewed: a.Reviewed, Overdue: a.Overdue}
-			switch {
-			case a.WithheldReason != nil:
-				ar.Note = "Held back: " + *a.WithheldReason
-			case a.ReturnedReason != nil:
-				ar.Note = "Returned: " + *a.ReturnedReason
-			}
-			if a.State != reviewapi.AssignmentStateRemoved && a.State != reviewapi.AssignmentStateDeclined {
-				row.Have++
-			}
-			if a.Reviewed {
-				row.Reviewed++
-			}
-			row.Reviewers = append(row.Reviewers, ar)
-		}
-		data.Submissions = append(data.Submissions, row)
+		Progress: opsReviewRoundRow{ID: rd.Id, Name: rd.Name, Submissions: rd.SubmissionCount}, Submissions: opsRoundRows(got.page),
+		First: r.URL.Query().Get("cursor") == ""}
+	if p := rd.Progress; p != nil {
+		data.Progress.Assigned, data.Progress.Accepted, data.Progress.Submitted, data.Progress.Overdue = p.Assigned, p.Accepted, p.Reviewed, p.Overdue
 	}
-	inRound := map[string]bool{}
-	for _, s := range rd.Submissions {
-		inRound[s.SubmissionId] = true
+	if got.next != nil {
+		data.Next = "/ops/review/rounds/" + url.PathEscape(rd.Id) + "?" + url.Values{"cursor": {*got.next}}.Encode()
 	}
-	waiting = slices.DeleteFunc(waiting, func(s reviewapi.Submission) bool { return inRound[s.Id] })
-	if len(waiting) > 0 || len(f.addErrs) > 0 {
-		data.AddFields = opsAddSpecs(waiting).Fields(f.addTyped, f.addErrs)
+	// Submitted submissions are those in no round yet (one in a round is in review).
+	if len(got.waiting) > 0 || len(f.addErrs) > 0 {
+		data.AddFields = opsAddSpecs(got.waiting).Fields(f.addTyped, f.addErrs)
 	}
-	data.ChangeFields = opsChangeSpecs(rd, pool).Fields(f.changeTyped, f.changeErrs)
+	data.ChangeFields = opsChangeSpecs.Fields(f.changeTyped, f.changeErrs)
 	data.CloseFields = opsform.CloseReviewRound.Fields(f.closeTyped, f.closeErrs)
 	if f.report != nil {
 		data.Report = &opsAssignmentReport{Added: f.report.Added, Uncovered: f.report.Uncovered}
@@ -376,24 +361,21 @@ func (h *Handler) opsReviewAutoAssign(w http.ResponseWriter, r *http.Request, c 
 }
 
 func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	rd, pool, _, ok := h.opsRoundAndPool(w, r, c)
-	if !ok {
-		return
-	}
-	specs := opsChangeSpecs(rd, pool)
+	specs := opsChangeSpecs
 	typed, body, errs, ok := h.opsParse(w, r, specs)
 	if !ok {
 		return
 	}
+	round := r.PathValue("round")
 	if len(errs) == 0 {
-		resp, err := c.set.Review.ChangeAssignmentWithBodyWithResponse(r.Context(), rd.Id, "application/json", opsJSONBody(body))
+		resp, err := c.set.Review.ChangeAssignmentWithBodyWithResponse(r.Context(), round, "application/json", opsJSONBody(body))
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
 		p := clients.Check(resp.HTTPResponse, resp.Body)
 		if p == nil {
-			http.Redirect(w, r, "/ops/review/rounds/"+rd.Id, http.StatusSeeOther)
+			http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
 			return
 		}
 		if !opsFormRefusal(p) {
@@ -466,21 +448,10 @@ func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request
 	feedbackTyped opsform.Values, feedbackErrs []templates.FieldError) {
 	ctx := r.Context()
 	round, sub := r.PathValue("round"), r.PathValue("sub")
-	rd, err := c.set.Review.GetRoundWithResponse(ctx, round)
+	data, found, err := opsRoundSubmission(r, c, round, sub)
 	if err != nil {
-		h.fail(w, r, err)
+		h.opsFailed(w, r, err)
 		return
-	}
-	if p := clients.Check(rd.HTTPResponse, rd.Body); p != nil {
-		h.serviceProblem(w, r, p)
-		return
-	}
-	data := opsReviewSubmissionData{RoundID: round, RoundName: rd.JSON200.Name, SubmissionID: sub, Closed: rd.JSON200.Status != "open"}
-	found := false
-	for _, s := range rd.JSON200.Submissions {
-		if s.SubmissionId == sub {
-			found, data.Org, data.Released = true, s.OrganisationId, s.FeedbackReleased
-		}
 	}
 	if !found {
 		h.notFound(w, r)
@@ -525,6 +496,48 @@ func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request
 	}
 	data.FeedbackFields = opsform.Feedback.Fields(feedbackTyped, feedbackErrs)
 	h.show(w, r, status, "ops_review_submission", "Reviews of "+sub, append(errs, feedbackErrs...), data)
+}
+
+// opsRoundSubmission is what the page of a submission's reviews says of the round
+// and the submission: the round's summary, and the submission's organisation and
+// whether its feedback is out from its assignments (not from the whole round).
+// A submission with no assignment yet is looked for in the round itself.
+func opsRoundSubmission(r *http.Request, c *opsCtx, round, sub string) (opsReviewSubmissionData, bool, error) {
+	ctx := r.Context()
+	sum, err := c.set.Review.GetRoundSummaryWithResponse(ctx, round)
+	if err != nil {
+		return opsReviewSubmissionData{}, false, fmt.Errorf("read review round %s: %w", round, err)
+	}
+	if p := clients.Check(sum.HTTPResponse, sum.Body); p != nil {
+		return opsReviewSubmissionData{}, false, p
+	}
+	data := opsReviewSubmissionData{RoundID: round, RoundName: sum.JSON200.Name, SubmissionID: sub, Closed: sum.JSON200.Status != "open"}
+	limit := 1
+	as, err := c.set.Review.ListRoundAssignmentsWithResponse(ctx, round, &reviewapi.ListRoundAssignmentsParams{Limit: &limit, SubmissionId: &sub})
+	if err != nil {
+		return opsReviewSubmissionData{}, false, fmt.Errorf("list the assignments of %s: %w", sub, err)
+	}
+	if p := clients.Check(as.HTTPResponse, as.Body); p != nil {
+		return opsReviewSubmissionData{}, false, p
+	}
+	if items := as.JSON200.Items; len(items) > 0 {
+		data.Org, data.Released = items[0].OrganisationId, items[0].FeedbackReleased != nil && *items[0].FeedbackReleased
+		return data, true, nil
+	}
+	rd, err := c.set.Review.GetRoundWithResponse(ctx, round)
+	if err != nil {
+		return opsReviewSubmissionData{}, false, fmt.Errorf("read review round %s: %w", round, err)
+	}
+	if p := clients.Check(rd.HTTPResponse, rd.Body); p != nil {
+		return opsReviewSubmissionData{}, false, p
+	}
+	for _, s := range rd.JSON200.Submissions {
+		if s.SubmissionId == sub {
+			data.Org, data.Released = s.OrganisationId, s.FeedbackReleased
+			return data, true, nil
+		}
+	}
+	return data, false, nil
 }
 
 // opsModerate returns a review to its reviewer, or holds it back from the
@@ -720,20 +733,19 @@ func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsC
 	h.opsShowReviewerForm(w, r, opsStatusOf(errs), "", typed, errs)
 }
 
-// opsReviewerEdit shows a pool member's record to change (the pool API has no
-// single read: the record is found in the pool's pages, which come in id order, so
-// the reading stops at the page that holds it or would).
+// opsReviewerEdit shows a pool member's record to change, read on its own.
 func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	id := r.PathValue("reviewer")
-	p, found, err := opsFindReviewer(r, c, id)
+	resp, err := c.set.Review.GetReviewerWithResponse(r.Context(), id)
 	if err != nil {
-		h.opsFailed(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	if !found {
-		h.notFound(w, r)
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
 		return
 	}
+	p := resp.JSON200
 	typed := opsform.Values{"name": {p.Name}, "email": {string(p.Email)}, "organisation_id": {p.OrganisationId},
 		"trained": {strconv.FormatBool(p.Trained)}, "capacity": {strconv.Itoa(p.Capacity)}}
 	if p.Themes != nil {

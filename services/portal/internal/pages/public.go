@@ -3,6 +3,7 @@ package pages
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	_ "time/tzdata" // dates are shown on the London clock wherever the portal runs
@@ -14,8 +15,13 @@ import (
 	sigapi "github.com/itss/techcommit/services/signatory/api"
 )
 
-// directoryPages bounds the directory pages read for one search: 150 organisations
-// today fit in one; the bound keeps a grown directory from making a page slow.
+// directoryPage is how many organisations one page of the directory shows: the
+// page costs what it shows, however many organisations have joined.
+const directoryPage = 50
+
+// directoryPages bounds the directory pages read for a search by name, which the
+// signatory service cannot do: 150 organisations today fit in one; the bound keeps
+// a grown directory from making a search slow.
 const directoryPages = 5
 
 type directoryEntry struct {
@@ -25,13 +31,24 @@ type directoryEntry struct {
 type directoryData struct {
 	form.Directory
 	Entries []directoryEntry
+	// Paged says the entries are one page of the directory; First that it is the
+	// first, and Next links to the one after, if any.
+	Paged, First    bool
+	Next, FirstLink string
 }
 
-// directory lists the organisations the signatory service lists publicly, filtered
-// by kind there and by name here (the service has no name search).
+// directory lists the organisations the signatory service lists publicly, a page at
+// a time, filtered by kind there; a search by name is done here (the service has
+// none), over at most directoryPages of the service's pages.
 func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 	f, errs := form.ParseDirectory(r.URL.Query())
 	data := directoryData{Directory: f}
+	for _, e := range errs {
+		if e.Field == "cursor" {
+			h.say(w, r, http.StatusBadRequest, "Page not found", e.Message+". Go back to the first page of the directory and try again.")
+			return
+		}
+	}
 	if len(errs) > 0 {
 		h.show(w, r, http.StatusBadRequest, "directory", "Directory", errs, data)
 		return
@@ -41,14 +58,21 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	limit := 200
+	limit, pages := 200, directoryPages
 	params := sigapi.ListDirectoryParams{Limit: &limit}
 	if f.Kind != "" {
 		kind := sigapi.Kind(f.Kind)
 		params.Kind = &kind
 	}
 	name := strings.ToLower(f.Name)
-	for range directoryPages {
+	if name == "" {
+		limit, pages = directoryPage, 1
+		data.Paged, data.First = true, f.Cursor == ""
+		if f.Cursor != "" {
+			params.Cursor = &f.Cursor
+		}
+	}
+	for range pages {
 		resp, err := set.Signatory.ListDirectoryWithResponse(r.Context(), &params)
 		if err != nil {
 			h.fail(w, r, err)
@@ -75,8 +99,27 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		params.Cursor = resp.JSON200.NextCursor
+		if data.Paged {
+			data.Next = directoryLink(f.Kind, *resp.JSON200.NextCursor)
+		}
 	}
+	data.FirstLink = directoryLink(f.Kind, "")
 	h.show(w, r, http.StatusOK, "directory", "Directory", nil, data)
+}
+
+// directoryLink is the address of a page of the directory of one kind ("" any).
+func directoryLink(kind, cursor string) string {
+	q := url.Values{}
+	if kind != "" {
+		q.Set("kind", kind)
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if len(q) == 0 {
+		return "/directory"
+	}
+	return "/directory?" + q.Encode()
 }
 
 type roundRow struct{ Name, Closes, Awards string }

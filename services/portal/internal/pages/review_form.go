@@ -177,6 +177,12 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 	default:
 		data.Stage = reviewWrite
 	}
+	if !a.Reviewed && a.ReturnedReason == nil {
+		// No review of the reviewer's own to show or revise, and the service shows the
+		// others' only once theirs is in: the list would be empty. Each list loads
+		// the whole round in the service, so it is not asked for.
+		return data, true
+	}
 	revResp, err := set.Review.ListReviewsWithResponse(r.Context(), round, submission)
 	if err != nil {
 		h.fail(w, r, err)

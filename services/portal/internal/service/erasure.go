@@ -17,7 +17,9 @@ import (
 
 // erasedIn are the portal's records of a person: who may sign in, their sessions
 // and the links sent to them. Each is nothing without the person, so an erasure
-// deletes it: the person can no longer sign in, and nothing of them stays.
+// deletes it: the person can no longer sign in, and nothing of them stays. The
+// addresses that find the first three by _id hold no address, only its digest, and
+// are deleted by it (signin.People.Forget).
 var erasedIn = []string{"leads", "reviewers", "applicants", "sessions", "signin_links"}
 
 // forgetErased consumes the signatory service's erasures (docs/PRIVACY.md): the
@@ -25,8 +27,11 @@ var erasedIn = []string{"leads", "reviewers", "applicants", "sessions", "signin_
 // the sign-in link requests for them still on its stream (kept there up to 15
 // minutes, each naming the person).
 func forgetErased(db *mongo.Database, js jetstream.JetStream) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
-	return func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
+	return func(people *signin.People) (bus.ConsumerSpec, bus.Handler) {
 		return platform.PersonErasures(Name, func(ctx context.Context, sub string) error {
+			if err := people.Forget(ctx, sub); err != nil {
+				return err
+			}
 			for _, name := range erasedIn {
 				if _, err := personal.Forget(ctx, db.Collection(name), sub, true); err != nil {
 					return err

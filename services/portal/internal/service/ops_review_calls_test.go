@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -87,10 +88,12 @@ func startCountedReview(t *testing.T) (*portal, *testenv.Client, *serviceCalls) 
 	return p, review, calls
 }
 
-// The console's round page reads the round, the pool and the waiting submissions at
-// once, not one after another; and a reviewer's record is read from the first page
-// of the pool when it is there, not from every page. Before, the round page made its
-// reads in turn and the record page read the whole pool.
+// The console's round page reads the round's summary, a page of its assignments and
+// the waiting submissions at once, not one after another, and neither the whole
+// round nor the pool: its form takes the reviewer's identifier, not a choice of
+// every member. A reviewer's record is read on its own. Before, the round page read
+// the whole round and every page of the pool (its choice listed all 400 reviewers),
+// and the record page read the pool's pages up to the one that held it.
 func TestOpsReviewPagesCallTheServiceOnlyAsNeeded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the review service")
@@ -115,8 +118,28 @@ func TestOpsReviewPagesCallTheServiceOnlyAsNeeded(t *testing.T) {
 
 	calls.reset()
 	page := opsMustStatus(t, p.do("GET", "/ops/review/rounds/"+round, ops, nil), http.StatusOK, "the round")
-	if !strings.Contains(page.body, "rv-200") {
-		t.Errorf("the round page's reviewer choice lacks the pool's last member, rv-200")
+	if strings.Contains(page.body, "rv-000") || strings.Contains(page.body, "Reviewer 200") {
+		t.Errorf("the round page lists the pool's members")
+	}
+	if !strings.Contains(page.body, `name="reviewer_id"`) {
+		t.Errorf("the round page has no reviewer field")
+	}
+	// Each field has an id, and so a label, of its own: the change form's reason and
+	// the close form's shared one, and "Reason for closing" labelled the change's.
+	ids := map[string]int{}
+	for _, m := range regexp.MustCompile(`\bid="([^"]+)"`).FindAllStringSubmatch(page.body, -1) {
+		ids[m[1]]++
+	}
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("the round page has %d elements with the id %q", n, id)
+		}
+	}
+	if got := calls.count("GET", "/v1/reviewers") + calls.count("GET", "/v1/review-rounds/"+round); got != 0 {
+		t.Errorf("the round page read the pool or the whole round %d times, want none", got)
+	}
+	if got := calls.count("GET", "/v1/review-rounds/"+round+"/assignments"); got != 1 {
+		t.Errorf("the round page read %d pages of its assignments, want 1", got)
 	}
 	if got := calls.mostAtOnce(); got < 2 {
 		t.Errorf("the round page made at most %d service calls at once, want its independent reads together", got)
@@ -127,8 +150,8 @@ func TestOpsReviewPagesCallTheServiceOnlyAsNeeded(t *testing.T) {
 	if !strings.Contains(rec.body, "Reviewer 5") {
 		t.Errorf("rv-005's record does not show their name")
 	}
-	if got := calls.count("GET", "/v1/reviewers"); got != 1 {
-		t.Errorf("rv-005's record read %d pages of the pool, want the 1 that holds it", got)
+	if got, one := calls.count("GET", "/v1/reviewers"), calls.count("GET", "/v1/reviewers/rv-005"); got != 0 || one != 1 {
+		t.Errorf("rv-005's record read %d pages of the pool and their record %d times, want their record once", got, one)
 	}
 	calls.reset()
 	opsMustStatus(t, p.do("GET", "/ops/review/reviewers/rv-200", ops, nil), http.StatusOK, "rv-200's record")

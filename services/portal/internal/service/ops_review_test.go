@@ -154,15 +154,15 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	})
 
 	// One reviewer assigned and removed by hand: the reason is required.
-	change := url.Values{"action": {"assign"}, "reviewer_id": {"rev-c"}, "submission_id": {sub}, "reason": {""}}
+	change := url.Values{"action": {"assign"}, "reviewer_id": {"rev-c"}, "submission_id": {sub}, "change_reason": {""}}
 	r = opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusBadRequest, "a change without a reason")
-	if got := opsFieldMessage(t, r.body, "reason"); got != "Error: Enter reason for the change" {
+	if got := opsFieldMessage(t, r.body, "change_reason"); got != "Error: Enter reason for the change" {
 		t.Errorf("beside the change's reason: %q", got)
 	}
-	change.Set("reason", "A specialist in recognition")
+	change.Set("change_reason", "A specialist in recognition")
 	opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusSeeOther, "assigning reviewer c")
 	change.Set("action", "remove")
-	change.Set("reason", "Two reviews are enough")
+	change.Set("change_reason", "Two reviews are enough")
 	opsMustStatus(t, s.p.do("POST", roundPath+"/assignments", ops, change), http.StatusSeeOther, "removing reviewer c")
 	if page := opsMustStatus(t, s.p.do("GET", roundPath, ops, nil), http.StatusOK, "the round"); !strings.Contains(page.body, "Cy Clark: Removed") {
 		t.Errorf("the round does not show reviewer c removed")

@@ -49,6 +49,9 @@ func (p Person) ApplicantOf(org string) (Applicant, bool) {
 func (p *People) AddApplicant(ctx context.Context, a Applicant, by string, at time.Time) error {
 	doc := applicantDoc{ID: applicantID(a.OrgID, a.Email), OrgID: a.OrgID, OrgName: a.OrgName, Email: NormaliseEmail(a.Email),
 		Name: a.Name, AddedBy: by, Added: at.UTC()}
+	if err := p.point(ctx, doc.Email, slotApplicant, a.OrgID); err != nil {
+		return err
+	}
 	if _, err := p.applicants.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true)); err != nil {
 		return fmt.Errorf("add applicant for %s: %w", a.OrgID, store.Classify(err))
 	}
@@ -66,10 +69,6 @@ func (p *People) RemoveApplicant(ctx context.Context, org, email string) error {
 // Applicants lists org's applicants, by name.
 func (p *People) Applicants(ctx context.Context, org string) ([]Applicant, error) {
 	return p.findApplicants(ctx, bson.D{{Key: "org", Value: org}})
-}
-
-func (p *People) applicantFor(ctx context.Context, email string) ([]Applicant, error) {
-	return p.findApplicants(ctx, bson.D{{Key: "email", Value: email}})
 }
 
 func (p *People) findApplicants(ctx context.Context, filter bson.D) ([]Applicant, error) {

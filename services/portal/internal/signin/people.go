@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -98,11 +99,13 @@ func Pseudonym(email string) string {
 func NormaliseEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // People is the read model of who may sign in: one document per organisation's
-// nominated lead and one per reviewer. It keeps nothing else of the services' data.
+// nominated lead, one per reviewer and one per applicant, and the addresses that
+// find them by _id (addresses.go). It keeps nothing else of the services' data.
 type People struct {
 	leads      *mongo.Collection
 	reviewers  *mongo.Collection
 	applicants *mongo.Collection
+	addresses  *mongo.Collection
 }
 
 type leadDoc struct {
@@ -119,27 +122,37 @@ type reviewerDoc struct {
 	Name  string `bson:"name"`
 }
 
-// NewPeople opens the read model's collections in db.
+// NewPeople opens the read model's collections in db, and gives the records kept
+// before the addresses existed their addresses.
 func NewPeople(ctx context.Context, db *mongo.Database) (*People, error) {
 	if db == nil {
 		return nil, errors.New("signin: a database is required")
 	}
-	p := &People{leads: db.Collection("leads"), reviewers: db.Collection("reviewers"), applicants: db.Collection("applicants")}
-	byEmail := []mongo.IndexModel{{Keys: bson.D{{Key: "email", Value: 1}}}}
-	for _, c := range []*mongo.Collection{p.leads, p.reviewers, p.applicants} {
-		if err := store.CreateIndexes(ctx, c, byEmail); err != nil {
-			return nil, fmt.Errorf("index %s: %w", c.Name(), store.Classify(err))
-		}
+	p := &People{leads: db.Collection("leads"), reviewers: db.Collection("reviewers"), applicants: db.Collection("applicants"),
+		addresses: db.Collection(addressesCollection)}
+	// A lead's page of applicants asks for an organisation's (MongoDB answers it from
+	// this index; the embedded store has none but _id's). Nothing asks by email any
+	// more: the addresses answer that.
+	if err := store.CreateIndexes(ctx, p.applicants, []mongo.IndexModel{{Keys: bson.D{{Key: "org", Value: 1}}}}); err != nil {
+		return nil, fmt.Errorf("index %s: %w", p.applicants.Name(), store.Classify(err))
+	}
+	if err := p.backfill(ctx); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
 // SetLead records org's nominated lead. An empty email removes the record: an
-// organisation without a lead's address has nobody to sign in for it.
+// organisation without a lead's address has nobody to sign in for it. The address
+// is given its slot before the record names it, so that a record is never without
+// the slot that finds it; the slot of a lead replaced stays, and finds nothing.
 func (p *People) SetLead(ctx context.Context, org string, lead Lead, email string) error {
 	email = NormaliseEmail(email)
 	if email == "" {
 		return p.RemoveLead(ctx, org)
+	}
+	if err := p.point(ctx, email, slotLead, org); err != nil {
+		return err
 	}
 	set := bson.D{{Key: "email", Value: email}, {Key: "name", Value: lead.Name}}
 	if lead.OrgName != "" {
@@ -163,6 +176,9 @@ func (p *People) RemoveLead(ctx context.Context, org string) error {
 // SetReviewer records a pool member.
 func (p *People) SetReviewer(ctx context.Context, r Reviewer, email string) error {
 	doc := reviewerDoc{ID: r.ID, OrgID: r.OrgID, Email: NormaliseEmail(email), Name: r.Name}
+	if err := p.point(ctx, doc.Email, slotReviewer, r.ID); err != nil {
+		return err
+	}
 	_, err := p.reviewers.ReplaceOne(ctx, bson.D{{Key: "_id", Value: r.ID}}, doc, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("set reviewer %s: %w", r.ID, store.Classify(err))
@@ -170,34 +186,63 @@ func (p *People) SetReviewer(ctx context.Context, r Reviewer, email string) erro
 	return nil
 }
 
-// Lookup returns who email is in the records.
+// Lookup returns who email is in the records. It reads the address's slots and then
+// each record they name, all by _id, and keeps only the records that still hold the
+// address: its cost is the person's own records, however many people there are.
 func (p *People) Lookup(ctx context.Context, email string) (Person, error) {
 	email = NormaliseEmail(email)
 	person := Person{Email: email}
 	if email == "" {
 		return person, nil
 	}
-	cur, err := p.leads.Find(ctx, bson.D{{Key: "email", Value: email}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(50))
+	slots, err := p.slots(ctx, email)
 	if err != nil {
-		return person, fmt.Errorf("look up leads: %w", store.Classify(err))
-	}
-	var leads []leadDoc
-	if err := cur.All(ctx, &leads); err != nil {
-		return person, fmt.Errorf("read leads: %w", store.Classify(err))
-	}
-	for _, l := range leads {
-		person.Leads = append(person.Leads, Lead{OrgID: l.OrgID, OrgName: l.OrgName, Name: l.Name})
-	}
-	if person.Applicant, err = p.applicantFor(ctx, email); err != nil {
 		return person, err
 	}
-	var r reviewerDoc
-	switch err := p.reviewers.FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&r); {
-	case errors.Is(err, mongo.ErrNoDocuments):
-	case err != nil:
-		return person, fmt.Errorf("look up reviewer: %w", store.Classify(err))
-	default:
-		person.Reviewer = &Reviewer{ID: r.ID, OrgID: r.OrgID, Name: r.Name}
+	seen := map[slot]bool{}
+	for _, s := range slots {
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		switch s.kind {
+		case slotLead:
+			var l leadDoc
+			if ok, err := findByID(ctx, p.leads, s.ref, &l); err != nil {
+				return person, fmt.Errorf("look up lead of %s: %w", s.ref, err)
+			} else if ok && l.Email == email {
+				person.Leads = append(person.Leads, Lead{OrgID: l.OrgID, OrgName: l.OrgName, Name: l.Name})
+			}
+		case slotReviewer:
+			var r reviewerDoc
+			if ok, err := findByID(ctx, p.reviewers, s.ref, &r); err != nil {
+				return person, fmt.Errorf("look up reviewer %s: %w", s.ref, err)
+			} else if ok && r.Email == email && (person.Reviewer == nil || r.ID < person.Reviewer.ID) {
+				person.Reviewer = &Reviewer{ID: r.ID, OrgID: r.OrgID, Name: r.Name}
+			}
+		case slotApplicant:
+			var a applicantDoc
+			if ok, err := findByID(ctx, p.applicants, applicantID(s.ref, email), &a); err != nil {
+				return person, fmt.Errorf("look up applicant for %s: %w", s.ref, err)
+			} else if ok {
+				person.Applicant = append(person.Applicant, Applicant{OrgID: a.OrgID, OrgName: a.OrgName, Name: a.Name, Email: a.Email})
+			}
+		}
 	}
+	slices.SortFunc(person.Leads, func(a, b Lead) int { return strings.Compare(a.OrgID, b.OrgID) })
+	slices.SortFunc(person.Applicant, func(a, b Applicant) int { return strings.Compare(a.OrgID, b.OrgID) })
 	return person, nil
+}
+
+// findByID reads the document of coll with _id id into out, and reports whether
+// there is one.
+func findByID(ctx context.Context, coll *mongo.Collection, id string, out any) (bool, error) {
+	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(out)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, store.Classify(err)
+	}
+	return true, nil
 }

@@ -71,6 +71,7 @@ type assignmentDoc struct {
 	State           string    `bson:"state"`
 	HasReview       bool      `bson:"has_review,omitempty"`
 	ReturnedReason  string    `bson:"returned_reason,omitempty"`
+	WithheldReason  string    `bson:"withheld_reason,omitempty"`
 	OverdueRecorded bool      `bson:"overdue,omitempty"`
 	Closed          bool      `bson:"closed,omitempty"`
 	Released        bool      `bson:"released,omitempty"`
@@ -117,7 +118,9 @@ func NewReadModels(ctx context.Context, db *mongo.Database) (*ReadModels, error)
 				}
 				return cmp.Compare(a.ID, b.ID)
 			}, func(held, given app.RoundEntry) bool { return given.Version > held.Version }),
-		assignmentLists: store.NewLists(app.AssignmentEntry.Key, func(e app.AssignmentEntry) []string { return []string{"reviewer=" + e.ReviewerID} },
+		// An assignment is in its reviewer's list, its round's, and its round's
+		// submission's (the console's round page and a submission's reviewers).
+		assignmentLists: store.NewLists(app.AssignmentEntry.Key, assignmentNames,
 			func(a, b app.AssignmentEntry) int { return cmp.Compare(a.Key(), b.Key()) },
 			func(held, given app.AssignmentEntry) bool { return given.Version > held.Version }),
 		submissionLists: store.NewLists(func(e app.SubmissionEntry) string { return e.ID },
@@ -159,6 +162,10 @@ func NewReadModels(ctx context.Context, db *mongo.Database) (*ReadModels, error)
 	return m, nil
 }
 
+func assignmentNames(e app.AssignmentEntry) []string {
+	return []string{"reviewer=" + e.ReviewerID, "round=" + e.RoundID, "submission=" + e.RoundID + "/" + e.SubmissionID}
+}
+
 func roundOf(d roundDoc) app.RoundEntry {
 	return app.RoundEntry{ID: d.ID, Name: d.Name, Deadline: d.Deadline.UTC(), ReviewersPerSubmission: d.PerSub, Status: d.Status,
 		Submissions: d.Submissions, Version: d.Version}
@@ -172,13 +179,13 @@ func assignmentOf(d assignmentDoc) app.AssignmentEntry {
 	// Many assignments share a round: its id and name are held once.
 	return app.AssignmentEntry{RoundID: unique.Make(d.RoundID).Value(), RoundName: unique.Make(d.RoundName).Value(), Deadline: d.Deadline.UTC(),
 		SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, State: unique.Make(d.State).Value(), HasReview: d.HasReview,
-		ReturnedReason: d.ReturnedReason, OverdueRecorded: d.OverdueRecorded, Closed: d.Closed, Released: d.Released, Version: d.Version}
+		ReturnedReason: d.ReturnedReason, WithheldReason: d.WithheldReason, OverdueRecorded: d.OverdueRecorded, Closed: d.Closed, Released: d.Released, Version: d.Version}
 }
 
 func assignmentDocOf(e app.AssignmentEntry) assignmentDoc {
 	return assignmentDoc{ID: e.Key(), RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline, SubmissionID: e.SubmissionID,
-		ReviewerID: e.ReviewerID, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, OverdueRecorded: e.OverdueRecorded,
-		Closed: e.Closed, Released: e.Released, Version: e.Version}
+		ReviewerID: e.ReviewerID, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason,
+		OverdueRecorded: e.OverdueRecorded, Closed: e.Closed, Released: e.Released, Version: e.Version}
 }
 
 func submissionOf(d submissionEntryDoc) app.SubmissionEntry {
@@ -410,6 +417,53 @@ func (m *ReadModels) Assignments(ctx context.Context, reviewer string, after *ap
 		return e.ReviewerID == reviewer && e.Active()
 	}, limit)
 	return page, more, nil
+}
+
+// Round is one round's entry.
+func (m *ReadModels) Round(ctx context.Context, id string) (app.RoundEntry, bool, error) {
+	if err := m.roundMirror.Sync(ctx); err != nil {
+		return app.RoundEntry{}, false, err
+	}
+	e, ok := m.roundLists.Get(id)
+	return e, ok, nil
+}
+
+// RoundAssignments pages through a round's assignments, or one submission's in it.
+func (m *ReadModels) RoundAssignments(ctx context.Context, round, submission string, after *app.AssignmentEntry, limit int) ([]app.AssignmentEntry, bool, error) {
+	if err := m.assignmentMirror.Sync(ctx); err != nil {
+		return nil, false, err
+	}
+	name := "round=" + round
+	if submission != "" {
+		name = "submission=" + round + "/" + submission
+	}
+	page, more := m.assignmentLists.Page([]string{name}, after, func(e app.AssignmentEntry) bool {
+		return e.RoundID == round && (submission == "" || e.SubmissionID == submission)
+	}, limit)
+	return page, more, nil
+}
+
+// EachOfRound walks a round's assignments in memory.
+func (m *ReadModels) EachOfRound(ctx context.Context, round string, f func(app.AssignmentEntry)) error {
+	if err := m.assignmentMirror.Sync(ctx); err != nil {
+		return err
+	}
+	m.assignmentLists.Each("round="+round, f)
+	return nil
+}
+
+// Organisations looks up submissions' organisations in memory.
+func (m *ReadModels) Organisations(ctx context.Context, submissions []string) (map[string]string, error) {
+	if err := m.submissionMirror.Sync(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(submissions))
+	for _, id := range submissions {
+		if e, ok := m.submissionLists.Get(id); ok {
+			out[id] = e.Org
+		}
+	}
+	return out, nil
 }
 
 // InForce lists the assignments in force of each reviewer named.

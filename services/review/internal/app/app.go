@@ -33,6 +33,9 @@ type EventStore interface {
 	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
 	LoadByType(ctx context.Context, aggregateType string) ([]events.Envelope, error)
 	LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error)
+	// LoadRecent is Load, answered from memory when this process read the aggregate
+	// within maxAge (what it returns may be that far behind other replicas' changes).
+	LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error)
 	// IDsOfType lists a catalogued type's aggregate ids in id order, so that a page
 	// of them can be loaded without loading them all.
 	IDsOfType(ctx context.Context, aggregateType string) ([]string, error)
@@ -318,22 +321,7 @@ func (a *App) Reviewers(ctx context.Context, by auth.Principal, p Page) ([]Membe
 	}
 	out := make([]Member, 0, len(page))
 	for _, rv := range page {
-		m := Member{Reviewer: rv, Workload: []RoundLoad{}}
-		for _, e := range held[rv.ID] {
-			i := slices.IndexFunc(m.Workload, func(l RoundLoad) bool { return l.RoundID == e.RoundID })
-			if i < 0 {
-				m.Workload = append(m.Workload, RoundLoad{RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline})
-				i = len(m.Workload) - 1
-			}
-			m.Workload[i].Reviews++
-		}
-		sort.Slice(m.Workload, func(i, j int) bool {
-			if !m.Workload[i].Deadline.Equal(m.Workload[j].Deadline) {
-				return m.Workload[i].Deadline.After(m.Workload[j].Deadline)
-			}
-			return m.Workload[i].RoundID < m.Workload[j].RoundID
-		})
-		out = append(out, m)
+		out = append(out, Member{Reviewer: rv, Workload: workload(held[rv.ID])})
 	}
 	return out, next, nil
 }
@@ -365,24 +353,32 @@ func (a *App) poolPage(ctx context.Context, p Page) ([]round.Reviewer, string, e
 	}
 	out := make([]round.Reviewer, 0, len(ids))
 	for _, agg := range aggs {
-		h := only(reviewerType, loaded[agg])
-		if len(h) == 0 {
-			// Catalogued before its first commit, which did not happen.
-			continue
-		}
-		latest := h[0]
-		for _, e := range h {
-			if e.Version > latest.Version {
-				latest = e
-			}
-		}
-		rv, err := decodeReviewer(latest)
+		rv, ok, err := latestReviewer(loaded[agg])
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, rv)
+		if ok { // else catalogued before its first commit, which did not happen
+			out = append(out, rv)
+		}
 	}
 	return out, next, nil
+}
+
+// latestReviewer is a pool member's record from their history (ok is false when
+// the history is not a pool member's).
+func latestReviewer(h []events.Envelope) (round.Reviewer, bool, error) {
+	h = only(reviewerType, h)
+	if len(h) == 0 {
+		return round.Reviewer{}, false, nil
+	}
+	latest := h[0]
+	for _, e := range h {
+		if e.Version > latest.Version {
+			latest = e
+		}
+	}
+	rv, err := decodeReviewer(latest)
+	return rv, err == nil, err
 }
 
 // pool is every reviewer's latest record, in id order.
@@ -1011,7 +1007,7 @@ func (a *App) changeSubmission(ctx context.Context, actor, id string, decide fun
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
 	defer a.roundChanged()
-	r, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200},
+	r, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200, Combine: true},
 		func(h []events.Envelope) (*round.Round, error) { return a.rebuildRound(id, h) }, decide)
 	if err == nil {
 		a.holdRound(r, appended)

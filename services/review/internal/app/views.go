@@ -44,6 +44,8 @@ type AssignmentEntry struct {
 	// HasReview is true once a review is in (returned for revision or not).
 	HasReview      bool
 	ReturnedReason string
+	// WithheldReason is set when ops hold the review back from the feedback.
+	WithheldReason string
 	// OverdueRecorded is true once the overdue event is recorded.
 	OverdueRecorded bool
 	// Closed and Released are the round's and the submission's, which end overdueness.
@@ -133,6 +135,17 @@ type ReadModels interface {
 	// Assignments is a page of a reviewer's assignments in force, by round and
 	// submission, after the entry after.
 	Assignments(ctx context.Context, reviewer string, after *AssignmentEntry, limit int) (page []AssignmentEntry, more bool, err error)
+	// Round is one round's entry (ok is false when none is held).
+	Round(ctx context.Context, id string) (e RoundEntry, ok bool, err error)
+	// RoundAssignments is a page of one round's assignments in every state, by
+	// submission and reviewer, after the entry after; only one submission's when it
+	// is named.
+	RoundAssignments(ctx context.Context, round, submission string, after *AssignmentEntry, limit int) (page []AssignmentEntry, more bool, err error)
+	// EachOfRound calls f with each of a round's assignments, from memory, for the
+	// counts a round's summary shows.
+	EachOfRound(ctx context.Context, round string, f func(AssignmentEntry)) error
+	// Organisations is the organisation of each of the submissions named that is held.
+	Organisations(ctx context.Context, submissions []string) (map[string]string, error)
 	// InForce is the assignments in force of each of the reviewers named.
 	InForce(ctx context.Context, reviewers []string) (map[string][]AssignmentEntry, error)
 	// Submissions is a page of submissions in id order after the id after, of one
@@ -270,7 +283,7 @@ func roundEntry(r *round.Round) RoundEntry {
 func assignmentEntry(r *round.Round, as round.Assignment) AssignmentEntry {
 	_, released := r.Feedback(as.SubmissionID)
 	return AssignmentEntry{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), SubmissionID: as.SubmissionID, ReviewerID: as.ReviewerID,
-		State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, OverdueRecorded: as.Overdue,
+		State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason, OverdueRecorded: as.Overdue,
 		Closed: r.Status() != round.StatusOpen, Released: released, Version: r.Version()}
 }
 
@@ -418,18 +431,21 @@ func (a *App) SeedViews(ctx context.Context) error {
 	return a.Project(ctx, all)
 }
 
-// preloaded is how many rounds and submissions Warm loads at most (rounds first, then
-// submissions in the order their catalogue holds them): half of the 4,096 aggregates
-// the store remembers, so that what later reads load still has room. A few hundred
-// organisations with two cycles each fit whole; a submission costs a few KiB of memory.
+// preloaded is how many rounds, reviewers and submissions Warm loads at most (in
+// that order, each type in the order its catalogue holds them): half of the 4,096
+// aggregates the store remembers, so that what later reads load still has room. A
+// few hundred organisations with two cycles each and a pool of a few hundred
+// reviewers fit whole; a submission costs a few KiB of memory, a reviewer less.
 const preloaded = 2048
 
-// Warm loads the submissions and rounds into the event store's memory while the
-// service starts, before it says it is ready: a page of submissions or a round read
-// after a start then costs what it does later (one read past each aggregate's last
-// commit), not every commit of each, from the first request.
+// Warm loads the rounds, the reviewers and the submissions into the event store's
+// memory while the service starts, before it says it is ready: a page of
+// submissions, a round, or a reviewer's assignments (which load the reviewer's own
+// record to check who asks) read after a start then cost what they do later (one
+// read past each aggregate's last commit), not every commit of each, from the first
+// request.
 func (a *App) Warm(ctx context.Context) error {
-	return a.events.Preload(ctx, preloaded, round.AggregateType, submission.AggregateType)
+	return a.events.Preload(ctx, preloaded, round.AggregateType, reviewerType, submission.AggregateType)
 }
 
 // Status is where a submission stands: its own status until it is submitted, then

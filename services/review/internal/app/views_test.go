@@ -262,10 +262,12 @@ func TestReviewReadsCostTheirPageWhateverTheHistory(t *testing.T) {
 
 // TestTheFirstReadsAfterARestartCostWhatTheyDoWarm: a replica just started on a
 // history (Warm has run, as the service runs it before it says it is ready) answers
-// ops' page of submissions, one submission and its previous cycle, and a round's
-// page with the finds and documents it needs when it asks again: the first request
+// ops' page of submissions, one submission and its previous cycle, a round's page
+// and a reviewer's assignments with the finds and documents it needs when it asks again: the first request
 // pays no load of each aggregate's commits. Before, the first page read every commit
-// of its 20 submissions and the round read its commits and its head.
+// of its 20 submissions and the round read its commits and its head; and a
+// reviewer's assignments, answered from the read models' memory, first loaded the
+// reviewer's own record (their commits), since reviewers were not preloaded.
 func TestTheFirstReadsAfterARestartCostWhatTheyDoWarm(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -314,6 +316,13 @@ func TestTheFirstReadsAfterARestartCostWhatTheyDoWarm(t *testing.T) {
 				}
 			}
 			return nil
+		}},
+		{"a reviewer's assignments", func() error {
+			mine, _, err := a.MyAssignments(ctx, me, app.Page{Limit: 20})
+			if err == nil && len(mine) == 0 {
+				err = fmt.Errorf("no assignments, want those of the history")
+			}
+			return err
 		}},
 	}
 	for _, r := range reads {

@@ -250,6 +250,20 @@ func (v *Views) Overdue(ctx context.Context, today civil.Date) (int, error) {
 	return n, nil
 }
 
+// Newest returns the ids of up to n organisations, the newest first: ids are
+// time-ordered, so they are the end of the copy's id order.
+func (v *Views) Newest(ctx context.Context, n int) ([]string, error) {
+	s, err := v.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, min(n, len(s.byID)))
+	for i := len(s.byID) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, s.byID[i].ID)
+	}
+	return out, nil
+}
+
 func parseDate(s string) civil.Date {
 	d, _ := civil.Parse(s)
 	return d

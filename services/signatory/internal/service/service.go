@@ -4,6 +4,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -86,6 +87,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
+	// Organisations are preloaded before the service says it is ready, so that the
+	// first requests after a start read what later ones do.
+	if err := application.Warm(ctx); err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
 	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}}); err != nil {
 		cleanup()
 		return nil, func() {}, err
@@ -135,17 +142,35 @@ var PersonalFields = personal.Fields{
 // returns how many commits it rewrote. It changes no event's meaning, and what is
 // sealed already it leaves alone.
 func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
-	all, err := s.Events.All(ctx)
+	// The log is read a batch at a time, and only the organisations with an event
+	// still to seal are rewritten, after the read: loading every one at every start
+	// read the log again one aggregate at a time, beside the first requests, and
+	// pushed the organisations preloaded for them out of the store's memory.
+	seen := map[string]bool{}
+	var rewrite []string
+	err := s.Events.EachCommit(ctx, func(evs []events.Envelope) error {
+		for _, e := range evs {
+			if e.AggregateType != organisation.AggregateType || seen[e.AggregateID] {
+				return nil
+			}
+			sealed, err := s.sealer.SealData(ctx, e.Type, e.Data)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(sealed, e.Data) {
+				seen[e.AggregateID] = true
+				rewrite = append(rewrite, e.AggregateID)
+				return nil
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	seen, n := map[string]bool{}, 0
-	for _, e := range all {
-		if e.AggregateType != organisation.AggregateType || seen[e.AggregateID] {
-			continue
-		}
-		seen[e.AggregateID] = true
-		k, err := s.Events.Rewrite(ctx, e.AggregateID, func(eventType string, data []byte) ([]byte, error) {
+	n := 0
+	for _, id := range rewrite {
+		k, err := s.Events.Rewrite(ctx, id, func(eventType string, data []byte) ([]byte, error) {
 			return s.sealer.SealData(ctx, eventType, data)
 		})
 		n += k

@@ -37,16 +37,24 @@ func ParseSignin(v url.Values) (Signin, Errors) {
 	return f, errs
 }
 
-// Directory is the directory's search.
+// Directory is the directory's search, and which page of it.
 type Directory struct {
 	Name string
 	Kind string
+	// Cursor is where the page starts: the signatory service's cursor, from the
+	// previous page's link.
+	Cursor string
 }
 
-// ParseDirectory reads the directory's search.
+// ParseDirectory reads the directory's search. A cursor that is not one a service
+// could have made is refused under "cursor": nobody types it, it came with a link.
 func ParseDirectory(v url.Values) (Directory, Errors) {
-	f := Directory{Name: strings.TrimSpace(v.Get("name")), Kind: v.Get("kind")}
+	f := Directory{Name: strings.TrimSpace(v.Get("name")), Kind: v.Get("kind"), Cursor: v.Get("cursor")}
 	var errs Errors
+	if !cursorShape(f.Cursor) {
+		errs.add("cursor", "This page of the directory does not exist")
+		f.Cursor = ""
+	}
 	if utf8.RuneCountInString(f.Name) > 200 {
 		errs.add("name", "Name must be 200 characters or fewer")
 	}
@@ -76,4 +84,18 @@ func ParseRespond(v url.Values) (Respond, Errors) {
 		errs.add("reason", "Reason must be 500 characters or fewer")
 	}
 	return f, errs
+}
+
+// cursorShape reports whether s could be a cursor the services make
+// (store.EncodeCursor: unpadded base64url of a small JSON position), or is empty.
+func cursorShape(s string) bool {
+	if len(s) > 1000 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+)
+
+// Concurrency on one round: reviewers working the same review round at the same time
+// must not queue behind one another (issue 22: the p95 of accept and review under 8
+// concurrent reviewers within 2x of one reviewer alone). Each trial opens a round of
+// 16 submissions with one reviewer each; eight of the reviewers accept and review one
+// after another (each alone), the other eight all at once; the trials alternate which
+// goes first, so that the host's drift weighs on both alike.
+
+// contentionSection starts the report's section; -round-only replaces just it.
+const contentionSection = "## Concurrency on one round"
+
+// contentionReviewers is how many reviewers work the round at once.
+const contentionReviewers = 8
+
+type contentionFigures struct {
+	trials            int
+	alone, together   []time.Duration // every accept and every review
+	load              string
+	machine           string
+	perRoundSubmitted int
+}
+
+// roundContention runs the measurement on a stack of its own at offset.
+func roundContention(ctx context.Context, bin string, offset, trials int) (contentionFigures, error) {
+	f := contentionFigures{trials: trials, machine: machine(), perRoundSubmitted: 2 * contentionReviewers}
+	data, err := os.MkdirTemp("", "tc-bench-round-")
+	if err != nil {
+		return f, err
+	}
+	defer os.RemoveAll(data)
+	s, err := startStack(ctx, bin, data, offset)
+	if err != nil {
+		return f, err
+	}
+	defer s.stop()
+	c, err := newClient(data, s)
+	if err != nil {
+		return f, err
+	}
+	per := 2 * contentionReviewers
+	began := time.Now()
+	ds, err := seed(ctx, c, per*trials, services{"signatory": true})
+	if err != nil {
+		return f, fmt.Errorf("seed: %w", err)
+	}
+	rv := s.url(8082)
+	subs := make([]string, len(ds.orgs))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range work {
+				org := ds.orgs[i]
+				lead, err := c.issuer.MintFor(auth.Principal{Subject: "round-lead-" + org, Role: auth.RoleLead, Org: org}, time.Hour, "tc-review")
+				if err == nil {
+					subs[i], err = submit(ctx, c, rv, lead)
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("submission of %s: %w", org, err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range ds.orgs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return f, firstErr
+	}
+	fmt.Printf("round: seeded %d organisations' submissions in %s\n", len(subs), time.Since(began).Round(time.Second))
+
+	var themes []map[string]any
+	for _, t := range []string{"visibility", "recognition", "career_development", "sustainability"} {
+		themes = append(themes, map[string]any{"theme": t, "score": 3, "strengths": "Clear", "recommendations": "More"})
+	}
+	// work has reviewer i accept and review their submission; it returns the two times.
+	type job struct{ base, token string }
+	act := func(j job) ([]time.Duration, error) {
+		var took []time.Duration
+		for _, step := range []struct {
+			path string
+			body any
+		}{{"/response", map[string]any{"accept": true}}, {"/reviews", map[string]any{"themes": themes, "summary": "A credible plan."}}} {
+			t0 := time.Now()
+			if _, err := c.must(ctx, http.MethodPost, j.base+step.path, j.token, step.body); err != nil {
+				return nil, err
+			}
+			took = append(took, time.Since(t0))
+		}
+		return took, nil
+	}
+	deadline := time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339)
+	for trial := range trials {
+		mine := subs[trial*per : (trial+1)*per]
+		round, err := c.must(ctx, http.MethodPost, rv+"/v1/review-rounds", c.ops, map[string]any{"name": fmt.Sprintf("Contention %d", trial),
+			"review_deadline": deadline, "reviewers_per_submission": 1})
+		if err != nil {
+			return f, err
+		}
+		base := rv + "/v1/review-rounds/" + round["id"].(string)
+		if _, err := c.must(ctx, http.MethodPost, base+"/submissions", c.ops, map[string]any{"submission_ids": mine}); err != nil {
+			return f, err
+		}
+		jobs := make([]job, per)
+		for i, sub := range mine {
+			id := fmt.Sprintf("round-rv-%d-%d", trial, i)
+			if _, err := c.must(ctx, http.MethodPost, rv+"/v1/reviewers", c.ops, map[string]any{"reviewer_id": id, "name": "Reviewer",
+				"email": fmt.Sprintf("rv%d-%d@pool.example.ac.uk", trial, i), "organisation_id": reviewPool, "trained": true, "capacity": 1}); err != nil {
+				return f, err
+			}
+			if _, err := c.must(ctx, http.MethodPost, base+"/assignments", c.ops, map[string]any{"action": "assign", "submission_id": sub,
+				"reviewer_id": id, "reason": "Measured"}); err != nil {
+				return f, err
+			}
+			tok, err := c.issuer.MintFor(auth.Principal{Subject: id, Role: auth.RoleReviewer, Org: reviewPool}, time.Hour, "tc-review")
+			if err != nil {
+				return f, err
+			}
+			jobs[i] = job{base: base + "/submissions/" + sub, token: tok}
+		}
+		alone := func() error {
+			for _, j := range jobs[:contentionReviewers] {
+				took, err := act(j)
+				if err != nil {
+					return err
+				}
+				f.alone = append(f.alone, took...)
+			}
+			return nil
+		}
+		together := func() error {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var firstErr error
+			start := make(chan struct{})
+			for _, j := range jobs[contentionReviewers:] {
+				wg.Go(func() {
+					<-start
+					took, err := act(j)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
+					f.together = append(f.together, took...)
+				})
+			}
+			close(start)
+			wg.Wait()
+			return firstErr
+		}
+		order := []func() error{alone, together}
+		if trial%2 == 1 {
+			order = []func() error{together, alone}
+		}
+		for _, run := range order {
+			if err := run(); err != nil {
+				return f, fmt.Errorf("trial %d: %w", trial, err)
+			}
+		}
+		fmt.Printf("round: trial %d done\n", trial)
+	}
+	f.load = loadAverage()
+	return f, nil
+}
+
+// percentile is the p-th percentile (0-100) of ds, which it sorts.
+func percentile(ds []time.Duration, p int) time.Duration {
+	slices.Sort(ds)
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[min(len(ds)-1, len(ds)*p/100)]
+}
+
+func contentionReport(f contentionFigures) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", contentionSection)
+	fmt.Fprintf(&b, "Measured by `make bench` (or `bench -round-only`) on %s, %s: %d trials, each a review round of %d submissions with one reviewer each; "+
+		"%d reviewers accept and then review one after another (each alone), the other %d all at once, the trials alternating which goes first. "+
+		"Every accept and every review is one timed request over loopback. Load average (1, 5, 15 minutes) at the end: %s.\n\n",
+		f.machine, time.Now().UTC().Format("2006-01-02 15:04 UTC"), f.trials, f.perRoundSubmitted, contentionReviewers, contentionReviewers, f.load)
+	a50, a95 := percentile(f.alone, 50), percentile(f.alone, 95)
+	t50, t95 := percentile(f.together, 50), percentile(f.together, 95)
+	fmt.Fprintf(&b, "| reviewers | requests | p50 | p95 |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| one alone | %d | %s | %s |\n", len(f.alone), short(a50), short(a95))
+	fmt.Fprintf(&b, "| %d at once | %d | %s | %s |\n\n", contentionReviewers, len(f.together), short(t50), short(t95))
+	ratio := 0.0
+	if a95 > 0 {
+		ratio = float64(t95) / float64(a95)
+	}
+	fmt.Fprintf(&b, "p95 of %d at once against one alone: **%.2f** (target ≤ 2).\n", contentionReviewers, ratio)
+	return b.String()
+}

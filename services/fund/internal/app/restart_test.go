@@ -1,0 +1,165 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/fund/internal/adapters"
+	"github.com/itss/techcommit/services/fund/internal/app"
+	"github.com/itss/techcommit/services/fund/internal/domain/application"
+	"github.com/itss/techcommit/services/fund/internal/domain/round"
+	"github.com/itss/techcommit/services/fund/internal/service"
+)
+
+// replica is the fund app on db as a process starting on it builds it: its people
+// sealed, its lists' mirror read, Warm run before it would say it is ready.
+func replica(t *testing.T, db *mongo.Database, clk clock.Clock) (*app.App, *store.EventStore) {
+	t.Helper()
+	ctx := context.Background()
+	es, err := store.NewEventStore(ctx, db, "events", "/tc/fund", clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es.Catalogue(app.ListedTypes...)
+	keys, err := personal.NewKeys(ctx, db, "person_keys", clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := personal.NewSealer(keys, service.PersonalFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := personal.NewSealedStore(es, sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views, err := adapters.NewViews(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(sealed, adapters.NewSignatories(db), views, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a, es
+}
+
+// TestTheFirstReadsAfterARestartCostWhatTheyDoWarm: a replica just started on a
+// round and its submitted applications answers the rounds, one round, ops' page of
+// applications, an applicant's, and one application with the finds and documents it
+// needs when asked again. Before Warm, the first read of each aggregate read every
+// commit of it and the key of every person it names.
+func TestTheFirstReadsAfterARestartCostWhatTheyDoWarm(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, counted := testenv.MonitoredDB(t, "events")
+	clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
+	writer, es := replica(t, db, clk)
+	ops := auth.Principal{Subject: "ops", Role: auth.RoleOps}
+	var rounds []string
+	for i := range 3 {
+		r, err := writer.OpenRound(ctx, ops, round.Round{Name: fmt.Sprint("Round ", i), Opens: clk.Now().Add(-time.Hour), Closes: clk.Now().Add(30 * 24 * time.Hour),
+			BudgetPence: 1_000_000, MinAwardPence: 100, MaxAwardPence: 100_000, ProjectStart: civil.New(2027, 6, 1), ProjectEnd: civil.New(2028, 5, 31),
+			Themes: []string{"visibility"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rounds = append(rounds, r.ID)
+	}
+	applicant := func(i int) auth.Principal {
+		return auth.Principal{Subject: fmt.Sprint("applicant-", i), Role: auth.RoleApplicant, Org: fmt.Sprintf("org-%02d", i),
+			Name: "Ann Applicant", Email: fmt.Sprintf("ann@u%d.example.ac.uk", i)}
+	}
+	var apps []string
+	for i := range 30 {
+		by := applicant(i)
+		lead := fmt.Sprintf("lead@u%d.example.ac.uk", i)
+		if err := writer.RecordSignatory(ctx, app.Signatory{ID: by.Org, Name: fmt.Sprint("University ", i), Kind: "signatory", NominatedLeadEmail: lead}); err != nil {
+			t.Fatal(err)
+		}
+		a, _, err := writer.CreateApplication(ctx, by, rounds[len(rounds)-1], application.Content{Title: "Skills", Summary: "A project.", Themes: []string{"visibility"},
+			RequestedAmountPence: 500, Partners: []application.Partner{{Name: "Partner"}}, Endorsement: application.Person{Name: "Len Lead", Email: lead},
+			BudgetLines: []application.BudgetLine{{Description: "Travel", AmountPence: 500}},
+			Milestones:  []application.Milestone{{Description: "Start", Due: civil.New(2027, 7, 1)}}}, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := writer.Submit(ctx, by, a.ID()); err != nil {
+			t.Fatal(err)
+		}
+		apps = append(apps, a.ID())
+	}
+	all, err := es.All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Project(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+
+	a, _ := replica(t, db, clk) // the restart
+	reads := []struct {
+		name string
+		do   func() error
+	}{
+		{"the rounds", func() error {
+			page, _, err := a.RoundsPage(ctx, "", 50, "")
+			if err == nil && len(page) != len(rounds) {
+				err = fmt.Errorf("%d rounds, want %d", len(page), len(rounds))
+			}
+			return err
+		}},
+		{"one round", func() error {
+			_, err := a.Round(ctx, rounds[0])
+			return err
+		}},
+		{"ops' page of 20 applications", func() error {
+			page, _, err := a.List(ctx, ops, app.ListQuery{Limit: 20})
+			if err == nil && len(page) != 20 {
+				err = fmt.Errorf("%d applications, want 20", len(page))
+			}
+			return err
+		}},
+		{"an applicant's applications", func() error {
+			page, _, err := a.List(ctx, applicant(25), app.ListQuery{Limit: 20})
+			if err == nil && len(page) != 1 {
+				err = fmt.Errorf("%d applications, want 1", len(page))
+			}
+			return err
+		}},
+		{"one application", func() error {
+			got, err := a.Application(ctx, ops, apps[27])
+			if err == nil && got.Content().Endorsement.Name != "Len Lead" {
+				err = fmt.Errorf("the endorsement reads %+v", got.Content().Endorsement)
+			}
+			return err
+		}},
+	}
+	for _, r := range reads {
+		var cost [2]testenv.ReadCount
+		for i := range cost {
+			before := counted.Now()
+			if err := r.do(); err != nil {
+				t.Fatalf("%s: %v", r.name, err)
+			}
+			cost[i] = counted.Now().Sub(before)
+		}
+		if cold, warm := cost[0], cost[1]; cold.Finds != warm.Finds || cold.Docs != warm.Docs || cold.Scans != 0 {
+			t.Errorf("%s: the first request after a restart cost %d finds / %d documents / %d scans, the next %d / %d / %d: want the same",
+				r.name, cold.Finds, cold.Docs, cold.Scans, warm.Finds, warm.Docs, warm.Scans)
+		}
+	}
+}
