@@ -273,6 +273,15 @@ func Seal(id string, key []byte, value string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return sealWith(aead, id, value)
+}
+
+// sealWith is Seal with the person's cipher made already (a person's name, title and
+// address are sealed under one key).
+func sealWith(aead cipher.AEAD, id, value string) (string, error) {
+	if value == "" {
+		return "", nil
+	}
 	nonce := make([]byte, aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("seal: %w", err)

@@ -16,7 +16,7 @@ import (
 	"github.com/itss/techcommit/libs/testenv"
 )
 
-func newKeys(t *testing.T) (*personal.Keys, *store.EventStore) {
+func newKeys(t testing.TB) (*personal.Keys, *store.EventStore) {
 	t.Helper()
 	_, db := testenv.Mongo(t)
 	clk := clock.NewFake(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))

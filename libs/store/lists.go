@@ -28,19 +28,33 @@ func NewLists[E any](id func(E) string, names func(E) []string, compare func(a, 
 	return &Lists[E]{id: id, names: names, compare: compare, newer: newer, byID: map[string]E{}, ordered: map[string][]E{}}
 }
 
-// Apply takes entries in, as a Mirror's apply.
+// Apply takes entries in, as a Mirror's apply. A batch may hold several versions of
+// one entry (a draft and its submission, projected together): only the latest one
+// given is listed.
 func (l *Lists[E]) Apply(entries []E) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	added := map[string][]E{}
+	latest := make(map[string]E, len(entries))
+	var order []string
 	for _, e := range entries {
 		id := l.id(e)
-		old, had := l.byID[id]
-		if had && !l.newer(old, e) {
+		held, had := latest[id]
+		first := !had
+		if first {
+			held, had = l.byID[id]
+		}
+		if had && !l.newer(held, e) {
 			continue
 		}
-		l.byID[id] = e
-		if had {
+		if first {
+			order = append(order, id)
+		}
+		latest[id] = e
+	}
+	added := map[string][]E{}
+	for _, id := range order {
+		e := latest[id]
+		if old, had := l.byID[id]; had {
 			for _, name := range append(l.names(old), "") {
 				list := l.ordered[name]
 				if i, ok := slices.BinarySearchFunc(list, old, l.compare); ok {
@@ -49,6 +63,7 @@ func (l *Lists[E]) Apply(entries []E) {
 				l.ordered[name] = list
 			}
 		}
+		l.byID[id] = e
 		for _, name := range append(l.names(e), "") {
 			added[name] = append(added[name], e)
 		}
@@ -60,9 +75,24 @@ func (l *Lists[E]) Apply(entries []E) {
 				i, _ := slices.BinarySearchFunc(list, e, l.compare)
 				list = slices.Insert(list, i, e)
 			}
-		} else { // a start or a large batch: cheaper to sort once
+		} else {
+			// A start or a large batch: sorted by itself, then merged in from the
+			// back, which stops as soon as the batch is placed (new ids, made in time
+			// order, mostly go after every held one); sorting the whole list again
+			// for every batch cost more than writing the batch's views.
+			slices.SortFunc(es, l.compare)
+			n := len(list)
 			list = append(list, es...)
-			slices.SortFunc(list, l.compare)
+			i, w := n-1, len(list)-1
+			for j := len(es) - 1; j >= 0; w-- {
+				if i >= 0 && l.compare(list[i], es[j]) > 0 {
+					list[w] = list[i]
+					i--
+				} else {
+					list[w] = es[j]
+					j--
+				}
+			}
 		}
 		l.ordered[name] = list
 	}
