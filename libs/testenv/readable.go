@@ -154,3 +154,26 @@ func binaries(b *strings.Builder, v any) {
 		}
 	}
 }
+
+// Consumed waits until the durable consumer on stream has acknowledged everything it
+// was given: a handler acknowledges after its last step, so what a test reads then
+// is what the handler left, not a moment in its middle (an erasure's views are empty
+// between being dropped and rebuilt).
+func Consumed(tb testing.TB, js jetstream.JetStream, stream, durable string) {
+	tb.Helper()
+	Eventually(tb, 20*time.Second, func() error {
+		ctx := context.Background()
+		c, err := js.Consumer(ctx, stream, durable)
+		if err != nil {
+			return err
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return fmt.Errorf("%s: %d messages still to finish", durable, info.NumPending+uint64(info.NumAckPending))
+		}
+		return nil
+	})
+}

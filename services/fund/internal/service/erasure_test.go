@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/testenv"
 )
@@ -90,6 +91,9 @@ func TestAnErasedApplicantIsForgotten(t *testing.T) {
 		t.Errorf("ledger %v after the erasure, was %v", got, ledger)
 	}
 
+	// The erasure is done once its consumer has acknowledged it: it rebuilds the views
+	// last, and the names are unreadable (above) from the moment it empties them.
+	testenv.Consumed(t, h.js, events.StreamSignatory, "fund"+platform.DurablePersonErasures)
 	live := testenv.Documents(t, db.Collection("application_views"))
 	if _, err := h.svc.RebuildProjections(ctx); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/review/internal/adapters"
 )
@@ -95,6 +96,9 @@ func TestAnErasedReviewerIsForgotten(t *testing.T) {
 		t.Errorf("the pool after the erasure: %s", pool)
 	}
 
+	// The erasure is done once its consumer has acknowledged it: it rebuilds the views
+	// last, and the names are unreadable (above) from the moment it empties them.
+	testenv.Consumed(t, h.js, events.StreamSignatory, "review"+platform.DurablePersonErasures)
 	views := []string{adapters.RoundsCollection, adapters.AssignmentsCollection, adapters.SubmissionsCollection}
 	live := map[string]any{}
 	for _, v := range views {
