@@ -172,7 +172,7 @@ func Consumed(tb testing.TB, js jetstream.JetStream, stream, durable string) {
 			return err
 		}
 		if info.NumPending != 0 || info.NumAckPending != 0 {
-			return fmt.Errorf("%s: %d messages still to finish", durable, info.NumPending+uint64(info.NumAckPending))
+			return fmt.Errorf("%s: %d messages still to deliver, %d awaiting acknowledgement", durable, info.NumPending, info.NumAckPending)
 		}
 		return nil
 	})
