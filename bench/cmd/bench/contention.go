@@ -59,33 +59,18 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 	}
 	rv := s.url(8082)
 	subs := make([]string, len(ds.orgs))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	work := make(chan int)
-	for range 8 {
-		wg.Go(func() {
-			for i := range work {
-				org := ds.orgs[i]
-				lead, err := c.issuer.MintFor(auth.Principal{Subject: "round-lead-" + org, Role: auth.RoleLead, Org: org}, time.Hour, "tc-review")
-				if err == nil {
-					subs[i], err = submit(ctx, c, rv, lead)
-				}
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("submission of %s: %w", org, err)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for i := range ds.orgs {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return f, firstErr
+	if err := parallel(ctx, len(ds.orgs), func(i int) error {
+		org := ds.orgs[i]
+		lead, err := c.issuer.MintFor(auth.Principal{Subject: "round-lead-" + org, Role: auth.RoleLead, Org: org}, time.Hour, "tc-review")
+		if err == nil {
+			subs[i], err = submit(ctx, c, rv, lead)
+		}
+		if err != nil {
+			return fmt.Errorf("submission of %s: %w", org, err)
+		}
+		return nil
+	}); err != nil {
+		return f, err
 	}
 	fmt.Printf("round: seeded %d organisations' submissions in %s\n", len(subs), time.Since(began).Round(time.Second))
 

@@ -136,31 +136,17 @@ func seed(ctx context.Context, c *client, n int, of services) (*dataSet, error) 
 	ds := &dataSet{applicants: map[string]string{}}
 	sig := c.s.url(8081) + "/v1/organisations"
 	var mu sync.Mutex
-	var firstErr error
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := range work {
-				id, err := onboard(ctx, c, sig, i)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if err == nil {
-					ds.orgs = append(ds.orgs, id)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for i := range n {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := parallel(ctx, n, func(i int) error {
+		id, err := onboard(ctx, c, sig, i)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		ds.orgs = append(ds.orgs, id)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	slices.Sort(ds.orgs)
 	if of.has("review") {
@@ -188,30 +174,18 @@ func seed(ctx context.Context, c *client, n int, of services) (*dataSet, error) 
 		}
 		ds.applicants[org] = tok
 	}
-	work = make(chan int)
-	for range 8 {
-		wg.Go(func() {
-			for i := range work {
-				org := ds.orgs[i]
-				id, err := apply(ctx, c, ds.round, org, ds.applicants[org])
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if err == nil {
-					ds.applications = append(ds.applications, id)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for i := range ds.orgs {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := parallel(ctx, len(ds.orgs), func(i int) error {
+		org := ds.orgs[i]
+		id, err := apply(ctx, c, ds.round, org, ds.applicants[org])
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		ds.applications = append(ds.applications, id)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	slices.Sort(ds.orgs)
 	slices.Sort(ds.applications)

@@ -41,31 +41,18 @@ func seedReview(ctx context.Context, c *client, ds *dataSet) error {
 		rs.leads[org] = tok
 	}
 	var mu sync.Mutex
-	var firstErr error
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for org := range work {
-				id, err := submit(ctx, c, rv, rs.leads[org])
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("submission of %s: %w", org, err)
-				}
-				if err == nil {
-					rs.subs = append(rs.subs, id)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, org := range ds.orgs {
-		work <- org
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if err := parallel(ctx, len(ds.orgs), func(i int) error {
+		org := ds.orgs[i]
+		id, err := submit(ctx, c, rv, rs.leads[org])
+		if err != nil {
+			return fmt.Errorf("submission of %s: %w", org, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		rs.subs = append(rs.subs, id)
+		return nil
+	}); err != nil {
+		return err
 	}
 	slices.Sort(rs.subs)
 	n := len(rs.subs)

@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string) error {
 	root := fs.String("root", "..", "the repository, whose services/notify holds the sweep benchmark")
 	ackRate := fs.Int("ack-rate", 100, "submissions per second while measuring event latency")
 	profile := fs.String("profile", "", "a directory to write CPU profiles of NATS + FerretDB (tcdev) to, taken during each load")
+	latencyOnly := fs.Bool("latency-only", false, "measure the event latency only (no submit load before it), print it and write nothing: to compare two builds")
 	readsOnly := fs.Bool("reads-only", false, "measure read scaling only, and replace only its section of the report")
 	readsSmall := fs.Int("reads-small", 20, "organisations (each with an application) in the smaller data set of the read scaling")
 	readsLarge := fs.Int("reads-large", 200, "organisations in the larger data set, ten times the smaller")
@@ -197,7 +198,11 @@ func run(ctx context.Context, args []string) error {
 	slice := *duration / time.Duration(*slices)
 	var drafts, inserts tally
 	f.submitAllCPU = map[string]time.Duration{}
-	for i := range *slices {
+	turns := *slices
+	if *latencyOnly {
+		turns = 0
+	}
+	for i := range turns {
 		stopProfile := func() {}
 		if i == 0 {
 			stopProfile = cpuProfile(*profile, "submit", slice)
@@ -224,7 +229,7 @@ func run(ctx context.Context, args []string) error {
 		stopProfile()
 		fmt.Printf("slice %d: submissions %.0f/s, raw inserts %.0f/s\n", i+1, drafts.lastRate, inserts.lastRate)
 	}
-	if inserts.ok == 0 {
+	if inserts.ok == 0 && !*latencyOnly {
 		return fmt.Errorf("no raw insert succeeded")
 	}
 	f.submit, f.submitCPU, f.submitN = drafts.rate(), drafts.cpu, float64(drafts.ok)
@@ -262,6 +267,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("JetStream publish → consume: p50 %s p90 %s p95 %s p99 %s max %s\n", f.jetstream.p50, f.jetstream.p90, f.jetstream.p95, f.jetstream.p99, f.jetstream.max)
+	if *latencyOnly {
+		return nil
+	}
 
 	// 5. Reminder sweep scaling: notify's BenchmarkSweep, 1,000 against 100,000
 	// organisations with the same number due.
