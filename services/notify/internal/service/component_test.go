@@ -769,19 +769,5 @@ func TestReviewersAreToldRemindedOnlyWhileTheirReviewIsOutstandingAndChased(t *t
 // waitForConsumer waits until a durable consumer has taken in everything published.
 func (h *harness) waitForConsumer(stream, durable string) {
 	h.t.Helper()
-	testenv.Eventually(h.t, 10*time.Second, func() error {
-		ctx := context.Background()
-		c, err := h.env.JS.Consumer(ctx, stream, durable)
-		if err != nil {
-			return err
-		}
-		info, err := c.Info(ctx)
-		if err != nil {
-			return err
-		}
-		if info.NumPending != 0 || info.NumAckPending != 0 {
-			return fmt.Errorf("%d events still to take in", info.NumPending+uint64(info.NumAckPending))
-		}
-		return nil
-	})
+	testenv.Consumed(h.t, h.env.JS, stream, durable)
 }
