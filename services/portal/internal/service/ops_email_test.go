@@ -162,3 +162,63 @@ func TestOpsDeliveryLog(t *testing.T) {
 		t.Errorf("the refused resend does not say so: %s", r.body)
 	}
 }
+
+// The reminders to come are shown 50 at a time, the soonest first, with a link to the
+// later ones; every reminder is on one page or the other; a page nobody could have
+// been given is refused.
+func TestOpsRemindersArePaged(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	// The preview shows each organisation's next reminder: 56 organisations make more
+	// than a page.
+	const orgs = 56
+	for i := range orgs {
+		onboardOn(t, s.p, s.sig, fmt.Sprintf("University of Pageton %d", i), fmt.Sprintf("lead-%d@pageton.ac.uk", i), time.Now())
+	}
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	rows := func(body string) []string {
+		var out []string
+		for _, tr := range find(parse(t, body), element("tr")) {
+			if cells := find(tr, element("td")); len(cells) > 0 {
+				var row []string
+				for _, c := range cells {
+					row = append(row, text(c))
+				}
+				out = append(out, strings.Join(row, " | "))
+			}
+		}
+		return out
+	}
+	later := func(body string) string {
+		for _, a := range find(parse(t, body), element("a")) {
+			if text(a) == "Later reminders" {
+				return attr(a, "href")
+			}
+		}
+		return ""
+	}
+	var first, second []string
+	testenv.Eventually(t, 20*time.Second, func() error {
+		page := opsMustStatus(t, s.p.do("GET", "/ops/email/reminders", ops, nil), http.StatusOK, "the reminders")
+		first = rows(page.body)
+		next := later(page.body)
+		if len(first) != 50 || next == "" {
+			return fmt.Errorf("the first page shows %d reminders, link to later ones %q", len(first), next)
+		}
+		second = rows(opsMustStatus(t, s.p.do("GET", next, ops, nil), http.StatusOK, "the later reminders").body)
+		if len(second) != orgs-50 {
+			return fmt.Errorf("the later page shows %d reminders, want the %d left", len(second), orgs-50)
+		}
+		return nil
+	})
+	seen := map[string]bool{}
+	for _, r := range append(first, second...) {
+		if seen[r] {
+			t.Errorf("%q is on both pages", r)
+		}
+		seen[r] = true
+	}
+	if r := s.p.do("GET", "/ops/email/reminders?cursor=not-a-cursor", ops, nil); r.status != http.StatusBadRequest {
+		t.Errorf("a made-up page of reminders = %d, want 400", r.status)
+	}
+}
