@@ -56,24 +56,31 @@ type slotDoc struct {
 	Ref  string `bson:"ref"` // the organisation (lead, applicant) or the reviewer id
 }
 
-type slot struct{ kind, ref string }
-
 func slotID(sub string, n int) string { return sub + "/" + strconv.Itoa(n) }
 
-// slots reads the address's run of slots, by _id, until the first missing number.
-func (p *People) slots(ctx context.Context, email string) ([]slot, error) {
-	sub := personal.Subject(email)
-	var out []slot
+// run reads the run of slots of the address whose digest is sub, by _id, until the
+// first missing number.
+func (p *People) run(ctx context.Context, sub string) ([]slotDoc, error) {
+	var out []slotDoc
 	for n := range maxSlots {
 		var d slotDoc
 		err := p.addresses.FindOne(ctx, bson.D{{Key: "_id", Value: slotID(sub, n)}}).Decode(&d)
 		if errors.Is(err, mongo.ErrNoDocuments) {
-			return out, nil
+			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("look up a person's records: %w", store.Classify(err))
+			return nil, store.Classify(err)
 		}
-		out = append(out, slot{d.Kind, d.Ref})
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// slots reads the address's run of slots.
+func (p *People) slots(ctx context.Context, email string) ([]slotDoc, error) {
+	out, err := p.run(ctx, personal.Subject(email))
+	if err != nil {
+		return nil, fmt.Errorf("look up a person's records: %w", err)
 	}
 	return out, nil
 }
@@ -87,19 +94,16 @@ func (p *People) point(ctx context.Context, email, kind, ref string) error {
 		return nil
 	}
 	sub := personal.Subject(email)
-	for n := range maxSlots {
-		var d slotDoc
-		err := p.addresses.FindOne(ctx, bson.D{{Key: "_id", Value: slotID(sub, n)}}).Decode(&d)
-		switch {
-		case err == nil:
-			if d.Kind == kind && d.Ref == ref {
-				return nil
-			}
-			continue
-		case !errors.Is(err, mongo.ErrNoDocuments):
-			return fmt.Errorf("record a person's %s: %w", kind, store.Classify(err))
-		}
-		_, err = p.addresses.InsertOne(ctx, slotDoc{ID: slotID(sub, n), Kind: kind, Ref: ref})
+	named := func(d slotDoc) bool { return d.Kind == kind && d.Ref == ref }
+	run, err := p.run(ctx, sub)
+	if err != nil {
+		return fmt.Errorf("record a person's %s: %w", kind, err)
+	}
+	if slices.ContainsFunc(run, named) {
+		return nil
+	}
+	for n := len(run); n < maxSlots; n++ {
+		_, err := p.addresses.InsertOne(ctx, slotDoc{ID: slotID(sub, n), Kind: kind, Ref: ref})
 		if err == nil {
 			return nil
 		}
@@ -107,10 +111,11 @@ func (p *People) point(ctx context.Context, email, kind, ref string) error {
 			return fmt.Errorf("record a person's %s: %w", kind, store.Classify(err))
 		}
 		// Another writer took this number: it may have recorded the same record.
+		var d slotDoc
 		if err := p.addresses.FindOne(ctx, bson.D{{Key: "_id", Value: slotID(sub, n)}}).Decode(&d); err != nil {
 			return fmt.Errorf("record a person's %s: %w", kind, store.Classify(err))
 		}
-		if d.Kind == kind && d.Ref == ref {
+		if named(d) {
 			return nil
 		}
 	}
@@ -122,19 +127,12 @@ func (p *People) point(ctx context.Context, email, kind, ref string) error {
 // run from 0 that a retry finds and finishes. The records themselves hold the
 // address and are forgotten as every other record is (personal.Forget).
 func (p *People) Forget(ctx context.Context, sub string) error {
-	var ids []string
-	for n := range maxSlots {
-		err := p.addresses.FindOne(ctx, bson.D{{Key: "_id", Value: slotID(sub, n)}}).Err()
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("erasure: read a person's records: %w", store.Classify(err))
-		}
-		ids = append(ids, slotID(sub, n))
+	run, err := p.run(ctx, sub)
+	if err != nil {
+		return fmt.Errorf("erasure: read a person's records: %w", err)
 	}
-	for _, id := range slices.Backward(ids) {
-		if _, err := p.addresses.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	for _, d := range slices.Backward(run) {
+		if _, err := p.addresses.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
 			return fmt.Errorf("erasure: forget a person's records: %w", store.Classify(err))
 		}
 	}

@@ -199,31 +199,31 @@ func (p *People) Lookup(ctx context.Context, email string) (Person, error) {
 	if err != nil {
 		return person, err
 	}
-	seen := map[slot]bool{}
+	seen := map[[2]string]bool{} // kind and record
 	for _, s := range slots {
-		if seen[s] {
+		if seen[[2]string{s.Kind, s.Ref}] {
 			continue
 		}
-		seen[s] = true
-		switch s.kind {
+		seen[[2]string{s.Kind, s.Ref}] = true
+		switch s.Kind {
 		case slotLead:
 			var l leadDoc
-			if ok, err := findByID(ctx, p.leads, s.ref, &l); err != nil {
-				return person, fmt.Errorf("look up lead of %s: %w", s.ref, err)
+			if ok, err := findByID(ctx, p.leads, s.Ref, &l); err != nil {
+				return person, fmt.Errorf("look up lead of %s: %w", s.Ref, err)
 			} else if ok && l.Email == email {
 				person.Leads = append(person.Leads, Lead{OrgID: l.OrgID, OrgName: l.OrgName, Name: l.Name})
 			}
 		case slotReviewer:
 			var r reviewerDoc
-			if ok, err := findByID(ctx, p.reviewers, s.ref, &r); err != nil {
-				return person, fmt.Errorf("look up reviewer %s: %w", s.ref, err)
+			if ok, err := findByID(ctx, p.reviewers, s.Ref, &r); err != nil {
+				return person, fmt.Errorf("look up reviewer %s: %w", s.Ref, err)
 			} else if ok && r.Email == email && (person.Reviewer == nil || r.ID < person.Reviewer.ID) {
 				person.Reviewer = &Reviewer{ID: r.ID, OrgID: r.OrgID, Name: r.Name}
 			}
 		case slotApplicant:
 			var a applicantDoc
-			if ok, err := findByID(ctx, p.applicants, applicantID(s.ref, email), &a); err != nil {
-				return person, fmt.Errorf("look up applicant for %s: %w", s.ref, err)
+			if ok, err := findByID(ctx, p.applicants, applicantID(s.Ref, email), &a); err != nil {
+				return person, fmt.Errorf("look up applicant for %s: %w", s.Ref, err)
 			} else if ok {
 				person.Applicant = append(person.Applicant, Applicant{OrgID: a.OrgID, OrgName: a.OrgName, Name: a.Name, Email: a.Email})
 			}
