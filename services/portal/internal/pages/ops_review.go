@@ -201,9 +201,7 @@ func (h *Handler) opsRoundAndPage(w http.ResponseWriter, r *http.Request, c *ops
 		sumErr, pageErr, waitErr error
 		wg                       sync.WaitGroup
 	)
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		resp, err := c.set.Review.GetRoundSummaryWithResponse(ctx, round)
 		if err != nil {
 			sumErr = err
@@ -214,9 +212,8 @@ func (h *Handler) opsRoundAndPage(w http.ResponseWriter, r *http.Request, c *ops
 			return
 		}
 		out.summary = *resp.JSON200
-	}()
-	go func() {
-		defer wg.Done()
+	})
+	wg.Go(func() {
 		limit := opsRoundPage
 		params := &reviewapi.ListRoundAssignmentsParams{Limit: &limit}
 		if cur := r.URL.Query().Get("cursor"); cur != "" && len(cur) < 200 {
@@ -232,9 +229,8 @@ func (h *Handler) opsRoundAndPage(w http.ResponseWriter, r *http.Request, c *ops
 			return
 		}
 		out.page, out.next = resp.JSON200.Items, resp.JSON200.NextCursor
-	}()
-	go func() {
-		defer wg.Done()
+	})
+	wg.Go(func() {
 		limit := 200
 		st := reviewapi.SubmissionStatusSubmitted
 		resp, err := c.set.Review.ListSubmissionsWithResponse(ctx, &reviewapi.ListSubmissionsParams{Status: &st, Limit: &limit})
@@ -247,7 +243,7 @@ func (h *Handler) opsRoundAndPage(w http.ResponseWriter, r *http.Request, c *ops
 			return
 		}
 		out.waiting = resp.JSON200.Items
-	}()
+	})
 	wg.Wait()
 	// The round's own problem (not found, say) comes first: it is what the page is about.
 	for _, err := range []error{sumErr, pageErr, waitErr} {
