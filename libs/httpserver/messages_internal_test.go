@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -40,5 +41,24 @@ func TestAProblemListsAtMostMaxFieldProblems(t *testing.T) {
 	p := toProblem(&apperr.Error{Code: apperr.Invalid, Field: "x0", Message: "is not allowed", Fields: fields})
 	if len(p.Errors) != MaxFieldProblems || p.Errors[0].Field != "x0" {
 		t.Errorf("%d field problems listed starting at %v, want the first %d", len(p.Errors), p.Errors[0], MaxFieldProblems)
+	}
+}
+
+// What a problem says stays within the documents' own formats whatever it quotes:
+// escaped where unclean, cut with an ellipsis where too long, untouched otherwise.
+func TestProblemTextAndFieldNamesKeepTheirFormats(t *testing.T) {
+	fits := " " + strings.Repeat("a", maxFieldName-4) + " " // quoted: exactly 200 bytes
+	for _, tt := range []struct{ got, want string }{
+		{problemText("a value\nover two lines"), "a value\nover two lines"},
+		{problemText("bad \x01 value \u202e"), `bad \x01 value \u202e`},
+		{problemText(strings.Repeat("é", maxText)), strings.Repeat("é", (maxText-len("…"))/2) + "…"},
+		{fieldName(fits), `"` + fits + `"`},
+		{fieldName(fits + "b"), `"` + fits[:maxFieldName-2-len("…")] + `…"`},
+		{fieldName("tab\there"), `"tab\there"`},
+		{fieldName(`back\slash `), `"back\\slash "`},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -277,16 +278,18 @@ func schemaField(se *openapi3.SchemaError) string {
 	return strings.Join(path, ".")
 }
 
+// quoted is the first Go-quoted string in s (the validator names a property with %q).
 func quoted(s string) (string, bool) {
 	i := strings.IndexByte(s, '"')
 	if i < 0 {
 		return "", false
 	}
-	j := strings.IndexByte(s[i+1:], '"')
-	if j < 0 {
+	q, err := strconv.QuotedPrefix(s[i:])
+	if err != nil {
 		return "", false
 	}
-	return s[i+1 : i+1+j], true
+	name, err := strconv.Unquote(q)
+	return name, err == nil
 }
 
 // serveSpec serves the OpenAPI document as it was written.

@@ -6,6 +6,9 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -116,9 +119,15 @@ func toProblem(err error) Problem {
 				p.Detail = "a service this request needs is unavailable; retry shortly"
 			}
 		}
+		p.Field = fieldName(p.Field)
+		p.Detail = problemText(p.Detail)
 		p.Errors = e.Fields
 		if len(p.Errors) > MaxFieldProblems {
 			p.Errors = p.Errors[:MaxFieldProblems]
+		}
+		for i := range p.Errors {
+			p.Errors[i].Field = fieldName(p.Errors[i].Field)
+			p.Errors[i].Message = problemText(p.Errors[i].Message)
 		}
 		if p.Field != "" && len(p.Errors) == 0 {
 			p.Errors = []apperr.FieldProblem{{Field: p.Field, Message: p.Detail}}
@@ -139,6 +148,69 @@ func toProblem(err error) Problem {
 		Status: http.StatusInternalServerError,
 		Detail: "the server could not complete the request; quote the request id when reporting it",
 	}
+}
+
+// The documents' maxLength of a problem's field and of its detail and messages,
+// counted in bytes here so that any character counts fit.
+const (
+	maxFieldName = 200
+	maxText      = 8000
+)
+
+// fieldName is how a problem names a field. The documents say it is one clean line of
+// at most 200 characters, but a property or query parameter a caller made up is named
+// as the caller wrote it: trailing spaces, line breaks, direction overrides, any
+// length. Such a name is quoted as Go quotes a string, and cut to fit with an
+// ellipsis; a clean name goes as it is.
+func fieldName(name string) string {
+	if name == "" || (len(name) <= maxFieldName && CheckLine(name) == nil) {
+		return name
+	}
+	inner := escaped(name, maxFieldName-2, func(r rune) string {
+		switch {
+		case r == '"':
+			return `\"`
+		case r == '\\' || !unicode.IsPrint(r) || isInvisible(r):
+			q := strconv.QuoteRune(r)
+			return q[1 : len(q)-1]
+		}
+		return string(r)
+	})
+	return `"` + inner + `"`
+}
+
+// problemText keeps a detail or message within the documents' "text" format: the
+// suite writes them, but some quote what a validator or decoder said about the input.
+func problemText(s string) string {
+	if len(s) <= maxText && CheckText(s) == nil {
+		return s
+	}
+	return escaped(s, maxText, func(r rune) string {
+		if r != '\n' && r != '\r' && r != '\t' && (r == utf8.RuneError || unicode.IsControl(r) || isInvisible(r)) {
+			q := strconv.QuoteRune(r)
+			return q[1 : len(q)-1]
+		}
+		return string(r)
+	})
+}
+
+// escaped writes each rune of s as write says, cut to at most limit bytes with an
+// ellipsis at the end when it does not fit whole.
+func escaped(s string, limit int, write func(rune) string) string {
+	const ellipsis = "…"
+	var b strings.Builder
+	cut := -1 // the length before the first rune that leaves no room for an ellipsis
+	for _, r := range s {
+		q := write(r)
+		if cut < 0 && b.Len()+len(q) > limit-len(ellipsis) {
+			cut = b.Len()
+		}
+		if b.Len()+len(q) > limit {
+			return b.String()[:cut] + ellipsis
+		}
+		b.WriteString(q)
+	}
+	return b.String()
 }
 
 // codeForStatus names the problem type of an error echo raised itself (404 for an

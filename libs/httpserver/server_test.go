@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -453,6 +454,49 @@ func TestProblemInstanceKeepsThePathsEscapes(t *testing.T) {
 		}
 		if err := httpserver.CheckLine(p.Instance); err != nil {
 			t.Errorf("GET %s: instance %q: %v", path, p.Instance, err)
+		}
+	}
+}
+
+// A field a caller made up is named in the answer, but the answer's own document says
+// a field is one clean line of at most 200 characters: a name with trailing spaces, a
+// line break, a direction override, quotes or 300 letters is named quoted and
+// cut to fit, and a clean name as it was written. (Fuzzing the fund found a name with
+// a trailing space echoed as it came, which broke the Problem schema.)
+func TestAMadeUpFieldIsNamedWithinTheProblemsOwnRules(t *testing.T) {
+	t.Parallel()
+	f := newServer(t)
+	ops := f.token(t, auth.RoleOps)
+	for _, tt := range []struct{ name, want string }{
+		{"status", "status"},
+		{"feedback the panel; ", `"feedback the panel; "`},
+		{"a\r\nBcc: x", `"a\r\nBcc: x"`},
+		{"evil\u202Etxt", `"evil\u202etxt"`},
+		{`say "hi"`, `say "hi"`},
+		{` say "hi" `, `" say \"hi\" "`},
+		{strings.Repeat("a", 300), `"` + strings.Repeat("a", 195) + `…"`},
+	} {
+		body, err := json.Marshal(map[string]any{"name": "a", "count": 1, tt.name: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBody := f.do(t, request{method: "POST", path: "/things", token: ops, body: string(body)})
+		// The same name as a query parameter the operation does not declare.
+		inQuery := f.do(t, request{method: "POST", path: "/things?" + url.QueryEscape(tt.name) + "=1", token: ops, body: `{"name":"a","count":1}`})
+		for _, r := range []response{inBody, inQuery} {
+			p := problem(t, r)
+			fields := []string{p.Field}
+			for _, fp := range p.Errors {
+				fields = append(fields, fp.Field)
+			}
+			for _, got := range fields {
+				if got != tt.want {
+					t.Errorf("field %q named %q, want %q", tt.name, got, tt.want)
+				}
+				if err := httpserver.CheckLine(got); err != nil || len(got) > 200 {
+					t.Errorf("field %q named %q (%d bytes): %v", tt.name, got, len(got), err)
+				}
+			}
 		}
 	}
 }

@@ -11,12 +11,13 @@ import (
 
 // hostileBodies are request bodies worth starting every operation's fuzzing from:
 // the shapes that break decoders (wrong kinds, nulls, operator injection, mass
-// assignment, overflow, impossible dates, deep nesting, CR/LF in a header-bound value).
+// assignment, overflow, impossible dates, deep nesting, CR/LF in a header-bound value,
+// made-up property names the answer must name within its own rules).
 var hostileBodies = []string{
 	``, `null`, `[]`, `{`, `{}{}`, `{"$where":"1"}`, `{"name":{"$ne":null}}`, `{"a.b":1}`,
 	`{"id":"x","status":"awarded","organisation_id":"other","version":9}`,
 	`{"amount_pence":9223372036854775807}`, `{"announced_on":"2026-02-30"}`,
-	`{"email":"a@b.co\r\nBcc: x@y.z"}`, `{"x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+	`{"email":"a@b.co\r\nBcc: x@y.z"}`, `{"feedback ":"x"," made\u202eup\r\n":1,"\"":2}`, `{"x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
 }
 
 // FuzzRequests sends arbitrary bodies to every operation of the service's OpenAPI
