@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -309,8 +310,9 @@ func (s *dupScanner) object() bool {
 		if !ok {
 			return false
 		}
-		if bytes.IndexByte(key, '\\') >= 0 {
-			// "\u0072ole" is "role": compare keys as the decoder will read them.
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+			// "\u0072ole" is "role", and "role\x84" and "role\x85" are both "role\uFFFD":
+			// compare keys as the decoder will read them.
 			var decoded string
 			if json.Unmarshal(s.data[s.i-len(key)-2:s.i], &decoded) != nil {
 				return false
