@@ -174,6 +174,11 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.MeetObligation(ctx, e.AggregateID, p.ObligationID)
 		case events.OrganisationWithdrawnV1{}.EventType():
+			// The withdrawal needs only the organisation, but an event whose payload
+			// does not decode is not acted on: dead-lettered, it can be looked at.
+			if _, err := events.Decode[events.OrganisationWithdrawnV1](e); err != nil {
+				return bus.Permanent(err)
+			}
 			return a.Withdraw(ctx, e.AggregateID)
 		default:
 			return nil
