@@ -82,11 +82,15 @@ type slotDoc struct {
 }
 
 // cursorDoc is where the sweep resumes: every slot before (Day, Slot) holds a
-// settled reminder.
+// settled reminder. The cursor stays in yesterday's list at the latest (see DueBy),
+// so the sweep, which runs all day, also remembers how far into today's list every
+// reminder is settled: every slot of TodayDay before TodaySlot is.
 type cursorDoc struct {
-	ID   string `bson:"_id"`
-	Day  string `bson:"day"`
-	Slot int    `bson:"slot"`
+	ID        string `bson:"_id"`
+	Day       string `bson:"day"`
+	Slot      int    `bson:"slot"`
+	TodayDay  string `bson:"today_day,omitempty"`
+	TodaySlot int    `bson:"today_slot,omitempty"`
 }
 
 const cursorID = "sweep"
@@ -258,7 +262,8 @@ func (s *Reminders) ofOrganisation(ctx context.Context, org string) ([]reminderD
 // DueBy lists pending reminders due by day, in the order they were listed. It reads
 // the days' lists from the cursor to day, and moves the cursor up to the first
 // reminder still pending (never past yesterday, whose list a schedule that began
-// before midnight may still add to).
+// before midnight may still add to); within day's own list it starts from the first
+// slot not known settled, which it remembers in the same way.
 func (s *Reminders) DueBy(ctx context.Context, day civil.Date, limit int) ([]ladder.Reminder, error) {
 	var c cursorDoc
 	err := s.cursors.FindOne(ctx, bson.D{{Key: "_id", Value: cursorID}}).Decode(&c)
@@ -278,6 +283,12 @@ func (s *Reminders) DueBy(ctx context.Context, day civil.Date, limit int) ([]lad
 	}
 	at := position{from, c.Slot}
 	moved, held := at, false
+	// today is how far into day's own list every reminder is settled.
+	today := 1
+	if c.TodayDay == day.String() {
+		today = max(c.TodaySlot, 1)
+	}
+	todayAt, todayHeld := today, false
 	yesterday := day.AddDays(-1)
 	var docs []reminderDoc
 	seen := map[string]bool{}
@@ -286,6 +297,9 @@ func (s *Reminders) DueBy(ctx context.Context, day civil.Date, limit int) ([]lad
 		n := 1
 		if d == from {
 			n = c.Slot
+		}
+		if d == day {
+			n = max(n, today)
 		}
 		for ; !full(); n++ {
 			var sl slotDoc
@@ -301,21 +315,27 @@ func (s *Reminders) DueBy(ctx context.Context, day civil.Date, limit int) ([]lad
 			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 				return nil, fmt.Errorf("read reminder %s: %w", sl.Reminder, store.Classify(err))
 			}
-			if err == nil && r.State == pending && !seen[r.ID] {
-				seen[r.ID] = true
-				docs = append(docs, r)
-				held = true
+			if err == nil && r.State == pending {
+				if !seen[r.ID] {
+					seen[r.ID] = true
+					docs = append(docs, r)
+				}
+				held, todayHeld = true, todayHeld || d == day
 			}
 			if !held && !d.After(yesterday) {
 				moved = position{d, n + 1}
+			}
+			if d == day && !todayHeld {
+				todayAt = n + 1
 			}
 		}
 		if !held && d.Before(yesterday) {
 			moved = position{d.AddDays(1), 1}
 		}
 	}
-	if moved != at {
-		if _, err := s.cursors.ReplaceOne(ctx, bson.D{{Key: "_id", Value: cursorID}}, cursorDoc{ID: cursorID, Day: moved.day.String(), Slot: moved.slot}); err != nil {
+	if moved != at || todayAt != today {
+		next := cursorDoc{ID: cursorID, Day: moved.day.String(), Slot: moved.slot, TodayDay: day.String(), TodaySlot: todayAt}
+		if _, err := s.cursors.ReplaceOne(ctx, bson.D{{Key: "_id", Value: cursorID}}, next); err != nil {
 			return nil, fmt.Errorf("move the reminder sweep's cursor: %w", store.Classify(err))
 		}
 	}
