@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"slices"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/store"
 )
 
 // DurablePersonErasures is the suffix of each service's consumer of erasures
@@ -39,16 +43,7 @@ func (p *Platform) SealPeople(ctx context.Context, fields personal.Fields, forge
 	}
 	p.PublishAs(sealer.OpenEnvelope)
 	p.sealer = sealer
-	// Events stored before people were sealed are sealed once, at start, so that
-	// erasure reaches them; with nothing left to seal the pass writes nothing.
-	p.Go("seal-legacy-events", func(ctx context.Context) error {
-		if n, err := p.SealLegacyEvents(ctx); err != nil {
-			p.Logger.WarnContext(ctx, "sealing the people of older events failed; it runs again at the next start", "error", err)
-		} else if n > 0 {
-			p.Logger.InfoContext(ctx, "people of older events sealed", "commits", n)
-		}
-		return nil
-	})
+	p.SealOlderEventsAtStart(p.SealLegacyEvents)
 	err = p.OnPersonErased(func(ctx context.Context, sub string) error {
 		return p.forgetPerson(ctx, keys, sub, forget)
 	})
@@ -93,6 +88,61 @@ func (p *Platform) SealLegacyEvents(ctx context.Context) (int, error) {
 		return 0, errors.New("seal older events: the service seals no one")
 	}
 	return p.sealer.SealOlderEvents(ctx, p.Events)
+}
+
+// sealedMarkID is the document of the service's `sealing` collection that says a
+// sealing pass found every event of the log sealed.
+const sealedMarkID = "older-events-sealed-v1"
+
+// SealOlderEventsAtStart runs pass (SealLegacyEvents, or a service's own) in the
+// background at every start until one pass finds nothing left to seal: events stored
+// before people were sealed are sealed once, so that erasure reaches them. The pass
+// reads the whole log, which on a large log is most of a start's work beside the
+// first requests; once it finds nothing, that is recorded (SealOlderEvents), and later
+// starts read one document instead. The operations command seal-older-events runs
+// the pass whatever the record says.
+func (p *Platform) SealOlderEventsAtStart(pass func(context.Context) (int, error)) {
+	p.sealPass = pass
+	p.Go("seal-legacy-events", func(ctx context.Context) error {
+		if n, err := p.SealOlderEventsUnlessDone(ctx); err != nil {
+			p.Logger.WarnContext(ctx, "sealing the people of older events failed; it runs again at the next start", "error", err)
+		} else if n > 0 {
+			p.Logger.InfoContext(ctx, "people of older events sealed", "commits", n)
+		}
+		return nil
+	})
+}
+
+// SealOlderEventsUnlessDone runs the start's sealing pass unless one has found
+// nothing left to seal before.
+func (p *Platform) SealOlderEventsUnlessDone(ctx context.Context) (int, error) {
+	err := p.DB.Collection("sealing").FindOne(ctx, bson.D{{Key: "_id", Value: sealedMarkID}}).Err()
+	switch {
+	case err == nil:
+		return 0, nil
+	case !errors.Is(err, mongo.ErrNoDocuments):
+		return 0, fmt.Errorf("read the sealing record: %w", store.Classify(err))
+	}
+	return p.SealOlderEvents(ctx)
+}
+
+// SealOlderEvents runs the sealing pass and returns the commits it rewrote; when it
+// finds nothing left to seal it records so. A pass that rewrote some is not recorded:
+// a replica of a release before sealing may still be writing beside it during an
+// upgrade, and the next start looks again.
+func (p *Platform) SealOlderEvents(ctx context.Context) (int, error) {
+	if p.sealPass == nil {
+		return 0, errors.New("seal older events: the service seals no one")
+	}
+	n, err := p.sealPass(ctx)
+	if err != nil || n > 0 {
+		return n, err
+	}
+	_, err = p.DB.Collection("sealing").InsertOne(ctx, bson.D{{Key: "_id", Value: sealedMarkID}, {Key: "at", Value: p.Clock.Now().UTC()}})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return 0, fmt.Errorf("record the sealing pass: %w", store.Classify(err))
+	}
+	return 0, nil
 }
 
 // forgetPerson is the service's part of an erasure. Run again after a failure it

@@ -77,7 +77,8 @@ type Platform struct {
 	specs     map[string]bus.ConsumerSpec
 	stream    string // the stream of the service's own events
 	rebuilds  []Projection
-	sealer    *personal.Sealer // set by SealPeople
+	sealer    *personal.Sealer                   // set by SealPeople
+	sealPass  func(context.Context) (int, error) // set by SealOlderEventsAtStart
 	forgotten []func(aggregateIDs []string)
 	tasks     map[string]func(context.Context) error
 }

@@ -285,6 +285,8 @@ func subjectMatch(filter, subject string) bool {
 // Dispatch runs the service when args is empty, or the operations command args name:
 //
 //	rebuild-projections   empty the service's projections and rebuild them from the event log
+//	seal-older-events     seal the people of events stored before sealing, even when a
+//	                      start's pass has recorded that nothing was left (see SealOlderEvents)
 //
 // Each service's main hands it os.Args[1:], so the commands read the same
 // configuration from the environment as the service.
@@ -302,7 +304,15 @@ func Dispatch(ctx context.Context, p *Platform, args []string) error {
 		fmt.Printf("%s: projections rebuilt in %s (republished %d own events; replayed %v; skipped %v)\n",
 			p.Name, time.Since(began).Round(time.Millisecond), rep.Republished, rep.Replayed, rep.Skipped)
 		return nil
+	case "seal-older-events":
+		began := time.Now()
+		n, err := p.SealOlderEvents(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: %d commits sealed in %s\n", p.Name, n, time.Since(began).Round(time.Millisecond))
+		return nil
 	default:
-		return fmt.Errorf("unknown command %q: run with no arguments to serve, or rebuild-projections", args[0])
+		return fmt.Errorf("unknown command %q: run with no arguments to serve, or rebuild-projections or seal-older-events", args[0])
 	}
 }

@@ -2,7 +2,8 @@
 // applications through the public API, assessment, awards within budget, and reports.
 // It is configured by environment variables (see the README) and stops gracefully on
 // SIGINT or SIGTERM.
-// With an argument it runs that operations command (rebuild-projections) and exits.
+// With an argument it runs that operations command (rebuild-projections,
+// seal-older-events) and exits.
 package main
 
 import (

@@ -114,16 +114,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"organisation_views", "organisation_views_stamp"}})
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	svc := &Service{Platform: p, App: application, sealer: sealer}
-	// Events stored before people were sealed are sealed once, at start, so that
-	// erasure reaches them; with nothing left to seal the pass writes nothing.
-	p.Go("seal-legacy-events", func(ctx context.Context) error {
-		if n, err := svc.SealLegacyEvents(ctx); err != nil {
-			p.Logger.WarnContext(ctx, "sealing the people of older events failed; it runs again at the next start", "error", err)
-		} else if n > 0 {
-			p.Logger.InfoContext(ctx, "people of older events sealed", "commits", n)
-		}
-		return nil
-	})
+	p.SealOlderEventsAtStart(svc.SealLegacyEvents)
 	return svc, cleanup, nil
 }
 
