@@ -279,6 +279,20 @@ func (s *EventStore) commitAt(ctx context.Context, id string) (commitDoc, bool, 
 // knownLimit bounds how many aggregates' commits a store keeps in memory.
 const knownLimit = 4096
 
+// Remembered returns the ids of the aggregates this store holds in memory with at
+// least minEvents events (after a preload: what it preloaded), in no order.
+func (s *EventStore) Remembered(minEvents int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id, commits := range s.known {
+		if n := len(commits); n > 0 && commits[n-1].Version+len(commits[n-1].Events)-1 >= minEvents {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // remember keeps an aggregate's commits in memory, so that the next load of it reads
 // only what came after them: commits never change, so any prefix of them stays true.
 func (s *EventStore) remember(aggregateID string, commits []commitDoc) {
