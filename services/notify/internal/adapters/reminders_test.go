@@ -1,8 +1,8 @@
 package adapters
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
