@@ -104,23 +104,7 @@ func TestAPreloadOpensTheLongHistoriesItLoads(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
 	typ := events.OrganisationContactsChangedV1{}.EventType()
 	start := func() *personal.SealedStore {
-		t.Helper()
-		keys, err := personal.NewKeys(ctx, db, "person_keys", clk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		es, err := store.NewEventStore(ctx, db, "events", "/tc/test", clk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sealer, err := personal.NewSealer(keys, personal.Fields{typ: {"leader"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := personal.NewSealedStore(es, sealer)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, s := openSealedStore(t, db, clk, personal.Fields{typ: {"leader"}})
 		return s
 	}
 	writer := start()

@@ -28,20 +28,7 @@ import (
 func TestTheSealingPassReadsOnlyTheLogWhenNothingIsLeftToSeal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := testenv.NewEnv(t)
-	var cfg config.Platform
-	if err := config.Defaults(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTP.Addr, cfg.HTTP.AdminAddr, cfg.Mongo.Database = "127.0.0.1:0", "127.0.0.1:1", "signatory"
-	cfg = env.Platform(t, cfg)
-	spans := tracetest.NewInMemoryExporter()
-	p, cleanup, err := platform.New(ctx, platform.Options{Name: "own", Config: cfg, Logger: telemetry.Discard(), SpanExporter: spans,
-		Stream: bus.StreamSpec{Name: "OWN", Subjects: []string{"tc.own.>"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
+	p, finds := sealingPlatform(t)
 	typ := events.OrganisationContactsChangedV1{}.EventType()
 	sealed, err := p.SealPeople(ctx, personal.Fields{typ: {"leader"}})
 	if err != nil {
@@ -56,16 +43,6 @@ func TestTheSealingPassReadsOnlyTheLogWhenNothingIsLeftToSeal(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-	}
-	finds := func() int {
-		n := 0
-		for _, s := range spans.GetSpans() {
-			set := attribute.NewSet(s.Attributes...)
-			if v, ok := set.Value("db.collection.name"); ok && s.Name == "mongodb.find" && v.AsString() == "events" {
-				n++
-			}
-		}
-		return n
 	}
 	ctx, span := p.Telemetry.TracerProvider.Tracer("test").Start(ctx, "pass")
 	before := finds()
@@ -88,20 +65,7 @@ func TestTheSealingPassReadsOnlyTheLogWhenNothingIsLeftToSeal(t *testing.T) {
 func TestTheSealingPassStopsOnceItFindsNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := testenv.NewEnv(t)
-	var cfg config.Platform
-	if err := config.Defaults(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTP.Addr, cfg.HTTP.AdminAddr, cfg.Mongo.Database = "127.0.0.1:0", "127.0.0.1:1", "signatory"
-	cfg = env.Platform(t, cfg)
-	spans := tracetest.NewInMemoryExporter()
-	p, cleanup, err := platform.New(ctx, platform.Options{Name: "own", Config: cfg, Logger: telemetry.Discard(), SpanExporter: spans,
-		Stream: bus.StreamSpec{Name: "OWN", Subjects: []string{"tc.own.>"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
+	p, finds := sealingPlatform(t)
 	typ := events.OrganisationContactsChangedV1{}.EventType()
 	if _, err := p.SealPeople(ctx, personal.Fields{typ: {"leader"}}); err != nil {
 		t.Fatal(err)
@@ -113,16 +77,6 @@ func TestTheSealingPassStopsOnceItFindsNothing(t *testing.T) {
 			Decide: func([]events.Envelope) ([]events.Payload, error) { return []events.Payload{changed}, nil }}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	finds := func() int {
-		n := 0
-		for _, s := range spans.GetSpans() {
-			set := attribute.NewSet(s.Attributes...)
-			if v, ok := set.Value("db.collection.name"); ok && s.Name == "mongodb.find" && v.AsString() == "events" {
-				n++
-			}
-		}
-		return n
 	}
 	pass := func() (rewrote, logReads int) {
 		t.Helper()
@@ -154,12 +108,42 @@ func TestTheSealingPassStopsOnceItFindsNothing(t *testing.T) {
 	// The runbook's command runs the pass whatever the record says.
 	before := finds()
 	cctx, span := p.Telemetry.TracerProvider.Tracer("test").Start(ctx, "command")
-	err = platform.Dispatch(cctx, p, []string{"seal-older-events"})
+	err := platform.Dispatch(cctx, p, []string{"seal-older-events"})
 	span.End()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if reads := finds() - before; reads == 0 {
 		t.Errorf("seal-older-events did not read the log")
+	}
+}
+
+// sealingPlatform starts a platform on its own database and stream, and counts the
+// finds its spans record on the event log.
+func sealingPlatform(t *testing.T) (p *platform.Platform, finds func() int) {
+	t.Helper()
+	env := testenv.NewEnv(t)
+	var cfg config.Platform
+	if err := config.Defaults(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Addr, cfg.HTTP.AdminAddr, cfg.Mongo.Database = "127.0.0.1:0", "127.0.0.1:1", "signatory"
+	cfg = env.Platform(t, cfg)
+	spans := tracetest.NewInMemoryExporter()
+	p, cleanup, err := platform.New(context.Background(), platform.Options{Name: "own", Config: cfg, Logger: telemetry.Discard(), SpanExporter: spans,
+		Stream: bus.StreamSpec{Name: "OWN", Subjects: []string{"tc.own.>"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	return p, func() int {
+		n := 0
+		for _, s := range spans.GetSpans() {
+			set := attribute.NewSet(s.Attributes...)
+			if v, ok := set.Value("db.collection.name"); ok && s.Name == "mongodb.find" && v.AsString() == "events" {
+				n++
+			}
+		}
+		return n
 	}
 }
