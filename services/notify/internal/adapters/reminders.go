@@ -84,7 +84,8 @@ type slotDoc struct {
 // cursorDoc is where the sweep resumes: every slot before (Day, Slot) holds a
 // settled reminder. The cursor stays in yesterday's list at the latest (see DueBy),
 // so the sweep, which runs all day, also remembers how far into today's list every
-// reminder is settled: every slot of TodayDay before TodaySlot is.
+// reminder is settled: every slot of TodayDay before TodaySlot is (and once that day
+// is yesterday, the cursor takes it from there).
 type cursorDoc struct {
 	ID        string `bson:"_id"`
 	Day       string `bson:"day"`
@@ -298,8 +299,13 @@ func (s *Reminders) DueBy(ctx context.Context, day civil.Date, limit int) ([]lad
 		if d == from {
 			n = c.Slot
 		}
-		if d == day {
-			n = max(n, today)
+		if c.TodayDay == d.String() && c.TodaySlot > n {
+			// Every slot of d before TodaySlot is settled: today's, or yesterday's the
+			// first time the sweep runs after midnight.
+			n = c.TodaySlot
+			if !held && !d.After(yesterday) {
+				moved = position{d, n}
+			}
 		}
 		for ; !full(); n++ {
 			var sl slotDoc

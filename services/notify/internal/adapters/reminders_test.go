@@ -85,7 +85,7 @@ func TestRetireAndDueReadOnlyTheOrganisationsOwnReminders(t *testing.T) {
 func TestLaterSweepsOfADayReadOnlyWhatIsNew(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	reads := map[int]testenv.ReadCount{}
+	reads, nextDay := map[int]testenv.ReadCount{}, map[int]testenv.ReadCount{}
 	for _, n := range []int{10, 100} {
 		db, counted := testenv.MonitoredDB(t, "reminder_slots")
 		clk := clock.NewFake(time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC))
@@ -142,6 +142,22 @@ func TestLaterSweepsOfADayReadOnlyWhatIsNew(t *testing.T) {
 		if again := sweep(); len(again) != 1 || reminderID(again[0]) != reminderID(late) {
 			t.Fatalf("a reminder listed later today: the next sweep found %d, want it", len(again))
 		}
+		if err := rem.Settle(ctx, late, ladder.Send); err != nil {
+			t.Fatal(err)
+		}
+		sweep()
+		// After midnight today's list is yesterday's: the first sweep of the new day
+		// does not read it again either.
+		clk.Advance(24 * time.Hour)
+		today = today.AddDays(1)
+		before = counted.Now()
+		if again := sweep(); len(again) != 0 {
+			t.Fatalf("the next day: the first sweep found %d, want none", len(again))
+		}
+		nextDay[n] = counted.Now().Sub(before)
+	}
+	if nextDay[100].Finds != nextDay[10].Finds || nextDay[100].Finds > 4 {
+		t.Errorf("the first sweep after midnight read %+v with 10 reminders the day before and %+v with 100: want a few finds whatever the day held", nextDay[10], nextDay[100])
 	}
 	if reads[100].Finds != reads[10].Finds || reads[100].Finds > 3 {
 		t.Errorf("a sweep after the day's reminders were settled read %+v with 10 of them and %+v with 100: want a few finds whatever the day held", reads[10], reads[100])
