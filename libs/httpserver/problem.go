@@ -170,9 +170,10 @@ func fieldName(name string) string {
 		switch {
 		case r == '"':
 			return `\"`
-		case r == '\\' || !unicode.IsPrint(r) || isInvisible(r):
-			q := strconv.QuoteRune(r)
-			return q[1 : len(q)-1]
+		case r == '\\' || !unicode.IsPrint(r):
+			// Controls, and every invisible character (isInvisible's are all format
+			// characters, which are not printable).
+			return escapeRune(r)
 		}
 		return string(r)
 	})
@@ -187,11 +188,16 @@ func problemText(s string) string {
 	}
 	return escaped(s, maxText, func(r rune) string {
 		if r != '\n' && r != '\r' && r != '\t' && (r == utf8.RuneError || unicode.IsControl(r) || isInvisible(r)) {
-			q := strconv.QuoteRune(r)
-			return q[1 : len(q)-1]
+			return escapeRune(r)
 		}
 		return string(r)
 	})
+}
+
+// escapeRune is r as Go writes it inside quotes: \r, \x01, \u202e.
+func escapeRune(r rune) string {
+	q := strconv.QuoteRune(r)
+	return q[1 : len(q)-1]
 }
 
 // escaped writes each rune of s as write says, cut to at most limit bytes with an
