@@ -29,7 +29,7 @@ const DurablePersonErasures = "-person-erasures"
 // forget, and rebuilds its projections of its own events, which then read them as
 // erased. Subject access (ServeSubjectAccess) finds and opens their sealed values.
 func (p *Platform) SealPeople(ctx context.Context, fields personal.Fields, forget ...personal.ForgetIn) (*personal.SealedStore, error) {
-	keys, err := personal.NewKeys(ctx, p.DB, "person_keys", p.Clock)
+	keys, err := personal.NewKeys(ctx, p.DB, personal.KeysCollection, p.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +90,12 @@ func (p *Platform) SealLegacyEvents(ctx context.Context) (int, error) {
 	return p.sealer.SealOlderEvents(ctx, p.Events)
 }
 
-// sealedMarkID is the document of the service's `sealing` collection that says a
+// sealedMarkID is the document of the service's sealing collection that says a
 // sealing pass found every event of the log sealed.
-const sealedMarkID = "older-events-sealed-v1"
+const (
+	sealingCollection = "sealing"
+	sealedMarkID      = "older-events-sealed-v1"
+)
 
 // SealOlderEventsAtStart runs pass (SealLegacyEvents, or a service's own) in the
 // background at every start until one pass finds nothing left to seal: events stored
@@ -116,7 +119,7 @@ func (p *Platform) SealOlderEventsAtStart(pass func(context.Context) (int, error
 // SealOlderEventsUnlessDone runs the start's sealing pass unless one has found
 // nothing left to seal before.
 func (p *Platform) SealOlderEventsUnlessDone(ctx context.Context) (int, error) {
-	err := p.DB.Collection("sealing").FindOne(ctx, bson.D{{Key: "_id", Value: sealedMarkID}}).Err()
+	err := p.DB.Collection(sealingCollection).FindOne(ctx, bson.D{{Key: "_id", Value: sealedMarkID}}).Err()
 	switch {
 	case err == nil:
 		return 0, nil
@@ -138,7 +141,7 @@ func (p *Platform) SealOlderEvents(ctx context.Context) (int, error) {
 	if err != nil || n > 0 {
 		return n, err
 	}
-	_, err = p.DB.Collection("sealing").InsertOne(ctx, bson.D{{Key: "_id", Value: sealedMarkID}, {Key: "at", Value: p.Clock.Now().UTC()}})
+	_, err = p.DB.Collection(sealingCollection).InsertOne(ctx, bson.D{{Key: "_id", Value: sealedMarkID}, {Key: "at", Value: p.Clock.Now().UTC()}})
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return 0, fmt.Errorf("record the sealing pass: %w", store.Classify(err))
 	}
