@@ -23,7 +23,7 @@ type Record struct {
 }
 
 // notGathered are collections that hold no one's address: digests, ids and times.
-var notGathered = map[string]bool{"person_keys": true, "processed_messages": true}
+var notGathered = map[string]bool{KeysCollection: true, "processed_messages": true}
 
 // Gather reads every collection of db through and returns each document in which some
 // text holds the address (compared lower-cased; an event's payload, stored as JSON

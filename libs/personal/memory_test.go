@@ -9,8 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
@@ -30,7 +28,13 @@ func TestSealedStoreOpensFromMemoryWhatItSealed(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
 	typ := events.OrganisationContactsChangedV1{}.EventType()
 	fields := personal.Fields{typ: {"leader", "nominated_lead"}}
-	open := func() (*personal.Keys, *personal.SealedStore) { return openSealedStore(t, db, clk, fields) }
+	open := func() (*personal.Keys, *personal.SealedStore) {
+		es, err := store.NewEventStore(ctx, db, "events", "/tc/test", clk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testenv.SealedStore(t, db, es, fields, clk)
+	}
 	keys, s := open()
 	p := events.OrganisationContactsChangedV1{OrganisationID: "org-1",
 		Leader:        events.Person{Name: "Grace Hopper", Title: "Director", Email: "grace@example.ac.uk"},
@@ -114,28 +118,4 @@ func TestSealedStoreOpensFromMemoryWhatItSealed(t *testing.T) {
 	if diff := cmp.Diff(want, read([]events.Envelope{published})); diff != "" || strings.Contains(string(published.Data), "Ada") {
 		t.Errorf("after erasure, published %s (-want +got):\n%s", published.Data, diff)
 	}
-}
-
-// openSealedStore opens the people's keys and a sealed event store over db, as a
-// process does when it starts.
-func openSealedStore(t *testing.T, db *mongo.Database, clk clock.Clock, fields personal.Fields) (*personal.Keys, *personal.SealedStore) {
-	t.Helper()
-	ctx := context.Background()
-	keys, err := personal.NewKeys(ctx, db, "person_keys", clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, err := store.NewEventStore(ctx, db, "events", "/tc/test", clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := personal.NewSealer(keys, fields)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := personal.NewSealedStore(es, sealer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys, s
 }

@@ -104,7 +104,11 @@ func TestAPreloadOpensTheLongHistoriesItLoads(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
 	typ := events.OrganisationContactsChangedV1{}.EventType()
 	start := func() *personal.SealedStore {
-		_, s := openSealedStore(t, db, clk, personal.Fields{typ: {"leader"}})
+		es, err := store.NewEventStore(ctx, db, "events", "/tc/test", clk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, s := testenv.SealedStore(t, db, es, personal.Fields{typ: {"leader"}}, clk)
 		return s
 	}
 	writer := start()

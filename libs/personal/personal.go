@@ -78,6 +78,9 @@ type keyDoc struct {
 	Created time.Time `bson:"created_at"`
 }
 
+// KeysCollection is the collection every service keeps its people's keys in.
+const KeysCollection = "person_keys"
+
 // NewKeys opens the key store in collection name, with its unique index on the
 // address digest (so that two commands naming one new person make one key).
 func NewKeys(ctx context.Context, db *mongo.Database, name string, clk clock.Clock) (*Keys, error) {

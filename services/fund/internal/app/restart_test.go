@@ -11,7 +11,6 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
-	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/fund/internal/adapters"
@@ -31,18 +30,7 @@ func replica(t *testing.T, db *mongo.Database, clk clock.Clock) (*app.App, *stor
 		t.Fatal(err)
 	}
 	es.Catalogue(app.ListedTypes...)
-	keys, err := personal.NewKeys(ctx, db, "person_keys", clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := personal.NewSealer(keys, service.PersonalFields)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed, err := personal.NewSealedStore(es, sealer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sealed := testenv.SealedStore(t, db, es, service.PersonalFields, clk)
 	views, err := adapters.NewViews(ctx, db)
 	if err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	// People named in organisations' events are stored sealed under keys of their
 	// own, which erasure destroys (docs/PRIVACY.md); the relay publishes them opened.
-	keys, err := personal.NewKeys(ctx, p.DB, "person_keys", p.Clock)
+	keys, err := personal.NewKeys(ctx, p.DB, personal.KeysCollection, p.Clock)
 	if err != nil {
 		cleanup()
 		return nil, func() {}, err
