@@ -43,9 +43,10 @@ func recipients(o Organisation, step ladder.Step) []Recipient {
 
 func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminder) (int, error) {
 	ob := a.ladderOf(&o)
+	today := a.today()
 	sent := 0
 	for _, to := range recipients(o, r.Step) {
-		k := reminderKey(to.Email, r)
+		k := reminderKey(to.Email, r, today)
 		m, err := a.reminder(ctx, o, ob, r.Step, to, k)
 		if err != nil {
 			return sent, err
@@ -66,9 +67,12 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 func about(obligation string, due civil.Date) string { return obligation + "@" + due.String() }
 
 // reminderKey is the exactly-once key of a reminder: its recipient, the obligation as
-// scheduled (a moved due date is a new subject), and the step.
-func reminderKey(recipient string, r ladder.Reminder) string {
-	return key(recipient, about(r.ObligationID, r.Due), r.Step.Name)
+// scheduled (a moved due date is a new subject), and the day it is sent on. Not the
+// step: an email says where the obligation stands on the day it is sent, whichever
+// step made it due, so two steps due the same day (a ladder a sweep saw half listed,
+// then the rest) would send one email twice.
+func reminderKey(recipient string, r ladder.Reminder, on civil.Date) string {
+	return key(recipient, about(r.ObligationID, r.Due), "day:"+on.String())
 }
 
 func (a *App) ladderOf(o *Organisation) ladder.Obligation {

@@ -19,6 +19,8 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/notify/internal/adapters"
+	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 )
 
 // sweepOn moves the clock to 08:00 London time on day and sweeps once, as the first
@@ -434,5 +436,48 @@ func TestAnOverdueChaseIsNotSentForAReviewAlreadyIn(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"ray@othertown.ac.uk"}, to); diff != "" {
 		t.Errorf("overdue chases went to (-want +got):\n%s", diff)
+	}
+}
+
+// A sweep that runs while an obligation's ladder is being listed sees part of it: it
+// sends the latest step it sees, and the next sweep finds a later step of the same
+// ladder listed since. Each email says where the obligation stands that day, so the
+// second was the first again, word for word (found in Mailpit on a stack whose sweep
+// ran every 2 s while organisations were announced late: three leads got the same
+// overdue email twice, 0.2 s apart). One email a day per recipient and obligation,
+// whichever steps fall due that day.
+func TestALadderListedAcrossTwoSweepsSendsOneEmailThatDay(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("s", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	day := civil.New(2026, 3, 20) // the window opens: its step is due today
+	before := len(h.box.all())
+	h.sweepOn(day)
+	if got := mailOf(h, "s", before); len(got) != 1 {
+		t.Fatalf("the window opening: %d emails, want 1", len(got))
+	}
+	// A later step of the same ladder, listed after that sweep: its day has passed, so
+	// it is listed today, as a schedule in progress lists it.
+	rem, err := adapters.NewReminders(context.Background(), h.svcs[0].DB, h.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := ladder.Reminder{OrganisationID: "s", ObligationID: "s-c1", Due: civil.New(2026, 12, 4),
+		Step: ladder.Step{Name: "due-in-259", On: day.AddDays(-1), DaysLeft: 259}}
+	if err := rem.Schedule(context.Background(), []ladder.Reminder{later}); err != nil {
+		t.Fatal(err)
+	}
+	h.sweepOn(day)
+	if got := mailOf(h, "s", before); len(got) != 1 {
+		var subjects []string
+		for _, m := range got {
+			subjects = append(subjects, fmt.Sprintf("%q to %v", m.Subject, m.To))
+		}
+		t.Errorf("the same day, a later step listed after the first sweep: %d emails, want 1:\n%s", len(got), strings.Join(subjects, "\n"))
+	}
+	// The next step's own day still gets its email.
+	h.sweepOn(civil.New(2026, 9, 5))
+	if got := mailOf(h, "s", before); len(got) != 2 {
+		t.Errorf("the 90-day step's day: %d emails in all, want 2", len(got))
 	}
 }
