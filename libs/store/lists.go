@@ -131,6 +131,31 @@ func (l *Lists[E]) Page(names []string, after *E, match func(E) bool, limit int)
 	return page, false
 }
 
+// Count is how many entries match, walking the shortest of the named lists (all
+// entries when names is empty); with a nil match it is that list's length, which
+// costs nothing however many entries are held: the caller passes nil when one name
+// says all that matches.
+func (l *Lists[E]) Count(names []string, match func(E) bool) int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	list := l.ordered[""]
+	for _, name := range names {
+		if named := l.ordered[name]; len(named) < len(list) {
+			list = named
+		}
+	}
+	if match == nil {
+		return len(list)
+	}
+	n := 0
+	for _, e := range list {
+		if match(e) {
+			n++
+		}
+	}
+	return n
+}
+
 // Last returns up to n entries from the end of the list of all, the last first.
 func (l *Lists[E]) Last(n int) []E {
 	l.mu.RLock()

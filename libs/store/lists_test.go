@@ -52,6 +52,15 @@ func TestListsKeepEachEntryInItsListsInOrder(t *testing.T) {
 	if none, _ := l.Page([]string{"status=unknown"}, nil, nil, 5); len(none) != 0 {
 		t.Errorf("a list nobody is in: %v", ids(none))
 	}
+	if n := l.Count([]string{"status=open"}, nil); n != 39 {
+		t.Errorf("count of open: %d, want 39", n)
+	}
+	if n := l.Count(nil, func(i item) bool { return i.Status == "closed" || i.ID == "i00" }); n != 2 {
+		t.Errorf("count of closed or i00 over all: %d, want 2", n)
+	}
+	if n := l.Count([]string{"status=open", "status=unknown"}, func(item) bool { return true }); n != 0 {
+		t.Errorf("count over a list nobody is in: %d, want 0", n)
+	}
 	if l.Len() != 40 {
 		t.Errorf("holds %d entries, want 40", l.Len())
 	}

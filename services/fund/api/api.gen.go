@@ -163,10 +163,23 @@ type ApplicationContent struct {
 	Title                string      `json:"title"`
 }
 
+// ApplicationCounts How many of the round's applications stand in each status (read from the applications' view, which may lag a write by moments)
+type ApplicationCounts struct {
+	Awarded      int `json:"awarded"`
+	Declined     int `json:"declined"`
+	Draft        int `json:"draft"`
+	InAssessment int `json:"in_assessment"`
+	Submitted    int `json:"submitted"`
+	Withdrawn    int `json:"withdrawn"`
+}
+
 // ApplicationPage defines model for ApplicationPage.
 type ApplicationPage struct {
 	Items      []Application `json:"items"`
 	NextCursor *string       `json:"next_cursor,omitempty"`
+
+	// Total How many applications the query matches over every page (read from the applications' view, which may lag a write by moments)
+	Total int `json:"total"`
 }
 
 // ApplicationRequest defines model for ApplicationRequest.
@@ -206,12 +219,14 @@ type Endorsement struct {
 // Id An identifier the suite issued
 type Id = string
 
-// Ledger Example: {"awarded_pence":80000,"budget_pence":750000,"entries":1,"remaining_pence":670000,"round_id":"01a20e6d-6c22-7e4a-ad42-f3118735db1e"}
+// Ledger Example: {"applications":{"awarded":1,"declined":2,"draft":4,"in_assessment":0,"submitted":11,"withdrawn":1},"awarded_pence":80000,"budget_pence":750000,"entries":1,"remaining_pence":670000,"round_id":"01a20e6d-6c22-7e4a-ad42-f3118735db1e"}
 type Ledger struct {
-	AwardedPence   int64 `json:"awarded_pence"`
-	BudgetPence    int64 `json:"budget_pence"`
-	Entries        int   `json:"entries"`
-	RemainingPence int64 `json:"remaining_pence"`
+	// Applications How many of the round's applications stand in each status (read from the applications' view, which may lag a write by moments)
+	Applications   ApplicationCounts `json:"applications"`
+	AwardedPence   int64             `json:"awarded_pence"`
+	BudgetPence    int64             `json:"budget_pence"`
+	Entries        int               `json:"entries"`
+	RemainingPence int64             `json:"remaining_pence"`
 
 	// RoundId An identifier the suite issued
 	RoundId Id `json:"round_id"`

@@ -234,10 +234,17 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
 			names = append(names, name)
 		}
 	}
-	entries, more := v.lists.Page(names, from, func(e entry) bool {
+	match := func(e entry) bool {
 		return (q.Org == "" || e.Org == q.Org) && (q.RoundID == "" || e.RoundID == q.RoundID) && (q.Status == "" || e.Status == string(q.Status))
-	}, q.Limit)
+	}
+	entries, more := v.lists.Page(names, from, match, q.Limit)
 	page := app.Page{IDs: make([]string, 0, len(entries))}
+	if len(names) <= 1 {
+		// One list holds exactly what matches: its length is the count.
+		page.Total = v.lists.Count(names, nil)
+	} else {
+		page.Total = v.lists.Count(names, match)
+	}
 	for _, e := range entries {
 		page.IDs = append(page.IDs, e.ID)
 	}
@@ -267,6 +274,16 @@ func (v *Views) inRound(ctx context.Context, roundID string, match func(entry) b
 		return nil, err
 	}
 	out, _ := v.lists.Page([]string{"round=" + roundID}, nil, func(e entry) bool { return e.RoundID == roundID && match(e) }, math.MaxInt)
+	return out, nil
+}
+
+// Counts is how many of a round's applications stand in each status, from memory.
+func (v *Views) Counts(ctx context.Context, roundID string) (map[application.Status]int, error) {
+	if err := v.mirror.Sync(ctx); err != nil {
+		return nil, err
+	}
+	out := map[application.Status]int{}
+	v.lists.Each("round="+roundID, func(e entry) { out[application.Status(e.Status)]++ })
 	return out, nil
 }
 

@@ -76,6 +76,8 @@ type Views interface {
 	AwaitingReport(ctx context.Context, roundID string) ([]string, error)
 	// Newest returns the ids of up to n applications, the newest first.
 	Newest(ctx context.Context, n int) ([]string, error)
+	// Counts is how many of a round's applications stand in each status.
+	Counts(ctx context.Context, roundID string) (map[application.Status]int, error)
 }
 
 // ListQuery filters applications.
@@ -90,6 +92,8 @@ type ListQuery struct {
 type Page struct {
 	IDs        []string
 	NextCursor string
+	// Total is how many applications the query matches over every page.
+	Total int
 }
 
 // App is the fund service's use cases.
@@ -379,6 +383,21 @@ func (a *App) Ledger(ctx context.Context, by auth.Principal, roundID string) (*l
 		return nil, err
 	}
 	return ledger.Rebuild(r.BudgetPence, history)
+}
+
+// LedgerAndCounts is a round's ledger and how many of its applications stand in
+// each status (ops): what the operations console shows of every round, read without
+// listing the applications.
+func (a *App) LedgerAndCounts(ctx context.Context, by auth.Principal, roundID string) (*ledger.Ledger, map[application.Status]int, error) {
+	l, err := a.Ledger(ctx, by, roundID)
+	if err != nil {
+		return nil, nil, err
+	}
+	counts, err := a.views.Counts(ctx, roundID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, counts, nil
 }
 
 // applicationSpace derives application ids from idempotency keys.
@@ -699,35 +718,35 @@ func (a *App) settle(ctx context.Context, actor string, r round.Round, res event
 }
 
 // List pages through applications: ops see all, applicants their organisation's.
-func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) ([]*application.Application, string, error) {
+func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) ([]*application.Application, Page, error) {
 	switch by.Role {
 	case auth.RoleOps:
 	case auth.RoleApplicant, auth.RoleLead:
 		q.Org = by.Org
 	default:
-		return nil, "", apperr.New(apperr.Forbidden, "the %s role has no applications", by.Role)
+		return nil, Page{}, apperr.New(apperr.Forbidden, "the %s role has no applications", by.Role)
 	}
 	page, err := a.views.List(ctx, q)
 	if err != nil {
-		return nil, "", err
+		return nil, Page{}, err
 	}
 	// The view chose the page; the event store says what each application is now, and
 	// whether the caller may see it, in one read for the whole page.
 	histories, err := a.events.LoadMany(ctx, page.IDs)
 	if err != nil {
-		return nil, "", err
+		return nil, Page{}, err
 	}
 	out := make([]*application.Application, 0, len(page.IDs))
 	for _, id := range page.IDs {
 		app, err := rebuild(id, histories[id])
 		if err != nil {
-			return nil, "", err
+			return nil, Page{}, err
 		}
 		if visible(by, app) {
 			out = append(out, app)
 		}
 	}
-	return out, page.NextCursor, nil
+	return out, page, nil
 }
 
 // Project brings the views of the applications a batch of their events is about up to

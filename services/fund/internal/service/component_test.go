@@ -779,3 +779,53 @@ func TestTheListCatchesUpWithARushThroughThreeReplicas(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTheLedgerCountsARoundsApplicationsAndAListSaysItsTotal: the console shows each
+// round's applications by status from its ledger, and a list's page says how many
+// match over every page, so neither reads every application.
+func TestTheLedgerCountsARoundsApplicationsAndAListSaysItsTotal(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-a", "signatory")
+	h.announce("org-b", "signatory")
+	round := h.openRound(750000, 1000, 100000)
+	other := h.openRound(750000, 1000, 100000)
+	a, b := h.Token(auth.RoleApplicant, "org-a"), h.Token(auth.RoleApplicant, "org-b")
+	h.eligible(a, round, 10000) // each leaves a withdrawn probe
+	h.eligible(b, round, 10000)
+	h.drafted(a, round)
+	h.submitted(a, round, 20000, true)
+	h.submitted(b, round, 30000, false)
+	h.drafted(a, other)
+
+	want := map[string]any{"draft": 1.0, "submitted": 1.0, "withdrawn": 2.0, "in_assessment": 1.0, "awarded": 0.0, "declined": 0.0}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round+"/ledger", h.ops, nil)).JSON(t)["applications"]
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("the round's applications by status %v, want %v (the view may lag)", got, want)
+		}
+		return nil
+	})
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+other+"/ledger", h.ops, nil)).JSON(t)["applications"].(map[string]any); got["draft"] != 1.0 || got["withdrawn"] != 0.0 {
+		t.Errorf("the other round's applications %v, want its one draft", got)
+	}
+	for _, c := range []struct {
+		who, query string
+		total      float64
+		items      int
+	}{
+		{h.ops, "round_id=" + round + "&limit=2", 5, 2},
+		{h.ops, "round_id=" + round + "&status=withdrawn", 2, 2},
+		{h.ops, "status=draft", 2, 2},
+		{h.ops, "", 6, 6},
+		{b, "", 2, 2},
+		{b, "status=withdrawn&limit=1", 1, 1},
+		{a, "round_id=" + other, 1, 1},
+		{h.ops, "round_id=nobody", 0, 0},
+	} {
+		page := h.Must(http.StatusOK, h.Do("GET", "/v1/applications?"+c.query, c.who, nil)).JSON(t)
+		if page["total"] != c.total || len(page["items"].([]any)) != c.items {
+			t.Errorf("?%s: total %v with %d items, want %v with %d", c.query, page["total"], len(page["items"].([]any)), c.total, c.items)
+		}
+	}
+}

@@ -108,12 +108,25 @@ func roundTerms(body api.RoundRequest) round.Round {
 	}
 }
 
-// GetLedger reads a round's budget ledger (ops).
+// ledgerAndCounts is a round's ledger and its applications by status.
+type ledgerAndCounts struct {
+	ledger *ledger.Ledger
+	counts map[application.Status]int
+}
+
+// GetLedger reads a round's budget ledger and how many applications stand in each
+// status (ops).
 func (h *Handlers) GetLedger(c httpserver.Context, id api.ID) error {
-	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*ledger.Ledger, error) {
-		return h.app.Ledger(ctx, by, id)
-	}, func(l *ledger.Ledger) api.Ledger {
-		return api.Ledger{RoundId: id, BudgetPence: l.Budget(), AwardedPence: l.Awarded(), RemainingPence: l.Remaining(), Entries: l.Entries()}
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (ledgerAndCounts, error) {
+		l, counts, err := h.app.LedgerAndCounts(ctx, by, id)
+		return ledgerAndCounts{l, counts}, err
+	}, func(lc ledgerAndCounts) api.Ledger {
+		l, n := lc.ledger, lc.counts
+		return api.Ledger{RoundId: id, BudgetPence: l.Budget(), AwardedPence: l.Awarded(), RemainingPence: l.Remaining(), Entries: l.Entries(),
+			Applications: api.ApplicationCounts{
+				Draft: n[application.StatusDraft], Submitted: n[application.StatusSubmitted], Withdrawn: n[application.StatusWithdrawn],
+				InAssessment: n[application.StatusInAssessment], Awarded: n[application.StatusAwarded], Declined: n[application.StatusDeclined],
+			}}
 	})
 }
 
@@ -211,13 +224,13 @@ func (h *Handlers) applications(ctx context.Context, by auth.Principal, params a
 	if params.Status != nil {
 		q.Status = application.Status(*params.Status)
 	}
-	apps, next, err := h.app.List(ctx, by, q)
+	apps, page, err := h.app.List(ctx, by, q)
 	if err != nil {
 		return api.ApplicationPage{}, err
 	}
-	out := api.ApplicationPage{Items: make([]api.Application, 0, len(apps))}
-	if next != "" {
-		out.NextCursor = &next
+	out := api.ApplicationPage{Items: make([]api.Application, 0, len(apps)), Total: page.Total}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
 	}
 	for _, a := range apps {
 		out.Items = append(out.Items, toApplication(a))
