@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -130,7 +131,11 @@ type opsAppsData struct {
 	Fields []templates.OpsField
 	Apps   []opsAppRow
 	Query  string
-	Pager  opsPager
+	// Total is how many applications match over every page; the page shows the
+	// From-th to the To-th of them, First when it is the first page.
+	Total, From, To int
+	First           bool
+	FirstLink, Next string
 }
 
 type opsAppRow struct {
@@ -177,13 +182,33 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		v := fundapi.ApplicationStatus(status)
 		st = &v
 	}
-	apps, err := opsListApplications(ctx, c.set, round, st)
+	// One page from the fund, which says how many match: the page reads its own 50
+	// applications, not every one (it read up to a thousand, and grew with them).
+	size := opsPageSize
+	params := &fundapi.ListApplicationsParams{Status: st, Limit: &size}
+	if round != "" {
+		params.RoundId = &round
+	}
+	cursor := q.Get("cursor")
+	if cursor != "" {
+		if len(cursor) >= 200 {
+			h.say(w, r, http.StatusBadRequest, "There is a problem", "That page of applications does not exist. Start again from the first page.")
+			return
+		}
+		params.Cursor = &cursor
+	}
+	resp, err := c.set.Fund.ListApplicationsWithResponse(ctx, params)
 	if err != nil {
-		h.opsFailed(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: url.Values{"round": {round}, "status": {status}}.Encode()}
-	for _, a := range apps {
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	filters := url.Values{"round": {round}, "status": {status}}
+	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: filters.Encode(), Total: resp.JSON200.Total}
+	for _, a := range resp.JSON200.Items {
 		row := opsAppRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Round: names[a.RoundId], Status: opsHumanise(string(a.Status)),
 			Requested: pounds(a.RequestedAmountPence)}
 		if a.AwardPence != nil {
@@ -194,8 +219,21 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		}
 		data.Apps = append(data.Apps, row)
 	}
-	data.Pager = opsPage("/ops/fund/applications", q, len(data.Apps))
-	data.Apps = data.Apps[data.Pager.From:data.Pager.To]
+	// The cursor says where a page starts, not how many come before it: the links
+	// carry that ("from") for the "Showing" line, which only ever says where a page
+	// starts and is never trusted beyond the total.
+	from, err := strconv.Atoi(q.Get("from"))
+	if cursor == "" || err != nil || from < 1 || from > data.Total {
+		from = 1
+	}
+	data.From, data.To, data.First = from, from+len(data.Apps)-1, cursor == ""
+	if !data.First {
+		data.FirstLink = "/ops/fund/applications?" + filters.Encode()
+	}
+	if next := resp.JSON200.NextCursor; next != nil {
+		v := url.Values{"round": {round}, "status": {status}, "cursor": {*next}, "from": {strconv.Itoa(data.To + 1)}}
+		data.Next = "/ops/fund/applications?" + v.Encode()
+	}
 	code := http.StatusOK
 	if len(errs) > 0 {
 		code = http.StatusBadRequest

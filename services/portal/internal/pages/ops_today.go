@@ -255,27 +255,20 @@ func (h *Handler) opsFundRoundRows(ctx context.Context, set *clients.Set, curren
 			return nil, fmt.Errorf("ledger of round %s: %w", rd.Id, p)
 		}
 		row.Awarded, row.Left = pounds(ledger.JSON200.AwardedPence), pounds(ledger.JSON200.RemainingPence)
-		apps, err := opsListApplications(ctx, set, rd.Id, nil)
-		if err != nil {
-			return nil, err
-		}
-		counts := map[string]int{}
-		for _, a := range apps {
-			counts[string(a.Status)]++
-		}
-		for _, st := range opsApplicationStatuses {
-			if n := counts[st]; n > 0 {
-				row.ByStatus = append(row.ByStatus, opsStatusCount{Status: opsHumanise(st), Count: n})
+		// The ledger counts the round's applications by status: the page does not
+		// read them (it read up to a thousand per round, and grew with them).
+		n := ledger.JSON200.Applications
+		for _, c := range []opsStatusCount{{string(fundapi.Draft), n.Draft}, {string(fundapi.Submitted), n.Submitted},
+			{string(fundapi.InAssessment), n.InAssessment}, {string(fundapi.Awarded), n.Awarded}, {string(fundapi.Declined), n.Declined},
+			{string(fundapi.Withdrawn), n.Withdrawn}} { // in the order of an application's life
+			if c.Count > 0 {
+				row.ByStatus = append(row.ByStatus, opsStatusCount{Status: opsHumanise(c.Status), Count: c.Count})
 			}
 		}
 		out = append(out, row)
 	}
 	return out, nil
 }
-
-// opsApplicationStatuses are an application's statuses in the order of its life.
-var opsApplicationStatuses = []string{string(fundapi.Draft), string(fundapi.Submitted), string(fundapi.InAssessment),
-	string(fundapi.Awarded), string(fundapi.Declined), string(fundapi.Withdrawn)}
 
 // opsListApplications reads every page of a round's applications in a status (nil
 // for any), up to opsMaxListPages.

@@ -1,0 +1,95 @@
+package service
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// The console's applications page read every application of its filter (up to a
+// thousand) and showed 50 of them, and its fund page read every application of
+// every round to count them by status: both grew with the applications. The page
+// now asks the fund for its 50 and the total, with a link to the next page that
+// keeps the filters and to the first from the pages after; the fund page takes each
+// round's counts from its ledger.
+func TestOpsApplicationsAreShownAPageAtATime(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	org := onboard(t, s.p, s.sig, "University of Pages", "lead-p@example.ac.uk")
+	year := time.Now().Year() + 1
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", opsToken(t, s.fund, "fund"), map[string]any{
+		"name": "Technician Collaboration Fund Pages", "opens": time.Now().Add(-time.Hour).Format(time.RFC3339),
+		"closes": time.Now().AddDate(0, 1, 0).Format(time.RFC3339), "budget_pence": 750000, "min_award_pence": 10000, "max_award_pence": 100000,
+		"project_start": fmt.Sprintf("%d-03-01", year), "project_end": fmt.Sprintf("%d-12-31", year), "themes": []string{"visibility", "career_development"}})).JSON(t)["id"].(string)
+	const n = 52
+	opsSubmitApplication(t, s, round, org, "lead-p@example.ac.uk", year) // the first waits for the fund to know the organisation
+	for i := 1; i < n; i++ {
+		// Each as another of the organisation's tools: the fund limits each caller's writes.
+		tok, err := s.fund.Issuer.MintFor(auth.Principal{Subject: fmt.Sprintf("tool-%d-%s", i, org), Role: auth.RoleApplicant, Org: org}, time.Hour, config.DevAudience("fund"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/applications", tok, map[string]any{
+			"round_id": round, "title": fmt.Sprintf("Project %02d", i), "summary": "Joint workshops.", "themes": []string{"career_development"},
+			"requested_amount_pence": 70000, "partners": []map[string]any{{"name": "Partner College"}},
+			"endorsement":  map[string]any{"name": "Sam Patel", "email": "lead-p@example.ac.uk"},
+			"budget_lines": []map[string]any{{"description": "Consumables", "amount_pence": 70000}},
+			"milestones":   []map[string]any{{"description": "Workshop", "due": fmt.Sprintf("%d-06-15", year)}}}))
+	}
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	rows := func(doc *html.Node) int { return len(find(doc, element("td"))) / 6 }
+	link := func(doc *html.Node, label string) string {
+		for _, a := range find(doc, element("a")) {
+			if text(a) == label {
+				return attr(a, "href")
+			}
+		}
+		return ""
+	}
+	var first *html.Node
+	// The fund's list is its view of the applications, which may lag their events.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r := s.p.do("GET", "/ops/fund/applications?round="+round, ops, nil)
+		first = parse(t, r.body)
+		if r.status != http.StatusOK || rows(first) != 50 || !strings.Contains(r.body, fmt.Sprintf("%d applications", n)) {
+			return fmt.Errorf("the first page = %d with %d applications", r.status, rows(first))
+		}
+		return nil
+	})
+	if !strings.Contains(text(first), fmt.Sprintf("Showing 1 to 50 of %d.", n)) || link(first, "First page") != "" {
+		t.Errorf("the first page says %q", text(find(first, element("nav"))[len(find(first, element("nav")))-1]))
+	}
+	next := link(first, "Next page")
+	if !strings.HasPrefix(next, "/ops/fund/applications?") || !strings.Contains(next, "round="+round) || !strings.Contains(next, "cursor=") {
+		t.Fatalf("the next page's link is %q", next)
+	}
+	r := opsMustStatus(t, s.p.do("GET", next, ops, nil), http.StatusOK, "the second page")
+	second := parse(t, r.body)
+	if rows(second) != n-50 || !strings.Contains(text(second), fmt.Sprintf("Showing 51 to %d of %d.", n, n)) || link(second, "Next page") != "" {
+		t.Errorf("the second page shows %d applications and says %q", rows(second), text(second))
+	}
+	if l := link(second, "First page"); l != "/ops/fund/applications?round="+round+"&status=" {
+		t.Errorf("the second page's link to the first is %q", l)
+	}
+	// A page's place in the list is only ever what its link says, within the total.
+	if r := opsMustStatus(t, s.p.do("GET", strings.Replace(next, "from=51", "from=5000", 1), ops, nil), http.StatusOK, "a page claiming to start far off"); !strings.Contains(r.body, fmt.Sprintf("Showing 1 to %d of %d.", n-50, n)) {
+		t.Errorf("a made-up start is shown: %q", text(parse(t, r.body)))
+	}
+	opsMustStatus(t, s.p.do("GET", "/ops/fund/applications?cursor=not-a-cursor", ops, nil), http.StatusBadRequest, "a cursor nobody was given")
+	// The fund page and Today count the round's applications by status from its ledger.
+	for _, page := range []string{"/ops/fund", "/ops"} {
+		body := opsMustStatus(t, s.p.do("GET", page, ops, nil), http.StatusOK, page).body
+		if !strings.Contains(body, fmt.Sprintf("%d Draft, 1 Submitted", n-1)) {
+			t.Errorf("%s does not count the round's applications by status: %q", page, text(parse(t, body)))
+		}
+	}
+}
