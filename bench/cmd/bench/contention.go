@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -29,6 +30,11 @@ const contentionReviewers = 8
 type contentionFigures struct {
 	trials            int
 	alone, together   []time.Duration // every accept and every review
+	// aloneCPU and togetherCPU are each process's CPU from each phase's start until
+	// half a second after its end (what its requests caused, the projections' and
+	// emails' work included); aloneWall and togetherWall the phases' own time.
+	aloneCPU, togetherCPU   map[string]time.Duration
+	aloneWall, togetherWall time.Duration
 	load              string
 	machine           string
 	perRoundSubmitted int
@@ -36,7 +42,8 @@ type contentionFigures struct {
 
 // roundContention runs the measurement on a stack of its own at offset.
 func roundContention(ctx context.Context, bin string, offset, trials int) (contentionFigures, error) {
-	f := contentionFigures{trials: trials, machine: machine(), perRoundSubmitted: 2 * contentionReviewers}
+	f := contentionFigures{trials: trials, machine: machine(), perRoundSubmitted: 2 * contentionReviewers,
+		aloneCPU: map[string]time.Duration{}, togetherCPU: map[string]time.Duration{}}
 	data, err := os.MkdirTemp("", "tc-bench-round-")
 	if err != nil {
 		return f, err
@@ -154,19 +161,62 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 			wg.Wait()
 			return firstErr
 		}
-		order := []func() error{alone, together}
-		if trial%2 == 1 {
-			order = []func() error{together, alone}
+		type phase struct {
+			run  func() error
+			cpu  map[string]time.Duration
+			wall *time.Duration
 		}
-		for _, run := range order {
-			if err := run(); err != nil {
+		order := []phase{{alone, f.aloneCPU, &f.aloneWall}, {together, f.togetherCPU, &f.togetherWall}}
+		if trial%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, p := range order {
+			// The trial's set-up (the reviewers' assignment emails) and the phase before
+			// it leave work behind them: measured beside it, a phase would measure it too.
+			if err := settled(ctx, s.cmd.Process.Pid); err != nil {
+				fmt.Printf("round: trial %d: %v\n", trial, err)
+			}
+			before, began := cpuTimes(s.cmd.Process.Pid), time.Now()
+			if err := p.run(); err != nil {
 				return f, fmt.Errorf("trial %d: %w", trial, err)
+			}
+			*p.wall += time.Since(began)
+			time.Sleep(500 * time.Millisecond) // the projections and emails the phase caused
+			for n, d := range cpuTimes(s.cmd.Process.Pid) {
+				p.cpu[n] += d - before[n]
 			}
 		}
 		fmt.Printf("round: trial %d: alone p95 %s, at once p95 %s (so far)\n", trial, short(percentile(slices.Clone(f.alone), 95)), short(percentile(slices.Clone(f.together), 95)))
 	}
 	f.load = loadAverage()
 	return f, nil
+}
+
+// settled waits until the stack's processes together use less than a tenth of a core
+// over a quarter of a second, for up to 30 seconds.
+func settled(ctx context.Context, pid int) error {
+	busy := func(a, b map[string]time.Duration) time.Duration {
+		var d time.Duration
+		for n, t := range b {
+			if n != machineTime && n != stolen {
+				d += t - a[n]
+			}
+		}
+		return d
+	}
+	var last time.Duration
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		before := cpuTimes(pid)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+		if last = busy(before, cpuTimes(pid)); last < 25*time.Millisecond {
+			return nil
+		}
+	}
+	return fmt.Errorf("the stack still used %s of CPU a quarter of a second after 30 s", last)
 }
 
 // percentile is the p-th percentile (0-100) of ds, which it sorts.
@@ -195,5 +245,27 @@ func contentionReport(f contentionFigures) string {
 		ratio = float64(t95) / float64(a95)
 	}
 	fmt.Fprintf(&b, "p95 of %d at once against one alone: **%.2f** (target ≤ 2).\n", contentionReviewers, ratio)
+	for _, ph := range []struct {
+		name string
+		cpu  map[string]time.Duration
+		wall time.Duration
+		n    int
+	}{{"one alone", f.aloneCPU, f.aloneWall, len(f.alone)}, {fmt.Sprintf("%d at once", contentionReviewers), f.togetherCPU, f.togetherWall, len(f.together)}} {
+		if ph.n == 0 || len(ph.cpu) == 0 {
+			continue
+		}
+		var all time.Duration
+		var parts []string
+		for _, n := range slices.Sorted(maps.Keys(ph.cpu)) {
+			if n == machineTime || n == stolen {
+				continue
+			}
+			all += ph.cpu[n]
+			parts = append(parts, fmt.Sprintf("%s %.2f ms", n, float64(ph.cpu[n].Microseconds())/1000/float64(ph.n)))
+		}
+		fmt.Fprintf(&b, "\nCPU per request, %s (from each phase's start until half a second after it, so the projections' and emails' work is in): %s; "+
+			"together %.2f ms, over %s of the phases' own time.", ph.name, strings.Join(parts, ", "), float64(all.Microseconds())/1000/float64(ph.n), ph.wall.Round(time.Millisecond))
+	}
+	b.WriteString("\n")
 	return b.String()
 }
