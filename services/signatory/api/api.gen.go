@@ -382,6 +382,9 @@ type OrganisationPage struct {
 
 	// NextCursor Pass as `cursor` for the next page; absent on the last page
 	NextCursor *NextCursor `json:"next_cursor,omitempty"`
+
+	// Total How many organisations the filters match over every page
+	Total int `json:"total"`
 }
 
 // OrganisationSummary defines model for OrganisationSummary.
@@ -470,6 +473,9 @@ type Cursor = string
 // Limit defines model for Limit.
 type Limit = int
 
+// NameContains defines model for NameContains.
+type NameContains = string
+
 // OrganisationID defines model for OrganisationID.
 type OrganisationID = string
 
@@ -510,6 +516,9 @@ type UnsupportedMediaType = Problem
 type ListDirectoryParams struct {
 	Kind *Kind `form:"kind,omitempty" json:"kind,omitempty"`
 
+	// Name Only organisations whose name contains this, without regard to case
+	Name *NameContains `form:"name,omitempty" json:"name,omitempty"`
+
 	// Limit Page size (1–200, default 50)
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -521,6 +530,9 @@ type ListDirectoryParams struct {
 type ListOrganisationsParams struct {
 	Status *Status `form:"status,omitempty" json:"status,omitempty"`
 	Kind   *Kind   `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Name Only organisations whose name contains this, without regard to case
+	Name *NameContains `form:"name,omitempty" json:"name,omitempty"`
 
 	// Limit Page size (1–200, default 50)
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -632,6 +644,13 @@ func (w *ServerInterfaceWrapper) ListDirectory(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
 	}
 
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: "line"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
 	// ------------- Optional query parameter "limit" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
@@ -687,6 +706,13 @@ func (w *ServerInterfaceWrapper) ListOrganisations(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: "line"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
 	}
 
 	// ------------- Optional query parameter "limit" -------------

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -70,6 +71,15 @@ type viewDoc struct {
 	NextDue     string     `bson:"next_due"`
 	Contact     contactDoc `bson:"point_of_contact"`
 	Version     int        `bson:"version"`
+	// folded is the name folded to lower case, for the name filter (the copy's, made
+	// when it is read).
+	folded string `bson:"-"`
+}
+
+// matchesName says whether the organisation's name contains folded (a lower-case
+// filter; "" matches every name).
+func (d viewDoc) matchesName(folded string) bool {
+	return folded == "" || strings.Contains(d.folded, folded)
 }
 
 type contactDoc struct {
@@ -138,6 +148,9 @@ func (v *Views) current(ctx context.Context) (*snapshot, error) {
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("read organisation views: %w", store.Classify(err))
 	}
+	for i := range docs {
+		docs[i].folded = strings.ToLower(docs[i].Name)
+	}
 	s := &snapshot{stamp: st.Stamp, byID: docs}
 	slices.SortFunc(s.byID, func(a, b viewDoc) int { return cmp.Compare(a.ID, b.ID) })
 	for _, d := range s.byID {
@@ -170,9 +183,14 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page[app.Summary
 		}
 		return 1
 	})
-	page := app.Page[app.Summary]{Items: []app.Summary{}}
+	name := strings.ToLower(q.Name)
+	match := func(d viewDoc) bool {
+		return (q.Status == "" || d.Status == string(q.Status)) && (q.Kind == "" || d.Kind == string(q.Kind)) && d.matchesName(name)
+	}
+	// The total walks the whole copy: a few hundred organisations in memory.
+	page := app.Page[app.Summary]{Items: []app.Summary{}, Total: countFunc(s.byID, match)}
 	for _, d := range s.byID[start:] {
-		if (q.Status != "" && d.Status != string(q.Status)) || (q.Kind != "" && d.Kind != string(q.Kind)) {
+		if !match(d) {
 			continue
 		}
 		if len(page.Items) == q.Limit {
@@ -211,10 +229,10 @@ func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[a
 			return 1
 		})
 	}
-	today := q.Today.String()
+	today, name := q.Today.String(), strings.ToLower(q.Name)
 	page := app.Page[app.DirectoryEntry]{Items: []app.DirectoryEntry{}}
 	for _, d := range s.byName[start:] {
-		if d.AnnouncedOn > today || (q.Kind != "" && d.Kind != string(q.Kind)) {
+		if d.AnnouncedOn > today || (q.Kind != "" && d.Kind != string(q.Kind)) || !d.matchesName(name) {
 			continue
 		}
 		if len(page.Items) == q.Limit {
@@ -229,6 +247,17 @@ func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[a
 		})
 	}
 	return page, nil
+}
+
+// countFunc is how many of ds match.
+func countFunc(ds []viewDoc, match func(viewDoc) bool) int {
+	n := 0
+	for _, d := range ds {
+		if match(d) {
+			n++
+		}
+	}
+	return n
 }
 
 // Overdue counts the organisations whose open obligation was due before today (a

@@ -10,19 +10,26 @@ import (
 type Page[T any] struct {
 	Items      []T
 	NextCursor string
+	// Total is how many items the filters match over every page, where the list
+	// says (the ops list of organisations).
+	Total int
 }
 
 // ListQuery filters and pages the ops list of organisations.
 type ListQuery struct {
 	Status organisation.Status
 	Kind   organisation.Kind
+	// Name is a part of the name, matched without regard to case ("" any).
+	Name   string
 	Limit  int
 	Cursor string
 }
 
 // DirectoryQuery filters and pages the public directory.
 type DirectoryQuery struct {
-	Kind   organisation.Kind
+	Kind organisation.Kind
+	// Name is a part of the name, matched without regard to case ("" any).
+	Name   string
 	Limit  int
 	Cursor string
 	// Today is the London date: organisations announced after it are not listed yet.

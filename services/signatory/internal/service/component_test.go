@@ -481,3 +481,78 @@ func TestAuthorisationMatrix(t *testing.T) {
 		},
 	})
 }
+
+// TestListsFindANameAndSayTheirTotal: the operations list and the public directory
+// find organisations by a part of their name, without regard to case, a page at a
+// time (the console and the directory's search read every page and searched them
+// themselves); the operations list says how many match over every page.
+func TestListsFindANameAndSayTheirTotal(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.Token(auth.RoleOps, "")
+	named := func(name, through string) string {
+		h.t.Helper()
+		id := h.Must(http.StatusCreated, h.Do("POST", "/v1/organisations", ops, withDate(enquiry, "name", name))).JSON(t)["id"].(string)
+		for _, s := range []struct {
+			name, path string
+			body       any
+		}{{"meeting", "/meeting", map[string]any{"held_on": "2025-02-10"}}, {"form", "/form", form}, {"announcement", "/announcement", map[string]any{"announced_on": "2025-03-20"}}} {
+			if through == "" {
+				break
+			}
+			h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+id+s.path, ops, s.body))
+			if s.name == through {
+				break
+			}
+		}
+		return id
+	}
+	named("University of Exampleton", "announcement")
+	named("Exampleton College", "announcement")
+	named("EXAMPLETON Institute of Technology", "")
+	named("Othertown Institute", "announcement")
+	named("Sökborg Högskola", "announcement")
+	names := func(page map[string]any) []string {
+		var out []string
+		for _, it := range page["items"].([]any) {
+			out = append(out, it.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := names(h.Must(http.StatusOK, h.Do("GET", "/v1/directory?name=o", "", nil)).JSON(t)); len(got) != 4 {
+			return fmt.Errorf("the directory lists %q (the view may lag)", got)
+		}
+		return nil
+	})
+	for _, c := range []struct {
+		query string
+		total float64
+		want  string
+	}{
+		{"name=exampleton&limit=2", 3, "[University of Exampleton Exampleton College]"},
+		{"name=ExampleTon&status=enquiry", 1, "[EXAMPLETON Institute of Technology]"},
+		{"name=institute", 2, "[EXAMPLETON Institute of Technology Othertown Institute]"},
+		{"name=HÖG", 1, "[Sökborg Högskola]"},
+		{"name=nowhere", 0, "[]"},
+		{"status=announced", 4, "[University of Exampleton Exampleton College Othertown Institute Sökborg Högskola]"},
+	} {
+		page := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations?"+c.query, ops, nil)).JSON(t)
+		if got := fmt.Sprint(names(page)); page["total"] != c.total || got != c.want {
+			t.Errorf("?%s: %s, total %v; want %s, total %v", c.query, got, page["total"], c.want, c.total)
+		}
+	}
+	first := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations?name=exampleton&limit=2", ops, nil)).JSON(t)
+	rest := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations?name=exampleton&limit=2&cursor="+first["next_cursor"].(string), ops, nil)).JSON(t)
+	if got := fmt.Sprint(names(rest)); got != "[EXAMPLETON Institute of Technology]" || rest["total"] != 3.0 || rest["next_cursor"] != nil {
+		t.Errorf("the second page of ?name=exampleton: %s, total %v, next %v", got, rest["total"], rest["next_cursor"])
+	}
+	if got := fmt.Sprint(names(h.Must(http.StatusOK, h.Do("GET", "/v1/directory?name=COLLEGE", "", nil)).JSON(t))); got != "[Exampleton College]" {
+		t.Errorf("the directory's ?name=COLLEGE lists %s", got)
+	}
+	for _, bad := range []string{"name=", "name=%20padded", "name=" + strings.Repeat("x", 201)} {
+		if r := h.Do("GET", "/v1/directory?"+bad, "", nil); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"field":"name"`) {
+			t.Errorf("the directory's ?%.30s: %d %s, want 400 naming name", bad, r.Status, r.Body)
+		}
+	}
+}

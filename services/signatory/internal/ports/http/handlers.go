@@ -140,7 +140,7 @@ func (h *Handlers) ListOrganisations(c httpserver.Context, params api.ListOrgani
 	if err != nil {
 		return err
 	}
-	q := app.ListQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor)}
+	q := app.ListQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor), Name: deref(params.Name)}
 	if params.Status != nil {
 		q.Status = organisation.Status(*params.Status)
 	}
@@ -152,7 +152,7 @@ func (h *Handlers) ListOrganisations(c httpserver.Context, params api.ListOrgani
 		return err
 	}
 	today := h.app.Today()
-	out := api.OrganisationPage{Items: make([]api.OrganisationSummary, 0, len(page.Items)), NextCursor: optional(page.NextCursor)}
+	out := api.OrganisationPage{Items: make([]api.OrganisationSummary, 0, len(page.Items)), NextCursor: optional(page.NextCursor), Total: page.Total}
 	for _, s := range page.Items {
 		sector := api.Sector(s.Sector)
 		out.Items = append(out.Items, api.OrganisationSummary{
@@ -166,7 +166,7 @@ func (h *Handlers) ListOrganisations(c httpserver.Context, params api.ListOrgani
 
 // ListDirectory pages through the public directory.
 func (h *Handlers) ListDirectory(c httpserver.Context, params api.ListDirectoryParams) error {
-	q := app.DirectoryQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor)}
+	q := app.DirectoryQuery{Limit: limit(params.Limit), Cursor: deref(params.Cursor), Name: deref(params.Name)}
 	if params.Kind != nil {
 		q.Kind = organisation.Kind(*params.Kind)
 	}
