@@ -184,40 +184,28 @@ func opsHumanise(s string) string {
 // opsPageSize is how many rows a console list shows at once.
 const opsPageSize = 50
 
-// opsPager is one page of a list the console holds whole (read from the service
-// within maxListPages): which rows to show and the links to the pages around it.
-type opsPager struct {
-	From, To, Total int
-	// First is the first row shown, counting from 1.
-	First      int
-	Prev, Next string
-}
-
-// opsPage picks the page of n rows that the query's "page" names (1 when absent or
-// not a page), linking the others with the query's other parameters.
-func opsPage(path string, q url.Values, n int) opsPager {
-	page, err := strconv.Atoi(q.Get("page"))
-	last := max(1, (n+opsPageSize-1)/opsPageSize)
-	if err != nil || page < 1 || page > last {
-		page = 1
+// opsCursorPage places a page of n rows out of total that a service chose by cursor
+// (cursor "" for the first page): where it starts and ends in the list (the "from"
+// its link carried, for the "Showing" line only, and never trusted beyond the total:
+// a cursor says where a page starts, not how many come before it), whether it is
+// the first, and the links to the first page and the next, which keep the filters.
+func opsCursorPage(path string, filters, q url.Values, cursor string, n, total int, next *string) (from, to int, first bool, firstLink, nextLink string) {
+	from, err := strconv.Atoi(q.Get("from"))
+	if cursor == "" || err != nil || from < 1 || from+n-1 > total {
+		from = 1
 	}
-	p := opsPager{From: (page - 1) * opsPageSize, To: min(n, page*opsPageSize), Total: n}
-	p.First = min(p.From+1, n)
-	link := func(to int) string {
+	to, first = from+n-1, cursor == ""
+	if !first {
+		firstLink = path + "?" + filters.Encode()
+	}
+	if next != nil {
 		v := url.Values{}
-		for k, vs := range q {
-			if k != "page" {
-				v[k] = vs
-			}
+		for k, vs := range filters {
+			v[k] = vs
 		}
-		v.Set("page", strconv.Itoa(to))
-		return path + "?" + v.Encode()
+		v.Set("cursor", *next)
+		v.Set("from", strconv.Itoa(to+1))
+		nextLink = path + "?" + v.Encode()
 	}
-	if page > 1 {
-		p.Prev = link(page - 1)
-	}
-	if page < last {
-		p.Next = link(page + 1)
-	}
-	return p
+	return from, to, first, firstLink, nextLink
 }

@@ -18,22 +18,22 @@ func TestSafeCell(t *testing.T) {
 	}
 }
 
-// A list is shown 50 rows a page, with links that keep the filters.
-func TestOpsPage(t *testing.T) {
+// A list is shown 50 rows a page that a service chose by cursor: the page's place
+// in the list is what its link says, within the total; links keep the filters.
+func TestOpsCursorPage(t *testing.T) {
 	t.Parallel()
-	q := url.Values{"status": {"announced"}, "page": {"2"}}
-	p := opsPage("/ops/organisations", q, 120)
-	want := opsPager{From: 50, To: 100, Total: 120, First: 51,
-		Prev: "/ops/organisations?page=1&status=announced", Next: "/ops/organisations?page=3&status=announced"}
-	if p != want {
-		t.Errorf("page 2 of 120 = %+v, want %+v", p, want)
+	filters := url.Values{"status": {"announced"}}
+	next := "abc"
+	from, to, first, firstLink, nextLink := opsCursorPage("/ops/organisations", filters, url.Values{"from": {"51"}}, "cur", 50, 120, &next)
+	if from != 51 || to != 100 || first || firstLink != "/ops/organisations?status=announced" || nextLink != "/ops/organisations?cursor=abc&from=101&status=announced" {
+		t.Errorf("the second page of 120: %d to %d, first %v, %q, %q", from, to, first, firstLink, nextLink)
 	}
-	for _, bad := range []string{"0", "4", "x", "-1"} {
-		if p := opsPage("/x", url.Values{"page": {bad}}, 120); p.From != 0 || p.Prev != "" || p.Next != "/x?page=2" {
-			t.Errorf("page %q = %+v, want the first", bad, p)
+	for _, bad := range []string{"0", "121", "102", "x", "-1", ""} {
+		if from, to, _, _, _ := opsCursorPage("/x", nil, url.Values{"from": {bad}}, "cur", 20, 120, nil); from != 1 || to != 20 {
+			t.Errorf("from %q: %d to %d, want 1 to 20", bad, from, to)
 		}
 	}
-	if p := opsPage("/x", nil, 0); p != (opsPager{}) {
-		t.Errorf("an empty list = %+v", p)
+	if from, to, first, firstLink, nextLink := opsCursorPage("/x", nil, url.Values{"from": {"51"}}, "", 50, 120, &next); from != 1 || to != 50 || !first || firstLink != "" || nextLink != "/x?cursor=abc&from=51" {
+		t.Errorf("the first page: %d to %d, first %v, %q, %q", from, to, first, firstLink, nextLink)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -219,21 +218,7 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		}
 		data.Apps = append(data.Apps, row)
 	}
-	// The cursor says where a page starts, not how many come before it: the links
-	// carry that ("from") for the "Showing" line, which only ever says where a page
-	// starts and is never trusted beyond the total.
-	from, err := strconv.Atoi(q.Get("from"))
-	if cursor == "" || err != nil || from < 1 || from > data.Total {
-		from = 1
-	}
-	data.From, data.To, data.First = from, from+len(data.Apps)-1, cursor == ""
-	if !data.First {
-		data.FirstLink = "/ops/fund/applications?" + filters.Encode()
-	}
-	if next := resp.JSON200.NextCursor; next != nil {
-		v := url.Values{"round": {round}, "status": {status}, "cursor": {*next}, "from": {strconv.Itoa(data.To + 1)}}
-		data.Next = "/ops/fund/applications?" + v.Encode()
-	}
+	data.From, data.To, data.First, data.FirstLink, data.Next = opsCursorPage("/ops/fund/applications", filters, q, cursor, len(data.Apps), data.Total, resp.JSON200.NextCursor)
 	code := http.StatusOK
 	if len(errs) > 0 {
 		code = http.StatusBadRequest

@@ -23,22 +23,34 @@ type opsOrgsData struct {
 	Orgs   []opsOrgRow
 	Fields []templates.OpsField
 	Query  string
-	Pager  opsPager
+	// Total is how many organisations match over every page; the page shows the
+	// From-th to the To-th of them, First when it is the first page.
+	Total, From, To int
+	First           bool
+	FirstLink, Next string
 }
 
 var opsOrgStatuses = opsform.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
 	"announced", "Announced", "withdrawn", "Withdrawn")
 
-// opsOrganisations lists organisations by status and kind (the service's filters)
-// and by a part of their name (searched here, within the at most 1,000 the
-// filters return).
+// opsOrganisations lists organisations by status, kind and a part of their name
+// (the service's filters), 50 a page.
 func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	q := r.URL.Query()
-	f, errs := form.ParseDirectory(url.Values{"name": {q.Get("q")}, "kind": {q.Get("kind")}})
+	f, errs := form.ParseDirectory(url.Values{"name": {q.Get("q")}, "kind": {q.Get("kind")}, "cursor": {q.Get("cursor")}})
 	for i := range errs {
-		if errs[i].Field == "name" {
+		switch errs[i].Field {
+		case "cursor":
+			h.say(w, r, http.StatusBadRequest, "There is a problem", "That page of organisations does not exist. Start again from the first page.")
+			return
+		case "name":
 			errs[i].Field = "q"
 		}
+	}
+	// A name that cannot be searched for is shown beside its field, and not searched.
+	search := f.Name
+	if slices.ContainsFunc(errs, func(e templates.FieldError) bool { return e.Field == "q" }) {
+		search = ""
 	}
 	status := q.Get("status")
 	if !slices.ContainsFunc(opsOrgStatuses, func(o templates.OpsOption) bool { return o.Value == status }) {
@@ -62,20 +74,31 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 		k := sigapi.Kind(f.Kind)
 		kind = &k
 	}
-	orgs, err := opsListOrganisations(r.Context(), c.set, st, kind)
+	// One page from the signatory service, which says how many match: the page read
+	// every organisation of its filters (up to a thousand, and no more) to show 50.
+	size := opsPageSize
+	params := &sigapi.ListOrganisationsParams{Status: st, Kind: kind, Limit: &size}
+	if search != "" {
+		params.Name = &search
+	}
+	if f.Cursor != "" {
+		params.Cursor = &f.Cursor
+	}
+	resp, err := c.set.Signatory.ListOrganisationsWithResponse(r.Context(), params)
 	if err != nil {
-		h.opsFailed(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	needle := strings.ToLower(f.Name)
-	for _, o := range orgs {
-		if needle == "" || strings.Contains(strings.ToLower(o.Name), needle) {
-			data.Orgs = append(data.Orgs, opsOrgRowOf(o))
-		}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
 	}
-	data.Query = url.Values{"q": {f.Name}, "status": {status}, "kind": {f.Kind}}.Encode()
-	data.Pager = opsPage("/ops/organisations", q, len(data.Orgs))
-	data.Orgs = data.Orgs[data.Pager.From:data.Pager.To]
+	for _, o := range resp.JSON200.Items {
+		data.Orgs = append(data.Orgs, opsOrgRowOf(o))
+	}
+	filters := url.Values{"q": {search}, "status": {status}, "kind": {f.Kind}}
+	data.Query, data.Total = filters.Encode(), resp.JSON200.Total
+	data.From, data.To, data.First, data.FirstLink, data.Next = opsCursorPage("/ops/organisations", filters, q, f.Cursor, len(data.Orgs), data.Total, resp.JSON200.NextCursor)
 	status200 := http.StatusOK
 	if len(errs) > 0 {
 		status200 = http.StatusBadRequest

@@ -20,9 +20,17 @@ import (
 // opsDueHorizon is how far ahead Today looks for obligations falling due.
 const opsDueHorizon = 90
 
-// opsMaxListPages bounds how many pages of a list one console page reads (200 items
-// each): ops scale is 150 organisations and 300 applications a round.
-const opsMaxListPages = 5
+// opsMaxListPages bounds how many pages of a list one console page or export reads
+// (200 items each): ops scale is 150 organisations and 300 applications a round. A
+// list longer than that is refused with a problem that says so (opsTooLong), never
+// shown or exported cut short.
+const opsMaxListPages = 50
+
+// opsTooLong is the problem of a list longer than a console page or export reads.
+func opsTooLong(what string) *clients.Problem {
+	return &clients.Problem{Status: http.StatusUnprocessableEntity, Title: "Too many to list",
+		Detail: fmt.Sprintf("More than %d %s match: narrow the filters and try again.", opsMaxListPages*200, what)}
+}
 
 type opsTodayData struct {
 	Onboarding  []opsOrgRow
@@ -173,7 +181,7 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 }
 
 // opsListOrganisations reads every page of the organisations in a status and kind
-// (either may be nil), up to opsMaxListPages.
+// (either may be nil); more than opsMaxListPages of them is a problem (opsTooLong).
 func opsListOrganisations(ctx context.Context, set *clients.Set, status *sigapi.Status, kind *sigapi.Kind) ([]sigapi.OrganisationSummary, error) {
 	var out []sigapi.OrganisationSummary
 	limit := 200
@@ -188,11 +196,11 @@ func opsListOrganisations(ctx context.Context, set *clients.Set, status *sigapi.
 		}
 		out = append(out, resp.JSON200.Items...)
 		if resp.JSON200.NextCursor == nil {
-			break
+			return out, nil
 		}
 		cursor = resp.JSON200.NextCursor
 	}
-	return out, nil
+	return nil, opsTooLong("organisations")
 }
 
 func opsOrgRowOf(o sigapi.OrganisationSummary) opsOrgRow {
@@ -271,7 +279,7 @@ func (h *Handler) opsFundRoundRows(ctx context.Context, set *clients.Set, curren
 }
 
 // opsListApplications reads every page of a round's applications in a status (nil
-// for any), up to opsMaxListPages.
+// for any); more than opsMaxListPages of them is a problem (opsTooLong).
 func opsListApplications(ctx context.Context, set *clients.Set, round string, status *fundapi.ApplicationStatus) ([]fundapi.Application, error) {
 	var out []fundapi.Application
 	limit := 200
@@ -290,11 +298,11 @@ func opsListApplications(ctx context.Context, set *clients.Set, round string, st
 		}
 		out = append(out, resp.JSON200.Items...)
 		if resp.JSON200.NextCursor == nil {
-			break
+			return out, nil
 		}
 		cursor = resp.JSON200.NextCursor
 	}
-	return out, nil
+	return nil, opsTooLong("applications")
 }
 
 // opsReviewProgress is each review round not yet released: its assignments by state

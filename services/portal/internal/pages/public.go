@@ -19,11 +19,6 @@ import (
 // page costs what it shows, however many organisations have joined.
 const directoryPage = 50
 
-// directoryPages bounds the directory pages read for a search by name, which the
-// signatory service cannot do: 150 organisations today fit in one; the bound keeps
-// a grown directory from making a search slow.
-const directoryPages = 5
-
 type directoryEntry struct {
 	Name, Kind, Joined, Website, PlanPage string
 }
@@ -31,15 +26,14 @@ type directoryEntry struct {
 type directoryData struct {
 	form.Directory
 	Entries []directoryEntry
-	// Paged says the entries are one page of the directory; First that it is the
-	// first, and Next links to the one after, if any.
-	Paged, First    bool
+	// First says the entries are the directory's first page, and Next links to the
+	// one after, if any.
+	First           bool
 	Next, FirstLink string
 }
 
 // directory lists the organisations the signatory service lists publicly, a page at
-// a time, filtered by kind there; a search by name is done here (the service has
-// none), over at most directoryPages of the service's pages.
+// a time, filtered there by kind and by a part of the name.
 func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 	f, errs := form.ParseDirectory(r.URL.Query())
 	data := directoryData{Directory: f}
@@ -58,60 +52,54 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	limit, pages := 200, directoryPages
+	limit := directoryPage
 	params := sigapi.ListDirectoryParams{Limit: &limit}
 	if f.Kind != "" {
 		kind := sigapi.Kind(f.Kind)
 		params.Kind = &kind
 	}
-	name := strings.ToLower(f.Name)
-	if name == "" {
-		limit, pages = directoryPage, 1
-		data.Paged, data.First = true, f.Cursor == ""
-		if f.Cursor != "" {
-			params.Cursor = &f.Cursor
-		}
+	if f.Name != "" {
+		params.Name = &f.Name
 	}
-	for range pages {
-		resp, err := set.Signatory.ListDirectoryWithResponse(r.Context(), &params)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-			h.serviceProblem(w, r, p)
-			return
-		}
-		for _, e := range resp.JSON200.Items {
-			if name != "" && !strings.Contains(strings.ToLower(string(e.Name)), name) {
-				continue
-			}
-			entry := directoryEntry{Name: string(e.Name), Kind: string(e.Kind), Joined: longDate(e.AnnouncedOn.Time)}
-			if e.Website != nil {
-				entry.Website = string(*e.Website)
-			}
-			if e.PlanPage != nil {
-				entry.PlanPage = string(*e.PlanPage)
-			}
-			data.Entries = append(data.Entries, entry)
-		}
-		if resp.JSON200.NextCursor == nil {
-			break
-		}
-		params.Cursor = resp.JSON200.NextCursor
-		if data.Paged {
-			data.Next = directoryLink(f.Kind, *resp.JSON200.NextCursor)
-		}
+	data.First = f.Cursor == ""
+	if f.Cursor != "" {
+		params.Cursor = &f.Cursor
 	}
-	data.FirstLink = directoryLink(f.Kind, "")
+	resp, err := set.Signatory.ListDirectoryWithResponse(r.Context(), &params)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	for _, e := range resp.JSON200.Items {
+		entry := directoryEntry{Name: string(e.Name), Kind: string(e.Kind), Joined: longDate(e.AnnouncedOn.Time)}
+		if e.Website != nil {
+			entry.Website = string(*e.Website)
+		}
+		if e.PlanPage != nil {
+			entry.PlanPage = string(*e.PlanPage)
+		}
+		data.Entries = append(data.Entries, entry)
+	}
+	if resp.JSON200.NextCursor != nil {
+		data.Next = directoryLink(f.Kind, f.Name, *resp.JSON200.NextCursor)
+	}
+	data.FirstLink = directoryLink(f.Kind, f.Name, "")
 	h.show(w, r, http.StatusOK, "directory", "Directory", nil, data)
 }
 
-// directoryLink is the address of a page of the directory of one kind ("" any).
-func directoryLink(kind, cursor string) string {
+// directoryLink is the address of a page of the directory of one kind and a part
+// of the name ("" any).
+func directoryLink(kind, name, cursor string) string {
 	q := url.Values{}
 	if kind != "" {
 		q.Set("kind", kind)
+	}
+	if name != "" {
+		q.Set("name", name)
 	}
 	if cursor != "" {
 		q.Set("cursor", cursor)

@@ -99,9 +99,20 @@ func TestTheDirectoryIsShownAPageAtATime(t *testing.T) {
 	if l := link(second, "First page"); l != "/directory?kind=signatory" {
 		t.Errorf("the second page's link to the first is %q", l)
 	}
-	// A search by name still finds every match, on one page.
+	// A search by name is the signatory service's, a page at a time (the portal read
+	// every page of the directory and searched them itself); its links keep the name.
 	if got := rows(parse(t, p.do("GET", "/directory?name=college+5", "", nil).body)); len(got) != 2 {
 		t.Errorf("a search for college 5 found %v", got)
+	}
+	searched := parse(t, p.do("GET", "/directory?name=COLLEGE", "", nil).body)
+	more := link(searched, "Next page of organisations")
+	if got := rows(searched); len(got) != 50 || !strings.Contains(more, "name=COLLEGE") {
+		t.Errorf("a search for COLLEGE: %d organisations, next page %q", len(got), more)
+	} else if got := rows(parse(t, p.do("GET", more, "", nil).body)); len(got) != n-50 {
+		t.Errorf("the second page of the search for COLLEGE: %v", got)
+	}
+	if r := p.do("GET", "/directory?name=college%0A5", "", nil); r.status != http.StatusBadRequest || !strings.Contains(r.body, "one line") {
+		t.Errorf("a search with a line break = %d", r.status)
 	}
 	for _, bad := range []string{"not a cursor!", strings.Repeat("A", 1001)} {
 		if r := p.do("GET", "/directory?cursor="+strings.ReplaceAll(bad, " ", "+"), "", nil); r.status != http.StatusBadRequest {

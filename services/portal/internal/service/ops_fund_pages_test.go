@@ -93,3 +93,56 @@ func TestOpsApplicationsAreShownAPageAtATime(t *testing.T) {
 		}
 	}
 }
+
+// The console's organisations page read every organisation of its status and kind
+// (and no more than a thousand) and searched their names itself, to show 50. It now
+// asks the signatory service for a page of those whose name holds the search, with
+// how many there are, and links to the next page (keeping the filters) and the first.
+func TestOpsOrganisationsAreFoundAPageAtATime(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	tok := opsToken(t, s.sig, "signatory")
+	const n = 52
+	for i := range n {
+		s.sig.Must(http.StatusCreated, s.sig.Do("POST", "/v1/organisations", tok, map[string]any{
+			"name": fmt.Sprintf("Pager College %02d", i), "kind": "signatory", "sector": "higher_education", "country": "GB", "website": "https://www.example.ac.uk",
+			"enquiry_contact": map[string]any{"name": "Sam Patel", "email": fmt.Sprintf("lead%02d@example.ac.uk", i)}}))
+	}
+	s.sig.Must(http.StatusCreated, s.sig.Do("POST", "/v1/organisations", tok, map[string]any{
+		"name": "Other Institute", "kind": "supporter", "sector": "network", "country": "GB", "website": "https://www.example.org",
+		"enquiry_contact": map[string]any{"name": "Ann Other", "email": "ann@example.org"}}))
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	rows := func(doc *html.Node) int { return len(find(doc, element("td"))) / 4 }
+	link := func(doc *html.Node, label string) string {
+		for _, a := range find(doc, element("a")) {
+			if text(a) == label {
+				return attr(a, "href")
+			}
+		}
+		return ""
+	}
+	var first *html.Node
+	testenv.Eventually(t, 15*time.Second, func() error { // the list is the service's view, which may lag
+		r := s.p.do("GET", "/ops/organisations?q=PAGER&status=enquiry", ops, nil)
+		first = parse(t, r.body)
+		if r.status != http.StatusOK || rows(first) != 50 || !strings.Contains(r.body, fmt.Sprintf("%d organisations", n)) {
+			return fmt.Errorf("the first page = %d with %d organisations", r.status, rows(first))
+		}
+		return nil
+	})
+	next := link(first, "Next page")
+	if !strings.Contains(text(first), fmt.Sprintf("Showing 1 to 50 of %d.", n)) || !strings.Contains(next, "q=PAGER") || !strings.Contains(next, "status=enquiry") {
+		t.Fatalf("the first page's next link is %q", next)
+	}
+	second := parse(t, opsMustStatus(t, s.p.do("GET", next, ops, nil), http.StatusOK, "the second page").body)
+	if rows(second) != n-50 || !strings.Contains(text(second), fmt.Sprintf("Showing 51 to %d of %d.", n, n)) || link(second, "First page") != "/ops/organisations?kind=&q=PAGER&status=enquiry" {
+		t.Errorf("the second page shows %d organisations: %q", rows(second), text(second))
+	}
+	if r := opsMustStatus(t, s.p.do("GET", "/ops/organisations?q=other", ops, nil), http.StatusOK, "a search"); !strings.Contains(r.body, "Other Institute") || strings.Contains(r.body, "Pager College") {
+		t.Errorf("the search for other: %q", text(parse(t, r.body)))
+	}
+	opsMustStatus(t, s.p.do("GET", "/ops/organisations?cursor=not+a+cursor!", ops, nil), http.StatusBadRequest, "a cursor nobody was given")
+	if r := s.p.do("GET", "/ops/organisations?q=pager%0Acollege", ops, nil); r.status != http.StatusBadRequest || opsFieldMessage(t, r.body, "q") == "" {
+		t.Errorf("a search with a line break = %d", r.status)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 )
 
@@ -55,8 +56,11 @@ func ParseDirectory(v url.Values) (Directory, Errors) {
 		errs.add("cursor", "This page of the directory does not exist")
 		f.Cursor = ""
 	}
-	if utf8.RuneCountInString(f.Name) > 200 {
+	switch {
+	case utf8.RuneCountInString(f.Name) > 200:
 		errs.add("name", "Name must be 200 characters or fewer")
+	case f.Name != "" && httpserver.CheckLine(f.Name) != nil:
+		errs.add("name", "Name must be text on one line, without control characters")
 	}
 	switch f.Kind {
 	case "", "signatory", "supporter":
