@@ -28,16 +28,16 @@ const contentionSection = "## Concurrency on one round"
 const contentionReviewers = 8
 
 type contentionFigures struct {
-	trials            int
-	alone, together   []time.Duration // every accept and every review
+	trials          int
+	alone, together []time.Duration // every accept and every review
 	// aloneCPU and togetherCPU are each process's CPU from each phase's start until
 	// half a second after its end (what its requests caused, the projections' and
 	// emails' work included); aloneWall and togetherWall the phases' own time.
 	aloneCPU, togetherCPU   map[string]time.Duration
 	aloneWall, togetherWall time.Duration
-	load              string
-	machine           string
-	perRoundSubmitted int
+	load                    string
+	machine                 string
+	perRoundSubmitted       int
 }
 
 // roundContention runs the measurement on a stack of its own at offset.
