@@ -37,6 +37,7 @@ type Handler struct {
 	secureCookies bool
 	hstsMaxAge    int
 	timeout       time.Duration
+	orgNames      opsOrgNames
 }
 
 // Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is

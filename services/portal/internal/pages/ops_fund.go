@@ -23,8 +23,8 @@ type opsFundData struct {
 
 // opsReportRow is an awarded project's report: due, received, or overdue.
 type opsReportRow struct {
-	ID, Title, Org, Award, Due, Spent string
-	Received, Overdue                 bool
+	ID, Title, OrgID, Org, Award, Due, Spent string
+	Received, Overdue                        bool
 }
 
 // opsFundRounds lists every round with its applications by status and its budget,
@@ -42,8 +42,13 @@ func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCt
 		return
 	}
 	data := opsFundData{Rounds: rows}
+	ids := make([]string, len(apps))
+	for i, a := range apps {
+		ids[i] = a.OrganisationId
+	}
+	orgs := h.opsNames(r.Context(), c.set, ids...)
 	for _, a := range apps {
-		row := opsReportRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Received: a.Report != nil,
+		row := opsReportRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Received: a.Report != nil,
 			Overdue: a.Report == nil && a.ReportIsDue != nil && *a.ReportIsDue}
 		if a.AwardPence != nil {
 			row.Award = pounds(*a.AwardPence)
@@ -138,7 +143,7 @@ type opsAppsData struct {
 }
 
 type opsAppRow struct {
-	ID, Title, Org, Round, Status, Requested, Award, Submitted string
+	ID, Title, OrgID, Org, Round, Status, Requested, Award, Submitted string
 }
 
 var opsAppStatusOptions = opsform.Opts("", "Any", "draft", "Draft", "submitted", "Submitted", "in_assessment", "In assessment",
@@ -207,8 +212,13 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	filters := url.Values{"round": {round}, "status": {status}}
 	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: filters.Encode(), Total: resp.JSON200.Total}
+	ids := make([]string, len(resp.JSON200.Items))
+	for i, a := range resp.JSON200.Items {
+		ids[i] = a.OrganisationId
+	}
+	orgs := h.opsNames(ctx, c.set, ids...)
 	for _, a := range resp.JSON200.Items {
-		row := opsAppRow{ID: a.Id, Title: a.Title, Org: a.OrganisationId, Round: names[a.RoundId], Status: opsHumanise(string(a.Status)),
+		row := opsAppRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Round: names[a.RoundId], Status: opsHumanise(string(a.Status)),
 			Requested: pounds(a.RequestedAmountPence)}
 		if a.AwardPence != nil {
 			row.Award = pounds(*a.AwardPence)
@@ -237,6 +247,7 @@ type opsAppData struct {
 	AwardFields, DeclineFields   []templates.OpsField
 	AwardKey                     string
 	Submitted, ReportDue         string
+	Org                          string // the organisation's name, or its id when not known
 }
 
 // opsApplication is an application in full, with the actions its status allows:
@@ -260,6 +271,7 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 	}
 	a := *resp.JSON200
 	data := opsAppData{App: a, Status: opsHumanise(string(a.Status)), Requested: pounds(a.RequestedAmountPence),
+		Org:       opsOrgLabel(h.opsNames(ctx, c.set, a.OrganisationId), a.OrganisationId),
 		CanAssess: a.Status == fundapi.Submitted, CanAward: a.Status == fundapi.InAssessment,
 		CanDecl: a.Status == fundapi.Submitted || a.Status == fundapi.InAssessment}
 	if a.AwardPence != nil {

@@ -136,7 +136,8 @@ type opsReviewRoundData struct {
 // opsRoundSubmissionRow is a submission and its reviewers on the page of the round's
 // assignments (a submission whose assignments straddle two pages is on both).
 type opsRoundSubmissionRow struct {
-	ID, Org   string
+	ID, OrgID string
+	Org       string // the organisation's name, or its id when not known
 	Released  bool
 	Reviewers []opsAssignmentRow
 }
@@ -156,10 +157,10 @@ func (h *Handler) opsReviewRound(w http.ResponseWriter, r *http.Request, c *opsC
 }
 
 // opsAddSpecs offers the submitted submissions not yet in a round.
-func opsAddSpecs(subs []reviewapi.Submission) opsform.Specs {
+func opsAddSpecs(subs []reviewapi.Submission, orgs map[string]string) opsform.Specs {
 	var opts []templates.OpsOption
 	for _, s := range subs {
-		opts = append(opts, templates.OpsOption{Value: s.Id, Text: s.Id + " (" + s.OrganisationId + ")"})
+		opts = append(opts, templates.OpsOption{Value: s.Id, Text: opsOrgLabel(orgs, s.OrganisationId) + " (" + s.Id + ")"})
 	}
 	return opsform.Specs{{Name: "submission_ids", Label: "Submissions received", Type: opsform.Multiple, Required: true, Options: opts}}
 }
@@ -261,7 +262,7 @@ func opsRoundRows(page []reviewapi.Assignment) []opsRoundSubmissionRow {
 	var rows []opsRoundSubmissionRow
 	for _, a := range page {
 		if len(rows) == 0 || rows[len(rows)-1].ID != a.SubmissionId {
-			rows = append(rows, opsRoundSubmissionRow{ID: a.SubmissionId, Org: a.OrganisationId})
+			rows = append(rows, opsRoundSubmissionRow{ID: a.SubmissionId, OrgID: a.OrganisationId, Org: a.OrganisationId})
 		}
 		row := &rows[len(rows)-1]
 		if a.FeedbackReleased != nil && *a.FeedbackReleased {
@@ -294,9 +295,20 @@ func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *
 	if got.next != nil {
 		data.Next = "/ops/review/rounds/" + url.PathEscape(rd.Id) + "?" + url.Values{"cursor": {*got.next}}.Encode()
 	}
+	ids := make([]string, 0, len(data.Submissions)+len(got.waiting))
+	for _, row := range data.Submissions {
+		ids = append(ids, row.OrgID)
+	}
+	for _, w := range got.waiting {
+		ids = append(ids, w.OrganisationId)
+	}
+	orgs := h.opsNames(r.Context(), c.set, ids...)
+	for i := range data.Submissions {
+		data.Submissions[i].Org = opsOrgLabel(orgs, data.Submissions[i].OrgID)
+	}
 	// Submitted submissions are those in no round yet (one in a round is in review).
 	if len(got.waiting) > 0 || len(f.addErrs) > 0 {
-		data.AddFields = opsAddSpecs(got.waiting).Fields(f.addTyped, f.addErrs)
+		data.AddFields = opsAddSpecs(got.waiting, orgs).Fields(f.addTyped, f.addErrs)
 	}
 	data.ChangeFields = opsChangeSpecs.Fields(f.changeTyped, f.changeErrs)
 	data.CloseFields = opsform.CloseReviewRound.Fields(f.closeTyped, f.closeErrs)
@@ -410,10 +422,11 @@ func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsC
 }
 
 type opsReviewSubmissionData struct {
-	RoundID, RoundName, SubmissionID, Org string
-	Released, Closed                      bool
-	Reviews                               []opsReviewView
-	FeedbackFields                        []templates.OpsField
+	RoundID, RoundName, SubmissionID, OrgID string
+	Org                                     string // the organisation's name, or its id when not known
+	Released, Closed                        bool
+	Reviews                                 []opsReviewView
+	FeedbackFields                          []templates.OpsField
 }
 
 type opsReviewView struct {
@@ -453,6 +466,7 @@ func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request
 		h.notFound(w, r)
 		return
 	}
+	data.Org = opsOrgLabel(h.opsNames(ctx, c.set, data.OrgID), data.OrgID)
 	reviews, err := c.set.Review.ListReviewsWithResponse(ctx, round, sub)
 	if err != nil {
 		h.fail(w, r, err)
@@ -517,7 +531,7 @@ func opsRoundSubmission(r *http.Request, c *opsCtx, round, sub string) (opsRevie
 		return opsReviewSubmissionData{}, false, p
 	}
 	if items := as.JSON200.Items; len(items) > 0 {
-		data.Org, data.Released = items[0].OrganisationId, items[0].FeedbackReleased != nil && *items[0].FeedbackReleased
+		data.OrgID, data.Released = items[0].OrganisationId, items[0].FeedbackReleased != nil && *items[0].FeedbackReleased
 		return data, true, nil
 	}
 	rd, err := c.set.Review.GetRoundWithResponse(ctx, round)
@@ -529,7 +543,7 @@ func opsRoundSubmission(r *http.Request, c *opsCtx, round, sub string) (opsRevie
 	}
 	for _, s := range rd.JSON200.Submissions {
 		if s.SubmissionId == sub {
-			data.Org, data.Released = s.OrganisationId, s.FeedbackReleased
+			data.OrgID, data.Released = s.OrganisationId, s.FeedbackReleased
 			return data, true, nil
 		}
 	}
@@ -661,8 +675,13 @@ func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx
 	if resp.JSON200.NextCursor != nil {
 		data.Next = "/ops/review/reviewers?" + url.Values{"cursor": {*resp.JSON200.NextCursor}}.Encode()
 	}
+	ids := make([]string, len(resp.JSON200.Items))
+	for i, p := range resp.JSON200.Items {
+		ids[i] = p.OrganisationId
+	}
+	orgs := h.opsNames(r.Context(), c.set, ids...)
 	for _, p := range resp.JSON200.Items {
-		row := opsReviewerRow{ID: p.ReviewerId, Name: p.Name, Org: p.OrganisationId, Trained: p.Trained, Capacity: p.Capacity}
+		row := opsReviewerRow{ID: p.ReviewerId, Name: p.Name, Org: opsOrgLabel(orgs, p.OrganisationId), Trained: p.Trained, Capacity: p.Capacity}
 		if p.Themes != nil {
 			var ts []string
 			for _, t := range *p.Themes {

@@ -327,7 +327,7 @@ func TestJourneyOpsReview(t *testing.T) {
 		}
 		return nil
 	})
-	tabTo(t, b, "checkbox", sub+" (org-r)")
+	tabTo(t, b, "checkbox", "org-r ("+sub+")") // the organisation (its name when the signatory service knows it), then the submission
 	b.Space()
 	tabTo(t, b, "button", "Add to the round")
 	b.Enter()

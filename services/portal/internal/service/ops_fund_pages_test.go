@@ -68,6 +68,12 @@ func TestOpsApplicationsAreShownAPageAtATime(t *testing.T) {
 	if !strings.Contains(text(first), fmt.Sprintf("Showing 1 to 50 of %d.", n)) || link(first, "First page") != "" {
 		t.Errorf("the first page says %q", text(find(first, element("nav"))[len(find(first, element("nav")))-1]))
 	}
+	// Each row names its organisation (the fund's record holds only its id) and links to it.
+	if named := len(find(first, func(n *html.Node) bool {
+		return n.Type == html.ElementNode && n.Data == "a" && attr(n, "href") == "/ops/organisations/"+org && text(n) == "University of Pages"
+	})); named != 50 {
+		t.Errorf("%d of the 50 rows name the organisation University of Pages with a link to it", named)
+	}
 	next := link(first, "Next page")
 	if !strings.HasPrefix(next, "/ops/fund/applications?") || !strings.Contains(next, "round="+round) || !strings.Contains(next, "cursor=") {
 		t.Fatalf("the next page's link is %q", next)
