@@ -89,7 +89,24 @@ func (s *EventStore) runCombined(ctx context.Context, aggregateID string) {
 	}
 }
 
+// combineTrust is how recently this process must have loaded or appended to an
+// aggregate for a batch's first try to decide on the history it holds, without
+// reading the log first (see runBatch).
+const combineTrust = 10 * time.Second
+
 // runBatch decides and appends one batch, retrying it whole after losing a race.
+//
+// Its first try decides on the history this process holds when it loaded or
+// appended to the aggregate within combineTrust: a busy aggregate then costs one
+// write per batch, not a read and a write. That history may lack another process's
+// latest commits, and what makes this safe is what each outcome rests on:
+//   - events: their commit takes the next version's unique _id, which a commit this
+//     process has not seen already holds, so a batch decided on a stale history
+//     loses its append and is decided again on the log, at once;
+//   - a refusal, or nothing to do: no write checks those, so a batch of which any
+//     command refused or decided nothing is decided again on the log before anyone
+//     is answered (a reviewer whose acceptance another replica stored a moment ago
+//     is not told to accept first).
 func (s *EventStore) runBatch(ctx context.Context, aggregateID string, batch []*queuedCommand) {
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
@@ -103,25 +120,35 @@ func (s *EventStore) runBatch(ctx context.Context, aggregateID string, batch []*
 	answer := func(q *queuedCommand, evs []events.Envelope, err error) {
 		q.done <- combinedOutcome{evs: evs, err: err}
 	}
-	for attempt := 0; ; attempt++ {
+	fail := func(err error) {
+		for _, q := range batch {
+			answer(q, nil, err)
+		}
+	}
+	held := true // the next try decides on the history held (the first only)
+	for attempt := 0; ; {
 		// A caller that has gone gets no commit made for it.
 		batch = slices.DeleteFunc(batch, func(q *queuedCommand) bool { return q.ctx.Err() != nil })
 		if len(batch) == 0 {
 			return
 		}
-		history, err := s.Load(ctx, aggregateID)
+		load := s.Load
+		if held {
+			load = func(ctx context.Context, id string) ([]events.Envelope, error) { return s.LoadRecent(ctx, id, combineTrust) }
+		}
+		history, err := load(ctx, aggregateID)
 		if err != nil {
-			for _, q := range batch {
-				answer(q, nil, err)
-			}
+			fail(err)
 			return
 		}
 		outcomes, all, err := s.decideInTurn(batch, history)
 		if err != nil {
-			for _, q := range batch {
-				answer(q, nil, err)
-			}
+			fail(err)
 			return
+		}
+		if held && !eachDecidedEvents(outcomes) {
+			held = false // a refusal or nothing to do: on the log, before answering
+			continue
 		}
 		if len(all) == 0 {
 			for i, q := range batch {
@@ -136,27 +163,33 @@ func (s *EventStore) runBatch(ctx context.Context, aggregateID string, batch []*
 				answer(q, outcomes[i].evs, outcomes[i].err)
 			}
 			return
+		case errors.Is(err, ErrVersionConflict) && held:
+			held = false // the history held was behind the log: again on the log, at once
 		case errors.Is(err, ErrVersionConflict):
-			if attempt+1 >= limit {
-				err = apperr.Wrap(apperr.Conflict, err, "%s %s is being changed by someone else; retry", batch[0].cmd.AggregateType, aggregateID).Passing(time.Second)
-				for _, q := range batch {
-					answer(q, nil, err)
-				}
+			if attempt++; attempt >= limit {
+				fail(apperr.Wrap(apperr.Conflict, err, "%s %s is being changed by someone else; retry", batch[0].cmd.AggregateType, aggregateID).Passing(time.Second))
 				return
 			}
-			if err := backoff(ctx, attempt); err != nil {
-				for _, q := range batch {
-					answer(q, nil, err)
-				}
+			if err := backoff(ctx, attempt-1); err != nil {
+				fail(err)
 				return
 			}
 		default:
-			for _, q := range batch {
-				answer(q, nil, err)
-			}
+			fail(err)
 			return
 		}
 	}
+}
+
+// eachDecidedEvents says whether every command of a batch decided events: the
+// outcomes that a lost append shows were decided on a stale history.
+func eachDecidedEvents(outcomes []combinedOutcome) bool {
+	for _, o := range outcomes {
+		if o.err != nil || len(o.evs) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // decideInTurn lets each command of the batch decide on history followed by the

@@ -238,3 +238,68 @@ func TestACombinedCommandWhoseCallerLeftIsNotStored(t *testing.T) {
 		t.Fatalf("stored by %v, want [first stayed]", by)
 	}
 }
+
+// A batch's first try decides on the history its process holds, without reading the
+// log, when it loaded or appended to the aggregate a moment ago. Another process may
+// have appended since: events decided on the stale history lose their append and
+// are decided again on the log, and a refusal (which no write checks) is never given
+// on the held history alone.
+func TestACombinedCommandOnAHeldHistoryIsCheckedAgainstTheLog(t *testing.T) {
+	t.Parallel()
+	db, reads := testenv.MonitoredDB(t, "")
+	a, b := openLog(t, db), openLog(t, db)
+	ctx := context.Background()
+	if _, err := combined(ctx, b, "c1", "b", nil); err != nil { // b holds c1 at one event
+		t.Fatal(err)
+	}
+	// On an aggregate it appended to a moment ago, b's next command decides on what it
+	// holds: no read.
+	before := reads.Now()
+	if _, err := combined(ctx, b, "c1", "b", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Now().Sub(before).Finds; n != 0 {
+		t.Errorf("a command on an aggregate this process appended to a moment ago read the log %d times, want 0", n)
+	}
+	// a appends twice more: b's held history (two events) is now behind the log (four).
+	for range 2 {
+		if _, err := combined(ctx, a, "c1", "a", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Events decided on the stale history lose their append and are decided again.
+	evs, err := combined(ctx, b, "c1", "b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c counted
+	if err := json.Unmarshal(evs[0].Data, &c); err != nil || c.N != 4 || evs[0].Version != 5 {
+		t.Errorf("b's event saw %d events and has version %d (%v), want 4 and 5", c.N, evs[0].Version, err)
+	}
+	// a appends again; b's command that needs that event is not refused on what b held.
+	if _, err := combined(ctx, a, "c1", "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	short := errors.New("fewer than six events")
+	if _, err := combined(ctx, b, "c1", "b", func(h []events.Envelope) error {
+		if len(h) < 6 {
+			return short
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("refused on the history b held: %v", err)
+	}
+	// Nor is a command that decides nothing answered on it.
+	if _, err := a.Execute(ctx, store.Command{AggregateType: "counter", AggregateID: "c1", Actor: "a", Combine: true,
+		Decide: func([]events.Envelope) ([]events.Payload, error) { return []events.Payload{counted{N: 7}}, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	var saw int
+	if _, err := b.Execute(ctx, store.Command{AggregateType: "counter", AggregateID: "c1", Actor: "b", Combine: true,
+		Decide: func(h []events.Envelope) ([]events.Payload, error) { saw = len(h); return nil, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if saw != 8 {
+		t.Errorf("a command deciding nothing was last decided on %d events, want the log's 8", saw)
+	}
+}

@@ -235,8 +235,9 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 // after what it holds. What it returns is therefore at most maxAge behind changes
 // made by other processes (this process's own appends it always sees). It suits
 // reads that check a slowly changing aggregate (the round an application is drafted
-// for), never a command's decision, which Execute always makes on a fresh load. A
-// maxAge of 0 is Load.
+// for). A lone command's decision is made on a fresh load; a combined batch's first
+// try uses LoadRecent, and answers on it only what its append proves current (see
+// runBatch). A maxAge of 0 is Load.
 func (s *EventStore) LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error) {
 	s.mu.Lock()
 	commits, at := s.known[aggregateID], s.checked[aggregateID]
