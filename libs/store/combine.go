@@ -134,7 +134,9 @@ func (s *EventStore) runBatch(ctx context.Context, aggregateID string, batch []*
 		}
 		load := s.Load
 		if held {
-			load = func(ctx context.Context, id string) ([]events.Envelope, error) { return s.LoadRecent(ctx, id, combineTrust) }
+			load = func(ctx context.Context, id string) ([]events.Envelope, error) {
+				return s.LoadRecent(ctx, id, combineTrust)
+			}
 		}
 		history, err := load(ctx, aggregateID)
 		if err != nil {
