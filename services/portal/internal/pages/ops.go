@@ -184,19 +184,29 @@ func opsHumanise(s string) string {
 // opsPageSize is how many rows a console list shows at once.
 const opsPageSize = 50
 
+// opsCursorPager is one page of a console list that a service chose by cursor: it
+// shows the From-th to the To-th of Total rows; First says it is the first page, and
+// FirstLink and Next link to the first page and the next, keeping the filters.
+type opsCursorPager struct {
+	Total, From, To int
+	First           bool
+	FirstLink, Next string
+}
+
 // opsCursorPage places a page of n rows out of total that a service chose by cursor
 // (cursor "" for the first page): where it starts and ends in the list (the "from"
 // its link carried, for the "Showing" line only, and never trusted beyond the total:
 // a cursor says where a page starts, not how many come before it), whether it is
 // the first, and the links to the first page and the next, which keep the filters.
-func opsCursorPage(path string, filters, q url.Values, cursor string, n, total int, next *string) (from, to int, first bool, firstLink, nextLink string) {
+func opsCursorPage(path string, filters, q url.Values, cursor string, n, total int, next *string) opsCursorPager {
+	p := opsCursorPager{Total: total, First: cursor == ""}
 	from, err := strconv.Atoi(q.Get("from"))
-	if cursor == "" || err != nil || from < 1 || from+n-1 > total {
+	if p.First || err != nil || from < 1 || from+n-1 > total {
 		from = 1
 	}
-	to, first = from+n-1, cursor == ""
-	if !first {
-		firstLink = path + "?" + filters.Encode()
+	p.From, p.To = from, from+n-1
+	if !p.First {
+		p.FirstLink = path + "?" + filters.Encode()
 	}
 	if next != nil {
 		v := url.Values{}
@@ -204,8 +214,8 @@ func opsCursorPage(path string, filters, q url.Values, cursor string, n, total i
 			v[k] = vs
 		}
 		v.Set("cursor", *next)
-		v.Set("from", strconv.Itoa(to+1))
-		nextLink = path + "?" + v.Encode()
+		v.Set("from", strconv.Itoa(p.To+1))
+		p.Next = path + "?" + v.Encode()
 	}
-	return from, to, first, firstLink, nextLink
+	return p
 }

@@ -24,16 +24,16 @@ func TestOpsCursorPage(t *testing.T) {
 	t.Parallel()
 	filters := url.Values{"status": {"announced"}}
 	next := "abc"
-	from, to, first, firstLink, nextLink := opsCursorPage("/ops/organisations", filters, url.Values{"from": {"51"}}, "cur", 50, 120, &next)
-	if from != 51 || to != 100 || first || firstLink != "/ops/organisations?status=announced" || nextLink != "/ops/organisations?cursor=abc&from=101&status=announced" {
-		t.Errorf("the second page of 120: %d to %d, first %v, %q, %q", from, to, first, firstLink, nextLink)
+	want := opsCursorPager{Total: 120, From: 51, To: 100, FirstLink: "/ops/organisations?status=announced", Next: "/ops/organisations?cursor=abc&from=101&status=announced"}
+	if p := opsCursorPage("/ops/organisations", filters, url.Values{"from": {"51"}}, "cur", 50, 120, &next); p != want {
+		t.Errorf("the second page of 120 = %+v, want %+v", p, want)
 	}
 	for _, bad := range []string{"0", "121", "102", "x", "-1", ""} {
-		if from, to, _, _, _ := opsCursorPage("/x", nil, url.Values{"from": {bad}}, "cur", 20, 120, nil); from != 1 || to != 20 {
-			t.Errorf("from %q: %d to %d, want 1 to 20", bad, from, to)
+		if p := opsCursorPage("/x", nil, url.Values{"from": {bad}}, "cur", 20, 120, nil); p.From != 1 || p.To != 20 {
+			t.Errorf("from %q: %d to %d, want 1 to 20", bad, p.From, p.To)
 		}
 	}
-	if from, to, first, firstLink, nextLink := opsCursorPage("/x", nil, url.Values{"from": {"51"}}, "", 50, 120, &next); from != 1 || to != 50 || !first || firstLink != "" || nextLink != "/x?cursor=abc&from=51" {
-		t.Errorf("the first page: %d to %d, first %v, %q, %q", from, to, first, firstLink, nextLink)
+	if p := opsCursorPage("/x", nil, url.Values{"from": {"51"}}, "", 50, 120, &next); p != (opsCursorPager{Total: 120, From: 1, To: 50, First: true, Next: "/x?cursor=abc&from=51"}) {
+		t.Errorf("the first page = %+v", p)
 	}
 }

@@ -135,11 +135,7 @@ type opsAppsData struct {
 	Fields []templates.OpsField
 	Apps   []opsAppRow
 	Query  string
-	// Total is how many applications match over every page; the page shows the
-	// From-th to the To-th of them, First when it is the first page.
-	Total, From, To int
-	First           bool
-	FirstLink, Next string
+	Page   opsCursorPager
 }
 
 type opsAppRow struct {
@@ -211,7 +207,7 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		return
 	}
 	filters := url.Values{"round": {round}, "status": {status}}
-	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: filters.Encode(), Total: resp.JSON200.Total}
+	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: filters.Encode()}
 	ids := make([]string, len(resp.JSON200.Items))
 	for i, a := range resp.JSON200.Items {
 		ids[i] = a.OrganisationId
@@ -228,7 +224,7 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		}
 		data.Apps = append(data.Apps, row)
 	}
-	data.From, data.To, data.First, data.FirstLink, data.Next = opsCursorPage("/ops/fund/applications", filters, q, cursor, len(data.Apps), data.Total, resp.JSON200.NextCursor)
+	data.Page = opsCursorPage("/ops/fund/applications", filters, q, cursor, len(data.Apps), resp.JSON200.Total, resp.JSON200.NextCursor)
 	code := http.StatusOK
 	if len(errs) > 0 {
 		code = http.StatusBadRequest

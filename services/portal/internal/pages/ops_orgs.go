@@ -23,11 +23,7 @@ type opsOrgsData struct {
 	Orgs   []opsOrgRow
 	Fields []templates.OpsField
 	Query  string
-	// Total is how many organisations match over every page; the page shows the
-	// From-th to the To-th of them, First when it is the first page.
-	Total, From, To int
-	First           bool
-	FirstLink, Next string
+	Page   opsCursorPager
 }
 
 var opsOrgStatuses = opsform.Opts("", "Any", "enquiry", "Enquiry", "meeting_held", "Meeting held", "form_received", "Form received",
@@ -97,8 +93,8 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 		data.Orgs = append(data.Orgs, opsOrgRowOf(o))
 	}
 	filters := url.Values{"q": {search}, "status": {status}, "kind": {f.Kind}}
-	data.Query, data.Total = filters.Encode(), resp.JSON200.Total
-	data.From, data.To, data.First, data.FirstLink, data.Next = opsCursorPage("/ops/organisations", filters, q, f.Cursor, len(data.Orgs), data.Total, resp.JSON200.NextCursor)
+	data.Query = filters.Encode()
+	data.Page = opsCursorPage("/ops/organisations", filters, q, f.Cursor, len(data.Orgs), resp.JSON200.Total, resp.JSON200.NextCursor)
 	status200 := http.StatusOK
 	if len(errs) > 0 {
 		status200 = http.StatusBadRequest
