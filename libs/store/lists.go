@@ -104,12 +104,7 @@ func (l *Lists[E]) Apply(entries []E) {
 func (l *Lists[E]) Page(names []string, after *E, match func(E) bool, limit int) (page []E, more bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	list := l.ordered[""]
-	for _, name := range names {
-		if named := l.ordered[name]; len(named) < len(list) {
-			list = named
-		}
-	}
+	list := l.shortest(names)
 	start := 0
 	if after != nil {
 		start, _ = slices.BinarySearchFunc(list, *after, func(e, a E) int {
@@ -138,12 +133,7 @@ func (l *Lists[E]) Page(names []string, after *E, match func(E) bool, limit int)
 func (l *Lists[E]) Count(names []string, match func(E) bool) int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	list := l.ordered[""]
-	for _, name := range names {
-		if named := l.ordered[name]; len(named) < len(list) {
-			list = named
-		}
-	}
+	list := l.shortest(names)
 	if match == nil {
 		return len(list)
 	}
@@ -154,6 +144,18 @@ func (l *Lists[E]) Count(names []string, match func(E) bool) int {
 		}
 	}
 	return n
+}
+
+// shortest is the shortest of the named lists, or the list of all when names is
+// empty; the caller holds the lock.
+func (l *Lists[E]) shortest(names []string) []E {
+	list := l.ordered[""]
+	for _, name := range names {
+		if named := l.ordered[name]; len(named) < len(list) {
+			list = named
+		}
+	}
+	return list
 }
 
 // Last returns up to n entries from the end of the list of all, the last first.
