@@ -55,32 +55,24 @@ func TestTheDirectoryIsShownAPageAtATime(t *testing.T) {
 		}
 		return out
 	}
-	link := func(doc *html.Node, label string) string {
-		for _, a := range find(doc, element("a")) {
-			if text(a) == label {
-				return attr(a, "href")
-			}
-		}
-		return ""
-	}
 	var first *html.Node
 	// The directory is the signatory service's projection, which may lag its events:
 	// wait until it lists all of them (both pages full) before looking at the pages.
 	testenv.Eventually(t, 20*time.Second, func() error {
 		r := p.do("GET", "/directory?kind=signatory", "", nil)
 		first = parse(t, r.body)
-		if got := rows(first); r.status != http.StatusOK || len(got) != 50 || link(first, "Next page of organisations") == "" {
+		if got := rows(first); r.status != http.StatusOK || len(got) != 50 || linkLabelled(first, "Next page of organisations") == "" {
 			return fmt.Errorf("the first page = %d with %d organisations", r.status, len(got))
 		}
-		if r := p.do("GET", link(first, "Next page of organisations"), "", nil); len(rows(parse(t, r.body))) < n-50 {
+		if r := p.do("GET", linkLabelled(first, "Next page of organisations"), "", nil); len(rows(parse(t, r.body))) < n-50 {
 			return fmt.Errorf("the second page = %d with %d organisations", r.status, len(rows(parse(t, r.body))))
 		}
 		return nil
 	})
-	if link(first, "First page") != "" {
+	if linkLabelled(first, "First page") != "" {
 		t.Errorf("the first page links to itself")
 	}
-	next := link(first, "Next page of organisations")
+	next := linkLabelled(first, "Next page of organisations")
 	if !strings.HasPrefix(next, "/directory?") || !strings.Contains(next, "kind=signatory") || !strings.Contains(next, "cursor=") {
 		t.Fatalf("the next page's link is %q", next)
 	}
@@ -93,10 +85,10 @@ func TestTheDirectoryIsShownAPageAtATime(t *testing.T) {
 	if r.status != http.StatusOK || len(rows(second)) != n-50 || len(seen) != n {
 		t.Errorf("the second page = %d with %v; %d organisations over both pages, want %d", r.status, rows(second), len(seen), n)
 	}
-	if l := link(second, "Next page of organisations"); l != "" {
+	if l := linkLabelled(second, "Next page of organisations"); l != "" {
 		t.Errorf("the last page links to another: %q", l)
 	}
-	if l := link(second, "First page"); l != "/directory?kind=signatory" {
+	if l := linkLabelled(second, "First page"); l != "/directory?kind=signatory" {
 		t.Errorf("the second page's link to the first is %q", l)
 	}
 	// A search by name is the signatory service's, a page at a time (the portal read
@@ -105,7 +97,7 @@ func TestTheDirectoryIsShownAPageAtATime(t *testing.T) {
 		t.Errorf("a search for college 5 found %v", got)
 	}
 	searched := parse(t, p.do("GET", "/directory?name=COLLEGE", "", nil).body)
-	more := link(searched, "Next page of organisations")
+	more := linkLabelled(searched, "Next page of organisations")
 	if got := rows(searched); len(got) != 50 || !strings.Contains(more, "name=COLLEGE") {
 		t.Errorf("a search for COLLEGE: %d organisations, next page %q", len(got), more)
 	} else if got := rows(parse(t, p.do("GET", more, "", nil).body)); len(got) != n-50 {

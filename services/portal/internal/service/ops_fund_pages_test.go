@@ -47,14 +47,6 @@ func TestOpsApplicationsAreShownAPageAtATime(t *testing.T) {
 	}
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
 	rows := func(doc *html.Node) int { return len(find(doc, element("td"))) / 6 }
-	link := func(doc *html.Node, label string) string {
-		for _, a := range find(doc, element("a")) {
-			if text(a) == label {
-				return attr(a, "href")
-			}
-		}
-		return ""
-	}
 	var first *html.Node
 	// The fund's list is its view of the applications, which may lag their events.
 	testenv.Eventually(t, 15*time.Second, func() error {
@@ -65,7 +57,7 @@ func TestOpsApplicationsAreShownAPageAtATime(t *testing.T) {
 		}
 		return nil
 	})
-	if !strings.Contains(text(first), fmt.Sprintf("Showing 1 to 50 of %d.", n)) || link(first, "First page") != "" {
+	if !strings.Contains(text(first), fmt.Sprintf("Showing 1 to 50 of %d.", n)) || linkLabelled(first, "First page") != "" {
 		t.Errorf("the first page says %q", text(find(first, element("nav"))[len(find(first, element("nav")))-1]))
 	}
 	// Each row names its organisation (the fund's record holds only its id) and links to it.
@@ -74,16 +66,16 @@ func TestOpsApplicationsAreShownAPageAtATime(t *testing.T) {
 	})); named != 50 {
 		t.Errorf("%d of the 50 rows name the organisation University of Pages with a link to it", named)
 	}
-	next := link(first, "Next page")
+	next := linkLabelled(first, "Next page")
 	if !strings.HasPrefix(next, "/ops/fund/applications?") || !strings.Contains(next, "round="+round) || !strings.Contains(next, "cursor=") {
 		t.Fatalf("the next page's link is %q", next)
 	}
 	r := opsMustStatus(t, s.p.do("GET", next, ops, nil), http.StatusOK, "the second page")
 	second := parse(t, r.body)
-	if rows(second) != n-50 || !strings.Contains(text(second), fmt.Sprintf("Showing 51 to %d of %d.", n, n)) || link(second, "Next page") != "" {
+	if rows(second) != n-50 || !strings.Contains(text(second), fmt.Sprintf("Showing 51 to %d of %d.", n, n)) || linkLabelled(second, "Next page") != "" {
 		t.Errorf("the second page shows %d applications and says %q", rows(second), text(second))
 	}
-	if l := link(second, "First page"); l != "/ops/fund/applications?round="+round+"&status=" {
+	if l := linkLabelled(second, "First page"); l != "/ops/fund/applications?round="+round+"&status=" {
 		t.Errorf("the second page's link to the first is %q", l)
 	}
 	// A page's place in the list is only ever what its link says, within the total.
@@ -119,14 +111,6 @@ func TestOpsOrganisationsAreFoundAPageAtATime(t *testing.T) {
 		"enquiry_contact": map[string]any{"name": "Ann Other", "email": "ann@example.org"}}))
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
 	rows := func(doc *html.Node) int { return len(find(doc, element("td"))) / 4 }
-	link := func(doc *html.Node, label string) string {
-		for _, a := range find(doc, element("a")) {
-			if text(a) == label {
-				return attr(a, "href")
-			}
-		}
-		return ""
-	}
 	var first *html.Node
 	testenv.Eventually(t, 15*time.Second, func() error { // the list is the service's view, which may lag
 		r := s.p.do("GET", "/ops/organisations?q=PAGER&status=enquiry", ops, nil)
@@ -136,12 +120,12 @@ func TestOpsOrganisationsAreFoundAPageAtATime(t *testing.T) {
 		}
 		return nil
 	})
-	next := link(first, "Next page")
+	next := linkLabelled(first, "Next page")
 	if !strings.Contains(text(first), fmt.Sprintf("Showing 1 to 50 of %d.", n)) || !strings.Contains(next, "q=PAGER") || !strings.Contains(next, "status=enquiry") {
 		t.Fatalf("the first page's next link is %q", next)
 	}
 	second := parse(t, opsMustStatus(t, s.p.do("GET", next, ops, nil), http.StatusOK, "the second page").body)
-	if rows(second) != n-50 || !strings.Contains(text(second), fmt.Sprintf("Showing 51 to %d of %d.", n, n)) || link(second, "First page") != "/ops/organisations?kind=&q=PAGER&status=enquiry" {
+	if rows(second) != n-50 || !strings.Contains(text(second), fmt.Sprintf("Showing 51 to %d of %d.", n, n)) || linkLabelled(second, "First page") != "/ops/organisations?kind=&q=PAGER&status=enquiry" {
 		t.Errorf("the second page shows %d organisations: %q", rows(second), text(second))
 	}
 	if r := opsMustStatus(t, s.p.do("GET", "/ops/organisations?q=other", ops, nil), http.StatusOK, "a search"); !strings.Contains(r.body, "Other Institute") || strings.Contains(r.body, "Pager College") {

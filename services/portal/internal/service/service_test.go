@@ -299,6 +299,16 @@ func parse(tb testing.TB, body string) *html.Node {
 }
 
 // find returns every element for which match is true.
+// linkLabelled is the address of the first link in doc whose text is label, or "".
+func linkLabelled(doc *html.Node, label string) string {
+	for _, a := range find(doc, element("a")) {
+		if text(a) == label {
+			return attr(a, "href")
+		}
+	}
+	return ""
+}
+
 func find(n *html.Node, match func(*html.Node) bool) []*html.Node {
 	var out []*html.Node
 	var walk func(*html.Node)
