@@ -125,20 +125,15 @@ func (s *EventStore) runBatch(ctx context.Context, aggregateID string, batch []*
 			answer(q, nil, err)
 		}
 	}
-	held := true // the next try decides on the history held (the first only)
+	trust := combineTrust // the next load may answer from memory (the first only)
 	for attempt := 0; ; {
 		// A caller that has gone gets no commit made for it.
 		batch = slices.DeleteFunc(batch, func(q *queuedCommand) bool { return q.ctx.Err() != nil })
 		if len(batch) == 0 {
 			return
 		}
-		load := s.Load
-		if held {
-			load = func(ctx context.Context, id string) ([]events.Envelope, error) {
-				return s.LoadRecent(ctx, id, combineTrust)
-			}
-		}
-		history, err := load(ctx, aggregateID)
+		history, held, err := s.loadHeld(ctx, aggregateID, trust)
+		trust = 0
 		if err != nil {
 			fail(err)
 			return
@@ -149,8 +144,7 @@ func (s *EventStore) runBatch(ctx context.Context, aggregateID string, batch []*
 			return
 		}
 		if held && !eachDecidedEvents(outcomes) {
-			held = false // a refusal or nothing to do: on the log, before answering
-			continue
+			continue // a refusal or nothing to do: again on the log, before answering
 		}
 		if len(all) == 0 {
 			for i, q := range batch {
@@ -166,7 +160,7 @@ func (s *EventStore) runBatch(ctx context.Context, aggregateID string, batch []*
 			}
 			return
 		case errors.Is(err, ErrVersionConflict) && held:
-			held = false // the history held was behind the log: again on the log, at once
+			// The history held was behind the log: again on the log, at once.
 		case errors.Is(err, ErrVersionConflict):
 			if attempt++; attempt >= limit {
 				fail(apperr.Wrap(apperr.Conflict, err, "%s %s is being changed by someone else; retry", batch[0].cmd.AggregateType, aggregateID).Passing(time.Second))

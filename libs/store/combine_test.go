@@ -20,8 +20,13 @@ import (
 // combined runs a Combine command on the counter id as actor: it appends one event
 // carrying how many events it saw, unless before refuses (or blocks) first.
 func combined(ctx context.Context, es *store.EventStore, id, actor string, before func(history []events.Envelope) error) ([]events.Envelope, error) {
+	return counting(ctx, es, id, actor, true, before)
+}
+
+// counting is combined, or the same command run alone.
+func counting(ctx context.Context, es *store.EventStore, id, actor string, combine bool, before func(history []events.Envelope) error) ([]events.Envelope, error) {
 	return es.Execute(ctx, store.Command{
-		AggregateType: "counter", AggregateID: id, Actor: actor, Combine: true, MaxAttempts: 200,
+		AggregateType: "counter", AggregateID: id, Actor: actor, Combine: combine, MaxAttempts: 200,
 		Decide: func(history []events.Envelope) ([]events.Payload, error) {
 			if before != nil {
 				if err := before(history); err != nil {
@@ -244,18 +249,32 @@ func TestACombinedCommandWhoseCallerLeftIsNotStored(t *testing.T) {
 // have appended since: events decided on the stale history lose their append and
 // are decided again on the log, and a refusal (which no write checks) is never given
 // on the held history alone.
-func TestACombinedCommandOnAHeldHistoryIsCheckedAgainstTheLog(t *testing.T) {
+// A command's first try decides on the history its process holds, combined with
+// others or alone: the log is read again only when that history may have been behind.
+func TestACommandOnAHeldHistoryIsCheckedAgainstTheLog(t *testing.T) {
 	t.Parallel()
+	for _, combine := range []bool{true, false} {
+		t.Run(map[bool]string{true: "combined", false: "alone"}[combine], func(t *testing.T) {
+			t.Parallel()
+			heldHistoryIsCheckedAgainstTheLog(t, combine)
+		})
+	}
+}
+
+func heldHistoryIsCheckedAgainstTheLog(t *testing.T, combine bool) {
 	db, reads := testenv.MonitoredDB(t, "")
 	a, b := openLog(t, db), openLog(t, db)
 	ctx := context.Background()
-	if _, err := combined(ctx, b, "c1", "b", nil); err != nil { // b holds c1 at one event
+	count := func(es *store.EventStore, actor string, before func([]events.Envelope) error) ([]events.Envelope, error) {
+		return counting(ctx, es, "c1", actor, combine, before)
+	}
+	if _, err := count(b, "b", nil); err != nil { // b holds c1 at one event
 		t.Fatal(err)
 	}
 	// On an aggregate it appended to a moment ago, b's next command decides on what it
 	// holds: no read.
 	before := reads.Now()
-	if _, err := combined(ctx, b, "c1", "b", nil); err != nil {
+	if _, err := count(b, "b", nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := reads.Now().Sub(before).Finds; n != 0 {
@@ -263,12 +282,12 @@ func TestACombinedCommandOnAHeldHistoryIsCheckedAgainstTheLog(t *testing.T) {
 	}
 	// a appends twice more: b's held history (two events) is now behind the log (four).
 	for range 2 {
-		if _, err := combined(ctx, a, "c1", "a", nil); err != nil {
+		if _, err := count(a, "a", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Events decided on the stale history lose their append and are decided again.
-	evs, err := combined(ctx, b, "c1", "b", nil)
+	evs, err := count(b, "b", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,11 +296,11 @@ func TestACombinedCommandOnAHeldHistoryIsCheckedAgainstTheLog(t *testing.T) {
 		t.Errorf("b's event saw %d events and has version %d (%v), want 4 and 5", c.N, evs[0].Version, err)
 	}
 	// a appends again; b's command that needs that event is not refused on what b held.
-	if _, err := combined(ctx, a, "c1", "a", nil); err != nil {
+	if _, err := count(a, "a", nil); err != nil {
 		t.Fatal(err)
 	}
 	short := errors.New("fewer than six events")
-	if _, err := combined(ctx, b, "c1", "b", func(h []events.Envelope) error {
+	if _, err := count(b, "b", func(h []events.Envelope) error {
 		if len(h) < 6 {
 			return short
 		}
@@ -290,16 +309,20 @@ func TestACombinedCommandOnAHeldHistoryIsCheckedAgainstTheLog(t *testing.T) {
 		t.Errorf("refused on the history b held: %v", err)
 	}
 	// Nor is a command that decides nothing answered on it.
-	if _, err := a.Execute(ctx, store.Command{AggregateType: "counter", AggregateID: "c1", Actor: "a", Combine: true,
+	if _, err := a.Execute(ctx, store.Command{AggregateType: "counter", AggregateID: "c1", Actor: "a", Combine: combine,
 		Decide: func([]events.Envelope) ([]events.Payload, error) { return []events.Payload{counted{N: 7}}, nil }}); err != nil {
 		t.Fatal(err)
 	}
 	var saw int
-	if _, err := b.Execute(ctx, store.Command{AggregateType: "counter", AggregateID: "c1", Actor: "b", Combine: true,
+	if _, err := b.Execute(ctx, store.Command{AggregateType: "counter", AggregateID: "c1", Actor: "b", Combine: combine,
 		Decide: func(h []events.Envelope) ([]events.Payload, error) { saw = len(h); return nil, nil }}); err != nil {
 		t.Fatal(err)
 	}
 	if saw != 8 {
 		t.Errorf("a command deciding nothing was last decided on %d events, want the log's 8", saw)
+	}
+	// A refusal the log bears out is answered.
+	if _, err := count(b, "b", func([]events.Envelope) error { return short }); !errors.Is(err, short) {
+		t.Errorf("a command refused on the log answered %v, want its refusal", err)
 	}
 }

@@ -239,13 +239,21 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 // try uses LoadRecent, and answers on it only what its append proves current (see
 // runBatch). A maxAge of 0 is Load.
 func (s *EventStore) LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error) {
+	history, _, err := s.loadHeld(ctx, aggregateID, maxAge)
+	return history, err
+}
+
+// loadHeld is LoadRecent, and says whether it answered from memory (the history
+// held, which may be behind the log) rather than from a read of the log.
+func (s *EventStore) loadHeld(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, bool, error) {
 	s.mu.Lock()
 	commits, at := s.known[aggregateID], s.checked[aggregateID]
 	s.mu.Unlock()
 	if maxAge > 0 && len(commits) > 0 && time.Since(at) <= maxAge {
-		return envelopesOf(commits), nil
+		return envelopesOf(commits), true, nil
 	}
-	return s.Load(ctx, aggregateID)
+	history, err := s.Load(ctx, aggregateID)
+	return history, false, err
 }
 
 // LoadThrough is Load, but it answers from memory without reading the log when this
@@ -632,22 +640,34 @@ const maxAttempts = 25
 // it reloads and decides again, up to a bound after which it answers Conflict. It
 // returns the events appended (none when Decide returned none or the command had
 // already been applied).
+//
+// Its first try decides on the history this process holds, when it loaded or appended
+// to the aggregate within combineTrust, as a combined batch's does (see runBatch):
+// events decided on it are answered only when their append proves the history was
+// the log's (a commit it lacked holds the next version's _id), and a refusal or
+// nothing to do is decided again on the log before it is answered.
 func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelope, error) {
 	if cmd.Combine && !cmd.New {
 		return s.executeCombined(ctx, cmd)
 	}
-	for attempt := 0; ; attempt++ {
+	trust := combineTrust // the next load may answer from memory (the first only)
+	for attempt := 0; ; {
 		var history []events.Envelope
+		held := false // history is what this process holds, maybe behind the log
 		if !cmd.New || attempt > 0 {
 			var err error
-			if history, err = s.Load(ctx, cmd.AggregateID); err != nil {
+			if history, held, err = s.loadHeld(ctx, cmd.AggregateID, trust); err != nil {
 				return nil, err
 			}
 		}
+		trust = 0
 		if cmd.CausationID != "" && applied(history, s.eventID(cmd, 0)) {
-			return nil, nil
+			return nil, nil // what is held the log holds: applied before
 		}
 		payloads, err := cmd.Decide(history)
+		if held && (err != nil || len(payloads) == 0) {
+			continue // a refusal or nothing to do: again on the log, before answering
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -662,15 +682,17 @@ func (s *EventStore) Execute(ctx context.Context, cmd Command) ([]events.Envelop
 		switch {
 		case err == nil:
 			return evs, nil
+		case errors.Is(err, ErrVersionConflict) && held:
+			// The history held was behind the log: again on the log, at once.
 		case errors.Is(err, ErrVersionConflict):
 			limit := cmd.MaxAttempts
 			if limit <= 0 {
 				limit = maxAttempts
 			}
-			if attempt+1 >= limit {
+			if attempt++; attempt >= limit {
 				return nil, apperr.Wrap(apperr.Conflict, err, "%s %s is being changed by someone else; retry", cmd.AggregateType, cmd.AggregateID).Passing(time.Second)
 			}
-			if err := backoff(ctx, attempt); err != nil {
+			if err := backoff(ctx, attempt-1); err != nil {
 				return nil, err
 			}
 		default:
