@@ -14,12 +14,21 @@ import (
 // Reads counts what a client's find commands cost the server, whatever the timing:
 // finds, the documents and bytes their first batches return, and the scans of one
 // collection (finds on it that do not look a single document up by _id, which on the
-// embedded store read the whole collection). Tests of read models assert on these
-// counts, never on durations.
+// embedded store read the whole collection); and, for each collection, the commands
+// that wrote to it. Tests of read models assert on these counts, never on durations.
 type Reads struct {
-	coll string
-	mu   sync.Mutex
-	n    ReadCount
+	coll   string
+	mu     sync.Mutex
+	n      ReadCount
+	writes map[string]int // collection -> insert, update and delete commands
+}
+
+// Writes is how many insert, update and delete commands the client has sent to the
+// collection coll so far.
+func (r *Reads) Writes(coll string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writes[coll]
 }
 
 // ReadCount is a count of reads.
@@ -38,6 +47,17 @@ func (r *Reads) Now() ReadCount {
 }
 
 func (r *Reads) started(_ context.Context, e *event.CommandStartedEvent) {
+	switch e.CommandName {
+	case "insert", "update", "delete":
+		coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
+		r.mu.Lock()
+		if r.writes == nil {
+			r.writes = map[string]int{}
+		}
+		r.writes[coll]++
+		r.mu.Unlock()
+		return
+	}
 	if e.CommandName != "find" || r.coll == "" {
 		return
 	}

@@ -127,7 +127,7 @@ func TestTheDeliveryLogReadsItsPageWhateverItsLength(t *testing.T) {
 func TestALogEntryKeepsItsEmailApart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := testenv.MonitoredDB(t, "deliveries")
+	db, counted := testenv.MonitoredDB(t, "deliveries")
 	d, err := NewDeliveries(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +143,11 @@ func TestALogEntryKeepsItsEmailApart(t *testing.T) {
 	del.Status, del.NextAttemptAt = app.StatusFailed, at
 	if err := d.Record(ctx, del); err != nil {
 		t.Fatal(err)
+	}
+	// The outcome is the log entry's: the body, written with the claim, is not
+	// written again (it was, on every email sent).
+	if n := counted.Writes("delivery_bodies"); n != 1 {
+		t.Errorf("a claim and its outcome wrote the body %d times, want 1", n)
 	}
 	raw, err := db.Collection("deliveries").FindOne(ctx, bson.D{{Key: "_id", Value: "k1"}}).Raw()
 	if err != nil {
@@ -172,6 +177,14 @@ func TestALogEntryKeepsItsEmailApart(t *testing.T) {
 	page, _, err := d.List(ctx, app.DeliveryQuery{Limit: 10})
 	if err != nil || len(page) != 1 || page[0].Message.Subject != "Due" {
 		t.Fatalf("list: %+v, %v", page, err)
+	}
+	// A later attempt composed afresh keeps what it says.
+	del.Message.Text, del.Content.Action = "Dear new lead", "Submit now"
+	if err := d.PutBody(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := d.Get(ctx, "k1"); err != nil || got.Message.Text != "Dear new lead" || got.Content.Action != "Submit now" {
+		t.Errorf("after PutBody the email reads %q, action %q (%v)", got.Message.Text, got.Content.Action, err)
 	}
 }
 

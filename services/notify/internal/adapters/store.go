@@ -358,12 +358,10 @@ func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (
 	return true, d.Record(ctx, del)
 }
 
-// Record writes a delivery's outcome. Only the holder of the latest attempt writes it.
+// Record writes a delivery's outcome: its log entry, not its body, which the first
+// claim wrote and PutBody rewrites. Only the holder of the latest attempt writes it.
 func (d *Deliveries) Record(ctx context.Context, del app.Delivery) error {
-	doc, body := toDeliveryDoc(del)
-	if err := d.putBody(ctx, body); err != nil {
-		return fmt.Errorf("record delivery %s: %w", del.Key, err)
-	}
+	doc, _ := toDeliveryDoc(del)
 	_, err := d.log.ReplaceOne(ctx, bson.D{{Key: "_id", Value: del.Key}}, doc, options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", del.Key, store.Classify(err))
@@ -374,8 +372,16 @@ func (d *Deliveries) Record(ctx context.Context, del app.Delivery) error {
 	return nil
 }
 
-// putBody writes a delivery's body, unless it has none (an outcome recorded
-// without the email keeps the body written before).
+// PutBody writes the body of a delivery composed afresh for a later attempt.
+func (d *Deliveries) PutBody(ctx context.Context, del app.Delivery) error {
+	_, body := toDeliveryDoc(del)
+	if err := d.putBody(ctx, body); err != nil {
+		return fmt.Errorf("rewrite delivery %s: %w", del.Key, err)
+	}
+	return nil
+}
+
+// putBody writes a delivery's body, unless it has none.
 func (d *Deliveries) putBody(ctx context.Context, b bodyDoc) error {
 	if b.Text == "" && b.HTML == "" && len(b.ICS) == 0 && len(b.Content.Paragraphs) == 0 && b.Content.Action == "" && b.Content.Footer == "" {
 		return nil

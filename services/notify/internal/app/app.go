@@ -205,7 +205,10 @@ type DeliveryQuery struct {
 // claimed by inserting its unique key, so of any number of replicas exactly one sends.
 type Deliveries interface {
 	Claim(ctx context.Context, d Delivery, attempt int) (bool, error)
+	// Record writes an attempt's outcome (its log entry); the body stays as written.
 	Record(ctx context.Context, d Delivery) error
+	// PutBody writes the body of an attempt composed afresh (a later one).
+	PutBody(ctx context.Context, d Delivery) error
 	Get(ctx context.Context, key string) (Delivery, bool, error)
 	List(ctx context.Context, q DeliveryQuery) ([]Delivery, string, error)
 	Retryable(ctx context.Context, now time.Time, staleBefore time.Time, limit int) ([]Delivery, error)
@@ -501,8 +504,12 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	var sendErr error
 	if attempt > 1 {
 		// A later attempt is sent when it is sent: it says what is true then, to
-		// whoever holds the recipient's role then.
-		d, sendErr = a.recompose(ctx, d)
+		// whoever holds the recipient's role then, and the log keeps what it says.
+		if d, sendErr = a.recompose(ctx, d); sendErr == nil {
+			if err := a.deliveries.PutBody(ctx, d); err != nil {
+				return false, err // claimed and not sent: retried after the lease
+			}
+		}
 	}
 	if sendErr == nil {
 		sendErr = a.sender.Send(ctx, d.Message)

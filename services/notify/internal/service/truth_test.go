@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
@@ -479,5 +480,59 @@ func TestALadderListedAcrossTwoSweepsSendsOneEmailThatDay(t *testing.T) {
 	h.sweepOn(civil.New(2026, 9, 5))
 	if got := mailOf(h, "s", before); len(got) != 2 {
 		t.Errorf("the 90-day step's day: %d emails in all, want 2", len(got))
+	}
+}
+
+// A retry is composed afresh for whoever holds the recipient's role when it is sent,
+// and the delivery log keeps what that email said, not the failed attempt's text.
+func TestARetryToANewLeadIsLoggedAsItWasSent(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("nl", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.box.mu.Lock()
+	h.box.refuse = func(string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+	}
+	h.box.mu.Unlock()
+	before := len(h.box.all())
+	h.sweep() // the window opens: its email to Sam Patel fails for now
+	nia := events.Person{Name: "Nia Newlead", Email: "nia@exampleton.ac.uk"}
+	h.publish("nl", events.OrganisationContactsChangedV1{OrganisationID: "nl", Leader: leader, NominatedLead: nia})
+	h.waitFor("nl")
+	h.box.mu.Lock()
+	h.box.refuse = nil
+	h.box.mu.Unlock()
+	h.clock.Advance(3 * time.Minute) // past the first retry's wait
+	h.sweep()
+	var sent []received
+	for _, m := range mailOf(h, "nl", before) {
+		if strings.Join(m.To, ",") == nia.Email {
+			sent = append(sent, m)
+		}
+	}
+	if len(sent) != 1 || !strings.Contains(sent[0].Text, "Nia") {
+		t.Fatalf("the retry reached the new lead %d times (%v), want once, greeting her", len(sent), subjects(sent))
+	}
+	cur, err := h.svcs[0].DB.Collection("delivery_bodies").Find(context.Background(), bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []struct {
+		Text string `bson:"text"`
+	}
+	if err := cur.All(context.Background(), &bodies); err != nil {
+		t.Fatal(err)
+	}
+	logged := 0
+	for _, b := range bodies {
+		if strings.Contains(b.Text, "Uni nl") && strings.Contains(b.Text, "Nia") {
+			logged++
+			if strings.Contains(b.Text, "Sam") {
+				t.Errorf("the logged email greets the lead it was first written for:\n%s", b.Text)
+			}
+		}
+	}
+	if logged != 1 {
+		t.Errorf("%d logged bodies greet the new lead, want the retry's", logged)
 	}
 }
