@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -27,10 +29,39 @@ type SMTPConfig struct {
 	Unsubscribe string
 }
 
-// SMTP sends mail through a relay with go-mail.
+// SMTP sends mail through a relay with go-mail. It keeps a few connections open
+// between emails, as a mail server relaying to another does: an email then costs its
+// own commands (MAIL, RCPT, DATA), not a connection, greeting, EHLO (and STARTTLS and
+// AUTH) and QUIT of its own.
 type SMTP struct {
-	cfg SMTPConfig
+	cfg    SMTPConfig
+	client *gomail.Client // how to dial; each connection is a *smtp.Client of its own
+
+	mu     sync.Mutex
+	idle   []*relayConn // most recently used last
+	closed bool
 }
+
+// relayConn is an open connection to the relay.
+type relayConn struct {
+	c     *smtp.Client
+	since time.Time // when it was last used
+	sent  int
+}
+
+const (
+	// smtpTimeout bounds each exchange with the relay.
+	smtpTimeout = 15 * time.Second
+	// smtpIdleFor is how long a connection may wait unused and still be used: less
+	// than smtpTimeout, whose deadline an idle connection would otherwise pass, and
+	// well within any relay's idle timeout (RFC 5321 asks at least 5 minutes).
+	smtpIdleFor = 10 * time.Second
+	// smtpIdleMax bounds the connections kept open between emails.
+	smtpIdleMax = 4
+	// smtpPerConnection is how many emails one connection carries before it says
+	// goodbye: relays limit messages per connection (often to 100).
+	smtpPerConnection = 50
+)
 
 var _ app.Sender = (*SMTP)(nil)
 
@@ -39,7 +70,75 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if cfg.Host == "" || cfg.Port == 0 || cfg.From == "" {
 		return nil, errors.New("smtp: host, port and from address are required")
 	}
-	return &SMTP{cfg: cfg}, nil
+	policy := gomail.TLSMandatory
+	switch cfg.TLSPolicy {
+	case "opportunistic":
+		policy = gomail.TLSOpportunistic
+	case "none":
+		policy = gomail.NoTLS
+	}
+	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTLSPolicy(policy), gomail.WithTimeout(smtpTimeout)}
+	if cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
+	}
+	client, err := gomail.NewClient(cfg.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp client: %w", err)
+	}
+	return &SMTP{cfg: cfg, client: client}, nil
+}
+
+// Close says goodbye on the connections kept open; later emails open their own.
+func (s *SMTP) Close() {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle, s.closed = nil, true
+	s.mu.Unlock()
+	for _, rc := range idle {
+		_ = s.client.CloseWithSMTPClient(rc.c)
+	}
+}
+
+// take returns a kept connection still fit to use, or nil; it closes those that
+// waited too long.
+func (s *SMTP) take() *relayConn {
+	s.mu.Lock()
+	var stale []*relayConn
+	var rc *relayConn
+	for len(s.idle) > 0 && rc == nil {
+		last := s.idle[len(s.idle)-1]
+		s.idle = s.idle[:len(s.idle)-1]
+		if time.Since(last.since) < smtpIdleFor {
+			rc = last
+		} else {
+			stale = append(stale, last)
+		}
+	}
+	// Older ones waited longer still.
+	for len(s.idle) > 0 && time.Since(s.idle[0].since) >= smtpIdleFor {
+		stale, s.idle = append(stale, s.idle[0]), s.idle[1:]
+	}
+	s.mu.Unlock()
+	for _, c := range stale {
+		go func() { _ = s.client.CloseWithSMTPClient(c.c) }()
+	}
+	return rc
+}
+
+// keep puts a connection that carried an email back for the next, or says goodbye
+// on it when enough are kept or it has carried its share.
+func (s *SMTP) keep(rc *relayConn) {
+	rc.sent++
+	rc.since = time.Now()
+	s.mu.Lock()
+	if !s.closed && len(s.idle) < smtpIdleMax && rc.sent < smtpPerConnection {
+		s.idle = append(s.idle, rc)
+		rc = nil
+	}
+	s.mu.Unlock()
+	if rc != nil {
+		go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
+	}
 }
 
 // Send delivers one message. Errors the relay will never accept (a bad address) are
@@ -68,38 +167,44 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 	if len(m.ICS) > 0 {
 		msg.AttachReadSeeker("deadline.ics", bytes.NewReader(m.ICS), gomail.WithFileContentType("text/calendar; charset=utf-8; method=PUBLISH"))
 	}
-	policy := gomail.TLSMandatory
-	switch s.cfg.TLSPolicy {
-	case "opportunistic":
-		policy = gomail.TLSOpportunistic
-	case "none":
-		policy = gomail.NoTLS
+	rc := s.take()
+	if rc != nil {
+		err := s.client.SendWithSMTPClient(rc.c, msg)
+		if se := (*gomail.SendError)(nil); !errors.As(err, &se) || se.Reason != gomail.ErrConnCheck {
+			return s.outcome(rc, msg, m.MessageID, err)
+		}
+		// The kept connection had gone (the relay closed it, or the network did):
+		// its check (NOOP) failed before anything was sent, so a new one sends it.
+		go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
 	}
-	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTLSPolicy(policy), gomail.WithTimeout(15 * time.Second)}
-	if s.cfg.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
-	}
-	client, err := gomail.NewClient(s.cfg.Host, opts...)
-	if err != nil {
-		return app.Permanent(fmt.Errorf("smtp client: %w", err))
-	}
-	conn, err := client.DialToSMTPClientWithContext(ctx)
+	conn, err := s.client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		return fmt.Errorf("send %s: dial: %w", m.MessageID, err)
 	}
-	if err := client.SendWithSMTPClient(conn, msg); err != nil {
-		_ = client.CloseWithSMTPClient(conn)
-		if isPermanent(err) {
-			return app.Permanent(err)
-		}
-		return fmt.Errorf("send %s: %w", m.MessageID, err)
+	rc = &relayConn{c: conn}
+	return s.outcome(rc, msg, m.MessageID, s.client.SendWithSMTPClient(conn, msg))
+}
+
+// outcome is what sending msg on rc came to, and keeps rc for the next email when
+// it is still sound. The relay's acceptance of the message is the outcome, and the
+// caller records it at once: a failure after it (the RSET that readies the
+// connection for the next) fails nothing, as counting it sent the email again (the
+// fault harness saw a copy when notify was killed between the relay's acceptance and
+// the record, back when saying goodbye could fail a delivery).
+func (s *SMTP) outcome(rc *relayConn, msg *gomail.Msg, id string, err error) error {
+	switch {
+	case err == nil:
+		s.keep(rc)
+		return nil
+	case msg.IsDelivered():
+		go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
+		return nil
 	}
-	// The relay has accepted the message: that is the outcome, and the caller records
-	// it at once. Saying goodbye (QUIT) waits until after, and its failure cannot fail
-	// the delivery: counting it as one sent the email again (the fault harness saw a
-	// copy when notify was killed between the relay's acceptance and the record).
-	go func() { _ = client.CloseWithSMTPClient(conn) }()
-	return nil
+	go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
+	if isPermanent(err) {
+		return app.Permanent(err)
+	}
+	return fmt.Errorf("send %s: %w", id, err)
 }
 
 // isPermanent recognises SMTP 5xx replies, which a retry cannot fix. Anything else (a

@@ -109,7 +109,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		p.Every("reminder-sweep", cfg.Notify.SweepInterval, application.Sweep)
 		p.Every("body-retention", cfg.Notify.SweepInterval, application.DropExpiredBodies)
 	}
-	return &Service{Platform: p, App: application}, cleanup, nil
+	// The relay's kept connections are let go once nothing can send any more.
+	return &Service{Platform: p, App: application}, func() { cleanup(); sender.Close() }, nil
 }
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).

@@ -1,0 +1,200 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+
+	nmail "github.com/itss/techcommit/services/notify/internal/mail"
+)
+
+// relay is a real SMTP server in process, reached through a proxy that counts the
+// connections made to it and can cut them all, as a relay or a network does.
+type relay struct {
+	mu       sync.Mutex
+	ids      map[string]int // Message-Id -> times received
+	sessions int
+	conns    []net.Conn // the proxy's client sides, to cut
+	addr     string
+}
+
+func (r *relay) NewSession(*smtp.Conn) (smtp.Session, error) {
+	r.mu.Lock()
+	r.sessions++
+	r.mu.Unlock()
+	return &relaySession{r: r}, nil
+}
+
+type relaySession struct{ r *relay }
+
+func (s *relaySession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *relaySession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *relaySession) Reset()                               {}
+func (s *relaySession) Logout() error                        { return nil }
+func (s *relaySession) Data(rd io.Reader) error {
+	msg, err := mail.ReadMessage(rd)
+	if err != nil {
+		return err
+	}
+	s.r.mu.Lock()
+	s.r.ids[msg.Header.Get("Message-Id")]++
+	s.r.mu.Unlock()
+	return nil
+}
+
+func (r *relay) counts() (sessions, connections int, ids map[string]int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range r.ids {
+		out[k] = v
+	}
+	return r.sessions, len(r.conns), out
+}
+
+// cut closes every connection made so far, from the relay's side.
+func (r *relay) cut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		_ = c.Close()
+	}
+}
+
+func startRelay(t *testing.T) *relay {
+	t.Helper()
+	r := &relay{ids: map[string]int{}}
+	srv := smtp.NewServer(r)
+	srv.Domain = "localhost"
+	back, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(back) }()
+	front, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = front.Addr().String()
+	go func() {
+		for {
+			c, err := front.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", back.Addr().String())
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, c)
+			r.mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
+			go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { _ = front.Close(); _ = srv.Close() })
+	return r
+}
+
+func relaySender(t *testing.T, r *relay) *SMTP {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(r.addr)
+	p, _ := strconv.Atoi(port)
+	s, err := NewSMTP(SMTPConfig{Host: host, Port: p, TLSPolicy: "none", From: "noreply@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func message(id string) nmail.Message {
+	return nmail.Message{MessageID: id + "@tc.example.org", Subject: "Due", Text: "It is due.", HTML: "<p>It is due.</p>",
+		To: []nmail.Person{{Name: "Lead", Email: "lead@example.ac.uk"}}}
+}
+
+// Emails one after another go over one connection to the relay, each arriving once;
+// when the relay has dropped the kept connection, the next email finds out before
+// sending anything and goes over a new one, once.
+func TestEmailsShareAConnectionToTheRelay(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t)
+	s := relaySender(t, r)
+	ctx := context.Background()
+	for i := range 5 {
+		if err := s.Send(ctx, message(fmt.Sprint("a", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sessions, conns, _ := r.counts(); sessions != 1 || conns != 1 {
+		t.Errorf("5 emails one after another took %d sessions over %d connections, want 1", sessions, conns)
+	}
+	r.cut()
+	for i := range 2 {
+		if err := s.Send(ctx, message(fmt.Sprint("b", i))); err != nil {
+			t.Fatalf("after the relay dropped the connection: %v", err)
+		}
+	}
+	sessions, conns, ids := r.counts()
+	if conns != 2 {
+		t.Errorf("after the cut %d connections in all, want 2", conns)
+	}
+	if len(ids) != 7 {
+		t.Errorf("the relay received %d distinct emails, want 7 (%d sessions)", len(ids), sessions)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("%s arrived %d times", id, n)
+		}
+	}
+}
+
+// Emails sent at once each take a connection of their own or a kept one, never one
+// in use; every one arrives once, and no more connections are kept than smtpIdleMax.
+func TestEmailsSentAtOnceEachArriveOnce(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t)
+	s := relaySender(t, r)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 8 {
+				if err := s.Send(ctx, message(fmt.Sprintf("w%d-%d", w, i))); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	_, conns, ids := r.counts()
+	if len(ids) != 64 {
+		t.Errorf("%d distinct emails arrived, want 64", len(ids))
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("%s arrived %d times", id, n)
+		}
+	}
+	s.mu.Lock()
+	kept := len(s.idle)
+	s.mu.Unlock()
+	if kept > smtpIdleMax || conns > 64 {
+		t.Errorf("%d connections kept (at most %d), %d made", kept, smtpIdleMax, conns)
+	}
+	t.Logf("64 emails from 8 senders at once: %d connections", conns)
+}
