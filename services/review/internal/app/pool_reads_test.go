@@ -3,13 +3,20 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/review/internal/adapters"
 	"github.com/itss/techcommit/services/review/internal/app"
+	"github.com/itss/techcommit/services/review/internal/domain/round"
+	"github.com/itss/techcommit/services/review/internal/domain/submission"
 )
 
 // TestAPageOfThePoolCostsItsPageWhateverThePoolSize: ops' page of 5 reviewers, with
@@ -57,4 +64,72 @@ func TestAPageOfThePoolCostsItsPageWhateverThePoolSize(t *testing.T) {
 		t.Errorf("a page of 5 read %d more documents with %d members than with %d, want at most the catalogue's %d entries more",
 			extra, sizes[1], sizes[0], sizes[1]-sizes[0])
 	}
+}
+
+// TestAHandAssignmentReadsTheReviewerNotThePool: ops assigning one reviewer by hand
+// costs the same finds with 10 or 60 members in the pool. Before, it loaded every
+// member to find the one named.
+func TestAHandAssignmentReadsTheReviewerNotThePool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sizes := []int{10, 60}
+	cost := make([]testenv.ReadCount, len(sizes))
+	for i, n := range sizes {
+		db, counted := testenv.MonitoredDB(t, "events")
+		clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
+		a, _ := replica(t, db, clk)
+		for j := range n {
+			must[any](t)(a.RegisterReviewer(ctx, ops, events.ReviewerRegisteredV1{ReviewerID: fmt.Sprintf("rv-%03d", j), Name: "Reviewer",
+				Email: "r@pool.example", OrganisationID: "pool", Trained: true, Capacity: 2}))
+		}
+		subs := submitted(t, a, db, 1)
+		rid := must[*round.Round](t)(a.OpenRound(ctx, ops, "Round", clk.Now().Add(30*24*time.Hour), 1)).ID()
+		must[any](t)(a.AddSubmissions(ctx, ops, rid, subs))
+		before := counted.Now()
+		r, err := a.Assign(ctx, ops, rid, subs[0], "rv-007", "By hand")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cost[i] = counted.Now().Sub(before)
+		if as, ok := r.Assignment(subs[0], "rv-007"); !ok || as.State != round.Assigned {
+			t.Fatalf("pool of %d: rv-007's assignment %+v (%v)", n, as, ok)
+		}
+	}
+	t.Logf("a hand assignment (finds, documents) by pool size %v: %+v", sizes, cost)
+	if cost[0].Finds != cost[1].Finds {
+		t.Errorf("a hand assignment cost %d finds with %d members and %d with %d, want the same", cost[0].Finds, sizes[0], cost[1].Finds, sizes[1])
+	}
+	// Naming someone outside the pool is the caller's mistake, said about its field.
+	db, _ := testenv.MonitoredDB(t, "events")
+	a, _ := replica(t, db, clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC)))
+	subs := submitted(t, a, db, 1)
+	rid := must[*round.Round](t)(a.OpenRound(ctx, ops, "Round", time.Date(2027, 4, 1, 10, 0, 0, 0, time.UTC), 1)).ID()
+	must[any](t)(a.AddSubmissions(ctx, ops, rid, subs))
+	if _, err := a.Assign(ctx, ops, rid, subs[0], "nobody", "By hand"); !strings.Contains(fmt.Sprint(err), "reviewer_id") {
+		t.Errorf("assigning someone outside the pool: %v, want an error about reviewer_id", err)
+	}
+}
+
+// submitted makes n organisations' submissions, drafted and submitted, and returns
+// their ids.
+func submitted(t *testing.T, a *app.App, db *mongo.Database, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	orgs := adapters.NewOrganisations(db)
+	content := events.SubmissionContent{
+		ActionPlan:      []events.ActionItem{{Theme: "recognition", Action: "An award", Owner: "HR", SuccessMeasure: "Given", TargetDate: "2027-06-30"}},
+		TechnicianVoice: events.TechnicianVoice{HowConsulted: "Survey", Participants: 10}, Webpage: "https://example.ac.uk/tc",
+	}
+	var ids []string
+	for i := range n {
+		org := orgName(i)
+		if err := orgs.Put(ctx, app.Organisation{ID: org, Name: "Org " + org, Announced: true, ObligationID: org + "-c1",
+			ObligationKind: events.ObligationActionPlan, ObligationCycle: 1, WindowOpens: civil.New(2026, 1, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		s := must[*submission.Submission](t)(a.DraftSubmission(ctx, lead(org), "", content))
+		must[*submission.Submission](t)(a.Submit(ctx, lead(org), s.ID()))
+		ids = append(ids, s.ID())
+	}
+	return ids
 }
