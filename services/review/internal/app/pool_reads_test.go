@@ -9,14 +9,11 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
-	"github.com/itss/techcommit/services/review/internal/adapters"
 	"github.com/itss/techcommit/services/review/internal/app"
 	"github.com/itss/techcommit/services/review/internal/domain/round"
-	"github.com/itss/techcommit/services/review/internal/domain/submission"
 )
 
 // TestAPageOfThePoolCostsItsPageWhateverThePoolSize: ops' page of 5 reviewers, with
@@ -28,22 +25,13 @@ func TestAPageOfThePoolCostsItsPageWhateverThePoolSize(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	sizes := []int{10, 60}
-	cost := make([]testenv.ReadCount, len(sizes))
-	for i, n := range sizes {
-		db, counted := testenv.MonitoredDB(t, "events")
-		clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
-		writer, _ := replica(t, db, clk)
-		for j := range n {
-			must[any](t)(writer.RegisterReviewer(ctx, ops, events.ReviewerRegisteredV1{ReviewerID: fmt.Sprintf("rv-%03d", j), Name: "Reviewer",
-				Email: "r@pool.example", OrganisationID: "pool", Trained: true, Capacity: 2}))
-		}
-		a, _ := replica(t, db, clk)
+	cost := atPoolSizes(t, sizes, func(a *app.App, _ *mongo.Database, _ *clock.Fake, n int, counted *testenv.Reads) testenv.ReadCount {
 		before := counted.Now()
 		page, next, err := a.Reviewers(ctx, ops, app.Page{Limit: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
-		cost[i] = counted.Now().Sub(before)
+		cost := counted.Now().Sub(before)
 		if len(page) != 5 || next == "" || page[0].ID != "rv-000" || page[4].ID != "rv-004" {
 			t.Fatalf("pool of %d: first page %+v (next %q), want rv-000 to rv-004 and a next page", n, page, next)
 		}
@@ -55,7 +43,8 @@ func TestAPageOfThePoolCostsItsPageWhateverThePoolSize(t *testing.T) {
 		if len(more) != 5 || more[0].ID != "rv-005" {
 			t.Fatalf("pool of %d: second page %+v, want it to start at rv-005", n, more)
 		}
-	}
+		return cost
+	})
 	t.Logf("a page of 5 (finds, documents) by pool size %v: %+v", sizes, cost)
 	if cost[0].Finds != cost[1].Finds {
 		t.Errorf("a page of 5 cost %d finds with %d members and %d with %d, want the same", cost[0].Finds, sizes[0], cost[1].Finds, sizes[1])
@@ -73,15 +62,7 @@ func TestAHandAssignmentReadsTheReviewerNotThePool(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	sizes := []int{10, 60}
-	cost := make([]testenv.ReadCount, len(sizes))
-	for i, n := range sizes {
-		db, counted := testenv.MonitoredDB(t, "events")
-		clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
-		a, _ := replica(t, db, clk)
-		for j := range n {
-			must[any](t)(a.RegisterReviewer(ctx, ops, events.ReviewerRegisteredV1{ReviewerID: fmt.Sprintf("rv-%03d", j), Name: "Reviewer",
-				Email: "r@pool.example", OrganisationID: "pool", Trained: true, Capacity: 2}))
-		}
+	cost := atPoolSizes(t, sizes, func(a *app.App, db *mongo.Database, clk *clock.Fake, n int, counted *testenv.Reads) testenv.ReadCount {
 		subs := submitted(t, a, db, 1)
 		rid := must[*round.Round](t)(a.OpenRound(ctx, ops, "Round", clk.Now().Add(30*24*time.Hour), 1)).ID()
 		must[any](t)(a.AddSubmissions(ctx, ops, rid, subs))
@@ -90,11 +71,12 @@ func TestAHandAssignmentReadsTheReviewerNotThePool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cost[i] = counted.Now().Sub(before)
+		cost := counted.Now().Sub(before)
 		if as, ok := r.Assignment(subs[0], "rv-007"); !ok || as.State != round.Assigned {
 			t.Fatalf("pool of %d: rv-007's assignment %+v (%v)", n, as, ok)
 		}
-	}
+		return cost
+	})
 	t.Logf("a hand assignment (finds, documents) by pool size %v: %+v", sizes, cost)
 	if cost[0].Finds != cost[1].Finds {
 		t.Errorf("a hand assignment cost %d finds with %d members and %d with %d, want the same", cost[0].Finds, sizes[0], cost[1].Finds, sizes[1])
@@ -110,26 +92,34 @@ func TestAHandAssignmentReadsTheReviewerNotThePool(t *testing.T) {
 	}
 }
 
-// submitted makes n organisations' submissions, drafted and submitted, and returns
-// their ids.
+// atPoolSizes gives read, for each of sizes, a replica over a database of its own
+// whose reads are counted, holding a pool of that many reviewers (rv-000 onwards)
+// registered by another replica; it returns what each read says its reads cost.
+func atPoolSizes(t *testing.T, sizes []int, read func(a *app.App, db *mongo.Database, clk *clock.Fake, n int, counted *testenv.Reads) testenv.ReadCount) []testenv.ReadCount {
+	t.Helper()
+	var cost []testenv.ReadCount
+	for _, n := range sizes {
+		db, counted := testenv.MonitoredDB(t, "events")
+		clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
+		writer, _ := replica(t, db, clk)
+		for j := range n {
+			must[any](t)(writer.RegisterReviewer(context.Background(), ops, events.ReviewerRegisteredV1{ReviewerID: fmt.Sprintf("rv-%03d", j), Name: "Reviewer",
+				Email: "r@pool.example", OrganisationID: "pool", Trained: true, Capacity: 2}))
+		}
+		a, _ := replica(t, db, clk)
+		cost = append(cost, read(a, db, clk, n, counted))
+	}
+	return cost
+}
+
+// submitted makes n organisations' first submissions and returns their ids in the
+// organisations' order.
 func submitted(t *testing.T, a *app.App, db *mongo.Database, n int) []string {
 	t.Helper()
-	ctx := context.Background()
-	orgs := adapters.NewOrganisations(db)
-	content := events.SubmissionContent{
-		ActionPlan:      []events.ActionItem{{Theme: "recognition", Action: "An award", Owner: "HR", SuccessMeasure: "Given", TargetDate: "2027-06-30"}},
-		TechnicianVoice: events.TechnicianVoice{HowConsulted: "Survey", Participants: 10}, Webpage: "https://example.ac.uk/tc",
-	}
+	subs := submitCycle(t, a, db, n, 1)
 	var ids []string
 	for i := range n {
-		org := orgName(i)
-		if err := orgs.Put(ctx, app.Organisation{ID: org, Name: "Org " + org, Announced: true, ObligationID: org + "-c1",
-			ObligationKind: events.ObligationActionPlan, ObligationCycle: 1, WindowOpens: civil.New(2026, 1, 1)}); err != nil {
-			t.Fatal(err)
-		}
-		s := must[*submission.Submission](t)(a.DraftSubmission(ctx, lead(org), "", content))
-		must[*submission.Submission](t)(a.Submit(ctx, lead(org), s.ID()))
-		ids = append(ids, s.ID())
+		ids = append(ids, subs[orgName(i)])
 	}
 	return ids
 }

@@ -69,10 +69,9 @@ func must[T any](t *testing.T) func(T, error) T {
 
 func orgName(i int) string { return fmt.Sprintf("org-%03d", i) }
 
-// history makes n organisations' two cycles of submissions: the first reviewed in a
-// round now closed, with feedback on org-000's, the second in an open round, where
-// the reviewer "me" holds two assignments; and n/5 further rounds.
-func history(t *testing.T, a *app.App, db *mongo.Database, clk *clock.Fake, n int) (first, second map[string]string) {
+// submitCycle makes n organisations' submissions of cycle c, drafted and submitted,
+// and returns them by organisation.
+func submitCycle(t *testing.T, a *app.App, db *mongo.Database, n, c int) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	orgs := adapters.NewOrganisations(db)
@@ -80,18 +79,28 @@ func history(t *testing.T, a *app.App, db *mongo.Database, clk *clock.Fake, n in
 		ActionPlan:      []events.ActionItem{{Theme: "recognition", Action: "An award", Owner: "HR", SuccessMeasure: "Given", TargetDate: "2027-06-30"}},
 		TechnicianVoice: events.TechnicianVoice{HowConsulted: "Survey", Participants: 10}, Webpage: "https://example.ac.uk/tc",
 	}
-	cycle := func(c int) map[string]string {
-		subs := map[string]string{}
-		for i := range n {
-			org := orgName(i)
-			if err := orgs.Put(ctx, app.Organisation{ID: org, Name: "Org " + org, Announced: true, ObligationID: fmt.Sprintf("%s-c%d", org, c),
-				ObligationKind: events.ObligationActionPlan, ObligationCycle: c, WindowOpens: civil.New(2026, 1, 1)}); err != nil {
-				t.Fatal(err)
-			}
-			s := must[*submission.Submission](t)(a.DraftSubmission(ctx, lead(org), "", content))
-			must[*submission.Submission](t)(a.Submit(ctx, lead(org), s.ID()))
-			subs[org] = s.ID()
+	subs := map[string]string{}
+	for i := range n {
+		org := orgName(i)
+		if err := orgs.Put(ctx, app.Organisation{ID: org, Name: "Org " + org, Announced: true, ObligationID: fmt.Sprintf("%s-c%d", org, c),
+			ObligationKind: events.ObligationActionPlan, ObligationCycle: c, WindowOpens: civil.New(2026, 1, 1)}); err != nil {
+			t.Fatal(err)
 		}
+		s := must[*submission.Submission](t)(a.DraftSubmission(ctx, lead(org), "", content))
+		must[*submission.Submission](t)(a.Submit(ctx, lead(org), s.ID()))
+		subs[org] = s.ID()
+	}
+	return subs
+}
+
+// history makes n organisations' two cycles of submissions: the first reviewed in a
+// round now closed, with feedback on org-000's, the second in an open round, where
+// the reviewer "me" holds two assignments; and n/5 further rounds.
+func history(t *testing.T, a *app.App, db *mongo.Database, clk *clock.Fake, n int) (first, second map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	cycle := func(c int) map[string]string {
+		subs := submitCycle(t, a, db, n, c)
 		clk.Advance(time.Hour)
 		return subs
 	}
