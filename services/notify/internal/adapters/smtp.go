@@ -170,11 +170,13 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 	rc := s.take()
 	if rc != nil {
 		err := s.client.SendWithSMTPClient(rc.c, msg)
-		if se := (*gomail.SendError)(nil); !errors.As(err, &se) || se.Reason != gomail.ErrConnCheck {
+		if err == nil || msg.IsDelivered() {
 			return s.outcome(rc, msg, m.MessageID, err)
 		}
-		// The kept connection had gone (the relay closed it, or the network did):
-		// its check (NOOP) failed before anything was sent, so a new one sends it.
+		// Nothing was delivered on the kept connection: it may have gone (the relay
+		// closed it, or the network did: its NOOP fails), or the relay takes only so
+		// many emails on one connection (it refuses the next MAIL). A new connection
+		// tries once more, and its answer is the outcome.
 		go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
 	}
 	conn, err := s.client.DialToSMTPClientWithContext(ctx)

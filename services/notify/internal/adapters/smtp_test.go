@@ -18,11 +18,14 @@ import (
 // relay is a real SMTP server in process, reached through a proxy that counts the
 // connections made to it and can cut them all, as a relay or a network does.
 type relay struct {
-	mu       sync.Mutex
-	ids      map[string]int // Message-Id -> times received
-	sessions int
-	conns    []net.Conn // the proxy's client sides, to cut
-	addr     string
+	mu sync.Mutex
+	// perSession, when set, is how many emails the relay takes on one connection: it
+	// refuses the next MAIL, as relays that limit messages per connection do.
+	perSession int
+	ids        map[string]int // Message-Id -> times received
+	sessions   int
+	conns      []net.Conn // the proxy's client sides, to cut
+	addr       string
 }
 
 func (r *relay) NewSession(*smtp.Conn) (smtp.Session, error) {
@@ -32,9 +35,20 @@ func (r *relay) NewSession(*smtp.Conn) (smtp.Session, error) {
 	return &relaySession{r: r}, nil
 }
 
-type relaySession struct{ r *relay }
+type relaySession struct {
+	r    *relay
+	sent int
+}
 
-func (s *relaySession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *relaySession) Mail(string, *smtp.MailOptions) error {
+	s.r.mu.Lock()
+	limit := s.r.perSession
+	s.r.mu.Unlock()
+	if limit > 0 && s.sent >= limit {
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "too many messages on this connection"}
+	}
+	return nil
+}
 func (s *relaySession) Rcpt(string, *smtp.RcptOptions) error { return nil }
 func (s *relaySession) Reset()                               {}
 func (s *relaySession) Logout() error                        { return nil }
@@ -46,6 +60,7 @@ func (s *relaySession) Data(rd io.Reader) error {
 	s.r.mu.Lock()
 	s.r.ids[msg.Header.Get("Message-Id")]++
 	s.r.mu.Unlock()
+	s.sent++
 	return nil
 }
 
@@ -150,6 +165,30 @@ func TestEmailsShareAConnectionToTheRelay(t *testing.T) {
 	}
 	if len(ids) != 7 {
 		t.Errorf("the relay received %d distinct emails, want 7 (%d sessions)", len(ids), sessions)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("%s arrived %d times", id, n)
+		}
+	}
+}
+
+// A relay that takes only two emails on one connection refuses the third's MAIL:
+// nothing of it was delivered, so it goes on a new connection at once, not back to
+// the log as failed.
+func TestEmailsGoOnWhenTheRelayLimitsEmailsPerConnection(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t)
+	r.perSession = 2
+	s := relaySender(t, r)
+	for i := range 5 {
+		if err := s.Send(context.Background(), message(fmt.Sprint("c", i))); err != nil {
+			t.Fatalf("email %d: %v", i, err)
+		}
+	}
+	_, conns, ids := r.counts()
+	if len(ids) != 5 || conns != 3 {
+		t.Errorf("%d distinct emails over %d connections, want 5 over 3", len(ids), conns)
 	}
 	for id, n := range ids {
 		if n != 1 {
