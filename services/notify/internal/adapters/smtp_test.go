@@ -74,6 +74,20 @@ func (r *relay) counts() (sessions, connections int, ids map[string]int) {
 	return r.sessions, len(r.conns), out
 }
 
+// arrivedOnce checks that the relay received n distinct emails, each once.
+func (r *relay) arrivedOnce(t *testing.T, n int) {
+	t.Helper()
+	_, _, ids := r.counts()
+	if len(ids) != n {
+		t.Errorf("the relay received %d distinct emails, want %d", len(ids), n)
+	}
+	for id, times := range ids {
+		if times != 1 {
+			t.Errorf("%s arrived %d times", id, times)
+		}
+	}
+}
+
 // cut closes every connection made so far, from the relay's side.
 func (r *relay) cut() {
 	r.mu.Lock()
@@ -137,64 +151,42 @@ func message(id string) nmail.Message {
 		To: []nmail.Person{{Name: "Lead", Email: "lead@example.ac.uk"}}}
 }
 
-// Emails one after another go over one connection to the relay, each arriving once;
-// when the relay has dropped the kept connection, the next email finds out before
-// sending anything and goes over a new one, once.
-func TestEmailsShareAConnectionToTheRelay(t *testing.T) {
-	t.Parallel()
-	r := startRelay(t)
-	s := relaySender(t, r)
-	ctx := context.Background()
-	for i := range 5 {
-		if err := s.Send(ctx, message(fmt.Sprint("a", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if sessions, conns, _ := r.counts(); sessions != 1 || conns != 1 {
-		t.Errorf("5 emails one after another took %d sessions over %d connections, want 1", sessions, conns)
-	}
-	r.cut()
-	for i := range 2 {
-		if err := s.Send(ctx, message(fmt.Sprint("b", i))); err != nil {
-			t.Fatalf("after the relay dropped the connection: %v", err)
-		}
-	}
-	sessions, conns, ids := r.counts()
-	if conns != 2 {
-		t.Errorf("after the cut %d connections in all, want 2", conns)
-	}
-	if len(ids) != 7 {
-		t.Errorf("the relay received %d distinct emails, want 7 (%d sessions)", len(ids), sessions)
-	}
-	for id, n := range ids {
-		if n != 1 {
-			t.Errorf("%s arrived %d times", id, n)
+// sendEach sends n emails one after another, their ids prefix0 onwards.
+func sendEach(t *testing.T, s *SMTP, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		if err := s.Send(context.Background(), message(fmt.Sprint(prefix, i))); err != nil {
+			t.Fatalf("email %s%d: %v", prefix, i, err)
 		}
 	}
 }
 
-// A relay that takes only two emails on one connection refuses the third's MAIL:
-// nothing of it was delivered, so it goes on a new connection at once, not back to
-// the log as failed.
-func TestEmailsGoOnWhenTheRelayLimitsEmailsPerConnection(t *testing.T) {
+// Emails one after another go over one connection to the relay, each arriving once.
+// When the relay has dropped the kept connection, the next email finds out before
+// sending anything and goes over a new one. A relay that takes only two emails on a
+// connection refuses the third's MAIL: nothing of it was delivered, so it goes on a
+// new connection at once, not back to the log as failed.
+func TestEmailsShareAConnectionToTheRelay(t *testing.T) {
 	t.Parallel()
 	r := startRelay(t)
-	r.perSession = 2
 	s := relaySender(t, r)
-	for i := range 5 {
-		if err := s.Send(context.Background(), message(fmt.Sprint("c", i))); err != nil {
-			t.Fatalf("email %d: %v", i, err)
+	connections := func(want int, after string) {
+		t.Helper()
+		if _, conns, _ := r.counts(); conns != want {
+			t.Errorf("%s: %d connections in all, want %d", after, conns, want)
 		}
 	}
-	_, conns, ids := r.counts()
-	if len(ids) != 5 || conns != 3 {
-		t.Errorf("%d distinct emails over %d connections, want 5 over 3", len(ids), conns)
-	}
-	for id, n := range ids {
-		if n != 1 {
-			t.Errorf("%s arrived %d times", id, n)
-		}
-	}
+	sendEach(t, s, "a", 5)
+	connections(1, "5 emails one after another")
+	r.cut()
+	sendEach(t, s, "b", 2)
+	connections(2, "2 more after the relay dropped the connection")
+	r.mu.Lock()
+	r.perSession = 2 // the connection in use has carried 2 already
+	r.mu.Unlock()
+	sendEach(t, s, "c", 3)
+	connections(4, "3 more once the relay took only 2 a connection")
+	r.arrivedOnce(t, 10)
 }
 
 // Emails sent at once each take a connection of their own or a kept one, never one
@@ -220,15 +212,8 @@ func TestEmailsSentAtOnceEachArriveOnce(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	_, conns, ids := r.counts()
-	if len(ids) != 64 {
-		t.Errorf("%d distinct emails arrived, want 64", len(ids))
-	}
-	for id, n := range ids {
-		if n != 1 {
-			t.Errorf("%s arrived %d times", id, n)
-		}
-	}
+	r.arrivedOnce(t, 64)
+	_, conns, _ := r.counts()
 	s.mu.Lock()
 	kept := len(s.idle)
 	s.mu.Unlock()
