@@ -381,6 +381,16 @@ func latestReviewer(h []events.Envelope) (round.Reviewer, bool, error) {
 	return rv, err == nil, err
 }
 
+// loadReviewer reads one pool member's latest record, read afresh from the log (ok
+// is false when id is no member).
+func (a *App) loadReviewer(ctx context.Context, id string) (round.Reviewer, bool, error) {
+	h, err := a.events.Load(ctx, reviewerAggregate(id))
+	if err != nil {
+		return round.Reviewer{}, false, fmt.Errorf("load reviewer %s: %w", id, err)
+	}
+	return latestReviewer(h)
+}
+
 // pool is every reviewer's latest record, in id order.
 func (a *App) pool(ctx context.Context) ([]round.Reviewer, error) {
 	all, err := a.events.LoadByType(ctx, reviewerType)
@@ -429,11 +439,7 @@ func (a *App) member(ctx context.Context, by auth.Principal) (rv round.Reviewer,
 	if by.Role != auth.RoleReviewer {
 		return round.Reviewer{}, false, apperr.New(apperr.Forbidden, "only reviewers in the pool review")
 	}
-	h, err := a.events.Load(ctx, reviewerAggregate(by.Subject))
-	if err != nil {
-		return round.Reviewer{}, false, fmt.Errorf("load reviewer %s: %w", by.Subject, err)
-	}
-	if rv, ok, err = latestReviewer(h); err != nil || !ok {
+	if rv, ok, err = a.loadReviewer(ctx, by.Subject); err != nil || !ok {
 		return round.Reviewer{}, false, err
 	}
 	if rv.Org != by.Org {
@@ -604,11 +610,7 @@ func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 	}
 	// The one reviewer named, not the pool: a hand assignment read every member's
 	// record, 400 loads in a pool of 400.
-	h, err := a.events.Load(ctx, reviewerAggregate(reviewer))
-	if err != nil {
-		return nil, fmt.Errorf("load reviewer %s: %w", reviewer, err)
-	}
-	rv, ok, err := latestReviewer(h)
+	rv, ok, err := a.loadReviewer(ctx, reviewer)
 	if err != nil {
 		return nil, err
 	}

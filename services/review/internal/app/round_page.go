@@ -195,11 +195,7 @@ func (a *App) Reviewer(ctx context.Context, by auth.Principal, id string) (Membe
 	if !by.IsOps() {
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff read the reviewer pool")
 	}
-	h, err := a.events.Load(ctx, reviewerAggregate(id))
-	if err != nil {
-		return Member{}, fmt.Errorf("load reviewer %s: %w", id, err)
-	}
-	rv, ok, err := latestReviewer(h)
+	rv, ok, err := a.loadReviewer(ctx, id)
 	if err != nil {
 		return Member{}, err
 	}
