@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -99,46 +100,46 @@ func (s *SMTP) Close() {
 	}
 }
 
-// take returns a kept connection still fit to use, or nil; it closes those that
-// waited too long.
+// take returns a kept connection still fit to use, the most recently used, or nil;
+// it lets go of those that waited too long (the oldest, first in the list).
 func (s *SMTP) take() *relayConn {
 	s.mu.Lock()
-	var stale []*relayConn
-	var rc *relayConn
-	for len(s.idle) > 0 && rc == nil {
-		last := s.idle[len(s.idle)-1]
-		s.idle = s.idle[:len(s.idle)-1]
-		if time.Since(last.since) < smtpIdleFor {
-			rc = last
-		} else {
-			stale = append(stale, last)
-		}
+	fresh := 0
+	for fresh < len(s.idle) && time.Since(s.idle[fresh].since) >= smtpIdleFor {
+		fresh++
 	}
-	// Older ones waited longer still.
-	for len(s.idle) > 0 && time.Since(s.idle[0].since) >= smtpIdleFor {
-		stale, s.idle = append(stale, s.idle[0]), s.idle[1:]
+	stale := slices.Clone(s.idle[:fresh])
+	s.idle = s.idle[fresh:]
+	var rc *relayConn
+	if n := len(s.idle); n > 0 {
+		rc, s.idle = s.idle[n-1], s.idle[:n-1]
 	}
 	s.mu.Unlock()
 	for _, c := range stale {
-		go func() { _ = s.client.CloseWithSMTPClient(c.c) }()
+		s.drop(c)
 	}
 	return rc
 }
 
-// keep puts a connection that carried an email back for the next, or says goodbye
-// on it when enough are kept or it has carried its share.
+// keep puts a connection that carried an email back for the next, or lets it go
+// when enough are kept or it has carried its share.
 func (s *SMTP) keep(rc *relayConn) {
 	rc.sent++
-	rc.since = time.Now()
 	s.mu.Lock()
 	if !s.closed && len(s.idle) < smtpIdleMax && rc.sent < smtpPerConnection {
+		rc.since = time.Now() // under the lock: the list stays in the order of use
 		s.idle = append(s.idle, rc)
 		rc = nil
 	}
 	s.mu.Unlock()
 	if rc != nil {
-		go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
+		s.drop(rc)
 	}
+}
+
+// drop says goodbye (QUIT) on a connection no longer kept, without waiting for it.
+func (s *SMTP) drop(rc *relayConn) {
+	go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
 }
 
 // Send delivers one message. Errors the relay will never accept (a bad address) are
@@ -177,7 +178,7 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 		// closed it, or the network did: its NOOP fails), or the relay takes only so
 		// many emails on one connection (it refuses the next MAIL). A new connection
 		// tries once more, and its answer is the outcome.
-		go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
+		s.drop(rc)
 	}
 	conn, err := s.client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
@@ -194,15 +195,14 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 // fault harness saw a copy when notify was killed between the relay's acceptance and
 // the record, back when saying goodbye could fail a delivery).
 func (s *SMTP) outcome(rc *relayConn, msg *gomail.Msg, id string, err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		s.keep(rc)
 		return nil
-	case msg.IsDelivered():
-		go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
+	}
+	s.drop(rc)
+	if msg.IsDelivered() {
 		return nil
 	}
-	go func() { _ = s.client.CloseWithSMTPClient(rc.c) }()
 	if isPermanent(err) {
 		return app.Permanent(err)
 	}
