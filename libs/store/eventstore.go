@@ -333,8 +333,7 @@ func (s *EventStore) writeHead(ctx context.Context, aggregateID string, commits 
 	if busy {
 		return
 	}
-	_, _ = s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: aggregateID}}, headDoc{ID: aggregateID, Commits: commits},
-		options.Replace().SetUpsert(true))
+	_ = Replace(ctx, s.heads, aggregateID, headDoc{ID: aggregateID, Commits: commits})
 	s.mu.Lock()
 	delete(s.writingHead, aggregateID)
 	s.mu.Unlock()

@@ -133,7 +133,7 @@ func (m *Mirror[T]) Record(ctx context.Context, entries ...T) error {
 	if n%markEvery == 0 {
 		// Only a hint for starting readers: every change up to n is stored. An older
 		// mark written over a newer one by another writer costs a start a few reads.
-		_, _ = m.changes.ReplaceOne(ctx, bson.D{{Key: "_id", Value: markID}}, markDoc{ID: markID, Seen: n}, options.Replace().SetUpsert(true))
+		_ = Replace(ctx, m.changes, markID, markDoc{ID: markID, Seen: n})
 	}
 	return nil
 }

@@ -281,3 +281,32 @@ func indexName(m mongo.IndexModel) string {
 	}
 	return strings.Join(parts, "_")
 }
+
+// Replace writes doc as the document of coll with _id id, inserting it if there is
+// none. Two upserts of one new _id at once can both find no document and both
+// insert; the store refuses the second on _id (MongoDB retries that itself since 4.2,
+// FerretDB does not), so the loser is tried once more and then finds the winner's
+// document to replace. The error is returned as the driver gave it.
+func Replace(ctx context.Context, coll *mongo.Collection, id, doc any) error {
+	return upsert(func() error {
+		_, err := coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true))
+		return err
+	})
+}
+
+// Update applies update to the document of coll with _id id, inserting one if there
+// is none; a race with another insert of id is tried once more, as in Replace.
+func Update(ctx context.Context, coll *mongo.Collection, id, update any) error {
+	return upsert(func() error {
+		_, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, update, options.UpdateOne().SetUpsert(true))
+		return err
+	})
+}
+
+func upsert(write func() error) error {
+	err := write()
+	if mongo.IsDuplicateKeyError(err) {
+		err = write()
+	}
+	return err
+}

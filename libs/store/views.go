@@ -39,7 +39,7 @@ func (v *Views) Collection() *mongo.Collection { return v.coll }
 // Put replaces the view of id with doc. Projections call it from a single ordered
 // consumer, so a plain replace is safe; doc should carry the aggregate version.
 func (v *Views) Put(ctx context.Context, id string, doc any) error {
-	_, err := v.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true))
+	err := Replace(ctx, v.coll, id, doc)
 	if err != nil {
 		return fmt.Errorf("put view %s: %w", id, Classify(err))
 	}

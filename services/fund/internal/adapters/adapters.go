@@ -15,7 +15,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/fund/internal/app"
@@ -104,9 +103,8 @@ func (s *Signatories) Get(ctx context.Context, org string) (app.Signatory, bool,
 // Put records an organisation.
 func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
 	began := time.Now()
-	_, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: sig.ID}},
-		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadEmail: sig.NominatedLeadEmail},
-		options.Replace().SetUpsert(true))
+	err := store.Replace(ctx, s.coll, sig.ID,
+		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadEmail: sig.NominatedLeadEmail})
 	if err != nil {
 		return fmt.Errorf("write signatory %s: %w", sig.ID, store.Classify(err))
 	}

@@ -8,7 +8,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
@@ -79,7 +78,7 @@ func (t *APITokens) Record(ctx context.Context, s APITokenState) error {
 			doc.ExpiresAt = old.ExpiresAt
 		}
 	}
-	if _, err := t.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: s.ID}}, doc, options.Replace().SetUpsert(true)); err != nil {
+	if err := store.Replace(ctx, t.coll, s.ID, doc); err != nil {
 		return fmt.Errorf("record API token %s: %w", s.ID, store.Classify(err))
 	}
 	return nil

@@ -110,15 +110,8 @@ func (s *Assignments) Open(ctx context.Context, a app.Assignment) error {
 // if its opening event has not arrived yet. Closing is the only change an assignment
 // ever sees, so concurrent closes can only agree.
 func (s *Assignments) Close(ctx context.Context, a app.Assignment) error {
-	var err error
-	for range 2 { // an upsert racing the opening insert loses on _id; the second try updates
-		_, err = s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: docID(a)}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "closed", Value: true}}}}, options.UpdateOne().SetUpsert(true))
-		if !mongo.IsDuplicateKeyError(err) {
-			break
-		}
-	}
-	if err != nil {
+	// An upsert racing the opening insert loses on _id; Update's second try updates.
+	if err := store.Update(ctx, s.coll, docID(a), bson.D{{Key: "$set", Value: bson.D{{Key: "closed", Value: true}}}}); err != nil {
 		return fmt.Errorf("close assignment %s: %w", docID(a), store.Classify(err))
 	}
 	return nil

@@ -106,7 +106,7 @@ func (o *Organisations) fillTokens(ctx context.Context) error {
 			return err
 		}
 	}
-	_, err = o.tokens.ReplaceOne(ctx, bson.D{{Key: "_id", Value: tokensFilled}}, tokenDoc{ID: tokensFilled}, options.Replace().SetUpsert(true))
+	err = store.Replace(ctx, o.tokens, tokensFilled, tokenDoc{ID: tokensFilled})
 	if err != nil {
 		return fmt.Errorf("fill the calendar tokens: %w", store.Classify(err))
 	}
@@ -117,7 +117,7 @@ func (o *Organisations) putToken(ctx context.Context, org, token string) error {
 	if token == "" || token == tokensFilled {
 		return nil
 	}
-	_, err := o.tokens.ReplaceOne(ctx, bson.D{{Key: "_id", Value: token}}, tokenDoc{ID: token, Org: org}, options.Replace().SetUpsert(true))
+	err := store.Replace(ctx, o.tokens, token, tokenDoc{ID: token, Org: org})
 	if err != nil {
 		return fmt.Errorf("write the calendar token of %s: %w", org, store.Classify(err))
 	}
@@ -165,7 +165,7 @@ func (o *Organisations) Put(ctx context.Context, org app.Organisation) error {
 	if err := o.putToken(ctx, org.ID, org.CalendarToken); err != nil {
 		return err
 	}
-	_, err := o.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: org.ID}}, toOrgDoc(org), options.Replace().SetUpsert(true))
+	err := store.Replace(ctx, o.coll, org.ID, toOrgDoc(org))
 	if err != nil {
 		return fmt.Errorf("write organisation %s: %w", org.ID, store.Classify(err))
 	}
@@ -362,7 +362,7 @@ func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (
 // claim wrote and PutBody rewrites. Only the holder of the latest attempt writes it.
 func (d *Deliveries) Record(ctx context.Context, del app.Delivery) error {
 	doc, _ := toDeliveryDoc(del)
-	_, err := d.log.ReplaceOne(ctx, bson.D{{Key: "_id", Value: del.Key}}, doc, options.Replace().SetUpsert(true))
+	err := store.Replace(ctx, d.log, del.Key, doc)
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", del.Key, store.Classify(err))
 	}
@@ -408,20 +408,12 @@ func (d *Deliveries) putBody(ctx context.Context, b bodyDoc) error {
 	if b.empty() {
 		return nil
 	}
-	for attempt := 0; ; attempt++ {
-		_, err := d.bodies.ReplaceOne(ctx, bson.D{{Key: "_id", Value: b.ID}}, b, options.Replace().SetUpsert(true))
-		switch {
-		case err == nil:
-			return nil
-		case mongo.IsDuplicateKeyError(err) && attempt == 0:
-			// Two upserts of one body raced (replicas claiming the same email); the
-			// other inserted it, so this one replaces it.
-		case mongo.IsDuplicateKeyError(err):
-			return nil // written by a racing claimer, with the same email
-		default:
-			return fmt.Errorf("write the body of delivery %s: %w", b.ID, store.Classify(err))
-		}
+	// Two claims of one email on two replicas may write its body at once; Replace
+	// tries the loser of the insert again, over the winner's copy of the same email.
+	if err := store.Replace(ctx, d.bodies, b.ID, b); err != nil {
+		return fmt.Errorf("write the body of delivery %s: %w", b.ID, store.Classify(err))
 	}
+	return nil
 }
 
 // withBody reads the body of a delivery into it, if it has one apart.

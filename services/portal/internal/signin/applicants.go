@@ -52,7 +52,7 @@ func (p *People) AddApplicant(ctx context.Context, a Applicant, by string, at ti
 	if err := p.point(ctx, doc.Email, slotApplicant, a.OrgID); err != nil {
 		return err
 	}
-	if _, err := p.applicants.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true)); err != nil {
+	if err := store.Replace(ctx, p.applicants, doc.ID, doc); err != nil {
 		return fmt.Errorf("add applicant for %s: %w", a.OrgID, store.Classify(err))
 	}
 	return nil

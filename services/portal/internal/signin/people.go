@@ -14,7 +14,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/store"
@@ -158,7 +157,7 @@ func (p *People) SetLead(ctx context.Context, org string, lead Lead, email strin
 	if lead.OrgName != "" {
 		set = append(set, bson.E{Key: "org_name", Value: lead.OrgName})
 	}
-	_, err := p.leads.UpdateOne(ctx, bson.D{{Key: "_id", Value: org}}, bson.D{{Key: "$set", Value: set}}, options.UpdateOne().SetUpsert(true))
+	err := store.Update(ctx, p.leads, org, bson.D{{Key: "$set", Value: set}})
 	if err != nil {
 		return fmt.Errorf("set lead of %s: %w", org, store.Classify(err))
 	}
@@ -179,7 +178,7 @@ func (p *People) SetReviewer(ctx context.Context, r Reviewer, email string) erro
 	if err := p.point(ctx, doc.Email, slotReviewer, r.ID); err != nil {
 		return err
 	}
-	_, err := p.reviewers.ReplaceOne(ctx, bson.D{{Key: "_id", Value: r.ID}}, doc, options.Replace().SetUpsert(true))
+	err := store.Replace(ctx, p.reviewers, r.ID, doc)
 	if err != nil {
 		return fmt.Errorf("set reviewer %s: %w", r.ID, store.Classify(err))
 	}

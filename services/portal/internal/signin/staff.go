@@ -8,7 +8,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/store"
@@ -49,16 +48,11 @@ func (s *Staff) Seen(ctx context.Context, subject, name string) error {
 		return nil
 	}
 	doc := staffDoc{Subject: subject, Name: name, Seen: s.clock.Now().UTC()}
-	// Two first sign-ins at once may both try to insert: the loser of the unique _id
-	// finds the document there and replaces it on its second try.
-	var err error
-	for range 2 {
-		_, err = s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: subject}}, doc, options.Replace().SetUpsert(true))
-		if err == nil {
-			return nil
-		}
+	// Two first sign-ins at once may both try to insert; Replace tries the loser again.
+	if err := store.Replace(ctx, s.coll, subject, doc); err != nil {
+		return fmt.Errorf("record ops staff %s: %w", subject, store.Classify(err))
 	}
-	return fmt.Errorf("record ops staff %s: %w", subject, store.Classify(err))
+	return nil
 }
 
 // Names returns the recorded name of each of subjects that has one; a subject never

@@ -9,7 +9,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
@@ -65,10 +64,10 @@ func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 // Put records an organisation. Only the single ordered consumer of signatory events
 // writes it, so a plain replace is safe.
 func (s *Organisations) Put(ctx context.Context, o app.Organisation) error {
-	_, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, organisationDoc{
+	err := store.Replace(ctx, s.coll, o.ID, organisationDoc{
 		ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn, LeadName: o.LeadName, LeadEmail: o.LeadEmail,
 		ObligationID: o.ObligationID, ObligationKind: o.ObligationKind, ObligationCycle: o.ObligationCycle, WindowOpens: dateString(o.WindowOpens),
-	}, options.Replace().SetUpsert(true))
+	})
 	if err != nil {
 		return fmt.Errorf("write organisation %s: %w", o.ID, store.Classify(err))
 	}
