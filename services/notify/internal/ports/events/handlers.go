@@ -35,9 +35,13 @@ const (
 // can read the review before the revision is marked and email a return that is no
 // longer true. So the messages are handled one at a time, in the stream's order,
 // across replicas (a round's events are few; a redelivered, older one is still
-// caught by its version).
+// caught by its version). Handling an event again changes nothing: its mark is keyed
+// by the round's version, an assignment is opened only if unknown and closing is for
+// good, a closed round stays closed, and each email is claimed by the event (or the
+// round) that causes it. So no record of processed events is kept, which would cost
+// a read and a write per event.
 func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
-	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 1,
+	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 1, Idempotent: true,
 		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectAssignmentAccepted, events.SubjectAssignmentDeclined, events.SubjectAssignmentRemoved,
 			events.SubjectReviewSubmitted, events.SubjectReviewOverdue, events.SubjectReviewReturned, events.SubjectReviewRoundClosed, events.SubjectFeedbackReleased}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
