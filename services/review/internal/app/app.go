@@ -869,8 +869,8 @@ func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err 
 	return marked, next, nil
 }
 
-// roundChanged wakes the deadline timer when a round's deadline or assignments change
-// in this process, so a new deadline is timed at once.
+// roundChanged wakes the deadline timer when a round changed in this process brings
+// its next deadline nearer, so that deadline is timed at once.
 func (a *App) roundChanged() {
 	select {
 	case a.wake <- struct{}{}:
@@ -997,12 +997,25 @@ func (a *App) changeSubmission(ctx context.Context, actor, id string, decide fun
 	return s, err
 }
 
+// changeRound decides and appends a change to round id, and wakes the deadline watch
+// when the change brings the round's next deadline nearer (a first assignment, a
+// review returned): only then can the watch's timer be set too late. An accept, a
+// review or a removal leaves the deadline or moves it away, and the timer firing
+// early finds nothing and is set again; waking the watch for them made it load every
+// open round from the log beside each of a round's busiest commands.
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*round.Round) ([]events.Payload, error)) (*round.Round, error) {
-	defer a.roundChanged()
+	var before time.Time // the round's next deadline before the attempt that was kept
 	r, appended, err := store.Change(ctx, a.events, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor, MaxAttempts: 200, Combine: true},
-		func(h []events.Envelope) (*round.Round, error) { return a.rebuildRound(id, h) }, decide)
+		func(h []events.Envelope) (*round.Round, error) { return a.rebuildRound(id, h) },
+		func(r *round.Round) ([]events.Payload, error) {
+			before = r.NextDeadline()
+			return decide(r)
+		})
 	if err == nil {
 		a.holdRound(r, appended)
+		if after := r.NextDeadline(); len(appended) > 0 && !after.IsZero() && (before.IsZero() || after.Before(before)) {
+			a.roundChanged()
+		}
 	}
 	return r, err
 }

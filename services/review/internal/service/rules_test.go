@@ -183,6 +183,25 @@ func TestAPassedDeadlineIsNoticedWithinAMinute(t *testing.T) {
 	}
 }
 
+// A deadline that assignments made in this process bring is timed at once, not at
+// the next recheck (a minute): the assignment wakes the deadline timer.
+func TestADeadlineAssignedHereIsTimedAtOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	if recheck := config.Default().Review.DeadlineRecheck; recheck < time.Minute {
+		t.Fatalf("the recheck is %s: the test needs it long, so that only the timer can notice the deadline", recheck)
+	}
+	deadline := h.clock.Now().Add(time.Second)
+	assigned(t, h, deadline)
+	h.clock.Set(deadline.Add(time.Second))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := h.published()[events.SubjectReviewOverdue]; n != 2 {
+			return fmt.Errorf("%d overdue events, want 2", n)
+		}
+		return nil
+	})
+}
+
 func TestASubmissionWaitsForItsWindow(t *testing.T) {
 	t.Parallel()
 	h := start(t)
