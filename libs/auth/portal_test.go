@@ -15,13 +15,17 @@ import (
 // serveIssuer serves a new development issuer's keys and returns it with its JWKS URL.
 func serveIssuer(tb testing.TB) (*auth.DevIssuer, string) {
 	tb.Helper()
-	jwks := httptest.NewServer(nil)
-	tb.Cleanup(jwks.Close)
-	issuer, err := auth.NewDevIssuer(jwks.URL, audience)
+	// The handler is set before the server starts: a process that is not this one (a
+	// test's child) may ask for the keys, and nothing but the start orders its
+	// request after the handler was set.
+	jwks := httptest.NewUnstartedServer(nil)
+	issuer, err := auth.NewDevIssuer("http://"+jwks.Listener.Addr().String(), audience)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	jwks.Config.Handler = issuer.JWKSHandler()
+	jwks.Start()
+	tb.Cleanup(jwks.Close)
 	return issuer, jwks.URL
 }
 

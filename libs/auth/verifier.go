@@ -148,8 +148,9 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 	return v, nil
 }
 
-// Prefetch fetches the issuers' keys now, so that the first request after a start
-// does not wait for them. A failure is returned for the caller to log and is not
+// Prefetch fetches the issuers' keys now, and warms the checking of tokens signed by
+// keys of their kinds (see warm), so that the first request after a start waits for
+// neither. A failure is returned for the caller to log and is not
 // final: a request that finds no keys fetches them as before.
 func (v *Verifier) Prefetch(ctx context.Context) error {
 	var errs []error
@@ -159,8 +160,10 @@ func (v *Verifier) Prefetch(ctx context.Context) error {
 		}
 		w.mu.Lock()
 		err := w.fetch(ctx)
+		keys := w.keys
 		w.mu.Unlock()
 		errs = append(errs, err)
+		warm(keys)
 	}
 	return errors.Join(errs...)
 }
