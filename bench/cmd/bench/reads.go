@@ -341,8 +341,13 @@ func allReads(c *client, ds *dataSet, limit int) []read {
 }
 
 // readRestarts is how many times the stack is restarted on the larger set to time
-// the first request of each read.
+// the first request of each read, and how many times the reads are timed again after
+// a pause (readPause) without a restart, as their baseline.
 const readRestarts = 3
+
+// readPause is how long the stack is left idle before the reads are timed again
+// without a restart.
+const readPause = 2 * time.Second
 
 // timeRead returns the p50 of readSamples sequential requests, and the first one's time.
 func timeRead(ctx context.Context, c *client, r read) (p50, first time.Duration, err error) {
@@ -376,6 +381,7 @@ type readFigures struct {
 	smallP50, largeP50  map[string]time.Duration
 	restartFirst        map[string]time.Duration
 	restartP50          map[string]time.Duration
+	pauseFirst          map[string]time.Duration // without a restart, after readPause
 	burst               int
 	burstP50            map[string]time.Duration
 	restartRSS          map[string]int64 // KiB, each process just after the restart
@@ -470,6 +476,28 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 			slices.Sort(ds)
 			f.restartFirst[n] = ds[len(ds)/2]
 		}
+		// The same reads in the same order without a restart, after a pause and on new
+		// connections: the baseline of the first requests. A process idle a while, and
+		// a client opening a connection, pay on the first request whether or not the
+		// process has just started; what the restart adds is the difference.
+		paused := map[string][]time.Duration{}
+		for range readRestarts {
+			http.DefaultClient.CloseIdleConnections()
+			time.Sleep(readPause)
+			for _, r := range reads(c, ds, f.limit, of) {
+				_, first, err := timeRead(ctx, c, r)
+				if err != nil {
+					s.stop()
+					return f, fmt.Errorf("after a pause: %w", err)
+				}
+				paused[r.name] = append(paused[r.name], first)
+			}
+		}
+		f.pauseFirst = map[string]time.Duration{}
+		for n, ds := range paused {
+			slices.Sort(ds)
+			f.pauseFirst[n] = ds[len(ds)/2]
+		}
 		if burst > 0 && of.has("fund") {
 			if err := draftBurst(ctx, c, ds, burst); err != nil {
 				s.stop()
@@ -550,12 +578,15 @@ func readsReport(f readFigures) string {
 	fmt.Fprintf(&b, "%s\n\nMeasured by `make bench` (or `bench -reads-only`) on %s, %s: %d and %d organisations, each with an application "+
 		"(and the reminders, obligations and emails that follow), p50 of %d sequential requests each; then the stack restarted on the larger set "+
 		"(its reminder sweep every 2 s, so that it has settled), and the first request of each read (the median over %d restarts; p50 of the last). Lists ask for pages of %d (?limit), which both sets fill.\n\n", readsSection, machine(), time.Now().UTC().Format("2006-01-02 15:04 MST"), f.small, f.large, readSamples, readRestarts, f.limit)
-	b.WriteString("| read | small | large | large/small (target ≤ 1.5) | after a restart: first request, p50 | first/warm (target ≤ 1.5) |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| read | small | large | large/small (target ≤ 1.5) | after a restart: first request, p50 | first/warm (target ≤ 1.5) | first request after a pause, no restart | restart's first/pause's first |\n|---|---|---|---|---|---|---|---|\n")
 	for _, n := range f.names {
-		s, l, first, p50 := f.smallP50[n], f.largeP50[n], f.restartFirst[n], f.restartP50[n]
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s, %s | %.2f |\n", n, short(s), short(l), float64(l)/float64(max(s, 1)), short(first), short(p50),
-			float64(first)/float64(max(l, 1)))
+		s, l, first, p50, paused := f.smallP50[n], f.largeP50[n], f.restartFirst[n], f.restartP50[n], f.pauseFirst[n]
+		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s, %s | %.2f | %s | %.2f |\n", n, short(s), short(l), float64(l)/float64(max(s, 1)), short(first), short(p50),
+			float64(first)/float64(max(l, 1)), short(paused), float64(first)/float64(max(paused, 1)))
 	}
+	fmt.Fprintf(&b, "\nThe first request after a pause is the same reads in the same order, %d times, each time after the stack was left idle for %s and the "+
+		"client's connections were closed, without a restart (the median): what a first request costs a process that did not just start. "+
+		"A read's first request after a restart comes on a new connection, and the first of each service's reads after the service has been idle.\n", readRestarts, readPause)
 	if len(f.restartRSS) > 0 {
 		names := slices.Sorted(maps.Keys(f.restartRSS))
 		b.WriteString("\nResident memory just after the restart on the larger set:")
