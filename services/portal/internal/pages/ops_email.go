@@ -32,6 +32,8 @@ type opsDeliveriesData struct {
 	Fields     []templates.OpsField
 	Deliveries []opsDeliveryRow
 	Next       string
+	// Of names the organisation the log is filtered to, if it is.
+	Of string
 }
 
 var opsDeliveryStatuses = opsform.Opts("", "Any", "sent", "Sent", "failed", "Failed (to be retried)", "given_up", "Given up", "sending", "Sending")
@@ -92,6 +94,10 @@ func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *o
 			next := url.Values{"status": {q.Get("status")}, "organisation": {org}, "cursor": {*resp.JSON200.NextCursor}}
 			data.Next = "/ops/email?" + next.Encode()
 		}
+	}
+	h.nameDeliveries(r.Context(), c.set, data.Deliveries)
+	if params.OrganisationId != nil {
+		data.Of = opsOrgLabel(h.opsNames(r.Context(), c.set, org), org)
 	}
 	errs = append(errs, ferrs...)
 	data.Fields = filter.Fields(typed, errs)

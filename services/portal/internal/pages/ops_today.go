@@ -84,6 +84,9 @@ type opsDeadLetterCount struct {
 type opsDeliveryRow struct {
 	ID, Subject, Kind, Status, Error, Created string
 	Attempts                                  int
+	// OrgID is the organisation the email is about ("" for one about none, such as
+	// a sign-in link), Org its name as the console shows it (see nameDeliveries).
+	OrgID, Org string
 }
 
 // opsToday is what needs someone now, from all four services. A service that does
@@ -169,6 +172,7 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		})
 	}
 	wg.Wait()
+	h.nameDeliveries(ctx, c.set, data.Failed)
 	for _, d := range deadLetters {
 		if d.Count > 0 {
 			data.DeadLetters = append(data.DeadLetters, d)
@@ -374,9 +378,24 @@ func opsReviewRoundRowOf(rd reviewapi.Round) opsReviewRoundRow {
 
 func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
 	row := opsDeliveryRow{ID: d.Id, Subject: d.Subject, Kind: opsHumanise(string(d.Kind)), Status: opsHumanise(string(d.Status)),
-		Created: longTime(d.CreatedAt), Attempts: d.Attempts}
+		Created: longTime(d.CreatedAt), Attempts: d.Attempts, OrgID: d.OrganisationId}
 	if d.LastError != nil {
 		row.Error = *d.LastError
 	}
 	return row
+}
+
+// nameDeliveries gives each row the name of its organisation: notify's log names it
+// by id alone, and a person looks for a name.
+func (h *Handler) nameDeliveries(ctx context.Context, set *clients.Set, rows []opsDeliveryRow) {
+	ids := make([]string, 0, len(rows))
+	for _, d := range rows {
+		ids = append(ids, d.OrgID)
+	}
+	names := h.opsNames(ctx, set, ids...)
+	for i, d := range rows {
+		if d.OrgID != "" {
+			rows[i].Org = opsOrgLabel(names, d.OrgID)
+		}
+	}
 }

@@ -217,6 +217,17 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "link", "Email")
 	b.Enter()
 	heading(t, b, "Email deliveries")
+	// An email names its organisation, which leads to that organisation's emails alone
+	// (the applications' receipts are about the two organisations).
+	tabTo(t, b, "link", "Only the emails about Othertown College")
+	b.Enter()
+	heading(t, b, "Email deliveries")
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "Only the emails about Othertown College.") || strings.Contains(got, "Exampleton") {
+		t.Errorf("Othertown College's emails read %q", got)
+	}
+	tabTo(t, b, "link", "Every organisation's emails")
+	b.Enter()
+	heading(t, b, "Email deliveries")
 	tabTo(t, b, "link", "Reminders to come")
 	b.Enter()
 	heading(t, b, "Reminders to come")

@@ -121,7 +121,14 @@ func TestOpsReplaysDeadLetters(t *testing.T) {
 func TestOpsDeliveryLog(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, false)
-	onboardOn(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk", time.Now().AddDate(0, -13, 0))
+	org := onboardOn(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk", time.Now().AddDate(0, -13, 0))
+	// An application's receipt is an email about the organisation.
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", opsToken(t, s.fund, "fund"), map[string]any{
+		"name": "TCF 2030", "opens": time.Now().Add(-time.Hour).Format(time.RFC3339), "closes": "2030-01-31T17:00:00Z",
+		"budget_pence": 1000000, "min_award_pence": 10000, "max_award_pence": 100000,
+		"project_start": "2030-03-01", "project_end": "2030-12-31", "themes": []string{"career_development"},
+	})).JSON(t)["id"].(string)
+	opsSubmitApplication(t, s, round, org, "lead-a@example.ac.uk", 2030)
 	// A sign-in link is an email notify sends and logs.
 	s.p.requestLink("lead-a@example.ac.uk")
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
@@ -132,6 +139,25 @@ func TestOpsDeliveryLog(t *testing.T) {
 		}
 		return nil
 	})
+	// Each email about an organisation names it (notify's log holds its id alone), and
+	// the name leads to the log of that organisation's emails only.
+	var about string
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r := s.p.do("GET", "/ops/email", ops, nil)
+		about = linkLabelled(parse(t, r.body), "Only the emails about University of Exampleton")
+		if about == "" {
+			return fmt.Errorf("no email names University of Exampleton yet: %s", r.body)
+		}
+		return nil
+	})
+	if !strings.HasPrefix(about, "/ops/email?organisation=") {
+		t.Errorf("the organisation's link goes to %s", about)
+	}
+	only := opsMustStatus(t, s.p.do("GET", about, ops, nil), http.StatusOK, "one organisation's emails")
+	if !strings.Contains(only.body, "Only the emails about University of Exampleton.") || !strings.Contains(only.body, "Resend") ||
+		linkLabelled(parse(t, only.body), "Every organisation's emails") != "/ops/email" {
+		t.Errorf("the organisation's emails do not say whose they are, or list none: %s", only.body)
+	}
 	if r := s.p.do("GET", "/ops/email?status=given_up", ops, nil); r.status != http.StatusOK || strings.Contains(r.body, "Resend") {
 		t.Errorf("the given-up filter = %d, listing: %v", r.status, strings.Contains(r.body, "Resend"))
 	}
