@@ -231,6 +231,9 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "link", "Reminders to come")
 	b.Enter()
 	heading(t, b, "Reminders to come")
+	tabTo(t, b, "link", "API tokens")
+	b.Enter()
+	heading(t, b, "API tokens of every organisation")
 
 	// A dead letter, replayed once its cause is gone; one that fails again stays.
 	poison, fixed := opsDeadLetters(t, s, lead)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,8 +212,18 @@ func TestOpsListAndRevokeAnyAPIToken(t *testing.T) {
 	cb := s.p.do("GET", "/auth/callback?good=1", "", nil)
 	ops := sessionCookie(t, cb)
 	page := s.p.do("GET", "/ops/api-tokens", ops, nil)
-	if page.status != http.StatusOK || !strings.Contains(page.body, "Nightly sync") || !strings.Contains(page.body, mine) {
+	if page.status != http.StatusOK || !strings.Contains(page.body, "Nightly sync") {
 		t.Fatalf("ops tokens page = %d: %s", page.status, page.body)
+	}
+	// The organisation is named, not shown by its identifier.
+	var orgs []string
+	for _, row := range find(parse(t, page.body), element("tr")) {
+		if cells := find(row, element("td")); len(cells) > 0 {
+			orgs = append(orgs, text(cells[0]))
+		}
+	}
+	if !slices.Equal(orgs, []string{"University of Exampleton"}) {
+		t.Errorf("the tokens' organisations read %q", orgs)
 	}
 	if r := s.p.do("POST", "/ops/api-tokens/"+tokenID(t, s.p, mine)+"/revoke", ops, url.Values{}); r.status != http.StatusSeeOther {
 		t.Fatalf("ops revoke = %d: %s", r.status, r.body)
