@@ -35,14 +35,8 @@ func serveIssuer(tb testing.TB) (*auth.DevIssuer, string) {
 // signed with another key.
 func TestPortalIsTrustedAlongsideTheProvider(t *testing.T) {
 	t.Parallel()
-	provider, providerKeys := serveIssuer(t)
-	portal, portalKeys := serveIssuer(t)
+	v, provider, portal := trustingBoth(t)
 	stranger, _ := serveIssuer(t)
-	v, err := auth.NewVerifier(config.Auth{JWKSURL: providerKeys, Issuer: provider.Issuer, Audience: audience,
-		PortalIssuer: portal.Issuer, PortalJWKSURL: portalKeys}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	lead := auth.Principal{Subject: "p-1", Role: auth.RoleLead, Org: "org1"}
 	for name, iss := range map[string]*auth.DevIssuer{"provider": provider, "portal": portal} {
 		tok, err := iss.MintFor(lead, 5*time.Minute, audience)
@@ -134,13 +128,7 @@ func TestPortalIssuerSettings(t *testing.T) {
 // JSON, a map of its header) cost every request about 5% of the fund's CPU under the
 // submit load, for tokens that a client sends again and again.
 func TestARememberedTokenIsNotParsedAgain(t *testing.T) {
-	provider, providerKeys := serveIssuer(t)
-	portal, portalKeys := serveIssuer(t)
-	v, err := auth.NewVerifier(config.Auth{JWKSURL: providerKeys, Issuer: provider.Issuer, Audience: audience,
-		PortalIssuer: portal.Issuer, PortalJWKSURL: portalKeys}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, provider, portal := trustingBoth(t)
 	lead := auth.Principal{Subject: "p-1", Role: auth.RoleLead, Org: "org1"}
 	for name, iss := range map[string]*auth.DevIssuer{"provider": provider, "portal": portal} {
 		tok, err := iss.MintFor(lead, 5*time.Minute, audience)
@@ -160,4 +148,18 @@ func TestARememberedTokenIsNotParsedAgain(t *testing.T) {
 			t.Errorf("verifying a remembered %s token allocates %.0f times, want at most 1", name, allocs)
 		}
 	}
+}
+
+// trustingBoth serves an identity provider's keys and the portal's, and returns a
+// Verifier that trusts both, as a service configured with the portal does.
+func trustingBoth(t *testing.T) (v *auth.Verifier, provider, portal *auth.DevIssuer) {
+	t.Helper()
+	provider, providerKeys := serveIssuer(t)
+	portal, portalKeys := serveIssuer(t)
+	v, err := auth.NewVerifier(config.Auth{JWKSURL: providerKeys, Issuer: provider.Issuer, Audience: audience,
+		PortalIssuer: portal.Issuer, PortalJWKSURL: portalKeys}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, provider, portal
 }
