@@ -42,11 +42,7 @@ func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCt
 		return
 	}
 	data := opsFundData{Rounds: rows}
-	ids := make([]string, len(apps))
-	for i, a := range apps {
-		ids[i] = a.OrganisationId
-	}
-	orgs := h.opsNames(r.Context(), c.set, ids...)
+	orgs := opsNamesOf(r.Context(), h, c.set, apps, func(a fundapi.Application) string { return a.OrganisationId })
 	for _, a := range apps {
 		row := opsReportRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Received: a.Report != nil,
 			Overdue: a.Report == nil && a.ReportIsDue != nil && *a.ReportIsDue}
@@ -208,11 +204,7 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	filters := url.Values{"round": {round}, "status": {status}}
 	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: filters.Encode()}
-	ids := make([]string, len(resp.JSON200.Items))
-	for i, a := range resp.JSON200.Items {
-		ids[i] = a.OrganisationId
-	}
-	orgs := h.opsNames(ctx, c.set, ids...)
+	orgs := opsNamesOf(ctx, h, c.set, resp.JSON200.Items, func(a fundapi.Application) string { return a.OrganisationId })
 	for _, a := range resp.JSON200.Items {
 		row := opsAppRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Round: names[a.RoundId], Status: opsHumanise(string(a.Status)),
 			Requested: pounds(a.RequestedAmountPence)}

@@ -91,6 +91,15 @@ func (h *Handler) opsNames(ctx context.Context, set *clients.Set, ids ...string)
 	return out
 }
 
+// opsNamesOf is opsNames for the organisations that items name, id giving each one's.
+func opsNamesOf[T any](ctx context.Context, h *Handler, set *clients.Set, items []T, id func(T) string) map[string]string {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = id(it)
+	}
+	return h.opsNames(ctx, set, ids...)
+}
+
 // opsOrgLabel is what a page shows for an organisation: its name, or its id when the
 // name is not known.
 func opsOrgLabel(names map[string]string, id string) string {

@@ -675,11 +675,7 @@ func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx
 	if resp.JSON200.NextCursor != nil {
 		data.Next = "/ops/review/reviewers?" + url.Values{"cursor": {*resp.JSON200.NextCursor}}.Encode()
 	}
-	ids := make([]string, len(resp.JSON200.Items))
-	for i, p := range resp.JSON200.Items {
-		ids[i] = p.OrganisationId
-	}
-	orgs := h.opsNames(r.Context(), c.set, ids...)
+	orgs := opsNamesOf(r.Context(), h, c.set, resp.JSON200.Items, func(p reviewapi.Reviewer) string { return p.OrganisationId })
 	for _, p := range resp.JSON200.Items {
 		row := opsReviewerRow{ID: p.ReviewerId, Name: p.Name, Org: opsOrgLabel(orgs, p.OrganisationId), Trained: p.Trained, Capacity: p.Capacity}
 		if p.Themes != nil {

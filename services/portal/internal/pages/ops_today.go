@@ -388,11 +388,7 @@ func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
 // nameDeliveries gives each row the name of its organisation: notify's log names it
 // by id alone, and a person looks for a name.
 func (h *Handler) nameDeliveries(ctx context.Context, set *clients.Set, rows []opsDeliveryRow) {
-	ids := make([]string, 0, len(rows))
-	for _, d := range rows {
-		ids = append(ids, d.OrgID)
-	}
-	names := h.opsNames(ctx, set, ids...)
+	names := opsNamesOf(ctx, h, set, rows, func(d opsDeliveryRow) string { return d.OrgID })
 	for i, d := range rows {
 		if d.OrgID != "" {
 			rows[i].Org = opsOrgLabel(names, d.OrgID)

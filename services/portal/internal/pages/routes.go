@@ -50,7 +50,7 @@ func (h *Handler) Routes() http.Handler {
 	page("POST /organisations/{org}/tokens/{token}/revoke", h.signedIn(h.apiTokenRevoke))
 	page("POST /organisations/{org}/applicants", h.signedIn(h.applicantAdd))
 	page("POST /organisations/{org}/applicants/remove", h.signedIn(h.applicantRemove))
-	page("GET /ops/api-tokens", h.signedIn(h.opsAPITokens))
+	page("GET /ops/api-tokens", h.signedIn(h.opsOnly(h.opsAPITokens)))
 	page("POST /ops/api-tokens/{token}/revoke", h.signedIn(h.opsAPITokenRevoke))
 
 	// The reviewer's review of an assigned submission (its page is reviewLink, above).

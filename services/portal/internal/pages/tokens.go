@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
-	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -191,9 +190,8 @@ func (h *Handler) tokenOps(w http.ResponseWriter, r *http.Request) (*visitor, bo
 }
 
 // opsAPITokens lists every organisation's tokens, for ITSS staff to revoke any.
-func (h *Handler) opsAPITokens(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.tokenOps(w, r)
-	if !ok {
+func (h *Handler) opsAPITokens(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	if _, ok := h.tokenOps(w, r); !ok {
 		return
 	}
 	list, err := h.tokens.List(r.Context(), "")
@@ -208,15 +206,9 @@ func (h *Handler) opsAPITokens(w http.ResponseWriter, r *http.Request) {
 	}
 	// The tokens name their organisation by id: the page shows its name, as the
 	// console's other pages do (an id the signatory service did not answer for stays).
-	if set, err := h.clients.For(auth.Principal{Subject: v.session.Subject, Role: auth.RoleOps}); err == nil {
-		ids := make([]string, len(list))
-		for i, t := range list {
-			ids[i] = t.Org
-		}
-		names := h.opsNames(r.Context(), set, ids...)
-		for i := range data.Tokens {
-			data.Tokens[i].Org = opsOrgLabel(names, list[i].Org)
-		}
+	names := opsNamesOf(r.Context(), h, c.set, list, func(t apitokens.Token) string { return t.Org })
+	for i := range data.Tokens {
+		data.Tokens[i].Org = opsOrgLabel(names, list[i].Org)
 	}
 	h.show(w, r, http.StatusOK, "ops_tokens", "API tokens of every organisation", nil, data)
 }
