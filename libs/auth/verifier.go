@@ -194,25 +194,32 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	// The digest stands for the token, so that the tokens remembered take a fixed
 	// room and no bearer credential is kept longer than its request.
 	sum := sha256.Sum256([]byte(token))
-	if v.portal == nil {
-		return v.verifyStanding(ctx, token, sum)
+	// A token one of the issuers' verifiers remembers is that issuer's (it checked the
+	// signature); only a token neither remembers is parsed to choose whose keys check it.
+	for _, w := range []*Verifier{v.portal, v} {
+		if w == nil {
+			continue
+		}
+		if p, ok := w.recall(sum); ok {
+			return w.standing(ctx, p)
+		}
 	}
-	// A token one of the two remembers is that issuer's (it checked the signature);
-	// only a token neither remembers is parsed to choose whose keys check it.
-	if _, ok := v.portal.recall(sum); ok {
-		return v.portal.verifyStanding(ctx, token, sum)
+	w := v
+	if v.portal != nil && issuerOf(token) == v.portal.issuer {
+		w = v.portal
 	}
-	if _, ok := v.recall(sum); !ok && issuerOf(token) == v.portal.issuer {
-		return v.portal.verifyStanding(ctx, token, sum)
+	p, err := w.verify(ctx, token, sum)
+	if err != nil {
+		return p, err
 	}
-	return v.verifyStanding(ctx, token, sum)
+	return w.standing(ctx, p)
 }
 
-// verifyStanding is verify, and then, for an API token, the question of its standing.
-func (v *Verifier) verifyStanding(ctx context.Context, token string, sum [sha256.Size]byte) (Principal, error) {
-	p, err := v.verify(ctx, token, sum)
-	if err != nil || p.TokenID == "" {
-		return p, err
+// standing returns p, the caller a token of this issuer names, once its standing is
+// known: an API token's is asked of the service's read model of them.
+func (v *Verifier) standing(ctx context.Context, p Principal) (Principal, error) {
+	if p.TokenID == "" {
+		return p, nil
 	}
 	// An API token's signature may be remembered, its standing never: asked on every
 	// request, so that a revoked token stops as soon as the service hears of it.
@@ -229,11 +236,8 @@ func (v *Verifier) verifyStanding(ctx context.Context, token string, sum [sha256
 }
 
 // verify checks everything the token's bytes (whose digest is sum) and the issuer's
-// keys decide.
+// keys decide, for a token not remembered (recall), and remembers it.
 func (v *Verifier) verify(ctx context.Context, token string, sum [sha256.Size]byte) (Principal, error) {
-	if p, ok := v.recall(sum); ok {
-		return p, nil
-	}
 	var c claims
 	var keys *keySet
 	parsed, err := jwt.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
