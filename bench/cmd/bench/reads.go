@@ -349,6 +349,15 @@ const readRestarts = 3
 // without a restart.
 const readPause = 2 * time.Second
 
+// medians is the median of each read's times.
+func medians(times map[string][]time.Duration) map[string]time.Duration {
+	out := make(map[string]time.Duration, len(times))
+	for n, ds := range times {
+		out[n] = percentile(ds, 50)
+	}
+	return out
+}
+
 // timeRead returns the p50 of readSamples sequential requests, and the first one's time.
 func timeRead(ctx context.Context, c *client, r read) (p50, first time.Duration, err error) {
 	var ds []time.Duration
@@ -472,10 +481,7 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 				fmt.Printf("reads: CPU during restart %d's reads (%s): %s %s\n", restart+1, time.Since(readsBegan).Round(time.Millisecond), n, after[n]-cpuBefore[n])
 			}
 		}
-		for n, ds := range firsts {
-			slices.Sort(ds)
-			f.restartFirst[n] = ds[len(ds)/2]
-		}
+		f.restartFirst = medians(firsts)
 		// The same reads in the same order without a restart, after a pause and on new
 		// connections: the baseline of the first requests. A process idle a while, and
 		// a client opening a connection, pay on the first request whether or not the
@@ -493,11 +499,7 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 				paused[r.name] = append(paused[r.name], first)
 			}
 		}
-		f.pauseFirst = map[string]time.Duration{}
-		for n, ds := range paused {
-			slices.Sort(ds)
-			f.pauseFirst[n] = ds[len(ds)/2]
-		}
+		f.pauseFirst = medians(paused)
 		if burst > 0 && of.has("fund") {
 			if err := draftBurst(ctx, c, ds, burst); err != nil {
 				s.stop()
