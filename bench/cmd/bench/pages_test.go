@@ -34,9 +34,9 @@ func TestPagesReportMarksAPageOverTheTargetAndNamesNoRecord(t *testing.T) {
 	f := pageFigures{scale: pageScale{orgs: 150, reviewers: 400, rounds: 3}, samples: 30, seeded: 95 * time.Second, reviewer: 3, load: "1.20, 0.80, 0.50",
 		rows: []pageRow{
 			{page: page{who: visitorLead, name: "released feedback", path: "/obligations/0b6f1c9e-8f1e-4c55-9a51-7d1f0c2b9a10/feedback/3e0c5b7a-1f55-4c8e-9a2d-7b6f0d4c2e91"},
-				client: latency{n: 30, p50: 8 * time.Millisecond, p95: 12 * time.Millisecond}, server: latency{n: 30, p50: 7 * time.Millisecond, p95: 11 * time.Millisecond}},
+				client: latency{n: 30, p50: 8 * time.Millisecond, p95: 12 * time.Millisecond}, server: latency{n: 30, p50: 7 * time.Millisecond, p95: 11 * time.Millisecond}, rows: 7},
 			{page: page{who: visitorReviewer, name: "review assignments", path: "/reviews"},
-				client: latency{n: 30, p50: 40 * time.Millisecond, p95: 61 * time.Millisecond}, server: latency{missing: 30}},
+				client: latency{n: 30, p50: 40 * time.Millisecond, p95: 61 * time.Millisecond}, server: latency{missing: 30}, rows: 51},
 			{page: page{who: visitorPublic, name: "directory, searching a name", path: "/directory?name=Reads+University+0074"},
 				client: latency{n: 30, p50: 9 * time.Millisecond, p95: 10 * time.Millisecond}, server: latency{n: 30, p50: 0, p95: 9 * time.Millisecond}},
 		}}
@@ -68,15 +68,15 @@ func TestPagesReportMarksAPageOverTheTargetAndNamesNoRecord(t *testing.T) {
 	// smaller run did not time has empty cells.
 	f.smallScale = pageScale{orgs: 15, reviewers: 40, rounds: 3}
 	f.small = map[string]pageRow{
-		"lead released feedback":      {client: latency{n: 30, p50: 4 * time.Millisecond}},
-		"reviewer review assignments": {client: latency{n: 30, p50: 40 * time.Millisecond}},
+		"lead released feedback":      {client: latency{n: 30, p50: 4 * time.Millisecond}, rows: 7},
+		"reviewer review assignments": {client: latency{n: 30, p50: 40 * time.Millisecond}, rows: 16},
 	}
 	got = pagesReport(f)
 	for _, want := range []string{
 		"a tenth the size (15 organisations, 40 reviewers, 3 review rounds)",
-		"| lead | released feedback (`/obligations/{id}/feedback/{id}`) | 8ms | 12ms | 7ms | 11ms | met | 4ms | 2.00 |\n",
-		"| reviewer | review assignments (`/reviews`) | 40ms | 61ms | not logged | not logged | **missed** | 40ms | 1.00 |\n",
-		"| public | directory, searching a name (`/directory?name=…`) | 9ms | 10ms | < 1ms | 9ms | met | | |\n",
+		"| lead | released feedback (`/obligations/{id}/feedback/{id}`) | 8ms | 12ms | 7ms | 11ms | met | 4ms | 2.00 | 7, 7 |\n",
+		"| reviewer | review assignments (`/reviews`) | 40ms | 61ms | not logged | not logged | **missed** | 40ms | 1.00 | 16, 51 |\n",
+		"| public | directory, searching a name (`/directory?name=…`) | 9ms | 10ms | < 1ms | 9ms | met | | | |\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report with the smaller set lacks %q:\n%s", want, got)
