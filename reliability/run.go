@@ -292,10 +292,8 @@ func relayCrash(ctx context.Context, s *Stack, out *outcome, n int) (string, err
 	}
 	before := info.State.Msgs
 	window := info.Config.Duplicates
-	cfg := info.Config
-	cfg.Duplicates = 500 * time.Millisecond
-	if _, err := js.UpdateStream(ctx, cfg); err != nil {
-		return "", fmt.Errorf("shrink the duplicate window: %w", err)
+	if err := shrinkDuplicateWindow(ctx, js, info.Config, 500*time.Millisecond); err != nil {
+		return "", err
 	}
 
 	client, err := mongo.Connect(options.Client().ApplyURI(s.MongoURI()))
