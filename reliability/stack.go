@@ -141,6 +141,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"SMTP_HOST=127.0.0.1",
 		"SMTP_PORT="+smtpPort,
 		"SMTP_TLS_POLICY=none",
+		"SMTP_FROM=technician-commitment@tc.localhost",
+		"SMTP_UNSUBSCRIBE=unsubscribe@tc.localhost",
 		"LOG_LEVEL=warn",
 		"FUND_WRITE_RATE=100000",
 		"FUND_WRITE_BURST=100000",

@@ -365,6 +365,9 @@ func startInfra(dataDir string, offset int) (*infra, error) {
 		"SMTP_HOST=127.0.0.1",
 		"SMTP_PORT="+strconv.Itoa(smtpPort+offset),
 		"SMTP_TLS_POLICY=none",
+		// Mail is sent as a local address: the stack is nobody's production.
+		"SMTP_FROM=technician-commitment@tc.localhost",
+		"SMTP_UNSUBSCRIBE=unsubscribe@tc.localhost",
 		// Calendar feed links point at notify's own address, and emails at the
 		// portal's, wherever they listen.
 		"NOTIFY_PUBLIC_URL=http://"+addr(portOf("notify"), offset),

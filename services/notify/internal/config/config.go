@@ -4,6 +4,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -21,16 +22,18 @@ type Config struct {
 
 // SMTP is the mail relay. Its address has no default: a default would be the local
 // mail catcher, and a production notify that silently mailed a development address
-// would tell nobody anything.
+// would tell nobody anything. Nor have the addresses mail is sent from and asks to be
+// unsubscribed at: a staging notify that took production's would send as production,
+// and a mailbox nobody reads would swallow every unsubscribe.
 type SMTP struct {
 	Host        string `env:"SMTP_HOST"`
 	Port        int    `env:"SMTP_PORT"`
 	Username    string `env:"SMTP_USERNAME"`
 	Password    string `env:"SMTP_PASSWORD"`
 	TLSPolicy   string `env:"SMTP_TLS_POLICY" envDefault:"mandatory"`
-	From        string `env:"SMTP_FROM" envDefault:"technician-commitment@itss.org.uk"`
+	From        string `env:"SMTP_FROM"`
 	FromName    string `env:"SMTP_FROM_NAME" envDefault:"Technician Commitment"`
-	Unsubscribe string `env:"SMTP_UNSUBSCRIBE" envDefault:"unsubscribe@itss.org.uk"`
+	Unsubscribe string `env:"SMTP_UNSUBSCRIBE"`
 }
 
 // Notify is the service's own behaviour.
@@ -85,6 +88,19 @@ func checkBaseURL(s string) error {
 	return nil
 }
 
+// checkMailbox accepts a bare address (local@domain, no display name), which a
+// mailto: link can carry as it is.
+func checkMailbox(s string) error {
+	if s == "" {
+		return errors.New("must be set")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s || strings.ContainsAny(s, "?#%&") {
+		return fmt.Errorf("%q must be a bare email address such as name@example.org", s)
+	}
+	return nil
+}
+
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Platform.Validate()}
@@ -102,8 +118,11 @@ func (c Config) Validate() error {
 	if c.SMTP.Port <= 0 || c.SMTP.Port > 65535 {
 		errs = append(errs, errors.New("SMTP_PORT must be set (the mail relay's port)"))
 	}
-	if c.SMTP.From == "" {
-		errs = append(errs, errors.New("SMTP_FROM must be set"))
+	for _, a := range []struct{ name, value, what string }{{"SMTP_FROM", c.SMTP.From, "the address mail is sent from"},
+		{"SMTP_UNSUBSCRIBE", c.SMTP.Unsubscribe, "the address optional mail's List-Unsubscribe names"}} {
+		if err := checkMailbox(a.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s %w (%s)", a.name, err, a.what))
+		}
 	}
 	for _, u := range []struct{ name, value string }{{"NOTIFY_PUBLIC_URL", c.Notify.PublicURL}, {"NOTIFY_PORTAL_URL", c.Notify.PortalURL}} {
 		if err := checkBaseURL(u.value); err != nil {

@@ -23,7 +23,7 @@ func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testi
 	if err == nil {
 		t.Fatal("notify starts without its mail relay, public address and portal address")
 	}
-	for _, name := range []string{"SMTP_HOST", "SMTP_PORT", "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL"} {
+	for _, name := range []string{"SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_UNSUBSCRIBE", "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("the start-up error does not name %s: %v", name, err)
 		}
@@ -36,7 +36,7 @@ func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testi
 
 	env := platformEnv()
 	for k, v := range map[string]string{"SMTP_HOST": "smtp.itss.org.uk", "SMTP_PORT": "587", "NOTIFY_PUBLIC_URL": "https://notify.tc.itss.org.uk",
-		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk"} {
+		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk", "SMTP_FROM": "technician-commitment@itss.org.uk", "SMTP_UNSUBSCRIBE": "unsubscribe@itss.org.uk"} {
 		env[k] = v
 	}
 	c = Default()
@@ -47,5 +47,30 @@ func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testi
 	c = Default()
 	if err := libconfig.LoadFrom(&c, env); err == nil || !strings.Contains(err.Error(), "NOTIFY_PORTAL_URL") {
 		t.Errorf("a portal address that is not an absolute URL is accepted: %v", err)
+	}
+}
+
+// The sender and the unsubscribe address are bare addresses: a display name belongs
+// in SMTP_FROM_NAME, and the unsubscribe address goes into a mailto: link as it is.
+func TestMailAddressesAreBareAddresses(t *testing.T) {
+	t.Parallel()
+	good := platformEnv()
+	for k, v := range map[string]string{"SMTP_HOST": "smtp.itss.org.uk", "SMTP_PORT": "587", "NOTIFY_PUBLIC_URL": "https://notify.tc.itss.org.uk",
+		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk", "SMTP_FROM": "tc@itss.org.uk", "SMTP_UNSUBSCRIBE": "unsubscribe@itss.org.uk"} {
+		good[k] = v
+	}
+	for _, name := range []string{"SMTP_FROM", "SMTP_UNSUBSCRIBE"} {
+		for _, bad := range []string{"itss.org.uk", "Technician Commitment <tc@itss.org.uk>", " tc@itss.org.uk", "tc@itss.org.uk?subject=x", "a@b, c@d"} {
+			env := platformEnv()
+			for k, v := range good {
+				env[k] = v
+			}
+			env[name] = bad
+			c := Default()
+			err := libconfig.LoadFrom(&c, env)
+			if err == nil || !strings.Contains(err.Error(), name+" ") || !strings.Contains(err.Error(), "bare email address") {
+				t.Errorf("%s=%q: %v", name, bad, err)
+			}
+		}
 	}
 }
