@@ -225,7 +225,7 @@ func TestRelayPublishesWhatIsStored(t *testing.T) {
 	if diff := cmp.Diff(want, got.snapshot(), cmpopts.IgnoreUnexported(events.Envelope{})); diff != "" {
 		t.Errorf("consumed envelopes (-want +got):\n%s", diff)
 	}
-	testenv.Eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 15*time.Second, func() error {
 		if n := f.unpublished(t); n != 0 {
 			return fmt.Errorf("%d commits not marked published", n)
 		}

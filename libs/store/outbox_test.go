@@ -18,7 +18,7 @@ import (
 // relay's marks delete records in the background.
 func outboxHolds(t *testing.T, outbox *mongo.Collection, ids ...string) {
 	t.Helper()
-	testenv.Eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 15*time.Second, func() error {
 		cur, err := outbox.Find(context.Background(), bson.D{})
 		if err != nil {
 			return err

@@ -139,7 +139,7 @@ func TestARoundsAssignmentsComePagedAsTheRoundHoldsThem(t *testing.T) {
 		t.Fatalf("a's reviewers are named %v", got)
 	}
 	h.publish("person-y", events.PersonErasedV1{Subject: personal.Subject("y@reviewers.example")})
-	testenv.Eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 15*time.Second, func() error {
 		if got := names(); got["y"] != personal.ErasedName || got["x"] != "Reviewer x" {
 			return fmt.Errorf("after y's erasure a's reviewers are named %v", got)
 		}
