@@ -179,7 +179,10 @@ func runStack(ctx context.Context, args []string) error {
 			// The local stack speaks plain http, where a Secure cookie is never sent back.
 			"PORTAL_INSECURE_COOKIES=true",
 			"PORTAL_SIGNATORY_URL=http://" + addr(portOf("signatory"), *offset), "PORTAL_REVIEW_URL=http://" + addr(portOf("review"), *offset),
-			"PORTAL_NOTIFY_URL=http://" + addr(portOf("notify"), *offset), "PORTAL_FUND_URL=http://" + addr(portOf("fund"), *offset)},
+			"PORTAL_NOTIFY_URL=http://" + addr(portOf("notify"), *offset), "PORTAL_FUND_URL=http://" + addr(portOf("fund"), *offset),
+			// Each service's audience on this stack (see serviceEnv's AUTH_AUDIENCE).
+			"PORTAL_SIGNATORY_AUDIENCE=" + config.DevAudience("signatory"), "PORTAL_REVIEW_AUDIENCE=" + config.DevAudience("review"),
+			"PORTAL_NOTIFY_AUDIENCE=" + config.DevAudience("notify"), "PORTAL_FUND_AUDIENCE=" + config.DevAudience("fund")},
 			// ITSS staff sign in through the local OpenID provider.
 			oidc.portalEnv()...)
 		if err := startProc(portal.name, path, nil, portalEnv...); err != nil {

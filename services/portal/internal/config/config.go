@@ -66,11 +66,13 @@ type Portal struct {
 	NotifyURL    string `env:"PORTAL_NOTIFY_URL"`
 	FundURL      string `env:"PORTAL_FUND_URL"`
 	// The audience each service accepts (its AUTH_AUDIENCE), written into the
-	// tokens the portal signs for it. A wrong one fails closed: the service refuses.
-	SignatoryAudience string `env:"PORTAL_SIGNATORY_AUDIENCE" envDefault:"tc-signatory"`
-	ReviewAudience    string `env:"PORTAL_REVIEW_AUDIENCE" envDefault:"tc-review"`
-	NotifyAudience    string `env:"PORTAL_NOTIFY_AUDIENCE" envDefault:"tc-notify"`
-	FundAudience      string `env:"PORTAL_FUND_AUDIENCE" envDefault:"tc-fund"`
+	// tokens the portal signs for it. None has a default: the development stack's
+	// (tc-signatory, ...) would start a production portal whose every call the
+	// services refuse, in front of the people using it, instead of at start-up.
+	SignatoryAudience string `env:"PORTAL_SIGNATORY_AUDIENCE"`
+	ReviewAudience    string `env:"PORTAL_REVIEW_AUDIENCE"`
+	NotifyAudience    string `env:"PORTAL_NOTIFY_AUDIENCE"`
+	FundAudience      string `env:"PORTAL_FUND_AUDIENCE"`
 	// InsecureCookies drops the Secure attribute of the sign-in cookie and allows a
 	// plain http:// PublicURL: only for a local development stack, which has no TLS.
 	InsecureCookies bool `env:"PORTAL_INSECURE_COOKIES"`
@@ -141,6 +143,12 @@ func (c Config) Validate() error {
 		}
 	}
 	required("PORTAL_SIGNING_KEY_FILE", p.SigningKeyFile)
+	for _, s := range []struct{ key, value string }{
+		{"PORTAL_SIGNATORY_AUDIENCE", p.SignatoryAudience}, {"PORTAL_REVIEW_AUDIENCE", p.ReviewAudience},
+		{"PORTAL_NOTIFY_AUDIENCE", p.NotifyAudience}, {"PORTAL_FUND_AUDIENCE", p.FundAudience},
+	} {
+		required(s.key, s.value)
+	}
 	for _, s := range []struct{ key, value string }{
 		{"PORTAL_SIGNATORY_URL", p.SignatoryURL}, {"PORTAL_REVIEW_URL", p.ReviewURL},
 		{"PORTAL_NOTIFY_URL", p.NotifyURL}, {"PORTAL_FUND_URL", p.FundURL},

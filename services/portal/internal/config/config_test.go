@@ -14,7 +14,9 @@ func env() map[string]string {
 		"PORTAL_NOTIFY_URL": "http://notify:8083", "PORTAL_FUND_URL": "http://fund:8084",
 		"PORTAL_OIDC_ISSUER": "https://login.example.org", "PORTAL_OIDC_CLIENT_ID": "tc-portal",
 		"PORTAL_OIDC_CLIENT_SECRET": "s3cret", "PORTAL_OIDC_REDIRECT_URL": "https://portal.example.org/auth/callback",
-		"PORTAL_OPS_GROUP": "itss-ops",
+		"PORTAL_OPS_GROUP":          "itss-ops",
+		"PORTAL_SIGNATORY_AUDIENCE": "https://api.example.org/signatory", "PORTAL_REVIEW_AUDIENCE": "https://api.example.org/review",
+		"PORTAL_NOTIFY_AUDIENCE": "https://api.example.org/notify", "PORTAL_FUND_AUDIENCE": "https://api.example.org/fund",
 	}
 }
 
@@ -28,7 +30,8 @@ func TestNothingTrustedOrAddressedByDefault(t *testing.T) {
 	}
 	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE",
 		"PORTAL_SIGNATORY_URL", "PORTAL_REVIEW_URL", "PORTAL_NOTIFY_URL", "PORTAL_FUND_URL",
-		"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OPS_GROUP"} {
+		"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OPS_GROUP",
+		"PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("the error does not name %s: %v", key, err)
 		}

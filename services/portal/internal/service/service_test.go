@@ -22,6 +22,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
+	libconfig "github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
@@ -106,6 +107,8 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 		"MONGO_URI": testenv.MongoURI(tb), "MONGO_DATABASE": testenv.DatabaseName(tb), "NATS_URL": env.NATS.URL,
 		"PORTAL_PUBLIC_URL": "http://portal.test", "PORTAL_INSECURE_COOKIES": "true", "PORTAL_SIGNING_KEY_FILE": key,
 		"PORTAL_SIGNATORY_URL": svcs.signatory, "PORTAL_REVIEW_URL": svcs.review, "PORTAL_NOTIFY_URL": svcs.notify, "PORTAL_FUND_URL": svcs.fund,
+		"PORTAL_SIGNATORY_AUDIENCE": libconfig.DevAudience("signatory"), "PORTAL_REVIEW_AUDIENCE": libconfig.DevAudience("review"),
+		"PORTAL_NOTIFY_AUDIENCE": libconfig.DevAudience("notify"), "PORTAL_FUND_AUDIENCE": libconfig.DevAudience("fund"),
 		"LOG_LEVEL":          "debug",
 		"PORTAL_OIDC_ISSUER": issuer, "PORTAL_OIDC_CLIENT_ID": oidcdev.LocalClientID, "PORTAL_OIDC_CLIENT_SECRET": testClientSecret,
 		"PORTAL_OIDC_REDIRECT_URL": redirect, "PORTAL_OPS_GROUP": oidcdev.LocalOpsGroup,
