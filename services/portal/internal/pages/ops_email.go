@@ -49,7 +49,8 @@ func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *o
 	q := r.URL.Query()
 	filter := opsform.Specs{
 		{Name: "status", Label: "Status", Type: opsform.Choice, Options: opsDeliveryStatuses},
-		{Name: "organisation", Label: "Organisation identifier", Type: opsform.Text, Max: 64},
+		{Name: "organisation", Label: "Organisation identifier", Type: opsform.Text, Max: 64,
+			Hint: "Follow an organisation's name in the list, or \"Emails sent to this organisation\" on its page, to fill this in."},
 	}
 	typed, _, ferrs := filter.Parse(q, london)
 	org := q.Get("organisation")

@@ -158,6 +158,10 @@ func TestOpsDeliveryLog(t *testing.T) {
 		linkLabelled(parse(t, only.body), "Every organisation's emails") != "/ops/email" {
 		t.Errorf("the organisation's emails do not say whose they are, or list none: %s", only.body)
 	}
+	// The filter then holds an identifier, which nobody types: its hint says where it comes from.
+	if !strings.Contains(only.body, `aria-describedby="field-organisation-hint"`) || !strings.Contains(only.body, "Emails sent to this organisation") {
+		t.Errorf("the organisation filter does not say how it is filled in")
+	}
 	if r := s.p.do("GET", "/ops/email?status=given_up", ops, nil); r.status != http.StatusOK || strings.Contains(r.body, "Resend") {
 		t.Errorf("the given-up filter = %d, listing: %v", r.status, strings.Contains(r.body, "Resend"))
 	}
