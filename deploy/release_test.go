@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ const ownRegistry = "registry.itss.org.uk/technician-commitment/"
 
 var (
 	digestRef = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
-	// versionTag is an exact release tag such as 2.15.2-alpine or v0.17.3: a moving tag
+	// versionTag is an exact release tag such as 2.15.3-alpine or v0.17.3: a moving tag
 	// (latest, stable, 7.0) could change what runs without a change here.
 	versionTag = regexp.MustCompile(`:v?\d+\.\d+\.\d+[-.\w]*$`)
 )
@@ -65,6 +66,42 @@ func TestProdImagesArePinned(t *testing.T) {
 	}
 	if own < len(configKeys) {
 		t.Errorf("prod runs %d of the suite's own images, want at least one per service (%d)", own, len(configKeys))
+	}
+}
+
+// TestNATSRunsTheServerItsTestsRun: the NATS tests here (TLS, accounts, the ops
+// user's rights for the dead-letter runbook) run the rendered configuration in the
+// nats-server this module builds with; the cluster must run that same release, or
+// what they prove is about another server. (It ran 2.15.2 while the tests ran 2.15.3.)
+func TestNATSRunsTheServerItsTestsRun(t *testing.T) {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Fatal("no build information in the test binary")
+	}
+	var tested string
+	for _, m := range info.Deps {
+		if m.Path == "github.com/nats-io/nats-server/v2" {
+			tested = strings.TrimPrefix(m.Version, "v")
+		}
+	}
+	if tested == "" {
+		t.Fatal("the test binary does not link nats-server")
+	}
+	for _, o := range overlays {
+		found := 0
+		for where, c := range containers(render(t, o)) {
+			image, tag, _ := strings.Cut(c.Image, ":")
+			if image != "nats" && !strings.HasSuffix(image, "/nats") {
+				continue
+			}
+			found++
+			if version, _, _ := strings.Cut(tag, "-"); version != tested {
+				t.Errorf("%s %s runs %s; the tests run nats-server %s", o, where, c.Image, tested)
+			}
+		}
+		if found == 0 {
+			t.Errorf("%s runs no nats image", o)
+		}
 	}
 }
 
