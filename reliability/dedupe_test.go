@@ -6,30 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/itss/techcommit/libs/embedded"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // TestAShrunkDuplicateWindowForgetsTheIDs is what the relay scenario relies on: once
 // the window is shrunk and has passed, the same message ids are stored again. Each
 // round is a fresh stream, so that each one meets the server's purge timer anew.
 func TestAShrunkDuplicateWindowForgetsTheIDs(t *testing.T) {
-	srv, err := embedded.StartNATS(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	nc, err := nats.Connect(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testenv.JetStream(t, testenv.NATS(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const rounds, ids = 40, 20
