@@ -56,7 +56,7 @@ func TestOnlyANearerDeadlineWakesTheDeadlineWatch(t *testing.T) {
 		{"a removal", func() error { _, err := a.Remove(ctx, ops, rid, subs[1], "rv-b", "Conflict"); return err }, false},
 		// Nothing is outstanding now; the returned review is again.
 		{"a review returned", func() error { _, err := a.ReturnReview(ctx, ops, rid, subs[0], "rv-a", "Say more"); return err }, true},
-		{"a refused command", func() error { _, err := a.Respond(ctx, as("rv-b"), rid, subs[0], true, ""); return nilIf(err) }, false},
+		{"a refused command", func() error { _, err := a.Respond(ctx, as("rv-b"), rid, subs[0], true, ""); return refused(err) }, false},
 	} {
 		if err := step.do(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
@@ -67,8 +67,9 @@ func TestOnlyANearerDeadlineWakesTheDeadlineWatch(t *testing.T) {
 	}
 }
 
-// nilIf is nil when err is the refusal the step expects.
-func nilIf(err error) error {
+// refused turns a command's answer into a step's: the refusal the step expects is
+// success, and no refusal a failure.
+func refused(err error) error {
 	if err == nil {
 		return errors.New("the command was not refused")
 	}
