@@ -46,15 +46,7 @@ func TestTheDirectoryIsShownAPageAtATime(t *testing.T) {
 			sig.Must(http.StatusOK, sig.Do("POST", "/v1/organisations/"+id+s.path, ops, s.body))
 		}
 	}
-	rows := func(doc *html.Node) []string {
-		var out []string
-		for _, row := range find(doc, element("tr")) {
-			if cells := find(row, element("td")); len(cells) > 0 {
-				out = append(out, text(cells[0]))
-			}
-		}
-		return out
-	}
+	rows := firstCells
 	var first *html.Node
 	// The directory is the signatory service's projection, which may lag its events:
 	// wait until it lists all of them (both pages full) before looking at the pages.

@@ -190,15 +190,7 @@ func TestDirectorySearch(t *testing.T) {
 	p, sig := withSignatory(t)
 	onboard(t, p, sig, "University of Exampleton", "lead-a@example.ac.uk")
 	onboard(t, p, sig, "Othertown College", "lead-b@example.ac.uk")
-	names := func(body string) []string {
-		var out []string
-		for _, row := range find(parse(t, body), element("tr")) {
-			if cells := find(row, element("td")); len(cells) > 0 {
-				out = append(out, text(cells[0]))
-			}
-		}
-		return out
-	}
+	names := func(body string) []string { return firstCells(parse(t, body)) }
 	// The directory is the signatory service's projection, which may lag its events.
 	testenv.Eventually(t, 10*time.Second, func() error {
 		all := p.do("GET", "/directory", "", nil)

@@ -355,6 +355,18 @@ func element(tag string) func(*html.Node) bool {
 	return func(n *html.Node) bool { return n.Data == tag }
 }
 
+// firstCells is the text of the first cell of every table row under doc that has
+// cells (the header row has none).
+func firstCells(doc *html.Node) []string {
+	var out []string
+	for _, row := range find(doc, element("tr")) {
+		if cells := find(row, element("td")); len(cells) > 0 {
+			out = append(out, text(cells[0]))
+		}
+	}
+	return out
+}
+
 func h1(tb testing.TB, body string) string {
 	tb.Helper()
 	hs := find(parse(tb, body), element("h1"))

@@ -216,13 +216,7 @@ func TestOpsListAndRevokeAnyAPIToken(t *testing.T) {
 		t.Fatalf("ops tokens page = %d: %s", page.status, page.body)
 	}
 	// The organisation is named, not shown by its identifier.
-	var orgs []string
-	for _, row := range find(parse(t, page.body), element("tr")) {
-		if cells := find(row, element("td")); len(cells) > 0 {
-			orgs = append(orgs, text(cells[0]))
-		}
-	}
-	if !slices.Equal(orgs, []string{"University of Exampleton"}) {
+	if orgs := firstCells(parse(t, page.body)); !slices.Equal(orgs, []string{"University of Exampleton"}) {
 		t.Errorf("the tokens' organisations read %q", orgs)
 	}
 	if r := s.p.do("POST", "/ops/api-tokens/"+tokenID(t, s.p, mine)+"/revoke", ops, url.Values{}); r.status != http.StatusSeeOther {
