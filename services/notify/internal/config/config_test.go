@@ -13,6 +13,17 @@ func platformEnv() map[string]string {
 		"AUTH_ISSUER": "https://id.example.org", "AUTH_AUDIENCE": "tc-notify"}
 }
 
+// completeEnv is a complete production-like environment: the shared settings and
+// every one notify has no default for.
+func completeEnv() map[string]string {
+	env := platformEnv()
+	for k, v := range map[string]string{"SMTP_HOST": "smtp.itss.org.uk", "SMTP_PORT": "587", "NOTIFY_PUBLIC_URL": "https://notify.tc.itss.org.uk",
+		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk", "SMTP_FROM": "technician-commitment@itss.org.uk", "SMTP_UNSUBSCRIBE": "unsubscribe@itss.org.uk"} {
+		env[k] = v
+	}
+	return env
+}
+
 // No address notify mails through or links to has a default: a default would be a
 // development address, and a service that mailed the local catcher, or linked people
 // to 127.0.0.1, would fail silently. Start-up fails naming each missing variable.
@@ -34,11 +45,7 @@ func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testi
 		}
 	}
 
-	env := platformEnv()
-	for k, v := range map[string]string{"SMTP_HOST": "smtp.itss.org.uk", "SMTP_PORT": "587", "NOTIFY_PUBLIC_URL": "https://notify.tc.itss.org.uk",
-		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk", "SMTP_FROM": "technician-commitment@itss.org.uk", "SMTP_UNSUBSCRIBE": "unsubscribe@itss.org.uk"} {
-		env[k] = v
-	}
+	env := completeEnv()
 	c = Default()
 	if err := libconfig.LoadFrom(&c, env); err != nil {
 		t.Fatalf("a complete configuration is refused: %v", err)
@@ -54,17 +61,9 @@ func TestAddressesHaveNoDevelopmentDefaultsAndStartUpNamesWhatIsMissing(t *testi
 // in SMTP_FROM_NAME, and the unsubscribe address goes into a mailto: link as it is.
 func TestMailAddressesAreBareAddresses(t *testing.T) {
 	t.Parallel()
-	good := platformEnv()
-	for k, v := range map[string]string{"SMTP_HOST": "smtp.itss.org.uk", "SMTP_PORT": "587", "NOTIFY_PUBLIC_URL": "https://notify.tc.itss.org.uk",
-		"NOTIFY_PORTAL_URL": "https://portal.tc.itss.org.uk", "SMTP_FROM": "tc@itss.org.uk", "SMTP_UNSUBSCRIBE": "unsubscribe@itss.org.uk"} {
-		good[k] = v
-	}
 	for _, name := range []string{"SMTP_FROM", "SMTP_UNSUBSCRIBE"} {
 		for _, bad := range []string{"itss.org.uk", "Technician Commitment <tc@itss.org.uk>", " tc@itss.org.uk", "tc@itss.org.uk?subject=x", "a@b, c@d"} {
-			env := platformEnv()
-			for k, v := range good {
-				env[k] = v
-			}
+			env := completeEnv()
 			env[name] = bad
 			c := Default()
 			err := libconfig.LoadFrom(&c, env)
