@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -376,8 +377,34 @@ func opsReviewRoundRowOf(rd reviewapi.Round) opsReviewRoundRow {
 	return row
 }
 
+// opsDeliveryKinds says what each kind of email notify logs is. A kind it does not
+// list reads as its words (see opsDeliveryKind).
+var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
+	notifyapi.Reminder:         "Deadline reminder",
+	notifyapi.ReviewAssigned:   "Review assigned",
+	notifyapi.ReviewDueSoon:    "Review due soon",
+	notifyapi.ReviewOverdue:    "Review overdue",
+	notifyapi.ReviewUnassigned: "Review unassigned",
+	notifyapi.ReviewFeedback:   "Feedback released",
+	notifyapi.ReviewReturned:   "Review returned for revision",
+	notifyapi.ReviewNotNeeded:  "Review no longer needed",
+	notifyapi.SigninLink:       "Sign-in link",
+	notifyapi.FundReceived:     "Fund application received",
+	notifyapi.FundAwarded:      "Fund application awarded",
+	notifyapi.FundDeclined:     "Fund application declined",
+	notifyapi.FundReportDue:    "Fund report due",
+}
+
+// opsDeliveryKind is a kind of email in words: notify names its kinds with hyphens.
+func opsDeliveryKind(k notifyapi.DeliveryKind) string {
+	if label, ok := opsDeliveryKinds[k]; ok {
+		return label
+	}
+	return opsHumanise(strings.ReplaceAll(string(k), "-", " "))
+}
+
 func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
-	row := opsDeliveryRow{ID: d.Id, Subject: d.Subject, Kind: opsHumanise(string(d.Kind)), Status: opsHumanise(string(d.Status)),
+	row := opsDeliveryRow{ID: d.Id, Subject: d.Subject, Kind: opsDeliveryKind(d.Kind), Status: opsHumanise(string(d.Status)),
 		Created: longTime(d.CreatedAt), Attempts: d.Attempts, OrgID: d.OrganisationId}
 	if d.LastError != nil {
 		row.Error = *d.LastError
