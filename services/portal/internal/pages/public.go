@@ -75,7 +75,7 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range resp.JSON200.Items {
-		entry := directoryEntry{Name: string(e.Name), Kind: string(e.Kind), Joined: longDate(e.AnnouncedOn.Time)}
+		entry := directoryEntry{Name: string(e.Name), Kind: opsHumanise(string(e.Kind)), Joined: longDate(e.AnnouncedOn.Time)}
 		if e.Website != nil {
 			entry.Website = string(*e.Website)
 		}

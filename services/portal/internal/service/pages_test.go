@@ -203,6 +203,14 @@ func TestDirectorySearch(t *testing.T) {
 	if got := names(some.body); len(got) != 1 || got[0] != "Othertown College" {
 		t.Fatalf("search by name = %v", got)
 	}
+	// Each organisation's kind reads as the filter offers it, not as the API's value.
+	var kind string
+	if cells := find(parse(t, some.body), element("td")); len(cells) > 1 {
+		kind = text(cells[1])
+	}
+	if kind != "Signatory" {
+		t.Errorf("the kind column reads %q, want Signatory", kind)
+	}
 	if got := names(p.do("GET", "/directory?kind=supporter", "", nil).body); len(got) != 0 {
 		t.Fatalf("supporters = %v, want none", got)
 	}
