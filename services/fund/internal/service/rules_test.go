@@ -116,6 +116,15 @@ func TestOnlyTheOrganisationsNominatedLeadMayEndorse(t *testing.T) {
 		t.Errorf("refusal %s, want it to name endorsement.email and the nominated lead", r.Body)
 	}
 
+	// A partner named as the organisation is recorded is the lead itself, not a partner
+	// outside it.
+	itself := endorsedBy("lead@one.ac.uk")
+	itself["partners"] = []map[string]any{{"name": "Exampleton College"}, {"name": "org ORG-N1"}}
+	r = h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications", applicant, itself))
+	if p := r.JSON(t); p["field"] != "partners.1.name" || !strings.Contains(p["detail"].(string), "outside") {
+		t.Errorf("a partner named as the lead: %s, want it to name partners.1.name", r.Body)
+	}
+
 	// The organisation names a new lead: the old lead's endorsement no longer stands.
 	h.publishSignatory(events.OrganisationContactsChangedV1{OrganisationID: "org-n1",
 		NominatedLead: events.Person{Name: "Ada Lovelace", Email: "ada@one.ac.uk"}}, "org-n1")

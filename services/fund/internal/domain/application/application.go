@@ -152,7 +152,7 @@ func (a *Application) Draft(r round.Round, org string, applicant Person, c Conte
 	if err := Validate(r, org, c); err != nil {
 		return nil, err
 	}
-	if err := checkEndorsement(c, el); err != nil {
+	if err := checkLead(c, el); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationDraftedV1{
@@ -169,7 +169,7 @@ func (a *Application) Update(r round.Round, c Content, el Eligibility) ([]events
 	if err := Validate(r, a.org, c); err != nil {
 		return nil, err
 	}
-	if err := checkEndorsement(c, el); err != nil {
+	if err := checkLead(c, el); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationUpdatedV1{ApplicationID: a.id, Content: toEvent(c)}}, nil
@@ -197,7 +197,7 @@ func (a *Application) Submit(r round.Round, el Eligibility, now time.Time) ([]ev
 		return nil, err
 	}
 	// Checked again: the organisation may have named another lead since the draft.
-	if err := checkEndorsement(a.content, el); err != nil {
+	if err := checkLead(a.content, el); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationSubmittedV1{
@@ -328,6 +328,26 @@ func (a *Application) SubmitReport(r round.Round, rep Report, today civil.Date) 
 // LondonDate writes a date the one way the suite gives dates to people, e.g.
 // "Saturday 1 May 2027".
 func LondonDate(d civil.Date) string { return d.Time().Format("Monday 2 January 2006") }
+
+// checkLead checks the application against what the suite records of the lead
+// organisation: no partner is the lead itself under its recorded name, and the
+// endorser is its nominated lead.
+func checkLead(c Content, el Eligibility) error {
+	if el.OrganisationName != "" {
+		for i, p := range c.Partners {
+			if p.OrganisationID == "" && sameName(p.Name, el.OrganisationName) {
+				return apperr.Field(fmt.Sprintf("partners.%d.name", i), "%q is the lead organisation itself: a partner must be an organisation outside it", strings.TrimSpace(p.Name))
+			}
+		}
+	}
+	return checkEndorsement(c, el)
+}
+
+// sameName says whether two organisation names are one name, whatever their case
+// and spacing.
+func sameName(a, b string) bool {
+	return strings.EqualFold(strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " "))
+}
 
 // checkEndorsement checks the endorser is the organisation's nominated lead as the
 // suite records it: the endorsement is the lead's, not whoever the applicant names.

@@ -2,6 +2,7 @@ package application_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,61 @@ func decided(t *testing.T, amount int64) []events.Payload {
 		step(a.Award(testRound, amount))
 	}
 	return all
+}
+
+// A partner named as the lead organisation is recorded, in any case or spacing, is
+// the lead itself, not a partner outside it: on draft, update and submit.
+func TestAPartnerIsNotTheLeadUnderItsOwnName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		partners []application.Partner
+		ok       bool
+	}{
+		{"another organisation", []application.Partner{{Name: "Org Two"}}, true},
+		{"a name containing the lead's", []application.Partner{{Name: "Org One Students' Union"}}, true},
+		{"the lead's name", []application.Partner{{Name: "Org One"}}, false},
+		{"the lead's name, other case and spacing", []application.Partner{{Name: " org  ONE "}}, false},
+		{"the lead's name beside a real partner", []application.Partner{{Name: "College", OrganisationID: "org2"}, {Name: "Org One"}}, false},
+		{"the lead's name with another organisation's id", []application.Partner{{Name: "Org One", OrganisationID: "org2"}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := valid()
+			c.Partners = tt.partners
+			a, _ := application.Rebuild("a1", nil)
+			_, draftErr := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", lead)
+			drafted := replay(t, decided(t, 0)[:1]...)
+			_, updateErr := drafted.Update(testRound, c, lead)
+			for what, err := range map[string]error{"draft": draftErr, "update": updateErr} {
+				if tt.ok {
+					if err != nil {
+						t.Fatalf("%s with partners %v: %v", what, tt.partners, err)
+					}
+					continue
+				}
+				if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != fmt.Sprintf("partners.%d.name", len(tt.partners)-1) {
+					t.Fatalf("%s with partners %v: err = %v, want Invalid naming the lead's entry", what, tt.partners, err)
+				}
+			}
+		})
+	}
+	// The lead's name is checked again on submission: a draft whose partner was named
+	// as the lead is recorded is not sent for assessment.
+	c := valid()
+	c.Partners = []application.Partner{{Name: "College"}}
+	a, _ := application.Rebuild("a1", nil)
+	draft, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", lead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := lead
+	named.OrganisationName = "College"
+	a = replay(t, draft...)
+	if _, err := a.Submit(testRound, named, testRound.Opens.Add(time.Hour)); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("submitting a draft whose partner is the lead: %v, want Invalid", err)
+	}
 }
 
 func TestOnlyTheOrganisationsNominatedLeadEndorses(t *testing.T) {
