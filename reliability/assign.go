@@ -23,20 +23,23 @@ const reviewersPer = 2
 // reviewersPer assignments and each reviewer one email per assignment.
 func (w Workload) assignReviews(ctx context.Context, s *Stack, c *client, ops string, out *outcome, count func(opStats)) error {
 	rev := s.Addr["review"]
-	var subs []string
+	var subs, orgs []string
 	for _, u := range out.units {
 		if u.err == nil && u.reviewSubID != "" {
-			subs = append(subs, u.reviewSubID)
+			subs, orgs = append(subs, u.reviewSubID), append(orgs, u.orgID)
 		}
 	}
 	if len(subs) == 0 {
 		return nil
 	}
+	// The pool takes technicians of announced signatories: the reviewers work at the
+	// organisations that submitted (the review service knows each one, having taken
+	// its submission), spread so that each submission has reviewers from elsewhere.
 	n := (len(subs)*reviewersPer+2)/3 + 2
 	for i := range n {
 		id := fmt.Sprintf("rev-%s-%d", s.prefix, i)
 		if err := w.act(ctx, c, "register reviewer", rev+"/v1/reviewers", ops, map[string]any{"reviewer_id": id, "name": fmt.Sprintf("Reviewer %d", i),
-			"email": id + "@reviewers.example.ac.uk", "organisation_id": "org-reviewers-" + s.prefix, "trained": true, "capacity": 3, "conflicts": []string{}}, nil, count); err != nil {
+			"email": id + "@reviewers.example.ac.uk", "organisation_id": orgs[i%len(orgs)], "trained": true, "capacity": 3, "conflicts": []string{}}, nil, count); err != nil {
 			return err
 		}
 	}

@@ -102,6 +102,10 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 		return took, nil
 	}
 	deadline := time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339)
+	pool, err := poolOrganisation(ctx, c)
+	if err != nil {
+		return f, fmt.Errorf("the reviewers' organisation: %w", err)
+	}
 	for trial := range trials {
 		mine := subs[trial*per : (trial+1)*per]
 		round, err := c.must(ctx, http.MethodPost, rv+"/v1/review-rounds", c.ops, map[string]any{"name": fmt.Sprintf("Contention %d", trial),
@@ -116,15 +120,15 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 		jobs := make([]job, per)
 		for i, sub := range mine {
 			id := fmt.Sprintf("round-rv-%d-%d", trial, i)
-			if _, err := c.must(ctx, http.MethodPost, rv+"/v1/reviewers", c.ops, map[string]any{"reviewer_id": id, "name": "Reviewer",
-				"email": fmt.Sprintf("rv%d-%d@pool.example.ac.uk", trial, i), "organisation_id": reviewPool, "trained": true, "capacity": 1}); err != nil {
+			if err := registerReviewer(ctx, c, rv, map[string]any{"reviewer_id": id, "name": "Reviewer",
+				"email": fmt.Sprintf("rv%d-%d@pool.example.ac.uk", trial, i), "organisation_id": pool, "trained": true, "capacity": 1}); err != nil {
 				return f, err
 			}
 			if _, err := c.must(ctx, http.MethodPost, base+"/assignments", c.ops, map[string]any{"action": "assign", "submission_id": sub,
 				"reviewer_id": id, "reason": "Measured"}); err != nil {
 				return f, err
 			}
-			tok, err := c.issuer.MintFor(auth.Principal{Subject: id, Role: auth.RoleReviewer, Org: reviewPool}, time.Hour, "tc-review")
+			tok, err := c.issuer.MintFor(auth.Principal{Subject: id, Role: auth.RoleReviewer, Org: pool}, time.Hour, "tc-review")
 			if err != nil {
 				return f, err
 			}

@@ -528,9 +528,9 @@ func seedHistory(ctx context.Context, c *client, scale pageScale) (*history, err
 		org := ds.orgs[i%len(ds.orgs)]
 		m := poolMember{id: fmt.Sprintf("rev-%04d", i), org: org, email: fmt.Sprintf("r%d@reviewers.example.ac.uk", i)}
 		pool[i] = m
-		_, err := sendOK(ctx, http.MethodPost, rev+"/v1/reviewers", ops, map[string]any{"reviewer_id": m.id, "name": fmt.Sprintf("Reviewer %d", i),
+		// The review service may not have learned of every announcement yet.
+		return registerReviewer(ctx, c, rev, map[string]any{"reviewer_id": m.id, "name": fmt.Sprintf("Reviewer %d", i),
 			"email": m.email, "organisation_id": org, "themes": []string{themes[i%4], themes[(i+1)%4]}, "trained": true, "capacity": 3, "conflicts": []string{}})
-		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reviewer pool: %w", err)

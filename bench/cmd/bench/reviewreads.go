@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -20,9 +21,33 @@ type reviewSet struct {
 	reviewer string            // the token of a reviewer holding two assignments
 }
 
-// reviewPool is the organisation the seeded reviewers work at (not a signatory, so
-// no conflict keeps them off a submission).
-const reviewPool = "reads-pool"
+// poolOrgs numbers the organisations onboarded for reviewers to work at.
+var poolOrgs atomic.Int64
+
+// poolOrganisation onboards an organisation for seeded reviewers to work at: an
+// announced signatory (the pool takes technicians of signatories only) that submits
+// nothing, so that no conflict keeps its technicians off a submission.
+func poolOrganisation(ctx context.Context, c *client) (string, error) {
+	return onboard(ctx, c, c.s.url(8081)+"/v1/organisations", 900000+int(poolOrgs.Add(1)))
+}
+
+// registerReviewer adds a member to the pool, retrying while the review service has
+// not yet learned of their organisation's announcement (400 organisation_id).
+func registerReviewer(ctx context.Context, c *client, rv string, member map[string]any) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		code, m, err := c.do(ctx, http.MethodPost, rv+"/v1/reviewers", c.ops, member)
+		switch {
+		case err != nil:
+			return err
+		case code == http.StatusCreated:
+			return nil
+		case code != http.StatusBadRequest && code != http.StatusServiceUnavailable || time.Now().After(deadline):
+			return fmt.Errorf("register reviewer %v: %d %v", member["reviewer_id"], code, m)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // seedReview has each organisation's lead draft and submit a submission, puts them
 // all in one round with one reviewer each (automatic assignment, plus two by hand to
@@ -56,18 +81,22 @@ func seedReview(ctx context.Context, c *client, ds *dataSet) error {
 	}
 	slices.Sort(rs.subs)
 	n := len(rs.subs)
+	pool, err := poolOrganisation(ctx, c)
+	if err != nil {
+		return fmt.Errorf("the reviewers' organisation: %w", err)
+	}
 	for i := range n/20 + 2 {
-		if _, err := c.must(ctx, http.MethodPost, rv+"/v1/reviewers", c.ops, map[string]any{"reviewer_id": fmt.Sprintf("reads-rv-%d", i), "name": "Reviewer",
-			"email": fmt.Sprintf("rv%d@pool.example.ac.uk", i), "organisation_id": reviewPool, "trained": true, "capacity": 20}); err != nil {
+		if err := registerReviewer(ctx, c, rv, map[string]any{"reviewer_id": fmt.Sprintf("reads-rv-%d", i), "name": "Reviewer",
+			"email": fmt.Sprintf("rv%d@pool.example.ac.uk", i), "organisation_id": pool, "trained": true, "capacity": 20}); err != nil {
 			return err
 		}
 	}
 	// Capacity 0: automatic assignment leaves this one to the two given by hand.
-	if _, err := c.must(ctx, http.MethodPost, rv+"/v1/reviewers", c.ops, map[string]any{"reviewer_id": "reads-me", "name": "Measured Reviewer",
-		"email": "me@pool.example.ac.uk", "organisation_id": reviewPool, "trained": true, "capacity": 0}); err != nil {
+	if err := registerReviewer(ctx, c, rv, map[string]any{"reviewer_id": "reads-me", "name": "Measured Reviewer",
+		"email": "me@pool.example.ac.uk", "organisation_id": pool, "trained": true, "capacity": 0}); err != nil {
 		return err
 	}
-	me, err := c.issuer.MintFor(auth.Principal{Subject: "reads-me", Role: auth.RoleReviewer, Org: reviewPool}, time.Hour, "tc-review")
+	me, err := c.issuer.MintFor(auth.Principal{Subject: "reads-me", Role: auth.RoleReviewer, Org: pool}, time.Hour, "tc-review")
 	if err != nil {
 		return err
 	}

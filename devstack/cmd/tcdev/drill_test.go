@@ -59,7 +59,7 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 	// emails sent and resent), then the ids it made.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-c", script+`printf 'DRILL %s %s %s %s %s\n' "$ID" "$SUB" "$ROUND" "$A" "$FROUND"`+"\n")
+	cmd := exec.CommandContext(ctx, "bash", "-c", script+`printf 'DRILL %s %s %s %s %s %s\n' "$ID" "$SUB" "$ROUND" "$A" "$FROUND" "$OTHER"`+"\n")
 	cmd.Dir = root
 	cmd.Env = walkthroughEnv(st, bin, data)
 	cmd.WaitDelay = 5 * time.Second
@@ -70,16 +70,16 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 	}
 	_, ids, ok := strings.Cut(out.String(), "DRILL ")
 	fields := strings.Fields(ids)
-	if !ok || len(fields) != 5 {
+	if !ok || len(fields) != 6 {
 		t.Fatalf("the walkthrough did not report its ids: %q", tail(out.String(), 2000))
 	}
-	id, sub, round, app, fround := fields[0], fields[1], fields[2], fields[3], fields[4]
+	id, sub, round, app, fround, other := fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]
 	t.Logf("data made by the walkthrough in %s", time.Since(began).Round(time.Millisecond))
 
 	ops := tcdev("token", "-data", data, "-role", "ops", "-aud", "all")
 	lead := tcdev("token", "-data", data, "-role", "lead", "-org", id, "-aud", "all")
 	applicant := tcdev("token", "-data", data, "-role", "applicant", "-org", id)
-	reviewer := tcdev("token", "-data", data, "-role", "reviewer", "-org", "org-elsewhere", "-sub", "rev-ben")
+	reviewer := tcdev("token", "-data", data, "-role", "reviewer", "-org", other, "-sub", "rev-ben")
 	c := &drillClient{t: t}
 	// A few more organisations, at different steps of onboarding, all recent: an
 	// overdue one would have reminders sent whenever the sweep next ran, before the

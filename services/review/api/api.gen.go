@@ -377,7 +377,7 @@ type Reviewer struct {
 	Email     openapi_types.Email `json:"email"`
 	Name      string              `json:"name"`
 
-	// OrganisationId where the reviewer works; a reviewer's token must name this organisation
+	// OrganisationId where the reviewer works, as the signatory service identifies it: an announced signatory that has not withdrawn (otherwise 400 naming organisation_id, when registering or moving a reviewer), so that nobody is assigned their own organisation's submission; a reviewer's token must name this organisation
 	OrganisationId string `json:"organisation_id"`
 
 	// ReviewerId the subject of the reviewer's sign-in token

@@ -228,8 +228,8 @@ func TestEveryEmailLinkLandsOnItsPage(t *testing.T) {
 	rr := &reviewRound{review: s.review, mint: mint, ops: mint(auth.Principal{Subject: "ops-1", Role: auth.RoleOps})}
 	rr.mine = draftAndSubmit(t, s.review, mint, org, "Linkton's")
 	for _, r := range []struct{ id, email string }{{"rev-rita", ritaEmail}, {"rev-bob", bobEmail}} {
-		s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/reviewers", rr.ops, map[string]any{
-			"reviewer_id": r.id, "name": "Reviewer " + r.id, "email": r.email, "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{}}))
+		registerReviewers(t, s.p, s.review, rr.ops, map[string]any{
+			"reviewer_id": r.id, "name": "Reviewer " + r.id, "email": r.email, "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{}})
 	}
 	rr.round = s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/review-rounds", rr.ops, map[string]any{"name": "Round 2027",
 		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339), "reviewers_per_submission": 1})).JSON(t)["id"].(string)

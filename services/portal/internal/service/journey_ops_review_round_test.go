@@ -22,8 +22,8 @@ func TestJourneyOpsReviewAssignByHand(t *testing.T) {
 	s := startOpsStack(t, true)
 	sub := opsSubmitted(t, s, "org-r")
 	tok := opsReviewToken(t, s, auth.Principal{Subject: "ops-setup", Role: auth.RoleOps})
-	s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/reviewers", tok, map[string]any{"reviewer_id": "rev-b", "name": "Bo Brown",
-		"email": "bo@other.ac.uk", "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{}}))
+	registerReviewers(t, s.p, s.review, tok, map[string]any{"reviewer_id": "rev-b", "name": "Bo Brown",
+		"email": "bo@other.ac.uk", "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{}})
 	round := s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/review-rounds", tok, map[string]any{"name": "Review round 2027",
 		"review_deadline": time.Now().AddDate(0, 1, 0).Format(time.RFC3339), "reviewers_per_submission": 1})).JSON(t)["id"].(string)
 	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/submissions", tok, map[string]any{"submission_ids": []string{sub}}))

@@ -280,9 +280,9 @@ func TestJourneyOpsReview(t *testing.T) {
 	s := startOpsStack(t, true)
 	sub := opsSubmitted(t, s, "org-r")
 	// One reviewer is in the pool already; the journey adds the second.
-	s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/reviewers", opsReviewToken(t, s, auth.Principal{Subject: "ops-setup", Role: auth.RoleOps}),
+	registerReviewers(t, s.p, s.review, opsReviewToken(t, s, auth.Principal{Subject: "ops-setup", Role: auth.RoleOps}),
 		map[string]any{"reviewer_id": "rev-b", "name": "Bo Brown", "email": "bo@other.ac.uk", "organisation_id": "org-other",
-			"trained": true, "capacity": 2, "conflicts": []string{}}))
+			"trained": true, "capacity": 2, "conflicts": []string{}})
 	b := newBrowser(t)
 	// This journey runs with scripts off: every console page works without them.
 	b.DisableJavaScript()

@@ -23,11 +23,13 @@ func TestOpsReviewerPoolIsPaged(t *testing.T) {
 	s := startStack(t, true)
 	tok := opsReviewToken(t, s, auth.Principal{Subject: "ops", Role: auth.RoleOps})
 	const n = 60
+	var members []map[string]any
 	for i := range n {
-		s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/reviewers", tok, map[string]any{"reviewer_id": fmt.Sprintf("rv-%03d", i),
+		members = append(members, map[string]any{"reviewer_id": fmt.Sprintf("rv-%03d", i),
 			"name": fmt.Sprintf("Reviewer %d", i), "email": fmt.Sprintf("rv%d@other.ac.uk", i), "organisation_id": "org-other",
-			"trained": true, "capacity": 2}))
+			"trained": true, "capacity": 2})
 	}
+	registerReviewers(t, s.p, s.review, tok, members...)
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
 	rows := regexp.MustCompile(`href="/ops/review/reviewers/rv-\d+"`)
 	next := regexp.MustCompile(`href="(/ops/review/reviewers\?cursor=[^"]+)"`)

@@ -107,11 +107,13 @@ func TestOpsReviewPagesCallTheServiceOnlyAsNeeded(t *testing.T) {
 	}
 	// One more than a page of 200, so the pool has two pages.
 	const n = 201
+	var members []map[string]any
 	for i := range n {
-		review.Must(http.StatusCreated, review.Do("POST", "/v1/reviewers", tok, map[string]any{"reviewer_id": fmt.Sprintf("rv-%03d", i),
+		members = append(members, map[string]any{"reviewer_id": fmt.Sprintf("rv-%03d", i),
 			"name": fmt.Sprintf("Reviewer %d", i), "email": fmt.Sprintf("rv%d@other.ac.uk", i), "organisation_id": "org-other",
-			"trained": true, "capacity": 2}))
+			"trained": true, "capacity": 2})
 	}
+	registerReviewers(t, p, review, tok, members...)
 	round := review.Must(http.StatusCreated, review.Do("POST", "/v1/review-rounds", tok, map[string]any{"name": "Round 2027",
 		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339), "reviewers_per_submission": 2})).JSON(t)["id"].(string)
 	ops := opsSignIn(t, p, oidcdev.LocalOpsEmail)

@@ -29,11 +29,13 @@ func TestOpsReviewRoundPageIsPaged(t *testing.T) {
 		subs = append(subs, opsSubmitted(t, s, fmt.Sprintf("org-%02d", i)))
 	}
 	tok := opsReviewToken(t, s, auth.Principal{Subject: "ops-setup", Role: auth.RoleOps})
+	var members []map[string]any
 	for i := range 3 {
-		s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/reviewers", tok, map[string]any{"reviewer_id": fmt.Sprintf("rev-%d", i),
+		members = append(members, map[string]any{"reviewer_id": fmt.Sprintf("rev-%d", i),
 			"name": fmt.Sprintf("Reviewer %d", i), "email": fmt.Sprintf("rev%d@other.ac.uk", i), "organisation_id": "org-other",
-			"trained": true, "capacity": 20, "conflicts": []string{}}))
+			"trained": true, "capacity": 20, "conflicts": []string{}})
 	}
+	registerReviewers(t, s.p, s.review, tok, members...)
 	round := s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/review-rounds", tok, map[string]any{"name": "Review round 2027",
 		"review_deadline": time.Now().AddDate(0, 1, 0).Format(time.RFC3339), "reviewers_per_submission": 2})).JSON(t)["id"].(string)
 	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/submissions", tok, map[string]any{"submission_ids": subs}))

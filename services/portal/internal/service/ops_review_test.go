@@ -49,6 +49,29 @@ func opsSubmitted(t *testing.T, s *stack, org string) string {
 	return sub
 }
 
+// registerReviewers adds members to the review service's pool as ops would, first
+// announcing each one's organisation as a signatory (as the signatory service would:
+// the pool takes technicians of announced signatories only) and waiting until the
+// review service has learned of it.
+func registerReviewers(t *testing.T, p *portal, review *testenv.Client, opsToken string, members ...map[string]any) {
+	t.Helper()
+	announced := map[string]bool{}
+	for _, m := range members {
+		org := m["organisation_id"].(string)
+		if !announced[org] {
+			announced[org] = true
+			p.publish("/tc/signatory", org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory",
+				AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@" + org + ".ac.uk"}})
+		}
+		testenv.Eventually(t, 10*time.Second, func() error {
+			if r := review.Do("POST", "/v1/reviewers", opsToken, m); r.Status != http.StatusCreated {
+				return fmt.Errorf("registering %v: %d %s", m["reviewer_id"], r.Status, r.Body)
+			}
+			return nil
+		})
+	}
+}
+
 func opsReviewToken(t *testing.T, s *stack, p auth.Principal) string {
 	t.Helper()
 	tok, err := s.env.Issuer.MintFor(p, time.Hour, config.DevAudience("review"))
@@ -102,7 +125,23 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	if got := opsFieldMessage(t, r.body, "email"); !strings.HasPrefix(got, "Error: ") {
 		t.Errorf("beside the email: %q in %s", got, r.body)
 	}
-	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice@other.ac.uk", "1")), http.StatusSeeOther, "reviewer a")
+	// The pool takes technicians of announced signatories: an organisation the review
+	// service has not seen announced is refused beside its field, and the form kept.
+	r = opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice@other.ac.uk", "1")), http.StatusBadRequest, "a reviewer of an organisation not announced")
+	if got := opsFieldMessage(t, r.body, "organisation_id"); !strings.Contains(got, `"org-other" is not the id of an organisation announced`) {
+		t.Errorf("beside the organisation: %q", got)
+	}
+	if !strings.Contains(r.body, `value="Alice Jones"`) {
+		t.Errorf("the form lost what was typed: %s", r.body)
+	}
+	s.p.publish("/tc/signatory", "org-other", events.OrganisationAnnouncedV1{OrganisationID: "org-other", Name: "University of org-other", Kind: "signatory",
+		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@org-other.ac.uk"}})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice@other.ac.uk", "1")); r.status != http.StatusSeeOther {
+			return fmt.Errorf("reviewer a = %d", r.status)
+		}
+		return nil
+	})
 	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-b", "Bo Brown", "bo@other.ac.uk", "2")), http.StatusSeeOther, "reviewer b")
 	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-c", "Cy Clark", "cy@other.ac.uk", "1")), http.StatusSeeOther, "reviewer c")
 	edit := opsMustStatus(t, s.p.do("GET", "/ops/review/reviewers/rev-a", ops, nil), http.StatusOK, "reviewer a's record")

@@ -53,9 +53,9 @@ func startReviewRound(t *testing.T, env *testenv.Env, review *testenv.Client, p 
 	for _, r := range []struct{ id, name, email string }{
 		{"rev-rita", "Rita Reviewer", ritaEmail}, {"rev-bob", "Bob Byname", bobEmail}, {"rev-carol", "Carol Reviewer", "carol@reviewers.example"},
 	} {
-		review.Must(http.StatusCreated, review.Do("POST", "/v1/reviewers", rr.ops, map[string]any{
+		registerReviewers(t, p, review, rr.ops, map[string]any{
 			"reviewer_id": r.id, "name": r.name, "email": r.email, "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{},
-		}))
+		})
 	}
 	rr.round = review.Must(http.StatusCreated, review.Do("POST", "/v1/review-rounds", rr.ops, map[string]any{"name": "Round 2027",
 		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339), "reviewers_per_submission": 2})).JSON(t)["id"].(string)

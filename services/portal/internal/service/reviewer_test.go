@@ -189,10 +189,10 @@ func assignReviewer(t *testing.T, env *testenv.Env, review *testenv.Client, p *p
 		return nil
 	})
 	review.Must(http.StatusOK, review.Do("POST", "/v1/submissions/"+sub+"/submission", lead, nil))
-	review.Must(http.StatusCreated, review.Do("POST", "/v1/reviewers", ops, map[string]any{
+	registerReviewers(t, p, review, ops, map[string]any{
 		"reviewer_id": "rev-s", "name": "Rita Reviewer", "email": email, "organisation_id": "org-other",
 		"trained": true, "capacity": 2, "conflicts": []string{},
-	}))
+	})
 	round = review.Must(http.StatusCreated, review.Do("POST", "/v1/review-rounds", ops, map[string]any{"name": "Round 2027",
 		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339)})).JSON(t)["id"].(string)
 	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/submissions", ops, map[string]any{"submission_ids": []string{sub}}))

@@ -25,6 +25,7 @@ var _ app.Organisations = (*Organisations)(nil)
 type organisationDoc struct {
 	ID              string `bson:"_id"`
 	Name            string `bson:"name"`
+	Kind            string `bson:"kind,omitempty"`
 	Announced       bool   `bson:"announced"`
 	Withdrawn       bool   `bson:"withdrawn"`
 	LeadName        string `bson:"lead_name"`
@@ -51,7 +52,7 @@ func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 	if err != nil {
 		return app.Organisation{}, false, fmt.Errorf("read organisation %s: %w", id, store.Classify(err))
 	}
-	o := app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn, LeadName: d.LeadName, LeadEmail: d.LeadEmail,
+	o := app.Organisation{ID: d.ID, Name: d.Name, Kind: d.Kind, Announced: d.Announced, Withdrawn: d.Withdrawn, LeadName: d.LeadName, LeadEmail: d.LeadEmail,
 		ObligationID: d.ObligationID, ObligationKind: d.ObligationKind, ObligationCycle: d.ObligationCycle}
 	if d.WindowOpens != "" {
 		if o.WindowOpens, err = civil.Parse(d.WindowOpens); err != nil {
@@ -65,7 +66,7 @@ func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 // writes it, so a plain replace is safe.
 func (s *Organisations) Put(ctx context.Context, o app.Organisation) error {
 	err := store.Replace(ctx, s.coll, o.ID, organisationDoc{
-		ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn, LeadName: o.LeadName, LeadEmail: o.LeadEmail,
+		ID: o.ID, Name: o.Name, Kind: o.Kind, Announced: o.Announced, Withdrawn: o.Withdrawn, LeadName: o.LeadName, LeadEmail: o.LeadEmail,
 		ObligationID: o.ObligationID, ObligationKind: o.ObligationKind, ObligationCycle: o.ObligationCycle, WindowOpens: dateString(o.WindowOpens),
 	})
 	if err != nil {

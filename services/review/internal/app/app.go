@@ -49,8 +49,10 @@ type EventStore interface {
 // Organisation is what the review service knows of an organisation, from the
 // signatory service's events.
 type Organisation struct {
-	ID              string
-	Name            string
+	ID   string
+	Name string
+	// Kind is signatory or supporter ("" when recorded before the kind was kept).
+	Kind            string
 	Announced       bool
 	Withdrawn       bool
 	LeadName        string
@@ -242,6 +244,9 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 	if err := checkReviewer(p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts); err != nil {
 		return round.Reviewer{}, err
 	}
+	if err := a.checkReviewersOrganisation(ctx, p.OrganisationID); err != nil {
+		return round.Reviewer{}, err
+	}
 	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) > 0 {
@@ -263,6 +268,16 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	if err := checkReviewer(p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts); err != nil {
 		return round.Reviewer{}, err
 	}
+	// A change of organisation is checked as a registration is; a record that keeps its
+	// organisation may still be changed after the organisation withdrew (its capacity
+	// set to 0, say).
+	if current, ok, err := a.loadReviewer(ctx, p.ReviewerID); err != nil {
+		return round.Reviewer{}, err
+	} else if !ok || current.Org != p.OrganisationID {
+		if err := a.checkReviewersOrganisation(ctx, p.OrganisationID); err != nil {
+			return round.Reviewer{}, err
+		}
+	}
 	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) == 0 {
@@ -271,6 +286,27 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 			return []events.Payload{p}, nil
 		}})
 	return reviewerOf(p), err
+}
+
+// checkReviewersOrganisation checks a reviewer's organisation is one the Commitment
+// announced as a signatory and that has not withdrawn: reviewers are technicians of
+// other signatories, and the rule that nobody reviews their own organisation holds
+// only if the pool records their organisation by the id its submissions carry. An
+// organisation recorded before the review service kept each one's kind is taken as
+// announced.
+func (a *App) checkReviewersOrganisation(ctx context.Context, id string) error {
+	o, ok, err := a.orgs.Get(ctx, id)
+	switch {
+	case err != nil:
+		return err
+	case !ok || !o.Announced:
+		return apperr.Field("organisation_id", "%q is not the id of an organisation announced with the Technician Commitment: give the id the signatory service holds for the reviewer's organisation (a signatory announced a moment ago reaches the review service within seconds)", id)
+	case o.Withdrawn:
+		return apperr.Field("organisation_id", "%s has withdrawn from the Technician Commitment: reviewers are technicians of its signatories", o.Name)
+	case o.Kind != "" && o.Kind != "signatory":
+		return apperr.Field("organisation_id", "%s is a %s, not a signatory: reviewers are technicians of the Commitment's signatories", o.Name, o.Kind)
+	}
+	return nil
 }
 
 func checkReviewer(id, name, org string, capacity int, conflicts []string) error {
@@ -548,6 +584,9 @@ func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n in
 	if err != nil {
 		return nil, report, err
 	}
+	if err := a.markWithdrawn(ctx, pool); err != nil {
+		return nil, report, err
+	}
 	w, rounds, err := a.weighing(ctx, id)
 	if err != nil {
 		return nil, report, err
@@ -617,7 +656,30 @@ func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 	if !ok {
 		return nil, apperr.Field("reviewer_id", "no reviewer %s in the pool", reviewer)
 	}
-	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Assign(rv, sub, reason) })
+	one := []round.Reviewer{rv}
+	if err := a.markWithdrawn(ctx, one); err != nil {
+		return nil, err
+	}
+	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Assign(one[0], sub, reason) })
+}
+
+// markWithdrawn marks the reviewers whose organisation has withdrawn from the
+// Commitment, reading each organisation once.
+func (a *App) markWithdrawn(ctx context.Context, reviewers []round.Reviewer) error {
+	withdrawn := map[string]bool{}
+	for i, rv := range reviewers {
+		gone, seen := withdrawn[rv.Org]
+		if !seen {
+			o, ok, err := a.orgs.Get(ctx, rv.Org)
+			if err != nil {
+				return err
+			}
+			gone = ok && o.Withdrawn
+			withdrawn[rv.Org] = gone
+		}
+		reviewers[i].OrgWithdrawn = gone
+	}
+	return nil
 }
 
 // Remove takes a reviewer off a submission (ops).

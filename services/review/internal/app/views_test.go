@@ -35,7 +35,12 @@ func replica(t *testing.T, db *mongo.Database, clk clock.Clock) (*app.App, *stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(es, adapters.NewOrganisations(db), read, clk)
+	orgs := adapters.NewOrganisations(db)
+	// The organisation of the tests' reviewers, an announced signatory.
+	if err := orgs.Put(ctx, app.Organisation{ID: "pool", Name: "Pool University", Kind: "signatory", Announced: true}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(es, orgs, read, clk)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,10 +37,10 @@ func (h *harness) expert(id, org string, capacity int, themes ...string) {
 	if themes == nil {
 		themes = []string{}
 	}
-	h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, map[string]any{
+	h.register(map[string]any{
 		"reviewer_id": id, "name": "Reviewer " + id, "email": id + "@reviewers.example", "organisation_id": org,
 		"themes": themes, "trained": true, "capacity": capacity, "conflicts": []string{},
-	}))
+	})
 	h.orgs[id] = org
 }
 

@@ -39,6 +39,8 @@ type harness struct {
 	ops   string
 	// orgs is where each pool member works, as registered.
 	orgs map[string]string
+	// signatories are the organisations announced on the stream so far.
+	signatories map[string]bool
 }
 
 func start(t *testing.T) *harness {
@@ -62,7 +64,7 @@ func startWith(t *testing.T, adjust func(*config.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{Client: env.Serve(t, svc.Serve, cleanup), t: t, js: env.JS, svc: svc, clock: clk, orgs: map[string]string{}}
+	h := &harness{Client: env.Serve(t, svc.Serve, cleanup), t: t, js: env.JS, svc: svc, clock: clk, orgs: map[string]string{}, signatories: map[string]bool{}}
 	h.ops = h.Token(auth.RoleOps, "")
 	return h
 }
@@ -81,6 +83,7 @@ func (h *harness) publish(org string, p events.Payload) {
 // announced makes org an announced signatory with its first obligation open.
 func (h *harness) announced(org string) {
 	h.t.Helper()
+	h.signatories[org] = true
 	h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory", AnnouncedOn: civil.New(2026, 3, 20),
 		NominatedLead: events.Person{Name: "Lead of " + org, Email: "lead@" + org + ".ac.uk"}})
 	h.obligation(org, 1)
@@ -130,15 +133,36 @@ func (h *harness) submitted(org string) string {
 	return id
 }
 
+// register adds a member to the pool, first announcing their organisation as a
+// signatory if it is not yet (reviewers are technicians of signatories), and waits
+// until the review service knows of it.
+func (h *harness) register(member map[string]any) testenv.Response {
+	h.t.Helper()
+	org := member["organisation_id"].(string)
+	if !h.signatories[org] {
+		h.signatories[org] = true
+		h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory", AnnouncedOn: civil.New(2026, 3, 20),
+			NominatedLead: events.Person{Name: "Lead of " + org, Email: "lead@" + org + ".ac.uk"}})
+	}
+	var r testenv.Response
+	testenv.Eventually(h.t, 10*time.Second, func() error {
+		if r = h.Do("POST", "/v1/reviewers", h.ops, member); r.Status != http.StatusCreated {
+			return fmt.Errorf("registering %v: %d %s", member["reviewer_id"], r.Status, r.Body)
+		}
+		return nil
+	})
+	return r
+}
+
 func (h *harness) reviewer(id, org string, trained bool, capacity int, conflicts ...string) {
 	h.t.Helper()
 	if conflicts == nil {
 		conflicts = []string{}
 	}
-	r := h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, map[string]any{
+	r := h.register(map[string]any{
 		"reviewer_id": id, "name": "Reviewer " + id, "email": id + "@reviewers.example", "organisation_id": org,
 		"trained": trained, "capacity": capacity, "conflicts": conflicts,
-	}))
+	})
 	// A create says where its object is (docs/API.md).
 	if loc := r.Header.Get("Location"); loc != "/v1/reviewers/"+id {
 		h.t.Errorf("a reviewer's create has Location %q, want /v1/reviewers/%s", loc, id)

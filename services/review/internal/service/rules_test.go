@@ -347,3 +347,74 @@ func TestClosingRacesReviews(t *testing.T) {
 		}
 	}
 }
+
+// The pool holds technicians of the Commitment's signatories, recorded by the id their
+// organisation's submissions carry: an id the review service has never seen announced
+// (a typo, another case) would let "nobody reviews their own organisation"
+// pass unchecked, so it is refused, as are a supporter and an organisation that
+// withdrew. A member whose organisation later withdraws is given no more submissions,
+// and can still be changed (capacity 0, say) without moving to another organisation.
+func TestReviewersAreTechniciansOfSignatories(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("sig")
+	h.publish("sup", events.OrganisationAnnouncedV1{OrganisationID: "sup", Name: "Society of Supporters", Kind: "supporter", AnnouncedOn: civil.New(2026, 3, 20)})
+	h.publish("gone", events.OrganisationAnnouncedV1{OrganisationID: "gone", Name: "University of Gone", Kind: "signatory", AnnouncedOn: civil.New(2026, 3, 20)})
+	h.publish("gone", events.OrganisationWithdrawnV1{OrganisationID: "gone", Reason: "left", InitiatedBy: "organisation"})
+	member := func(id, org string, capacity int) map[string]any {
+		return map[string]any{"reviewer_id": id, "name": "Reviewer " + id, "email": id + "@reviewers.example", "organisation_id": org,
+			"trained": true, "capacity": capacity, "conflicts": []string{}}
+	}
+	// Once the review service has the signatory events, a member of the signatory joins.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := h.Do("POST", "/v1/reviewers", h.ops, member("ok", "sig", 2)); r.Status != http.StatusCreated {
+			return fmt.Errorf("a signatory's technician: %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := h.Do("POST", "/v1/reviewers", h.ops, member("probe", "gone", 2)); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "withdrawn") {
+			return fmt.Errorf("the withdrawal has not arrived: %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+	for _, tt := range []struct{ org, says string }{
+		{"Sig", "is not the id of an organisation announced"},
+		{"sig2", "is not the id of an organisation announced"},
+		{"sup", "is a supporter, not a signatory"},
+		{"gone", "has withdrawn"},
+	} {
+		r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/reviewers", h.ops, member("x-"+strings.ReplaceAll(tt.org, " ", "-"), tt.org, 2)))
+		if r.JSON(t)["field"] != "organisation_id" {
+			t.Errorf("organisation %q: refusal %s does not name organisation_id", tt.org, r.Body)
+		}
+		detail(t, r, tt.says)
+		// Nothing was stored: the same id is still free.
+		h.Must(http.StatusNotFound, h.Do("GET", "/v1/reviewers/x-"+strings.ReplaceAll(tt.org, " ", "-"), h.ops, nil))
+	}
+	// Moving a member to an organisation that is not a signatory is refused too.
+	r := h.Must(http.StatusBadRequest, h.Do("PUT", "/v1/reviewers/ok", h.ops, member("ok", "sup", 2)))
+	detail(t, r, "is a supporter")
+
+	// The member's organisation withdraws: they are no longer a signatory's technician,
+	// so neither automatic nor hand assignment gives them a submission, and the
+	// report says why; their record may still be changed where it is.
+	h.announced("a")
+	sub := h.submitted("a")
+	round := h.openRound("Spring 2027", start0.Add(30*24*time.Hour), sub)
+	h.publish("sig", events.OrganisationWithdrawnV1{OrganisationID: "sig", Reason: "left", InitiatedBy: "organisation"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := h.Do("POST", "/v1/reviewers", h.ops, member("late", "sig", 2)); r.Status != http.StatusBadRequest {
+			return fmt.Errorf("the withdrawal has not arrived: %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
+	if uncovered, _ := report["uncovered"].([]any); report["added"] != float64(0) || len(uncovered) != 1 ||
+		!strings.Contains(uncovered[0].(map[string]any)["reason"].(string), "organisation withdrawn") {
+		t.Errorf("automatic assignment with the only reviewer's organisation withdrawn: %v", report)
+	}
+	r = h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": "ok", "reason": "specialist"}))
+	detail(t, r, "organisation withdrawn")
+	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/ok", h.ops, member("ok", "sig", 0)))
+}

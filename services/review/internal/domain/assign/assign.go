@@ -26,6 +26,9 @@ type Reviewer struct {
 	Conflicts []string
 	// Themes are the Commitment themes the reviewer declared expertise in.
 	Themes []string
+	// OrgWithdrawn says the reviewer's organisation has withdrawn from the Commitment:
+	// reviewers are technicians of its signatories, so they review nothing more.
+	OrgWithdrawn bool
 }
 
 // Submission is a submission to be reviewed.
@@ -99,6 +102,8 @@ func (r Result) MatchShare() float64 {
 // Eligible says why reviewer r may not review submission s, or "" if it may.
 func Eligible(r Reviewer, s Submission) string {
 	switch {
+	case r.OrgWithdrawn:
+		return "organisation withdrawn"
 	case !r.Trained:
 		return "untrained"
 	case r.Org == s.Org:
