@@ -122,6 +122,9 @@ type opsOrgData struct {
 	History     []opsHistoryRow
 	NextHistory string
 	Dates       []opsSummaryRow
+	// AddReviewer adds a technician of this organisation to the reviewer pool, when
+	// it may have them there: an announced signatory.
+	AddReviewer string
 }
 
 type opsStepLink struct{ Path, Text string }
@@ -163,6 +166,9 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	if o.AnnouncedOn != nil {
 		day("Announced", o.AnnouncedOn.Time)
+	}
+	if string(o.Kind) == "signatory" && string(o.Status) == "announced" {
+		data.AddReviewer = "/ops/review/reviewers/new?" + url.Values{"organisation_id": {o.Id}}.Encode()
 	}
 	for _, s := range opsOnboardingSteps {
 		if s.next(o.Status) {

@@ -698,8 +698,14 @@ func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx
 	h.show(w, r, http.StatusOK, "ops_reviewers", "Reviewer pool", nil, data)
 }
 
+// opsReviewerNew shows the pool form, its organisation filled in when the
+// organisation's page led here.
 func (h *Handler) opsReviewerNew(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.opsShowReviewerForm(w, r, http.StatusOK, "", opsform.Values{"capacity": {"2"}}, nil)
+	typed := opsform.Values{"capacity": {"2"}}
+	if org := r.URL.Query().Get("organisation_id"); opsOrgIDPattern.MatchString(org) {
+		typed["organisation_id"] = []string{org}
+	}
+	h.opsShowReviewerForm(w, r, http.StatusOK, "", typed, nil)
 }
 
 // opsReviewerSpecs is the pool form; editing keeps the identifier as it is.

@@ -168,6 +168,11 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 	orgPath := r.header.Get("Location")
 	id := strings.TrimPrefix(orgPath, "/ops/organisations/")
 
+	// Not yet announced, it has no technicians to offer the reviewer pool.
+	if enquired := opsMustStatus(t, s.p.do("GET", orgPath, one, nil), http.StatusOK, "the enquiry's page"); strings.Contains(enquired.body, "Add a reviewer") {
+		t.Errorf("an enquiry's page offers to add a reviewer from it")
+	}
+
 	day := func(d int) string { return time.Now().AddDate(0, 0, d).Format(time.DateOnly) }
 	opsMustStatus(t, s.p.do("POST", orgPath+"/meeting", one, url.Values{"held_on": {"2026-02-30"}}), http.StatusBadRequest, "a meeting on no real day")
 	opsMustStatus(t, s.p.do("POST", orgPath+"/meeting", one, url.Values{"held_on": {day(0)}, "notes": {"Met the Dean."}}), http.StatusSeeOther, "the meeting")
@@ -196,6 +201,21 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("the organisation's page does not show %q", want)
 		}
+	}
+
+	// Announced, its page gives the identifier other forms ask for, and leads to the
+	// reviewer pool's form with it filled in (the pool takes signatories' technicians,
+	// by the identifier the signatory service holds).
+	if !strings.Contains(page.body, "<dt>Identifier</dt><dd>"+id+"</dd>") {
+		t.Errorf("the organisation's page does not give its identifier %s", id)
+	}
+	add := "/ops/review/reviewers/new?organisation_id=" + id
+	if !strings.Contains(page.body, `<a href="`+add+`">Add a reviewer from this organisation</a>`) {
+		t.Errorf("the organisation's page does not lead to the reviewer pool's form")
+	}
+	form := opsMustStatus(t, s.p.do("GET", add, one, nil), http.StatusOK, "the reviewer pool's form")
+	if !strings.Contains(form.body, `value="`+id+`"`) {
+		t.Errorf("the reviewer pool's form does not hold the organisation's identifier: %s", form.body)
 	}
 
 	hist := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+id+"/history", opsToken(t, s.sig, "signatory"), nil)).JSON(t)

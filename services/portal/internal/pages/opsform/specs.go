@@ -95,7 +95,7 @@ var Reviewer = Specs{
 	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "Letters, digits, dots, @, - and _; it cannot be changed later.", Type: Text, Required: true, Max: 64},
 	{Name: "name", Label: "Name", Type: Text, Required: true, Max: 200},
 	{Name: "email", Label: "Email address", Hint: "They sign in to the portal with this address.", Type: Email, Required: true},
-	{Name: "organisation_id", Label: "Organisation identifier", Hint: "Where they work; they never review it.", Type: Text, Required: true, Max: 64},
+	{Name: "organisation_id", Label: "Organisation identifier", Hint: "Where they work, an announced signatory: \"Add a reviewer from this organisation\" on its page fills this in. They never review it.", Type: Text, Required: true, Max: 64},
 	{Name: "themes", Label: "Themes they know well", Type: Multiple, Options: themes},
 	{Name: "trained", Label: "Trained as a reviewer", Type: Flag},
 	{Name: "capacity", Label: "Most submissions a round", Type: Number, Required: true},
