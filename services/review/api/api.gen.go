@@ -372,7 +372,9 @@ type ReviewRequest struct {
 // Reviewer defines model for Reviewer.
 type Reviewer struct {
 	// Capacity most submissions per round
-	Capacity  int                 `json:"capacity"`
+	Capacity int `json:"capacity"`
+
+	// Conflicts ids of organisations the reviewer must not review, each announced with the Commitment (otherwise 400 naming conflicts.N)
 	Conflicts *[]string           `json:"conflicts,omitempty"`
 	Email     openapi_types.Email `json:"email"`
 	Name      string              `json:"name"`

@@ -151,7 +151,22 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	changed := reviewer("", "Alice Jones", "alice@other.ac.uk", "3")
 	changed.Del("reviewer_id")
 	changed.Set("conflicts", "org-neighbour\norg-rival")
-	opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers/rev-a", ops, changed), http.StatusSeeOther, "changing reviewer a")
+	// A conflict is an organisation announced with the Commitment: one the review
+	// service has not seen announced is refused beside the field.
+	r = opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers/rev-a", ops, changed), http.StatusBadRequest, "a conflict never announced")
+	if got := opsFieldMessage(t, r.body, "conflicts"); !strings.Contains(got, `"org-neighbour" is not the id of an organisation announced`) {
+		t.Errorf("beside the conflicts: %q", got)
+	}
+	for _, org := range []string{"org-neighbour", "org-rival"} {
+		s.p.publish("/tc/signatory", org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory",
+			AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@" + org + ".ac.uk"}})
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := s.p.do("POST", "/ops/review/reviewers/rev-a", ops, changed); r.status != http.StatusSeeOther {
+			return fmt.Errorf("changing reviewer a = %d", r.status)
+		}
+		return nil
+	})
 	pool := opsMustStatus(t, s.p.do("GET", "/ops/review/reviewers", ops, nil), http.StatusOK, "the pool")
 	if !strings.Contains(pool.body, "org-neighbour, org-rival") {
 		t.Errorf("the pool does not show reviewer a's conflicts: %s", pool.body)

@@ -247,6 +247,9 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 	if err := a.checkReviewersOrganisation(ctx, p.OrganisationID); err != nil {
 		return round.Reviewer{}, err
 	}
+	if err := a.checkConflicts(ctx, p.Conflicts, nil); err != nil {
+		return round.Reviewer{}, err
+	}
 	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) > 0 {
@@ -271,14 +274,19 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	// A change of organisation is checked as a registration is; a record that keeps its
 	// organisation may still be changed after the organisation withdrew (its capacity
 	// set to 0, say).
-	if current, ok, err := a.loadReviewer(ctx, p.ReviewerID); err != nil {
+	current, ok, err := a.loadReviewer(ctx, p.ReviewerID)
+	if err != nil {
 		return round.Reviewer{}, err
-	} else if !ok || current.Org != p.OrganisationID {
+	}
+	if !ok || current.Org != p.OrganisationID {
 		if err := a.checkReviewersOrganisation(ctx, p.OrganisationID); err != nil {
 			return round.Reviewer{}, err
 		}
 	}
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
+	if err := a.checkConflicts(ctx, p.Conflicts, current.Conflicts); err != nil {
+		return round.Reviewer{}, err
+	}
+	_, err = a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) == 0 {
 				return nil, apperr.New(apperr.NotFound, "no reviewer %s in the pool", p.ReviewerID)
@@ -305,6 +313,26 @@ func (a *App) checkReviewersOrganisation(ctx context.Context, id string) error {
 		return apperr.Field("organisation_id", "%s has withdrawn from the Technician Commitment: reviewers are technicians of its signatories", o.Name)
 	case o.Kind != "" && o.Kind != "signatory":
 		return apperr.Field("organisation_id", "%s is a %s, not a signatory: reviewers are technicians of the Commitment's signatories", o.Name, o.Kind)
+	}
+	return nil
+}
+
+// checkConflicts checks each declared conflict names an organisation announced with
+// the Commitment (any kind, withdrawn or not): a conflict is kept only to be compared
+// with the organisation of a submission, which an id never announced never matches.
+// Those already on the member's record (kept) are not checked again.
+func (a *App) checkConflicts(ctx context.Context, conflicts, kept []string) error {
+	for i, c := range conflicts {
+		if slices.Contains(kept, c) {
+			continue
+		}
+		o, ok, err := a.orgs.Get(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !ok || !o.Announced {
+			return apperr.Field(fmt.Sprintf("conflicts.%d", i), "%q is not the id of an organisation announced with the Technician Commitment: list the ids the signatory service holds for the organisations the reviewer must not review", c)
+		}
 	}
 	return nil
 }

@@ -392,8 +392,24 @@ func TestReviewersAreTechniciansOfSignatories(t *testing.T) {
 		// Nothing was stored: the same id is still free.
 		h.Must(http.StatusNotFound, h.Do("GET", "/v1/reviewers/x-"+strings.ReplaceAll(tt.org, " ", "-"), h.ops, nil))
 	}
+	// A declared conflict is kept only to be compared with a submission's organisation:
+	// one never announced is refused too, naming the entry.
+	unknown := member("x-conflict", "sig", 2)
+	unknown["conflicts"] = []string{"sup", "nowhere"}
+	r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/reviewers", h.ops, unknown))
+	if r.JSON(t)["field"] != "conflicts.1" {
+		t.Errorf("a conflict never announced: refusal %s does not name conflicts.1", r.Body)
+	}
+	h.Must(http.StatusNotFound, h.Do("GET", "/v1/reviewers/x-conflict", h.ops, nil))
+	withConflicts := member("ok", "sig", 2)
+	withConflicts["conflicts"] = []string{"nowhere"}
+	r = h.Must(http.StatusBadRequest, h.Do("PUT", "/v1/reviewers/ok", h.ops, withConflicts))
+	detail(t, r, `"nowhere" is not the id of an organisation announced`)
+	withConflicts["conflicts"] = []string{"sup", "gone"}
+	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/ok", h.ops, withConflicts))
+
 	// Moving a member to an organisation that is not a signatory is refused too.
-	r := h.Must(http.StatusBadRequest, h.Do("PUT", "/v1/reviewers/ok", h.ops, member("ok", "sup", 2)))
+	r = h.Must(http.StatusBadRequest, h.Do("PUT", "/v1/reviewers/ok", h.ops, member("ok", "sup", 2)))
 	detail(t, r, "is a supporter")
 
 	// The member's organisation withdraws: they are no longer a signatory's technician,
