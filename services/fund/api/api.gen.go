@@ -240,7 +240,9 @@ type Milestone struct {
 
 // Partner defines model for Partner.
 type Partner struct {
-	Name           string  `json:"name"`
+	Name string `json:"name"`
+
+	// OrganisationId the partner's id with the Technician Commitment, when it is one of its organisations. A partner is outside the lead: the lead's own id, or a partner named as the lead is recorded (any case or spacing) without an id, is 400 naming the partner
 	OrganisationId *string `json:"organisation_id,omitempty"`
 }
 
