@@ -73,7 +73,8 @@ func opsTypeInto(t *testing.T, b *browsertest.Browser, role, name, text string) 
 // An ops person, by keyboard alone, signs in through the OpenID provider, onboards
 // an organisation from its enquiry to its announcement (meeting a field error the
 // signatory service reports, shown beside its field), finds the history naming them,
-// then runs a fund round: opens it, corrects its closing time, assesses two applications, awards one and
+// follows the organisation's link to the reviewer pool's form (its identifier filled
+// in), then runs a fund round: opens it, corrects its closing time, assesses two applications, awards one and
 // declines the other with feedback (meeting the feedback's field error first);
 // last, replays a dead letter whose cause is gone.
 // axe-core checks every page on the way.
@@ -139,6 +140,18 @@ func TestJourneyOps(t *testing.T) {
 	}
 	if got := b.Text(browsertest.CSS(".history tbody")); strings.Count(got, "You ("+oidcdev.LocalOpsName+")") < 4 {
 		t.Errorf("the history does not name the ops person for every step: %q", got)
+	}
+	// An announced signatory's technicians may join the reviewer pool: its page leads
+	// to the pool's form with the organisation's identifier filled in.
+	orgID := strings.TrimPrefix(pagePath(t, b), "/ops/organisations/")
+	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, orgID) {
+		t.Errorf("the summary does not give the identifier %s: %q", orgID, got)
+	}
+	tabTo(t, b, "link", "Add a reviewer from this organisation")
+	b.Enter()
+	heading(t, b, "Add a reviewer")
+	if got := b.Value(browsertest.CSS("#field-organisation_id")); got != orgID {
+		t.Errorf("the pool's form holds organisation %q, want %s", got, orgID)
 	}
 
 	// The fund.
