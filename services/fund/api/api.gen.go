@@ -242,7 +242,7 @@ type Milestone struct {
 type Partner struct {
 	Name string `json:"name"`
 
-	// OrganisationId the partner's id with the Technician Commitment, when it is one of its organisations. A partner is outside the lead: the lead's own id, or a partner named as the lead is recorded (any case or spacing) without an id, is 400 naming the partner
+	// OrganisationId the partner's id with the Technician Commitment, when it is one of its organisations (an id the Commitment does not hold is 400 naming it; leave it out for a partner outside the Commitment). A partner is outside the lead: the lead's own id, or a partner named as the lead is recorded (any case or spacing) without an id, is 400 naming the partner
 	OrganisationId *string `json:"organisation_id,omitempty"`
 }
 

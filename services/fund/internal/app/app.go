@@ -425,6 +425,9 @@ func (a *App) CreateApplication(ctx context.Context, by auth.Principal, roundID 
 	if err != nil {
 		return nil, false, err
 	}
+	if el.UnknownPartners, err = a.unknownPartners(ctx, c, by.Org); err != nil {
+		return nil, false, err
+	}
 	created := false
 	// Without a key the id is new, so there is no history to load.
 	cmd := store.Command{AggregateType: application.AggregateType, AggregateID: id, Actor: by.Actor(), New: key == ""}
@@ -465,6 +468,9 @@ func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id strin
 		if err != nil {
 			return nil, err
 		}
+		if el.UnknownPartners, err = a.unknownPartners(ctx, c, app.OrganisationID()); err != nil {
+			return nil, err
+		}
 		return app.Update(r, c, el)
 	})
 }
@@ -481,6 +487,9 @@ func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*applic
 		}
 		el, err := a.eligibility(ctx, r, app.OrganisationID(), recently)
 		if err != nil {
+			return nil, err
+		}
+		if el.UnknownPartners, err = a.unknownPartners(ctx, app.Content(), app.OrganisationID()); err != nil {
 			return nil, err
 		}
 		return app.Submit(r, el, a.clock.Now())
@@ -845,6 +854,23 @@ func (a *App) SweepReports(ctx context.Context) (int, error) {
 		}
 	}
 	return marked, nil
+}
+
+// unknownPartners are the organisation ids c gives its partners that the fund has not
+// learned of from the signatory service (the lead's own is the domain's to refuse).
+func (a *App) unknownPartners(ctx context.Context, c application.Content, lead string) ([]string, error) {
+	var unknown []string
+	for _, p := range c.Partners {
+		if p.OrganisationID == "" || p.OrganisationID == lead || slices.Contains(unknown, p.OrganisationID) {
+			continue
+		}
+		if _, ok, err := a.signatories.Recent(ctx, p.OrganisationID, recently); err != nil {
+			return nil, err
+		} else if !ok {
+			unknown = append(unknown, p.OrganisationID)
+		}
+	}
+	return unknown, nil
 }
 
 // eligibility is the organisation's standing for round r, read as it was up to

@@ -124,6 +124,14 @@ func TestOnlyTheOrganisationsNominatedLeadMayEndorse(t *testing.T) {
 	if p := r.JSON(t); p["field"] != "partners.1.name" || !strings.Contains(p["detail"].(string), "outside") {
 		t.Errorf("a partner named as the lead: %s, want it to name partners.1.name", r.Body)
 	}
+	// A partner's organisation id is one the Commitment holds, or none (org-n2's is
+	// taken below, on the update).
+	unknown := endorsedBy("lead@one.ac.uk")
+	unknown["partners"] = []map[string]any{{"name": "Exampleton College"}, {"name": "Elsewhere", "organisation_id": "org-nowhere"}}
+	r = h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications", applicant, unknown))
+	if p := r.JSON(t); p["field"] != "partners.1.organisation_id" || !strings.Contains(p["detail"].(string), "not an organisation of the Technician Commitment") {
+		t.Errorf("a partner's unknown organisation id: %s, want it to name partners.1.organisation_id", r.Body)
+	}
 
 	// The organisation names a new lead: the old lead's endorsement no longer stands.
 	h.publishSignatory(events.OrganisationContactsChangedV1{OrganisationID: "org-n1",
@@ -141,6 +149,7 @@ func TestOnlyTheOrganisationsNominatedLeadMayEndorse(t *testing.T) {
 	h.Must(http.StatusOK, h.Do("PUT", "/v1/applications/"+own, applicant, func() map[string]any {
 		d := endorsedBy("ada@one.ac.uk")
 		delete(d, "round_id")
+		d["partners"] = []map[string]any{{"name": "Org org-n2", "organisation_id": "org-n2"}}
 		return d
 	}()))
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+own+"/submission", applicant, nil))

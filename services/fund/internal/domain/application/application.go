@@ -139,6 +139,9 @@ type Eligibility struct {
 	// that has funded the organisation already and excludes the previous round's
 	// grantees (rounds that overlap may award out of order), or is empty.
 	FundedInFollowingRound string
+	// UnknownPartners are the organisation ids the application gives its partners
+	// that the Technician Commitment does not hold.
+	UnknownPartners []string
 }
 
 // Draft starts an application for org in round r.
@@ -330,14 +333,20 @@ func (a *Application) SubmitReport(r round.Round, rep Report, today civil.Date) 
 func LondonDate(d civil.Date) string { return d.Time().Format("Monday 2 January 2006") }
 
 // checkLead checks the application against what the suite records of the lead
-// organisation: no partner is the lead itself under its recorded name, and the
-// endorser is its nominated lead.
+// organisation and its partners: no partner is the lead itself under its recorded
+// name, a partner's organisation id is one the Commitment holds, and the endorser is
+// the lead's nominated lead.
 func checkLead(c Content, el Eligibility) error {
 	if el.OrganisationName != "" {
 		for i, p := range c.Partners {
 			if p.OrganisationID == "" && sameName(p.Name, el.OrganisationName) {
 				return apperr.Field(fmt.Sprintf("partners.%d.name", i), "%q is the lead organisation itself: a partner must be an organisation outside it", strings.TrimSpace(p.Name))
 			}
+		}
+	}
+	for i, p := range c.Partners {
+		if p.OrganisationID != "" && slices.Contains(el.UnknownPartners, p.OrganisationID) {
+			return apperr.Field(fmt.Sprintf("partners.%d.organisation_id", i), "%q is not an organisation of the Technician Commitment: give the id the Commitment holds for the partner, or leave it out for a partner outside the Commitment", p.OrganisationID)
 		}
 	}
 	return checkEndorsement(c, el)

@@ -143,7 +143,8 @@ func decided(t *testing.T, amount int64) []events.Payload {
 }
 
 // A partner named as the lead organisation is recorded, in any case or spacing, is
-// the lead itself, not a partner outside it: on draft, update and submit.
+// the lead itself, not a partner outside it; a partner's organisation id is one the
+// Commitment holds: on draft, update and submit.
 func TestAPartnerIsNotTheLeadUnderItsOwnName(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -157,6 +158,7 @@ func TestAPartnerIsNotTheLeadUnderItsOwnName(t *testing.T) {
 		{"the lead's name, other case and spacing", []application.Partner{{Name: " org  ONE "}}, false},
 		{"the lead's name beside a real partner", []application.Partner{{Name: "College", OrganisationID: "org2"}, {Name: "Org One"}}, false},
 		{"the lead's name with another organisation's id", []application.Partner{{Name: "Org One", OrganisationID: "org2"}}, true},
+		{"an organisation id the Commitment does not hold", []application.Partner{{Name: "College"}, {Name: "Nowhere", OrganisationID: "org-nowhere"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,9 +166,11 @@ func TestAPartnerIsNotTheLeadUnderItsOwnName(t *testing.T) {
 			c := valid()
 			c.Partners = tt.partners
 			a, _ := application.Rebuild("a1", nil)
-			_, draftErr := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", lead)
+			el := lead
+			el.UnknownPartners = []string{"org-nowhere"}
+			_, draftErr := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", el)
 			drafted := replay(t, decided(t, 0)[:1]...)
-			_, updateErr := drafted.Update(testRound, c, lead)
+			_, updateErr := drafted.Update(testRound, c, el)
 			for what, err := range map[string]error{"draft": draftErr, "update": updateErr} {
 				if tt.ok {
 					if err != nil {
@@ -174,7 +178,11 @@ func TestAPartnerIsNotTheLeadUnderItsOwnName(t *testing.T) {
 					}
 					continue
 				}
-				if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != fmt.Sprintf("partners.%d.name", len(tt.partners)-1) {
+				want := fmt.Sprintf("partners.%d.name", len(tt.partners)-1)
+				if last := tt.partners[len(tt.partners)-1]; last.OrganisationID != "" {
+					want = fmt.Sprintf("partners.%d.organisation_id", len(tt.partners)-1)
+				}
+				if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != want {
 					t.Fatalf("%s with partners %v: err = %v, want Invalid naming the lead's entry", what, tt.partners, err)
 				}
 			}
