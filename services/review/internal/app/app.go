@@ -577,6 +577,11 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 			if err != nil {
 				return nil, err
 			}
+			// A withdrawn organisation's obligations lapsed with it: its plan is not
+			// given to volunteers to review.
+			if o.Withdrawn {
+				return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "submission %s is from %s, which has withdrawn from the Technician Commitment: it is not reviewed", sid, o.Name)
+			}
 			names[s.OrganisationID()] = o.Name
 		}
 	}

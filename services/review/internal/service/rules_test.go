@@ -434,3 +434,31 @@ func TestReviewersAreTechniciansOfSignatories(t *testing.T) {
 	detail(t, r, "organisation withdrawn")
 	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/ok", h.ops, member("ok", "sig", 0)))
 }
+
+// An organisation that withdraws takes its obligations with it: a plan it submitted
+// before is not given to volunteers to review (400 naming the entry), and the round
+// takes the others.
+func TestAWithdrawnOrganisationsSubmissionIsNotReviewed(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("stays")
+	h.announced("leaves")
+	kept, gone := h.submitted("stays"), h.submitted("leaves")
+	round := h.Must(http.StatusCreated, h.Do("POST", "/v1/review-rounds", h.ops, map[string]any{"name": "Spring 2027",
+		"review_deadline": start0.Add(30 * 24 * time.Hour).Format(time.RFC3339)})).JSON(t)["id"].(string)
+	h.publish("leaves", events.OrganisationWithdrawnV1{OrganisationID: "leaves", Reason: "left", InitiatedBy: "organisation"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{kept, gone}})
+		if r.Status != http.StatusBadRequest {
+			return fmt.Errorf("adding a withdrawn organisation's submission: %d %s", r.Status, r.Body)
+		}
+		if r.JSON(t)["field"] != "submission_ids.1" {
+			return fmt.Errorf("the refusal does not name submission_ids.1: %s", r.Body)
+		}
+		return nil
+	})
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{kept}}))
+	if subs := h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round, h.ops, nil)).JSON(t)["submissions"].([]any); len(subs) != 1 {
+		t.Errorf("the round holds %d submissions, want the one that stays", len(subs))
+	}
+}
