@@ -447,16 +447,23 @@ func TestAWithdrawnOrganisationsSubmissionIsNotReviewed(t *testing.T) {
 	round := h.Must(http.StatusCreated, h.Do("POST", "/v1/review-rounds", h.ops, map[string]any{"name": "Spring 2027",
 		"review_deadline": start0.Add(30 * 24 * time.Hour).Format(time.RFC3339)})).JSON(t)["id"].(string)
 	h.publish("leaves", events.OrganisationWithdrawnV1{OrganisationID: "leaves", Reason: "left", InitiatedBy: "organisation"})
+	// The withdrawal reaches the review service when the pool refuses the
+	// organisation's technicians (a probe that changes nothing this test reads).
+	probe := 0
 	testenv.Eventually(t, 10*time.Second, func() error {
-		r := h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{kept, gone}})
+		probe++
+		r := h.Do("POST", "/v1/reviewers", h.ops, map[string]any{"reviewer_id": fmt.Sprintf("probe-%d", probe), "name": "Probe", "email": "probe@leaves.example",
+			"organisation_id": "leaves", "trained": false, "capacity": 0, "conflicts": []string{}})
 		if r.Status != http.StatusBadRequest {
-			return fmt.Errorf("adding a withdrawn organisation's submission: %d %s", r.Status, r.Body)
-		}
-		if r.JSON(t)["field"] != "submission_ids.1" {
-			return fmt.Errorf("the refusal does not name submission_ids.1: %s", r.Body)
+			return fmt.Errorf("the withdrawal has not reached the review service: %d", r.Status)
 		}
 		return nil
 	})
+	r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{kept, gone}}))
+	if r.JSON(t)["field"] != "submission_ids.1" {
+		t.Errorf("the refusal does not name submission_ids.1: %s", r.Body)
+	}
+	detail(t, r, "has withdrawn")
 	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{kept}}))
 	if subs := h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round, h.ops, nil)).JSON(t)["submissions"].([]any); len(subs) != 1 {
 		t.Errorf("the round holds %d submissions, want the one that stays", len(subs))
