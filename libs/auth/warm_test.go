@@ -36,25 +36,34 @@ func TestTheFirstCheckOfATokenCostsWhatTheNextDoes(t *testing.T) {
 		tokens = append(tokens, tok)
 	}
 	// The child process knows the issuer's keys only by its JWKS, as a service does.
-	cmd := exec.Command(os.Args[0], "-test.run=^TestTheFirstCheckOfATokenCostsWhatTheNextDoes$", "-test.v")
-	cmd.Env = append(os.Environ(), "TC_AUTH_FIRST_CHECK=1", "TC_AUTH_JWKS="+keys, "TC_AUTH_ISSUER="+issuer.Issuer,
-		"TC_AUTH_TOKENS="+strings.Join(tokens, " "))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the checking process: %v\n%s", err, out)
-	}
-	var first, next uint64
-	for _, line := range strings.Split(string(out), "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "allocations:"); ok {
-			f := strings.Fields(rest)
-			first, _ = strconv.ParseUint(f[0], 10, 64)
-			next, _ = strconv.ParseUint(f[1], 10, 64)
+	// The count is the whole process's (under -race too), so a background allocation
+	// can land in a check's window: a process whose first check costs what the next
+	// does in one of three starts passes (a cold first check costs several times as
+	// many allocations as the next, in every start).
+	var runs []string
+	for range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTheFirstCheckOfATokenCostsWhatTheNextDoes$", "-test.v")
+		cmd.Env = append(os.Environ(), "TC_AUTH_FIRST_CHECK=1", "TC_AUTH_JWKS="+keys, "TC_AUTH_ISSUER="+issuer.Issuer,
+			"TC_AUTH_TOKENS="+strings.Join(tokens, " "))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the checking process: %v\n%s", err, out)
 		}
+		var first, next uint64
+		for _, line := range strings.Split(string(out), "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "allocations:"); ok {
+				f := strings.Fields(rest)
+				first, _ = strconv.ParseUint(f[0], 10, 64)
+				next, _ = strconv.ParseUint(f[1], 10, 64)
+			}
+		}
+		t.Logf("allocations of the first check and of the next (another unseen token): %d, %d", first, next)
+		if next > 0 && first <= next+next/4 {
+			return
+		}
+		runs = append(runs, fmt.Sprintf("%d against %d", first, next))
 	}
-	t.Logf("allocations of the first check and of the next (another unseen token): %d, %d", first, next)
-	if next == 0 || first > next+next/4 {
-		t.Errorf("the first check of a token allocated %d times and the next %d: the first should cost what the next does", first, next)
-	}
+	t.Errorf("the first check of a token allocated more than the next in every start (%s): the first should cost what the next does", strings.Join(runs, ", "))
 }
 
 // firstCheck runs in the child: it prefetches as a starting service does, then checks
