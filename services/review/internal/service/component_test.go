@@ -173,7 +173,9 @@ func (h *harness) reviewer(id, org string, trained bool, capacity int, conflicts
 func (h *harness) openRound(name string, deadline time.Time, subs ...string) string {
 	h.t.Helper()
 	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/review-rounds", h.ops, map[string]any{"name": name, "review_deadline": deadline.Format(time.RFC3339)})).JSON(h.t)["id"].(string)
-	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+id+"/submissions", h.ops, map[string]any{"submission_ids": subs}))
+	if len(subs) > 0 {
+		h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+id+"/submissions", h.ops, map[string]any{"submission_ids": subs}))
+	}
 	return id
 }
 

@@ -444,8 +444,7 @@ func TestAWithdrawnOrganisationsSubmissionIsNotReviewed(t *testing.T) {
 	h.announced("stays")
 	h.announced("leaves")
 	kept, gone := h.submitted("stays"), h.submitted("leaves")
-	round := h.Must(http.StatusCreated, h.Do("POST", "/v1/review-rounds", h.ops, map[string]any{"name": "Spring 2027",
-		"review_deadline": start0.Add(30 * 24 * time.Hour).Format(time.RFC3339)})).JSON(t)["id"].(string)
+	round := h.openRound("Spring 2027", start0.Add(30*24*time.Hour)) // empty: it takes them below
 	h.publish("leaves", events.OrganisationWithdrawnV1{OrganisationID: "leaves", Reason: "left", InitiatedBy: "organisation"})
 	// The withdrawal reaches the review service when the pool refuses the
 	// organisation's technicians (a probe that changes nothing this test reads).
