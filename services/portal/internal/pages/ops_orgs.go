@@ -167,7 +167,7 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	if o.AnnouncedOn != nil {
 		day("Announced", o.AnnouncedOn.Time)
 	}
-	if string(o.Kind) == "signatory" && string(o.Status) == "announced" {
+	if o.Kind == sigapi.Signatory && o.Status == sigapi.Announced {
 		data.AddReviewer = "/ops/review/reviewers/new?" + url.Values{"organisation_id": {o.Id}}.Encode()
 	}
 	for _, s := range opsOnboardingSteps {
