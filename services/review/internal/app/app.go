@@ -689,11 +689,16 @@ func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 	if !ok {
 		return nil, apperr.Field("reviewer_id", "no reviewer %s in the pool", reviewer)
 	}
-	one := []round.Reviewer{rv}
-	if err := a.markWithdrawn(ctx, one); err != nil {
+	if rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
 		return nil, err
 	}
-	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Assign(one[0], sub, reason) })
+	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Assign(rv, sub, reason) })
+}
+
+// orgWithdrawn says whether org has withdrawn from the Commitment.
+func (a *App) orgWithdrawn(ctx context.Context, org string) (bool, error) {
+	o, ok, err := a.orgs.Get(ctx, org)
+	return ok && o.Withdrawn, err
 }
 
 // markWithdrawn marks the reviewers whose organisation has withdrawn from the
@@ -703,11 +708,10 @@ func (a *App) markWithdrawn(ctx context.Context, reviewers []round.Reviewer) err
 	for i, rv := range reviewers {
 		gone, seen := withdrawn[rv.Org]
 		if !seen {
-			o, ok, err := a.orgs.Get(ctx, rv.Org)
-			if err != nil {
+			var err error
+			if gone, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
 				return err
 			}
-			gone = ok && o.Withdrawn
 			withdrawn[rv.Org] = gone
 		}
 		reviewers[i].OrgWithdrawn = gone
