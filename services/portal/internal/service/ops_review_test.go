@@ -22,8 +22,7 @@ import (
 // self-assessment of org, an organisation with an open obligation.
 func opsSubmitted(t *testing.T, s *stack, org string) string {
 	t.Helper()
-	s.p.publish("/tc/signatory", org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory",
-		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@" + org + ".ac.uk"}})
+	s.p.announce(org)
 	s.p.publish("/tc/signatory", org, events.ObligationScheduledV1{OrganisationID: org, OrganisationName: "University of " + org, ObligationID: org + "-c1",
 		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2027, 9, 20)})
 	lead := opsReviewToken(t, s, auth.Principal{Subject: "lead-" + org, Role: auth.RoleLead, Org: org})
@@ -60,8 +59,7 @@ func registerReviewers(t *testing.T, p *portal, review *testenv.Client, opsToken
 		org := m["organisation_id"].(string)
 		if !announced[org] {
 			announced[org] = true
-			p.publish("/tc/signatory", org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory",
-				AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@" + org + ".ac.uk"}})
+			p.announce(org)
 		}
 		testenv.Eventually(t, 10*time.Second, func() error {
 			if r := review.Do("POST", "/v1/reviewers", opsToken, m); r.Status != http.StatusCreated {
@@ -134,8 +132,7 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	if !strings.Contains(r.body, `value="Alice Jones"`) {
 		t.Errorf("the form lost what was typed: %s", r.body)
 	}
-	s.p.publish("/tc/signatory", "org-other", events.OrganisationAnnouncedV1{OrganisationID: "org-other", Name: "University of org-other", Kind: "signatory",
-		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@org-other.ac.uk"}})
+	s.p.announce("org-other")
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if r := s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice@other.ac.uk", "1")); r.status != http.StatusSeeOther {
 			return fmt.Errorf("reviewer a = %d", r.status)
@@ -158,8 +155,7 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 		t.Errorf("beside the conflicts: %q", got)
 	}
 	for _, org := range []string{"org-neighbour", "org-rival"} {
-		s.p.publish("/tc/signatory", org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory",
-			AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@" + org + ".ac.uk"}})
+		s.p.announce(org)
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if r := s.p.do("POST", "/ops/review/reviewers/rev-a", ops, changed); r.status != http.StatusSeeOther {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	libconfig "github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/events"
@@ -152,6 +153,14 @@ func (p *portal) publish(source, aggregate string, payload events.Payload) {
 	if _, err := p.env.JS.PublishMsg(context.Background(), bus.Message(env)); err != nil {
 		p.tb.Fatal(err)
 	}
+}
+
+// announce announces org as a signatory on the signatory's stream, as the signatory
+// service would, its nominated lead at lead@<org>.ac.uk.
+func (p *portal) announce(org string) {
+	p.tb.Helper()
+	p.publish("/tc/signatory", org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory",
+		AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: events.Person{Name: "Lead", Email: "lead@" + org + ".ac.uk"}})
 }
 
 // addLead records email as org's nominated lead through the signatory's events and

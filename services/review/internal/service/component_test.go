@@ -83,10 +83,19 @@ func (h *harness) publish(org string, p events.Payload) {
 // announced makes org an announced signatory with its first obligation open.
 func (h *harness) announced(org string) {
 	h.t.Helper()
+	h.signatory(org)
+	h.obligation(org, 1)
+}
+
+// signatory announces org as a signatory on the stream, once.
+func (h *harness) signatory(org string) {
+	h.t.Helper()
+	if h.signatories[org] {
+		return
+	}
 	h.signatories[org] = true
 	h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory", AnnouncedOn: civil.New(2026, 3, 20),
 		NominatedLead: events.Person{Name: "Lead of " + org, Email: "lead@" + org + ".ac.uk"}})
-	h.obligation(org, 1)
 }
 
 func (h *harness) obligation(org string, cycle int) {
@@ -138,12 +147,7 @@ func (h *harness) submitted(org string) string {
 // until the review service knows of it.
 func (h *harness) register(member map[string]any) testenv.Response {
 	h.t.Helper()
-	org := member["organisation_id"].(string)
-	if !h.signatories[org] {
-		h.signatories[org] = true
-		h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "University of " + org, Kind: "signatory", AnnouncedOn: civil.New(2026, 3, 20),
-			NominatedLead: events.Person{Name: "Lead of " + org, Email: "lead@" + org + ".ac.uk"}})
-	}
+	h.signatory(member["organisation_id"].(string))
 	var r testenv.Response
 	testenv.Eventually(h.t, 10*time.Second, func() error {
 		if r = h.Do("POST", "/v1/reviewers", h.ops, member); r.Status != http.StatusCreated {
