@@ -62,9 +62,6 @@ func (e AssignmentEntry) Active() bool { return e.State == round.Assigned || e.S
 // OverdueAt says whether the review is outstanding past the deadline at now, as
 // round.Round.Overdue does.
 func (e AssignmentEntry) OverdueAt(now time.Time) bool {
-	if e.OverdueRecorded {
-		return true
-	}
 	reviewed := e.HasReview && e.ReturnedReason == ""
 	return !now.Before(e.Deadline) && !e.Closed && !e.Released && e.Active() && !reviewed
 }

@@ -468,3 +468,57 @@ func TestAWithdrawnOrganisationsSubmissionIsNotReviewed(t *testing.T) {
 		t.Errorf("the round holds %d submissions, want the one that stays", len(subs))
 	}
 }
+
+// Overdue means outstanding past the deadline as of the answer: a review that comes
+// in late, or a round closed (it takes no more reviews), ends it, though the chase
+// that recorded it stays in the log.
+func TestAReviewInLateOrARoundClosedIsNoLongerOverdue(t *testing.T) {
+	t.Parallel()
+	h := startWith(t, func(c *config.Config) { c.Review.DeadlineRecheck = 100 * time.Millisecond })
+	deadline := start0.Add(2 * time.Hour)
+	round, sub := assigned(t, h, deadline)
+	base := "/v1/review-rounds/" + round + "/submissions/" + sub
+	h.Must(http.StatusOK, h.Do("POST", base+"/response", h.as("x"), map[string]any{"accept": true}))
+	h.clock.Set(deadline.Add(time.Second))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := h.published()[events.SubjectReviewOverdue]; n != 2 {
+			return fmt.Errorf("%d overdue events, want 2", n)
+		}
+		return nil
+	})
+	overdue := func() map[string]bool {
+		out := map[string]bool{}
+		for _, a := range h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round, h.ops, nil)).JSON(t)["assignments"].([]any) {
+			m := a.(map[string]any)
+			out[m["reviewer_id"].(string)] = m["overdue"] == true
+		}
+		return out
+	}
+	if got := overdue(); !got["x"] || !got["y"] {
+		t.Fatalf("overdue after the deadline %v, want both", got)
+	}
+	h.Must(http.StatusOK, h.Do("POST", base+"/reviews", h.as("x"), review(3)))
+	if got := overdue(); got["x"] || !got["y"] {
+		t.Errorf("overdue once x's late review is in %v, want y alone", got)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		mine := h.Must(http.StatusOK, h.Do("GET", "/v1/assignments", h.as("x"), nil)).JSON(t)["items"].([]any)
+		if len(mine) != 1 || mine[0].(map[string]any)["overdue"] != false {
+			return fmt.Errorf("x's assignments %v, want one not overdue", mine)
+		}
+		if p := h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round+"/summary", h.ops, nil)).JSON(t)["progress"].(map[string]any); p["overdue"] != 1.0 || p["reviewed"] != 1.0 {
+			return fmt.Errorf("the summary's progress %v, want 1 reviewed and 1 overdue", p)
+		}
+		return nil
+	})
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/closure", h.ops, map[string]any{}))
+	if got := overdue(); got["x"] || got["y"] {
+		t.Errorf("overdue in a closed round %v, want none", got)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if p := h.Must(http.StatusOK, h.Do("GET", "/v1/review-rounds/"+round+"/summary", h.ops, nil)).JSON(t)["progress"].(map[string]any); p["overdue"] != 0.0 {
+			return fmt.Errorf("the closed round's progress %v, want none overdue", p)
+		}
+		return nil
+	})
+}

@@ -52,8 +52,8 @@ type Assignment struct {
 	ReviewerID   string
 	Name, Email  string
 	State        string
-	// Overdue is true once the overdue event is recorded; see Round.Overdue for
-	// whether it is overdue now.
+	// Overdue is true once the overdue event is recorded (the reviewer was chased);
+	// see Round.Overdue for whether the review is outstanding past the deadline now.
 	Overdue bool
 	Review  *events.ReviewSubmittedV1
 	// ReturnedReason is set while ops have returned the review for revision.
@@ -171,11 +171,9 @@ func (r *Round) Status() string {
 
 // Overdue says whether an assignment's review is outstanding past the deadline at
 // now: read from the clock, so it is true the moment the deadline passes, before any
-// event records it.
+// event records it, and false again once the review is in (late), the reviewer is off
+// it, or the round is closed and takes no more reviews.
 func (r *Round) Overdue(a Assignment, now time.Time) bool {
-	if a.Overdue {
-		return true
-	}
 	_, released := r.feedback[a.SubmissionID]
 	return !now.Before(r.deadline) && !r.closed && !released && (a.State == Assigned || a.State == Accepted) && !a.Reviewed()
 }
