@@ -45,7 +45,7 @@ func (w Workload) assignReviews(ctx context.Context, s *Stack, c *client, ops st
 	}
 	st, err := c.retry(ctx, w.Settle, func() (reply, error) {
 		return c.do(ctx, http.MethodPost, rev+"/v1/review-rounds", ops, map[string]any{"name": "Reliability " + s.prefix,
-			"review_deadline": "2099-05-31T17:00:00+01:00", "reviewers_per_submission": reviewersPer}, nil)
+			"review_deadline": time.Now().AddDate(0, 6, 0).UTC().Format(time.RFC3339), "reviewers_per_submission": reviewersPer}, nil)
 	}, func(a attempt) (bool, error) {
 		if a.status != http.StatusCreated {
 			return false, fmt.Errorf("open review round: %s", a.reply)

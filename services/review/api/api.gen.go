@@ -611,7 +611,9 @@ type ListRoundsParams struct {
 
 // OpenRoundJSONBody defines parameters for OpenRound.
 type OpenRoundJSONBody struct {
-	Name                   string    `json:"name"`
+	Name string `json:"name"`
+
+	// ReviewDeadline When reviews are due: in the future and at most a year ahead. Assignments are made before it, as a reviewer can accept only until then.
 	ReviewDeadline         time.Time `json:"review_deadline"`
 	ReviewersPerSubmission *int      `json:"reviewers_per_submission,omitempty"`
 }

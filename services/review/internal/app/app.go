@@ -556,6 +556,15 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
 	}
+	// One request naming a submission twice would add it twice (the round's check
+	// runs against the round as loaded, before this request's events).
+	first := make(map[string]int, len(subs))
+	for i, sid := range subs {
+		if j, again := first[sid]; again {
+			return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "names submission %s a second time (it is submission_ids.%d): give each once", sid, j)
+		}
+		first[sid] = i
+	}
 	loaded := make([]*submission.Submission, 0, len(subs))
 	names := map[string]string{}
 	for i, sid := range subs {
@@ -625,7 +634,7 @@ func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n in
 		return nil, report, err
 	}
 	r, err = a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
-		p, res, err := r.AutoAssign(pool, n, w)
+		p, res, err := r.AutoAssign(pool, n, w, a.clock.Now())
 		report = AssignmentReport{Result: res, HistoryRounds: rounds}
 		return p, err
 	})
@@ -692,7 +701,7 @@ func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 	if rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
 		return nil, err
 	}
-	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Assign(rv, sub, reason) })
+	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Assign(rv, sub, reason, a.clock.Now()) })
 }
 
 // orgWithdrawn says whether org has withdrawn from the Commitment.

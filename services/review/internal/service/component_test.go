@@ -644,7 +644,7 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 		{"conflict with own organisation", "POST", "/v1/reviewers", map[string]any{"reviewer_id": "x", "name": "X", "email": "x@example.ac.uk", "organisation_id": "o", "trained": true, "capacity": 2, "conflicts": []string{"o"}}, 400, "conflicts"},
 		{"deadline in the past", "POST", "/v1/review-rounds", map[string]any{"name": "R", "review_deadline": "2020-01-01T00:00:00Z"}, 400, "review_deadline"},
 		{"limit over the maximum", "GET", "/v1/submissions?limit=201", nil, 400, "limit"},
-		{"a line break in a round's name", "POST", "/v1/review-rounds", map[string]any{"name": "Spring\r\nBcc: x@example.com", "review_deadline": "2099-01-01T00:00:00Z"}, 400, "name"},
+		{"a line break in a round's name", "POST", "/v1/review-rounds", map[string]any{"name": "Spring\r\nBcc: x@example.com", "review_deadline": "2027-06-01T00:00:00Z"}, 400, "name"},
 		{"a direction override in a reviewer's name", "POST", "/v1/reviewers", map[string]any{"reviewer_id": "x", "name": "Alice \u202eenoJ", "email": "x@example.ac.uk", "organisation_id": "o", "trained": true, "capacity": 2}, 400, "name"},
 		{"a blank narrative", "POST", "/v1/submissions", with(assessment("narrative", "   ")), 400, "self_assessment.0.narrative"},
 		{"a cursor this service did not issue", "GET", "/v1/reviewers?cursor=bm90LW91cnM", nil, 400, "cursor"},

@@ -522,3 +522,40 @@ func TestAReviewInLateOrARoundClosedIsNoLongerOverdue(t *testing.T) {
 		return nil
 	})
 }
+
+// A request naming one submission twice adds it once, or rather is refused naming
+// the repeat: before, the round took it twice (two places to fill, two assignment
+// emails to one reviewer, and a round that could never show its feedback released).
+func TestARequestNamingASubmissionTwiceIsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("a")
+	sub := h.submitted("a")
+	round := h.openRound("Spring 2027", start0.Add(30*24*time.Hour))
+	r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{sub, sub}}))
+	if f := r.JSON(t)["field"]; f != "submission_ids.1" {
+		t.Errorf("the refusal names %v, want submission_ids.1: %s", f, r.Body)
+	}
+	got := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{sub}})).JSON(t)
+	if subs := got["submissions"].([]any); len(subs) != 1 {
+		t.Errorf("the round holds %v, want the submission once", subs)
+	}
+}
+
+// Past the review deadline nobody can accept an assignment, so none is made: by
+// hand or automatically, it is 409 saying what to do instead.
+func TestNoAssignmentIsMadeAfterTheDeadline(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	deadline := start0.Add(2 * time.Hour)
+	round, sub := assigned(t, h, deadline)
+	h.reviewer("z", "d", true, 3)
+	h.clock.Set(deadline.Add(time.Minute))
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": "z", "reason": "late help"})), "deadline passed")
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 3})), "deadline passed")
+	for _, a := range h.assignments(round) {
+		if a.Reviewer == "z" {
+			t.Errorf("z was assigned after the deadline: %+v", a)
+		}
+	}
+}

@@ -246,6 +246,9 @@ func (r *Round) Open(name string, deadline time.Time, n int, now time.Time) ([]e
 	if !deadline.After(now) {
 		return nil, apperr.Field("review_deadline", "must be in the future")
 	}
+	if latest := now.AddDate(1, 0, 0); deadline.After(latest) {
+		return nil, apperr.Field("review_deadline", "must be within a year from now (by %s): reviews are due weeks after a round opens, and a later year is most likely a slip", latest.UTC().Format(time.RFC3339))
+	}
 	if n == 0 {
 		n = DefaultReviewersPerSubmission
 	}
@@ -286,8 +289,11 @@ type Weighing struct {
 // reviewers (0: the round's number) from the pool: the most reviews the rules allow,
 // then the most with expertise in the submission's weakest themes, then the most even
 // load over this round and the previous ones (assign.Plan).
-func (r *Round) AutoAssign(pool []Reviewer, n int, w Weighing) ([]events.Payload, assign.Result, error) {
+func (r *Round) AutoAssign(pool []Reviewer, n int, w Weighing, now time.Time) ([]events.Payload, assign.Result, error) {
 	if err := r.requireOpen("assignments no longer change"); err != nil {
+		return nil, assign.Result{}, err
+	}
+	if err := r.beforeDeadline(now); err != nil {
 		return nil, assign.Result{}, err
 	}
 	if n == 0 {
@@ -372,8 +378,11 @@ func History(r *Round, all []*Round) (map[string]int, int) {
 
 // Assign assigns a reviewer by hand, with the reason recorded. The conflict rules
 // still hold; capacity is ops' call.
-func (r *Round) Assign(rv Reviewer, sub, reason string) ([]events.Payload, error) {
+func (r *Round) Assign(rv Reviewer, sub, reason string, now time.Time) ([]events.Payload, error) {
 	if err := r.requireOpen("assignments no longer change"); err != nil {
+		return nil, err
+	}
+	if err := r.beforeDeadline(now); err != nil {
 		return nil, err
 	}
 	org, ok := r.submissions[sub]
@@ -622,6 +631,17 @@ func (r *Round) MarkOverdue(now time.Time) []events.Payload {
 		}
 	}
 	return out
+}
+
+// beforeDeadline refuses an assignment made once the review deadline has passed: the
+// reviewer could no longer accept it (see Accept), so it would only earn them a chase
+// for a review they cannot give.
+func (r *Round) beforeDeadline(now time.Time) error {
+	if now.Before(r.deadline) {
+		return nil
+	}
+	return apperr.New(apperr.Conflict, "the review deadline passed at %s, so a reviewer assigned now could not accept: close the round, and put the submissions it did not review in a later round",
+		r.deadline.UTC().Format(time.RFC3339))
 }
 
 func (r *Round) requireOpen(what string) error {

@@ -97,6 +97,7 @@ func TestOpenChecksItsArguments(t *testing.T) {
 	}{
 		{"no name", " ", deadline, 0, "name"},
 		{"deadline passed", "R", now.Add(-time.Second), 0, "review_deadline"},
+		{"deadline over a year ahead", "R", now.AddDate(1, 0, 0).Add(time.Second), 0, "review_deadline"},
 		{"too many reviewers", "R", deadline, 6, "reviewers_per_submission"},
 	}
 	for _, tt := range tests {
@@ -119,14 +120,14 @@ func TestManualAssignmentKeepsTheConflictRules(t *testing.T) {
 	h := opened(t)
 	r := rebuild(t, "r1", h)
 	for _, rv := range []round.Reviewer{reviewer("own", "a"), reviewer("conflicted", "b", "a")} {
-		if _, err := r.Assign(rv, "s1", "asked"); !apperr.Is(err, apperr.Conflict) {
+		if _, err := r.Assign(rv, "s1", "asked", now); !apperr.Is(err, apperr.Conflict) {
 			t.Errorf("%s: %v, want a conflict", rv.ID, err)
 		}
 	}
-	if _, err := r.Assign(reviewer("x", "b"), "s1", " "); !apperr.Is(err, apperr.Invalid) {
+	if _, err := r.Assign(reviewer("x", "b"), "s1", " ", now); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("no reason: %v, want invalid", err)
 	}
-	p := must[[]events.Payload](t)(r.Assign(reviewer("x", "b"), "s1", "specialist"))
+	p := must[[]events.Payload](t)(r.Assign(reviewer("x", "b"), "s1", "specialist", now))
 	if a := p[0].(events.ReviewerAssignedV1); !a.Manual || a.Reason != "specialist" || a.ReviewerEmail != "x@example.ac.uk" || !a.ReviewDeadline.Equal(deadline) {
 		t.Errorf("assignment event %+v", a)
 	}
@@ -135,9 +136,9 @@ func TestManualAssignmentKeepsTheConflictRules(t *testing.T) {
 func TestReviewsFeedbackAndOverdue(t *testing.T) {
 	t.Parallel()
 	h := opened(t)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m"))...)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m"))...)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("z", "d"), "s1", "m"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m", now))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m", now))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("z", "d"), "s1", "m", now))...)
 
 	if _, err := rebuild(t, "r1", h).ReleaseFeedback("s1", "text", round.Contact{}); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("release with no review: %v, want a conflict", err)
@@ -177,7 +178,7 @@ func TestReviewsFeedbackAndOverdue(t *testing.T) {
 		t.Errorf("feedback %+v, want the mean 3 of x and y only", f)
 	}
 	h.add(t, p...)
-	if _, err := rebuild(t, "r1", h).Assign(reviewer("w", "e"), "s1", "late"); !apperr.Is(err, apperr.Conflict) {
+	if _, err := rebuild(t, "r1", h).Assign(reviewer("w", "e"), "s1", "late", now); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("assign after release: %v, want a conflict", err)
 	}
 	if st := rebuild(t, "r1", h).Status(); st != round.StatusFeedbackReleased {
@@ -190,8 +191,8 @@ func TestReviewsFeedbackAndOverdue(t *testing.T) {
 func TestWhatARoundRefusesAndWhy(t *testing.T) {
 	t.Parallel()
 	h := opened(t)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m"))...)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m", now))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m", now))...)
 	open := h
 	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept("s1", "x", now))...)
 	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "x", scores(2), "sum"))...)
@@ -213,7 +214,12 @@ func TestWhatARoundRefusesAndWhy(t *testing.T) {
 		{"accept after the deadline", open, func(r *round.Round) ([]events.Payload, error) { return r.Accept("s1", "y", deadline) }, "deadline passed"},
 		{"review in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.SubmitReview("s1", "y", scores(2), "s") }, "closed"},
 		{"accept in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Accept("s1", "y", now) }, "closed"},
-		{"assign in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Assign(reviewer("w", "e"), "s1", "m") }, "closed"},
+		{"assign after the deadline", open, func(r *round.Round) ([]events.Payload, error) { return r.Assign(reviewer("w", "e"), "s1", "m", deadline) }, "deadline passed"},
+		{"auto-assign after the deadline", open, func(r *round.Round) ([]events.Payload, error) {
+			p, _, err := r.AutoAssign([]round.Reviewer{reviewer("w", "e")}, 0, round.Weighing{}, deadline)
+			return p, err
+		}, "deadline passed"},
+		{"assign in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Assign(reviewer("w", "e"), "s1", "m", now) }, "closed"},
 		{"remove in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Remove("s1", "y", "m") }, "closed"},
 		{"add to a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.AddSubmission(submitted(t, "s2", "b"), "") }, "closed"},
 		{"close twice", closed, func(r *round.Round) ([]events.Payload, error) { return r.Close("") }, "already closed"},
@@ -237,7 +243,7 @@ func TestAReturnedReviewIsRevisedAndAWithheldOneLeavesTheScores(t *testing.T) {
 	t.Parallel()
 	h := opened(t)
 	for _, rv := range []round.Reviewer{reviewer("x", "b"), reviewer("y", "c")} {
-		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(rv, "s1", "m"))...)
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(rv, "s1", "m", now))...)
 		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept("s1", rv.ID, now))...)
 	}
 	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "x", scores(1), "sum"))...)
@@ -273,7 +279,7 @@ func TestAReturnedReviewIsRevisedAndAWithheldOneLeavesTheScores(t *testing.T) {
 func TestOverdueIsRecordedOnce(t *testing.T) {
 	t.Parallel()
 	h := opened(t)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m", now))...)
 	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(-time.Second)); len(p) != 0 {
 		t.Fatalf("overdue before the deadline: %v", p)
 	}
@@ -301,8 +307,8 @@ func first(r *round.Round) round.Assignment { return r.Assignments()[0] }
 func TestAContinuedRoundIsTheRebuiltOne(t *testing.T) {
 	t.Parallel()
 	h := opened(t)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m"))...)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m", now))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m", now))...)
 	for _, rv := range []string{"x", "y"} {
 		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept("s1", rv, now))...)
 		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", rv, scores(3), "sum"))...)
