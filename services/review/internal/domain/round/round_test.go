@@ -214,7 +214,9 @@ func TestWhatARoundRefusesAndWhy(t *testing.T) {
 		{"accept after the deadline", open, func(r *round.Round) ([]events.Payload, error) { return r.Accept("s1", "y", deadline) }, "deadline passed"},
 		{"review in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.SubmitReview("s1", "y", scores(2), "s") }, "closed"},
 		{"accept in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Accept("s1", "y", now) }, "closed"},
-		{"assign after the deadline", open, func(r *round.Round) ([]events.Payload, error) { return r.Assign(reviewer("w", "e"), "s1", "m", deadline) }, "deadline passed"},
+		{"assign after the deadline", open, func(r *round.Round) ([]events.Payload, error) {
+			return r.Assign(reviewer("w", "e"), "s1", "m", deadline)
+		}, "deadline passed"},
 		{"auto-assign after the deadline", open, func(r *round.Round) ([]events.Payload, error) {
 			p, _, err := r.AutoAssign([]round.Reviewer{reviewer("w", "e")}, 0, round.Weighing{}, deadline)
 			return p, err
