@@ -415,6 +415,11 @@ func (r *Round) Remove(sub, reviewer, reason string) ([]events.Payload, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Removing them would drop a review that is in without a word: moderation says
+	// what happens to a review, and the reviewer is told why.
+	if a.Review != nil {
+		return nil, apperr.New(apperr.Conflict, "%s has submitted a review of %s: return it to them for revision, or withhold it from the feedback, rather than removing them", reviewer, sub)
+	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, apperr.Field("reason", "record why the reviewer is removed")
 	}

@@ -158,8 +158,12 @@ func TestReviewsFeedbackAndOverdue(t *testing.T) {
 	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "x", scores(2), "sum"))...)
 	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "y", scores(4), "sum"))...)
 	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", "z", scores(1), "sum"))...)
-	// z is removed after reviewing: their scores leave the consolidation.
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Remove("s1", "z", "conflict found late"))...)
+	// A conflict of z's found after they reviewed: their review is withheld (removing
+	// them would drop it unsaid), and their scores leave the consolidation.
+	if _, err := rebuild(t, "r1", h).Remove("s1", "z", "conflict found late"); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("remove after reviewing: %v, want a conflict", err)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).WithholdReview("s1", "z", "conflict found late"))...)
 	if _, err := rebuild(t, "r1", h).Decline("s1", "x", ""); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("decline after reviewing: %v, want a conflict", err)
 	}
@@ -222,6 +226,7 @@ func TestWhatARoundRefusesAndWhy(t *testing.T) {
 			return p, err
 		}, "deadline passed"},
 		{"assign in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Assign(reviewer("w", "e"), "s1", "m", now) }, "closed"},
+		{"remove a reviewer whose review is in", reviewed, func(r *round.Round) ([]events.Payload, error) { return r.Remove("s1", "x", "m") }, "withhold it"},
 		{"remove in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Remove("s1", "y", "m") }, "closed"},
 		{"add to a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.AddSubmission(submitted(t, "s2", "b"), "") }, "closed"},
 		{"close twice", closed, func(r *round.Round) ([]events.Payload, error) { return r.Close("") }, "already closed"},
