@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
@@ -36,6 +37,8 @@ type signatoryDoc struct {
 	Kind      string `bson:"kind"`
 	Withdrawn bool   `bson:"withdrawn"`
 	LeadEmail string `bson:"nominated_lead_email,omitempty"`
+	// AnnouncedOn is YYYY-MM-DD, absent when recorded before it was kept.
+	AnnouncedOn string `bson:"announced_on,omitempty"`
 }
 
 // NewSignatories opens the read model.
@@ -96,20 +99,33 @@ func (s *Signatories) Get(ctx context.Context, org string) (app.Signatory, bool,
 	if err != nil {
 		return app.Signatory{}, false, fmt.Errorf("read signatory %s: %w", org, store.Classify(err))
 	}
-	return app.Signatory{ID: d.ID, Name: d.Name, Kind: d.Kind, Withdrawn: d.Withdrawn,
-		NominatedLeadEmail: d.LeadEmail}, true, nil
+	sig := app.Signatory{ID: d.ID, Name: d.Name, Kind: d.Kind, Withdrawn: d.Withdrawn, NominatedLeadEmail: d.LeadEmail}
+	if d.AnnouncedOn != "" {
+		if sig.AnnouncedOn, err = civil.Parse(d.AnnouncedOn); err != nil {
+			return app.Signatory{}, false, fmt.Errorf("read signatory %s: announced_on: %w", org, err)
+		}
+	}
+	return sig, true, nil
 }
 
 // Put records an organisation.
 func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
 	began := time.Now()
 	err := store.Replace(ctx, s.coll, sig.ID,
-		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadEmail: sig.NominatedLeadEmail})
+		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadEmail: sig.NominatedLeadEmail, AnnouncedOn: dateOrNone(sig.AnnouncedOn)})
 	if err != nil {
 		return fmt.Errorf("write signatory %s: %w", sig.ID, store.Classify(err))
 	}
 	s.keep(sig, began)
 	return nil
+}
+
+// dateOrNone is d as YYYY-MM-DD, or "" for no date.
+func dateOrNone(d civil.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
 }
 
 // Views is the applications view.

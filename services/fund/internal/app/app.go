@@ -59,6 +59,10 @@ type Signatory struct {
 	Name      string
 	Kind      string
 	Withdrawn bool
+	// AnnouncedOn is the announcement's date (Europe/London), which may lie ahead:
+	// the organisation is a signatory from that day (zero when recorded before the
+	// date was kept: taken as announced).
+	AnnouncedOn civil.Date
 	// NominatedLeadEmail is the address of the organisation's Technician Commitment
 	// lead as the signatory service last recorded it (announcement, then contacts
 	// changes): the only person who may endorse its applications. Only the address is
@@ -799,7 +803,7 @@ func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 		return nil // a withdrawal is final
 	}
 	if ok && s.Name == "" {
-		s.Name, s.Kind = cur.Name, cur.Kind
+		s.Name, s.Kind, s.AnnouncedOn = cur.Name, cur.Kind, cur.AnnouncedOn
 	}
 	if ok && s.NominatedLeadEmail == "" {
 		s.NominatedLeadEmail = cur.NominatedLeadEmail
@@ -882,6 +886,11 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 	}
 	el := application.Eligibility{ActiveSignatory: ok && s.Kind == "signatory" && !s.Withdrawn, OrganisationName: s.Name,
 		NominatedLeadEmail: s.NominatedLeadEmail}
+	// An announcement dated ahead makes a signatory on its day, as the directory
+	// lists it from then: not before.
+	if today := civil.Of(a.clock.Now().In(round.London)); el.ActiveSignatory && s.AnnouncedOn.After(today) {
+		el.ActiveSignatory, el.AnnouncedFrom = false, s.AnnouncedOn
+	}
 	if r.ExcludePreviouslyFunded {
 		prev, found, err := a.previousRound(ctx, r, maxAge)
 		if err != nil {

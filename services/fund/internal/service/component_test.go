@@ -834,3 +834,27 @@ func TestTheLedgerCountsARoundsApplicationsAndAListSaysItsTotal(t *testing.T) {
 		}
 	}
 }
+
+// An announcement dated ahead (the signatory service takes one up to six months
+// ahead) makes a signatory on its day, as the public directory lists it then: before
+// that day the organisation may not apply.
+func TestAnOrganisationAnnouncedAheadAppliesFromItsDay(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	day := civil.Of(start0).AddDays(10) // start0 is GMT: its UTC day is the London day
+	h.publishSignatory(events.OrganisationAnnouncedV1{OrganisationID: "org-ahead", Name: "Org ahead", Kind: "signatory", AnnouncedOn: day,
+		NominatedLead: events.Person{Name: "Sam Patel", Email: "s.patel@example.ac.uk"}}, "org-ahead")
+	h.announce("org-now", "signatory")
+	rnd := h.openRound(100000, 1000, 10000)
+	h.eligible(h.Token(auth.RoleApplicant, "org-now"), rnd, 1000) // both announcements are recorded
+	ahead := h.Token(auth.RoleApplicant, "org-ahead")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := h.Do("POST", "/v1/applications", ahead, draft(rnd, 5000))
+		if r.Status != http.StatusForbidden || !strings.Contains(r.JSON(t)["detail"].(string), day.String()) {
+			return fmt.Errorf("a draft before the announcement's day: %d %s, want 403 naming %s", r.Status, r.Body, day)
+		}
+		return nil
+	})
+	h.clock.Set(day.Time().Add(9 * time.Hour)) // 09:00 (GMT) on the day
+	h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", ahead, draft(rnd, 5000)))
+}

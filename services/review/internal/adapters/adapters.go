@@ -35,6 +35,8 @@ type organisationDoc struct {
 	ObligationCycle int    `bson:"obligation_cycle"`
 	// WindowOpens is the obligation window's first day, YYYY-MM-DD ("" when unknown).
 	WindowOpens string `bson:"window_opens,omitempty"`
+	// AnnouncedOn is the announcement's date, YYYY-MM-DD ("" when recorded before it was kept).
+	AnnouncedOn string `bson:"announced_on,omitempty"`
 }
 
 // NewOrganisations opens the read model.
@@ -59,6 +61,11 @@ func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 			return app.Organisation{}, false, fmt.Errorf("read organisation %s: window_opens: %w", id, err)
 		}
 	}
+	if d.AnnouncedOn != "" {
+		if o.AnnouncedOn, err = civil.Parse(d.AnnouncedOn); err != nil {
+			return app.Organisation{}, false, fmt.Errorf("read organisation %s: announced_on: %w", id, err)
+		}
+	}
 	return o, true, nil
 }
 
@@ -68,6 +75,7 @@ func (s *Organisations) Put(ctx context.Context, o app.Organisation) error {
 	err := store.Replace(ctx, s.coll, o.ID, organisationDoc{
 		ID: o.ID, Name: o.Name, Kind: o.Kind, Announced: o.Announced, Withdrawn: o.Withdrawn, LeadName: o.LeadName, LeadEmail: o.LeadEmail,
 		ObligationID: o.ObligationID, ObligationKind: o.ObligationKind, ObligationCycle: o.ObligationCycle, WindowOpens: dateString(o.WindowOpens),
+		AnnouncedOn: dateString(o.AnnouncedOn),
 	})
 	if err != nil {
 		return fmt.Errorf("write organisation %s: %w", o.ID, store.Classify(err))

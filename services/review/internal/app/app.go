@@ -62,6 +62,9 @@ type Organisation struct {
 	ObligationCycle int
 	// WindowOpens is the first day (Europe/London) the open obligation may be met.
 	WindowOpens civil.Date
+	// AnnouncedOn is the announcement's date, which may lie ahead: the organisation
+	// is a signatory from that day (zero when recorded before the date was kept).
+	AnnouncedOn civil.Date
 }
 
 // Organisations is that read model.
@@ -313,6 +316,8 @@ func (a *App) checkReviewersOrganisation(ctx context.Context, id string) error {
 		return apperr.Field("organisation_id", "%s has withdrawn from the Technician Commitment: reviewers are technicians of its signatories", o.Name)
 	case o.Kind != "" && o.Kind != "signatory":
 		return apperr.Field("organisation_id", "%s is a %s, not a signatory: reviewers are technicians of the Commitment's signatories", o.Name, o.Kind)
+	case o.AnnouncedOn.After(civil.Of(a.clock.Now().In(london))):
+		return apperr.Field("organisation_id", "%s's announcement is dated %s: its technicians join the pool from that day", o.Name, o.AnnouncedOn)
 	}
 	return nil
 }

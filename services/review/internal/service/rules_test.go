@@ -359,6 +359,10 @@ func TestReviewersAreTechniciansOfSignatories(t *testing.T) {
 	h := start(t)
 	h.announced("sig")
 	h.publish("sup", events.OrganisationAnnouncedV1{OrganisationID: "sup", Name: "Society of Supporters", Kind: "supporter", AnnouncedOn: civil.New(2026, 3, 20)})
+	// Announced for a day ahead (the signatory service takes one up to six months
+	// ahead): a signatory from that day, as the public directory lists it.
+	ahead := civil.Of(start0).AddDays(10)
+	h.publish("ahead", events.OrganisationAnnouncedV1{OrganisationID: "ahead", Name: "University Ahead", Kind: "signatory", AnnouncedOn: ahead})
 	h.publish("gone", events.OrganisationAnnouncedV1{OrganisationID: "gone", Name: "University of Gone", Kind: "signatory", AnnouncedOn: civil.New(2026, 3, 20)})
 	h.publish("gone", events.OrganisationWithdrawnV1{OrganisationID: "gone", Reason: "left", InitiatedBy: "organisation"})
 	member := func(id, org string, capacity int) map[string]any {
@@ -383,6 +387,7 @@ func TestReviewersAreTechniciansOfSignatories(t *testing.T) {
 		{"sig2", "is not the id of an organisation announced"},
 		{"sup", "is a supporter, not a signatory"},
 		{"gone", "has withdrawn"},
+		{"ahead", "announcement is dated " + ahead.String()},
 	} {
 		r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/reviewers", h.ops, member("x-"+strings.ReplaceAll(tt.org, " ", "-"), tt.org, 2)))
 		if r.JSON(t)["field"] != "organisation_id" {
@@ -433,6 +438,10 @@ func TestReviewersAreTechniciansOfSignatories(t *testing.T) {
 	r = h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": "ok", "reason": "specialist"}))
 	detail(t, r, "organisation withdrawn")
 	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/ok", h.ops, member("ok", "sig", 0)))
+
+	// On the announcement's day its technicians join.
+	h.clock.Set(ahead.Time().Add(9 * time.Hour))
+	h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, member("x-ahead", "ahead", 2)))
 }
 
 // An organisation that withdraws takes its obligations with it: a plan it submitted

@@ -128,7 +128,10 @@ func (a *Application) UpdatedAt() time.Time   { return a.updatedAt }
 
 // Eligibility is what the service knows about the lead organisation when it decides.
 type Eligibility struct {
-	ActiveSignatory  bool // announced, a signatory, not withdrawn
+	ActiveSignatory bool // announced, a signatory, not withdrawn
+	// AnnouncedFrom is set when the organisation's announcement is dated ahead: it
+	// becomes a signatory on that day.
+	AnnouncedFrom    civil.Date
 	FundedLastRound  bool // had an award in the previous round
 	OrganisationName string
 	// NominatedLeadEmail is the address the signatory service records for the
@@ -378,6 +381,9 @@ func orgName(el Eligibility) string {
 }
 
 func checkEligible(r round.Round, el Eligibility) error {
+	if !el.ActiveSignatory && !el.AnnouncedFrom.IsZero() {
+		return apperr.New(apperr.Forbidden, "the organisation's announcement is dated %s: it may apply to the Collaboration Fund from that day", el.AnnouncedFrom)
+	}
 	if !el.ActiveSignatory {
 		return apperr.New(apperr.Forbidden, "only announced signatories that have not withdrawn may apply to the Collaboration Fund")
 	}

@@ -50,7 +50,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(err)
 			}
 			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) {
-				o.Name, o.Kind, o.Announced, o.LeadName, o.LeadEmail = p.Name, p.Kind, true, p.NominatedLead.Name, p.NominatedLead.Email
+				o.Name, o.Kind, o.Announced, o.AnnouncedOn, o.LeadName, o.LeadEmail = p.Name, p.Kind, true, p.AnnouncedOn, p.NominatedLead.Name, p.NominatedLead.Email
 			})
 		case events.OrganisationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
