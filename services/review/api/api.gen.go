@@ -295,6 +295,9 @@ type ModerationRequest struct {
 
 // MyAssignment defines model for MyAssignment.
 type MyAssignment struct {
+	// Answerable you can still accept or decline: the assignment awaits your answer, the round is open and the deadline has not passed (as of this response)
+	Answerable bool `json:"answerable"`
+
 	// Overdue your review is outstanding past the deadline (as of this response)
 	Overdue bool `json:"overdue"`
 
@@ -306,6 +309,9 @@ type MyAssignment struct {
 	Reviewed  bool   `json:"reviewed"`
 	RoundId   Ident  `json:"round_id"`
 	RoundName string `json:"round_name"`
+
+	// RoundOpen the round still takes answers and reviews; once ITSS close it, no review that is not in is needed (a returned one may still be revised)
+	RoundOpen bool `json:"round_open"`
 
 	// State the list holds assignments in force (assigned or accepted); declined only in the answer to a decline
 	State        MyAssignmentState `json:"state"`

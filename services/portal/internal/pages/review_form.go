@@ -20,6 +20,7 @@ const (
 	reviewAnswer = "answer" // assigned, not yet accepted
 	reviewWrite  = "write"  // accepted, no review in, or one returned for revision
 	reviewDone   = "done"   // the review is in
+	reviewOver   = "over"   // no answer or review is taken any more (Ended says why)
 )
 
 type themeView struct {
@@ -53,7 +54,9 @@ type reviewPageData struct {
 	RoundID, RoundName, SubmissionID, Deadline string
 	Kind                                       string
 	Stage                                      string
-	Overdue                                    bool
+	// Ended says why nothing more is wanted of the reviewer (stage over).
+	Ended   string
+	Overdue bool
 	ReturnedReason                             string
 	Themes                                     []themeView
 	OtherActions                               []actionView
@@ -169,8 +172,14 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 		data.ReturnedReason = *a.ReturnedReason
 	}
 	switch {
+	case a.State != reviewapi.MyAssignmentStateAccepted && !a.Answerable:
+		data.Stage, data.Ended = reviewOver, assignmentEnded(a)
+		return data, true
 	case a.State != reviewapi.MyAssignmentStateAccepted:
 		data.Stage = reviewAnswer
+		return data, true
+	case !a.Reviewed && a.ReturnedReason == nil && !a.RoundOpen:
+		data.Stage, data.Ended = reviewOver, assignmentEnded(a)
 		return data, true
 	case a.Reviewed:
 		data.Stage = reviewDone
@@ -334,4 +343,13 @@ func paragraphs(s string) []string {
 		}
 	}
 	return out
+}
+
+// assignmentEnded says why an assignment takes no answer or review any more: the
+// round is closed, or the deadline passed before the reviewer accepted.
+func assignmentEnded(a reviewapi.MyAssignment) string {
+	if !a.RoundOpen {
+		return "ITSS have closed this review round, so no review of this submission is needed from you. Thank you for being ready to help."
+	}
+	return "The review deadline passed before you accepted this assignment, so it can no longer be taken on and no review of it is needed from you."
 }

@@ -67,12 +67,16 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 	var data reviewsData
 	for _, a := range resp.JSON200.Items {
 		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId,
-			Deadline: longTime(a.ReviewDeadline), CanRespond: a.State == reviewapi.MyAssignmentStateAssigned}
+			Deadline: longTime(a.ReviewDeadline), CanRespond: a.Answerable}
 		switch {
 		case a.ReturnedReason != nil:
 			row.StatusText = "Returned for revision"
 		case a.Reviewed:
 			row.StatusText = "Review submitted"
+		case !a.RoundOpen:
+			row.StatusText = "Round closed: no review needed"
+		case a.State == reviewapi.MyAssignmentStateAssigned && !a.Answerable:
+			row.StatusText = "Not accepted by the deadline: no review needed"
 		case a.Overdue:
 			row.StatusText = "Overdue"
 		case a.State == reviewapi.MyAssignmentStateAccepted:

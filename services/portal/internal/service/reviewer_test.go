@@ -200,3 +200,41 @@ func assignReviewer(t *testing.T, env *testenv.Env, review *testenv.Client, p *p
 
 	return round, sub
 }
+
+// Once ITSS close the round, a reviewer who had not answered is not offered Accept
+// or Decline (the service would refuse them): the assignments page and the review
+// page say that no review is needed.
+func TestAClosedRoundOffersTheReviewerNoAnswer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	env := testenv.NewEnv(t)
+	var portalURL string
+	jwks := forwardJWKS(t, &portalURL)
+	review := startReview(t, env, jwks)
+	p := startPortalOn(t, env, services{review: review.URL})
+	portalURL = p.url
+	round, sub := assignReviewer(t, env, review, p, "rhys@reviewers.example")
+	p.waitFor("rhys@reviewers.example", func(person signin.Person) bool { return person.Reviewer != nil })
+	cookie := p.signIn("rhys@reviewers.example")
+	if page := p.do("GET", "/reviews", cookie, nil); !strings.Contains(page.body, "Waiting for your answer") || !strings.Contains(page.body, ">Accept<") {
+		t.Fatalf("before the close the assignment awaits an answer: %s", page.body)
+	}
+	ops, err := env.Issuer.MintFor(auth.Principal{Subject: "ops-1", Role: auth.RoleOps}, time.Hour, config.DevAudience("review"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/closure", ops, map[string]any{"reason": "Enough reviews are in"}))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		page := p.do("GET", "/reviews", cookie, nil)
+		if !strings.Contains(page.body, "Round closed: no review needed") || strings.Contains(page.body, ">Accept<") || strings.Contains(page.body, "Decline") {
+			return fmt.Errorf("after the close the assignments page reads: %s", page.body)
+		}
+		return nil
+	})
+	page := p.do("GET", "/reviews/"+round+"/"+sub, cookie, nil)
+	if page.status != http.StatusOK || !strings.Contains(page.body, "no review of this submission is needed from you") || strings.Contains(page.body, "Accept this assignment") {
+		t.Errorf("the review page after the close = %d: %s", page.status, page.body)
+	}
+}

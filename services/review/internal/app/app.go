@@ -747,6 +747,11 @@ type Assignment struct {
 	Deadline           time.Time
 	// Overdue says the review is outstanding past the deadline, now.
 	Overdue bool
+	// Answerable says the reviewer can still accept or decline: it awaits their
+	// answer, the round is open and the deadline has not passed.
+	Answerable bool
+	// RoundOpen says the round still takes answers and reviews (ops have not closed it).
+	RoundOpen bool
 	round.Assignment
 }
 
@@ -806,7 +811,10 @@ func (a *App) Respond(ctx context.Context, by auth.Principal, id, sub string, ac
 
 func (a *App) assignmentIn(r *round.Round, sub, reviewer string) Assignment {
 	as, _ := r.Assignment(sub, reviewer)
-	return Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Overdue: r.Overdue(as, a.clock.Now()), Assignment: as}
+	now := a.clock.Now()
+	return Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Overdue: r.Overdue(as, now),
+		Answerable: as.State == round.Assigned && r.Status() == round.StatusOpen && now.Before(r.Deadline()),
+		RoundOpen:  r.Status() == round.StatusOpen, Assignment: as}
 }
 
 // SubmissionToReview returns a submission to a reviewer assigned to it.

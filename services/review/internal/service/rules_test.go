@@ -559,7 +559,26 @@ func TestNoAssignmentIsMadeAfterTheDeadline(t *testing.T) {
 	deadline := start0.Add(2 * time.Hour)
 	round, sub := assigned(t, h, deadline)
 	h.reviewer("z", "d", true, 3)
+	// What the reviewer reads says whether they can still answer.
+	answerable := func() (bool, bool) {
+		t.Helper()
+		var mine []any
+		testenv.Eventually(t, 10*time.Second, func() error {
+			if mine = h.Must(http.StatusOK, h.Do("GET", "/v1/assignments", h.as("x"), nil)).JSON(t)["items"].([]any); len(mine) != 1 {
+				return fmt.Errorf("x's assignments %v, want one", mine)
+			}
+			return nil
+		})
+		a := mine[0].(map[string]any)
+		return a["answerable"] == true, a["round_open"] == true
+	}
+	if can, open := answerable(); !can || !open {
+		t.Errorf("before the deadline: answerable %v, round open %v; want both", can, open)
+	}
 	h.clock.Set(deadline.Add(time.Minute))
+	if can, open := answerable(); can || !open {
+		t.Errorf("after the deadline: answerable %v, round open %v; want an open round not answerable", can, open)
+	}
 	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": "z", "reason": "late help"})), "deadline passed")
 	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 3})), "deadline passed")
 	for _, a := range h.assignments(round) {
@@ -567,4 +586,11 @@ func TestNoAssignmentIsMadeAfterTheDeadline(t *testing.T) {
 			t.Errorf("z was assigned after the deadline: %+v", a)
 		}
 	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/closure", h.ops, map[string]any{}))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if can, open := answerable(); can || open {
+			return fmt.Errorf("closed: answerable %v, round open %v; want neither", can, open)
+		}
+		return nil
+	})
 }

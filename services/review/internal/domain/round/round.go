@@ -442,8 +442,8 @@ func (r *Round) Accept(sub, reviewer string, now time.Time) ([]events.Payload, e
 		return nil, nil
 	}
 	if !now.Before(r.deadline) {
-		return nil, apperr.New(apperr.Conflict, "the review deadline passed at %s; this assignment can no longer be accepted (ask ITSS operations staff)",
-			r.deadline.UTC().Format(time.RFC3339))
+		return nil, apperr.New(apperr.Conflict, "the review deadline passed on %s, so this assignment can no longer be accepted, and no review of it is needed from you",
+			londonTime(r.deadline))
 	}
 	return []events.Payload{events.AssignmentAcceptedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer,
 		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
@@ -486,7 +486,7 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 	case r.closed && !resubmission:
 		return nil, apperr.New(apperr.Conflict, "review round %s is closed; reviews are no longer taken", r.id)
 	case a.State != Accepted:
-		return nil, apperr.New(apperr.Conflict, "accept the assignment first: POST its response with accept true, then submit the review")
+		return nil, apperr.New(apperr.Conflict, "accept the assignment first (answer it with accept true), then submit the review")
 	}
 	for _, t := range submission.Themes {
 		i := slices.IndexFunc(themes, func(tr events.ThemeReview) bool { return tr.Theme == t })
@@ -645,9 +645,22 @@ func (r *Round) beforeDeadline(now time.Time) error {
 	if now.Before(r.deadline) {
 		return nil
 	}
-	return apperr.New(apperr.Conflict, "the review deadline passed at %s, so a reviewer assigned now could not accept: close the round, and put the submissions it did not review in a later round",
-		r.deadline.UTC().Format(time.RFC3339))
+	return apperr.New(apperr.Conflict, "the review deadline passed on %s, so a reviewer assigned now could not accept: close the round, and put the submissions it did not review in a later round",
+		londonTime(r.deadline))
 }
+
+// london is where the Commitment's times are said (with GMT or BST), as every email
+// and page says them.
+var london = func() *time.Location {
+	l, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic("review round: no Europe/London zone: " + err.Error())
+	}
+	return l
+}()
+
+// londonTime says t as people are told it: "Friday 4 December 2026, 17:00 GMT".
+func londonTime(t time.Time) string { return t.In(london).Format("Monday 2 January 2006, 15:04 MST") }
 
 func (r *Round) requireOpen(what string) error {
 	if err := r.require(); err != nil {
