@@ -55,17 +55,17 @@ type reviewPageData struct {
 	Kind                                       string
 	Stage                                      string
 	// Ended says why nothing more is wanted of the reviewer (stage over).
-	Ended   string
-	Overdue bool
-	ReturnedReason                             string
-	Themes                                     []themeView
-	OtherActions                               []actionView
-	HowConsulted                               []string
-	Participants                               int
-	Webpage                                    string
-	Summary                                    string
-	Own                                        *reviewView
-	Others                                     []reviewView
+	Ended          string
+	Overdue        bool
+	ReturnedReason string
+	Themes         []themeView
+	OtherActions   []actionView
+	HowConsulted   []string
+	Participants   int
+	Webpage        string
+	Summary        string
+	Own            *reviewView
+	Others         []reviewView
 }
 
 // reviewLink is the review page of one assigned submission, where the emails about
