@@ -182,6 +182,8 @@ type itemRow struct {
 	N, Num                                       int
 	Theme, Action, Owner, SuccessMeasure, Target string
 	Progress, ProgressText                       string
+	// Carried says a previous plan's action is in this plan already.
+	Carried bool
 }
 
 type pastRow struct {
@@ -297,6 +299,11 @@ func editorData(c current, f form.Submission) submissionData {
 	}
 	if p := c.previous(); p != nil {
 		d.Previous = &previousData{SubmissionID: p.SubmissionId, Items: rows(p.ActionPlan), Feedback: p.Feedback != nil}
+		if c.sub != nil {
+			for i, it := range p.ActionPlan {
+				d.Previous.Items[i].Carried = carried(contentOf(c.sub).ActionPlan, it)
+			}
+		}
 		if p.Cycle != nil {
 			d.Previous.Cycle = *p.Cycle
 		}

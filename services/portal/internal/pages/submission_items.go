@@ -211,11 +211,27 @@ func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	item := prev.ActionPlan[n]
+	content := contentOf(c.sub)
+	if carried(content.ActionPlan, item) {
+		// Carried already (a second press, or the page open twice): once is enough.
+		http.Redirect(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c)+"#action-plan", http.StatusSeeOther)
+		return
+	}
 	p := reviewapi.ActionItemProgress(progress)
 	item.Progress = &p
-	content := contentOf(c.sub)
 	content.ActionPlan = append(content.ActionPlan, item)
 	h.saveAndReturn(w, r, set, c, content)
+}
+
+// carried says plan already holds the previous plan's item (its progress aside).
+func carried(plan []reviewapi.ActionItem, item reviewapi.ActionItem) bool {
+	for _, it := range plan {
+		if it.Theme == item.Theme && it.Action == item.Action && it.Owner == item.Owner && it.SuccessMeasure == item.SuccessMeasure &&
+			it.TargetDate.Time.Equal(item.TargetDate.Time) {
+			return true
+		}
+	}
+	return false
 }
 
 // saveAndReturn writes content and goes back to the action plan, or shows the

@@ -336,6 +336,17 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	if page := ed("GET", editor, nil); !strings.Contains(page.body, "In progress") {
 		t.Errorf("the carried action's progress is not shown: %s", page.body)
 	}
+	// Carried once is enough: the form gives way to "In this plan", and a second
+	// press (a double click, the page open twice) adds nothing.
+	if page := ed("GET", editor, nil); !strings.Contains(page.body, "In this plan") || strings.Contains(page.body, "/submission/previous/0/carry") {
+		t.Errorf("the carried action is still offered for carrying: %s", page.body)
+	}
+	if r := ed("POST", "/obligations/"+org+"/submission/previous/0/carry", url.Values{"progress": {"done"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("carry again = %d: %s", r.status, r.body)
+	}
+	if plan = actionPlan(storedSubmission(t, s, org, draft)); len(plan) != 1 {
+		t.Errorf("after carrying the action twice the plan holds %d actions, want 1: %v", len(plan), plan)
+	}
 }
 
 // Signed in as one organisation's lead, every editor and contacts page of another
