@@ -164,6 +164,12 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 	if !strings.Contains(r.body, `value="Newtown University"`) {
 		t.Errorf("the form lost what was typed")
 	}
+	// An enquiry sent with no date records none (the signatory takes the day as
+	// optional): the form says so, rather than promising today.
+	if form := opsMustStatus(t, s.p.do("GET", "/ops/organisations/new", one, nil), http.StatusOK, "the enquiry form"); strings.Contains(form.body, "for today") ||
+		!strings.Contains(form.body, "no date is then recorded") {
+		t.Errorf("the enquiry form's hint for the date does not say what an empty date does")
+	}
 	r = opsMustStatus(t, s.p.do("POST", "/ops/organisations", one, opsEnquiry("Newtown University", "sam.patel@newtown.ac.uk")), http.StatusSeeOther, "the enquiry")
 	orgPath := r.header.Get("Location")
 	id := strings.TrimPrefix(orgPath, "/ops/organisations/")

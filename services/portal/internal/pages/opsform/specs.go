@@ -15,7 +15,7 @@ var Enquiry = Specs{
 	{Name: "sector", Label: "Sector", Type: Choice, Required: true, Options: sectors},
 	{Name: "country", Label: "Country", Hint: "Two letters, like GB", Type: Text, Required: true, Max: 2},
 	{Name: "website", Label: "Website", Hint: "Starting https://", Type: URL, Required: true},
-	{Name: "enquired_on", Label: "Enquiry received on", Hint: "Leave empty for today.", Type: Date},
+	{Name: "enquired_on", Label: "Enquiry received on", Hint: "Leave empty if the day is not known: no date is then recorded, and the meeting may be dated any day up to today.", Type: Date},
 	{Name: "enquiry_contact.name", Label: "Contact's name", Type: Text, Required: true, Max: 200},
 	{Name: "enquiry_contact.title", Label: "Contact's job title", Type: Text, Max: 200},
 	{Name: "enquiry_contact.email", Label: "Contact's email address", Type: Email, Required: true},
