@@ -21,6 +21,8 @@ const directoryPage = 50
 
 type directoryEntry struct {
 	Name, Kind, Joined, Website, PlanPage string
+	// Contact is the organisation's named public point of contact, with its address.
+	ContactName, ContactTitle, ContactEmail string
 }
 
 type directoryData struct {
@@ -81,6 +83,13 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 		}
 		if e.PlanPage != nil {
 			entry.PlanPage = string(*e.PlanPage)
+		}
+		entry.ContactName = string(e.PointOfContact.Name)
+		if e.PointOfContact.Title != nil {
+			entry.ContactTitle = string(*e.PointOfContact.Title)
+		}
+		if e.PointOfContact.Email != nil {
+			entry.ContactEmail = string(*e.PointOfContact.Email)
 		}
 		data.Entries = append(data.Entries, entry)
 	}

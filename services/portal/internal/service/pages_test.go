@@ -211,6 +211,10 @@ func TestDirectorySearch(t *testing.T) {
 	if kind != "Signatory" {
 		t.Errorf("the kind column reads %q, want Signatory", kind)
 	}
+	// Listed with its named point of contact (DESIGN.md), whom the public can write to.
+	if !strings.Contains(some.body, "Technical Services Office") || !strings.Contains(some.body, `href="mailto:technicians@example.ac.uk"`) {
+		t.Errorf("the directory does not name the point of contact: %s", some.body)
+	}
 	if got := names(p.do("GET", "/directory?kind=supporter", "", nil).body); len(got) != 0 {
 		t.Fatalf("supporters = %v, want none", got)
 	}
