@@ -148,6 +148,109 @@ func TestTheHeadsOverdueEmailSaysWhyAndWhenTheLeadWasTold(t *testing.T) {
 	}
 }
 
+// An organisation with no nominated lead (its lead erased at their request, and none
+// named since) has nobody reminded but its head: the head's overdue email says so and
+// asks for a lead to be named, and claims no reminder that did not go out.
+func TestTheHeadsOverdueEmailSaysWhenThereIsNoLeadToRemind(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("nolead", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 3, 20)) // the window opens: Sam Patel is told
+	h.publish("nolead", events.OrganisationContactsChangedV1{OrganisationID: "nolead", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.waitFor("nolead")
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2026, 12, 11)) // 7 days overdue: the head alone
+	got := mailOf(h, "nolead", before)
+	if len(got) != 1 || strings.Join(got[0].To, ",") != leader.Email {
+		t.Fatalf("at 7 days overdue with no lead, emails went to %v, want the head's alone", got)
+	}
+	checkSays(t, got[0], "Dear Prof. Jane Smith,",
+		"Reminders of it went by email on Friday 20 March 2026 to the nominated lead recorded at the time.",
+		"Uni nolead has no nominated lead for the Technician Commitment recorded now, so nobody else is being reminded of it.",
+		"Please name a new nominated lead by telling ITSS who it is.",
+		"Once a lead is named, they submit it")
+	for _, claim := range []string{"is being reminded of it by email today", "was reminded of it", "The lead submits it"} {
+		if strings.Contains(got[0].Text, claim) {
+			t.Errorf("the head's email says %q, with no lead to remind:\n%s", claim, got[0].Text)
+		}
+	}
+}
+
+// deliveryTo is the id of the delivery of org's step to email, from the log.
+func deliveryTo(h *harness, org, step, email string) string {
+	h.t.Helper()
+	ops := h.http.Token(auth.RoleOps, "")
+	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id="+org, ops, nil)).JSON(h.t)["items"].([]any) {
+		d := it.(map[string]any)
+		to := d["to"].([]any)
+		if d["step"] == step && len(to) == 1 && to[0].(map[string]any)["email"] == email {
+			return d["id"].(string)
+		}
+	}
+	h.t.Fatalf("no delivery of %s's %s step to %s in the log", org, step, email)
+	return ""
+}
+
+// The head's overdue email says the lead was reminded only on the days a reminder
+// went to the lead the organisation has now (by address, in any case): reminders to
+// an earlier lead are said to have gone to the lead recorded at the time, whether the
+// head's email is resent after the lead changed or the lead changed between steps.
+func TestTheHeadsOverdueEmailNamesTheLeadOnlyForTheRemindersThatReachedThem(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("nl2", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 3, 20))
+	h.sweepOn(civil.New(2026, 12, 11)) // 7 days overdue: Sam Patel and the head
+	head := deliveryTo(h, "nl2", "overdue-7", leader.Email)
+	ops := h.http.Token(auth.RoleOps, "")
+	resend := func(contacts events.Person) received {
+		t.Helper()
+		h.publish("nl2", events.OrganisationContactsChangedV1{OrganisationID: "nl2", Leader: leader, NominatedLead: contacts})
+		h.waitFor("nl2")
+		before := len(h.box.all())
+		if d := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+head+"/resends", ops, nil)).JSON(t); d["status"] != "sent" {
+			t.Fatalf("the resend of the head's email: %v", d)
+		}
+		got := mailOf(h, "nl2", before)
+		if len(got) != 1 {
+			t.Fatalf("the resend sent %d emails", len(got))
+		}
+		return got[0]
+	}
+
+	// The same lead at their address in other letters: they were told.
+	same := resend(events.Person{Name: "Sam Patel", Email: "Lead@Exampleton.ac.uk"})
+	checkSays(t, same, "Its nominated lead for the Technician Commitment, Sam Patel, was reminded of it by email on Friday 20 March 2026 and Friday 11 December 2026.")
+
+	// A new lead, told nothing yet.
+	bea := events.Person{Name: "Bea Newlead", Email: "bea@exampleton.ac.uk"}
+	got := resend(bea)
+	checkSays(t, got,
+		"Reminders of it went by email on Friday 20 March 2026 and Friday 11 December 2026 to the nominated lead recorded at the time.",
+		"Its nominated lead for the Technician Commitment now, Bea Newlead, has been named since, and has not been sent a reminder of it.")
+	for _, claim := range []string{"Bea Newlead, was reminded", "is being reminded of it by email today"} {
+		if strings.Contains(got.Text, claim) {
+			t.Errorf("the resent head's email says %q, though no email went to Bea Newlead:\n%s", claim, got.Text)
+		}
+	}
+
+	// The next step reminds the new lead, then the head.
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2027, 1, 3)) // 30 days overdue
+	var toHead *received
+	for _, m := range mailOf(h, "nl2", before) {
+		if strings.Join(m.To, ",") == leader.Email {
+			toHead = &m
+		}
+	}
+	if toHead == nil {
+		t.Fatal("the head was not written to at 30 days overdue")
+	}
+	checkSays(t, *toHead,
+		"Reminders of it went by email on Friday 20 March 2026 and Friday 11 December 2026 to the nominated lead recorded at the time.",
+		"Its nominated lead for the Technician Commitment, Bea Newlead, was reminded of it by email on Sunday 3 January 2027.")
+}
+
 // A reviewer's emails name the round, the institution and the submission, give the
 // deadline in London time with its zone, link to the review's page in the portal and
 // carry the deadline as an .ics. An older event without the names is told with the
