@@ -88,6 +88,16 @@ func what(kind string) string {
 	return "self-assessment and action plan"
 }
 
+// member says how an organisation is in the Commitment, by its obligation: a
+// signatory signs it and owes a self-assessment and action plan; a supporter, whose
+// obligation is an action plan alone, supports it without signing.
+func member(kind string) string {
+	if kind == "action_plan" {
+		return "supports the Technician Commitment"
+	}
+	return "has signed the Technician Commitment"
+}
+
 // reminderSubject says where the obligation stands on the day the email is sent. The
 // step only decides that an email is due; what it says is the position that day, so
 // that an email sent late (after downtime, or for an obligation scheduled late) tells
@@ -149,7 +159,7 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 			act = fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. Once a lead is named, they submit it; you can see %s's obligations in the Technician Commitment portal:", o.Name)
 		}
 		c = mail.Content{Paragraphs: []string{
-			fmt.Sprintf("You are receiving this email because you are the head of %s, which has signed the Technician Commitment, and %s's %s is overdue. It was due on %s.", o.Name, o.Name, w, mail.Day(ob.Due)),
+			fmt.Sprintf("You are receiving this email because you are the head of %s, which %s, and %s's %s is overdue. It was due on %s.", o.Name, member(ob.Kind), o.Name, w, mail.Day(ob.Due)),
 			standing(ob.Due, today),
 			leadTold(o, now, before, leadToday),
 			act,

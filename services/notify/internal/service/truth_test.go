@@ -148,6 +148,32 @@ func TestTheHeadsOverdueEmailSaysWhyAndWhenTheLeadWasTold(t *testing.T) {
 	}
 }
 
+// The head of a supporter is told that their organisation supports the Commitment: a
+// supporter backs it, and does not sign it.
+func TestTheHeadOfASupporterIsNotToldItSigned(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.publish("sp", events.OrganisationEnquiryReceivedV1{OrganisationID: "sp", Name: "Uni sp", Kind: "supporter"})
+	h.publish("sp", events.OrganisationAnnouncedV1{OrganisationID: "sp", Name: "Uni sp", Kind: "supporter", NominatedLead: lead, Leader: leader})
+	h.publish("sp", events.ObligationScheduledV1{OrganisationID: "sp", ObligationID: "sp-c1", Kind: "action_plan", Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2026, 9, 20)})
+	h.waitFor("sp")
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2026, 9, 27)) // 7 days overdue: lead and head
+	var head *received
+	for _, m := range mailOf(h, "sp", before) {
+		if strings.Join(m.To, ",") == leader.Email {
+			head = &m
+		}
+	}
+	if head == nil {
+		t.Fatal("the head was not written to at 7 days overdue")
+	}
+	checkSays(t, *head, "You are receiving this email because you are the head of Uni sp, which supports the Technician Commitment, and Uni sp's action plan is overdue.")
+	if strings.Contains(head.Text, "signed") {
+		t.Errorf("the head of a supporter is told it signed the Commitment:\n%s", head.Text)
+	}
+}
+
 // An organisation with no nominated lead (its lead erased at their request, and none
 // named since) has nobody reminded but its head: the head's overdue email says so and
 // asks for a lead to be named, and claims no reminder that did not go out.
