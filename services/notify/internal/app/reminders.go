@@ -272,6 +272,27 @@ func (a *App) leadToldOn(ctx context.Context, o Organisation, ob ladder.Obligati
 	return now, before, nil
 }
 
+// becameOf says what became of the obligation a reminder was about (as scheduled,
+// "<obligation>@<due>"), now that the organisation's open one is another.
+func becameOf(o Organisation, was string) string {
+	id, _, _ := strings.Cut(was, "@")
+	if p := o.Previous; p != nil && p.Met && about(p.ID, p.Due) == was {
+		return metSays(p)
+	}
+	if o.Obligation.ID == id {
+		return fmt.Sprintf("the obligation %s is now due on %s", id, mail.Day(o.Obligation.Due))
+	}
+	return fmt.Sprintf("the obligation %s is no longer open (the open one is %s, due on %s)", id, o.Obligation.ID, mail.Day(o.Obligation.Due))
+}
+
+// metSays says an obligation was met, and when, where notify knows.
+func metSays(ob *Obligation) string {
+	if ob.MetOn.IsZero() {
+		return fmt.Sprintf("the obligation %s was met", ob.ID)
+	}
+	return fmt.Sprintf("the obligation %s was met on %s", ob.ID, mail.Day(ob.MetOn))
+}
+
 // recomposeReminder composes a reminder again for a later attempt: as of today, to
 // whoever holds the recipient's role now. A reminder that is no longer true (the
 // obligation was met, moved or replaced, or the organisation withdrew) is given up.
@@ -282,13 +303,13 @@ func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, erro
 	}
 	switch {
 	case !ok || o.Obligation == nil:
-		return d, Permanent(fmt.Errorf("no longer true: %s has no open obligation", d.OrganisationID))
+		return d, noLongerTrue("%s has no open obligation", d.OrganisationID)
 	case o.Withdrawn:
-		return d, Permanent(fmt.Errorf("no longer true: %s withdrew", d.OrganisationID))
+		return d, noLongerTrue("%s withdrew", d.OrganisationID)
 	case about(o.Obligation.ID, o.Obligation.Due) != d.About:
-		return d, Permanent(fmt.Errorf("no longer true: the obligation %s was replaced or moved", d.About))
+		return d, noLongerTrue("%s", becameOf(o, d.About))
 	case o.Obligation.Met:
-		return d, Permanent(fmt.Errorf("no longer true: the obligation %s was met", d.About))
+		return d, noLongerTrue("%s", metSays(o.Obligation))
 	}
 	ob := a.ladderOf(&o)
 	// Only the latest step due today is worth sending: the sweep has sent it (or
@@ -305,7 +326,7 @@ func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, erro
 		}
 	}
 	if latest.Name != d.Step {
-		return d, Permanent(fmt.Errorf("superseded: the %s reminder is the one that is true today", latest.Name))
+		return d, superseded("the %s reminder is the one that is true today", latest.Name)
 	}
 	to := Recipient{o.Lead, RoleLead}
 	if d.Role == RoleHead {

@@ -202,14 +202,17 @@ func TestTheHeadsOverdueEmailSaysWhenThereIsNoLeadToRemind(t *testing.T) {
 	}
 }
 
-// deliveryTo is the id of the delivery of org's step to email, from the log.
+// deliveryTo is the id of the delivery of org's step (none: "") to email, from the log.
 func deliveryTo(h *harness, org, step, email string) string {
 	h.t.Helper()
 	ops := h.http.Token(auth.RoleOps, "")
 	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id="+org, ops, nil)).JSON(h.t)["items"].([]any) {
 		d := it.(map[string]any)
-		to := d["to"].([]any)
-		if d["step"] == step && len(to) == 1 && to[0].(map[string]any)["email"] == email {
+		to, at := d["to"].([]any), d["step"]
+		if at == nil {
+			at = "" // an email not of a step
+		}
+		if at == step && len(to) == 1 && to[0].(map[string]any)["email"] == email {
 			return d["id"].(string)
 		}
 	}
@@ -407,6 +410,60 @@ func TestAGivenUpDeliveryIsListedWithItsReasonAndResentOnceTheDataIsFixed(t *tes
 		t.Fatalf("the resend delivered %v", got)
 	}
 	checkSays(t, got[0], "Dear Sam Patel,", "As of today, Sunday 22 March 2026, it is due in 182 days.")
+}
+
+// Ops resending a reminder whose obligation has since been met, or replaced by the
+// next, are refused with 409 saying what became of it, before any attempt: the log
+// entry stays as it was, nothing is sent, and nothing is counted or listed as given
+// up (which says the relay refused an email).
+func TestAResendOfAReminderNoLongerTrueIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("mr", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.sweepOn(civil.New(2026, 3, 20)) // the window opens: the lead is told
+	id := deliveryTo(h, "mr", "window-open", lead.Email)
+	ops := h.http.Token(auth.RoleOps, "")
+	entry := func() map[string]any {
+		for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=mr", ops, nil)).JSON(t)["items"].([]any) {
+			if d := it.(map[string]any); d["id"] == id {
+				return d
+			}
+		}
+		t.Fatalf("delivery %s is not in the log", id)
+		return nil
+	}
+	was := entry()
+	before := len(h.box.all())
+	refused := func(why string) {
+		t.Helper()
+		r := h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)
+		if r.Status != http.StatusConflict || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(r.Body), why) {
+			t.Errorf("the resend of a reminder no longer true: %d %s %s, want 409 saying %q", r.Status, r.Header.Get("Content-Type"), r.Body, why)
+		}
+	}
+
+	h.publish("mr", events.ObligationMetV1{OrganisationID: "mr", ObligationID: "mr-c1", SubmissionID: "sub-mr", ReceivedOn: civil.New(2026, 4, 2)})
+	h.waitFor("mr")
+	h.clock.Set(time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC))
+	refused("the obligation mr-c1 was met on Thursday 2 April 2026")
+	// The next cycle's obligation opens: the reminder is of the one met.
+	h.publish("mr", events.ObligationScheduledV1{OrganisationID: "mr", ObligationID: "mr-c2", Kind: "self_assessment_and_action_plan", Cycle: 2,
+		WindowOpens: civil.New(2028, 10, 2), Due: civil.New(2029, 4, 2)})
+	h.waitFor("mr")
+	refused("the obligation mr-c1 was met on Thursday 2 April 2026")
+
+	if diff := cmp.Diff(was, entry()); diff != "" {
+		t.Errorf("the refused resends changed the log entry (-before +after):\n%s", diff)
+	}
+	if got := mailOf(h, "mr", before); len(got) != 0 {
+		t.Errorf("the refused resends sent %v", subjects(got))
+	}
+	if given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=given_up", ops, nil)).JSON(t)["items"].([]any); len(given) != 0 {
+		t.Errorf("the refused resends are listed as given up: %v", given)
+	}
+	if n, err := h.http.Metric("tc_notify_emails_given_up_total", "kind", "reminder"); err != nil || n != 0 {
+		t.Errorf("tc_notify_emails_given_up_total{kind=reminder} = %v (%v), want 0", n, err)
+	}
 }
 
 // The calendar feed's address is replaced when the signatory service names a new
