@@ -95,12 +95,12 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if err != nil || !ok {
 		return d, err
 	}
-	to := o.Lead
+	to, who := o.Lead, "nominated lead"
 	if d.Role == RoleHead {
-		to = o.Leader
+		to, who = o.Leader, "head"
 	}
-	if to.Email == "" {
-		return d, nil
+	if to.Email == "" { // erased at their request, and nobody named since
+		return d, noLongerTrue("%s has no %s recorded now", d.OrganisationID, who)
 	}
 	m, err := compose(d.Key, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
 	if err != nil {

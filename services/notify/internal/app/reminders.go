@@ -328,9 +328,12 @@ func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, erro
 	if latest.Name != d.Step {
 		return d, superseded("the %s reminder is the one that is true today", latest.Name)
 	}
-	to := Recipient{o.Lead, RoleLead}
+	to, who := Recipient{o.Lead, RoleLead}, "nominated lead"
 	if d.Role == RoleHead {
-		to = Recipient{o.Leader, RoleHead}
+		to, who = Recipient{o.Leader, RoleHead}, "head"
+	}
+	if to.Email == "" { // erased at their request, and nobody named since
+		return d, noLongerTrue("%s has no %s recorded now", d.OrganisationID, who)
 	}
 	m, err := a.reminder(ctx, o, ob, step, to, d.Key, false)
 	if err != nil {

@@ -466,6 +466,45 @@ func TestAResendOfAReminderNoLongerTrueIsRefusedAndChangesNothing(t *testing.T) 
 	}
 }
 
+// A reminder resent after its recipient's role was left empty (the lead erased at
+// their request, and none named since) has nobody to go to: 409 saying so, and no
+// attempt at an empty address.
+func TestAResendToALeadNobodyHoldsIsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("gone", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.sweepOn(civil.New(2026, 3, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	p := events.ApplicationSubmittedV1{ApplicationID: "app-gone", OrganisationID: "gone", Title: "Skills exchange", RequestedAmountPence: 85000,
+		Applicant: events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}}
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: "evt-gone", Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "app-gone", Version: 1, Time: time.Now(), Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	reminder, receipt := deliveryTo(h, "gone", "window-open", lead.Email), deliveryTo(h, "gone", "", lead.Email)
+	h.publish("gone", events.OrganisationContactsChangedV1{OrganisationID: "gone", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.waitFor("gone")
+	ops := h.http.Token(auth.RoleOps, "")
+	before := len(h.box.all())
+	for _, id := range []string{reminder, receipt} {
+		r := h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "gone has no nominated lead recorded now") {
+			t.Errorf("the resend to a lead nobody holds: %d %s, want 409 saying there is no lead", r.Status, r.Body)
+		}
+	}
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resends sent %q to %v", sent[0].Subject, sent[0].To)
+	}
+	if given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=given_up", ops, nil)).JSON(t)["items"].([]any); len(given) != 0 {
+		t.Errorf("the refused resend is listed as given up: %v", given)
+	}
+}
+
 // The calendar feed's address is replaced when the signatory service names a new
 // lead, and when ops or the lead ask; the old address then answers 404. Rotations
 // racing leave exactly one address answering.
