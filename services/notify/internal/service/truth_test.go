@@ -20,6 +20,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/internal/adapters"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 )
@@ -662,6 +663,54 @@ func TestAnOverdueChaseIsNotSentForAReviewAlreadyIn(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"ray@othertown.ac.uk"}, to); diff != "" {
 		t.Errorf("overdue chases went to (-want +got):\n%s", diff)
+	}
+}
+
+// The review service takes no acceptance after the deadline, so a reviewer who had
+// not accepted by then can never submit: their chase says the deadline passed before
+// they accepted and no review is needed from them, carries no deadline to act on, and
+// links to their assignments. A reviewer who accepted is chased to submit, as before.
+func TestAnOverdueChaseToAReviewerWhoNeverAcceptedSaysNoReviewIsNeeded(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 5, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("na", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	base := reviewer{round: "r10", roundName: "Spring 2027", sub: "s10", org: "na", orgName: "University of Na", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
+	kim, lee := base.as("kim", "Kim Reviewer"), base.as("lee", "Lee Reviewer")
+	r := h.round("r10")
+	r.publish(kim.assigned(), lee.assigned(), lee.accepted())
+	h.runUntil(civil.New(2027, 6, 1))
+	before := len(h.box.all())
+	r.publish(kim.overdue(), lee.overdue())
+	chases := map[string]received{}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		for _, m := range h.box.all()[before:] {
+			chases[strings.Join(m.To, ",")] = m
+		}
+		if len(chases) != 2 {
+			return fmt.Errorf("chases went to %v, want one each to kim and lee", chases)
+		}
+		return nil
+	})
+
+	never := chases[kim.email]
+	if want := "Technician Commitment peer review (Spring 2027): the deadline for University of Na's submission passed before you accepted it"; never.Subject != want {
+		t.Errorf("the chase of an assignment never accepted: subject %q, want %q", never.Subject, want)
+	}
+	checkSays(t, never, "Dear Kim Reviewer,",
+		"The deadline for reviews of University of Na's submission (s10) in the peer review round Spring 2027 was Monday 31 May 2027, 17:00 BST, and it passed before you accepted the assignment.",
+		"no review of it is needed from you", "ITSS may ask another reviewer to review it.", "https://portal.example.org/reviews")
+	if strings.Contains(never.Text, "Please submit it") || strings.Contains(never.Text, "reviews/r10/s10") || never.ICS {
+		t.Errorf("kim, who can no longer accept, is asked to submit, sent to the review's page or given a deadline (ics %v):\n%s", never.ICS, never.Text)
+	}
+
+	accepted := chases[lee.email]
+	if want := "Technician Commitment peer review (Spring 2027): your review of University of Na's submission is overdue"; accepted.Subject != want {
+		t.Errorf("the chase of an accepted assignment: subject %q, want %q", accepted.Subject, want)
+	}
+	checkSays(t, accepted, "Dear Lee Reviewer,", "the review is still outstanding",
+		"Please submit it in the Technician Commitment portal, or tell ITSS if you cannot:", "https://portal.example.org/reviews/r10/s10")
+	if !accepted.ICS {
+		t.Error("the chase of an accepted review carries no .ics of its deadline")
 	}
 }
 
