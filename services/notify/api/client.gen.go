@@ -110,8 +110,10 @@ type ClientInterface interface {
 	// The attempt says what is true when it is sent, to whoever holds the recipient's
 	// role then (the organisation's lead or head as the signatory service last named
 	// them), so a delivery given up for bad data can be resent once the data is fixed.
-	// A reminder that is no longer true (the obligation was met or moved) is given up
-	// with that reason instead.
+	// An email that is no longer true (the obligation was met, moved or replaced, a
+	// later step of the ladder superseded the reminder, the review is in or its round
+	// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
+	// before any attempt: its log entry stays as it was and nothing is given up.
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 	//
@@ -123,8 +125,10 @@ type ClientInterface interface {
 	// The attempt says what is true when it is sent, to whoever holds the recipient's
 	// role then (the organisation's lead or head as the signatory service last named
 	// them), so a delivery given up for bad data can be resent once the data is fixed.
-	// A reminder that is no longer true (the obligation was met or moved) is given up
-	// with that reason instead.
+	// An email that is no longer true (the obligation was met, moved or replaced, a
+	// later step of the ladder superseded the reminder, the review is in or its round
+	// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
+	// before any attempt: its log entry stays as it was and nothing is given up.
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
 	CreateDeliveryResend(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -205,8 +209,10 @@ func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParam
 // The attempt says what is true when it is sent, to whoever holds the recipient's
 // role then (the organisation's lead or head as the signatory service last named
 // them), so a delivery given up for bad data can be resent once the data is fixed.
-// A reminder that is no longer true (the obligation was met or moved) is given up
-// with that reason instead.
+// An email that is no longer true (the obligation was met, moved or replaced, a
+// later step of the ladder superseded the reminder, the review is in or its round
+// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
+// before any attempt: its log entry stays as it was and nothing is given up.
 //
 // Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
@@ -227,8 +233,10 @@ func (c *Client) ResendDelivery(ctx context.Context, id string, reqEditors ...Re
 // The attempt says what is true when it is sent, to whoever holds the recipient's
 // role then (the organisation's lead or head as the signatory service last named
 // them), so a delivery given up for bad data can be resent once the data is fixed.
-// A reminder that is no longer true (the obligation was met or moved) is given up
-// with that reason instead.
+// An email that is no longer true (the obligation was met, moved or replaced, a
+// later step of the ladder superseded the reminder, the review is in or its round
+// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
+// before any attempt: its log entry stays as it was and nothing is given up.
 //
 // Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
 func (c *Client) CreateDeliveryResend(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -762,8 +770,10 @@ type ClientWithResponsesInterface interface {
 	// The attempt says what is true when it is sent, to whoever holds the recipient's
 	// role then (the organisation's lead or head as the signatory service last named
 	// them), so a delivery given up for bad data can be resent once the data is fixed.
-	// A reminder that is no longer true (the obligation was met or moved) is given up
-	// with that reason instead.
+	// An email that is no longer true (the obligation was met, moved or replaced, a
+	// later step of the ladder superseded the reminder, the review is in or its round
+	// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
+	// before any attempt: its log entry stays as it was and nothing is given up.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -777,8 +787,10 @@ type ClientWithResponsesInterface interface {
 	// The attempt says what is true when it is sent, to whoever holds the recipient's
 	// role then (the organisation's lead or head as the signatory service last named
 	// them), so a delivery given up for bad data can be resent once the data is fixed.
-	// A reminder that is no longer true (the obligation was met or moved) is given up
-	// with that reason instead.
+	// An email that is no longer true (the obligation was met, moved or replaced, a
+	// later step of the ladder superseded the reminder, the review is in or its round
+	// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
+	// before any attempt: its log entry stays as it was and nothing is given up.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1807,8 +1819,10 @@ func (c *ClientWithResponses) ListDeliveriesWithResponse(ctx context.Context, pa
 // The attempt says what is true when it is sent, to whoever holds the recipient's
 // role then (the organisation's lead or head as the signatory service last named
 // them), so a delivery given up for bad data can be resent once the data is fixed.
-// A reminder that is no longer true (the obligation was met or moved) is given up
-// with that reason instead.
+// An email that is no longer true (the obligation was met, moved or replaced, a
+// later step of the ladder superseded the reminder, the review is in or its round
+// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
+// before any attempt: its log entry stays as it was and nothing is given up.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1828,8 +1842,10 @@ func (c *ClientWithResponses) ResendDeliveryWithResponse(ctx context.Context, id
 // The attempt says what is true when it is sent, to whoever holds the recipient's
 // role then (the organisation's lead or head as the signatory service last named
 // them), so a delivery given up for bad data can be resent once the data is fixed.
-// A reminder that is no longer true (the obligation was met or moved) is given up
-// with that reason instead.
+// An email that is no longer true (the obligation was met, moved or replaced, a
+// later step of the ladder superseded the reminder, the review is in or its round
+// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
+// before any attempt: its log entry stays as it was and nothing is given up.
 //
 // Returns a wrapper object for the known response body format(s).
 //

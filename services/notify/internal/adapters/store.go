@@ -57,6 +57,7 @@ type obligationDoc struct {
 	WindowOpens string `bson:"window_opens"`
 	Due         string `bson:"due"`
 	Met         bool   `bson:"met"`
+	MetOn       string `bson:"met_on,omitempty"`
 }
 
 type orgDoc struct {
@@ -67,6 +68,7 @@ type orgDoc struct {
 	Lead          personDoc      `bson:"lead"`
 	Leader        personDoc      `bson:"leader"`
 	Obligation    *obligationDoc `bson:"obligation,omitempty"`
+	Previous      *obligationDoc `bson:"previous_obligation,omitempty"`
 	CalendarToken string         `bson:"calendar_token"`
 }
 
@@ -175,20 +177,38 @@ func (o *Organisations) Put(ctx context.Context, org app.Organisation) error {
 func toOrgDoc(o app.Organisation) orgDoc {
 	d := orgDoc{ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn,
 		Lead: personDoc(o.Lead), Leader: personDoc(o.Leader), CalendarToken: o.CalendarToken}
-	if ob := o.Obligation; ob != nil {
-		d.Obligation = &obligationDoc{ID: ob.ID, Kind: ob.Kind, Cycle: ob.Cycle, WindowOpens: ob.WindowOpens.String(), Due: ob.Due.String(), Met: ob.Met}
+	d.Obligation, d.Previous = toObligationDoc(o.Obligation), toObligationDoc(o.Previous)
+	return d
+}
+
+func toObligationDoc(ob *app.Obligation) *obligationDoc {
+	if ob == nil {
+		return nil
+	}
+	d := &obligationDoc{ID: ob.ID, Kind: ob.Kind, Cycle: ob.Cycle, WindowOpens: ob.WindowOpens.String(), Due: ob.Due.String(), Met: ob.Met}
+	if !ob.MetOn.IsZero() {
+		d.MetOn = ob.MetOn.String()
 	}
 	return d
+}
+
+func fromObligationDoc(d *obligationDoc) *app.Obligation {
+	if d == nil {
+		return nil
+	}
+	opens, _ := civil.Parse(d.WindowOpens)
+	due, _ := civil.Parse(d.Due)
+	ob := &app.Obligation{ID: d.ID, Kind: d.Kind, Cycle: d.Cycle, WindowOpens: opens, Due: due, Met: d.Met}
+	if d.MetOn != "" {
+		ob.MetOn, _ = civil.Parse(d.MetOn)
+	}
+	return ob
 }
 
 func fromOrgDoc(d orgDoc) app.Organisation {
 	o := app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn,
 		Lead: mail.Person(d.Lead), Leader: mail.Person(d.Leader), CalendarToken: d.CalendarToken}
-	if ob := d.Obligation; ob != nil {
-		opens, _ := civil.Parse(ob.WindowOpens)
-		due, _ := civil.Parse(ob.Due)
-		o.Obligation = &app.Obligation{ID: ob.ID, Kind: ob.Kind, Cycle: ob.Cycle, WindowOpens: opens, Due: due, Met: ob.Met}
-	}
+	o.Obligation, o.Previous = fromObligationDoc(d.Obligation), fromObligationDoc(d.Previous)
 	return o
 }
 

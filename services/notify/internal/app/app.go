@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -36,6 +37,23 @@ func (p permanent) Unwrap() error { return p.error }
 // Permanent marks a send error no retry can fix (a refused address).
 func Permanent(err error) error { return permanent{err} }
 
+// stale says an email is no longer true (what it is about was met, moved, replaced or
+// settled, or nobody holds the recipient's role now), and why. It is permanent: a
+// retry gives it up; and ops' resend refuses it, as there is nothing to resend.
+type stale struct{ why string }
+
+func (s stale) Error() string { return s.why }
+
+// noLongerTrue is the error of an email that is no longer true.
+func noLongerTrue(format string, args ...any) error {
+	return Permanent(stale{"no longer true: " + fmt.Sprintf(format, args...)})
+}
+
+// superseded is the error of a reminder whose step a later one replaced.
+func superseded(format string, args ...any) error {
+	return Permanent(stale{"superseded: " + fmt.Sprintf(format, args...)})
+}
+
 // Obligation is an organisation's open obligation, as notify knows it.
 type Obligation struct {
 	ID          string
@@ -44,6 +62,9 @@ type Obligation struct {
 	WindowOpens civil.Date
 	Due         civil.Date
 	Met         bool
+	// MetOn is the day the submission that met it was received (zero when the event
+	// that met it was not kept with it).
+	MetOn civil.Date
 }
 
 // Organisation is notify's read model of one organisation.
@@ -56,6 +77,9 @@ type Organisation struct {
 	Leader        mail.Person // the head of the institution
 	Obligation    *Obligation
 	CalendarToken string
+	// Previous is the obligation the open one replaced, as it stood then: what
+	// became of it, for a reminder of it that ops would resend.
+	Previous *Obligation
 }
 
 // state is what the ladder needs to know of the organisation now.
@@ -361,6 +385,9 @@ func (a *App) ScheduleObligation(ctx context.Context, org, name string, ob Oblig
 	}
 	if cur == nil || cur.ID != ob.ID || cur.Due != ob.Due || cur.WindowOpens != ob.WindowOpens {
 		o.Obligation = &Obligation{ID: ob.ID, Kind: ob.Kind, Cycle: ob.Cycle, WindowOpens: ob.WindowOpens, Due: ob.Due}
+		if cur != nil {
+			o.Previous = cur
+		}
 	}
 	if err := a.orgs.Put(ctx, o); err != nil {
 		return err
@@ -376,13 +403,14 @@ func (a *App) ScheduleObligation(ctx context.Context, org, name string, ob Oblig
 	return a.reminders.Schedule(ctx, rs)
 }
 
-// MeetObligation closes the organisation's obligation: its ladder stops.
-func (a *App) MeetObligation(ctx context.Context, org, obligationID string) error {
+// MeetObligation closes the organisation's obligation, met by a submission received
+// on the day on: its ladder stops.
+func (a *App) MeetObligation(ctx context.Context, org, obligationID string, on civil.Date) error {
 	o, ok, err := a.orgs.Get(ctx, org)
 	if err != nil || !ok || o.Obligation == nil || o.Obligation.ID != obligationID {
 		return err
 	}
-	o.Obligation.Met = true
+	o.Obligation.Met, o.Obligation.MetOn = true, on
 	if err := a.orgs.Put(ctx, o); err != nil {
 		return err
 	}
@@ -616,6 +644,18 @@ func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delive
 	}
 	if d.bodyDropped() {
 		return Delivery{}, apperr.New(apperr.Conflict, "delivery %s is past its retention period and its body is deleted; it cannot be sent again", key)
+	}
+	// An email that is no longer true is refused before an attempt is claimed: its log
+	// entry stays as it was, and nothing is counted as given up (which says the relay
+	// refused an email). Any other trouble composing it is the attempt's to record.
+	if _, err := a.recompose(ctx, d); err != nil {
+		var s stale
+		if errors.As(err, &s) {
+			return Delivery{}, apperr.New(apperr.Conflict, "delivery %s is not resent (%s): there is nothing to resend", key, s.why)
+		}
+		if !errors.As(err, new(permanent)) {
+			return Delivery{}, err
+		}
 	}
 	if _, err := a.deliver(ctx, d, d.Attempts+1); err != nil {
 		return Delivery{}, err

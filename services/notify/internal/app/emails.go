@@ -95,12 +95,12 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if err != nil || !ok {
 		return d, err
 	}
-	to := o.Lead
+	to, who := o.Lead, "nominated lead"
 	if d.Role == RoleHead {
-		to = o.Leader
+		to, who = o.Leader, "head"
 	}
-	if to.Email == "" {
-		return d, nil
+	if to.Email == "" { // erased at their request, and nobody named since
+		return d, noLongerTrue("%s has no %s recorded now", d.OrganisationID, who)
 	}
 	m, err := compose(d.Key, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
 	if err != nil {
@@ -272,7 +272,10 @@ func dayOf(t time.Time) civil.Date { return civil.Of(t.In(london)) }
 // ReviewOverdue chases a review still outstanding after the round's deadline, unless
 // by the time the chase is sent (late, after downtime) the review is in, the
 // reviewer declined or was taken off it, or the round is closed and takes no new
-// reviews. A review ops returned and not yet revised is outstanding again.
+// reviews. A review ops returned and not yet revised is outstanding again. A reviewer
+// who had not accepted the assignment by the deadline cannot any more: they are told
+// that no review is needed from them, not asked to submit one. (An assignment made
+// before notify kept marks says nothing of acceptance, and is chased as before.)
 func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) error {
 	if closed, err := a.assignments.RoundClosed(ctx, as.RoundID); err != nil || closed {
 		return err
@@ -286,6 +289,20 @@ func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) er
 	}
 	org := as.OrganisationName
 	round := roundName(as.RoundID, as.RoundName)
+	if st.assigned && !st.accepted && !st.reviewed {
+		// The review service takes no acceptance after the deadline: the reviewer can
+		// no longer take the assignment on, so there is nothing to submit, and no
+		// deadline left to mark.
+		return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-overdue", About: "assignment:" + as.Key(),
+			Subject: fmt.Sprintf("Technician Commitment peer review (%s): the deadline for %s's submission passed before you accepted it", round, org),
+			Content: mail.Content{Paragraphs: []string{
+				fmt.Sprintf("The deadline for reviews of %s's submission (%s) in the peer review round %s was %s, and it passed before you accepted the assignment. "+
+					"An assignment can no longer be taken on once its deadline has passed, so no review of it is needed from you, and you will not be reminded of it again.",
+					org, as.SubmissionID, round, mail.Time(as.Deadline)),
+				"ITSS may ask another reviewer to review it. Thank you for being ready to give your time to the Commitment community.",
+				"Your assignments are in the Technician Commitment portal:",
+			}, Action: a.cfg.PortalURL + "/reviews"}}, Recipient{as.Reviewer, RoleReviewer})
+	}
 	first := fmt.Sprintf("The deadline for your review of %s's submission (%s) in the peer review round %s was %s, and the review is still outstanding.", org, as.SubmissionID, round, mail.Time(as.Deadline))
 	if st.returned != nil {
 		first = fmt.Sprintf("The deadline for your review of %s's submission (%s) in the peer review round %s was %s. ITSS returned your review to you for revision, and the revised review is still outstanding: until you resubmit it, it does not count towards the feedback.", org, as.SubmissionID, round, mail.Time(as.Deadline))

@@ -352,7 +352,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 				return d, err
 			}
 			if !ok {
-				return d, Permanent(fmt.Errorf("no longer true: the returned review %s is revised, or its reviewer is off it", as.Key()))
+				return d, noLongerTrue("the returned review %s is revised, or its reviewer is off it", as.Key())
 			}
 			msg, err := compose(d.Key, d.Message.To[0], e.Subject, e.Content, e.ICS, false)
 			if err != nil {
@@ -370,14 +370,14 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 		return d, err
 	}
 	if closed {
-		return d, Permanent(fmt.Errorf("no longer true: the round %s is closed and takes no new reviews", as.RoundID))
+		return d, noLongerTrue("the round %s is closed and takes no new reviews", as.RoundID)
 	}
 	_, outstanding, err := a.review(ctx, as)
 	if err != nil {
 		return d, err
 	}
 	if !outstanding {
-		return d, Permanent(fmt.Errorf("no longer true: the review %s is in, or its reviewer is off it", as.Key()))
+		return d, noLongerTrue("the review %s is in, or its reviewer is off it", as.Key())
 	}
 	if d.Kind == "review-due-soon" {
 		made, ok, err := a.assignments.Get(ctx, as)
@@ -385,7 +385,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 			return d, err
 		}
 		if ok && !a.clock.Now().Before(made.Deadline) {
-			return d, Permanent(fmt.Errorf("no longer true: the deadline of %s passed; the chase of an overdue review says so", as.Key()))
+			return d, noLongerTrue("the deadline of %s passed; the chase of an overdue review says so", as.Key())
 		}
 	}
 	return d, nil

@@ -47,7 +47,9 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 	sent := 0
 	for _, to := range recipients(o, r.Step) {
 		k := reminderKey(to.Email, r, today)
-		m, err := a.reminder(ctx, o, ob, r.Step, to, k)
+		// The lead comes first in recipients: by the head's email, the lead's of
+		// today is sent, or being retried.
+		m, err := a.reminder(ctx, o, ob, r.Step, to, k, o.Lead.Email != "")
 		if err != nil {
 			return sent, err
 		}
@@ -84,6 +86,16 @@ func what(kind string) string {
 		return "action plan"
 	}
 	return "self-assessment and action plan"
+}
+
+// member says how an organisation is in the Commitment, by its obligation: a
+// signatory signs it and owes a self-assessment and action plan; a supporter, whose
+// obligation is an action plan alone, supports it without signing.
+func member(kind string) string {
+	if kind == "action_plan" {
+		return "supports the Technician Commitment"
+	}
+	return "has signed the Technician Commitment"
 }
 
 // reminderSubject says where the obligation stands on the day the email is sent. The
@@ -124,8 +136,11 @@ func standing(due, today civil.Date) string {
 	return fmt.Sprintf("As of today, %s, %s.", mail.Day(today), where)
 }
 
-// reminder composes the reminder to one recipient, as of today.
-func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation, step ladder.Step, to Recipient, k string) (mail.Message, error) {
+// reminder composes the reminder to one recipient, as of today. leadToday says that
+// the lead's reminder of today goes with it (the sweep's first attempt), so the
+// head's email may say the lead is being reminded today; a later attempt, sent on
+// its own, may not.
+func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation, step ladder.Step, to Recipient, k string, leadToday bool) (mail.Message, error) {
 	today := a.today()
 	w := what(ob.Kind)
 	m := mail.Message{
@@ -135,23 +150,19 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 	link := a.obligationURL(o.ID)
 	var c mail.Content
 	if to.Role == RoleHead {
-		told, err := a.leadToldOn(ctx, o, ob)
+		now, before, err := a.leadToldOn(ctx, o, ob)
 		if err != nil {
 			return m, err
 		}
-		lead := "its nominated lead for the Technician Commitment"
-		if o.Lead.Name != "" {
-			lead += ", " + o.Lead.Name + ","
-		}
-		toldLine := fmt.Sprintf("%s was reminded of it by email on %s.", upper(lead), mail.List(told))
-		if len(told) == 0 {
-			toldLine = fmt.Sprintf("%s is being reminded of it by email today.", upper(lead))
+		act := fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. The lead submits it, and you can see %s's obligations, in the Technician Commitment portal:", o.Name)
+		if o.Lead.Email == "" {
+			act = fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. Once a lead is named, they submit it; you can see %s's obligations in the Technician Commitment portal:", o.Name)
 		}
 		c = mail.Content{Paragraphs: []string{
-			fmt.Sprintf("You are receiving this email because you are the head of %s, which has signed the Technician Commitment, and %s's %s is overdue. It was due on %s.", o.Name, o.Name, w, mail.Day(ob.Due)),
+			fmt.Sprintf("You are receiving this email because you are the head of %s, which %s, and %s's %s is overdue. It was due on %s.", o.Name, member(ob.Kind), o.Name, w, mail.Day(ob.Due)),
 			standing(ob.Due, today),
-			toldLine,
-			fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. The lead submits it, and you can see %s's obligations, in the Technician Commitment portal:", o.Name),
+			leadTold(o, now, before, leadToday),
+			act,
 		}, Action: link}
 	} else {
 		opens := "Submissions have been open since %s."
@@ -190,27 +201,96 @@ func upper(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// leadToldOn lists the days the lead was sent a reminder of this obligation, oldest
-// first, from the delivery log.
-func (a *App) leadToldOn(ctx context.Context, o Organisation, ob ladder.Obligation) ([]string, error) {
+// leadTold is the head's paragraph on the nominated lead: whom the reminders of the
+// obligation went to and when, or that the organisation has no lead to remind.
+// Reminders that went to an earlier lead (or to the lead's earlier address) are not
+// said to have reached the lead the organisation has now.
+func leadTold(o Organisation, now, before []string, leadToday bool) string {
+	var says []string
+	if len(before) > 0 {
+		says = append(says, fmt.Sprintf("Reminders of it went by email on %s to the nominated lead recorded at the time.", mail.List(before)))
+	}
+	if o.Lead.Email == "" {
+		says = append(says, fmt.Sprintf("%s has no nominated lead for the Technician Commitment recorded now, so nobody else is being reminded of it. "+
+			"Please name a new nominated lead by telling ITSS who it is.", o.Name))
+		return strings.Join(says, " ")
+	}
+	lead := "its nominated lead for the Technician Commitment"
+	if len(before) > 0 && len(now) == 0 {
+		lead += " now"
+	}
+	if o.Lead.Name != "" {
+		lead += ", " + o.Lead.Name + ","
+	}
+	switch {
+	case len(now) > 0:
+		says = append(says, fmt.Sprintf("%s was reminded of it by email on %s.", upper(lead), mail.List(now)))
+	case leadToday:
+		says = append(says, fmt.Sprintf("%s is being reminded of it by email today.", upper(lead)))
+	case len(before) > 0:
+		says = append(says, fmt.Sprintf("%s has been named since, and has not been sent a reminder of it.", upper(lead)))
+	default:
+		says = append(says, fmt.Sprintf("%s has not been sent a reminder of it.", upper(lead)))
+	}
+	return strings.Join(says, " ")
+}
+
+// leadToldOn lists the days a reminder of this obligation went to the organisation's
+// nominated lead, oldest first, from the delivery log: now, to the lead it has now
+// (by address, in any case); before, to anyone else (an earlier lead, one since
+// erased, or the lead at an earlier address), on days the lead it has now was not
+// reminded.
+func (a *App) leadToldOn(ctx context.Context, o Organisation, ob ladder.Obligation) (now, before []string, err error) {
 	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusSent, Limit: 200})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	toNow, toBefore := map[string]bool{}, map[string]bool{}
 	var days []string
-	seen := map[string]bool{}
 	for i := len(ds) - 1; i >= 0; i-- { // the log is newest first
 		d := ds[i]
 		if d.Kind != "reminder" || d.Role != RoleLead || d.About != about(ob.ID, ob.Due) {
 			continue
 		}
 		day := mail.Day(civil.Of(d.SentAt.In(london)))
-		if !seen[day] {
-			seen[day] = true
+		if !toNow[day] && !toBefore[day] {
 			days = append(days, day)
 		}
+		if o.Lead.Email != "" && len(d.Message.To) > 0 && strings.EqualFold(d.Message.To[0].Email, o.Lead.Email) {
+			toNow[day] = true
+		} else {
+			toBefore[day] = true
+		}
 	}
-	return days, nil
+	for _, day := range days {
+		if toNow[day] {
+			now = append(now, day)
+		} else {
+			before = append(before, day)
+		}
+	}
+	return now, before, nil
+}
+
+// becameOf says what became of the obligation a reminder was about (as scheduled,
+// "<obligation>@<due>"), now that the organisation's open one is another.
+func becameOf(o Organisation, was string) string {
+	id, _, _ := strings.Cut(was, "@")
+	if p := o.Previous; p != nil && p.Met && about(p.ID, p.Due) == was {
+		return metSays(p)
+	}
+	if o.Obligation.ID == id {
+		return fmt.Sprintf("the obligation %s is now due on %s", id, mail.Day(o.Obligation.Due))
+	}
+	return fmt.Sprintf("the obligation %s is no longer open (the open one is %s, due on %s)", id, o.Obligation.ID, mail.Day(o.Obligation.Due))
+}
+
+// metSays says an obligation was met, and when, where notify knows.
+func metSays(ob *Obligation) string {
+	if ob.MetOn.IsZero() {
+		return fmt.Sprintf("the obligation %s was met", ob.ID)
+	}
+	return fmt.Sprintf("the obligation %s was met on %s", ob.ID, mail.Day(ob.MetOn))
 }
 
 // recomposeReminder composes a reminder again for a later attempt: as of today, to
@@ -223,13 +303,13 @@ func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, erro
 	}
 	switch {
 	case !ok || o.Obligation == nil:
-		return d, Permanent(fmt.Errorf("no longer true: %s has no open obligation", d.OrganisationID))
+		return d, noLongerTrue("%s has no open obligation", d.OrganisationID)
 	case o.Withdrawn:
-		return d, Permanent(fmt.Errorf("no longer true: %s withdrew", d.OrganisationID))
+		return d, noLongerTrue("%s withdrew", d.OrganisationID)
 	case about(o.Obligation.ID, o.Obligation.Due) != d.About:
-		return d, Permanent(fmt.Errorf("no longer true: the obligation %s was replaced or moved", d.About))
+		return d, noLongerTrue("%s", becameOf(o, d.About))
 	case o.Obligation.Met:
-		return d, Permanent(fmt.Errorf("no longer true: the obligation %s was met", d.About))
+		return d, noLongerTrue("%s", metSays(o.Obligation))
 	}
 	ob := a.ladderOf(&o)
 	// Only the latest step due today is worth sending: the sweep has sent it (or
@@ -246,13 +326,16 @@ func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, erro
 		}
 	}
 	if latest.Name != d.Step {
-		return d, Permanent(fmt.Errorf("superseded: the %s reminder is the one that is true today", latest.Name))
+		return d, superseded("the %s reminder is the one that is true today", latest.Name)
 	}
-	to := Recipient{o.Lead, RoleLead}
+	to, who := Recipient{o.Lead, RoleLead}, "nominated lead"
 	if d.Role == RoleHead {
-		to = Recipient{o.Leader, RoleHead}
+		to, who = Recipient{o.Leader, RoleHead}, "head"
 	}
-	m, err := a.reminder(ctx, o, ob, step, to, d.Key)
+	if to.Email == "" { // erased at their request, and nobody named since
+		return d, noLongerTrue("%s has no %s recorded now", d.OrganisationID, who)
+	}
+	m, err := a.reminder(ctx, o, ob, step, to, d.Key, false)
 	if err != nil {
 		return d, err
 	}

@@ -727,6 +727,8 @@ func TestReviewersAreToldRemindedOnlyWhileTheirReviewIsOutstandingAndChased(t *t
 	dee.ReviewerID, dee.ReviewerName, dee.ReviewerEmail = "dee", "Dee Reviewer", "dee@othertown.ac.uk"
 	for i, p := range []events.Payload{
 		rita, rob, ray, dee,
+		// Rob takes his on: a reviewer who never accepted is not chased to submit.
+		events.AssignmentAcceptedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "rob", ReviewerName: rob.ReviewerName, ReviewerEmail: rob.ReviewerEmail, ReviewDeadline: deadline},
 		events.ReviewSubmittedV1{RoundID: "r1", SubmissionID: "s1", ReviewerID: "rita", Summary: "Clear plan."},
 		events.AssignmentRemovedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "ray", Reason: "conflict", ReviewerName: ray.ReviewerName, ReviewerEmail: ray.ReviewerEmail},
 		events.AssignmentDeclinedV1{RoundID: "r1", SubmissionID: "s1", ReviewerID: "dee", Reason: "leave"},

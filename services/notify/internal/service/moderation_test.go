@@ -465,3 +465,44 @@ func TestAReviewerAskedAgainAfterDecliningIsToldAtTheCloseTheirReviewIsNoLongerN
 		return nil
 	})
 }
+
+// Ops resending a reviewer's email that is no longer true (a reminder of a review
+// already in, or the assignment of a round since closed) are refused with 409 saying
+// why, before any attempt: nothing is sent or given up.
+func TestAResendOfAReviewEmailNoLongerTrueIsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 5, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("rz", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	kim := reviewer{round: "r8", roundName: "Spring 2027", sub: "s8", org: "rz", orgName: "University of Rz", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("kim", "Kim Reviewer")
+	r := h.round("r8")
+	r.publish(kim.assigned(), kim.accepted())
+	h.runUntil(civil.New(2027, 5, 24)) // the reminder 7 days before the deadline
+	ops := h.http.Token(auth.RoleOps, "")
+	ids := map[string]string{}
+	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=rz", ops, nil)).JSON(t)["items"].([]any) {
+		if d := it.(map[string]any); strings.HasPrefix(d["kind"].(string), "review-") {
+			ids[d["kind"].(string)] = d["id"].(string)
+		}
+	}
+	if ids["review-assigned"] == "" || ids["review-due-soon"] == "" {
+		t.Fatalf("the assignment and its reminder are not both in the log: %v", ids)
+	}
+	r.publish(kim.submitted(false))
+	before := len(h.box.all())
+	refused := func(kind, why string) {
+		t.Helper()
+		res := h.http.Do("POST", "/v1/deliveries/"+ids[kind]+"/resends", ops, nil)
+		if res.Status != http.StatusConflict || !strings.Contains(string(res.Body), why) {
+			t.Errorf("the resend of the %s email: %d %s, want 409 saying %q", kind, res.Status, res.Body, why)
+		}
+	}
+	refused("review-due-soon", "the review r8|s8|kim is in")
+	r.publish(events.ReviewRoundClosedV1{RoundID: "r8", RoundName: "Spring 2027"})
+	refused("review-assigned", "the round r8 is closed")
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resends sent %q", subjects(sent))
+	}
+	if given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=given_up", ops, nil)).JSON(t)["items"].([]any); len(given) != 0 {
+		t.Errorf("the refused resends are listed as given up: %v", given)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/internal/adapters"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 )
@@ -146,6 +147,138 @@ func TestTheHeadsOverdueEmailSaysWhyAndWhenTheLeadWasTold(t *testing.T) {
 	if strings.Contains(head.Text, "Please submit it, or tell ITSS if something stands in the way") {
 		t.Error("the head is sent the lead's email")
 	}
+}
+
+// The head of a supporter is told that their organisation supports the Commitment: a
+// supporter backs it, and does not sign it.
+func TestTheHeadOfASupporterIsNotToldItSigned(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.publish("sp", events.OrganisationEnquiryReceivedV1{OrganisationID: "sp", Name: "Uni sp", Kind: "supporter"})
+	h.publish("sp", events.OrganisationAnnouncedV1{OrganisationID: "sp", Name: "Uni sp", Kind: "supporter", NominatedLead: lead, Leader: leader})
+	h.publish("sp", events.ObligationScheduledV1{OrganisationID: "sp", ObligationID: "sp-c1", Kind: "action_plan", Cycle: 1, WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2026, 9, 20)})
+	h.waitFor("sp")
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2026, 9, 27)) // 7 days overdue: lead and head
+	var head *received
+	for _, m := range mailOf(h, "sp", before) {
+		if strings.Join(m.To, ",") == leader.Email {
+			head = &m
+		}
+	}
+	if head == nil {
+		t.Fatal("the head was not written to at 7 days overdue")
+	}
+	checkSays(t, *head, "You are receiving this email because you are the head of Uni sp, which supports the Technician Commitment, and Uni sp's action plan is overdue.")
+	if strings.Contains(head.Text, "signed") {
+		t.Errorf("the head of a supporter is told it signed the Commitment:\n%s", head.Text)
+	}
+}
+
+// An organisation with no nominated lead (its lead erased at their request, and none
+// named since) has nobody reminded but its head: the head's overdue email says so and
+// asks for a lead to be named, and claims no reminder that did not go out.
+func TestTheHeadsOverdueEmailSaysWhenThereIsNoLeadToRemind(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("nolead", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 3, 20)) // the window opens: Sam Patel is told
+	h.publish("nolead", events.OrganisationContactsChangedV1{OrganisationID: "nolead", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.waitFor("nolead")
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2026, 12, 11)) // 7 days overdue: the head alone
+	got := mailOf(h, "nolead", before)
+	if len(got) != 1 || strings.Join(got[0].To, ",") != leader.Email {
+		t.Fatalf("at 7 days overdue with no lead, emails went to %v, want the head's alone", got)
+	}
+	checkSays(t, got[0], "Dear Prof. Jane Smith,",
+		"Reminders of it went by email on Friday 20 March 2026 to the nominated lead recorded at the time.",
+		"Uni nolead has no nominated lead for the Technician Commitment recorded now, so nobody else is being reminded of it.",
+		"Please name a new nominated lead by telling ITSS who it is.",
+		"Once a lead is named, they submit it")
+	for _, claim := range []string{"is being reminded of it by email today", "was reminded of it", "The lead submits it"} {
+		if strings.Contains(got[0].Text, claim) {
+			t.Errorf("the head's email says %q, with no lead to remind:\n%s", claim, got[0].Text)
+		}
+	}
+}
+
+// deliveryTo is the id of the delivery of org's step (none: "") to email, from the log.
+func deliveryTo(h *harness, org, step, email string) string {
+	h.t.Helper()
+	ops := h.http.Token(auth.RoleOps, "")
+	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id="+org, ops, nil)).JSON(h.t)["items"].([]any) {
+		d := it.(map[string]any)
+		to, at := d["to"].([]any), d["step"]
+		if at == nil {
+			at = "" // an email not of a step
+		}
+		if at == step && len(to) == 1 && to[0].(map[string]any)["email"] == email {
+			return d["id"].(string)
+		}
+	}
+	h.t.Fatalf("no delivery of %s's %s step to %s in the log", org, step, email)
+	return ""
+}
+
+// The head's overdue email says the lead was reminded only on the days a reminder
+// went to the lead the organisation has now (by address, in any case): reminders to
+// an earlier lead are said to have gone to the lead recorded at the time, whether the
+// head's email is resent after the lead changed or the lead changed between steps.
+func TestTheHeadsOverdueEmailNamesTheLeadOnlyForTheRemindersThatReachedThem(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("nl2", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 3, 20))
+	h.sweepOn(civil.New(2026, 12, 11)) // 7 days overdue: Sam Patel and the head
+	head := deliveryTo(h, "nl2", "overdue-7", leader.Email)
+	ops := h.http.Token(auth.RoleOps, "")
+	resend := func(contacts events.Person) received {
+		t.Helper()
+		h.publish("nl2", events.OrganisationContactsChangedV1{OrganisationID: "nl2", Leader: leader, NominatedLead: contacts})
+		h.waitFor("nl2")
+		before := len(h.box.all())
+		if d := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+head+"/resends", ops, nil)).JSON(t); d["status"] != "sent" {
+			t.Fatalf("the resend of the head's email: %v", d)
+		}
+		got := mailOf(h, "nl2", before)
+		if len(got) != 1 {
+			t.Fatalf("the resend sent %d emails", len(got))
+		}
+		return got[0]
+	}
+
+	// The same lead at their address in other letters: they were told.
+	same := resend(events.Person{Name: "Sam Patel", Email: "Lead@Exampleton.ac.uk"})
+	checkSays(t, same, "Its nominated lead for the Technician Commitment, Sam Patel, was reminded of it by email on Friday 20 March 2026 and Friday 11 December 2026.")
+
+	// A new lead, told nothing yet.
+	bea := events.Person{Name: "Bea Newlead", Email: "bea@exampleton.ac.uk"}
+	got := resend(bea)
+	checkSays(t, got,
+		"Reminders of it went by email on Friday 20 March 2026 and Friday 11 December 2026 to the nominated lead recorded at the time.",
+		"Its nominated lead for the Technician Commitment now, Bea Newlead, has been named since, and has not been sent a reminder of it.")
+	for _, claim := range []string{"Bea Newlead, was reminded", "is being reminded of it by email today"} {
+		if strings.Contains(got.Text, claim) {
+			t.Errorf("the resent head's email says %q, though no email went to Bea Newlead:\n%s", claim, got.Text)
+		}
+	}
+
+	// The next step reminds the new lead, then the head.
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2027, 1, 3)) // 30 days overdue
+	var toHead *received
+	for _, m := range mailOf(h, "nl2", before) {
+		if strings.Join(m.To, ",") == leader.Email {
+			toHead = &m
+		}
+	}
+	if toHead == nil {
+		t.Fatal("the head was not written to at 30 days overdue")
+	}
+	checkSays(t, *toHead,
+		"Reminders of it went by email on Friday 20 March 2026 and Friday 11 December 2026 to the nominated lead recorded at the time.",
+		"Its nominated lead for the Technician Commitment, Bea Newlead, was reminded of it by email on Sunday 3 January 2027.")
 }
 
 // A reviewer's emails name the round, the institution and the submission, give the
@@ -278,6 +411,99 @@ func TestAGivenUpDeliveryIsListedWithItsReasonAndResentOnceTheDataIsFixed(t *tes
 		t.Fatalf("the resend delivered %v", got)
 	}
 	checkSays(t, got[0], "Dear Sam Patel,", "As of today, Sunday 22 March 2026, it is due in 182 days.")
+}
+
+// Ops resending a reminder whose obligation has since been met, or replaced by the
+// next, are refused with 409 saying what became of it, before any attempt: the log
+// entry stays as it was, nothing is sent, and nothing is counted or listed as given
+// up (which says the relay refused an email).
+func TestAResendOfAReminderNoLongerTrueIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("mr", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.sweepOn(civil.New(2026, 3, 20)) // the window opens: the lead is told
+	id := deliveryTo(h, "mr", "window-open", lead.Email)
+	ops := h.http.Token(auth.RoleOps, "")
+	entry := func() map[string]any {
+		for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=mr", ops, nil)).JSON(t)["items"].([]any) {
+			if d := it.(map[string]any); d["id"] == id {
+				return d
+			}
+		}
+		t.Fatalf("delivery %s is not in the log", id)
+		return nil
+	}
+	was := entry()
+	before := len(h.box.all())
+	refused := func(why string) {
+		t.Helper()
+		r := h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)
+		if r.Status != http.StatusConflict || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(r.Body), why) {
+			t.Errorf("the resend of a reminder no longer true: %d %s %s, want 409 saying %q", r.Status, r.Header.Get("Content-Type"), r.Body, why)
+		}
+	}
+
+	h.publish("mr", events.ObligationMetV1{OrganisationID: "mr", ObligationID: "mr-c1", SubmissionID: "sub-mr", ReceivedOn: civil.New(2026, 4, 2)})
+	h.waitFor("mr")
+	h.clock.Set(time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC))
+	refused("the obligation mr-c1 was met on Thursday 2 April 2026")
+	// The next cycle's obligation opens: the reminder is of the one met.
+	h.publish("mr", events.ObligationScheduledV1{OrganisationID: "mr", ObligationID: "mr-c2", Kind: "self_assessment_and_action_plan", Cycle: 2,
+		WindowOpens: civil.New(2028, 10, 2), Due: civil.New(2029, 4, 2)})
+	h.waitFor("mr")
+	refused("the obligation mr-c1 was met on Thursday 2 April 2026")
+
+	if diff := cmp.Diff(was, entry()); diff != "" {
+		t.Errorf("the refused resends changed the log entry (-before +after):\n%s", diff)
+	}
+	if got := mailOf(h, "mr", before); len(got) != 0 {
+		t.Errorf("the refused resends sent %v", subjects(got))
+	}
+	if given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=given_up", ops, nil)).JSON(t)["items"].([]any); len(given) != 0 {
+		t.Errorf("the refused resends are listed as given up: %v", given)
+	}
+	if n, err := h.http.Metric("tc_notify_emails_given_up_total", "kind", "reminder"); err != nil || n != 0 {
+		t.Errorf("tc_notify_emails_given_up_total{kind=reminder} = %v (%v), want 0", n, err)
+	}
+}
+
+// A reminder resent after its recipient's role was left empty (the lead erased at
+// their request, and none named since) has nobody to go to: 409 saying so, and no
+// attempt at an empty address.
+func TestAResendToALeadNobodyHoldsIsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("gone", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.sweepOn(civil.New(2026, 3, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	p := events.ApplicationSubmittedV1{ApplicationID: "app-gone", OrganisationID: "gone", Title: "Skills exchange", RequestedAmountPence: 85000,
+		Applicant: events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}}
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: "evt-gone", Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "app-gone", Version: 1, Time: time.Now(), Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	reminder, receipt := deliveryTo(h, "gone", "window-open", lead.Email), deliveryTo(h, "gone", "", lead.Email)
+	h.publish("gone", events.OrganisationContactsChangedV1{OrganisationID: "gone", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.waitFor("gone")
+	ops := h.http.Token(auth.RoleOps, "")
+	before := len(h.box.all())
+	for _, id := range []string{reminder, receipt} {
+		r := h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "gone has no nominated lead recorded now") {
+			t.Errorf("the resend to a lead nobody holds: %d %s, want 409 saying there is no lead", r.Status, r.Body)
+		}
+	}
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resends sent %q to %v", sent[0].Subject, sent[0].To)
+	}
+	if given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=given_up", ops, nil)).JSON(t)["items"].([]any); len(given) != 0 {
+		t.Errorf("the refused resend is listed as given up: %v", given)
+	}
 }
 
 // The calendar feed's address is replaced when the signatory service names a new
@@ -437,6 +663,54 @@ func TestAnOverdueChaseIsNotSentForAReviewAlreadyIn(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"ray@othertown.ac.uk"}, to); diff != "" {
 		t.Errorf("overdue chases went to (-want +got):\n%s", diff)
+	}
+}
+
+// The review service takes no acceptance after the deadline, so a reviewer who had
+// not accepted by then can never submit: their chase says the deadline passed before
+// they accepted and no review is needed from them, carries no deadline to act on, and
+// links to their assignments. A reviewer who accepted is chased to submit, as before.
+func TestAnOverdueChaseToAReviewerWhoNeverAcceptedSaysNoReviewIsNeeded(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 5, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("na", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	base := reviewer{round: "r10", roundName: "Spring 2027", sub: "s10", org: "na", orgName: "University of Na", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
+	kim, lee := base.as("kim", "Kim Reviewer"), base.as("lee", "Lee Reviewer")
+	r := h.round("r10")
+	r.publish(kim.assigned(), lee.assigned(), lee.accepted())
+	h.runUntil(civil.New(2027, 6, 1))
+	before := len(h.box.all())
+	r.publish(kim.overdue(), lee.overdue())
+	chases := map[string]received{}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		for _, m := range h.box.all()[before:] {
+			chases[strings.Join(m.To, ",")] = m
+		}
+		if len(chases) != 2 {
+			return fmt.Errorf("chases went to %v, want one each to kim and lee", chases)
+		}
+		return nil
+	})
+
+	never := chases[kim.email]
+	if want := "Technician Commitment peer review (Spring 2027): the deadline for University of Na's submission passed before you accepted it"; never.Subject != want {
+		t.Errorf("the chase of an assignment never accepted: subject %q, want %q", never.Subject, want)
+	}
+	checkSays(t, never, "Dear Kim Reviewer,",
+		"The deadline for reviews of University of Na's submission (s10) in the peer review round Spring 2027 was Monday 31 May 2027, 17:00 BST, and it passed before you accepted the assignment.",
+		"no review of it is needed from you", "ITSS may ask another reviewer to review it.", "https://portal.example.org/reviews")
+	if strings.Contains(never.Text, "Please submit it") || strings.Contains(never.Text, "reviews/r10/s10") || never.ICS {
+		t.Errorf("kim, who can no longer accept, is asked to submit, sent to the review's page or given a deadline (ics %v):\n%s", never.ICS, never.Text)
+	}
+
+	accepted := chases[lee.email]
+	if want := "Technician Commitment peer review (Spring 2027): your review of University of Na's submission is overdue"; accepted.Subject != want {
+		t.Errorf("the chase of an accepted assignment: subject %q, want %q", accepted.Subject, want)
+	}
+	checkSays(t, accepted, "Dear Lee Reviewer,", "the review is still outstanding",
+		"Please submit it in the Technician Commitment portal, or tell ITSS if you cannot:", "https://portal.example.org/reviews/r10/s10")
+	if !accepted.ICS {
+		t.Error("the chase of an accepted review carries no .ics of its deadline")
 	}
 }
 

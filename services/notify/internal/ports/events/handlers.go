@@ -176,7 +176,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.MeetObligation(ctx, e.AggregateID, p.ObligationID)
+			return a.MeetObligation(ctx, e.AggregateID, p.ObligationID, p.ReceivedOn)
 		case events.OrganisationWithdrawnV1{}.EventType():
 			// The withdrawal needs only the organisation, but an event whose payload
 			// does not decode is not acted on: dead-lettered, it can be looked at.
