@@ -65,6 +65,7 @@ func Contracts() []Contract {
 		contract[ReportSubmittedV1](),
 		contract[FundingClaimedV1](),
 		contract[FundingReleasedV1](),
+		contract[FundingReorderCheckedV1](),
 		contract[SigninLinkRequestedV1](),
 		contract[APITokenIssuedV1](),
 		contract[APITokenRevokedV1](),

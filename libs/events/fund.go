@@ -24,6 +24,7 @@ const (
 	SubjectReportSubmitted              = "tc.fund.application.report_submitted"
 	SubjectFundingClaimed               = "tc.fund.funding.claimed"
 	SubjectFundingReleased              = "tc.fund.funding.released"
+	SubjectFundingReorderChecked        = "tc.fund.funding.reorder_checked"
 )
 
 // RoundOpenedV1 creates a Collaboration Fund round. Times are instants (the API
@@ -257,10 +258,12 @@ type ReportSubmittedV1 struct {
 // EventType implements Payload.
 func (ReportSubmittedV1) EventType() string { return SubjectReportSubmitted + ".v1" }
 
-// FundingClaimedV1 records on an organisation's funding record that a round is
-// awarding it a grant (the award follows). Awards in rounds bound by the rule on the
-// previous round's grantees claim here first, so that two such awards to one
-// organisation, however concurrent, are decided one after the other.
+// FundingClaimedV1 records on the fund's funding record that a round is awarding an
+// organisation a grant (the award follows). Every award claims here first, so that
+// two awards to one organisation in rounds bound by the rule on the previous round's
+// grantees, and a change to the rounds' order that would bind them, however
+// concurrent, are decided one after the other. Older claims were made only by
+// awards in rounds so bound, each on its organisation's own record.
 type FundingClaimedV1 struct {
 	OrganisationID string `json:"organisation_id"`
 	RoundID        string `json:"round_id"`
@@ -280,3 +283,23 @@ type FundingReleasedV1 struct {
 
 // EventType implements Payload.
 func (FundingReleasedV1) EventType() string { return SubjectFundingReleased + ".v1" }
+
+// FundingReorderCheckedV1 records on the fund's funding record that a change to a
+// round's dates (a corrected closing or opening time, an early close, a cancellation)
+// that changes which rounds are neighbours under the rule on the previous round's
+// grantees was checked against the organisations funded, and that the round's own
+// event may follow, as the round's version RoundVersion, with these terms. Until the
+// round reaches that version, awards are decided on the order of rounds both with and
+// without the change.
+type FundingReorderCheckedV1 struct {
+	RoundID                 string    `json:"round_id"`
+	RoundVersion            int       `json:"round_version"`
+	Name                    string    `json:"name"`
+	Opens                   time.Time `json:"opens"`
+	Closes                  time.Time `json:"closes"`
+	ClosedAt                time.Time `json:"closed_at,omitzero"`
+	ExcludePreviouslyFunded bool      `json:"exclude_previously_funded,omitempty"`
+}
+
+// EventType implements Payload.
+func (FundingReorderCheckedV1) EventType() string { return SubjectFundingReorderChecked + ".v1" }

@@ -293,7 +293,11 @@ type ClientInterface interface {
 	// Replaces the round's terms. Before the round opens anything may change; once it is
 	// open only `name` and `closes` (applicants have drafted against its rules and awards
 	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change.
+	// round cannot change. A new closing time (or, before the round opens, new dates)
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
+	// back.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -305,7 +309,11 @@ type ClientInterface interface {
 	// Replaces the round's terms. Before the round opens anything may change; once it is
 	// open only `name` and `closes` (applicants have drafted against its rules and awards
 	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change.
+	// round cannot change. A new closing time (or, before the round opens, new dates)
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
+	// back.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -316,7 +324,11 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// order of rounds (the previous round is the one that actually closed last): a close
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming the rounds and the organisation, and the round stays open.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -329,7 +341,11 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// order of rounds (the previous round is the one that actually closed last): a close
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming the rounds and the organisation, and the round stays open.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -342,7 +358,11 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// order of rounds (the previous round is the one that actually closed last): a close
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming the rounds and the organisation, and the round stays open.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -353,7 +373,11 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// order of rounds (the previous round is the one that actually closed last): a close
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming the rounds and the organisation, and the round stays open.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -814,7 +838,11 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 // Replaces the round's terms. Before the round opens anything may change; once it is
 // open only `name` and `closes` (applicants have drafted against its rules and awards
 // draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change.
+// round cannot change. A new closing time (or, before the round opens, new dates)
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming `closes`, the rounds and the organisation: an award is never taken
+// back.
 //
 // Takes any type of body and a specified content type.
 //
@@ -836,7 +864,11 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, contentType str
 // Replaces the round's terms. Before the round opens anything may change; once it is
 // open only `name` and `closes` (applicants have drafted against its rules and awards
 // draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change.
+// round cannot change. A new closing time (or, before the round opens, new dates)
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming `closes`, the rounds and the organisation: an award is never taken
+// back.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -857,7 +889,11 @@ func (c *Client) UpdateRound(ctx context.Context, id ID, body UpdateRoundJSONReq
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. An early close moves the round in the
+// order of rounds (the previous round is the one that actually closed last): a close
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming the rounds and the organisation, and the round stays open.
 //
 // Takes any type of body and a specified content type.
 //
@@ -879,7 +915,11 @@ func (c *Client) CloseRoundWithBody(ctx context.Context, id ID, params *CloseRou
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. An early close moves the round in the
+// order of rounds (the previous round is the one that actually closed last): a close
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming the rounds and the organisation, and the round stays open.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -901,7 +941,11 @@ func (c *Client) CloseRound(ctx context.Context, id ID, params *CloseRoundParams
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. An early close moves the round in the
+// order of rounds (the previous round is the one that actually closed last): a close
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming the rounds and the organisation, and the round stays open.
 //
 // Takes any type of body and a specified content type.
 //
@@ -922,7 +966,11 @@ func (c *Client) CreateRoundClosureWithBody(ctx context.Context, id ID, params *
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. An early close moves the round in the
+// order of rounds (the previous round is the one that actually closed last): a close
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming the rounds and the organisation, and the round stays open.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2287,7 +2335,11 @@ type ClientWithResponsesInterface interface {
 	// Replaces the round's terms. Before the round opens anything may change; once it is
 	// open only `name` and `closes` (applicants have drafted against its rules and awards
 	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change.
+	// round cannot change. A new closing time (or, before the round opens, new dates)
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
+	// back.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2299,7 +2351,11 @@ type ClientWithResponsesInterface interface {
 	// Replaces the round's terms. Before the round opens anything may change; once it is
 	// open only `name` and `closes` (applicants have drafted against its rules and awards
 	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change.
+	// round cannot change. A new closing time (or, before the round opens, new dates)
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
+	// back.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2310,7 +2366,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// order of rounds (the previous round is the one that actually closed last): a close
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming the rounds and the organisation, and the round stays open.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2323,7 +2383,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// order of rounds (the previous round is the one that actually closed last): a close
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming the rounds and the organisation, and the round stays open.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2336,7 +2400,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// order of rounds (the previous round is the one that actually closed last): a close
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming the rounds and the organisation, and the round stays open.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2347,7 +2415,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// order of rounds (the previous round is the one that actually closed last): a close
+	// that would make two rounds that have both funded one organisation a round and its
+	// previous round, when that round excludes the previous round's grantees, is refused
+	// with 409 naming the rounds and the organisation, and the round stays open.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5522,7 +5594,11 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 // Replaces the round's terms. Before the round opens anything may change; once it is
 // open only `name` and `closes` (applicants have drafted against its rules and awards
 // draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change.
+// round cannot change. A new closing time (or, before the round opens, new dates)
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming `closes`, the rounds and the organisation: an award is never taken
+// back.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5540,7 +5616,11 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 // Replaces the round's terms. Before the round opens anything may change; once it is
 // open only `name` and `closes` (applicants have drafted against its rules and awards
 // draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change.
+// round cannot change. A new closing time (or, before the round opens, new dates)
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming `closes`, the rounds and the organisation: an award is never taken
+// back.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5557,7 +5637,11 @@ func (c *ClientWithResponses) UpdateRoundWithResponse(ctx context.Context, id ID
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. An early close moves the round in the
+// order of rounds (the previous round is the one that actually closed last): a close
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming the rounds and the organisation, and the round stays open.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5576,7 +5660,11 @@ func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. An early close moves the round in the
+// order of rounds (the previous round is the one that actually closed last): a close
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming the rounds and the organisation, and the round stays open.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5594,7 +5682,11 @@ func (c *ClientWithResponses) CloseRoundWithResponse(ctx context.Context, id ID,
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. An early close moves the round in the
+// order of rounds (the previous round is the one that actually closed last): a close
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming the rounds and the organisation, and the round stays open.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5611,7 +5703,11 @@ func (c *ClientWithResponses) CreateRoundClosureWithBodyWithResponse(ctx context
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. An early close moves the round in the
+// order of rounds (the previous round is the one that actually closed last): a close
+// that would make two rounds that have both funded one organisation a round and its
+// previous round, when that round excludes the previous round's grantees, is refused
+// with 409 naming the rounds and the organisation, and the round stays open.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

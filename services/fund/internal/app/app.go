@@ -165,7 +165,9 @@ func (a *App) Warm(ctx context.Context) error {
 	return nil
 }
 
-// OpenRound creates a round (ops).
+// OpenRound creates a round (ops). It is never refused for the rule on the previous
+// round's grantees: a new round has funded no one, and it can only take pairs of
+// bound rounds away among the others (see round.Pairs).
 func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (round.Round, error) {
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff open rounds")
@@ -188,28 +190,146 @@ func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (
 	return a.Round(ctx, r.ID)
 }
 
-// UpdateRound replaces a round's terms (ops), within what its status allows.
+// UpdateRound replaces a round's terms (ops), within what its status allows. A new
+// closing time that would bind two rounds that funded one organisation under the rule
+// on the previous round's grantees is refused (see reorder).
 func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round) (round.Round, error) {
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff change rounds")
 	}
-	return a.changeRound(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
+	return a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
 		return r.Update(next, a.clock.Now())
+	}, func(r round.Round) (string, string) {
+		return "closes", fmt.Sprintf("round %q cannot close at %s", r.Name, next.Closes.In(round.London).Format("2 Jan 2006 15:04 MST"))
 	})
 }
 
-// CloseRound closes a round now, before its closing time (ops).
+// CloseRound closes a round now, before its closing time (ops). A close that would
+// bind two rounds that funded one organisation under the rule on the previous
+// round's grantees is refused (see reorder).
 func (a *App) CloseRound(ctx context.Context, by auth.Principal, id, reason string) (round.Round, error) {
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff close rounds")
 	}
-	return a.changeRound(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
+	return a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
 		return r.Close(a.clock.Now(), reason)
+	}, func(r round.Round) (string, string) {
+		return "", fmt.Sprintf("round %q cannot be closed now", r.Name)
 	})
 }
 
+// reorderAttempts bounds how often a change to a round starts again because the
+// round changed between the change's check and its record.
+const reorderAttempts = 25
+
+// errMoved says a round changed between a change's check and its record.
+var errMoved = errors.New("the round changed after the change to it was checked")
+
+// reorder changes a round (ops) when the change may move it in the order of rounds
+// (a new closing time, an early close, a cancellation), and so change which round is
+// another's previous round. An award made earlier was checked against the order as
+// it then stood, and an award is never taken back, so the change is checked instead:
+// decided on the round, checked on the fund's funding record against the
+// organisations funded (funding.Record.Reorder), and only then recorded on the round,
+// at exactly the version the check expected; if the round changed meanwhile it all
+// starts again. The record puts the check and every award in one order, so an award
+// racing the change is decided knowing of it. A change that would make two rounds
+// that funded one organisation neighbours bound by the rule is refused with 409:
+// refusal says what (and the field at fault, if any) for the message, which goes on
+// to name the rounds and the organisation.
+func (a *App) reorder(ctx context.Context, actor, id string, decide func(round.Round) ([]events.Payload, error), refusal func(round.Round) (field, what string)) (round.Round, error) {
+	for attempt := 1; ; attempt++ {
+		history, err := a.events.Load(ctx, id)
+		if err != nil {
+			return round.Round{}, err
+		}
+		if len(history) == 0 || history[0].AggregateType != round.AggregateType {
+			return round.Round{}, apperr.New(apperr.NotFound, "round %s not found", id)
+		}
+		r, _, err := round.Rebuild(id, history)
+		if err != nil {
+			return round.Round{}, err
+		}
+		payloads, err := decide(r)
+		if err != nil {
+			return round.Round{}, err
+		}
+		if len(payloads) == 0 {
+			return r, nil
+		}
+		next := r.After(payloads)
+		if err := a.checkReorder(ctx, actor, r, next); err != nil {
+			var double *funding.DoubleFunding
+			if errors.As(err, &double) {
+				field, what := refusal(r)
+				return round.Round{}, a.doubleFunding(ctx, double, field, what)
+			}
+			return round.Round{}, err
+		}
+		_, err = a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor,
+			Decide: func(history []events.Envelope) ([]events.Payload, error) {
+				if len(history) != r.Version {
+					return nil, errMoved
+				}
+				return payloads, nil
+			}})
+		switch {
+		case err == nil:
+			return next, nil
+		case !errors.Is(err, errMoved):
+			return round.Round{}, err
+		case attempt >= reorderAttempts:
+			return round.Round{}, apperr.Wrap(apperr.Conflict, err, "round %s is being changed by someone else; retry", id).Passing(time.Second)
+		}
+	}
+}
+
+// checkReorder checks on the fund's funding record that cur, changed to next, binds
+// no two rounds that funded one organisation, and records the check if the change
+// moves cur in the order of rounds (see funding.Record.Reorder). Awards made before
+// the record took every claim are read from the applications' views.
+func (a *App) checkReorder(ctx context.Context, actor string, cur, next round.Round) error {
+	rounds, err := a.roundsWith(ctx, cur)
+	if err != nil {
+		return err
+	}
+	funded := map[string][]string{}
+	for _, x := range rounds {
+		if funded[x.ID], err = a.views.FundedOrganisations(ctx, x.ID); err != nil {
+			return err
+		}
+	}
+	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.RecordID, Actor: actor,
+		MaxAttempts: ledgerAttempts,
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			rec, err := funding.Rebuild(history)
+			if err != nil {
+				return nil, err
+			}
+			rounds, err := a.roundsWith(ctx, cur)
+			if err != nil {
+				return nil, err
+			}
+			return rec.Reorder(rounds, next, funded)
+		}})
+	return err
+}
+
+// doubleFunding is the 409 refusing a change to the order of rounds, naming the
+// organisation as the fund knows it.
+func (a *App) doubleFunding(ctx context.Context, d *funding.DoubleFunding, field, what string) error {
+	org := d.OrganisationID
+	if s, ok, err := a.signatories.Get(ctx, org); err == nil && ok && s.Name != "" {
+		org = fmt.Sprintf("%s (%s)", s.Name, d.OrganisationID)
+	}
+	return &apperr.Error{Code: apperr.Conflict, Field: field, Message: fmt.Sprintf(
+		"%s: that would make round %q the previous round of round %q, which excludes the previous round's grantees, and organisation %s is funded in both (an award is never taken back)",
+		what, d.Previous.Name, d.Next.Name, org)}
+}
+
 // SweepRounds records the close of every round whose closing time has passed, so
-// that its closing is an event like any other. It returns how many it closed; any
+// that its closing is an event like any other. A close at the closing time leaves the
+// round where it stood in the order of rounds, so it needs no check (see reorder). It returns how many it closed; any
 // number of replicas may run it at once, and a round is closed once.
 func (a *App) SweepRounds(ctx context.Context) (int, error) {
 	rounds, err := a.Rounds(ctx, "")
@@ -594,7 +714,7 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	})
 	if err != nil {
 		if refused(err) {
-			if rerr := a.releaseFunding(ctx, by.Actor(), app.OrganisationID(), r, id); rerr != nil {
+			if rerr := a.releaseFunding(ctx, by.Actor(), r, id); rerr != nil {
 				return nil, rerr
 			}
 		}
@@ -608,37 +728,47 @@ func refused(err error) bool {
 	return apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.NotFound)
 }
 
-// claimFunding claims app's award on its organisation's funding record when the
-// rule on previous rounds' grantees binds r to another round (see round.Excluding);
-// otherwise there is nothing to claim.
+// claimFunding claims app's award on the fund's funding record, which refuses it
+// when the organisation is funded in a round bound to r by the rule on the previous
+// round's grantees (see funding.Record.Claim). Every award claims, bound or not: a
+// later change to the order of rounds is checked against the claims (see reorder).
 func (a *App) claimFunding(ctx context.Context, actor string, r round.Round, app *application.Application) error {
-	rounds, err := a.rounds(ctx, "", 0)
-	if err != nil {
-		return err
-	}
-	conflicting := map[string]string{}
-	for _, x := range round.Excluding(rounds, r) {
-		conflicting[x.ID] = x.Name
-	}
-	if len(conflicting) == 0 {
-		return nil
-	}
 	org := app.OrganisationID()
-	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.ID(org), Actor: actor,
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.RecordID, Actor: actor,
+		MaxAttempts: ledgerAttempts,
 		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			rec, err := funding.Rebuild(org, history)
+			rec, err := funding.Rebuild(history)
 			if err != nil {
 				return nil, err
 			}
-			return rec.Claim(r.ID, app.ID(), conflicting)
+			// The rounds read after the record: a change to their order recorded on
+			// the record since is either in them or still pending on it.
+			rounds, err := a.roundsWith(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			return rec.Claim(org, r.ID, app.ID(), rounds)
 		}})
 	return err
+}
+
+// roundsWith lists every round, read afresh, with r among them even if the list
+// does not have it yet.
+func (a *App) roundsWith(ctx context.Context, r round.Round) ([]round.Round, error) {
+	rounds, err := a.rounds(ctx, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(rounds, func(x round.Round) bool { return x.ID == r.ID }) {
+		rounds = append(rounds, r)
+	}
+	return rounds, nil
 }
 
 // releaseFunding withdraws the claim of an award that was refused after all, unless
 // the application holds a reservation on its round's budget (another attempt at the
 // same award got there: its claim stands). actor is who the release is recorded as.
-func (a *App) releaseFunding(ctx context.Context, actor, org string, r round.Round, applicationID string) error {
+func (a *App) releaseFunding(ctx context.Context, actor string, r round.Round, applicationID string) error {
 	history, err := a.events.Load(ctx, ledger.ID(r.ID))
 	if err != nil {
 		return err
@@ -650,9 +780,10 @@ func (a *App) releaseFunding(ctx context.Context, actor, org string, r round.Rou
 	if _, held := l.Reserved(applicationID); held {
 		return nil
 	}
-	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.ID(org), Actor: actor,
+	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.RecordID, Actor: actor,
+		MaxAttempts: ledgerAttempts,
 		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			rec, err := funding.Rebuild(org, history)
+			rec, err := funding.Rebuild(history)
 			if err != nil {
 				return nil, err
 			}
@@ -723,7 +854,7 @@ func (a *App) settle(ctx context.Context, actor string, r round.Round, res event
 	if app, lerr := a.load(ctx, res.ApplicationID); lerr != nil {
 		return nil, lerr
 	} else if app.Exists() && app.Status() != application.StatusAwarded {
-		if rerr := a.releaseFunding(ctx, actor, app.OrganisationID(), r, res.ApplicationID); rerr != nil {
+		if rerr := a.releaseFunding(ctx, actor, r, res.ApplicationID); rerr != nil {
 			return nil, rerr
 		}
 	}

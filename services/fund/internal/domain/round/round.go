@@ -247,32 +247,46 @@ func sameTerms(r, next Round) bool {
 func Rebuild(id string, history []events.Envelope) (Round, bool, error) {
 	r := Round{ID: id}
 	for _, e := range history {
+		var p events.Payload
 		var err error
 		switch e.Type {
 		case events.RoundOpenedV1{}.EventType():
-			var p events.RoundOpenedV1
-			if p, err = events.Decode[events.RoundOpenedV1](e); err == nil {
-				r.setTerms(p.Name, p.Opens, p.Closes, p.BudgetPence, p.MinAwardPence, p.MaxAwardPence, p.ProjectStart, p.ProjectEnd, p.Themes, p.ExcludePreviouslyFunded)
-			}
+			p, err = events.Decode[events.RoundOpenedV1](e)
 		case events.RoundUpdatedV1{}.EventType():
-			var p events.RoundUpdatedV1
-			if p, err = events.Decode[events.RoundUpdatedV1](e); err == nil {
-				r.setTerms(p.Name, p.Opens, p.Closes, p.BudgetPence, p.MinAwardPence, p.MaxAwardPence, p.ProjectStart, p.ProjectEnd, p.Themes, p.ExcludePreviouslyFunded)
-			}
+			p, err = events.Decode[events.RoundUpdatedV1](e)
 		case events.RoundClosedV1{}.EventType():
-			var p events.RoundClosedV1
-			if p, err = events.Decode[events.RoundClosedV1](e); err == nil {
-				r.ClosedAt, r.ClosedEarly = p.ClosedAt, p.Early
-			}
+			p, err = events.Decode[events.RoundClosedV1](e)
 		default:
 			return Round{}, false, fmt.Errorf("round %s: unknown event type %s", id, e.Type)
 		}
 		if err != nil {
 			return Round{}, false, fmt.Errorf("round %s: %w", id, err)
 		}
+		r.apply(p)
 		r.Version = e.Version
 	}
 	return r, r.Version > 0, nil
+}
+
+// After is the round as it will be once the events decided on it are appended: what
+// the order of rounds will be is checked before they are (see funding.Record.Reorder).
+func (r Round) After(payloads []events.Payload) Round {
+	for _, p := range payloads {
+		r.apply(p)
+		r.Version++
+	}
+	return r
+}
+
+func (r *Round) apply(p events.Payload) {
+	switch p := p.(type) {
+	case events.RoundOpenedV1:
+		r.setTerms(p.Name, p.Opens, p.Closes, p.BudgetPence, p.MinAwardPence, p.MaxAwardPence, p.ProjectStart, p.ProjectEnd, p.Themes, p.ExcludePreviouslyFunded)
+	case events.RoundUpdatedV1:
+		r.setTerms(p.Name, p.Opens, p.Closes, p.BudgetPence, p.MinAwardPence, p.MaxAwardPence, p.ProjectStart, p.ProjectEnd, p.Themes, p.ExcludePreviouslyFunded)
+	case events.RoundClosedV1:
+		r.ClosedAt, r.ClosedEarly = p.ClosedAt, p.Early
+	}
 }
 
 func (r *Round) setTerms(name string, opens, closes time.Time, budget, minAward, maxAward int64, start, end civil.Date, themes []string, exclude bool) {
@@ -295,6 +309,30 @@ func Excluding(rounds []Round, r Round) []Round {
 		}
 		if p, ok := Previous(rounds, n); ok && p.ID == r.ID {
 			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Pair is two rounds the rule on the previous round's grantees binds together: Next
+// excludes the grantees of Previous, its previous round, so no organisation is funded
+// in both, whichever awards first.
+type Pair struct{ Next, Previous string }
+
+// Pairs lists the pairs the rounds form in their order now: each round that excludes
+// the previous round's grantees with its previous round. Opening a new round only
+// ever takes pairs away among the others (it becomes the previous round of a round,
+// or has one of its own), so it cannot put an organisation in two bound rounds;
+// moving a round's close, closing it early or cancelling it can (see
+// funding.Record.Reorder).
+func Pairs(rounds []Round) []Pair {
+	var out []Pair
+	for _, n := range rounds {
+		if !n.ExcludePreviouslyFunded {
+			continue
+		}
+		if p, ok := Previous(rounds, n); ok {
+			out = append(out, Pair{Next: n.ID, Previous: p.ID})
 		}
 	}
 	return out

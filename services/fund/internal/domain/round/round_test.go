@@ -243,3 +243,31 @@ func TestExcludingNamesTheNeighboursBoundByTheRule(t *testing.T) {
 		}
 	}
 }
+
+// Pairs binds each round that excludes the previous round's grantees to its previous
+// round as the rounds stand; a new round only takes pairs away among the others, and
+// an early close recorded by After moves its round in the order.
+func TestPairsFollowTheOrderOfRounds(t *testing.T) {
+	t.Parallel()
+	at := func(month time.Month) time.Time { return time.Date(2027, month, 1, 16, 0, 0, 0, time.UTC) }
+	mk := func(id string, closes time.Time, exclude bool) round.Round {
+		r := terms()
+		r.ID, r.Opens, r.Closes, r.ExcludePreviouslyFunded = id, at(1), closes, exclude
+		return r
+	}
+	p, q := mk("p", at(3), false), mk("q", at(7), true)
+	if got, want := round.Pairs([]round.Round{p, q}), []round.Pair{{Next: "q", Previous: "p"}}; !cmp.Equal(got, want) {
+		t.Errorf("Pairs(p, q) = %v, want %v", got, want)
+	}
+	between := mk("r3", at(5), false)
+	if got, want := round.Pairs([]round.Round{p, between, q}), []round.Pair{{Next: "q", Previous: "r3"}}; !cmp.Equal(got, want) {
+		t.Errorf("with r3 opened between them: %v, want %v", got, want)
+	}
+	early := q.After([]events.Payload{events.RoundClosedV1{RoundID: "q", ClosedAt: at(4), Early: true}})
+	if early.Version != q.Version+1 || early.ActualClose() != at(4) {
+		t.Fatalf("q closed early: version %d, closed %v", early.Version, early.ActualClose())
+	}
+	if got, want := round.Pairs([]round.Round{p, between, early}), []round.Pair{{Next: "q", Previous: "p"}}; !cmp.Equal(got, want) {
+		t.Errorf("with q closed early, before r3 closes: %v, want %v", got, want)
+	}
+}
