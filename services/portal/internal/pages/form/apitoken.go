@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/itss/techcommit/libs/httpserver"
 )
 
 // APIToken is the form that makes an API token: a name people will know it by, and
@@ -26,6 +28,8 @@ func ParseAPIToken(v url.Values, maxDays int) (APIToken, Errors) {
 		errs.add("name", "Enter a name for the token, like the tool that will use it")
 	case n > 100:
 		errs.add("name", "Name must be 100 characters or fewer")
+	case httpserver.CheckLine(f.Name) != nil:
+		errs.add("name", "Name must be text on one line, without control characters")
 	}
 	days, err := strconv.Atoi(f.Days)
 	switch {
@@ -55,6 +59,9 @@ func ParseApplicant(v url.Values) (Applicant, Errors) {
 		errs.add("applicant_name", "Enter your colleague's full name")
 	case n > 200:
 		errs.add("applicant_name", "Name must be 200 characters or fewer")
+	case httpserver.CheckLine(f.Name) != nil:
+		// A name goes into their sign-in email's greeting and the pages: one line.
+		errs.add("applicant_name", "Name must be text on one line, without control characters")
 	}
 	// The same rules and messages as the sign-in form's address.
 	if _, e := ParseSignin(url.Values{"email": {f.Email}}); len(e) > 0 {

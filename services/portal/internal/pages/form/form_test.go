@@ -59,6 +59,8 @@ func TestParseAPIToken(t *testing.T) {
 		{"CI", "0", []string{"days"}, 0},
 		{"CI", "91", []string{"days"}, 0},
 		{"", "-1", []string{"name", "days"}, 0},
+		{"CI\nuploader", "30", []string{"name"}, 30},
+		{"CI \u202euploader", "30", []string{"name"}, 30},
 	}
 	for _, c := range cases {
 		f, errs := ParseAPIToken(url.Values{"name": {c.name}, "days": {c.days}}, 90)
@@ -68,6 +70,32 @@ func TestParseAPIToken(t *testing.T) {
 		}
 		if !slices.Equal(fields, c.fields) || f.DaysN != c.want {
 			t.Errorf("%q, %q: fields %v, days %d; want %v, %d", c.name, c.days, fields, f.DaysN, c.fields, c.want)
+		}
+	}
+}
+
+// A colleague's name goes into their sign-in email and onto pages: one clean line.
+// A line break in it made notify give up the sign-in email while the page said
+// "check your email".
+func TestParseApplicantTakesANameOnOneLine(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		fields []string
+	}{
+		{"Robin Lee", nil},
+		{"Robin\nLee", []string{"applicant_name"}},
+		{"Robin\rLee", []string{"applicant_name"}},
+		{"Robin \u202eLee", []string{"applicant_name"}},
+		{"Robin\x00Lee", []string{"applicant_name"}},
+	} {
+		_, errs := ParseApplicant(url.Values{"applicant_name": {c.name}, "applicant_email": {"robin@example.ac.uk"}})
+		var fields []string
+		for _, e := range errs {
+			fields = append(fields, e.Field)
+		}
+		if !slices.Equal(fields, c.fields) {
+			t.Errorf("%q: fields %v, want %v", c.name, fields, c.fields)
 		}
 	}
 }
