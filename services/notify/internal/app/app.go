@@ -645,6 +645,11 @@ func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delive
 	if d.bodyDropped() {
 		return Delivery{}, apperr.New(apperr.Conflict, "delivery %s is past its retention period and its body is deleted; it cannot be sent again", key)
 	}
+	// The log keeps a sign-in email without its link (which works once, for minutes):
+	// sent again, it would say "use this link" with none.
+	if d.Kind == KindSigninLink {
+		return Delivery{}, apperr.New(apperr.Conflict, "delivery %s is a sign-in link, which works once and is not kept: it is not resent; the person asks for another at the portal's sign-in page", key)
+	}
 	// An email that is no longer true is refused before an attempt is claimed: its log
 	// entry stays as it was, and nothing is counted as given up (which says the relay
 	// refused an email). Any other trouble composing it is the attempt's to record.

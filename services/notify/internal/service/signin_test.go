@@ -86,4 +86,14 @@ func TestSigninLinkIsSentOnceAndNotKeptInTheLog(t *testing.T) {
 			t.Errorf("%s keeps the link's secret: %s", what, s)
 		}
 	}
+	// What the log holds has no link: resending it would send an email that says
+	// "use this link" with none, so a resend is refused, saying what to do instead.
+	key, _ := entries[0]["_id"].(string)
+	r := h.http.Must(http.StatusConflict, h.http.Do("POST", "/v1/deliveries/"+key+"/resends", ops, nil))
+	if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, "asks for another") {
+		t.Errorf("the refusal %s does not say what to do instead", r.Body)
+	}
+	if n := len(h.box.all()); n != 1 {
+		t.Errorf("%d emails after a refused resend, want 1", n)
+	}
 }

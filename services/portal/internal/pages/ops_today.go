@@ -88,6 +88,8 @@ type opsDeliveryRow struct {
 	// OrgID is the organisation the email is about ("" for one about none, such as
 	// a sign-in link), Org its name as the console shows it (see nameDeliveries).
 	OrgID, Org string
+	// Resendable is false for a sign-in link, which the log keeps without its link.
+	Resendable bool
 }
 
 // opsToday is what needs someone now, from all four services. A service that does
@@ -405,7 +407,7 @@ func opsDeliveryKind(k notifyapi.DeliveryKind) string {
 
 func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
 	row := opsDeliveryRow{ID: d.Id, Subject: d.Subject, Kind: opsDeliveryKind(d.Kind), Status: opsHumanise(string(d.Status)),
-		Created: longTime(d.CreatedAt), Attempts: d.Attempts, OrgID: d.OrganisationId}
+		Created: longTime(d.CreatedAt), Attempts: d.Attempts, OrgID: d.OrganisationId, Resendable: d.Kind != "signin-link"}
 	if d.LastError != nil {
 		row.Error = *d.LastError
 	}

@@ -175,8 +175,18 @@ func TestOpsDeliveryLog(t *testing.T) {
 	}
 	opsMustStatus(t, s.p.do("GET", "/ops/email/reminders", ops, nil), http.StatusOK, "the reminders preview")
 
-	// Resend, as the ops person, the delivery listed.
+	// Resend, as the ops person, the delivery listed. The sign-in link is not offered:
+	// the log keeps it without its link, which worked once.
 	list := opsMustStatus(t, s.p.do("GET", "/ops/email?status=sent", ops, nil), http.StatusOK, "the sent deliveries")
+	for _, row := range find(parse(t, list.body), element("tr")) {
+		if cells := text(row); strings.Contains(cells, "sign-in link") &&
+			(len(find(row, element("form"))) != 0 || !strings.Contains(cells, "Not resent: the person asks for a new link")) {
+			t.Errorf("the sign-in link's row offers a resend: %s", cells)
+		}
+	}
+	if !strings.Contains(list.body, "Not resent: the person asks for a new link") {
+		t.Errorf("no sign-in link is listed as not resent: %s", list.body)
+	}
 	var action string
 	for _, f := range find(parse(t, list.body), element("form")) {
 		if a := attr(f, "action"); strings.HasSuffix(a, "/resend") {
