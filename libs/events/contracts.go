@@ -49,6 +49,8 @@ func Contracts() []Contract {
 		contract[ReviewRoundClosedV1](),
 		contract[ReviewReturnedV1](),
 		contract[ReviewWithheldV1](),
+		contract[SubmissionPlacedV1](),
+		contract[RoundSubmissionMovedV1](),
 		contract[RoundOpenedV1](),
 		contract[RoundUpdatedV1](),
 		contract[RoundClosedV1](),

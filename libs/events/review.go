@@ -150,6 +150,11 @@ type RoundSubmissionAddedV1 struct {
 	// that the round's later events can say whose submission they are about;
 	// optional within v1.
 	OrganisationName string `json:"organisation_name,omitempty"`
+	// Placement is the version of the submission's placement record (see
+	// SubmissionPlacedV1) that put it in this round; absent (0) for submissions
+	// added before placements were recorded. The submission's read model orders
+	// what different rounds say of it by this, as their versions do not compare.
+	Placement int `json:"placement,omitempty"`
 }
 
 // EventType implements Payload.
@@ -353,3 +358,38 @@ type ReviewWithheldV1 struct {
 
 // EventType implements Payload.
 func (ReviewWithheldV1) EventType() string { return SubjectReviewWithheld + ".v1" }
+
+// Subjects of where a submission is reviewed.
+const (
+	SubjectSubmissionPlaced     = "tc.review.placement.placed"
+	SubjectRoundSubmissionMoved = "tc.review.round.submission_moved"
+)
+
+// SubmissionPlacedV1 records on a submission's placement record the review round it
+// is put in: the one round that may hold it. Each addition to a round claims the
+// placement first, so that two additions of one submission to two rounds, however
+// concurrent, are decided one after the other.
+type SubmissionPlacedV1 struct {
+	SubmissionID string `json:"submission_id"`
+	RoundID      string `json:"round_id"`
+	// FromRoundID is the round it leaves (closed, with nothing of it left to
+	// release), absent for a submission not yet in a round.
+	FromRoundID string `json:"from_round_id,omitempty"`
+}
+
+// EventType implements Payload.
+func (SubmissionPlacedV1) EventType() string { return SubjectSubmissionPlaced + ".v1" }
+
+// RoundSubmissionMovedV1 says a closed round let a submission go to a later round:
+// nobody's review of it there counts or can still count, and its feedback was not
+// released there. The round no longer counts it among its submissions, and the
+// reviewers still on it there are off it.
+type RoundSubmissionMovedV1 struct {
+	RoundID        string `json:"round_id"`
+	SubmissionID   string `json:"submission_id"`
+	OrganisationID string `json:"organisation_id"`
+	ToRoundID      string `json:"to_round_id"`
+}
+
+// EventType implements Payload.
+func (RoundSubmissionMovedV1) EventType() string { return SubjectRoundSubmissionMoved + ".v1" }

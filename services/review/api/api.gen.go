@@ -461,13 +461,16 @@ type Submission struct {
 	Kind  SubmissionKind `json:"kind"`
 
 	// Missing what must still be filled before the draft can be submitted, each named by its field in content; empty when it is ready (and once submitted)
-	Missing        []MissingField   `json:"missing"`
-	ObligationId   Ident            `json:"obligation_id"`
-	OrganisationId Ident            `json:"organisation_id"`
-	Previous       *PreviousCycle   `json:"previous,omitempty"`
-	Status         SubmissionStatus `json:"status"`
-	SubmittedAt    *time.Time       `json:"submitted_at,omitempty"`
-	Version        int              `json:"version"`
+	Missing        []MissingField `json:"missing"`
+	ObligationId   Ident          `json:"obligation_id"`
+	OrganisationId Ident          `json:"organisation_id"`
+	Previous       *PreviousCycle `json:"previous,omitempty"`
+
+	// RoundId the review round the submission is in, absent until it is in one (or while it moves to a later round); a submission is in one round at a time
+	RoundId     *string          `json:"round_id,omitempty"`
+	Status      SubmissionStatus `json:"status"`
+	SubmittedAt *time.Time       `json:"submitted_at,omitempty"`
+	Version     int              `json:"version"`
 }
 
 // SubmissionKind defines model for Submission.Kind.

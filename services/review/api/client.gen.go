@@ -186,12 +186,46 @@ type ClientInterface interface {
 
 	// AddSubmissionsWithBody Put submitted submissions into the round (ops)
 	//
+	// A submission is in one review round at a time. One already in another round is
+	// moved from it only when that round is closed, its feedback there is not
+	// released and nothing about it there can still be released: no review of it
+	// counts and none returned for revision awaits its reviewer. So a submission
+	// nobody reviewed (nobody accepted, all declined, the only review withheld, or
+	// returned and never revised) can be reviewed in a later round. The round it
+	// leaves no longer lists it (its reviewers there show as removed), and shows
+	// `feedback_released` once every submission still in it has its feedback out.
+	//
+	// Otherwise it is 409 saying why: the other round is still open (close it
+	// first); its feedback there is released; it has reviews there that count
+	// (release its feedback there); a review there returned for revision awaits its
+	// reviewer (wait for it, or withhold it). Two requests putting one submission in
+	// two rounds at once put it in one: the other is 409 naming the round it was
+	// just put in. Repeating a request changes nothing that it already did, and
+	// finishes what an interrupted one began.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions (the `AddSubmissions` operationId).
 	AddSubmissionsWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddSubmissions Put submitted submissions into the round (ops)
+	//
+	// A submission is in one review round at a time. One already in another round is
+	// moved from it only when that round is closed, its feedback there is not
+	// released and nothing about it there can still be released: no review of it
+	// counts and none returned for revision awaits its reviewer. So a submission
+	// nobody reviewed (nobody accepted, all declined, the only review withheld, or
+	// returned and never revised) can be reviewed in a later round. The round it
+	// leaves no longer lists it (its reviewers there show as removed), and shows
+	// `feedback_released` once every submission still in it has its feedback out.
+	//
+	// Otherwise it is 409 saying why: the other round is still open (close it
+	// first); its feedback there is released; it has reviews there that count
+	// (release its feedback there); a review there returned for revision awaits its
+	// reviewer (wait for it, or withhold it). Two requests putting one submission in
+	// two rounds at once put it in one: the other is 409 naming the round it was
+	// just put in. Repeating a request changes nothing that it already did, and
+	// finishes what an interrupted one began.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -647,6 +681,23 @@ func (c *Client) CreateRoundClosure(ctx context.Context, roundId RoundID, body C
 
 // AddSubmissionsWithBody Put submitted submissions into the round (ops)
 //
+// A submission is in one review round at a time. One already in another round is
+// moved from it only when that round is closed, its feedback there is not
+// released and nothing about it there can still be released: no review of it
+// counts and none returned for revision awaits its reviewer. So a submission
+// nobody reviewed (nobody accepted, all declined, the only review withheld, or
+// returned and never revised) can be reviewed in a later round. The round it
+// leaves no longer lists it (its reviewers there show as removed), and shows
+// `feedback_released` once every submission still in it has its feedback out.
+//
+// Otherwise it is 409 saying why: the other round is still open (close it
+// first); its feedback there is released; it has reviews there that count
+// (release its feedback there); a review there returned for revision awaits its
+// reviewer (wait for it, or withhold it). Two requests putting one submission in
+// two rounds at once put it in one: the other is 409 naming the round it was
+// just put in. Repeating a request changes nothing that it already did, and
+// finishes what an interrupted one began.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions (the `AddSubmissions` operationId).
@@ -663,6 +714,23 @@ func (c *Client) AddSubmissionsWithBody(ctx context.Context, roundId RoundID, co
 }
 
 // AddSubmissions Put submitted submissions into the round (ops)
+//
+// A submission is in one review round at a time. One already in another round is
+// moved from it only when that round is closed, its feedback there is not
+// released and nothing about it there can still be released: no review of it
+// counts and none returned for revision awaits its reviewer. So a submission
+// nobody reviewed (nobody accepted, all declined, the only review withheld, or
+// returned and never revised) can be reviewed in a later round. The round it
+// leaves no longer lists it (its reviewers there show as removed), and shows
+// `feedback_released` once every submission still in it has its feedback out.
+//
+// Otherwise it is 409 saying why: the other round is still open (close it
+// first); its feedback there is released; it has reviews there that count
+// (release its feedback there); a review there returned for revision awaits its
+// reviewer (wait for it, or withhold it). Two requests putting one submission in
+// two rounds at once put it in one: the other is 409 naming the round it was
+// just put in. Repeating a request changes nothing that it already did, and
+// finishes what an interrupted one began.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2904,12 +2972,46 @@ type ClientWithResponsesInterface interface {
 
 	// AddSubmissionsWithBodyWithResponse Put submitted submissions into the round (ops)
 	//
+	// A submission is in one review round at a time. One already in another round is
+	// moved from it only when that round is closed, its feedback there is not
+	// released and nothing about it there can still be released: no review of it
+	// counts and none returned for revision awaits its reviewer. So a submission
+	// nobody reviewed (nobody accepted, all declined, the only review withheld, or
+	// returned and never revised) can be reviewed in a later round. The round it
+	// leaves no longer lists it (its reviewers there show as removed), and shows
+	// `feedback_released` once every submission still in it has its feedback out.
+	//
+	// Otherwise it is 409 saying why: the other round is still open (close it
+	// first); its feedback there is released; it has reviews there that count
+	// (release its feedback there); a review there returned for revision awaits its
+	// reviewer (wait for it, or withhold it). Two requests putting one submission in
+	// two rounds at once put it in one: the other is 409 naming the round it was
+	// just put in. Repeating a request changes nothing that it already did, and
+	// finishes what an interrupted one began.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/submissions (the `AddSubmissions` operationId).
 	AddSubmissionsWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSubmissionsResponse, error)
 
 	// AddSubmissionsWithResponse Put submitted submissions into the round (ops)
+	//
+	// A submission is in one review round at a time. One already in another round is
+	// moved from it only when that round is closed, its feedback there is not
+	// released and nothing about it there can still be released: no review of it
+	// counts and none returned for revision awaits its reviewer. So a submission
+	// nobody reviewed (nobody accepted, all declined, the only review withheld, or
+	// returned and never revised) can be reviewed in a later round. The round it
+	// leaves no longer lists it (its reviewers there show as removed), and shows
+	// `feedback_released` once every submission still in it has its feedback out.
+	//
+	// Otherwise it is 409 saying why: the other round is still open (close it
+	// first); its feedback there is released; it has reviews there that count
+	// (release its feedback there); a review there returned for revision awaits its
+	// reviewer (wait for it, or withhold it). Two requests putting one submission in
+	// two rounds at once put it in one: the other is 409 naming the round it was
+	// just put in. Repeating a request changes nothing that it already did, and
+	// finishes what an interrupted one began.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7337,6 +7439,23 @@ func (c *ClientWithResponses) CreateRoundClosureWithResponse(ctx context.Context
 
 // AddSubmissionsWithBodyWithResponse Put submitted submissions into the round (ops)
 //
+// A submission is in one review round at a time. One already in another round is
+// moved from it only when that round is closed, its feedback there is not
+// released and nothing about it there can still be released: no review of it
+// counts and none returned for revision awaits its reviewer. So a submission
+// nobody reviewed (nobody accepted, all declined, the only review withheld, or
+// returned and never revised) can be reviewed in a later round. The round it
+// leaves no longer lists it (its reviewers there show as removed), and shows
+// `feedback_released` once every submission still in it has its feedback out.
+//
+// Otherwise it is 409 saying why: the other round is still open (close it
+// first); its feedback there is released; it has reviews there that count
+// (release its feedback there); a review there returned for revision awaits its
+// reviewer (wait for it, or withhold it). Two requests putting one submission in
+// two rounds at once put it in one: the other is 409 naming the round it was
+// just put in. Repeating a request changes nothing that it already did, and
+// finishes what an interrupted one began.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/submissions (the `AddSubmissions` operationId).
@@ -7349,6 +7468,23 @@ func (c *ClientWithResponses) AddSubmissionsWithBodyWithResponse(ctx context.Con
 }
 
 // AddSubmissionsWithResponse Put submitted submissions into the round (ops)
+//
+// A submission is in one review round at a time. One already in another round is
+// moved from it only when that round is closed, its feedback there is not
+// released and nothing about it there can still be released: no review of it
+// counts and none returned for revision awaits its reviewer. So a submission
+// nobody reviewed (nobody accepted, all declined, the only review withheld, or
+// returned and never revised) can be reviewed in a later round. The round it
+// leaves no longer lists it (its reviewers there show as removed), and shows
+// `feedback_released` once every submission still in it has its feedback out.
+//
+// Otherwise it is 409 saying why: the other round is still open (close it
+// first); its feedback there is released; it has reviews there that count
+// (release its feedback there); a review there returned for revision awaits its
+// reviewer (wait for it, or withhold it). Two requests putting one submission in
+// two rounds at once put it in one: the other is 409 naming the round it was
+// just put in. Repeating a request changes nothing that it already did, and
+// finishes what an interrupted one began.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -89,6 +89,7 @@ type submissionEntryDoc struct {
 	RoundID      string    `bson:"round_id,omitempty"`
 	Released     bool      `bson:"released,omitempty"`
 	RoundVersion int       `bson:"round_version,omitempty"`
+	Placement    int       `bson:"placement,omitempty"`
 }
 
 // submissionDoc is a submission's document: its list fields and its feedback.
@@ -127,7 +128,7 @@ func NewReadModels(ctx context.Context, db *mongo.Database) (*ReadModels, error)
 			func(e app.SubmissionEntry) []string { return []string{"org=" + e.Org, "status=" + e.Status()} },
 			func(a, b app.SubmissionEntry) int { return cmp.Compare(a.ID, b.ID) },
 			func(held, given app.SubmissionEntry) bool {
-				return given.Version > held.Version || given.RoundVersion > held.RoundVersion
+				return given.Version > held.Version || given.RoundHalfAfter(held)
 			}),
 	}
 	var err error
@@ -148,7 +149,7 @@ func NewReadModels(ctx context.Context, db *mongo.Database) (*ReadModels, error)
 	}
 	// The start reads the list fields only, not the feedback.
 	project := bson.D{}
-	for _, f := range []string{"organisation_id", "submitted", "created_at", "submitted_at", "version", "round_id", "released", "round_version"} {
+	for _, f := range []string{"organisation_id", "submitted", "created_at", "submitted_at", "version", "round_id", "released", "round_version", "placement"} {
 		project = append(project, bson.E{Key: f, Value: 1})
 	}
 	if m.submissionMirror, err = store.NewMirror(m.submissions.Collection(), SubmissionsCollection+"_changes", project, m.applySubmissions); err != nil {
@@ -190,23 +191,23 @@ func assignmentDocOf(e app.AssignmentEntry) assignmentDoc {
 
 func submissionOf(d submissionEntryDoc) app.SubmissionEntry {
 	return app.SubmissionEntry{ID: d.ID, Org: unique.Make(d.Org).Value(), Submitted: d.Submitted, CreatedAt: d.CreatedAt.UTC(), SubmittedAt: d.SubmittedAt.UTC(),
-		Version: d.Version, RoundID: unique.Make(d.RoundID).Value(), Released: d.Released, RoundVersion: d.RoundVersion}
+		Version: d.Version, RoundID: unique.Make(d.RoundID).Value(), Released: d.Released, Placement: d.Placement, RoundVersion: d.RoundVersion}
 }
 
 func submissionEntryDocOf(e app.SubmissionEntry) submissionEntryDoc {
 	return submissionEntryDoc{ID: e.ID, Org: e.Org, Submitted: e.Submitted, CreatedAt: e.CreatedAt, SubmittedAt: e.SubmittedAt, Version: e.Version,
-		RoundID: e.RoundID, Released: e.Released, RoundVersion: e.RoundVersion}
+		RoundID: e.RoundID, Released: e.Released, Placement: e.Placement, RoundVersion: e.RoundVersion}
 }
 
 // merge is what is known of a submission from held and given together: each half
-// from whichever is newer.
+// from whichever is newer (the round half by placement, then round version).
 func merge(held, given app.SubmissionEntry) app.SubmissionEntry {
 	out := held
 	if given.Version > held.Version {
 		out.Org, out.Submitted, out.CreatedAt, out.SubmittedAt, out.Version = given.Org, given.Submitted || held.Submitted, given.CreatedAt, given.SubmittedAt, given.Version
 	}
-	if given.RoundVersion > held.RoundVersion {
-		out.RoundID, out.Released, out.RoundVersion, out.Feedback = given.RoundID, given.Released, given.RoundVersion, given.Feedback
+	if given.RoundHalfAfter(held) {
+		out.RoundID, out.Released, out.Placement, out.RoundVersion, out.Feedback = given.RoundID, given.Released, given.Placement, given.RoundVersion, given.Feedback
 		out.Submitted = true // only a submitted submission is put in a round
 		if out.Org == "" {
 			out.Org = given.Org
@@ -353,7 +354,7 @@ func (m *ReadModels) saveSubmissions(ctx context.Context, es []app.SubmissionEnt
 				stored.Feedback = feedbackOf(d.Feedback)
 			}
 			e := merge(stored, given[id])
-			if found && e.Version == stored.Version && e.RoundVersion == stored.RoundVersion {
+			if found && e.Version == stored.Version && e.Placement == stored.Placement && e.RoundVersion == stored.RoundVersion {
 				return nil // delivered again
 			}
 			e.ID = id

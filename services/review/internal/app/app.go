@@ -23,6 +23,7 @@ import (
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/review/internal/domain/assign"
+	"github.com/itss/techcommit/services/review/internal/domain/placement"
 	"github.com/itss/techcommit/services/review/internal/domain/round"
 	"github.com/itss/techcommit/services/review/internal/domain/submission"
 )
@@ -556,7 +557,28 @@ func (a *App) Round(ctx context.Context, by auth.Principal, id string) (*round.R
 	return r, nil
 }
 
-// AddSubmissions puts submitted submissions into a round (ops).
+// AddSubmissions puts submitted submissions into a round (ops). A submission is in
+// one round at a time: one already in another round moves from it only when that
+// round is closed with nothing of the submission left to release there (nobody's
+// review of it counts and none returned awaits revision; see round.Releasable), so
+// that a submission nobody reviewed can be reviewed in a later round.
+//
+// Which round holds a submission is decided by its placement record (package
+// placement), whose versions the event store's unique index orders; what the read
+// models say may lag. Each submission takes three steps, in this order:
+//
+//  1. its placement is claimed for this round (SubmissionPlacedV1), the claim
+//     re-checking that the placement is still the one read: of two requests putting
+//     it in two rounds, the second is refused naming the round it was just put in;
+//  2. the round it leaves, if any, lets it go (RoundSubmissionMovedV1);
+//  3. this round takes it (RoundSubmissionAddedV1, with the placement's sequence).
+//
+// The claim comes first so that no step is taken on a placement another request
+// holds, and the old round lets go before the new one takes, so that a crash between
+// steps leaves the submission in at most one round (between 2 and 3 in none, with
+// its placement saying where it is going). Every step records nothing when already
+// done, so the same request repeated finishes the job; until it is, another request
+// to put the submission elsewhere is refused, as it may be in flight.
 func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, subs []string) (*round.Round, error) {
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
@@ -570,7 +592,12 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		}
 		first[sid] = i
 	}
+	target, err := a.loadRound(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	loaded := make([]*submission.Submission, 0, len(subs))
+	seen := make([]placement.Seen, 0, len(subs))
 	names := map[string]string{}
 	for i, sid := range subs {
 		s, err := a.loadSubmission(ctx, sid)
@@ -580,12 +607,6 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		if !s.Exists() {
 			return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "no submission %s", sid)
 		}
-		if e, ok, err := a.read.Submission(ctx, sid); err != nil {
-			return nil, err
-		} else if ok && e.RoundID != "" && e.RoundID != id {
-			return nil, apperr.New(apperr.Conflict, "submission %s is already in review round %s", sid, e.RoundID)
-		}
-		loaded = append(loaded, s)
 		if _, known := names[s.OrganisationID()]; !known {
 			o, _, err := a.orgs.Get(ctx, s.OrganisationID())
 			if err != nil {
@@ -598,11 +619,37 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 			}
 			names[s.OrganisationID()] = o.Name
 		}
+		// What the round would refuse (closed, not submitted) is refused before any
+		// placement is claimed for it.
+		if _, err := target.AddSubmission(s, names[s.OrganisationID()], 0); err != nil {
+			return nil, err
+		}
+		sn, err := a.placeable(ctx, id, sid)
+		if err != nil {
+			return nil, err
+		}
+		loaded, seen = append(loaded, s), append(seen, sn)
 	}
-	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+	var claimed []*submission.Submission
+	placements := map[string]int{}
+	var refused error
+	for i, s := range loaded { // step 1
+		p, err := a.place(ctx, by.Actor(), s.ID(), id, seen[i])
+		if err != nil {
+			refused = err
+			break
+		}
+		if err := a.leave(ctx, by.Actor(), p.From(), s.ID(), id); err != nil { // step 2
+			return nil, err
+		}
+		claimed, placements[s.ID()] = append(claimed, s), p.Version()
+	}
+	// Those claimed are added even when a later one was refused, so that none is left
+	// placed here and in no round.
+	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { // step 3
 		var out []events.Payload
-		for _, s := range loaded {
-			p, err := r.AddSubmission(s, names[s.OrganisationID()])
+		for _, s := range claimed {
+			p, err := r.AddSubmission(s, names[s.OrganisationID()], placements[s.ID()])
 			if err != nil {
 				return nil, err
 			}
@@ -610,6 +657,101 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		}
 		return out, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := apperr.As(refused); ok && e.Code == apperr.Conflict && len(claimed) > 0 {
+		return nil, apperr.New(apperr.Conflict, "%s (the submissions named before it are in review round %s)", e.Message, id)
+	}
+	if refused != nil {
+		return nil, refused
+	}
+	return r, nil
+}
+
+// placeable reads where submission sub is placed and says why it may not be put in
+// round id, or returns the placement read, for the claim to re-check. With no
+// placement recorded (a submission put in a round before placements were), the
+// submission's read model says which round holds it.
+func (a *App) placeable(ctx context.Context, id, sub string) (placement.Seen, error) {
+	p, err := a.loadPlacement(ctx, sub)
+	if err != nil {
+		return placement.Seen{}, err
+	}
+	seen := placement.Seen{Version: p.Version(), Round: p.Round()}
+	if !p.Recorded() {
+		e, ok, err := a.read.Submission(ctx, sub)
+		if err != nil {
+			return placement.Seen{}, err
+		}
+		if ok {
+			seen.Round = e.RoundID
+		}
+	}
+	if seen.Round == "" || seen.Round == id {
+		return seen, nil
+	}
+	cur, err := a.loadRound(ctx, seen.Round)
+	if err != nil {
+		return placement.Seen{}, err
+	}
+	if _, in := cur.Organisation(sub); in {
+		return seen, cur.Releasable(sub)
+	}
+	if _, _, moved := cur.Moved(sub); !moved && cur.Status() == round.StatusOpen {
+		// Placed there by a request that has not yet added it (or crashed before):
+		// that request may still be under way, and the round may still take it.
+		return placement.Seen{}, apperr.New(apperr.Conflict, "submission %s is being put in review round %s: repeat that request to finish it, and close that round before putting the submission elsewhere", sub, seen.Round)
+	}
+	return seen, nil // placed in a closed round that never took it, which never will
+}
+
+// place claims submission sub's placement for round id, unless it changed since seen.
+func (a *App) place(ctx context.Context, actor, sub, id string, seen placement.Seen) (*placement.Placement, error) {
+	var p *placement.Placement
+	_, err := a.events.Execute(ctx, store.Command{AggregateType: placement.AggregateType, AggregateID: placement.ID(sub), Actor: actor,
+		Decide: func(h []events.Envelope) ([]events.Payload, error) {
+			cur, err := placement.Rebuild(sub, only(placement.AggregateType, h))
+			if err != nil {
+				return nil, err
+			}
+			return cur.Place(id, seen)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	// Read back: the placement as it now stands, with the round it came from.
+	if p, err = a.loadPlacement(ctx, sub); err == nil && p.Round() != id {
+		err = apperr.New(apperr.Conflict, "submission %s was just put in review round %s", sub, p.Round())
+	}
+	return p, err
+}
+
+// leave has round from, if any and if it still holds submission sub, let it go to
+// round to.
+func (a *App) leave(ctx context.Context, actor, from, sub, to string) error {
+	if from == "" || from == to {
+		return nil
+	}
+	cur, err := a.loadRound(ctx, from)
+	if err != nil {
+		return err
+	}
+	if _, in := cur.Organisation(sub); !in {
+		if moved, _, ok := cur.Moved(sub); !ok || moved == to {
+			return nil // never taken there, or let go already
+		}
+	}
+	_, err = a.changeRound(ctx, actor, from, func(r *round.Round) ([]events.Payload, error) { return r.MoveSubmission(sub, to) })
+	return err
+}
+
+func (a *App) loadPlacement(ctx context.Context, sub string) (*placement.Placement, error) {
+	h, err := a.events.Load(ctx, placement.ID(sub))
+	if err != nil {
+		return nil, fmt.Errorf("load the placement of %s: %w", sub, err)
+	}
+	return placement.Rebuild(sub, only(placement.AggregateType, h))
 }
 
 // AssignmentReport is what an automatic assignment run achieved.
@@ -1197,6 +1339,8 @@ type SubmissionQuery struct {
 type Listed struct {
 	*submission.Submission
 	Status string
+	// RoundID is the review round it is in ("" when none).
+	RoundID string
 }
 
 // only returns history if it is an aggregate of the given type, and none otherwise: an

@@ -68,7 +68,10 @@ func (e AssignmentEntry) OverdueAt(now time.Time) bool {
 
 // SubmissionEntry is one submission as the submissions list shows it. Two aggregates
 // write it: the submission (its half up to Version) and the round it is put in (its
-// half up to RoundVersion), so each half moves forward on its own.
+// half as of Placement and RoundVersion), so each half moves forward on its own. A
+// submission that moves to a later round is written by both rounds: the versions of
+// two rounds do not compare, so the round half is ordered by the placement that put
+// the submission in the round first (see RoundHalfAfter).
 type SubmissionEntry struct {
 	ID  string
 	Org string
@@ -78,12 +81,23 @@ type SubmissionEntry struct {
 	SubmittedAt time.Time
 	Version     int // the submission's
 
-	RoundID      string // the review round it is in, if any
-	Released     bool   // its feedback is out
-	RoundVersion int    // the round's
+	RoundID  string // the review round it is in, if any
+	Released bool   // its feedback is out
+	// Placement is the sequence of the placement that put it in the round (0 before
+	// placements were recorded), RoundVersion the round's version.
+	Placement, RoundVersion int
 	// Feedback is the released feedback, kept in the submission's document (read by
 	// _id) and not in the lists' memory.
 	Feedback *round.Feedback
+}
+
+// RoundHalfAfter says whether e's round half is newer than held's: the later
+// placement's, or within one placement the round's later version.
+func (e SubmissionEntry) RoundHalfAfter(held SubmissionEntry) bool {
+	if e.Placement != held.Placement {
+		return e.Placement > held.Placement
+	}
+	return e.RoundVersion > held.RoundVersion
 }
 
 // Status is where the entry stands: draft, submitted, in_review or feedback_released.
@@ -181,7 +195,8 @@ func (t *touched) note(e events.Envelope) error {
 	case events.ReviewRoundClosedV1{}.EventType():
 		t.all, t.summary = true, true
 		return nil
-	case events.ReviewRoundOpenedV1{}.EventType(), events.RoundSubmissionAddedV1{}.EventType(), events.FeedbackReleasedV1{}.EventType():
+	case events.ReviewRoundOpenedV1{}.EventType(), events.RoundSubmissionAddedV1{}.EventType(), events.FeedbackReleasedV1{}.EventType(),
+		events.RoundSubmissionMovedV1{}.EventType():
 		t.summary = true
 	}
 	var keys struct {
@@ -194,7 +209,8 @@ func (t *touched) note(e events.Envelope) error {
 		}
 	}
 	switch {
-	case e.Type == (events.RoundSubmissionAddedV1{}).EventType() || e.Type == (events.FeedbackReleasedV1{}).EventType():
+	case e.Type == (events.RoundSubmissionAddedV1{}).EventType() || e.Type == (events.FeedbackReleasedV1{}).EventType() ||
+		e.Type == (events.RoundSubmissionMovedV1{}).EventType():
 		t.subs[keys.SubmissionID] = true
 	case keys.SubmissionID != "" && keys.ReviewerID != "":
 		t.pairs[[2]string{keys.SubmissionID, keys.ReviewerID}] = true
@@ -296,11 +312,17 @@ func roundChanges(r *round.Round, t *touched) Changes {
 		}
 	}
 	for sub := range t.subs {
+		if _, org, moved := r.Moved(sub); moved {
+			// In no round as far as this one says: the later round's half, of a later
+			// placement, says where it is once it takes it.
+			ch.Submissions = append(ch.Submissions, SubmissionEntry{ID: sub, Org: org, Submitted: true, Placement: r.Placement(sub), RoundVersion: r.Version()})
+			continue
+		}
 		org, in := r.Organisation(sub)
 		if !in {
 			continue
 		}
-		e := SubmissionEntry{ID: sub, Org: org, Submitted: true, RoundID: r.ID(), RoundVersion: r.Version()}
+		e := SubmissionEntry{ID: sub, Org: org, Submitted: true, RoundID: r.ID(), Placement: r.Placement(sub), RoundVersion: r.Version()}
 		if f, ok := r.Feedback(sub); ok {
 			e.Released, e.Feedback = true, &f
 		}
@@ -357,7 +379,7 @@ func (a *App) ListSubmissions(ctx context.Context, by auth.Principal, q Submissi
 			return nil, "", err
 		}
 		if s.Exists() {
-			out = append(out, Listed{Submission: s, Status: e.Status()})
+			out = append(out, Listed{Submission: s, Status: e.Status(), RoundID: e.RoundID})
 		}
 	}
 	return out, next, nil
@@ -448,15 +470,22 @@ func (a *App) Warm(ctx context.Context) error {
 // Status is where a submission stands: its own status until it is submitted, then
 // whether it is in a round and its feedback is out, from its entry.
 func (a *App) Status(ctx context.Context, s *submission.Submission) (string, error) {
+	st, _, err := a.Standing(ctx, s)
+	return st, err
+}
+
+// Standing is a submission's status (see Status) and the review round it is in
+// ("" when none), from its entry.
+func (a *App) Standing(ctx context.Context, s *submission.Submission) (status, roundID string, err error) {
 	if s.Status() != submission.StatusSubmitted {
-		return string(s.Status()), nil
+		return string(s.Status()), "", nil
 	}
 	e, ok, err := a.read.Submission(ctx, s.ID())
 	if err != nil || !ok {
-		return string(submission.StatusSubmitted), err
+		return string(submission.StatusSubmitted), "", err
 	}
 	e.Submitted = true
-	return e.Status(), nil
+	return e.Status(), e.RoundID, nil
 }
 
 // pageLimit refuses a limit outside the lists' bounds.

@@ -19,7 +19,7 @@ func roundWith(t *testing.T, id string, due time.Time, loads map[string]int) *ro
 	h.add(t, must[[]events.Payload](t)(rebuild(t, id, h).Open("Round "+id, due, 0, due.Add(-time.Hour)))...)
 	for i := range 3 {
 		sub := fmt.Sprintf("%s-s%d", id, i)
-		h.add(t, must[[]events.Payload](t)(rebuild(t, id, h).AddSubmission(submitted(t, sub, "a"), "University of A"))...)
+		h.add(t, must[[]events.Payload](t)(rebuild(t, id, h).AddSubmission(submitted(t, sub, "a"), "University of A", 0))...)
 	}
 	for rv, n := range loads {
 		for i := range n {

@@ -94,8 +94,10 @@ type Round struct {
 	deadline    time.Time
 	perSub      int
 	closed      bool
-	submissions map[string]string // submission -> organisation
+	submissions map[string]string // submission -> organisation, of every one ever added
 	orgNames    map[string]string // submission -> organisation's name
+	placements  map[string]int    // submission -> its placement's sequence (0 before they were recorded)
+	moved       map[string]string // submission -> the later round it moved to
 	order       []string
 	assignments map[assign.Pair]*Assignment
 	feedback    map[string]Feedback
@@ -103,7 +105,8 @@ type Round struct {
 
 // Rebuild replays history.
 func Rebuild(id string, history []events.Envelope) (*Round, error) {
-	r := &Round{id: id, submissions: map[string]string{}, orgNames: map[string]string{}, assignments: map[assign.Pair]*Assignment{}, feedback: map[string]Feedback{}}
+	r := &Round{id: id, submissions: map[string]string{}, orgNames: map[string]string{}, placements: map[string]int{}, moved: map[string]string{},
+		assignments: map[assign.Pair]*Assignment{}, feedback: map[string]Feedback{}}
 	for _, e := range history {
 		if err := r.apply(e); err != nil {
 			return nil, err
@@ -133,6 +136,7 @@ func (r *Round) Continue(history []events.Envelope) (*Round, error) {
 func (r *Round) clone() *Round {
 	c := *r
 	c.submissions, c.orgNames, c.feedback = maps.Clone(r.submissions), maps.Clone(r.orgNames), maps.Clone(r.feedback)
+	c.placements, c.moved = maps.Clone(r.placements), maps.Clone(r.moved)
 	c.order = slices.Clone(r.order)
 	c.assignments = make(map[assign.Pair]*Assignment, len(r.assignments))
 	for p, a := range r.assignments {
@@ -153,20 +157,38 @@ func (r *Round) Version() int { return r.version }
 func (r *Round) ReviewersPerSubmission() int { return r.perSub }
 
 // The accessors below read the state as replayed.
-func (r *Round) Exists() bool          { return r.version > 0 }
-func (r *Round) Name() string          { return r.name }
-func (r *Round) Deadline() time.Time   { return r.deadline }
-func (r *Round) Submissions() []string { return append([]string(nil), r.order...) }
+func (r *Round) Exists() bool        { return r.version > 0 }
+func (r *Round) Name() string        { return r.name }
+func (r *Round) Deadline() time.Time { return r.deadline }
 
-// Status is where the round stands: open, closed or feedback_released.
-func (r *Round) Status() string {
-	switch {
-	case !r.closed:
-		return StatusOpen
-	case len(r.order) > 0 && len(r.feedback) == len(r.order):
-		return StatusFeedbackReleased
+// Submissions are the submissions in the round, in the order they were added: not
+// those it let go to a later round (see MovedTo).
+func (r *Round) Submissions() []string {
+	out := make([]string, 0, len(r.order))
+	for _, id := range r.order {
+		if _, gone := r.moved[id]; !gone {
+			out = append(out, id)
+		}
 	}
-	return StatusClosed
+	return out
+}
+
+// Status is where the round stands: open, closed or feedback_released (once every
+// submission still in it has its feedback out).
+func (r *Round) Status() string {
+	if !r.closed {
+		return StatusOpen
+	}
+	subs := r.Submissions()
+	for _, id := range subs {
+		if _, released := r.feedback[id]; !released {
+			return StatusClosed
+		}
+	}
+	if len(subs) == 0 {
+		return StatusClosed
+	}
+	return StatusFeedbackReleased
 }
 
 // Overdue says whether an assignment's review is outstanding past the deadline at
@@ -196,11 +218,27 @@ func (r *Round) NextDeadline() time.Time {
 // OrganisationName of a submission in the round, as it was when added.
 func (r *Round) OrganisationName(sub string) string { return r.orgNames[sub] }
 
-// Organisation of a submission in the round.
+// Organisation of a submission in the round (ok is false for one it never held or
+// let go to a later round).
 func (r *Round) Organisation(sub string) (string, bool) {
 	org, ok := r.submissions[sub]
+	if _, gone := r.moved[sub]; gone {
+		return "", false
+	}
 	return org, ok
 }
+
+// Moved says whether a submission of this round moved to a later round, which, and
+// the submission's organisation.
+func (r *Round) Moved(sub string) (to, org string, ok bool) {
+	to, ok = r.moved[sub]
+	return to, r.submissions[sub], ok
+}
+
+// Placement is the sequence of the placement that put sub in this round (0 for a
+// submission added before placements were recorded): the submission's read model
+// orders what different rounds say of it by it.
+func (r *Round) Placement(sub string) int { return r.placements[sub] }
 
 // Assignments lists every assignment, in a stable order.
 func (r *Round) Assignments() []Assignment {
@@ -259,8 +297,9 @@ func (r *Round) Open(name string, deadline time.Time, n int, now time.Time) ([]e
 }
 
 // AddSubmission puts a submitted submission into the round; orgName is its
-// organisation's name, for the round's events to say whose submission they concern.
-func (r *Round) AddSubmission(s *submission.Submission, orgName string) ([]events.Payload, error) {
+// organisation's name, for the round's events to say whose submission they concern,
+// and placement the sequence of its placement in this round (see package placement).
+func (r *Round) AddSubmission(s *submission.Submission, orgName string, placement int) ([]events.Payload, error) {
 	if err := r.requireOpen("submissions can no longer be added"); err != nil {
 		return nil, err
 	}
@@ -270,10 +309,58 @@ func (r *Round) AddSubmission(s *submission.Submission, orgName string) ([]event
 	if s.Status() != submission.StatusSubmitted {
 		return nil, apperr.New(apperr.Conflict, "submission %s is %s; only submitted ones can be reviewed", s.ID(), s.Status())
 	}
-	if _, in := r.submissions[s.ID()]; in {
+	if _, in := r.Organisation(s.ID()); in {
 		return nil, nil
 	}
-	return []events.Payload{events.RoundSubmissionAddedV1{RoundID: r.id, SubmissionID: s.ID(), OrganisationID: s.OrganisationID(), OrganisationName: orgName}}, nil
+	return []events.Payload{events.RoundSubmissionAddedV1{RoundID: r.id, SubmissionID: s.ID(), OrganisationID: s.OrganisationID(), OrganisationName: orgName,
+		Placement: placement}}, nil
+}
+
+// Releasable says why a submission of the round may not go to a later round, or nil
+// when it may: the round is closed, its feedback there is not released, and nothing
+// about it can still be released (no review counts, none returned awaits revision).
+// Once true it stays true: a closed round takes no new review but a revision, and
+// only a review that counts lets feedback out.
+func (r *Round) Releasable(sub string) error {
+	if err := r.require(); err != nil {
+		return err
+	}
+	if _, in := r.Organisation(sub); !in {
+		return apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, r.id)
+	}
+	if !r.closed {
+		return apperr.New(apperr.Conflict, "submission %s is already in review round %s, which is still open: close it first, and put the submission in a later round if nobody's review of it counts", sub, r.id)
+	}
+	if _, released := r.feedback[sub]; released {
+		return apperr.New(apperr.Conflict, "submission %s is already in review round %s, and its feedback there is released", sub, r.id)
+	}
+	for _, a := range r.Assignments() {
+		if a.SubmissionID != sub {
+			continue
+		}
+		if a.Counts() {
+			return apperr.New(apperr.Conflict, "submission %s has reviews that count in review round %s: release its feedback there", sub, r.id)
+		}
+		if a.Review != nil && a.ReturnedReason != "" && a.WithheldReason == "" && (a.State == Assigned || a.State == Accepted) {
+			return apperr.New(apperr.Conflict, "submission %s is in review round %s, where the review by %s is returned for revision: wait for it, or withhold it, before putting the submission in a later round", sub, r.id, a.ReviewerID)
+		}
+	}
+	return nil
+}
+
+// MoveSubmission lets a submission go to the later round to (see Releasable). Letting
+// it go to the same round again changes nothing.
+func (r *Round) MoveSubmission(sub, to string) ([]events.Payload, error) {
+	if cur, gone := r.moved[sub]; gone {
+		if cur == to {
+			return nil, nil
+		}
+		return nil, apperr.New(apperr.Conflict, "submission %s already moved from review round %s to review round %s", sub, r.id, cur)
+	}
+	if err := r.Releasable(sub); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.RoundSubmissionMovedV1{RoundID: r.id, SubmissionID: sub, OrganisationID: r.submissions[sub], ToRoundID: to}}, nil
 }
 
 // Weighing is what automatic assignment weighs besides the pool and the rules: the
@@ -308,7 +395,7 @@ func (r *Round) AutoAssign(pool []Reviewer, n int, w Weighing, now time.Time) ([
 		in.Reviewers = append(in.Reviewers, rv.Reviewer)
 		byID[rv.ID] = rv
 	}
-	for _, id := range r.order {
+	for _, id := range r.Submissions() {
 		if _, released := r.feedback[id]; !released {
 			in.Submissions = append(in.Submissions, assign.Submission{ID: id, Org: r.submissions[id], WeakThemes: w.WeakThemes[id]})
 		}
@@ -385,7 +472,7 @@ func (r *Round) Assign(rv Reviewer, sub, reason string, now time.Time) ([]events
 	if err := r.beforeDeadline(now); err != nil {
 		return nil, err
 	}
-	org, ok := r.submissions[sub]
+	org, ok := r.Organisation(sub)
 	if !ok {
 		return nil, apperr.Field("submission_id", "submission %s is not in this round", sub)
 	}
@@ -580,7 +667,10 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 	if err := r.require(); err != nil {
 		return nil, err
 	}
-	org, ok := r.submissions[sub]
+	if to, gone := r.moved[sub]; gone {
+		return nil, apperr.New(apperr.Conflict, "submission %s moved to review round %s; its feedback is released from there", sub, to)
+	}
+	org, ok := r.Organisation(sub)
 	if !ok {
 		return nil, apperr.New(apperr.NotFound, "submission %s is not in this round", sub)
 	}
@@ -712,9 +802,25 @@ func (r *Round) apply(e events.Envelope) error {
 		if err := decode(&p); err != nil {
 			return err
 		}
+		if _, known := r.submissions[p.SubmissionID]; !known {
+			r.order = append(r.order, p.SubmissionID)
+		}
 		r.submissions[p.SubmissionID] = p.OrganisationID
 		r.orgNames[p.SubmissionID] = p.OrganisationName
-		r.order = append(r.order, p.SubmissionID)
+		r.placements[p.SubmissionID] = p.Placement
+		delete(r.moved, p.SubmissionID)
+	case events.RoundSubmissionMovedV1{}.EventType():
+		var p events.RoundSubmissionMovedV1
+		if err := decode(&p); err != nil {
+			return err
+		}
+		// The reviewers still on it here are off it: it is reviewed in the later round.
+		r.moved[p.SubmissionID] = p.ToRoundID
+		for _, a := range r.assignments {
+			if a.SubmissionID == p.SubmissionID && active(a) {
+				a.State = Removed
+			}
+		}
 	case events.ReviewerAssignedV1{}.EventType():
 		var p events.ReviewerAssignedV1
 		if err := decode(&p); err != nil {

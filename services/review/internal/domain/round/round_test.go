@@ -82,7 +82,7 @@ func opened(t testing.TB) history {
 	var h history
 	r := rebuild(t, "r1", h)
 	h.add(t, must[[]events.Payload](t)(r.Open("Spring", deadline, 0, now))...)
-	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, "s1", "a"), "University of A"))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, "s1", "a"), "University of A", 0))...)
 	return h
 }
 
@@ -228,7 +228,7 @@ func TestWhatARoundRefusesAndWhy(t *testing.T) {
 		{"assign in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Assign(reviewer("w", "e"), "s1", "m", now) }, "closed"},
 		{"remove a reviewer whose review is in", reviewed, func(r *round.Round) ([]events.Payload, error) { return r.Remove("s1", "x", "m") }, "withhold it"},
 		{"remove in a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.Remove("s1", "y", "m") }, "closed"},
-		{"add to a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.AddSubmission(submitted(t, "s2", "b"), "") }, "closed"},
+		{"add to a closed round", closed, func(r *round.Round) ([]events.Payload, error) { return r.AddSubmission(submitted(t, "s2", "b"), "", 0) }, "closed"},
 		{"close twice", closed, func(r *round.Round) ([]events.Payload, error) { return r.Close("") }, "already closed"},
 		{"release in an open round", reviewed, func(r *round.Round) ([]events.Payload, error) { return r.ReleaseFeedback("s1", "f", round.Contact{}) }, "close it first"},
 		{"review after release", released, func(r *round.Round) ([]events.Payload, error) { return r.SubmitReview("s1", "y", scores(2), "s") }, "already released"},
@@ -344,5 +344,42 @@ func TestAContinuedRoundIsTheRebuiltOne(t *testing.T) {
 		if after := state(earlier); after != before {
 			t.Errorf("continuing from version %d changed it:\n%s\nwas\n%s", k, after, before)
 		}
+	}
+}
+
+// A closed round lets a submission go to a later round only when nothing of it there
+// can still be released; once gone it is no longer among the round's submissions,
+// its reviewers there are off it, and its feedback is not released there.
+func TestAClosedRoundLetsASubmissionNobodyReviewedGo(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "specialist", now))...)
+	if _, err := rebuild(t, "r1", h).MoveSubmission("s1", "r2"); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "still open") {
+		t.Errorf("moving from an open round: %v, want Conflict saying it is still open", err)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Close(""))...)
+	moved := must[[]events.Payload](t)(rebuild(t, "r1", h).MoveSubmission("s1", "r2"))
+	if len(moved) != 1 {
+		t.Fatalf("moving: %v, want one event", moved)
+	}
+	h.add(t, moved...)
+	r := rebuild(t, "r1", h)
+	if subs := r.Submissions(); len(subs) != 0 {
+		t.Errorf("submissions %v after the move, want none", subs)
+	}
+	if to, org, ok := r.Moved("s1"); !ok || to != "r2" || org != "a" {
+		t.Errorf("Moved: %q %q %v, want r2 a true", to, org, ok)
+	}
+	if a, _ := r.Assignment("s1", "x"); a.State != round.Removed {
+		t.Errorf("the reviewer's assignment is %s, want removed", a.State)
+	}
+	if again, err := r.MoveSubmission("s1", "r2"); err != nil || len(again) != 0 {
+		t.Errorf("moving again to the same round: %v, %v; want nothing", again, err)
+	}
+	if _, err := r.MoveSubmission("s1", "r3"); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("moving again elsewhere: %v, want Conflict", err)
+	}
+	if _, err := r.ReleaseFeedback("s1", "Text", round.Contact{}); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "moved to review round r2") {
+		t.Errorf("releasing feedback on it: %v, want Conflict saying where it went", err)
 	}
 }

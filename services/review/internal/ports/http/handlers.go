@@ -71,7 +71,7 @@ func (h *Handlers) ListSubmissions(c httpserver.Context, params api.ListSubmissi
 	}
 	items := make([]api.Submission, 0, len(found))
 	for _, l := range found {
-		items = append(items, toSubmission(l.Submission, l.Status))
+		items = append(items, toSubmission(l.Submission, l.Status, l.RoundID))
 	}
 	return c.JSON(http.StatusOK, list(items, next))
 }
@@ -265,7 +265,7 @@ func optional(s string) *string {
 func (h *Handlers) SubmissionToReview(c httpserver.Context, roundID api.RoundID, submissionID api.SubmissionID) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*submission.Submission, error) {
 		return h.app.SubmissionToReview(ctx, by, roundID, submissionID)
-	}, func(s *submission.Submission) api.Submission { return toSubmission(s, "in_review") })
+	}, func(s *submission.Submission) api.Submission { return toSubmission(s, "in_review", roundID) })
 }
 
 // Respond accepts or declines an assignment.
@@ -342,11 +342,11 @@ func (h *Handlers) submission(ctx context.Context, s *submission.Submission, err
 	if err != nil {
 		return api.Submission{}, err
 	}
-	st, err := h.app.Status(ctx, s)
+	st, roundID, err := h.app.Standing(ctx, s)
 	if err != nil {
 		return api.Submission{}, err
 	}
-	out := toSubmission(s, st)
+	out := toSubmission(s, st, roundID)
 	if !withPrevious {
 		return out, nil
 	}
@@ -390,7 +390,7 @@ func content(b api.SubmissionContent) events.SubmissionContent {
 	return c
 }
 
-func toSubmission(s *submission.Submission, status string) api.Submission {
+func toSubmission(s *submission.Submission, status, roundID string) api.Submission {
 	c := s.Content()
 	out := api.Submission{
 		Id: s.ID(), OrganisationId: s.OrganisationID(), ObligationId: s.ObligationID(), Kind: api.SubmissionKind(s.Kind()),
@@ -415,6 +415,7 @@ func toSubmission(s *submission.Submission, status string) api.Submission {
 	if t := s.SubmittedAt(); !t.IsZero() {
 		out.SubmittedAt = &t
 	}
+	out.RoundId = optional(roundID)
 	return out
 }
 
@@ -520,7 +521,10 @@ func toRound(r *round.Round, now time.Time) api.Round {
 		}{FeedbackReleased: released, OrganisationId: org, SubmissionId: id})
 	}
 	for _, a := range r.Assignments() {
-		org, _ := r.Organisation(a.SubmissionID)
+		org, in := r.Organisation(a.SubmissionID)
+		if !in { // moved to a later round: its reviewers here are off it
+			_, org, _ = r.Moved(a.SubmissionID)
+		}
 		out.Assignments = append(out.Assignments, api.Assignment{SubmissionId: a.SubmissionID, OrganisationId: org, ReviewerId: a.ReviewerID,
 			ReviewerName: named(a.Name), State: api.AssignmentState(a.State), Overdue: r.Overdue(a, now), Reviewed: a.Reviewed(),
 			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason)})
