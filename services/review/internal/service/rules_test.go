@@ -244,6 +244,13 @@ func TestTheReviewerPoolSaysWhoAReviewerIs(t *testing.T) {
 	h.Must(http.StatusNotFound, h.Do("GET", base, stranger, nil))
 	// x at b, as the pool says, gets through.
 	h.Must(http.StatusOK, h.Do("GET", base, h.as("x"), nil))
+	// A member not assigned to the submission is told so, not that the submission is
+	// not in the round, which it is.
+	h.reviewer("z", "c", true, 3)
+	r := h.Must(http.StatusNotFound, h.Do("GET", base+"/reviews", h.as("z"), nil))
+	if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, "no assignment of yours") || strings.Contains(d, "is not in review round") {
+		t.Errorf("a reviewer not assigned is told %q", d)
+	}
 }
 
 func TestListsArePaged(t *testing.T) {
