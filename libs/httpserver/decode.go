@@ -48,6 +48,11 @@ func decodeError(err error) error {
 		}
 		return apperr.Field(name, "is not a field of this request")
 	default:
-		return apperr.Field("body", "the body could not be read: %s", fmt.Sprint(err))
+		// A value the validator let through that a field's own decoder refuses (an
+		// address net/mail cannot parse, a time Go cannot): the decoder's error names
+		// no field, and its words are Go's, so they go to the log only.
+		e := apperr.Field("body", "a value in the body is not in the form its field takes")
+		e.Err = fmt.Errorf("decode body: %w", err)
+		return e
 	}
 }

@@ -3,9 +3,11 @@ package httpserver
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -26,9 +28,13 @@ import (
 //     not blank and without leading or trailing white space.
 //   - FormatText ("text"): paragraphs (narratives, summaries, comments): as a line, but
 //     line feeds, carriage returns and tabs are allowed between lines.
+//   - FormatWeb ("web"): a web address (a website, a published plan) shown as a link:
+//     http or https with a host, and none of the characters a line refuses, so that
+//     "https://example.ac.uk/\u202Egpj.exe" cannot pass for another address.
 const (
 	FormatLine = "line"
 	FormatText = "text"
+	FormatWeb  = "web"
 )
 
 // emailPattern accepts plain addresses (local@domain.tld) and nothing with a display
@@ -57,6 +63,45 @@ func CheckEmail(s string) error {
 	}
 	if len(local) > maxLocalPart {
 		return fmt.Errorf("must be an email address whose part before the @ is at most %d characters", maxLocalPart)
+	}
+	// RFC 5321's dot-string: the services' decoders (net/mail) refuse anything else,
+	// so an address the validator let through would be refused later without its field.
+	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
+		return errors.New("must be an email address whose part before the @ neither starts nor ends with a dot nor has two dots together")
+	}
+	return nil
+}
+
+// dateTimeRE is RFC 3339's date-time, with capital T and Z as the documents show it.
+var dateTimeRE = regexp.MustCompile(openapi3.FormatOfStringDateTime)
+
+// checkDateTime accepts what the services' decoders read (time.RFC3339) and nothing
+// else: the validator's own check lets through a leap second (":60"), which the
+// decoder then refused in its own words, naming no field.
+func checkDateTime(s string) error {
+	if !dateTimeRE.MatchString(s) {
+		return errors.New("is not a date and time")
+	}
+	if _, err := time.Parse(time.RFC3339, s); err != nil {
+		return errors.New("is not a date and time that exists")
+	}
+	return nil
+}
+
+// CheckWebAddress says why s is not a web address to show as a link (http or https,
+// with a host, written as one clean line), or returns nil. The empty string passes:
+// whether a field may be left empty (a draft's webpage) is its schema's to say.
+func CheckWebAddress(s string) error {
+	if s == "" {
+		return nil
+	}
+	if err := CheckLine(s); err != nil {
+		return err
+	}
+	u, err := url.Parse(s)
+	web := strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
+	if err != nil || !web || u.Host == "" || strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+		return errors.New("must be a web address starting https:// or http://, such as https://www.example.ac.uk/technicians")
 	}
 	return nil
 }
@@ -112,6 +157,8 @@ func defineFormats() {
 	openapi3.DefineStringFormatValidator("email", openapi3.NewCallbackValidator(CheckEmail))
 	openapi3.DefineStringFormatValidator(FormatLine, openapi3.NewCallbackValidator(CheckLine))
 	openapi3.DefineStringFormatValidator(FormatText, openapi3.NewCallbackValidator(CheckText))
+	openapi3.DefineStringFormatValidator(FormatWeb, openapi3.NewCallbackValidator(CheckWebAddress))
+	openapi3.DefineStringFormatValidator("date-time", openapi3.NewCallbackValidator(checkDateTime))
 }
 
 // UnconstrainedStrings walks an OpenAPI document and lists every string schema that

@@ -3,6 +3,8 @@ package httpserver
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -190,11 +192,42 @@ func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 }
 
-// duplicateKeys refuses a JSON body in which an object names a key twice, at any
-// depth. Go and the validator keep the last value and other parsers the first, so
-// {"role":"lead","role":"ops"} could pass a check on one value and act on the other.
-// It runs on every write, so it scans the bytes once without decoding them.
-func duplicateKeys(r *http.Request) error {
+// encoding refuses with 415 a body the API would have to translate before reading:
+// compressed (any Content-Encoding but identity) or declared in a character set other
+// than UTF-8. Read as if neither were said, either would be refused as "not JSON" or,
+// worse, taken with its letters changed.
+func encoding(r *http.Request) error {
+	if !hasBody(r) {
+		return nil
+	}
+	for _, v := range r.Header.Values(echo.HeaderContentEncoding) {
+		for _, coding := range strings.Split(v, ",") {
+			if c := strings.TrimSpace(coding); c != "" && !strings.EqualFold(c, "identity") {
+				e := apperr.New(apperr.Unsupported, "this API takes no content-coding (the body was sent as %q); send the JSON uncompressed", c)
+				e.Field = "Content-Encoding"
+				return e
+			}
+		}
+	}
+	if _, params, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err == nil {
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			e := apperr.New(apperr.Unsupported, "this API takes JSON in UTF-8 only (the body was declared as charset %q); send it as UTF-8, with charset=utf-8 or no charset", cs)
+			e.Field = "Content-Type"
+			return e
+		}
+	}
+	return nil
+}
+
+// jsonText refuses a JSON body that is not the text it claims to be, before anything
+// decodes it: bytes that are not UTF-8 (the decoder would turn each into U+FFFD and
+// store "Caf\uFFFD"), JSON that does not parse (said where and how in words), a \u
+// escape of half a surrogate pair, which is no character (decoded, U+FFFD again), and
+// an object that names a key twice, at any depth. Go and the validator keep the last
+// value and other parsers the first, so {"role":"lead","role":"ops"} could pass a
+// check on one value and act on the other. It runs on every write, so it scans the
+// bytes without decoding them.
+func jsonText(r *http.Request) error {
 	if !hasBody(r) {
 		return nil
 	}
@@ -208,16 +241,87 @@ func duplicateKeys(r *http.Request) error {
 		return apperr.Wrap(apperr.Invalid, err, "the request body could not be read")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
-	// A malformed body, or one nested past maxScanDepth, is the validator's to
-	// describe; here it only ends the scan.
-	sc := dupScanner{data: data}
-	sc.value()
-	if len(sc.out) == 0 {
+	if !utf8.Valid(data) {
+		return apperr.Field("body", "must be UTF-8 text; byte %d is not UTF-8 (was the body written in another character set?)", invalidUTF8At(data)+1)
+	}
+	if !json.Valid(data) {
+		var syntax *json.SyntaxError
+		if err := json.Unmarshal(data, new(json.RawMessage)); errors.As(err, &syntax) {
+			return apperr.Field("body", "%s", syntaxWords(data, syntax))
+		}
+		// Valid per the scanner yet refused: left for the validator to describe.
 		return nil
 	}
-	e := apperr.Field(sc.out[0].Field, "%s", sc.out[0].Message)
-	e.Fields = sc.out
+	// A body nested past maxScanDepth only ends the scan; the validator refuses it.
+	sc := dupScanner{data: data}
+	sc.value()
+	problems := append(sc.unpaired, sc.out...)
+	if len(problems) == 0 {
+		return nil
+	}
+	e := apperr.Field(problems[0].Field, "%s", problems[0].Message)
+	e.Fields = problems
 	return e
+}
+
+// invalidUTF8At is the offset of the first byte of data that is not UTF-8.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}
+
+// syntaxWords says where a body stops being JSON (counting bytes from 1, as decoding
+// errors do) and what was found there, in words:
+// encoding/json's own message names its parser's states ("looking for beginning of
+// object key string").
+func syntaxWords(data []byte, e *json.SyntaxError) string {
+	at := int(e.Offset) // the byte after the one refused
+	if at >= len(data) && strings.Contains(e.Error(), "unexpected end") {
+		return fmt.Sprintf("the body is not valid JSON: it ends at byte %d before its value is complete", len(data))
+	}
+	if bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")) {
+		return "the body is not valid JSON: it starts with a byte order mark; send the JSON without one"
+	}
+	if at > 0 {
+		at--
+	}
+	found := "a character"
+	switch {
+	case at < len(data) && data[at] >= 0x20 && data[at] < 0x7f:
+		found = strconv.QuoteRune(rune(data[at]))
+	case at < len(data) && data[at] < 0x20:
+		found = fmt.Sprintf("the control character U+%04X", data[at])
+	}
+	where := ""
+	msg := e.Error()
+	for _, w := range syntaxContexts {
+		if strings.Contains(msg, w.state) {
+			where = " " + w.words
+			break
+		}
+	}
+	return fmt.Sprintf("the body is not valid JSON: %s at byte %d%s", found, at+1, where)
+}
+
+// syntaxContexts translate the states encoding/json names into what the reader was
+// expecting, most specific first.
+var syntaxContexts = []struct{ state, words string }{
+	{"looking for beginning of object key string", "where a field name in double quotes was expected"},
+	{"looking for beginning of value", "where a value was expected"},
+	{"after object key:value pair", `where "," or "}" was expected`},
+	{"after object key", `where ":" was expected after a field name`},
+	{"after array element", `where "," or "]" was expected`},
+	{"after top-level value", "after the JSON value; the body must hold exactly one"},
+	{"escape", `in an escape sequence (a backslash must be followed by one of " \ / b f n r t, or by u and four hexadecimal digits)`},
+	{"in string literal", "inside a string, where control characters must be escaped"},
+	{"in numeric literal", "in a number"},
+	{"in literal", "in true, false or null"},
 }
 
 // maxScanDepth bounds the recursion of the duplicate-key scan. No document nests
@@ -232,6 +336,8 @@ type dupScanner struct {
 	i    int
 	path []segment
 	out  []apperr.FieldProblem
+	// unpaired lists each string holding half a surrogate pair.
+	unpaired []apperr.FieldProblem
 }
 
 // segment is one step of the path to a value: an object's key or an array's index.
@@ -278,15 +384,40 @@ func (s *dupScanner) value() bool {
 	return true
 }
 
-// str reads a string and returns what is between its quotes, still escaped.
+// str reads a string and returns what is between its quotes, still escaped. A \u
+// escape of half a surrogate pair without its other half is recorded as unpaired.
 func (s *dupScanner) str() ([]byte, bool) {
 	start := s.i + 1
+	high, bad := false, false // the last thing read was a high surrogate's escape
 	for s.i = start; s.i < len(s.data); s.i++ {
-		switch s.data[s.i] {
+		c := s.data[s.i]
+		if c == '\\' && s.i+5 < len(s.data) && s.data[s.i+1] == 'u' {
+			v, err := strconv.ParseUint(string(s.data[s.i+2:s.i+6]), 16, 16)
+			if err == nil {
+				switch {
+				case v >= 0xDC00 && v <= 0xDFFF && high:
+					high = false
+				case v >= 0xDC00 && v <= 0xDFFF, high && v >= 0xD800 && v <= 0xDBFF:
+					bad = true
+				default:
+					bad = bad || high
+					high = v >= 0xD800 && v <= 0xDBFF
+				}
+				s.i += 5
+				continue
+			}
+		}
+		bad = bad || high
+		high = false
+		switch c {
 		case '\\':
 			s.i++
 		case '"':
 			s.i++
+			if bad {
+				s.unpaired = append(s.unpaired, apperr.FieldProblem{Field: s.field(),
+					Message: "holds half of a UTF-16 surrogate pair (a \\u escape from D800 to DFFF) without its other half, which is no character; send the text as UTF-8"})
+			}
 			return s.data[start : s.i-1], true
 		}
 	}

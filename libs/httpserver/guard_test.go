@@ -47,6 +47,8 @@ paths:
                 code: {type: string, maxLength: 16, pattern: '^[A-Za-z0-9-]+$'}
                 ref: {type: string, maxLength: 16, pattern: '^R[0-9]{4}$', description: 'A reference such as R1234.'}
                 announced_on: {type: string, format: date}
+                at: {type: string, format: date-time}
+                site: {type: string, format: web, maxLength: 100}
                 size: {type: integer, minimum: 1}
                 kind: {type: string, enum: [signatory, supporter]}
                 leader:
@@ -497,5 +499,133 @@ func TestDeepBodiesAreScannedWithinBounds(t *testing.T) {
 	r := f.do(t, request{method: "POST", path: "/v1/organisations", token: f.token(t, auth.RoleOps), body: deep})
 	if r.status != http.StatusBadRequest {
 		t.Errorf("a body nested 1000 deep: %d, want 400: %.300s", r.status, r.body)
+	}
+}
+
+func TestBodiesThatAreNotUTF8JSONAreRefusedSayingWhy(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{})
+	ops := f.token(t, auth.RoleOps)
+	for _, tt := range []struct {
+		name, body  string
+		field, says string
+	}{
+		// Decoded, each would be stored with U+FFFD in place of what was sent.
+		{"Latin-1 bytes", "{\"name\":\"Caf\xe9\"}", "body", "byte 13 is not UTF-8"},
+		{"a lone high surrogate", `{"name":"a\ud800"}`, "name", "surrogate"},
+		{"a lone low surrogate", `{"name":"a","leader":{"name":"\udc00x"}}`, "leader.name", "surrogate"},
+		{"a high surrogate followed by another", `{"name":"\ud800\ud800\udc00"}`, "name", "surrogate"},
+		{"a surrogate in a key", `{"name":"a","\ud800":1}`, "body", "surrogate"},
+		// Malformed JSON is told where and what, in words.
+		{"cut short", `{"name":`, "body", "it ends at byte 8 before its value is complete"},
+		{"trailing comma", `{"name":"x",}`, "body", `'}' at byte 13 where a field name in double quotes was expected`},
+		{"single quotes", `{'name':'x'}`, "body", "at byte 2 where a field name in double quotes was expected"},
+		{"a byte order mark", "\xef\xbb\xbf{\"name\":\"x\"}", "body", "byte order mark"},
+		{"a missing colon", `{"name" "x"}`, "body", `'"' at byte 9 where ":" was expected after a field name`},
+	} {
+		r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: tt.body})
+		p := problem(t, r)
+		if r.status != http.StatusBadRequest || p.Field != tt.field || !strings.Contains(p.Detail, tt.says) {
+			t.Errorf("%s: status %d, field %q, detail %q; want 400 naming %s and saying %q", tt.name, r.status, p.Field, p.Detail, tt.field, tt.says)
+		}
+	}
+	// A surrogate pair is a character, and an escaped backslash before "ud800" no escape.
+	for _, body := range []string{`{"name":"\ud83d\ude00"}`, `{"name":"a\\ud800"}`} {
+		if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: body}); r.status != http.StatusCreated {
+			t.Errorf("%s: %d %s", body, r.status, r.body)
+		}
+	}
+}
+
+func TestBodiesTheAPIWouldHaveToTranslateAre415(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{})
+	ops := f.token(t, auth.RoleOps)
+	for _, tt := range []struct {
+		name        string
+		contentType string
+		header      http.Header
+		field       string
+	}{
+		{"Latin-1", "application/json; charset=latin1", nil, "Content-Type"},
+		{"UTF-16", "application/json; charset=utf-16", nil, "Content-Type"},
+		{"gzip", "", http.Header{"Content-Encoding": {"gzip"}}, "Content-Encoding"},
+		{"deflate among others", "", http.Header{"Content-Encoding": {"identity, deflate"}}, "Content-Encoding"},
+	} {
+		r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: `{"name":"a"}`, contentType: tt.contentType, header: tt.header})
+		p := problem(t, r)
+		if r.status != http.StatusUnsupportedMediaType || p.Field != tt.field {
+			t.Errorf("%s: status %d, field %q; want 415 naming %s: %s", tt.name, r.status, p.Field, tt.field, r.body)
+		}
+	}
+	for _, tt := range []struct {
+		contentType string
+		header      http.Header
+	}{
+		{"application/json; charset=UTF-8", nil},
+		{"application/json; charset=utf-8", http.Header{"Content-Encoding": {"identity"}}},
+	} {
+		if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: `{"name":"a"}`, contentType: tt.contentType, header: tt.header}); r.status != http.StatusCreated {
+			t.Errorf("%s %v: %d %s", tt.contentType, tt.header, r.status, r.body)
+		}
+	}
+}
+
+func TestValuesTheDecodersRefuseAreRefusedByTheValidatorNamingTheField(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{})
+	ops := f.token(t, auth.RoleOps)
+	for _, tt := range []struct {
+		body, field string
+	}{
+		// net/mail (openapi_types.Email) refuses these, time.Parse this.
+		{`{"name":"a","email":"a..b@x.ac.uk"}`, "email"},
+		{`{"name":"a","email":".a@x.ac.uk"}`, "email"},
+		{`{"name":"a","email":"a.@x.ac.uk"}`, "email"},
+		{`{"name":"a","at":"2099-05-31T17:00:60Z"}`, "at"},
+		{`{"name":"a","at":"2099-02-30T17:00:00Z"}`, "at"},
+		// A web address is one clean line: no direction override, no zero-width space.
+		{`{"name":"a","site":"https://www.example.ac.uk/\u202egpj.exe"}`, "site"},
+		{`{"name":"a","site":"https://www.example.ac.uk/\u200b"}`, "site"},
+		{`{"name":"a","site":"www.example.ac.uk/plan"}`, "site"},
+		{`{"name":"a","site":"https://www.example.ac.uk/a plan"}`, "site"},
+	} {
+		r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: tt.body})
+		p := problem(t, r)
+		if r.status != http.StatusBadRequest || p.Field != tt.field || len(p.Errors) != 1 {
+			t.Errorf("%s: status %d, field %q; want 400 naming only %s: %s", tt.body, r.status, p.Field, tt.field, r.body)
+		}
+	}
+	r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: `{"name":"a","site":"www.example.ac.uk"}`})
+	if want := "must be a web address starting https:// or http://, such as https://www.example.ac.uk/technicians"; problem(t, r).Detail != want {
+		t.Errorf("a web address without its scheme is told %q, want %q", problem(t, r).Detail, want)
+	}
+	for _, body := range []string{
+		`{"name":"a","email":"a.b@x.ac.uk","at":"2099-05-31T17:00:59.5+01:00","site":"https://www.example.ac.uk/plan?x=1"}`,
+		`{"name":"a","site":""}`, // whether a field may be empty is its schema's to say
+	} {
+		if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: body}); r.status != http.StatusCreated {
+			t.Errorf("%s: %d %s", body, r.status, r.body)
+		}
+	}
+}
+
+func TestMethodsAPathDoesNotTakeAre405SayingWhichItTakes(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{})
+	ops := f.token(t, auth.RoleOps)
+	for _, tt := range []struct {
+		method, path, allow string
+	}{
+		{"PATCH", "/v1/organisations", "GET, HEAD, POST"},
+		{"DELETE", "/v1/organisations/x-1/history", "GET, HEAD"},
+		{"GET", "/v1/applications/x-1/submit", "POST"},
+		{"OPTIONS", "/v1/organisations", "GET, HEAD, POST"},
+	} {
+		r := f.do(t, request{method: tt.method, path: tt.path, token: ops})
+		p := problem(t, r)
+		if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != tt.allow || !strings.Contains(p.Detail, tt.allow) {
+			t.Errorf("%s %s: status %d, Allow %q, detail %q; want 405 allowing %s", tt.method, tt.path, r.status, r.header.Get("Allow"), p.Detail, tt.allow)
+		}
 	}
 }

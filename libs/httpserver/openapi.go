@@ -79,7 +79,7 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, 
 			route, pathParams, err := router.FindRoute(req)
 			if err != nil {
 				if errors.Is(err, routers.ErrMethodNotAllowed) {
-					return echo.ErrMethodNotAllowed
+					return methodNotAllowed(router, c)
 				}
 				if req.URL.RawPath == "" && probeRoutes[req.URL.Path] {
 					return next(c)
@@ -118,10 +118,13 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, 
 			if err := mediaType(route.Operation, req); err != nil {
 				return err
 			}
+			if err := encoding(req); err != nil {
+				return err
+			}
 			if err := unknownQuery(route, req); err != nil {
 				return err
 			}
-			if err := duplicateKeys(req); err != nil {
+			if err := jsonText(req); err != nil {
 				return err
 			}
 			bareRoute := *route
@@ -135,6 +138,29 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, 
 			return next(c)
 		}
 	}, nil
+}
+
+// allowable are the methods a path may take, in the order an Allow header lists them.
+var allowable = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// methodNotAllowed is the 405 for a path the document describes, with the Allow
+// header RFC 9110 requires: the methods its path item takes, HEAD wherever GET is.
+func methodNotAllowed(router routers.Router, c echo.Context) error {
+	req := c.Request()
+	var allowed []string
+	for _, m := range allowable {
+		probe := m
+		if m == http.MethodHead {
+			probe = http.MethodGet
+		}
+		r := req.Clone(req.Context())
+		r.Method = probe
+		if _, _, err := router.FindRoute(r); err == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	c.Response().Header().Set(echo.HeaderAllow, strings.Join(allowed, ", "))
+	return echo.NewHTTPError(http.StatusMethodNotAllowed, fmt.Sprintf("this path does not take %s; it takes %s", req.Method, strings.Join(allowed, ", ")))
 }
 
 // isPublic reports whether requirements let a caller in without credentials: none
@@ -215,7 +241,9 @@ func collectProblems(err error, out *[]apperr.FieldProblem) {
 		case e.Err != nil:
 			var pe *openapi3filter.ParseError
 			if errors.As(e.Err, &pe) {
-				*out = append(*out, apperr.FieldProblem{Field: "body", Message: "the body is not valid JSON: " + pe.Reason})
+				// The guard (jsonText) has described malformed JSON already; what is
+				// left is the parser's, whose reason is often empty and its cause Go's.
+				*out = append(*out, apperr.FieldProblem{Field: "body", Message: "the body is not valid JSON"})
 				return
 			}
 			before := len(*out)

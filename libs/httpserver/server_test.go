@@ -154,6 +154,7 @@ type request struct {
 	contentType               string // defaults to application/json when there is a body
 	chunked                   bool   // send the body without a Content-Length
 	forwardedFor              string // an X-Forwarded-For header
+	header                    http.Header
 }
 
 type response struct {
@@ -187,6 +188,9 @@ func (f fixture) do(tb testing.TB, r request) response {
 	}
 	if r.forwardedFor != "" {
 		req.Header.Set("X-Forwarded-For", r.forwardedFor)
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -182,8 +182,10 @@ type AnnouncementRequest struct {
 
 // ContactsRequest defines model for ContactsRequest.
 type ContactsRequest struct {
-	Leader         Person        `json:"leader"`
-	NominatedLead  Person        `json:"nominated_lead"`
+	Leader        Person `json:"leader"`
+	NominatedLead Person `json:"nominated_lead"`
+
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	PlanPage       *WebURL       `json:"plan_page,omitempty"`
 	PointOfContact PublicContact `json:"point_of_contact"`
 }
@@ -217,11 +219,15 @@ type DirectoryEntry struct {
 	Id          ID                 `json:"id"`
 
 	// Kind Signatories employ technicians in HE and research; supporters back the technical community.
-	Kind           Kind             `json:"kind"`
-	Name           OrganisationName `json:"name"`
-	PlanPage       *WebURL          `json:"plan_page,omitempty"`
-	PointOfContact PublicContact    `json:"point_of_contact"`
-	Website        *WebURL          `json:"website,omitempty"`
+	Kind Kind             `json:"kind"`
+	Name OrganisationName `json:"name"`
+
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	PlanPage       *WebURL       `json:"plan_page,omitempty"`
+	PointOfContact PublicContact `json:"point_of_contact"`
+
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	Website *WebURL `json:"website,omitempty"`
 }
 
 // DirectoryPage defines model for DirectoryPage.
@@ -242,10 +248,12 @@ type EnquiryRequest struct {
 	EnquiryContact Person              `json:"enquiry_contact"`
 
 	// Kind Signatories employ technicians in HE and research; supporters back the technical community.
-	Kind    Kind             `json:"kind"`
-	Name    OrganisationName `json:"name"`
-	Sector  Sector           `json:"sector"`
-	Website WebURL           `json:"website"`
+	Kind   Kind             `json:"kind"`
+	Name   OrganisationName `json:"name"`
+	Sector Sector           `json:"sector"`
+
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	Website WebURL `json:"website"`
 }
 
 // ErasedFrom defines model for ErasedFrom.
@@ -261,8 +269,10 @@ type Erasure struct {
 
 // FormRequest defines model for FormRequest.
 type FormRequest struct {
-	Leader         Person             `json:"leader"`
-	NominatedLead  Person             `json:"nominated_lead"`
+	Leader        Person `json:"leader"`
+	NominatedLead Person `json:"nominated_lead"`
+
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	PlanPage       *WebURL            `json:"plan_page,omitempty"`
 	PointOfContact PublicContact      `json:"point_of_contact"`
 	SignedOn       openapi_types.Date `json:"signed_on"`
@@ -360,14 +370,18 @@ type Organisation struct {
 	// (with `days_left`, 0 on the due date), then `overdue` (with `days_overdue`);
 	// `met` once a submission received in its window closes it; `lapsed` if the
 	// organisation withdrew with it open.
-	NextObligation   *Obligation         `json:"next_obligation,omitempty"`
-	NominatedLead    *Person             `json:"nominated_lead,omitempty"`
-	PlanPage         *WebURL             `json:"plan_page,omitempty"`
-	PointOfContact   *PublicContact      `json:"point_of_contact,omitempty"`
-	Sector           Sector              `json:"sector"`
-	Status           Status              `json:"status"`
-	UpdatedAt        time.Time           `json:"updated_at"`
-	Version          int                 `json:"version"`
+	NextObligation *Obligation `json:"next_obligation,omitempty"`
+	NominatedLead  *Person     `json:"nominated_lead,omitempty"`
+
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	PlanPage       *WebURL        `json:"plan_page,omitempty"`
+	PointOfContact *PublicContact `json:"point_of_contact,omitempty"`
+	Sector         Sector         `json:"sector"`
+	Status         Status         `json:"status"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+	Version        int            `json:"version"`
+
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	Website          WebURL              `json:"website"`
 	WithdrawalReason *string             `json:"withdrawal_reason,omitempty"`
 	WithdrawnOn      *openapi_types.Date `json:"withdrawn_on,omitempty"`
@@ -454,7 +468,7 @@ type SubjectAccess struct {
 	Organisations []HeldBy            `json:"organisations"`
 }
 
-// WebURL defines model for WebURL.
+// WebURL a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 type WebURL = string
 
 // WithdrawalRequest defines model for WithdrawalRequest.

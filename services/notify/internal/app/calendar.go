@@ -13,11 +13,17 @@ import (
 // applications expect of a subscription address.
 func calendarPath(token string) string { return "/v1/calendars/" + token + ".ics" }
 
+// mayReadFeed lets ops handle any organisation's feed address and a lead their own.
+// Another organisation's is 404, as one without a feed is (docs/API.md: another
+// organisation's objects are 404, so that the answer tells nothing of it).
 func (a *App) mayReadFeed(by auth.Principal, org string) error {
-	if !by.IsOps() && !(by.Role == auth.RoleLead && by.Org == org) {
-		return apperr.New(apperr.Forbidden, "only ITSS operations staff and the organisation's lead handle its feed address")
+	switch {
+	case by.IsOps(), by.Role == auth.RoleLead && by.Org == org:
+		return nil
+	case by.Role == auth.RoleLead:
+		return apperr.New(apperr.NotFound, "no calendar for organisation %s", org)
 	}
-	return nil
+	return apperr.New(apperr.Forbidden, "only ITSS operations staff and the organisation's lead handle its feed address")
 }
 
 func (a *App) announced(ctx context.Context, org string) (Organisation, error) {

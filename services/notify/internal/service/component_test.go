@@ -492,7 +492,8 @@ func TestCalendarFeedShowsCurrentObligations(t *testing.T) {
 	h.onboard("c", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
 	lead := h.http.Token(auth.RoleLead, "c")
 	url := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/organisations/c/calendar", lead, nil)).JSON(t)["url"].(string)
-	h.http.Must(http.StatusForbidden, h.http.Do("GET", "/v1/organisations/c/calendar", h.http.Token(auth.RoleLead, "other"), nil))
+	// Another organisation's feed is 404, as a feed that does not exist (docs/API.md).
+	h.http.Must(http.StatusNotFound, h.http.Do("GET", "/v1/organisations/c/calendar", h.http.Token(auth.RoleLead, "other"), nil))
 	if !strings.HasPrefix(url, "https://notify.example.org/v1/calendars/") || !strings.HasSuffix(url, ".ics") {
 		t.Fatalf("feed address %q: want NOTIFY_PUBLIC_URL/v1/calendars/<token>.ics", url)
 	}

@@ -136,6 +136,11 @@ func TestSubjectAccessGathersWhatNotifyHolds(t *testing.T) {
 		t.Errorf("an unknown address: %v", none)
 	}
 	h.http.Must(http.StatusForbidden, h.http.Do("POST", "/v1/ops/subject-access", h.http.Token(auth.RoleLead, "org-sar"), map[string]any{"email": lead.Email}))
+	// An address the decoder could not read is refused naming it, in words.
+	bad := h.http.Must(http.StatusBadRequest, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": "a..b@x.ac.uk"})).JSON(t)
+	if bad["field"] != "email" || strings.Contains(fmt.Sprint(bad["detail"]), "regex") {
+		t.Errorf("an address with two dots together: %v, want 400 naming email in words", bad)
+	}
 }
 
 // An organisation whose nominated lead was erased at their request (the signatory

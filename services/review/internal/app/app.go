@@ -1000,6 +1000,10 @@ type Review struct {
 func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (reviews []Review, hidden bool, err error) {
 	notIn := apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
 	if !by.IsOps() {
+		// A reviewer is told what is true whichever it is (not in the pool, the
+		// submission not in the round, not assigned to it), and so learns nothing
+		// of the round: "not in the round" misled one who simply was not assigned.
+		notIn = apperr.New(apperr.NotFound, "no assignment of yours for %s in review round %s", sub, id)
 		if _, err := a.reviewer(ctx, by, notIn.Message); err != nil {
 			return nil, false, err
 		}

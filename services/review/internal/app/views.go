@@ -356,13 +356,23 @@ func (a *App) ListSubmissions(ctx context.Context, by auth.Principal, q Submissi
 	default:
 		return nil, "", apperr.New(apperr.Forbidden, "only an organisation's lead or ITSS operations staff list submissions")
 	}
-	page, more, err := a.read.Submissions(ctx, q.Org, q.Status, q.Cursor, q.Limit)
+	// The cursor is made and read as every list's is: a bare id was taken as a
+	// position whatever it held, so a made-up cursor answered an empty page.
+	after := ""
+	if q.Cursor != "" {
+		var c cursorAt
+		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
+			return nil, "", err
+		}
+		after = c.After
+	}
+	page, more, err := a.read.Submissions(ctx, q.Org, q.Status, after, q.Limit)
 	if err != nil {
 		return nil, "", err
 	}
 	next := ""
 	if more && len(page) > 0 {
-		next = page[len(page)-1].ID
+		next = store.EncodeCursor(cursorAt{After: page[len(page)-1].ID})
 	}
 	ids := make([]string, len(page))
 	for i, e := range page {

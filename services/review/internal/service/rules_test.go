@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -243,6 +244,13 @@ func TestTheReviewerPoolSaysWhoAReviewerIs(t *testing.T) {
 	h.Must(http.StatusNotFound, h.Do("GET", base, stranger, nil))
 	// x at b, as the pool says, gets through.
 	h.Must(http.StatusOK, h.Do("GET", base, h.as("x"), nil))
+	// A member not assigned to the submission is told so, not that the submission is
+	// not in the round, which it is.
+	h.reviewer("z", "c", true, 3)
+	r := h.Must(http.StatusNotFound, h.Do("GET", base+"/reviews", h.as("z"), nil))
+	if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, "no assignment of yours") || strings.Contains(d, "is not in review round") {
+		t.Errorf("a reviewer not assigned is told %q", d)
+	}
 }
 
 func TestListsArePaged(t *testing.T) {
@@ -289,6 +297,42 @@ func TestListsArePaged(t *testing.T) {
 		t.Error("no items in the reviewer's page")
 	}
 	h.Must(http.StatusBadRequest, h.Do("GET", "/v1/assignments?limit=201", h.as("x"), nil))
+
+	// The submissions list pages with a cursor of its own making, as every list does.
+	h.announced("d")
+	h.submitted("d")
+	seen := map[string]bool{}
+	for q, page := "/v1/submissions?limit=1", 0; page < 5; page++ {
+		got := h.Must(http.StatusOK, h.Do("GET", q, h.ops, nil)).JSON(t)
+		for _, it := range got["items"].([]any) {
+			seen[it.(map[string]any)["id"].(string)] = true
+		}
+		next, _ := got["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		q = "/v1/submissions?limit=1&cursor=" + next
+	}
+	if len(seen) != 2 {
+		t.Errorf("/v1/submissions: paged through %v, want the 2 submissions", seen)
+	}
+	// A cursor no list issued is refused naming it, never read as a place to start
+	// (a made-up one answered an empty page): junk, a bare id, a position named twice,
+	// missing or empty.
+	raw := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, tt := range []struct{ path, cursor string }{
+		{"/v1/submissions", "bm90anNvbg"},
+		{"/v1/submissions", "6fc4c1d1-1b7e-4c8e-9a8f-2d3c4b5a6e7f"},
+		{"/v1/submissions", raw(`{"a":"x","a":"y"}`)},
+		{"/v1/submissions", raw(`{}`)},
+		{"/v1/reviewers", raw(`{}`)},
+		{"/v1/review-rounds", raw(`{"d":"2027-01-01T00:00:00Z","id":""}`)},
+	} {
+		r := h.Do("GET", tt.path+"?cursor="+tt.cursor, h.ops, nil)
+		if r.Status != http.StatusBadRequest || r.JSON(t)["field"] != "cursor" {
+			t.Errorf("%s?cursor=%s: %d %s, want 400 naming cursor", tt.path, tt.cursor, r.Status, r.Body)
+		}
+	}
 }
 
 // TestClosingRacesReviews closes a round while its reviewers submit: each review is

@@ -125,7 +125,7 @@ func (a *App) Withdraw(ctx context.Context, by auth.Principal, id string, on civ
 // ChangeContacts replaces the contacts: ops for any organisation, a lead for their own.
 func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, c organisation.Contacts) (*organisation.Organisation, error) {
 	if !by.ActsFor(id) {
-		return nil, apperr.New(apperr.Forbidden, "you may change only your own organisation's contacts")
+		return nil, notFound(id)
 	}
 	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
 		if !o.Exists() {
@@ -151,16 +151,24 @@ func (a *App) RecordSubmission(ctx context.Context, causationID string, s events
 // Get returns one organisation: ops see any, a lead only their own.
 func (a *App) Get(ctx context.Context, by auth.Principal, id string) (*organisation.Organisation, error) {
 	if !by.ActsFor(id) {
-		return nil, apperr.New(apperr.Forbidden, "you may read only your own organisation")
+		return nil, notFound(id)
 	}
 	o, err := a.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if !o.Exists() {
-		return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+		return nil, notFound(id)
 	}
 	return o, nil
+}
+
+// notFound is the answer about an organisation that does not exist and, to a lead,
+// about another organisation (docs/API.md: another organisation's objects are 404,
+// so that the answer does not tell one from the other). Which roles may ask at all
+// is the operation's x-roles, refused with 403 before this.
+func notFound(id string) error {
+	return apperr.New(apperr.NotFound, "organisation %s not found", id)
 }
 
 // History pages through the organisation's events, oldest first: who changed what,
