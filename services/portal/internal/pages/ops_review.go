@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -27,6 +28,7 @@ func (h *Handler) opsReviewRoutes(ops func(string, opsHandler)) {
 	ops("POST /ops/review/rounds/{round}/auto-assign", h.opsReviewAutoAssign)
 	ops("POST /ops/review/rounds/{round}/assignments", h.opsReviewChangeAssignment)
 	ops("POST /ops/review/rounds/{round}/close", h.opsReviewClose)
+	ops("POST /ops/review/rounds/{round}/moves", h.opsReviewMove)
 	ops("GET /ops/review/rounds/{round}/submissions/{sub}", h.opsReviewSubmission)
 	ops("POST /ops/review/rounds/{round}/submissions/{sub}/reviews/{reviewer}/{action}", h.opsModerate)
 	ops("POST /ops/review/rounds/{round}/submissions/{sub}/feedback", h.opsReleaseFeedback)
@@ -113,9 +115,9 @@ func (h *Handler) opsParse(w http.ResponseWriter, r *http.Request, specs opsform
 // opsRoundForms are the round page's forms as last sent, with their problems, and
 // the last automatic assignment's report.
 type opsRoundForms struct {
-	addTyped, changeTyped, closeTyped opsform.Values
-	addErrs, changeErrs, closeErrs    []templates.FieldError
-	report                            *reviewapi.AssignmentReport
+	addTyped, changeTyped, closeTyped, moveTyped opsform.Values
+	addErrs, changeErrs, closeErrs, moveErrs     []templates.FieldError
+	report                                       *reviewapi.AssignmentReport
 }
 
 type opsReviewRoundData struct {
@@ -126,7 +128,10 @@ type opsReviewRoundData struct {
 	Progress                opsReviewRoundRow
 	AddFields, ChangeFields []templates.OpsField
 	CloseFields             []templates.OpsField
-	Report                  *opsAssignmentReport
+	// MoveFields, on a closed round, put a submission it could not review into a
+	// later, open round (none when no round is open).
+	MoveFields []templates.OpsField
+	Report     *opsAssignmentReport
 	// First is false past the first page of assignments, which then links back to
 	// it; Next links to the next page.
 	First bool
@@ -311,11 +316,16 @@ func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *
 		data.AddFields = opsAddSpecs(got.waiting, orgs).Fields(f.addTyped, f.addErrs)
 	}
 	data.ChangeFields = opsChangeSpecs.Fields(f.changeTyped, f.changeErrs)
+	if !data.Open {
+		if later, err := h.opsOpenRounds(r.Context(), c); err == nil && len(later) > 0 {
+			data.MoveFields = opsMoveSpecs(later).Fields(f.moveTyped, f.moveErrs)
+		}
+	}
 	data.CloseFields = opsform.CloseReviewRound.Fields(f.closeTyped, f.closeErrs)
 	if f.report != nil {
 		data.Report = &opsAssignmentReport{Added: f.report.Added, Uncovered: f.report.Uncovered}
 	}
-	errs := append(append(append([]templates.FieldError(nil), f.addErrs...), f.changeErrs...), f.closeErrs...)
+	errs := append(append(append(append([]templates.FieldError(nil), f.addErrs...), f.changeErrs...), f.closeErrs...), f.moveErrs...)
 	h.show(w, r, status, "ops_review_round", rd.Name, errs, data)
 }
 
@@ -419,6 +429,76 @@ func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsC
 		errs = opsRenamed(opsFieldProblems(p, nil), opsform.CloseReviewRound)
 	}
 	h.opsShowReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{closeTyped: typed, closeErrs: errs})
+}
+
+// opsMoveSpecs is a closed round's form that puts a submission it could not review
+// (nobody's review of it counts, none returned awaits revision) into a later round:
+// the submission typed as the round's table lists it, the round chosen from those open.
+func opsMoveSpecs(open []reviewapi.RoundSummary) opsform.Specs {
+	opts := make([]templates.OpsOption, 0, len(open))
+	for _, o := range open {
+		opts = append(opts, templates.OpsOption{Value: o.Id, Text: o.Name + ", reviews due " + longTime(o.ReviewDeadline)})
+	}
+	return opsform.Specs{
+		{Name: "move_submission_id", API: "submission_id", Label: "Submission", Hint: "Its identifier, as the table above lists it. One with a review that counts has its feedback released here instead", Type: opsform.Text, Required: true, Max: 64},
+		{Name: "to_round", Label: "Later round", Type: opsform.Choice, Required: true, Options: opts},
+	}
+}
+
+// opsOpenRounds are the review rounds still open, which can take a submission.
+func (h *Handler) opsOpenRounds(ctx context.Context, c *opsCtx) ([]reviewapi.RoundSummary, error) {
+	limit := 200
+	resp, err := c.set.Review.ListRoundsWithResponse(ctx, &reviewapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		return nil, err
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		return nil, p
+	}
+	var open []reviewapi.RoundSummary
+	for _, s := range resp.JSON200.Items {
+		if s.Status == reviewapi.RoundStatusOpen {
+			open = append(open, s)
+		}
+	}
+	return open, nil
+}
+
+// opsReviewMove puts a submission the closed round could not review into the later
+// round chosen: the review service moves it (or says why it does not).
+func (h *Handler) opsReviewMove(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	later, err := h.opsOpenRounds(r.Context(), c)
+	if err != nil {
+		h.opsFailed(w, r, err)
+		return
+	}
+	specs := opsMoveSpecs(later)
+	typed, body, errs, ok := h.opsParse(w, r, specs)
+	if !ok {
+		return
+	}
+	if len(errs) == 0 {
+		to, sub := r.PostForm.Get("to_round"), body["submission_id"]
+		resp, err := c.set.Review.AddSubmissionsWithBodyWithResponse(r.Context(), to, "application/json", opsJSONBody(map[string]any{"submission_ids": []any{sub}}))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := clients.Check(resp.HTTPResponse, resp.Body)
+		if p == nil {
+			http.Redirect(w, r, "/ops/review/rounds/"+to, http.StatusSeeOther)
+			return
+		}
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		errs = []templates.FieldError{{Field: "move_submission_id", Message: "Submission " + p.Detail}}
+		if fe := opsFieldProblems(p, nil); len(fe) > 0 {
+			errs = []templates.FieldError{{Field: "move_submission_id", Message: "Submission " + fe[0].Message}}
+		}
+	}
+	h.opsShowReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{moveTyped: typed, moveErrs: errs})
 }
 
 type opsReviewSubmissionData struct {

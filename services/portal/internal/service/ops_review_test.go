@@ -297,3 +297,52 @@ func opsLongDate(t time.Time) string {
 	}
 	return t.In(london).Format("Monday 2 January 2006")
 }
+
+// A submission a round closed without reviewing (nobody took it on) is put in a
+// later round from the closed round's page, which offers the rounds still open; a
+// submission the service will not move is refused beside the field, with what was
+// typed kept.
+func TestOpsPutsASubmissionAClosedRoundCouldNotReviewInALaterRound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	s := startStack(t, true)
+	sub := opsSubmitted(t, s, "org-m")
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	open := func(name string) string {
+		r := opsMustStatus(t, s.p.do("POST", "/ops/review/rounds", ops, url.Values{"name": {name},
+			"review_deadline": {time.Now().AddDate(0, 1, 0).Format("2006-01-02 15:04")}, "reviewers_per_submission": {"2"}}), http.StatusSeeOther, "round "+name)
+		return strings.TrimPrefix(r.header.Get("Location"), "/ops/review/rounds/")
+	}
+	first := open("Spring round")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if page := s.p.do("GET", "/ops/review/rounds/"+first, ops, nil); !strings.Contains(page.body, `value="`+sub+`"`) {
+			return fmt.Errorf("the submission is not offered yet")
+		}
+		return nil
+	})
+	opsMustStatus(t, s.p.do("POST", "/ops/review/rounds/"+first+"/submissions", ops, url.Values{"submission_ids": {sub}}), http.StatusSeeOther, "adding the submission")
+	opsMustStatus(t, s.p.do("POST", "/ops/review/rounds/"+first+"/close", ops, url.Values{"reason": {"Nobody could review in time"}}), http.StatusSeeOther, "closing the round")
+	if page := opsMustStatus(t, s.p.do("GET", "/ops/review/rounds/"+first, ops, nil), http.StatusOK, "the closed round"); strings.Contains(page.body, "Put a submission in a later round") {
+		t.Errorf("with no round open, the closed round offers to move a submission")
+	}
+	later := open("Autumn round")
+	page := opsMustStatus(t, s.p.do("GET", "/ops/review/rounds/"+first, ops, nil), http.StatusOK, "the closed round")
+	if !strings.Contains(page.body, "Put a submission in a later round") || !strings.Contains(page.body, `value="`+later+`"`) {
+		t.Fatalf("the closed round does not offer the open round: %s", page.body)
+	}
+	r := opsMustStatus(t, s.p.do("POST", "/ops/review/rounds/"+first+"/moves", ops, url.Values{"move_submission_id": {"no-such-submission"}, "to_round": {later}}),
+		http.StatusBadRequest, "moving a submission that does not exist")
+	if got := opsFieldMessage(t, r.body, "move_submission_id"); !strings.HasPrefix(got, "Error: Submission") {
+		t.Errorf("beside the submission: %q", got)
+	}
+	if !strings.Contains(r.body, `value="no-such-submission"`) {
+		t.Errorf("the form lost what was typed")
+	}
+	opsMustStatus(t, s.p.do("POST", "/ops/review/rounds/"+first+"/moves", ops, url.Values{"move_submission_id": {sub}, "to_round": {later}}), http.StatusSeeOther, "moving the submission")
+	got := s.review.Must(http.StatusOK, s.review.Do("GET", "/v1/review-rounds/"+later, opsReviewToken(t, s, auth.Principal{Subject: "ops-1", Role: auth.RoleOps}), nil)).JSON(t)
+	if subs := got["submissions"].([]any); len(subs) != 1 || subs[0].(map[string]any)["submission_id"] != sub {
+		t.Errorf("the later round holds %v, want the submission", subs)
+	}
+}
