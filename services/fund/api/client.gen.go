@@ -97,7 +97,9 @@ type ClientInterface interface {
 
 	// CreateApplicationWithBody Draft an application for the caller's organisation
 	//
-	// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+	// The lead organisation is the caller's; it must be an announced signatory that has
+	// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+	// cancelled before it opened) takes no new draft: 409 giving when it closed.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -106,7 +108,9 @@ type ClientInterface interface {
 
 	// CreateApplication Draft an application for the caller's organisation
 	//
-	// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+	// The lead organisation is the caller's; it must be an announced signatory that has
+	// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+	// cancelled before it opened) takes no new draft: 409 giving when it closed.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -120,12 +124,20 @@ type ClientInterface interface {
 
 	// UpdateApplicationWithBody Revise a draft
 	//
+	// Replaces the draft's content, until its round closes: a draft of a round that has
+	// closed can never be submitted, so a change to it is refused with 409 giving when
+	// the round closed.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
 	UpdateApplicationWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateApplication Revise a draft
+	//
+	// Replaces the draft's content, until its round closes: a draft of a round that has
+	// closed can never be submitted, so a change to it is refused with 409 giving when
+	// the round closed.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -383,7 +395,9 @@ func (c *Client) ListApplications(ctx context.Context, params *ListApplicationsP
 
 // CreateApplicationWithBody Draft an application for the caller's organisation
 //
-// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+// The lead organisation is the caller's; it must be an announced signatory that has
+// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+// cancelled before it opened) takes no new draft: 409 giving when it closed.
 //
 // Takes any type of body and a specified content type.
 //
@@ -402,7 +416,9 @@ func (c *Client) CreateApplicationWithBody(ctx context.Context, params *CreateAp
 
 // CreateApplication Draft an application for the caller's organisation
 //
-// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+// The lead organisation is the caller's; it must be an announced signatory that has
+// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+// cancelled before it opened) takes no new draft: 409 giving when it closed.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -436,6 +452,10 @@ func (c *Client) GetApplication(ctx context.Context, id ID, reqEditors ...Reques
 
 // UpdateApplicationWithBody Revise a draft
 //
+// Replaces the draft's content, until its round closes: a draft of a round that has
+// closed can never be submitted, so a change to it is refused with 409 giving when
+// the round closed.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
@@ -452,6 +472,10 @@ func (c *Client) UpdateApplicationWithBody(ctx context.Context, id ID, contentTy
 }
 
 // UpdateApplication Revise a draft
+//
+// Replaces the draft's content, until its round closes: a draft of a round that has
+// closed can never be submitted, so a change to it is refused with 409 giving when
+// the round closed.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2079,7 +2103,9 @@ type ClientWithResponsesInterface interface {
 
 	// CreateApplicationWithBodyWithResponse Draft an application for the caller's organisation
 	//
-	// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+	// The lead organisation is the caller's; it must be an announced signatory that has
+	// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+	// cancelled before it opened) takes no new draft: 409 giving when it closed.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2088,7 +2114,9 @@ type ClientWithResponsesInterface interface {
 
 	// CreateApplicationWithResponse Draft an application for the caller's organisation
 	//
-	// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+	// The lead organisation is the caller's; it must be an announced signatory that has
+	// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+	// cancelled before it opened) takes no new draft: 409 giving when it closed.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2104,12 +2132,20 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateApplicationWithBodyWithResponse Revise a draft
 	//
+	// Replaces the draft's content, until its round closes: a draft of a round that has
+	// closed can never be submitted, so a change to it is refused with 409 giving when
+	// the round closed.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
 	UpdateApplicationWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error)
 
 	// UpdateApplicationWithResponse Revise a draft
+	//
+	// Replaces the draft's content, until its round closes: a draft of a round that has
+	// closed can never be submitted, so a change to it is refused with 409 giving when
+	// the round closed.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5172,7 +5208,9 @@ func (c *ClientWithResponses) ListApplicationsWithResponse(ctx context.Context, 
 
 // CreateApplicationWithBodyWithResponse Draft an application for the caller's organisation
 //
-// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+// The lead organisation is the caller's; it must be an announced signatory that has
+// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+// cancelled before it opened) takes no new draft: 409 giving when it closed.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5187,7 +5225,9 @@ func (c *ClientWithResponses) CreateApplicationWithBodyWithResponse(ctx context.
 
 // CreateApplicationWithResponse Draft an application for the caller's organisation
 //
-// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+// The lead organisation is the caller's; it must be an announced signatory that has
+// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+// cancelled before it opened) takes no new draft: 409 giving when it closed.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5215,6 +5255,10 @@ func (c *ClientWithResponses) GetApplicationWithResponse(ctx context.Context, id
 
 // UpdateApplicationWithBodyWithResponse Revise a draft
 //
+// Replaces the draft's content, until its round closes: a draft of a round that has
+// closed can never be submitted, so a change to it is refused with 409 giving when
+// the round closed.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
@@ -5227,6 +5271,10 @@ func (c *ClientWithResponses) UpdateApplicationWithBodyWithResponse(ctx context.
 }
 
 // UpdateApplicationWithResponse Revise a draft
+//
+// Replaces the draft's content, until its round closes: a draft of a round that has
+// closed can never be submitted, so a change to it is refused with 409 giving when
+// the round closed.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

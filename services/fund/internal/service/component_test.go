@@ -273,6 +273,34 @@ func TestLateSubmissionIsRefusedWithTheClosingTime(t *testing.T) {
 	}
 }
 
+// A round that has closed takes no new draft and no change to a draft, since neither
+// could ever be submitted: each is refused with the time the round closed.
+func TestNoDraftIsStartedOrChangedOnceTheRoundHasClosed(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-c", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-c")
+	h.eligible(applicant, round, 1000)
+	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
+	h.clock.Set(start0.Add(24 * time.Hour))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+round+"/closure", h.ops, map[string]any{"reason": "budget committed"}))
+
+	update := draft(round, 6000)
+	delete(update, "round_id")
+	for what, r := range map[string]testenv.Response{
+		"a new draft":         h.Do("POST", "/v1/applications", applicant, draft(round, 5000)),
+		"a change to a draft": h.Do("PUT", "/v1/applications/"+id, applicant, update),
+	} {
+		if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "closed at 2 Mar 2027 10:00 GMT") {
+			t.Errorf("%s for a closed round: %d %s, want 409 giving the time it closed", what, r.Status, r.Body)
+		}
+	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t)["requested_amount_pence"]; got != float64(5000) {
+		t.Errorf("the draft asks for %v after a refused change, want 5000", got)
+	}
+}
+
 func TestOpsCorrectAndCloseRounds(t *testing.T) {
 	t.Parallel()
 	h := start(t)
