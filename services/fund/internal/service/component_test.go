@@ -318,6 +318,14 @@ func TestOpsCorrectAndCloseRounds(t *testing.T) {
 		return body
 	}
 
+	// Open: the themes are a set, so the same ones in another order change nothing.
+	same := h.Must(http.StatusOK, h.Do("PUT", "/v1/rounds/"+round, h.ops, terms(func(b map[string]any) {
+		b["themes"] = []string{"career_development", "visibility"}
+	}))).JSON(t)
+	if same["version"] != float64(1) || fmt.Sprint(same["themes"]) != "[visibility career_development]" {
+		t.Errorf("after resending its themes in another order the round reads %v, want version 1 and its themes as they were", same)
+	}
+
 	// Open: the budget is fixed, the closing time is not.
 	r := h.Must(http.StatusConflict, h.Do("PUT", "/v1/rounds/"+round, h.ops, terms(func(b map[string]any) { b["budget_pence"] = 200000 })))
 	if r.JSON(t)["field"] != "budget_pence" {
