@@ -297,6 +297,23 @@ type Round struct {
 // RoundStatus defines model for Round.Status.
 type RoundStatus string
 
+// RoundCorrection A round's terms as corrected: every term is given again, except
+// `exclude_previously_funded`, which the round keeps when it is left out.
+type RoundCorrection struct {
+	BudgetPence Pence     `json:"budget_pence"`
+	Closes      time.Time `json:"closes"`
+
+	// ExcludePreviouslyFunded Whether an organisation funded in the previous round may not be funded in this one. Left out, the round keeps what it has.
+	ExcludePreviouslyFunded *bool              `json:"exclude_previously_funded,omitempty"`
+	MaxAwardPence           Pence              `json:"max_award_pence"`
+	MinAwardPence           Pence              `json:"min_award_pence"`
+	Name                    string             `json:"name"`
+	Opens                   time.Time          `json:"opens"`
+	ProjectEnd              openapi_types.Date `json:"project_end"`
+	ProjectStart            openapi_types.Date `json:"project_start"`
+	Themes                  []Theme            `json:"themes"`
+}
+
 // RoundPage defines model for RoundPage.
 type RoundPage struct {
 	Items []Round `json:"items"`
@@ -307,8 +324,10 @@ type RoundPage struct {
 
 // RoundRequest defines model for RoundRequest.
 type RoundRequest struct {
-	BudgetPence             Pence              `json:"budget_pence"`
-	Closes                  time.Time          `json:"closes"`
+	BudgetPence Pence     `json:"budget_pence"`
+	Closes      time.Time `json:"closes"`
+
+	// ExcludePreviouslyFunded Whether an organisation funded in the previous round may not be funded in this one. True when left out.
 	ExcludePreviouslyFunded *bool              `json:"exclude_previously_funded,omitempty"`
 	MaxAwardPence           Pence              `json:"max_award_pence"`
 	MinAwardPence           Pence              `json:"min_award_pence"`
@@ -579,7 +598,7 @@ type CreateApplicationWithdrawalJSONRequestBody CreateApplicationWithdrawalJSONB
 type OpenRoundJSONRequestBody = RoundRequest
 
 // UpdateRoundJSONRequestBody defines body for UpdateRound for application/json ContentType.
-type UpdateRoundJSONRequestBody = RoundRequest
+type UpdateRoundJSONRequestBody = RoundCorrection
 
 // CloseRoundJSONRequestBody defines body for CloseRound for application/json ContentType.
 //

@@ -302,10 +302,13 @@ type ClientInterface interface {
 
 	// UpdateRoundWithBody Correct a round's terms (ops)
 	//
-	// Replaces the round's terms. Before the round opens anything may change; once it is
-	// open only `name` and `closes` (applicants have drafted against its rules and awards
-	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change.
+	// Replaces the round's terms with those given: every term is sent again, except
+	// `exclude_previously_funded`, which the round keeps when it is left out (it
+	// defaults to true only when a round is opened). Themes are a set: their order
+	// does not matter. Before the round opens anything may change; once it is open only
+	// `name` and `closes` (applicants have drafted against its rules and awards draw on
+	// its budget): changing another term is refused with 409 naming it. A closed round
+	// cannot change.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -314,10 +317,13 @@ type ClientInterface interface {
 
 	// UpdateRound Correct a round's terms (ops)
 	//
-	// Replaces the round's terms. Before the round opens anything may change; once it is
-	// open only `name` and `closes` (applicants have drafted against its rules and awards
-	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change.
+	// Replaces the round's terms with those given: every term is sent again, except
+	// `exclude_previously_funded`, which the round keeps when it is left out (it
+	// defaults to true only when a round is opened). Themes are a set: their order
+	// does not matter. Before the round opens anything may change; once it is open only
+	// `name` and `closes` (applicants have drafted against its rules and awards draw on
+	// its budget): changing another term is refused with 409 naming it. A closed round
+	// cannot change.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -835,10 +841,13 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 
 // UpdateRoundWithBody Correct a round's terms (ops)
 //
-// Replaces the round's terms. Before the round opens anything may change; once it is
-// open only `name` and `closes` (applicants have drafted against its rules and awards
-// draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change.
+// Replaces the round's terms with those given: every term is sent again, except
+// `exclude_previously_funded`, which the round keeps when it is left out (it
+// defaults to true only when a round is opened). Themes are a set: their order
+// does not matter. Before the round opens anything may change; once it is open only
+// `name` and `closes` (applicants have drafted against its rules and awards draw on
+// its budget): changing another term is refused with 409 naming it. A closed round
+// cannot change.
 //
 // Takes any type of body and a specified content type.
 //
@@ -857,10 +866,13 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, contentType str
 
 // UpdateRound Correct a round's terms (ops)
 //
-// Replaces the round's terms. Before the round opens anything may change; once it is
-// open only `name` and `closes` (applicants have drafted against its rules and awards
-// draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change.
+// Replaces the round's terms with those given: every term is sent again, except
+// `exclude_previously_funded`, which the round keeps when it is left out (it
+// defaults to true only when a round is opened). Themes are a set: their order
+// does not matter. Before the round opens anything may change; once it is open only
+// `name` and `closes` (applicants have drafted against its rules and awards draw on
+// its budget): changing another term is refused with 409 naming it. A closed round
+// cannot change.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2320,10 +2332,13 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRoundWithBodyWithResponse Correct a round's terms (ops)
 	//
-	// Replaces the round's terms. Before the round opens anything may change; once it is
-	// open only `name` and `closes` (applicants have drafted against its rules and awards
-	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change.
+	// Replaces the round's terms with those given: every term is sent again, except
+	// `exclude_previously_funded`, which the round keeps when it is left out (it
+	// defaults to true only when a round is opened). Themes are a set: their order
+	// does not matter. Before the round opens anything may change; once it is open only
+	// `name` and `closes` (applicants have drafted against its rules and awards draw on
+	// its budget): changing another term is refused with 409 naming it. A closed round
+	// cannot change.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2332,10 +2347,13 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRoundWithResponse Correct a round's terms (ops)
 	//
-	// Replaces the round's terms. Before the round opens anything may change; once it is
-	// open only `name` and `closes` (applicants have drafted against its rules and awards
-	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change.
+	// Replaces the round's terms with those given: every term is sent again, except
+	// `exclude_previously_funded`, which the round keeps when it is left out (it
+	// defaults to true only when a round is opened). Themes are a set: their order
+	// does not matter. Before the round opens anything may change; once it is open only
+	// `name` and `closes` (applicants have drafted against its rules and awards draw on
+	// its budget): changing another term is refused with 409 naming it. A closed round
+	// cannot change.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5567,10 +5585,13 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 
 // UpdateRoundWithBodyWithResponse Correct a round's terms (ops)
 //
-// Replaces the round's terms. Before the round opens anything may change; once it is
-// open only `name` and `closes` (applicants have drafted against its rules and awards
-// draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change.
+// Replaces the round's terms with those given: every term is sent again, except
+// `exclude_previously_funded`, which the round keeps when it is left out (it
+// defaults to true only when a round is opened). Themes are a set: their order
+// does not matter. Before the round opens anything may change; once it is open only
+// `name` and `closes` (applicants have drafted against its rules and awards draw on
+// its budget): changing another term is refused with 409 naming it. A closed round
+// cannot change.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5585,10 +5606,13 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 
 // UpdateRoundWithResponse Correct a round's terms (ops)
 //
-// Replaces the round's terms. Before the round opens anything may change; once it is
-// open only `name` and `closes` (applicants have drafted against its rules and awards
-// draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change.
+// Replaces the round's terms with those given: every term is sent again, except
+// `exclude_previously_funded`, which the round keeps when it is left out (it
+// defaults to true only when a round is opened). Themes are a set: their order
+// does not matter. Before the round opens anything may change; once it is open only
+// `name` and `closes` (applicants have drafted against its rules and awards draw on
+// its budget): changing another term is refused with 409 naming it. A closed round
+// cannot change.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -382,6 +382,46 @@ func TestOpsCorrectAndCloseRounds(t *testing.T) {
 	})
 }
 
+// exclude_previously_funded defaults to true when a round is opened; a correction
+// that leaves it out keeps what the round has, and one that gives it changes it.
+func TestACorrectionLeavingTheExclusionOutKeepsIt(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	terms := func(exclude any) map[string]any {
+		body := map[string]any{
+			"name": "TCF 2027c", "opens": "2027-04-01T09:00:00+01:00", "closes": "2027-06-30T17:00:00+01:00",
+			"budget_pence": 100000, "min_award_pence": 1000, "max_award_pence": 10000,
+			"project_start": "2027-05-01", "project_end": "2028-03-31", "themes": []string{"visibility"},
+		}
+		if exclude != nil {
+			body["exclude_previously_funded"] = exclude
+		}
+		return body
+	}
+	lenient := h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, terms(false))).JSON(t)["id"].(string)
+	strict := h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, terms(nil))).JSON(t)["id"].(string)
+	for _, step := range []struct {
+		round   string
+		exclude any
+		want    bool
+	}{
+		{lenient, nil, false},
+		{strict, nil, true},
+		{lenient, true, true},
+		{strict, false, false},
+		{strict, nil, false},
+	} {
+		body := terms(step.exclude)
+		body["name"] = fmt.Sprintf("TCF 2027c (exclusion %v)", step.exclude)
+		got := h.Must(http.StatusOK, h.Do("PUT", "/v1/rounds/"+step.round, h.ops, body)).JSON(t)
+		if got["exclude_previously_funded"] != step.want {
+			t.Errorf("a correction giving exclude_previously_funded %v: the round reads %v, want %v", step.exclude, got["exclude_previously_funded"], step.want)
+		}
+	}
+	h.Must(http.StatusNotFound, h.Do("PUT", "/v1/rounds/01a20e6d-6c22-7e4a-ad42-f3118735db1e", h.ops, terms(nil)))
+	h.Must(http.StatusForbidden, h.Do("PUT", "/v1/rounds/"+strict, h.Token(auth.RoleApplicant, "org-x"), terms(nil)))
+}
+
 func TestOrganisationsFundedInThePreviousRoundMayNotApply(t *testing.T) {
 	t.Parallel()
 	h := start(t)

@@ -45,9 +45,8 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 		h.opsShowRoundCorrection(w, r, http.StatusBadRequest, rd, typed, errs)
 		return
 	}
-	// The fund replaces every term; the console has no field for this one, so it
-	// is sent as the round has it rather than reset to the API's default.
-	body["exclude_previously_funded"] = rd.ExcludePreviouslyFunded
+	// The console has no field for exclude_previously_funded: left out of a
+	// correction, the fund keeps the round's own.
 	keepUntypedTimes(body, rd)
 	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, "application/json", opsJSONBody(body))
 	if err != nil {

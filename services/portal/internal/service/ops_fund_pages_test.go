@@ -138,10 +138,11 @@ func TestOpsOrganisationsAreFoundAPageAtATime(t *testing.T) {
 	}
 }
 
-// A round opened through the fund's API, with seconds in its times and its themes in
-// an order of its own, is corrected from the console while open: the form shows its
-// times to the minute and its themes in the form's order, yet a correction of its
-// name alone changes its name alone. The times left as shown were sent back cut to
+// A round opened through the fund's API, with seconds in its times, its themes in an
+// order of its own and previous grantees let in, is corrected from the console while
+// open: the form shows its times to the minute and its themes in the form's order,
+// and has no field for the exclusion, yet a correction of its name alone changes its
+// name alone. The times left as shown were sent back cut to
 // the minute and the themes in the form's order, and the fund refused the correction
 // as a change of `opens` (or `themes`).
 func TestOpsCorrectAnOpenRoundOpenedThroughTheAPI(t *testing.T) {
@@ -153,7 +154,8 @@ func TestOpsCorrectAnOpenRoundOpenedThroughTheAPI(t *testing.T) {
 	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", opsToken(t, s.fund, "fund"), map[string]any{
 		"name": "Technician Collaboration Fund API", "opens": opens.Format(time.RFC3339), "closes": closes.Format(time.RFC3339),
 		"budget_pence": 750000, "min_award_pence": 10000, "max_award_pence": 100000, "project_start": fmt.Sprintf("%d-03-01", year),
-		"project_end": fmt.Sprintf("%d-12-31", year), "themes": []string{"career_development", "visibility"}})).JSON(t)["id"].(string)
+		"project_end": fmt.Sprintf("%d-12-31", year), "themes": []string{"career_development", "visibility"},
+		"exclude_previously_funded": false})).JSON(t)["id"].(string)
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
 
 	edit := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+round+"/edit", ops, nil), http.StatusOK, "the round's correction form")
@@ -170,7 +172,7 @@ func TestOpsCorrectAnOpenRoundOpenedThroughTheAPI(t *testing.T) {
 	}
 	got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+round, "", nil)).JSON(t)
 	if got["name"] != "Technician Collaboration Fund API (renamed)" || got["opens"] != opens.Format(time.RFC3339) ||
-		got["closes"] != closes.Format(time.RFC3339) || got["version"] != float64(2) {
+		got["closes"] != closes.Format(time.RFC3339) || got["exclude_previously_funded"] != false || got["version"] != float64(2) {
 		t.Errorf("after renaming it the round reads %v, want its times as they were (opens %s, closes %s)", got, opens.Format(time.RFC3339), closes.Format(time.RFC3339))
 	}
 }
