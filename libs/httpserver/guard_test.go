@@ -48,6 +48,8 @@ paths:
                 ref: {type: string, maxLength: 16, pattern: '^R[0-9]{4}$', description: 'A reference such as R1234.'}
                 announced_on: {type: string, format: date}
                 size: {type: integer, minimum: 1}
+                budget_pence: {type: integer, format: int64, minimum: 1, maximum: 100000000}
+                headcount: {type: integer, maximum: 9007199254740991}
                 kind: {type: string, enum: [signatory, supporter]}
                 leader:
                   type: object
@@ -248,7 +250,7 @@ func TestBodiesInAnotherMediaTypeAre415(t *testing.T) {
 func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 	t.Parallel()
 	f := newGuarded(t, config.Edge{})
-	body := `{"name":"Ann\r\nBcc: x@y.z","email":"not-an-address","code":"a b","ref":"X1","announced_on":"4/12/2026","size":0,"kind":"other","leader":{"name":"` + strings.Repeat("n", 30) + `"}}`
+	body := `{"name":"Ann\r\nBcc: x@y.z","email":"not-an-address","code":"a b","ref":"X1","announced_on":"4/12/2026","size":0,"budget_pence":100000001,"headcount":9007199254740992,"kind":"other","leader":{"name":"` + strings.Repeat("n", 30) + `"}}`
 	r := f.do(t, request{method: "POST", path: "/v1/organisations", token: f.token(t, auth.RoleOps), body: body})
 	p := problem(t, r)
 	got := map[string]string{}
@@ -262,6 +264,8 @@ func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 		"ref":          "must be a reference such as R1234",
 		"announced_on": "must be a date as YYYY-MM-DD, such as 2026-12-04",
 		"size":         "must be at least 1",
+		"budget_pence": "must be at most 100000000 pence",
+		"headcount":    "must be at most 9007199254740991",
 		"kind":         "must be one of: signatory, supporter",
 		"leader.name":  "must be at most 20 characters long",
 	}

@@ -722,6 +722,43 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 	})
 }
 
+// A refused amount is told what is expected in words: bounds in digits (never
+// 1e+08) with their unit, and a number the document allows but not as a whole number
+// is written (1e4) how to write it, never a Go type.
+func TestRefusedAmountsSayWhatIsExpectedInWords(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-w", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-w")
+	h.eligible(applicant, round, 1000)
+	raw, err := json.Marshal(draft(round, 5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exponent := strings.Replace(string(raw), `"requested_amount_pence":5000`, `"requested_amount_pence":5e3`, 1)
+	tooBig := map[string]any{
+		"name": "TCF huge", "opens": "2027-04-01T09:00:00+01:00", "closes": "2027-06-30T17:00:00+01:00",
+		"budget_pence": 100000001, "min_award_pence": 1000, "max_award_pence": 10000,
+		"project_start": "2027-05-01", "project_end": "2028-03-31", "themes": []string{"visibility"},
+	}
+	for _, tt := range []struct {
+		name, path, token string
+		body              any
+		field, message    string
+	}{
+		{"pence in exponent notation", "/v1/applications", applicant, exponent, "requested_amount_pence",
+			"must be a whole number written in digits alone, such as 10000, without an exponent or a decimal point"},
+		{"pence over the cap", "/v1/rounds", h.ops, tooBig, "budget_pence", "must be at most 100000000 pence"},
+	} {
+		p := h.Must(http.StatusBadRequest, h.Do("POST", tt.path, tt.token, tt.body)).JSON(t)
+		errs, _ := p["errors"].([]any)
+		if p["field"] != tt.field || len(errs) != 1 || errs[0].(map[string]any)["message"] != tt.message {
+			t.Errorf("%s: the problem reads %v, want %s: %q", tt.name, p, tt.field, tt.message)
+		}
+	}
+}
+
 func TestWritesAreRateLimitedPerCaller(t *testing.T) {
 	t.Parallel()
 	h := start(t, func(c *config.Config) { c.Fund.WriteRate, c.Fund.WriteBurst = 0.1, 3 })
