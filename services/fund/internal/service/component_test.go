@@ -759,6 +759,31 @@ func TestRefusedAmountsSayWhatIsExpectedInWords(t *testing.T) {
 	}
 }
 
+// A step that takes no body refuses one, naming it, rather than ignore what the
+// caller meant by it; no body, or an empty JSON object, is fine.
+func TestABodySentToAStepThatTakesNoneIsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-n", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-n")
+	h.eligible(applicant, round, 1000)
+	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
+	for what, r := range map[string]testenv.Response{
+		"a submission with a field":   h.Do("POST", "/v1/applications/"+id+"/submission", applicant, `{"confirm":true}`),
+		"an assessment with its text": h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, "start now", "Content-Type", "text/plain"),
+	} {
+		if r.Status != http.StatusBadRequest || r.JSON(t)["field"] != "body" || !strings.Contains(r.JSON(t)["detail"].(string), "this operation takes no body") {
+			t.Errorf("%s: %d %s, want 400 naming body", what, r.Status, r.Body)
+		}
+	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t)["status"]; got != "draft" {
+		t.Errorf("status %v after the refused submission, want draft", got)
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submission", applicant, "{}"))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, nil))
+}
+
 func TestWritesAreRateLimitedPerCaller(t *testing.T) {
 	t.Parallel()
 	h := start(t, func(c *config.Config) { c.Fund.WriteRate, c.Fund.WriteBurst = 0.1, 3 })
