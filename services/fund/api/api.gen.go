@@ -268,14 +268,20 @@ type Problem struct {
 type Round struct {
 	BudgetPence int64 `json:"budget_pence"`
 
-	// ClosedAt When the round was recorded closed (absent until then)
+	// ClosedAt When the round really closed, absent until its close is recorded: its closing
+	// time (`closes`), or, when ops closed it early, the earlier moment they did;
+	// from then no submission is taken, whatever `closes` says.
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
 
-	// ClosedEarly Ops closed it before its closing time
-	ClosedEarly *bool     `json:"closed_early,omitempty"`
-	Closes      time.Time `json:"closes"`
+	// ClosedEarly Ops closed it before its closing time: `closed_at` is earlier than `closes`
+	ClosedEarly *bool `json:"closed_early,omitempty"`
 
-	// ClosesLondon The closing time on the Europe/London clock
+	// Closes The closing time the round's terms give. A round ops closed early keeps it:
+	// when the round really closed is `closed_at`.
+	Closes time.Time `json:"closes"`
+
+	// ClosesLondon `closes` on the Europe/London clock, so also the planned closing time after an
+	// early close; `closed_at` is when the round really closed.
 	ClosesLondon            *string `json:"closes_london,omitempty"`
 	ExcludePreviouslyFunded bool    `json:"exclude_previously_funded"`
 

@@ -334,7 +334,9 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -347,7 +349,9 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -360,7 +364,9 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -371,7 +377,9 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -893,7 +901,9 @@ func (c *Client) UpdateRound(ctx context.Context, id ID, body UpdateRoundJSONReq
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true.
 //
 // Takes any type of body and a specified content type.
 //
@@ -915,7 +925,9 @@ func (c *Client) CloseRoundWithBody(ctx context.Context, id ID, params *CloseRou
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -937,7 +949,9 @@ func (c *Client) CloseRound(ctx context.Context, id ID, params *CloseRoundParams
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true.
 //
 // Takes any type of body and a specified content type.
 //
@@ -958,7 +972,9 @@ func (c *Client) CreateRoundClosureWithBody(ctx context.Context, id ID, params *
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2364,7 +2380,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2377,7 +2395,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2390,7 +2410,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2401,7 +2423,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published.
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5629,7 +5653,9 @@ func (c *ClientWithResponses) UpdateRoundWithResponse(ctx context.Context, id ID
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5648,7 +5674,9 @@ func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5666,7 +5694,9 @@ func (c *ClientWithResponses) CloseRoundWithResponse(ctx context.Context, id ID,
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5683,7 +5713,9 @@ func (c *ClientWithResponses) CreateRoundClosureWithBodyWithResponse(ctx context
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published.
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
