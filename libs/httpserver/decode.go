@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -36,7 +38,7 @@ func decodeError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return apperr.Field(field, "must be of type %s", typeErr.Type.String())
+		return apperr.Field(field, "must be %s", goTypeWords(typeErr.Type, typeErr.Value))
 	case errors.As(err, &syntaxErr):
 		return apperr.Field("body", "the body is not valid JSON (at byte %d)", syntaxErr.Offset)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -55,4 +57,43 @@ func decodeError(err error) error {
 		e.Err = fmt.Errorf("decode body: %w", err)
 		return e
 	}
+}
+
+// goTypeWords says in words what a value decoded into t must be, as the validator's
+// messages do (typeWords), never naming the Go type. value is what the body held
+// instead ("number 1e4", "string", ...): a number where a whole number is expected
+// is told how to write it (1e4 is 10000, but not as a whole number is written) or
+// the range it must fall in.
+func goTypeWords(t reflect.Type, value string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return wholeNumberWords(value, strconv.FormatInt(-1<<(t.Bits()-1), 10), strconv.FormatInt(1<<(t.Bits()-1)-1, 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return wholeNumberWords(value, "0", strconv.FormatUint(1<<t.Bits()-1, 10))
+	case reflect.Float32, reflect.Float64:
+		return typeWords["number"]
+	case reflect.String:
+		return typeWords["string"]
+	case reflect.Bool:
+		return typeWords["boolean"]
+	case reflect.Slice, reflect.Array:
+		return typeWords["array"]
+	}
+	return typeWords["object"]
+}
+
+// wholeNumberWords says what a whole number must be, given the number (or other
+// value) sent instead.
+func wholeNumberWords(value, lowest, highest string) string {
+	n, isNumber := strings.CutPrefix(value, "number ")
+	switch {
+	case isNumber && strings.ContainsAny(n, ".eE"):
+		return "a whole number written in digits alone, such as 10000, without an exponent or a decimal point"
+	case isNumber:
+		return "a whole number from " + lowest + " to " + highest
+	}
+	return typeWords["integer"]
 }

@@ -164,9 +164,12 @@ func parseQuery(raw string) ([]string, error) {
 
 // mediaType refuses with 415 a body sent as something the operation does not take
 // (JSON sent as text/plain, a form), so that no parser meant for another type ever
-// reads it.
+// reads it; and, through noBody, a body sent to an operation that takes none.
 func mediaType(op *openapi3.Operation, r *http.Request) error {
-	if op.RequestBody == nil || op.RequestBody.Value == nil || !hasBody(r) {
+	if op.RequestBody == nil || op.RequestBody.Value == nil {
+		return noBody(r)
+	}
+	if !hasBody(r) {
 		return nil
 	}
 	content := op.RequestBody.Value.Content
@@ -186,6 +189,27 @@ func mediaType(op *openapi3.Operation, r *http.Request) error {
 	e := apperr.New(apperr.Unsupported, "the body must be sent as %s", strings.Join(takes, " or "))
 	e.Field = "Content-Type"
 	return e
+}
+
+// noBody refuses with 400 a body sent to an operation whose document declares none:
+// nothing would read it, and nothing a caller sends is silently ignored
+// (docs/API.md), so {"confirm":true} sent with a submission is not taken as meaning
+// something it does not. A body of white space alone, or an empty JSON object, says
+// nothing and passes, since some clients send {} with every POST.
+func noBody(r *http.Request) error {
+	if !hasBody(r) {
+		return nil
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return apperr.Wrap(apperr.Invalid, err, "the request body could not be read")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || (data[0] == '{' && data[len(data)-1] == '}' && len(bytes.TrimSpace(data[1:len(data)-1])) == 0) {
+		return nil
+	}
+	return apperr.Field("body", "this operation takes no body; send the request without one")
 }
 
 func hasBody(r *http.Request) bool {

@@ -50,6 +50,8 @@ paths:
                 at: {type: string, format: date-time}
                 site: {type: string, format: web, maxLength: 100}
                 size: {type: integer, minimum: 1}
+                budget_pence: {type: integer, format: int64, minimum: 1, maximum: 100000000}
+                headcount: {type: integer, maximum: 9007199254740991}
                 kind: {type: string, enum: [signatory, supporter]}
                 leader:
                   type: object
@@ -247,10 +249,49 @@ func TestBodiesInAnotherMediaTypeAre415(t *testing.T) {
 	}
 }
 
+// A body sent to an operation that takes none is refused naming it, whatever its
+// type: it would be ignored. No body, white space or an empty JSON object says
+// nothing and passes.
+func TestABodyForAnOperationThatTakesNoneIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newGuarded(t, config.Edge{})
+	ops := f.token(t, auth.RoleOps)
+	for _, tt := range []struct {
+		name string
+		req  request
+		want int
+	}{
+		{"no body", request{}, http.StatusOK},
+		{"white space", request{body: " \r\n"}, http.StatusOK},
+		{"an empty object", request{body: "{ }"}, http.StatusOK},
+		{"an empty object, chunked", request{body: "{}", chunked: true}, http.StatusOK},
+		{"a field", request{body: `{"confirm":true}`}, http.StatusBadRequest},
+		{"a field, chunked", request{body: `{"confirm":true}`, chunked: true}, http.StatusBadRequest},
+		{"an empty list", request{body: "[]"}, http.StatusBadRequest},
+		{"text", request{body: "please submit", contentType: "text/plain"}, http.StatusBadRequest},
+	} {
+		tt.req.method, tt.req.path, tt.req.token = "POST", "/v1/applications/a-1/submit", ops
+		r := f.do(t, tt.req)
+		if r.status != tt.want {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, r.status, tt.want, r.body)
+			continue
+		}
+		if tt.want == http.StatusBadRequest {
+			if p := problem(t, r); p.Field != "body" || !strings.Contains(p.Detail, "this operation takes no body") {
+				t.Errorf("%s: the problem names %q and says %q, want body: this operation takes no body", tt.name, p.Field, p.Detail)
+			}
+		}
+	}
+	// A GET has no body either.
+	if r := f.do(t, request{method: "GET", path: "/v1/organisations/x-1/history", token: ops, body: `{"since":"2026-01-01"}`}); r.status != http.StatusBadRequest {
+		t.Errorf("a GET with a body: status %d, want 400: %s", r.status, r.body)
+	}
+}
+
 func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 	t.Parallel()
 	f := newGuarded(t, config.Edge{})
-	body := `{"name":"Ann\r\nBcc: x@y.z","email":"not-an-address","code":"a b","ref":"X1","announced_on":"4/12/2026","size":0,"kind":"other","leader":{"name":"` + strings.Repeat("n", 30) + `"}}`
+	body := `{"name":"Ann\r\nBcc: x@y.z","email":"not-an-address","code":"a b","ref":"X1","announced_on":"4/12/2026","size":0,"budget_pence":100000001,"headcount":9007199254740992,"kind":"other","leader":{"name":"` + strings.Repeat("n", 30) + `"}}`
 	r := f.do(t, request{method: "POST", path: "/v1/organisations", token: f.token(t, auth.RoleOps), body: body})
 	p := problem(t, r)
 	got := map[string]string{}
@@ -264,6 +305,8 @@ func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 		"ref":          "must be a reference such as R1234",
 		"announced_on": "must be a date as YYYY-MM-DD, such as 2026-12-04",
 		"size":         "must be at least 1",
+		"budget_pence": "must be at most 100000000 pence",
+		"headcount":    "must be at most 9007199254740991",
 		"kind":         "must be one of: signatory, supporter",
 		"leader.name":  "must be at most 20 characters long",
 	}

@@ -5,7 +5,8 @@ import (
 	"net/http"
 )
 
-// None is the body of an operation that takes none: Handle reads nothing.
+// None is the body of an operation that takes none: Handle reads nothing, the
+// validator having refused a body sent to an operation whose document declares none.
 type None struct{}
 
 // Optional is the body of an operation whose body may be left out: Value is T's zero

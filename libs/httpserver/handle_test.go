@@ -109,7 +109,7 @@ func TestHandleDecodesIdentifiesCallsAndAnswers(t *testing.T) {
 		{"optional body unknown field", `{"why":"late"}`, optional, answer{Err: "invalid why: is not a field of this request"}},
 		{"no body read", `{"anything":1}`, none, answer{Status: 200, Body: `"READ"`, Called: []string{"who", "call ops"}}},
 		{"created", `{"name":"kiln"}`, create, answer{Status: 201, Location: "/things/kiln", Body: `"KILN"`, Called: []string{"who", "call ops kiln"}}},
-		{"not created", `{"name":1}`, create, answer{Err: "invalid name: must be of type string"}},
+		{"not created", `{"name":1}`, create, answer{Err: "invalid name: must be text (a JSON string)"}},
 	} {
 		if diff := cmp.Diff(tt.want, handled(tt.body, tt.h)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -67,11 +68,11 @@ func describe(se *openapi3.SchemaError) string {
 		}
 	case "minimum":
 		if s.Min != nil {
-			return fmt.Sprintf("must be at least %g", *s.Min)
+			return "must be at least " + bound(*s.Min, se)
 		}
 	case "maximum":
 		if s.Max != nil {
-			return fmt.Sprintf("must be at most %g", *s.Max)
+			return "must be at most " + bound(*s.Max, se)
 		}
 	case "minItems":
 		return fmt.Sprintf("must list at least %d items", s.MinItems)
@@ -93,6 +94,18 @@ func describe(se *openapi3.SchemaError) string {
 		return "is not a field of this request"
 	}
 	return se.Reason
+}
+
+// bound is a minimum or maximum as a person writes it: in digits, never in exponent
+// notation (100000000, not 1e+08), and for an amount of money with its unit. The
+// suite names every amount of money <something>_pence (docs/API.md), and the unit
+// lets the portal say the bound in pounds beside a field typed in pounds.
+func bound(v float64, se *openapi3.SchemaError) string {
+	n := strconv.FormatFloat(v, 'f', -1, 64)
+	if path := se.JSONPointer(); len(path) > 0 && strings.HasSuffix(path[len(path)-1], "_pence") {
+		n += " pence"
+	}
+	return n
 }
 
 // formatWords says what a value of each standard format looks like. The suite's own

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,6 +60,42 @@ func TestProblemTextAndFieldNamesKeepTheirFormats(t *testing.T) {
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+// A body the validator let through but that does not decode (1e4 is a number the
+// document's integer allows, yet not as Go reads an int64) is refused saying what is
+// expected in words, never naming a Go type.
+func TestDecodeRefusalsSayWhatIsExpectedInWords(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		Amount int64    `json:"amount_pence"`
+		Small  uint8    `json:"small"`
+		Name   string   `json:"name"`
+		On     *bool    `json:"on"`
+		Ratio  float64  `json:"ratio"`
+		Lines  []string `json:"lines"`
+		Nested struct {
+			Count int `json:"count"`
+		} `json:"nested"`
+	}
+	for _, tt := range []struct{ body, want string }{
+		{`{"amount_pence":1e4}`, "amount_pence: must be a whole number written in digits alone, such as 10000, without an exponent or a decimal point"},
+		{`{"amount_pence":10.5}`, "amount_pence: must be a whole number written in digits alone, such as 10000, without an exponent or a decimal point"},
+		{`{"amount_pence":"10000"}`, "amount_pence: must be a whole number"},
+		{`{"amount_pence":99999999999999999999}`, "amount_pence: must be a whole number from -9223372036854775808 to 9223372036854775807"},
+		{`{"small":-1}`, "small: must be a whole number from 0 to 255"},
+		{`{"name":1}`, "name: must be text (a JSON string)"},
+		{`{"on":"yes"}`, "on: must be true or false"},
+		{`{"ratio":"half"}`, "ratio: must be a number"},
+		{`{"lines":"one"}`, "lines: must be a list (a JSON array)"},
+		{`{"nested":[]}`, "nested: must be an object"},
+		{`{"nested":{"count":true}}`, "nested.count: must be a whole number"},
+	} {
+		e, ok := apperr.As(decodeError(json.Unmarshal([]byte(tt.body), &v)))
+		if !ok || e.Code != apperr.Invalid || e.Field+": "+e.Message != tt.want {
+			t.Errorf("%s: %v, want invalid %q", tt.body, e, tt.want)
 		}
 	}
 }

@@ -268,14 +268,20 @@ type Problem struct {
 type Round struct {
 	BudgetPence int64 `json:"budget_pence"`
 
-	// ClosedAt When the round was recorded closed (absent until then)
+	// ClosedAt When the round really closed, absent until its close is recorded: its closing
+	// time (`closes`), or, when ops closed it early, the earlier moment they did;
+	// from then no submission is taken, whatever `closes` says.
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
 
-	// ClosedEarly Ops closed it before its closing time
-	ClosedEarly *bool     `json:"closed_early,omitempty"`
-	Closes      time.Time `json:"closes"`
+	// ClosedEarly Ops closed it before its closing time: `closed_at` is earlier than `closes`
+	ClosedEarly *bool `json:"closed_early,omitempty"`
 
-	// ClosesLondon The closing time on the Europe/London clock
+	// Closes The closing time the round's terms give. A round ops closed early keeps it:
+	// when the round really closed is `closed_at`.
+	Closes time.Time `json:"closes"`
+
+	// ClosesLondon `closes` on the Europe/London clock, so also the planned closing time after an
+	// early close; `closed_at` is when the round really closed.
 	ClosesLondon            *string `json:"closes_london,omitempty"`
 	ExcludePreviouslyFunded bool    `json:"exclude_previously_funded"`
 
@@ -297,6 +303,23 @@ type Round struct {
 // RoundStatus defines model for Round.Status.
 type RoundStatus string
 
+// RoundCorrection A round's terms as corrected: every term is given again, except
+// `exclude_previously_funded`, which the round keeps when it is left out.
+type RoundCorrection struct {
+	BudgetPence Pence     `json:"budget_pence"`
+	Closes      time.Time `json:"closes"`
+
+	// ExcludePreviouslyFunded Whether an organisation funded in the previous round may not be funded in this one. Left out, the round keeps what it has.
+	ExcludePreviouslyFunded *bool              `json:"exclude_previously_funded,omitempty"`
+	MaxAwardPence           Pence              `json:"max_award_pence"`
+	MinAwardPence           Pence              `json:"min_award_pence"`
+	Name                    string             `json:"name"`
+	Opens                   time.Time          `json:"opens"`
+	ProjectEnd              openapi_types.Date `json:"project_end"`
+	ProjectStart            openapi_types.Date `json:"project_start"`
+	Themes                  []Theme            `json:"themes"`
+}
+
 // RoundPage defines model for RoundPage.
 type RoundPage struct {
 	Items []Round `json:"items"`
@@ -307,8 +330,10 @@ type RoundPage struct {
 
 // RoundRequest defines model for RoundRequest.
 type RoundRequest struct {
-	BudgetPence             Pence              `json:"budget_pence"`
-	Closes                  time.Time          `json:"closes"`
+	BudgetPence Pence     `json:"budget_pence"`
+	Closes      time.Time `json:"closes"`
+
+	// ExcludePreviouslyFunded Whether an organisation funded in the previous round may not be funded in this one. True when left out.
 	ExcludePreviouslyFunded *bool              `json:"exclude_previously_funded,omitempty"`
 	MaxAwardPence           Pence              `json:"max_award_pence"`
 	MinAwardPence           Pence              `json:"min_award_pence"`
@@ -579,7 +604,7 @@ type CreateApplicationWithdrawalJSONRequestBody CreateApplicationWithdrawalJSONB
 type OpenRoundJSONRequestBody = RoundRequest
 
 // UpdateRoundJSONRequestBody defines body for UpdateRound for application/json ContentType.
-type UpdateRoundJSONRequestBody = RoundRequest
+type UpdateRoundJSONRequestBody = RoundCorrection
 
 // CloseRoundJSONRequestBody defines body for CloseRound for application/json ContentType.
 //

@@ -97,7 +97,9 @@ type ClientInterface interface {
 
 	// CreateApplicationWithBody Draft an application for the caller's organisation
 	//
-	// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+	// The lead organisation is the caller's; it must be an announced signatory that has
+	// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+	// cancelled before it opened) takes no new draft: 409 giving when it closed.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -106,7 +108,9 @@ type ClientInterface interface {
 
 	// CreateApplication Draft an application for the caller's organisation
 	//
-	// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+	// The lead organisation is the caller's; it must be an announced signatory that has
+	// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+	// cancelled before it opened) takes no new draft: 409 giving when it closed.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -120,12 +124,20 @@ type ClientInterface interface {
 
 	// UpdateApplicationWithBody Revise a draft
 	//
+	// Replaces the draft's content, until its round closes: a draft of a round that has
+	// closed can never be submitted, so a change to it is refused with 409 giving when
+	// the round closed.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
 	UpdateApplicationWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateApplication Revise a draft
+	//
+	// Replaces the draft's content, until its round closes: a draft of a round that has
+	// closed can never be submitted, so a change to it is refused with 409 giving when
+	// the round closed.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -290,10 +302,13 @@ type ClientInterface interface {
 
 	// UpdateRoundWithBody Correct a round's terms (ops)
 	//
-	// Replaces the round's terms. Before the round opens anything may change; once it is
-	// open only `name` and `closes` (applicants have drafted against its rules and awards
-	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change. A new closing time (or, before the round opens, new dates)
+	// Replaces the round's terms with those given: every term is sent again, except
+	// `exclude_previously_funded`, which the round keeps when it is left out (it
+	// defaults to true only when a round is opened). Themes are a set: their order
+	// does not matter. Before the round opens anything may change; once it is open only
+	// `name` and `closes` (applicants have drafted against its rules and awards draw on
+	// its budget): changing another term is refused with 409 naming it. A closed round
+	// cannot change. A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -306,10 +321,13 @@ type ClientInterface interface {
 
 	// UpdateRound Correct a round's terms (ops)
 	//
-	// Replaces the round's terms. Before the round opens anything may change; once it is
-	// open only `name` and `closes` (applicants have drafted against its rules and awards
-	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change. A new closing time (or, before the round opens, new dates)
+	// Replaces the round's terms with those given: every term is sent again, except
+	// `exclude_previously_funded`, which the round keeps when it is left out (it
+	// defaults to true only when a round is opened). Themes are a set: their order
+	// does not matter. Before the round opens anything may change; once it is open only
+	// `name` and `closes` (applicants have drafted against its rules and awards draw on
+	// its budget): changing another term is refused with 409 naming it. A closed round
+	// cannot change. A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -324,7 +342,9 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true. An early close moves the round in the
 	// order of rounds (the previous round is the one that actually closed last): a close
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
@@ -341,7 +361,9 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true. An early close moves the round in the
 	// order of rounds (the previous round is the one that actually closed last): a close
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
@@ -358,7 +380,9 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true. An early close moves the round in the
 	// order of rounds (the previous round is the one that actually closed last): a close
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
@@ -373,7 +397,9 @@ type ClientInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true. An early close moves the round in the
 	// order of rounds (the previous round is the one that actually closed last): a close
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
@@ -407,7 +433,9 @@ func (c *Client) ListApplications(ctx context.Context, params *ListApplicationsP
 
 // CreateApplicationWithBody Draft an application for the caller's organisation
 //
-// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+// The lead organisation is the caller's; it must be an announced signatory that has
+// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+// cancelled before it opened) takes no new draft: 409 giving when it closed.
 //
 // Takes any type of body and a specified content type.
 //
@@ -426,7 +454,9 @@ func (c *Client) CreateApplicationWithBody(ctx context.Context, params *CreateAp
 
 // CreateApplication Draft an application for the caller's organisation
 //
-// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+// The lead organisation is the caller's; it must be an announced signatory that has
+// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+// cancelled before it opened) takes no new draft: 409 giving when it closed.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -460,6 +490,10 @@ func (c *Client) GetApplication(ctx context.Context, id ID, reqEditors ...Reques
 
 // UpdateApplicationWithBody Revise a draft
 //
+// Replaces the draft's content, until its round closes: a draft of a round that has
+// closed can never be submitted, so a change to it is refused with 409 giving when
+// the round closed.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
@@ -476,6 +510,10 @@ func (c *Client) UpdateApplicationWithBody(ctx context.Context, id ID, contentTy
 }
 
 // UpdateApplication Revise a draft
+//
+// Replaces the draft's content, until its round closes: a draft of a round that has
+// closed can never be submitted, so a change to it is refused with 409 giving when
+// the round closed.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -835,10 +873,13 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 
 // UpdateRoundWithBody Correct a round's terms (ops)
 //
-// Replaces the round's terms. Before the round opens anything may change; once it is
-// open only `name` and `closes` (applicants have drafted against its rules and awards
-// draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change. A new closing time (or, before the round opens, new dates)
+// Replaces the round's terms with those given: every term is sent again, except
+// `exclude_previously_funded`, which the round keeps when it is left out (it
+// defaults to true only when a round is opened). Themes are a set: their order
+// does not matter. Before the round opens anything may change; once it is open only
+// `name` and `closes` (applicants have drafted against its rules and awards draw on
+// its budget): changing another term is refused with 409 naming it. A closed round
+// cannot change. A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -861,10 +902,13 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, contentType str
 
 // UpdateRound Correct a round's terms (ops)
 //
-// Replaces the round's terms. Before the round opens anything may change; once it is
-// open only `name` and `closes` (applicants have drafted against its rules and awards
-// draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change. A new closing time (or, before the round opens, new dates)
+// Replaces the round's terms with those given: every term is sent again, except
+// `exclude_previously_funded`, which the round keeps when it is left out (it
+// defaults to true only when a round is opened). Themes are a set: their order
+// does not matter. Before the round opens anything may change; once it is open only
+// `name` and `closes` (applicants have drafted against its rules and awards draw on
+// its budget): changing another term is refused with 409 naming it. A closed round
+// cannot change. A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -889,7 +933,9 @@ func (c *Client) UpdateRound(ctx context.Context, id ID, body UpdateRoundJSONReq
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published. An early close moves the round in the
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true. An early close moves the round in the
 // order of rounds (the previous round is the one that actually closed last): a close
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
@@ -915,7 +961,9 @@ func (c *Client) CloseRoundWithBody(ctx context.Context, id ID, params *CloseRou
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published. An early close moves the round in the
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true. An early close moves the round in the
 // order of rounds (the previous round is the one that actually closed last): a close
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
@@ -941,7 +989,9 @@ func (c *Client) CloseRound(ctx context.Context, id ID, params *CloseRoundParams
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published. An early close moves the round in the
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true. An early close moves the round in the
 // order of rounds (the previous round is the one that actually closed last): a close
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
@@ -966,7 +1016,9 @@ func (c *Client) CreateRoundClosureWithBody(ctx context.Context, id ID, params *
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published. An early close moves the round in the
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true. An early close moves the round in the
 // order of rounds (the previous round is the one that actually closed last): a close
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
@@ -2127,7 +2179,9 @@ type ClientWithResponsesInterface interface {
 
 	// CreateApplicationWithBodyWithResponse Draft an application for the caller's organisation
 	//
-	// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+	// The lead organisation is the caller's; it must be an announced signatory that has
+	// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+	// cancelled before it opened) takes no new draft: 409 giving when it closed.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2136,7 +2190,9 @@ type ClientWithResponsesInterface interface {
 
 	// CreateApplicationWithResponse Draft an application for the caller's organisation
 	//
-	// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+	// The lead organisation is the caller's; it must be an announced signatory that has
+	// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+	// cancelled before it opened) takes no new draft: 409 giving when it closed.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2152,12 +2208,20 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateApplicationWithBodyWithResponse Revise a draft
 	//
+	// Replaces the draft's content, until its round closes: a draft of a round that has
+	// closed can never be submitted, so a change to it is refused with 409 giving when
+	// the round closed.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
 	UpdateApplicationWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error)
 
 	// UpdateApplicationWithResponse Revise a draft
+	//
+	// Replaces the draft's content, until its round closes: a draft of a round that has
+	// closed can never be submitted, so a change to it is refused with 409 giving when
+	// the round closed.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2332,10 +2396,13 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRoundWithBodyWithResponse Correct a round's terms (ops)
 	//
-	// Replaces the round's terms. Before the round opens anything may change; once it is
-	// open only `name` and `closes` (applicants have drafted against its rules and awards
-	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change. A new closing time (or, before the round opens, new dates)
+	// Replaces the round's terms with those given: every term is sent again, except
+	// `exclude_previously_funded`, which the round keeps when it is left out (it
+	// defaults to true only when a round is opened). Themes are a set: their order
+	// does not matter. Before the round opens anything may change; once it is open only
+	// `name` and `closes` (applicants have drafted against its rules and awards draw on
+	// its budget): changing another term is refused with 409 naming it. A closed round
+	// cannot change. A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -2348,10 +2415,13 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateRoundWithResponse Correct a round's terms (ops)
 	//
-	// Replaces the round's terms. Before the round opens anything may change; once it is
-	// open only `name` and `closes` (applicants have drafted against its rules and awards
-	// draw on its budget): changing another term is refused with 409 naming it. A closed
-	// round cannot change. A new closing time (or, before the round opens, new dates)
+	// Replaces the round's terms with those given: every term is sent again, except
+	// `exclude_previously_funded`, which the round keeps when it is left out (it
+	// defaults to true only when a round is opened). Themes are a set: their order
+	// does not matter. Before the round opens anything may change; once it is open only
+	// `name` and `closes` (applicants have drafted against its rules and awards draw on
+	// its budget): changing another term is refused with 409 naming it. A closed round
+	// cannot change. A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -2366,7 +2436,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true. An early close moves the round in the
 	// order of rounds (the previous round is the one that actually closed last): a close
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
@@ -2383,7 +2455,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true. An early close moves the round in the
 	// order of rounds (the previous round is the one that actually closed last): a close
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
@@ -2400,7 +2474,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true. An early close moves the round in the
 	// order of rounds (the previous round is the one that actually closed last): a close
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
@@ -2415,7 +2491,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// From now on the round takes no submissions. Closing a closed round changes nothing.
 	// A round also closes by itself at its closing time; either way a
-	// `tc.fund.round.closed` event is published. An early close moves the round in the
+	// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+	// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+	// `closed_early` is true. An early close moves the round in the
 	// order of rounds (the previous round is the one that actually closed last): a close
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
@@ -5244,7 +5322,9 @@ func (c *ClientWithResponses) ListApplicationsWithResponse(ctx context.Context, 
 
 // CreateApplicationWithBodyWithResponse Draft an application for the caller's organisation
 //
-// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+// The lead organisation is the caller's; it must be an announced signatory that has
+// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+// cancelled before it opened) takes no new draft: 409 giving when it closed.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5259,7 +5339,9 @@ func (c *ClientWithResponses) CreateApplicationWithBodyWithResponse(ctx context.
 
 // CreateApplicationWithResponse Draft an application for the caller's organisation
 //
-// The lead organisation is the caller's; it must be an announced signatory that has not withdrawn.
+// The lead organisation is the caller's; it must be an announced signatory that has
+// not withdrawn. The round may be upcoming or open; a round that has closed (or was
+// cancelled before it opened) takes no new draft: 409 giving when it closed.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5287,6 +5369,10 @@ func (c *ClientWithResponses) GetApplicationWithResponse(ctx context.Context, id
 
 // UpdateApplicationWithBodyWithResponse Revise a draft
 //
+// Replaces the draft's content, until its round closes: a draft of a round that has
+// closed can never be submitted, so a change to it is refused with 409 giving when
+// the round closed.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
@@ -5299,6 +5385,10 @@ func (c *ClientWithResponses) UpdateApplicationWithBodyWithResponse(ctx context.
 }
 
 // UpdateApplicationWithResponse Revise a draft
+//
+// Replaces the draft's content, until its round closes: a draft of a round that has
+// closed can never be submitted, so a change to it is refused with 409 giving when
+// the round closed.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5591,10 +5681,13 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 
 // UpdateRoundWithBodyWithResponse Correct a round's terms (ops)
 //
-// Replaces the round's terms. Before the round opens anything may change; once it is
-// open only `name` and `closes` (applicants have drafted against its rules and awards
-// draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change. A new closing time (or, before the round opens, new dates)
+// Replaces the round's terms with those given: every term is sent again, except
+// `exclude_previously_funded`, which the round keeps when it is left out (it
+// defaults to true only when a round is opened). Themes are a set: their order
+// does not matter. Before the round opens anything may change; once it is open only
+// `name` and `closes` (applicants have drafted against its rules and awards draw on
+// its budget): changing another term is refused with 409 naming it. A closed round
+// cannot change. A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -5613,10 +5706,13 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 
 // UpdateRoundWithResponse Correct a round's terms (ops)
 //
-// Replaces the round's terms. Before the round opens anything may change; once it is
-// open only `name` and `closes` (applicants have drafted against its rules and awards
-// draw on its budget): changing another term is refused with 409 naming it. A closed
-// round cannot change. A new closing time (or, before the round opens, new dates)
+// Replaces the round's terms with those given: every term is sent again, except
+// `exclude_previously_funded`, which the round keeps when it is left out (it
+// defaults to true only when a round is opened). Themes are a set: their order
+// does not matter. Before the round opens anything may change; once it is open only
+// `name` and `closes` (applicants have drafted against its rules and awards draw on
+// its budget): changing another term is refused with 409 naming it. A closed round
+// cannot change. A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -5637,7 +5733,9 @@ func (c *ClientWithResponses) UpdateRoundWithResponse(ctx context.Context, id ID
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published. An early close moves the round in the
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true. An early close moves the round in the
 // order of rounds (the previous round is the one that actually closed last): a close
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
@@ -5660,7 +5758,9 @@ func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published. An early close moves the round in the
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true. An early close moves the round in the
 // order of rounds (the previous round is the one that actually closed last): a close
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
@@ -5682,7 +5782,9 @@ func (c *ClientWithResponses) CloseRoundWithResponse(ctx context.Context, id ID,
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published. An early close moves the round in the
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true. An early close moves the round in the
 // order of rounds (the previous round is the one that actually closed last): a close
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
@@ -5703,7 +5805,9 @@ func (c *ClientWithResponses) CreateRoundClosureWithBodyWithResponse(ctx context
 //
 // From now on the round takes no submissions. Closing a closed round changes nothing.
 // A round also closes by itself at its closing time; either way a
-// `tc.fund.round.closed` event is published. An early close moves the round in the
+// `tc.fund.round.closed` event is published. A round closed early keeps its planned
+// `closes` (and `closes_london`); its `closed_at` says when it closed, and
+// `closed_early` is true. An early close moves the round in the
 // order of rounds (the previous round is the one that actually closed last): a close
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused

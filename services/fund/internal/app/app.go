@@ -563,7 +563,7 @@ func (a *App) CreateApplication(ctx context.Context, by auth.Principal, roundID 
 			return nil, apperr.New(apperr.Unprocessable, "this Idempotency-Key was used with a different request; use a new key for a new request")
 		}
 		created = true
-		return app.Draft(r, by.Org, application.Person{Name: by.Name, Email: by.Email}, c, requestHash, el)
+		return app.Draft(r, by.Org, application.Person{Name: by.Name, Email: by.Email}, c, requestHash, el, a.clock.Now())
 	})
 	return app, created, err
 }
@@ -595,7 +595,7 @@ func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id strin
 		if el.UnknownPartners, err = a.unknownPartners(ctx, c, app.OrganisationID()); err != nil {
 			return nil, err
 		}
-		return app.Update(r, c, el)
+		return app.Update(r, c, el, a.clock.Now())
 	})
 }
 

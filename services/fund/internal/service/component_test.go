@@ -273,6 +273,34 @@ func TestLateSubmissionIsRefusedWithTheClosingTime(t *testing.T) {
 	}
 }
 
+// A round that has closed takes no new draft and no change to a draft, since neither
+// could ever be submitted: each is refused with the time the round closed.
+func TestNoDraftIsStartedOrChangedOnceTheRoundHasClosed(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-c", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-c")
+	h.eligible(applicant, round, 1000)
+	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
+	h.clock.Set(start0.Add(24 * time.Hour))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+round+"/closure", h.ops, map[string]any{"reason": "budget committed"}))
+
+	update := draft(round, 6000)
+	delete(update, "round_id")
+	for what, r := range map[string]testenv.Response{
+		"a new draft":         h.Do("POST", "/v1/applications", applicant, draft(round, 5000)),
+		"a change to a draft": h.Do("PUT", "/v1/applications/"+id, applicant, update),
+	} {
+		if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "closed at 2 Mar 2027 10:00 GMT") {
+			t.Errorf("%s for a closed round: %d %s, want 409 giving the time it closed", what, r.Status, r.Body)
+		}
+	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t)["requested_amount_pence"]; got != float64(5000) {
+		t.Errorf("the draft asks for %v after a refused change, want 5000", got)
+	}
+}
+
 func TestOpsCorrectAndCloseRounds(t *testing.T) {
 	t.Parallel()
 	h := start(t)
@@ -288,6 +316,14 @@ func TestOpsCorrectAndCloseRounds(t *testing.T) {
 		}
 		edit(body)
 		return body
+	}
+
+	// Open: the themes are a set, so the same ones in another order change nothing.
+	same := h.Must(http.StatusOK, h.Do("PUT", "/v1/rounds/"+round, h.ops, terms(func(b map[string]any) {
+		b["themes"] = []string{"career_development", "visibility"}
+	}))).JSON(t)
+	if same["version"] != float64(1) || fmt.Sprint(same["themes"]) != "[visibility career_development]" {
+		t.Errorf("after resending its themes in another order the round reads %v, want version 1 and its themes as they were", same)
 	}
 
 	// Open: the budget is fixed, the closing time is not.
@@ -344,6 +380,46 @@ func TestOpsCorrectAndCloseRounds(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// exclude_previously_funded defaults to true when a round is opened; a correction
+// that leaves it out keeps what the round has, and one that gives it changes it.
+func TestACorrectionLeavingTheExclusionOutKeepsIt(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	terms := func(exclude any) map[string]any {
+		body := map[string]any{
+			"name": "TCF 2027c", "opens": "2027-04-01T09:00:00+01:00", "closes": "2027-06-30T17:00:00+01:00",
+			"budget_pence": 100000, "min_award_pence": 1000, "max_award_pence": 10000,
+			"project_start": "2027-05-01", "project_end": "2028-03-31", "themes": []string{"visibility"},
+		}
+		if exclude != nil {
+			body["exclude_previously_funded"] = exclude
+		}
+		return body
+	}
+	lenient := h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, terms(false))).JSON(t)["id"].(string)
+	strict := h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, terms(nil))).JSON(t)["id"].(string)
+	for _, step := range []struct {
+		round   string
+		exclude any
+		want    bool
+	}{
+		{lenient, nil, false},
+		{strict, nil, true},
+		{lenient, true, true},
+		{strict, false, false},
+		{strict, nil, false},
+	} {
+		body := terms(step.exclude)
+		body["name"] = fmt.Sprintf("TCF 2027c (exclusion %v)", step.exclude)
+		got := h.Must(http.StatusOK, h.Do("PUT", "/v1/rounds/"+step.round, h.ops, body)).JSON(t)
+		if got["exclude_previously_funded"] != step.want {
+			t.Errorf("a correction giving exclude_previously_funded %v: the round reads %v, want %v", step.exclude, got["exclude_previously_funded"], step.want)
+		}
+	}
+	h.Must(http.StatusNotFound, h.Do("PUT", "/v1/rounds/01a20e6d-6c22-7e4a-ad42-f3118735db1e", h.ops, terms(nil)))
+	h.Must(http.StatusForbidden, h.Do("PUT", "/v1/rounds/"+strict, h.Token(auth.RoleApplicant, "org-x"), terms(nil)))
 }
 
 func TestOrganisationsFundedInThePreviousRoundMayNotApply(t *testing.T) {
@@ -644,6 +720,68 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A refused amount is told what is expected in words: bounds in digits (never
+// 1e+08) with their unit, and a number the document allows but not as a whole number
+// is written (1e4) how to write it, never a Go type.
+func TestRefusedAmountsSayWhatIsExpectedInWords(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-w", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-w")
+	h.eligible(applicant, round, 1000)
+	raw, err := json.Marshal(draft(round, 5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exponent := strings.Replace(string(raw), `"requested_amount_pence":5000`, `"requested_amount_pence":5e3`, 1)
+	tooBig := map[string]any{
+		"name": "TCF huge", "opens": "2027-04-01T09:00:00+01:00", "closes": "2027-06-30T17:00:00+01:00",
+		"budget_pence": 100000001, "min_award_pence": 1000, "max_award_pence": 10000,
+		"project_start": "2027-05-01", "project_end": "2028-03-31", "themes": []string{"visibility"},
+	}
+	for _, tt := range []struct {
+		name, path, token string
+		body              any
+		field, message    string
+	}{
+		{"pence in exponent notation", "/v1/applications", applicant, exponent, "requested_amount_pence",
+			"must be a whole number written in digits alone, such as 10000, without an exponent or a decimal point"},
+		{"pence over the cap", "/v1/rounds", h.ops, tooBig, "budget_pence", "must be at most 100000000 pence"},
+	} {
+		p := h.Must(http.StatusBadRequest, h.Do("POST", tt.path, tt.token, tt.body)).JSON(t)
+		errs, _ := p["errors"].([]any)
+		if p["field"] != tt.field || len(errs) != 1 || errs[0].(map[string]any)["message"] != tt.message {
+			t.Errorf("%s: the problem reads %v, want %s: %q", tt.name, p, tt.field, tt.message)
+		}
+	}
+}
+
+// A step that takes no body refuses one, naming it, rather than ignore what the
+// caller meant by it; no body, or an empty JSON object, is fine.
+func TestABodySentToAStepThatTakesNoneIsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-n", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-n")
+	h.eligible(applicant, round, 1000)
+	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
+	for what, r := range map[string]testenv.Response{
+		"a submission with a field":   h.Do("POST", "/v1/applications/"+id+"/submission", applicant, `{"confirm":true}`),
+		"an assessment with its text": h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, "start now", "Content-Type", "text/plain"),
+	} {
+		if r.Status != http.StatusBadRequest || r.JSON(t)["field"] != "body" || !strings.Contains(r.JSON(t)["detail"].(string), "this operation takes no body") {
+			t.Errorf("%s: %d %s, want 400 naming body", what, r.Status, r.Body)
+		}
+	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t)["status"]; got != "draft" {
+		t.Errorf("status %v after the refused submission, want draft", got)
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submission", applicant, "{}"))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, nil))
 }
 
 func TestWritesAreRateLimitedPerCaller(t *testing.T) {

@@ -3,6 +3,7 @@ package pages
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
@@ -44,9 +45,9 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 		h.opsShowRoundCorrection(w, r, http.StatusBadRequest, rd, typed, errs)
 		return
 	}
-	// The fund replaces every term; the console has no field for this one, so it
-	// is sent as the round has it rather than reset to the API's default.
-	body["exclude_previously_funded"] = rd.ExcludePreviouslyFunded
+	// The console has no field for exclude_previously_funded: left out of a
+	// correction, the fund keeps the round's own.
+	keepUntypedTimes(body, rd)
 	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
@@ -77,6 +78,19 @@ func (h *Handler) opsRound(w http.ResponseWriter, r *http.Request, c *opsCtx) (f
 		return fundapi.Round{}, false
 	}
 	return *resp.JSON200, true
+}
+
+// keepUntypedTimes sends the round's opening and closing times as the round has
+// them when the form leaves them as it showed them. The form shows times to the
+// minute, while a round opened through the API may have seconds: sent back cut to
+// the minute, an untouched opening time would read as a change the fund refuses
+// once the round is open, and an untouched closing time would move by seconds.
+func keepUntypedTimes(body map[string]any, rd fundapi.Round) {
+	for name, at := range map[string]time.Time{"opens": rd.Opens, "closes": rd.Closes} {
+		if body[name] == at.Truncate(time.Minute).UTC().Format(time.RFC3339) {
+			body[name] = at.UTC().Format(time.RFC3339Nano)
+		}
+	}
 }
 
 func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request, status int, rd fundapi.Round, typed opsform.Values, errs []templates.FieldError) {

@@ -13,6 +13,7 @@ func TestOpsInPounds(t *testing.T) {
 		{"must be between 10000 and 100000 pence for this round", "must be between £100 and £1,000 for this round"},
 		{"must not exceed the 1050 pence awarded: report what the grant paid for", "must not exceed the £10.50 awarded: report what the grant paid for"},
 		{"must be at least min_award_pence", "must be at least the smallest award in pounds"},
+		{"must be at most 100000000 pence", "must be at most £1,000,000"},
 		{"must be positive", "must be positive"},
 		{"add up to 5 items", "add up to 5 items"},
 	} {

@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,44 @@ func TestOpsOrganisationsAreFoundAPageAtATime(t *testing.T) {
 	opsMustStatus(t, s.p.do("GET", "/ops/organisations?cursor=not+a+cursor!", ops, nil), http.StatusBadRequest, "a cursor nobody was given")
 	if r := s.p.do("GET", "/ops/organisations?q=pager%0Acollege", ops, nil); r.status != http.StatusBadRequest || opsFieldMessage(t, r.body, "q") == "" {
 		t.Errorf("a search with a line break = %d", r.status)
+	}
+}
+
+// A round opened through the fund's API, with seconds in its times, its themes in an
+// order of its own and previous grantees let in, is corrected from the console while
+// open: the form shows its times to the minute and its themes in the form's order,
+// and has no field for the exclusion, yet a correction of its name alone changes its
+// name alone. The times left as shown were sent back cut to
+// the minute and the themes in the form's order, and the fund refused the correction
+// as a change of `opens` (or `themes`).
+func TestOpsCorrectAnOpenRoundOpenedThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	year := time.Now().Year() + 1
+	opens := time.Now().Add(-time.Hour).Truncate(time.Minute).Add(17 * time.Second).UTC()
+	closes := time.Now().AddDate(0, 1, 0).Truncate(time.Minute).Add(42 * time.Second).UTC()
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", opsToken(t, s.fund, "fund"), map[string]any{
+		"name": "Technician Collaboration Fund API", "opens": opens.Format(time.RFC3339), "closes": closes.Format(time.RFC3339),
+		"budget_pence": 750000, "min_award_pence": 10000, "max_award_pence": 100000, "project_start": fmt.Sprintf("%d-03-01", year),
+		"project_end": fmt.Sprintf("%d-12-31", year), "themes": []string{"career_development", "visibility"},
+		"exclude_previously_funded": false})).JSON(t)["id"].(string)
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+
+	edit := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+round+"/edit", ops, nil), http.StatusOK, "the round's correction form")
+	filled := url.Values{}
+	for _, in := range find(parse(t, edit.body), element("input")) {
+		if _, checked := attrOK(in, "checked"); attr(in, "type") != "checkbox" || checked {
+			filled.Add(attr(in, "name"), attr(in, "value"))
+		}
+	}
+	filled.Set("name", "Technician Collaboration Fund API (renamed)")
+	r := s.p.do("POST", "/ops/fund/rounds/"+round, ops, filled)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("correcting the open round's name: %d %s", r.status, r.body)
+	}
+	got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+round, "", nil)).JSON(t)
+	if got["name"] != "Technician Collaboration Fund API (renamed)" || got["opens"] != opens.Format(time.RFC3339) ||
+		got["closes"] != closes.Format(time.RFC3339) || got["exclude_previously_funded"] != false || got["version"] != float64(2) {
+		t.Errorf("after renaming it the round reads %v, want its times as they were (opens %s, closes %s)", got, opens.Format(time.RFC3339), closes.Format(time.RFC3339))
 	}
 }

@@ -147,10 +147,14 @@ type Eligibility struct {
 	UnknownPartners []string
 }
 
-// Draft starts an application for org in round r.
-func (a *Application) Draft(r round.Round, org string, applicant Person, c Content, requestHash string, el Eligibility) ([]events.Payload, error) {
+// Draft starts an application for org in round r, at now: before the round opens
+// or while it is open, never once it has closed (the draft could never be submitted).
+func (a *Application) Draft(r round.Round, org string, applicant Person, c Content, requestHash string, el Eligibility, now time.Time) ([]events.Payload, error) {
 	if a.Exists() {
 		return nil, apperr.New(apperr.Conflict, "application %s already exists", a.id)
+	}
+	if r.StatusAt(now) == round.Closed {
+		return nil, closedRefusal(r, "it takes no new applications")
 	}
 	if err := checkEligible(r, el); err != nil {
 		return nil, err
@@ -167,10 +171,14 @@ func (a *Application) Draft(r round.Round, org string, applicant Person, c Conte
 	}}, nil
 }
 
-// Update replaces a draft's content.
-func (a *Application) Update(r round.Round, c Content, el Eligibility) ([]events.Payload, error) {
+// Update replaces a draft's content at now, until its round closes: after that the
+// draft can never be submitted, so changing it would only mislead.
+func (a *Application) Update(r round.Round, c Content, el Eligibility, now time.Time) ([]events.Payload, error) {
 	if err := a.require("update", StatusDraft); err != nil {
 		return nil, err
+	}
+	if r.StatusAt(now) == round.Closed {
+		return nil, closedRefusal(r, "its drafts can no longer be submitted or changed")
 	}
 	if err := Validate(r, a.org, c); err != nil {
 		return nil, err
@@ -190,11 +198,7 @@ func (a *Application) Submit(r round.Round, el Eligibility, now time.Time) ([]ev
 	case round.Upcoming:
 		return nil, apperr.New(apperr.Conflict, "round %q opens at %s; it does not take submissions yet", r.Name, r.Opens.In(round.London).Format("2 Jan 2006 15:04 MST"))
 	case round.Closed:
-		closed := r.Closes
-		if !r.ClosedAt.IsZero() && r.ClosedAt.Before(closed) {
-			closed = r.ClosedAt
-		}
-		return nil, apperr.New(apperr.Conflict, "round %q closed at %s; late submissions cannot be accepted", r.Name, closed.In(round.London).Format("2 Jan 2006 15:04 MST"))
+		return nil, closedRefusal(r, "late submissions cannot be accepted")
 	}
 	if err := checkEligible(r, el); err != nil {
 		return nil, err
@@ -210,6 +214,16 @@ func (a *Application) Submit(r round.Round, el Eligibility, now time.Time) ([]ev
 		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title,
 		RequestedAmountPence: a.content.RequestedAmountPence, Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), SubmittedAt: now.UTC(),
 	}}, nil
+}
+
+// closedRefusal is the conflict for acting on a round that has closed: it gives the
+// time the round closed (early, if ops closed it early), then why that matters.
+func closedRefusal(r round.Round, why string) error {
+	closed := r.Closes
+	if !r.ClosedAt.IsZero() && r.ClosedAt.Before(closed) {
+		closed = r.ClosedAt
+	}
+	return apperr.New(apperr.Conflict, "round %q closed at %s; %s", r.Name, closed.In(round.London).Format("2 Jan 2006 15:04 MST"), why)
 }
 
 // Withdraw takes the application back, at any point before a decision.

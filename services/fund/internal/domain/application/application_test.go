@@ -74,12 +74,12 @@ func TestSubmissionFollowsTheRoundsClock(t *testing.T) {
 	t.Parallel()
 	a, _ := application.Rebuild("a1", nil)
 	el := application.Eligibility{ActiveSignatory: true}
-	if _, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, valid(), "h", application.Eligibility{}); !apperr.Is(err, apperr.Forbidden) {
+	if _, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, valid(), "h", application.Eligibility{}, testRound.Opens); !apperr.Is(err, apperr.Forbidden) {
 		t.Errorf("a draft for a non-signatory: %v, want Forbidden", err)
 	}
 	excl := testRound
 	excl.ExcludePreviouslyFunded = true
-	if _, err := a.Draft(excl, "org1", application.Person{Name: "x"}, valid(), "h", application.Eligibility{ActiveSignatory: true, FundedLastRound: true}); !apperr.Is(err, apperr.Conflict) {
+	if _, err := a.Draft(excl, "org1", application.Person{Name: "x"}, valid(), "h", application.Eligibility{ActiveSignatory: true, FundedLastRound: true}, testRound.Opens); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("a draft from last round's grantee: %v, want Conflict", err)
 	}
 	if _, err := a.Submit(testRound, el, testRound.Opens); !apperr.Is(err, apperr.NotFound) {
@@ -92,6 +92,51 @@ func TestSubmissionFollowsTheRoundsClock(t *testing.T) {
 	}
 	if got := testRound.StatusAt(testRound.Closes.Add(-time.Nanosecond)); got != round.OpenNow {
 		t.Errorf("round %s a moment before it closes", got)
+	}
+}
+
+// A draft is started before its round opens or while it is open, never once the
+// round has closed (on time, early or cancelled before it opened), since it could
+// never be submitted; nor is a draft changed then. Each refusal gives the time the
+// round closed.
+func TestADraftIsNotStartedOrChangedOnceItsRoundHasClosed(t *testing.T) {
+	t.Parallel()
+	early := testRound
+	early.ClosedAt, early.ClosedEarly = time.Date(2027, 2, 10, 12, 0, 0, 0, time.UTC), true
+	cancelled := testRound
+	cancelled.ClosedAt, cancelled.ClosedEarly = testRound.Opens.Add(-24*time.Hour), true
+	tests := []struct {
+		name   string
+		r      round.Round
+		at     time.Time
+		closed string // the closing time the refusal gives, or "" when the draft is taken
+	}{
+		{"before the round opens", testRound, testRound.Opens.Add(-time.Hour), ""},
+		{"while the round is open", testRound, testRound.Closes.Add(-time.Second), ""},
+		{"at the closing time", testRound, testRound.Closes, "31 Mar 2027 17:00 BST"},
+		{"after a close recorded on time", func() round.Round { r := testRound; r.ClosedAt = r.Closes; return r }(), testRound.Closes.Add(time.Hour), "31 Mar 2027 17:00 BST"},
+		{"after an early close", early, early.ClosedAt.Add(time.Minute), "10 Feb 2027 12:00 GMT"},
+		{"for a round cancelled before it opened", cancelled, testRound.Opens.Add(-time.Hour), "31 Dec 2026 09:00 GMT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, _ := application.Rebuild("a1", nil)
+			_, draftErr := a.Draft(tt.r, "org1", application.Person{Name: "x"}, valid(), "h", lead, tt.at)
+			drafted := replay(t, decided(t, 0)[:1]...)
+			_, updateErr := drafted.Update(tt.r, valid(), lead, tt.at)
+			for what, err := range map[string]error{"draft": draftErr, "update": updateErr} {
+				if tt.closed == "" {
+					if err != nil {
+						t.Errorf("%s: %v", what, err)
+					}
+					continue
+				}
+				if !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "closed at "+tt.closed) {
+					t.Errorf("%s: %v, want a conflict saying the round closed at %s", what, err, tt.closed)
+				}
+			}
+		})
 	}
 }
 
@@ -130,7 +175,7 @@ func decided(t *testing.T, amount int64) []events.Payload {
 		all = append(all, out...)
 		a = replay(t, all...)
 	}
-	step(a.Draft(testRound, "org1", application.Person{Name: "x"}, valid(), "h", lead))
+	step(a.Draft(testRound, "org1", application.Person{Name: "x"}, valid(), "h", lead, testRound.Opens))
 	step(a.Submit(testRound, lead, testRound.Opens.Add(time.Hour)))
 	step(a.StartAssessment())
 	if amount > 0 {
@@ -168,9 +213,9 @@ func TestAPartnerIsNotTheLeadUnderItsOwnName(t *testing.T) {
 			a, _ := application.Rebuild("a1", nil)
 			el := lead
 			el.UnknownPartners = []string{"org-nowhere"}
-			_, draftErr := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", el)
+			_, draftErr := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", el, testRound.Opens)
 			drafted := replay(t, decided(t, 0)[:1]...)
-			_, updateErr := drafted.Update(testRound, c, el)
+			_, updateErr := drafted.Update(testRound, c, el, testRound.Opens)
 			for what, err := range map[string]error{"draft": draftErr, "update": updateErr} {
 				if tt.ok {
 					if err != nil {
@@ -193,7 +238,7 @@ func TestAPartnerIsNotTheLeadUnderItsOwnName(t *testing.T) {
 	c := valid()
 	c.Partners = []application.Partner{{Name: "College"}}
 	a, _ := application.Rebuild("a1", nil)
-	draft, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", lead)
+	draft, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", lead, testRound.Opens)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +269,7 @@ func TestOnlyTheOrganisationsNominatedLeadEndorses(t *testing.T) {
 			c := valid()
 			c.Endorsement.Email = tt.email
 			a, _ := application.Rebuild("a1", nil)
-			_, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", tt.el)
+			_, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, c, "h", tt.el, testRound.Opens)
 			if tt.ok {
 				if err != nil {
 					t.Fatalf("endorsed by the lead: %v", err)
@@ -243,7 +288,7 @@ func TestOnlyTheOrganisationsNominatedLeadEndorses(t *testing.T) {
 	if _, err := a.Submit(testRound, moved, testRound.Opens.Add(time.Hour)); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("submitting a draft endorsed by a former lead: %v, want Invalid", err)
 	}
-	if _, err := a.Update(testRound, valid(), moved); !apperr.Is(err, apperr.Invalid) {
+	if _, err := a.Update(testRound, valid(), moved, testRound.Opens); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("updating a draft keeping a former lead's endorsement: %v, want Invalid", err)
 	}
 }

@@ -229,7 +229,7 @@ func frozenChange(r, next Round) string {
 		return "project_start"
 	case !sameDay(next.ProjectEnd, r.ProjectEnd):
 		return "project_end"
-	case !slices.Equal(next.Themes, r.Themes):
+	case !sameThemes(next.Themes, r.Themes):
 		return "themes"
 	case next.ExcludePreviouslyFunded != r.ExcludePreviouslyFunded:
 		return "exclude_previously_funded"
@@ -238,6 +238,15 @@ func frozenChange(r, next Round) string {
 }
 
 func sameDay(a, b civil.Date) bool { return !a.Before(b) && !a.After(b) }
+
+// sameThemes compares themes as the set they are: the order they are given in means
+// nothing, so resending them in another order changes nothing.
+func sameThemes(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
 
 func sameTerms(r, next Round) bool {
 	return frozenChange(r, next) == "" && next.Name == r.Name && next.Closes.Equal(r.Closes)

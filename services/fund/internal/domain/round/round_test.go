@@ -107,6 +107,20 @@ func TestAnOpenRoundMayChangeOnlyItsNameAndClosingTime(t *testing.T) {
 	}
 }
 
+// A round's themes are a set: the same themes in another order are the same terms,
+// whether the round is open (nothing refused) or upcoming (nothing recorded).
+func TestThemesInAnotherOrderAreTheSameTerms(t *testing.T) {
+	t.Parallel()
+	r, _ := opened(t)
+	reordered := terms()
+	reordered.Themes = []string{"recognition", "visibility"}
+	for _, at := range []time.Time{opens.Add(-time.Hour), opens.Add(time.Hour)} {
+		if out, err := r.Update(reordered, at); err != nil || len(out) != 0 {
+			t.Errorf("the same themes in another order at %s: %v, %v; want nothing recorded", at, out, err)
+		}
+	}
+}
+
 func TestARoundClosesOnceEarlyOrOnTime(t *testing.T) {
 	t.Parallel()
 	r, p := opened(t)

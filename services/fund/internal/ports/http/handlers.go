@@ -13,6 +13,7 @@ import (
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/httpserver"
@@ -80,10 +81,24 @@ func (h *Handlers) OpenRound(c httpserver.Context, _ api.OpenRoundParams) error 
 	}, h.toRound, func(r round.Round) string { return "/v1/rounds/" + r.ID })
 }
 
-// UpdateRound corrects a round's terms (ops).
+// UpdateRound corrects a round's terms (ops). exclude_previously_funded defaults to
+// true only when a round is opened: a correction that leaves it out keeps what the
+// round has, rather than silently turning the exclusion on. The round is read as
+// the caller would have read it before sending the rest of its terms; like every
+// other term of a PUT, the last correction wins.
 func (h *Handlers) UpdateRound(c httpserver.Context, id api.ID) error {
-	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.RoundRequest) (round.Round, error) {
-		return h.app.UpdateRound(ctx, by, id, roundTerms(body))
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.RoundCorrection) (round.Round, error) {
+		next := roundTerms(api.RoundRequest(body))
+		if body.ExcludePreviouslyFunded == nil {
+			// A round that is not there is answered by UpdateRound, after it has
+			// checked who is asking.
+			r, err := h.app.Round(ctx, id)
+			if err != nil && !apperr.Is(err, apperr.NotFound) {
+				return round.Round{}, err
+			}
+			next.ExcludePreviouslyFunded = err != nil || r.ExcludePreviouslyFunded
+		}
+		return h.app.UpdateRound(ctx, by, id, next)
 	}, h.toRound)
 }
 
@@ -94,7 +109,8 @@ func (h *Handlers) CreateRoundClosure(c httpserver.Context, id api.ID, _ api.Cre
 	}, h.toRound)
 }
 
-// roundTerms maps a round request onto the domain; exclude_previously_funded defaults to true.
+// roundTerms maps a round request onto the domain; exclude_previously_funded defaults
+// to true (UpdateRound keeps the round's own instead).
 func roundTerms(body api.RoundRequest) round.Round {
 	themes := make([]string, len(body.Themes))
 	for i, t := range body.Themes {
