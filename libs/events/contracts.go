@@ -51,6 +51,7 @@ func Contracts() []Contract {
 		contract[ReviewWithheldV1](),
 		contract[SubmissionPlacedV1](),
 		contract[RoundSubmissionMovedV1](),
+		contract[ReviewerAddressClaimedV1](),
 		contract[RoundOpenedV1](),
 		contract[RoundUpdatedV1](),
 		contract[RoundClosedV1](),

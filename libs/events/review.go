@@ -393,3 +393,18 @@ type RoundSubmissionMovedV1 struct {
 
 // EventType implements Payload.
 func (RoundSubmissionMovedV1) EventType() string { return SubjectRoundSubmissionMoved + ".v1" }
+
+// SubjectReviewerAddressClaimed is the subject of a claim on a reviewer's address.
+const SubjectReviewerAddressClaimed = "tc.review.reviewer_address.claimed"
+
+// ReviewerAddressClaimedV1 records on an address's record (its aggregate id holds the
+// address's digest, never the address) the pool member it belongs to: one person is
+// one member of the pool, as the portal signs a reviewer in by their address. A
+// registration, or a change of address, claims it first, so that two members
+// registered with one address at once are decided one after the other.
+type ReviewerAddressClaimedV1 struct {
+	ReviewerID string `json:"reviewer_id"`
+}
+
+// EventType implements Payload.
+func (ReviewerAddressClaimedV1) EventType() string { return SubjectReviewerAddressClaimed + ".v1" }

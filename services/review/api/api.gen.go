@@ -381,9 +381,11 @@ type Reviewer struct {
 	Capacity int `json:"capacity"`
 
 	// Conflicts ids of organisations the reviewer must not review, each announced with the Commitment (otherwise 400 naming conflicts.N)
-	Conflicts *[]string           `json:"conflicts,omitempty"`
-	Email     openapi_types.Email `json:"email"`
-	Name      string              `json:"name"`
+	Conflicts *[]string `json:"conflicts,omitempty"`
+
+	// Email The address the portal signs the reviewer in by: one person is one member of the pool, so an address another member has (in any case) is refused, 400 naming email
+	Email openapi_types.Email `json:"email"`
+	Name  string              `json:"name"`
 
 	// OrganisationId where the reviewer works, as the signatory service identifies it: an announced signatory that has not withdrawn (otherwise 400 naming organisation_id, when registering or moving a reviewer), so that nobody is assigned their own organisation's submission; a reviewer's token must name this organisation
 	OrganisationId string `json:"organisation_id"`

@@ -21,6 +21,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/review/internal/domain/assign"
 	"github.com/itss/techcommit/services/review/internal/domain/placement"
@@ -254,6 +255,9 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 	if err := a.checkConflicts(ctx, p.Conflicts, nil); err != nil {
 		return round.Reviewer{}, err
 	}
+	if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email); err != nil {
+		return round.Reviewer{}, err
+	}
 	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) > 0 {
@@ -290,6 +294,11 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	if err := a.checkConflicts(ctx, p.Conflicts, current.Conflicts); err != nil {
 		return round.Reviewer{}, err
 	}
+	if ok && !sameAddress(current.Email, p.Email) {
+		if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email); err != nil {
+			return round.Reviewer{}, err
+		}
+	}
 	_, err = a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) == 0 {
@@ -298,6 +307,66 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 			return []events.Payload{p}, nil
 		}})
 	return reviewerOf(p), err
+}
+
+// addressType names the records of reviewers' addresses in the event store, each
+// keyed by the address's digest (never the address).
+const addressType = "reviewer_address"
+
+func addressAggregate(email string) string { return "address-" + personal.Subject(email) }
+
+// sameAddress compares two addresses as the portal does when it signs someone in.
+func sameAddress(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// claimAddress records that email belongs to pool member id, unless another member
+// holds it: one person is one member of the pool, as the portal signs a reviewer in
+// by their address (a second member with it could never be reached). The address's
+// record puts concurrent claims in an order (its unique index); a claim is held while
+// its member's record has the address, or, for a member not yet registered, for a
+// minute (a registration claims first, then records the member). Members registered
+// before addresses were claimed are found in the pool.
+func (a *App) claimAddress(ctx context.Context, actor, id, email string) error {
+	pool, err := a.pool(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rv := range pool {
+		if rv.ID != id && sameAddress(rv.Email, email) {
+			return taken(rv.ID)
+		}
+	}
+	_, err = a.events.Execute(ctx, store.Command{AggregateType: addressType, AggregateID: addressAggregate(email), Actor: actor,
+		Decide: func(h []events.Envelope) ([]events.Payload, error) {
+			var holder string
+			var at time.Time
+			for _, e := range only(addressType, h) {
+				p, err := events.Decode[events.ReviewerAddressClaimedV1](e)
+				if err != nil {
+					return nil, err
+				}
+				holder, at = p.ReviewerID, e.Time
+			}
+			if holder == id {
+				return nil, nil
+			}
+			if holder != "" {
+				rv, registered, err := a.loadReviewer(ctx, holder)
+				if err != nil {
+					return nil, err
+				}
+				if (registered && sameAddress(rv.Email, email)) || (!registered && a.clock.Now().Sub(at) < time.Minute) {
+					return nil, taken(holder)
+				}
+			}
+			return []events.Payload{events.ReviewerAddressClaimedV1{ReviewerID: id}}, nil
+		}})
+	return err
+}
+
+func taken(holder string) error {
+	return apperr.Field("email", "is the address of pool member %s: one person is one member of the pool, as the portal signs reviewers in by their address", holder)
 }
 
 // checkReviewersOrganisation checks a reviewer's organisation is one the Commitment

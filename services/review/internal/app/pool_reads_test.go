@@ -104,7 +104,7 @@ func atPoolSizes(t *testing.T, sizes []int, read func(a *app.App, db *mongo.Data
 		writer, _ := replica(t, db, clk)
 		for j := range n {
 			must[any](t)(writer.RegisterReviewer(context.Background(), ops, events.ReviewerRegisteredV1{ReviewerID: fmt.Sprintf("rv-%03d", j), Name: "Reviewer",
-				Email: "r@pool.example", OrganisationID: "pool", Trained: true, Capacity: 2}))
+				Email: fmt.Sprintf("r%d@pool.example", j), OrganisationID: "pool", Trained: true, Capacity: 2}))
 		}
 		a, _ := replica(t, db, clk)
 		cost = append(cost, read(a, db, clk, n, counted))

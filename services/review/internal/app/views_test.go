@@ -110,7 +110,7 @@ func history(t *testing.T, a *app.App, db *mongo.Database, clk *clock.Fake, n in
 		return subs
 	}
 	for i := range n/20 + 2 {
-		must[any](t)(a.RegisterReviewer(ctx, ops, events.ReviewerRegisteredV1{ReviewerID: fmt.Sprintf("other-%d", i), Name: "Other", Email: "o@pool.example",
+		must[any](t)(a.RegisterReviewer(ctx, ops, events.ReviewerRegisteredV1{ReviewerID: fmt.Sprintf("other-%d", i), Name: "Other", Email: fmt.Sprintf("o%d@pool.example", i),
 			OrganisationID: "pool", Trained: true, Capacity: 20}))
 	}
 	// Capacity 0: automatic assignment never picks "me", so they hold what ops give them.

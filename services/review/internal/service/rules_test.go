@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -637,4 +638,50 @@ func TestNoAssignmentIsMadeAfterTheDeadline(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// One person is one member of the pool: the portal signs a reviewer in by their
+// address, so a second member with an address another holds (in any case) could be
+// assigned and emailed but never reached. It is refused naming `email`, on
+// registration and on a change of address; two registrations with one address at
+// once make one member; an address a member gave up is free again.
+func TestOneAddressIsOneMemberOfThePool(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.reviewer("alice", "b", true, 2)
+	member := func(id, email string) map[string]any {
+		return map[string]any{"reviewer_id": id, "name": "Reviewer " + id, "email": email, "organisation_id": "b",
+			"trained": true, "capacity": 2, "conflicts": []string{}}
+	}
+	for _, email := range []string{"alice@reviewers.example", "ALICE@Reviewers.Example"} {
+		r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/reviewers", h.ops, member("alice2", email)))
+		if r.JSON(t)["field"] != "email" {
+			t.Errorf("%s: the refusal %s does not name email", email, r.Body)
+		}
+		detail(t, r, "alice")
+	}
+	h.Must(http.StatusNotFound, h.Do("GET", "/v1/reviewers/alice2", h.ops, nil))
+	h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, member("bob", "bob@reviewers.example")))
+	// Bob may not take Alice's address; Alice may move to a new one, and hers is then free.
+	r := h.Must(http.StatusBadRequest, h.Do("PUT", "/v1/reviewers/bob", h.ops, member("bob", "Alice@reviewers.example")))
+	if r.JSON(t)["field"] != "email" {
+		t.Errorf("the refusal %s does not name email", r.Body)
+	}
+	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/alice", h.ops, member("alice", "alice.new@reviewers.example")))
+	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/bob", h.ops, member("bob", "alice@reviewers.example")))
+
+	// Registrations racing with one address: one member each time.
+	for i := range 10 {
+		email := fmt.Sprintf("race%d@reviewers.example", i)
+		codes := make([]int, 2)
+		var wg sync.WaitGroup
+		for j := range 2 {
+			wg.Go(func() { codes[j] = h.Do("POST", "/v1/reviewers", h.ops, member(fmt.Sprintf("race%d-%d", i, j), email)).Status })
+		}
+		wg.Wait()
+		slices.Sort(codes)
+		if codes[0] != http.StatusCreated || codes[1] != http.StatusBadRequest {
+			t.Errorf("two registrations with %s at once answered %v, want one 201 and one 400", email, codes)
+		}
+	}
 }
