@@ -4,8 +4,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"strings"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -676,7 +676,9 @@ func TestOneAddressIsOneMemberOfThePool(t *testing.T) {
 		codes := make([]int, 2)
 		var wg sync.WaitGroup
 		for j := range 2 {
-			wg.Go(func() { codes[j] = h.Do("POST", "/v1/reviewers", h.ops, member(fmt.Sprintf("race%d-%d", i, j), email)).Status })
+			wg.Go(func() {
+				codes[j] = h.Do("POST", "/v1/reviewers", h.ops, member(fmt.Sprintf("race%d-%d", i, j), email)).Status
+			})
 		}
 		wg.Wait()
 		slices.Sort(codes)
