@@ -185,7 +185,7 @@ type ContactsRequest struct {
 	Leader        Person `json:"leader"`
 	NominatedLead Person `json:"nominated_lead"`
 
-	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
 	PlanPage       *WebURL       `json:"plan_page,omitempty"`
 	PointOfContact PublicContact `json:"point_of_contact"`
 }
@@ -222,11 +222,11 @@ type DirectoryEntry struct {
 	Kind Kind             `json:"kind"`
 	Name OrganisationName `json:"name"`
 
-	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
 	PlanPage       *WebURL       `json:"plan_page,omitempty"`
 	PointOfContact PublicContact `json:"point_of_contact"`
 
-	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
 	Website *WebURL `json:"website,omitempty"`
 }
 
@@ -252,7 +252,7 @@ type EnquiryRequest struct {
 	Name   OrganisationName `json:"name"`
 	Sector Sector           `json:"sector"`
 
-	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
 	Website WebURL `json:"website"`
 }
 
@@ -272,7 +272,7 @@ type FormRequest struct {
 	Leader        Person `json:"leader"`
 	NominatedLead Person `json:"nominated_lead"`
 
-	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
 	PlanPage       *WebURL            `json:"plan_page,omitempty"`
 	PointOfContact PublicContact      `json:"point_of_contact"`
 	SignedOn       openapi_types.Date `json:"signed_on"`
@@ -373,7 +373,7 @@ type Organisation struct {
 	NextObligation *Obligation `json:"next_obligation,omitempty"`
 	NominatedLead  *Person     `json:"nominated_lead,omitempty"`
 
-	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
 	PlanPage       *WebURL        `json:"plan_page,omitempty"`
 	PointOfContact *PublicContact `json:"point_of_contact,omitempty"`
 	Sector         Sector         `json:"sector"`
@@ -381,7 +381,7 @@ type Organisation struct {
 	UpdatedAt      time.Time      `json:"updated_at"`
 	Version        int            `json:"version"`
 
-	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
 	Website          WebURL              `json:"website"`
 	WithdrawalReason *string             `json:"withdrawal_reason,omitempty"`
 	WithdrawnOn      *openapi_types.Date `json:"withdrawn_on,omitempty"`
@@ -468,7 +468,7 @@ type SubjectAccess struct {
 	Organisations []HeldBy            `json:"organisations"`
 }
 
-// WebURL a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+// WebURL a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
 type WebURL = string
 
 // WithdrawalRequest defines model for WithdrawalRequest.

@@ -486,7 +486,15 @@ func (h *Handler) opsReviewMove(w http.ResponseWriter, r *http.Request, c *opsCt
 		}
 		p := clients.Check(resp.HTTPResponse, resp.Body)
 		if p == nil {
-			http.Redirect(w, r, "/ops/review/rounds/"+to, http.StatusSeeOther)
+			// To the later round's page, by the id the review service listed (the
+			// form's choice was checked against those).
+			for _, o := range later {
+				if o.Id == to {
+					http.Redirect(w, r, "/ops/review/rounds/"+url.PathEscape(o.Id), http.StatusSeeOther)
+					return
+				}
+			}
+			http.Redirect(w, r, "/ops/review", http.StatusSeeOther)
 			return
 		}
 		if !opsFormRefusal(p) {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -194,14 +195,17 @@ func CheckShape(c events.SubmissionContent) error {
 		return apperr.Field("technician_voice.participants", "must not be negative")
 	}
 	if c.Webpage != "" && !webAddress(c.Webpage) {
-		return apperr.Field("webpage", "must be an http or https address")
+		return apperr.Field("webpage", "must be an http or https address, without control, direction-changing or zero-width characters")
 	}
 	return nil
 }
 
 func webAddress(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+	// A character not shown as itself (a control, a direction override, a zero-width
+	// one) would make the address read as another.
+	hidden := strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) })
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !hidden
 }
 
 // Gap is something a draft still needs before it can be submitted: the field it is

@@ -627,7 +627,16 @@ func validateURL(field, raw string, required bool) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return apperr.Field(field, "must be an http(s) address")
 	}
+	if hidden(raw) {
+		return apperr.Field(field, "must not hold control, direction-changing or zero-width characters: the public directory shows it")
+	}
 	return nil
+}
+
+// hidden says s holds a character that is not shown as itself: a control, or a
+// format character (direction overrides, zero-width joiners and spaces).
+func hidden(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) })
 }
 
 func toEventPerson(p Person) events.Person {
