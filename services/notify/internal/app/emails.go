@@ -244,14 +244,25 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 		}
 		first := fmt.Sprintf("A reminder that your review of %s's submission (%s) in the peer review round %s is due %s: by %s.", org, as.SubmissionID, round, when, mail.Time(as.Deadline))
 		subject := fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
+		then := "The attached calendar entry marks the deadline. Submit it in the Technician Commitment portal. Thank you for giving your time to the Commitment community."
 		if as.Returned > 0 {
 			first = fmt.Sprintf("A reminder that ITSS returned your review of %s's submission (%s) in the peer review round %s for revision, and that the revised review is due %s: by %s. Until you resubmit it, it does not count towards the feedback.", org, as.SubmissionID, round, when, mail.Time(as.Deadline))
 			subject = fmt.Sprintf("Technician Commitment peer review (%s): your revised review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
+		} else {
+			// Not accepted yet: the portal takes an acceptance only until the deadline,
+			// so the reminder says to accept first (notify's marks say; an assignment
+			// made before marks were kept is told as before).
+			st, _, err := a.review(ctx, as)
+			if err != nil {
+				return sent, err
+			}
+			if st.assigned && !st.accepted {
+				first = fmt.Sprintf("A reminder that you were asked to review %s's submission (%s) in the peer review round %s, and have not yet accepted it. Reviews are due %s: by %s. An assignment can be accepted only until then.", org, as.SubmissionID, round, when, mail.Time(as.Deadline))
+				subject = fmt.Sprintf("Technician Commitment peer review (%s): accept and review %s's submission by %s", round, org, mail.Time(as.Deadline))
+				then = "The attached calendar entry marks the deadline. Accept the assignment and submit your review in the Technician Commitment portal, or decline it there if you cannot, so that ITSS can ask someone else. Thank you for giving your time to the Commitment community."
+			}
 		}
-		c := mail.Content{Paragraphs: []string{
-			first,
-			"The attached calendar entry marks the deadline. Submit it in the Technician Commitment portal. Thank you for giving your time to the Commitment community.",
-		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)}
+		c := mail.Content{Paragraphs: []string{first, then}, Action: a.reviewURL(as.RoundID, as.SubmissionID)}
 		m, err := compose(k, as.Reviewer, subject, c, a.reviewDeadline(as, round, org), false)
 		if err != nil {
 			return sent, err

@@ -810,3 +810,41 @@ func TestARetryToANewLeadIsLoggedAsItWasSent(t *testing.T) {
 		t.Errorf("%d logged bodies greet the new lead, want the retry's", logged)
 	}
 }
+
+// The reminder before a review's deadline tells a reviewer who has not accepted the
+// assignment to accept it (an acceptance is taken only until the deadline), not only
+// to submit a review they cannot yet write; one who accepted is told the review is due.
+func TestTheReminderBeforeTheDeadlineTellsWhoHasNotAcceptedToAccept(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("v", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)
+	amy := events.ReviewerAssignedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "amy", ReviewerName: "Amy Reviewer", ReviewerEmail: "amy@othertown.ac.uk", ReviewDeadline: deadline}
+	ben := amy
+	ben.ReviewerID, ben.ReviewerName, ben.ReviewerEmail = "ben", "Ben Reviewer", "ben@othertown.ac.uk"
+	for i, p := range []events.Payload{amy, ben,
+		events.AssignmentAcceptedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "v", ReviewerID: "ben", ReviewerName: ben.ReviewerName, ReviewerEmail: ben.ReviewerEmail, ReviewDeadline: deadline},
+	} {
+		data, _ := json.Marshal(p)
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("accept-evt-%d", i), Type: p.EventType(), AggregateType: "review_round", AggregateID: "r1", Version: i + 1, Time: time.Now(), Data: data})
+	}
+	h.waitForConsumer(events.StreamReview, "notify-review")
+	h.runUntil(civil.New(2027, 5, 30))
+	reminders := map[string]string{}
+	for _, m := range h.box.all() {
+		if !strings.Contains(m.Subject, "assigned to you") {
+			reminders[strings.Join(m.To, ",")] = m.Subject + "\n" + m.Text
+		}
+	}
+	if got := reminders["amy@othertown.ac.uk"]; !strings.Contains(got, "accept and review Uni v's submission by Monday 31 May 2027, 17:00 BST") ||
+		!strings.Contains(got, "have not yet accepted it") || !strings.Contains(got, "can be accepted only until then") {
+		t.Errorf("the reminder to Amy, who has not accepted:\n%s", got)
+	}
+	if got := reminders["ben@othertown.ac.uk"]; !strings.Contains(got, "your review of Uni v's submission is due in 7 days") || strings.Contains(got, "not yet accepted") {
+		t.Errorf("the reminder to Ben, who accepted:\n%s", got)
+	}
+}
