@@ -265,6 +265,11 @@ func jsonText(r *http.Request) error {
 		return apperr.Wrap(apperr.Invalid, err, "the request body could not be read")
 	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
+	if len(bytes.TrimSpace(data)) == 0 {
+		// White space alone says nothing: no body (see noBody), or the validator's
+		// "a body is required".
+		return nil
+	}
 	if !utf8.Valid(data) {
 		return apperr.Field("body", "must be UTF-8 text; byte %d is not UTF-8 (was the body written in another character set?)", invalidUTF8At(data)+1)
 	}
