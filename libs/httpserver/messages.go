@@ -137,6 +137,11 @@ func ownWords(s *openapi3.Schema) string {
 		w = strings.TrimSpace(w)
 		if w != "" && !strings.ContainsAny(w, "\n") && len(w) <= 120 {
 			w = strings.TrimSuffix(w, ".")
+			// "Starting https://" reads "must be starting https://"; an acronym
+			// ("ISO 3166-1 alpha-2") keeps its capitals.
+			if len(w) > 1 && unicode.IsUpper(rune(w[1])) {
+				return w
+			}
 			return strings.ToLower(w[:1]) + w[1:]
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/itss/techcommit/libs/apperr"
 )
 
@@ -96,6 +98,23 @@ func TestDecodeRefusalsSayWhatIsExpectedInWords(t *testing.T) {
 		e, ok := apperr.As(decodeError(json.Unmarshal([]byte(tt.body), &v)))
 		if !ok || e.Code != apperr.Invalid || e.Field+": "+e.Message != tt.want {
 			t.Errorf("%s: %v, want invalid %q", tt.body, e, tt.want)
+		}
+	}
+}
+
+// A schema's own words follow "must be": a first word is lowered ("Starting https://"
+// reads "starting https://"), an acronym keeps its capitals ("ISO 3166-1" read
+// "iSO 3166-1").
+func TestOwnWordsKeepAnAcronymsCapitals(t *testing.T) {
+	t.Parallel()
+	for desc, want := range map[string]string{
+		"Starting https://":  "starting https://",
+		"ISO 3166-1 alpha-2": "ISO 3166-1 alpha-2",
+		"A reference.":       "a reference",
+		"UK postcode":        "UK postcode",
+	} {
+		if got := ownWords(&openapi3.Schema{Description: desc}); got != want {
+			t.Errorf("ownWords(%q) = %q, want %q", desc, got, want)
 		}
 	}
 }

@@ -240,7 +240,7 @@ type DirectoryPage struct {
 
 // EnquiryRequest defines model for EnquiryRequest.
 type EnquiryRequest struct {
-	// Country ISO 3166-1 alpha-2
+	// Country a country code of two capital letters (ISO 3166-1 alpha-2), such as GB
 	Country string `json:"country"`
 
 	// EnquiredOn The day the enquiry reached ITSS, if known; the meeting cannot be before it
