@@ -3,6 +3,7 @@
 package pages
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/ratelimit"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/clients"
@@ -38,6 +40,7 @@ type Handler struct {
 	hstsMaxAge    int
 	timeout       time.Duration
 	orgNames      opsOrgNames
+	holdings      func(context.Context, string) ([]personal.Record, error)
 }
 
 // Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is
@@ -62,6 +65,10 @@ type Deps struct {
 	HSTSMaxAge    int
 	// RequestTimeout bounds a page's work, its calls to the services included.
 	RequestTimeout time.Duration
+	// Holdings finds what the portal's own database holds about a person, by their
+	// address, for the subject access download (nil: the download names only the
+	// four services).
+	Holdings func(ctx context.Context, email string) ([]personal.Record, error)
 }
 
 // New checks its dependencies and parses the templates.
@@ -78,7 +85,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
 		clients: d.Clients, tokens: d.Tokens, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
-		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout}, nil
+		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings}, nil
 }
 
 // show renders a page for the visitor of r.

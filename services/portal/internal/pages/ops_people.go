@@ -9,6 +9,7 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
@@ -87,6 +88,24 @@ func (h *Handler) opsPeopleAccess(w http.ResponseWriter, r *http.Request, c *ops
 	got := h.clients.SubjectAccess(r.Context(), auth.Principal{Subject: c.subject, Role: auth.RoleOps}, email, func(service string, err error) {
 		h.logger.WarnContext(r.Context(), "subject access", "route", r.Pattern, "service", service, "error", err)
 	})
+	// What the portal itself holds: the records it signs the person in by, their
+	// sessions, the tokens they made and the colleagues they named.
+	if h.holdings != nil {
+		recs, err := h.holdings(r.Context(), email)
+		var b []byte
+		if err == nil {
+			b, err = json.Marshal(struct {
+				Email   string            `json:"email"`
+				Records []personal.Record `json:"records"`
+			}{email, recs})
+		}
+		if err != nil {
+			h.logger.WarnContext(r.Context(), "subject access", "route", r.Pattern, "service", "portal", "error", err)
+			got.Failed = append(got.Failed, "portal")
+		} else {
+			got.Answers["portal"] = b
+		}
+	}
 	if len(got.Failed) > 0 {
 		msg := "Nothing was downloaded: " + opsPeopleList(got.Failed) + " did not answer. Try again in a few minutes."
 		h.opsPeopleForm(w, r, http.StatusBadGateway, email, []templates.FieldError{{Message: msg}}, got.Failed)

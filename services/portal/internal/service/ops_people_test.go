@@ -45,11 +45,11 @@ func opsPeopleDownload(t *testing.T, s *stack, cookie, email string) map[string]
 func opsPeopleHeld(t *testing.T, doc map[string]any, email string) map[string]bool {
 	t.Helper()
 	svcs, ok := doc["services"].(map[string]any)
-	if !ok || len(svcs) != 4 {
+	if !ok || len(svcs) != 5 {
 		t.Fatalf("the download's services are %v", doc["services"])
 	}
 	held := map[string]bool{}
-	for _, name := range []string{"signatory", "review", "notify", "fund"} {
+	for _, name := range []string{"signatory", "review", "notify", "fund", "portal"} {
 		ans, ok := svcs[name].(map[string]any)
 		if !ok {
 			t.Fatalf("the download has no answer of %s: %v", name, svcs[name])
@@ -76,15 +76,26 @@ func TestOpsPeopleDownloadThenErase(t *testing.T) {
 	if h := h1(t, page.body); h != "A person's data" {
 		t.Errorf("the people page is headed %q", h)
 	}
+	// The lead signs in and names a colleague who may make API tokens: the portal
+	// records the colleague by the lead's pseudonym, not their address.
+	leadCookie := s.p.signIn("lead-p@example.ac.uk")
+	opsMustStatus(t, s.p.do("POST", "/organisations/"+org+"/applicants", leadCookie, url.Values{"applicant_name": {"Cam Colleague"}, "applicant_email": {"cam@example.ac.uk"}}),
+		http.StatusSeeOther, "naming a colleague")
 	// Notify learns of the lead from signatory's events: wait until it has.
-	var held map[string]bool
+	var doc map[string]any
 	testenv.Eventually(t, 15*time.Second, func() error {
-		held = opsPeopleHeld(t, opsPeopleDownload(t, s, ops, lead), lead)
-		if !held["signatory"] || !held["notify"] {
+		doc = opsPeopleDownload(t, s, ops, lead)
+		if held := opsPeopleHeld(t, doc, lead); !held["signatory"] || !held["notify"] || !held["portal"] {
 			return fmt.Errorf("the download holds the lead in %v", held)
 		}
 		return nil
 	})
+	// What the portal holds is in the download too: the lead's record, and the
+	// colleague they named (found by their pseudonym).
+	portal, _ := json.Marshal(doc["services"].(map[string]any)["portal"])
+	if !strings.Contains(string(portal), `"collection":"leads"`) || !strings.Contains(string(portal), "cam@example.ac.uk") {
+		t.Errorf("the portal's part of the download: %s", portal)
+	}
 
 	// The erasure asks for the address again; a different one erases nobody.
 	confirm := opsMustStatus(t, s.p.do("POST", "/ops/people/erasure", ops, url.Values{"email": {lead}}), http.StatusOK, "the confirmation")
