@@ -3,6 +3,7 @@
 package adapters
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -13,6 +14,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
@@ -74,6 +77,30 @@ type viewDoc struct {
 	// folded is the name folded to lower case, for the name filter (the copy's, made
 	// when it is read).
 	folded string `bson:"-"`
+	// order is the name's key in the directory's alphabetical order (see sortKey).
+	order []byte `bson:"-"`
+}
+
+// The directory is in alphabetical order as a reader of British English expects it:
+// "aardvark Institute" before "Window University", "Éire Tech" among the Es, where
+// comparing the names' bytes put lower case and accented letters after every capital.
+var (
+	collatorMu sync.Mutex
+	collator   = collate.New(language.BritishEnglish)
+	collateBuf collate.Buffer
+)
+
+// sortKey is name's key in the directory's order; keys compare as bytes.
+func sortKey(name string) []byte {
+	collatorMu.Lock()
+	defer collatorMu.Unlock()
+	collateBuf.Reset()
+	return bytes.Clone(collator.KeyFromString(&collateBuf, name))
+}
+
+// byOrder compares two entries of the directory: by name's key, then name, then id.
+func byOrder(aKey []byte, aName, aID string, bKey []byte, bName, bID string) int {
+	return cmp.Or(bytes.Compare(aKey, bKey), cmp.Compare(aName, bName), cmp.Compare(aID, bID))
 }
 
 // matchesName says whether the organisation's name contains folded (a lower-case
@@ -150,6 +177,7 @@ func (v *Views) current(ctx context.Context) (*snapshot, error) {
 	}
 	for i := range docs {
 		docs[i].folded = strings.ToLower(docs[i].Name)
+		docs[i].order = sortKey(docs[i].Name)
 	}
 	s := &snapshot{stamp: st.Stamp, byID: docs}
 	slices.SortFunc(s.byID, func(a, b viewDoc) int { return cmp.Compare(a.ID, b.ID) })
@@ -158,7 +186,7 @@ func (v *Views) current(ctx context.Context) (*snapshot, error) {
 			s.byName = append(s.byName, d)
 		}
 	}
-	slices.SortStableFunc(s.byName, func(a, b viewDoc) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(s.byName, func(a, b viewDoc) int { return byOrder(a.order, a.Name, a.ID, b.order, b.Name, b.ID) })
 	v.mu.Lock()
 	v.cached = s
 	v.mu.Unlock()
@@ -222,8 +250,9 @@ func (v *Views) Directory(ctx context.Context, q app.DirectoryQuery) (app.Page[a
 	}
 	start := 0
 	if q.Cursor != "" {
+		key := sortKey(after.Name)
 		start, _ = slices.BinarySearchFunc(s.byName, after, func(d viewDoc, c struct{ Name, ID string }) int {
-			if d.Name < c.Name || (d.Name == c.Name && d.ID <= c.ID) {
+			if byOrder(d.order, d.Name, d.ID, key, c.Name, c.ID) <= 0 {
 				return -1
 			}
 			return 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -180,5 +181,44 @@ func TestAStartReadsTheViewsSoTheFirstListDoesNot(t *testing.T) {
 	}
 	if n := counted.Now().Sub(before).Scans; n != 0 {
 		t.Errorf("the first list after a restart read the collection through %d times, want none", n)
+	}
+}
+
+// The directory is in the alphabetical order a reader expects, not the names' bytes:
+// a name in lower case or with an accented capital sits among its letter, and paging
+// one at a time walks that order once.
+func TestTheDirectoryIsInAlphabeticalOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testenv.MonitoredDB(t, "organisation_views")
+	views, err := adapters.NewViews(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"Window University", "aardvark Institute", "Éire Tech", "Bravo College", "eastern Institute", "Zeta Network", "Exampleton"} {
+		if err := views.Save(ctx, announced(t, fmt.Sprintf("org-%d", i), name, organisation.Signatory, civil.New(2025, 3, 20))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"aardvark Institute", "Bravo College", "eastern Institute", "Éire Tech", "Exampleton", "Window University", "Zeta Network"}
+	for _, limit := range []int{50, 1, 2} {
+		var got []string
+		q := app.DirectoryQuery{Today: today, Limit: limit}
+		for {
+			page, err := views.Directory(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Items {
+				got = append(got, e.Name)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			q.Cursor = page.NextCursor
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages of %d: %q, want %q", limit, got, want)
+		}
 	}
 }
