@@ -107,6 +107,12 @@ func opsFieldProblems(p *clients.Problem, rename map[string]string) []templates.
 		}
 		out = append(out, templates.FieldError{Field: name, Message: opsSentence(f.Message)})
 	}
+	if len(out) == 0 && p.Status == http.StatusUnprocessableEntity {
+		// A form carries the idempotency key it was shown with: sent again with other
+		// values (the browser's back button, then a change), the service has already
+		// done what it first said and will not take the key for something else.
+		out = append(out, templates.FieldError{Message: "This form was already sent, and what it did stands. To make another change, open the page again and use its form."})
+	}
 	if len(out) == 0 {
 		out = append(out, templates.FieldError{Message: opsSentence(p.Detail)})
 	}

@@ -381,6 +381,17 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	}
 	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusSeeOther, "the round")
 	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusSeeOther, "the round sent again")
+	// Sent again with another value (back, a change, send), the form's key has been
+	// used: the person is told what happened in words, not the API's terms.
+	again := url.Values{}
+	for k, v := range round {
+		again[k] = v
+	}
+	again.Set("name", "Another round")
+	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, again), http.StatusConflict, "the round sent again, changed")
+	if !strings.Contains(r.body, "This form was already sent, and what it did stands") || strings.Contains(r.body, "Idempotency-Key") {
+		t.Errorf("a changed form sent again says: %s", r.body)
+	}
 	rounds := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds", opsToken(t, s.fund, "fund"), nil)).JSON(t)["items"].([]any)
 	if len(rounds) != 1 {
 		t.Fatalf("the round form sent twice opened %d rounds", len(rounds))
