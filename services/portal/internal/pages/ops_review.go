@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
@@ -519,8 +520,14 @@ type opsReviewSubmissionData struct {
 
 type opsReviewView struct {
 	Author, ReviewerID, Summary, Returned, Withheld string
-	Themes                                          []reviewapi.ThemeReview
+	Themes                                          []opsThemeReview
 	ReturnFields, WithholdFields                    []templates.OpsField
+}
+
+// opsThemeReview is a review's word on one theme, the theme named as people read it.
+type opsThemeReview struct {
+	Theme, Strengths, Recommendations string
+	Score                             int
 }
 
 // opsModerationForm is a posted moderation form's state, for the review it is about.
@@ -566,7 +573,10 @@ func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request
 	}
 	var errs []templates.FieldError
 	for _, rv := range reviews.JSON200.Items {
-		v := opsReviewView{Author: rv.Author, Summary: rv.Summary, Themes: rv.Themes}
+		v := opsReviewView{Author: rv.Author, Summary: rv.Summary}
+		for _, t := range rv.Themes {
+			v.Themes = append(v.Themes, opsThemeReview{Theme: form.ThemeName(string(t.Theme)), Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
+		}
 		if rv.ReviewerId != nil {
 			v.ReviewerID = *rv.ReviewerId
 		}
@@ -769,7 +779,7 @@ func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx
 		if p.Themes != nil {
 			var ts []string
 			for _, t := range *p.Themes {
-				ts = append(ts, opsHumanise(string(t)))
+				ts = append(ts, form.ThemeName(string(t)))
 			}
 			row.Themes = strings.Join(ts, ", ")
 		}

@@ -230,6 +230,10 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	if !strings.Contains(page.body, "Please give evidence for the scores.") {
 		t.Errorf("the reviews page does not show the return's reason")
 	}
+	// Each theme is named as people read it, not by the API's identifier.
+	if !strings.Contains(page.body, "<td>Career development</td>") || strings.Contains(page.body, "<td>career_development</td>") {
+		t.Errorf("the reviews page names the themes by their identifiers")
+	}
 	opsReview(t, s, round, sub, "rev-a", false, "A good start, with evidence.")
 	// Today shows the round's progress, per reviewer (name, assigned, accepted, reviewed, overdue).
 	today := opsMustStatus(t, s.p.do("GET", "/ops", ops, nil), http.StatusOK, "Today")
