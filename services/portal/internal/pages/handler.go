@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -148,7 +149,9 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := visitorFrom(r.Context()); !ok {
 			if r.Method == http.MethodGet {
-				http.SetCookie(w, h.cookie(nextCookie, r.URL.Path, 1800))
+				// The page with its query (a filtered export, a page of a list),
+				// escaped: a cookie's value takes neither commas nor spaces.
+				http.SetCookie(w, h.cookie(nextCookie, url.QueryEscape(r.URL.RequestURI()), 1800))
 			}
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return

@@ -3,6 +3,7 @@ package pages
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -78,8 +79,10 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, s signin.
 	}
 	h.setCookie(w, secret)
 	next := "/account"
-	if c, err := r.Cookie(nextCookie); err == nil && localPath(c.Value) {
-		next = c.Value
+	if c, err := r.Cookie(nextCookie); err == nil {
+		if p, err := url.QueryUnescape(c.Value); err == nil && localPath(p) {
+			next = p
+		}
 	}
 	http.SetCookie(w, h.cookie(nextCookie, "", -1))
 	http.Redirect(w, r, next, http.StatusSeeOther)

@@ -354,10 +354,28 @@ func TestEmailLinksLandThroughSignin(t *testing.T) {
 	cookie := sessionCookie(t, used)
 	// The review page itself, with the review service behind it, is followed by
 	// TestEveryEmailLinkLandsOnItsPage.
-	// A remembered address elsewhere is not followed.
+	// A remembered address elsewhere is not followed, escaped or not.
 	link = p.requestLink("rev3@example.ac.uk")
 	if r := p.do("POST", link, "tc_next=//evil.example/x", url.Values{}); r.header.Get("Location") != "/account" {
 		t.Fatalf("a remembered address off the site was followed: %q", r.header.Get("Location"))
+	}
+	p.addReviewer("rev-4", "org-r", "rev4@example.ac.uk")
+	link = p.requestLink("rev4@example.ac.uk")
+	if r := p.do("POST", link, "tc_next="+url.QueryEscape("//evil.example/x"), url.Values{}); r.header.Get("Location") != "/account" {
+		t.Fatalf("a remembered address off the site, escaped, was followed: %q", r.header.Get("Location"))
+	}
+	// The page is remembered with its query (a filtered list, a page of one).
+	withQuery := "/reviews?cursor=a,b&limit=5"
+	r = p.do("GET", withQuery, "", nil)
+	next = ""
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == "tc_next" {
+			next = c.Name + "=" + c.Value
+		}
+	}
+	link = p.requestLink("rev4@example.ac.uk")
+	if used := p.do("POST", link, next, url.Values{}); used.header.Get("Location") != withQuery {
+		t.Fatalf("after sign-in from %s: to %q, want back to it with its query", withQuery, used.header.Get("Location"))
 	}
 	// A reviewer is not a lead: feedback pages are another's.
 	if r := p.do("GET", "/obligations/org-r/feedback/sub-1", cookie, nil); r.status != http.StatusNotFound {
