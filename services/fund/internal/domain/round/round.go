@@ -178,25 +178,28 @@ func (r Round) Close(now time.Time, reason string) ([]events.Payload, error) {
 	return []events.Payload{e}, nil
 }
 
+// londonTime says t as the suite's messages do: "12 Jan 2027 09:00 GMT".
+func londonTime(t time.Time) string { return t.In(London).Format("2 Jan 2006 15:04 MST") }
+
 // check applies the rules every version of a round must meet.
 func check(r Round, now time.Time) error {
 	switch {
 	case r.Name == "":
 		return apperr.Field("name", "is required")
 	case !r.Closes.After(r.Opens):
-		return apperr.Field("closes", "must be after opens")
+		return apperr.Field("closes", "must be after the round opens (%s)", londonTime(r.Opens))
 	case !r.Closes.After(now):
-		return apperr.Field("closes", "is in the past")
+		return apperr.Field("closes", "is in the past: a round closes at a time still to come")
 	case r.BudgetPence <= 0:
 		return apperr.Field("budget_pence", "must be positive")
 	case r.MinAwardPence <= 0:
 		return apperr.Field("min_award_pence", "must be positive")
 	case r.MaxAwardPence < r.MinAwardPence:
-		return apperr.Field("max_award_pence", "must be at least min_award_pence")
+		return apperr.Field("max_award_pence", "must be at least the smallest award (%d pence)", r.MinAwardPence)
 	case r.MaxAwardPence > r.BudgetPence:
-		return apperr.Field("max_award_pence", "must not exceed the budget")
+		return apperr.Field("max_award_pence", "must not exceed the budget (%d pence)", r.BudgetPence)
 	case !r.ProjectEnd.After(r.ProjectStart):
-		return apperr.Field("project_end", "must be after project_start")
+		return apperr.Field("project_end", "must be after the project starts (%s)", r.ProjectStart)
 	case r.ProjectStart.Before(civil.Of(r.Opens.In(London))):
 		return apperr.Field("project_start", "must not be before the round opens (%s)", civil.Of(r.Opens.In(London)))
 	case !r.ProjectEnd.After(civil.Of(r.Closes.In(London))):

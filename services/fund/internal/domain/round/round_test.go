@@ -2,6 +2,7 @@ package round_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,6 +168,23 @@ func TestOpenRefusesTermsThatCannotWork(t *testing.T) {
 		_, err := round.Open(r, opens.Add(-time.Hour))
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != field {
 			t.Errorf("%s: %v, want Invalid naming it", field, err)
+		}
+	}
+	// The refusals say what the value must be against in words and figures, not by
+	// the API's names for the other fields ("must be after opens").
+	for field, c := range map[string]struct {
+		edit func(*round.Round)
+		says string
+	}{
+		"closes":          {func(r *round.Round) { r.Closes = r.Opens }, "must be after the round opens ("},
+		"max_award_pence": {func(r *round.Round) { r.MaxAwardPence = r.MinAwardPence - 1 }, "must be at least the smallest award ("},
+		"project_end":     {func(r *round.Round) { r.ProjectEnd = r.ProjectStart }, "must be after the project starts ("},
+	} {
+		r := terms()
+		c.edit(&r)
+		_, err := round.Open(r, opens.Add(-time.Hour))
+		if e, ok := apperr.As(err); !ok || e.Field != field || !strings.HasPrefix(e.Message, c.says) {
+			t.Errorf("%s: %v, want a message beginning %q", field, err, c.says)
 		}
 	}
 }
