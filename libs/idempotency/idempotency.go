@@ -174,7 +174,9 @@ func (s *Store) claim(c httpserver.Context, id, hash string) (answered bool, err
 			}
 			continue
 		case r.Hash != hash:
-			return true, apperr.New(apperr.Unprocessable, "this Idempotency-Key was used with a different request; use a new key for a new request")
+			e := apperr.New(apperr.Unprocessable, "this Idempotency-Key was used with a different request; use a new key for a new request")
+			e.Field = Header
+			return true, e
 		case r.Done:
 			h := c.Response().Header()
 			h.Set("Idempotent-Replayed", "true")

@@ -121,8 +121,8 @@ func TestRetriesInFlightWaitForTheFirstAnswer(t *testing.T) {
 	if n := s.runs.Load(); n != 1 {
 		t.Fatalf("the handler ran %d times, want once", n)
 	}
-	if status, _ := s.post(t, "k1", "other"); status != http.StatusUnprocessableEntity {
-		t.Errorf("same key, different body: %d, want 422", status)
+	if status, body := s.post(t, "k1", "other"); status != http.StatusUnprocessableEntity || !strings.Contains(body, `"field":"Idempotency-Key"`) {
+		t.Errorf("same key, different body: %d %s, want 422 naming the Idempotency-Key header", status, body)
 	}
 }
 

@@ -99,6 +99,12 @@ func opsJSONBody(v any) *bytes.Reader {
 // rename maps the service's field names to the form's where they differ. A refusal
 // naming no field becomes one message in the error summary.
 func opsFieldProblems(p *clients.Problem, rename map[string]string) []templates.FieldError {
+	if p.Status == http.StatusUnprocessableEntity {
+		// A form carries the idempotency key it was shown with: sent again with other
+		// values (the browser's back button, then a change), the service has already
+		// done what it first said and will not take the key for something else.
+		return []templates.FieldError{{Message: "This form was already sent, and what it did stands. To make another change, open the page again and use its form."}}
+	}
 	var out []templates.FieldError
 	for _, f := range p.Fields() {
 		name := f.Field
@@ -106,12 +112,6 @@ func opsFieldProblems(p *clients.Problem, rename map[string]string) []templates.
 			name = n
 		}
 		out = append(out, templates.FieldError{Field: name, Message: opsSentence(f.Message)})
-	}
-	if len(out) == 0 && p.Status == http.StatusUnprocessableEntity {
-		// A form carries the idempotency key it was shown with: sent again with other
-		// values (the browser's back button, then a change), the service has already
-		// done what it first said and will not take the key for something else.
-		out = append(out, templates.FieldError{Message: "This form was already sent, and what it did stands. To make another change, open the page again and use its form."})
 	}
 	if len(out) == 0 {
 		out = append(out, templates.FieldError{Message: opsSentence(p.Detail)})

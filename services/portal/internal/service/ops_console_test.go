@@ -365,7 +365,7 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	round.Set("min_award", "2000")
 	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusBadRequest, "a round whose smallest award is above its largest")
 	// The fund counts in pence; the form speaks in pounds, and so does its message.
-	if got := opsFieldMessage(t, r.body, "max_award"); got != "Error: Must be at least the smallest award in pounds" {
+	if got := opsFieldMessage(t, r.body, "max_award"); got != "Error: Must be at least the smallest award (£2,000)" {
 		t.Errorf("beside the largest award: %q", got)
 	}
 	round.Set("min_award", "100")
