@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -30,7 +31,15 @@ var peopleIn = []string{"organisations", "assignments", "assignment_marks", "rem
 // entry addressed to them keeps its kind, subject, status and times (the fact that
 // the suite wrote, and when) without the recipient; its body, which greets them by
 // name, is dropped wherever it is kept. Run again, it finds nothing left to do.
+//
+// The person's digest is recorded first (erasedCollection): an email to them in
+// flight, or caused by an event still on its way, is then neither sent nor kept
+// (see Erased): whatever is written after the record sees it, and whatever was
+// written before it is found below.
 func (e *Erasure) Forget(ctx context.Context, sub string) error {
+	if err := store.Replace(ctx, e.db.Collection(erasedCollection), sub, erasedDoc{ID: sub}); err != nil {
+		return fmt.Errorf("record the erasure: %w", store.Classify(err))
+	}
 	for _, name := range peopleIn {
 		if _, err := personal.Forget(ctx, e.db.Collection(name), sub, false); err != nil {
 			return err
@@ -49,4 +58,24 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 		return fmt.Errorf("forget bodies: %w", store.Classify(err))
 	}
 	return nil
+}
+
+// erasedCollection holds the digest of every person erased, and nothing else: an
+// address's digest, as the erasure named it.
+const erasedCollection = "erased_people"
+
+type erasedDoc struct {
+	ID string `bson:"_id"`
+}
+
+// Erased says whether the person with this address was erased.
+func (e *Erasure) Erased(ctx context.Context, email string) (bool, error) {
+	err := e.db.Collection(erasedCollection).FindOne(ctx, bson.D{{Key: "_id", Value: personal.Subject(email)}}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read erasures: %w", store.Classify(err))
+	}
+	return true, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -309,6 +310,7 @@ type Deps struct {
 
 // App is the notify service.
 type App struct {
+	erasures    Erasures
 	orgs        Organisations
 	reminders   Reminders
 	assignments Assignments
@@ -520,6 +522,11 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 // deliver claims attempt n of d and, if this replica won it, sends and records the
 // outcome. It reports whether this call sent the email.
 func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error) {
+	// Nothing is sent to a person erased, whatever event caused the email: events of
+	// other services are not ordered with the erasure.
+	if gone, err := a.anyErased(ctx, d.Message.To); err != nil || gone != "" {
+		return false, err
+	}
 	now := a.clock.Now()
 	d.Attempts, d.Status, d.UpdatedAt = attempt, StatusSending, now
 	if d.CreatedAt.IsZero() {
@@ -559,7 +566,50 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	if err := a.deliveries.Record(context.WithoutCancel(ctx), d); err != nil {
 		return sendErr == nil, err
 	}
+	// Erased while the email was being sent: the record just written names them, and
+	// the erasure's own sweep may have run before it; it is forgotten again.
+	if gone, err := a.anyErased(context.WithoutCancel(ctx), d.Message.To); err != nil || gone != "" {
+		if err == nil {
+			err = a.erasures.Forget(context.WithoutCancel(ctx), personal.Subject(gone))
+		}
+		return sendErr == nil, err
+	}
 	return sendErr == nil, nil
+}
+
+// Erasures is notify's record of the people erased (by their address's digest) and
+// the forgetting of one in everything notify holds.
+type Erasures interface {
+	Erased(ctx context.Context, email string) (bool, error)
+	Forget(ctx context.Context, subject string) error
+}
+
+// UseErasures gives the app notify's record of erasures: no email is then sent to a
+// person erased, and one sent while they were being erased is forgotten once
+// recorded.
+func (a *App) UseErasures(e Erasures) error {
+	if e == nil {
+		return errors.New("app: erasures are required")
+	}
+	a.erasures = e
+	return nil
+}
+
+// anyErased is the address of the first of to who was erased, or "".
+func (a *App) anyErased(ctx context.Context, to []mail.Person) (string, error) {
+	if a.erasures == nil {
+		return "", nil
+	}
+	for _, p := range to {
+		if p.Email == "" {
+			continue
+		}
+		gone, err := a.erasures.Erased(ctx, p.Email)
+		if err != nil || gone {
+			return p.Email, err
+		}
+	}
+	return "", nil
 }
 
 // leaseFor is how long a claimed attempt may stay unrecorded before it is presumed lost

@@ -51,6 +51,9 @@ func (a *App) SendSigninLink(ctx context.Context, cause string, l SigninLink) er
 	if err != nil {
 		return err
 	}
+	if gone, err := a.anyErased(ctx, []mail.Person{l.To}); err != nil || gone != "" {
+		return err // a link asked for just before the person was erased: not sent
+	}
 	now := a.clock.Now()
 	d := Delivery{Key: k, Kind: KindSigninLink, Message: logged, About: cause, Content: content(redactedLink),
 		Attempts: 1, Status: StatusSending, CreatedAt: now, UpdatedAt: now}

@@ -73,3 +73,47 @@ func TestAnErasedPersonIsForgottenInTheDeliveryLog(t *testing.T) {
 		t.Errorf("the head was forgotten too: %v", head)
 	}
 }
+
+// An email caused before a person's erasure and taken in after it (events of two
+// services are not ordered with each other: here the fund's receipt arrives once the
+// applicant is erased) is not sent to them, and nothing of them is kept; the lead,
+// not erased, gets theirs.
+func TestAnEmailToAPersonAlreadyErasedIsNeitherSentNorKept(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fe", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann.gone@exampleton.ac.uk"}
+	h.publish("person-ann", events.PersonErasedV1{Subject: personal.Subject(applicant.Email)})
+	db := h.svcs[0].DB
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n, err := db.Collection("erased_people").CountDocuments(ctx, bson.D{{Key: "_id", Value: personal.Subject(applicant.Email)}}); err != nil || n != 1 {
+			return fmt.Errorf("the erasure is not recorded yet (%d, %v)", n, err)
+		}
+		return nil
+	})
+	p := events.ApplicationSubmittedV1{ApplicationID: "fe1", RoundID: "fr", OrganisationID: "fe", Title: "Skills exchange", RequestedAmountPence: 50000, Applicant: applicant,
+		Endorsement: events.Person{Name: lead.Name, Email: lead.Email}}
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: "fund-after-erasure", Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "fe1", Version: 1, Time: time.Now(), Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		var to []string
+		for _, m := range h.box.all() {
+			if strings.Contains(m.Subject, "Fund") {
+				to = append(to, strings.Join(m.To, ","))
+			}
+		}
+		if len(to) != 1 || to[0] != lead.Email {
+			return fmt.Errorf("fund emails went to %v, want the lead alone", to)
+		}
+		return nil
+	})
+	testenv.Unreadable(t, testenv.Readable(t, db, h.env.JS), applicant.Email, applicant.Name, "Dear Ann")
+}

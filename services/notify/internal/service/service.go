@@ -89,7 +89,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	// An erased person is forgotten in the delivery log and the read models of
 	// people, as every service forgets them (docs/PRIVACY.md).
-	if err := p.OnPersonErased(adapters.NewErasure(p.DB).Forget); err != nil {
+	erasure := adapters.NewErasure(p.DB)
+	if err := application.UseErasures(erasure); err != nil {
+		return fail(err)
+	}
+	if err := p.OnPersonErased(erasure.Forget); err != nil {
 		return fail(err)
 	}
 	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review, eventport.Portal} {
