@@ -264,6 +264,15 @@ func (v *Verifier) verify(ctx context.Context, token string, sum [sha256.Size]by
 			// likely mistake.
 			return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "the bearer token is not for this service: its audience (aud) must name %s", v.audience)
 		}
+		switch {
+		case errors.Is(err, jwt.ErrTokenExpired):
+			// The one refusal a caller with a good token meets in the ordinary way.
+			return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "the bearer token has expired: get a new one")
+		case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+			return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "the bearer token is not valid yet (is the issuer's clock ahead?)")
+		case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+			return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "the bearer token is from an issuer this service does not trust")
+		}
 		return Principal{}, apperr.Wrap(apperr.Unauthenticated, err, "the bearer token is not valid")
 	}
 	// A token is good for a bounded time from when it was issued, whatever exp its

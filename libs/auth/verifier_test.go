@@ -373,3 +373,30 @@ func TestPrefetchedKeysServeTheFirstRequest(t *testing.T) {
 		t.Errorf("the first token fetched the keys %d times after Prefetch, want none", n)
 	}
 }
+
+// A refusal says why in words a caller can act on: an expired token is the one a
+// caller with a good token meets in the ordinary way, and it says so.
+func TestARefusedTokenSaysWhy(t *testing.T) {
+	t.Parallel()
+	issuer, v := newIssuer(t)
+	spoil := func(edit func(jwt.MapClaims)) string {
+		c := claims(issuer)
+		edit(c)
+		return mint(t, issuer, c)
+	}
+	for _, tt := range []struct {
+		name, token, says string
+	}{
+		{"expired", spoil(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), "has expired"},
+		{"issued in the future", spoil(func(c jwt.MapClaims) {
+			c["iat"] = time.Now().Add(10 * time.Minute).Unix()
+			c["exp"] = time.Now().Add(time.Hour).Unix()
+		}), "not valid yet"},
+		{"wrong issuer", spoil(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), "issuer this service does not trust"},
+	} {
+		_, err := v.Verify(context.Background(), tt.token)
+		if e, ok := apperr.As(err); !ok || !strings.Contains(e.Message, tt.says) {
+			t.Errorf("%s: %v, want a message saying %q", tt.name, err, tt.says)
+		}
+	}
+}
