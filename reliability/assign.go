@@ -65,7 +65,7 @@ func (w Workload) assignReviews(ctx context.Context, s *Stack, c *client, ops st
 	steps := []struct {
 		path string
 		body any
-	}{{"/submissions", map[string]any{"submission_ids": subs}}, {"/auto-assign", map[string]any{"reviewers_per_submission": reviewersPer}}}
+	}{{"/submissions", map[string]any{"submission_ids": subs}}, {"/automatic-assignments", map[string]any{"reviewers_per_submission": reviewersPer}}}
 	for _, step := range steps {
 		if err := w.act(ctx, c, "review round "+step.path, round+step.path, ops, step.body, nil, count); err != nil {
 			return err

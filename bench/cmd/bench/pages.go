@@ -581,7 +581,7 @@ func seedHistory(ctx context.Context, c *client, scale pageScale) (*history, err
 		if _, err := sendOK(ctx, http.MethodPost, rev+"/v1/review-rounds/"+roundID+"/submissions", ops, map[string]any{"submission_ids": subs}); err != nil {
 			return nil, err
 		}
-		report, err := sendOK(ctx, http.MethodPost, rev+"/v1/review-rounds/"+roundID+"/auto-assign", ops, map[string]any{"reviewers_per_submission": 2})
+		report, err := sendOK(ctx, http.MethodPost, rev+"/v1/review-rounds/"+roundID+"/automatic-assignments", ops, map[string]any{"reviewers_per_submission": 2})
 		if err != nil {
 			return nil, err
 		}

@@ -119,7 +119,7 @@ func seedReview(ctx context.Context, c *client, ds *dataSet) error {
 			return err
 		}
 	}
-	if _, err := c.must(ctx, http.MethodPost, base+"/auto-assign", c.ops, nil); err != nil {
+	if _, err := c.must(ctx, http.MethodPost, base+"/automatic-assignments", c.ops, nil); err != nil {
 		return err
 	}
 	var themes []map[string]any

@@ -658,6 +658,12 @@ type AutoAssignJSONBody struct {
 	ReviewersPerSubmission *int `json:"reviewers_per_submission,omitempty"`
 }
 
+// CreateAutomaticAssignmentJSONBody defines parameters for CreateAutomaticAssignment.
+type CreateAutomaticAssignmentJSONBody struct {
+	// ReviewersPerSubmission defaults to the round's
+	ReviewersPerSubmission *int `json:"reviewers_per_submission,omitempty"`
+}
+
 // CloseRoundJSONBody defines parameters for CloseRound.
 type CloseRoundJSONBody struct {
 	Reason *string `json:"reason,omitempty"`
@@ -712,7 +718,12 @@ type OpenRoundJSONRequestBody OpenRoundJSONBody
 type ChangeAssignmentJSONRequestBody ChangeAssignmentJSONBody
 
 // AutoAssignJSONRequestBody defines body for AutoAssign for application/json ContentType.
+//
+// Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 type AutoAssignJSONRequestBody AutoAssignJSONBody
+
+// CreateAutomaticAssignmentJSONRequestBody defines body for CreateAutomaticAssignment for application/json ContentType.
+type CreateAutomaticAssignmentJSONRequestBody CreateAutomaticAssignmentJSONBody
 
 // CloseRoundJSONRequestBody defines body for CloseRound for application/json ContentType.
 //
@@ -782,9 +793,14 @@ type ServerInterface interface {
 	// ChangeAssignment Assign or remove a reviewer by hand, with the reason recorded (ops)
 	// (POST /v1/review-rounds/{roundId}/assignments)
 	ChangeAssignment(ctx echo.Context, roundId RoundID) error
-	// AutoAssign Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+	// AutoAssign Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 	// (POST /v1/review-rounds/{roundId}/auto-assign)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AutoAssign(ctx echo.Context, roundId RoundID) error
+	// CreateAutomaticAssignment Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+	// (POST /v1/review-rounds/{roundId}/automatic-assignments)
+	CreateAutomaticAssignment(ctx echo.Context, roundId RoundID) error
 	// CloseRound Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	// (POST /v1/review-rounds/{roundId}/close)
 	//
@@ -1015,6 +1031,22 @@ func (w *ServerInterfaceWrapper) AutoAssign(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AutoAssign(ctx, roundId)
+	return err
+}
+
+// CreateAutomaticAssignment converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAutomaticAssignment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "roundId" -------------
+	var roundId RoundID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "roundId", ctx.Param("roundId"), &roundId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAutomaticAssignment(ctx, roundId)
 	return err
 }
 
@@ -1588,6 +1620,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/review-rounds/:roundId/summary", wrapper.GetRoundSummary, options.OperationMiddlewares["getRoundSummary"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/submissions", wrapper.AddSubmissions, options.OperationMiddlewares["addSubmissions"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/auto-assign", wrapper.AutoAssign, options.OperationMiddlewares["autoAssign"]...)
+	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/automatic-assignments", wrapper.CreateAutomaticAssignment, options.OperationMiddlewares["createAutomaticAssignment"]...)
 	router.GET(options.BaseURL+"/v1/review-rounds/:roundId/assignments", wrapper.ListRoundAssignments, options.OperationMiddlewares["listRoundAssignments"]...)
 	router.POST(options.BaseURL+"/v1/review-rounds/:roundId/assignments", wrapper.ChangeAssignment, options.OperationMiddlewares["changeAssignment"]...)
 	router.GET(options.BaseURL+"/v1/assignments", wrapper.MyAssignments, options.OperationMiddlewares["myAssignments"]...)

@@ -138,19 +138,37 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/assignments (the `ChangeAssignment` operationId).
 	ChangeAssignment(ctx context.Context, roundId RoundID, body ChangeAssignmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AutoAssignWithBody Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+	// AutoAssignWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AutoAssignWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AutoAssign Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+	// AutoAssign Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AutoAssign(ctx context.Context, roundId RoundID, body AutoAssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAutomaticAssignmentWithBody Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/automatic-assignments (the `CreateAutomaticAssignment` operationId).
+	CreateAutomaticAssignmentWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAutomaticAssignment Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/automatic-assignments (the `CreateAutomaticAssignment` operationId).
+	CreateAutomaticAssignment(ctx context.Context, roundId RoundID, body CreateAutomaticAssignmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CloseRoundWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	//
@@ -575,11 +593,12 @@ func (c *Client) ChangeAssignment(ctx context.Context, roundId RoundID, body Cha
 	return c.Client.Do(req)
 }
 
-// AutoAssignWithBody Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+// AutoAssignWithBody Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) AutoAssignWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAutoAssignRequestWithBody(c.Server, roundId, contentType, body)
 	if err != nil {
@@ -592,13 +611,48 @@ func (c *Client) AutoAssignWithBody(ctx context.Context, roundId RoundID, conten
 	return c.Client.Do(req)
 }
 
-// AutoAssign Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+// AutoAssign Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *Client) AutoAssign(ctx context.Context, roundId RoundID, body AutoAssignJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAutoAssignRequest(c.Server, roundId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAutomaticAssignmentWithBody Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/automatic-assignments (the `CreateAutomaticAssignment` operationId).
+func (c *Client) CreateAutomaticAssignmentWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAutomaticAssignmentRequestWithBody(c.Server, roundId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAutomaticAssignment Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/automatic-assignments (the `CreateAutomaticAssignment` operationId).
+func (c *Client) CreateAutomaticAssignment(ctx context.Context, roundId RoundID, body CreateAutomaticAssignmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAutomaticAssignmentRequest(c.Server, roundId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1642,6 +1696,53 @@ func NewAutoAssignRequestWithBody(server string, roundId RoundID, contentType st
 	}
 
 	operationPath := fmt.Sprintf("/v1/review-rounds/%s/auto-assign", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateAutomaticAssignmentRequest calls the generic CreateAutomaticAssignment builder with application/json body
+func NewCreateAutomaticAssignmentRequest(server string, roundId RoundID, body CreateAutomaticAssignmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAutomaticAssignmentRequestWithBody(server, roundId, "application/json", bodyReader)
+}
+
+// NewCreateAutomaticAssignmentRequestWithBody constructs an http.Request for the CreateAutomaticAssignment method, with any body, and a specified content type
+func NewCreateAutomaticAssignmentRequestWithBody(server string, roundId RoundID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "roundId", roundId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/review-rounds/%s/automatic-assignments", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2924,19 +3025,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/assignments (the `ChangeAssignment` operationId).
 	ChangeAssignmentWithResponse(ctx context.Context, roundId RoundID, body ChangeAssignmentJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeAssignmentResponse, error)
 
-	// AutoAssignWithBodyWithResponse Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+	// AutoAssignWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AutoAssignWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AutoAssignResponse, error)
 
-	// AutoAssignWithResponse Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+	// AutoAssignWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AutoAssignWithResponse(ctx context.Context, roundId RoundID, body AutoAssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AutoAssignResponse, error)
+
+	// CreateAutomaticAssignmentWithBodyWithResponse Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/automatic-assignments (the `CreateAutomaticAssignment` operationId).
+	CreateAutomaticAssignmentWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAutomaticAssignmentResponse, error)
+
+	// CreateAutomaticAssignmentWithResponse Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/review-rounds/{roundId}/automatic-assignments (the `CreateAutomaticAssignment` operationId).
+	CreateAutomaticAssignmentWithResponse(ctx context.Context, roundId RoundID, body CreateAutomaticAssignmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAutomaticAssignmentResponse, error)
 
 	// CloseRoundWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	//
@@ -3977,6 +4096,13 @@ func (r ChangeAssignmentResponse) ContentType() string {
 	return ""
 }
 
+// AutoAssignResponse200Headers the declared response headers of an HTTP 200 response for AutoAssign
+type AutoAssignResponse200Headers struct {
+	Deprecation string
+	Link        string
+	Sunset      string
+}
+
 // AutoAssignResponse401Headers the declared response headers of an HTTP 401 response for AutoAssign
 type AutoAssignResponse401Headers struct {
 	WWWAuthenticate string
@@ -4022,6 +4148,8 @@ type AutoAssignResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AutoAssignResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AutoAssignResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4110,6 +4238,145 @@ func (r AutoAssignResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AutoAssignResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAutomaticAssignmentResponse401Headers the declared response headers of an HTTP 401 response for CreateAutomaticAssignment
+type CreateAutomaticAssignmentResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateAutomaticAssignmentResponse409Headers the declared response headers of an HTTP 409 response for CreateAutomaticAssignment
+type CreateAutomaticAssignmentResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateAutomaticAssignmentResponse429Headers the declared response headers of an HTTP 429 response for CreateAutomaticAssignment
+type CreateAutomaticAssignmentResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateAutomaticAssignmentResponse503Headers the declared response headers of an HTTP 503 response for CreateAutomaticAssignment
+type CreateAutomaticAssignmentResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateAutomaticAssignmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AssignmentReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateAutomaticAssignmentResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateAutomaticAssignmentResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAutomaticAssignmentResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateAutomaticAssignmentResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateAutomaticAssignmentResponse) GetJSON200() *AssignmentReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateAutomaticAssignmentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAutomaticAssignmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAutomaticAssignmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAutomaticAssignmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAutomaticAssignmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7356,11 +7623,13 @@ func (c *ClientWithResponses) ChangeAssignmentWithResponse(ctx context.Context, 
 	return ParseChangeAssignmentResponse(rsp)
 }
 
-// AutoAssignWithBodyWithResponse Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+// AutoAssignWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) AutoAssignWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AutoAssignResponse, error) {
 	rsp, err := c.AutoAssignWithBody(ctx, roundId, contentType, body, reqEditors...)
 	if err != nil {
@@ -7369,17 +7638,44 @@ func (c *ClientWithResponses) AutoAssignWithBodyWithResponse(ctx context.Context
 	return ParseAutoAssignResponse(rsp)
 }
 
-// AutoAssignWithResponse Fill every submission of the round to N reviewers (ops); says what could not be covered and why
+// AutoAssignWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/automatic-assignments does the same
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/auto-assign (the `AutoAssign` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 func (c *ClientWithResponses) AutoAssignWithResponse(ctx context.Context, roundId RoundID, body AutoAssignJSONRequestBody, reqEditors ...RequestEditorFn) (*AutoAssignResponse, error) {
 	rsp, err := c.AutoAssign(ctx, roundId, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseAutoAssignResponse(rsp)
+}
+
+// CreateAutomaticAssignmentWithBodyWithResponse Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/automatic-assignments (the `CreateAutomaticAssignment` operationId).
+func (c *ClientWithResponses) CreateAutomaticAssignmentWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAutomaticAssignmentResponse, error) {
+	rsp, err := c.CreateAutomaticAssignmentWithBody(ctx, roundId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAutomaticAssignmentResponse(rsp)
+}
+
+// CreateAutomaticAssignmentWithResponse Run the automatic assignment (ops) — fill every submission of the round to N reviewers; says what could not be covered and why
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/review-rounds/{roundId}/automatic-assignments (the `CreateAutomaticAssignment` operationId).
+func (c *ClientWithResponses) CreateAutomaticAssignmentWithResponse(ctx context.Context, roundId RoundID, body CreateAutomaticAssignmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAutomaticAssignmentResponse, error) {
+	rsp, err := c.CreateAutomaticAssignment(ctx, roundId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAutomaticAssignmentResponse(rsp)
 }
 
 // CloseRoundWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
@@ -8712,6 +9008,30 @@ func ParseAutoAssignResponse(rsp *http.Response) (*AutoAssignResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers AutoAssignResponse200Headers
+		if values := rsp.Header.Values("Deprecation"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Deprecation", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Deprecation = value
+		}
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = value
+		}
+		if values := rsp.Header.Values("Sunset"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Sunset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Sunset = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers AutoAssignResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -8744,6 +9064,145 @@ func ParseAutoAssignResponse(rsp *http.Response) (*AutoAssignResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers AutoAssignResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAutomaticAssignmentResponse parses an HTTP response from a CreateAutomaticAssignmentWithResponse call
+func ParseCreateAutomaticAssignmentResponse(rsp *http.Response) (*CreateAutomaticAssignmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAutomaticAssignmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AssignmentReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateAutomaticAssignmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateAutomaticAssignmentResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAutomaticAssignmentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateAutomaticAssignmentResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -363,7 +363,7 @@ func (h *Handler) opsReviewAddSubmissions(w http.ResponseWriter, r *http.Request
 // opsReviewAutoAssign runs the automatic assignment and shows its report: how many
 // assignments it made and which submissions it could not cover, and why.
 func (h *Handler) opsReviewAutoAssign(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	resp, err := c.set.Review.AutoAssignWithBodyWithResponse(r.Context(), r.PathValue("round"), "application/json", opsJSONBody(map[string]any{}))
+	resp, err := c.set.Review.CreateAutomaticAssignmentWithBodyWithResponse(r.Context(), r.PathValue("round"), "application/json", opsJSONBody(map[string]any{}))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -39,7 +39,7 @@ func TestOpsReviewRoundPageIsPaged(t *testing.T) {
 	round := s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/review-rounds", tok, map[string]any{"name": "Review round 2027",
 		"review_deadline": time.Now().AddDate(0, 1, 0).Format(time.RFC3339), "reviewers_per_submission": 2})).JSON(t)["id"].(string)
 	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/submissions", tok, map[string]any{"submission_ids": subs}))
-	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", tok, map[string]any{}))
+	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", tok, map[string]any{}))
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
 
 	reviewersOn := regexp.MustCompile(`Reviewer \d: Assigned`)

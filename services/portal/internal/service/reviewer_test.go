@@ -196,7 +196,7 @@ func assignReviewer(t *testing.T, env *testenv.Env, review *testenv.Client, p *p
 	round = review.Must(http.StatusCreated, review.Do("POST", "/v1/review-rounds", ops, map[string]any{"name": "Round 2027",
 		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339)})).JSON(t)["id"].(string)
 	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/submissions", ops, map[string]any{"submission_ids": []string{sub}}))
-	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", ops, map[string]any{"reviewers_per_submission": 1}))
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", ops, map[string]any{"reviewers_per_submission": 1}))
 
 	return round, sub
 }

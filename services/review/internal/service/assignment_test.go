@@ -47,7 +47,7 @@ func (h *harness) expert(id, org string, capacity int, themes ...string) {
 func (h *harness) autoAssign(round string, n int) api.AssignmentReport {
 	h.t.Helper()
 	var out api.AssignmentReport
-	r := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": n}))
+	r := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": n}))
 	if err := json.Unmarshal(r.Body, &out); err != nil {
 		h.t.Fatal(err)
 	}

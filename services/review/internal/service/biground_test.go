@@ -31,7 +31,7 @@ func TestClosingARoundOfManyAssignmentsKeepsTheServiceAnswering(t *testing.T) {
 		h.reviewer(fmt.Sprintf("rv%d", i), "elsewhere", true, 20)
 	}
 	round := h.openRound("Large", start0.Add(30*24*time.Hour), subs...)
-	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 2}))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 2}))
 	as := h.assignments(round)
 	if len(as) != 2*n {
 		t.Fatalf("%d assignments, want %d", len(as), 2*n)

@@ -300,7 +300,7 @@ func TestAWholeRound(t *testing.T) {
 	deadline := start0.Add(30 * 24 * time.Hour)
 	round := h.openRound("Spring 2027", deadline, subs["a"], subs["b"], subs["c"])
 
-	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, nil)).JSON(t)
+	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, nil)).JSON(t)
 	if report["added"] != float64(6) || len(report["uncovered"].([]any)) != 0 {
 		t.Fatalf("assignment report %v, want 6 added and nothing uncovered", report)
 	}
@@ -332,7 +332,7 @@ func TestAWholeRound(t *testing.T) {
 	// fills it with someone else.
 	decliner := active(as, subs["b"])[0]
 	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+subs["b"]+"/response", h.as(decliner), map[string]any{"accept": false, "reason": "On leave"}))
-	report = h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, nil)).JSON(t)
+	report = h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, nil)).JSON(t)
 	as = h.assignments(round)
 	if report["added"] != float64(1) || len(active(as, subs["b"])) != 2 || slices.Contains(active(as, subs["b"]), decliner) {
 		t.Fatalf("after %s declined: report %v, b's reviewers %v", decliner, report, active(as, subs["b"]))
@@ -483,7 +483,7 @@ func TestConcurrentAssignmentRunsDoNotDoubleAssign(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 2})
+			r := h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 2})
 			if r.Status != http.StatusOK {
 				t.Errorf("run %d: %d %s", i, r.Status, r.Body)
 				return
@@ -736,7 +736,7 @@ func TestUncoveredSubmissionsSayWhyAndTrainingFillsThem(t *testing.T) {
 	h.reviewer("novice", "b", false, 3)
 	round := h.openRound("Autumn", start0.Add(30*24*time.Hour), sub)
 
-	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
+	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
 	uncovered := report["uncovered"].([]any)
 	if report["added"] != float64(0) || len(uncovered) != 1 {
 		t.Fatalf("report %v, want the submission uncovered", report)
@@ -755,7 +755,7 @@ func TestUncoveredSubmissionsSayWhyAndTrainingFillsThem(t *testing.T) {
 	missing["reviewer_id"] = "nobody"
 	h.Must(http.StatusNotFound, h.Do("PUT", "/v1/reviewers/nobody", h.ops, missing))
 	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/novice", h.ops, trained))
-	report = h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
+	report = h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
 	if report["added"] != float64(1) || len(report["uncovered"].([]any)) != 0 || !slices.Equal(active(h.assignments(round), sub), []string{"novice"}) {
 		t.Errorf("after training: %v", report)
 	}
@@ -778,8 +778,8 @@ func TestAnIDOfTheWrongKindNamesNothing(t *testing.T) {
 		body                any
 	}{
 		{"GET", "/v1/review-rounds/" + sub, h.ops, nil},
-		{"POST", "/v1/review-rounds/" + sub + "/auto-assign", h.ops, nil},
-		{"POST", "/v1/review-rounds/reviewer-rx/auto-assign", h.ops, nil},
+		{"POST", "/v1/review-rounds/" + sub + "/automatic-assignments", h.ops, nil},
+		{"POST", "/v1/review-rounds/reviewer-rx/automatic-assignments", h.ops, nil},
 		{"GET", "/v1/review-rounds/" + sub + "/submissions/" + sub + "/reviews", h.ops, nil},
 		{"GET", "/v1/submissions/" + round, h.ops, nil},
 		{"GET", "/v1/submissions/" + round, lead, nil},

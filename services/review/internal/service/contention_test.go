@@ -39,7 +39,7 @@ func TestEightReviewersWorkOneRoundAtOnce(t *testing.T) {
 		h.reviewer(fmt.Sprintf("rv%d", i), "elsewhere", true, 1)
 	}
 	round := h.openRound("Busy", start0.Add(30*24*time.Hour), subs...)
-	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1}))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 1}))
 	if len(more) > 0 {
 		// Added after the eight are assigned: the pool has room for those alone. The
 		// others' reviewers are busy elsewhere; their submissions make the round long.

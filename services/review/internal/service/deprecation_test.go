@@ -52,6 +52,21 @@ func TestDeprecatedActionPathsAnswerAsTheirNouns(t *testing.T) {
 		testenv.SameAnswerDeprecated(t, n, o, base+"y/withholding", "reviewer_id", "author")
 	})
 
+	t.Run("automatic assignment", func(t *testing.T) {
+		// Two rounds alike, each with one submission and the pool to fill it.
+		h.announced("aa1")
+		h.announced("aa2")
+		s1, s2 := h.submitted("aa1"), h.submitted("aa2")
+		h.reviewer("aa-x", "b", true, 5)
+		h.reviewer("aa-y", "c", true, 5)
+		r1 := h.openRound("Round one", start0.Add(30*24*time.Hour), s1)
+		r2 := h.openRound("Round two", start0.Add(30*24*time.Hour), s2)
+		body := map[string]any{"reviewers_per_submission": 1}
+		n := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+r1+"/automatic-assignments", h.ops, body))
+		o := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+r2+"/auto-assign", h.ops, body))
+		testenv.SameAnswerDeprecated(t, n, o, "/v1/review-rounds/"+r2+"/automatic-assignments", "round")
+	})
+
 	t.Run("closure", func(t *testing.T) {
 		open := func() string {
 			return h.Must(http.StatusCreated, h.Do("POST", "/v1/review-rounds", h.ops, map[string]any{

@@ -39,7 +39,7 @@ func TestAnErasedReviewerIsForgotten(t *testing.T) {
 		h.reviewer("r"+org, org, true, 2)
 	}
 	round := h.openRound("Spring 2027", start0.Add(30*24*time.Hour), subs...)
-	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, nil))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, nil))
 	as := h.assignments(round)
 	for _, a := range as {
 		base := "/v1/review-rounds/" + round + "/submissions/" + a.Sub

@@ -68,7 +68,7 @@ func TestAReviewNeedsAnAcceptedAssignmentInAnOpenRound(t *testing.T) {
 	if closed["status"] != "closed" {
 		t.Errorf("status %v after closing, want closed", closed["status"])
 	}
-	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, nil)), "closed")
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, nil)), "closed")
 	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops,
 		map[string]any{"action": "remove", "submission_id": sub, "reviewer_id": "y", "reason": "Silent"})), "closed")
 	detail(t, h.Must(http.StatusConflict, h.Do("POST", base+"/response", h.as("y"), map[string]any{"accept": false})), "closed")
@@ -351,7 +351,7 @@ func TestClosingRacesReviews(t *testing.T) {
 	}
 	h.reviewer("rv", "elsewhere", true, n)
 	round := h.openRound("Race", start0.Add(30*24*time.Hour), subs...)
-	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1}))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 1}))
 	for _, s := range subs {
 		h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+s+"/response", h.as("rv"), map[string]any{"accept": true}))
 	}
@@ -475,7 +475,7 @@ func TestReviewersAreTechniciansOfSignatories(t *testing.T) {
 		}
 		return nil
 	})
-	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
+	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
 	if uncovered, _ := report["uncovered"].([]any); report["added"] != float64(0) || len(uncovered) != 1 ||
 		!strings.Contains(uncovered[0].(map[string]any)["reason"].(string), "organisation withdrawn") {
 		t.Errorf("automatic assignment with the only reviewer's organisation withdrawn: %v", report)
@@ -625,7 +625,7 @@ func TestNoAssignmentIsMadeAfterTheDeadline(t *testing.T) {
 		t.Errorf("after the deadline: answerable %v, round open %v; want an open round not answerable", can, open)
 	}
 	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": "z", "reason": "late help"})), "deadline passed")
-	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/auto-assign", h.ops, map[string]any{"reviewers_per_submission": 3})), "deadline passed")
+	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 3})), "deadline passed")
 	for _, a := range h.assignments(round) {
 		if a.Reviewer == "z" {
 			t.Errorf("z was assigned after the deadline: %+v", a)

@@ -207,8 +207,8 @@ func (h *Handlers) AddSubmissions(c httpserver.Context, roundID api.RoundID) err
 }
 
 // AutoAssign fills the round's submissions with reviewers.
-func (h *Handlers) AutoAssign(c httpserver.Context, roundID api.RoundID) error {
-	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body httpserver.Optional[api.AutoAssignJSONBody]) (api.AssignmentReport, error) {
+func (h *Handlers) CreateAutomaticAssignment(c httpserver.Context, roundID api.RoundID) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body httpserver.Optional[api.CreateAutomaticAssignmentJSONBody]) (api.AssignmentReport, error) {
 		n := 0
 		if body.Value.ReviewersPerSubmission != nil {
 			n = *body.Value.ReviewersPerSubmission
@@ -555,6 +555,11 @@ func (h *Handlers) SubmitSubmission(c httpserver.Context, id api.ID) error {
 // CloseRound is CreateRoundClosure at its deprecated path.
 func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
 	return h.CreateRoundClosure(c, roundID)
+}
+
+// AutoAssign is CreateAutomaticAssignment at its deprecated path.
+func (h *Handlers) AutoAssign(c httpserver.Context, roundID api.RoundID) error {
+	return h.CreateAutomaticAssignment(c, roundID)
 }
 
 // ReturnReview is CreateReviewRevisionRequest at its deprecated path.
