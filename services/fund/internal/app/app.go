@@ -299,19 +299,13 @@ func (a *App) checkReorder(ctx context.Context, actor string, cur, next round.Ro
 			return err
 		}
 	}
-	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.RecordID, Actor: actor,
-		MaxAttempts: ledgerAttempts,
-		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			rec, err := funding.Rebuild(history)
-			if err != nil {
-				return nil, err
-			}
-			rounds, err := a.roundsWith(ctx, cur)
-			if err != nil {
-				return nil, err
-			}
-			return rec.Reorder(rounds, next, funded)
-		}})
+	_, err = a.onFunding(ctx, actor, func(rec *funding.Record) ([]events.Payload, error) {
+		rounds, err := a.roundsWith(ctx, cur)
+		if err != nil {
+			return nil, err
+		}
+		return rec.Reorder(rounds, next, funded)
+	})
 	return err
 }
 
@@ -723,6 +717,21 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	return a.settle(ctx, by.Actor(), r, events.BudgetReservedV1{RoundID: r.ID, ApplicationID: id, AmountPence: amount})
 }
 
+// onFunding runs decide on the fund's funding record as it stands (rebuilt from its
+// history at each attempt) and appends what it decides, as actor: the record's unique
+// index puts concurrent claims, releases and changes of order one after another.
+func (a *App) onFunding(ctx context.Context, actor string, decide func(rec *funding.Record) ([]events.Payload, error)) ([]events.Envelope, error) {
+	return a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.RecordID, Actor: actor,
+		MaxAttempts: ledgerAttempts,
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			rec, err := funding.Rebuild(history)
+			if err != nil {
+				return nil, err
+			}
+			return decide(rec)
+		}})
+}
+
 // refused says err is a definite refusal (not a failure that leaves the outcome unknown).
 func refused(err error) bool {
 	return apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.NotFound)
@@ -734,21 +743,15 @@ func refused(err error) bool {
 // later change to the order of rounds is checked against the claims (see reorder).
 func (a *App) claimFunding(ctx context.Context, actor string, r round.Round, app *application.Application) error {
 	org := app.OrganisationID()
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.RecordID, Actor: actor,
-		MaxAttempts: ledgerAttempts,
-		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			rec, err := funding.Rebuild(history)
-			if err != nil {
-				return nil, err
-			}
-			// The rounds read after the record: a change to their order recorded on
-			// the record since is either in them or still pending on it.
-			rounds, err := a.roundsWith(ctx, r)
-			if err != nil {
-				return nil, err
-			}
-			return rec.Claim(org, r.ID, app.ID(), rounds)
-		}})
+	_, err := a.onFunding(ctx, actor, func(rec *funding.Record) ([]events.Payload, error) {
+		// The rounds read after the record: a change to their order recorded on
+		// the record since is either in them or still pending on it.
+		rounds, err := a.roundsWith(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return rec.Claim(org, r.ID, app.ID(), rounds)
+	})
 	return err
 }
 
@@ -780,15 +783,9 @@ func (a *App) releaseFunding(ctx context.Context, actor string, r round.Round, a
 	if _, held := l.Reserved(applicationID); held {
 		return nil
 	}
-	_, err = a.events.Execute(ctx, store.Command{AggregateType: funding.AggregateType, AggregateID: funding.RecordID, Actor: actor,
-		MaxAttempts: ledgerAttempts,
-		Decide: func(history []events.Envelope) ([]events.Payload, error) {
-			rec, err := funding.Rebuild(history)
-			if err != nil {
-				return nil, err
-			}
-			return rec.Release(applicationID)
-		}})
+	_, err = a.onFunding(ctx, actor, func(rec *funding.Record) ([]events.Payload, error) {
+		return rec.Release(applicationID)
+	})
 	return err
 }
 
