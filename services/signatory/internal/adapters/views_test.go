@@ -91,23 +91,7 @@ func TestDirectoryAndListReadTheCollectionOnlyWhenItChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	directory := func(q app.DirectoryQuery) []string {
-		t.Helper()
-		var got []string
-		for {
-			page, err := views.Directory(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range page.Items {
-				got = append(got, e.Name)
-			}
-			if page.NextCursor == "" {
-				return got
-			}
-			q.Cursor = page.NextCursor
-		}
-	}
+	directory := func(q app.DirectoryQuery) []string { t.Helper(); return directoryNames(t, views, q) }
 	want := "[Alpha Institute Bravo Society Charlie College Delta University Echo Network]"
 	if got := fmt.Sprint(directory(app.DirectoryQuery{Limit: 2, Today: today})); got != want {
 		t.Errorf("directory in pages of 2 = %s, want %s", got, want)
@@ -202,23 +186,27 @@ func TestTheDirectoryIsInAlphabeticalOrder(t *testing.T) {
 	}
 	want := []string{"aardvark Institute", "Bravo College", "eastern Institute", "Éire Tech", "Exampleton", "Window University", "Zeta Network"}
 	for _, limit := range []int{50, 1, 2} {
-		var got []string
-		q := app.DirectoryQuery{Today: today, Limit: limit}
-		for {
-			page, err := views.Directory(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range page.Items {
-				got = append(got, e.Name)
-			}
-			if page.NextCursor == "" {
-				break
-			}
-			q.Cursor = page.NextCursor
-		}
-		if !slices.Equal(got, want) {
+		if got := directoryNames(t, views, app.DirectoryQuery{Today: today, Limit: limit}); !slices.Equal(got, want) {
 			t.Errorf("pages of %d: %q, want %q", limit, got, want)
 		}
+	}
+}
+
+// directoryNames pages through the directory from q, and returns the names in order.
+func directoryNames(t *testing.T, views *adapters.Views, q app.DirectoryQuery) []string {
+	t.Helper()
+	var got []string
+	for {
+		page, err := views.Directory(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Items {
+			got = append(got, e.Name)
+		}
+		if page.NextCursor == "" {
+			return got
+		}
+		q.Cursor = page.NextCursor
 	}
 }
