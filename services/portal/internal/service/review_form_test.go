@@ -206,12 +206,7 @@ func TestReviewerWritesAReview(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env := testenv.NewEnv(t)
-	var portalURL string
-	jwks := forwardJWKS(t, &portalURL)
-	review := startReview(t, env, jwks)
-	p := startPortalOn(t, env, services{review: review.URL})
-	portalURL = p.url
+	env, review, p := withReview(t)
 	rr := startReviewRound(t, env, review, p)
 	page := "/reviews/" + rr.round + "/" + rr.mine
 	cookie := p.signIn(ritaEmail)
@@ -328,12 +323,7 @@ func TestReviewPagesAreTheAssignedReviewersOnly(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env := testenv.NewEnv(t)
-	var portalURL string
-	jwks := forwardJWKS(t, &portalURL)
-	review := startReview(t, env, jwks)
-	p := startPortalOn(t, env, services{review: review.URL})
-	portalURL = p.url
+	env, review, p := withReview(t)
 	rr := startReviewRound(t, env, review, p)
 	rita := p.signIn(ritaEmail)
 	// Rita has accepted her own assignment: the form would show, were it hers.
@@ -391,12 +381,7 @@ func TestAReviewSentTwiceAtOnceIsTakenOnce(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env := testenv.NewEnv(t)
-	var portalURL string
-	jwks := forwardJWKS(t, &portalURL)
-	review := startReview(t, env, jwks)
-	p := startPortalOn(t, env, services{review: review.URL})
-	portalURL = p.url
+	env, review, p := withReview(t)
 	rr := startReviewRound(t, env, review, p)
 	page := "/reviews/" + rr.round + "/" + rr.mine
 	rita := p.signIn(ritaEmail)

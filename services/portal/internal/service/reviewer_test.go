@@ -98,6 +98,19 @@ func startReview(t *testing.T, env *testenv.Env, jwks string) *testenv.Client {
 	return &testenv.Client{TB: t, URL: "http://" + api, AdminURL: "http://" + admin, Issuer: env.Issuer}
 }
 
+// withReview starts the review service from its binary and a portal that calls it,
+// each trusting the other's keys, on an environment of their own.
+func withReview(t *testing.T) (*testenv.Env, *testenv.Client, *portal) {
+	t.Helper()
+	env := testenv.NewEnv(t)
+	var portalURL string
+	jwks := forwardJWKS(t, &portalURL)
+	review := startReview(t, env, jwks)
+	p := startPortalOn(t, env, services{review: review.URL})
+	portalURL = p.url
+	return env, review, p
+}
+
 // A reviewer signs in and sees their assignment from the review service, called
 // with the portal's token for their reviewer id; declining without a reason is
 // refused beside the field; accepting is recorded by the service.
@@ -106,12 +119,7 @@ func TestReviewerAnswersAnAssignment(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env := testenv.NewEnv(t)
-	var portalURL string
-	jwks := forwardJWKS(t, &portalURL)
-	review := startReview(t, env, jwks)
-	p := startPortalOn(t, env, services{review: review.URL})
-	portalURL = p.url
+	env, review, p := withReview(t)
 	round, sub := assignReviewer(t, env, review, p, "rita@reviewers.example")
 
 	// The portal learns of the reviewer from the review service's events.
@@ -209,12 +217,7 @@ func TestAClosedRoundOffersTheReviewerNoAnswer(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env := testenv.NewEnv(t)
-	var portalURL string
-	jwks := forwardJWKS(t, &portalURL)
-	review := startReview(t, env, jwks)
-	p := startPortalOn(t, env, services{review: review.URL})
-	portalURL = p.url
+	env, review, p := withReview(t)
 	round, sub := assignReviewer(t, env, review, p, "rhys@reviewers.example")
 	p.waitFor("rhys@reviewers.example", func(person signin.Person) bool { return person.Reviewer != nil })
 	cookie := p.signIn("rhys@reviewers.example")
