@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -229,6 +231,13 @@ func (p *Platform) ownEvents(ctx context.Context) ([]events.Envelope, error) {
 // republishIfShort publishes every stored event again when the service's stream holds
 // fewer messages than its event store: after a NATS store was lost or restored from
 // an older copy, other services' consumers and rebuilds find the events again.
+//
+// When the stream holds events the store does not (the database was restored from a
+// backup and NATS kept what came after it), it is purged first and then filled from
+// the store: otherwise the other services' rebuilds, which replay it from its start,
+// would bring back what the restore took away. The copies go out under message ids
+// of their own, so that JetStream's duplicate window (the originals may be minutes
+// old) does not drop them; every consumer gives a second copy of an event no effect.
 func (p *Platform) republishIfShort(ctx context.Context, all []events.Envelope) (int, error) {
 	s, err := p.JS.Stream(ctx, p.stream)
 	if err != nil {
@@ -238,11 +247,29 @@ func (p *Platform) republishIfShort(ctx context.Context, all []events.Envelope) 
 	if err != nil {
 		return 0, fmt.Errorf("read stream %s: %w", p.stream, err)
 	}
-	if info.State.Msgs >= uint64(len(all)) {
+	ahead, err := streamAhead(ctx, s, info, all)
+	if err != nil {
+		return 0, err
+	}
+	if !ahead && info.State.Msgs >= uint64(len(all)) {
 		return 0, nil
 	}
+	republish := bus.Message
+	if ahead {
+		if err := s.Purge(ctx); err != nil {
+			return 0, fmt.Errorf("purge stream %s: %w", p.stream, err)
+		}
+		p.Logger.WarnContext(ctx, "the stream held events the event store does not (a restored database): purged, to be filled from the store",
+			"stream", p.stream, "stream_had", info.State.Msgs, "store_has", len(all))
+		stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
+		republish = func(e events.Envelope) *nats.Msg {
+			m := bus.Message(e)
+			m.Header.Set(jetstream.MsgIDHeader, e.ID+"/"+stamp)
+			return m
+		}
+	}
 	for _, e := range all {
-		if _, err := p.JS.PublishMsgAsync(bus.Message(e)); err != nil {
+		if _, err := p.JS.PublishMsgAsync(republish(e)); err != nil {
 			return 0, fmt.Errorf("republish %s: %w", e.ID, err)
 		}
 	}
@@ -253,6 +280,34 @@ func (p *Platform) republishIfShort(ctx context.Context, all []events.Envelope) 
 	}
 	p.Logger.InfoContext(ctx, "events published again", "stream", p.stream, "events", len(all), "stream_had", info.State.Msgs)
 	return len(all), nil
+}
+
+// streamAhead says the stream holds an event the store does not: more messages than
+// the store has events, or a last message that names an event the store lacks.
+func streamAhead(ctx context.Context, s jetstream.Stream, info *jetstream.StreamInfo, all []events.Envelope) (bool, error) {
+	if info.State.Msgs > uint64(len(all)) {
+		return true, nil
+	}
+	if info.State.Msgs == 0 {
+		return false, nil
+	}
+	last, err := s.GetMsg(ctx, info.State.LastSeq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read stream: %w", err)
+	}
+	e, err := bus.Envelope(last.Subject, last.Header, last.Data)
+	if err != nil {
+		return false, nil // not an event: nothing to compare
+	}
+	for _, have := range all {
+		if have.ID == e.ID {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // filtered reports whether subject passes a consumer's filters (none: everything).

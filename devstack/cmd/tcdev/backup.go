@@ -47,7 +47,7 @@ func runRestore(args []string) error {
 		return err
 	}
 	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied.\n"+
-		"Start the stack, then run each service's rebuild-projections (signatory, review, fund, notify): see deploy/README.md.\n",
-		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir)
+		"Rebuild the projections with the stack stopped (bin/tcdev rebuild -data %s -bin bin), then start it (make run): see deploy/README.md.\n",
+		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir, *dataDir)
 	return nil
 }
