@@ -166,6 +166,25 @@ func defineFormats() {
 // service's API test calls it and expects an empty list, so that a new free-text field
 // cannot be added without the text rule (format line or text) or a stricter one.
 func UnconstrainedStrings(spec []byte) ([]string, error) {
+	return stringsWhere(spec, func(s *openapi3.Schema) bool {
+		return len(s.Enum) == 0 && s.Format == "" && !(strings.HasPrefix(s.Pattern, "^") && strings.HasSuffix(s.Pattern, "$"))
+	})
+}
+
+// UnwordedPatterns lists every string schema held to a pattern that a refusal could
+// not put in words: no format or enum, a pattern too intricate to describe, and no
+// description or title short enough to say instead (see describe). Such a field's
+// refusal read "is not in the form this field takes"; every service's API test
+// expects the list empty.
+func UnwordedPatterns(spec []byte) ([]string, error) {
+	return stringsWhere(spec, func(s *openapi3.Schema) bool {
+		return s.Pattern != "" && len(s.Enum) == 0 && s.Format == "" && ownWords(s) == "" && patternWords(s.Pattern) == ""
+	})
+}
+
+// stringsWhere lists, by where they stand in the document, the string schemas that
+// match: in the components and in every operation's parameters and bodies.
+func stringsWhere(spec []byte, match func(*openapi3.Schema) bool) ([]string, error) {
 	doc, err := LoadSpec(spec)
 	if err != nil {
 		return nil, err
@@ -179,8 +198,7 @@ func UnconstrainedStrings(spec []byte) ([]string, error) {
 		}
 		s := ref.Value
 		seen[s] = true
-		if s.Type.Is(openapi3.TypeString) && len(s.Enum) == 0 && s.Format == "" &&
-			!(strings.HasPrefix(s.Pattern, "^") && strings.HasSuffix(s.Pattern, "$")) {
+		if s.Type.Is(openapi3.TypeString) && match(s) {
 			out = append(out, where)
 		}
 		for name, p := range s.Properties {

@@ -36,3 +36,17 @@ func TestEveryProblemAnswerIsDeclared(t *testing.T) {
 		t.Error(m)
 	}
 }
+
+// TestEveryPatternIsSaidInWords: a field held to a pattern is refused with words
+// that say what it takes (its description, its title, or the pattern described),
+// never "is not in the form this field takes".
+func TestEveryPatternIsSaidInWords(t *testing.T) {
+	t.Parallel()
+	unworded, err := httpserver.UnwordedPatterns(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, where := range unworded {
+		t.Errorf("%s has a pattern a refusal cannot put in words: give it a short description", where)
+	}
+}

@@ -486,7 +486,7 @@ type SubmissionContent struct {
 	// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
 	TechnicianVoice TechnicianVoice `json:"technician_voice"`
 
-	// Webpage the public page where the plan is published, a web address starting https:// or http://, without control, direction-changing or zero-width characters (empty while a draft has none)
+	// Webpage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians (empty in a draft)
 	Webpage Webpage `json:"webpage"`
 }
 
@@ -501,7 +501,7 @@ type SubmissionRequest struct {
 	// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
 	TechnicianVoice TechnicianVoice `json:"technician_voice"`
 
-	// Webpage the public page where the plan is published, a web address starting https:// or http://, without control, direction-changing or zero-width characters (empty while a draft has none)
+	// Webpage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians (empty in a draft)
 	Webpage Webpage `json:"webpage"`
 }
 
@@ -539,7 +539,7 @@ type Uncovered struct {
 	SubmissionId Ident  `json:"submission_id"`
 }
 
-// Webpage the public page where the plan is published, a web address starting https:// or http://, without control, direction-changing or zero-width characters (empty while a draft has none)
+// Webpage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians (empty in a draft)
 type Webpage = string
 
 // Cursor defines model for Cursor.

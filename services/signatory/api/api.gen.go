@@ -185,7 +185,7 @@ type ContactsRequest struct {
 	Leader        Person `json:"leader"`
 	NominatedLead Person `json:"nominated_lead"`
 
-	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	PlanPage       *WebURL       `json:"plan_page,omitempty"`
 	PointOfContact PublicContact `json:"point_of_contact"`
 }
@@ -222,11 +222,11 @@ type DirectoryEntry struct {
 	Kind Kind             `json:"kind"`
 	Name OrganisationName `json:"name"`
 
-	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	PlanPage       *WebURL       `json:"plan_page,omitempty"`
 	PointOfContact PublicContact `json:"point_of_contact"`
 
-	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	Website *WebURL `json:"website,omitempty"`
 }
 
@@ -252,7 +252,7 @@ type EnquiryRequest struct {
 	Name   OrganisationName `json:"name"`
 	Sector Sector           `json:"sector"`
 
-	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	Website WebURL `json:"website"`
 }
 
@@ -272,7 +272,7 @@ type FormRequest struct {
 	Leader        Person `json:"leader"`
 	NominatedLead Person `json:"nominated_lead"`
 
-	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	PlanPage       *WebURL            `json:"plan_page,omitempty"`
 	PointOfContact PublicContact      `json:"point_of_contact"`
 	SignedOn       openapi_types.Date `json:"signed_on"`
@@ -328,14 +328,16 @@ type Obligation struct {
 	DaysLeft *int `json:"days_left,omitempty"`
 
 	// DaysOverdue Days since the due date, while overdue
-	DaysOverdue  *int                `json:"days_overdue,omitempty"`
-	Due          openapi_types.Date  `json:"due"`
-	Id           string              `json:"id"`
-	Kind         ObligationKind      `json:"kind"`
-	MetOn        *openapi_types.Date `json:"met_on,omitempty"`
-	Status       ObligationStatus    `json:"status"`
-	SubmissionId *string             `json:"submission_id,omitempty"`
-	WindowOpens  openapi_types.Date  `json:"window_opens"`
+	DaysOverdue *int                `json:"days_overdue,omitempty"`
+	Due         openapi_types.Date  `json:"due"`
+	Id          string              `json:"id"`
+	Kind        ObligationKind      `json:"kind"`
+	MetOn       *openapi_types.Date `json:"met_on,omitempty"`
+	Status      ObligationStatus    `json:"status"`
+
+	// SubmissionId the review service's id of the submission that met it
+	SubmissionId *string            `json:"submission_id,omitempty"`
+	WindowOpens  openapi_types.Date `json:"window_opens"`
 }
 
 // ObligationKind defines model for Obligation.Kind.
@@ -373,7 +375,7 @@ type Organisation struct {
 	NextObligation *Obligation `json:"next_obligation,omitempty"`
 	NominatedLead  *Person     `json:"nominated_lead,omitempty"`
 
-	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
+	// PlanPage a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	PlanPage       *WebURL        `json:"plan_page,omitempty"`
 	PointOfContact *PublicContact `json:"point_of_contact,omitempty"`
 	Sector         Sector         `json:"sector"`
@@ -381,7 +383,7 @@ type Organisation struct {
 	UpdatedAt      time.Time      `json:"updated_at"`
 	Version        int            `json:"version"`
 
-	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	Website          WebURL              `json:"website"`
 	WithdrawalReason *string             `json:"withdrawal_reason,omitempty"`
 	WithdrawnOn      *openapi_types.Date `json:"withdrawn_on,omitempty"`
@@ -468,7 +470,7 @@ type SubjectAccess struct {
 	Organisations []HeldBy            `json:"organisations"`
 }
 
-// WebURL a web address starting https:// or http://, such as https://www.example.ac.uk/technicians, without control, direction-changing or zero-width characters
+// WebURL a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 type WebURL = string
 
 // WithdrawalRequest defines model for WithdrawalRequest.
