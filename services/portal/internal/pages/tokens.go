@@ -254,6 +254,11 @@ func (h *Handler) applicantAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, errs := form.ParseApplicant(r.PostForm)
+	if len(errs) == 0 && signin.NormaliseEmail(f.Email) == signin.NormaliseEmail(v.person.Email) {
+		// A lead makes tokens as the lead; named as a colleague too, they would keep
+		// the power after handing the role on, which is meant to end it.
+		errs = append(errs, templates.FieldError{Field: "applicant_email", Message: "This is your own address: as the nominated lead you make the organisation's tokens already. Name a colleague"})
+	}
 	if len(errs) > 0 {
 		h.showTokens(w, r, http.StatusBadRequest, org, form.APIToken{Days: "90"}, errs, nil, "")
 		return

@@ -270,6 +270,12 @@ func TestLeadNamesAColleagueWhoMakesTokens(t *testing.T) {
 	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="field-applicant_name-error"`) || !strings.Contains(bad.body, `id="field-applicant_email-error"`) {
 		t.Fatalf("a bad colleague form = %d, want 400 naming both fields: %s", bad.status, bad.body)
 	}
+	// The lead's own address is not a colleague's: named so, they would keep making
+	// tokens after handing the role on.
+	self := s.p.do("POST", "/organisations/"+mine+"/applicants", lead, url.Values{"applicant_name": {"Me Again"}, "applicant_email": {"Lead-A@Example.ac.uk"}})
+	if self.status != http.StatusBadRequest || !strings.Contains(self.body, `id="field-applicant_email-error"`) || !strings.Contains(self.body, "This is your own address") {
+		t.Fatalf("the lead naming themselves = %d, want 400 beside the address: %s", self.status, self.body)
+	}
 	colleague := url.Values{"applicant_name": {"Dev Eloper"}, "applicant_email": {"Dev@Example.ac.uk"}}
 	if r := s.p.do("POST", "/organisations/"+mine+"/applicants", lead, colleague); r.status != http.StatusSeeOther {
 		t.Fatalf("naming a colleague = %d: %s", r.status, r.body)
