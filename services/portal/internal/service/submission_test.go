@@ -438,3 +438,37 @@ func TestLeadChangesContacts(t *testing.T) {
 		return nil
 	})
 }
+
+// A complete draft before the obligation's window opens is not offered for
+// submission (the review service would refuse it): the editor says from when.
+func TestACompleteDraftBeforeTheWindowSaysWhenItCanBeSubmitted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	s := startStack(t, true)
+	// Announced a month ago: the window opens in eleven months.
+	org := onboardOn(t, s.p, s.sig, "University of Earlyton", "lead-e@example.ac.uk", time.Now().AddDate(0, -1, 0))
+	cookie := s.p.signIn("lead-e@example.ac.uk")
+	editor := "/obligations/" + org + "/submission"
+	var draft string
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r := s.p.do("POST", editor, cookie, mainForm(nil))
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), editor+"?saved=1&draft=") {
+			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
+		}
+		draft = strings.TrimPrefix(r.header.Get("Location"), editor+"?saved=1&draft=")
+		return nil
+	})
+	target := time.Now().AddDate(1, 6, 0)
+	action := url.Values{"draft": {draft}, "theme": {"recognition"}, "action": {"Start an annual technician award"}, "owner": {"Director of HR"},
+		"success_measure": {"Awarded each year"}, "target_day": {fmt.Sprint(target.Day())}, "target_month": {fmt.Sprint(int(target.Month()))}, "target_year": {fmt.Sprint(target.Year())}}
+	if r := s.p.do("POST", editor+"/items", cookie, action); r.status != http.StatusSeeOther {
+		t.Fatalf("add an action = %d: %s", r.status, r.body)
+	}
+	page := s.p.do("GET", editor+"?draft="+draft, cookie, nil)
+	if !strings.Contains(page.body, "Nothing is missing: you can submit it from ") || strings.Contains(page.body, "Nothing is missing: you can submit.") ||
+		strings.Contains(page.body, `action="/obligations/`+org+`/submission/submit"`) {
+		t.Errorf("a complete draft before its window: %s", page.body)
+	}
+}
