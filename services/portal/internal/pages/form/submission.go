@@ -166,7 +166,9 @@ func ParseItem(v url.Values) (Item, Errors) {
 	switch d, m, y := atoi(f.Day), atoi(f.Month), atoi(f.Year); {
 	case f.Day == "" && f.Month == "" && f.Year == "":
 		errs.add("target_date", "Enter the target date")
-	case d < 1 || m < 1 || m > 12 || y < 2000 || y > 2100 || d > time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day():
+	case y < 2000 || y > 2100:
+		errs.add("target_date", "Target date must be in a year from 2000 to 2100, like 31 7 2027")
+	case d < 1 || m < 1 || m > 12 || d > time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day():
 		errs.add("target_date", "Target date must be a real date, like 31 7 2027")
 	}
 	progress := []string{""}

@@ -73,6 +73,18 @@ func TestParseItem(t *testing.T) {
 	}
 }
 
+// A target year out of range says which years are taken, not that the date is no
+// real date (1 January 9999 is one).
+func TestATargetYearOutOfRangeSaysWhichYears(t *testing.T) {
+	t.Parallel()
+	v := url.Values{"theme": {"recognition"}, "action": {"An award"}, "owner": {"HR"}, "success_measure": {"Yearly"},
+		"target_day": {"1"}, "target_month": {"1"}, "target_year": {"9999"}}
+	_, errs := ParseItem(v)
+	if len(errs) != 1 || errs[0].Field != "target_date" || !strings.Contains(errs[0].Message, "from 2000 to 2100") {
+		t.Errorf("a target in 9999: %v", errs)
+	}
+}
+
 func TestParseContacts(t *testing.T) {
 	t.Parallel()
 	whole := url.Values{"leader.name": {"Prof. Smith"}, "leader.email": {"vc@example.ac.uk"},
