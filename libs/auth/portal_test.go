@@ -89,7 +89,7 @@ func TestPortalNotTrustedUnlessConfigured(t *testing.T) {
 // otherwise, and the portal cannot share the provider's issuer name.
 func TestPortalIssuerSettings(t *testing.T) {
 	t.Parallel()
-	base := config.Auth{JWKSURL: "https://id.example.org/jwks", Issuer: "https://id.example.org", Audience: audience, MaxTokenLifetime: time.Hour}
+	base := config.Auth{JWKSURL: "https://id.example.org/jwks", Issuer: "https://id.example.org", Audience: audience, MaxTokenLifetime: time.Hour, MaxAPITokenLifetime: 90 * 24 * time.Hour}
 	platform := func(a config.Auth) config.Platform {
 		var p config.Platform
 		if err := config.Defaults(&p); err != nil {

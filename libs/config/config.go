@@ -276,7 +276,7 @@ func (p Platform) Validate() error {
 	if p.Auth.MaxTokenLifetime <= 0 || p.Auth.MaxTokenLifetime > maxTokenLifetimeCeiling {
 		errs = append(errs, fmt.Errorf("AUTH_MAX_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxTokenLifetime, maxTokenLifetimeCeiling))
 	}
-	if p.Auth.MaxAPITokenLifetime < 0 || p.Auth.MaxAPITokenLifetime > maxAPITokenLifetimeCeiling {
+	if p.Auth.MaxAPITokenLifetime <= 0 || p.Auth.MaxAPITokenLifetime > maxAPITokenLifetimeCeiling {
 		errs = append(errs, fmt.Errorf("AUTH_MAX_API_TOKEN_LIFETIME %s must be positive and at most %s", p.Auth.MaxAPITokenLifetime, maxAPITokenLifetimeCeiling))
 	}
 	errs = append(errs, p.HTTP.Edge.problems()...)

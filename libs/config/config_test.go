@@ -221,6 +221,23 @@ func TestTokenLifetimeBound(t *testing.T) {
 	}
 }
 
+// An API token's bound is as strict: zero, which the verifier would read as its own
+// default of 90 days, is refused rather than taken.
+func TestAPITokenLifetimeBound(t *testing.T) {
+	t.Parallel()
+	for value, ok := range map[string]bool{"": true, "720h": true, "2160h": true, "0s": false, "-1h": false, "8785h": false} {
+		environ := minimal()
+		if value != "" {
+			environ["AUTH_MAX_API_TOKEN_LIFETIME"] = value
+		}
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != ok {
+			t.Errorf("AUTH_MAX_API_TOKEN_LIFETIME=%q: err = %v, want accepted %t", value, err, ok)
+		}
+	}
+}
+
 // A stream keeps events at least a day (so a consumer down for a weekend loses
 // none) and at most a year (they name people); zero, which JetStream reads as
 // "for ever", is refused.
