@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -27,6 +29,7 @@ import (
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
+	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/portal/internal/config"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -405,3 +408,29 @@ const (
 	// production (the tests send the flow's cookie themselves).
 	testOpsRedirect = "https://portal.test/auth/callback"
 )
+
+// The portal's readiness answers as the services' does (deploy/README.md, "Verify"):
+// each check by name, and the status they come to.
+func TestReadinessAnswersAsTheServicesDo(t *testing.T) {
+	t.Parallel()
+	tel, shutdown, err := telemetry.Setup(context.Background(), telemetry.Options{Service: Name, LogLevel: "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = shutdown(context.Background()) })
+	for _, c := range []struct {
+		check  error
+		code   int
+		answer string
+	}{
+		{nil, http.StatusOK, `{"checks":{"mongo":"ok"},"status":"ok"}`},
+		{errors.New("down"), http.StatusServiceUnavailable, `{"checks":{"mongo":"unavailable"},"status":"unavailable"}`},
+	} {
+		h := admin(tel, map[string]func(context.Context) error{"mongo": func(context.Context) error { return c.check }})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		if rec.Code != c.code || strings.TrimSpace(rec.Body.String()) != c.answer {
+			t.Errorf("readyz = %d %s, want %d %s", rec.Code, rec.Body, c.code, c.answer)
+		}
+	}
+}
