@@ -253,6 +253,41 @@ func TestEveryWorkloadIsSelectedByANetworkPolicy(t *testing.T) {
 	}
 }
 
+// cert-manager's HTTP-01 solver pods (for the Ingress hosts' certificates) are let
+// in from the ingress controller on their port: the default deny stopped every
+// challenge, so no public certificate would be issued.
+func TestTheACMESolverIsReachedThroughTheIngress(t *testing.T) {
+	solver := labels.Set{"acme.cert-manager.io/http01-solver": "true"}
+	for _, o := range overlays {
+		found := false
+		for _, obj := range render(t, o) {
+			np, ok := obj.(*networkingv1.NetworkPolicy)
+			if !ok {
+				continue
+			}
+			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(np.Spec.PodSelector.MatchLabels) == 0 || !sel.Matches(solver) {
+				continue
+			}
+			for _, in := range np.Spec.Ingress {
+				for _, from := range in.From {
+					for _, port := range in.Ports {
+						if from.NamespaceSelector != nil && from.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] == "ingress-nginx" && port.Port != nil && port.Port.IntValue() == 8089 {
+							found = true
+						}
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no NetworkPolicy lets ingress-nginx reach cert-manager's HTTP-01 solver on 8089", o)
+		}
+	}
+}
+
 // processKeys are read by the Go runtime or the standard library, not by a Config.
 var processKeys = []string{"SSL_CERT_DIR", "GOMEMLIMIT", "GOGC"}
 
