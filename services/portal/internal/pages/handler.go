@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/ratelimit"
@@ -42,6 +44,7 @@ type Handler struct {
 	timeout       time.Duration
 	orgNames      opsOrgNames
 	holdings      func(context.Context, string) ([]personal.Record, error)
+	metrics       *httpMetrics
 }
 
 // Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is
@@ -70,6 +73,8 @@ type Deps struct {
 	// address, for the subject access download (nil: the download names only the
 	// four services).
 	Holdings func(ctx context.Context, email string) ([]personal.Record, error)
+	// Metrics is where the pages count their requests (nil: not counted).
+	Metrics prometheus.Registerer
 }
 
 // New checks its dependencies and parses the templates.
@@ -84,9 +89,15 @@ func New(d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	var metrics *httpMetrics
+	if d.Metrics != nil {
+		if metrics, err = newHTTPMetrics(d.Metrics); err != nil {
+			return nil, err
+		}
+	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
 		clients: d.Clients, tokens: d.Tokens, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
-		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings}, nil
+		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics}, nil
 }
 
 // show renders a page for the visitor of r.

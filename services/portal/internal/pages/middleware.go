@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
@@ -64,9 +67,33 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// httpMetrics are the portal's requests as the services count theirs
+// (http_requests_total and http_request_duration_seconds, by method, route and
+// status), so that the error-rate alert and the dashboard see the portal too.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "HTTP requests by method, route and status."},
+			[]string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+			Buckets: prometheus.DefBuckets}, []string{"method", "route"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register the portal's HTTP metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
 // accessLog logs each request by its route pattern, never its path or query: a
-// sign-in link's secret is in the path, and a search may be a person's name.
-func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
+// sign-in link's secret is in the path, and a search may be a person's name. It
+// counts it in metrics (when given) by the same pattern.
+func accessLog(logger *slog.Logger, metrics *httpMetrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -79,6 +106,18 @@ func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
 			}
 			logger.InfoContext(r.Context(), "request", "method", r.Method, "route", sw.pattern, "status", sw.status,
 				"duration_ms", time.Since(start).Milliseconds())
+			if metrics != nil {
+				route := sw.pattern
+				if route == "" {
+					route = "unmatched"
+				}
+				status := sw.status
+				if status == 0 {
+					status = http.StatusOK
+				}
+				metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
+				metrics.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -80,5 +80,5 @@ func (h *Handler) Routes() http.Handler {
 	protect.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
 	// Every form is a few fields: a larger body is refused before it is read.
 	bounded := http.MaxBytesHandler(protect.Handler(h.session(routed(mux))), maxFormBytes)
-	return headers(h.hstsMaxAge, accessLog(h.logger, deadline(h.timeout, bounded)))
+	return headers(h.hstsMaxAge, accessLog(h.logger, h.metrics, deadline(h.timeout, bounded)))
 }

@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
 		Clients: cl, Tokens: s.Tokens, Staff: staff, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
-		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB)})
+		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB), Metrics: tel.Registry})
 	if err != nil {
 		return fail(err)
 	}
