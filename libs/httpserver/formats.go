@@ -88,6 +88,20 @@ func checkDateTime(s string) error {
 	return nil
 }
 
+// checkDate is the date format as the suite's dates are read: YYYY-MM-DD, a day that
+// exists, from the year 1900 (0001-01-01 is how Go writes "no date", so a date that
+// old would be taken as none given).
+func checkDate(s string) error {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil || len(s) != len(time.DateOnly) {
+		return errors.New("is not a date that exists")
+	}
+	if d.Year() < 1900 {
+		return errors.New("is before 1900")
+	}
+	return nil
+}
+
 // CheckWebAddress says why s is not a web address to show as a link (http or https,
 // with a host, written as one clean line), or returns nil. The empty string passes:
 // whether a field may be left empty (a draft's webpage) is its schema's to say.
@@ -159,6 +173,7 @@ func defineFormats() {
 	openapi3.DefineStringFormatValidator(FormatText, openapi3.NewCallbackValidator(CheckText))
 	openapi3.DefineStringFormatValidator(FormatWeb, openapi3.NewCallbackValidator(CheckWebAddress))
 	openapi3.DefineStringFormatValidator("date-time", openapi3.NewCallbackValidator(checkDateTime))
+	openapi3.DefineStringFormatValidator("date", openapi3.NewCallbackValidator(checkDate))
 }
 
 // UnconstrainedStrings walks an OpenAPI document and lists every string schema that

@@ -303,7 +303,7 @@ func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 		"email":        "must be an email address such as name@example.ac.uk",
 		"code":         `may hold only letters, digits and "-"`,
 		"ref":          "must be a reference such as R1234",
-		"announced_on": "must be a date as YYYY-MM-DD, such as 2026-12-04",
+		"announced_on": "must be a date from 1900 on, as YYYY-MM-DD, such as 2026-12-04",
 		"size":         "must be at least 1",
 		"budget_pence": "must be at most 100000000 pence",
 		"headcount":    "must be at most 9007199254740991",
@@ -627,6 +627,10 @@ func TestValuesTheDecodersRefuseAreRefusedByTheValidatorNamingTheField(t *testin
 		{`{"name":"a","email":"a.@x.ac.uk"}`, "email"},
 		{`{"name":"a","at":"2099-05-31T17:00:60Z"}`, "at"},
 		{`{"name":"a","at":"2099-02-30T17:00:00Z"}`, "at"},
+		// 0001-01-01 is how Go writes "no date": a date that old would read as none given.
+		{`{"name":"a","announced_on":"0001-01-01"}`, "announced_on"},
+		{`{"name":"a","announced_on":"1899-12-31"}`, "announced_on"},
+		{`{"name":"a","announced_on":"2027-02-29"}`, "announced_on"},
 		// A web address is one clean line: no direction override, no zero-width space.
 		{`{"name":"a","site":"https://www.example.ac.uk/\u202egpj.exe"}`, "site"},
 		{`{"name":"a","site":"https://www.example.ac.uk/\u200b"}`, "site"},
