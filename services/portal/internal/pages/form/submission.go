@@ -66,13 +66,13 @@ func (f Submission) ParticipantCount() int {
 // draft may hold is refused here; the service has the last word.
 func ParseSubmission(v url.Values) (Submission, Errors) {
 	f := Submission{
-		HowConsulted: strings.TrimSpace(v.Get("how_consulted")),
+		HowConsulted: text(v.Get("how_consulted")),
 		Participants: strings.TrimSpace(v.Get("participants")),
 		Webpage:      strings.TrimSpace(v.Get("webpage")),
 	}
 	var errs Errors
 	for _, t := range Themes {
-		a := ThemeAnswer{Theme: t, Narrative: strings.TrimSpace(v.Get("narrative-" + t))}
+		a := ThemeAnswer{Theme: t, Narrative: text(v.Get("narrative-" + t))}
 		switch r := v.Get("rating-" + t); r {
 		case "":
 		case "1", "2", "3", "4":
@@ -135,8 +135,8 @@ func atoi(s string) int {
 // only whole items), and the messages follow the GOV.UK patterns.
 func ParseItem(v url.Values) (Item, Errors) {
 	f := Item{
-		Theme: v.Get("theme"), Action: strings.TrimSpace(v.Get("action")), Owner: strings.TrimSpace(v.Get("owner")),
-		SuccessMeasure: strings.TrimSpace(v.Get("success_measure")),
+		Theme: v.Get("theme"), Action: text(v.Get("action")), Owner: strings.TrimSpace(v.Get("owner")),
+		SuccessMeasure: text(v.Get("success_measure")),
 		Day:            strings.TrimSpace(v.Get("target_day")), Month: strings.TrimSpace(v.Get("target_month")), Year: strings.TrimSpace(v.Get("target_year")),
 		Progress: v.Get("progress"),
 	}

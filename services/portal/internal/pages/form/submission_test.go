@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -98,5 +99,19 @@ func TestParseContacts(t *testing.T) {
 	whole.Set("point_of_contact.email", "office at example")
 	if _, errs := ParseContacts(whole); !cmp.Equal(fields(errs), []string{"point_of_contact.email"}) {
 		t.Errorf("a bad email: %v", fields(errs))
+	}
+}
+
+// A text area's line ends come from the browser as CR LF, each counted as one
+// character against its maxlength: the form counts them so too, and keeps plain line
+// feeds, so that a text the browser let through at its limit is not refused here.
+func TestATextAreaAtTheBrowsersLimitIsTaken(t *testing.T) {
+	t.Parallel()
+	line := strings.Repeat("x", 99)
+	full := strings.TrimSuffix(strings.Repeat(line+"\r\n", 80), "\r\n") // 7,999 characters as the browser counts them
+	v := url.Values{"how_consulted": {full}}
+	f, errs := ParseSubmission(v)
+	if len(errs) != 0 || strings.Contains(f.HowConsulted, "\r") || utf8.RuneCountInString(f.HowConsulted) != 7999 {
+		t.Errorf("8,000 characters as the browser counts them: %v, %d characters kept", errs, utf8.RuneCountInString(f.HowConsulted))
 	}
 }

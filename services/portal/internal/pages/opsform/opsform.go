@@ -82,8 +82,13 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 		}
 		vals := v[s.Name]
 		if s.Type != Multiple {
-			one := strings.TrimSpace(v.Get(s.Name))
-			vals = []string{one}
+			one := v.Get(s.Name)
+			if s.Type == Area {
+				// The browser sends a text area's line ends as CR LF and counts each
+				// as one character against its maxlength: so does this.
+				one = strings.ReplaceAll(one, "\r\n", "\n")
+			}
+			vals = []string{strings.TrimSpace(one)}
 		}
 		typed[s.Name] = vals
 		if len(vals) == 0 || (len(vals) == 1 && vals[0] == "") {
