@@ -315,10 +315,9 @@ const addressType = "reviewer_address"
 
 func addressAggregate(email string) string { return "address-" + personal.Subject(email) }
 
-// sameAddress compares two addresses as the portal does when it signs someone in.
-func sameAddress(a, b string) bool {
-	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
-}
+// sameAddress compares two addresses as the key store and the portal's sign-in do
+// (personal.Normalise), so that it agrees with the digest that keys their claims.
+func sameAddress(a, b string) bool { return personal.Normalise(a) == personal.Normalise(b) }
 
 // claimAddress records that email belongs to pool member id, unless another member
 // holds it: one person is one member of the pool, as the portal signs a reviewer in
@@ -775,12 +774,15 @@ func (a *App) placeable(ctx context.Context, id, sub string) (placement.Seen, er
 	return seen, nil // placed in a closed round that never took it, which never will
 }
 
-// place claims submission sub's placement for round id, unless it changed since seen.
+// place claims submission sub's placement for round id, unless it changed since seen,
+// and returns the placement as it then stands: in round id (Place refuses anything
+// else), with the round it came from.
 func (a *App) place(ctx context.Context, actor, sub, id string, seen placement.Seen) (*placement.Placement, error) {
-	var p *placement.Placement
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: placement.AggregateType, AggregateID: placement.ID(sub), Actor: actor,
+	var before []events.Envelope
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: placement.AggregateType, AggregateID: placement.ID(sub), Actor: actor,
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
-			cur, err := placement.Rebuild(sub, only(placement.AggregateType, h))
+			before = only(placement.AggregateType, h)
+			cur, err := placement.Rebuild(sub, before)
 			if err != nil {
 				return nil, err
 			}
@@ -789,11 +791,7 @@ func (a *App) place(ctx context.Context, actor, sub, id string, seen placement.S
 	if err != nil {
 		return nil, err
 	}
-	// Read back: the placement as it now stands, with the round it came from.
-	if p, err = a.loadPlacement(ctx, sub); err == nil && p.Round() != id {
-		err = apperr.New(apperr.Conflict, "submission %s was just put in review round %s", sub, p.Round())
-	}
-	return p, err
+	return placement.Rebuild(sub, append(slices.Clip(before), appended...))
 }
 
 // leave has round from, if any and if it still holds submission sub, let it go to
@@ -1022,10 +1020,9 @@ func (a *App) Respond(ctx context.Context, by auth.Principal, id, sub string, ac
 
 func (a *App) assignmentIn(r *round.Round, sub, reviewer string) Assignment {
 	as, _ := r.Assignment(sub, reviewer)
-	now := a.clock.Now()
+	now, open := a.clock.Now(), r.Status() == round.StatusOpen
 	return Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Overdue: r.Overdue(as, now),
-		Answerable: as.State == round.Assigned && r.Status() == round.StatusOpen && now.Before(r.Deadline()),
-		RoundOpen:  r.Status() == round.StatusOpen, Assignment: as}
+		Answerable: round.Answerable(as.State, open, r.Deadline(), now), RoundOpen: open, Assignment: as}
 }
 
 // SubmissionToReview returns a submission to a reviewer assigned to it.
