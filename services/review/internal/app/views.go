@@ -571,7 +571,7 @@ func (a *App) MyAssignments(ctx context.Context, by auth.Principal, p Page) ([]A
 			as.Review = &events.ReviewSubmittedV1{}
 		}
 		out = append(out, Assignment{RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline, Overdue: e.OverdueAt(now),
-			Answerable: e.State == round.Assigned && !e.Closed && now.Before(e.Deadline), RoundOpen: !e.Closed, Assignment: as})
+			Answerable: round.Answerable(e.State, !e.Closed, e.Deadline, now), RoundOpen: !e.Closed, Assignment: as})
 	}
 	if !more || len(page) == 0 {
 		return out, "", nil

@@ -71,6 +71,18 @@ func (a Assignment) Counts() bool {
 // Reviewed says whether the reviewer's review is in (and not returned to them).
 func (a Assignment) Reviewed() bool { return a.Review != nil && a.ReturnedReason == "" }
 
+// AwaitsRevision says the review was returned to a reviewer still on the submission
+// and not withheld: until they revise it, the submission's feedback waits for it.
+func (a Assignment) AwaitsRevision() bool {
+	return a.Review != nil && a.ReturnedReason != "" && a.WithheldReason == "" && (a.State == Assigned || a.State == Accepted)
+}
+
+// Answerable says whether a reviewer can still accept or decline an assignment in
+// state: it awaits their answer, its round is open and the deadline has not passed.
+func Answerable(state string, roundOpen bool, deadline, now time.Time) bool {
+	return state == Assigned && roundOpen && now.Before(deadline)
+}
+
 // Feedback is what the institution sees.
 type Feedback struct {
 	Text   string
@@ -341,7 +353,7 @@ func (r *Round) Releasable(sub string) error {
 		if a.Counts() {
 			return apperr.New(apperr.Conflict, "submission %s has reviews that count in review round %s: release its feedback there", sub, r.id)
 		}
-		if a.Review != nil && a.ReturnedReason != "" && a.WithheldReason == "" && (a.State == Assigned || a.State == Accepted) {
+		if a.AwaitsRevision() {
 			return apperr.New(apperr.Conflict, "submission %s is in review round %s, where the review by %s is returned for revision: wait for it, or withhold it, before putting the submission in a later round", sub, r.id, a.ReviewerID)
 		}
 	}
@@ -688,7 +700,7 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 		if a.SubmissionID != sub {
 			continue
 		}
-		if a.Review != nil && a.ReturnedReason != "" && a.WithheldReason == "" && active(a) {
+		if a.AwaitsRevision() {
 			return nil, apperr.New(apperr.Conflict, "the review by %s is returned for revision; wait for it or withhold it", a.ReviewerID)
 		}
 		if a.Counts() {
