@@ -200,7 +200,7 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 	return a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
 		return r.Update(next, a.clock.Now())
 	}, func(r round.Round) (string, string) {
-		return "closes", fmt.Sprintf("round %q cannot close at %s", r.Name, next.Closes.In(round.London).Format("2 Jan 2006 15:04 MST"))
+		return "closes", fmt.Sprintf("round %q cannot close at %s", r.Name, round.LondonTime(next.Closes))
 	})
 }
 

@@ -196,7 +196,7 @@ func (a *Application) Submit(r round.Round, el Eligibility, now time.Time) ([]ev
 	}
 	switch r.StatusAt(now) {
 	case round.Upcoming:
-		return nil, apperr.New(apperr.Conflict, "round %q opens at %s; it does not take submissions yet", r.Name, r.Opens.In(round.London).Format("2 Jan 2006 15:04 MST"))
+		return nil, apperr.New(apperr.Conflict, "round %q opens at %s; it does not take submissions yet", r.Name, round.LondonTime(r.Opens))
 	case round.Closed:
 		return nil, closedRefusal(r, "late submissions cannot be accepted")
 	}
@@ -223,7 +223,7 @@ func closedRefusal(r round.Round, why string) error {
 	if !r.ClosedAt.IsZero() && r.ClosedAt.Before(closed) {
 		closed = r.ClosedAt
 	}
-	return apperr.New(apperr.Conflict, "round %q closed at %s; %s", r.Name, closed.In(round.London).Format("2 Jan 2006 15:04 MST"), why)
+	return apperr.New(apperr.Conflict, "round %q closed at %s; %s", r.Name, round.LondonTime(closed), why)
 }
 
 // Withdraw takes the application back, at any point before a decision.

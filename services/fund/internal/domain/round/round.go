@@ -178,8 +178,8 @@ func (r Round) Close(now time.Time, reason string) ([]events.Payload, error) {
 	return []events.Payload{e}, nil
 }
 
-// londonTime says t as the suite's messages do: "12 Jan 2027 09:00 GMT".
-func londonTime(t time.Time) string { return t.In(London).Format("2 Jan 2006 15:04 MST") }
+// LondonTime says t as the fund's messages do: "12 Jan 2027 09:00 GMT".
+func LondonTime(t time.Time) string { return t.In(London).Format("2 Jan 2006 15:04 MST") }
 
 // check applies the rules every version of a round must meet.
 func check(r Round, now time.Time) error {
@@ -187,7 +187,7 @@ func check(r Round, now time.Time) error {
 	case r.Name == "":
 		return apperr.Field("name", "is required")
 	case !r.Closes.After(r.Opens):
-		return apperr.Field("closes", "must be after the round opens (%s)", londonTime(r.Opens))
+		return apperr.Field("closes", "must be after the round opens (%s)", LondonTime(r.Opens))
 	case !r.Closes.After(now):
 		return apperr.Field("closes", "is in the past: a round closes at a time still to come")
 	case r.BudgetPence <= 0:
