@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -49,8 +50,27 @@ func GatherOpened(ctx context.Context, db *mongo.Database, email string, sealer 
 			sealedFor = []byte(prefix + pid + ":")
 		}
 	}
+	return gather(ctx, db, []string{target}, sealedFor, sealer)
+}
+
+// GatherAny is Gather for the documents holding any of texts: an address and the
+// other names a service records the person by (a pseudonym, say), in one reading of
+// the database, each document once.
+func GatherAny(ctx context.Context, db *mongo.Database, texts ...string) ([]Record, error) {
+	targets := make([]string, 0, len(texts))
+	for _, t := range texts {
+		targets = append(targets, Normalise(t))
+	}
+	return gather(ctx, db, targets, nil, nil)
+}
+
+// gather reads every collection of db and returns the documents in which some text
+// holds one of targets (lower-cased; empty ones match nothing), or which hold a value
+// sealed with sealedFor, opened by sealer when given.
+func gather(ctx context.Context, db *mongo.Database, targets []string, sealedFor []byte, sealer *Sealer) ([]Record, error) {
+	targets = slices.DeleteFunc(slices.Clone(targets), func(t string) bool { return t == "" })
 	out := []Record{}
-	if target == "" {
+	if len(targets) == 0 {
 		return out, nil
 	}
 	names, err := db.ListCollectionNames(ctx, bson.D{})
@@ -67,7 +87,7 @@ func GatherOpened(ctx context.Context, db *mongo.Database, email string, sealer 
 		}
 		for cur.Next(ctx) {
 			raw := cur.Current
-			if !holds(raw, target) && (sealedFor == nil || !bytes.Contains(raw, sealedFor)) {
+			if !slices.ContainsFunc(targets, func(t string) bool { return holds(raw, t) }) && (sealedFor == nil || !bytes.Contains(raw, sealedFor)) {
 				continue
 			}
 			ej, err := bson.MarshalExtJSON(raw, false, false)

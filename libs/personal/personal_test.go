@@ -190,6 +190,19 @@ func TestGatherFindsEveryDocumentHoldingAnAddress(t *testing.T) {
 	if want := []string{"deliveries/d-1", "events/org-1/1", "organisations/org-1"}; !slices.Equal(found, want) {
 		t.Errorf("found %v, want %v", found, want)
 	}
+	// Several texts at once (an address and a pseudonym): each document once.
+	got, err = personal.GatherAny(ctx, db, "ada@example.ac.uk", "Grace", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found = found[:0]
+	for _, r := range got {
+		found = append(found, r.Collection+"/"+r.ID)
+	}
+	slices.Sort(found)
+	if want := []string{"deliveries/d-1", "events/org-1/1", "organisations/org-1", "organisations/org-2"}; !slices.Equal(found, want) {
+		t.Errorf("found %v for either text, want %v", found, want)
+	}
 }
 
 // TestAPreloadedAggregateOpensWithoutReadingItsPeoplesKeys: a process that starts

@@ -83,23 +83,9 @@ func forgetSigninRequests(ctx context.Context, js jetstream.JetStream, sub strin
 // address, for the console's subject access download: every document holding the
 // address (their lead, reviewer and applicant records, sessions, sign-in links) or
 // the pseudonym the portal records them by (the API tokens they made, the colleagues
-// they named), each once.
+// they named).
 func holdings(db *mongo.Database) func(context.Context, string) ([]personal.Record, error) {
 	return func(ctx context.Context, email string) ([]personal.Record, error) {
-		out := []personal.Record{}
-		seen := map[string]bool{}
-		for _, text := range []string{email, signin.Pseudonym(email)} {
-			got, err := personal.Gather(ctx, db, text)
-			if err != nil {
-				return nil, err
-			}
-			for _, rec := range got {
-				if k := rec.Collection + "/" + rec.ID; !seen[k] {
-					seen[k] = true
-					out = append(out, rec)
-				}
-			}
-		}
-		return out, nil
+		return personal.GatherAny(ctx, db, email, signin.Pseudonym(email))
 	}
 }
