@@ -137,6 +137,10 @@ func TestOpsDeliveryLog(t *testing.T) {
 		if r.status != http.StatusOK || !strings.Contains(r.body, "Resend") {
 			return fmt.Errorf("no sent delivery listed yet (%d): %s", r.status, r.body)
 		}
+		// The sign-in link's email goes by another path: wait for it too.
+		if !strings.Contains(r.body, "sign-in link") {
+			return fmt.Errorf("the sign-in link's email is not listed yet")
+		}
 		return nil
 	})
 	// Each email about an organisation names it (notify's log holds its id alone), and
