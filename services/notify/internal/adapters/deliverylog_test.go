@@ -259,3 +259,45 @@ func TestDropBodiesClearsBodiesKeptInTheLog(t *testing.T) {
 		}
 	}
 }
+
+// Forgetting the recipients of settled deliveries blanks who they went to and the
+// relay's last refusal (which quotes the address) in entries settled by the
+// cut-off, sent or given up, and leaves alone those not settled or settled after it.
+func TestForgetRecipientsBlanksSettledEntriesUpToTheCutOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	entry := func(id, status string, updated time.Time) bson.D {
+		return bson.D{{Key: "_id", Value: id}, {Key: "organisation_id", Value: "org-1"}, {Key: "kind", Value: "reminder"},
+			{Key: "status", Value: status}, {Key: "attempts", Value: 6}, {Key: "created_at", Value: at}, {Key: "updated_at", Value: updated},
+			{Key: "last_error", Value: "550 5.1.1 <ada@exampleton.ac.uk>: Recipient address rejected"},
+			{Key: "message", Value: bson.D{{Key: "subject", Value: "Due soon"},
+				{Key: "to", Value: bson.A{bson.D{{Key: "name", Value: "Ada Lovelace"}, {Key: "email", Value: "ada@exampleton.ac.uk"}}}}}}}
+	}
+	if _, err := db.Collection("deliveries").InsertMany(ctx, []any{
+		entry("old-sent", app.StatusSent, at), entry("old-gave-up", "gave_up", at),
+		entry("old-failed", app.StatusFailed, at), entry("new-sent", app.StatusSent, at.Add(time.Hour)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a second sweep finds nothing more to do
+		if _, err := d.ForgetRecipients(ctx, at.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, kept := range map[string]bool{"old-sent": false, "old-gave-up": false, "old-failed": true, "new-sent": true} {
+		got, ok, err := d.Get(ctx, id)
+		if err != nil || !ok {
+			t.Fatalf("get %s: %v %v", id, ok, err)
+		}
+		named := len(got.Message.To) > 0 || strings.Contains(got.LastError, "ada@")
+		if named != kept || got.Message.Subject != "Due soon" || got.Attempts != 6 {
+			t.Errorf("%s: recipient kept %v (%+v, %q), want kept %v, and the subject and attempts", id, named, got.Message.To, got.LastError, kept)
+		}
+	}
+}

@@ -227,8 +227,9 @@ type Deliveries struct {
 	mirror   *store.Mirror[deliveryEntry]
 	lists    *store.Lists[deliveryEntry]
 
-	mu      sync.Mutex
-	dropped map[string]bool // deliveries whose bodies this replica has deleted
+	mu        sync.Mutex
+	dropped   map[string]bool // deliveries whose bodies this replica has deleted
+	forgotten map[string]bool // deliveries whose recipients this replica has blanked
 }
 
 // deliveryEntry is what the log's lists filter and sort on: the delivery's fields of
@@ -323,7 +324,8 @@ type contentDoc struct {
 
 // NewDeliveries opens the log and its indexes.
 func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error) {
-	d := &Deliveries{log: db.Collection("deliveries"), bodies: db.Collection("delivery_bodies"), attempts: db.Collection("delivery_attempts"), lists: newDeliveryLists()}
+	d := &Deliveries{log: db.Collection("deliveries"), bodies: db.Collection("delivery_bodies"), attempts: db.Collection("delivery_attempts"), lists: newDeliveryLists(),
+		dropped: map[string]bool{}, forgotten: map[string]bool{}}
 	if err := store.CreateIndexes(ctx, d.log, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "organisation_id", Value: 1}, {Key: "created_at", Value: -1}}},
 		{Keys: bson.D{{Key: "status", Value: 1}, {Key: "next_attempt_at", Value: 1}}},
@@ -588,33 +590,9 @@ const dropBatch = 200
 // expired. A settled delivery is written again only by a resend, which refuses one
 // without its body, so a body once deleted is never written back.
 func (d *Deliveries) DropBodies(ctx context.Context, before time.Time) (int, error) {
-	if err := d.mirror.Sync(ctx); err != nil {
+	due, err := d.settled(ctx, before, d.dropped)
+	if err != nil {
 		return 0, err
-	}
-	d.mu.Lock()
-	if d.dropped == nil {
-		d.dropped = map[string]bool{}
-	}
-	d.mu.Unlock()
-	var due []string
-	for _, status := range []string{app.StatusSent, app.StatusGivenUp} {
-		var after *deliveryEntry
-		for {
-			page, more := d.lists.Page([]string{"status=" + status}, after, func(e deliveryEntry) bool {
-				return statusOf(e) == status && !e.UpdatedAt.After(before)
-			}, dropBatch)
-			d.mu.Lock()
-			for _, e := range page {
-				if !d.dropped[e.ID] {
-					due = append(due, e.ID)
-				}
-			}
-			d.mu.Unlock()
-			if !more || len(page) == 0 {
-				break
-			}
-			after = &page[len(page)-1]
-		}
 	}
 	n := 0
 	for batch := range slices.Chunk(due, dropBatch) {
@@ -639,6 +617,71 @@ func (d *Deliveries) DropBodies(ctx context.Context, before time.Time) (int, err
 		d.mu.Lock()
 		for _, id := range batch {
 			d.dropped[id] = true
+		}
+		d.mu.Unlock()
+	}
+	return n, nil
+}
+
+// settled lists the deliveries settled (sent or given up) at or before `before` that
+// are not in done (read and written under d.mu): found in memory, from the lists, after
+// bringing them up to date.
+func (d *Deliveries) settled(ctx context.Context, before time.Time, done map[string]bool) ([]string, error) {
+	if err := d.mirror.Sync(ctx); err != nil {
+		return nil, err
+	}
+	var due []string
+	for _, status := range []string{app.StatusSent, app.StatusGivenUp} {
+		var after *deliveryEntry
+		for {
+			page, more := d.lists.Page([]string{"status=" + status}, after, func(e deliveryEntry) bool {
+				return statusOf(e) == status && !e.UpdatedAt.After(before)
+			}, dropBatch)
+			d.mu.Lock()
+			for _, e := range page {
+				if !done[e.ID] {
+					due = append(due, e.ID)
+				}
+			}
+			d.mu.Unlock()
+			if !more || len(page) == 0 {
+				break
+			}
+			after = &page[len(page)-1]
+		}
+	}
+	return due, nil
+}
+
+// ForgetRecipients removes who the deliveries settled at or before `before` were
+// sent to (their names and addresses) and their last error (a relay's
+// refusal quotes the address), and deletes any body left: the entry keeps its
+// organisation, kind, subject, outcome and times, the fact that the suite wrote and
+// when, as an erasure leaves it. Each replica remembers the entries it has blanked;
+// a settled delivery is written again only by a resend, which refuses one without
+// its body, so a recipient once blanked is never written back.
+func (d *Deliveries) ForgetRecipients(ctx context.Context, before time.Time) (int, error) {
+	due, err := d.settled(ctx, before, d.forgotten)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for batch := range slices.Chunk(due, dropBatch) {
+		in := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}}
+		if _, err := d.bodies.DeleteMany(ctx, in); err != nil {
+			return n, fmt.Errorf("forget the recipients of old emails: %w", store.Classify(err))
+		}
+		res, err := d.log.UpdateMany(ctx, in, bson.D{
+			{Key: "$set", Value: bson.D{{Key: "message.to", Value: bson.A{}}, {Key: "last_error", Value: ""}}},
+			{Key: "$unset", Value: bson.D{{Key: "message.text", Value: ""}, {Key: "message.html", Value: ""}, {Key: "message.ics", Value: ""}, {Key: "content", Value: ""}}},
+		})
+		if err != nil {
+			return n, fmt.Errorf("forget the recipients of old emails: %w", store.Classify(err))
+		}
+		n += int(res.ModifiedCount)
+		d.mu.Lock()
+		for _, id := range batch {
+			d.forgotten[id] = true
 		}
 		d.mu.Unlock()
 	}

@@ -241,6 +241,10 @@ type Deliveries interface {
 	// delivery settled (sent or given up) at or before `before`, keeps its log entry,
 	// and returns how many bodies it deleted.
 	DropBodies(ctx context.Context, before time.Time) (int, error)
+	// ForgetRecipients removes the recipients (names and addresses), the last error
+	// and any body of every delivery settled at or before `before`, keeps the rest of
+	// its log entry, and returns how many entries it changed.
+	ForgetRecipients(ctx context.Context, before time.Time) (int, error)
 }
 
 // Config tunes the app.
@@ -258,11 +262,19 @@ type Config struct {
 	// BodyRetention is how long an email's body is kept after it was sent or given
 	// up on (DefaultBodyRetention when zero); its log entry stays.
 	BodyRetention time.Duration
+	// LogRetention is how long a log entry names its recipients after the email was
+	// sent or given up on (DefaultLogRetention when zero); the entry itself stays.
+	LogRetention time.Duration
 }
 
 // DefaultBodyRetention keeps a settled email's body for 90 days: long enough for ops
 // to answer "what did you tell us?" about a round or a deadline, no longer.
 const DefaultBodyRetention = 90 * 24 * time.Hour
+
+// DefaultLogRetention keeps the recipients of a settled email in its log entry for
+// two years (730 days): long enough to answer "were we told?" about a whole cycle of
+// the Commitment's deadlines (docs/PRIVACY.md).
+const DefaultLogRetention = 730 * 24 * time.Hour
 
 // CalendarTokens are the secret addresses of organisations' feeds. A token is
 // replaced (rotated) when the organisation's lead changes or when ops or the lead
@@ -333,6 +345,9 @@ func New(d Deps, cfg Config) (*App, error) {
 	}
 	if cfg.BodyRetention <= 0 {
 		cfg.BodyRetention = DefaultBodyRetention
+	}
+	if cfg.LogRetention <= 0 {
+		cfg.LogRetention = DefaultLogRetention
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 6
@@ -671,6 +686,13 @@ func (a *App) Deliveries(ctx context.Context, by auth.Principal, q DeliveryQuery
 // The service runs it on a schedule.
 func (a *App) DropExpiredBodies(ctx context.Context) (int, error) {
 	return a.deliveries.DropBodies(ctx, a.clock.Now().Add(-a.cfg.BodyRetention))
+}
+
+// ForgetOldRecipients removes the recipients of the emails settled more than the log
+// retention period ago from their log entries, which keep the rest (organisation,
+// kind, subject, outcome, times). The service runs it on a schedule.
+func (a *App) ForgetOldRecipients(ctx context.Context) (int, error) {
+	return a.deliveries.ForgetRecipients(ctx, a.clock.Now().Add(-a.cfg.LogRetention))
 }
 
 // bodyDropped reports whether a settled delivery's body was deleted for its age:

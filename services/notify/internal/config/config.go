@@ -47,6 +47,10 @@ type Notify struct {
 	// was sent or given up on; the delivery log's entry (recipient, subject, outcome)
 	// stays. See docs/PRIVACY.md.
 	BodyRetention time.Duration `env:"NOTIFY_BODY_RETENTION" envDefault:"2160h"`
+	// LogRetention is how long a delivery log entry names its recipients after the
+	// email was sent or given up on; the entry (organisation, kind, subject, outcome,
+	// times) stays. See docs/PRIVACY.md.
+	LogRetention time.Duration `env:"NOTIFY_LOG_RETENTION" envDefault:"17520h"`
 	MaxAttempts   int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
 	// PublicURL is where this service is reached from outside (calendar feeds). No
 	// default, for the reason SMTP has none.
@@ -134,6 +138,9 @@ func (c Config) Validate() error {
 	}
 	if c.Notify.BodyRetention < 24*time.Hour || c.Notify.BodyRetention > 366*24*time.Hour {
 		errs = append(errs, fmt.Errorf("NOTIFY_BODY_RETENTION %s must be between 24h and 8784h (a year): email bodies hold personal data", c.Notify.BodyRetention))
+	}
+	if c.Notify.LogRetention < c.Notify.BodyRetention || c.Notify.LogRetention > 6*366*24*time.Hour {
+		errs = append(errs, fmt.Errorf("NOTIFY_LOG_RETENTION %s must be at least NOTIFY_BODY_RETENTION (%s) and at most 52704h (six years): the log names the people written to", c.Notify.LogRetention, c.Notify.BodyRetention))
 	}
 	if c.Notify.SweepInterval < time.Second || c.Notify.MaxAttempts < 1 {
 		errs = append(errs, errors.New("NOTIFY_SWEEP_INTERVAL must be at least 1s and NOTIFY_MAX_ATTEMPTS at least 1"))

@@ -73,3 +73,30 @@ func TestMailAddressesAreBareAddresses(t *testing.T) {
 		}
 	}
 }
+
+// The log's recipients are kept at least as long as the bodies (an entry whose body
+// is kept names whom it greets) and at most six years: a period outside that stops
+// start-up naming the setting.
+func TestLogRetentionIsBoundedByTheBodiesAndSixYears(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body, log string
+		ok        bool
+	}{
+		{"", "", true}, {"2160h", "2160h", true}, {"24h", "48h", true}, {"", "52704h", true},
+		{"2160h", "2159h", false}, {"", "52705h", false}, {"8784h", "720h", false},
+	} {
+		env := completeEnv()
+		if tc.body != "" {
+			env["NOTIFY_BODY_RETENTION"] = tc.body
+		}
+		if tc.log != "" {
+			env["NOTIFY_LOG_RETENTION"] = tc.log
+		}
+		c := Default()
+		err := libconfig.LoadFrom(&c, env)
+		if ok := err == nil; ok != tc.ok || !ok && !strings.Contains(err.Error(), "NOTIFY_LOG_RETENTION "+tc.log) {
+			t.Errorf("bodies %q, log %q: %v, want accepted %v", tc.body, tc.log, err, tc.ok)
+		}
+	}
+}

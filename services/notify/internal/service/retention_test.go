@@ -28,31 +28,8 @@ func TestEmailBodiesAreDroppedAfterTheirRetention(t *testing.T) {
 	now := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
 	h := start(t, 1, now)
 	ctx := context.Background()
-	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
-		t.Fatal(err)
-	}
-	p := events.SigninLinkRequestedV1{Email: "kept@exampleton.ac.uk", Name: "Robin Okafor",
-		Link: "https://portal.example.org/signin/s3cret", ExpiresAt: now.Add(15 * time.Minute)}
-	data, _ := json.Marshal(p)
-	e := events.Envelope{ID: "link-retention", Source: "/tc/portal", Type: p.EventType(), AggregateType: "signin", AggregateID: "p-2", Version: 1, Time: now, Data: data}
-	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if n := len(h.box.all()); n != 1 {
-			return fmt.Errorf("%d emails, want 1", n)
-		}
-		return nil
-	})
-	// The email arrives before its outcome is recorded: wait for the log to say sent,
-	// so that the clock moves from the time it was sent.
 	ops := h.http.Token(auth.RoleOps, "")
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if r := h.http.Do("GET", "/v1/deliveries?status=sent", ops, nil); !strings.Contains(string(r.Body), "signin-link") {
-			return fmt.Errorf("the log does not say sent yet: %s", r.Body)
-		}
-		return nil
-	})
+	sendSigninLink(t, h, "link-retention", "kept@exampleton.ac.uk")
 	db := h.svcs[0].DB
 	count := func(collection string) int64 {
 		t.Helper()
@@ -90,6 +67,90 @@ func TestEmailBodiesAreDroppedAfterTheirRetention(t *testing.T) {
 	}
 	h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries", ops, nil))
 	h.http.Must(http.StatusConflict, h.http.Do("POST", "/v1/deliveries/"+entry.ID+"/resends", ops, nil))
+}
+
+// sendSigninLink has notify email a sign-in link to email, the service's only email
+// that no read model stands behind, and waits until the log says it was sent.
+func sendSigninLink(t *testing.T, h *harness, id, email string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
+		t.Fatal(err)
+	}
+	now := h.clock.Now()
+	p := events.SigninLinkRequestedV1{Email: email, Name: "Robin Okafor",
+		Link: "https://portal.example.org/signin/s3cret", ExpiresAt: now.Add(15 * time.Minute)}
+	data, _ := json.Marshal(p)
+	e := events.Envelope{ID: id, Source: "/tc/portal", Type: p.EventType(), AggregateType: "signin", AggregateID: id, Version: 1, Time: now, Data: data}
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+		t.Fatal(err)
+	}
+	// The email arrives before its outcome is recorded: wait for the log to say sent,
+	// so that the clock moves from the time it was sent.
+	ops := h.http.Token(auth.RoleOps, "")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := h.http.Do("GET", "/v1/deliveries?status=sent", ops, nil); !strings.Contains(string(r.Body), "signin-link") {
+			return fmt.Errorf("the log does not say sent yet: %s", r.Body)
+		}
+		return nil
+	})
+}
+
+// The log names an email's recipients for the log retention period after it was sent
+// and no longer: a second before the period ends the person's subject access finds
+// the entry; at its end the entry is still listed (kind, subject, outcome, times) but
+// names nobody, and their subject access finds nothing of it.
+func TestLogEntriesForgetTheirRecipientsAfterTheirRetention(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	ops := h.http.Token(auth.RoleOps, "")
+	const email = "old@exampleton.ac.uk"
+	sendSigninLink(t, h, "link-log-retention", email)
+	forget := func() {
+		t.Helper()
+		if _, err := h.svcs[0].App.ForgetOldRecipients(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliveriesOf := func() []any {
+		t.Helper()
+		got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": email})).JSON(t)
+		ds, _ := got["deliveries"].([]any)
+		return ds
+	}
+
+	h.clock.Advance(app.DefaultLogRetention - time.Second)
+	forget()
+	if ds := deliveriesOf(); len(ds) != 1 {
+		t.Fatalf("a second before the period ends, subject access finds %d entries, want the email's", len(ds))
+	}
+	h.clock.Advance(time.Second)
+	forget()
+	if ds := deliveriesOf(); len(ds) != 0 {
+		t.Errorf("at the period's end, subject access still finds %v", ds)
+	}
+	log := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries", ops, nil))
+	if body := string(log.Body); !strings.Contains(body, `"kind":"signin-link"`) || !strings.Contains(body, `"status":"sent"`) || strings.Contains(body, email) || strings.Contains(body, "Robin") {
+		t.Errorf("the log at the period's end: %s, want the entry without its recipient", body)
+	}
+	// Nothing else notify holds names them either.
+	var left []string
+	for _, c := range []string{"deliveries", "delivery_bodies", "delivery_attempts"} {
+		cur, err := h.svcs[0].DB.Collection(c).Find(context.Background(), bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var docs []bson.M
+		if err := cur.All(context.Background(), &docs); err != nil {
+			t.Fatal(err)
+		}
+		if s := fmt.Sprint(docs); strings.Contains(s, email) || strings.Contains(s, "Robin") {
+			left = append(left, c+": "+s)
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("still named in %v", left)
+	}
 }
 
 // Subject access gathers what notify holds about an address, in any case: the

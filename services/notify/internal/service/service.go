@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	application, err := app.New(app.Deps{Organisations: orgs, Reminders: reminders, Assignments: assignments, Deliveries: deliveries,
 		Calendars: adapters.NewCalendarTokens(p.DB), Sender: sender, Clock: p.Clock, Metrics: metrics},
 		app.Config{Ladder: policy, ReviewDaysBefore: cfg.Notify.ReviewDaysBefore, MaxAttempts: cfg.Notify.MaxAttempts,
-			PublicURL: cfg.Notify.PublicURL, PortalURL: cfg.Notify.PortalURL, BodyRetention: cfg.Notify.BodyRetention})
+			PublicURL: cfg.Notify.PublicURL, PortalURL: cfg.Notify.PortalURL, BodyRetention: cfg.Notify.BodyRetention, LogRetention: cfg.Notify.LogRetention})
 	if err != nil {
 		return fail(err)
 	}
@@ -112,6 +112,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if !opts.NoSweeper {
 		p.Every("reminder-sweep", cfg.Notify.SweepInterval, application.Sweep)
 		p.Every("body-retention", cfg.Notify.SweepInterval, application.DropExpiredBodies)
+		p.Every("log-retention", cfg.Notify.SweepInterval, application.ForgetOldRecipients)
 	}
 	// The relay's kept connections are let go once nothing can send any more.
 	return &Service{Platform: p, App: application}, func() { cleanup(); sender.Close() }, nil
