@@ -78,6 +78,9 @@ type Portal struct {
 	InsecureCookies bool `env:"PORTAL_INSECURE_COOKIES"`
 	// SessionLifetime is how long a sign-in lasts.
 	SessionLifetime time.Duration `env:"PORTAL_SESSION_LIFETIME" envDefault:"8h"`
+	// StaffNameRetention is how long the portal keeps an ITSS staff member's name
+	// after their latest sign-in, to show its histories as people (docs/PRIVACY.md).
+	StaffNameRetention time.Duration `env:"PORTAL_STAFF_NAME_RETENTION" envDefault:"9600h"`
 	// SigninPerAddress bounds the sign-in links asked for one email address in
 	// 15 minutes, and SigninPerClient the sign-in requests of one client address in
 	// a minute, so that nobody can fill an inbox or walk the list of addresses.
@@ -163,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if p.SessionLifetime < time.Minute || p.SessionLifetime > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("PORTAL_SESSION_LIFETIME %s must be between 1m and 24h", p.SessionLifetime))
+	}
+	if p.StaffNameRetention < 30*24*time.Hour || p.StaffNameRetention > 6*366*24*time.Hour {
+		errs = append(errs, fmt.Errorf("PORTAL_STAFF_NAME_RETENTION %s must be between 720h (30 days) and 52704h (six years)", p.StaffNameRetention))
 	}
 	if p.APITokenMaxLifetime < 24*time.Hour || p.APITokenMaxLifetime > events.MaxAPITokenLifetime {
 		errs = append(errs, fmt.Errorf("PORTAL_API_TOKEN_MAX_LIFETIME %s must be between 24h and 8784h (a year)", p.APITokenMaxLifetime))

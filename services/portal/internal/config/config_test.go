@@ -73,6 +73,8 @@ func TestAPITokenSettingsAreBounded(t *testing.T) {
 	t.Parallel()
 	for key, values := range map[string]map[string]bool{
 		"PORTAL_API_TOKEN_MAX_LIFETIME": {"24h": true, "2160h": true, "8784h": true, "23h": false, "8785h": false},
+		// Not a token setting, but bounded alike: staff names are personal data.
+		"PORTAL_STAFF_NAME_RETENTION": {"720h": true, "9600h": true, "52704h": true, "719h": false, "52705h": false, "0s": false},
 	} {
 		for value, ok := range values {
 			e := env()

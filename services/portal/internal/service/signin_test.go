@@ -327,6 +327,24 @@ func TestSecretsDoNotOutliveTheirLifetime(t *testing.T) {
 	if got := count(); got["sessions"] != 0 {
 		t.Fatalf("after the session ended: %v", got)
 	}
+	// An ITSS staff member's name is kept PORTAL_STAFF_NAME_RETENTION (default 400
+	// days) after their latest sign-in.
+	staff := p.svc.DB.Collection("ops_staff")
+	if _, err := staff.InsertOne(ctx, bson.D{{Key: "_id", Value: "k.okafor"}, {Key: "name", Value: "Kim Okafor"}, {Key: "seen_at", Value: p.clock.Now().UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		by   time.Duration
+		want int64
+	}{{9600*time.Hour - time.Second, 1}, {time.Second, 0}} {
+		p.clock.Advance(step.by)
+		if _, err := p.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := staff.CountDocuments(ctx, bson.D{}); err != nil || n != step.want {
+			t.Fatalf("%s later: %d staff names (%v), want %d", step.by, n, err, step.want)
+		}
+	}
 }
 
 // An email's link lands on its page through sign-in: a visitor not signed in is sent

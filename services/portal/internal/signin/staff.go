@@ -55,6 +55,21 @@ func (s *Staff) Seen(ctx context.Context, subject, name string) error {
 	return nil
 }
 
+// Sweep forgets the staff not seen (signed in) for the period `keep`, and returns how
+// many it forgot: someone who left ITSS is shown by their subject from then on; one
+// who signs in again is recorded again. The collection holds ITSS's staff, a few
+// dozen documents, so the filter's scan on the embedded store costs nothing.
+func (s *Staff) Sweep(ctx context.Context, keep time.Duration) (int, error) {
+	if keep <= 0 {
+		return 0, fmt.Errorf("forget ops staff: a period to keep their names is required, not %s", keep)
+	}
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "seen_at", Value: bson.D{{Key: "$lte", Value: s.clock.Now().UTC().Add(-keep)}}}})
+	if err != nil {
+		return 0, fmt.Errorf("forget ops staff not seen for %s: %w", keep, store.Classify(err))
+	}
+	return int(res.DeletedCount), nil
+}
+
 // Names returns the recorded name of each of subjects that has one; a subject never
 // seen is absent from the map.
 func (s *Staff) Names(ctx context.Context, subjects []string) (map[string]string, error) {

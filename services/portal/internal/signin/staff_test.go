@@ -37,3 +37,44 @@ func TestStaffKeepsTheLatestNameOfEachSubject(t *testing.T) {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
 }
+
+// The record forgets a person not seen for the period kept, counted from their
+// latest sign-in: a sign-in starts the period again. No period forgets nobody.
+func TestStaffForgetsThoseNotSeenForThePeriod(t *testing.T) {
+	t.Parallel()
+	_, db := testenv.Mongo(t)
+	clk := clock.NewFake(time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC))
+	staff, err := signin.NewStaff(db, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const keep = 400 * 24 * time.Hour
+	for _, s := range []string{"left", "stays"} {
+		if err := staff.Seen(ctx, s, "Person "+s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(keep / 2)
+	if err := staff.Seen(ctx, "stays", "Person stays"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := staff.Sweep(ctx, 0); err == nil {
+		t.Error("a sweep without a period ran")
+	}
+	clk.Advance(keep/2 - time.Second)
+	if n, err := staff.Sweep(ctx, keep); err != nil || n != 0 {
+		t.Fatalf("a second before the period ends: forgot %d (%v), want none", n, err)
+	}
+	clk.Advance(time.Second)
+	if n, err := staff.Sweep(ctx, keep); err != nil || n != 1 {
+		t.Fatalf("at the period's end: forgot %d (%v), want the one not seen since", n, err)
+	}
+	got, err := staff.Names(ctx, []string{"left", "stays"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"stays": "Person stays"}, got); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+}
