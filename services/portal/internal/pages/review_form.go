@@ -162,6 +162,12 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 		return nil, false
 	}
 	if p := clients.Check(subResp.HTTPResponse, subResp.Body); p != nil {
+		if p.Status == http.StatusForbidden {
+			// Assigned, and refused: the conflict rules no longer let them review it
+			// (their organisation withdrew, say), which the service says in words.
+			h.say(w, r, p.Status, "You may no longer review this submission", opsSentence(p.Detail))
+			return nil, false
+		}
 		h.serviceProblem(w, r, p)
 		return nil, false
 	}

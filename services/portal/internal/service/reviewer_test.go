@@ -241,3 +241,30 @@ func TestAClosedRoundOffersTheReviewerNoAnswer(t *testing.T) {
 		t.Errorf("the review page after the close = %d: %s", page.status, page.body)
 	}
 }
+
+// A reviewer whose organisation withdraws after they were assigned may no longer
+// review the submission: the review page says so, and why, rather than "page not
+// found", and shows nothing of the submission.
+func TestAReviewerWhoseOrganisationWithdrewIsToldWhy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	env, review, p := withReview(t)
+	round, sub := assignReviewer(t, env, review, p, "rowan@reviewers.example")
+	p.waitFor("rowan@reviewers.example", func(person signin.Person) bool { return person.Reviewer != nil })
+	cookie := p.signIn("rowan@reviewers.example")
+	page := "/reviews/" + round + "/" + sub
+	if r := p.do("GET", page, cookie, nil); r.status != http.StatusOK {
+		t.Fatalf("the review page before the withdrawal = %d: %s", r.status, r.body)
+	}
+	p.publish("/tc/signatory", "org-other", events.OrganisationWithdrawnV1{OrganisationID: "org-other", Reason: "left", InitiatedBy: "organisation"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := p.do("GET", page, cookie, nil)
+		if r.status != http.StatusForbidden || h1(t, r.body) != "You may no longer review this submission" ||
+			!strings.Contains(r.body, "review University of S&#39;s submission: your organisation has withdrawn") || strings.Contains(r.body, "Our position on") {
+			return fmt.Errorf("the review page after the withdrawal = %d: %s", r.status, r.body)
+		}
+		return nil
+	})
+}

@@ -294,6 +294,11 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	if err := a.checkConflicts(ctx, p.Conflicts, current.Conflicts); err != nil {
 		return round.Reviewer{}, err
 	}
+	if ok {
+		if err := a.keepsAssignments(ctx, current, reviewerOf(p)); err != nil {
+			return round.Reviewer{}, err
+		}
+	}
 	if ok && !sameAddress(current.Email, p.Email) {
 		if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email); err != nil {
 			return round.Reviewer{}, err
@@ -307,6 +312,45 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 			return []events.Payload{p}, nil
 		}})
 	return reviewerOf(p), err
+}
+
+// keepsAssignments refuses a change to a pool member that would make them ineligible
+// for a submission they are assigned to in an open round (moved to its organisation,
+// a conflict declared with it, no longer trained): ops take them off it first, or
+// withhold their review, and so decide what happens to it. A change that leaves them
+// as eligible as they were (a withdrawal of their organisation is not the change's
+// doing) is not refused.
+func (a *App) keepsAssignments(ctx context.Context, was, will round.Reviewer) error {
+	rounds := map[string]*round.Round{}
+	var after *AssignmentEntry
+	for {
+		page, more, err := a.read.Assignments(ctx, was.ID, after, 100)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			if !e.Active() || e.Closed || e.Released {
+				continue
+			}
+			r, held := rounds[e.RoundID]
+			if !held {
+				if r, err = a.loadRound(ctx, e.RoundID); err != nil {
+					return err
+				}
+				rounds[e.RoundID] = r
+			}
+			org, _ := r.Organisation(e.SubmissionID)
+			s := assign.Submission{ID: e.SubmissionID, Org: org}
+			if why := assign.Eligible(will.Reviewer, s); why != "" && assign.Eligible(was.Reviewer, s) == "" {
+				return apperr.New(apperr.Conflict, "%s is assigned to %s's submission %s in review round %s, which they could no longer review (%s): take them off it, or withhold their review, first",
+					was.ID, r.OrganisationName(e.SubmissionID), e.SubmissionID, r.Name(), why)
+			}
+		}
+		if !more || len(page) == 0 {
+			return nil
+		}
+		after = &page[len(page)-1]
+	}
 }
 
 // addressType names the records of reviewers' addresses in the event store, each
@@ -1003,11 +1047,15 @@ func paged[T any](items []T, key func(T) string, p Page) ([]T, string, error) {
 // Respond accepts or declines an assignment (the assigned reviewer) and returns it as
 // it now stands.
 func (a *App) Respond(ctx context.Context, by auth.Principal, id, sub string, accept bool, reason string) (Assignment, error) {
-	if _, err := a.reviewer(ctx, by, "no assignment of yours for "+sub); err != nil {
+	rv, err := a.eligibleReviewer(ctx, by, sub)
+	if err != nil {
 		return Assignment{}, err
 	}
 	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
 		if accept {
+			if err := r.StillEligible(rv, sub); err != nil {
+				return nil, err
+			}
 			return r.Accept(sub, by.Subject, a.clock.Now())
 		}
 		return r.Decline(sub, by.Subject, reason)
@@ -1025,6 +1073,17 @@ func (a *App) assignmentIn(r *round.Round, sub, reviewer string) Assignment {
 		Answerable: round.Answerable(as.State, open, r.Deadline(), now), RoundOpen: open, Assignment: as}
 }
 
+// eligibleReviewer is the caller as a pool member, with whether their organisation
+// has withdrawn, for round.StillEligible.
+func (a *App) eligibleReviewer(ctx context.Context, by auth.Principal, sub string) (round.Reviewer, error) {
+	rv, err := a.reviewer(ctx, by, "no assignment of yours for "+sub)
+	if err != nil {
+		return round.Reviewer{}, err
+	}
+	rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org)
+	return rv, err
+}
+
 // SubmissionToReview returns a submission to a reviewer assigned to it.
 func (a *App) SubmissionToReview(ctx context.Context, by auth.Principal, id, sub string) (*submission.Submission, error) {
 	if err := a.assigned(ctx, by, id, sub); err != nil {
@@ -1036,10 +1095,14 @@ func (a *App) SubmissionToReview(ctx context.Context, by auth.Principal, id, sub
 // SubmitReview records the caller's review (the assigned reviewer) and returns their
 // assignment as it now stands.
 func (a *App) SubmitReview(ctx context.Context, by auth.Principal, id, sub string, themes []events.ThemeReview, summary string) (Assignment, error) {
-	if _, err := a.reviewer(ctx, by, "no assignment of yours for "+sub); err != nil {
+	rv, err := a.eligibleReviewer(ctx, by, sub)
+	if err != nil {
 		return Assignment{}, err
 	}
 	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+		if err := r.StillEligible(rv, sub); err != nil {
+			return nil, err
+		}
 		return r.SubmitReview(sub, by.Subject, themes, summary)
 	})
 	if err != nil {
@@ -1064,13 +1127,17 @@ type Review struct {
 // who has not yet submitted their own, the others are hidden (hidden is true); they
 // never see reviews returned for revision or withheld.
 func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (reviews []Review, hidden bool, err error) {
+	var rv round.Reviewer
 	notIn := apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, id)
 	if !by.IsOps() {
 		// A reviewer is told what is true whichever it is (not in the pool, the
 		// submission not in the round, not assigned to it), and so learns nothing
 		// of the round: "not in the round" misled one who simply was not assigned.
 		notIn = apperr.New(apperr.NotFound, "no assignment of yours for %s in review round %s", sub, id)
-		if _, err := a.reviewer(ctx, by, notIn.Message); err != nil {
+		if rv, err = a.reviewer(ctx, by, notIn.Message); err != nil {
+			return nil, false, err
+		}
+		if rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
 			return nil, false, err
 		}
 	}
@@ -1085,6 +1152,9 @@ func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (r
 		own, ok := r.Assignment(sub, by.Subject)
 		if !ok || (own.State != round.Assigned && own.State != round.Accepted) {
 			return nil, false, notIn
+		}
+		if err := r.StillEligible(rv, sub); err != nil {
+			return nil, false, err
 		}
 		if own.Review == nil {
 			return []Review{}, true, nil
@@ -1241,8 +1311,8 @@ func (a *App) WatchDeadlines(ctx context.Context, recheck time.Duration, warn fu
 }
 
 func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) error {
-	notAssigned := "no assignment of yours for " + sub
-	if _, err := a.reviewer(ctx, by, notAssigned); err != nil {
+	rv, err := a.eligibleReviewer(ctx, by, sub)
+	if err != nil {
 		return err
 	}
 	r, err := a.loadRound(ctx, id)
@@ -1251,9 +1321,9 @@ func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) e
 	}
 	as, ok := r.Assignment(sub, by.Subject)
 	if !ok || (as.State != round.Assigned && as.State != round.Accepted) {
-		return apperr.New(apperr.NotFound, "%s", notAssigned)
+		return apperr.New(apperr.NotFound, "no assignment of yours for %s", sub)
 	}
-	return nil
+	return r.StillEligible(rv, sub)
 }
 
 // allRounds is every round, for automatic assignment, which weighs the reviewers' load

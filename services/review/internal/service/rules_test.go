@@ -687,3 +687,67 @@ func TestOneAddressIsOneMemberOfThePool(t *testing.T) {
 		}
 	}
 }
+
+// The conflict rules hold until the review is in, not only when a reviewer is
+// assigned. Ops may not change an assigned member so that they could no longer
+// review the submission (moved to its organisation, a conflict declared with it):
+// 409 naming it, and nothing changes. A member whose own organisation withdraws
+// after the assignment may not accept it, review it, or read the submission or the
+// other reviews (409 saying why), and may still decline it.
+func TestAReviewerWhoBecomesIneligibleNoLongerReviews(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("subm")
+	sub := h.submitted("subm")
+	h.reviewer("first", "other", true, 3)
+	h.reviewer("mover", "third", true, 3)
+	h.reviewer("leaver", "leaving", true, 3)
+	h.reviewer("reviewed", "fourth", true, 3)
+	h.reviewer("unanswered", "leaving", true, 3)
+	round := h.openRound("Spring 2027", start0.Add(30*24*time.Hour), sub)
+	base := "/v1/review-rounds/" + round + "/submissions/" + sub
+	for _, rv := range []string{"first", "mover", "leaver", "reviewed", "unanswered"} {
+		h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": rv, "reason": "specialist"}))
+	}
+	for _, rv := range []string{"first", "reviewed"} {
+		h.Must(http.StatusOK, h.Do("POST", base+"/response", h.as(rv), map[string]any{"accept": true}))
+		h.Must(http.StatusOK, h.Do("POST", base+"/reviews", h.as(rv), review(3)))
+	}
+	h.Must(http.StatusOK, h.Do("POST", base+"/response", h.as("leaver"), map[string]any{"accept": true}))
+
+	member := func(id, org string, conflicts ...string) map[string]any {
+		return map[string]any{"reviewer_id": id, "name": "Reviewer " + id, "email": id + "@reviewers.example", "organisation_id": org,
+			"trained": true, "capacity": 3, "conflicts": append([]string{}, conflicts...)}
+	}
+	for _, change := range []map[string]any{member("mover", "subm"), member("mover", "third", "subm"), member("reviewed", "subm")} {
+		r := h.Must(http.StatusConflict, h.Do("PUT", "/v1/reviewers/"+change["reviewer_id"].(string), h.ops, change))
+		detail(t, r, "take them off it, or withhold their review, first")
+	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/reviewers/mover", h.ops, nil)).JSON(t); got["organisation_id"] != "third" || fmt.Sprint(got["conflicts"]) != "[]" {
+		t.Errorf("a refused change was kept: %v", got)
+	}
+	// A change that leaves them eligible is taken.
+	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/mover", h.ops, member("mover", "third", "other")))
+
+	h.publish("leaving", events.OrganisationWithdrawnV1{OrganisationID: "leaving", Reason: "left", InitiatedBy: "organisation"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := h.Do("GET", base, h.as("leaver"), nil); r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "your organisation has withdrawn") {
+			return fmt.Errorf("the submission read by a member whose organisation withdrew: %d %s", r.Status, r.Body)
+		}
+		return nil
+	})
+	for _, req := range []struct {
+		method, path string
+		body         any
+		as           string
+	}{{"GET", base + "/reviews", nil, "leaver"}, {"POST", base + "/reviews", review(4), "leaver"}, {"POST", base + "/response", map[string]any{"accept": true}, "unanswered"}} {
+		r := h.Must(http.StatusForbidden, h.Do(req.method, req.path, h.as(req.as), req.body))
+		detail(t, r, "ITSS will ask another reviewer")
+	}
+	h.Must(http.StatusOK, h.Do("POST", base+"/response", h.as("leaver"), map[string]any{"accept": false, "reason": "Our organisation left"}))
+	for _, a := range h.assignments(round) {
+		if a.Reviewer == "leaver" && a.State != "declined" {
+			t.Errorf("the leaver's assignment is %s, want declined", a.State)
+		}
+	}
+}

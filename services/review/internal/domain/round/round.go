@@ -549,6 +549,36 @@ func (r *Round) Accept(sub, reviewer string, now time.Time) ([]events.Payload, e
 		RoundName: r.name, OrganisationName: r.orgNames[sub]}}, nil
 }
 
+// StillEligible refuses a reviewer who may no longer review sub: the conflict rules
+// checked when they were assigned hold until the feedback is out, so a reviewer
+// since moved to the submitting organisation, who declared a conflict with it, who
+// is no longer recorded as trained, or whose own organisation withdrew, neither
+// accepts, nor reviews, nor reads the submission or the other reviews. They may
+// still decline, which gives the place back.
+func (r *Round) StillEligible(rv Reviewer, sub string) error {
+	org, ok := r.Organisation(sub)
+	if !ok {
+		return nil // not in the round: the caller's own check says so
+	}
+	why := assign.Eligible(rv.Reviewer, assign.Submission{ID: sub, Org: org})
+	if why == "" {
+		return nil
+	}
+	what := sub
+	if name := r.orgNames[sub]; name != "" {
+		what = name + "'s submission"
+	}
+	return apperr.New(apperr.Forbidden, "you may no longer review %s: %s since you were assigned, and ITSS will ask another reviewer (you may still decline the assignment)", what, ineligibleInWords[why])
+}
+
+// ineligibleInWords says each of assign.Eligible's reasons to the reviewer.
+var ineligibleInWords = map[string]string{
+	"organisation withdrawn": "your organisation has withdrawn from the Technician Commitment",
+	"untrained":              "the reviewer pool no longer records you as trained",
+	"same organisation":      "the reviewer pool records you at the organisation that submitted it",
+	"declared conflict":      "you have declared a conflict with the organisation that submitted it",
+}
+
 // Decline records that the reviewer declines; the place goes back to the pool.
 func (r *Round) Decline(sub, reviewer, reason string) ([]events.Payload, error) {
 	a, err := r.active(sub, reviewer)
