@@ -2,6 +2,7 @@ package pages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -44,6 +45,27 @@ type statusWriter struct {
 
 // routed remembers the route the mux matched for the access log, which sees the
 // request before the mux (and before the copies other middleware make of it).
+// formRead reads a posted form whole before any handler sees it. A form that cannot
+// be read (over maxFormBytes, or malformed) is refused here: read lazily, by
+// r.FormValue, the error was dropped and every field read as empty, and the editor
+// saved that empty draft over the lead's work, saying it was saved.
+func (h *Handler) formRead(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+					h.say(w, r, http.StatusRequestEntityTooLarge, "What you sent is too long",
+						"Nothing was saved or changed. Go back: your browser should still hold what you typed. Shorten the longest text, or save it in parts, and send it again.")
+					return
+				}
+				h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read, so nothing was saved or changed. Go back and try again.")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func routed(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r)

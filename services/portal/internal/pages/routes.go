@@ -6,8 +6,12 @@ import (
 	"github.com/itss/techcommit/services/portal/static"
 )
 
-// maxFormBytes bounds a request's body.
-const maxFormBytes = 64 << 10
+// maxFormBytes bounds a request's body. The largest form is the submission editor's:
+// four narratives of up to 20,000 characters and the consultation's 8,000, which a
+// browser percent-encodes in up to 12 bytes a character (a four-byte character as
+// four %XX), about 1.06 MB; 64 KiB, the bound before, was reached by four narratives
+// of plain English at their limit.
+const maxFormBytes = 3 << 19 // 1.5 MiB
 
 // Routes is every URL the portal answers, at a glance. Forms are protected against
 // cross-origin posts as a whole (http.CrossOriginProtection refuses a non-safe
@@ -78,7 +82,7 @@ func (h *Handler) Routes() http.Handler {
 
 	protect := http.NewCrossOriginProtection()
 	protect.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
-	// Every form is a few fields: a larger body is refused before it is read.
-	bounded := http.MaxBytesHandler(protect.Handler(h.session(routed(mux))), maxFormBytes)
+	// A body over the bound is refused, saying so, before any handler reads a field.
+	bounded := http.MaxBytesHandler(protect.Handler(h.session(h.formRead(routed(mux)))), maxFormBytes)
 	return headers(h.hstsMaxAge, accessLog(h.logger, h.metrics, deadline(h.timeout, bounded)))
 }

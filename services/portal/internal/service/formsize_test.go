@@ -1,0 +1,62 @@
+package service
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// A lead's draft is saved whole at the editor's limits: four narratives of 20,000
+// characters of plain English, which the portal used to refuse unread and then save
+// as an empty draft over the lead's work, saying it was saved. A form over the
+// portal's bound is refused saying it is too long, and the draft is left as it was.
+func TestADraftAtTheEditorsLimitsIsSavedAndALongerFormChangesNothing(t *testing.T) {
+	t.Parallel()
+	s, org, cookie := submissionStack(t)
+	p := s.p
+	editor := "/obligations/" + org + "/submission"
+	var draft string
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r := p.do("POST", editor, cookie, mainForm(nil))
+		if r.status != http.StatusSeeOther {
+			return fmt.Errorf("save = %d: %s", r.status, r.body)
+		}
+		draft = strings.TrimPrefix(r.header.Get("Location"), editor+"?saved=1&draft=")
+		return nil
+	})
+	full := map[string]string{"draft": draft, "how_consulted": strings.Repeat("Survey, ", 1000)}
+	for _, theme := range []string{"visibility", "recognition", "career_development", "sustainability"} {
+		full["narrative-"+theme] = strings.Repeat("Technicians' work is seen & valued; ", 555) + strings.Repeat("x", 20000-555*36)
+	}
+	form := mainForm(full)
+	if n := len(form.Encode()); n <= 64<<10 {
+		t.Fatalf("the form is %d bytes encoded, not over the old bound", n)
+	}
+	if r := p.do("POST", editor, cookie, form); r.status != http.StatusSeeOther {
+		t.Fatalf("saving a draft at the editor's limits = %d: %s", r.status, r.body)
+	}
+	narratives := func() []int {
+		var out []int
+		for _, th := range storedSubmission(t, s, org, draft)["content"].(map[string]any)["self_assessment"].([]any) {
+			n, _ := th.(map[string]any)["narrative"].(string)
+			out = append(out, len([]rune(n)))
+		}
+		return out
+	}
+	if got := fmt.Sprint(narratives()); got != "[20000 20000 20000 20000]" {
+		t.Fatalf("the service holds narratives of %s characters, want four of 20000", got)
+	}
+
+	over := mainForm(map[string]string{"draft": draft, "narrative-visibility": strings.Repeat("ŵ", 300_000)})
+	r := p.do("POST", editor, cookie, over)
+	if r.status != http.StatusRequestEntityTooLarge || h1(t, r.body) != "What you sent is too long" || !strings.Contains(r.body, "Nothing was saved") {
+		t.Errorf("a form over the bound = %d: %s", r.status, r.body)
+	}
+	if got := fmt.Sprint(narratives()); got != "[20000 20000 20000 20000]" {
+		t.Errorf("after a form over the bound the service holds narratives of %s characters, want them as they were", got)
+	}
+}
