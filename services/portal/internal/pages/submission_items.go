@@ -1,6 +1,9 @@
 package pages
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,6 +21,11 @@ import (
 // The action plan's items, each added, changed or removed on a page of its own (the
 // GOV.UK "add another" pattern), and the previous cycle's items carried into this
 // plan with the progress they made.
+//
+// An item is addressed by its place in the plan, which moves when an item before it
+// is removed. So every form that changes or removes an item carries the item as its
+// page showed it (seen, a digest: see itemRow.Seen), and nothing is changed when
+// the item there is another by now: a second press of a button, or another tab.
 
 type itemData struct {
 	OrgID, OrgName string
@@ -28,10 +36,13 @@ type itemData struct {
 	ThemeNames map[string]string
 	Progress   []struct{ Value, Text string }
 	DraftID    string
+	// Seen is the item as the form was first shown (itemRow.Seen), none for a new one.
+	Seen string
 }
 
-func newItemData(c current, n int, f form.Item) itemData {
-	d := itemData{OrgID: c.org, OrgName: c.orgName, N: n, Form: f, Themes: form.Themes, ThemeNames: map[string]string{}, Progress: form.Progress}
+func newItemData(c current, n int, f form.Item, seen string) itemData {
+	d := itemData{OrgID: c.org, OrgName: c.orgName, N: n, Form: f, Themes: form.Themes, ThemeNames: map[string]string{}, Progress: form.Progress,
+		Seen: seen}
 	if c.sub != nil {
 		d.DraftID = c.sub.Id
 	}
@@ -59,12 +70,53 @@ func (h *Handler) editable(w http.ResponseWriter, r *http.Request, c current) bo
 
 // itemIndex is the item in the path, which must be in the plan.
 func (h *Handler) itemIndex(w http.ResponseWriter, r *http.Request, c current) (int, bool) {
+	n, ok := h.itemPlace(w, r)
+	if ok && n >= len(c.items()) {
+		h.notFound(w, r)
+		return 0, false
+	}
+	return n, ok
+}
+
+// itemPlace is the place in the plan the path names, whether or not an item is there.
+func (h *Handler) itemPlace(w http.ResponseWriter, r *http.Request) (int, bool) {
 	n, err := strconv.Atoi(r.PathValue("n"))
-	if err != nil || n < 0 || n >= len(c.items()) {
+	if err != nil || n < 0 {
 		h.notFound(w, r)
 		return 0, false
 	}
 	return n, true
+}
+
+// Seen is a digest of the action as its row shows it, which the forms that change or
+// remove it carry (see shownStill).
+func (row itemRow) Seen() string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q %q %q %q %q %q", row.Theme, row.Action, row.Owner, row.SuccessMeasure, row.Target, row.Progress))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// seen is the digest of an item as the pages show it (itemRow.Seen).
+func seen(it reviewapi.ActionItem) string {
+	return rows([]reviewapi.ActionItem{it})[0].Seen()
+}
+
+// shownStill says the plan's item n is the one the page that sent the form showed
+// (the form's seen). When it is not, or is no more, it answers with the plan as it
+// now stands, having changed nothing.
+func (h *Handler) shownStill(w http.ResponseWriter, r *http.Request, c current, n int) bool {
+	items := c.items()
+	if n < len(items) && r.PostFormValue("seen") == seen(items[n]) {
+		return true
+	}
+	h.planNow(w, r, c, "Your plan changed since that page was shown (perhaps in another tab): nothing was changed. Here it is now.")
+	return false
+}
+
+// planNow answers a form that would not change the plan as the person meant: the
+// editor shows the plan as it now stands, and why nothing was changed.
+func (h *Handler) planNow(w http.ResponseWriter, r *http.Request, c current, why string) {
+	h.show(w, r, http.StatusConflict, "submission", "Your submission", []templates.FieldError{{Field: "action_plan", Message: why}},
+		editorData(c, formOf(c.sub)))
 }
 
 func itemTitle(n int) string {
@@ -79,7 +131,7 @@ func (h *Handler) itemNew(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.editable(w, r, c) {
 		return
 	}
-	h.show(w, r, http.StatusOK, "submission_item", itemTitle(-1), nil, newItemData(c, -1, form.Item{}))
+	h.show(w, r, http.StatusOK, "submission_item", itemTitle(-1), nil, newItemData(c, -1, form.Item{}, ""))
 }
 
 func (h *Handler) itemEdit(w http.ResponseWriter, r *http.Request) {
@@ -97,10 +149,10 @@ func (h *Handler) itemEdit(w http.ResponseWriter, r *http.Request) {
 		progress = string(*it.Progress)
 	}
 	f := form.ItemOf(string(it.Theme), it.Action, it.Owner, it.SuccessMeasure, progress, it.TargetDate.Time)
-	h.show(w, r, http.StatusOK, "submission_item", itemTitle(n), nil, newItemData(c, n, f))
+	h.show(w, r, http.StatusOK, "submission_item", itemTitle(n), nil, newItemData(c, n, f, seen(it)))
 }
 
-// itemSave adds an item (no n in the path) or changes item n.
+// itemSave adds an item (no n in the path) or changes item n, the one its form showed.
 func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 	set, c, ok := h.submissionOf(w, r)
 	if !ok || !h.editable(w, r, c) {
@@ -108,7 +160,7 @@ func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 	}
 	n := -1
 	if r.PathValue("n") != "" {
-		if n, ok = h.itemIndex(w, r, c); !ok {
+		if n, ok = h.itemPlace(w, r); !ok {
 			return
 		}
 	}
@@ -116,15 +168,17 @@ func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
+	// A form shown again keeps the item it was first shown for.
+	shown := r.PostForm.Get("seen")
 	f, errs := form.ParseItem(r.PostForm)
 	if len(errs) > 0 {
-		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n), errs, newItemData(c, n, f))
+		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n), errs, newItemData(c, n, f, shown))
 		return
 	}
 	target, err := time.Parse(time.DateOnly, f.TargetDate())
 	if err != nil {
 		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n),
-			[]templates.FieldError{{Field: "target_date", Message: "Target date must be a real date, like 31 7 2027"}}, newItemData(c, n, f))
+			[]templates.FieldError{{Field: "target_date", Message: "Target date must be a real date, like 31 7 2027"}}, newItemData(c, n, f, shown))
 		return
 	}
 	item := reviewapi.ActionItem{Theme: reviewapi.Theme(f.Theme), Action: f.Action, Owner: f.Owner, SuccessMeasure: f.SuccessMeasure,
@@ -135,10 +189,20 @@ func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 	}
 	content := contentOf(c.sub)
 	at := n
-	if n < 0 {
+	switch {
+	case n < 0 && carried(content.ActionPlan, item):
+		h.planNow(w, r, c, "Your plan has this action already (perhaps Save was pressed twice): it was not added again. Here is your plan.")
+		return
+	case n < 0:
 		at = len(content.ActionPlan)
 		content.ActionPlan = append(content.ActionPlan, item)
-	} else {
+	case n < len(content.ActionPlan) && seen(content.ActionPlan[n]) == seen(item):
+		// Saved already (a second press of Save): nothing to change.
+		http.Redirect(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c)+"#action-plan", http.StatusSeeOther)
+		return
+	case !h.shownStill(w, r, c, n):
+		return
+	default:
 		content.ActionPlan[n] = item
 	}
 	_, p, err := h.write(r.Context(), set, c.sub, content)
@@ -146,7 +210,7 @@ func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, r, err)
 	case p != nil && p.Status == http.StatusBadRequest:
-		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n), itemFieldErrors(p, at), newItemData(c, n, f))
+		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n), itemFieldErrors(p, at), newItemData(c, n, f, shown))
 	case p != nil:
 		h.serviceProblem(w, r, p)
 	default:
@@ -173,14 +237,14 @@ func itemFieldErrors(p *clients.Problem, at int) []templates.FieldError {
 	return out
 }
 
-// itemRemove takes item n out of the plan.
+// itemRemove takes item n, the one its form showed, out of the plan.
 func (h *Handler) itemRemove(w http.ResponseWriter, r *http.Request) {
 	set, c, ok := h.submissionOf(w, r)
 	if !ok || !h.editable(w, r, c) {
 		return
 	}
-	n, ok := h.itemIndex(w, r, c)
-	if !ok {
+	n, ok := h.itemPlace(w, r)
+	if !ok || !h.shownStill(w, r, c, n) {
 		return
 	}
 	content := contentOf(c.sub)
@@ -223,7 +287,8 @@ func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 	h.saveAndReturn(w, r, set, c, content)
 }
 
-// carried says plan already holds the previous plan's item (its progress aside).
+// carried says plan already holds item, its progress aside: a previous plan's item
+// carried, or an action added already.
 func carried(plan []reviewapi.ActionItem, item reviewapi.ActionItem) bool {
 	for _, it := range plan {
 		if it.Theme == item.Theme && it.Action == item.Action && it.Owner == item.Owner && it.SuccessMeasure == item.SuccessMeasure &&

@@ -254,11 +254,12 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	if edit.status != http.StatusOK || value(doc, "field-action") != "Start an annual technician award" || value(doc, "target-month") != "2" {
 		t.Fatalf("change form = %d: %s", edit.status, edit.body)
 	}
-	action.Set("owner", "Pro-Vice-Chancellor (People)")
-	if r := ed("POST", items+"/0", action); r.status != http.StatusSeeOther {
+	change := formIn(t, edit.body, items+"/0")
+	change.Set("owner", "Pro-Vice-Chancellor (People)")
+	if r := ed("POST", items+"/0", change); r.status != http.StatusSeeOther {
 		t.Fatalf("change an action = %d: %s", r.status, r.body)
 	}
-	if r := ed("POST", items+"/1/remove", url.Values{}); r.status != http.StatusSeeOther {
+	if r := ed("POST", items+"/1/remove", formIn(t, ed("GET", editor, nil).body, items+"/1/remove")); r.status != http.StatusSeeOther {
 		t.Fatalf("remove an action = %d: %s", r.status, r.body)
 	}
 	plan := actionPlan(storedSubmission(t, s, org, draft))
