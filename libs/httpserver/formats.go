@@ -136,18 +136,58 @@ func checkHumanText(s string, multiline bool) error {
 	if !multiline && strings.TrimSpace(s) != s {
 		return errors.New("must not start or end with white space")
 	}
-	for _, r := range s {
+	prev := rune(-1)
+	for i, r := range s {
 		switch {
 		case multiline && (r == '\n' || r == '\r' || r == '\t'):
 		case r == '\n' || r == '\r':
 			return errors.New("must be a single line, without line breaks")
 		case unicode.IsControl(r):
 			return fmt.Errorf("must not contain control characters (found U+%04X)", r)
+		case r == zeroWidthJoiner && joinsEmoji(prev, s[i+len(string(r)):]):
+			// 👩‍🔬: an emoji sequence, which shows as one picture.
 		case isInvisible(r):
-			return fmt.Errorf("must not contain invisible or direction-changing characters (found U+%04X)", r)
+			return fmt.Errorf("must not contain invisible or direction-changing characters: it holds %s (U+%04X), which may have come with text pasted from elsewhere; delete it and type the text around it again", invisibleName(r), r)
 		}
+		prev = r
 	}
 	return nil
+}
+
+const zeroWidthJoiner = 0x200D
+
+// joinsEmoji says whether a zero-width joiner after prev and before rest joins two
+// emoji into one (a person and a microscope, a scientist): prev is a symbol, or one's
+// presentation selector or skin tone, and rest starts with a symbol.
+func joinsEmoji(prev rune, rest string) bool {
+	next, n := utf8.DecodeRuneInString(rest)
+	emoji := func(r rune) bool { return r != utf8.RuneError && unicode.Is(unicode.So, r) }
+	tone := prev >= 0x1F3FB && prev <= 0x1F3FF
+	return (emoji(prev) || prev == 0xFE0F || tone) && n > 0 && emoji(next)
+}
+
+// invisibleName says which invisible character a text holds, in words.
+func invisibleName(r rune) string {
+	switch r {
+	case 0x200B:
+		return "a zero-width space"
+	case 0x200C:
+		return "a zero-width non-joiner"
+	case zeroWidthJoiner:
+		return "a zero-width joiner"
+	case 0x200E, 0x200F, 0x061C:
+		return "a direction mark"
+	case 0x00AD:
+		return "a soft hyphen"
+	case 0xFEFF:
+		return "a byte order mark"
+	case 0x2060:
+		return "a word joiner"
+	}
+	if r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 {
+		return "a direction control"
+	}
+	return "an invisible formatting character"
 }
 
 // isInvisible reports the bidirectional controls (embeddings, overrides, isolates,

@@ -27,6 +27,15 @@ func TestHumanTextFormats(t *testing.T) {
 		{"isolate\u2066x\u2069", false, false},
 		{"zero\u200Bwidth", false, false},
 		{"joiner\u200Dx", false, false},
+		// An emoji sequence joins its pictures with a zero-width joiner: a scientist,
+		// a woman scientist of a skin tone, a rainbow flag. A joiner that joins no
+		// two pictures is still refused.
+		{"Our lab \U0001F469\u200D\U0001F52C team", true, true},
+		{"\U0001F469\U0001F3FD\u200D\U0001F52C", true, true},
+		{"\U0001F3F3\uFE0F\u200D\U0001F308", true, true},
+		{"\U0001F469\u200Dx", false, false},
+		{"a\u200D\U0001F52C", false, false},
+		{"\U0001F469\u200D", false, false},
 		{"bom\uFEFF", false, false},
 		{"soft\u00ADhyphen", false, false},
 		{"   ", false, false},
@@ -41,6 +50,15 @@ func TestHumanTextFormats(t *testing.T) {
 		if got := httpserver.CheckText(c.in) == nil; got != c.text {
 			t.Errorf("CheckText(%q) accepted=%v, want %v", c.in, got, c.text)
 		}
+	}
+}
+
+// A refusal of an invisible character names it in words, and says what to do.
+func TestAnInvisibleCharacterIsNamedInWords(t *testing.T) {
+	t.Parallel()
+	err := httpserver.CheckText("Our plan\u200B for technicians")
+	if err == nil || !strings.Contains(err.Error(), "a zero-width space (U+200B)") || !strings.Contains(err.Error(), "delete it") {
+		t.Errorf("CheckText with a zero-width space: %v", err)
 	}
 }
 
