@@ -167,11 +167,8 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 	if err := a.assignments.Mark(ctx, Mark{Assignment: as, Kind: MarkAssigned, Version: version, At: a.clock.Now()}); err != nil {
 		return err
 	}
-	if a.cfg.ReviewDaysBefore > 0 {
-		as.RemindOn = civil.Of(as.Deadline.In(london)).AddDays(-a.cfg.ReviewDaysBefore)
-		if err := a.assignments.Open(ctx, as); err != nil {
-			return err
-		}
+	if err := a.openAssigned(ctx, as); err != nil {
+		return err
 	}
 	round := roundName(as.RoundID, as.RoundName)
 	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-assigned", About: "assignment:" + as.Key(),
@@ -181,6 +178,22 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 			fmt.Sprintf("Please accept or decline it, and submit your review by %s. The attached calendar entry marks the deadline. Read the submission and give your review in the Technician Commitment portal:", mail.Time(as.Deadline)),
 		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)},
 		ICS: a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})
+}
+
+// openAssigned arms the reminder before the deadline for an assignment, on its usual
+// day. An assignment made on or after that day is not reminded: the email telling of
+// it gives the deadline itself, and a reminder at the next sweep would repeat it
+// minutes later. (Its reviewer's other facts are kept by its mark, as when no
+// reminders are kept at all.)
+func (a *App) openAssigned(ctx context.Context, as Assignment) error {
+	if a.cfg.ReviewDaysBefore <= 0 || as.Deadline.IsZero() {
+		return nil
+	}
+	as.RemindOn = dayOf(as.Deadline).AddDays(-a.cfg.ReviewDaysBefore)
+	if !as.RemindOn.After(a.today()) {
+		return nil
+	}
+	return a.assignments.Open(ctx, as)
 }
 
 // remindReviewers sends the reminder before each open review's deadline. The

@@ -51,7 +51,7 @@ type Notify struct {
 	// email was sent or given up on; the entry (organisation, kind, subject, outcome,
 	// times) stays. See docs/PRIVACY.md.
 	LogRetention time.Duration `env:"NOTIFY_LOG_RETENTION" envDefault:"17520h"`
-	MaxAttempts   int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
+	MaxAttempts  int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
 	// PublicURL is where this service is reached from outside (calendar feeds). No
 	// default, for the reason SMTP has none.
 	PublicURL string `env:"NOTIFY_PUBLIC_URL"`

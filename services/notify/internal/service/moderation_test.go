@@ -506,3 +506,46 @@ func TestAResendOfAReviewEmailNoLongerTrueIsRefused(t *testing.T) {
 		t.Errorf("the refused resends are listed as given up: %v", given)
 	}
 }
+
+// A reviewer asked on or after the reminder day (seven days before the deadline) is
+// not reminded: the email of the assignment gives the deadline, and a reminder at the
+// next sweep, seconds later, would only repeat it. Accepting late, or being asked
+// again after declining, brings no reminder either; one asked before the reminder
+// day is reminded on it, once, and nobody after the deadline.
+func TestAReviewerAskedOnOrAfterTheReminderDayIsNotReminded(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
+	r := h.round("r9")
+	ada := reviewer{round: "r9", roundName: "Winter 2026", sub: "s9", org: "wn", orgName: "University of Wn", deadline: time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)}.as("ada", "Ada Reviewer")
+	bo, di := ada.as("bo", "Bo Reviewer"), ada.as("di", "Di Reviewer")
+
+	// Di is asked the day before the reminder day.
+	r.publish(di.assigned())
+	h.runUntil(civil.New(2026, 12, 3))
+	// Ada is asked on the reminder day, in the evening, as in the audit; the sweep
+	// after it reminds Di, not Ada.
+	h.clock.Set(time.Date(2026, 12, 4, 20, 49, 37, 0, time.UTC))
+	r.publish(ada.assigned())
+	h.sweep()
+	// Bo is asked the day after; Ada accepts late; Di declines and is asked again.
+	h.clock.Advance(24 * time.Hour)
+	r.publish(bo.assigned(), ada.accepted(),
+		events.AssignmentDeclinedV1{RoundID: "r9", SubmissionID: "s9", ReviewerID: "di", Reason: "leave"}, di.assigned())
+	h.runUntil(civil.New(2026, 12, 14))
+
+	assigned := "Technician Commitment peer review (Winter 2026): University of Wn's submission is assigned to you, due Friday 11 December 2026, 17:00 GMT"
+	for _, c := range []struct {
+		who  reviewer
+		want []string
+	}{
+		{ada, []string{assigned}},
+		{bo, []string{assigned}},
+		{di, []string{assigned,
+			"Technician Commitment peer review (Winter 2026): accept and review University of Wn's submission by Friday 11 December 2026, 17:00 GMT",
+			assigned}},
+	} {
+		if diff := cmp.Diff(c.want, subjects(mailTo(h, c.who.email, 0))); diff != "" {
+			t.Errorf("%s's emails (-want +got):\n%s", c.who.name, diff)
+		}
+	}
+}
