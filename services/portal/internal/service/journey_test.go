@@ -428,6 +428,12 @@ func TestJourneyReviewer(t *testing.T) {
 	if got := b.Text(browsertest.CSS("tbody tr")); !strings.Contains(got, "Accepted") {
 		t.Fatalf("after accepting the assignment reads %q", got)
 	}
+	// The submission reads as the lead wrote it: a list typed one point a line keeps
+	// its lines.
+	b.Open(s.p.url + "/reviews/" + round + "/" + sub)
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, ":\n- a first point\n- a second point") {
+		t.Errorf("the narrative reads %q, want its lines kept", got)
+	}
 }
 
 // Anyone, by keyboard alone, searches the directory and reads the open fund rounds.

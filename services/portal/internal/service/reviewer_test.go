@@ -181,7 +181,8 @@ func assignReviewer(t *testing.T, env *testenv.Env, review *testenv.Client, p *p
 	lead := mint(auth.Principal{Subject: "lead-s", Role: auth.RoleLead, Org: "org-s"})
 	var sa []map[string]any
 	for _, th := range []string{"visibility", "recognition", "career_development", "sustainability"} {
-		sa = append(sa, map[string]any{"theme": th, "narrative": "Our position on " + th, "rating": 2})
+		// Written as a lead writes a list: one point a line, no blank lines between.
+		sa = append(sa, map[string]any{"theme": th, "narrative": "Our position on " + th + ":\n- a first point\n- a second point", "rating": 2})
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		r := review.Do("POST", "/v1/submissions", lead, map[string]any{
