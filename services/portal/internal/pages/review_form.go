@@ -255,7 +255,7 @@ func (h *Handler) myAssignment(w http.ResponseWriter, r *http.Request, set *clie
 			}
 		}
 		if resp.JSON200.NextCursor == nil || *resp.JSON200.NextCursor == "" {
-			h.notFound(w, r)
+			h.noAssignment(w, r)
 			return reviewapi.MyAssignment{}, false
 		}
 		params.Cursor = resp.JSON200.NextCursor

@@ -17,7 +17,11 @@ type assignmentRow struct {
 	Error                                                  string
 }
 
-type reviewsData struct{ Assignments []assignmentRow }
+type reviewsData struct {
+	Assignments []assignmentRow
+	// Declined is set after the reviewer declined one: the page says it was heard.
+	Declined bool
+}
 
 // asReviewerOnly checks the visitor is a reviewer; anyone else gets "page not found".
 func (h *Handler) asReviewerOnly(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
@@ -64,7 +68,7 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 		h.serviceProblem(w, r, p)
 		return
 	}
-	var data reviewsData
+	data := reviewsData{Declined: r.Method == http.MethodGet && r.URL.Query().Get("declined") == "1"}
 	for _, a := range resp.JSON200.Items {
 		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId,
 			Deadline: longTime(a.ReviewDeadline), CanRespond: a.Answerable}
@@ -133,6 +137,10 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 			h.showReviews(w, r, http.StatusBadRequest, errs, round, submission)
 			return
 		}
+		if p.Status == http.StatusNotFound {
+			h.noAssignment(w, r) // declined already (a second press), or moved on
+			return
+		}
 		h.serviceProblem(w, r, p)
 		return
 	}
@@ -141,5 +149,18 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, reviewPath(round, submission), http.StatusSeeOther)
 		return
 	}
+	if !f.Accept {
+		http.Redirect(w, r, "/reviews?declined=1", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/reviews", http.StatusSeeOther)
+}
+
+// noAssignment answers a reviewer for a submission they hold no assignment to any
+// more, or never did: the page says what may have happened rather than "page not
+// found", which sent a reviewer who had just declined to check whom they signed in as.
+func (h *Handler) noAssignment(w http.ResponseWriter, r *http.Request) {
+	h.show(w, r, http.StatusNotFound, "message", "No assignment of yours for this submission", nil, message{
+		Message: "You may have declined it, or ITSS may have asked another reviewer. The assignments you hold are listed on your review assignments page.",
+		Link:    "/reviews", LinkText: "Your review assignments"})
 }

@@ -315,7 +315,7 @@ func TestReviewerWritesAReview(t *testing.T) {
 }
 
 // A reviewer cannot open or post to the review page of a submission they are not
-// assigned to (it is "page not found" and shows nothing of it, and no review is
+// assigned to (it is "no assignment of yours" and shows nothing of it, and no review is
 // recorded), nor of one that does not exist; a lead cannot use the reviewer's pages
 // at all.
 func TestReviewPagesAreTheAssignedReviewersOnly(t *testing.T) {
@@ -332,7 +332,7 @@ func TestReviewPagesAreTheAssignedReviewersOnly(t *testing.T) {
 	theirs := "/reviews/" + rr.round + "/" + rr.theirs
 	for _, path := range []string{theirs, "/reviews/" + rr.round + "/no-such-submission", "/reviews/no-such-round/" + rr.mine, "/reviews/" + rr.round + "/bad%20id"} {
 		r := p.do("GET", path, rita, nil)
-		if r.status != http.StatusNotFound || h1(t, r.body) != "Page not found" || strings.Contains(r.body, "Othertown") {
+		if r.status != http.StatusNotFound || h1(t, r.body) != "No assignment of yours for this submission" || strings.Contains(r.body, "Othertown") {
 			t.Errorf("GET %s = %d: %s", path, r.status, r.body)
 		}
 	}

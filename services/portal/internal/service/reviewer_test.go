@@ -269,3 +269,35 @@ func TestAReviewerWhoseOrganisationWithdrewIsToldWhy(t *testing.T) {
 		return nil
 	})
 }
+
+// A reviewer who declines is told it was heard; pressing Decline again, or following
+// the assignment email's link afterwards, says the assignment is no longer theirs,
+// not "page not found".
+func TestADeclineIsConfirmedAndItsPagesSayTheAssignmentIsGone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	env, review, p := withReview(t)
+	round, sub := assignReviewer(t, env, review, p, "dara@reviewers.example")
+	p.waitFor("dara@reviewers.example", func(person signin.Person) bool { return person.Reviewer != nil })
+	cookie := p.signIn("dara@reviewers.example")
+	respond := "/reviews/" + round + "/" + sub + "/respond"
+	decline := url.Values{"accept": {"false"}, "reason": {"On leave until March"}}
+	r := p.do("POST", respond, cookie, decline)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/reviews?declined=1" {
+		t.Fatalf("declining = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
+	}
+	if page := p.do("GET", "/reviews?declined=1", cookie, nil); !strings.Contains(page.body, "You declined the assignment. ITSS will ask another reviewer") {
+		t.Errorf("the assignments page after declining: %s", page.body)
+	}
+	for _, req := range []struct {
+		method, path string
+		form         url.Values
+	}{{"POST", respond, decline}, {"GET", "/reviews/" + round + "/" + sub, nil}} {
+		r := p.do(req.method, req.path, cookie, req.form)
+		if r.status != http.StatusNotFound || h1(t, r.body) != "No assignment of yours for this submission" || !strings.Contains(r.body, "You may have declined it") {
+			t.Errorf("%s %s after declining = %d: %s", req.method, req.path, r.status, r.body)
+		}
+	}
+}
