@@ -461,6 +461,10 @@ func TestJourneyPublic(t *testing.T) {
 	b := newBrowser(t)
 
 	b.Open(s.p.url + "/")
+	// The home page's title says the service's name once (it said it twice).
+	if got := b.Title(); got != "Technician Commitment" {
+		t.Errorf("the home page's title is %q", got)
+	}
 	tabTo(t, b, "link", "Directory")
 	b.Enter()
 	heading(t, b, "Directory")
