@@ -569,3 +569,24 @@ func TestPortalReachesTheServicesAndIsReachedByTheIngressController(t *testing.T
 		}
 	}
 }
+
+// TestMongoDBMembersReachTheAPIServer: the MongoDB operator's readiness probe, in each
+// member, patches its pod through the Kubernetes API server (mongodb-kubernetes-
+// operator's pkg/readiness/headless); a member whose policies refuse that egress is
+// never Ready. The API server is outside the pod network, so a rule of ports alone.
+func TestMongoDBMembersReachTheAPIServer(t *testing.T) {
+	member := map[string]string{"app": "mongodb-svc"}
+	for _, o := range overlays {
+		var policies []*networkingv1.NetworkPolicy
+		for _, obj := range render(t, o) {
+			if v, ok := obj.(*networkingv1.NetworkPolicy); ok {
+				policies = append(policies, v)
+			}
+		}
+		for _, port := range []int32{443, 6443} {
+			if e, _ := allowed(t, policies, member, "", map[string]string{}, port); !e {
+				t.Errorf("%s: a MongoDB member may not reach the API server on %d", o, port)
+			}
+		}
+	}
+}
