@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -126,6 +127,38 @@ func TestSigninLinksPerAddressAreLimited(t *testing.T) {
 	}
 	if n := len(p.linkRequests()); n != 3 {
 		t.Fatalf("links sent = %d, want 3 (PORTAL_SIGNIN_PER_ADDRESS)", n)
+	}
+}
+
+// The bounds hold across replicas of the portal: two portals on one database, asked
+// in turn, send an address as many links as one would, and count one client's
+// requests together (they counted in each replica's memory, so that six replicas
+// sent six times the bound).
+func TestSigninLimitsHoldAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	env := testenv.NewEnv(t)
+	shared := services{env: map[string]string{"MONGO_DATABASE": testenv.DatabaseName(t)}}
+	replicas := []*portal{startPortalOn(t, env, shared), startPortalOn(t, env, shared)}
+	replicas[0].addLead("org-r", "twice@example.ac.uk")
+	replicas[1].waitFor("twice@example.ac.uk", func(person signin.Person) bool { _, ok := person.LeadOf("org-r"); return ok })
+	for i := range 6 {
+		replicas[i%2].do("POST", "/signin", "", url.Values{"email": {"twice@example.ac.uk"}})
+	}
+	for _, p := range replicas {
+		p.svc.WaitSignins()
+	}
+	if n := len(replicas[0].linkRequests()); n != 3 {
+		t.Errorf("links sent by two replicas = %d, want 3 (PORTAL_SIGNIN_PER_ADDRESS)", n)
+	}
+	// Ten requests a minute from one client (PORTAL_SIGNIN_PER_CLIENT), six made:
+	// four more are answered, the next is refused, whichever replica takes it.
+	for i := range 4 {
+		if r := replicas[i%2].do("POST", "/signin", "", url.Values{"email": {"nobody@example.ac.uk"}}); r.status != http.StatusOK {
+			t.Fatalf("request %d of the client's ten = %d", 7+i, r.status)
+		}
+	}
+	if r := replicas[0].do("POST", "/signin", "", url.Values{"email": {"nobody@example.ac.uk"}}); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Errorf("the client's eleventh request = %d (Retry-After %q), want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
 	}
 }
 
@@ -264,7 +297,7 @@ func TestSessionCookieIsSecureOutsideLocalDevelopment(t *testing.T) {
 
 // One client asking for links for many addresses is stopped after
 // PORTAL_SIGNIN_PER_CLIENT requests a minute, so that nobody can walk a list of
-// addresses through the form.
+// addresses through the form; the refusal says how long to wait (it said nothing).
 func TestSigninRequestsPerClientAreLimited(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, services{})
@@ -273,9 +306,11 @@ func TestSigninRequestsPerClientAreLimited(t *testing.T) {
 			t.Fatalf("request %d = %d", i+1, r.status)
 		}
 	}
-	if r := p.do("POST", "/signin", "", url.Values{"email": {"person10@example.ac.uk"}}); r.status != http.StatusTooManyRequests {
+	r := p.do("POST", "/signin", "", url.Values{"email": {"person10@example.ac.uk"}})
+	if r.status != http.StatusTooManyRequests {
 		t.Fatalf("the 11th request in a minute = %d, want 429", r.status)
 	}
+	wantRetryAfter(t, "the 11th request's 429", r)
 }
 
 // No sign-in secret rests longer than it works: the stream carrying links to notify

@@ -34,6 +34,7 @@ var ErrLinkInvalid = errors.New("the sign-in link is not valid: it may have been
 type Links struct {
 	links *mongo.Collection
 	used  *mongo.Collection
+	quota *mongo.Collection
 	clock clock.Clock
 }
 
@@ -48,7 +49,7 @@ func NewLinks(db *mongo.Database, clk clock.Clock) (*Links, error) {
 	if db == nil || clk == nil {
 		return nil, errors.New("signin: a database and a clock are required")
 	}
-	return &Links{links: db.Collection("signin_links"), used: db.Collection("signin_links_used"), clock: clk}, nil
+	return &Links{links: db.Collection("signin_links"), used: db.Collection("signin_links_used"), quota: db.Collection("signin_quota"), clock: clk}, nil
 }
 
 // NewSecret returns 32 random bytes, URL-safe encoded.
@@ -112,7 +113,7 @@ func (l *Links) Consume(ctx context.Context, secret string) (string, error) {
 func (l *Links) Sweep(ctx context.Context) (int, error) {
 	past := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lte", Value: l.clock.Now()}}}}
 	n := 0
-	for _, c := range []*mongo.Collection{l.links, l.used} {
+	for _, c := range []*mongo.Collection{l.links, l.used, l.quota} {
 		res, err := c.DeleteMany(ctx, past)
 		if err != nil {
 			return n, fmt.Errorf("sweep %s: %w", c.Name(), store.Classify(err))
@@ -120,4 +121,30 @@ func (l *Links) Sweep(ctx context.Context) (int, error) {
 		n += int(res.DeletedCount)
 	}
 	return n, nil
+}
+
+// quotaDoc is one place taken in a window: its key names what is counted (a digest,
+// never an address) and the window; it goes at the sweep after the window ends.
+type quotaDoc struct {
+	ID      string    `bson:"_id"`
+	Expires time.Time `bson:"expires_at"`
+}
+
+// Take claims one of limit places for key in the current window of the clock (the
+// quarter hour, the minute), and says whether it got one. Each place is a document
+// keyed key|window|n, so every replica of the portal counts against the same places
+// and the unique _id decides between racing requests: a count kept in each
+// replica's memory let one address be sent a limit's worth of links per replica.
+func (l *Links) Take(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
+	start := l.clock.Now().Truncate(window)
+	for n := 1; n <= limit; n++ {
+		_, err := l.quota.InsertOne(ctx, quotaDoc{ID: fmt.Sprintf("%s|%d|%d", key, start.Unix(), n), Expires: start.Add(window)})
+		switch {
+		case err == nil:
+			return true, nil
+		case !mongo.IsDuplicateKeyError(err):
+			return false, fmt.Errorf("count sign-in requests: %w", store.Classify(err))
+		}
+	}
+	return false, nil
 }

@@ -2,6 +2,8 @@ package signin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +18,6 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
-	"github.com/itss/techcommit/libs/ratelimit"
 )
 
 // Requester answers "email me a sign-in link". Whatever the address, the person is
@@ -28,11 +29,11 @@ type Requester struct {
 	publicURL string
 	clock     clock.Clock
 	logger    *slog.Logger
-	// perAddress bounds the links one address is sent, whoever asks; perClient
-	// bounds the requests of one client, whatever the address.
-	perAddress *ratelimit.Limiter
-	perClient  *ratelimit.Limiter
-	inFlight   sync.WaitGroup
+	// perAddress bounds the links one address is sent in each quarter hour, whoever
+	// asks; perClient the requests of one client in each minute, whatever the
+	// address. Both are counted in the database (Links.Take), across replicas.
+	perAddress, perClient int
+	inFlight              sync.WaitGroup
 }
 
 // RequesterDeps are what a Requester needs.
@@ -43,7 +44,8 @@ type RequesterDeps struct {
 	PublicURL string
 	Clock     clock.Clock
 	Logger    *slog.Logger
-	// PerAddress links per address in LinkLifetime, PerClient requests per client a minute.
+	// PerAddress links per address in each LinkLifetime, PerClient requests per client
+	// in each minute.
 	PerAddress, PerClient int
 }
 
@@ -53,8 +55,7 @@ func NewRequester(d RequesterDeps) (*Requester, error) {
 		return nil, errors.New("signin: people, links, jetstream, public URL, clock, logger and rate limits are required")
 	}
 	return &Requester{people: d.People, links: d.Links, js: d.JS, publicURL: d.PublicURL, clock: d.Clock, logger: d.Logger,
-		perAddress: ratelimit.New(float64(d.PerAddress)/LinkLifetime.Seconds(), d.PerAddress),
-		perClient:  ratelimit.New(float64(d.PerClient)/60, d.PerClient)}, nil
+		perAddress: d.PerAddress, perClient: d.PerClient}, nil
 }
 
 // ErrTooManyRequests says a client asked too often; the page says to wait.
@@ -71,7 +72,11 @@ const sendTimeout = 10 * time.Second
 // the link, handing it to notify) happens after the answer, so that the answer takes
 // as long for an address the suite holds as for one it does not.
 func (r *Requester) Request(ctx context.Context, email, client string) error {
-	if ok, _ := r.perClient.Allow(client); !ok {
+	ok, err := r.links.Take(ctx, "client:"+digest("tc-portal-client:"+client), r.perClient, time.Minute)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return ErrTooManyRequests
 	}
 	r.inFlight.Add(1)
@@ -102,7 +107,11 @@ func (r *Requester) send(ctx context.Context, email string) error {
 	}
 	// Counted only for known addresses: the limit protects their inboxes, and
 	// counting unknown ones too would change nothing anyone can see.
-	if ok, _ := r.perAddress.Allow(email); !ok {
+	ok, err := r.links.Take(ctx, "address:"+Pseudonym(email), r.perAddress, LinkLifetime)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		r.logger.InfoContext(ctx, "sign-in link not sent: the address asked too often", "person", Pseudonym(email))
 		return nil
 	}
@@ -122,4 +131,10 @@ func (r *Requester) send(ctx context.Context, email string) error {
 	}
 	r.logger.InfoContext(ctx, "sign-in link sent", "person", Pseudonym(email))
 	return nil
+}
+
+// digest is a short digest of s, for counting a client without keeping its address.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:12])
 }
