@@ -26,6 +26,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
 )
 
 var natsServiceUsers = []string{"signatory", "review", "notify", "fund", "portal"}
@@ -214,24 +217,95 @@ func TestNATSOnlyOverTLS(t *testing.T) {
 }
 
 // runbookNATSCommands returns the nats CLI commands of the runbook (what follows
-// `exec deploy/nats-box --`).
+// `exec deploy/nats-box --`), split into arguments as the shell splits them.
 func runbookNATSCommands(t testing.TB) [][]string {
 	t.Helper()
 	var out [][]string
 	re := regexp.MustCompile(`exec (?:-it? )?deploy/nats-box -- (?:sh -c '(nats [^']*)'|(nats .*))$`)
 	for _, c := range runbookCommands(t) {
 		if m := re.FindStringSubmatch(c); m != nil {
-			out = append(out, strings.Fields(m[1]+m[2]))
+			argv, err := shellWords(m[1] + m[2])
+			if err != nil {
+				t.Fatalf("runbook command %q: %v", c, err)
+			}
+			out = append(out, argv)
 		}
 	}
 	return out
 }
 
+// shellWords splits a command line into words as sh does for the runbook's commands:
+// blanks separate words, and single or double quotes keep what they hold together
+// (no escapes or expansions inside are needed there).
+func shellWords(line string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// natsPubMessage is the message `nats pub <subject> <body> [-H name:value]...` sends:
+// the CLI splits each header at its first colon and trims both sides.
+func natsPubMessage(argv []string) (*nats.Msg, error) {
+	var args []string
+	m := nats.NewMsg("")
+	for i := 2; i < len(argv); i++ {
+		switch a := argv[i]; {
+		case a == "-H" || a == "--header":
+			if i+1 == len(argv) {
+				return nil, fmt.Errorf("%s without a header", a)
+			}
+			i++
+			name, value, ok := strings.Cut(argv[i], ":")
+			if !ok {
+				return nil, fmt.Errorf("invalid header %q", argv[i])
+			}
+			m.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		case strings.HasPrefix(a, "-"):
+			return nil, fmt.Errorf("flag %s has no check here: add one", a)
+		default:
+			args = append(args, a)
+		}
+	}
+	if len(args) != 2 {
+		return nil, fmt.Errorf("want a subject and a body, got %q", args)
+	}
+	m.Subject, m.Data = args[0], []byte(args[1])
+	return m, nil
+}
+
 // TestRunbookDeadLetterCommandsWorkAsTheOpsUser runs, against a real nats-server with
 // the rendered configuration and TLS, the JetStream requests each of the runbook's
 // `nats` commands makes, as the ops user the nats-box uses: stream info, stream view (an
-// ordered consumer), stream get, stream rmm, and the replay's publish. It also checks
-// what the ops user and the service users must not be able to do.
+// ordered consumer), stream get, stream rmm, and the replay's publish, whose message
+// must carry the dead letter's event headers for the fund to read it as that event. It
+// also checks what the ops user and the service users must not be able to do.
 func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 	url, caFile := startNATS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -245,8 +319,13 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 	if _, err := fundJS.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_FUND", Subjects: []string{"tc.fund.>"}}); err != nil {
 		t.Fatalf("fund creates TC_FUND: %v", err)
 	}
+	// The dead letter carries the event's headers, as libs/bus's consumer copies them.
 	dead := nats.NewMsg("tc.deadletter.fund-projection")
-	dead.Data = []byte(`{"id":"a1"}`)
+	event := bus.Message(events.Envelope{ID: "5b0e8f7c-3d1a-5e2b-9c4d-7a6f1e2d3c4b", Source: "/tc/fund", Type: "tc.fund.application.submitted.v1",
+		AggregateType: "application", AggregateID: "app-7f3a", Version: 2, Time: time.Now(), Actor: "applicant:3f9c2a71", Data: []byte(`{"id":"a1"}`)})
+	dead.Data = event.Data
+	dead.Header = event.Header
+	dead.Header.Set(jetstream.MsgIDHeader, "fund-projection:TC_FUND:1")
 	dead.Header.Set("tc-dead-reason", "decode: unexpected end of JSON input")
 	dead.Header.Set("tc-dead-subject", "tc.fund.application.submitted")
 	if _, err := fundJS.PublishMsg(ctx, dead); err != nil {
@@ -301,8 +380,11 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 					err = errors.New("the message's subject header is missing")
 				}
 			}
-		case "nats pub tc.fund.application.submitted", "nats req tc.fund.application.submitted":
-			_, err = js.Publish(ctx, argv[2], dead.Data)
+		case "nats pub tc.fund.application.submitted":
+			var m *nats.Msg
+			if m, err = natsPubMessage(argv); err == nil {
+				err = replayedAsTheEvent(ctx, js, fundJS, m, dead)
+			}
 		case "nats stream rmm":
 			var s jetstream.Stream
 			if s, err = js.Stream(ctx, argv[3]); err == nil {
@@ -316,7 +398,7 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 			t.Errorf("runbook %q as %s: %v", strings.Join(argv, " "), user, err)
 		}
 	}
-	for _, want := range []string{"nats stream view", "nats stream get", "nats stream rmm"} {
+	for _, want := range []string{"nats stream view", "nats stream get", "nats pub tc.fund.application.submitted", "nats stream rmm"} {
 		if !seen[want] {
 			t.Errorf("the runbook's dead-letter section lacks %q", want)
 		}
@@ -336,16 +418,56 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 			t.Errorf("ops may read TC_FUND's messages (%v)", err)
 		}
 	}
-	// A service user cannot read the dead letters or another service's stream it does not consume.
+	// A service user reads the dead letters (its dead-letter API shows only its own
+	// consumers'), but cannot read another service's stream or consume one it does not read.
 	_, sigJS := connectAs(t, url, caFile, "signatory")
-	if s, err := sigJS.Stream(short(), "TC_DEADLETTER"); err == nil {
-		if _, err := s.GetMsg(short(), 2); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
-			t.Errorf("signatory may read dead letters (%v)", err)
+	if s, err := sigJS.Stream(short(), "TC_FUND"); err == nil {
+		if _, err := s.GetMsg(short(), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+			t.Errorf("signatory may read TC_FUND's messages (%v)", err)
 		}
 	}
 	if _, err := sigJS.CreateConsumer(short(), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 		t.Error("signatory may consume TC_FUND")
 	}
+}
+
+// replayedAsTheEvent publishes the runbook's replay as the ops user and checks that it
+// is the dead letter's event again: it sets every event header the dead letter carries
+// (those libs/bus sets, but for the message id and the trace), and the fund's consumer
+// reads it as an event with the dead letter's id and type.
+func replayedAsTheEvent(ctx context.Context, ops, fund jetstream.JetStream, m, dead *nats.Msg) error {
+	var missing []string
+	for name := range dead.Header {
+		if strings.HasPrefix(name, "tc-dead-") || name == jetstream.MsgIDHeader || name == bus.HeaderTraceParent || name == bus.HeaderTraceState {
+			continue
+		}
+		if m.Header.Get(name) == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("the replay leaves out the event's headers %s", strings.Join(missing, ", "))
+	}
+	if _, err := ops.PublishMsg(ctx, m); err != nil {
+		return err
+	}
+	s, err := fund.Stream(ctx, "TC_FUND")
+	if err != nil {
+		return err
+	}
+	got, err := s.GetLastMsgForSubject(ctx, m.Subject)
+	if err != nil {
+		return fmt.Errorf("the fund reads the replay: %w", err)
+	}
+	e, err := bus.Envelope(got.Subject, got.Header, got.Data)
+	if err != nil {
+		return fmt.Errorf("the replay is no event, its consumer would dead-letter it again: %w", err)
+	}
+	if e.ID != dead.Header.Get(bus.HeaderID) || e.Type != dead.Header.Get(bus.HeaderType) {
+		return fmt.Errorf("the replay is event %s of type %s, the dead letter %s of type %s", e.ID, e.Type, dead.Header.Get(bus.HeaderID), dead.Header.Get(bus.HeaderType))
+	}
+	return nil
 }
 
 // TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview runs, against a real

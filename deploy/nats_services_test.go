@@ -1,0 +1,340 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/deadletter"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// natsUse is what a service built on libs/platform does on the bus beyond publishing
+// its events and running its durable consumers, as its code says.
+type natsUse struct {
+	user   string
+	stream string // the stream of its own events
+	// publishes: it stores and publishes events (notify publishes none, so its
+	// rebuild finds its stream empty and reads nothing there).
+	publishes bool
+	// letters is a stream one of its consumers reads: the test dead-letters a message
+	// of it and lists and replays it through libs/deadletter, as its dead-letter API does.
+	letters string
+	// lag: it keeps a projection of its own events, whose lag its metrics report
+	// (platform.registerMetrics, bus.Consumer.Lag).
+	lag bool
+	// replays are the other services' streams its rebuild-projections reads with an
+	// ordered consumer (its platform.Projection of another service's events).
+	replays []string
+	// forgets: an erasure deletes the person's aggregates' messages from its stream
+	// (bus.ForgetAggregate: signatory's own erasure, and platform.SealPeople's).
+	forgets bool
+	// foreign is a stream it neither owns nor may read message by message.
+	foreign string
+}
+
+var natsUses = []natsUse{
+	{user: "signatory", stream: events.StreamSignatory, publishes: true, letters: events.StreamSignatory, lag: true, forgets: true, foreign: events.StreamFund},
+	{user: "review", stream: events.StreamReview, publishes: true, letters: events.StreamReview, lag: true, replays: []string{events.StreamSignatory}, forgets: true, foreign: events.StreamSignatory},
+	{user: "notify", stream: events.StreamNotify, letters: events.StreamSignatory, foreign: events.StreamSignatory},
+	{user: "fund", stream: events.StreamFund, publishes: true, letters: events.StreamFund, lag: true, replays: []string{events.StreamSignatory}, forgets: true, foreign: events.StreamReview},
+}
+
+// connectRecording connects as user and records the permissions violations the
+// server reports on the connection: a request it refuses gets no answer, only this.
+func connectRecording(t testing.TB, url, caFile, user string) (jetstream.JetStream, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var refused []string
+	nc, err := nats.Connect(url, nats.UserInfo(user, "test-"+user), nats.RootCAs(caFile), nats.Name(user),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				mu.Lock()
+				refused = append(refused, err.Error())
+				mu.Unlock()
+			}
+		}))
+	if err != nil {
+		t.Fatalf("connect as %s: %v", user, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, func() []string {
+		_ = nc.Flush()
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(refused)
+	}
+}
+
+// testEvent is an event of the service's as its relay publishes it.
+func testEvent(user, id, aggregate string) *nats.Msg {
+	return bus.Message(events.Envelope{ID: id, Source: "/tc/" + user, Type: "tc." + user + ".thing.recorded.v1",
+		AggregateType: "thing", AggregateID: aggregate, Version: 1, Time: time.Now(), Actor: "system:test", Data: []byte(`{}`)})
+}
+
+// TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests runs, against a real
+// nats-server with the rendered accounts and TLS, as each service's own user, the
+// JetStream requests its code makes besides publishing and consuming: its dead-letter
+// API (libs/deadletter's List and Replay, on consumers of libs/bus), its projections'
+// lag metric (bus.Consumer.Lag), rebuild-projections after a database restore (the
+// requests libs/platform/rebuild.go makes: the own stream's last message, its purge,
+// the republication, and the replay of other services' streams with an ordered
+// consumer, one event per fetch as the read models of others' events are replayed),
+// and an erasure (bus.ForgetAggregate). Each must succeed with no request refused,
+// and no ordered consumer may be left behind but the last. It then checks that no
+// service may read single messages of, or purge, a stream that is not its own.
+func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
+	url, caFile := startNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(ctx, 3*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tp := noop.NewTracerProvider()
+
+	// Every service ensures its stream and the dead-letter stream at start, and the
+	// producers publish their events, as platform.New and the relay do.
+	for _, u := range natsUses {
+		_, js := connectAs(t, url, caFile, u.user)
+		for _, spec := range []bus.StreamSpec{{Name: u.stream, Subjects: []string{"tc." + u.user + ".>"}}, bus.DeadLetterStream(1)} {
+			if _, err := bus.EnsureStream(ctx, js, spec); err != nil {
+				t.Fatalf("%s: %v", u.user, err)
+			}
+		}
+		for i, agg := range []string{"a", "b"} {
+			if !u.publishes {
+				break
+			}
+			if _, err := js.PublishMsg(ctx, testEvent(u.user, fmt.Sprintf("%s-%d", u.user, i), u.user+"-"+agg)); err != nil {
+				t.Fatalf("%s publishes: %v", u.user, err)
+			}
+		}
+	}
+	_, ops := connectAs(t, url, caFile, "ops")
+
+	for _, u := range natsUses {
+		t.Run(u.user, func(t *testing.T) {
+			js, refused := connectRecording(t, url, caFile, u.user)
+
+			// The dead-letter API: a consumer gives up on every message of a stream,
+			// then ops list this service's dead letters and replay them once the cause
+			// is fixed.
+			letters, err := js.Stream(short(), u.letters)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := int(letters.CachedInfo().State.Msgs) // #nosec G115 -- a handful
+			if want == 0 {
+				t.Fatalf("%s holds no message to dead-letter", u.letters)
+			}
+			var broken atomic.Bool
+			broken.Store(true)
+			spec := bus.ConsumerSpec{Stream: u.letters, Durable: u.user + "-deploy-check", MaxDeliver: 1, Idempotent: true,
+				FilterSubjects: []string{strings.ToLower("tc." + strings.TrimPrefix(u.letters, "TC_") + ".thing.recorded")}}
+			c, err := bus.NewConsumer(js, spec, func(context.Context, events.Envelope) error {
+				if broken.Load() {
+					return bus.Permanent(errors.New("the cause ops fix"))
+				}
+				return nil
+			}, nil, logger, tp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- c.Run(runCtx) }()
+			box, err := deadletter.New(js, []*bus.Consumer{c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var page deadletter.Page
+			var listErr error
+			deadline := time.Now().Add(10 * time.Second)
+			for len(page.Items) < want && time.Now().Before(deadline) {
+				page, listErr = box.List(short(), 0, 50)
+				time.Sleep(50 * time.Millisecond)
+			}
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("%s's consumer: %v", u.user, err)
+			}
+			if listErr != nil || len(page.Items) != want {
+				t.Errorf("%s lists its dead letters: %d of %d, %v", u.user, len(page.Items), want, listErr)
+			}
+			broken.Store(false)
+			for _, l := range page.Items {
+				if _, err := box.Replay(short(), l.Sequence); err != nil {
+					t.Errorf("%s replays dead letter %d: %v", u.user, l.Sequence, err)
+				}
+			}
+			if page, err := box.List(short(), 0, 50); err != nil || len(page.Items) != 0 {
+				t.Errorf("%s's replayed dead letters are still listed: %d, %v", u.user, len(page.Items), err)
+			}
+
+			// The lag metric of a projection of its own events, with a message
+			// waiting behind what it has handled: the time of the message at its ack
+			// floor is read from the stream.
+			if u.lag {
+				if _, err := js.PublishMsg(ctx, testEvent(u.user, u.user+"-later", u.user+"-a")); err != nil {
+					t.Fatal(err)
+				}
+				if cons, err := js.Consumer(short(), u.stream, spec.Durable); err != nil || cons.CachedInfo().AckFloor.Stream == 0 || cons.CachedInfo().NumPending == 0 {
+					t.Fatalf("%s: the lag would not read a message (%v)", u.user, err)
+				}
+				if d, ok, err := c.Lag(short()); err != nil || !ok || d <= 0 {
+					t.Errorf("%s's projection lag: %s, %t, %v", u.user, d, ok, err)
+				}
+			}
+
+			// rebuild-projections after a database restore: the stream is ahead of
+			// the event store, so it is read, purged and filled again from the store.
+			s, err := js.Stream(short(), u.stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := s.Info(short())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.publishes != (info.State.Msgs > 0) {
+				t.Fatalf("%s's stream holds %d messages", u.user, info.State.Msgs)
+			}
+			if info.State.Msgs > 0 {
+				if _, err := s.GetMsg(short(), info.State.LastSeq); err != nil {
+					t.Errorf("%s's rebuild reads its stream's last event: %v", u.user, err)
+				}
+				if err := s.Purge(short()); err != nil {
+					t.Errorf("%s's rebuild purges its stream: %v", u.user, err)
+				}
+				for i, agg := range []string{"a", "b"} {
+					m := testEvent(u.user, fmt.Sprintf("%s-%d", u.user, i), u.user+"-"+agg)
+					m.Header.Set(jetstream.MsgIDHeader, m.Header.Get(bus.HeaderID)+"/rebuilt")
+					if _, err := js.PublishMsg(short(), m); err != nil {
+						t.Errorf("%s's rebuild republishes: %v", u.user, err)
+					}
+				}
+			}
+			for _, stream := range u.replays {
+				before := orderedConsumers(t, ops, stream)
+				oc, err := js.OrderedConsumer(short(), stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+				if err != nil {
+					t.Fatalf("%s's rebuild reads %s: %v", u.user, stream, err)
+				}
+				ci, err := oc.Info(short())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for left := ci.NumPending; left > 0; left-- {
+					msgs, err := oc.Fetch(1, jetstream.FetchMaxWait(3*time.Second))
+					if err == nil {
+						for range msgs.Messages() {
+						}
+						err = msgs.Error()
+					}
+					if err != nil {
+						t.Fatalf("%s's rebuild reads %s: %v", u.user, stream, err)
+					}
+				}
+				noOrderedLeftBut(t, ops, stream, before)
+			}
+
+			// An erasure drops the person's aggregate's messages from the stream.
+			if u.forgets {
+				before := orderedConsumers(t, ops, u.stream)
+				if n, err := bus.ForgetAggregate(short(), js, u.stream, u.user+"-a"); err != nil || n != 1 {
+					t.Errorf("%s forgets an aggregate: %d deleted, %v", u.user, n, err)
+				}
+				noOrderedLeftBut(t, ops, u.stream, before)
+			}
+
+			if r := refused(); len(r) > 0 {
+				t.Errorf("the server refused %s's requests: %s", u.user, strings.Join(r, "; "))
+			}
+
+			// Nothing broader: another service's stream is not its to read message by
+			// message or to purge, nor is the dead-letter stream its to purge. (A
+			// refused request is not answered: it fails when its context ends.)
+			denied := func() context.Context {
+				c, cancel := context.WithTimeout(ctx, time.Second)
+				t.Cleanup(cancel)
+				return c
+			}
+			if f, err := js.Stream(short(), u.foreign); err == nil {
+				if _, err := f.GetMsg(denied(), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+					t.Errorf("%s may read %s's messages (%v)", u.user, u.foreign, err)
+				}
+				if err := f.Purge(denied()); err == nil {
+					t.Errorf("%s may purge %s", u.user, u.foreign)
+				}
+			}
+			if dl, err := js.Stream(short(), events.StreamDeadLetter); err == nil {
+				if err := dl.Purge(denied()); err == nil {
+					t.Errorf("%s may purge the dead letters", u.user)
+				}
+			}
+		})
+	}
+}
+
+// orderedConsumers names the stream's consumers other than the durables (an ordered
+// consumer's name is a NUID and a serial number), as the ops user lists them.
+func orderedConsumers(t testing.TB, ops jetstream.JetStream, stream string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s, err := ops.Stream(ctx, stream)
+	if err != nil {
+		t.Fatalf("%s: %v", stream, err)
+	}
+	var ordered []string
+	names := s.ConsumerNames(ctx)
+	for n := range names.Name() {
+		if strings.LastIndexByte(n, '_') > 0 && !strings.Contains(n, "-") {
+			ordered = append(ordered, n)
+		}
+	}
+	if err := names.Err(); err != nil {
+		t.Fatalf("list %s's consumers: %v", stream, err)
+	}
+	return ordered
+}
+
+// noOrderedLeftBut waits until the stream has at most one ordered consumer besides
+// those it had before a read: an ordered consumer deletes each consumer it replaces
+// at a fetch (unless its user may not), and the last goes when it has been idle for
+// five minutes.
+func noOrderedLeftBut(t testing.TB, ops jetstream.JetStream, stream string, before []string) {
+	t.Helper()
+	var added []string
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		added = slices.DeleteFunc(orderedConsumers(t, ops, stream), func(n string) bool { return slices.Contains(before, n) })
+		if len(added) <= 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(added) > 1 {
+		t.Errorf("%s keeps %d ordered consumers from one read, want at most 1: the read could not delete those it replaced", stream, len(added))
+	}
+}
