@@ -35,6 +35,7 @@ type Verifier struct {
 
 	mu        sync.Mutex
 	keys      map[string]any
+	lastSeen  map[string]time.Time // by key id: the last fetch that held the key
 	fetchedAt time.Time
 	// currentKeys is the key set in use, replaced (never changed) by each fetch, so that
 	// a remembered token can tell whether its signature was checked against it.
@@ -75,6 +76,10 @@ type verifiedToken struct {
 const (
 	refreshEvery = 10 * time.Minute
 	minRefetch   = 10 * time.Second
+	// keyGrace is how long a key is trusted after the issuer stopped publishing it:
+	// longer than a rolling restart of the portal takes, short beside the life of a
+	// key (a key withdrawn because it leaked is trusted this much longer).
+	keyGrace = 15 * time.Minute
 	leeway       = 30 * time.Second
 )
 
@@ -134,14 +139,14 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 		maxAPILifetime = DefaultMaxAPITokenLifetime
 	}
 	v := &Verifier{jwksURL: cfg.JWKSURL, issuer: cfg.Issuer, audience: cfg.Audience, maxLifetime: maxLifetime,
-		client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}
+		client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}, lastSeen: map[string]time.Time{}}
 	switch {
 	case cfg.PortalIssuer != "" && cfg.PortalJWKSURL != "":
 		if cfg.PortalIssuer == cfg.Issuer {
 			return nil, errors.New("auth: the portal's issuer must differ from the identity provider's")
 		}
 		v.portal = &Verifier{jwksURL: cfg.PortalJWKSURL, issuer: cfg.PortalIssuer, audience: cfg.Audience, maxLifetime: maxLifetime,
-			maxAPILifetime: maxAPILifetime, client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}}
+			maxAPILifetime: maxAPILifetime, client: client, now: time.Now, verified: map[[sha256.Size]byte]verifiedToken{}, lastSeen: map[string]time.Time{}}
 	case cfg.PortalIssuer != "" || cfg.PortalJWKSURL != "":
 		return nil, errors.New("auth: the portal's issuer and JWKS URL go together")
 	}
@@ -364,21 +369,34 @@ func (v *Verifier) key(ctx context.Context, kid string) (any, *keySet, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	stale := v.now().Sub(v.fetchedAt) > refreshEvery
-	if k, ok := v.keys[kid]; ok && !stale {
+	if k, ok := v.trusted(kid); ok && !stale {
 		return k, v.currentKeys.Load(), nil
 	}
 	if v.keys == nil || stale || v.now().Sub(v.fetchedAt) > minRefetch {
 		if err := v.fetch(ctx); err != nil {
-			if k, ok := v.keys[kid]; ok {
+			if k, ok := v.trusted(kid); ok {
 				return k, v.currentKeys.Load(), nil // keep trusting known keys while the issuer is unreachable
 			}
 			return nil, nil, apperr.Wrap(apperr.Unavailable, err, "the token issuer's keys could not be fetched")
 		}
 	}
-	if k, ok := v.keys[kid]; ok {
+	if k, ok := v.trusted(kid); ok {
 		return k, v.currentKeys.Load(), nil
 	}
 	return nil, nil, fmt.Errorf("unknown signing key %q", kid)
+}
+
+// trusted is the key kid names if it is trusted now: published at the latest fetch,
+// or by one less than keyGrace ago. v.mu is held.
+func (v *Verifier) trusted(kid string) (any, bool) {
+	k, ok := v.keys[kid]
+	if !ok {
+		return nil, false
+	}
+	if seen := v.lastSeen[kid]; !seen.Equal(v.fetchedAt) && v.now().Sub(seen) > keyGrace {
+		return nil, false
+	}
+	return k, true
 }
 
 func (v *Verifier) fetch(ctx context.Context) error {
@@ -400,15 +418,31 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
 		return fmt.Errorf("decode JWKS: %w", err)
 	}
+	now := v.now()
 	keys := make(map[string]any, len(set.Keys))
 	for _, k := range set.Keys {
 		if k.Use != "" && k.Use != "sig" {
 			continue
 		}
 		keys[k.KeyID] = k.Public().Key
+		v.lastSeen[k.KeyID] = now
+	}
+	// A key the issuer no longer publishes is still trusted for keyGrace after the
+	// fetch that last held it: while the portal's pods restart onto a new key, each
+	// publishes its own, and a fetch that reached a new pod dropped the old pods' key,
+	// so that every service refused the tokens of whichever pods it had not asked last.
+	for kid, k := range v.keys {
+		if _, held := keys[kid]; !held && now.Sub(v.lastSeen[kid]) <= keyGrace {
+			keys[kid] = k
+		}
+	}
+	for kid := range v.lastSeen {
+		if _, kept := keys[kid]; !kept {
+			delete(v.lastSeen, kid)
+		}
 	}
 	v.keys = keys
-	v.fetchedAt = v.now()
+	v.fetchedAt = now
 	v.currentKeys.Store(&keySet{fetchedAt: v.fetchedAt})
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
@@ -320,6 +322,70 @@ func TestAVerifiedTokenIsRefusedOnceItsKeyIsGone(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), mint(t, rotated, claims(issuer))); err != nil {
 		t.Errorf("a token signed with the new key: %v", err)
+	}
+}
+
+// While the portal's pods restart onto a new signing key, each publishes its own: the
+// verifier's fetches reach old and new pods in turn. Tokens signed with either key
+// are accepted throughout; a key no fetch has held for keyGrace (15 minutes) is no
+// longer trusted. (Each fetch replaced the keys, so a service refused the tokens of
+// whichever pods it had not asked last.)
+func TestKeysOfPodsOnEitherSideOfARotationAreBothTrusted(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	issuer, v, serve := clockedIssuer(t, &now)
+	keys := map[string]ed25519.PrivateKey{}
+	sets := map[string]http.Handler{}
+	for _, kid := range []string{"old", "new"} {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[kid] = priv
+		set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, KeyID: kid, Algorithm: "EdDSA", Use: "sig"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets[kid] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(set) })
+	}
+	token := func(kid string) string {
+		c := claims(issuer)
+		c["iat"], c["exp"] = now.Unix(), now.Add(time.Hour).Unix()
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+		tok.Header["kid"] = kid
+		s, err := tok.SignedString(keys[kid])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// Every pod had the old key. The rollout: each refresh of the key set (every 10
+	// minutes) reaches an old pod or a new one, as a load balancer spreads them.
+	serve(sets["old"])
+	if _, err := v.Verify(context.Background(), token("old")); err != nil {
+		t.Fatal(err)
+	}
+	for i, pod := range []string{"new", "old", "new", "old", "new"} {
+		serve(sets[pod])
+		now = now.Add(11 * time.Minute)
+		for _, kid := range []string{"old", "new"} {
+			if _, err := v.Verify(context.Background(), token(kid)); err != nil {
+				t.Fatalf("refresh %d (from a pod with the %s key): a token signed with the %s key: %v", i, pod, kid, err)
+			}
+		}
+	}
+	// The rollout is over: the last pod with the old key answered 11 minutes ago.
+	// Its key is trusted until 15 minutes after that, whether or not a fetch runs.
+	now = now.Add(3 * time.Minute)
+	if _, err := v.Verify(context.Background(), token("old")); err != nil {
+		t.Fatalf("14 minutes after the last pod with the old key answered: %v", err)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(context.Background(), token("old")); err == nil {
+		t.Error("16 minutes after the last pod with the old key answered, its tokens are still accepted")
+	}
+	if _, err := v.Verify(context.Background(), token("new")); err != nil {
+		t.Errorf("the new key's token: %v", err)
 	}
 }
 
