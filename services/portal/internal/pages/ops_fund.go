@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -21,10 +22,13 @@ type opsFundData struct {
 	Reports []opsReportRow
 }
 
-// opsReportRow is an awarded project's report: due, received, or overdue.
+// opsReportRow is an awarded project's report: not yet due, due (its project has
+// ended), overdue (its due day has passed) or received.
 type opsReportRow struct {
 	ID, Title, OrgID, Org, Award, Due, Spent string
 	Received, Overdue                        bool
+	// DueNow is a report the project's end has made due, not yet late.
+	DueNow bool
 }
 
 // opsFundRounds lists every round with its applications by status and its budget,
@@ -42,10 +46,11 @@ func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCt
 		return
 	}
 	data := opsFundData{Rounds: rows}
+	today := h.opsDay()
 	orgs := opsNamesOf(r.Context(), h, c.set, apps, func(a fundapi.Application) string { return a.OrganisationId })
 	for _, a := range apps {
-		row := opsReportRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Received: a.Report != nil,
-			Overdue: a.Report == nil && a.ReportIsDue != nil && *a.ReportIsDue}
+		row := opsReportRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Received: a.Report != nil}
+		row.DueNow, row.Overdue = opsReportState(a, today)
 		if a.AwardPence != nil {
 			row.Award = pounds(*a.AwardPence)
 		}
@@ -58,6 +63,18 @@ func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCt
 		data.Reports = append(data.Reports, row)
 	}
 	h.show(w, r, http.StatusOK, "ops_fund", "Collaboration Fund", nil, data)
+}
+
+// opsReportState says whether an awarded project's report, not yet received, is
+// due (the fund marks it so once the project has ended) or overdue: only once the
+// day it is due by (a month after the project ends) has passed on the London clock,
+// today (a day as opsDay gives it).
+func opsReportState(a fundapi.Application, today time.Time) (due, overdue bool) {
+	if a.Report != nil {
+		return false, false
+	}
+	overdue = a.ReportDue != nil && today.After(a.ReportDue.Time)
+	return !overdue && a.ReportIsDue != nil && *a.ReportIsDue, overdue
 }
 
 func (h *Handler) opsRoundShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {

@@ -47,7 +47,7 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	// The console has no field for exclude_previously_funded: left out of a
 	// correction, the fund keeps the round's own.
-	keepUntypedTimes(body, rd)
+	keepUntypedTimes(body, typed, rd)
 	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
@@ -81,13 +81,13 @@ func (h *Handler) opsRound(w http.ResponseWriter, r *http.Request, c *opsCtx) (f
 }
 
 // keepUntypedTimes sends the round's opening and closing times as the round has
-// them when the form leaves them as it showed them. The form shows times to the
-// minute, while a round opened through the API may have seconds: sent back cut to
-// the minute, an untouched opening time would read as a change the fund refuses
-// once the round is open, and an untouched closing time would move by seconds.
-func keepUntypedTimes(body map[string]any, rd fundapi.Round) {
+// them when the form's text is still the text it showed for them. The form shows
+// times to the minute on the London clock: read back, an untouched time would lose
+// a round's seconds (a change of opening time the fund refuses once the round is
+// open), and text alone cannot always say which instant it was.
+func keepUntypedTimes(body map[string]any, typed opsform.Values, rd fundapi.Round) {
 	for name, at := range map[string]time.Time{"opens": rd.Opens, "closes": rd.Closes} {
-		if body[name] == at.Truncate(time.Minute).UTC().Format(time.RFC3339) {
+		if t := typed[name]; len(t) == 1 && t[0] == opsform.MomentText(at, london) {
 			body[name] = at.UTC().Format(time.RFC3339Nano)
 		}
 	}
@@ -99,7 +99,8 @@ func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request,
 }
 
 // opsRoundValues are a round's terms as the round form has them typed: times on the
-// London clock, amounts in pounds.
+// London clock (with the zone in the hour the clocks go back, which it shows
+// twice), amounts in pounds.
 func opsRoundValues(rd fundapi.Round) opsform.Values {
 	money := func(p int64) []string { return []string{strings.TrimPrefix(pounds(p), "£")} }
 	themes := make([]string, 0, len(rd.Themes))
@@ -108,8 +109,8 @@ func opsRoundValues(rd fundapi.Round) opsform.Values {
 	}
 	return opsform.Values{
 		"name":          {rd.Name},
-		"opens":         {rd.Opens.In(london).Format("2006-01-02 15:04")},
-		"closes":        {rd.Closes.In(london).Format("2006-01-02 15:04")},
+		"opens":         {opsform.MomentText(rd.Opens, london)},
+		"closes":        {opsform.MomentText(rd.Closes, london)},
 		"budget":        money(rd.BudgetPence),
 		"min_award":     money(rd.MinAwardPence),
 		"max_award":     money(rd.MaxAwardPence),

@@ -1,13 +1,16 @@
 package service
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -174,5 +177,89 @@ func TestOpsCorrectAnOpenRoundOpenedThroughTheAPI(t *testing.T) {
 	if got["name"] != "Technician Collaboration Fund API (renamed)" || got["opens"] != opens.Format(time.RFC3339) ||
 		got["closes"] != closes.Format(time.RFC3339) || got["exclude_previously_funded"] != false || got["version"] != float64(2) {
 		t.Errorf("after renaming it the round reads %v, want its times as they were (opens %s, closes %s)", got, opens.Format(time.RFC3339), closes.Format(time.RFC3339))
+	}
+}
+
+// A round closing at 01:30 BST on the day the clocks go back (01:30 happens twice on
+// the London clock) keeps its closing time when the console renames it: the form
+// shows the time with its zone, and a time left as shown is sent as the round has it.
+func TestOpsRenameKeepsAClosingTimeInTheHourTheClocksGoBack(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	// 00:30 UTC on the last Sunday of October, a day ahead at least.
+	var closes time.Time
+	for y := time.Now().Year(); closes.IsZero() || !closes.After(time.Now().Add(24*time.Hour)); y++ {
+		closes = time.Date(y, 10, 31, 0, 30, 0, 0, time.UTC)
+		closes = closes.AddDate(0, 0, -int(closes.Weekday()))
+	}
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", opsToken(t, s.fund, "fund"), map[string]any{
+		"name": "Technician Collaboration Fund Autumn", "opens": time.Now().Add(-time.Hour).Truncate(time.Minute).Format(time.RFC3339),
+		"closes": closes.Format(time.RFC3339), "budget_pence": 750000, "min_award_pence": 10000, "max_award_pence": 100000,
+		"project_start": fmt.Sprintf("%d-11-01", closes.Year()), "project_end": fmt.Sprintf("%d-06-30", closes.Year()+1),
+		"themes": []string{"visibility"}})).JSON(t)["id"].(string)
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+
+	edit := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+round+"/edit", ops, nil), http.StatusOK, "the round's correction form")
+	filled := url.Values{}
+	for _, in := range find(parse(t, edit.body), element("input")) {
+		if _, checked := attrOK(in, "checked"); attr(in, "type") != "checkbox" || checked {
+			filled.Add(attr(in, "name"), attr(in, "value"))
+		}
+	}
+	if want := closes.Format("2006-01-02") + " 01:30 BST"; filled.Get("closes") != want {
+		t.Errorf("the form shows the closing time as %q, want %q", filled.Get("closes"), want)
+	}
+	filled.Set("name", "Technician Collaboration Fund Autumn (renamed)")
+	r := s.p.do("POST", "/ops/fund/rounds/"+round, ops, filled)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("renaming the round: %d %s", r.status, r.body)
+	}
+	got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+round, "", nil)).JSON(t)
+	if got["name"] != "Technician Collaboration Fund Autumn (renamed)" || got["closes"] != closes.Format(time.RFC3339) {
+		t.Errorf("after renaming it the round is %q closing %v, want it closing as it did, %s", got["name"], got["closes"], closes.Format(time.RFC3339))
+	}
+}
+
+// The fund marks a project's report due the day after the project ends, a month
+// before the report is due by: the console says it is due, and by when, and calls
+// it overdue only once its due day has passed on the London clock.
+func TestOpsFundPageSaysAReportIsOverdueOnlyAfterItsDueDay(t *testing.T) {
+	t.Parallel()
+	var today time.Time // the portal's, on its clock, which stands still
+	day := func(days int) string { return today.AddDate(0, 0, days).Format(time.DateOnly) }
+	app := func(id, title, due string, isDue bool) map[string]any {
+		return map[string]any{"id": id, "round_id": "round-1", "organisation_id": "org-" + id, "title": title, "status": "awarded",
+			"requested_amount_pence": 70000, "award_pence": 70000, "report_due": due, "report_is_due": isDue}
+	}
+	fund := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/v1/rounds":
+			_ = json.NewEncoder(w).Encode(map[string]any{"items": []any{}, "total": 0})
+		case "/v1/applications":
+			items := []any{app("a", "Ended last week", day(23), true), app("b", "Due yesterday", day(-1), true),
+				app("c", "Still running", day(40), false), app("d", "Due today", day(0), true)}
+			_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "total": len(items)})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(fund.Close)
+	p := startPortal(t, services{fund: fund.URL})
+	today = p.clock.Now().In(opsLondon())
+	ops := opsSignIn(t, p, oidcdev.LocalOpsEmail)
+
+	page := opsMustStatus(t, p.do("GET", "/ops/fund", ops, nil), http.StatusOK, "the fund's page")
+	got := map[string]string{}
+	for _, tr := range find(parse(t, page.body), element("tr")) {
+		if cells := find(tr, element("td")); len(cells) == 5 {
+			got[text(cells[0])] = text(cells[4])
+		}
+	}
+	longDate := func(days int) string { return today.AddDate(0, 0, days).Format("Monday 2 January 2006") }
+	want := map[string]string{"Ended last week": "Due " + longDate(23), "Due yesterday": "Overdue", "Still running": "Not yet due",
+		"Due today": "Due " + longDate(0)}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("the reports (-want +got):\n%s", d)
 	}
 }

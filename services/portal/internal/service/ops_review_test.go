@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/config"
@@ -166,6 +168,17 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	pool := opsMustStatus(t, s.p.do("GET", "/ops/review/reviewers", ops, nil), http.StatusOK, "the pool")
 	if !strings.Contains(pool.body, "org-neighbour, org-rival") {
 		t.Errorf("the pool does not show reviewer a's conflicts: %s", pool.body)
+	}
+
+	// The review service's refusals name their field in the error summary, which
+	// lists them apart from the fields, as the form's own do.
+	r = opsMustStatus(t, s.p.do("POST", "/ops/review/rounds", ops, url.Values{"name": {"Review round 2027"},
+		"review_deadline": {time.Now().AddDate(0, 0, -1).In(opsLondon()).Format("2006-01-02 15:04")}}), http.StatusBadRequest, "a round due yesterday")
+	if got := text(find(parse(t, r.body), func(n *html.Node) bool { return attr(n, "class") == "error-summary" })[0]); !strings.Contains(got, "Reviews due by must be in the future") {
+		t.Errorf("the error summary of a round due yesterday reads %q", got)
+	}
+	if got := opsFieldMessage(t, r.body, "review_deadline"); got != "Error: Reviews due by must be in the future" {
+		t.Errorf("beside the deadline of a round due yesterday: %q", got)
 	}
 
 	deadline := time.Now().AddDate(0, 1, 0)

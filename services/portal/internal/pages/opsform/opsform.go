@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/itss/techcommit/services/portal/internal/templates"
@@ -24,7 +25,7 @@ const (
 	URL      = "url"        // a web address, sent as a string
 	Area     = "textarea"   // paragraphs, sent as a string
 	Date     = "date"       // a day, YYYY-MM-DD
-	Moment   = "moment"     // a time on the London clock, YYYY-MM-DD HH:MM, sent as RFC 3339
+	Moment   = "moment"     // a time on the London clock, YYYY-MM-DD HH:MM (BST or GMT after it when the clocks go back), sent as RFC 3339
 	Money    = "money"      // pounds typed, sent as whole pence
 	Choice   = "select"     // one of Options
 	Multiple = "checkboxes" // any of Options, sent as a list
@@ -110,9 +111,12 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 				continue
 			}
 		case Moment:
-			t, err := time.ParseInLocation("2006-01-02 15:04", strings.Replace(val, "T", " ", 1), london)
-			if err != nil {
-				errs.add(s.Name, s.Label+" must be a real date and time")
+			t, problem := moment(val, london)
+			if problem == errNotAMoment {
+				problem = s.Label + " must be a real date and time"
+			}
+			if problem != "" {
+				errs.add(s.Name, problem)
 				continue
 			}
 			out = t.UTC().Format(time.RFC3339)
@@ -210,6 +214,25 @@ func (ss Specs) Rename(apiField string) string {
 		}
 	}
 	return apiField
+}
+
+// Named makes a service's messages about the form's fields ("must be in the
+// future") sentences that name their field ("Reviews due by must be in the
+// future"), as the form's own are: the error summary lists them apart from the
+// fields.
+func (ss Specs) Named(errs []templates.FieldError) []templates.FieldError {
+	for i, e := range errs {
+		j := slices.IndexFunc(ss, func(s Spec) bool { return s.Name == e.Field })
+		if j < 0 || e.Message == "" || strings.HasPrefix(e.Message, ss[j].Label+" ") {
+			continue
+		}
+		msg := e.Message
+		if r, size := utf8.DecodeRuneInString(msg); size < len(msg) && unicode.IsUpper(r) && !unicode.IsUpper(rune(msg[size])) {
+			msg = string(unicode.ToLower(r)) + msg[size:]
+		}
+		errs[i].Message = ss[j].Label + " " + msg
+	}
+	return errs
 }
 
 // Has reports whether the form has a field of this name.

@@ -297,7 +297,7 @@ func (r *Round) Open(name string, deadline time.Time, n int, now time.Time) ([]e
 		return nil, apperr.Field("review_deadline", "must be in the future")
 	}
 	if latest := now.AddDate(1, 0, 0); deadline.After(latest) {
-		return nil, apperr.Field("review_deadline", "must be within a year from now (by %s): reviews are due weeks after a round opens, and a later year is most likely a slip", latest.UTC().Format(time.RFC3339))
+		return nil, apperr.Field("review_deadline", "must be within a year from now (by %s): reviews are due weeks after a round opens, and a later year is most likely a slip", londonTime(latest))
 	}
 	if n == 0 {
 		n = DefaultReviewersPerSubmission

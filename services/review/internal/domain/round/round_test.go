@@ -115,6 +115,25 @@ func TestOpenChecksItsArguments(t *testing.T) {
 	}
 }
 
+// A deadline too far ahead is refused with the latest one allowed said as every
+// other refusal says a time: on the London clock, with its zone.
+func TestOpenSaysTheLatestDeadlineInLondonTime(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		now  time.Time
+		want string
+	}{
+		{time.Date(2026, 12, 4, 21, 1, 14, 0, time.UTC), "(by Saturday 4 December 2027, 21:01 GMT)"},
+		{time.Date(2027, 6, 30, 16, 30, 0, 0, time.UTC), "(by Friday 30 June 2028, 17:30 BST)"},
+	} {
+		_, err := rebuild(t, "r", nil).Open("R", tt.now.AddDate(1, 0, 1), 0, tt.now)
+		e, ok := apperr.As(err)
+		if !ok || e.Field != "review_deadline" || !strings.Contains(e.Message, tt.want) {
+			t.Errorf("a deadline over a year after %s is refused with %v, want one saying %q", tt.now, err, tt.want)
+		}
+	}
+}
+
 func TestManualAssignmentKeepsTheConflictRules(t *testing.T) {
 	t.Parallel()
 	h := opened(t)

@@ -1,0 +1,63 @@
+package opsform
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/services/portal/internal/templates"
+)
+
+// Every minute around both clock changes, shown on a form and read back as it was
+// shown, is the same instant: the form adds the zone just where the clock shows a
+// time twice.
+func TestMomentTextReadsBackAsTheSameInstant(t *testing.T) {
+	t.Parallel()
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []time.Time{time.Date(2027, 3, 28, 1, 0, 0, 0, time.UTC), time.Date(2027, 10, 31, 1, 0, 0, 0, time.UTC)} {
+		for at := change.Add(-3 * time.Hour); at.Before(change.Add(3 * time.Hour)); at = at.Add(time.Minute) {
+			text := MomentText(at, london)
+			_, body, errs := ReviewRound.Parse(url.Values{"name": {"R"}, "review_deadline": {text}}, london)
+			if len(errs) > 0 || body["review_deadline"] != at.Format(time.RFC3339) {
+				t.Fatalf("%s is shown as %q, read back as %v (%v)", at, text, body["review_deadline"], errs)
+			}
+		}
+	}
+	for at, want := range map[time.Time]string{
+		time.Date(2027, 10, 31, 0, 30, 0, 0, time.UTC): "2027-10-31 01:30 BST",
+		time.Date(2027, 10, 31, 1, 30, 0, 0, time.UTC): "2027-10-31 01:30 GMT",
+		time.Date(2027, 7, 1, 8, 0, 0, 0, time.UTC):    "2027-07-01 09:00",
+	} {
+		if got := MomentText(at, london); got != want {
+			t.Errorf("%s is shown as %q, want %q", at, got, want)
+		}
+	}
+}
+
+// A service's message about a field names the field, so that the error summary,
+// which lists the messages apart from their fields, says what each is about.
+func TestNamedSaysWhichField(t *testing.T) {
+	t.Parallel()
+	got := ReviewRound.Named([]templates.FieldError{
+		{Field: "review_deadline", Message: "Must be in the future"},
+		{Field: "name", Message: "Is required"},
+		{Field: "reviewers_per_submission", Message: "Must be 1 to 5"},
+		{Field: "name", Message: "Name must be 200 characters or fewer"},
+		{Message: "Round r1 exists"},
+	})
+	want := []templates.FieldError{
+		{Field: "review_deadline", Message: "Reviews due by must be in the future"},
+		{Field: "name", Message: "Name is required"},
+		{Field: "reviewers_per_submission", Message: "Reviewers per submission must be 1 to 5"},
+		{Field: "name", Message: "Name must be 200 characters or fewer"},
+		{Message: "Round r1 exists"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("messages (-want +got):\n%s", d)
+	}
+}
