@@ -31,6 +31,11 @@ const (
 // (JSON sent as text/plain, a form where JSON is expected); fix the Content-Type.
 const Unsupported Code = "unsupported_media_type"
 
+// PreconditionFailed says the object was changed since the version the request named
+// (If-Match) was read, so the request was not applied: read it again, and decide
+// again on what is there now.
+const PreconditionFailed Code = "precondition_failed"
+
 // Error is an error with a Code, a message safe to show to the caller and, for
 // validation problems, the offending field (a JSON pointer-like path such as
 // "leader.email").

@@ -60,7 +60,7 @@ func UndeclaredProblems(spec []byte) ([]string, error) {
 // platformAnswers is every problem status the platform (the validator, the limits,
 // the handlers' errors) can answer op with.
 func platformAnswers(doc *openapi3.T, item *openapi3.PathItem, method string, op *openapi3.Operation) []int {
-	var inPath, keyed bool
+	var inPath, keyed, conditional bool
 	for _, p := range append(slices.Clone(item.Parameters), op.Parameters...) {
 		switch {
 		case p.Value == nil:
@@ -68,6 +68,8 @@ func platformAnswers(doc *openapi3.T, item *openapi3.PathItem, method string, op
 			inPath = true
 		case p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, "Idempotency-Key"):
 			keyed = true
+		case p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, HeaderIfMatch):
+			conditional = true
 		}
 	}
 	security := op.Security
@@ -92,6 +94,9 @@ func platformAnswers(doc *openapi3.T, item *openapi3.PathItem, method string, op
 	}
 	if keyed {
 		statuses = append(statuses, http.StatusUnprocessableEntity)
+	}
+	if conditional {
+		statuses = append(statuses, http.StatusPreconditionFailed)
 	}
 	return append(statuses, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable)
 }

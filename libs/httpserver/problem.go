@@ -46,17 +46,18 @@ const retryAfter = "5"
 // statuses maps each error code to its HTTP status. This is the only place that
 // mapping lives; codeForStatus reads it backwards.
 var statuses = map[apperr.Code]int{
-	apperr.Invalid:         http.StatusBadRequest,
-	apperr.Unauthenticated: http.StatusUnauthorized,
-	apperr.Forbidden:       http.StatusForbidden,
-	apperr.NotFound:        http.StatusNotFound,
-	apperr.Conflict:        http.StatusConflict,
-	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
-	apperr.Unsupported:     http.StatusUnsupportedMediaType,
-	apperr.Unprocessable:   http.StatusUnprocessableEntity,
-	apperr.RateLimited:     http.StatusTooManyRequests,
-	apperr.Unavailable:     http.StatusServiceUnavailable,
-	apperr.Internal:        http.StatusInternalServerError,
+	apperr.Invalid:            http.StatusBadRequest,
+	apperr.Unauthenticated:    http.StatusUnauthorized,
+	apperr.Forbidden:          http.StatusForbidden,
+	apperr.NotFound:           http.StatusNotFound,
+	apperr.Conflict:           http.StatusConflict,
+	apperr.PreconditionFailed: http.StatusPreconditionFailed,
+	apperr.TooLarge:           http.StatusRequestEntityTooLarge,
+	apperr.Unsupported:        http.StatusUnsupportedMediaType,
+	apperr.Unprocessable:      http.StatusUnprocessableEntity,
+	apperr.RateLimited:        http.StatusTooManyRequests,
+	apperr.Unavailable:        http.StatusServiceUnavailable,
+	apperr.Internal:           http.StatusInternalServerError,
 }
 
 // Status maps an error code to its HTTP status.

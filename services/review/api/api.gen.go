@@ -548,6 +548,9 @@ type Cursor = string
 // ID defines model for ID.
 type ID = string
 
+// IfMatch the ETag the object was read with, such as "3", or *
+type IfMatch = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -575,6 +578,9 @@ type MyAssignmentOK = MyAssignment
 // NotFound RFC 9457 problem details, the body of every error the service answers
 type NotFound = Problem
 
+// PreconditionFailed RFC 9457 problem details, the body of every error the service answers
+type PreconditionFailed = Problem
+
 // ReviewOK defines model for ReviewOK.
 type ReviewOK = Review
 
@@ -601,6 +607,9 @@ type Unexpected = Problem
 
 // UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
 type UnsupportedMediaType = Problem
+
+// VersionedSubmissionOK defines model for VersionedSubmissionOK.
+type VersionedSubmissionOK = Submission
 
 // MyAssignmentsParams defines parameters for MyAssignments.
 type MyAssignmentsParams struct {
@@ -709,6 +718,12 @@ type ListSubmissionsParams struct {
 
 	// Cursor The next_cursor of the previous page
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// UpdateSubmissionParams defines parameters for UpdateSubmission.
+type UpdateSubmissionParams struct {
+	// IfMatch The ETag the object was read with (RFC 9110): the write is applied only if the object is still at that version, and is otherwise refused with 412. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // OpenRoundJSONRequestBody defines body for OpenRound for application/json ContentType.
@@ -869,7 +884,7 @@ type ServerInterface interface {
 	GetSubmission(ctx echo.Context, id ID) error
 	// UpdateSubmission Revise a draft (it may be incomplete until submitted)
 	// (PUT /v1/submissions/{id})
-	UpdateSubmission(ctx echo.Context, id ID) error
+	UpdateSubmission(ctx echo.Context, id ID, params UpdateSubmissionParams) error
 	// GetFeedback The consolidated, anonymised feedback and per-theme scores, once released
 	// (GET /v1/submissions/{id}/feedback)
 	GetFeedback(ctx echo.Context, id ID) error
@@ -1503,8 +1518,28 @@ func (w *ServerInterfaceWrapper) UpdateSubmission(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateSubmissionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UpdateSubmission(ctx, id)
+	err = w.Handler.UpdateSubmission(ctx, id, params)
 	return err
 }
 

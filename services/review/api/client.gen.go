@@ -430,10 +430,20 @@ type ClientInterface interface {
 
 	// GetSubmission A submission, with the previous cycle's action plan and feedback alongside
 	//
+	// The answer's `ETag` is the submission's version: send it as `If-Match` with
+	// `updateSubmission` so that the draft is changed only if nobody else changed it
+	// since you read it.
+	//
 	// Corresponds with GET /v1/submissions/{id} (the `GetSubmission` operationId).
 	GetSubmission(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateSubmissionWithBody Revise a draft (it may be incomplete until submitted)
+	//
+	// Replaces the draft's content with the body. With `If-Match` (the `ETag` the
+	// draft was read with) it is replaced only if the draft is still at that version:
+	// otherwise the answer is 412 and nothing changes, so a draft changed by someone
+	// else since it was read (another tab, another person) is not overwritten
+	// unseen. Without `If-Match` the draft is replaced whatever its version.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -441,6 +451,12 @@ type ClientInterface interface {
 	UpdateSubmissionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateSubmission Revise a draft (it may be incomplete until submitted)
+	//
+	// Replaces the draft's content with the body. With `If-Match` (the `ETag` the
+	// draft was read with) it is replaced only if the draft is still at that version:
+	// otherwise the answer is 412 and nothing changes, so a draft changed by someone
+	// else since it was read (another tab, another person) is not overwritten
+	// unseen. Without `If-Match` the draft is replaced whatever its version.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1237,6 +1253,10 @@ func (c *Client) DraftSubmission(ctx context.Context, body DraftSubmissionJSONRe
 
 // GetSubmission A submission, with the previous cycle's action plan and feedback alongside
 //
+// The answer's `ETag` is the submission's version: send it as `If-Match` with
+// `updateSubmission` so that the draft is changed only if nobody else changed it
+// since you read it.
+//
 // Corresponds with GET /v1/submissions/{id} (the `GetSubmission` operationId).
 func (c *Client) GetSubmission(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSubmissionRequest(c.Server, id)
@@ -1251,6 +1271,12 @@ func (c *Client) GetSubmission(ctx context.Context, id ID, reqEditors ...Request
 }
 
 // UpdateSubmissionWithBody Revise a draft (it may be incomplete until submitted)
+//
+// Replaces the draft's content with the body. With `If-Match` (the `ETag` the
+// draft was read with) it is replaced only if the draft is still at that version:
+// otherwise the answer is 412 and nothing changes, so a draft changed by someone
+// else since it was read (another tab, another person) is not overwritten
+// unseen. Without `If-Match` the draft is replaced whatever its version.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1268,6 +1294,12 @@ func (c *Client) UpdateSubmissionWithBody(ctx context.Context, id ID, contentTyp
 }
 
 // UpdateSubmission Revise a draft (it may be incomplete until submitted)
+//
+// Replaces the draft's content with the body. With `If-Match` (the `ETag` the
+// draft was read with) it is replaced only if the draft is still at that version:
+// otherwise the answer is 412 and nothing changes, so a draft changed by someone
+// else since it was read (another tab, another person) is not overwritten
+// unseen. Without `If-Match` the draft is replaced whatever its version.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3329,6 +3361,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetSubmissionWithResponse A submission, with the previous cycle's action plan and feedback alongside
 	//
+	// The answer's `ETag` is the submission's version: send it as `If-Match` with
+	// `updateSubmission` so that the draft is changed only if nobody else changed it
+	// since you read it.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/submissions/{id} (the `GetSubmission` operationId).
@@ -3336,12 +3372,24 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateSubmissionWithBodyWithResponse Revise a draft (it may be incomplete until submitted)
 	//
+	// Replaces the draft's content with the body. With `If-Match` (the `ETag` the
+	// draft was read with) it is replaced only if the draft is still at that version:
+	// otherwise the answer is 412 and nothing changes, so a draft changed by someone
+	// else since it was read (another tab, another person) is not overwritten
+	// unseen. Without `If-Match` the draft is replaced whatever its version.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/submissions/{id} (the `UpdateSubmission` operationId).
 	UpdateSubmissionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSubmissionResponse, error)
 
 	// UpdateSubmissionWithResponse Revise a draft (it may be incomplete until submitted)
+	//
+	// Replaces the draft's content with the body. With `If-Match` (the `ETag` the
+	// draft was read with) it is replaced only if the draft is still at that version:
+	// otherwise the answer is 412 and nothing changes, so a draft changed by someone
+	// else since it was read (another tab, another person) is not overwritten
+	// unseen. Without `If-Match` the draft is replaced whatever its version.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6899,6 +6947,11 @@ func (r DraftSubmissionResponse) ContentType() string {
 	return ""
 }
 
+// GetSubmissionResponse200Headers the declared response headers of an HTTP 200 response for GetSubmission
+type GetSubmissionResponse200Headers struct {
+	ETag string
+}
+
 // GetSubmissionResponse401Headers the declared response headers of an HTTP 401 response for GetSubmission
 type GetSubmissionResponse401Headers struct {
 	WWWAuthenticate string
@@ -6918,7 +6971,7 @@ type GetSubmissionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SubmissionOK
+	JSON200 *VersionedSubmissionOK
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -6933,6 +6986,8 @@ type GetSubmissionResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSubmissionResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetSubmissionResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -6942,7 +6997,7 @@ type GetSubmissionResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetSubmissionResponse) GetJSON200() *SubmissionOK {
+func (r GetSubmissionResponse) GetJSON200() *VersionedSubmissionOK {
 	return r.JSON200
 }
 
@@ -7010,6 +7065,11 @@ func (r GetSubmissionResponse) ContentType() string {
 	return ""
 }
 
+// UpdateSubmissionResponse200Headers the declared response headers of an HTTP 200 response for UpdateSubmission
+type UpdateSubmissionResponse200Headers struct {
+	ETag string
+}
+
 // UpdateSubmissionResponse401Headers the declared response headers of an HTTP 401 response for UpdateSubmission
 type UpdateSubmissionResponse401Headers struct {
 	WWWAuthenticate string
@@ -7034,7 +7094,7 @@ type UpdateSubmissionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SubmissionOK
+	JSON200 *VersionedSubmissionOK
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -7045,6 +7105,8 @@ type UpdateSubmissionResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -7055,6 +7117,8 @@ type UpdateSubmissionResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateSubmissionResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UpdateSubmissionResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -7066,7 +7130,7 @@ type UpdateSubmissionResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r UpdateSubmissionResponse) GetJSON200() *SubmissionOK {
+func (r UpdateSubmissionResponse) GetJSON200() *VersionedSubmissionOK {
 	return r.JSON200
 }
 
@@ -7093,6 +7157,11 @@ func (r UpdateSubmissionResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateSubmissionResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateSubmissionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -8139,6 +8208,10 @@ func (c *ClientWithResponses) DraftSubmissionWithResponse(ctx context.Context, b
 
 // GetSubmissionWithResponse A submission, with the previous cycle's action plan and feedback alongside
 //
+// The answer's `ETag` is the submission's version: send it as `If-Match` with
+// `updateSubmission` so that the draft is changed only if nobody else changed it
+// since you read it.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/submissions/{id} (the `GetSubmission` operationId).
@@ -8152,6 +8225,12 @@ func (c *ClientWithResponses) GetSubmissionWithResponse(ctx context.Context, id 
 
 // UpdateSubmissionWithBodyWithResponse Revise a draft (it may be incomplete until submitted)
 //
+// Replaces the draft's content with the body. With `If-Match` (the `ETag` the
+// draft was read with) it is replaced only if the draft is still at that version:
+// otherwise the answer is 412 and nothing changes, so a draft changed by someone
+// else since it was read (another tab, another person) is not overwritten
+// unseen. Without `If-Match` the draft is replaced whatever its version.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/submissions/{id} (the `UpdateSubmission` operationId).
@@ -8164,6 +8243,12 @@ func (c *ClientWithResponses) UpdateSubmissionWithBodyWithResponse(ctx context.C
 }
 
 // UpdateSubmissionWithResponse Revise a draft (it may be incomplete until submitted)
+//
+// Replaces the draft's content with the body. With `If-Match` (the `ETag` the
+// draft was read with) it is replaced only if the draft is still at that version:
+// otherwise the answer is 412 and nothing changes, so a draft changed by someone
+// else since it was read (another tab, another person) is not overwritten
+// unseen. Without `If-Match` the draft is replaced whatever its version.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11765,7 +11850,7 @@ func ParseGetSubmissionResponse(rsp *http.Response) (*GetSubmissionResponse, err
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SubmissionOK
+		var dest VersionedSubmissionOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11823,6 +11908,16 @@ func ParseGetSubmissionResponse(rsp *http.Response) (*GetSubmissionResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSubmissionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetSubmissionResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -11873,7 +11968,7 @@ func ParseUpdateSubmissionResponse(rsp *http.Response) (*UpdateSubmissionRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SubmissionOK
+		var dest VersionedSubmissionOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11914,6 +12009,13 @@ func ParseUpdateSubmissionResponse(rsp *http.Response) (*UpdateSubmissionRespons
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11952,6 +12054,16 @@ func ParseUpdateSubmissionResponse(rsp *http.Response) (*UpdateSubmissionRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateSubmissionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers UpdateSubmissionResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

@@ -486,6 +486,9 @@ type WithdrawalRequestInitiatedBy string
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// IfMatch the ETag the object was read with, such as "3", or *
+type IfMatch = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -510,6 +513,9 @@ type NotFound = Problem
 // OrganisationOK defines model for OrganisationOK.
 type OrganisationOK = Organisation
 
+// PreconditionFailed RFC 9457 problem details, the body of every error the service answers
+type PreconditionFailed = Problem
+
 // TooLarge RFC 9457 problem details, the body of every error the service answers
 type TooLarge = Problem
 
@@ -527,6 +533,9 @@ type Unexpected = Problem
 
 // UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
 type UnsupportedMediaType = Problem
+
+// VersionedOrganisationOK defines model for VersionedOrganisationOK.
+type VersionedOrganisationOK = Organisation
 
 // ListDirectoryParams defines parameters for ListDirectory.
 type ListDirectoryParams struct {
@@ -555,6 +564,12 @@ type ListOrganisationsParams struct {
 
 	// Cursor The next_cursor of the previous page
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// UpdateContactsParams defines parameters for UpdateContacts.
+type UpdateContactsParams struct {
+	// IfMatch The ETag the object was read with (RFC 9110): the write is applied only if the object is still at that version, and is otherwise refused with 412. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // GetHistoryParams defines parameters for GetHistory.
@@ -624,7 +639,7 @@ type ServerInterface interface {
 	Announce(ctx echo.Context, id OrganisationID) error
 	// UpdateContacts Replace the organisation's contacts (ops, or that organisation's lead)
 	// (PUT /v1/organisations/{id}/contacts)
-	UpdateContacts(ctx echo.Context, id OrganisationID) error
+	UpdateContacts(ctx echo.Context, id OrganisationID, params UpdateContactsParams) error
 	// ReceiveForm Record the signed signatory or supporter form
 	// (POST /v1/organisations/{id}/form)
 	ReceiveForm(ctx echo.Context, id OrganisationID) error
@@ -802,8 +817,28 @@ func (w *ServerInterfaceWrapper) UpdateContacts(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateContactsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UpdateContacts(ctx, id)
+	err = w.Handler.UpdateContacts(ctx, id, params)
 	return err
 }
 

@@ -155,6 +155,10 @@ type ClientInterface interface {
 
 	// GetOrganisation Read one organisation (ops, or that organisation's lead)
 	//
+	// The answer's `ETag` is the organisation's version: send it as `If-Match` with
+	// `updateContacts` so that the contacts are replaced only if nobody changed the
+	// organisation since you read it.
+	//
 	// Corresponds with GET /v1/organisations/{id} (the `GetOrganisation` operationId).
 	GetOrganisation(ctx context.Context, id OrganisationID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -174,12 +178,24 @@ type ClientInterface interface {
 
 	// UpdateContactsWithBody Replace the organisation's contacts (ops, or that organisation's lead)
 	//
+	// Replaces every contact with the body. With `If-Match` (the `ETag` the
+	// organisation was read with) they are replaced only if the organisation is still
+	// at that version: otherwise the answer is 412 and nothing changes, so a change
+	// made by someone else since it was read (a new head of institution, say) is not
+	// overwritten unseen. Without `If-Match` they are replaced whatever the version.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/organisations/{id}/contacts (the `UpdateContacts` operationId).
 	UpdateContactsWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateContacts Replace the organisation's contacts (ops, or that organisation's lead)
+	//
+	// Replaces every contact with the body. With `If-Match` (the `ETag` the
+	// organisation was read with) they are replaced only if the organisation is still
+	// at that version: otherwise the answer is 412 and nothing changes, so a change
+	// made by someone else since it was read (a new head of institution, say) is not
+	// overwritten unseen. Without `If-Match` they are replaced whatever the version.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -388,6 +404,10 @@ func (c *Client) CreateOrganisation(ctx context.Context, body CreateOrganisation
 
 // GetOrganisation Read one organisation (ops, or that organisation's lead)
 //
+// The answer's `ETag` is the organisation's version: send it as `If-Match` with
+// `updateContacts` so that the contacts are replaced only if nobody changed the
+// organisation since you read it.
+//
 // Corresponds with GET /v1/organisations/{id} (the `GetOrganisation` operationId).
 func (c *Client) GetOrganisation(ctx context.Context, id OrganisationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOrganisationRequest(c.Server, id)
@@ -437,6 +457,12 @@ func (c *Client) Announce(ctx context.Context, id OrganisationID, body AnnounceJ
 
 // UpdateContactsWithBody Replace the organisation's contacts (ops, or that organisation's lead)
 //
+// Replaces every contact with the body. With `If-Match` (the `ETag` the
+// organisation was read with) they are replaced only if the organisation is still
+// at that version: otherwise the answer is 412 and nothing changes, so a change
+// made by someone else since it was read (a new head of institution, say) is not
+// overwritten unseen. Without `If-Match` they are replaced whatever the version.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/organisations/{id}/contacts (the `UpdateContacts` operationId).
@@ -453,6 +479,12 @@ func (c *Client) UpdateContactsWithBody(ctx context.Context, id OrganisationID, 
 }
 
 // UpdateContacts Replace the organisation's contacts (ops, or that organisation's lead)
+//
+// Replaces every contact with the body. With `If-Match` (the `ETag` the
+// organisation was read with) they are replaced only if the organisation is still
+// at that version: otherwise the answer is 412 and nothing changes, so a change
+// made by someone else since it was read (a new head of institution, say) is not
+// overwritten unseen. Without `If-Match` they are replaced whatever the version.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1445,6 +1477,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetOrganisationWithResponse Read one organisation (ops, or that organisation's lead)
 	//
+	// The answer's `ETag` is the organisation's version: send it as `If-Match` with
+	// `updateContacts` so that the contacts are replaced only if nobody changed the
+	// organisation since you read it.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/organisations/{id} (the `GetOrganisation` operationId).
@@ -1466,12 +1502,24 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateContactsWithBodyWithResponse Replace the organisation's contacts (ops, or that organisation's lead)
 	//
+	// Replaces every contact with the body. With `If-Match` (the `ETag` the
+	// organisation was read with) they are replaced only if the organisation is still
+	// at that version: otherwise the answer is 412 and nothing changes, so a change
+	// made by someone else since it was read (a new head of institution, say) is not
+	// overwritten unseen. Without `If-Match` they are replaced whatever the version.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/organisations/{id}/contacts (the `UpdateContacts` operationId).
 	UpdateContactsWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateContactsResponse, error)
 
 	// UpdateContactsWithResponse Replace the organisation's contacts (ops, or that organisation's lead)
+	//
+	// Replaces every contact with the body. With `If-Match` (the `ETag` the
+	// organisation was read with) they are replaced only if the organisation is still
+	// at that version: otherwise the answer is 412 and nothing changes, so a change
+	// made by someone else since it was read (a new head of institution, say) is not
+	// overwritten unseen. Without `If-Match` they are replaced whatever the version.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2108,6 +2156,11 @@ func (r CreateOrganisationResponse) ContentType() string {
 	return ""
 }
 
+// GetOrganisationResponse200Headers the declared response headers of an HTTP 200 response for GetOrganisation
+type GetOrganisationResponse200Headers struct {
+	ETag string
+}
+
 // GetOrganisationResponse401Headers the declared response headers of an HTTP 401 response for GetOrganisation
 type GetOrganisationResponse401Headers struct {
 	WWWAuthenticate string
@@ -2142,6 +2195,8 @@ type GetOrganisationResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOrganisationResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetOrganisationResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -2358,6 +2413,11 @@ func (r AnnounceResponse) ContentType() string {
 	return ""
 }
 
+// UpdateContactsResponse200Headers the declared response headers of an HTTP 200 response for UpdateContacts
+type UpdateContactsResponse200Headers struct {
+	ETag string
+}
+
 // UpdateContactsResponse401Headers the declared response headers of an HTTP 401 response for UpdateContacts
 type UpdateContactsResponse401Headers struct {
 	WWWAuthenticate string
@@ -2382,7 +2442,7 @@ type UpdateContactsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OrganisationOK
+	JSON200 *VersionedOrganisationOK
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -2393,6 +2453,8 @@ type UpdateContactsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -2403,6 +2465,8 @@ type UpdateContactsResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateContactsResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UpdateContactsResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -2414,7 +2478,7 @@ type UpdateContactsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r UpdateContactsResponse) GetJSON200() *OrganisationOK {
+func (r UpdateContactsResponse) GetJSON200() *VersionedOrganisationOK {
 	return r.JSON200
 }
 
@@ -2441,6 +2505,11 @@ func (r UpdateContactsResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateContactsResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateContactsResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -3277,6 +3346,10 @@ func (c *ClientWithResponses) CreateOrganisationWithResponse(ctx context.Context
 
 // GetOrganisationWithResponse Read one organisation (ops, or that organisation's lead)
 //
+// The answer's `ETag` is the organisation's version: send it as `If-Match` with
+// `updateContacts` so that the contacts are replaced only if nobody changed the
+// organisation since you read it.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/organisations/{id} (the `GetOrganisation` operationId).
@@ -3316,6 +3389,12 @@ func (c *ClientWithResponses) AnnounceWithResponse(ctx context.Context, id Organ
 
 // UpdateContactsWithBodyWithResponse Replace the organisation's contacts (ops, or that organisation's lead)
 //
+// Replaces every contact with the body. With `If-Match` (the `ETag` the
+// organisation was read with) they are replaced only if the organisation is still
+// at that version: otherwise the answer is 412 and nothing changes, so a change
+// made by someone else since it was read (a new head of institution, say) is not
+// overwritten unseen. Without `If-Match` they are replaced whatever the version.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/organisations/{id}/contacts (the `UpdateContacts` operationId).
@@ -3328,6 +3407,12 @@ func (c *ClientWithResponses) UpdateContactsWithBodyWithResponse(ctx context.Con
 }
 
 // UpdateContactsWithResponse Replace the organisation's contacts (ops, or that organisation's lead)
+//
+// Replaces every contact with the body. With `If-Match` (the `ETag` the
+// organisation was read with) they are replaced only if the organisation is still
+// at that version: otherwise the answer is 412 and nothing changes, so a change
+// made by someone else since it was read (a new head of institution, say) is not
+// overwritten unseen. Without `If-Match` they are replaced whatever the version.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4078,6 +4163,16 @@ func ParseGetOrganisationResponse(rsp *http.Response) (*GetOrganisationResponse,
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOrganisationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetOrganisationResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -4267,7 +4362,7 @@ func ParseUpdateContactsResponse(rsp *http.Response) (*UpdateContactsResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OrganisationOK
+		var dest VersionedOrganisationOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4308,6 +4403,13 @@ func ParseUpdateContactsResponse(rsp *http.Response) (*UpdateContactsResponse, e
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4346,6 +4448,16 @@ func ParseUpdateContactsResponse(rsp *http.Response) (*UpdateContactsResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateContactsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers UpdateContactsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

@@ -14,7 +14,10 @@ import (
 )
 
 // The lead's page of their organisation's contacts, as the signatory service holds
-// them, which the lead may change (the service replaces all of them at once).
+// them, which the lead may change (the service replaces all of them at once). The
+// form carries the organisation's version it was filled from, and its save is
+// applied only at that version, so that it does not put back a contact someone else
+// changed since (the head of institution, to whom overdue emails go).
 
 type contactsData struct {
 	OrgID, OrgName string
@@ -23,6 +26,11 @@ type contactsData struct {
 	// Parts are each contact's fields, as the service names them.
 	Parts []string
 	Saved bool
+	// Version is the organisation's ETag the form was filled from (see seenVersion).
+	Version string
+	// Stale, when set, says the save was refused because the contacts were saved by
+	// someone else since the page was opened, and is the address of the saved ones.
+	Stale string
 }
 
 var contactParts = []string{"name", "title", "email"}
@@ -49,7 +57,13 @@ func (h *Handler) contactsShow(w http.ResponseWriter, r *http.Request) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	o := resp.JSON200
+	d := contactsData{OrgID: org, OrgName: resp.JSON200.Name, Form: savedContacts(resp.JSON200), Roles: form.ContactRoles, Parts: contactParts,
+		Saved: r.URL.Query().Get("saved") == "1", Version: resp.HTTPResponse.Header.Get("ETag")}
+	h.show(w, r, http.StatusOK, "contacts", "Your contacts", nil, d)
+}
+
+// savedContacts is the form as the organisation's contacts are saved.
+func savedContacts(o *sigapi.Organisation) form.Contacts {
 	var f form.Contacts
 	if o.Leader != nil {
 		f.Leader = contactOf(o.Leader.Name, o.Leader.Title, string(o.Leader.Email))
@@ -67,8 +81,7 @@ func (h *Handler) contactsShow(w http.ResponseWriter, r *http.Request) {
 	if o.PlanPage != nil {
 		f.PlanPage = *o.PlanPage
 	}
-	d := contactsData{OrgID: org, OrgName: o.Name, Form: f, Roles: form.ContactRoles, Parts: contactParts, Saved: r.URL.Query().Get("saved") == "1"}
-	h.show(w, r, http.StatusOK, "contacts", "Your contacts", nil, d)
+	return f
 }
 
 func optional(s string) *string {
@@ -90,7 +103,7 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, errs := form.ParseContacts(r.PostForm)
-	d := contactsData{OrgID: org, OrgName: lead.OrgName, Form: f, Roles: form.ContactRoles, Parts: contactParts}
+	d := contactsData{OrgID: org, OrgName: lead.OrgName, Form: f, Roles: form.ContactRoles, Parts: contactParts, Version: r.PostForm.Get("version")}
 	if len(errs) > 0 {
 		h.show(w, r, http.StatusBadRequest, "contacts", "Your contacts", errs, d)
 		return
@@ -105,12 +118,16 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 		e := openapi_types.Email(f.Point.Email)
 		body.PointOfContact.Email = &e
 	}
-	resp, err := set.Signatory.UpdateContactsWithResponse(r.Context(), org, body)
+	resp, err := set.Signatory.UpdateContactsWithResponse(r.Context(), org, body, ifMatch(seenVersion(d.Version)))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if p.Status == http.StatusPreconditionFailed {
+			h.staleContacts(w, r, set, d)
+			return
+		}
 		if p.Status != http.StatusBadRequest {
 			h.serviceProblem(w, r, p)
 			return
@@ -138,6 +155,24 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/obligations/"+org+"/contacts?saved=1", http.StatusSeeOther)
+}
+
+// staleContacts shows the contacts form again when the contacts were saved by
+// someone else since the page was opened: what the person typed, not saved, under a
+// message that says so and links to the contacts as saved. The form now carries the
+// version saved, so that saving it again, once checked, replaces that.
+func (h *Handler) staleContacts(w http.ResponseWriter, r *http.Request, set *clients.Set, d contactsData) {
+	resp, err := set.Signatory.GetOrganisationWithResponse(r.Context(), d.OrgID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	d.Version, d.Stale = resp.HTTPResponse.Header.Get("ETag"), "/obligations/"+d.OrgID+"/contacts"
+	h.show(w, r, http.StatusConflict, "contacts", "Your contacts", nil, d)
 }
 
 // contactLabel is how a contacts field the service names reads in a message.

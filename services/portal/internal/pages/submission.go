@@ -33,6 +33,9 @@ type current struct {
 	open *sigapi.Obligation
 	// sub is the submission for it, nil until the first save.
 	sub *reviewapi.Submission
+	// version is sub's ETag as the review service gave it with sub: a save sends it
+	// back as If-Match, so that it does not overwrite a change it has not seen.
+	version string
 	// past are the organisation's earlier submissions, newest first.
 	past []reviewapi.Submission
 	// today is the London date of the request.
@@ -112,7 +115,7 @@ func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName, draf
 			if p := clients.Check(got.HTTPResponse, got.Body); p != nil {
 				return c, p, nil
 			}
-			c.sub = got.JSON200
+			c.sub, c.version = got.JSON200, got.HTTPResponse.Header.Get("ETag")
 			continue
 		}
 		if s.Status != reviewapi.SubmissionStatusDraft {
@@ -126,7 +129,7 @@ func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName, draf
 		}
 		// Someone else's, or no such submission: as if no id had been given.
 		if got.JSON200 != nil && got.JSON200.OrganisationId == org && got.JSON200.ObligationId == c.open.Id {
-			c.sub = got.JSON200
+			c.sub, c.version = got.JSON200, got.HTTPResponse.Header.Get("ETag")
 		}
 	}
 	slices.SortFunc(c.past, func(a, b reviewapi.Submission) int {
@@ -212,7 +215,13 @@ type submissionData struct {
 	// Started says a draft is saved, to which actions can be added.
 	Started bool
 	// DraftID names the draft in the pages' addresses and forms (see load).
-	DraftID    string
+	DraftID string
+	// Version is the version of the draft the main form was filled from, which its
+	// save sends back (see seenVersion).
+	Version string
+	// Stale, when set, says the save was refused because the draft was saved by
+	// someone else since the page was opened, and is the address of the saved draft.
+	Stale      string
 	Form       form.Submission
 	Items      []itemRow
 	Missing    []templates.FieldError
@@ -273,8 +282,9 @@ func formOf(s *reviewapi.Submission) form.Submission {
 func editorData(c current, f form.Submission) submissionData {
 	d := submissionData{OrgID: c.org, OrgName: c.orgName, State: "none", SelfAssessment: c.selfAssessment(), Form: f,
 		Items: rows(c.items()), Progress: form.Progress, ThemeNames: map[string]string{}, Started: c.sub != nil}
+	d.Version = unsaved
 	if c.sub != nil {
-		d.DraftID = c.sub.Id
+		d.DraftID, d.Version = c.sub.Id, c.version
 	}
 	for _, t := range form.Themes {
 		d.ThemeNames[t] = form.ThemeName(t)
@@ -381,8 +391,23 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, errs := form.ParseSubmission(r.PostForm)
+	seen := r.PostForm.Get("version")
+	// A page shown again keeps the version its form was filled from, so that its
+	// next save is still checked against that.
+	again := func(c current, f form.Submission) submissionData {
+		d := editorData(c, f)
+		if seen != "" {
+			d.Version = seen
+		}
+		return d
+	}
 	if len(errs) > 0 {
-		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", errs, editorData(c, f))
+		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", errs, again(c, f))
+		return
+	}
+	if seen == unsaved && c.sub != nil {
+		// Opened before any draft was saved, and someone has saved one since.
+		h.staleDraft(w, r, c, f)
 		return
 	}
 	content := contentOf(c.sub)
@@ -397,13 +422,16 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	}
 	content.TechnicianVoice = reviewapi.TechnicianVoice{HowConsulted: given(f.HowConsulted), Participants: f.ParticipantCount()}
 	content.Webpage = f.Webpage
-	saved, p, err := h.write(r.Context(), set, c.sub, content)
+	saved, p, err := h.writeAt(r.Context(), set, c.sub, seenVersion(seen), content)
 	switch {
 	case err != nil:
 		h.fail(w, r, err)
 		return
 	case p != nil && p.Status == http.StatusBadRequest:
-		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, content), editorData(c, f))
+		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, content), again(c, f))
+		return
+	case p != nil && p.Status == http.StatusPreconditionFailed:
+		h.staleDraft(w, r, c, f)
 		return
 	case p != nil:
 		h.serviceProblem(w, r, p)
@@ -462,8 +490,52 @@ func contentOf(s *reviewapi.Submission) reviewapi.SubmissionContent {
 	return out
 }
 
-// write saves content as the draft: the first save starts it.
+// staleDraft shows the editor again when the draft was saved by someone else since
+// the page was opened: what the person typed, not saved, under a message that says
+// so and links to the draft as saved. The form now carries the saved draft's
+// version, so that saving it again, once checked, replaces that.
+func (h *Handler) staleDraft(w http.ResponseWriter, r *http.Request, c current, f form.Submission) {
+	d := editorData(c, f)
+	d.Stale = "/obligations/" + c.org + "/submission?" + draftQuery(c)
+	h.show(w, r, http.StatusConflict, "submission", "Your submission", nil, d)
+}
+
+// unsaved is the version a page's form carries when no draft was saved when it was
+// shown: its save must not replace one saved since.
+const unsaved = "none"
+
+// etag is the form of the ETags the services give (a version, quoted).
+var etag = regexp.MustCompile(`^"[1-9][0-9]{0,9}"$`)
+
+// seenVersion is the ETag a form carried back, to send as If-Match; "" (no
+// precondition) when it carried none, as a page shown before versions did not.
+func seenVersion(posted string) string {
+	if etag.MatchString(posted) {
+		return posted
+	}
+	return ""
+}
+
+// ifMatch makes a request carry If-Match: version, when a version is given. The
+// services' generated clients take If-Match this way (see their client-overlay.yaml).
+func ifMatch(version string) func(context.Context, *http.Request) error {
+	return func(_ context.Context, r *http.Request) error {
+		if version != "" {
+			r.Header.Set("If-Match", version)
+		}
+		return nil
+	}
+}
+
+// write saves content as the draft whatever version it is at: the first save starts it.
 func (h *Handler) write(ctx context.Context, set *clients.Set, sub *reviewapi.Submission, content reviewapi.SubmissionContent) (*reviewapi.Submission, *clients.Problem, error) {
+	return h.writeAt(ctx, set, sub, "", content)
+}
+
+// writeAt is write, but an existing draft is replaced only if it is still at
+// version (an ETag; "" for whatever version): otherwise the review service answers
+// 412 and nothing changes.
+func (h *Handler) writeAt(ctx context.Context, set *clients.Set, sub *reviewapi.Submission, version string, content reviewapi.SubmissionContent) (*reviewapi.Submission, *clients.Problem, error) {
 	if sub == nil {
 		resp, err := set.Review.DraftSubmissionWithResponse(ctx, reviewapi.DraftSubmissionJSONRequestBody{SelfAssessment: content.SelfAssessment,
 			ActionPlan: content.ActionPlan, TechnicianVoice: content.TechnicianVoice, Webpage: content.Webpage})
@@ -475,7 +547,7 @@ func (h *Handler) write(ctx context.Context, set *clients.Set, sub *reviewapi.Su
 		}
 		return resp.JSON201, nil, nil
 	}
-	resp, err := set.Review.UpdateSubmissionWithResponse(ctx, sub.Id, content)
+	resp, err := set.Review.UpdateSubmissionWithResponse(ctx, sub.Id, content, ifMatch(version))
 	if err != nil {
 		return nil, nil, fmt.Errorf("update submission %s: %w", sub.Id, err)
 	}

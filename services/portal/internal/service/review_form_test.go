@@ -225,7 +225,7 @@ func TestReviewerWritesAReview(t *testing.T) {
 	// The form, beside the submission: each theme's narrative (in its paragraphs),
 	// self-rating and actions, the technician voice and the published plan.
 	r = p.do("GET", page, cookie, nil)
-	for _, want := range []string{"<p>Exampleton&#39;s position on career_development.</p>", "<p>Second paragraph on career_development.</p>",
+	for _, want := range []string{`<p class="written">Exampleton&#39;s position on career_development.</p>`, `<p class="written">Second paragraph on career_development.</p>`,
 		"2 out of 4", "Exampleton&#39;s award for technicians", "Exampleton&#39;s survey and focus groups", "https://example.ac.uk/tc",
 		`name="themes.3.recommendations"`, `name="summary"`, "Submit your review"} {
 		if !strings.Contains(r.body, want) {

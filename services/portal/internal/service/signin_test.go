@@ -442,9 +442,9 @@ func TestOversizedFormsAreRefused(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, services{})
 	p.addLead("org-i", "lead-i@example.ac.uk")
-	r := p.do("POST", "/signin", "", url.Values{"email": {"lead-i@example.ac.uk"}, "padding": {strings.Repeat("x", 100<<10)}})
-	if r.status != http.StatusBadRequest {
-		t.Fatalf("a 100 KiB form = %d, want 400", r.status)
+	r := p.do("POST", "/signin", "", url.Values{"email": {"lead-i@example.ac.uk"}, "padding": {strings.Repeat("x", 2<<20)}})
+	if r.status != http.StatusRequestEntityTooLarge || h1(t, r.body) != "What you sent is too long" {
+		t.Fatalf("a 2 MiB form = %d, want 413 saying it is too long: %s", r.status, r.body)
 	}
 	if n := len(p.linkRequests()); n != 0 {
 		t.Fatalf("links sent = %d, want 0", n)

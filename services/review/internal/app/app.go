@@ -162,12 +162,22 @@ func (a *App) DraftSubmission(ctx context.Context, by auth.Principal, org string
 	})
 }
 
-// UpdateSubmission revises a draft.
-func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string, c events.SubmissionContent) (*submission.Submission, error) {
+// UpdateSubmission revises a draft. A version other than 0 is the one the caller read
+// (If-Match): the draft is revised only if it is still at that version. The check is
+// made in the command that appends, so two writers that read the same version cannot
+// both pass it: the second to append loses on the store's unique version, and its
+// retry decides again on the draft the first wrote, which is at another version.
+func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string, version int, c events.SubmissionContent) (*submission.Submission, error) {
 	if _, err := a.Submission(ctx, by, id); err != nil {
 		return nil, err
 	}
-	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) { return s.Update(c) })
+	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
+		if version != 0 && s.Version() != version {
+			return nil, apperr.New(apperr.PreconditionFailed,
+				"submission %s was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", id, s.Version(), version)
+		}
+		return s.Update(c)
+	})
 }
 
 // Submit submits a complete draft; its receipt closes the obligation in the signatory service.

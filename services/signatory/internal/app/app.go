@@ -123,13 +123,22 @@ func (a *App) Withdraw(ctx context.Context, by auth.Principal, id string, on civ
 }
 
 // ChangeContacts replaces the contacts: ops for any organisation, a lead for their own.
-func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, c organisation.Contacts) (*organisation.Organisation, error) {
+// A version other than 0 is the organisation's version the caller read (If-Match):
+// the contacts are replaced only if it is still at that version. The check is made
+// in the command that appends, so two writers that read the same version cannot both
+// pass it: the second to append loses on the store's unique version, and its retry
+// decides again on the organisation the first wrote, which is at another version.
+func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, version int, c organisation.Contacts) (*organisation.Organisation, error) {
 	if !by.ActsFor(id) {
 		return nil, notFound(id)
 	}
 	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
 		if !o.Exists() {
 			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+		}
+		if version != 0 && o.Version() != version {
+			return nil, apperr.New(apperr.PreconditionFailed,
+				"organisation %s was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", id, o.Version(), version)
 		}
 		return o.ChangeContacts(c)
 	})

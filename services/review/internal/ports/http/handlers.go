@@ -77,17 +77,28 @@ func (h *Handlers) ListSubmissions(c httpserver.Context, params api.ListSubmissi
 }
 
 // GetSubmission reads a submission with the previous cycle alongside.
+// Its ETag is the submission's version, which updateSubmission's If-Match names.
 func (h *Handlers) GetSubmission(c httpserver.Context, id api.ID) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (api.Submission, error) {
 		s, err := h.app.Submission(ctx, by, id)
+		if err == nil {
+			httpserver.SetETag(c, s.Version())
+		}
 		return h.submission(ctx, s, err, true)
 	}, same)
 }
 
-// UpdateSubmission revises a draft.
-func (h *Handlers) UpdateSubmission(c httpserver.Context, id api.ID) error {
+// UpdateSubmission revises a draft: with If-Match, only the version it names.
+func (h *Handlers) UpdateSubmission(c httpserver.Context, id api.ID, params api.UpdateSubmissionParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.SubmissionContent) (api.Submission, error) {
-		s, err := h.app.UpdateSubmission(ctx, by, id, content(body))
+		s, err := h.app.UpdateSubmission(ctx, by, id, version, content(body))
+		if err == nil {
+			httpserver.SetETag(c, s.Version())
+		}
 		return h.submission(ctx, s, err, false)
 	}, same)
 }

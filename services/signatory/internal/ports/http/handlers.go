@@ -43,9 +43,14 @@ func (h *Handlers) CreateOrganisation(c httpserver.Context) error {
 }
 
 // GetOrganisation reads one organisation.
+// Its ETag is the organisation's version, which updateContacts's If-Match names.
 func (h *Handlers) GetOrganisation(c httpserver.Context, id api.OrganisationID) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*organisation.Organisation, error) {
-		return h.app.Get(ctx, by, id)
+		o, err := h.app.Get(ctx, by, id)
+		if err == nil {
+			httpserver.SetETag(c, o.Version())
+		}
+		return o, err
 	}, h.toOrganisation)
 }
 
@@ -77,10 +82,18 @@ func (h *Handlers) Withdraw(c httpserver.Context, id api.OrganisationID) error {
 	}, h.toOrganisation)
 }
 
-// UpdateContacts replaces the contacts.
-func (h *Handlers) UpdateContacts(c httpserver.Context, id api.OrganisationID) error {
+// UpdateContacts replaces the contacts: with If-Match, only at the version it names.
+func (h *Handlers) UpdateContacts(c httpserver.Context, id api.OrganisationID, params api.UpdateContactsParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ContactsRequest) (*organisation.Organisation, error) {
-		return h.app.ChangeContacts(ctx, by, id, contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
+		o, err := h.app.ChangeContacts(ctx, by, id, version, contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
+		if err == nil {
+			httpserver.SetETag(c, o.Version())
+		}
+		return o, err
 	}, h.toOrganisation)
 }
 

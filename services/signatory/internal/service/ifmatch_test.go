@@ -1,0 +1,136 @@
+package service_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/itss/techcommit/libs/auth"
+)
+
+// contactsWith is the contacts of the signed form, with the head of institution and
+// the plan page given.
+func contactsWith(leader, planPage string) map[string]any {
+	return map[string]any{
+		"leader":           map[string]any{"name": leader, "title": "Vice-Chancellor", "email": "vc@exampleton.ac.uk"},
+		"nominated_lead":   form["nominated_lead"],
+		"point_of_contact": form["point_of_contact"],
+		"plan_page":        planPage,
+	}
+}
+
+// leaderOf is the name of an organisation's head of institution, as an answer gives it.
+func leaderOf(org map[string]any) string {
+	l, _ := org["leader"].(map[string]any)
+	name, _ := l["name"].(string)
+	return name
+}
+
+// TestContactsChangedSinceTheyWereReadAreNotOverwritten: the organisation's read and
+// a contacts update answer with its version as the ETag; an update whose If-Match
+// names an older version is refused with 412 and changes nothing (a new plan page
+// saved from a page read before the head of institution changed put the old head
+// back, and overdue emails went to them); one naming the current version is applied
+// and answers the new ETag; one without If-Match is applied as it always was.
+func TestContactsChangedSinceTheyWereReadAreNotOverwritten(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.Token(auth.RoleOps, "")
+	id := h.onboard(ops, "announcement")
+	lead := h.Token(auth.RoleLead, id)
+	path := "/v1/organisations/" + id + "/contacts"
+
+	read := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, lead, nil))
+	etag := read.Header.Get("ETag")
+	if want := fmt.Sprintf(`"%v"`, read.JSON(t)["version"]); etag != want {
+		t.Fatalf("the organisation's ETag is %q, want its version %s", etag, want)
+	}
+
+	// B names a new head of institution, with the ETag it read.
+	b := h.Must(http.StatusOK, h.Do("PUT", path, lead, contactsWith("Prof. New Head", "https://www.exampleton.ac.uk/technician-commitment"), "If-Match", etag))
+	bETag := b.Header.Get("ETag")
+	if want := fmt.Sprintf(`"%v"`, b.JSON(t)["version"]); bETag != want || bETag == etag {
+		t.Errorf("the update answers ETag %q, want its new version %s", bETag, want)
+	}
+
+	// A saves a new plan page from the page it read before: refused, the head stays.
+	a := h.Do("PUT", path, lead, contactsWith("Prof. Jane Smith", "https://www.exampleton.ac.uk/tc-plan"), "If-Match", etag)
+	if a.Status != http.StatusPreconditionFailed {
+		t.Fatalf("an update of a version since changed: %d, want 412: %s", a.Status, a.Body)
+	}
+	if p := a.JSON(t); a.Header.Get("Content-Type") != "application/problem+json" || p["type"] != "https://technician-commitment.itss.org.uk/problems/precondition_failed" {
+		t.Errorf("the refusal is %q %s", a.Header.Get("Content-Type"), a.Body)
+	}
+	now := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, lead, nil))
+	org := now.JSON(t)
+	if leaderOf(org) != "Prof. New Head" || org["plan_page"] != "https://www.exampleton.ac.uk/technician-commitment" || now.Header.Get("ETag") != bETag {
+		t.Errorf("after the refused update: head %q, plan page %v, ETag %s; want B's head, the old page, %s", leaderOf(org), org["plan_page"], now.Header.Get("ETag"), bETag)
+	}
+
+	// A's second try, with the ETag it read again, is applied.
+	again := h.Must(http.StatusOK, h.Do("PUT", path, lead, contactsWith("Prof. New Head", "https://www.exampleton.ac.uk/tc-plan"), "If-Match", bETag))
+	if got := again.JSON(t); got["plan_page"] != "https://www.exampleton.ac.uk/tc-plan" || again.Header.Get("ETag") != fmt.Sprintf(`"%v"`, got["version"]) {
+		t.Errorf("the update with the current ETag answers %s with ETag %q", again.Body, again.Header.Get("ETag"))
+	}
+
+	// Without If-Match (an older client, the ops pages), as before.
+	plain := h.Must(http.StatusOK, h.Do("PUT", path, ops, contactsWith("Prof. Third Head", "https://www.exampleton.ac.uk/tc-plan")))
+	if got := plain.JSON(t); leaderOf(got) != "Prof. Third Head" || plain.Header.Get("ETag") != fmt.Sprintf(`"%v"`, got["version"]) {
+		t.Errorf("the update without If-Match answers %s with ETag %q", plain.Body, plain.Header.Get("ETag"))
+	}
+
+	// An If-Match that is not one of the service's ETags is refused naming it.
+	r := h.Must(http.StatusBadRequest, h.Do("PUT", path, lead, contactsWith("Malformed", "https://www.exampleton.ac.uk/technician-commitment"), "If-Match", `W/"3"`))
+	if f := r.JSON(t)["field"]; f != "If-Match" {
+		t.Errorf("a weak If-Match is refused naming %v", f)
+	}
+}
+
+// TestRacingContactUpdatesWithOneETagHaveOneWinner: contact updates sent at once, all
+// with the ETag of one version, are checked where they append: exactly one is applied
+// and every other is 412.
+func TestRacingContactUpdatesWithOneETagHaveOneWinner(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.Token(auth.RoleOps, "")
+	id := h.onboard(ops, "announcement")
+	lead := h.Token(auth.RoleLead, id)
+	etag := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, lead, nil)).Header.Get("ETag")
+
+	const writers = 8
+	statuses := make([]int, writers)
+	var wg sync.WaitGroup
+	ready := make(chan struct{})
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-ready
+			statuses[i] = h.Do("PUT", "/v1/organisations/"+id+"/contacts", lead, contactsWith(fmt.Sprintf("Head %d", i), "https://www.exampleton.ac.uk/technician-commitment"), "If-Match", etag).Status
+		}()
+	}
+	close(ready)
+	wg.Wait()
+
+	winner, refused := -1, 0
+	for i, s := range statuses {
+		switch s {
+		case http.StatusOK:
+			if winner >= 0 {
+				t.Errorf("writers %d and %d were both applied on ETag %s", winner, i, etag)
+			}
+			winner = i
+		case http.StatusPreconditionFailed:
+			refused++
+		default:
+			t.Errorf("writer %d: status %d, want 200 or 412", i, s)
+		}
+	}
+	if winner < 0 || refused != writers-1 {
+		t.Fatalf("statuses %v: want exactly one 200 and %d 412", statuses, writers-1)
+	}
+	if got := leaderOf(h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, lead, nil)).JSON(t)); got != fmt.Sprintf("Head %d", winner) {
+		t.Errorf("the head is %q, want the winner's, Head %d", got, winner)
+	}
+}
