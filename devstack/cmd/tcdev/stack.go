@@ -211,9 +211,13 @@ func runStack(ctx context.Context, args []string) error {
 }
 
 // serviceEnv is the environment of one service beyond what every service shares.
+// The services believe the X-Forwarded-For of the portal, which calls them from the
+// loopback address naming its visitor, as they believe the cluster's network in
+// production. (A call straight to a service from this machine may name any client
+// it likes: on a developer's own machine that costs nobody anything.)
 func serviceEnv(s service, offset int) []string {
 	return []string{"HTTP_ADDR=" + addr(s.port, offset), "ADMIN_ADDR=" + addr(s.port+adminOffset, offset),
-		"MONGO_DATABASE=" + s.name, "AUTH_AUDIENCE=" + config.DevAudience(s.name)}
+		"MONGO_DATABASE=" + s.name, "AUTH_AUDIENCE=" + config.DevAudience(s.name), "HTTP_TRUSTED_PROXIES=127.0.0.1"}
 }
 
 // waitReady polls each service's /readyz on its admin listener until it answers 200.

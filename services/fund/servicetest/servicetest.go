@@ -14,12 +14,17 @@ import (
 )
 
 // Start runs the service until the test ends, trusting env's issuer and, when
-// portalIssuer is set, the portal's tokens from portalJWKS.
+// portalIssuer is set, the portal's tokens from portalJWKS, and the portal's
+// address (127.0.0.1) as a proxy that names its visitors.
 func Start(tb testing.TB, env *testenv.Env, portalIssuer, portalJWKS string) *testenv.Client {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.Platform = env.Platform(tb, cfg.Platform)
 	cfg.Platform.Auth.PortalIssuer, cfg.Platform.Auth.PortalJWKSURL = portalIssuer, portalJWKS
+	// The portal calls from the loopback address and names its visitor in
+	// X-Forwarded-For, which the service believes from it, as it believes the
+	// cluster's network in production (HTTP_TRUSTED_PROXIES).
+	cfg.Platform.HTTP.TrustedProxies = []string{"127.0.0.1"}
 	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
 	if err != nil {
 		tb.Fatal(err)

@@ -1,6 +1,7 @@
 // Package clients is how the portal calls the services: their generated clients,
 // each request carrying a token the portal signs for the person signed in, with the
-// audience of the service called. Public pages call without a token.
+// audience of the service called. Public pages call without a token, saying for
+// whom in X-Forwarded-For.
 package clients
 
 import (
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -65,16 +67,40 @@ type Set struct {
 	Fund      *fundapi.ClientWithResponses
 }
 
-// Public returns clients that call without a token, for the public pages.
-func (c *Clients) Public() (*Set, error) { return c.set(nil) }
+// Public returns clients that call without a token, for the public pages, on behalf
+// of the visitor at client: their address as the portal counts it
+// (ratelimit.ClientAddr, which believes X-Forwarded-For only from the portal's own
+// trusted proxies). The services count calls without a token per client address
+// and trust the portal as a proxy, so each visitor is counted on their own; without
+// it every visitor would share the portal's one address, and one of them could use
+// up the public pages for all the others.
+func (c *Clients) Public(client string) (*Set, error) { return c.set(nil, forwardedFor(client)) }
 
 // For returns clients that call as p.
-func (c *Clients) For(p auth.Principal) (*Set, error) { return c.set(&p) }
+func (c *Clients) For(p auth.Principal) (*Set, error) { return c.set(&p, "") }
 
-func (c *Clients) set(p *auth.Principal) (*Set, error) {
+// forwardedFor is the X-Forwarded-For the portal writes for a visitor: the one
+// address the portal determined, never anything the visitor wrote. ClientAddr
+// names an IPv6 client by its /64, which the services count as one client too, so
+// the network's first address stands for it. Anything else sends none, and the
+// call is counted against the portal's own address.
+func forwardedFor(client string) string {
+	if a, err := netip.ParseAddr(client); err == nil {
+		return a.WithZone("").String()
+	}
+	if p, err := netip.ParsePrefix(client); err == nil {
+		return p.Masked().Addr().String()
+	}
+	return ""
+}
+
+func (c *Clients) set(p *auth.Principal, forwarded string) (*Set, error) {
 	editor := func(aud string) func(context.Context, *http.Request) error {
 		return func(_ context.Context, r *http.Request) error {
 			if p == nil {
+				if forwarded != "" {
+					r.Header.Set("X-Forwarded-For", forwarded)
+				}
 				return nil
 			}
 			tok, err := c.minter.Mint(*p, aud)

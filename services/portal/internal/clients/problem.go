@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // FieldError is one field a service refused, and why.
@@ -21,6 +23,9 @@ type Problem struct {
 	Detail string       `json:"detail"`
 	Field  string       `json:"field"`
 	Errors []FieldError `json:"errors"`
+	// RetryAfter is how long the service said to wait (its Retry-After in
+	// seconds), zero when it said nothing.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (p *Problem) Error() string {
@@ -36,6 +41,10 @@ func (p *Problem) Fields() []FieldError {
 	return out
 }
 
+// maxRetryAfter bounds the seconds a service's Retry-After is read as (a day), so
+// that no number it sends overflows a duration.
+const maxRetryAfter = 24 * 60 * 60
+
 // Check turns a non-2xx answer into a *Problem (nil for success).
 func Check(resp *http.Response, body []byte) *Problem {
 	if resp == nil {
@@ -49,6 +58,9 @@ func Check(resp *http.Response, body []byte) *Problem {
 		_ = json.Unmarshal(body, p)
 	}
 	p.Status = resp.StatusCode
+	if secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && secs > 0 {
+		p.RetryAfter = time.Duration(min(secs, maxRetryAfter)) * time.Second
+	}
 	if p.Detail == "" {
 		p.Detail = http.StatusText(resp.StatusCode)
 	}

@@ -3,6 +3,7 @@ package clients
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -29,5 +30,29 @@ func TestCheckReadsFieldErrors(t *testing.T) {
 	}
 	if p := Check(resp(http.StatusBadGateway, "text/html"), []byte(`<html>`)); p == nil || p.Detail != "Bad Gateway" || len(p.Fields()) != 0 {
 		t.Fatalf("a non-JSON error = %+v", p)
+	}
+}
+
+// A service's 429 says how long to wait, which the pages pass on; a Retry-After that
+// is not whole seconds is read as nothing said.
+func TestCheckReadsRetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"3", 3 * time.Second},
+		{" 1 ", time.Second},
+		{"", 0},
+		{"0", 0},
+		{"-5", 0},
+		{"soon", 0},
+		{"99999999999999999", 24 * time.Hour},
+	} {
+		resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{
+			"Content-Type": {"application/problem+json"}, "Retry-After": {tc.header}}}
+		if p := Check(resp, []byte(`{"status":429,"detail":"too many requests"}`)); p == nil || p.RetryAfter != tc.want {
+			t.Errorf("Retry-After %q: problem %+v, want a wait of %s", tc.header, p, tc.want)
+		}
 	}
 }

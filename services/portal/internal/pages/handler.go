@@ -7,9 +7,11 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,6 +104,10 @@ func New(d Deps) (*Handler, error) {
 
 // show renders a page for the visitor of r.
 func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name, title string, errs []templates.FieldError, data any) {
+	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+		// A 429 from a page that did not say how long to wait still says it.
+		retryAfter(w, tryAgainIn)
+	}
 	p := templates.Page{Title: title, Errors: errs, Data: data}
 	if v, ok := visitorFrom(r.Context()); ok {
 		name := v.session.Name
@@ -138,12 +144,30 @@ func (h *Handler) serviceProblem(w http.ResponseWriter, r *http.Request, p *clie
 	case p.Status == http.StatusNotFound || p.Status == http.StatusForbidden:
 		h.notFound(w, r)
 	case p.Status == http.StatusTooManyRequests:
+		// The service's own wait is passed on, so that the visitor is told no
+		// sooner than the service will answer again.
+		wait := p.RetryAfter
+		if wait <= 0 {
+			wait = tryAgainIn
+		}
+		retryAfter(w, wait)
 		h.say(w, r, http.StatusTooManyRequests, "Too many requests", "Wait a minute and try again.")
 	case p.Status >= 500:
 		h.fail(w, r, p)
 	default:
 		h.say(w, r, p.Status, "There is a problem", p.Detail)
 	}
+}
+
+// tryAgainIn is how long a 429 tells the client to wait when nothing more precise
+// is known: what the pages say ("Wait a minute"), and the longest the sign-in
+// form's limit per client, counted a minute at a time, keeps a client waiting.
+const tryAgainIn = time.Minute
+
+// retryAfter sets the Retry-After of a 429 (RFC 6585): d in whole seconds,
+// rounded up, at least one.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(d.Seconds())), 1)))
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

@@ -49,7 +49,7 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 		h.show(w, r, http.StatusBadRequest, "directory", "Directory", errs, data)
 		return
 	}
-	set, err := h.clients.Public()
+	set, err := h.clients.Public(h.client(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -124,7 +124,7 @@ type roundRow struct{ Name, Closes, Awards string }
 type roundsData struct{ Rounds []roundRow }
 
 func (h *Handler) rounds(w http.ResponseWriter, r *http.Request) {
-	set, err := h.clients.Public()
+	set, err := h.clients.Public(h.client(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -31,6 +31,10 @@ func (h *Handler) signinRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	switch err := h.requester.Request(r.Context(), f.Email, h.client(r)); {
 	case errors.Is(err, signin.ErrTooManyRequests):
+		// The limit counts each client's requests a minute at a time
+		// (PORTAL_SIGNIN_PER_CLIENT), so the next minute, which the page names
+		// too, is the longest the client waits.
+		retryAfter(w, tryAgainIn)
 		h.say(w, r, http.StatusTooManyRequests, "Too many requests", "Wait a minute and try again.")
 		return
 	case err != nil:
