@@ -486,6 +486,9 @@ type WithdrawalRequestInitiatedBy string
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // IfMatch the ETag the object was read with, such as "3", or *
 type IfMatch = string
 
@@ -531,6 +534,9 @@ type Unavailable = Problem
 // Unexpected RFC 9457 problem details, the body of every error the service answers
 type Unexpected = Problem
 
+// Unprocessable RFC 9457 problem details, the body of every error the service answers
+type Unprocessable = Problem
+
 // UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
 type UnsupportedMediaType = Problem
 
@@ -564,6 +570,17 @@ type ListOrganisationsParams struct {
 
 	// Cursor The next_cursor of the previous page
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateOrganisationParams defines parameters for CreateOrganisation.
+type CreateOrganisationParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // UpdateContactsParams defines parameters for UpdateContacts.
@@ -630,7 +647,7 @@ type ServerInterface interface {
 	ListOrganisations(ctx echo.Context, params ListOrganisationsParams) error
 	// CreateOrganisation Record an enquiry from an organisation that wants to join
 	// (POST /v1/organisations)
-	CreateOrganisation(ctx echo.Context) error
+	CreateOrganisation(ctx echo.Context, params CreateOrganisationParams) error
 	// GetOrganisation Read one organisation (ops, or that organisation's lead)
 	// (GET /v1/organisations/{id})
 	GetOrganisation(ctx echo.Context, id OrganisationID) error
@@ -769,8 +786,28 @@ func (w *ServerInterfaceWrapper) ListOrganisations(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateOrganisation(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOrganisationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateOrganisation(ctx)
+	err = w.Handler.CreateOrganisation(ctx, params)
 	return err
 }
 

@@ -144,14 +144,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
-	CreateOrganisationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateOrganisationWithBody(ctx context.Context, params *CreateOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateOrganisation Record an enquiry from an organisation that wants to join
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
-	CreateOrganisation(ctx context.Context, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateOrganisation(ctx context.Context, params *CreateOrganisationParams, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOrganisation Read one organisation (ops, or that organisation's lead)
 	//
@@ -373,8 +373,8 @@ func (c *Client) ListOrganisations(ctx context.Context, params *ListOrganisation
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
-func (c *Client) CreateOrganisationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateOrganisationRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateOrganisationWithBody(ctx context.Context, params *CreateOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrganisationRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -390,8 +390,8 @@ func (c *Client) CreateOrganisationWithBody(ctx context.Context, contentType str
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
-func (c *Client) CreateOrganisation(ctx context.Context, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateOrganisationRequest(c.Server, body)
+func (c *Client) CreateOrganisation(ctx context.Context, params *CreateOrganisationParams, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrganisationRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -910,18 +910,18 @@ func NewListOrganisationsRequest(server string, params *ListOrganisationsParams)
 }
 
 // NewCreateOrganisationRequest calls the generic CreateOrganisation builder with application/json body
-func NewCreateOrganisationRequest(server string, body CreateOrganisationJSONRequestBody) (*http.Request, error) {
+func NewCreateOrganisationRequest(server string, params *CreateOrganisationParams, body CreateOrganisationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateOrganisationRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateOrganisationRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateOrganisationRequestWithBody constructs an http.Request for the CreateOrganisation method, with any body, and a specified content type
-func NewCreateOrganisationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateOrganisationRequestWithBody(server string, params *CreateOrganisationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -945,6 +945,21 @@ func NewCreateOrganisationRequestWithBody(server string, contentType string, bod
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1466,14 +1481,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
-	CreateOrganisationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error)
+	CreateOrganisationWithBodyWithResponse(ctx context.Context, params *CreateOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error)
 
 	// CreateOrganisationWithResponse Record an enquiry from an organisation that wants to join
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
-	CreateOrganisationWithResponse(ctx context.Context, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error)
+	CreateOrganisationWithResponse(ctx context.Context, params *CreateOrganisationParams, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error)
 
 	// GetOrganisationWithResponse Read one organisation (ops, or that organisation's lead)
 	//
@@ -2041,6 +2056,11 @@ type CreateOrganisationResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// CreateOrganisationResponse409Headers the declared response headers of an HTTP 409 response for CreateOrganisation
+type CreateOrganisationResponse409Headers struct {
+	RetryAfter *int
+}
+
 // CreateOrganisationResponse429Headers the declared response headers of an HTTP 429 response for CreateOrganisation
 type CreateOrganisationResponse429Headers struct {
 	RetryAfter int
@@ -2062,10 +2082,14 @@ type CreateOrganisationResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -2076,6 +2100,8 @@ type CreateOrganisationResponse struct {
 	Headers201 *CreateOrganisationResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateOrganisationResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateOrganisationResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateOrganisationResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -2102,6 +2128,11 @@ func (r CreateOrganisationResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateOrganisationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r CreateOrganisationResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
@@ -2110,6 +2141,11 @@ func (r CreateOrganisationResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r CreateOrganisationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateOrganisationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -3323,8 +3359,8 @@ func (c *ClientWithResponses) ListOrganisationsWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
-func (c *ClientWithResponses) CreateOrganisationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error) {
-	rsp, err := c.CreateOrganisationWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateOrganisationWithBodyWithResponse(ctx context.Context, params *CreateOrganisationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error) {
+	rsp, err := c.CreateOrganisationWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3336,8 +3372,8 @@ func (c *ClientWithResponses) CreateOrganisationWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations (the `CreateOrganisation` operationId).
-func (c *ClientWithResponses) CreateOrganisationWithResponse(ctx context.Context, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error) {
-	rsp, err := c.CreateOrganisation(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateOrganisationWithResponse(ctx context.Context, params *CreateOrganisationParams, body CreateOrganisationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrganisationResponse, error) {
+	rsp, err := c.CreateOrganisation(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4007,6 +4043,13 @@ func ParseCreateOrganisationResponse(rsp *http.Response) (*CreateOrganisationRes
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4020,6 +4063,13 @@ func ParseCreateOrganisationResponse(rsp *http.Response) (*CreateOrganisationRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -4065,6 +4115,16 @@ func ParseCreateOrganisationResponse(rsp *http.Response) (*CreateOrganisationRes
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateOrganisationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateOrganisationResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

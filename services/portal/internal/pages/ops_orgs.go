@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
@@ -427,26 +429,28 @@ func opsStatusOf(errs []templates.FieldError) int {
 }
 
 func (h *Handler) opsEnquiryShow(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.opsShowEnquiry(w, r, http.StatusOK, opsform.Values{"country": {"GB"}}, nil)
+	h.opsShowEnquiry(w, r, http.StatusOK, uuid.NewString(), opsform.Values{"country": {"GB"}}, nil)
 }
 
-func (h *Handler) opsShowEnquiry(w http.ResponseWriter, r *http.Request, status int, typed opsform.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowEnquiry(w http.ResponseWriter, r *http.Request, status int, key string, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", "Record an enquiry", errs, opsFormData{Intro: "An organisation has asked to join the Technician Commitment.",
-		Action: "/ops/organisations", Button: "Record the enquiry", Back: "/ops/organisations", Fields: opsform.Enquiry.Fields(typed, errs)})
+		Action: "/ops/organisations", Button: "Record the enquiry", Back: "/ops/organisations", Key: key, Fields: opsform.Enquiry.Fields(typed, errs)})
 }
 
-// opsEnquiryCreate records a new organisation's enquiry and goes to its page.
+// opsEnquiryCreate records a new organisation's enquiry and goes to its page, once
+// however often the same form is sent (a double click recorded two organisations).
 func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	if err := r.ParseForm(); err != nil {
 		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
+	key := opsFormKey(r)
 	typed, body, errs := opsform.Enquiry.Parse(r.PostForm, london)
 	if len(errs) > 0 {
-		h.opsShowEnquiry(w, r, http.StatusBadRequest, typed, errs)
+		h.opsShowEnquiry(w, r, http.StatusBadRequest, key, typed, errs)
 		return
 	}
-	resp, err := c.set.Signatory.CreateOrganisationWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(body))
+	resp, err := c.set.Signatory.CreateOrganisationWithBodyWithResponse(r.Context(), &sigapi.CreateOrganisationParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -457,7 +461,7 @@ func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *op
 			return
 		}
 		fe := opsRenamed(opsFieldProblems(p, nil), opsform.Enquiry)
-		h.opsShowEnquiry(w, r, opsStatusOf(fe), typed, fe)
+		h.opsShowEnquiry(w, r, opsStatusOf(fe), key, typed, fe)
 		return
 	}
 	if resp.JSON201 == nil {

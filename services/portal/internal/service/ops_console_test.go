@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -170,8 +171,19 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 		!strings.Contains(form.body, "no date is then recorded") {
 		t.Errorf("the enquiry form's hint for the date does not say what an empty date does")
 	}
-	r = opsMustStatus(t, s.p.do("POST", "/ops/organisations", one, opsEnquiry("Newtown University", "sam.patel@newtown.ac.uk")), http.StatusSeeOther, "the enquiry")
+	// The form sent twice as a browser sends it (a double click, a reload), with the
+	// key the page gave it, records one organisation: both answers lead to it.
+	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(opsMustStatus(t, s.p.do("GET", "/ops/organisations/new", one, nil), http.StatusOK, "the enquiry form").body)
+	if key == nil {
+		t.Fatal("the enquiry form carries no key")
+	}
+	sent := opsEnquiry("Newtown University", "sam.patel@newtown.ac.uk")
+	sent.Set("key", key[1])
+	r = opsMustStatus(t, s.p.do("POST", "/ops/organisations", one, sent), http.StatusSeeOther, "the enquiry")
 	orgPath := r.header.Get("Location")
+	if again := opsMustStatus(t, s.p.do("POST", "/ops/organisations", one, sent), http.StatusSeeOther, "the enquiry sent again"); again.header.Get("Location") != orgPath {
+		t.Errorf("the enquiry sent twice led to %s and %s, want one organisation", orgPath, again.header.Get("Location"))
+	}
 	id := strings.TrimPrefix(orgPath, "/ops/organisations/")
 
 	// Not yet announced, it has no technicians to offer the reviewer pool.

@@ -33,17 +33,24 @@ type Stream interface {
 	Forget(ctx context.Context, aggregateID string) (int, error)
 }
 
+// Records forgets a person in the service's own records beside its events: the
+// stored answers of idempotent requests (an enquiry names its contact).
+type Records interface {
+	Forget(ctx context.Context, email string) error
+}
+
 // Erasure is what the app needs to erase a person.
 type Erasure struct {
-	People People
-	Stored StoredEvents
-	Stream Stream
+	People  People
+	Stored  StoredEvents
+	Stream  Stream
+	Records Records
 }
 
 // UseErasure gives the app what erasing a person takes.
 func (a *App) UseErasure(e Erasure) error {
-	if e.People == nil || e.Stored == nil || e.Stream == nil {
-		return errors.New("app: erasure needs the person keys, the stored events and the stream")
+	if e.People == nil || e.Stored == nil || e.Stream == nil || e.Records == nil {
+		return errors.New("app: erasure needs the person keys, the stored events, the stream and the records")
 	}
 	a.erasure = &e
 	return nil
@@ -83,6 +90,11 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 	}
 	if strings.TrimSpace(email) == "" {
 		return Erased{}, apperr.Field("email", "is required")
+	}
+	// An enquiry's stored answer names its contact whether or not an organisation
+	// still does: forgotten first, so that a run cut short tries it again.
+	if err := a.erasure.Records.Forget(ctx, email); err != nil {
+		return Erased{}, err
 	}
 	pid, err := a.erasure.People.Lookup(ctx, email)
 	if errors.Is(err, personal.ErrNoSuchPerson) {

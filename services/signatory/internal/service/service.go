@@ -5,14 +5,17 @@ package service
 
 import (
 	"context"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"log/slog"
 	"net"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/idempotency"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/store"
@@ -92,7 +95,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
-	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}}); err != nil {
+	records := forgotten{p.DB.Collection("idempotency_keys")}
+	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}, Records: records}); err != nil {
 		cleanup()
 		return nil, func() {}, err
 	}
@@ -112,7 +116,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	// The organisation views and their stamp are built from the service's own events.
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"organisation_views", "organisation_views_stamp"}})
-	httpport.Register(p.HTTP.Echo(), httpport.New(application))
+	// An enquiry sent twice (a form pressed twice, a retry after a timeout) with one
+	// Idempotency-Key is recorded once. A request that has not answered well after its
+	// deadline has died with its process.
+	idem, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Signatory.IdempotencyTTL, cfg.HTTP.RequestTimeout+30*time.Second, p.Clock)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	e := p.HTTP.Echo()
+	e.Use(idem.Middleware())
+	httpport.Register(e, httpport.New(application))
+	// Stored answers name the people of an enquiry: they go when they can no longer
+	// answer a retry.
+	p.Every("idempotency-sweep", 10*time.Minute, idem.Sweep)
 	svc := &Service{Platform: p, App: application, sealer: sealer}
 	p.SealOlderEventsAtStart(svc.SealLegacyEvents)
 	return svc, cleanup, nil
@@ -133,6 +150,14 @@ var PersonalFields = personal.Fields{
 // sealed already it leaves alone.
 func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
 	return s.sealer.SealOlderEvents(ctx, s.Events, organisation.AggregateType)
+}
+
+// forgotten deletes the documents of a collection that hold a person's address.
+type forgotten struct{ coll *mongo.Collection }
+
+func (f forgotten) Forget(ctx context.Context, email string) error {
+	_, err := personal.Forget(ctx, f.coll, personal.Subject(email), true)
+	return err
 }
 
 // stored reads events as stored: one organisation's through the sealed store, the

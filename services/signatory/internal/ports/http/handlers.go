@@ -33,7 +33,7 @@ func New(a *app.App) *Handlers { return &Handlers{app: a} }
 func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
 // CreateOrganisation records an enquiry.
-func (h *Handlers) CreateOrganisation(c httpserver.Context) error {
+func (h *Handlers) CreateOrganisation(c httpserver.Context, _ api.CreateOrganisationParams) error {
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.EnquiryRequest) (*organisation.Organisation, error) {
 		return h.app.CreateOrganisation(ctx, by, organisation.Enquiry{
 			EnquiredOn: optionalCivil(body.EnquiredOn), Name: body.Name, Kind: organisation.Kind(body.Kind), Sector: string(body.Sector), Country: body.Country,
