@@ -14,8 +14,10 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
 	fundtest "github.com/itss/techcommit/services/fund/servicetest"
+	"github.com/itss/techcommit/services/portal/internal/signin"
 	sigtest "github.com/itss/techcommit/services/signatory/servicetest"
 )
 
@@ -319,5 +321,45 @@ func TestLeadNamesAColleagueWhoMakesTokens(t *testing.T) {
 	}
 	if r := s.p.do("GET", "/organisations/"+mine+"/tokens", dev, nil); r.status != http.StatusNotFound {
 		t.Errorf("the removed colleague's tokens page = %d, want 404", r.status)
+	}
+}
+
+// The power to make an organisation's API tokens is the lead's to lend and ends with
+// the lead who lent it: when the role passes on, the colleagues the previous lead
+// named (their own second address, say) no longer sign in for the tokens; those the
+// new lead names stay through later changes of the contacts.
+func TestColleaguesNamedByALeadLoseTheirPowerWhenTheRoleIsHandedOn(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	ctx := context.Background()
+	p.addLead("org-h", "old-lead@example.ac.uk")
+	if err := p.svc.People.AddApplicant(ctx, signin.Applicant{OrgID: "org-h", Name: "Old Lead (home)", Email: "old.lead@home.example"},
+		signin.Pseudonym("old-lead@example.ac.uk"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("old.lead@home.example", func(person signin.Person) bool { _, ok := person.ApplicantOf("org-h"); return ok })
+
+	contacts := func(lead string) events.OrganisationContactsChangedV1 {
+		return events.OrganisationContactsChangedV1{OrganisationID: "org-h", Leader: events.Person{Name: "Head", Email: "head@example.ac.uk"},
+			NominatedLead: events.Person{Name: "Lead", Email: lead}}
+	}
+	p.publish("/tc/signatory", "org-h", contacts("new-lead@example.ac.uk"))
+	p.waitFor("new-lead@example.ac.uk", func(person signin.Person) bool { _, ok := person.LeadOf("org-h"); return ok })
+	p.waitFor("old.lead@home.example", func(person signin.Person) bool { _, ok := person.ApplicantOf("org-h"); return !ok })
+
+	if err := p.svc.People.AddApplicant(ctx, signin.Applicant{OrgID: "org-h", Name: "Dev Eloper", Email: "dev@example.ac.uk"},
+		signin.Pseudonym("new-lead@example.ac.uk"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := contacts("new-lead@example.ac.uk")
+	c.Leader.Name = "New Head"
+	p.publish("/tc/signatory", "org-h", c)
+	p.publish("/tc/signatory", "org-h", events.OrganisationAnnouncedV1{OrganisationID: "org-marker", Name: "Marker", Kind: "signatory",
+		NominatedLead: events.Person{Name: "Marker", Email: "marker@example.ac.uk"}})
+	p.waitFor("marker@example.ac.uk", func(person signin.Person) bool { _, ok := person.LeadOf("org-marker"); return ok })
+	if person, err := p.svc.People.Lookup(ctx, "dev@example.ac.uk"); err != nil {
+		t.Fatal(err)
+	} else if _, ok := person.ApplicantOf("org-h"); !ok {
+		t.Error("the new lead's colleague lost their power when only the head changed")
 	}
 }

@@ -161,13 +161,26 @@ func (p *People) SetLead(ctx context.Context, org string, lead Lead, email strin
 	if err != nil {
 		return fmt.Errorf("set lead of %s: %w", org, store.Classify(err))
 	}
-	return nil
+	return p.dropColleagues(ctx, org, bson.D{{Key: "added_by", Value: bson.D{{Key: "$ne", Value: Pseudonym(email)}}}})
 }
 
-// RemoveLead forgets org's lead.
+// RemoveLead forgets org's lead, and the colleagues they named.
 func (p *People) RemoveLead(ctx context.Context, org string) error {
 	if _, err := p.leads.DeleteOne(ctx, bson.D{{Key: "_id", Value: org}}); err != nil {
 		return fmt.Errorf("remove lead of %s: %w", org, store.Classify(err))
+	}
+	return p.dropColleagues(ctx, org, nil)
+}
+
+// dropColleagues forgets org's colleagues (applicants) that also match filter: the
+// power to make the organisation's API tokens is the lead's to lend, and ends with
+// the lead who lent it. A colleague named by a lead who has handed the role on
+// (perhaps the lead's own second address) kept making tokens, unknown to the new
+// lead; the new lead names whom they choose. Their tokens stay listed for the new
+// lead, who may revoke them.
+func (p *People) dropColleagues(ctx context.Context, org string, filter bson.D) error {
+	if _, err := p.applicants.DeleteMany(ctx, append(bson.D{{Key: "org", Value: org}}, filter...)); err != nil {
+		return fmt.Errorf("drop the colleagues of %s's previous lead: %w", org, store.Classify(err))
 	}
 	return nil
 }
