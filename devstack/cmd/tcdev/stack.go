@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,39 @@ var services = []service{
 // a second stack (the README walkthrough's test) can run beside a developer's own.
 func addr(port, offset int) string { return fmt.Sprintf("127.0.0.1:%d", port+offset) }
 
+// listeners names every port a stack listens on, at offset 0.
+func listeners() map[string]int {
+	out := map[string]int{"NATS": natsPort, "MongoDB (FerretDB)": mongoPort, "the token issuer": issuerPort, "SMTP (Mailpit)": smtpPort,
+		"Mailpit's web pages": mailUIPort, "the OpenID provider": oidcPort}
+	for _, s := range append([]service{portal}, services...) {
+		out[s.name] = s.port
+		out[s.name+"'s admin listener"] = s.port + adminOffset
+	}
+	return out
+}
+
+// portsFree checks, before anything starts, that every port of a stack at offset is
+// free, and names those that are not: a stack started beside another whose offset is
+// 1000 away (its admin listeners are its APIs' ports + 1000) failed service by
+// service with "address already in use".
+func portsFree(offset int) error {
+	var taken []string
+	for name, port := range listeners() {
+		ln, err := net.Listen("tcp", addr(port, offset))
+		if err != nil {
+			taken = append(taken, fmt.Sprintf("%s (%s)", addr(port, offset), name))
+			continue
+		}
+		_ = ln.Close()
+	}
+	if len(taken) == 0 {
+		return nil
+	}
+	slices.Sort(taken)
+	return fmt.Errorf("-port-offset %d: these ports are in use, by another stack or program: %s. Stop it, or choose another offset: stacks side by side need offsets that do not land on each other's ports (each service's admin listener is 1000 above its API), so keep them 10000 apart",
+		offset, strings.Join(taken, ", "))
+}
+
 // portOf is the named service's port at offset 0.
 func portOf(name string) int {
 	for _, s := range services {
@@ -98,6 +132,9 @@ func runStack(ctx context.Context, args []string) error {
 	}
 	if *offset < 0 || *offset+mongoPort > 65535 {
 		return fmt.Errorf("-port-offset %d: must be 0 to %d", *offset, 65535-mongoPort)
+	}
+	if err := portsFree(*offset); err != nil {
+		return err
 	}
 	natsAddr, mongoAddr := addr(natsPort, *offset), addr(mongoPort, *offset)
 	smtpAddr, mailUIAddr := addr(smtpPort, *offset), addr(mailUIPort, *offset)
