@@ -183,11 +183,19 @@ func (h *Handler) crossOrigin(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := visitorFrom(r.Context()); !ok {
-			if r.Method == http.MethodGet {
-				// The page with its query (a filtered export, a page of a list),
-				// escaped: a cookie's value takes neither commas nor spaces.
-				http.SetCookie(w, h.cookie(nextCookie, url.QueryEscape(r.URL.RequestURI()), 1800))
+			if r.Method != http.MethodGet {
+				// A form sent after the sign-in ended (a long afternoon on a review):
+				// sent to the sign-in page, the person lost what they typed without a
+				// word. Told instead, they can keep the page, sign in beside it, and
+				// send it again.
+				h.show(w, r, http.StatusUnauthorized, "message", "Your sign-in has ended", nil, message{
+					Message: "What you sent was not saved. Sign in again in a new tab or window, then come back to this one, go back a page (your browser should still hold what you typed) and send it again.",
+					Link:    "/signin", LinkText: "Sign in"})
+				return
 			}
+			// The page with its query (a filtered export, a page of a list), escaped:
+			// a cookie's value takes neither commas nor spaces.
+			http.SetCookie(w, h.cookie(nextCookie, url.QueryEscape(r.URL.RequestURI()), 1800))
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		}

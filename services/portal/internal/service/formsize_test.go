@@ -60,3 +60,18 @@ func TestADraftAtTheEditorsLimitsIsSavedAndALongerFormChangesNothing(t *testing.
 		t.Errorf("after a form over the bound the service holds narratives of %s characters, want them as they were", got)
 	}
 }
+
+// A form sent after the sign-in ended is not lost without a word: the page says
+// nothing was saved and how to send it again, rather than going to the sign-in page.
+func TestAFormSentAfterTheSignInEndedSaysItWasNotSaved(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-x", "lead-x@example.ac.uk")
+	cookie := p.signIn("lead-x@example.ac.uk")
+	p.clock.Advance(8*time.Hour + time.Minute) // PORTAL_SESSION_LIFETIME's default, and a minute
+	r := p.do("POST", "/obligations/org-x/submission", cookie, mainForm(map[string]string{"narrative-visibility": "An afternoon's writing"}))
+	if r.status != http.StatusUnauthorized || h1(t, r.body) != "Your sign-in has ended" || !strings.Contains(r.body, "What you sent was not saved") ||
+		!strings.Contains(r.body, `href="/signin"`) {
+		t.Errorf("a form sent after the sign-in ended = %d: %s", r.status, r.body)
+	}
+}
