@@ -128,6 +128,11 @@ func TestSigninLinksPerAddressAreLimited(t *testing.T) {
 	if n := len(p.linkRequests()); n != 3 {
 		t.Fatalf("links sent = %d, want 3 (PORTAL_SIGNIN_PER_ADDRESS)", n)
 	}
+	// The page, the same for everyone, says that repeated asking sends no more: a
+	// lead who asked five times is not left waiting for a fifth link.
+	if !strings.Contains(first.body, "only the first few links in a quarter of an hour are sent") {
+		t.Errorf("the page does not say that repeated requests send no more links: %s", first.body)
+	}
 }
 
 // The bounds hold across replicas of the portal: two portals on one database, asked
