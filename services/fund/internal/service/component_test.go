@@ -653,8 +653,10 @@ func TestApplicantsAreConfinedToTheirOwnOrganisation(t *testing.T) {
 			t.Errorf("setting %s: problem names %v", field, r.JSON(t)["field"])
 		}
 	}
-	// A supporter, and an organisation that withdrew, may not apply.
+	// A supporter, and an organisation that withdrew, may not apply; nor may one that
+	// withdrew change a draft it made before, which it could never submit.
 	h.Must(http.StatusForbidden, h.Do("POST", "/v1/applications", h.Token(auth.RoleApplicant, "org-s"), draft(round, 5000)))
+	before := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", theirs, draft(round, 5000))).JSON(t)["id"].(string)
 	h.publishSignatory(events.OrganisationWithdrawnV1{OrganisationID: "org-f", Reason: "left", InitiatedBy: "organisation"}, "org-f")
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if s := h.Do("POST", "/v1/applications", theirs, draft(round, 5000)).Status; s != http.StatusForbidden {
@@ -662,6 +664,12 @@ func TestApplicantsAreConfinedToTheirOwnOrganisation(t *testing.T) {
 		}
 		return nil
 	})
+	update := draft(round, 6000)
+	delete(update, "round_id")
+	r := h.Must(http.StatusForbidden, h.Do("PUT", "/v1/applications/"+before, theirs, update))
+	if !strings.Contains(string(r.Body), "have not withdrawn") {
+		t.Errorf("a withdrawn organisation's change of its draft: %s", r.Body)
+	}
 }
 
 func TestBadInputIsRefusedNamingTheField(t *testing.T) {

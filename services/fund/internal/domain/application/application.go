@@ -180,6 +180,11 @@ func (a *Application) Update(r round.Round, c Content, el Eligibility, now time.
 	if r.StatusAt(now) == round.Closed {
 		return nil, closedRefusal(r, "its drafts can no longer be submitted or changed")
 	}
+	if !el.ActiveSignatory {
+		// Withdrawn since it was drafted (or never able to submit): a change would be
+		// kept and could never be used.
+		return nil, checkEligible(r, el)
+	}
 	if err := Validate(r, a.org, c); err != nil {
 		return nil, err
 	}
