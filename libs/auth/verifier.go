@@ -80,7 +80,7 @@ const (
 	// longer than a rolling restart of the portal takes, short beside the life of a
 	// key (a key withdrawn because it leaked is trusted this much longer).
 	keyGrace = 15 * time.Minute
-	leeway       = 30 * time.Second
+	leeway   = 30 * time.Second
 )
 
 // maxVerified bounds the tokens remembered: enough for every caller active in one
