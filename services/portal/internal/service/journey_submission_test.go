@@ -43,6 +43,10 @@ func TestJourneyLeadSubmits(t *testing.T) {
 	tabTo(t, b, "link", "University of Exampleton")
 	b.Enter()
 	heading(t, b, "Your organisation")
+	// The organisation's page says where the feedback on a submission is found.
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "Your submission, with your earlier submissions and the feedback on them") {
+		t.Errorf("the organisation's page does not say where feedback is: %q", got)
+	}
 	tabTo(t, b, "link", "Your submission")
 	b.Enter()
 	heading(t, b, "Your submission")
