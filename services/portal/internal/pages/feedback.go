@@ -11,14 +11,17 @@ import (
 type scoreRow struct{ Theme, Score string }
 
 type feedbackData struct {
-	OrgID, SubmissionID string
-	Scores              []scoreRow
-	Paragraphs          []string
+	OrgID string
+	// When names the submission as the lead knows it (see submissionWhen).
+	When       string
+	Scores     []scoreRow
+	Paragraphs []string
 }
 
 // feedback is the released feedback on one of the lead's submissions, where the
 // email that announces it links. The review service decides whether it is released
-// and whether the submission is the organisation's.
+// and whether the submission is the organisation's. The page says which submission
+// by its cycle and the day it was received, which the submission itself says.
 func (h *Handler) feedback(w http.ResponseWriter, r *http.Request) {
 	org, set, ok := h.leadOf(w, r)
 	if !ok {
@@ -34,7 +37,16 @@ func (h *Handler) feedback(w http.ResponseWriter, r *http.Request) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	data := feedbackData{OrgID: org, SubmissionID: submission}
+	sub, err := set.Review.GetSubmissionWithResponse(r.Context(), submission)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(sub.HTTPResponse, sub.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	data := feedbackData{OrgID: org, When: submissionWhen(sub.JSON200.Cycle, sub.JSON200.SubmittedAt)}
 	for _, s := range resp.JSON200.Scores {
 		data.Scores = append(data.Scores, scoreRow{Theme: themeName(string(s.Theme)), Score: fmt.Sprintf("%.1f out of 4", s.Score)})
 	}

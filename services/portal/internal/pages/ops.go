@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/services/portal/internal/clients"
@@ -125,11 +127,15 @@ func opsFormRefusal(p *clients.Problem) bool {
 	return p.Status == http.StatusBadRequest || p.Status == http.StatusUnprocessableEntity || p.Status == http.StatusConflict
 }
 
+// opsSentence makes a service's detail, which starts as a clause ("feedback on
+// ... is already released"), a sentence of its own for a page: its first letter a
+// capital, whatever script it is in (an organisation's name may start with "Ł").
 func opsSentence(s string) string {
-	if s == "" {
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToUpper(r)) + s[size:]
 }
 
 // opsAsProblem reports whether err is (or wraps) a service's refusal.
@@ -149,11 +155,17 @@ func opsDaysBetween(a, b time.Time) int {
 // opsActorNames returns how the console shows who did something, for the actors
 // a page is about to show (each "role:subject" as the service recorded it): an ops
 // person by the name the staff record holds for their subject, the signed-in person
-// as "You (name)", and anyone the record does not know (another role, the system,
-// ops staff who never signed in to the portal) by the identity the service recorded.
-// A failed lookup is logged and the page shows the identities instead.
+// as "You (name)", an organisation's lead as "The organisation's lead", and anyone
+// else the record does not know (the system, ops staff who never signed in to the
+// portal) by the identity the service recorded. A lead is recorded by a pseudonym of
+// their address (signin.Pseudonym), which is made not to say who they are, and the
+// people read model finds a lead only by organisation or address, never by it: the
+// pages an actor is shown on (an organisation's history) are about the one
+// organisation whose lead it was, so the role is what is said. A failed lookup is
+// logged and the page shows the identities instead.
 func (h *Handler) opsActorNames(r *http.Request, actors []string, mySubject string) func(string) string {
 	prefix := string(auth.RoleOps) + ":"
+	leadPrefix := string(auth.RoleLead) + ":"
 	var subjects []string
 	for _, a := range actors {
 		if sub, ok := strings.CutPrefix(a, prefix); ok && sub != "" && !slices.Contains(subjects, sub) {
@@ -170,6 +182,9 @@ func (h *Handler) opsActorNames(r *http.Request, actors []string, mySubject stri
 		}
 	}
 	return func(actor string) string {
+		if sub, lead := strings.CutPrefix(actor, leadPrefix); lead && sub != "" {
+			return "The organisation's lead"
+		}
 		sub, ops := strings.CutPrefix(actor, prefix)
 		who := actor
 		if name := names[sub]; ops && name != "" {

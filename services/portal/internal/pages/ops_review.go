@@ -530,22 +530,30 @@ type opsThemeReview struct {
 	Score                             int
 }
 
-// opsModerationForm is a posted moderation form's state, for the review it is about.
+// opsModerationForm is a posted moderation form, for the review it is about: the
+// form as sent, which the page checks again with the review's fields (labelled with
+// its reviewer's name, which only the page's list of reviews says), and the review
+// service's refusal of it, if it got that far.
 type opsModerationForm struct {
 	reviewer, action string
-	typed            opsform.Values
-	errs             []templates.FieldError
+	posted           url.Values
+	refused          []templates.FieldError
 }
 
 func (h *Handler) opsReviewSubmission(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	h.opsShowReviewSubmission(w, r, c, http.StatusOK, opsModerationForm{}, nil, nil)
 }
 
-// opsModerationSpecs names a review's moderation fields after its reviewer, so that
-// each review's reason field has an id of its own.
-func opsModerationSpecs(action, reviewer string) opsform.Specs {
+// opsModerationSpecs are a review's moderation fields: named after its reviewer's id,
+// so that each review's reason field has an id of its own, and labelled with their
+// name (as the review's heading is), which people know them by; by the id only when
+// no name is known.
+func opsModerationSpecs(action, reviewer, name string) opsform.Specs {
 	label := map[string]string{"return": "Reason for returning", "withhold": "Reason for holding back"}[action]
-	return opsform.Specs{{Name: action + "-" + reviewer, API: "reason", Label: label + " the review by " + reviewer, Type: opsform.Text, Required: true, Max: 500}}
+	if name == "" {
+		name = reviewer
+	}
+	return opsform.Specs{{Name: action + "-" + reviewer, API: "reason", Label: label + " the review by " + name, Type: opsform.Text, Required: true, Max: 500}}
 }
 
 func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, mod opsModerationForm,
@@ -587,13 +595,19 @@ func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request
 			v.Withheld = *rv.WithheldReason
 		}
 		for _, action := range []string{"return", "withhold"} {
+			specs := opsModerationSpecs(action, v.ReviewerID, v.Author)
 			var typed opsform.Values
 			var fe []templates.FieldError
 			if mod.reviewer == v.ReviewerID && mod.action == action {
-				typed, fe = mod.typed, mod.errs
+				// Checked again here, so that a problem names the reviewer as the
+				// label does; what the form's checks passed, the service refused.
+				typed, _, fe = specs.Parse(mod.posted, london)
+				if len(fe) == 0 {
+					fe = mod.refused
+				}
 				errs = append(errs, fe...)
 			}
-			fields := opsModerationSpecs(action, v.ReviewerID).Fields(typed, fe)
+			fields := specs.Fields(typed, fe)
 			if action == "return" {
 				v.ReturnFields = fields
 			} else {
@@ -603,7 +617,7 @@ func (h *Handler) opsShowReviewSubmission(w http.ResponseWriter, r *http.Request
 		data.Reviews = append(data.Reviews, v)
 	}
 	data.FeedbackFields = opsform.Feedback.Fields(feedbackTyped, feedbackErrs)
-	h.show(w, r, status, "ops_review_submission", "Reviews of "+sub, append(errs, feedbackErrs...), data)
+	h.show(w, r, status, "ops_review_submission", "Reviews of "+data.Org+"'s submission", append(errs, feedbackErrs...), data)
 }
 
 // opsRoundSubmission is what the page of a submission's reviews says of the round
@@ -656,11 +670,14 @@ func (h *Handler) opsModerate(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		h.notFound(w, r)
 		return
 	}
-	specs := opsModerationSpecs(action, reviewer)
-	typed, body, errs, ok := h.opsParse(w, r, specs)
+	// The fields' labels (in the problems the form's checks find) are the page's
+	// concern: it names the reviewer, whose name this request does not carry.
+	specs := opsModerationSpecs(action, reviewer, "")
+	_, body, errs, ok := h.opsParse(w, r, specs)
 	if !ok {
 		return
 	}
+	var refused []templates.FieldError
 	if len(errs) == 0 {
 		var httpResp *http.Response
 		var respBody []byte
@@ -689,8 +706,9 @@ func (h *Handler) opsModerate(w http.ResponseWriter, r *http.Request, c *opsCtx)
 			return
 		}
 		errs = opsRenamed(opsFieldProblems(p, nil), specs)
+		refused = errs
 	}
-	h.opsShowReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{reviewer: reviewer, action: action, typed: typed, errs: errs}, nil, nil)
+	h.opsShowReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{reviewer: reviewer, action: action, posted: r.PostForm, refused: refused}, nil, nil)
 }
 
 // opsReleaseFeedback writes the consolidated feedback and releases it to the

@@ -54,6 +54,8 @@ type reviewPageData struct {
 	RoundID, RoundName, SubmissionID, Deadline string
 	Kind                                       string
 	Stage                                      string
+	// Whose names the submission as the reviewer knows it (see whoseSubmission).
+	Whose string
 	// Ended says why nothing more is wanted of the reviewer (stage over).
 	Ended          string
 	Overdue        bool
@@ -139,11 +141,13 @@ func reviewProblems(p *clients.Problem) []templates.FieldError {
 		if name, ok := form.ReviewFieldName(fe.Field); ok {
 			errs = append(errs, templates.FieldError{Field: fe.Field, Message: name + " " + fe.Message})
 		} else {
-			errs = append(errs, templates.FieldError{Message: fe.Message})
+			errs = append(errs, templates.FieldError{Message: opsSentence(fe.Message)})
 		}
 	}
 	if len(errs) == 0 {
-		errs = append(errs, templates.FieldError{Message: p.Detail})
+		// The service's detail starts as a clause ("you have already submitted ..."):
+		// the page shows it as a sentence of its own.
+		errs = append(errs, templates.FieldError{Message: opsSentence(p.Detail)})
 	}
 	return errs
 }
@@ -172,7 +176,7 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 		return nil, false
 	}
 	data := submissionView(subResp.JSON200)
-	data.RoundID, data.RoundName, data.SubmissionID = a.RoundId, a.RoundName, a.SubmissionId
+	data.RoundID, data.RoundName, data.SubmissionID, data.Whose = a.RoundId, a.RoundName, a.SubmissionId, whoseSubmission(a)
 	data.Deadline, data.Overdue = longTime(a.ReviewDeadline), a.Overdue
 	if a.ReturnedReason != nil {
 		data.ReturnedReason = *a.ReturnedReason

@@ -13,8 +13,10 @@ import (
 
 type assignmentRow struct {
 	RoundID, RoundName, SubmissionID, Deadline, StatusText string
-	CanRespond                                             bool
-	Error                                                  string
+	// Whose names the submission as the reviewer knows it (see whoseSubmission).
+	Whose      string
+	CanRespond bool
+	Error      string
 }
 
 type reviewsData struct {
@@ -70,7 +72,7 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 	}
 	data := reviewsData{Declined: r.Method == http.MethodGet && r.URL.Query().Get("declined") == "1"}
 	for _, a := range resp.JSON200.Items {
-		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId,
+		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId, Whose: whoseSubmission(a),
 			Deadline: longTime(a.ReviewDeadline), CanRespond: a.Answerable}
 		switch {
 		case a.ReturnedReason != nil:
@@ -154,6 +156,18 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/reviews", http.StatusSeeOther)
+}
+
+// whoseSubmission names an assigned submission as the reviewer knows it, by the
+// organisation that made it ("Prifysgol Aberwen's submission", as the assignment
+// email does), not by its id, which told a reviewer's assignments apart from each
+// other only to a machine. An assignment the service holds no name for (one last
+// changed before it kept them) is "a submission".
+func whoseSubmission(a reviewapi.MyAssignment) string {
+	if a.OrganisationName == nil || *a.OrganisationName == "" {
+		return "a submission"
+	}
+	return *a.OrganisationName + "'s submission"
 }
 
 // noAssignment answers a reviewer for a submission they hold no assignment to any

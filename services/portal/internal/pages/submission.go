@@ -189,16 +189,20 @@ type itemRow struct {
 	Carried bool
 }
 
+// pastRow is one of the organisation's earlier submissions: What it was (its kind
+// and cycle) and When (see submissionWhen) say which to its lead; ID is only for the
+// link to its feedback.
 type pastRow struct {
-	ID, Received, Status string
-	Feedback             bool
+	ID, What, Received, When, Status string
+	Feedback                         bool
 }
 
+// previousData is the organisation's last submission before the open one, named by
+// When (see submissionWhen); SubmissionID is only for the link to its feedback.
 type previousData struct {
-	SubmissionID, Received string
-	Cycle                  int
-	Items                  []itemRow
-	Feedback               bool
+	SubmissionID, When string
+	Items              []itemRow
+	Feedback           bool
 }
 
 type submissionData struct {
@@ -314,21 +318,32 @@ func editorData(c current, f form.Submission) submissionData {
 				d.Previous.Items[i].Carried = carried(contentOf(c.sub).ActionPlan, it)
 			}
 		}
-		if p.Cycle != nil {
-			d.Previous.Cycle = *p.Cycle
-		}
-		if p.SubmittedAt != nil {
-			d.Previous.Received = longDate(p.SubmittedAt.In(london))
-		}
+		d.Previous.When = submissionWhen(p.Cycle, p.SubmittedAt)
 	}
 	for _, s := range c.past {
-		row := pastRow{ID: s.Id, Status: pastStatus(s.Status), Feedback: s.Status == reviewapi.SubmissionStatusFeedbackReleased}
+		row := pastRow{ID: s.Id, What: submissionKind(&s), When: submissionWhen(s.Cycle, s.SubmittedAt), Status: pastStatus(s.Status),
+			Feedback: s.Status == reviewapi.SubmissionStatusFeedbackReleased}
 		if s.SubmittedAt != nil {
 			row.Received = longDate(s.SubmittedAt.In(london))
 		}
 		d.Past = append(d.Past, row)
 	}
 	return d
+}
+
+// submissionWhen names one of the organisation's submissions as its lead knows it:
+// by its cycle and the day it was received ("Cycle 1, received Friday 4 December
+// 2026"), or as much of that as the service says; never by the service's id for it,
+// which says nothing to a person. It is "" when neither is known.
+func submissionWhen(cycle *int, submittedAt *time.Time) string {
+	var parts []string
+	if cycle != nil && *cycle > 0 {
+		parts = append(parts, "cycle "+strconv.Itoa(*cycle))
+	}
+	if submittedAt != nil {
+		parts = append(parts, "received "+longDate(submittedAt.In(london)))
+	}
+	return opsSentence(strings.Join(parts, ", "))
 }
 
 // civilDay is the London date of t as the services give dates (midnight UTC).

@@ -370,9 +370,9 @@ func TestJourneyOpsReview(t *testing.T) {
 	b.Open(s.p.url + roundPath)
 	tabTo(t, b, "link", sub)
 	b.Enter()
-	heading(t, b, "Reviews of "+sub)
-	opsTypeInto(t, b, "textbox", "Reason for returning the review by rev-a", "Please give evidence for the scores.")
-	tabTo(t, b, "button", "Return to the reviewer rev-a")
+	heading(t, b, "Reviews of org-r's submission")
+	opsTypeInto(t, b, "textbox", "Reason for returning the review by Alice Jones", "Please give evidence for the scores.")
+	tabTo(t, b, "button", "Return to the reviewer Alice Jones")
 	b.Enter()
 	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "Returned Please give evidence for the scores.") {
 		t.Fatalf("after the return the reviews read %q", got)

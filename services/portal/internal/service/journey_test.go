@@ -411,16 +411,16 @@ func TestJourneyReviewer(t *testing.T) {
 	}
 	screenshot(b, "reviews")
 	// Declining needs a reason: without one the page says so beside the field.
-	tabTo(t, b, "button", "Decline "+sub)
+	tabTo(t, b, "button", "Decline University of S's submission (Round 2027)")
 	b.Enter()
 	if got := b.Text(browsertest.CSS(".error-summary")); !strings.Contains(got, "There is a problem") {
 		t.Fatalf("a decline without a reason: the error summary reads %q", got)
 	}
-	if f := b.Focused(); f.Role != "textbox" || f.Name != "Reason for declining "+sub {
+	if f := b.Focused(); f.Role != "textbox" || f.Name != "Reason for declining University of S's submission (Round 2027)" {
 		t.Errorf("after the error the focus is on %s, not the reason's field", f)
 	}
 	describedByError(t, b, "field-reason-"+round+"-"+sub)
-	tabTo(t, b, "button", "Accept "+sub)
+	tabTo(t, b, "button", "Accept University of S's submission (Round 2027)")
 	b.Enter()
 	if got := pagePath(t, b); got != "/reviews" {
 		t.Fatalf("after accepting the browser is on %s", got)

@@ -235,8 +235,13 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	opsReview(t, s, round, sub, "rev-b", true, "Promising.")
 	subPath := roundPath + "/submissions/" + sub
 	r = opsMustStatus(t, s.p.do("POST", subPath+"/reviews/rev-a/return", ops, url.Values{"return-rev-a": {""}}), http.StatusBadRequest, "a return without a reason")
-	if got := opsFieldMessage(t, r.body, "return-rev-a"); got != "Error: Enter reason for returning the review by rev-a" {
+	// The reason's label, and so its problem, names the reviewer as the review's
+	// heading does, by their name.
+	if got := opsFieldMessage(t, r.body, "return-rev-a"); got != "Error: Enter reason for returning the review by Alice Jones" {
 		t.Errorf("beside the return's reason: %q", got)
+	}
+	if got := h1(t, r.body); got != "Reviews of org-r's submission" {
+		t.Errorf("the reviews page is headed %q", got)
 	}
 	opsMustStatus(t, s.p.do("POST", subPath+"/reviews/rev-a/return", ops, url.Values{"return-rev-a": {"Please give evidence for the scores."}}), http.StatusSeeOther, "the return")
 	page := opsMustStatus(t, s.p.do("GET", subPath, ops, nil), http.StatusOK, "the reviews")
@@ -272,6 +277,13 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	roundPage := opsMustStatus(t, s.p.do("GET", roundPath, ops, nil), http.StatusOK, "the round")
 	if !strings.Contains(roundPage.body, "Released") {
 		t.Errorf("the round does not show the feedback released")
+	}
+	// Released twice (a form open in another tab): the service's refusal names the
+	// submission by its organisation, not its id, as a sentence.
+	r = opsMustStatus(t, s.p.do("POST", subPath+"/feedback", ops, url.Values{"feedback": {"Again."}}), http.StatusConflict, "releasing the feedback twice")
+	if got := text(find(parse(t, r.body), func(n *html.Node) bool { return attr(n, "class") == "error-summary" })[0]); !strings.Contains(got, "Feedback on University of org-r's submission is already released") ||
+		strings.Contains(got, sub) {
+		t.Errorf("the refusal of a second release reads %q", got)
 	}
 
 	// The review service recorded the round's every ops action as the person who

@@ -68,6 +68,7 @@ type assignmentDoc struct {
 	Deadline        time.Time `bson:"review_deadline"`
 	SubmissionID    string    `bson:"submission_id"`
 	ReviewerID      string    `bson:"reviewer_id"`
+	OrgName         string    `bson:"organisation_name,omitempty"` // absent from documents saved before it was kept
 	State           string    `bson:"state"`
 	HasReview       bool      `bson:"has_review,omitempty"`
 	ReturnedReason  string    `bson:"returned_reason,omitempty"`
@@ -177,15 +178,16 @@ func roundDocOf(e app.RoundEntry) roundDoc {
 }
 
 func assignmentOf(d assignmentDoc) app.AssignmentEntry {
-	// Many assignments share a round: its id and name are held once.
+	// Many assignments share a round (its id and name) and an organisation (its
+	// name): each is held once.
 	return app.AssignmentEntry{RoundID: unique.Make(d.RoundID).Value(), RoundName: unique.Make(d.RoundName).Value(), Deadline: d.Deadline.UTC(),
-		SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, State: unique.Make(d.State).Value(), HasReview: d.HasReview,
+		SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationName: unique.Make(d.OrgName).Value(), State: unique.Make(d.State).Value(), HasReview: d.HasReview,
 		ReturnedReason: d.ReturnedReason, WithheldReason: d.WithheldReason, OverdueRecorded: d.OverdueRecorded, Closed: d.Closed, Released: d.Released, Version: d.Version}
 }
 
 func assignmentDocOf(e app.AssignmentEntry) assignmentDoc {
 	return assignmentDoc{ID: e.Key(), RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline, SubmissionID: e.SubmissionID,
-		ReviewerID: e.ReviewerID, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason,
+		ReviewerID: e.ReviewerID, OrgName: e.OrganisationName, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason,
 		OverdueRecorded: e.OverdueRecorded, Closed: e.Closed, Released: e.Released, Version: e.Version}
 }
 

@@ -1007,7 +1007,10 @@ func (a *App) Remove(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 // Assignment is a reviewer's assignment as they see it.
 type Assignment struct {
 	RoundID, RoundName string
-	Deadline           time.Time
+	// OrganisationName is the submitting organisation's ("" when the service did not
+	// record it).
+	OrganisationName string
+	Deadline         time.Time
 	// Overdue says the review is outstanding past the deadline, now.
 	Overdue bool
 	// Answerable says the reviewer can still accept or decline: it awaits their
@@ -1079,7 +1082,7 @@ func (a *App) Respond(ctx context.Context, by auth.Principal, id, sub string, ac
 func (a *App) assignmentIn(r *round.Round, sub, reviewer string) Assignment {
 	as, _ := r.Assignment(sub, reviewer)
 	now, open := a.clock.Now(), r.Status() == round.StatusOpen
-	return Assignment{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), Overdue: r.Overdue(as, now),
+	return Assignment{RoundID: r.ID(), RoundName: r.Name(), OrganisationName: r.OrganisationName(sub), Deadline: r.Deadline(), Overdue: r.Overdue(as, now),
 		Answerable: round.Answerable(as.State, open, r.Deadline(), now), RoundOpen: open, Assignment: as}
 }
 

@@ -40,7 +40,11 @@ type AssignmentEntry struct {
 	RoundID, RoundName       string
 	Deadline                 time.Time
 	SubmissionID, ReviewerID string
-	State                    string
+	// OrganisationName is the submitting organisation's, as the round holds it, so
+	// that a reviewer's list says whose submission each is ("" in an entry saved
+	// before it was kept, until the round's next change of the assignment).
+	OrganisationName string
+	State            string
 	// HasReview is true once a review is in (returned for revision or not).
 	HasReview      bool
 	ReturnedReason string
@@ -296,7 +300,7 @@ func roundEntry(r *round.Round) RoundEntry {
 func assignmentEntry(r *round.Round, as round.Assignment) AssignmentEntry {
 	_, released := r.Feedback(as.SubmissionID)
 	return AssignmentEntry{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), SubmissionID: as.SubmissionID, ReviewerID: as.ReviewerID,
-		State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason, OverdueRecorded: as.Overdue,
+		OrganisationName: r.OrganisationName(as.SubmissionID), State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason, OverdueRecorded: as.Overdue,
 		Closed: r.Status() != round.StatusOpen, Released: released, Version: r.Version()}
 }
 
@@ -570,7 +574,7 @@ func (a *App) MyAssignments(ctx context.Context, by auth.Principal, p Page) ([]A
 			// read with the submission's reviews.
 			as.Review = &events.ReviewSubmittedV1{}
 		}
-		out = append(out, Assignment{RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline, Overdue: e.OverdueAt(now),
+		out = append(out, Assignment{RoundID: e.RoundID, RoundName: e.RoundName, OrganisationName: e.OrganisationName, Deadline: e.Deadline, Overdue: e.OverdueAt(now),
 			Answerable: round.Answerable(e.State, !e.Closed, e.Deadline, now), RoundOpen: !e.Closed, Assignment: as})
 	}
 	if !more || len(page) == 0 {

@@ -230,6 +230,28 @@ func (r *Round) NextDeadline() time.Time {
 // OrganisationName of a submission in the round, as it was when added.
 func (r *Round) OrganisationName(sub string) string { return r.orgNames[sub] }
 
+// submissionInWords names a submission of the round in a message people read: by
+// whose it is ("Prifysgol Aberwen's submission"), which they know, rather than its
+// id; by the id only when the round holds no name for its organisation.
+func (r *Round) submissionInWords(sub string) string {
+	if name := r.orgNames[sub]; name != "" {
+		return name + "'s submission"
+	}
+	return "submission " + sub
+}
+
+// nameInWords names the assignment's reviewer in a message: by name, or by their id
+// when the assignment holds no name.
+func (a *Assignment) nameInWords() string { return nameOr(a.Name, a.ReviewerID) }
+
+// nameOr is name, or id when name is empty.
+func nameOr(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
+}
+
 // Organisation of a submission in the round (ok is false for one it never held or
 // let go to a later round).
 func (r *Round) Organisation(sub string) (string, bool) {
@@ -341,20 +363,20 @@ func (r *Round) Releasable(sub string) error {
 		return apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, r.id)
 	}
 	if !r.closed {
-		return apperr.New(apperr.Conflict, "submission %s is already in review round %s, which is still open: close it first, and put the submission in a later round if nobody's review of it counts", sub, r.id)
+		return apperr.New(apperr.Conflict, "%s is already in review round %s, which is still open: close it first, and put the submission in a later round if nobody's review of it counts", r.submissionInWords(sub), r.id)
 	}
 	if _, released := r.feedback[sub]; released {
-		return apperr.New(apperr.Conflict, "submission %s is already in review round %s, and its feedback there is released", sub, r.id)
+		return apperr.New(apperr.Conflict, "%s is already in review round %s, and its feedback there is released", r.submissionInWords(sub), r.id)
 	}
 	for _, a := range r.Assignments() {
 		if a.SubmissionID != sub {
 			continue
 		}
 		if a.Counts() {
-			return apperr.New(apperr.Conflict, "submission %s has reviews that count in review round %s: release its feedback there", sub, r.id)
+			return apperr.New(apperr.Conflict, "%s has reviews that count in review round %s: release its feedback there", r.submissionInWords(sub), r.id)
 		}
 		if a.AwaitsRevision() {
-			return apperr.New(apperr.Conflict, "submission %s is in review round %s, where the review by %s is returned for revision: wait for it, or withhold it, before putting the submission in a later round", sub, r.id, a.ReviewerID)
+			return apperr.New(apperr.Conflict, "%s is in review round %s, where the review by %s is returned for revision: wait for it, or withhold it, before putting the submission in a later round", r.submissionInWords(sub), r.id, a.nameInWords())
 		}
 	}
 	return nil
@@ -367,7 +389,7 @@ func (r *Round) MoveSubmission(sub, to string) ([]events.Payload, error) {
 		if cur == to {
 			return nil, nil
 		}
-		return nil, apperr.New(apperr.Conflict, "submission %s already moved from review round %s to review round %s", sub, r.id, cur)
+		return nil, apperr.New(apperr.Conflict, "%s already moved from review round %s to review round %s", r.submissionInWords(sub), r.id, cur)
 	}
 	if err := r.Releasable(sub); err != nil {
 		return nil, err
@@ -489,10 +511,10 @@ func (r *Round) Assign(rv Reviewer, sub, reason string, now time.Time) ([]events
 		return nil, apperr.Field("submission_id", "submission %s is not in this round", sub)
 	}
 	if _, released := r.feedback[sub]; released {
-		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", sub)
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", r.submissionInWords(sub))
 	}
 	if why := assign.Eligible(rv.Reviewer, assign.Submission{ID: sub, Org: org}); why != "" {
-		return nil, apperr.New(apperr.Conflict, "%s may not review %s: %s", rv.ID, sub, why)
+		return nil, apperr.New(apperr.Conflict, "%s may not review %s: %s", nameOr(rv.Name, rv.ID), r.submissionInWords(sub), why)
 	}
 	if a, ok := r.assignments[assign.Pair{Submission: sub, Reviewer: rv.ID}]; ok && active(a) {
 		return nil, nil
@@ -517,7 +539,7 @@ func (r *Round) Remove(sub, reviewer, reason string) ([]events.Payload, error) {
 	// Removing them would drop a review that is in without a word: moderation says
 	// what happens to a review, and the reviewer is told why.
 	if a.Review != nil {
-		return nil, apperr.New(apperr.Conflict, "%s has submitted a review of %s: return it to them for revision, or withhold it from the feedback, rather than removing them", reviewer, sub)
+		return nil, apperr.New(apperr.Conflict, "%s has submitted a review of %s: return it to them for revision, or withhold it from the feedback, rather than removing them", a.nameInWords(), r.submissionInWords(sub))
 	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, apperr.Field("reason", "record why the reviewer is removed")
@@ -564,11 +586,7 @@ func (r *Round) StillEligible(rv Reviewer, sub string) error {
 	if why == "" {
 		return nil
 	}
-	what := sub
-	if name := r.orgNames[sub]; name != "" {
-		what = name + "'s submission"
-	}
-	return apperr.New(apperr.Forbidden, "you may no longer review %s: %s since you were assigned, and ITSS will ask another reviewer (you may still decline the assignment)", what, ineligibleInWords[why])
+	return apperr.New(apperr.Forbidden, "you may no longer review %s: %s since you were assigned, and ITSS will ask another reviewer (you may still decline the assignment)", r.submissionInWords(sub), ineligibleInWords[why])
 }
 
 // ineligibleInWords says each of assign.Eligible's reasons to the reviewer.
@@ -606,12 +624,12 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 		return nil, err
 	}
 	if _, released := r.feedback[sub]; released {
-		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released; no more reviews are taken", sub)
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released; no more reviews are taken", r.submissionInWords(sub))
 	}
 	resubmission := a.Review != nil && a.ReturnedReason != ""
 	switch {
 	case a.Review != nil && !resubmission:
-		return nil, apperr.New(apperr.Conflict, "you have already submitted your review of %s", sub)
+		return nil, apperr.New(apperr.Conflict, "you have already submitted your review of %s", r.submissionInWords(sub))
 	case r.closed && !resubmission:
 		return nil, apperr.New(apperr.Conflict, "review round %s is closed; reviews are no longer taken", r.id)
 	case a.State != Accepted:
@@ -682,10 +700,10 @@ func (r *Round) moderated(sub, reviewer string) (*Assignment, error) {
 		return nil, err
 	}
 	if a.Review == nil {
-		return nil, apperr.New(apperr.NotFound, "%s has not submitted a review of %s", reviewer, sub)
+		return nil, apperr.New(apperr.NotFound, "%s has not submitted a review of %s", a.nameInWords(), r.submissionInWords(sub))
 	}
 	if _, released := r.feedback[sub]; released {
-		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released; its reviews can no longer be moderated", sub)
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released; its reviews can no longer be moderated", r.submissionInWords(sub))
 	}
 	return a, nil
 }
@@ -710,14 +728,14 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 		return nil, err
 	}
 	if to, gone := r.moved[sub]; gone {
-		return nil, apperr.New(apperr.Conflict, "submission %s moved to review round %s; its feedback is released from there", sub, to)
+		return nil, apperr.New(apperr.Conflict, "%s moved to review round %s; its feedback is released from there", r.submissionInWords(sub), to)
 	}
 	org, ok := r.Organisation(sub)
 	if !ok {
 		return nil, apperr.New(apperr.NotFound, "submission %s is not in this round", sub)
 	}
 	if _, done := r.feedback[sub]; done {
-		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", sub)
+		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", r.submissionInWords(sub))
 	}
 	if !r.closed {
 		return nil, apperr.New(apperr.Conflict, "review round %s is open and reviews may still arrive; close it first", r.id)
@@ -731,7 +749,7 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 			continue
 		}
 		if a.AwaitsRevision() {
-			return nil, apperr.New(apperr.Conflict, "the review by %s is returned for revision; wait for it or withhold it", a.ReviewerID)
+			return nil, apperr.New(apperr.Conflict, "the review by %s is returned for revision; wait for it or withhold it", a.nameInWords())
 		}
 		if a.Counts() {
 			n++
@@ -741,7 +759,7 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 		}
 	}
 	if n == 0 {
-		return nil, apperr.New(apperr.Conflict, "no review of %s that counts has been submitted", sub)
+		return nil, apperr.New(apperr.Conflict, "no review of %s that counts has been submitted", r.submissionInWords(sub))
 	}
 	var scores []events.ThemeScore
 	for _, t := range submission.Themes {

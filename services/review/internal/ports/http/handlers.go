@@ -260,7 +260,7 @@ func (h *Handlers) MyAssignments(c httpserver.Context, params api.MyAssignmentsP
 }
 
 func toMyAssignment(a app.Assignment) api.MyAssignment {
-	return api.MyAssignment{RoundId: a.RoundID, RoundName: a.RoundName, ReviewDeadline: a.Deadline, SubmissionId: a.SubmissionID,
+	return api.MyAssignment{RoundId: a.RoundID, RoundName: a.RoundName, ReviewDeadline: a.Deadline, SubmissionId: a.SubmissionID, OrganisationName: optional(a.OrganisationName),
 		State: api.MyAssignmentState(a.State), Reviewed: a.Reviewed(), Overdue: a.Overdue, Answerable: a.Answerable, RoundOpen: a.RoundOpen, ReturnedReason: optional(a.ReturnedReason)}
 }
 
