@@ -155,7 +155,7 @@ func (h *Handler) serviceProblem(w http.ResponseWriter, r *http.Request, p *clie
 	case p.Status >= 500:
 		h.fail(w, r, p)
 	default:
-		h.say(w, r, p.Status, "There is a problem", p.Detail)
+		h.say(w, r, p.Status, "There is a problem", opsSentence(p.Detail))
 	}
 }
 
