@@ -461,7 +461,20 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 // it is about, and nothing is sent until it is there.
 func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
 	set, c, ok := h.submissionOf(w, r)
-	if !ok || !h.editable(w, r, c) {
+	if !ok {
+		return
+	}
+	if received, err := h.receivedAlready(r, set, c); err != nil {
+		h.fail(w, r, err)
+		return
+	} else if received {
+		// A second press of Submit (a double click, Back and Submit again): the
+		// draft it names was received, and the page said "save your draft first"
+		// of the next cycle's. It lands where the first press did.
+		http.Redirect(w, r, "/obligations/"+c.org+"/submission?received="+url.QueryEscape(r.PostFormValue("draft")), http.StatusSeeOther)
+		return
+	}
+	if !h.editable(w, r, c) {
 		return
 	}
 	d := editorData(c, formOf(c.sub))
@@ -491,6 +504,23 @@ func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/obligations/"+c.org+"/submission?received="+c.sub.Id, http.StatusSeeOther)
+}
+
+// receivedAlready says whether the draft a Submit form names is the organisation's
+// and submitted already.
+func (h *Handler) receivedAlready(r *http.Request, set *clients.Set, c current) (bool, error) {
+	posted := r.PostFormValue("draft")
+	if !draftID.MatchString(posted) {
+		return false, nil
+	}
+	if c.sub != nil && c.sub.Id == posted {
+		return c.sub.Status != reviewapi.SubmissionStatusDraft, nil
+	}
+	got, err := set.Review.GetSubmissionWithResponse(r.Context(), posted)
+	if err != nil {
+		return false, fmt.Errorf("get submission %s: %w", posted, err)
+	}
+	return got.JSON200 != nil && got.JSON200.OrganisationId == c.org && got.JSON200.Status != reviewapi.SubmissionStatusDraft, nil
 }
 
 // contentOf is a copy of the draft's content to change, empty before the first save.

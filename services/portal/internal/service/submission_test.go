@@ -295,6 +295,11 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		}
 		return nil
 	})
+	// Submit pressed again (a double click, Back and Submit again), now that the next
+	// cycle is open: it lands where the first press did, not on "save your draft".
+	if again := ed("POST", editor+"/submit", url.Values{}); again.status != http.StatusSeeOther || again.header.Get("Location") != editor+"?received="+draft {
+		t.Errorf("submit pressed again = %d to %q: %s", again.status, again.header.Get("Location"), again.body)
+	}
 	// The next cycle's editor shows the previous plan, whose action is carried into
 	// the new plan with the progress it made.
 	// (The previous submission comes from the review service's list, in its own time.)
