@@ -551,6 +551,9 @@ type Cursor = string
 // ID defines model for ID.
 type ID = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // IfMatch the ETag the object was read with, such as "3", or *
 type IfMatch = string
 
@@ -608,6 +611,9 @@ type Unavailable = Problem
 // Unexpected RFC 9457 problem details, the body of every error the service answers
 type Unexpected = Problem
 
+// Unprocessable RFC 9457 problem details, the body of every error the service answers
+type Unprocessable = Problem
+
 // UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
 type UnsupportedMediaType = Problem
 
@@ -639,6 +645,17 @@ type OpenRoundJSONBody struct {
 	// ReviewDeadline When reviews are due: in the future and at most a year ahead. Assignments are made before it, as a reviewer can accept only until then.
 	ReviewDeadline         time.Time `json:"review_deadline"`
 	ReviewersPerSubmission *int      `json:"reviewers_per_submission,omitempty"`
+}
+
+// OpenRoundParams defines parameters for OpenRound.
+type OpenRoundParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and opens
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListRoundAssignmentsParams defines parameters for ListRoundAssignments.
@@ -801,7 +818,7 @@ type ServerInterface interface {
 	ListRounds(ctx echo.Context, params ListRoundsParams) error
 	// OpenRound Open a review round (ops)
 	// (POST /v1/review-rounds)
-	OpenRound(ctx echo.Context) error
+	OpenRound(ctx echo.Context, params OpenRoundParams) error
 	// GetRound A round with every assignment and its state (ops)
 	// (GET /v1/review-rounds/{roundId})
 	GetRound(ctx echo.Context, roundId RoundID) error
@@ -960,8 +977,28 @@ func (w *ServerInterfaceWrapper) ListRounds(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) OpenRound(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenRoundParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.OpenRound(ctx)
+	err = w.Handler.OpenRound(ctx, params)
 	return err
 }
 

@@ -105,14 +105,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/review-rounds (the `OpenRound` operationId).
-	OpenRoundWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	OpenRoundWithBody(ctx context.Context, params *OpenRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpenRound Open a review round (ops)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/review-rounds (the `OpenRound` operationId).
-	OpenRound(ctx context.Context, body OpenRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	OpenRound(ctx context.Context, params *OpenRoundParams, body OpenRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRound A round with every assignment and its state (ops)
 	//
@@ -516,8 +516,8 @@ func (c *Client) ListRounds(ctx context.Context, params *ListRoundsParams, reqEd
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/review-rounds (the `OpenRound` operationId).
-func (c *Client) OpenRoundWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewOpenRoundRequestWithBody(c.Server, contentType, body)
+func (c *Client) OpenRoundWithBody(ctx context.Context, params *OpenRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenRoundRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -533,8 +533,8 @@ func (c *Client) OpenRoundWithBody(ctx context.Context, contentType string, body
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/review-rounds (the `OpenRound` operationId).
-func (c *Client) OpenRound(ctx context.Context, body OpenRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewOpenRoundRequest(c.Server, body)
+func (c *Client) OpenRound(ctx context.Context, params *OpenRoundParams, body OpenRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenRoundRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1495,18 +1495,18 @@ func NewListRoundsRequest(server string, params *ListRoundsParams) (*http.Reques
 }
 
 // NewOpenRoundRequest calls the generic OpenRound builder with application/json body
-func NewOpenRoundRequest(server string, body OpenRoundJSONRequestBody) (*http.Request, error) {
+func NewOpenRoundRequest(server string, params *OpenRoundParams, body OpenRoundJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewOpenRoundRequestWithBody(server, "application/json", bodyReader)
+	return NewOpenRoundRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewOpenRoundRequestWithBody constructs an http.Request for the OpenRound method, with any body, and a specified content type
-func NewOpenRoundRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewOpenRoundRequestWithBody(server string, params *OpenRoundParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1530,6 +1530,21 @@ func NewOpenRoundRequestWithBody(server string, contentType string, body io.Read
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3020,14 +3035,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds (the `OpenRound` operationId).
-	OpenRoundWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpenRoundResponse, error)
+	OpenRoundWithBodyWithResponse(ctx context.Context, params *OpenRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpenRoundResponse, error)
 
 	// OpenRoundWithResponse Open a review round (ops)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds (the `OpenRound` operationId).
-	OpenRoundWithResponse(ctx context.Context, body OpenRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*OpenRoundResponse, error)
+	OpenRoundWithResponse(ctx context.Context, params *OpenRoundParams, body OpenRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*OpenRoundResponse, error)
 
 	// GetRoundWithResponse A round with every assignment and its state (ops)
 	//
@@ -3658,6 +3673,11 @@ type OpenRoundResponse401Headers struct {
 	WWWAuthenticate string
 }
 
+// OpenRoundResponse409Headers the declared response headers of an HTTP 409 response for OpenRound
+type OpenRoundResponse409Headers struct {
+	RetryAfter *int
+}
+
 // OpenRoundResponse429Headers the declared response headers of an HTTP 429 response for OpenRound
 type OpenRoundResponse429Headers struct {
 	RetryAfter int
@@ -3679,10 +3699,14 @@ type OpenRoundResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -3693,6 +3717,8 @@ type OpenRoundResponse struct {
 	Headers201 *OpenRoundResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *OpenRoundResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *OpenRoundResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *OpenRoundResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3719,6 +3745,11 @@ func (r OpenRoundResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
 }
 
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r OpenRoundResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r OpenRoundResponse) GetApplicationproblemJSON413() *TooLarge {
 	return r.ApplicationproblemJSON413
@@ -3727,6 +3758,11 @@ func (r OpenRoundResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r OpenRoundResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r OpenRoundResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -7619,8 +7655,8 @@ func (c *ClientWithResponses) ListRoundsWithResponse(ctx context.Context, params
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds (the `OpenRound` operationId).
-func (c *ClientWithResponses) OpenRoundWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpenRoundResponse, error) {
-	rsp, err := c.OpenRoundWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) OpenRoundWithBodyWithResponse(ctx context.Context, params *OpenRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpenRoundResponse, error) {
+	rsp, err := c.OpenRoundWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7632,8 +7668,8 @@ func (c *ClientWithResponses) OpenRoundWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds (the `OpenRound` operationId).
-func (c *ClientWithResponses) OpenRoundWithResponse(ctx context.Context, body OpenRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*OpenRoundResponse, error) {
-	rsp, err := c.OpenRound(ctx, body, reqEditors...)
+func (c *ClientWithResponses) OpenRoundWithResponse(ctx context.Context, params *OpenRoundParams, body OpenRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*OpenRoundResponse, error) {
+	rsp, err := c.OpenRound(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8556,6 +8592,13 @@ func ParseOpenRoundResponse(rsp *http.Response) (*OpenRoundResponse, error) {
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8569,6 +8612,13 @@ func ParseOpenRoundResponse(rsp *http.Response) (*OpenRoundResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -8614,6 +8664,16 @@ func ParseOpenRoundResponse(rsp *http.Response) (*OpenRoundResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers OpenRoundResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers OpenRoundResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/uuid"
+
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
@@ -66,21 +68,24 @@ func (h *Handler) opsReviewRounds(w http.ResponseWriter, r *http.Request, c *ops
 }
 
 func (h *Handler) opsReviewRoundNew(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.opsShowReviewRoundForm(w, r, http.StatusOK, opsform.Values{}, nil)
+	h.opsShowReviewRoundForm(w, r, http.StatusOK, uuid.NewString(), opsform.Values{}, nil)
 }
 
-func (h *Handler) opsShowReviewRoundForm(w http.ResponseWriter, r *http.Request, status int, typed opsform.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowReviewRoundForm(w http.ResponseWriter, r *http.Request, status int, key string, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", "Open a review round", errs, opsFormData{Action: "/ops/review/rounds", Button: "Open the round",
-		Back: "/ops/review", Fields: opsform.ReviewRound.Fields(typed, errs)})
+		Back: "/ops/review", Key: key, Fields: opsform.ReviewRound.Fields(typed, errs)})
 }
 
+// opsReviewRoundOpen opens a review round, once however often the same form is sent
+// (a double click opened two rounds of one name).
 func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	typed, body, errs, ok := h.opsParse(w, r, opsform.ReviewRound)
 	if !ok {
 		return
 	}
+	key := opsFormKey(r)
 	if len(errs) == 0 {
-		resp, err := c.set.Review.OpenRoundWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(body))
+		resp, err := c.set.Review.OpenRoundWithBodyWithResponse(r.Context(), &reviewapi.OpenRoundParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -100,7 +105,7 @@ func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *
 		}
 		errs = opsform.ReviewRound.Named(opsRenamed(opsFieldProblems(p, nil), opsform.ReviewRound))
 	}
-	h.opsShowReviewRoundForm(w, r, opsStatusOf(errs), typed, errs)
+	h.opsShowReviewRoundForm(w, r, opsStatusOf(errs), key, typed, errs)
 }
 
 // parse reads a posted console form; ok is false when the page has answered.

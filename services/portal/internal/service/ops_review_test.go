@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -182,9 +183,18 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	}
 
 	deadline := time.Now().AddDate(0, 1, 0)
-	r = opsMustStatus(t, s.p.do("POST", "/ops/review/rounds", ops, url.Values{"name": {"Review round 2027"},
-		"review_deadline": {deadline.Format("2006-01-02 15:04")}, "reviewers_per_submission": {"2"}}), http.StatusSeeOther, "the round")
+	// The form sent twice with the key its page gave it (a double click) opens one
+	// round: both answers lead to it.
+	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(opsMustStatus(t, s.p.do("GET", "/ops/review/rounds/new", ops, nil), http.StatusOK, "the round form").body)
+	if key == nil {
+		t.Fatal("the round form carries no key")
+	}
+	sent := url.Values{"name": {"Review round 2027"}, "review_deadline": {deadline.Format("2006-01-02 15:04")}, "reviewers_per_submission": {"2"}, "key": {key[1]}}
+	r = opsMustStatus(t, s.p.do("POST", "/ops/review/rounds", ops, sent), http.StatusSeeOther, "the round")
 	roundPath := r.header.Get("Location")
+	if again := opsMustStatus(t, s.p.do("POST", "/ops/review/rounds", ops, sent), http.StatusSeeOther, "the round sent again"); again.header.Get("Location") != roundPath {
+		t.Errorf("the round form sent twice led to %s and %s, want one round", roundPath, again.header.Get("Location"))
+	}
 	round := strings.TrimPrefix(roundPath, "/ops/review/rounds/")
 	testenv.Eventually(t, 10*time.Second, func() error {
 		// The submission is offered once the review service lists it as submitted.

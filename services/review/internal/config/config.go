@@ -21,6 +21,9 @@ type Review struct {
 	// round changes in this process; the recheck catches rounds changed by another
 	// replica and clock jumps, so a passed deadline is noticed within this long.
 	DeadlineRecheck time.Duration `env:"REVIEW_DEADLINE_RECHECK" envDefault:"1m"`
+	// IdempotencyTTL is how long a stored response answers retries of its key (a
+	// round opened from a form sent twice).
+	IdempotencyTTL time.Duration `env:"REVIEW_IDEMPOTENCY_TTL" envDefault:"24h"`
 }
 
 // Default returns the configuration for the local stack, before the environment is
@@ -34,6 +37,9 @@ func (c Config) Validate() error {
 	errs := []error{c.Platform.Validate()}
 	if c.Review.DeadlineRecheck < 10*time.Millisecond || c.Review.DeadlineRecheck > time.Minute {
 		errs = append(errs, errors.New("REVIEW_DEADLINE_RECHECK must be 10ms to 1m: a passed review deadline must be noticed within a minute"))
+	}
+	if c.Review.IdempotencyTTL < time.Minute || c.Review.IdempotencyTTL > 7*24*time.Hour {
+		errs = append(errs, errors.New("REVIEW_IDEMPOTENCY_TTL must be between 1m and 168h (a week)"))
 	}
 	return errors.Join(errs...)
 }

@@ -193,7 +193,7 @@ func (h *Handlers) ListRounds(c httpserver.Context, params api.ListRoundsParams)
 }
 
 // OpenRound opens a review round.
-func (h *Handlers) OpenRound(c httpserver.Context) error {
+func (h *Handlers) OpenRound(c httpserver.Context, _ api.OpenRoundParams) error {
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.OpenRoundJSONBody) (*round.Round, error) {
 		n := 0
 		if body.ReviewersPerSubmission != nil {
