@@ -43,7 +43,12 @@ func newOpsFlow(ctx context.Context, cfg ops.Config, key ed25519.PrivateKey, hc 
 func (o opsFlow) Start(w http.ResponseWriter, r *http.Request) {
 	if err := o.flow.Start(w, r); err != nil {
 		o.logger.ErrorContext(r.Context(), "ops sign-in could not start", "error", err)
-		http.Error(w, ops.MsgSignInFailed, http.StatusServiceUnavailable)
+		msg := ops.MsgSignInFailed
+		if errors.Is(err, ops.ErrProviderUnavailable) {
+			w.Header().Set("Retry-After", "60")
+			msg = "ITSS staff sign-in is unavailable at the moment: ITSS's identity provider did not answer. Try again in a few minutes."
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
 	}
 }
 

@@ -139,14 +139,20 @@ type Person struct {
 
 // Flow runs the sign-in. It is safe for concurrent use.
 type Flow struct {
-	oauth      oauth2.Config
-	verifier   *oidc.IDTokenVerifier
-	hc         *http.Client
-	opsGroup   string
-	aead       cipher.AEAD
-	cookiePath string
-	secure     bool
-	now        func() time.Time
+	cfg Config
+	// discovered holds the provider's endpoints and keys once its discovery
+	// document was read (see ready).
+	discoveryMu sync.Mutex
+	oauth       oauth2.Config
+	verifier    *oidc.IDTokenVerifier
+	discovered  bool
+	lastAttempt time.Time
+	hc          *http.Client
+	opsGroup    string
+	aead        cipher.AEAD
+	cookiePath  string
+	secure      bool
+	now         func() time.Time
 
 	// used remembers the states of finished flows until their cookies expire, so
 	// a callback replayed to this replica fails even before the provider refuses
@@ -155,19 +161,18 @@ type Flow struct {
 	used map[string]time.Time
 }
 
-// New discovers the provider (its endpoints and keys) and returns the flow. ctx
-// bounds discovery only; keys are fetched later as needed. hc makes every call
-// to the provider; nil means http.DefaultClient.
+// New returns the flow, and discovers the provider (its endpoints and keys) if it
+// answers within ctx. A provider that does not answer does not stop the portal: its
+// leads and reviewers sign in without it, and ITSS staff's sign-in discovers it when
+// first used (ready). A portal pod restarted during an outage of ITSS's identity
+// provider crash-looped, and took every page down with it. hc makes every call to
+// the provider; nil means http.DefaultClient.
 func New(ctx context.Context, cfg Config, hc *http.Client) (*Flow, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ops sign-in config: %w", err)
 	}
 	if hc == nil {
 		hc = http.DefaultClient
-	}
-	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, hc), cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("discover OpenID provider %s: %w", cfg.Issuer, err)
 	}
 	block, err := aes.NewCipher(cfg.CookieKey)
 	if err != nil {
@@ -178,15 +183,8 @@ func New(ctx context.Context, cfg Config, hc *http.Client) (*Flow, error) {
 		return nil, fmt.Errorf("ops sign-in cookie key: %w", err)
 	}
 	redirect, _ := url.Parse(cfg.RedirectURL) // checked by Validate
-	return &Flow{
-		oauth: oauth2.Config{
-			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret,
-			RedirectURL:  cfg.RedirectURL,
-			Endpoint:     provider.Endpoint(),
-			Scopes:       []string{oidc.ScopeOpenID, "email", "profile", scopeGroups},
-		},
-		verifier:   provider.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
+	f := &Flow{
+		cfg:        cfg,
 		hc:         hc,
 		opsGroup:   cfg.OpsGroup,
 		aead:       aead,
@@ -194,7 +192,47 @@ func New(ctx context.Context, cfg Config, hc *http.Client) (*Flow, error) {
 		secure:     redirect.Scheme == "https",
 		now:        time.Now,
 		used:       make(map[string]time.Time),
-	}, nil
+	}
+	_ = f.ready(ctx) // tried again at the first sign-in when the provider did not answer
+	return f, nil
+}
+
+// rediscoverEvery bounds how often an unanswered discovery is tried again, so that
+// sign-ins during an outage do not each wait on the provider.
+const rediscoverEvery = 10 * time.Second
+
+// ErrProviderUnavailable says ITSS's identity provider could not be reached to start
+// or finish a sign-in.
+var ErrProviderUnavailable = errors.New("the identity provider did not answer")
+
+// ready discovers the provider once: its endpoints for the code flow and its keys for
+// ID tokens.
+func (f *Flow) ready(ctx context.Context) error {
+	f.discoveryMu.Lock()
+	defer f.discoveryMu.Unlock()
+	if f.discovered {
+		return nil
+	}
+	if !f.lastAttempt.IsZero() && f.now().Sub(f.lastAttempt) < rediscoverEvery {
+		return ErrProviderUnavailable
+	}
+	f.lastAttempt = f.now()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, f.hc), f.cfg.Issuer)
+	if err != nil {
+		return fmt.Errorf("discover OpenID provider %s: %w: %w", f.cfg.Issuer, ErrProviderUnavailable, err)
+	}
+	f.oauth = oauth2.Config{
+		ClientID:     f.cfg.ClientID,
+		ClientSecret: f.cfg.ClientSecret,
+		RedirectURL:  f.cfg.RedirectURL,
+		Endpoint:     provider.Endpoint(),
+		Scopes:       []string{oidc.ScopeOpenID, "email", "profile", scopeGroups},
+	}
+	f.verifier = provider.Verifier(&oidc.Config{ClientID: f.cfg.ClientID})
+	f.discovered = true
+	return nil
 }
 
 // flowState is what the cookie carries from Start to Finish.
@@ -208,6 +246,9 @@ type flowState struct {
 // Start sends the browser to the provider, remembering in the flow cookie what
 // Finish must check.
 func (f *Flow) Start(w http.ResponseWriter, r *http.Request) error {
+	if err := f.ready(r.Context()); err != nil {
+		return err
+	}
 	st := flowState{
 		State:    rand.Text(),
 		Nonce:    rand.Text(),
@@ -261,6 +302,9 @@ func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (Person, error) {
 		return Person{}, failed("callback without a code", nil)
 	}
 
+	if err := f.ready(r.Context()); err != nil {
+		return Person{}, failed("the identity provider did not answer", err)
+	}
 	ctx := context.WithValue(r.Context(), oauth2.HTTPClient, f.hc)
 	tok, err := f.oauth.Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {

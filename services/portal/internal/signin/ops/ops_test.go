@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -492,5 +493,64 @@ func TestConcurrentCallbacksOneSignIn(t *testing.T) {
 	}
 	if counts[http.StatusOK] != 1 || counts[http.StatusUnauthorized] != n-1 {
 		t.Fatalf("statuses %v, want one 200 and %d 401", counts, n-1)
+	}
+}
+
+// gated answers 503 until it is opened, then is the provider: an identity provider
+// down when the portal starts, and back later.
+type gated struct {
+	open atomic.Bool
+	next http.Handler
+}
+
+func (g *gated) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !g.open.Load() {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// A provider that does not answer when the portal starts does not stop it (a pod
+// restarted during an outage crash-looped, and every page with it): the flow is made,
+// a sign-in then says the provider is unavailable, and once it answers, sign-in works
+// without a restart.
+func TestAProviderDownAtStartIsDiscoveredWhenItAnswers(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	local := oidcdev.Local{OpsPassword: opsPassword, ClientSecret: clientSecret}
+	provider, err := oidcdev.New(oidcdev.Config{Issuer: issuer, ClientID: oidcdev.LocalClientID, ClientSecret: clientSecret,
+		RedirectURIs: []string{"http://127.0.0.1/auth/callback"}, Users: []oidcdev.User{local.OpsUser()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := &gated{next: provider}
+	srv.Config.Handler = gate
+	srv.Start()
+	t.Cleanup(srv.Close)
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(t.Context(), Config{Issuer: issuer, ClientID: oidcdev.LocalClientID, ClientSecret: clientSecret,
+		RedirectURL: "http://127.0.0.1/auth/callback", OpsGroup: oidcdev.LocalOpsGroup, CookieKey: key}, nil)
+	if err != nil {
+		t.Fatalf("the flow with its provider down: %v", err)
+	}
+	now := time.Now()
+	f.now = func() time.Time { return now }
+	start := func() (*httptest.ResponseRecorder, error) {
+		rec := httptest.NewRecorder()
+		return rec, f.Start(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/signin/ops", nil))
+	}
+	if _, err := start(); !errors.Is(err, ErrProviderUnavailable) {
+		t.Fatalf("a sign-in with the provider down: %v, want ErrProviderUnavailable", err)
+	}
+	gate.open.Store(true)
+	now = now.Add(rediscoverEvery)
+	rec, err := start()
+	if err != nil || rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), issuer) {
+		t.Errorf("a sign-in once the provider answers: %v, %d to %q", err, rec.Code, rec.Header().Get("Location"))
 	}
 }
