@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/itss/techcommit/libs/testenv"
 )
 
 // A lead's draft is saved whole at the editor's limits: four narratives of 20,000
@@ -19,15 +17,7 @@ func TestADraftAtTheEditorsLimitsIsSavedAndALongerFormChangesNothing(t *testing.
 	s, org, cookie := submissionStack(t)
 	p := s.p
 	editor := "/obligations/" + org + "/submission"
-	var draft string
-	testenv.Eventually(t, 15*time.Second, func() error {
-		r := p.do("POST", editor, cookie, mainForm(nil))
-		if r.status != http.StatusSeeOther {
-			return fmt.Errorf("save = %d: %s", r.status, r.body)
-		}
-		draft = strings.TrimPrefix(r.header.Get("Location"), editor+"?saved=1&draft=")
-		return nil
-	})
+	draft := startDraft(t, s, org, cookie).draft
 	full := map[string]string{"draft": draft, "how_consulted": strings.Repeat("Survey, ", 1000)}
 	for _, theme := range []string{"visibility", "recognition", "career_development", "sustainability"} {
 		full["narrative-"+theme] = strings.Repeat("Technicians' work is seen & valued; ", 555) + strings.Repeat("x", 20000-555*36)

@@ -6,11 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/net/html"
-
-	"github.com/itss/techcommit/libs/testenv"
 )
 
 // hidden is the value of the page's hidden field with this name ("" when it has none).
@@ -49,15 +46,7 @@ func TestTwoTabsSavingOneDraftDoNotOverwriteEachOther(t *testing.T) {
 	p := s.p
 	editor := "/obligations/" + org + "/submission"
 
-	var draft string
-	testenv.Eventually(t, 15*time.Second, func() error {
-		r := p.do("POST", editor, cookie, mainForm(nil))
-		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), editor+"?saved=1&draft=") {
-			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
-		}
-		draft = strings.TrimPrefix(r.header.Get("Location"), editor+"?saved=1&draft=")
-		return nil
-	})
+	draft := startDraft(t, s, org, cookie).draft
 	open := func() *html.Node {
 		t.Helper()
 		r := p.do("GET", editor+"?draft="+draft, cookie, nil)

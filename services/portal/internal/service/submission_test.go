@@ -457,15 +457,7 @@ func TestACompleteDraftBeforeTheWindowSaysWhenItCanBeSubmitted(t *testing.T) {
 	org := onboardOn(t, s.p, s.sig, "University of Earlyton", "lead-e@example.ac.uk", time.Now().AddDate(0, -1, 0))
 	cookie := s.p.signIn("lead-e@example.ac.uk")
 	editor := "/obligations/" + org + "/submission"
-	var draft string
-	testenv.Eventually(t, 15*time.Second, func() error {
-		r := s.p.do("POST", editor, cookie, mainForm(nil))
-		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), editor+"?saved=1&draft=") {
-			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
-		}
-		draft = strings.TrimPrefix(r.header.Get("Location"), editor+"?saved=1&draft=")
-		return nil
-	})
+	draft := startDraft(t, s, org, cookie).draft
 	target := time.Now().AddDate(1, 6, 0)
 	action := url.Values{"draft": {draft}, "theme": {"recognition"}, "action": {"Start an annual technician award"}, "owner": {"Director of HR"},
 		"success_measure": {"Awarded each year"}, "target_day": {fmt.Sprint(target.Day())}, "target_month": {fmt.Sprint(int(target.Month()))}, "target_year": {fmt.Sprint(target.Year())}}
