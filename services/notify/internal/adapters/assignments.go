@@ -42,6 +42,9 @@ type assignmentDoc struct {
 	// Returned is the round's version of the return this reminder is for (0: the
 	// assignment as made).
 	Returned int `bson:"returned,omitempty"`
+	// Assigned is the round's version of the assignment the record is for (absent
+	// in records made before it was kept).
+	Assigned int `bson:"assigned_version,omitempty"`
 }
 
 // markDoc is one event of an assignment's life.
@@ -99,9 +102,27 @@ func NewAssignments(ctx context.Context, db *mongo.Database) (*Assignments, erro
 // closing event overtook it stays closed.
 func (s *Assignments) Open(ctx context.Context, a app.Assignment) error {
 	doc := assignmentDoc{ID: docID(a), Returned: a.Returned, RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, OrganisationID: a.OrganisationID,
-		RoundName: a.RoundName, OrgName: a.OrganisationName, Reviewer: personDoc(a.Reviewer), Deadline: a.Deadline, RemindOn: a.RemindOn.String()}
+		RoundName: a.RoundName, OrgName: a.OrganisationName, Reviewer: personDoc(a.Reviewer), Deadline: a.Deadline, RemindOn: a.RemindOn.String(),
+		Assigned: a.Assigned}
 	if _, err := s.coll.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("record assignment %s: %w", doc.ID, store.Classify(err))
+	}
+	return nil
+}
+
+// Reopen opens again the closed record of an assignment for a later one of the same
+// reviewer (a.Assigned after the version it holds), with that assignment's deadline
+// and reminder day. A record already for this assignment, or a later one, is left.
+func (s *Assignments) Reopen(ctx context.Context, a app.Assignment) error {
+	filter := bson.D{{Key: "_id", Value: docID(a)}, {Key: "closed", Value: true}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "assigned_version", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "assigned_version", Value: bson.D{{Key: "$lt", Value: a.Assigned}}}},
+	}}}
+	set := bson.D{{Key: "closed", Value: false}, {Key: "assigned_version", Value: a.Assigned}, {Key: "deadline", Value: a.Deadline},
+		{Key: "remind_on", Value: a.RemindOn.String()}, {Key: "reviewer", Value: personDoc(a.Reviewer)},
+		{Key: "round_name", Value: a.RoundName}, {Key: "organisation_name", Value: a.OrganisationName}}
+	if _, err := s.coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}}); err != nil {
+		return fmt.Errorf("reopen assignment %s: %w", docID(a), store.Classify(err))
 	}
 	return nil
 }
@@ -152,7 +173,8 @@ func (s *Assignments) DueForReminder(ctx context.Context, today civil.Date, now 
 func fromAssignmentDoc(d assignmentDoc) app.Assignment {
 	on, _ := civil.Parse(d.RemindOn)
 	return app.Assignment{RoundID: d.RoundID, SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationID: d.OrganisationID,
-		RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline, RemindOn: on, Returned: d.Returned}
+		RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline, RemindOn: on, Returned: d.Returned,
+		Assigned: d.Assigned}
 }
 
 // Get reads the assignment as it was made. One whose closing event came first has

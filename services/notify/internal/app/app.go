@@ -139,6 +139,10 @@ type Assignment struct {
 	// of that return: each return restarts the reminder, under a key of its own. It
 	// is 0 for the assignment as it was made.
 	Returned int
+	// Assigned is the round's version of the assignment this reminder is for: a
+	// reviewer asked again after declining is reminded again, under a key of its own
+	// (0 for a record made before notify kept it).
+	Assigned int
 }
 
 // Key names the assignment: one reviewer on one submission in one round.
@@ -153,6 +157,9 @@ func (a Assignment) Key() string { return a.RoundID + "|" + a.SubmissionID + "|"
 // it stands whatever order notify heard of them in.
 type Assignments interface {
 	Open(ctx context.Context, a Assignment) error
+	// Reopen opens again an assignment that a declination or removal closed before
+	// the reviewer was asked again (a.Assigned, later than the assignment it held).
+	Reopen(ctx context.Context, a Assignment) error
 	Close(ctx context.Context, a Assignment) error
 	// Closed says whether the assignment is done (reviewed, declined or removed).
 	Closed(ctx context.Context, a Assignment) (bool, error)

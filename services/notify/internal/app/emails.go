@@ -167,6 +167,7 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 	if err := a.assignments.Mark(ctx, Mark{Assignment: as, Kind: MarkAssigned, Version: version, At: a.clock.Now()}); err != nil {
 		return err
 	}
+	as.Assigned = version
 	if err := a.openAssigned(ctx, as); err != nil {
 		return err
 	}
@@ -193,7 +194,17 @@ func (a *App) openAssigned(ctx context.Context, as Assignment) error {
 	if !as.RemindOn.After(a.today()) {
 		return nil
 	}
-	return a.assignments.Open(ctx, as)
+	if err := a.assignments.Open(ctx, as); err != nil {
+		return err
+	}
+	// Asked again after declining or being taken off it: the record the declination
+	// closed is opened again for this assignment, if the marks say it is the one in
+	// force (a declination heard later, but made after, keeps it closed).
+	st, _, err := a.review(ctx, as)
+	if err != nil || !st.assigned || st.gone || st.reviewed {
+		return err
+	}
+	return a.assignments.Reopen(ctx, as)
 }
 
 // remindReviewers sends the reminder before each open review's deadline. The
@@ -219,6 +230,9 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 			continue // the round takes no new reviews
 		}
 		about, step, cause := "assignment:"+as.Key(), "", "assignment:"+as.Key()
+		if as.Assigned > 0 {
+			cause += fmt.Sprintf("@%d", as.Assigned) // each time the reviewer is asked
+		}
 		if as.Returned > 0 {
 			st, _, err := a.review(ctx, as)
 			if err != nil {

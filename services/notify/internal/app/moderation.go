@@ -100,10 +100,21 @@ func (a *App) Record(ctx context.Context, m Mark) error {
 	if err := a.assignments.Mark(ctx, m); err != nil {
 		return err
 	}
-	if m.Kind == MarkSubmitted || m.Kind == MarkGone {
-		return a.assignments.Close(ctx, Assignment{RoundID: m.RoundID, SubmissionID: m.SubmissionID, ReviewerID: m.ReviewerID})
+	if m.Kind != MarkSubmitted && m.Kind != MarkGone {
+		return nil
 	}
-	return nil
+	// Closed only when this is where the assignment stands: a declination heard after
+	// the reviewer was asked again (the events of two rounds' changes overtaking each
+	// other) does not close the later assignment's reminder.
+	as := Assignment{RoundID: m.RoundID, SubmissionID: m.SubmissionID, ReviewerID: m.ReviewerID}
+	ms, err := a.assignments.Marks(ctx, as)
+	if err != nil {
+		return err
+	}
+	if st := stateOf(ms); st.assigned && !st.gone && !st.reviewed {
+		return nil
+	}
+	return a.assignments.Close(ctx, as)
 }
 
 // filled completes what an event said of an assignment with what notify knows: the

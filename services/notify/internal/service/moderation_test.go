@@ -549,3 +549,34 @@ func TestAReviewerAskedOnOrAfterTheReminderDayIsNotReminded(t *testing.T) {
 		}
 	}
 }
+
+// A reviewer who declines and is asked again before the reminder day is reminded
+// then, once (the declination closed the first assignment's reminder, and a second
+// assignment never opened it again); a declination heard after the reviewer was
+// asked again, but made before, does not close the second assignment's reminder.
+func TestAReviewerAskedAgainAfterDecliningIsReminded(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	r := h.round("r10")
+	eve := reviewer{round: "r10", roundName: "Winter 2026", sub: "s10", org: "wn", orgName: "University of Wn", deadline: time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)}.as("eve", "Eve Reviewer")
+	fay := eve.as("fay", "Fay Reviewer")
+
+	// Eve: asked, declines, asked again, all before the reminder day (4 December).
+	r.publish(eve.assigned(), events.AssignmentDeclinedV1{RoundID: "r10", SubmissionID: "s10", ReviewerID: "eve", Reason: "busy that week"}, eve.assigned())
+	// Fay: asked twice with a declination between, but notify hears the declination
+	// last (its version says it came between).
+	r.publish(fay.assigned())
+	declined := r.version + 1
+	r.version += 2
+	r.again(r.version, fay.assigned())
+	r.again(declined, events.AssignmentDeclinedV1{RoundID: "r10", SubmissionID: "s10", ReviewerID: "fay", Reason: "leave"})
+	h.runUntil(civil.New(2026, 12, 14))
+
+	assigned := "Technician Commitment peer review (Winter 2026): University of Wn's submission is assigned to you, due Friday 11 December 2026, 17:00 GMT"
+	reminder := "Technician Commitment peer review (Winter 2026): accept and review University of Wn's submission by Friday 11 December 2026, 17:00 GMT"
+	for _, who := range []reviewer{eve, fay} {
+		if diff := cmp.Diff([]string{assigned, assigned, reminder}, subjects(mailTo(h, who.email, 0))); diff != "" {
+			t.Errorf("%s's emails (-want +got):\n%s", who.name, diff)
+		}
+	}
+}
