@@ -184,6 +184,10 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		return p.do(method, path, cookie, form)
 	}
 	page := ed("GET", editor+"?saved=1", nil)
+	// The action plan's buttons leave the page: it says to save first.
+	if !strings.Contains(page.body, "save your draft above first, or what you changed there since is lost") {
+		t.Errorf("the editor does not warn that the action plan's buttons leave unsaved changes behind")
+	}
 	doc = parse(t, page.body)
 	if got := value(doc, "field-rating-visibility"); got != "2" {
 		t.Errorf("the saved rating reads %q", got)
