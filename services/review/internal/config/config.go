@@ -26,10 +26,20 @@ type Review struct {
 	IdempotencyTTL time.Duration `env:"REVIEW_IDEMPOTENCY_TTL" envDefault:"24h"`
 }
 
+// BodyLimit is the review service's largest request body: what its OpenAPI document
+// lets a submission hold (four narratives of 20,000 characters, a consultation of
+// 8,000, 200 actions of 8,210), about 1.73 million characters, at up to four bytes a
+// character in JSON. At the platform's 256K a submission within every documented
+// limit, in Welsh or Chinese or with long plans, was refused with 413.
+const BodyLimit = "8M"
+
 // Default returns the configuration for the local stack, before the environment is
 // read (platform.Main reads it over these and validates the result).
 func Default() Config {
-	return libconfig.Defaulted(func(c *Config) { c.Local(8082, 9082, "review") })
+	return libconfig.Defaulted(func(c *Config) {
+		c.Local(8082, 9082, "review")
+		c.HTTP.BodyLimit = BodyLimit
+	})
 }
 
 // Validate reports every problem at once.

@@ -642,7 +642,9 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 		{"two dots together in a reviewer's email", "POST", "/v1/reviewers", map[string]any{"reviewer_id": "x", "name": "X", "email": "a..b@x.ac.uk", "organisation_id": "o", "trained": true, "capacity": 2}, 400, "email"},
 		{"a field that is not", "POST", "/v1/submissions", with(func(b map[string]any) { b["status"] = "submitted" }), 400, "status"},
 		{"operator injection", "POST", "/v1/submissions", with(func(b map[string]any) { b["organisation_id"] = map[string]any{"$ne": nil} }), 400, "organisation_id"},
-		{"oversized", "POST", "/v1/submissions", with(assessment("narrative", strings.Repeat("x", 300<<10))), 413, ""},
+		{"oversized", "POST", "/v1/submissions", with(assessment("narrative", strings.Repeat("x", 9<<20))), 413, ""},
+		// Over the narrative's limit, but a body the service takes: refused naming it.
+		{"a narrative over its limit", "POST", "/v1/submissions", with(assessment("narrative", strings.Repeat("x", 300<<10))), 400, "self_assessment.0.narrative"},
 		{"capacity over 20", "POST", "/v1/reviewers", map[string]any{"reviewer_id": "x", "name": "X", "email": "x@example.ac.uk", "organisation_id": "o", "trained": true, "capacity": 21}, 400, "capacity"},
 		{"conflict with own organisation", "POST", "/v1/reviewers", map[string]any{"reviewer_id": "x", "name": "X", "email": "x@example.ac.uk", "organisation_id": "o", "trained": true, "capacity": 2, "conflicts": []string{"o"}}, 400, "conflicts"},
 		{"deadline in the past", "POST", "/v1/review-rounds", map[string]any{"name": "R", "review_deadline": "2020-01-01T00:00:00Z"}, 400, "review_deadline"},
@@ -795,4 +797,29 @@ func TestAnIDOfTheWrongKindNamesNothing(t *testing.T) {
 		}
 	}
 	h.Must(http.StatusBadRequest, h.Do("POST", "/v1/review-rounds/"+round+"/submissions", h.ops, map[string]any{"submission_ids": []string{round}}))
+}
+
+// A submission within every limit the OpenAPI document sets is taken whole, in any
+// script: four narratives at their 20,000 characters of Chinese and a plan of 200
+// actions at their limits, nearly 2 MB of JSON. (The platform's 256K refused it with
+// 413.)
+func TestASubmissionAtItsDocumentedLimitsIsTaken(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("big")
+	body := complete("x")
+	for _, th := range body["self_assessment"].([]map[string]any) {
+		th["narrative"] = strings.Repeat("技", 20000)
+	}
+	body["technician_voice"].(map[string]any)["how_consulted"] = strings.Repeat("技", 8000)
+	var plan []map[string]any
+	for i := range 200 {
+		plan = append(plan, map[string]any{"theme": "recognition", "action": fmt.Sprintf("%03d ", i) + strings.Repeat("a", 3996), "owner": "HR",
+			"success_measure": strings.Repeat("m", 4000), "target_date": "2027-06-30"})
+	}
+	body["action_plan"] = plan
+	if data, _ := json.Marshal(body); len(data) < 1<<20 {
+		t.Fatalf("the body is %d bytes, not over 1 MB", len(data))
+	}
+	h.drafted("big", body)
 }
