@@ -297,7 +297,9 @@ var opsOnboardingSteps = []opsOnboardingStep{
 	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: opsform.Contacts,
 		next: opsInStatus(sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
-			resp, err := c.set.Signatory.UpdateContactsWithBodyWithResponse(r.Context(), id, "application/json", body)
+			// Applied only to the organisation as the form showed it: another
+			// person's change since is not put back without a word.
+			resp, err := c.set.Signatory.UpdateContactsWithBodyWithResponse(r.Context(), id, "application/json", body, ifMatch(seenVersion(r.PostForm.Get("version"))))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -327,7 +329,10 @@ func opsStepOf(slug string) (opsOnboardingStep, bool) {
 type opsFormData struct {
 	Caption, Intro, Action, Button, Back string
 	// Key is the form's idempotency key, when the service takes one.
-	Key    string
+	Key string
+	// Version is the ETag of what the form was filled from, sent back as If-Match
+	// when the service takes one (an organisation's contacts).
+	Version string
 	Fields []templates.OpsField
 }
 
@@ -353,15 +358,16 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 			typed[s.Name] = []string{h.opsDay().Format(time.DateOnly)}
 		}
 	}
+	version := ""
 	if step.slug == "contacts" {
-		typed = opsContactsOf(*resp.JSON200)
+		typed, version = opsContactsOf(*resp.JSON200), resp.HTTPResponse.Header.Get("ETag")
 	}
-	h.opsShowStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, typed, nil)
+	h.opsShowStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, version, typed, nil)
 }
 
-func (h *Handler) opsShowStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id string, typed opsform.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id, version string, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", step.title, errs, opsFormData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
-		Button: step.button, Back: "/ops/organisations/" + id, Fields: step.specs.Fields(typed, errs)})
+		Button: step.button, Back: "/ops/organisations/" + id, Version: version, Fields: step.specs.Fields(typed, errs)})
 }
 
 // opsStepSave sends an onboarding step to the signatory service as the signed-in
@@ -378,6 +384,7 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		return
 	}
 	typed, body, errs := step.specs.Parse(r.PostForm, london)
+	stale := false
 	if len(errs) == 0 {
 		httpResp, respBody, err := step.call(c, r, id, opsJSONBody(body))
 		if err != nil {
@@ -385,21 +392,30 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 			return
 		}
 		p := clients.Check(httpResp, respBody)
-		if p == nil {
+		switch {
+		case p == nil:
 			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
 			return
-		}
-		if !opsFormRefusal(p) {
+		case p.Status == http.StatusPreconditionFailed:
+			// Changed by someone else since the form was filled: what was typed is
+			// shown again, not saved, with the organisation's version now.
+			stale = true
+			errs = []templates.FieldError{{Message: "Someone else changed this organisation since you opened the form (perhaps you, in another tab): nothing was saved. Check what you typed below against the organisation's page, and save again."}}
+		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)
 			return
+		default:
+			errs = opsRenamed(opsFieldProblems(p, nil), step.specs)
 		}
-		errs = opsRenamed(opsFieldProblems(p, nil), step.specs)
 	}
-	name := id
+	name, version := id, r.PostForm.Get("version")
 	if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id); err == nil && org.JSON200 != nil {
 		name = org.JSON200.Name
+		if stale {
+			version = org.HTTPResponse.Header.Get("ETag") // a save once checked replaces that
+		}
 	}
-	h.opsShowStep(w, r, opsStatusOf(errs), step, name, id, typed, errs)
+	h.opsShowStep(w, r, opsStatusOf(errs), step, name, id, version, typed, errs)
 }
 
 // opsRenamed puts each service field error on the form's field of that API name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	stdhtml "html"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -689,4 +690,44 @@ func opsActors(t *testing.T, s *stack, stream, aggregate string) map[string][]st
 		}
 	}
 	return out
+}
+
+// Two ops people (or tabs) change one organisation's contacts from forms opened
+// together: the second save is refused, not applied over the first, and its form
+// comes back as typed with what happened; saved again from there, it is applied.
+func TestOpsTwoTabsChangingContactsDoNotOverwriteEachOther(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	page := "/ops/organisations/" + org + "/contacts"
+	versionRe := regexp.MustCompile(`name="version" value="([^"]+)"`)
+	open := func() url.Values {
+		t.Helper()
+		v := versionRe.FindStringSubmatch(opsMustStatus(t, s.p.do("GET", page, ops, nil), http.StatusOK, "the contacts form").body)
+		if v == nil {
+			t.Fatal("the contacts form carries no version")
+		}
+		return url.Values{"leader.name": {"Prof. Jane Smith"}, "leader.title": {"VC"}, "leader.email": {"vc@exampleton.ac.uk"},
+			"nominated_lead.name": {"Lead"}, "nominated_lead.email": {"lead-a@example.ac.uk"},
+			"point_of_contact.name": {"Technical Services Office"}, "plan_page": {"https://www.exampleton.ac.uk/tc"}, "version": {stdhtml.UnescapeString(v[1])}}
+	}
+	a, b := open(), open()
+	b.Set("leader.title", "Vice-Chancellor")
+	opsMustStatus(t, s.p.do("POST", page, ops, b), http.StatusSeeOther, "tab B's save")
+	a.Set("plan_page", "https://www.exampleton.ac.uk/technicians")
+	r := opsMustStatus(t, s.p.do("POST", page, ops, a), http.StatusConflict, "tab A's save over B's")
+	if !strings.Contains(r.body, "Someone else changed this organisation since you opened the form") || !strings.Contains(r.body, `value="https://www.exampleton.ac.uk/technicians"`) {
+		t.Errorf("tab A's refused save: %s", r.body)
+	}
+	if again := open(); again.Get("version") == a.Get("version") {
+		t.Fatal("the organisation's version did not change with B's save")
+	}
+	got := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+org, opsToken(t, s.sig, "signatory"), nil)).JSON(t)
+	if leader := got["leader"].(map[string]any); leader["title"] != "Vice-Chancellor" {
+		t.Errorf("B's change was lost: the leader is %v", leader)
+	}
+	// Saved again from the page A was shown (which carries the version now).
+	a.Set("version", stdhtml.UnescapeString(versionRe.FindStringSubmatch(r.body)[1]))
+	opsMustStatus(t, s.p.do("POST", page, ops, a), http.StatusSeeOther, "tab A's save once checked")
 }
