@@ -148,7 +148,16 @@ type Request struct {
 	// By is the person asking, as the records name them, and Creator their
 	// pseudonym (signin.Pseudonym).
 	By, Creator string
+	// Key, when set, is the form's own key: the token's id is made from it, so that
+	// the form sent twice makes one token (the second is ErrMadeAlready).
+	Key string
 }
+
+// ErrMadeAlready says a request's key made a token already.
+var ErrMadeAlready = errors.New("a token was made from this form already")
+
+// formSpace names the ids of tokens made from a form's key.
+var formSpace = uuid.MustParse("7c6c39b0-44a4-4d55-9d1b-6f2f5a0f1c8e")
 
 // Issue makes a token and returns its record and the token itself, which is shown
 // once and kept nowhere. The record is written before the fund hears of the token,
@@ -173,6 +182,9 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 		return Token{}, "", apperr.New(apperr.Conflict, "your organisation has %d tokens in force already: revoke one you no longer use first", MaxActive)
 	}
 	id := uuid.NewString()
+	if r.Key != "" {
+		id = uuid.NewSHA1(formSpace, []byte(r.Org+"|"+r.Key)).String()
+	}
 	expires := now.Add(r.Lifetime).Truncate(time.Second)
 	secret, err := s.minter.MintAPIToken(id, r.Org, s.audience, expires)
 	if err != nil {
@@ -181,7 +193,9 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 	sum := sha256.Sum256([]byte(secret))
 	doc := tokenDoc{ID: id, Org: r.Org, Name: r.Name, CreatedBy: r.By, Creator: r.Creator, Created: now.UTC(), Expires: expires.UTC(),
 		Last4: secret[len(secret)-4:], Digest: hex.EncodeToString(sum[:])}
-	if _, err := s.coll.InsertOne(ctx, doc); err != nil {
+	if _, err := s.coll.InsertOne(ctx, doc); mongo.IsDuplicateKeyError(err) {
+		return Token{}, "", ErrMadeAlready // the unique id decides between two sends
+	} else if err != nil {
 		return Token{}, "", fmt.Errorf("record API token: %w", store.Classify(err))
 	}
 	if err := s.tell(ctx, doc); err != nil {

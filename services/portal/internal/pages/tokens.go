@@ -1,6 +1,8 @@
 package pages
 
 import (
+	"errors"
+	"github.com/google/uuid"
 	"net/http"
 	"time"
 
@@ -29,6 +31,8 @@ type tokensData struct {
 	// Made is the token just made, shown this once.
 	Made       *tokenRow
 	MadeSecret string
+	// Key is the new-token form's own: the same form sent twice makes one token.
+	Key string
 }
 
 // tokenManager says whether the visitor may manage org's API tokens (its nominated
@@ -64,7 +68,11 @@ func (h *Handler) showTokens(w http.ResponseWriter, r *http.Request, status int,
 		h.fail(w, r, err)
 		return
 	}
-	data := tokensData{OrgID: org, OrgName: h.orgName(r, org), Form: f, MaxDays: h.maxTokenDays()}
+	data := tokensData{OrgID: org, OrgName: h.orgName(r, org), Form: f, MaxDays: h.maxTokenDays(), Key: uuid.NewString()}
+	if r.Method == http.MethodPost && status == http.StatusBadRequest {
+		// Shown again to be corrected: sent again, it is still the one form.
+		data.Key = opsFormKey(r)
+	}
 	v, _ := visitorFrom(r.Context())
 	if _, lead := v.person.LeadOf(org); lead {
 		data.Lead = true
@@ -127,7 +135,13 @@ func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	made, secret, err := h.tokens.Issue(r.Context(), apitokens.Request{Org: org, Name: f.Name, Lifetime: time.Duration(f.DaysN) * 24 * time.Hour,
-		By: by, Creator: signin.Pseudonym(v.person.Email)})
+		By: by, Creator: signin.Pseudonym(v.person.Email), Key: opsFormKey(r)})
+	if errors.Is(err, apitokens.ErrMadeAlready) {
+		// A second press of the button: the first made the token, and its answer,
+		// the one page that showed the secret, is the page the browser dropped.
+		h.showTokens(w, r, http.StatusConflict, org, form.APIToken{Days: f.Days}, []templates.FieldError{{Message: "This form was sent twice: the first send made the token \"" + f.Name + "\", and its page, which showed the token once, was replaced by this one. If you did not copy the token, revoke it below and make another."}}, nil, "")
+		return
+	}
 	if err != nil {
 		h.tokenProblem(w, r, org, f, err)
 		return

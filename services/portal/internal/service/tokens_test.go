@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,5 +363,54 @@ func TestColleaguesNamedByALeadLoseTheirPowerWhenTheRoleIsHandedOn(t *testing.T)
 		t.Fatal(err)
 	} else if _, ok := person.ApplicantOf("org-h"); !ok {
 		t.Error("the new lead's colleague lost their power when only the head changed")
+	}
+}
+
+// The new-token form sent twice (a double click; the browser shows the second
+// answer) makes one token, and the second answer says so: two tokens were made, one
+// of them a working credential whose secret nobody had seen. Sent twice at once, it
+// makes one too; a fresh form makes another.
+func TestANewTokenFormSentTwiceMakesOneToken(t *testing.T) {
+	t.Parallel()
+	s := startFundStack(t)
+	mine := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	cookie := s.p.signIn("lead-a@example.ac.uk")
+	page := "/organisations/" + mine + "/tokens"
+	keyRe := regexp.MustCompile(`name="key" value="([^"]+)"`)
+	formOf := func(name string) url.Values {
+		t.Helper()
+		k := keyRe.FindStringSubmatch(s.p.do("GET", page, cookie, nil).body)
+		if k == nil {
+			t.Fatal("the new-token form carries no key")
+		}
+		return url.Values{"name": {name}, "days": {"30"}, "key": {k[1]}}
+	}
+	count := func(name string) int {
+		t.Helper()
+		return strings.Count(s.p.do("GET", page, cookie, nil).body, ">"+name+"<")
+	}
+	f := formOf("CI tool")
+	if r := s.p.do("POST", page, cookie, f); r.status != http.StatusCreated {
+		t.Fatalf("making the token = %d: %s", r.status, r.body)
+	}
+	again := s.p.do("POST", page, cookie, f)
+	if again.status != http.StatusConflict || !strings.Contains(again.body, "This form was sent twice") {
+		t.Errorf("the form sent again = %d: %s", again.status, again.body)
+	}
+	if n := count("CI tool"); n != 1 {
+		t.Errorf("%d tokens named CI tool, want 1", n)
+	}
+
+	f = formOf("Uploader")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { s.p.do("POST", page, cookie, f) })
+	}
+	wg.Wait()
+	if n := count("Uploader"); n != 1 {
+		t.Errorf("four sends at once: %d tokens named Uploader, want 1", n)
+	}
+	if r := s.p.do("POST", page, cookie, formOf("Uploader")); r.status != http.StatusCreated {
+		t.Errorf("a fresh form = %d, want another token", r.status)
 	}
 }
