@@ -703,6 +703,17 @@ type CreateRoundClosureJSONBody struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// CreateRoundClosureParams defines parameters for CreateRoundClosure.
+type CreateRoundClosureParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and opens
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AddSubmissionsJSONBody defines parameters for AddSubmissions.
 type AddSubmissionsJSONBody struct {
 	SubmissionIds []string `json:"submission_ids"`
@@ -726,6 +737,17 @@ type ListReviewersParams struct {
 
 	// Cursor The next_cursor of the previous page
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// RegisterReviewerParams defines parameters for RegisterReviewer.
+type RegisterReviewerParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and opens
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListSubmissionsParams defines parameters for ListSubmissions.
@@ -843,7 +865,7 @@ type ServerInterface interface {
 	CloseRound(ctx echo.Context, roundId RoundID) error
 	// CreateRoundClosure Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
 	// (POST /v1/review-rounds/{roundId}/closure)
-	CreateRoundClosure(ctx echo.Context, roundId RoundID) error
+	CreateRoundClosure(ctx echo.Context, roundId RoundID, params CreateRoundClosureParams) error
 	// AddSubmissions Put submitted submissions into the round (ops)
 	// (POST /v1/review-rounds/{roundId}/submissions)
 	AddSubmissions(ctx echo.Context, roundId RoundID) error
@@ -886,7 +908,7 @@ type ServerInterface interface {
 	ListReviewers(ctx echo.Context, params ListReviewersParams) error
 	// RegisterReviewer Add a volunteer to the pool (ops); reviewer_id is the subject of their token
 	// (POST /v1/reviewers)
-	RegisterReviewer(ctx echo.Context) error
+	RegisterReviewer(ctx echo.Context, params RegisterReviewerParams) error
 	// GetReviewer One pool member's record, with their workload per round (ops)
 	// (GET /v1/reviewers/{reviewerId})
 	GetReviewer(ctx echo.Context, reviewerId string) error
@@ -1132,8 +1154,28 @@ func (w *ServerInterfaceWrapper) CreateRoundClosure(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRoundClosureParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateRoundClosure(ctx, roundId)
+	err = w.Handler.CreateRoundClosure(ctx, roundId, params)
 	return err
 }
 
@@ -1446,8 +1488,28 @@ func (w *ServerInterfaceWrapper) ListReviewers(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) RegisterReviewer(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterReviewerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RegisterReviewer(ctx)
+	err = w.Handler.RegisterReviewer(ctx, params)
 	return err
 }
 

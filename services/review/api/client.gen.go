@@ -193,14 +193,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
-	CreateRoundClosureWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRoundClosureWithBody(ctx context.Context, roundId RoundID, params *CreateRoundClosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRoundClosure Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
-	CreateRoundClosure(ctx context.Context, roundId RoundID, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRoundClosure(ctx context.Context, roundId RoundID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddSubmissionsWithBody Put submitted submissions into the round (ops)
 	//
@@ -381,14 +381,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
-	RegisterReviewerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RegisterReviewerWithBody(ctx context.Context, params *RegisterReviewerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegisterReviewer Add a volunteer to the pool (ops); reviewer_id is the subject of their token
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
-	RegisterReviewer(ctx context.Context, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RegisterReviewer(ctx context.Context, params *RegisterReviewerParams, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReviewer One pool member's record, with their workload per round (ops)
 	//
@@ -720,8 +720,8 @@ func (c *Client) CloseRound(ctx context.Context, roundId RoundID, body CloseRoun
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
-func (c *Client) CreateRoundClosureWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRoundClosureRequestWithBody(c.Server, roundId, contentType, body)
+func (c *Client) CreateRoundClosureWithBody(ctx context.Context, roundId RoundID, params *CreateRoundClosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoundClosureRequestWithBody(c.Server, roundId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -737,8 +737,8 @@ func (c *Client) CreateRoundClosureWithBody(ctx context.Context, roundId RoundID
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
-func (c *Client) CreateRoundClosure(ctx context.Context, roundId RoundID, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRoundClosureRequest(c.Server, roundId, body)
+func (c *Client) CreateRoundClosure(ctx context.Context, roundId RoundID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoundClosureRequest(c.Server, roundId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1124,8 +1124,8 @@ func (c *Client) ListReviewers(ctx context.Context, params *ListReviewersParams,
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
-func (c *Client) RegisterReviewerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterReviewerRequestWithBody(c.Server, contentType, body)
+func (c *Client) RegisterReviewerWithBody(ctx context.Context, params *RegisterReviewerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterReviewerRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1141,8 +1141,8 @@ func (c *Client) RegisterReviewerWithBody(ctx context.Context, contentType strin
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
-func (c *Client) RegisterReviewer(ctx context.Context, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterReviewerRequest(c.Server, body)
+func (c *Client) RegisterReviewer(ctx context.Context, params *RegisterReviewerParams, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterReviewerRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1857,18 +1857,18 @@ func NewCloseRoundRequestWithBody(server string, roundId RoundID, contentType st
 }
 
 // NewCreateRoundClosureRequest calls the generic CreateRoundClosure builder with application/json body
-func NewCreateRoundClosureRequest(server string, roundId RoundID, body CreateRoundClosureJSONRequestBody) (*http.Request, error) {
+func NewCreateRoundClosureRequest(server string, roundId RoundID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateRoundClosureRequestWithBody(server, roundId, "application/json", bodyReader)
+	return NewCreateRoundClosureRequestWithBody(server, roundId, params, "application/json", bodyReader)
 }
 
 // NewCreateRoundClosureRequestWithBody constructs an http.Request for the CreateRoundClosure method, with any body, and a specified content type
-func NewCreateRoundClosureRequestWithBody(server string, roundId RoundID, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateRoundClosureRequestWithBody(server string, roundId RoundID, params *CreateRoundClosureParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1899,6 +1899,21 @@ func NewCreateRoundClosureRequestWithBody(server string, roundId RoundID, conten
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2539,18 +2554,18 @@ func NewListReviewersRequest(server string, params *ListReviewersParams) (*http.
 }
 
 // NewRegisterReviewerRequest calls the generic RegisterReviewer builder with application/json body
-func NewRegisterReviewerRequest(server string, body RegisterReviewerJSONRequestBody) (*http.Request, error) {
+func NewRegisterReviewerRequest(server string, params *RegisterReviewerParams, body RegisterReviewerJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRegisterReviewerRequestWithBody(server, "application/json", bodyReader)
+	return NewRegisterReviewerRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRegisterReviewerRequestWithBody constructs an http.Request for the RegisterReviewer method, with any body, and a specified content type
-func NewRegisterReviewerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRegisterReviewerRequestWithBody(server string, params *RegisterReviewerParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2574,6 +2589,21 @@ func NewRegisterReviewerRequestWithBody(server string, contentType string, body 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3127,14 +3157,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
-	CreateRoundClosureWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error)
+	CreateRoundClosureWithBodyWithResponse(ctx context.Context, roundId RoundID, params *CreateRoundClosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error)
 
 	// CreateRoundClosureWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
-	CreateRoundClosureWithResponse(ctx context.Context, roundId RoundID, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error)
+	CreateRoundClosureWithResponse(ctx context.Context, roundId RoundID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error)
 
 	// AddSubmissionsWithBodyWithResponse Put submitted submissions into the round (ops)
 	//
@@ -3323,14 +3353,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
-	RegisterReviewerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error)
+	RegisterReviewerWithBodyWithResponse(ctx context.Context, params *RegisterReviewerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error)
 
 	// RegisterReviewerWithResponse Add a volunteer to the pool (ops); reviewer_id is the subject of their token
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
-	RegisterReviewerWithResponse(ctx context.Context, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error)
+	RegisterReviewerWithResponse(ctx context.Context, params *RegisterReviewerParams, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error)
 
 	// GetReviewerWithResponse One pool member's record, with their workload per round (ops)
 	//
@@ -4654,6 +4684,8 @@ type CreateRoundClosureResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -4708,6 +4740,11 @@ func (r CreateRoundClosureResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r CreateRoundClosureResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRoundClosureResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -6383,6 +6420,8 @@ type RegisterReviewerResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -6434,6 +6473,11 @@ func (r RegisterReviewerResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r RegisterReviewerResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RegisterReviewerResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -7817,8 +7861,8 @@ func (c *ClientWithResponses) CloseRoundWithResponse(ctx context.Context, roundI
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
-func (c *ClientWithResponses) CreateRoundClosureWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error) {
-	rsp, err := c.CreateRoundClosureWithBody(ctx, roundId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateRoundClosureWithBodyWithResponse(ctx context.Context, roundId RoundID, params *CreateRoundClosureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error) {
+	rsp, err := c.CreateRoundClosureWithBody(ctx, roundId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7830,8 +7874,8 @@ func (c *ClientWithResponses) CreateRoundClosureWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/closure (the `CreateRoundClosure` operationId).
-func (c *ClientWithResponses) CreateRoundClosureWithResponse(ctx context.Context, roundId RoundID, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error) {
-	rsp, err := c.CreateRoundClosure(ctx, roundId, body, reqEditors...)
+func (c *ClientWithResponses) CreateRoundClosureWithResponse(ctx context.Context, roundId RoundID, params *CreateRoundClosureParams, body CreateRoundClosureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundClosureResponse, error) {
+	rsp, err := c.CreateRoundClosure(ctx, roundId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8143,8 +8187,8 @@ func (c *ClientWithResponses) ListReviewersWithResponse(ctx context.Context, par
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
-func (c *ClientWithResponses) RegisterReviewerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error) {
-	rsp, err := c.RegisterReviewerWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RegisterReviewerWithBodyWithResponse(ctx context.Context, params *RegisterReviewerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error) {
+	rsp, err := c.RegisterReviewerWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8156,8 +8200,8 @@ func (c *ClientWithResponses) RegisterReviewerWithBodyWithResponse(ctx context.C
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/reviewers (the `RegisterReviewer` operationId).
-func (c *ClientWithResponses) RegisterReviewerWithResponse(ctx context.Context, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error) {
-	rsp, err := c.RegisterReviewer(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RegisterReviewerWithResponse(ctx context.Context, params *RegisterReviewerParams, body RegisterReviewerJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterReviewerResponse, error) {
+	rsp, err := c.RegisterReviewer(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9593,6 +9637,13 @@ func ParseCreateRoundClosureResponse(rsp *http.Response) (*CreateRoundClosureRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -11320,6 +11371,13 @@ func ParseRegisterReviewerResponse(rsp *http.Response) (*RegisterReviewerRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

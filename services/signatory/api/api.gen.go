@@ -583,10 +583,32 @@ type CreateOrganisationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// AnnounceParams defines parameters for Announce.
+type AnnounceParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // UpdateContactsParams defines parameters for UpdateContacts.
 type UpdateContactsParams struct {
 	// IfMatch The ETag the object was read with (RFC 9110): the write is applied only if the object is still at that version, and is otherwise refused with 412. `*` (or no If-Match) applies it whatever the version.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReceiveFormParams defines parameters for ReceiveForm.
+type ReceiveFormParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // GetHistoryParams defines parameters for GetHistory.
@@ -598,6 +620,17 @@ type GetHistoryParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// RecordMeetingParams defines parameters for RecordMeeting.
+type RecordMeetingParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListObligationsParams defines parameters for ListObligations.
 type ListObligationsParams struct {
 	// Limit Page size (1–200, default 50)
@@ -605,6 +638,17 @@ type ListObligationsParams struct {
 
 	// Cursor The next_cursor of the previous page
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// WithdrawParams defines parameters for Withdraw.
+type WithdrawParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ErasePersonJSONRequestBody defines body for ErasePerson for application/json ContentType.
@@ -653,25 +697,25 @@ type ServerInterface interface {
 	GetOrganisation(ctx echo.Context, id OrganisationID) error
 	// Announce Record the joint public announcement; starts the obligation clock
 	// (POST /v1/organisations/{id}/announcement)
-	Announce(ctx echo.Context, id OrganisationID) error
+	Announce(ctx echo.Context, id OrganisationID, params AnnounceParams) error
 	// UpdateContacts Replace the organisation's contacts (ops, or that organisation's lead)
 	// (PUT /v1/organisations/{id}/contacts)
 	UpdateContacts(ctx echo.Context, id OrganisationID, params UpdateContactsParams) error
 	// ReceiveForm Record the signed signatory or supporter form
 	// (POST /v1/organisations/{id}/form)
-	ReceiveForm(ctx echo.Context, id OrganisationID) error
+	ReceiveForm(ctx echo.Context, id OrganisationID, params ReceiveFormParams) error
 	// GetHistory The audit trail of the organisation — every change, who made it and when
 	// (GET /v1/organisations/{id}/history)
 	GetHistory(ctx echo.Context, id OrganisationID, params GetHistoryParams) error
 	// RecordMeeting Record that ITSS met the organisation
 	// (POST /v1/organisations/{id}/meeting)
-	RecordMeeting(ctx echo.Context, id OrganisationID) error
+	RecordMeeting(ctx echo.Context, id OrganisationID, params RecordMeetingParams) error
 	// ListObligations The organisation's obligations, past and open (ops, or that organisation's lead)
 	// (GET /v1/organisations/{id}/obligations)
 	ListObligations(ctx echo.Context, id OrganisationID, params ListObligationsParams) error
 	// Withdraw Withdraw the organisation (at its request or by ITSS)
 	// (POST /v1/organisations/{id}/withdrawal)
-	Withdraw(ctx echo.Context, id OrganisationID) error
+	Withdraw(ctx echo.Context, id OrganisationID, params WithdrawParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -838,8 +882,28 @@ func (w *ServerInterfaceWrapper) Announce(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AnnounceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Announce(ctx, id)
+	err = w.Handler.Announce(ctx, id, params)
 	return err
 }
 
@@ -890,8 +954,28 @@ func (w *ServerInterfaceWrapper) ReceiveForm(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReceiveFormParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ReceiveForm(ctx, id)
+	err = w.Handler.ReceiveForm(ctx, id, params)
 	return err
 }
 
@@ -938,8 +1022,28 @@ func (w *ServerInterfaceWrapper) RecordMeeting(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordMeetingParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RecordMeeting(ctx, id)
+	err = w.Handler.RecordMeeting(ctx, id, params)
 	return err
 }
 
@@ -986,8 +1090,28 @@ func (w *ServerInterfaceWrapper) Withdraw(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params WithdrawParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Withdraw(ctx, id)
+	err = w.Handler.Withdraw(ctx, id, params)
 	return err
 }
 

@@ -167,14 +167,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
-	AnnounceWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AnnounceWithBody(ctx context.Context, id OrganisationID, params *AnnounceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Announce Record the joint public announcement; starts the obligation clock
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
-	Announce(ctx context.Context, id OrganisationID, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Announce(ctx context.Context, id OrganisationID, params *AnnounceParams, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateContactsWithBody Replace the organisation's contacts (ops, or that organisation's lead)
 	//
@@ -207,14 +207,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
-	ReceiveFormWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReceiveFormWithBody(ctx context.Context, id OrganisationID, params *ReceiveFormParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReceiveForm Record the signed signatory or supporter form
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
-	ReceiveForm(ctx context.Context, id OrganisationID, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReceiveForm(ctx context.Context, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHistory The audit trail of the organisation — every change, who made it and when
 	//
@@ -226,14 +226,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
-	RecordMeetingWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RecordMeetingWithBody(ctx context.Context, id OrganisationID, params *RecordMeetingParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RecordMeeting Record that ITSS met the organisation
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
-	RecordMeeting(ctx context.Context, id OrganisationID, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RecordMeeting(ctx context.Context, id OrganisationID, params *RecordMeetingParams, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListObligations The organisation's obligations, past and open (ops, or that organisation's lead)
 	//
@@ -249,14 +249,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/organisations/{id}/withdrawal (the `Withdraw` operationId).
-	WithdrawWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	WithdrawWithBody(ctx context.Context, id OrganisationID, params *WithdrawParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Withdraw Withdraw the organisation (at its request or by ITSS)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/organisations/{id}/withdrawal (the `Withdraw` operationId).
-	Withdraw(ctx context.Context, id OrganisationID, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Withdraw(ctx context.Context, id OrganisationID, params *WithdrawParams, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListDirectory Public directory of announced organisations
@@ -426,8 +426,8 @@ func (c *Client) GetOrganisation(ctx context.Context, id OrganisationID, reqEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
-func (c *Client) AnnounceWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAnnounceRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) AnnounceWithBody(ctx context.Context, id OrganisationID, params *AnnounceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnounceRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -443,8 +443,8 @@ func (c *Client) AnnounceWithBody(ctx context.Context, id OrganisationID, conten
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
-func (c *Client) Announce(ctx context.Context, id OrganisationID, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAnnounceRequest(c.Server, id, body)
+func (c *Client) Announce(ctx context.Context, id OrganisationID, params *AnnounceParams, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnounceRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -506,8 +506,8 @@ func (c *Client) UpdateContacts(ctx context.Context, id OrganisationID, body Upd
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
-func (c *Client) ReceiveFormWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReceiveFormRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) ReceiveFormWithBody(ctx context.Context, id OrganisationID, params *ReceiveFormParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveFormRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -523,8 +523,8 @@ func (c *Client) ReceiveFormWithBody(ctx context.Context, id OrganisationID, con
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
-func (c *Client) ReceiveForm(ctx context.Context, id OrganisationID, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReceiveFormRequest(c.Server, id, body)
+func (c *Client) ReceiveForm(ctx context.Context, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveFormRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -555,8 +555,8 @@ func (c *Client) GetHistory(ctx context.Context, id OrganisationID, params *GetH
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
-func (c *Client) RecordMeetingWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRecordMeetingRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) RecordMeetingWithBody(ctx context.Context, id OrganisationID, params *RecordMeetingParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordMeetingRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -572,8 +572,8 @@ func (c *Client) RecordMeetingWithBody(ctx context.Context, id OrganisationID, c
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
-func (c *Client) RecordMeeting(ctx context.Context, id OrganisationID, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRecordMeetingRequest(c.Server, id, body)
+func (c *Client) RecordMeeting(ctx context.Context, id OrganisationID, params *RecordMeetingParams, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordMeetingRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -608,8 +608,8 @@ func (c *Client) ListObligations(ctx context.Context, id OrganisationID, params 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/organisations/{id}/withdrawal (the `Withdraw` operationId).
-func (c *Client) WithdrawWithBody(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewWithdrawRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) WithdrawWithBody(ctx context.Context, id OrganisationID, params *WithdrawParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWithdrawRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -625,8 +625,8 @@ func (c *Client) WithdrawWithBody(ctx context.Context, id OrganisationID, conten
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/organisations/{id}/withdrawal (the `Withdraw` operationId).
-func (c *Client) Withdraw(ctx context.Context, id OrganisationID, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewWithdrawRequest(c.Server, id, body)
+func (c *Client) Withdraw(ctx context.Context, id OrganisationID, params *WithdrawParams, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWithdrawRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -999,18 +999,18 @@ func NewGetOrganisationRequest(server string, id OrganisationID) (*http.Request,
 }
 
 // NewAnnounceRequest calls the generic Announce builder with application/json body
-func NewAnnounceRequest(server string, id OrganisationID, body AnnounceJSONRequestBody) (*http.Request, error) {
+func NewAnnounceRequest(server string, id OrganisationID, params *AnnounceParams, body AnnounceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAnnounceRequestWithBody(server, id, "application/json", bodyReader)
+	return NewAnnounceRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewAnnounceRequestWithBody constructs an http.Request for the Announce method, with any body, and a specified content type
-func NewAnnounceRequestWithBody(server string, id OrganisationID, contentType string, body io.Reader) (*http.Request, error) {
+func NewAnnounceRequestWithBody(server string, id OrganisationID, params *AnnounceParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1041,6 +1041,21 @@ func NewAnnounceRequestWithBody(server string, id OrganisationID, contentType st
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1093,18 +1108,18 @@ func NewUpdateContactsRequestWithBody(server string, id OrganisationID, contentT
 }
 
 // NewReceiveFormRequest calls the generic ReceiveForm builder with application/json body
-func NewReceiveFormRequest(server string, id OrganisationID, body ReceiveFormJSONRequestBody) (*http.Request, error) {
+func NewReceiveFormRequest(server string, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewReceiveFormRequestWithBody(server, id, "application/json", bodyReader)
+	return NewReceiveFormRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewReceiveFormRequestWithBody constructs an http.Request for the ReceiveForm method, with any body, and a specified content type
-func NewReceiveFormRequestWithBody(server string, id OrganisationID, contentType string, body io.Reader) (*http.Request, error) {
+func NewReceiveFormRequestWithBody(server string, id OrganisationID, params *ReceiveFormParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1135,6 +1150,21 @@ func NewReceiveFormRequestWithBody(server string, id OrganisationID, contentType
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1213,18 +1243,18 @@ func NewGetHistoryRequest(server string, id OrganisationID, params *GetHistoryPa
 }
 
 // NewRecordMeetingRequest calls the generic RecordMeeting builder with application/json body
-func NewRecordMeetingRequest(server string, id OrganisationID, body RecordMeetingJSONRequestBody) (*http.Request, error) {
+func NewRecordMeetingRequest(server string, id OrganisationID, params *RecordMeetingParams, body RecordMeetingJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRecordMeetingRequestWithBody(server, id, "application/json", bodyReader)
+	return NewRecordMeetingRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewRecordMeetingRequestWithBody constructs an http.Request for the RecordMeeting method, with any body, and a specified content type
-func NewRecordMeetingRequestWithBody(server string, id OrganisationID, contentType string, body io.Reader) (*http.Request, error) {
+func NewRecordMeetingRequestWithBody(server string, id OrganisationID, params *RecordMeetingParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1255,6 +1285,21 @@ func NewRecordMeetingRequestWithBody(server string, id OrganisationID, contentTy
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1333,18 +1378,18 @@ func NewListObligationsRequest(server string, id OrganisationID, params *ListObl
 }
 
 // NewWithdrawRequest calls the generic Withdraw builder with application/json body
-func NewWithdrawRequest(server string, id OrganisationID, body WithdrawJSONRequestBody) (*http.Request, error) {
+func NewWithdrawRequest(server string, id OrganisationID, params *WithdrawParams, body WithdrawJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewWithdrawRequestWithBody(server, id, "application/json", bodyReader)
+	return NewWithdrawRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewWithdrawRequestWithBody constructs an http.Request for the Withdraw method, with any body, and a specified content type
-func NewWithdrawRequestWithBody(server string, id OrganisationID, contentType string, body io.Reader) (*http.Request, error) {
+func NewWithdrawRequestWithBody(server string, id OrganisationID, params *WithdrawParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1375,6 +1420,21 @@ func NewWithdrawRequestWithBody(server string, id OrganisationID, contentType st
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1506,14 +1566,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
-	AnnounceWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnounceResponse, error)
+	AnnounceWithBodyWithResponse(ctx context.Context, id OrganisationID, params *AnnounceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnounceResponse, error)
 
 	// AnnounceWithResponse Record the joint public announcement; starts the obligation clock
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
-	AnnounceWithResponse(ctx context.Context, id OrganisationID, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnounceResponse, error)
+	AnnounceWithResponse(ctx context.Context, id OrganisationID, params *AnnounceParams, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnounceResponse, error)
 
 	// UpdateContactsWithBodyWithResponse Replace the organisation's contacts (ops, or that organisation's lead)
 	//
@@ -1546,14 +1606,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
-	ReceiveFormWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error)
+	ReceiveFormWithBodyWithResponse(ctx context.Context, id OrganisationID, params *ReceiveFormParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error)
 
 	// ReceiveFormWithResponse Record the signed signatory or supporter form
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
-	ReceiveFormWithResponse(ctx context.Context, id OrganisationID, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error)
+	ReceiveFormWithResponse(ctx context.Context, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error)
 
 	// GetHistoryWithResponse The audit trail of the organisation — every change, who made it and when
 	//
@@ -1567,14 +1627,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
-	RecordMeetingWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error)
+	RecordMeetingWithBodyWithResponse(ctx context.Context, id OrganisationID, params *RecordMeetingParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error)
 
 	// RecordMeetingWithResponse Record that ITSS met the organisation
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
-	RecordMeetingWithResponse(ctx context.Context, id OrganisationID, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error)
+	RecordMeetingWithResponse(ctx context.Context, id OrganisationID, params *RecordMeetingParams, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error)
 
 	// ListObligationsWithResponse The organisation's obligations, past and open (ops, or that organisation's lead)
 	//
@@ -1592,14 +1652,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations/{id}/withdrawal (the `Withdraw` operationId).
-	WithdrawWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithdrawResponse, error)
+	WithdrawWithBodyWithResponse(ctx context.Context, id OrganisationID, params *WithdrawParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithdrawResponse, error)
 
 	// WithdrawWithResponse Withdraw the organisation (at its request or by ITSS)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/organisations/{id}/withdrawal (the `Withdraw` operationId).
-	WithdrawWithResponse(ctx context.Context, id OrganisationID, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawResponse, error)
+	WithdrawWithResponse(ctx context.Context, id OrganisationID, params *WithdrawParams, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawResponse, error)
 }
 
 // ListDirectoryResponse429Headers the declared response headers of an HTTP 429 response for ListDirectory
@@ -2349,6 +2409,8 @@ type AnnounceResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -2403,6 +2465,11 @@ func (r AnnounceResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r AnnounceResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AnnounceResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -2641,6 +2708,8 @@ type ReceiveFormResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -2695,6 +2764,11 @@ func (r ReceiveFormResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r ReceiveFormResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReceiveFormResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -2903,6 +2977,8 @@ type RecordMeetingResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -2957,6 +3033,11 @@ func (r RecordMeetingResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r RecordMeetingResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordMeetingResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -3165,6 +3246,8 @@ type WithdrawResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -3219,6 +3302,11 @@ func (r WithdrawResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r WithdrawResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r WithdrawResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -3402,8 +3490,8 @@ func (c *ClientWithResponses) GetOrganisationWithResponse(ctx context.Context, i
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
-func (c *ClientWithResponses) AnnounceWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnounceResponse, error) {
-	rsp, err := c.AnnounceWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AnnounceWithBodyWithResponse(ctx context.Context, id OrganisationID, params *AnnounceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnnounceResponse, error) {
+	rsp, err := c.AnnounceWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3415,8 +3503,8 @@ func (c *ClientWithResponses) AnnounceWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
-func (c *ClientWithResponses) AnnounceWithResponse(ctx context.Context, id OrganisationID, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnounceResponse, error) {
-	rsp, err := c.Announce(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) AnnounceWithResponse(ctx context.Context, id OrganisationID, params *AnnounceParams, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnounceResponse, error) {
+	rsp, err := c.Announce(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3466,8 +3554,8 @@ func (c *ClientWithResponses) UpdateContactsWithResponse(ctx context.Context, id
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
-func (c *ClientWithResponses) ReceiveFormWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error) {
-	rsp, err := c.ReceiveFormWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ReceiveFormWithBodyWithResponse(ctx context.Context, id OrganisationID, params *ReceiveFormParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error) {
+	rsp, err := c.ReceiveFormWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3479,8 +3567,8 @@ func (c *ClientWithResponses) ReceiveFormWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
-func (c *ClientWithResponses) ReceiveFormWithResponse(ctx context.Context, id OrganisationID, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error) {
-	rsp, err := c.ReceiveForm(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) ReceiveFormWithResponse(ctx context.Context, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error) {
+	rsp, err := c.ReceiveForm(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3505,8 +3593,8 @@ func (c *ClientWithResponses) GetHistoryWithResponse(ctx context.Context, id Org
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
-func (c *ClientWithResponses) RecordMeetingWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error) {
-	rsp, err := c.RecordMeetingWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RecordMeetingWithBodyWithResponse(ctx context.Context, id OrganisationID, params *RecordMeetingParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error) {
+	rsp, err := c.RecordMeetingWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3518,8 +3606,8 @@ func (c *ClientWithResponses) RecordMeetingWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
-func (c *ClientWithResponses) RecordMeetingWithResponse(ctx context.Context, id OrganisationID, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error) {
-	rsp, err := c.RecordMeeting(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) RecordMeetingWithResponse(ctx context.Context, id OrganisationID, params *RecordMeetingParams, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error) {
+	rsp, err := c.RecordMeeting(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3548,8 +3636,8 @@ func (c *ClientWithResponses) ListObligationsWithResponse(ctx context.Context, i
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations/{id}/withdrawal (the `Withdraw` operationId).
-func (c *ClientWithResponses) WithdrawWithBodyWithResponse(ctx context.Context, id OrganisationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithdrawResponse, error) {
-	rsp, err := c.WithdrawWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) WithdrawWithBodyWithResponse(ctx context.Context, id OrganisationID, params *WithdrawParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WithdrawResponse, error) {
+	rsp, err := c.WithdrawWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3561,8 +3649,8 @@ func (c *ClientWithResponses) WithdrawWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/organisations/{id}/withdrawal (the `Withdraw` operationId).
-func (c *ClientWithResponses) WithdrawWithResponse(ctx context.Context, id OrganisationID, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawResponse, error) {
-	rsp, err := c.Withdraw(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) WithdrawWithResponse(ctx context.Context, id OrganisationID, params *WithdrawParams, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawResponse, error) {
+	rsp, err := c.Withdraw(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4338,6 +4426,13 @@ func ParseAnnounceResponse(rsp *http.Response) (*AnnounceResponse, error) {
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4633,6 +4728,13 @@ func ParseReceiveFormResponse(rsp *http.Response) (*ReceiveFormResponse, error) 
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4886,6 +4988,13 @@ func ParseRecordMeetingResponse(rsp *http.Response) (*RecordMeetingResponse, err
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5138,6 +5247,13 @@ func ParseWithdrawResponse(rsp *http.Response) (*WithdrawResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

@@ -270,7 +270,8 @@ var opsOnboardingSteps = []opsOnboardingStep{
 	{slug: "meeting", title: "Record the meeting", link: "Record the meeting", button: "Record the meeting", specs: opsform.Meeting,
 		next: opsInStatus(sigapi.Enquiry),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
-			resp, err := c.set.Signatory.RecordMeetingWithBodyWithResponse(r.Context(), id, "application/json", body)
+			key := opsFormKey(r)
+			resp, err := c.set.Signatory.RecordMeetingWithBodyWithResponse(r.Context(), id, &sigapi.RecordMeetingParams{IdempotencyKey: &key}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -279,7 +280,8 @@ var opsOnboardingSteps = []opsOnboardingStep{
 	{slug: "form", title: "Record the signed form", link: "Record the signed form", button: "Record the signed form", specs: opsform.SignedForm,
 		next: opsInStatus(sigapi.MeetingHeld),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
-			resp, err := c.set.Signatory.ReceiveFormWithBodyWithResponse(r.Context(), id, "application/json", body)
+			key := opsFormKey(r)
+			resp, err := c.set.Signatory.ReceiveFormWithBodyWithResponse(r.Context(), id, &sigapi.ReceiveFormParams{IdempotencyKey: &key}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -288,7 +290,8 @@ var opsOnboardingSteps = []opsOnboardingStep{
 	{slug: "announcement", title: "Record the announcement", link: "Record the announcement", button: "Record the announcement", specs: opsform.Announcement,
 		next: opsInStatus(sigapi.FormReceived),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
-			resp, err := c.set.Signatory.AnnounceWithBodyWithResponse(r.Context(), id, "application/json", body)
+			key := opsFormKey(r)
+			resp, err := c.set.Signatory.AnnounceWithBodyWithResponse(r.Context(), id, &sigapi.AnnounceParams{IdempotencyKey: &key}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -308,7 +311,8 @@ var opsOnboardingSteps = []opsOnboardingStep{
 	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: opsform.Withdrawal,
 		next: opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
-			resp, err := c.set.Signatory.WithdrawWithBodyWithResponse(r.Context(), id, "application/json", body)
+			key := opsFormKey(r)
+			resp, err := c.set.Signatory.WithdrawWithBodyWithResponse(r.Context(), id, &sigapi.WithdrawParams{IdempotencyKey: &key}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -333,7 +337,7 @@ type opsFormData struct {
 	// Version is the ETag of what the form was filled from, sent back as If-Match
 	// when the service takes one (an organisation's contacts).
 	Version string
-	Fields []templates.OpsField
+	Fields  []templates.OpsField
 }
 
 func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -365,9 +369,17 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	h.opsShowStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, version, typed, nil)
 }
 
+// opsShowStep shows a step's form. Its key (a fresh one for a new form, the one it
+// was sent with when shown again) makes the same form sent twice one step: a second
+// press answered "cannot record a meeting with an organisation whose status is
+// meeting_held".
 func (h *Handler) opsShowStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id, version string, typed opsform.Values, errs []templates.FieldError) {
+	key := uuid.NewString()
+	if r.Method == http.MethodPost {
+		key = opsFormKey(r)
+	}
 	h.show(w, r, status, "ops_form", step.title, errs, opsFormData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
-		Button: step.button, Back: "/ops/organisations/" + id, Version: version, Fields: step.specs.Fields(typed, errs)})
+		Button: step.button, Back: "/ops/organisations/" + id, Key: key, Version: version, Fields: step.specs.Fields(typed, errs)})
 }
 
 // opsStepSave sends an onboarding step to the signatory service as the signed-in

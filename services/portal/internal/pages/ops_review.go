@@ -134,6 +134,9 @@ type opsReviewRoundData struct {
 	Progress                opsReviewRoundRow
 	AddFields, ChangeFields []templates.OpsField
 	CloseFields             []templates.OpsField
+	// CloseKey is the close form's own: sent twice, it closes the round once and
+	// both answers lead to the closed round (the second said "already closed").
+	CloseKey string
 	// MoveFields, on a closed round, put a submission it could not review into a
 	// later, open round (none when no round is open).
 	MoveFields []templates.OpsField
@@ -328,6 +331,10 @@ func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *
 		}
 	}
 	data.CloseFields = opsform.CloseReviewRound.Fields(f.closeTyped, f.closeErrs)
+	data.CloseKey = uuid.NewString()
+	if r.Method == http.MethodPost && r.URL.Path == "/ops/review/rounds/"+data.Round.Id+"/close" {
+		data.CloseKey = opsFormKey(r)
+	}
 	if f.report != nil {
 		data.Report = &opsAssignmentReport{Added: f.report.Added, Uncovered: f.report.Uncovered}
 	}
@@ -418,7 +425,8 @@ func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsC
 	}
 	round := r.PathValue("round")
 	if len(errs) == 0 {
-		resp, err := c.set.Review.CreateRoundClosureWithBodyWithResponse(r.Context(), round, "application/json", opsJSONBody(body))
+		key := opsFormKey(r)
+		resp, err := c.set.Review.CreateRoundClosureWithBodyWithResponse(r.Context(), round, &reviewapi.CreateRoundClosureParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -839,6 +847,14 @@ func opsReviewerSpecs(editing bool) opsform.Specs {
 
 func (h *Handler) opsShowReviewerForm(w http.ResponseWriter, r *http.Request, status int, id string, typed opsform.Values, errs []templates.FieldError) {
 	d := opsFormData{Action: "/ops/review/reviewers", Button: "Add to the pool", Back: "/ops/review/reviewers", Fields: opsReviewerSpecs(id != "").Fields(typed, errs)}
+	if id == "" {
+		// A registration sent twice (a double click) registers once, and its second
+		// answer is the first's: it said "already in the pool".
+		d.Key = uuid.NewString()
+		if r.Method == http.MethodPost {
+			d.Key = opsFormKey(r)
+		}
+	}
 	title := "Add a reviewer"
 	if id != "" {
 		d.Action, d.Button, d.Caption, title = "/ops/review/reviewers/"+id, "Save the reviewer", id, "Change a reviewer"
@@ -852,7 +868,8 @@ func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsC
 		return
 	}
 	if len(errs) == 0 {
-		resp, err := c.set.Review.RegisterReviewerWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(body))
+		key := opsFormKey(r)
+		resp, err := c.set.Review.RegisterReviewerWithBodyWithResponse(r.Context(), &reviewapi.RegisterReviewerParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 		if err != nil {
 			h.fail(w, r, err)
 			return

@@ -731,3 +731,45 @@ func TestOpsTwoTabsChangingContactsDoNotOverwriteEachOther(t *testing.T) {
 	a.Set("version", stdhtml.UnescapeString(versionRe.FindStringSubmatch(r.body)[1]))
 	opsMustStatus(t, s.p.do("POST", page, ops, a), http.StatusSeeOther, "tab A's save once checked")
 }
+
+// The console's forms sent twice with the key their page gave them (a double click)
+// act once, and both answers lead where the first did: an onboarding step (the second
+// said "cannot record a meeting ... whose status is meeting_held"), a reviewer's
+// registration (it said "already in the pool") and a round's closing (it said
+// "already closed", naming the round by its id).
+func TestOpsFormsSentTwiceActOnce(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, true)
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	signatory := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	keyRe := regexp.MustCompile(`name="key" value="([^"]+)"`)
+	keyOn := func(page string) string {
+		t.Helper()
+		k := keyRe.FindStringSubmatch(opsMustStatus(t, s.p.do("GET", page, ops, nil), http.StatusOK, page).body)
+		if k == nil {
+			t.Fatalf("%s: the form carries no key", page)
+		}
+		return k[1]
+	}
+	twice := func(what, page, action string, sent url.Values) {
+		t.Helper()
+		sent.Set("key", keyOn(page))
+		first := opsMustStatus(t, s.p.do("POST", action, ops, sent), http.StatusSeeOther, what)
+		second := opsMustStatus(t, s.p.do("POST", action, ops, sent), http.StatusSeeOther, what+" sent again")
+		if first.header.Get("Location") != second.header.Get("Location") {
+			t.Errorf("%s sent twice led to %s and %s", what, first.header.Get("Location"), second.header.Get("Location"))
+		}
+	}
+
+	enquiry := opsMustStatus(t, s.p.do("POST", "/ops/organisations", ops, opsEnquiry("Newtown University", "sam.patel@newtown.ac.uk")), http.StatusSeeOther, "the enquiry")
+	org := enquiry.header.Get("Location")
+	twice("the meeting", org+"/meeting", org+"/meeting", url.Values{"held_on": {time.Now().Format(time.DateOnly)}, "notes": {"Met the Dean."}})
+
+	twice("the reviewer", "/ops/review/reviewers/new", "/ops/review/reviewers", url.Values{"reviewer_id": {"rev.twice"}, "name": {"Rita Twice"},
+		"email": {"rita.twice@example.ac.uk"}, "organisation_id": {signatory}, "trained": {"on"}, "capacity": {"2"}})
+
+	deadline := time.Now().AddDate(0, 1, 0).Format("2006-01-02 15:04")
+	round := opsMustStatus(t, s.p.do("POST", "/ops/review/rounds", ops, url.Values{"name": {"Round to close"}, "review_deadline": {deadline}, "reviewers_per_submission": {"2"}}),
+		http.StatusSeeOther, "the round").header.Get("Location")
+	twice("closing the round", round, round+"/close", url.Values{"reason": {"Opened by mistake"}})
+}

@@ -158,7 +158,7 @@ func list[T any](items []T, next string) map[string]any {
 }
 
 // RegisterReviewer adds a volunteer to the pool.
-func (h *Handlers) RegisterReviewer(c httpserver.Context) error {
+func (h *Handlers) RegisterReviewer(c httpserver.Context, _ api.RegisterReviewerParams) error {
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.Reviewer) (round.Reviewer, error) {
 		return h.app.RegisterReviewer(ctx, by, reviewerPayload(body))
 	}, toReviewer, func(r round.Reviewer) string { return "/v1/reviewers/" + url.PathEscape(r.ID) })
@@ -329,7 +329,7 @@ func (h *Handlers) CreateReviewWithholding(c httpserver.Context, roundID api.Rou
 }
 
 // CreateRoundClosure closes a round to reviewing.
-func (h *Handlers) CreateRoundClosure(c httpserver.Context, roundID api.RoundID) error {
+func (h *Handlers) CreateRoundClosure(c httpserver.Context, roundID api.RoundID, _ api.CreateRoundClosureParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body httpserver.Optional[api.CreateRoundClosureJSONBody]) (*round.Round, error) {
 		return h.app.CloseRound(ctx, by, roundID, deref(body.Value.Reason))
 	}, h.toRound)
@@ -565,7 +565,7 @@ func (h *Handlers) SubmitSubmission(c httpserver.Context, id api.ID) error {
 
 // CloseRound is CreateRoundClosure at its deprecated path.
 func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
-	return h.CreateRoundClosure(c, roundID)
+	return h.CreateRoundClosure(c, roundID, api.CreateRoundClosureParams{})
 }
 
 // AutoAssign is CreateAutomaticAssignment at its deprecated path.

@@ -55,28 +55,28 @@ func (h *Handlers) GetOrganisation(c httpserver.Context, id api.OrganisationID) 
 }
 
 // RecordMeeting records the meeting with ITSS.
-func (h *Handlers) RecordMeeting(c httpserver.Context, id api.OrganisationID) error {
+func (h *Handlers) RecordMeeting(c httpserver.Context, id api.OrganisationID, _ api.RecordMeetingParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.MeetingRequest) (*organisation.Organisation, error) {
 		return h.app.RecordMeeting(ctx, by, id, date(body.HeldOn), deref(body.Notes))
 	}, h.toOrganisation)
 }
 
 // ReceiveForm records the signed form.
-func (h *Handlers) ReceiveForm(c httpserver.Context, id api.OrganisationID) error {
+func (h *Handlers) ReceiveForm(c httpserver.Context, id api.OrganisationID, _ api.ReceiveFormParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.FormRequest) (*organisation.Organisation, error) {
 		return h.app.ReceiveForm(ctx, by, id, date(body.SignedOn), contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
 	}, h.toOrganisation)
 }
 
 // Announce records the joint announcement.
-func (h *Handlers) Announce(c httpserver.Context, id api.OrganisationID) error {
+func (h *Handlers) Announce(c httpserver.Context, id api.OrganisationID, _ api.AnnounceParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.AnnouncementRequest) (*organisation.Organisation, error) {
 		return h.app.Announce(ctx, by, id, date(body.AnnouncedOn))
 	}, h.toOrganisation)
 }
 
 // Withdraw records a withdrawal.
-func (h *Handlers) Withdraw(c httpserver.Context, id api.OrganisationID) error {
+func (h *Handlers) Withdraw(c httpserver.Context, id api.OrganisationID, _ api.WithdrawParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.WithdrawalRequest) (*organisation.Organisation, error) {
 		return h.app.Withdraw(ctx, by, id, date(body.WithdrawnOn), body.Reason, string(body.InitiatedBy))
 	}, h.toOrganisation)
