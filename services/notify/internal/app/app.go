@@ -722,12 +722,12 @@ func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delive
 		return Delivery{}, apperr.New(apperr.NotFound, "delivery %s not found", key)
 	}
 	if d.bodyDropped() {
-		return Delivery{}, apperr.New(apperr.Conflict, "delivery %s is past its retention period and its body is deleted; it cannot be sent again", key)
+		return Delivery{}, apperr.New(apperr.Conflict, "this email is past its retention period and its text is deleted; it cannot be sent again")
 	}
 	// The log keeps a sign-in email without its link (which works once, for minutes):
 	// sent again, it would say "use this link" with none.
 	if d.Kind == KindSigninLink {
-		return Delivery{}, apperr.New(apperr.Conflict, "delivery %s is a sign-in link, which works once and is not kept: it is not resent; the person asks for another at the portal's sign-in page", key)
+		return Delivery{}, apperr.New(apperr.Conflict, "this email is a sign-in link, which works once and is not kept: it is not resent; the person asks for another at the portal's sign-in page")
 	}
 	// An email that is no longer true is refused before an attempt is claimed: its log
 	// entry stays as it was, and nothing is counted as given up (which says the relay
@@ -735,7 +735,7 @@ func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delive
 	if _, err := a.recompose(ctx, d); err != nil {
 		var s stale
 		if errors.As(err, &s) {
-			return Delivery{}, apperr.New(apperr.Conflict, "delivery %s is not resent (%s): there is nothing to resend", key, s.why)
+			return Delivery{}, apperr.New(apperr.Conflict, "this email is not resent (%s): there is nothing to resend", s.why)
 		}
 		if !errors.As(err, new(permanent)) {
 			return Delivery{}, err

@@ -444,7 +444,9 @@ func opsRenamed(errs []templates.FieldError, specs opsform.Specs) []templates.Fi
 			}
 		}
 	}
-	return errs
+	// The service's words about a field become a sentence that names it ("Email
+	// address is the address of ..."), as the error summary lists them apart.
+	return specs.Named(errs)
 }
 
 func opsStatusOf(errs []templates.FieldError) int {

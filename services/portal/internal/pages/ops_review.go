@@ -103,7 +103,7 @@ func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *
 			h.serviceProblem(w, r, p)
 			return
 		}
-		errs = opsform.ReviewRound.Named(opsRenamed(opsFieldProblems(p, nil), opsform.ReviewRound))
+		errs = opsRenamed(opsFieldProblems(p, nil), opsform.ReviewRound)
 	}
 	h.opsShowReviewRoundForm(w, r, opsStatusOf(errs), key, typed, errs)
 }

@@ -378,7 +378,7 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	round.Set("min_award", "2000")
 	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds", one, round), http.StatusBadRequest, "a round whose smallest award is above its largest")
 	// The fund counts in pence; the form speaks in pounds, and so does its message.
-	if got := opsFieldMessage(t, r.body, "max_award"); got != "Error: Must be at least the smallest award (£2,000)" {
+	if got := opsFieldMessage(t, r.body, "max_award"); got != "Error: Largest award in pounds must be at least the smallest award (£2,000)" {
 		t.Errorf("beside the largest award: %q", got)
 	}
 	round.Set("min_award", "100")
@@ -455,8 +455,8 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	// The fund's refusals of an amount, beside a field typed in pounds, give
 	// pounds, not the pence the fund counts in.
 	for amount, want := range map[string]string{
-		"1,500": "Error: Must be between £100 and £1,000 for this round",
-		"800":   "Error: Must not exceed the £700 the application requested",
+		"1,500": "Error: Amount in pounds must be between £100 and £1,000 for this round",
+		"800":   "Error: Amount in pounds must not exceed the £700 the application requested",
 	} {
 		r := opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+appA+"/award", one, url.Values{"amount": {amount}}), http.StatusBadRequest, "an award of £"+amount)
 		if got := opsFieldMessage(t, r.body, "amount"); got != want {

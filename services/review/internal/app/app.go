@@ -419,7 +419,7 @@ func (a *App) claimAddress(ctx context.Context, actor, id, email string) error {
 }
 
 func taken(holder string) error {
-	return apperr.Field("email", "is the address of pool member %s: one person is one member of the pool, as the portal signs reviewers in by their address", holder)
+	return apperr.Field("email", "is already the address of reviewer %s in the pool: each person is one member of the pool, as the portal signs reviewers in by their address", holder)
 }
 
 // checkReviewersOrganisation checks a reviewer's organisation is one the Commitment
