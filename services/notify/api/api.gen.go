@@ -181,6 +181,9 @@ type SubjectAccessOrganisationsRole string
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -211,6 +214,9 @@ type Unavailable = Problem
 // Unexpected RFC 9457 problem details, the body of every error the service answers
 type Unexpected = Problem
 
+// Unprocessable RFC 9457 problem details, the body of every error the service answers
+type Unprocessable = Problem
+
 // UnsupportedMediaType RFC 9457 problem details, the body of every error the service answers
 type UnsupportedMediaType = Problem
 
@@ -224,6 +230,17 @@ type ListDeliveriesParams struct {
 
 	// Cursor The next_cursor of the previous page
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateDeliveryResendParams defines parameters for CreateDeliveryResend.
+type CreateDeliveryResendParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and sends
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SubjectAccessJSONBody defines parameters for SubjectAccess.
@@ -258,7 +275,7 @@ type ServerInterface interface {
 	ResendDelivery(ctx echo.Context, id string) error
 	// CreateDeliveryResend Send a logged email again, as a new attempt, composed as of now (ops)
 	// (POST /v1/deliveries/{id}/resends)
-	CreateDeliveryResend(ctx echo.Context, id string) error
+	CreateDeliveryResend(ctx echo.Context, id string, params CreateDeliveryResendParams) error
 	// SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
 	// (POST /v1/ops/subject-access)
 	SubjectAccess(ctx echo.Context) error
@@ -360,8 +377,28 @@ func (w *ServerInterfaceWrapper) CreateDeliveryResend(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateDeliveryResendParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateDeliveryResend(ctx, id)
+	err = w.Handler.CreateDeliveryResend(ctx, id, params)
 	return err
 }
 

@@ -131,7 +131,7 @@ type ClientInterface interface {
 	// before any attempt: its log entry stays as it was and nothing is given up.
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
-	CreateDeliveryResend(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateDeliveryResend(ctx context.Context, id string, params *CreateDeliveryResendParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubjectAccessWithBody Everything notify holds about a person, by their address (UK GDPR Art. 15)
 	//
@@ -239,8 +239,8 @@ func (c *Client) ResendDelivery(ctx context.Context, id string, reqEditors ...Re
 // before any attempt: its log entry stays as it was and nothing is given up.
 //
 // Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
-func (c *Client) CreateDeliveryResend(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateDeliveryResendRequest(c.Server, id)
+func (c *Client) CreateDeliveryResend(ctx context.Context, id string, params *CreateDeliveryResendParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDeliveryResendRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +496,7 @@ func NewResendDeliveryRequest(server string, id string) (*http.Request, error) {
 }
 
 // NewCreateDeliveryResendRequest constructs an http.Request for the CreateDeliveryResend method
-func NewCreateDeliveryResendRequest(server string, id string) (*http.Request, error) {
+func NewCreateDeliveryResendRequest(server string, id string, params *CreateDeliveryResendParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -524,6 +524,21 @@ func NewCreateDeliveryResendRequest(server string, id string) (*http.Request, er
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -795,7 +810,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
-	CreateDeliveryResendWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CreateDeliveryResendResponse, error)
+	CreateDeliveryResendWithResponse(ctx context.Context, id string, params *CreateDeliveryResendParams, reqEditors ...RequestEditorFn) (*CreateDeliveryResendResponse, error)
 
 	// SubjectAccessWithBodyWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
 	//
@@ -1202,6 +1217,8 @@ type CreateDeliveryResendResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -1246,6 +1263,11 @@ func (r CreateDeliveryResendResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CreateDeliveryResendResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateDeliveryResendResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -1850,8 +1872,8 @@ func (c *ClientWithResponses) ResendDeliveryWithResponse(ctx context.Context, id
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
-func (c *ClientWithResponses) CreateDeliveryResendWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CreateDeliveryResendResponse, error) {
-	rsp, err := c.CreateDeliveryResend(ctx, id, reqEditors...)
+func (c *ClientWithResponses) CreateDeliveryResendWithResponse(ctx context.Context, id string, params *CreateDeliveryResendParams, reqEditors ...RequestEditorFn) (*CreateDeliveryResendResponse, error) {
+	rsp, err := c.CreateDeliveryResend(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2315,6 +2337,13 @@ func ParseCreateDeliveryResendResponse(rsp *http.Response) (*CreateDeliveryResen
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

@@ -45,6 +45,10 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 			return err
 		}
 	}
+	// A stored answer to a resend names whom it went to: nothing without them.
+	if _, err := personal.Forget(ctx, e.db.Collection(IdempotencyCollection), sub, true); err != nil {
+		return err
+	}
 	ids, err := personal.Forget(ctx, e.db.Collection("deliveries"), sub, false)
 	if err != nil || len(ids) == 0 {
 		return err
@@ -59,6 +63,9 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 	}
 	return nil
 }
+
+// IdempotencyCollection holds the stored answers of idempotent requests (resends).
+const IdempotencyCollection = "idempotency_keys"
 
 // erasedCollection holds the digest of every person erased, and nothing else: an
 // address's digest, as the erasure named it.

@@ -51,7 +51,10 @@ type Notify struct {
 	// email was sent or given up on; the entry (organisation, kind, subject, outcome,
 	// times) stays. See docs/PRIVACY.md.
 	LogRetention time.Duration `env:"NOTIFY_LOG_RETENTION" envDefault:"17520h"`
-	MaxAttempts  int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
+	// IdempotencyTTL is how long a stored answer answers retries of its key (a
+	// resend pressed twice sends one email).
+	IdempotencyTTL time.Duration `env:"NOTIFY_IDEMPOTENCY_TTL" envDefault:"24h"`
+	MaxAttempts    int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"6"`
 	// PublicURL is where this service is reached from outside (calendar feeds). No
 	// default, for the reason SMTP has none.
 	PublicURL string `env:"NOTIFY_PUBLIC_URL"`
@@ -141,6 +144,9 @@ func (c Config) Validate() error {
 	}
 	if c.Notify.LogRetention < c.Notify.BodyRetention || c.Notify.LogRetention > 6*366*24*time.Hour {
 		errs = append(errs, fmt.Errorf("NOTIFY_LOG_RETENTION %s must be at least NOTIFY_BODY_RETENTION (%s) and at most 52704h (six years): the log names the people written to", c.Notify.LogRetention, c.Notify.BodyRetention))
+	}
+	if c.Notify.IdempotencyTTL < time.Minute || c.Notify.IdempotencyTTL > 7*24*time.Hour {
+		errs = append(errs, errors.New("NOTIFY_IDEMPOTENCY_TTL must be between 1m and 168h (a week): a stored answer names the people written to"))
 	}
 	if c.Notify.SweepInterval < time.Second || c.Notify.MaxAttempts < 1 {
 		errs = append(errs, errors.New("NOTIFY_SWEEP_INTERVAL must be at least 1s and NOTIFY_MAX_ATTEMPTS at least 1"))

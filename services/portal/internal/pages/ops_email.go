@@ -108,10 +108,12 @@ func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *o
 	h.show(w, r, status, "ops_email", "Email deliveries", errs, data)
 }
 
-// opsResend sends a logged email again, composed as of now.
+// opsResend sends a logged email again, composed as of now, once however often the
+// same form is sent (a double click sent the person the email twice).
 func (h *Handler) opsResend(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	id := r.PathValue("id")
-	resp, err := c.set.Notify.CreateDeliveryResendWithResponse(r.Context(), id)
+	key := opsFormKey(r)
+	resp, err := c.set.Notify.CreateDeliveryResendWithResponse(r.Context(), id, &notifyapi.CreateDeliveryResendParams{IdempotencyKey: &key})
 	if err != nil {
 		h.fail(w, r, err)
 		return

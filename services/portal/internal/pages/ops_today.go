@@ -3,6 +3,7 @@ package pages
 import (
 	"context"
 	"fmt"
+	"github.com/google/uuid"
 	"net/http"
 	"sort"
 	"strings"
@@ -90,6 +91,8 @@ type opsDeliveryRow struct {
 	OrgID, Org string
 	// Resendable is false for a sign-in link, which the log keeps without its link.
 	Resendable bool
+	// Key is the resend form's own: pressed twice, it sends the email once.
+	Key string
 }
 
 // opsToday is what needs someone now, from all four services. A service that does
@@ -407,7 +410,7 @@ func opsDeliveryKind(k notifyapi.DeliveryKind) string {
 
 func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
 	row := opsDeliveryRow{ID: d.Id, Subject: d.Subject, Kind: opsDeliveryKind(d.Kind), Status: opsHumanise(string(d.Status)),
-		Created: longTime(d.CreatedAt), Attempts: d.Attempts, OrgID: d.OrganisationId, Resendable: d.Kind != "signin-link"}
+		Created: longTime(d.CreatedAt), Attempts: d.Attempts, OrgID: d.OrganisationId, Resendable: d.Kind != "signin-link", Key: uuid.NewString()}
 	if d.LastError != nil {
 		row.Error = *d.LastError
 	}

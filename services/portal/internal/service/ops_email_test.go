@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -191,16 +192,40 @@ func TestOpsDeliveryLog(t *testing.T) {
 	if !strings.Contains(list.body, "Not resent: the person asks for a new link") {
 		t.Errorf("no sign-in link is listed as not resent: %s", list.body)
 	}
-	var action string
+	var action, key string
 	for _, f := range find(parse(t, list.body), element("form")) {
 		if a := attr(f, "action"); strings.HasSuffix(a, "/resend") {
 			action = a
+			for _, in := range find(f, element("input")) {
+				if attr(in, "name") == "key" {
+					key = attr(in, "value")
+				}
+			}
 		}
 	}
-	if action == "" {
-		t.Fatalf("no resend form on %s", list.body)
+	if action == "" || key == "" {
+		t.Fatalf("no resend form with its key on %s", list.body)
 	}
-	opsMustStatus(t, s.p.do("POST", action, ops, nil), http.StatusSeeOther, "the resend")
+	mailed := func() int {
+		s.box.mu.Lock()
+		defer s.box.mu.Unlock()
+		return len(s.box.msgs)
+	}
+	before := mailed()
+	// Pressed twice (a double click): one more email, not two.
+	for range 2 {
+		opsMustStatus(t, s.p.do("POST", action, ops, url.Values{"key": {key}}), http.StatusSeeOther, "the resend")
+	}
+	// A resend is sent before its answer: both answers are in, so is every email.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := mailed() - before; n < 1 {
+			return fmt.Errorf("the resend sent no email yet")
+		}
+		return nil
+	})
+	if n := mailed() - before; n != 1 {
+		t.Errorf("the resend pressed twice sent %d emails, want 1", n)
+	}
 	r = opsMustStatus(t, s.p.do("POST", "/ops/email/deliveries/not-an-id/resend", ops, nil), http.StatusBadRequest, "a resend of no delivery")
 	if !strings.Contains(r.body, "The email was not resent") {
 		t.Errorf("the refused resend does not say so: %s", r.body)

@@ -98,7 +98,7 @@ func (h *Handlers) ListDeliveries(c httpserver.Context, params api.ListDeliverie
 }
 
 // CreateDeliveryResend sends a logged email again.
-func (h *Handlers) CreateDeliveryResend(c httpserver.Context, id string) error {
+func (h *Handlers) CreateDeliveryResend(c httpserver.Context, id string, _ api.CreateDeliveryResendParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (app.Delivery, error) {
 		return h.app.Resend(ctx, by, id)
 	}, toDelivery)
@@ -164,5 +164,5 @@ func (h *Handlers) GetCalendar(c httpserver.Context, token string) error {
 // answers as the noun does until its sunset, with the deprecation headers the
 // document gives it (httpserver adds them).
 func (h *Handlers) ResendDelivery(c httpserver.Context, id string) error {
-	return h.CreateDeliveryResend(c, id)
+	return h.CreateDeliveryResend(c, id, api.CreateDeliveryResendParams{})
 }
