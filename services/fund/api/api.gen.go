@@ -418,6 +418,17 @@ type CreateApplicationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// StartAssessmentParams defines parameters for StartAssessment.
+type StartAssessmentParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AwardApplicationJSONBody defines parameters for AwardApplication.
 type AwardApplicationJSONBody struct {
 	AmountPence int64 `json:"amount_pence"`
@@ -442,6 +453,17 @@ type DeclineApplicationJSONBody struct {
 // CreateApplicationRefusalJSONBody defines parameters for CreateApplicationRefusal.
 type CreateApplicationRefusalJSONBody struct {
 	Feedback string `json:"feedback"`
+}
+
+// CreateApplicationRefusalParams defines parameters for CreateApplicationRefusal.
+type CreateApplicationRefusalParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // SubmitReportJSONBody defines parameters for SubmitReport.
@@ -630,7 +652,7 @@ type ServerInterface interface {
 	UpdateApplication(ctx echo.Context, id ID) error
 	// StartAssessment Start assessing a submitted application (ops)
 	// (POST /v1/applications/{id}/assessment)
-	StartAssessment(ctx echo.Context, id ID) error
+	StartAssessment(ctx echo.Context, id ID, params StartAssessmentParams) error
 	// AwardApplication Award a grant, drawn on the round's budget (ops)
 	// (POST /v1/applications/{id}/award)
 	AwardApplication(ctx echo.Context, id ID, params AwardApplicationParams) error
@@ -641,7 +663,7 @@ type ServerInterface interface {
 	DeclineApplication(ctx echo.Context, id ID) error
 	// CreateApplicationRefusal Decline, with feedback for the applicant (ops)
 	// (POST /v1/applications/{id}/refusal)
-	CreateApplicationRefusal(ctx echo.Context, id ID) error
+	CreateApplicationRefusal(ctx echo.Context, id ID, params CreateApplicationRefusalParams) error
 	// SubmitReport Submit the short report on a funded project
 	// (POST /v1/applications/{id}/report)
 	SubmitReport(ctx echo.Context, id ID, params SubmitReportParams) error
@@ -802,8 +824,28 @@ func (w *ServerInterfaceWrapper) StartAssessment(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StartAssessmentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.StartAssessment(ctx, id)
+	err = w.Handler.StartAssessment(ctx, id, params)
 	return err
 }
 
@@ -870,8 +912,28 @@ func (w *ServerInterfaceWrapper) CreateApplicationRefusal(ctx echo.Context) erro
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateApplicationRefusalParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateApplicationRefusal(ctx, id)
+	err = w.Handler.CreateApplicationRefusal(ctx, id, params)
 	return err
 }
 

@@ -147,7 +147,7 @@ type ClientInterface interface {
 	// StartAssessment Start assessing a submitted application (ops)
 	//
 	// Corresponds with POST /v1/applications/{id}/assessment (the `StartAssessment` operationId).
-	StartAssessment(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	StartAssessment(ctx context.Context, id ID, params *StartAssessmentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AwardApplicationWithBody Award a grant, drawn on the round's budget (ops)
 	//
@@ -198,14 +198,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
-	CreateApplicationRefusalWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateApplicationRefusalWithBody(ctx context.Context, id ID, params *CreateApplicationRefusalParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApplicationRefusal Decline, with feedback for the applicant (ops)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
-	CreateApplicationRefusal(ctx context.Context, id ID, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateApplicationRefusal(ctx context.Context, id ID, params *CreateApplicationRefusalParams, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitReportWithBody Submit the short report on a funded project
 	//
@@ -533,8 +533,8 @@ func (c *Client) UpdateApplication(ctx context.Context, id ID, body UpdateApplic
 // StartAssessment Start assessing a submitted application (ops)
 //
 // Corresponds with POST /v1/applications/{id}/assessment (the `StartAssessment` operationId).
-func (c *Client) StartAssessment(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewStartAssessmentRequest(c.Server, id)
+func (c *Client) StartAssessment(ctx context.Context, id ID, params *StartAssessmentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartAssessmentRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -632,8 +632,8 @@ func (c *Client) DeclineApplication(ctx context.Context, id ID, body DeclineAppl
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
-func (c *Client) CreateApplicationRefusalWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateApplicationRefusalRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) CreateApplicationRefusalWithBody(ctx context.Context, id ID, params *CreateApplicationRefusalParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationRefusalRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -649,8 +649,8 @@ func (c *Client) CreateApplicationRefusalWithBody(ctx context.Context, id ID, co
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
-func (c *Client) CreateApplicationRefusal(ctx context.Context, id ID, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateApplicationRefusalRequest(c.Server, id, body)
+func (c *Client) CreateApplicationRefusal(ctx context.Context, id ID, params *CreateApplicationRefusalParams, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApplicationRefusalRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1281,7 +1281,7 @@ func NewUpdateApplicationRequestWithBody(server string, id ID, contentType strin
 }
 
 // NewStartAssessmentRequest constructs an http.Request for the StartAssessment method
-func NewStartAssessmentRequest(server string, id ID) (*http.Request, error) {
+func NewStartAssessmentRequest(server string, id ID, params *StartAssessmentParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1309,6 +1309,21 @@ func NewStartAssessmentRequest(server string, id ID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -1424,18 +1439,18 @@ func NewDeclineApplicationRequestWithBody(server string, id ID, contentType stri
 }
 
 // NewCreateApplicationRefusalRequest calls the generic CreateApplicationRefusal builder with application/json body
-func NewCreateApplicationRefusalRequest(server string, id ID, body CreateApplicationRefusalJSONRequestBody) (*http.Request, error) {
+func NewCreateApplicationRefusalRequest(server string, id ID, params *CreateApplicationRefusalParams, body CreateApplicationRefusalJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateApplicationRefusalRequestWithBody(server, id, "application/json", bodyReader)
+	return NewCreateApplicationRefusalRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewCreateApplicationRefusalRequestWithBody constructs an http.Request for the CreateApplicationRefusal method, with any body, and a specified content type
-func NewCreateApplicationRefusalRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateApplicationRefusalRequestWithBody(server string, id ID, params *CreateApplicationRefusalParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1466,6 +1481,21 @@ func NewCreateApplicationRefusalRequestWithBody(server string, id ID, contentTyp
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2233,7 +2263,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/applications/{id}/assessment (the `StartAssessment` operationId).
-	StartAssessmentWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*StartAssessmentResponse, error)
+	StartAssessmentWithResponse(ctx context.Context, id ID, params *StartAssessmentParams, reqEditors ...RequestEditorFn) (*StartAssessmentResponse, error)
 
 	// AwardApplicationWithBodyWithResponse Award a grant, drawn on the round's budget (ops)
 	//
@@ -2284,14 +2314,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
-	CreateApplicationRefusalWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error)
+	CreateApplicationRefusalWithBodyWithResponse(ctx context.Context, id ID, params *CreateApplicationRefusalParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error)
 
 	// CreateApplicationRefusalWithResponse Decline, with feedback for the applicant (ops)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
-	CreateApplicationRefusalWithResponse(ctx context.Context, id ID, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error)
+	CreateApplicationRefusalWithResponse(ctx context.Context, id ID, params *CreateApplicationRefusalParams, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error)
 
 	// SubmitReportWithBodyWithResponse Submit the short report on a funded project
 	//
@@ -3082,6 +3112,8 @@ type StartAssessmentResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -3128,6 +3160,11 @@ func (r StartAssessmentResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r StartAssessmentResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StartAssessmentResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -3526,6 +3563,8 @@ type CreateApplicationRefusalResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -3582,6 +3621,11 @@ func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON413() *TooLar
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateApplicationRefusalResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -5406,8 +5450,8 @@ func (c *ClientWithResponses) UpdateApplicationWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/applications/{id}/assessment (the `StartAssessment` operationId).
-func (c *ClientWithResponses) StartAssessmentWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*StartAssessmentResponse, error) {
-	rsp, err := c.StartAssessment(ctx, id, reqEditors...)
+func (c *ClientWithResponses) StartAssessmentWithResponse(ctx context.Context, id ID, params *StartAssessmentParams, reqEditors ...RequestEditorFn) (*StartAssessmentResponse, error) {
+	rsp, err := c.StartAssessment(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5486,8 +5530,8 @@ func (c *ClientWithResponses) DeclineApplicationWithResponse(ctx context.Context
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
-func (c *ClientWithResponses) CreateApplicationRefusalWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error) {
-	rsp, err := c.CreateApplicationRefusalWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateApplicationRefusalWithBodyWithResponse(ctx context.Context, id ID, params *CreateApplicationRefusalParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error) {
+	rsp, err := c.CreateApplicationRefusalWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5499,8 +5543,8 @@ func (c *ClientWithResponses) CreateApplicationRefusalWithBodyWithResponse(ctx c
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/applications/{id}/refusal (the `CreateApplicationRefusal` operationId).
-func (c *ClientWithResponses) CreateApplicationRefusalWithResponse(ctx context.Context, id ID, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error) {
-	rsp, err := c.CreateApplicationRefusal(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) CreateApplicationRefusalWithResponse(ctx context.Context, id ID, params *CreateApplicationRefusalParams, body CreateApplicationRefusalJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApplicationRefusalResponse, error) {
+	rsp, err := c.CreateApplicationRefusal(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6425,6 +6469,13 @@ func ParseStartAssessmentResponse(rsp *http.Response) (*StartAssessmentResponse,
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6893,6 +6944,13 @@ func ParseCreateApplicationRefusalResponse(rsp *http.Response) (*CreateApplicati
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

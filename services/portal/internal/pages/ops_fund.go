@@ -251,8 +251,11 @@ type opsAppData struct {
 	CanAssess, CanAward, CanDecl bool
 	AwardFields, DeclineFields   []templates.OpsField
 	AwardKey                     string
-	Submitted, ReportDue         string
-	Org                          string // the organisation's name, or its id when not known
+	// AssessKey and DeclineKey are those forms' own: pressed twice, each acts once
+	// (the second press said "cannot decline an application that is declined").
+	AssessKey, DeclineKey string
+	Submitted, ReportDue  string
+	Org                   string // the organisation's name, or its id when not known
 }
 
 // opsApplication is an application in full, with the actions its status allows:
@@ -317,6 +320,10 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 	if data.AwardKey = r.PostForm.Get("key"); data.AwardKey == "" {
 		data.AwardKey = uuid.NewString()
 	}
+	data.AssessKey, data.DeclineKey = uuid.NewString(), uuid.NewString()
+	if strings.HasSuffix(r.URL.Path, "/decline") && r.PostForm.Get("key") != "" {
+		data.DeclineKey = opsFormKey(r) // a refused decline's form keeps its key
+	}
 	data.DeclineFields = opsform.Decline.Fields(declineTyped, declineErrs)
 	h.show(w, r, status, "ops_app", a.Title, append(awardErrs, declineErrs...), data)
 }
@@ -324,7 +331,8 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 // opsAssess starts the assessment of a submitted application.
 func (h *Handler) opsAssess(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	id := r.PathValue("app")
-	resp, err := c.set.Fund.StartAssessmentWithResponse(r.Context(), id)
+	key := opsFormKey(r)
+	resp, err := c.set.Fund.StartAssessmentWithResponse(r.Context(), id, &fundapi.StartAssessmentParams{IdempotencyKey: &key})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -408,7 +416,8 @@ func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) 
 		h.opsShowApplication(w, r, c, http.StatusBadRequest, nil, nil, typed, errs)
 		return
 	}
-	resp, err := c.set.Fund.CreateApplicationRefusalWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body))
+	key := opsFormKey(r)
+	resp, err := c.set.Fund.CreateApplicationRefusalWithBodyWithResponse(r.Context(), id, &fundapi.CreateApplicationRefusalParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return

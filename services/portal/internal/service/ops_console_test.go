@@ -450,7 +450,15 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		if !strings.Contains(page.body, "Start assessment") || !strings.Contains(page.body, "£700") {
 			t.Fatalf("the submitted application's page: %s", page.body)
 		}
-		opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+id+"/assessment", one, nil), http.StatusSeeOther, "start assessment")
+		// Pressed twice (a double click), with the key the page gave the form: both
+		// answers lead to the application (the second was refused).
+		key := regexp.MustCompile(`action="/ops/fund/applications/[^"]+/assessment">\s*<input type="hidden" name="key" value="([^"]+)"`).FindStringSubmatch(page.body)
+		if key == nil {
+			t.Fatalf("the assessment form carries no key: %s", page.body)
+		}
+		for range 2 {
+			opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+id+"/assessment", one, url.Values{"key": {key[1]}}), http.StatusSeeOther, "start assessment")
+		}
 	}
 	// The fund's refusals of an amount, beside a field typed in pounds, give
 	// pounds, not the pence the fund counts in.
@@ -535,7 +543,14 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	if got := opsFieldMessage(t, r.body, "feedback"); got != "Error: Enter feedback for the applicant" {
 		t.Errorf("beside the feedback: %q", got)
 	}
-	opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, url.Values{"feedback": {"=Strong idea; the budget ran out."}}), http.StatusSeeOther, "the decline")
+	declineKey := regexp.MustCompile(`action="/ops/fund/applications/[^"]+/decline" novalidate>\s*<input type="hidden" name="key" value="([^"]+)"`).FindStringSubmatch(r.body)
+	if declineKey == nil {
+		t.Fatalf("the decline form carries no key: %s", r.body)
+	}
+	decline := url.Values{"feedback": {"=Strong idea; the budget ran out."}, "key": {declineKey[1]}}
+	for range 2 { // pressed twice: both answers lead on
+		opsMustStatus(t, s.p.do("POST", "/ops/fund/applications/"+loser+"/decline", one, decline), http.StatusSeeOther, "the decline")
+	}
 	got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/applications/"+loser, opsToken(t, s.fund, "fund"), nil)).JSON(t)
 	if got["status"] != "declined" {
 		t.Errorf("the declined application is %v", got["status"])

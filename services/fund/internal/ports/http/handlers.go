@@ -191,7 +191,7 @@ func (h *Handlers) CreateApplicationWithdrawal(c httpserver.Context, id api.ID, 
 }
 
 // StartAssessment moves an application into assessment.
-func (h *Handlers) StartAssessment(c httpserver.Context, id api.ID) error {
+func (h *Handlers) StartAssessment(c httpserver.Context, id api.ID, _ api.StartAssessmentParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*application.Application, error) {
 		return h.app.StartAssessment(ctx, by, id)
 	}, toApplication)
@@ -205,7 +205,7 @@ func (h *Handlers) AwardApplication(c httpserver.Context, id api.ID, _ api.Award
 }
 
 // CreateApplicationRefusal declines with feedback.
-func (h *Handlers) CreateApplicationRefusal(c httpserver.Context, id api.ID) error {
+func (h *Handlers) CreateApplicationRefusal(c httpserver.Context, id api.ID, _ api.CreateApplicationRefusalParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.CreateApplicationRefusalJSONBody) (*application.Application, error) {
 		return h.app.Decline(ctx, by, id, body.Feedback)
 	}, toApplication)
@@ -393,5 +393,5 @@ func (h *Handlers) WithdrawApplication(c httpserver.Context, id api.ID, p api.Wi
 
 // DeclineApplication is CreateApplicationRefusal at its deprecated path.
 func (h *Handlers) DeclineApplication(c httpserver.Context, id api.ID) error {
-	return h.CreateApplicationRefusal(c, id)
+	return h.CreateApplicationRefusal(c, id, api.CreateApplicationRefusalParams{})
 }
