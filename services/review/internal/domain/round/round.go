@@ -230,6 +230,14 @@ func (r *Round) NextDeadline() time.Time {
 // OrganisationName of a submission in the round, as it was when added.
 func (r *Round) OrganisationName(sub string) string { return r.orgNames[sub] }
 
+// inWords is how a refusal names the round: by its name, which people gave it.
+func (r *Round) inWords() string {
+	if r.name != "" {
+		return "review round \u201c" + r.name + "\u201d"
+	}
+	return "review round " + r.id
+}
+
 // submissionInWords names a submission of the round in a message people read: by
 // whose it is ("Prifysgol Aberwen's submission"), which they know, rather than its
 // id; by the id only when the round holds no name for its organisation.
@@ -363,20 +371,20 @@ func (r *Round) Releasable(sub string) error {
 		return apperr.New(apperr.NotFound, "submission %s is not in review round %s", sub, r.id)
 	}
 	if !r.closed {
-		return apperr.New(apperr.Conflict, "%s is already in review round %s, which is still open: close it first, and put the submission in a later round if nobody's review of it counts", r.submissionInWords(sub), r.id)
+		return apperr.New(apperr.Conflict, "%s is already in %s, which is still open: close it first, and put the submission in a later round if nobody's review of it counts", r.submissionInWords(sub), r.inWords())
 	}
 	if _, released := r.feedback[sub]; released {
-		return apperr.New(apperr.Conflict, "%s is already in review round %s, and its feedback there is released", r.submissionInWords(sub), r.id)
+		return apperr.New(apperr.Conflict, "%s is already in %s, and its feedback there is released", r.submissionInWords(sub), r.inWords())
 	}
 	for _, a := range r.Assignments() {
 		if a.SubmissionID != sub {
 			continue
 		}
 		if a.Counts() {
-			return apperr.New(apperr.Conflict, "%s has reviews that count in review round %s: release its feedback there", r.submissionInWords(sub), r.id)
+			return apperr.New(apperr.Conflict, "%s has reviews that count in %s: release its feedback there", r.submissionInWords(sub), r.inWords())
 		}
 		if a.AwaitsRevision() {
-			return apperr.New(apperr.Conflict, "%s is in review round %s, where the review by %s is returned for revision: wait for it, or withhold it, before putting the submission in a later round", r.submissionInWords(sub), r.id, a.nameInWords())
+			return apperr.New(apperr.Conflict, "%s is in %s, where the review by %s is returned for revision: wait for it, or withhold it, before putting the submission in a later round", r.submissionInWords(sub), r.inWords(), a.nameInWords())
 		}
 	}
 	return nil
@@ -631,7 +639,7 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 	case a.Review != nil && !resubmission:
 		return nil, apperr.New(apperr.Conflict, "you have already submitted your review of %s", r.submissionInWords(sub))
 	case r.closed && !resubmission:
-		return nil, apperr.New(apperr.Conflict, "review round %s is closed; reviews are no longer taken", r.id)
+		return nil, apperr.New(apperr.Conflict, "%s is closed; reviews are no longer taken", r.inWords())
 	case a.State != Accepted:
 		return nil, apperr.New(apperr.Conflict, "accept the assignment first (answer it with accept true), then submit the review")
 	}
@@ -715,7 +723,7 @@ func (r *Round) Close(reason string) ([]events.Payload, error) {
 		return nil, err
 	}
 	if r.closed {
-		return nil, apperr.New(apperr.Conflict, "review round %s is already closed", r.id)
+		return nil, apperr.New(apperr.Conflict, "%s is already closed", r.inWords())
 	}
 	return []events.Payload{events.ReviewRoundClosedV1{RoundID: r.id, RoundName: r.name, ReviewDeadline: r.deadline, Reason: strings.TrimSpace(reason)}}, nil
 }
