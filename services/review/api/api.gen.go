@@ -750,6 +750,12 @@ type RegisterReviewerParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UpdateReviewerParams defines parameters for UpdateReviewer.
+type UpdateReviewerParams struct {
+	// IfMatch The ETag the object was read with (RFC 9110): the write is applied only if the object is still at that version, and is otherwise refused with 412. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListSubmissionsParams defines parameters for ListSubmissions.
 type ListSubmissionsParams struct {
 	OrganisationId *string           `form:"organisation_id,omitempty" json:"organisation_id,omitempty"`
@@ -914,7 +920,7 @@ type ServerInterface interface {
 	GetReviewer(ctx echo.Context, reviewerId string) error
 	// UpdateReviewer Replace a pool member's record (ops) — training, capacity, themes, conflicts; applies to assignments made from then on
 	// (PUT /v1/reviewers/{reviewerId})
-	UpdateReviewer(ctx echo.Context, reviewerId string) error
+	UpdateReviewer(ctx echo.Context, reviewerId string, params UpdateReviewerParams) error
 	// ListSubmissions Submissions in id order — a lead sees their organisation's, ops all (optionally one organisation's)
 	// (GET /v1/submissions)
 	ListSubmissions(ctx echo.Context, params ListSubmissionsParams) error
@@ -1540,8 +1546,28 @@ func (w *ServerInterfaceWrapper) UpdateReviewer(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reviewerId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateReviewerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UpdateReviewer(ctx, reviewerId)
+	err = w.Handler.UpdateReviewer(ctx, reviewerId, params)
 	return err
 }
 

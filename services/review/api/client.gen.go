@@ -6524,6 +6524,11 @@ func (r RegisterReviewerResponse) ContentType() string {
 	return ""
 }
 
+// GetReviewerResponse200Headers the declared response headers of an HTTP 200 response for GetReviewer
+type GetReviewerResponse200Headers struct {
+	ETag string
+}
+
 // GetReviewerResponse401Headers the declared response headers of an HTTP 401 response for GetReviewer
 type GetReviewerResponse401Headers struct {
 	WWWAuthenticate string
@@ -6558,6 +6563,8 @@ type GetReviewerResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReviewerResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetReviewerResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -6635,6 +6642,11 @@ func (r GetReviewerResponse) ContentType() string {
 	return ""
 }
 
+// UpdateReviewerResponse200Headers the declared response headers of an HTTP 200 response for UpdateReviewer
+type UpdateReviewerResponse200Headers struct {
+	ETag string
+}
+
 // UpdateReviewerResponse401Headers the declared response headers of an HTTP 401 response for UpdateReviewer
 type UpdateReviewerResponse401Headers struct {
 	WWWAuthenticate string
@@ -6670,6 +6682,8 @@ type UpdateReviewerResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -6680,6 +6694,8 @@ type UpdateReviewerResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateReviewerResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UpdateReviewerResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -6718,6 +6734,11 @@ func (r UpdateReviewerResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateReviewerResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateReviewerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -11531,6 +11552,16 @@ func ParseGetReviewerResponse(rsp *http.Response) (*GetReviewerResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReviewerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetReviewerResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -11622,6 +11653,13 @@ func ParseUpdateReviewerResponse(rsp *http.Response) (*UpdateReviewerResponse, e
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11660,6 +11698,16 @@ func ParseUpdateReviewerResponse(rsp *http.Response) (*UpdateReviewerResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateReviewerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers UpdateReviewerResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

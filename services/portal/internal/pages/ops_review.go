@@ -834,7 +834,7 @@ func (h *Handler) opsReviewerNew(w http.ResponseWriter, r *http.Request, _ *opsC
 	if org := r.URL.Query().Get("organisation_id"); opsOrgIDPattern.MatchString(org) {
 		typed["organisation_id"] = []string{org}
 	}
-	h.opsShowReviewerForm(w, r, http.StatusOK, "", typed, nil)
+	h.opsShowReviewerForm(w, r, http.StatusOK, "", "", typed, nil)
 }
 
 // opsReviewerSpecs is the pool form; editing keeps the identifier as it is.
@@ -845,8 +845,9 @@ func opsReviewerSpecs(editing bool) opsform.Specs {
 	return slices.DeleteFunc(slices.Clone(opsform.Reviewer), func(s opsform.Spec) bool { return s.Name == "reviewer_id" })
 }
 
-func (h *Handler) opsShowReviewerForm(w http.ResponseWriter, r *http.Request, status int, id string, typed opsform.Values, errs []templates.FieldError) {
-	d := opsFormData{Action: "/ops/review/reviewers", Button: "Add to the pool", Back: "/ops/review/reviewers", Fields: opsReviewerSpecs(id != "").Fields(typed, errs)}
+func (h *Handler) opsShowReviewerForm(w http.ResponseWriter, r *http.Request, status int, id, version string, typed opsform.Values, errs []templates.FieldError) {
+	d := opsFormData{Action: "/ops/review/reviewers", Button: "Add to the pool", Back: "/ops/review/reviewers", Fields: opsReviewerSpecs(id != "").Fields(typed, errs),
+		Version: version}
 	if id == "" {
 		// A registration sent twice (a double click) registers once, and its second
 		// answer is the first's: it said "already in the pool".
@@ -885,7 +886,7 @@ func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsC
 		}
 		errs = opsRenamed(opsFieldProblems(p, nil), opsform.Reviewer)
 	}
-	h.opsShowReviewerForm(w, r, opsStatusOf(errs), "", typed, errs)
+	h.opsShowReviewerForm(w, r, opsStatusOf(errs), "", "", typed, errs)
 }
 
 // opsReviewerEdit shows a pool member's record to change, read on its own.
@@ -911,7 +912,7 @@ func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *ops
 	if p.Conflicts != nil {
 		typed["conflicts"] = []string{strings.Join(*p.Conflicts, "\n")}
 	}
-	h.opsShowReviewerForm(w, r, http.StatusOK, id, typed, nil)
+	h.opsShowReviewerForm(w, r, http.StatusOK, id, resp.HTTPResponse.Header.Get("ETag"), typed, nil)
 }
 
 func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -923,23 +924,34 @@ func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	if len(errs) == 0 {
 		body["reviewer_id"] = id
-		resp, err := c.set.Review.UpdateReviewerWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body))
+		// Applied only to the record as the form showed it: another person's change
+		// since (capacity, say) is not put back without a word.
+		resp, err := c.set.Review.UpdateReviewerWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body), ifMatch(seenVersion(r.PostForm.Get("version"))))
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
 		p := clients.Check(resp.HTTPResponse, resp.Body)
-		if p == nil {
+		switch {
+		case p == nil:
 			http.Redirect(w, r, "/ops/review/reviewers", http.StatusSeeOther)
 			return
-		}
-		if !opsFormRefusal(p) {
+		case p.Status == http.StatusPreconditionFailed:
+			// Shown again as typed, not saved, carrying the record's version now, so
+			// that a save once checked replaces it.
+			version := ""
+			if now, err := c.set.Review.GetReviewerWithResponse(r.Context(), id); err == nil && now.JSON200 != nil {
+				version = now.HTTPResponse.Header.Get("ETag")
+			}
+			h.opsShowReviewerForm(w, r, http.StatusConflict, id, version, typed, []templates.FieldError{{Message: "Someone else changed this reviewer since you opened the form (perhaps you, in another tab): nothing was saved. Check what you typed below against the reviewer's record, and save again."}})
+			return
+		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)
 			return
 		}
 		errs = opsRenamed(opsFieldProblems(p, nil), specs)
 	}
-	h.opsShowReviewerForm(w, r, opsStatusOf(errs), id, typed, errs)
+	h.opsShowReviewerForm(w, r, opsStatusOf(errs), id, r.PostForm.Get("version"), typed, errs)
 }
 
 // opsReviewProgressCSV exports a round's assignments: who reviews what, and where

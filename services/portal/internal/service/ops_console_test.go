@@ -788,3 +788,44 @@ func TestOpsFormsSentTwiceActOnce(t *testing.T) {
 		http.StatusSeeOther, "the round").header.Get("Location")
 	twice("closing the round", round, round+"/close", url.Values{"reason": {"Opened by mistake"}})
 }
+
+// Two ops people (or tabs) change one reviewer's record from forms opened together:
+// the second save is refused, not applied over the first (a capacity set by one
+// went back when the other changed the name), and its form comes back as typed.
+func TestOpsTwoTabsChangingAReviewerDoNotOverwriteEachOther(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, true)
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	testenv.Eventually(t, 10*time.Second, func() error { // the review service knows the signatory
+		if r := s.p.do("POST", "/ops/review/reviewers", ops, url.Values{"reviewer_id": {"rev.tabs"}, "name": {"Rita Tabs"},
+			"email": {"rita.tabs@example.ac.uk"}, "organisation_id": {org}, "trained": {"on"}, "capacity": {"2"}}); r.status != http.StatusSeeOther {
+			return fmt.Errorf("registering = %d", r.status)
+		}
+		return nil
+	})
+	page := "/ops/review/reviewers/rev.tabs"
+	versionRe := regexp.MustCompile(`name="version" value="([^"]+)"`)
+	open := func() url.Values {
+		t.Helper()
+		v := versionRe.FindStringSubmatch(opsMustStatus(t, s.p.do("GET", page, ops, nil), http.StatusOK, "the reviewer's form").body)
+		if v == nil {
+			t.Fatal("the reviewer's form carries no version")
+		}
+		return url.Values{"name": {"Rita Tabs"}, "email": {"rita.tabs@example.ac.uk"}, "organisation_id": {org}, "trained": {"on"},
+			"capacity": {"2"}, "version": {stdhtml.UnescapeString(v[1])}}
+	}
+	a, b := open(), open()
+	b.Set("capacity", "5")
+	opsMustStatus(t, s.p.do("POST", page, ops, b), http.StatusSeeOther, "tab B's save")
+	a.Set("name", "Rita Tabs-Jones")
+	r := opsMustStatus(t, s.p.do("POST", page, ops, a), http.StatusConflict, "tab A's save over B's")
+	if !strings.Contains(r.body, "Someone else changed this reviewer since you opened the form") || !strings.Contains(r.body, `value="Rita Tabs-Jones"`) {
+		t.Errorf("tab A's refused save: %s", r.body)
+	}
+	if got := s.review.Must(http.StatusOK, s.review.Do("GET", "/v1/reviewers/rev.tabs", opsToken(t, s.review, "review"), nil)).JSON(t); got["capacity"] != float64(5) {
+		t.Errorf("B's change was lost: the reviewer is %v", got)
+	}
+	a.Set("version", stdhtml.UnescapeString(versionRe.FindStringSubmatch(r.body)[1]))
+	opsMustStatus(t, s.p.do("POST", page, ops, a), http.StatusSeeOther, "tab A's save once checked")
+}

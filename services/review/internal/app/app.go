@@ -281,7 +281,30 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 // UpdateReviewer replaces a pool member's record (ops): training, capacity, themes,
 // conflicts. It applies to assignments made from then on; ops remove by hand any
 // assignment a newly declared conflict rules out.
-func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1) (round.Reviewer, error) {
+func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, version int) (Member, error) {
+	rv, err := a.updateReviewer(ctx, by, p, version)
+	if err != nil {
+		return Member{}, err
+	}
+	h, err := a.events.Load(ctx, reviewerAggregate(p.ReviewerID))
+	if err != nil {
+		return Member{}, fmt.Errorf("load reviewer %s: %w", p.ReviewerID, err)
+	}
+	return Member{Reviewer: rv, Version: lastVersion(h)}, nil
+}
+
+// lastVersion is the version of a history's latest event (0 for none).
+func lastVersion(h []events.Envelope) int {
+	if len(h) == 0 {
+		return 0
+	}
+	return h[len(h)-1].Version
+}
+
+// updateReviewer replaces a pool member's record; a version other than 0 is the one
+// the caller read (If-Match), checked in the command that appends, so that two
+// people changing one record from forms opened together cannot both be applied.
+func (a *App) updateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, version int) (round.Reviewer, error) {
 	if !by.IsOps() {
 		return round.Reviewer{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
@@ -318,6 +341,10 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) == 0 {
 				return nil, apperr.New(apperr.NotFound, "no reviewer %s in the pool", p.ReviewerID)
+			}
+			if at := lastVersion(h); version != 0 && at != version {
+				return nil, apperr.New(apperr.PreconditionFailed,
+					"reviewer %s was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", p.ReviewerID, at, version)
 			}
 			return []events.Payload{p}, nil
 		}})
@@ -950,6 +977,8 @@ type RoundLoad struct {
 type Member struct {
 	round.Reviewer
 	Workload []RoundLoad
+	// Version is the record's event-store version (its ETag; 0 in lists).
+	Version int
 }
 
 // Assign assigns a reviewer by hand (ops).

@@ -195,7 +195,11 @@ func (a *App) Reviewer(ctx context.Context, by auth.Principal, id string) (Membe
 	if !by.IsOps() {
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff read the reviewer pool")
 	}
-	rv, ok, err := a.loadReviewer(ctx, id)
+	h, err := a.events.Load(ctx, reviewerAggregate(id))
+	if err != nil {
+		return Member{}, fmt.Errorf("load reviewer %s: %w", id, err)
+	}
+	rv, ok, err := latestReviewer(h)
 	if err != nil {
 		return Member{}, err
 	}
@@ -206,7 +210,7 @@ func (a *App) Reviewer(ctx context.Context, by auth.Principal, id string) (Membe
 	if err != nil {
 		return Member{}, err
 	}
-	return Member{Reviewer: rv, Workload: workload(held[id])}, nil
+	return Member{Reviewer: rv, Workload: workload(held[id]), Version: lastVersion(h)}, nil
 }
 
 // workload counts a reviewer's assignments in force per round, latest deadline first.

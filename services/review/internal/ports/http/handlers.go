@@ -165,12 +165,20 @@ func (h *Handlers) RegisterReviewer(c httpserver.Context, _ api.RegisterReviewer
 }
 
 // UpdateReviewer replaces a pool member's record.
-func (h *Handlers) UpdateReviewer(c httpserver.Context, reviewerID string) error {
+func (h *Handlers) UpdateReviewer(c httpserver.Context, reviewerID string, params api.UpdateReviewerParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.Reviewer) (round.Reviewer, error) {
 		if body.ReviewerId != reviewerID {
 			return round.Reviewer{}, apperr.Field("reviewer_id", "must be the reviewer named in the path, %s", reviewerID)
 		}
-		return h.app.UpdateReviewer(ctx, by, events.ReviewerUpdatedV1(reviewerPayload(body)))
+		m, err := h.app.UpdateReviewer(ctx, by, events.ReviewerUpdatedV1(reviewerPayload(body)), version)
+		if err == nil {
+			httpserver.SetETag(c, m.Version)
+		}
+		return m.Reviewer, err
 	}, toReviewer)
 }
 

@@ -10,10 +10,15 @@ import (
 	"github.com/itss/techcommit/services/review/internal/app"
 )
 
-// GetReviewer reads one pool member's record.
+// GetReviewer reads one pool member's record. Its ETag is the record's version,
+// which updateReviewer's If-Match names.
 func (h *Handlers) GetReviewer(c httpserver.Context, reviewerID string) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (app.Member, error) {
-		return h.app.Reviewer(ctx, by, reviewerID)
+		m, err := h.app.Reviewer(ctx, by, reviewerID)
+		if err == nil {
+			httpserver.SetETag(c, m.Version)
+		}
+		return m, err
 	}, toMember)
 }
 
