@@ -356,6 +356,9 @@ type ID = string
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// IfMatch the ETag the object was read with, such as "3", or *
+type IfMatch = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -373,6 +376,9 @@ type Forbidden = Problem
 
 // NotFound RFC 9457 problem details, the body of every error the service answers
 type NotFound = Problem
+
+// PreconditionFailed RFC 9457 problem details, the body of every error the service answers
+type PreconditionFailed = Problem
 
 // TooLarge RFC 9457 problem details, the body of every error the service answers
 type TooLarge = Problem
@@ -562,6 +568,12 @@ type OpenRoundParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UpdateRoundParams defines parameters for UpdateRound.
+type UpdateRoundParams struct {
+	// IfMatch The ETag the object was read with (RFC 9110): the write is applied only if the object is still at that version, and is otherwise refused with 412. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // CloseRoundJSONBody defines parameters for CloseRound.
 type CloseRoundJSONBody struct {
 	Reason *string `json:"reason,omitempty"`
@@ -694,7 +706,7 @@ type ServerInterface interface {
 	GetRound(ctx echo.Context, id ID) error
 	// UpdateRound Correct a round's terms (ops)
 	// (PUT /v1/rounds/{id})
-	UpdateRound(ctx echo.Context, id ID) error
+	UpdateRound(ctx echo.Context, id ID, params UpdateRoundParams) error
 	// CloseRound Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 	// (POST /v1/rounds/{id}/close)
 	//
@@ -1205,8 +1217,28 @@ func (w *ServerInterfaceWrapper) UpdateRound(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateRoundParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UpdateRound(ctx, id)
+	err = w.Handler.UpdateRound(ctx, id, params)
 	return err
 }
 

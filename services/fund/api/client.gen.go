@@ -317,7 +317,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
-	UpdateRoundWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateRoundWithBody(ctx context.Context, id ID, params *UpdateRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRound Correct a round's terms (ops)
 	//
@@ -336,7 +336,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
-	UpdateRound(ctx context.Context, id ID, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateRound(ctx context.Context, id ID, params *UpdateRoundParams, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CloseRoundWithBody Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 	//
@@ -888,8 +888,8 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
-func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateRoundRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, params *UpdateRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRoundRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -917,8 +917,8 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, contentType str
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
-func (c *Client) UpdateRound(ctx context.Context, id ID, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateRoundRequest(c.Server, id, body)
+func (c *Client) UpdateRound(ctx context.Context, id ID, params *UpdateRoundParams, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRoundRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1952,18 +1952,18 @@ func NewGetRoundRequest(server string, id ID) (*http.Request, error) {
 }
 
 // NewUpdateRoundRequest calls the generic UpdateRound builder with application/json body
-func NewUpdateRoundRequest(server string, id ID, body UpdateRoundJSONRequestBody) (*http.Request, error) {
+func NewUpdateRoundRequest(server string, id ID, params *UpdateRoundParams, body UpdateRoundJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateRoundRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdateRoundRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewUpdateRoundRequestWithBody constructs an http.Request for the UpdateRound method, with any body, and a specified content type
-func NewUpdateRoundRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateRoundRequestWithBody(server string, id ID, params *UpdateRoundParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1994,6 +1994,21 @@ func NewUpdateRoundRequestWithBody(server string, id ID, contentType string, bod
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2441,7 +2456,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
-	UpdateRoundWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error)
+	UpdateRoundWithBodyWithResponse(ctx context.Context, id ID, params *UpdateRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error)
 
 	// UpdateRoundWithResponse Correct a round's terms (ops)
 	//
@@ -2460,7 +2475,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
-	UpdateRoundWithResponse(ctx context.Context, id ID, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error)
+	UpdateRoundWithResponse(ctx context.Context, id ID, params *UpdateRoundParams, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error)
 
 	// CloseRoundWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/rounds/{id}/closure does the same
 	//
@@ -4675,6 +4690,11 @@ func (r OpenRoundResponse) ContentType() string {
 	return ""
 }
 
+// GetRoundResponse200Headers the declared response headers of an HTTP 200 response for GetRound
+type GetRoundResponse200Headers struct {
+	ETag string
+}
+
 // GetRoundResponse429Headers the declared response headers of an HTTP 429 response for GetRound
 type GetRoundResponse429Headers struct {
 	RetryAfter int
@@ -4702,6 +4722,8 @@ type GetRoundResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRoundResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetRoundResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4772,6 +4794,11 @@ func (r GetRoundResponse) ContentType() string {
 	return ""
 }
 
+// UpdateRoundResponse200Headers the declared response headers of an HTTP 200 response for UpdateRound
+type UpdateRoundResponse200Headers struct {
+	ETag string
+}
+
 // UpdateRoundResponse401Headers the declared response headers of an HTTP 401 response for UpdateRound
 type UpdateRoundResponse401Headers struct {
 	WWWAuthenticate string
@@ -4807,6 +4834,8 @@ type UpdateRoundResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -4819,6 +4848,8 @@ type UpdateRoundResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateRoundResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UpdateRoundResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -4857,6 +4888,11 @@ func (r UpdateRoundResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateRoundResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateRoundResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -5740,8 +5776,8 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
-func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error) {
-	rsp, err := c.UpdateRoundWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Context, id ID, params *UpdateRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error) {
+	rsp, err := c.UpdateRoundWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5765,8 +5801,8 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/rounds/{id} (the `UpdateRound` operationId).
-func (c *ClientWithResponses) UpdateRoundWithResponse(ctx context.Context, id ID, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error) {
-	rsp, err := c.UpdateRound(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateRoundWithResponse(ctx context.Context, id ID, params *UpdateRoundParams, body UpdateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoundResponse, error) {
+	rsp, err := c.UpdateRound(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -8119,6 +8155,16 @@ func ParseGetRoundResponse(rsp *http.Response) (*GetRoundResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRoundResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetRoundResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8200,6 +8246,13 @@ func ParseUpdateRoundResponse(rsp *http.Response) (*UpdateRoundResponse, error) 
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8245,6 +8298,16 @@ func ParseUpdateRoundResponse(rsp *http.Response) (*UpdateRoundResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateRoundResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers UpdateRoundResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

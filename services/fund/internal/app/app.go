@@ -193,11 +193,18 @@ func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (
 // UpdateRound replaces a round's terms (ops), within what its status allows. A new
 // closing time that would bind two rounds that funded one organisation under the rule
 // on the previous round's grantees is refused (see reorder).
-func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round) (round.Round, error) {
+func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round, version int) (round.Round, error) {
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff change rounds")
 	}
 	return a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
+		// A version other than 0 is the one the caller read (If-Match): checked in
+		// the command that appends, so that two people correcting one round from
+		// forms opened together cannot both be applied.
+		if version != 0 && r.Version != version {
+			return nil, apperr.New(apperr.PreconditionFailed,
+				"round %q was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", r.Name, r.Version, version)
+		}
 		return r.Update(next, a.clock.Now())
 	}, func(r round.Round) (string, string) {
 		return "closes", fmt.Sprintf("round %q cannot close at %s", r.Name, round.LondonTime(next.Closes))

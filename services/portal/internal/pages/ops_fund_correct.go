@@ -18,15 +18,16 @@ const opsRoundCorrectIntro = "Before the round opens, any of its terms may chang
 
 // opsRoundEdit shows a round's terms in the form that opened it, to correct them.
 func (h *Handler) opsRoundEdit(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	rd, ok := h.opsRound(w, r, c)
+	rd, version, ok := h.opsRound(w, r, c)
 	if !ok {
 		return
 	}
 	if rd.Status == fundapi.RoundStatusClosed {
-		h.say(w, r, http.StatusConflict, "This round is closed", "A closed round can no longer change.")
+		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "A closed round can no longer change.",
+			Link: "/ops/fund", LinkText: "Fund rounds"})
 		return
 	}
-	h.opsShowRoundCorrection(w, r, http.StatusOK, rd, opsRoundValues(rd), nil)
+	h.opsShowRoundCorrection(w, r, http.StatusOK, rd, version, opsRoundValues(rd), nil)
 }
 
 // opsRoundCorrect replaces a round's terms with the form's. The fund decides what
@@ -36,30 +37,40 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
-	rd, ok := h.opsRound(w, r, c)
+	rd, version, ok := h.opsRound(w, r, c)
 	if !ok {
 		return
 	}
 	typed, body, errs := opsform.FundRound.Parse(r.PostForm, london)
 	if len(errs) > 0 {
-		h.opsShowRoundCorrection(w, r, http.StatusBadRequest, rd, typed, errs)
+		h.opsShowRoundCorrection(w, r, http.StatusBadRequest, rd, r.PostForm.Get("version"), typed, errs)
 		return
 	}
 	// The console has no field for exclude_previously_funded: left out of a
 	// correction, the fund keeps the round's own.
 	keepUntypedTimes(body, typed, rd)
-	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, "application/json", opsJSONBody(body))
+	// Applied only to the round as the form showed it (If-Match): another person's
+	// correction since is not put back without a word.
+	var ifm *string
+	if v := seenVersion(r.PostForm.Get("version")); v != "" {
+		ifm = &v
+	}
+	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, &fundapi.UpdateRoundParams{IfMatch: ifm}, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		if !opsFormRefusal(p) {
+		switch {
+		case p.Status == http.StatusPreconditionFailed:
+			// Shown again as typed, not saved, carrying the round's version now.
+			h.opsShowRoundCorrection(w, r, http.StatusConflict, rd, version, typed, []templates.FieldError{{Message: "Someone else corrected this round since you opened the form (perhaps you, in another tab): nothing was saved. Check what you typed below against the round, and save again."}})
+		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)
-			return
+		default:
+			fe := opsRenamed(opsFieldProblems(p, nil), opsform.FundRound)
+			h.opsShowRoundCorrection(w, r, opsStatusOf(fe), rd, r.PostForm.Get("version"), typed, fe)
 		}
-		fe := opsRenamed(opsFieldProblems(p, nil), opsform.FundRound)
-		h.opsShowRoundCorrection(w, r, opsStatusOf(fe), rd, typed, fe)
 		return
 	}
 	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
@@ -67,17 +78,17 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 
 // opsRound reads the round the path names, answering the request itself when it
 // cannot.
-func (h *Handler) opsRound(w http.ResponseWriter, r *http.Request, c *opsCtx) (fundapi.Round, bool) {
+func (h *Handler) opsRound(w http.ResponseWriter, r *http.Request, c *opsCtx) (fundapi.Round, string, bool) {
 	resp, err := c.set.Fund.GetRoundWithResponse(r.Context(), r.PathValue("round"))
 	if err != nil {
 		h.fail(w, r, err)
-		return fundapi.Round{}, false
+		return fundapi.Round{}, "", false
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		h.serviceProblem(w, r, p)
-		return fundapi.Round{}, false
+		return fundapi.Round{}, "", false
 	}
-	return *resp.JSON200, true
+	return *resp.JSON200, resp.HTTPResponse.Header.Get("ETag"), true
 }
 
 // keepUntypedTimes sends the round's opening and closing times as the round has
@@ -93,9 +104,9 @@ func keepUntypedTimes(body map[string]any, typed opsform.Values, rd fundapi.Roun
 	}
 }
 
-func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request, status int, rd fundapi.Round, typed opsform.Values, errs []templates.FieldError) {
+func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request, status int, rd fundapi.Round, version string, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", "Correct a fund round", errs, opsFormData{Caption: rd.Name, Intro: opsRoundCorrectIntro,
-		Action: "/ops/fund/rounds/" + rd.Id, Button: "Save the round", Back: "/ops/fund", Fields: opsform.FundRound.Fields(typed, errs)})
+		Action: "/ops/fund/rounds/" + rd.Id, Button: "Save the round", Back: "/ops/fund", Version: version, Fields: opsform.FundRound.Fields(typed, errs)})
 }
 
 // opsRoundValues are a round's terms as the round form has them typed: times on the

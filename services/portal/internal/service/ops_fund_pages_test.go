@@ -218,6 +218,19 @@ func TestOpsRenameKeepsAClosingTimeInTheHourTheClocksGoBack(t *testing.T) {
 	if got["name"] != "Technician Collaboration Fund Autumn (renamed)" || got["closes"] != closes.Format(time.RFC3339) {
 		t.Errorf("after renaming it the round is %q closing %v, want it closing as it did, %s", got["name"], got["closes"], closes.Format(time.RFC3339))
 	}
+	// Another tab, opened before the rename and saved after it, is refused rather
+	// than put back the old name without a word; its form comes back as typed.
+	if filled.Get("version") == "" {
+		t.Fatal("the correction form carries no version")
+	}
+	filled.Set("name", "Autumn, from a stale tab")
+	r = s.p.do("POST", "/ops/fund/rounds/"+round, ops, filled)
+	if r.status != http.StatusConflict || !strings.Contains(r.body, "Someone else corrected this round") || !strings.Contains(r.body, "Autumn, from a stale tab") {
+		t.Errorf("a correction from a stale tab = %d: %s", r.status, r.body)
+	}
+	if got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+round, "", nil)).JSON(t); got["name"] != "Technician Collaboration Fund Autumn (renamed)" {
+		t.Errorf("a correction from a stale tab was applied: the round is %q", got["name"])
+	}
 }
 
 // The fund marks a project's report due the day after the project ends, a month

@@ -71,6 +71,7 @@ func (h *Handlers) GetRound(c httpserver.Context, id api.ID) error {
 	if err != nil {
 		return err
 	}
+	httpserver.SetETag(c, r.Version)
 	return c.JSON(http.StatusOK, h.toRound(r))
 }
 
@@ -86,7 +87,11 @@ func (h *Handlers) OpenRound(c httpserver.Context, _ api.OpenRoundParams) error 
 // round has, rather than silently turning the exclusion on. The round is read as
 // the caller would have read it before sending the rest of its terms; like every
 // other term of a PUT, the last correction wins.
-func (h *Handlers) UpdateRound(c httpserver.Context, id api.ID) error {
+func (h *Handlers) UpdateRound(c httpserver.Context, id api.ID, params api.UpdateRoundParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.RoundCorrection) (round.Round, error) {
 		next := roundTerms(api.RoundRequest(body))
 		if body.ExcludePreviouslyFunded == nil {
@@ -98,7 +103,11 @@ func (h *Handlers) UpdateRound(c httpserver.Context, id api.ID) error {
 			}
 			next.ExcludePreviouslyFunded = err != nil || r.ExcludePreviouslyFunded
 		}
-		return h.app.UpdateRound(ctx, by, id, next)
+		r, err := h.app.UpdateRound(ctx, by, id, next, version)
+		if err == nil {
+			httpserver.SetETag(c, r.Version)
+		}
+		return r, err
 	}, h.toRound)
 }
 
