@@ -10,7 +10,6 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
-	"github.com/itss/techcommit/libs/idempotency"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/fund/api"
@@ -65,7 +64,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// an erasure destroys (docs/PRIVACY.md); the relay publishes them opened. An
 	// idempotency record's stored answer names them too: erasure drops it; the read
 	// model of signatories keeps the organisation with its lead blanked.
-	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: "idempotency_keys", Delete: true},
+	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: platform.IdempotencyCollection, Delete: true},
 		personal.ForgetIn{Collection: "signatories"})
 	if err != nil {
 		return fail(err)
@@ -109,21 +108,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// model, from the signatory service's stream.
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"application_views"}},
 		platform.Projection{Durable: eventport.DurableSignatoriesV2, Collections: []string{"signatories"}})
-	// A request that has not answered well after its deadline has died with its process.
-	lease := cfg.HTTP.RequestTimeout + 30*time.Second
-	keys, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Fund.IdempotencyTTL, lease, p.Clock)
-	if err != nil {
+	if err := p.Idempotent(ctx, cfg.Fund.IdempotencyTTL); err != nil {
 		return fail(err)
 	}
-	e := p.HTTP.Echo()
-	e.Use(keys.Middleware())
-	httpport.Register(e, httpport.New(application))
+	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	// Subject access: every document that holds an address (docs/PRIVACY.md).
 	p.ServeSubjectAccess()
 	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
 	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
-	// Stored answers name applicants: they go when they can no longer answer a retry.
-	p.Every("idempotency-sweep", idempotencySweepInterval, keys.Sweep)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
 
@@ -140,10 +132,6 @@ var PersonalFields = personal.Fields{
 	events.ApplicationDeclinedV1{}.EventType():  applicantAndEndorser,
 	events.ReportDueV1{}.EventType():            applicantAndEndorser,
 }
-
-// idempotencySweepInterval is how often expired idempotency records are deleted: a
-// record outlives its period by at most this.
-const idempotencySweepInterval = 10 * time.Minute
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).
 func (s *Service) Serve(ctx context.Context, ln, admin net.Listener) error {

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/store"
 )
 
@@ -46,7 +47,7 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 		}
 	}
 	// A stored answer to a resend names whom it went to: nothing without them.
-	if _, err := personal.Forget(ctx, e.db.Collection(IdempotencyCollection), sub, true); err != nil {
+	if _, err := personal.Forget(ctx, e.db.Collection(platform.IdempotencyCollection), sub, true); err != nil {
 		return err
 	}
 	ids, err := personal.Forget(ctx, e.db.Collection("deliveries"), sub, false)
@@ -63,9 +64,6 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 	}
 	return nil
 }
-
-// IdempotencyCollection holds the stored answers of idempotent requests (resends).
-const IdempotencyCollection = "idempotency_keys"
 
 // erasedCollection holds the digest of every person erased, and nothing else: an
 // address's digest, as the erasure named it.

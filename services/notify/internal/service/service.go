@@ -5,12 +5,10 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
-	"github.com/itss/techcommit/libs/idempotency"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/notify/api"
 	"github.com/itss/techcommit/services/notify/internal/adapters"
@@ -112,14 +110,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	// A resend sent twice (a form pressed twice, a retry after a timeout) with one
 	// Idempotency-Key sends one email.
-	idem, err := idempotency.NewStore(ctx, p.DB, adapters.IdempotencyCollection, cfg.Notify.IdempotencyTTL, cfg.HTTP.RequestTimeout+30*time.Second, p.Clock)
-	if err != nil {
+	if err := p.Idempotent(ctx, cfg.Notify.IdempotencyTTL); err != nil {
 		return fail(err)
 	}
-	e := p.HTTP.Echo()
-	e.Use(idem.Middleware())
-	httpport.Register(e, httpport.New(application))
-	p.Every("idempotency-sweep", 10*time.Minute, idem.Sweep)
+	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	if !opts.NoSweeper {
 		p.Every("reminder-sweep", cfg.Notify.SweepInterval, application.Sweep)
 		p.Every("body-retention", cfg.Notify.SweepInterval, application.DropExpiredBodies)

@@ -5,12 +5,10 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
-	"github.com/itss/techcommit/libs/idempotency"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/review/api"
@@ -62,7 +60,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// withdrawn) is blanked there too.
 	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: "organisations"},
 		// A stored answer to an idempotent request may name a person (a reviewer registered with a key).
-		personal.ForgetIn{Collection: "idempotency_keys", Delete: true})
+		personal.ForgetIn{Collection: platform.IdempotencyCollection, Delete: true})
 	if err != nil {
 		return fail(err)
 	}
@@ -89,17 +87,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableSubmissionViews,
 		Collections: []string{adapters.RoundsCollection, adapters.AssignmentsCollection, adapters.SubmissionsCollection}},
 		platform.Projection{Durable: eventport.DurableOrganisations, Collections: []string{"organisations"}})
-	// A round opened twice (a form pressed twice, a retry after a timeout) with one
-	// Idempotency-Key is opened once. A request that has not answered well after its
-	// deadline has died with its process.
-	idem, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Review.IdempotencyTTL, cfg.HTTP.RequestTimeout+30*time.Second, p.Clock)
-	if err != nil {
+	// A round opened or closed, or a reviewer registered, twice (a form pressed twice,
+	// a retry after a timeout) with one Idempotency-Key is done once.
+	if err := p.Idempotent(ctx, cfg.Review.IdempotencyTTL); err != nil {
 		return fail(err)
 	}
-	e := p.HTTP.Echo()
-	e.Use(idem.Middleware())
-	httpport.Register(e, httpport.New(application))
-	p.Every("idempotency-sweep", 10*time.Minute, idem.Sweep)
+	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	// Subject access: every document that holds an address (docs/PRIVACY.md).
 	p.ServeSubjectAccess()
 	p.Go("review-deadlines", func(ctx context.Context) error {

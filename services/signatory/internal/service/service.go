@@ -8,14 +8,12 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"log/slog"
 	"net"
-	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
-	"github.com/itss/techcommit/libs/idempotency"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/store"
@@ -95,7 +93,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
-	records := forgotten{p.DB.Collection("idempotency_keys")}
+	records := forgotten{p.DB.Collection(platform.IdempotencyCollection)}
 	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}, Records: records}); err != nil {
 		cleanup()
 		return nil, func() {}, err
@@ -116,20 +114,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	// The organisation views and their stamp are built from the service's own events.
 	p.Rebuilds(platform.Projection{Durable: eventport.DurableProjection, Collections: []string{"organisation_views", "organisation_views_stamp"}})
-	// An enquiry sent twice (a form pressed twice, a retry after a timeout) with one
-	// Idempotency-Key is recorded once. A request that has not answered well after its
-	// deadline has died with its process.
-	idem, err := idempotency.NewStore(ctx, p.DB, "idempotency_keys", cfg.Signatory.IdempotencyTTL, cfg.HTTP.RequestTimeout+30*time.Second, p.Clock)
-	if err != nil {
+	// An enquiry or an onboarding step sent twice (a form pressed twice, a retry after
+	// a timeout) with one Idempotency-Key is recorded once.
+	if err := p.Idempotent(ctx, cfg.Signatory.IdempotencyTTL); err != nil {
 		cleanup()
 		return nil, func() {}, err
 	}
-	e := p.HTTP.Echo()
-	e.Use(idem.Middleware())
-	httpport.Register(e, httpport.New(application))
-	// Stored answers name the people of an enquiry: they go when they can no longer
-	// answer a retry.
-	p.Every("idempotency-sweep", 10*time.Minute, idem.Sweep)
+	httpport.Register(p.HTTP.Echo(), httpport.New(application))
 	svc := &Service{Platform: p, App: application, sealer: sealer}
 	p.SealOlderEventsAtStart(svc.SealLegacyEvents)
 	return svc, cleanup, nil
