@@ -281,18 +281,6 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 // UpdateReviewer replaces a pool member's record (ops): training, capacity, themes,
 // conflicts. It applies to assignments made from then on; ops remove by hand any
 // assignment a newly declared conflict rules out.
-func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, version int) (Member, error) {
-	rv, err := a.updateReviewer(ctx, by, p, version)
-	if err != nil {
-		return Member{}, err
-	}
-	h, err := a.events.Load(ctx, reviewerAggregate(p.ReviewerID))
-	if err != nil {
-		return Member{}, fmt.Errorf("load reviewer %s: %w", p.ReviewerID, err)
-	}
-	return Member{Reviewer: rv, Version: lastVersion(h)}, nil
-}
-
 // lastVersion is the version of a history's latest event (0 for none).
 func lastVersion(h []events.Envelope) int {
 	if len(h) == 0 {
@@ -301,43 +289,44 @@ func lastVersion(h []events.Envelope) int {
 	return h[len(h)-1].Version
 }
 
-// updateReviewer replaces a pool member's record; a version other than 0 is the one
-// the caller read (If-Match), checked in the command that appends, so that two
-// people changing one record from forms opened together cannot both be applied.
-func (a *App) updateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, version int) (round.Reviewer, error) {
+// UpdateReviewer replaces a pool member's record, and returns it with its new
+// version; a version other than 0 is the one the caller read (If-Match), checked in
+// the command that appends, so that two people changing one record from forms
+// opened together cannot both be applied.
+func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, version int) (Member, error) {
 	if !by.IsOps() {
-		return round.Reviewer{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
+		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
 	p.Name = strings.TrimSpace(p.Name)
 	if err := checkReviewer(p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts); err != nil {
-		return round.Reviewer{}, err
+		return Member{}, err
 	}
 	// A change of organisation is checked as a registration is; a record that keeps its
 	// organisation may still be changed after the organisation withdrew (its capacity
 	// set to 0, say).
 	current, ok, err := a.loadReviewer(ctx, p.ReviewerID)
 	if err != nil {
-		return round.Reviewer{}, err
+		return Member{}, err
 	}
 	if !ok || current.Org != p.OrganisationID {
 		if err := a.checkReviewersOrganisation(ctx, p.OrganisationID); err != nil {
-			return round.Reviewer{}, err
+			return Member{}, err
 		}
 	}
 	if err := a.checkConflicts(ctx, p.Conflicts, current.Conflicts); err != nil {
-		return round.Reviewer{}, err
+		return Member{}, err
 	}
 	if ok {
 		if err := a.keepsAssignments(ctx, current, reviewerOf(p)); err != nil {
-			return round.Reviewer{}, err
+			return Member{}, err
 		}
 	}
 	if ok && !sameAddress(current.Email, p.Email) {
 		if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email); err != nil {
-			return round.Reviewer{}, err
+			return Member{}, err
 		}
 	}
-	_, err = a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) == 0 {
 				return nil, apperr.New(apperr.NotFound, "no reviewer %s in the pool", p.ReviewerID)
@@ -348,7 +337,10 @@ func (a *App) updateReviewer(ctx context.Context, by auth.Principal, p events.Re
 			}
 			return []events.Payload{p}, nil
 		}})
-	return reviewerOf(p), err
+	if err != nil {
+		return Member{}, err
+	}
+	return Member{Reviewer: reviewerOf(p), Version: lastVersion(appended)}, nil
 }
 
 // keepsAssignments refuses a change to a pool member that would make them ineligible
@@ -603,11 +595,18 @@ func latestReviewer(h []events.Envelope) (round.Reviewer, bool, error) {
 // loadReviewer reads one pool member's latest record, read afresh from the log (ok
 // is false when id is no member).
 func (a *App) loadReviewer(ctx context.Context, id string) (round.Reviewer, bool, error) {
+	rv, _, ok, err := a.loadReviewerAt(ctx, id)
+	return rv, ok, err
+}
+
+// loadReviewerAt is loadReviewer with the record's version (its ETag).
+func (a *App) loadReviewerAt(ctx context.Context, id string) (round.Reviewer, int, bool, error) {
 	h, err := a.events.Load(ctx, reviewerAggregate(id))
 	if err != nil {
-		return round.Reviewer{}, false, fmt.Errorf("load reviewer %s: %w", id, err)
+		return round.Reviewer{}, 0, false, fmt.Errorf("load reviewer %s: %w", id, err)
 	}
-	return latestReviewer(h)
+	rv, ok, err := latestReviewer(h)
+	return rv, lastVersion(h), ok, err
 }
 
 // pool is every reviewer's latest record, in id order.

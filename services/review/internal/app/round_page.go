@@ -195,11 +195,7 @@ func (a *App) Reviewer(ctx context.Context, by auth.Principal, id string) (Membe
 	if !by.IsOps() {
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff read the reviewer pool")
 	}
-	h, err := a.events.Load(ctx, reviewerAggregate(id))
-	if err != nil {
-		return Member{}, fmt.Errorf("load reviewer %s: %w", id, err)
-	}
-	rv, ok, err := latestReviewer(h)
+	rv, version, ok, err := a.loadReviewerAt(ctx, id)
 	if err != nil {
 		return Member{}, err
 	}
@@ -210,7 +206,7 @@ func (a *App) Reviewer(ctx context.Context, by auth.Principal, id string) (Membe
 	if err != nil {
 		return Member{}, err
 	}
-	return Member{Reviewer: rv, Workload: workload(held[id]), Version: lastVersion(h)}, nil
+	return Member{Reviewer: rv, Workload: workload(held[id]), Version: version}, nil
 }
 
 // workload counts a reviewer's assignments in force per round, latest deadline first.
