@@ -98,10 +98,6 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	v, _ := visitorFrom(r.Context())
 	lead, _ := v.person.LeadOf(org)
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	f, errs := form.ParseContacts(r.PostForm)
 	d := contactsData{OrgID: org, OrgName: lead.OrgName, Form: f, Roles: form.ContactRoles, Parts: contactParts, Version: r.PostForm.Get("version")}
 	if len(errs) > 0 {

@@ -45,10 +45,11 @@ type statusWriter struct {
 
 // routed remembers the route the mux matched for the access log, which sees the
 // request before the mux (and before the copies other middleware make of it).
-// formRead reads a posted form whole before any handler sees it. A form that cannot
-// be read (over maxFormBytes, or malformed) is refused here: read lazily, by
-// r.FormValue, the error was dropped and every field read as empty, and the editor
-// saved that empty draft over the lead's work, saying it was saved.
+// formRead reads a posted form whole before any handler sees it, so that handlers
+// read r.PostForm as it is. A form that cannot be read (over maxFormBytes, or
+// malformed) is refused here: read lazily, by r.FormValue, the error was dropped and
+// every field read as empty, and the editor saved that empty draft over the lead's
+// work, saying it was saved.
 func (h *Handler) formRead(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {

@@ -87,8 +87,9 @@ func (h *Handler) opsShowRound(w http.ResponseWriter, r *http.Request, status in
 }
 
 // opsFormKey is the idempotency key a form was rendered with (a fresh one when it
-// has none, or not a UUID): the same form sent twice (a double click, a reload)
-// has one effect, and its second answer is the first's.
+// has none, or not a UUID, as for a form shown afresh): the same form sent twice (a
+// double click, a reload) has one effect, and its second answer is the first's; a
+// form shown again to be corrected keeps its key.
 func opsFormKey(r *http.Request) string {
 	if k := r.PostForm.Get("key"); k != "" {
 		if _, err := uuid.Parse(k); err == nil {
@@ -100,10 +101,6 @@ func opsFormKey(r *http.Request) string {
 
 // opsRoundOpen opens a round, once however often the same form is sent.
 func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	key := opsFormKey(r)
 	typed, body, errs := opsform.FundRound.Parse(r.PostForm, london)
 	if len(errs) > 0 {
@@ -354,10 +351,6 @@ func (h *Handler) opsAssess(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 func (h *Handler) opsAward(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	ctx := r.Context()
 	id := r.PathValue("app")
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	key := opsFormKey(r)
 	r.PostForm.Set("key", key)
 	typed, body, errs := opsform.Award.Parse(r.PostForm, london)
@@ -407,10 +400,6 @@ func (h *Handler) opsAwardConflict(r *http.Request, c *opsCtx, id string, amount
 // opsDecline declines an application with feedback for the applicant.
 func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	id := r.PathValue("app")
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	typed, body, errs := opsform.Decline.Parse(r.PostForm, london)
 	if len(errs) > 0 {
 		h.opsShowApplication(w, r, c, http.StatusBadRequest, nil, nil, typed, errs)

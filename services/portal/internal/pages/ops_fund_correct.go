@@ -33,10 +33,6 @@ func (h *Handler) opsRoundEdit(w http.ResponseWriter, r *http.Request, c *opsCtx
 // opsRoundCorrect replaces a round's terms with the form's. The fund decides what
 // may still change; its refusal naming a term is shown beside that term's field.
 func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	rd, version, ok := h.opsRound(w, r, c)
 	if !ok {
 		return
@@ -64,7 +60,7 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 		switch {
 		case p.Status == http.StatusPreconditionFailed:
 			// Shown again as typed, not saved, carrying the round's version now.
-			h.opsShowRoundCorrection(w, r, http.StatusConflict, rd, version, typed, []templates.FieldError{{Message: "Someone else corrected this round since you opened the form (perhaps you, in another tab): nothing was saved. Check what you typed below against the round, and save again."}})
+			h.opsShowRoundCorrection(w, r, http.StatusConflict, rd, version, typed, opsStale("corrected this round", "the round"))
 		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)
 		default:

@@ -374,12 +374,8 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 // press answered "cannot record a meeting with an organisation whose status is
 // meeting_held".
 func (h *Handler) opsShowStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id, version string, typed opsform.Values, errs []templates.FieldError) {
-	key := uuid.NewString()
-	if r.Method == http.MethodPost {
-		key = opsFormKey(r)
-	}
 	h.show(w, r, status, "ops_form", step.title, errs, opsFormData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
-		Button: step.button, Back: "/ops/organisations/" + id, Key: key, Version: version, Fields: step.specs.Fields(typed, errs)})
+		Button: step.button, Back: "/ops/organisations/" + id, Key: opsFormKey(r), Version: version, Fields: step.specs.Fields(typed, errs)})
 }
 
 // opsStepSave sends an onboarding step to the signatory service as the signed-in
@@ -391,10 +387,6 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		return
 	}
 	id := r.PathValue("org")
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	typed, body, errs := step.specs.Parse(r.PostForm, london)
 	stale := false
 	if len(errs) == 0 {
@@ -412,7 +404,7 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 			// Changed by someone else since the form was filled: what was typed is
 			// shown again, not saved, with the organisation's version now.
 			stale = true
-			errs = []templates.FieldError{{Message: "Someone else changed this organisation since you opened the form (perhaps you, in another tab): nothing was saved. Check what you typed below against the organisation's page, and save again."}}
+			errs = opsStale("changed this organisation", "the organisation's page")
 		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)
 			return
@@ -428,6 +420,13 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		}
 	}
 	h.opsShowStep(w, r, opsStatusOf(errs), step, name, id, version, typed, errs)
+}
+
+// opsStale is what a console form says when its save was refused because someone
+// changed the object since the form was filled (412): what was typed is shown again,
+// not saved.
+func opsStale(changed, against string) []templates.FieldError {
+	return []templates.FieldError{{Message: "Someone else " + changed + " since you opened the form (perhaps you, in another tab): nothing was saved. Check what you typed below against " + against + ", and save again."}}
 }
 
 // opsRenamed puts each service field error on the form's field of that API name.
@@ -470,10 +469,6 @@ func (h *Handler) opsShowEnquiry(w http.ResponseWriter, r *http.Request, status 
 // opsEnquiryCreate records a new organisation's enquiry and goes to its page, once
 // however often the same form is sent (a double click recorded two organisations).
 func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	key := opsFormKey(r)
 	typed, body, errs := opsform.Enquiry.Parse(r.PostForm, london)
 	if len(errs) > 0 {

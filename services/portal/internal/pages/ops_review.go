@@ -79,10 +79,7 @@ func (h *Handler) opsShowReviewRoundForm(w http.ResponseWriter, r *http.Request,
 // opsReviewRoundOpen opens a review round, once however often the same form is sent
 // (a double click opened two rounds of one name).
 func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	typed, body, errs, ok := h.opsParse(w, r, opsform.ReviewRound)
-	if !ok {
-		return
-	}
+	typed, body, errs := opsform.ReviewRound.Parse(r.PostForm, london)
 	key := opsFormKey(r)
 	if len(errs) == 0 {
 		resp, err := c.set.Review.OpenRoundWithBodyWithResponse(r.Context(), &reviewapi.OpenRoundParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
@@ -106,16 +103,6 @@ func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *
 		errs = opsRenamed(opsFieldProblems(p, nil), opsform.ReviewRound)
 	}
 	h.opsShowReviewRoundForm(w, r, opsStatusOf(errs), key, typed, errs)
-}
-
-// parse reads a posted console form; ok is false when the page has answered.
-func (h *Handler) opsParse(w http.ResponseWriter, r *http.Request, specs opsform.Specs) (opsform.Values, map[string]any, []templates.FieldError, bool) {
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return nil, nil, nil, false
-	}
-	typed, body, errs := specs.Parse(r.PostForm, london)
-	return typed, body, errs, true
 }
 
 // opsRoundForms are the round page's forms as last sent, with their problems, and
@@ -343,10 +330,6 @@ func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (h *Handler) opsReviewAddSubmissions(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	ids := r.PostForm["submission_ids"]
 	typed := opsform.Values{"submission_ids": ids}
 	if len(ids) == 0 {
@@ -393,10 +376,7 @@ func (h *Handler) opsReviewAutoAssign(w http.ResponseWriter, r *http.Request, c 
 
 func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	specs := opsChangeSpecs
-	typed, body, errs, ok := h.opsParse(w, r, specs)
-	if !ok {
-		return
-	}
+	typed, body, errs := specs.Parse(r.PostForm, london)
 	round := r.PathValue("round")
 	if len(errs) == 0 {
 		resp, err := c.set.Review.ChangeAssignmentWithBodyWithResponse(r.Context(), round, "application/json", opsJSONBody(body))
@@ -419,10 +399,7 @@ func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Reque
 }
 
 func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	typed, body, errs, ok := h.opsParse(w, r, opsform.CloseReviewRound)
-	if !ok {
-		return
-	}
+	typed, body, errs := opsform.CloseReviewRound.Parse(r.PostForm, london)
 	round := r.PathValue("round")
 	if len(errs) == 0 {
 		key := opsFormKey(r)
@@ -487,10 +464,7 @@ func (h *Handler) opsReviewMove(w http.ResponseWriter, r *http.Request, c *opsCt
 		return
 	}
 	specs := opsMoveSpecs(later)
-	typed, body, errs, ok := h.opsParse(w, r, specs)
-	if !ok {
-		return
-	}
+	typed, body, errs := specs.Parse(r.PostForm, london)
 	if len(errs) == 0 {
 		to, sub := r.PostForm.Get("to_round"), body["submission_id"]
 		resp, err := c.set.Review.AddSubmissionsWithBodyWithResponse(r.Context(), to, "application/json", opsJSONBody(map[string]any{"submission_ids": []any{sub}}))
@@ -686,10 +660,7 @@ func (h *Handler) opsModerate(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	// The fields' labels (in the problems the form's checks find) are the page's
 	// concern: it names the reviewer, whose name this request does not carry.
 	specs := opsModerationSpecs(action, reviewer, "")
-	_, body, errs, ok := h.opsParse(w, r, specs)
-	if !ok {
-		return
-	}
+	_, body, errs := specs.Parse(r.PostForm, london)
 	var refused []templates.FieldError
 	if len(errs) == 0 {
 		var httpResp *http.Response
@@ -728,10 +699,7 @@ func (h *Handler) opsModerate(w http.ResponseWriter, r *http.Request, c *opsCtx)
 // organisation.
 func (h *Handler) opsReleaseFeedback(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	round, sub := r.PathValue("round"), r.PathValue("sub")
-	typed, body, errs, ok := h.opsParse(w, r, opsform.Feedback)
-	if !ok {
-		return
-	}
+	typed, body, errs := opsform.Feedback.Parse(r.PostForm, london)
 	if len(errs) == 0 {
 		resp, err := c.set.Review.ReleaseFeedbackWithBodyWithResponse(r.Context(), round, sub, "application/json", opsJSONBody(body))
 		if err != nil {
@@ -851,10 +819,7 @@ func (h *Handler) opsShowReviewerForm(w http.ResponseWriter, r *http.Request, st
 	if id == "" {
 		// A registration sent twice (a double click) registers once, and its second
 		// answer is the first's: it said "already in the pool".
-		d.Key = uuid.NewString()
-		if r.Method == http.MethodPost {
-			d.Key = opsFormKey(r)
-		}
+		d.Key = opsFormKey(r)
 	}
 	title := "Add a reviewer"
 	if id != "" {
@@ -864,10 +829,7 @@ func (h *Handler) opsShowReviewerForm(w http.ResponseWriter, r *http.Request, st
 }
 
 func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	typed, body, errs, ok := h.opsParse(w, r, opsform.Reviewer)
-	if !ok {
-		return
-	}
+	typed, body, errs := opsform.Reviewer.Parse(r.PostForm, london)
 	if len(errs) == 0 {
 		key := opsFormKey(r)
 		resp, err := c.set.Review.RegisterReviewerWithBodyWithResponse(r.Context(), &reviewapi.RegisterReviewerParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
@@ -918,10 +880,7 @@ func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *ops
 func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	id := r.PathValue("reviewer")
 	specs := opsReviewerSpecs(true)
-	typed, body, errs, ok := h.opsParse(w, r, specs)
-	if !ok {
-		return
-	}
+	typed, body, errs := specs.Parse(r.PostForm, london)
 	if len(errs) == 0 {
 		body["reviewer_id"] = id
 		// Applied only to the record as the form showed it: another person's change
@@ -943,7 +902,7 @@ func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *ops
 			if now, err := c.set.Review.GetReviewerWithResponse(r.Context(), id); err == nil && now.JSON200 != nil {
 				version = now.HTTPResponse.Header.Get("ETag")
 			}
-			h.opsShowReviewerForm(w, r, http.StatusConflict, id, version, typed, []templates.FieldError{{Message: "Someone else changed this reviewer since you opened the form (perhaps you, in another tab): nothing was saved. Check what you typed below against the reviewer's record, and save again."}})
+			h.opsShowReviewerForm(w, r, http.StatusConflict, id, version, typed, opsStale("changed this reviewer", "the reviewer's record"))
 			return
 		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)

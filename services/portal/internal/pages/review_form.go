@@ -92,10 +92,6 @@ func (h *Handler) reviewSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	// The assignment is looked up before anything is sent: a submission the reviewer
 	// is not assigned to is "page not found", whatever was posted.
 	data, ok := h.loadReview(w, r, set)

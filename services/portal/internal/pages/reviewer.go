@@ -110,10 +110,6 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	round, submission := r.PathValue("round"), r.PathValue("submission")
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	f, errs := form.ParseRespond(r.PostForm)
 	if len(errs) > 0 {
 		h.showReviews(w, r, http.StatusBadRequest, errs, round, submission)

@@ -20,10 +20,6 @@ func (h *Handler) signinShow(w http.ResponseWriter, r *http.Request) {
 // signinRequest answers every well-formed address the same way, known or not,
 // limited or not, so that the page tells nobody whom the suite holds.
 func (h *Handler) signinRequest(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	f, errs := form.ParseSignin(r.PostForm)
 	if len(errs) > 0 {
 		h.show(w, r, http.StatusBadRequest, "signin", "Sign in", errs, f)

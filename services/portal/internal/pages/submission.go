@@ -401,10 +401,6 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 		h.say(w, r, http.StatusConflict, "There is nothing to submit now", "Your organisation has no submission open for changes.")
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	f, errs := form.ParseSubmission(r.PostForm)
 	seen := r.PostForm.Get("version")
 	// A page shown again keeps the version its form was filled from, so that its

@@ -164,10 +164,6 @@ func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	// A form shown again keeps the item it was first shown for.
 	shown := r.PostForm.Get("seen")
 	f, errs := form.ParseItem(r.PostForm)
@@ -262,10 +258,6 @@ func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 	prev := c.previous()
 	if err != nil || prev == nil || n < 0 || n >= len(prev.ActionPlan) {
 		h.notFound(w, r)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
 	progress, errs := form.ParseProgress(r.PostForm)

@@ -125,10 +125,6 @@ func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	f, errs := form.ParseAPIToken(r.PostForm, h.maxTokenDays())
 	if len(errs) > 0 {
 		h.showTokens(w, r, http.StatusBadRequest, org, f, errs, nil, "")
@@ -263,10 +259,6 @@ func (h *Handler) applicantAdd(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
-		return
-	}
 	f, errs := form.ParseApplicant(r.PostForm)
 	if len(errs) == 0 && signin.NormaliseEmail(f.Email) == signin.NormaliseEmail(v.person.Email) {
 		// A lead makes tokens as the lead; named as a colleague too, they would keep
@@ -295,10 +287,6 @@ func (h *Handler) applicantRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	if !lead {
 		h.notFound(w, r)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		h.say(w, r, http.StatusBadRequest, "There is a problem", "The form could not be read. Go back and try again.")
 		return
 	}
 	if err := h.people.RemoveApplicant(r.Context(), org, r.PostForm.Get("email")); err != nil {
