@@ -89,7 +89,7 @@ func (h *Handler) opsReviewRoundOpen(w http.ResponseWriter, r *http.Request, c *
 		}
 		p := clients.Check(resp.HTTPResponse, resp.Body)
 		if p == nil && resp.JSON201 != nil {
-			http.Redirect(w, r, "/ops/review/rounds/"+resp.JSON201.Id, http.StatusSeeOther)
+			http.Redirect(w, r, "/ops/review/rounds/"+url.PathEscape(resp.JSON201.Id), http.StatusSeeOther) // the service's identifier, escaped: the address stays on this site
 			return
 		}
 		if p == nil {
