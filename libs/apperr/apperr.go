@@ -82,6 +82,19 @@ func Field(field, format string, args ...any) *Error {
 	return &Error{Code: Invalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// Invalids is the refusal naming every field problem of a request at once: the
+// first is the error's own field and message, with how many more there are.
+func Invalids(problems []FieldProblem) *Error {
+	e := &Error{Code: Invalid, Field: problems[0].Field, Message: problems[0].Message, Fields: problems}
+	switch n := len(problems) - 1; {
+	case n == 1:
+		e.Message += " (and 1 more problem)"
+	case n > 1:
+		e.Message += fmt.Sprintf(" (and %d more problems)", n)
+	}
+	return e
+}
+
 // Wrap returns an error with a code and message that keeps err as its cause.
 func Wrap(code Code, err error, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}

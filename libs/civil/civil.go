@@ -71,6 +71,19 @@ func (d Date) Before(e Date) bool { return d.t.Before(e.t) }
 // After reports whether d is after e.
 func (d Date) After(e Date) bool { return d.t.After(e.t) }
 
+// InWords writes the date the one way the suite gives dates to people: "Friday 4
+// December 2026", never 2026-12-04.
+func (d Date) InWords() string { return d.t.Format("Monday 2 January 2006") }
+
+// FirstYear and LastYear bound every date the suite takes (libs/httpserver checks
+// them): before 1900, 0001-01-01 is how Go writes "no date"; after 2999, the dates
+// the services work out from one given (a report due a month after a project ends)
+// must still be dates an event can hold and a client can read.
+const (
+	FirstYear = 1900
+	LastYear  = 2999
+)
+
 // DaysUntil is the number of days from d to e (negative when e is earlier).
 func (d Date) DaysUntil(e Date) int { return int(e.t.Sub(d.t).Hours() / 24) }
 

@@ -130,11 +130,31 @@ func readDeprecation(doc *openapi3.T, method, path string, on, sunset, successor
 	if a, b := pathParam.FindAllString(path, -1), pathParam.FindAllString(next, -1); !sameSet(a, b) {
 		return deprecation{}, fmt.Errorf("%s %s must have the path parameters %v, to be linked to with the request's own", ExtSuccessor, next, a)
 	}
+	// The old path does the same as the new: it takes the headers the new takes
+	// (an Idempotency-Key, an If-Match), or a client generated from the document
+	// for the old operation could not send them.
+	old := headerParams(doc.Paths.Value(path), doc.Paths.Value(path).GetOperation(method))
+	for _, h := range headerParams(item, item.GetOperation(method)) {
+		if !slices.Contains(old, h) {
+			return deprecation{}, fmt.Errorf("it must declare the %s header its successor %s takes", h, next)
+		}
+	}
 	return deprecation{
 		since:     "@" + strconv.FormatInt(since.Unix(), 10),
 		sunset:    goes.UTC().Format(http.TimeFormat),
 		successor: next,
 	}, nil
+}
+
+// headerParams are the names of the request headers an operation declares.
+func headerParams(item *openapi3.PathItem, op *openapi3.Operation) []string {
+	var out []string
+	for _, ps := range append(item.Parameters, op.Parameters...) {
+		if p := ps.Value; p != nil && p.In == openapi3.ParameterInHeader {
+			out = append(out, http.CanonicalHeaderKey(p.Name))
+		}
+	}
+	return out
 }
 
 func sameSet(a, b []string) bool {

@@ -27,6 +27,8 @@ paths:
       x-deprecated-on: '2026-12-03'
       x-sunset: '2027-06-30'
       x-successor: /v1/things/{id}/closure
+      parameters:
+        - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 20}}
       responses:
         "200":
           description: closed
@@ -40,6 +42,8 @@ paths:
       - {name: id, in: path, required: true, schema: {type: string, pattern: '^[a-z0-9 ]+$', maxLength: 20}}
     post:
       operationId: createThingClosure
+      parameters:
+        - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 20}}
       responses: {"200": {description: closed}, "404": {description: no such thing}}
 `
 
@@ -111,6 +115,7 @@ func TestADeprecatedOperationMustSayWhenItGoes(t *testing.T) {
 		{"successor with other parameters", "      x-successor: /v1/things/{id}/closure", "      x-successor: /v1/things", "must be the path"},
 		{"headers undeclared", "            Sunset: {required: true, schema: {type: string, format: line}}\n", "", "does not declare the Sunset header"},
 		{"not deprecated", "      deprecated: true\n", "", "belong to a deprecated operation only"},
+		{"a header of the successor's undeclared", "      parameters:\n        - {name: Idempotency-Key, in: header, schema: {type: string, maxLength: 20}}\n      responses:\n        \"200\":", "      responses:\n        \"200\":", "must declare the Idempotency-Key header its successor"},
 	} {
 		spec := strings.Replace(deprecatedSpec, tt.from, tt.to, 1)
 		if spec == deprecatedSpec {

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/itss/techcommit/libs/civil"
 )
 
 // The string formats every service's OpenAPI document uses for what people write.
@@ -78,26 +80,38 @@ var dateTimeRE = regexp.MustCompile(openapi3.FormatOfStringDateTime)
 // checkDateTime accepts what the services' decoders read (time.RFC3339) and nothing
 // else: the validator's own check lets through a leap second (":60"), which the
 // decoder then refused in its own words, naming no field.
+//
+// Its instant, in UTC, is within the years the suite takes (civil.FirstYear to
+// civil.LastYear): a time in the year 0 with an offset east of UTC is in the year
+// -1, which no event can hold, so it was refused only when the event was written,
+// as a 500.
 func checkDateTime(s string) error {
 	if !dateTimeRE.MatchString(s) {
 		return errors.New("is not a date and time")
 	}
-	if _, err := time.Parse(time.RFC3339, s); err != nil {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
 		return errors.New("is not a date and time that exists")
 	}
-	return nil
+	return inYears(t.UTC())
 }
 
 // checkDate is the date format as the suite's dates are read: YYYY-MM-DD, a day that
-// exists, from the year 1900 (0001-01-01 is how Go writes "no date", so a date that
-// old would be taken as none given).
+// exists, within the years the suite takes (civil.FirstYear to civil.LastYear).
 func checkDate(s string) error {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil || len(s) != len(time.DateOnly) {
 		return errors.New("is not a date that exists")
 	}
-	if d.Year() < 1900 {
+	return inYears(d)
+}
+
+func inYears(t time.Time) error {
+	switch {
+	case t.Year() < civil.FirstYear:
 		return errors.New("is before 1900")
+	case t.Year() > civil.LastYear:
+		return errors.New("is after 2999")
 	}
 	return nil
 }

@@ -108,26 +108,35 @@ func unknownQuery(route *routers.Route, r *http.Request) error {
 	if r.URL.RawQuery == "" {
 		return nil
 	}
-	declared := map[string]bool{}
+	declared := map[string]*openapi3.Parameter{}
 	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
 		for _, p := range params {
 			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
-				declared[p.Value.Name] = true
+				declared[p.Value.Name] = p.Value
 			}
 		}
 	}
-	query, err := parseQuery(r.URL.RawQuery)
+	query, counts, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
 		return apperr.Field("query", "the query string is not well formed")
 	}
-	var problems []apperr.FieldProblem
+	var problems, repeated []apperr.FieldProblem
 	for _, name := range query {
+		p := declared[name]
 		if name == "" {
 			name = "query"
 		}
-		if !declared[name] {
+		switch {
+		case p == nil:
 			problems = append(problems, apperr.FieldProblem{Field: name, Message: "is not a query parameter of this operation"})
+		case counts[name] > 1 && (p.Schema == nil || p.Schema.Value == nil || !p.Schema.Value.Type.Is(openapi3.TypeArray)):
+			// Which of two values was meant is the caller's to say: the generated
+			// server refused it in a library's words, naming no field.
+			repeated = append(repeated, apperr.FieldProblem{Field: name, Message: "must be given once"})
 		}
+	}
+	if len(problems) == 0 && len(repeated) > 0 {
+		return &apperr.Error{Code: apperr.Invalid, Field: repeated[0].Field, Fields: repeated, Message: repeated[0].Message}
 	}
 	if len(problems) == 0 {
 		return nil
@@ -141,9 +150,10 @@ func unknownQuery(route *routers.Route, r *http.Request) error {
 		Message: "unknown query parameters " + strings.Join(names, ", ") + "; this operation takes only those its document declares"}
 }
 
-// parseQuery lists the distinct parameter names of a raw query, decoded.
-func parseQuery(raw string) ([]string, error) {
-	seen := map[string]bool{}
+// parseQuery lists the distinct parameter names of a raw query, decoded, and how
+// many times each is given.
+func parseQuery(raw string) ([]string, map[string]int, error) {
+	seen := map[string]int{}
 	var names []string
 	for _, part := range strings.Split(raw, "&") {
 		if part == "" {
@@ -152,14 +162,14 @@ func parseQuery(raw string) ([]string, error) {
 		name, _, _ := strings.Cut(part, "=")
 		decoded, err := url.QueryUnescape(name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if !seen[decoded] {
-			seen[decoded] = true
+		if seen[decoded] == 0 {
 			names = append(names, decoded)
 		}
+		seen[decoded]++
 	}
-	return names, nil
+	return names, seen, nil
 }
 
 // mediaType refuses with 415 a body sent as something the operation does not take

@@ -303,7 +303,7 @@ func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 		"email":        "must be an email address such as name@example.ac.uk",
 		"code":         `may hold only letters, digits and "-"`,
 		"ref":          "must be a reference such as R1234",
-		"announced_on": "must be a date from 1900 on, as YYYY-MM-DD, such as 2026-12-04",
+		"announced_on": "must be a date from 1900 to 2999, as YYYY-MM-DD, such as 2026-12-04",
 		"size":         "must be at least 1",
 		"budget_pence": "must be at most 100000000 pence",
 		"headcount":    "must be at most 9007199254740991",
@@ -329,6 +329,8 @@ func TestValidationMessagesSayWhatIsExpectedInWords(t *testing.T) {
 	}{
 		{"/v1/organisations?limit=abc&status=nope", map[string]string{"limit": "must be a whole number", "status": "must be one of: active, withdrawn"}},
 		{"/v1/organisations?limit=500", map[string]string{"limit": "must be at most 200"}},
+		// Which of two values was meant is the caller's to say, named as any other field.
+		{"/v1/organisations?limit=1&limit=2&status=active&status=withdrawn", map[string]string{"limit": "must be given once", "status": "must be given once"}},
 		{"/v1/organisations/a%20b/history", map[string]string{"id": `may hold only letters, digits and "-"`}},
 	} {
 		r := f.do(t, request{method: "GET", path: tt.path, token: f.token(t, auth.RoleOps)})
@@ -631,6 +633,15 @@ func TestValuesTheDecodersRefuseAreRefusedByTheValidatorNamingTheField(t *testin
 		{`{"name":"a","announced_on":"0001-01-01"}`, "announced_on"},
 		{`{"name":"a","announced_on":"1899-12-31"}`, "announced_on"},
 		{`{"name":"a","announced_on":"2027-02-29"}`, "announced_on"},
+		// A time in the year 0 east of UTC is in the year -1, which no event can hold;
+		// one in the year 9999 west of it is in 10000. Dates worked out from one given
+		// (a month after a project's end) must stay dates a client can read.
+		{`{"name":"a","at":"0000-01-01T00:30:00+01:00"}`, "at"},
+		{`{"name":"a","at":"9999-12-31T23:30:00-01:00"}`, "at"},
+		{`{"name":"a","at":"3000-01-01T00:00:00Z"}`, "at"},
+		{`{"name":"a","at":"1899-12-31T23:59:59Z"}`, "at"},
+		{`{"name":"a","announced_on":"9999-12-31"}`, "announced_on"},
+		{`{"name":"a","announced_on":"3000-01-01"}`, "announced_on"},
 		// A web address is one clean line: no direction override, no zero-width space.
 		{`{"name":"a","site":"https://www.example.ac.uk/\u202egpj.exe"}`, "site"},
 		{`{"name":"a","site":"https://www.example.ac.uk/\u200b"}`, "site"},
@@ -650,6 +661,8 @@ func TestValuesTheDecodersRefuseAreRefusedByTheValidatorNamingTheField(t *testin
 	for _, body := range []string{
 		`{"name":"a","email":"a.b@x.ac.uk","at":"2099-05-31T17:00:59.5+01:00","site":"https://www.example.ac.uk/plan?x=1"}`,
 		`{"name":"a","site":""}`, // whether a field may be empty is its schema's to say
+		`{"name":"a","at":"2999-12-31T23:59:59Z","announced_on":"2999-12-31"}`,
+		`{"name":"a","at":"1900-01-01T00:00:00Z","announced_on":"1900-01-01"}`,
 	} {
 		if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: body}); r.status != http.StatusCreated {
 			t.Errorf("%s: %d %s", body, r.status, r.body)

@@ -75,6 +75,9 @@ func describe(se *openapi3.SchemaError) string {
 			return "must be at most " + bound(*s.Max, se)
 		}
 	case "minItems":
+		if s.MinItems == 1 {
+			return "must list at least one item"
+		}
 		return fmt.Sprintf("must list at least %d items", s.MinItems)
 	case "maxItems":
 		if s.MaxItems != nil {
@@ -112,8 +115,8 @@ func bound(v float64, se *openapi3.SchemaError) string {
 // formats (email, line, text) are described by their checks (formats.go), which say
 // which rule the value broke.
 var formatWords = map[string]string{
-	"date":      "must be a date from 1900 on, as YYYY-MM-DD, such as 2026-12-04",
-	"date-time": "must be a date and time as YYYY-MM-DDThh:mm:ssZ (RFC 3339), such as 2026-12-04T17:00:00Z",
+	"date":      "must be a date from 1900 to 2999, as YYYY-MM-DD, such as 2026-12-04",
+	"date-time": "must be a date and time from 1900 to 2999, as YYYY-MM-DDThh:mm:ssZ (RFC 3339), such as 2026-12-04T17:00:00Z",
 	"uuid":      "must be a UUID, such as 123e4567-e89b-12d3-a456-426614174000",
 	"uri":       "must be a web address, such as https://www.example.ac.uk/technicians",
 	"url":       "must be a web address, such as https://www.example.ac.uk/technicians",

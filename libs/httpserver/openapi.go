@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,11 +64,18 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, 
 	// to do it; by then they have been decided, so it is given each operation
 	// without them and checks the parameters and body alone.
 	unsecured := map[*openapi3.Operation]*openapi3.Operation{}
+	headers := map[*openapi3.Operation]declaredHeaders{}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			bare := *op
 			bare.Security = &openapi3.SecurityRequirements{}
 			unsecured[op] = &bare
+			headers[op] = declaredHeaders{}
+			for _, ps := range append(item.Parameters, op.Parameters...) {
+				if p := ps.Value; p != nil && p.In == openapi3.ParameterInHeader {
+					headers[op][http.CanonicalHeaderKey(p.Name)] = true
+				}
+			}
 		}
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -135,6 +143,7 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, 
 			if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
 				return requestError(err)
 			}
+			c.Set(declaredHeadersKey, headers[route.Operation])
 			return next(c)
 		}
 	}, nil
@@ -204,20 +213,27 @@ func securityError(err error) error {
 func requestError(err error) error {
 	var problems []apperr.FieldProblem
 	collectProblems(err, &problems)
+	problems = onceEmpty(problems)
 	if len(problems) == 0 {
 		problems = append(problems, apperr.FieldProblem{Field: "request", Message: err.Error()})
 	}
-	first := problems[0]
 	// The validator's own error is not kept as the cause: it renders the offending
 	// value, indented, into its message, which for a deeply nested body is quadratic
 	// in the depth (seconds of CPU for a 10 KB body, on every log line). The field
 	// problems already say everything the log needs.
-	ae := &apperr.Error{Code: apperr.Invalid, Field: first.Field, Message: first.Message}
-	if len(problems) > 1 {
-		ae.Message = fmt.Sprintf("%s (and %d more problems)", first.Message, len(problems)-1)
+	return apperr.Invalids(problems)
+}
+
+// onceEmpty drops "must not be blank" for a field also told "must not be empty": an
+// empty title was told both, two messages for one fault.
+func onceEmpty(problems []apperr.FieldProblem) []apperr.FieldProblem {
+	empty := map[string]bool{}
+	for _, p := range problems {
+		if p.Message == "must not be empty" {
+			empty[p.Field] = true
+		}
 	}
-	ae.Fields = problems
-	return ae
+	return slices.DeleteFunc(problems, func(p apperr.FieldProblem) bool { return p.Message == "must not be blank" && empty[p.Field] })
 }
 
 func collectProblems(err error, out *[]apperr.FieldProblem) {
@@ -325,4 +341,21 @@ func serveSpec(spec []byte) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/yaml", spec)
 	}
+}
+
+// declaredHeaders are the request headers an operation's document declares.
+type declaredHeaders map[string]bool
+
+const declaredHeadersKey = "tc.declared-headers"
+
+// Declares says the operation the request was matched to declares the request
+// header name in the service's document, so that a middleware acting on a header
+// (Idempotency-Key) acts only where the document says it does: a stored answer of
+// an operation that does not take it (a subject access request's, which holds
+// everything about a person) is not kept because a caller sent the header anyway.
+// A request the document matched no operation for (a server without a document)
+// is taken to declare it.
+func Declares(c Context, name string) bool {
+	h, ok := c.Get(declaredHeadersKey).(declaredHeaders)
+	return !ok || h[http.CanonicalHeaderKey(name)]
 }

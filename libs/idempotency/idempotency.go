@@ -64,6 +64,7 @@ type record struct {
 	Status      int       `bson:"status,omitempty"`
 	ContentType string    `bson:"content_type,omitempty"`
 	Location    string    `bson:"location,omitempty"`
+	ETag        string    `bson:"etag,omitempty"`
 	Body        []byte    `bson:"body,omitempty"`
 	At          time.Time `bson:"at"`
 }
@@ -127,7 +128,7 @@ func (s *Store) Middleware() httpserver.MiddlewareFunc {
 		return func(c httpserver.Context) error {
 			req := c.Request()
 			key := Key(c)
-			if req.Method != http.MethodPost || key == "" {
+			if req.Method != http.MethodPost || key == "" || !httpserver.Declares(c, Header) {
 				return next(c)
 			}
 			body, err := io.ReadAll(req.Body)
@@ -183,6 +184,9 @@ func (s *Store) claim(c httpserver.Context, id, hash string) (answered bool, err
 			if r.Location != "" {
 				h.Set(httpserver.HeaderLocation, r.Location)
 			}
+			if r.ETag != "" { // the version the first answer made
+				h.Set(httpserver.HeaderETag, r.ETag)
+			}
 			return true, c.Blob(r.Status, r.ContentType, r.Body)
 		}
 		// The same request is running elsewhere: wait for its answer.
@@ -222,7 +226,7 @@ func (s *Store) run(c httpserver.Context, next httpserver.HandlerFunc, id, hash 
 	httpserver.SwapWriter(c, orig)
 	if rec.status >= 200 && rec.status < 300 {
 		done := record{ID: id, Hash: hash, Done: true, Status: rec.status, ContentType: rec.header.Get(httpserver.HeaderContentType),
-			Location: rec.header.Get(httpserver.HeaderLocation), Body: rec.body.Bytes(), At: s.clock.Now()}
+			Location: rec.header.Get(httpserver.HeaderLocation), ETag: rec.header.Get(httpserver.HeaderETag), Body: rec.body.Bytes(), At: s.clock.Now()}
 		// Only the holder writes its claim, so replacing it by _id races with no one.
 		// If that fails, the request has still had its effect, and its answer is the
 		// client's to have: the handler has committed the response, so an error now

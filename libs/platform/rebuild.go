@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -153,7 +152,7 @@ func replayBatch(spec bus.ConsumerSpec) int { return max(spec.Batch, 1) }
 func replayStored(all []events.Envelope, spec bus.ConsumerSpec, f func([]events.Envelope) error) error {
 	var batch []events.Envelope
 	for _, e := range all {
-		if !filtered(spec.FilterSubjects, e.Subject()) {
+		if !bus.Takes(spec.FilterSubjects, e.Subject()) {
 			continue
 		}
 		batch = append(batch, e)
@@ -308,33 +307,6 @@ func streamAhead(ctx context.Context, s jetstream.Stream, info *jetstream.Stream
 		}
 	}
 	return true, nil
-}
-
-// filtered reports whether subject passes a consumer's filters (none: everything).
-func filtered(filters []string, subject string) bool {
-	if len(filters) == 0 {
-		return true
-	}
-	for _, f := range filters {
-		if subjectMatch(f, subject) {
-			return true
-		}
-	}
-	return false
-}
-
-// subjectMatch is NATS's subject matching: "*" is one token, ">" the rest.
-func subjectMatch(filter, subject string) bool {
-	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
-	for i, f := range ft {
-		if f == ">" {
-			return len(st) > i
-		}
-		if i >= len(st) || (f != "*" && f != st[i]) {
-			return false
-		}
-	}
-	return len(ft) == len(st)
 }
 
 // Dispatch runs the service when args is empty, or the operations command args name:

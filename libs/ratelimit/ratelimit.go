@@ -11,6 +11,7 @@ package ratelimit
 
 import (
 	"container/list"
+	"fmt"
 	"math"
 	"net/http"
 	"sync"
@@ -112,7 +113,11 @@ func (l *Limiter) evict(now time.Time) {
 // Refusal is the error of a request over its limit: 429 with Retry-After.
 func Refusal(what string, d time.Duration) error {
 	secs := max(int(math.Ceil(d.Seconds())), 1)
-	return apperr.New(apperr.RateLimited, "too many %s; retry in %d seconds", what, secs).Passing(time.Duration(secs) * time.Second)
+	in := "1 second"
+	if secs != 1 {
+		in = fmt.Sprintf("%d seconds", secs)
+	}
+	return apperr.New(apperr.RateLimited, "too many %s; retry in %s", what, in).Passing(time.Duration(secs) * time.Second)
 }
 
 // Caller names the authenticated caller of r, for a bucket of its own: the same

@@ -13,6 +13,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/itss/techcommit/libs/bus"
 )
 
 // Readable returns, lower-cased, everything a database and the named streams hold
@@ -161,6 +163,15 @@ func binaries(b *strings.Builder, v any) {
 // between being dropped and rebuilt).
 func Consumed(tb testing.TB, js jetstream.JetStream, stream, durable string) {
 	tb.Helper()
+	ConsumedThrough(tb, js, stream, durable, "", 0)
+}
+
+// ConsumedThrough is Consumed, and more: it waits until the durable consumer has
+// taken in the message at stream sequence seq, published on subject, when its filter
+// takes that subject. Consumed alone can read the consumer's state a moment before it
+// counts a message just published as pending, and report nothing left to do.
+func ConsumedThrough(tb testing.TB, js jetstream.JetStream, stream, durable, subject string, seq uint64) {
+	tb.Helper()
 	Eventually(tb, 20*time.Second, func() error {
 		ctx := context.Background()
 		c, err := js.Consumer(ctx, stream, durable)
@@ -174,6 +185,18 @@ func Consumed(tb testing.TB, js jetstream.JetStream, stream, durable string) {
 		if info.NumPending != 0 || info.NumAckPending != 0 {
 			return fmt.Errorf("%s: %d messages still to deliver, %d awaiting acknowledgement", durable, info.NumPending, info.NumAckPending)
 		}
+		if takes(info.Config, subject) && info.AckFloor.Stream < seq {
+			return fmt.Errorf("%s: acknowledged through %d, waiting for %d", durable, info.AckFloor.Stream, seq)
+		}
 		return nil
 	})
+}
+
+// takes says whether a consumer's filter takes subject.
+func takes(cfg jetstream.ConsumerConfig, subject string) bool {
+	filters := cfg.FilterSubjects
+	if cfg.FilterSubject != "" {
+		filters = append(filters, cfg.FilterSubject)
+	}
+	return bus.Takes(filters, subject)
 }

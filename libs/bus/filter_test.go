@@ -1,6 +1,10 @@
-package platform
+package bus_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/itss/techcommit/libs/bus"
+)
 
 func TestSubjectMatchIsNATSMatching(t *testing.T) {
 	t.Parallel()
@@ -16,11 +20,11 @@ func TestSubjectMatchIsNATSMatching(t *testing.T) {
 		{"tc.fund.application.submitted", "tc.fund.application.submitted.extra", false},
 		{"tc.fund.application", "tc.fund.application.submitted", false},
 	} {
-		if got := subjectMatch(c.filter, c.subject); got != c.want {
-			t.Errorf("subjectMatch(%q, %q) = %v, want %v", c.filter, c.subject, got, c.want)
+		if got := bus.SubjectMatches(c.filter, c.subject); got != c.want {
+			t.Errorf("SubjectMatches(%q, %q) = %v, want %v", c.filter, c.subject, got, c.want)
 		}
 	}
-	if !filtered(nil, "anything") {
+	if !bus.Takes(nil, "anything") {
 		t.Error("a consumer without filters takes every subject")
 	}
 }
