@@ -132,9 +132,11 @@ type Application struct {
 		SpentPence *int64  `json:"spent_pence,omitempty"`
 		Summary    *string `json:"summary,omitempty"`
 	} `json:"report,omitempty"`
-	ReportDue            *openapi_types.Date `json:"report_due,omitempty"`
-	ReportIsDue          *bool               `json:"report_is_due,omitempty"`
-	RequestedAmountPence int64               `json:"requested_amount_pence"`
+	ReportDue *openapi_types.Date `json:"report_due,omitempty"`
+
+	// ReportIsDue the report is owed: the project window has ended and no report is in yet (false once it is)
+	ReportIsDue          *bool `json:"report_is_due,omitempty"`
+	RequestedAmountPence int64 `json:"requested_amount_pence"`
 
 	// RoundId An identifier the suite issued
 	RoundId     Id                `json:"round_id"`
@@ -424,6 +426,12 @@ type CreateApplicationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UpdateApplicationParams defines parameters for UpdateApplication.
+type UpdateApplicationParams struct {
+	// IfMatch The ETag the object was read with (RFC 9110): the write is applied only if the object is still at that version, and is otherwise refused with 412. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // StartAssessmentParams defines parameters for StartAssessment.
 type StartAssessmentParams struct {
 	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
@@ -454,6 +462,17 @@ type AwardApplicationParams struct {
 // DeclineApplicationJSONBody defines parameters for DeclineApplication.
 type DeclineApplicationJSONBody struct {
 	Feedback string `json:"feedback"`
+}
+
+// DeclineApplicationParams defines parameters for DeclineApplication.
+type DeclineApplicationParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CreateApplicationRefusalJSONBody defines parameters for CreateApplicationRefusal.
@@ -661,7 +680,7 @@ type ServerInterface interface {
 	GetApplication(ctx echo.Context, id ID) error
 	// UpdateApplication Revise a draft
 	// (PUT /v1/applications/{id})
-	UpdateApplication(ctx echo.Context, id ID) error
+	UpdateApplication(ctx echo.Context, id ID, params UpdateApplicationParams) error
 	// StartAssessment Start assessing a submitted application (ops)
 	// (POST /v1/applications/{id}/assessment)
 	StartAssessment(ctx echo.Context, id ID, params StartAssessmentParams) error
@@ -672,7 +691,7 @@ type ServerInterface interface {
 	// (POST /v1/applications/{id}/decline)
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	DeclineApplication(ctx echo.Context, id ID) error
+	DeclineApplication(ctx echo.Context, id ID, params DeclineApplicationParams) error
 	// CreateApplicationRefusal Decline, with feedback for the applicant (ops)
 	// (POST /v1/applications/{id}/refusal)
 	CreateApplicationRefusal(ctx echo.Context, id ID, params CreateApplicationRefusalParams) error
@@ -820,8 +839,28 @@ func (w *ServerInterfaceWrapper) UpdateApplication(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateApplicationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UpdateApplication(ctx, id)
+	err = w.Handler.UpdateApplication(ctx, id, params)
 	return err
 }
 
@@ -908,8 +947,28 @@ func (w *ServerInterfaceWrapper) DeclineApplication(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeclineApplicationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeclineApplication(ctx, id)
+	err = w.Handler.DeclineApplication(ctx, id, params)
 	return err
 }
 

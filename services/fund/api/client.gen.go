@@ -126,23 +126,27 @@ type ClientInterface interface {
 	//
 	// Replaces the draft's content, until its round closes: a draft of a round that has
 	// closed can never be submitted, so a change to it is refused with 409 giving when
-	// the round closed.
+	// the round closed. Two tools (or people) changing one draft send the ETag they read
+	// it with as If-Match: a draft changed since is refused with 412, rather than one
+	// change silently replacing the other.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
-	UpdateApplicationWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateApplicationWithBody(ctx context.Context, id ID, params *UpdateApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateApplication Revise a draft
 	//
 	// Replaces the draft's content, until its round closes: a draft of a round that has
 	// closed can never be submitted, so a change to it is refused with 409 giving when
-	// the round closed.
+	// the round closed. Two tools (or people) changing one draft send the ETag they read
+	// it with as If-Match: a draft changed since is refused with 412, rather than one
+	// change silently replacing the other.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
-	UpdateApplication(ctx context.Context, id ID, body UpdateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateApplication(ctx context.Context, id ID, params *UpdateApplicationParams, body UpdateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartAssessment Start assessing a submitted application (ops)
 	//
@@ -182,7 +186,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	DeclineApplicationWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeclineApplicationWithBody(ctx context.Context, id ID, params *DeclineApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeclineApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	//
@@ -191,7 +195,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	DeclineApplication(ctx context.Context, id ID, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeclineApplication(ctx context.Context, id ID, params *DeclineApplicationParams, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateApplicationRefusalWithBody Decline, with feedback for the applicant (ops)
 	//
@@ -492,13 +496,15 @@ func (c *Client) GetApplication(ctx context.Context, id ID, reqEditors ...Reques
 //
 // Replaces the draft's content, until its round closes: a draft of a round that has
 // closed can never be submitted, so a change to it is refused with 409 giving when
-// the round closed.
+// the round closed. Two tools (or people) changing one draft send the ETag they read
+// it with as If-Match: a draft changed since is refused with 412, rather than one
+// change silently replacing the other.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
-func (c *Client) UpdateApplicationWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateApplicationRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateApplicationWithBody(ctx context.Context, id ID, params *UpdateApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateApplicationRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -513,13 +519,15 @@ func (c *Client) UpdateApplicationWithBody(ctx context.Context, id ID, contentTy
 //
 // Replaces the draft's content, until its round closes: a draft of a round that has
 // closed can never be submitted, so a change to it is refused with 409 giving when
-// the round closed.
+// the round closed. Two tools (or people) changing one draft send the ETag they read
+// it with as If-Match: a draft changed since is refused with 412, rather than one
+// change silently replacing the other.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
-func (c *Client) UpdateApplication(ctx context.Context, id ID, body UpdateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateApplicationRequest(c.Server, id, body)
+func (c *Client) UpdateApplication(ctx context.Context, id ID, params *UpdateApplicationParams, body UpdateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateApplicationRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -597,8 +605,8 @@ func (c *Client) AwardApplication(ctx context.Context, id ID, params *AwardAppli
 //
 // Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *Client) DeclineApplicationWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeclineApplicationRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) DeclineApplicationWithBody(ctx context.Context, id ID, params *DeclineApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeclineApplicationRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -615,8 +623,8 @@ func (c *Client) DeclineApplicationWithBody(ctx context.Context, id ID, contentT
 //
 // Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *Client) DeclineApplication(ctx context.Context, id ID, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeclineApplicationRequest(c.Server, id, body)
+func (c *Client) DeclineApplication(ctx context.Context, id ID, params *DeclineApplicationParams, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeclineApplicationRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1234,18 +1242,18 @@ func NewGetApplicationRequest(server string, id ID) (*http.Request, error) {
 }
 
 // NewUpdateApplicationRequest calls the generic UpdateApplication builder with application/json body
-func NewUpdateApplicationRequest(server string, id ID, body UpdateApplicationJSONRequestBody) (*http.Request, error) {
+func NewUpdateApplicationRequest(server string, id ID, params *UpdateApplicationParams, body UpdateApplicationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateApplicationRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdateApplicationRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewUpdateApplicationRequestWithBody constructs an http.Request for the UpdateApplication method, with any body, and a specified content type
-func NewUpdateApplicationRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateApplicationRequestWithBody(server string, id ID, params *UpdateApplicationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1276,6 +1284,21 @@ func NewUpdateApplicationRequestWithBody(server string, id ID, contentType strin
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1392,18 +1415,18 @@ func NewAwardApplicationRequestWithBody(server string, id ID, params *AwardAppli
 }
 
 // NewDeclineApplicationRequest calls the generic DeclineApplication builder with application/json body
-func NewDeclineApplicationRequest(server string, id ID, body DeclineApplicationJSONRequestBody) (*http.Request, error) {
+func NewDeclineApplicationRequest(server string, id ID, params *DeclineApplicationParams, body DeclineApplicationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewDeclineApplicationRequestWithBody(server, id, "application/json", bodyReader)
+	return NewDeclineApplicationRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewDeclineApplicationRequestWithBody constructs an http.Request for the DeclineApplication method, with any body, and a specified content type
-func NewDeclineApplicationRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+func NewDeclineApplicationRequestWithBody(server string, id ID, params *DeclineApplicationParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1434,6 +1457,21 @@ func NewDeclineApplicationRequestWithBody(server string, id ID, contentType stri
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2255,23 +2293,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Replaces the draft's content, until its round closes: a draft of a round that has
 	// closed can never be submitted, so a change to it is refused with 409 giving when
-	// the round closed.
+	// the round closed. Two tools (or people) changing one draft send the ETag they read
+	// it with as If-Match: a draft changed since is refused with 412, rather than one
+	// change silently replacing the other.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
-	UpdateApplicationWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error)
+	UpdateApplicationWithBodyWithResponse(ctx context.Context, id ID, params *UpdateApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error)
 
 	// UpdateApplicationWithResponse Revise a draft
 	//
 	// Replaces the draft's content, until its round closes: a draft of a round that has
 	// closed can never be submitted, so a change to it is refused with 409 giving when
-	// the round closed.
+	// the round closed. Two tools (or people) changing one draft send the ETag they read
+	// it with as If-Match: a draft changed since is refused with 412, rather than one
+	// change silently replacing the other.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
-	UpdateApplicationWithResponse(ctx context.Context, id ID, body UpdateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error)
+	UpdateApplicationWithResponse(ctx context.Context, id ID, params *UpdateApplicationParams, body UpdateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error)
 
 	// StartAssessmentWithResponse Start assessing a submitted application (ops)
 	//
@@ -2313,7 +2355,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	DeclineApplicationWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error)
+	DeclineApplicationWithBodyWithResponse(ctx context.Context, id ID, params *DeclineApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error)
 
 	// DeclineApplicationWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	//
@@ -2322,7 +2364,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	DeclineApplicationWithResponse(ctx context.Context, id ID, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error)
+	DeclineApplicationWithResponse(ctx context.Context, id ID, params *DeclineApplicationParams, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error)
 
 	// CreateApplicationRefusalWithBodyWithResponse Decline, with feedback for the applicant (ops)
 	//
@@ -2670,6 +2712,7 @@ func (r ListApplicationsResponse) ContentType() string {
 
 // CreateApplicationResponse201Headers the declared response headers of an HTTP 201 response for CreateApplication
 type CreateApplicationResponse201Headers struct {
+	ETag     string
 	Location string
 }
 
@@ -2828,6 +2871,11 @@ func (r CreateApplicationResponse) ContentType() string {
 	return ""
 }
 
+// GetApplicationResponse200Headers the declared response headers of an HTTP 200 response for GetApplication
+type GetApplicationResponse200Headers struct {
+	ETag string
+}
+
 // GetApplicationResponse401Headers the declared response headers of an HTTP 401 response for GetApplication
 type GetApplicationResponse401Headers struct {
 	WWWAuthenticate string
@@ -2864,6 +2912,8 @@ type GetApplicationResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetApplicationResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetApplicationResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -2946,6 +2996,11 @@ func (r GetApplicationResponse) ContentType() string {
 	return ""
 }
 
+// UpdateApplicationResponse200Headers the declared response headers of an HTTP 200 response for UpdateApplication
+type UpdateApplicationResponse200Headers struct {
+	ETag string
+}
+
 // UpdateApplicationResponse401Headers the declared response headers of an HTTP 401 response for UpdateApplication
 type UpdateApplicationResponse401Headers struct {
 	WWWAuthenticate string
@@ -2970,7 +3025,7 @@ type UpdateApplicationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApplicationOK
+	JSON200 *Application
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -2981,6 +3036,8 @@ type UpdateApplicationResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -2993,6 +3050,8 @@ type UpdateApplicationResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateApplicationResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UpdateApplicationResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3004,7 +3063,7 @@ type UpdateApplicationResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r UpdateApplicationResponse) GetJSON200() *ApplicationOK {
+func (r UpdateApplicationResponse) GetJSON200() *Application {
 	return r.JSON200
 }
 
@@ -3031,6 +3090,11 @@ func (r UpdateApplicationResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateApplicationResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateApplicationResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -3430,6 +3494,8 @@ type DeclineApplicationResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -3488,6 +3554,11 @@ func (r DeclineApplicationResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r DeclineApplicationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeclineApplicationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -4539,6 +4610,7 @@ func (r ListRoundsResponse) ContentType() string {
 
 // OpenRoundResponse201Headers the declared response headers of an HTTP 201 response for OpenRound
 type OpenRoundResponse201Headers struct {
+	ETag     string
 	Location string
 }
 
@@ -4957,6 +5029,7 @@ func (r UpdateRoundResponse) ContentType() string {
 // CloseRoundResponse200Headers the declared response headers of an HTTP 200 response for CloseRound
 type CloseRoundResponse200Headers struct {
 	Deprecation string
+	ETag        string
 	Link        string
 	Sunset      string
 }
@@ -5116,6 +5189,11 @@ func (r CloseRoundResponse) ContentType() string {
 	return ""
 }
 
+// CreateRoundClosureResponse200Headers the declared response headers of an HTTP 200 response for CreateRoundClosure
+type CreateRoundClosureResponse200Headers struct {
+	ETag string
+}
+
 // CreateRoundClosureResponse401Headers the declared response headers of an HTTP 401 response for CreateRoundClosure
 type CreateRoundClosureResponse401Headers struct {
 	WWWAuthenticate string
@@ -5165,6 +5243,8 @@ type CreateRoundClosureResponse struct {
 	ApplicationproblemJSON503 *Unavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Unexpected
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateRoundClosureResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateRoundClosureResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5451,13 +5531,15 @@ func (c *ClientWithResponses) GetApplicationWithResponse(ctx context.Context, id
 //
 // Replaces the draft's content, until its round closes: a draft of a round that has
 // closed can never be submitted, so a change to it is refused with 409 giving when
-// the round closed.
+// the round closed. Two tools (or people) changing one draft send the ETag they read
+// it with as If-Match: a draft changed since is refused with 412, rather than one
+// change silently replacing the other.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
-func (c *ClientWithResponses) UpdateApplicationWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error) {
-	rsp, err := c.UpdateApplicationWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateApplicationWithBodyWithResponse(ctx context.Context, id ID, params *UpdateApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error) {
+	rsp, err := c.UpdateApplicationWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5468,13 +5550,15 @@ func (c *ClientWithResponses) UpdateApplicationWithBodyWithResponse(ctx context.
 //
 // Replaces the draft's content, until its round closes: a draft of a round that has
 // closed can never be submitted, so a change to it is refused with 409 giving when
-// the round closed.
+// the round closed. Two tools (or people) changing one draft send the ETag they read
+// it with as If-Match: a draft changed since is refused with 412, rather than one
+// change silently replacing the other.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/applications/{id} (the `UpdateApplication` operationId).
-func (c *ClientWithResponses) UpdateApplicationWithResponse(ctx context.Context, id ID, body UpdateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error) {
-	rsp, err := c.UpdateApplication(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateApplicationWithResponse(ctx context.Context, id ID, params *UpdateApplicationParams, body UpdateApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApplicationResponse, error) {
+	rsp, err := c.UpdateApplication(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5539,8 +5623,8 @@ func (c *ClientWithResponses) AwardApplicationWithResponse(ctx context.Context, 
 // Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
 //
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *ClientWithResponses) DeclineApplicationWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error) {
-	rsp, err := c.DeclineApplicationWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) DeclineApplicationWithBodyWithResponse(ctx context.Context, id ID, params *DeclineApplicationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error) {
+	rsp, err := c.DeclineApplicationWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5553,8 +5637,8 @@ func (c *ClientWithResponses) DeclineApplicationWithBodyWithResponse(ctx context
 //
 // Corresponds with POST /v1/applications/{id}/decline (the `DeclineApplication` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *ClientWithResponses) DeclineApplicationWithResponse(ctx context.Context, id ID, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error) {
-	rsp, err := c.DeclineApplication(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) DeclineApplicationWithResponse(ctx context.Context, id ID, params *DeclineApplicationParams, body DeclineApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineApplicationResponse, error) {
+	rsp, err := c.DeclineApplication(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6135,6 +6219,13 @@ func ParseCreateApplicationResponse(rsp *http.Response) (*CreateApplicationRespo
 	switch {
 	case rsp.StatusCode == 201:
 		var headers CreateApplicationResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
@@ -6268,6 +6359,16 @@ func ParseGetApplicationResponse(rsp *http.Response) (*GetApplicationResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetApplicationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetApplicationResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -6318,7 +6419,7 @@ func ParseUpdateApplicationResponse(rsp *http.Response) (*UpdateApplicationRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApplicationOK
+		var dest Application
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6358,6 +6459,13 @@ func ParseUpdateApplicationResponse(rsp *http.Response) (*UpdateApplicationRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
@@ -6404,6 +6512,16 @@ func ParseUpdateApplicationResponse(rsp *http.Response) (*UpdateApplicationRespo
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateApplicationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers UpdateApplicationResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -6810,6 +6928,13 @@ func ParseDeclineApplicationResponse(rsp *http.Response) (*DeclineApplicationRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -8036,6 +8161,13 @@ func ParseOpenRoundResponse(rsp *http.Response) (*OpenRoundResponse, error) {
 	switch {
 	case rsp.StatusCode == 201:
 		var headers OpenRoundResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
@@ -8470,6 +8602,13 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 			}
 			headers.Deprecation = value
 		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
 		if values := rsp.Header.Values("Link"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -8638,6 +8777,16 @@ func ParseCreateRoundClosureResponse(rsp *http.Response) (*CreateRoundClosureRes
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateRoundClosureResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers CreateRoundClosureResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

@@ -324,8 +324,8 @@ func (a *App) doubleFunding(ctx context.Context, d *funding.DoubleFunding, field
 		org = fmt.Sprintf("%s (%s)", s.Name, d.OrganisationID)
 	}
 	return &apperr.Error{Code: apperr.Conflict, Field: field, Message: fmt.Sprintf(
-		"%s: that would make round %q the previous round of round %q, which excludes the previous round's grantees, and organisation %s is funded in both (an award is never taken back)",
-		what, d.Previous.Name, d.Next.Name, org)}
+		"%s: that would make %s the previous round of %s, which excludes the previous round's grantees, and organisation %s is funded in both (an award is never taken back)",
+		what, round.InWords(d.Previous), round.InWords(d.Next), org)}
 }
 
 // SweepRounds records the close of every round whose closing time has passed, so
@@ -583,8 +583,15 @@ func (a *App) Application(ctx context.Context, by auth.Principal, id string) (*a
 }
 
 // UpdateApplication revises a draft.
-func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id string, c application.Content) (*application.Application, error) {
+func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id string, c application.Content, version int) (*application.Application, error) {
 	return a.own(ctx, by, id, func(app *application.Application, roundOf roundOf) ([]events.Payload, error) {
+		// A version other than 0 is the one the caller read (If-Match): checked in the
+		// command that appends, so that two tools changing one draft from one reading
+		// cannot both be applied.
+		if version != 0 && app.Version() != version {
+			return nil, apperr.New(apperr.PreconditionFailed,
+				"the draft %q was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", app.Content().Title, app.Version(), version)
+		}
 		r, err := roundOf()
 		if err != nil {
 			return nil, err

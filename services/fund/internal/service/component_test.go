@@ -237,7 +237,15 @@ func TestApplicantSubmitsOpsAwardsApplicantReadsTheDecision(t *testing.T) {
 	if n, err := h.svc.App.SweepReports(context.Background()); err != nil || n != 0 {
 		t.Errorf("second sweep marked %d (%v), want 0", n, err)
 	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t); got["report_is_due"] != true {
+		t.Errorf("after the sweep the application reads report_is_due %v, want true", got["report_is_due"])
+	}
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/report", applicant, map[string]any{"summary": "Four workshops, 38 technicians.", "spent_pence": 79500}))
+	// Once the report is in it is no longer owed: a tool reading report_is_due would
+	// otherwise chase a report already sent.
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t); got["report_is_due"] != false || got["report"] == nil {
+		t.Errorf("after the report the application reads report_is_due %v, report %v; want false, and the report", got["report_is_due"], got["report"])
+	}
 
 	want := []string{
 		events.SubjectApplicationDrafted, events.SubjectApplicationSubmitted, events.SubjectApplicationAssessmentStarted,
@@ -262,7 +270,7 @@ func TestLateSubmissionIsRefusedWithTheClosingTime(t *testing.T) {
 	id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
 	h.clock.Set(time.Date(2027, 3, 31, 16, 0, 1, 0, time.UTC)) // 17:00:01 BST
 	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/submission", applicant, nil))
-	if detail := r.JSON(t)["detail"].(string); !strings.Contains(detail, "31 Mar 2027 17:00 BST") {
+	if detail := r.JSON(t)["detail"].(string); !strings.Contains(detail, "Wednesday 31 March 2027, 17:00 BST") {
 		t.Errorf("refusal %q does not give the closing time", detail)
 	}
 	if ra := r.Header.Get("Retry-After"); ra != "" {
@@ -292,7 +300,7 @@ func TestNoDraftIsStartedOrChangedOnceTheRoundHasClosed(t *testing.T) {
 		"a new draft":         h.Do("POST", "/v1/applications", applicant, draft(round, 5000)),
 		"a change to a draft": h.Do("PUT", "/v1/applications/"+id, applicant, update),
 	} {
-		if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "closed at 2 Mar 2027 10:00 GMT") {
+		if r.Status != http.StatusConflict || !strings.Contains(r.JSON(t)["detail"].(string), "closed at Tuesday 2 March 2027, 10:00 GMT") {
 			t.Errorf("%s for a closed round: %d %s, want 409 giving the time it closed", what, r.Status, r.Body)
 		}
 	}
@@ -347,7 +355,7 @@ func TestOpsCorrectAndCloseRounds(t *testing.T) {
 	}
 	h.Must(http.StatusOK, h.Do("POST", "/v1/rounds/"+round+"/closure", h.ops, nil)) // closing again changes nothing
 	refusal := h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/submission", applicant, nil)).JSON(t)["detail"].(string)
-	if !strings.Contains(refusal, "2 Mar 2027 10:00 GMT") {
+	if !strings.Contains(refusal, "Tuesday 2 March 2027, 10:00 GMT") {
 		t.Errorf("refusal %q does not give the time it closed", refusal)
 	}
 	h.Must(http.StatusConflict, h.Do("PUT", "/v1/rounds/"+round, h.ops, terms(func(map[string]any) {})))
@@ -719,6 +727,26 @@ func TestBadInputIsRefusedNamingTheField(t *testing.T) {
 			}
 		})
 	}
+	// Every rule the application breaks is named in one answer, not one a round trip.
+	several := draft(round, 500)
+	several["budget_lines"] = []map[string]any{{"description": "Consumables", "amount_pence": 30000}, {"description": "Travel", "amount_pence": 30000}}
+	several["milestones"] = []map[string]any{{"description": "First workshop", "due": "2030-01-01"}}
+	several["endorsement"] = map[string]any{"name": "Someone", "email": "someone@elsewhere.ac.uk"}
+	named := map[string]bool{}
+	for _, e := range h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications", applicant, several)).JSON(t)["errors"].([]any) {
+		named[e.(map[string]any)["field"].(string)] = true
+	}
+	for _, field := range []string{"requested_amount_pence", "budget_lines", "milestones.0.due", "endorsement.email"} {
+		if !named[field] {
+			t.Errorf("an application breaking four rules is refused naming %v, not %s", named, field)
+		}
+	}
+	// An empty title is one fault, told once (it was told "must not be empty" and
+	// "must not be blank").
+	r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/applications", applicant, with("title", "")))
+	if errs := r.JSON(t)["errors"].([]any); len(errs) != 1 || r.JSON(t)["detail"] != "must not be empty" {
+		t.Errorf("an empty title is told %s, want once: must not be empty", r.Body)
+	}
 	// The view may still show the eligibility probe as a draft until its withdrawal is
 	// projected; a draft left by a refused request would stay.
 	testenv.Eventually(t, 10*time.Second, func() error {
@@ -996,7 +1024,7 @@ func TestAnOrganisationAnnouncedAheadAppliesFromItsDay(t *testing.T) {
 	ahead := h.Token(auth.RoleApplicant, "org-ahead")
 	testenv.Eventually(t, 10*time.Second, func() error {
 		r := h.Do("POST", "/v1/applications", ahead, draft(rnd, 5000))
-		if r.Status != http.StatusForbidden || !strings.Contains(r.JSON(t)["detail"].(string), day.String()) {
+		if r.Status != http.StatusForbidden || !strings.Contains(r.JSON(t)["detail"].(string), day.Time().Format("Monday 2 January 2006")) {
 			return fmt.Errorf("a draft before the announcement's day: %d %s, want 403 naming %s", r.Status, r.Body, day)
 		}
 		return nil

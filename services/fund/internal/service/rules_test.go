@@ -86,6 +86,35 @@ func TestAnAwardInTheOverlappingPreviousRoundStopsTheNextAward(t *testing.T) {
 	}
 }
 
+// Two rounds opened on one day with the same closing time (the README's 17:00 makes
+// that likely) are in order too: the one opened first is the other's previous round,
+// so an organisation funded in one is refused in the other, whichever awards first.
+// Both awards used to succeed, though one second apart the second was refused.
+func TestRoundsClosingTogetherFundAnOrganisationOnce(t *testing.T) {
+	t.Parallel()
+	for _, laterFirst := range []bool{false, true} {
+		h := start(t)
+		h.announce("org-tie", "signatory")
+		first := h.openRound(100000, 1000, 10000) // closes 2027-03-31T17:00:00+01:00
+		second := h.openRoundFrom("TCF 2027 same day", "2027-03-01T10:30:00Z", "2027-03-31T16:00:00Z", "2027-12-31")
+		applicant := h.Token(auth.RoleApplicant, "org-tie")
+		h.eligible(applicant, first, 1000)
+		inFirst := h.submitted(applicant, first, 5000, true)
+		h.clock.Set(start0.Add(time.Hour)) // both open
+		inSecond := h.submitted(applicant, second, 5000, true)
+
+		winner, loser, round := inFirst, inSecond, first
+		if laterFirst {
+			winner, loser, round = inSecond, inFirst, second
+		}
+		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+winner+"/award", h.ops, map[string]any{"amount_pence": 5000}))
+		h.awardedIn(round, 1)
+		if r := h.Do("POST", "/v1/applications/"+loser+"/award", h.ops, map[string]any{"amount_pence": 5000}); r.Status != http.StatusConflict {
+			t.Errorf("the award in the other round closing at the same time (later round first: %v): %d %s, want 409", laterFirst, r.Status, r.Body)
+		}
+	}
+}
+
 // The endorser is the applicant organisation's nominated lead as the signatory service
 // records it, and follows its contacts changes.
 func TestOnlyTheOrganisationsNominatedLeadMayEndorse(t *testing.T) {

@@ -120,7 +120,9 @@ func (a *Application) Status() Status         { return a.status }
 func (a *Application) AwardPence() int64      { return a.awardPence }
 func (a *Application) Feedback() string       { return a.feedback }
 func (a *Application) ReportDue() civil.Date  { return a.reportDue }
-func (a *Application) ReportIsDue() bool      { return a.reportIsDue }
+
+// ReportIsDue says the report is owed: the project ended and it is not in yet.
+func (a *Application) ReportIsDue() bool      { return a.reportIsDue && a.report == nil }
 func (a *Application) Report() *Report        { return a.report }
 func (a *Application) SubmittedAt() time.Time { return a.submittedAt }
 func (a *Application) CreatedAt() time.Time   { return a.createdAt }
@@ -159,10 +161,7 @@ func (a *Application) Draft(r round.Round, org string, applicant Person, c Conte
 	if err := checkEligible(r, el); err != nil {
 		return nil, err
 	}
-	if err := Validate(r, org, c); err != nil {
-		return nil, err
-	}
-	if err := checkLead(c, el); err != nil {
+	if err := check(r, org, c, el); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationDraftedV1{
@@ -185,10 +184,7 @@ func (a *Application) Update(r round.Round, c Content, el Eligibility, now time.
 		// kept and could never be used.
 		return nil, checkEligible(r, el)
 	}
-	if err := Validate(r, a.org, c); err != nil {
-		return nil, err
-	}
-	if err := checkLead(c, el); err != nil {
+	if err := check(r, a.org, c, el); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationUpdatedV1{ApplicationID: a.id, Content: toEvent(c)}}, nil
@@ -208,11 +204,8 @@ func (a *Application) Submit(r round.Round, el Eligibility, now time.Time) ([]ev
 	if err := checkEligible(r, el); err != nil {
 		return nil, err
 	}
-	if err := Validate(r, a.org, a.content); err != nil {
-		return nil, err
-	}
 	// Checked again: the organisation may have named another lead since the draft.
-	if err := checkLead(a.content, el); err != nil {
+	if err := check(r, a.org, a.content, el); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationSubmittedV1{
@@ -334,7 +327,7 @@ func (a *Application) SubmitReport(r round.Round, rep Report, today civil.Date) 
 	}
 	if today.Before(r.ProjectStart) {
 		return nil, apperr.New(apperr.Conflict, "the project starts on %s; its report can be sent from then, and is due by %s",
-			LondonDate(r.ProjectStart), LondonDate(a.reportDue))
+			r.ProjectStart.InWords(), a.reportDue.InWords())
 	}
 	rep.Summary = strings.TrimSpace(rep.Summary)
 	if rep.Summary == "" {
@@ -350,28 +343,45 @@ func (a *Application) SubmitReport(r round.Round, rep Report, today civil.Date) 
 		RoundID: a.roundID, Title: a.content.Title}}, nil
 }
 
-// LondonDate writes a date the one way the suite gives dates to people, e.g.
-// "Saturday 1 May 2027".
-func LondonDate(d civil.Date) string { return d.Time().Format("Monday 2 January 2006") }
+// check names every field of an application that breaks its round's rules (Validate)
+// or what the suite records of the lead organisation (leadProblems), all at once: a
+// tool that sent several mistakes learns of them in one answer, not one a time.
+func check(r round.Round, org string, c Content, el Eligibility) error {
+	var ps problems
+	validate(&ps, r, org, c)
+	leadProblems(&ps, c, el)
+	return ps.err()
+}
 
-// checkLead checks the application against what the suite records of the lead
+// problems gathers the fields an application gets wrong.
+type problems []apperr.FieldProblem
+
+func (ps *problems) add(field, format string, args ...any) {
+	*ps = append(*ps, apperr.FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// err is the refusal naming every problem, or nil for none.
+func (ps problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return apperr.Invalids(ps)
+}
+
+// leadProblems checks the application against what the suite records of the lead
 // organisation and its partners: no partner is the lead itself under its recorded
 // name, a partner's organisation id is one the Commitment holds, and the endorser is
 // the lead's nominated lead.
-func checkLead(c Content, el Eligibility) error {
-	if el.OrganisationName != "" {
-		for i, p := range c.Partners {
-			if p.OrganisationID == "" && sameName(p.Name, el.OrganisationName) {
-				return apperr.Field(fmt.Sprintf("partners.%d.name", i), "%q is the lead organisation itself: a partner must be an organisation outside it", strings.TrimSpace(p.Name))
-			}
-		}
-	}
+func leadProblems(ps *problems, c Content, el Eligibility) {
 	for i, p := range c.Partners {
+		if el.OrganisationName != "" && p.OrganisationID == "" && sameName(p.Name, el.OrganisationName) {
+			ps.add(fmt.Sprintf("partners.%d.name", i), "%q is the lead organisation itself: a partner must be an organisation outside it", strings.TrimSpace(p.Name))
+		}
 		if p.OrganisationID != "" && slices.Contains(el.UnknownPartners, p.OrganisationID) {
-			return apperr.Field(fmt.Sprintf("partners.%d.organisation_id", i), "%q is not an organisation of the Technician Commitment: give the id the Commitment holds for the partner, or leave it out for a partner outside the Commitment", p.OrganisationID)
+			ps.add(fmt.Sprintf("partners.%d.organisation_id", i), "%q is not an organisation of the Technician Commitment: give the id the Commitment holds for the partner, or leave it out for a partner outside the Commitment", p.OrganisationID)
 		}
 	}
-	return checkEndorsement(c, el)
+	endorsementProblems(ps, c, el)
 }
 
 // sameName says whether two organisation names are one name, whatever their case
@@ -380,16 +390,15 @@ func sameName(a, b string) bool {
 	return strings.EqualFold(strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " "))
 }
 
-// checkEndorsement checks the endorser is the organisation's nominated lead as the
+// endorsementProblems checks the endorser is the organisation's nominated lead as the
 // suite records it: the endorsement is the lead's, not whoever the applicant names.
-func checkEndorsement(c Content, el Eligibility) error {
-	if el.NominatedLeadEmail == "" {
-		return apperr.Field("endorsement.email", "the Technician Commitment holds no nominated lead for %s, so nobody can endorse its applications yet; ask ITSS to record the organisation's nominated lead", orgName(el))
+func endorsementProblems(ps *problems, c Content, el Eligibility) {
+	switch {
+	case el.NominatedLeadEmail == "":
+		ps.add("endorsement.email", "the Technician Commitment holds no nominated lead for %s, so nobody can endorse its applications yet; ask ITSS to record the organisation's nominated lead", orgName(el))
+	case !strings.EqualFold(strings.TrimSpace(c.Endorsement.Email), el.NominatedLeadEmail):
+		ps.add("endorsement.email", "must be the address of %s's nominated lead as recorded with the Technician Commitment: only the organisation's Technician Commitment lead may endorse its applications", orgName(el))
 	}
-	if !strings.EqualFold(strings.TrimSpace(c.Endorsement.Email), el.NominatedLeadEmail) {
-		return apperr.Field("endorsement.email", "must be the address of %s's nominated lead as recorded with the Technician Commitment: only the organisation's Technician Commitment lead may endorse its applications", orgName(el))
-	}
-	return nil
 }
 
 func orgName(el Eligibility) string {
@@ -401,7 +410,7 @@ func orgName(el Eligibility) string {
 
 func checkEligible(r round.Round, el Eligibility) error {
 	if !el.ActiveSignatory && !el.AnnouncedFrom.IsZero() {
-		return apperr.New(apperr.Forbidden, "the organisation's announcement is dated %s: it may apply to the Collaboration Fund from that day", el.AnnouncedFrom)
+		return apperr.New(apperr.Forbidden, "the organisation's announcement is dated %s: it may apply to the Collaboration Fund from that day", el.AnnouncedFrom.InWords())
 	}
 	if !el.ActiveSignatory {
 		return apperr.New(apperr.Forbidden, "only announced signatories that have not withdrawn may apply to the Collaboration Fund")
@@ -412,66 +421,78 @@ func checkEligible(r round.Round, el Eligibility) error {
 	return nil
 }
 
-// Validate checks an application's content against its round's rules and names the
-// first field that breaks one.
+// Validate checks an application's content against its round's rules and names
+// every field that breaks one.
 func Validate(r round.Round, org string, c Content) error {
-	switch {
-	case strings.TrimSpace(c.Title) == "":
-		return apperr.Field("title", "is required")
-	case strings.TrimSpace(c.Summary) == "":
-		return apperr.Field("summary", "is required")
-	case len(c.Themes) == 0:
-		return apperr.Field("themes", "name at least one theme")
-	case c.RequestedAmountPence < r.MinAwardPence || c.RequestedAmountPence > r.MaxAwardPence:
-		return apperr.Field("requested_amount_pence", "must be between %d and %d pence for this round", r.MinAwardPence, r.MaxAwardPence)
-	case len(c.Partners) == 0:
-		return apperr.Field("partners", "a project needs at least one partner organisation outside the lead organisation")
-	case len(c.BudgetLines) == 0:
-		return apperr.Field("budget_lines", "cost the project in at least one line")
-	case len(c.Milestones) == 0:
-		return apperr.Field("milestones", "give at least one milestone")
+	var ps problems
+	validate(&ps, r, org, c)
+	return ps.err()
+}
+
+func validate(ps *problems, r round.Round, org string, c Content) {
+	if strings.TrimSpace(c.Title) == "" {
+		ps.add("title", "is required")
+	}
+	if strings.TrimSpace(c.Summary) == "" {
+		ps.add("summary", "is required")
+	}
+	if len(c.Themes) == 0 {
+		ps.add("themes", "name at least one theme")
 	}
 	for i, t := range c.Themes {
 		if !slices.Contains(r.Themes, t) {
-			return apperr.Field(fmt.Sprintf("themes.%d", i), "%q is not in this round's themes %v", t, r.Themes)
+			ps.add(fmt.Sprintf("themes.%d", i), "%q is not one of this round's themes: %s", t, strings.Join(r.Themes, ", "))
 		}
+	}
+	if c.RequestedAmountPence < r.MinAwardPence || c.RequestedAmountPence > r.MaxAwardPence {
+		ps.add("requested_amount_pence", "must be between %d and %d pence for this round", r.MinAwardPence, r.MaxAwardPence)
+	}
+	if len(c.Partners) == 0 {
+		ps.add("partners", "a project needs at least one partner organisation outside the lead organisation")
 	}
 	for i, p := range c.Partners {
 		if strings.TrimSpace(p.Name) == "" {
-			return apperr.Field(fmt.Sprintf("partners.%d.name", i), "is required")
+			ps.add(fmt.Sprintf("partners.%d.name", i), "is required")
 		}
 		if p.OrganisationID != "" && p.OrganisationID == org {
-			return apperr.Field(fmt.Sprintf("partners.%d.organisation_id", i), "a partner must be outside the lead organisation")
+			ps.add(fmt.Sprintf("partners.%d.organisation_id", i), "a partner must be outside the lead organisation")
 		}
 	}
 	if strings.TrimSpace(c.Endorsement.Name) == "" {
-		return apperr.Field("endorsement.name", "is required: the organisation's Technician Commitment lead endorses the application")
+		ps.add("endorsement.name", "is required: the organisation's Technician Commitment lead endorses the application")
 	}
 	if a, err := mail.ParseAddress(c.Endorsement.Email); err != nil || a.Address != c.Endorsement.Email {
-		return apperr.Field("endorsement.email", "must be a plain email address")
+		ps.add("endorsement.email", "must be a plain email address")
+	}
+	if len(c.BudgetLines) == 0 {
+		ps.add("budget_lines", "cost the project in at least one line")
 	}
 	var sum int64
+	lines := true
 	for i, l := range c.BudgetLines {
 		if strings.TrimSpace(l.Description) == "" {
-			return apperr.Field(fmt.Sprintf("budget_lines.%d.description", i), "is required")
+			ps.add(fmt.Sprintf("budget_lines.%d.description", i), "is required")
 		}
 		if l.AmountPence <= 0 {
-			return apperr.Field(fmt.Sprintf("budget_lines.%d.amount_pence", i), "must be positive")
+			ps.add(fmt.Sprintf("budget_lines.%d.amount_pence", i), "must be positive")
+			lines = false
 		}
 		sum += l.AmountPence
 	}
-	if sum != c.RequestedAmountPence {
-		return apperr.Field("budget_lines", "add up to %d pence, but %d pence is requested", sum, c.RequestedAmountPence)
+	if lines && len(c.BudgetLines) > 0 && sum != c.RequestedAmountPence {
+		ps.add("budget_lines", "must add up to the amount requested, %d pence, but add up to %d pence", c.RequestedAmountPence, sum)
+	}
+	if len(c.Milestones) == 0 {
+		ps.add("milestones", "give at least one milestone")
 	}
 	for i, m := range c.Milestones {
 		if strings.TrimSpace(m.Description) == "" {
-			return apperr.Field(fmt.Sprintf("milestones.%d.description", i), "is required")
+			ps.add(fmt.Sprintf("milestones.%d.description", i), "is required")
 		}
 		if m.Due.Before(r.ProjectStart) || m.Due.After(r.ProjectEnd) {
-			return apperr.Field(fmt.Sprintf("milestones.%d.due", i), "%s is outside the project window %s to %s", m.Due, r.ProjectStart, r.ProjectEnd)
+			ps.add(fmt.Sprintf("milestones.%d.due", i), "%s is outside the project window, %s to %s", m.Due.InWords(), r.ProjectStart.InWords(), r.ProjectEnd.InWords())
 		}
 	}
-	return nil
 }
 
 func (a *Application) require(action string, allowed ...Status) error {

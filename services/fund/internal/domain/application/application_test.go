@@ -113,10 +113,10 @@ func TestADraftIsNotStartedOrChangedOnceItsRoundHasClosed(t *testing.T) {
 	}{
 		{"before the round opens", testRound, testRound.Opens.Add(-time.Hour), ""},
 		{"while the round is open", testRound, testRound.Closes.Add(-time.Second), ""},
-		{"at the closing time", testRound, testRound.Closes, "31 Mar 2027 17:00 BST"},
-		{"after a close recorded on time", func() round.Round { r := testRound; r.ClosedAt = r.Closes; return r }(), testRound.Closes.Add(time.Hour), "31 Mar 2027 17:00 BST"},
-		{"after an early close", early, early.ClosedAt.Add(time.Minute), "10 Feb 2027 12:00 GMT"},
-		{"for a round cancelled before it opened", cancelled, testRound.Opens.Add(-time.Hour), "31 Dec 2026 09:00 GMT"},
+		{"at the closing time", testRound, testRound.Closes, "Wednesday 31 March 2027, 17:00 BST"},
+		{"after a close recorded on time", func() round.Round { r := testRound; r.ClosedAt = r.Closes; return r }(), testRound.Closes.Add(time.Hour), "Wednesday 31 March 2027, 17:00 BST"},
+		{"after an early close", early, early.ClosedAt.Add(time.Minute), "Wednesday 10 February 2027, 12:00 GMT"},
+		{"for a round cancelled before it opened", cancelled, testRound.Opens.Add(-time.Hour), "Thursday 31 December 2026, 09:00 GMT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

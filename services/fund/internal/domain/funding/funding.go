@@ -139,7 +139,7 @@ func (r *Record) Claim(org, roundID, applicationID string, rounds []round.Round)
 		}
 		for _, x := range round.Excluding(o, o[i]) {
 			if slices.ContainsFunc(r.claims, func(c Claim) bool { return c.OrganisationID == org && c.RoundID == x.ID }) {
-				return nil, apperr.New(apperr.Conflict, "the applicant organisation is funded in round %q, and the rule on the previous round's grantees forbids funding it in both", x.Name)
+				return nil, apperr.New(apperr.Conflict, "the applicant organisation is funded in %s, and the rule on the previous round's grantees forbids funding it in both", round.InWords(x))
 			}
 		}
 	}
@@ -166,8 +166,8 @@ type DoubleFunding struct {
 }
 
 func (e *DoubleFunding) Error() string {
-	return fmt.Sprintf("the change would make round %q the previous round of round %q, which excludes the previous round's grantees, and both fund organisation %s",
-		e.Previous.Name, e.Next.Name, e.OrganisationID)
+	return fmt.Sprintf("the change would make %s the previous round of %s, which excludes the previous round's grantees, and both fund organisation %s",
+		round.InWords(e.Previous), round.InWords(e.Next), e.OrganisationID)
 }
 
 // Reorder checks next, a round as a change will leave it (its version the one the

@@ -95,12 +95,16 @@ func (r Round) Cancelled() bool { return !r.ClosedAt.IsZero() && !r.ClosedAt.Aft
 // one that actually closed last before r actually closes. Rounds that overlap r but
 // close first count (their grants are decided before r's), a round closed early
 // counts from when it closed, and a round cancelled before it opened does not count.
+// Rounds that close at the same instant are in order too, by opening, then id (see
+// later): two rounds set to close at one time, as rounds opened on one day with the
+// README's 17:00 do, each once counted the other as not before it, so neither
+// excluded the other's grantees, and one organisation was funded in both.
 // It reports false when r is the first.
 func Previous(rounds []Round, r Round) (Round, bool) {
 	var prev Round
 	found := false
 	for _, p := range rounds {
-		if p.ID == r.ID || p.Cancelled() || !p.ActualClose().Before(r.ActualClose()) {
+		if p.ID == r.ID || p.Cancelled() || !later(r, p) {
 			continue
 		}
 		if !found || later(p, prev) {
@@ -110,8 +114,8 @@ func Previous(rounds []Round, r Round) (Round, bool) {
 	return prev, found
 }
 
-// later orders rounds by actual close, then opening, then id, so that Previous does
-// not depend on the order it is given them in.
+// later orders rounds by actual close, then opening, then id: the fund's order of
+// rounds, which Previous follows whatever order it is given them in.
 func later(a, b Round) bool {
 	switch {
 	case !a.ActualClose().Equal(b.ActualClose()):
@@ -179,7 +183,15 @@ func (r Round) Close(now time.Time, reason string) ([]events.Payload, error) {
 }
 
 // LondonTime says t as the fund's messages do: "12 Jan 2027 09:00 GMT".
-func LondonTime(t time.Time) string { return t.In(London).Format("2 Jan 2006 15:04 MST") }
+// InWords names a round in a message people read: by its name and its dates, since
+// names repeat ("Technician Collaboration Fund 2026" for two rounds of a year), and a
+// refusal naming "round X" twice told ops nothing.
+func InWords(r Round) string {
+	day := func(t time.Time) string { return t.In(London).Format("2 January 2006") }
+	return fmt.Sprintf("round %q (%s to %s)", r.Name, day(r.Opens), day(r.ActualClose()))
+}
+
+func LondonTime(t time.Time) string { return t.In(London).Format("Monday 2 January 2006, 15:04 MST") }
 
 // check applies the rules every version of a round must meet.
 func check(r Round, now time.Time) error {
@@ -199,13 +211,16 @@ func check(r Round, now time.Time) error {
 	case r.MaxAwardPence > r.BudgetPence:
 		return apperr.Field("max_award_pence", "must not exceed the budget (%d pence)", r.BudgetPence)
 	case !r.ProjectEnd.After(r.ProjectStart):
-		return apperr.Field("project_end", "must be after the project starts (%s)", r.ProjectStart)
+		return apperr.Field("project_end", "must be after the project starts (%s)", r.ProjectStart.InWords())
+	case r.ReportDue().Time().Year() > civil.LastYear:
+		// The report falls due a month after the project ends: a day the suite takes.
+		return apperr.Field("project_end", "must be no later than 30 November %d, so that its report falls due within %d", civil.LastYear, civil.LastYear)
 	case r.ProjectStart.Before(civil.Of(r.Opens.In(London))):
-		return apperr.Field("project_start", "must not be before the round opens (%s)", civil.Of(r.Opens.In(London)))
+		return apperr.Field("project_start", "must not be before the round opens (%s)", civil.Of(r.Opens.In(London)).InWords())
 	case !r.ProjectEnd.After(civil.Of(r.Closes.In(London))):
 		// Grants are decided once applications are in: a project that ends by the
 		// closing date could never be funded.
-		return apperr.Field("project_end", "must be after the round closes (%s)", civil.Of(r.Closes.In(London)))
+		return apperr.Field("project_end", "must be after the round closes (%s)", civil.Of(r.Closes.In(London)).InWords())
 	case len(r.Themes) == 0:
 		return apperr.Field("themes", "name at least one theme")
 	}

@@ -187,6 +187,17 @@ func TestOpenRefusesTermsThatCannotWork(t *testing.T) {
 			t.Errorf("%s: %v, want a message beginning %q", field, err, c.says)
 		}
 	}
+	// A project ending in December 2999 would have its report fall due in 3000, a
+	// day the suite takes no more.
+	r := terms()
+	r.ProjectEnd = civil.New(2999, 12, 31)
+	if _, err := round.Open(r, opens.Add(-time.Hour)); err == nil || !strings.Contains(err.Error(), "no later than 30 November 2999") {
+		t.Errorf("a project ending 31 December 2999: %v, want refused naming its last day", err)
+	}
+	r.ProjectEnd = civil.New(2999, 11, 30)
+	if _, err := round.Open(r, opens.Add(-time.Hour)); err != nil {
+		t.Errorf("a project ending 30 November 2999: %v", err)
+	}
 }
 
 // The previous round is found by when rounds really closed: a round ops closed early
@@ -204,6 +215,9 @@ func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
 	overlapping := mk("overlap", at(2, 15), at(4, 30), time.Time{})
 	later := mk("later", at(9, 1), at(10, 31), time.Time{})
 	cancelled := mk("cancelled", at(10, 1), at(10, 15), at(9, 20)) // closed before it opened
+	// Rounds opened on one day with the README's closing time of 17:00 close together.
+	twinEarly, twinLate := mk("twin-early", at(11, 1), at(12, 1), time.Time{}), mk("twin-late", at(11, 2), at(12, 1), time.Time{})
+	twinA, twinB := mk("twin-a", at(11, 3), at(12, 2), time.Time{}), mk("twin-b", at(11, 3), at(12, 2), time.Time{})
 	tests := []struct {
 		name   string
 		rounds []round.Round
@@ -217,6 +231,10 @@ func TestPreviousFollowsTheRoundsActualCloses(t *testing.T) {
 		{"the first round has none", []round.Round{earlyClosed}, earlyClosed, ""},
 		{"the latest closed before it is the one", []round.Round{earlyClosed, overlapping, next, later}, later, "next"},
 		{"a round cancelled before it opened does not count", []round.Round{earlyClosed, overlapping, next, cancelled, later}, later, "next"},
+		{"of two closing together, the one opened first precedes the other", []round.Round{twinLate, twinEarly}, twinLate, "twin-early"},
+		{"and not the other way round", []round.Round{twinLate, twinEarly}, twinEarly, ""},
+		{"of two closing and opening together, the first by id precedes", []round.Round{twinB, twinA}, twinB, "twin-a"},
+		{"and not the other way round, by id", []round.Round{twinB, twinA}, twinA, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,7 +78,11 @@ func (h *Handlers) GetRound(c httpserver.Context, id api.ID) error {
 // OpenRound creates a round (ops).
 func (h *Handlers) OpenRound(c httpserver.Context, _ api.OpenRoundParams) error {
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.RoundRequest) (round.Round, error) {
-		return h.app.OpenRound(ctx, by, roundTerms(body))
+		r, err := h.app.OpenRound(ctx, by, roundTerms(body))
+		if err == nil {
+			httpserver.SetETag(c, r.Version) // a correction's If-Match, without a read first
+		}
+		return r, err
 	}, h.toRound, func(r round.Round) string { return "/v1/rounds/" + r.ID })
 }
 
@@ -114,7 +118,11 @@ func (h *Handlers) UpdateRound(c httpserver.Context, id api.ID, params api.Updat
 // CreateRoundClosure closes a round early (ops).
 func (h *Handlers) CreateRoundClosure(c httpserver.Context, id api.ID, _ api.CreateRoundClosureParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body httpserver.Optional[api.CreateRoundClosureJSONBody]) (round.Round, error) {
-		return h.app.CloseRound(ctx, by, id, deref(body.Value.Reason))
+		r, err := h.app.CloseRound(ctx, by, id, deref(body.Value.Reason))
+		if err == nil {
+			httpserver.SetETag(c, r.Version)
+		}
+		return r, err
 	}, h.toRound)
 }
 
@@ -167,21 +175,37 @@ func (h *Handlers) CreateApplication(c httpserver.Context, params api.CreateAppl
 	sum := sha256.Sum256(raw)
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ApplicationRequest) (*application.Application, error) {
 		a, _, err := h.app.CreateApplication(ctx, by, body.RoundId, requestContent(body), deref(params.IdempotencyKey), hex.EncodeToString(sum[:]))
+		if err == nil {
+			httpserver.SetETag(c, a.Version()) // a change's If-Match, without a read first
+		}
 		return a, err
 	}, toApplication, func(a *application.Application) string { return "/v1/applications/" + a.ID() })
 }
 
-// GetApplication reads one application.
+// GetApplication reads one application; its ETag is its version.
 func (h *Handlers) GetApplication(c httpserver.Context, id api.ID) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*application.Application, error) {
-		return h.app.Application(ctx, by, id)
+		a, err := h.app.Application(ctx, by, id)
+		if err == nil {
+			httpserver.SetETag(c, a.Version())
+		}
+		return a, err
 	}, toApplication)
 }
 
-// UpdateApplication revises a draft.
-func (h *Handlers) UpdateApplication(c httpserver.Context, id api.ID) error {
+// UpdateApplication revises a draft, only if it is still at the version If-Match
+// names (when it names one).
+func (h *Handlers) UpdateApplication(c httpserver.Context, id api.ID, params api.UpdateApplicationParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ApplicationContent) (*application.Application, error) {
-		return h.app.UpdateApplication(ctx, by, id, content(body))
+		a, err := h.app.UpdateApplication(ctx, by, id, content(body), version)
+		if err == nil {
+			httpserver.SetETag(c, a.Version())
+		}
+		return a, err
 	}, toApplication)
 }
 
@@ -401,6 +425,6 @@ func (h *Handlers) WithdrawApplication(c httpserver.Context, id api.ID, p api.Wi
 }
 
 // DeclineApplication is CreateApplicationRefusal at its deprecated path.
-func (h *Handlers) DeclineApplication(c httpserver.Context, id api.ID) error {
-	return h.CreateApplicationRefusal(c, id, api.CreateApplicationRefusalParams{})
+func (h *Handlers) DeclineApplication(c httpserver.Context, id api.ID, p api.DeclineApplicationParams) error {
+	return h.CreateApplicationRefusal(c, id, api.CreateApplicationRefusalParams(p))
 }
