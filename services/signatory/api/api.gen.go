@@ -557,6 +557,17 @@ type ListDirectoryParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ErasePersonParams defines parameters for ErasePerson.
+type ErasePersonParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListOrganisationsParams defines parameters for ListOrganisations.
 type ListOrganisationsParams struct {
 	Status *Status `form:"status,omitempty" json:"status,omitempty"`
@@ -682,7 +693,7 @@ type ServerInterface interface {
 	ListDirectory(ctx echo.Context, params ListDirectoryParams) error
 	// ErasePerson Erase a person from the suite, at their request (UK GDPR Art. 17)
 	// (POST /v1/ops/erasures)
-	ErasePerson(ctx echo.Context) error
+	ErasePerson(ctx echo.Context, params ErasePersonParams) error
 	// SubjectAccess Everything the service holds about a person, by their address (UK GDPR Art. 15)
 	// (POST /v1/ops/subject-access)
 	SubjectAccess(ctx echo.Context) error
@@ -766,8 +777,28 @@ func (w *ServerInterfaceWrapper) ListDirectory(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) ErasePerson(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ErasePersonParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ErasePerson(ctx)
+	err = w.Handler.ErasePerson(ctx, params)
 	return err
 }
 

@@ -100,21 +100,21 @@ type ClientInterface interface {
 
 	// ErasePersonWithBody Erase a person from the suite, at their request (UK GDPR Art. 17)
 	//
-	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md. An erasure sent twice with one Idempotency-Key (a form pressed twice) is made once and answered twice with the first answer, so the organisations that need a new nominated lead are listed to both; what is kept of it for that is the answer (organisations' ids) and a digest of the request, not the address.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
-	ErasePersonWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ErasePersonWithBody(ctx context.Context, params *ErasePersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ErasePerson Erase a person from the suite, at their request (UK GDPR Art. 17)
 	//
-	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md. An erasure sent twice with one Idempotency-Key (a form pressed twice) is made once and answered twice with the first answer, so the organisations that need a new nominated lead are listed to both; what is kept of it for that is the answer (organisations' ids) and a digest of the request, not the address.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
-	ErasePerson(ctx context.Context, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ErasePerson(ctx context.Context, params *ErasePersonParams, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubjectAccessWithBody Everything the service holds about a person, by their address (UK GDPR Art. 15)
 	//
@@ -279,13 +279,13 @@ func (c *Client) ListDirectory(ctx context.Context, params *ListDirectoryParams,
 
 // ErasePersonWithBody Erase a person from the suite, at their request (UK GDPR Art. 17)
 //
-// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md. An erasure sent twice with one Idempotency-Key (a form pressed twice) is made once and answered twice with the first answer, so the organisations that need a new nominated lead are listed to both; what is kept of it for that is the answer (organisations' ids) and a digest of the request, not the address.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
-func (c *Client) ErasePersonWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewErasePersonRequestWithBody(c.Server, contentType, body)
+func (c *Client) ErasePersonWithBody(ctx context.Context, params *ErasePersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewErasePersonRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -298,13 +298,13 @@ func (c *Client) ErasePersonWithBody(ctx context.Context, contentType string, bo
 
 // ErasePerson Erase a person from the suite, at their request (UK GDPR Art. 17)
 //
-// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md. An erasure sent twice with one Idempotency-Key (a form pressed twice) is made once and answered twice with the first answer, so the organisations that need a new nominated lead are listed to both; what is kept of it for that is the answer (organisations' ids) and a digest of the request, not the address.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
-func (c *Client) ErasePerson(ctx context.Context, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewErasePersonRequest(c.Server, body)
+func (c *Client) ErasePerson(ctx context.Context, params *ErasePersonParams, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewErasePersonRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -728,18 +728,18 @@ func NewListDirectoryRequest(server string, params *ListDirectoryParams) (*http.
 }
 
 // NewErasePersonRequest calls the generic ErasePerson builder with application/json body
-func NewErasePersonRequest(server string, body ErasePersonJSONRequestBody) (*http.Request, error) {
+func NewErasePersonRequest(server string, params *ErasePersonParams, body ErasePersonJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewErasePersonRequestWithBody(server, "application/json", bodyReader)
+	return NewErasePersonRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewErasePersonRequestWithBody constructs an http.Request for the ErasePerson method, with any body, and a specified content type
-func NewErasePersonRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewErasePersonRequestWithBody(server string, params *ErasePersonParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -763,6 +763,21 @@ func NewErasePersonRequestWithBody(server string, contentType string, body io.Re
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1495,21 +1510,21 @@ type ClientWithResponsesInterface interface {
 
 	// ErasePersonWithBodyWithResponse Erase a person from the suite, at their request (UK GDPR Art. 17)
 	//
-	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md. An erasure sent twice with one Idempotency-Key (a form pressed twice) is made once and answered twice with the first answer, so the organisations that need a new nominated lead are listed to both; what is kept of it for that is the answer (organisations' ids) and a digest of the request, not the address.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
-	ErasePersonWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error)
+	ErasePersonWithBodyWithResponse(ctx context.Context, params *ErasePersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error)
 
 	// ErasePersonWithResponse Erase a person from the suite, at their request (UK GDPR Art. 17)
 	//
-	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
+	// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md. An erasure sent twice with one Idempotency-Key (a form pressed twice) is made once and answered twice with the first answer, so the organisations that need a new nominated lead are listed to both; what is kept of it for that is the answer (organisations' ids) and a digest of the request, not the address.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
-	ErasePersonWithResponse(ctx context.Context, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error)
+	ErasePersonWithResponse(ctx context.Context, params *ErasePersonParams, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error)
 
 	// SubjectAccessWithBodyWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
 	//
@@ -1784,6 +1799,8 @@ type ErasePersonResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -1838,6 +1855,11 @@ func (r ErasePersonResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r ErasePersonResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ErasePersonResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -3371,13 +3393,13 @@ func (c *ClientWithResponses) ListDirectoryWithResponse(ctx context.Context, par
 
 // ErasePersonWithBodyWithResponse Erase a person from the suite, at their request (UK GDPR Art. 17)
 //
-// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md. An erasure sent twice with one Idempotency-Key (a form pressed twice) is made once and answered twice with the first answer, so the organisations that need a new nominated lead are listed to both; what is kept of it for that is the answer (organisations' ids) and a digest of the request, not the address.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
-func (c *ClientWithResponses) ErasePersonWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error) {
-	rsp, err := c.ErasePersonWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ErasePersonWithBodyWithResponse(ctx context.Context, params *ErasePersonParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error) {
+	rsp, err := c.ErasePersonWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3386,13 +3408,13 @@ func (c *ClientWithResponses) ErasePersonWithBodyWithResponse(ctx context.Contex
 
 // ErasePersonWithResponse Erase a person from the suite, at their request (UK GDPR Art. 17)
 //
-// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md.
+// Every organisation whose current contacts name the person records that they are erased (other services drop their address with that change); the person's key is destroyed, so that every stored copy of their name, title and address reads as erased; the organisations' published events are dropped from the stream. The audit trail keeps each change with the person erased. An organisation left without its nominated lead says needs_nominated_lead. Then every other service is told (event tc.signatory.person.erased, naming the person only by a digest of the address) and forgets them too, so ops ask once, here, also for a person only another service knows (a reviewer, an applicant): the answer then lists no organisation. Asking again tells the other services again. See docs/PRIVACY.md. An erasure sent twice with one Idempotency-Key (a form pressed twice) is made once and answered twice with the first answer, so the organisations that need a new nominated lead are listed to both; what is kept of it for that is the answer (organisations' ids) and a digest of the request, not the address.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/ops/erasures (the `ErasePerson` operationId).
-func (c *ClientWithResponses) ErasePersonWithResponse(ctx context.Context, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error) {
-	rsp, err := c.ErasePerson(ctx, body, reqEditors...)
+func (c *ClientWithResponses) ErasePersonWithResponse(ctx context.Context, params *ErasePersonParams, body ErasePersonJSONRequestBody, reqEditors ...RequestEditorFn) (*ErasePersonResponse, error) {
+	rsp, err := c.ErasePerson(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3803,6 +3825,13 @@ func ParseErasePersonResponse(rsp *http.Response) (*ErasePersonResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

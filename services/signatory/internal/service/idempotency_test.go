@@ -76,6 +76,12 @@ func TestErasingAnEnquirysContactForgetsItsStoredAnswer(t *testing.T) {
 	if stored() != 1 {
 		t.Fatal("no stored answer for the enquiry's key: nothing to check")
 	}
+	// A subject access request's answer holds everything about a person: the
+	// operation takes no Idempotency-Key, and one sent anyway keeps nothing.
+	o.Must(http.StatusOK, o.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": "h.lamarr@hedy.ac.uk"}, "Idempotency-Key", "access-hedy"))
+	if n := stored(); n != 1 {
+		t.Errorf("after a subject access request sent with a key %d stored answers are kept, want the enquiry's alone", n)
+	}
 	o.Must(http.StatusOK, o.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": "h.lamarr@hedy.ac.uk"}))
 	if n := stored(); n != 0 {
 		t.Errorf("after erasure %d stored answers are kept, want none: the enquiry's names its contact", n)

@@ -219,7 +219,7 @@ func (o *Organisation) ReceiveEnquiry(q Enquiry, today civil.Date) ([]events.Pay
 		return nil, err
 	}
 	if q.EnquiredOn.After(today) {
-		return nil, apperr.Field("enquired_on", "%s is in the future (today is %s): record the date the enquiry arrived", q.EnquiredOn, today)
+		return nil, apperr.Field("enquired_on", "%s is in the future (today is %s): record the date the enquiry arrived", q.EnquiredOn.InWords(), today.InWords())
 	}
 	return []events.Payload{events.OrganisationEnquiryReceivedV1{
 		OrganisationID: o.id, EnquiredOn: q.EnquiredOn, Name: q.Name, Kind: string(q.Kind), Sector: q.Sector, Country: q.Country,
@@ -237,10 +237,10 @@ func (o *Organisation) RecordMeeting(on civil.Date, notes string, today civil.Da
 		return nil, apperr.Field("held_on", "is required")
 	}
 	if on.After(today) {
-		return nil, apperr.Field("held_on", "%s is in the future (today is %s): record the meeting once it has been held", on, today)
+		return nil, apperr.Field("held_on", "%s is in the future (today is %s): record the meeting once it has been held", on.InWords(), today.InWords())
 	}
 	if on.Before(o.enquiry.EnquiredOn) {
-		return nil, apperr.Field("held_on", "%s is before the enquiry arrived on %s", on, o.enquiry.EnquiredOn)
+		return nil, apperr.Field("held_on", "%s is before the enquiry arrived on %s", on.InWords(), o.enquiry.EnquiredOn.InWords())
 	}
 	if err := noControls("notes", notes, true); err != nil {
 		return nil, err
@@ -259,10 +259,10 @@ func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts, today civil.
 		return nil, apperr.Field("signed_on", "is required")
 	}
 	if signedOn.After(today) {
-		return nil, apperr.Field("signed_on", "%s is in the future (today is %s): record the form once it has been signed", signedOn, today)
+		return nil, apperr.Field("signed_on", "%s is in the future (today is %s): record the form once it has been signed", signedOn.InWords(), today.InWords())
 	}
 	if signedOn.Before(o.meetingOn) {
-		return nil, apperr.Field("signed_on", "%s is before the meeting on %s", signedOn, o.meetingOn)
+		return nil, apperr.Field("signed_on", "%s is before the meeting on %s", signedOn.InWords(), o.meetingOn.InWords())
 	}
 	if err := validateContacts(c); err != nil {
 		return nil, err
@@ -285,7 +285,7 @@ func (o *Organisation) Announce(on civil.Date, policy Policy, today civil.Date) 
 		return nil, apperr.Field("announced_on", "is required")
 	}
 	if on.Before(o.signedOn) {
-		return nil, apperr.Field("announced_on", "%s is before the form was signed on %s", on, o.signedOn)
+		return nil, apperr.Field("announced_on", "%s is before the form was signed on %s", on.InWords(), o.signedOn.InWords())
 	}
 	if latest := today.AddMonths(policy.AnnouncementLead); on.After(latest) {
 		return nil, apperr.Field("announced_on", "%s is more than %d months ahead (the latest is %s): check the year", on, policy.AnnouncementLead, latest)
@@ -372,7 +372,7 @@ func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string, today
 		return nil, apperr.Field("withdrawn_on", "is required")
 	}
 	if on.After(today) {
-		return nil, apperr.Field("withdrawn_on", "%s is in the future (today is %s): record the withdrawal on or after the day it takes effect", on, today)
+		return nil, apperr.Field("withdrawn_on", "%s is in the future (today is %s): record the withdrawal on or after the day it takes effect", on.InWords(), today.InWords())
 	}
 	type milestone struct {
 		on   civil.Date
@@ -385,7 +385,7 @@ func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string, today
 	// The latest step it precedes is the one to name (steps not taken are zero dates).
 	for i := len(steps) - 1; i >= 0; i-- {
 		if on.Before(steps[i].on) {
-			return nil, apperr.Field("withdrawn_on", "%s is before %s on %s: a withdrawal cannot precede a step of the onboarding that has taken place", on, steps[i].what, steps[i].on)
+			return nil, apperr.Field("withdrawn_on", "%s is before %s on %s: a withdrawal cannot precede a step of the onboarding that has taken place", on.InWords(), steps[i].what, steps[i].on.InWords())
 		}
 	}
 	reason = strings.TrimSpace(reason)

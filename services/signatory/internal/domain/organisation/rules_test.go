@@ -113,7 +113,7 @@ func TestOnboardingDatesFollowEachOtherAndHaveHappened(t *testing.T) {
 		{"announced six months ahead", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, announce("2027-06-03"), "", ""},
 		{"announced more than six months ahead", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, announce("2027-06-04"), "announced_on", "ahead"},
 		{"withdrawn on the announcement day", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01"), announce("2025-03-20")}, withdrawOn("2025-03-20"), "", ""},
-		{"withdrawn before the announcement", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01"), announce("2025-03-20")}, withdrawOn("2025-03-19"), "withdrawn_on", "before the announcement on 2025-03-20"},
+		{"withdrawn before the announcement", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01"), announce("2025-03-20")}, withdrawOn("2025-03-19"), "withdrawn_on", "before the announcement on Thursday 20 March 2025"},
 		{"withdrawn before the form was signed", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, withdrawOn("2025-01-31"), "withdrawn_on", "before the form was signed"},
 		{"withdrawn before the meeting", []step{enquiredOn(""), meetingOn("2025-01-10")}, withdrawOn("2025-01-09"), "withdrawn_on", "before the meeting"},
 		{"withdrawn before the enquiry", []step{enquiredOn("2025-01-05")}, withdrawOn("2025-01-04"), "withdrawn_on", "before the enquiry"},

@@ -11,7 +11,7 @@ import (
 )
 
 // ErasePerson erases a person at their request (docs/PRIVACY.md).
-func (h *Handlers) ErasePerson(c httpserver.Context) error {
+func (h *Handlers) ErasePerson(c httpserver.Context, _ api.ErasePersonParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.PersonAddress) (app.Erased, error) {
 		return h.app.Erase(ctx, by, string(body.Email))
 	}, func(done app.Erased) api.Erasure {
