@@ -698,6 +698,17 @@ type CloseRoundJSONBody struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// CloseRoundParams defines parameters for CloseRound.
+type CloseRoundParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and opens
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateRoundClosureJSONBody defines parameters for CreateRoundClosure.
 type CreateRoundClosureJSONBody struct {
 	Reason *string `json:"reason,omitempty"`
@@ -868,7 +879,7 @@ type ServerInterface interface {
 	// (POST /v1/review-rounds/{roundId}/close)
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	CloseRound(ctx echo.Context, roundId RoundID) error
+	CloseRound(ctx echo.Context, roundId RoundID, params CloseRoundParams) error
 	// CreateRoundClosure Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
 	// (POST /v1/review-rounds/{roundId}/closure)
 	CreateRoundClosure(ctx echo.Context, roundId RoundID, params CreateRoundClosureParams) error
@@ -1144,8 +1155,28 @@ func (w *ServerInterfaceWrapper) CloseRound(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter roundId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloseRoundParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CloseRound(ctx, roundId)
+	err = w.Handler.CloseRound(ctx, roundId, params)
 	return err
 }
 

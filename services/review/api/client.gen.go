@@ -177,7 +177,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	CloseRoundWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CloseRoundWithBody(ctx context.Context, roundId RoundID, params *CloseRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CloseRound Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	//
@@ -186,7 +186,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	CloseRound(ctx context.Context, roundId RoundID, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CloseRound(ctx context.Context, roundId RoundID, params *CloseRoundParams, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRoundClosureWithBody Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
 	//
@@ -685,8 +685,8 @@ func (c *Client) CreateAutomaticAssignment(ctx context.Context, roundId RoundID,
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *Client) CloseRoundWithBody(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCloseRoundRequestWithBody(c.Server, roundId, contentType, body)
+func (c *Client) CloseRoundWithBody(ctx context.Context, roundId RoundID, params *CloseRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseRoundRequestWithBody(c.Server, roundId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -703,8 +703,8 @@ func (c *Client) CloseRoundWithBody(ctx context.Context, roundId RoundID, conten
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *Client) CloseRound(ctx context.Context, roundId RoundID, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCloseRoundRequest(c.Server, roundId, body)
+func (c *Client) CloseRound(ctx context.Context, roundId RoundID, params *CloseRoundParams, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseRoundRequest(c.Server, roundId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1810,18 +1810,18 @@ func NewCreateAutomaticAssignmentRequestWithBody(server string, roundId RoundID,
 }
 
 // NewCloseRoundRequest calls the generic CloseRound builder with application/json body
-func NewCloseRoundRequest(server string, roundId RoundID, body CloseRoundJSONRequestBody) (*http.Request, error) {
+func NewCloseRoundRequest(server string, roundId RoundID, params *CloseRoundParams, body CloseRoundJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCloseRoundRequestWithBody(server, roundId, "application/json", bodyReader)
+	return NewCloseRoundRequestWithBody(server, roundId, params, "application/json", bodyReader)
 }
 
 // NewCloseRoundRequestWithBody constructs an http.Request for the CloseRound method, with any body, and a specified content type
-func NewCloseRoundRequestWithBody(server string, roundId RoundID, contentType string, body io.Reader) (*http.Request, error) {
+func NewCloseRoundRequestWithBody(server string, roundId RoundID, params *CloseRoundParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1852,6 +1852,21 @@ func NewCloseRoundRequestWithBody(server string, roundId RoundID, contentType st
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3141,7 +3156,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	CloseRoundWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error)
+	CloseRoundWithBodyWithResponse(ctx context.Context, roundId RoundID, params *CloseRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error)
 
 	// CloseRoundWithResponse Deprecated until 2027-06-30: POST /v1/review-rounds/{roundId}/closure does the same
 	//
@@ -3150,7 +3165,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	CloseRoundWithResponse(ctx context.Context, roundId RoundID, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error)
+	CloseRoundWithResponse(ctx context.Context, roundId RoundID, params *CloseRoundParams, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error)
 
 	// CreateRoundClosureWithBodyWithResponse Close the round (ops) — no more assignment changes, answers or new reviews; ops then moderate and release feedback
 	//
@@ -4543,6 +4558,8 @@ type CloseRoundResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -4599,6 +4616,11 @@ func (r CloseRoundResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r CloseRoundResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CloseRoundResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -7855,8 +7877,8 @@ func (c *ClientWithResponses) CreateAutomaticAssignmentWithResponse(ctx context.
 // Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
 //
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context, roundId RoundID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error) {
-	rsp, err := c.CloseRoundWithBody(ctx, roundId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context, roundId RoundID, params *CloseRoundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error) {
+	rsp, err := c.CloseRoundWithBody(ctx, roundId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7869,8 +7891,8 @@ func (c *ClientWithResponses) CloseRoundWithBodyWithResponse(ctx context.Context
 //
 // Corresponds with POST /v1/review-rounds/{roundId}/close (the `CloseRound` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *ClientWithResponses) CloseRoundWithResponse(ctx context.Context, roundId RoundID, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error) {
-	rsp, err := c.CloseRound(ctx, roundId, body, reqEditors...)
+func (c *ClientWithResponses) CloseRoundWithResponse(ctx context.Context, roundId RoundID, params *CloseRoundParams, body CloseRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseRoundResponse, error) {
+	rsp, err := c.CloseRound(ctx, roundId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9495,6 +9517,13 @@ func ParseCloseRoundResponse(rsp *http.Response) (*CloseRoundResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/store"
@@ -67,6 +68,26 @@ func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 		}
 	}
 	return o, true, nil
+}
+
+// Withdrawn lists the organisations that have withdrawn from the Commitment, by id:
+// a few among the organisations, read in one query rather than one by one.
+func (s *Organisations) Withdrawn(ctx context.Context) (map[string]bool, error) {
+	cur, err := s.coll.Find(ctx, bson.D{{Key: "withdrawn", Value: true}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("read the withdrawn organisations: %w", store.Classify(err))
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read the withdrawn organisations: %w", store.Classify(err))
+	}
+	out := make(map[string]bool, len(docs))
+	for _, d := range docs {
+		out[d.ID] = true
+	}
+	return out, nil
 }
 
 // Put records an organisation. Only the single ordered consumer of signatory events

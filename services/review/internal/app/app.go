@@ -73,6 +73,8 @@ type Organisation struct {
 type Organisations interface {
 	Get(ctx context.Context, id string) (Organisation, bool, error)
 	Put(ctx context.Context, o Organisation) error
+	// Withdrawn lists the organisations that have withdrawn, by id.
+	Withdrawn(ctx context.Context) (map[string]bool, error)
 }
 
 // App is the review service.
@@ -197,7 +199,7 @@ func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*submis
 		now := a.clock.Now()
 		if o.ObligationID == s.ObligationID() && !o.WindowOpens.IsZero() && civil.Of(now.In(london)).Before(o.WindowOpens) {
 			return nil, apperr.New(apperr.Conflict, "the window for this submission opens on %s; it can be submitted from then (the draft is kept)",
-				o.WindowOpens.Time().Format("Monday 2 January 2006"))
+				o.WindowOpens.InWords())
 		}
 		return s.Submit(now)
 	})
@@ -459,7 +461,7 @@ func (a *App) checkReviewersOrganisation(ctx context.Context, id string) error {
 	case o.Kind != "" && o.Kind != "signatory":
 		return apperr.Field("organisation_id", "%s is a %s, not a signatory: reviewers are technicians of the Commitment's signatories", o.Name, o.Kind)
 	case o.AnnouncedOn.After(civil.Of(a.clock.Now().In(london))):
-		return apperr.Field("organisation_id", "%s's announcement is dated %s: its technicians join the pool from that day", o.Name, o.AnnouncedOn)
+		return apperr.Field("organisation_id", "%s's announcement is dated %s: its technicians join the pool from that day", o.Name, o.AnnouncedOn.InWords())
 	}
 	return nil
 }
@@ -506,8 +508,10 @@ func reviewerAggregate(id string) string { return "reviewer-" + id }
 const reviewerType = "reviewer"
 
 func reviewerOf(p events.ReviewerUpdatedV1) round.Reviewer {
-	return round.Reviewer{Reviewer: assign.Reviewer{ID: p.ReviewerID, Org: p.OrganisationID, Trained: p.Trained, Capacity: p.Capacity, Conflicts: p.Conflicts, Themes: p.Themes},
-		Name: p.Name, Email: p.Email}
+	// A member is registered with an address: none, once read, means they were erased
+	// at their request (their record's personal data is sealed away).
+	return round.Reviewer{Reviewer: assign.Reviewer{ID: p.ReviewerID, Org: p.OrganisationID, Trained: p.Trained, Capacity: p.Capacity, Conflicts: p.Conflicts, Themes: p.Themes,
+		Erased: p.Email == ""}, Name: p.Name, Email: p.Email}
 }
 
 // Reviewers lists a page of the pool in id order (ops), each member with the rounds
@@ -949,7 +953,11 @@ func (a *App) weighing(ctx context.Context, id string) (round.Weighing, int, err
 		return round.Weighing{}, 0, nil // changeRound says the round is not found
 	}
 	history, n := round.History(rounds[i], rounds)
-	w := round.Weighing{History: history, WeakThemes: map[string][]string{}}
+	withdrawn, err := a.orgs.Withdrawn(ctx)
+	if err != nil {
+		return round.Weighing{}, 0, err
+	}
+	w := round.Weighing{History: history, WeakThemes: map[string][]string{}, Withdrawn: withdrawn}
 	ids := rounds[i].Submissions()
 	histories, err := a.events.LoadMany(ctx, ids)
 	if err != nil {
@@ -997,7 +1005,85 @@ func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 	if rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
 		return nil, err
 	}
-	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) { return r.Assign(rv, sub, reason, a.clock.Now()) })
+	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+		if err := a.reviewable(ctx, r, sub); err != nil {
+			return nil, err
+		}
+		return r.Assign(rv, sub, reason, a.clock.Now())
+	})
+}
+
+// reviewable refuses submission sub of round r when its organisation has withdrawn
+// from the Commitment. It is read at every attempt of the command that appends, so
+// that an assignment that loses its race to the withdrawal's removals (see
+// OrganisationWithdrawn) is decided again knowing of the withdrawal.
+func (a *App) reviewable(ctx context.Context, r *round.Round, sub string) error {
+	org, in := r.Organisation(sub)
+	if !in {
+		return nil // the round's own check says so
+	}
+	gone, err := a.orgWithdrawn(ctx, org)
+	if err != nil {
+		return err
+	}
+	return r.Reviewable(sub, map[string]bool{org: gone})
+}
+
+// withdrawalActor is who the rounds' log says took reviewers off the submissions of
+// an organisation that withdrew: the service, on the signatory service's word.
+const withdrawalActor = "system:organisation-withdrawn"
+
+// OrganisationWithdrawn takes the reviewers off organisation org's submissions in
+// the open rounds once it has withdrawn from the Commitment (see
+// round.TakeOffWithdrawn), and returns how many it took off; notify tells each of
+// them that no review is needed from them. The caller records the withdrawal in the
+// read model of organisations first, so that an assignment decided after this looks
+// is refused (see reviewable and weighing).
+//
+// Each round is changed by its own command, which decides again on the round as the
+// log holds it at every attempt: ops changing the round at the same moment, another
+// replica handling the same event, or the deadline watch, make an attempt lose on the
+// store's unique version and retry, and an attempt that finds the reviewers off
+// already records nothing. So the event handled twice takes nobody off twice.
+//
+// The deadline watch makes the same check at each pass for every organisation that
+// has withdrawn (markOverdue), which catches what this cannot see: a round the
+// rounds' read model does not list yet, an assignment by hand decided on the very
+// moment of the withdrawal, a withdrawal handled before this was released.
+func (a *App) OrganisationWithdrawn(ctx context.Context, org string) (int, error) {
+	rounds, err := a.openRounds(ctx)
+	if err != nil {
+		return 0, err
+	}
+	withdrawn := map[string]bool{org: true}
+	removed := 0
+	for _, r := range rounds {
+		if len(r.TakeOffWithdrawn(withdrawn)) == 0 {
+			continue
+		}
+		_, n, err := a.takeOffWithdrawn(ctx, r.ID(), withdrawn)
+		removed += n
+		if err != nil {
+			return removed, fmt.Errorf("take reviewers off %s's submission in review round %s: %w", org, r.ID(), err)
+		}
+	}
+	return removed, nil
+}
+
+// takeOffWithdrawn takes the reviewers off the submissions in round id of the
+// organisations withdrawn names, deciding on the round as the log holds it, and
+// returns the round as it then is and how many it took off.
+func (a *App) takeOffWithdrawn(ctx context.Context, id string, withdrawn map[string]bool) (*round.Round, int, error) {
+	n := 0
+	r, err := a.changeRound(ctx, withdrawalActor, id, func(r *round.Round) ([]events.Payload, error) {
+		p := r.TakeOffWithdrawn(withdrawn)
+		n = len(p)
+		return p, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return r, n, nil
 }
 
 // orgWithdrawn says whether org has withdrawn from the Commitment.
@@ -1288,22 +1374,35 @@ func (a *App) SweepOverdue(ctx context.Context) (int, error) {
 }
 
 // markOverdue records reviews outstanding past their round's deadline and says when
-// the next deadline with outstanding reviews falls (zero if none does).
+// the next deadline with outstanding reviews falls (zero if none does). A review of
+// the submission of an organisation that has withdrawn is not chased: its reviewer is
+// taken off it (see OrganisationWithdrawn, whose work this finishes when it could not).
 func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err error) {
 	rounds, err := a.openRounds(ctx)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
+	var withdrawn map[string]bool
+	if len(rounds) > 0 {
+		if withdrawn, err = a.orgs.Withdrawn(ctx); err != nil {
+			return 0, time.Time{}, err
+		}
+	}
 	now := a.clock.Now()
 	for _, r := range rounds {
-		if len(r.MarkOverdue(now)) == 0 {
+		if len(r.TakeOffWithdrawn(withdrawn)) > 0 {
+			if r, _, err = a.takeOffWithdrawn(ctx, r.ID(), withdrawn); err != nil {
+				return marked, time.Time{}, err
+			}
+		}
+		if len(r.MarkOverdue(now, withdrawn)) == 0 {
 			if d := r.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 				next = d
 			}
 			continue
 		}
 		if _, err := a.changeRound(ctx, "system:review-deadline", r.ID(), func(r *round.Round) ([]events.Payload, error) {
-			p := r.MarkOverdue(now)
+			p := r.MarkOverdue(now, withdrawn)
 			marked += len(p)
 			return p, nil
 		}); err != nil {

@@ -116,4 +116,26 @@ func TestAnErasedReviewerIsForgotten(t *testing.T) {
 	if fmt.Sprint(got["records"]) != "[]" {
 		t.Errorf("after erasure subject access finds %v", got["records"])
 	}
+
+	// Erased, they can be given no more reviews: nobody can write to them, so a place
+	// given them would never be reviewed while the round reported it covered.
+	h.announced("d")
+	later := h.openRound("Later round", start0.Add(40*24*time.Hour), h.submitted("d"))
+	subD := h.assignments(later) // none yet
+	_ = subD
+	var dSub string
+	for _, it := range h.Must(http.StatusOK, h.Do("GET", "/v1/submissions?organisation_id=d", h.ops, nil)).JSON(t)["items"].([]any) {
+		dSub = it.(map[string]any)["id"].(string)
+	}
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+later+"/assignments", h.ops, map[string]any{
+		"action": "assign", "submission_id": dSub, "reviewer_id": "ra", "reason": "Asked for by name"}))
+	if !strings.Contains(string(r.Body), "erased at their request") {
+		t.Errorf("assigning the erased reviewer: %s, want 409 saying they were erased", r.Body)
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+later+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 3}))
+	for _, a := range h.assignments(later) {
+		if a.Reviewer == "ra" {
+			t.Errorf("the automatic assignment gave the erased reviewer %s", a.Sub)
+		}
+	}
 }

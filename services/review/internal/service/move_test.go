@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,7 +82,13 @@ func TestASubmissionNobodyReviewedMovesToALaterRound(t *testing.T) {
 		}
 		return nil
 	})
-	detail(t, h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+first+"/submissions/"+stuck+"/feedback", h.ops, map[string]any{"feedback": "None."})), "moved to review round "+second)
+	moved := h.Must(http.StatusConflict, h.Do("POST", "/v1/review-rounds/"+first+"/submissions/"+stuck+"/feedback", h.ops, map[string]any{"feedback": "None."}))
+	detail(t, moved, "moved from review round")
+	// Rounds and submissions are named in words, the round with its deadline (names
+	// may repeat), never by the ids people cannot read.
+	if d, _ := moved.JSON(t)["detail"].(string); strings.Contains(d, first) || strings.Contains(d, second) || !strings.Contains(d, "reviews due") {
+		t.Errorf("the refusal names rounds by id, or without their deadline: %s", d)
+	}
 	// Repeating the request changes nothing.
 	h.Must(http.StatusOK, h.addTo(second, stuck))
 	if subs := h.roundSubmissions(second); len(subs) != 1 {

@@ -432,7 +432,7 @@ func TestReviewersAreTechniciansOfSignatories(t *testing.T) {
 		{"sig2", "is not the id of an organisation announced"},
 		{"sup", "is a supporter, not a signatory"},
 		{"gone", "has withdrawn"},
-		{"ahead", "announcement is dated " + ahead.String()},
+		{"ahead", "announcement is dated " + ahead.Time().Format("Monday 2 January 2006")},
 	} {
 		r := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/reviewers", h.ops, member("x-"+strings.ReplaceAll(tt.org, " ", "-"), tt.org, 2)))
 		if r.JSON(t)["field"] != "organisation_id" {

@@ -29,6 +29,10 @@ type Reviewer struct {
 	// OrgWithdrawn says the reviewer's organisation has withdrawn from the Commitment:
 	// reviewers are technicians of its signatories, so they review nothing more.
 	OrgWithdrawn bool
+	// Erased says the member was erased at their request: their record stays (their
+	// reviews are on the record), but nobody can write to them, so they review
+	// nothing more.
+	Erased bool
 }
 
 // Submission is a submission to be reviewed.
@@ -102,6 +106,8 @@ func (r Result) MatchShare() float64 {
 // Eligible says why reviewer r may not review submission s, or "" if it may.
 func Eligible(r Reviewer, s Submission) string {
 	switch {
+	case r.Erased:
+		return "erased at their request"
 	case r.OrgWithdrawn:
 		return "organisation withdrawn"
 	case !r.Trained:

@@ -230,12 +230,16 @@ func (r *Round) NextDeadline() time.Time {
 // OrganisationName of a submission in the round, as it was when added.
 func (r *Round) OrganisationName(sub string) string { return r.orgNames[sub] }
 
-// inWords is how a refusal names the round: by its name, which people gave it.
+// inWords is how a refusal names the round: by its name, which people gave it, and
+// its deadline, since names may repeat (two rounds called "Round Dec" read the same).
 func (r *Round) inWords() string {
-	if r.name != "" {
+	if r.name == "" {
+		return "review round " + r.id
+	}
+	if r.deadline.IsZero() {
 		return "review round \u201c" + r.name + "\u201d"
 	}
-	return "review round " + r.id
+	return "review round \u201c" + r.name + "\u201d (reviews due " + londonTime(r.deadline) + ")"
 }
 
 // submissionInWords names a submission of the round in a message people read: by
@@ -349,7 +353,11 @@ func (r *Round) AddSubmission(s *submission.Submission, orgName string, placemen
 		return nil, apperr.Field("submission_ids", "no submission %s", s.ID())
 	}
 	if s.Status() != submission.StatusSubmitted {
-		return nil, apperr.New(apperr.Conflict, "submission %s is %s; only submitted ones can be reviewed", s.ID(), s.Status())
+		whose := "that submission"
+		if orgName != "" {
+			whose = orgName + "'s submission"
+		}
+		return nil, apperr.New(apperr.Conflict, "%s is %s, not submitted; only submitted ones can be reviewed", whose, statusInWords(s.Status()))
 	}
 	if _, in := r.Organisation(s.ID()); in {
 		return nil, nil
@@ -397,7 +405,7 @@ func (r *Round) MoveSubmission(sub, to string) ([]events.Payload, error) {
 		if cur == to {
 			return nil, nil
 		}
-		return nil, apperr.New(apperr.Conflict, "%s already moved from review round %s to review round %s", r.submissionInWords(sub), r.id, cur)
+		return nil, apperr.New(apperr.Conflict, "%s already moved from %s to another review round", r.submissionInWords(sub), r.inWords())
 	}
 	if err := r.Releasable(sub); err != nil {
 		return nil, err
@@ -412,6 +420,9 @@ type Weighing struct {
 	WeakThemes map[string][]string
 	// History is each reviewer's reviews in the previous rounds (see History).
 	History map[string]int
+	// Withdrawn are the organisations, by id, that have withdrawn from the
+	// Commitment: their submissions are no longer reviewed, so get no reviewers.
+	Withdrawn map[string]bool
 }
 
 // AutoAssign fills every submission whose feedback is not yet released up to n
@@ -438,7 +449,7 @@ func (r *Round) AutoAssign(pool []Reviewer, n int, w Weighing, now time.Time) ([
 		byID[rv.ID] = rv
 	}
 	for _, id := range r.Submissions() {
-		if _, released := r.feedback[id]; !released {
+		if _, released := r.feedback[id]; !released && !w.Withdrawn[r.submissions[id]] {
 			in.Submissions = append(in.Submissions, assign.Submission{ID: id, Org: r.submissions[id], WeakThemes: w.WeakThemes[id]})
 		}
 	}
@@ -599,10 +610,11 @@ func (r *Round) StillEligible(rv Reviewer, sub string) error {
 
 // ineligibleInWords says each of assign.Eligible's reasons to the reviewer.
 var ineligibleInWords = map[string]string{
-	"organisation withdrawn": "your organisation has withdrawn from the Technician Commitment",
-	"untrained":              "the reviewer pool no longer records you as trained",
-	"same organisation":      "the reviewer pool records you at the organisation that submitted it",
-	"declared conflict":      "you have declared a conflict with the organisation that submitted it",
+	"organisation withdrawn":  "your organisation has withdrawn from the Technician Commitment",
+	"erased at their request": "your details were erased at your request",
+	"untrained":               "the reviewer pool no longer records you as trained",
+	"same organisation":       "the reviewer pool records you at the organisation that submitted it",
+	"declared conflict":       "you have declared a conflict with the organisation that submitted it",
 }
 
 // Decline records that the reviewer declines; the place goes back to the pool.
@@ -643,20 +655,31 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 	case a.State != Accepted:
 		return nil, apperr.New(apperr.Conflict, "accept the assignment first (answer it with accept true), then submit the review")
 	}
+	// Every problem is named at once: a reviewer who left two themes out and gave one
+	// twice was told of one, then the next, a round trip each.
+	var problems []apperr.FieldProblem
+	var missing []string
 	for _, t := range submission.Themes {
-		i := slices.IndexFunc(themes, func(tr events.ThemeReview) bool { return tr.Theme == t })
-		if i < 0 {
-			return nil, apperr.Field("themes", "score every theme: %s is missing", t)
-		}
-		if themes[i].Score < 1 || themes[i].Score > 4 {
-			return nil, apperr.Field(fmt.Sprintf("themes.%d.score", i), "must be 1 to 4")
+		if !slices.ContainsFunc(themes, func(tr events.ThemeReview) bool { return tr.Theme == t }) {
+			missing = append(missing, submission.ThemeName(t))
 		}
 	}
-	if len(themes) != len(submission.Themes) {
-		return nil, apperr.Field("themes", "give each theme once")
+	if len(missing) > 0 {
+		problems = append(problems, apperr.FieldProblem{Field: "themes", Message: "score every theme: " + listInWords(missing) + " missing"})
+	}
+	for i, tr := range themes {
+		if slices.IndexFunc(themes, func(o events.ThemeReview) bool { return o.Theme == tr.Theme }) < i {
+			problems = append(problems, apperr.FieldProblem{Field: fmt.Sprintf("themes.%d.theme", i), Message: submission.ThemeName(tr.Theme) + " is given more than once: give each theme once"})
+		}
+		if tr.Score < 1 || tr.Score > 4 {
+			problems = append(problems, apperr.FieldProblem{Field: fmt.Sprintf("themes.%d.score", i), Message: "must be 1 to 4"})
+		}
 	}
 	if strings.TrimSpace(summary) == "" {
-		return nil, apperr.Field("summary", "is required")
+		problems = append(problems, apperr.FieldProblem{Field: "summary", Message: "is required"})
+	}
+	if len(problems) > 0 {
+		return nil, apperr.Invalids(problems)
 	}
 	return []events.Payload{events.ReviewSubmittedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Themes: themes, Summary: strings.TrimSpace(summary),
 		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email,
@@ -735,8 +758,8 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 	if err := r.require(); err != nil {
 		return nil, err
 	}
-	if to, gone := r.moved[sub]; gone {
-		return nil, apperr.New(apperr.Conflict, "%s moved to review round %s; its feedback is released from there", r.submissionInWords(sub), to)
+	if _, gone := r.moved[sub]; gone {
+		return nil, apperr.New(apperr.Conflict, "%s moved from %s to a later review round; its feedback is released from there", r.submissionInWords(sub), r.inWords())
 	}
 	org, ok := r.Organisation(sub)
 	if !ok {
@@ -746,7 +769,7 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 		return nil, apperr.New(apperr.Conflict, "feedback on %s is already released", r.submissionInWords(sub))
 	}
 	if !r.closed {
-		return nil, apperr.New(apperr.Conflict, "review round %s is open and reviews may still arrive; close it first", r.id)
+		return nil, apperr.New(apperr.Conflict, "%s is open and reviews may still arrive; close it first", r.inWords())
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil, apperr.Field("feedback", "is required")
@@ -778,8 +801,10 @@ func (r *Round) ReleaseFeedback(sub, text string, to Contact) ([]events.Payload,
 }
 
 // MarkOverdue records, once each, the reviews outstanding when the deadline has passed
-// in a round still open.
-func (r *Round) MarkOverdue(now time.Time) []events.Payload {
+// in a round still open. A review of a submission whose organisation has withdrawn
+// (withdrawn names them, by id; nil for none) is not chased: nobody will use it, and
+// TakeOffWithdrawn takes its reviewer off it instead.
+func (r *Round) MarkOverdue(now time.Time, withdrawn map[string]bool) []events.Payload {
 	if !r.Exists() || now.Before(r.deadline) || r.closed {
 		return nil
 	}
@@ -789,11 +814,66 @@ func (r *Round) MarkOverdue(now time.Time) []events.Payload {
 			if _, released := r.feedback[a.SubmissionID]; released {
 				continue
 			}
+			if withdrawn[r.submissions[a.SubmissionID]] {
+				continue
+			}
 			out = append(out, events.ReviewOverdueV1{RoundID: r.id, SubmissionID: a.SubmissionID, OrganisationID: r.submissions[a.SubmissionID], ReviewerID: a.ReviewerID,
 				ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline, RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
 		}
 	}
 	return out
+}
+
+// WithdrawnReason is why TakeOffWithdrawn takes reviewers off a submission, as the
+// removal records it.
+const WithdrawnReason = "the organisation withdrew from the Technician Commitment, so its submission is no longer reviewed"
+
+// TakeOffWithdrawn takes reviewers off the submissions, in this round while it is open,
+// of the organisations that have withdrawn from the Commitment (withdrawn names them,
+// by id), as ops' Remove would, with WithdrawnReason: the organisation's obligations
+// lapsed with it and its feedback is never sent, so a review of its submission is
+// work nobody will use. Each reviewer is told (notify, from the removal), is chased
+// no more, and the submission leaves their list.
+//
+// Taken off are the assignments in force whose review is not in: not yet accepted,
+// accepted and not reviewed, or a review ops returned for revision (which counts for
+// nothing until revised, and now never will be). A review that is in is left as it
+// is, as Remove leaves it: it is the reviewer's finished work, on the audit trail,
+// nobody chases it, and what becomes of it (withheld, or never released) is ops'
+// moderation, not a removal that would drop it unsaid. A closed round is left as it
+// is: it takes no more assignment changes, and chases nobody.
+//
+// It records nothing when there is nothing left to take off, so running it again (an
+// event handled twice, two replicas, the deadline watch after the withdrawal's
+// handler) changes nothing.
+func (r *Round) TakeOffWithdrawn(withdrawn map[string]bool) []events.Payload {
+	if !r.Exists() || r.closed || len(withdrawn) == 0 {
+		return nil
+	}
+	var out []events.Payload
+	for _, a := range r.Assignments() {
+		org, in := r.Organisation(a.SubmissionID)
+		if !in || !withdrawn[org] || !active(&a) || a.Reviewed() {
+			continue
+		}
+		if _, released := r.feedback[a.SubmissionID]; released {
+			continue
+		}
+		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: WithdrawnReason,
+			OrganisationID: org, ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
+			RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
+	}
+	return out
+}
+
+// Reviewable refuses to give reviewers a submission of the round whose organisation
+// has withdrawn from the Commitment (withdrawn names them, by id): nobody would use
+// the review. A submission not in the round is left to the caller's own check.
+func (r *Round) Reviewable(sub string, withdrawn map[string]bool) error {
+	if org, in := r.Organisation(sub); in && withdrawn[org] {
+		return apperr.New(apperr.Conflict, "%s may not be given reviewers: its organisation has withdrawn from the Technician Commitment, so it is no longer reviewed", r.submissionInWords(sub))
+	}
+	return nil
 }
 
 // beforeDeadline refuses an assignment made once the review deadline has passed: the
@@ -825,7 +905,7 @@ func (r *Round) requireOpen(what string) error {
 		return err
 	}
 	if r.closed {
-		return apperr.New(apperr.Conflict, "review round %s is %s; %s", r.id, r.Status(), what)
+		return apperr.New(apperr.Conflict, "%s is %s; %s", r.inWords(), r.Status(), what)
 	}
 	return nil
 }
@@ -956,4 +1036,21 @@ func (r *Round) set(sub, reviewer string, f func(*Assignment)) {
 	if a, ok := r.assignments[assign.Pair{Submission: sub, Reviewer: reviewer}]; ok {
 		f(a)
 	}
+}
+
+// statusInWords is a submission's status as a sentence says it.
+func statusInWords(st submission.Status) string {
+	return strings.ReplaceAll(string(st), "_", " ")
+}
+
+// listInWords joins names as a sentence does, with "is" or "are" to follow:
+// "Recognition is", "Visibility and Recognition are".
+func listInWords(names []string) string {
+	switch len(names) {
+	case 1:
+		return names[0] + " is"
+	case 2:
+		return names[0] + " and " + names[1] + " are"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " are"
 }

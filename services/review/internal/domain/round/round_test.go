@@ -188,7 +188,7 @@ func TestReviewsFeedbackAndOverdue(t *testing.T) {
 	}
 
 	// Nothing is overdue before the deadline, nor reviews that are in.
-	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(time.Hour)); len(p) != 0 {
+	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(time.Hour), nil); len(p) != 0 {
 		t.Errorf("overdue %v with every review in", p)
 	}
 	if _, err := rebuild(t, "r1", h).ReleaseFeedback("s1", "text", round.Contact{}); !apperr.Is(err, apperr.Conflict) {
@@ -306,18 +306,18 @@ func TestOverdueIsRecordedOnce(t *testing.T) {
 	t.Parallel()
 	h := opened(t)
 	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m", now))...)
-	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(-time.Second)); len(p) != 0 {
+	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(-time.Second), nil); len(p) != 0 {
 		t.Fatalf("overdue before the deadline: %v", p)
 	}
 	if r := rebuild(t, "r1", h); !r.NextDeadline().Equal(deadline) || !r.Overdue(first(r), deadline) || r.Overdue(first(r), deadline.Add(-time.Second)) {
 		t.Errorf("next deadline %s; overdue at the deadline %v, want %s and true (and false a second before)", r.NextDeadline(), r.Overdue(first(r), deadline), deadline)
 	}
-	p := rebuild(t, "r1", h).MarkOverdue(deadline)
+	p := rebuild(t, "r1", h).MarkOverdue(deadline, nil)
 	if len(p) != 1 || p[0].(events.ReviewOverdueV1).ReviewerEmail != "x@example.ac.uk" || p[0].(events.ReviewOverdueV1).OrganisationID != "a" {
 		t.Fatalf("overdue %v, want x's review of a's submission", p)
 	}
 	h.add(t, p...)
-	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(time.Hour)); len(p) != 0 {
+	if p := rebuild(t, "r1", h).MarkOverdue(deadline.Add(time.Hour), nil); len(p) != 0 {
 		t.Errorf("overdue recorded twice: %v", p)
 	}
 	if d := rebuild(t, "r1", h).NextDeadline(); !d.IsZero() {
@@ -398,7 +398,83 @@ func TestAClosedRoundLetsASubmissionNobodyReviewedGo(t *testing.T) {
 	if _, err := r.MoveSubmission("s1", "r3"); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("moving again elsewhere: %v, want Conflict", err)
 	}
-	if _, err := r.ReleaseFeedback("s1", "Text", round.Contact{}); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "moved to review round r2") {
+	if _, err := r.ReleaseFeedback("s1", "Text", round.Contact{}); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "to a later review round") {
 		t.Errorf("releasing feedback on it: %v, want Conflict saying where it went", err)
+	}
+}
+
+// TestAWithdrawalTakesOffTheReviewsStillToDo: once organisation a withdraws, the
+// reviewers of its submission whose review is not in (unanswered, accepted, returned
+// for revision) come off it, each once, and are chased no more; a review that is in
+// stays, as does every assignment to another organisation's submission; nobody can
+// be given a's submission, by hand or automatically; a closed round is left as it is.
+func TestAWithdrawalTakesOffTheReviewsStillToDo(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, "s2", "b"), "University of B", 0))...)
+	for _, rv := range []round.Reviewer{reviewer("unanswered", "c"), reviewer("accepted", "c"), reviewer("returned", "d"), reviewer("reviewed", "d")} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(rv, "s1", "m", now))...)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("accepted", "c"), "s2", "m", now))...)
+	for _, rv := range []string{"accepted", "returned", "reviewed"} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept("s1", rv, now))...)
+	}
+	for _, rv := range []string{"returned", "reviewed"} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview("s1", rv, scores(2), "sum"))...)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).ReturnReview("s1", "returned", "Say more"))...)
+
+	withdrawn := map[string]bool{"a": true}
+	if p := rebuild(t, "r1", h).TakeOffWithdrawn(nil); len(p) != 0 {
+		t.Errorf("with nobody withdrawn: %v", p)
+	}
+	p := rebuild(t, "r1", h).TakeOffWithdrawn(withdrawn)
+	var off []string
+	for _, e := range p {
+		rm := e.(events.AssignmentRemovedV1)
+		if rm.SubmissionID != "s1" || rm.OrganisationID != "a" || rm.Reason != round.WithdrawnReason || rm.ReviewerEmail != rm.ReviewerID+"@example.ac.uk" ||
+			rm.RoundName != "Spring" || rm.OrganisationName != "University of A" || !rm.ReviewDeadline.Equal(deadline) {
+			t.Errorf("removal %+v does not say what, why and to whom", rm)
+		}
+		off = append(off, rm.ReviewerID)
+	}
+	if want := []string{"accepted", "returned", "unanswered"}; fmt.Sprint(off) != fmt.Sprint(want) {
+		t.Errorf("taken off %v, want %v", off, want)
+	}
+	h.add(t, p...)
+	r := rebuild(t, "r1", h)
+	if p := r.TakeOffWithdrawn(withdrawn); len(p) != 0 {
+		t.Errorf("taken off again: %v", p)
+	}
+	if as, _ := r.Assignment("s1", "reviewed"); as.State != round.Accepted || !as.Counts() {
+		t.Errorf("the review that is in: %+v, want it kept", as)
+	}
+	if as, _ := r.Assignment("s2", "accepted"); as.State != round.Assigned {
+		t.Errorf("the assignment to b's submission: %+v, want it kept", as)
+	}
+	if _, err := r.Assign(reviewer("w", "e"), "s1", "m", now); err != nil {
+		t.Fatal(err) // the round alone does not know a withdrew: Reviewable says it
+	}
+	if err := r.Reviewable("s1", withdrawn); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "withdrawn from the Technician Commitment") {
+		t.Errorf("giving a's submission reviewers: %v, want a conflict saying a withdrew", err)
+	}
+	if err := r.Reviewable("s2", withdrawn); err != nil {
+		t.Errorf("giving b's submission reviewers: %v", err)
+	}
+	if p, _, _ := r.AutoAssign([]round.Reviewer{reviewer("w", "e")}, 0, round.Weighing{Withdrawn: withdrawn}, now); len(p) != 1 || p[0].(events.ReviewerAssignedV1).SubmissionID != "s2" {
+		t.Errorf("automatic assignment %v, want w on b's submission only", p)
+	}
+	for _, e := range r.MarkOverdue(deadline, withdrawn) {
+		if o := e.(events.ReviewOverdueV1); o.SubmissionID != "s2" {
+			t.Errorf("chased for a's submission: %+v", o)
+		}
+	}
+
+	// A closed round takes no assignment changes, and chases nobody.
+	h = opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m", now))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Close(""))...)
+	if p := rebuild(t, "r1", h).TakeOffWithdrawn(withdrawn); len(p) != 0 {
+		t.Errorf("taken off in a closed round: %v", p)
 	}
 }

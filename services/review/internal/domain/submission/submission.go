@@ -177,6 +177,11 @@ func CheckShape(c events.SubmissionContent) error {
 		if !slices.Contains(Themes, a.Theme) {
 			return apperr.Field(fmt.Sprintf("self_assessment.%d.theme", i), "%q is not a Commitment theme", a.Theme)
 		}
+		// A theme twice could be kept, and the theme still missing could then never
+		// be added: the list holds as many entries as there are themes.
+		if j := slices.IndexFunc(c.SelfAssessment, func(b events.ThemeAssessment) bool { return b.Theme == a.Theme }); j < i {
+			return apperr.Field(fmt.Sprintf("self_assessment.%d.theme", i), "%s is given already (self_assessment.%d): give each theme once", ThemeName(a.Theme), j)
+		}
 		if a.Rating < 0 || a.Rating > 4 {
 			return apperr.Field(fmt.Sprintf("self_assessment.%d.rating", i), "must be 1 to 4")
 		}
@@ -233,10 +238,10 @@ func Missing(kind string, c events.SubmissionContent) []Gap {
 				a = c.SelfAssessment[i]
 			}
 			if strings.TrimSpace(a.Narrative) == "" {
-				gaps = append(gaps, Gap{"self_assessment." + t + ".narrative", "write the narrative for " + themeName(t)})
+				gaps = append(gaps, Gap{"self_assessment." + t + ".narrative", "write the narrative for " + ThemeName(t)})
 			}
 			if a.Rating < 1 {
-				gaps = append(gaps, Gap{"self_assessment." + t + ".rating", "give a rating from 1 to 4 for " + themeName(t)})
+				gaps = append(gaps, Gap{"self_assessment." + t + ".rating", "give a rating from 1 to 4 for " + ThemeName(t)})
 			}
 		}
 	}
@@ -284,7 +289,7 @@ func Complete(kind string, c events.SubmissionContent) error {
 	return e
 }
 
-// themeName is how a theme reads in a message: Visibility, Career development.
-func themeName(t string) string {
+// ThemeName is how a theme reads in a message: Visibility, Career development.
+func ThemeName(t string) string {
 	return strings.ToUpper(t[:1]) + strings.ReplaceAll(t[1:], "_", " ")
 }

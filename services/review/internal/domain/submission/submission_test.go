@@ -3,6 +3,7 @@ package submission_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,18 @@ func TestCompleteRefusesWhatNoDraftMayHold(t *testing.T) {
 	c.Webpage = "javascript:alert(1)"
 	if err := submission.Complete(events.ObligationActionPlan, c); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("not a web address: %v, want invalid", err)
+	}
+}
+
+// A theme given twice is refused naming the second: kept, it left the list no room for
+// the theme still missing, which could then never be added.
+func TestAThemeGivenTwiceIsRefused(t *testing.T) {
+	t.Parallel()
+	c := complete()
+	c.SelfAssessment[1] = c.SelfAssessment[0]
+	err := submission.CheckShape(c)
+	if e, ok := apperr.As(err); !ok || e.Field != "self_assessment.1.theme" || !strings.Contains(e.Message, "give each theme once") {
+		t.Errorf("a theme given twice: %v, want refused naming self_assessment.1.theme", err)
 	}
 }
 

@@ -57,7 +57,14 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.Withdrawn = true })
+			if err := a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.Withdrawn = true }); err != nil {
+				return err
+			}
+			// Its reviewers come off its submissions in the open rounds: nobody will
+			// use their work. A failure is retried with the message (both steps are
+			// idempotent).
+			_, err = a.OrganisationWithdrawn(ctx, p.OrganisationID)
+			return err
 		case events.OrganisationContactsChangedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
 			if err != nil {

@@ -572,8 +572,8 @@ func (h *Handlers) SubmitSubmission(c httpserver.Context, id api.ID) error {
 }
 
 // CloseRound is CreateRoundClosure at its deprecated path.
-func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID) error {
-	return h.CreateRoundClosure(c, roundID, api.CreateRoundClosureParams{})
+func (h *Handlers) CloseRound(c httpserver.Context, roundID api.RoundID, p api.CloseRoundParams) error {
+	return h.CreateRoundClosure(c, roundID, api.CreateRoundClosureParams(p))
 }
 
 // AutoAssign is CreateAutomaticAssignment at its deprecated path.
