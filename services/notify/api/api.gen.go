@@ -15,19 +15,20 @@ import (
 
 // Defines values for DeliveryKind.
 const (
-	FundAwarded      DeliveryKind = "fund-awarded"
-	FundDeclined     DeliveryKind = "fund-declined"
-	FundReceived     DeliveryKind = "fund-received"
-	FundReportDue    DeliveryKind = "fund-report-due"
-	Reminder         DeliveryKind = "reminder"
-	ReviewAssigned   DeliveryKind = "review-assigned"
-	ReviewDueSoon    DeliveryKind = "review-due-soon"
-	ReviewFeedback   DeliveryKind = "review-feedback"
-	ReviewNotNeeded  DeliveryKind = "review-not-needed"
-	ReviewOverdue    DeliveryKind = "review-overdue"
-	ReviewReturned   DeliveryKind = "review-returned"
-	ReviewUnassigned DeliveryKind = "review-unassigned"
-	SigninLink       DeliveryKind = "signin-link"
+	FundAwarded        DeliveryKind = "fund-awarded"
+	FundDeclined       DeliveryKind = "fund-declined"
+	FundReceived       DeliveryKind = "fund-received"
+	FundReportDue      DeliveryKind = "fund-report-due"
+	ObligationReceived DeliveryKind = "obligation-received"
+	Reminder           DeliveryKind = "reminder"
+	ReviewAssigned     DeliveryKind = "review-assigned"
+	ReviewDueSoon      DeliveryKind = "review-due-soon"
+	ReviewFeedback     DeliveryKind = "review-feedback"
+	ReviewNotNeeded    DeliveryKind = "review-not-needed"
+	ReviewOverdue      DeliveryKind = "review-overdue"
+	ReviewReturned     DeliveryKind = "review-returned"
+	ReviewUnassigned   DeliveryKind = "review-unassigned"
+	SigninLink         DeliveryKind = "signin-link"
 )
 
 // Valid indicates whether the value is a known member of the DeliveryKind enum.
@@ -40,6 +41,8 @@ func (e DeliveryKind) Valid() bool {
 	case FundReceived:
 		return true
 	case FundReportDue:
+		return true
+	case ObligationReceived:
 		return true
 	case Reminder:
 		return true
@@ -108,8 +111,14 @@ func (e SubjectAccessOrganisationsRole) Valid() bool {
 
 // Delivery defines model for Delivery.
 type Delivery struct {
-	Attempts       int          `json:"attempts"`
-	CreatedAt      time.Time    `json:"created_at"`
+	Attempts  int       `json:"attempts"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Earlier Whom the email went to before a resend sent it to someone else (the role had passed to another person), and when; the entry's `to` and `sent_at` are its latest sending
+	Earlier *[]struct {
+		SentAt time.Time `json:"sent_at"`
+		To     []Person  `json:"to"`
+	} `json:"earlier,omitempty"`
 	Id             string       `json:"id"`
 	Kind           DeliveryKind `json:"kind"`
 	LastError      *string      `json:"last_error,omitempty"`
@@ -232,6 +241,17 @@ type ListDeliveriesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ResendDeliveryParams defines parameters for ResendDelivery.
+type ResendDeliveryParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and sends
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // CreateDeliveryResendParams defines parameters for CreateDeliveryResend.
 type CreateDeliveryResendParams struct {
 	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
@@ -272,7 +292,7 @@ type ServerInterface interface {
 	// (POST /v1/deliveries/{id}/resend)
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	ResendDelivery(ctx echo.Context, id string) error
+	ResendDelivery(ctx echo.Context, id string, params ResendDeliveryParams) error
 	// CreateDeliveryResend Send a logged email again, as a new attempt, composed as of now (ops)
 	// (POST /v1/deliveries/{id}/resends)
 	CreateDeliveryResend(ctx echo.Context, id string, params CreateDeliveryResendParams) error
@@ -361,8 +381,28 @@ func (w *ServerInterfaceWrapper) ResendDelivery(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResendDeliveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ResendDelivery(ctx, id)
+	err = w.Handler.ResendDelivery(ctx, id, params)
 	return err
 }
 

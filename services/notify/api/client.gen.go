@@ -118,7 +118,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	ResendDelivery(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ResendDelivery(ctx context.Context, id string, params *ResendDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateDeliveryResend Send a logged email again, as a new attempt, composed as of now (ops)
 	//
@@ -216,8 +216,8 @@ func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParam
 //
 // Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *Client) ResendDelivery(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewResendDeliveryRequest(c.Server, id)
+func (c *Client) ResendDelivery(ctx context.Context, id string, params *ResendDeliveryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendDeliveryRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +462,7 @@ func NewListDeliveriesRequest(server string, params *ListDeliveriesParams) (*htt
 }
 
 // NewResendDeliveryRequest constructs an http.Request for the ResendDelivery method
-func NewResendDeliveryRequest(server string, id string) (*http.Request, error) {
+func NewResendDeliveryRequest(server string, id string, params *ResendDeliveryParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -490,6 +490,21 @@ func NewResendDeliveryRequest(server string, id string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -795,7 +810,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 	//
 	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	ResendDeliveryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ResendDeliveryResponse, error)
+	ResendDeliveryWithResponse(ctx context.Context, id string, params *ResendDeliveryParams, reqEditors ...RequestEditorFn) (*ResendDeliveryResponse, error)
 
 	// CreateDeliveryResendWithResponse Send a logged email again, as a new attempt, composed as of now (ops)
 	//
@@ -1090,6 +1105,8 @@ type ResendDeliveryResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -1136,6 +1153,11 @@ func (r ResendDeliveryResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r ResendDeliveryResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ResendDeliveryResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -1851,8 +1873,8 @@ func (c *ClientWithResponses) ListDeliveriesWithResponse(ctx context.Context, pa
 // Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 //
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-func (c *ClientWithResponses) ResendDeliveryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ResendDeliveryResponse, error) {
-	rsp, err := c.ResendDelivery(ctx, id, reqEditors...)
+func (c *ClientWithResponses) ResendDeliveryWithResponse(ctx context.Context, id string, params *ResendDeliveryParams, reqEditors ...RequestEditorFn) (*ResendDeliveryResponse, error) {
+	rsp, err := c.ResendDelivery(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2188,6 +2210,13 @@ func ParseResendDeliveryResponse(rsp *http.Response) (*ResendDeliveryResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests

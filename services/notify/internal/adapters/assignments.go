@@ -127,6 +127,19 @@ func (s *Assignments) Reopen(ctx context.Context, a app.Assignment) error {
 	return nil
 }
 
+// Rename writes the reviewer's name and address, as the pool now holds them, on each
+// assignment and mark of theirs (a scan of the reviewer's: ops correct a record
+// rarely, and each reviewer has a few).
+func (s *Assignments) Rename(ctx context.Context, reviewerID string, p mail.Person) error {
+	set := bson.D{{Key: "$set", Value: bson.D{{Key: "reviewer", Value: personDoc(p)}}}}
+	for _, c := range []*mongo.Collection{s.coll, s.marks} {
+		if _, err := c.UpdateMany(ctx, bson.D{{Key: "reviewer_id", Value: reviewerID}}, set); err != nil {
+			return fmt.Errorf("rename reviewer %s: %w", reviewerID, store.Classify(err))
+		}
+	}
+	return nil
+}
+
 // Close marks an assignment done (reviewed, declined or removed), creating the record
 // if its opening event has not arrived yet. Closing is the only change an assignment
 // ever sees, so concurrent closes can only agree.

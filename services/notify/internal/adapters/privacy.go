@@ -3,6 +3,7 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -63,11 +64,12 @@ func (p *PersonalRecords) HeldAbout(ctx context.Context, email string) (app.Held
 		return held, err
 	}
 	for _, d := range ds {
-		for _, to := range d.Message.To {
-			if is(to) {
-				held.Deliveries = append(held.Deliveries, fromDeliveryDoc(d))
-				break
-			}
+		to := d.Message.To
+		for _, e := range d.Earlier {
+			to = append(to, e.To...)
+		}
+		if slices.ContainsFunc(to, is) {
+			held.Deliveries = append(held.Deliveries, fromDeliveryDoc(d))
 		}
 	}
 	return held, nil

@@ -312,6 +312,13 @@ type deliveryDoc struct {
 	About          string     `bson:"about,omitempty"`
 	Role           string     `bson:"role,omitempty"`
 	Content        contentDoc `bson:"content,omitempty"`
+	Earlier        []sentDoc  `bson:"earlier,omitempty"`
+}
+
+// sentDoc is an email sent before a resend re-addressed it.
+type sentDoc struct {
+	To []personDoc `bson:"to"`
+	At time.Time   `bson:"at"`
 }
 
 // contentDoc is what an email's body says, kept so that a later attempt can greet
@@ -673,7 +680,7 @@ func (d *Deliveries) ForgetRecipients(ctx context.Context, before time.Time) (in
 		}
 		res, err := d.log.UpdateMany(ctx, in, bson.D{
 			{Key: "$set", Value: bson.D{{Key: "message.to", Value: bson.A{}}, {Key: "last_error", Value: ""}}},
-			{Key: "$unset", Value: bson.D{{Key: "message.text", Value: ""}, {Key: "message.html", Value: ""}, {Key: "message.ics", Value: ""}, {Key: "content", Value: ""}}},
+			{Key: "$unset", Value: bson.D{{Key: "message.text", Value: ""}, {Key: "message.html", Value: ""}, {Key: "message.ics", Value: ""}, {Key: "content", Value: ""}, {Key: "earlier", Value: ""}}},
 		})
 		if err != nil {
 			return n, fmt.Errorf("forget the recipients of old emails: %w", store.Classify(err))
@@ -702,6 +709,13 @@ func toDeliveryDoc(d app.Delivery) (deliveryDoc, bodyDoc) {
 	for _, p := range d.Message.To {
 		doc.Message.To = append(doc.Message.To, personDoc(p))
 	}
+	for _, e := range d.Earlier {
+		sd := sentDoc{At: e.At}
+		for _, p := range e.To {
+			sd.To = append(sd.To, personDoc(p))
+		}
+		doc.Earlier = append(doc.Earlier, sd)
+	}
 	if !d.SentAt.IsZero() {
 		t := d.SentAt
 		doc.SentAt = &t
@@ -720,6 +734,13 @@ func fromDeliveryDoc(doc deliveryDoc) app.Delivery {
 		Message: mail.Message{MessageID: doc.Message.MessageID, Subject: doc.Message.Subject, Text: doc.Message.Text, HTML: doc.Message.HTML, ICS: doc.Message.ICS, Optional: doc.Message.Optional}}
 	for _, p := range doc.Message.To {
 		d.Message.To = append(d.Message.To, mail.Person(p))
+	}
+	for _, e := range doc.Earlier {
+		sent := app.Sent{At: e.At}
+		for _, p := range e.To {
+			sent.To = append(sent.To, mail.Person(p))
+		}
+		d.Earlier = append(d.Earlier, sent)
 	}
 	if doc.SentAt != nil {
 		d.SentAt = *doc.SentAt

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -160,6 +161,10 @@ type Assignments interface {
 	// Reopen opens again an assignment that a declination or removal closed before
 	// the reviewer was asked again (a.Assigned, later than the assignment it held).
 	Reopen(ctx context.Context, a Assignment) error
+	// Rename records a reviewer's name and address as the pool now holds them on
+	// every assignment and mark of theirs, so that what is sent about an assignment
+	// made before ops corrected the record goes to the corrected address.
+	Rename(ctx context.Context, reviewerID string, p mail.Person) error
 	Close(ctx context.Context, a Assignment) error
 	// Closed says whether the assignment is done (reviewed, declined or removed).
 	Closed(ctx context.Context, a Assignment) (bool, error)
@@ -201,6 +206,10 @@ const (
 	RoleHead      = "head"
 	RoleReviewer  = "reviewer"
 	RoleApplicant = "applicant"
+	// RoleHeadTold is a head written to because they were told something before
+	// (a receipt of what they were told was overdue): a resend goes to them, not to
+	// whoever holds the role by then.
+	RoleHeadTold = "head-told"
 )
 
 // Delivery is one email to one recipient, with its outcome.
@@ -224,6 +233,16 @@ type Delivery struct {
 	About   string
 	Role    string
 	Content mail.Content
+	// Earlier are the recipients the email went to before a resend sent it to
+	// someone else (the role passed to another person), and when: the log keeps who
+	// was told what, and when, though the entry now names the latest.
+	Earlier []Sent
+}
+
+// Sent is an email sent to its recipients at a time.
+type Sent struct {
+	To []mail.Person
+	At time.Time
 }
 
 // DeliveryQuery filters the delivery log.
@@ -429,7 +448,7 @@ func (a *App) ScheduleObligation(ctx context.Context, org, name string, ob Oblig
 
 // MeetObligation closes the organisation's obligation, met by a submission received
 // on the day on: its ladder stops.
-func (a *App) MeetObligation(ctx context.Context, org, obligationID string, on civil.Date) error {
+func (a *App) MeetObligation(ctx context.Context, cause, org, obligationID string, on civil.Date) error {
 	o, ok, err := a.orgs.Get(ctx, org)
 	if err != nil || !ok || o.Obligation == nil || o.Obligation.ID != obligationID {
 		return err
@@ -438,8 +457,82 @@ func (a *App) MeetObligation(ctx context.Context, org, obligationID string, on c
 	if err := a.orgs.Put(ctx, o); err != nil {
 		return err
 	}
-	return a.reminders.Retire(ctx, org, "", civil.Date{}, ladder.Met)
+	if err := a.reminders.Retire(ctx, org, "", civil.Date{}, ladder.Met); err != nil {
+		return err
+	}
+	return a.receipt(ctx, cause, o, *o.Obligation)
 }
+
+// receipt tells the lead that the obligation's submission was received: reminded
+// until then, and perhaps told it was overdue, they heard nothing once it was in. A
+// head who was told it was overdue is told it came in. Handled again (a redelivery),
+// the receipt is not sent twice: its cause is the event's.
+func (a *App) receipt(ctx context.Context, cause string, o Organisation, ob Obligation) error {
+	if o.Withdrawn {
+		return nil
+	}
+	w := what(ob.Kind)
+	when := "on " + mail.Day(ob.MetOn)
+	if ob.MetOn.IsZero() {
+		when = "today"
+	}
+	first := fmt.Sprintf("%s's %s for the Technician Commitment was received %s. Thank you.", o.Name, w, when)
+	late := !ob.MetOn.IsZero() && ob.MetOn.After(ob.Due)
+	if late {
+		first = fmt.Sprintf("%s's %s for the Technician Commitment, due on %s, was received %s. Thank you.", o.Name, w, mail.Day(ob.Due), when)
+	}
+	next := "Peer reviewers from other institutions review it; you will be emailed when their feedback is ready."
+	if ob.Kind == "action_plan" {
+		next = "ITSS will be in touch if anything more is needed."
+	}
+	subject := fmt.Sprintf("Technician Commitment: %s's %s is received", o.Name, w)
+	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindReceived, Subject: subject, Content: mail.Content{Paragraphs: []string{
+		first, next, "Your organisation's obligations, and what is due next, are in the Technician Commitment portal:",
+	}, Action: a.obligationURL(o.ID)}}, Recipient{o.Lead, RoleLead})
+	if err != nil || !late {
+		return err
+	}
+	// The heads who were sent an overdue email of this obligation are told it came
+	// in: the one who was told, at the address they were told at, whoever holds the
+	// role now (a head named since was told nothing, and a head of an obligation in
+	// before its first overdue step to them was never written to). Not a portal page,
+	// which they do not sign in to.
+	told, err := a.headsToldOf(ctx, o, ob)
+	if err != nil {
+		return err
+	}
+	var to []Recipient
+	for _, h := range told {
+		if !strings.EqualFold(h.Email, o.Lead.Email) {
+			to = append(to, Recipient{h, RoleHeadTold})
+		}
+	}
+	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindReceived, Subject: subject, Content: mail.Content{Paragraphs: []string{
+		fmt.Sprintf("You were told as the head of %s that its %s for the Technician Commitment was overdue.", o.Name, w),
+		first,
+	}}}, to...)
+}
+
+// headsToldOf are the heads an overdue email of the obligation was sent to, each once,
+// as the log names them.
+func (a *App) headsToldOf(ctx context.Context, o Organisation, ob Obligation) ([]mail.Person, error) {
+	sends, err := a.remindersSent(ctx, o.ID, about(ob.ID, ob.Due), RoleHead)
+	if err != nil {
+		return nil, err
+	}
+	var out []mail.Person
+	for _, sent := range sends {
+		for _, p := range sent.To {
+			if p.Email != "" && !slices.ContainsFunc(out, func(q mail.Person) bool { return strings.EqualFold(q.Email, p.Email) }) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// KindReceived is the kind of the receipt of an obligation's submission.
+const KindReceived = "obligation-received"
 
 // Withdraw records that the organisation left: nothing more is sent to it.
 func (a *App) Withdraw(ctx context.Context, org string) error {
@@ -560,16 +653,29 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	}
 	var sendErr error
 	if attempt > 1 {
+		wasTo, wasAt := d.Message.To, d.SentAt
 		// A later attempt is sent when it is sent: it says what is true then, to
 		// whoever holds the recipient's role then, and the log keeps what it says.
 		if d, sendErr = a.recompose(ctx, d); sendErr == nil {
+			if !wasAt.IsZero() && !sameRecipients(wasTo, d.Message.To) {
+				d.Earlier = append(d.Earlier, Sent{To: wasTo, At: wasAt})
+			}
 			if err := a.deliveries.PutBody(ctx, d); err != nil {
 				return false, err // claimed and not sent: retried after the lease
 			}
 		}
 	}
 	if sendErr == nil {
-		sendErr = a.sender.Send(ctx, d.Message)
+		msg := d.Message
+		if !d.SentAt.IsZero() {
+			// Sent before (this is ops' resend): a message of its own. Mail systems
+			// take a Message-ID they hold already for the message they hold, and drop
+			// or fold the copy, so the resend most needed, to the same person, could
+			// vanish. A retry of an email not yet sent keeps the ID, so that a relay's
+			// doubtful first attempt and its retry are one message to the recipient.
+			msg.MessageID = resentID(msg.MessageID, attempt)
+		}
+		sendErr = a.sender.Send(ctx, msg)
 	}
 	d.UpdatedAt = a.clock.Now()
 	switch {
@@ -875,4 +981,26 @@ func newToken() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// resentID is the Message-ID of attempt n of an email sent before under id.
+func resentID(id string, n int) string {
+	local, domain, ok := strings.Cut(id, "@")
+	if !ok {
+		return fmt.Sprintf("%s.resent-%d", id, n)
+	}
+	return fmt.Sprintf("%s.resent-%d@%s", local, n, domain)
+}
+
+// sameRecipients says two lists name the same mailboxes.
+func sameRecipients(a, b []mail.Person) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.EqualFold(a[i].Email, b[i].Email) {
+			return false
+		}
+	}
+	return true
 }

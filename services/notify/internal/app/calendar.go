@@ -86,7 +86,16 @@ func (a *App) ChangeContacts(ctx context.Context, org string, f func(*Organisati
 			return err
 		}
 	}
-	return a.orgs.Put(ctx, o)
+	if err := a.orgs.Put(ctx, o); err != nil {
+		return err
+	}
+	if o.Lead.Email != "" && !strings.EqualFold(before, o.Lead.Email) {
+		if err := a.sendWaiting(ctx, o.ID); err != nil {
+			return err
+		}
+		return a.tellNewLead(ctx, o)
+	}
+	return nil
 }
 
 // Calendar renders the feed behind a live token ("<token>.ics" or the bare token):

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,10 +51,10 @@ type Email struct {
 func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
 	seen := map[string]bool{}
 	for _, r := range to {
-		if r.Email == "" || seen[r.Email] {
+		if r.Email == "" || seen[strings.ToLower(r.Email)] {
 			continue
 		}
-		seen[r.Email] = true
+		seen[strings.ToLower(r.Email)] = true
 		k := key(r.Email, e.Cause, e.Kind)
 		m, err := compose(k, r.Person, e.Subject, e.Content, e.ICS, e.Optional)
 		if err != nil {
@@ -100,7 +102,7 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 		to, who = o.Leader, "head"
 	}
 	if to.Email == "" { // erased at their request, and nobody named since
-		return d, noLongerTrue("%s has no %s recorded now", d.OrganisationID, who)
+		return d, noLongerTrue("%s has no %s recorded now", cmp.Or(o.Name, "the organisation"), who)
 	}
 	m, err := compose(d.Key, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
 	if err != nil {
@@ -175,7 +177,7 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-assigned", About: "assignment:" + as.Key(),
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is assigned to you, due %s", round, org, mail.Time(as.Deadline)),
 		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("You have been asked to review %s's submission (%s) in the peer review round %s.", org, as.SubmissionID, round),
+			fmt.Sprintf("You have been asked to review %s's submission in the peer review round “%s”.", org, round),
 			fmt.Sprintf("Please accept or decline it, and submit your review by %s. The attached calendar entry marks the deadline. Read the submission and give your review in the Technician Commitment portal:", mail.Time(as.Deadline)),
 		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)},
 		ICS: a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})
@@ -269,11 +271,11 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 		case 1:
 			when = "tomorrow"
 		}
-		first := fmt.Sprintf("A reminder that your review of %s's submission (%s) in the peer review round %s is due %s: by %s.", org, as.SubmissionID, round, when, mail.Time(as.Deadline))
+		first := fmt.Sprintf("A reminder that your review of %s's submission in the peer review round “%s” is due %s: by %s.", org, round, when, mail.Time(as.Deadline))
 		subject := fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
 		then := "The attached calendar entry marks the deadline. Submit it in the Technician Commitment portal. Thank you for giving your time to the Commitment community."
 		if as.Returned > 0 {
-			first = fmt.Sprintf("A reminder that ITSS returned your review of %s's submission (%s) in the peer review round %s for revision, and that the revised review is due %s: by %s. Until you resubmit it, it does not count towards the feedback.", org, as.SubmissionID, round, when, mail.Time(as.Deadline))
+			first = fmt.Sprintf("A reminder that ITSS returned your review of %s's submission in the peer review round “%s” for revision, and that the revised review is due %s: by %s. Until you resubmit it, it does not count towards the feedback.", org, round, when, mail.Time(as.Deadline))
 			subject = fmt.Sprintf("Technician Commitment peer review (%s): your revised review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
 		} else {
 			// Not accepted yet: the portal takes an acceptance only until the deadline,
@@ -284,7 +286,7 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 				return sent, err
 			}
 			if st.assigned && !st.accepted {
-				first = fmt.Sprintf("A reminder that you were asked to review %s's submission (%s) in the peer review round %s, and have not yet accepted it. Reviews are due %s: by %s. An assignment can be accepted only until then.", org, as.SubmissionID, round, when, mail.Time(as.Deadline))
+				first = fmt.Sprintf("A reminder that you were asked to review %s's submission in the peer review round “%s”, and have not yet accepted it. Reviews are due %s: by %s. An assignment can be accepted only until then.", org, round, when, mail.Time(as.Deadline))
 				subject = fmt.Sprintf("Technician Commitment peer review (%s): accept and review %s's submission by %s", round, org, mail.Time(as.Deadline))
 				then = "The attached calendar entry marks the deadline. Accept the assignment and submit your review in the Technician Commitment portal, or decline it there if you cannot, so that ITSS can ask someone else. Thank you for giving your time to the Commitment community."
 			}
@@ -334,16 +336,16 @@ func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) er
 		return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-overdue", About: "assignment:" + as.Key(),
 			Subject: fmt.Sprintf("Technician Commitment peer review (%s): the deadline for %s's submission passed before you accepted it", round, org),
 			Content: mail.Content{Paragraphs: []string{
-				fmt.Sprintf("The deadline for reviews of %s's submission (%s) in the peer review round %s was %s, and it passed before you accepted the assignment. "+
+				fmt.Sprintf("The deadline for reviews of %s's submission in the peer review round “%s” was %s, and it passed before you accepted the assignment. "+
 					"An assignment can no longer be taken on once its deadline has passed, so no review of it is needed from you, and you will not be reminded of it again.",
-					org, as.SubmissionID, round, mail.Time(as.Deadline)),
+					org, round, mail.Time(as.Deadline)),
 				"ITSS may ask another reviewer to review it. Thank you for being ready to give your time to the Commitment community.",
 				"Your assignments are in the Technician Commitment portal:",
 			}, Action: a.cfg.PortalURL + "/reviews"}}, Recipient{as.Reviewer, RoleReviewer})
 	}
-	first := fmt.Sprintf("The deadline for your review of %s's submission (%s) in the peer review round %s was %s, and the review is still outstanding.", org, as.SubmissionID, round, mail.Time(as.Deadline))
+	first := fmt.Sprintf("The deadline for your review of %s's submission in the peer review round “%s” was %s, and the review is still outstanding.", org, round, mail.Time(as.Deadline))
 	if st.returned != nil {
-		first = fmt.Sprintf("The deadline for your review of %s's submission (%s) in the peer review round %s was %s. ITSS returned your review to you for revision, and the revised review is still outstanding: until you resubmit it, it does not count towards the feedback.", org, as.SubmissionID, round, mail.Time(as.Deadline))
+		first = fmt.Sprintf("The deadline for your review of %s's submission in the peer review round “%s” was %s. ITSS returned your review to you for revision, and the revised review is still outstanding: until you resubmit it, it does not count towards the feedback.", org, round, mail.Time(as.Deadline))
 	}
 	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-overdue", About: "assignment:" + as.Key(),
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is overdue", round, org),
@@ -356,6 +358,10 @@ func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) er
 
 // Unassign tells a reviewer that a submission was taken off their list.
 func (a *App) Unassign(ctx context.Context, cause string, as Assignment) error {
+	as, err := a.filled(ctx, as)
+	if err != nil {
+		return err
+	}
 	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
 	if err != nil {
 		return err
@@ -364,9 +370,19 @@ func (a *App) Unassign(ctx context.Context, cause string, as Assignment) error {
 	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-unassigned",
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is no longer assigned to you", round, org),
 		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("ITSS has taken %s's submission (%s) in the peer review round %s off your list, so no review of it is needed from you. Thank you for being ready to help.", org, as.SubmissionID, round),
+			fmt.Sprintf("ITSS has taken %s's submission in the peer review round “%s” off your list, so no review of it is needed from you. Thank you for being ready to help.", org, round),
 			"Your remaining assignments are in the Technician Commitment portal:",
 		}, Action: a.cfg.PortalURL + "/reviews"}}, Recipient{as.Reviewer, RoleReviewer})
+}
+
+// ReviewerChanged records that ops corrected a reviewer's record: later emails about
+// their assignments, and resends of earlier ones, go to them as the pool now names
+// them.
+func (a *App) ReviewerChanged(ctx context.Context, reviewerID string, p mail.Person) error {
+	if reviewerID == "" || p.Email == "" {
+		return nil
+	}
+	return a.assignments.Rename(ctx, reviewerID, p)
 }
 
 // FeedbackReleased tells an institution's lead, as the signatory service last named
@@ -383,12 +399,62 @@ func (a *App) FeedbackReleased(ctx context.Context, cause, org, orgName, round, 
 	if err != nil {
 		return err
 	}
-	return a.Notify(ctx, Email{Cause: cause, Org: org, Kind: "review-feedback",
+	e := Email{Cause: cause, Org: org, Kind: "review-feedback",
 		Subject: fmt.Sprintf("Technician Commitment: the peer-review feedback on %s's submission is ready", name),
 		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("The peer reviewers' consolidated feedback on %s's submission (%s), from the review round %s, is released.", name, submission, roundName(roundID, round)),
+			fmt.Sprintf("The peer reviewers' consolidated feedback on %s's submission, from the review round “%s”, is released.", name, roundName(roundID, round)),
 			"Read it, with the scores per theme, in the Technician Commitment portal:",
-		}, Action: a.feedbackURL(org, submission)}}, Recipient{lead, RoleLead})
+		}, Action: a.feedbackURL(org, submission)}}
+	if lead.Email == "" {
+		// The lead was erased at their request and nobody is named yet: the email
+		// waits, listed for ops, and goes to the lead named next (sendWaiting).
+		return a.waiting(ctx, e, RoleLead, fmt.Sprintf("%s has no nominated lead recorded: it goes to the lead named next", name))
+	}
+	return a.Notify(ctx, e, Recipient{lead, RoleLead})
+}
+
+// waiting logs an email that has nobody to go to yet as given up, saying why: ops
+// see it, and it is sent (recomposed to whoever then holds role) when someone does.
+func (a *App) waiting(ctx context.Context, e Email, role, why string) error {
+	k := key("role:"+role, e.Cause, e.Kind)
+	m, err := compose(k, mail.Person{}, e.Subject, e.Content, e.ICS, e.Optional)
+	if err != nil {
+		return err
+	}
+	m.To = nil
+	now := a.clock.Now()
+	if _, found, err := a.deliveries.Get(ctx, k); err != nil || found {
+		return err // logged already: an event heard twice
+	}
+	d := Delivery{Key: k, OrganisationID: e.Org, Kind: e.Kind, Step: e.Step, Status: StatusGivenUp, Attempts: 1,
+		LastError: why, CreatedAt: now, UpdatedAt: now, Message: m, About: cmp.Or(e.About, e.Cause), Role: role, Content: e.Content}
+	// The body first, as a claim writes it: what is sent later is composed from it.
+	if err := a.deliveries.PutBody(ctx, d); err != nil {
+		return err
+	}
+	return a.deliveries.Record(ctx, d)
+}
+
+// sendWaiting sends the emails that waited for the organisation's lead (see waiting)
+// to the lead now named.
+func (a *App) sendWaiting(ctx context.Context, org string) error {
+	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: org, Status: StatusGivenUp, Limit: 200})
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if d.Role != RoleLead || d.Kind == "reminder" || len(d.Message.To) > 0 {
+			continue // one refused by the relay, or a reminder (tellNewLead tells where things stand)
+		}
+		full, ok, err := a.deliveries.Get(ctx, d.Key)
+		if err != nil || !ok {
+			return err
+		}
+		if _, err := a.deliver(ctx, full, full.Attempts+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Application is what the fund's events say of an application.
@@ -436,6 +502,9 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	if lead.Email == "" {
 		return apperr.New(apperr.Unavailable, "organisation %s has no nominated lead in notify's records yet; the %s email to its lead waits for the signatory's events", app.OrganisationID, kind)
 	}
+	// The lead reads it in the portal: the paragraph about the applicant's tools and
+	// the fund's id for the application is not theirs.
+	e.Content.Paragraphs = append(slices.Clone(paras), "Read the application, and what is needed next, in the Technician Commitment portal:")
 	return a.Notify(ctx, e, Recipient{lead, RoleLead})
 }
 

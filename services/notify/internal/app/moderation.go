@@ -19,6 +19,7 @@ const (
 	MarkSubmitted = "submitted" // the review came in (first time or revised)
 	MarkReturned  = "returned"  // ops returned the review for revision
 	MarkGone      = "gone"      // the reviewer declined or was taken off it
+	MarkWithheld  = "withheld"  // ops held the review back from the feedback
 )
 
 // Mark is one event of an assignment's life, with what the event said of the
@@ -65,6 +66,8 @@ func stateOf(ms []Mark) reviewState {
 			s.reviewed, s.returned = true, nil
 		case MarkReturned:
 			s.reviewed, s.returned = true, &ms[i]
+		case MarkWithheld: // held back: no revision of it is wanted any more
+			s.returned = nil
 		}
 	}
 	return s
@@ -139,7 +142,10 @@ func (a *App) filled(ctx context.Context, as Assignment) (Assignment, error) {
 		as.RoundName = cmp.Or(as.RoundName, made.RoundName)
 		as.OrganisationID = cmp.Or(as.OrganisationID, made.OrganisationID)
 		as.OrganisationName = cmp.Or(as.OrganisationName, made.OrganisationName)
-		if as.Reviewer.Email == "" {
+		// The record holds the reviewer as the pool last named them (Rename): an
+		// event about an assignment made before ops corrected the address still
+		// carries the old one, which no longer signs in.
+		if made.Reviewer.Email != "" {
 			as.Reviewer = made.Reviewer
 		}
 		if as.Deadline.IsZero() {
@@ -210,7 +216,7 @@ func (a *App) returnedEmail(ctx context.Context, m Mark) (Email, bool, error) {
 	as := m.Assignment
 	round, org := roundName(as.RoundID, as.RoundName), as.OrganisationName
 	paras := []string{
-		fmt.Sprintf("ITSS has returned your review of %s's submission (%s) in the peer review round %s to you for revision. Their reason: %s", org, as.SubmissionID, round, m.Reason),
+		fmt.Sprintf("ITSS has returned your review of %s's submission in the peer review round “%s” to you for revision. Their reason: %s", org, round, m.Reason),
 		"Your review does not count towards the feedback to the institution until you revise and resubmit it.",
 	}
 	e := Email{Org: as.OrganisationID, Kind: "review-returned", About: "assignment:" + as.Key(), Step: returnedStep(m.Version),
@@ -307,22 +313,19 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time) 
 	for _, email := range order {
 		o := to[email]
 		r := roundName(round, cmp.Or(name, o.what[0].RoundName))
-		var subs []string
-		for _, as := range o.what {
-			subs = append(subs, fmt.Sprintf("%s's submission (%s)", as.OrganisationName, as.SubmissionID))
-		}
+		subs := submissionsInWords(o.what)
 		link, where := a.cfg.PortalURL+"/reviews", "Your assignments are in the Technician Commitment portal:"
 		if len(o.what) == 1 {
 			link, where = a.reviewURL(round, o.what[0].SubmissionID), "The assignment is in the Technician Commitment portal:"
 		}
 		your := "your review of " + subs[0] + " is"
-		if len(subs) > 1 {
+		if len(o.what) > 1 {
 			your = "your reviews of " + mail.List(subs) + " are"
 		}
 		if err := a.Notify(ctx, Email{Cause: "round-closed:" + round, Org: o.what[0].OrganisationID, Kind: "review-not-needed",
 			Subject: fmt.Sprintf("Technician Commitment peer review (%s): the round is closed; your review is no longer needed", r),
 			Content: mail.Content{Paragraphs: []string{
-				fmt.Sprintf("ITSS closed the peer review round %s on %s. It takes no new reviews, so %s no longer needed, and you will not be reminded of it again.", r, mail.Day(dayOf(at)), your),
+				fmt.Sprintf("ITSS closed the peer review round “%s” on %s. It takes no new reviews, so %s no longer needed, and you will not be reminded of it again.", r, mail.Day(dayOf(at)), your),
 				"Thank you for being ready to give your time to the Commitment community.",
 				where,
 			}, Action: link}}, Recipient{o.who, RoleReviewer}); err != nil {
@@ -363,9 +366,13 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 				return d, err
 			}
 			if !ok {
-				return d, noLongerTrue("the returned review %s is revised, or its reviewer is off it", as.Key())
+				return d, noLongerTrue("%s's returned review of %s's submission is revised, or they are off it", cmp.Or(filled.Reviewer.Name, "the reviewer"), cmp.Or(filled.OrganisationName, "an institution"))
 			}
-			msg, err := compose(d.Key, d.Message.To[0], e.Subject, e.Content, e.ICS, false)
+			to := d.Message.To[0]
+			if filled.Reviewer.Email != "" {
+				to = filled.Reviewer // as the pool names them now
+			}
+			msg, err := compose(d.Key, to, e.Subject, e.Content, e.ICS, false)
 			if err != nil {
 				return d, err
 			}
@@ -380,15 +387,28 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 	if err != nil {
 		return d, err
 	}
+	named, err := a.filled(ctx, as)
+	if err != nil {
+		return d, err
+	}
 	if closed {
-		return d, noLongerTrue("the round %s is closed and takes no new reviews", as.RoundID)
+		return d, noLongerTrue("the round %s is closed and takes no new reviews", roundName(as.RoundID, named.RoundName))
 	}
 	_, outstanding, err := a.review(ctx, as)
 	if err != nil {
 		return d, err
 	}
 	if !outstanding {
-		return d, noLongerTrue("the review %s is in, or its reviewer is off it", as.Key())
+		return d, noLongerTrue("%s's review of %s's submission is in, or they are off it", cmp.Or(named.Reviewer.Name, "the reviewer"), cmp.Or(named.OrganisationName, "an institution"))
+	}
+	// Sent again to the reviewer as the pool names them now: ops may have corrected
+	// the address the first went to.
+	if to := named.Reviewer; to.Email != "" && len(d.Message.To) == 1 && !strings.EqualFold(to.Email, d.Message.To[0].Email) && len(d.Content.Paragraphs) > 0 {
+		m, err := compose(d.Key, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+		if err != nil {
+			return d, err
+		}
+		d.Message = m
 	}
 	if d.Kind == "review-due-soon" {
 		made, ok, err := a.assignments.Get(ctx, as)
@@ -400,4 +420,63 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 		}
 	}
 	return d, nil
+}
+
+// submissionsInWords names a reviewer's submissions as the emails do, by whose they
+// are ("University of Aberwen's submission"), never by the review service's ids,
+// which say nothing to a person; an organisation with more than one among them is
+// named once, with their number ("University of Aberwen's 2 submissions").
+func submissionsInWords(what []Assignment) []string {
+	count := map[string]int{}
+	var names []string
+	for _, as := range what {
+		name := cmp.Or(as.OrganisationName, "an institution")
+		if count[name] == 0 {
+			names = append(names, name)
+		}
+		count[name]++
+	}
+	out := make([]string, 0, len(names))
+	for _, name := range names {
+		if n := count[name]; n > 1 {
+			out = append(out, fmt.Sprintf("%s's %d submissions", name, n))
+		} else {
+			out = append(out, name+"'s submission")
+		}
+	}
+	return out
+}
+
+// Withheld records that ops held a review back from the feedback. A reviewer whose
+// review was returned for revision is told that no revision is needed, and is
+// reminded no more: the review service takes no revision of a withheld review, and
+// they were being asked for one it would refuse. A review withheld that was not
+// awaiting revision is told to nobody.
+func (a *App) Withheld(ctx context.Context, cause string, m Mark, reason string) error {
+	before, _, err := a.review(ctx, m.Assignment)
+	if err != nil {
+		return err
+	}
+	m.Kind = MarkWithheld
+	if err := a.assignments.Mark(ctx, m); err != nil {
+		return err
+	}
+	if before.returned == nil {
+		return nil
+	}
+	as, err := a.filled(ctx, m.Assignment)
+	if err != nil || as.Reviewer.Email == "" {
+		return err
+	}
+	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
+	if err != nil {
+		return err
+	}
+	round := roundName(as.RoundID, as.RoundName)
+	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-not-needed", About: "assignment:" + as.Key(),
+		Subject: fmt.Sprintf("Technician Commitment peer review (%s): no revision of your review of %s's submission is needed", round, org),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("ITSS returned your review of %s's submission in the peer review round “%s” for revision, and has now held it back from the feedback to the institution instead, so no revision of it is needed, and you will not be reminded of it again. Their reason: %s", org, round, reason),
+			"Thank you for the time you gave it.",
+		}}}, Recipient{as.Reviewer, RoleReviewer})
 }

@@ -1,8 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/itss/techcommit/libs/civil"
@@ -35,7 +38,9 @@ func recipients(o Organisation, step ladder.Step) []Recipient {
 	if o.Lead.Email != "" {
 		to = append(to, Recipient{o.Lead, RoleLead})
 	}
-	if step.Overdue && o.Leader.Email != "" && o.Leader.Email != o.Lead.Email {
+	// One mailbox, written in other capitals on the form, is one person: the head
+	// who is the lead too is written to once, as the lead.
+	if step.Overdue && o.Leader.Email != "" && !strings.EqualFold(o.Leader.Email, o.Lead.Email) {
 		to = append(to, Recipient{o.Leader, RoleHead})
 	}
 	return to
@@ -63,6 +68,38 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 		}
 	}
 	return sent, nil
+}
+
+// tellNewLead tells a lead newly named for an organisation whose obligation is
+// overdue where it stands, once: the reminders that told it was overdue went to the
+// lead before them (or to nobody, after an erasure), and the ladder may have no step
+// left to tell them by. It is the reminder of the latest step due, to the new lead
+// alone, under the key the sweep would give it today, so that the two never both go.
+func (a *App) tellNewLead(ctx context.Context, o Organisation) error {
+	today := a.today()
+	if o.Withdrawn || o.Obligation == nil || o.Obligation.Met || !today.After(o.Obligation.Due) {
+		return nil
+	}
+	ob := a.ladderOf(&o)
+	var latest ladder.Step
+	for _, s := range a.cfg.Ladder.Steps(ob) {
+		if !s.On.After(today) {
+			latest = s
+		}
+	}
+	if latest.Name == "" {
+		return nil
+	}
+	r := ladder.Reminder{OrganisationID: o.ID, ObligationID: ob.ID, Due: ob.Due, Step: latest}
+	to := Recipient{o.Lead, RoleLead}
+	k := reminderKey(to.Email, r, today)
+	m, err := a.reminder(ctx, o, ob, latest, to, k, false)
+	if err != nil {
+		return err
+	}
+	_, err = a.deliver(ctx, Delivery{Key: k, OrganisationID: o.ID, Kind: "reminder", Step: latest.Name, Message: m,
+		About: about(ob.ID, ob.Due), Role: to.Role}, 1)
+	return err
 }
 
 // about names an obligation as scheduled: a moved due date is something else.
@@ -154,16 +191,23 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 		if err != nil {
 			return m, err
 		}
-		act := fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. The lead submits it, and you can see %s's obligations, in the Technician Commitment portal:", o.Name)
+		// The head does not sign in to the portal (it knows leads, reviewers and
+		// applicants): the email points them to the lead, who does, not to pages
+		// they could never open.
+		act := fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. %s submits it in the Technician Commitment portal, where they can see %s's obligations.", upper(o.Lead.Name), o.Name)
+		if o.Lead.Name == "" {
+			act = fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. The nominated lead submits it in the Technician Commitment portal, where they can see %s's obligations.", o.Name)
+		}
 		if o.Lead.Email == "" {
-			act = fmt.Sprintf("Please make sure it is submitted, or tell ITSS what stands in the way. Once a lead is named, they submit it; you can see %s's obligations in the Technician Commitment portal:", o.Name)
+			act = "Please make sure it is submitted, or tell ITSS what stands in the way. Once a lead is named, they submit it in the Technician Commitment portal."
 		}
 		c = mail.Content{Paragraphs: []string{
 			fmt.Sprintf("You are receiving this email because you are the head of %s, which %s, and %s's %s is overdue. It was due on %s.", o.Name, member(ob.Kind), o.Name, w, mail.Day(ob.Due)),
 			standing(ob.Due, today),
 			leadTold(o, now, before, leadToday),
 			act,
-		}, Action: link}
+		}}
+		link = ""
 	} else {
 		opens := "Submissions have been open since %s."
 		if ob.WindowOpens.After(today) {
@@ -241,56 +285,85 @@ func leadTold(o Organisation, now, before []string, leadToday bool) string {
 // erased, or the lead at an earlier address), on days the lead it has now was not
 // reminded.
 func (a *App) leadToldOn(ctx context.Context, o Organisation, ob ladder.Obligation) (now, before []string, err error) {
-	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusSent, Limit: 200})
+	sends, err := a.remindersSent(ctx, o.ID, about(ob.ID, ob.Due), RoleLead)
 	if err != nil {
 		return nil, nil, err
 	}
-	toNow, toBefore := map[string]bool{}, map[string]bool{}
-	var days []string
-	for i := len(ds) - 1; i >= 0; i-- { // the log is newest first
-		d := ds[i]
-		if d.Kind != "reminder" || d.Role != RoleLead || d.About != about(ob.ID, ob.Due) {
-			continue
-		}
-		day := mail.Day(civil.Of(d.SentAt.In(london)))
-		if !toNow[day] && !toBefore[day] {
-			days = append(days, day)
-		}
-		if o.Lead.Email != "" && len(d.Message.To) > 0 && strings.EqualFold(d.Message.To[0].Email, o.Lead.Email) {
+	toNow, toBefore := map[civil.Date]bool{}, map[civil.Date]bool{}
+	for _, sent := range sends {
+		day := civil.Of(sent.At.In(london))
+		if o.Lead.Email != "" && len(sent.To) > 0 && strings.EqualFold(sent.To[0].Email, o.Lead.Email) {
 			toNow[day] = true
 		} else {
 			toBefore[day] = true
 		}
 	}
+	// A day can be both: a lead named that day is told where things stand, after
+	// the lead before them was reminded.
+	days := slices.SortedFunc(maps.Keys(mergeDays(toNow, toBefore)), func(x, y civil.Date) int { return x.Time().Compare(y.Time()) })
 	for _, day := range days {
 		if toNow[day] {
-			now = append(now, day)
-		} else {
-			before = append(before, day)
+			now = append(now, mail.Day(day))
+		}
+		if toBefore[day] {
+			before = append(before, mail.Day(day))
 		}
 	}
 	return now, before, nil
 }
 
+// remindersSent is every sending of the reminders of the obligation as scheduled
+// (about) to the role: each entry's latest, and those before a resend re-addressed
+// it (Earlier).
+func (a *App) remindersSent(ctx context.Context, org, about, role string) ([]Sent, error) {
+	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: org, Status: StatusSent, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	var out []Sent
+	for _, d := range ds {
+		if d.Kind == "reminder" && d.Role == role && d.About == about {
+			out = append(append(out, d.Earlier...), Sent{To: d.Message.To, At: d.SentAt})
+		}
+	}
+	return out, nil
+}
+
+func mergeDays(a, b map[civil.Date]bool) map[civil.Date]bool {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
 // becameOf says what became of the obligation a reminder was about (as scheduled,
-// "<obligation>@<due>"), now that the organisation's open one is another.
+// "<obligation>@<due>"), now that the organisation's open one is another. It names
+// obligations as people know them (by kind and cycle), not by the service's id.
 func becameOf(o Organisation, was string) string {
 	id, _, _ := strings.Cut(was, "@")
 	if p := o.Previous; p != nil && p.Met && about(p.ID, p.Due) == was {
 		return metSays(p)
 	}
 	if o.Obligation.ID == id {
-		return fmt.Sprintf("the obligation %s is now due on %s", id, mail.Day(o.Obligation.Due))
+		return fmt.Sprintf("%s is now due on %s", obligationInWords(o.Obligation), mail.Day(o.Obligation.Due))
 	}
-	return fmt.Sprintf("the obligation %s is no longer open (the open one is %s, due on %s)", id, o.Obligation.ID, mail.Day(o.Obligation.Due))
+	return fmt.Sprintf("the obligation it reminded of is no longer open (the open one is %s, due on %s)", obligationInWords(o.Obligation), mail.Day(o.Obligation.Due))
 }
 
 // metSays says an obligation was met, and when, where notify knows.
 func metSays(ob *Obligation) string {
 	if ob.MetOn.IsZero() {
-		return fmt.Sprintf("the obligation %s was met", ob.ID)
+		return obligationInWords(ob) + " was met"
 	}
-	return fmt.Sprintf("the obligation %s was met on %s", ob.ID, mail.Day(ob.MetOn))
+	return fmt.Sprintf("%s was met on %s", obligationInWords(ob), mail.Day(ob.MetOn))
+}
+
+// obligationInWords names an obligation as its organisation's people and ITSS know
+// it: "the self-assessment and action plan of cycle 2", "the action plan".
+func obligationInWords(ob *Obligation) string {
+	if ob.Kind != "action_plan" && ob.Cycle > 0 {
+		return fmt.Sprintf("the %s of cycle %d", what(ob.Kind), ob.Cycle)
+	}
+	return "the " + what(ob.Kind)
 }
 
 // recomposeReminder composes a reminder again for a later attempt: as of today, to
@@ -303,9 +376,9 @@ func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, erro
 	}
 	switch {
 	case !ok || o.Obligation == nil:
-		return d, noLongerTrue("%s has no open obligation", d.OrganisationID)
+		return d, noLongerTrue("%s has no open obligation", cmp.Or(o.Name, "the organisation"))
 	case o.Withdrawn:
-		return d, noLongerTrue("%s withdrew", d.OrganisationID)
+		return d, noLongerTrue("%s withdrew", cmp.Or(o.Name, "the organisation"))
 	case about(o.Obligation.ID, o.Obligation.Due) != d.About:
 		return d, noLongerTrue("%s", becameOf(o, d.About))
 	case o.Obligation.Met:
@@ -333,7 +406,7 @@ func (a *App) recomposeReminder(ctx context.Context, d Delivery) (Delivery, erro
 		to, who = Recipient{o.Leader, RoleHead}, "head"
 	}
 	if to.Email == "" { // erased at their request, and nobody named since
-		return d, noLongerTrue("%s has no %s recorded now", d.OrganisationID, who)
+		return d, noLongerTrue("%s has no %s recorded now", cmp.Or(o.Name, "the organisation"), who)
 	}
 	m, err := a.reminder(ctx, o, ob, step, to, d.Key, false)
 	if err != nil {

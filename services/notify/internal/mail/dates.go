@@ -19,7 +19,7 @@ var London = func() *time.Location {
 }()
 
 // Day says a date the one way emails say dates: "Friday 4 December 2026".
-func Day(d civil.Date) string { return d.Time().Format("Monday 2 January 2006") }
+func Day(d civil.Date) string { return d.InWords() }
 
 // Time says an instant the one way emails say times, in London with its zone:
 // "Friday 4 December 2026, 17:00 GMT".

@@ -49,14 +49,36 @@ var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}
 {{.Footer}}
 `))
 
-var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
+// htmlTmpl shows each paragraph as the text part does: one a person wrote (a
+// panel's feedback, ITSS's reason for returning a review) may hold paragraphs and
+// lines of its own, which are kept as paragraphs and line breaks, not run together.
+var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.FuncMap{"blocks": blocks}).Parse(`<!doctype html>
 <html><body style="font-family: sans-serif; max-width: 40em">
 <p>{{.Greeting}}</p>
-{{range .Paragraphs}}<p>{{.}}</p>
-{{end}}{{if .Action}}<p><a href="{{.Action}}">{{.Action}}</a></p>
+{{range .Paragraphs}}{{range blocks .}}<p>{{range $i, $line := .}}{{if $i}}<br>
+{{end}}{{$line}}{{end}}</p>
+{{end}}{{end}}{{if .Action}}<p><a href="{{.Action}}">{{.Action}}</a></p>
 {{end}}<hr><p style="color:#555; font-size: 90%">{{.Footer}}</p>
 </body></html>
 `))
+
+// blocks splits a paragraph into the paragraphs and lines it holds (a blank line
+// ends a paragraph), without the blank ones.
+func blocks(p string) [][]string {
+	var out [][]string
+	for _, para := range strings.Split(strings.ReplaceAll(p, "\r\n", "\n"), "\n\n") {
+		var lines []string
+		for _, l := range strings.Split(para, "\n") {
+			if l = strings.TrimRight(l, " \t"); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 0 {
+			out = append(out, lines)
+		}
+	}
+	return out
+}
 
 // Render fills the text and HTML bodies of m from c.
 func Render(m *Message, c Content) error {

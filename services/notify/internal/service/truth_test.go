@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -103,6 +104,16 @@ func TestACatchUpSendsOneEmailStatingThePositionOnTheDayItIsSent(t *testing.T) {
 // isoDate finds a date written the ISO way, which emails do not use.
 var isoDate = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`)
 
+// idInWords finds what a service's id looks like in a sentence: a UUID, or one of
+// these tests' short submission ids in brackets ("(s1)", "(sub-9)").
+var idInWords = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\((s|sub-)\d+\)`)
+
+// link finds a web address in an email's text.
+var link = regexp.MustCompile(`https?://\S+`)
+
+// withoutLinks is an email's text less its web addresses, which may name ids.
+func withoutLinks(text string) string { return link.ReplaceAllString(text, "") }
+
 // checkSays fails unless the email's text holds every phrase, uses one date style,
 // and leaves the feed's secret address out.
 func checkSays(t *testing.T, m received, phrases ...string) {
@@ -117,6 +128,212 @@ func checkSays(t *testing.T, m received, phrases ...string) {
 	}
 	if strings.Contains(m.Text, "/v1/calendars/") {
 		t.Errorf("email %q carries the calendar feed's secret address", m.Subject)
+	}
+	if id := idInWords.FindString(withoutLinks(m.Subject + "\n" + m.Text)); id != "" {
+		t.Errorf("email %q names something by the id %s, which says nothing to its reader:\n%s", m.Subject, id, m.Text)
+	}
+}
+
+// A submission received is told to the lead, who was reminded of it until then; a
+// head who was told it was overdue is told it came in (without a portal page they do
+// not sign in to). One on time is told to the lead alone.
+func TestASubmissionReceivedIsToldToTheLeadAndToAHeadToldItWasOverdue(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("rl", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.onboard("rt", civil.New(2026, 3, 20), civil.New(2027, 1, 4))
+	h.sweepOn(civil.New(2026, 12, 11)) // rl 7 days overdue: its lead and head are told
+	before := len(h.box.all())
+	h.publish("rl", events.ObligationMetV1{OrganisationID: "rl", ObligationID: "rl-c1", SubmissionID: "s-rl", ReceivedOn: civil.New(2026, 12, 14)})
+	h.publish("rt", events.ObligationMetV1{OrganisationID: "rt", ObligationID: "rt-c1", SubmissionID: "s-rt", ReceivedOn: civil.New(2026, 12, 14)})
+	h.waitFor("rl")
+	var late, onTime []received
+	testenv.Eventually(t, 10*time.Second, func() error {
+		late, onTime = mailOf(h, "rl", before), mailOf(h, "rt", before)
+		if len(late) != 2 || len(onTime) != 1 {
+			return fmt.Errorf("receipts: %v and %v, want 2 and 1", subjects(late), subjects(onTime))
+		}
+		return nil
+	})
+	for _, m := range late {
+		if m.Subject != "Technician Commitment: Uni rl's self-assessment and action plan is received" {
+			t.Errorf("receipt subject %q", m.Subject)
+		}
+		checkSays(t, m, "Uni rl's self-assessment and action plan for the Technician Commitment, due on Friday 4 December 2026, was received on Monday 14 December 2026. Thank you.")
+		switch strings.Join(m.To, ",") {
+		case lead.Email:
+			checkSays(t, m, "Dear Sam Patel,", "you will be emailed when their feedback is ready", "https://portal.example.org/obligations/rl")
+		case leader.Email:
+			checkSays(t, m, "Dear Prof. Jane Smith,", "You were told as the head of Uni rl that its self-assessment and action plan for the Technician Commitment was overdue.")
+			if strings.Contains(m.Text, "portal.example.org") {
+				t.Errorf("the head's receipt links to the portal, which they do not sign in to:\n%s", m.Text)
+			}
+		default:
+			t.Errorf("a receipt went to %v", m.To)
+		}
+	}
+	if m := onTime[0]; strings.Join(m.To, ",") != lead.Email {
+		t.Errorf("the receipt on time went to %v, want the lead alone", m.To)
+	} else {
+		checkSays(t, m, "Uni rt's self-assessment and action plan for the Technician Commitment was received on Monday 14 December 2026. Thank you.")
+	}
+}
+
+// The head told a submission was overdue is the one told it came in: not a head
+// named since, who was told nothing, nor the head of one received late but before
+// any overdue email went to them.
+func TestOnlyTheHeadWhoWasToldItWasOverdueIsToldItCameIn(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hc", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.onboard("lv", civil.New(2026, 3, 20), civil.New(2026, 12, 9))
+	h.sweepOn(civil.New(2026, 12, 11)) // hc 7 days overdue: its head is told; lv 2 days overdue: its head is not
+	newHead := events.Person{Name: "Head Two", Title: "Vice-Chancellor", Email: "head2@hc.ac.uk"}
+	h.publish("hc", events.OrganisationContactsChangedV1{OrganisationID: "hc", Leader: newHead, NominatedLead: lead})
+	before := len(h.box.all())
+	h.publish("hc", events.ObligationMetV1{OrganisationID: "hc", ObligationID: "hc-c1", SubmissionID: "s-hc", ReceivedOn: civil.New(2026, 12, 12)})
+	h.publish("lv", events.ObligationMetV1{OrganisationID: "lv", ObligationID: "lv-c1", SubmissionID: "s-lv", ReceivedOn: civil.New(2026, 12, 12)})
+	h.waitFor("hc")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := len(mailOf(h, "hc", before)) + len(mailOf(h, "lv", before)); got < 3 {
+			return fmt.Errorf("%d receipts so far", got)
+		}
+		return nil
+	})
+	to := func(org string) []string {
+		var out []string
+		for _, m := range mailOf(h, org, before) {
+			out = append(out, strings.Join(m.To, ","))
+		}
+		sort.Strings(out)
+		return out
+	}
+	if got, want := to("hc"), []string{lead.Email, leader.Email}; !slices.Equal(got, want) {
+		t.Errorf("hc's receipts went to %v, want the lead and the head who was told, %v", got, want)
+	}
+	if got, want := to("lv"), []string{lead.Email}; !slices.Equal(got, want) {
+		t.Errorf("lv's receipts went to %v, want the lead alone: its head was never told it was overdue", got)
+	}
+}
+
+// A lead named for an organisation whose obligation is overdue, past the ladder's
+// last step, is told once where it stands: the reminders went to the lead before, and
+// no step is left to tell the new one by. A lead named while it is not yet due hears
+// from the ladder as usual, and nothing more.
+func TestANewLeadOfAnOverdueOrganisationIsToldOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("nl", civil.New(2026, 3, 20), civil.New(2026, 10, 20))
+	h.onboard("nd", civil.New(2026, 3, 20), civil.New(2027, 10, 20))
+	h.sweepOn(civil.New(2026, 11, 19)) // 30 days overdue: the last step
+	h.clock.Set(time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC))
+	before := len(h.box.all())
+	meg := events.Person{Name: "Meg Newlead", Email: "meg@nl.ac.uk"}
+	changed := events.OrganisationContactsChangedV1{OrganisationID: "nl", NominatedLead: meg, Leader: leader}
+	h.publish("nl", changed)
+	h.publish("nl", changed) // heard twice: told once
+	h.publish("nd", events.OrganisationContactsChangedV1{OrganisationID: "nd", NominatedLead: events.Person{Name: "Ned", Email: "ned@nd.ac.uk"}, Leader: leader})
+	h.waitFor("nl")
+	got := mailOf(h, "nl", before)
+	if len(got) != 1 || strings.Join(got[0].To, ",") != meg.Email {
+		t.Fatalf("after naming a new lead of an organisation 46 days overdue: %v, want one email to the new lead", subjects(got))
+	}
+	checkSays(t, got[0], "Dear Meg Newlead,", "As of today, Saturday 5 December 2026, it is 46 days overdue.", "https://portal.example.org/obligations/nl")
+	if got := mailOf(h, "nd", before); len(got) != 0 {
+		t.Errorf("a new lead of an organisation not yet due was sent %v", subjects(got))
+	}
+}
+
+// Ops' resend of a reminder after the lead changed goes to the new lead, and the log
+// keeps that the first went to the lead before, and when: the entry was rewritten,
+// and nothing recorded that the old lead had been told. Their subject access still
+// finds it.
+func TestAResendToANewLeadKeepsWhomTheEmailWentToBefore(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("rs", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 12, 11)) // 7 days overdue: Sam Patel and the head
+	id := deliveryTo(h, "rs", "overdue-7", lead.Email)
+	h.publish("rs", events.OrganisationContactsChangedV1{OrganisationID: "rs", Leader: leader, NominatedLead: events.Person{Name: "Ed Newlead", Email: "ed@rs.ac.uk"}})
+	h.waitFor("rs")
+	h.clock.Set(time.Date(2026, 12, 14, 10, 0, 0, 0, time.UTC))
+	ops := h.http.Token(auth.RoleOps, "")
+	got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)).JSON(t)
+	to := got["to"].([]any)
+	earlier, _ := got["earlier"].([]any)
+	if len(to) != 1 || to[0].(map[string]any)["email"] != "ed@rs.ac.uk" || len(earlier) != 1 {
+		t.Fatalf("after the resend the entry reads %v, want it sent to Ed with the earlier sending kept", got)
+	}
+	before := earlier[0].(map[string]any)
+	if fmt.Sprint(before["to"]) != fmt.Sprint([]any{map[string]any{"name": lead.Name, "email": lead.Email}}) || !strings.HasPrefix(before["sent_at"].(string), "2026-12-11") {
+		t.Errorf("the earlier sending reads %v, want to Sam Patel on 11 December", before)
+	}
+	access := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": lead.Email})).JSON(t)
+	found := false
+	for _, d := range access["deliveries"].([]any) {
+		found = found || d.(map[string]any)["id"] == id
+	}
+	if !found {
+		t.Errorf("Sam Patel's subject access does not find the email sent to them: %v", access["deliveries"])
+	}
+}
+
+// Feedback released while the organisation has no lead (erased at their request,
+// nobody named yet) is listed for ops as waiting, and goes to the lead named next;
+// it went to nobody, and was logged nowhere.
+func TestFeedbackReleasedWithNoLeadWaitsForTheNextLead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("gb", civil.New(2026, 3, 20), civil.New(2027, 9, 20))
+	h.publish("gb", events.OrganisationContactsChangedV1{OrganisationID: "gb", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.waitFor("gb")
+	r := h.round("r-gb")
+	r.publish(events.FeedbackReleasedV1{RoundID: "r-gb", RoundName: "Spring 2027", SubmissionID: "s-gb", OrganisationID: "gb", OrganisationName: "Uni gb", Feedback: "Commended."})
+	ops := h.http.Token(auth.RoleOps, "")
+	var waiting map[string]any
+	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=gb&status=given_up", ops, nil)).JSON(t)["items"].([]any) {
+		if d := it.(map[string]any); d["kind"] == "review-feedback" {
+			waiting = d
+		}
+	}
+	if waiting == nil || !strings.Contains(waiting["last_error"].(string), "no nominated lead") {
+		t.Fatalf("the feedback email with nobody to go to is not listed for ops: %v", waiting)
+	}
+	before := len(h.box.all())
+	nina := events.Person{Name: "Nina New", Email: "nina@gb.ac.uk"}
+	h.publish("gb", events.OrganisationContactsChangedV1{OrganisationID: "gb", Leader: leader, NominatedLead: nina})
+	h.waitFor("gb")
+	got := mailOf(h, "gb", before)
+	if len(got) != 1 || strings.Join(got[0].To, ",") != nina.Email || !strings.Contains(got[0].Subject, "feedback") {
+		t.Fatalf("the lead named next got %v, want the feedback email", subjects(got))
+	}
+	checkSays(t, got[0], "Dear Nina New,", "consolidated feedback on Uni gb's submission", "https://portal.example.org/")
+}
+
+// A head who is the lead too, their address written in other capitals on the form,
+// is one mailbox: they get the overdue email once, as the lead, not a second telling
+// them about themselves.
+func TestAHeadWhoIsTheLeadInOtherCapitalsIsWrittenToOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	director := events.Person{Name: "Lee Director", Email: "Lee.Director@lakeside.ac.uk"}
+	head := events.Person{Name: "Lee Director", Title: "Director", Email: "lee.director@lakeside.ac.uk"}
+	h.publish("lk", events.OrganisationEnquiryReceivedV1{OrganisationID: "lk", Name: "Uni lk", Kind: "signatory"})
+	h.publish("lk", events.OrganisationFormReceivedV1{OrganisationID: "lk", Leader: head, NominatedLead: director})
+	h.publish("lk", events.OrganisationAnnouncedV1{OrganisationID: "lk", Name: "Uni lk", Kind: "signatory", NominatedLead: director, Leader: head})
+	h.publish("lk", events.ObligationScheduledV1{OrganisationID: "lk", ObligationID: "lk-c1", Kind: "self_assessment_and_action_plan", Cycle: 1,
+		WindowOpens: civil.New(2026, 3, 20), Due: civil.New(2026, 12, 4)})
+	h.waitFor("lk")
+	h.sweepOn(civil.New(2026, 12, 4))
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2026, 12, 11)) // 7 days overdue: the lead, and the head were they another
+	got := mailOf(h, "lk", before)
+	if len(got) != 1 || !strings.EqualFold(strings.Join(got[0].To, ","), "lee.director@lakeside.ac.uk") || strings.Contains(got[0].Text, "because you are the head") {
+		var to []string
+		for _, m := range got {
+			to = append(to, strings.Join(m.To, ",")+": "+m.Subject)
+		}
+		t.Errorf("at 7 days overdue the mailbox got %v, want the lead's email once", to)
 	}
 }
 
@@ -143,9 +360,14 @@ func TestTheHeadsOverdueEmailSaysWhyAndWhenTheLeadWasTold(t *testing.T) {
 		"You are receiving this email because you are the head of Uni hd, which has signed the Technician Commitment, and Uni hd's self-assessment and action plan is overdue. It was due on Friday 4 December 2026.",
 		"As of today, Friday 11 December 2026, it is 7 days overdue.",
 		"Its nominated lead for the Technician Commitment, Sam Patel, was reminded of it by email on Friday 20 March 2026, Friday 4 December 2026 and Friday 11 December 2026.",
-		"https://portal.example.org/obligations/hd")
+		"Sam Patel submits it in the Technician Commitment portal, where they can see Uni hd's obligations.")
 	if strings.Contains(head.Text, "Please submit it, or tell ITSS if something stands in the way") {
 		t.Error("the head is sent the lead's email")
+	}
+	// The head does not sign in to the portal: no link leads them to a sign-in that
+	// never sends them one.
+	if strings.Contains(head.Text, "https://portal.example.org") || strings.Contains(head.ICSBody, "portal.example.org") {
+		t.Errorf("the head's email links to portal pages they cannot open:\n%s\n%s", head.Text, head.ICSBody)
 	}
 }
 
@@ -252,16 +474,16 @@ func TestTheHeadsOverdueEmailNamesTheLeadOnlyForTheRemindersThatReachedThem(t *t
 	same := resend(events.Person{Name: "Sam Patel", Email: "Lead@Exampleton.ac.uk"})
 	checkSays(t, same, "Its nominated lead for the Technician Commitment, Sam Patel, was reminded of it by email on Friday 20 March 2026 and Friday 11 December 2026.")
 
-	// A new lead, told nothing yet.
+	// A new lead, named while the obligation is overdue, is told where it stands at
+	// once (TestANewLeadOfAnOverdueOrganisationIsToldOnce); the head's email says
+	// the earlier reminders went to the lead before, and that one to Bea.
 	bea := events.Person{Name: "Bea Newlead", Email: "bea@exampleton.ac.uk"}
 	got := resend(bea)
 	checkSays(t, got,
 		"Reminders of it went by email on Friday 20 March 2026 and Friday 11 December 2026 to the nominated lead recorded at the time.",
-		"Its nominated lead for the Technician Commitment now, Bea Newlead, has been named since, and has not been sent a reminder of it.")
-	for _, claim := range []string{"Bea Newlead, was reminded", "is being reminded of it by email today"} {
-		if strings.Contains(got.Text, claim) {
-			t.Errorf("the resent head's email says %q, though no email went to Bea Newlead:\n%s", claim, got.Text)
-		}
+		"Its nominated lead for the Technician Commitment, Bea Newlead, was reminded of it by email on Friday 11 December 2026.")
+	if strings.Contains(got.Text, "is being reminded of it by email today") {
+		t.Errorf("the resent head's email says the lead is being reminded today, though the resend goes alone:\n%s", got.Text)
 	}
 
 	// The next step reminds the new lead, then the head.
@@ -278,7 +500,7 @@ func TestTheHeadsOverdueEmailNamesTheLeadOnlyForTheRemindersThatReachedThem(t *t
 	}
 	checkSays(t, *toHead,
 		"Reminders of it went by email on Friday 20 March 2026 and Friday 11 December 2026 to the nominated lead recorded at the time.",
-		"Its nominated lead for the Technician Commitment, Bea Newlead, was reminded of it by email on Sunday 3 January 2027.")
+		"Its nominated lead for the Technician Commitment, Bea Newlead, was reminded of it by email on Friday 11 December 2026 and Sunday 3 January 2027.")
 }
 
 // A reviewer's emails name the round, the institution and the submission, give the
@@ -317,13 +539,13 @@ func TestReviewerEmailsNameRoundInstitutionAndSubmissionLinkAndCarryTheDeadline(
 		t.Fatalf("want the assignment and the reminder to each reviewer, got %v", byTo)
 	}
 	for _, m := range byTo["rita@othertown.ac.uk"] {
-		checkSays(t, m, "Spring 2027", "University of Rivendell", "sub-9", "Monday 1 February 2027, 17:00 GMT", "https://portal.example.org/reviews/r7/sub-9")
+		checkSays(t, m, "Spring 2027", "University of Rivendell's submission in the peer review round “Spring 2027”", "Monday 1 February 2027, 17:00 GMT", "https://portal.example.org/reviews/r7/sub-9")
 		if !m.ICS || !strings.Contains(m.ICSBody, "DTSTART:20270201T170000Z") || !strings.Contains(m.ICSBody, "reviews/r7/sub-9") {
 			t.Errorf("email %q: no .ics marking the deadline and linking the review:\n%s", m.Subject, m.ICSBody)
 		}
 	}
 	for _, m := range byTo["olga@othertown.ac.uk"] {
-		checkSays(t, m, "Uni rv", "round r7", "sub-9", "Monday 1 February 2027, 17:00 GMT", "https://portal.example.org/reviews/r7/sub-9")
+		checkSays(t, m, "Uni rv's submission in the peer review round “round r7”", "Monday 1 February 2027, 17:00 GMT", "https://portal.example.org/reviews/r7/sub-9")
 		if !m.ICS {
 			t.Errorf("email %q: no .ics", m.Subject)
 		}
@@ -359,9 +581,17 @@ func TestFundEmailsGoToTheContactsTheSuiteHoldsNotTheAddressTypedIntoTheApplicat
 		if strings.Contains(m.Subject, "Fund") {
 			got = append(got, strings.Join(m.To, ","))
 			// The applicant's tools act through the fund's API (the portal is for the
-			// lead), so the email names where each reads the application.
-			checkSays(t, m, "https://portal.example.org/fund/applications/fa1", "from the fund's API as application fa1",
-				"nominated lead can also read it in the Technician Commitment portal")
+			// lead), so the email names where each reads the application; the lead's
+			// says the portal alone.
+			if strings.Join(m.To, ",") == applicant.Email {
+				checkSays(t, m, "https://portal.example.org/fund/applications/fa1", "from the fund's API as application fa1",
+					"nominated lead can also read it in the Technician Commitment portal")
+			} else {
+				checkSays(t, m, "https://portal.example.org/fund/applications/fa1", "Read the application, and what is needed next, in the Technician Commitment portal:")
+				if strings.Contains(m.Text, "fund's API") {
+					t.Errorf("the lead's copy speaks of the applicant's tools:\n%s", m.Text)
+				}
+			}
 			if strings.Contains(m.Subject, "funded") && (!m.ICS || !strings.Contains(m.ICSBody, "DTSTART;VALUE=DATE:20271231")) {
 				t.Errorf("the award does not carry the report's due date as an .ics")
 			}
@@ -441,22 +671,25 @@ func TestAResendOfAReminderNoLongerTrueIsRefusedAndChangesNothing(t *testing.T) 
 		if r.Status != http.StatusConflict || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(r.Body), why) {
 			t.Errorf("the resend of a reminder no longer true: %d %s %s, want 409 saying %q", r.Status, r.Header.Get("Content-Type"), r.Body, why)
 		}
+		if strings.Contains(string(r.Body), "mr-c") {
+			t.Errorf("the refusal names the obligation by its id: %s", r.Body)
+		}
 	}
 
 	h.publish("mr", events.ObligationMetV1{OrganisationID: "mr", ObligationID: "mr-c1", SubmissionID: "sub-mr", ReceivedOn: civil.New(2026, 4, 2)})
 	h.waitFor("mr")
 	h.clock.Set(time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC))
-	refused("the obligation mr-c1 was met on Thursday 2 April 2026")
+	refused("the self-assessment and action plan of cycle 1 was met on Thursday 2 April 2026")
 	// The next cycle's obligation opens: the reminder is of the one met.
 	h.publish("mr", events.ObligationScheduledV1{OrganisationID: "mr", ObligationID: "mr-c2", Kind: "self_assessment_and_action_plan", Cycle: 2,
 		WindowOpens: civil.New(2028, 10, 2), Due: civil.New(2029, 4, 2)})
 	h.waitFor("mr")
-	refused("the obligation mr-c1 was met on Thursday 2 April 2026")
+	refused("the self-assessment and action plan of cycle 1 was met on Thursday 2 April 2026")
 
 	if diff := cmp.Diff(was, entry()); diff != "" {
 		t.Errorf("the refused resends changed the log entry (-before +after):\n%s", diff)
 	}
-	if got := mailOf(h, "mr", before); len(got) != 0 {
+	if got := slices.DeleteFunc(mailOf(h, "mr", before), func(m received) bool { return strings.HasSuffix(m.Subject, " is received") }); len(got) != 0 {
 		t.Errorf("the refused resends sent %v", subjects(got))
 	}
 	if given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?status=given_up", ops, nil)).JSON(t)["items"].([]any); len(given) != 0 {
@@ -697,7 +930,7 @@ func TestAnOverdueChaseToAReviewerWhoNeverAcceptedSaysNoReviewIsNeeded(t *testin
 		t.Errorf("the chase of an assignment never accepted: subject %q, want %q", never.Subject, want)
 	}
 	checkSays(t, never, "Dear Kim Reviewer,",
-		"The deadline for reviews of University of Na's submission (s10) in the peer review round Spring 2027 was Monday 31 May 2027, 17:00 BST, and it passed before you accepted the assignment.",
+		"The deadline for reviews of University of Na's submission in the peer review round “Spring 2027” was Monday 31 May 2027, 17:00 BST, and it passed before you accepted the assignment.",
 		"no review of it is needed from you", "ITSS may ask another reviewer to review it.", "https://portal.example.org/reviews")
 	if strings.Contains(never.Text, "Please submit it") || strings.Contains(never.Text, "reviews/r10/s10") || never.ICS {
 		t.Errorf("kim, who can no longer accept, is asked to submit, sent to the review's page or given a deadline (ics %v):\n%s", never.ICS, never.Text)

@@ -43,7 +43,8 @@ const (
 func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 1, Idempotent: true,
 		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectAssignmentAccepted, events.SubjectAssignmentDeclined, events.SubjectAssignmentRemoved,
-			events.SubjectReviewSubmitted, events.SubjectReviewOverdue, events.SubjectReviewReturned, events.SubjectReviewRoundClosed, events.SubjectFeedbackReleased}}
+			events.SubjectReviewSubmitted, events.SubjectReviewOverdue, events.SubjectReviewReturned, events.SubjectReviewRoundClosed, events.SubjectFeedbackReleased,
+			events.SubjectReviewerUpdated, events.SubjectReviewWithheld}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		mark := func(kind, round, sub, reviewer string) app.Mark {
 			return app.Mark{Assignment: app.Assignment{RoundID: round, SubmissionID: sub, ReviewerID: reviewer}, Kind: kind, Version: e.Version, At: e.Time}
@@ -116,6 +117,20 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			return a.ReviewOverdue(ctx, e.ID, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
 				OrganisationID: p.OrganisationID, RoundName: p.RoundName, OrganisationName: p.OrganisationName,
 				Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, Deadline: p.ReviewDeadline})
+		case events.ReviewWithheldV1{}.EventType():
+			p, err := events.Decode[events.ReviewWithheldV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			m := mark(app.MarkWithheld, p.RoundID, p.SubmissionID, p.ReviewerID)
+			m.OrganisationID = p.OrganisationID
+			return a.Withheld(ctx, e.ID, m, p.Reason)
+		case events.ReviewerUpdatedV1{}.EventType():
+			p, err := events.Decode[events.ReviewerUpdatedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.ReviewerChanged(ctx, p.ReviewerID, mail.Person{Name: p.Name, Email: p.Email})
 		case events.FeedbackReleasedV1{}.EventType():
 			p, err := events.Decode[events.FeedbackReleasedV1](e)
 			if err != nil {
@@ -176,7 +191,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.MeetObligation(ctx, e.AggregateID, p.ObligationID, p.ReceivedOn)
+			return a.MeetObligation(ctx, e.ID, e.AggregateID, p.ObligationID, p.ReceivedOn)
 		case events.OrganisationWithdrawnV1{}.EventType():
 			// The withdrawal needs only the organisation, but an event whose payload
 			// does not decode is not acted on: dead-lettered, it can be looked at.

@@ -43,11 +43,21 @@ type delivery struct {
 	To             []person   `json:"to"`
 	CreatedAt      time.Time  `json:"created_at"`
 	SentAt         *time.Time `json:"sent_at,omitempty"`
+	Earlier        []sent     `json:"earlier,omitempty"`
+}
+
+// sent is an earlier sending of a delivery, before a resend re-addressed it.
+type sent struct {
+	To     []person  `json:"to"`
+	SentAt time.Time `json:"sent_at"`
 }
 
 func toDelivery(d app.Delivery) delivery {
 	out := delivery{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
 		LastError: d.LastError, Subject: d.Message.Subject, To: people(d.Message.To), CreatedAt: d.CreatedAt}
+	for _, e := range d.Earlier {
+		out.Earlier = append(out.Earlier, sent{To: people(e.To), SentAt: e.At})
+	}
 	if !d.SentAt.IsZero() {
 		t := d.SentAt
 		out.SentAt = &t
@@ -163,6 +173,6 @@ func (h *Handlers) GetCalendar(c httpserver.Context, token string) error {
 // ResendDelivery is CreateDeliveryResend at its deprecated path, named by a verb; it
 // answers as the noun does until its sunset, with the deprecation headers the
 // document gives it (httpserver adds them).
-func (h *Handlers) ResendDelivery(c httpserver.Context, id string) error {
-	return h.CreateDeliveryResend(c, id, api.CreateDeliveryResendParams{})
+func (h *Handlers) ResendDelivery(c httpserver.Context, id string, p api.ResendDeliveryParams) error {
+	return h.CreateDeliveryResend(c, id, api.CreateDeliveryResendParams(p))
 }
