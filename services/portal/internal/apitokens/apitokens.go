@@ -36,6 +36,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 )
 
@@ -64,6 +65,16 @@ type Minter interface {
 	MintAPIToken(id, org, aud string, expires time.Time) (string, error)
 }
 
+// MakerMinter is a Minter that writes into the token the person who made it: their
+// name and the address they signed in with, in the name and email claims, which the
+// fund reads as the applicant of every application the token drafts (so that its
+// emails reach the person who wrote the application, not the lead alone). A Minter
+// that is not one makes tokens that name no one, and the fund's emails about their
+// applications go to the organisation's nominated lead alone.
+type MakerMinter interface {
+	MintAPITokenBy(id, org, aud string, expires time.Time, name, email string) (string, error)
+}
+
 // Store keeps the records and tells the fund about them.
 type Store struct {
 	coll        *mongo.Collection
@@ -87,6 +98,10 @@ type tokenDoc struct {
 	Digest    string    `bson:"sha256"`
 	Revoked   time.Time `bson:"revoked_at,omitempty"`
 	RevokedBy string    `bson:"revoked_by,omitempty"`
+	// Subject is the digest of the address the token carries (personal.Subject), by
+	// which an erasure of the person finds the tokens that name them (Forget); absent
+	// from tokens that carry no address, and once the person is erased.
+	Subject string `bson:"subject,omitempty"`
 	// Told is the state the stream was last told: toldIssued or toldRevoked, absent
 	// until a publish succeeds (and in records older than the token stream).
 	Told string `bson:"told,omitempty"`
@@ -148,6 +163,11 @@ type Request struct {
 	// By is the person asking, as the records name them, and Creator their
 	// pseudonym (signin.Pseudonym).
 	By, Creator string
+	// Email is the address the person signed in with. The token carries it and By,
+	// so that the fund names the person as the applicant of what the token drafts
+	// and writes to them (see MakerMinter). It stays in the token as long as the
+	// token lives: Forget revokes the tokens of a person erased.
+	Email string
 	// Key, when set, is the form's own key: the token's id is made from it, so that
 	// the form sent twice makes one token (the second is ErrMadeAlready).
 	Key string
@@ -186,12 +206,12 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 		id = uuid.NewSHA1(formSpace, []byte(r.Org+"|"+r.Key)).String()
 	}
 	expires := now.Add(r.Lifetime).Truncate(time.Second)
-	secret, err := s.minter.MintAPIToken(id, r.Org, s.audience, expires)
+	secret, subject, err := s.mint(id, r, expires)
 	if err != nil {
 		return Token{}, "", err
 	}
 	sum := sha256.Sum256([]byte(secret))
-	doc := tokenDoc{ID: id, Org: r.Org, Name: r.Name, CreatedBy: r.By, Creator: r.Creator, Created: now.UTC(), Expires: expires.UTC(),
+	doc := tokenDoc{ID: id, Org: r.Org, Name: r.Name, CreatedBy: r.By, Creator: r.Creator, Subject: subject, Created: now.UTC(), Expires: expires.UTC(),
 		Last4: secret[len(secret)-4:], Digest: hex.EncodeToString(sum[:])}
 	if _, err := s.coll.InsertOne(ctx, doc); mongo.IsDuplicateKeyError(err) {
 		return Token{}, "", ErrMadeAlready // the unique id decides between two sends
@@ -211,6 +231,62 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 	}
 	s.logger.InfoContext(ctx, "API token issued", "token", id, "org", r.Org, "creator", r.Creator)
 	return doc.token(), secret, nil
+}
+
+// mint signs token id for r, naming its maker when the minter can, and returns it
+// with the digest of the address it carries (empty when it carries none).
+func (s *Store) mint(id string, r Request, expires time.Time) (secret, subject string, err error) {
+	m, ok := s.minter.(MakerMinter)
+	if !ok || r.Email == "" {
+		secret, err = s.minter.MintAPIToken(id, r.Org, s.audience, expires)
+		return secret, "", err
+	}
+	secret, err = m.MintAPITokenBy(id, r.Org, s.audience, expires, r.By, strings.TrimSpace(r.Email))
+	return secret, personal.Subject(r.Email), err
+}
+
+// ErasedMaker is who revoked a token whose maker was erased, as the lists say it.
+const ErasedMaker = "the portal (its maker's details were erased)"
+
+// Forget revokes every token in force that carries the address whose digest is
+// subject (personal.Subject), and takes the person's name and digest off every
+// record of a token that carried it, for the erasure of the person
+// (docs/PRIVACY.md): a token that lived on would write their address into every
+// application drafted with it. It reports how many tokens it revoked. A
+// revocation the fund could not be told yet is told by the next Retell, which
+// finds the record revoked and not told so; run again after a failure, it
+// resumes, since the records keep the digest until their token is revoked.
+func (s *Store) Forget(ctx context.Context, subject string) (int, error) {
+	if subject == "" {
+		return 0, errors.New("forget API token maker: a subject is required")
+	}
+	filter := bson.D{{Key: "subject", Value: subject}}
+	cur, err := s.coll.Find(ctx, filter)
+	if err != nil {
+		return 0, fmt.Errorf("find API tokens to forget: %w", store.Classify(err))
+	}
+	var docs []tokenDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("read API tokens to forget: %w", store.Classify(err))
+	}
+	n := 0
+	var errs []error
+	for _, d := range docs {
+		if d.Revoked.IsZero() {
+			if _, err := s.Revoke(ctx, "", d.ID, ErasedMaker); err != nil && !apperr.Is(err, apperr.Unavailable) {
+				errs = append(errs, err)
+				continue // keep the digest, so that a second run finds it
+			}
+			n++
+		}
+		// The record says revoked now (told to the fund or left to Retell): the
+		// person's name and digest go.
+		unset := bson.D{{Key: "$set", Value: bson.D{{Key: "created_by", Value: ""}}}, {Key: "$unset", Value: bson.D{{Key: "subject", Value: ""}}}}
+		if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, unset); err != nil {
+			errs = append(errs, fmt.Errorf("forget the maker of API token %s: %w", d.ID, store.Classify(err)))
+		}
+	}
+	return n, errors.Join(errs...)
 }
 
 // Revoke revokes token id of org (any organisation's when org is empty: ops). A

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -17,6 +18,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
@@ -283,5 +285,104 @@ func TestRetellRacingRevocationsLosesNone(t *testing.T) {
 		if !revoked[id] {
 			t.Errorf("token %s: no revocation on the stream", id)
 		}
+	}
+}
+
+// claimsOf reads a token's claims without checking its signature: what any holder
+// of the token can read in it.
+func claimsOf(t *testing.T, token string) jwt.MapClaims {
+	t.Helper()
+	c := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(token, c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A token names the person who made it, by their name and the address they signed in
+// with (the fund's applicant of what it drafts); a request without an address makes a
+// token that names no one.
+func TestATokenNamesItsMaker(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	r := request("Pat's tool")
+	r.By, r.Email = "Pat Applicant", "pat@example.ac.uk"
+	_, secret, err := s.Issue(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := claimsOf(t, secret); c["name"] != "Pat Applicant" || c["email"] != "pat@example.ac.uk" || c["role"] != "applicant" {
+		t.Errorf("the token's claims are %v, want Pat's name and address", c)
+	}
+	_, secret, err = s.Issue(ctx, request("No one's"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := claimsOf(t, secret); c["name"] != nil || c["email"] != nil {
+		t.Errorf("a token made without an address carries %v", c)
+	}
+}
+
+// The erasure of a person revokes the tokens that carry their address (which would
+// otherwise write it into every application drafted with them), telling the fund, and
+// takes their name and digest off the records of those tokens; another person's
+// token is untouched, and a second erasure has nothing left to do.
+func TestForgetRevokesTheTokensThatCarryTheAddress(t *testing.T) {
+	t.Parallel()
+	s, _, js, db := newStoreJS(t)
+	ctx := context.Background()
+	pat := request("Pat's tool")
+	pat.By, pat.Email = "Pat Applicant", "Pat@Example.ac.uk"
+	patsTool, _, err := s.Issue(ctx, pat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pat.Name = "Pat's old tool"
+	patsOld, _, err := s.Issue(ctx, pat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Revoke(ctx, "org-a", patsOld.ID, "Sam Patel"); err != nil {
+		t.Fatal(err)
+	}
+	sam := request("Sam's tool")
+	sam.Email = "sam@example.ac.uk"
+	samsTool, _, err := s.Issue(ctx, sam)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if n, err := s.Forget(ctx, personal.Subject("pat@example.ac.uk")); err != nil || n != 1 {
+		t.Fatalf("forget told %d revoked (%v), want 1", n, err)
+	}
+	list, err := s.List(ctx, "org-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range list {
+		switch tok.ID {
+		case patsTool.ID:
+			if tok.Revoked.IsZero() || tok.RevokedBy != apitokens.ErasedMaker || tok.CreatedBy != "" {
+				t.Errorf("Pat's token after the erasure: %+v", tok)
+			}
+		case patsOld.ID:
+			if tok.RevokedBy != "Sam Patel" || tok.CreatedBy != "" {
+				t.Errorf("Pat's revoked token after the erasure: %+v", tok)
+			}
+		case samsTool.ID:
+			if !tok.Revoked.IsZero() || tok.CreatedBy != "Sam Patel" {
+				t.Errorf("Sam's token after Pat's erasure: %+v", tok)
+			}
+		}
+	}
+	if got := said(t, js)[patsTool.ID]; got != (events.APITokenRevokedV1{}).EventType() {
+		t.Errorf("the stream holds %q for Pat's token, want its revocation", got)
+	}
+	if n, err := db.Collection("api_tokens").CountDocuments(ctx, bson.D{{Key: "subject", Value: personal.Subject("pat@example.ac.uk")}}); err != nil || n != 0 {
+		t.Errorf("%d records keep Pat's digest (%v)", n, err)
+	}
+	if n, err := s.Forget(ctx, personal.Subject("pat@example.ac.uk")); err != nil || n != 0 {
+		t.Errorf("a second erasure revoked %d (%v), want 0", n, err)
 	}
 }

@@ -2,6 +2,7 @@ package pages
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -58,7 +59,8 @@ func (h *Handler) contactsShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := contactsData{OrgID: org, OrgName: resp.JSON200.Name, Form: savedContacts(resp.JSON200), Roles: form.ContactRoles, Parts: contactParts,
-		Saved: r.URL.Query().Get("saved") == "1", Version: resp.HTTPResponse.Header.Get("ETag")}
+		Version: resp.HTTPResponse.Header.Get("ETag")}
+	d.Saved = d.Version != "" && `"`+r.URL.Query().Get("saved")+`"` == d.Version
 	h.show(w, r, http.StatusOK, "contacts", "Your contacts", nil, d)
 }
 
@@ -150,7 +152,9 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 			"You named "+f.Lead.Name+" the nominated lead: from now on they sign in for "+lead.OrgName+", and you no longer do.")
 		return
 	}
-	http.Redirect(w, r, "/obligations/"+org+"/contacts?saved=1", http.StatusSeeOther)
+	// The notice is of this save: shown while the contacts are as it left them, not
+	// whenever the address is opened again (a bookmark, the history).
+	http.Redirect(w, r, "/obligations/"+org+"/contacts?saved="+url.QueryEscape(strings.Trim(resp.HTTPResponse.Header.Get("ETag"), `"`)), http.StatusSeeOther)
 }
 
 // staleContacts shows the contacts form again when the contacts were saved by

@@ -11,7 +11,7 @@ import (
 type scoreRow struct{ Theme, Score string }
 
 type feedbackData struct {
-	OrgID string
+	OrgID, OrgName string
 	// When names the submission as the lead knows it (see submissionWhen).
 	When       string
 	Scores     []scoreRow
@@ -46,7 +46,7 @@ func (h *Handler) feedback(w http.ResponseWriter, r *http.Request) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	data := feedbackData{OrgID: org, When: submissionWhen(sub.JSON200.Cycle, sub.JSON200.SubmittedAt)}
+	data := feedbackData{OrgID: org, OrgName: h.orgName(r, org), When: submissionWhen(sub.JSON200.Cycle, sub.JSON200.SubmittedAt)}
 	for _, s := range resp.JSON200.Scores {
 		data.Scores = append(data.Scores, scoreRow{Theme: themeName(string(s.Theme)), Score: fmt.Sprintf("%.1f out of 4", s.Score)})
 	}

@@ -3,11 +3,13 @@
 package pages
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -108,7 +110,13 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name,
 		// A 429 from a page that did not say how long to wait still says it.
 		retryAfter(w, tryAgainIn)
 	}
-	p := templates.Page{Title: title, Errors: errs, Data: data}
+	heading := title
+	if o, ok := data.(orgTitled); ok {
+		if org := o.titleOrg(); org != "" && !strings.Contains(title, org) {
+			title += ": " + org
+		}
+	}
+	p := templates.Page{Title: title, Heading: heading, Errors: errs, Data: data}
 	if v, ok := visitorFrom(r.Context()); ok {
 		name := v.session.Name
 		if name == "" {
@@ -131,10 +139,36 @@ func (h *Handler) say(w http.ResponseWriter, r *http.Request, status int, title,
 	h.show(w, r, status, "message", title, nil, message{Message: text})
 }
 
-// fail logs an unexpected error and shows a page that says so without detail.
+// fail logs an unexpected error and shows a page that says so without detail, but
+// with what the visitor can do: a service that did not answer (or answered with its
+// own failure) is 503, to be tried again in a few minutes; and a form sent when it
+// happened may not have been saved, so the visitor is told to go back to what they
+// typed, which their browser still holds, rather than lose an hour's narrative to
+// "Try again later".
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.logger.ErrorContext(r.Context(), "page failed", "route", r.Pattern, "error", err)
-	h.say(w, r, http.StatusInternalServerError, "Sorry, there is a problem with the service", "Try again later.")
+	status, title, then := http.StatusInternalServerError, "Sorry, there is a problem with the service", "Try again later"
+	if unavailable(err) {
+		status, title, then = http.StatusServiceUnavailable, "Sorry, the service is not available at the moment", "Try again in a few minutes"
+		retryAfter(w, tryAgainIn)
+	}
+	text := then + ". If it goes on, contact ITSS."
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		text = "What you sent may not have been saved. Go back a page (your browser should still hold what you typed), check it, and send it again. " + text
+	}
+	h.say(w, r, status, title, text)
+}
+
+// unavailable says err is a service's not answering, or answering with a failure of
+// its own, rather than the portal's.
+func unavailable(err error) bool {
+	var p *clients.Problem
+	if errors.As(err, &p) {
+		return p.Status >= 500
+	}
+	var ue *url.Error
+	var ne net.Error
+	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // serviceProblem shows what a service answered when it refused a call that was not
@@ -170,8 +204,33 @@ func retryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(d.Seconds())), 1)))
 }
 
+// notFound says a page is not there, or not the visitor's (the two are one answer,
+// so that nobody learns what exists). A signed-in visitor is told whom they are
+// signed in as, since a link sent to another of their addresses, or to a colleague,
+// lands here; and one who is not ITSS staff, asking for the console, is told where
+// staff sign in.
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.say(w, r, http.StatusNotFound, "Page not found", "If you typed the address, check it is correct. If you followed a link, you may need to sign in as the person it was sent to.")
+	text := "If you typed the address, check it is correct. If you followed a link, you may need to sign in as the person it was sent to."
+	m := message{}
+	if v, ok := visitorFrom(r.Context()); ok {
+		who := v.session.Email
+		if name := cmp.Or(v.session.Name, v.person.Name()); name != "" && who != "" {
+			who = name + " (" + who + ")"
+		} else if who == "" {
+			who = name
+		}
+		if who != "" {
+			text = "If you typed the address, check it is correct. You are signed in as " + who +
+				": if you followed a link sent to someone else, or to another of your addresses, sign out (at the top of the page) and sign in as them."
+		}
+		if strings.HasPrefix(r.URL.Path, "/ops") && !v.session.Ops {
+			m.Link, m.LinkText = "/signin/ops", "Sign in with your ITSS account"
+		}
+	} else if strings.HasPrefix(r.URL.Path, "/ops") {
+		m.Link, m.LinkText = "/signin/ops", "Sign in with your ITSS account"
+	}
+	m.Message = text
+	h.show(w, r, http.StatusNotFound, "message", "Page not found", nil, m)
 }
 
 func (h *Handler) crossOrigin(w http.ResponseWriter, r *http.Request) {
@@ -220,4 +279,28 @@ func staticFiles(files fs.FS) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// orgTitled is the data of a lead's page about one of their organisations: the
+// page's title names the organisation ("Your submission: University of Aberwen"),
+// so that someone who leads two, or has two tabs open, or hears titles read by a
+// screen reader, can tell the pages apart.
+type orgTitled interface{ titleOrg() string }
+
+func (d contactsData) titleOrg() string         { return d.OrgName }
+func (d fundApplicationsData) titleOrg() string { return d.OrgName }
+func (d fundApplicationData) titleOrg() string  { return d.OrgName }
+func (d submissionData) titleOrg() string       { return d.OrgName }
+func (d itemData) titleOrg() string             { return d.OrgName }
+func (d tokensData) titleOrg() string           { return d.OrgName }
+func (d obligationsData) titleOrg() string      { return d.Org.Name }
+func (d feedbackData) titleOrg() string         { return d.OrgName }
+
+// A reviewer's page of one assignment names whose submission, and the round, in its
+// title: a reviewer with several open in tabs saw "Review a submission" on each.
+func (d *reviewPageData) titleOrg() string {
+	if d.Whose == "" || d.RoundName == "" {
+		return d.Whose
+	}
+	return d.Whose + " (" + d.RoundName + ")"
 }

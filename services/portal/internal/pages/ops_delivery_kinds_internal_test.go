@@ -11,19 +11,20 @@ import (
 // "Fund-declined" and "Signin-link".
 func TestEveryDeliveryKindReadsAsWords(t *testing.T) {
 	want := map[notifyapi.DeliveryKind]string{
-		notifyapi.Reminder:         "Deadline reminder",
-		notifyapi.ReviewAssigned:   "Review assigned",
-		notifyapi.ReviewDueSoon:    "Review due soon",
-		notifyapi.ReviewOverdue:    "Review overdue",
-		notifyapi.ReviewUnassigned: "Review unassigned",
-		notifyapi.ReviewFeedback:   "Feedback released",
-		notifyapi.ReviewReturned:   "Review returned for revision",
-		notifyapi.ReviewNotNeeded:  "Review no longer needed",
-		notifyapi.SigninLink:       "Sign-in link",
-		notifyapi.FundReceived:     "Fund application received",
-		notifyapi.FundAwarded:      "Fund application awarded",
-		notifyapi.FundDeclined:     "Fund application declined",
-		notifyapi.FundReportDue:    "Fund report due",
+		notifyapi.Reminder:           "Deadline reminder",
+		notifyapi.ReviewAssigned:     "Review assigned",
+		notifyapi.ReviewDueSoon:      "Review due soon",
+		notifyapi.ReviewOverdue:      "Review overdue",
+		notifyapi.ReviewUnassigned:   "Review unassigned",
+		notifyapi.ReviewFeedback:     "Feedback released",
+		notifyapi.ReviewReturned:     "Review returned for revision",
+		notifyapi.ReviewNotNeeded:    "Review no longer needed",
+		notifyapi.SigninLink:         "Sign-in link",
+		notifyapi.FundReceived:       "Fund application received",
+		notifyapi.FundAwarded:        "Fund application awarded",
+		notifyapi.FundDeclined:       "Fund application declined",
+		notifyapi.FundReportDue:      "Fund report due",
+		notifyapi.ObligationReceived: "Submission received",
 	}
 	for k, label := range want {
 		if !k.Valid() {

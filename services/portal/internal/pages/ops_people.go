@@ -35,6 +35,9 @@ type opsPeopleData struct {
 type opsPeopleConfirmData struct {
 	Email   string
 	Confirm templates.OpsField
+	// Key is the erasure's idempotency key: the form pressed twice erases once, and
+	// both answers list the organisations that named the person.
+	Key string
 }
 
 type opsPeopleErasedRow struct {
@@ -159,7 +162,7 @@ func (h *Handler) opsPeopleShowConfirm(w http.ResponseWriter, r *http.Request, s
 			f.Error, f.Focus = e.Message, true
 		}
 	}
-	h.show(w, r, status, "ops_people_confirm", "Erase this person", errs, opsPeopleConfirmData{Email: email, Confirm: f})
+	h.show(w, r, status, "ops_people_confirm", "Erase this person", errs, opsPeopleConfirmData{Email: email, Confirm: f, Key: opsFormKey(r)})
 }
 
 // opsPeopleErase erases the person through the signatory service, which tells every
@@ -178,7 +181,9 @@ func (h *Handler) opsPeopleErase(w http.ResponseWriter, r *http.Request, c *opsC
 		h.opsPeopleShowConfirm(w, r, http.StatusBadRequest, email, []templates.FieldError{{Field: "confirm", Message: msg}})
 		return
 	}
-	resp, err := c.set.Signatory.ErasePersonWithBodyWithResponse(r.Context(), "application/json", opsJSONBody(map[string]string{"email": email}))
+	key := opsFormKey(r)
+	resp, err := c.set.Signatory.ErasePersonWithBodyWithResponse(r.Context(), &sigapi.ErasePersonParams{IdempotencyKey: &key}, "application/json",
+		opsJSONBody(map[string]string{"email": email}))
 	if err != nil {
 		h.fail(w, r, fmt.Errorf("erase a person: %w", err))
 		return

@@ -385,19 +385,20 @@ func opsReviewRoundRowOf(rd reviewapi.Round) opsReviewRoundRow {
 // opsDeliveryKinds says what each kind of email notify logs is. A kind it does not
 // list reads as its words (see opsDeliveryKind).
 var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
-	notifyapi.Reminder:         "Deadline reminder",
-	notifyapi.ReviewAssigned:   "Review assigned",
-	notifyapi.ReviewDueSoon:    "Review due soon",
-	notifyapi.ReviewOverdue:    "Review overdue",
-	notifyapi.ReviewUnassigned: "Review unassigned",
-	notifyapi.ReviewFeedback:   "Feedback released",
-	notifyapi.ReviewReturned:   "Review returned for revision",
-	notifyapi.ReviewNotNeeded:  "Review no longer needed",
-	notifyapi.SigninLink:       "Sign-in link",
-	notifyapi.FundReceived:     "Fund application received",
-	notifyapi.FundAwarded:      "Fund application awarded",
-	notifyapi.FundDeclined:     "Fund application declined",
-	notifyapi.FundReportDue:    "Fund report due",
+	notifyapi.Reminder:           "Deadline reminder",
+	notifyapi.ReviewAssigned:     "Review assigned",
+	notifyapi.ReviewDueSoon:      "Review due soon",
+	notifyapi.ReviewOverdue:      "Review overdue",
+	notifyapi.ReviewUnassigned:   "Review unassigned",
+	notifyapi.ReviewFeedback:     "Feedback released",
+	notifyapi.ReviewReturned:     "Review returned for revision",
+	notifyapi.ReviewNotNeeded:    "Review no longer needed",
+	notifyapi.SigninLink:         "Sign-in link",
+	notifyapi.FundReceived:       "Fund application received",
+	notifyapi.FundAwarded:        "Fund application awarded",
+	notifyapi.FundDeclined:       "Fund application declined",
+	notifyapi.FundReportDue:      "Fund report due",
+	notifyapi.ObligationReceived: "Submission received",
 }
 
 // opsDeliveryKind is a kind of email in words: notify names its kinds with hyphens.

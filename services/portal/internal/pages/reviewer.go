@@ -2,6 +2,8 @@ package pages
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/services/portal/internal/clients"
@@ -70,8 +72,15 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 		h.serviceProblem(w, r, p)
 		return
 	}
-	data := reviewsData{Declined: r.Method == http.MethodGet && r.URL.Query().Get("declined") == "1"}
+	// The notice is of this decline: shown only while the assignment it names is no
+	// longer the reviewer's, not whenever the address is opened (a bookmark, a
+	// link passed on to another reviewer).
+	declined := r.URL.Query().Get("declined")
+	data := reviewsData{Declined: r.Method == http.MethodGet && strings.Count(declined, "/") == 1}
 	for _, a := range resp.JSON200.Items {
+		if a.RoundId+"/"+a.SubmissionId == declined && a.State != reviewapi.MyAssignmentStateDeclined {
+			data.Declined = false
+		}
 		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId, Whose: whoseSubmission(a),
 			Deadline: longTime(a.ReviewDeadline), CanRespond: a.Answerable}
 		switch {
@@ -148,7 +157,7 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !f.Accept {
-		http.Redirect(w, r, "/reviews?declined=1", http.StatusSeeOther)
+		http.Redirect(w, r, "/reviews?declined="+url.QueryEscape(round+"/"+submission), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/reviews", http.StatusSeeOther)

@@ -371,7 +371,7 @@ func (h *Handler) submissionShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := editorData(c, formOf(c.sub))
-	d.Saved = r.URL.Query().Get("saved") == "1"
+	d.Saved = c.sub != nil && r.URL.Query().Get("saved") == strconv.Itoa(c.sub.Version)
 	// Just submitted: say so, even when the organisation's next obligation is
 	// already open for its own draft. The submission is read by its id, since the
 	// service's list may not show it received yet.
@@ -449,7 +449,9 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.sub = saved
-	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved=1&"+draftQuery(c), http.StatusSeeOther)
+	// The notice is of this save (its version): shown while the draft is as it left
+	// it, not whenever the address is opened again (a bookmark, the history).
+	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved="+strconv.Itoa(saved.Version)+"&"+draftQuery(c), http.StatusSeeOther)
 }
 
 // submissionSubmit submits the saved draft once nothing is missing. What is missing,

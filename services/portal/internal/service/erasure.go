@@ -12,6 +12,7 @@ import (
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
+	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -26,10 +27,16 @@ var erasedIn = []string{"leads", "reviewers", "applicants", "sessions", "signin_
 // portal forgets the person in every record that holds their address, and deletes
 // the sign-in link requests for them still on its stream (kept there up to 15
 // minutes, each naming the person).
-func forgetErased(db *mongo.Database, js jetstream.JetStream) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
+func forgetErased(db *mongo.Database, js jetstream.JetStream, tokens *apitokens.Store) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
 	return func(people *signin.People) (bus.ConsumerSpec, bus.Handler) {
 		return platform.PersonErasures(Name, func(ctx context.Context, sub string) error {
 			if err := people.Forget(ctx, sub); err != nil {
+				return err
+			}
+			// An API token names its maker, whom the fund takes as the applicant of
+			// what it drafts: the erased person's tokens are revoked, and their name
+			// leaves the tokens' records.
+			if _, err := tokens.Forget(ctx, sub); err != nil {
 				return err
 			}
 			for _, name := range erasedIn {

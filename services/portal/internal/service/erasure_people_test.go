@@ -2,14 +2,20 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -40,7 +46,30 @@ func TestAnErasureForgetsThePersonAndTheirAddresses(t *testing.T) {
 		}
 	}
 
-	_, handle := forgetErased(db, env.JS)(people)
+	// Each made an API token, which names its maker: the erased person's is revoked.
+	if _, err := bus.EnsureStream(ctx, env.JS, bus.PortalTokenStream(1)); err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minter, err := signin.NewMinter("https://portal.example.org", key, clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := apitokens.New(ctx, apitokens.Deps{DB: db, JS: env.JS, Minter: minter, Clock: clock.System{}, Logger: telemetry.Discard(),
+		Audience: "tc-fund", MaxLifetime: 90 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, email := range map[string]string{"erased's tool": erased, "kept's tool": kept} {
+		if _, _, err := tokens.Issue(ctx, apitokens.Request{Org: "org-other", Name: name, Lifetime: 24 * time.Hour, By: "Someone", Creator: "p-x", Email: email}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	_, handle := forgetErased(db, env.JS, tokens)(people)
 	ev := events.PersonErasedV1{Subject: personal.Subject(strings.ToUpper(erased))}
 	data, err := json.Marshal(ev)
 	if err != nil {
@@ -50,6 +79,15 @@ func TestAnErasureForgetsThePersonAndTheirAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	list, err := tokens.List(ctx, "org-other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range list {
+		if revoked := !tok.Revoked.IsZero(); revoked != (tok.Name == "erased's tool") {
+			t.Errorf("API token %q revoked %v after the erasure: want the erased person's alone revoked", tok.Name, revoked)
+		}
+	}
 	if p, err := people.Lookup(ctx, erased); err != nil || p.Known() {
 		t.Errorf("the erased person is still known: %+v (%v)", p, err)
 	}

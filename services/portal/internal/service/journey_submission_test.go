@@ -132,7 +132,7 @@ func TestJourneyLeadSubmits(t *testing.T) {
 	tabTo(t, b, "button", "Save action")
 	b.Enter()
 	heading(t, b, "Your submission")
-	if got := b.Text(browsertest.CSS("#action-plan + table tbody")); !strings.Contains(got, "Fund ten registrations") || !strings.Contains(got, "Career development") ||
+	if got := b.Text(browsertest.CSS("#action-plan + .table-wrap tbody")); !strings.Contains(got, "Fund ten registrations") || !strings.Contains(got, "Career development") ||
 		!strings.Contains(got, "31 July 2027") {
 		t.Fatalf("the action plan reads %q", got)
 	}

@@ -78,6 +78,10 @@ func TestAReviewerSeesWhoseSubmissionEachAssignmentIs(t *testing.T) {
 		t.Fatalf("the review page = %d, caption %v: %s", r.status, captions, r.body)
 	}
 	notShowing(t, "the review page", r.body, rr.mine)
+	// Its title says whose too, so that tabs of several assignments are told apart.
+	if titles := titleTexts(find(parse(t, r.body), element("title"))); len(titles) != 1 || !strings.Contains(titles[0], "University of S's submission (Round 2027)") {
+		t.Errorf("the review page's title is %v, want it to name University of S's submission (Round 2027)", titles)
+	}
 
 	p.do("POST", page+"/respond", cookie, url.Values{"accept": {"true"}, "next": {"review"}})
 	if r := p.do("POST", page, cookie, reviewForm("Rita's summary.")); r.status != http.StatusSeeOther {
@@ -155,6 +159,25 @@ func TestALeadSeesSubmissionsByCycleAndDay(t *testing.T) {
 		t.Fatalf("the feedback page = %d, caption %v, want %q: %s", fb.status, captions, when, fb.body)
 	}
 	notShowing(t, "the feedback page", fb.body, rr.mine)
+
+	// Every page of the lead's about the organisation names it in its title, so
+	// that tabs, history and a screen reader's reading of the title tell them apart.
+	for _, path := range []string{"/obligations/" + org, editor, "/obligations/" + org + "/contacts",
+		"/obligations/" + org + "/feedback/" + rr.mine, "/organisations/" + org + "/tokens"} {
+		r := s.p.do("GET", path, cookie, nil)
+		titles := find(parse(t, r.body), element("title"))
+		if r.status != http.StatusOK || len(titles) != 1 || !strings.Contains(text(titles[0]), "University of Cycleton") {
+			t.Errorf("GET %s = %d, title %v: want the page's title to name University of Cycleton", path, r.status, titleTexts(titles))
+		}
+	}
+}
+
+func titleTexts(ns []*html.Node) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, text(n))
+	}
+	return out
 }
 
 // An organisation's history names a change its lead made as the lead's, not by

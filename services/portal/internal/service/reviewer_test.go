@@ -285,11 +285,15 @@ func TestADeclineIsConfirmedAndItsPagesSayTheAssignmentIsGone(t *testing.T) {
 	respond := "/reviews/" + round + "/" + sub + "/respond"
 	decline := url.Values{"accept": {"false"}, "reason": {"On leave until March"}}
 	r := p.do("POST", respond, cookie, decline)
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/reviews?declined=1" {
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/reviews?declined="+url.QueryEscape(round+"/"+sub) {
 		t.Fatalf("declining = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
 	}
-	if page := p.do("GET", "/reviews?declined=1", cookie, nil); !strings.Contains(page.body, "You declined the assignment. ITSS will ask another reviewer") {
+	if page := p.do("GET", r.header.Get("Location"), cookie, nil); !strings.Contains(page.body, "You declined the assignment. ITSS will ask another reviewer") {
 		t.Errorf("the assignments page after declining: %s", page.body)
+	}
+	// The notice is of a decline: an address that names none says nothing of one.
+	if page := p.do("GET", "/reviews?declined=1", cookie, nil); strings.Contains(page.body, "You declined") {
+		t.Errorf("an address naming no decline says the reviewer declined")
 	}
 	for _, req := range []struct {
 		method, path string

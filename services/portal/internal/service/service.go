@@ -156,7 +156,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB, js)} {
+	if s.Tokens, err = apitokens.New(ctx, apitokens.Deps{DB: s.DB, JS: js, Minter: s.Minter, Clock: s.Clock, Logger: s.Logger,
+		Audience: cfg.Portal.FundAudience, MaxLifetime: cfg.Portal.APITokenMaxLifetime}); err != nil {
+		return fail(err)
+	}
+	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB, js, s.Tokens)} {
 		spec, h := consumer(s.People)
 		c, err := bus.NewConsumer(js, spec, h, processed, s.Logger, tel.TracerProvider)
 		if err != nil {
@@ -177,10 +181,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		Fund:      clients.Service{URL: p.FundURL, Audience: p.FundAudience},
 	}, s.Minter, opts.HTTPClient)
 	if err != nil {
-		return fail(err)
-	}
-	if s.Tokens, err = apitokens.New(ctx, apitokens.Deps{DB: s.DB, JS: js, Minter: s.Minter, Clock: s.Clock, Logger: s.Logger,
-		Audience: p.FundAudience, MaxLifetime: p.APITokenMaxLifetime}); err != nil {
 		return fail(err)
 	}
 	staff, err := signin.NewStaff(s.DB, s.Clock)
@@ -359,3 +359,6 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	}
 	return nil
 }
+
+// The portal's minter writes an API token's maker into it (apitokens.MakerMinter).
+var _ apitokens.MakerMinter = (*signin.Minter)(nil)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,10 +55,11 @@ func startDraft(t *testing.T, s *stack, org, cookie string) draftEditor {
 	editor := e.editor()
 	testenv.Eventually(t, 15*time.Second, func() error {
 		r := s.p.do("POST", editor, cookie, mainForm(nil))
-		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), editor+"?saved=1&draft=") {
+		draft, ok := savedDraft(editor, r)
+		if !ok {
 			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
 		}
-		e.draft = strings.TrimPrefix(r.header.Get("Location"), editor+"?saved=1&draft=")
+		e.draft = draft
 		return nil
 	})
 	return e
@@ -198,4 +200,21 @@ func TestActionFormsChangeOnlyTheActionTheyShowed(t *testing.T) {
 		}
 		e.refused(t, e.post(items, add), "Your plan has this action already (perhaps Save was pressed twice): it was not added again.", "Five", "Six")
 	})
+}
+
+// savedDraft is the draft a save of the editor led to, when it led back to the
+// editor saying that save was made ("?saved=<its version>&draft=<id>").
+func savedDraft(editor string, r response) (string, bool) {
+	if r.status != http.StatusSeeOther {
+		return "", false
+	}
+	u, err := url.Parse(r.header.Get("Location"))
+	if err != nil || u.Path != editor {
+		return "", false
+	}
+	q := u.Query()
+	if v, err := strconv.Atoi(q.Get("saved")); err != nil || v < 1 || q.Get("draft") == "" {
+		return "", false
+	}
+	return q.Get("draft"), true
 }

@@ -161,13 +161,14 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	// organisation's open obligation from the signatory's events. A draft keeps
 	// whatever is written so far: here a theme with only its narrative, and nothing
 	// yet on how technicians were consulted.
-	var draft string
+	var draft, savedAt string
 	testenv.Eventually(t, 15*time.Second, func() error {
 		r := p.do("POST", editor, cookie, mainForm(map[string]string{"rating-recognition": "", "how_consulted": ""}))
-		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), editor+"?saved=1&draft=") {
+		saved, ok := savedDraft(editor, r)
+		if !ok {
 			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
 		}
-		draft = strings.TrimPrefix(r.header.Get("Location"), editor+"?saved=1&draft=")
+		draft, savedAt = saved, r.header.Get("Location")
 		return nil
 	})
 	// The pages name the draft, as the browser does by following them: the review
@@ -183,7 +184,10 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		form.Set("draft", draft)
 		return p.do(method, path, cookie, form)
 	}
-	page := ed("GET", editor+"?saved=1", nil)
+	page := p.do("GET", savedAt, cookie, nil)
+	if !strings.Contains(shownText(t, page.body), "Your draft was saved.") {
+		t.Errorf("the editor after the save does not say it was saved")
+	}
 	// The action plan's buttons leave the page: it says to save first.
 	if !strings.Contains(page.body, "save your draft above first, or what you changed there since is lost") {
 		t.Errorf("the editor does not warn that the action plan's buttons leave unsaved changes behind")
@@ -266,6 +270,11 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	if r := ed("POST", items+"/1/remove", formIn(t, ed("GET", editor, nil).body, items+"/1/remove")); r.status != http.StatusSeeOther {
 		t.Fatalf("remove an action = %d: %s", r.status, r.body)
 	}
+	// The first save's address, opened again now the draft has changed since (the
+	// history, a bookmark), does not say the draft was just saved.
+	if again := p.do("GET", savedAt, cookie, nil); strings.Contains(shownText(t, again.body), "Your draft was saved.") {
+		t.Errorf("the first save's address says the draft was saved, though it has changed since")
+	}
 	plan := actionPlan(storedSubmission(t, s, org, draft))
 	if len(plan) != 1 || plan[0].(map[string]any)["owner"] != "Pro-Vice-Chancellor (People)" || plan[0].(map[string]any)["target_date"] != "2027-02-28" {
 		t.Fatalf("the plan the service holds: %v", plan)
@@ -321,10 +330,11 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		t.Errorf("carry before the draft is saved = %d %q, want 409 asking to save the draft", r.status, h1(t, r.body))
 	}
 	r = ed("POST", editor, mainForm(nil))
-	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), editor+"?saved=1&draft=") {
+	next, ok := savedDraft(editor, r)
+	if !ok {
 		t.Fatalf("save the next cycle's draft = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
 	}
-	if next := strings.TrimPrefix(r.header.Get("Location"), editor+"?saved=1&draft="); next == draft {
+	if next == draft {
 		t.Fatalf("the next cycle's draft is the first's, %s", draft)
 	} else {
 		draft = next
@@ -427,10 +437,21 @@ func TestLeadChangesContacts(t *testing.T) {
 	if got := value(parse(t, p.do("GET", path, cookie, nil).body), "field-point_of_contact-name"); got != "Technical Services Office" {
 		t.Fatalf("a refused form changed the contacts: %q", got)
 	}
-	if r := p.do("POST", path, cookie, form); r.status != http.StatusSeeOther || r.header.Get("Location") != path+"?saved=1" {
+	r = p.do("POST", path, cookie, form)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), path+"?saved=") {
 		t.Fatalf("save = %d: %s", r.status, r.body)
 	}
-	doc = parse(t, p.do("GET", path+"?saved=1", cookie, nil).body)
+	savedAt := r.header.Get("Location")
+	page := p.do("GET", savedAt, cookie, nil)
+	if !strings.Contains(shownText(t, page.body), "Your contacts were saved.") {
+		t.Errorf("the contacts after the save do not say they were saved")
+	}
+	// The notice is of that save: an address kept from an earlier one (a bookmark,
+	// the history) says nothing was just saved.
+	if earlier := p.do("GET", path+"?saved=1", cookie, nil); strings.Contains(shownText(t, earlier.body), "were saved") {
+		t.Errorf("an earlier save's address says the contacts were just saved")
+	}
+	doc = parse(t, page.body)
 	if value(doc, "field-point_of_contact-name") != "Technician Office" || value(doc, "field-plan_page") != "https://www.example.ac.uk/tc" {
 		t.Fatalf("the saved contacts read %s", text(doc))
 	}

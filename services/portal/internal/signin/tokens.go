@@ -54,7 +54,11 @@ type tokenClaims struct {
 	jwt.RegisteredClaims
 	Role string `json:"role"`
 	Org  string `json:"org,omitempty"`
-	Kind string `json:"kind,omitempty"`
+	// Name and Email are an API token's maker (MintAPITokenBy), never a person's
+	// short-lived token's (Mint).
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	Kind  string `json:"kind,omitempty"`
 }
 
 // Mint signs a token for p to call the service whose audience is aud. The token
@@ -87,6 +91,13 @@ func (m *Minter) Mint(p auth.Principal, aud string) (string, error) {
 // in the portal and in the service's read model, which the service asks on every
 // request (see libs/auth.APITokenKind), so it is refused once revoked whatever exp says.
 func (m *Minter) MintAPIToken(id, org, aud string, expires time.Time) (string, error) {
+	return m.MintAPITokenBy(id, org, aud, expires, "", "")
+}
+
+// MintAPITokenBy is MintAPIToken for a token that names the person who made it (their
+// name and the address they signed in with), whom the fund then takes as the
+// applicant of what the token drafts and writes to (apitokens.MakerMinter).
+func (m *Minter) MintAPITokenBy(id, org, aud string, expires time.Time, name, email string) (string, error) {
 	if id == "" || org == "" || aud == "" {
 		return "", errors.New("mint API token: an id, an organisation and an audience are required")
 	}
@@ -97,7 +108,7 @@ func (m *Minter) MintAPIToken(id, org, aud string, expires time.Time) (string, e
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-30 * time.Second)),
 			ExpiresAt: jwt.NewNumericDate(expires),
 		},
-		Role: string(auth.RoleApplicant), Org: org, Kind: auth.APITokenKind,
+		Role: string(auth.RoleApplicant), Org: org, Name: name, Email: email, Kind: auth.APITokenKind,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	t.Header["kid"] = m.kid

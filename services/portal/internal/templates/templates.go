@@ -24,10 +24,12 @@ type FieldError struct {
 // Page is what every page gets: its title, the person signed in (if any), the
 // problems to show, and its own data.
 type Page struct {
-	Title  string
-	Person *Person
-	Errors []FieldError
-	Data   any
+	// Title is the document's title; Heading the page's own heading where a page
+	// takes it from the title (the title may add whose page it is).
+	Title, Heading string
+	Person         *Person
+	Errors         []FieldError
+	Data           any
 }
 
 // Person is the little the layout shows of who is signed in.

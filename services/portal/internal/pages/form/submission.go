@@ -2,6 +2,7 @@ package form
 
 import (
 	"fmt"
+	"github.com/itss/techcommit/libs/httpserver"
 	"net/url"
 	"slices"
 	"strconv"
@@ -95,6 +96,11 @@ func ParseSubmission(v url.Values) (Submission, Errors) {
 	}
 	if utf8.RuneCountInString(f.Webpage) > 2048 {
 		errs.add("webpage", "Webpage address must be 2,048 characters or fewer")
+	} else if err := httpserver.CheckWebAddress(f.Webpage); err != nil {
+		// The service's own check, made here too: refused here for one field, the
+		// form would be refused again for this one at the next save, a second round
+		// of errors for what was wrong the first time.
+		errs.add("webpage", "Webpage: "+err.Error())
 	}
 	return f, errs
 }

@@ -33,6 +33,9 @@ func TestParseSubmission(t *testing.T) {
 		{"a negative count", url.Values{"participants": {"-1"}}, []string{"participants"}},
 		{"a long narrative", url.Values{"narrative-visibility": {strings.Repeat("x", 20001)}, "rating-visibility": {"1"}}, []string{"narrative-visibility"}},
 		{"a long webpage", url.Values{"webpage": {"https://" + strings.Repeat("x", 2041)}}, []string{"webpage"}},
+		// Every mistake in one answer: the service's check of the address is made here
+		// too, beside the count, rather than at the next save.
+		{"a count and an address wrong together", url.Values{"participants": {"abc"}, "webpage": {"notaurl"}}, []string{"participants", "webpage"}},
 	} {
 		_, errs := ParseSubmission(tc.in)
 		if diff := cmp.Diff(tc.want, fields(errs)); diff != "" {

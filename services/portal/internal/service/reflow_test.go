@@ -1,0 +1,196 @@
+package service
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/browsertest"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+)
+
+// What people really write, which no page may let widen it: an organisation named
+// for a Welsh village, a "word" longer than any screen (a pasted identifier), and
+// addresses under a long domain.
+const (
+	reflowOrg    = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch Institute of Advanced Technical Research and Extraordinarily Long Organisation Names"
+	reflowLead   = "c.long@llanfairpwllgwyngyllgogerychwyrndrobwll.ac.uk"
+	reflowOther  = "Gorsafawddacha'idraigodanheddogleddollônpenrhynareurdraethceredigion College"
+	reflowWord   = "Supercalifragilisticexpialidociousantidisestablishmentarianismpneumonoultramicroscopicsilicovolcanoconiosis"
+	reflowDomain = "https://www.llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch.ac.uk"
+	reflowPlan   = reflowDomain + "/technician-commitment/action-plan-2027/our-technicians-and-their-careers"
+	reflowEmail  = "technicians.and.technical.services@llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch.ac.uk"
+)
+
+// reflowWidths are a small phone's screen, which is also a 1280 pixel window zoomed
+// to 400% (WCAG 1.4.10 Reflow), that window zoomed to 200%, and the window itself.
+var reflowWidths = []int64{320, 640, 1280}
+
+// reflowPage is a page to open, with the text it must show for the test to try what
+// it means to (a page without the long name would fit the screen for nothing).
+type reflowPage struct {
+	path  string
+	shows []string
+}
+
+// Every page fits the screen: at 320, 640 and 1280 pixels wide none scrolls
+// sideways, even with a long organisation name, a long unbroken word in a narrative
+// and long addresses. A table too wide for the screen scrolls inside its own region,
+// text wraps, and the reviewer's score and comment fields stay on the screen, beside
+// the narrative on a desktop. A directory search that finds nothing shows no empty
+// table but says what to try. axe-core checks every page, the tables' scrolling
+// regions with them.
+func TestPagesFitTheScreenWhateverPeopleWrote(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	s := startStack(t, true)
+
+	// The long organisation, with long addresses for its contacts and a draft whose
+	// narrative and action plan hold the long word and address.
+	org := onboardOn(t, s.p, s.sig, reflowOrg, reflowLead, time.Now().AddDate(0, -13, 0))
+	lead := s.p.signIn(reflowLead)
+	contacts := "/obligations/" + org + "/contacts"
+	form := formIn(t, s.p.do("GET", contacts, lead, nil).body, contacts)
+	form.Set("plan_page", reflowPlan)
+	form.Set("point_of_contact.email", reflowEmail)
+	if r := s.p.do("POST", contacts, lead, form); r.status != http.StatusSeeOther {
+		t.Fatalf("the lead's save of the contacts = %d: %s", r.status, r.body)
+	}
+	e := startDraft(t, s, org, lead)
+	if r := e.post(e.editor(), mainForm(map[string]string{"narrative-visibility": "Our " + reflowWord + " at " + reflowPlan, "webpage": reflowPlan})); r.status != http.StatusSeeOther {
+		t.Fatalf("saving the draft = %d: %s", r.status, r.body)
+	}
+	e.setPlan(t, "Fund "+reflowWord+" at "+reflowPlan)
+
+	// Another organisation's submission with the long word and address in every
+	// narrative, in a round, assigned to Rita.
+	mint := func(pr auth.Principal) string {
+		tok, err := s.env.Issuer.MintFor(pr, time.Hour, config.DevAudience("review"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ops := mint(auth.Principal{Subject: "ops-1", Role: auth.RoleOps})
+	sub := submitted(t, s.p, s.review, mint, "org-w", reflowOther, reflowWord+" at "+reflowPlan+"'s")
+	registerReviewers(t, s.p, s.review, ops, map[string]any{
+		"reviewer_id": "rev-rita", "name": "Rita Reviewer", "email": ritaEmail, "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{}})
+	round := s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/review-rounds", ops, map[string]any{"name": "Round 2027",
+		"review_deadline": time.Now().Add(30 * 24 * time.Hour).Format(time.RFC3339), "reviewers_per_submission": 1})).JSON(t)["id"].(string)
+	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/submissions", ops, map[string]any{"submission_ids": []string{sub}}))
+	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/assignments", ops, map[string]any{
+		"action": "assign", "submission_id": sub, "reviewer_id": "rev-rita", "reason": "Knows the sector"}))
+	s.p.waitFor(ritaEmail, func(person signin.Person) bool { return person.Reviewer != nil })
+	rita := s.p.signIn(ritaEmail)
+	staff := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+
+	// The directory is the signatory service's projection, which may lag its events.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if r := s.p.do("GET", "/directory", "", nil); !strings.Contains(r.body, reflowEmail) {
+			return fmt.Errorf("the directory = %d without the organisation's new point of contact", r.status)
+		}
+		return nil
+	})
+
+	b := newBrowser(t)
+	fits := func(width int64, path string, shows ...string) {
+		t.Helper()
+		b.Open(s.p.url + path)
+		if w := b.PageWidth(); w.ScrollsSideways() {
+			t.Errorf("at %dpx %s is %dpx wide: the page scrolls sideways", width, path, w.Scroll)
+		}
+		main := b.Text(browsertest.CSS("main"))
+		for _, want := range shows {
+			if !strings.Contains(main, want) {
+				t.Errorf("at %dpx %s does not show %q, so the test does not try it", width, path, want)
+			}
+		}
+	}
+	// everyWidth opens the pages at every width as the person signed in with the
+	// session cookie ("" for anyone).
+	everyWidth := func(session string, pages []reflowPage) {
+		t.Helper()
+		if session != "" {
+			b.SetCookie(s.p.url, session)
+		}
+		for _, width := range reflowWidths {
+			b.SetViewport(width, 900)
+			for _, p := range pages {
+				fits(width, p.path, p.shows...)
+			}
+		}
+	}
+
+	// Anyone.
+	everyWidth("", []reflowPage{
+		{"/directory", []string{reflowEmail}},
+		{"/directory?name=zzzz", []string{"Check the spelling"}},
+	})
+	b.Open(s.p.url + "/directory?name=zzzz")
+	if got := b.Boxes("main table"); len(got) != 0 {
+		t.Errorf("a search that finds nothing shows %d tables", len(got))
+	}
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "No organisation in the directory has a name containing “zzzz”.") ||
+		!strings.Contains(got, "search for part of the name") {
+		t.Errorf("a search that finds nothing reads %q", got)
+	}
+
+	// The lead.
+	everyWidth(lead, []reflowPage{
+		{"/account", []string{reflowOrg}},
+		{"/obligations/" + org, []string{reflowOrg, reflowPlan}},
+		{e.editor() + "?draft=" + e.draft, []string{reflowOrg, reflowWord}},
+		{"/obligations/" + org + "/contacts", []string{reflowOrg}},
+		{"/organisations/" + org + "/tokens", []string{reflowOrg}},
+		{"/organisations/" + org + "/fund", []string{reflowOrg}},
+	})
+
+	// The reviewer: the assignments with their Accept and Decline, then the review
+	// page, its fields on the screen beside the narrative.
+	everyWidth(rita, []reflowPage{{"/reviews", []string{reflowOther}}})
+	review := "/reviews/" + round + "/" + sub
+	if r := s.p.do("POST", review+"/respond", rita, url.Values{"accept": {"true"}, "next": {"review"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("accepting = %d: %s", r.status, r.body)
+	}
+	for _, width := range reflowWidths {
+		b.SetViewport(width, 900)
+		fits(width, review, reflowWord)
+		client := float64(b.PageWidth().Client)
+		fields := b.Boxes(".review-fields")
+		if len(fields) != 4 {
+			t.Fatalf("at %dpx the review page has %d themes' fields, want 4", width, len(fields))
+		}
+		for _, f := range fields {
+			if f.Left < 0 || f.Right > client {
+				t.Errorf("at %dpx a theme's fields are drawn from %.0f to %.0f, off the %.0fpx screen: %s", width, f.Left, f.Right, client, f.Element)
+			}
+		}
+		if width == 1280 {
+			for i, text := range b.Boxes(".review-submission") {
+				if f := fields[i]; text.Right > f.Left || f.Top != text.Top {
+					t.Errorf("at %dpx theme %d's fields (%.0f to %.0f) are not beside its narrative (%.0f to %.0f)", width, i+1, f.Left, f.Right, text.Left, text.Right)
+				}
+			}
+		}
+	}
+
+	// ITSS staff.
+	everyWidth(staff, []reflowPage{
+		{"/ops", nil},
+		{"/ops/organisations", []string{reflowOrg}},
+		{"/ops/organisations/" + org, []string{reflowOrg, reflowPlan}},
+		{"/ops/email", []string{"Your sign-in link"}},
+		{"/ops/email/reminders", nil},
+		{"/ops/review/reviewers", []string{"Rita Reviewer"}},
+		{"/ops/review/rounds/" + round, []string{"Rita Reviewer"}},
+	})
+}
