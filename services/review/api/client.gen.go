@@ -6402,6 +6402,7 @@ func (r ListReviewersResponse) ContentType() string {
 
 // RegisterReviewerResponse201Headers the declared response headers of an HTTP 201 response for RegisterReviewer
 type RegisterReviewerResponse201Headers struct {
+	ETag     string
 	Location string
 }
 
@@ -6933,6 +6934,7 @@ func (r ListSubmissionsResponse) ContentType() string {
 
 // DraftSubmissionResponse201Headers the declared response headers of an HTTP 201 response for DraftSubmission
 type DraftSubmissionResponse201Headers struct {
+	ETag     string
 	Location string
 }
 
@@ -11455,6 +11457,13 @@ func ParseRegisterReviewerResponse(rsp *http.Response) (*RegisterReviewerRespons
 	switch {
 	case rsp.StatusCode == 201:
 		var headers RegisterReviewerResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
@@ -11977,6 +11986,13 @@ func ParseDraftSubmissionResponse(rsp *http.Response) (*DraftSubmissionResponse,
 	switch {
 	case rsp.StatusCode == 201:
 		var headers DraftSubmissionResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {

@@ -251,33 +251,40 @@ func (a *App) Feedback(ctx context.Context, by auth.Principal, id string) (round
 
 // --- reviewers ---
 
-// RegisterReviewer adds a volunteer to the pool (ops). Their id is the subject of
-// their token, so their own calls find their assignments.
-func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.ReviewerRegisteredV1) (round.Reviewer, error) {
+// RegisterReviewer adds a volunteer to the pool (ops), and returns the record with
+// its version (its ETag, which an update's If-Match names). Their id is the subject
+// of their token, so their own calls find their assignments.
+func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.ReviewerRegisteredV1) (Member, error) {
 	if !by.IsOps() {
-		return round.Reviewer{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
+		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
 	p.Name = strings.TrimSpace(p.Name)
-	if err := checkReviewer(p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts); err != nil {
-		return round.Reviewer{}, err
+	var ps problems
+	checkReviewer(&ps, p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts)
+	if err := a.checkReviewersOrganisation(ctx, &ps, p.OrganisationID); err != nil {
+		return Member{}, err
 	}
-	if err := a.checkReviewersOrganisation(ctx, p.OrganisationID); err != nil {
-		return round.Reviewer{}, err
+	if err := a.checkConflicts(ctx, &ps, p.Conflicts, nil); err != nil {
+		return Member{}, err
 	}
-	if err := a.checkConflicts(ctx, p.Conflicts, nil); err != nil {
-		return round.Reviewer{}, err
+	if err := ps.err(); err != nil {
+		return Member{}, err
 	}
+	// The address is claimed (a write) only for a record that is otherwise valid.
 	if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email); err != nil {
-		return round.Reviewer{}, err
+		return Member{}, err
 	}
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
 			if len(h) > 0 {
 				return nil, apperr.New(apperr.Conflict, "reviewer %s is already in the pool", p.ReviewerID)
 			}
 			return []events.Payload{p}, nil
 		}})
-	return reviewerOf(events.ReviewerUpdatedV1(p)), err
+	if err != nil {
+		return Member{}, err
+	}
+	return Member{Reviewer: reviewerOf(events.ReviewerUpdatedV1(p)), Version: lastVersion(appended)}, nil
 }
 
 // UpdateReviewer replaces a pool member's record (ops): training, capacity, themes,
@@ -300,9 +307,8 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
 	p.Name = strings.TrimSpace(p.Name)
-	if err := checkReviewer(p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts); err != nil {
-		return Member{}, err
-	}
+	var ps problems
+	checkReviewer(&ps, p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts)
 	// A change of organisation is checked as a registration is; a record that keeps its
 	// organisation may still be changed after the organisation withdrew (its capacity
 	// set to 0, say).
@@ -311,11 +317,14 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 		return Member{}, err
 	}
 	if !ok || current.Org != p.OrganisationID {
-		if err := a.checkReviewersOrganisation(ctx, p.OrganisationID); err != nil {
+		if err := a.checkReviewersOrganisation(ctx, &ps, p.OrganisationID); err != nil {
 			return Member{}, err
 		}
 	}
-	if err := a.checkConflicts(ctx, p.Conflicts, current.Conflicts); err != nil {
+	if err := a.checkConflicts(ctx, &ps, p.Conflicts, current.Conflicts); err != nil {
+		return Member{}, err
+	}
+	if err := ps.err(); err != nil {
 		return Member{}, err
 	}
 	if ok {
@@ -443,25 +452,44 @@ func taken(holder string) error {
 	return apperr.Field("email", "is already the address of reviewer %s in the pool: each person is one member of the pool, as the portal signs reviewers in by their address", holder)
 }
 
+// problems gathers what a request gets wrong, so that its refusal names every
+// problem at once (apperr.Invalids) rather than one per attempt.
+type problems []apperr.FieldProblem
+
+func (ps *problems) add(field, format string, args ...any) {
+	*ps = append(*ps, apperr.FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// err is the refusal naming every problem, or nil for none.
+func (ps problems) err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return apperr.Invalids(ps)
+}
+
 // checkReviewersOrganisation checks a reviewer's organisation is one the Commitment
 // announced as a signatory and that has not withdrawn: reviewers are technicians of
 // other signatories, and the rule that nobody reviews their own organisation holds
 // only if the pool records their organisation by the id its submissions carry. An
 // organisation recorded before the review service kept each one's kind is taken as
-// announced.
-func (a *App) checkReviewersOrganisation(ctx context.Context, id string) error {
+// announced. What is wrong is added to ps; the error is a failure to read.
+func (a *App) checkReviewersOrganisation(ctx context.Context, ps *problems, id string) error {
+	if id == "" {
+		return nil // checkReviewer says it is required
+	}
 	o, ok, err := a.orgs.Get(ctx, id)
 	switch {
 	case err != nil:
 		return err
 	case !ok || !o.Announced:
-		return apperr.Field("organisation_id", "%q is not the id of an organisation announced with the Technician Commitment: give the id the signatory service holds for the reviewer's organisation (a signatory announced a moment ago reaches the review service within seconds)", id)
+		ps.add("organisation_id", "%q is not the id of an organisation announced with the Technician Commitment: give the id the signatory service holds for the reviewer's organisation (a signatory announced a moment ago reaches the review service within seconds)", id)
 	case o.Withdrawn:
-		return apperr.Field("organisation_id", "%s has withdrawn from the Technician Commitment: reviewers are technicians of its signatories", o.Name)
+		ps.add("organisation_id", "%s has withdrawn from the Technician Commitment: reviewers are technicians of its signatories", o.Name)
 	case o.Kind != "" && o.Kind != "signatory":
-		return apperr.Field("organisation_id", "%s is a %s, not a signatory: reviewers are technicians of the Commitment's signatories", o.Name, o.Kind)
+		ps.add("organisation_id", "%s is a %s, not a signatory: reviewers are technicians of the Commitment's signatories", o.Name, o.Kind)
 	case o.AnnouncedOn.After(civil.Of(a.clock.Now().In(london))):
-		return apperr.Field("organisation_id", "%s's announcement is dated %s: its technicians join the pool from that day", o.Name, o.AnnouncedOn.InWords())
+		ps.add("organisation_id", "%s's announcement is dated %s: its technicians join the pool from that day", o.Name, o.AnnouncedOn.InWords())
 	}
 	return nil
 }
@@ -469,8 +497,9 @@ func (a *App) checkReviewersOrganisation(ctx context.Context, id string) error {
 // checkConflicts checks each declared conflict names an organisation announced with
 // the Commitment (any kind, withdrawn or not): a conflict is kept only to be compared
 // with the organisation of a submission, which an id never announced never matches.
-// Those already on the member's record (kept) are not checked again.
-func (a *App) checkConflicts(ctx context.Context, conflicts, kept []string) error {
+// Those already on the member's record (kept) are not checked again. What is wrong
+// is added to ps; the error is a failure to read.
+func (a *App) checkConflicts(ctx context.Context, ps *problems, conflicts, kept []string) error {
 	for i, c := range conflicts {
 		if slices.Contains(kept, c) {
 			continue
@@ -480,26 +509,29 @@ func (a *App) checkConflicts(ctx context.Context, conflicts, kept []string) erro
 			return err
 		}
 		if !ok || !o.Announced {
-			return apperr.Field(fmt.Sprintf("conflicts.%d", i), "%q is not the id of an organisation announced with the Technician Commitment: list the ids the signatory service holds for the organisations the reviewer must not review", c)
+			ps.add(fmt.Sprintf("conflicts.%d", i), "%q is not the id of an organisation announced with the Technician Commitment: list the ids the signatory service holds for the organisations the reviewer must not review", c)
 		}
 	}
 	return nil
 }
 
-func checkReviewer(id, name, org string, capacity int, conflicts []string) error {
-	switch {
-	case strings.TrimSpace(id) == "":
-		return apperr.Field("reviewer_id", "is required")
-	case name == "":
-		return apperr.Field("name", "is required")
-	case org == "":
-		return apperr.Field("organisation_id", "is required")
-	case capacity < 0 || capacity > 20:
-		return apperr.Field("capacity", "must be 0 to 20")
-	case slices.Contains(conflicts, org):
-		return apperr.Field("conflicts", "a reviewer never reviews their own organisation; list only other organisations")
+// checkReviewer adds to ps what is wrong with a pool member's record on its face.
+func checkReviewer(ps *problems, id, name, org string, capacity int, conflicts []string) {
+	if strings.TrimSpace(id) == "" {
+		ps.add("reviewer_id", "is required")
 	}
-	return nil
+	if name == "" {
+		ps.add("name", "is required")
+	}
+	if org == "" {
+		ps.add("organisation_id", "is required")
+	}
+	if capacity < 0 || capacity > 20 {
+		ps.add("capacity", "must be 0 to 20")
+	}
+	if org != "" && slices.Contains(conflicts, org) {
+		ps.add("conflicts", "a reviewer never reviews their own organisation; list only other organisations")
+	}
 }
 
 func reviewerAggregate(id string) string { return "reviewer-" + id }
@@ -735,42 +767,55 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff run review rounds")
 	}
-	// One request naming a submission twice would add it twice (the round's check
-	// runs against the round as loaded, before this request's events).
+	// The ids named are checked together first, so that a refusal names every one that
+	// is wrong (apperr.Invalids): a request naming a submission twice (which would add
+	// it twice: the round's check runs against the round as loaded, before this
+	// request's events), one that does not exist, one whose organisation withdrew.
+	var ps problems
 	first := make(map[string]int, len(subs))
+	loaded := make([]*submission.Submission, 0, len(subs))
+	names := map[string]string{}
+	withdrawn := map[string]bool{}
 	for i, sid := range subs {
+		field := fmt.Sprintf("submission_ids.%d", i)
 		if j, again := first[sid]; again {
-			return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "names submission %s a second time (it is submission_ids.%d): give each once", sid, j)
+			ps.add(field, "names submission %s a second time (it is submission_ids.%d): give each once", sid, j)
+			continue
 		}
 		first[sid] = i
-	}
-	target, err := a.loadRound(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	loaded := make([]*submission.Submission, 0, len(subs))
-	seen := make([]placement.Seen, 0, len(subs))
-	names := map[string]string{}
-	for i, sid := range subs {
 		s, err := a.loadSubmission(ctx, sid)
 		if err != nil {
 			return nil, err
 		}
 		if !s.Exists() {
-			return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "no submission %s", sid)
+			ps.add(field, "no submission %s", sid)
+			continue
 		}
 		if _, known := names[s.OrganisationID()]; !known {
 			o, _, err := a.orgs.Get(ctx, s.OrganisationID())
 			if err != nil {
 				return nil, err
 			}
-			// A withdrawn organisation's obligations lapsed with it: its plan is not
-			// given to volunteers to review.
-			if o.Withdrawn {
-				return nil, apperr.Field(fmt.Sprintf("submission_ids.%d", i), "submission %s is from %s, which has withdrawn from the Technician Commitment: it is not reviewed", sid, o.Name)
-			}
-			names[s.OrganisationID()] = o.Name
+			names[s.OrganisationID()], withdrawn[s.OrganisationID()] = o.Name, o.Withdrawn
 		}
+		// A withdrawn organisation's obligations lapsed with it: its plan is not
+		// given to volunteers to review.
+		if withdrawn[s.OrganisationID()] {
+			ps.add(field, "submission %s is from %s, which has withdrawn from the Technician Commitment: it is not reviewed", sid, names[s.OrganisationID()])
+			continue
+		}
+		loaded = append(loaded, s)
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	target, err := a.loadRound(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	seen := make([]placement.Seen, 0, len(subs))
+	for _, s := range loaded {
+		sid := s.ID()
 		// What the round would refuse (closed, not submitted) is refused before any
 		// placement is claimed for it.
 		if _, err := target.AddSubmission(s, names[s.OrganisationID()], 0); err != nil {
@@ -780,7 +825,7 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		if err != nil {
 			return nil, err
 		}
-		loaded, seen = append(loaded, s), append(seen, sn)
+		seen = append(seen, sn)
 	}
 	var claimed []*submission.Submission
 	placements := map[string]int{}
@@ -1376,7 +1421,9 @@ func (a *App) SweepOverdue(ctx context.Context) (int, error) {
 // markOverdue records reviews outstanding past their round's deadline and says when
 // the next deadline with outstanding reviews falls (zero if none does). A review of
 // the submission of an organisation that has withdrawn is not chased: its reviewer is
-// taken off it (see OrganisationWithdrawn, whose work this finishes when it could not).
+// taken off it (see OrganisationWithdrawn, whose work this finishes when it could not);
+// nor is one a reviewer erased at their request owes: they are taken off it
+// (takeOffErased).
 func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err error) {
 	rounds, err := a.openRounds(ctx)
 	if err != nil {
@@ -1389,11 +1436,15 @@ func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err 
 		}
 	}
 	now := a.clock.Now()
+	erased := map[string]bool{} // the pool's word on each reviewer asked, once a pass
 	for _, r := range rounds {
 		if len(r.TakeOffWithdrawn(withdrawn)) > 0 {
 			if r, _, err = a.takeOffWithdrawn(ctx, r.ID(), withdrawn); err != nil {
 				return marked, time.Time{}, err
 			}
+		}
+		if r, err = a.takeOffErased(ctx, r, erased); err != nil {
+			return marked, time.Time{}, err
 		}
 		if len(r.MarkOverdue(now, withdrawn)) == 0 {
 			if d := r.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
@@ -1410,6 +1461,39 @@ func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err 
 		}
 	}
 	return marked, next, nil
+}
+
+// erasureActor is who the rounds' log says took an erased reviewer off their
+// assignments: the service, on the signatory service's word that they were erased.
+const erasureActor = "system:person-erased"
+
+// takeOffErased takes the reviewers erased at their request off the assignments of
+// round r whose review they have not put in (see round.TakeOffErased), and returns
+// the round as it then is. Erasure destroys the key their name and address were
+// sealed under, so a round rebuilt from the log after it holds no address for them
+// (round.Unreachable); the pool's record says whether that is an erasure (erased
+// caches its word for the pass). The erasure's consumer wakes the deadline watch
+// (Forget), whose pass runs this at once; any pass after catches what one missed
+// (the rounds' read model rebuilt at that moment, a replica stopped).
+func (a *App) takeOffErased(ctx context.Context, r *round.Round, erased map[string]bool) (*round.Round, error) {
+	unreachable := r.Unreachable()
+	if len(unreachable) == 0 {
+		return r, nil
+	}
+	for _, id := range unreachable {
+		if _, asked := erased[id]; asked {
+			continue
+		}
+		rv, ok, err := a.loadReviewer(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		erased[id] = ok && rv.Erased
+	}
+	if len(r.TakeOffErased(erased)) == 0 {
+		return r, nil
+	}
+	return a.changeRound(ctx, erasureActor, r.ID(), func(r *round.Round) ([]events.Payload, error) { return r.TakeOffErased(erased), nil })
 }
 
 // roundChanged wakes the deadline timer when a round changed in this process brings
@@ -1639,11 +1723,18 @@ func (a *App) Now() time.Time { return a.clock.Now() }
 
 // Forget drops what the app holds in memory of these aggregates: a person erased
 // from their events must not be served from a round rebuilt before (the next read
-// rebuilds it from the log, where the person reads as erased).
+// rebuilds it from the log, where the person reads as erased). A reviewer's erasure
+// wakes the deadline watch, whose pass takes them off the assignments whose review
+// they have not put in (takeOffErased).
 func (a *App) Forget(aggregateIDs []string) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	reviewer := false
 	for _, id := range aggregateIDs {
 		delete(a.rounds, id)
+		reviewer = reviewer || strings.HasPrefix(id, reviewerAggregate(""))
+	}
+	a.mu.Unlock()
+	if reviewer {
+		a.roundChanged()
 	}
 }

@@ -144,13 +144,13 @@ func (h *harness) submitted(org string) string {
 
 // register adds a member to the pool, first announcing their organisation as a
 // signatory if it is not yet (reviewers are technicians of signatories), and waits
-// until the review service knows of it.
-func (h *harness) register(member map[string]any) testenv.Response {
+// until the review service knows of it. headers are sent with the request, in pairs.
+func (h *harness) register(member map[string]any, headers ...string) testenv.Response {
 	h.t.Helper()
 	h.signatory(member["organisation_id"].(string))
 	var r testenv.Response
 	testenv.Eventually(h.t, 10*time.Second, func() error {
-		if r = h.Do("POST", "/v1/reviewers", h.ops, member); r.Status != http.StatusCreated {
+		if r = h.Do("POST", "/v1/reviewers", h.ops, member, headers...); r.Status != http.StatusCreated {
 			return fmt.Errorf("registering %v: %d %s", member["reviewer_id"], r.Status, r.Body)
 		}
 		return nil

@@ -866,6 +866,63 @@ func (r *Round) TakeOffWithdrawn(withdrawn map[string]bool) []events.Payload {
 	return out
 }
 
+// ErasedReason is why TakeOffErased takes a reviewer off a submission, as the removal
+// records it.
+const ErasedReason = "the reviewer's details were erased at their request, so they can no longer review it: it needs another reviewer"
+
+// TakeOffErased takes the reviewers erased at their request (erased names them, by
+// id) off the submissions, in this round while it is open, whose review they have
+// not put in, with ErasedReason: nobody can write to them or sign them in again, so a
+// place left with them would wait for a review that never comes while the round
+// counted it covered. Ops see the submission needs another reviewer.
+//
+// What is taken off, and what is left, is as TakeOffWithdrawn's: a review that is in
+// stays on the record (the erasure has sealed away who wrote it). The removal names
+// neither the reviewer's name nor their address, even from a round rebuilt before
+// the erasure: notify must not write to a person erased, and the removal says so by
+// naming no address.
+//
+// It records nothing when there is nothing left to take off.
+func (r *Round) TakeOffErased(erased map[string]bool) []events.Payload {
+	if !r.Exists() || r.closed || len(erased) == 0 {
+		return nil
+	}
+	var out []events.Payload
+	for _, a := range r.Assignments() {
+		org, in := r.Organisation(a.SubmissionID)
+		if !in || !erased[a.ReviewerID] || !active(&a) || a.Reviewed() {
+			continue
+		}
+		if _, released := r.feedback[a.SubmissionID]; released {
+			continue
+		}
+		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: ErasedReason,
+			OrganisationID: org, ReviewDeadline: r.deadline, RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
+	}
+	return out
+}
+
+// Unreachable lists the reviewers, by id, of the assignments TakeOffErased would
+// take off were they erased whose address the round does not hold: a round rebuilt
+// from the log after a reviewer's erasure reads their sealed address as none. The
+// caller asks the pool which of them are erased.
+func (r *Round) Unreachable() []string {
+	if !r.Exists() || r.closed {
+		return nil
+	}
+	var out []string
+	for _, a := range r.Assignments() {
+		if a.Email != "" || !active(&a) || a.Reviewed() || slices.Contains(out, a.ReviewerID) {
+			continue
+		}
+		if _, released := r.feedback[a.SubmissionID]; released {
+			continue
+		}
+		out = append(out, a.ReviewerID)
+	}
+	return out
+}
+
 // Reviewable refuses to give reviewers a submission of the round whose organisation
 // has withdrawn from the Commitment (withdrawn names them, by id): nobody would use
 // the review. A submission not in the round is left to the caller's own check.

@@ -36,12 +36,16 @@ func New(a *app.App) *Handlers { return &Handlers{app: a} }
 // Register adds the API's routes.
 func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
-// DraftSubmission starts a submission.
+// DraftSubmission starts a submission. Its ETag is the draft's version, as
+// getSubmission's is.
 func (h *Handlers) DraftSubmission(c httpserver.Context) error {
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.SubmissionRequest) (api.Submission, error) {
 		s, err := h.app.DraftSubmission(ctx, by, deref(body.OrganisationId), content(api.SubmissionContent{
 			SelfAssessment: body.SelfAssessment, ActionPlan: body.ActionPlan, TechnicianVoice: body.TechnicianVoice, Webpage: body.Webpage,
 		}))
+		if err == nil { // the version drafted, which the first update's If-Match names
+			httpserver.SetETag(c, s.Version())
+		}
 		return h.submission(ctx, s, err, false)
 	}, same, func(s api.Submission) string { return "/v1/submissions/" + s.Id })
 }
@@ -157,10 +161,15 @@ func list[T any](items []T, next string) map[string]any {
 	return out
 }
 
-// RegisterReviewer adds a volunteer to the pool.
+// RegisterReviewer adds a volunteer to the pool. Its ETag is the new record's
+// version, as getReviewer's is, so that the first update can name it in If-Match.
 func (h *Handlers) RegisterReviewer(c httpserver.Context, _ api.RegisterReviewerParams) error {
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.Reviewer) (round.Reviewer, error) {
-		return h.app.RegisterReviewer(ctx, by, reviewerPayload(body))
+		m, err := h.app.RegisterReviewer(ctx, by, reviewerPayload(body))
+		if err == nil {
+			httpserver.SetETag(c, m.Version)
+		}
+		return m.Reviewer, err
 	}, toReviewer, func(r round.Reviewer) string { return "/v1/reviewers/" + url.PathEscape(r.ID) })
 }
 
