@@ -174,7 +174,9 @@ type ApplicationSubmittedV1 struct {
 // EventType implements Payload.
 func (ApplicationSubmittedV1) EventType() string { return SubjectApplicationSubmitted + ".v1" }
 
-// ApplicationWithdrawnV1 says the applicant withdrew it.
+// ApplicationWithdrawnV1 says the application was taken back before a decision: by
+// the applicant, or by the fund itself when the organisation withdrew from the
+// Technician Commitment (OrganisationWithdrew).
 type ApplicationWithdrawnV1 struct {
 	ApplicationID  string `json:"application_id"`
 	OrganisationID string `json:"organisation_id"`
@@ -182,6 +184,12 @@ type ApplicationWithdrawnV1 struct {
 	// RoundID and Title are set from their addition on; older events lack them.
 	RoundID string `json:"round_id,omitempty"`
 	Title   string `json:"title,omitempty"`
+	// OrganisationWithdrew says the fund withdrew the application because the
+	// organisation withdrew from the Technician Commitment, not the applicant;
+	// Reason then says so in words. Applicant, who notify tells, is set from its
+	// addition on; older events lack both.
+	OrganisationWithdrew bool   `json:"organisation_withdrew,omitempty"`
+	Applicant            Person `json:"applicant,omitzero"`
 }
 
 // EventType implements Payload.

@@ -147,6 +147,9 @@ type Application struct {
 	Title       string            `json:"title"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	Version     int               `json:"version"`
+
+	// WithdrawalReason why the application was withdrawn, present once it is and a reason was given: the applicant's own, or, when the fund withdrew it because the organisation withdrew from the Technician Commitment, that in words ("Exampleton University withdrew from the Technician Commitment on Monday 1 March 2027")
+	WithdrawalReason *string `json:"withdrawal_reason,omitempty"`
 }
 
 // ApplicationContent defines model for ApplicationContent.

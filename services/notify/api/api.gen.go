@@ -19,6 +19,7 @@ const (
 	FundDeclined       DeliveryKind = "fund-declined"
 	FundReceived       DeliveryKind = "fund-received"
 	FundReportDue      DeliveryKind = "fund-report-due"
+	FundWithdrawn      DeliveryKind = "fund-withdrawn"
 	ObligationReceived DeliveryKind = "obligation-received"
 	Reminder           DeliveryKind = "reminder"
 	ReviewAssigned     DeliveryKind = "review-assigned"
@@ -41,6 +42,8 @@ func (e DeliveryKind) Valid() bool {
 	case FundReceived:
 		return true
 	case FundReportDue:
+		return true
+	case FundWithdrawn:
 		return true
 	case ObligationReceived:
 		return true

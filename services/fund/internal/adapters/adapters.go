@@ -39,6 +39,9 @@ type signatoryDoc struct {
 	LeadEmail string `bson:"nominated_lead_email,omitempty"`
 	// AnnouncedOn is YYYY-MM-DD, absent when recorded before it was kept.
 	AnnouncedOn string `bson:"announced_on,omitempty"`
+	// WithdrawnOn is YYYY-MM-DD, absent when not withdrawn or recorded before it
+	// was kept.
+	WithdrawnOn string `bson:"withdrawn_on,omitempty"`
 }
 
 // NewSignatories opens the read model.
@@ -105,6 +108,11 @@ func (s *Signatories) Get(ctx context.Context, org string) (app.Signatory, bool,
 			return app.Signatory{}, false, fmt.Errorf("read signatory %s: announced_on: %w", org, err)
 		}
 	}
+	if d.WithdrawnOn != "" {
+		if sig.WithdrawnOn, err = civil.Parse(d.WithdrawnOn); err != nil {
+			return app.Signatory{}, false, fmt.Errorf("read signatory %s: withdrawn_on: %w", org, err)
+		}
+	}
 	return sig, true, nil
 }
 
@@ -112,7 +120,8 @@ func (s *Signatories) Get(ctx context.Context, org string) (app.Signatory, bool,
 func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
 	began := time.Now()
 	err := store.Replace(ctx, s.coll, sig.ID,
-		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadEmail: sig.NominatedLeadEmail, AnnouncedOn: dateOrNone(sig.AnnouncedOn)})
+		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadEmail: sig.NominatedLeadEmail,
+			AnnouncedOn: dateOrNone(sig.AnnouncedOn), WithdrawnOn: dateOrNone(sig.WithdrawnOn)})
 	if err != nil {
 		return fmt.Errorf("write signatory %s: %w", sig.ID, store.Classify(err))
 	}

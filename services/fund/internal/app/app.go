@@ -68,6 +68,9 @@ type Signatory struct {
 	// changes): the only person who may endorse its applications. Only the address is
 	// kept; the fund needs nothing else of the person.
 	NominatedLeadEmail string
+	// WithdrawnOn is the day the organisation withdrew from the Commitment (zero
+	// when not withdrawn, or recorded before the day was kept).
+	WithdrawnOn civil.Date
 }
 
 // Views answers application list queries from the projection.
@@ -930,12 +933,48 @@ func (a *App) Project(ctx context.Context, batch []events.Envelope) error {
 			apps = append(apps, app)
 		}
 	}
-	return a.views.Save(ctx, apps...)
+	if err := a.views.Save(ctx, apps...); err != nil {
+		return err
+	}
+	return a.withdrawLeftBehind(ctx, apps)
+}
+
+// withdrawLeftBehind withdraws those of apps still open whose organisation has
+// withdrawn from the Commitment: the withdrawal's own sweep (WithdrawOrganisation)
+// reads the views, which may not yet have held them. Each is saved in its view
+// before the organisation's standing is read here, and the sweep records the
+// standing before reading the views, so one or the other sees every application.
+// The standing is read as recently as a draft reads it (the organisation's
+// standing lags the signatory service's events anyway), once per organisation.
+func (a *App) withdrawLeftBehind(ctx context.Context, apps []*application.Application) error {
+	standing := map[string]Signatory{}
+	for _, app := range apps {
+		switch app.Status() {
+		case application.StatusDraft, application.StatusSubmitted, application.StatusInAssessment:
+		default:
+			continue
+		}
+		s, seen := standing[app.OrganisationID()]
+		if !seen {
+			var err error
+			if s, _, err = a.signatories.Recent(ctx, app.OrganisationID(), recently); err != nil {
+				return err
+			}
+			standing[app.OrganisationID()] = s
+		}
+		if !s.Withdrawn {
+			continue
+		}
+		if err := a.withdrawForOrganisation(ctx, s, app.ID()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecordSignatory updates the read model from a signatory event: an announcement
-// (name, kind and nominated lead) or a withdrawal (Withdrawn only). What the event
-// does not carry is kept.
+// (name, kind and nominated lead) or a withdrawal (Withdrawn and its day only). What
+// the event does not carry is kept.
 func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 	cur, ok, err := a.signatories.Get(ctx, s.ID)
 	if err != nil {
@@ -950,7 +989,69 @@ func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 	if ok && s.NominatedLeadEmail == "" {
 		s.NominatedLeadEmail = cur.NominatedLeadEmail
 	}
+	if ok && s.WithdrawnOn.IsZero() {
+		s.WithdrawnOn = cur.WithdrawnOn
+	}
 	return a.signatories.Put(ctx, s)
+}
+
+// organisationWithdrawal is who the fund records as withdrawing an application
+// because its organisation left the Commitment: the service, not the applicant.
+const organisationWithdrawal = "system:organisation-withdrawal"
+
+// WithdrawOrganisation records that an organisation withdrew from the Technician
+// Commitment on the day given, then withdraws each of its applications still open
+// (drafted, submitted or in assessment): none of them could ever be awarded or
+// changed by its applicant, and an assessment would wait on them for ever. A decided
+// application stays as it is: an award's report is still due.
+//
+// The organisation's applications are read from its list in the applications'
+// views, a page at a time. The organisation is recorded as withdrawn first, so that
+// no new draft or submission follows, and so that an application whose events the
+// views had not yet taken is withdrawn when they are (see Project). Should a
+// withdrawal fail, the error is returned and the event, redelivered, finishes the rest.
+func (a *App) WithdrawOrganisation(ctx context.Context, org string, on civil.Date) error {
+	if err := a.RecordSignatory(ctx, Signatory{ID: org, Withdrawn: true, WithdrawnOn: on}); err != nil {
+		return err
+	}
+	s, _, err := a.signatories.Get(ctx, org)
+	if err != nil {
+		return err
+	}
+	q := ListQuery{Org: org, Limit: 200}
+	for {
+		page, err := a.views.List(ctx, q)
+		if err != nil {
+			return fmt.Errorf("list the applications of organisation %s: %w", org, err)
+		}
+		for _, id := range page.IDs {
+			if err := a.withdrawForOrganisation(ctx, s, id); err != nil {
+				return err
+			}
+		}
+		if page.NextCursor == "" {
+			return nil
+		}
+		q.Cursor = page.NextCursor
+	}
+}
+
+// withdrawForOrganisation withdraws application id, if it is still open, because its
+// organisation s withdrew. It is decided on the application as it stands when
+// appended, so a decision racing it leaves one or the other, never both; and an
+// application already withdrawn is left, so that the organisation's withdrawal seen
+// twice, or replayed after a restart, appends nothing more.
+func (a *App) withdrawForOrganisation(ctx context.Context, s Signatory, id string) error {
+	_, err := a.change(ctx, organisationWithdrawal, id, func(app *application.Application) ([]events.Payload, error) {
+		if app.OrganisationID() != s.ID {
+			return nil, nil // the view's word is checked against the application itself
+		}
+		return app.WithdrawForOrganisation(s.Name, s.WithdrawnOn), nil
+	})
+	if err != nil {
+		return fmt.Errorf("withdraw application %s of withdrawn organisation %s: %w", id, s.ID, err)
+	}
+	return nil
 }
 
 // RecordContacts updates the organisation's nominated lead from a contacts change,

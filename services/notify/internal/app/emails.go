@@ -508,5 +508,36 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	return a.Notify(ctx, e, Recipient{lead, RoleLead})
 }
 
+// FundWithdrawn tells an application's applicant that the fund withdrew it because
+// its organisation withdrew from the Technician Commitment; reason is the fund's, in
+// words. It goes to the applicant alone, who did not take the step: the organisation
+// did, through its lead. Unlike FundEmail it names no application id and links to no
+// page: the application is closed, and there is nothing left for anyone to do with it.
+func (a *App) FundWithdrawn(ctx context.Context, cause string, app Application, reason string) error {
+	o, _, err := a.orgs.Get(ctx, app.OrganisationID)
+	if err != nil {
+		return err
+	}
+	subject, what := "Technician Collaboration Fund: your application is withdrawn", "Your application to the Technician Collaboration Fund"
+	if app.Title != "" {
+		subject += " — " + app.Title
+		what = fmt.Sprintf("Your application %q to the Technician Collaboration Fund", app.Title)
+	}
+	// The fund withdraws only for a reason it words itself; an empty one would be a
+	// producer's fault, and the applicant still needs to hear why in general terms.
+	reason = cmp.Or(strings.TrimSuffix(strings.TrimSpace(reason), "."), "your organisation withdrew from the Technician Commitment")
+	ask := "Your organisation's nominated lead for the Technician Commitment can tell you more about its withdrawal. For anything about the fund, please contact ITSS."
+	if o.Lead.Name != "" {
+		ask = fmt.Sprintf("%s, %s's nominated lead for the Technician Commitment, can tell you more about its withdrawal. For anything about the fund, please contact ITSS.",
+			o.Lead.Name, cmp.Or(o.Name, "your organisation"))
+	}
+	return a.Notify(ctx, Email{Cause: cause, Org: app.OrganisationID, Kind: "fund-withdrawn", Subject: subject,
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("%s was withdrawn: %s.", what, reason),
+			"Only organisations in the Technician Commitment can be funded, so the fund withdrew it for you. Nothing more is needed from you: it will not be assessed, and it can no longer be changed or submitted.",
+			ask,
+		}}}, Recipient{app.Applicant, RoleApplicant})
+}
+
 // Pounds says an amount in pence as money.
 func Pounds(pence int64) string { return fmt.Sprintf("£%d.%02d", pence/100, pence%100) }

@@ -604,6 +604,75 @@ func TestFundEmailsGoToTheContactsTheSuiteHoldsNotTheAddressTypedIntoTheApplicat
 	}
 }
 
+// An application the fund withdrew because its organisation withdrew from the
+// Technician Commitment is told to its applicant, once however often the event comes:
+// what was withdrawn, why in words, that nothing more is needed and whom to ask, with
+// no id in the text. An application its applicant withdrew themselves is not told:
+// they did it.
+func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationWithdrew(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fw", civil.New(2027, 9, 20), civil.New(2028, 3, 20))
+	h.publish("fw", events.OrganisationWithdrawnV1{OrganisationID: "fw", WithdrawnOn: civil.New(2027, 3, 1), Reason: "merged", InitiatedBy: "organisation"})
+	h.waitFor("fw")
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	reason := "Uni fw withdrew from the Technician Commitment on Monday 1 March 2027"
+	// The fund's ids are UUIDs, which checkSays finds in an email's words.
+	byTheFund, byTheApplicant := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a47", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a48"
+	for i, p := range []events.Payload{
+		events.ApplicationWithdrawnV1{ApplicationID: byTheApplicant, OrganisationID: "fw", RoundID: "fr", Title: "Our own idea",
+			Reason: "The partner could no longer take part.", Applicant: applicant},
+		events.ApplicationWithdrawnV1{ApplicationID: byTheFund, OrganisationID: "fw", RoundID: "fr", Title: "Skills exchange",
+			Reason: reason, OrganisationWithdrew: true, Applicant: applicant},
+	} {
+		data, _ := json.Marshal(p)
+		id := p.(events.ApplicationWithdrawnV1).ApplicationID
+		// Each published twice, as JetStream redelivers an event whose ack was lost.
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("fund-withdrawn-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+			AggregateID: id, Version: 3, Time: time.Now(), Data: data})
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+
+	var got []received
+	for _, m := range h.box.all() {
+		if strings.Contains(m.Subject, "Fund") {
+			got = append(got, m)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d fund emails, want one, to the applicant whose application the fund withdrew: %+v", len(got), got)
+	}
+	m := got[0]
+	if diff := cmp.Diff([]string{applicant.Email}, m.To); diff != "" {
+		t.Errorf("the withdrawal went to (-want +got):\n%s", diff)
+	}
+	checkSays(t, m, "Technician Collaboration Fund: your application is withdrawn — Skills exchange", "Dear Ann Applicant,",
+		`Your application "Skills exchange" to the Technician Collaboration Fund was withdrawn: `+reason+".",
+		"Nothing more is needed from you", "Sam Patel, Uni fw's nominated lead for the Technician Commitment, can tell you more", "contact ITSS")
+	if strings.Contains(m.Subject+m.Text, "Our own idea") {
+		t.Errorf("the applicant was told of the application they withdrew themselves:\n%s", m.Text)
+	}
+	if link.MatchString(m.Text) {
+		t.Errorf("the withdrawal links to a page, though there is nothing left to do with the application:\n%s", m.Text)
+	}
+
+	// The delivery log records it as its own kind.
+	ops := h.http.Token(auth.RoleOps, "")
+	var kinds []string
+	for _, d := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=fw&limit=200", ops, nil)).JSON(t)["items"].([]any) {
+		if k := d.(map[string]any)["kind"].(string); strings.HasPrefix(k, "fund-") {
+			kinds = append(kinds, k)
+		}
+	}
+	if diff := cmp.Diff([]string{"fund-withdrawn"}, kinds); diff != "" {
+		t.Errorf("the delivery log's fund emails (-want +got):\n%s", diff)
+	}
+}
+
 // A delivery the relay refused for good is listed as given_up with the reason, can be
 // filtered so, and ops resend it once the data is fixed: the new attempt goes to the
 // lead as the signatory service now names them.

@@ -128,6 +128,16 @@ func (a *Application) SubmittedAt() time.Time { return a.submittedAt }
 func (a *Application) CreatedAt() time.Time   { return a.createdAt }
 func (a *Application) UpdatedAt() time.Time   { return a.updatedAt }
 
+// WithdrawalReason says why the application was withdrawn, in words: the applicant's
+// reason, or the fund's when its organisation withdrew from the Commitment. It is
+// empty unless withdrawn, and when the applicant gave no reason.
+func (a *Application) WithdrawalReason() string {
+	if a.status != StatusWithdrawn {
+		return ""
+	}
+	return a.withdrawnWhy
+}
+
 // Eligibility is what the service knows about the lead organisation when it decides.
 type Eligibility struct {
 	ActiveSignatory bool // announced, a signatory, not withdrawn
@@ -173,6 +183,11 @@ func (a *Application) Draft(r round.Round, org string, applicant Person, c Conte
 // Update replaces a draft's content at now, until its round closes: after that the
 // draft can never be submitted, so changing it would only mislead.
 func (a *Application) Update(r round.Round, c Content, el Eligibility, now time.Time) ([]events.Payload, error) {
+	if a.status == StatusWithdrawn && !el.ActiveSignatory {
+		// Withdrawn when its organisation left the Commitment, or before: the
+		// organisation's standing is what the applicant needs to hear.
+		return nil, checkEligible(r, el)
+	}
 	if err := a.require("update", StatusDraft); err != nil {
 		return nil, err
 	}
@@ -230,7 +245,33 @@ func (a *Application) Withdraw(reason string) ([]events.Payload, error) {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationWithdrawnV1{ApplicationID: a.id, OrganisationID: a.org, Reason: strings.TrimSpace(reason),
-		RoundID: a.roundID, Title: a.content.Title}}, nil
+		RoundID: a.roundID, Title: a.content.Title, Applicant: a.eventApplicant()}}, nil
+}
+
+// WithdrawForOrganisation withdraws the application because its organisation,
+// named orgName, withdrew from the Technician Commitment on the day given: it could
+// never be awarded (only signatories are funded), nor changed by its applicant. A
+// decided application is left as it is (an award's report is still due) and one
+// already withdrawn is not withdrawn again, so it returns nothing for either.
+func (a *Application) WithdrawForOrganisation(orgName string, on civil.Date) []events.Payload {
+	if !slices.Contains([]Status{StatusDraft, StatusSubmitted, StatusInAssessment}, a.status) {
+		return nil
+	}
+	return []events.Payload{events.ApplicationWithdrawnV1{ApplicationID: a.id, OrganisationID: a.org,
+		Reason: OrganisationWithdrewReason(orgName, on), RoundID: a.roundID, Title: a.content.Title,
+		OrganisationWithdrew: true, Applicant: a.eventApplicant()}}
+}
+
+// OrganisationWithdrewReason is the reason, in words, recorded on an application the
+// fund withdrew because its organisation left the Commitment.
+func OrganisationWithdrewReason(orgName string, on civil.Date) string {
+	if strings.TrimSpace(orgName) == "" {
+		orgName = "The organisation"
+	}
+	if on.IsZero() {
+		return orgName + " withdrew from the Technician Commitment"
+	}
+	return orgName + " withdrew from the Technician Commitment on " + on.InWords()
 }
 
 // StartAssessment moves a submitted application into assessment (ops).

@@ -61,8 +61,9 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 	}
 }
 
-// Signatories records which organisations are announced signatories, which withdrew,
-// and who each one's nominated lead is (announced, then changed with its contacts).
+// Signatories records which organisations are announced signatories, which withdrew
+// (withdrawing their open applications), and who each one's nominated lead is
+// (announced, then changed with its contacts).
 func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableSignatoriesV2, MaxAckPending: 1,
 		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged, events.SubjectOrganisationWithdrawn}}
@@ -86,7 +87,7 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.RecordSignatory(ctx, app.Signatory{ID: p.OrganisationID, Withdrawn: true})
+			return a.WithdrawOrganisation(ctx, p.OrganisationID, p.WithdrawnOn)
 		default:
 			return nil // a newer event this version does not need
 		}

@@ -397,6 +397,9 @@ func toApplication(a *application.Application) api.Application {
 	if f := a.Feedback(); f != "" {
 		out.Feedback = &f
 	}
+	if why := a.WithdrawalReason(); why != "" {
+		out.WithdrawalReason = &why
+	}
 	if r := a.Report(); r != nil {
 		out.Report = &struct {
 			SpentPence *int64  `json:"spent_pence,omitempty"`

@@ -206,13 +206,15 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	}
 }
 
-// Fund sends receipts, decisions and report reminders.
+// Fund sends receipts, decisions and report reminders, and tells an applicant whose
+// application the fund withdrew because their organisation left the Commitment.
 func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	// Each event is its own email: they are handled side by side. Each email is
 	// claimed by its recipient, cause and kind before it is sent, so an event handled
 	// twice sends nothing twice, and no processed-message record is needed.
 	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16, Workers: 16, Idempotent: true,
-		FilterSubjects: []string{events.SubjectApplicationSubmitted, events.SubjectApplicationAwarded, events.SubjectApplicationDeclined, events.SubjectReportDue}}
+		FilterSubjects: []string{events.SubjectApplicationSubmitted, events.SubjectApplicationAwarded, events.SubjectApplicationDeclined, events.SubjectReportDue,
+			events.SubjectApplicationWithdrawn}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.ApplicationSubmittedV1{}.EventType():
@@ -251,6 +253,17 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				"Technician Collaboration Fund: your project report is due by "+mail.Day(p.Due),
 				[]string{fmt.Sprintf("The project %q has ended. Please send its short report by %s; the attached calendar entry marks the date.", p.Title, mail.Day(p.Due))},
 				p.Due, false)
+		case events.ApplicationWithdrawnV1{}.EventType():
+			p, err := events.Decode[events.ApplicationWithdrawnV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if !p.OrganisationWithdrew {
+				return nil // the applicant withdrew it themselves: there is nothing to tell them
+			}
+			// An applicant erased at their request reads with no address: Notify
+			// writes to nobody.
+			return a.FundWithdrawn(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.Reason)
 		}
 		return nil
 	}
