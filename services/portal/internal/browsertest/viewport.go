@@ -91,3 +91,44 @@ func (b *Browser) SetCookie(url, cookie string) {
 		b.tb.Fatalf("browsertest: set cookie %s for %s: %v", name, url, err)
 	}
 }
+
+// BrokenWords lists the words, in the elements the CSS selector matches, that are
+// drawn across two lines: a name broken mid-word ("Engin-eering") because a column
+// was squeezed narrower than its words, or a heading set larger than the screen,
+// where a word that fits the line should have moved whole to the next one. A word is
+// a run of text between spaces; a line may end after a hyphen in it ("Vice-" of
+// "Vice-Chancellor"), so it is broken when the letters of one of its hyphenated parts
+// are drawn on more than one line. Text in a code element (an address to copy) is
+// left out.
+func (b *Browser) BrokenWords(css string) []string {
+	b.tb.Helper()
+	words, err := evaluate[[]string](b, `(() => {
+		const broken = [];
+		const oneLine = (node, from, to) => {
+			const r = document.createRange();
+			r.setStart(node, from);
+			r.setEnd(node, to);
+			return new Set(Array.from(r.getClientRects(), rect => Math.round(rect.top))).size <= 1;
+		};
+		for (const el of document.querySelectorAll(`+jsString(css)+`)) {
+			const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+			for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+				if (node.parentElement.closest("code")) continue;
+				for (const word of node.data.matchAll(/\S+/g)) {
+					for (const part of word[0].matchAll(/[^\-\u2010\u2011]+/g)) {
+						const from = word.index + part.index;
+						if (!oneLine(node, from, from + part[0].length)) {
+							broken.push(word[0]);
+							break;
+						}
+					}
+				}
+			}
+		}
+		return broken;
+	})()`)
+	if err != nil {
+		b.tb.Fatalf("browsertest: broken words in %q: %v", css, err)
+	}
+	return words
+}

@@ -21,6 +21,12 @@ func TestViewportWidthAndCookie(t *testing.T) {
 	mux.HandleFunc("GET /wide", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, page("Wide", `<div id="wide" style="width: 1000px">A fixed width</div>`))
 	})
+	mux.HandleFunc("GET /words", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, page("Words", `<p id="whole" style="width: 120px">Engineering and Physical Sciences</p>`+
+			`<p id="anywhere" style="width: 120px; overflow-wrap: anywhere">Engineering and Physical Sciences</p>`+
+			`<p id="hyphen" style="width: 120px">The Pro-Vice-Chancellor</p>`+
+			`<table><tr><td id="squeezed" style="overflow-wrap: anywhere">Engineering and Physical Sciences</td><td style="width: 300px">x</td></tr></table>`))
+	})
 	mux.HandleFunc("GET /cookie", func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie("session")
 		who := "nobody"
@@ -51,6 +57,17 @@ func TestViewportWidthAndCookie(t *testing.T) {
 	b.SetViewport(1280, 600)
 	if w := b.PageWidth(); w.ScrollsSideways() {
 		t.Errorf("the 1000 pixel box does not fit 1280 pixels: %+v", w)
+	}
+
+	// Words that fit the line move to the next one whole; a column squeezed below
+	// its words' width breaks them.
+	b.SetViewport(320, 600)
+	b.Open(srv.URL + "/words")
+	if got := b.BrokenWords("#whole, #anywhere, #hyphen"); len(got) != 0 {
+		t.Errorf("words that fit the line are drawn broken: %q", got)
+	}
+	if got := b.BrokenWords("#squeezed"); len(got) == 0 {
+		t.Error("a cell squeezed below its words' width breaks none of them")
 	}
 
 	b.SetCookie(srv.URL, "session=alice")
