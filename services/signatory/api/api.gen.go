@@ -513,9 +513,6 @@ type Forbidden = Problem
 // NotFound RFC 9457 problem details, the body of every error the service answers
 type NotFound = Problem
 
-// OrganisationOK defines model for OrganisationOK.
-type OrganisationOK = Organisation
-
 // PreconditionFailed RFC 9457 problem details, the body of every error the service answers
 type PreconditionFailed = Problem
 

@@ -2130,6 +2130,7 @@ func (r ListOrganisationsResponse) ContentType() string {
 
 // CreateOrganisationResponse201Headers the declared response headers of an HTTP 201 response for CreateOrganisation
 type CreateOrganisationResponse201Headers struct {
+	ETag     string
 	Location string
 }
 
@@ -2392,6 +2393,11 @@ func (r GetOrganisationResponse) ContentType() string {
 	return ""
 }
 
+// AnnounceResponse200Headers the declared response headers of an HTTP 200 response for Announce
+type AnnounceResponse200Headers struct {
+	ETag string
+}
+
 // AnnounceResponse401Headers the declared response headers of an HTTP 401 response for Announce
 type AnnounceResponse401Headers struct {
 	WWWAuthenticate string
@@ -2416,7 +2422,7 @@ type AnnounceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OrganisationOK
+	JSON200 *VersionedOrganisationOK
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -2439,6 +2445,8 @@ type AnnounceResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AnnounceResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AnnounceResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -2450,7 +2458,7 @@ type AnnounceResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r AnnounceResponse) GetJSON200() *OrganisationOK {
+func (r AnnounceResponse) GetJSON200() *VersionedOrganisationOK {
 	return r.JSON200
 }
 
@@ -2691,6 +2699,11 @@ func (r UpdateContactsResponse) ContentType() string {
 	return ""
 }
 
+// ReceiveFormResponse200Headers the declared response headers of an HTTP 200 response for ReceiveForm
+type ReceiveFormResponse200Headers struct {
+	ETag string
+}
+
 // ReceiveFormResponse401Headers the declared response headers of an HTTP 401 response for ReceiveForm
 type ReceiveFormResponse401Headers struct {
 	WWWAuthenticate string
@@ -2715,7 +2728,7 @@ type ReceiveFormResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OrganisationOK
+	JSON200 *VersionedOrganisationOK
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -2738,6 +2751,8 @@ type ReceiveFormResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReceiveFormResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ReceiveFormResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -2749,7 +2764,7 @@ type ReceiveFormResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ReceiveFormResponse) GetJSON200() *OrganisationOK {
+func (r ReceiveFormResponse) GetJSON200() *VersionedOrganisationOK {
 	return r.JSON200
 }
 
@@ -2960,6 +2975,11 @@ func (r GetHistoryResponse) ContentType() string {
 	return ""
 }
 
+// RecordMeetingResponse200Headers the declared response headers of an HTTP 200 response for RecordMeeting
+type RecordMeetingResponse200Headers struct {
+	ETag string
+}
+
 // RecordMeetingResponse401Headers the declared response headers of an HTTP 401 response for RecordMeeting
 type RecordMeetingResponse401Headers struct {
 	WWWAuthenticate string
@@ -2984,7 +3004,7 @@ type RecordMeetingResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OrganisationOK
+	JSON200 *VersionedOrganisationOK
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -3007,6 +3027,8 @@ type RecordMeetingResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RecordMeetingResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RecordMeetingResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3018,7 +3040,7 @@ type RecordMeetingResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RecordMeetingResponse) GetJSON200() *OrganisationOK {
+func (r RecordMeetingResponse) GetJSON200() *VersionedOrganisationOK {
 	return r.JSON200
 }
 
@@ -3229,6 +3251,11 @@ func (r ListObligationsResponse) ContentType() string {
 	return ""
 }
 
+// WithdrawResponse200Headers the declared response headers of an HTTP 200 response for Withdraw
+type WithdrawResponse200Headers struct {
+	ETag string
+}
+
 // WithdrawResponse401Headers the declared response headers of an HTTP 401 response for Withdraw
 type WithdrawResponse401Headers struct {
 	WWWAuthenticate string
@@ -3253,7 +3280,7 @@ type WithdrawResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *OrganisationOK
+	JSON200 *VersionedOrganisationOK
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -3276,6 +3303,8 @@ type WithdrawResponse struct {
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *WithdrawResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *WithdrawResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -3287,7 +3316,7 @@ type WithdrawResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r WithdrawResponse) GetJSON200() *OrganisationOK {
+func (r WithdrawResponse) GetJSON200() *VersionedOrganisationOK {
 	return r.JSON200
 }
 
@@ -4214,6 +4243,13 @@ func ParseCreateOrganisationResponse(rsp *http.Response) (*CreateOrganisationRes
 	switch {
 	case rsp.StatusCode == 201:
 		var headers CreateOrganisationResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
@@ -4400,7 +4436,7 @@ func ParseAnnounceResponse(rsp *http.Response) (*AnnounceResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OrganisationOK
+		var dest VersionedOrganisationOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4486,6 +4522,16 @@ func ParseAnnounceResponse(rsp *http.Response) (*AnnounceResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers AnnounceResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers AnnounceResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -4702,7 +4748,7 @@ func ParseReceiveFormResponse(rsp *http.Response) (*ReceiveFormResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OrganisationOK
+		var dest VersionedOrganisationOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -4788,6 +4834,16 @@ func ParseReceiveFormResponse(rsp *http.Response) (*ReceiveFormResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers ReceiveFormResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers ReceiveFormResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -4962,7 +5018,7 @@ func ParseRecordMeetingResponse(rsp *http.Response) (*RecordMeetingResponse, err
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OrganisationOK
+		var dest VersionedOrganisationOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5048,6 +5104,16 @@ func ParseRecordMeetingResponse(rsp *http.Response) (*RecordMeetingResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RecordMeetingResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers RecordMeetingResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -5222,7 +5288,7 @@ func ParseWithdrawResponse(rsp *http.Response) (*WithdrawResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest OrganisationOK
+		var dest VersionedOrganisationOK
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5308,6 +5374,16 @@ func ParseWithdrawResponse(rsp *http.Response) (*WithdrawResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers WithdrawResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers WithdrawResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // contactsWith is the contacts of the signed form, with the head of institution and
@@ -132,5 +133,53 @@ func TestRacingContactUpdatesWithOneETagHaveOneWinner(t *testing.T) {
 	}
 	if got := leaderOf(h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, lead, nil)).JSON(t)); got != fmt.Sprintf("Head %d", winner) {
 		t.Errorf("the head is %q, want the winner's, Head %d", got, winner)
+	}
+}
+
+// TestEveryAnswerWithTheOrganisationCarriesItsETag: the create and each onboarding
+// step answer with the organisation's version as the ETag, as its read and a
+// contacts update do, so that a tool that has just recorded the announcement can
+// send If-Match with the contacts it corrects next without reading them again. A
+// step's ETag is the one a read after it gives, and it is accepted as If-Match; a
+// create replayed with its Idempotency-Key answers the same ETag.
+func TestEveryAnswerWithTheOrganisationCarriesItsETag(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.Token(auth.RoleOps, "")
+	created := h.Must(http.StatusCreated, h.Do("POST", "/v1/organisations", ops, enquiry, "Idempotency-Key", "etag-create"))
+	id, _ := created.JSON(t)["id"].(string)
+	// The create sent again with its key answers as the first did, ETag and all.
+	replay := h.Must(http.StatusCreated, h.Do("POST", "/v1/organisations", ops, enquiry, "Idempotency-Key", "etag-create"))
+	if replay.Header.Get("Idempotent-Replayed") != "true" || replay.Header.Get("ETag") != created.Header.Get("ETag") {
+		t.Errorf("the create replayed answers ETag %q (replayed: %q), the first %q", replay.Header.Get("ETag"), replay.Header.Get("Idempotent-Replayed"), created.Header.Get("ETag"))
+	}
+	answers := map[string]testenv.Response{"the create": created}
+	for _, s := range []struct {
+		name, path string
+		body       any
+	}{
+		{"the meeting", "/meeting", map[string]any{"held_on": "2025-02-10"}},
+		{"the form", "/form", form},
+		{"the announcement", "/announcement", map[string]any{"announced_on": "2025-03-20"}},
+	} {
+		r := h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+id+s.path, ops, s.body))
+		answers[s.name] = r
+		read := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, ops, nil))
+		if got, want := r.Header.Get("ETag"), read.Header.Get("ETag"); got != want {
+			t.Errorf("%s answers ETag %q; a read after it gives %q", s.name, got, want)
+		}
+	}
+	for name, r := range answers {
+		if want := fmt.Sprintf(`"%v"`, r.JSON(t)["version"]); r.Header.Get("ETag") != want {
+			t.Errorf("%s answers ETag %q, want its version %s", name, r.Header.Get("ETag"), want)
+		}
+	}
+	etag := answers["the announcement"].Header.Get("ETag")
+	h.Must(http.StatusOK, h.Do("PUT", "/v1/organisations/"+id+"/contacts", ops, contactsWith("Prof. New Head", "https://www.exampleton.ac.uk/technician-commitment"), "If-Match", etag))
+
+	withdrawn := h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+id+"/withdrawal", ops, map[string]any{
+		"withdrawn_on": "2025-06-01", "reason": "Left", "initiated_by": "organisation"}))
+	if want := fmt.Sprintf(`"%v"`, withdrawn.JSON(t)["version"]); withdrawn.Header.Get("ETag") != want {
+		t.Errorf("the withdrawal answers ETag %q, want its version %s", withdrawn.Header.Get("ETag"), want)
 	}
 }

@@ -35,50 +35,59 @@ func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 // CreateOrganisation records an enquiry.
 func (h *Handlers) CreateOrganisation(c httpserver.Context, _ api.CreateOrganisationParams) error {
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.EnquiryRequest) (*organisation.Organisation, error) {
-		return h.app.CreateOrganisation(ctx, by, organisation.Enquiry{
+		return versioned(c)(h.app.CreateOrganisation(ctx, by, organisation.Enquiry{
 			EnquiredOn: optionalCivil(body.EnquiredOn), Name: body.Name, Kind: organisation.Kind(body.Kind), Sector: string(body.Sector), Country: body.Country,
 			Website: body.Website, Contact: person(body.EnquiryContact),
-		})
+		}))
 	}, h.toOrganisation, func(o *organisation.Organisation) string { return "/v1/organisations/" + o.ID() })
+}
+
+// versioned answers with the organisation's version as the ETag, as every answer
+// that carries the organisation does (its read, its create, each onboarding step and
+// a contacts update), so that a tool may send If-Match with its next change without
+// reading it again.
+func versioned(c httpserver.Context) func(*organisation.Organisation, error) (*organisation.Organisation, error) {
+	return func(o *organisation.Organisation, err error) (*organisation.Organisation, error) {
+		if err == nil {
+			httpserver.SetETag(c, o.Version())
+		}
+		return o, err
+	}
 }
 
 // GetOrganisation reads one organisation.
 // Its ETag is the organisation's version, which updateContacts's If-Match names.
 func (h *Handlers) GetOrganisation(c httpserver.Context, id api.OrganisationID) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*organisation.Organisation, error) {
-		o, err := h.app.Get(ctx, by, id)
-		if err == nil {
-			httpserver.SetETag(c, o.Version())
-		}
-		return o, err
+		return versioned(c)(h.app.Get(ctx, by, id))
 	}, h.toOrganisation)
 }
 
 // RecordMeeting records the meeting with ITSS.
 func (h *Handlers) RecordMeeting(c httpserver.Context, id api.OrganisationID, _ api.RecordMeetingParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.MeetingRequest) (*organisation.Organisation, error) {
-		return h.app.RecordMeeting(ctx, by, id, date(body.HeldOn), deref(body.Notes))
+		return versioned(c)(h.app.RecordMeeting(ctx, by, id, date(body.HeldOn), deref(body.Notes)))
 	}, h.toOrganisation)
 }
 
 // ReceiveForm records the signed form.
 func (h *Handlers) ReceiveForm(c httpserver.Context, id api.OrganisationID, _ api.ReceiveFormParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.FormRequest) (*organisation.Organisation, error) {
-		return h.app.ReceiveForm(ctx, by, id, date(body.SignedOn), contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
+		return versioned(c)(h.app.ReceiveForm(ctx, by, id, date(body.SignedOn), contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage)))
 	}, h.toOrganisation)
 }
 
 // Announce records the joint announcement.
 func (h *Handlers) Announce(c httpserver.Context, id api.OrganisationID, _ api.AnnounceParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.AnnouncementRequest) (*organisation.Organisation, error) {
-		return h.app.Announce(ctx, by, id, date(body.AnnouncedOn))
+		return versioned(c)(h.app.Announce(ctx, by, id, date(body.AnnouncedOn)))
 	}, h.toOrganisation)
 }
 
 // Withdraw records a withdrawal.
 func (h *Handlers) Withdraw(c httpserver.Context, id api.OrganisationID, _ api.WithdrawParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.WithdrawalRequest) (*organisation.Organisation, error) {
-		return h.app.Withdraw(ctx, by, id, date(body.WithdrawnOn), body.Reason, string(body.InitiatedBy))
+		return versioned(c)(h.app.Withdraw(ctx, by, id, date(body.WithdrawnOn), body.Reason, string(body.InitiatedBy)))
 	}, h.toOrganisation)
 }
 
@@ -89,11 +98,7 @@ func (h *Handlers) UpdateContacts(c httpserver.Context, id api.OrganisationID, p
 		return err
 	}
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.ContactsRequest) (*organisation.Organisation, error) {
-		o, err := h.app.ChangeContacts(ctx, by, id, version, contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage))
-		if err == nil {
-			httpserver.SetETag(c, o.Version())
-		}
-		return o, err
+		return versioned(c)(h.app.ChangeContacts(ctx, by, id, version, contacts(body.Leader, body.NominatedLead, body.PointOfContact, body.PlanPage)))
 	}, h.toOrganisation)
 }
 
