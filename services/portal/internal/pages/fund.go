@@ -59,8 +59,12 @@ type fundApplicationData struct {
 	Submitted, Feedback     string
 	ReportDue, ReportState  string
 	Partners, Endorsement   string
-	Budget                  []applicationLine
-	Milestones              []applicationLine
+	// WithdrawalReason is why the application was withdrawn, as the fund gives it:
+	// the applicant's tool's words, or the organisation's withdrawal from the
+	// Commitment, which the lead did not make for this application.
+	WithdrawalReason string
+	Budget           []applicationLine
+	Milestones       []applicationLine
 }
 
 type applicationLine struct{ What, Value string }
@@ -106,6 +110,9 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.Feedback != nil {
 		data.Feedback = *a.Feedback
+	}
+	if a.WithdrawalReason != nil {
+		data.WithdrawalReason = *a.WithdrawalReason
 	}
 	if a.ReportDue != nil {
 		data.ReportDue = longDate(a.ReportDue.Time)
