@@ -261,6 +261,10 @@ type ReportSubmittedV1 struct {
 	// RoundID and Title are set from their addition on; older events lack them.
 	RoundID string `json:"round_id,omitempty"`
 	Title   string `json:"title,omitempty"`
+	// Applicant, to whom notify sends the report's receipt, is set from its addition
+	// on; older events lack it. The endorsement is not carried: the lead's copy goes to
+	// the lead the signatory service names, as for the award.
+	Applicant Person `json:"applicant,omitzero"`
 }
 
 // EventType implements Payload.

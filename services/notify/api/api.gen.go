@@ -19,6 +19,7 @@ const (
 	FundDeclined       DeliveryKind = "fund-declined"
 	FundReceived       DeliveryKind = "fund-received"
 	FundReportDue      DeliveryKind = "fund-report-due"
+	FundReportReceived DeliveryKind = "fund-report-received"
 	FundWithdrawn      DeliveryKind = "fund-withdrawn"
 	ObligationReceived DeliveryKind = "obligation-received"
 	Reminder           DeliveryKind = "reminder"
@@ -42,6 +43,8 @@ func (e DeliveryKind) Valid() bool {
 	case FundReceived:
 		return true
 	case FundReportDue:
+		return true
+	case FundReportReceived:
 		return true
 	case FundWithdrawn:
 		return true

@@ -258,6 +258,29 @@ func TestApplicantSubmitsOpsAwardsApplicantReadsTheDecision(t *testing.T) {
 		}
 		return nil
 	})
+	// The report names its applicant, as the award does: notify sends them, and the
+	// organisation's lead, its receipt.
+	var awarded, reported events.Person
+	for _, e := range h.fundStream() {
+		switch {
+		case e.AggregateID != id:
+		case e.Type == events.ApplicationAwardedV1{}.EventType():
+			p, err := events.Decode[events.ApplicationAwardedV1](e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			awarded = p.Applicant
+		case e.Type == events.ReportSubmittedV1{}.EventType():
+			p, err := events.Decode[events.ReportSubmittedV1](e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reported = p.Applicant
+		}
+	}
+	if reported.Email == "" || reported != awarded {
+		t.Errorf("the report's event names the applicant %+v, want %+v as the award does", reported, awarded)
+	}
 }
 
 func TestLateSubmissionIsRefusedWithTheClosingTime(t *testing.T) {

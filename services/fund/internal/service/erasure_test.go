@@ -18,8 +18,8 @@ import (
 	"github.com/itss/techcommit/libs/testenv"
 )
 
-// After an application is drafted (under an idempotency key), submitted and awarded,
-// the signatory service announces that its applicant is erased (naming only the
+// After an application is drafted (under an idempotency key), submitted, awarded and
+// reported on, the signatory service announces that its applicant is erased (naming only the
 // digest of their address): the fund's database and stream then hold neither their
 // name nor their address in readable form, and the endorsing lead stays until they
 // are erased in turn (with the answers stored for retries, which name them); the award and
@@ -34,6 +34,9 @@ func TestAnErasedApplicantIsForgotten(t *testing.T) {
 	h.eligible(applicant, round, 80000)
 	id := h.submitted(applicant, round, 80000, true)
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 80000}))
+	// The project's report names the applicant too (for notify's receipt).
+	h.clock.Set(time.Date(2027, 6, 1, 9, 0, 0, 0, time.UTC))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/report", applicant, map[string]any{"summary": "Four workshops.", "spent_pence": 75000}))
 	db, ctx := h.svc.DB, context.Background()
 	gone := []string{"Ann Applicant", "ann.applicant@exampleton.ac.uk"}
 	testenv.Eventually(t, 10*time.Second, func() error {

@@ -132,6 +132,7 @@ var PersonalFields = personal.Fields{
 	events.ApplicationDeclinedV1{}.EventType():  applicantAndEndorser,
 	events.ReportDueV1{}.EventType():            applicantAndEndorser,
 	events.ApplicationWithdrawnV1{}.EventType(): {"applicant"},
+	events.ReportSubmittedV1{}.EventType():      {"applicant"},
 }
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).

@@ -539,5 +539,52 @@ func (a *App) FundWithdrawn(ctx context.Context, cause string, app Application, 
 		}}}, Recipient{app.Applicant, RoleApplicant})
 }
 
+// KindFundReportReceived is the receipt for a funded project's report.
+const KindFundReportReceived = "fund-report-received"
+
+// FundReportReceived acknowledges a funded project's report: to its applicant, and a
+// copy to the organisation's nominated lead, who was told of the award and of the
+// report falling due. The lead is found and waited for as FundEmail finds them. Neither
+// copy names the fund's id for the application: the applicant has no more to do with
+// the report unless ITSS asks, and the lead's copy links to the portal's page. The
+// lead's copy does not name the applicant either, so that it keeps nothing of them an
+// erasure would have to find in another person's email.
+func (a *App) FundReportReceived(ctx context.Context, cause string, app Application, spentPence int64) error {
+	project := fmt.Sprintf("the project %q", app.Title)
+	if app.Title == "" {
+		project = "the funded project" // the fund names it on every event that names the applicant
+	}
+	subject := "Technician Collaboration Fund: report received"
+	if app.Title != "" {
+		subject += " — " + app.Title
+	}
+	next := "ITSS will read it. Nothing more is needed unless ITSS asks."
+	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundReportReceived, Subject: subject, Optional: true,
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("We have received your report on %s, funded by the Technician Collaboration Fund, with %s of the grant spent. Thank you.", project, Pounds(spentPence)),
+			next,
+			"For anything about the report or the fund, please contact ITSS.",
+		}}}
+	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
+		return err
+	}
+	o, found, err := a.orgs.Get(ctx, app.OrganisationID)
+	if err != nil {
+		return err
+	}
+	if found && o.Announced && o.Lead.Email == "" {
+		return nil // the lead was erased at their request: see FundEmail
+	}
+	if o.Lead.Email == "" {
+		return apperr.New(apperr.Unavailable, "organisation %s has no nominated lead in notify's records yet; the %s email to its lead waits for the signatory's events", app.OrganisationID, KindFundReportReceived)
+	}
+	e.Content = mail.Content{Paragraphs: []string{
+		fmt.Sprintf("%s's report on %s, funded by the Technician Collaboration Fund, was received, with %s of the grant spent.", cmp.Or(o.Name, "Your organisation"), project, Pounds(spentPence)),
+		next,
+		"Read the application and its report in the Technician Commitment portal:",
+	}, Action: a.applicationURL(app.ID)}
+	return a.Notify(ctx, e, Recipient{o.Lead, RoleLead})
+}
+
 // Pounds says an amount in pence as money.
 func Pounds(pence int64) string { return fmt.Sprintf("£%d.%02d", pence/100, pence%100) }

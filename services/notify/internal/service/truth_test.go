@@ -673,6 +673,82 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 	}
 }
 
+// A funded project's report is acknowledged once however often the event comes: to
+// its applicant, and a copy to the organisation's nominated lead (who was told of the
+// award and of the report falling due), each naming the project and what it spent in
+// pounds, what happens next and whom to ask, with no id in the text. A report event
+// from before the fund named its applicant is told to nobody.
+func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fp", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	typed := events.Person{Name: "Sam Patel", Email: "sam.patel@freemail.example"}
+	// The fund's ids are UUIDs, which checkSays finds in an email's words.
+	funded, older := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2b01", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2b02"
+	for i, p := range []events.Payload{
+		events.ApplicationAwardedV1{ApplicationID: funded, RoundID: "fr", OrganisationID: "fp", Title: "Skills exchange", AmountPence: 85000,
+			Applicant: applicant, Endorsement: typed, ReportDue: civil.New(2027, 12, 31)},
+		events.ReportSubmittedV1{ApplicationID: funded, RoundID: "fr", OrganisationID: "fp", Title: "Skills exchange",
+			Summary: "Twelve technicians swapped labs for a week.", SpentPence: 81250, Applicant: applicant},
+		// Submitted before the fund named the applicant in the event.
+		events.ReportSubmittedV1{ApplicationID: older, RoundID: "fr", OrganisationID: "fp", Title: "Older project",
+			Summary: "It went well.", SpentPence: 10000},
+	} {
+		data, _ := json.Marshal(p)
+		id := funded
+		if r, ok := p.(events.ReportSubmittedV1); ok {
+			id = r.ApplicationID
+		}
+		// Each published twice, as JetStream redelivers an event whose ack was lost.
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("fund-report-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+			AggregateID: id, Version: 4 + i, Time: time.Now(), Data: data})
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+
+	var got []received
+	for _, m := range h.box.all() {
+		if strings.Contains(m.Subject, "Fund") && !strings.Contains(m.Subject, "funded") {
+			got = append(got, m)
+		}
+	}
+	var to []string
+	for _, m := range got {
+		to = append(to, strings.Join(m.To, ","))
+		checkSays(t, m, "Technician Collaboration Fund: report received — Skills exchange", `"Skills exchange"`, "£812.50",
+			"ITSS will read it", "unless ITSS asks")
+		if strings.Join(m.To, ",") == applicant.Email {
+			checkSays(t, m, "Dear Ann Applicant,", "We have received your report on", "please contact ITSS")
+		} else {
+			checkSays(t, m, "Dear Sam Patel,", "Uni fp's report on", "https://portal.example.org/fund/applications/"+funded)
+		}
+		if strings.Contains(m.Subject+m.Text, "Older project") {
+			t.Errorf("a report event without its applicant was told to someone:\n%s", m.Text)
+		}
+	}
+	sort.Strings(to)
+	if diff := cmp.Diff([]string{applicant.Email, lead.Email}, to); diff != "" {
+		t.Errorf("the report's receipts went to (-want +got):\n%s", diff)
+	}
+
+	// The delivery log records them as their own kind.
+	ops := h.http.Token(auth.RoleOps, "")
+	var kinds []string
+	for _, d := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=fp&limit=200", ops, nil)).JSON(t)["items"].([]any) {
+		if k := d.(map[string]any)["kind"].(string); strings.HasPrefix(k, "fund-") {
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Strings(kinds)
+	if diff := cmp.Diff([]string{"fund-awarded", "fund-awarded", "fund-report-received", "fund-report-received"}, kinds); diff != "" {
+		t.Errorf("the delivery log's fund emails (-want +got):\n%s", diff)
+	}
+}
+
 // A delivery the relay refused for good is listed as given_up with the reason, can be
 // filtered so, and ops resend it once the data is fixed: the new attempt goes to the
 // lead as the signatory service now names them.

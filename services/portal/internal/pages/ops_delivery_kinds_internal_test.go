@@ -24,6 +24,7 @@ func TestEveryDeliveryKindReadsAsWords(t *testing.T) {
 		notifyapi.FundAwarded:        "Fund application awarded",
 		notifyapi.FundDeclined:       "Fund application declined",
 		notifyapi.FundReportDue:      "Fund report due",
+		notifyapi.FundReportReceived: "Fund report received",
 		notifyapi.FundWithdrawn:      "Fund application withdrawn",
 		notifyapi.ObligationReceived: "Submission received",
 	}

@@ -398,6 +398,7 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.FundAwarded:        "Fund application awarded",
 	notifyapi.FundDeclined:       "Fund application declined",
 	notifyapi.FundReportDue:      "Fund report due",
+	notifyapi.FundReportReceived: "Fund report received",
 	notifyapi.FundWithdrawn:      "Fund application withdrawn",
 	notifyapi.ObligationReceived: "Submission received",
 }

@@ -381,7 +381,7 @@ func (a *Application) SubmitReport(r round.Round, rep Report, today civil.Date) 
 		return nil, apperr.Field("spent_pence", "must not exceed the %d pence awarded: report what the grant paid for", a.awardPence)
 	}
 	return []events.Payload{events.ReportSubmittedV1{ApplicationID: a.id, OrganisationID: a.org, Summary: rep.Summary, SpentPence: rep.SpentPence,
-		RoundID: a.roundID, Title: a.content.Title}}, nil
+		RoundID: a.roundID, Title: a.content.Title, Applicant: a.eventApplicant()}}, nil
 }
 
 // check names every field of an application that breaks its round's rules (Validate)

@@ -357,7 +357,12 @@ func TestTheReportWaitsForTheProjectAndTheAward(t *testing.T) {
 	if _, err := a.SubmitReport(testRound, over, civil.New(2027, 5, 1)); func() bool { e, ok := apperr.As(err); return !ok || e.Field != "spent_pence" }() {
 		t.Errorf("a report spending more than the award: %v, want refused naming spent_pence", err)
 	}
-	if out, err := a.SubmitReport(testRound, rep, civil.New(2027, 5, 1)); err != nil || len(out) != 1 {
-		t.Errorf("a report on the day the project starts: %v, %v", out, err)
+	out, err := a.SubmitReport(testRound, rep, civil.New(2027, 5, 1))
+	if err != nil || len(out) != 1 {
+		t.Fatalf("a report on the day the project starts: %v, %v", out, err)
+	}
+	// It names the applicant (here drafted as "x"), whom notify sends its receipt.
+	if p, ok := out[0].(events.ReportSubmittedV1); !ok || p.Applicant.Name != "x" {
+		t.Errorf("the report's event %+v does not name its applicant", out[0])
 	}
 }

@@ -206,15 +206,16 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	}
 }
 
-// Fund sends receipts, decisions and report reminders, and tells an applicant whose
-// application the fund withdrew because their organisation left the Commitment.
+// Fund sends receipts (for applications and for funded projects' reports), decisions
+// and report reminders, and tells an applicant whose application the fund withdrew
+// because their organisation left the Commitment.
 func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	// Each event is its own email: they are handled side by side. Each email is
 	// claimed by its recipient, cause and kind before it is sent, so an event handled
 	// twice sends nothing twice, and no processed-message record is needed.
 	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16, Workers: 16, Idempotent: true,
 		FilterSubjects: []string{events.SubjectApplicationSubmitted, events.SubjectApplicationAwarded, events.SubjectApplicationDeclined, events.SubjectReportDue,
-			events.SubjectApplicationWithdrawn}}
+			events.SubjectApplicationWithdrawn, events.SubjectReportSubmitted}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.ApplicationSubmittedV1{}.EventType():
@@ -264,6 +265,21 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			// An applicant erased at their request reads with no address: Notify
 			// writes to nobody.
 			return a.FundWithdrawn(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.Reason)
+		case events.ReportSubmittedV1{}.EventType():
+			p, err := events.Decode[events.ReportSubmittedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Applicant == (events.Person{}) {
+				// Submitted before the fund named the applicant in the event: whom to
+				// thank is not known, and a receipt to the lead alone, or to a guessed
+				// applicant, would not be the receipt the others are. Nothing is sent.
+				// (An applicant erased after the event reads as erased, not as nobody:
+				// the lead's copy still goes, and Notify writes to nobody at the
+				// applicant's blanked address.)
+				return nil
+			}
+			return a.FundReportReceived(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.SpentPence)
 		}
 		return nil
 	}
