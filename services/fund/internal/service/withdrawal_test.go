@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/fund/internal/config"
 	fundevents "github.com/itss/techcommit/services/fund/internal/ports/events"
 )
 
@@ -162,4 +165,88 @@ func (h *harness) signatoriesConsumed() {
 		}
 		return nil
 	})
+}
+
+// An organisation's withdrawal racing awards of its applications in assessment: each
+// application ends either awarded (the award answered 200, and the fund did not
+// withdraw it) or withdrawn (the award refused), never both; the round's ledger
+// holds exactly the awards made, a refused award's claim released.
+func TestAWithdrawalRacingAwardsLeavesEachApplicationOneOrTheOther(t *testing.T) {
+	t.Parallel()
+	h := start(t, func(c *config.Config) { c.HTTP.RequestTimeout = time.Minute })
+	h.announce("org-r", "signatory")
+	const award, contenders = 1000, 12
+	round := h.openRound(award*contenders, 100, award)
+	applicant := h.Token(auth.RoleApplicant, "org-r")
+	h.eligible(applicant, round, award)
+	ids := make([]string, contenders)
+	for i := range ids {
+		ids[i] = h.submitted(applicant, round, award, true)
+	}
+
+	withdrawal := events.OrganisationWithdrawnV1{OrganisationID: "org-r", WithdrawnOn: mustDate("2027-03-01"), Reason: "merged", InitiatedBy: "organisation"}
+	statuses := make([]int, contenders)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	// The withdrawal goes in once a few awards are answered, while the rest are on
+	// their way, so that some awards come before it and some race it.
+	var answered atomic.Int32
+	someAnswered := make(chan struct{})
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			statuses[i] = h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": award}).Status
+			if answered.Add(1) == 3 {
+				close(someAnswered)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // the withdrawal as the consumer takes it
+		defer wg.Done()
+		<-someAnswered
+		if err := h.svc.App.WithdrawOrganisation(context.Background(), withdrawal.OrganisationID, withdrawal.WithdrawnOn); err != nil {
+			t.Error(err)
+		}
+	}()
+	close(start)
+	wg.Wait()
+	h.publishSignatory(withdrawal, "org-r")
+	h.signatoriesConsumed()
+
+	made := 0
+	for i, id := range ids {
+		got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, h.ops, nil)).JSON(t)["status"]
+		switch {
+		case statuses[i] == http.StatusOK && got == "awarded":
+			made++
+		case statuses[i] == http.StatusConflict && got == "withdrawn":
+		default:
+			t.Errorf("application %s: the award answered %d and it is %v; want 200 and awarded, or 409 and withdrawn", id, statuses[i], got)
+		}
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		awarded, withdrawn := map[string]int{}, map[string]int{}
+		for _, e := range h.fundStream() {
+			switch e.Subject() {
+			case events.SubjectApplicationAwarded:
+				awarded[e.AggregateID]++
+			case events.SubjectApplicationWithdrawn:
+				withdrawn[e.AggregateID]++
+			}
+		}
+		for _, id := range ids {
+			if awarded[id]+withdrawn[id] != 1 {
+				return fmt.Errorf("application %s was awarded %d and withdrawn %d times (published so far), want one or the other once", id, awarded[id], withdrawn[id])
+			}
+		}
+		return nil
+	})
+	ledger := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round+"/ledger", h.ops, nil)).JSON(t)
+	if ledger["awarded_pence"] != float64(award*made) || ledger["remaining_pence"] != float64(award*(contenders-made)) {
+		t.Errorf("ledger %v, want the %d awards made, %d pence, and the rest of the budget left", ledger, made, award*made)
+	}
+	t.Logf("%d of %d awarded before the withdrawal took the rest; ledger %v", made, contenders, ledger)
 }
