@@ -527,7 +527,11 @@ func (a *App) FundWithdrawn(ctx context.Context, cause string, app Application, 
 	// producer's fault, and the applicant still needs to hear why in general terms.
 	reason = cmp.Or(strings.TrimSuffix(strings.TrimSpace(reason), "."), "your organisation withdrew from the Technician Commitment")
 	ask := "Your organisation's nominated lead for the Technician Commitment can tell you more about its withdrawal. For anything about the fund, please contact ITSS."
-	if o.Lead.Name != "" {
+	switch {
+	case o.Lead.Email != "" && strings.EqualFold(o.Lead.Email, app.Applicant.Email):
+		// The applicant is the lead: not sent to ask themselves.
+		ask = "For anything about the fund, please contact ITSS."
+	case o.Lead.Name != "":
 		ask = fmt.Sprintf("%s, %s's nominated lead for the Technician Commitment, can tell you more about its withdrawal. For anything about the fund, please contact ITSS.",
 			o.Lead.Name, cmp.Or(o.Name, "your organisation"))
 	}

@@ -622,12 +622,15 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
 	reason := "Uni fw withdrew from the Technician Commitment on Monday 1 March 2027"
 	// The fund's ids are UUIDs, which checkSays finds in an email's words.
-	byTheFund, byTheApplicant := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a47", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a48"
+	byTheFund, byTheApplicant, leadsOwn := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a47", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a48", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a49"
 	for i, p := range []events.Payload{
 		events.ApplicationWithdrawnV1{ApplicationID: byTheApplicant, OrganisationID: "fw", RoundID: "fr", Title: "Our own idea",
 			Reason: "The partner could no longer take part.", Applicant: applicant},
 		events.ApplicationWithdrawnV1{ApplicationID: byTheFund, OrganisationID: "fw", RoundID: "fr", Title: "Skills exchange",
 			Reason: reason, OrganisationWithdrew: true, Applicant: applicant},
+		// The lead's own application, in another case: not told to ask themselves.
+		events.ApplicationWithdrawnV1{ApplicationID: leadsOwn, OrganisationID: "fw", RoundID: "fr", Title: "Lead's own bid",
+			Reason: reason, OrganisationWithdrew: true, Applicant: events.Person{Name: lead.Name, Email: strings.ToUpper(lead.Email)}},
 	} {
 		data, _ := json.Marshal(p)
 		id := p.(events.ApplicationWithdrawnV1).ApplicationID
@@ -638,10 +641,17 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 	h.waitForConsumer(events.StreamFund, "notify-fund")
 
 	var got []received
+	var toLead *received
 	for _, m := range h.box.all() {
-		if strings.Contains(m.Subject, "Fund") {
+		switch {
+		case strings.Contains(m.Subject, "Lead's own bid"):
+			toLead = &m
+		case strings.Contains(m.Subject, "Fund"):
 			got = append(got, m)
 		}
+	}
+	if toLead == nil || !strings.Contains(toLead.Text, "For anything about the fund, please contact ITSS.") || strings.Contains(toLead.Text, "can tell you more") {
+		t.Errorf("the lead, whose own application was withdrawn, is told (or not): %+v", toLead)
 	}
 	if len(got) != 1 {
 		t.Fatalf("%d fund emails, want one, to the applicant whose application the fund withdrew: %+v", len(got), got)
@@ -668,7 +678,7 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 			kinds = append(kinds, k)
 		}
 	}
-	if diff := cmp.Diff([]string{"fund-withdrawn"}, kinds); diff != "" {
+	if diff := cmp.Diff([]string{"fund-withdrawn", "fund-withdrawn"}, kinds); diff != "" {
 		t.Errorf("the delivery log's fund emails (-want +got):\n%s", diff)
 	}
 }
@@ -676,8 +686,8 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 // A funded project's report is acknowledged once however often the event comes: to
 // its applicant, and a copy to the organisation's nominated lead (who was told of the
 // award and of the report falling due), each naming the project and what it spent in
-// pounds, what happens next and whom to ask, with no id in the text. A report event
-// from before the fund named its applicant is told to nobody.
+// pounds, what happens next and whom to ask, with no id in the text. A report whose
+// event names no applicant (a token that named nobody) is still told to the lead.
 func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
@@ -695,7 +705,7 @@ func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.
 			Applicant: applicant, Endorsement: typed, ReportDue: civil.New(2027, 12, 31)},
 		events.ReportSubmittedV1{ApplicationID: funded, RoundID: "fr", OrganisationID: "fp", Title: "Skills exchange",
 			Summary: "Twelve technicians swapped labs for a week.", SpentPence: 81250, Applicant: applicant},
-		// Submitted before the fund named the applicant in the event.
+		// Submitted with a token that named nobody.
 		events.ReportSubmittedV1{ApplicationID: older, RoundID: "fr", OrganisationID: "fp", Title: "Older project",
 			Summary: "It went well.", SpentPence: 10000},
 	} {
@@ -710,11 +720,19 @@ func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.
 	}
 	h.waitForConsumer(events.StreamFund, "notify-fund")
 
-	var got []received
+	var got, unnamed []received
 	for _, m := range h.box.all() {
-		if strings.Contains(m.Subject, "Fund") && !strings.Contains(m.Subject, "funded") {
+		switch {
+		case strings.Contains(m.Subject, "Older project"):
+			unnamed = append(unnamed, m)
+		case strings.Contains(m.Subject, "Fund") && !strings.Contains(m.Subject, "funded"):
 			got = append(got, m)
 		}
+	}
+	if len(unnamed) != 1 || strings.Join(unnamed[0].To, ",") != lead.Email {
+		t.Errorf("the report whose applicant is not named went to %d people, want the lead alone: %+v", len(unnamed), unnamed)
+	} else {
+		checkSays(t, unnamed[0], "Dear Sam Patel,", `Uni fp's report on the project "Older project"`, "£100.00")
 	}
 	var to []string
 	for _, m := range got {
@@ -725,9 +743,6 @@ func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.
 			checkSays(t, m, "Dear Ann Applicant,", "We have received your report on", "please contact ITSS")
 		} else {
 			checkSays(t, m, "Dear Sam Patel,", "Uni fp's report on", "https://portal.example.org/fund/applications/"+funded)
-		}
-		if strings.Contains(m.Subject+m.Text, "Older project") {
-			t.Errorf("a report event without its applicant was told to someone:\n%s", m.Text)
 		}
 	}
 	sort.Strings(to)
@@ -744,7 +759,7 @@ func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.
 		}
 	}
 	sort.Strings(kinds)
-	if diff := cmp.Diff([]string{"fund-awarded", "fund-awarded", "fund-report-received", "fund-report-received"}, kinds); diff != "" {
+	if diff := cmp.Diff([]string{"fund-awarded", "fund-awarded", "fund-report-received", "fund-report-received", "fund-report-received"}, kinds); diff != "" {
 		t.Errorf("the delivery log's fund emails (-want +got):\n%s", diff)
 	}
 }

@@ -270,15 +270,10 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			if p.Applicant == (events.Person{}) {
-				// Submitted before the fund named the applicant in the event: whom to
-				// thank is not known, and a receipt to the lead alone, or to a guessed
-				// applicant, would not be the receipt the others are. Nothing is sent.
-				// (An applicant erased after the event reads as erased, not as nobody:
-				// the lead's copy still goes, and Notify writes to nobody at the
-				// applicant's blanked address.)
-				return nil
-			}
+			// An event that names no applicant (the applicant's token named nobody, as
+			// a development token or a tool's may not; or a report from before the fund
+			// named them) is still told to the lead, who was told of the application's
+			// receipt and of its award: Notify writes to nobody at an empty address.
 			return a.FundReportReceived(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.SpentPence)
 		}
 		return nil
