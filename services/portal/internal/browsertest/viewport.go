@@ -132,3 +132,16 @@ func (b *Browser) BrokenWords(css string) []string {
 	}
 	return words
 }
+
+// ScrollingSideways lists the start of the HTML of each element the CSS selector
+// matches that is narrower than what it holds, so that a person must scroll it
+// sideways to read all of it (a table's region, where the page itself fits).
+func (b *Browser) ScrollingSideways(css string) []string {
+	b.tb.Helper()
+	els, err := evaluate[[]string](b, `Array.from(document.querySelectorAll(`+jsString(css)+`)).
+		filter(el => el.scrollWidth > el.clientWidth).map(el => el.outerHTML.slice(0, 120))`)
+	if err != nil {
+		b.tb.Fatalf("browsertest: scrolling elements of %q: %v", css, err)
+	}
+	return els
+}

@@ -51,6 +51,12 @@ func TestViewportWidthAndCookie(t *testing.T) {
 	if bs := b.Boxes("#wide"); len(bs) != 1 || bs[0].Right-bs[0].Left != 1000 {
 		t.Errorf("the box is drawn at %+v", bs)
 	}
+	if got := b.ScrollingSideways("body"); len(got) != 1 {
+		t.Errorf("the body holding a 1000 pixel box at 320 pixels scrolls: %q", got)
+	}
+	if got := b.ScrollingSideways("#wide"); len(got) != 0 {
+		t.Errorf("the 1000 pixel box holding its own text scrolls: %q", got)
+	}
 	if bs := b.Boxes("table"); len(bs) != 0 {
 		t.Errorf("no table, yet boxes %+v", bs)
 	}
