@@ -28,7 +28,9 @@ func TestAReviewersRecordIsRefusedNamingEveryProblem(t *testing.T) {
 	t.Parallel()
 	h := start(t)
 	h.reviewer("rv", "a", true, 2)
-	h.signatory("b")
+	// "b" is a signatory the service knows: registering one of its members waits
+	// until it has taken the announcement (its consumer may lag the publish).
+	h.reviewer("rb", "b", true, 1)
 	bad := map[string]any{"reviewer_id": "rv2", "name": "Rita", "email": "rita@reviewers.example", "organisation_id": "nowhere",
 		"trained": true, "capacity": 2, "conflicts": []string{"b", "unheard-of"}}
 	want := []string{"organisation_id", "conflicts.1"}
