@@ -203,11 +203,10 @@ func TestDirectorySearch(t *testing.T) {
 	if got := names(some.body); len(got) != 1 || got[0] != "Othertown College" {
 		t.Fatalf("search by name = %v", got)
 	}
-	// Each organisation's kind reads as the filter offers it, not as the API's value
-	// (after the label a phone's screen shows, where the table is a list).
+	// Each organisation's kind reads as the filter offers it, not as the API's value.
 	var kind string
 	if cells := find(parse(t, some.body), element("td")); len(cells) > 1 {
-		kind = strings.TrimPrefix(text(cells[1]), "Kind: ")
+		kind = cellText(cells[1])
 	}
 	if kind != "Signatory" {
 		t.Errorf("the kind column reads %q, want Signatory", kind)

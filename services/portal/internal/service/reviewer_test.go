@@ -244,9 +244,11 @@ func TestAClosedRoundOffersTheReviewerNoAnswer(t *testing.T) {
 }
 
 // A reviewer whose organisation withdraws after they were assigned may no longer
-// review the submission: the review page says so, and why, rather than "page not
-// found", and shows nothing of the submission.
-func TestAReviewerWhoseOrganisationWithdrewIsToldWhy(t *testing.T) {
+// review the submission, and the review service takes them off it (notify tells
+// them no review is needed): the review page then says the assignment is no longer
+// theirs, rather than "page not found", and shows nothing of the submission, and the
+// assignment leaves their list.
+func TestAReviewerWhoseOrganisationWithdrewLosesTheSubmission(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the review service")
 	}
@@ -262,12 +264,14 @@ func TestAReviewerWhoseOrganisationWithdrewIsToldWhy(t *testing.T) {
 	p.publish("/tc/signatory", "org-other", events.OrganisationWithdrawnV1{OrganisationID: "org-other", Reason: "left", InitiatedBy: "organisation"})
 	testenv.Eventually(t, 10*time.Second, func() error {
 		r := p.do("GET", page, cookie, nil)
-		if r.status != http.StatusForbidden || h1(t, r.body) != "You may no longer review this submission" ||
-			!strings.Contains(r.body, "review University of S&#39;s submission: your organisation has withdrawn") || strings.Contains(r.body, "Our position on") {
+		if r.status != http.StatusNotFound || h1(t, r.body) != "No assignment of yours for this submission" || strings.Contains(r.body, "Our position on") {
 			return fmt.Errorf("the review page after the withdrawal = %d: %s", r.status, r.body)
 		}
 		return nil
 	})
+	if r := p.do("GET", "/reviews", cookie, nil); strings.Contains(r.body, page) {
+		t.Errorf("the assignments page still lists the submission: %s", r.body)
+	}
 }
 
 // A reviewer who declines is told it was heard; pressing Decline again, or following

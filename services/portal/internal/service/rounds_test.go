@@ -45,7 +45,7 @@ func TestOpenFundRoundsArePublic(t *testing.T) {
 	for _, tr := range find(parse(t, r.body), element("tr")) {
 		var cells []string
 		for _, td := range find(tr, func(n *html.Node) bool { return n.Data == "td" }) {
-			cells = append(cells, text(td))
+			cells = append(cells, cellText(td))
 		}
 		if len(cells) > 0 {
 			rows = append(rows, cells)

@@ -1080,10 +1080,11 @@ const withdrawalActor = "system:organisation-withdrawn"
 
 // OrganisationWithdrawn takes the reviewers off organisation org's submissions in
 // the open rounds once it has withdrawn from the Commitment (see
-// round.TakeOffWithdrawn), and returns how many it took off; notify tells each of
-// them that no review is needed from them. The caller records the withdrawal in the
-// read model of organisations first, so that an assignment decided after this looks
-// is refused (see reviewable and weighing).
+// round.TakeOffWithdrawn), takes org's own technicians in the pool off what they
+// have not reviewed (round.TakeOffReviewersOfWithdrawn), and returns how many it took
+// off; notify tells each of them that no review is needed from them. The caller
+// records the withdrawal in the read model of organisations first, so that an
+// assignment decided after this looks is refused (see reviewable and weighing).
 //
 // Each round is changed by its own command, which decides again on the round as the
 // log holds it at every attempt: ops changing the round at the same moment, another
@@ -1112,7 +1113,92 @@ func (a *App) OrganisationWithdrawn(ctx context.Context, org string) (int, error
 			return removed, fmt.Errorf("take reviewers off %s's submission in review round %s: %w", org, r.ID(), err)
 		}
 	}
+	// Its technicians in the pool come off what they have not reviewed: they may no
+	// longer review it (round.StillEligible), so it needs another reviewer.
+	gone, err := a.reviewersOfWithdrawn(ctx, rounds, withdrawn, 0)
+	if err != nil {
+		return removed, err
+	}
+	for _, r := range rounds {
+		if len(r.TakeOffReviewersOfWithdrawn(gone)) == 0 {
+			continue
+		}
+		_, n, err := a.takeOffReviewersOfWithdrawn(ctx, r.ID(), gone)
+		removed += n
+		if err != nil {
+			return removed, fmt.Errorf("take %s's reviewers off review round %s: %w", org, r.ID(), err)
+		}
+	}
 	return removed, nil
+}
+
+// takeOffReviewersOfWithdrawn takes the reviewers gone names (their organisation
+// withdrew) off what they have not reviewed in round id, deciding on the round as the
+// log holds it, and returns the round as it then is and how many it took off.
+func (a *App) takeOffReviewersOfWithdrawn(ctx context.Context, id string, gone map[string]bool) (*round.Round, int, error) {
+	n := 0
+	r, err := a.changeRound(ctx, withdrawalActor, id, func(r *round.Round) ([]events.Payload, error) {
+		p := r.TakeOffReviewersOfWithdrawn(gone)
+		n = len(p)
+		return p, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return r, n, nil
+}
+
+// withdrawnReviewersMaxAge is how long the deadline watch's pass may judge a
+// reviewer's organisation by the record this replica last read of them. The pool
+// keeps no index of its members by organisation, and reading afresh at every pass
+// each reviewer who owes a review would cost one load each a minute; a member is at
+// most this long behind a move made through another replica, and the withdrawal's
+// own handler reads them afresh.
+const withdrawnReviewersMaxAge = 10 * time.Minute
+
+// reviewersOfWithdrawn names, by id, the reviewers owing a review in rounds (see
+// round.Outstanding) whose organisation is one withdrawn names, as the pool records
+// them. With maxAge 0 each record is read afresh; otherwise it may be as old as
+// maxAge, and a member it finds is read afresh before being named, so that one moved
+// since to another organisation is not taken off. A reviewer erased at their request
+// is left to takeOffErased, whose removal names nobody.
+func (a *App) reviewersOfWithdrawn(ctx context.Context, rounds []*round.Round, withdrawn map[string]bool, maxAge time.Duration) (map[string]bool, error) {
+	if len(withdrawn) == 0 {
+		return nil, nil
+	}
+	gone, asked := map[string]bool{}, map[string]bool{}
+	for _, r := range rounds {
+		for _, id := range r.Outstanding() {
+			if asked[id] {
+				continue
+			}
+			asked[id] = true
+			if err := a.judgeReviewer(ctx, id, withdrawn, maxAge, gone); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return gone, nil
+}
+
+// judgeReviewer marks reviewer id in gone when the pool records them, unerased, at
+// an organisation withdrawn names (see reviewersOfWithdrawn).
+func (a *App) judgeReviewer(ctx context.Context, id string, withdrawn map[string]bool, maxAge time.Duration, gone map[string]bool) error {
+	h, err := a.events.LoadRecent(ctx, reviewerAggregate(id), maxAge)
+	if err != nil {
+		return fmt.Errorf("load reviewer %s: %w", id, err)
+	}
+	rv, ok, err := latestReviewer(h)
+	if err != nil || !ok || rv.Erased || !withdrawn[rv.Org] {
+		return err
+	}
+	if maxAge > 0 { // what memory says is confirmed by a fresh read
+		if rv, ok, err = a.loadReviewer(ctx, id); err != nil || !ok || rv.Erased || !withdrawn[rv.Org] {
+			return err
+		}
+	}
+	gone[id] = true
+	return nil
 }
 
 // takeOffWithdrawn takes the reviewers off the submissions in round id of the
@@ -1423,7 +1509,8 @@ func (a *App) SweepOverdue(ctx context.Context) (int, error) {
 // the submission of an organisation that has withdrawn is not chased: its reviewer is
 // taken off it (see OrganisationWithdrawn, whose work this finishes when it could not);
 // nor is one a reviewer erased at their request owes: they are taken off it
-// (takeOffErased).
+// (takeOffErased); nor one owed by a reviewer whose own organisation withdrew: they
+// are taken off it too (reviewersOfWithdrawn, finishing OrganisationWithdrawn's work).
 func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err error) {
 	rounds, err := a.openRounds(ctx)
 	if err != nil {
@@ -1435,6 +1522,12 @@ func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err 
 			return 0, time.Time{}, err
 		}
 	}
+	// The reviewers owing a review whose own organisation withdrew, which the
+	// withdrawal's handler took off unless it could not see them.
+	gone, err := a.reviewersOfWithdrawn(ctx, rounds, withdrawn, withdrawnReviewersMaxAge)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
 	now := a.clock.Now()
 	erased := map[string]bool{} // the pool's word on each reviewer asked, once a pass
 	for _, r := range rounds {
@@ -1445,6 +1538,11 @@ func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err 
 		}
 		if r, err = a.takeOffErased(ctx, r, erased); err != nil {
 			return marked, time.Time{}, err
+		}
+		if len(r.TakeOffReviewersOfWithdrawn(gone)) > 0 {
+			if r, _, err = a.takeOffReviewersOfWithdrawn(ctx, r.ID(), gone); err != nil {
+				return marked, time.Time{}, err
+			}
 		}
 		if len(r.MarkOverdue(now, withdrawn)) == 0 {
 			if d := r.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {

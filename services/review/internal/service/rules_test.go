@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/review/internal/app"
 	"github.com/itss/techcommit/services/review/internal/config"
 )
 
@@ -693,7 +695,9 @@ func TestOneAddressIsOneMemberOfThePool(t *testing.T) {
 // review the submission (moved to its organisation, a conflict declared with it):
 // 409 naming it, and nothing changes. A member whose own organisation withdraws
 // after the assignment may not accept it, review it, or read the submission or the
-// other reviews (409 saying why), and may still decline it.
+// other reviews (403 saying why), and may still decline it, until the withdrawal's
+// handler takes them off it (TestAReviewerWhoseOrganisationWithdrewIsTakenOffWhatTheyHadNotReviewed):
+// the withdrawal is first recorded here as the handler's first step records it.
 func TestAReviewerWhoBecomesIneligibleNoLongerReviews(t *testing.T) {
 	t.Parallel()
 	h := start(t)
@@ -729,13 +733,14 @@ func TestAReviewerWhoBecomesIneligibleNoLongerReviews(t *testing.T) {
 	// A change that leaves them eligible is taken.
 	h.Must(http.StatusOK, h.Do("PUT", "/v1/reviewers/mover", h.ops, member("mover", "third", "other")))
 
-	h.publish("leaving", events.OrganisationWithdrawnV1{OrganisationID: "leaving", Reason: "left", InitiatedBy: "organisation"})
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if r := h.Do("GET", base, h.as("leaver"), nil); r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "your organisation has withdrawn") {
-			return fmt.Errorf("the submission read by a member whose organisation withdrew: %d %s", r.Status, r.Body)
-		}
-		return nil
-	})
+	// The withdrawal as its handler's first step records it, before the second takes
+	// the organisation's technicians off what they have not reviewed.
+	if err := h.svc.App.UpdateOrganisation(context.Background(), "leaving", func(o *app.Organisation) { o.Withdrawn = true }); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.Do("GET", base, h.as("leaver"), nil); r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "your organisation has withdrawn") {
+		t.Errorf("the submission read by a member whose organisation withdrew: %d %s", r.Status, r.Body)
+	}
 	for _, req := range []struct {
 		method, path string
 		body         any
@@ -750,4 +755,13 @@ func TestAReviewerWhoBecomesIneligibleNoLongerReviews(t *testing.T) {
 			t.Errorf("the leaver's assignment is %s, want declined", a.State)
 		}
 	}
+
+	// The withdrawal's handler then takes the one still on it off.
+	h.publish("leaving", events.OrganisationWithdrawnV1{OrganisationID: "leaving", Reason: "left", InitiatedBy: "organisation"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := active(h.assignments(round), sub); !slices.Contains(got, "first") || slices.Contains(got, "unanswered") {
+			return fmt.Errorf("reviewers on the submission after the withdrawal %v, want unanswered taken off", got)
+		}
+		return nil
+	})
 }

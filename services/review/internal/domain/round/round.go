@@ -923,6 +923,68 @@ func (r *Round) Unreachable() []string {
 	return out
 }
 
+// ReviewersOrgWithdrawnReason is why TakeOffReviewersOfWithdrawn takes a reviewer
+// off a submission, as the removal records it.
+const ReviewersOrgWithdrawnReason = "the reviewer's organisation withdrew from the Technician Commitment, so they can no longer review it: it needs another reviewer"
+
+// TakeOffReviewersOfWithdrawn takes the reviewers whose own organisation has
+// withdrawn from the Commitment (gone names them, by id) off the submissions, in this
+// round while it is open, whose review they have not put in, with
+// ReviewersOrgWithdrawnReason. StillEligible already refuses them the review, so a
+// place left with them would wait for a review that never comes while the round
+// counted it covered; ops see the submission needs another reviewer.
+//
+// What is taken off, and what is left, is as TakeOffWithdrawn's: a review that is in
+// stays on the record. Unlike TakeOffErased's, the removal names the reviewer and
+// their address, so notify tells them no review is needed from them.
+//
+// It records nothing when there is nothing left to take off, so running it again (an
+// event handled twice, two replicas, the deadline watch after the withdrawal's
+// handler) changes nothing.
+func (r *Round) TakeOffReviewersOfWithdrawn(gone map[string]bool) []events.Payload {
+	if !r.Exists() || r.closed || len(gone) == 0 {
+		return nil
+	}
+	var out []events.Payload
+	for _, a := range r.Assignments() {
+		org, in := r.Organisation(a.SubmissionID)
+		if !in || !gone[a.ReviewerID] || !r.outstanding(&a) {
+			continue
+		}
+		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: ReviewersOrgWithdrawnReason,
+			OrganisationID: org, ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
+			RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
+	}
+	return out
+}
+
+// Outstanding lists the reviewers, by id, with an assignment in this round, while it
+// is open, whose review is not in and whose feedback is not out: those
+// TakeOffReviewersOfWithdrawn would take off were their organisation gone. The
+// caller asks the pool which of them work for an organisation that withdrew.
+func (r *Round) Outstanding() []string {
+	if !r.Exists() || r.closed {
+		return nil
+	}
+	var out []string
+	for _, a := range r.Assignments() {
+		if r.outstanding(&a) && !slices.Contains(out, a.ReviewerID) {
+			out = append(out, a.ReviewerID)
+		}
+	}
+	return out
+}
+
+// outstanding says the assignment is in force, its review is not in and its
+// submission's feedback is not out.
+func (r *Round) outstanding(a *Assignment) bool {
+	if !active(a) || a.Reviewed() {
+		return false
+	}
+	_, released := r.feedback[a.SubmissionID]
+	return !released
+}
+
 // Reviewable refuses to give reviewers a submission of the round whose organisation
 // has withdrawn from the Commitment (withdrawn names them, by id): nobody would use
 // the review. A submission not in the round is left to the caller's own check.

@@ -3,6 +3,7 @@ package round_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -477,4 +478,76 @@ func TestAWithdrawalTakesOffTheReviewsStillToDo(t *testing.T) {
 	if p := rebuild(t, "r1", h).TakeOffWithdrawn(withdrawn); len(p) != 0 {
 		t.Errorf("taken off in a closed round: %v", p)
 	}
+}
+
+// TestReviewersWhoseOrganisationWithdrewComeOffWhatTheyOwe: the reviewers whose own
+// organisation withdrew (gone) come off each assignment whose review is not in
+// (unanswered, accepted, returned for revision), once, each removal naming them and
+// their address with the reason; their review that is in stays, as does every other
+// reviewer's place; a closed round is left as it is.
+func TestReviewersWhoseOrganisationWithdrewComeOffWhatTheyOwe(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, "s2", "b"), "University of B", 0))...)
+	for _, rv := range []string{"unanswered", "accepted", "returned", "reviewed", "other"} {
+		org := "c"
+		if rv == "other" {
+			org = "d"
+		}
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer(rv, org), "s1", "m", now))...)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("other", "d"), "s2", "m", now))...)
+	for _, a := range []struct{ sub, rv string }{{"s1", "accepted"}, {"s1", "returned"}, {"s1", "reviewed"}, {"s2", "other"}} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Accept(a.sub, a.rv, now))...)
+	}
+	for _, a := range []struct{ sub, rv string }{{"s1", "returned"}, {"s1", "reviewed"}, {"s2", "other"}} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).SubmitReview(a.sub, a.rv, scores(2), "sum"))...)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).ReturnReview("s1", "returned", "Say more"))...)
+
+	gone := map[string]bool{"unanswered": true, "accepted": true, "returned": true, "reviewed": true}
+	r := rebuild(t, "r1", h)
+	if got, want := r.Outstanding(), []string{"accepted", "other", "returned", "unanswered"}; fmt.Sprint(sortedCopy(got)) != fmt.Sprint(want) {
+		t.Errorf("outstanding %v, want %v", got, want)
+	}
+	if p := r.TakeOffReviewersOfWithdrawn(nil); len(p) != 0 {
+		t.Errorf("with nobody gone: %v", p)
+	}
+	p := r.TakeOffReviewersOfWithdrawn(gone)
+	var off []string
+	for _, e := range p {
+		rm := e.(events.AssignmentRemovedV1)
+		if rm.SubmissionID != "s1" || rm.OrganisationID != "a" || rm.Reason != round.ReviewersOrgWithdrawnReason || rm.ReviewerEmail != rm.ReviewerID+"@example.ac.uk" ||
+			rm.ReviewerName == "" || rm.RoundName != "Spring" || rm.OrganisationName != "University of A" || !rm.ReviewDeadline.Equal(deadline) {
+			t.Errorf("removal %+v does not say what, why and to whom", rm)
+		}
+		off = append(off, rm.ReviewerID)
+	}
+	if want := []string{"accepted", "returned", "unanswered"}; fmt.Sprint(sortedCopy(off)) != fmt.Sprint(want) {
+		t.Errorf("taken off %v, want %v", off, want)
+	}
+	h.add(t, p...)
+	r = rebuild(t, "r1", h)
+	if p := r.TakeOffReviewersOfWithdrawn(gone); len(p) != 0 {
+		t.Errorf("taken off again: %v", p)
+	}
+	for _, a := range []struct{ sub, rv string }{{"s1", "reviewed"}, {"s1", "other"}, {"s2", "other"}} {
+		if as, _ := r.Assignment(a.sub, a.rv); as.State != round.Accepted && as.State != round.Assigned {
+			t.Errorf("%s on %s: %+v, want it kept", a.rv, a.sub, as)
+		}
+	}
+
+	// A closed round takes no assignment changes.
+	h = opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("x", "b"), "s1", "m", now))...)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Close(""))...)
+	if p := rebuild(t, "r1", h).TakeOffReviewersOfWithdrawn(map[string]bool{"x": true}); len(p) != 0 {
+		t.Errorf("taken off in a closed round: %v", p)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }

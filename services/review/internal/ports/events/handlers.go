@@ -60,9 +60,10 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err := a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.Withdrawn = true }); err != nil {
 				return err
 			}
-			// Its reviewers come off its submissions in the open rounds: nobody will
-			// use their work. A failure is retried with the message (both steps are
-			// idempotent).
+			// Its reviewers come off its submissions in the open rounds (nobody will
+			// use their work), and its own technicians off what they have not reviewed
+			// (they may no longer review it). A failure is retried with the message
+			// (both steps are idempotent).
 			_, err = a.OrganisationWithdrawn(ctx, p.OrganisationID)
 			return err
 		case events.OrganisationContactsChangedV1{}.EventType():
