@@ -95,6 +95,23 @@ func Invalids(problems []FieldProblem) *Error {
 	return e
 }
 
+// Problems gathers what a request gets wrong, so that its refusal names every
+// problem at once (Invalids) rather than one per attempt.
+type Problems []FieldProblem
+
+// Add records that field is wrong, saying how.
+func (ps *Problems) Add(field, format string, args ...any) {
+	*ps = append(*ps, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err is the refusal naming every problem, or nil for none.
+func (ps Problems) Err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return Invalids(ps)
+}
+
 // Wrap returns an error with a code and message that keeps err as its cause.
 func Wrap(code Code, err error, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}

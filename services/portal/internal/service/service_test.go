@@ -349,10 +349,16 @@ func attr(n *html.Node, key string) string {
 	return ""
 }
 
-func text(n *html.Node) string {
+func text(n *html.Node) string { return textWithout(n, func(*html.Node) bool { return false }) }
+
+// textWithout is n's text, spaces collapsed, leaving out the elements skip names.
+func textWithout(n *html.Node, skip func(*html.Node) bool) string {
 	var b strings.Builder
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && skip(n) {
+			return
+		}
 		if n.Type == html.TextNode {
 			b.WriteString(n.Data)
 		}
@@ -367,23 +373,11 @@ func text(n *html.Node) string {
 // cellText is a table cell's text as a wide screen shows it: without the label a
 // phone's screen shows before the value, where a table is a list (class stack-label).
 func cellText(n *html.Node) string {
-	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && slices.ContainsFunc(n.Attr, func(a html.Attribute) bool {
+	return textWithout(n, func(n *html.Node) bool {
+		return slices.ContainsFunc(n.Attr, func(a html.Attribute) bool {
 			return a.Key == "class" && slices.Contains(strings.Fields(a.Val), "stack-label")
-		}) {
-			return
-		}
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(n)
-	return strings.Join(strings.Fields(b.String()), " ")
+		})
+	})
 }
 
 func element(tag string) func(*html.Node) bool {

@@ -259,7 +259,7 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
 	p.Name = strings.TrimSpace(p.Name)
-	var ps problems
+	var ps apperr.Problems
 	checkReviewer(&ps, p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts)
 	if err := a.checkReviewersOrganisation(ctx, &ps, p.OrganisationID); err != nil {
 		return Member{}, err
@@ -267,7 +267,7 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 	if err := a.checkConflicts(ctx, &ps, p.Conflicts, nil); err != nil {
 		return Member{}, err
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return Member{}, err
 	}
 	// The address is claimed (a write) only for a record that is otherwise valid.
@@ -307,7 +307,7 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
 	p.Name = strings.TrimSpace(p.Name)
-	var ps problems
+	var ps apperr.Problems
 	checkReviewer(&ps, p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts)
 	// A change of organisation is checked as a registration is; a record that keeps its
 	// organisation may still be changed after the organisation withdrew (its capacity
@@ -324,7 +324,7 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	if err := a.checkConflicts(ctx, &ps, p.Conflicts, current.Conflicts); err != nil {
 		return Member{}, err
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return Member{}, err
 	}
 	if ok {
@@ -452,29 +452,13 @@ func taken(holder string) error {
 	return apperr.Field("email", "is already the address of reviewer %s in the pool: each person is one member of the pool, as the portal signs reviewers in by their address", holder)
 }
 
-// problems gathers what a request gets wrong, so that its refusal names every
-// problem at once (apperr.Invalids) rather than one per attempt.
-type problems []apperr.FieldProblem
-
-func (ps *problems) add(field, format string, args ...any) {
-	*ps = append(*ps, apperr.FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-// err is the refusal naming every problem, or nil for none.
-func (ps problems) err() error {
-	if len(ps) == 0 {
-		return nil
-	}
-	return apperr.Invalids(ps)
-}
-
 // checkReviewersOrganisation checks a reviewer's organisation is one the Commitment
 // announced as a signatory and that has not withdrawn: reviewers are technicians of
 // other signatories, and the rule that nobody reviews their own organisation holds
 // only if the pool records their organisation by the id its submissions carry. An
 // organisation recorded before the review service kept each one's kind is taken as
 // announced. What is wrong is added to ps; the error is a failure to read.
-func (a *App) checkReviewersOrganisation(ctx context.Context, ps *problems, id string) error {
+func (a *App) checkReviewersOrganisation(ctx context.Context, ps *apperr.Problems, id string) error {
 	if id == "" {
 		return nil // checkReviewer says it is required
 	}
@@ -483,13 +467,13 @@ func (a *App) checkReviewersOrganisation(ctx context.Context, ps *problems, id s
 	case err != nil:
 		return err
 	case !ok || !o.Announced:
-		ps.add("organisation_id", "%q is not the id of an organisation announced with the Technician Commitment: give the id the signatory service holds for the reviewer's organisation (a signatory announced a moment ago reaches the review service within seconds)", id)
+		ps.Add("organisation_id", "%q is not the id of an organisation announced with the Technician Commitment: give the id the signatory service holds for the reviewer's organisation (a signatory announced a moment ago reaches the review service within seconds)", id)
 	case o.Withdrawn:
-		ps.add("organisation_id", "%s has withdrawn from the Technician Commitment: reviewers are technicians of its signatories", o.Name)
+		ps.Add("organisation_id", "%s has withdrawn from the Technician Commitment: reviewers are technicians of its signatories", o.Name)
 	case o.Kind != "" && o.Kind != "signatory":
-		ps.add("organisation_id", "%s is a %s, not a signatory: reviewers are technicians of the Commitment's signatories", o.Name, o.Kind)
+		ps.Add("organisation_id", "%s is a %s, not a signatory: reviewers are technicians of the Commitment's signatories", o.Name, o.Kind)
 	case o.AnnouncedOn.After(civil.Of(a.clock.Now().In(london))):
-		ps.add("organisation_id", "%s's announcement is dated %s: its technicians join the pool from that day", o.Name, o.AnnouncedOn.InWords())
+		ps.Add("organisation_id", "%s's announcement is dated %s: its technicians join the pool from that day", o.Name, o.AnnouncedOn.InWords())
 	}
 	return nil
 }
@@ -499,7 +483,7 @@ func (a *App) checkReviewersOrganisation(ctx context.Context, ps *problems, id s
 // with the organisation of a submission, which an id never announced never matches.
 // Those already on the member's record (kept) are not checked again. What is wrong
 // is added to ps; the error is a failure to read.
-func (a *App) checkConflicts(ctx context.Context, ps *problems, conflicts, kept []string) error {
+func (a *App) checkConflicts(ctx context.Context, ps *apperr.Problems, conflicts, kept []string) error {
 	for i, c := range conflicts {
 		if slices.Contains(kept, c) {
 			continue
@@ -509,28 +493,28 @@ func (a *App) checkConflicts(ctx context.Context, ps *problems, conflicts, kept 
 			return err
 		}
 		if !ok || !o.Announced {
-			ps.add(fmt.Sprintf("conflicts.%d", i), "%q is not the id of an organisation announced with the Technician Commitment: list the ids the signatory service holds for the organisations the reviewer must not review", c)
+			ps.Add(fmt.Sprintf("conflicts.%d", i), "%q is not the id of an organisation announced with the Technician Commitment: list the ids the signatory service holds for the organisations the reviewer must not review", c)
 		}
 	}
 	return nil
 }
 
 // checkReviewer adds to ps what is wrong with a pool member's record on its face.
-func checkReviewer(ps *problems, id, name, org string, capacity int, conflicts []string) {
+func checkReviewer(ps *apperr.Problems, id, name, org string, capacity int, conflicts []string) {
 	if strings.TrimSpace(id) == "" {
-		ps.add("reviewer_id", "is required")
+		ps.Add("reviewer_id", "is required")
 	}
 	if name == "" {
-		ps.add("name", "is required")
+		ps.Add("name", "is required")
 	}
 	if org == "" {
-		ps.add("organisation_id", "is required")
+		ps.Add("organisation_id", "is required")
 	}
 	if capacity < 0 || capacity > 20 {
-		ps.add("capacity", "must be 0 to 20")
+		ps.Add("capacity", "must be 0 to 20")
 	}
 	if org != "" && slices.Contains(conflicts, org) {
-		ps.add("conflicts", "a reviewer never reviews their own organisation; list only other organisations")
+		ps.Add("conflicts", "a reviewer never reviews their own organisation; list only other organisations")
 	}
 }
 
@@ -771,7 +755,7 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 	// is wrong (apperr.Invalids): a request naming a submission twice (which would add
 	// it twice: the round's check runs against the round as loaded, before this
 	// request's events), one that does not exist, one whose organisation withdrew.
-	var ps problems
+	var ps apperr.Problems
 	first := make(map[string]int, len(subs))
 	loaded := make([]*submission.Submission, 0, len(subs))
 	names := map[string]string{}
@@ -779,7 +763,7 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 	for i, sid := range subs {
 		field := fmt.Sprintf("submission_ids.%d", i)
 		if j, again := first[sid]; again {
-			ps.add(field, "names submission %s a second time (it is submission_ids.%d): give each once", sid, j)
+			ps.Add(field, "names submission %s a second time (it is submission_ids.%d): give each once", sid, j)
 			continue
 		}
 		first[sid] = i
@@ -788,7 +772,7 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 			return nil, err
 		}
 		if !s.Exists() {
-			ps.add(field, "no submission %s", sid)
+			ps.Add(field, "no submission %s", sid)
 			continue
 		}
 		if _, known := names[s.OrganisationID()]; !known {
@@ -801,12 +785,12 @@ func (a *App) AddSubmissions(ctx context.Context, by auth.Principal, id string, 
 		// A withdrawn organisation's obligations lapsed with it: its plan is not
 		// given to volunteers to review.
 		if withdrawn[s.OrganisationID()] {
-			ps.add(field, "submission %s is from %s, which has withdrawn from the Technician Commitment: it is not reviewed", sid, names[s.OrganisationID()])
+			ps.Add(field, "submission %s is from %s, which has withdrawn from the Technician Commitment: it is not reviewed", sid, names[s.OrganisationID()])
 			continue
 		}
 		loaded = append(loaded, s)
 	}
-	if err := ps.err(); err != nil {
+	if err := ps.Err(); err != nil {
 		return nil, err
 	}
 	target, err := a.loadRound(ctx, id)
@@ -1107,7 +1091,7 @@ func (a *App) OrganisationWithdrawn(ctx context.Context, org string) (int, error
 		if len(r.TakeOffWithdrawn(withdrawn)) == 0 {
 			continue
 		}
-		_, n, err := a.takeOffWithdrawn(ctx, r.ID(), withdrawn)
+		_, n, err := a.takeOff(ctx, r.ID(), theWithdrawnsSubmissions(withdrawn))
 		removed += n
 		if err != nil {
 			return removed, fmt.Errorf("take reviewers off %s's submission in review round %s: %w", org, r.ID(), err)
@@ -1123,29 +1107,13 @@ func (a *App) OrganisationWithdrawn(ctx context.Context, org string) (int, error
 		if len(r.TakeOffReviewersOfWithdrawn(gone)) == 0 {
 			continue
 		}
-		_, n, err := a.takeOffReviewersOfWithdrawn(ctx, r.ID(), gone)
+		_, n, err := a.takeOff(ctx, r.ID(), theWithdrawnsReviewers(gone))
 		removed += n
 		if err != nil {
 			return removed, fmt.Errorf("take %s's reviewers off review round %s: %w", org, r.ID(), err)
 		}
 	}
 	return removed, nil
-}
-
-// takeOffReviewersOfWithdrawn takes the reviewers gone names (their organisation
-// withdrew) off what they have not reviewed in round id, deciding on the round as the
-// log holds it, and returns the round as it then is and how many it took off.
-func (a *App) takeOffReviewersOfWithdrawn(ctx context.Context, id string, gone map[string]bool) (*round.Round, int, error) {
-	n := 0
-	r, err := a.changeRound(ctx, withdrawalActor, id, func(r *round.Round) ([]events.Payload, error) {
-		p := r.TakeOffReviewersOfWithdrawn(gone)
-		n = len(p)
-		return p, nil
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return r, n, nil
 }
 
 // withdrawnReviewersMaxAge is how long the deadline watch's pass may judge a
@@ -1201,13 +1169,14 @@ func (a *App) judgeReviewer(ctx context.Context, id string, withdrawn map[string
 	return nil
 }
 
-// takeOffWithdrawn takes the reviewers off the submissions in round id of the
-// organisations withdrawn names, deciding on the round as the log holds it, and
-// returns the round as it then is and how many it took off.
-func (a *App) takeOffWithdrawn(ctx context.Context, id string, withdrawn map[string]bool) (*round.Round, int, error) {
+// takeOff records in round id, on the withdrawal's word, the removals takeOff gives
+// (round.TakeOffWithdrawn for a withdrawn organisation's submissions,
+// round.TakeOffReviewersOfWithdrawn for its technicians), deciding on the round as
+// the log holds it, and returns the round as it then is and how many it took off.
+func (a *App) takeOff(ctx context.Context, id string, takeOff func(*round.Round) []events.Payload) (*round.Round, int, error) {
 	n := 0
 	r, err := a.changeRound(ctx, withdrawalActor, id, func(r *round.Round) ([]events.Payload, error) {
-		p := r.TakeOffWithdrawn(withdrawn)
+		p := takeOff(r)
 		n = len(p)
 		return p, nil
 	})
@@ -1215,6 +1184,16 @@ func (a *App) takeOffWithdrawn(ctx context.Context, id string, withdrawn map[str
 		return nil, 0, err
 	}
 	return r, n, nil
+}
+
+// theWithdrawnsSubmissions and theWithdrawnsReviewers are the removals of a round
+// for the organisations withdrawn names, and for the reviewers gone names.
+func theWithdrawnsSubmissions(withdrawn map[string]bool) func(*round.Round) []events.Payload {
+	return func(r *round.Round) []events.Payload { return r.TakeOffWithdrawn(withdrawn) }
+}
+
+func theWithdrawnsReviewers(gone map[string]bool) func(*round.Round) []events.Payload {
+	return func(r *round.Round) []events.Payload { return r.TakeOffReviewersOfWithdrawn(gone) }
 }
 
 // orgWithdrawn says whether org has withdrawn from the Commitment.
@@ -1532,7 +1511,7 @@ func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err 
 	erased := map[string]bool{} // the pool's word on each reviewer asked, once a pass
 	for _, r := range rounds {
 		if len(r.TakeOffWithdrawn(withdrawn)) > 0 {
-			if r, _, err = a.takeOffWithdrawn(ctx, r.ID(), withdrawn); err != nil {
+			if r, _, err = a.takeOff(ctx, r.ID(), theWithdrawnsSubmissions(withdrawn)); err != nil {
 				return marked, time.Time{}, err
 			}
 		}
@@ -1540,7 +1519,7 @@ func (a *App) markOverdue(ctx context.Context) (marked int, next time.Time, err 
 			return marked, time.Time{}, err
 		}
 		if len(r.TakeOffReviewersOfWithdrawn(gone)) > 0 {
-			if r, _, err = a.takeOffReviewersOfWithdrawn(ctx, r.ID(), gone); err != nil {
+			if r, _, err = a.takeOff(ctx, r.ID(), theWithdrawnsReviewers(gone)); err != nil {
 				return marked, time.Time{}, err
 			}
 		}

@@ -388,38 +388,23 @@ func (a *Application) SubmitReport(r round.Round, rep Report, today civil.Date) 
 // or what the suite records of the lead organisation (leadProblems), all at once: a
 // tool that sent several mistakes learns of them in one answer, not one a time.
 func check(r round.Round, org string, c Content, el Eligibility) error {
-	var ps problems
+	var ps apperr.Problems
 	validate(&ps, r, org, c)
 	leadProblems(&ps, c, el)
-	return ps.err()
-}
-
-// problems gathers the fields an application gets wrong.
-type problems []apperr.FieldProblem
-
-func (ps *problems) add(field, format string, args ...any) {
-	*ps = append(*ps, apperr.FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-// err is the refusal naming every problem, or nil for none.
-func (ps problems) err() error {
-	if len(ps) == 0 {
-		return nil
-	}
-	return apperr.Invalids(ps)
+	return ps.Err()
 }
 
 // leadProblems checks the application against what the suite records of the lead
 // organisation and its partners: no partner is the lead itself under its recorded
 // name, a partner's organisation id is one the Commitment holds, and the endorser is
 // the lead's nominated lead.
-func leadProblems(ps *problems, c Content, el Eligibility) {
+func leadProblems(ps *apperr.Problems, c Content, el Eligibility) {
 	for i, p := range c.Partners {
 		if el.OrganisationName != "" && p.OrganisationID == "" && sameName(p.Name, el.OrganisationName) {
-			ps.add(fmt.Sprintf("partners.%d.name", i), "%q is the lead organisation itself: a partner must be an organisation outside it", strings.TrimSpace(p.Name))
+			ps.Add(fmt.Sprintf("partners.%d.name", i), "%q is the lead organisation itself: a partner must be an organisation outside it", strings.TrimSpace(p.Name))
 		}
 		if p.OrganisationID != "" && slices.Contains(el.UnknownPartners, p.OrganisationID) {
-			ps.add(fmt.Sprintf("partners.%d.organisation_id", i), "%q is not an organisation of the Technician Commitment: give the id the Commitment holds for the partner, or leave it out for a partner outside the Commitment", p.OrganisationID)
+			ps.Add(fmt.Sprintf("partners.%d.organisation_id", i), "%q is not an organisation of the Technician Commitment: give the id the Commitment holds for the partner, or leave it out for a partner outside the Commitment", p.OrganisationID)
 		}
 	}
 	endorsementProblems(ps, c, el)
@@ -433,12 +418,12 @@ func sameName(a, b string) bool {
 
 // endorsementProblems checks the endorser is the organisation's nominated lead as the
 // suite records it: the endorsement is the lead's, not whoever the applicant names.
-func endorsementProblems(ps *problems, c Content, el Eligibility) {
+func endorsementProblems(ps *apperr.Problems, c Content, el Eligibility) {
 	switch {
 	case el.NominatedLeadEmail == "":
-		ps.add("endorsement.email", "the Technician Commitment holds no nominated lead for %s, so nobody can endorse its applications yet; ask ITSS to record the organisation's nominated lead", orgName(el))
+		ps.Add("endorsement.email", "the Technician Commitment holds no nominated lead for %s, so nobody can endorse its applications yet; ask ITSS to record the organisation's nominated lead", orgName(el))
 	case !strings.EqualFold(strings.TrimSpace(c.Endorsement.Email), el.NominatedLeadEmail):
-		ps.add("endorsement.email", "must be the address of %s's nominated lead as recorded with the Technician Commitment: only the organisation's Technician Commitment lead may endorse its applications", orgName(el))
+		ps.Add("endorsement.email", "must be the address of %s's nominated lead as recorded with the Technician Commitment: only the organisation's Technician Commitment lead may endorse its applications", orgName(el))
 	}
 }
 
@@ -465,73 +450,73 @@ func checkEligible(r round.Round, el Eligibility) error {
 // Validate checks an application's content against its round's rules and names
 // every field that breaks one.
 func Validate(r round.Round, org string, c Content) error {
-	var ps problems
+	var ps apperr.Problems
 	validate(&ps, r, org, c)
-	return ps.err()
+	return ps.Err()
 }
 
-func validate(ps *problems, r round.Round, org string, c Content) {
+func validate(ps *apperr.Problems, r round.Round, org string, c Content) {
 	if strings.TrimSpace(c.Title) == "" {
-		ps.add("title", "is required")
+		ps.Add("title", "is required")
 	}
 	if strings.TrimSpace(c.Summary) == "" {
-		ps.add("summary", "is required")
+		ps.Add("summary", "is required")
 	}
 	if len(c.Themes) == 0 {
-		ps.add("themes", "name at least one theme")
+		ps.Add("themes", "name at least one theme")
 	}
 	for i, t := range c.Themes {
 		if !slices.Contains(r.Themes, t) {
-			ps.add(fmt.Sprintf("themes.%d", i), "%q is not one of this round's themes: %s", t, strings.Join(r.Themes, ", "))
+			ps.Add(fmt.Sprintf("themes.%d", i), "%q is not one of this round's themes: %s", t, strings.Join(r.Themes, ", "))
 		}
 	}
 	if c.RequestedAmountPence < r.MinAwardPence || c.RequestedAmountPence > r.MaxAwardPence {
-		ps.add("requested_amount_pence", "must be between %d and %d pence for this round", r.MinAwardPence, r.MaxAwardPence)
+		ps.Add("requested_amount_pence", "must be between %d and %d pence for this round", r.MinAwardPence, r.MaxAwardPence)
 	}
 	if len(c.Partners) == 0 {
-		ps.add("partners", "a project needs at least one partner organisation outside the lead organisation")
+		ps.Add("partners", "a project needs at least one partner organisation outside the lead organisation")
 	}
 	for i, p := range c.Partners {
 		if strings.TrimSpace(p.Name) == "" {
-			ps.add(fmt.Sprintf("partners.%d.name", i), "is required")
+			ps.Add(fmt.Sprintf("partners.%d.name", i), "is required")
 		}
 		if p.OrganisationID != "" && p.OrganisationID == org {
-			ps.add(fmt.Sprintf("partners.%d.organisation_id", i), "a partner must be outside the lead organisation")
+			ps.Add(fmt.Sprintf("partners.%d.organisation_id", i), "a partner must be outside the lead organisation")
 		}
 	}
 	if strings.TrimSpace(c.Endorsement.Name) == "" {
-		ps.add("endorsement.name", "is required: the organisation's Technician Commitment lead endorses the application")
+		ps.Add("endorsement.name", "is required: the organisation's Technician Commitment lead endorses the application")
 	}
 	if a, err := mail.ParseAddress(c.Endorsement.Email); err != nil || a.Address != c.Endorsement.Email {
-		ps.add("endorsement.email", "must be a plain email address")
+		ps.Add("endorsement.email", "must be a plain email address")
 	}
 	if len(c.BudgetLines) == 0 {
-		ps.add("budget_lines", "cost the project in at least one line")
+		ps.Add("budget_lines", "cost the project in at least one line")
 	}
 	var sum int64
 	lines := true
 	for i, l := range c.BudgetLines {
 		if strings.TrimSpace(l.Description) == "" {
-			ps.add(fmt.Sprintf("budget_lines.%d.description", i), "is required")
+			ps.Add(fmt.Sprintf("budget_lines.%d.description", i), "is required")
 		}
 		if l.AmountPence <= 0 {
-			ps.add(fmt.Sprintf("budget_lines.%d.amount_pence", i), "must be positive")
+			ps.Add(fmt.Sprintf("budget_lines.%d.amount_pence", i), "must be positive")
 			lines = false
 		}
 		sum += l.AmountPence
 	}
 	if lines && len(c.BudgetLines) > 0 && sum != c.RequestedAmountPence {
-		ps.add("budget_lines", "must add up to the amount requested, %d pence, but add up to %d pence", c.RequestedAmountPence, sum)
+		ps.Add("budget_lines", "must add up to the amount requested, %d pence, but add up to %d pence", c.RequestedAmountPence, sum)
 	}
 	if len(c.Milestones) == 0 {
-		ps.add("milestones", "give at least one milestone")
+		ps.Add("milestones", "give at least one milestone")
 	}
 	for i, m := range c.Milestones {
 		if strings.TrimSpace(m.Description) == "" {
-			ps.add(fmt.Sprintf("milestones.%d.description", i), "is required")
+			ps.Add(fmt.Sprintf("milestones.%d.description", i), "is required")
 		}
 		if m.Due.Before(r.ProjectStart) || m.Due.After(r.ProjectEnd) {
-			ps.add(fmt.Sprintf("milestones.%d.due", i), "%s is outside the project window, %s to %s", m.Due.InWords(), r.ProjectStart.InWords(), r.ProjectEnd.InWords())
+			ps.Add(fmt.Sprintf("milestones.%d.due", i), "%s is outside the project window, %s to %s", m.Due.InWords(), r.ProjectStart.InWords(), r.ProjectEnd.InWords())
 		}
 	}
 }
