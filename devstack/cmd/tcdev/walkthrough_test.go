@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,7 +238,11 @@ func startStackAt(tb testing.TB, bin, data string, offset int) *stack {
 		tb.Fatalf("start tcdev: %v", err)
 	}
 	up := make(chan struct{})
-	exited := make(chan error, 1)
+	// exited is closed when tcdev has exited, with exitErr its end: the start's wait
+	// and the stop both read it (a channel of the error, read by the start, left the
+	// stop waiting 40s on a stack that had already gone).
+	exited := make(chan struct{})
+	var exitErr error
 	go func() {
 		var once sync.Once
 		sc := bufio.NewScanner(pr)
@@ -253,9 +258,9 @@ func startStackAt(tb testing.TB, bin, data string, offset int) *stack {
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	go func() {
-		err := cmd.Wait()
+		exitErr = cmd.Wait()
 		_ = pw.Close()
-		exited <- err
+		close(exited)
 	}()
 	var stopOnce sync.Once
 	st.stop = func() {
@@ -272,8 +277,8 @@ func startStackAt(tb testing.TB, bin, data string, offset int) *stack {
 	tb.Cleanup(st.stop)
 	select {
 	case <-up:
-	case err := <-exited:
-		tb.Fatalf("tcdev run exited before the stack was up (%v):\n%s", err, tail(st.log(), 12000))
+	case <-exited:
+		tb.Fatalf("tcdev run exited before the stack was up (%v):\n%s", exitErr, tail(st.log(), 12000))
 	case <-time.After(90 * time.Second):
 		tb.Fatalf("the stack was not up within 90s:\n%s", tail(st.log(), 12000))
 	}
@@ -287,30 +292,84 @@ func isUp(line string) bool {
 	return strings.HasPrefix(line, "Technician Commitment suite is up")
 }
 
-// freeOffset finds a port offset at which every port the stack listens on is free.
+// offsetsHanded are the ports of the stacks this test process has given an offset,
+// kept until the test that took it ends: parallel tests check a port free before the
+// stack binds it, so two could otherwise be given overlapping offsets, and a test that
+// stops its stack and starts it again at its offset keeps it.
+var offsetsHanded = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// stackPorts are the ports a stack at offset listens on.
+func stackPorts(offset int) []int {
+	var ports []int
+	for _, p := range listeners() {
+		ports = append(ports, p+offset)
+	}
+	return ports
+}
+
+// ephemeralFloor is the lowest port the kernel hands out for outgoing connections
+// and for listeners on port 0 (Linux's ip_local_port_range; 32768 when it cannot be
+// read). A stack's port at or above it can be taken by any connection, the stack's
+// own to NATS and FerretDB among them, between the check that it is free and the
+// bind: the portal once found 44728 so taken.
+func ephemeralFloor() int {
+	raw, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(raw)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 32768
+}
+
+// freeOffset finds a port offset at which every port the stack listens on is free,
+// below the kernel's ephemeral ports, and overlaps no stack of another test of this
+// process; it stays handed out until the test ends.
 func freeOffset(tb testing.TB) int {
 	tb.Helper()
-	ports := []int{natsPort, mongoPort, issuerPort, oidcPort, smtpPort, mailUIPort}
-	for _, s := range append(services, portal) {
-		ports = append(ports, s.port, s.port+adminOffset)
+	highest := slices.Max(stackPorts(0))
+	lo, hi := 100, ephemeralFloor()-highest // every port below the floor
+	if hi-lo < 1000 {
+		lo, hi = 10000, 38000 // a kernel handing out low ports: the highest, MongoDB's, stays below 65536
 	}
-	for range 50 {
-		offset := 10000 + rand.IntN(28000) // the highest port, MongoDB's 27017, stays below 65536
-		free := true
+	offsetsHanded.Lock()
+	defer offsetsHanded.Unlock()
+	for range 200 {
+		offset := lo + rand.IntN(hi-lo)
+		ports := stackPorts(offset)
+		if slices.ContainsFunc(ports, func(p int) bool { return offsetsHanded.ports[p] }) || !allFree(ports) {
+			continue
+		}
 		for _, p := range ports {
-			ln, err := net.Listen("tcp", addr(p, offset))
-			if err != nil {
-				free = false
-				break
+			offsetsHanded.ports[p] = true
+		}
+		tb.Cleanup(func() {
+			offsetsHanded.Lock()
+			defer offsetsHanded.Unlock()
+			for _, p := range ports {
+				delete(offsetsHanded.ports, p)
 			}
-			_ = ln.Close()
-		}
-		if free {
-			return offset
-		}
+		})
+		return offset
 	}
 	tb.Fatal("no port offset with every port of the stack free")
 	return 0
+}
+
+// allFree says whether every port can be listened on now.
+func allFree(ports []int) bool {
+	return !slices.ContainsFunc(ports, func(p int) bool {
+		ln, err := net.Listen("tcp", addr(p, 0))
+		if err == nil {
+			_ = ln.Close()
+		}
+		return err != nil
+	})
 }
 
 func withoutEnv(env []string, names ...string) []string {
