@@ -193,7 +193,23 @@ type AssignmentRemovedV1 struct {
 	// What the assignment is about, for the email to the reviewer; optional within v1.
 	RoundName        string `json:"round_name,omitempty"`
 	OrganisationName string `json:"organisation_name,omitempty"`
+	// Cause says, when the service took the reviewer off rather than ops, why, so
+	// that the reviewer can be told in words (Reason is written for ops); optional
+	// within v1: none of the Removal causes is ops' removal by hand.
+	Cause string `json:"cause,omitempty"`
 }
+
+// The causes of an AssignmentRemovedV1 the review service makes itself.
+const (
+	// RemovalOrganisationWithdrew: the submitting organisation withdrew from the
+	// Commitment, so its submission is no longer reviewed.
+	RemovalOrganisationWithdrew = "organisation_withdrew"
+	// RemovalReviewerOrganisationWithdrew: the reviewer's own organisation withdrew,
+	// so they may no longer review.
+	RemovalReviewerOrganisationWithdrew = "reviewer_organisation_withdrew"
+	// RemovalReviewerErased: the reviewer's details were erased at their request.
+	RemovalReviewerErased = "reviewer_erased"
+)
 
 // EventType implements Payload.
 func (AssignmentRemovedV1) EventType() string { return SubjectAssignmentRemoved + ".v1" }

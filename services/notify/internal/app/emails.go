@@ -11,6 +11,7 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -357,7 +358,11 @@ func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) er
 }
 
 // Unassign tells a reviewer that a submission was taken off their list.
-func (a *App) Unassign(ctx context.Context, cause string, as Assignment) error {
+//
+// removal is the event's Cause: when the service took the reviewer off (an
+// organisation withdrew), the email says why in words, since neither ITSS nor the
+// reviewer did it by hand; otherwise ITSS did, for a reason kept for ops.
+func (a *App) Unassign(ctx context.Context, cause string, as Assignment, removal string) error {
 	as, err := a.filled(ctx, as)
 	if err != nil {
 		return err
@@ -367,10 +372,17 @@ func (a *App) Unassign(ctx context.Context, cause string, as Assignment) error {
 		return err
 	}
 	round := roundName(as.RoundID, as.RoundName)
+	why := fmt.Sprintf("ITSS has taken %s's submission in the peer review round “%s” off your list, so no review of it is needed from you.", org, round)
+	switch removal {
+	case events.RemovalOrganisationWithdrew:
+		why = fmt.Sprintf("%s has withdrawn from the Technician Commitment, so its submission in the peer review round “%s” is no longer reviewed: it is off your list, and no review of it is needed from you.", org, round)
+	case events.RemovalReviewerOrganisationWithdrew:
+		why = fmt.Sprintf("Your organisation has withdrawn from the Technician Commitment, and the Commitment's reviewers are technicians of its signatories, so %s's submission in the peer review round “%s” is off your list: no review of it is needed from you.", org, round)
+	}
 	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-unassigned",
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is no longer assigned to you", round, org),
 		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("ITSS has taken %s's submission in the peer review round “%s” off your list, so no review of it is needed from you. Thank you for being ready to help.", org, round),
+			why + " Thank you for being ready to help.",
 			"Your remaining assignments are in the Technician Commitment portal:",
 		}, Action: a.cfg.PortalURL + "/reviews"}}, Recipient{as.Reviewer, RoleReviewer})
 }

@@ -1241,3 +1241,53 @@ func TestTheReminderBeforeTheDeadlineTellsWhoHasNotAcceptedToAccept(t *testing.T
 		t.Errorf("the reminder to Ben, who accepted:\n%s", got)
 	}
 }
+
+// A reviewer taken off a submission is told why in words when the service did it:
+// the submitting organisation withdrew, or the reviewer's own did; a removal by ITSS
+// keeps its reason for ops and says ITSS took it off. None names an id.
+func TestAReviewerTakenOffIsToldWhyWhenAnOrganisationWithdrew(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("rw", civil.New(2027, 9, 20), civil.New(2028, 3, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)
+	round := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2c01"
+	removal := func(reviewer, cause string) events.AssignmentRemovedV1 {
+		return events.AssignmentRemovedV1{RoundID: round, SubmissionID: "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2c02", OrganisationID: "rw",
+			ReviewerID: reviewer, ReviewerName: "Reviewer " + reviewer, ReviewerEmail: reviewer + "@reviewers.example", Reason: "written for ops",
+			RoundName: "Spring 2027", OrganisationName: "Uni rw", ReviewDeadline: deadline, Cause: cause}
+	}
+	for i, p := range []events.Payload{
+		removal("sub", events.RemovalOrganisationWithdrew),
+		removal("own", events.RemovalReviewerOrganisationWithdrew),
+		removal("ops", ""),
+	} {
+		data, _ := json.Marshal(p)
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("removal-%d", i), Source: "/tc/review", Type: p.EventType(), AggregateType: "review_round",
+			AggregateID: round, Version: i + 1, Time: time.Now(), Data: data})
+	}
+	h.waitForConsumer(events.StreamReview, "notify-review")
+
+	told := map[string]received{}
+	for _, m := range h.box.all() {
+		if strings.Contains(m.Subject, "no longer assigned to you") {
+			told[strings.Join(m.To, ",")] = m
+		}
+	}
+	if len(told) != 3 {
+		t.Fatalf("%d reviewers told, want 3: %+v", len(told), told)
+	}
+	checkSays(t, told["sub@reviewers.example"], "Uni rw has withdrawn from the Technician Commitment, so its submission in the peer review round “Spring 2027” is no longer reviewed",
+		"no review of it is needed from you")
+	checkSays(t, told["own@reviewers.example"], "Your organisation has withdrawn from the Technician Commitment",
+		"Uni rw's submission in the peer review round “Spring 2027” is off your list", "no review of it is needed from you")
+	checkSays(t, told["ops@reviewers.example"], "ITSS has taken Uni rw's submission in the peer review round “Spring 2027” off your list")
+	for to, m := range told {
+		if strings.Contains(m.Text, "written for ops") {
+			t.Errorf("the email to %s gives the reason written for ops:\n%s", to, m.Text)
+		}
+	}
+}

@@ -108,7 +108,7 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if p.ReviewerEmail == "" { // an older producer that does not say who to tell
 				return nil
 			}
-			return a.Unassign(ctx, e.ID, as)
+			return a.Unassign(ctx, e.ID, as, p.Cause)
 		case events.ReviewOverdueV1{}.EventType():
 			p, err := events.Decode[events.ReviewOverdueV1](e)
 			if err != nil {

@@ -859,7 +859,7 @@ func (r *Round) TakeOffWithdrawn(withdrawn map[string]bool) []events.Payload {
 		if _, released := r.feedback[a.SubmissionID]; released {
 			continue
 		}
-		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: WithdrawnReason,
+		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: WithdrawnReason, Cause: events.RemovalOrganisationWithdrew,
 			OrganisationID: org, ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
 			RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
 	}
@@ -896,7 +896,7 @@ func (r *Round) TakeOffErased(erased map[string]bool) []events.Payload {
 		if _, released := r.feedback[a.SubmissionID]; released {
 			continue
 		}
-		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: ErasedReason,
+		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: ErasedReason, Cause: events.RemovalReviewerErased,
 			OrganisationID: org, ReviewDeadline: r.deadline, RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
 	}
 	return out
@@ -951,7 +951,7 @@ func (r *Round) TakeOffReviewersOfWithdrawn(gone map[string]bool) []events.Paylo
 		if !in || !gone[a.ReviewerID] || !r.outstanding(&a) {
 			continue
 		}
-		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: ReviewersOrgWithdrawnReason,
+		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: ReviewersOrgWithdrawnReason, Cause: events.RemovalReviewerOrganisationWithdrew,
 			OrganisationID: org, ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
 			RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
 	}

@@ -433,7 +433,7 @@ func TestAWithdrawalTakesOffTheReviewsStillToDo(t *testing.T) {
 	var off []string
 	for _, e := range p {
 		rm := e.(events.AssignmentRemovedV1)
-		if rm.SubmissionID != "s1" || rm.OrganisationID != "a" || rm.Reason != round.WithdrawnReason || rm.ReviewerEmail != rm.ReviewerID+"@example.ac.uk" ||
+		if rm.SubmissionID != "s1" || rm.OrganisationID != "a" || rm.Reason != round.WithdrawnReason || rm.Cause != events.RemovalOrganisationWithdrew || rm.ReviewerEmail != rm.ReviewerID+"@example.ac.uk" ||
 			rm.RoundName != "Spring" || rm.OrganisationName != "University of A" || !rm.ReviewDeadline.Equal(deadline) {
 			t.Errorf("removal %+v does not say what, why and to whom", rm)
 		}
@@ -517,7 +517,7 @@ func TestReviewersWhoseOrganisationWithdrewComeOffWhatTheyOwe(t *testing.T) {
 	var off []string
 	for _, e := range p {
 		rm := e.(events.AssignmentRemovedV1)
-		if rm.SubmissionID != "s1" || rm.OrganisationID != "a" || rm.Reason != round.ReviewersOrgWithdrawnReason || rm.ReviewerEmail != rm.ReviewerID+"@example.ac.uk" ||
+		if rm.SubmissionID != "s1" || rm.OrganisationID != "a" || rm.Reason != round.ReviewersOrgWithdrawnReason || rm.Cause != events.RemovalReviewerOrganisationWithdrew || rm.ReviewerEmail != rm.ReviewerID+"@example.ac.uk" ||
 			rm.ReviewerName == "" || rm.RoundName != "Spring" || rm.OrganisationName != "University of A" || !rm.ReviewDeadline.Equal(deadline) {
 			t.Errorf("removal %+v does not say what, why and to whom", rm)
 		}
