@@ -208,8 +208,7 @@ func (r *Round) Status() string {
 // event records it, and false again once the review is in (late), the reviewer is off
 // it, or the round is closed and takes no more reviews.
 func (r *Round) Overdue(a Assignment, now time.Time) bool {
-	_, released := r.feedback[a.SubmissionID]
-	return !now.Before(r.deadline) && !r.closed && !released && (a.State == Assigned || a.State == Accepted) && !a.Reviewed()
+	return !now.Before(r.deadline) && !r.closed && r.outstanding(&a)
 }
 
 // NextDeadline is when the round next needs an overdue check: its deadline while
@@ -220,7 +219,7 @@ func (r *Round) NextDeadline() time.Time {
 		return time.Time{}
 	}
 	for _, a := range r.assignments {
-		if _, released := r.feedback[a.SubmissionID]; !released && active(a) && !a.Reviewed() && !a.Overdue {
+		if r.outstanding(a) && !a.Overdue {
 			return r.deadline
 		}
 	}
@@ -657,7 +656,7 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 	}
 	// Every problem is named at once: a reviewer who left two themes out and gave one
 	// twice was told of one, then the next, a round trip each.
-	var problems []apperr.FieldProblem
+	var problems apperr.Problems
 	var missing []string
 	for _, t := range submission.Themes {
 		if !slices.ContainsFunc(themes, func(tr events.ThemeReview) bool { return tr.Theme == t }) {
@@ -665,21 +664,21 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 		}
 	}
 	if len(missing) > 0 {
-		problems = append(problems, apperr.FieldProblem{Field: "themes", Message: "score every theme: " + listInWords(missing) + " missing"})
+		problems.Add("themes", "score every theme: %s missing", listInWords(missing))
 	}
 	for i, tr := range themes {
 		if slices.IndexFunc(themes, func(o events.ThemeReview) bool { return o.Theme == tr.Theme }) < i {
-			problems = append(problems, apperr.FieldProblem{Field: fmt.Sprintf("themes.%d.theme", i), Message: submission.ThemeName(tr.Theme) + " is given more than once: give each theme once"})
+			problems.Add(fmt.Sprintf("themes.%d.theme", i), "%s is given more than once: give each theme once", submission.ThemeName(tr.Theme))
 		}
 		if tr.Score < 1 || tr.Score > 4 {
-			problems = append(problems, apperr.FieldProblem{Field: fmt.Sprintf("themes.%d.score", i), Message: "must be 1 to 4"})
+			problems.Add(fmt.Sprintf("themes.%d.score", i), "must be 1 to 4")
 		}
 	}
 	if strings.TrimSpace(summary) == "" {
-		problems = append(problems, apperr.FieldProblem{Field: "summary", Message: "is required"})
+		problems.Add("summary", "is required")
 	}
-	if len(problems) > 0 {
-		return nil, apperr.Invalids(problems)
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	return []events.Payload{events.ReviewSubmittedV1{RoundID: r.id, SubmissionID: sub, ReviewerID: reviewer, Themes: themes, Summary: strings.TrimSpace(summary),
 		OrganisationID: r.submissions[sub], ReviewerName: a.Name, ReviewerEmail: a.Email,
@@ -810,10 +809,7 @@ func (r *Round) MarkOverdue(now time.Time, withdrawn map[string]bool) []events.P
 	}
 	var out []events.Payload
 	for _, a := range r.Assignments() {
-		if (a.State == Assigned || a.State == Accepted) && !a.Reviewed() && !a.Overdue {
-			if _, released := r.feedback[a.SubmissionID]; released {
-				continue
-			}
+		if r.outstanding(&a) && !a.Overdue {
 			if withdrawn[r.submissions[a.SubmissionID]] {
 				continue
 			}
@@ -847,23 +843,10 @@ const WithdrawnReason = "the organisation withdrew from the Technician Commitmen
 // event handled twice, two replicas, the deadline watch after the withdrawal's
 // handler) changes nothing.
 func (r *Round) TakeOffWithdrawn(withdrawn map[string]bool) []events.Payload {
-	if !r.Exists() || r.closed || len(withdrawn) == 0 {
+	if len(withdrawn) == 0 {
 		return nil
 	}
-	var out []events.Payload
-	for _, a := range r.Assignments() {
-		org, in := r.Organisation(a.SubmissionID)
-		if !in || !withdrawn[org] || !active(&a) || a.Reviewed() {
-			continue
-		}
-		if _, released := r.feedback[a.SubmissionID]; released {
-			continue
-		}
-		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: WithdrawnReason, Cause: events.RemovalOrganisationWithdrew,
-			OrganisationID: org, ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
-			RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
-	}
-	return out
+	return r.takeOff(func(a Assignment, org string) bool { return withdrawn[org] }, WithdrawnReason, events.RemovalOrganisationWithdrew, true)
 }
 
 // ErasedReason is why TakeOffErased takes a reviewer off a submission, as the removal
@@ -884,22 +867,10 @@ const ErasedReason = "the reviewer's details were erased at their request, so th
 //
 // It records nothing when there is nothing left to take off.
 func (r *Round) TakeOffErased(erased map[string]bool) []events.Payload {
-	if !r.Exists() || r.closed || len(erased) == 0 {
+	if len(erased) == 0 {
 		return nil
 	}
-	var out []events.Payload
-	for _, a := range r.Assignments() {
-		org, in := r.Organisation(a.SubmissionID)
-		if !in || !erased[a.ReviewerID] || !active(&a) || a.Reviewed() {
-			continue
-		}
-		if _, released := r.feedback[a.SubmissionID]; released {
-			continue
-		}
-		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: ErasedReason, Cause: events.RemovalReviewerErased,
-			OrganisationID: org, ReviewDeadline: r.deadline, RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
-	}
-	return out
+	return r.takeOff(func(a Assignment, _ string) bool { return erased[a.ReviewerID] }, ErasedReason, events.RemovalReviewerErased, false)
 }
 
 // Unreachable lists the reviewers, by id, of the assignments TakeOffErased would
@@ -912,13 +883,9 @@ func (r *Round) Unreachable() []string {
 	}
 	var out []string
 	for _, a := range r.Assignments() {
-		if a.Email != "" || !active(&a) || a.Reviewed() || slices.Contains(out, a.ReviewerID) {
-			continue
+		if a.Email == "" && r.outstanding(&a) && !slices.Contains(out, a.ReviewerID) {
+			out = append(out, a.ReviewerID)
 		}
-		if _, released := r.feedback[a.SubmissionID]; released {
-			continue
-		}
-		out = append(out, a.ReviewerID)
 	}
 	return out
 }
@@ -942,18 +909,33 @@ const ReviewersOrgWithdrawnReason = "the reviewer's organisation withdrew from t
 // event handled twice, two replicas, the deadline watch after the withdrawal's
 // handler) changes nothing.
 func (r *Round) TakeOffReviewersOfWithdrawn(gone map[string]bool) []events.Payload {
-	if !r.Exists() || r.closed || len(gone) == 0 {
+	if len(gone) == 0 {
+		return nil
+	}
+	return r.takeOff(func(a Assignment, _ string) bool { return gone[a.ReviewerID] }, ReviewersOrgWithdrawnReason, events.RemovalReviewerOrganisationWithdrew, true)
+}
+
+// takeOff is the removal, with reason and cause, of each outstanding assignment of
+// this round, while it is open, that off picks (given the assignment and its
+// submission's organisation): the three removals the service makes itself differ
+// only in whom they pick and why. named says whether the removal names the reviewer
+// and their address, for notify to tell them.
+func (r *Round) takeOff(off func(a Assignment, org string) bool, reason, cause string, named bool) []events.Payload {
+	if !r.Exists() || r.closed {
 		return nil
 	}
 	var out []events.Payload
 	for _, a := range r.Assignments() {
 		org, in := r.Organisation(a.SubmissionID)
-		if !in || !gone[a.ReviewerID] || !r.outstanding(&a) {
+		if !in || !r.outstanding(&a) || !off(a, org) {
 			continue
 		}
-		out = append(out, events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: ReviewersOrgWithdrawnReason, Cause: events.RemovalReviewerOrganisationWithdrew,
-			OrganisationID: org, ReviewerName: a.Name, ReviewerEmail: a.Email, ReviewDeadline: r.deadline,
-			RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]})
+		rm := events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: reason, Cause: cause,
+			OrganisationID: org, ReviewDeadline: r.deadline, RoundName: r.name, OrganisationName: r.orgNames[a.SubmissionID]}
+		if named {
+			rm.ReviewerName, rm.ReviewerEmail = a.Name, a.Email
+		}
+		out = append(out, rm)
 	}
 	return out
 }
