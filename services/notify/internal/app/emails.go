@@ -500,24 +500,33 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
 		return err
 	}
-	o, found, err := a.orgs.Get(ctx, app.OrganisationID)
-	if err != nil {
+	lead, _, err := a.fundLead(ctx, app.OrganisationID, kind)
+	if err != nil || lead.Email == "" {
 		return err
-	}
-	lead := o.Lead
-	if found && o.Announced && lead.Email == "" {
-		// Announced with a lead, and now without one: the lead was erased at their
-		// request. The organisation must name another; until then its copy goes to no
-		// one, rather than holding every later fund email behind it.
-		return nil
-	}
-	if lead.Email == "" {
-		return apperr.New(apperr.Unavailable, "organisation %s has no nominated lead in notify's records yet; the %s email to its lead waits for the signatory's events", app.OrganisationID, kind)
 	}
 	// The lead reads it in the portal: the paragraph about the applicant's tools and
 	// the fund's id for the application is not theirs.
 	e.Content.Paragraphs = append(slices.Clone(paras), "Read the application, and what is needed next, in the Technician Commitment portal:")
 	return a.Notify(ctx, e, Recipient{lead, RoleLead})
+}
+
+// fundLead is whom a fund email's copy for the organisation goes to: its nominated
+// lead in notify's records. None (and no error) when the lead was erased at their
+// request: the organisation was announced with a lead and now has none, and must name
+// another; until then its copy goes to no one, rather than holding every later fund
+// email behind it. An organisation not yet known with a lead is an Unavailable error,
+// so that the email waits for the signatory's events.
+//
+// name is the organisation's name in notify's records ("" when it has none).
+func (a *App) fundLead(ctx context.Context, org, kind string) (lead mail.Person, name string, err error) {
+	o, found, err := a.orgs.Get(ctx, org)
+	if err != nil {
+		return mail.Person{}, "", err
+	}
+	if o.Lead.Email == "" && !(found && o.Announced) {
+		return mail.Person{}, "", apperr.New(apperr.Unavailable, "organisation %s has no nominated lead in notify's records yet; the %s email to its lead waits for the signatory's events", org, kind)
+	}
+	return o.Lead, o.Name, nil
 }
 
 // FundWithdrawn tells an application's applicant that the fund withdrew it because
@@ -584,22 +593,16 @@ func (a *App) FundReportReceived(ctx context.Context, cause string, app Applicat
 	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
 		return err
 	}
-	o, found, err := a.orgs.Get(ctx, app.OrganisationID)
-	if err != nil {
+	lead, name, err := a.fundLead(ctx, app.OrganisationID, KindFundReportReceived)
+	if err != nil || lead.Email == "" {
 		return err
 	}
-	if found && o.Announced && o.Lead.Email == "" {
-		return nil // the lead was erased at their request: see FundEmail
-	}
-	if o.Lead.Email == "" {
-		return apperr.New(apperr.Unavailable, "organisation %s has no nominated lead in notify's records yet; the %s email to its lead waits for the signatory's events", app.OrganisationID, KindFundReportReceived)
-	}
 	e.Content = mail.Content{Paragraphs: []string{
-		fmt.Sprintf("%s's report on %s, funded by the Technician Collaboration Fund, was received, with %s of the grant spent.", cmp.Or(o.Name, "Your organisation"), project, Pounds(spentPence)),
+		fmt.Sprintf("%s's report on %s, funded by the Technician Collaboration Fund, was received, with %s of the grant spent.", cmp.Or(name, "Your organisation"), project, Pounds(spentPence)),
 		next,
 		"Read the application and its report in the Technician Commitment portal:",
 	}, Action: a.applicationURL(app.ID)}
-	return a.Notify(ctx, e, Recipient{o.Lead, RoleLead})
+	return a.Notify(ctx, e, Recipient{lead, RoleLead})
 }
 
 // Pounds says an amount in pence as money.
