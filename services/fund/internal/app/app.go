@@ -976,12 +976,18 @@ func (a *App) withdrawLeftBehind(ctx context.Context, apps []*application.Applic
 // (name, kind and nominated lead) or a withdrawal (Withdrawn and its day only). What
 // the event does not carry is kept.
 func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
+	_, err := a.recordSignatory(ctx, s)
+	return err
+}
+
+// recordSignatory is RecordSignatory, returning the organisation as it is now kept.
+func (a *App) recordSignatory(ctx context.Context, s Signatory) (Signatory, error) {
 	cur, ok, err := a.signatories.Get(ctx, s.ID)
 	if err != nil {
-		return err
+		return Signatory{}, err
 	}
 	if ok && cur.Withdrawn && !s.Withdrawn {
-		return nil // a withdrawal is final
+		return cur, nil // a withdrawal is final
 	}
 	if ok && s.Name == "" {
 		s.Name, s.Kind, s.AnnouncedOn = cur.Name, cur.Kind, cur.AnnouncedOn
@@ -992,7 +998,7 @@ func (a *App) RecordSignatory(ctx context.Context, s Signatory) error {
 	if ok && s.WithdrawnOn.IsZero() {
 		s.WithdrawnOn = cur.WithdrawnOn
 	}
-	return a.signatories.Put(ctx, s)
+	return s, a.signatories.Put(ctx, s)
 }
 
 // organisationWithdrawal is who the fund records as withdrawing an application
@@ -1011,10 +1017,7 @@ const organisationWithdrawal = "system:organisation-withdrawal"
 // views had not yet taken is withdrawn when they are (see Project). Should a
 // withdrawal fail, the error is returned and the event, redelivered, finishes the rest.
 func (a *App) WithdrawOrganisation(ctx context.Context, org string, on civil.Date) error {
-	if err := a.RecordSignatory(ctx, Signatory{ID: org, Withdrawn: true, WithdrawnOn: on}); err != nil {
-		return err
-	}
-	s, _, err := a.signatories.Get(ctx, org)
+	s, err := a.recordSignatory(ctx, Signatory{ID: org, Withdrawn: true, WithdrawnOn: on})
 	if err != nil {
 		return err
 	}
