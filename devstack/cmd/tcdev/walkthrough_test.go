@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -342,7 +341,7 @@ func freeOffset(tb testing.TB) int {
 	for range 200 {
 		offset := lo + rand.IntN(hi-lo)
 		ports := stackPorts(offset)
-		if slices.ContainsFunc(ports, func(p int) bool { return offsetsHanded.ports[p] }) || !allFree(ports) {
+		if slices.ContainsFunc(ports, func(p int) bool { return offsetsHanded.ports[p] }) || portsFree(offset) != nil {
 			continue
 		}
 		for _, p := range ports {
@@ -359,17 +358,6 @@ func freeOffset(tb testing.TB) int {
 	}
 	tb.Fatal("no port offset with every port of the stack free")
 	return 0
-}
-
-// allFree says whether every port can be listened on now.
-func allFree(ports []int) bool {
-	return !slices.ContainsFunc(ports, func(p int) bool {
-		ln, err := net.Listen("tcp", addr(p, 0))
-		if err == nil {
-			_ = ln.Close()
-		}
-		return err != nil
-	})
 }
 
 func withoutEnv(env []string, names ...string) []string {
