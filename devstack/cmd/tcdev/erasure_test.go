@@ -55,7 +55,7 @@ func TestErasureAcrossTheSuite(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script+`printf 'ERASE %s %s %s %s %s\n' "$ID" "$SUB" "$ROUND" "$A" "$FROUND"`+"\n")
 	cmd.Dir = root
-	cmd.Env = walkthroughEnv(st, bin, data)
+	cmd.Env = walkthroughEnv(t, st, bin)
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

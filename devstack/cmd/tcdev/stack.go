@@ -338,8 +338,9 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 		if err != nil {
 			abs = dataDir
 		}
-		fmt.Fprintf(&b, "\nThe README's walkthrough and make token talk to this stack after:\n\n  export S=http://%s R=http://%s N=http://%s F=http://%s M=%s DATA_DIR=%s\n",
-			addr(portOf("signatory"), offset), addr(portOf("review"), offset), addr(portOf("notify"), offset), addr(portOf("fund"), offset), mailUI, abs)
+		fmt.Fprintf(&b, "\nThe README's walkthrough and make token talk to this stack after:\n\n  export S=http://%s R=http://%s N=http://%s F=http://%s M=%s P=http://%s DATA_DIR=%s\n",
+			addr(portOf("signatory"), offset), addr(portOf("review"), offset), addr(portOf("notify"), offset), addr(portOf("fund"), offset), mailUI,
+			addr(portal.port, offset), abs)
 	}
 	fmt.Fprintf(&b, "\nTry:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+

@@ -65,7 +65,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	cmd.Dir = root
-	cmd.Env = walkthroughEnv(st, bin, data)
+	cmd.Env = walkthroughEnv(t, st, bin)
 	// curl or sleep may outlive a killed bash while holding its output open.
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
@@ -387,11 +387,23 @@ func firstLine(s string) string {
 }
 
 // walkthroughEnv is the environment the README's walkthrough runs in against st: the
-// addresses of every service, the mail catcher and the portal at its port offset, jq
-// and the data directory (for make token), in place of any the caller's shell has.
-func walkthroughEnv(st *stack, bin, data string) []string {
-	at := func(port int) string { return "http://" + addr(port, st.offset) }
+// variables tcdev's banner tells a person to export for a stack at an offset, as they
+// would paste them, with jq, in place of any the caller's shell has. Every variable
+// the walkthrough reads an address from must be among them (the banner once left out
+// the portal's P, so the walkthrough's portal steps went to port 8080).
+func walkthroughEnv(tb testing.TB, st *stack, bin string) []string {
+	tb.Helper()
+	var exports []string
+	for line := range strings.Lines(st.log()) {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "export S="); ok {
+			exports = strings.Fields("S=" + rest)
+		}
+	}
+	for _, name := range []string{"S", "R", "N", "F", "M", "P", "DATA_DIR"} {
+		if !slices.ContainsFunc(exports, func(kv string) bool { return strings.HasPrefix(kv, name+"=") }) {
+			tb.Fatalf("tcdev's banner does not say to export %s for the walkthrough; it says export %s", name, strings.Join(exports, " "))
+		}
+	}
 	return append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "P", "J", "DATA_DIR"),
-		"S="+at(portOf("signatory")), "R="+at(portOf("review")), "N="+at(portOf("notify")), "F="+at(portOf("fund")),
-		"M="+at(mailUIPort), "P="+at(portal.port), "J="+filepath.Join(bin, "gojq"), "DATA_DIR="+data, "GOTOOLCHAIN=go1.27.3")
+		append(exports, "J="+filepath.Join(bin, "gojq"), "GOTOOLCHAIN=go1.27.3")...)
 }
