@@ -152,7 +152,10 @@ type Id = string
 // Person defines model for Person.
 type Person struct {
 	Email *openapi_types.Email `json:"email,omitempty"`
-	Name  *string              `json:"name,omitempty"`
+
+	// Erased The person was erased at their request since (docs/PRIVACY.md); they are then given without name or email
+	Erased *bool   `json:"erased,omitempty"`
+	Name   *string `json:"name,omitempty"`
 }
 
 // Problem RFC 9457 problem details, the body of every error the service answers

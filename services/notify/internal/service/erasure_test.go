@@ -64,6 +64,22 @@ func TestAnErasedPersonIsForgottenInTheDeliveryLog(t *testing.T) {
 		t.Errorf("%d sign-in entries in the log (%v), want the entry kept", n, err)
 	}
 	ops := h.http.Token(auth.RoleOps, "")
+	// The log shows the entry's recipient as erased, without the blank name and
+	// address the document's Person would refuse (an email's address is no blank):
+	// the portal's console read such a log as malformed and showed an error page.
+	log := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries", ops, nil)).JSON(t)
+	items, _ := log["items"].([]any)
+	var shown []string
+	for _, it := range items {
+		d := it.(map[string]any)
+		if d["kind"] == "signin-link" {
+			b, _ := json.Marshal(d["to"])
+			shown = append(shown, string(b))
+		}
+	}
+	if fmt.Sprint(shown) != `[[{"erased":true}]]` {
+		t.Errorf("the erased recipient is shown in the log as %v, want [{\"erased\":true}]", shown)
+	}
 	got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": lead.Email})).JSON(t)
 	if fmt.Sprint(got["organisations"]) != "[]" || fmt.Sprint(got["deliveries"]) != "[]" {
 		t.Errorf("after erasure subject access finds %v", got)

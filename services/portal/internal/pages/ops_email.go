@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
@@ -171,6 +172,10 @@ func (h *Handler) opsReminders(w http.ResponseWriter, r *http.Request, c *opsCtx
 		if it.To != nil {
 			var to []string
 			for _, p := range *it.To {
+				if p.Erased != nil && *p.Erased {
+					to = append(to, personal.ErasedName)
+					continue
+				}
 				to = append(to, opsDeref(p.Name))
 			}
 			row.To = strings.Join(to, ", ")

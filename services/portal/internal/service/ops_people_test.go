@@ -98,6 +98,13 @@ func TestOpsPeopleDownloadThenErase(t *testing.T) {
 		t.Errorf("the portal's part of the download: %s", portal)
 	}
 
+	// The sign-in email sent to the lead is in notify's log before the erasure.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if page := s.p.do("GET", "/ops/email", ops, nil); page.status != http.StatusOK || !strings.Contains(page.body, "Sign-in link") {
+			return fmt.Errorf("the email log does not list the lead's sign-in email: %d", page.status)
+		}
+		return nil
+	})
 	// The erasure asks for the address again; a different one erases nobody.
 	confirm := opsMustStatus(t, s.p.do("POST", "/ops/people/erasure", ops, url.Values{"email": {lead}}), http.StatusOK, "the confirmation")
 	if !strings.Contains(confirm.body, lead) || !strings.Contains(confirm.body, "cannot be undone") {
@@ -132,6 +139,12 @@ func TestOpsPeopleDownloadThenErase(t *testing.T) {
 		}
 		return nil
 	})
+	// The emails sent to the lead stay in the log without them, and every console
+	// page that lists the log still opens (the log's erased recipients once made the
+	// email pages an error page for everyone).
+	for _, page := range []string{"/ops", "/ops/email", "/ops/email?organisation=" + org, "/ops/organisations/" + org, "/ops/email/reminders"} {
+		opsMustStatus(t, s.p.do("GET", page, ops, nil), http.StatusOK, page+" after the erasure")
+	}
 	if logs := strings.ToLower(s.p.logs.String()); strings.Contains(logs, "lead-p@example") {
 		t.Errorf("the portal logged the address")
 	}

@@ -26,9 +26,21 @@ func New(a *app.App) *Handlers { return &Handlers{app: a} }
 // Register adds the API's routes.
 func Register(e httpserver.Router, h *Handlers) { api.RegisterHandlers(e, h) }
 
+// person is a recipient as the API shows one. Someone erased at their request since
+// (docs/PRIVACY.md) is kept in the log as a blank, and shown as erased, with neither
+// name nor address: the document's Person holds an address to an email address's
+// form, and a blank is none.
 type person struct {
-	Name  string `json:"name"`
-	Email string `json:"email"`
+	Name   *string `json:"name,omitempty"`
+	Email  *string `json:"email,omitempty"`
+	Erased bool    `json:"erased,omitempty"`
+}
+
+func personOf(p mail.Person) person {
+	if p.Email == "" {
+		return person{Erased: true}
+	}
+	return person{Name: &p.Name, Email: &p.Email}
 }
 
 type delivery struct {
@@ -68,7 +80,7 @@ func toDelivery(d app.Delivery) delivery {
 func people(ps []mail.Person) []person {
 	out := make([]person, len(ps))
 	for i, p := range ps {
-		out[i] = person(p)
+		out[i] = personOf(p)
 	}
 	return out
 }

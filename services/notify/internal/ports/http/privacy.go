@@ -44,10 +44,10 @@ func (h *Handlers) SubjectAccess(c httpserver.Context) error {
 			if r.Role == app.RoleHead {
 				role = "head"
 			}
-			out.Organisations = append(out.Organisations, heldRole{OrganisationID: r.OrganisationID, Role: role, Person: person(r.Person)})
+			out.Organisations = append(out.Organisations, heldRole{OrganisationID: r.OrganisationID, Role: role, Person: personOf(r.Person)})
 		}
 		for _, a := range held.Assignments {
-			out.Assignments = append(out.Assignments, heldAssignment{RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reviewer: person(a.Reviewer)})
+			out.Assignments = append(out.Assignments, heldAssignment{RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reviewer: personOf(a.Reviewer)})
 		}
 		for _, d := range held.Deliveries {
 			out.Deliveries = append(out.Deliveries, toDelivery(d))
