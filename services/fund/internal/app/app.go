@@ -206,11 +206,11 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 		// forms opened together cannot both be applied.
 		if version != 0 && r.Version != version {
 			return nil, apperr.New(apperr.PreconditionFailed,
-				"round %q was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", r.Name, r.Version, version)
+				"round “%s” was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", r.Name, r.Version, version)
 		}
 		return r.Update(next, a.clock.Now())
 	}, func(r round.Round) (string, string) {
-		return "closes", fmt.Sprintf("round %q cannot close at %s", r.Name, round.LondonTime(next.Closes))
+		return "closes", fmt.Sprintf("round “%s” cannot close at %s", r.Name, round.LondonTime(next.Closes))
 	})
 }
 
@@ -224,7 +224,7 @@ func (a *App) CloseRound(ctx context.Context, by auth.Principal, id, reason stri
 	return a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
 		return r.Close(a.clock.Now(), reason)
 	}, func(r round.Round) (string, string) {
-		return "", fmt.Sprintf("round %q cannot be closed now", r.Name)
+		return "", fmt.Sprintf("round “%s” cannot be closed now", r.Name)
 	})
 }
 
@@ -593,7 +593,7 @@ func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id strin
 		// cannot both be applied.
 		if version != 0 && app.Version() != version {
 			return nil, apperr.New(apperr.PreconditionFailed,
-				"the draft %q was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", app.Content().Title, app.Version(), version)
+				"the draft “%s” was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", app.Content().Title, app.Version(), version)
 		}
 		r, err := roundOf()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -542,7 +543,7 @@ func (a *App) FundWithdrawn(ctx context.Context, cause string, app Application, 
 	subject, what := "Technician Collaboration Fund: your application is withdrawn", "Your application to the Technician Collaboration Fund"
 	if app.Title != "" {
 		subject += " — " + app.Title
-		what = fmt.Sprintf("Your application %q to the Technician Collaboration Fund", app.Title)
+		what = fmt.Sprintf("Your application “%s” to the Technician Collaboration Fund", app.Title)
 	}
 	// The fund withdraws only for a reason it words itself; an empty one would be a
 	// producer's fault, and the applicant still needs to hear why in general terms.
@@ -575,7 +576,7 @@ const KindFundReportReceived = "fund-report-received"
 // lead's copy does not name the applicant either, so that it keeps nothing of them an
 // erasure would have to find in another person's email.
 func (a *App) FundReportReceived(ctx context.Context, cause string, app Application, spentPence int64) error {
-	project := fmt.Sprintf("the project %q", app.Title)
+	project := fmt.Sprintf("the project “%s”", app.Title)
 	if app.Title == "" {
 		project = "the funded project" // the fund names it on every event that names the applicant
 	}
@@ -586,7 +587,7 @@ func (a *App) FundReportReceived(ctx context.Context, cause string, app Applicat
 	next := "ITSS will read it. Nothing more is needed unless ITSS asks."
 	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundReportReceived, Subject: subject, Optional: true,
 		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("We have received your report on %s, funded by the Technician Collaboration Fund, with %s of the grant spent. Thank you.", project, Pounds(spentPence)),
+			fmt.Sprintf("We have received your report on %s, funded by the Technician Collaboration Fund, with %s of the grant spent. Thank you.", project, money.Pounds(spentPence)),
 			next,
 			"For anything about the report or the fund, please contact ITSS.",
 		}}}
@@ -598,12 +599,9 @@ func (a *App) FundReportReceived(ctx context.Context, cause string, app Applicat
 		return err
 	}
 	e.Content = mail.Content{Paragraphs: []string{
-		fmt.Sprintf("%s's report on %s, funded by the Technician Collaboration Fund, was received, with %s of the grant spent.", cmp.Or(name, "Your organisation"), project, Pounds(spentPence)),
+		fmt.Sprintf("%s's report on %s, funded by the Technician Collaboration Fund, was received, with %s of the grant spent.", cmp.Or(name, "Your organisation"), project, money.Pounds(spentPence)),
 		next,
 		"Read the application and its report in the Technician Commitment portal:",
 	}, Action: a.applicationURL(app.ID)}
 	return a.Notify(ctx, e, Recipient{lead, RoleLead})
 }
-
-// Pounds says an amount in pence as money.
-func Pounds(pence int64) string { return fmt.Sprintf("£%d.%02d", pence/100, pence%100) }

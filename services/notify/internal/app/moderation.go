@@ -318,14 +318,14 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time) 
 		if len(o.what) == 1 {
 			link, where = a.reviewURL(round, o.what[0].SubmissionID), "The assignment is in the Technician Commitment portal:"
 		}
-		your := "your review of " + subs[0] + " is"
+		your, review, it := "your review of "+subs[0]+" is", "your review is", "it"
 		if len(o.what) > 1 {
-			your = "your reviews of " + mail.List(subs) + " are"
+			your, review, it = "your reviews of "+mail.List(subs)+" are", "your reviews are", "them"
 		}
 		if err := a.Notify(ctx, Email{Cause: "round-closed:" + round, Org: o.what[0].OrganisationID, Kind: "review-not-needed",
-			Subject: fmt.Sprintf("Technician Commitment peer review (%s): the round is closed; your review is no longer needed", r),
+			Subject: fmt.Sprintf("Technician Commitment peer review (%s): the round is closed; %s no longer needed", r, review),
 			Content: mail.Content{Paragraphs: []string{
-				fmt.Sprintf("ITSS closed the peer review round “%s” on %s. It takes no new reviews, so %s no longer needed, and you will not be reminded of it again.", r, mail.Day(dayOf(at)), your),
+				fmt.Sprintf("ITSS closed the peer review round “%s” on %s. It takes no new reviews, so %s no longer needed, and you will not be reminded of %s again.", r, mail.Day(dayOf(at)), your, it),
 				"Thank you for being ready to give your time to the Commitment community.",
 				where,
 			}, Action: link}}, Recipient{o.who, RoleReviewer}); err != nil {

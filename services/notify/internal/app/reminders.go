@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
@@ -238,11 +240,15 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 	return m, nil
 }
 
+// upper begins a sentence with s: its first letter in capitals, whatever its script
+// ("émilie Laurent" reads "Émilie Laurent"; capitalising the first byte cut the é in
+// two, and the head of institution read "\ufffd\ufffdmilie").
 func upper(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToTitle(r)) + s[n:]
 }
 
 // leadTold is the head's paragraph on the nominated lead: whom the reminders of the
@@ -251,7 +257,11 @@ func upper(s string) string {
 // said to have reached the lead the organisation has now.
 func leadTold(o Organisation, now, before []string, leadToday bool) string {
 	var says []string
-	if len(before) > 0 {
+	switch len(before) {
+	case 0:
+	case 1:
+		says = append(says, fmt.Sprintf("A reminder of it went by email on %s to the nominated lead recorded at the time.", before[0]))
+	default:
 		says = append(says, fmt.Sprintf("Reminders of it went by email on %s to the nominated lead recorded at the time.", mail.List(before)))
 	}
 	if o.Lead.Email == "" {

@@ -268,7 +268,7 @@ func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoAcceptedTheirReviewIsNoLo
 		got = append(got, strings.Join(m.To, ",")+": "+m.Subject)
 	}
 	want := []string{
-		"ann@othertown.ac.uk: Technician Commitment peer review (Autumn 2027): the round is closed; your review is no longer needed",
+		"ann@othertown.ac.uk: Technician Commitment peer review (Autumn 2027): the round is closed; your reviews are no longer needed",
 		"dan@othertown.ac.uk: Technician Commitment peer review (Autumn 2027): your review of University of Cl's submission is returned for revision",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -276,7 +276,7 @@ func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoAcceptedTheirReviewIsNoLo
 	}
 	ms := h.box.all()[before:]
 	checkSays(t, ms[0], "Dear Ann Reviewer,", "ITSS closed the peer review round “Autumn 2027” on Thursday 20 May 2027.",
-		"your reviews of University of Cl's 2 submissions are no longer needed", "https://portal.example.org/reviews")
+		"your reviews of University of Cl's 2 submissions are no longer needed, and you will not be reminded of them again.", "https://portal.example.org/reviews")
 	checkSays(t, ms[1], "Their reason: The scores do not match the comments.", "does not count",
 		"The round is closed to new reviews, but ITSS still takes your revised review until the feedback on University of Cl's submission is released.",
 		"https://portal.example.org/reviews/r2/s2")

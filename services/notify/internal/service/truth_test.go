@@ -414,7 +414,7 @@ func TestTheHeadsOverdueEmailSaysWhenThereIsNoLeadToRemind(t *testing.T) {
 		t.Fatalf("at 7 days overdue with no lead, emails went to %v, want the head's alone", got)
 	}
 	checkSays(t, got[0], "Dear Prof. Jane Smith,",
-		"Reminders of it went by email on Friday 20 March 2026 to the nominated lead recorded at the time.",
+		"A reminder of it went by email on Friday 20 March 2026 to the nominated lead recorded at the time.",
 		"Uni nolead has no nominated lead for the Technician Commitment recorded now, so nobody else is being reminded of it.",
 		"Please name a new nominated lead by telling ITSS who it is.",
 		"Once a lead is named, they submit it")
@@ -661,7 +661,7 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 		t.Errorf("the withdrawal went to (-want +got):\n%s", diff)
 	}
 	checkSays(t, m, "Technician Collaboration Fund: your application is withdrawn — Skills exchange", "Dear Ann Applicant,",
-		`Your application "Skills exchange" to the Technician Collaboration Fund was withdrawn: `+reason+".",
+		`Your application “Skills exchange” to the Technician Collaboration Fund was withdrawn: `+reason+".",
 		"Nothing more is needed from you", "Sam Patel, Uni fw's nominated lead for the Technician Commitment, can tell you more", "contact ITSS")
 	if strings.Contains(m.Subject+m.Text, "Our own idea") {
 		t.Errorf("the applicant was told of the application they withdrew themselves:\n%s", m.Text)
@@ -732,12 +732,12 @@ func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.
 	if len(unnamed) != 1 || strings.Join(unnamed[0].To, ",") != lead.Email {
 		t.Errorf("the report whose applicant is not named went to %d people, want the lead alone: %+v", len(unnamed), unnamed)
 	} else {
-		checkSays(t, unnamed[0], "Dear Sam Patel,", `Uni fp's report on the project "Older project"`, "£100.00")
+		checkSays(t, unnamed[0], "Dear Sam Patel,", `Uni fp's report on the project “Older project”`, "£100")
 	}
 	var to []string
 	for _, m := range got {
 		to = append(to, strings.Join(m.To, ","))
-		checkSays(t, m, "Technician Collaboration Fund: report received — Skills exchange", `"Skills exchange"`, "£812.50",
+		checkSays(t, m, "Technician Collaboration Fund: report received — Skills exchange", `“Skills exchange”`, "£812.50",
 			"ITSS will read it", "unless ITSS asks")
 		if strings.Join(m.To, ",") == applicant.Email {
 			checkSays(t, m, "Dear Ann Applicant,", "We have received your report on", "please contact ITSS")

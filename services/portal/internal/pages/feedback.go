@@ -2,6 +2,7 @@ package pages
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 
@@ -48,7 +49,7 @@ func (h *Handler) feedback(w http.ResponseWriter, r *http.Request) {
 	}
 	data := feedbackData{OrgID: org, OrgName: h.orgName(r, org), When: submissionWhen(sub.JSON200.Cycle, sub.JSON200.SubmittedAt)}
 	for _, s := range resp.JSON200.Scores {
-		data.Scores = append(data.Scores, scoreRow{Theme: themeName(string(s.Theme)), Score: fmt.Sprintf("%.1f out of 4", s.Score)})
+		data.Scores = append(data.Scores, scoreRow{Theme: themeName(string(s.Theme)), Score: meanScore(float64(s.Score))})
 	}
 	for _, p := range strings.Split(resp.JSON200.Feedback, "\n\n") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -65,4 +66,13 @@ func themeName(t string) string {
 	}
 	s := strings.ReplaceAll(t, "_", " ")
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// meanScore is a theme's mean score to one decimal place, a half rounded up as a
+// person would: the means of four reviews fall on quarters, and %.1f rounded 2.25 to
+// 2.2 but 2.75 to 2.8 (to the even digit). The nudge keeps a mean that binary
+// floating point holds a shade under its value (2.35 in the API's float32 reads
+// 2.3499999) on the side it is written; means of at most 4 are far coarser than it.
+func meanScore(mean float64) string {
+	return fmt.Sprintf("%.1f out of 4", math.Floor(mean*10+0.5+1e-4)/10)
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/itss/techcommit/services/portal/internal/clients"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
+
+	"github.com/itss/techcommit/libs/money"
 )
 
 type applicationRow struct {
@@ -41,7 +43,7 @@ func (h *Handler) fundApplications(w http.ResponseWriter, r *http.Request) {
 		if a.OrganisationId != org {
 			continue // the service scopes by the token's organisation; this is belt and braces
 		}
-		row := applicationRow{ID: a.Id, Title: a.Title, Requested: pounds(a.RequestedAmountPence), Status: string(a.Status),
+		row := applicationRow{ID: a.Id, Title: a.Title, Requested: money.Pounds(a.RequestedAmountPence), Status: string(a.Status),
 			StatusText: applicationStatus(a.Status)}
 		if a.SubmittedAt != nil {
 			row.Submitted = longDate(a.SubmittedAt.In(london))
@@ -91,7 +93,7 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := fundApplicationData{OrgID: org, OrgName: h.orgName(r, org), Title: a.Title, Status: string(a.Status), StatusTx: applicationStatus(a.Status),
-		Summary: a.Summary, Requested: pounds(a.RequestedAmountPence), Endorsement: a.Endorsement.Name}
+		Summary: a.Summary, Requested: money.Pounds(a.RequestedAmountPence), Endorsement: a.Endorsement.Name}
 	themes := make([]string, 0, len(a.Themes))
 	for _, t := range a.Themes {
 		themes = append(themes, strings.ReplaceAll(string(t), "_", " "))
@@ -106,7 +108,7 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 		data.Submitted = longTime(*a.SubmittedAt)
 	}
 	if a.AwardPence != nil {
-		data.Award = pounds(*a.AwardPence)
+		data.Award = money.Pounds(*a.AwardPence)
 	}
 	if a.Feedback != nil {
 		data.Feedback = *a.Feedback
@@ -126,7 +128,7 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 		data.ReportState = "Not yet due"
 	}
 	for _, b := range a.BudgetLines {
-		data.Budget = append(data.Budget, applicationLine{What: b.Description, Value: pounds(int64(b.AmountPence))})
+		data.Budget = append(data.Budget, applicationLine{What: b.Description, Value: money.Pounds(int64(b.AmountPence))})
 	}
 	for _, m := range a.Milestones {
 		data.Milestones = append(data.Milestones, applicationLine{What: m.Description, Value: longDate(m.Due.Time)})

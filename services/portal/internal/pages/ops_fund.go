@@ -15,6 +15,8 @@ import (
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
+
+	"github.com/itss/techcommit/libs/money"
 )
 
 type opsFundData struct {
@@ -52,13 +54,13 @@ func (h *Handler) opsFundRounds(w http.ResponseWriter, r *http.Request, c *opsCt
 		row := opsReportRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Received: a.Report != nil}
 		row.DueNow, row.Overdue = opsReportState(a, today)
 		if a.AwardPence != nil {
-			row.Award = pounds(*a.AwardPence)
+			row.Award = money.Pounds(*a.AwardPence)
 		}
 		if a.ReportDue != nil {
 			row.Due = longDate(a.ReportDue.Time)
 		}
 		if a.Report != nil && a.Report.SpentPence != nil {
-			row.Spent = pounds(*a.Report.SpentPence)
+			row.Spent = money.Pounds(*a.Report.SpentPence)
 		}
 		data.Reports = append(data.Reports, row)
 	}
@@ -221,9 +223,9 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 	orgs := opsNamesOf(ctx, h, c.set, resp.JSON200.Items, func(a fundapi.Application) string { return a.OrganisationId })
 	for _, a := range resp.JSON200.Items {
 		row := opsAppRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Round: names[a.RoundId], Status: opsHumanise(string(a.Status)),
-			Requested: pounds(a.RequestedAmountPence)}
+			Requested: money.Pounds(a.RequestedAmountPence)}
 		if a.AwardPence != nil {
-			row.Award = pounds(*a.AwardPence)
+			row.Award = money.Pounds(*a.AwardPence)
 		}
 		if a.SubmittedAt != nil {
 			row.Submitted = longTime(*a.SubmittedAt)
@@ -275,12 +277,12 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 		return
 	}
 	a := *resp.JSON200
-	data := opsAppData{App: a, Status: opsHumanise(string(a.Status)), Requested: pounds(a.RequestedAmountPence),
+	data := opsAppData{App: a, Status: opsHumanise(string(a.Status)), Requested: money.Pounds(a.RequestedAmountPence),
 		Org:       opsOrgLabel(h.opsNames(ctx, c.set, a.OrganisationId), a.OrganisationId),
 		CanAssess: a.Status == fundapi.Submitted, CanAward: a.Status == fundapi.InAssessment,
 		CanDecl: a.Status == fundapi.Submitted || a.Status == fundapi.InAssessment}
 	if a.AwardPence != nil {
-		data.Award = pounds(*a.AwardPence)
+		data.Award = money.Pounds(*a.AwardPence)
 	}
 	if a.SubmittedAt != nil {
 		data.Submitted = longTime(*a.SubmittedAt)
@@ -297,7 +299,7 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 	}
 	data.Themes, data.Partners = strings.Join(themes, ", "), strings.Join(partners, ", ")
 	for _, l := range a.BudgetLines {
-		data.Lines = append(data.Lines, opsSummaryRow{l.Description, pounds(l.AmountPence)})
+		data.Lines = append(data.Lines, opsSummaryRow{l.Description, money.Pounds(l.AmountPence)})
 	}
 	for _, m := range a.Milestones {
 		data.Milestones = append(data.Milestones, opsSummaryRow{m.Description, longDate(m.Due.Time)})
@@ -306,10 +308,10 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 		data.RoundName = rd.JSON200.Name
 	}
 	if l, err := c.set.Fund.GetLedgerWithResponse(ctx, a.RoundId); err == nil && l.JSON200 != nil {
-		data.BudgetLeft = pounds(l.JSON200.RemainingPence)
+		data.BudgetLeft = money.Pounds(l.JSON200.RemainingPence)
 	}
 	if len(awardTyped) == 0 {
-		awardTyped = opsform.Values{"amount": {strings.TrimPrefix(pounds(a.RequestedAmountPence), "£")}}
+		awardTyped = opsform.Values{"amount": {strings.TrimPrefix(money.Pounds(a.RequestedAmountPence), "£")}}
 	}
 	data.AwardFields = opsform.Award.Fields(awardTyped, awardErrs)
 	// A refused award's form keeps its key (a refusal frees it); any other page
@@ -392,7 +394,7 @@ func (h *Handler) opsAwardConflict(r *http.Request, c *opsCtx, id string, amount
 		return opsSentence(p.Detail)
 	}
 	if left := l.JSON200.RemainingPence; left < amt {
-		return fmt.Sprintf("Nothing was awarded: the round's budget has %s left, not enough for %s. Another award may have taken it first.", pounds(left), pounds(amt))
+		return fmt.Sprintf("Nothing was awarded: the round's budget has %s left, not enough for %s. Another award may have taken it first.", money.Pounds(left), money.Pounds(amt))
 	}
 	return "Nothing was awarded: " + p.Detail
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
+
+	"github.com/itss/techcommit/libs/money"
 )
 
 // opsRoundCorrectIntro says what the fund lets ops correct, so that nobody types a
@@ -109,7 +111,7 @@ func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request,
 // London clock (with the zone in the hour the clocks go back, which it shows
 // twice), amounts in pounds.
 func opsRoundValues(rd fundapi.Round) opsform.Values {
-	money := func(p int64) []string { return []string{strings.TrimPrefix(pounds(p), "£")} }
+	money := func(p int64) []string { return []string{strings.TrimPrefix(money.Pounds(p), "£")} }
 	themes := make([]string, 0, len(rd.Themes))
 	for _, t := range rd.Themes {
 		themes = append(themes, string(t))

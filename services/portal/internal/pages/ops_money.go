@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
+
+	"github.com/itss/techcommit/libs/money"
 )
 
 // penceAmount is an amount, or a range, as the fund's messages give it: "10000
@@ -25,13 +27,13 @@ func opsInPounds(msg string, specs opsform.Specs) string {
 			return m
 		}
 		if g[3] == "" {
-			return pounds(from)
+			return money.Pounds(from)
 		}
 		to, err := strconv.ParseInt(g[3], 10, 64)
 		if err != nil {
 			return m
 		}
-		return pounds(from) + g[2] + pounds(to)
+		return money.Pounds(from) + g[2] + money.Pounds(to)
 	})
 	for _, s := range specs {
 		if s.Type == opsform.Money && s.API != "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
@@ -264,7 +265,7 @@ func (h *Handler) opsFundRoundRows(ctx context.Context, set *clients.Set, curren
 		if current && rd.ClosedAt != nil && h.clock.Now().Sub(*rd.ClosedAt) > 365*24*time.Hour {
 			continue
 		}
-		row := opsFundRoundRow{ID: rd.Id, Name: rd.Name, Status: opsHumanise(string(rd.Status)), Budget: pounds(rd.BudgetPence)}
+		row := opsFundRoundRow{ID: rd.Id, Name: rd.Name, Status: opsHumanise(string(rd.Status)), Budget: money.Pounds(rd.BudgetPence)}
 		ledger, err := set.Fund.GetLedgerWithResponse(ctx, rd.Id)
 		if err != nil {
 			return nil, fmt.Errorf("ledger of round %s: %w", rd.Id, err)
@@ -272,7 +273,7 @@ func (h *Handler) opsFundRoundRows(ctx context.Context, set *clients.Set, curren
 		if p := clients.Check(ledger.HTTPResponse, ledger.Body); p != nil {
 			return nil, fmt.Errorf("ledger of round %s: %w", rd.Id, p)
 		}
-		row.Awarded, row.Left = pounds(ledger.JSON200.AwardedPence), pounds(ledger.JSON200.RemainingPence)
+		row.Awarded, row.Left = money.Pounds(ledger.JSON200.AwardedPence), money.Pounds(ledger.JSON200.RemainingPence)
 		// The ledger counts the round's applications by status: the page does not
 		// read them (it read up to a thousand per round, and grew with them).
 		n := ledger.JSON200.Applications

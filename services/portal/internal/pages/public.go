@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 	_ "time/tzdata" // dates are shown on the London clock wherever the portal runs
 
@@ -13,6 +12,8 @@ import (
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
 	sigapi "github.com/itss/techcommit/services/signatory/api"
+
+	"github.com/itss/techcommit/libs/money"
 )
 
 // directoryPage is how many organisations one page of the directory shows: the
@@ -143,7 +144,7 @@ func (h *Handler) rounds(w http.ResponseWriter, r *http.Request) {
 	var data roundsData
 	for _, rd := range resp.JSON200.Items {
 		data.Rounds = append(data.Rounds, roundRow{Name: rd.Name, Closes: longTime(rd.Closes),
-			Awards: fmt.Sprintf("%s to %s", pounds(rd.MinAwardPence), pounds(rd.MaxAwardPence))})
+			Awards: fmt.Sprintf("%s to %s", money.Pounds(rd.MinAwardPence), money.Pounds(rd.MaxAwardPence))})
 	}
 	h.show(w, r, http.StatusOK, "rounds", "Open fund rounds", nil, data)
 }
@@ -168,19 +169,4 @@ func longDate(t time.Time) string {
 // longTime is a moment in the suite's one style: "Friday 4 December 2026, 17:00 GMT".
 func longTime(t time.Time) string {
 	return t.In(london).Format("Monday 2 January 2006, 15:04 MST")
-}
-
-func pounds(pence int64) string {
-	s := fmt.Sprintf("%d", pence/100)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if p := pence % 100; p != 0 {
-		return fmt.Sprintf("£%s.%02d", b.String(), p)
-	}
-	return "£" + b.String()
 }

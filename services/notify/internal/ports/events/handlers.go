@@ -10,6 +10,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -225,7 +226,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.FundEmail(ctx, e.ID, "fund-received", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: application received — "+p.Title,
-				[]string{fmt.Sprintf("We have received the application %q (%s requested). ITSS will assess it after the round closes and write with the decision.", p.Title, app.Pounds(p.RequestedAmountPence))},
+				[]string{fmt.Sprintf("We have received the application “%s” (%s requested). ITSS will assess it after the round closes and write with the decision.", p.Title, money.Pounds(p.RequestedAmountPence))},
 				civil.Date{}, true)
 		case events.ApplicationAwardedV1{}.EventType():
 			p, err := events.Decode[events.ApplicationAwardedV1](e)
@@ -234,7 +235,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.FundEmail(ctx, e.ID, "fund-awarded", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: your application is funded — "+p.Title,
-				[]string{fmt.Sprintf("Congratulations: %q is awarded %s. A short report on the project is due by %s; the attached calendar entry marks the date.", p.Title, app.Pounds(p.AmountPence), mail.Day(p.ReportDue))},
+				[]string{fmt.Sprintf("Congratulations: “%s” is awarded %s. A short report on the project is due by %s; the attached calendar entry marks the date.", p.Title, money.Pounds(p.AmountPence), mail.Day(p.ReportDue))},
 				p.ReportDue, false)
 		case events.ApplicationDeclinedV1{}.EventType():
 			p, err := events.Decode[events.ApplicationDeclinedV1](e)
@@ -243,7 +244,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.FundEmail(ctx, e.ID, "fund-declined", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: decision on "+p.Title,
-				[]string{fmt.Sprintf("Thank you for applying with %q. This time the panel could not fund it.", p.Title), "The panel's feedback: " + p.Feedback},
+				[]string{fmt.Sprintf("Thank you for applying with “%s”. This time the panel could not fund it.", p.Title), "The panel's feedback: " + p.Feedback},
 				civil.Date{}, false)
 		case events.ReportDueV1{}.EventType():
 			p, err := events.Decode[events.ReportDueV1](e)
@@ -252,7 +253,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.FundEmail(ctx, e.ID, "fund-report-due", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: your project report is due by "+mail.Day(p.Due),
-				[]string{fmt.Sprintf("The project %q has ended. Please send its short report by %s; the attached calendar entry marks the date.", p.Title, mail.Day(p.Due))},
+				[]string{fmt.Sprintf("The project “%s” has ended. Please send its short report by %s; the attached calendar entry marks the date.", p.Title, mail.Day(p.Due))},
 				p.Due, false)
 		case events.ApplicationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.ApplicationWithdrawnV1](e)
