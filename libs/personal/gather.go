@@ -16,7 +16,8 @@ import (
 )
 
 // Record is one document of a service's database that holds a person's address: the
-// answer to a subject access request is every such document, as stored.
+// answer to a subject access request is every such document, as stored, but for the
+// other people it names (RedactOthers).
 type Record struct {
 	Collection string         `json:"collection"`
 	ID         string         `json:"id"`
@@ -103,6 +104,8 @@ func gather(ctx context.Context, db *mongo.Database, targets []string, sealedFor
 					return nil, fmt.Errorf("read %s: %w", name, err)
 				}
 			}
+			// Someone else the document names is not the person's to be given.
+			doc, _ = RedactOthers(doc, targets...).(map[string]any)
 			out = append(out, Record{Collection: name, ID: fmt.Sprint(doc["_id"]), Document: doc})
 		}
 		if err := cur.Err(); err != nil {
@@ -131,6 +134,9 @@ func valueHolds(v bson.RawValue, target string) bool {
 	switch v.Type {
 	case bson.TypeString:
 		return strings.Contains(strings.ToLower(v.StringValue()), target)
+	case bson.TypeBinary: // a stored answer to a retried request: text in bytes
+		_, data := v.Binary()
+		return strings.Contains(strings.ToLower(string(data)), target)
 	case bson.TypeEmbeddedDocument:
 		return holds(v.Document(), target)
 	case bson.TypeArray:

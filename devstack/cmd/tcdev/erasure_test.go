@@ -158,6 +158,13 @@ func TestErasureAcrossTheSuite(t *testing.T) {
 			t.Errorf("subject access in %s finds nothing of the lead: %s", svc, part)
 		}
 	}
+	// ... and only the lead: the head beside them, the reviewer of their submission,
+	// the applicant whose application they endorsed are other people's to be given.
+	for _, other := range []string{"vc@exampleton.ac.uk", "Prof. Jane Smith", "a.jones@othertown.ac.uk", "Alice Jones"} {
+		if strings.Contains(strings.ToLower(string(joined)), strings.ToLower(other)) {
+			t.Errorf("the lead's subject access holds %q, another person's", other)
+		}
+	}
 	t.Logf("subject access: one document of %d bytes from the four services", len(joined))
 
 	for _, email := range []string{"s.patel@exampleton.ac.uk", "a.jones@othertown.ac.uk", "ann.applicant@anntown.example.ac.uk", "lee@anntown.example.ac.uk"} {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/platform"
 )
 
 // Subject access finds every document the fund holds about an address, in any case:
@@ -36,9 +38,28 @@ func TestSubjectAccessFindsEveryRecordOfAnAddress(t *testing.T) {
 	if !slices.Contains(lead, "events") || !slices.Contains(lead, "signatories") {
 		t.Errorf("the endorsing lead's records are in %v, want the events and the signatories", lead)
 	}
+	// The answer to a draft sent with an Idempotency-Key (eligible's), kept as bytes
+	// for its retry, names the endorsing lead too.
+	if !slices.Contains(lead, platform.IdempotencyCollection) {
+		t.Errorf("the endorsing lead's records are in %v, want the stored answer of the draft that named them (%s)", lead, platform.IdempotencyCollection)
+	}
 	got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "applicant@example.ac.uk"}))
 	if !strings.Contains(string(got.Body), id) {
 		t.Errorf("the applicant's records do not include their application %s: %s", id, got.Body)
+	}
+	// Each is given what is theirs: the application names both, and each one's answer
+	// shows the other as another person.
+	leads := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "s.patel@example.ac.uk"}))
+	for _, c := range []struct{ whose, body, other string }{
+		{"the applicant's", string(got.Body), "s.patel@example.ac.uk"}, {"the applicant's", string(got.Body), "Sam Patel"},
+		{"the lead's", string(leads.Body), "applicant@example.ac.uk"},
+	} {
+		if strings.Contains(strings.ToLower(c.body), strings.ToLower(c.other)) {
+			t.Errorf("%s subject access answer holds %q, another person's", c.whose, c.other)
+		}
+	}
+	if !strings.Contains(string(got.Body), personal.AnotherPerson) {
+		t.Errorf("the applicant's answer does not say another person is named beside them: %.600s", got.Body)
 	}
 	if none := collections("nobody@example.ac.uk"); len(none) != 0 {
 		t.Errorf("an address the fund holds nothing about: %v", none)

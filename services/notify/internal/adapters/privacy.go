@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -53,8 +54,13 @@ func (p *PersonalRecords) HeldAbout(ctx context.Context, email string) (app.Held
 	if err != nil {
 		return held, err
 	}
+	// An assignment is kept as a record per reminder it owes (the assignment as made,
+	// each return): the person was assigned once.
+	seen := map[[3]string]bool{}
 	for _, a := range as {
-		if is(a.Reviewer) {
+		key := [3]string{a.RoundID, a.SubmissionID, a.ReviewerID}
+		if is(a.Reviewer) && !seen[key] {
+			seen[key] = true
 			held.Assignments = append(held.Assignments, app.Assignment{RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID,
 				OrganisationID: a.OrganisationID, Reviewer: mail.Person(a.Reviewer), Deadline: a.Deadline})
 		}
@@ -69,7 +75,14 @@ func (p *PersonalRecords) HeldAbout(ctx context.Context, email string) (app.Held
 			to = append(to, e.To...)
 		}
 		if slices.ContainsFunc(to, is) {
-			held.Deliveries = append(held.Deliveries, fromDeliveryDoc(d))
+			// The other recipients (the head beside the lead) are theirs, not this
+			// person's, to be given.
+			out := fromDeliveryDoc(d)
+			out.Message.To = othersRedacted(out.Message.To, is)
+			for i := range out.Earlier {
+				out.Earlier[i].To = othersRedacted(out.Earlier[i].To, is)
+			}
+			held.Deliveries = append(held.Deliveries, out)
 		}
 	}
 	return held, nil
@@ -90,4 +103,17 @@ func readAll[T any](ctx context.Context, c *mongo.Collection, project bson.D) ([
 		return nil, fmt.Errorf("read %s: %w", c.Name(), store.Classify(err))
 	}
 	return out, nil
+}
+
+// othersRedacted is to with everyone but the person (is) shown as another person.
+func othersRedacted(to []mail.Person, is func(personDoc) bool) []mail.Person {
+	out := make([]mail.Person, len(to))
+	for i, p := range to {
+		if is(personDoc(p)) {
+			out[i] = p
+		} else {
+			out[i] = mail.Person{Name: personal.AnotherPerson}
+		}
+	}
+	return out
 }

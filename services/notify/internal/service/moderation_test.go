@@ -629,3 +629,26 @@ func TestAReviewersCorrectedAddressIsWrittenToAboutEarlierAssignments(t *testing
 		t.Errorf("the resent assignment email: the corrected address got %v", subjects(got))
 	}
 }
+
+// A reviewer's subject access answer lists each assignment once: notify keeps a
+// record per reminder an assignment owes (as made, and again for a return), and the
+// answer listed a returned review's assignment twice.
+func TestSubjectAccessListsAReturnedReviewsAssignmentOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("sa", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	kim := reviewer{round: "r8", roundName: "Spring 2027", sub: "s8", org: "sa", orgName: "University of Sa", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("kim", "Kim Reviewer")
+	r := h.round("r8")
+	r.publish(kim.assigned(), kim.accepted(), kim.submitted(false), kim.returned("Please say more on recognition."))
+	ops := h.http.Token(auth.RoleOps, "")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(mailTo(h, kim.email, 0)); n < 2 {
+			return fmt.Errorf("%d emails to kim, want the assignment's and the return's", n)
+		}
+		return nil
+	})
+	got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": kim.email})).JSON(t)
+	if as, _ := got["assignments"].([]any); len(as) != 1 {
+		t.Errorf("subject access lists %d assignments, want kim's one: %v", len(as), as)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -91,11 +92,16 @@ func TestOpsPeopleDownloadThenErase(t *testing.T) {
 		}
 		return nil
 	})
-	// What the portal holds is in the download too: the lead's record, and the
-	// colleague they named (found by their pseudonym).
+	// What the portal holds is in the download too: the lead's record, and that they
+	// named a colleague (found by their pseudonym), who is another person: the
+	// colleague's name and address are theirs, not the lead's, to be given.
 	portal, _ := json.Marshal(doc["services"].(map[string]any)["portal"])
-	if !strings.Contains(string(portal), `"collection":"leads"`) || !strings.Contains(string(portal), "cam@example.ac.uk") {
+	if !strings.Contains(string(portal), `"collection":"leads"`) || !strings.Contains(string(portal), `"collection":"applicants"`) ||
+		!strings.Contains(string(portal), personal.AnotherPerson) {
 		t.Errorf("the portal's part of the download: %s", portal)
+	}
+	if all, _ := json.Marshal(doc); strings.Contains(string(all), "cam@example.ac.uk") || strings.Contains(string(all), "Cam Colleague") {
+		t.Errorf("the lead's download holds the colleague they named: %s", portal)
 	}
 
 	// The sign-in email sent to the lead is in notify's log before the erasure.

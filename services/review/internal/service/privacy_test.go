@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,4 +43,30 @@ func TestSubjectAccessFindsAReviewerAndALead(t *testing.T) {
 		t.Errorf("an unknown address: %v", got)
 	}
 	h.Must(http.StatusForbidden, h.Do("POST", "/v1/ops/subject-access", h.Token(auth.RoleLead, "exampleton"), map[string]any{"email": "lead@exampleton.ac.uk"}))
+}
+
+// A reviewer's subject access answer holds the reviewer and nobody else: two reviewers
+// assigned in one commit were both given to each (the commit returned whole), which
+// handed one reviewer the other's name and address and told them who else reviewed
+// the submission; the lead of the organisation reviewed is not theirs either.
+func TestSubjectAccessHoldsNoOtherPerson(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("exampleton")
+	sub := h.submitted("exampleton")
+	h.reviewer("rev-ann", "otherton", true, 2)
+	h.reviewer("rev-bob", "thirdton", true, 2)
+	round := h.openRound("Spring", start0.Add(30*24*time.Hour), sub)
+	if got := h.autoAssign(round, 2); got.Added != 2 {
+		t.Fatalf("automatic assignment added %d reviews, want both reviewers on the one submission", got.Added)
+	}
+	body := string(h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "rev-ann@reviewers.example"})).Body)
+	if !strings.Contains(body, "Reviewer rev-ann") || !strings.Contains(body, round) {
+		t.Fatalf("the reviewer's answer does not hold their registration and assignment: %.600s", body)
+	}
+	for _, other := range []string{"rev-bob@reviewers.example", "Reviewer rev-bob", "lead@exampleton.ac.uk"} {
+		if strings.Contains(body, other) {
+			t.Errorf("the reviewer's subject access answer holds %q, another person's", other)
+		}
+	}
 }

@@ -224,7 +224,11 @@ func (a *App) SubjectAccess(ctx context.Context, by auth.Principal, email string
 		held := HeldBy{ID: id, Name: o.Enquiry().Name, Roles: rolesOf(o, email)}
 		for i, e := range stored {
 			if personal.Mentions(e.Data, pid) && i < len(opened) {
-				held.Events = append(held.Events, opened[i])
+				// The event as it names this person: the others it names (the head
+				// beside the lead) are theirs, not this person's, to be given.
+				ev := opened[i]
+				ev.Data = personal.RedactOthersJSON(ev.Data, email)
+				held.Events = append(held.Events, ev)
 			}
 		}
 		out.Organisations = append(out.Organisations, held)

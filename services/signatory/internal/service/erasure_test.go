@@ -144,6 +144,13 @@ func TestErasureForgetsAPersonEverywhereAndKeepsTheRules(t *testing.T) {
 		!strings.Contains(fmt.Sprint(first["events"]), "Sam Patel") {
 		t.Errorf("subject access = %v, want the enquiry contact and nominated lead of %s in 3 events", first, erased)
 	}
+	// The events name the head and the point of contact beside the lead: they are
+	// theirs, not the lead's, to be given.
+	for _, other := range []string{"vc@exampleton.ac.uk", "Prof. Jane Smith", "Vice-Chancellor"} {
+		if strings.Contains(fmt.Sprint(first["events"]), other) {
+			t.Errorf("the lead's subject access answer holds %q, another person's", other)
+		}
+	}
 	lead := o.Token(auth.RoleLead, erased)
 	o.Must(http.StatusForbidden, o.Do("POST", "/v1/ops/erasures", lead, map[string]any{"email": "s.patel@exampleton.ac.uk"}))
 	if r := o.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": "Sam Patel"}); r.Status != http.StatusBadRequest {

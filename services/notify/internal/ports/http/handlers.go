@@ -8,6 +8,7 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/httpserver"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/notify/api"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -37,6 +38,9 @@ type person struct {
 }
 
 func personOf(p mail.Person) person {
+	if p.Email == "" && p.Name == personal.AnotherPerson { // in a subject access answer
+		return person{Name: &p.Name}
+	}
 	if p.Email == "" {
 		return person{Erased: true}
 	}
