@@ -35,12 +35,28 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, fmt.Errorf("register notify metrics: %w", err)
 		}
 	}
-	// The reminders' series start at zero, so that the first failure is a change
-	// an alert's rate can see.
-	m.sent.WithLabelValues("reminder")
-	m.failed.WithLabelValues("reminder")
-	m.givenUp.WithLabelValues("reminder")
+	// Every kind's series start at zero, so that its first failure or give-up is a
+	// change the alerts' rate and increase can see: a series that first appears at 1
+	// has no increase, and a given-up award letter or sign-in link alerted nobody.
+	for _, kind := range emailKinds {
+		m.sent.WithLabelValues(kind)
+		m.failed.WithLabelValues(kind)
+		m.givenUp.WithLabelValues(kind)
+	}
 	return m, nil
+}
+
+// emailKinds are the kinds of email notify sends, the DeliveryKind enum of
+// api/openapi.yaml: a kind added there belongs here too, or its first give-up goes
+// unseen (TestEveryKindsEmailCountersStartAtZero, in service, holds the two equal).
+var emailKinds = []string{
+	"reminder",
+	"review-assigned", "review-due-soon", "review-overdue", "review-unassigned",
+	"review-feedback", "review-returned", "review-not-needed",
+	"signin-link",
+	"fund-received", "fund-awarded", "fund-declined", "fund-report-due",
+	"fund-withdrawn", "fund-report-received",
+	"obligation-received",
 }
 
 // Delivered counts one attempt's outcome.

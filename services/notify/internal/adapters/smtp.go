@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	netmail "net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -149,13 +150,17 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 		return app.Permanent(err)
 	}
 	msg := gomail.NewMsg()
-	if err := msg.FromFormat(s.cfg.FromName, s.cfg.From); err != nil {
+	from, err := address(s.cfg.FromName, s.cfg.From)
+	if err != nil {
 		return app.Permanent(fmt.Errorf("from address: %w", err))
 	}
+	msg.FromMailAddress(from)
 	for _, p := range m.To {
-		if err := msg.AddToFormat(p.Name, p.Email); err != nil {
+		to, err := address(p.Name, p.Email)
+		if err != nil {
 			return app.Permanent(fmt.Errorf("recipient %q: %w", p.Email, err))
 		}
+		msg.AddToMailAddress(to)
 	}
 	msg.Subject(m.Subject)
 	msg.SetMessageIDWithValue(m.MessageID)
@@ -186,6 +191,24 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 	}
 	rc = &relayConn{c: conn}
 	return s.outcome(rc, msg, m.MessageID, s.client.SendWithSMTPClient(conn, msg))
+}
+
+// address is a person as an address header holds them. go-mail writes it with
+// net/mail, which puts the name in a quoted-string with its quotes and backslashes
+// escaped (RFC 5322), or in encoded-words when it is not all printable ASCII (RFC
+// 2047), so that the name arrives as written. go-mail's *Format methods put the name
+// between quotes unescaped, and then parse the result: a name with a lone quote or a
+// trailing backslash made no address at all, and one with quotes in pairs lost them.
+func address(name, email string) (*netmail.Address, error) {
+	a, err := netmail.ParseAddress(email)
+	if err != nil {
+		return nil, err
+	}
+	if a.Name != "" {
+		return nil, fmt.Errorf("%q is more than an address", email)
+	}
+	a.Name = name
+	return a, nil
 }
 
 // outcome is what sending msg on rc came to, and keeps rc for the next email when

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itss/techcommit/libs/apperr"
 
 	nmail "github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -22,7 +25,8 @@ type relay struct {
 	// perSession, when set, is how many emails the relay takes on one connection: it
 	// refuses the next MAIL, as relays that limit messages per connection do.
 	perSession int
-	ids        map[string]int // Message-Id -> times received
+	ids        map[string]int         // Message-Id -> times received
+	headers    map[string]mail.Header // Message-Id -> the header last received
 	sessions   int
 	conns      []net.Conn // the proxy's client sides, to cut
 	addr       string
@@ -59,6 +63,7 @@ func (s *relaySession) Data(rd io.Reader) error {
 	}
 	s.r.mu.Lock()
 	s.r.ids[msg.Header.Get("Message-Id")]++
+	s.r.headers[msg.Header.Get("Message-Id")] = msg.Header
 	s.r.mu.Unlock()
 	s.sent++
 	return nil
@@ -99,7 +104,7 @@ func (r *relay) cut() {
 
 func startRelay(t *testing.T) *relay {
 	t.Helper()
-	r := &relay{ids: map[string]int{}}
+	r := &relay{ids: map[string]int{}, headers: map[string]mail.Header{}}
 	srv := smtp.NewServer(r)
 	srv.Domain = "localhost"
 	back, err := net.Listen("tcp", "127.0.0.1:0")
@@ -136,9 +141,15 @@ func startRelay(t *testing.T) *relay {
 
 func relaySender(t *testing.T, r *relay) *SMTP {
 	t.Helper()
+	return relaySenderFrom(t, r, "")
+}
+
+// relaySenderFrom is relaySender with a name in From.
+func relaySenderFrom(t *testing.T, r *relay, name string) *SMTP {
+	t.Helper()
 	host, port, _ := net.SplitHostPort(r.addr)
 	p, _ := strconv.Atoi(port)
-	s, err := NewSMTP(SMTPConfig{Host: host, Port: p, TLSPolicy: "none", From: "noreply@example.org"})
+	s, err := NewSMTP(SMTPConfig{Host: host, Port: p, TLSPolicy: "none", From: "noreply@example.org", FromName: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,4 +232,75 @@ func TestEmailsSentAtOnceEachArriveOnce(t *testing.T) {
 		t.Errorf("%d connections kept (at most %d), %d made", kept, smtpIdleMax, conns)
 	}
 	t.Logf("64 emails from 8 senders at once: %d connections", conns)
+}
+
+// header is the header of the email with the Message-Id the relay received.
+func (r *relay) header(id string) mail.Header {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.headers["<"+id+">"]
+}
+
+// A name reaches the relay exactly as written, whatever it holds: quotes, commas, a
+// backslash, letters beyond ASCII (a lead's name `Alex "AJ, Technical Lead" Jones`
+// once made no address at all, so the lead could never sign in). The same goes for
+// the sender's name in From. A name holding a line break, which would start a header
+// of its own, is still refused before anything is sent.
+func TestRecipientNamesWithQuotesAndBackslashesAreDelivered(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t)
+	s := relaySender(t, r)
+	names := []string{
+		`Alex "AJ, Technical Lead" Jones`,
+		`Sam "Sammy" Patel`,
+		`O"Brien`,
+		`Jones, Alex`,
+		`Alex Jones\`,
+		`\"\`,
+		`Émilie Łukasz`,
+		`Émilie "Émi" Łukasz, Ph.D. (Leeds)`,
+		`=?utf-8?q?Mallory?=`,
+		`Eve <eve@example.net>, Bcc: eve@example.net`,
+		`A name long enough that the header is folded onto more lines than one: "Alex \"AJ, Technical Lead\" Jones"`,
+	}
+	for i, name := range names {
+		m := message(fmt.Sprint("name", i))
+		m.To = []nmail.Person{{Name: name, Email: "lead@example.ac.uk"}, {Name: "Second " + name, Email: "second@example.ac.uk"}}
+		if err := s.Send(context.Background(), m); err != nil {
+			t.Errorf("to %q: %v", name, err)
+			continue
+		}
+		h := r.header(m.MessageID)
+		to, err := h.AddressList("To")
+		if err != nil {
+			t.Errorf("to %q: the relay received To: %s, which is no address list: %v", name, h.Get("To"), err)
+			continue
+		}
+		want := []*mail.Address{{Name: name, Address: "lead@example.ac.uk"}, {Name: "Second " + name, Address: "second@example.ac.uk"}}
+		if diff := cmp.Diff(want, to); diff != "" {
+			t.Errorf("To: %s arrived other than written (-want +got):\n%s", h.Get("To"), diff)
+		}
+	}
+
+	from := `Technician "TC" Commitment, Émilie's team \`
+	if err := relaySenderFrom(t, r, from).Send(context.Background(), message("from")); err != nil {
+		t.Errorf("from %q: %v", from, err)
+	} else {
+		h := r.header(message("from").MessageID)
+		got, err := h.AddressList("From")
+		want := []*mail.Address{{Name: from, Address: "noreply@example.org"}}
+		if diff := cmp.Diff(want, got); err != nil || diff != "" {
+			t.Errorf("From: %s arrived other than written (%v) (-want +got):\n%s", h.Get("From"), err, diff)
+		}
+	}
+	r.arrivedOnce(t, len(names)+1)
+
+	for _, name := range []string{"Eve\r\nBcc: eve@example.net", "Eve\nBcc: eve@example.net", "Eve\rBcc: eve@example.net"} {
+		m := message("injected")
+		m.To = []nmail.Person{{Name: name, Email: "lead@example.ac.uk"}}
+		if err := s.Send(context.Background(), m); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("to %q: %v, want refused as invalid", name, err)
+		}
+	}
+	r.arrivedOnce(t, len(names)+1)
 }
