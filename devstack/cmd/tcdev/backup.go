@@ -42,6 +42,11 @@ func runRestore(args []string) error {
 	if *from == "" {
 		return errors.New("restore: -from is required")
 	}
+	unlock, err := lockData(*dataDir, "tcdev restore")
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer unlock()
 	m, err := embedded.Restore(*dataDir, *from)
 	if err != nil {
 		return err

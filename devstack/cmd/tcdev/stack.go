@@ -374,6 +374,11 @@ func startInfra(dataDir string, offset int) (*infra, error) {
 		in.stop()
 		return nil, err
 	}
+	unlock, err := lockData(dataDir, "tcdev "+strings.Join(os.Args[1:2], ""))
+	if err != nil {
+		return nil, err
+	}
+	stops = append(stops, unlock)
 	nats, err := embedded.StartNATS(filepath.Join(dataDir, "nats"), natsAddr)
 	if err != nil {
 		return fail(fmt.Errorf("start NATS (is another stack running?): %w", err))
