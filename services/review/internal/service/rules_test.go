@@ -765,3 +765,30 @@ func TestAReviewerWhoBecomesIneligibleNoLongerReviews(t *testing.T) {
 		return nil
 	})
 }
+
+// A reviewer answering for a submission they were never assigned is told there is no
+// such assignment (404), whoever submitted it: one at the submitting organisation was
+// told instead (403) that they "may no longer review" it "since you were assigned".
+func TestAnAnswerForASubmissionNeverAssignedIsNotFoundWhateverTheOrganisation(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("subm")
+	sub := h.submitted("subm")
+	h.reviewer("assigned", "other", true, 3)
+	h.reviewer("insider", "subm", true, 3)
+	h.reviewer("outsider", "third", true, 3)
+	round := h.openRound("Spring 2027", start0.Add(30*24*time.Hour), sub)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": "assigned", "reason": "specialist"}))
+	base := "/v1/review-rounds/" + round + "/submissions/" + sub
+	for _, rv := range []string{"insider", "outsider"} {
+		for _, req := range []struct {
+			path string
+			body any
+		}{{base + "/response", map[string]any{"accept": true}}, {base + "/reviews", review(3)}} {
+			r := h.Do("POST", req.path, h.as(rv), req.body)
+			if r.Status != http.StatusNotFound || strings.Contains(string(r.Body), "no longer") {
+				t.Errorf("%s, never assigned, POST %s: %d %s, want 404", rv, req.path, r.Status, r.Body)
+			}
+		}
+	}
+}

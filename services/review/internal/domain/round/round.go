@@ -600,6 +600,11 @@ func (r *Round) StillEligible(rv Reviewer, sub string) error {
 	if !ok {
 		return nil // not in the round: the caller's own check says so
 	}
+	if a, ok := r.assignments[assign.Pair{Submission: sub, Reviewer: rv.ID}]; !ok || !active(a) {
+		// Not theirs: the caller's own check says there is no such assignment (404),
+		// not that they "may no longer" review what they were never asked to.
+		return nil
+	}
 	why := assign.Eligible(rv.Reviewer, assign.Submission{ID: sub, Org: org})
 	if why == "" {
 		return nil
