@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	promlabels "github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -366,50 +368,80 @@ func TestAConfigurationChangeRollsThePods(t *testing.T) {
 	}
 }
 
-// TestPublicHostsAreServedOverTLSByCertManager: every prod Ingress host has a TLS
-// entry and a cert-manager issuer, the API and portal hosts are there, and every backend
-// is a Service prod renders.
+// TestPublicHostsAreServedOverTLSByCertManager: every Ingress host of every overlay has
+// a TLS entry whose Secret cert-manager issues once (through the Ingress's issuer
+// annotation, or a Certificate naming that Secret and host, as for the API host that
+// four Ingresses share), the API and portal hosts are there in prod, and every backend
+// is a Service the overlay renders.
 func TestPublicHostsAreServedOverTLSByCertManager(t *testing.T) {
-	objs := render(t, "prod")
-	services := map[string]bool{}
-	for _, o := range objs {
-		if s, ok := o.(*corev1.Service); ok {
-			services[s.Name] = true
-		}
-	}
-	hosts := map[string]bool{}
-	for _, o := range objs {
-		ing, ok := o.(*networkingv1.Ingress)
-		if !ok {
-			continue
-		}
-		if ing.Annotations["cert-manager.io/cluster-issuer"] == "" && ing.Annotations["cert-manager.io/issuer"] == "" {
-			t.Errorf("Ingress %s has no cert-manager issuer", ing.Name)
-		}
-		tlsHosts := map[string]bool{}
-		for _, tl := range ing.Spec.TLS {
-			if tl.SecretName == "" {
-				t.Errorf("Ingress %s: TLS for %v names no Secret", ing.Name, tl.Hosts)
-			}
-			for _, h := range tl.Hosts {
-				tlsHosts[h] = true
+	for _, o := range overlays {
+		objs := render(t, o)
+		services := map[string]bool{}
+		for _, obj := range objs {
+			if s, ok := obj.(*corev1.Service); ok {
+				services[s.Name] = true
 			}
 		}
-		for _, r := range ing.Spec.Rules {
-			hosts[r.Host] = true
-			if !tlsHosts[r.Host] {
-				t.Errorf("Ingress %s serves %s without TLS", ing.Name, r.Host)
+		issued := map[string][]string{} // Secret → the hosts cert-manager issues it for
+		issuers := map[string]int{}     // Secret → how many objects ask cert-manager for it
+		for _, c := range customObjects(objs, "Certificate") {
+			secret, _, _ := unstructured.NestedString(c.Object, "spec", "secretName")
+			names, _, _ := unstructured.NestedStringSlice(c.Object, "spec", "dnsNames")
+			issued[secret] = append(issued[secret], names...)
+			issuers[secret]++
+		}
+		var ingresses []*networkingv1.Ingress
+		for _, obj := range objs {
+			ing, ok := obj.(*networkingv1.Ingress)
+			if !ok {
+				continue
 			}
-			for _, p := range r.HTTP.Paths {
-				if p.Backend.Service == nil || !services[p.Backend.Service.Name] {
-					t.Errorf("Ingress %s: %s%s goes to a Service prod does not create", ing.Name, r.Host, p.Path)
+			ingresses = append(ingresses, ing)
+			if ing.Annotations["cert-manager.io/cluster-issuer"] != "" || ing.Annotations["cert-manager.io/issuer"] != "" {
+				for _, tl := range ing.Spec.TLS {
+					issued[tl.SecretName] = append(issued[tl.SecretName], tl.Hosts...)
+					issuers[tl.SecretName]++
 				}
 			}
 		}
-	}
-	for _, h := range []string{"api.technician-commitment.itss.org.uk", "technician-commitment.itss.org.uk"} {
-		if !hosts[h] {
-			t.Errorf("prod has no Ingress for %s", h)
+		for secret, n := range issuers {
+			if n > 1 {
+				t.Errorf("%s: %d objects ask cert-manager for Secret %s; it is issued (and owned) once", o, n, secret)
+			}
+		}
+		hosts := map[string]bool{}
+		for _, ing := range ingresses {
+			tlsHosts := map[string]bool{}
+			for _, tl := range ing.Spec.TLS {
+				if tl.SecretName == "" {
+					t.Errorf("%s: Ingress %s: TLS for %v names no Secret", o, ing.Name, tl.Hosts)
+				}
+				for _, h := range tl.Hosts {
+					tlsHosts[h] = true
+					if !slices.Contains(issued[tl.SecretName], h) {
+						t.Errorf("%s: Ingress %s serves %s with Secret %s, which cert-manager does not issue for it", o, ing.Name, h, tl.SecretName)
+					}
+				}
+			}
+			for _, r := range ing.Spec.Rules {
+				hosts[r.Host] = true
+				if !tlsHosts[r.Host] {
+					t.Errorf("%s: Ingress %s serves %s without TLS", o, ing.Name, r.Host)
+				}
+				for _, p := range r.HTTP.Paths {
+					if p.Backend.Service == nil || !services[p.Backend.Service.Name] {
+						t.Errorf("%s: Ingress %s: %s%s goes to a Service the overlay does not create", o, ing.Name, r.Host, p.Path)
+					}
+				}
+			}
+		}
+		if o != "prod" {
+			continue
+		}
+		for _, h := range []string{"api.technician-commitment.itss.org.uk", "technician-commitment.itss.org.uk"} {
+			if !hosts[h] {
+				t.Errorf("prod has no Ingress for %s", h)
+			}
 		}
 	}
 }
@@ -463,5 +495,102 @@ func TestAlertAndDashboardQueriesParse(t *testing.T) {
 		if _, err := p.ParseExpr(e); err != nil {
 			t.Errorf("%q does not parse: %v", e, err)
 		}
+	}
+}
+
+// TestJetStreamQueriesReadTheLeadersCopy: each NATS server that holds a replica of a
+// stream (three in prod, NATS_STREAM_REPLICAS=3) exports its own copy of the stream's and
+// its consumers' series, labelled is_stream_leader / is_consumer_leader, and a follower's
+// num_pending is not the consumer's (prometheus-nats-exporter #218). Summed over the
+// copies, one dead letter read 3 and a consumer 34 behind passed TCConsumerLagGrowing's
+// 100. Every alert and panel that reads a jetstream_stream_* or jetstream_consumer_*
+// series selects the leader's copy, and never adds the copies up. (The expressions are
+// checked as parsed text: evaluating them with Prometheus's engine would bring its
+// storage and every cloud SDK into this module.)
+func TestJetStreamQueriesReadTheLeadersCopy(t *testing.T) {
+	exprs := map[string]string{}
+	for _, r := range alertRules(t, render(t, "prod")) {
+		exprs["alert "+r.Alert] = r.Expr
+	}
+	for _, p := range readDashboard(t).Panels {
+		for _, tg := range p.Targets {
+			exprs["panel "+p.Title] = tg.Expr
+		}
+	}
+	leaderLabel := map[string]string{"jetstream_stream_": "is_stream_leader", "jetstream_consumer_": "is_consumer_leader"}
+	read := 0
+	for where, e := range exprs {
+		expr, err := parser.NewParser(parser.Options{}).ParseExpr(e)
+		if err != nil {
+			t.Errorf("%s: %q does not parse: %v", where, e, err)
+			continue
+		}
+		for _, path := range selectorPaths(expr, nil) {
+			vs := path[len(path)-1].(*parser.VectorSelector)
+			var label string
+			for prefix, l := range leaderLabel {
+				if strings.HasPrefix(vs.Name, prefix) {
+					label = l
+				}
+			}
+			if label == "" {
+				continue
+			}
+			read++
+			if !slices.ContainsFunc(vs.LabelMatchers, func(m *promlabels.Matcher) bool {
+				return m.Name == label && m.Type == promlabels.MatchEqual && m.Value == "true"
+			}) {
+				t.Errorf("%s reads every replica's copy of %s: select %s=\"true\" (%s)", where, vs.Name, label, e)
+			}
+			for _, n := range path {
+				if a, ok := n.(*parser.AggregateExpr); ok && (a.Op == parser.SUM || a.Op == parser.COUNT) {
+					t.Errorf("%s adds up copies of %s with %s; take the leader's with max (%s)", where, vs.Name, a.Op, e)
+				}
+			}
+		}
+	}
+	if read < 4 {
+		t.Errorf("only %d reads of JetStream series in the alerts and panels: TCDeadLetters, TCConsumerLagGrowing and two panels read them", read)
+	}
+}
+
+// selectorPaths returns, for each vector selector in an expression, the nodes from the
+// root down to it.
+func selectorPaths(n parser.Node, above []parser.Node) [][]parser.Node {
+	here := append(slices.Clone(above), n)
+	if _, ok := n.(*parser.VectorSelector); ok {
+		return [][]parser.Node{here}
+	}
+	var out [][]parser.Node
+	for _, c := range parser.Children(n) {
+		out = append(out, selectorPaths(c, here)...)
+	}
+	return out
+}
+
+// TestNoAlertWatchesWhatAnOverlaySuspends: an overlay that suspends a CronJob (dev takes
+// no backups) keeps no alert on that CronJob's runs. dev kept the critical
+// TCBackupMissing, which paged the on-call from the second day of a test cluster.
+func TestNoAlertWatchesWhatAnOverlaySuspends(t *testing.T) {
+	suspendedSomewhere := false
+	for _, o := range overlays {
+		objs := render(t, o)
+		rules := alertRules(t, objs)
+		for _, obj := range objs {
+			cj, ok := obj.(*batchv1.CronJob)
+			if !ok || cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
+				continue
+			}
+			suspendedSomewhere = true
+			watch := regexp.MustCompile(`cronjob\s*=~?\s*"` + regexp.QuoteMeta(cj.Name) + `"`)
+			for _, r := range rules {
+				if watch.MatchString(r.Expr) {
+					t.Errorf("%s suspends CronJob %s but keeps alert %s (%s) on its runs", o, cj.Name, r.Alert, r.Labels["severity"])
+				}
+			}
+		}
+	}
+	if !suspendedSomewhere {
+		t.Skip("no overlay suspends a CronJob")
 	}
 }

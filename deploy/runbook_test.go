@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -210,5 +211,134 @@ func TestRunbookShellCommandsUseOnlyTheirContainersVariables(t *testing.T) {
 			continue
 		}
 		check("runbook: "+cmd, m[3], envOf(*found))
+	}
+}
+
+var (
+	nsFlag        = regexp.MustCompile(`(?:\s-n|--namespace)[\s=](\S+)`)
+	nsSetting     = regexp.MustCompile(`--set [\w.]*[nN]amespace=(\S+)`)
+	nsCreate      = regexp.MustCompile(`kubectl create (?:namespace|ns) (\S+)`)
+	shellSetting  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)=(\S+)$`)
+	jobFromCron   = regexp.MustCompile(`create job --from=cronjob/(\S+) (\S+)`)
+	logsOfJob     = regexp.MustCompile(`kubectl .*\blogs\b.*\bjob/([a-z0-9-]+)`)
+	waitForJob    = regexp.MustCompile(`kubectl .*\bwait\b.*\bjob/([a-z0-9-]+)`)
+	containerFlag = regexp.MustCompile(`\s-c\s+(\S+)`)
+)
+
+// TestRunbookCreatesEachNamespaceBeforeUsingIt: typed in order, no command of the
+// runbook names a namespace (-n, --namespace, a chart's *namespace setting) before a
+// command has created it. The MongoDB operator's chart writes its Role into the
+// namespace it watches, which the runbook created only in Install step 3: the helm
+// install failed.
+func TestRunbookCreatesEachNamespaceBeforeUsingIt(t *testing.T) {
+	created := map[string]bool{}
+	vars := map[string]string{}
+	for _, c := range runbookCommands(t) {
+		if m := shellSetting.FindStringSubmatch(c); m != nil {
+			vars[m[1]] = m[2]
+			continue
+		}
+		c = shellVar.ReplaceAllStringFunc(c, func(v string) string {
+			if val, ok := vars[strings.Trim(v, "${}")]; ok {
+				return val
+			}
+			return v
+		})
+		if m := nsCreate.FindStringSubmatch(c); m != nil {
+			created[m[1]] = true
+		}
+		if strings.Contains(c, "--create-namespace") {
+			for _, m := range nsFlag.FindAllStringSubmatch(c, -1) {
+				created[m[1]] = true
+			}
+		}
+		for _, m := range append(nsFlag.FindAllStringSubmatch(c, -1), nsSetting.FindAllStringSubmatch(c, -1)...) {
+			if !created[m[1]] {
+				t.Errorf("runbook: %q uses namespace %s, which no command before it creates", c, m[1])
+			}
+		}
+	}
+}
+
+// TestRunbookInstallsTheMongoDBOperatorForTheSuitesNamespace: the members of the
+// replica set run as the ServiceAccount mongodb-database, which the manifests do not
+// create: the operator's chart does, in `database.namespace` or else in the chart's own
+// namespace. Installed into mongodb-operator without the setting, the members were
+// refused in technician-commitment and the replica set never started.
+func TestRunbookInstallsTheMongoDBOperatorForTheSuitesNamespace(t *testing.T) {
+	for _, o := range overlays {
+		if objectNames(t, render(t, o))["ServiceAccount/mongodb-database"] {
+			t.Skipf("%s creates the members' ServiceAccount itself", o)
+		}
+	}
+	found := false
+	for _, c := range runbookCommands(t) {
+		if !strings.HasPrefix(c, "helm install") || !strings.Contains(c, "mongodb/community-operator") {
+			continue
+		}
+		found = true
+		release := ""
+		if m := nsFlag.FindStringSubmatch(c); m != nil {
+			release = m[1]
+		}
+		if release != suiteNamespace && !strings.Contains(c, "--set database.namespace="+suiteNamespace) {
+			t.Errorf("runbook: %q puts the members' ServiceAccount mongodb-database in %q, not %s: set database.namespace", c, release, suiteNamespace)
+		}
+		if !strings.Contains(c, "operator.watchNamespace="+suiteNamespace) {
+			t.Errorf("runbook: %q does not have the operator watch %s", c, suiteNamespace)
+		}
+	}
+	if !found {
+		t.Error("the runbook does not install the MongoDB Community Operator")
+	}
+}
+
+// TestRunbookReadsAJobsLogsOnceItHasRun: a Job's logs are read after a `kubectl wait`
+// for that Job, and a container named with -c is one of its pod's. Followed at once, a
+// container that waits behind an init container (the backup's upload, the restore's
+// mongorestore) fails with "is waiting to start: PodInitializing".
+func TestRunbookReadsAJobsLogsOnceItHasRun(t *testing.T) {
+	objs := append(render(t, "prod"), decodeAll(t, "restore", build(t, filesys.MakeFsOnDisk(), filepath.Join("k8s", "restore")).Resources())...)
+	jobContainers := map[string][]string{}
+	cronContainers := map[string][]string{}
+	for where := range containers(objs) {
+		kindName, container, _ := strings.Cut(where, " ")
+		kind, name, _ := strings.Cut(kindName, "/")
+		switch kind {
+		case "Job":
+			jobContainers[name] = append(jobContainers[name], container)
+		case "CronJob":
+			cronContainers[name] = append(cronContainers[name], container)
+		}
+	}
+	waited := map[string]bool{}
+	read := 0
+	for _, c := range runbookCommands(t) {
+		if m := jobFromCron.FindStringSubmatch(c); m != nil {
+			jobContainers[m[2]] = cronContainers[m[1]]
+		}
+		if m := waitForJob.FindStringSubmatch(c); m != nil {
+			waited[m[1]] = true
+		}
+		m := logsOfJob.FindStringSubmatch(c)
+		if m == nil {
+			continue
+		}
+		read++
+		job := m[1]
+		names, known := jobContainers[job]
+		if !known {
+			t.Errorf("runbook: %q reads the logs of job/%s, which neither the manifests nor the runbook create", c, job)
+			continue
+		}
+		if cm := containerFlag.FindStringSubmatch(c); cm != nil && !slices.Contains(names, cm[1]) {
+			t.Errorf("runbook: %q names container %s; job/%s has %v", c, cm[1], job, names)
+		}
+		if !waited[job] {
+			t.Errorf("runbook: %q reads job/%s's logs before any `kubectl wait` for it: a container behind an init container has not started", c, job)
+		}
+	}
+	if read == 0 {
+		t.Error("the runbook reads no Job's logs: the backup and restore steps should")
 	}
 }
