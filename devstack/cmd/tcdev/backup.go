@@ -52,7 +52,8 @@ func runRestore(args []string) error {
 		return err
 	}
 	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied.\n"+
-		"Rebuild the projections with the stack stopped (bin/tcdev rebuild -data %s -bin bin), then start it (make run): see deploy/README.md.\n",
-		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir, *dataDir)
+		"Rebuild the projections with the stack stopped (bin/tcdev rebuild -data %s -bin bin), then start it (make run): see deploy/README.md.\n"+
+		"Then erase again everyone erased since %s: the restore brought them back (docs/PRIVACY.md, \"After a restore\").\n",
+		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir, *dataDir, m.Taken.Format(time.RFC3339))
 	return nil
 }
