@@ -412,3 +412,21 @@ func (s *Store) publish(ctx context.Context, d tokenDoc) error {
 	}
 	return nil
 }
+
+// KeepAfterExpiry is how long a token's record (its name, and who made and revoked
+// it) stays listed after the token expired: long enough for a lead to see which tool's
+// token lapsed and make it a new one, and no longer, since an expired token can do
+// nothing and its record names its maker (docs/PRIVACY.md, Retention).
+const KeepAfterExpiry = 90 * 24 * time.Hour
+
+// Sweep deletes the records of tokens that expired more than KeepAfterExpiry ago,
+// revoked or not: a revoked token is kept until it would have expired anyway, so the
+// record of a revocation outlives every copy of the token that could still be shown.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	cut := s.clock.Now().Add(-KeepAfterExpiry).UTC()
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: cut}}}})
+	if err != nil {
+		return 0, fmt.Errorf("sweep api tokens: %w", store.Classify(err))
+	}
+	return int(res.DeletedCount), nil
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -384,5 +385,51 @@ func TestForgetRevokesTheTokensThatCarryTheAddress(t *testing.T) {
 	}
 	if n, err := s.Forget(ctx, personal.Subject("pat@example.ac.uk")); err != nil || n != 0 {
 		t.Errorf("a second erasure revoked %d (%v), want 0", n, err)
+	}
+}
+
+// A token's record, which names who made it, goes KeepAfterExpiry after the token
+// expired (revoked or not), and not before: it was kept for ever.
+func TestATokensRecordGoesAWhileAfterItExpires(t *testing.T) {
+	t.Parallel()
+	s, clk := newStore(t)
+	ctx := context.Background()
+	short := request("Short-lived tool")
+	short.Lifetime = 24 * time.Hour
+	revoked := request("Revoked tool")
+	revoked.Lifetime = 24 * time.Hour
+	for _, r := range []apitokens.Request{short, revoked, request("Long-lived tool")} {
+		tok, _, err := s.Issue(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Name == "Revoked tool" {
+			if _, err := s.Revoke(ctx, r.Org, tok.ID, "Sam Patel"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	names := func() []string {
+		list, err := s.List(ctx, "org-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tok := range list {
+			out = append(out, tok.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	clk.Advance(24*time.Hour + apitokens.KeepAfterExpiry - time.Minute)
+	if n, err := s.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("a sweep before the records' time deleted %d (%v)", n, err)
+	}
+	clk.Advance(2 * time.Minute)
+	if n, err := s.Sweep(ctx); err != nil || n != 2 {
+		t.Errorf("the sweep after the records' time deleted %d (%v), want the two expired", n, err)
+	}
+	if got := names(); !slices.Equal(got, []string{"Long-lived tool"}) {
+		t.Errorf("records left %v, want the token still in force (30 days) alone", got)
 	}
 }

@@ -209,7 +209,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 			return a + b, err
 		}
 		c, err := staff.Sweep(ctx, p.StaffNameRetention)
-		return a + b + c, err
+		if err != nil {
+			return a + b + c, err
+		}
+		d, err := s.Tokens.Sweep(ctx)
+		return a + b + c + d, err
 	}
 	return s, cleanup, nil
 }
@@ -220,8 +224,9 @@ func (s *Service) WaitSignins() { s.requester.Wait() }
 // Handler is the portal's pages, for tests that call it without a listener.
 func (s *Service) Handler() http.Handler { return s.handler }
 
-// Sweep deletes expired links and sessions, and the names of ITSS staff not seen
-// for PORTAL_STAFF_NAME_RETENTION, now (it also runs every minute).
+// Sweep deletes expired links and sessions, the names of ITSS staff not seen for
+// PORTAL_STAFF_NAME_RETENTION, and the records of API tokens that expired more than
+// apitokens.KeepAfterExpiry ago, now (it also runs every minute).
 func (s *Service) Sweep(ctx context.Context) (int, error) { return s.sweep(ctx) }
 
 // admin answers health, readiness and metrics, on the admin listener only.
