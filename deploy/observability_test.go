@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -592,5 +593,51 @@ func TestNoAlertWatchesWhatAnOverlaySuspends(t *testing.T) {
 	}
 	if !suspendedSomewhere {
 		t.Skip("no overlay suspends a CronJob")
+	}
+}
+
+// TestEveryServiceIsInTheQueriesOfWhatEveryServiceHas: an alert or panel that picks the
+// suite's workloads by name (job=~, deployment=~) from a series every one of them has
+// (up, the Deployment's replicas, HTTP requests) names all five: the "Ready pods"
+// panel left out the portal, so a portal with no pod read as nothing to show.
+func TestEveryServiceIsInTheQueriesOfWhatEveryServiceHas(t *testing.T) {
+	services := []string{"signatory", "review", "notify", "fund", "portal"}
+	exprs := map[string]string{}
+	for _, r := range alertRules(t, render(t, "prod")) {
+		exprs["alert "+r.Alert] = r.Expr
+	}
+	for _, p := range readDashboard(t).Panels {
+		for i, tg := range p.Targets {
+			exprs[fmt.Sprintf("panel %s (%d)", p.Title, i)] = tg.Expr
+		}
+	}
+	everyone := regexp.MustCompile(`^(up|kube_deployment_.*|http_request.*)$`)
+	checked := 0
+	for where, e := range exprs {
+		expr, err := parser.NewParser(parser.Options{}).ParseExpr(e)
+		if err != nil {
+			t.Errorf("%s: %q does not parse: %v", where, e, err)
+			continue
+		}
+		for _, path := range selectorPaths(expr, nil) {
+			vs := path[len(path)-1].(*parser.VectorSelector)
+			if !everyone.MatchString(vs.Name) {
+				continue
+			}
+			for _, m := range vs.LabelMatchers {
+				if (m.Name != "job" && m.Name != "deployment") || m.Type != promlabels.MatchRegexp {
+					continue
+				}
+				checked++
+				for _, s := range services {
+					if !m.Matches(s) {
+						t.Errorf("%s reads %s of the services but not of %s: %s", where, vs.Name, s, e)
+					}
+				}
+			}
+		}
+	}
+	if checked < 5 {
+		t.Errorf("only %d queries pick the services by name: the check reads nothing", checked)
 	}
 }
