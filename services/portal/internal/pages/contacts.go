@@ -100,6 +100,11 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	v, _ := visitorFrom(r.Context())
 	lead, _ := v.person.LeadOf(org)
+	version, versioned := seenVersion(r.PostForm.Get("version"))
+	if !versioned {
+		h.versionMissing(w, r, "/obligations/"+org+"/contacts")
+		return
+	}
 	f, errs := form.ParseContacts(r.PostForm)
 	d := contactsData{OrgID: org, OrgName: lead.OrgName, Form: f, Roles: form.ContactRoles, Parts: contactParts, Version: r.PostForm.Get("version")}
 	if len(errs) > 0 {
@@ -116,7 +121,7 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 		e := openapi_types.Email(f.Point.Email)
 		body.PointOfContact.Email = &e
 	}
-	resp, err := set.Signatory.UpdateContactsWithResponse(r.Context(), org, body, ifMatch(seenVersion(d.Version)))
+	resp, err := set.Signatory.UpdateContactsWithResponse(r.Context(), org, body, ifMatch(version))
 	if err != nil {
 		h.fail(w, r, err)
 		return

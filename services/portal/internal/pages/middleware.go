@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -43,16 +44,24 @@ type statusWriter struct {
 	pattern string // the route matched, set by routed
 }
 
-// routed remembers the route the mux matched for the access log, which sees the
-// request before the mux (and before the copies other middleware make of it).
 // formRead reads a posted form whole before any handler sees it, so that handlers
 // read r.PostForm as it is. A form that cannot be read (over maxFormBytes, or
 // malformed) is refused here: read lazily, by r.FormValue, the error was dropped and
 // every field read as empty, and the editor saved that empty draft over the lead's
 // work, saying it was saved.
+//
+// Every form of the portal is sent as application/x-www-form-urlencoded (none asks
+// for another enctype), and a body of any other media type is refused (415):
+// r.ParseForm reads no other, and gives an empty form without an error for
+// multipart/form-data, JSON or none, which the editor saved in the same way.
 func (h *Handler) formRead(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
+			if !urlencoded(r.Header.Get("Content-Type")) && !emptyWithoutType(r) {
+				h.say(w, r, http.StatusUnsupportedMediaType, "The form could not be read",
+					"Nothing was saved or changed: the portal reads only forms sent as a web page sends them (application/x-www-form-urlencoded). Go back, and send the form from its page.")
+				return
+			}
 			if err := r.ParseForm(); err != nil {
 				if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
 					h.say(w, r, http.StatusRequestEntityTooLarge, "What you sent is too long",
@@ -67,6 +76,22 @@ func (h *Handler) formRead(next http.Handler) http.Handler {
 	})
 }
 
+// emptyWithoutType is a POST with no body and no media type: a button pressed with
+// nothing to send, as `curl -X POST` presses the sign-in link's (the README's
+// walkthrough does). There is nothing in it to misread, and a form that edits
+// something still needs its version, so it changes nothing it should not.
+func emptyWithoutType(r *http.Request) bool {
+	return r.Header.Get("Content-Type") == "" && r.ContentLength == 0
+}
+
+// urlencoded says a request's Content-Type is a form as a web page sends it.
+func urlencoded(contentType string) bool {
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mediaType == "application/x-www-form-urlencoded"
+}
+
+// routed remembers the route the mux matched for the access log, which sees the
+// request before the mux (and before the copies other middleware make of it).
 func routed(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r)

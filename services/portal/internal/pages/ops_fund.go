@@ -146,7 +146,9 @@ func (h *Handler) opsRoundClose(w http.ResponseWriter, r *http.Request, c *opsCt
 type opsAppsData struct {
 	Fields []templates.OpsField
 	Apps   []opsAppRow
-	Query  string
+	// Export is the address of the CSV of the applications the filters select,
+	// built whole (see opsOrgsData.Export): a round's export gave every round's.
+	Export string
 	Page   opsCursorPager
 }
 
@@ -219,7 +221,7 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 		return
 	}
 	filters := url.Values{"round": {round}, "status": {status}}
-	data := opsAppsData{Fields: filter.Fields(typed, errs), Query: filters.Encode()}
+	data := opsAppsData{Fields: filter.Fields(typed, errs), Export: "/ops/fund/applications.csv?" + filters.Encode()}
 	orgs := opsNamesOf(ctx, h, c.set, resp.JSON200.Items, func(a fundapi.Application) string { return a.OrganisationId })
 	for _, a := range resp.JSON200.Items {
 		row := opsAppRow{ID: a.Id, Title: a.Title, OrgID: a.OrganisationId, Org: opsOrgLabel(orgs, a.OrganisationId), Round: names[a.RoundId], Status: opsHumanise(string(a.Status)),

@@ -39,9 +39,14 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 	if !ok {
 		return
 	}
+	seen, versioned := seenVersion(r.PostForm.Get("version"))
+	if !versioned {
+		h.versionMissing(w, r, "/ops/fund/rounds/"+rd.Id+"/edit")
+		return
+	}
 	typed, body, errs := opsform.FundRound.Parse(r.PostForm, london)
 	if len(errs) > 0 {
-		h.opsShowRoundCorrection(w, r, http.StatusBadRequest, rd, r.PostForm.Get("version"), typed, errs)
+		h.opsShowRoundCorrection(w, r, http.StatusBadRequest, rd, seen, typed, errs)
 		return
 	}
 	// The console has no field for exclude_previously_funded: left out of a
@@ -49,11 +54,7 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 	keepUntypedTimes(body, typed, rd)
 	// Applied only to the round as the form showed it (If-Match): another person's
 	// correction since is not put back without a word.
-	var ifm *string
-	if v := seenVersion(r.PostForm.Get("version")); v != "" {
-		ifm = &v
-	}
-	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, &fundapi.UpdateRoundParams{IfMatch: ifm}, "application/json", opsJSONBody(body))
+	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, &fundapi.UpdateRoundParams{IfMatch: &seen}, "application/json", opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -67,7 +68,7 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 			h.serviceProblem(w, r, p)
 		default:
 			fe := opsRenamed(opsFieldProblems(p, nil), opsform.FundRound)
-			h.opsShowRoundCorrection(w, r, opsStatusOf(fe), rd, r.PostForm.Get("version"), typed, fe)
+			h.opsShowRoundCorrection(w, r, opsStatusOf(fe), rd, seen, typed, fe)
 		}
 		return
 	}

@@ -24,7 +24,10 @@ type opsOrgsData struct {
 	Status string
 	Orgs   []opsOrgRow
 	Fields []templates.OpsField
-	Query  string
+	// Export is the address of the CSV of the organisations the filters select,
+	// built whole here: html/template escapes a query written into an href after
+	// "?" as one value, and the export then saw no filter and gave every one.
+	Export string
 	Page   opsCursorPager
 }
 
@@ -95,7 +98,7 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 		data.Orgs = append(data.Orgs, opsOrgRowOf(o))
 	}
 	filters := url.Values{"q": {search}, "status": {status}, "kind": {f.Kind}}
-	data.Query = filters.Encode()
+	data.Export = "/ops/organisations.csv?" + filters.Encode()
 	data.Page = opsCursorPage("/ops/organisations", filters, q, f.Cursor, len(data.Orgs), resp.JSON200.Total, resp.JSON200.NextCursor)
 	status200 := http.StatusOK
 	if len(errs) > 0 {
@@ -257,6 +260,9 @@ func opsEventText(typ string) string {
 type opsOnboardingStep struct {
 	slug, title, link, button string
 	specs                     opsform.Specs
+	// versioned says the step changes the organisation only at the version its form
+	// was filled from, which the form carries (see seenVersion).
+	versioned bool
 	// next reports whether the step can be taken from this status.
 	next func(sigapi.Status) bool
 	call func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error)
@@ -297,12 +303,14 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
-	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: opsform.Contacts,
+	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: opsform.Contacts, versioned: true,
 		next: opsInStatus(sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			// Applied only to the organisation as the form showed it: another
-			// person's change since is not put back without a word.
-			resp, err := c.set.Signatory.UpdateContactsWithBodyWithResponse(r.Context(), id, "application/json", body, ifMatch(seenVersion(r.PostForm.Get("version"))))
+			// person's change since is not put back without a word. opsStepSave
+			// refused the form if it carried no version.
+			version, _ := seenVersion(r.PostForm.Get("version"))
+			resp, err := c.set.Signatory.UpdateContactsWithBodyWithResponse(r.Context(), id, "application/json", body, ifMatch(version))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -387,6 +395,10 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		return
 	}
 	id := r.PathValue("org")
+	if _, versioned := seenVersion(r.PostForm.Get("version")); step.versioned && !versioned {
+		h.versionMissing(w, r, "/ops/organisations/"+id+"/"+step.slug)
+		return
+	}
 	typed, body, errs := step.specs.Parse(r.PostForm, london)
 	stale := false
 	if len(errs) == 0 {

@@ -879,13 +879,18 @@ func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *ops
 
 func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	id := r.PathValue("reviewer")
+	version, versioned := seenVersion(r.PostForm.Get("version"))
+	if !versioned {
+		h.versionMissing(w, r, "/ops/review/reviewers/"+id)
+		return
+	}
 	specs := opsReviewerSpecs(true)
 	typed, body, errs := specs.Parse(r.PostForm, london)
 	if len(errs) == 0 {
 		body["reviewer_id"] = id
 		// Applied only to the record as the form showed it: another person's change
 		// since (capacity, say) is not put back without a word.
-		resp, err := c.set.Review.UpdateReviewerWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body), ifMatch(seenVersion(r.PostForm.Get("version"))))
+		resp, err := c.set.Review.UpdateReviewerWithBodyWithResponse(r.Context(), id, "application/json", opsJSONBody(body), ifMatch(version))
 		if err != nil {
 			h.fail(w, r, err)
 			return

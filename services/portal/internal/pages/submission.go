@@ -401,8 +401,13 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 		h.say(w, r, http.StatusConflict, "There is nothing to submit now", "Your organisation has no submission open for changes.")
 		return
 	}
-	f, errs := form.ParseSubmission(r.PostForm)
 	seen := r.PostForm.Get("version")
+	version, versioned := seenVersion(seen)
+	if seen != unsaved && !versioned {
+		h.versionMissing(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c))
+		return
+	}
+	f, errs := form.ParseSubmission(r.PostForm)
 	// A page shown again keeps the version its form was filled from, so that its
 	// next save is still checked against that.
 	again := func(c current, f form.Submission) submissionData {
@@ -433,7 +438,7 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	}
 	content.TechnicianVoice = reviewapi.TechnicianVoice{HowConsulted: given(f.HowConsulted), Participants: f.ParticipantCount()}
 	content.Webpage = f.Webpage
-	saved, p, err := h.writeAt(r.Context(), set, c.sub, seenVersion(seen), content)
+	saved, p, err := h.writeAt(r.Context(), set, c.sub, version, content)
 	switch {
 	case err != nil:
 		h.fail(w, r, err)
@@ -550,13 +555,25 @@ const unsaved = "none"
 // etag is the form of the ETags the services give (a version, quoted).
 var etag = regexp.MustCompile(`^"[1-9][0-9]{0,9}"$`)
 
-// seenVersion is the ETag a form carried back, to send as If-Match; "" (no
-// precondition) when it carried none, as a page shown before versions did not.
-func seenVersion(posted string) string {
+// seenVersion is the ETag a form carried back, to send as If-Match, and whether it
+// carried one. Every form that changes something versioned is shown with the
+// version it was filled from, so one that comes back without it was not sent by its
+// page (or not read as its page sent it), and is refused (see versionMissing): read
+// as "no precondition", it replaced whatever was saved, with whatever it held.
+func seenVersion(posted string) (string, bool) {
 	if etag.MatchString(posted) {
-		return posted
+		return posted, true
 	}
-	return ""
+	return "", false
+}
+
+// versionMissing answers a form that changes something versioned but does not say
+// which version it was filled from (see seenVersion): nothing is changed, and the
+// page to make the change from is linked.
+func (h *Handler) versionMissing(w http.ResponseWriter, r *http.Request, page string) {
+	h.show(w, r, http.StatusConflict, "message", "Nothing was saved", nil, message{
+		Message: "The form did not say which version it was filled from, so saving it could have replaced changes made since. Nothing was saved or changed: open the page again and make your changes there.",
+		Link:    page, LinkText: "Open the page again"})
 }
 
 // ifMatch makes a request carry If-Match: version, when a version is given. The

@@ -22,7 +22,7 @@ func TestADraftAtTheEditorsLimitsIsSavedAndALongerFormChangesNothing(t *testing.
 	for _, theme := range []string{"visibility", "recognition", "career_development", "sustainability"} {
 		full["narrative-"+theme] = strings.Repeat("Technicians' work is seen & valued; ", 555) + strings.Repeat("x", 20000-555*36)
 	}
-	form := mainForm(full)
+	form := editorForm(t, p, cookie, editor+"?draft="+draft, full)
 	if n := len(form.Encode()); n <= 64<<10 {
 		t.Fatalf("the form is %d bytes encoded, not over the old bound", n)
 	}

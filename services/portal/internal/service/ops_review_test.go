@@ -151,6 +151,7 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	changed := reviewer("", "Alice Jones", "alice@other.ac.uk", "3")
 	changed.Del("reviewer_id")
 	changed.Set("conflicts", "org-neighbour\norg-rival")
+	changed.Set("version", hidden(parse(t, edit.body), "version"))
 	// A conflict is an organisation announced with the Commitment: one the review
 	// service has not seen announced is refused beside the field.
 	r = opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers/rev-a", ops, changed), http.StatusBadRequest, "a conflict never announced")

@@ -95,7 +95,7 @@ func TestPagesFitTheScreenWhateverPeopleWrote(t *testing.T) {
 		t.Fatalf("the lead's save of the contacts = %d: %s", r.status, r.body)
 	}
 	e := startDraft(t, s, org, lead)
-	if r := e.post(e.editor(), mainForm(map[string]string{"narrative-visibility": "Our " + reflowWord + " at " + reflowPlan, "webpage": reflowPlan})); r.status != http.StatusSeeOther {
+	if r := e.post(e.editor(), editorForm(t, s.p, lead, e.editor()+"?draft="+e.draft, map[string]string{"narrative-visibility": "Our " + reflowWord + " at " + reflowPlan, "webpage": reflowPlan})); r.status != http.StatusSeeOther {
 		t.Fatalf("saving the draft = %d: %s", r.status, r.body)
 	}
 	e.setPlan(t, "Fund "+reflowWord+" at "+reflowPlan)

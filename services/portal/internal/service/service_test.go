@@ -204,8 +204,12 @@ type response struct {
 }
 
 // do sends a request with the given cookie (may be empty), following no redirect.
+// A POST is a form as a browser sends one (an empty one when form is nil).
 func (p *portal) do(method, path, cookie string, form url.Values, headers ...string) response {
 	p.tb.Helper()
+	if form == nil && method == http.MethodPost {
+		form = url.Values{}
+	}
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())

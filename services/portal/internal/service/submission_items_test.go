@@ -54,7 +54,7 @@ func startDraft(t *testing.T, s *stack, org, cookie string) draftEditor {
 	e := draftEditor{s: s, org: org, cookie: cookie}
 	editor := e.editor()
 	testenv.Eventually(t, 15*time.Second, func() error {
-		r := s.p.do("POST", editor, cookie, mainForm(nil))
+		r := s.p.do("POST", editor, cookie, editorForm(t, s.p, cookie, editor, nil))
 		draft, ok := savedDraft(editor, r)
 		if !ok {
 			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)

@@ -118,6 +118,25 @@ func mainForm(change map[string]string) url.Values {
 	return v
 }
 
+// editorForm is the editor's main form as its page sends it: mainForm with change,
+// carrying the draft and version that the page at page (the editor, naming the
+// draft when there is one) holds, unless change gives them.
+func editorForm(t *testing.T, p *portal, cookie, page string, change map[string]string) url.Values {
+	t.Helper()
+	r := p.do("GET", page, cookie, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("the editor at %s = %d: %s", page, r.status, r.body)
+	}
+	doc := parse(t, r.body)
+	v := mainForm(change)
+	for _, name := range []string{"draft", "version"} {
+		if x, ok := hiddenField(doc, name); ok && v.Get(name) == "" {
+			v.Set(name, x)
+		}
+	}
+	return v
+}
+
 // A lead drafts the submission in the portal: refused input comes back with each
 // message beside its field, what they typed kept and nothing stored; what is
 // missing is listed; actions are added, changed and removed; once complete it is
@@ -135,7 +154,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	}
 
 	// The portal's own check: a count that is no number.
-	bad := p.do("POST", editor, cookie, mainForm(map[string]string{"participants": "lots", "rating-recognition": "",
+	bad := p.do("POST", editor, cookie, editorForm(t, p, cookie, editor, map[string]string{"participants": "lots", "rating-recognition": "",
 		"narrative-recognition": "Our annual award"}))
 	doc := fieldShown(t, bad, "participants")
 	if got := value(doc, "field-participants"); got != "lots" {
@@ -145,7 +164,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		t.Errorf("the narrative shown back is %q", got)
 	}
 	// The service's check: a webpage that is no http address, in its words.
-	bad = p.do("POST", editor, cookie, mainForm(map[string]string{"webpage": "www.example.ac.uk/tc"}))
+	bad = p.do("POST", editor, cookie, editorForm(t, p, cookie, editor, map[string]string{"webpage": "www.example.ac.uk/tc"}))
 	doc = fieldShown(t, bad, "webpage")
 	if got := value(doc, "field-webpage"); got != "www.example.ac.uk/tc" {
 		t.Errorf("webpage shown back as %q", got)
@@ -163,7 +182,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	// yet on how technicians were consulted.
 	var draft, savedAt string
 	testenv.Eventually(t, 15*time.Second, func() error {
-		r := p.do("POST", editor, cookie, mainForm(map[string]string{"rating-recognition": "", "how_consulted": ""}))
+		r := p.do("POST", editor, cookie, editorForm(t, p, cookie, editor, map[string]string{"rating-recognition": "", "how_consulted": ""}))
 		saved, ok := savedDraft(editor, r)
 		if !ok {
 			return fmt.Errorf("save = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
@@ -227,7 +246,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	if sub := storedSubmission(t, s, org, draft); sub["status"] != "draft" {
 		t.Fatalf("after a refused submit the service holds %v", sub)
 	}
-	if r := ed("POST", editor, mainForm(nil)); r.status != http.StatusSeeOther {
+	if r := ed("POST", editor, editorForm(t, p, cookie, editor+"?draft="+draft, nil)); r.status != http.StatusSeeOther {
 		t.Fatalf("complete the main form = %d: %s", r.status, r.body)
 	}
 
@@ -329,7 +348,7 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		// obligation's, so it is not taken for the draft.
 		t.Errorf("carry before the draft is saved = %d %q, want 409 asking to save the draft", r.status, h1(t, r.body))
 	}
-	r = ed("POST", editor, mainForm(nil))
+	r = ed("POST", editor, editorForm(t, p, cookie, editor+"?draft="+draft, nil))
 	next, ok := savedDraft(editor, r)
 	if !ok {
 		t.Fatalf("save the next cycle's draft = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
@@ -416,7 +435,7 @@ func TestLeadChangesContacts(t *testing.T) {
 	form := url.Values{"leader.name": {"Prof. Jane Smith"}, "leader.title": {"Vice-Chancellor"}, "leader.email": {"vc@example.ac.uk"},
 		"nominated_lead.name": {"Sam Patel"}, "nominated_lead.email": {"lead-a@example.ac.uk"},
 		"point_of_contact.name": {"Technician Office"}, "point_of_contact.email": {"tech@example.ac.uk"},
-		"plan_page": {"https://www.example.ac.uk/tc"}}
+		"plan_page": {"https://www.example.ac.uk/tc"}, "version": {hidden(doc, "version")}}
 	changed := func(k, v string) url.Values {
 		c := url.Values{}
 		for key, x := range form {
@@ -455,6 +474,7 @@ func TestLeadChangesContacts(t *testing.T) {
 	if value(doc, "field-point_of_contact-name") != "Technician Office" || value(doc, "field-plan_page") != "https://www.example.ac.uk/tc" {
 		t.Fatalf("the saved contacts read %s", text(doc))
 	}
+	form.Set("version", hidden(doc, "version")) // as the page shown after the save sends it
 	// Naming another nominated lead hands them the pages: the page says so, and
 	// once the portal hears of it, the old lead's pages are not found.
 	r = p.do("POST", path, cookie, changed("nominated_lead.email", "new-lead@example.ac.uk"))
