@@ -56,6 +56,9 @@ func New(cfg Config, minter Minter, httpClient *http.Client) (*Clients, error) {
 		// A page waits for its calls; one service hanging must not hang the page.
 		httpClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	traced := *httpClient
+	traced.Transport = tracedTransport(httpClient.Transport)
+	httpClient = &traced
 	return &Clients{cfg: cfg, minter: minter, http: httpClient}, nil
 }
 

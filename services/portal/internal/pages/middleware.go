@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
@@ -142,9 +148,29 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 // sign-in link's secret is in the path, and a search may be a person's name. It
 // counts it in metrics (when given) by the same pattern.
 func accessLog(logger *slog.Logger, metrics *httpMetrics, next http.Handler) http.Handler {
+	tracer := otel.GetTracerProvider().Tracer("github.com/itss/techcommit/services/portal/internal/pages")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		// Each page is a server span, named by its route once matched (never its path),
+		// whose trace the page's calls to the services carry on (clients' transport),
+		// and whose trace_id every line logged for the page bears.
+		// A trace begun before the portal (an ingress that traces) is continued.
+		ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", r.Method)))
+		r = r.WithContext(ctx)
+		defer func() {
+			if sw.pattern != "" {
+				span.SetName(sw.pattern)
+				span.SetAttributes(attribute.String("http.route", sw.pattern))
+			}
+			span.SetAttributes(attribute.Int("http.response.status_code", cmp.Or(sw.status, http.StatusOK)))
+			if sw.status >= http.StatusInternalServerError {
+				span.SetStatus(codes.Error, http.StatusText(sw.status))
+			}
+			span.End()
+		}()
 		defer func() {
 			if v := recover(); v != nil {
 				logger.ErrorContext(r.Context(), "page panicked", "route", sw.pattern, "panic", fmt.Sprint(v))
