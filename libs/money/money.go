@@ -11,12 +11,13 @@ import (
 // Pounds is pence in pounds: thousands grouped with commas, and pence shown only
 // when there are some ("£750", "£1,250.50", "£0.05"; a negative sum "-£3.20").
 func Pounds(pence int64) string {
+	// Divided first, so that even the most negative sum has pounds and pence to negate.
+	pounds, rest := pence/100, pence%100
 	sign := ""
-	u := uint64(pence)
 	if pence < 0 {
-		sign, u = "-", uint64(-(pence+1))+1 // the most negative int64 too
+		sign, pounds, rest = "-", -pounds, -rest
 	}
-	whole := strconv.FormatUint(u/100, 10)
+	whole := strconv.FormatInt(pounds, 10)
 	var b strings.Builder
 	b.WriteString(sign + "£")
 	for i, c := range whole {
@@ -25,12 +26,12 @@ func Pounds(pence int64) string {
 		}
 		b.WriteRune(c)
 	}
-	if p := u % 100; p != 0 {
+	if rest != 0 {
 		b.WriteByte('.')
-		if p < 10 {
+		if rest < 10 {
 			b.WriteByte('0')
 		}
-		b.WriteString(strconv.FormatUint(p, 10))
+		b.WriteString(strconv.FormatInt(rest, 10))
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,7 +32,7 @@ func lockData(dataDir, what string) (unlock func(), err error) {
 		return nil, fmt.Errorf("lock %s: %w", dataDir, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil { // #nosec G115 -- a file descriptor
-		held, _ := os.ReadFile(path) // #nosec G304 -- the lock file above
+		held, _ := io.ReadAll(f) // who holds it wrote their name in it
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			who := strings.TrimSpace(string(held))
