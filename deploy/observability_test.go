@@ -509,47 +509,30 @@ func TestAlertAndDashboardQueriesParse(t *testing.T) {
 // checked as parsed text: evaluating them with Prometheus's engine would bring its
 // storage and every cloud SDK into this module.)
 func TestJetStreamQueriesReadTheLeadersCopy(t *testing.T) {
-	exprs := map[string]string{}
-	for _, r := range alertRules(t, render(t, "prod")) {
-		exprs["alert "+r.Alert] = r.Expr
-	}
-	for _, p := range readDashboard(t).Panels {
-		for _, tg := range p.Targets {
-			exprs["panel "+p.Title] = tg.Expr
-		}
-	}
 	leaderLabel := map[string]string{"jetstream_stream_": "is_stream_leader", "jetstream_consumer_": "is_consumer_leader"}
 	read := 0
-	for where, e := range exprs {
-		expr, err := parser.NewParser(parser.Options{}).ParseExpr(e)
-		if err != nil {
-			t.Errorf("%s: %q does not parse: %v", where, e, err)
-			continue
-		}
-		for _, path := range selectorPaths(expr, nil) {
-			vs := path[len(path)-1].(*parser.VectorSelector)
-			var label string
-			for prefix, l := range leaderLabel {
-				if strings.HasPrefix(vs.Name, prefix) {
-					label = l
-				}
-			}
-			if label == "" {
-				continue
-			}
-			read++
-			if !slices.ContainsFunc(vs.LabelMatchers, func(m *promlabels.Matcher) bool {
-				return m.Name == label && m.Type == promlabels.MatchEqual && m.Value == "true"
-			}) {
-				t.Errorf("%s reads every replica's copy of %s: select %s=\"true\" (%s)", where, vs.Name, label, e)
-			}
-			for _, n := range path {
-				if a, ok := n.(*parser.AggregateExpr); ok && (a.Op == parser.SUM || a.Op == parser.COUNT) {
-					t.Errorf("%s adds up copies of %s with %s; take the leader's with max (%s)", where, vs.Name, a.Op, e)
-				}
+	eachSelector(t, func(where, e string, path []parser.Node, vs *parser.VectorSelector) {
+		var label string
+		for prefix, l := range leaderLabel {
+			if strings.HasPrefix(vs.Name, prefix) {
+				label = l
 			}
 		}
-	}
+		if label == "" {
+			return
+		}
+		read++
+		if !slices.ContainsFunc(vs.LabelMatchers, func(m *promlabels.Matcher) bool {
+			return m.Name == label && m.Type == promlabels.MatchEqual && m.Value == "true"
+		}) {
+			t.Errorf("%s reads every replica's copy of %s: select %s=\"true\" (%s)", where, vs.Name, label, e)
+		}
+		for _, n := range path {
+			if a, ok := n.(*parser.AggregateExpr); ok && (a.Op == parser.SUM || a.Op == parser.COUNT) {
+				t.Errorf("%s adds up copies of %s with %s; take the leader's with max (%s)", where, vs.Name, a.Op, e)
+			}
+		}
+	})
 	if read < 4 {
 		t.Errorf("only %d reads of JetStream series in the alerts and panels: TCDeadLetters, TCConsumerLagGrowing and two panels read them", read)
 	}
@@ -602,6 +585,33 @@ func TestNoAlertWatchesWhatAnOverlaySuspends(t *testing.T) {
 // panel left out the portal, so a portal with no pod read as nothing to show.
 func TestEveryServiceIsInTheQueriesOfWhatEveryServiceHas(t *testing.T) {
 	services := []string{"signatory", "review", "notify", "fund", "portal"}
+	everyone := regexp.MustCompile(`^(up|kube_deployment_.*|http_request.*)$`)
+	checked := 0
+	eachSelector(t, func(where, e string, _ []parser.Node, vs *parser.VectorSelector) {
+		if !everyone.MatchString(vs.Name) {
+			return
+		}
+		for _, m := range vs.LabelMatchers {
+			if (m.Name != "job" && m.Name != "deployment") || m.Type != promlabels.MatchRegexp {
+				continue
+			}
+			checked++
+			for _, s := range services {
+				if !m.Matches(s) {
+					t.Errorf("%s reads %s of the services but not of %s: %s", where, vs.Name, s, e)
+				}
+			}
+		}
+	})
+	if checked < 5 {
+		t.Errorf("only %d queries pick the services by name: the check reads nothing", checked)
+	}
+}
+
+// eachSelector calls f with every vector selector of prod's alerts and the dashboard's
+// panels, the path from its query's root down to it, and where the query is.
+func eachSelector(t *testing.T, f func(where, expr string, path []parser.Node, vs *parser.VectorSelector)) {
+	t.Helper()
 	exprs := map[string]string{}
 	for _, r := range alertRules(t, render(t, "prod")) {
 		exprs["alert "+r.Alert] = r.Expr
@@ -611,8 +621,6 @@ func TestEveryServiceIsInTheQueriesOfWhatEveryServiceHas(t *testing.T) {
 			exprs[fmt.Sprintf("panel %s (%d)", p.Title, i)] = tg.Expr
 		}
 	}
-	everyone := regexp.MustCompile(`^(up|kube_deployment_.*|http_request.*)$`)
-	checked := 0
 	for where, e := range exprs {
 		expr, err := parser.NewParser(parser.Options{}).ParseExpr(e)
 		if err != nil {
@@ -620,24 +628,7 @@ func TestEveryServiceIsInTheQueriesOfWhatEveryServiceHas(t *testing.T) {
 			continue
 		}
 		for _, path := range selectorPaths(expr, nil) {
-			vs := path[len(path)-1].(*parser.VectorSelector)
-			if !everyone.MatchString(vs.Name) {
-				continue
-			}
-			for _, m := range vs.LabelMatchers {
-				if (m.Name != "job" && m.Name != "deployment") || m.Type != promlabels.MatchRegexp {
-					continue
-				}
-				checked++
-				for _, s := range services {
-					if !m.Matches(s) {
-						t.Errorf("%s reads %s of the services but not of %s: %s", where, vs.Name, s, e)
-					}
-				}
-			}
+			f(where, e, path, path[len(path)-1].(*parser.VectorSelector))
 		}
-	}
-	if checked < 5 {
-		t.Errorf("only %d queries pick the services by name: the check reads nothing", checked)
 	}
 }
