@@ -587,14 +587,9 @@ func ifMatch(version string) func(context.Context, *http.Request) error {
 	}
 }
 
-// write saves content as the draft whatever version it is at: the first save starts it.
-func (h *Handler) write(ctx context.Context, set *clients.Set, sub *reviewapi.Submission, content reviewapi.SubmissionContent) (*reviewapi.Submission, *clients.Problem, error) {
-	return h.writeAt(ctx, set, sub, "", content)
-}
-
-// writeAt is write, but an existing draft is replaced only if it is still at
-// version (an ETag; "" for whatever version): otherwise the review service answers
-// 412 and nothing changes.
+// writeAt saves content as the draft (the first save starts it); an existing draft
+// is replaced only if it is still at version (an ETag; "" for whatever version):
+// otherwise the review service answers 412 and nothing changes.
 func (h *Handler) writeAt(ctx context.Context, set *clients.Set, sub *reviewapi.Submission, version string, content reviewapi.SubmissionContent) (*reviewapi.Submission, *clients.Problem, error) {
 	if sub == nil {
 		resp, err := set.Review.DraftSubmissionWithResponse(ctx, reviewapi.DraftSubmissionJSONRequestBody{SelfAssessment: content.SelfAssessment,

@@ -112,6 +112,20 @@ func (h *Handler) shownStill(w http.ResponseWriter, r *http.Request, c current, 
 	return false
 }
 
+// changedMeanwhile answers an action's form whose change was computed from the
+// draft as read, when another save (another tab, another press) changed the draft
+// before it was written: the write is sent with the version read (If-Match), so it
+// changes nothing, and the editor shows the plan as it now is. Without the version,
+// two adds at once each wrote the plan they had read plus their action, and the
+// second lost the first's, both answered "saved".
+func (h *Handler) changedMeanwhile(w http.ResponseWriter, r *http.Request) {
+	_, c, ok := h.submissionOf(w, r)
+	if !ok {
+		return
+	}
+	h.planNow(w, r, c, "Your submission changed while this was being saved (perhaps in another tab): nothing was changed. Here it is now.")
+}
+
 // planNow answers a form that would not change the plan as the person meant: the
 // editor shows the plan as it now stands, and why nothing was changed.
 func (h *Handler) planNow(w http.ResponseWriter, r *http.Request, c current, why string) {
@@ -201,10 +215,12 @@ func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 	default:
 		content.ActionPlan[n] = item
 	}
-	_, p, err := h.write(r.Context(), set, c.sub, content)
+	_, p, err := h.writeAt(r.Context(), set, c.sub, c.version, content)
 	switch {
 	case err != nil:
 		h.fail(w, r, err)
+	case p != nil && p.Status == http.StatusPreconditionFailed:
+		h.changedMeanwhile(w, r)
 	case p != nil && p.Status == http.StatusBadRequest:
 		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n), itemFieldErrors(p, at), newItemData(c, n, f, shown))
 	case p != nil:
@@ -294,10 +310,12 @@ func carried(plan []reviewapi.ActionItem, item reviewapi.ActionItem) bool {
 // saveAndReturn writes content and goes back to the action plan, or shows the
 // service's refusal on the editor.
 func (h *Handler) saveAndReturn(w http.ResponseWriter, r *http.Request, set *clients.Set, c current, content reviewapi.SubmissionContent) {
-	_, p, err := h.write(r.Context(), set, c.sub, content)
+	_, p, err := h.writeAt(r.Context(), set, c.sub, c.version, content)
 	switch {
 	case err != nil:
 		h.fail(w, r, err)
+	case p != nil && p.Status == http.StatusPreconditionFailed:
+		h.changedMeanwhile(w, r)
 	case p != nil && p.Status == http.StatusBadRequest:
 		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, content), editorData(c, formOf(c.sub)))
 	case p != nil:

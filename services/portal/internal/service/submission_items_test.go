@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +218,56 @@ func savedDraft(editor string, r response) (string, bool) {
 		return "", false
 	}
 	return q.Get("draft"), true
+}
+
+// Actions added at once (two tabs, a double press with different words) each land or
+// are refused saying the submission changed; none is answered "saved" and then lost.
+// Each add reads the draft, appends its action and writes the plan back: written
+// without the version read, the later write dropped the earlier's action.
+func TestActionsAddedAtOnceAreNeverSavedAndLost(t *testing.T) {
+	t.Parallel()
+	s, org, cookie := submissionStack(t)
+	e := startDraft(t, s, org, cookie)
+	form := formIn(t, e.get(e.items()+"/new").body, e.items())
+	const n = 8
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = slices.Clone(v)
+		}
+		for k, v := range map[string]string{"theme": "recognition", "action": fmt.Sprintf("Action %d", i), "owner": "Head of Technical Services",
+			"success_measure": "Done", "target_day": "31", "target_month": "7", "target_year": "2027"} {
+			f.Set(k, v)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.post(e.items(), f)
+			statuses[i] = r.status
+			if r.status == http.StatusConflict && !strings.Contains(r.body, "changed while this was being saved") {
+				t.Errorf("add %d refused without saying why: %s", i, r.body)
+			}
+		}()
+	}
+	wg.Wait()
+	var saved []string
+	for i, st := range statuses {
+		switch st {
+		case http.StatusSeeOther:
+			saved = append(saved, fmt.Sprintf("Action %d", i))
+		case http.StatusConflict:
+		default:
+			t.Errorf("add %d answered %d", i, st)
+		}
+	}
+	got := e.plan(t)
+	slices.Sort(got)
+	if !slices.Equal(got, saved) {
+		t.Errorf("the plan holds %v, but the adds answered saved for %v", got, saved)
+	}
+	if len(saved) == 0 {
+		t.Error("no add was saved")
+	}
 }
