@@ -397,15 +397,43 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	saved, ok := h.saveEditor(w, r, set, c)
+	if !ok {
+		return
+	}
+	c.sub = saved
+	// The editor's buttons that leave it for an action's page (Add an action, Change)
+	// send the editor's form first, so that what was typed is saved, not lost.
+	items := "/obligations/" + c.org + "/submission/items/"
+	switch then := r.PostForm.Get("then"); {
+	case then == "add-action":
+		http.Redirect(w, r, items+"new?"+draftQuery(c), http.StatusSeeOther)
+		return
+	case strings.HasPrefix(then, "change-"):
+		if n, err := strconv.Atoi(strings.TrimPrefix(then, "change-")); err == nil && n >= 0 {
+			http.Redirect(w, r, items+strconv.Itoa(n)+"?"+draftQuery(c), http.StatusSeeOther)
+			return
+		}
+	}
+	// The notice is of this save (its version): shown while the draft is as it left
+	// it, not whenever the address is opened again (a bookmark, the history).
+	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved="+strconv.Itoa(saved.Version)+"&"+draftQuery(c), http.StatusSeeOther)
+}
+
+// saveEditor saves the editor's form as the draft, at the version the form was
+// filled from, and returns the draft as saved; when it cannot (a field's error, a
+// change made meanwhile, nothing open) it has answered with the editor saying why,
+// and the form as typed.
+func (h *Handler) saveEditor(w http.ResponseWriter, r *http.Request, set *clients.Set, c current) (*reviewapi.Submission, bool) {
 	if c.open == nil || (c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft) {
 		h.say(w, r, http.StatusConflict, "There is nothing to submit now", "Your organisation has no submission open for changes.")
-		return
+		return nil, false
 	}
 	seen := r.PostForm.Get("version")
 	version, versioned := seenVersion(seen)
 	if seen != unsaved && !versioned {
 		h.versionMissing(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c))
-		return
+		return nil, false
 	}
 	f, errs := form.ParseSubmission(r.PostForm)
 	// A page shown again keeps the version its form was filled from, so that its
@@ -419,12 +447,12 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(errs) > 0 {
 		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", errs, again(c, f))
-		return
+		return nil, false
 	}
 	if seen == unsaved && c.sub != nil {
 		// Opened before any draft was saved, and someone has saved one since.
 		h.staleDraft(w, r, c, f)
-		return
+		return nil, false
 	}
 	content := contentOf(c.sub)
 	content.SelfAssessment = content.SelfAssessment[:0]
@@ -442,24 +470,22 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		h.fail(w, r, err)
-		return
+		return nil, false
 	case p != nil && p.Status == http.StatusBadRequest:
 		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, content), again(c, f))
-		return
+		return nil, false
 	case p != nil && p.Status == http.StatusPreconditionFailed:
 		h.staleDraft(w, r, c, f)
-		return
+		return nil, false
 	case p != nil:
 		h.serviceProblem(w, r, p)
-		return
+		return nil, false
 	}
-	c.sub = saved
-	// The notice is of this save (its version): shown while the draft is as it left
-	// it, not whenever the address is opened again (a bookmark, the history).
-	http.Redirect(w, r, "/obligations/"+c.org+"/submission?saved="+strconv.Itoa(saved.Version)+"&"+draftQuery(c), http.StatusSeeOther)
+	return saved, true
 }
 
-// submissionSubmit submits the saved draft once nothing is missing. What is missing,
+// submissionSubmit submits the draft once nothing is missing: as the editor's form
+// has it, saved first, when the form comes with the request (the editor's button). What is missing,
 // as the review service says with the draft, is shown all at once beside the fields
 // it is about, and nothing is sent until it is there.
 func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
@@ -479,6 +505,16 @@ func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.editable(w, r, c) {
 		return
+	}
+	if r.PostForm.Has("version") {
+		// The editor's Submit button sends the editor's form: what is on the screen
+		// is saved first, then submitted. (Submit once sent the draft id alone, and
+		// submitted the draft as last saved, dropping what had been typed since.)
+		saved, ok := h.saveEditor(w, r, set, c)
+		if !ok {
+			return
+		}
+		c.sub = saved
 	}
 	d := editorData(c, formOf(c.sub))
 	if len(d.Missing) > 0 {

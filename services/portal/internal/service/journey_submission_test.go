@@ -112,7 +112,11 @@ func TestJourneyLeadSubmits(t *testing.T) {
 		t.Errorf("after saving the self-assessment the missing list reads %q", got)
 	}
 
-	tabTo(t, b, "link", "Add an action")
+	// What is typed and not yet saved is kept when the lead goes to add an action
+	// (Add an action once was a link away from the editor, which dropped it).
+	tabTo(t, b, "textbox", "Public webpage where the plan is published")
+	b.Type("https://www.exampleton.ac.uk/technician-commitment/plan")
+	tabTo(t, b, "button", "Add an action")
 	b.Enter()
 	heading(t, b, "Add an action")
 	tabTo(t, b, "combobox", "Theme")
@@ -140,12 +144,27 @@ func TestJourneyLeadSubmits(t *testing.T) {
 		t.Fatalf("the complete draft reads %q", got)
 	}
 	screenshot(b, "submission")
+	if got := b.Value(browsertest.Label("Public webpage where the plan is published")); got != "https://www.exampleton.ac.uk/technician-commitment/plan" {
+		t.Errorf("the webpage typed before adding an action reads %q after it", got)
+	}
 
+	// Submit sends what is on the screen: a last change, not saved, is submitted
+	// (Submit once sent the draft as last saved, and what was typed was lost).
+	tabTo(t, b, "textbox", "Public webpage where the plan is published")
+	b.Type("https://www.exampleton.ac.uk/technician-commitment/plan-2027")
 	tabTo(t, b, "button", "Submit")
 	b.Enter()
 	heading(t, b, "Your submission")
 	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "Submission received") {
 		t.Fatalf("after submitting the page says %q", got)
+	}
+	received := regexp.MustCompile(`received=([^&]+)`).FindStringSubmatch(b.CurrentURL())
+	if received == nil {
+		t.Fatalf("after submitting the page is %s", b.CurrentURL())
+	}
+	if got := storedSubmission(t, s, mine, received[1]); fmt.Sprint(got["status"]) != "submitted" ||
+		fmt.Sprint(got["content"].(map[string]any)["webpage"]) != "https://www.exampleton.ac.uk/technician-commitment/plan-2027" {
+		t.Errorf("the submission received is %v, want the webpage typed just before Submit", got["content"])
 	}
 	tabTo(t, b, "link", "See your obligations")
 	b.Enter()

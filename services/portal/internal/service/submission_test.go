@@ -207,9 +207,10 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	if !strings.Contains(shownText(t, page.body), "Your draft was saved.") {
 		t.Errorf("the editor after the save does not say it was saved")
 	}
-	// The action plan's buttons leave the page: it says to save first.
-	if !strings.Contains(page.body, "save your draft above first, or what you changed there since is lost") {
-		t.Errorf("the editor does not warn that the action plan's buttons leave unsaved changes behind")
+	// Of the action plan's buttons, Add and Change save the editor's form first
+	// (they belong to it), and Remove and Carry act at once: the page says which.
+	if !strings.Contains(shownText(t, page.body), "Remove and Carry into this plan act at once: save your draft before them.") {
+		t.Errorf("the editor does not warn that Remove and Carry leave unsaved changes behind")
 	}
 	doc = parse(t, page.body)
 	if got := value(doc, "field-rating-visibility"); got != "2" {
@@ -477,7 +478,9 @@ func TestLeadChangesContacts(t *testing.T) {
 	form.Set("version", hidden(doc, "version")) // as the page shown after the save sends it
 	// Naming another nominated lead hands them the pages: the page says so, and
 	// once the portal hears of it, the old lead's pages are not found.
+	// (confirmed: see TestHandingOverTheLeadAsksToConfirmTheAddress)
 	r = p.do("POST", path, cookie, changed("nominated_lead.email", "new-lead@example.ac.uk"))
+	r = p.do("POST", path, cookie, formIn(t, r.body, path))
 	if r.status != http.StatusOK || h1(t, r.body) != "Your contacts were saved" || !strings.Contains(r.body, "you no longer do") {
 		t.Fatalf("handing over = %d: %s", r.status, r.body)
 	}
