@@ -3,6 +3,8 @@ package pages
 import (
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -74,7 +76,7 @@ func (h *Handler) obligations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := orgResp.JSON200
-	data := obligationsData{Org: orgSummary{ID: o.Id, Name: o.Name, Status: string(o.Status)}}
+	data := obligationsData{Org: orgSummary{ID: o.Id, Name: o.Name, Status: organisationStatus(o.Status, o.Kind)}}
 	if o.PointOfContact != nil {
 		data.Org.Contact = o.PointOfContact.Name
 	}
@@ -92,8 +94,14 @@ func (h *Handler) obligations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, ob := range obResp.JSON200.Items {
-		data.Obligations = append(data.Obligations, obligationRow{What: obligationKind(string(ob.Kind), ob.Cycle),
-			Opens: longDate(ob.WindowOpens.Time), Due: longDate(ob.Due.Time), Status: string(ob.Status), StatusText: obligationStatus(ob)})
+		row := obligationRow{What: obligationKind(string(ob.Kind), ob.Cycle),
+			Opens: longDate(ob.WindowOpens.Time), Due: longDate(ob.Due.Time), Status: string(ob.Status), StatusText: obligationStatus(ob)}
+		if ob.Status == "open" && londonDay(h.clock.Now()).Before(ob.WindowOpens.Time) {
+			// Not yet open: "1096 days left", tagged as open, read as a deadline
+			// running now.
+			row.Status, row.StatusText = "upcoming", "Window opens "+longDate(ob.WindowOpens.Time)
+		}
+		data.Obligations = append(data.Obligations, row)
 	}
 	// The calendar is a convenience: the page stands without it when notify is down.
 	if cal, err := set.Notify.GetCalendarURLWithResponse(r.Context(), org); err == nil && cal.JSON200 != nil {
@@ -150,4 +158,32 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// organisationStatus is where an organisation stands, in words: "announced" read as
+// a word of the code, not of the Commitment.
+func organisationStatus(status sigapi.Status, kind sigapi.Kind) string {
+	switch status {
+	case "enquiry":
+		return "Enquiry received"
+	case "meeting_held":
+		return "Meeting held"
+	case "form_received":
+		return "Signed form received"
+	case "announced":
+		if kind == "supporter" {
+			return "Supporter of the Technician Commitment"
+		}
+		return "Signatory of the Technician Commitment"
+	case "withdrawn":
+		return "Withdrawn from the Technician Commitment"
+	}
+	return strings.ReplaceAll(string(status), "_", " ")
+}
+
+// londonDay is the start of t's day in London, as a civil date at UTC midnight (the
+// form the services give dates in).
+func londonDay(t time.Time) time.Time {
+	y, m, d := t.In(london).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -37,6 +37,11 @@ func TestJourneyLeadSubmits(t *testing.T) {
 	b.Enter()
 	heading(t, b, "Check your email")
 	b.Open(s.mailedLink(t, "lead-a@example.ac.uk", 0))
+	// The page's button is the one "Sign in" Tab reaches: the header's link to the
+	// email form came first, and pressing it led back there.
+	if links := b.Boxes(`header a[href="/signin"]`); len(links) != 0 {
+		t.Errorf("the sign-in link's page also has the header's Sign in link: %v", links)
+	}
 	tabTo(t, b, "button", "Sign in")
 	b.Enter()
 	heading(t, b, "Your pages")

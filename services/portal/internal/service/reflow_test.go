@@ -201,6 +201,18 @@ func TestPagesFitTheScreenWhateverPeopleWrote(t *testing.T) {
 		{"/organisations/" + org + "/tokens", []string{reflowOrg}},
 		{"/organisations/" + org + "/fund", []string{reflowOrg}},
 	})
+	// The lead's tables are lists on a phone too: the obligations' Status, the plan's
+	// Change and Remove, a token's Revoke were off the right edge at 375 px, to be
+	// found by scrolling a table sideways.
+	for _, width := range []int64{320, 375, 640} {
+		b.SetViewport(width, 900)
+		for _, path := range []string{"/obligations/" + org, e.editor() + "?draft=" + e.draft, "/organisations/" + org + "/tokens"} {
+			b.Open(s.p.url + path)
+			if got := b.ScrollingSideways("main .table-wrap"); len(got) != 0 {
+				t.Errorf("at %dpx %s has a table to scroll sideways: %q", width, path, got)
+			}
+		}
+	}
 
 	// The reviewer: the assignments with their Accept and Decline, then the review
 	// page, its fields on the screen beside the narrative.
