@@ -101,22 +101,44 @@ func (h *Handler) opsOrganisationsCSV(w http.ResponseWriter, r *http.Request, c 
 }
 
 // opsApplicationsCSV exports a round's applications (or every round's) with
-// their awards.
+// their awards and reports (received, due, overdue or not_due, and the amount
+// spent), naming each one's round and organisation as the console's pages do (the
+// fund's records hold only their ids). A round's export is named after the round.
 func (h *Handler) opsApplicationsCSV(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	ctx := r.Context()
 	q := r.URL.Query()
 	var st *fundapi.ApplicationStatus
 	if s := q.Get("status"); s != "" {
 		v := fundapi.ApplicationStatus(s)
 		st = &v
 	}
-	apps, err := opsListApplications(r.Context(), c.set, q.Get("round"), st)
+	limit := 200
+	rounds, err := c.set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(rounds.HTTPResponse, rounds.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	roundNames := map[string]string{}
+	for _, rd := range rounds.JSON200.Items {
+		roundNames[rd.Id] = rd.Name
+	}
+	apps, err := opsListApplications(ctx, c.set, q.Get("round"), st)
 	if err != nil {
 		h.opsFailed(w, r, err)
 		return
 	}
+	orgs := opsNamesOf(ctx, h, c.set, apps, func(a fundapi.Application) string { return a.OrganisationId })
+	today := h.opsDay()
 	rows := make([][]string, 0, len(apps))
 	for _, a := range apps {
-		rec := []string{a.Id, a.RoundId, a.OrganisationId, a.Title, string(a.Status), opsPenceText(a.RequestedAmountPence), "", "", ""}
+		// The columns the export always had keep their places; the names and the
+		// report follow them.
+		rec := []string{a.Id, a.RoundId, a.OrganisationId, a.Title, string(a.Status), opsPenceText(a.RequestedAmountPence), "", "", "",
+			roundNames[a.RoundId], orgs[a.OrganisationId], "", ""}
 		if a.AwardPence != nil {
 			rec[6] = opsPenceText(*a.AwardPence)
 		}
@@ -125,10 +147,51 @@ func (h *Handler) opsApplicationsCSV(w http.ResponseWriter, r *http.Request, c *
 		}
 		if a.ReportDue != nil {
 			rec[8] = a.ReportDue.Format(time.DateOnly)
+			rec[11] = "not_due"
+			if due, overdue := opsReportState(a, today); due {
+				rec[11] = "due"
+			} else if overdue {
+				rec[11] = "overdue"
+			}
+		}
+		if a.Report != nil {
+			rec[11] = "received"
+			if a.Report.SpentPence != nil {
+				rec[12] = opsPenceText(*a.Report.SpentPence)
+			}
 		}
 		rows = append(rows, rec)
 	}
-	h.opsWriteCSV(w, r, "applications", []string{"id", "round_id", "organisation_id", "title", "status", "requested_gbp", "awarded_gbp", "submitted_at", "report_due"}, rows)
+	name := "applications"
+	if slug := opsFileWords(roundNames[q.Get("round")]); slug != "" {
+		name += "-" + slug
+	}
+	h.opsWriteCSV(w, r, name, []string{"id", "round_id", "organisation_id", "title", "status", "requested_gbp", "awarded_gbp", "submitted_at", "report_due",
+		"round", "organisation", "report", "spent_gbp"}, rows)
+}
+
+// opsFileWords makes a name part of a file's name: its letters and digits (ASCII,
+// lower case), each run of anything else one hyphen ("Technician Collaboration
+// Fund 2027" is technician-collaboration-fund-2027), at most 60 characters.
+func opsFileWords(s string) string {
+	var b strings.Builder
+	gap := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if gap && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			gap = false
+			continue
+		}
+		gap = true
+	}
+	out := b.String()
+	if len(out) > 60 {
+		out = strings.TrimRight(out[:60], "-")
+	}
+	return out
 }
 
 // opsPenceText is an amount in pounds with two decimals, as a spreadsheet reads it.

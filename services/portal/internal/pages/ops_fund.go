@@ -126,18 +126,88 @@ func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx
 	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
 }
 
-// opsRoundClose closes a round before its closing time.
+// opsRoundCloseData is the page that asks ITSS to confirm a round's early close,
+// which cannot be undone: what the round is, when it would close, what it holds,
+// and why it is closed now.
+type opsRoundCloseData struct {
+	ID, Name, Status, Closes string
+	// Upcoming is a round not yet open: closing it cancels it.
+	Upcoming bool
+	// Holds is the round's applications by status ("3 Draft, 1 Submitted"), from
+	// its ledger; Total how many.
+	Holds []opsStatusCount
+	Total int
+	// Key is the form's own: sent twice, it closes the round once and both answers
+	// lead back to the rounds.
+	Key    string
+	Fields []templates.OpsField
+}
+
+// opsRoundCloseConfirm asks for a reason before a round is closed early: a press of
+// Close on the rounds closed it at once, with a fixed reason, and nothing reopens it.
+func (h *Handler) opsRoundCloseConfirm(w http.ResponseWriter, r *http.Request, c *opsCtx) {
+	h.opsShowRoundClose(w, r, c, http.StatusOK, uuid.NewString(), opsform.Values{}, nil)
+}
+
+func (h *Handler) opsShowRoundClose(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, key string, typed opsform.Values, errs []templates.FieldError) {
+	rd, _, ok := h.opsRound(w, r, c)
+	if !ok {
+		return
+	}
+	if rd.Status == fundapi.RoundStatusClosed {
+		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "The round " + rd.Name + " is already closed.",
+			Link: "/ops/fund", LinkText: "Fund rounds"})
+		return
+	}
+	ledger, err := c.set.Fund.GetLedgerWithResponse(r.Context(), rd.Id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(ledger.HTTPResponse, ledger.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return
+	}
+	data := opsRoundCloseData{ID: rd.Id, Name: rd.Name, Status: opsHumanise(string(rd.Status)), Closes: longTime(rd.Closes),
+		Upcoming: rd.Status == fundapi.RoundStatusUpcoming, Key: key, Fields: opsform.CloseFundRound.Fields(typed, errs)}
+	n := ledger.JSON200.Applications
+	for _, sc := range []opsStatusCount{{string(fundapi.Draft), n.Draft}, {string(fundapi.Submitted), n.Submitted},
+		{string(fundapi.InAssessment), n.InAssessment}, {string(fundapi.Awarded), n.Awarded}, {string(fundapi.Declined), n.Declined},
+		{string(fundapi.Withdrawn), n.Withdrawn}} {
+		if sc.Count > 0 {
+			data.Holds = append(data.Holds, opsStatusCount{Status: opsHumanise(sc.Status), Count: sc.Count})
+			data.Total += sc.Count
+		}
+	}
+	h.show(w, r, status, "ops_fund_close", "Close this round early", errs, data)
+}
+
+// opsRoundClose closes a round before its closing time, with the reason the
+// confirmation page asked for, once however often its form is sent.
 func (h *Handler) opsRoundClose(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	round := r.PathValue("round")
-	key := uuid.NewString()
+	key := opsFormKey(r)
+	typed, body, errs := opsform.CloseFundRound.Parse(r.PostForm, london)
+	if len(errs) > 0 {
+		h.opsShowRoundClose(w, r, c, http.StatusBadRequest, key, typed, errs)
+		return
+	}
+	// The closure's reason is one line: a reason typed over several is kept in
+	// its words.
+	body["reason"] = strings.Join(strings.Fields(body["reason"].(string)), " ")
 	resp, err := c.set.Fund.CreateRoundClosureWithBodyWithResponse(r.Context(), round, &fundapi.CreateRoundClosureParams{IdempotencyKey: &key}, "application/json",
-		opsJSONBody(map[string]any{"reason": "Closed by ITSS from the operations console"}))
+		opsJSONBody(body))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		h.serviceProblem(w, r, p)
+		if !opsFormRefusal(p) {
+			h.serviceProblem(w, r, p)
+			return
+		}
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.CloseFundRound)
+		h.opsShowRoundClose(w, r, c, opsStatusOf(fe), key, typed, fe)
 		return
 	}
 	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)

@@ -2,6 +2,7 @@ package pages
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,13 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 		switch {
 		case p.Status == http.StatusPreconditionFailed:
+			// The form sent twice (a double click) is refused the second time, the
+			// first having moved the round on: when the round now reads as typed,
+			// that was this correction, and it leads on as the first did.
+			if now, ok := h.opsRoundNow(r, c, rd.Id); ok && opsRoundHasTerms(now, body) {
+				http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+				return
+			}
 			// Shown again as typed, not saved, carrying the round's version now.
 			h.opsShowRoundCorrection(w, r, http.StatusConflict, rd, version, typed, opsStale("corrected this round", "the round"))
 		case !opsFormRefusal(p):
@@ -88,6 +96,40 @@ func (h *Handler) opsRound(w http.ResponseWriter, r *http.Request, c *opsCtx) (f
 		return fundapi.Round{}, "", false
 	}
 	return *resp.JSON200, resp.HTTPResponse.Header.Get("ETag"), true
+}
+
+// opsRoundNow reads a round as it stands now, or says it could not.
+func (h *Handler) opsRoundNow(r *http.Request, c *opsCtx, id string) (fundapi.Round, bool) {
+	resp, err := c.set.Fund.GetRoundWithResponse(r.Context(), id)
+	if err != nil || resp.JSON200 == nil {
+		return fundapi.Round{}, false
+	}
+	return *resp.JSON200, true
+}
+
+// opsRoundHasTerms says whether a round's terms are those of a correction's body (as
+// FundRound and keepUntypedTimes make it): the same instants, amounts, days and
+// themes, in whatever order.
+func opsRoundHasTerms(rd fundapi.Round, body map[string]any) bool {
+	at := func(name string, want time.Time) bool {
+		s, _ := body[name].(string)
+		t, err := time.Parse(time.RFC3339Nano, s)
+		return err == nil && t.Equal(want)
+	}
+	pence := func(name string, want int64) bool {
+		p, ok := body[name].(int64)
+		return ok && p == want
+	}
+	themes, _ := body["themes"].([]string)
+	have := make([]string, 0, len(rd.Themes))
+	for _, t := range rd.Themes {
+		have = append(have, string(t))
+	}
+	themes = slices.Sorted(slices.Values(themes))
+	slices.Sort(have)
+	return body["name"] == rd.Name && at("opens", rd.Opens) && at("closes", rd.Closes) &&
+		pence("budget_pence", rd.BudgetPence) && pence("min_award_pence", rd.MinAwardPence) && pence("max_award_pence", rd.MaxAwardPence) &&
+		body["project_start"] == rd.ProjectStart.String() && body["project_end"] == rd.ProjectEnd.String() && slices.Equal(themes, have)
 }
 
 // keepUntypedTimes sends the round's opening and closing times as the round has

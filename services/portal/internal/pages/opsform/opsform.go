@@ -183,8 +183,17 @@ func put(m map[string]any, path []string, v any) {
 	m[path[len(path)-1]] = v
 }
 
+// poundsPattern is an amount in pounds as people type one: digits, perhaps with
+// commas between thousands (1,500 as the console shows it), and perhaps pence after
+// a point. A comma anywhere else is refused rather than dropped: "2500,00" (a
+// decimal comma) read as 250000 pounds, and "1,5" as 15.
+var poundsPattern = regexp.MustCompile(`^£?(\d{1,3}(,\d{3})*|\d+)(\.\d{1,2})?$`)
+
 // pence reads pounds as typed ("750", "£1,250.50") into whole pence.
 func pence(s string) (int64, bool) {
+	if !poundsPattern.MatchString(s) {
+		return 0, false
+	}
 	s = strings.ReplaceAll(strings.TrimPrefix(s, "£"), ",", "")
 	whole, frac, hasFrac := strings.Cut(s, ".")
 	if whole == "" || (hasFrac && (len(frac) == 0 || len(frac) > 2)) {

@@ -60,3 +60,28 @@ func TestSpecsParse(t *testing.T) {
 		t.Errorf("themes.0 renamed %q", got)
 	}
 }
+
+// Pounds take a comma only between thousands, as the console shows them (1,500): a
+// decimal comma ("2500,00", read as £250,000), a comma in the wrong place ("1,5",
+// read as £15) and a sign in the pence ("1.+5", read as 105 pence) are refused with
+// the field's message, not read as another amount.
+func TestMoneyTakesCommasOnlyBetweenThousands(t *testing.T) {
+	t.Parallel()
+	specs := Specs{{Name: "budget", API: "budget_pence", Label: "Budget", Type: Money, Required: true}}
+	for typed, want := range map[string]int64{
+		"750": 75000, "750.5": 75050, "750.50": 75050, "£750": 75000, "1,500": 150000, "£1,250.50": 125050,
+		"7,500.00": 750000, "1500": 150000, "1,000,000": 100000000, "0.99": 99,
+	} {
+		_, body, errs := specs.Parse(url.Values{"budget": {typed}}, time.UTC)
+		if len(errs) > 0 || body["budget_pence"] != want {
+			t.Errorf("%q: %v with %v, want %d pence", typed, body["budget_pence"], errs, want)
+		}
+	}
+	for _, typed := range []string{"2500,00", "1,5", "1,50", "1,5000", ",500", "1,500,", "1,,500", "15,00.50", "1.+5", "1.-5", "+750", "-750",
+		"1.5.0", "750.", ".50", "12.345", "£", "£-1", "1 500", "１５００"} {
+		_, body, errs := specs.Parse(url.Values{"budget": {typed}}, time.UTC)
+		if len(errs) != 1 || errs[0].Field != "budget" || errs[0].Message != "Budget must be an amount in pounds, like 750 or 750.50" || len(body) != 0 {
+			t.Errorf("%q: sent %v with errors %v, want it refused with the field's message", typed, body, errs)
+		}
+	}
+}

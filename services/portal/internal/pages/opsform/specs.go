@@ -116,3 +116,9 @@ var Feedback = Specs{
 var CloseReviewRound = Specs{
 	{Name: "reason", Label: "Reason for closing", Type: Text, Max: 500},
 }
+
+// CloseFundRound is why a fund round is closed before its closing time: the
+// closure records it, and an early close cannot be undone.
+var CloseFundRound = Specs{
+	{Name: "reason", Label: "Reason for closing", Hint: "Recorded with the closure, for the audit trail.", Type: Area, Required: true, Max: 2000},
+}
