@@ -21,6 +21,8 @@ const (
 	FundReportDue      DeliveryKind = "fund-report-due"
 	FundReportReceived DeliveryKind = "fund-report-received"
 	FundWithdrawn      DeliveryKind = "fund-withdrawn"
+	LeadNamed          DeliveryKind = "lead-named"
+	LeadReplaced       DeliveryKind = "lead-replaced"
 	ObligationReceived DeliveryKind = "obligation-received"
 	Reminder           DeliveryKind = "reminder"
 	ReviewAssigned     DeliveryKind = "review-assigned"
@@ -47,6 +49,10 @@ func (e DeliveryKind) Valid() bool {
 	case FundReportReceived:
 		return true
 	case FundWithdrawn:
+		return true
+	case LeadNamed:
+		return true
+	case LeadReplaced:
 		return true
 	case ObligationReceived:
 		return true

@@ -57,6 +57,7 @@ var emailKinds = []string{
 	"fund-received", "fund-awarded", "fund-declined", "fund-report-due",
 	"fund-withdrawn", "fund-report-received",
 	"obligation-received",
+	"lead-named", "lead-replaced",
 }
 
 // Delivered counts one attempt's outcome.

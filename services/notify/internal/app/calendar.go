@@ -70,17 +70,23 @@ func (a *App) RotateCalendar(ctx context.Context, by auth.Principal, org string)
 	return a.cfg.PublicURL + calendarPath(token), nil
 }
 
-// ChangeContacts records an organisation's contacts. A new nominated lead gets a new
-// feed address: the one the previous lead had stops answering. The rotation comes
-// first, so that a redelivery after a crash between the two rotates again rather
-// than never.
-func (a *App) ChangeContacts(ctx context.Context, org string, f func(*Organisation)) error {
+// ChangeContacts records an organisation's contacts, as the event cause changed them.
+// A new nominated lead gets a new feed address: the one the previous lead had stops
+// answering. They and the lead before them are told of the hand-over (see handOver).
+// The rotation and the hand-over's emails come first, so that a redelivery after a
+// crash before the contacts are kept rotates and tells again rather than never (the
+// emails, keyed by cause, are not sent twice).
+func (a *App) ChangeContacts(ctx context.Context, cause, org string, f func(*Organisation)) error {
 	o, _, err := a.get(ctx, org)
 	if err != nil {
 		return err
 	}
-	before := o.Lead.Email
+	lead := o.Lead
+	before := lead.Email
 	f(&o)
+	if err := a.handOver(ctx, cause, o, lead); err != nil {
+		return err
+	}
 	if before != "" && !strings.EqualFold(before, o.Lead.Email) {
 		if _, err := a.calendars.Rotate(ctx, o.ID); err != nil {
 			return err

@@ -234,12 +234,13 @@ func TestANewLeadOfAnOverdueOrganisationIsToldOnce(t *testing.T) {
 	h.publish("nl", changed) // heard twice: told once
 	h.publish("nd", events.OrganisationContactsChangedV1{OrganisationID: "nd", NominatedLead: events.Person{Name: "Ned", Email: "ned@nd.ac.uk"}, Leader: leader})
 	h.waitFor("nl")
-	got := mailOf(h, "nl", before)
+	got := notHandOvers(mailOf(h, "nl", before)) // those are TestANewLeadIsToldTheyLeadAndThePreviousLeadIsToo's
+
 	if len(got) != 1 || strings.Join(got[0].To, ",") != meg.Email {
 		t.Fatalf("after naming a new lead of an organisation 46 days overdue: %v, want one email to the new lead", subjects(got))
 	}
 	checkSays(t, got[0], "Dear Meg Newlead,", "As of today, Saturday 5 December 2026, it is 46 days overdue.", "https://portal.example.org/obligations/nl")
-	if got := mailOf(h, "nd", before); len(got) != 0 {
+	if got := notHandOvers(mailOf(h, "nd", before)); len(got) != 0 {
 		t.Errorf("a new lead of an organisation not yet due was sent %v", subjects(got))
 	}
 }
@@ -303,7 +304,7 @@ func TestFeedbackReleasedWithNoLeadWaitsForTheNextLead(t *testing.T) {
 	nina := events.Person{Name: "Nina New", Email: "nina@gb.ac.uk"}
 	h.publish("gb", events.OrganisationContactsChangedV1{OrganisationID: "gb", Leader: leader, NominatedLead: nina})
 	h.waitFor("gb")
-	got := mailOf(h, "gb", before)
+	got := notHandOvers(mailOf(h, "gb", before))
 	if len(got) != 1 || strings.Join(got[0].To, ",") != nina.Email || !strings.Contains(got[0].Subject, "feedback") {
 		t.Fatalf("the lead named next got %v, want the feedback email", subjects(got))
 	}
@@ -1172,7 +1173,7 @@ func TestARetryToANewLeadIsLoggedAsItWasSent(t *testing.T) {
 	h.clock.Advance(3 * time.Minute) // past the first retry's wait
 	h.sweep()
 	var sent []received
-	for _, m := range mailOf(h, "nl", before) {
+	for _, m := range notHandOvers(mailOf(h, "nl", before)) {
 		if strings.Join(m.To, ",") == nia.Email {
 			sent = append(sent, m)
 		}
@@ -1192,7 +1193,8 @@ func TestARetryToANewLeadIsLoggedAsItWasSent(t *testing.T) {
 	}
 	logged := 0
 	for _, b := range bodies {
-		if strings.Contains(b.Text, "Uni nl") && strings.Contains(b.Text, "Nia") {
+		handOver := strings.Contains(b.Text, "nominated lead for the Technician Commitment") // the hand-over's own emails
+		if strings.Contains(b.Text, "Uni nl") && strings.Contains(b.Text, "Nia") && !handOver {
 			logged++
 			if strings.Contains(b.Text, "Sam") {
 				t.Errorf("the logged email greets the lead it was first written for:\n%s", b.Text)

@@ -34,6 +34,19 @@ type contactsData struct {
 	Stale string
 }
 
+// confirmLead is the field that confirms a hand-over: the new lead's address as the
+// confirmation page showed it. A save naming another nominated lead is made only
+// with it, so that the lead reads the address back before losing their access to it
+// (a typo in it leaves the organisation with nobody who can sign in).
+const confirmLead = "confirm_lead"
+
+// contactsConfirmData is the page that asks the lead to confirm a hand-over: the
+// typed contacts travel in it, hidden, with the version they were filled from.
+type contactsConfirmData struct {
+	contactsData
+	Confirm string
+}
+
 var contactParts = []string{"name", "title", "email"}
 
 func contactOf(name string, title *string, email string) form.Contact {
@@ -111,6 +124,15 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 		h.show(w, r, http.StatusBadRequest, "contacts", "Your contacts", errs, d)
 		return
 	}
+	if r.PostForm.Get("change") != "" { // "Change the contacts" on the confirmation page
+		h.show(w, r, http.StatusOK, "contacts", "Your contacts", nil, d)
+		return
+	}
+	handOver := !strings.EqualFold(f.Lead.Email, v.session.Email)
+	if handOver && r.PostForm.Get(confirmLead) != f.Lead.Email {
+		h.show(w, r, http.StatusOK, "contacts_confirm", "Hand over the nominated lead", nil, contactsConfirmData{contactsData: d, Confirm: confirmLead})
+		return
+	}
 	body := sigapi.UpdateContactsJSONRequestBody{
 		Leader:         sigapi.Person{Name: f.Leader.Name, Title: optional(f.Leader.Title), Email: openapi_types.Email(f.Leader.Email)},
 		NominatedLead:  sigapi.Person{Name: f.Lead.Name, Title: optional(f.Lead.Title), Email: openapi_types.Email(f.Lead.Email)},
@@ -152,9 +174,10 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Naming someone else the nominated lead hands them the organisation's pages.
-	if !strings.EqualFold(f.Lead.Email, v.session.Email) {
+	if handOver {
 		h.say(w, r, http.StatusOK, "Your contacts were saved",
-			"You named "+f.Lead.Name+" the nominated lead: from now on they sign in for "+lead.OrgName+", and you no longer do.")
+			"You named "+f.Lead.Name+" ("+f.Lead.Email+") the nominated lead: from now on they sign in for "+lead.OrgName+" with that address, and you no longer do. "+
+				"They will be emailed to say so, and so will you.")
 		return
 	}
 	// The notice is of this save: shown while the contacts are as it left them, not

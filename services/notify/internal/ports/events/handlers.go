@@ -170,8 +170,9 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			// A new lead gets a new feed address: the previous lead's stops answering.
-			return a.ChangeContacts(ctx, e.AggregateID, func(o *app.Organisation) { o.Lead, o.Leader = person(p.NominatedLead), person(p.Leader) })
+			// A new lead gets a new feed address (the previous lead's stops answering),
+			// and is told of the hand-over, as is the lead before them.
+			return a.ChangeContacts(ctx, e.ID, e.AggregateID, func(o *app.Organisation) { o.Lead, o.Leader = person(p.NominatedLead), person(p.Leader) })
 		case events.OrganisationAnnouncedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationAnnouncedV1](e)
 			if err != nil {
