@@ -41,6 +41,7 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /obligations/{org}", h.signedIn(h.obligations))
 	page("POST /obligations/{org}/calendar/rotate", h.signedIn(h.calendarRotate))
 	page("GET /obligations/{org}/feedback/{submission}", h.signedIn(h.feedback))
+	page("GET /obligations/{org}/submissions/{submission}", h.signedIn(h.submitted))
 	page("GET /reviews", h.signedIn(h.reviews))
 	page("GET /reviews/{round}/{submission}", h.signedIn(h.reviewLink))
 	page("POST /reviews/{round}/{submission}/respond", h.signedIn(h.reviewRespond))

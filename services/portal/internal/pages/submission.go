@@ -225,12 +225,14 @@ type submissionData struct {
 	Version string
 	// Stale, when set, says the save was refused because the draft was saved by
 	// someone else since the page was opened, and is the address of the saved draft.
-	Stale      string
-	Form       form.Submission
-	Items      []itemRow
-	Missing    []templates.FieldError
-	Previous   *previousData
-	Past       []pastRow
+	Stale    string
+	Form     form.Submission
+	Items    []itemRow
+	Missing  []templates.FieldError
+	Previous *previousData
+	Past     []pastRow
+	// ReceivedID is the submission received, whose page shows it as sent.
+	ReceivedID string
 	Progress   []struct{ Value, Text string }
 	ThemeNames map[string]string
 }
@@ -302,7 +304,7 @@ func editorData(c current, f form.Submission) submissionData {
 		}
 	}
 	if c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft {
-		d.State = "received"
+		d.State, d.ReceivedID = "received", c.sub.Id
 		d.What = submissionKind(c.sub)
 		if c.sub.SubmittedAt != nil {
 			d.Received = longDate(c.sub.SubmittedAt.In(london))
@@ -382,7 +384,7 @@ func (h *Handler) submissionShow(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if s := resp.JSON200; s != nil && s.OrganisationId == c.org && s.Status != reviewapi.SubmissionStatusDraft {
-			d.State, d.What, d.Received = "received", submissionKind(s), ""
+			d.State, d.What, d.Received, d.ReceivedID = "received", submissionKind(s), "", s.Id
 			if s.SubmittedAt != nil {
 				d.Received = longDate(s.SubmittedAt.In(london))
 			}

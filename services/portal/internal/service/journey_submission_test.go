@@ -171,6 +171,17 @@ func TestJourneyLeadSubmits(t *testing.T) {
 		fmt.Sprint(got["content"].(map[string]any)["webpage"]) != "https://www.exampleton.ac.uk/technician-commitment/plan-2027" {
 		t.Errorf("the submission received is %v, want the webpage typed just before Submit", got["content"])
 	}
+	// What was sent can be read again (it could not, until the feedback on it).
+	receivedPage := b.CurrentURL()
+	tabTo(t, b, "link", "Read what you sent")
+	b.Enter()
+	heading(t, b, "Your submission as sent")
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "plan-2027") || !strings.Contains(got, "Fund ten registrations") ||
+		!strings.Contains(got, "Where we stand on sustainability") || !strings.Contains(got, "1 out of 4") {
+		t.Errorf("the submission as sent reads %q", got)
+	}
+	b.Open(receivedPage)
+	heading(t, b, "Your submission")
 	tabTo(t, b, "link", "See your obligations")
 	b.Enter()
 	heading(t, b, "Your organisation")

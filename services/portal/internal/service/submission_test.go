@@ -403,7 +403,7 @@ func TestSubmissionAndContactsOfAnotherOrganisation(t *testing.T) {
 		{"GET", base + "/submission/items/new"}, {"POST", base + "/submission/items"},
 		{"GET", base + "/submission/items/0"}, {"POST", base + "/submission/items/0"},
 		{"POST", base + "/submission/items/0/remove"}, {"POST", base + "/submission/previous/0/carry"},
-		{"GET", base + "/contacts"}, {"POST", base + "/contacts"},
+		{"GET", base + "/contacts"}, {"POST", base + "/contacts"}, {"GET", base + "/submissions/0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a47"},
 	} {
 		r := p.do(req.method, req.path, cookie, url.Values{"action": {"submit"}, "leader.name": {"X"}})
 		if r.status != http.StatusNotFound || strings.Contains(r.body, "Othertown") || strings.Contains(r.body, "lead-b") {
