@@ -204,6 +204,9 @@ type ActionItemProgress string
 
 // Assignment defines model for Assignment.
 type Assignment struct {
+	// DeclinedReason ops only: the reviewer's reason for declining (often a conflict of interest to record in the pool); absent for a decline recorded without one
+	DeclinedReason *string `json:"declined_reason,omitempty"`
+
 	// FeedbackReleased the submission's feedback is out (in the paged list of a round's assignments)
 	FeedbackReleased *bool `json:"feedback_released,omitempty"`
 	OrganisationId   Ident `json:"organisation_id"`
@@ -304,7 +307,7 @@ type MyAssignment struct {
 	// Overdue your review is outstanding past the deadline (as of this response)
 	Overdue bool `json:"overdue"`
 
-	// ReturnedReason why ITSS returned your review; revise and submit it again
+	// ReturnedReason why ITSS returned your review; revise and submit it again (unless withheld_reason is set)
 	ReturnedReason *string   `json:"returned_reason,omitempty"`
 	ReviewDeadline time.Time `json:"review_deadline"`
 
@@ -319,6 +322,9 @@ type MyAssignment struct {
 	// State the list holds assignments in force (assigned or accepted); declined only in the answer to a decline
 	State        MyAssignmentState `json:"state"`
 	SubmissionId Ident             `json:"submission_id"`
+
+	// WithheldReason why ITSS held your review back from the feedback; once set, no revision of it is needed or taken
+	WithheldReason *string `json:"withheld_reason,omitempty"`
 }
 
 // MyAssignmentState the list holds assignments in force (assigned or accepted); declined only in the answer to a decline

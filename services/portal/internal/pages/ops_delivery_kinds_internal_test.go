@@ -27,6 +27,8 @@ func TestEveryDeliveryKindReadsAsWords(t *testing.T) {
 		notifyapi.FundReportReceived: "Fund report received",
 		notifyapi.FundWithdrawn:      "Fund application withdrawn",
 		notifyapi.ObligationReceived: "Submission received",
+		notifyapi.LeadNamed:          "New nominated lead told",
+		notifyapi.LeadReplaced:       "Previous nominated lead told",
 	}
 	for k, label := range want {
 		if !k.Valid() {

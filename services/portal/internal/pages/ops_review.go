@@ -389,6 +389,15 @@ func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Reque
 			http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
 			return
 		}
+		if p.Status == http.StatusNotFound {
+			// "No assignment of rev-b to ... in this round": a slip in what was typed
+			// (the reviewer, or the submission beside it), shown beside the form with
+			// what was typed, answered 404 as the service did. A round that is not
+			// there fails the page's own read of it, and answers "Page not found".
+			errs = []templates.FieldError{{Field: "reviewer_id", Message: opsSentence(p.Detail)}}
+			h.opsShowReviewRound(w, r, c, p.Status, opsRoundForms{changeTyped: typed, changeErrs: errs})
+			return
+		}
 		if !opsFormRefusal(p) {
 			h.serviceProblem(w, r, p)
 			return
@@ -931,8 +940,18 @@ func (h *Handler) opsReviewProgressCSV(w http.ResponseWriter, r *http.Request, c
 		return
 	}
 	rd := resp.JSON200
+	// The round's read keeps the assignments of a submission it let go to a later
+	// round (its reviewers here are off it); the round no longer lists it, nor does
+	// its progress.
+	in := make(map[string]bool, len(rd.Submissions))
+	for _, s := range rd.Submissions {
+		in[s.SubmissionId] = true
+	}
 	rows := make([][]string, 0, len(rd.Assignments))
 	for _, a := range rd.Assignments {
+		if !in[a.SubmissionId] {
+			continue
+		}
 		rows = append(rows, []string{rd.Id, rd.Name, a.SubmissionId, a.OrganisationId, a.ReviewerId, a.ReviewerName, string(a.State),
 			strconv.FormatBool(a.Reviewed), strconv.FormatBool(a.Overdue), opsDeref(a.ReturnedReason), opsDeref(a.WithheldReason)})
 	}

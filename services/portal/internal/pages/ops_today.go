@@ -316,8 +316,9 @@ func opsListApplications(ctx context.Context, set *clients.Set, round string, st
 	return nil, opsTooLong("applications")
 }
 
-// opsReviewProgress is each review round not yet released: its assignments by state
-// and per reviewer.
+// opsReviewProgress is each review round with something left to do: its assignments
+// by state and per reviewer. A round whose feedback is all out is done, and so is a
+// closed round holding no submission (none added, or all moved to later rounds).
 func opsReviewProgress(ctx context.Context, set *clients.Set) ([]opsReviewRoundRow, error) {
 	limit := 200
 	resp, err := set.Review.ListRoundsWithResponse(ctx, &reviewapi.ListRoundsParams{Limit: &limit})
@@ -329,7 +330,7 @@ func opsReviewProgress(ctx context.Context, set *clients.Set) ([]opsReviewRoundR
 	}
 	var out []opsReviewRoundRow
 	for _, s := range resp.JSON200.Items {
-		if s.Status == "feedback_released" {
+		if s.Status == reviewapi.RoundStatusFeedbackReleased || s.Status != reviewapi.RoundStatusOpen && s.SubmissionCount == 0 {
 			continue
 		}
 		rd, err := set.Review.GetRoundWithResponse(ctx, s.Id)
@@ -402,6 +403,8 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.FundReportReceived: "Fund report received",
 	notifyapi.FundWithdrawn:      "Fund application withdrawn",
 	notifyapi.ObligationReceived: "Submission received",
+	notifyapi.LeadNamed:          "New nominated lead told",
+	notifyapi.LeadReplaced:       "Previous nominated lead told",
 }
 
 // opsDeliveryKind is a kind of email in words: notify names its kinds with hyphens.

@@ -60,14 +60,20 @@ type reviewPageData struct {
 	Ended          string
 	Overdue        bool
 	ReturnedReason string
-	Themes         []themeView
-	OtherActions   []actionView
-	HowConsulted   []string
-	Participants   int
-	Webpage        string
-	Summary        string
-	Own            *reviewView
-	Others         []reviewView
+	// Declinable offers the reviewer, who accepted, to give the assignment back
+	// while no review of theirs is in and the round is open.
+	Declinable bool
+	// Withheld is set once ITSS held the reviewer's review back from the feedback:
+	// no revision of it is taken.
+	Withheld     bool
+	Themes       []themeView
+	OtherActions []actionView
+	HowConsulted []string
+	Participants int
+	Webpage      string
+	Summary      string
+	Own          *reviewView
+	Others       []reviewView
 }
 
 // reviewLink is the review page of one assigned submission, where the emails about
@@ -77,7 +83,7 @@ func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, ok := h.loadReview(w, r, set)
+	data, ok := h.loadReview(w, r, set, nil)
 	if !ok {
 		return
 	}
@@ -86,20 +92,22 @@ func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
 
 // reviewSubmit sends the reviewer's review to the review service. A form with
 // gaps, or one the service refuses, is shown again as it was sent, with each problem
-// beside its field.
+// beside its field. A review that can no longer be taken at all (the round closed, or
+// the reviewer was taken off the submission, while they wrote it) is shown back to
+// them as they wrote it, with why it was not sent: an evening's writing is not lost.
 func (h *Handler) reviewSubmit(w http.ResponseWriter, r *http.Request) {
 	set, ok := h.asReviewer(w, r)
 	if !ok {
 		return
 	}
+	f, errs := form.ParseReview(r.PostForm)
 	// The assignment is looked up before anything is sent: a submission the reviewer
-	// is not assigned to is "page not found", whatever was posted.
-	data, ok := h.loadReview(w, r, set)
+	// is not assigned to takes no review, whatever was posted.
+	data, ok := h.loadReview(w, r, set, &f)
 	if !ok {
 		return
 	}
-	f, errs := form.ParseReview(r.PostForm)
-	if len(errs) > 0 {
+	if len(errs) > 0 && data.Stage == reviewWrite {
 		h.showReview(w, r, http.StatusBadRequest, data, &f, errs)
 		return
 	}
@@ -114,8 +122,12 @@ func (h *Handler) reviewSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		switch p.Status {
-		case http.StatusBadRequest, http.StatusConflict:
+		switch {
+		case (p.Status == http.StatusBadRequest || p.Status == http.StatusConflict) && data.Stage != reviewWrite && (data.Stage != reviewDone || data.Withheld):
+			// The page had no form to send: the review is refused as a whole. (One
+			// sent again once in, a double click, is answered by the review that is.)
+			h.reviewNotSent(w, r, http.StatusConflict, notSentWhy(data, p), &f)
+		case p.Status == http.StatusBadRequest || p.Status == http.StatusConflict:
 			// The service's words, beside the fields it names; a refusal of the whole
 			// review (the round closed meanwhile) at the top. What was typed is kept.
 			h.showReview(w, r, p.Status, data, &f, reviewProblems(p))
@@ -148,12 +160,21 @@ func reviewProblems(p *clients.Problem) []templates.FieldError {
 	return errs
 }
 
-// loadReview gathers the page: the reviewer's assignment (none is "page not
-// found"), the submission, and the reviews the service lets the reviewer see.
-func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *clients.Set) (*reviewPageData, bool) {
+// loadReview gathers the page: the reviewer's assignment (none is "no assignment of
+// yours"), the submission, and the reviews the service lets the reviewer see. sent,
+// when given, is the review the reviewer sent: should the assignment be gone or
+// refused them, it is shown back to them rather than lost.
+func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *clients.Set, sent *form.Review) (*reviewPageData, bool) {
 	round, submission := r.PathValue("round"), r.PathValue("submission")
-	a, ok := h.myAssignment(w, r, set, round, submission)
-	if !ok {
+	a, found, ok := h.findAssignment(w, r, set, round, submission)
+	switch {
+	case !ok:
+		return nil, false
+	case !found && sent != nil:
+		h.reviewNotSent(w, r, http.StatusNotFound, "This submission is no longer assigned to you (ITSS may have taken you off it), so your review was not sent.", sent)
+		return nil, false
+	case !found:
+		h.noAssignment(w, r)
 		return nil, false
 	}
 	subResp, err := set.Review.SubmissionToReviewWithResponse(r.Context(), round, submission)
@@ -162,6 +183,10 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 		return nil, false
 	}
 	if p := clients.Check(subResp.HTTPResponse, subResp.Body); p != nil {
+		if p.Status == http.StatusForbidden && sent != nil {
+			h.reviewNotSent(w, r, p.Status, "You may no longer review this submission, so your review was not sent: "+opsSentence(p.Detail), sent)
+			return nil, false
+		}
 		if p.Status == http.StatusForbidden {
 			// Assigned, and refused: the conflict rules no longer let them review it
 			// (their organisation withdrew, say), which the service says in words.
@@ -173,26 +198,34 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 	}
 	data := submissionView(subResp.JSON200)
 	data.RoundID, data.RoundName, data.SubmissionID, data.Whose = a.RoundId, a.RoundName, a.SubmissionId, whoseSubmission(a)
-	data.Deadline, data.Overdue = longTime(a.ReviewDeadline), a.Overdue
-	if a.ReturnedReason != nil {
+	data.Deadline = longTime(a.ReviewDeadline)
+	// A review ITSS returned and then held back needs no revision: the reviewer was
+	// told so, and the service takes none.
+	withheld := a.WithheldReason != nil
+	data.Withheld = withheld
+	returned := a.ReturnedReason != nil && !withheld
+	if returned {
 		data.ReturnedReason = *a.ReturnedReason
 	}
+	reviewIn := a.Reviewed || a.ReturnedReason != nil
 	switch {
 	case a.State != reviewapi.MyAssignmentStateAccepted && !a.Answerable:
+		// Not "overdue": nothing is wanted of the reviewer any more.
 		data.Stage, data.Ended = reviewOver, assignmentEnded(a)
 		return data, true
 	case a.State != reviewapi.MyAssignmentStateAccepted:
-		data.Stage = reviewAnswer
+		data.Stage, data.Overdue = reviewAnswer, a.Overdue
 		return data, true
-	case !a.Reviewed && a.ReturnedReason == nil && !a.RoundOpen:
+	case !reviewIn && !a.RoundOpen:
 		data.Stage, data.Ended = reviewOver, assignmentEnded(a)
 		return data, true
-	case a.Reviewed:
+	case a.Reviewed || withheld:
 		data.Stage = reviewDone
 	default:
-		data.Stage = reviewWrite
+		data.Stage, data.Overdue = reviewWrite, a.Overdue
+		data.Declinable = !reviewIn && a.RoundOpen
 	}
-	if !a.Reviewed && a.ReturnedReason == nil {
+	if !reviewIn {
 		// No review of the reviewer's own to show or revise, and the service shows the
 		// others' only once theirs is in: the list would be empty. Each list loads
 		// the whole round in the service, so it is not asked for.
@@ -234,29 +267,29 @@ func prefill(data *reviewPageData, rv reviewapi.Review) {
 	}
 }
 
-// myAssignment finds the visitor's assignment in force for the submission in the
-// round, reading every page of their list.
-func (h *Handler) myAssignment(w http.ResponseWriter, r *http.Request, set *clients.Set, round, submission string) (reviewapi.MyAssignment, bool) {
+// findAssignment finds the visitor's assignment in force for the submission in the
+// round, reading every page of their list; found is false when they hold none, and
+// ok false when the page already says what went wrong.
+func (h *Handler) findAssignment(w http.ResponseWriter, r *http.Request, set *clients.Set, round, submission string) (a reviewapi.MyAssignment, found, ok bool) {
 	limit := 200
 	params := &reviewapi.MyAssignmentsParams{Limit: &limit}
 	for {
 		resp, err := set.Review.MyAssignmentsWithResponse(r.Context(), params)
 		if err != nil {
 			h.fail(w, r, err)
-			return reviewapi.MyAssignment{}, false
+			return reviewapi.MyAssignment{}, false, false
 		}
 		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
 			h.serviceProblem(w, r, p)
-			return reviewapi.MyAssignment{}, false
+			return reviewapi.MyAssignment{}, false, false
 		}
 		for _, a := range resp.JSON200.Items {
 			if a.RoundId == round && a.SubmissionId == submission {
-				return a, true
+				return a, true, true
 			}
 		}
 		if resp.JSON200.NextCursor == nil || *resp.JSON200.NextCursor == "" {
-			h.noAssignment(w, r)
-			return reviewapi.MyAssignment{}, false
+			return reviewapi.MyAssignment{}, false, true
 		}
 		params.Cursor = resp.JSON200.NextCursor
 	}
@@ -358,4 +391,31 @@ func assignmentEnded(a reviewapi.MyAssignment) string {
 		return "ITSS have closed this review round, so no review of this submission is needed from you. Thank you for being ready to help."
 	}
 	return "The review deadline passed before you accepted this assignment, so it can no longer be taken on and no review of it is needed from you."
+}
+
+// notSentPage is a review the reviewer sent that could not be taken, shown back to
+// them read-only, to copy.
+type notSentPage struct {
+	RoundID, SubmissionID string
+	// Why says, as a sentence, why the review was not sent.
+	Why     string
+	Themes  []form.ThemeReview
+	Summary string
+}
+
+// reviewNotSent shows a review that was refused as a whole, as it was typed, with
+// why: the round closed or the reviewer was taken off the submission while they
+// wrote it. The text is in no form, so that nothing invites sending it again.
+func (h *Handler) reviewNotSent(w http.ResponseWriter, r *http.Request, status int, why string, sent *form.Review) {
+	h.show(w, r, status, "review_not_sent", "Your review was not sent", nil, notSentPage{
+		RoundID: r.PathValue("round"), SubmissionID: r.PathValue("submission"), Why: why, Themes: sent.Themes, Summary: sent.Summary})
+}
+
+// notSentWhy says why the service refused a whole review, in the reviewer's terms
+// where the page knows them, in the service's words otherwise.
+func notSentWhy(data *reviewPageData, p *clients.Problem) string {
+	if data.Stage == reviewOver {
+		return "Your review was not sent. " + data.Ended
+	}
+	return "Your review was not sent: " + strings.TrimSuffix(p.Detail, ".") + "."
 }

@@ -18,6 +18,9 @@ type assignmentRow struct {
 	// Whose names the submission as the reviewer knows it (see whoseSubmission).
 	Whose      string
 	CanRespond bool
+	// CanDecline offers Decline alone: the reviewer accepted, and may still give the
+	// assignment back while no review of theirs is in and the round is open.
+	CanDecline bool
 	Error      string
 }
 
@@ -82,8 +85,12 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 			data.Declined = false
 		}
 		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId, Whose: whoseSubmission(a),
-			Deadline: longTime(a.ReviewDeadline), CanRespond: a.Answerable}
+			Deadline: longTime(a.ReviewDeadline), CanRespond: a.Answerable,
+			CanDecline: a.State == reviewapi.MyAssignmentStateAccepted && a.RoundOpen && !a.Reviewed && a.ReturnedReason == nil}
 		switch {
+		case a.WithheldReason != nil && a.ReturnedReason != nil:
+			// Returned and then held back, it needs no revision: the email said so.
+			row.StatusText = "Held back from the feedback: no revision needed"
 		case a.ReturnedReason != nil:
 			row.StatusText = "Returned for revision"
 		case a.Reviewed:

@@ -73,9 +73,11 @@ type assignmentDoc struct {
 	HasReview       bool      `bson:"has_review,omitempty"`
 	ReturnedReason  string    `bson:"returned_reason,omitempty"`
 	WithheldReason  string    `bson:"withheld_reason,omitempty"`
+	DeclinedReason  string    `bson:"declined_reason,omitempty"`
 	OverdueRecorded bool      `bson:"overdue,omitempty"`
 	Closed          bool      `bson:"closed,omitempty"`
 	Released        bool      `bson:"released,omitempty"`
+	Moved           bool      `bson:"moved,omitempty"`
 	Version         int       `bson:"version"`
 }
 
@@ -182,13 +184,13 @@ func assignmentOf(d assignmentDoc) app.AssignmentEntry {
 	// name): each is held once.
 	return app.AssignmentEntry{RoundID: unique.Make(d.RoundID).Value(), RoundName: unique.Make(d.RoundName).Value(), Deadline: d.Deadline.UTC(),
 		SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationName: unique.Make(d.OrgName).Value(), State: unique.Make(d.State).Value(), HasReview: d.HasReview,
-		ReturnedReason: d.ReturnedReason, WithheldReason: d.WithheldReason, OverdueRecorded: d.OverdueRecorded, Closed: d.Closed, Released: d.Released, Version: d.Version}
+		ReturnedReason: d.ReturnedReason, WithheldReason: d.WithheldReason, DeclinedReason: d.DeclinedReason, OverdueRecorded: d.OverdueRecorded, Closed: d.Closed, Released: d.Released, Moved: d.Moved, Version: d.Version}
 }
 
 func assignmentDocOf(e app.AssignmentEntry) assignmentDoc {
 	return assignmentDoc{ID: e.Key(), RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline, SubmissionID: e.SubmissionID,
-		ReviewerID: e.ReviewerID, OrgName: e.OrganisationName, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason,
-		OverdueRecorded: e.OverdueRecorded, Closed: e.Closed, Released: e.Released, Version: e.Version}
+		ReviewerID: e.ReviewerID, OrgName: e.OrganisationName, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason, DeclinedReason: e.DeclinedReason,
+		OverdueRecorded: e.OverdueRecorded, Closed: e.Closed, Released: e.Released, Moved: e.Moved, Version: e.Version}
 }
 
 func submissionOf(d submissionEntryDoc) app.SubmissionEntry {
@@ -431,7 +433,8 @@ func (m *ReadModels) Round(ctx context.Context, id string) (app.RoundEntry, bool
 	return e, ok, nil
 }
 
-// RoundAssignments pages through a round's assignments, or one submission's in it.
+// RoundAssignments pages through a round's assignments, or one submission's in it:
+// not those of a submission it let go to a later round, which it no longer lists.
 func (m *ReadModels) RoundAssignments(ctx context.Context, round, submission string, after *app.AssignmentEntry, limit int) ([]app.AssignmentEntry, bool, error) {
 	if err := m.assignmentMirror.Sync(ctx); err != nil {
 		return nil, false, err
@@ -441,7 +444,7 @@ func (m *ReadModels) RoundAssignments(ctx context.Context, round, submission str
 		name = "submission=" + round + "/" + submission
 	}
 	page, more := m.assignmentLists.Page([]string{name}, after, func(e app.AssignmentEntry) bool {
-		return e.RoundID == round && (submission == "" || e.SubmissionID == submission)
+		return e.RoundID == round && (submission == "" || e.SubmissionID == submission) && !e.Moved
 	}, limit)
 	return page, more, nil
 }

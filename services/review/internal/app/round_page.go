@@ -98,7 +98,8 @@ func (a *App) roundSummary(ctx context.Context, id string) (RoundEntry, error) {
 }
 
 // RoundAssignments lists a page of a round's assignments in every state, by
-// submission then reviewer, or of one submission's in it (ops). The page is found in
+// submission then reviewer, or of one submission's in it (ops); not those of a
+// submission the round let go to a later one, which it no longer lists. The page is found in
 // the assignments held in memory; only its reviewers' pool records are loaded, for
 // their names.
 func (a *App) RoundAssignments(ctx context.Context, by auth.Principal, id, sub string, p Page) ([]RoundAssignment, string, error) {

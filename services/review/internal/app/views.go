@@ -50,11 +50,16 @@ type AssignmentEntry struct {
 	ReturnedReason string
 	// WithheldReason is set when ops hold the review back from the feedback.
 	WithheldReason string
+	// DeclinedReason is the reviewer's reason for declining (shown to ops only).
+	DeclinedReason string
 	// OverdueRecorded is true once the overdue event is recorded.
 	OverdueRecorded bool
 	// Closed and Released are the round's and the submission's, which end overdueness.
 	Closed, Released bool
-	Version          int // the round's
+	// Moved is true once the submission moved from this round to a later one: the
+	// round no longer lists it, and its reviewers here are off it.
+	Moved   bool
+	Version int // the round's
 }
 
 // Key orders a reviewer's assignments: by round, then submission.
@@ -154,7 +159,7 @@ type ReadModels interface {
 	Round(ctx context.Context, id string) (e RoundEntry, ok bool, err error)
 	// RoundAssignments is a page of one round's assignments in every state, by
 	// submission and reviewer, after the entry after; only one submission's when it
-	// is named.
+	// is named; none of a submission that moved to a later round.
 	RoundAssignments(ctx context.Context, round, submission string, after *AssignmentEntry, limit int) (page []AssignmentEntry, more bool, err error)
 	// EachOfRound calls f with each of a round's assignments, from memory, for the
 	// counts a round's summary shows.
@@ -299,9 +304,10 @@ func roundEntry(r *round.Round) RoundEntry {
 
 func assignmentEntry(r *round.Round, as round.Assignment) AssignmentEntry {
 	_, released := r.Feedback(as.SubmissionID)
+	_, _, moved := r.Moved(as.SubmissionID)
 	return AssignmentEntry{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), SubmissionID: as.SubmissionID, ReviewerID: as.ReviewerID,
-		OrganisationName: r.OrganisationName(as.SubmissionID), State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason, OverdueRecorded: as.Overdue,
-		Closed: r.Status() != round.StatusOpen, Released: released, Version: r.Version()}
+		OrganisationName: r.OrganisationName(as.SubmissionID), State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason, DeclinedReason: as.DeclinedReason, OverdueRecorded: as.Overdue,
+		Closed: r.Status() != round.StatusOpen, Released: released, Moved: moved, Version: r.Version()}
 }
 
 // roundChanges are the entries of round r that t says its events changed.
@@ -568,7 +574,7 @@ func (a *App) MyAssignments(ctx context.Context, by auth.Principal, p Page) ([]A
 	now := a.clock.Now()
 	out := make([]Assignment, 0, len(page))
 	for _, e := range page {
-		as := round.Assignment{SubmissionID: e.SubmissionID, ReviewerID: e.ReviewerID, State: e.State, Overdue: e.OverdueRecorded, ReturnedReason: e.ReturnedReason}
+		as := round.Assignment{SubmissionID: e.SubmissionID, ReviewerID: e.ReviewerID, State: e.State, Overdue: e.OverdueRecorded, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason}
 		if e.HasReview {
 			// Only whether a review is in is shown in the list; the review itself is
 			// read with the submission's reviews.

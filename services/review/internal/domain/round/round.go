@@ -60,6 +60,9 @@ type Assignment struct {
 	ReturnedReason string
 	// WithheldReason is set when ops hold the review back from the feedback.
 	WithheldReason string
+	// DeclinedReason is the reviewer's reason for declining, for ops: often a
+	// conflict of interest they will want to record in the pool.
+	DeclinedReason string
 }
 
 // Counts says whether the assignment's review counts towards the feedback: in, not
@@ -186,18 +189,19 @@ func (r *Round) Submissions() []string {
 }
 
 // Status is where the round stands: open, closed or feedback_released (once every
-// submission still in it has its feedback out).
+// submission still in it has its feedback out). A closed round whose submissions
+// all moved to later rounds has nothing left to release: it is done, as one whose
+// last feedback is out. One closed without ever holding a submission stays closed.
 func (r *Round) Status() string {
 	if !r.closed {
 		return StatusOpen
 	}
-	subs := r.Submissions()
-	for _, id := range subs {
+	for _, id := range r.Submissions() {
 		if _, released := r.feedback[id]; !released {
 			return StatusClosed
 		}
 	}
-	if len(subs) == 0 {
+	if len(r.order) == 0 {
 		return StatusClosed
 	}
 	return StatusFeedbackReleased
@@ -652,6 +656,10 @@ func (r *Round) SubmitReview(sub, reviewer string, themes []events.ThemeReview, 
 	}
 	resubmission := a.Review != nil && a.ReturnedReason != ""
 	switch {
+	case a.Review != nil && a.WithheldReason != "":
+		// Held back, a returned review counts for nothing whatever its revision says:
+		// the reviewer was told no revision is needed.
+		return nil, apperr.New(apperr.Conflict, "ITSS have held your review of %s back from the feedback (%s), so no revision of it is needed or taken", r.submissionInWords(sub), a.WithheldReason)
 	case a.Review != nil && !resubmission:
 		return nil, apperr.New(apperr.Conflict, "you have already submitted your review of %s", r.submissionInWords(sub))
 	case r.closed && !resubmission:
@@ -1092,7 +1100,7 @@ func (r *Round) apply(e events.Envelope) error {
 		if err := decode(&p); err != nil {
 			return err
 		}
-		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.State = Declined })
+		r.set(p.SubmissionID, p.ReviewerID, func(a *Assignment) { a.State, a.DeclinedReason = Declined, p.Reason })
 	case events.AssignmentRemovedV1{}.EventType():
 		var p events.AssignmentRemovedV1
 		if err := decode(&p); err != nil {

@@ -278,7 +278,8 @@ func (h *Handlers) MyAssignments(c httpserver.Context, params api.MyAssignmentsP
 
 func toMyAssignment(a app.Assignment) api.MyAssignment {
 	return api.MyAssignment{RoundId: a.RoundID, RoundName: a.RoundName, ReviewDeadline: a.Deadline, SubmissionId: a.SubmissionID, OrganisationName: optional(a.OrganisationName),
-		State: api.MyAssignmentState(a.State), Reviewed: a.Reviewed(), Overdue: a.Overdue, Answerable: a.Answerable, RoundOpen: a.RoundOpen, ReturnedReason: optional(a.ReturnedReason)}
+		State: api.MyAssignmentState(a.State), Reviewed: a.Reviewed(), Overdue: a.Overdue, Answerable: a.Answerable, RoundOpen: a.RoundOpen,
+		ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason)}
 }
 
 // optional is s, or absent when empty.
@@ -555,7 +556,7 @@ func toRound(r *round.Round, now time.Time) api.Round {
 		}
 		out.Assignments = append(out.Assignments, api.Assignment{SubmissionId: a.SubmissionID, OrganisationId: org, ReviewerId: a.ReviewerID,
 			ReviewerName: named(a.Name), State: api.AssignmentState(a.State), Overdue: r.Overdue(a, now), Reviewed: a.Reviewed(),
-			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason)})
+			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason), DeclinedReason: optional(a.DeclinedReason)})
 	}
 	return out
 }

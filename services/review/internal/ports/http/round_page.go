@@ -48,7 +48,7 @@ func (h *Handlers) ListRoundAssignments(c httpserver.Context, roundID api.RoundI
 		released := a.Released
 		items = append(items, api.Assignment{SubmissionId: a.SubmissionID, OrganisationId: a.Org, ReviewerId: a.ReviewerID,
 			ReviewerName: named(a.ReviewerName), State: api.AssignmentState(a.State), Overdue: a.Overdue, Reviewed: a.Reviewed(),
-			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason), FeedbackReleased: &released})
+			ReturnedReason: optional(a.ReturnedReason), WithheldReason: optional(a.WithheldReason), DeclinedReason: optional(a.DeclinedReason), FeedbackReleased: &released})
 	}
 	return c.JSON(http.StatusOK, list(items, next))
 }
