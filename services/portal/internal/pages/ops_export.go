@@ -112,18 +112,12 @@ func (h *Handler) opsApplicationsCSV(w http.ResponseWriter, r *http.Request, c *
 		v := fundapi.ApplicationStatus(s)
 		st = &v
 	}
-	limit := 200
-	rounds, err := c.set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p := clients.Check(rounds.HTTPResponse, rounds.Body); p != nil {
-		h.serviceProblem(w, r, p)
+	rounds, ok := h.opsRoundList(w, r, c)
+	if !ok {
 		return
 	}
 	roundNames := map[string]string{}
-	for _, rd := range rounds.JSON200.Items {
+	for _, rd := range rounds {
 		roundNames[rd.Id] = rd.Name
 	}
 	apps, err := opsListApplications(ctx, c.set, q.Get("round"), st)

@@ -233,19 +233,13 @@ var opsAppStatusOptions = opsform.Opts("", "Any", "draft", "Draft", "submitted",
 func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	limit := 200
-	rounds, err := c.set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p := clients.Check(rounds.HTTPResponse, rounds.Body); p != nil {
-		h.serviceProblem(w, r, p)
+	rounds, ok := h.opsRoundList(w, r, c)
+	if !ok {
 		return
 	}
 	roundOpts := opsform.Opts("", "Any")
 	names := map[string]string{}
-	for _, rd := range rounds.JSON200.Items {
+	for _, rd := range rounds {
 		roundOpts = append(roundOpts, templates.OpsOption{Value: rd.Id, Text: rd.Name})
 		names[rd.Id] = rd.Name
 	}
@@ -495,4 +489,20 @@ func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) 
 		return
 	}
 	http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
+}
+
+// opsRoundList is the fund's rounds (the first 200, more than the fund has ever
+// held), or false when it has answered with why they could not be read.
+func (h *Handler) opsRoundList(w http.ResponseWriter, r *http.Request, c *opsCtx) ([]fundapi.Round, bool) {
+	limit := 200
+	resp, err := c.set.Fund.ListRoundsWithResponse(r.Context(), &fundapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		h.serviceProblem(w, r, p)
+		return nil, false
+	}
+	return resp.JSON200.Items, true
 }
