@@ -10,13 +10,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
-
-	"github.com/itss/techcommit/libs/money"
 )
 
 type opsFundData struct {
@@ -170,14 +169,9 @@ func (h *Handler) opsShowRoundClose(w http.ResponseWriter, r *http.Request, c *o
 	}
 	data := opsRoundCloseData{ID: rd.Id, Name: rd.Name, Status: opsHumanise(string(rd.Status)), Closes: longTime(rd.Closes),
 		Upcoming: rd.Status == fundapi.RoundStatusUpcoming, Key: key, Fields: opsform.CloseFundRound.Fields(typed, errs)}
-	n := ledger.JSON200.Applications
-	for _, sc := range []opsStatusCount{{string(fundapi.Draft), n.Draft}, {string(fundapi.Submitted), n.Submitted},
-		{string(fundapi.InAssessment), n.InAssessment}, {string(fundapi.Awarded), n.Awarded}, {string(fundapi.Declined), n.Declined},
-		{string(fundapi.Withdrawn), n.Withdrawn}} {
-		if sc.Count > 0 {
-			data.Holds = append(data.Holds, opsStatusCount{Status: opsHumanise(sc.Status), Count: sc.Count})
-			data.Total += sc.Count
-		}
+	data.Holds = opsByStatus(ledger.JSON200.Applications)
+	for _, sc := range data.Holds {
+		data.Total += sc.Count
 	}
 	h.show(w, r, status, "ops_fund_close", "Close this round early", errs, data)
 }

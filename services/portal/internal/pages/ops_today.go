@@ -68,6 +68,20 @@ type opsStatusCount struct {
 	Count  int
 }
 
+// opsByStatus is a ledger's count of a round's applications, each status that has
+// any, in the order of an application's life, in words.
+func opsByStatus(n fundapi.ApplicationCounts) []opsStatusCount {
+	var out []opsStatusCount
+	for _, c := range []opsStatusCount{{string(fundapi.Draft), n.Draft}, {string(fundapi.Submitted), n.Submitted},
+		{string(fundapi.InAssessment), n.InAssessment}, {string(fundapi.Awarded), n.Awarded}, {string(fundapi.Declined), n.Declined},
+		{string(fundapi.Withdrawn), n.Withdrawn}} {
+		if c.Count > 0 {
+			out = append(out, opsStatusCount{Status: opsHumanise(c.Status), Count: c.Count})
+		}
+	}
+	return out
+}
+
 type opsReviewRoundRow struct {
 	ID, Name, Status, Deadline                          string
 	Submissions, Assigned, Accepted, Submitted, Overdue int
@@ -276,14 +290,7 @@ func (h *Handler) opsFundRoundRows(ctx context.Context, set *clients.Set, curren
 		row.Awarded, row.Left = money.Pounds(ledger.JSON200.AwardedPence), money.Pounds(ledger.JSON200.RemainingPence)
 		// The ledger counts the round's applications by status: the page does not
 		// read them (it read up to a thousand per round, and grew with them).
-		n := ledger.JSON200.Applications
-		for _, c := range []opsStatusCount{{string(fundapi.Draft), n.Draft}, {string(fundapi.Submitted), n.Submitted},
-			{string(fundapi.InAssessment), n.InAssessment}, {string(fundapi.Awarded), n.Awarded}, {string(fundapi.Declined), n.Declined},
-			{string(fundapi.Withdrawn), n.Withdrawn}} { // in the order of an application's life
-			if c.Count > 0 {
-				row.ByStatus = append(row.ByStatus, opsStatusCount{Status: opsHumanise(c.Status), Count: c.Count})
-			}
-		}
+		row.ByStatus = opsByStatus(ledger.JSON200.Applications)
 		out = append(out, row)
 	}
 	return out, nil

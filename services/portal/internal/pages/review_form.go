@@ -223,7 +223,7 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 		data.Stage = reviewDone
 	default:
 		data.Stage, data.Overdue = reviewWrite, a.Overdue
-		data.Declinable = !reviewIn && a.RoundOpen
+		data.Declinable = declinable(a)
 	}
 	if !reviewIn {
 		// No review of the reviewer's own to show or revise, and the service shows the

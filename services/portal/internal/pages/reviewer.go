@@ -86,7 +86,7 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 		}
 		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId, Whose: whoseSubmission(a),
 			Deadline: longTime(a.ReviewDeadline), CanRespond: a.Answerable,
-			CanDecline: a.State == reviewapi.MyAssignmentStateAccepted && a.RoundOpen && !a.Reviewed && a.ReturnedReason == nil}
+			CanDecline: declinable(a)}
 		switch {
 		case a.WithheldReason != nil && a.ReturnedReason != nil:
 			// Returned and then held back, it needs no revision: the email said so.
@@ -189,4 +189,10 @@ func (h *Handler) noAssignment(w http.ResponseWriter, r *http.Request) {
 	h.show(w, r, http.StatusNotFound, "message", "No assignment of yours for this submission", nil, message{
 		Message: "You may have declined it, or ITSS may have asked another reviewer. The assignments you hold are listed on your review assignments page.",
 		Link:    "/reviews", LinkText: "Your review assignments"})
+}
+
+// declinable says the reviewer, who accepted, may still give the assignment back:
+// the round is open and no review of theirs is in (submitted, or returned to them).
+func declinable(a reviewapi.MyAssignment) bool {
+	return a.State == reviewapi.MyAssignmentStateAccepted && a.RoundOpen && !a.Reviewed && a.ReturnedReason == nil
 }
