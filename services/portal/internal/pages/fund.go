@@ -4,11 +4,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
-
-	"github.com/itss/techcommit/libs/money"
 )
 
 type applicationRow struct {

@@ -6,13 +6,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
-
-	"github.com/itss/techcommit/libs/money"
 )
 
 // opsRoundCorrectIntro says what the fund lets ops correct, so that nobody types a
@@ -154,7 +153,7 @@ func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request,
 // London clock (with the zone in the hour the clocks go back, which it shows
 // twice), amounts in pounds.
 func opsRoundValues(rd fundapi.Round) opsform.Values {
-	money := func(p int64) []string { return []string{strings.TrimPrefix(money.Pounds(p), "£")} }
+	inPounds := func(p int64) []string { return []string{strings.TrimPrefix(money.Pounds(p), "£")} }
 	themes := make([]string, 0, len(rd.Themes))
 	for _, t := range rd.Themes {
 		themes = append(themes, string(t))
@@ -163,9 +162,9 @@ func opsRoundValues(rd fundapi.Round) opsform.Values {
 		"name":          {rd.Name},
 		"opens":         {opsform.MomentText(rd.Opens, london)},
 		"closes":        {opsform.MomentText(rd.Closes, london)},
-		"budget":        money(rd.BudgetPence),
-		"min_award":     money(rd.MinAwardPence),
-		"max_award":     money(rd.MaxAwardPence),
+		"budget":        inPounds(rd.BudgetPence),
+		"min_award":     inPounds(rd.MinAwardPence),
+		"max_award":     inPounds(rd.MaxAwardPence),
 		"project_start": {rd.ProjectStart.String()},
 		"project_end":   {rd.ProjectEnd.String()},
 		"themes":        themes,

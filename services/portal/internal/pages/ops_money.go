@@ -5,9 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
-
 	"github.com/itss/techcommit/libs/money"
+	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 )
 
 // penceAmount is an amount, or a range, as the fund's messages give it: "10000

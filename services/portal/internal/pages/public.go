@@ -7,13 +7,12 @@ import (
 	"time"
 	_ "time/tzdata" // dates are shown on the London clock wherever the portal runs
 
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
 	sigapi "github.com/itss/techcommit/services/signatory/api"
-
-	"github.com/itss/techcommit/libs/money"
 )
 
 // directoryPage is how many organisations one page of the directory shows: the
