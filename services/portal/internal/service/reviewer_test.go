@@ -64,38 +64,68 @@ func freeAddr(tb testing.TB) string {
 }
 
 // startReview runs the review service on env, trusting the portal's keys at jwks,
-// and returns a client for it once it is ready.
+// and returns a client for it once it is ready. Its ports are chosen free and then
+// bound by the service, so another process may take one in between (CI saw a
+// connection's ephemeral port land on it): a start that fails to bind is made again
+// on other ports.
 func startReview(t *testing.T, env *testenv.Env, jwks string) *testenv.Client {
 	t.Helper()
-	api, admin := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, reviewBinary(t))
-	cmd.Env = append(os.Environ(), "HTTP_ADDR="+api, "ADMIN_ADDR="+admin, "MONGO_URI="+testenv.MongoURI(t), "MONGO_DATABASE="+testenv.DatabaseName(t),
-		"NATS_URL="+env.NATS.URL, "AUTH_JWKS_URL="+env.Issuer.Issuer+"/.well-known/jwks.json", "AUTH_ISSUER="+env.Issuer.Issuer,
-		"AUTH_AUDIENCE="+config.DevAudience("review"), "AUTH_ALLOW_INSECURE_JWKS=true",
-		"AUTH_PORTAL_ISSUER="+portalIssuer, "AUTH_PORTAL_JWKS_URL="+jwks, "LOG_LEVEL=error")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
+	for attempt := 1; ; attempt++ {
+		api, admin := freeAddr(t), freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cmd := exec.CommandContext(ctx, reviewBinary(t))
+		cmd.Env = append(os.Environ(), "HTTP_ADDR="+api, "ADMIN_ADDR="+admin, "MONGO_URI="+testenv.MongoURI(t), "MONGO_DATABASE="+testenv.DatabaseName(t),
+			"NATS_URL="+env.NATS.URL, "AUTH_JWKS_URL="+env.Issuer.Issuer+"/.well-known/jwks.json", "AUTH_ISSUER="+env.Issuer.Issuer,
+			"AUTH_AUDIENCE="+config.DevAudience("review"), "AUTH_ALLOW_INSECURE_JWKS=true",
+			"AUTH_PORTAL_ISSUER="+portalIssuer, "AUTH_PORTAL_JWKS_URL="+jwks, "LOG_LEVEL=error")
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() {
+			_ = cmd.Wait()
+			close(exited)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-exited
+		})
+		ready := func() error {
+			resp, err := http.Get("http://" + admin + "/readyz")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("readyz = %d", resp.StatusCode)
+			}
+			return nil
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			err := ready()
+			if err == nil {
+				return &testenv.Client{TB: t, URL: "http://" + api, AdminURL: "http://" + admin, Issuer: env.Issuer}
+			}
+			select {
+			case <-exited:
+				if attempt < 3 && strings.Contains(stderr.String(), "address already in use") {
+					t.Logf("the review service could not bind its ports (%s): starting it again on others", strings.TrimSpace(stderr.String()))
+				} else {
+					t.Fatalf("the review service stopped: %s", stderr.String())
+				}
+			case <-time.After(100 * time.Millisecond):
+				if time.Now().After(deadline) {
+					t.Fatalf("the review service is not ready after 30s: %v (%s)", err, stderr.String())
+				}
+				continue
+			}
+			break
+		}
 	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-	})
-	testenv.Eventually(t, 30*time.Second, func() error {
-		resp, err := http.Get("http://" + admin + "/readyz")
-		if err != nil {
-			return fmt.Errorf("%v (%s)", err, stderr.String())
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz = %d", resp.StatusCode)
-		}
-		return nil
-	})
-	return &testenv.Client{TB: t, URL: "http://" + api, AdminURL: "http://" + admin, Issuer: env.Issuer}
 }
 
 // withReview starts the review service from its binary and a portal that calls it,
