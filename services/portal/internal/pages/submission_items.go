@@ -5,12 +5,15 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
+	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/templates"
@@ -249,14 +252,18 @@ func itemFieldErrors(p *clients.Problem, at int) []templates.FieldError {
 	return out
 }
 
-// itemRemove takes item n, the one its form showed, out of the plan.
+// itemRemove takes item n, the one its form showed, out of the plan, once the
+// editor's form it comes with is saved (see editorFirst).
 func (h *Handler) itemRemove(w http.ResponseWriter, r *http.Request) {
 	set, c, ok := h.submissionOf(w, r)
 	if !ok || !h.editable(w, r, c) {
 		return
 	}
 	n, ok := h.itemPlace(w, r)
-	if !ok || !h.shownStill(w, r, c, n) {
+	if !ok {
+		return
+	}
+	if c, ok = h.editorFirst(w, r, set, c); !ok || !h.shownStill(w, r, c, n) {
 		return
 	}
 	content := contentOf(c.sub)
@@ -264,7 +271,8 @@ func (h *Handler) itemRemove(w http.ResponseWriter, r *http.Request) {
 	h.saveAndReturn(w, r, set, c, content)
 }
 
-// itemCarry copies the previous cycle's item n into this plan with the progress it made.
+// itemCarry copies the previous cycle's item n into this plan with the progress it
+// made, once the editor's form it comes with is saved (see editorFirst).
 func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 	set, c, ok := h.submissionOf(w, r)
 	if !ok || !h.editable(w, r, c) {
@@ -276,7 +284,16 @@ func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	progress, errs := form.ParseProgress(r.PostForm)
+	if c, ok = h.editorFirst(w, r, set, c); !ok {
+		return
+	}
+	// The editor's form holds a progress for each of the previous plan's items
+	// (progress-n); a form of the item's own, its progress alone.
+	fields := r.PostForm
+	if p := "progress-" + strconv.Itoa(n); fields.Has(p) {
+		fields = url.Values{"progress": {fields.Get(p)}}
+	}
+	progress, errs := form.ParseProgress(fields)
 	if len(errs) > 0 {
 		errs[0].Field = "progress-" + strconv.Itoa(n)
 		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", errs, editorData(c, formOf(c.sub)))
@@ -293,6 +310,39 @@ func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 	item.Progress = &p
 	content.ActionPlan = append(content.ActionPlan, item)
 	h.saveAndReturn(w, r, set, c, content)
+}
+
+// editorFirst saves the editor's form, when the request comes with it, before an
+// action is removed or carried: their buttons belong to that form, as Add an action's
+// and Change's do, so that what was typed since the last save is kept, not dropped.
+// (Remove and Carry once had forms of their own, which acted on the draft as last
+// saved, and the editor as typed was lost.) A form that holds what the draft holds
+// already is not saved again: a second press of Remove (its first saved the form)
+// is then answered as the plan now stands, and other tabs' pages are not made stale
+// for nothing. It returns c with the draft as saved; when the save is refused (a
+// field's error, a change made meanwhile) it has answered with the editor, as typed,
+// saying why, and nothing else is changed.
+func (h *Handler) editorFirst(w http.ResponseWriter, r *http.Request, set *clients.Set, c current) (current, bool) {
+	if !r.PostForm.Has("version") {
+		return c, true
+	}
+	if typed, errs := form.ParseSubmission(r.PostForm); len(errs) == 0 && sameEditor(typed, formOf(c.sub)) {
+		return c, true
+	}
+	saved, ok := h.saveEditor(w, r, set, c)
+	if !ok {
+		return c, false
+	}
+	// The service answers a write without the previous cycle, which the editor shows
+	// and Carry takes its item from.
+	saved.Previous = c.sub.Previous
+	c.sub, c.version = saved, httpserver.ETag(saved.Version)
+	return c, true
+}
+
+// sameEditor says two fillings of the editor's form hold the same.
+func sameEditor(a, b form.Submission) bool {
+	return slices.Equal(a.Themes, b.Themes) && a.HowConsulted == b.HowConsulted && a.Participants == b.Participants && a.Webpage == b.Webpage
 }
 
 // carried says plan already holds item, its progress aside: a previous plan's item

@@ -207,10 +207,10 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 	if !strings.Contains(shownText(t, page.body), "Your draft was saved.") {
 		t.Errorf("the editor after the save does not say it was saved")
 	}
-	// Of the action plan's buttons, Add and Change save the editor's form first
-	// (they belong to it), and Remove and Carry act at once: the page says which.
-	if !strings.Contains(shownText(t, page.body), "Remove and Carry into this plan act at once: save your draft before them.") {
-		t.Errorf("the editor does not warn that Remove and Carry leave unsaved changes behind")
+	// The action plan's buttons save the editor's form first (they belong to it):
+	// the page says so.
+	if !strings.Contains(shownText(t, page.body), "Add an action, Change, Remove and Carry into this plan save what you typed above first.") {
+		t.Errorf("the editor does not say that its action plan's buttons save what was typed first")
 	}
 	doc = parse(t, page.body)
 	if got := value(doc, "field-rating-visibility"); got != "2" {
