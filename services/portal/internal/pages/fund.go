@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -12,6 +13,9 @@ import (
 
 type applicationRow struct {
 	ID, Title, Requested, Status, StatusText, Submitted string
+	// Round is the name of the round the application is to, as the console shows
+	// it: a lead with applications in two rounds can tell them apart.
+	Round string
 }
 
 type fundApplicationsData struct {
@@ -38,18 +42,35 @@ func (h *Handler) fundApplications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := fundApplicationsData{OrgID: org, OrgName: h.orgName(r, org), More: resp.JSON200.NextCursor != nil}
+	rounds := roundNames(r.Context(), set.Fund)
 	for _, a := range resp.JSON200.Items {
 		if a.OrganisationId != org {
 			continue // the service scopes by the token's organisation; this is belt and braces
 		}
 		row := applicationRow{ID: a.Id, Title: a.Title, Requested: money.Pounds(a.RequestedAmountPence), Status: string(a.Status),
-			StatusText: applicationStatus(a.Status)}
+			StatusText: applicationStatus(a.Status), Round: rounds[a.RoundId]}
 		if a.SubmittedAt != nil {
 			row.Submitted = longDate(a.SubmittedAt.In(london))
 		}
 		data.Applications = append(data.Applications, row)
 	}
 	h.show(w, r, http.StatusOK, "fund_applications", "Fund applications", nil, data)
+}
+
+// roundNames are the fund's rounds' names by id: the first 200, newest first, as the
+// console reads them (more than the fund has ever held). Rounds that could not be
+// read have no name, and the applications are listed without it.
+func roundNames(ctx context.Context, fund *fundapi.ClientWithResponses) map[string]string {
+	limit := 200
+	names := map[string]string{}
+	resp, err := fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
+	if err != nil || resp.JSON200 == nil {
+		return names
+	}
+	for _, rd := range resp.JSON200.Items {
+		names[rd.Id] = rd.Name
+	}
+	return names
 }
 
 type fundApplicationData struct {

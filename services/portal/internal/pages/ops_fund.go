@@ -84,7 +84,7 @@ func (h *Handler) opsRoundShow(w http.ResponseWriter, r *http.Request, _ *opsCtx
 
 func (h *Handler) opsShowRound(w http.ResponseWriter, r *http.Request, status int, key string, typed opsform.Values, errs []templates.FieldError) {
 	h.show(w, r, status, "ops_form", "Open a fund round", errs, opsFormData{Action: "/ops/fund/rounds", Button: "Open the round",
-		Back: "/ops/fund", Key: key, Fields: opsform.FundRound.Fields(typed, errs)})
+		Back: "/ops/fund", Key: key, Fields: opsform.OpenFundRound.Fields(typed, errs)})
 }
 
 // opsFormKey is the idempotency key a form was rendered with (a fresh one when it
@@ -103,7 +103,7 @@ func opsFormKey(r *http.Request) string {
 // opsRoundOpen opens a round, once however often the same form is sent.
 func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	key := opsFormKey(r)
-	typed, body, errs := opsform.FundRound.Parse(r.PostForm, london)
+	typed, body, errs := opsform.OpenFundRound.Parse(r.PostForm, london)
 	if len(errs) > 0 {
 		h.opsShowRound(w, r, http.StatusBadRequest, key, typed, errs)
 		return
@@ -118,7 +118,7 @@ func (h *Handler) opsRoundOpen(w http.ResponseWriter, r *http.Request, c *opsCtx
 			h.serviceProblem(w, r, p)
 			return
 		}
-		fe := opsRenamed(opsFieldProblems(p, nil), opsform.FundRound)
+		fe := opsRenamed(opsFieldProblems(p, nil), opsform.OpenFundRound)
 		h.opsShowRound(w, r, opsStatusOf(fe), key, typed, fe)
 		return
 	}
@@ -315,6 +315,9 @@ type opsAppData struct {
 	AssessKey, DeclineKey string
 	Submitted, ReportDue  string
 	Org                   string // the organisation's name, or its id when not known
+	// BudgetSpent is a round with nothing left to award: the page says so beside
+	// the award form, which it leaves empty.
+	BudgetSpent bool
 }
 
 // opsApplication is an application in full, with the actions its status allows:
@@ -367,11 +370,13 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 	if rd, err := c.set.Fund.GetRoundWithResponse(ctx, a.RoundId); err == nil && rd.JSON200 != nil {
 		data.RoundName = rd.JSON200.Name
 	}
+	left := int64(-1) // not known
 	if l, err := c.set.Fund.GetLedgerWithResponse(ctx, a.RoundId); err == nil && l.JSON200 != nil {
-		data.BudgetLeft = money.Pounds(l.JSON200.RemainingPence)
+		left = l.JSON200.RemainingPence
+		data.BudgetLeft, data.BudgetSpent = money.Pounds(left), left == 0
 	}
 	if len(awardTyped) == 0 {
-		awardTyped = opsform.Values{"amount": {strings.TrimPrefix(money.Pounds(a.RequestedAmountPence), "£")}}
+		awardTyped = opsform.Values{"amount": {opsAwardPrefill(a.RequestedAmountPence, left)}}
 	}
 	data.AwardFields = opsform.Award.Fields(awardTyped, awardErrs)
 	// A refused award's form keeps its key (a refusal frees it); any other page
@@ -385,6 +390,21 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 	}
 	data.DeclineFields = opsform.Decline.Fields(declineTyped, declineErrs)
 	h.show(w, r, status, "ops_app", a.Title, append(awardErrs, declineErrs...), data)
+}
+
+// opsAwardPrefill is the amount the award form is filled with, in pounds as typed:
+// what the application requested, or the round's budget left (in pence; negative
+// when not known) when that is less, as the fund refuses an award the budget cannot
+// cover. A spent budget fills in nothing: an award of £0 is no award.
+func opsAwardPrefill(requested, left int64) string {
+	amount := requested
+	if left >= 0 {
+		amount = min(requested, left)
+	}
+	if amount == 0 {
+		return ""
+	}
+	return strings.TrimPrefix(money.Pounds(amount), "£")
 }
 
 // opsAssess starts the assessment of a submitted application.

@@ -49,6 +49,10 @@ type Spec struct {
 	Options                      []templates.OpsOption
 	// Max is the most characters a text may have (0: the service's limit alone).
 	Max int
+	// Opposite sends a Flag as its opposite (ticked, false): a field worded as the
+	// exception, where the API names the rule, so that a form sent without it asks
+	// for what the API does when it is left out.
+	Opposite bool
 }
 
 func (s Spec) api() string {
@@ -78,7 +82,7 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 		if s.Type == Flag {
 			on := v.Get(s.Name) == "true"
 			typed[s.Name] = []string{strconv.FormatBool(on)}
-			put(body, strings.Split(s.api(), "."), on)
+			put(body, strings.Split(s.api(), "."), on != s.Opposite)
 			continue
 		}
 		vals := v[s.Name]

@@ -1,5 +1,7 @@
 package opsform
 
+import "slices"
+
 // The console's forms, each field named as the service's API names it, so that
 // the service's field errors land beside the right field.
 
@@ -60,7 +62,8 @@ var Withdrawal = Specs{
 
 var themes = Opts("visibility", "Visibility", "recognition", "Recognition", "career_development", "Career development", "sustainability", "Sustainability")
 
-// FundRound opens a Collaboration Fund round.
+// FundRound is a Collaboration Fund round's terms: the form that corrects them
+// (OpenFundRound opens a round with them).
 var FundRound = Specs{
 	{Name: "name", Label: "Name", Hint: "For example, Technician Collaboration Fund 2027", Type: Text, Required: true, Max: 200},
 	{Name: "opens", Label: "Opens", Hint: "London time.", Type: Moment, Required: true},
@@ -72,6 +75,18 @@ var FundRound = Specs{
 	{Name: "project_end", Label: "Projects end by", Type: Date, Required: true},
 	{Name: "themes", Label: "Themes", Type: Multiple, Required: true, Options: themes},
 }
+
+// OpenFundRound opens a Collaboration Fund round: its terms, as FundRound has them,
+// and whether organisations funded in the previous round may apply. The correction
+// form (FundRound) has no such field, so a correction keeps the round's own choice.
+//
+// The field is the exception, "let them apply", left unticked: a round then excludes
+// the previous round's grantees, as the fund does when it is not told (its default)
+// and as every round the console opened before the field did.
+var OpenFundRound = slices.Concat(FundRound, Specs{
+	{Name: "previously_funded_may_apply", API: "exclude_previously_funded", Label: "Let organisations funded in the previous round apply", Type: Flag, Opposite: true,
+		Hint: "Left unticked, an organisation funded in the previous round (the one that closed last before this one) cannot apply to this round or be awarded from it."},
+})
 
 // Award is an award's amount.
 var Award = Specs{
