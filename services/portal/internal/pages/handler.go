@@ -24,6 +24,7 @@ import (
 	"github.com/itss/techcommit/libs/ratelimit"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/clients"
+	"github.com/itss/techcommit/services/portal/internal/reviewdrafts"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 )
@@ -38,6 +39,7 @@ type Handler struct {
 	minter        *signin.Minter
 	clients       *clients.Clients
 	tokens        *apitokens.Store
+	drafts        *reviewdrafts.Store
 	staff         *signin.Staff
 	ops           signin.OpsFlow
 	clock         clock.Clock
@@ -62,6 +64,8 @@ type Deps struct {
 	Clients   *clients.Clients
 	// Tokens are the API tokens for organisations' tools; nil leaves their pages out.
 	Tokens *apitokens.Store
+	// Drafts are reviewers' reviews saved part-way; nil offers no saving.
+	Drafts *reviewdrafts.Store
 	// Staff records the names of ITSS staff who sign in, for the console's
 	// histories; nil shows them by their identity provider's subject.
 	Staff         *signin.Staff
@@ -100,7 +104,7 @@ func New(d Deps) (*Handler, error) {
 		}
 	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
-		clients: d.Clients, tokens: d.Tokens, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
+		clients: d.Clients, tokens: d.Tokens, drafts: d.Drafts, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
 		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics}, nil
 }
 

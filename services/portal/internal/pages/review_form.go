@@ -1,13 +1,17 @@
 package pages
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
+	"github.com/itss/techcommit/services/portal/internal/reviewdrafts"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 
 	reviewapi "github.com/itss/techcommit/services/review/api"
@@ -74,6 +78,13 @@ type reviewPageData struct {
 	Summary      string
 	Own          *reviewView
 	Others       []reviewView
+	// Saveable offers "Save and come back later" (the portal keeps saved reviews).
+	Saveable bool
+	// Saved is when the form's text was saved part-way, when it was ("" otherwise),
+	// and DraftVersion the version of the saved copy the page was opened with
+	// (reviewdrafts), which its next save replaces.
+	Saved        string
+	DraftVersion int
 }
 
 // reviewLink is the review page of one assigned submission, where the emails about
@@ -86,6 +97,26 @@ func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
 	data, ok := h.loadReview(w, r, set, nil)
 	if !ok {
 		return
+	}
+	if h.drafts != nil {
+		key, _ := h.draftKey(r)
+		switch data.Stage {
+		case reviewWrite:
+			// What the reviewer saved part-way is newer than anything the page has
+			// (a review returned for revision included): the form is filled from it.
+			d, found, err := h.drafts.Latest(r.Context(), key)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			if found {
+				fillFromDraft(data, d)
+			}
+		case reviewDone:
+			// In, from another tab or before the copy was deleted: the copy is only
+			// a second record of the reviewer's words.
+			h.deleteDraft(r, key)
+		}
 	}
 	h.showReview(w, r, http.StatusOK, data, nil, nil)
 }
@@ -107,6 +138,7 @@ func (h *Handler) reviewSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	data.DraftVersion = postedDraftVersion(r.PostForm)
 	if len(errs) > 0 && data.Stage == reviewWrite {
 		h.showReview(w, r, http.StatusBadRequest, data, &f, errs)
 		return
@@ -136,7 +168,139 @@ func (h *Handler) reviewSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// The review is in: the copy saved part-way goes (and, should this fail, when
+	// the reviewer next opens the page, or with the sweep).
+	if key, ok := h.draftKey(r); ok && h.drafts != nil {
+		h.deleteDraft(r, key)
+	}
 	http.Redirect(w, r, reviewPath(data.RoundID, data.SubmissionID), http.StatusSeeOther)
+}
+
+// reviewSave keeps the review form as typed, to come back to ("Save and come back
+// later"): in the portal's own database, not sent to the review service. Only the
+// assigned reviewer may save, while the review is theirs to write. A part-way
+// review is the point, so nothing is required; but what the submit would refuse
+// for its size or range (a text too long, a score the form does not offer) is
+// refused here too, the whole form kept on the page and nothing saved.
+func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) {
+	set, ok := h.asReviewer(w, r)
+	if !ok {
+		return
+	}
+	key, ok := h.draftKey(r)
+	if !ok || h.drafts == nil {
+		h.notFound(w, r)
+		return
+	}
+	f, errs := form.ParseReview(r.PostForm)
+	data, ok := h.loadReview(w, r, set, &f)
+	if !ok {
+		return
+	}
+	if data.Stage != reviewWrite {
+		h.reviewNotSent(w, r, http.StatusConflict, notSavedWhy(data), &f)
+		return
+	}
+	data.DraftVersion = postedDraftVersion(r.PostForm)
+	if errs := draftProblems(r.PostForm, errs); len(errs) > 0 {
+		h.showReview(w, r, http.StatusBadRequest, data, &f, errs)
+		return
+	}
+	saved, err := h.drafts.Save(r.Context(), key, draftOf(f, data.DraftVersion))
+	switch ae, invalid := apperr.As(err); {
+	case errors.Is(err, reviewdrafts.ErrSavedElsewhere):
+		// Another tab saved since this page opened: what was typed here is shown,
+		// not saved, and saving it again (the page now carries the latest version)
+		// replaces that copy, which the reviewer chooses knowingly.
+		data.DraftVersion = saved.Version
+		h.showReview(w, r, http.StatusConflict, data, &f, []templates.FieldError{{Message: "You saved this review in another tab or window at " +
+			longTime(saved.Saved) + ", since you opened this page. What you typed here is below, not saved: save it again to keep it instead, or open the review page again to see that copy."}})
+		return
+	case invalid && ae.Code == apperr.Invalid:
+		h.showReview(w, r, http.StatusBadRequest, data, &f, []templates.FieldError{{Message: opsSentence(ae.Message)}})
+		return
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, reviewPath(data.RoundID, data.SubmissionID), http.StatusSeeOther)
+}
+
+// draftKey names the signed-in reviewer's saved copy of the review the request is
+// about; ok is false for a visitor the portal knows no address of.
+func (h *Handler) draftKey(r *http.Request) (reviewdrafts.Key, bool) {
+	v, ok := visitorFrom(r.Context())
+	if !ok || v.person.Email == "" {
+		return reviewdrafts.Key{}, false
+	}
+	return reviewdrafts.Key{Email: v.person.Email, Round: r.PathValue("round"), Submission: r.PathValue("submission")}, true
+}
+
+// deleteDraft deletes the reviewer's saved copy; a failure is logged, not shown:
+// the review is in, and the sweep deletes the copy later.
+func (h *Handler) deleteDraft(r *http.Request, key reviewdrafts.Key) {
+	if err := h.drafts.Delete(r.Context(), key); err != nil {
+		h.logger.WarnContext(r.Context(), "saved review not deleted; the sweep will", "route", r.Pattern, "error", err)
+	}
+}
+
+// postedDraftVersion is the version of the saved copy the page posting the form
+// was opened with (0: none).
+func postedDraftVersion(v url.Values) int {
+	n, err := strconv.Atoi(v.Get("draft_version"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// draftProblems keeps, of the submit's problems with the form, those a part-way
+// review has too: a field with something in it that the review service would
+// refuse (a score the form does not offer, a text too long). A field left empty is
+// what saving part-way is for.
+func draftProblems(v url.Values, errs form.Errors) []templates.FieldError {
+	var out []templates.FieldError
+	for _, e := range errs {
+		if strings.TrimSpace(v.Get(e.Field)) != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// draftOf is the form as a saved copy, replacing the copy of version.
+func draftOf(f form.Review, version int) reviewdrafts.Draft {
+	d := reviewdrafts.Draft{Summary: f.Summary, Version: version}
+	for _, t := range f.Themes {
+		d.Themes = append(d.Themes, reviewdrafts.Theme{ID: t.Theme.ID, Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
+	}
+	return d
+}
+
+// fillFromDraft puts the saved copy in the form, and says when it was saved.
+func fillFromDraft(data *reviewPageData, d reviewdrafts.Draft) {
+	data.Summary = d.Summary
+	for i := range data.Themes {
+		for _, t := range d.Themes {
+			if t.ID == form.ReviewThemes[i].ID {
+				data.Themes[i].Review.Score, data.Themes[i].Review.Strengths, data.Themes[i].Review.Recommendations = t.Score, t.Strengths, t.Recommendations
+			}
+		}
+	}
+	data.Saved, data.DraftVersion = longTime(d.Saved), d.Version
+}
+
+// notSavedWhy says why a review could not be saved part-way: it is no longer the
+// reviewer's to write.
+func notSavedWhy(data *reviewPageData) string {
+	switch data.Stage {
+	case reviewOver:
+		return "Your review was not saved. " + data.Ended
+	case reviewDone:
+		return "Your review was not saved: it is in with ITSS already."
+	default:
+		return "Your review was not saved: accept the assignment first."
+	}
 }
 
 func reviewPath(round, submission string) string { return "/reviews/" + round + "/" + submission }
@@ -366,6 +530,7 @@ func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int,
 			data.Themes[i].Review = f.Themes[i]
 		}
 	}
+	data.Saveable = h.drafts != nil
 	title := "Review a submission"
 	if data.Stage == reviewDone {
 		title = "Your review"

@@ -60,6 +60,7 @@ func (h *Handler) Routes() http.Handler {
 
 	// The reviewer's review of an assigned submission (its page is reviewLink, above).
 	page("POST /reviews/{round}/{submission}", h.signedIn(h.reviewSubmit))
+	page("POST /reviews/{round}/{submission}/draft", h.signedIn(h.reviewSave))
 	// Where the fund's emails link: on to the lead's page of the application.
 	page("GET /fund/applications/{application}", h.signedIn(h.fundApplicationLink))
 

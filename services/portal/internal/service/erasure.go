@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
+	"github.com/itss/techcommit/services/portal/internal/reviewdrafts"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -37,6 +38,10 @@ func forgetErased(db *mongo.Database, js jetstream.JetStream, tokens *apitokens.
 			// what it drafts: the erased person's tokens are revoked, and their name
 			// leaves the tokens' records.
 			if _, err := tokens.Forget(ctx, sub); err != nil {
+				return err
+			}
+			// A review saved part-way is the person's words and nothing without them.
+			if _, err := reviewdrafts.Forget(ctx, db, sub); err != nil {
 				return err
 			}
 			for _, name := range erasedIn {
@@ -90,7 +95,7 @@ func forgetSigninRequests(ctx context.Context, js jetstream.JetStream, sub strin
 // address, for the console's subject access download: every document holding the
 // address (their lead, reviewer and applicant records, sessions, sign-in links) or
 // the pseudonym the portal records them by (the API tokens they made, the colleagues
-// they named).
+// they named, the reviews they saved part-way, which reviewdrafts keeps under it).
 func holdings(db *mongo.Database) func(context.Context, string) ([]personal.Record, error) {
 	return func(ctx context.Context, email string) ([]personal.Record, error) {
 		return personal.GatherAny(ctx, db, email, signin.Pseudonym(email))

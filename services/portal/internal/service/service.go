@@ -26,6 +26,7 @@ import (
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/config"
 	"github.com/itss/techcommit/services/portal/internal/pages"
+	"github.com/itss/techcommit/services/portal/internal/reviewdrafts"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -53,6 +54,7 @@ type Service struct {
 	Sessions *signin.Sessions
 	Minter   *signin.Minter
 	Tokens   *apitokens.Store
+	Drafts   *reviewdrafts.Store
 
 	cfg       config.Config
 	handler   http.Handler
@@ -160,6 +162,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		Audience: cfg.Portal.FundAudience, MaxLifetime: cfg.Portal.APITokenMaxLifetime}); err != nil {
 		return fail(err)
 	}
+	if s.Drafts, err = reviewdrafts.New(s.DB, s.Clock); err != nil {
+		return fail(err)
+	}
 	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB, js, s.Tokens)} {
 		spec, h := consumer(s.People)
 		c, err := bus.NewConsumer(js, spec, h, processed, s.Logger, tel.TracerProvider)
@@ -192,7 +197,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return fail(err)
 	}
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
-		Clients: cl, Tokens: s.Tokens, Staff: staff, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
+		Clients: cl, Tokens: s.Tokens, Drafts: s.Drafts, Staff: staff, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
 		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB), Metrics: tel.Registry})
 	if err != nil {
 		return fail(err)
@@ -213,7 +218,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 			return a + b + c, err
 		}
 		d, err := s.Tokens.Sweep(ctx)
-		return a + b + c + d, err
+		if err != nil {
+			return a + b + c + d, err
+		}
+		e, err := s.Drafts.Sweep(ctx)
+		return a + b + c + d + e, err
 	}
 	return s, cleanup, nil
 }
@@ -225,8 +234,9 @@ func (s *Service) WaitSignins() { s.requester.Wait() }
 func (s *Service) Handler() http.Handler { return s.handler }
 
 // Sweep deletes expired links and sessions, the names of ITSS staff not seen for
-// PORTAL_STAFF_NAME_RETENTION, and the records of API tokens that expired more than
-// apitokens.KeepAfterExpiry ago, now (it also runs every minute).
+// PORTAL_STAFF_NAME_RETENTION, the records of API tokens that expired more than
+// apitokens.KeepAfterExpiry ago, and reviews saved part-way and not saved again for
+// reviewdrafts.KeepAfterSave, now (it also runs every minute).
 func (s *Service) Sweep(ctx context.Context) (int, error) { return s.sweep(ctx) }
 
 // admin answers health, readiness and metrics, on the admin listener only.
