@@ -123,13 +123,20 @@ type Store struct {
 	clock clock.Clock
 }
 
-// New opens the saved copies in db. They need no index but _id's: a copy's
-// versions are read by their key, among the few copies the collection ever holds.
-func New(db *mongo.Database, clk clock.Clock) (*Store, error) {
+// New opens the saved copies in db. A copy's versions are read by their key, the
+// sweep reads by the time of the last save and an erasure by the person: on the
+// embedded store, which answers only _id lookups from an index, that is a scan of
+// the few copies the collection ever holds; on MongoDB the indexes serve them.
+func New(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Store, error) {
 	if db == nil || clk == nil {
 		return nil, errors.New("reviewdrafts: a database and a clock are required")
 	}
-	return &Store{coll: db.Collection(Collection), clock: clk}, nil
+	coll := db.Collection(Collection)
+	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{{Keys: bson.D{{Key: "key", Value: 1}}},
+		{Keys: bson.D{{Key: "saved_at", Value: 1}}}, {Keys: bson.D{{Key: "subject", Value: 1}}}}); err != nil {
+		return nil, fmt.Errorf("index %s: %w", Collection, store.Classify(err))
+	}
+	return &Store{coll: coll, clock: clk}, nil
 }
 
 // ErrSavedElsewhere says the copy was saved from another page (a second tab or

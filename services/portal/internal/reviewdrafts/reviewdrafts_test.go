@@ -21,7 +21,7 @@ func TestConcurrentSavesOfOneVersionTakeExactlyOne(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, db := testenv.Mongo(t)
-	s, err := New(db, clock.System{})
+	s, err := New(context.Background(), db, clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestSaveChecksSizesNotCompleteness(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, db := testenv.Mongo(t)
-	s, err := New(db, clock.NewFake(time.Now()))
+	s, err := New(context.Background(), db, clock.NewFake(time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}

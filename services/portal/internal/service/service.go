@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		Audience: cfg.Portal.FundAudience, MaxLifetime: cfg.Portal.APITokenMaxLifetime}); err != nil {
 		return fail(err)
 	}
-	if s.Drafts, err = reviewdrafts.New(s.DB, s.Clock); err != nil {
+	if s.Drafts, err = reviewdrafts.New(ctx, s.DB, s.Clock); err != nil {
 		return fail(err)
 	}
 	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB, js, s.Tokens)} {
