@@ -21,6 +21,7 @@ const (
 	FundReportDue      DeliveryKind = "fund-report-due"
 	FundReportReceived DeliveryKind = "fund-report-received"
 	FundWithdrawn      DeliveryKind = "fund-withdrawn"
+	LeadChanged        DeliveryKind = "lead-changed"
 	LeadNamed          DeliveryKind = "lead-named"
 	LeadReplaced       DeliveryKind = "lead-replaced"
 	ObligationReceived DeliveryKind = "obligation-received"
@@ -49,6 +50,8 @@ func (e DeliveryKind) Valid() bool {
 	case FundReportReceived:
 		return true
 	case FundWithdrawn:
+		return true
+	case LeadChanged:
 		return true
 	case LeadNamed:
 		return true

@@ -57,7 +57,7 @@ var emailKinds = []string{
 	"fund-received", "fund-awarded", "fund-declined", "fund-report-due",
 	"fund-withdrawn", "fund-report-received",
 	"obligation-received",
-	"lead-named", "lead-replaced",
+	"lead-named", "lead-replaced", "lead-changed",
 }
 
 // Delivered counts one attempt's outcome.

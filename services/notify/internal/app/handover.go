@@ -8,26 +8,30 @@ import (
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
-// The emails of a hand-over of the nominated lead: to the lead named, and to the lead
-// before them.
+// The emails of a hand-over of the nominated lead: to the lead named, to the lead
+// before them, and to the head of the institution.
 const (
 	KindLeadNamed    = "lead-named"
 	KindLeadReplaced = "lead-replaced"
+	KindLeadChanged  = "lead-changed"
 )
 
-// Roles of the hand-over's emails. Neither is RoleLead: a later attempt goes to the
-// person it was written to, not to whoever leads by then (to whom it would be
-// untrue).
+// Roles of the hand-over's emails. None is RoleLead or RoleHead: a later attempt
+// goes to the person it was written to, not to whoever leads, or heads the
+// institution, by then (to whom it would be untrue, or news of a change they did not
+// see).
 const (
 	RoleLeadNamed  = "lead-named"
 	RoleLeadBefore = "lead-before"
+	RoleLeadHead   = "lead-head"
 )
 
-// handOver tells the lead now named that they lead the organisation, and the lead
-// before them (if one was recorded and was not erased) that the role passed on, by
-// name and address: an address mistyped in the portal cuts the organisation off,
-// and the person who typed it is the one to notice. Each email is keyed by the event
-// that changed the lead (cause), so a redelivery sends neither again.
+// handOver tells the lead now named that they lead the organisation, the lead
+// before them (if one was recorded and was not erased) that the role passed on, and
+// the head of the institution (see tellHead), by name and address: an address
+// mistyped in the portal cuts the organisation off, and the person who typed it is
+// the one to notice. Each email is keyed by the event that changed the lead (cause),
+// so a redelivery sends none of them again.
 func (a *App) handOver(ctx context.Context, cause string, o Organisation, before mail.Person) error {
 	if !o.Announced || o.Withdrawn || o.Lead.Email == "" || strings.EqualFold(before.Email, o.Lead.Email) {
 		return nil
@@ -57,16 +61,53 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name),
 		Content: mail.Content{Paragraphs: named, Action: link}}, Recipient{o.Lead, RoleLeadNamed})
-	if err != nil || !tellBefore {
+	if err != nil {
 		return err
 	}
-	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
-		Subject: fmt.Sprintf("Technician Commitment: %s's nominated lead is now %s", o.Name, o.Lead.Name),
+	if tellBefore {
+		err = a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
+			Subject: fmt.Sprintf("Technician Commitment: %s's nominated lead is now %s", o.Name, o.Lead.Name),
+			Content: mail.Content{Paragraphs: []string{
+				fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of you.", o.Name, o.Lead.Name, o.Lead.Email),
+				fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
+				"If this was not meant, or that address is not theirs, please tell ITSS.",
+			}}}, Recipient{before, RoleLeadBefore})
+		if err != nil {
+			return err
+		}
+	}
+	return a.tellHead(ctx, cause, o, before, tellBefore)
+}
+
+// tellHead tells the head of the institution, who signed the Commitment, that its
+// nominated lead changed: the lead acts for the institution with ITSS (receives the
+// deadline reminders, signs in, makes the fund's API tokens), and if the change was
+// not meant (a session misused, an address mistyped) the head is the one with the
+// authority to notice. It names the lead before only when they were told (named
+// is false for none recorded, or one erased). A head erased, or with no address, is
+// not written to; nor is a head who is the new or the old lead, who has one of the
+// other two emails already.
+func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before mail.Person, named bool) error {
+	head := o.Leader
+	if head.Email == "" || strings.EqualFold(head.Email, o.Lead.Email) || strings.EqualFold(head.Email, before.Email) {
+		return nil
+	}
+	if gone, err := a.anyErased(ctx, []mail.Person{head}); err != nil || gone != "" {
+		return err
+	}
+	first := fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s.", o.Name, o.Lead.Name, o.Lead.Email)
+	told := "We have emailed them to tell them."
+	if named {
+		first = fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, before.Name)
+		told = fmt.Sprintf("We have emailed them, and %s, to tell them.", before.Name)
+	}
+	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadChanged,
+		Subject: fmt.Sprintf("Technician Commitment: %s has a new nominated lead, %s", o.Name, o.Lead.Name),
 		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of you.", o.Name, o.Lead.Name, o.Lead.Email),
-			fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
-			"If this was not meant, or that address is not theirs, please tell ITSS.",
-		}}}, Recipient{before, RoleLeadBefore})
+			first,
+			fmt.Sprintf("The nominated lead acts for %s with ITSS: the deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations and to make its tokens for the Technician Collaboration Fund's API. %s", o.Name, o.Name, told),
+			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
+		}}}, Recipient{head, RoleLeadHead})
 }
 
 // nextObligation says what the organisation owes next and when it is due, where

@@ -1,49 +1,58 @@
 package service_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // notHandOvers are the emails among msgs other than a hand-over's.
 func notHandOvers(msgs []received) []received {
 	var out []received
 	for _, m := range msgs {
-		if named, replaced := handOvers([]received{m}); len(named)+len(replaced) == 0 {
+		if named, replaced, head := handOvers([]received{m}); len(named)+len(replaced)+len(head) == 0 {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// handOvers are the hand-over emails among msgs: to the lead named, and to the lead
-// before them.
-func handOvers(msgs []received) (named, replaced []received) {
+// handOvers are the hand-over emails among msgs: to the lead named, to the lead
+// before them, and to the head of the institution.
+func handOvers(msgs []received) (named, replaced, head []received) {
 	for _, m := range msgs {
 		switch {
 		case strings.Contains(m.Subject, "you are now"):
 			named = append(named, m)
 		case strings.Contains(m.Subject, "nominated lead is now"):
 			replaced = append(replaced, m)
+		case strings.Contains(m.Subject, "has a new nominated lead"):
+			head = append(head, m)
 		}
 	}
-	return named, replaced
+	return named, replaced, head
 }
 
 // A lead handed over is told to the lead named (what it means, how they sign in, what
-// is due next) and to the lead before them (to whom, at which address), once each
-// however often the event arrives. The announcement, and the same lead named again in
-// other capitals, send neither.
+// is due next), to the lead before them (to whom, at which address) and to the head
+// (TestTheHeadIsToldOfEachChangeOfLeadOnce), once each however often the event
+// arrives. The announcement, and the same lead named again in other capitals, send
+// none of them.
 func TestANewLeadIsToldTheyLeadAndThePreviousLeadIsToo(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
 	h.onboard("ho", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
-	if named, replaced := handOvers(mailOf(h, "ho", 0)); len(named)+len(replaced) != 0 {
-		t.Fatalf("the announcement sent hand-over emails: %v %v", subjects(named), subjects(replaced))
+	if named, replaced, head := handOvers(mailOf(h, "ho", 0)); len(named)+len(replaced)+len(head) != 0 {
+		t.Fatalf("the announcement sent hand-over emails: %v %v %v", subjects(named), subjects(replaced), subjects(head))
 	}
 	same := events.Person{Name: lead.Name, Email: strings.ToUpper(lead.Email)}
 	h.publish("ho", events.OrganisationContactsChangedV1{OrganisationID: "ho", Leader: leader, NominatedLead: same})
@@ -58,9 +67,9 @@ func TestANewLeadIsToldTheyLeadAndThePreviousLeadIsToo(t *testing.T) {
 	h.waitFor("ho")
 	h.redeliver()
 	h.redeliver()
-	named, replaced := handOvers(mailOf(h, "ho", 0))
-	if len(named) != 1 || len(replaced) != 1 || len(mailOf(h, "ho", 0)) != 2 {
-		t.Fatalf("after the hand-over, heard three times: %v, want one email to each lead", subjects(mailOf(h, "ho", 0)))
+	named, replaced, head := handOvers(mailOf(h, "ho", 0))
+	if len(named) != 1 || len(replaced) != 1 || len(head) != 1 || len(mailOf(h, "ho", 0)) != 3 {
+		t.Fatalf("after the hand-over, heard three times: %v, want one email to each lead and one to the head", subjects(mailOf(h, "ho", 0)))
 	}
 	if got := strings.Join(named[0].To, ","); got != chris.Email {
 		t.Errorf("the new lead's email went to %s", got)
@@ -82,8 +91,9 @@ func TestANewLeadIsToldTheyLeadAndThePreviousLeadIsToo(t *testing.T) {
 		"you no longer do", "please tell ITSS")
 }
 
-// A lead named after the one before was erased is told they lead, and nobody else is
-// written to.
+// A lead named after the one before was erased is told they lead, and no lead before
+// them is written to or named: not to the new lead, nor to the head, who is told of
+// the new lead alone.
 func TestANewLeadAfterAnErasedOneIsToldAlone(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
@@ -92,12 +102,102 @@ func TestANewLeadAfterAnErasedOneIsToldAlone(t *testing.T) {
 	nina := events.Person{Name: "Nina New", Email: "nina@he.ac.uk"}
 	h.publish("he", events.OrganisationContactsChangedV1{OrganisationID: "he", Leader: leader, NominatedLead: nina})
 	h.waitFor("he")
-	got := mailOf(h, "he", 0)
-	if len(got) != 1 || strings.Join(got[0].To, ",") != nina.Email {
-		t.Fatalf("after naming a lead in place of an erased one: %v, want one email, to the new lead", subjects(got))
+	named, replaced, head := handOvers(mailOf(h, "he", 0))
+	if len(named) != 1 || len(replaced) != 0 || strings.Join(named[0].To, ",") != nina.Email {
+		t.Fatalf("after naming a lead in place of an erased one: %v, want one email to a lead, the new one", subjects(mailOf(h, "he", 0)))
 	}
-	checkSays(t, got[0], "You are now Uni he's nominated lead for the Technician Commitment.")
-	if strings.Contains(got[0].Text, "previous nominated lead") {
-		t.Errorf("the new lead is told an erased lead is being written to:\n%s", got[0].Text)
+	checkSays(t, named[0], "You are now Uni he's nominated lead for the Technician Commitment.")
+	if strings.Contains(named[0].Text, "previous nominated lead") {
+		t.Errorf("the new lead is told an erased lead is being written to:\n%s", named[0].Text)
+	}
+	if len(head) != 1 || strings.Join(head[0].To, ",") != leader.Email {
+		t.Fatalf("the head got %v, want one email", subjects(head))
+	}
+	checkSays(t, head[0], "Uni he's nominated lead for the Technician Commitment is now Nina New, at nina@he.ac.uk.", "We have emailed them to tell them.")
+	if strings.Contains(head[0].Text, "in place of") {
+		t.Errorf("the head is told of a lead before, erased:\n%s", head[0].Text)
+	}
+}
+
+// The head of the institution, who signed the Commitment, is told of each change of
+// its nominated lead, once however often the event arrives: who the new lead is and at
+// which address, whom they replace, that the reminders now go to them, and to tell
+// ITSS if it was not meant (a session misused, an address mistyped). A head who is
+// the new or the old lead has that hand-over's email already and is not told twice; a
+// head erased, whether the event says so or notify's record of erasures does, is not
+// written to.
+func TestTheHeadIsToldOfEachChangeOfLeadOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hd", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	toHead := func() (told, named, replaced []received) {
+		t.Helper()
+		for _, m := range mailOf(h, "hd", 0) {
+			if strings.EqualFold(strings.Join(m.To, ","), leader.Email) {
+				n, r, hd := handOvers([]received{m})
+				told, named, replaced = append(told, hd...), append(named, n...), append(replaced, r...)
+			}
+		}
+		return told, named, replaced
+	}
+	if told, _, _ := toHead(); len(told) != 0 {
+		t.Fatalf("the announcement told the head %v", subjects(told))
+	}
+
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	h.publish("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: leader, NominatedLead: chris})
+	h.waitFor("hd")
+	h.redeliver()
+	h.redeliver()
+	told, _, _ := toHead()
+	if _, _, all := handOvers(mailOf(h, "hd", 0)); len(told) != 1 || len(all) != 1 {
+		t.Fatalf("after a hand-over heard three times the head was told %v (of %v), want once", subjects(told), subjects(all))
+	}
+	checkSays(t, told[0], "Technician Commitment: Uni hd has a new nominated lead, Chris Lee",
+		"Dear Prof. Jane Smith,",
+		"Uni hd's nominated lead for the Technician Commitment is now Chris Lee, at c.lee@exampleton.ac.uk, in place of Sam Patel.",
+		"the deadline reminders for Uni hd now go to them",
+		"We have emailed them, and Sam Patel, to tell them.",
+		"You are told as the head of Uni hd.",
+		"If this was not meant, or that address is not theirs, please tell ITSS.")
+
+	// The head names themselves lead (their address in other capitals): told they lead.
+	self := events.Person{Name: leader.Name, Email: strings.ToUpper(leader.Email)}
+	h.publish("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: leader, NominatedLead: self})
+	h.waitFor("hd")
+	// And hands it on: told they no longer lead.
+	dana := events.Person{Name: "Dana Next", Email: "dana@exampleton.ac.uk"}
+	h.publish("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: leader, NominatedLead: dana})
+	h.waitFor("hd")
+	if told, named, replaced := toHead(); len(told) != 1 || len(named) != 1 || len(replaced) != 1 {
+		t.Fatalf("a head who became the lead and handed it on got %v %v %v, want the lead's two emails and only the first change's", subjects(told), subjects(named), subjects(replaced))
+	}
+
+	// A head erased: the signatory's event says so.
+	eve := events.Person{Name: "Eve Lead", Email: "eve@exampleton.ac.uk"}
+	h.publish("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: events.Person{Erased: true}, NominatedLead: eve})
+	h.waitFor("hd")
+	// A head erased while an event naming them was on its way: notify's record says so.
+	hal := events.Person{Name: "Hal Head", Email: "hal@exampleton.ac.uk"}
+	h.publish("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: hal, NominatedLead: eve})
+	h.publish("person-hal", events.PersonErasedV1{Subject: personal.Subject(hal.Email)})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		n, err := h.svcs[0].DB.Collection("erased_people").CountDocuments(context.Background(), bson.D{{Key: "_id", Value: personal.Subject(hal.Email)}})
+		if err == nil && n != 1 {
+			err = fmt.Errorf("the head's erasure is not recorded yet")
+		}
+		return err
+	})
+	fay := events.Person{Name: "Fay Lead", Email: "fay@exampleton.ac.uk"}
+	h.publish("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: hal, NominatedLead: fay})
+	h.waitFor("hd")
+	named, _, told := handOvers(mailOf(h, "hd", 0))
+	if len(told) != 1 || len(named) != 5 {
+		t.Errorf("after five hand-overs the heads were told %v (leads named: %v), want only the first change told", subjects(told), subjects(named))
+	}
+	for _, m := range h.box.all() {
+		if strings.Contains(strings.Join(m.To, ","), hal.Email) {
+			t.Errorf("an erased head was sent %q", m.Subject)
+		}
 	}
 }

@@ -29,6 +29,7 @@ func TestEveryDeliveryKindReadsAsWords(t *testing.T) {
 		notifyapi.ObligationReceived: "Submission received",
 		notifyapi.LeadNamed:          "New nominated lead told",
 		notifyapi.LeadReplaced:       "Previous nominated lead told",
+		notifyapi.LeadChanged:        "Head told of a new nominated lead",
 	}
 	for k, label := range want {
 		if !k.Valid() {

@@ -412,6 +412,7 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.ObligationReceived: "Submission received",
 	notifyapi.LeadNamed:          "New nominated lead told",
 	notifyapi.LeadReplaced:       "Previous nominated lead told",
+	notifyapi.LeadChanged:        "Head told of a new nominated lead",
 }
 
 // opsDeliveryKind is a kind of email in words: notify names its kinds with hyphens.
