@@ -49,11 +49,7 @@ func TestAReviewSavedPartWayComesBackUntilSubmitted(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env, review, p := withReview(t)
-	rr := startReviewRound(t, env, review, p)
-	page := "/reviews/" + rr.round + "/" + rr.mine
-	rita := p.signIn(ritaEmail)
-	p.do("POST", page+"/respond", rita, url.Values{"accept": {"true"}})
+	review, p, rr, page, rita := ritaAccepts(t)
 
 	r := p.do("GET", page, rita, nil)
 	if !strings.Contains(r.body, "Save and come back later") || strings.Contains(r.body, "not sent to ITSS yet") || hidden(parse(t, r.body), "draft_version") != "0" {
@@ -162,11 +158,7 @@ func TestTwoSavesOfOneReviewAtOnceKeepOneAndTellTheOther(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env, review, p := withReview(t)
-	rr := startReviewRound(t, env, review, p)
-	page := "/reviews/" + rr.round + "/" + rr.mine
-	rita := p.signIn(ritaEmail)
-	p.do("POST", page+"/respond", rita, url.Values{"accept": {"true"}})
+	_, p, _, page, rita := ritaAccepts(t)
 
 	const n = 4
 	results := make([]response, n)

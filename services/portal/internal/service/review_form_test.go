@@ -373,6 +373,19 @@ func TestReviewPagesAreTheAssignedReviewersOnly(t *testing.T) {
 	}
 }
 
+// ritaAccepts starts a round in which Rita reviews a submission (startReviewRound),
+// signs her in and accepts it: the set-up of the tests of the review page itself.
+// page is her review's page and rita her session.
+func ritaAccepts(t *testing.T) (review *testenv.Client, p *portal, rr *reviewRound, page, rita string) {
+	t.Helper()
+	env, review, p := withReview(t)
+	rr = startReviewRound(t, env, review, p)
+	page = "/reviews/" + rr.round + "/" + rr.mine
+	rita = p.signIn(ritaEmail)
+	p.do("POST", page+"/respond", rita, url.Values{"accept": {"true"}})
+	return review, p, rr, page, rita
+}
+
 // A review sent twice at once (a double click, two tabs) is taken once: one answer
 // takes the reviewer to their review, the others say it is already in, and none
 // fails.
@@ -381,11 +394,7 @@ func TestAReviewSentTwiceAtOnceIsTakenOnce(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env, review, p := withReview(t)
-	rr := startReviewRound(t, env, review, p)
-	page := "/reviews/" + rr.round + "/" + rr.mine
-	rita := p.signIn(ritaEmail)
-	p.do("POST", page+"/respond", rita, url.Values{"accept": {"true"}})
+	review, p, rr, page, rita := ritaAccepts(t)
 
 	const n = 6
 	statuses := make([]int, n)

@@ -89,11 +89,7 @@ func TestReturnedThenWithheldReviewIsNotOfferedForRevision(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env, review, p := withReview(t)
-	rr := startReviewRound(t, env, review, p)
-	page := "/reviews/" + rr.round + "/" + rr.mine
-	rita := p.signIn(ritaEmail)
-	p.do("POST", page+"/respond", rita, url.Values{"accept": {"true"}})
+	review, p, rr, page, rita := ritaAccepts(t)
 	if r := p.do("POST", page, rita, reviewForm("Rita's summary.")); r.status != http.StatusSeeOther {
 		t.Fatalf("submitting = %d: %s", r.status, r.body)
 	}
@@ -126,11 +122,7 @@ func TestAcceptedReviewerCanDeclineBeforeReviewing(t *testing.T) {
 		t.Skip("builds the review service")
 	}
 	t.Parallel()
-	env, review, p := withReview(t)
-	rr := startReviewRound(t, env, review, p)
-	page := "/reviews/" + rr.round + "/" + rr.mine
-	rita := p.signIn(ritaEmail)
-	p.do("POST", page+"/respond", rita, url.Values{"accept": {"true"}})
+	_, p, _, page, rita := ritaAccepts(t)
 
 	if list := p.do("GET", "/reviews", rita, nil); !strings.Contains(list.body, "Accepted") || !strings.Contains(list.body, "Reason for declining") {
 		t.Errorf("the assignments page offers no decline once accepted: %s", list.body)
