@@ -44,14 +44,21 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 		h.versionMissing(w, r, "/ops/fund/rounds/"+rd.Id+"/edit")
 		return
 	}
-	typed, body, errs := opsform.FundRound.Parse(r.PostForm, london)
+	// The form offers the choice on the previous round's grantees only for a round
+	// that has not opened: a form sent without it leaves the round's own. A form that
+	// offered it is read with it even if the round has opened since, so that a
+	// change to it is refused by the fund, not dropped without a word.
+	specs := opsform.FundRound
+	if r.PostForm.Has(opsExclusionField) {
+		specs = opsform.UpcomingFundRound
+	}
+	typed, body, errs := specs.Parse(r.PostForm, london)
 	if len(errs) > 0 {
 		h.opsShowRoundCorrection(w, r, http.StatusBadRequest, rd, seen, typed, errs)
 		return
 	}
-	// The console has no field for exclude_previously_funded: left out of a
-	// correction, the fund keeps the round's own.
 	keepUntypedTimes(body, typed, rd)
+	sendExclusionIfChanged(body, rd)
 	// Applied only to the round as the form showed it (If-Match): another person's
 	// correction since is not put back without a word.
 	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, &fundapi.UpdateRoundParams{IfMatch: &seen}, "application/json", opsJSONBody(body))
@@ -74,7 +81,7 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)
 		default:
-			fe := opsRenamed(opsFieldProblems(p, nil), opsform.FundRound)
+			fe := opsRenamed(opsFieldProblems(p, nil), opsRoundSpecs(rd))
 			h.opsShowRoundCorrection(w, r, opsStatusOf(fe), rd, seen, typed, fe)
 		}
 		return
@@ -108,7 +115,8 @@ func (h *Handler) opsRoundNow(r *http.Request, c *opsCtx, id string) (fundapi.Ro
 
 // opsRoundHasTerms says whether a round's terms are those of a correction's body (as
 // FundRound and keepUntypedTimes make it): the same instants, amounts, days and
-// themes, in whatever order.
+// themes, in whatever order, and the same choice on the previous round's grantees
+// when it was sent.
 func opsRoundHasTerms(rd fundapi.Round, body map[string]any) bool {
 	at := func(name string, want time.Time) bool {
 		s, _ := body[name].(string)
@@ -126,6 +134,9 @@ func opsRoundHasTerms(rd fundapi.Round, body map[string]any) bool {
 	}
 	themes = slices.Sorted(slices.Values(themes))
 	slices.Sort(have)
+	if exclude, sent := body["exclude_previously_funded"].(bool); sent && exclude != rd.ExcludePreviouslyFunded {
+		return false
+	}
 	return body["name"] == rd.Name && at("opens", rd.Opens) && at("closes", rd.Closes) &&
 		pence("budget_pence", rd.BudgetPence) && pence("min_award_pence", rd.MinAwardPence) && pence("max_award_pence", rd.MaxAwardPence) &&
 		body["project_start"] == rd.ProjectStart.String() && body["project_end"] == rd.ProjectEnd.String() && slices.Equal(themes, have)
@@ -144,29 +155,67 @@ func keepUntypedTimes(body map[string]any, typed opsform.Values, rd fundapi.Roun
 	}
 }
 
+// opsExclusionField is the correction form's field for whether organisations funded
+// in the previous round may apply (exclude_previously_funded).
+const opsExclusionField = "previously_funded"
+
+// sendExclusionIfChanged sends the form's choice on the previous round's grantees
+// only when it differs from the round's, which the form showed (the correction
+// applies only to the round as the form showed it): a correction of other terms
+// then changes only those.
+func sendExclusionIfChanged(body map[string]any, rd fundapi.Round) {
+	choice, typed := body["exclude_previously_funded"].(string)
+	if !typed {
+		return
+	}
+	if exclude := choice == opsform.PreviouslyFundedExcluded; exclude != rd.ExcludePreviouslyFunded {
+		body["exclude_previously_funded"] = exclude
+	} else {
+		delete(body, "exclude_previously_funded")
+	}
+}
+
+// opsRoundSpecs is the correction form for a round as it stands: the fund lets the
+// choice on the previous round's grantees change only before the round opens.
+func opsRoundSpecs(rd fundapi.Round) opsform.Specs {
+	if rd.Status == fundapi.RoundStatusUpcoming {
+		return opsform.UpcomingFundRound
+	}
+	return opsform.FundRound
+}
+
 func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request, status int, rd fundapi.Round, version string, typed opsform.Values, errs []templates.FieldError) {
+	specs := opsRoundSpecs(rd)
+	if specs.Has(opsExclusionField) && len(typed[opsExclusionField]) == 0 {
+		typed[opsExclusionField] = opsRoundValues(rd)[opsExclusionField]
+	}
 	h.show(w, r, status, "ops_form", "Correct a fund round", errs, opsFormData{Caption: rd.Name, Intro: opsRoundCorrectIntro,
-		Action: "/ops/fund/rounds/" + rd.Id, Button: "Save the round", Back: "/ops/fund", Version: version, Fields: opsform.FundRound.Fields(typed, errs)})
+		Action: "/ops/fund/rounds/" + rd.Id, Button: "Save the round", Back: "/ops/fund", Version: version, Fields: specs.Fields(typed, errs)})
 }
 
 // opsRoundValues are a round's terms as the round form has them typed: times on the
 // London clock (with the zone in the hour the clocks go back, which it shows
-// twice), amounts in pounds.
+// twice), amounts in pounds, and its choice on the previous round's grantees.
 func opsRoundValues(rd fundapi.Round) opsform.Values {
 	inPounds := func(p int64) []string { return []string{strings.TrimPrefix(money.Pounds(p), "£")} }
 	themes := make([]string, 0, len(rd.Themes))
 	for _, t := range rd.Themes {
 		themes = append(themes, string(t))
 	}
+	exclusion := opsform.PreviouslyFundedMayApply
+	if rd.ExcludePreviouslyFunded {
+		exclusion = opsform.PreviouslyFundedExcluded
+	}
 	return opsform.Values{
-		"name":          {rd.Name},
-		"opens":         {opsform.MomentText(rd.Opens, london)},
-		"closes":        {opsform.MomentText(rd.Closes, london)},
-		"budget":        inPounds(rd.BudgetPence),
-		"min_award":     inPounds(rd.MinAwardPence),
-		"max_award":     inPounds(rd.MaxAwardPence),
-		"project_start": {rd.ProjectStart.String()},
-		"project_end":   {rd.ProjectEnd.String()},
-		"themes":        themes,
+		opsExclusionField: {exclusion},
+		"name":            {rd.Name},
+		"opens":           {opsform.MomentText(rd.Opens, london)},
+		"closes":          {opsform.MomentText(rd.Closes, london)},
+		"budget":          inPounds(rd.BudgetPence),
+		"min_award":       inPounds(rd.MinAwardPence),
+		"max_award":       inPounds(rd.MaxAwardPence),
+		"project_start":   {rd.ProjectStart.String()},
+		"project_end":     {rd.ProjectEnd.String()},
+		"themes":          themes,
 	}
 }

@@ -31,6 +31,8 @@ const (
 	// may be drawn broken across two lines.
 	reflowPlain = "Engineering and Physical Sciences Research Council"
 	reflowRound = "Technician Collaboration Fund 2030: shared equipment and skills exchanges"
+	// A fund application's title near the 200 characters the fund takes.
+	reflowProject = "Technical skills exchanges in " + reflowWord + " across the region's colleges and institutes"
 )
 
 // tooLongForAnyScreen reports whether a word is one of those people wrote that no
@@ -81,11 +83,25 @@ func TestPagesFitTheScreenWhateverPeopleWrote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", fundOps, map[string]any{
+	fundRound := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", fundOps, map[string]any{
 		"name": reflowRound, "opens": time.Now().Add(-time.Hour).Format(time.RFC3339), "closes": "2030-01-31T17:00:00Z",
 		"budget_pence": 1000000, "min_award_pence": 10000, "max_award_pence": 100000,
 		"project_start": "2030-03-01", "project_end": "2030-12-31", "themes": []string{"visibility"},
-	}))
+	})).JSON(t)["id"].(string)
+	// The organisation's tool drafts an application with a long title in that round,
+	// once the fund knows the organisation.
+	tool, err := s.fund.Issuer.MintFor(auth.Principal{Subject: "grants-tool", Role: auth.RoleApplicant, Org: org}, time.Hour, config.DevAudience("fund"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	application := fundDraft(fundRound, reflowLead)
+	application["title"] = reflowProject
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if r := s.fund.Do("POST", "/v1/applications", tool, application); r.Status != http.StatusCreated {
+			return fmt.Errorf("drafting the application = %d: %s", r.Status, r.Body)
+		}
+		return nil
+	})
 	lead := s.p.signIn(reflowLead)
 	contacts := "/obligations/" + org + "/contacts"
 	form := formIn(t, s.p.do("GET", contacts, lead, nil).body, contacts)
@@ -122,10 +138,17 @@ func TestPagesFitTheScreenWhateverPeopleWrote(t *testing.T) {
 	rita := s.p.signIn(ritaEmail)
 	staff := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
 
-	// The directory is the signatory service's projection, which may lag its events.
+	// The directory is the signatory service's projection, which may lag its events;
+	// so is the fund's list of applications.
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if r := s.p.do("GET", "/directory", "", nil); !strings.Contains(r.body, reflowEmail) {
 			return fmt.Errorf("the directory = %d without the organisation's new point of contact", r.status)
+		}
+		return nil
+	})
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if r := s.p.do("GET", "/organisations/"+org+"/fund", lead, nil); !strings.Contains(r.body, reflowWord) {
+			return fmt.Errorf("the lead's fund applications = %d without the application", r.status)
 		}
 		return nil
 	})
@@ -199,14 +222,14 @@ func TestPagesFitTheScreenWhateverPeopleWrote(t *testing.T) {
 		{e.editor() + "?draft=" + e.draft, []string{reflowOrg, reflowWord}},
 		{"/obligations/" + org + "/contacts", []string{reflowOrg}},
 		{"/organisations/" + org + "/tokens", []string{reflowOrg}},
-		{"/organisations/" + org + "/fund", []string{reflowOrg}},
+		{"/organisations/" + org + "/fund", []string{reflowOrg, reflowProject, reflowRound}},
 	})
 	// The lead's tables are lists on a phone too: the obligations' Status, the plan's
-	// Change and Remove, a token's Revoke were off the right edge at 375 px, to be
-	// found by scrolling a table sideways.
+	// Change and Remove, a token's Revoke, a fund application's Status were off the
+	// right edge at 375 px, to be found by scrolling a table sideways.
 	for _, width := range []int64{320, 375, 640} {
 		b.SetViewport(width, 900)
-		for _, path := range []string{"/obligations/" + org, e.editor() + "?draft=" + e.draft, "/organisations/" + org + "/tokens"} {
+		for _, path := range []string{"/obligations/" + org, e.editor() + "?draft=" + e.draft, "/organisations/" + org + "/tokens", "/organisations/" + org + "/fund"} {
 			b.Open(s.p.url + path)
 			if got := b.ScrollingSideways("main .table-wrap"); len(got) != 0 {
 				t.Errorf("at %dpx %s has a table to scroll sideways: %q", width, path, got)

@@ -77,8 +77,7 @@ var FundRound = Specs{
 }
 
 // OpenFundRound opens a Collaboration Fund round: its terms, as FundRound has them,
-// and whether organisations funded in the previous round may apply. The correction
-// form (FundRound) has no such field, so a correction keeps the round's own choice.
+// and whether organisations funded in the previous round may apply.
 //
 // The field is the exception, "let them apply", left unticked: a round then excludes
 // the previous round's grantees, as the fund does when it is not told (its default)
@@ -86,6 +85,26 @@ var FundRound = Specs{
 var OpenFundRound = slices.Concat(FundRound, Specs{
 	{Name: "previously_funded_may_apply", API: "exclude_previously_funded", Label: "Let organisations funded in the previous round apply", Type: Flag, Opposite: true,
 		Hint: "Left unticked, an organisation funded in the previous round (the one that closed last before this one) cannot apply to this round or be awarded from it."},
+})
+
+// The choices of UpcomingFundRound's field on the previous round's grantees.
+const (
+	PreviouslyFundedExcluded = "excluded"
+	PreviouslyFundedMayApply = "may_apply"
+)
+
+// UpcomingFundRound corrects a round that has not opened yet: its terms, as FundRound
+// has them, and whether organisations funded in the previous round may apply, which
+// the fund lets change only until the round opens. An open round's correction
+// (FundRound) has no such field, and keeps the round's own choice.
+//
+// The field is a choice, always sent, rather than OpenFundRound's box (sent only
+// when ticked): a form sent without it is then a form that did not offer it, and
+// changes nothing of the round's choice.
+var UpcomingFundRound = slices.Concat(FundRound, Specs{
+	{Name: "previously_funded", API: "exclude_previously_funded", Label: "Organisations funded in the previous round", Type: Choice, Required: true,
+		Options: Opts(PreviouslyFundedExcluded, "Cannot apply to this round", PreviouslyFundedMayApply, "May apply to this round"),
+		Hint:    "The previous round is the one that closed last before this one. This can change only until the round opens."},
 })
 
 // Award is an award's amount.
