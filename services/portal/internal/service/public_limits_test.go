@@ -77,8 +77,10 @@ func TestOneVisitorCannotUseUpThePublicPagesForOthers(t *testing.T) {
 					break
 				}
 			}
-			// The services' public allowance refills at 20 a second.
-			if refill := 1 + int(20*time.Since(started).Seconds()); allowed > refill {
+			// The services' public allowance refills at 20 a second; the bucket
+			// exhaust left may hold most of a request already (it stops at the first
+			// refusal), which counts one more. Believed, the names would have all 20.
+			if refill := 2 + int(20*time.Since(started).Seconds()); allowed > refill {
 				t.Errorf("naming other clients in X-Forwarded-For got %d of %d pages past the attacker's limit, want at most %d", allowed, tries, refill)
 			}
 
