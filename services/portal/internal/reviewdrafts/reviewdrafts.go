@@ -112,7 +112,7 @@ type themeDoc struct {
 func (d draftDoc) draft() Draft {
 	out := Draft{Summary: d.Summary, Version: d.Version, Saved: d.Saved}
 	for _, t := range d.Themes {
-		out.Themes = append(out.Themes, Theme{ID: t.ID, Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
+		out.Themes = append(out.Themes, Theme(t))
 	}
 	return out
 }
@@ -185,7 +185,7 @@ func (s *Store) Save(ctx context.Context, k Key, d Draft) (Draft, error) {
 	doc := draftDoc{ID: fmt.Sprintf("%s.%d", key, d.Version+1), Key: key, Version: d.Version + 1, Person: signin.Pseudonym(k.Email),
 		Subject: personal.Subject(k.Email), Round: k.Round, Submission: k.Submission, Saved: s.clock.Now().UTC().Truncate(time.Millisecond), Summary: d.Summary}
 	for _, t := range d.Themes {
-		doc.Themes = append(doc.Themes, themeDoc{ID: t.ID, Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
+		doc.Themes = append(doc.Themes, themeDoc(t))
 	}
 	_, err := s.coll.InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
