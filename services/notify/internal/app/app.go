@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -861,6 +862,9 @@ type Reminder struct {
 	To                                                            []mail.Person
 }
 
+// previewBatch is how many organisations a preview reads at once.
+const previewBatch = 16
+
 // previewCursor is where a page of the preview ends: its last organisation's next
 // reminder, in the preview's order (day, then organisation).
 type previewCursor struct {
@@ -901,6 +905,38 @@ func (a *App) Preview(ctx context.Context, by auth.Principal, limit int, cursor 
 		// Every organisation not met yet has its next reminder at or after at.
 		return len(found) > limit && !previewBefore(at.Step.On, at.OrganisationID, found[limit].On, found[limit].OrganisationID)
 	}
+	// The organisations met are read previewBatch at a time, concurrently: each is a
+	// read of the database, and a page of 50 read one after another cost the
+	// console's reminders page most of its 50 ms. Until a batch is read, full sees
+	// fewer organisations than were met, which can only make it stop later, never
+	// too soon (more items can only bring found[limit] earlier).
+	var batch []string
+	read := func() {
+		if len(batch) == 0 || failed != nil {
+			return
+		}
+		items := make([]Reminder, len(batch))
+		oks := make([]bool, len(batch))
+		errs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i, org := range batch {
+			wg.Go(func() { items[i], oks[i], errs[i] = a.nextReminder(ctx, org, today) })
+		}
+		wg.Wait()
+		batch = batch[:0]
+		if failed = errors.Join(errs...); failed != nil {
+			return
+		}
+		for i, item := range items {
+			if !oks[i] || (cursor != "" && !previewBefore(afterOn, after.Org, item.On, item.OrganisationID)) {
+				continue // nothing to send, or shown on an earlier page
+			}
+			at, _ := slices.BinarySearchFunc(found, item, func(x, y Reminder) int {
+				return cmp.Or(cmp.Compare(x.On.String(), y.On.String()), cmp.Compare(x.OrganisationID, y.OrganisationID))
+			})
+			found = slices.Insert(found, at, item)
+		}
+	}
 	err := a.reminders.Pending(ctx, afterOn, after.Org, func(r ladder.Reminder) bool {
 		if full(r) {
 			return false
@@ -908,22 +944,17 @@ func (a *App) Preview(ctx context.Context, by auth.Principal, limit int, cursor 
 		if seen[r.OrganisationID] {
 			return true
 		}
+		if len(batch) == previewBatch {
+			if read(); failed != nil || full(r) {
+				return false
+			}
+		}
 		seen[r.OrganisationID] = true
-		item, ok, err := a.nextReminder(ctx, r.OrganisationID, today)
-		if err != nil {
-			failed = err
-			return false
-		}
-		if !ok || (cursor != "" && !previewBefore(afterOn, after.Org, item.On, item.OrganisationID)) {
-			return true // nothing to send, or shown on an earlier page
-		}
-		i, _ := slices.BinarySearchFunc(found, item, func(x, y Reminder) int {
-			return cmp.Or(cmp.Compare(x.On.String(), y.On.String()), cmp.Compare(x.OrganisationID, y.OrganisationID))
-		})
-		found = slices.Insert(found, i, item)
+		batch = append(batch, r.OrganisationID)
 		return true
 	})
 	if err == nil {
+		read()
 		err = failed
 	}
 	if err != nil {
