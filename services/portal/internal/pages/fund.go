@@ -2,6 +2,7 @@ package pages
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -57,20 +58,32 @@ func (h *Handler) fundApplications(w http.ResponseWriter, r *http.Request) {
 	h.show(w, r, http.StatusOK, "fund_applications", "Fund applications", nil, data)
 }
 
-// roundNames are the fund's rounds' names by id: the first 200, newest first, as the
-// console reads them (more than the fund has ever held). Rounds that could not be
-// read have no name, and the applications are listed without it.
+// roundNames are the fund's rounds' names by id (fundRounds). Rounds that could not
+// be read have no name, and the applications are listed without it.
 func roundNames(ctx context.Context, fund *fundapi.ClientWithResponses) map[string]string {
-	limit := 200
 	names := map[string]string{}
-	resp, err := fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
-	if err != nil || resp.JSON200 == nil {
+	rounds, err := fundRounds(ctx, fund)
+	if err != nil {
 		return names
 	}
-	for _, rd := range resp.JSON200.Items {
+	for _, rd := range rounds {
 		names[rd.Id] = rd.Name
 	}
 	return names
+}
+
+// fundRounds are the fund's rounds, newest first: the first 200, more than the fund
+// has ever held. A refusal comes back as the *clients.Problem it was.
+func fundRounds(ctx context.Context, fund *fundapi.ClientWithResponses) ([]fundapi.Round, error) {
+	limit := 200
+	resp, err := fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
+	if err != nil {
+		return nil, fmt.Errorf("list rounds: %w", err)
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		return nil, fmt.Errorf("list rounds: %w", p)
+	}
+	return resp.JSON200.Items, nil
 }
 
 type fundApplicationData struct {

@@ -404,7 +404,7 @@ func opsAwardPrefill(requested, left int64) string {
 	if amount == 0 {
 		return ""
 	}
-	return strings.TrimPrefix(money.Pounds(amount), "£")
+	return opsform.PoundsTyped(amount)
 }
 
 // opsAssess starts the assessment of a submitted application.
@@ -505,18 +505,13 @@ func (h *Handler) opsDecline(w http.ResponseWriter, r *http.Request, c *opsCtx) 
 	http.Redirect(w, r, "/ops/fund/applications/"+id, http.StatusSeeOther)
 }
 
-// opsRoundList is the fund's rounds (the first 200, more than the fund has ever
-// held), or false when it has answered with why they could not be read.
+// opsRoundList is the fund's rounds (fundRounds), or false when it has answered
+// with why they could not be read.
 func (h *Handler) opsRoundList(w http.ResponseWriter, r *http.Request, c *opsCtx) ([]fundapi.Round, bool) {
-	limit := 200
-	resp, err := c.set.Fund.ListRoundsWithResponse(r.Context(), &fundapi.ListRoundsParams{Limit: &limit})
+	rounds, err := fundRounds(r.Context(), c.set.Fund)
 	if err != nil {
-		h.fail(w, r, err)
+		h.opsFailed(w, r, err)
 		return nil, false
 	}
-	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		h.serviceProblem(w, r, p)
-		return nil, false
-	}
-	return resp.JSON200.Items, true
+	return rounds, true
 }

@@ -3,10 +3,8 @@ package pages
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
 	"github.com/itss/techcommit/services/portal/internal/templates"
@@ -197,7 +195,7 @@ func (h *Handler) opsShowRoundCorrection(w http.ResponseWriter, r *http.Request,
 // London clock (with the zone in the hour the clocks go back, which it shows
 // twice), amounts in pounds, and its choice on the previous round's grantees.
 func opsRoundValues(rd fundapi.Round) opsform.Values {
-	inPounds := func(p int64) []string { return []string{strings.TrimPrefix(money.Pounds(p), "£")} }
+	inPounds := func(p int64) []string { return []string{opsform.PoundsTyped(p)} }
 	themes := make([]string, 0, len(rd.Themes))
 	for _, t := range rd.Themes {
 		themes = append(themes, string(t))

@@ -266,16 +266,12 @@ func opsDueRows(orgs []sigapi.OrganisationSummary, today time.Time) []opsDueRow 
 // opsFundRoundRows are the fund's rounds with their applications by status and their
 // budget; current leaves out rounds closed for more than a year.
 func (h *Handler) opsFundRoundRows(ctx context.Context, set *clients.Set, current bool) ([]opsFundRoundRow, error) {
-	limit := 200
-	resp, err := set.Fund.ListRoundsWithResponse(ctx, &fundapi.ListRoundsParams{Limit: &limit})
+	rounds, err := fundRounds(ctx, set.Fund)
 	if err != nil {
-		return nil, fmt.Errorf("list rounds: %w", err)
-	}
-	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		return nil, fmt.Errorf("list rounds: %w", p)
+		return nil, err
 	}
 	var out []opsFundRoundRow
-	for _, rd := range resp.JSON200.Items {
+	for _, rd := range rounds {
 		if current && rd.ClosedAt != nil && h.clock.Now().Sub(*rd.ClosedAt) > 365*24*time.Hour {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 )
 
@@ -192,6 +193,10 @@ func put(m map[string]any, path []string, v any) {
 // a point. A comma anywhere else is refused rather than dropped: "2500,00" (a
 // decimal comma) read as 250000 pounds, and "1,5" as 15.
 var poundsPattern = regexp.MustCompile(`^£?(\d{1,3}(,\d{3})*|\d+)(\.\d{1,2})?$`)
+
+// PoundsTyped is an amount in pence as a money field is filled in: pounds as the
+// console shows them (£1,250.50), without the pound sign, which pence reads back.
+func PoundsTyped(p int64) string { return strings.TrimPrefix(money.Pounds(p), "£") }
 
 // pence reads pounds as typed ("750", "£1,250.50") into whole pence.
 func pence(s string) (int64, bool) {
