@@ -42,12 +42,15 @@ type natsUse struct {
 	// forgets: an erasure deletes the person's aggregates' messages from its stream
 	// (bus.ForgetAggregate: signatory's own erasure, and platform.SealPeople's).
 	forgets bool
+	// registers: it keeps the register of erasures (bus.ErasureRegister), which
+	// no other service may write.
+	registers bool
 	// foreign is a stream it neither owns nor may read message by message.
 	foreign string
 }
 
 var natsUses = []natsUse{
-	{user: "signatory", stream: events.StreamSignatory, publishes: true, letters: events.StreamSignatory, lag: true, forgets: true, foreign: events.StreamFund},
+	{user: "signatory", stream: events.StreamSignatory, publishes: true, letters: events.StreamSignatory, lag: true, forgets: true, registers: true, foreign: events.StreamFund},
 	{user: "review", stream: events.StreamReview, publishes: true, letters: events.StreamReview, lag: true, replays: []string{events.StreamSignatory}, forgets: true, foreign: events.StreamSignatory},
 	{user: "notify", stream: events.StreamNotify, letters: events.StreamSignatory, foreign: events.StreamSignatory},
 	{user: "fund", stream: events.StreamFund, publishes: true, letters: events.StreamFund, lag: true, replays: []string{events.StreamSignatory}, forgets: true, foreign: events.StreamReview},
@@ -286,6 +289,24 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 				noOrderedLeftBut(t, ops, u.stream, before)
 			}
 
+			// An erasure is entered in the register of erasures, which every start
+			// reads with an ordered consumer.
+			sub := strings.Repeat("ab", 32)
+			if u.registers {
+				reg, err := bus.OpenErasureRegister(short(), js, 1)
+				if err != nil {
+					t.Fatalf("%s opens the register of erasures: %v", u.user, err)
+				}
+				before := orderedConsumers(t, ops, events.StreamErasures)
+				if err := reg.Record(short(), bus.RegisteredErasure{Subject: sub, Version: 1, At: time.Now()}); err != nil {
+					t.Errorf("%s records an erasure: %v", u.user, err)
+				}
+				if got, err := reg.Latest(short()); err != nil || len(got) != 1 {
+					t.Errorf("%s reads the register of erasures: %v, %v", u.user, got, err)
+				}
+				noOrderedLeftBut(t, ops, events.StreamErasures, before)
+			}
+
 			if r := refused(); len(r) > 0 {
 				t.Errorf("the server refused %s's requests: %s", u.user, strings.Join(r, "; "))
 			}
@@ -309,6 +330,15 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 			if dl, err := js.Stream(short(), events.StreamDeadLetter); err == nil {
 				if err := dl.Purge(denied()); err == nil {
 					t.Errorf("%s may purge the dead letters", u.user)
+				}
+			}
+			if !u.registers {
+				reg, err := bus.OpenErasureRegister(denied(), js, 1)
+				if err == nil {
+					err = reg.Record(denied(), bus.RegisteredErasure{Subject: sub, Version: 2, At: time.Now()})
+				}
+				if err == nil {
+					t.Errorf("%s may write the register of erasures", u.user)
 				}
 			}
 		})

@@ -96,8 +96,10 @@ func vacuumInto(ctx context.Context, src, dst string) error {
 // Restore puts a backup taken by Backup into dataDir, with the stack stopped. It
 // replaces the FerretDB databases and Mailpit's mail, and empties the NATS store:
 // streams that ran on past the backup would carry events the restored event stores
-// no longer hold. Then start the stack and run each service's rebuild-projections.
-func Restore(dataDir, fromDir string) (Manifest, error) {
+// no longer hold. The streams named in keep stay as they are (the register of
+// erasures, which must outlive a restore to undo what it brings back). Then start the
+// stack and run each service's rebuild-projections.
+func Restore(dataDir, fromDir string, keep ...string) (Manifest, error) {
 	var m Manifest
 	data, err := os.ReadFile(filepath.Join(fromDir, ManifestName)) // #nosec G304 -- the backup the operator named
 	if err != nil {
@@ -114,11 +116,42 @@ func Restore(dataDir, fromDir string) (Manifest, error) {
 			return m, fmt.Errorf("restore: the backup lacks %s", rel)
 		}
 	}
+	// A kept stream is moved aside while the NATS store is emptied, and back after;
+	// a restore cut short between the two finds it aside and takes it from there.
+	aside := filepath.Join(dataDir, "restore-kept-streams")
+	for _, name := range keep {
+		from := filepath.Join(StreamDir(dataDir), name)
+		if !exists(from) {
+			continue
+		}
+		if err := os.MkdirAll(aside, 0o750); err != nil {
+			return m, fmt.Errorf("restore: %w", err)
+		}
+		if err := os.RemoveAll(filepath.Join(aside, name)); err != nil {
+			return m, fmt.Errorf("restore: %w", err)
+		}
+		if err := os.Rename(from, filepath.Join(aside, name)); err != nil {
+			return m, fmt.Errorf("restore: keep stream %s: %w", name, err)
+		}
+	}
 	for _, dir := range []string{"ferretdb", "nats"} {
 		if err := os.RemoveAll(filepath.Join(dataDir, dir)); err != nil {
 			return m, fmt.Errorf("restore: %w", err)
 		}
 	}
+	for _, name := range keep {
+		kept := filepath.Join(aside, name)
+		if !exists(kept) {
+			continue
+		}
+		if err := os.MkdirAll(StreamDir(dataDir), 0o750); err != nil {
+			return m, fmt.Errorf("restore: %w", err)
+		}
+		if err := os.Rename(kept, filepath.Join(StreamDir(dataDir), name)); err != nil {
+			return m, fmt.Errorf("restore: keep stream %s: %w", name, err)
+		}
+	}
+	_ = os.Remove(aside)
 	_ = os.Remove(filepath.Join(dataDir, "mailpit.db-wal"))
 	_ = os.Remove(filepath.Join(dataDir, "mailpit.db-shm"))
 	for _, rel := range m.Files {
@@ -127,6 +160,12 @@ func Restore(dataDir, fromDir string) (Manifest, error) {
 		}
 	}
 	return m, nil
+}
+
+// StreamDir is where the local stack's NATS server keeps its streams (one directory
+// each), under the stack's data directory: JetStream's store of the global account.
+func StreamDir(dataDir string) string {
+	return filepath.Join(dataDir, "nats", "jetstream", "$G", "streams")
 }
 
 func exists(path string) bool {

@@ -3,12 +3,17 @@ package embedded_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/itss/techcommit/libs/embedded"
 )
@@ -145,5 +150,91 @@ func TestRestoreTakesOnlyFinishedBackupsAndEmptiesTheStreams(t *testing.T) {
 	}
 	if _, err := embedded.Restore(t.TempDir(), unfinished); err == nil || !strings.Contains(err.Error(), "outside the backup") {
 		t.Errorf("a manifest naming a file outside the backup: %v, want a refusal", err)
+	}
+}
+
+// TestRestoreKeepsTheStreamsItIsToldToKeep: a NATS server of the local stack's
+// layout holds two streams; a restore told to keep one empties the store but for
+// it, and a NATS server started on the store again holds that stream's messages and
+// not the other stream. A restore cut short with the kept stream moved aside finds
+// it there the next time.
+func TestRestoreKeepsTheStreamsItIsToldToKeep(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	data, backup := t.TempDir(), filepath.Join(t.TempDir(), "backup")
+	if err := os.MkdirAll(filepath.Join(data, "ferretdb"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	db := openWAL(t, filepath.Join(data, "ferretdb", "signatory.sqlite"))
+	if _, err := db.Exec("CREATE TABLE t (v TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := embedded.Backup(ctx, data, backup); err != nil {
+		t.Fatal(err)
+	}
+	streams := func(publish bool) map[string]uint64 {
+		t.Helper()
+		n, err := embedded.StartNATS(filepath.Join(data, "nats"), "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Stop()
+		nc, err := nats.Connect(n.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if publish {
+			for _, name := range []string{"KEEP", "GONE"} {
+				if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{strings.ToLower(name) + ".>"}, Storage: jetstream.FileStorage}); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 3 {
+					if _, err := js.Publish(ctx, fmt.Sprintf("%s.%d", strings.ToLower(name), i), []byte("entry")); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		got := map[string]uint64{}
+		for name := range js.StreamNames(ctx).Name() {
+			s, err := js.Stream(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[name] = s.CachedInfo().State.Msgs
+		}
+		return got
+	}
+	if got := streams(true); got["KEEP"] != 3 || got["GONE"] != 3 {
+		t.Fatalf("before the restore the streams hold %v", got)
+	}
+	if _, err := embedded.Restore(data, backup, "KEEP", "ABSENT"); err != nil {
+		t.Fatal(err)
+	}
+	if got := streams(false); len(got) != 1 || got["KEEP"] != 3 {
+		t.Errorf("after a restore keeping KEEP the streams are %v, want KEEP's 3 messages alone", got)
+	}
+	// Cut short: the kept stream is aside, the store already emptied.
+	aside := filepath.Join(data, "restore-kept-streams")
+	if err := os.MkdirAll(aside, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(embedded.StreamDir(data), "KEEP"), filepath.Join(aside, "KEEP")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := embedded.Restore(data, backup, "KEEP"); err != nil {
+		t.Fatal(err)
+	}
+	if got := streams(false); len(got) != 1 || got["KEEP"] != 3 {
+		t.Errorf("after a restore that found KEEP aside the streams are %v, want KEEP's 3 messages alone", got)
+	}
+	if _, err := os.Stat(aside); !os.IsNotExist(err) {
+		t.Errorf("the restore left %s behind (%v)", aside, err)
 	}
 }

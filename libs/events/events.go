@@ -94,6 +94,10 @@ const (
 	// StreamPortalTokens holds the portal's API token events (SubjectsAPIToken).
 	StreamPortalTokens = "TC_PORTAL_TOKENS" // #nosec G101 -- a stream's name, not a credential
 	StreamDeadLetter   = "TC_DEADLETTER"
+	// StreamErasures is the register of erasures (SubjectsErasures): not events, and
+	// kept for good, so that a restore of the databases cannot undo an erasure
+	// (docs/PRIVACY.md, "After a restore").
+	StreamErasures = "TC_ERASURES"
 )
 
 // Subject wildcards of each stream.
@@ -106,6 +110,8 @@ const (
 	// to StreamPortalTokens, and two streams may not share a subject.
 	SubjectsPortal     = "tc.portal.signin.>"
 	SubjectsDeadLetter = "tc.deadletter.>"
+	// SubjectsErasures is the register's: tc.erasures.<digest of the address>.
+	SubjectsErasures = "tc.erasures.>"
 )
 
 // StreamOf names the stream that holds the events of subject (a subject or an event

@@ -50,6 +50,15 @@ func (p *Platform) SealPeople(ctx context.Context, fields personal.Fields, forge
 	return sealed, err
 }
 
+// ErasureRegister opens the register of erasures with the service's connection (the
+// signatory service, which makes every erasure, is its one writer and reader).
+func (p *Platform) ErasureRegister(ctx context.Context) (*bus.ErasureRegister, error) {
+	if err := p.ensureStream(ctx, bus.ErasureRegisterStream(p.cfg.NATS.StreamReplicas)); err != nil {
+		return nil, err
+	}
+	return bus.NewErasureRegister(p.JS), nil
+}
+
 // OnPersonErased consumes the signatory service's erasures with forget, which is
 // given the digest of the erased person's address (personal.Subject) and must have
 // no second effect when run again.

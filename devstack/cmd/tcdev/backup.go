@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/embedded"
+	"github.com/itss/techcommit/libs/events"
 )
 
 // runBackup copies the local stack's databases into a new directory, while the stack
@@ -47,13 +48,15 @@ func runRestore(args []string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer unlock()
-	m, err := embedded.Restore(*dataDir, *from)
+	// The register of erasures stays: it is how the signatory service, at its next
+	// start, erases again the people erased since the backup was taken.
+	m, err := embedded.Restore(*dataDir, *from, events.StreamErasures)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied.\n"+
+	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied but for the register of erasures.\n"+
 		"Rebuild the projections with the stack stopped (bin/tcdev rebuild -data %s -bin bin), then start it (make run): see deploy/README.md.\n"+
-		"Then erase again everyone erased since %s: the restore brought them back (docs/PRIVACY.md, \"After a restore\").\n",
+		"Everyone erased since %s is erased again as the signatory service starts, from the register of erasures (docs/PRIVACY.md, \"After a restore\").\n",
 		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir, *dataDir, m.Taken.Format(time.RFC3339))
 	return nil
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -14,9 +16,10 @@ import (
 	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
 )
 
-// People is what erasure needs of the per-person keys (personal.Keys).
+// People is what erasure needs of the per-person keys (personal.Keys): a person is
+// found by the digest of their address (personal.Subject).
 type People interface {
-	Lookup(ctx context.Context, email string) (string, error)
+	LookupSubject(ctx context.Context, subject string) (string, error)
 	Erase(ctx context.Context, id string) error
 }
 
@@ -33,24 +36,35 @@ type Stream interface {
 	Forget(ctx context.Context, aggregateID string) (int, error)
 }
 
-// Records forgets a person in the service's own records beside its events: the
-// stored answers of idempotent requests (an enquiry names its contact).
+// Records forgets a person, by the digest of their address, in the service's own
+// records beside its events: the stored answers of idempotent requests (an enquiry
+// names its contact).
 type Records interface {
-	Forget(ctx context.Context, email string) error
+	Forget(ctx context.Context, subject string) error
+}
+
+// Register is the suite's register of erasures, kept where a restore of the
+// databases does not reach (bus.ErasureRegister): for each person erased, by
+// the digest of their address, the version of the last announcement of their
+// erasure (the PersonAggregate's).
+type Register interface {
+	Record(ctx context.Context, subject string, version int) error
+	Latest(ctx context.Context) (map[string]int, error)
 }
 
 // Erasure is what the app needs to erase a person.
 type Erasure struct {
-	People  People
-	Stored  StoredEvents
-	Stream  Stream
-	Records Records
+	People   People
+	Stored   StoredEvents
+	Stream   Stream
+	Records  Records
+	Register Register
 }
 
 // UseErasure gives the app what erasing a person takes.
 func (a *App) UseErasure(e Erasure) error {
-	if e.People == nil || e.Stored == nil || e.Stream == nil || e.Records == nil {
-		return errors.New("app: erasure needs the person keys, the stored events, the stream and the records")
+	if e.People == nil || e.Stored == nil || e.Stream == nil || e.Records == nil || e.Register == nil {
+		return errors.New("app: erasure needs the person keys, the stored events, the stream, the records and the register of erasures")
 	}
 	a.erasure = &e
 	return nil
@@ -77,7 +91,9 @@ type ErasedFrom struct {
 // address and stop writing to it); then the person's key is destroyed, so that every
 // sealed copy of their name, title and address in the event store reads as erased;
 // then the stream forgets the organisations' published events, which carried them
-// opened, and the views are projected again without them.
+// opened, and the views are projected again without them. The erasure is entered in
+// the register of erasures as soon as it is announced, so that a restore of the
+// databases from a backup taken before cannot bring the person back (RedoErasures).
 //
 // Run again after a failure, it picks up where it stopped: until the key is gone the
 // person is found, and the steps before it have no second effect.
@@ -91,16 +107,25 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 	if strings.TrimSpace(email) == "" {
 		return Erased{}, apperr.Field("email", "is required")
 	}
+	return a.erase(ctx, by.Actor(), personal.Subject(email))
+}
+
+// erase is Erase of the person whose address has the digest sub.
+func (a *App) erase(ctx context.Context, actor, sub string) (Erased, error) {
 	// An enquiry's stored answer names its contact whether or not an organisation
 	// still does: forgotten first, so that a run cut short tries it again.
-	if err := a.erasure.Records.Forget(ctx, email); err != nil {
+	if err := a.erasure.Records.Forget(ctx, sub); err != nil {
 		return Erased{}, err
 	}
-	pid, err := a.erasure.People.Lookup(ctx, email)
+	pid, err := a.erasure.People.LookupSubject(ctx, sub)
 	if errors.Is(err, personal.ErrNoSuchPerson) {
 		// The signatory service names no one by it (never, or no longer): the other
 		// services may (a reviewer, an applicant), and are told all the same.
-		return Erased{Organisations: []ErasedFrom{}}, a.announceErasure(ctx, by, email)
+		version, err := a.announceErasure(ctx, actor, sub)
+		if err != nil {
+			return Erased{}, err
+		}
+		return Erased{Organisations: []ErasedFrom{}}, a.erasure.Register.Record(ctx, sub, version)
 	}
 	if err != nil {
 		return Erased{}, err
@@ -109,9 +134,10 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 	if err != nil {
 		return Erased{}, err
 	}
+	named := func(email string) bool { return email != "" && personal.Subject(email) == sub }
 	for _, id := range ids {
-		if _, err := a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
-			return o.ErasePerson(email)
+		if _, err := a.change(ctx, actor, "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.ErasePersonMatching(named)
 		}); err != nil {
 			return Erased{}, err
 		}
@@ -119,7 +145,11 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 	if err := a.erasure.People.Erase(ctx, pid); err != nil {
 		return Erased{}, err
 	}
-	if err := a.announceErasure(ctx, by, email); err != nil {
+	version, err := a.announceErasure(ctx, actor, sub)
+	if err != nil {
+		return Erased{}, err
+	}
+	if err := a.erasure.Register.Record(ctx, sub, version); err != nil {
 		return Erased{}, err
 	}
 	out := Erased{Organisations: []ErasedFrom{}}
@@ -145,16 +175,58 @@ func (a *App) Erase(ctx context.Context, by auth.Principal, email string) (Erase
 const PersonAggregate = "person"
 
 // announceErasure records events.PersonErasedV1, which every other service consumes
-// to forget the person in what it holds (ops erase a person once). The event names
-// them only by the digest of their address.
-func (a *App) announceErasure(ctx context.Context, by auth.Principal, email string) error {
-	sub := personal.Subject(email)
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: PersonAggregate, AggregateID: "person-" + sub, Actor: by.Actor(),
+// to forget the person in what it holds (ops erase a person once), and returns the
+// announcement's version. The event names them only by the digest of their address.
+func (a *App) announceErasure(ctx context.Context, actor, sub string) (int, error) {
+	appended, err := a.events.Execute(ctx, store.Command{AggregateType: PersonAggregate, AggregateID: "person-" + sub, Actor: actor,
 		Decide: func([]events.Envelope) ([]events.Payload, error) {
 			return []events.Payload{events.PersonErasedV1{Subject: sub}}, nil
 		}})
-	return err
+	if err != nil {
+		return 0, err
+	}
+	if len(appended) == 0 {
+		return 0, errors.New("erasure: the announcement appended no event")
+	}
+	return appended[len(appended)-1].Version, nil
 }
+
+// RedoErasures makes again every erasure of the register that the event log does not
+// hold: after a restore of the databases from a backup taken before it, the log's
+// announcements of a person's erasure fall short of the register's, and the person
+// is back in every service's database (their key, their address in the read models).
+// Each is erased again as Erase would (the other services are told once more, and
+// forget them again), and entered in the register anew. It returns how many it made
+// again; the service runs it at every start, before it serves (a start that finds
+// the log complete reads one document per person erased).
+func (a *App) RedoErasures(ctx context.Context) (int, error) {
+	if a.erasure == nil {
+		return 0, errors.New("erasure is not set up in this service")
+	}
+	latest, err := a.erasure.Register.Latest(ctx)
+	if err != nil {
+		return 0, err
+	}
+	subs := slices.Sorted(maps.Keys(latest))
+	redone := 0
+	for _, sub := range subs {
+		held, err := a.events.Load(ctx, "person-"+sub)
+		if err != nil {
+			return redone, err
+		}
+		if len(held) > 0 && held[len(held)-1].Version >= latest[sub] {
+			continue
+		}
+		if _, err := a.erase(ctx, RedoActor, sub); err != nil {
+			return redone, fmt.Errorf("erase again a person erased since the backup: %w", err)
+		}
+		redone++
+	}
+	return redone, nil
+}
+
+// RedoActor is who the audit trail says erased a person again after a restore.
+const RedoActor = "system:erasure-register"
 
 // naming lists the organisations whose stored events hold a value sealed for the
 // person. It reads the whole log once, which an erasure or a subject access request
@@ -196,7 +268,7 @@ func (a *App) SubjectAccess(ctx context.Context, by auth.Principal, email string
 	if a.erasure == nil {
 		return Held{}, apperr.New(apperr.Unavailable, "subject access is not set up in this service")
 	}
-	pid, err := a.erasure.People.Lookup(ctx, email)
+	pid, err := a.erasure.People.LookupSubject(ctx, personal.Subject(email))
 	if errors.Is(err, personal.ErrNoSuchPerson) {
 		return Held{Organisations: []HeldBy{}}, nil
 	}

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,8 +16,14 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/signatory/api"
+	"github.com/itss/techcommit/services/signatory/internal/app"
+	"github.com/itss/techcommit/services/signatory/internal/config"
+	"github.com/itss/techcommit/services/signatory/internal/service"
 )
 
 // dump is every document of every collection of the service's database, as text.
@@ -286,5 +293,169 @@ func TestOlderEventsAreSealedAndThenErasable(t *testing.T) {
 	}
 	if all := strings.ToLower(o.dump(t) + o.streamText(t, events.StreamSignatory)); strings.Contains(all, "ada lovelace") || strings.Contains(all, "ada@legacy.ac.uk") {
 		t.Error("after erasure the older organisation's lead is still readable")
+	}
+}
+
+// startOn starts another replica of the service, on the same NATS server (and so the
+// same register of erasures) as h, with its database at db: the service after a
+// restore of its database.
+func (h *harness) startOn(t *testing.T, env *testenv.Env, db string) *harness {
+	t.Helper()
+	return h.startManyOn(t, env, db, 1)[0]
+}
+
+// startManyOn starts n replicas on db at once, as a Deployment's pods start.
+func (h *harness) startManyOn(t *testing.T, env *testenv.Env, db string, n int) []*harness {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Platform = env.Platform(t, cfg.Platform)
+	cfg.Platform.Mongo.Database = db
+	type started struct {
+		svc     *service.Service
+		cleanup func()
+		err     error
+	}
+	done := make(chan started, n)
+	for range n {
+		go func() {
+			svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
+			done <- started{svc, cleanup, err}
+		}()
+	}
+	var out []*harness
+	for range n {
+		s := <-done
+		if s.err != nil {
+			t.Fatal(s.err)
+		}
+		out = append(out, &harness{Client: env.Serve(t, s.svc.Serve, s.cleanup), t: t, js: env.JS, svc: s.svc})
+	}
+	return out
+}
+
+// backUp copies every document of the service's database into a new one, as a
+// backup would hold it, and returns the new database's name.
+func (h *harness) backUp(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	_, to := testenv.Mongo(t)
+	names, err := h.svc.DB.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		cur, err := h.svc.DB.Collection(name).Find(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var docs []bson.Raw
+		if err := cur.All(ctx, &docs); err != nil {
+			t.Fatal(err)
+		}
+		if len(docs) == 0 {
+			continue
+		}
+		if _, err := to.Collection(name).InsertMany(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to.Name()
+}
+
+// announcements is the versions of the announcements of a person's erasure in the
+// service's event log, and who made each.
+func (h *harness) announcements(t *testing.T, email string) []string {
+	t.Helper()
+	held, err := h.svc.Events.Load(context.Background(), "person-"+personal.Subject(email))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range held {
+		out = append(out, fmt.Sprintf("%d %s %s", e.Version, e.Type, e.Actor))
+	}
+	return out
+}
+
+// TestAnErasureSinceTheBackupIsMadeAgainAfterARestore: the service's database is
+// backed up with an organisation naming its lead; then the lead is erased. A restore
+// of the backup brings the lead back in the database (their key, their address in
+// the contacts), but not in the register of erasures, which lives in NATS: the
+// service started on the restored database erases them again before it serves, tells
+// the other services again, and says so in the audit trail. A second start finds
+// nothing to do; and a person named again after the erasure made again is not erased
+// by later starts.
+func TestAnErasureSinceTheBackupIsMadeAgainAfterARestore(t *testing.T) {
+	t.Parallel()
+	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
+	cfg := config.Default()
+	cfg.Platform = env.Platform(t, cfg.Platform)
+	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := &harness{Client: env.Serve(t, svc.Serve, cleanup), t: t, js: env.JS, svc: svc}
+	ops := live.Token(auth.RoleOps, "")
+	id := live.onboard(ops, "announcement")
+	live.eventsOf(id, 4)
+	const lead = "s.patel@exampleton.ac.uk"
+	leadOf := func(h *harness) (string, bool) {
+		got := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, ops, nil)).JSON(t)
+		lead, _ := got["nominated_lead"].(map[string]any)
+		email, _ := lead["email"].(string)
+		return email, got["needs_nominated_lead"] == true
+	}
+	held := func(h *harness) []any {
+		access := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": lead})).JSON(t)
+		orgs, _ := access["organisations"].([]any)
+		return orgs
+	}
+
+	backup := live.backUp(t)
+	live.Must(http.StatusOK, live.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": lead}))
+	if email, needs := leadOf(live); email == lead || !needs {
+		t.Fatalf("after the erasure the organisation's lead reads %q (needs a lead: %v), want erased", email, needs)
+	}
+	if got := live.announcements(t, lead); len(got) != 1 {
+		t.Fatalf("announcements of the erasure = %v, want one", got)
+	}
+
+	// Two replicas start on the restored database at once: each finds the erasure
+	// missing, and between them they make it again (once or twice: either is one
+	// erasure, each announcement forgotten alike by the other services).
+	replicas := live.startManyOn(t, env, backup, 2)
+	restored := replicas[0]
+	for _, r := range replicas {
+		if email, needs := leadOf(r); email == lead || !needs {
+			t.Errorf("after a restore of a backup taken before the erasure the lead reads %q (needs a lead: %v), want erased again", email, needs)
+		}
+		if got := held(r); len(got) != 0 {
+			t.Errorf("after the erasure made again, subject access holds %v, want nothing", got)
+		}
+	}
+	redone := restored.announcements(t, lead)
+	if len(redone) == 0 || len(redone) > 2 {
+		t.Errorf("announcements in the restored log = %v, want the erasure made again", redone)
+	}
+	for _, a := range redone {
+		if !strings.HasSuffix(a, " "+app.RedoActor) {
+			t.Errorf("announcement %q in the restored log, want it made by %s", a, app.RedoActor)
+		}
+	}
+
+	// A second start finds the log complete.
+	again := live.startOn(t, env, backup)
+	if got := again.announcements(t, lead); len(got) != len(redone) {
+		t.Errorf("a later start on the restored database announced the erasure again: %v, after %v", got, redone)
+	}
+
+	// The lead named again after the erasure (a new key) stays through later starts.
+	contacts := maps.Clone(form)
+	delete(contacts, "signed_on")
+	again.Must(http.StatusOK, again.Do("PUT", "/v1/organisations/"+id+"/contacts", ops, contacts))
+	named := live.startOn(t, env, backup)
+	if email, _ := leadOf(named); email != lead || len(held(named)) != 1 {
+		t.Errorf("a person named again after their erasure was made again reads %q after a start, want named", email)
 	}
 }

@@ -5,9 +5,11 @@ package service
 
 import (
 	"context"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	"fmt"
 	"log/slog"
 	"net"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -94,9 +96,26 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return nil, func() {}, err
 	}
 	records := forgotten{p.DB.Collection(platform.IdempotencyCollection)}
-	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}, Records: records}); err != nil {
+	erasures, err := p.ErasureRegister(ctx)
+	if err != nil {
 		cleanup()
 		return nil, func() {}, err
+	}
+	if err := application.UseErasure(app.Erasure{People: keys, Stored: stored{sealed, p.Events}, Stream: stream{p}, Records: records,
+		Register: register{erasures, p.Clock}}); err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	// A restore of the database from a backup taken before an erasure brings the
+	// person back: the register, outside the database, says so, and they are erased
+	// again before the service serves anyone (docs/PRIVACY.md, "After a restore").
+	redone, err := application.RedoErasures(ctx)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("erase again the people the register of erasures holds: %w", err)
+	}
+	if redone > 0 {
+		p.Logger.WarnContext(ctx, "people erased since the database's backup were erased again", "people", redone)
 	}
 	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Projection, eventport.SubmissionReceived} {
 		if err := p.Consume(consumer(application)); err != nil {
@@ -146,9 +165,31 @@ func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
 // forgotten deletes the documents of a collection that hold a person's address.
 type forgotten struct{ coll *mongo.Collection }
 
-func (f forgotten) Forget(ctx context.Context, email string) error {
-	_, err := personal.Forget(ctx, f.coll, personal.Subject(email), true)
+func (f forgotten) Forget(ctx context.Context, subject string) error {
+	_, err := personal.Forget(ctx, f.coll, subject, true)
 	return err
+}
+
+// register is the suite's register of erasures, as erasure sees it.
+type register struct {
+	r     *bus.ErasureRegister
+	clock clock.Clock
+}
+
+func (r register) Record(ctx context.Context, subject string, version int) error {
+	return r.r.Record(ctx, bus.RegisteredErasure{Subject: subject, Version: version, At: r.clock.Now().UTC()})
+}
+
+func (r register) Latest(ctx context.Context) (map[string]int, error) {
+	entries, err := r.r.Latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	latest := make(map[string]int, len(entries))
+	for _, e := range entries {
+		latest[e.Subject] = e.Version
+	}
+	return latest, nil
 }
 
 // stored reads events as stored: one organisation's through the sealed store, the

@@ -336,16 +336,22 @@ func (o *Organisation) NeedsNominatedLead() bool {
 // makes unreadable by other means (libs/personal). The contacts need not be complete
 // afterwards: an organisation without its nominated lead says so (NeedsNominatedLead).
 func (o *Organisation) ErasePerson(email string) ([]events.Payload, error) {
-	if o.status != StatusFormReceived && o.status != StatusAnnounced {
-		return nil, nil
-	}
 	target := strings.ToLower(strings.TrimSpace(email))
 	if target == "" {
 		return nil, apperr.Field("email", "is required")
 	}
+	return o.ErasePersonMatching(func(address string) bool { return strings.ToLower(address) == target })
+}
+
+// ErasePersonMatching is ErasePerson of the person whose address named says is
+// theirs (the erasure finds a person by the digest of their address).
+func (o *Organisation) ErasePersonMatching(named func(email string) bool) ([]events.Payload, error) {
+	if o.status != StatusFormReceived && o.status != StatusAnnounced {
+		return nil, nil
+	}
 	erased := false
 	person := func(p Person) events.Person {
-		if p.Email != "" && strings.ToLower(p.Email) == target {
+		if p.Email != "" && named(p.Email) {
 			erased = true
 			return events.Person{Erased: true}
 		}
