@@ -393,10 +393,14 @@ func firstLine(s string) string {
 // the portal's P, so the walkthrough's portal steps went to port 8080).
 func walkthroughEnv(tb testing.TB, st *stack, bin string) []string {
 	tb.Helper()
+	// The stack is up at the banner's first line; the export line follows it, and
+	// may not have been read yet.
 	var exports []string
-	for line := range strings.Lines(st.log()) {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "export S="); ok {
-			exports = strings.Fields("S=" + rest)
+	for deadline := time.Now().Add(10 * time.Second); exports == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for line := range strings.Lines(st.log()) {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "export S="); ok {
+				exports = strings.Fields("S=" + rest)
+			}
 		}
 	}
 	for _, name := range []string{"S", "R", "N", "F", "M", "P", "DATA_DIR"} {
