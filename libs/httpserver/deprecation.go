@@ -38,8 +38,12 @@ type deprecation struct {
 	successor     string
 }
 
-// set adds the headers to h for a request to the deprecated operation with params.
-func (d deprecation) set(h http.Header, params map[string]string) {
+// set adds the headers to h for a request to the deprecated operation at path (as
+// sent, escaped) with params. The Link is a reference relative to the request's own
+// path, which a client resolves against the URL it called (RFC 8288, RFC 3986 5.2):
+// so it leads to the successor wherever the service is served, under the production
+// Ingress's /<service> prefix too, which rewrites a Location but not a Link.
+func (d deprecation) set(h http.Header, path string, params map[string]string) {
 	h.Set(HeaderDeprecation, d.since)
 	h.Set(HeaderSunset, d.sunset)
 	link := pathParam.ReplaceAllStringFunc(d.successor, func(p string) string {
@@ -51,7 +55,28 @@ func (d deprecation) set(h http.Header, params map[string]string) {
 		}
 		return url.PathEscape(v)
 	})
-	h.Set(HeaderLink, "<"+link+`>; rel="successor-version"`)
+	h.Set(HeaderLink, "<"+RelativeRef(path, link)+`>; rel="successor-version"`)
+}
+
+// RelativeRef is the relative reference that, resolved against a request to the
+// path from, gives the path to (both host-relative, escaped): the segments after
+// their common directories, climbing with ../ out of those of from that to does not
+// share. A first segment with a colon, which would read as a scheme, is written ./
+// first.
+func RelativeRef(from, to string) string {
+	dirs := strings.Split(strings.TrimPrefix(from, "/"), "/")
+	dirs = dirs[:len(dirs)-1] // the last segment is not a directory
+	segs := strings.Split(strings.TrimPrefix(to, "/"), "/")
+	common := 0
+	for common < len(dirs) && common < len(segs)-1 && dirs[common] == segs[common] {
+		common++
+	}
+	rest := strings.Join(segs[common:], "/")
+	ups := len(dirs) - common
+	if ups == 0 && (rest == "" || strings.Contains(strings.SplitN(rest, "/", 2)[0], ":")) {
+		return "./" + rest
+	}
+	return strings.Repeat("../", ups) + rest
 }
 
 var pathParam = regexp.MustCompile(`\{[^{}/]+\}`)

@@ -3,6 +3,7 @@ package httpserver_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -70,8 +71,8 @@ func deprecatedServer(tb testing.TB, spec string) (*httpserver.Server, error) {
 // TestDeprecatedOperationsSayWhenTheyGo: every answer of an operation the document
 // marks deprecated, a refusal too, carries Deprecation (RFC 9745, @ and the Unix time
 // of its x-deprecated-on), Sunset (RFC 8594, an HTTP date) and a Link to its
-// successor with the request's own path parameters; its successor's answers carry
-// none of them.
+// successor with the request's own path parameters, relative to the request's path;
+// its successor's answers carry none of them.
 func TestDeprecatedOperationsSayWhenTheyGo(t *testing.T) {
 	t.Parallel()
 	srv, err := deprecatedServer(t, deprecatedSpec)
@@ -92,8 +93,8 @@ func TestDeprecatedOperationsSayWhenTheyGo(t *testing.T) {
 		path string
 		want notice
 	}{
-		{"/v1/things/t1/close", notice{"OK", "@1796256000", "Wed, 30 Jun 2027 00:00:00 GMT", `</v1/things/t1/closure>; rel="successor-version"`, "closed t1"}},
-		{"/v1/things/gone/close", notice{"Not Found", "@1796256000", "Wed, 30 Jun 2027 00:00:00 GMT", `</v1/things/gone/closure>; rel="successor-version"`, "no such thing"}},
+		{"/v1/things/t1/close", notice{"OK", "@1796256000", "Wed, 30 Jun 2027 00:00:00 GMT", `<closure>; rel="successor-version"`, "closed t1"}},
+		{"/v1/things/gone/close", notice{"Not Found", "@1796256000", "Wed, 30 Jun 2027 00:00:00 GMT", `<closure>; rel="successor-version"`, "no such thing"}},
 		{"/v1/things/t1/closure", notice{Status: "OK", Body: "closed t1"}},
 	} {
 		if diff := cmp.Diff(tt.want, answer(post(tt.path))); diff != "" {
@@ -124,6 +125,47 @@ func TestADeprecatedOperationMustSayWhenItGoes(t *testing.T) {
 		_, err := deprecatedServer(t, spec)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: New = %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestSuccessorLinksResolveBehindAnyPrefix: the Link of a deprecated path, resolved
+// as RFC 8288 says against the URL the client called, leads to the successor whether
+// the service is served at the root or under a prefix (the production Ingress's
+// /<service>, which it strips before the request reaches the service). A
+// host-relative Link (/v1/...) led behind the Ingress to a path no rule serves.
+func TestSuccessorLinksResolveBehindAnyPrefix(t *testing.T) {
+	t.Parallel()
+	pairs := [][2]string{
+		{"/v1/things/t1/close", "/v1/things/t1/closure"},
+		{"/v1/review-rounds/r1/close", "/v1/review-rounds/r1/closures"},
+		{"/v1/applications/a1/submit", "/v1/applications/a1/submission"},
+		{"/v1/ops/things/t1/actions/rotate", "/v1/ops/rotations"},
+		{"/v1/things/t1", "/v1/things/t1/closure"},
+		{"/v1/things/t1/close", "/v1/things"},
+		{"/v1/things/t1/close", "/v1/things/"},
+		{"/v1/old/t1/close", "/v2/new/t1/closure"},
+		{"/close", "/v1/a:b/closure"},
+		{"/v1/close", "/v1/a:b"},
+		{"/v1/things/a%2Fb/close", "/v1/things/a%2Fb/closure"},
+		{"/v1/things/a~b/close", "/v1/things/a%7Eb/closure"},
+	}
+	for _, prefix := range []string{"", "/signatory", "/api/fund"} {
+		for _, p := range pairs {
+			from, to := p[0], p[1]
+			base, err := url.Parse("https://api.example.org" + prefix + from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := httpserver.RelativeRef(from, to)
+			rel, err := url.Parse(ref)
+			if err != nil || rel.IsAbs() || strings.HasPrefix(ref, "/") {
+				t.Errorf("RelativeRef(%s, %s) = %q, not a relative path reference (%v)", from, to, ref, err)
+				continue
+			}
+			if got := base.ResolveReference(rel).EscapedPath(); got != prefix+to {
+				t.Errorf("under %q, %s's Link %q resolves to %s, want %s", prefix, from, ref, got, prefix+to)
+			}
 		}
 	}
 }

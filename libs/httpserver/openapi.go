@@ -103,7 +103,7 @@ func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, 
 			// Every answer of a deprecated operation says so, refusals too: a
 			// caller meets the notice whatever it sent.
 			if d, ok := deprecated[route.Operation]; ok {
-				d.set(c.Response().Header(), pathParams)
+				d.set(c.Response().Header(), req.URL.EscapedPath(), pathParams)
 			}
 			ctx := req.Context()
 			security := route.Operation.Security

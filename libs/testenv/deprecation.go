@@ -3,7 +3,9 @@ package testenv
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,8 +17,8 @@ var deprecationValue = regexp.MustCompile(`^@[0-9]+$`)
 // its deprecated old one (older): the same status and the same body, leaving out the
 // fields named in ignore (those that differ between the two objects the test acted
 // on, such as id or created_at) and a problem's request_id and instance; and only
-// the old answer carries Deprecation (RFC 9745), Sunset (RFC 8594) and a Link to
-// successor, the new path it was sent to.
+// the old answer carries Deprecation (RFC 9745), Sunset (RFC 8594) and a Link that,
+// resolved against the path called, is successor, the new path it was sent to.
 func SameAnswerDeprecated(tb testing.TB, newer, older Response, successor string, ignore ...string) {
 	tb.Helper()
 	if newer.Status != older.Status {
@@ -48,7 +50,21 @@ func SameAnswerDeprecated(tb testing.TB, newer, older Response, successor string
 	} else if _, err := http.ParseTime(v); err != nil {
 		tb.Errorf("the deprecated path's Sunset %q is not an HTTP date: %v", v, err)
 	}
-	if got, want := older.Header.Get("Link"), "<"+successor+`>; rel="successor-version"`; got != want {
-		tb.Errorf("the deprecated path's Link is %q, want %q", got, want)
+	// The Link is relative to the path called (so that it resolves behind a proxy's
+	// prefix too): resolved against it, it is the successor.
+	link := older.Header.Get("Link")
+	target, ok := strings.CutSuffix(strings.TrimPrefix(link, "<"), `>; rel="successor-version"`)
+	ref, err := url.Parse(target)
+	switch {
+	case !ok || !strings.HasPrefix(link, "<") || err != nil:
+		tb.Errorf("the deprecated path's Link is %q, want <reference>; rel=\"successor-version\"", link)
+	case ref.IsAbs() || strings.HasPrefix(target, "/"):
+		tb.Errorf("the deprecated path's Link %q is not relative to the path called: behind a prefix it would lead elsewhere", link)
+	case older.URL == nil:
+		tb.Error("the deprecated path's answer does not say what was called")
+	default:
+		if got := older.URL.ResolveReference(ref).EscapedPath(); got != successor {
+			tb.Errorf("the deprecated path's Link %q, resolved against %s, is %s, want %s", link, older.URL.EscapedPath(), got, successor)
+		}
 	}
 }

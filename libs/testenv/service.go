@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,9 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// URL is what the request was sent to, against which a relative reference in the
+	// answer (a Link) resolves.
+	URL *url.URL
 }
 
 // JSON decodes the body as an object.
@@ -200,7 +204,7 @@ func (c *Client) Do(method, path, token string, body any, headers ...string) Res
 			c.TB.Errorf("%s %s: %v", method, path, err)
 		}
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data, URL: req.URL}
 }
 
 // Must fails the test unless r has status want.
