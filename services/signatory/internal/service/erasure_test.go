@@ -301,15 +301,18 @@ func TestOlderEventsAreSealedAndThenErasable(t *testing.T) {
 // restore of its database.
 func (h *harness) startOn(t *testing.T, env *testenv.Env, db string) *harness {
 	t.Helper()
-	return h.startManyOn(t, env, db, 1)[0]
+	return startReplicas(t, env, db, 1)[0]
 }
 
-// startManyOn starts n replicas on db at once, as a Deployment's pods start.
-func (h *harness) startManyOn(t *testing.T, env *testenv.Env, db string, n int) []*harness {
+// startReplicas starts n replicas in env at once, as a Deployment's pods start, on
+// the database db (a new one if empty).
+func startReplicas(t *testing.T, env *testenv.Env, db string, n int) []*harness {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
-	cfg.Platform.Mongo.Database = db
+	if db != "" {
+		cfg.Platform.Mongo.Database = db
+	}
 	type started struct {
 		svc     *service.Service
 		cleanup func()
@@ -380,22 +383,16 @@ func (h *harness) announcements(t *testing.T, email string) []string {
 // TestAnErasureSinceTheBackupIsMadeAgainAfterARestore: the service's database is
 // backed up with an organisation naming its lead; then the lead is erased. A restore
 // of the backup brings the lead back in the database (their key, their address in
-// the contacts), but not in the register of erasures, which lives in NATS: the
-// service started on the restored database erases them again before it serves, tells
-// the other services again, and says so in the audit trail. A second start finds
-// nothing to do; and a person named again after the erasure made again is not erased
-// by later starts.
+// the contacts), but not in the register of erasures, which lives in NATS: two
+// replicas started on the restored database at once erase them again before they
+// serve, tell the other services again, and say so in the audit trail. A later start
+// finds nothing to do; and a person named again after the erasure made again is not
+// erased by later starts.
 func TestAnErasureSinceTheBackupIsMadeAgainAfterARestore(t *testing.T) {
 	t.Parallel()
 	env := testenv.NewEnv(t)
 	env.Spec = api.Spec
-	cfg := config.Default()
-	cfg.Platform = env.Platform(t, cfg.Platform)
-	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	live := &harness{Client: env.Serve(t, svc.Serve, cleanup), t: t, js: env.JS, svc: svc}
+	live := startReplicas(t, env, "", 1)[0]
 	ops := live.Token(auth.RoleOps, "")
 	id := live.onboard(ops, "announcement")
 	live.eventsOf(id, 4)
@@ -424,7 +421,7 @@ func TestAnErasureSinceTheBackupIsMadeAgainAfterARestore(t *testing.T) {
 	// Two replicas start on the restored database at once: each finds the erasure
 	// missing, and between them they make it again (once or twice: either is one
 	// erasure, each announcement forgotten alike by the other services).
-	replicas := live.startManyOn(t, env, backup, 2)
+	replicas := startReplicas(t, env, backup, 2)
 	restored := replicas[0]
 	for _, r := range replicas {
 		if email, needs := leadOf(r); email == lead || !needs {
