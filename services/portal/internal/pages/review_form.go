@@ -192,7 +192,7 @@ func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	f, errs := form.ParseReview(r.PostForm)
+	f, errs := form.ParseReviewDraft(r.PostForm)
 	data, ok := h.loadReview(w, r, set, &f)
 	if !ok {
 		return
@@ -202,7 +202,7 @@ func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.DraftVersion = postedDraftVersion(r.PostForm)
-	if errs := draftProblems(r.PostForm, errs); len(errs) > 0 {
+	if len(errs) > 0 {
 		h.showReview(w, r, http.StatusBadRequest, data, &f, errs)
 		return
 	}
@@ -252,20 +252,6 @@ func postedDraftVersion(v url.Values) int {
 		return 0
 	}
 	return n
-}
-
-// draftProblems keeps, of the submit's problems with the form, those a part-way
-// review has too: a field with something in it that the review service would
-// refuse (a score the form does not offer, a text too long). A field left empty is
-// what saving part-way is for.
-func draftProblems(v url.Values, errs form.Errors) []templates.FieldError {
-	var out []templates.FieldError
-	for _, e := range errs {
-		if strings.TrimSpace(v.Get(e.Field)) != "" {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // draftOf is the form as a saved copy, replacing the copy of version.

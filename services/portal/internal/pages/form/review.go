@@ -93,6 +93,20 @@ func ParseReview(v url.Values) (Review, Errors) {
 	return f, errs
 }
 
+// ParseReviewDraft reads the review form as saved part-way: what is left empty is
+// for later, so only what was written and cannot be sent (a score out of range, text
+// longer than the review service takes) is a problem, told beside its field.
+func ParseReviewDraft(v url.Values) (Review, Errors) {
+	f, all := ParseReview(v)
+	var errs Errors
+	for _, e := range all {
+		if strings.TrimSpace(v.Get(e.Field)) != "" {
+			errs = append(errs, e)
+		}
+	}
+	return f, errs
+}
+
 // text is a text area's value as the person meant it: without the white space
 // around it, and with the browser's CR LF line ends as plain line feeds.
 func text(s string) string {

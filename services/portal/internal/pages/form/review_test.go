@@ -86,3 +86,27 @@ func TestReviewFieldName(t *testing.T) {
 		}
 	}
 }
+
+// TestParseReviewDraftTellsOnlyWhatWasWrittenAndCannotBeSent: a review saved part-way
+// may leave anything empty; a score out of range or a text longer than the review
+// service takes is still a problem, beside its field, and the form keeps it all.
+func TestParseReviewDraftTellsOnlyWhatWasWrittenAndCannotBeSent(t *testing.T) {
+	t.Parallel()
+	if f, errs := ParseReviewDraft(url.Values{}); len(errs) != 0 || len(f.Themes) != len(ReviewThemes) {
+		t.Errorf("an empty draft: %d themes, problems %v; want every theme and none", len(f.Themes), errs)
+	}
+	v := url.Values{"summary": {strings.Repeat("x", 100_001)}}
+	v.Set(ThemeField(0, "score"), "9")
+	v.Set(ThemeField(1, "strengths"), "Clear.")
+	f, errs := ParseReviewDraft(v)
+	var fields []string
+	for _, e := range errs {
+		fields = append(fields, e.Field)
+	}
+	if diff := cmp.Diff([]string{ThemeField(0, "score"), "summary"}, fields); diff != "" {
+		t.Errorf("problems of a draft with a bad score and a long summary (-want +got):\n%s", diff)
+	}
+	if f.Themes[1].Strengths != "Clear." {
+		t.Errorf("the draft lost what was written: %+v", f.Themes[1])
+	}
+}
