@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.opentelemetry.io/otel/sdk/trace"
 
@@ -101,6 +102,36 @@ func Mongo(tb testing.TB) (*mongo.Client, *mongo.Database) {
 		_ = client.Disconnect(ctx)
 	})
 	return client, db
+}
+
+// BackUp copies every document of every collection of db into a fresh database of
+// the test's, as a backup taken now would hold them, and returns its name: a service
+// started on it is the service after a restore of that backup.
+func BackUp(tb testing.TB, db *mongo.Database) string {
+	tb.Helper()
+	ctx := context.Background()
+	_, to := Mongo(tb)
+	names, err := db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		tb.Fatalf("back up %s: %v", db.Name(), err)
+	}
+	for _, name := range names {
+		cur, err := db.Collection(name).Find(ctx, bson.D{})
+		if err != nil {
+			tb.Fatalf("back up %s.%s: %v", db.Name(), name, err)
+		}
+		var docs []bson.Raw
+		if err := cur.All(ctx, &docs); err != nil {
+			tb.Fatalf("back up %s.%s: %v", db.Name(), name, err)
+		}
+		if len(docs) == 0 {
+			continue
+		}
+		if _, err := to.Collection(name).InsertMany(ctx, docs); err != nil {
+			tb.Fatalf("back up %s.%s: %v", db.Name(), name, err)
+		}
+	}
+	return to.Name()
 }
 
 // NATS starts a NATS server with JetStream for this test and returns its URL.

@@ -336,35 +336,6 @@ func startReplicas(t *testing.T, env *testenv.Env, db string, n int) []*harness 
 	return out
 }
 
-// backUp copies every document of the service's database into a new one, as a
-// backup would hold it, and returns the new database's name.
-func (h *harness) backUp(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	_, to := testenv.Mongo(t)
-	names, err := h.svc.DB.ListCollectionNames(ctx, bson.D{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		cur, err := h.svc.DB.Collection(name).Find(ctx, bson.D{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var docs []bson.Raw
-		if err := cur.All(ctx, &docs); err != nil {
-			t.Fatal(err)
-		}
-		if len(docs) == 0 {
-			continue
-		}
-		if _, err := to.Collection(name).InsertMany(ctx, docs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return to.Name()
-}
-
 // announcements is the versions of the announcements of a person's erasure in the
 // service's event log, and who made each.
 func (h *harness) announcements(t *testing.T, email string) []string {
@@ -409,7 +380,7 @@ func TestAnErasureSinceTheBackupIsMadeAgainAfterARestore(t *testing.T) {
 		return orgs
 	}
 
-	backup := live.backUp(t)
+	backup := testenv.BackUp(t, live.svc.DB)
 	live.Must(http.StatusOK, live.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": lead}))
 	if email, needs := leadOf(live); email == lead || !needs {
 		t.Fatalf("after the erasure the organisation's lead reads %q (needs a lead: %v), want erased", email, needs)
