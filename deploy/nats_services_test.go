@@ -53,7 +53,7 @@ var natsUses = []natsUse{
 	{user: "signatory", stream: events.StreamSignatory, publishes: true, letters: events.StreamSignatory, lag: true, forgets: true, registers: true, foreign: events.StreamFund},
 	{user: "review", stream: events.StreamReview, publishes: true, letters: events.StreamReview, lag: true, replays: []string{events.StreamSignatory}, forgets: true, foreign: events.StreamSignatory},
 	{user: "notify", stream: events.StreamNotify, letters: events.StreamSignatory, foreign: events.StreamSignatory},
-	{user: "fund", stream: events.StreamFund, publishes: true, letters: events.StreamFund, lag: true, replays: []string{events.StreamSignatory}, forgets: true, foreign: events.StreamReview},
+	{user: "fund", stream: events.StreamFund, publishes: true, letters: events.StreamFund, lag: true, replays: []string{events.StreamSignatory, events.StreamPortalTokens}, forgets: true, foreign: events.StreamReview},
 }
 
 // connectRecording connects as user and records the permissions violations the
@@ -132,6 +132,17 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 				t.Fatalf("%s publishes: %v", u.user, err)
 			}
 		}
+	}
+	// The portal makes the stream of its API token events and publishes there: the
+	// fund's rebuild replays it after a restore.
+	_, portal := connectAs(t, url, caFile, "portal")
+	if _, err := bus.EnsureStream(ctx, portal, bus.PortalTokenStream(1)); err != nil {
+		t.Fatalf("portal: %v", err)
+	}
+	token := events.Envelope{ID: "portal-token-1", Source: "/tc/portal", Type: events.APITokenIssuedV1{}.EventType(), AggregateType: "apitoken",
+		AggregateID: "tok-1", Version: 1, Time: time.Now(), Actor: "system:portal", Data: []byte(`{"token_id":"tok-1"}`)}
+	if _, err := portal.PublishMsg(ctx, bus.Message(token)); err != nil {
+		t.Fatalf("portal publishes a token event: %v", err)
 	}
 	_, ops := connectAs(t, url, caFile, "ops")
 

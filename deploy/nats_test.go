@@ -580,6 +580,33 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 	if _, err := notifyJS.CreateConsumer(short(), "TC_PORTAL_TOKENS", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 		t.Error("notify may consume TC_PORTAL_TOKENS")
 	}
+
+	// At every start the portal reads its API token stream from the start with an
+	// ordered consumer, to mend what a restore of its database undid
+	// (apitokens.Reconcile): every request of it is allowed.
+	recJS, refused := connectRecording(t, url, caFile, "portal")
+	oc, err := recJS.OrderedConsumer(short(), "TC_PORTAL_TOKENS", jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		t.Fatalf("portal reads TC_PORTAL_TOKENS: %v", err)
+	}
+	ci, err := oc.Info(short())
+	if err != nil || ci.NumPending == 0 {
+		t.Fatalf("portal reads TC_PORTAL_TOKENS: %v, %d pending", err, ci.NumPending)
+	}
+	msgs, err := oc.Fetch(int(ci.NumPending), jetstream.FetchMaxWait(3*time.Second))
+	if err != nil {
+		t.Fatalf("portal reads TC_PORTAL_TOKENS: %v", err)
+	}
+	n := 0
+	for range msgs.Messages() {
+		n++
+	}
+	if n != int(ci.NumPending) {
+		t.Errorf("portal read %d of TC_PORTAL_TOKENS's %d events: %v", n, ci.NumPending, msgs.Error())
+	}
+	if r := refused(); len(r) > 0 {
+		t.Errorf("the server refused the portal's reading of its token stream: %s", strings.Join(r, "; "))
+	}
 }
 
 // freePort returns a TCP port nothing listens on now.

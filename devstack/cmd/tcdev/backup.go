@@ -48,13 +48,15 @@ func runRestore(args []string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer unlock()
-	// The register of erasures stays: it is how the signatory service, at its next
-	// start, erases again the people erased since the backup was taken.
-	m, err := embedded.Restore(*dataDir, *from, events.StreamErasures)
+	// Two streams stay, which outlive a restore by design: the register of erasures,
+	// from which the signatory service, at its next start, erases again the people
+	// erased since the backup was taken; and the API token events, from which the
+	// fund's rebuild and the portal's start learn the revocations since.
+	m, err := embedded.Restore(*dataDir, *from, events.StreamErasures, events.StreamPortalTokens)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied but for the register of erasures.\n"+
+	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied but for the register of erasures and the API token events.\n"+
 		"Rebuild the projections with the stack stopped (bin/tcdev rebuild -data %s -bin bin), then start it (make run): see deploy/README.md.\n"+
 		"Everyone erased since %s is erased again as the signatory service starts, from the register of erasures (docs/PRIVACY.md, \"After a restore\").\n",
 		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir, *dataDir, m.Taken.Format(time.RFC3339))

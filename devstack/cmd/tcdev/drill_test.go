@@ -187,8 +187,21 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 	// replaces every database, and empties the NATS store but for the register.
 	t.Log(tcdev("restore", "-data", data, "-from", backup))
 	kept, err := os.ReadDir(filepath.Join(data, "nats", "jetstream", "$G", "streams"))
-	if err != nil || len(kept) != 1 || kept[0].Name() != events.StreamErasures {
-		t.Fatalf("the restore left streams %v (%v), want the register of erasures alone: streams would run ahead of the restored event stores", kept, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registerKept := false
+	for _, d := range kept {
+		switch d.Name() {
+		case events.StreamErasures:
+			registerKept = true
+		case events.StreamPortalTokens:
+		default:
+			t.Errorf("the restore left stream %s: it would run ahead of the restored event stores", d.Name())
+		}
+	}
+	if !registerKept {
+		t.Fatalf("the restore did not keep the register of erasures: %v", kept)
 	}
 	mark = time.Now()
 	rebuilt := tcdev("rebuild", "-data", data, "-bin", bin, "-port-offset", strconv.Itoa(st.offset))

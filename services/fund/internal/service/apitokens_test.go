@@ -398,3 +398,46 @@ func TestLeadReadsItsOrganisationsApplicationsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestARestoreDoesNotReviveARevokedAPIToken: the fund's database is backed up while
+// an API token works; then the portal revokes it. Restored from that backup, the
+// fund's read model holds the token in force again, and its durable consumer, whose
+// place NATS kept, will not hear the revocation twice: the restore runbook's
+// rebuild-projections must replay the token stream (which keeps every event as long
+// as a token lives), so that the restored fund refuses the token, and still takes
+// one issued after the backup.
+func TestARestoreDoesNotReviveARevokedAPIToken(t *testing.T) {
+	t.Parallel()
+	h := startWithPortal(t)
+	h.announce("org-a", "signatory")
+	now := time.Now()
+	expires := now.Add(30 * 24 * time.Hour)
+	tok := h.apiToken("tok-a", "org-a", now, expires)
+	h.say(events.APITokenIssuedV1{TokenID: "tok-a", OrganisationID: "org-a", ExpiresAt: expires}, "tok-a", now)
+	h.status(http.StatusOK, "GET", "/v1/applications", tok, nil)
+
+	backup := testenv.BackUp(t, h.svc.DB)
+	h.say(events.APITokenRevokedV1{TokenID: "tok-a", OrganisationID: "org-a", ExpiresAt: expires}, "tok-a", time.Now())
+	later := h.apiToken("tok-later", "org-a", now, expires)
+	h.say(events.APITokenIssuedV1{TokenID: "tok-later", OrganisationID: "org-a", ExpiresAt: expires}, "tok-later", time.Now())
+	h.status(http.StatusOK, "GET", "/v1/applications", later, nil)
+	h.Must(http.StatusUnauthorized, h.Do("GET", "/v1/applications", tok, nil))
+
+	cfg := h.cfg
+	cfg.Platform.Mongo.Database = backup
+	restored, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard(), Clock: h.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := restored.RebuildProjections(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.env.Serve(t, restored.Serve, cleanup)
+	if got := c.Do("GET", "/v1/applications", tok, nil); got.Status != http.StatusUnauthorized {
+		t.Errorf("after a restore and its rebuild (%v) the revoked token answers %d, want 401", rep.Replayed, got.Status)
+	}
+	if got := c.Do("GET", "/v1/applications", later, nil); got.Status != http.StatusOK {
+		t.Errorf("after a restore and its rebuild a token issued after the backup answers %d %s, want 200", got.Status, got.Body)
+	}
+}

@@ -103,6 +103,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		if err := p.Consume(eventport.APITokens(tokens)); err != nil {
 			return fail(err)
 		}
+		// After a restore the read model is as old as the backup, and the consumer's
+		// place (kept by NATS) is past what came since: a revocation among it would be
+		// lost, and the token in force again. The rebuild replays the token stream,
+		// which holds every event as long as its token lives. The read model is not
+		// emptied first: it only narrows (a revocation stands), so replaying over it
+		// loses nothing, and no token in force is refused meanwhile.
+		p.Rebuilds(platform.Projection{Durable: eventport.DurableAPITokens})
 	}
 	// The applications view comes from the fund's own events; the signatory read
 	// model, from the signatory service's stream.

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -372,6 +373,134 @@ func (s *Store) Retell(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, errors.Join(errs...)
+}
+
+// RestoredRevoker is who the lists say revoked a token whose revocation the token
+// stream held but the portal's records, restored from an older backup, did not.
+const RestoredRevoker = "ITSS (revoked before a restore of the portal's records)"
+
+// Reconciled is what Reconcile mended.
+type Reconciled struct {
+	// RevokedHere is how many records it marked revoked as the stream says they are.
+	RevokedHere int
+	// RevokedThere is how many tokens the stream says are in force that the records
+	// do not hold, and which it revoked on the stream.
+	RevokedThere int
+}
+
+// Reconcile brings the records and the token stream back into agreement after a
+// restore of the portal's database from a backup (the stream, in NATS, is not part
+// of it, and outlives every token it speaks of). A token the stream says revoked is
+// revoked in its record too, or the portal would list it in force while the fund
+// refuses it. A token the stream says is in force that no record here holds was made
+// after the backup: no one can see it or revoke it in the portal any more, so it is
+// revoked on the stream, and its tools need a new token (fail closed). It runs at
+// every start, before Retell; with nothing to mend it reads the stream and the
+// records once.
+func (s *Store) Reconcile(ctx context.Context) (Reconciled, error) {
+	var out Reconciled
+	said, err := s.streamStates(ctx)
+	if err != nil || len(said) == 0 {
+		return out, err
+	}
+	cur, err := s.coll.Find(ctx, bson.D{})
+	if err != nil {
+		return out, fmt.Errorf("list API tokens to reconcile: %w", store.Classify(err))
+	}
+	var docs []tokenDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return out, fmt.Errorf("read API tokens to reconcile: %w", store.Classify(err))
+	}
+	held := make(map[string]tokenDoc, len(docs))
+	for _, d := range docs {
+		held[d.ID] = d
+	}
+	now := s.clock.Now()
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(said)) {
+		st := said[id]
+		d, ok := held[id]
+		switch {
+		case ok && st.revoked && d.Revoked.IsZero():
+			res, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}, {Key: "revoked_by", Value: RestoredRevoker}, {Key: "told", Value: toldRevoked}}}})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("revoke API token %s as the stream says: %w", id, store.Classify(err)))
+				continue
+			}
+			out.RevokedHere += int(res.ModifiedCount)
+		case !ok && !st.revoked && now.Before(st.expires):
+			if err := s.publish(ctx, tokenDoc{ID: id, Org: st.org, Expires: st.expires, Revoked: now}); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out.RevokedThere++
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// streamState is what the token stream says of one token.
+type streamState struct {
+	org     string
+	expires time.Time
+	revoked bool
+}
+
+// streamStates reads every event of the token stream with an ordered consumer, and
+// returns each token's state: revoked once any event says so.
+func (s *Store) streamStates(ctx context.Context) (map[string]streamState, error) {
+	stream, err := s.js.Stream(ctx, events.StreamPortalTokens)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the API token stream: %w", err)
+	}
+	c, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		return nil, fmt.Errorf("read the API token stream: %w", err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the API token stream: %w", err)
+	}
+	out := map[string]streamState{}
+	left := int(info.NumPending) // #nosec G115 -- a stream's message count fits an int
+	for left > 0 {
+		msgs, err := c.Fetch(min(left, 256), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("read the API token stream: %w", err)
+		}
+		got := 0
+		for m := range msgs.Messages() {
+			got++
+			meta, err := m.Metadata()
+			if err != nil {
+				return nil, fmt.Errorf("read the API token stream: %w", err)
+			}
+			left = int(meta.NumPending) // #nosec G115 -- a stream's message count fits an int
+			env, err := bus.Envelope(m.Subject(), m.Headers(), m.Data())
+			if err != nil {
+				continue // not an event: the fund dead-letters it
+			}
+			var p events.APITokenIssuedV1 // the revocation carries the same fields
+			if json.Unmarshal(env.Data, &p) != nil || p.TokenID == "" {
+				continue
+			}
+			st := out[p.TokenID]
+			st.org, st.expires = p.OrganisationID, p.ExpiresAt
+			st.revoked = st.revoked || env.Type == (events.APITokenRevokedV1{}).EventType()
+			out[p.TokenID] = st
+		}
+		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, fmt.Errorf("read the API token stream: %w", err)
+		}
+		if got == 0 {
+			return nil, errors.New("read the API token stream: it gave nothing within 5s though it holds events")
+		}
+	}
+	return out, nil
 }
 
 // tell publishes the token's state, then records that the stream was told it. A

@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -42,11 +44,17 @@ func newStoreJS(t *testing.T) (*apitokens.Store, *clock.Fake, jetstream.JetStrea
 	if _, err := bus.EnsureStream(context.Background(), js, bus.PortalTokenStream(1)); err != nil {
 		t.Fatal(err)
 	}
+	clk := clock.NewFake(time.Now())
+	return storeOn(t, db, js, clk), clk, js, db
+}
+
+// storeOn is the store on db and js, minting with a key of its own.
+func storeOn(t *testing.T, db *mongo.Database, js jetstream.JetStream, clk clock.Clock) *apitokens.Store {
+	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := clock.NewFake(time.Now())
 	minter, err := signin.NewMinter("https://portal.example.org", key, clk)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +64,7 @@ func newStoreJS(t *testing.T) (*apitokens.Store, *clock.Fake, jetstream.JetStrea
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, clk, js, db
+	return s
 }
 
 func request(name string) apitokens.Request {
@@ -431,5 +439,73 @@ func TestATokensRecordGoesAWhileAfterItExpires(t *testing.T) {
 	}
 	if got := names(); !slices.Equal(got, []string{"Long-lived tool"}) {
 		t.Errorf("records left %v, want the token still in force (30 days) alone", got)
+	}
+}
+
+// TestReconcileMendsWhatARestoreUndid: the portal's records are backed up with three
+// tokens in force; then one is revoked and another made. Restored from the backup,
+// the records list the revoked token in force and know nothing of the new one, while
+// the token stream (in NATS, not restored) holds both facts. Reconcile revokes the
+// first in its record, as the stream says, and the second on the stream, since no
+// one could see or revoke it in the portal any more; the others stay in force. A run
+// on records that were never restored, and a second run, mend nothing.
+func TestReconcileMendsWhatARestoreUndid(t *testing.T) {
+	t.Parallel()
+	live, clk, js, db := newStoreJS(t)
+	ctx := context.Background()
+	var kept []apitokens.Token
+	for _, name := range []string{"kept one", "kept two", "revoked after the backup"} {
+		tok, _, err := live.Issue(ctx, request(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, tok)
+	}
+	revoked := kept[2]
+	kept = kept[:2]
+	backup := testenv.BackUp(t, db)
+	if _, err := live.Revoke(ctx, "org-a", revoked.ID, "Sam Patel"); err != nil {
+		t.Fatal(err)
+	}
+	made, _, err := live.Issue(ctx, request("made after the backup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got, err := live.Reconcile(ctx); err != nil || got != (apitokens.Reconciled{}) {
+		t.Errorf("Reconcile on records never restored = %+v, %v; want nothing mended", got, err)
+	}
+
+	restored := storeOn(t, db.Client().Database(backup), js, clk)
+	got, err := restored.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (apitokens.Reconciled{RevokedHere: 1, RevokedThere: 1}); got != want {
+		t.Errorf("Reconcile after a restore = %+v, want %+v", got, want)
+	}
+	list, err := restored.List(ctx, "org-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := map[string]string{}
+	for _, tok := range list {
+		state[tok.ID] = "in force"
+		if !tok.Active(clk.Now()) {
+			state[tok.ID] = "revoked by " + tok.RevokedBy
+		}
+	}
+	want := map[string]string{kept[0].ID: "in force", kept[1].ID: "in force", revoked.ID: "revoked by " + apitokens.RestoredRevoker}
+	if diff := cmp.Diff(want, state); diff != "" {
+		t.Errorf("the restored records after Reconcile (-want +got):\n%s", diff)
+	}
+	stream := said(t, js)
+	for id, wantType := range map[string]string{kept[0].ID: "issued", kept[1].ID: "issued", revoked.ID: "revoked", made.ID: "revoked"} {
+		if !strings.Contains(stream[id], ".apitoken."+wantType+".") {
+			t.Errorf("the stream's last word on %s is %q, want %s", id, stream[id], wantType)
+		}
+	}
+	if got, err := restored.Reconcile(ctx); err != nil || got != (apitokens.Reconciled{}) {
+		t.Errorf("Reconcile again = %+v, %v; want nothing mended", got, err)
 	}
 }

@@ -304,11 +304,26 @@ func (s *Service) Serve(ctx context.Context, ln, adm net.Listener) error {
 		run("consumer "+c.Durable(), c.Run)
 	}
 	// A token's state whose publish failed (or that predates the token stream) is
-	// told again until the stream has it: a revocation must reach the fund.
+	// told again until the stream has it: a revocation must reach the fund. First,
+	// once a start, the records and the stream are brought into agreement, which
+	// mends what a restore of the portal's database from a backup undid.
 	run("api token retell", func(ctx context.Context) error {
 		t := time.NewTicker(apitokens.RetellInterval)
 		defer t.Stop()
+		reconciled := false
 		for {
+			if !reconciled {
+				r, err := s.Tokens.Reconcile(ctx)
+				switch {
+				case err != nil && ctx.Err() == nil:
+					s.Logger.WarnContext(ctx, "API tokens not reconciled with their stream; will retry", "error", err)
+				case err == nil:
+					reconciled = true
+					if r.RevokedHere+r.RevokedThere > 0 {
+						s.Logger.WarnContext(ctx, "API tokens reconciled with their stream after a restore", "revoked_here", r.RevokedHere, "revoked_on_stream", r.RevokedThere)
+					}
+				}
+			}
 			if _, err := s.Tokens.Retell(ctx); err != nil && ctx.Err() == nil {
 				s.Logger.WarnContext(ctx, "API token retell failed; will retry", "error", err)
 			}
