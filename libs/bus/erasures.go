@@ -56,6 +56,16 @@ func OpenErasureRegister(ctx context.Context, js jetstream.JetStream, replicas i
 // NewErasureRegister is the register on a stream made already (ErasureRegisterStream).
 func NewErasureRegister(js jetstream.JetStream) *ErasureRegister { return &ErasureRegister{js: js} }
 
+// Made is when the register's stream was made: a register that is not the one the
+// entries were recorded in (NATS lost its volumes) was made later, and is empty.
+func (r *ErasureRegister) Made(ctx context.Context) (time.Time, error) {
+	s, err := r.js.Stream(ctx, events.StreamErasures)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("erasure register: %w", err)
+	}
+	return s.CachedInfo().Created.UTC(), nil
+}
+
 // Record adds an entry, and returns once JetStream has stored it. The same entry
 // recorded twice is stored once.
 func (r *ErasureRegister) Record(ctx context.Context, e RegisteredErasure) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/embedded"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/testenv"
@@ -76,5 +77,37 @@ func TestTheErasureRegisterGivesTheLastEntryOfEachPerson(t *testing.T) {
 		if err := reg.Record(ctx, bad); err == nil {
 			t.Errorf("the register took %+v", bad)
 		}
+	}
+}
+
+// TestTheErasureRegisterKeepsWhenItWasMadeAcrossARestartOfNATS: the time the
+// register's stream was made, by which the signatory service tells a register it
+// filled from one made anew, is the same after the server restarts on its store.
+func TestTheErasureRegisterKeepsWhenItWasMadeAcrossARestartOfNATS(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	made := func() time.Time {
+		t.Helper()
+		n, err := embedded.StartNATS(dir, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Stop()
+		_, js := testenv.JetStream(t, n)
+		reg, err := bus.OpenErasureRegister(ctx, js, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := reg.Made(ctx)
+		if err != nil || at.IsZero() {
+			t.Fatalf("Made = %v, %v", at, err)
+		}
+		return at
+	}
+	first := made()
+	if again := made(); !again.Equal(first) {
+		t.Errorf("the register was made at %v, and at %v after a restart of NATS", first, again)
 	}
 }

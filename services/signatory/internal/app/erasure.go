@@ -225,6 +225,46 @@ func (a *App) RedoErasures(ctx context.Context) (int, error) {
 	return redone, nil
 }
 
+// RegisterMark is the service's record, in its database, that the register of
+// erasures holds every erasure of its event log: Filled says so of the register as it
+// is now (a register made anew since, when NATS lost its volumes, is not filled).
+type RegisterMark interface {
+	Filled(ctx context.Context) (bool, error)
+	MarkFilled(ctx context.Context) error
+}
+
+// FillErasureRegister enters in the register every erasure the event log announces,
+// unless mark says the register holds them already: at the first start with the
+// register (erasures made before it came), and after the register was made anew. It
+// reads the whole log, once; it returns how many people it entered. Entering an
+// erasure the register holds already changes nothing.
+func (a *App) FillErasureRegister(ctx context.Context, mark RegisterMark) (int, error) {
+	if a.erasure == nil {
+		return 0, errors.New("erasure is not set up in this service")
+	}
+	filled, err := mark.Filled(ctx)
+	if err != nil || filled {
+		return 0, err
+	}
+	all, err := a.erasure.Stored.All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	latest := map[string]int{}
+	for _, e := range all {
+		if e.AggregateType == PersonAggregate {
+			sub := strings.TrimPrefix(e.AggregateID, "person-")
+			latest[sub] = max(latest[sub], e.Version)
+		}
+	}
+	for _, sub := range slices.Sorted(maps.Keys(latest)) {
+		if err := a.erasure.Register.Record(ctx, sub, latest[sub]); err != nil {
+			return 0, err
+		}
+	}
+	return len(latest), mark.MarkFilled(ctx)
+}
+
 // RedoActor is who the audit trail says erased a person again after a restore.
 const RedoActor = "system:erasure-register"
 

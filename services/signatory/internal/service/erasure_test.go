@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
@@ -425,5 +426,47 @@ func TestAnErasureSinceTheBackupIsMadeAgainAfterARestore(t *testing.T) {
 	named := live.startOn(t, env, backup)
 	if email, _ := leadOf(named); email != lead || len(held(named)) != 1 {
 		t.Errorf("a person named again after their erasure was made again reads %q after a start, want named", email)
+	}
+}
+
+// TestErasuresMadeBeforeTheRegisterAreEnteredInIt: a person was erased before the
+// register of erasures came (or NATS lost it since: the register is made anew, empty).
+// The next start enters that erasure in the register from the event log, so that a
+// restore of a backup taken before it still erases the person again.
+func TestErasuresMadeBeforeTheRegisterAreEnteredInIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
+	live := startReplicas(t, env, "", 1)[0]
+	ops := live.Token(auth.RoleOps, "")
+	id := live.onboard(ops, "announcement")
+	live.eventsOf(id, 4)
+	const lead = "s.patel@exampleton.ac.uk"
+	backup := testenv.BackUp(t, live.svc.DB)
+	live.Must(http.StatusOK, live.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": lead}))
+
+	// The register goes (the erasure was made by a release without it, or NATS lost
+	// its volumes).
+	if err := env.JS.DeleteStream(ctx, events.StreamErasures); err != nil {
+		t.Fatal(err)
+	}
+	upgraded := startReplicas(t, env, live.svc.DB.Name(), 1)[0]
+	reg, err := bus.OpenErasureRegister(ctx, env.JS, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := reg.Latest(ctx)
+	if err != nil || len(entries) != 1 || entries[0].Subject != personal.Subject(lead) || entries[0].Version != 1 {
+		t.Fatalf("after a start with the register gone, it holds %+v (%v), want the erasure of the log", entries, err)
+	}
+	if got := upgraded.announcements(t, lead); len(got) != 1 {
+		t.Errorf("the start entering the erasure in the register made it again: %v", got)
+	}
+
+	restored := startReplicas(t, env, backup, 1)[0]
+	got := restored.Must(http.StatusOK, restored.Do("GET", "/v1/organisations/"+id, ops, nil)).JSON(t)
+	if got["needs_nominated_lead"] != true {
+		t.Errorf("after a restore of a backup taken before an erasure the register learnt from the log, the organisation reads %v, want its lead erased", got["nominated_lead"])
 	}
 }

@@ -5,10 +5,13 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -109,6 +112,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// A restore of the database from a backup taken before an erasure brings the
 	// person back: the register, outside the database, says so, and they are erased
 	// again before the service serves anyone (docs/PRIVACY.md, "After a restore").
+	// The register holds the erasures made before it came, or before it was made
+	// anew, once they are entered from the log.
+	filled, err := application.FillErasureRegister(ctx, registerMark{coll: p.DB.Collection(registerMarkCollection), reg: erasures})
+	if err != nil {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("enter the erasures of the event log in the register of erasures: %w", err)
+	}
+	if filled > 0 {
+		p.Logger.InfoContext(ctx, "erasures of the event log entered in the register of erasures", "people", filled)
+	}
 	redone, err := application.RedoErasures(ctx)
 	if err != nil {
 		cleanup()
@@ -190,6 +203,45 @@ func (r register) Latest(ctx context.Context) (map[string]int, error) {
 		latest[e.Subject] = e.Version
 	}
 	return latest, nil
+}
+
+// registerMarkCollection holds the service's mark that the register of erasures
+// holds every erasure of its log (app.RegisterMark).
+const registerMarkCollection = "erasure_register"
+
+// registerMark is app.RegisterMark: one document naming when the register it was
+// made for was made, so that a register made anew is filled again.
+type registerMark struct {
+	coll *mongo.Collection
+	reg  *bus.ErasureRegister
+}
+
+const registerMarkID = "filled-v1"
+
+func (m registerMark) Filled(ctx context.Context) (bool, error) {
+	made, err := m.reg.Made(ctx)
+	if err != nil {
+		return false, err
+	}
+	var doc struct {
+		Made string `bson:"register_made"`
+	}
+	err = m.coll.FindOne(ctx, bson.D{{Key: "_id", Value: registerMarkID}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the register of erasures' mark: %w", store.Classify(err))
+	}
+	return doc.Made == made.Format(time.RFC3339Nano), nil
+}
+
+func (m registerMark) MarkFilled(ctx context.Context) error {
+	made, err := m.reg.Made(ctx)
+	if err != nil {
+		return err
+	}
+	return store.Replace(ctx, m.coll, registerMarkID, bson.D{{Key: "_id", Value: registerMarkID}, {Key: "register_made", Value: made.Format(time.RFC3339Nano)}})
 }
 
 // stored reads events as stored: one organisation's through the sealed store, the
