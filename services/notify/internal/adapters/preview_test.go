@@ -189,3 +189,33 @@ func TestThePreviewPagesThroughMoreOrganisationsThanABatch(t *testing.T) {
 		}
 	}
 }
+
+// TestAPreviewPageReadsNoMoreWhereThereAreMoreOrganisations: the first page of the
+// preview reads the organisations it shows and the one after, however many more
+// there are to walk past: with ten times the organisations it reads at most one more
+// document. Read sixteen at a time, a page of five read sixteen organisations where
+// there were fifty, five where there were five.
+func TestAPreviewPageReadsNoMoreWhereThereAreMoreOrganisations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ops := auth.Principal{Subject: "ops", Role: auth.RoleOps}
+	clk := clock.NewFake(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	const limit = 5
+	docs := map[int]int{}
+	for _, orgs := range []int{limit, 10 * limit} {
+		a, counted := previewApp(t, clk, orgs, 1)
+		before := counted.Now()
+		page, _, err := a.Preview(ctx, ops, limit, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) != limit {
+			t.Fatalf("with %d organisations the first page shows %d, want %d", orgs, len(page), limit)
+		}
+		docs[orgs] = counted.Now().Sub(before).Docs
+	}
+	t.Logf("documents read by the first page, by organisations held: %v", docs)
+	if docs[10*limit] > docs[limit]+1 {
+		t.Errorf("the first page read %d documents with %d organisations and %d with %d: want at most one more", docs[10*limit], 10*limit, docs[limit], limit)
+	}
+}

@@ -862,7 +862,7 @@ type Reminder struct {
 	To                                                            []mail.Person
 }
 
-// previewBatch is how many organisations a preview reads at once.
+// previewBatch is the most organisations a preview reads at once.
 const previewBatch = 16
 
 // previewCursor is where a page of the preview ends: its last organisation's next
@@ -905,11 +905,14 @@ func (a *App) Preview(ctx context.Context, by auth.Principal, limit int, cursor 
 		// Every organisation not met yet has its next reminder at or after at.
 		return len(found) > limit && !previewBefore(at.Step.On, at.OrganisationID, found[limit].On, found[limit].OrganisationID)
 	}
-	// The organisations met are read previewBatch at a time, concurrently: each is a
-	// read of the database, and a page of 50 read one after another cost the
-	// console's reminders page most of its 50 ms. Until a batch is read, full sees
-	// fewer organisations than were met, which can only make it stop later, never
-	// too soon (more items can only bring found[limit] earlier).
+	// The organisations met are read in batches, concurrently: each is a read of the
+	// database, and a page of 50 read one after another cost the console's reminders
+	// page most of its 50 ms. Until a batch is read, full sees fewer organisations
+	// than were met, which can only make it stop later, never too soon (more items
+	// can only bring found[limit] earlier). A batch is no larger than the items the
+	// page still lacks (at most previewBatch, at least one): a batch of 16 when the
+	// page lacked one read up to 15 organisations past its end, so that a page cost
+	// more where there were more organisations to walk past (issue 22).
 	var batch []string
 	read := func() {
 		if len(batch) == 0 || failed != nil {
@@ -944,7 +947,7 @@ func (a *App) Preview(ctx context.Context, by auth.Principal, limit int, cursor 
 		if seen[r.OrganisationID] {
 			return true
 		}
-		if len(batch) == previewBatch {
+		if len(batch) >= max(1, min(previewBatch, limit+1-len(found))) {
 			if read(); failed != nil || full(r) {
 				return false
 			}
