@@ -58,7 +58,7 @@ func runRestore(args []string) error {
 	}
 	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied but for the register of erasures and the API token events.\n"+
 		"Rebuild the projections with the stack stopped (bin/tcdev rebuild -data %s -bin bin), then start it (make run): see deploy/README.md.\n"+
-		"Everyone erased since %s is erased again as the signatory service starts, from the register of erasures (docs/PRIVACY.md, \"After a restore\").\n",
+		"Everyone erased since %s is erased again from the register of erasures when the signatory service next starts, the rebuild's start included (docs/PRIVACY.md, \"After a restore\").\n",
 		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir, *dataDir, m.Taken.Format(time.RFC3339))
 	return nil
 }
