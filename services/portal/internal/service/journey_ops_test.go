@@ -76,6 +76,8 @@ func opsTypeInto(t *testing.T, b *browsertest.Browser, role, name, text string) 
 // follows the organisation's link to the reviewer pool's form (its identifier filled
 // in), then runs a fund round: opens it, corrects its closing time, assesses two applications, awards one and
 // declines the other with feedback (meeting the feedback's field error first);
+// opens a round for next month letting the previous round's grantees apply, and
+// corrects that choice while the round has not opened;
 // last, replays a dead letter whose cause is gone.
 // axe-core checks every page on the way.
 func TestJourneyOps(t *testing.T) {
@@ -225,6 +227,50 @@ func TestJourneyOps(t *testing.T) {
 	b.Enter()
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Declined") || !strings.Contains(got, "further along") {
 		t.Fatalf("after the decline the application reads %q", got)
+	}
+
+	// A round that opens next month, opened letting the previous round's grantees
+	// apply (its checkbox); its correction form, while it has not opened, shows that
+	// choice, which is changed back.
+	b.Open(s.p.url + "/ops/fund")
+	heading(t, b, "Collaboration Fund")
+	tabTo(t, b, "link", "Open a fund round")
+	b.Enter()
+	heading(t, b, "Open a fund round")
+	opsTypeInto(t, b, "textbox", "Name", "Technician Collaboration Fund Next")
+	opsTypeInto(t, b, "textbox", "Opens", time.Now().AddDate(0, 1, 0).In(opsLondon()).Format("2006-01-02 15:04"))
+	opsTypeInto(t, b, "textbox", "Closes", time.Now().AddDate(0, 2, 0).In(opsLondon()).Format("2006-01-02 15:04"))
+	opsTypeInto(t, b, "textbox", "Budget in pounds", "1000")
+	opsTypeInto(t, b, "textbox", "Smallest award in pounds", "100")
+	opsTypeInto(t, b, "textbox", "Largest award in pounds", "1000")
+	opsTypeInto(t, b, "textbox", "Projects start on", fmt.Sprintf("%d-03-01", year))
+	opsTypeInto(t, b, "textbox", "Projects end by", fmt.Sprintf("%d-12-31", year))
+	tabTo(t, b, "checkbox", "Let organisations funded in the previous round apply")
+	b.Space()
+	tabTo(t, b, "button", "Open the round")
+	b.Enter()
+	heading(t, b, "Collaboration Fund")
+	tabTo(t, b, "link", "Correct Technician Collaboration Fund Next")
+	b.Enter()
+	heading(t, b, "Correct a fund round")
+	if got := b.Text(browsertest.CSS(`select[name="previously_funded"] option:checked`)); got != "May apply to this round" {
+		t.Errorf("the upcoming round's correction form shows %q for the previous round's grantees, want the choice it was opened with", got)
+	}
+	opsTypeInto(t, b, "combobox", "Organisations funded in the previous round", "Cannot")
+	tabTo(t, b, "button", "Save the round")
+	b.Enter()
+	heading(t, b, "Collaboration Fund")
+	next := 0
+	for _, r := range s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds", opsToken(t, s.fund, "fund"), nil)).JSON(t)["items"].([]any) {
+		if r := r.(map[string]any); r["name"] == "Technician Collaboration Fund Next" {
+			next++
+			if r["exclude_previously_funded"] != true || r["version"] != float64(2) {
+				t.Errorf("the upcoming round, opened letting them apply and corrected, reads %v (version %v), want them excluded at version 2", r["exclude_previously_funded"], r["version"])
+			}
+		}
+	}
+	if next != 1 {
+		t.Errorf("the fund holds %d rounds named Technician Collaboration Fund Next, want the one opened", next)
 	}
 	// The email pages.
 	tabTo(t, b, "link", "Email")
