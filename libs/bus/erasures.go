@@ -88,60 +88,76 @@ func (r *ErasureRegister) Record(ctx context.Context, e RegisteredErasure) error
 // Latest returns the last entry of each person the register holds, read with an
 // ordered consumer (nothing is acknowledged, and the stream keeps every entry).
 func (r *ErasureRegister) Latest(ctx context.Context) ([]RegisteredErasure, error) {
-	s, err := r.js.Stream(ctx, events.StreamErasures)
-	if err != nil {
-		return nil, fmt.Errorf("erasure register: %w", err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("erasure register: %w", err)
-	}
-	if info.State.Msgs == 0 {
-		return nil, nil
-	}
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.SubjectsErasures},
-		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy})
-	if err != nil {
-		return nil, fmt.Errorf("erasure register: read: %w", err)
-	}
-	ci, err := c.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("erasure register: read: %w", err)
-	}
 	// The consumer starts at each person's last entry; whatever it gives besides (an
 	// entry recorded meanwhile, or an earlier one after it was made again), the
 	// highest version of each person is the one kept.
-	left := int(ci.NumPending) // #nosec G115 -- a stream's message count fits an int
 	last := map[string]RegisteredErasure{}
+	err := ReadStream(ctx, r.js, events.StreamErasures, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.SubjectsErasures},
+		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy}, func(m jetstream.Msg) error {
+		var e RegisteredErasure
+		if err := json.Unmarshal(m.Data(), &e); err != nil || !validSubject(e.Subject) || "tc.erasures."+e.Subject != m.Subject() {
+			return fmt.Errorf("entry on %s is not one: %s", m.Subject(), m.Data())
+		}
+		if held, ok := last[e.Subject]; !ok || e.Version > held.Version {
+			last[e.Subject] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("erasure register: %w", err)
+	}
+	return slices.Collect(maps.Values(last)), nil
+}
+
+// ReadStream reads a stream with an ordered consumer made with cfg (nothing is
+// acknowledged, and no durable consumer moves), giving each message to f, until the
+// consumer has nothing pending: the messages there when it was made, and any stored
+// while it read. A stream that does not exist, or holds nothing, gives none.
+func ReadStream(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, f func(jetstream.Msg) error) error {
+	s, err := js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	if s.CachedInfo().State.Msgs == 0 {
+		return nil
+	}
+	c, err := s.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	left := int(info.NumPending) // #nosec G115 -- a stream's message count fits an int
 	for left > 0 {
 		msgs, err := c.Fetch(min(left, 256), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return nil, fmt.Errorf("erasure register: read: %w", err)
+			return fmt.Errorf("read stream %s: %w", stream, err)
 		}
 		got := 0
 		for m := range msgs.Messages() {
 			got++
-			var e RegisteredErasure
-			if err := json.Unmarshal(m.Data(), &e); err != nil || !validSubject(e.Subject) || "tc.erasures."+e.Subject != m.Subject() {
-				return nil, fmt.Errorf("erasure register: entry on %s is not one: %s", m.Subject(), m.Data())
-			}
-			if held, ok := last[e.Subject]; !ok || e.Version > held.Version {
-				last[e.Subject] = e
+			if err := f(m); err != nil {
+				return err
 			}
 			meta, err := m.Metadata()
 			if err != nil {
-				return nil, fmt.Errorf("erasure register: read: %w", err)
+				return fmt.Errorf("read stream %s: %w", stream, err)
 			}
 			left = int(meta.NumPending) // #nosec G115 -- a stream's message count fits an int
 		}
 		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, fmt.Errorf("erasure register: read: %w", err)
+			return fmt.Errorf("read stream %s: %w", stream, err)
 		}
 		if got == 0 {
-			return nil, errors.New("erasure register: read: the stream gave nothing within 5s though it holds entries")
+			return fmt.Errorf("read stream %s: it gave nothing within 5s though %d messages wait", stream, left)
 		}
 	}
-	return slices.Collect(maps.Values(last)), nil
+	return nil
 }
 
 // validSubject says s is a digest as personal.Subject makes them (hex), and so one

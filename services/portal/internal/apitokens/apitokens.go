@@ -450,55 +450,24 @@ type streamState struct {
 // streamStates reads every event of the token stream with an ordered consumer, and
 // returns each token's state: revoked once any event says so.
 func (s *Store) streamStates(ctx context.Context) (map[string]streamState, error) {
-	stream, err := s.js.Stream(ctx, events.StreamPortalTokens)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the API token stream: %w", err)
-	}
-	c, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		return nil, fmt.Errorf("read the API token stream: %w", err)
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read the API token stream: %w", err)
-	}
 	out := map[string]streamState{}
-	left := int(info.NumPending) // #nosec G115 -- a stream's message count fits an int
-	for left > 0 {
-		msgs, err := c.Fetch(min(left, 256), jetstream.FetchMaxWait(5*time.Second))
+	err := bus.ReadStream(ctx, s.js, events.StreamPortalTokens, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}, func(m jetstream.Msg) error {
+		env, err := bus.Envelope(m.Subject(), m.Headers(), m.Data())
 		if err != nil {
-			return nil, fmt.Errorf("read the API token stream: %w", err)
+			return nil // not an event: the fund dead-letters it
 		}
-		got := 0
-		for m := range msgs.Messages() {
-			got++
-			meta, err := m.Metadata()
-			if err != nil {
-				return nil, fmt.Errorf("read the API token stream: %w", err)
-			}
-			left = int(meta.NumPending) // #nosec G115 -- a stream's message count fits an int
-			env, err := bus.Envelope(m.Subject(), m.Headers(), m.Data())
-			if err != nil {
-				continue // not an event: the fund dead-letters it
-			}
-			var p events.APITokenIssuedV1 // the revocation carries the same fields
-			if json.Unmarshal(env.Data, &p) != nil || p.TokenID == "" {
-				continue
-			}
-			st := out[p.TokenID]
-			st.org, st.expires = p.OrganisationID, p.ExpiresAt
-			st.revoked = st.revoked || env.Type == (events.APITokenRevokedV1{}).EventType()
-			out[p.TokenID] = st
+		var p events.APITokenIssuedV1 // the revocation carries the same fields
+		if json.Unmarshal(env.Data, &p) != nil || p.TokenID == "" {
+			return nil
 		}
-		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, fmt.Errorf("read the API token stream: %w", err)
-		}
-		if got == 0 {
-			return nil, errors.New("read the API token stream: it gave nothing within 5s though it holds events")
-		}
+		st := out[p.TokenID]
+		st.org, st.expires = p.OrganisationID, p.ExpiresAt
+		st.revoked = st.revoked || env.Type == (events.APITokenRevokedV1{}).EventType()
+		out[p.TokenID] = st
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the API token stream: %w", err)
 	}
 	return out, nil
 }

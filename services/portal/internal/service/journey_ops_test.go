@@ -164,14 +164,7 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "link", "Open a fund round")
 	b.Enter()
 	heading(t, b, "Open a fund round")
-	opsTypeInto(t, b, "textbox", "Name", "Technician Collaboration Fund Journey")
-	opsTypeInto(t, b, "textbox", "Opens", time.Now().Add(-time.Hour).In(opsLondon()).Format("2006-01-02 15:04"))
-	opsTypeInto(t, b, "textbox", "Closes", time.Now().AddDate(0, 1, 0).In(opsLondon()).Format("2006-01-02 15:04"))
-	opsTypeInto(t, b, "textbox", "Budget in pounds", "1000")
-	opsTypeInto(t, b, "textbox", "Smallest award in pounds", "100")
-	opsTypeInto(t, b, "textbox", "Largest award in pounds", "1000")
-	opsTypeInto(t, b, "textbox", "Projects start on", fmt.Sprintf("%d-03-01", year))
-	opsTypeInto(t, b, "textbox", "Projects end by", fmt.Sprintf("%d-12-31", year))
+	opsFillRound(t, b, "Technician Collaboration Fund Journey", time.Now().Add(-time.Hour), time.Now().AddDate(0, 1, 0), year)
 	tabTo(t, b, "button", "Open the round")
 	b.Enter()
 	heading(t, b, "Collaboration Fund")
@@ -237,14 +230,7 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "link", "Open a fund round")
 	b.Enter()
 	heading(t, b, "Open a fund round")
-	opsTypeInto(t, b, "textbox", "Name", "Technician Collaboration Fund Next")
-	opsTypeInto(t, b, "textbox", "Opens", time.Now().AddDate(0, 1, 0).In(opsLondon()).Format("2006-01-02 15:04"))
-	opsTypeInto(t, b, "textbox", "Closes", time.Now().AddDate(0, 2, 0).In(opsLondon()).Format("2006-01-02 15:04"))
-	opsTypeInto(t, b, "textbox", "Budget in pounds", "1000")
-	opsTypeInto(t, b, "textbox", "Smallest award in pounds", "100")
-	opsTypeInto(t, b, "textbox", "Largest award in pounds", "1000")
-	opsTypeInto(t, b, "textbox", "Projects start on", fmt.Sprintf("%d-03-01", year))
-	opsTypeInto(t, b, "textbox", "Projects end by", fmt.Sprintf("%d-12-31", year))
+	opsFillRound(t, b, "Technician Collaboration Fund Next", time.Now().AddDate(0, 1, 0), time.Now().AddDate(0, 2, 0), year)
 	tabTo(t, b, "checkbox", "Let organisations funded in the previous round apply")
 	b.Space()
 	tabTo(t, b, "button", "Open the round")
@@ -316,6 +302,20 @@ func TestJourneyOps(t *testing.T) {
 	if app["status"] != "awarded" || app["award_pence"] != float64(70000) {
 		t.Errorf("the fund has the award as %v, %v", app["status"], app["award_pence"])
 	}
+}
+
+// opsFillRound types a fund round into the form to open one: a budget of £1,000,
+// awards of £100 to £1,000, projects through year.
+func opsFillRound(t *testing.T, b *browsertest.Browser, name string, opens, closes time.Time, year int) {
+	t.Helper()
+	opsTypeInto(t, b, "textbox", "Name", name)
+	opsTypeInto(t, b, "textbox", "Opens", opens.In(opsLondon()).Format("2006-01-02 15:04"))
+	opsTypeInto(t, b, "textbox", "Closes", closes.In(opsLondon()).Format("2006-01-02 15:04"))
+	opsTypeInto(t, b, "textbox", "Budget in pounds", "1000")
+	opsTypeInto(t, b, "textbox", "Smallest award in pounds", "100")
+	opsTypeInto(t, b, "textbox", "Largest award in pounds", "1000")
+	opsTypeInto(t, b, "textbox", "Projects start on", fmt.Sprintf("%d-03-01", year))
+	opsTypeInto(t, b, "textbox", "Projects end by", fmt.Sprintf("%d-12-31", year))
 }
 
 func opsLondon() *time.Location {

@@ -337,6 +337,20 @@ func startReplicas(t *testing.T, env *testenv.Env, db string, n int) []*harness 
 	return out
 }
 
+// onboardedForRestore starts the service in an environment of its own (whose NATS
+// server, and so register of erasures, replicas started later share), onboards an
+// organisation to its announcement, and returns them with an ops token and its id.
+func onboardedForRestore(t *testing.T) (*testenv.Env, *harness, string, string) {
+	t.Helper()
+	env := testenv.NewEnv(t)
+	env.Spec = api.Spec
+	live := startReplicas(t, env, "", 1)[0]
+	ops := live.Token(auth.RoleOps, "")
+	id := live.onboard(ops, "announcement")
+	live.eventsOf(id, 4)
+	return env, live, ops, id
+}
+
 // announcements is the versions of the announcements of a person's erasure in the
 // service's event log, and who made each.
 func (h *harness) announcements(t *testing.T, email string) []string {
@@ -362,12 +376,7 @@ func (h *harness) announcements(t *testing.T, email string) []string {
 // erased by later starts.
 func TestAnErasureSinceTheBackupIsMadeAgainAfterARestore(t *testing.T) {
 	t.Parallel()
-	env := testenv.NewEnv(t)
-	env.Spec = api.Spec
-	live := startReplicas(t, env, "", 1)[0]
-	ops := live.Token(auth.RoleOps, "")
-	id := live.onboard(ops, "announcement")
-	live.eventsOf(id, 4)
+	env, live, ops, id := onboardedForRestore(t)
 	const lead = "s.patel@exampleton.ac.uk"
 	leadOf := func(h *harness) (string, bool) {
 		got := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, ops, nil)).JSON(t)
@@ -436,12 +445,7 @@ func TestAnErasureSinceTheBackupIsMadeAgainAfterARestore(t *testing.T) {
 func TestErasuresMadeBeforeTheRegisterAreEnteredInIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := testenv.NewEnv(t)
-	env.Spec = api.Spec
-	live := startReplicas(t, env, "", 1)[0]
-	ops := live.Token(auth.RoleOps, "")
-	id := live.onboard(ops, "announcement")
-	live.eventsOf(id, 4)
+	env, live, ops, id := onboardedForRestore(t)
 	const lead = "s.patel@exampleton.ac.uk"
 	backup := testenv.BackUp(t, live.svc.DB)
 	live.Must(http.StatusOK, live.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": lead}))
