@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -107,57 +106,6 @@ func (r *ErasureRegister) Latest(ctx context.Context) ([]RegisteredErasure, erro
 		return nil, fmt.Errorf("erasure register: %w", err)
 	}
 	return slices.Collect(maps.Values(last)), nil
-}
-
-// ReadStream reads a stream with an ordered consumer made with cfg (nothing is
-// acknowledged, and no durable consumer moves), giving each message to f, until the
-// consumer has nothing pending: the messages there when it was made, and any stored
-// while it read. A stream that does not exist, or holds nothing, gives none.
-func ReadStream(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, f func(jetstream.Msg) error) error {
-	s, err := js.Stream(ctx, stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read stream %s: %w", stream, err)
-	}
-	if s.CachedInfo().State.Msgs == 0 {
-		return nil
-	}
-	c, err := s.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("read stream %s: %w", stream, err)
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("read stream %s: %w", stream, err)
-	}
-	left := int(info.NumPending) // #nosec G115 -- a stream's message count fits an int
-	for left > 0 {
-		msgs, err := c.Fetch(min(left, 256), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return fmt.Errorf("read stream %s: %w", stream, err)
-		}
-		got := 0
-		for m := range msgs.Messages() {
-			got++
-			if err := f(m); err != nil {
-				return err
-			}
-			meta, err := m.Metadata()
-			if err != nil {
-				return fmt.Errorf("read stream %s: %w", stream, err)
-			}
-			left = int(meta.NumPending) // #nosec G115 -- a stream's message count fits an int
-		}
-		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return fmt.Errorf("read stream %s: %w", stream, err)
-		}
-		if got == 0 {
-			return fmt.Errorf("read stream %s: it gave nothing within 5s though %d messages wait", stream, left)
-		}
-	}
-	return nil
 }
 
 // validSubject says s is a digest as personal.Subject makes them (hex), and so one

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -21,27 +20,19 @@ func ForgetAggregate(ctx context.Context, js jetstream.JetStream, stream, aggreg
 	if err != nil {
 		return 0, fmt.Errorf("forget %s in %s: %w", aggregateID, stream, err)
 	}
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{HeadersOnly: true})
-	if err != nil {
-		return 0, fmt.Errorf("forget %s in %s: %w", aggregateID, stream, err)
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("forget %s in %s: %w", aggregateID, stream, err)
-	}
 	var seqs []uint64
-	for range info.NumPending {
-		m, err := c.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			return 0, fmt.Errorf("forget %s in %s: read: %w", aggregateID, stream, err)
-		}
+	err = readStream(ctx, s, stream, jetstream.OrderedConsumerConfig{HeadersOnly: true}, func(m jetstream.Msg) error {
 		meta, err := m.Metadata()
 		if err != nil {
-			return 0, fmt.Errorf("forget %s in %s: %w", aggregateID, stream, err)
+			return err
 		}
 		if m.Headers().Get(HeaderSubject) == aggregateID {
 			seqs = append(seqs, meta.Sequence.Stream)
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("forget %s in %s: %w", aggregateID, stream, err)
 	}
 	n := 0
 	for _, seq := range seqs {

@@ -173,43 +173,25 @@ func replayStored(all []events.Envelope, spec bus.ConsumerSpec, f func([]events.
 // filter, up to the last message there when the replay began. An ordered consumer
 // reads it, so the durable consumer keeps its place and nothing is acknowledged.
 func (p *Platform) replayStream(ctx context.Context, spec bus.ConsumerSpec, f func([]events.Envelope) error) error {
-	c, err := p.JS.OrderedConsumer(ctx, spec.Stream, jetstream.OrderedConsumerConfig{FilterSubjects: spec.FilterSubjects, DeliverPolicy: jetstream.DeliverAllPolicy})
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil // nothing was ever published there
-	}
-	if err != nil {
-		return fmt.Errorf("read stream %s: %w", spec.Stream, err)
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("read stream %s: %w", spec.Stream, err)
-	}
-	left := int(info.NumPending) // #nosec G115 -- a stream's message count fits an int
-	for left > 0 {
-		msgs, err := c.Fetch(min(left, replayBatch(spec), 256), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return fmt.Errorf("read stream %s: %w", spec.Stream, err)
-		}
-		var batch []events.Envelope
-		for m := range msgs.Messages() {
-			left--
+	size := min(replayBatch(spec), 256)
+	var batch []events.Envelope
+	err := bus.ReadStream(ctx, p.JS, spec.Stream, jetstream.OrderedConsumerConfig{FilterSubjects: spec.FilterSubjects, DeliverPolicy: jetstream.DeliverAllPolicy},
+		func(m jetstream.Msg) error {
 			env, err := bus.Envelope(m.Subject(), m.Headers(), m.Data())
 			if err != nil {
-				continue // not an event; its consumer dead-letters it
+				return nil // not an event; its consumer dead-letters it
 			}
-			batch = append(batch, env)
-		}
-		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return fmt.Errorf("read stream %s: %w", spec.Stream, err)
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		if err := f(batch); err != nil {
-			return err
-		}
+			if batch = append(batch, env); len(batch) < size {
+				return nil
+			}
+			full := batch
+			batch = nil
+			return f(full)
+		})
+	if err == nil && len(batch) > 0 {
+		err = f(batch)
 	}
-	return nil
+	return err
 }
 
 // ownEvents reads every event of the service's event store as the relay publishes
