@@ -23,6 +23,9 @@ import (
 type EventStore interface {
 	Execute(ctx context.Context, cmd store.Command) ([]events.Envelope, error)
 	Load(ctx context.Context, aggregateID string) ([]events.Envelope, error)
+	// LoadMany loads several aggregates at once (an aggregate with no events is left
+	// out).
+	LoadMany(ctx context.Context, aggregateIDs []string) (map[string][]events.Envelope, error)
 	// PreloadIDs loads these aggregates into memory at start (see Warm).
 	PreloadIDs(ctx context.Context, aggregateIDs []string) error
 }

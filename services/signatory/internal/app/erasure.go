@@ -198,7 +198,7 @@ func (a *App) announceErasure(ctx context.Context, actor, sub string) (int, erro
 // Each is erased again as Erase would (the other services are told once more, and
 // forget them again), and entered in the register anew. It returns how many it made
 // again; the service runs it at every start, before it serves (a start that finds
-// the log complete reads one document per person erased).
+// the log complete reads each erased person's announcements, a few at a time).
 func (a *App) RedoErasures(ctx context.Context) (int, error) {
 	if a.erasure == nil {
 		return 0, errors.New("erasure is not set up in this service")
@@ -208,13 +208,17 @@ func (a *App) RedoErasures(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	subs := slices.Sorted(maps.Keys(latest))
+	ids := make([]string, len(subs))
+	for i, sub := range subs {
+		ids[i] = "person-" + sub
+	}
+	announced, err := a.events.LoadMany(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
 	redone := 0
 	for _, sub := range subs {
-		held, err := a.events.Load(ctx, "person-"+sub)
-		if err != nil {
-			return redone, err
-		}
-		if len(held) > 0 && held[len(held)-1].Version >= latest[sub] {
+		if held := announced["person-"+sub]; len(held) > 0 && held[len(held)-1].Version >= latest[sub] {
 			continue
 		}
 		if _, err := a.erase(ctx, RedoActor, sub); err != nil {
