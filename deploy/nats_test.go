@@ -472,7 +472,7 @@ func replayedAsTheEvent(ctx context.Context, ops, fund jetstream.JetStream, m, d
 
 // TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview runs, against a real
 // nats-server with the rendered accounts and TLS, what the portal does on the bus (its
-// own streams TC_PORTAL and TC_PORTAL_TOKENS and the dead-letter stream; consumers on
+// own streams TC_PORTAL, TC_PORTAL_TOKENS and TC_PORTAL_ENDED and the dead-letter stream; consumers on
 // TC_SIGNATORY and TC_REVIEW), what notify does with the portal's sign-in links (a
 // consumer on TC_PORTAL) and what the fund does with its API token events (a consumer
 // on TC_PORTAL_TOKENS), and checks what the portal must not do.
@@ -500,6 +500,7 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 	for _, s := range []jetstream.StreamConfig{
 		{Name: "TC_PORTAL", Subjects: []string{"tc.portal.signin.>"}, MaxAge: 15 * time.Minute},
 		{Name: "TC_PORTAL_TOKENS", Subjects: []string{"tc.portal.apitoken.>"}, MaxAge: 396 * 24 * time.Hour},
+		{Name: "TC_PORTAL_ENDED", Subjects: []string{"tc.portal.ended.>"}, MaxAge: 25 * time.Hour},
 		{Name: "TC_DEADLETTER", Subjects: []string{"tc.deadletter.>"}},
 	} {
 		if _, err := portalJS.CreateOrUpdateStream(ctx, s); err != nil {
@@ -581,31 +582,43 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 		t.Error("notify may consume TC_PORTAL_TOKENS")
 	}
 
-	// At every start the portal reads its API token stream from the start with an
-	// ordered consumer, to mend what a restore of its database undid
-	// (apitokens.Reconcile): every request of it is allowed.
+	// The portal's register of ended sign-ins is its alone.
+	if _, err := portalJS.Publish(ctx, "tc.portal.ended.session."+strings.Repeat("ab", 32), []byte(`{}`)); err != nil {
+		t.Fatalf("portal records a sign-out: %v", err)
+	}
+	for user, js := range map[string]jetstream.JetStream{"fund": fundJS, "notify": notifyJS} {
+		if _, err := js.CreateConsumer(short(), "TC_PORTAL_ENDED", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+			t.Errorf("%s may consume TC_PORTAL_ENDED", user)
+		}
+	}
+
+	// At every start the portal reads its API token stream and its register of ended
+	// sign-ins from the start with an ordered consumer, to mend what a restore of its
+	// database undid (apitokens.Reconcile, signin.Mend): every request of it is allowed.
 	recJS, refused := connectRecording(t, url, caFile, "portal")
-	oc, err := recJS.OrderedConsumer(short(), "TC_PORTAL_TOKENS", jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		t.Fatalf("portal reads TC_PORTAL_TOKENS: %v", err)
-	}
-	ci, err := oc.Info(short())
-	if err != nil || ci.NumPending == 0 {
-		t.Fatalf("portal reads TC_PORTAL_TOKENS: %v, %d pending", err, ci.NumPending)
-	}
-	msgs, err := oc.Fetch(int(ci.NumPending), jetstream.FetchMaxWait(3*time.Second))
-	if err != nil {
-		t.Fatalf("portal reads TC_PORTAL_TOKENS: %v", err)
-	}
-	n := 0
-	for range msgs.Messages() {
-		n++
-	}
-	if n != int(ci.NumPending) {
-		t.Errorf("portal read %d of TC_PORTAL_TOKENS's %d events: %v", n, ci.NumPending, msgs.Error())
+	for _, stream := range []string{"TC_PORTAL_TOKENS", "TC_PORTAL_ENDED"} {
+		oc, err := recJS.OrderedConsumer(short(), stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+		if err != nil {
+			t.Fatalf("portal reads %s: %v", stream, err)
+		}
+		ci, err := oc.Info(short())
+		if err != nil || ci.NumPending == 0 {
+			t.Fatalf("portal reads %s: %v, %d pending", stream, err, ci.NumPending)
+		}
+		msgs, err := oc.Fetch(int(ci.NumPending), jetstream.FetchMaxWait(3*time.Second))
+		if err != nil {
+			t.Fatalf("portal reads %s: %v", stream, err)
+		}
+		n := 0
+		for range msgs.Messages() {
+			n++
+		}
+		if n != int(ci.NumPending) {
+			t.Errorf("portal read %d of %s's %d messages: %v", n, stream, ci.NumPending, msgs.Error())
+		}
 	}
 	if r := refused(); len(r) > 0 {
-		t.Errorf("the server refused the portal's reading of its token stream: %s", strings.Join(r, "; "))
+		t.Errorf("the server refused the portal's reading of its streams: %s", strings.Join(r, "; "))
 	}
 }
 

@@ -417,6 +417,12 @@ func PortalStream(replicas int) StreamSpec {
 	return StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}, Replicas: replicas, MaxAge: events.PortalStreamMaxAge}
 }
 
+// PortalEndedStream is the spec of the portal's register of ended sign-ins: one entry
+// a session or link (the last is kept), for events.PortalEndedMaxAge.
+func PortalEndedStream(replicas int) StreamSpec {
+	return StreamSpec{Name: events.StreamPortalEnded, Subjects: []string{events.SubjectsPortalEnded}, Replicas: replicas, MaxAge: events.PortalEndedMaxAge}
+}
+
 // PortalTokenStream is the spec of the portal's stream of API token events, which
 // keeps a message longer than any token lives (events.APITokenStreamMaxAge).
 func PortalTokenStream(replicas int) StreamSpec {

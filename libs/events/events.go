@@ -98,6 +98,11 @@ const (
 	// kept for good, so that a restore of the databases cannot undo an erasure
 	// (docs/PRIVACY.md, "After a restore").
 	StreamErasures = "TC_ERASURES"
+	// StreamPortalEnded is the portal's register of ended sign-ins (SubjectsPortalEnded):
+	// not events, and kept as long as a sign-in can last, so that a restore of the
+	// portal's database does not bring back a session signed out or a sign-in link
+	// used since the backup (docs/SECURITY.md).
+	StreamPortalEnded = "TC_PORTAL_ENDED"
 )
 
 // Subject wildcards of each stream.
@@ -112,6 +117,10 @@ const (
 	SubjectsDeadLetter = "tc.deadletter.>"
 	// SubjectsErasures is the register's: tc.erasures.<digest of the address>.
 	SubjectsErasures = "tc.erasures.>"
+	// SubjectsPortalEnded is the portal's register of ended sign-ins:
+	// tc.portal.ended.session.<digest of the cookie's secret> and
+	// tc.portal.ended.link.<digest of the link's secret>.
+	SubjectsPortalEnded = "tc.portal.ended.>"
 )
 
 // StreamOf names the stream that holds the events of subject (a subject or an event
@@ -119,6 +128,9 @@ const (
 func StreamOf(subject string) string {
 	if strings.HasPrefix(subject, strings.TrimSuffix(SubjectsAPIToken, ">")) {
 		return StreamPortalTokens
+	}
+	if strings.HasPrefix(subject, strings.TrimSuffix(SubjectsPortalEnded, ">")) {
+		return StreamPortalEnded
 	}
 	producer, _, _ := strings.Cut(strings.TrimPrefix(subject, "tc."), ".")
 	return "TC_" + strings.ToUpper(producer)

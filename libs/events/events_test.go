@@ -45,6 +45,7 @@ func TestStreamOf(t *testing.T) {
 		events.SigninLinkRequestedV1{}.EventType():   events.StreamPortal,
 		events.APITokenIssuedV1{}.EventType():        events.StreamPortalTokens,
 		events.SubjectAPITokenRevoked:                events.StreamPortalTokens,
+		"tc.portal.ended.session.ab12":               events.StreamPortalEnded,
 	} {
 		if got := events.StreamOf(subject); got != want {
 			t.Errorf("StreamOf(%s) = %s, want %s", subject, got, want)

@@ -13,6 +13,12 @@ const (
 // outlive every token they speak of, have a stream of their own (StreamPortalTokens).
 const PortalStreamMaxAge = 15 * time.Minute
 
+// PortalEndedMaxAge is how long the portal's register of ended sign-ins keeps an
+// entry: longer than the longest session (PORTAL_SESSION_LIFETIME is at most 24
+// hours) and than any sign-in link, so that every session or link it names would still
+// be good without it. An entry is a digest: it carries no secret and no personal data.
+const PortalEndedMaxAge = 25 * time.Hour
+
 // SigninLinkRequestedV1 asks notify to email a one-time sign-in link. It is the only
 // event that carries a secret (inside Link): notify sends it and keeps the email's
 // body with the link redacted, and the stream drops it when the link expires. It is

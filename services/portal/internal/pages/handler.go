@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/ratelimit"
@@ -164,8 +165,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // unavailable says err is a service's not answering, or answering with a failure of
-// its own, rather than the portal's.
+// its own, or the portal's own database or NATS not answering, rather than a fault of
+// the portal's.
 func unavailable(err error) bool {
+	if apperr.Is(err, apperr.Unavailable) {
+		return true
+	}
 	var p *clients.Problem
 	if errors.As(err, &p) {
 		return p.Status >= 500

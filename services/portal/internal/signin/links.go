@@ -36,6 +36,7 @@ type Links struct {
 	used  *mongo.Collection
 	quota *mongo.Collection
 	clock clock.Clock
+	ended *Ended
 }
 
 type linkDoc struct {
@@ -44,12 +45,14 @@ type linkDoc struct {
 	Expires time.Time `bson:"expires_at"`
 }
 
-// NewLinks opens the link collections of db.
-func NewLinks(db *mongo.Database, clk clock.Clock) (*Links, error) {
-	if db == nil || clk == nil {
-		return nil, errors.New("signin: a database and a clock are required")
+// NewLinks opens the link collections of db; ended is the register of ended sign-ins
+// each link used is entered in.
+func NewLinks(db *mongo.Database, clk clock.Clock, ended *Ended) (*Links, error) {
+	if db == nil || clk == nil || ended == nil {
+		return nil, errors.New("signin: a database, a clock and the register of ended sign-ins are required")
 	}
-	return &Links{links: db.Collection("signin_links"), used: db.Collection("signin_links_used"), quota: db.Collection("signin_quota"), clock: clk}, nil
+	return &Links{links: db.Collection("signin_links"), used: db.Collection("signin_links_used"), quota: db.Collection("signin_quota"), clock: clk,
+		ended: ended}, nil
 }
 
 // NewSecret returns 32 random bytes, URL-safe encoded.
@@ -97,6 +100,12 @@ func (l *Links) Consume(ctx context.Context, secret string) (string, error) {
 	now := l.clock.Now()
 	if !now.Before(doc.Expires) {
 		return "", ErrLinkInvalid
+	}
+	// Entered in the register of ended sign-ins before it is used up here, so that a
+	// restore of the database cannot make it good again; should the register not take
+	// it, it stays unused and the visitor may try again.
+	if err := l.ended.record(ctx, endedLink, hash); err != nil {
+		return "", fmt.Errorf("use sign-in link: %w", err)
 	}
 	_, err = l.used.InsertOne(ctx, bson.D{{Key: "_id", Value: hash}, {Key: "used_at", Value: now}, {Key: "expires_at", Value: doc.Expires}})
 	if mongo.IsDuplicateKeyError(err) {

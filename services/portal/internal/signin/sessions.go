@@ -15,11 +15,13 @@ import (
 
 // Sessions keeps who is signed in. The cookie holds a random secret; the store keeps
 // only its digest, the address it belongs to and when it ends, so that a copy of the
-// database signs nobody in.
+// database signs nobody in. A session signed out is entered in the register of ended
+// sign-ins first, so that a restore of the database does not bring it back.
 type Sessions struct {
 	coll     *mongo.Collection
 	clock    clock.Clock
 	lifetime time.Duration
+	ended    *Ended
 }
 
 // Session is one sign-in.
@@ -43,12 +45,13 @@ type sessionDoc struct {
 	Expires time.Time `bson:"expires_at"`
 }
 
-// NewSessions opens the session collection of db.
-func NewSessions(db *mongo.Database, clk clock.Clock, lifetime time.Duration) (*Sessions, error) {
-	if db == nil || clk == nil || lifetime <= 0 {
-		return nil, errors.New("signin: a database, a clock and a session lifetime are required")
+// NewSessions opens the session collection of db; ended is the register of ended
+// sign-ins each sign-out is entered in.
+func NewSessions(db *mongo.Database, clk clock.Clock, lifetime time.Duration, ended *Ended) (*Sessions, error) {
+	if db == nil || clk == nil || lifetime <= 0 || ended == nil {
+		return nil, errors.New("signin: a database, a clock, a session lifetime and the register of ended sign-ins are required")
 	}
-	return &Sessions{coll: db.Collection("sessions"), clock: clk, lifetime: lifetime}, nil
+	return &Sessions{coll: db.Collection("sessions"), clock: clk, lifetime: lifetime, ended: ended}, nil
 }
 
 // Lifetime is how long a session lasts.
@@ -88,8 +91,13 @@ func (s *Sessions) Get(ctx context.Context, secret string) (Session, bool, error
 	return Session{Email: doc.Email, Subject: doc.Subject, Name: doc.Name, Ops: doc.Ops, Expires: doc.Expires}, true, nil
 }
 
-// End signs the session out.
+// End signs the session out: it is entered in the register of ended sign-ins, then
+// deleted. Should the register not take it, nothing changes and End fails: a
+// sign-out the register lacked would come back with a restore.
 func (s *Sessions) End(ctx context.Context, secret string) error {
+	if err := s.ended.record(ctx, endedSession, Digest(secret)); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
 	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: Digest(secret)}}); err != nil {
 		return fmt.Errorf("end session: %w", store.Classify(err))
 	}
