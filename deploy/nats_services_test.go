@@ -45,6 +45,9 @@ type natsUse struct {
 	// registers: it keeps the register of erasures (bus.ErasureRegister), which
 	// no other service may write.
 	registers bool
+	// readsRegister: it reads the register of erasures at start (notify, before its
+	// first sweep), and may not write it.
+	readsRegister bool
 	// foreign is a stream it neither owns nor may read message by message.
 	foreign string
 }
@@ -52,7 +55,7 @@ type natsUse struct {
 var natsUses = []natsUse{
 	{user: "signatory", stream: events.StreamSignatory, publishes: true, letters: events.StreamSignatory, lag: true, forgets: true, registers: true, foreign: events.StreamFund},
 	{user: "review", stream: events.StreamReview, publishes: true, letters: events.StreamReview, lag: true, replays: []string{events.StreamSignatory}, forgets: true, foreign: events.StreamSignatory},
-	{user: "notify", stream: events.StreamNotify, letters: events.StreamSignatory, foreign: events.StreamSignatory},
+	{user: "notify", stream: events.StreamNotify, letters: events.StreamSignatory, readsRegister: true, foreign: events.StreamSignatory},
 	{user: "fund", stream: events.StreamFund, publishes: true, letters: events.StreamFund, lag: true, replays: []string{events.StreamSignatory, events.StreamPortalTokens}, forgets: true, foreign: events.StreamReview},
 }
 
@@ -145,6 +148,11 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 		t.Fatalf("portal publishes a token event: %v", err)
 	}
 	_, ops := connectAs(t, url, caFile, "ops")
+	// The signatory service keeps the register of erasures, which notify reads.
+	_, signatory := connectAs(t, url, caFile, "signatory")
+	if _, err := bus.OpenErasureRegister(ctx, signatory, 1); err != nil {
+		t.Fatalf("signatory: %v", err)
+	}
 
 	for _, u := range natsUses {
 		t.Run(u.user, func(t *testing.T) {
@@ -324,6 +332,13 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 				}
 				if got, err := reg.Latest(short()); err != nil || len(got) != 1 {
 					t.Errorf("%s reads the register of erasures: %v, %v", u.user, got, err)
+				}
+				noOrderedLeftBut(t, ops, events.StreamErasures, before)
+			}
+			if u.readsRegister {
+				before := orderedConsumers(t, ops, events.StreamErasures)
+				if _, err := bus.NewErasureRegister(js).Latest(short()); err != nil {
+					t.Errorf("%s reads the register of erasures: %v", u.user, err)
 				}
 				noOrderedLeftBut(t, ops, events.StreamErasures, before)
 			}

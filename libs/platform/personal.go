@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -66,6 +67,13 @@ func (p *Platform) OnPersonErased(forget func(ctx context.Context, subject strin
 	return p.Consume(PersonErasures(p.Name, forget))
 }
 
+// OnPersonErasedAt is OnPersonErased for a service that keeps when each erasure was
+// made: forget is also given the time of the announcement (the signatory service's
+// clock, which orders it with that service's other events).
+func (p *Platform) OnPersonErasedAt(forget func(ctx context.Context, subject string, at time.Time) error) error {
+	return p.Consume(personErasures(p.Name, forget))
+}
+
 // OnForgotten adds f, called with the aggregates whose events named a person just
 // erased: a service that keeps aggregates in memory drops them there.
 func (p *Platform) OnForgotten(f func(aggregateIDs []string)) { p.forgotten = append(p.forgotten, f) }
@@ -74,6 +82,10 @@ func (p *Platform) OnForgotten(f func(aggregateIDs []string)) { p.forgotten = ap
 // (one not built on Platform adds it with bus.NewConsumer): forget is given the
 // digest of the erased person's address.
 func PersonErasures(service string, forget func(ctx context.Context, subject string) error) (bus.ConsumerSpec, bus.Handler) {
+	return personErasures(service, func(ctx context.Context, subject string, _ time.Time) error { return forget(ctx, subject) })
+}
+
+func personErasures(service string, forget func(ctx context.Context, subject string, at time.Time) error) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: service + DurablePersonErasures,
 		FilterSubjects: []string{events.SubjectPersonErased}, MaxDeliver: 10}
 	return spec, func(ctx context.Context, e events.Envelope) error {
@@ -84,7 +96,7 @@ func PersonErasures(service string, forget func(ctx context.Context, subject str
 		if ev.Subject == "" {
 			return bus.Permanent(errors.New("person erased: no subject"))
 		}
-		return forget(ctx, ev.Subject)
+		return forget(ctx, ev.Subject, e.Time)
 	}
 }
 

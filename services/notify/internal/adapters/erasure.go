@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -28,19 +31,25 @@ func NewErasure(db *mongo.Database) *Erasure { return &Erasure{db: db} }
 // person blanked (an organisation still has its obligations; an assignment its round).
 var peopleIn = []string{"organisations", "assignments", "assignment_marks", "reminders", "reminder_organisations"}
 
+// ForgetAt records that the person was erased at `at` (the signatory service's time
+// of the announcement), then forgets them (Forget).
+//
+// The record comes first: an email to them in flight, or caused by an event still on
+// its way, is then neither sent nor kept (see Erased): whatever is written after the
+// record sees it, and whatever was written before it is found by Forget.
+func (e *Erasure) ForgetAt(ctx context.Context, sub string, at time.Time) error {
+	if err := store.Replace(ctx, e.db.Collection(erasedCollection), sub, erasedDoc{ID: sub, At: at.UTC()}); err != nil {
+		return fmt.Errorf("record the erasure: %w", store.Classify(err))
+	}
+	return e.Forget(ctx, sub)
+}
+
 // Forget blanks the person in every record that holds their address. A delivery log
 // entry addressed to them keeps its kind, subject, status and times (the fact that
 // the suite wrote, and when) without the recipient; its body, which greets them by
-// name, is dropped wherever it is kept. Run again, it finds nothing left to do.
-//
-// The person's digest is recorded first (erasedCollection): an email to them in
-// flight, or caused by an event still on its way, is then neither sent nor kept
-// (see Erased): whatever is written after the record sees it, and whatever was
-// written before it is found below.
+// name, is dropped wherever it is kept. Run again, it finds nothing left to do. It
+// leaves the record of the erasure as it is (ForgetAt makes it).
 func (e *Erasure) Forget(ctx context.Context, sub string) error {
-	if err := store.Replace(ctx, e.db.Collection(erasedCollection), sub, erasedDoc{ID: sub}); err != nil {
-		return fmt.Errorf("record the erasure: %w", store.Classify(err))
-	}
 	for _, name := range peopleIn {
 		if _, err := personal.Forget(ctx, e.db.Collection(name), sub, false); err != nil {
 			return err
@@ -65,17 +74,112 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 	return nil
 }
 
-// erasedCollection holds the digest of every person erased, and nothing else: an
-// address's digest, as the erasure named it.
+// ForgetAgain forgets everyone of at (digests, from the register of erasures, with
+// when each was erased) whom its record of erasures does not hold, and returns how
+// many: none on a database that was never restored; after a restore from a backup,
+// those erased since it was taken, whom the restored read models and delivery log
+// hold again. It reads the record's keys once.
+func (e *Erasure) ForgetAgain(ctx context.Context, at map[string]time.Time) (int, error) {
+	if len(at) == 0 {
+		return 0, nil
+	}
+	cur, err := e.db.Collection(erasedCollection).Find(ctx, bson.D{})
+	if err != nil {
+		return 0, fmt.Errorf("read erasures: %w", store.Classify(err))
+	}
+	var held []erasedDoc
+	if err := cur.All(ctx, &held); err != nil {
+		return 0, fmt.Errorf("read erasures: %w", store.Classify(err))
+	}
+	known := make(map[string]bool, len(held))
+	for _, d := range held {
+		known[d.ID] = true
+	}
+	n := 0
+	for _, sub := range slices.Sorted(maps.Keys(at)) {
+		if known[sub] {
+			continue
+		}
+		if err := e.ForgetAt(ctx, sub, at[sub]); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// erasedCollection holds the digest of every person erased and when: an address's
+// digest, as the erasure named it, and the time of its announcement.
 const erasedCollection = "erased_people"
+
+// namedAgainCollection holds, for a person erased, when the signatory service last
+// named them again (a digest and a time). It is apart from the record of the erasure,
+// which a later erasure replaces, so that neither write can undo the other whatever
+// order they land in: the later of the two times says which stands.
+const namedAgainCollection = "erased_people_named_again"
 
 type erasedDoc struct {
 	ID string `bson:"_id"`
+	// At is the time of the erasure's announcement (zero in records made before it
+	// was kept).
+	At time.Time `bson:"at,omitempty"`
 }
 
-// Erased says whether the person with this address was erased.
+type namedAgainDoc struct {
+	ID string    `bson:"_id"`
+	At time.Time `bson:"at"`
+}
+
+// Erased says whether the person with this address was erased and has not been
+// named again since.
 func (e *Erasure) Erased(ctx context.Context, email string) (bool, error) {
-	err := e.db.Collection(erasedCollection).FindOne(ctx, bson.D{{Key: "_id", Value: personal.Subject(email)}}).Err()
+	sub := personal.Subject(email)
+	var erased erasedDoc
+	if ok, err := e.find(ctx, erasedCollection, sub, &erased); err != nil || !ok {
+		return false, err
+	}
+	var again namedAgainDoc
+	ok, err := e.find(ctx, namedAgainCollection, sub, &again)
+	return !ok || !again.At.After(erased.At), err
+}
+
+// NamedAgain records that the signatory service named each of emails at `at` (the
+// time of its event): an erasure of one of them announced before then no longer
+// stops emails to them, since the organisation gave the address anew (a person who
+// came back, a shared mailbox a new lead uses). An erasure announced after `at` is
+// untouched: the event is older than the erasure, and what it named is forgotten.
+// The signatory's events come one at a time, so there is one writer.
+func (e *Erasure) NamedAgain(ctx context.Context, at time.Time, emails ...string) error {
+	for _, email := range emails {
+		if email == "" {
+			continue
+		}
+		sub := personal.Subject(email)
+		var erased erasedDoc
+		ok, err := e.find(ctx, erasedCollection, sub, &erased)
+		if err != nil {
+			return err
+		}
+		if !ok || !erased.At.Before(at) {
+			continue
+		}
+		var again namedAgainDoc
+		if ok, err = e.find(ctx, namedAgainCollection, sub, &again); err != nil {
+			return err
+		}
+		if ok && !again.At.Before(at) {
+			continue
+		}
+		if err := store.Replace(ctx, e.db.Collection(namedAgainCollection), sub, namedAgainDoc{ID: sub, At: at.UTC()}); err != nil {
+			return fmt.Errorf("record a person named again: %w", store.Classify(err))
+		}
+	}
+	return nil
+}
+
+// find reads the document of name with _id sub into out, and says whether there is one.
+func (e *Erasure) find(ctx context.Context, name, sub string, out any) (bool, error) {
+	err := e.db.Collection(name).FindOne(ctx, bson.D{{Key: "_id", Value: sub}}).Decode(out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, nil
 	}

@@ -711,6 +711,21 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 type Erasures interface {
 	Erased(ctx context.Context, email string) (bool, error)
 	Forget(ctx context.Context, subject string) error
+	NamedAgain(ctx context.Context, at time.Time, emails ...string) error
+}
+
+// NamedAgain says that the signatory service named these people (an organisation's
+// lead and head) in an event of time `at`: anyone of them erased before then gets
+// emails again.
+func (a *App) NamedAgain(ctx context.Context, at time.Time, people ...mail.Person) error {
+	if a.erasures == nil {
+		return nil
+	}
+	emails := make([]string, 0, len(people))
+	for _, p := range people {
+		emails = append(emails, p.Email)
+	}
+	return a.erasures.NamedAgain(ctx, at, emails...)
 }
 
 // UseErasures gives the app notify's record of erasures: no email is then sent to a

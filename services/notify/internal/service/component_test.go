@@ -237,10 +237,17 @@ var seq atomic.Int64
 // publish sends a signatory event as the signatory service would.
 func (h *harness) publish(org string, p events.Payload) {
 	h.t.Helper()
+	h.publishAt(org, p, time.Now())
+}
+
+// publishAt sends a signatory event the signatory service recorded at `at`: one taken
+// in late, say.
+func (h *harness) publishAt(org string, p events.Payload, at time.Time) {
+	h.t.Helper()
 	n := seq.Add(1)
 	data, _ := json.Marshal(p)
 	e := events.Envelope{ID: fmt.Sprintf("%s-%d-%d", org, n, time.Now().UnixNano()), Source: "/tc/signatory", Type: p.EventType(),
-		AggregateType: "organisation", AggregateID: org, Version: int(n), Time: time.Now(), Data: data}
+		AggregateType: "organisation", AggregateID: org, Version: int(n), Time: at, Data: data}
 	m := bus.Message(e)
 	ack, err := h.env.JS.PublishMsg(context.Background(), m)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,9 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/notify/internal/service"
 )
 
 // Told by the signatory service that a lead was erased (the contacts change, then
@@ -132,4 +135,141 @@ func TestAnEmailToAPersonAlreadyErasedIsNeitherSentNorKept(t *testing.T) {
 		return nil
 	})
 	testenv.Unreadable(t, testenv.Readable(t, db, h.env.JS), applicant.Email, applicant.Name, "Dear Ann")
+}
+
+// Restored from a backup taken before a lead's erasure, notify's database holds the
+// lead again, and its first sweep wrote to them: the signatory service's new
+// announcement of the erasure comes only once it has started again. Notify now
+// reads the register of erasures before its first sweep and forgets again whoever it
+// names that its record of erasures lacks: the restored notify's reminders go to the
+// head alone, and it holds nothing of the lead. A notify whose database was not
+// restored forgets no one.
+func TestAPersonErasedSinceTheBackupGetsNoReminderAfterARestore(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	h.onboard("org-back", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	live := h.svcs[0].DB
+	backup := testenv.BackUp(t, live)
+
+	// The signatory service erases the lead: the contacts change, the announcement,
+	// the register's entry.
+	sub := personal.Subject(lead.Email)
+	h.publish("org-back", events.OrganisationContactsChangedV1{OrganisationID: "org-back", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.publish("person-back", events.PersonErasedV1{Subject: sub})
+	reg, err := bus.OpenErasureRegister(ctx, h.env.JS, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Record(ctx, bus.RegisteredErasure{Subject: sub, Version: 1, At: h.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n, err := live.Collection("erased_people").CountDocuments(ctx, bson.D{{Key: "_id", Value: sub}}); err != nil || n != 1 {
+			return fmt.Errorf("the erasure is not recorded yet (%d, %v)", n, err)
+		}
+		return nil
+	})
+
+	// notify started on the restored database, the announcement already taken in by
+	// the consumers (as before the signatory service announces it again).
+	cfg := h.cfg
+	cfg.Platform.Mongo.Database = backup
+	restored, cleanup, err := service.New(ctx, cfg, service.Options{Clock: h.clock, Logger: telemetry.Discard(), NoSweeper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	testenv.Unreadable(t, testenv.Readable(t, restored.DB, h.env.JS), lead.Email, lead.Name)
+	for day := civil.Of(h.clock.Now()); day.Before(civil.New(2026, 9, 28)); day = civil.Of(h.clock.Now()) {
+		if _, err := restored.App.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(24 * time.Hour)
+	}
+	var toLead, toHead int
+	for _, m := range h.box.all() {
+		for _, to := range m.To {
+			switch to {
+			case lead.Email:
+				toLead++
+			case leader.Email:
+				toHead++
+			}
+		}
+	}
+	if toLead != 0 || toHead == 0 {
+		t.Errorf("the restored notify sent %d emails to the lead erased since the backup and %d to the head, want none and the overdue one", toLead, toHead)
+	}
+
+	// A start on a database that was not restored forgets no one.
+	again, cleanupAgain, err := service.New(ctx, h.cfg, service.Options{Clock: h.clock, Logger: telemetry.Discard(), NoSweeper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanupAgain)
+	if n, err := again.DB.Collection("erased_people").CountDocuments(ctx, bson.D{}); err != nil || n != 1 {
+		t.Errorf("the live database's record of erasures after another start: %d (%v), want the one", n, err)
+	}
+}
+
+// A lead erased at their request and later named again by their organisation (a
+// person who came back, a shared mailbox the next lead uses) was never emailed again:
+// notify's record of the erasure stopped every email to the address for good, so the
+// lead named again got neither the hand-over email nor a single deadline reminder,
+// and nobody was told. Now a signatory event that names the person and was recorded
+// after the erasure lifts it; one recorded before it (taken in late, as events of
+// two consumers can be) does not.
+func TestALeadNamedAgainAfterTheirErasureIsEmailedAgain(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	h.onboard("again", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	toLead := func() int {
+		n := 0
+		for _, m := range h.box.all() {
+			for _, to := range m.To {
+				if to == lead.Email {
+					n++
+				}
+			}
+		}
+		return n
+	}
+
+	erasedAt := time.Now()
+	h.publishAt("again", events.OrganisationContactsChangedV1{OrganisationID: "again", Leader: leader, NominatedLead: events.Person{Erased: true}}, erasedAt)
+	h.publishAt("person-again", events.PersonErasedV1{Subject: personal.Subject(lead.Email)}, erasedAt)
+	db := h.svcs[0].DB
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n, err := db.Collection("erased_people").CountDocuments(ctx, bson.D{{Key: "_id", Value: personal.Subject(lead.Email)}}); err != nil || n != 1 {
+			return fmt.Errorf("the erasure is not recorded yet (%d, %v)", n, err)
+		}
+		return nil
+	})
+	// A contacts change recorded before the erasure, taken in after it: what it names
+	// is forgotten, and no email goes to the lead.
+	h.publishAt("again", events.OrganisationContactsChangedV1{OrganisationID: "again", Leader: leader, NominatedLead: lead}, erasedAt.Add(-time.Second))
+	h.waitFor("again")
+	h.runUntil(civil.New(2026, 9, 10))
+	if n := toLead(); n != 0 {
+		t.Fatalf("%d emails to the erased lead from an event recorded before the erasure", n)
+	}
+
+	// Named again by the organisation after the erasure: the hand-over email and the
+	// reminders reach them.
+	h.publish("again", events.OrganisationContactsChangedV1{OrganisationID: "again", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.publish("again", events.OrganisationContactsChangedV1{OrganisationID: "again", Leader: leader, NominatedLead: lead})
+	h.waitFor("again")
+	h.runUntil(civil.New(2026, 9, 28))
+	var subjects []string
+	for _, m := range h.box.all() {
+		if slices.Contains(m.To, lead.Email) {
+			subjects = append(subjects, m.Subject)
+		}
+	}
+	if !slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(s, "you are now Uni again's nominated lead") }) ||
+		!slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(s, "overdue") }) {
+		t.Errorf("the lead named again was sent %q, want the hand-over and the overdue reminder", subjects)
+	}
 }

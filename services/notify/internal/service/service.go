@@ -3,8 +3,10 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
@@ -93,8 +95,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err := application.UseErasures(erasure); err != nil {
 		return fail(err)
 	}
-	if err := p.OnPersonErased(erasure.Forget); err != nil {
+	if err := p.OnPersonErasedAt(erasure.ForgetAt); err != nil {
 		return fail(err)
+	}
+	// Restored from a backup, notify's database holds again the people erased since it
+	// was taken, and would write to them should a reminder fall due before the
+	// signatory service's new announcement of their erasure reaches it: before its
+	// first sweep, it forgets everyone the register of erasures names and its own
+	// record of erasures lacks (docs/PRIVACY.md, "After a restore").
+	forgotten, err := forgetRegistered(ctx, p, erasure)
+	if err != nil {
+		return fail(err)
+	}
+	if forgotten > 0 {
+		p.Logger.WarnContext(ctx, "people erased since the backup forgotten again from the register of erasures", "people", forgotten)
 	}
 	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review, eventport.Portal} {
 		if err := p.Consume(consumer(application)); err != nil {
@@ -121,6 +135,22 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	// The relay's kept connections are let go once nothing can send any more.
 	return &Service{Platform: p, App: application}, func() { cleanup(); sender.Close() }, nil
+}
+
+// forgetRegistered forgets again, in notify's database, the people the register of
+// erasures names and notify's record of erasures does not.
+func forgetRegistered(ctx context.Context, p *platform.Platform, erasure *adapters.Erasure) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	latest, err := bus.NewErasureRegister(p.JS).Latest(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read the register of erasures: %w", err)
+	}
+	at := make(map[string]time.Time, len(latest))
+	for _, e := range latest {
+		at[e.Subject] = e.At
+	}
+	return erasure.ForgetAgain(ctx, at)
 }
 
 // Serve is Run on listeners the caller opened, the API's and the admin one (tests use port 0).

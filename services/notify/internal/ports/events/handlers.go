@@ -164,11 +164,19 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
+			if err := a.NamedAgain(ctx, e.Time, person(p.NominatedLead), person(p.Leader)); err != nil {
+				return err
+			}
 			apply = func(o *app.Organisation) { o.Lead, o.Leader = person(p.NominatedLead), person(p.Leader) }
 		case events.OrganisationContactsChangedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
+			}
+			// Named again after an erasure (a person back, a shared mailbox), a lead or
+			// head is emailed again: the hand-over below included.
+			if err := a.NamedAgain(ctx, e.Time, person(p.NominatedLead), person(p.Leader)); err != nil {
+				return err
 			}
 			// A new lead gets a new feed address (the previous lead's stops answering),
 			// and is told of the hand-over, as is the lead before them.
@@ -177,6 +185,9 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			p, err := events.Decode[events.OrganisationAnnouncedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
+			}
+			if err := a.NamedAgain(ctx, e.Time, person(p.NominatedLead), person(p.Leader)); err != nil {
+				return err
 			}
 			apply = func(o *app.Organisation) {
 				o.Name, o.Announced, o.Lead, o.Leader = p.Name, true, person(p.NominatedLead), person(p.Leader)
