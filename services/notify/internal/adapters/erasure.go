@@ -112,8 +112,8 @@ func (e *Erasure) ForgetAgain(ctx context.Context, at map[string]time.Time) (int
 // digest, as the erasure named it, and the time of its announcement.
 const erasedCollection = "erased_people"
 
-// namedAgainCollection holds, for a person erased, when the signatory service last
-// named them again (a digest and a time). It is apart from the record of the erasure,
+// namedAgainCollection holds, for a person erased, when an event last named them anew
+// (a digest and a time). It is apart from the record of the erasure,
 // which a later erasure replaces, so that neither write can undo the other whatever
 // order they land in: the later of the two times says which stands.
 const namedAgainCollection = "erased_people_named_again"
@@ -143,12 +143,13 @@ func (e *Erasure) Erased(ctx context.Context, email string) (bool, error) {
 	return !ok || !again.At.After(erased.At), err
 }
 
-// NamedAgain records that the signatory service named each of emails at `at` (the
-// time of its event): an erasure of one of them announced before then no longer
-// stops emails to them, since the organisation gave the address anew (a person who
-// came back, a shared mailbox a new lead uses). An erasure announced after `at` is
-// untouched: the event is older than the erasure, and what it named is forgotten.
-// The signatory's events come one at a time, so there is one writer.
+// NamedAgain records that each of emails was named anew at `at` (the time of the event
+// that named them: an organisation's new lead or head, a pool member registered, an
+// application made): an erasure of one of them announced before then no longer stops
+// emails to them, since the address was given anew (a person who came back, a shared
+// mailbox a new lead uses). An erasure announced after `at` is untouched: the event
+// is older than the erasure, and what it named is forgotten. Two writers racing write
+// two times after the erasure's; either lifts it.
 func (e *Erasure) NamedAgain(ctx context.Context, at time.Time, emails ...string) error {
 	for _, email := range emails {
 		if email == "" {

@@ -714,9 +714,9 @@ type Erasures interface {
 	NamedAgain(ctx context.Context, at time.Time, emails ...string) error
 }
 
-// NamedAgain says that the signatory service named these people (an organisation's
-// lead and head) in an event of time `at`: anyone of them erased before then gets
-// emails again.
+// NamedAgain says that an event of time `at` named these people anew (the signatory
+// service an organisation's lead and head, ops a pool member, an applicant their own
+// application): anyone of them erased before then gets emails again.
 func (a *App) NamedAgain(ctx context.Context, at time.Time, people ...mail.Person) error {
 	if a.erasures == nil {
 		return nil

@@ -106,6 +106,7 @@ func TestAnEmailToAPersonAlreadyErasedIsNeitherSentNorKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	applicant := events.Person{Name: "Ann Applicant", Email: "ann.gone@exampleton.ac.uk"}
+	submitted := time.Now() // the application is made, then its applicant erased
 	h.publish("person-ann", events.PersonErasedV1{Subject: personal.Subject(applicant.Email)})
 	db := h.svcs[0].DB
 	testenv.Eventually(t, 10*time.Second, func() error {
@@ -117,7 +118,7 @@ func TestAnEmailToAPersonAlreadyErasedIsNeitherSentNorKept(t *testing.T) {
 	p := events.ApplicationSubmittedV1{ApplicationID: "fe1", RoundID: "fr", OrganisationID: "fe", Title: "Skills exchange", RequestedAmountPence: 50000, Applicant: applicant,
 		Endorsement: events.Person{Name: lead.Name, Email: lead.Email}}
 	data, _ := json.Marshal(p)
-	e := events.Envelope{ID: "fund-after-erasure", Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "fe1", Version: 1, Time: time.Now(), Data: data}
+	e := events.Envelope{ID: "fund-after-erasure", Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "fe1", Version: 1, Time: submitted, Data: data}
 	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
 		t.Fatal(err)
 	}
@@ -272,4 +273,66 @@ func TestALeadNamedAgainAfterTheirErasureIsEmailedAgain(t *testing.T) {
 		!slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(s, "overdue") }) {
 		t.Errorf("the lead named again was sent %q, want the hand-over and the overdue reminder", subjects)
 	}
+}
+
+// A reviewer registered in the pool again, and an applicant applying again, after
+// their erasure are emailed again: the registration and the application name them
+// anew (a reviewer's assignment, an application's receipt). A pool member's record
+// updated is no new naming.
+func TestAReviewerAndAnApplicantNamedAgainAfterTheirErasureAreEmailedAgain(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("na", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	ctx := context.Background()
+	for _, spec := range []bus.StreamSpec{{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}, {Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}} {
+		if _, err := bus.EnsureStream(ctx, h.env.JS, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rita := events.Person{Name: "Rita Reviewer", Email: "rita.back@othertown.ac.uk"}
+	ann := events.Person{Name: "Ann Applicant", Email: "ann.back@exampleton.ac.uk"}
+	for _, p := range []events.Person{rita, ann} {
+		h.publish("person-"+p.Name, events.PersonErasedV1{Subject: personal.Subject(p.Email)})
+	}
+	db := h.svcs[0].DB
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n, err := db.Collection("erased_people").CountDocuments(ctx, bson.D{}); err != nil || n != 2 {
+			return fmt.Errorf("%d erasures recorded (%v), want 2", n, err)
+		}
+		return nil
+	})
+	publish := func(id, aggregate string, p events.Payload) {
+		t.Helper()
+		data, _ := json.Marshal(p)
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(events.Envelope{ID: id, Type: p.EventType(), AggregateType: aggregate, AggregateID: id,
+			Version: 1, Time: time.Now(), Data: data})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)
+	assigned := events.ReviewerAssignedV1{RoundID: "r1", SubmissionID: "s1", OrganisationID: "na", ReviewerID: "rita-2", ReviewerName: rita.Name, ReviewerEmail: rita.Email, ReviewDeadline: deadline}
+	// Updated, then assigned: still erased, nothing goes.
+	publish("rev-updated", "reviewer", events.ReviewerUpdatedV1{ReviewerID: "rita-2", Name: rita.Name, Email: rita.Email, OrganisationID: "pool", Trained: true, Capacity: 1})
+	publish("rev-assigned-1", "review_round", assigned)
+	h.waitForConsumer(events.StreamReview, "notify-review")
+	if n := len(h.box.all()); n != 0 {
+		t.Fatalf("%d emails after an update of an erased reviewer's record, want none", n)
+	}
+	// Registered again, then assigned; and an application made.
+	publish("rev-registered", "reviewer", events.ReviewerRegisteredV1{ReviewerID: "rita-2", Name: rita.Name, Email: rita.Email, OrganisationID: "pool", Trained: true, Capacity: 1})
+	assigned.RoundID = "r2"
+	publish("rev-assigned-2", "review_round", assigned)
+	publish("app-again", "application", events.ApplicationSubmittedV1{ApplicationID: "app-again", RoundID: "fr", OrganisationID: "na", Title: "Skills exchange",
+		RequestedAmountPence: 50000, Applicant: ann, Endorsement: events.Person{Name: lead.Name, Email: lead.Email}})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		var toRita, toAnn int
+		for _, m := range h.box.all() {
+			toRita += strings.Count(strings.Join(m.To, ","), rita.Email)
+			toAnn += strings.Count(strings.Join(m.To, ","), ann.Email)
+		}
+		if toRita != 1 || toAnn != 1 {
+			return fmt.Errorf("%d emails to the reviewer registered again and %d to the applicant applying again, want one each", toRita, toAnn)
+		}
+		return nil
+	})
 }

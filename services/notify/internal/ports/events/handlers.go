@@ -45,12 +45,20 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReview, MaxAckPending: 1, Idempotent: true,
 		FilterSubjects: []string{events.SubjectReviewerAssigned, events.SubjectAssignmentAccepted, events.SubjectAssignmentDeclined, events.SubjectAssignmentRemoved,
 			events.SubjectReviewSubmitted, events.SubjectReviewOverdue, events.SubjectReviewReturned, events.SubjectReviewRoundClosed, events.SubjectFeedbackReleased,
-			events.SubjectReviewerUpdated, events.SubjectReviewWithheld}}
+			events.SubjectReviewerUpdated, events.SubjectReviewWithheld, events.SubjectReviewerRegistered}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		mark := func(kind, round, sub, reviewer string) app.Mark {
 			return app.Mark{Assignment: app.Assignment{RoundID: round, SubmissionID: sub, ReviewerID: reviewer}, Kind: kind, Version: e.Version, At: e.Time}
 		}
 		switch e.Type {
+		case events.ReviewerRegisteredV1{}.EventType():
+			// Ops registering a person in the pool names them anew: one erased before
+			// is emailed again (an update of a member's record is no new naming).
+			p, err := events.Decode[events.ReviewerRegisteredV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.NamedAgain(ctx, e.Time, mail.Person{Name: p.Name, Email: p.Email})
 		case events.ReviewerAssignedV1{}.EventType():
 			p, err := events.Decode[events.ReviewerAssignedV1](e)
 			if err != nil {
@@ -235,6 +243,10 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			p, err := events.Decode[events.ApplicationSubmittedV1](e)
 			if err != nil {
 				return bus.Permanent(err)
+			}
+			// An applicant applying after their erasure gave their address anew.
+			if err := a.NamedAgain(ctx, e.Time, person(p.Applicant)); err != nil {
+				return err
 			}
 			return a.FundEmail(ctx, e.ID, "fund-received", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: application received — "+p.Title,
