@@ -29,6 +29,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/api"
@@ -129,6 +130,19 @@ func (m *mailbox) all() []received {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]received(nil), m.msgs...)
+}
+
+// sentTo is how many of the emails received so far were addressed to email.
+func (m *mailbox) sentTo(email string) int {
+	n := 0
+	for _, msg := range m.all() {
+		for _, to := range msg.To {
+			if to == email {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func startMailbox(t *testing.T) *mailbox {
@@ -288,6 +302,23 @@ func (h *harness) onboard(org string, opens, due civil.Date) {
 func (h *harness) waitFor(string) {
 	h.t.Helper()
 	testenv.ConsumedThrough(h.t, h.env.JS, events.StreamSignatory, "notify-organisations", h.lastSubject, h.lastSeq)
+}
+
+// waitErased waits until notify has recorded the erasure of each of emails.
+func (h *harness) waitErased(emails ...string) {
+	h.t.Helper()
+	testenv.Eventually(h.t, 10*time.Second, func() error {
+		for _, email := range emails {
+			n, err := h.svcs[0].DB.Collection("erased_people").CountDocuments(context.Background(), bson.D{{Key: "_id", Value: personal.Subject(email)}})
+			if err != nil {
+				return err
+			}
+			if n != 1 {
+				return fmt.Errorf("the erasure of %s is not recorded yet", email)
+			}
+		}
+		return nil
+	})
 }
 
 // runUntil moves the clock a day at a time to `until`, sweeping every instance at

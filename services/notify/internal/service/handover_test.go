@@ -1,18 +1,13 @@
 package service_test
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
-	"github.com/itss/techcommit/libs/testenv"
 )
 
 // notHandOvers are the emails among msgs other than a hand-over's.
@@ -183,13 +178,7 @@ func TestTheHeadIsToldOfEachChangeOfLeadOnce(t *testing.T) {
 	h.publish("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: hal, NominatedLead: eve})
 	onItsWay := time.Now()
 	h.publish("person-hal", events.PersonErasedV1{Subject: personal.Subject(hal.Email)})
-	testenv.Eventually(t, 10*time.Second, func() error {
-		n, err := h.svcs[0].DB.Collection("erased_people").CountDocuments(context.Background(), bson.D{{Key: "_id", Value: personal.Subject(hal.Email)}})
-		if err == nil && n != 1 {
-			err = fmt.Errorf("the head's erasure is not recorded yet")
-		}
-		return err
-	})
+	h.waitErased(hal.Email)
 	fay := events.Person{Name: "Fay Lead", Email: "fay@exampleton.ac.uk"}
 	h.publishAt("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: hal, NominatedLead: fay}, onItsWay)
 	h.waitFor("hd")

@@ -216,18 +216,7 @@ func TestNoEmailGoesToAnErasedLead(t *testing.T) {
 	h.waitFor("erased")
 	h.runUntil(civil.New(2026, 9, 28))
 
-	var toLead, toHead int
-	for _, m := range h.box.all() {
-		for _, to := range m.To {
-			switch to {
-			case lead.Email:
-				toLead++
-			case leader.Email:
-				toHead++
-			}
-		}
-	}
-	if toLead != 0 || toHead == 0 {
+	if toLead, toHead := h.box.sentTo(lead.Email), h.box.sentTo(leader.Email); toLead != 0 || toHead == 0 {
 		t.Errorf("%d emails to the erased lead and %d to the head, want none and the overdue one", toLead, toHead)
 	}
 	ops := h.http.Token(auth.RoleOps, "")
