@@ -120,14 +120,27 @@ const namedAgainCollection = "erased_people_named_again"
 
 type erasedDoc struct {
 	ID string `bson:"_id"`
-	// At is the time of the erasure's announcement (zero in records made before it
-	// was kept).
+	// At is the time of the erasure's announcement (for a record made before it was
+	// kept, the time of notify's first start that kept it: DateUndated).
 	At time.Time `bson:"at,omitempty"`
 }
 
 type namedAgainDoc struct {
 	ID string    `bson:"_id"`
 	At time.Time `bson:"at"`
+}
+
+// DateUndated gives the records of erasures made before notify kept their time the
+// time `now` (its first start on the release that keeps it), and returns how many:
+// only an event recorded after then names such a person anew, not an older event
+// replayed (a rebuild reads the streams from their start).
+func (e *Erasure) DateUndated(ctx context.Context, now time.Time) (int, error) {
+	res, err := e.db.Collection(erasedCollection).UpdateMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: now.UTC()}}}})
+	if err != nil {
+		return 0, fmt.Errorf("date the erasures: %w", store.Classify(err))
+	}
+	return int(res.ModifiedCount), nil
 }
 
 // Erased says whether the person with this address was erased and has not been

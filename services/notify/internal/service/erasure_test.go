@@ -290,3 +290,41 @@ func TestAReviewerAndAnApplicantNamedAgainAfterTheirErasureAreEmailedAgain(t *te
 		return nil
 	})
 }
+
+// A record of an erasure made before notify kept their time carries none: notify dates
+// it at its first start that keeps times, so that an older event naming the person
+// (one a rebuild replays from the stream's start) does not lift it, and only an
+// event recorded after then does.
+func TestAnErasureRecordedWithoutATimeIsLiftedOnlyByALaterNaming(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	h.onboard("undated", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	// As an older release recorded the lead's erasure: the digest alone.
+	if _, err := h.svcs[0].DB.Collection("erased_people").InsertOne(ctx, bson.D{{Key: "_id", Value: personal.Subject(lead.Email)}}); err != nil {
+		t.Fatal(err)
+	}
+	upgraded, cleanup, err := service.New(ctx, h.cfg, service.Options{Clock: h.clock, Logger: telemetry.Discard(), NoSweeper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	var d struct {
+		At time.Time `bson:"at"`
+	}
+	if err := upgraded.DB.Collection("erased_people").FindOne(ctx, bson.D{{Key: "_id", Value: personal.Subject(lead.Email)}}).Decode(&d); err != nil || !d.At.Equal(h.clock.Now()) {
+		t.Fatalf("the undated erasure after the start: %v (%v), want dated %v", d.At, err, h.clock.Now())
+	}
+	h.publishAt("undated", events.OrganisationContactsChangedV1{OrganisationID: "undated", Leader: leader, NominatedLead: lead}, h.clock.Now().Add(-24*time.Hour))
+	h.waitFor("undated")
+	h.runUntil(civil.New(2026, 9, 5))
+	if n := h.box.sentTo(lead.Email); n != 0 {
+		t.Fatalf("%d emails to the lead after an event older than the dating named them", n)
+	}
+	h.publishAt("undated", events.OrganisationContactsChangedV1{OrganisationID: "undated", Leader: leader, NominatedLead: lead}, h.clock.Now())
+	h.waitFor("undated")
+	h.runUntil(civil.New(2026, 9, 21))
+	if n := h.box.sentTo(lead.Email); n == 0 {
+		t.Error("no email to the lead named again after the dating")
+	}
+}

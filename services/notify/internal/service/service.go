@@ -103,6 +103,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// signatory service's new announcement of their erasure reaches it: before its
 	// first sweep, it forgets everyone the register of erasures names and its own
 	// record of erasures lacks (docs/PRIVACY.md, "After a restore").
+	if _, err := erasure.DateUndated(ctx, p.Clock.Now()); err != nil {
+		return fail(err)
+	}
 	forgotten, err := forgetRegistered(ctx, p, erasure)
 	if err != nil {
 		return fail(err)
