@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,11 +26,13 @@ import (
 // TestBackupRestoreRebuildDrill is the runbook's drill for the embedded store, for
 // real: the README's walkthrough and a few more organisations put data into all four
 // services; every read model is read through the APIs; the databases are backed up
-// while the stack runs; a person is erased after the backup; the stack stops, and
-// the backup is restored over its data directory (every database replaced, the NATS
-// store emptied but for the register of erasures), every service's projections are rebuilt from the event log, and once
-// the stack is up again every read model must read as before the stop, the person
-// erased again.
+// while the stack runs, a lead signed in to the portal through its emailed link; after
+// the backup the lead signs out and a person is erased; the stack stops, and the
+// backup is restored over its data directory (every database replaced, the NATS store
+// emptied but for the registers and the API token events), every service's
+// projections are rebuilt from the event log, and once the stack is up again every
+// read model must read as before the stop, the person erased again, and the lead's
+// session stay ended.
 func TestBackupRestoreRebuildDrill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole stack twice")
@@ -155,6 +159,16 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 	})
 	t.Logf("data made and read after %s", time.Since(began).Round(time.Millisecond))
 
+	// A lead signs in to the portal through the link it emails them; after the backup
+	// they sign out. The restore brings the session back in the portal's database; the
+	// portal's register of ended sign-ins, which the restore keeps, must end it again.
+	P, M := "http://"+addr(portalPort, st.offset), "http://"+addr(mailUIPort, st.offset)
+	const signedOut = "o.price@othertown.ac.uk"
+	session := c.signIn(P, M, signedOut)
+	if r := c.page("GET", P+"/account", session); r.status != http.StatusOK {
+		t.Fatalf("the lead's account page after signing in: %d", r.status)
+	}
+
 	backup := filepath.Join(t.TempDir(), "backup")
 	mark := time.Now()
 	t.Log(tcdev("backup", "-data", data, "-out", backup))
@@ -164,6 +178,9 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 	// the announced drill organisation. The restore brings them back in every
 	// database; the register of erasures, which the restore keeps, must take them
 	// out again, so the read models after it are those after the erasure.
+	if r := c.page("POST", P+"/signout", session); r.status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.status)
+	}
 	erasedOrg := others[2]
 	c.json("POST", url("signatory")+"/v1/ops/erasures", ops, `{"email":"pat@drill2.example.ac.uk"}`)
 	c.eventually(30*time.Second, func() error {
@@ -222,8 +239,82 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 		}
 		return nil
 	})
+	if r := c.page("GET", P+"/account", session); r.status != http.StatusSeeOther || r.location != "/signin" {
+		t.Errorf("the session signed out after the backup, after the restore: %d to %q, want 303 to /signin", r.status, r.location)
+	}
 	t.Logf("the drill took %s", time.Since(began).Round(time.Millisecond))
 }
+
+// pageResponse is a portal page's answer, not followed if it redirects.
+type pageResponse struct {
+	status   int
+	location string
+	cookies  []*http.Cookie
+}
+
+// page requests a portal page as a browser would, with the session cookie (a form
+// posted is empty), and does not follow a redirect.
+func (c *drillClient) page(method, url, cookie string) pageResponse {
+	c.t.Helper()
+	return c.form(method, url, cookie, nil)
+}
+
+func (c *drillClient) form(method, url, cookie string, form neturl.Values) pageResponse {
+	c.t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return pageResponse{status: resp.StatusCode, location: resp.Header.Get("Location"), cookies: resp.Cookies()}
+}
+
+// signIn asks the portal at p for a sign-in link for email, reads it from the email
+// in Mailpit at m, follows it, and returns the session cookie ("name=value").
+func (c *drillClient) signIn(p, m, email string) string {
+	c.t.Helper()
+	if r := c.form("POST", p+"/signin", "", neturl.Values{"email": {email}}); r.status != http.StatusOK {
+		c.t.Fatalf("ask for a sign-in link: %d", r.status)
+	}
+	var link string
+	c.eventually(20*time.Second, func() error {
+		found, ok := c.get(m+"/api/v1/search?query="+neturl.QueryEscape("to:"+email+` subject:"sign-in link"`), "").(map[string]any)
+		msgs, _ := found["messages"].([]any)
+		if !ok || len(msgs) == 0 {
+			return fmt.Errorf("no sign-in link for %s in Mailpit yet", email)
+		}
+		id, _ := msgs[0].(map[string]any)["ID"].(string) // the newest first
+		msg, _ := c.get(m+"/api/v1/message/"+id, "").(map[string]any)
+		text, _ := msg["Text"].(string)
+		if link = signinLink.FindString(text); link == "" {
+			return fmt.Errorf("no link in the sign-in email: %q", text)
+		}
+		return nil
+	})
+	r := c.page("POST", link, "")
+	for _, ck := range r.cookies {
+		if ck.Name == "tc_session" && ck.Value != "" {
+			return ck.Name + "=" + ck.Value
+		}
+	}
+	c.t.Fatalf("following the sign-in link: %d, no session cookie", r.status)
+	return ""
+}
+
+// signinLink is the portal's sign-in address in an email.
+var signinLink = regexp.MustCompile(`http://[^\s]+/signin/[A-Za-z0-9_-]+`)
 
 // drillClient reads and writes the stack's APIs for the drill.
 type drillClient struct{ t testing.TB }
