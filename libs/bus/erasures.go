@@ -68,7 +68,7 @@ func (r *ErasureRegister) Made(ctx context.Context) (time.Time, error) {
 // Record adds an entry, and returns once JetStream has stored it. The same entry
 // recorded twice is stored once.
 func (r *ErasureRegister) Record(ctx context.Context, e RegisteredErasure) error {
-	if !validSubject(e.Subject) || e.Version < 1 {
+	if !IsDigest(e.Subject) || e.Version < 1 {
 		return fmt.Errorf("erasure register: an entry needs an address digest and a version, got %q and %d", e.Subject, e.Version)
 	}
 	data, err := json.Marshal(e)
@@ -94,7 +94,7 @@ func (r *ErasureRegister) Latest(ctx context.Context) ([]RegisteredErasure, erro
 	err := ReadStream(ctx, r.js, events.StreamErasures, jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.SubjectsErasures},
 		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy}, func(m jetstream.Msg) error {
 		var e RegisteredErasure
-		if err := json.Unmarshal(m.Data(), &e); err != nil || !validSubject(e.Subject) || "tc.erasures."+e.Subject != m.Subject() {
+		if err := json.Unmarshal(m.Data(), &e); err != nil || !IsDigest(e.Subject) || "tc.erasures."+e.Subject != m.Subject() {
 			return fmt.Errorf("entry on %s is not one: %s", m.Subject(), m.Data())
 		}
 		if held, ok := last[e.Subject]; !ok || e.Version > held.Version {
@@ -108,8 +108,9 @@ func (r *ErasureRegister) Latest(ctx context.Context) ([]RegisteredErasure, erro
 	return slices.Collect(maps.Values(last)), nil
 }
 
-// validSubject says s is a digest as personal.Subject makes them (hex), and so one
-// token of a NATS subject.
-func validSubject(s string) bool {
+// IsDigest says s is a SHA-256 digest in lower-case hex, as personal.Subject and the
+// portal's secrets' digests are, and so one token of a NATS subject: what the
+// registers (of erasures, of ended sign-ins) name their entries by.
+func IsDigest(s string) bool {
 	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }

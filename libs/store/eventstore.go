@@ -191,7 +191,7 @@ func (s *EventStore) loadCommits(ctx context.Context, aggregateID string) ([]com
 		if read == headEvery && !headed {
 			headed = true
 			var h headDoc // none yet: no commits
-			if _, err := findByID(ctx, s.heads, aggregateID, &h); err != nil {
+			if _, err := FindByID(ctx, s.heads, aggregateID, &h); err != nil {
 				return nil, err
 			}
 			if n := len(h.Commits); n > len(commits) {
@@ -281,7 +281,7 @@ func envelopesOf(commits []commitDoc) []events.Envelope {
 // commitAt reads the log's commit with _id id, if there is one.
 func (s *EventStore) commitAt(ctx context.Context, id string) (commitDoc, bool, error) {
 	var c commitDoc
-	found, err := findByID(ctx, s.coll, id, &c)
+	found, err := FindByID(ctx, s.coll, id, &c)
 	return c, found, err
 }
 

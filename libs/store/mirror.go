@@ -140,7 +140,7 @@ func (m *Mirror[T]) Record(ctx context.Context, entries ...T) error {
 
 func (m *Mirror[T]) mark(ctx context.Context) (int64, error) {
 	var d markDoc
-	if _, err := findByID(ctx, m.changes, markID, &d); err != nil {
+	if _, err := FindByID(ctx, m.changes, markID, &d); err != nil {
 		return 0, fmt.Errorf("read the mark of %s: %w", m.changes.Name(), err)
 	}
 	return d.Seen, nil
@@ -186,7 +186,7 @@ func (m *Mirror[T]) Sync(ctx context.Context) error {
 		for i := range window {
 			g.Go(func() error {
 				var err error
-				found[i], err = findByID(gctx, m.changes, changeKey(m.seen+1+int64(i)), &changes[i])
+				found[i], err = FindByID(gctx, m.changes, changeKey(m.seen+1+int64(i)), &changes[i])
 				if err != nil {
 					return fmt.Errorf("read change %d of %s: %w", m.seen+1+int64(i), m.changes.Name(), err)
 				}

@@ -114,9 +114,9 @@ func Classify(err error) error {
 	return err
 }
 
-// findByID reads the document of coll with _id id into out, and reports whether there
+// FindByID reads the document of coll with _id id into out, and reports whether there
 // is one; a database error is classified.
-func findByID(ctx context.Context, coll *mongo.Collection, id string, out any) (bool, error) {
+func FindByID(ctx context.Context, coll *mongo.Collection, id string, out any) (bool, error) {
 	err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(out)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, nil

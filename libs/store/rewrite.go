@@ -27,7 +27,7 @@ func (s *EventStore) Rewrite(ctx context.Context, aggregateID string, rewrite fu
 	// the other order, a pass that stopped after the commits would leave the head in
 	// the old form, and the next would find nothing to do.)
 	var h headDoc
-	found, err := findByID(ctx, s.heads, aggregateID, &h)
+	found, err := FindByID(ctx, s.heads, aggregateID, &h)
 	if err != nil {
 		return 0, err
 	}

@@ -48,7 +48,7 @@ func (v *Views) Put(ctx context.Context, id string, doc any) error {
 
 // Get reads the view of id into out; it returns false when there is none.
 func (v *Views) Get(ctx context.Context, id string, out any) (bool, error) {
-	found, err := findByID(ctx, v.coll, id, out)
+	found, err := FindByID(ctx, v.coll, id, out)
 	if err != nil {
 		return false, fmt.Errorf("get view %s: %w", id, err)
 	}

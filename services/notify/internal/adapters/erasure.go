@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -148,12 +147,12 @@ func (e *Erasure) DateUndated(ctx context.Context, now time.Time) (int, error) {
 func (e *Erasure) Erased(ctx context.Context, email string) (bool, error) {
 	sub := personal.Subject(email)
 	var erased erasedDoc
-	if ok, err := e.find(ctx, erasedCollection, sub, &erased); err != nil || !ok {
-		return false, err
+	if ok, err := store.FindByID(ctx, e.db.Collection(erasedCollection), sub, &erased); err != nil || !ok {
+		return false, wrapRead(err)
 	}
 	var again namedAgainDoc
-	ok, err := e.find(ctx, namedAgainCollection, sub, &again)
-	return !ok || !again.At.After(erased.At), err
+	ok, err := store.FindByID(ctx, e.db.Collection(namedAgainCollection), sub, &again)
+	return !ok || !again.At.After(erased.At), wrapRead(err)
 }
 
 // NamedAgain records that each of emails was named anew at `at` (the time of the event
@@ -170,16 +169,16 @@ func (e *Erasure) NamedAgain(ctx context.Context, at time.Time, emails ...string
 		}
 		sub := personal.Subject(email)
 		var erased erasedDoc
-		ok, err := e.find(ctx, erasedCollection, sub, &erased)
+		ok, err := store.FindByID(ctx, e.db.Collection(erasedCollection), sub, &erased)
 		if err != nil {
-			return err
+			return wrapRead(err)
 		}
 		if !ok || !erased.At.Before(at) {
 			continue
 		}
 		var again namedAgainDoc
-		if ok, err = e.find(ctx, namedAgainCollection, sub, &again); err != nil {
-			return err
+		if ok, err = store.FindByID(ctx, e.db.Collection(namedAgainCollection), sub, &again); err != nil {
+			return wrapRead(err)
 		}
 		if ok && !again.At.Before(at) {
 			continue
@@ -191,14 +190,10 @@ func (e *Erasure) NamedAgain(ctx context.Context, at time.Time, emails ...string
 	return nil
 }
 
-// find reads the document of name with _id sub into out, and says whether there is one.
-func (e *Erasure) find(ctx context.Context, name, sub string, out any) (bool, error) {
-	err := e.db.Collection(name).FindOne(ctx, bson.D{{Key: "_id", Value: sub}}).Decode(out)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil
+// wrapRead says where a read of the record of erasures failed (nil stays nil).
+func wrapRead(err error) error {
+	if err == nil {
+		return nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("read erasures: %w", store.Classify(err))
-	}
-	return true, nil
+	return fmt.Errorf("read erasures: %w", err)
 }

@@ -98,14 +98,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err := p.OnPersonErasedAt(erasure.ForgetAt); err != nil {
 		return fail(err)
 	}
+	// Records of erasures from before their time was kept are dated now, so that only
+	// a later event naming the person lifts them (Erasure.NamedAgain).
+	if _, err := erasure.DateUndated(ctx, p.Clock.Now()); err != nil {
+		return fail(err)
+	}
 	// Restored from a backup, notify's database holds again the people erased since it
 	// was taken, and would write to them should a reminder fall due before the
 	// signatory service's new announcement of their erasure reaches it: before its
 	// first sweep, it forgets everyone the register of erasures names and its own
 	// record of erasures lacks (docs/PRIVACY.md, "After a restore").
-	if _, err := erasure.DateUndated(ctx, p.Clock.Now()); err != nil {
-		return fail(err)
-	}
 	forgotten, err := forgetRegistered(ctx, p, erasure)
 	if err != nil {
 		return fail(err)

@@ -52,7 +52,7 @@ func NewEnded(js jetstream.JetStream, clk clock.Clock) (*Ended, error) {
 // record enters a session or a link (by its digest) and returns once JetStream has
 // stored the entry. The same entry recorded twice is stored once.
 func (e *Ended) record(ctx context.Context, kind, digest string) error {
-	if !isDigest(digest) {
+	if !bus.IsDigest(digest) {
 		return fmt.Errorf("ended sign-ins: %q is not a digest", digest)
 	}
 	data, err := json.Marshal(struct {
@@ -85,7 +85,7 @@ func (e *Ended) entries(ctx context.Context) (map[string]map[string]bool, error)
 	err := bus.ReadStream(ctx, e.js, events.StreamPortalEnded, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy},
 		func(m jetstream.Msg) error {
 			kind, digest, ok := strings.Cut(strings.TrimPrefix(m.Subject(), prefix), ".")
-			if _, known := got[kind]; !ok || !known || !isDigest(digest) {
+			if _, known := got[kind]; !ok || !known || !bus.IsDigest(digest) {
 				return fmt.Errorf("entry on %s is not one", m.Subject())
 			}
 			got[kind][digest] = true
@@ -175,10 +175,4 @@ func deleteNamed(ctx context.Context, coll *mongo.Collection, held []string, nam
 		n += int(res.DeletedCount)
 	}
 	return n, nil
-}
-
-// isDigest says s is a digest as Digest makes them (hex), and so one token of a NATS
-// subject.
-func isDigest(s string) bool {
-	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }

@@ -95,10 +95,11 @@ func (s *Sessions) Get(ctx context.Context, secret string) (Session, bool, error
 // deleted. Should the register not take it, nothing changes and End fails: a
 // sign-out the register lacked would come back with a restore.
 func (s *Sessions) End(ctx context.Context, secret string) error {
-	if err := s.ended.record(ctx, endedSession, Digest(secret)); err != nil {
+	hash := Digest(secret)
+	if err := s.ended.record(ctx, endedSession, hash); err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
-	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: Digest(secret)}}); err != nil {
+	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: hash}}); err != nil {
 		return fmt.Errorf("end session: %w", store.Classify(err))
 	}
 	return nil
