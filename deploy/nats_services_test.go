@@ -48,6 +48,10 @@ type natsUse struct {
 	// readsRegister: it reads the register of erasures at start (notify, before its
 	// first sweep), and may not write it.
 	readsRegister bool
+	// keepsSent: it keeps its register of what it sent (notify), which it creates,
+	// adds to and reads at start with an ordered consumer; no other service may
+	// write it.
+	keepsSent bool
 	// foreign is a stream it neither owns nor may read message by message.
 	foreign string
 }
@@ -55,7 +59,7 @@ type natsUse struct {
 var natsUses = []natsUse{
 	{user: "signatory", stream: events.StreamSignatory, publishes: true, letters: events.StreamSignatory, lag: true, forgets: true, registers: true, foreign: events.StreamFund},
 	{user: "review", stream: events.StreamReview, publishes: true, letters: events.StreamReview, lag: true, replays: []string{events.StreamSignatory}, forgets: true, foreign: events.StreamSignatory},
-	{user: "notify", stream: events.StreamNotify, letters: events.StreamSignatory, readsRegister: true, foreign: events.StreamSignatory},
+	{user: "notify", stream: events.StreamNotify, letters: events.StreamSignatory, readsRegister: true, keepsSent: true, foreign: events.StreamSignatory},
 	{user: "fund", stream: events.StreamFund, publishes: true, letters: events.StreamFund, lag: true, replays: []string{events.StreamSignatory, events.StreamPortalTokens}, forgets: true, foreign: events.StreamReview},
 }
 
@@ -152,6 +156,11 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 	_, signatory := connectAs(t, url, caFile, "signatory")
 	if _, err := bus.OpenErasureRegister(ctx, signatory, 1); err != nil {
 		t.Fatalf("signatory: %v", err)
+	}
+	// notify keeps its register of what it sent, which no other service may write.
+	_, notify := connectAs(t, url, caFile, "notify")
+	if _, err := bus.EnsureStream(ctx, notify, bus.NotifySentStream(1)); err != nil {
+		t.Fatalf("notify: %v", err)
 	}
 
 	for _, u := range natsUses {
@@ -342,6 +351,25 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 				}
 				noOrderedLeftBut(t, ops, events.StreamErasures, before)
 			}
+			if u.keepsSent {
+				// As adapters.Sent does: create the stream, enter an email and a
+				// reminder, read them all back at start.
+				if _, err := bus.EnsureStream(short(), js, bus.NotifySentStream(1)); err != nil {
+					t.Fatalf("%s creates its register of what it sent: %v", u.user, err)
+				}
+				before := orderedConsumers(t, ops, events.StreamNotifySent)
+				for _, subject := range []string{"tc.sent.email.0123456789abcdef0123456789abcdef", "tc.sent.reminder." + sub} {
+					if _, err := js.Publish(short(), subject, []byte(`{"at":"2026-12-05T08:00:00Z"}`)); err != nil {
+						t.Errorf("%s enters %s: %v", u.user, subject, err)
+					}
+				}
+				n := 0
+				if err := bus.ReadStream(short(), js, events.StreamNotifySent, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy},
+					func(jetstream.Msg) error { n++; return nil }); err != nil || n != 2 {
+					t.Errorf("%s reads its register of what it sent: %d entries, %v", u.user, n, err)
+				}
+				noOrderedLeftBut(t, ops, events.StreamNotifySent, before)
+			}
 
 			if r := refused(); len(r) > 0 {
 				t.Errorf("the server refused %s's requests: %s", u.user, strings.Join(r, "; "))
@@ -366,6 +394,11 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 			if dl, err := js.Stream(short(), events.StreamDeadLetter); err == nil {
 				if err := dl.Purge(denied()); err == nil {
 					t.Errorf("%s may purge the dead letters", u.user)
+				}
+			}
+			if !u.keepsSent {
+				if _, err := js.Publish(denied(), "tc.sent.email.0123456789abcdef0123456789abcdef", []byte(`{}`)); err == nil {
+					t.Errorf("%s may write notify's register of what it sent", u.user)
 				}
 			}
 			if !u.registers {

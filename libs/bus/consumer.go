@@ -423,6 +423,12 @@ func PortalEndedStream(replicas int) StreamSpec {
 	return StreamSpec{Name: events.StreamPortalEnded, Subjects: []string{events.SubjectsPortalEnded}, Replicas: replicas, MaxAge: events.PortalEndedMaxAge}
 }
 
+// NotifySentStream is the spec of notify's register of what it sent: one
+// entry an email or a reminder, for events.NotifySentMaxAge.
+func NotifySentStream(replicas int) StreamSpec {
+	return StreamSpec{Name: events.StreamNotifySent, Subjects: []string{events.SubjectsNotifySent}, Replicas: replicas, MaxAge: events.NotifySentMaxAge}
+}
+
 // PortalTokenStream is the spec of the portal's stream of API token events, which
 // keeps a message longer than any token lives (events.APITokenStreamMaxAge).
 func PortalTokenStream(replicas int) StreamSpec {

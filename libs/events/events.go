@@ -103,6 +103,11 @@ const (
 	// portal's database does not bring back a session signed out or a sign-in link
 	// used since the backup (docs/SECURITY.md).
 	StreamPortalEnded = "TC_PORTAL_ENDED"
+	// StreamNotifySent is notify's register of what it sent (SubjectsNotifySent):
+	// not events, and kept as long as a backup is, so that a restore of notify's
+	// database does not send again a reminder sent since the backup
+	// (deploy/README.md, "Backup and restore").
+	StreamNotifySent = "TC_NOTIFY_SENT"
 )
 
 // Subject wildcards of each stream.
@@ -121,7 +126,18 @@ const (
 	// tc.portal.ended.session.<digest of the cookie's secret> and
 	// tc.portal.ended.link.<digest of the link's secret>.
 	SubjectsPortalEnded = "tc.portal.ended.>"
+	// SubjectsNotifySent is notify's register of what it sent:
+	// tc.sent.email.<the email's key> and tc.sent.reminder.<digest of the reminder>.
+	// Not under tc.notify.>, which is TC_NOTIFY's.
+	SubjectsNotifySent = "tc.sent.>"
 )
+
+// NotifySentMaxAge is how long notify's register of what it sent keeps an
+// entry: a day longer than a backup is kept (the bucket's lifecycle rule, 35 days,
+// deploy/README.md), so that whatever backup is restored, every reminder sent since
+// it was taken is still named. An entry names an email by its key (a digest) and a
+// reminder by its organisation, obligation and step: no address, no body.
+const NotifySentMaxAge = 36 * 24 * time.Hour
 
 // StreamOf names the stream that holds the events of subject (a subject or an event
 // type): its producer's, TC_<PRODUCER>, but for the portal's API token events.
@@ -131,6 +147,9 @@ func StreamOf(subject string) string {
 	}
 	if strings.HasPrefix(subject, strings.TrimSuffix(SubjectsPortalEnded, ">")) {
 		return StreamPortalEnded
+	}
+	if strings.HasPrefix(subject, strings.TrimSuffix(SubjectsNotifySent, ">")) {
+		return StreamNotifySent
 	}
 	producer, _, _ := strings.Cut(strings.TrimPrefix(subject, "tc."), ".")
 	return "TC_" + strings.ToUpper(producer)

@@ -46,6 +46,7 @@ func TestStreamOf(t *testing.T) {
 		events.APITokenIssuedV1{}.EventType():        events.StreamPortalTokens,
 		events.SubjectAPITokenRevoked:                events.StreamPortalTokens,
 		"tc.portal.ended.session.ab12":               events.StreamPortalEnded,
+		"tc.sent.email.ab12":                         events.StreamNotifySent,
 	} {
 		if got := events.StreamOf(subject); got != want {
 			t.Errorf("StreamOf(%s) = %s, want %s", subject, got, want)

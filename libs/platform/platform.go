@@ -324,6 +324,13 @@ func (p *Platform) Serve(ctx context.Context, ln, admin net.Listener) error {
 // harness saw one). Longer than this, the orchestrator's restart is the better tool.
 const streamPatience = time.Minute
 
+// EnsureStream creates or updates another stream the service keeps (a register, such
+// as notify's of what its sweep sent), with the configured number of replicas, and
+// retries while NATS is unreachable, as for the service's own stream.
+func (p *Platform) EnsureStream(ctx context.Context, spec func(replicas int) bus.StreamSpec) error {
+	return p.ensureStream(ctx, spec(p.cfg.NATS.StreamReplicas))
+}
+
 // ensureStream creates or updates a stream, retrying while NATS is unreachable.
 func (p *Platform) ensureStream(ctx context.Context, spec bus.StreamSpec) error {
 	deadline := time.Now().Add(streamPatience)

@@ -202,7 +202,7 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 
 	// The restore goes over the stack's own directory, as the README's does: it
 	// replaces every database, and empties the NATS store but for the registers (of
-	// erasures, of ended sign-ins) and the API token events.
+	// erasures, of ended sign-ins, of what notify sent) and the API token events.
 	t.Log(tcdev("restore", "-data", data, "-from", backup))
 	kept, err := os.ReadDir(filepath.Join(data, "nats", "jetstream", "$G", "streams"))
 	if err != nil {
@@ -211,15 +211,15 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 	registers := map[string]bool{}
 	for _, d := range kept {
 		switch d.Name() {
-		case events.StreamErasures, events.StreamPortalEnded:
+		case events.StreamErasures, events.StreamPortalEnded, events.StreamNotifySent:
 			registers[d.Name()] = true
 		case events.StreamPortalTokens:
 		default:
 			t.Errorf("the restore left stream %s: it would run ahead of the restored event stores", d.Name())
 		}
 	}
-	if !registers[events.StreamErasures] || !registers[events.StreamPortalEnded] {
-		t.Fatalf("the restore did not keep the register of erasures and the portal's register of ended sign-ins: %v", kept)
+	if !registers[events.StreamErasures] || !registers[events.StreamPortalEnded] || !registers[events.StreamNotifySent] {
+		t.Fatalf("the restore did not keep the register of erasures, the portal's register of ended sign-ins and notify's register of what it sent: %v", kept)
 	}
 	mark = time.Now()
 	rebuilt := tcdev("rebuild", "-data", data, "-bin", bin, "-port-offset", strconv.Itoa(st.offset))

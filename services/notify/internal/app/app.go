@@ -360,6 +360,33 @@ type App struct {
 	metrics     Metrics
 	cfg         Config
 	personal    PersonalRecords // see UsePersonalRecords
+	sent        SentRegister    // see UseSentRegister
+}
+
+// SentRegister keeps, outside notify's database, what notify sent: a backup of the
+// database restored is told from it what was sent since the backup was taken, so
+// that nothing the sweep finds due in the restored database goes a second time
+// (adapters.MendSent).
+//
+// Entering is not allowed to hold up or undo a send: an entry the register cannot
+// take now (NATS away) is kept and entered later by the register itself, and only a
+// restore before then could send that email again.
+type SentRegister interface {
+	// Email enters an email sent: its key and what the log says of it, but whom it
+	// went to and what it said.
+	Email(ctx context.Context, d Delivery)
+	// Reminder enters a step of an obligation's ladder the sweep settled as sent.
+	Reminder(ctx context.Context, r ladder.Reminder)
+}
+
+// UseSentRegister makes every email sent, and every reminder the sweep settles as
+// sent, entered in r. Without it nothing is entered (the app's own tests).
+func (a *App) UseSentRegister(r SentRegister) error {
+	if r == nil {
+		return errors.New("app: the register of what was sent is nil")
+	}
+	a.sent = r
+	return nil
 }
 
 // New checks its dependencies.
@@ -631,6 +658,9 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 		if err := a.reminders.Settle(ctx, r, outcomes[i]); err != nil {
 			return sent, err
 		}
+		if outcomes[i] == ladder.Send && a.sent != nil {
+			a.sent.Reminder(ctx, r)
+		}
 	}
 	return sent, nil
 }
@@ -694,6 +724,11 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	}
 	if err := a.deliveries.Record(context.WithoutCancel(ctx), d); err != nil {
 		return sendErr == nil, err
+	}
+	if sendErr == nil && a.sent != nil {
+		// Sent and logged: entered in the register too, so that a restore of the log
+		// from a backup does not make it due again.
+		a.sent.Email(context.WithoutCancel(ctx), d)
 	}
 	// Erased while the email was being sent: the record just written names them, and
 	// the erasure's own sweep may have run before it; it is forgotten again.

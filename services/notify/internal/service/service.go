@@ -115,6 +115,30 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if forgotten > 0 {
 		p.Logger.WarnContext(ctx, "people erased since the backup forgotten again from the register of erasures", "people", forgotten)
 	}
+	// Restored from a backup, notify's database says due again the reminders sent
+	// since it was taken, and lacks every email sent since: before its first sweep,
+	// it enters again what its register of what was sent names (deploy/README.md,
+	// "Backup and restore").
+	if err := p.EnsureStream(ctx, bus.NotifySentStream); err != nil {
+		return fail(fmt.Errorf("the register of what was sent: %w", err))
+	}
+	sent, err := adapters.NewSent(p.JS, p.Clock, p.Logger)
+	if err != nil {
+		return fail(err)
+	}
+	if err := application.UseSentRegister(sent); err != nil {
+		return fail(err)
+	}
+	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	mended, err := adapters.MendSent(mctx, sent, deliveries, reminders)
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("enter again what the register of what was sent names: %w", err))
+	}
+	if mended != (adapters.MendedSent{}) {
+		p.Logger.WarnContext(ctx, "emails and reminders sent since the backup entered again from the register of what was sent",
+			"emails", mended.Emails, "reminders", mended.Reminders)
+	}
 	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review, eventport.Portal} {
 		if err := p.Consume(consumer(application)); err != nil {
 			return fail(err)
@@ -138,6 +162,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		p.Every("body-retention", cfg.Notify.SweepInterval, application.DropExpiredBodies)
 		p.Every("log-retention", cfg.Notify.SweepInterval, application.ForgetOldRecipients)
 	}
+	// Entries held while NATS was away are entered when it is back.
+	p.Every("sent-register", cfg.Notify.SweepInterval, sent.Flush)
 	// The relay's kept connections are let go once nothing can send any more.
 	return &Service{Platform: p, App: application}, func() { cleanup(); sender.Close() }, nil
 }

@@ -1,0 +1,293 @@
+package adapters
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
+)
+
+// Sent is notify's register of what it sent: every email, by its key, and every step
+// of an obligation's ladder its sweep settled as sent, on a JetStream stream of its
+// own (events.StreamNotifySent, kept a day longer than a backup). It is outside
+// notify's database, which a backup holds: restored from a backup, the database
+// says due again the reminders sent since it was taken, and lacks the emails sent
+// since; MendSent enters them again, at start, before the first sweep.
+//
+// An entry names no one: an email's key is a digest, and the rest is what its log
+// entry says but its recipients and its body; a reminder is its organisation,
+// obligation and step.
+type Sent struct {
+	js     jetstream.JetStream
+	clock  clock.Clock
+	logger *slog.Logger
+
+	mu sync.Mutex
+	// held are the entries NATS has not taken yet, oldest first; failing says the last
+	// try failed, at tried.
+	held    []*nats.Msg
+	failing bool
+	tried   time.Time
+}
+
+var _ app.SentRegister = (*Sent)(nil)
+
+// What an entry of the register names.
+const (
+	sentEmail    = "email"
+	sentReminder = "reminder"
+)
+
+const (
+	// sentTimeout bounds the wait for JetStream to store an entry.
+	sentTimeout = 3 * time.Second
+	// sentRetry is how long a register that failed is left before it is tried again:
+	// meanwhile entries are held, and no send waits on NATS.
+	sentRetry = 5 * time.Second
+	// sentHeldMax bounds what is held while NATS is away (the oldest go first).
+	sentHeldMax = 10_000
+)
+
+// sentEntry is one entry's body.
+type sentEntry struct {
+	At           time.Time `json:"at"`
+	Organisation string    `json:"organisation_id,omitempty"`
+	Step         string    `json:"step,omitempty"`
+	// An email's, as its log entry says.
+	Kind     string `json:"kind,omitempty"`
+	About    string `json:"about,omitempty"`
+	Role     string `json:"role,omitempty"`
+	Attempts int    `json:"attempts,omitempty"`
+	// A reminder's: the obligation as scheduled, and the day of the step.
+	Obligation string `json:"obligation_id,omitempty"`
+	Due        string `json:"due,omitempty"`
+	On         string `json:"on,omitempty"`
+}
+
+// NewSent is the register on its stream (bus.NotifySentStream), made already.
+func NewSent(js jetstream.JetStream, clk clock.Clock, logger *slog.Logger) (*Sent, error) {
+	if js == nil || clk == nil || logger == nil {
+		return nil, fmt.Errorf("the register of what was sent needs JetStream, a clock and a logger")
+	}
+	return &Sent{js: js, clock: clk, logger: logger}, nil
+}
+
+// Email enters an email sent.
+func (s *Sent) Email(ctx context.Context, d app.Delivery) {
+	if !isEmailKey(d.Key) {
+		s.logger.ErrorContext(ctx, "an email's key is not one the register of what was sent takes", "key", d.Key)
+		return
+	}
+	at := d.SentAt
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	s.enter(ctx, sentEmail, d.Key, strconv.Itoa(d.Attempts), sentEntry{At: at.UTC(), Organisation: d.OrganisationID, Step: d.Step,
+		Kind: d.Kind, About: d.About, Role: d.Role, Attempts: d.Attempts})
+}
+
+// Reminder enters a step of a ladder settled as sent.
+func (s *Sent) Reminder(ctx context.Context, r ladder.Reminder) {
+	sum := sha256.Sum256([]byte(reminderID(r)))
+	s.enter(ctx, sentReminder, hex.EncodeToString(sum[:]), "", sentEntry{At: s.clock.Now().UTC(), Organisation: r.OrganisationID, Step: r.Step.Name,
+		Obligation: r.ObligationID, Due: r.Due.String(), On: r.Step.On.String()})
+}
+
+func (s *Sent) enter(ctx context.Context, kind, digest, n string, e sentEntry) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		s.logger.ErrorContext(ctx, "an entry of the register of what was sent did not encode", "error", err)
+		return
+	}
+	msg := nats.NewMsg(strings.TrimSuffix(events.SubjectsNotifySent, ">") + kind + "." + digest)
+	msg.Data = data
+	// One entry an email's attempt, or a reminder: the same entered twice (a retry
+	// of a publish whose ack was lost) is stored once.
+	msg.Header.Set(jetstream.MsgIDHeader, "sent-"+kind+"-"+digest+"-"+n)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.held) >= sentHeldMax {
+		s.held = s.held[1:]
+		s.logger.ErrorContext(ctx, "the register of what was sent holds too many entries NATS has not taken: the oldest is let go", "held", sentHeldMax)
+	}
+	s.held = append(s.held, msg)
+	if s.failing && s.clock.Now().Sub(s.tried) < sentRetry {
+		return
+	}
+	_ = s.flushLocked(ctx)
+}
+
+// Flush enters what is held (it runs on a timer, so that entries held while NATS
+// was away are entered when no email follows). It returns how many it entered.
+func (s *Sent) Flush(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before := len(s.held)
+	err := s.flushLocked(ctx)
+	return before - len(s.held), err
+}
+
+func (s *Sent) flushLocked(ctx context.Context) error {
+	for len(s.held) > 0 {
+		s.tried = s.clock.Now()
+		pctx, cancel := context.WithTimeout(ctx, sentTimeout)
+		_, err := s.js.PublishMsg(pctx, s.held[0])
+		cancel()
+		if err != nil {
+			if !s.failing {
+				s.logger.WarnContext(ctx, "the register of what was sent did not take an entry: held, to enter later", "error", err, "held", len(s.held))
+			}
+			s.failing = true
+			return fmt.Errorf("the register of what was sent: %w", err)
+		}
+		s.held[0] = nil
+		s.held = s.held[1:]
+	}
+	if s.failing {
+		s.logger.InfoContext(ctx, "the register of what was sent took the entries it held")
+		s.failing = false
+	}
+	return nil
+}
+
+// isEmailKey says s is an email's key: 32 lower-case hex digits (app.key).
+func isEmailKey(s string) bool {
+	return len(s) == 32 && strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// sentEntries is what the register holds: each email's latest entry, by key, and
+// the reminders.
+type sentEntries struct {
+	emails    map[string]sentEntry
+	reminders []sentEntry
+}
+
+func (s *Sent) entries(ctx context.Context) (sentEntries, error) {
+	got := sentEntries{emails: map[string]sentEntry{}}
+	prefix := strings.TrimSuffix(events.SubjectsNotifySent, ">")
+	err := bus.ReadStream(ctx, s.js, events.StreamNotifySent, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy},
+		func(m jetstream.Msg) error {
+			kind, digest, ok := strings.Cut(strings.TrimPrefix(m.Subject(), prefix), ".")
+			var e sentEntry
+			if !ok || json.Unmarshal(m.Data(), &e) != nil {
+				return fmt.Errorf("entry on %s is not one", m.Subject())
+			}
+			switch {
+			case kind == sentEmail && isEmailKey(digest):
+				if held, ok := got.emails[digest]; !ok || e.At.After(held.At) {
+					got.emails[digest] = e
+				}
+			case kind == sentReminder && bus.IsDigest(digest):
+				got.reminders = append(got.reminders, e)
+			default:
+				return fmt.Errorf("entry on %s is not one", m.Subject())
+			}
+			return nil
+		})
+	if err != nil {
+		return sentEntries{}, fmt.Errorf("the register of what was sent: %w", err)
+	}
+	return got, nil
+}
+
+// MendedSent is what MendSent entered again.
+type MendedSent struct{ Emails, Reminders int }
+
+// MendSent makes notify's database say again what the register says was sent:
+// nothing on a database that was never restored; after a restore from a backup, the
+// emails sent since it was taken are logged as sent (without their recipients and
+// bodies, which only the lost log held), so that none is sent again, and the steps
+// of the ladders sent since are settled as sent, and the earlier steps of the same
+// ladder as superseded, as the sweep settled them.
+func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders) (MendedSent, error) {
+	got, err := s.entries(ctx)
+	if err != nil {
+		return MendedSent{}, err
+	}
+	var m MendedSent
+	for key, e := range got.emails {
+		mended, err := d.mendSent(ctx, key, e)
+		if err != nil {
+			return m, err
+		}
+		if mended {
+			m.Emails++
+		}
+	}
+	for _, e := range got.reminders {
+		n, err := r.mendSent(ctx, e)
+		if err != nil {
+			return m, err
+		}
+		m.Reminders += n
+	}
+	return m, nil
+}
+
+// mendSent logs an email the register says was sent at e.At as sent, unless the log
+// says so already.
+func (d *Deliveries) mendSent(ctx context.Context, key string, e sentEntry) (bool, error) {
+	if held, ok := d.lists.Get(key); ok && statusOf(held) == app.StatusSent {
+		return false, nil
+	}
+	del, ok, err := d.Get(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	// Sent at e.At or later as the log says: an ops' resend of it that failed, to be
+	// retried, is left alone.
+	if ok && !del.SentAt.IsZero() && !del.SentAt.Before(e.At.Add(-time.Second)) {
+		return false, nil
+	}
+	if !ok {
+		del = app.Delivery{Key: key, OrganisationID: e.Organisation, Kind: e.Kind, Step: e.Step, About: e.About, Role: e.Role, CreatedAt: e.At}
+	}
+	del.Status, del.SentAt, del.UpdatedAt, del.LastError, del.NextAttemptAt = app.StatusSent, e.At, e.At, "", time.Time{}
+	del.Attempts = max(del.Attempts, e.Attempts, 1)
+	return true, d.Record(ctx, del)
+}
+
+// mendSent settles as sent a reminder the register says was, and as superseded the
+// pending steps of the same ladder on or before its day, as the sweep that sent it
+// did; it returns how many it settled.
+func (s *Reminders) mendSent(ctx context.Context, e sentEntry) (int, error) {
+	on, err := civil.Parse(e.On)
+	if err != nil {
+		return 0, fmt.Errorf("the register of what was sent: a reminder's day %q: %w", e.On, err)
+	}
+	pending, err := s.PendingOf(ctx, e.Organisation)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range pending {
+		if r.ObligationID != e.Obligation || r.Due.String() != e.Due || r.Step.On.After(on) {
+			continue
+		}
+		outcome := ladder.Superseded
+		if r.Step.Name == e.Step {
+			outcome = ladder.Send
+		}
+		if err := s.Settle(ctx, r, outcome); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,67 @@
+package adapters
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/telemetry"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
+)
+
+// An email is sent whether or not the register of what was sent takes its entry at
+// once: what NATS does not take is held, without a send waiting on NATS again for a
+// while, and entered when it can be, in the order sent. A key that is not an
+// email's is not entered.
+func TestTheRegisterOfWhatWasSentHoldsWhatNATSDoesNotTake(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, js := testenv.JetStream(t, testenv.NATS(t))
+	clk := clock.NewFake(time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
+	s, err := NewSent(js, clk, telemetry.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := app.Delivery{Key: "0123456789abcdef0123456789abcdef", OrganisationID: "org-held", Kind: "reminder", Step: "7d", About: "ob@2026-09-20", Role: "lead", Attempts: 1, SentAt: clk.Now()}
+	second := first
+	second.Key, second.Kind = "fedcba9876543210fedcba9876543210", "review-due-soon"
+	// No stream yet: NATS takes nothing.
+	s.Email(ctx, first)
+	s.Email(ctx, app.Delivery{Key: "not-a-key"})
+	s.Email(ctx, second)
+	s.Reminder(ctx, ladder.Reminder{OrganisationID: "org-held", ObligationID: "ob", Due: civil.New(2026, 9, 20), Step: ladder.Step{Name: "7d", On: civil.New(2026, 9, 13)}})
+	s.mu.Lock()
+	held := len(s.held)
+	s.mu.Unlock()
+	if held != 3 {
+		t.Fatalf("held %d entries with no stream to take them, want 3 (the email without a key is not one)", held)
+	}
+	if _, err := bus.EnsureStream(ctx, js, bus.NotifySentStream(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Flush(ctx); err != nil || n != 3 {
+		t.Fatalf("Flush entered %d (%v), want 3", n, err)
+	}
+	got, err := s.entries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.emails) != 2 || got.emails[first.Key].Kind != "reminder" || got.emails[second.Key].Kind != "review-due-soon" || len(got.reminders) != 1 {
+		t.Errorf("the register holds %+v", got)
+	}
+	if r := got.reminders; len(r) == 1 && (r[0].Obligation != "ob" || r[0].Due != "2026-09-20" || r[0].On != "2026-09-13" || r[0].Step != "7d") {
+		t.Errorf("the reminder's entry: %+v", r[0])
+	}
+	// Once taken, an entry is entered at once.
+	third := first
+	third.Key = "00000000000000000000000000000003"
+	s.Email(ctx, third)
+	if got, err := s.entries(ctx); err != nil || len(got.emails) != 3 {
+		t.Errorf("after the register took the held entries, a new one is entered: %d emails (%v)", len(got.emails), err)
+	}
+}
