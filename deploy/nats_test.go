@@ -472,7 +472,7 @@ func replayedAsTheEvent(ctx context.Context, ops, fund jetstream.JetStream, m, d
 
 // TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview runs, against a real
 // nats-server with the rendered accounts and TLS, what the portal does on the bus (its
-// own streams TC_PORTAL, TC_PORTAL_TOKENS and TC_PORTAL_ENDED and the dead-letter stream; consumers on
+// own streams TC_PORTAL, TC_PORTAL_TOKENS, TC_PORTAL_ENDED and TC_PORTAL_REMOVED and the dead-letter stream; consumers on
 // TC_SIGNATORY and TC_REVIEW), what notify does with the portal's sign-in links (a
 // consumer on TC_PORTAL) and what the fund does with its API token events (a consumer
 // on TC_PORTAL_TOKENS), and checks what the portal must not do.
@@ -501,6 +501,7 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 		{Name: "TC_PORTAL", Subjects: []string{"tc.portal.signin.>"}, MaxAge: 15 * time.Minute},
 		{Name: "TC_PORTAL_TOKENS", Subjects: []string{"tc.portal.apitoken.>"}, MaxAge: 396 * 24 * time.Hour},
 		{Name: "TC_PORTAL_ENDED", Subjects: []string{"tc.portal.ended.>"}, MaxAge: 25 * time.Hour},
+		{Name: "TC_PORTAL_REMOVED", Subjects: []string{"tc.portal.removed.>"}, MaxAge: 36 * 24 * time.Hour},
 		{Name: "TC_DEADLETTER", Subjects: []string{"tc.deadletter.>"}},
 	} {
 		if _, err := portalJS.CreateOrUpdateStream(ctx, s); err != nil {
@@ -582,13 +583,18 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 		t.Error("notify may consume TC_PORTAL_TOKENS")
 	}
 
-	// The portal's register of ended sign-ins is its alone.
+	// The portal's registers of ended sign-ins and of removed colleagues are its alone.
 	if _, err := portalJS.Publish(ctx, "tc.portal.ended.session."+strings.Repeat("ab", 32), []byte(`{}`)); err != nil {
 		t.Fatalf("portal records a sign-out: %v", err)
 	}
+	if _, err := portalJS.Publish(ctx, "tc.portal.removed.colleague."+strings.Repeat("ab", 32), []byte(`{}`)); err != nil {
+		t.Fatalf("portal records a colleague removed: %v", err)
+	}
 	for user, js := range map[string]jetstream.JetStream{"fund": fundJS, "notify": notifyJS} {
-		if _, err := js.CreateConsumer(short(), "TC_PORTAL_ENDED", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
-			t.Errorf("%s may consume TC_PORTAL_ENDED", user)
+		for _, stream := range []string{"TC_PORTAL_ENDED", "TC_PORTAL_REMOVED"} {
+			if _, err := js.CreateConsumer(short(), stream, jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+				t.Errorf("%s may consume %s", user, stream)
+			}
 		}
 	}
 
@@ -596,7 +602,7 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 	// sign-ins from the start with an ordered consumer, to mend what a restore of its
 	// database undid (apitokens.Reconcile, signin.Mend): every request of it is allowed.
 	recJS, refused := connectRecording(t, url, caFile, "portal")
-	for _, stream := range []string{"TC_PORTAL_TOKENS", "TC_PORTAL_ENDED"} {
+	for _, stream := range []string{"TC_PORTAL_TOKENS", "TC_PORTAL_ENDED", "TC_PORTAL_REMOVED"} {
 		oc, err := recJS.OrderedConsumer(short(), stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
 		if err != nil {
 			t.Fatalf("portal reads %s: %v", stream, err)

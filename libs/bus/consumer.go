@@ -429,6 +429,12 @@ func NotifySentStream(replicas int) StreamSpec {
 	return StreamSpec{Name: events.StreamNotifySent, Subjects: []string{events.SubjectsNotifySent}, Replicas: replicas, MaxAge: events.NotifySentMaxAge}
 }
 
+// PortalRemovedStream is the spec of the portal's register of removed colleagues:
+// one entry a removal, for events.PortalRemovedMaxAge.
+func PortalRemovedStream(replicas int) StreamSpec {
+	return StreamSpec{Name: events.StreamPortalRemoved, Subjects: []string{events.SubjectsPortalRemoved}, Replicas: replicas, MaxAge: events.PortalRemovedMaxAge}
+}
+
 // PortalTokenStream is the spec of the portal's stream of API token events, which
 // keeps a message longer than any token lives (events.APITokenStreamMaxAge).
 func PortalTokenStream(replicas int) StreamSpec {

@@ -103,6 +103,12 @@ const (
 	// portal's database does not bring back a session signed out or a sign-in link
 	// used since the backup (docs/SECURITY.md).
 	StreamPortalEnded = "TC_PORTAL_ENDED"
+	// StreamPortalRemoved is the portal's register of removed colleagues
+	// (SubjectsPortalRemoved): the colleagues a lead removed from making the
+	// organisation's API tokens, kept as long as a backup is, so that a restore of the
+	// portal's database does not give them that power back (docs/SECURITY.md). Apart
+	// from StreamPortalEnded, whose earlier readers take no other kind of entry.
+	StreamPortalRemoved = "TC_PORTAL_REMOVED"
 	// StreamNotifySent is notify's register of what it sent (SubjectsNotifySent):
 	// not events, and kept as long as a backup is, so that a restore of notify's
 	// database does not send again a reminder sent since the backup
@@ -126,6 +132,9 @@ const (
 	// tc.portal.ended.session.<digest of the cookie's secret> and
 	// tc.portal.ended.link.<digest of the link's secret>.
 	SubjectsPortalEnded = "tc.portal.ended.>"
+	// SubjectsPortalRemoved is the portal's register of removed colleagues:
+	// tc.portal.removed.colleague.<digest of the organisation and address>.
+	SubjectsPortalRemoved = "tc.portal.removed.>"
 	// SubjectsNotifySent is notify's register of what it sent:
 	// tc.sent.email.<the email's key> and tc.sent.reminder.<digest of the reminder>.
 	// Not under tc.notify.>, which is TC_NOTIFY's.
@@ -147,6 +156,9 @@ func StreamOf(subject string) string {
 	}
 	if strings.HasPrefix(subject, strings.TrimSuffix(SubjectsPortalEnded, ">")) {
 		return StreamPortalEnded
+	}
+	if strings.HasPrefix(subject, strings.TrimSuffix(SubjectsPortalRemoved, ">")) {
+		return StreamPortalRemoved
 	}
 	if strings.HasPrefix(subject, strings.TrimSuffix(SubjectsNotifySent, ">")) {
 		return StreamNotifySent

@@ -47,6 +47,7 @@ func TestStreamOf(t *testing.T) {
 		events.SubjectAPITokenRevoked:                events.StreamPortalTokens,
 		"tc.portal.ended.session.ab12":               events.StreamPortalEnded,
 		"tc.sent.email.ab12":                         events.StreamNotifySent,
+		"tc.portal.removed.colleague.ab12":           events.StreamPortalRemoved,
 	} {
 		if got := events.StreamOf(subject); got != want {
 			t.Errorf("StreamOf(%s) = %s, want %s", subject, got, want)

@@ -19,6 +19,13 @@ const PortalStreamMaxAge = 15 * time.Minute
 // be good without it. An entry is a digest: it carries no secret and no personal data.
 const PortalEndedMaxAge = 25 * time.Hour
 
+// PortalRemovedMaxAge is how long the portal's register of removed colleagues keeps an
+// entry: a day longer than a backup is kept (the bucket's lifecycle rule, 35 days,
+// deploy/README.md), so that whatever backup is restored, every colleague a lead
+// removed since it was taken is still named. An entry is the digest of the colleague's
+// organisation and address, and a time: no address and no name.
+const PortalRemovedMaxAge = 36 * 24 * time.Hour
+
 // SigninLinkRequestedV1 asks notify to email a one-time sign-in link. It is the only
 // event that carries a secret (inside Link): notify sends it and keeps the email's
 // body with the link redacted, and the stream drops it when the link expires. It is

@@ -48,19 +48,20 @@ func runRestore(args []string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer unlock()
-	// Four streams stay, which outlive a restore by design: the register of erasures,
+	// Five streams stay, which outlive a restore by design: the register of erasures,
 	// from which the signatory service, at its next start, erases again the people
 	// erased since the backup was taken; the API token events, from which the fund's
 	// rebuild and the portal's start learn the revocations since; the portal's
-	// register of ended sign-ins, from which its start ends again the sessions signed
-	// out and the sign-in links used since; and notify's register of what it sent,
-	// from which its start logs again the emails sent since and settles the reminders,
-	// so that none goes twice.
-	m, err := embedded.Restore(*dataDir, *from, events.StreamErasures, events.StreamPortalTokens, events.StreamPortalEnded, events.StreamNotifySent)
+	// registers of ended sign-ins and of removed colleagues, from which its start ends
+	// again the sessions signed out, the sign-in links used and the colleagues removed
+	// since; and notify's register of what it sent, from which its start logs again
+	// the emails sent since and settles the reminders, so that none goes twice.
+	m, err := embedded.Restore(*dataDir, *from, events.StreamErasures, events.StreamPortalTokens, events.StreamPortalEnded, events.StreamPortalRemoved,
+		events.StreamNotifySent)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied but for the register of erasures, the API token events, the portal's register of ended sign-ins and notify's register of what it sent.\n"+
+	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied but for the register of erasures, the API token events, the portal's registers of ended sign-ins and removed colleagues and notify's register of what it sent.\n"+
 		"Rebuild the projections with the stack stopped (bin/tcdev rebuild -data %s -bin bin), then start it (make run): see deploy/README.md.\n"+
 		"Everyone erased since %s is erased again from the register of erasures when the signatory service next starts, the rebuild's start included (docs/PRIVACY.md, \"After a restore\").\n",
 		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir, *dataDir, m.Taken.Format(time.RFC3339))

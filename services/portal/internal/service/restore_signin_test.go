@@ -70,10 +70,78 @@ func TestARestoreBringsBackNoSignOutAndNoUsedLink(t *testing.T) {
 	}
 }
 
+// A colleague a lead removed (who could make the organisation's API tokens) came back
+// with a restore of the portal's database from a backup taken before the removal, and
+// could sign in and make tokens again. The removal is entered first in the register of
+// removed colleagues (a stream, which a restore of the database does not reach), and
+// the portal removes them again before it serves; a colleague named again after the
+// removal stays.
+func TestARestoreBringsBackNoColleagueTheLeadRemoved(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{env: map[string]string{"PORTAL_SIGNIN_PER_ADDRESS": "10"}})
+	const org, leadEmail = "org-colleagues", "lead@colleagues.ac.uk"
+	p.addLead(org, leadEmail)
+	lead := p.signIn(leadEmail)
+	name := func(email string) {
+		t.Helper()
+		if r := p.do("POST", "/organisations/"+org+"/applicants", lead, url.Values{"applicant_name": {"Colleague"}, "applicant_email": {email}}); r.status != http.StatusSeeOther {
+			t.Fatalf("naming %s = %d: %s", email, r.status, r.body)
+		}
+	}
+	remove := func(email string) {
+		t.Helper()
+		if r := p.do("POST", "/organisations/"+org+"/applicants/remove", lead, url.Values{"email": {email}}); r.status != http.StatusSeeOther {
+			t.Fatalf("removing %s = %d: %s", email, r.status, r.body)
+		}
+	}
+	colleague := func(q *portal, email string) bool {
+		t.Helper()
+		person, err := q.svc.People.Lookup(context.Background(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := person.ApplicantOf(org)
+		return ok
+	}
+	const gone, back, kept = "gone@colleagues.ac.uk", "back@colleagues.ac.uk", "kept@colleagues.ac.uk"
+	name(gone)
+	name(back)
+	name(kept)
+	backup := testenv.BackUp(t, p.svc.DB)
+	remove(gone)
+	remove(back)
+	p.clock.Advance(time.Second)
+	name(back)
+	later := testenv.BackUp(t, p.svc.DB)
+
+	restored := startPortalOn(t, p.env, services{env: map[string]string{"MONGO_DATABASE": backup}})
+	if colleague(restored, gone) || colleague(restored, back) || !colleague(restored, kept) {
+		t.Errorf("after a restore of the backup taken before the removals: removed %v and %v (want both removed again), kept %v",
+			!colleague(restored, gone), !colleague(restored, back), colleague(restored, kept))
+	}
+	if logs := restored.logs.String(); !strings.Contains(logs, `"colleagues":2`) {
+		t.Errorf("the restored portal did not say it removed two colleagues again:\n%s", logs)
+	}
+	// The register of removed colleagues keeps an entry longer than a backup is kept.
+	info, err := p.env.JS.Stream(context.Background(), events.StreamPortalRemoved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().Config.MaxAge; got <= 35*24*time.Hour {
+		t.Errorf("%s keeps an entry %s, less than a backup is kept (35 days)", events.StreamPortalRemoved, got)
+	}
+	// Restored from the backup taken after "back" was named again: they stay.
+	again := startPortalOn(t, p.env, services{env: map[string]string{"MONGO_DATABASE": later}})
+	if colleague(again, gone) || !colleague(again, back) || !colleague(again, kept) {
+		t.Errorf("after a restore of the backup taken after the colleague was named again: %v %v %v, want false true true",
+			colleague(again, gone), colleague(again, back), colleague(again, kept))
+	}
+}
+
 // A sign-out the register of ended sign-ins cannot take (NATS is down) changes
 // nothing and says so: 503 with Retry-After, and the session is still the person's
 // to sign out of once it is back; a sign-out the register lacked would come back with
-// a restore. Nor is a sign-in link used up: 503 too.
+// a restore. Nor is a sign-in link used up, nor a lead's colleague removed: 503 too.
 func TestASignOutWithoutTheRegisterChangesNothingAndSaysSo(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, services{env: map[string]string{"PORTAL_SIGNIN_PER_ADDRESS": "10"}})
@@ -81,6 +149,12 @@ func TestASignOutWithoutTheRegisterChangesNothingAndSaysSo(t *testing.T) {
 	p.addReviewer("rev-down", "org-d", email)
 	cookie := p.signIn(email)
 	link := p.requestLink(email)
+	const org, leadEmail, colleague = "org-down", "lead@down.ac.uk", "colleague@down.ac.uk"
+	p.addLead(org, leadEmail)
+	lead := p.signIn(leadEmail)
+	if r := p.do("POST", "/organisations/"+org+"/applicants", lead, url.Values{"applicant_name": {"Colleague"}, "applicant_email": {colleague}}); r.status != http.StatusSeeOther {
+		t.Fatalf("naming a colleague = %d", r.status)
+	}
 	p.env.NATS.Stop()
 
 	r := p.do("POST", "/signout", cookie, url.Values{})
@@ -95,5 +169,14 @@ func TestASignOutWithoutTheRegisterChangesNothingAndSaysSo(t *testing.T) {
 	}
 	if r := p.do("POST", link, "", url.Values{}); r.status != http.StatusServiceUnavailable {
 		t.Errorf("a sign-in link used with NATS down = %d, want 503", r.status)
+	}
+	// Nor is a colleague removed.
+	if r := p.do("POST", "/organisations/"+org+"/applicants/remove", lead, url.Values{"email": {colleague}}); r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+		t.Errorf("removing a colleague with NATS down = %d, Retry-After %q; want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	if person, err := p.svc.People.Lookup(context.Background(), colleague); err != nil {
+		t.Fatal(err)
+	} else if _, ok := person.ApplicantOf(org); !ok {
+		t.Errorf("a removal the register did not take removed the colleague")
 	}
 }

@@ -136,6 +136,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		bus.PortalStream(cfg.NATS.StreamReplicas),
 		bus.PortalTokenStream(cfg.NATS.StreamReplicas),
 		bus.PortalEndedStream(cfg.NATS.StreamReplicas),
+		bus.PortalRemovedStream(cfg.NATS.StreamReplicas),
 		bus.DeadLetterStream(cfg.NATS.StreamReplicas),
 	} {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -153,22 +154,27 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	if err := s.People.RecordRemovalsIn(ended); err != nil {
+		return fail(err)
+	}
 	if s.Links, err = signin.NewLinks(s.DB, s.Clock, ended); err != nil {
 		return fail(err)
 	}
 	if s.Sessions, err = signin.NewSessions(s.DB, s.Clock, cfg.Portal.SessionLifetime, ended); err != nil {
 		return fail(err)
 	}
-	// Before it serves anyone, the portal ends again the sessions signed out and the
-	// links used that a restore of its database brought back.
+	// Before it serves anyone, the portal ends again the sessions signed out, the
+	// links used and the colleagues removed that a restore of its database brought
+	// back.
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	mended, err := signin.Mend(mctx, ended, s.Sessions, s.Links)
+	mended, err := signin.Mend(mctx, ended, s.Sessions, s.Links, s.People)
 	cancel()
 	if err != nil {
 		return fail(fmt.Errorf("end the sign-ins the register says have ended: %w", err))
 	}
 	if mended != (signin.Mended{}) {
-		s.Logger.WarnContext(ctx, "sign-ins ended again after a restore of the portal's database", "sessions", mended.Sessions, "links", mended.Links)
+		s.Logger.WarnContext(ctx, "sign-ins ended again after a restore of the portal's database", "sessions", mended.Sessions, "links", mended.Links,
+			"colleagues", mended.Colleagues)
 	}
 	processed, err := store.NewProcessedLog(s.DB, "processed_messages")
 	if err != nil {

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,12 +59,62 @@ func (p *People) AddApplicant(ctx context.Context, a Applicant, by string, at ti
 	return nil
 }
 
+// RecordRemovalsIn makes every removal of a colleague entered first in the register
+// of ended sign-ins, so that a restore of the portal's database does not give a
+// colleague removed since the backup their power back (Mend). Without it (the read
+// model's own tests) removals are not entered.
+func (p *People) RecordRemovalsIn(e *Ended) error {
+	if e == nil {
+		return errors.New("signin: the register of ended sign-ins is nil")
+	}
+	p.ended = e
+	return nil
+}
+
 // RemoveApplicant forgets email as an applicant for org; they lose access at once.
+// The removal is entered in the register of ended sign-ins first: one the register
+// does not take changes nothing, and says so (apperr.Unavailable).
 func (p *People) RemoveApplicant(ctx context.Context, org, email string) error {
-	if _, err := p.applicants.DeleteOne(ctx, bson.D{{Key: "_id", Value: applicantID(org, email)}}); err != nil {
+	id := applicantID(org, email)
+	if p.ended != nil {
+		if err := p.ended.record(ctx, endedColleague, Digest(id)); err != nil {
+			return fmt.Errorf("remove applicant for %s: %w", org, err)
+		}
+	}
+	if _, err := p.applicants.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 		return fmt.Errorf("remove applicant for %s: %w", org, store.Classify(err))
 	}
 	return nil
+}
+
+// removeEnded deletes the colleagues whose record's digest the register names as
+// removed after they were named (a colleague named again since stays), and returns
+// how many it deleted.
+func (p *People) removeEnded(ctx context.Context, ended map[string]time.Time) (int, error) {
+	cur, err := p.applicants.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "added_at", Value: 1}}))
+	if err != nil {
+		return 0, fmt.Errorf("read applicants: %w", store.Classify(err))
+	}
+	var docs []struct {
+		ID    string    `bson:"_id"`
+		Added time.Time `bson:"added_at"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("read applicants: %w", store.Classify(err))
+	}
+	n := 0
+	for _, d := range docs {
+		at, named := ended[Digest(d.ID)]
+		if !named || !d.Added.Before(at) {
+			continue
+		}
+		res, err := p.applicants.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}})
+		if err != nil {
+			return n, fmt.Errorf("remove applicant: %w", store.Classify(err))
+		}
+		n += int(res.DeletedCount)
+	}
+	return n, nil
 }
 
 // Applicants lists org's applicants, by name.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,10 +24,12 @@ import (
 
 // Ended is the register of ended sign-ins: the digest of every session signed out and
 // of every sign-in link used, on a JetStream stream of the portal's own
-// (events.StreamPortalEnded), kept as long as either could still be good. It is
-// outside the portal's database, which a backup holds: restored from a backup, the
-// database holds the sessions and unused links as they were when it was taken, and
-// Mend ends again, at start, those the register says have ended since.
+// (events.StreamPortalEnded), kept as long as either could still be good; and of every
+// colleague a lead removed (their organisation and address), on another
+// (events.StreamPortalRemoved), kept as long as a backup is. Both are outside the
+// portal's database, which a backup holds: restored from a backup, the database holds
+// the sessions, unused links and colleagues as they were when it was taken, and Mend
+// ends again, at start, those the register says have ended since.
 type Ended struct {
 	js    jetstream.JetStream
 	clock clock.Clock
@@ -34,14 +37,16 @@ type Ended struct {
 
 // What an entry of the register names.
 const (
-	endedSession = "session"
-	endedLink    = "link"
+	endedSession   = "session"
+	endedLink      = "link"
+	endedColleague = "colleague"
 )
 
 // recordTimeout bounds the wait for JetStream to store an entry.
 const recordTimeout = 3 * time.Second
 
-// NewEnded is the register on its stream (bus.PortalEndedStream), made already.
+// NewEnded is the register on its streams (bus.PortalEndedStream and
+// bus.PortalRemovedStream), made already.
 func NewEnded(js jetstream.JetStream, clk clock.Clock) (*Ended, error) {
 	if js == nil || clk == nil {
 		return nil, fmt.Errorf("signin: the register of ended sign-ins needs JetStream and a clock")
@@ -49,21 +54,27 @@ func NewEnded(js jetstream.JetStream, clk clock.Clock) (*Ended, error) {
 	return &Ended{js: js, clock: clk}, nil
 }
 
-// record enters a session or a link (by its digest) and returns once JetStream has
-// stored the entry. The same entry recorded twice is stored once.
+// record enters a session, a link or a colleague (by its digest) and returns once
+// JetStream has stored the entry. A session or link recorded twice is stored once; a
+// colleague removed, named again and removed again has an entry for each removal.
 func (e *Ended) record(ctx context.Context, kind, digest string) error {
 	if !bus.IsDigest(digest) {
 		return fmt.Errorf("ended sign-ins: %q is not a digest", digest)
 	}
+	at := e.clock.Now().UTC()
 	data, err := json.Marshal(struct {
 		At time.Time `json:"at"`
-	}{e.clock.Now().UTC()})
+	}{at})
 	if err != nil {
 		return err
 	}
 	msg := nats.NewMsg(endedSubject(kind, digest))
 	msg.Data = data
-	msg.Header.Set(jetstream.MsgIDHeader, "ended-"+kind+"-"+digest)
+	id := "ended-" + kind + "-" + digest
+	if kind == endedColleague {
+		id += "-" + strconv.FormatInt(at.UnixNano(), 10)
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, id)
 	// A visitor waits on it: a NATS that is away is told in seconds, not at the
 	// request's deadline.
 	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
@@ -75,37 +86,61 @@ func (e *Ended) record(ctx context.Context, kind, digest string) error {
 }
 
 func endedSubject(kind, digest string) string {
-	return strings.TrimSuffix(events.SubjectsPortalEnded, ">") + kind + "." + digest
+	return strings.TrimSuffix(endedStreams[kind].subjects, ">") + kind + "." + digest
 }
 
-// entries reads the register: the digests it holds of each kind.
-func (e *Ended) entries(ctx context.Context) (map[string]map[string]bool, error) {
-	got := map[string]map[string]bool{endedSession: {}, endedLink: {}}
-	prefix := strings.TrimSuffix(events.SubjectsPortalEnded, ">")
-	err := bus.ReadStream(ctx, e.js, events.StreamPortalEnded, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy},
-		func(m jetstream.Msg) error {
-			kind, digest, ok := strings.Cut(strings.TrimPrefix(m.Subject(), prefix), ".")
-			if _, known := got[kind]; !ok || !known || !bus.IsDigest(digest) {
-				return fmt.Errorf("entry on %s is not one", m.Subject())
-			}
-			got[kind][digest] = true
-			return nil
-		})
-	if err != nil {
-		return nil, fmt.Errorf("ended sign-ins: %w", err)
+// endedStreams is where each kind of entry goes. The removed colleagues have a stream
+// of their own: kept longer, and out of the way of the portal's earlier releases,
+// which read every entry of the ended sign-ins' stream and take no other kind.
+var endedStreams = map[string]struct{ stream, subjects string }{
+	endedSession:   {events.StreamPortalEnded, events.SubjectsPortalEnded},
+	endedLink:      {events.StreamPortalEnded, events.SubjectsPortalEnded},
+	endedColleague: {events.StreamPortalRemoved, events.SubjectsPortalRemoved},
+}
+
+// entries reads the register: the digests it holds of each kind, and when each
+// ended (the latest time it was entered).
+func (e *Ended) entries(ctx context.Context) (map[string]map[string]time.Time, error) {
+	got := map[string]map[string]time.Time{}
+	for kind := range endedStreams {
+		got[kind] = map[string]time.Time{}
+	}
+	for _, stream := range []struct{ name, subjects string }{
+		{events.StreamPortalEnded, events.SubjectsPortalEnded}, {events.StreamPortalRemoved, events.SubjectsPortalRemoved},
+	} {
+		prefix := strings.TrimSuffix(stream.subjects, ">")
+		err := bus.ReadStream(ctx, e.js, stream.name, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy},
+			func(m jetstream.Msg) error {
+				kind, digest, ok := strings.Cut(strings.TrimPrefix(m.Subject(), prefix), ".")
+				var body struct {
+					At time.Time `json:"at"`
+				}
+				if !ok || endedStreams[kind].stream != stream.name || !bus.IsDigest(digest) || json.Unmarshal(m.Data(), &body) != nil {
+					return fmt.Errorf("entry on %s is not one", m.Subject())
+				}
+				if body.At.After(got[kind][digest]) {
+					got[kind][digest] = body.At
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("ended sign-ins: %w", err)
+		}
 	}
 	return got, nil
 }
 
 // Mended is what Mend ended again.
-type Mended struct{ Sessions, Links int }
+type Mended struct{ Sessions, Links, Colleagues int }
 
-// Mend ends every session and spends every sign-in link in the portal's records that
-// the register says has ended: nothing on records that were never restored; after a
-// restore from a backup, the sessions signed out and the links used since it was
-// taken. It reads the records' own keys (the sessions and links that are good now,
-// a few) and deletes only those the register names and the records still hold good.
-func Mend(ctx context.Context, e *Ended, s *Sessions, l *Links) (Mended, error) {
+// Mend ends every session, spends every sign-in link and removes every colleague in
+// the portal's records that the register says has ended: nothing on records that
+// were never restored; after a restore from a backup, the sessions signed out, the
+// links used and the colleagues removed since it was taken. It reads the records'
+// own keys (the sessions and links that are good now, a few; the colleagues named)
+// and deletes only those the register names and the records still hold good (a
+// colleague named again after their removal stays).
+func Mend(ctx context.Context, e *Ended, s *Sessions, l *Links, p *People) (Mended, error) {
 	ended, err := e.entries(ctx)
 	if err != nil {
 		return Mended{}, err
@@ -139,6 +174,11 @@ func Mend(ctx context.Context, e *Ended, s *Sessions, l *Links) (Mended, error) 
 			return m, err
 		}
 	}
+	if len(ended[endedColleague]) > 0 {
+		if m.Colleagues, err = p.removeEnded(ctx, ended[endedColleague]); err != nil {
+			return m, err
+		}
+	}
 	return m, nil
 }
 
@@ -162,10 +202,10 @@ func ids(ctx context.Context, coll *mongo.Collection) ([]string, error) {
 }
 
 // deleteNamed deletes the documents of coll among held whose _id is one of names.
-func deleteNamed(ctx context.Context, coll *mongo.Collection, held []string, names map[string]bool) (int, error) {
+func deleteNamed[T any](ctx context.Context, coll *mongo.Collection, held []string, names map[string]T) (int, error) {
 	n := 0
 	for _, id := range held {
-		if !names[id] {
+		if _, named := names[id]; !named {
 			continue
 		}
 		res, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})

@@ -105,6 +105,7 @@ type People struct {
 	reviewers  *mongo.Collection
 	applicants *mongo.Collection
 	addresses  *mongo.Collection
+	ended      *Ended // see RecordRemovalsIn
 }
 
 type leadDoc struct {
