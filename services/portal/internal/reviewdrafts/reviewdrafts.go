@@ -3,7 +3,8 @@
 // service takes only a whole review, and a review is long enough that a reviewer
 // who must stop would otherwise lose what they wrote. The saved copy is the
 // reviewer's alone, never sent anywhere, and goes when they submit the review, when
-// nobody saved it for KeepAfterSave, or when the person is erased (docs/PRIVACY.md).
+// the round closes (it takes no review then), when nobody saved it for
+// KeepAfterSave, or when the person is erased (docs/PRIVACY.md).
 //
 // # Two saves at once
 //
@@ -33,7 +34,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -133,7 +136,7 @@ func New(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Store, erro
 	}
 	coll := db.Collection(Collection)
 	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{{Keys: bson.D{{Key: "key", Value: 1}}},
-		{Keys: bson.D{{Key: "saved_at", Value: 1}}}, {Keys: bson.D{{Key: "subject", Value: 1}}}}); err != nil {
+		{Keys: bson.D{{Key: "saved_at", Value: 1}}}, {Keys: bson.D{{Key: "subject", Value: 1}}}, {Keys: bson.D{{Key: "round", Value: 1}}}}); err != nil {
 		return nil, fmt.Errorf("index %s: %w", Collection, store.Classify(err))
 	}
 	return &Store{coll: coll, clock: clk}, nil
@@ -255,6 +258,39 @@ func (s *Store) Delete(ctx context.Context, k Key) error {
 		return fmt.Errorf("delete saved review: %w", store.Classify(err))
 	}
 	return nil
+}
+
+// ForgetRound deletes every copy saved for a review in the round, which has closed: it
+// takes no review any more, so the copies could never be sent, and are only the
+// reviewers' words kept for nothing. It reports how many versions it deleted.
+func (s *Store) ForgetRound(ctx context.Context, round string) (int, error) {
+	if round == "" {
+		return 0, errors.New("forget a round's saved reviews: a round is required")
+	}
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "round", Value: round}})
+	if err != nil {
+		return 0, fmt.Errorf("forget the saved reviews of round %s: %w", round, store.Classify(err))
+	}
+	return int(res.DeletedCount), nil
+}
+
+// DurableRoundsClosed is the consumer that forgets a closed round's saved reviews. It
+// is a contract: renamed, a consumer starts over.
+const DurableRoundsClosed = "portal-review-drafts-closed"
+
+// RoundsClosedConsumer forgets the saved reviews of each round the review service
+// closes. Forgetting twice forgets nothing more, so a redelivery changes nothing.
+func RoundsClosedConsumer(s *Store) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableRoundsClosed, Idempotent: true,
+		FilterSubjects: []string{events.SubjectReviewRoundClosed}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		v, err := events.Decode[events.ReviewRoundClosedV1](e)
+		if err != nil {
+			return bus.Permanent(err)
+		}
+		_, err = s.ForgetRound(ctx, v.RoundID)
+		return err
+	}
 }
 
 // Sweep deletes the copies last saved more than KeepAfterSave ago, and reports how

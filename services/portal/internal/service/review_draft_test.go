@@ -15,6 +15,7 @@ import (
 
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/portal/internal/browsertest"
 	"github.com/itss/techcommit/services/portal/internal/reviewdrafts"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -335,5 +336,47 @@ func TestJourneyReviewerSavesPartWayAndComesBack(t *testing.T) {
 	}
 	if got := b.Value(browsertest.Label("Summary of your review")); got != "Begun; to finish after the meeting." {
 		t.Errorf("the summary saved comes back as %q", got)
+	}
+}
+
+// A review saved part-way stayed 30 days after its round closed, though a closed
+// round takes no review: the reviewer's words were kept for nothing. When the review
+// service closes the round, the portal deletes every copy saved for it; a copy saved
+// for another round stays.
+func TestASavedReviewGoesWhenItsRoundCloses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	env, review, p := withReview(t)
+	rr := startReviewRound(t, env, review, p)
+	page := "/reviews/" + rr.round + "/" + rr.mine
+	p.waitFor(bobEmail, func(person signin.Person) bool { return person.Reviewer != nil })
+	for _, email := range []string{ritaEmail, bobEmail} {
+		c := p.signIn(email)
+		p.do("POST", page+"/respond", c, url.Values{"accept": {"true"}})
+		if r := p.do("POST", page+"/draft", c, partWay("Words of "+email, "0")); r.status != http.StatusSeeOther {
+			t.Fatalf("saving = %d: %s", r.status, r.body)
+		}
+	}
+	// A copy of a review in another round, which stays open.
+	other := reviewdrafts.Key{Email: ritaEmail, Round: "another-round", Submission: rr.mine}
+	if _, err := p.svc.Drafts.Save(ctx, other, reviewdrafts.Draft{Summary: "Elsewhere."}); err != nil {
+		t.Fatal(err)
+	}
+
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+rr.round+"/closure", rr.ops, map[string]any{"reason": "The deadline has passed"}))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := savedCopies(t, p, bobEmail); n != 0 {
+			return fmt.Errorf("%d of Bob's saved copies remain", n)
+		}
+		return nil
+	})
+	if n := savedCopies(t, p, ritaEmail); n != 1 {
+		t.Errorf("after the round closed, Rita has %d saved copies, want the other round's alone", n)
+	}
+	if _, found, err := p.svc.Drafts.Latest(ctx, other); err != nil || !found {
+		t.Errorf("the copy saved for another round: found %v (%v), want kept", found, err)
 	}
 }

@@ -187,7 +187,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if s.Drafts, err = reviewdrafts.New(ctx, s.DB, s.Clock); err != nil {
 		return fail(err)
 	}
-	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB, js, s.Tokens)} {
+	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB, js, s.Tokens),
+		// A closed round takes no review: the reviewers' saved copies go with it.
+		func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
+			return reviewdrafts.RoundsClosedConsumer(s.Drafts)
+		}} {
 		spec, h := consumer(s.People)
 		c, err := bus.NewConsumer(js, spec, h, processed, s.Logger, tel.TracerProvider)
 		if err != nil {
