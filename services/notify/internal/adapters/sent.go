@@ -23,16 +23,19 @@ import (
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 )
 
-// Sent is notify's register of what it sent: every email, by its key, and every step
-// of an obligation's ladder its sweep settled as sent, on a JetStream stream of its
-// own (events.StreamNotifySent, kept a day longer than a backup). It is outside
-// notify's database, which a backup holds: restored from a backup, the database
-// says due again the reminders sent since it was taken, and lacks the emails sent
-// since; MendSent enters them again, at start, before the first sweep.
+// Sent is notify's register of what it sent: every email, by its key, every step of
+// an obligation's ladder its sweep settled as sent, and every new calendar feed
+// address it issued (a rotation), on a JetStream stream of its own
+// (events.StreamNotifySent, kept a day longer than a backup). It is outside notify's
+// database, which a backup holds: restored from a backup, the database says due again
+// the reminders sent since it was taken, lacks the emails sent since, and holds good
+// again a feed address replaced since; MendSent enters them again, at start, before
+// the first sweep, and replaces such an address again.
 //
 // An entry names no one: an email's key is a digest, and the rest is what its log
 // entry says but its recipients and its body; a reminder is its organisation,
-// obligation and step.
+// obligation and step; a rotation its organisation and its number, never the
+// address.
 type Sent struct {
 	js     jetstream.JetStream
 	clock  clock.Clock
@@ -52,6 +55,7 @@ var _ app.SentRegister = (*Sent)(nil)
 const (
 	sentEmail    = "email"
 	sentReminder = "reminder"
+	sentFeed     = "feed"
 )
 
 const (
@@ -78,6 +82,9 @@ type sentEntry struct {
 	Obligation string `json:"obligation_id,omitempty"`
 	Due        string `json:"due,omitempty"`
 	On         string `json:"on,omitempty"`
+	// A rotation's number: the organisation's feed address was replaced for the
+	// n-th time.
+	Rotation int `json:"rotation,omitempty"`
 }
 
 // NewSent is the register on its stream (bus.NotifySentStream), made already.
@@ -107,6 +114,12 @@ func (s *Sent) Reminder(ctx context.Context, r ladder.Reminder) {
 	sum := sha256.Sum256([]byte(reminderID(r)))
 	s.enter(ctx, sentReminder, hex.EncodeToString(sum[:]), "", sentEntry{At: s.clock.Now().UTC(), Organisation: r.OrganisationID, Step: r.Step.Name,
 		Obligation: r.ObligationID, Due: r.Due.String(), On: r.Step.On.String()})
+}
+
+// Rotated enters the n-th replacement of an organisation's calendar feed address.
+func (s *Sent) Rotated(ctx context.Context, org string, n int) {
+	sum := sha256.Sum256([]byte(org))
+	s.enter(ctx, sentFeed, hex.EncodeToString(sum[:]), strconv.Itoa(n), sentEntry{At: s.clock.Now().UTC(), Organisation: org, Rotation: n})
 }
 
 func (s *Sent) enter(ctx context.Context, kind, digest, n string, e sentEntry) {
@@ -171,15 +184,16 @@ func isEmailKey(s string) bool {
 	return len(s) == 32 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
-// sentEntries is what the register holds: each email's latest entry, by key, and
-// the reminders.
+// sentEntries is what the register holds: each email's latest entry, by key, the
+// reminders, and each organisation's latest rotation of its feed address.
 type sentEntries struct {
 	emails    map[string]sentEntry
 	reminders []sentEntry
+	rotations map[string]int
 }
 
 func (s *Sent) entries(ctx context.Context) (sentEntries, error) {
-	got := sentEntries{emails: map[string]sentEntry{}}
+	got := sentEntries{emails: map[string]sentEntry{}, rotations: map[string]int{}}
 	prefix := strings.TrimSuffix(events.SubjectsNotifySent, ">")
 	err := bus.ReadStream(ctx, s.js, events.StreamNotifySent, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy},
 		func(m jetstream.Msg) error {
@@ -195,6 +209,8 @@ func (s *Sent) entries(ctx context.Context) (sentEntries, error) {
 				}
 			case kind == sentReminder && bus.IsDigest(digest):
 				got.reminders = append(got.reminders, e)
+			case kind == sentFeed && bus.IsDigest(digest) && e.Organisation != "" && e.Rotation > 0:
+				got.rotations[e.Organisation] = max(got.rotations[e.Organisation], e.Rotation)
 			default:
 				return fmt.Errorf("entry on %s is not one", m.Subject())
 			}
@@ -206,16 +222,20 @@ func (s *Sent) entries(ctx context.Context) (sentEntries, error) {
 	return got, nil
 }
 
-// MendedSent is what MendSent entered again.
-type MendedSent struct{ Emails, Reminders int }
+// MendedSent is what MendSent entered again: emails logged, reminders settled, feed
+// addresses replaced.
+type MendedSent struct{ Emails, Reminders, Feeds int }
 
 // MendSent makes notify's database say again what the register says was sent:
 // nothing on a database that was never restored; after a restore from a backup, the
 // emails sent since it was taken are logged as sent (without their recipients and
 // bodies, which only the lost log held), so that none is sent again, and the steps
 // of the ladders sent since are settled as sent, and the earlier steps of the same
-// ladder as superseded, as the sweep settled them.
-func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders) (MendedSent, error) {
+// ladder as superseded, as the sweep settled them; and each organisation whose feed
+// address was replaced since has it replaced again (the address given out since is
+// lost with the database's record of it: the lead fetches the new one; the address
+// replaced stops answering, as it did).
+func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders, c *CalendarTokens) (MendedSent, error) {
 	got, err := s.entries(ctx)
 	if err != nil {
 		return MendedSent{}, err
@@ -236,6 +256,15 @@ func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders) (Mended
 			return m, err
 		}
 		m.Reminders += n
+	}
+	for org, n := range got.rotations {
+		mended, err := c.rotateTo(ctx, org, n)
+		if err != nil {
+			return m, err
+		}
+		if mended {
+			m.Feeds++
+		}
 	}
 	return m, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
@@ -23,14 +26,16 @@ import (
 
 // Restored from a backup, notify's database said due again every reminder sent since
 // the backup was taken, and its log lacked every email sent since: the first sweep
-// of the restored notify sent the lead the deadline reminder they had had that very
-// day, and the reviewer their reminder of the review's deadline, a second time.
+// of the restored notify sent the lead the deadline reminder they had had the day
+// before, and the reviewer their reminder of the review's deadline, a second time.
+// And a calendar feed address the lead had replaced since (passed on, leaked)
+// answered again.
 // Notify now enters every email it sends, and every reminder its sweep settles as
 // sent, in its register of what it sent (the stream TC_NOTIFY_SENT, which a
 // database restore does not reach), and enters them again in its database as it
-// starts, before its first sweep: nothing goes twice, the ladder goes on, and the
+// starts, before its first sweep: nothing goes twice, the ladder goes on, the
 // restored log says what was sent since the backup (without whom to, which only the
-// lost log held).
+// lost log held), and a feed address replaced since is replaced again.
 func TestARestoreSendsNoReminderTwice(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
@@ -49,8 +54,21 @@ func TestARestoreSendsNoReminderTwice(t *testing.T) {
 		h.publishTwice(events.Envelope{ID: fmt.Sprintf("twice-rev-%d", i), Type: p.EventType(), AggregateType: "review_round", AggregateID: "r-twice", Version: i + 1, Time: time.Now(), Data: data})
 	}
 	h.waitForConsumer(events.StreamReview, "notify-review")
+	leadTok := h.http.Token(auth.RoleLead, "org-twice")
+	feedURL := func(c *testenv.Client) string {
+		return c.Must(http.StatusOK, c.Do("GET", "/v1/organisations/org-twice/calendar", leadTok, nil)).JSON(t)["url"].(string)
+	}
+	serves := func(c *testenv.Client, u string) int {
+		return c.Do("GET", strings.TrimPrefix(u, "https://notify.example.org"), "", nil).Status
+	}
+	first := feedURL(h.http)
 	live := h.svcs[0].DB
 	backup := testenv.BackUp(t, live)
+	// Since the backup, the lead has the feed's address replaced (it was passed on).
+	rotated := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/organisations/org-twice/calendar/rotation", leadTok, nil)).JSON(t)["url"].(string)
+	if serves(h.http, first) != http.StatusNotFound {
+		t.Fatalf("the replaced feed address answers")
+	}
 	leadBefore, reviewerBefore := h.box.sentTo(lead.Email), h.box.sentTo(reviewer)
 
 	// Since the backup: the lead's reminder of 1 September, refused once by the mail
@@ -81,7 +99,8 @@ func TestARestoreSendsNoReminderTwice(t *testing.T) {
 			liveSent = append(liveSent, d.ID)
 		}
 	}
-	// A start on a database that was not restored changes nothing in its log.
+	// A start on a database that was not restored changes nothing in its log, nor its
+	// feed address.
 	_, cleanupAgain, err := service.New(ctx, h.cfg, service.Options{Clock: h.clock, Logger: telemetry.Discard(), NoSweeper: true})
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +108,9 @@ func TestARestoreSendsNoReminderTwice(t *testing.T) {
 	cleanupAgain()
 	if after := deliveries(t, live); !slices.Equal(logged, after) {
 		t.Errorf("a start on the live database changed its log:\nbefore %+v\nafter  %+v", logged, after)
+	}
+	if serves(h.http, rotated) != http.StatusOK {
+		t.Errorf("a start on the live database replaced its feed address")
 	}
 
 	// notify started on the restored database the next morning, then swept (the
@@ -100,7 +122,13 @@ func TestARestoreSendsNoReminderTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cleanup)
+	restoredHTTP := h.env.Serve(t, restored.Serve, cleanup)
+	// The feed address replaced since the backup does not answer again; the one given
+	// out since is lost with the record of it; the lead fetches a new one, which does.
+	now := feedURL(restoredHTTP)
+	if a, b, c := serves(restoredHTTP, first), serves(restoredHTTP, rotated), serves(restoredHTTP, now); a != http.StatusNotFound || b != http.StatusNotFound || c != http.StatusOK {
+		t.Errorf("after the restore: the address replaced since the backup answers %d, the one given since %d, the current one %d; want 404, 404, 200", a, b, c)
+	}
 	for range 2 {
 		if _, err := restored.App.Sweep(ctx); err != nil {
 			t.Fatal(err)

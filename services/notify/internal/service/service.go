@@ -79,8 +79,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	calendars := adapters.NewCalendarTokens(p.DB)
 	application, err := app.New(app.Deps{Organisations: orgs, Reminders: reminders, Assignments: assignments, Deliveries: deliveries,
-		Calendars: adapters.NewCalendarTokens(p.DB), Sender: sender, Clock: p.Clock, Metrics: metrics},
+		Calendars: calendars, Sender: sender, Clock: p.Clock, Metrics: metrics},
 		app.Config{Ladder: policy, ReviewDaysBefore: cfg.Notify.ReviewDaysBefore, MaxAttempts: cfg.Notify.MaxAttempts,
 			PublicURL: cfg.Notify.PublicURL, PortalURL: cfg.Notify.PortalURL, BodyRetention: cfg.Notify.BodyRetention, LogRetention: cfg.Notify.LogRetention})
 	if err != nil {
@@ -116,9 +117,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		p.Logger.WarnContext(ctx, "people erased since the backup forgotten again from the register of erasures", "people", forgotten)
 	}
 	// Restored from a backup, notify's database says due again the reminders sent
-	// since it was taken, and lacks every email sent since: before its first sweep,
-	// it enters again what its register of what was sent names (deploy/README.md,
-	// "Backup and restore").
+	// since it was taken, lacks every email sent since, and holds good again a feed
+	// address replaced since: before its first sweep, it enters again what its
+	// register of what was sent names (deploy/README.md, "Backup and restore").
 	if err := p.EnsureStream(ctx, bus.NotifySentStream); err != nil {
 		return fail(fmt.Errorf("the register of what was sent: %w", err))
 	}
@@ -129,15 +130,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err := application.UseSentRegister(sent); err != nil {
 		return fail(err)
 	}
+	calendars.RecordRotationsIn(sent)
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	mended, err := adapters.MendSent(mctx, sent, deliveries, reminders)
+	mended, err := adapters.MendSent(mctx, sent, deliveries, reminders, calendars)
 	cancel()
 	if err != nil {
 		return fail(fmt.Errorf("enter again what the register of what was sent names: %w", err))
 	}
 	if mended != (adapters.MendedSent{}) {
 		p.Logger.WarnContext(ctx, "emails and reminders sent since the backup entered again from the register of what was sent",
-			"emails", mended.Emails, "reminders", mended.Reminders)
+			"emails", mended.Emails, "reminders", mended.Reminders, "feed_addresses_replaced", mended.Feeds)
 	}
 	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review, eventport.Portal} {
 		if err := p.Consume(consumer(application)); err != nil {
