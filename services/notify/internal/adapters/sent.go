@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -14,11 +15,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 )
@@ -241,14 +245,30 @@ func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders, c *Cale
 		return MendedSent{}, err
 	}
 	var m MendedSent
+	var absent []app.Delivery
 	for key, e := range got.emails {
-		mended, err := d.mendSent(ctx, key, e)
-		if err != nil {
-			return m, err
+		held, ok := d.lists.Get(key)
+		switch {
+		case ok && statusOf(held) == app.StatusSent:
+		case ok:
+			mended, err := d.mendSent(ctx, key, e)
+			if err != nil {
+				return m, err
+			}
+			if mended {
+				m.Emails++
+			}
+		default:
+			absent = append(absent, app.Delivery{Key: key, OrganisationID: e.Organisation, Kind: e.Kind, Step: e.Step, About: e.About, Role: e.Role,
+				Status: app.StatusSent, Attempts: max(e.Attempts, 1), CreatedAt: e.At, UpdatedAt: e.At, SentAt: e.At})
 		}
-		if mended {
-			m.Emails++
-		}
+	}
+	// After a restore, most are not in the log at all: they are written many at a time,
+	// so that a backup weeks old costs a start seconds, not minutes.
+	n, err := d.logSent(ctx, absent)
+	m.Emails += n
+	if err != nil {
+		return m, err
 	}
 	for _, e := range got.reminders {
 		n, err := r.mendSent(ctx, e)
@@ -269,12 +289,56 @@ func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders, c *Cale
 	return m, nil
 }
 
-// mendSent logs an email the register says was sent at e.At as sent, unless the log
-// says so already.
-func (d *Deliveries) mendSent(ctx context.Context, key string, e sentEntry) (bool, error) {
-	if held, ok := d.lists.Get(key); ok && statusOf(held) == app.StatusSent {
-		return false, nil
+// sentBatch is how many entries of the log logSent writes at a time.
+const sentBatch = 500
+
+// logSent writes the log entries of emails sent that the log does not hold, many at a
+// time; an entry another replica wrote meanwhile is left as it wrote it. It returns
+// how many it wrote.
+func (d *Deliveries) logSent(ctx context.Context, sent []app.Delivery) (int, error) {
+	n := 0
+	for start := 0; start < len(sent); start += sentBatch {
+		batch := sent[start:min(start+sentBatch, len(sent))]
+		docs := make([]deliveryDoc, len(batch))
+		for i, del := range batch {
+			docs[i], _ = toDeliveryDoc(del)
+		}
+		_, err := d.log.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		written := docs
+		if err != nil {
+			var bulk mongo.BulkWriteException
+			if !errors.As(err, &bulk) || bulk.WriteConcernError != nil {
+				return n, fmt.Errorf("log emails sent since a restore's backup: %w", store.Classify(err))
+			}
+			taken := map[int]bool{}
+			for _, we := range bulk.WriteErrors {
+				if !mongo.IsDuplicateKeyError(we) {
+					return n, fmt.Errorf("log emails sent since a restore's backup: %w", store.Classify(err))
+				}
+				taken[we.Index] = true
+			}
+			written = nil
+			for i, doc := range docs {
+				if !taken[i] {
+					written = append(written, doc)
+				}
+			}
+		}
+		entries := make([]deliveryEntry, len(written))
+		for i, doc := range written {
+			entries[i] = entryOf(doc)
+		}
+		if err := d.mirror.Record(ctx, entries...); err != nil {
+			return n, fmt.Errorf("log emails sent since a restore's backup: %w", err)
+		}
+		n += len(written)
 	}
+	return n, nil
+}
+
+// mendSent logs an email the register says was sent at e.At as sent, when the log
+// holds it otherwise (failed, to be retried; claimed, being sent).
+func (d *Deliveries) mendSent(ctx context.Context, key string, e sentEntry) (bool, error) {
 	del, ok, err := d.Get(ctx, key)
 	if err != nil {
 		return false, err

@@ -2,8 +2,11 @@ package adapters
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
@@ -63,5 +66,70 @@ func TestTheRegisterOfWhatWasSentHoldsWhatNATSDoesNotTake(t *testing.T) {
 	s.Email(ctx, third)
 	if got, err := s.entries(ctx); err != nil || len(got.emails) != 3 {
 		t.Errorf("after the register took the held entries, a new one is entered: %d emails (%v)", len(got.emails), err)
+	}
+}
+
+// After a restore from a backup weeks old, the register names many emails the log
+// lacks: MendSent logs them as sent many at a time, leaves alone one another replica
+// logged meanwhile, logs as sent one the log holds as failed, and a second run finds
+// nothing to do.
+func TestMendSentLogsWhatTheLogLacksManyAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	_, js := testenv.JetStream(t, testenv.NATS(t))
+	if _, err := bus.EnsureStream(ctx, js, bus.NotifySentStream(1)); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
+	s, err := NewSent(js, clk, telemetry.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReminders(ctx, db, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(i int) string { return fmt.Sprintf("%032x", i) }
+	const emails = 1200
+	for i := range emails {
+		s.Email(ctx, app.Delivery{Key: key(i), OrganisationID: "org-many", Kind: "reminder", Step: "7d", Attempts: 1, SentAt: clk.Now()})
+	}
+	// The log holds the first as sent, the second as failed (its retry sent it since
+	// the backup).
+	for i, status := range []string{app.StatusSent, app.StatusFailed} {
+		del := app.Delivery{Key: key(i), OrganisationID: "org-many", Kind: "reminder", Status: status, Attempts: 1, CreatedAt: clk.Now().Add(-time.Hour), UpdatedAt: clk.Now()}
+		if status == app.StatusSent {
+			del.SentAt = clk.Now().Add(-time.Hour)
+		}
+		if err := d.Record(ctx, del); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another replica logged the third meanwhile (this one's lists do not show it).
+	if _, err := db.Collection("deliveries").InsertOne(ctx, bson.D{{Key: "_id", Value: key(2)}, {Key: "status", Value: app.StatusSent}}); err != nil {
+		t.Fatal(err)
+	}
+
+	m, err := MendSent(ctx, s, d, r, NewCalendarTokens(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Emails != emails-2 {
+		t.Errorf("mended %d emails, want %d (all but the one logged as sent and the one another replica logged)", m.Emails, emails-2)
+	}
+	n, err := db.Collection("deliveries").CountDocuments(ctx, bson.D{{Key: "status", Value: app.StatusSent}})
+	if err != nil || n != emails {
+		t.Errorf("%d emails logged as sent (%v), want %d", n, err, emails)
+	}
+	if got, ok, err := d.Get(ctx, key(1)); err != nil || !ok || got.Status != app.StatusSent || !got.SentAt.Equal(clk.Now()) {
+		t.Errorf("the email logged as failed: %+v (%v, %v), want sent at the register's time", got, ok, err)
+	}
+	if again, err := MendSent(ctx, s, d, r, NewCalendarTokens(db)); err != nil || again != (MendedSent{}) {
+		t.Errorf("a second run mended %+v (%v), want nothing", again, err)
 	}
 }
