@@ -187,7 +187,10 @@ var _ propagation.TextMapCarrier = headerCarrier(nil)
 // Behind returns nil when every durable consumer of every stream has been handed and
 // has acknowledged everything in its stream, and otherwise an error naming one that
 // has not: a check that there is no second effect, or a measurement of a system at
-// rest, waits for it.
+// rest, waits for it. An ordered consumer (a read of a stream from the start, such as
+// a service's reading of a register as it starts) is not behind: it has no effect to
+// wait for, and one left by a process killed while reading lingers with its messages
+// pending until the server drops it.
 func Behind(ctx context.Context, js jetstream.JetStream) error {
 	streams := js.ListStreams(ctx)
 	for info := range streams.Info() {
@@ -197,6 +200,9 @@ func Behind(ctx context.Context, js jetstream.JetStream) error {
 		}
 		consumers := st.ListConsumers(ctx)
 		for ci := range consumers.Info() {
+			if ci.Config.Durable == "" {
+				continue
+			}
 			if ci.NumPending > 0 || ci.NumAckPending > 0 {
 				return fmt.Errorf("%s on %s: %d pending, %d unacknowledged", ci.Name, info.Config.Name, ci.NumPending, ci.NumAckPending)
 			}
