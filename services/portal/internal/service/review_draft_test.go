@@ -32,6 +32,21 @@ func savedCopies(t *testing.T, p *portal, email string) int {
 	return int(n)
 }
 
+// savedByBoth has Rita and Bob accept their assignment to "mine" and each save a
+// review of it part-way ("Words of <their address>").
+func savedByBoth(t *testing.T, p *portal, rr *reviewRound) {
+	t.Helper()
+	page := "/reviews/" + rr.round + "/" + rr.mine
+	p.waitFor(bobEmail, func(person signin.Person) bool { return person.Reviewer != nil })
+	for _, email := range []string{ritaEmail, bobEmail} {
+		c := p.signIn(email)
+		p.do("POST", page+"/respond", c, url.Values{"accept": {"true"}})
+		if r := p.do("POST", page+"/draft", c, partWay("Words of "+email, "0")); r.status != http.StatusSeeOther {
+			t.Fatalf("saving = %d: %s", r.status, r.body)
+		}
+	}
+}
+
 // partWay is a review form half written: one theme scored and begun, the rest
 // empty, as the page would post it from a page opened with the saved version.
 func partWay(strengths, version string) url.Values {
@@ -230,15 +245,7 @@ func TestASavedReviewIsInSubjectAccessAndGoesOnErasureAndInTime(t *testing.T) {
 	ctx := context.Background()
 	env, review, p := withReview(t)
 	rr := startReviewRound(t, env, review, p)
-	page := "/reviews/" + rr.round + "/" + rr.mine
-	p.waitFor(bobEmail, func(person signin.Person) bool { return person.Reviewer != nil })
-	for _, email := range []string{ritaEmail, bobEmail} {
-		c := p.signIn(email)
-		p.do("POST", page+"/respond", c, url.Values{"accept": {"true"}})
-		if r := p.do("POST", page+"/draft", c, partWay("Words of "+email, "0")); r.status != http.StatusSeeOther {
-			t.Fatalf("saving = %d: %s", r.status, r.body)
-		}
-	}
+	savedByBoth(t, p, rr)
 
 	records, err := holdings(p.svc.DB)(ctx, strings.ToUpper(ritaEmail))
 	if err != nil {
@@ -351,15 +358,7 @@ func TestASavedReviewGoesWhenItsRoundCloses(t *testing.T) {
 	ctx := context.Background()
 	env, review, p := withReview(t)
 	rr := startReviewRound(t, env, review, p)
-	page := "/reviews/" + rr.round + "/" + rr.mine
-	p.waitFor(bobEmail, func(person signin.Person) bool { return person.Reviewer != nil })
-	for _, email := range []string{ritaEmail, bobEmail} {
-		c := p.signIn(email)
-		p.do("POST", page+"/respond", c, url.Values{"accept": {"true"}})
-		if r := p.do("POST", page+"/draft", c, partWay("Words of "+email, "0")); r.status != http.StatusSeeOther {
-			t.Fatalf("saving = %d: %s", r.status, r.body)
-		}
-	}
+	savedByBoth(t, p, rr)
 	// A copy of a review in another round, which stays open.
 	other := reviewdrafts.Key{Email: ritaEmail, Round: "another-round", Submission: rr.mine}
 	if _, err := p.svc.Drafts.Save(ctx, other, reviewdrafts.Draft{Summary: "Elsewhere."}); err != nil {
