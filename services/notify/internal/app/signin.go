@@ -68,5 +68,12 @@ func (a *App) SendSigninLink(ctx context.Context, cause string, l SigninLink) er
 	} else {
 		d.Status, d.LastError = StatusGivenUp, fmt.Sprintf("sign-in links are not retried (the person asks for another): %v", sendErr)
 	}
-	return a.deliveries.Record(context.WithoutCancel(ctx), d)
+	if err := a.deliveries.Record(context.WithoutCancel(ctx), d); err != nil {
+		return err
+	}
+	if sendErr == nil && a.sent != nil {
+		// As deliver enters every email: a restore's log says it was sent.
+		a.sent.Email(context.WithoutCancel(ctx), d)
+	}
+	return nil
 }

@@ -88,9 +88,25 @@ func TestARestoreSendsNoReminderTwice(t *testing.T) {
 	h.box.mu.Unlock()
 	h.clock.Advance(3 * time.Minute)
 	h.runUntil(civil.New(2026, 9, 13))
+	// And the reviewer asks for a sign-in link (an email sent by a path of its own).
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
+		t.Fatal(err)
+	}
+	link := events.SigninLinkRequestedV1{Email: reviewer, Name: "Rhea Reviewer", Link: "https://portal.example.org/signin/x", ExpiresAt: h.clock.Now().Add(15 * time.Minute)}
+	data, _ := json.Marshal(link)
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(events.Envelope{ID: "twice-link", Source: "/tc/portal", Type: link.EventType(), AggregateType: "signin",
+		AggregateID: "p-twice", Version: 1, Time: h.clock.Now(), Data: data})); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := h.box.sentTo(reviewer) - reviewerBefore; n != 2 {
+			return fmt.Errorf("%d emails to the reviewer since the backup, want 2", n)
+		}
+		return nil
+	})
 	toLead, toReviewer := h.box.sentTo(lead.Email)-leadBefore, h.box.sentTo(reviewer)-reviewerBefore
-	if toLead != 2 || toReviewer != 1 {
-		t.Fatalf("since the backup: %d emails to the lead and %d to the reviewer, want 2 (30 and 7 days before) and 1", toLead, toReviewer)
+	if toLead != 2 || toReviewer != 2 {
+		t.Fatalf("since the backup: %d emails to the lead and %d to the reviewer, want 2 (30 and 7 days before) and 2 (the reminder, the sign-in link)", toLead, toReviewer)
 	}
 	var liveSent []string
 	logged := deliveries(t, live)
@@ -98,6 +114,9 @@ func TestARestoreSendsNoReminderTwice(t *testing.T) {
 		if d.Status == "sent" {
 			liveSent = append(liveSent, d.ID)
 		}
+	}
+	if len(liveSent) != 5 {
+		t.Fatalf("the live log holds %d emails sent, want 5 (an assignment before the backup; two reminders to the lead, one to the reviewer and a sign-in link since)", len(liveSent))
 	}
 	// A start on a database that was not restored changes nothing in its log, nor its
 	// feed address.
