@@ -46,11 +46,21 @@ type Sent struct {
 	logger *slog.Logger
 
 	mu sync.Mutex
-	// held are the entries NATS has not taken yet, oldest first; failing says the last
-	// try failed, at tried.
-	held    []*nats.Msg
-	failing bool
-	tried   time.Time
+	// held are the entries not handed to NATS yet (it was away), oldest first;
+	// inflight those handed to it, whose acknowledgements are awaited. An email
+	// waits for neither: entering costs a send no round trip to NATS. failing says
+	// NATS refused the last try, at tried.
+	held     []*nats.Msg
+	inflight []inflightEntry
+	failing  bool
+	tried    time.Time
+}
+
+// inflightEntry is an entry handed to NATS, with its acknowledgement to come.
+type inflightEntry struct {
+	msg *nats.Msg
+	ack jetstream.PubAckFuture
+	at  time.Time
 }
 
 var _ app.SentRegister = (*Sent)(nil)
@@ -63,10 +73,14 @@ const (
 )
 
 const (
-	// sentTimeout bounds the wait for JetStream to store an entry.
+	// sentTimeout bounds Flush's wait for NATS to acknowledge what it was handed.
 	sentTimeout = 3 * time.Second
+	// sentAckWait is how long an entry handed to NATS waits for its acknowledgement
+	// before it is held again, to be handed over once more (the register takes the
+	// same entry twice as once).
+	sentAckWait = 30 * time.Second
 	// sentRetry is how long a register that failed is left before it is tried again:
-	// meanwhile entries are held, and no send waits on NATS.
+	// meanwhile entries are held.
 	sentRetry = 5 * time.Second
 	// sentHeldMax bounds what is held while NATS is away (the oldest go first).
 	sentHeldMax = 10_000
@@ -139,6 +153,7 @@ func (s *Sent) enter(ctx context.Context, kind, digest, n string, e sentEntry) {
 	msg.Header.Set(jetstream.MsgIDHeader, "sent-"+kind+"-"+digest+"-"+n)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reapLocked(ctx)
 	if len(s.held) >= sentHeldMax {
 		s.held = s.held[1:]
 		s.logger.ErrorContext(ctx, "the register of what was sent holds too many entries NATS has not taken: the oldest is let go", "held", sentHeldMax)
@@ -147,40 +162,90 @@ func (s *Sent) enter(ctx context.Context, kind, digest, n string, e sentEntry) {
 	if s.failing && s.clock.Now().Sub(s.tried) < sentRetry {
 		return
 	}
-	_ = s.flushLocked(ctx)
+	s.handLocked(ctx)
 }
 
-// Flush enters what is held (it runs on a timer, so that entries held while NATS
-// was away are entered when no email follows). It returns how many it entered.
-func (s *Sent) Flush(ctx context.Context) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	before := len(s.held)
-	err := s.flushLocked(ctx)
-	return before - len(s.held), err
-}
-
-func (s *Sent) flushLocked(ctx context.Context) error {
+// handLocked hands every held entry to NATS, without waiting for its
+// acknowledgement.
+func (s *Sent) handLocked(ctx context.Context) {
 	for len(s.held) > 0 {
 		s.tried = s.clock.Now()
-		pctx, cancel := context.WithTimeout(ctx, sentTimeout)
-		_, err := s.js.PublishMsg(pctx, s.held[0])
-		cancel()
+		ack, err := s.js.PublishMsgAsync(s.held[0])
 		if err != nil {
-			if !s.failing {
-				s.logger.WarnContext(ctx, "the register of what was sent did not take an entry: held, to enter later", "error", err, "held", len(s.held))
-			}
-			s.failing = true
-			return fmt.Errorf("the register of what was sent: %w", err)
+			s.failedLocked(ctx, err)
+			return
 		}
+		s.inflight = append(s.inflight, inflightEntry{msg: s.held[0], ack: ack, at: s.tried})
 		s.held[0] = nil
 		s.held = s.held[1:]
 	}
-	if s.failing {
+}
+
+// reapLocked lets go of the entries NATS has taken, and holds again those it refused
+// or has not acknowledged for sentAckWait. It returns how many NATS took.
+func (s *Sent) reapLocked(ctx context.Context) int {
+	took := 0
+	var again []*nats.Msg
+	kept := s.inflight[:0]
+	for _, e := range s.inflight {
+		select {
+		case <-e.ack.Ok():
+			took++
+		case err := <-e.ack.Err():
+			s.failedLocked(ctx, err)
+			again = append(again, e.msg)
+		default:
+			if s.clock.Now().Sub(e.at) < sentAckWait {
+				kept = append(kept, e)
+				continue
+			}
+			s.failedLocked(ctx, errors.New("no acknowledgement"))
+			again = append(again, e.msg)
+		}
+	}
+	clear(s.inflight[len(kept):])
+	s.inflight = kept
+	s.held = append(again, s.held...)
+	if s.failing && len(s.held) == 0 && len(s.inflight) == 0 {
 		s.logger.InfoContext(ctx, "the register of what was sent took the entries it held")
 		s.failing = false
 	}
-	return nil
+	return took
+}
+
+func (s *Sent) failedLocked(ctx context.Context, err error) {
+	if !s.failing {
+		s.logger.WarnContext(ctx, "the register of what was sent did not take an entry: held, to enter later", "error", err)
+	}
+	s.failing = true
+}
+
+// Flush hands NATS what is held and waits (up to sentTimeout) for it to acknowledge
+// everything handed to it. It runs on a timer, so that entries held while NATS was
+// away are entered when no email follows. It returns how many entries NATS took, and
+// an error when some are still held.
+func (s *Sent) Flush(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	took := s.reapLocked(ctx)
+	if !s.failing || s.clock.Now().Sub(s.tried) >= sentRetry {
+		s.handLocked(ctx)
+	}
+	s.mu.Unlock()
+	// Waited for without the lock, so that an email sent meanwhile is not held up, and
+	// without reading the acknowledgements, which reapLocked alone reads: until NATS
+	// has answered every asynchronous publish of this connection.
+	select {
+	case <-s.js.PublishAsyncComplete():
+	case <-time.After(sentTimeout):
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	took += s.reapLocked(ctx)
+	if n := len(s.held) + len(s.inflight); n > 0 {
+		return took, fmt.Errorf("the register of what was sent holds %d entries NATS has not taken", n)
+	}
+	return took, nil
 }
 
 // isEmailKey says s is an email's key: 32 lower-case hex digits (app.key).

@@ -17,10 +17,10 @@ import (
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 )
 
-// An email is sent whether or not the register of what was sent takes its entry at
-// once: what NATS does not take is held, without a send waiting on NATS again for a
-// while, and entered when it can be, in the order sent. A key that is not an
-// email's is not entered.
+// An email is sent whether or not the register of what was sent takes its entry:
+// the entry is handed to NATS without waiting for it, what NATS does not take is
+// held and handed over again (not before sentRetry), and Flush waits for NATS to
+// take what it was handed. A key that is not an email's is not entered.
 func TestTheRegisterOfWhatWasSentHoldsWhatNATSDoesNotTake(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -38,8 +38,11 @@ func TestTheRegisterOfWhatWasSentHoldsWhatNATSDoesNotTake(t *testing.T) {
 	s.Email(ctx, app.Delivery{Key: "not-a-key"})
 	s.Email(ctx, second)
 	s.Reminder(ctx, ladder.Reminder{OrganisationID: "org-held", ObligationID: "ob", Due: civil.New(2026, 9, 20), Step: ladder.Step{Name: "7d", On: civil.New(2026, 9, 13)}})
+	if n, err := s.Flush(ctx); err == nil || n != 0 {
+		t.Fatalf("with no stream to take them, Flush entered %d (%v), want none and an error", n, err)
+	}
 	s.mu.Lock()
-	held := len(s.held)
+	held := len(s.held) + len(s.inflight)
 	s.mu.Unlock()
 	if held != 3 {
 		t.Fatalf("held %d entries with no stream to take them, want 3 (the email without a key is not one)", held)
@@ -47,6 +50,7 @@ func TestTheRegisterOfWhatWasSentHoldsWhatNATSDoesNotTake(t *testing.T) {
 	if _, err := bus.EnsureStream(ctx, js, bus.NotifySentStream(1)); err != nil {
 		t.Fatal(err)
 	}
+	clk.Advance(sentRetry)
 	if n, err := s.Flush(ctx); err != nil || n != 3 {
 		t.Fatalf("Flush entered %d (%v), want 3", n, err)
 	}
@@ -60,10 +64,13 @@ func TestTheRegisterOfWhatWasSentHoldsWhatNATSDoesNotTake(t *testing.T) {
 	if r := got.reminders; len(r) == 1 && (r[0].Obligation != "ob" || r[0].Due != "2026-09-20" || r[0].On != "2026-09-13" || r[0].Step != "7d") {
 		t.Errorf("the reminder's entry: %+v", r[0])
 	}
-	// Once taken, an entry is entered at once.
+	// Once NATS takes entries again, a new one is handed over at once.
 	third := first
 	third.Key = "00000000000000000000000000000003"
 	s.Email(ctx, third)
+	if n, err := s.Flush(ctx); err != nil || n != 1 {
+		t.Errorf("the new entry: Flush says %d taken (%v), want 1", n, err)
+	}
 	if got, err := s.entries(ctx); err != nil || len(got.emails) != 3 {
 		t.Errorf("after the register took the held entries, a new one is entered: %d emails (%v)", len(got.emails), err)
 	}
@@ -98,6 +105,9 @@ func TestMendSentLogsWhatTheLogLacksManyAtATime(t *testing.T) {
 	const emails = 1200
 	for i := range emails {
 		s.Email(ctx, app.Delivery{Key: key(i), OrganisationID: "org-many", Kind: "reminder", Step: "7d", Attempts: 1, SentAt: clk.Now()})
+	}
+	if _, err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
 	}
 	// The log holds the first as sent, the second as failed (its retry sent it since
 	// the backup).

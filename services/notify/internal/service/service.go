@@ -35,6 +35,8 @@ type Options struct {
 type Service struct {
 	*platform.Platform
 	App *app.App
+	// Sent is the register of what was sent (tests flush it).
+	Sent *adapters.Sent
 }
 
 // New builds the service.
@@ -167,7 +169,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// Entries held while NATS was away are entered when it is back.
 	p.Every("sent-register", cfg.Notify.SweepInterval, sent.Flush)
 	// The relay's kept connections are let go once nothing can send any more.
-	return &Service{Platform: p, App: application}, func() { cleanup(); sender.Close() }, nil
+	// What the register of what was sent has been handed is waited for (a few seconds
+	// at most) before the connection to NATS goes.
+	return &Service{Platform: p, App: application, Sent: sent}, func() {
+		_, _ = sent.Flush(context.Background())
+		cleanup()
+		sender.Close()
+	}, nil
 }
 
 // forgetRegistered forgets again, in notify's database, the people the register of
