@@ -54,6 +54,8 @@ type Sent struct {
 	inflight []inflightEntry
 	failing  bool
 	tried    time.Time
+	// dropping says the oldest held entries are being let go (said once).
+	dropping bool
 }
 
 // inflightEntry is an entry handed to NATS, with its acknowledgement to come.
@@ -156,7 +158,10 @@ func (s *Sent) enter(ctx context.Context, kind, digest, n string, e sentEntry) {
 	s.reapLocked(ctx)
 	if len(s.held) >= sentHeldMax {
 		s.held = s.held[1:]
-		s.logger.ErrorContext(ctx, "the register of what was sent holds too many entries NATS has not taken: the oldest is let go", "held", sentHeldMax)
+		if !s.dropping {
+			s.logger.ErrorContext(ctx, "the register of what was sent holds too many entries NATS has not taken: the oldest are let go", "held", sentHeldMax)
+		}
+		s.dropping = true
 	}
 	s.held = append(s.held, msg)
 	if s.failing && s.clock.Now().Sub(s.tried) < sentRetry {
@@ -208,7 +213,7 @@ func (s *Sent) reapLocked(ctx context.Context) int {
 	s.held = append(again, s.held...)
 	if s.failing && len(s.held) == 0 && len(s.inflight) == 0 {
 		s.logger.InfoContext(ctx, "the register of what was sent took the entries it held")
-		s.failing = false
+		s.failing, s.dropping = false, false
 	}
 	return took
 }
