@@ -102,19 +102,13 @@ func (p *People) removeEnded(ctx context.Context, ended map[string]time.Time) (i
 	if err := cur.All(ctx, &docs); err != nil {
 		return 0, fmt.Errorf("read applicants: %w", store.Classify(err))
 	}
-	n := 0
+	var removedSince []string
 	for _, d := range docs {
-		at, named := ended[Digest(d.ID)]
-		if !named || !d.Added.Before(at) {
-			continue
+		if at, named := ended[Digest(d.ID)]; named && d.Added.Before(at) {
+			removedSince = append(removedSince, d.ID)
 		}
-		res, err := p.applicants.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}})
-		if err != nil {
-			return n, fmt.Errorf("remove applicant: %w", store.Classify(err))
-		}
-		n += int(res.DeletedCount)
 	}
-	return n, nil
+	return deleteIDs(ctx, p.applicants, removedSince)
 }
 
 // Applicants lists org's applicants, by name.

@@ -89,14 +89,18 @@ func endedSubject(kind, digest string) string {
 	return strings.TrimSuffix(endedStreams[kind].subjects, ">") + kind + "." + digest
 }
 
-// endedStreams is where each kind of entry goes. The removed colleagues have a stream
-// of their own: kept longer, and out of the way of the portal's earlier releases,
-// which read every entry of the ended sign-ins' stream and take no other kind.
-var endedStreams = map[string]struct{ stream, subjects string }{
-	endedSession:   {events.StreamPortalEnded, events.SubjectsPortalEnded},
-	endedLink:      {events.StreamPortalEnded, events.SubjectsPortalEnded},
-	endedColleague: {events.StreamPortalRemoved, events.SubjectsPortalRemoved},
-}
+// endedStream is one of the register's streams.
+type endedStream struct{ name, subjects string }
+
+// The register's streams, and where each kind of entry goes. The removed colleagues
+// have a stream of their own: kept longer, and out of the way of the portal's earlier
+// releases, which read every entry of the ended sign-ins' stream and take no other
+// kind.
+var (
+	signedOut    = endedStream{events.StreamPortalEnded, events.SubjectsPortalEnded}
+	removed      = endedStream{events.StreamPortalRemoved, events.SubjectsPortalRemoved}
+	endedStreams = map[string]endedStream{endedSession: signedOut, endedLink: signedOut, endedColleague: removed}
+)
 
 // entries reads the register: the digests it holds of each kind, and when each
 // ended (the latest time it was entered).
@@ -105,9 +109,7 @@ func (e *Ended) entries(ctx context.Context) (map[string]map[string]time.Time, e
 	for kind := range endedStreams {
 		got[kind] = map[string]time.Time{}
 	}
-	for _, stream := range []struct{ name, subjects string }{
-		{events.StreamPortalEnded, events.SubjectsPortalEnded}, {events.StreamPortalRemoved, events.SubjectsPortalRemoved},
-	} {
+	for _, stream := range []endedStream{signedOut, removed} {
 		prefix := strings.TrimSuffix(stream.subjects, ">")
 		err := bus.ReadStream(ctx, e.js, stream.name, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy},
 			func(m jetstream.Msg) error {
@@ -115,7 +117,7 @@ func (e *Ended) entries(ctx context.Context) (map[string]map[string]time.Time, e
 				var body struct {
 					At time.Time `json:"at"`
 				}
-				if !ok || endedStreams[kind].stream != stream.name || !bus.IsDigest(digest) || json.Unmarshal(m.Data(), &body) != nil {
+				if !ok || endedStreams[kind] != stream || !bus.IsDigest(digest) || json.Unmarshal(m.Data(), &body) != nil {
 					return fmt.Errorf("entry on %s is not one", m.Subject())
 				}
 				if body.At.After(got[kind][digest]) {
@@ -202,12 +204,18 @@ func ids(ctx context.Context, coll *mongo.Collection) ([]string, error) {
 }
 
 // deleteNamed deletes the documents of coll among held whose _id is one of names.
-func deleteNamed[T any](ctx context.Context, coll *mongo.Collection, held []string, names map[string]T) (int, error) {
+func deleteNamed(ctx context.Context, coll *mongo.Collection, held []string, names map[string]time.Time) (int, error) {
+	return deleteIDs(ctx, coll, slices.DeleteFunc(held, func(id string) bool {
+		_, named := names[id]
+		return !named
+	}))
+}
+
+// deleteIDs deletes the documents of coll with these _ids, and returns how many it
+// deleted.
+func deleteIDs(ctx context.Context, coll *mongo.Collection, ids []string) (int, error) {
 	n := 0
-	for _, id := range held {
-		if _, named := names[id]; !named {
-			continue
-		}
+	for _, id := range ids {
 		res, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 		if err != nil {
 			return n, fmt.Errorf("end %s: %w", coll.Name(), store.Classify(err))
