@@ -11,9 +11,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// errDuplicate is a batched insert's answer for a document whose _id (or other
+// ErrDuplicate is a batched insert's answer for a document whose _id (or other
 // unique key) is taken.
-var errDuplicate = errors.New("store: duplicate key")
+var ErrDuplicate = errors.New("store: duplicate key")
 
 // batchLimit bounds how many documents one batched insert sends.
 const batchLimit = 256
@@ -76,7 +76,7 @@ type insertion struct {
 
 func newInserter(coll *mongo.Collection) *inserter { return &inserter{coll: coll} }
 
-// insert stores doc and returns nil, errDuplicate, or the (classified) error. A
+// insert stores doc and returns nil, ErrDuplicate, or the (classified) error. A
 // caller whose ctx ends first gets its error, and the outcome is unknown to it, as
 // with an InsertOne whose deadline passes while the server writes.
 func (b *inserter) insert(ctx context.Context, doc any) error {
@@ -97,14 +97,14 @@ func (b *inserter) write(batch []*insertion) {
 	for i, in := range batch {
 		docs[i] = in.doc
 	}
-	for i, err := range insertEach(ctx, b.coll, docs) {
+	for i, err := range InsertEach(ctx, b.coll, docs) {
 		batch[i].done <- err
 	}
 }
 
-// insertEach inserts docs in one unordered InsertMany and returns each one's
-// outcome: nil, errDuplicate, or the (classified) error.
-func insertEach(ctx context.Context, coll *mongo.Collection, docs []any) []error {
+// InsertEach inserts docs in one unordered InsertMany and returns each one's
+// outcome: nil, ErrDuplicate, or the (classified) error.
+func InsertEach(ctx context.Context, coll *mongo.Collection, docs []any) []error {
 	_, err := coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	failed := make([]error, len(docs))
 	var bwe mongo.BulkWriteException
@@ -116,7 +116,7 @@ func insertEach(ctx context.Context, coll *mongo.Collection, docs []any) []error
 				continue
 			}
 			if we.Code == 11000 || we.Code == 11001 {
-				failed[we.Index] = errDuplicate
+				failed[we.Index] = ErrDuplicate
 			} else {
 				failed[we.Index] = fmt.Errorf("insert into %s: %s (code %d)", coll.Name(), we.Message, we.Code)
 			}

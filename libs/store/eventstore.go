@@ -553,7 +553,7 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 		// Catalogued before it exists, so that LoadByType never misses it: an entry
 		// whose commit then loses or never comes loads as no aggregate.
 		err := s.inserter(s.catalog(doc.AggregateType)).insert(ctx, bson.D{{Key: "_id", Value: doc.AggregateID}})
-		if err != nil && !errors.Is(err, errDuplicate) {
+		if err != nil && !errors.Is(err, ErrDuplicate) {
 			return fmt.Errorf("catalogue %s %s: %w", doc.AggregateType, doc.AggregateID, err)
 		}
 		s.mu.Lock()

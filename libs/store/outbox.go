@@ -123,9 +123,9 @@ func (s *EventStore) writeBatch(batch []*pendingCommit) {
 	}
 	outcomes := make([]commitOutcome, len(batch))
 	unknown := false
-	for i, err := range insertEach(ctx, s.coll, docs) {
+	for i, err := range InsertEach(ctx, s.coll, docs) {
 		outcomes[i].won = err == nil
-		if errors.Is(err, errDuplicate) {
+		if errors.Is(err, ErrDuplicate) {
 			// Taken, perhaps by this very commit before (a retried command whose
 			// first answer was lost, stored by the relay's sweep meanwhile).
 			outcomes[i].won, err = s.isStored(ctx, batch[i].doc)
@@ -168,7 +168,7 @@ func (s *EventStore) store(ctx context.Context, doc commitDoc) (bool, error) {
 	if err == nil {
 		return true, nil
 	}
-	if !errors.Is(err, errDuplicate) {
+	if !errors.Is(err, ErrDuplicate) {
 		return false, err
 	}
 	return s.isStored(ctx, doc)

@@ -47,7 +47,7 @@ func (p *ProcessedLog) Seen(ctx context.Context, key string) (bool, error) {
 // the caller lost a race with another handler of the same message.
 func (p *ProcessedLog) Record(ctx context.Context, key string) (bool, error) {
 	err := p.records.insert(ctx, bson.D{{Key: "_id", Value: key}, {Key: "at", Value: time.Now().UTC()}})
-	if errors.Is(err, errDuplicate) {
+	if errors.Is(err, ErrDuplicate) {
 		return false, nil
 	}
 	if err != nil {

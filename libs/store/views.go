@@ -150,9 +150,9 @@ func (v *Views) insertMany(ctx context.Context, views []View) ([]View, error) {
 		docs[i] = w.Doc
 	}
 	var existing []View
-	for i, err := range insertEach(ctx, v.coll, docs) {
+	for i, err := range InsertEach(ctx, v.coll, docs) {
 		switch {
-		case errors.Is(err, errDuplicate):
+		case errors.Is(err, ErrDuplicate):
 			existing = append(existing, views[i])
 		case err != nil:
 			return nil, fmt.Errorf("insert view %s: %w", views[i].ID, err)

@@ -1,6 +1,7 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,8 +16,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
@@ -105,6 +104,13 @@ type sentEntry struct {
 	// A rotation's number: the organisation's feed address was replaced for the
 	// n-th time.
 	Rotation int `json:"rotation,omitempty"`
+}
+
+// delivery is the log entry of the email with this key the entry says was sent: what
+// the log said of it, but whom it went to and what it said.
+func (e sentEntry) delivery(key string) app.Delivery {
+	return app.Delivery{Key: key, OrganisationID: e.Organisation, Kind: e.Kind, Step: e.Step, About: e.About, Role: e.Role,
+		Status: app.StatusSent, Attempts: max(e.Attempts, 1), CreatedAt: e.At, UpdatedAt: e.At, SentAt: e.At}
 }
 
 // NewSent is the register on its stream (bus.NotifySentStream), made already.
@@ -329,8 +335,7 @@ func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders, c *Cale
 				m.Emails++
 			}
 		default:
-			absent = append(absent, app.Delivery{Key: key, OrganisationID: e.Organisation, Kind: e.Kind, Step: e.Step, About: e.About, Role: e.Role,
-				Status: app.StatusSent, Attempts: max(e.Attempts, 1), CreatedAt: e.At, UpdatedAt: e.At, SentAt: e.At})
+			absent = append(absent, e.delivery(key))
 		}
 	}
 	// After a restore, most are not in the log at all: they are written many at a time,
@@ -363,42 +368,27 @@ func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders, c *Cale
 const sentBatch = 500
 
 // logSent writes the log entries of emails sent that the log does not hold, many at a
-// time; an entry another replica wrote meanwhile is left as it wrote it. It returns
-// how many it wrote.
+// time (store.InsertEach); an entry another replica wrote meanwhile is left as it
+// wrote it. It returns how many it wrote.
 func (d *Deliveries) logSent(ctx context.Context, sent []app.Delivery) (int, error) {
 	n := 0
 	for start := 0; start < len(sent); start += sentBatch {
 		batch := sent[start:min(start+sentBatch, len(sent))]
-		docs := make([]deliveryDoc, len(batch))
+		docs := make([]any, len(batch))
 		for i, del := range batch {
 			docs[i], _ = toDeliveryDoc(del)
 		}
-		_, err := d.log.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-		written := docs
-		if err != nil {
-			var bulk mongo.BulkWriteException
-			if !errors.As(err, &bulk) || bulk.WriteConcernError != nil {
-				return n, fmt.Errorf("log emails sent since a restore's backup: %w", store.Classify(err))
-			}
-			taken := map[int]bool{}
-			for _, we := range bulk.WriteErrors {
-				if !mongo.IsDuplicateKeyError(we) {
-					return n, fmt.Errorf("log emails sent since a restore's backup: %w", store.Classify(err))
-				}
-				taken[we.Index] = true
-			}
-			written = nil
-			for i, doc := range docs {
-				if !taken[i] {
-					written = append(written, doc)
-				}
+		var written []deliveryEntry
+		var failed error
+		for i, err := range store.InsertEach(ctx, d.log, docs) {
+			switch {
+			case err == nil:
+				written = append(written, entryOf(docs[i].(deliveryDoc)))
+			case !errors.Is(err, store.ErrDuplicate):
+				failed = cmp.Or(failed, err)
 			}
 		}
-		entries := make([]deliveryEntry, len(written))
-		for i, doc := range written {
-			entries[i] = entryOf(doc)
-		}
-		if err := d.mirror.Record(ctx, entries...); err != nil {
+		if err := cmp.Or(d.mirror.Record(ctx, written...), failed); err != nil {
 			return n, fmt.Errorf("log emails sent since a restore's backup: %w", err)
 		}
 		n += len(written)
@@ -419,7 +409,7 @@ func (d *Deliveries) mendSent(ctx context.Context, key string, e sentEntry) (boo
 		return false, nil
 	}
 	if !ok {
-		del = app.Delivery{Key: key, OrganisationID: e.Organisation, Kind: e.Kind, Step: e.Step, About: e.About, Role: e.Role, CreatedAt: e.At}
+		del = e.delivery(key)
 	}
 	del.Status, del.SentAt, del.UpdatedAt, del.LastError, del.NextAttemptAt = app.StatusSent, e.At, e.At, "", time.Time{}
 	del.Attempts = max(del.Attempts, e.Attempts, 1)
