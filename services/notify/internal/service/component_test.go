@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/mail"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -130,6 +131,23 @@ func (m *mailbox) all() []received {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]received(nil), m.msgs...)
+}
+
+// tryLater has the mailbox answer each of emails with a transient refusal (451, try
+// later) until it is called again; called with none, it takes every recipient again.
+func (m *mailbox) tryLater(emails ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(emails) == 0 {
+		m.refuse = nil
+		return
+	}
+	m.refuse = func(rcpt string) *smtp.SMTPError {
+		if slices.Contains(emails, rcpt) {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}
 }
 
 // sentTo is how many of the emails received so far were addressed to email.

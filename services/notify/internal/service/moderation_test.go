@@ -229,19 +229,10 @@ func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoAcceptedTheirReviewIsNoLo
 	r3 := h.round("r3")
 	r3.publish(fay.assigned())
 	h.runUntil(civil.New(2027, 5, 1))
-	h.box.mu.Lock()
-	h.box.refuse = func(rcpt string) *smtp.SMTPError {
-		if rcpt == fay.email {
-			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
-		}
-		return nil
-	}
-	h.box.mu.Unlock()
+	h.box.tryLater(fay.email)
 	r3.publish(fay.overdue())
 	r3.publish(events.ReviewRoundClosedV1{RoundID: "r3", RoundName: "Pilot 2027", ReviewDeadline: fay.deadline})
-	h.box.mu.Lock()
-	h.box.refuse = nil
-	h.box.mu.Unlock()
+	h.box.tryLater()
 	h.clock.Advance(time.Hour)
 	h.runUntil(civil.New(2027, 5, 2))
 	if got := mailTo(h, fay.email, 2); len(got) != 0 {

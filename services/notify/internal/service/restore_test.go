@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -74,18 +73,9 @@ func TestARestoreSendsNoReminderTwice(t *testing.T) {
 	// Since the backup: the lead's reminder of 1 September, refused once by the mail
 	// server and sent on its retry; then, on 13 September, the lead's 7-day reminder
 	// and the reviewer's reminder of the review's deadline.
-	h.box.mu.Lock()
-	h.box.refuse = func(rcpt string) *smtp.SMTPError {
-		if rcpt == lead.Email {
-			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
-		}
-		return nil
-	}
-	h.box.mu.Unlock()
+	h.box.tryLater(lead.Email)
 	h.runUntil(civil.New(2026, 9, 1))
-	h.box.mu.Lock()
-	h.box.refuse = nil
-	h.box.mu.Unlock()
+	h.box.tryLater()
 	h.clock.Advance(3 * time.Minute)
 	h.runUntil(civil.New(2026, 9, 13))
 	// And the reviewer asks for a sign-in link (an email sent by a path of its own).
