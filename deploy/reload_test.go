@@ -22,7 +22,7 @@ import (
 )
 
 // reloaderImage is the NATS project's config reloader, as its Helm chart runs it.
-const reloaderImage = "natsio/nats-server-config-reloader"
+const reloaderImage = "docker.io/natsio/nats-server-config-reloader"
 
 var (
 	natsFileOption = regexp.MustCompile(`(?m)^\s*(cert_file|key_file|ca_file|pid_file)\s*:\s*"?([^"\s]+)"?`)
