@@ -53,6 +53,7 @@ token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation
 .PHONY: test
 test: lint-code check-generate vulncheck ## Lint (but lint-deploy), check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs
 	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || echo "no Chromium: the portal's browser journeys are skipped (apt-get install chromium; .ci/run installs it)"
+	@command -v java >/dev/null || echo "no Java: the journeys' pages are not given to the HTML checker (apt-get install default-jre-headless; .ci/run installs it)"
 	@cd libs && $(GO) test -race -count=1 ./...
 	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
 	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...

@@ -29,6 +29,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -61,6 +62,7 @@ type Browser struct {
 	checking  bool
 	jsOff     bool
 	problems  *pageProblems
+	docs      *documents
 }
 
 // pageProblems collects what the pages report going wrong while a test runs: content
@@ -128,7 +130,8 @@ func New(tb testing.TB) *Browser {
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		tb.Fatalf("browsertest: start %s: %v", path, err)
 	}
-	b := &Browser{tb: tb, ctx: ctx, Timeout: 20 * time.Second, problems: &pageProblems{}}
+	b := &Browser{tb: tb, ctx: ctx, Timeout: 20 * time.Second, problems: &pageProblems{},
+		docs: &documents{dir: tb.TempDir(), urls: map[string]string{}}}
 	if err := chromedp.Listen(ctx, b.collect); err != nil {
 		tb.Fatalf("browsertest: listen to the page: %v", err)
 	}
@@ -141,6 +144,8 @@ func New(tb testing.TB) *Browser {
 // reads the browser's messages, so it only records.
 func (b *Browser) collect(ev any) {
 	switch ev := ev.(type) {
+	case *network.EventResponseReceived:
+		b.docs.received(ev)
 	case *log.EventEntryAdded:
 		if e := ev.Entry; e.Level == log.EntryLevelError && (e.Source == log.EntrySourceSecurity || e.Source == log.EntrySourceJavascript) {
 			b.problems.add(fmt.Sprintf("%s: %s", e.URL, e.Text))
@@ -220,8 +225,12 @@ func findChromium() (string, error) {
 
 // CheckEveryPage makes the browser run CheckAccessibility on every page it loads from
 // now on (after Open, and after any click or key that navigates), so a journey cannot
-// forget a page.
+// forget a page, and keep each page's HTML as the server sent it, which the Nu Html
+// Checker reads when the test ends (checkHTML).
 func (b *Browser) CheckEveryPage() {
+	if !b.everyPage {
+		b.tb.Cleanup(b.checkHTML)
+	}
 	b.everyPage = true
 }
 
@@ -254,6 +263,7 @@ func (b *Browser) loaded() {
 	if b.everyPage && !b.checking {
 		b.checking = true
 		defer func() { b.checking = false }()
+		b.keepHTML()
 		b.CheckAccessibility(b.tb)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -81,6 +82,10 @@ func newSite(t *testing.T) *site {
 		w.Header().Set("Content-Type", "text/javascript")
 		fmt.Fprint(w, `console.error("about to fail"); throw new Error("enhancement broke");`)
 	})
+	// Markup the HTML parser mends without a word (a list item outside a list, one id
+	// twice), and a stacked table with the ARIA roles the portal gives on purpose.
+	mux.HandleFunc("GET /invalid", serve(page("Invalid", `<p id="x">One</p><p id="x">Two</p><span><li>stray</li></span>`)))
+	mux.HandleFunc("GET /stacked", serve(page("Stacked", `<table role="table"><caption>Rows</caption><thead role="rowgroup"><tr role="row"><th scope="col" role="columnheader">Name</th></tr></thead><tbody role="rowgroup"><tr role="row"><td role="cell">One</td></tr></tbody></table>`)))
 	mux.HandleFunc("GET /links", serve(page("Links", `<p><a href="/unlabelled">A broken page</a></p>`)))
 	mux.HandleFunc("GET /nofocus", serve(page("Hidden focus",
 		`<style>button:focus, button:focus-visible { outline: none; }</style><button type="button">Go</button>`)))
@@ -204,6 +209,39 @@ func TestCheckEveryPageChecksWhereAClickLeads(t *testing.T) {
 	r := capture(t, func(tb testing.TB) { b.WithTB(tb).Click(browsertest.Role("link", "A broken page")) })
 	if got := r.all(); !strings.Contains(got, "/unlabelled found 2 serious or critical violations") {
 		t.Errorf("the page the link led to was not checked; report:\n%s", got)
+	}
+}
+
+// TestTheHTMLOfEveryPageIsChecked: with CheckEveryPage on, each page's HTML as the
+// server sent it goes to the Nu Html Checker; its errors fail the test, named by the
+// page's address, but for the stacked tables' roles, which the portal gives on purpose.
+func TestTheHTMLOfEveryPageIsChecked(t *testing.T) {
+	if _, err := browsertest.FindVnu(); err != nil && os.Getenv("CI") != "true" {
+		t.Skipf("no HTML checker: %v (cd tools && npm ci)", err)
+	}
+	if _, err := exec.LookPath("java"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("no Java for the HTML checker (apt-get install default-jre-headless)")
+	}
+	s := newSite(t)
+	b := browsertest.New(t)
+	r := capture(t, func(tb testing.TB) {
+		c := b.WithTB(tb)
+		c.CheckEveryPage()
+		c.Open(s.URL + "/form")
+		c.Open(s.URL + "/invalid")
+		c.Open(s.URL + "/stacked")
+		c.CheckHTML()
+	})
+	got := r.all()
+	for _, want := range []string{s.URL + "/invalid, line", "Duplicate ID “x”", "Element “li” not allowed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the report lacks %q:\n%s", want, got)
+		}
+	}
+	for _, clean := range []string{s.URL + "/form,", s.URL + "/stacked,"} {
+		if strings.Contains(got, clean) {
+			t.Errorf("%s was reported:\n%s", clean, got)
+		}
 	}
 }
 

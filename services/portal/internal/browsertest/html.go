@@ -1,0 +1,162 @@
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// VnuJar is where `npm ci` in tools/ puts the Nu Html Checker (the W3C's validator,
+// npm package vnu-jar), relative to the repository's root.
+const VnuJar = "tools/node_modules/vnu-jar/build/dist/vnu.jar"
+
+// vnuAccepted are the validator's messages the portal answers on purpose, each with
+// its reason:
+//   - explicit ARIA roles on the rows and cells of the tables that stack into cards on
+//     a narrow screen: CSS display other than table drops a table's semantics in some
+//     browsers (Safari, Chromium with some screen readers), and the roles give them
+//     back; the validator calls them redundant.
+var vnuAccepted = regexp.MustCompile(`^The “role” attribute must not be used on a “(tr|th|td)” element which has a “table” ancestor`)
+
+// documents keeps the HTML of each page the browser loaded while CheckEveryPage is
+// on, as the server sent it (not as scripts left it), for the HTML checker.
+type documents struct {
+	mu      sync.Mutex
+	last    network.RequestID // the latest document the tab received
+	lastURL string
+	dir     string
+	urls    map[string]string // file name → the page's address
+}
+
+// received notes a document response; it runs on the goroutine reading the browser's
+// messages, so it only records.
+func (d *documents) received(ev *network.EventResponseReceived) {
+	if ev.Type != network.ResourceTypeDocument || ev.Response == nil || !strings.HasPrefix(ev.Response.MimeType, "text/html") {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.last, d.lastURL = ev.RequestID, ev.Response.URL
+}
+
+// keepHTML saves the latest document's HTML, once.
+func (b *Browser) keepHTML() {
+	d := b.docs
+	d.mu.Lock()
+	id, url := d.last, d.lastURL
+	d.last = ""
+	d.mu.Unlock()
+	if id == "" {
+		return
+	}
+	_, err := run(b, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		r, err := cdp.Call(ctx, t, network.GetResponseBody, network.GetResponseBodyParams{RequestID: id})
+		if err != nil {
+			return err
+		}
+		if r.Base64encoded {
+			return errors.New("the page came base64-encoded")
+		}
+		b.docs.mu.Lock()
+		defer b.docs.mu.Unlock()
+		name := fmt.Sprintf("page-%03d.html", len(d.urls)+1)
+		d.urls[name] = url
+		return os.WriteFile(filepath.Join(d.dir, name), r.Body, 0o600)
+	}))
+	if err != nil {
+		b.tb.Fatalf("browsertest: keep the HTML of %s: %v", url, err)
+	}
+}
+
+// checkHTML runs the Nu Html Checker over every page kept, in one run, and fails the
+// test with each error it reports but those vnuAccepted names. Without Java or the
+// checker (tools/node_modules, which make lint-code installs) it says so, and in CI
+// it fails: CI must check the pages.
+func (b *Browser) checkHTML() {
+	b.tb.Helper()
+	d := b.docs
+	d.mu.Lock()
+	n := len(d.urls)
+	d.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	jar, err := findVnu()
+	if err == nil {
+		_, err = exec.LookPath("java")
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			b.tb.Errorf("browsertest: the pages' HTML cannot be checked: %v", err)
+		} else {
+			b.tb.Logf("browsertest: the pages' HTML was not checked: %v (cd tools && npm ci; apt-get install default-jre-headless)", err)
+		}
+		return
+	}
+	args := []string{"-jar", jar, "--errors-only", "--format", "json", "--exit-zero-always"}
+	files, _ := filepath.Glob(filepath.Join(d.dir, "page-*.html"))
+	var stderr bytes.Buffer
+	// #nosec G204 -- the test harness runs the checker from the repository's tools on
+	// pages it wrote itself into its own temporary directory.
+	cmd := exec.Command("java", append(args, files...)...)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		b.tb.Errorf("browsertest: the HTML checker: %v: %s", err, stderr.String())
+		return
+	}
+	var report struct {
+		Messages []struct {
+			Type, URL, Message, Extract string
+			LastLine                    int
+		}
+	}
+	if err := json.Unmarshal(stderr.Bytes(), &report); err != nil {
+		b.tb.Errorf("browsertest: the HTML checker's report: %v: %s", err, stderr.String())
+		return
+	}
+	for _, m := range report.Messages {
+		if vnuAccepted.MatchString(m.Message) {
+			continue
+		}
+		page := m.URL
+		if name := filepath.Base(strings.TrimPrefix(m.URL, "file:")); d.urls[name] != "" {
+			page = d.urls[name]
+		}
+		b.tb.Errorf("browsertest: the HTML of %s, line %d: %s: %s\n\t%s", page, m.LastLine, m.Type, m.Message, strings.TrimSpace(m.Extract))
+	}
+}
+
+// findVnu looks for VnuJar in the directories above the working directory.
+func findVnu() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if p := filepath.Join(dir, VnuJar); fileExists(p) {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no %s in the directories above the tests'", VnuJar)
+		}
+		dir = parent
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
