@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -37,7 +38,8 @@ type documents struct {
 	last    network.RequestID // the latest document the tab received
 	lastURL string
 	dir     string
-	urls    map[string]string // file name → the page's address
+	n       int               // pages kept so far
+	urls    map[string]string // file name → the page's address, until checked
 }
 
 // received notes a document response; it runs on the goroutine reading the browser's
@@ -71,7 +73,8 @@ func (b *Browser) keepHTML() {
 		}
 		b.docs.mu.Lock()
 		defer b.docs.mu.Unlock()
-		name := fmt.Sprintf("page-%03d.html", len(d.urls)+1)
+		d.n++
+		name := fmt.Sprintf("page-%03d.html", d.n)
 		d.urls[name] = url
 		return os.WriteFile(filepath.Join(d.dir, name), r.Body, 0o600)
 	}))
@@ -80,41 +83,75 @@ func (b *Browser) keepHTML() {
 	}
 }
 
-// checkHTML runs the Nu Html Checker over every page kept, in one run, and fails the
-// test with each error it reports but those vnuAccepted names. Without Java or the
-// checker (tools/node_modules, which make lint-code installs) it says so, and in CI
-// it fails: CI must check the pages.
+// checkHTML runs the Nu Html Checker over every page kept and not yet checked, in one
+// run, and fails the test with each error it reports but those vnuAccepted names.
+// Without Java or the checker (tools/node_modules, which make lint-code installs) it
+// says so, and in CI it fails: CI must check the pages.
 func (b *Browser) checkHTML() {
 	b.tb.Helper()
+	errs, err := b.htmlErrors()
+	switch {
+	case errors.Is(err, errNoChecker) && os.Getenv("CI") != "true":
+		b.tb.Logf("browsertest: the pages' HTML was not checked: %v (cd tools && npm ci; apt-get install default-jre-headless)", err)
+	case err != nil:
+		b.tb.Errorf("browsertest: the pages' HTML: %v", err)
+	}
+	for _, e := range errs {
+		b.tb.Errorf("browsertest: %s", e)
+	}
+}
+
+// TakeHTMLErrors runs the HTML checker now over the pages kept since the last check
+// and returns its errors, which then no longer fail the test: for a test that loads a
+// broken page on purpose. Without the checker it fails the test.
+func (b *Browser) TakeHTMLErrors() []string {
+	b.tb.Helper()
+	errs, err := b.htmlErrors()
+	if err != nil {
+		b.tb.Fatalf("browsertest: the pages' HTML: %v", err)
+	}
+	return errs
+}
+
+// errNoChecker is htmlErrors' answer on a machine without Java or the checker.
+var errNoChecker = errors.New("no HTML checker")
+
+// htmlErrors checks the pages kept since the last check and forgets them; each error
+// reads "the HTML of <address>, line <n>: error: <message>" and the markup it is in.
+func (b *Browser) htmlErrors() ([]string, error) {
 	d := b.docs
 	d.mu.Lock()
-	n := len(d.urls)
+	urls := d.urls
+	d.urls = map[string]string{}
 	d.mu.Unlock()
-	if n == 0 {
-		return
+	if len(urls) == 0 {
+		return nil, nil
 	}
 	jar, err := findVnu()
 	if err == nil {
 		_, err = exec.LookPath("java")
 	}
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			b.tb.Errorf("browsertest: the pages' HTML cannot be checked: %v", err)
-		} else {
-			b.tb.Logf("browsertest: the pages' HTML was not checked: %v (cd tools && npm ci; apt-get install default-jre-headless)", err)
-		}
-		return
+		return nil, fmt.Errorf("%w: %v", errNoChecker, err)
 	}
+	files := make([]string, 0, len(urls))
+	for name := range urls {
+		files = append(files, filepath.Join(d.dir, name))
+	}
+	slices.Sort(files)
+	defer func() {
+		for _, f := range files {
+			_ = os.Remove(f)
+		}
+	}()
 	args := []string{"-jar", jar, "--errors-only", "--format", "json", "--exit-zero-always"}
-	files, _ := filepath.Glob(filepath.Join(d.dir, "page-*.html"))
 	var stderr bytes.Buffer
 	// #nosec G204 -- the test harness runs the checker from the repository's tools on
 	// pages it wrote itself into its own temporary directory.
 	cmd := exec.Command("java", append(args, files...)...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		b.tb.Errorf("browsertest: the HTML checker: %v: %s", err, stderr.String())
-		return
+		return nil, fmt.Errorf("the HTML checker: %v: %s", err, stderr.String())
 	}
 	var report struct {
 		Messages []struct {
@@ -123,19 +160,20 @@ func (b *Browser) checkHTML() {
 		}
 	}
 	if err := json.Unmarshal(stderr.Bytes(), &report); err != nil {
-		b.tb.Errorf("browsertest: the HTML checker's report: %v: %s", err, stderr.String())
-		return
+		return nil, fmt.Errorf("the HTML checker's report: %v: %s", err, stderr.String())
 	}
+	var errs []string
 	for _, m := range report.Messages {
 		if vnuAccepted.MatchString(m.Message) {
 			continue
 		}
 		page := m.URL
-		if name := filepath.Base(strings.TrimPrefix(m.URL, "file:")); d.urls[name] != "" {
-			page = d.urls[name]
+		if name := filepath.Base(strings.TrimPrefix(m.URL, "file:")); urls[name] != "" {
+			page = urls[name]
 		}
-		b.tb.Errorf("browsertest: the HTML of %s, line %d: %s: %s\n\t%s", page, m.LastLine, m.Type, m.Message, strings.TrimSpace(m.Extract))
+		errs = append(errs, fmt.Sprintf("the HTML of %s, line %d: %s: %s\n\t%s", page, m.LastLine, m.Type, m.Message, strings.TrimSpace(m.Extract)))
 	}
+	return errs, nil
 }
 
 // findVnu looks for VnuJar in the directories above the working directory.
