@@ -112,7 +112,7 @@ lint-deploy: ## Trivy's Kubernetes checks over the rendered overlays and restore
 API_SERVICES := signatory notify fund review
 
 .PHONY: lint-api
-lint-api: ## Spectral with the OWASP API rules over the services' OpenAPI documents, and oasdiff: no breaking change against each released one
+lint-api: ## Spectral with the OWASP API rules over the services' OpenAPI documents and its AsyncAPI rules over the events' document, and oasdiff: no breaking change against each released one
 	@# npm ci only when the lock file changed since the last install (tools/node_modules
 	@# is the cache); install scripts are not run, Spectral needs none.
 	@lock=$$(sha256sum tools/package-lock.json | cut -d' ' -f1); \
@@ -120,6 +120,8 @@ lint-api: ## Spectral with the OWASP API rules over the services' OpenAPI docume
 	    (cd tools && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) && echo "$$lock" > tools/node_modules/.lock-sha256; \
 	  fi
 	@tools/node_modules/.bin/spectral lint --quiet --ruleset .spectral.yaml --fail-severity warn $(foreach s,$(API_SERVICES),services/$(s)/api/openapi.yaml)
+	@# And the events' AsyncAPI document (make generate writes it) with the AsyncAPI rules.
+	@tools/node_modules/.bin/spectral lint --quiet --ruleset .spectral-asyncapi.yaml --fail-severity warn docs/asyncapi.json
 	@mkdir -p $(BIN)
 	@cd tools/oasdiff && GOWORK=off $(GO) build -o $(BIN)/oasdiff github.com/oasdiff/oasdiff
 	@# A release copies each current document over its released one (docs/API.md). A

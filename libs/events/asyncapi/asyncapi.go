@@ -11,8 +11,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,18 +65,31 @@ func Document(srcDir string) ([]byte, error) {
 			"payload":     g.ref(t),
 		}
 	}
+	producers := map[string]bool{}
 	for _, ch := range byAddress {
 		producer, _, _ := strings.Cut(strings.TrimPrefix(ch.address, "tc."), ".")
+		producers[producer] = true
 		channels[ch.id] = map[string]any{
 			"address":     ch.address,
 			"description": fmt.Sprintf("Published by the %s service on the stream %s.", producer, events.StreamOf(ch.address)),
 			"messages":    ch.messages,
 		}
-		operations["receive"+upperFirst(ch.id)] = map[string]any{
-			"action":   "receive",
-			"channel":  map[string]any{"$ref": "#/channels/" + ch.id},
-			"messages": ch.refs,
+		var what []string
+		for name := range ch.messages {
+			what = append(what, firstSentence(docs.types[name]))
 		}
+		sort.Strings(what)
+		operations["receive"+upperFirst(ch.id)] = map[string]any{
+			"action":      "receive",
+			"channel":     map[string]any{"$ref": "#/channels/" + ch.id},
+			"messages":    ch.refs,
+			"description": fmt.Sprintf("Consume what the %s service publishes on %s: %s", producer, ch.address, strings.Join(what, " ")),
+			"tags":        []any{map[string]any{"name": producer}},
+		}
+	}
+	var tags []any
+	for _, p := range slices.Sorted(maps.Keys(producers)) {
+		tags = append(tags, map[string]any{"name": p, "description": fmt.Sprintf("The events the %s service publishes (each channel names its stream).", p)})
 	}
 	g.schemas["CloudEventHeaders"] = map[string]any{
 		"type":        "object",
@@ -96,6 +111,8 @@ func Document(srcDir string) ([]byte, error) {
 		"info": map[string]any{
 			"title":   "Technician Commitment suite events",
 			"version": "1",
+			"contact": map[string]any{"name": "ITSS Technician Commitment team", "url": "https://technician-commitment.itss.org.uk"},
+			"tags":    tags,
 			"description": "Every event the suite's services publish to NATS JetStream, one stream per producing service. " +
 				"An event's type carries its version (….v1); within a version a payload only gains optional fields, " +
 				"and a breaking change is a new version that consumers receive beside the old one. Payloads are JSON.",
