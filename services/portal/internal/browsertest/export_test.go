@@ -12,6 +12,3 @@ func (b *Browser) WithTB(tb testing.TB) *Browser {
 
 // CheckHTML runs the HTML checker over the pages kept so far, as the test's end does.
 func (b *Browser) CheckHTML() { b.checkHTML() }
-
-// FindVnu says where the HTML checker is, or why it is not.
-func FindVnu() (string, error) { return findVnu() }

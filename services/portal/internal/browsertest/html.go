@@ -127,7 +127,7 @@ func (b *Browser) htmlErrors() ([]string, error) {
 	if len(urls) == 0 {
 		return nil, nil
 	}
-	jar, err := findVnu()
+	jar, err := FindVnu()
 	if err == nil {
 		_, err = exec.LookPath("java")
 	}
@@ -176,8 +176,9 @@ func (b *Browser) htmlErrors() ([]string, error) {
 	return errs, nil
 }
 
-// findVnu looks for VnuJar in the directories above the working directory.
-func findVnu() (string, error) {
+// FindVnu looks for VnuJar in the directories above the working directory (a test's
+// is its package's) and says where it is, or why it is not there.
+func FindVnu() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
