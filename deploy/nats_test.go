@@ -690,9 +690,17 @@ func TestProdNATSClusterFormsOverMutualTLSOnly(t *testing.T) {
 	_, js := connectAs(t, servers[0].ClientURL(), caFile, "fund")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_FUND", Subjects: []string{"tc.fund.>"}, Replicas: 3}); err != nil {
-		t.Fatalf("a stream with three replicas: %v", err)
-	}
+	// A new meta leader counts a peer offline until it has heard from it: placement
+	// can be refused for a moment after the election ("no suitable peers").
+	said := ""
+	waitFor(t, 20*time.Second, "a stream with three replicas", func() bool {
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_FUND", Subjects: []string{"tc.fund.>"}, Replicas: 3})
+		if err != nil && err.Error() != said {
+			said = err.Error()
+			t.Logf("a stream with three replicas: %v", err)
+		}
+		return err == nil
+	})
 
 	rogue := writeTestPKI(t, t.TempDir())
 	rogueCert, err := tls.LoadX509KeyPair(filepath.Join(filepath.Dir(rogue), "tls.crt"), filepath.Join(filepath.Dir(rogue), "tls.key"))
