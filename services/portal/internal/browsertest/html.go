@@ -128,9 +128,6 @@ func (b *Browser) htmlErrors() ([]string, error) {
 		return nil, nil
 	}
 	jar, err := FindVnu()
-	if err == nil {
-		_, err = exec.LookPath("java")
-	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoChecker, err)
 	}
@@ -177,8 +174,12 @@ func (b *Browser) htmlErrors() ([]string, error) {
 }
 
 // FindVnu looks for VnuJar in the directories above the working directory (a test's
-// is its package's) and says where it is, or why it is not there.
+// is its package's) and for the Java that runs it, and says where the jar is, or why
+// the checker cannot run.
 func FindVnu() (string, error) {
+	if _, err := exec.LookPath("java"); err != nil {
+		return "", err
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
