@@ -173,6 +173,52 @@ func (v *Verifier) Prefetch(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// AwaitKeys fetches, until they are held, the keys of each issuer whose keys are not
+// held yet: what a service does when Prefetch failed at start, as it does whenever
+// the portal (one of the issuers) starts after the service. It waits 250 ms before the
+// first try and twice as long before each next, up to 5 s, and returns nil once every
+// issuer's keys are held (by its own fetch or a request's) or ctx's error when ctx
+// ends first. If they are still not held after patience, it calls late once with the
+// last failure, so that an issuer that stays away is reported and one that is only
+// starting is not.
+func (v *Verifier) AwaitKeys(ctx context.Context, patience time.Duration, late func(error)) error {
+	start, wait := v.now(), 250*time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+		var errs []error
+		for _, w := range []*Verifier{v, v.portal} {
+			if w == nil {
+				continue
+			}
+			w.mu.Lock()
+			missing := w.keys == nil
+			var err error
+			if missing {
+				err = w.fetch(ctx)
+			}
+			keys := w.keys
+			w.mu.Unlock()
+			if missing && err == nil {
+				warm(keys)
+			}
+			errs = append(errs, err)
+		}
+		err := errors.Join(errs...)
+		if err == nil {
+			return nil
+		}
+		if late != nil && v.now().Sub(start) >= patience {
+			late(err)
+			late = nil
+		}
+	}
+}
+
 // issuerOf reads a token's iss claim without checking anything, only to choose whose
 // keys check it; the chosen verifier then checks the issuer like every other claim.
 func issuerOf(token string) string {
@@ -412,11 +458,11 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("fetch JWKS: status %d", resp.StatusCode)
+		return fmt.Errorf("fetch JWKS: %s answered %d", v.jwksURL, resp.StatusCode)
 	}
 	var set jose.JSONWebKeySet
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
-		return fmt.Errorf("decode JWKS: %w", err)
+		return fmt.Errorf("decode JWKS from %s: %w", v.jwksURL, err)
 	}
 	now := v.now()
 	keys := make(map[string]any, len(set.Keys))

@@ -466,3 +466,100 @@ func TestARefusedTokenSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestAwaitKeysFetchesWhatStartCouldNot: the portal, one of the two issuers, usually
+// starts after the services. A service whose Prefetch failed for it fetches its keys
+// in the background once it answers (the provider's, held already, are not fetched
+// again), says nothing late, and the first portal token then waits for no fetch.
+func TestAwaitKeysFetchesWhatStartCouldNot(t *testing.T) {
+	t.Parallel()
+	provider, providerKeys := counted(t, 0)
+	portal, portalKeys := counted(t, 2) // down for its first two requests
+	v, err := auth.NewVerifier(config.Auth{JWKSURL: providerKeys.url, Issuer: provider.Issuer, Audience: audience,
+		PortalIssuer: portal.Issuer, PortalJWKSURL: portalKeys.url}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Prefetch(context.Background()); err == nil || !strings.Contains(err.Error(), portalKeys.url) {
+		t.Fatalf("Prefetch with the portal down: %v, want its failure naming the portal's keys", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var late []error
+	if err := v.AwaitKeys(ctx, 5*time.Second, func(err error) { late = append(late, err) }); err != nil {
+		t.Fatalf("AwaitKeys: %v", err)
+	}
+	if len(late) != 0 {
+		t.Errorf("an issuer that answered within the patience was reported late: %v", late)
+	}
+	if n := providerKeys.fetches.Load(); n != 1 {
+		t.Errorf("the provider's keys, held since the start, were fetched %d times, want once", n)
+	}
+	if n := portalKeys.fetches.Load(); n != 3 {
+		t.Errorf("the portal's keys were asked for %d times, want 3 (two refused, then fetched)", n)
+	}
+	before := portalKeys.fetches.Load()
+	tok, err := portal.MintFor(auth.Principal{Subject: "p-1", Role: auth.RoleLead, Org: "org1"}, 5*time.Minute, audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if n := portalKeys.fetches.Load() - before; n != 0 {
+		t.Errorf("the first portal token fetched the keys %d times, want none", n)
+	}
+}
+
+// TestAwaitKeysReportsAnIssuerThatStaysAway: an issuer still unreachable after the
+// patience is reported once, with why, and AwaitKeys goes on until its context ends.
+func TestAwaitKeysReportsAnIssuerThatStaysAway(t *testing.T) {
+	t.Parallel()
+	_, keys := counted(t, 1<<30)
+	v, err := auth.NewVerifier(config.Auth{JWKSURL: keys.url, Issuer: "https://idp.example", Audience: audience}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var late []error
+	err = v.AwaitKeys(ctx, 500*time.Millisecond, func(err error) { late = append(late, err) })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("AwaitKeys on an issuer that stays away: %v, want the context's end", err)
+	}
+	if len(late) != 1 || !strings.Contains(late[0].Error(), "503") {
+		t.Errorf("reported %v, want once, saying the issuer answered 503", late)
+	}
+	if n := keys.fetches.Load(); n < 3 {
+		t.Errorf("asked the issuer %d times in 2 s, want it tried again and again", n)
+	}
+}
+
+// jwksServer is an issuer's keys served over HTTP, counting the requests.
+type jwksServer struct {
+	url     string
+	fetches atomic.Int32
+}
+
+// counted serves a new development issuer's keys, answering 503 to the first down
+// requests.
+func counted(t *testing.T, down int32) (*auth.DevIssuer, *jwksServer) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	issuer, err := auth.NewDevIssuer("http://"+srv.Listener.Addr().String(), audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &jwksServer{url: "http://" + srv.Listener.Addr().String() + "/.well-known/jwks.json"}
+	keys := issuer.JWKSHandler()
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.fetches.Add(1) <= down {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		keys.ServeHTTP(w, r)
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return issuer, s
+}

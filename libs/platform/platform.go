@@ -174,9 +174,22 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		return fail(err)
 	}
 	p.Verifier = verifier
-	// The first request after a start would otherwise wait for the keys.
+	// The first request after a start would otherwise wait for the keys. The portal,
+	// one of the issuers, usually starts after the services (it is their client), so a
+	// failure here is ordinary: the keys are fetched in the background once it answers,
+	// and only an issuer still unreachable after keysPatience is a warning.
 	if err := verifier.Prefetch(ctx); err != nil {
-		p.Logger.Warn("the token issuer's keys could not be fetched at start; the first request will try again", "error", err)
+		p.Logger.Info("the token issuers' keys could not all be fetched at start; fetching them once the issuer answers", "error", err)
+		p.Go("token keys", func(ctx context.Context) error {
+			err := verifier.AwaitKeys(ctx, keysPatience, func(err error) {
+				p.Logger.Warn("a token issuer's keys still cannot be fetched; requests bearing its tokens are answered 503 until they can be",
+					"waited", keysPatience.String(), "error", err)
+			})
+			if err == nil {
+				p.Logger.Info("the token issuers' keys were fetched")
+			}
+			return nil // a service stopping; a request still fetches the keys it lacks
+		})
 	}
 	if cfg.Auth.AllowInsecureJWKS {
 		p.Logger.Warn("AUTH_ALLOW_INSECURE_JWKS is set: token keys may come over plain http://; never set it outside a local stack",
@@ -317,6 +330,11 @@ func (p *Platform) Serve(ctx context.Context, ln, admin net.Listener) error {
 	}
 	return errors.Join(all...)
 }
+
+// keysPatience is how long a service waits for a token issuer's keys it could not
+// fetch at start before it warns: the portal's pods start within seconds of the
+// services' in the local stack and in a cluster's roll.
+const keysPatience = 30 * time.Second
 
 // streamPatience is how long a starting service waits for NATS to take its streams.
 // A NATS restart or a leader election takes seconds; exiting at once would turn each
