@@ -27,7 +27,9 @@ import (
 	"strings"
 
 	"github.com/aquasecurity/trivy/pkg/iac/rego"
+	"github.com/aquasecurity/trivy/pkg/iac/scanners/generic"
 	"github.com/aquasecurity/trivy/pkg/iac/scanners/kubernetes"
+	"github.com/aquasecurity/trivy/pkg/iac/scanners/kubernetes/parser"
 	"github.com/aquasecurity/trivy/pkg/iac/scanners/options"
 )
 
@@ -63,9 +65,15 @@ func run(ctx context.Context, out io.Writer, dataDir, acceptedFile string, dirs 
 	if err != nil {
 		return 0, err
 	}
+	// One scanner for every directory: making one compiles every check (seconds).
+	opts := []options.ScannerOption{rego.WithEmbeddedPolicies(true), rego.WithEmbeddedLibraries(true)}
+	if dataDir != "" {
+		opts = append(opts, rego.WithDataFilesystem(os.DirFS(dataDir)), rego.WithDataDirs("."))
+	}
+	scanner := kubernetes.NewScanner(opts...)
 	var found []finding
 	for _, dir := range dirs {
-		f, err := scan(ctx, dataDir, dir)
+		f, err := scan(ctx, scanner, dir)
 		if err != nil {
 			return 0, err
 		}
@@ -92,12 +100,8 @@ func run(ctx context.Context, out io.Writer, dataDir, acceptedFile string, dirs 
 }
 
 // scan runs the checks over one directory of rendered objects.
-func scan(ctx context.Context, dataDir, dir string) ([]finding, error) {
-	opts := []options.ScannerOption{rego.WithEmbeddedPolicies(true), rego.WithEmbeddedLibraries(true)}
-	if dataDir != "" {
-		opts = append(opts, rego.WithDataFilesystem(os.DirFS(dataDir)), rego.WithDataDirs("."))
-	}
-	results, err := kubernetes.NewScanner(opts...).ScanFS(ctx, os.DirFS(dir), ".")
+func scan(ctx context.Context, scanner *generic.GenericScanner[*parser.Manifest], dir string) ([]finding, error) {
+	results, err := scanner.ScanFS(ctx, os.DirFS(dir), ".")
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", dir, err)
 	}

@@ -80,3 +80,25 @@ func TestTrustsTheRegistriesItsDataNames(t *testing.T) {
 		t.Errorf("the other checks did not run:\n%s", out.String())
 	}
 }
+
+// TestEveryDirectoryIsScanned: one scanner serves every directory given, and each is
+// checked in full (a copy of the failing objects in a second directory is found again,
+// named by that directory).
+func TestEveryDirectoryIsScanned(t *testing.T) {
+	second := filepath.Join(t.TempDir(), "second")
+	if err := os.CopyFS(second, os.DirFS("testdata/failing")); err != nil {
+		t.Fatal(err)
+	}
+	var one, two bytes.Buffer
+	n, err := run(t.Context(), &one, "", "", []string{"testdata/failing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := run(t.Context(), &two, "", "", []string{"testdata/failing", second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m != 2*n || !strings.Contains(two.String(), "KSV-0017 Deployment/web (second):") {
+		t.Errorf("%d findings over both directories, want %d (twice one's):\n%s", m, 2*n, two.String())
+	}
+}
