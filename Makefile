@@ -7,6 +7,11 @@ GO           ?= go
 # the module proxy like a module on first use. Exported so every recipe, and every go
 # command those recipes start (tests that build services, make token), uses it.
 export GOTOOLCHAIN := go1.27.3
+# Everything is built without cgo, as the images are (make images): the binaries that
+# make run starts and the tests run are static like those a cluster runs, with Go's own
+# DNS resolver, and a service idles in about 3 MiB less memory (no C library mapped).
+# The race detector needs cgo: the one recipe that uses it turns it on for itself.
+export CGO_ENABLED := 0
 BIN          := $(CURDIR)/bin
 # Every module of the workspace, in the order they build. deploy and bench are modules
 # of their own outside it (GOWORK=off), so that what they need (Kustomize, the NATS
@@ -54,7 +59,7 @@ token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation
 test: lint-code check-generate vulncheck ## Lint (but lint-deploy), check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs
 	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || echo "no Chromium: the portal's browser journeys are skipped (apt-get install chromium; .ci/run installs it)"
 	@command -v java >/dev/null || echo "no Java: the journeys' pages are not given to the HTML checker (apt-get install default-jre-headless; .ci/run installs it)"
-	@cd libs && $(GO) test -race -count=1 ./...
+	@cd libs && CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
 	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...
 	@# The benchmark's own code (its reports, its sums) is tested too; make bench runs it.
