@@ -16,6 +16,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
@@ -55,6 +57,22 @@ type Sent struct {
 	tried    time.Time
 	// dropping says the oldest held entries are being let go (said once).
 	dropping bool
+
+	// kept, when set (KeepHeldIn), keeps in notify's database the entries NATS has
+	// not taken, so that a notify stopped (or killed) while NATS is away enters them
+	// when it starts again; stored are the ids of those kept there.
+	kept   *mongo.Collection
+	stored map[string]bool
+	// keepMu orders Flush's writes to kept.
+	keepMu sync.Mutex
+}
+
+// heldDoc is an entry kept in notify's database until NATS takes it: its message
+// id, subject and body (no personal data: see Sent).
+type heldDoc struct {
+	ID      string `bson:"_id"`
+	Subject string `bson:"subject"`
+	Data    []byte `bson:"data"`
 }
 
 // inflightEntry is an entry handed to NATS, with its acknowledgement to come.
@@ -231,13 +249,106 @@ func (s *Sent) failedLocked(ctx context.Context, err error) {
 	s.failing = true
 }
 
+// KeepHeldIn keeps the entries NATS has not taken in coll, from each Flush on (its
+// timer's, and the last one when notify stops), and takes back as held those a
+// notify before this one left there: a notify that stops, or is killed, while NATS is
+// away would otherwise lose them, and a restore from a backup taken before they were
+// sent would then send those emails again. It returns how many it took back; they are
+// entered with the next Flush.
+func (s *Sent) KeepHeldIn(ctx context.Context, coll *mongo.Collection) (int, error) {
+	cur, err := coll.Find(ctx, bson.D{})
+	if err != nil {
+		return 0, fmt.Errorf("read the entries of the register of what was sent kept while NATS was away: %w", store.Classify(err))
+	}
+	var docs []heldDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("read the entries of the register of what was sent kept while NATS was away: %w", store.Classify(err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kept, s.stored = coll, make(map[string]bool, len(docs))
+	back := make([]*nats.Msg, 0, len(docs))
+	for _, d := range docs {
+		msg := nats.NewMsg(d.Subject)
+		msg.Data = d.Data
+		msg.Header.Set(jetstream.MsgIDHeader, d.ID)
+		back = append(back, msg)
+		s.stored[d.ID] = true
+	}
+	s.held = append(back, s.held...)
+	return len(docs), nil
+}
+
+// keep brings kept in line with what is still to be entered: the entries pending
+// are stored, and those stored that NATS has taken since are deleted.
+func (s *Sent) keep(ctx context.Context) error {
+	s.keepMu.Lock()
+	defer s.keepMu.Unlock()
+	s.mu.Lock()
+	if s.kept == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	pending := map[string]*nats.Msg{}
+	for _, m := range s.held {
+		pending[m.Header.Get(jetstream.MsgIDHeader)] = m
+	}
+	for _, e := range s.inflight {
+		pending[e.msg.Header.Get(jetstream.MsgIDHeader)] = e.msg
+	}
+	var add []any
+	for id, m := range pending {
+		if !s.stored[id] {
+			add = append(add, heldDoc{ID: id, Subject: m.Subject, Data: m.Data})
+		}
+	}
+	var gone []string
+	for id := range s.stored {
+		if pending[id] == nil {
+			gone = append(gone, id)
+		}
+	}
+	coll := s.kept
+	s.mu.Unlock()
+
+	var failed error
+	if len(add) > 0 {
+		errs := store.InsertEach(ctx, coll, add)
+		kept := add[:0]
+		for i, err := range errs {
+			switch {
+			case err == nil, errors.Is(err, store.ErrDuplicate):
+				kept = append(kept, add[i])
+			case failed == nil:
+				failed = fmt.Errorf("keep the entries NATS has not taken: %w", err)
+			}
+		}
+		add = kept
+	}
+	if len(gone) > 0 {
+		if _, err := coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: gone}}}}); err != nil {
+			return fmt.Errorf("let go of the kept entries NATS has taken: %w", store.Classify(err))
+		}
+	}
+	s.mu.Lock()
+	for _, d := range add {
+		s.stored[d.(heldDoc).ID] = true
+	}
+	for _, id := range gone {
+		delete(s.stored, id)
+	}
+	s.mu.Unlock()
+	return failed
+}
+
 // Flush hands NATS what is held and waits (up to sentTimeout) for it to acknowledge
 // everything handed to it. It runs on a timer, so that entries held while NATS was
 // away are entered when no email follows. It returns how many entries NATS took, and
 // an error when some are still held.
-func (s *Sent) Flush(ctx context.Context) (int, error) {
+func (s *Sent) Flush(ctx context.Context) (took int, err error) {
+	defer func() { err = errors.Join(err, s.keep(ctx)) }()
 	s.mu.Lock()
-	took := s.reapLocked(ctx)
+	took = s.reapLocked(ctx)
 	if !s.failing || s.clock.Now().Sub(s.tried) >= sentRetry {
 		s.handLocked(ctx)
 	}

@@ -76,6 +76,70 @@ func TestTheRegisterOfWhatWasSentHoldsWhatNATSDoesNotTake(t *testing.T) {
 	}
 }
 
+// TestEntriesNATSHasNotTakenOutliveAStop: a notify that stops while NATS is away
+// leaves the entries NATS has not taken in its database (each Flush keeps them, the
+// timer's and the last one at a stop); the next notify takes them back and enters
+// them once NATS takes entries again, and lets go of the kept copies then. Before,
+// they were held in memory only and went with the process.
+func TestEntriesNATSHasNotTakenOutliveAStop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, js := testenv.JetStream(t, testenv.NATS(t))
+	_, db := testenv.Mongo(t)
+	kept := db.Collection("sent_held")
+	clk := clock.NewFake(time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC))
+	stopped, err := NewSent(js, clk, telemetry.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := stopped.KeepHeldIn(ctx, kept); err != nil || n != 0 {
+		t.Fatalf("a first start took back %d entries (%v), want none", n, err)
+	}
+	email := app.Delivery{Key: "0123456789abcdef0123456789abcdef", OrganisationID: "org-kept", Kind: "reminder", Step: "7d", About: "ob@2026-09-20", Role: "lead", Attempts: 1, SentAt: clk.Now()}
+	// No stream: NATS takes nothing, and the stop's Flush keeps what is held.
+	stopped.Email(ctx, email)
+	stopped.Reminder(ctx, ladder.Reminder{OrganisationID: "org-kept", ObligationID: "ob", Due: civil.New(2026, 9, 20), Step: ladder.Step{Name: "7d", On: civil.New(2026, 9, 13)}})
+	if _, err := stopped.Flush(ctx); err == nil {
+		t.Fatal("Flush with no stream to take the entries: no error")
+	}
+	if n, err := kept.CountDocuments(ctx, bson.D{}); err != nil || n != 2 {
+		t.Fatalf("%d entries kept in the database at the stop (%v), want 2", n, err)
+	}
+	// A Flush that finds them kept already writes nothing twice.
+	clk.Advance(sentRetry)
+	if _, err := stopped.Flush(ctx); err == nil {
+		t.Fatal("Flush with no stream to take the entries: no error")
+	}
+	if n, err := kept.CountDocuments(ctx, bson.D{}); err != nil || n != 2 {
+		t.Fatalf("%d entries kept after a second Flush (%v), want still 2", n, err)
+	}
+
+	// The next notify starts; NATS takes entries again.
+	if _, err := bus.EnsureStream(ctx, js, bus.NotifySentStream(1)); err != nil {
+		t.Fatal(err)
+	}
+	next, err := NewSent(js, clk, telemetry.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := next.KeepHeldIn(ctx, kept); err != nil || n != 2 {
+		t.Fatalf("the next notify took back %d entries (%v), want 2", n, err)
+	}
+	if n, err := next.Flush(ctx); err != nil || n != 2 {
+		t.Fatalf("the next notify's Flush entered %d (%v), want 2", n, err)
+	}
+	got, err := next.entries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := got.emails[email.Key]; !ok || e.Kind != "reminder" || e.Organisation != "org-kept" || len(got.reminders) != 1 || got.reminders[0].Obligation != "ob" {
+		t.Errorf("the register after the next start holds %+v", got)
+	}
+	if n, err := kept.CountDocuments(ctx, bson.D{}); err != nil || n != 0 {
+		t.Errorf("%d entries still kept in the database once NATS took them (%v), want none", n, err)
+	}
+}
+
 // After a restore from a backup weeks old, the register names many emails the log
 // lacks: MendSent logs them as sent many at a time, leaves alone one another replica
 // logged meanwhile, logs as sent one the log holds as failed, and a second run finds

@@ -129,6 +129,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
+	// What NATS had not taken when a notify before this one stopped is entered now.
+	if n, err := sent.KeepHeldIn(ctx, p.DB.Collection("sent_held")); err != nil {
+		return fail(err)
+	} else if n > 0 {
+		p.Logger.InfoContext(ctx, "entries of the register of what was sent that NATS had not taken before the last stop are entered again", "entries", n)
+	}
 	if err := application.UseSentRegister(sent); err != nil {
 		return fail(err)
 	}
