@@ -1399,8 +1399,8 @@ func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (r
 	}
 	out := []Review{}
 	n := 0
-	for _, as := range r.Assignments() {
-		if as.SubmissionID != sub || as.Review == nil || (as.State != round.Assigned && as.State != round.Accepted) {
+	for _, as := range r.AssignmentsOf(sub) {
+		if as.Review == nil || (as.State != round.Assigned && as.State != round.Accepted) {
 			continue
 		}
 		rv := Review{Themes: as.Review.Themes, Summary: as.Review.Summary}

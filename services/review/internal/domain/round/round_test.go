@@ -551,3 +551,43 @@ func sortedCopy(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// TestReadingALargeRoundCopiesNothing: a read of a round the service holds at its
+// latest version (one submission's reviews, in a round of 200) copies nothing of it:
+// Continue with nothing new answers the round itself, and AssignmentsOf gives a
+// submission's assignments alone, by reviewer. Every read copied the round before
+// (issue 22: a submission's reviews cost 1.8x with ten times the round).
+func TestReadingALargeRoundCopiesNothing(t *testing.T) {
+	h := opened(t) // not parallel: AllocsPerRun counts the whole process's allocations
+	for i := range 200 {
+		sub := fmt.Sprintf("s%03d", i)
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, sub, fmt.Sprintf("o%d", i)), "Org", 0))...)
+	}
+	r := rebuild(t, "r1", h)
+	for i := range 200 {
+		sub := fmt.Sprintf("s%03d", i)
+		for _, rv := range []string{fmt.Sprintf("y%d", i), fmt.Sprintf("x%d", i)} {
+			h.add(t, must[[]events.Payload](t)(r.Assign(reviewer(rv, "b"), sub, "m", now))...)
+			r = must[*round.Round](t)(r.Continue(h))
+		}
+	}
+	var same *round.Round
+	var err error
+	allocs := testing.AllocsPerRun(20, func() { same, err = r.Continue(h) })
+	if err != nil || same != r || allocs != 0 {
+		t.Errorf("Continue with nothing new: the same round %v, %.0f allocations; want the round itself and none", same == r, allocs)
+	}
+	got := r.AssignmentsOf("s007")
+	if len(got) != 2 || got[0].ReviewerID != "x7" || got[1].ReviewerID != "y7" || got[0].SubmissionID != "s007" {
+		t.Errorf("AssignmentsOf(s007) = %+v, want x7's and y7's", got)
+	}
+	// Something new is still applied to a copy, leaving the round as it was.
+	h.add(t, must[[]events.Payload](t)(r.Accept("s007", "x7", now))...)
+	next := must[*round.Round](t)(r.Continue(h))
+	if a, _ := next.Assignment("s007", "x7"); a.State != round.Accepted {
+		t.Errorf("continued with an accept: %+v", a)
+	}
+	if a, _ := r.Assignment("s007", "x7"); a.State != round.Assigned {
+		t.Errorf("the round continued from changed: %+v", a)
+	}
+}
