@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,6 +103,9 @@ func (c *client) do(ctx context.Context, method, url, token string, body any) (i
 	defer resp.Body.Close()
 	var m map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&m)
+	// Read to its end (a calendar feed is not JSON), so that the connection is kept
+	// for the next request rather than closed and dialled again.
+	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, m, nil
 }
 
@@ -125,6 +130,9 @@ type dataSet struct {
 	round              string
 	applicants         map[string]string // organisation → applicant token
 	review             *reviewSet        // nil when the review reads are not measured
+	// calendar is the path of the middle organisation's calendar feed (public; its
+	// token is the secret), read from notify when its reads are measured.
+	calendar string
 }
 
 // seed onboards n organisations (each announced on a day of its own, so that their
@@ -152,6 +160,11 @@ func seed(ctx context.Context, c *client, n int, of services) (*dataSet, error) 
 	if of.has("review") {
 		if err := seedReview(ctx, c, ds); err != nil {
 			return nil, fmt.Errorf("seed review: %w", err)
+		}
+	}
+	if of.has("notify") {
+		if err := seedCalendar(ctx, c, ds); err != nil {
+			return nil, err
 		}
 	}
 	if !of.has("fund") {
@@ -193,6 +206,32 @@ func seed(ctx context.Context, c *client, n int, of services) (*dataSet, error) 
 		return nil, err
 	}
 	return ds, quiet(ctx, c)
+}
+
+// seedCalendar reads the address of the middle organisation's calendar feed, as its
+// lead or ops does to subscribe, retrying while notify has not yet heard of the
+// organisation.
+func seedCalendar(ctx context.Context, c *client, ds *dataSet) error {
+	org := ds.orgs[len(ds.orgs)/2]
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		code, m, err := c.do(ctx, http.MethodGet, c.s.url(8083)+"/v1/organisations/"+org+"/calendar", c.ops, nil)
+		if err != nil {
+			return err
+		}
+		if code == http.StatusOK {
+			u, err := url.Parse(fmt.Sprint(m["url"]))
+			if err != nil || u.Path == "" {
+				return fmt.Errorf("the calendar feed's address: %v %v", m, err)
+			}
+			ds.calendar = u.RequestURI()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the calendar feed's address: %d %v", code, m)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // quiet waits until notify has sent what the seeding caused (acknowledgements, and
@@ -334,9 +373,18 @@ func allReads(c *client, ds *dataSet, limit int) []read {
 		{"fund: applications ?limit (ops)", fund + "/v1/applications" + l, c.ops},
 		{"fund: an applicant's applications", fund + "/v1/applications" + l, ds.applicants[org]},
 		{"fund: one application", fund + "/v1/applications/" + application, c.ops},
+		{"fund: a round's ledger", fund + "/v1/rounds/" + ds.round + "/ledger", c.ops},
 		{"notify: delivery log ?limit", notify + "/v1/deliveries" + l, c.ops},
 		{"notify: one organisation's deliveries", notify + "/v1/deliveries" + l + "&organisation_id=" + org, c.ops},
 		{"notify: reminder preview ?limit", notify + "/v1/reminders/preview" + l, c.ops},
+		{"notify: an organisation's calendar address", notify + "/v1/organisations/" + org + "/calendar", c.ops},
+		{"notify: an organisation's calendar feed (public)", notify + ds.calendar, ""},
+		// Each service's dead letters: none here, so what a read of them costs
+		// with history around it.
+		{"signatory: dead letters", sig + "/v1/ops/dead-letters", c.ops},
+		{"review: dead letters", c.s.url(8082) + "/v1/ops/dead-letters", c.ops},
+		{"fund: dead letters", fund + "/v1/ops/dead-letters", c.ops},
+		{"notify: dead letters", notify + "/v1/ops/dead-letters", c.ops},
 	}...)
 }
 

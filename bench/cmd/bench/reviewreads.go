@@ -199,6 +199,9 @@ func reviewReads(c *client, ds *dataSet, limit int) []read {
 		{"review: one round's summary", rv + "/v1/review-rounds/" + rs.round + "/summary", c.ops},
 		{"review: a page of one round's assignments", rv + "/v1/review-rounds/" + rs.round + "/assignments" + l, c.ops},
 		{"review: one reviewer", rv + "/v1/reviewers/reads-me", c.ops},
+		{"review: the pool ?limit=2", rv + "/v1/reviewers?limit=2", c.ops},
 		{"review: a reviewer's assignments", rv + "/v1/assignments", rs.reviewer},
+		{"review: the submission to review (its reviewer)", rv + "/v1/review-rounds/" + rs.round + "/submissions/" + rs.subs[0], rs.reviewer},
+		{"review: a submission's reviews (ops)", rv + "/v1/review-rounds/" + rs.round + "/submissions/" + rs.released + "/reviews", c.ops},
 	}
 }
