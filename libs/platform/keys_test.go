@@ -1,13 +1,11 @@
 package platform_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,7 +52,7 @@ func TestAServiceStartedBeforeThePortalFetchesItsKeysWithoutWarning(t *testing.T
 	t.Cleanup(srv.Close)
 	cfg.Auth.PortalIssuer, cfg.Auth.PortalJWKSURL = portal.Issuer, srv.URL+"/.well-known/jwks.json"
 
-	log := &lockedBuffer{}
+	log := &testenv.Log{}
 	p, cleanup, err := platform.New(context.Background(), platform.Options{Name: "signatory", Config: cfg,
 		Logger: slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Stream: bus.StreamSpec{Name: "KEYS", Subjects: []string{"tc.keys.>"}}})
@@ -85,22 +83,4 @@ func TestAServiceStartedBeforeThePortalFetchesItsKeysWithoutWarning(t *testing.T
 	if n := served.Load(); n != 1 {
 		t.Errorf("the portal's keys were served %d times, want once: in the background, none for the first token", n)
 	}
-}
-
-// lockedBuffer is a log that the service's goroutines write while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

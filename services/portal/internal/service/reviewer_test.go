@@ -78,7 +78,7 @@ func startReview(t *testing.T, env *testenv.Env, jwks string) *testenv.Client {
 			"NATS_URL="+env.NATS.URL, "AUTH_JWKS_URL="+env.Issuer.Issuer+"/.well-known/jwks.json", "AUTH_ISSUER="+env.Issuer.Issuer,
 			"AUTH_AUDIENCE="+config.DevAudience("review"), "AUTH_ALLOW_INSECURE_JWKS=true",
 			"AUTH_PORTAL_ISSUER="+portalIssuer, "AUTH_PORTAL_JWKS_URL="+jwks, "LOG_LEVEL=error")
-		var stderr syncBuffer
+		var stderr testenv.Log
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			cancel()

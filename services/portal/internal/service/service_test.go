@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,25 +42,7 @@ type portal struct {
 	env   *testenv.Env
 	url   string
 	clock *clock.Fake
-	logs  *syncBuffer
-}
-
-// syncBuffer collects log output written from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs  *testenv.Log
 }
 
 // services are the addresses the portal calls; tests of sign-in need none to answer.
@@ -126,7 +106,7 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	}
 	// The fake clock starts at the real time: the services check the tokens the
 	// portal signs against theirs.
-	p := &portal{tb: tb, env: env, clock: clock.NewFake(time.Now()), logs: &syncBuffer{}}
+	p := &portal{tb: tb, env: env, clock: clock.NewFake(time.Now()), logs: &testenv.Log{}}
 	// Everything the portal logs is kept, at debug level, for the tests that look for secrets in it.
 	logger := slog.New(slog.NewJSONHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, cleanup, err := New(context.Background(), cfg, Options{Clock: p.clock, Logger: logger, Ops: svcs.ops})

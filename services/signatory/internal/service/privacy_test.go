@@ -1,13 +1,11 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,29 +18,11 @@ import (
 	"github.com/itss/techcommit/services/signatory/internal/service"
 )
 
-// lockedBuffer is a log output several goroutines write to.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // observed is a signatory service whose logs (at debug, through a plain JSON handler,
 // as a test or an operator might attach one) and spans are kept for reading.
 type observed struct {
 	*harness
-	logs  *lockedBuffer
+	logs  *testenv.Log
 	spans *tracetest.InMemoryExporter
 }
 
@@ -52,7 +32,7 @@ func startObserved(t *testing.T) *observed {
 	env.Spec = api.Spec
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
-	logs, spans := &lockedBuffer{}, tracetest.NewInMemoryExporter()
+	logs, spans := &testenv.Log{}, tracetest.NewInMemoryExporter()
 	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{
 		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		SpanExporter: spans,
