@@ -3,7 +3,6 @@ package auth_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -15,18 +14,8 @@ import (
 // serveIssuer serves a new development issuer's keys and returns it with its JWKS URL.
 func serveIssuer(tb testing.TB) (*auth.DevIssuer, string) {
 	tb.Helper()
-	// The handler is set before the server starts: a process that is not this one (a
-	// test's child) may ask for the keys, and nothing but the start orders its
-	// request after the handler was set.
-	jwks := httptest.NewUnstartedServer(nil)
-	issuer, err := auth.NewDevIssuer("http://"+jwks.Listener.Addr().String(), audience)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	jwks.Config.Handler = issuer.JWKSHandler()
-	jwks.Start()
-	tb.Cleanup(jwks.Close)
-	return issuer, jwks.URL
+	issuer, keys := counted(tb, 0)
+	return issuer, keys.url
 }
 
 // A service configured with the portal as a second issuer accepts the portal's

@@ -157,18 +157,28 @@ func NewVerifier(cfg config.Auth, client *http.Client) (*Verifier, error) {
 // keys of their kinds (see warm), so that the first request after a start waits for
 // neither. A failure is returned for the caller to log and is not
 // final: a request that finds no keys fetches them as before.
-func (v *Verifier) Prefetch(ctx context.Context) error {
+func (v *Verifier) Prefetch(ctx context.Context) error { return v.fetchIssuers(ctx, false) }
+
+// fetchIssuers fetches each issuer's keys (only those whose keys are not held, when
+// missingOnly) and warms the checking of tokens signed by them.
+func (v *Verifier) fetchIssuers(ctx context.Context, missingOnly bool) error {
 	var errs []error
 	for _, w := range []*Verifier{v, v.portal} {
 		if w == nil {
 			continue
 		}
 		w.mu.Lock()
-		err := w.fetch(ctx)
+		fetch := !missingOnly || w.keys == nil
+		var err error
+		if fetch {
+			err = w.fetch(ctx)
+		}
 		keys := w.keys
 		w.mu.Unlock()
 		errs = append(errs, err)
-		warm(keys)
+		if fetch {
+			warm(keys)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -190,25 +200,7 @@ func (v *Verifier) AwaitKeys(ctx context.Context, patience time.Duration, late f
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 5*time.Second)
-		var errs []error
-		for _, w := range []*Verifier{v, v.portal} {
-			if w == nil {
-				continue
-			}
-			w.mu.Lock()
-			missing := w.keys == nil
-			var err error
-			if missing {
-				err = w.fetch(ctx)
-			}
-			keys := w.keys
-			w.mu.Unlock()
-			if missing && err == nil {
-				warm(keys)
-			}
-			errs = append(errs, err)
-		}
-		err := errors.Join(errs...)
+		err := v.fetchIssuers(ctx, true)
 		if err == nil {
 			return nil
 		}

@@ -409,33 +409,22 @@ func BenchmarkVerify(b *testing.B) {
 // for no fetch from the issuer.
 func TestPrefetchedKeysServeTheFirstRequest(t *testing.T) {
 	t.Parallel()
-	jwks := httptest.NewServer(nil)
-	t.Cleanup(jwks.Close)
-	issuer, err := auth.NewDevIssuer(jwks.URL, audience)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fetches atomic.Int32
-	keys := issuer.JWKSHandler()
-	jwks.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fetches.Add(1)
-		keys.ServeHTTP(w, r)
-	})
-	v, err := auth.NewVerifier(config.Auth{JWKSURL: jwks.URL, Issuer: issuer.Issuer, Audience: audience}, nil)
+	issuer, keys := counted(t, 0)
+	v, err := auth.NewVerifier(config.Auth{JWKSURL: keys.url, Issuer: issuer.Issuer, Audience: audience}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := v.Prefetch(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	before := fetches.Load()
+	before := keys.fetches.Load()
 	if before != 1 {
 		t.Fatalf("Prefetch fetched the keys %d times, want once", before)
 	}
 	if _, err := v.Verify(context.Background(), mint(t, issuer, claims(issuer))); err != nil {
 		t.Fatal(err)
 	}
-	if n := fetches.Load() - before; n != 0 {
+	if n := keys.fetches.Load() - before; n != 0 {
 		t.Errorf("the first token fetched the keys %d times after Prefetch, want none", n)
 	}
 }
@@ -542,13 +531,15 @@ type jwksServer struct {
 }
 
 // counted serves a new development issuer's keys, answering 503 to the first down
-// requests.
-func counted(t *testing.T, down int32) (*auth.DevIssuer, *jwksServer) {
-	t.Helper()
+// requests. The handler is set before the server starts: a process that is not this
+// one (a test's child) may ask for the keys, and nothing but the start orders its
+// request after the handler was set.
+func counted(tb testing.TB, down int32) (*auth.DevIssuer, *jwksServer) {
+	tb.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer, err := auth.NewDevIssuer("http://"+srv.Listener.Addr().String(), audience)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	s := &jwksServer{url: "http://" + srv.Listener.Addr().String() + "/.well-known/jwks.json"}
 	keys := issuer.JWKSHandler()
@@ -560,6 +551,6 @@ func counted(t *testing.T, down int32) (*auth.DevIssuer, *jwksServer) {
 		keys.ServeHTTP(w, r)
 	})
 	srv.Start()
-	t.Cleanup(srv.Close)
+	tb.Cleanup(srv.Close)
 	return issuer, s
 }
