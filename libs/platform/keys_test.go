@@ -12,7 +12,6 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
-	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/testenv"
 )
@@ -25,12 +24,7 @@ import (
 func TestAServiceStartedBeforeThePortalFetchesItsKeysWithoutWarning(t *testing.T) {
 	t.Parallel()
 	env := testenv.NewEnv(t)
-	var cfg config.Platform
-	if err := config.Defaults(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTP.Addr, cfg.HTTP.AdminAddr, cfg.Mongo.Database = "127.0.0.1:0", "127.0.0.1:1", "signatory"
-	cfg = env.Platform(t, cfg)
+	cfg := testConfig(t, env, "signatory")
 
 	var up atomic.Bool
 	var served atomic.Int32

@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/itss/techcommit/libs/bus"
-	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/store"
@@ -54,13 +53,7 @@ type running struct {
 func startService(t *testing.T) *running {
 	t.Helper()
 	env := testenv.NewEnv(t)
-	var cfg config.Platform
-	if err := config.Defaults(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTP.Addr, cfg.HTTP.AdminAddr = "127.0.0.1:1", "127.0.0.1:2" // unused: Serve is handed listeners
-	cfg.Mongo.Database = "gauge"
-	cfg = env.Platform(t, cfg)
+	cfg := testConfig(t, env, "gauge")
 	proxy := testenv.NewProxy(t, strings.TrimPrefix(env.NATS.URL, "nats://"))
 	cfg.NATS.URL = "nats://" + proxy.Addr
 	if _, err := bus.EnsureStream(context.Background(), env.JS, bus.StreamSpec{Name: otherStream, Subjects: []string{"tc.elsewhere.>"}}); err != nil {

@@ -8,7 +8,21 @@ import (
 
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/platform"
+	"github.com/itss/techcommit/libs/testenv"
 )
+
+// testConfig is the platform's default configuration on env's NATS, a database of its
+// own (the service named by database gives the token audience) and env's issuer, with
+// listen addresses New requires but Serve, handed listeners, does not use.
+func testConfig(t *testing.T, env *testenv.Env, database string) config.Platform {
+	t.Helper()
+	var cfg config.Platform
+	if err := config.Defaults(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Addr, cfg.HTTP.AdminAddr, cfg.Mongo.Database = "127.0.0.1:0", "127.0.0.1:1", database
+	return env.Platform(t, cfg)
+}
 
 // TestNewRefusesWhatItWasNotToldToTrust: a caller that builds the configuration
 // itself, skipping config.Load, still cannot start a service without its issuer,

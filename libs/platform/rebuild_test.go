@@ -13,7 +13,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/bus"
-	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/store"
@@ -36,12 +35,7 @@ func TestRebuildProjectionsReplaysTheLogIntoEmptiedViews(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testenv.NewEnv(t)
-	var cfg config.Platform
-	if err := config.Defaults(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTP.Addr, cfg.HTTP.AdminAddr, cfg.Mongo.Database = "127.0.0.1:0", "127.0.0.1:1", "signatory"
-	cfg = env.Platform(t, cfg)
+	cfg := testConfig(t, env, "signatory")
 	p, cleanup, err := platform.New(ctx, platform.Options{Name: "own", Config: cfg, Logger: telemetry.Discard(),
 		Stream: bus.StreamSpec{Name: "OWN", Subjects: []string{"tc.own.>"}}})
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/itss/techcommit/libs/bus"
-	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
@@ -123,12 +122,7 @@ func TestTheSealingPassStopsOnceItFindsNothing(t *testing.T) {
 func sealingPlatform(t *testing.T) (p *platform.Platform, finds func() int) {
 	t.Helper()
 	env := testenv.NewEnv(t)
-	var cfg config.Platform
-	if err := config.Defaults(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTP.Addr, cfg.HTTP.AdminAddr, cfg.Mongo.Database = "127.0.0.1:0", "127.0.0.1:1", "signatory"
-	cfg = env.Platform(t, cfg)
+	cfg := testConfig(t, env, "signatory")
 	spans := tracetest.NewInMemoryExporter()
 	p, cleanup, err := platform.New(context.Background(), platform.Options{Name: "own", Config: cfg, Logger: telemetry.Discard(), SpanExporter: spans,
 		Stream: bus.StreamSpec{Name: "OWN", Subjects: []string{"tc.own.>"}}})

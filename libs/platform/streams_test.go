@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/bus"
-	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/telemetry"
@@ -21,12 +20,7 @@ func TestStreamsExpireTheirMessages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testenv.NewEnv(t)
-	var cfg config.Platform
-	if err := config.Defaults(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTP.Addr, cfg.HTTP.AdminAddr, cfg.Mongo.Database = "127.0.0.1:0", "127.0.0.1:1", "streams"
-	cfg = env.Platform(t, cfg)
+	cfg := testConfig(t, env, "streams")
 	cfg.NATS.StreamMaxAge = 48 * time.Hour
 	for name, spec := range map[string]bus.StreamSpec{
 		"AGED":  {Name: "AGED", Subjects: []string{"tc.aged.>"}},
