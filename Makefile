@@ -9,7 +9,7 @@ GO           ?= go
 export GOTOOLCHAIN := go1.27.3
 # Everything is built without cgo, as the images are (make images): the binaries that
 # make run starts and the tests run are static like those a cluster runs, with Go's own
-# DNS resolver, and a service idles in about 3 MiB less memory (no C library mapped).
+# DNS resolver, and a process idles in about 2 MiB less memory (no C library mapped).
 # The race detector needs cgo: the one recipe that uses it turns it on for itself.
 export CGO_ENABLED := 0
 BIN          := $(CURDIR)/bin
