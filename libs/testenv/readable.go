@@ -158,12 +158,31 @@ func binaries(b *strings.Builder, v any) {
 }
 
 // Consumed waits until the durable consumer on stream has acknowledged everything it
-// was given: a handler acknowledges after its last step, so what a test reads then
-// is what the handler left, not a moment in its middle (an erasure's views are empty
-// between being dropped and rebuilt).
+// was given, through the stream's last message when its filter takes that message: a
+// handler acknowledges after its last step, so what a test reads then is what the
+// handler left, not a moment in its middle (an erasure's views are empty between being
+// dropped and rebuilt). The consumer's own counts alone can be read a moment before it
+// counts a message just published, and say nothing is left to do.
 func Consumed(tb testing.TB, js jetstream.JetStream, stream, durable string) {
 	tb.Helper()
-	ConsumedThrough(tb, js, stream, durable, "", 0)
+	ctx := context.Background()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		tb.Fatalf("stream %s: %v", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		tb.Fatalf("stream %s: %v", stream, err)
+	}
+	if info.State.LastSeq == 0 {
+		ConsumedThrough(tb, js, stream, durable, "", 0)
+		return
+	}
+	last, err := s.GetMsg(ctx, info.State.LastSeq)
+	if err != nil {
+		tb.Fatalf("stream %s, message %d: %v", stream, info.State.LastSeq, err)
+	}
+	ConsumedThrough(tb, js, stream, durable, last.Subject, last.Sequence)
 }
 
 // ConsumedThrough is Consumed, and more: it waits until the durable consumer has
