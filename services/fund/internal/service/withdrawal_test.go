@@ -151,20 +151,7 @@ func TestAWithdrawalWithdrawsTheOrganisationsOpenApplications(t *testing.T) {
 // events has handled every one published so far.
 func (h *harness) signatoriesConsumed() {
 	h.t.Helper()
-	testenv.Eventually(h.t, 10*time.Second, func() error {
-		c, err := h.js.Consumer(context.Background(), events.StreamSignatory, fundevents.DurableSignatoriesV2)
-		if err != nil {
-			return err
-		}
-		info, err := c.Info(context.Background())
-		if err != nil {
-			return err
-		}
-		if info.NumPending > 0 || info.NumAckPending > 0 {
-			return fmt.Errorf("%d signatory events pending, %d unacknowledged", info.NumPending, info.NumAckPending)
-		}
-		return nil
-	})
+	testenv.Consumed(h.t, h.js, events.StreamSignatory, fundevents.DurableSignatoriesV2)
 }
 
 // An organisation's withdrawal racing awards of its applications in assessment: each
