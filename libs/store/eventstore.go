@@ -74,20 +74,13 @@ type EventStore struct {
 	// checked when each was last found to have nothing after them (see LoadRecent).
 	known   map[string][]commitDoc
 	checked map[string]time.Time
-	// catalogued holds the aggregate types that LoadByType lists (see Catalogue),
-	// and listed a recent read of each one's catalogue (see LoadByTypeRecent).
-	catalogued map[string]bool
-	listed     map[string]listing
+	// catalogued holds the aggregate types that LoadByType lists, each with its
+	// catalogue in memory (see Catalogue).
+	catalogued map[string]*catalogue
 	// inserters batch the inserts into each collection (see inserter).
 	inserters map[string]*inserter
 	// combine queues the commands marked Combine, per aggregate (see combine.go).
 	combine combining
-}
-
-// listing is the ids of one aggregate type's catalogue as read at a time.
-type listing struct {
-	ids []string
-	at  time.Time
 }
 
 // commitDoc is one command's events as stored.
@@ -150,7 +143,7 @@ func NewEventStore(ctx context.Context, db *mongo.Database, name, source string,
 	return &EventStore{coll: coll, heads: db.Collection(name + "_heads"), outbox: db.Collection(name + "_outbox"),
 		source: source, clock: clk, appended: make(chan struct{}, 1),
 		stored: map[string]commitDoc{}, batchOf: map[string]string{}, records: map[string]*record{}, writingHead: map[string]bool{},
-		known: map[string][]commitDoc{}, checked: map[string]time.Time{}, catalogued: map[string]bool{}, listed: map[string]listing{},
+		known: map[string][]commitDoc{}, checked: map[string]time.Time{}, catalogued: map[string]*catalogue{},
 		inserters: map[string]*inserter{}}, nil
 }
 
@@ -383,7 +376,9 @@ func (s *EventStore) Catalogue(aggregateTypes ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range aggregateTypes {
-		s.catalogued[t] = true
+		if s.catalogued[t] == nil {
+			s.catalogued[t] = newCatalogue(s, t)
+		}
 	}
 }
 
@@ -424,51 +419,14 @@ func (s *EventStore) loadByType(ctx context.Context, aggregateType string, maxAg
 	return out, nil
 }
 
-// IDsOfType returns the ids of a catalogued type's aggregates, in id order, read
-// afresh from the type's catalogue. A reader that wants a page of them loads only
-// that page (LoadMany), so its cost follows the page, not how many there are.
+// IDsOfType returns the ids of a catalogued type's aggregates, in id order, as of
+// now. A reader that wants a page of them loads only the page's aggregates.
 func (s *EventStore) IDsOfType(ctx context.Context, aggregateType string) ([]string, error) {
 	ids, err := s.catalogueIDs(ctx, aggregateType, 0)
 	if err != nil {
 		return nil, fmt.Errorf("list %s aggregates: %w", aggregateType, err)
 	}
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return out, nil
-}
-
-// catalogueIDs is the type's catalogue, at most maxAge old (0: read afresh).
-func (s *EventStore) catalogueIDs(ctx context.Context, aggregateType string, maxAge time.Duration) ([]string, error) {
-	s.mu.Lock()
-	catalogued, l := s.catalogued[aggregateType], s.listed[aggregateType]
-	s.mu.Unlock()
-	if !catalogued {
-		return nil, errors.New("the type is not catalogued (see EventStore.Catalogue)")
-	}
-	if !l.at.IsZero() && time.Since(l.at) <= maxAge {
-		return l.ids, nil
-	}
-	began := time.Now()
-	cur, err := s.catalog(aggregateType).Find(ctx, bson.D{})
-	if err != nil {
-		return nil, Classify(err)
-	}
-	var entries []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &entries); err != nil {
-		return nil, Classify(err)
-	}
-	ids := make([]string, len(entries))
-	for i, e := range entries {
-		ids[i] = e.ID
-	}
-	s.mu.Lock()
-	if began.After(s.listed[aggregateType].at) {
-		s.listed[aggregateType] = listing{ids: ids, at: began}
-	}
-	s.mu.Unlock()
-	return ids, nil
+	return slices.Clone(ids), nil
 }
 
 // Preload loads the aggregates of these catalogued types into memory (up to limit of
@@ -479,11 +437,9 @@ func (s *EventStore) catalogueIDs(ctx context.Context, aggregateType string, max
 func (s *EventStore) Preload(ctx context.Context, limit int, aggregateTypes ...string) error {
 	limit = min(limit, knownLimit)
 	for _, t := range aggregateTypes {
-		s.mu.Lock()
-		catalogued := s.catalogued[t]
-		s.mu.Unlock()
-		if !catalogued {
-			return fmt.Errorf("preload %s: the type is not catalogued (see EventStore.Catalogue)", t)
+		// The catalogue's copy in memory too, so that the first list costs a later one's.
+		if _, err := s.catalogueIDs(ctx, t, 0); err != nil {
+			return fmt.Errorf("preload %s: %w", t, err)
 		}
 		if limit <= 0 {
 			return nil
@@ -546,21 +502,18 @@ func (s *EventStore) Append(ctx context.Context, evs []events.Envelope) error {
 		return nil
 	}
 	doc := toCommit(evs)
-	s.mu.Lock()
-	catalogued := s.catalogued[doc.AggregateType]
-	s.mu.Unlock()
-	if doc.Version == 1 && catalogued {
+	if c := s.catalogueOf(doc.AggregateType); doc.Version == 1 && c != nil {
 		// Catalogued before it exists, so that LoadByType never misses it: an entry
-		// whose commit then loses or never comes loads as no aggregate.
+		// whose commit then loses or never comes loads as no aggregate. Recorded as a
+		// change for every replica's copy before the commit too, also when another
+		// writer's entry was there first (it may have stopped before recording it).
 		err := s.inserter(s.catalog(doc.AggregateType)).insert(ctx, bson.D{{Key: "_id", Value: doc.AggregateID}})
 		if err != nil && !errors.Is(err, ErrDuplicate) {
 			return fmt.Errorf("catalogue %s %s: %w", doc.AggregateType, doc.AggregateID, err)
 		}
-		s.mu.Lock()
-		if l, ok := s.listed[doc.AggregateType]; ok && !slices.Contains(l.ids, doc.AggregateID) {
-			s.listed[doc.AggregateType] = listing{ids: append(slices.Clip(l.ids), doc.AggregateID), at: l.at}
+		if err := c.mirror.Record(ctx, catalogueEntry{ID: doc.AggregateID}); err != nil {
+			return fmt.Errorf("catalogue %s %s: %w", doc.AggregateType, doc.AggregateID, err)
 		}
-		s.mu.Unlock()
 	}
 	// Into the outbox and then the log, with whatever other appends are waiting;
 	// a winner is in s.stored for the relay when this returns.
