@@ -6,8 +6,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // catalogue holds, in memory, the ids in one aggregate type's catalogue collection,
@@ -90,7 +88,7 @@ func (s *EventStore) catalogueIDs(ctx context.Context, aggregateType string, max
 	}
 	whole := reread.IsZero() // the mirror's first sync reads the collection whole
 	if !whole && now.Sub(reread) >= catalogueReread {
-		if err := c.readWhole(ctx); err != nil {
+		if err := c.mirror.Reread(ctx); err != nil {
 			return nil, err
 		}
 		whole = true
@@ -104,18 +102,4 @@ func (s *EventStore) catalogueIDs(ctx context.Context, aggregateType string, max
 		c.synced = now
 	}
 	return c.ids, nil
-}
-
-// readWhole reads the catalogue collection and adds what the copy lacks.
-func (c *catalogue) readWhole(ctx context.Context) error {
-	cur, err := c.mirror.views.Find(ctx, bson.D{})
-	if err != nil {
-		return fmt.Errorf("read %s: %w", c.mirror.views.Name(), Classify(err))
-	}
-	var entries []catalogueEntry
-	if err := cur.All(ctx, &entries); err != nil {
-		return fmt.Errorf("read %s: %w", c.mirror.views.Name(), Classify(err))
-	}
-	c.add(entries)
-	return nil
 }

@@ -146,6 +146,33 @@ func (m *Mirror[T]) mark(ctx context.Context) (int64, error) {
 	return d.Seen, nil
 }
 
+// Reread reads the view collection whole again and applies it, for entries written
+// there without a change (by a writer of a version before the log).
+func (m *Mirror[T]) Reread(ctx context.Context) error {
+	m.syncing.Lock()
+	defer m.syncing.Unlock()
+	return m.readViews(ctx)
+}
+
+// readViews reads the view collection whole (its projected fields) and applies it;
+// the caller holds syncing.
+func (m *Mirror[T]) readViews(ctx context.Context) error {
+	opts := options.Find()
+	if m.project != nil {
+		opts.SetProjection(m.project)
+	}
+	cur, err := m.views.Find(ctx, bson.D{}, opts)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", m.views.Name(), Classify(err))
+	}
+	var all []T
+	if err := cur.All(ctx, &all); err != nil {
+		return fmt.Errorf("read %s: %w", m.views.Name(), Classify(err))
+	}
+	m.apply(all)
+	return nil
+}
+
 // Sync brings the copy up to date with every change recorded before it was called:
 // the first time by reading the collection, then by reading the log forward.
 func (m *Mirror[T]) Sync(ctx context.Context) error {
@@ -161,19 +188,9 @@ func (m *Mirror[T]) Sync(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		opts := options.Find()
-		if m.project != nil {
-			opts.SetProjection(m.project)
+		if err := m.readViews(ctx); err != nil {
+			return err
 		}
-		cur, err := m.views.Find(ctx, bson.D{}, opts)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", m.views.Name(), Classify(err))
-		}
-		var all []T
-		if err := cur.All(ctx, &all); err != nil {
-			return fmt.Errorf("read %s: %w", m.views.Name(), Classify(err))
-		}
-		m.apply(all)
 		m.started, m.seen = true, mark
 	}
 	// Read ahead a few numbers at once when the log is behind (after a burst of
