@@ -437,27 +437,16 @@ func (s *EventStore) IDsOfType(ctx context.Context, aggregateType string) ([]str
 func (s *EventStore) Preload(ctx context.Context, limit int, aggregateTypes ...string) error {
 	limit = min(limit, knownLimit)
 	for _, t := range aggregateTypes {
-		// The catalogue's copy in memory too, so that the first list costs a later one's.
-		if _, err := s.catalogueIDs(ctx, t, 0); err != nil {
+		// Read into the catalogue's copy in memory, so that the first list costs what a
+		// later one does, and the aggregates to load taken from it, in id order.
+		ids, err := s.catalogueIDs(ctx, t, 0)
+		if err != nil {
 			return fmt.Errorf("preload %s: %w", t, err)
 		}
 		if limit <= 0 {
 			return nil
 		}
-		cur, err := s.catalog(t).Find(ctx, bson.D{})
-		if err != nil {
-			return fmt.Errorf("preload %s: %w", t, Classify(err))
-		}
-		var entries []struct {
-			ID string `bson:"_id"`
-		}
-		if err := cur.All(ctx, &entries); err != nil {
-			return fmt.Errorf("preload %s: %w", t, Classify(err))
-		}
-		ids := make([]string, 0, min(len(entries), limit))
-		for _, e := range entries[:min(len(entries), limit)] {
-			ids = append(ids, e.ID)
-		}
+		ids = ids[:min(len(ids), limit)]
 		if _, err := s.loadMany(ctx, ids, 0); err != nil {
 			return fmt.Errorf("preload %s: %w", t, err)
 		}

@@ -471,7 +471,7 @@ func (a *App) SeedViews(ctx context.Context) error {
 }
 
 // preloaded is how many rounds, reviewers and submissions Warm loads at most (in
-// that order, each type in the order its catalogue holds them): half of the 4,096
+// that order, each type in id order): half of the 4,096
 // aggregates the store remembers, so that what later reads load still has room. A
 // few hundred organisations with two cycles each and a pool of a few hundred
 // reviewers fit whole; a submission costs a few KiB of memory, a reviewer less.
