@@ -164,6 +164,7 @@ func runStack(ctx context.Context, args []string) error {
 	startProc := func(name, path string, args []string, extraEnv ...string) error {
 		cmd := exec.Command(path, args...) // #nosec G204 -- the suite's own binaries, from the -bin directory the developer named
 		cmd.Env = append(append([]string{}, env...), extraEnv...)
+		endWithTcdev(cmd)
 		stdout, _ := cmd.StdoutPipe()
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {

@@ -208,6 +208,8 @@ type stack struct {
 	offset int
 	// stop stops the stack and waits for it; the test's end calls it too.
 	stop func()
+	// kill ends tcdev itself at once (SIGKILL), as a crash would, and waits for it.
+	kill func()
 	mu   sync.Mutex
 	out  strings.Builder
 }
@@ -272,6 +274,10 @@ func startStackAt(tb testing.TB, bin, data string, offset int) *stack {
 				tb.Errorf("tcdev did not stop within 40s of SIGTERM")
 			}
 		})
+	}
+	st.kill = func() {
+		_ = cmd.Process.Kill()
+		<-exited
 	}
 	tb.Cleanup(st.stop)
 	select {
