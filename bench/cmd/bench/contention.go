@@ -49,7 +49,7 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 		return f, err
 	}
 	defer os.RemoveAll(data)
-	s, err := startStack(ctx, bin, data, offset)
+	s, err := startStack(ctx, bin, data, offset, nil)
 	if err != nil {
 		return f, err
 	}

@@ -181,14 +181,11 @@ func pagesAt(ctx context.Context, bin string, offset int, scale pageScale, sampl
 	}
 	defer os.RemoveAll(data)
 	// The portal logs each request with its duration at level info.
-	s, err := startStack(ctx, bin, data, offset, "LOG_LEVEL=info")
+	s, err := startStack(ctx, bin, data, offset, nil, "LOG_LEVEL=info")
 	if err != nil {
 		return f, err
 	}
 	defer s.stop()
-	if err := waitReady(ctx, s.url(9080)+"/readyz", 60*time.Second); err != nil {
-		return f, fmt.Errorf("portal: %w\n%s", err, s.logs.String())
-	}
 	c, err := newClient(data, s)
 	if err != nil {
 		return f, err

@@ -43,24 +43,47 @@ type stack struct {
 	cmd    *exec.Cmd
 	logs   syncBuffer
 	offset int
+	// exited is closed once tcdev has exited, and err is then what Wait said.
+	exited chan struct{}
+	err    error
 }
 
 func (s *stack) url(port int) string { return fmt.Sprintf("http://127.0.0.1:%d", port+s.offset) }
 
-// startStack starts tcdev on data at offset; env is added to (and overrides) the
-// services' environment.
-func startStack(ctx context.Context, bin, data string, offset int, env ...string) (*stack, error) {
-	s := &stack{offset: offset}
-	s.cmd = exec.CommandContext(ctx, filepath.Join(bin, "tcdev"), "run", "-data", data, "-bin", bin, "-port-offset", fmt.Sprint(offset))
+// upLine is what tcdev prints once every process of its stack is ready.
+const upLine = "Technician Commitment suite is up"
+
+// startStack starts tcdev on data at offset, with args added to its command line;
+// env is added to (and overrides) the services' environment. It returns once this
+// tcdev says its stack is up, or its error when tcdev exits first: another stack on
+// the same ports (a bench left running) answers /readyz as well, and a bench that
+// polled only /readyz went on with the other stack and its signing key (every
+// request 401).
+func startStack(ctx context.Context, bin, data string, offset int, args []string, env ...string) (*stack, error) {
+	s := &stack{offset: offset, exited: make(chan struct{})}
+	s.cmd = exec.CommandContext(ctx, filepath.Join(bin, "tcdev"), append([]string{"run", "-data", data, "-bin", bin, "-port-offset", fmt.Sprint(offset)}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
 	s.cmd.Env = append(append(append(os.Environ(), unlimited...), "LOG_LEVEL=warn"), env...)
+	stopWithBench(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the stack: %w", err)
 	}
-	for _, port := range []int{9081, 9082, 9083, 9084} {
-		if err := waitReady(ctx, s.url(port)+"/readyz", 120*time.Second); err != nil {
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.exited)
+	}()
+	deadline := time.After(120 * time.Second)
+	for !strings.Contains(s.logs.String(), upLine) {
+		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("the stack exited before it was up (%v):\n%s", s.err, s.logs.String())
+		case <-deadline:
 			s.stop()
-			return nil, fmt.Errorf("%w\n%s", err, s.logs.String())
+			return nil, fmt.Errorf("the stack was not up within 120s:\n%s", s.logs.String())
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	return s, nil
@@ -68,7 +91,7 @@ func startStack(ctx context.Context, bin, data string, offset int, env ...string
 
 func (s *stack) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	_ = s.cmd.Wait()
+	<-s.exited
 }
 
 // client calls a stack's services with tokens minted by its development issuer.
@@ -462,7 +485,7 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 		} else {
 			defer os.RemoveAll(data)
 		}
-		s, err := startStack(ctx, bin, data, offset, readsEnv...)
+		s, err := startStack(ctx, bin, data, offset, nil, readsEnv...)
 		if err != nil {
 			return f, err
 		}
@@ -504,7 +527,7 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 		firsts := map[string][]time.Duration{}
 		for restart := range readRestarts {
 			s.stop()
-			if s, err = startStack(ctx, bin, data, offset, readsEnv...); err != nil {
+			if s, err = startStack(ctx, bin, data, offset, nil, readsEnv...); err != nil {
 				return f, err
 			}
 			c.s = s

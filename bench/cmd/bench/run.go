@@ -143,31 +143,19 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(data)
 
-	// 1. Start-up: from starting the stack to every /readyz green.
-	stackArgs := []string{"run", "-data", data, "-bin", *bin}
+	// 1. Start-up: from starting the stack to tcdev's word that every process of it
+	// is ready (each /readyz green, the portal's too).
+	var stackArgs []string
 	if *profile != "" {
-		stackArgs = append(stackArgs, "-pprof", pprofAddr)
+		stackArgs = []string{"-pprof", pprofAddr}
 	}
-	stack := exec.CommandContext(ctx, filepath.Join(*bin, "tcdev"), stackArgs...)
-	var logs bytes.Buffer
-	stack.Stdout, stack.Stderr = &logs, &logs
-	// One client drives the load, so the rate limits are lifted (see unlimited).
-	stack.Env = append(append(os.Environ(), unlimited...), "LOG_LEVEL=warn")
 	began := time.Now()
-	if err := stack.Start(); err != nil {
-		return fmt.Errorf("start the stack: %w", err)
+	st, err := startStack(ctx, *bin, data, 0, stackArgs)
+	if err != nil {
+		return err
 	}
-	defer func() {
-		_ = stack.Process.Signal(syscall.SIGINT)
-		_ = stack.Wait()
-	}()
-	// Readiness is on each service's admin listener, where tcdev puts it.
-	services := map[string]string{"signatory": "9081", "review": "9082", "notify": "9083", "fund": "9084"}
-	for name, port := range services {
-		if err := waitReady(ctx, "http://127.0.0.1:"+port+"/readyz", 60*time.Second); err != nil {
-			return fmt.Errorf("%s: %w\n%s", name, err, logs.String())
-		}
-	}
+	defer st.stop()
+	stack := st.cmd
 	f.startup = time.Since(began)
 	fmt.Printf("start-up to all ready: %s\n", f.startup.Round(time.Millisecond))
 
@@ -312,24 +300,6 @@ func run(ctx context.Context, args []string) error {
 	}
 	// 8. The portal's pages, on a stack of their own with a realistic history.
 	return measurePages()
-}
-
-func waitReady(ctx context.Context, url string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s not ready within %s", url, within)
 }
 
 // stackProcesses returns the stack process and each of its children, by name.
@@ -704,7 +674,7 @@ func report(f figures) string {
 	if f.plan.perPlan > 0 {
 		b.WriteString(assignmentRow(f.plan, f.greedyPlan))
 	}
-	fmt.Fprintf(&b, "| start-up to all /readyz green | %s | | | < 3 s |\n", f.startup.Round(time.Millisecond))
+	fmt.Fprintf(&b, "| start-up to every /readyz green, the portal's too | %s | | | < 3 s |\n", f.startup.Round(time.Millisecond))
 	names := make([]string, 0, len(f.rss))
 	for n := range f.rss {
 		names = append(names, n)
