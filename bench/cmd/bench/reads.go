@@ -89,6 +89,7 @@ func startStack(ctx context.Context, bin, data string, offset int, args []string
 	return s, nil
 }
 
+// stop stops the stack and waits for it to exit; once it has, a call does nothing.
 func (s *stack) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
 	<-s.exited

@@ -290,6 +290,10 @@ func run(ctx context.Context, args []string) error {
 	if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
 		return err
 	}
+	// The measures below start stacks of their own: this one, holding the submit
+	// load's applications, is stopped rather than left to run its sweeps, relays and
+	// polls beside them.
+	st.stop()
 	// 6. Read scaling, on a stack of its own.
 	if err := measureReads(); err != nil {
 		return err
