@@ -410,23 +410,26 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 		return c
 	}
 	// The ops user reads dead letters; it does not delete streams or read services' data.
-	if err := ops.DeleteStream(short(), "TC_DEADLETTER"); err == nil {
+	// (A refused request is not answered: the server's report of the violation ends
+	// its context, see refusals.Until.)
+	opsJS, opsRefused := connectRecording(t, url, caFile, "ops")
+	if err := opsJS.DeleteStream(opsRefused.Until(t, ctx, "DELETE.TC_DEADLETTER"), "TC_DEADLETTER"); err == nil {
 		t.Error("ops may delete TC_DEADLETTER")
 	}
-	if s, err := ops.Stream(short(), "TC_FUND"); err == nil {
-		if _, err := s.GetMsg(short(), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+	if s, err := opsJS.Stream(short(), "TC_FUND"); err == nil {
+		if _, err := s.GetMsg(opsRefused.Until(t, ctx, "TC_FUND"), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
 			t.Errorf("ops may read TC_FUND's messages (%v)", err)
 		}
 	}
 	// A service user reads the dead letters (its dead-letter API shows only its own
 	// consumers'), but cannot read another service's stream or consume one it does not read.
-	_, sigJS := connectAs(t, url, caFile, "signatory")
+	sigJS, sigRefused := connectRecording(t, url, caFile, "signatory")
 	if s, err := sigJS.Stream(short(), "TC_FUND"); err == nil {
-		if _, err := s.GetMsg(short(), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+		if _, err := s.GetMsg(sigRefused.Until(t, ctx, "TC_FUND"), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
 			t.Errorf("signatory may read TC_FUND's messages (%v)", err)
 		}
 	}
-	if _, err := sigJS.CreateConsumer(short(), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+	if _, err := sigJS.CreateConsumer(sigRefused.Until(t, ctx, "TC_FUND"), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 		t.Error("signatory may consume TC_FUND")
 	}
 }
@@ -496,7 +499,7 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 		}
 	}
 
-	_, portalJS := connectAs(t, url, caFile, "portal")
+	portalJS, portalRefused := connectRecording(t, url, caFile, "portal")
 	for _, s := range []jetstream.StreamConfig{
 		{Name: "TC_PORTAL", Subjects: []string{"tc.portal.signin.>"}, MaxAge: 15 * time.Minute},
 		{Name: "TC_PORTAL_TOKENS", Subjects: []string{"tc.portal.apitoken.>"}, MaxAge: 396 * 24 * time.Hour},
@@ -532,28 +535,29 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 			t.Errorf("portal consumes %s: %v", stream, err)
 		}
 	}
-	_, notifyJS := connectAs(t, url, caFile, "notify")
+	notifyJS, notifyRefused := connectRecording(t, url, caFile, "notify")
 	if err := consume(notifyJS, "notify", "TC_PORTAL"); err != nil {
 		t.Errorf("notify consumes TC_PORTAL: %v", err)
 	}
 
 	// The portal publishes only its own events, reads only the streams it projects, and
-	// deletes no stream.
-	if _, err := portalJS.Publish(short(), "tc.signatory.commitment.signed", []byte(`{}`)); err == nil {
+	// deletes no stream. (A refused request is not answered: the server's report of
+	// the violation ends its context, see refusals.Until.)
+	if _, err := portalJS.Publish(portalRefused.Until(t, ctx, "tc.signatory.commitment.signed"), "tc.signatory.commitment.signed", []byte(`{}`)); err == nil {
 		t.Error("portal may publish signatory's events")
 	}
-	if _, err := portalJS.CreateConsumer(short(), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+	if _, err := portalJS.CreateConsumer(portalRefused.Until(t, ctx, "TC_FUND"), "TC_FUND", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 		t.Error("portal may consume TC_FUND")
 	}
-	if err := portalJS.DeleteStream(short(), "TC_SIGNATORY"); err == nil {
+	if err := portalJS.DeleteStream(portalRefused.Until(t, ctx, "DELETE.TC_SIGNATORY"), "TC_SIGNATORY"); err == nil {
 		t.Error("portal may delete TC_SIGNATORY")
 	}
 	// Nobody but the portal (and notify, which emails its links) reads its stream.
-	_, fundJS := connectAs(t, url, caFile, "fund")
-	if _, err := fundJS.CreateConsumer(short(), "TC_PORTAL", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+	fundJS, fundRefused := connectRecording(t, url, caFile, "fund")
+	if _, err := fundJS.CreateConsumer(fundRefused.Until(t, ctx, "TC_PORTAL.spy"), "TC_PORTAL", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 		t.Error("fund may consume TC_PORTAL")
 	}
-	if _, err := fundJS.Publish(short(), "tc.portal.signin.requested", []byte(`{}`)); err == nil {
+	if _, err := fundJS.Publish(fundRefused.Until(t, ctx, "tc.portal.signin.requested"), "tc.portal.signin.requested", []byte(`{}`)); err == nil {
 		t.Error("fund may publish the portal's events")
 	}
 	// The fund reads the portal's API token events, from their own stream; notify
@@ -573,13 +577,13 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 	if err := m.DoubleAck(short()); err != nil {
 		t.Errorf("fund acks an API token event: %v", err)
 	}
-	if _, err := fundJS.Publish(short(), "tc.portal.apitoken.revoked", []byte(`{}`)); err == nil {
+	if _, err := fundJS.Publish(fundRefused.Until(t, ctx, "tc.portal.apitoken.revoked"), "tc.portal.apitoken.revoked", []byte(`{}`)); err == nil {
 		t.Error("fund may publish the portal's API token events")
 	}
-	if err := fundJS.DeleteStream(short(), "TC_PORTAL_TOKENS"); err == nil {
+	if err := fundJS.DeleteStream(fundRefused.Until(t, ctx, "DELETE.TC_PORTAL_TOKENS"), "TC_PORTAL_TOKENS"); err == nil {
 		t.Error("fund may delete TC_PORTAL_TOKENS")
 	}
-	if _, err := notifyJS.CreateConsumer(short(), "TC_PORTAL_TOKENS", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+	if _, err := notifyJS.CreateConsumer(notifyRefused.Until(t, ctx, "TC_PORTAL_TOKENS.spy"), "TC_PORTAL_TOKENS", jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 		t.Error("notify may consume TC_PORTAL_TOKENS")
 	}
 
@@ -590,9 +594,12 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 	if _, err := portalJS.Publish(ctx, "tc.portal.removed.colleague."+strings.Repeat("ab", 32), []byte(`{}`)); err != nil {
 		t.Fatalf("portal records a colleague removed: %v", err)
 	}
-	for user, js := range map[string]jetstream.JetStream{"fund": fundJS, "notify": notifyJS} {
+	for user, c := range map[string]struct {
+		js      jetstream.JetStream
+		refused *refusals
+	}{"fund": {fundJS, fundRefused}, "notify": {notifyJS, notifyRefused}} {
 		for _, stream := range []string{"TC_PORTAL_ENDED", "TC_PORTAL_REMOVED"} {
-			if _, err := js.CreateConsumer(short(), stream, jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
+			if _, err := c.js.CreateConsumer(c.refused.Until(t, ctx, stream+".spy"), stream, jetstream.ConsumerConfig{Durable: "spy"}); err == nil {
 				t.Errorf("%s may consume %s", user, stream)
 			}
 		}
@@ -623,7 +630,7 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 			t.Errorf("portal read %d of %s's %d messages: %v", n, stream, ci.NumPending, msgs.Error())
 		}
 	}
-	if r := refused(); len(r) > 0 {
+	if r := refused.Seen(); len(r) > 0 {
 		t.Errorf("the server refused the portal's reading of its streams: %s", strings.Join(r, "; "))
 	}
 }
