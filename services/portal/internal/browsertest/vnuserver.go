@@ -38,24 +38,6 @@ func vnuURL(jar string) (string, error) {
 	return vnuService.url, vnuService.err
 }
 
-// lockedBuffer is the service's output, written by the process and read on failure.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // vnuStartPatience bounds the service's start (about 5 s on a busy 2-core machine).
 const vnuStartPatience = 60 * time.Second
 
@@ -71,8 +53,20 @@ func startVnuService(jar string) (string, error) {
 	if !vnuDiesWithTests(cmd) {
 		return "", errors.New("the checker service would outlive the tests here")
 	}
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// What the service prints goes to a file, read only to say why it did not start.
+	out, err := os.CreateTemp("", "vnu-service-*.log")
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		_ = out.Close()
+		_ = os.Remove(out.Name()) // the service, if it runs, keeps writing to it unnamed
+	}()
+	said := func() string {
+		b, _ := os.ReadFile(out.Name())
+		return string(b)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
@@ -93,12 +87,12 @@ func startVnuService(jar string) (string, error) {
 		}
 		select {
 		case <-exited:
-			return "", fmt.Errorf("the checker service exited: %s", out.String())
+			return "", fmt.Errorf("the checker service exited: %s", said())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
-			return "", fmt.Errorf("the checker service did not answer within %s: %s", vnuStartPatience, out.String())
+			return "", fmt.Errorf("the checker service did not answer within %s: %s", vnuStartPatience, said())
 		}
 	}
 }
