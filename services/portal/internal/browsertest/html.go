@@ -141,12 +141,26 @@ func (b *Browser) htmlErrors() ([]string, error) {
 			_ = os.Remove(f)
 		}
 	}()
-	messages, err := checkFiles(jar, files)
-	if err != nil {
-		return nil, err
+	args := []string{"-jar", jar, "--errors-only", "--format", "json", "--exit-zero-always"}
+	var stderr bytes.Buffer
+	// #nosec G204 -- the test harness runs the checker from the repository's tools on
+	// pages it wrote itself into its own temporary directory.
+	cmd := exec.Command("java", append(args, files...)...)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("the HTML checker: %v: %s", err, stderr.String())
+	}
+	var report struct {
+		Messages []struct {
+			Type, URL, Message, Extract string
+			LastLine                    int
+		}
+	}
+	if err := json.Unmarshal(stderr.Bytes(), &report); err != nil {
+		return nil, fmt.Errorf("the HTML checker's report: %v: %s", err, stderr.String())
 	}
 	var errs []string
-	for _, m := range messages {
+	for _, m := range report.Messages {
 		if vnuAccepted.MatchString(m.Message) {
 			continue
 		}
@@ -157,35 +171,6 @@ func (b *Browser) htmlErrors() ([]string, error) {
 		errs = append(errs, fmt.Sprintf("the HTML of %s, line %d: %s: %s\n\t%s", page, m.LastLine, m.Type, m.Message, strings.TrimSpace(m.Extract)))
 	}
 	return errs, nil
-}
-
-// checkFiles checks the files with this process's checker service, or with the
-// command line where the service cannot start or fails.
-func checkFiles(jar string, files []string) ([]vnuMessage, error) {
-	if url, err := vnuURL(jar); err == nil {
-		if messages, err := checkWithService(url, files); err == nil {
-			return messages, nil
-		}
-	}
-	return checkWithCommand(jar, files)
-}
-
-// checkWithCommand runs the checker's command line over the files, in one run.
-func checkWithCommand(jar string, files []string) ([]vnuMessage, error) {
-	args := []string{"-jar", jar, "--errors-only", "--format", "json", "--exit-zero-always"}
-	var stderr bytes.Buffer
-	// #nosec G204 -- the test harness runs the checker from the repository's tools on
-	// pages it wrote itself into its own temporary directory.
-	cmd := exec.Command("java", append(args, files...)...)
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("the HTML checker: %v: %s", err, stderr.String())
-	}
-	var report struct{ Messages []vnuMessage }
-	if err := json.Unmarshal(stderr.Bytes(), &report); err != nil {
-		return nil, fmt.Errorf("the HTML checker's report: %v: %s", err, stderr.String())
-	}
-	return report.Messages, nil
 }
 
 // FindVnu looks for VnuJar in the directories above the working directory (a test's
