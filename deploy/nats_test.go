@@ -332,7 +332,8 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 		t.Fatalf("fund dead-letters a message: %v", err)
 	}
 
-	_, ops := connectAs(t, url, caFile, "ops")
+	// Its violations are followed for the checks of what it must not do, below.
+	ops, opsRefused := connectRecording(t, url, caFile, "ops")
 	cmds := runbookNATSCommands(t)
 	if len(cmds) == 0 {
 		t.Fatal("the runbook has no nats-box commands")
@@ -412,11 +413,10 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 	// The ops user reads dead letters; it does not delete streams or read services' data.
 	// (A refused request is not answered: the server's report of the violation ends
 	// its context, see refusals.Until.)
-	opsJS, opsRefused := connectRecording(t, url, caFile, "ops")
-	if err := opsJS.DeleteStream(opsRefused.Until(t, ctx, "DELETE.TC_DEADLETTER"), "TC_DEADLETTER"); err == nil {
+	if err := ops.DeleteStream(opsRefused.Until(t, ctx, "DELETE.TC_DEADLETTER"), "TC_DEADLETTER"); err == nil {
 		t.Error("ops may delete TC_DEADLETTER")
 	}
-	if s, err := opsJS.Stream(short(), "TC_FUND"); err == nil {
+	if s, err := ops.Stream(short(), "TC_FUND"); err == nil {
 		if _, err := s.GetMsg(opsRefused.Until(t, ctx, "TC_FUND"), 1); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
 			t.Errorf("ops may read TC_FUND's messages (%v)", err)
 		}
