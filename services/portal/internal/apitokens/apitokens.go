@@ -493,7 +493,13 @@ func (s *Store) tell(ctx context.Context, d tokenDoc) error {
 	return nil
 }
 
-// publish says the token's state on the stream of the token events.
+// eventSpace names the ids of the token events: one id for each token's each state.
+var eventSpace = uuid.MustParse("0b8f3c2e-5d1a-4e7b-9a36-2f4c8d9e1b70")
+
+// publish says the token's state on the stream of the token events. The event's id
+// is the token's and the state's, so that the stream drops a state told twice within
+// its duplicate window: an Issue or a Revoke and a Retell that read the record before
+// it noted the telling both tell it.
 func (s *Store) publish(ctx context.Context, d tokenDoc) error {
 	var p events.Payload = events.APITokenIssuedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires}
 	if !d.Revoked.IsZero() {
@@ -503,7 +509,7 @@ func (s *Store) publish(ctx context.Context, d tokenDoc) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", p.EventType(), err)
 	}
-	env := events.Envelope{ID: uuid.NewString(), Source: "/tc/portal", Type: p.EventType(), AggregateType: "apitoken",
+	env := events.Envelope{ID: uuid.NewSHA1(eventSpace, []byte(d.ID+"|"+p.EventType())).String(), Source: "/tc/portal", Type: p.EventType(), AggregateType: "apitoken",
 		AggregateID: d.ID, Version: 1, Time: s.clock.Now(), Actor: "system:portal", Data: data}
 	if _, err := s.js.PublishMsg(ctx, bus.Message(env)); err != nil {
 		return fmt.Errorf("publish %s of %s: %w", p.EventType(), d.ID, err)

@@ -509,3 +509,69 @@ func TestReconcileMendsWhatARestoreUndid(t *testing.T) {
 		t.Errorf("Reconcile again = %+v, %v; want nothing mended", got, err)
 	}
 }
+
+// Issue racing Retell: Retell finds a record between its write and the note that the
+// stream was told, and tells the stream too. The stream holds each token's issue once
+// however the two interleave, as it holds each revocation once (CI saw a portal's first
+// Retell, at start, double a token issued as it ran).
+func TestIssueRacingRetellTellsEachStateOnce(t *testing.T) {
+	t.Parallel()
+	s, _, js, _ := newStoreJS(t)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Retell(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var ids []string
+	for i := range apitokens.MaxActive {
+		tok, _, err := s.Issue(ctx, request(fmt.Sprintf("tool %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tok.ID)
+	}
+	for _, id := range ids[:apitokens.MaxActive/2] {
+		if _, err := s.Revoke(ctx, "org-a", id, "Sam Patel"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	stream, err := js.Stream(ctx, events.StreamPortalTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := map[string]int{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		told[m.Header.Get(bus.HeaderSubject)+" "+m.Header.Get(bus.HeaderType)]++
+	}
+	for state, n := range told {
+		if n != 1 {
+			t.Errorf("%s: on the stream %d times, want once", state, n)
+		}
+	}
+	if want := len(ids) + len(ids)/2; len(told) != want {
+		t.Errorf("the stream holds %d states, want %d", len(told), want)
+	}
+}
