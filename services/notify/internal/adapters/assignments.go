@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -17,12 +18,19 @@ import (
 )
 
 // Assignments is the read model of reviewers' open assignments, for the reminder
-// before a review is due; of what happened to each after it was made (marks, one
-// document per event, inserted and never changed); and of the rounds closed.
+// before a review is due; of what happened to each after it was made (marks: one
+// document per event, inserted and never changed, in a numbered run per assignment);
+// and of the rounds closed.
 type Assignments struct {
-	coll   *mongo.Collection
-	marks  *mongo.Collection
-	rounds *mongo.Collection
+	coll *mongo.Collection
+	// marks holds each assignment's marks as a numbered run of documents, <key>#0,
+	// <key>#1, ...: an assignment's marks are read by _id up to the first number
+	// missing, not by a filter the embedded store answers by reading every mark.
+	marks *mongo.Collection
+	// oldMarks is where versions before this one kept each mark under its own id;
+	// MoveOldMarks moves what it holds into marks.
+	oldMarks *mongo.Collection
+	rounds   *mongo.Collection
 }
 
 var _ app.Assignments = (*Assignments)(nil)
@@ -49,7 +57,10 @@ type assignmentDoc struct {
 
 // markDoc is one event of an assignment's life.
 type markDoc struct {
-	ID             string    `bson:"_id"` // assignment|version|kind: the same event twice inserts nothing
+	ID string `bson:"_id"` // <assignment>#<n>, its place in the assignment's run
+	// Mark is assignment|version|kind: the same event told twice is the same mark,
+	// kept once (versions before this one used it as the _id).
+	Mark           string    `bson:"mark"`
 	Assignment     string    `bson:"assignment"`
 	RoundID        string    `bson:"round_id"`
 	SubmissionID   string    `bson:"submission_id"`
@@ -88,14 +99,50 @@ func NewAssignments(ctx context.Context, db *mongo.Database) (*Assignments, erro
 	}); err != nil {
 		return nil, fmt.Errorf("create assignment indexes: %w", store.Classify(err))
 	}
-	marks := db.Collection("assignment_marks")
+	marks := db.Collection(markRunsCollection)
 	if err := store.CreateIndexes(ctx, marks, []mongo.IndexModel{
-		{Keys: bson.D{{Key: "assignment", Value: 1}}},
 		{Keys: bson.D{{Key: "round_id", Value: 1}}},
+		{Keys: bson.D{{Key: "reviewer_id", Value: 1}}},
 	}); err != nil {
 		return nil, fmt.Errorf("create assignment mark indexes: %w", store.Classify(err))
 	}
-	return &Assignments{coll: coll, marks: marks, rounds: db.Collection("review_rounds")}, nil
+	s := &Assignments{coll: coll, marks: marks, oldMarks: db.Collection(oldMarksCollection), rounds: db.Collection("review_rounds")}
+	if _, err := s.MoveOldMarks(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// The collections of marks: the runs, and where versions before them kept each mark
+// under its own id.
+const (
+	markRunsCollection = "assignment_mark_runs"
+	oldMarksCollection = "assignment_marks"
+)
+
+// MoveOldMarks moves the marks a version before this one kept under their own ids into
+// their assignments' runs, and returns how many it moved. It runs at start
+// and at every sweep, for the marks such a version still writes during a rolling
+// upgrade; with none left it reads an empty collection.
+func (s *Assignments) MoveOldMarks(ctx context.Context) (int, error) {
+	cur, err := s.oldMarks.Find(ctx, bson.D{})
+	if err != nil {
+		return 0, fmt.Errorf("read the marks kept apart: %w", store.Classify(err))
+	}
+	var docs []markDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("read the marks kept apart: %w", store.Classify(err))
+	}
+	for i, d := range docs {
+		d.Mark = d.ID // its id, in the version that kept it
+		if _, err := s.addMark(ctx, d); err != nil {
+			return i, err
+		}
+		if _, err := s.oldMarks.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
+			return i, fmt.Errorf("move mark %s: %w", d.ID, store.Classify(err))
+		}
+	}
+	return len(docs), nil
 }
 
 // Open records an assignment unless it is already known, so that an assignment whose
@@ -132,7 +179,7 @@ func (s *Assignments) Reopen(ctx context.Context, a app.Assignment) error {
 // rarely, and each reviewer has a few).
 func (s *Assignments) Rename(ctx context.Context, reviewerID string, p mail.Person) error {
 	set := bson.D{{Key: "$set", Value: bson.D{{Key: "reviewer", Value: personDoc(p)}}}}
-	for _, c := range []*mongo.Collection{s.coll, s.marks} {
+	for _, c := range []*mongo.Collection{s.coll, s.marks, s.oldMarks} {
 		if _, err := c.UpdateMany(ctx, bson.D{{Key: "reviewer_id", Value: reviewerID}}, set); err != nil {
 			return fmt.Errorf("rename reviewer %s: %w", reviewerID, store.Classify(err))
 		}
@@ -208,44 +255,114 @@ func (s *Assignments) Get(ctx context.Context, a app.Assignment) (app.Assignment
 	return fromAssignmentDoc(d), true, nil
 }
 
-// Mark inserts one event of an assignment's life, unless it is already there.
-func (s *Assignments) Mark(ctx context.Context, m app.Mark) error {
-	doc := markDoc{ID: fmt.Sprintf("%s|%09d|%s", m.Key(), m.Version, m.Kind), Assignment: m.Key(), RoundID: m.RoundID, SubmissionID: m.SubmissionID,
-		ReviewerID: m.ReviewerID, OrganisationID: m.OrganisationID, RoundName: m.RoundName, OrgName: m.OrganisationName, Reviewer: personDoc(m.Reviewer),
-		Deadline: m.Deadline, Kind: m.Kind, Version: m.Version, At: m.At, Reason: m.Reason}
-	if _, err := s.marks.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
-		return fmt.Errorf("record %s of assignment %s: %w", m.Kind, m.Key(), store.Classify(err))
+// Mark adds one event of an assignment's life to the assignment's run, unless it is
+// already there, and returns the assignment's marks in the round's order.
+func (s *Assignments) Mark(ctx context.Context, m app.Mark) ([]app.Mark, error) {
+	run, err := s.addMark(ctx, markDoc{Mark: fmt.Sprintf("%s|%09d|%s", m.Key(), m.Version, m.Kind), Assignment: m.Key(), RoundID: m.RoundID,
+		SubmissionID: m.SubmissionID, ReviewerID: m.ReviewerID, OrganisationID: m.OrganisationID, RoundName: m.RoundName,
+		OrgName: m.OrganisationName, Reviewer: personDoc(m.Reviewer), Deadline: m.Deadline, Kind: m.Kind, Version: m.Version, At: m.At,
+		Reason: m.Reason})
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return marksOf(run), nil
+}
+
+// maxRun bounds the tries at the next place in a run, against a run that writers keep
+// taking from under each other (an assignment has a handful of marks).
+const maxRun = 1000
+
+// addMark puts d at the first free place of its assignment's run, unless a mark with
+// its Mark is there already, and returns the run with it. A place another writer
+// takes first (the insert loses on _id, the only guard both stores keep) is passed
+// over for the next; two writers of one mark at once may both keep it, and the reads
+// keep it once.
+func (s *Assignments) addMark(ctx context.Context, d markDoc) ([]markDoc, error) {
+	run, err := s.run(ctx, d.Assignment)
+	if err != nil {
+		return nil, err
+	}
+	for _, have := range run {
+		if have.Mark == d.Mark {
+			return run, nil
+		}
+	}
+	for n := len(run); n < maxRun; n++ {
+		d.ID = runID(d.Assignment, n)
+		_, err := s.marks.InsertOne(ctx, d)
+		if err == nil {
+			return append(run, d), nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return nil, fmt.Errorf("record %s of assignment %s: %w", d.Kind, d.Assignment, store.Classify(err))
+		}
+		var theirs markDoc
+		if ok, err := store.FindByID(ctx, s.marks, d.ID, &theirs); err != nil {
+			return nil, fmt.Errorf("record %s of assignment %s: %w", d.Kind, d.Assignment, err)
+		} else if ok {
+			run = append(run, theirs)
+		}
+	}
+	return nil, fmt.Errorf("record %s of assignment %s: its run of marks is longer than %d", d.Kind, d.Assignment, maxRun)
+}
+
+func runID(assignment string, n int) string { return assignment + "#" + strconv.Itoa(n) }
+
+// run reads an assignment's marks by _id, up to the first place missing.
+func (s *Assignments) run(ctx context.Context, assignment string) ([]markDoc, error) {
+	var run []markDoc
+	for n := 0; n < maxRun; n++ {
+		var d markDoc
+		ok, err := store.FindByID(ctx, s.marks, runID(assignment, n), &d)
+		if err != nil {
+			return nil, fmt.Errorf("read the marks of %s: %w", assignment, err)
+		}
+		if !ok {
+			return run, nil
+		}
+		run = append(run, d)
+	}
+	return nil, fmt.Errorf("read the marks of %s: its run is longer than %d", assignment, maxRun)
 }
 
 // Marks lists an assignment's marks in the round's order.
 func (s *Assignments) Marks(ctx context.Context, a app.Assignment) ([]app.Mark, error) {
-	return s.findMarks(ctx, bson.D{{Key: "assignment", Value: a.Key()}}, a.Key())
-}
-
-// RoundMarks lists the marks of a round's assignments in the round's order.
-func (s *Assignments) RoundMarks(ctx context.Context, round string) ([]app.Mark, error) {
-	return s.findMarks(ctx, bson.D{{Key: "round_id", Value: round}}, "round "+round)
-}
-
-func (s *Assignments) findMarks(ctx context.Context, filter bson.D, what string) ([]app.Mark, error) {
-	cur, err := s.marks.Find(ctx, filter)
+	run, err := s.run(ctx, a.Key())
 	if err != nil {
-		return nil, fmt.Errorf("read the marks of %s: %w", what, store.Classify(err))
+		return nil, err
+	}
+	return marksOf(run), nil
+}
+
+// RoundMarks lists the marks of a round's assignments in the round's order (when
+// the round closes; on the embedded store, a read of every mark).
+func (s *Assignments) RoundMarks(ctx context.Context, round string) ([]app.Mark, error) {
+	cur, err := s.marks.Find(ctx, bson.D{{Key: "round_id", Value: round}})
+	if err != nil {
+		return nil, fmt.Errorf("read the marks of round %s: %w", round, store.Classify(err))
 	}
 	var docs []markDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read the marks of %s: %w", what, store.Classify(err))
+		return nil, fmt.Errorf("read the marks of round %s: %w", round, store.Classify(err))
 	}
-	out := make([]app.Mark, len(docs))
-	for i, d := range docs {
-		out[i] = app.Mark{Assignment: app.Assignment{RoundID: d.RoundID, SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationID: d.OrganisationID,
-			RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline},
-			Kind: d.Kind, Version: d.Version, At: d.At, Reason: d.Reason}
+	return marksOf(docs), nil
+}
+
+// marksOf are the marks of docs in the round's order, each mark once.
+func marksOf(docs []markDoc) []app.Mark {
+	seen := make(map[string]bool, len(docs))
+	out := make([]app.Mark, 0, len(docs))
+	for _, d := range docs {
+		if seen[d.Mark] {
+			continue
+		}
+		seen[d.Mark] = true
+		out = append(out, app.Mark{Assignment: app.Assignment{RoundID: d.RoundID, SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID,
+			OrganisationID: d.OrganisationID, RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer),
+			Deadline: d.Deadline}, Kind: d.Kind, Version: d.Version, At: d.At, Reason: d.Reason})
 	}
 	app.SortMarks(out)
-	return out, nil
+	return out
 }
 
 // CloseRound records that a round is closed; closing it again changes nothing.

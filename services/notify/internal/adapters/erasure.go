@@ -28,7 +28,7 @@ func NewErasure(db *mongo.Database) *Erasure { return &Erasure{db: db} }
 
 // peopleIn are the read models that name people: each keeps its documents, with the
 // person blanked (an organisation still has its obligations; an assignment its round).
-var peopleIn = []string{"organisations", "assignments", "assignment_marks", "reminders", "reminder_organisations"}
+var peopleIn = []string{"organisations", "assignments", markRunsCollection, oldMarksCollection, "reminders", "reminder_organisations"}
 
 // ForgetAt records that the person was erased at `at` (the signatory service's time
 // of the announcement), then forgets them (Forget).

@@ -175,9 +175,9 @@ type Assignments interface {
 	// Get reads the assignment as it was made: the reviewer, names and deadline its
 	// assignment event gave.
 	Get(ctx context.Context, a Assignment) (Assignment, bool, error)
-	// Mark records one event of an assignment's life; recording it again changes
-	// nothing.
-	Mark(ctx context.Context, m Mark) error
+	// Mark records one event of an assignment's life, and returns the assignment's
+	// marks in the round's order; recording it again changes nothing.
+	Mark(ctx context.Context, m Mark) ([]Mark, error)
 	// Marks lists an assignment's marks in the round's order.
 	Marks(ctx context.Context, a Assignment) ([]Mark, error)
 	// RoundMarks lists the marks of every assignment of a round, in the round's order.

@@ -168,7 +168,7 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 		return err
 	}
 	as.OrganisationName = org
-	if err := a.assignments.Mark(ctx, Mark{Assignment: as, Kind: MarkAssigned, Version: version, At: a.clock.Now()}); err != nil {
+	if _, err := a.assignments.Mark(ctx, Mark{Assignment: as, Kind: MarkAssigned, Version: version, At: a.clock.Now()}); err != nil {
 		return err
 	}
 	as.Assigned = version

@@ -100,7 +100,8 @@ func (a *App) review(ctx context.Context, as Assignment) (reviewState, bool, err
 // Record keeps what happened to an assignment. A review in, a declination or a
 // removal closes it to the reminder before the deadline, as before marks were kept.
 func (a *App) Record(ctx context.Context, m Mark) error {
-	if err := a.assignments.Mark(ctx, m); err != nil {
+	ms, err := a.assignments.Mark(ctx, m)
+	if err != nil {
 		return err
 	}
 	if m.Kind != MarkSubmitted && m.Kind != MarkGone {
@@ -110,10 +111,6 @@ func (a *App) Record(ctx context.Context, m Mark) error {
 	// the reviewer was asked again (the events of two rounds' changes overtaking each
 	// other) does not close the later assignment's reminder.
 	as := Assignment{RoundID: m.RoundID, SubmissionID: m.SubmissionID, ReviewerID: m.ReviewerID}
-	ms, err := a.assignments.Marks(ctx, as)
-	if err != nil {
-		return err
-	}
 	if st := stateOf(ms); st.assigned && !st.gone && !st.reviewed {
 		return nil
 	}
@@ -166,7 +163,7 @@ func (a *App) filled(ctx context.Context, as Assignment) (Assignment, error) {
 // out of order): then it says nothing.
 func (a *App) ReviewReturned(ctx context.Context, cause string, m Mark) error {
 	m.Kind = MarkReturned
-	if err := a.assignments.Mark(ctx, m); err != nil {
+	if _, err := a.assignments.Mark(ctx, m); err != nil {
 		return err
 	}
 	as, err := a.filled(ctx, m.Assignment)
@@ -458,7 +455,7 @@ func (a *App) Withheld(ctx context.Context, cause string, m Mark, reason string)
 		return err
 	}
 	m.Kind = MarkWithheld
-	if err := a.assignments.Mark(ctx, m); err != nil {
+	if _, err := a.assignments.Mark(ctx, m); err != nil {
 		return err
 	}
 	if before.returned == nil {

@@ -172,6 +172,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		p.Every("body-retention", cfg.Notify.SweepInterval, application.DropExpiredBodies)
 		p.Every("log-retention", cfg.Notify.SweepInterval, application.ForgetOldRecipients)
 	}
+	// The marks a notify before this one keeps apart during a rolling upgrade are moved
+	// where this one reads them.
+	p.Every("old-marks", cfg.Notify.SweepInterval, assignments.MoveOldMarks)
 	// Entries held while NATS was away are entered when it is back.
 	p.Every("sent-register", cfg.Notify.SweepInterval, sent.Flush)
 	// The relay's kept connections are let go once nothing can send any more.
