@@ -13,7 +13,10 @@
 // Someone named without an address gets a key of their own that no address reaches.
 //
 // Keys are written once (an insert under a unique index, the write FerretDB applies
-// atomically) and deleted once: no read-modify-write, as DESIGN.md requires.
+// atomically) and deleted once: no read-modify-write, as DESIGN.md requires. Each
+// key's address digest is also the _id of a document naming the key (the key's
+// subject entry), so that a person is found by their address with a lookup by _id:
+// on the embedded store a filter on the digest reads every key.
 package personal
 
 import (
@@ -48,8 +51,10 @@ var ErrNoSuchPerson = errors.New("no person is held under that address")
 
 // Keys is the store of per-person keys.
 type Keys struct {
-	coll  *mongo.Collection
-	clock clock.Clock
+	coll *mongo.Collection
+	// subjectsColl holds a subjectDoc per key reached by an address.
+	subjectsColl *mongo.Collection
+	clock        clock.Clock
 
 	mu       sync.RWMutex
 	cache    map[string]cached // person id -> key
@@ -78,8 +83,18 @@ type keyDoc struct {
 	Created time.Time `bson:"created_at"`
 }
 
+// subjectDoc says which key an address digest reaches: its _id is the digest.
+type subjectDoc struct {
+	ID     string `bson:"_id"`
+	Person string `bson:"person"`
+}
+
 // KeysCollection is the collection every service keeps its people's keys in.
 const KeysCollection = "person_keys"
+
+// subjectsBuilt is the _id of the document, among the subject entries, that says every
+// key made before the entries were kept has its entry.
+const subjectsBuilt = "built-v1"
 
 // NewKeys opens the key store in collection name, with its unique index on the
 // address digest (so that two commands naming one new person make one key).
@@ -93,7 +108,81 @@ func NewKeys(ctx context.Context, db *mongo.Database, name string, clk clock.Clo
 	}); err != nil {
 		return nil, fmt.Errorf("create person key index: %w", store.Classify(err))
 	}
-	return &Keys{coll: coll, clock: clk, cache: map[string]cached{}, subjects: map[string]string{}}, nil
+	k := &Keys{coll: coll, subjectsColl: db.Collection(name + "_subjects"), clock: clk, cache: map[string]cached{}, subjects: map[string]string{}}
+	if err := k.buildSubjects(ctx); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// buildSubjects gives every key made before the subject entries were kept its entry,
+// once (one read of every key), then notes that it did. A key an earlier version
+// makes later, during a rolling upgrade, is found when making it again is refused
+// (For), and given its entry then.
+func (k *Keys) buildSubjects(ctx context.Context) error {
+	var built subjectDoc
+	if ok, err := store.FindByID(ctx, k.subjectsColl, subjectsBuilt, &built); err != nil || ok {
+		return err
+	}
+	cur, err := k.coll.Find(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("read person keys: %w", store.Classify(err))
+	}
+	var docs []keyDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("read person keys: %w", store.Classify(err))
+	}
+	for _, d := range docs {
+		if err := k.enter(ctx, d.Subject, d.ID); err != nil {
+			return err
+		}
+	}
+	if _, err := k.subjectsColl.InsertOne(ctx, subjectDoc{ID: subjectsBuilt}); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("note the person keys' subject entries: %w", store.Classify(err))
+	}
+	return nil
+}
+
+// enter writes the subject entry of key id. An entry left by a key since erased is
+// replaced; an address without a digest (a person named without one) gets none.
+func (k *Keys) enter(ctx context.Context, sub, id string) error {
+	if strings.HasPrefix(sub, "anon-") {
+		return nil
+	}
+	if err := store.Replace(ctx, k.subjectsColl, sub, subjectDoc{ID: sub, Person: id}); err != nil {
+		return fmt.Errorf("store the subject of person key: %w", store.Classify(err))
+	}
+	return nil
+}
+
+// bySubject reads the key an address digest reaches: through its subject entry, by
+// _id. Without an entry, or with one whose key is gone, there is no key, unless
+// orRead says to look further: then it reads the keys by digest (a key made without
+// its entry, by an earlier version or by a replica stopped between the two writes),
+// and enters what it finds.
+func (k *Keys) bySubject(ctx context.Context, sub string, orRead bool) (keyDoc, bool, error) {
+	var e subjectDoc
+	var d keyDoc
+	if ok, err := store.FindByID(ctx, k.subjectsColl, sub, &e); err != nil {
+		return d, false, fmt.Errorf("find person key: %w", err)
+	} else if ok && e.Person != "" {
+		if ok, err := store.FindByID(ctx, k.coll, e.Person, &d); err != nil {
+			return d, false, fmt.Errorf("find person key: %w", err)
+		} else if ok && d.Subject == sub {
+			return d, true, nil
+		}
+	}
+	if !orRead {
+		return d, false, nil
+	}
+	err := k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: sub}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return d, false, nil
+	}
+	if err != nil {
+		return d, false, fmt.Errorf("find person key: %w", store.Classify(err))
+	}
+	return d, true, k.enter(ctx, sub, d.ID)
 }
 
 // Normalise is the form addresses are compared in.
@@ -121,18 +210,19 @@ func (k *Keys) For(ctx context.Context, email string) (string, []byte, error) {
 			return id, key, nil
 		}
 	}
-	for range 3 {
-		var d keyDoc
-		err := k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: sub}}).Decode(&d)
-		if err == nil {
+	for try := range 3 {
+		// The first try trusts the subject entries; after a refused make, the key is
+		// there without its entry, and the keys are read by digest.
+		d, ok, err := k.bySubject(ctx, sub, try > 0)
+		if err != nil {
+			return "", nil, err
+		}
+		if ok {
 			k.remember(d.ID, d.Key)
 			k.mu.Lock()
 			k.subjects[sub] = d.ID
 			k.mu.Unlock()
 			return d.ID, d.Key, nil
-		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return "", nil, fmt.Errorf("find person key: %w", store.Classify(err))
 		}
 		id, key, err := k.create(ctx, sub)
 		if err == nil {
@@ -160,6 +250,11 @@ func (k *Keys) create(ctx context.Context, sub string) (string, []byte, error) {
 			return "", nil, errTaken
 		}
 		return "", nil, fmt.Errorf("store person key: %w", store.Classify(err))
+	}
+	// Stopped here, the key is without its entry: For finds it when making it again
+	// is refused.
+	if err := k.enter(ctx, sub, d.ID); err != nil {
+		return "", nil, err
 	}
 	k.remember(d.ID, d.Key)
 	return d.ID, d.Key, nil
@@ -231,25 +326,34 @@ func (k *Keys) key(ctx context.Context, id string) ([]byte, bool, error) {
 
 // Lookup returns the id of the person with this address, without making one.
 func (k *Keys) Lookup(ctx context.Context, email string) (string, error) {
-	var d keyDoc
-	err := k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: subject(email)}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", ErrNoSuchPerson
-	}
-	if err != nil {
-		return "", fmt.Errorf("find person key: %w", store.Classify(err))
-	}
-	return d.ID, nil
+	return k.LookupSubject(ctx, subject(email))
 }
 
 // Erase deletes the person's key: every value sealed under it is unreadable from
 // now on, wherever it was copied. Another replica may hold the key in memory for up
 // to a minute (cacheFor).
 func (k *Keys) Erase(ctx context.Context, id string) error {
+	var d keyDoc
+	ok, err := store.FindByID(ctx, k.coll, id, &d)
+	if err != nil {
+		return fmt.Errorf("erase person key: %w", err)
+	}
 	if _, err := k.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 		return fmt.Errorf("erase person key: %w", store.Classify(err))
 	}
 	k.ForgetCached(id)
+	// The entry goes with the key, and with it the last digest of the address; one
+	// a new key of the same address replaced meanwhile is that key's, and stays.
+	if ok {
+		var e subjectDoc
+		if found, err := store.FindByID(ctx, k.subjectsColl, d.Subject, &e); err != nil {
+			return fmt.Errorf("erase person key: %w", err)
+		} else if found && e.Person == id {
+			if _, err := k.subjectsColl.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.Subject}}); err != nil {
+				return fmt.Errorf("erase person key: %w", store.Classify(err))
+			}
+		}
+	}
 	return nil
 }
 
@@ -360,26 +464,21 @@ func Subject(email string) string { return subject(email) }
 // returns their person id; found is false when no key is held for it (the service
 // never named them, or erased them already).
 func (k *Keys) EraseSubject(ctx context.Context, sub string) (id string, found bool, err error) {
-	var d keyDoc
-	err = k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: sub}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("find person key: %w", store.Classify(err))
+	d, ok, err := k.bySubject(ctx, sub, true)
+	if err != nil || !ok {
+		return "", false, err
 	}
 	return d.ID, true, k.Erase(ctx, d.ID)
 }
 
 // LookupSubject returns the id of the person whose address has this digest.
 func (k *Keys) LookupSubject(ctx context.Context, sub string) (string, error) {
-	var d keyDoc
-	err := k.coll.FindOne(ctx, bson.D{{Key: "subject", Value: sub}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", ErrNoSuchPerson
-	}
+	d, ok, err := k.bySubject(ctx, sub, true)
 	if err != nil {
-		return "", fmt.Errorf("find person key: %w", store.Classify(err))
+		return "", err
+	}
+	if !ok {
+		return "", ErrNoSuchPerson
 	}
 	return d.ID, nil
 }
