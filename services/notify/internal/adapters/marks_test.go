@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/personal"
@@ -24,6 +25,19 @@ func markOf(round, rv, kind string, v int) app.Mark {
 	return app.Mark{Assignment: app.Assignment{RoundID: round, SubmissionID: "sub-" + rv, ReviewerID: rv, OrganisationID: "org-" + rv,
 		RoundName: "Winter 2026", OrganisationName: "University of " + rv, Reviewer: mail.Person{Name: "Reviewer " + rv, Email: rv + "@pool.example.ac.uk"},
 		Deadline: time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)}, Kind: kind, Version: v, At: time.Date(2026, 11, 20, 9, 0, v, 0, time.UTC)}
+}
+
+// marked is the assignments of a database of the test's own, holding ms.
+func marked(t *testing.T, ms ...app.Mark) (*Assignments, *mongo.Database) {
+	t.Helper()
+	_, db := testenv.Mongo(t)
+	assignments := must(NewAssignments(context.Background(), db))
+	for _, m := range ms {
+		if _, err := assignments.Mark(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return assignments, db
 }
 
 // What a review event costs notify does not grow with the marks of every other
@@ -190,13 +204,7 @@ func TestMarksOfOneNewAssignmentRacing(t *testing.T) {
 func TestARenamedReviewerIsNamedSoOnEveryMark(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	_, db := testenv.Mongo(t)
-	assignments := must(NewAssignments(ctx, db))
-	for _, m := range []app.Mark{markOf("r1", "eve", app.MarkAssigned, 1), markOf("r2", "eve", app.MarkAssigned, 1), markOf("r1", "fay", app.MarkAssigned, 2)} {
-		if _, err := assignments.Mark(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	assignments, _ := marked(t, markOf("r1", "eve", app.MarkAssigned, 1), markOf("r2", "eve", app.MarkAssigned, 1), markOf("r1", "fay", app.MarkAssigned, 2))
 	corrected := mail.Person{Name: "Eve Reviewer-Jones", Email: "eve.jones@pool.example.ac.uk"}
 	if err := assignments.Rename(ctx, "eve", corrected); err != nil {
 		t.Fatal(err)
@@ -226,13 +234,7 @@ func TestARenamedReviewerIsNamedSoOnEveryMark(t *testing.T) {
 func TestAnErasedReviewerIsForgottenInTheirMarks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	_, db := testenv.Mongo(t)
-	assignments := must(NewAssignments(ctx, db))
-	for _, m := range []app.Mark{markOf("r1", "eve", app.MarkAssigned, 1), markOf("r1", "eve", app.MarkAccepted, 2), markOf("r1", "fay", app.MarkAssigned, 3)} {
-		if _, err := assignments.Mark(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	assignments, db := marked(t, markOf("r1", "eve", app.MarkAssigned, 1), markOf("r1", "eve", app.MarkAccepted, 2), markOf("r1", "fay", app.MarkAssigned, 3))
 	apart := markOf("r2", "eve", app.MarkAssigned, 1)
 	if _, err := db.Collection(oldMarksCollection).InsertOne(ctx, markDoc{ID: apart.Key() + "|000000001|assigned", Assignment: apart.Key(),
 		RoundID: apart.RoundID, ReviewerID: apart.ReviewerID, Reviewer: personDoc(apart.Reviewer), Kind: apart.Kind, Version: 1}); err != nil {
