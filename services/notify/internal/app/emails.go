@@ -168,11 +168,12 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 		return err
 	}
 	as.OrganisationName = org
-	if _, err := a.assignments.Mark(ctx, Mark{Assignment: as, Kind: MarkAssigned, Version: version, At: a.clock.Now()}); err != nil {
+	ms, err := a.assignments.Mark(ctx, Mark{Assignment: as, Kind: MarkAssigned, Version: version, At: a.clock.Now()})
+	if err != nil {
 		return err
 	}
 	as.Assigned = version
-	if err := a.openAssigned(ctx, as); err != nil {
+	if err := a.openAssigned(ctx, as, ms); err != nil {
 		return err
 	}
 	round := roundName(as.RoundID, as.RoundName)
@@ -190,7 +191,7 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 // it gives the deadline itself, and a reminder at the next sweep would repeat it
 // minutes later. (Its reviewer's other facts are kept by its mark, as when no
 // reminders are kept at all.)
-func (a *App) openAssigned(ctx context.Context, as Assignment) error {
+func (a *App) openAssigned(ctx context.Context, as Assignment, ms []Mark) error {
 	if a.cfg.ReviewDaysBefore <= 0 || as.Deadline.IsZero() {
 		return nil
 	}
@@ -203,10 +204,10 @@ func (a *App) openAssigned(ctx context.Context, as Assignment) error {
 	}
 	// Asked again after declining or being taken off it: the record the declination
 	// closed is opened again for this assignment, if the marks say it is the one in
-	// force (a declination heard later, but made after, keeps it closed).
-	st, _, err := a.review(ctx, as)
-	if err != nil || !st.assigned || st.gone || st.reviewed {
-		return err
+	// force (a declination heard later, but made after, keeps it closed): ms, the
+	// marks as its own was recorded.
+	if st := stateOf(ms); !st.assigned || st.gone || st.reviewed {
+		return nil
 	}
 	return a.assignments.Reopen(ctx, as)
 }
