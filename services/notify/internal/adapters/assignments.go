@@ -268,61 +268,34 @@ func (s *Assignments) Mark(ctx context.Context, m app.Mark) ([]app.Mark, error) 
 	return marksOf(run), nil
 }
 
-// maxRun bounds the tries at the next place in a run, against a run that writers keep
-// taking from under each other (an assignment has a handful of marks).
+// maxRun bounds an assignment's run of marks (an assignment has a handful).
 const maxRun = 1000
 
-// addMark puts d at the first free place of its assignment's run, unless a mark with
-// its Mark is there already, and returns the run with it. A place another writer
-// takes first (the insert loses on _id, the only guard both stores keep) is passed
-// over for the next; two writers of one mark at once may both keep it, and the reads
-// keep it once.
-func (s *Assignments) addMark(ctx context.Context, d markDoc) ([]markDoc, error) {
-	run, err := s.run(ctx, d.Assignment)
-	if err != nil {
-		return nil, err
-	}
-	for _, have := range run {
-		if have.Mark == d.Mark {
-			return run, nil
-		}
-	}
-	for n := len(run); n < maxRun; n++ {
-		d.ID = runID(d.Assignment, n)
-		_, err := s.marks.InsertOne(ctx, d)
-		if err == nil {
-			return append(run, d), nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return nil, fmt.Errorf("record %s of assignment %s: %w", d.Kind, d.Assignment, store.Classify(err))
-		}
-		var theirs markDoc
-		if ok, err := store.FindByID(ctx, s.marks, d.ID, &theirs); err != nil {
-			return nil, fmt.Errorf("record %s of assignment %s: %w", d.Kind, d.Assignment, err)
-		} else if ok {
-			run = append(run, theirs)
-		}
-	}
-	return nil, fmt.Errorf("record %s of assignment %s: its run of marks is longer than %d", d.Kind, d.Assignment, maxRun)
+// markRun is the run of the marks of an assignment, its key given.
+func (s *Assignments) markRun(assignment string) store.Run[markDoc] {
+	return store.Run[markDoc]{Coll: s.marks, ID: func(n int) string { return assignment + "#" + strconv.Itoa(n) }, Max: maxRun}
 }
 
-func runID(assignment string, n int) string { return assignment + "#" + strconv.Itoa(n) }
+// addMark puts d at the first free place of its assignment's run, unless a mark with
+// its Mark is there already, and returns the run with it. Two writers of one mark at
+// once may both keep it (each finding the other's place taken by another mark first):
+// the reads keep it once.
+func (s *Assignments) addMark(ctx context.Context, d markDoc) ([]markDoc, error) {
+	run, err := s.markRun(d.Assignment).Add(ctx, func(have markDoc) bool { return have.Mark == d.Mark },
+		func(id string) markDoc { d.ID = id; return d })
+	if err != nil {
+		return nil, fmt.Errorf("record %s of assignment %s: %w", d.Kind, d.Assignment, err)
+	}
+	return run, nil
+}
 
 // run reads an assignment's marks by _id, up to the first place missing.
 func (s *Assignments) run(ctx context.Context, assignment string) ([]markDoc, error) {
-	var run []markDoc
-	for n := 0; n < maxRun; n++ {
-		var d markDoc
-		ok, err := store.FindByID(ctx, s.marks, runID(assignment, n), &d)
-		if err != nil {
-			return nil, fmt.Errorf("read the marks of %s: %w", assignment, err)
-		}
-		if !ok {
-			return run, nil
-		}
-		run = append(run, d)
+	run, err := s.markRun(assignment).Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the marks of %s: %w", assignment, err)
 	}
-	return nil, fmt.Errorf("read the marks of %s: its run is longer than %d", assignment, maxRun)
+	return run, nil
 }
 
 // Marks lists an assignment's marks in the round's order.

@@ -58,22 +58,19 @@ type slotDoc struct {
 
 func slotID(sub string, n int) string { return sub + "/" + strconv.Itoa(n) }
 
+// slotRun is the run of slots of the address whose digest is sub.
+func (p *People) slotRun(sub string) store.Run[slotDoc] {
+	return store.Run[slotDoc]{Coll: p.addresses, ID: func(n int) string { return slotID(sub, n) }, Max: maxSlots}
+}
+
 // run reads the run of slots of the address whose digest is sub, by _id, until the
-// first missing number.
+// first missing number (or maxSlots of them).
 func (p *People) run(ctx context.Context, sub string) ([]slotDoc, error) {
-	var out []slotDoc
-	for n := range maxSlots {
-		var d slotDoc
-		err := p.addresses.FindOne(ctx, bson.D{{Key: "_id", Value: slotID(sub, n)}}).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			break
-		}
-		if err != nil {
-			return nil, store.Classify(err)
-		}
-		out = append(out, d)
+	out, err := p.slotRun(sub).Read(ctx)
+	if errors.Is(err, store.ErrRunFull) {
+		return out, nil
 	}
-	return out, nil
+	return out, err
 }
 
 // slots reads the address's run of slots.
@@ -87,39 +84,22 @@ func (p *People) slots(ctx context.Context, email string) ([]slotDoc, error) {
 
 // point makes sure the address's run names the record: it reads the run and, when
 // the record is not in it, inserts it at the first free number, racing any other
-// writer on the unique _id.
+// writer on the unique _id (one that took the number may have recorded the same
+// record).
 func (p *People) point(ctx context.Context, email, kind, ref string) error {
 	email = NormaliseEmail(email)
 	if email == "" || ref == "" {
 		return nil
 	}
-	sub := personal.Subject(email)
-	named := func(d slotDoc) bool { return d.Kind == kind && d.Ref == ref }
-	run, err := p.run(ctx, sub)
+	_, err := p.slotRun(personal.Subject(email)).Add(ctx, func(d slotDoc) bool { return d.Kind == kind && d.Ref == ref },
+		func(id string) slotDoc { return slotDoc{ID: id, Kind: kind, Ref: ref} })
+	if errors.Is(err, store.ErrRunFull) {
+		return fmt.Errorf("record a person's %s: the address already names %d records", kind, maxSlots)
+	}
 	if err != nil {
 		return fmt.Errorf("record a person's %s: %w", kind, err)
 	}
-	if slices.ContainsFunc(run, named) {
-		return nil
-	}
-	for n := len(run); n < maxSlots; n++ {
-		_, err := p.addresses.InsertOne(ctx, slotDoc{ID: slotID(sub, n), Kind: kind, Ref: ref})
-		if err == nil {
-			return nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return fmt.Errorf("record a person's %s: %w", kind, store.Classify(err))
-		}
-		// Another writer took this number: it may have recorded the same record.
-		var d slotDoc
-		if err := p.addresses.FindOne(ctx, bson.D{{Key: "_id", Value: slotID(sub, n)}}).Decode(&d); err != nil {
-			return fmt.Errorf("record a person's %s: %w", kind, store.Classify(err))
-		}
-		if named(d) {
-			return nil
-		}
-	}
-	return fmt.Errorf("record a person's %s: the address already names %d records", kind, maxSlots)
+	return nil
 }
 
 // Forget deletes the slots of the person whose address has the digest sub (an
