@@ -125,13 +125,9 @@ const (
 // and at every sweep, for the marks such a version still writes during a rolling
 // upgrade; with none left it reads an empty collection.
 func (s *Assignments) MoveOldMarks(ctx context.Context) (int, error) {
-	cur, err := s.oldMarks.Find(ctx, bson.D{})
+	docs, err := readAll[markDoc](ctx, s.oldMarks, nil)
 	if err != nil {
-		return 0, fmt.Errorf("read the marks kept apart: %w", store.Classify(err))
-	}
-	var docs []markDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return 0, fmt.Errorf("read the marks kept apart: %w", store.Classify(err))
+		return 0, err
 	}
 	for i, d := range docs {
 		d.Mark = d.ID // its id, in the version that kept it
