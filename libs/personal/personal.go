@@ -338,20 +338,29 @@ func (k *Keys) Erase(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("erase person key: %w", err)
 	}
-	if _, err := k.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if !ok {
+		d = keyDoc{ID: id} // gone already: nothing says which entry was its
+	}
+	return k.erase(ctx, d)
+}
+
+// erase deletes key d, then its subject entry: the entry goes with the key, and with
+// it the last digest of the address; one a new key of the same address replaced
+// meanwhile is that key's, and stays.
+func (k *Keys) erase(ctx context.Context, d keyDoc) error {
+	if _, err := k.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.ID}}); err != nil {
 		return fmt.Errorf("erase person key: %w", store.Classify(err))
 	}
-	k.ForgetCached(id)
-	// The entry goes with the key, and with it the last digest of the address; one
-	// a new key of the same address replaced meanwhile is that key's, and stays.
-	if ok {
-		var e subjectDoc
-		if found, err := store.FindByID(ctx, k.subjectsColl, d.Subject, &e); err != nil {
-			return fmt.Errorf("erase person key: %w", err)
-		} else if found && e.Person == id {
-			if _, err := k.subjectsColl.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.Subject}}); err != nil {
-				return fmt.Errorf("erase person key: %w", store.Classify(err))
-			}
+	k.ForgetCached(d.ID)
+	if d.Subject == "" {
+		return nil
+	}
+	var e subjectDoc
+	if found, err := store.FindByID(ctx, k.subjectsColl, d.Subject, &e); err != nil {
+		return fmt.Errorf("erase person key: %w", err)
+	} else if found && e.Person == d.ID {
+		if _, err := k.subjectsColl.DeleteOne(ctx, bson.D{{Key: "_id", Value: d.Subject}}); err != nil {
+			return fmt.Errorf("erase person key: %w", store.Classify(err))
 		}
 	}
 	return nil
@@ -468,7 +477,7 @@ func (k *Keys) EraseSubject(ctx context.Context, sub string) (id string, found b
 	if err != nil || !ok {
 		return "", false, err
 	}
-	return d.ID, true, k.Erase(ctx, d.ID)
+	return d.ID, true, k.erase(ctx, d) // d is the key as read: no second read of it
 }
 
 // LookupSubject returns the id of the person whose address has this digest.
