@@ -421,6 +421,44 @@ const readRestarts = 3
 // without a restart.
 const readPause = 2 * time.Second
 
+// adminPorts are the services' admin listeners (their API port + 1000), whose /healthz
+// answers without reading anything.
+var adminPorts = map[string]int{"signatory": 9081, "review": 9082, "notify": 9083, "fund": 9084}
+
+// timeWakeUps times each service's /healthz as the reads' first requests are timed:
+// after the stack was left idle for readPause and on a new connection (the median of
+// readRestarts), and then warm (p50 of readSamples). The difference is what waking an
+// idle process and opening a connection cost on this machine, whatever the request:
+// the baseline of the reads' first requests, measured in the same run.
+func timeWakeUps(ctx context.Context, c *client, of services) (first, warm map[string]time.Duration, err error) {
+	firsts := map[string][]time.Duration{}
+	warm = map[string]time.Duration{}
+	for range readRestarts {
+		for _, name := range slices.Sorted(maps.Keys(adminPorts)) {
+			if !of.has(name) {
+				continue
+			}
+			http.DefaultClient.CloseIdleConnections()
+			time.Sleep(readPause)
+			p50, f, err := timeRead(ctx, c, read{name: name + ": /healthz", url: c.s.url(adminPorts[name]) + "/healthz"})
+			if err != nil {
+				return nil, nil, err
+			}
+			firsts[name] = append(firsts[name], f)
+			warm[name] = p50
+		}
+	}
+	return medians(firsts), warm, nil
+}
+
+// netOfWakeUp is a read's first request less what waking its idle service and
+// opening a connection cost a request that does nothing (timeWakeUps), over its warm
+// p50: the part of the first request's cost that is the read's own.
+func netOfWakeUp(first, warm, wakeFirst, wakeWarm time.Duration) float64 {
+	wake := max(wakeFirst-wakeWarm, 0)
+	return float64(max(first-wake, 0)) / float64(max(warm, 1))
+}
+
 // medians is the median of each read's times.
 func medians(times map[string][]time.Duration) map[string]time.Duration {
 	out := make(map[string]time.Duration, len(times))
@@ -463,6 +501,10 @@ type readFigures struct {
 	restartFirst        map[string]time.Duration
 	restartP50          map[string]time.Duration
 	pauseFirst          map[string]time.Duration // without a restart, after readPause
+	// wakeFirst and wakeWarm are each service's /healthz (on its admin listener: no
+	// read, no database) first after readPause on a new connection, and warm: what an
+	// idle process and a new connection cost a request that does nothing.
+	wakeFirst, wakeWarm map[string]time.Duration
 	burst               int
 	burstP50            map[string]time.Duration
 	restartRSS          map[string]int64 // KiB, each process just after the restart
@@ -572,6 +614,10 @@ func readScaling(ctx context.Context, bin string, offset, small, large, burst in
 			}
 		}
 		f.pauseFirst = medians(paused)
+		if f.wakeFirst, f.wakeWarm, err = timeWakeUps(ctx, c, of); err != nil {
+			s.stop()
+			return f, err
+		}
 		if burst > 0 && of.has("fund") {
 			if err := draftBurst(ctx, c, ds, burst); err != nil {
 				s.stop()
@@ -652,15 +698,34 @@ func readsReport(f readFigures) string {
 	fmt.Fprintf(&b, "%s\n\nMeasured by `make bench` (or `bench -reads-only`) on %s, %s: %d and %d organisations, each with an application "+
 		"(and the reminders, obligations and emails that follow), p50 of %d sequential requests each; then the stack restarted on the larger set "+
 		"(its reminder sweep every 2 s, so that it has settled), and the first request of each read (the median over %d restarts; p50 of the last). Lists ask for pages of %d (?limit), which both sets fill.\n\n", readsSection, machine(), time.Now().UTC().Format("2006-01-02 15:04 MST"), f.small, f.large, readSamples, readRestarts, f.limit)
-	b.WriteString("| read | small | large | large/small (target ≤ 1.5) | after a restart: first request, p50 | first/warm (target ≤ 1.5) | first request after a pause, no restart | restart's first/pause's first |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| read | small | large | large/small (target ≤ 1.5) | after a restart: first request, p50 | first/warm (target ≤ 1.5) | first request after a pause, no restart | restart's first/pause's first | first less the service's wake-up, over warm |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, n := range f.names {
 		s, l, first, p50, paused := f.smallP50[n], f.largeP50[n], f.restartFirst[n], f.restartP50[n], f.pauseFirst[n]
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s, %s | %.2f | %s | %.2f |\n", n, short(s), short(l), float64(l)/float64(max(s, 1)), short(first), short(p50),
-			float64(first)/float64(max(l, 1)), short(paused), float64(first)/float64(max(paused, 1)))
+		svc, _, _ := strings.Cut(n, ":")
+		net := "–"
+		if wf, ok := f.wakeFirst[svc]; ok {
+			net = fmt.Sprintf("%.2f", netOfWakeUp(first, l, wf, f.wakeWarm[svc]))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s, %s | %.2f | %s | %.2f | %s |\n", n, short(s), short(l), float64(l)/float64(max(s, 1)), short(first), short(p50),
+			float64(first)/float64(max(l, 1)), short(paused), float64(first)/float64(max(paused, 1)), net)
 	}
 	fmt.Fprintf(&b, "\nThe first request after a pause is the same reads in the same order, %d times, each time after the stack was left idle for %s and the "+
 		"client's connections were closed, without a restart (the median): what a first request costs a process that did not just start. "+
 		"A read's first request after a restart comes on a new connection, and the first of each service's reads after the service has been idle.\n", readRestarts, readPause)
+	if len(f.wakeFirst) > 0 {
+		b.WriteString("\nWhat waking an idle service costs a request that reads nothing, the baseline of the last column: each service's `/healthz` (on its admin listener) " +
+			"timed as the reads' first requests are, after the stack was left idle and on a new connection (the median of " + fmt.Sprint(readRestarts) + "), against its warm p50:")
+		names := slices.Sorted(maps.Keys(f.wakeFirst))
+		for i, n := range names {
+			sep := ","
+			if i == len(names)-1 {
+				sep = "."
+			}
+			fmt.Fprintf(&b, " %s %s against %s%s", n, short(f.wakeFirst[n]), short(f.wakeWarm[n]), sep)
+		}
+		b.WriteString(" The last column takes that difference from the read's first request after a restart and divides what is left by the read's warm p50: " +
+			"the part of a first request's cost that is the read's own. A read of the database also wakes the store's process, which `/healthz` does not.\n")
+	}
 	if len(f.restartRSS) > 0 {
 		names := slices.Sorted(maps.Keys(f.restartRSS))
 		b.WriteString("\nResident memory just after the restart on the larger set:")
