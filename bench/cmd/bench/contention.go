@@ -19,7 +19,10 @@ import (
 // concurrent reviewers within 2x of one reviewer alone). Each trial opens a round of
 // 16 submissions with one reviewer each; eight of the reviewers accept and review one
 // after another (each alone), the other eight all at once; the trials alternate which
-// goes first, so that the host's drift weighs on both alike.
+// goes first, so that the host's drift weighs on both alike. As their baseline, eight
+// more reviewers work at once, each in a review round of their own: the same load
+// with no aggregate shared, so that what the shared round adds is told apart from
+// what eight requests at once cost this machine.
 
 // contentionSection starts the report's section; -round-only replaces just it.
 const contentionSection = "## Concurrency on one round"
@@ -30,20 +33,23 @@ const contentionReviewers = 8
 type contentionFigures struct {
 	trials          int
 	alone, together []time.Duration // every accept and every review
-	// aloneCPU and togetherCPU are each process's CPU from each phase's start until
-	// half a second after its end (what its requests caused, the projections' and
-	// emails' work included); aloneWall and togetherWall the phases' own time.
-	aloneCPU, togetherCPU   map[string]time.Duration
-	aloneWall, togetherWall time.Duration
-	load                    string
-	machine                 string
-	perRoundSubmitted       int
+	// apart is every accept and review of the reviewers working at once, each in a
+	// round of their own.
+	apart []time.Duration
+	// aloneCPU, togetherCPU and apartCPU are each process's CPU from each phase's
+	// start until half a second after its end (what its requests caused, the
+	// projections' and emails' work included); the walls the phases' own time.
+	aloneCPU, togetherCPU, apartCPU    map[string]time.Duration
+	aloneWall, togetherWall, apartWall time.Duration
+	load                               string
+	machine                            string
+	perRoundSubmitted                  int
 }
 
 // roundContention runs the measurement on a stack of its own at offset.
 func roundContention(ctx context.Context, bin string, offset, trials int) (contentionFigures, error) {
 	f := contentionFigures{trials: trials, machine: machine(), perRoundSubmitted: 2 * contentionReviewers,
-		aloneCPU: map[string]time.Duration{}, togetherCPU: map[string]time.Duration{}}
+		aloneCPU: map[string]time.Duration{}, togetherCPU: map[string]time.Duration{}, apartCPU: map[string]time.Duration{}}
 	data, err := os.MkdirTemp("", "tc-bench-round-")
 	if err != nil {
 		return f, err
@@ -58,7 +64,9 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 	if err != nil {
 		return f, err
 	}
-	per := 2 * contentionReviewers
+	// Each trial's submissions: 2 × contentionReviewers in the shared round, then
+	// contentionReviewers more, each in a round of its own.
+	per := 3 * contentionReviewers
 	began := time.Now()
 	ds, err := seed(ctx, c, per*trials, services{"signatory": true})
 	if err != nil {
@@ -106,19 +114,31 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 	if err != nil {
 		return f, fmt.Errorf("the reviewers' organisation: %w", err)
 	}
-	for trial := range trials {
-		mine := subs[trial*per : (trial+1)*per]
-		round, err := c.must(ctx, http.MethodPost, rv+"/v1/review-rounds", c.ops, map[string]any{"name": fmt.Sprintf("Contention %d", trial),
+	// openRound opens a round of subs (one reviewer each) and returns its path.
+	openRound := func(name string, subs []string) (string, error) {
+		round, err := c.must(ctx, http.MethodPost, rv+"/v1/review-rounds", c.ops, map[string]any{"name": name,
 			"review_deadline": deadline, "reviewers_per_submission": 1})
 		if err != nil {
-			return f, err
+			return "", err
 		}
 		base := rv + "/v1/review-rounds/" + round["id"].(string)
-		if _, err := c.must(ctx, http.MethodPost, base+"/submissions", c.ops, map[string]any{"submission_ids": mine}); err != nil {
+		_, err = c.must(ctx, http.MethodPost, base+"/submissions", c.ops, map[string]any{"submission_ids": subs})
+		return base, err
+	}
+	for trial := range trials {
+		mine := subs[trial*per : (trial+1)*per]
+		shared, err := openRound(fmt.Sprintf("Contention %d", trial), mine[:2*contentionReviewers])
+		if err != nil {
 			return f, err
 		}
 		jobs := make([]job, per)
 		for i, sub := range mine {
+			base := shared
+			if i >= 2*contentionReviewers {
+				if base, err = openRound(fmt.Sprintf("Contention %d, apart %d", trial, i), []string{sub}); err != nil {
+					return f, err
+				}
+			}
 			id := fmt.Sprintf("round-rv-%d-%d", trial, i)
 			if err := registerReviewer(ctx, c, rv, map[string]any{"reviewer_id": id, "name": "Reviewer",
 				"email": fmt.Sprintf("rv%d-%d@pool.example.ac.uk", trial, i), "organisation_id": pool, "trained": true, "capacity": 1}); err != nil {
@@ -144,12 +164,13 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 			}
 			return nil
 		}
-		together := func() error {
+		// atOnce has the reviewers of js work all at once, their times added to into.
+		atOnce := func(js []job, into *[]time.Duration) error {
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			var firstErr error
 			start := make(chan struct{})
-			for _, j := range jobs[contentionReviewers:] {
+			for _, j := range js {
 				wg.Go(func() {
 					<-start
 					took, err := act(j)
@@ -158,21 +179,24 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 					if err != nil && firstErr == nil {
 						firstErr = err
 					}
-					f.together = append(f.together, took...)
+					*into = append(*into, took...)
 				})
 			}
 			close(start)
 			wg.Wait()
 			return firstErr
 		}
+		together := func() error { return atOnce(jobs[contentionReviewers:2*contentionReviewers], &f.together) }
+		apart := func() error { return atOnce(jobs[2*contentionReviewers:], &f.apart) }
 		type phase struct {
 			run  func() error
 			cpu  map[string]time.Duration
 			wall *time.Duration
 		}
-		order := []phase{{alone, f.aloneCPU, &f.aloneWall}, {together, f.togetherCPU, &f.togetherWall}}
-		if trial%2 == 1 {
-			order[0], order[1] = order[1], order[0]
+		order := []phase{{alone, f.aloneCPU, &f.aloneWall}, {together, f.togetherCPU, &f.togetherWall}, {apart, f.apartCPU, &f.apartWall}}
+		// Each phase goes first, second and third in turn.
+		for range trial % len(order) {
+			order = append(order[1:], order[0])
 		}
 		for _, p := range order {
 			// The trial's set-up (the reviewers' assignment emails) and the phase before
@@ -190,7 +214,8 @@ func roundContention(ctx context.Context, bin string, offset, trials int) (conte
 				p.cpu[n] += d - before[n]
 			}
 		}
-		fmt.Printf("round: trial %d: alone p95 %s, at once p95 %s (so far)\n", trial, short(percentile(slices.Clone(f.alone), 95)), short(percentile(slices.Clone(f.together), 95)))
+		fmt.Printf("round: trial %d: alone p95 %s, at once p95 %s, at once in rounds apart p95 %s (so far)\n", trial, short(percentile(slices.Clone(f.alone), 95)),
+			short(percentile(slices.Clone(f.together), 95)), short(percentile(slices.Clone(f.apart), 95)))
 	}
 	f.load = loadAverage()
 	return f, nil
@@ -236,25 +261,37 @@ func contentionReport(f contentionFigures) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", contentionSection)
 	fmt.Fprintf(&b, "Measured by `make bench` (or `bench -round-only`) on %s, %s: %d trials, each a review round of %d submissions with one reviewer each; "+
-		"%d reviewers accept and then review one after another (each alone), the other %d all at once, the trials alternating which goes first. "+
+		"%d reviewers accept and then review one after another (each alone), the other %d all at once; as the baseline, %d more reviewers at once, "+
+		"each in a round of their own (the same load with no round shared). The trials take the three in turn. "+
 		"Every accept and every review is one timed request over loopback. Load average (1, 5, 15 minutes) at the end: %s.\n\n",
-		f.machine, time.Now().UTC().Format("2006-01-02 15:04 UTC"), f.trials, f.perRoundSubmitted, contentionReviewers, contentionReviewers, f.load)
+		f.machine, time.Now().UTC().Format("2006-01-02 15:04 UTC"), f.trials, f.perRoundSubmitted, contentionReviewers, contentionReviewers, contentionReviewers, f.load)
 	a50, a95 := percentile(f.alone, 50), percentile(f.alone, 95)
 	t50, t95 := percentile(f.together, 50), percentile(f.together, 95)
 	fmt.Fprintf(&b, "| reviewers | requests | p50 | p95 |\n|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| one alone | %d | %s | %s |\n", len(f.alone), short(a50), short(a95))
-	fmt.Fprintf(&b, "| %d at once | %d | %s | %s |\n\n", contentionReviewers, len(f.together), short(t50), short(t95))
+	fmt.Fprintf(&b, "| %d at once | %d | %s | %s |\n", contentionReviewers, len(f.together), short(t50), short(t95))
+	p50, p95 := percentile(f.apart, 50), percentile(f.apart, 95)
+	if len(f.apart) > 0 {
+		fmt.Fprintf(&b, "| %d at once, each in a round of their own (baseline) | %d | %s | %s |\n", contentionReviewers, len(f.apart), short(p50), short(p95))
+	}
+	b.WriteString("\n")
 	ratio := 0.0
 	if a95 > 0 {
 		ratio = float64(t95) / float64(a95)
 	}
-	fmt.Fprintf(&b, "p95 of %d at once against one alone: **%.2f** (target ≤ 2).\n", contentionReviewers, ratio)
+	fmt.Fprintf(&b, "p95 of %d at once against one alone: **%.2f** (target ≤ 2).", contentionReviewers, ratio)
+	if len(f.apart) > 0 && p95 > 0 && a95 > 0 {
+		fmt.Fprintf(&b, " With no round shared, %d at once against one alone: %.2f; so one round shared against none: **%.2f** (1: the shared round adds no wait).",
+			contentionReviewers, float64(p95)/float64(a95), float64(t95)/float64(p95))
+	}
+	b.WriteString("\n")
 	for _, ph := range []struct {
 		name string
 		cpu  map[string]time.Duration
 		wall time.Duration
 		n    int
-	}{{"one alone", f.aloneCPU, f.aloneWall, len(f.alone)}, {fmt.Sprintf("%d at once", contentionReviewers), f.togetherCPU, f.togetherWall, len(f.together)}} {
+	}{{"one alone", f.aloneCPU, f.aloneWall, len(f.alone)}, {fmt.Sprintf("%d at once", contentionReviewers), f.togetherCPU, f.togetherWall, len(f.together)},
+		{fmt.Sprintf("%d at once in rounds of their own", contentionReviewers), f.apartCPU, f.apartWall, len(f.apart)}} {
 		if ph.n == 0 || len(ph.cpu) == 0 {
 			continue
 		}
