@@ -695,6 +695,27 @@ func (s *SealedStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[
 	return many, nil
 }
 
+// LoadManyThrough loads several aggregates, each known to have reached a version,
+// opened (see store.EventStore.LoadManyThrough).
+func (s *SealedStore) LoadManyThrough(ctx context.Context, through map[string]int) (map[string][]events.Envelope, error) {
+	l, ok := s.inner.(interface {
+		LoadManyThrough(context.Context, map[string]int) (map[string][]events.Envelope, error)
+	})
+	if !ok {
+		return nil, errors.New("personal: the event store cannot load many through their versions")
+	}
+	many, err := l.LoadManyThrough(ctx, through)
+	if err != nil {
+		return nil, err
+	}
+	for id, evs := range many {
+		if many[id], err = s.openAll(ctx, evs); err != nil {
+			return nil, err
+		}
+	}
+	return many, nil
+}
+
 // IDsOfType returns the ids of a catalogued type's aggregates, in id order. Ids carry
 // no personal data, so nothing is opened.
 func (s *SealedStore) IDsOfType(ctx context.Context, aggregateType string) ([]string, error) {

@@ -338,8 +338,31 @@ func (s *EventStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[s
 	return s.loadMany(ctx, aggregateIDs, 0)
 }
 
+// LoadManyThrough is LoadMany for aggregates known to have reached a version each
+// (through: id → version), each through LoadThrough: one this process holds up to its
+// version is answered from memory, and only the others are read. A list whose read
+// model names each entry's version so costs no read of the log for what it holds,
+// and shows nothing older than its own entries.
+func (s *EventStore) LoadManyThrough(ctx context.Context, through map[string]int) (map[string][]events.Envelope, error) {
+	ids := make([]string, 0, len(through))
+	for id := range through {
+		ids = append(ids, id)
+	}
+	return s.loadEach(ctx, ids, func(ctx context.Context, id string) ([]events.Envelope, error) {
+		return s.LoadThrough(ctx, id, through[id])
+	})
+}
+
 // loadMany is LoadMany through LoadRecent with maxAge (0: every one read afresh).
 func (s *EventStore) loadMany(ctx context.Context, aggregateIDs []string, maxAge time.Duration) (map[string][]events.Envelope, error) {
+	return s.loadEach(ctx, aggregateIDs, func(ctx context.Context, id string) ([]events.Envelope, error) {
+		return s.LoadRecent(ctx, id, maxAge)
+	})
+}
+
+// loadEach loads each aggregate with load, a few at a time; one with no events is
+// left out.
+func (s *EventStore) loadEach(ctx context.Context, aggregateIDs []string, load func(context.Context, string) ([]events.Envelope, error)) (map[string][]events.Envelope, error) {
 	out := make(map[string][]events.Envelope, len(aggregateIDs))
 	var mu sync.Mutex
 	var firstErr error
@@ -350,7 +373,7 @@ func (s *EventStore) loadMany(ctx context.Context, aggregateIDs []string, maxAge
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			evs, err := s.LoadRecent(ctx, id, maxAge)
+			evs, err := load(ctx, id)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

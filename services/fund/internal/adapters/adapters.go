@@ -261,7 +261,7 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
 		return (q.Org == "" || e.Org == q.Org) && (q.RoundID == "" || e.RoundID == q.RoundID) && (q.Status == "" || e.Status == string(q.Status))
 	}
 	entries, more := v.lists.Page(names, from, match, q.Limit)
-	page := app.Page{IDs: make([]string, 0, len(entries))}
+	page := app.Page{IDs: make([]string, 0, len(entries)), Versions: make(map[string]int, len(entries))}
 	if len(names) <= 1 {
 		// One list holds exactly what matches: its length is the count.
 		page.Total = v.lists.Count(names, nil)
@@ -270,6 +270,7 @@ func (v *Views) List(ctx context.Context, q app.ListQuery) (app.Page, error) {
 	}
 	for _, e := range entries {
 		page.IDs = append(page.IDs, e.ID)
+		page.Versions[e.ID] = e.Version
 	}
 	if more && len(entries) > 0 {
 		page.NextCursor = store.EncodeCursor(cursor{ID: entries[len(entries)-1].ID})

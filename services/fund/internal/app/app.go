@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -33,6 +34,9 @@ type EventStore interface {
 	LoadRecent(ctx context.Context, aggregateID string, maxAge time.Duration) ([]events.Envelope, error)
 	LoadByTypeRecent(ctx context.Context, aggregateType string, maxAge time.Duration) ([]events.Envelope, error)
 	LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error)
+	// LoadManyThrough is LoadThrough for several aggregates (id → version), a few
+	// at a time: a list whose entries name their versions.
+	LoadManyThrough(ctx context.Context, through map[string]int) (map[string][]events.Envelope, error)
 	IDsOfType(ctx context.Context, aggregateType string) ([]string, error)
 	// PreloadIDs loads these aggregates into memory at start (see Warm).
 	PreloadIDs(ctx context.Context, aggregateIDs []string) error
@@ -97,7 +101,9 @@ type ListQuery struct {
 
 // Page is a page of applications.
 type Page struct {
-	IDs        []string
+	IDs []string
+	// Versions are the listed applications' versions as the list has them (by id).
+	Versions   map[string]int
 	NextCursor string
 	// Total is how many applications the query matches over every page.
 	Total int
@@ -888,9 +894,18 @@ func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) ([]*appl
 	if err != nil {
 		return nil, Page{}, err
 	}
-	// The view chose the page; the event store says what each application is now, and
-	// whether the caller may see it, in one read for the whole page.
-	histories, err := a.events.LoadMany(ctx, page.IDs)
+	// The view chose the page; the event store says what each application is, and
+	// whether the caller may see it: from what this process holds when that is as new
+	// as the view's entry, read from the log where it is not. A page held in memory
+	// costs no read, and shows nothing older than the list.
+	through := make(map[string]int, len(page.IDs))
+	for _, id := range page.IDs {
+		through[id] = math.MaxInt // an entry without its version is read afresh
+		if v := page.Versions[id]; v > 0 {
+			through[id] = v
+		}
+	}
+	histories, err := a.events.LoadManyThrough(ctx, through)
 	if err != nil {
 		return nil, Page{}, err
 	}

@@ -44,6 +44,9 @@ type EventStore interface {
 	// LoadThrough is Load when the aggregate is known to have reached version (the
 	// projection's case), answered from memory when it has.
 	LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error)
+	// LoadManyThrough is LoadThrough for several aggregates (id → version), a few
+	// at a time: a list whose entries name their versions.
+	LoadManyThrough(ctx context.Context, through map[string]int) (map[string][]events.Envelope, error)
 	// Preload loads up to limit aggregates of these types into memory at start.
 	Preload(ctx context.Context, limit int, aggregateTypes ...string) error
 }

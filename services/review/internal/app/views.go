@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -384,11 +385,7 @@ func (a *App) ListSubmissions(ctx context.Context, by auth.Principal, q Submissi
 	if more && len(page) > 0 {
 		next = store.EncodeCursor(cursorAt{After: page[len(page)-1].ID})
 	}
-	ids := make([]string, len(page))
-	for i, e := range page {
-		ids[i] = e.ID
-	}
-	histories, err := a.events.LoadMany(ctx, ids)
+	histories, err := a.events.LoadManyThrough(ctx, throughEntries(page))
 	if err != nil {
 		return nil, "", fmt.Errorf("load a page of submissions: %w", err)
 	}
@@ -403,6 +400,22 @@ func (a *App) ListSubmissions(ctx context.Context, by auth.Principal, q Submissi
 		}
 	}
 	return out, next, nil
+}
+
+// throughEntries names each listed submission's version, so that the page is loaded
+// from what this process holds when that is as new as the list, and read from the
+// log only where it is not: a list shows nothing older than its own entries, and a
+// page of submissions held in memory costs no read. An entry that names no version
+// is read afresh.
+func throughEntries(page []SubmissionEntry) map[string]int {
+	through := make(map[string]int, len(page))
+	for _, e := range page {
+		through[e.ID] = e.Version
+		if e.Version <= 0 {
+			through[e.ID] = math.MaxInt
+		}
+	}
+	return through
 }
 
 // PreviousCycle finds the organisation's last submitted submission before s in the
