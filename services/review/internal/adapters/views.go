@@ -42,7 +42,7 @@ type ReadModels struct {
 	assignmentLists  *store.Lists[app.AssignmentEntry]
 
 	submissions      *store.Views
-	submissionMirror *store.Mirror[submissionEntryDoc]
+	submissionMirror *store.Mirror[SubmissionEntryDoc]
 	submissionLists  *store.Lists[app.SubmissionEntry]
 	// merging makes a submission's merge of halves with what is held, and its apply,
 	// one step.
@@ -81,8 +81,11 @@ type assignmentDoc struct {
 	Version         int       `bson:"version"`
 }
 
-// submissionEntryDoc is a submission's list fields: what its Mirror holds.
-type submissionEntryDoc struct {
+// SubmissionEntryDoc is a submission's list fields: what its Mirror holds. It is
+// exported because submissionDoc embeds it inline, and the BSON encoder leaves out an
+// embedded struct of an unexported type, inline or not: the documents held their _id
+// alone, and a replica's start read every submission as a draft of no organisation.
+type SubmissionEntryDoc struct {
 	ID           string    `bson:"_id"`
 	Org          string    `bson:"organisation_id"`
 	Submitted    bool      `bson:"submitted"`
@@ -97,7 +100,7 @@ type submissionEntryDoc struct {
 
 // submissionDoc is a submission's document: its list fields and its feedback.
 type submissionDoc struct {
-	submissionEntryDoc `bson:",inline"`
+	SubmissionEntryDoc `bson:",inline"`
 	Feedback           *feedbackDoc `bson:"feedback,omitempty"`
 }
 
@@ -193,13 +196,13 @@ func assignmentDocOf(e app.AssignmentEntry) assignmentDoc {
 		OverdueRecorded: e.OverdueRecorded, Closed: e.Closed, Released: e.Released, Moved: e.Moved, Version: e.Version}
 }
 
-func submissionOf(d submissionEntryDoc) app.SubmissionEntry {
+func submissionOf(d SubmissionEntryDoc) app.SubmissionEntry {
 	return app.SubmissionEntry{ID: d.ID, Org: unique.Make(d.Org).Value(), Submitted: d.Submitted, CreatedAt: d.CreatedAt.UTC(), SubmittedAt: d.SubmittedAt.UTC(),
 		Version: d.Version, RoundID: unique.Make(d.RoundID).Value(), Released: d.Released, Placement: d.Placement, RoundVersion: d.RoundVersion}
 }
 
-func submissionEntryDocOf(e app.SubmissionEntry) submissionEntryDoc {
-	return submissionEntryDoc{ID: e.ID, Org: e.Org, Submitted: e.Submitted, CreatedAt: e.CreatedAt, SubmittedAt: e.SubmittedAt, Version: e.Version,
+func submissionEntryDocOf(e app.SubmissionEntry) SubmissionEntryDoc {
+	return SubmissionEntryDoc{ID: e.ID, Org: e.Org, Submitted: e.Submitted, CreatedAt: e.CreatedAt, SubmittedAt: e.SubmittedAt, Version: e.Version,
 		RoundID: e.RoundID, Released: e.Released, Placement: e.Placement, RoundVersion: e.RoundVersion}
 }
 
@@ -236,7 +239,7 @@ func (m *ReadModels) applyAssignments(docs []assignmentDoc) {
 	m.assignmentLists.Apply(es)
 }
 
-func (m *ReadModels) applySubmissions(docs []submissionEntryDoc) {
+func (m *ReadModels) applySubmissions(docs []SubmissionEntryDoc) {
 	es := make([]app.SubmissionEntry, len(docs))
 	for i, d := range docs {
 		es[i] = submissionOf(d)
@@ -341,7 +344,7 @@ func (m *ReadModels) saveSubmissions(ctx context.Context, es []app.SubmissionEnt
 		ids = append(ids, e.ID)
 		given[e.ID] = e
 	}
-	saved := make([]submissionEntryDoc, len(ids))
+	saved := make([]SubmissionEntryDoc, len(ids))
 	changed := make([]bool, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -354,7 +357,7 @@ func (m *ReadModels) saveSubmissions(ctx context.Context, es []app.SubmissionEnt
 			}
 			stored := app.SubmissionEntry{}
 			if found {
-				stored = submissionOf(d.submissionEntryDoc)
+				stored = submissionOf(d.SubmissionEntryDoc)
 				stored.Feedback = feedbackOf(d.Feedback)
 			}
 			e := merge(stored, given[id])
@@ -362,18 +365,18 @@ func (m *ReadModels) saveSubmissions(ctx context.Context, es []app.SubmissionEnt
 				return nil // delivered again
 			}
 			e.ID = id
-			out := submissionDoc{submissionEntryDoc: submissionEntryDocOf(e), Feedback: feedbackDocOf(e.Feedback)}
+			out := submissionDoc{SubmissionEntryDoc: submissionEntryDocOf(e), Feedback: feedbackDocOf(e.Feedback)}
 			if err := m.submissions.Put(gctx, id, out); err != nil {
 				return err
 			}
-			saved[i], changed[i] = out.submissionEntryDoc, true
+			saved[i], changed[i] = out.SubmissionEntryDoc, true
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	var record []submissionEntryDoc
+	var record []SubmissionEntryDoc
 	for i := range ids {
 		if changed[i] {
 			record = append(record, saved[i])
@@ -539,4 +542,12 @@ func (m *ReadModels) Feedback(ctx context.Context, id string) (round.Feedback, b
 // Empty says whether no round and no submission is held.
 func (m *ReadModels) Empty() bool {
 	return m.roundLists.Len() == 0 && m.submissionLists.Len() == 0
+}
+
+// Damaged says whether a submission held has lost its list fields: every entry
+// names its organisation, and one read from a document an earlier version wrote
+// (its _id alone; see SubmissionEntryDoc) names none. It looks in memory only.
+func (m *ReadModels) Damaged() bool {
+	lost, _ := m.submissionLists.Page(nil, nil, func(e app.SubmissionEntry) bool { return e.Org == "" }, 1)
+	return len(lost) > 0
 }

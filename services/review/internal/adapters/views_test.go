@@ -2,6 +2,7 @@ package adapters_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -71,5 +72,51 @@ func TestASubmissionsTwoHalvesMergeWhateverTheirOrder(t *testing.T) {
 	f, ok, err := reader.Feedback(ctx, "s1")
 	if err != nil || !ok || f.Text != "Well done." || len(f.Scores) != 1 {
 		t.Errorf("feedback %+v (%v, %v)", f, ok, err)
+	}
+}
+
+// TestAReplicaStartedAfterManyChangesListsEachSubmissionWhole: a replica starting
+// reads the submissions' stored documents and then only the changes after the last
+// mark, so the documents must hold every list field. They held their _id alone: the
+// list fields were an embedded struct of an unexported type, which the BSON encoder
+// leaves out, inline or not. A replica started after more than a mark's worth of
+// changes then listed every submission as a draft of no organisation, and a released
+// feedback read as not released.
+func TestAReplicaStartedAfterManyChangesListsEachSubmissionWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	writer, err := adapters.NewReadModels(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC)
+	const n = 80 // more than a mark's worth of changes (64)
+	for i := range n {
+		id := fmt.Sprintf("s%02d", i)
+		received := app.SubmissionEntry{ID: id, Org: "o1", Submitted: true, CreatedAt: at, SubmittedAt: at.Add(time.Hour), Version: 2}
+		released := app.SubmissionEntry{ID: id, Org: "o1", Submitted: true, RoundID: "r1", Released: true, RoundVersion: 9,
+			Feedback: &round.Feedback{Text: "Well done.", Scores: []events.ThemeScore{{Theme: "visibility", Score: 3}}}}
+		for _, c := range []app.SubmissionEntry{received, released} {
+			if err := writer.Save(ctx, app.Changes{Submissions: []app.SubmissionEntry{c}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	later, err := adapters.NewReadModels(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok, err := later.Submission(ctx, "s00")
+	if err != nil || !ok || e.Status() != "feedback_released" || e.Org != "o1" || e.Version != 2 || e.RoundID != "r1" || !e.SubmittedAt.Equal(at.Add(time.Hour)) {
+		t.Errorf("a replica started after %d changes holds s00 as %+v (%v, %v), want o1's, submitted, its feedback released in r1", 2*n, e, ok, err)
+	}
+	page, _, err := later.Submissions(ctx, "o1", "feedback_released", "", 100)
+	if err != nil || len(page) != n {
+		t.Errorf("it lists %d of o1's %d submissions with feedback released (%v)", len(page), n, err)
+	}
+	f, ok, err := later.Feedback(ctx, "s00")
+	if err != nil || !ok || f.Text != "Well done." {
+		t.Errorf("s00's feedback %+v (%v, %v)", f, ok, err)
 	}
 }

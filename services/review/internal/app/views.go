@@ -181,6 +181,9 @@ type ReadModels interface {
 	Feedback(ctx context.Context, id string) (f round.Feedback, ok bool, err error)
 	// Empty says whether no round and no submission is held.
 	Empty() bool
+	// Damaged says whether a submission held lacks its list fields (written so by an
+	// earlier version), which SeedViews then writes again from the event store.
+	Damaged() bool
 }
 
 // ProjectedSubjects are the events the read models are built from.
@@ -466,10 +469,14 @@ func (a *App) feedbackOf(ctx context.Context, e SubmissionEntry) (round.Feedback
 
 // SeedViews builds the read models from the event store when there are none yet (a
 // new deployment of this version, or read models dropped), since the stream the
-// projection reads may no longer hold the oldest events. It runs at start, before
-// the projection consumes, so the two never write at once.
+// projection reads may no longer hold the oldest events; and again when they are
+// damaged: versions before 2026-12-06 stored each submission's list document with
+// its _id alone, so a start read every submission back as a draft of no
+// organisation. It runs at start, before the projection consumes, so the two never
+// write at once in this replica; each document is merged with what is stored, never
+// put back older.
 func (a *App) SeedViews(ctx context.Context) error {
-	if !a.read.Empty() {
+	if !a.read.Empty() && !a.read.Damaged() {
 		return nil
 	}
 	var all []events.Envelope

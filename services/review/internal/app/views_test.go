@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -419,5 +420,86 @@ func TestAPageOfSubmissionsHeldInMemoryReadsNoCommit(t *testing.T) {
 	i := slices.IndexFunc(mine, func(l app.Listed) bool { return l.Submission.ID() == draft.ID() })
 	if i < 0 || mine[i].Submission.Version() != changed.Version() || mine[i].Submission.Content().Webpage != content.Webpage {
 		t.Errorf("after another replica changed the draft to version %d, this one lists it as %+v", changed.Version(), mine)
+	}
+}
+
+// TestAStartRepairsTheSubmissionDocumentsAnEarlierVersionWrote: versions before
+// 2026-12-06 stored each submission's list document with its _id (and feedback)
+// alone. A replica starting on them after more than a mark's worth of changes read
+// every submission back as a draft of no organisation; SeedViews now finds that and
+// writes the documents again from the event store, so that the lists are right from
+// the first request.
+func TestAStartRepairsTheSubmissionDocumentsAnEarlierVersionWrote(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := testenv.MonitoredDB(t, "")
+	clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
+	writer, es := replica(t, db, clk)
+	first, _ := history(t, writer, db, clk, 40)
+	all, err := es.All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An event at a time, as the projection's consumer may: many changes, so that a
+	// start reads the documents and only the changes after the last mark.
+	for _, e := range all {
+		if err := writer.Project(ctx, []events.Envelope{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := db.Collection(adapters.SubmissionsCollection+"_changes").CountDocuments(ctx, bson.D{}); err != nil || n < 130 {
+		t.Fatalf("%d changes (%v), want more than two marks' worth", n, err)
+	}
+	// statuses is how ops' list and org-000's lead's list show every submission.
+	statuses := func(a *app.App) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, by := range []auth.Principal{ops, lead(orgName(0))} {
+			page, _, err := a.ListSubmissions(ctx, by, app.SubmissionQuery{Limit: 200})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range page {
+				out[by.Subject+" "+l.Submission.ID()] = l.Status + " " + l.Submission.OrganisationID()
+			}
+		}
+		return out
+	}
+	want := statuses(writer)
+	if len(want) != 2*40+2 || want["ops "+first[orgName(0)]] != "feedback_released "+orgName(0) {
+		t.Fatalf("before: %d listed, org-000's first as %q", len(want), want["ops "+first[orgName(0)]])
+	}
+	// What the earlier version left: each document its _id and feedback alone.
+	coll := db.Collection(adapters.SubmissionsCollection)
+	cur, err := coll.Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []bson.M
+	if err := cur.All(ctx, &docs); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		old := bson.M{"_id": d["_id"]}
+		if f, ok := d["feedback"]; ok {
+			old["feedback"] = f
+		}
+		if _, err := coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d["_id"]}}, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	a, _ := replica(t, db, clk) // the start of this version
+	got := statuses(a)
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("after the start, %s is listed as %q, want %q", k, got[k], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("after the start %d are listed, want %d", len(got), len(want))
+	}
+	if _, err := a.Feedback(ctx, lead(orgName(0)), first[orgName(0)]); err != nil {
+		t.Errorf("org-000's released feedback: %v", err)
 	}
 }
