@@ -684,15 +684,7 @@ func (s *SealedStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[
 		return nil, errors.New("personal: the event store cannot load many at once")
 	}
 	many, err := l.LoadMany(ctx, aggregateIDs)
-	if err != nil {
-		return nil, err
-	}
-	for id, evs := range many {
-		if many[id], err = s.openAll(ctx, evs); err != nil {
-			return nil, err
-		}
-	}
-	return many, nil
+	return s.openMany(ctx, many, err)
 }
 
 // LoadManyThrough loads several aggregates, each known to have reached a version,
@@ -705,6 +697,11 @@ func (s *SealedStore) LoadManyThrough(ctx context.Context, through map[string]in
 		return nil, errors.New("personal: the event store cannot load many through their versions")
 	}
 	many, err := l.LoadManyThrough(ctx, through)
+	return s.openMany(ctx, many, err)
+}
+
+// openMany opens each aggregate's events that a load of several returned (or its err).
+func (s *SealedStore) openMany(ctx context.Context, many map[string][]events.Envelope, err error) (map[string][]events.Envelope, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,18 @@ func replica(t *testing.T, db *mongo.Database, clk clock.Clock) (*app.App, *stor
 	return a, es
 }
 
+// projectAll gives the projection every event of the log, as its consumer would.
+func projectAll(t *testing.T, writer *app.App, es *store.EventStore) {
+	t.Helper()
+	all, err := es.All(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Project(context.Background(), all); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var ops = auth.Principal{Subject: "ops", Role: auth.RoleOps}
 
 // applicant is the applicant of organisation i.
@@ -101,13 +113,7 @@ func TestTheFirstReadsAfterARestartCostWhatTheyDoWarm(t *testing.T) {
 	clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
 	writer, es := replica(t, db, clk)
 	rounds, apps := submitted(t, writer, clk, 30)
-	all, err := es.All(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writer.Project(ctx, all); err != nil {
-		t.Fatal(err)
-	}
+	projectAll(t, writer, es)
 
 	a, _ := replica(t, db, clk) // the restart
 	reads := []struct {
@@ -175,17 +181,7 @@ func TestAPageOfApplicationsHeldInMemoryReadsNoCommit(t *testing.T) {
 	clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
 	writer, es := replica(t, db, clk)
 	_, apps := submitted(t, writer, clk, 30)
-	project := func() {
-		t.Helper()
-		all, err := es.All(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := writer.Project(ctx, all); err != nil {
-			t.Fatal(err)
-		}
-	}
-	project()
+	projectAll(t, writer, es)
 	a, _ := replica(t, db, clk) // a restart: Warm holds the newest applications
 	finds := map[int]int{}
 	for _, limit := range []int{5, 20, 5, 20} {
@@ -204,7 +200,7 @@ func TestAPageOfApplicationsHeldInMemoryReadsNoCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	project()
+	projectAll(t, writer, es)
 	page, _, err := a.List(ctx, ops, app.ListQuery{Limit: 50})
 	if err != nil {
 		t.Fatal(err)

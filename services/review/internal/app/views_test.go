@@ -63,6 +63,18 @@ func lead(org string) auth.Principal {
 	return auth.Principal{Subject: "lead-" + org, Role: auth.RoleLead, Org: org}
 }
 
+// projectAll gives the projection every event of the log, as its consumer would.
+func projectAll(t *testing.T, writer *app.App, es *store.EventStore) {
+	t.Helper()
+	all, err := es.All(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Project(context.Background(), all); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func must[T any](t *testing.T) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()
@@ -172,13 +184,7 @@ func TestReviewReadsCostTheirPageWhateverTheHistory(t *testing.T) {
 				writer, es := replica(t, db, clk)
 				first, second := history(t, writer, db, clk, n)
 				// The projection's consumer is not running here: it is given every event.
-				all, err := es.All(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := writer.Project(ctx, all); err != nil {
-					t.Fatal(err)
-				}
+				projectAll(t, writer, es)
 
 				// Each read is the first request of a replica just started, so that
 				// what one read left in the store's memory does not serve another.
@@ -290,13 +296,7 @@ func TestTheFirstReadsAfterARestartCostWhatTheyDoWarm(t *testing.T) {
 	clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
 	writer, es := replica(t, db, clk)
 	first, second := history(t, writer, db, clk, 20)
-	all, err := es.All(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writer.Project(ctx, all); err != nil {
-		t.Fatal(err)
-	}
+	projectAll(t, writer, es)
 	a, _ := replica(t, db, clk) // the restart
 	rounds, _, err := a.Rounds(ctx, ops, app.Page{Limit: 50})
 	if err != nil || len(rounds) == 0 {
@@ -377,17 +377,7 @@ func TestAPageOfSubmissionsHeldInMemoryReadsNoCommit(t *testing.T) {
 	}
 	content := events.SubmissionContent{TechnicianVoice: events.TechnicianVoice{HowConsulted: "Survey", Participants: 10}}
 	draft := must[*submission.Submission](t)(writer.DraftSubmission(ctx, lead(org), "", content))
-	project := func() {
-		t.Helper()
-		all, err := es.All(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := writer.Project(ctx, all); err != nil {
-			t.Fatal(err)
-		}
-	}
-	project()
+	projectAll(t, writer, es)
 	a, _ := replica(t, db, clk) // a restart: Warm holds the submissions
 	finds := map[int]int{}
 	for _, limit := range []int{5, 20, 5, 20} {
@@ -412,7 +402,7 @@ func TestAPageOfSubmissionsHeldInMemoryReadsNoCommit(t *testing.T) {
 	}
 	content.Webpage = "https://example.ac.uk/tc"
 	changed := must[*submission.Submission](t)(writer.UpdateSubmission(ctx, lead(org), draft.ID(), draft.Version(), content))
-	project()
+	projectAll(t, writer, es)
 	mine, _, err = a.ListSubmissions(ctx, ops, app.SubmissionQuery{Org: org, Limit: 50})
 	if err != nil {
 		t.Fatal(err)
