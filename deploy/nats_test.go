@@ -695,12 +695,15 @@ func TestProdNATSClusterFormsOverMutualTLSOnly(t *testing.T) {
 		return slices.ContainsFunc(servers, (*server.Server).JetStreamIsLeader)
 	})
 	_, js := connectAs(t, servers[0].ClientURL(), caFile, "fund")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	// A new meta leader counts a peer offline until it has heard from it: placement
-	// can be refused for a moment after the election ("no suitable peers").
+	// can be refused for a moment after the election ("no suitable peers"). Each try
+	// has a few seconds of its own: a request the meta leader never answers (one sent
+	// as it stepped down) spent the whole wait when the tries shared one deadline,
+	// and CI failed on "context deadline exceeded" after a single try.
 	said := ""
-	waitFor(t, 20*time.Second, "a stream with three replicas", func() bool {
+	waitFor(t, 40*time.Second, "a stream with three replicas", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_FUND", Subjects: []string{"tc.fund.>"}, Replicas: 3})
 		if err != nil && err.Error() != said {
 			said = err.Error()
