@@ -252,12 +252,13 @@ func (s *EventStore) loadHeld(ctx context.Context, aggregateID string, maxAge ti
 // LoadThrough is Load, but it answers from memory without reading the log when this
 // process holds the aggregate up to at least version: a projection handling the
 // event of that version writes a state no older than the event, and a later event
-// brings its own projection.
+// brings its own projection. A version of 0 or less names none (a read model's entry
+// written before it kept its version), and is Load.
 func (s *EventStore) LoadThrough(ctx context.Context, aggregateID string, version int) ([]events.Envelope, error) {
 	s.mu.Lock()
 	commits := s.known[aggregateID]
 	s.mu.Unlock()
-	if n := len(commits); n > 0 && commits[n-1].Version+len(commits[n-1].Events)-1 >= version {
+	if n := len(commits); version > 0 && n > 0 && commits[n-1].Version+len(commits[n-1].Events)-1 >= version {
 		return envelopesOf(commits), nil
 	}
 	return s.Load(ctx, aggregateID)
@@ -342,7 +343,8 @@ func (s *EventStore) LoadMany(ctx context.Context, aggregateIDs []string) (map[s
 // (through: id → version), each through LoadThrough: one this process holds up to its
 // version is answered from memory, and only the others are read. A list whose read
 // model names each entry's version so costs no read of the log for what it holds,
-// and shows nothing older than its own entries.
+// and shows nothing older than its own entries; an entry naming no version (0) is
+// read afresh.
 func (s *EventStore) LoadManyThrough(ctx context.Context, through map[string]int) (map[string][]events.Envelope, error) {
 	ids := make([]string, 0, len(through))
 	for id := range through {

@@ -87,18 +87,19 @@ func TestLoadManyThroughReadsOnlyTheAggregatesMemoryIsShortOf(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a, b := twoProcesses(t)
-	for _, id := range []string{"held", "behind"} {
+	for _, id := range []string{"held", "behind", "unversioned"} {
 		mustCount(t, a, id)
 		mustCount(t, b, id) // b loads a's event and appends a second: a holds 1 of 2
 	}
 	mustCount(t, b, "unknown") // a never loaded it
-	got, err := a.LoadManyThrough(ctx, map[string]int{"held": 1, "behind": 2, "unknown": 1, "nothing-here": 1})
+	got, err := a.LoadManyThrough(ctx, map[string]int{"held": 1, "behind": 2, "unversioned": 0, "unknown": 1, "nothing-here": 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Asked through version 1 of "held", a answers the one event it holds: had it read
 	// the log it would have found two.
-	want := map[string]int{"held": 1, "behind": 2, "unknown": 1}
+	// An entry naming no version (0) is read afresh, as a is behind on it.
+	want := map[string]int{"held": 1, "behind": 2, "unversioned": 2, "unknown": 1}
 	for id, n := range want {
 		if len(got[id]) != n {
 			t.Errorf("%s: %d events, want %d", id, len(got[id]), n)

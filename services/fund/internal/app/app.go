@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -102,7 +101,8 @@ type ListQuery struct {
 // Page is a page of applications.
 type Page struct {
 	IDs []string
-	// Versions are the listed applications' versions as the list has them (by id).
+	// Versions are the listed applications' versions as the list has them, by id: an
+	// entry for each of IDs.
 	Versions   map[string]int
 	NextCursor string
 	// Total is how many applications the query matches over every page.
@@ -898,14 +898,7 @@ func (a *App) List(ctx context.Context, by auth.Principal, q ListQuery) ([]*appl
 	// whether the caller may see it: from what this process holds when that is as new
 	// as the view's entry, read from the log where it is not. A page held in memory
 	// costs no read, and shows nothing older than the list.
-	through := make(map[string]int, len(page.IDs))
-	for _, id := range page.IDs {
-		through[id] = math.MaxInt // an entry without its version is read afresh
-		if v := page.Versions[id]; v > 0 {
-			through[id] = v
-		}
-	}
-	histories, err := a.events.LoadManyThrough(ctx, through)
+	histories, err := a.events.LoadManyThrough(ctx, page.Versions)
 	if err != nil {
 		return nil, Page{}, err
 	}

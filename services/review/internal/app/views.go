@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -408,15 +407,11 @@ func (a *App) ListSubmissions(ctx context.Context, by auth.Principal, q Submissi
 // throughEntries names each listed submission's version, so that the page is loaded
 // from what this process holds when that is as new as the list, and read from the
 // log only where it is not: a list shows nothing older than its own entries, and a
-// page of submissions held in memory costs no read. An entry that names no version
-// is read afresh.
+// page of submissions held in memory costs no read.
 func throughEntries(page []SubmissionEntry) map[string]int {
 	through := make(map[string]int, len(page))
 	for _, e := range page {
 		through[e.ID] = e.Version
-		if e.Version <= 0 {
-			through[e.ID] = math.MaxInt
-		}
 	}
 	return through
 }

@@ -422,7 +422,7 @@ func TestAPageOfSubmissionsHeldInMemoryReadsNoCommit(t *testing.T) {
 func TestAStartRepairsTheSubmissionDocumentsAnEarlierVersionWrote(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := testenv.MonitoredDB(t, "")
+	_, db := testenv.Mongo(t)
 	clk := clock.NewFake(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC))
 	writer, es := replica(t, db, clk)
 	first, _ := history(t, writer, db, clk, 40)
