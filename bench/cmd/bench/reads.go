@@ -429,17 +429,19 @@ var adminPorts = map[string]int{"signatory": 9081, "review": 9082, "notify": 908
 // after the stack was left idle for readPause and on a new connection (the median of
 // readRestarts), and then warm (p50 of readSamples). The difference is what waking an
 // idle process and opening a connection cost on this machine, whatever the request:
-// the baseline of the reads' first requests, measured in the same run.
+// the baseline of the reads' first requests, measured in the same run. One pause
+// serves every service, as it does the reads: each stays idle until its own turn,
+// and each admin listener's connection is new.
 func timeWakeUps(ctx context.Context, c *client, of services) (first, warm map[string]time.Duration, err error) {
 	firsts := map[string][]time.Duration{}
 	warm = map[string]time.Duration{}
 	for range readRestarts {
+		http.DefaultClient.CloseIdleConnections()
+		time.Sleep(readPause)
 		for _, name := range slices.Sorted(maps.Keys(adminPorts)) {
 			if !of.has(name) {
 				continue
 			}
-			http.DefaultClient.CloseIdleConnections()
-			time.Sleep(readPause)
 			p50, f, err := timeRead(ctx, c, read{name: name + ": /healthz", url: c.s.url(adminPorts[name]) + "/healthz"})
 			if err != nil {
 				return nil, nil, err
