@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -94,7 +93,7 @@ func TestNoStoredDocumentLosesAFieldToTheEncoder(t *testing.T) {
 				where := fset.Position(field.Pos())
 				rel, _ := filepath.Rel(root, where.Filename)
 				switch {
-				case len(field.Names) == 0 && !exported(embeddedName(field.Type)):
+				case len(field.Names) == 0 && !token.IsExported(embeddedName(field.Type)):
 					found = append(found, rel+":"+strconv.Itoa(where.Line)+": embeds "+embeddedName(field.Type)+", an unexported type")
 				case len(field.Names) > 0 && tag != "" && !field.Names[0].IsExported():
 					found = append(found, rel+":"+strconv.Itoa(where.Line)+": tags the unexported field "+field.Names[0].Name)
@@ -135,11 +134,4 @@ func embeddedName(e ast.Expr) string {
 		return embeddedName(x.X)
 	}
 	return "?"
-}
-
-func exported(name string) bool {
-	for _, r := range name {
-		return unicode.IsUpper(r)
-	}
-	return false
 }
