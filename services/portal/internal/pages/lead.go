@@ -149,6 +149,14 @@ func obligationStatus(ob sigapi.Obligation) string {
 		return plural(*ob.DaysOverdue, "day") + " overdue"
 	case ob.Status == "met" && ob.MetOn != nil:
 		return "Met on " + longDate(ob.MetOn.Time)
+	case ob.Status == sigapi.Lapsed:
+		return "Lapsed when the organisation withdrew" // the only way one lapses
+	case ob.Status == sigapi.Open:
+		return "Open"
+	case ob.Status == sigapi.Overdue:
+		return "Overdue"
+	case ob.Status == sigapi.Met:
+		return "Met"
 	}
 	return string(ob.Status)
 }
