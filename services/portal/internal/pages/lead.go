@@ -94,14 +94,7 @@ func (h *Handler) obligations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, ob := range obResp.JSON200.Items {
-		row := obligationRow{What: obligationKind(string(ob.Kind), ob.Cycle),
-			Opens: longDate(ob.WindowOpens.Time), Due: longDate(ob.Due.Time), Status: string(ob.Status), StatusText: obligationStatus(ob)}
-		if ob.Status == "open" && londonDay(h.clock.Now()).Before(ob.WindowOpens.Time) {
-			// Not yet open: "1096 days left", tagged as open, read as a deadline
-			// running now.
-			row.Status, row.StatusText = "upcoming", "Window opens "+longDate(ob.WindowOpens.Time)
-		}
-		data.Obligations = append(data.Obligations, row)
+		data.Obligations = append(data.Obligations, obligationRowOn(ob, londonDay(h.clock.Now())))
 	}
 	// The calendar is a convenience: the page stands without it when notify is down.
 	if cal, err := set.Notify.GetCalendarURLWithResponse(r.Context(), org); err == nil && cal.JSON200 != nil {
@@ -137,6 +130,19 @@ func obligationKind(kind string, cycle int) string {
 		return fmt.Sprintf("Self-assessment and action plan (cycle %d)", cycle)
 	}
 	return kind
+}
+
+// obligationRowOn is an obligation as the lead's page and the console show it on
+// the London day today. Signatory calls an obligation open until it is met or
+// overdue, its window open or not: one whose window has not opened reads as when it
+// opens, not as "1096 days left" tagged open, a deadline running now.
+func obligationRowOn(ob sigapi.Obligation, today time.Time) obligationRow {
+	row := obligationRow{What: obligationKind(string(ob.Kind), ob.Cycle),
+		Opens: longDate(ob.WindowOpens.Time), Due: longDate(ob.Due.Time), Status: string(ob.Status), StatusText: obligationStatus(ob)}
+	if ob.Status == sigapi.Open && today.Before(ob.WindowOpens.Time) {
+		row.Status, row.StatusText = "upcoming", "Window opens "+longDate(ob.WindowOpens.Time)
+	}
+	return row
 }
 
 func obligationStatus(ob sigapi.Obligation) string {

@@ -213,8 +213,7 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 		return
 	}
 	for _, ob := range obs.JSON200.Items {
-		data.Obligations = append(data.Obligations, obligationRow{What: obligationKind(string(ob.Kind), ob.Cycle),
-			Opens: longDate(ob.WindowOpens.Time), Due: longDate(ob.Due.Time), Status: string(ob.Status), StatusText: obligationStatus(ob)})
+		data.Obligations = append(data.Obligations, obligationRowOn(ob, londonDay(h.clock.Now())))
 	}
 	params := &sigapi.GetHistoryParams{Limit: &limit}
 	if cur := r.URL.Query().Get("history"); cur != "" {
