@@ -288,7 +288,7 @@ func (o *Organisation) Announce(on civil.Date, policy Policy, today civil.Date) 
 		return nil, apperr.Field("announced_on", "%s is before the form was signed on %s", on.InWords(), o.signedOn.InWords())
 	}
 	if latest := today.AddMonths(policy.AnnouncementLead); on.After(latest) {
-		return nil, apperr.Field("announced_on", "%s is more than %d months ahead (the latest is %s): check the year", on, policy.AnnouncementLead, latest)
+		return nil, apperr.Field("announced_on", "%s is more than %d months ahead (the latest is %s): check the year", on.InWords(), policy.AnnouncementLead, latest.InWords())
 	}
 	s := policy.For(o.enquiry.Kind)
 	opens, due := s.First(on)
@@ -424,7 +424,7 @@ func (o *Organisation) RecordSubmission(obligationID, submissionID string, recei
 	}
 	if receivedOn.Before(open.WindowOpens) {
 		return nil, apperr.New(apperr.Conflict, "submission %s was received on %s, before the window of obligation %s opens on %s: it does not meet it",
-			submissionID, receivedOn, open.ID, open.WindowOpens)
+			submissionID, receivedOn.InWords(), open.ID, open.WindowOpens.InWords())
 	}
 	s := policy.For(o.enquiry.Kind)
 	opens, due := s.Next(receivedOn)

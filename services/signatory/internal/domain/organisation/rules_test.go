@@ -2,6 +2,7 @@ package organisation_test
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,9 @@ func replay(t *testing.T, steps ...step) *organisation.Organisation {
 	return o
 }
 
+// isoDate is a date as the code writes it (2027-06-04), not as a person reads it.
+var isoDate = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`)
+
 // TestOnboardingDatesFollowEachOtherAndHaveHappened is every date rule of the
 // onboarding, judged on today (2026-12-03): each step is dated on or after the one
 // before it, what has happened is not dated in the future, and an announcement is
@@ -111,7 +115,7 @@ func TestOnboardingDatesFollowEachOtherAndHaveHappened(t *testing.T) {
 		{"announced on the signing day", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, announce("2025-02-01"), "", ""},
 		{"announced before signing", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, announce("2025-01-31"), "announced_on", "before the form was signed"},
 		{"announced six months ahead", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, announce("2027-06-03"), "", ""},
-		{"announced more than six months ahead", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, announce("2027-06-04"), "announced_on", "ahead"},
+		{"announced more than six months ahead", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, announce("2027-06-04"), "announced_on", "Friday 4 June 2027 is more than 6 months ahead (the latest is Thursday 3 June 2027)"},
 		{"withdrawn on the announcement day", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01"), announce("2025-03-20")}, withdrawOn("2025-03-20"), "", ""},
 		{"withdrawn before the announcement", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01"), announce("2025-03-20")}, withdrawOn("2025-03-19"), "withdrawn_on", "before the announcement on Thursday 20 March 2025"},
 		{"withdrawn before the form was signed", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, withdrawOn("2025-01-31"), "withdrawn_on", "before the form was signed"},
@@ -142,6 +146,10 @@ func TestOnboardingDatesFollowEachOtherAndHaveHappened(t *testing.T) {
 			}
 			if !strings.Contains(e.Message, tt.says) {
 				t.Errorf("message %q does not say %q", e.Message, tt.says)
+			}
+			// A person reads the refusal: dates in words, as every other says them.
+			if isoDate.MatchString(e.Message) {
+				t.Errorf("message %q gives a date as the code writes it, not in words", e.Message)
 			}
 			if len(payloads) != 0 {
 				t.Errorf("refused command still produced %d events", len(payloads))
@@ -237,8 +245,8 @@ func TestSubmissionBeforeTheWindowOpensDoesNotMeetTheObligation(t *testing.T) {
 				if apperr.CodeOf(err) != apperr.Conflict || len(payloads) != 0 {
 					t.Fatalf("got %v, %v; want a conflict and no events", payloads, err)
 				}
-				if e, _ := apperr.As(err); !strings.Contains(e.Message, "before the window") {
-					t.Errorf("message %q does not say the window has not opened", e.Message)
+				if e, _ := apperr.As(err); !strings.Contains(e.Message, "before the window") || isoDate.MatchString(e.Message) {
+					t.Errorf("message %q does not say the window has not opened, with dates in words", e.Message)
 				}
 				return
 			}
