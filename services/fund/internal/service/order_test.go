@@ -81,12 +81,12 @@ func TestAChangeToTheOrderOfRoundsNeverFundsAnOrganisationInTwoBoundRounds(t *te
 	if r.Status != http.StatusConflict {
 		t.Fatalf("closing Q early, making P its previous round with organisations funded in both: %d %s, want 409", r.Status, r.Body)
 	}
-	if d := r.JSON(t)["detail"].(string); !strings.Contains(d, `round "Round P" (1 March 2027 to 31 March 2027) the previous round of round "Round Q" (1 March 2027 to 3 April 2027)`) || !strings.Contains(d, "Org org-ord") {
+	if d := r.JSON(t)["detail"].(string); !strings.Contains(d, `round "Round P" (Monday 1 March 2027 to Wednesday 31 March 2027) the previous round of round "Round Q" (Monday 1 March 2027 to Saturday 3 April 2027)`) || !strings.Contains(d, "Org org-ord") {
 		t.Errorf("the refusal %q does not say which rounds and organisation", d)
 	}
 	terms := roundTerms("Round R3", "2027-04-02T08:00:00Z", "2027-07-31T17:00:00+01:00", "2027-12-31", true)
 	r = h.Must(http.StatusConflict, h.Do("PUT", "/v1/rounds/"+r3, h.ops, terms))
-	if pr := r.JSON(t); pr["field"] != "closes" || !strings.Contains(pr["detail"].(string), `round "Round P" (1 March 2027 to 31 March 2027) the previous round of round "Round Q"`) {
+	if pr := r.JSON(t); pr["field"] != "closes" || !strings.Contains(pr["detail"].(string), `round "Round P" (Monday 1 March 2027 to Wednesday 31 March 2027) the previous round of round "Round Q"`) {
 		t.Errorf("moving R3's close after Q's: %s, want 409 naming closes and the rounds", r.Body)
 	}
 	if st := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+q, "", nil)).JSON(t)["status"]; st != "open" {

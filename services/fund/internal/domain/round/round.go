@@ -182,15 +182,16 @@ func (r Round) Close(now time.Time, reason string) ([]events.Payload, error) {
 	return []events.Payload{e}, nil
 }
 
-// LondonTime says t as the fund's messages do: "12 Jan 2027 09:00 GMT".
 // InWords names a round in a message people read: by its name and its dates, since
 // names repeat ("Technician Collaboration Fund 2026" for two rounds of a year), and a
-// refusal naming "round X" twice told ops nothing.
+// refusal naming "round X" twice told ops nothing. Its days are said as every other
+// date the suite writes for people: "Monday 1 March 2027".
 func InWords(r Round) string {
-	day := func(t time.Time) string { return t.In(London).Format("2 January 2006") }
+	day := func(t time.Time) string { return t.In(London).Format("Monday 2 January 2006") }
 	return fmt.Sprintf("round %q (%s to %s)", r.Name, day(r.Opens), day(r.ActualClose()))
 }
 
+// LondonTime says t as the fund's messages do: "Tuesday 12 January 2027, 09:00 GMT".
 func LondonTime(t time.Time) string { return t.In(London).Format("Monday 2 January 2006, 15:04 MST") }
 
 // check applies the rules every version of a round must meet.
