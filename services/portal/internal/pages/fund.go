@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/clients"
@@ -104,6 +105,24 @@ type fundApplicationData struct {
 
 type applicationLine struct{ What, Value string }
 
+// reportState is where an awarded project's report stands, in words, on the London
+// day today, as the console judges it (opsReportState): a report past its due day
+// is overdue to its lead as to ITSS staff, not "Due now".
+func reportState(a fundapi.Application, today time.Time) string {
+	due, overdue := opsReportState(a, today)
+	switch {
+	case a.Report != nil:
+		return "Received"
+	case overdue:
+		return "Overdue"
+	case due:
+		return "Due now"
+	case a.ReportDue != nil:
+		return "Not yet due"
+	}
+	return ""
+}
+
 // fundApplication is one application in full, with its decision, award and report.
 // Another organisation's application is "page not found", as the fund answers.
 func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
@@ -152,14 +171,7 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 	if a.ReportDue != nil {
 		data.ReportDue = longDate(a.ReportDue.Time)
 	}
-	switch {
-	case a.Report != nil:
-		data.ReportState = "Received"
-	case a.ReportIsDue != nil && *a.ReportIsDue:
-		data.ReportState = "Due now"
-	case a.ReportDue != nil:
-		data.ReportState = "Not yet due"
-	}
+	data.ReportState = reportState(*a, londonDay(h.clock.Now()))
 	for _, b := range a.BudgetLines {
 		data.Budget = append(data.Budget, applicationLine{What: b.Description, Value: money.Pounds(int64(b.AmountPence))})
 	}

@@ -39,3 +39,33 @@ func TestOpsReportState(t *testing.T) {
 		}
 	}
 }
+
+// The lead's page says of the report what the console says: a report past its due
+// day read "Due now" to its lead while ITSS staff read "Overdue".
+func TestTheLeadReadsTheReportsStateAsTheConsoleDoes(t *testing.T) {
+	t.Parallel()
+	yes, no := true, false
+	due := &openapi_types.Date{Time: time.Date(2028, 1, 31, 0, 0, 0, 0, time.UTC)}
+	received := fundapi.Application{ReportDue: due, ReportIsDue: &yes}
+	if err := json.Unmarshal([]byte(`{"report": {"summary": "Done", "spent_pence": 50000}}`), &received); err != nil {
+		t.Fatal(err)
+	}
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	for _, tt := range []struct {
+		name  string
+		app   fundapi.Application
+		today time.Time
+		want  string
+	}{
+		{"not awarded", fundapi.Application{}, day(2028, 1, 1), ""},
+		{"before the project ends", fundapi.Application{ReportDue: due, ReportIsDue: &no}, day(2027, 12, 20), "Not yet due"},
+		{"the day after it ends", fundapi.Application{ReportDue: due, ReportIsDue: &yes}, day(2028, 1, 1), "Due now"},
+		{"on its due day", fundapi.Application{ReportDue: due, ReportIsDue: &yes}, day(2028, 1, 31), "Due now"},
+		{"the day after its due day", fundapi.Application{ReportDue: due, ReportIsDue: &yes}, day(2028, 2, 1), "Overdue"},
+		{"received", received, day(2028, 3, 1), "Received"},
+	} {
+		if got := reportState(tt.app, tt.today); got != tt.want {
+			t.Errorf("%s: the lead reads %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
