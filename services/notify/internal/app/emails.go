@@ -261,41 +261,11 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 			}
 			continue
 		}
-		org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
+		subject, c, ics, err := a.reviewReminder(ctx, as, today)
 		if err != nil {
 			return sent, err
 		}
-		round := roundName(as.RoundID, as.RoundName)
-		left := today.DaysUntil(dayOf(as.Deadline))
-		when := "in " + mail.Days(left)
-		switch left {
-		case 0:
-			when = "today"
-		case 1:
-			when = "tomorrow"
-		}
-		first := fmt.Sprintf("A reminder that your review of %s's submission in the peer review round “%s” is due %s: by %s.", org, round, when, mail.Time(as.Deadline))
-		subject := fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
-		then := "The attached calendar entry marks the deadline. Submit it in the Technician Commitment portal. Thank you for giving your time to the Commitment community."
-		if as.Returned > 0 {
-			first = fmt.Sprintf("A reminder that ITSS returned your review of %s's submission in the peer review round “%s” for revision, and that the revised review is due %s: by %s. Until you resubmit it, it does not count towards the feedback.", org, round, when, mail.Time(as.Deadline))
-			subject = fmt.Sprintf("Technician Commitment peer review (%s): your revised review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
-		} else {
-			// Not accepted yet: the portal takes an acceptance only until the deadline,
-			// so the reminder says to accept first (notify's marks say; an assignment
-			// made before marks were kept is told as before).
-			st, _, err := a.review(ctx, as)
-			if err != nil {
-				return sent, err
-			}
-			if st.assigned && !st.accepted {
-				first = fmt.Sprintf("A reminder that you were asked to review %s's submission in the peer review round “%s”, and have not yet accepted it. Reviews are due %s: by %s. An assignment can be accepted only until then.", org, round, when, mail.Time(as.Deadline))
-				subject = fmt.Sprintf("Technician Commitment peer review (%s): accept and review %s's submission by %s", round, org, mail.Time(as.Deadline))
-				then = "The attached calendar entry marks the deadline. Accept the assignment and submit your review in the Technician Commitment portal, or decline it there if you cannot, so that ITSS can ask someone else. Thank you for giving your time to the Commitment community."
-			}
-		}
-		c := mail.Content{Paragraphs: []string{first, then}, Action: a.reviewURL(as.RoundID, as.SubmissionID)}
-		m, err := compose(k, as.Reviewer, subject, c, a.reviewDeadline(as, round, org), false)
+		m, err := compose(k, as.Reviewer, subject, c, ics, false)
 		if err != nil {
 			return sent, err
 		}
@@ -308,6 +278,50 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 		}
 	}
 	return sent, nil
+}
+
+// reviewReminder composes the reminder before a review's deadline as of today: the
+// days left then, and what the reviewer has to do then (accept first, if notify's
+// marks say they have not). A retry or a resend on a later day is composed again by
+// it, so that it never counts down from the day the reminder was first made. as is
+// the assignment's reminder record: Returned says which return of the review it is
+// for.
+func (a *App) reviewReminder(ctx context.Context, as Assignment, today civil.Date) (string, mail.Content, []byte, error) {
+	org, err := a.orgName(ctx, as.OrganisationID, as.OrganisationName)
+	if err != nil {
+		return "", mail.Content{}, nil, err
+	}
+	round := roundName(as.RoundID, as.RoundName)
+	left := today.DaysUntil(dayOf(as.Deadline))
+	when := "in " + mail.Days(left)
+	switch left {
+	case 0:
+		when = "today"
+	case 1:
+		when = "tomorrow"
+	}
+	first := fmt.Sprintf("A reminder that your review of %s's submission in the peer review round “%s” is due %s: by %s.", org, round, when, mail.Time(as.Deadline))
+	subject := fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
+	then := "The attached calendar entry marks the deadline. Submit it in the Technician Commitment portal. Thank you for giving your time to the Commitment community."
+	if as.Returned > 0 {
+		first = fmt.Sprintf("A reminder that ITSS returned your review of %s's submission in the peer review round “%s” for revision, and that the revised review is due %s: by %s. Until you resubmit it, it does not count towards the feedback.", org, round, when, mail.Time(as.Deadline))
+		subject = fmt.Sprintf("Technician Commitment peer review (%s): your revised review of %s's submission is due %s (%s)", round, org, when, mail.Time(as.Deadline))
+	} else {
+		// Not accepted yet: the portal takes an acceptance only until the deadline,
+		// so the reminder says to accept first (notify's marks say; an assignment
+		// made before marks were kept is told as before).
+		st, _, err := a.review(ctx, as)
+		if err != nil {
+			return "", mail.Content{}, nil, err
+		}
+		if st.assigned && !st.accepted {
+			first = fmt.Sprintf("A reminder that you were asked to review %s's submission in the peer review round “%s”, and have not yet accepted it. Reviews are due %s: by %s. An assignment can be accepted only until then.", org, round, when, mail.Time(as.Deadline))
+			subject = fmt.Sprintf("Technician Commitment peer review (%s): accept and review %s's submission by %s", round, org, mail.Time(as.Deadline))
+			then = "The attached calendar entry marks the deadline. Accept the assignment and submit your review in the Technician Commitment portal, or decline it there if you cannot, so that ITSS can ask someone else. Thank you for giving your time to the Commitment community."
+		}
+	}
+	c := mail.Content{Paragraphs: []string{first, then}, Action: a.reviewURL(as.RoundID, as.SubmissionID)}
+	return subject, c, a.reviewDeadline(as, round, org), nil
 }
 
 func dayOf(t time.Time) civil.Date { return civil.Of(t.In(london)) }

@@ -238,7 +238,11 @@ func (a *App) returnedEmail(ctx context.Context, m Mark) (Email, bool, error) {
 	return e, true, nil
 }
 
-func returnedStep(version int) string { return "returned@" + strconv.Itoa(version) }
+// returnedPrefix begins the step of an email about a return of a review: the
+// round's version of the return follows it.
+const returnedPrefix = "returned@"
+
+func returnedStep(version int) string { return returnedPrefix + strconv.Itoa(version) }
 
 // CloseRound records that a round takes no more reviews, so no reminder or chase of
 // a review not in is sent from now on, and tells each reviewer who accepted an
@@ -334,8 +338,9 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time) 
 
 // recomposeReview makes a later attempt of an email about a review say what is true
 // when it is sent: a reminder or chase of a review that is in, or of a round now
-// closed, is given up; a return already answered is given up, and one still open is
-// told as things stand now.
+// closed, is given up; a reminder still true is composed again as of the day it
+// goes; a return already answered is given up, and one still open is told as things
+// stand now.
 func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error) {
 	parts := strings.SplitN(strings.TrimPrefix(d.About, "assignment:"), "|", 3)
 	if len(parts) != 3 {
@@ -398,6 +403,9 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 	if !outstanding {
 		return d, noLongerTrue("%s's review of %s's submission is in, or they are off it", cmp.Or(named.Reviewer.Name, "the reviewer"), cmp.Or(named.OrganisationName, "an institution"))
 	}
+	if d.Kind == "review-due-soon" {
+		return a.recomposeReviewReminder(ctx, d, as)
+	}
 	// Sent again to the reviewer as the pool names them now: ops may have corrected
 	// the address the first went to.
 	if to := named.Reviewer; to.Email != "" && len(d.Message.To) == 1 && !strings.EqualFold(to.Email, d.Message.To[0].Email) && len(d.Content.Paragraphs) > 0 {
@@ -407,15 +415,39 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 		}
 		d.Message = m
 	}
-	if d.Kind == "review-due-soon" {
-		made, ok, err := a.assignments.Get(ctx, as)
-		if err != nil {
-			return d, err
-		}
-		if ok && !a.clock.Now().Before(made.Deadline) {
-			return d, noLongerTrue("the deadline of %s passed; the chase of an overdue review says so", as.Key())
+	return d, nil
+}
+
+// recomposeReviewReminder composes the reminder before a review's deadline again as
+// of today, as the sweep would compose it today (the days left, and whether the
+// reviewer has still to accept), to the reviewer as the pool names them now. Once
+// the deadline has passed it is given up: the chase of an overdue review says so.
+func (a *App) recomposeReviewReminder(ctx context.Context, d Delivery, as Assignment) (Delivery, error) {
+	made, ok, err := a.assignments.Get(ctx, as)
+	if err != nil || !ok {
+		return d, err // no record to compose it from: sent as it was
+	}
+	if !a.clock.Now().Before(made.Deadline) {
+		return d, noLongerTrue("the deadline of %s passed; the chase of an overdue review says so", as.Key())
+	}
+	if v, ok := strings.CutPrefix(d.Step, returnedPrefix); ok {
+		if made.Returned, err = strconv.Atoi(v); err != nil {
+			return d, fmt.Errorf("review reminder %s: step %q: %w", d.Key, d.Step, err)
 		}
 	}
+	to := made.Reviewer
+	if to.Email == "" && len(d.Message.To) == 1 {
+		to = d.Message.To[0]
+	}
+	subject, c, ics, err := a.reviewReminder(ctx, made, a.today())
+	if err != nil {
+		return d, err
+	}
+	m, err := compose(d.Key, to, subject, c, ics, false)
+	if err != nil {
+		return d, err
+	}
+	d.Message, d.Content = m, c
 	return d, nil
 }
 

@@ -643,3 +643,70 @@ func TestSubjectAccessListsAReturnedReviewsAssignmentOnce(t *testing.T) {
 		t.Errorf("subject access lists %d assignments, want kim's one: %v", len(as), as)
 	}
 }
+
+// deliveryOf is the id of the email of kind to email in organisation org's part of
+// the delivery log, failing the test if there is none.
+func deliveryOf(h *harness, org, kind, email string) string {
+	h.t.Helper()
+	ops := h.http.Token(auth.RoleOps, "")
+	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id="+org, ops, nil)).JSON(h.t)["items"].([]any) {
+		d := it.(map[string]any)
+		to, _ := d["to"].([]any)
+		if d["kind"] == kind && len(to) == 1 && to[0].(map[string]any)["email"] == email {
+			return d["id"].(string)
+		}
+	}
+	h.t.Fatalf("no %s email to %s in the log", kind, email)
+	return ""
+}
+
+// A reminder before a review's deadline that goes later than its day (retried after
+// the relay refused it, or resent by ops) counts the days left from the day it goes,
+// and says what the reviewer has to do then: one who accepted since it was made is
+// not asked to accept.
+func TestAReviewReminderSentLateSaysWhereTheReviewStandsOnTheDayItGoes(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	r := h.round("r11")
+	ada := reviewer{round: "r11", roundName: "Winter 2026", sub: "s11", org: "wr", orgName: "University of Wr", deadline: time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)}.as("ada", "Ada Reviewer")
+	bo, cy := ada.as("bo", "Bo Reviewer"), ada.as("cy", "Cy Reviewer")
+	r.publish(ada.assigned(), ada.accepted(), bo.assigned(), bo.accepted(), cy.assigned())
+	h.box.tryLater(ada.email)
+	h.runUntil(civil.New(2026, 12, 4)) // the reminder day: Ada's is refused for now
+	h.box.tryLater()
+
+	const due = "Technician Commitment peer review (Winter 2026): your review of University of Wr's submission is due "
+	last := func(who reviewer) received {
+		t.Helper()
+		got := mailTo(h, who.email, 0)
+		if len(got) == 0 {
+			t.Fatalf("%s received nothing", who.name)
+		}
+		return got[len(got)-1]
+	}
+	h.clock.Advance(24 * time.Hour) // 5 December: Ada's is retried, Cy accepts
+	r.publish(cy.accepted())
+	h.sweep()
+	if got, want := last(ada).Subject, due+"in 6 days (Friday 11 December 2026, 17:00 GMT)"; got != want {
+		t.Errorf("Ada's reminder retried on 5 December: %q, want %q", got, want)
+	}
+
+	ops := h.http.Token(auth.RoleOps, "")
+	h.clock.Set(time.Date(2026, 12, 9, 10, 0, 0, 0, time.UTC))
+	h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "wr", "review-due-soon", cy.email)+"/resends", ops, nil))
+	m := last(cy)
+	if want := due + "in 2 days (Friday 11 December 2026, 17:00 GMT)"; m.Subject != want {
+		t.Errorf("Cy's reminder resent on 9 December: %q, want %q", m.Subject, want)
+	}
+	if strings.Contains(m.Text, "not yet accepted") || strings.Contains(m.Text, "Accept the assignment") {
+		t.Errorf("Cy's reminder resent after Cy accepted still asks them to accept:\n%s", m.Text)
+	}
+
+	h.clock.Set(time.Date(2026, 12, 10, 10, 0, 0, 0, time.UTC))
+	h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "wr", "review-due-soon", bo.email)+"/resends", ops, nil))
+	m = last(bo)
+	if want := due + "tomorrow (Friday 11 December 2026, 17:00 GMT)"; m.Subject != want {
+		t.Errorf("Bo's reminder resent on 10 December: %q, want %q", m.Subject, want)
+	}
+	checkSays(t, m, "is due tomorrow: by Friday 11 December 2026, 17:00 GMT.")
+}
