@@ -338,8 +338,8 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time) 
 
 // recomposeReview makes a later attempt of an email about a review say what is true
 // when it is sent: a reminder or chase of a review that is in, or of a round now
-// closed, is given up; a reminder still true is composed again as of the day it
-// goes; a return already answered is given up, and one still open is told as things
+// closed, is given up, as is an assignment's email once its deadline has passed; a
+// reminder still true is composed again as of the day it goes; a return already answered is given up, and one still open is told as things
 // stand now.
 func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error) {
 	parts := strings.SplitN(strings.TrimPrefix(d.About, "assignment:"), "|", 3)
@@ -405,6 +405,12 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 	}
 	if d.Kind == "review-due-soon" {
 		return a.recomposeReviewReminder(ctx, d, as)
+	}
+	// The email of an assignment asks the reviewer to accept it and review by the
+	// deadline; the review service takes no acceptance after it, and the chase of
+	// an overdue review tells a reviewer who accepted what they owe.
+	if d.Kind == "review-assigned" && !named.Deadline.IsZero() && !a.clock.Now().Before(named.Deadline) {
+		return d, noLongerTrue("the deadline for reviews of %s's submission, %s, has passed: the assignment can no longer be accepted", cmp.Or(named.OrganisationName, "an institution"), mail.Time(named.Deadline))
 	}
 	// Sent again to the reviewer as the pool names them now: ops may have corrected
 	// the address the first went to.

@@ -596,28 +596,21 @@ func TestAReviewersCorrectedAddressIsWrittenToAboutEarlierAssignments(t *testing
 	corrected := "ben.reviewer@othertown.ac.uk"
 	r.publish(events.ReviewerUpdatedV1{ReviewerID: "rev-ben", Name: "Ben Reviewer", Email: corrected, OrganisationID: "org-other", Trained: true, Capacity: 2})
 
+	// Ops resend the assignment email while the deadline is ahead: once it has
+	// passed, the assignment can no longer be accepted, and the resend is refused.
+	ops := h.http.Token(auth.RoleOps, "")
+	h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "ca", "review-assigned", old.email)+"/resends", ops, nil))
+	if got := mailTo(h, corrected, 0); len(got) != 1 || !strings.Contains(got[0].Subject, "is assigned to you") {
+		t.Errorf("the resent assignment email: the corrected address got %v", subjects(got))
+	}
+
 	h.clock.Set(time.Date(2027, 5, 1, 9, 0, 0, 0, time.UTC))
 	r.publish(old.overdue()) // the round's event names the address it copied at the assignment
-	if got := mailTo(h, corrected, 0); len(got) != 1 || !strings.Contains(got[0].Subject, "overdue") {
+	if got := mailTo(h, corrected, 1); len(got) != 1 || !strings.Contains(got[0].Subject, "overdue") {
 		t.Errorf("the corrected address got %v, want the overdue chase", subjects(got))
 	}
 	if got := mailTo(h, old.email, 1); len(got) != 0 {
 		t.Errorf("the old address still got %v", subjects(got))
-	}
-
-	ops := h.http.Token(auth.RoleOps, "")
-	var id string
-	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=ca", ops, nil)).JSON(t)["items"].([]any) {
-		if d := it.(map[string]any); d["kind"] == "review-assigned" {
-			id = d["id"].(string)
-		}
-	}
-	if id == "" {
-		t.Fatal("no assignment email in the log")
-	}
-	h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil))
-	if got := mailTo(h, corrected, 0); len(got) != 2 || !strings.Contains(got[1].Subject, "is assigned to you") {
-		t.Errorf("the resent assignment email: the corrected address got %v", subjects(got))
 	}
 }
 
@@ -709,4 +702,46 @@ func TestAReviewReminderSentLateSaysWhereTheReviewStandsOnTheDayItGoes(t *testin
 		t.Errorf("Bo's reminder resent on 10 December: %q, want %q", m.Subject, want)
 	}
 	checkSays(t, m, "is due tomorrow: by Friday 11 December 2026, 17:00 GMT.")
+}
+
+// The email of an assignment asks the reviewer to accept it and review by the
+// deadline, and the review service takes no acceptance after it: once the deadline
+// has passed, ops' resend of it is refused (409 saying why, nothing sent), and a
+// retry of one the relay refused is given up, saying why.
+func TestAnAssignmentEmailIsNotSentAgainAfterTheDeadline(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 12, 10, 16, 0, 0, 0, time.UTC))
+	r := h.round("r12")
+	ada := reviewer{round: "r12", roundName: "Winter 2026", sub: "s12", org: "wd", orgName: "University of Wd", deadline: time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)}.as("ada", "Ada Reviewer")
+	bo := ada.as("bo", "Bo Reviewer")
+	ops := h.http.Token(auth.RoleOps, "")
+	r.publish(bo.assigned())
+	h.box.tryLater(ada.email)
+	r.publish(ada.assigned())
+	// The first attempt must have met the refusal before it is lifted: the
+	// consumer's ack does not wait for the attempt.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		failed := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=wd&status=failed", ops, nil)).JSON(t)["items"].([]any)
+		if len(failed) != 1 {
+			return fmt.Errorf("ada's refused attempt is not recorded yet: %v", failed)
+		}
+		return nil
+	})
+	h.box.tryLater()
+
+	h.clock.Set(time.Date(2026, 12, 11, 17, 30, 0, 0, time.UTC)) // half an hour after the deadline
+	before := len(h.box.all())
+	res := h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "wd", "review-assigned", bo.email)+"/resends", ops, nil)
+	if res.Status != http.StatusConflict || !strings.Contains(res.Header.Get("Content-Type"), "application/problem+json") ||
+		!strings.Contains(string(res.Body), "deadline") || !strings.Contains(string(res.Body), "passed") {
+		t.Errorf("the resend of Bo's assignment after the deadline: %d %s %s, want 409 saying the deadline passed", res.Status, res.Header.Get("Content-Type"), res.Body)
+	}
+	h.sweep()
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("after the deadline, the assignment emails were sent again: %q", subjects(sent))
+	}
+	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=wd&status=given_up", ops, nil)).JSON(t)["items"].([]any)
+	if len(given) != 1 || given[0].(map[string]any)["kind"] != "review-assigned" || !strings.Contains(given[0].(map[string]any)["last_error"].(string), "deadline") {
+		t.Errorf("given up: %v, want Ada's assignment email, saying the deadline passed", given)
+	}
 }
