@@ -92,6 +92,9 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if d.Role == RoleReviewer && strings.HasPrefix(d.About, "assignment:") {
 		return a.recomposeReview(ctx, d)
 	}
+	if d.Kind == KindLeadNamed {
+		return a.recomposeLeadNamed(ctx, d)
+	}
 	if (d.Role != RoleLead && d.Role != RoleHead) || len(d.Content.Paragraphs) == 0 {
 		return d, nil // for someone else, or logged before its content was kept
 	}

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -51,6 +53,8 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	}
 	named = append(named,
 		fmt.Sprintf("As the nominated lead you receive the Technician Commitment's deadline reminders for %s, and you sign in to the Technician Commitment portal with this address, %s, to see its obligations, submit them and read the feedback on them.", o.Name, o.Lead.Email))
+	// What is due next is the third paragraph, where recomposeLeadNamed puts it as
+	// of the day a later attempt goes.
 	if next := a.nextObligation(o); next != "" {
 		named = append(named, next)
 	}
@@ -110,8 +114,12 @@ func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before
 		}}}, Recipient{head, RoleLeadHead})
 }
 
-// nextObligation says what the organisation owes next and when it is due, where
-// notify knows it.
+// nextObligationIs is what the paragraph of nextObligation says after the
+// organisation's name, by which a later attempt finds it.
+const nextObligationIs = "'s next obligation is "
+
+// nextObligation says what the organisation owes next and when it is due, as of
+// today, where notify knows it.
 func (a *App) nextObligation(o Organisation) string {
 	ob := o.Obligation
 	if ob == nil || ob.Met {
@@ -120,9 +128,50 @@ func (a *App) nextObligation(o Organisation) string {
 	today := a.today()
 	switch {
 	case today.After(ob.Due):
-		return fmt.Sprintf("%s's next obligation is %s, which was due on %s and is overdue.", o.Name, obligationInWords(ob), mail.Day(ob.Due))
+		return fmt.Sprintf("%s%s%s, which was due on %s and is overdue.", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due))
 	case ob.WindowOpens.After(today):
-		return fmt.Sprintf("%s's next obligation is %s, due on %s. Submissions open on %s.", o.Name, obligationInWords(ob), mail.Day(ob.Due), mail.Day(ob.WindowOpens))
+		return fmt.Sprintf("%s%s%s, due on %s. Submissions open on %s.", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due), mail.Day(ob.WindowOpens))
 	}
-	return fmt.Sprintf("%s's next obligation is %s, due on %s. Submissions are open now.", o.Name, obligationInWords(ob), mail.Day(ob.Due))
+	return fmt.Sprintf("%s%s%s, due on %s. Submissions are open now.", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due))
+}
+
+// recomposeLeadNamed makes a later attempt of the email to a new lead say what is
+// true when it goes: what the organisation owes next as of that day (the window
+// may have opened, the obligation fallen overdue or been met since), to the same
+// person. Once they no longer lead the organisation, or it withdrew, it is given
+// up: it would tell them they lead it.
+func (a *App) recomposeLeadNamed(ctx context.Context, d Delivery) (Delivery, error) {
+	if len(d.Message.To) != 1 || len(d.Content.Paragraphs) < 2 {
+		return d, nil // logged before its content was kept
+	}
+	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
+	if err != nil || !ok {
+		return d, err
+	}
+	to := d.Message.To[0]
+	switch {
+	case o.Withdrawn:
+		return d, noLongerTrue("%s withdrew from the Technician Commitment", cmp.Or(o.Name, "the organisation"))
+	case !strings.EqualFold(o.Lead.Email, to.Email):
+		return d, noLongerTrue("%s is no longer %s's nominated lead", cmp.Or(to.Name, "the recipient"), cmp.Or(o.Name, "the organisation"))
+	}
+	// The two paragraphs of who they are come first, then what is due next (if
+	// anything was), as handOver wrote them.
+	paras := slices.Clone(d.Content.Paragraphs[:2])
+	if next := a.nextObligation(o); next != "" {
+		paras = append(paras, next)
+	}
+	for _, p := range d.Content.Paragraphs[2:] {
+		if !strings.Contains(p, nextObligationIs) {
+			paras = append(paras, p)
+		}
+	}
+	c := d.Content
+	c.Paragraphs = paras
+	m, err := compose(d.Key, o.Lead, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
+	if err != nil {
+		return d, err
+	}
+	d.Message, d.Content = m, c
+	return d, nil
 }

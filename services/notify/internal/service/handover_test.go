@@ -1,13 +1,17 @@
 package service_test
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // notHandOvers are the emails among msgs other than a hand-over's.
@@ -190,5 +194,60 @@ func TestTheHeadIsToldOfEachChangeOfLeadOnce(t *testing.T) {
 		if strings.Contains(strings.Join(m.To, ","), hal.Email) {
 			t.Errorf("an erased head was sent %q", m.Subject)
 		}
+	}
+}
+
+// The email to a new lead says what is due next as of the day it goes: retried after
+// the relay refused it, or resent by ops, it says the submissions are open once they
+// are, or that the obligation is overdue once it is, not what was true when the lead
+// was named. Once they no longer lead the organisation, its resend is refused.
+func TestTheNewLeadsEmailSaysWhatIsDueNextOnTheDayItGoes(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("nl", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	ops := h.http.Token(auth.RoleOps, "")
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	h.clock.Set(time.Date(2027, 3, 15, 9, 0, 0, 0, time.UTC))
+	h.box.tryLater(chris.Email)
+	h.publish("nl", events.OrganisationContactsChangedV1{OrganisationID: "nl", Leader: leader, NominatedLead: chris})
+	h.waitFor("nl")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		failed := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=nl&status=failed", ops, nil)).JSON(t)["items"].([]any)
+		if len(failed) != 1 {
+			return fmt.Errorf("the new lead's refused attempt is not recorded yet: %v", failed)
+		}
+		return nil
+	})
+	h.box.tryLater()
+
+	const next = "Uni nl's next obligation is the self-assessment and action plan of cycle 1, due on Monday 20 September 2027."
+	h.sweepOn(civil.New(2027, 3, 22)) // the window opened on 20 March
+	named, _, _ := handOvers(mailTo(h, chris.Email, 0))
+	if len(named) != 1 {
+		t.Fatalf("Chris received %v, want the retried email naming them lead", subjects(mailTo(h, chris.Email, 0)))
+	}
+	checkSays(t, named[0], "You are now Uni nl's nominated lead for the Technician Commitment, in place of Sam Patel.", next+" Submissions are open now.")
+	if strings.Contains(named[0].Text, "Submissions open on") {
+		t.Errorf("the retry, after the window opened, says it opens later:\n%s", named[0].Text)
+	}
+
+	id := deliveryOf(h, "nl", "lead-named", chris.Email)
+	h.clock.Set(time.Date(2027, 9, 25, 9, 0, 0, 0, time.UTC))
+	h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil))
+	named, _, _ = handOvers(mailTo(h, chris.Email, 0))
+	if len(named) != 2 {
+		t.Fatalf("Chris received %v, want the resent email naming them lead", subjects(mailTo(h, chris.Email, 0)))
+	}
+	checkSays(t, named[1], "Uni nl's next obligation is the self-assessment and action plan of cycle 1, which was due on Monday 20 September 2027 and is overdue.")
+
+	h.publish("nl", events.OrganisationContactsChangedV1{OrganisationID: "nl", Leader: leader, NominatedLead: events.Person{Name: "Dee Next", Email: "dee@exampleton.ac.uk"}})
+	h.waitFor("nl")
+	before := len(h.box.all())
+	res := h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)
+	if res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "no longer") {
+		t.Errorf("the resend to Chris, no longer the lead: %d %s, want 409 saying why", res.Status, res.Body)
+	}
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resend sent %q", subjects(sent))
 	}
 }
