@@ -361,6 +361,7 @@ type App struct {
 	cfg         Config
 	personal    PersonalRecords // see UsePersonalRecords
 	sent        SentRegister    // see UseSentRegister
+	fund        FundProgress    // see UseFundProgress
 }
 
 // SentRegister keeps, outside notify's database, what notify sent: a backup of the

@@ -95,6 +95,11 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if d.Kind == KindLeadNamed {
 		return a.recomposeLeadNamed(ctx, d)
 	}
+	if application, ok := strings.CutPrefix(d.About, fundAbout("")); ok {
+		if err := a.fundStillTrue(ctx, d.Kind, application); err != nil {
+			return d, err
+		}
+	}
 	if (d.Role != RoleLead && d.Role != RoleHead) || len(d.Content.Paragraphs) == 0 {
 		return d, nil // for someone else, or logged before its content was kept
 	}
@@ -507,7 +512,13 @@ type Application struct {
 // waits, the event held as for a dependency that is down, until the organisation's
 // contacts have arrived. The applicant's copy is claimed, so it is not sent again.
 func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application, subject string, paras []string, due civil.Date, optional bool) error {
-	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional,
+	if kind == "fund-awarded" || kind == "fund-declined" {
+		// Kept before the emails go, so that a receipt retried from now on is not.
+		if err := a.FundProgressed(ctx, app.ID, FundStepDecided); err != nil {
+			return err
+		}
+	}
+	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional, About: fundAbout(app.ID),
 		Content: mail.Content{Paragraphs: append(paras, "Your tools read the application, and what is needed next, from the fund's API as application "+app.ID+
 			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID)}}
 	if !due.IsZero() {
@@ -594,6 +605,9 @@ const KindFundReportReceived = "fund-report-received"
 // lead's copy does not name the applicant either, so that it keeps nothing of them an
 // erasure would have to find in another person's email.
 func (a *App) FundReportReceived(ctx context.Context, cause string, app Application, spentPence int64) error {
+	if err := a.FundProgressed(ctx, app.ID, FundStepReported); err != nil {
+		return err
+	}
 	project := fmt.Sprintf("the project “%s”", app.Title)
 	if app.Title == "" {
 		project = "the funded project" // the fund names it on every event that names the applicant

@@ -92,6 +92,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err := application.UsePersonalRecords(adapters.NewPersonalRecords(p.DB)); err != nil {
 		return fail(err)
 	}
+	if err := application.UseFundProgress(adapters.NewFundProgress(p.DB)); err != nil {
+		return fail(err)
+	}
 	// An erased person is forgotten in the delivery log and the read models of
 	// people, as every service forgets them (docs/PRIVACY.md).
 	erasure := adapters.NewErasure(p.DB)

@@ -284,6 +284,10 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
+			// Kept either way: the receipt, resent, would say ITSS will assess it.
+			if err := a.FundProgressed(ctx, p.ApplicationID, app.FundStepWithdrawn); err != nil {
+				return err
+			}
 			if !p.OrganisationWithdrew {
 				return nil // the applicant withdrew it themselves: there is nothing to tell them
 			}

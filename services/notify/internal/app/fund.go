@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"errors"
+)
+
+// The steps of an application after it was made that notify keeps, so that a later
+// attempt of a fund email does not say what was overtaken since: the receipt that
+// says ITSS will write with the decision, once it has; the email asking for the
+// report, once the report is in.
+const (
+	FundStepDecided   = "decided" // awarded or declined
+	FundStepWithdrawn = "withdrawn"
+	FundStepReported  = "reported"
+)
+
+// FundProgress keeps which of those steps each application reached. A step is kept
+// once, by inserting it: nothing is ever changed, so writers do not contend.
+type FundProgress interface {
+	Reach(ctx context.Context, application, step string) error
+	Reached(ctx context.Context, application, step string) (bool, error)
+}
+
+// UseFundProgress gives the app where it keeps the steps applications reached.
+// Without it (the app's own tests) a fund email is sent again as it was written.
+func (a *App) UseFundProgress(p FundProgress) error {
+	if p == nil {
+		return errors.New("app: the record of applications' progress is nil")
+	}
+	a.fund = p
+	return nil
+}
+
+// FundProgressed records that an application reached step.
+func (a *App) FundProgressed(ctx context.Context, application, step string) error {
+	if a.fund == nil || application == "" {
+		return nil
+	}
+	return a.fund.Reach(ctx, application, step)
+}
+
+// fundAbout is what a fund email is about: its application.
+func fundAbout(application string) string { return "application:" + application }
+
+// fundStillTrue reports, as an error no longer true, a fund email overtaken by a
+// step its application reached since it was written.
+func (a *App) fundStillTrue(ctx context.Context, kind, application string) error {
+	if a.fund == nil {
+		return nil
+	}
+	var gone []struct{ step, why string }
+	switch kind {
+	case "fund-received": // "ITSS will assess it after the round closes and write with the decision"
+		gone = []struct{ step, why string }{
+			{FundStepDecided, "the application is decided, and the decision's email says so"},
+			{FundStepWithdrawn, "the application is withdrawn, and will not be assessed"},
+		}
+	case "fund-report-due": // "Please send its short report by ..."
+		gone = []struct{ step, why string }{{FundStepReported, "the report on the project is in"}}
+	}
+	for _, g := range gone {
+		reached, err := a.fund.Reached(ctx, application, g.step)
+		if err != nil {
+			return err
+		}
+		if reached {
+			return noLongerTrue("%s", g.why)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// A fund email resent by ops after what it asks for was done is refused, 409 saying
+// why, and sent to nobody: the receipt that says ITSS will write with the decision,
+// once the decision is made; the email that asks for the report, once the report is in.
+func TestAFundEmailIsNotResentOnceWhatItAsksForIsDone(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fd", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	version := 0
+	publish := func(ps ...events.Payload) {
+		t.Helper()
+		for _, p := range ps {
+			version++
+			data, _ := json.Marshal(p)
+			e := events.Envelope{ID: fmt.Sprintf("fd-%d", version), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "app-fd",
+				Version: version, Time: h.clock.Now(), Data: data}
+			if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.waitForConsumer(events.StreamFund, "notify-fund")
+	}
+	publish(events.ApplicationSubmittedV1{ApplicationID: "app-fd", OrganisationID: "fd", Title: "Skills exchange", RequestedAmountPence: 85000, Applicant: applicant, Endorsement: lead})
+	ops := h.http.Token(auth.RoleOps, "")
+	resend := func(kind, email string) (int, string) {
+		t.Helper()
+		res := h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "fd", kind, email)+"/resends", ops, nil)
+		return res.Status, string(res.Body)
+	}
+	// Before the decision the receipt is still true, and is resent.
+	if status, body := resend("fund-received", applicant.Email); status != http.StatusOK {
+		t.Fatalf("the receipt resent before the decision: %d %s", status, body)
+	}
+	publish(events.ApplicationAwardedV1{ApplicationID: "app-fd", RoundID: "r", OrganisationID: "fd", Title: "Skills exchange", AmountPence: 80000,
+		Applicant: applicant, Endorsement: lead, ReportDue: civil.New(2027, 12, 31)},
+		events.ReportDueV1{ApplicationID: "app-fd", OrganisationID: "fd", Title: "Skills exchange", Due: civil.New(2027, 12, 31), Applicant: applicant, Endorsement: lead})
+	if status, body := resend("fund-report-due", applicant.Email); status != http.StatusOK {
+		t.Fatalf("the report's reminder resent before the report is in: %d %s", status, body)
+	}
+	publish(events.ReportSubmittedV1{ApplicationID: "app-fd", RoundID: "r", OrganisationID: "fd", Title: "Skills exchange", SpentPence: 79000, Applicant: applicant})
+
+	before := len(h.box.all())
+	for _, c := range []struct{ kind, email, why string }{
+		{"fund-received", applicant.Email, "decided"},
+		{"fund-received", lead.Email, "decided"},
+		{"fund-report-due", applicant.Email, "report"},
+		{"fund-report-due", lead.Email, "report"},
+	} {
+		if status, body := resend(c.kind, c.email); status != http.StatusConflict || !strings.Contains(body, c.why) {
+			t.Errorf("the %s email to %s resent after the report came in: %d %s, want 409 saying %q", c.kind, c.email, status, body, c.why)
+		}
+	}
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resends sent %q", subjects(sent))
+	}
+}
