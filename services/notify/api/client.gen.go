@@ -112,8 +112,10 @@ type ClientInterface interface {
 	// them), so a delivery given up for bad data can be resent once the data is fixed.
 	// An email that is no longer true (the obligation was met, moved or replaced, a
 	// later step of the ladder superseded the reminder, the review is in or its round
-	// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
-	// before any attempt: its log entry stays as it was and nothing is given up.
+	// closed, the review deadline passed for an assignment's email, the new lead no
+	// longer leads, the application was decided or its report is in, or nobody holds
+	// the recipient's role now) is refused with 409 saying why, before any attempt: its
+	// log entry stays as it was and nothing is given up.
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 	//
@@ -127,8 +129,10 @@ type ClientInterface interface {
 	// them), so a delivery given up for bad data can be resent once the data is fixed.
 	// An email that is no longer true (the obligation was met, moved or replaced, a
 	// later step of the ladder superseded the reminder, the review is in or its round
-	// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
-	// before any attempt: its log entry stays as it was and nothing is given up.
+	// closed, the review deadline passed for an assignment's email, the new lead no
+	// longer leads, the application was decided or its report is in, or nobody holds
+	// the recipient's role now) is refused with 409 saying why, before any attempt: its
+	// log entry stays as it was and nothing is given up.
 	//
 	// Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
 	CreateDeliveryResend(ctx context.Context, id string, params *CreateDeliveryResendParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -211,8 +215,10 @@ func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParam
 // them), so a delivery given up for bad data can be resent once the data is fixed.
 // An email that is no longer true (the obligation was met, moved or replaced, a
 // later step of the ladder superseded the reminder, the review is in or its round
-// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
-// before any attempt: its log entry stays as it was and nothing is given up.
+// closed, the review deadline passed for an assignment's email, the new lead no
+// longer leads, the application was decided or its report is in, or nobody holds
+// the recipient's role now) is refused with 409 saying why, before any attempt: its
+// log entry stays as it was and nothing is given up.
 //
 // Corresponds with POST /v1/deliveries/{id}/resend (the `ResendDelivery` operationId).
 // Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
@@ -235,8 +241,10 @@ func (c *Client) ResendDelivery(ctx context.Context, id string, params *ResendDe
 // them), so a delivery given up for bad data can be resent once the data is fixed.
 // An email that is no longer true (the obligation was met, moved or replaced, a
 // later step of the ladder superseded the reminder, the review is in or its round
-// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
-// before any attempt: its log entry stays as it was and nothing is given up.
+// closed, the review deadline passed for an assignment's email, the new lead no
+// longer leads, the application was decided or its report is in, or nobody holds
+// the recipient's role now) is refused with 409 saying why, before any attempt: its
+// log entry stays as it was and nothing is given up.
 //
 // Corresponds with POST /v1/deliveries/{id}/resends (the `CreateDeliveryResend` operationId).
 func (c *Client) CreateDeliveryResend(ctx context.Context, id string, params *CreateDeliveryResendParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -802,8 +810,10 @@ type ClientWithResponsesInterface interface {
 	// them), so a delivery given up for bad data can be resent once the data is fixed.
 	// An email that is no longer true (the obligation was met, moved or replaced, a
 	// later step of the ladder superseded the reminder, the review is in or its round
-	// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
-	// before any attempt: its log entry stays as it was and nothing is given up.
+	// closed, the review deadline passed for an assignment's email, the new lead no
+	// longer leads, the application was decided or its report is in, or nobody holds
+	// the recipient's role now) is refused with 409 saying why, before any attempt: its
+	// log entry stays as it was and nothing is given up.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -819,8 +829,10 @@ type ClientWithResponsesInterface interface {
 	// them), so a delivery given up for bad data can be resent once the data is fixed.
 	// An email that is no longer true (the obligation was met, moved or replaced, a
 	// later step of the ladder superseded the reminder, the review is in or its round
-	// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
-	// before any attempt: its log entry stays as it was and nothing is given up.
+	// closed, the review deadline passed for an assignment's email, the new lead no
+	// longer leads, the application was decided or its report is in, or nobody holds
+	// the recipient's role now) is refused with 409 saying why, before any attempt: its
+	// log entry stays as it was and nothing is given up.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1865,8 +1877,10 @@ func (c *ClientWithResponses) ListDeliveriesWithResponse(ctx context.Context, pa
 // them), so a delivery given up for bad data can be resent once the data is fixed.
 // An email that is no longer true (the obligation was met, moved or replaced, a
 // later step of the ladder superseded the reminder, the review is in or its round
-// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
-// before any attempt: its log entry stays as it was and nothing is given up.
+// closed, the review deadline passed for an assignment's email, the new lead no
+// longer leads, the application was decided or its report is in, or nobody holds
+// the recipient's role now) is refused with 409 saying why, before any attempt: its
+// log entry stays as it was and nothing is given up.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1888,8 +1902,10 @@ func (c *ClientWithResponses) ResendDeliveryWithResponse(ctx context.Context, id
 // them), so a delivery given up for bad data can be resent once the data is fixed.
 // An email that is no longer true (the obligation was met, moved or replaced, a
 // later step of the ladder superseded the reminder, the review is in or its round
-// closed, or nobody holds the recipient's role now) is refused with 409 saying why,
-// before any attempt: its log entry stays as it was and nothing is given up.
+// closed, the review deadline passed for an assignment's email, the new lead no
+// longer leads, the application was decided or its report is in, or nobody holds
+// the recipient's role now) is refused with 409 saying why, before any attempt: its
+// log entry stays as it was and nothing is given up.
 //
 // Returns a wrapper object for the known response body format(s).
 //
