@@ -420,6 +420,10 @@ const SubjectReviewerAddressClaimed = "tc.review.reviewer_address.claimed"
 // registered with one address at once are decided one after the other.
 type ReviewerAddressClaimedV1 struct {
 	ReviewerID string `json:"reviewer_id"`
+	// ReviewerVersion is the version of the member's record the claiming change was
+	// decided on (0 for a registration): while the record is still at it, the change
+	// that claimed may be on its way. Claims made before it was recorded have none.
+	ReviewerVersion int `json:"reviewer_version,omitempty"`
 }
 
 // EventType implements Payload.

@@ -274,7 +274,7 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 		return Member{}, err
 	}
 	// The address is claimed (a write) only for a record that is otherwise valid.
-	if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email); err != nil {
+	if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email, 0); err != nil {
 		return Member{}, err
 	}
 	appended, err := a.events.Execute(ctx, store.Command{AggregateType: reviewerType, AggregateID: reviewerAggregate(p.ReviewerID), Actor: by.Actor(),
@@ -290,9 +290,6 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 	return Member{Reviewer: reviewerOf(events.ReviewerUpdatedV1(p)), Version: lastVersion(appended)}, nil
 }
 
-// UpdateReviewer replaces a pool member's record (ops): training, capacity, themes,
-// conflicts. It applies to assignments made from then on; ops remove by hand any
-// assignment a newly declared conflict rules out.
 // lastVersion is the version of a history's latest event (0 for none).
 func lastVersion(h []events.Envelope) int {
 	if len(h) == 0 {
@@ -304,7 +301,9 @@ func lastVersion(h []events.Envelope) int {
 // UpdateReviewer replaces a pool member's record, and returns it with its new
 // version; a version other than 0 is the one the caller read (If-Match), checked in
 // the command that appends, so that two people changing one record from forms
-// opened together cannot both be applied.
+// opened together cannot both be applied. It applies to assignments made from then
+// on (training, capacity, themes, conflicts); ops remove by hand any assignment a
+// newly declared conflict rules out.
 func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, version int) (Member, error) {
 	if !by.IsOps() {
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
@@ -315,7 +314,7 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	// A change of organisation is checked as a registration is; a record that keeps its
 	// organisation may still be changed after the organisation withdrew (its capacity
 	// set to 0, say).
-	current, ok, err := a.loadReviewer(ctx, p.ReviewerID)
+	current, at, ok, err := a.loadReviewerAt(ctx, p.ReviewerID)
 	if err != nil {
 		return Member{}, err
 	}
@@ -336,7 +335,7 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 		}
 	}
 	if ok && !sameAddress(current.Email, p.Email) {
-		if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email); err != nil {
+		if err := a.claimAddress(ctx, by.Actor(), p.ReviewerID, p.Email, at); err != nil {
 			return Member{}, err
 		}
 	}
@@ -410,10 +409,13 @@ func sameAddress(a, b string) bool { return personal.Normalise(a) == personal.No
 // holds it: one person is one member of the pool, as the portal signs a reviewer in
 // by their address (a second member with it could never be reached). The address's
 // record puts concurrent claims in an order (its unique index); a claim is held while
-// its member's record has the address, or, for a member not yet registered, for a
-// minute (a registration claims first, then records the member). Members registered
-// before addresses were claimed are found in the pool.
-func (a *App) claimAddress(ctx context.Context, actor, id, email string) error {
+// its member's record has the address. A registration or a change of address claims
+// first, then records the member, so a claim is held too for a minute while the
+// member's record is still at the version the change was decided on (from; 0 for a
+// registration): its change may be on its way. A member whose record moved on since
+// without the address gave it up. Members registered before addresses were claimed
+// are found in the pool.
+func (a *App) claimAddress(ctx context.Context, actor, id, email string, from int) error {
 	pool, err := a.pool(ctx)
 	if err != nil {
 		return err
@@ -425,28 +427,30 @@ func (a *App) claimAddress(ctx context.Context, actor, id, email string) error {
 	}
 	_, err = a.events.Execute(ctx, store.Command{AggregateType: addressType, AggregateID: addressAggregate(email), Actor: actor,
 		Decide: func(h []events.Envelope) ([]events.Payload, error) {
-			var holder string
+			var claim events.ReviewerAddressClaimedV1
 			var at time.Time
 			for _, e := range only(addressType, h) {
 				p, err := events.Decode[events.ReviewerAddressClaimedV1](e)
 				if err != nil {
 					return nil, err
 				}
-				holder, at = p.ReviewerID, e.Time
+				claim, at = p, e.Time
 			}
+			holder := claim.ReviewerID
 			if holder == id {
 				return nil, nil
 			}
 			if holder != "" {
-				rv, registered, err := a.loadReviewer(ctx, holder)
+				rv, version, registered, err := a.loadReviewerAt(ctx, holder)
 				if err != nil {
 					return nil, err
 				}
-				if (registered && sameAddress(rv.Email, email)) || (!registered && a.clock.Now().Sub(at) < time.Minute) {
+				onItsWay := version <= claim.ReviewerVersion && a.clock.Now().Sub(at) < time.Minute
+				if (registered && sameAddress(rv.Email, email)) || onItsWay {
 					return nil, taken(holder)
 				}
 			}
-			return []events.Payload{events.ReviewerAddressClaimedV1{ReviewerID: id}}, nil
+			return []events.Payload{events.ReviewerAddressClaimedV1{ReviewerID: id, ReviewerVersion: from}}, nil
 		}})
 	return err
 }

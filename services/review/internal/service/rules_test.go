@@ -688,6 +688,38 @@ func TestOneAddressIsOneMemberOfThePool(t *testing.T) {
 			t.Errorf("two registrations with %s at once answered %v, want one 201 and one 400", email, codes)
 		}
 	}
+
+	// Members changing to one address at once: one of them takes it. A claim made
+	// by a registered member whose record did not yet have the address (its change
+	// claims first, then records it) was taken for a lapsed one, and up to all six
+	// ended with the address.
+	const racers = 6
+	for i := range racers {
+		h.Must(http.StatusCreated, h.Do("POST", "/v1/reviewers", h.ops, member(fmt.Sprintf("mover%d", i), fmt.Sprintf("mover%d@reviewers.example", i))))
+	}
+	for round := range 3 {
+		email := fmt.Sprintf("shared%d@reviewers.example", round)
+		codes := make([]int, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				id := fmt.Sprintf("mover%d", i)
+				codes[i] = h.Do("PUT", "/v1/reviewers/"+id, h.ops, member(id, email)).Status
+			})
+		}
+		wg.Wait()
+		var holders []string
+		for i := range racers {
+			got := h.Must(http.StatusOK, h.Do("GET", fmt.Sprintf("/v1/reviewers/mover%d", i), h.ops, nil)).JSON(t)
+			if got["email"] == email {
+				holders = append(holders, got["reviewer_id"].(string))
+			}
+		}
+		slices.Sort(codes)
+		if len(holders) != 1 || codes[0] != http.StatusOK || codes[1] != http.StatusBadRequest || codes[racers-1] != http.StatusBadRequest {
+			t.Errorf("%d members changing to %s at once answered %v, and %v hold it; want one 200, the rest 400, and one holder", racers, email, codes, holders)
+		}
+	}
 }
 
 // The conflict rules hold until the review is in, not only when a reviewer is
