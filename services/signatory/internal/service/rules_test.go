@@ -205,8 +205,8 @@ func TestSubmissionBeforeTheWindowDoesNotMeetTheObligation(t *testing.T) {
 		}
 		return fmt.Errorf("the early submission is not set aside for ops yet")
 	})
-	if reason := letter["reason"].(string); !strings.Contains(reason, "window") || !strings.Contains(reason, "2028-12-15") {
-		t.Errorf("dead letter reason %q: want it to say the window opens on 2028-12-15", reason)
+	if reason := letter["reason"].(string); !strings.Contains(reason, "window") || !strings.Contains(reason, "Friday 15 December 2028") {
+		t.Errorf("dead letter reason %q: want it to say the window opens on Friday 15 December 2028", reason)
 	}
 	items := h.all("/v1/organisations/"+id+"/obligations", ops)
 	if len(items) != 2 || items[1].(map[string]any)["status"] != "open" || items[1].(map[string]any)["due"] != "2029-06-15" {

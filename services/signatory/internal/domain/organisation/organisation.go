@@ -208,6 +208,20 @@ func (o *Organisation) CreatedAt() time.Time { return o.createdAt }
 // UpdatedAt is the time of the latest event.
 func (o *Organisation) UpdatedAt() time.Time { return o.updatedAt }
 
+// CommitmentBegan is the first day an onboarding step may be dated: the Technician
+// Commitment began in 2017, so a step dated before it (a meeting in 1900, an
+// announcement in 1901) is a slip of the year, and taken as made would open an
+// obligation overdue by decades and email its lead so.
+var CommitmentBegan = civil.New(2017, time.January, 1)
+
+// sinceTheCommitmentBegan refuses a step dated before the Commitment began.
+func sinceTheCommitmentBegan(field string, on civil.Date) error {
+	if !on.IsZero() && on.Before(CommitmentBegan) {
+		return apperr.Field(field, "%s is before the Technician Commitment began in 2017: check the year", on.InWords())
+	}
+	return nil
+}
+
 // ReceiveEnquiry records a new organisation. today is the London date, which the
 // enquiry's date cannot be after.
 func (o *Organisation) ReceiveEnquiry(q Enquiry, today civil.Date) ([]events.Payload, error) {
@@ -216,6 +230,9 @@ func (o *Organisation) ReceiveEnquiry(q Enquiry, today civil.Date) ([]events.Pay
 	}
 	q.Name = strings.TrimSpace(q.Name)
 	if err := validateEnquiry(q); err != nil {
+		return nil, err
+	}
+	if err := sinceTheCommitmentBegan("enquired_on", q.EnquiredOn); err != nil {
 		return nil, err
 	}
 	if q.EnquiredOn.After(today) {
@@ -235,6 +252,9 @@ func (o *Organisation) RecordMeeting(on civil.Date, notes string, today civil.Da
 	}
 	if on.IsZero() {
 		return nil, apperr.Field("held_on", "is required")
+	}
+	if err := sinceTheCommitmentBegan("held_on", on); err != nil {
+		return nil, err
 	}
 	if on.After(today) {
 		return nil, apperr.Field("held_on", "%s is in the future (today is %s): record the meeting once it has been held", on.InWords(), today.InWords())
@@ -257,6 +277,9 @@ func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts, today civil.
 	}
 	if signedOn.IsZero() {
 		return nil, apperr.Field("signed_on", "is required")
+	}
+	if err := sinceTheCommitmentBegan("signed_on", signedOn); err != nil {
+		return nil, err
 	}
 	if signedOn.After(today) {
 		return nil, apperr.Field("signed_on", "%s is in the future (today is %s): record the form once it has been signed", signedOn.InWords(), today.InWords())
@@ -283,6 +306,9 @@ func (o *Organisation) Announce(on civil.Date, policy Policy, today civil.Date) 
 	}
 	if on.IsZero() {
 		return nil, apperr.Field("announced_on", "is required")
+	}
+	if err := sinceTheCommitmentBegan("announced_on", on); err != nil {
+		return nil, err
 	}
 	if on.Before(o.signedOn) {
 		return nil, apperr.Field("announced_on", "%s is before the form was signed on %s", on.InWords(), o.signedOn.InWords())
@@ -376,6 +402,9 @@ func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string, today
 	}
 	if on.IsZero() {
 		return nil, apperr.Field("withdrawn_on", "is required")
+	}
+	if err := sinceTheCommitmentBegan("withdrawn_on", on); err != nil {
+		return nil, err
 	}
 	if on.After(today) {
 		return nil, apperr.Field("withdrawn_on", "%s is in the future (today is %s): record the withdrawal on or after the day it takes effect", on.InWords(), today.InWords())

@@ -122,6 +122,13 @@ func TestOnboardingDatesFollowEachOtherAndHaveHappened(t *testing.T) {
 		{"withdrawn before the meeting", []step{enquiredOn(""), meetingOn("2025-01-10")}, withdrawOn("2025-01-09"), "withdrawn_on", "before the meeting"},
 		{"withdrawn before the enquiry", []step{enquiredOn("2025-01-05")}, withdrawOn("2025-01-04"), "withdrawn_on", "before the enquiry"},
 		{"withdrawn tomorrow", []step{enquiredOn(""), meetingOn("2025-01-10")}, withdrawOn("2026-12-04"), "withdrawn_on", "future"},
+		// Nothing is dated before the Commitment began (2017): a slip of the year.
+		{"enquiry dated in 1900", nil, enquiredOn("1900-01-01"), "enquired_on", "Monday 1 January 1900 is before the Technician Commitment began in 2017"},
+		{"meeting dated in 2016", []step{enquiredOn("")}, meetingOn("2016-12-31"), "held_on", "before the Technician Commitment began"},
+		{"meeting on the first day of 2017", []step{enquiredOn("")}, meetingOn("2017-01-01"), "", ""},
+		{"form signed in 1900", []step{enquiredOn(""), meetingOn("2025-01-10")}, formOn("1900-01-02"), "signed_on", "before the Technician Commitment began"},
+		{"announced in 1901", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01")}, announce("1901-01-03"), "announced_on", "before the Technician Commitment began"},
+		{"withdrawn in 1900", []step{enquiredOn("")}, withdrawOn("1900-01-02"), "withdrawn_on", "before the Technician Commitment began"},
 		{"announcement ahead called off by a withdrawal today", []step{enquiredOn(""), meetingOn("2025-01-10"), formOn("2025-02-01"), announce("2026-12-10")}, withdrawOn("2026-12-03"), "", ""},
 	}
 	for _, tt := range tests {
