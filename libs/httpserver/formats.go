@@ -151,11 +151,14 @@ func checkHumanText(s string, multiline bool) error {
 		return errors.New("must not start or end with white space")
 	}
 	prev := rune(-1)
+	visible := false
 	for i, r := range s {
 		switch {
 		case multiline && (r == '\n' || r == '\r' || r == '\t'):
-		case r == '\n' || r == '\r':
+		case r == '\n' || r == '\r' || (!multiline && (r == lineSeparator || r == paragraphSeparator)):
 			return errors.New("must be a single line, without line breaks")
+		case r == lineSeparator || r == paragraphSeparator:
+			return fmt.Errorf("must not contain a Unicode line or paragraph separator (U+%04X), which may have come with text pasted from elsewhere: start a new line instead", r)
 		case unicode.IsControl(r):
 			return fmt.Errorf("must not contain control characters (found U+%04X)", r)
 		case r == zeroWidthJoiner && joinsEmoji(prev, s[i+len(string(r)):]):
@@ -163,9 +166,22 @@ func checkHumanText(s string, multiline bool) error {
 		case isInvisible(r):
 			return fmt.Errorf("must not contain invisible or direction-changing characters: it holds %s (U+%04X), which may have come with text pasted from elsewhere; delete it and type the text around it again", invisibleName(r), r)
 		}
+		visible = visible || shows(r)
 		prev = r
 	}
+	if !visible {
+		return errors.New("must not be blank")
+	}
 	return nil
+}
+
+const lineSeparator, paragraphSeparator = 0x2028, 0x2029
+
+// shows says whether r shows as something of its own: not a space, and not a mark
+// or a variation selector, which change how the character before them shows (é,
+// ❤️) and alone show as nothing.
+func shows(r rune) bool {
+	return !unicode.IsSpace(r) && !unicode.In(r, unicode.Mn, unicode.Me, unicode.Variation_Selector)
 }
 
 const zeroWidthJoiner = 0x200D
@@ -197,6 +213,12 @@ func invisibleName(r rune) string {
 		return "a byte order mark"
 	case 0x2060:
 		return "a word joiner"
+	case 0x3164, 0xFFA0, 0x115F, 0x1160:
+		return "a Hangul filler, which shows as a blank"
+	case brailleBlank:
+		return "a blank braille pattern"
+	case 0x034F:
+		return "a combining grapheme joiner"
 	}
 	if r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 {
 		return "a direction control"
@@ -204,10 +226,18 @@ func invisibleName(r rune) string {
 	return "an invisible formatting character"
 }
 
+// brailleBlank is the braille pattern with no dots: it shows as a space, and is not one.
+const brailleBlank = 0x2800
+
 // isInvisible reports the bidirectional controls (embeddings, overrides, isolates,
-// marks) and zero-width characters that change how text reads without being seen.
+// marks) and zero-width characters that change how text reads without being seen,
+// and the characters Unicode says to show as nothing (its Default_Ignorable_Code_Point
+// beyond the format characters: Hangul fillers, the combining grapheme joiner, ...)
+// or that show as a blank (the empty braille pattern).
 func isInvisible(r rune) bool {
 	switch {
+	case r == brailleBlank || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+		return true
 	case r >= 0x200B && r <= 0x200F: // zero-width space, non-joiner, joiner; LRM, RLM
 		return true
 	case r >= 0x202A && r <= 0x202E: // LRE, RLE, PDF, LRO, RLO

@@ -42,6 +42,27 @@ func TestHumanTextFormats(t *testing.T) {
 		{"", false, false},
 		{" leading", false, true},
 		{"bad utf8 \xff", false, false},
+		// Unicode's line and paragraph separators break a line as a new line does.
+		{"Line\u2028Break", false, false},
+		{"Para\u2029graph", false, false},
+		// Characters that show as nothing, or as a blank: a name of them alone read
+		// as a blank subject line and an empty link (Hangul fillers, a blank braille
+		// pattern, a combining grapheme joiner, a variation selector alone).
+		{"\u3164", false, false},
+		{"\uFFA0", false, false},
+		{"\u115F\u1160", false, false},
+		{"\u2800", false, false},
+		{"a\u2800b", false, false},
+		{"\u034F", false, false},
+		{"\u17B4", false, false},
+		{"\uFE00", false, false},
+		{"\U000E0100", false, false},
+		{"\u0301", false, false},
+		// A variation selector or a combining mark on a letter is part of what shows.
+		{"Caf\u0065\u0301", true, true},
+		{"\u2764\uFE0F lab", true, true},
+		{"\u8FBB\U000E0100", true, true},
+		{"\uD55C\uAD6D\uC5B4", true, true},
 	}
 	for _, c := range cases {
 		if got := httpserver.CheckLine(c.in) == nil; got != c.line {
