@@ -343,6 +343,8 @@ func TestBadRequestsGetProblemDetails(t *testing.T) {
 		{"unknown field", "POST", "/v1/organisations", ops, withField("status", "announced"), 400, "status"},
 		{"wrong type", "POST", "/v1/organisations", ops, withField("name", 42), 400, "name"},
 		{"bad enum", "POST", "/v1/organisations", ops, withField("kind", "sponsor"), 400, "kind"},
+		{"no such country", "POST", "/v1/organisations", ops, withField("country", "XX"), 400, "country"},
+		{"UK for GB", "POST", "/v1/organisations", ops, withField("country", "UK"), 400, "country"},
 		{"bad email", "POST", "/v1/organisations", ops, withField("enquiry_contact", map[string]any{"name": "x", "email": "not-an-email"}), 400, "enquiry_contact.email"},
 		{"operator injection", "POST", "/v1/organisations", ops, withField("name", map[string]any{"$ne": nil}), 400, "name"},
 		{"oversized body", "POST", "/v1/organisations", ops, withField("name", strings.Repeat("x", 300<<10)), 413, ""},

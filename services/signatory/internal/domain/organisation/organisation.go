@@ -591,8 +591,8 @@ func validateEnquiry(q Enquiry) error {
 		return apperr.Field("kind", "must be signatory or supporter")
 	case q.Sector == "":
 		return apperr.Field("sector", "is required")
-	case len(q.Country) != 2 || strings.ToUpper(q.Country) != q.Country:
-		return apperr.Field("country", "must be an ISO 3166-1 alpha-2 code such as GB")
+	case checkCountry(q.Country) != "":
+		return apperr.Field("country", "%s", checkCountry(q.Country))
 	}
 	if err := validateURL("website", q.Website, true); err != nil {
 		return err
