@@ -172,24 +172,39 @@ bench: build ## Measure the running suite against same-run baselines; writes doc
 
 REGISTRY     ?= registry.itss.org.uk/technician-commitment
 TAG          ?= dev
+# A release's tag is a version (1.4.0, v1.4.0-rc.1): only such a build may pin prod's
+# images. TAG=dev, the default, names whatever was built last.
+RELEASE_TAG  := $(shell printf '%s' '$(TAG)' | grep -Ex 'v?[0-9]+\.[0-9]+\.[0-9]+([-.+][0-9A-Za-z.-]+)?')
 
 .PHONY: images
-# The images' digests go to the prod overlay's release component, which pins each image
-# by digest (a tag can be moved; a digest names exactly what was built and pushed).
+# Each build writes the component that would pin its digests beside the images; only make
+# release copies it into the prod overlay, so building dev images (TAG=dev) can never
+# replace the release prod runs.
 RELEASE      := deploy/k8s/overlays/prod/release/kustomization.yaml
-images: ## Build a static, non-root container image per service into dist/images and pin their digests in the prod overlay
+BUILT        := dist/images/release.yaml
+images: ## Build a static, non-root container image per service into dist/images, and dist/images/release.yaml pinning their digests
 	@mkdir -p $(BIN)/linux dist/images
 	@cd tools && GOWORK=off $(GO) build -o $(BIN)/mkimage ./cmd/mkimage
-	@{ echo "# Written by make images REGISTRY=$(REGISTRY) TAG=$(TAG): each service's image by the"; \
+	@{ echo "# Written by make release REGISTRY=$(REGISTRY) TAG=$(TAG): each service's image by the"; \
 	  echo "# digest of what was built. Push dist/images/*.tar, then commit this file."; \
-	  echo "apiVersion: kustomize.config.k8s.io/v1alpha1"; echo "kind: Component"; echo "images:"; } > $(RELEASE).tmp
+	  echo "apiVersion: kustomize.config.k8s.io/v1alpha1"; echo "kind: Component"; echo "images:"; } > $(BUILT).tmp
 	@for s in $(SERVICES); do \
 	  (cd services/$$s && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/linux/$$s ./cmd/$$s); \
 	  line=$$($(BIN)/mkimage -binary $(BIN)/linux/$$s -name $(REGISTRY)/$$s:$(TAG) -out dist/images/$$s.tar); \
 	  echo "$$line"; \
-	  echo "  - {name: technician-commitment/$$s, newName: $(REGISTRY)/$$s, digest: $${line##* }} # $(TAG)" >> $(RELEASE).tmp; \
+	  echo "  - {name: technician-commitment/$$s, newName: $(REGISTRY)/$$s, digest: $${line##* }} # $(TAG)" >> $(BUILT).tmp; \
 	done
-	@mv $(RELEASE).tmp $(RELEASE)
+	@mv $(BUILT).tmp $(BUILT)
+
+.PHONY: release
+# The images' digests go to the prod overlay's release component, which pins each image
+# by digest (a tag can be moved; a digest names exactly what was built and pushed). The
+# check is in make's own expansion, so it refuses before anything is built, even under -n.
+release: ## make images for a release (TAG=<version>, never dev) and pin their digests in the prod overlay
+	$(if $(RELEASE_TAG),,$(error make release needs TAG=<version> (such as TAG=1.4.0), not TAG=$(TAG): prod pins only a release's images))
+	@$(MAKE) --no-print-directory images REGISTRY=$(REGISTRY) TAG=$(TAG)
+	@cp $(BUILT) $(RELEASE)
+	@echo "pinned in $(RELEASE): push dist/images/*.tar, then commit it"
 
 .PHONY: clean
 clean: ## Remove binaries (keeps .data)

@@ -1,6 +1,10 @@
 package deploy
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -13,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// ownRegistry is where the suite's own images live; `make images` pins them by digest.
+// ownRegistry is where the suite's own images live; `make release` pins them by digest.
 const ownRegistry = "registry.itss.org.uk/technician-commitment/"
 
 var (
@@ -47,7 +51,7 @@ func containers(objs []runtime.Object) map[string]corev1.Container {
 }
 
 // TestProdImagesArePinned: production runs exactly the images a release built. The
-// suite's own images are pinned by digest (written by `make images`); third-party
+// suite's own images are pinned by digest (written by `make release`); third-party
 // images by an exact version tag.
 func TestProdImagesArePinned(t *testing.T) {
 	cs := containers(render(t, "prod"))
@@ -66,6 +70,92 @@ func TestProdImagesArePinned(t *testing.T) {
 	}
 	if own < len(configKeys) {
 		t.Errorf("prod runs %d of the suite's own images, want at least one per service (%d)", own, len(configKeys))
+	}
+}
+
+// releaseFile is the prod overlay's release component: each service's image by the
+// digest `make release` built, the release's tag in each line's comment.
+var releaseFile = filepath.Join("k8s", "overlays", "prod", "release", "kustomization.yaml")
+
+// pinnedTag matches a pin of releaseFile, capturing the service and the tag it was built as.
+var pinnedTag = regexp.MustCompile(`^\s*- \{name: technician-commitment/([a-z]+),.*\bdigest: sha256:[0-9a-f]{64}\} # (\S+)$`)
+
+// releaseTagProblems lists what is wrong with a release component's pins: a pin built
+// as anything but a version (dev names whatever was built last) or no pin at all.
+func releaseTagProblems(data string) []string {
+	var problems []string
+	pins := 0
+	for _, line := range strings.Split(data, "\n") {
+		m := pinnedTag.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		pins++
+		if !versionTag.MatchString(":" + m[2]) {
+			problems = append(problems, fmt.Sprintf("%s is pinned to a build tagged %q, not a release version", m[1], m[2]))
+		}
+	}
+	if pins == 0 {
+		problems = append(problems, "no image is pinned with the tag it was built as")
+	}
+	return problems
+}
+
+// TestProdPinsAReleasesImages: the digests prod runs are those of a release, built with
+// a version tag; `make images` with the default TAG=dev used to rewrite this file, so a
+// developer's build replaced production's pins (each line then ending "# dev").
+func TestProdPinsAReleasesImages(t *testing.T) {
+	data, err := os.ReadFile(releaseFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range releaseTagProblems(string(data)) {
+		t.Errorf("%s: %s", releaseFile, p)
+	}
+	// The check itself refuses what a dev build wrote.
+	dev := "  - {name: technician-commitment/fund, newName: " + ownRegistry + "fund, digest: sha256:" + strings.Repeat("a", 64) + "} # dev\n"
+	if len(releaseTagProblems(dev)) == 0 {
+		t.Errorf("a pin built as dev passes the check:\n%s", dev)
+	}
+}
+
+// TestOnlyAReleaseBuildPinsProdsImages: building images (make images, TAG=dev by
+// default) leaves the prod overlay's pins alone; make release writes them, and refuses
+// a tag that is not a version. Run as make's dry run (-n), which builds nothing.
+func TestOnlyAReleaseBuildPinsProdsImages(t *testing.T) {
+	makeCmd, err := exec.LookPath("make")
+	if err != nil {
+		t.Skip("no make on this machine")
+	}
+	dryRun := func(args ...string) (string, error) {
+		cmd := exec.Command(makeCmd, append([]string{"-n", "-C", ".."}, args...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, args := range [][]string{{"images"}, {"images", "TAG=dev"}, {"images", "TAG=1.4.0"}} {
+		out, err := dryRun(args...)
+		if err != nil {
+			t.Fatalf("make -n %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if strings.Contains(out, filepath.ToSlash(releaseFile)) {
+			t.Errorf("make %s writes prod's pins (%s):\n%s", strings.Join(args, " "), releaseFile, out)
+		}
+	}
+	for _, tag := range []string{"", "dev", "latest", "1.4"} {
+		args := []string{"release"}
+		if tag != "" {
+			args = append(args, "TAG="+tag)
+		}
+		if out, err := dryRun(args...); err == nil {
+			t.Errorf("make %s is not refused:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	out, err := dryRun("release", "TAG=1.4.0")
+	if err != nil {
+		t.Fatalf("make -n release TAG=1.4.0: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, filepath.ToSlash(releaseFile)) {
+		t.Errorf("make release TAG=1.4.0 does not write %s:\n%s", releaseFile, out)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Command mkimage builds a minimal container image around one static binary without a
 // Docker daemon or a registry: a single layer holding the binary, the CA certificates
 // of the build machine and a non-root user, written as a tarball that `docker load`,
-// `crane push` or `skopeo copy` accept. It is what `make images` uses.
+// `crane push` or `skopeo copy` accept. It is what `make images` (and `make release`) uses.
 //
 //	mkimage -binary bin/linux/signatory -name registry.example/tc/signatory:1.0.0 -out dist/images/signatory.tar
 package main
