@@ -159,6 +159,23 @@ func TestOnlyAReleaseBuildPinsProdsImages(t *testing.T) {
 	}
 }
 
+// TestMutableTagsArePulledEachStart: a container whose image is neither pinned by
+// digest nor tagged with an exact version (dev's :dev, rebuilt and pushed again and
+// again) is pulled each time it starts. With Kubernetes' default for such a tag
+// (IfNotPresent) a node that holds an older :dev runs it, and a rollout looks done.
+func TestMutableTagsArePulledEachStart(t *testing.T) {
+	for _, o := range overlays {
+		for where, c := range containers(render(t, o)) {
+			if digestRef.MatchString(c.Image) || (versionTag.MatchString(c.Image) && !strings.HasSuffix(c.Image, ":latest")) {
+				continue
+			}
+			if c.ImagePullPolicy != corev1.PullAlways {
+				t.Errorf("%s %s runs %s, a tag that moves, with imagePullPolicy %q: want Always", o, where, c.Image, c.ImagePullPolicy)
+			}
+		}
+	}
+}
+
 // TestNATSRunsTheServerItsTestsRun: the NATS tests here (TLS, accounts, the ops
 // user's rights for the dead-letter runbook) run the rendered configuration in the
 // nats-server this module builds with; the cluster must run that same release, or
