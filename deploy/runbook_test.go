@@ -294,6 +294,30 @@ func TestRunbookInstallsTheMongoDBOperatorForTheSuitesNamespace(t *testing.T) {
 	}
 }
 
+// chartVersion is helm's --version with an exact version: without one, helm installs
+// whatever the repository's newest chart is that day.
+var chartVersion = regexp.MustCompile(`\s--version[\s=]v?\d+\.\d+\.\d+(\s|$)`)
+
+// TestRunbookPinsEveryChartItInstalls: each `helm install` names the exact chart
+// version the manifests were written against (the MongoDB operator's labels and
+// container names, the Secret keys it writes; the values the installs set). The
+// cert-manager and MongoDB operator installs named none.
+func TestRunbookPinsEveryChartItInstalls(t *testing.T) {
+	found := 0
+	for _, c := range runbookCommands(t) {
+		if !strings.HasPrefix(c, "helm install ") && !strings.HasPrefix(c, "helm upgrade ") {
+			continue
+		}
+		found++
+		if !chartVersion.MatchString(c) {
+			t.Errorf("runbook: %q installs whichever chart version is newest: give --version", c)
+		}
+	}
+	if found == 0 {
+		t.Error("the runbook installs no chart")
+	}
+}
+
 // TestRunbookReadsAJobsLogsOnceItHasRun: a Job's logs are read after a `kubectl wait`
 // for that Job, and a container named with -c is one of its pod's. Followed at once, a
 // container that waits behind an init container (the backup's upload, the restore's
