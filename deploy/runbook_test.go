@@ -318,6 +318,83 @@ func TestRunbookPinsEveryChartItInstalls(t *testing.T) {
 	}
 }
 
+// inlineKubectl matches a kubectl command quoted in the runbook's prose.
+var inlineKubectl = regexp.MustCompile("`(kubectl [^`]+)`")
+
+// actsOnNoNamespace says whether a kubectl invocation (its verb, its arguments without
+// flags, and all its words) acts on no namespace: the cluster's nodes or namespaces, Kustomize (whose output names
+// its namespace), or an apply of manifests that carry theirs.
+func actsOnNoNamespace(verb string, args, words []string) bool {
+	first := ""
+	if len(args) > 0 {
+		first = args[0]
+	}
+	switch verb {
+	case "kustomize", "drain", "cordon", "uncordon", "version", "config", "api-resources":
+		return true
+	case "get", "describe", "top":
+		return first == "nodes" || first == "node" || first == "no" || first == "namespaces" || first == "namespace" || first == "ns"
+	case "create":
+		return first == "namespace" || first == "ns" || slices.Contains(words, "-k")
+	case "apply":
+		return true // -k or -f: the manifests name their namespace
+	}
+	return false
+}
+
+// TestRunbookKubectlCommandsNameTheNamespace: every kubectl command of the runbook, in a
+// code block or quoted in the text, that acts on something in a namespace names it
+// (-n). Typed as written into a shell whose context defaults to another namespace, a
+// command without it reads another namespace's objects or finds none: `kubectl logs
+// deploy/signatory | jq ...` had no -n. A bare verb quoted in the text (`kubectl
+// scale`) is a mention, not a command.
+func TestRunbookKubectlCommandsNameTheNamespace(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := runbookCommands(t)
+	for _, m := range inlineKubectl.FindAllStringSubmatch(string(data), -1) {
+		cmds = append(cmds, strings.Join(strings.Fields(m[1]), " "))
+	}
+	checked := 0
+	for _, c := range cmds {
+		for _, seg := range regexp.MustCompile(`\||&&|;|\$\(`).Split(c, -1) {
+			words := strings.Fields(seg)
+			if len(words) == 0 || words[0] != "kubectl" {
+				continue
+			}
+			var verb string
+			var args []string
+			for i := 1; i < len(words); i++ {
+				w := words[i]
+				switch {
+				case w == "-n" || w == "--namespace" || w == "--context":
+					i++
+				case strings.HasPrefix(w, "-"):
+				case verb == "":
+					verb = w
+				default:
+					args = append(args, w)
+				}
+			}
+			if verb == "" || len(args) == 0 && !strings.Contains(seg, " -l ") {
+				continue // `kubectl` or `kubectl scale` in the text: a mention
+			}
+			if actsOnNoNamespace(verb, args, words) {
+				continue
+			}
+			checked++
+			if !nsFlag.MatchString(seg) {
+				t.Errorf("runbook: %q does not name the namespace (-n %s)", strings.TrimSpace(seg), suiteNamespace)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d kubectl commands checked for their namespace", checked)
+	}
+}
+
 // TestRunbookReadsAJobsLogsOnceItHasRun: a Job's logs are read after a `kubectl wait`
 // for that Job, and a container named with -c is one of its pod's. Followed at once, a
 // container that waits behind an init container (the backup's upload, the restore's
