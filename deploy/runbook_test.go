@@ -395,6 +395,45 @@ func TestRunbookKubectlCommandsNameTheNamespace(t *testing.T) {
 	}
 }
 
+// TestRunbookRestartsEveryReaderOfARotatedNATSPassword: the NATS passwords reach the
+// pods as environment variables, read at start, so the rotation step (Secrets, "A NATS
+// password") restarts every workload that reads a key of nats-users. It restarted NATS
+// and the service, never nats-box, whose ops and sys users then kept the old passwords
+// and were refused: the dead-letter commands failed until someone restarted it.
+func TestRunbookRestartsEveryReaderOfARotatedNATSPassword(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	start := strings.Index(text, "\n2. A NATS password")
+	if start < 0 {
+		t.Fatal(`the runbook's rotation has no step "2. A NATS password"`)
+	}
+	step := text[start+1:]
+	if end := strings.Index(step, "\n3. "); end >= 0 {
+		step = step[:end]
+	}
+	readers := map[string]bool{}
+	for where, c := range containers(render(t, "prod")) {
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == "nats-users" {
+				kindName, _, _ := strings.Cut(where, " ")
+				kind, name, _ := strings.Cut(kindName, "/")
+				readers[map[string]string{"Deployment": "deploy", "StatefulSet": "statefulset"}[kind]+"/"+name] = true
+			}
+		}
+	}
+	if len(readers) < 2 {
+		t.Fatalf("only %v read the Secret nats-users", readers)
+	}
+	for r := range readers {
+		if !strings.Contains(step, "rollout restart "+r) {
+			t.Errorf("runbook: rotating a NATS password does not restart %s, which reads nats-users at start:\n%s", r, step)
+		}
+	}
+}
+
 // TestRunbookReadsAJobsLogsOnceItHasRun: a Job's logs are read after a `kubectl wait`
 // for that Job, and a container named with -c is one of its pod's. Followed at once, a
 // container that waits behind an init container (the backup's upload, the restore's
