@@ -434,6 +434,68 @@ func TestRunbookRestartsEveryReaderOfARotatedNATSPassword(t *testing.T) {
 	}
 }
 
+// runbookSection returns the text of deploy/README.md from the heading named to the
+// next heading of any level.
+func runbookSection(t testing.TB, heading string) string {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	start := strings.Index(text, "\n"+heading+"\n")
+	if start < 0 {
+		t.Fatalf("the runbook has no heading %q", heading)
+	}
+	rest := text[start+len(heading)+2:]
+	if end := regexp.MustCompile(`(?m)^#{1,6} `).FindStringIndex(rest); end != nil {
+		rest = rest[:end[0]]
+	}
+	return rest
+}
+
+// TestEnvFilesSettingsSentToConfigureAreThere: a setting whose comment in a base env
+// file sends the reader to the runbook's Configure step is named there. The services'
+// and the portal's HTTP_TRUSTED_PROXIES said "set this to the cluster's pod network
+// (deploy/README.md, Configure)", and Configure never mentioned it. (A file's opening
+// comment, about the file, is not a setting's.)
+func TestEnvFilesSettingsSentToConfigureAreThere(t *testing.T) {
+	configure := runbookSection(t, "### 2. Configure")
+	files, err := filepath.Glob(filepath.Join("k8s", "base", "services", "*.env"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no env files: %v", err)
+	}
+	sent := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var comment strings.Builder
+		opening := true
+		for _, line := range strings.Split(string(data), "\n") {
+			switch {
+			case strings.HasPrefix(line, "#"):
+				comment.WriteString(line + " ")
+				continue
+			case strings.Contains(line, "="):
+				key, _, _ := strings.Cut(line, "=")
+				if !opening && strings.Contains(strings.Join(strings.Fields(comment.String()), " "), "deploy/README.md, Configure") {
+					sent++
+					if !regexp.MustCompile("`" + regexp.QuoteMeta(key) + "`").MatchString(configure) {
+						t.Errorf("%s: %s's comment sends the reader to deploy/README.md, Configure, which does not name it", f, key)
+					}
+				}
+			}
+			opening = false
+			comment.Reset()
+		}
+	}
+	if sent == 0 {
+		t.Error("no env file sends the reader to Configure for a setting")
+	}
+}
+
 // TestRunbookReadsAJobsLogsOnceItHasRun: a Job's logs are read after a `kubectl wait`
 // for that Job, and a container named with -c is one of its pod's. Followed at once, a
 // container that waits behind an init container (the backup's upload, the restore's
