@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -140,4 +141,26 @@ func spreadOver(w replicated, key string, hard bool) bool {
 		}
 	}
 	return false
+}
+
+// TestRunbookClaimsOnlyTheSpreadTheServicesHave: the runbook's Node loss section said
+// each service "runs at least two spread over nodes", while the services' spread over
+// nodes is ScheduleAnyway: the scheduler may put two on one node, and that node's loss
+// then takes the service down. Where a service's spread is not enforced, the section
+// says it is best-effort.
+func TestRunbookClaimsOnlyTheSpreadTheServicesHave(t *testing.T) {
+	section := runbookSection(t, "## Node loss")
+	for _, o := range render(t, "prod") {
+		d, ok := o.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		if _, svc := configKeys[d.Name]; !svc {
+			continue
+		}
+		w := replicated{tpl: d.Spec.Template, podLabel: labels.Set(d.Spec.Template.Labels)}
+		if !oneperNode(w) && !strings.Contains(section, "best-effort") {
+			t.Errorf("prod: service %s is spread over nodes only where the scheduler can (ScheduleAnyway), and the runbook's Node loss section does not say it is best-effort", d.Name)
+		}
+	}
 }
