@@ -632,3 +632,80 @@ func eachSelector(t *testing.T, f func(where, expr string, path []parser.Node, v
 		}
 	}
 }
+
+// TestCollectorVerifiesAnInClusterBackendAgainstItsCA: the collector exports to the
+// tracing backend over TLS unless OTEL_BACKEND_INSECURE is true, verifying the backend's
+// certificate. An in-cluster backend (prod's tempo-distributor.monitoring) has no
+// certificate from a public CA: with only the system's roots, every handshake failed and
+// every span was dropped. Such an overlay names a CA file (OTEL_BACKEND_CA_FILE) that
+// the collector mounts from a ConfigMap or Secret, and the exporter reads it; a plain
+// export names none (the exporter would turn TLS on for a CA file, insecure or not).
+func TestCollectorVerifiesAnInClusterBackendAgainstItsCA(t *testing.T) {
+	for _, o := range overlays {
+		objs := render(t, o)
+		cms := map[string]*corev1.ConfigMap{}
+		for _, obj := range objs {
+			if c, ok := obj.(*corev1.ConfigMap); ok {
+				cms[hashSuffix.ReplaceAllString(c.Name, "")] = c
+			}
+		}
+		env := cms["otel-collector-env"].Data
+		var cfg struct {
+			Exporters map[string]struct {
+				TLS map[string]any `json:"tls"`
+			} `json:"exporters"`
+		}
+		if err := yaml.Unmarshal([]byte(cms["otel-collector-config"].Data["config.yaml"]), &cfg); err != nil {
+			t.Fatalf("%s collector config: %v", o, err)
+		}
+		for name, e := range cfg.Exporters {
+			if e.TLS["ca_file"] != "${env:OTEL_BACKEND_CA_FILE}" {
+				t.Errorf("%s: exporter %s's tls.ca_file is %v, not ${env:OTEL_BACKEND_CA_FILE}", o, name, e.TLS["ca_file"])
+			}
+		}
+		caFile, set := env["OTEL_BACKEND_CA_FILE"]
+		if !set {
+			t.Errorf("%s: otel-collector-env does not set OTEL_BACKEND_CA_FILE (empty for none)", o)
+		}
+		host, _, _ := strings.Cut(env["OTEL_BACKEND_ENDPOINT"], ":")
+		inCluster := strings.Count(host, ".") <= 1 || strings.HasSuffix(host, ".svc") || strings.HasSuffix(host, ".svc.cluster.local")
+		switch {
+		case env["OTEL_BACKEND_INSECURE"] == "true":
+			if caFile != "" {
+				t.Errorf("%s: a plain export names a CA file (%s), which turns TLS on", o, caFile)
+			}
+			continue
+		case !inCluster:
+			continue // a public certificate: the system's roots verify it
+		case caFile == "":
+			t.Errorf("%s: the collector verifies the in-cluster backend %s over TLS against the system's roots only: name its CA in OTEL_BACKEND_CA_FILE", o, host)
+			continue
+		}
+		var collector *appsv1.Deployment
+		for _, obj := range objs {
+			if d, ok := obj.(*appsv1.Deployment); ok && d.Name == "otel-collector" {
+				collector = d
+			}
+		}
+		if collector == nil {
+			t.Fatalf("%s has no otel-collector Deployment", o)
+		}
+		mounted := false
+		spec := collector.Spec.Template.Spec
+		for _, c := range spec.Containers {
+			for _, m := range c.VolumeMounts {
+				if !strings.HasPrefix(caFile, strings.TrimSuffix(m.MountPath, "/")+"/") {
+					continue
+				}
+				for _, v := range spec.Volumes {
+					if v.Name == m.Name && (v.ConfigMap != nil || v.Secret != nil) {
+						mounted = true
+					}
+				}
+			}
+		}
+		if !mounted {
+			t.Errorf("%s: OTEL_BACKEND_CA_FILE=%s lies in no ConfigMap or Secret the collector mounts", o, caFile)
+		}
+	}
+}
