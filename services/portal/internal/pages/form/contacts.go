@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/itss/techcommit/libs/httpserver"
 )
 
 // Contact is one of an organisation's contacts as typed.
@@ -34,7 +36,10 @@ func readContact(v url.Values, prefix string) Contact {
 
 // ParseContacts reads the contacts form. A name is needed for each; an email for
 // the leader and the nominated lead (the public point of contact may be a name or
-// office alone). The signatory service checks the rest.
+// office alone). Each field is held to the signatory service's own rule for it (a
+// name or title is one clean line, an address one it can send to, the plan page a
+// web address), so that every problem is told on the first save, and none only
+// once a hand-over has been confirmed.
 func ParseContacts(v url.Values) (Contacts, Errors) {
 	f := Contacts{Leader: readContact(v, "leader"), Lead: readContact(v, "nominated_lead"), Point: readContact(v, "point_of_contact"),
 		PlanPage: strings.TrimSpace(v.Get("plan_page"))}
@@ -46,21 +51,35 @@ func ParseContacts(v url.Values) (Contacts, Errors) {
 			errs.add(role.Field+".name", "Enter the name of the "+strings.ToLower(role.Name))
 		case n > 200:
 			errs.add(role.Field+".name", role.Name+": name must be 200 characters or fewer")
+		default:
+			if err := httpserver.CheckLine(c.Name); err != nil {
+				errs.add(role.Field+".name", role.Name+": name "+err.Error())
+			}
 		}
-		if utf8.RuneCountInString(c.Title) > 200 {
+		switch {
+		case utf8.RuneCountInString(c.Title) > 200:
 			errs.add(role.Field+".title", role.Name+": job title must be 200 characters or fewer")
+		case c.Title != "":
+			if err := httpserver.CheckLine(c.Title); err != nil {
+				errs.add(role.Field+".title", role.Name+": job title "+err.Error())
+			}
 		}
 		switch {
 		case c.Email == "" && i < 2:
 			errs.add(role.Field+".email", "Enter the email address of the "+strings.ToLower(role.Name))
 		case c.Email != "":
-			if _, e := ParseSignin(url.Values{"email": {c.Email}}); len(e) > 0 {
+			if _, e := ParseSignin(url.Values{"email": {c.Email}}); len(e) > 0 || httpserver.CheckEmail(c.Email) != nil {
 				errs.add(role.Field+".email", role.Name+": enter an email address in the correct format, like name@example.ac.uk")
 			}
 		}
 	}
-	if utf8.RuneCountInString(f.PlanPage) > 2048 {
+	switch {
+	case utf8.RuneCountInString(f.PlanPage) > 2048:
 		errs.add("plan_page", "Plan page address must be 2,048 characters or fewer")
+	case f.PlanPage != "":
+		if err := httpserver.CheckWebAddress(f.PlanPage); err != nil {
+			errs.add("plan_page", "Plan page "+err.Error())
+		}
 	}
 	return f, errs
 }
