@@ -176,7 +176,7 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 	// Naming someone else the nominated lead hands them the organisation's pages.
 	if handOver {
 		h.say(w, r, http.StatusOK, "Your contacts were saved",
-			"You named "+f.Lead.Name+" ("+f.Lead.Email+") the nominated lead: from now on they sign in for "+lead.OrgName+" with that address, and you no longer do. "+
+			"You named "+isolated(f.Lead.Name)+" ("+f.Lead.Email+") the nominated lead: from now on they sign in for "+isolated(lead.OrgName)+" with that address, and you no longer do. "+
 				"They will be emailed to say so, and so will you.")
 		return
 	}

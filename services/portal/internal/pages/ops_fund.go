@@ -154,7 +154,7 @@ func (h *Handler) opsShowRoundClose(w http.ResponseWriter, r *http.Request, c *o
 		return
 	}
 	if rd.Status == fundapi.RoundStatusClosed {
-		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "The round " + rd.Name + " is already closed.",
+		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "The round " + isolated(rd.Name) + " is already closed.",
 			Link: "/ops/fund", LinkText: "Fund rounds"})
 		return
 	}

@@ -56,7 +56,7 @@ func TestHandingOverTheLeadAsksToConfirmTheAddress(t *testing.T) {
 	}
 
 	r = p.do("POST", path, cookie, confirm)
-	if r.status != http.StatusOK || h1(t, r.body) != "Your contacts were saved" || !strings.Contains(shownText(t, r.body), "Chris Lee (c.lee@exampletn.ac.uk)") {
+	if r.status != http.StatusOK || h1(t, r.body) != "Your contacts were saved" || !strings.Contains(shownText(t, r.body), "\u2068Chris Lee\u2069 (c.lee@exampletn.ac.uk)") {
 		t.Fatalf("confirming = %d: %s", r.status, r.body)
 	}
 	p.waitFor("c.lee@exampletn.ac.uk", func(person signin.Person) bool { _, ok := person.LeadOf(org); return ok })

@@ -387,7 +387,7 @@ func TestANewTokenFormSentTwiceMakesOneToken(t *testing.T) {
 	}
 	count := func(name string) int {
 		t.Helper()
-		return strings.Count(s.p.do("GET", page, cookie, nil).body, ">"+name+"<")
+		return strings.Count(s.p.do("GET", page, cookie, nil).body, `stack-first">`+name+"<")
 	}
 	f := formOf("CI tool")
 	if r := s.p.do("POST", page, cookie, f); r.status != http.StatusCreated {
