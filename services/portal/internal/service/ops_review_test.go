@@ -119,7 +119,7 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 			"themes": {"recognition"}, "trained": {"true"}, "capacity": {capacity}}
 	}
 	r := opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice at example", "lots")), http.StatusBadRequest, "a reviewer with a capacity in words")
-	if got := opsFieldMessage(t, r.body, "capacity"); got != "Error: Most submissions a round must be a whole number, like 3" {
+	if got := opsFieldMessage(t, r.body, "capacity"); got != "Error: Most submissions a round must be a whole number from 0 to 20" {
 		t.Errorf("beside the capacity: %q", got)
 	}
 	r = opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers", ops, reviewer("rev-a", "Alice Jones", "alice at example", "2")), http.StatusBadRequest, "a reviewer with a bad address")

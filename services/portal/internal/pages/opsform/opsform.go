@@ -14,6 +14,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 )
@@ -50,6 +52,15 @@ type Spec struct {
 	Options                      []templates.OpsOption
 	// Max is the most characters a text may have (0: the service's limit alone).
 	Max int
+	// Pattern, when set, is what a Text (or each of Lines) must match, as the
+	// service's API holds it; Expect says it in words, after "must be": "two capital
+	// letters, like GB".
+	Pattern *regexp.Regexp
+	Expect  string
+	// Least and Most bound a Number (both 0: 0 to a million).
+	Least, Most int
+	// NotFuture refuses a Date after today in London, as the service does.
+	NotFuture bool
 	// Opposite sends a Flag as its opposite (ticked, false): a field worded as the
 	// exception, where the API names the rule, so that a form sent without it asks
 	// for what the API does when it is left out.
@@ -108,11 +119,24 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 			errs.add(s.Name, fmt.Sprintf("%s must be %d characters or fewer", s.Label, s.Max))
 			continue
 		}
+		if problem := s.check(val); problem != "" {
+			errs.add(s.Name, s.Label+" "+problem)
+			continue
+		}
 		var out any = val
 		switch s.Type {
 		case Date:
-			if _, err := time.Parse(time.DateOnly, val); err != nil || !dayPattern.MatchString(val) {
+			day, err := time.Parse(time.DateOnly, val)
+			if err != nil || !dayPattern.MatchString(val) {
 				errs.add(s.Name, s.Label+" must be a real date")
+				continue
+			}
+			if day.Year() < civil.FirstYear || day.Year() > civil.LastYear {
+				errs.add(s.Name, fmt.Sprintf("%s must be a date from %d to %d", s.Label, civil.FirstYear, civil.LastYear))
+				continue
+			}
+			if today := time.Now().In(london).Format(time.DateOnly); s.NotFuture && val > today {
+				errs.add(s.Name, s.Label+" must be today or earlier, not a day to come")
 				continue
 			}
 		case Moment:
@@ -133,9 +157,13 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 			}
 			out = p
 		case Number:
+			least, most := s.Least, s.Most
+			if least == 0 && most == 0 {
+				most = 1_000_000
+			}
 			n, err := strconv.Atoi(val)
-			if err != nil || n < 0 || n > 1_000_000 {
-				errs.add(s.Name, s.Label+" must be a whole number, like 3")
+			if err != nil || n < least || n > most {
+				errs.add(s.Name, fmt.Sprintf("%s must be a whole number from %d to %d", s.Label, least, most))
 				continue
 			}
 			out = n
@@ -145,6 +173,10 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 				if f = strings.TrimSpace(f); f != "" {
 					list = append(list, f)
 				}
+			}
+			if i := slices.IndexFunc(list, func(f string) bool { return s.Pattern != nil && !s.Pattern.MatchString(f) }); i >= 0 {
+				errs.add(s.Name, fmt.Sprintf("%s must be %s: “%s” is not", s.Label, s.Expect, list[i]))
+				continue
 			}
 			out = list
 		case Choice:
@@ -165,6 +197,32 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 		put(body, strings.Split(s.api(), "."), out)
 	}
 	return typed, body, errs
+}
+
+// check says, after the field's label, why a value typed in it is not one the
+// service takes, or returns "": the service's own rules for a line of text, an
+// address and a web address, and the field's pattern. The portal tells these with
+// its own problems, so that a form's every problem is told at once, where the
+// service was asked only once the portal's were put right.
+func (s Spec) check(val string) string {
+	var err error
+	switch s.Type {
+	case Text:
+		if s.Pattern != nil && !s.Pattern.MatchString(val) {
+			return "must be " + s.Expect
+		}
+		err = httpserver.CheckLine(val)
+	case Area:
+		err = httpserver.CheckText(val)
+	case Email:
+		err = httpserver.CheckEmail(val)
+	case URL:
+		err = httpserver.CheckWebAddress(val)
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 func requiredMessage(s Spec) string {

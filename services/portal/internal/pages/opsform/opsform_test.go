@@ -2,6 +2,8 @@ package opsform
 
 import (
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +85,53 @@ func TestMoneyTakesCommasOnlyBetweenThousands(t *testing.T) {
 		if len(errs) != 1 || errs[0].Field != "budget" || errs[0].Message != "Budget must be an amount in pounds, like 750 or 750.50" || len(body) != 0 {
 			t.Errorf("%q: sent %v with errors %v, want it refused with the field's message", typed, body, errs)
 		}
+	}
+}
+
+// A console form holds each field to the service's own rule, so that its every
+// problem is told on the first sending, in words saying what to type: a line of
+// text, an address, a web address, a pattern said in words (each of a list's lines
+// too), a number's bounds and a day not to come.
+func TestSpecsParseChecksWhatTheServiceChecks(t *testing.T) {
+	t.Parallel()
+	specs := Specs{
+		{Name: "name", Label: "Name", Type: Text},
+		{Name: "email", Label: "Email", Type: Email},
+		{Name: "site", Label: "Website", Type: URL},
+		{Name: "country", Label: "Country", Type: Text, Pattern: regexp.MustCompile(`^[A-Z]{2}$`), Expect: "two capital letters, like GB"},
+		{Name: "ids", Label: "Conflicts", Type: Lines, Pattern: regexp.MustCompile(`^[a-z-]+$`), Expect: "identifiers, one a line"},
+		{Name: "capacity", Label: "Capacity", Type: Number, Most: 20},
+		{Name: "per", Label: "Per submission", Type: Number, Least: 1, Most: 5},
+		{Name: "on", Label: "Received on", Type: Date, NotFuture: true},
+		{Name: "old", Label: "Old day", Type: Date},
+	}
+	_, body, errs := specs.Parse(url.Values{"name": {"\u202eReversed"}, "email": {"bad"}, "site": {"www.x.com"}, "country": {"gbr"},
+		"ids": {"org-a\nnot one!"}, "capacity": {"-3"}, "per": {"0"}, "on": {time.Now().AddDate(0, 0, 2).Format(time.DateOnly)}, "old": {"0001-01-01"}}, time.UTC)
+	got := map[string]string{}
+	for _, e := range errs {
+		got[e.Field] = e.Message
+	}
+	want := map[string]string{
+		"name":     "Name must not contain invisible or direction-changing characters",
+		"email":    "Email must be an email address such as name@example.ac.uk",
+		"site":     "Website must be a web address starting https:// or http://",
+		"country":  "Country must be two capital letters, like GB",
+		"ids":      "Conflicts must be identifiers, one a line: “not one!” is not",
+		"capacity": "Capacity must be a whole number from 0 to 20",
+		"per":      "Per submission must be a whole number from 1 to 5",
+		"on":       "Received on must be today or earlier",
+		"old":      "Old day must be a date from 1900 to 2999",
+	}
+	for field, says := range want {
+		if !strings.HasPrefix(got[field], says) {
+			t.Errorf("%s: %q, want it to start %q", field, got[field], says)
+		}
+	}
+	if len(errs) != len(want) || len(body) != 0 {
+		t.Errorf("errors %v, body %v", errs, body)
+	}
+	if _, _, errs := specs.Parse(url.Values{"country": {"GB"}, "ids": {"org-a, org-b"}, "capacity": {"0"}, "per": {"5"},
+		"on": {time.Now().Format(time.DateOnly)}, "site": {"https://www.x.com"}, "email": {"a@b.ac.uk"}, "name": {"جامعة"}}, time.UTC); len(errs) != 0 {
+		t.Errorf("a form as the service takes it: %v", errs)
 	}
 }

@@ -1,6 +1,9 @@
 package opsform
 
-import "slices"
+import (
+	"regexp"
+	"slices"
+)
 
 // The console's forms, each field named as the service's API names it, so that
 // the service's field errors land beside the right field.
@@ -15,9 +18,10 @@ var Enquiry = Specs{
 	{Name: "name", Label: "Organisation name", Type: Text, Required: true, Max: 200},
 	{Name: "kind", Label: "Kind", Type: Choice, Required: true, Options: kinds},
 	{Name: "sector", Label: "Sector", Type: Choice, Required: true, Options: sectors},
-	{Name: "country", Label: "Country", Hint: "Two letters, like GB", Type: Text, Required: true, Max: 2},
+	{Name: "country", Label: "Country", Hint: "Two capital letters, like GB", Type: Text, Required: true,
+		Pattern: regexp.MustCompile(`^[A-Z]{2}$`), Expect: "two capital letters, like GB"},
 	{Name: "website", Label: "Website", Hint: "Starting https://", Type: URL, Required: true},
-	{Name: "enquired_on", Label: "Enquiry received on", Hint: "Leave empty if the day is not known: no date is then recorded, and the meeting may be dated any day up to today.", Type: Date},
+	{Name: "enquired_on", Label: "Enquiry received on", Hint: "Leave empty if the day is not known: no date is then recorded, and the meeting may be dated any day up to today.", Type: Date, NotFuture: true},
 	{Name: "enquiry_contact.name", Label: "Contact's name", Type: Text, Required: true, Max: 200},
 	{Name: "enquiry_contact.title", Label: "Contact's job title", Type: Text, Max: 200},
 	{Name: "enquiry_contact.email", Label: "Contact's email address", Type: Email, Required: true},
@@ -25,13 +29,13 @@ var Enquiry = Specs{
 
 // Meeting records ITSS's meeting with the organisation.
 var Meeting = Specs{
-	{Name: "held_on", Label: "Meeting held on", Type: Date, Required: true},
+	{Name: "held_on", Label: "Meeting held on", Type: Date, Required: true, NotFuture: true},
 	{Name: "notes", Label: "Notes", Type: Area, Max: 2000},
 }
 
 // SignedForm records the signatory or supporter form, signed by the leader.
 var SignedForm = Specs{
-	{Name: "signed_on", Label: "Form signed on", Type: Date, Required: true},
+	{Name: "signed_on", Label: "Form signed on", Type: Date, Required: true, NotFuture: true},
 	{Name: "leader.name", Label: "Leader's name", Hint: "The Vice-Chancellor, Director or equivalent who signed", Type: Text, Required: true, Max: 200},
 	{Name: "leader.title", Label: "Leader's job title", Type: Text, Max: 200},
 	{Name: "leader.email", Label: "Leader's email address", Type: Email, Required: true},
@@ -54,7 +58,7 @@ var Announcement = Specs{
 
 // Withdrawal records that the organisation withdrew or was withdrawn.
 var Withdrawal = Specs{
-	{Name: "withdrawn_on", Label: "Withdrawn on", Type: Date, Required: true},
+	{Name: "withdrawn_on", Label: "Withdrawn on", Type: Date, Required: true, NotFuture: true},
 	{Name: "initiated_by", Label: "Who asked", Type: Choice, Required: true,
 		Options: Opts("", "Select who asked", "organisation", "The organisation", "itss", "ITSS")},
 	{Name: "reason", Label: "Reason", Type: Text, Required: true, Max: 500},
@@ -121,19 +125,25 @@ var Decline = Specs{
 var ReviewRound = Specs{
 	{Name: "name", Label: "Name", Hint: "For example, Review round spring 2027", Type: Text, Required: true, Max: 200},
 	{Name: "review_deadline", Label: "Reviews due by", Hint: "London time.", Type: Moment, Required: true},
-	{Name: "reviewers_per_submission", Label: "Reviewers per submission", Hint: "Leave empty for the service's usual number.", Type: Number},
+	{Name: "reviewers_per_submission", Label: "Reviewers per submission", Hint: "Leave empty for the service's usual number.", Type: Number, Least: 1, Most: 5},
 }
+
+// orgID is an organisation's identifier as the review service's API takes it.
+var orgID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // Reviewer is a member of the reviewer pool.
 var Reviewer = Specs{
-	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "Letters, digits, dots, @, - and _; it cannot be changed later.", Type: Text, Required: true, Max: 64},
+	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "Letters, digits, dots, @, - and _; it cannot be changed later.", Type: Text, Required: true, Max: 64,
+		Pattern: regexp.MustCompile(`^[A-Za-z0-9_.@-]+$`), Expect: "letters, digits, dots, @, - and _ only, without spaces, like rita.jones"},
 	{Name: "name", Label: "Name", Type: Text, Required: true, Max: 200},
 	{Name: "email", Label: "Email address", Hint: "They sign in to the portal with this address.", Type: Email, Required: true},
-	{Name: "organisation_id", Label: "Organisation identifier", Hint: "Where they work, an announced signatory: \"Add a reviewer from this organisation\" on its page fills this in. They never review it.", Type: Text, Required: true, Max: 64},
+	{Name: "organisation_id", Label: "Organisation identifier", Hint: "Where they work, an announced signatory: \"Add a reviewer from this organisation\" on its page fills this in. They never review it.", Type: Text, Required: true, Max: 64,
+		Pattern: orgID, Expect: "an organisation's identifier, as its page shows it"},
 	{Name: "themes", Label: "Themes they know well", Type: Multiple, Options: themes},
 	{Name: "trained", Label: "Trained as a reviewer", Type: Flag},
-	{Name: "capacity", Label: "Most submissions a round", Type: Number, Required: true},
-	{Name: "conflicts", Label: "Declared conflicts", Hint: "Identifiers of organisations they must not review, one a line.", Type: Lines},
+	{Name: "capacity", Label: "Most submissions a round", Hint: "From 0 to 20.", Type: Number, Required: true, Least: 0, Most: 20},
+	{Name: "conflicts", Label: "Declared conflicts", Hint: "Identifiers of organisations they must not review, one a line, as each organisation's page shows it.", Type: Lines,
+		Pattern: orgID, Expect: "organisations' identifiers, one a line, as each organisation's page shows it"},
 }
 
 // Moderation is the reason for returning or withholding a review.
