@@ -839,6 +839,11 @@ func (h *Handler) opsShowReviewerForm(w http.ResponseWriter, r *http.Request, st
 
 func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	typed, body, errs := opsform.Reviewer.Parse(r.PostForm, london)
+	errs, err := h.opsUnannouncedConflict(r.Context(), c.set, body, errs)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if len(errs) == 0 {
 		key := opsFormKey(r)
 		resp, err := c.set.Review.RegisterReviewerWithBodyWithResponse(r.Context(), &reviewapi.RegisterReviewerParams{IdempotencyKey: &key}, "application/json", opsJSONBody(body))
@@ -855,7 +860,7 @@ func (h *Handler) opsReviewerAdd(w http.ResponseWriter, r *http.Request, c *opsC
 			h.serviceProblem(w, r, p)
 			return
 		}
-		errs = opsRenamed(opsFieldProblems(p, nil), opsform.Reviewer)
+		errs = opsRenamed(opsConflictsWorded(opsFieldProblems(p, nil), body), opsform.Reviewer)
 	}
 	h.opsShowReviewerForm(w, r, opsStatusOf(errs), "", "", typed, errs)
 }
@@ -895,6 +900,11 @@ func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	specs := opsReviewerSpecs(true)
 	typed, body, errs := specs.Parse(r.PostForm, london)
+	errs, err := h.opsUnannouncedConflict(r.Context(), c.set, body, errs)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if len(errs) == 0 {
 		body["reviewer_id"] = id
 		// Applied only to the record as the form showed it: another person's change
@@ -922,7 +932,7 @@ func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *ops
 			h.serviceProblem(w, r, p)
 			return
 		}
-		errs = opsRenamed(opsFieldProblems(p, nil), specs)
+		errs = opsRenamed(opsConflictsWorded(opsFieldProblems(p, nil), body), specs)
 	}
 	h.opsShowReviewerForm(w, r, opsStatusOf(errs), id, r.PostForm.Get("version"), typed, errs)
 }

@@ -155,7 +155,7 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 	// A conflict is an organisation announced with the Commitment: one the review
 	// service has not seen announced is refused beside the field.
 	r = opsMustStatus(t, s.p.do("POST", "/ops/review/reviewers/rev-a", ops, changed), http.StatusBadRequest, "a conflict never announced")
-	if got := opsFieldMessage(t, r.body, "conflicts"); !strings.Contains(got, `"org-neighbour" is not the id of an organisation announced`) {
+	if got := opsFieldMessage(t, r.body, "conflicts"); !strings.Contains(got, "“org-neighbour” is not the identifier of one") {
 		t.Errorf("beside the conflicts: %q", got)
 	}
 	for _, org := range []string{"org-neighbour", "org-rival"} {
