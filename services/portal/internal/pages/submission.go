@@ -1,7 +1,9 @@
 package pages
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -403,6 +405,11 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if saved.Status != reviewapi.SubmissionStatusDraft {
+		// Submit, pressed with this same form, saved and submitted it meanwhile.
+		http.Redirect(w, r, "/obligations/"+c.org+"/submission?received="+url.QueryEscape(saved.Id), http.StatusSeeOther)
+		return
+	}
 	c.sub = saved
 	// The editor's buttons that leave it for an action's page (Add an action, Change)
 	// send the editor's form first, so that what was typed is saved, not lost.
@@ -425,7 +432,9 @@ func (h *Handler) submissionSave(w http.ResponseWriter, r *http.Request) {
 // saveEditor saves the editor's form as the draft, at the version the form was
 // filled from, and returns the draft as saved; when it cannot (a field's error, a
 // change made meanwhile, nothing open) it has answered with the editor saying why,
-// and the form as typed.
+// and the form as typed. A change made meanwhile that saved just what this form holds
+// (the same form sent twice) is no reason: the draft is returned as that left it,
+// which may be submitted by now.
 func (h *Handler) saveEditor(w http.ResponseWriter, r *http.Request, set *clients.Set, c current) (*reviewapi.Submission, bool) {
 	if c.open == nil || (c.sub != nil && c.sub.Status != reviewapi.SubmissionStatusDraft) {
 		h.say(w, r, http.StatusConflict, "There is nothing to submit now", "Your organisation has no submission open for changes.")
@@ -477,6 +486,16 @@ func (h *Handler) saveEditor(w http.ResponseWriter, r *http.Request, set *client
 		h.show(w, r, http.StatusBadRequest, "submission", "Your submission", mainFieldErrors(p, content), again(c, f))
 		return nil, false
 	case p != nil && p.Status == http.StatusPreconditionFailed:
+		// Changed since the form was filled: by someone else, or by this same form
+		// sent twice (Submit double-clicked), whose other press saved just this.
+		now, same, err := h.holdsAlready(r.Context(), set, c.sub.Id, content)
+		switch {
+		case err != nil:
+			h.fail(w, r, err)
+			return nil, false
+		case same:
+			return now, true
+		}
 		h.staleDraft(w, r, c, f)
 		return nil, false
 	case p != nil:
@@ -484,6 +503,30 @@ func (h *Handler) saveEditor(w http.ResponseWriter, r *http.Request, set *client
 		return nil, false
 	}
 	return saved, true
+}
+
+// holdsAlready reads the draft afresh and says whether it holds content already,
+// the whole of it, as a save of content made now would leave it: then a save that
+// lost to a change made meanwhile loses nothing by not being made, since that change
+// was this one (the same form sent twice). The draft is returned as it stands, which
+// may be submitted by now.
+func (h *Handler) holdsAlready(ctx context.Context, set *clients.Set, id string, content reviewapi.SubmissionContent) (*reviewapi.Submission, bool, error) {
+	got, err := set.Review.GetSubmissionWithResponse(ctx, id)
+	if err != nil {
+		return nil, false, fmt.Errorf("get submission %s: %w", id, err)
+	}
+	if got.JSON200 == nil {
+		return nil, false, nil
+	}
+	want, err := json.Marshal(contentOf(&reviewapi.Submission{Content: content}))
+	if err != nil {
+		return nil, false, fmt.Errorf("encode content: %w", err)
+	}
+	held, err := json.Marshal(contentOf(got.JSON200))
+	if err != nil {
+		return nil, false, fmt.Errorf("encode submission %s: %w", id, err)
+	}
+	return got.JSON200, bytes.Equal(want, held), nil
 }
 
 // submissionSubmit submits the draft once nothing is missing: as the editor's form
@@ -517,6 +560,12 @@ func (h *Handler) submissionSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.sub = saved
+		if saved.Status != reviewapi.SubmissionStatusDraft {
+			// The other press of a double click saved this form and submitted it
+			// while this one was saving: it lands where that one did.
+			http.Redirect(w, r, "/obligations/"+c.org+"/submission?received="+url.QueryEscape(saved.Id), http.StatusSeeOther)
+			return
+		}
 	}
 	d := editorData(c, formOf(c.sub))
 	if len(d.Missing) > 0 {
