@@ -85,6 +85,9 @@ type reviewPageData struct {
 	// (reviewdrafts), which its next save replaces.
 	Saved        string
 	DraftVersion int
+	// DeclineReason is the reason typed in the form to decline, shown back with
+	// why the decline was refused.
+	DeclineReason string
 }
 
 // reviewLink is the review page of one assigned submission, where the emails about
@@ -94,9 +97,19 @@ func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, ok := h.loadReview(w, r, set, nil)
+	data, ok := h.reviewPage(w, r, set)
 	if !ok {
 		return
+	}
+	h.showReview(w, r, http.StatusOK, data, nil, nil)
+}
+
+// reviewPage is the review page's data as it opens, the form filled from what the
+// reviewer saved part-way; when it cannot be had, the page is answered.
+func (h *Handler) reviewPage(w http.ResponseWriter, r *http.Request, set *clients.Set) (*reviewPageData, bool) {
+	data, ok := h.loadReview(w, r, set, nil)
+	if !ok {
+		return nil, false
 	}
 	if h.drafts != nil {
 		key, _ := h.draftKey(r)
@@ -107,7 +120,7 @@ func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
 			d, found, err := h.drafts.Latest(r.Context(), key)
 			if err != nil {
 				h.fail(w, r, err)
-				return
+				return nil, false
 			}
 			if found {
 				fillFromDraft(data, d)
@@ -118,7 +131,7 @@ func (h *Handler) reviewLink(w http.ResponseWriter, r *http.Request) {
 			h.deleteDraft(r, key)
 		}
 	}
-	h.showReview(w, r, http.StatusOK, data, nil, nil)
+	return data, true
 }
 
 // reviewSubmit sends the reviewer's review to the review service. A form with

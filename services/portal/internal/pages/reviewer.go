@@ -127,8 +127,22 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 	}
 	round, submission := r.PathValue("round"), r.PathValue("submission")
 	f, errs := form.ParseRespond(r.PostForm)
+	// A refusal is shown on the page the form was on: the review page's (next=review),
+	// or the assignments list's.
+	refused := func(errs []templates.FieldError) {
+		if r.PostForm.Get("next") != "review" {
+			h.showReviews(w, r, http.StatusBadRequest, errs, round, submission)
+			return
+		}
+		data, ok := h.reviewPage(w, r, set)
+		if !ok {
+			return
+		}
+		data.DeclineReason = f.Reason
+		h.showReview(w, r, http.StatusBadRequest, data, nil, errs)
+	}
 	if len(errs) > 0 {
-		h.showReviews(w, r, http.StatusBadRequest, errs, round, submission)
+		refused(errs)
 		return
 	}
 	body := reviewapi.RespondJSONRequestBody{Accept: f.Accept}
@@ -148,7 +162,7 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 			for _, fe := range fields {
 				errs = append(errs, templates.FieldError{Field: fe.Field, Message: fe.Message})
 			}
-			h.showReviews(w, r, http.StatusBadRequest, errs, round, submission)
+			refused(errs)
 			return
 		}
 		if p.Status == http.StatusNotFound {

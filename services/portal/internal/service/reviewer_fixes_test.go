@@ -179,3 +179,31 @@ func TestEndedAssignmentPageHasNoOverdueTag(t *testing.T) {
 		return nil
 	})
 }
+
+// A reviewer who declines from the review page without saying why is answered on
+// that page, the message beside the reason, the reason's field keeping what was
+// typed; it was answered with the assignments list, away from the page they were on.
+func TestADeclineRefusedOnTheReviewPageIsShownThere(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	_, p, _, page, rita := ritaAccepts(t)
+	respond := page + "/respond"
+	decline := formIn(t, p.do("GET", page, rita, nil).body, respond)
+
+	decline.Set("reason", "")
+	r := p.do("POST", respond, rita, decline)
+	errorBeside(t, r, "reason", "Enter why you are declining")
+	if got := h1(t, r.body); got != "Review a submission" {
+		t.Errorf("a refused decline is answered on the page headed %q, not the review page", got)
+	}
+
+	long := strings.Repeat("On leave ", 60)
+	decline.Set("reason", long)
+	r = p.do("POST", respond, rita, decline)
+	errorBeside(t, r, "reason", "500 characters or fewer")
+	if got := value(parse(t, r.body), "field-reason"); got != strings.TrimSpace(long) {
+		t.Errorf("the reason is shown back as %q, want what was typed", got)
+	}
+}
