@@ -184,6 +184,9 @@ func unavailable(err error) bool {
 // about a form's fields.
 func (h *Handler) serviceProblem(w http.ResponseWriter, r *http.Request, p *clients.Problem) {
 	switch {
+	case pageRefused(r, p):
+		// Every paged list's refused page is answered alike, whichever service's.
+		h.pageGone(w, r)
 	case p.Status == http.StatusNotFound || p.Status == http.StatusForbidden:
 		h.notFound(w, r)
 	case p.Status == http.StatusTooManyRequests:

@@ -71,7 +71,11 @@ func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *o
 	if org != "" && !bad("organisation") {
 		params.OrganisationId = &org
 	}
-	if cur := q.Get("cursor"); cur != "" && len(cur) < 200 {
+	if cur := q.Get("cursor"); cur != "" {
+		if len(cur) >= 200 {
+			h.pageGone(w, r)
+			return
+		}
 		params.Cursor = &cur
 	}
 	resp, err := c.set.Notify.ListDeliveriesWithResponse(r.Context(), params)
@@ -80,6 +84,10 @@ func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *o
 		return
 	}
 	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		if pageRefused(r, p) {
+			h.pageGone(w, r)
+			return
+		}
 		if p.Status == http.StatusBadRequest {
 			ferrs = append(ferrs, opsRenamed(opsFieldProblems(p, nil), opsform.Specs{{Name: "organisation", API: "organisation_id"}, {Name: "status"}})...)
 		} else {
@@ -146,7 +154,7 @@ func (h *Handler) opsReminders(w http.ResponseWriter, r *http.Request, c *opsCtx
 	params := &notifyapi.PreviewRemindersParams{Limit: &limit}
 	if cur := r.URL.Query().Get("cursor"); cur != "" {
 		if len(cur) >= 200 {
-			h.say(w, r, http.StatusBadRequest, "There is a problem", "That page of reminders does not exist. Start again from the first page.")
+			h.pageGone(w, r)
 			return
 		}
 		params.Cursor = &cur

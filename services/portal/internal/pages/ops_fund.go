@@ -264,7 +264,7 @@ func (h *Handler) opsApplications(w http.ResponseWriter, r *http.Request, c *ops
 	cursor := q.Get("cursor")
 	if cursor != "" {
 		if len(cursor) >= 200 {
-			h.say(w, r, http.StatusBadRequest, "There is a problem", "That page of applications does not exist. Start again from the first page.")
+			h.pageGone(w, r)
 			return
 		}
 		params.Cursor = &cursor

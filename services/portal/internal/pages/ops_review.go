@@ -198,6 +198,11 @@ type opsRoundReads struct {
 func (h *Handler) opsRoundAndPage(w http.ResponseWriter, r *http.Request, c *opsCtx) (opsRoundReads, bool) {
 	ctx := r.Context()
 	round := r.PathValue("round")
+	cursor := r.URL.Query().Get("cursor")
+	if len(cursor) >= 200 {
+		h.pageGone(w, r)
+		return opsRoundReads{}, false
+	}
 	var (
 		out                      opsRoundReads
 		sumErr, pageErr, waitErr error
@@ -218,8 +223,8 @@ func (h *Handler) opsRoundAndPage(w http.ResponseWriter, r *http.Request, c *ops
 	wg.Go(func() {
 		limit := opsRoundPage
 		params := &reviewapi.ListRoundAssignmentsParams{Limit: &limit}
-		if cur := r.URL.Query().Get("cursor"); cur != "" && len(cur) < 200 {
-			params.Cursor = &cur
+		if cursor != "" {
+			params.Cursor = &cursor
 		}
 		resp, err := c.set.Review.ListRoundAssignmentsWithResponse(ctx, round, params)
 		if err != nil {
@@ -765,7 +770,11 @@ type opsReviewersData struct {
 func (h *Handler) opsReviewers(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	limit := opsPoolPage
 	params := &reviewapi.ListReviewersParams{Limit: &limit}
-	if cur := r.URL.Query().Get("cursor"); cur != "" && len(cur) < 200 {
+	if cur := r.URL.Query().Get("cursor"); cur != "" {
+		if len(cur) >= 200 {
+			h.pageGone(w, r)
+			return
+		}
 		params.Cursor = &cur
 	}
 	resp, err := c.set.Review.ListReviewersWithResponse(r.Context(), params)

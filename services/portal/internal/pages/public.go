@@ -41,7 +41,7 @@ func (h *Handler) directory(w http.ResponseWriter, r *http.Request) {
 	data := directoryData{Directory: f}
 	for _, e := range errs {
 		if e.Field == "cursor" {
-			h.say(w, r, http.StatusBadRequest, "Page not found", e.Message+". Go back to the first page of the directory and try again.")
+			h.pageGone(w, r)
 			return
 		}
 	}
