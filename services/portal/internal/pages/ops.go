@@ -156,9 +156,11 @@ func opsDaysBetween(a, b time.Time) int {
 // opsActorNames returns how the console shows who did something, for the actors
 // a page is about to show (each "role:subject" as the service recorded it): an ops
 // person by the name the staff record holds for their subject, the signed-in person
-// as "You (name)", an organisation's lead as "The organisation's lead", and anyone
-// else the record does not know (the system, ops staff who never signed in to the
-// portal) by the identity the service recorded. A lead is recorded by a pseudonym of
+// as "You (name)", ops staff the record does not know (who never signed in to the
+// portal) as "ITSS operations staff (subject)", an organisation's lead as "The
+// organisation's lead", and a service's own change by what made it (see
+// opsSystemActor), never by the identity recorded ("system:review", "ops:ops-dev"),
+// which says little to ITSS staff. A lead is recorded by a pseudonym of
 // their address (signin.Pseudonym), which is made not to say who they are, and the
 // people read model finds a lead only by organisation or address, never by it: the
 // pages an actor is shown on (an organisation's history) are about the one
@@ -186,16 +188,36 @@ func (h *Handler) opsActorNames(r *http.Request, actors []string, mySubject stri
 		if sub, lead := strings.CutPrefix(actor, leadPrefix); lead && sub != "" {
 			return "The organisation's lead"
 		}
+		if what, system := strings.CutPrefix(actor, "system:"); system && what != "" {
+			return opsSystemActor(what)
+		}
 		sub, ops := strings.CutPrefix(actor, prefix)
-		who := actor
-		if name := names[sub]; ops && name != "" {
-			who = name
+		switch name := names[sub]; {
+		case !ops || sub == "":
+			return actor
+		case sub == mySubject && name != "":
+			return "You (" + name + ")"
+		case sub == mySubject:
+			return "You"
+		case name != "":
+			return name
 		}
-		if ops && sub == mySubject {
-			return "You (" + who + ")"
-		}
-		return who
+		return "ITSS operations staff (" + sub + ")"
 	}
+}
+
+// opsSystemActor names what a service recorded as "system:what": the changes an
+// organisation's history holds that no person made (the review service's receipt
+// of a submission closes its obligation; the erasure register erases a person
+// again after a restore), and any other by the process's own name.
+func opsSystemActor(what string) string {
+	switch what {
+	case "review":
+		return "The review service"
+	case "erasure-register":
+		return "The erasure register (erased again after a restore)"
+	}
+	return "An automatic process (" + what + ")"
 }
 
 // opsHumanise turns an API's snake_case value into words: "form_received" to "Form received".

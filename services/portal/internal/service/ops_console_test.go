@@ -255,8 +255,8 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 
 	// The history page shows each ops person by the name their identity provider
 	// gave at sign-in (the signed-in person as "you"), and anyone who never signed
-	// in to the portal (here a change made with the API directly) by the identity
-	// the service recorded.
+	// in to the portal (here a change made with the API directly) as ITSS staff, by
+	// the subject the service recorded.
 	s.sig.Must(http.StatusOK, s.sig.Do("PUT", "/v1/organisations/"+id+"/contacts", opsToken(t, s.sig, "signatory"), map[string]any{
 		"leader":           map[string]any{"name": "Prof. Jane Smith", "title": "Vice-Chancellor", "email": "vc@newtown.ac.uk"},
 		"nominated_lead":   map[string]any{"name": "Sam Patel", "email": "sam.patel@newtown.ac.uk"},
@@ -274,7 +274,7 @@ func TestOpsOnboardsAnOrganisationAsThemselves(t *testing.T) {
 	for len(wantWho) < len(actors) {
 		wantWho = append(wantWho, "Second Ops")
 	}
-	wantWho = append(wantWho, "ops:ops-test-reader")
+	wantWho = append(wantWho, "ITSS operations staff (ops-test-reader)")
 	if !slices.Equal(history, wantWho) {
 		t.Errorf("the history page names %v, want %v", history, wantWho)
 	}
