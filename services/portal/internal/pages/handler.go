@@ -50,6 +50,7 @@ type Handler struct {
 	hstsMaxAge    int
 	timeout       time.Duration
 	orgNames      opsOrgNames
+	subNames      opsSubmissionNames
 	holdings      func(context.Context, string) ([]personal.Record, error)
 	metrics       *httpMetrics
 }

@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -138,6 +139,9 @@ type opsReviewRoundData struct {
 // assignments (a submission whose assignments straddle two pages is on both).
 type opsRoundSubmissionRow struct {
 	ID, OrgID string
+	// What is what the submission answers ("Self-assessment and action plan (cycle
+	// 1)"), or its id when not known.
+	What      string
 	Org       string // the organisation's name, or its id when not known
 	Released  bool
 	Reviewers []opsAssignmentRow
@@ -309,8 +313,14 @@ func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *
 		ids = append(ids, w.OrganisationId)
 	}
 	orgs := h.opsNames(r.Context(), c.set, ids...)
+	subIDs := make([]string, 0, len(data.Submissions))
+	for _, row := range data.Submissions {
+		subIDs = append(subIDs, row.ID)
+	}
+	whats := h.opsSubmissionWhats(r.Context(), c.set, subIDs...)
 	for i := range data.Submissions {
-		data.Submissions[i].Org = opsOrgLabel(orgs, data.Submissions[i].OrgID)
+		row := &data.Submissions[i]
+		row.Org, row.What = opsOrgLabel(orgs, row.OrgID), cmp.Or(whats[row.ID], row.ID)
 	}
 	// Submitted submissions are those in no round yet (one in a round is in review).
 	if len(got.waiting) > 0 || len(f.addErrs) > 0 {

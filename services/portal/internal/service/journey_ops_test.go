@@ -414,7 +414,7 @@ func TestJourneyOpsReview(t *testing.T) {
 	opsReview(t, s, round, sub, "rev-a", true, "A good start.")
 	opsReview(t, s, round, sub, "rev-b", true, "Promising.")
 	b.Open(s.p.url + roundPath)
-	tabTo(t, b, "link", sub)
+	tabTo(t, b, "link", "Self-assessment and action plan (cycle 1) of org-r")
 	b.Enter()
 	heading(t, b, "Reviews of org-r's submission")
 	opsTypeInto(t, b, "textbox", "Reason for returning the review by Alice Jones", "Please give evidence for the scores.")
@@ -431,7 +431,7 @@ func TestJourneyOpsReview(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Closed") {
 		t.Fatalf("after closing the round reads %q", got)
 	}
-	tabTo(t, b, "link", sub)
+	tabTo(t, b, "link", "Self-assessment and action plan (cycle 1) of org-r")
 	b.Enter()
 	opsTypeInto(t, b, "textbox", "Consolidated feedback", "Reviewers found a strong plan; publish its progress.")
 	tabTo(t, b, "button", "Release the feedback")

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	xhtml "golang.org/x/net/html"
+
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/oidcdev"
 )
@@ -62,8 +64,40 @@ func TestOpsReviewRoundPageIsPaged(t *testing.T) {
 		t.Errorf("the last page links onwards, or not back to the first")
 	}
 	for _, sub := range subs {
-		if !strings.Contains(first.body+second.body, ">"+sub+"</a>") {
+		if !strings.Contains(first.body+second.body, `href="/ops/review/rounds/`+round+`/submissions/`+sub+`"`) {
 			t.Errorf("submission %s is on neither page", sub)
 		}
+	}
+}
+
+// A round's page names each of its submissions by what it answers, "Self-assessment
+// and action plan (cycle 1)", as the review service says with the submission; it was
+// listed by its bare id, a UUID that says nothing to ITSS staff. The id is still
+// shown, as a hint under the name, for the form that assigns a reviewer by it.
+func TestOpsReviewRoundNamesItsSubmissionsInWords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	s := startStack(t, true)
+	sub := opsSubmitted(t, s, "org-words")
+	tok := opsReviewToken(t, s, auth.Principal{Subject: "ops-setup", Role: auth.RoleOps})
+	registerReviewers(t, s.p, s.review, tok, map[string]any{"reviewer_id": "rev-w", "name": "Reviewer W", "email": "revw@other.ac.uk",
+		"organisation_id": "org-other", "trained": true, "capacity": 5, "conflicts": []string{}})
+	round := s.review.Must(http.StatusCreated, s.review.Do("POST", "/v1/review-rounds", tok, map[string]any{"name": "Review round 2027",
+		"review_deadline": time.Now().AddDate(0, 1, 0).Format(time.RFC3339), "reviewers_per_submission": 1})).JSON(t)["id"].(string)
+	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/submissions", tok, map[string]any{"submission_ids": []string{sub}}))
+	s.review.Must(http.StatusOK, s.review.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", tok, map[string]any{}))
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+
+	page := opsMustStatus(t, s.p.do("GET", "/ops/review/rounds/"+round, ops, nil), http.StatusOK, "the round's page")
+	links := find(parse(t, page.body), func(n *xhtml.Node) bool {
+		return n.Data == "a" && attr(n, "href") == "/ops/review/rounds/"+round+"/submissions/"+sub
+	})
+	if len(links) != 1 {
+		t.Fatalf("the round's page has %d links to its submission: %s", len(links), page.body)
+	}
+	if got := text(links[0]); !strings.HasPrefix(got, "Self-assessment and action plan (cycle 1)") || strings.Contains(got, sub) {
+		t.Errorf("the round's submission is named %q, want what it answers", got)
 	}
 }
