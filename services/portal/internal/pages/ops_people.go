@@ -48,7 +48,27 @@ type opsPeopleErasedRow struct {
 type opsPeopleErasedData struct {
 	Email         string
 	Organisations []opsPeopleErasedRow
-	NeedLead      int
+	// NeedLead says how many of the organisations now need a new nominated lead, as
+	// a sentence ("" when none does).
+	NeedLead string
+}
+
+// opsNeedLeadSentence says that need of the of organisations that named an erased
+// person now need a new nominated lead, and what to do ("" when none does).
+func opsNeedLeadSentence(need, of int) string {
+	switch {
+	case need <= 0:
+		return ""
+	case need == 1 && of == 1:
+		return "It now needs a new nominated lead: ask the organisation to name one."
+	case need == 1:
+		return "1 of them now needs a new nominated lead: ask the organisation to name one."
+	case need == 2 && of == 2:
+		return "Both now need a new nominated lead: ask each organisation to name one."
+	case need == of:
+		return fmt.Sprintf("All %d now need a new nominated lead: ask each organisation to name one.", need)
+	}
+	return fmt.Sprintf("%d of them now need a new nominated lead: ask each organisation to name one.", need)
 }
 
 func (h *Handler) opsPeople(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
@@ -197,6 +217,7 @@ func (h *Handler) opsPeopleErase(w http.ResponseWriter, r *http.Request, c *opsC
 		return
 	}
 	data := opsPeopleErasedData{Email: email}
+	need := 0
 	if resp.JSON200 != nil {
 		for _, o := range resp.JSON200.Organisations {
 			row := opsPeopleErasedRow{ID: o.Id, Name: o.Id, NeedsNominatedLead: o.NeedsNominatedLead}
@@ -204,10 +225,11 @@ func (h *Handler) opsPeopleErase(w http.ResponseWriter, r *http.Request, c *opsC
 				row.Name = org.JSON200.Name
 			}
 			if row.NeedsNominatedLead {
-				data.NeedLead++
+				need++
 			}
 			data.Organisations = append(data.Organisations, row)
 		}
 	}
+	data.NeedLead = opsNeedLeadSentence(need, len(data.Organisations))
 	h.show(w, r, http.StatusOK, "ops_people_erased", "Person erased", nil, data)
 }

@@ -136,6 +136,10 @@ func TestOpsPeopleDownloadThenErase(t *testing.T) {
 		if !strings.Contains(done.body, "University of Peopleton") || !strings.Contains(done.body, "/ops/organisations/"+org) || !strings.Contains(done.body, "Needs a new nominated lead") {
 			t.Errorf("%s: the result does not name the organisation that needs a new lead: %.800s", press, done.body)
 		}
+		// One organisation of one: "It now needs", not "1 of them now need".
+		if !strings.Contains(shownText(t, done.body), "It now needs a new nominated lead: ask the organisation to name one.") {
+			t.Errorf("%s: the result does not say in words that the organisation needs a new lead: %.800s", press, shownText(t, done.body))
+		}
 	}
 	testenv.Eventually(t, 15*time.Second, func() error {
 		for name, has := range opsPeopleHeld(t, opsPeopleDownload(t, s, ops, lead), lead) {
