@@ -5,7 +5,9 @@ package pages
 import (
 	"cmp"
 	"context"
+	"crypto/cipher"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"math"
@@ -51,8 +53,10 @@ type Handler struct {
 	timeout       time.Duration
 	orgNames      opsOrgNames
 	subNames      opsSubmissionNames
-	holdings      func(context.Context, string) ([]personal.Record, error)
-	metrics       *httpMetrics
+	// outcomes seals the outcomes of actions for the pages they redirect to.
+	outcomes cipher.AEAD
+	holdings func(context.Context, string) ([]personal.Record, error)
+	metrics  *httpMetrics
 }
 
 // Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is
@@ -85,6 +89,9 @@ type Deps struct {
 	Holdings func(ctx context.Context, email string) ([]personal.Record, error)
 	// Metrics is where the pages count their requests (nil: not counted).
 	Metrics prometheus.Registerer
+	// OutcomeKey (32 bytes) seals the outcomes of actions for the pages they
+	// redirect to (see keepOutcome). Every replica has the same.
+	OutcomeKey []byte
 }
 
 // New checks its dependencies and parses the templates.
@@ -94,6 +101,10 @@ func New(d Deps) (*Handler, error) {
 	}
 	if d.People == nil || d.Sessions == nil || d.Links == nil || d.Requester == nil || d.Minter == nil || d.Clients == nil || d.Clock == nil || d.Logger == nil {
 		return nil, errors.New("pages: people, sessions, links, requester, minter, clients, clock and logger are required")
+	}
+	outcomes, err := newOutcomeSealer(d.OutcomeKey)
+	if err != nil {
+		return nil, fmt.Errorf("pages: %w", err)
 	}
 	r, err := templates.New()
 	if err != nil {
@@ -107,7 +118,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
 		clients: d.Clients, tokens: d.Tokens, drafts: d.Drafts, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
-		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics}, nil
+		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics, outcomes: outcomes}, nil
 }
 
 // show renders a page for the visitor of r.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/personal"
@@ -24,6 +26,7 @@ func (h *Handler) opsPeopleRoutes(ops func(string, opsHandler)) {
 	ops("POST /ops/people/access", h.opsPeopleAccess)
 	ops("POST /ops/people/erasure", h.opsPeopleConfirm)
 	ops("POST /ops/people/erasures", h.opsPeopleErase)
+	ops("GET /ops/people/erasures/{id}", h.opsPeopleErased)
 }
 
 type opsPeopleData struct {
@@ -41,12 +44,15 @@ type opsPeopleConfirmData struct {
 }
 
 type opsPeopleErasedRow struct {
-	ID, Name           string
-	NeedsNominatedLead bool
+	ID                 string `json:"id"`
+	Name               string `json:"name"`
+	NeedsNominatedLead bool   `json:"needs_lead"`
 }
 
+// opsPeopleErasedData is the erasure's result. It does not name the person: the
+// page is shown after a redirect (the address cannot be in its URL), and the portal
+// keeps nothing more of them than it must to show it (see keepOutcome).
 type opsPeopleErasedData struct {
-	Email         string
 	Organisations []opsPeopleErasedRow
 	// NeedLead says how many of the organisations now need a new nominated lead, as
 	// a sentence ("" when none does).
@@ -186,7 +192,9 @@ func (h *Handler) opsPeopleShowConfirm(w http.ResponseWriter, r *http.Request, s
 }
 
 // opsPeopleErase erases the person through the signatory service, which tells every
-// other service to forget them, and shows the organisations that named them.
+// other service to forget them, and redirects to the page of its result, the
+// organisations that named them: reloading that page, or going Back to it, erases
+// nobody again and offers to send nothing.
 func (h *Handler) opsPeopleErase(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	email, errs := opsPeopleEmail(r, "email")
 	if errs != nil {
@@ -216,20 +224,44 @@ func (h *Handler) opsPeopleErase(w http.ResponseWriter, r *http.Request, c *opsC
 		h.serviceProblem(w, r, p)
 		return
 	}
-	data := opsPeopleErasedData{Email: email}
-	need := 0
+	var rows []opsPeopleErasedRow
 	if resp.JSON200 != nil {
 		for _, o := range resp.JSON200.Organisations {
 			row := opsPeopleErasedRow{ID: o.Id, Name: o.Id, NeedsNominatedLead: o.NeedsNominatedLead}
 			if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), sigapi.OrganisationID(o.Id)); err == nil && org.JSON200 != nil {
 				row.Name = org.JSON200.Name
 			}
-			if row.NeedsNominatedLead {
-				need++
-			}
-			data.Organisations = append(data.Organisations, row)
+			rows = append(rows, row)
 		}
 	}
-	data.NeedLead = opsNeedLeadSentence(need, len(data.Organisations))
+	id := uuid.NewString()
+	if h.keepOutcome(w, r, "/ops/people/erasures/"+id, id, rows) {
+		http.Redirect(w, r, "/ops/people/erasures/"+id, http.StatusSeeOther)
+		return
+	}
+	h.opsPeopleShowErased(w, r, rows) // too many organisations to carry: shown here
+}
+
+// opsPeopleErased is the page of an erasure's result, while the browser that made
+// the erasure holds it (see keepOutcome).
+func (h *Handler) opsPeopleErased(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
+	var rows []opsPeopleErasedRow
+	if !h.outcome(r, r.PathValue("id"), &rows) {
+		h.show(w, r, http.StatusNotFound, "message", "This erasure's result is not shown any more", nil, message{
+			Message: "An erasure's result is shown for ten minutes after it, in the browser that made it. An organisation's page says whether it has a nominated lead.",
+			Link:    "/ops/people", LinkText: "Back to a person's data"})
+		return
+	}
+	h.opsPeopleShowErased(w, r, rows)
+}
+
+func (h *Handler) opsPeopleShowErased(w http.ResponseWriter, r *http.Request, rows []opsPeopleErasedRow) {
+	need := 0
+	for _, row := range rows {
+		if row.NeedsNominatedLead {
+			need++
+		}
+	}
+	data := opsPeopleErasedData{Organisations: rows, NeedLead: opsNeedLeadSentence(need, len(rows))}
 	h.show(w, r, http.StatusOK, "ops_people_erased", "Person erased", nil, data)
 }

@@ -157,8 +157,15 @@ type opsAssignmentReport struct {
 	Uncovered []reviewapi.Uncovered
 }
 
+// opsReviewRound is a round's page; after an automatic assignment (its address
+// names the run: assigned=id), with the run's report while the browser holds it.
 func (h *Handler) opsReviewRound(w http.ResponseWriter, r *http.Request, c *opsCtx) {
-	h.opsShowReviewRound(w, r, c, http.StatusOK, opsRoundForms{})
+	var f opsRoundForms
+	var report reviewapi.AssignmentReport
+	if h.outcome(r, r.URL.Query().Get("assigned"), &report) {
+		f.report = &report
+	}
+	h.opsShowReviewRound(w, r, c, http.StatusOK, f)
 }
 
 // opsAddSpecs offers the submitted submissions not yet in a round.
@@ -384,6 +391,13 @@ func (h *Handler) opsReviewAutoAssign(w http.ResponseWriter, r *http.Request, c 
 			return
 		}
 		h.serviceProblem(w, r, p)
+		return
+	}
+	// The report is shown on the round's page, redirected to, so that reloading it
+	// does not run the assignment again; one too large to carry there is shown here.
+	round, id := r.PathValue("round"), uuid.NewString()
+	if h.keepOutcome(w, r, "/ops/review/rounds/"+round, id, resp.JSON200) {
+		http.Redirect(w, r, "/ops/review/rounds/"+url.PathEscape(round)+"?assigned="+id, http.StatusSeeOther)
 		return
 	}
 	h.opsShowReviewRound(w, r, c, http.StatusOK, opsRoundForms{report: resp.JSON200})

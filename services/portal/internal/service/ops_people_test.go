@@ -125,14 +125,27 @@ func TestOpsPeopleDownloadThenErase(t *testing.T) {
 	}
 
 	// The confirmation's form pressed twice erases once, and the second answer, which
-	// the browser shows, still names the organisation that needs a new lead.
+	// the browser shows, still names the organisation that needs a new lead. Each
+	// answer redirects to the page of the result, which names nobody, so that
+	// reloading it, or going Back to it, sends nothing again.
 	key := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(confirm.body)
 	if key == nil {
 		t.Fatalf("the confirmation's form carries no key: %.800s", confirm.body)
 	}
 	sent := url.Values{"email": {lead}, "confirm": {strings.ToLower(lead)}, "key": {key[1]}}
 	for _, press := range []string{"the erasure", "the erasure pressed again"} {
-		done := opsMustStatus(t, s.p.do("POST", "/ops/people/erasures", ops, sent), http.StatusOK, press)
+		erased := opsMustStatus(t, s.p.do("POST", "/ops/people/erasures", ops, sent), http.StatusSeeOther, press)
+		result := erased.header.Get("Location")
+		if !strings.HasPrefix(result, "/ops/people/erasures/") || strings.Contains(result, "example") {
+			t.Fatalf("%s redirects to %q, want the page of its result", press, result)
+		}
+		done := opsMustStatus(t, s.p.do("GET", result, withOutcome(t, ops, erased), nil), http.StatusOK, press+"'s result")
+		if strings.Contains(done.body, lead) {
+			t.Errorf("%s: the result names the person erased", press)
+		}
+		if gone := s.p.do("GET", result, ops, nil); gone.status != http.StatusNotFound || strings.Contains(gone.body, "Peopleton") {
+			t.Errorf("%s: the result in another browser = %d: %.500s", press, gone.status, gone.body)
+		}
 		if !strings.Contains(done.body, "University of Peopleton") || !strings.Contains(done.body, "/ops/organisations/"+org) || !strings.Contains(done.body, "Needs a new nominated lead") {
 			t.Errorf("%s: the result does not name the organisation that needs a new lead: %.800s", press, done.body)
 		}

@@ -205,9 +205,22 @@ func TestOpsRunsAReviewRound(t *testing.T) {
 		return nil
 	})
 	opsMustStatus(t, s.p.do("POST", roundPath+"/submissions", ops, url.Values{"submission_ids": {sub}}), http.StatusSeeOther, "adding the submission")
-	r = opsMustStatus(t, s.p.do("POST", roundPath+"/auto-assign", ops, nil), http.StatusOK, "automatic assignment")
-	if !strings.Contains(r.body, "2 assignments made") || !strings.Contains(r.body, "Every submission has its reviewers") {
-		t.Fatalf("the assignment report: %s", r.body)
+	// The assignment redirects to the round's page, which shows its report: reloading
+	// that page (twice here) runs nothing again, and says the same; the report is the
+	// browser's that ran it, and the round's page without it shows none.
+	r = opsMustStatus(t, s.p.do("POST", roundPath+"/auto-assign", ops, nil), http.StatusSeeOther, "automatic assignment")
+	reported := r.header.Get("Location")
+	if !strings.HasPrefix(reported, roundPath+"?assigned=") {
+		t.Fatalf("the automatic assignment redirects to %q, want the round's page", reported)
+	}
+	for range 2 {
+		page := opsMustStatus(t, s.p.do("GET", reported, withOutcome(t, ops, r), nil), http.StatusOK, "the round after the assignment")
+		if !strings.Contains(page.body, "2 assignments made") || !strings.Contains(page.body, "Every submission has its reviewers") {
+			t.Fatalf("the assignment report: %s", page.body)
+		}
+	}
+	if page := opsMustStatus(t, s.p.do("GET", reported, ops, nil), http.StatusOK, "the round in another browser"); strings.Contains(page.body, "assignments made") {
+		t.Errorf("another browser's round page shows the assignment's report")
 	}
 	// The pool shows each reviewer's workload by round: the two assigned have
 	// this round's review, the third none.

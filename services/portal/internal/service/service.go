@@ -5,6 +5,8 @@ package service
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,6 +105,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	if s.Minter, err = signin.NewMinter(cfg.Portal.PublicURL, key, s.Clock); err != nil {
 		return fail(err)
+	}
+	// The key that seals actions' outcomes for the pages they redirect to is derived
+	// from the signing key, which every replica shares, so that a page shows the
+	// outcome whichever replica answers it; it is never the signing key itself.
+	outcomeKey, err := hkdf.Key(sha256.New, key.Seed(), nil, "tc-portal action outcome cookie", 32)
+	if err != nil {
+		return fail(fmt.Errorf("derive the outcome key: %w", err))
 	}
 	// ITSS staff sign in through the configured OpenID provider (a test may plug in
 	// its own flow instead).
@@ -224,7 +233,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
 		Clients: cl, Tokens: s.Tokens, Drafts: s.Drafts, Staff: staff, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
-		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB), Metrics: tel.Registry})
+		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB), Metrics: tel.Registry,
+		OutcomeKey: outcomeKey})
 	if err != nil {
 		return fail(err)
 	}
