@@ -42,7 +42,7 @@ func (h *Handler) opsOrganisations(w http.ResponseWriter, r *http.Request, c *op
 	for i := range errs {
 		switch errs[i].Field {
 		case "cursor":
-			h.say(w, r, http.StatusBadRequest, "There is a problem", "That page of organisations does not exist. Start again from the first page.")
+			h.pageGone(w, r)
 			return
 		case "name":
 			errs[i].Field = "q"

@@ -33,6 +33,7 @@ func TestEveryPagedListAnswersAPageItDoesNotKnowWithItsFirstPage(t *testing.T) {
 		{"", "/directory?cursor=garbage", "/directory"},
 		{"", "/directory?kind=signatory&cursor=garbage", "/directory?kind=signatory"},
 		{ops, "/ops/organisations?status=announced&cursor=garbage", "/ops/organisations?status=announced"},
+		{ops, "/ops/organisations?status=announced&cursor=not%20a%20page", "/ops/organisations?status=announced"}, // refused by the portal's own check
 		{ops, "/ops/organisations/" + org + "?history=garbage", "/ops/organisations/" + org},
 		{ops, "/ops/review/reviewers?cursor=garbage", "/ops/review/reviewers"},
 		{ops, "/ops/review/rounds/" + round + "?cursor=garbage", "/ops/review/rounds/" + round},
