@@ -154,7 +154,14 @@ type opsAssignmentRow struct {
 
 type opsAssignmentReport struct {
 	Added     int
-	Uncovered []reviewapi.Uncovered
+	Uncovered []opsUncoveredRow
+}
+
+// opsUncoveredRow is a submission an automatic assignment left short of reviewers,
+// named by what it answers as the round's table names it.
+type opsUncoveredRow struct {
+	ID, What, Reason string
+	Missing          int
 }
 
 // opsReviewRound is a round's page; after an automatic assignment (its address
@@ -345,7 +352,16 @@ func (h *Handler) opsShowReviewRound(w http.ResponseWriter, r *http.Request, c *
 		data.CloseKey = opsFormKey(r)
 	}
 	if f.report != nil {
-		data.Report = &opsAssignmentReport{Added: f.report.Added, Uncovered: f.report.Uncovered}
+		data.Report = &opsAssignmentReport{Added: f.report.Added}
+		short := make([]string, 0, len(f.report.Uncovered))
+		for _, u := range f.report.Uncovered {
+			short = append(short, u.SubmissionId)
+		}
+		whats := h.opsSubmissionWhats(r.Context(), c.set, short...)
+		for _, u := range f.report.Uncovered {
+			data.Report.Uncovered = append(data.Report.Uncovered, opsUncoveredRow{ID: u.SubmissionId,
+				What: cmp.Or(whats[u.SubmissionId], u.SubmissionId), Reason: u.Reason, Missing: u.Missing})
+		}
 	}
 	errs := append(append(append(append([]templates.FieldError(nil), f.addErrs...), f.changeErrs...), f.closeErrs...), f.moveErrs...)
 	h.show(w, r, status, "ops_review_round", rd.Name, errs, data)
