@@ -86,7 +86,7 @@ func TestPortalIssuerSettings(t *testing.T) {
 		}
 		p.HTTP.Addr, p.HTTP.AdminAddr = ":1", ":2"
 		p.Mongo = config.Mongo{URI: "mongodb://db", Database: "d"}
-		p.NATS.URL = "nats://bus"
+		p.NATS.URL = "tls://bus"
 		p.Auth = a
 		return p
 	}

@@ -13,6 +13,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strings"
@@ -215,10 +216,22 @@ func (a Auth) portalProblems() []error {
 	switch u, err := url.Parse(a.PortalJWKSURL); {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be an https:// URL", a.PortalJWKSURL))
-	case u.Scheme == "http" && !a.AllowInsecureJWKS:
-		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, for a local development stack)", a.PortalJWKSURL))
+	case u.Scheme == "http" && (!a.AllowInsecureJWKS || !OnThisMachine(u.Hostname())):
+		errs = append(errs, fmt.Errorf("AUTH_PORTAL_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", a.PortalJWKSURL))
 	}
 	return errs
+}
+
+// OnThisMachine says whether host (a name or an address, no port) is this machine:
+// localhost or a loopback address. Only there may a local development stack's plain
+// connections go (keys over http://, the bus over nats://, mail without TLS): across
+// a network they can be read and changed on the way.
+func OnThisMachine(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // maxTokenLifetimeCeiling is the most AUTH_MAX_TOKEN_LIFETIME may be set to.
@@ -264,10 +277,10 @@ func (p Platform) Validate() error {
 		switch u, err := url.Parse(p.Auth.JWKSURL); {
 		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be an https:// URL", p.Auth.JWKSURL))
-		case u.Scheme == "http" && !p.Auth.AllowInsecureJWKS:
+		case u.Scheme == "http" && (!p.Auth.AllowInsecureJWKS || !OnThisMachine(u.Hostname())):
 			// Keys fetched in the clear can be replaced on the way, and with them
 			// every token the service accepts.
-			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, for a local development stack)", p.Auth.JWKSURL))
+			errs = append(errs, fmt.Errorf("AUTH_JWKS_URL %q must be https:// (plain http:// only with AUTH_ALLOW_INSECURE_JWKS=true, and only to this machine, for a local development stack)", p.Auth.JWKSURL))
 		}
 	}
 	required("AUTH_ISSUER", p.Auth.Issuer)
@@ -326,8 +339,19 @@ func (n NATS) Problems() []error {
 	switch {
 	case n.URL == "":
 		errs = append(errs, errors.New("NATS_URL must be set"))
-	case !strings.HasPrefix(n.URL, "nats://") && !strings.HasPrefix(n.URL, "tls://"):
-		errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", n.URL))
+	default:
+		// A list of servers, as the client takes it: each over TLS, but a server on
+		// this machine (the local stack's, a test's), reached without a network.
+		for _, one := range strings.Split(n.URL, ",") {
+			one = strings.TrimSpace(one)
+			u, err := url.Parse(one)
+			switch {
+			case err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls"):
+				errs = append(errs, fmt.Errorf("NATS_URL %q must start with nats:// or tls://", one))
+			case u.Scheme == "nats" && !OnThisMachine(u.Hostname()):
+				errs = append(errs, fmt.Errorf("NATS_URL %q must be tls:// for a server on another machine: plain nats:// carries every event, sign-in links among them, in the clear", one))
+			}
+		}
 	}
 	if n.StreamReplicas < 1 || n.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("NATS_STREAM_REPLICAS %d must be between 1 and 5", n.StreamReplicas))

@@ -174,6 +174,12 @@ func TestKeysOverPlainHTTPNeedTheDevelopmentFlag(t *testing.T) {
 		{"http://127.0.0.1:8079/.well-known/jwks.json", "", false},
 		{"http://127.0.0.1:8079/.well-known/jwks.json", "false", false},
 		{"http://127.0.0.1:8079/.well-known/jwks.json", "true", true},
+		{"http://localhost:8079/.well-known/jwks.json", "true", true},
+		{"http://[::1]:8079/.well-known/jwks.json", "true", true},
+		// The flag is for a local stack: keys from another machine in the clear
+		// could be replaced on the way, and with them every token.
+		{"http://idp.example.org/jwks", "true", false},
+		{"http://10.1.2.3/jwks", "true", false},
 		{"https:///jwks.json", "true", false},
 		{"ftp://login.example/jwks.json", "true", false},
 	}
@@ -280,5 +286,34 @@ func TestKeysListsEveryVariable(t *testing.T) {
 	slices.Sort(want)
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+}
+
+// The bus is reached over TLS, but on this machine: plain nats:// to another carries
+// every event, sign-in links among them, in the clear.
+func TestTheBusIsReachedOverTLSFromAnotherMachine(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		url string
+		ok  bool
+	}{
+		{"tls://nats:4222", true},
+		{"tls://nats-0:4222,tls://nats-1:4222", true},
+		{"nats://127.0.0.1:4222", true},
+		{"nats://localhost:4222", true},
+		{"nats://nats.invalid:4222", false},
+		{"tls://nats-0:4222,nats://nats-1:4222", false},
+		{"http://nats:4222", false},
+	} {
+		environ := minimal()
+		environ["NATS_URL"] = tt.url
+		var c svcConfig
+		err := config.LoadFrom(&c, environ)
+		if (err == nil) != tt.ok {
+			t.Errorf("NATS_URL=%s: err = %v, want accepted %t", tt.url, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "NATS_URL") {
+			t.Errorf("NATS_URL=%s: the problem does not name the variable: %v", tt.url, err)
+		}
 	}
 }

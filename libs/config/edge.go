@@ -46,6 +46,14 @@ func (e Edge) Proxies() ([]netip.Prefix, error) {
 			continue
 		}
 		if p, err := netip.ParsePrefix(s); err == nil {
+			if p.Bits() == 0 {
+				// Every address a proxy: the right-most address not trusted, which
+				// names the client, is then whatever the client wrote (an IPv6 one
+				// is in no IPv4 network), and each request may choose its own rate
+				// limit's bucket.
+				errs = append(errs, fmt.Errorf("HTTP_TRUSTED_PROXIES: %q trusts every address to say who the client is, so any client could name itself and escape its rate limits; name the ingress's network, such as 10.0.0.0/8 (deploy/README.md, Configure)", s))
+				continue
+			}
 			out = append(out, p.Masked())
 			continue
 		}

@@ -35,3 +35,17 @@ func TestEdgeSettingsAreChecked(t *testing.T) {
 		t.Errorf("proxies %v, want 10.0.0.0/8 and 192.0.2.1/32", proxies)
 	}
 }
+
+// A network of every address is no proxy's: trusted, it lets any client name itself
+// in X-Forwarded-For (an IPv6 address is in no IPv4 network) and so choose its own
+// rate limit's bucket. It is refused at start, naming the setting.
+func TestEveryAddressIsNoTrustedProxy(t *testing.T) {
+	t.Parallel()
+	for _, all := range []string{"0.0.0.0/0", "::/0", "10.0.0.0/8,0.0.0.0/0"} {
+		var p Platform
+		err := LoadFrom(&p, map[string]string{"HTTP_TRUSTED_PROXIES": all})
+		if err == nil || !strings.Contains(err.Error(), "HTTP_TRUSTED_PROXIES") || !strings.Contains(err.Error(), "trusts every address") {
+			t.Errorf("HTTP_TRUSTED_PROXIES=%s: %v, want it refused as trusting every address", all, err)
+		}
+	}
+}

@@ -115,7 +115,14 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	switch c.SMTP.TLSPolicy {
-	case "mandatory", "opportunistic", "none":
+	case "mandatory":
+	case "opportunistic", "none":
+		// Without TLS required, the relay's password and every email (sign-in links
+		// among them, which are credentials) may cross the network in the clear: only
+		// a relay on this machine (the local stack's Mailpit) is reached without one.
+		if c.SMTP.Host != "" && !libconfig.OnThisMachine(c.SMTP.Host) {
+			errs = append(errs, fmt.Errorf("SMTP_TLS_POLICY %q is only for a relay on this machine: %q is reached over a network, where mail without TLS (sign-in links among it) can be read on the way; set mandatory", c.SMTP.TLSPolicy, c.SMTP.Host))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("SMTP_TLS_POLICY %q must be mandatory, opportunistic or none", c.SMTP.TLSPolicy))
 	}

@@ -9,7 +9,7 @@ import (
 
 // platformEnv is the shared settings a service cannot start without.
 func platformEnv() map[string]string {
-	return map[string]string{"MONGO_URI": "mongodb://db", "NATS_URL": "nats://bus", "AUTH_JWKS_URL": "https://id.example.org/jwks",
+	return map[string]string{"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus", "AUTH_JWKS_URL": "https://id.example.org/jwks",
 		"AUTH_ISSUER": "https://id.example.org", "AUTH_AUDIENCE": "tc-notify"}
 }
 
@@ -97,6 +97,32 @@ func TestLogRetentionIsBoundedByTheBodiesAndSixYears(t *testing.T) {
 		err := libconfig.LoadFrom(&c, env)
 		if ok := err == nil; ok != tc.ok || !ok && !strings.Contains(err.Error(), "NOTIFY_LOG_RETENTION "+tc.log) {
 			t.Errorf("bodies %q, log %q: %v, want accepted %v", tc.body, tc.log, err, tc.ok)
+		}
+	}
+}
+
+// Mail goes to a relay on another machine over TLS: without it the relay's password
+// and every email, sign-in links among them, may cross the network in the clear. A
+// relay on this machine (the local stack's Mailpit) may be reached without.
+func TestMailToAnotherMachineRequiresTLS(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		host, policy string
+		ok           bool
+	}{
+		{"smtp.itss.org.uk", "mandatory", true},
+		{"smtp.itss.org.uk", "opportunistic", false},
+		{"smtp.itss.org.uk", "none", false},
+		{"10.0.0.7", "none", false},
+		{"127.0.0.1", "none", true},
+		{"localhost", "opportunistic", true},
+	} {
+		environ := completeEnv()
+		environ["SMTP_HOST"], environ["SMTP_TLS_POLICY"] = tt.host, tt.policy
+		c := Default()
+		err := libconfig.LoadFrom(&c, environ)
+		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), "SMTP_TLS_POLICY")) {
+			t.Errorf("SMTP_HOST=%s SMTP_TLS_POLICY=%s: %v, want accepted %t (a refusal naming SMTP_TLS_POLICY)", tt.host, tt.policy, err, tt.ok)
 		}
 	}
 }

@@ -143,6 +143,10 @@ func (c Config) Validate() error {
 	if required("PORTAL_PUBLIC_URL", p.PublicURL) {
 		if err := checkBaseURL(p.PublicURL, p.InsecureCookies); err != nil {
 			errs = append(errs, fmt.Errorf("PORTAL_PUBLIC_URL %w (plain http:// only with PORTAL_INSECURE_COOKIES=true, for a local development stack)", err))
+		} else if u, _ := url.Parse(p.PublicURL); p.InsecureCookies && (u.Scheme != "http" || !libconfig.OnThisMachine(u.Hostname())) {
+			// The flag drops the session cookie's Secure attribute and __Host- name:
+			// a portal people reach over a network would send sessions in the clear.
+			errs = append(errs, fmt.Errorf("PORTAL_INSECURE_COOKIES=true is only for a local development stack at an http:// address on this machine, not %q: it sends the session cookie without Secure", p.PublicURL))
 		}
 	}
 	required("PORTAL_SIGNING_KEY_FILE", p.SigningKeyFile)

@@ -8,7 +8,7 @@ import (
 // env is a complete production-like environment.
 func env() map[string]string {
 	return map[string]string{
-		"MONGO_URI": "mongodb://db", "NATS_URL": "nats://bus",
+		"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus",
 		"PORTAL_PUBLIC_URL": "https://portal.example.org", "PORTAL_SIGNING_KEY_FILE": "/secrets/portal.pem",
 		"PORTAL_SIGNATORY_URL": "http://signatory:8081", "PORTAL_REVIEW_URL": "http://review:8082",
 		"PORTAL_NOTIFY_URL": "http://notify:8083", "PORTAL_FUND_URL": "http://fund:8084",
@@ -83,6 +83,30 @@ func TestAPITokenSettingsAreBounded(t *testing.T) {
 			if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), key)) {
 				t.Errorf("%s=%s: err = %v, want ok = %t", key, value, err, ok)
 			}
+		}
+	}
+}
+
+// PORTAL_INSECURE_COOKIES drops the session cookie's Secure attribute: it is for a
+// local stack at an http:// address on this machine, and refused with any other
+// public address, where the session would go in the clear.
+func TestInsecureCookiesOnlyForALocalStack(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		public string
+		ok     bool
+	}{
+		{"http://127.0.0.1:8080", true},
+		{"http://localhost:8080", true},
+		{"https://portal.example.org", false},
+		{"http://portal.example.org", false},
+	} {
+		e := env()
+		e["PORTAL_PUBLIC_URL"], e["PORTAL_INSECURE_COOKIES"] = tt.public, "true"
+		e["PORTAL_OIDC_REDIRECT_URL"] = tt.public + "/auth/callback"
+		_, err := LoadFrom(e)
+		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), "PORTAL_INSECURE_COOKIES")) {
+			t.Errorf("PORTAL_PUBLIC_URL=%s with PORTAL_INSECURE_COOKIES=true: %v, want accepted %t (a refusal naming PORTAL_INSECURE_COOKIES)", tt.public, err, tt.ok)
 		}
 	}
 }
