@@ -22,8 +22,9 @@ import (
 	sigtest "github.com/itss/techcommit/services/signatory/servicetest"
 )
 
-// portalIssuer is the test portal's PORTAL_PUBLIC_URL, the issuer of its tokens.
-const portalIssuer = "http://portal.test"
+// portalIssuer is the test portal's PORTAL_PUBLIC_URL, the issuer of its tokens: an
+// address on this machine, as PORTAL_INSECURE_COOKIES (plain http) asks.
+const portalIssuer = "http://127.0.0.1"
 
 // withSignatory runs the real signatory and notify services trusting the portal,
 // and a portal calling them. The service fetches the portal's keys from the portal's own

@@ -113,6 +113,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(fmt.Errorf("derive the outcome key: %w", err))
 	}
+	// The log's names of people (signin.LogName) are keyed the same way, for the
+	// same reason: one person reads alike in every replica's log.
+	logKey, err := hkdf.Key(sha256.New, key.Seed(), nil, "tc-portal names in the log", 32)
+	if err != nil {
+		return fail(fmt.Errorf("derive the log names' key: %w", err))
+	}
 	// ITSS staff sign in through the configured OpenID provider (a test may plug in
 	// its own flow instead).
 	if opts.Ops == nil && cfg.Ops.Issuer != "" {
@@ -208,7 +214,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		}
 		s.consumers = append(s.consumers, c)
 	}
-	s.requester, err = signin.NewRequester(signin.RequesterDeps{People: s.People, Links: s.Links, JS: js, PublicURL: cfg.Portal.PublicURL,
+	s.requester, err = signin.NewRequester(signin.RequesterDeps{People: s.People, Links: s.Links, JS: js, PublicURL: cfg.Portal.PublicURL, LogKey: logKey,
 		Clock: s.Clock, Logger: s.Logger, PerAddress: cfg.Portal.SigninPerAddress, PerClient: cfg.Portal.SigninPerClient})
 	if err != nil {
 		return fail(err)

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -29,6 +30,7 @@ type Requester struct {
 	publicURL string
 	clock     clock.Clock
 	logger    *slog.Logger
+	logKey    []byte // see LogName
 	// perAddress bounds the links one address is sent in each quarter hour, whoever
 	// asks; perClient the requests of one client in each minute, whatever the
 	// address. Both are counted in the database (Links.Take), across replicas.
@@ -44,6 +46,9 @@ type RequesterDeps struct {
 	PublicURL string
 	Clock     clock.Clock
 	Logger    *slog.Logger
+	// LogKey keys the names the log gives people (LogName): a secret every replica
+	// shares, so that one person reads alike in every replica's log.
+	LogKey []byte
 	// PerAddress links per address in each LinkLifetime, PerClient requests per client
 	// in each minute.
 	PerAddress, PerClient int
@@ -51,11 +56,22 @@ type RequesterDeps struct {
 
 // NewRequester checks its dependencies.
 func NewRequester(d RequesterDeps) (*Requester, error) {
-	if d.People == nil || d.Links == nil || d.JS == nil || d.PublicURL == "" || d.Clock == nil || d.Logger == nil || d.PerAddress < 1 || d.PerClient < 1 {
-		return nil, errors.New("signin: people, links, jetstream, public URL, clock, logger and rate limits are required")
+	if d.People == nil || d.Links == nil || d.JS == nil || d.PublicURL == "" || d.Clock == nil || d.Logger == nil || len(d.LogKey) < 32 || d.PerAddress < 1 || d.PerClient < 1 {
+		return nil, errors.New("signin: people, links, jetstream, public URL, clock, logger, a log key of 32 bytes and rate limits are required")
 	}
 	return &Requester{people: d.People, links: d.Links, js: d.JS, publicURL: d.PublicURL, clock: d.Clock, logger: d.Logger,
-		perAddress: d.PerAddress, perClient: d.PerClient}, nil
+		logKey: d.LogKey, perAddress: d.PerAddress, perClient: d.PerClient}, nil
+}
+
+// LogName is how the log names the person of an address: a digest keyed with a secret,
+// so that the log tells one person's requests apart from another's without saying
+// whose they are. The Pseudonym, an unkeyed digest, would: anyone reading the log who
+// guesses an address could work it out and find when that person signed in, even
+// after their erasure.
+func LogName(key []byte, email string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(NormaliseEmail(email)))
+	return "person-" + hex.EncodeToString(m.Sum(nil)[:12])
 }
 
 // ErrTooManyRequests says a client asked too often; the page says to wait.
@@ -85,7 +101,7 @@ func (r *Requester) Request(ctx context.Context, email, client string) error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		defer cancel()
 		if err := r.send(ctx, email); err != nil {
-			r.logger.WarnContext(ctx, "sign-in link not sent", "person", Pseudonym(email), "error", err)
+			r.logger.WarnContext(ctx, "sign-in link not sent", "person", LogName(r.logKey, email), "error", err)
 		}
 	}()
 	return nil
@@ -112,7 +128,7 @@ func (r *Requester) send(ctx context.Context, email string) error {
 		return err
 	}
 	if !ok {
-		r.logger.InfoContext(ctx, "sign-in link not sent: the address asked too often", "person", Pseudonym(email))
+		r.logger.InfoContext(ctx, "sign-in link not sent: the address asked too often", "person", LogName(r.logKey, email))
 		return nil
 	}
 	secret, expires, err := r.links.Issue(ctx, email)
@@ -129,7 +145,7 @@ func (r *Requester) send(ctx context.Context, email string) error {
 	if _, err := r.js.PublishMsg(ctx, bus.Message(env)); err != nil {
 		return fmt.Errorf("publish sign-in link request: %w", err)
 	}
-	r.logger.InfoContext(ctx, "sign-in link sent", "person", Pseudonym(email))
+	r.logger.InfoContext(ctx, "sign-in link sent", "person", LogName(r.logKey, email))
 	return nil
 }
 
