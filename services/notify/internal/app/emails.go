@@ -187,11 +187,22 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 	round := roundName(as.RoundID, as.RoundName)
 	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-assigned", About: "assignment:" + as.Key(),
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is assigned to you, due %s", round, org, mail.Time(as.Deadline)),
-		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("You have been asked to review %s's submission in the peer review round “%s”.", org, round),
-			fmt.Sprintf("Please accept or decline it, and submit your review by %s. The attached calendar entry marks the deadline. Read the submission and give your review in the Technician Commitment portal:", mail.Time(as.Deadline)),
-		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)},
-		ICS: a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})
+		Content: mail.Content{Paragraphs: assignedParagraphs(org, round, as.Deadline, false), Action: a.reviewURL(as.RoundID, as.SubmissionID)},
+		ICS:     a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})
+}
+
+// assignedParagraphs are what the email of an assignment says: that the reviewer is
+// asked, and, until they accept it, to accept or decline it; sent again once they
+// have accepted, only what they owe.
+func assignedParagraphs(org, round string, deadline time.Time, accepted bool) []string {
+	ask := fmt.Sprintf("Please accept or decline it, and submit your review by %s.", mail.Time(deadline))
+	if accepted {
+		ask = fmt.Sprintf("You have accepted it: please submit your review by %s.", mail.Time(deadline))
+	}
+	return []string{
+		fmt.Sprintf("You have been asked to review %s's submission in the peer review round “%s”.", org, round),
+		ask + " The attached calendar entry marks the deadline. Read the submission and give your review in the Technician Commitment portal:",
+	}
 }
 
 // openAssigned arms the reminder before the deadline for an assignment, on its usual

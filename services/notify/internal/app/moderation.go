@@ -396,7 +396,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 	if closed {
 		return d, noLongerTrue("the round %s is closed and takes no new reviews", roundName(as.RoundID, named.RoundName))
 	}
-	_, outstanding, err := a.review(ctx, as)
+	state, outstanding, err := a.review(ctx, as)
 	if err != nil {
 		return d, err
 	}
@@ -412,10 +412,21 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 	if d.Kind == "review-assigned" && !named.Deadline.IsZero() && !a.clock.Now().Before(named.Deadline) {
 		return d, noLongerTrue("the deadline for reviews of %s's submission, %s, has passed: the assignment can no longer be accepted", cmp.Or(named.OrganisationName, "an institution"), mail.Time(named.Deadline))
 	}
+	// Once the reviewer has accepted, the email sent again no longer asks them to
+	// accept or decline: it says what they owe.
+	rewrite := false
+	if d.Kind == "review-assigned" && state.accepted && len(d.Content.Paragraphs) == 2 && !named.Deadline.IsZero() {
+		org, round := cmp.Or(named.OrganisationName, "an institution"), roundName(as.RoundID, named.RoundName)
+		d.Content.Paragraphs, rewrite = assignedParagraphs(org, round, named.Deadline, true), true
+	}
 	// Sent again to the reviewer as the pool names them now: ops may have corrected
 	// the address the first went to.
-	if to := named.Reviewer; to.Email != "" && len(d.Message.To) == 1 && !strings.EqualFold(to.Email, d.Message.To[0].Email) && len(d.Content.Paragraphs) > 0 {
-		m, err := compose(d.Key, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+	to := d.Message.To
+	if n := named.Reviewer; n.Email != "" && len(to) == 1 && !strings.EqualFold(n.Email, to[0].Email) && len(d.Content.Paragraphs) > 0 {
+		to, rewrite = []mail.Person{n}, true
+	}
+	if rewrite && len(to) == 1 {
+		m, err := compose(d.Key, to[0], d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
 		if err != nil {
 			return d, err
 		}

@@ -745,3 +745,39 @@ func TestAnAssignmentEmailIsNotSentAgainAfterTheDeadline(t *testing.T) {
 		t.Errorf("given up: %v, want Ada's assignment email, saying the deadline passed", given)
 	}
 }
+
+// The email of an assignment asks the reviewer to accept or decline it. Sent again
+// once they have accepted, it says they have, and what they owe by when: it still
+// asked them to accept or decline.
+func TestAnAssignmentEmailResentAfterAcceptanceSaysItIsAccepted(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	r := h.round("r13")
+	ada := reviewer{round: "r13", roundName: "Winter 2026", sub: "s13", org: "wa", orgName: "University of Wa", deadline: time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)}.as("ada", "Ada Reviewer")
+	bo := ada.as("bo", "Bo Reviewer")
+	r.publish(ada.assigned(), bo.assigned(), ada.accepted()) // heard once it returns
+	// The emails are sent after the events are taken.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(mailTo(h, ada.email, 0)) == 0 || len(mailTo(h, bo.email, 0)) == 0 {
+			return fmt.Errorf("the assignment emails are not sent yet")
+		}
+		return nil
+	})
+	ops := h.http.Token(auth.RoleOps, "")
+	resent := func(who reviewer) received {
+		t.Helper()
+		before := len(mailTo(h, who.email, 0))
+		h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "wa", "review-assigned", who.email)+"/resends", ops, nil))
+		got := mailTo(h, who.email, 0)
+		if len(got) != before+1 {
+			t.Fatalf("%s received %d emails after the resend, want %d", who.name, len(got), before+1)
+		}
+		return got[len(got)-1]
+	}
+	m := resent(ada)
+	checkSays(t, m, "You have accepted it: please submit your review by Friday 11 December 2026, 17:00 GMT.")
+	if strings.Contains(m.Text, "accept or decline") {
+		t.Errorf("Ada's assignment email, resent after she accepted, asks her to accept or decline:\n%s", m.Text)
+	}
+	checkSays(t, resent(bo), "Please accept or decline it, and submit your review by Friday 11 December 2026, 17:00 GMT.")
+}
