@@ -99,6 +99,10 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 		if err := a.fundStillTrue(ctx, d.Kind, application); err != nil {
 			return d, err
 		}
+		var err error
+		if d, err = a.awardAfterReport(ctx, d, application); err != nil {
+			return d, err
+		}
 	}
 	if (d.Role != RoleLead && d.Role != RoleHead) || len(d.Content.Paragraphs) == 0 {
 		return d, nil // for someone else, or logged before its content was kept

@@ -3,6 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
 // The steps of an application after it was made that notify keeps, so that a later
@@ -69,4 +75,40 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application string) error
 		}
 	}
 	return nil
+}
+
+// awardReportDue opens the award email's paragraph on its report, by which a later
+// attempt finds it.
+const awardReportDue = "A short report on the project is due by "
+
+// AwardReportDue is the award email's paragraph on its report.
+func AwardReportDue(due civil.Date) string {
+	return fmt.Sprintf("%s%s; the attached calendar entry marks the date.", awardReportDue, mail.Day(due))
+}
+
+// awardAfterReport writes the award email, sent again once the report is in, as a
+// record of the award that no longer asks for the report (nor carries its date).
+func (a *App) awardAfterReport(ctx context.Context, d Delivery, application string) (Delivery, error) {
+	if a.fund == nil || d.Kind != "fund-awarded" {
+		return d, nil
+	}
+	reported, err := a.fund.Reached(ctx, application, FundStepReported)
+	if err != nil || !reported {
+		return d, err
+	}
+	i := slices.IndexFunc(d.Content.Paragraphs, func(p string) bool { return strings.HasPrefix(p, awardReportDue) })
+	if i < 0 {
+		return d, nil // written before the paragraph stood alone: sent as it was
+	}
+	d.Content.Paragraphs = slices.Clone(d.Content.Paragraphs)
+	d.Content.Paragraphs[i] = "Its report is in: thank you."
+	if len(d.Message.To) == 1 {
+		m, err := compose(d.Key, d.Message.To[0], d.Message.Subject, d.Content, nil, d.Message.Optional)
+		if err != nil {
+			return d, err
+		}
+		d.Message = m
+	}
+	d.Message.ICS = nil
+	return d, nil
 }

@@ -74,4 +74,17 @@ func TestAFundEmailIsNotResentOnceWhatItAsksForIsDone(t *testing.T) {
 	if sent := h.box.all()[before:]; len(sent) != 0 {
 		t.Errorf("the refused resends sent %q", subjects(sent))
 	}
+
+	// The award email is the record of the award, and is resent: once the report is
+	// in, it no longer asks for the report, nor carries its date. It still did.
+	for _, to := range []string{applicant.Email, lead.Email} {
+		if status, body := resend("fund-awarded", to); status != http.StatusOK {
+			t.Fatalf("the award email to %s resent after the report: %d %s", to, status, body)
+		}
+		got := mailTo(h, to, 0)
+		m := got[len(got)-1]
+		if !strings.Contains(m.Subject, "funded") || !strings.Contains(m.Text, "Its report is in: thank you.") || strings.Contains(m.Text, "report on the project is due") || m.ICS {
+			t.Errorf("the award email to %s, resent after the report came in, reads %q (a calendar entry: %t):\n%s", to, m.Subject, m.ICS, m.Text)
+		}
+	}
 }
