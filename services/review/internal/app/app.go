@@ -173,7 +173,11 @@ func (a *App) DraftSubmission(ctx context.Context, by auth.Principal, org string
 // both pass it: the second to append loses on the store's unique version, and its
 // retry decides again on the draft the first wrote, which is at another version.
 func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string, version int, c events.SubmissionContent) (*submission.Submission, error) {
-	if _, err := a.Submission(ctx, by, id); err != nil {
+	cur, err := a.Submission(ctx, by, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.notWithdrawn(ctx, cur.OrganisationID(), "changed"); err != nil {
 		return nil, err
 	}
 	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
@@ -183,6 +187,23 @@ func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string
 		}
 		return s.Update(c)
 	})
+}
+
+// notWithdrawn refuses a change to a draft of an organisation that has withdrawn:
+// its obligations lapsed with it, and a submission of it could never be reviewed.
+func (a *App) notWithdrawn(ctx context.Context, org, what string) error {
+	o, _, err := a.orgs.Get(ctx, org)
+	if err != nil {
+		return err
+	}
+	if o.Withdrawn {
+		return withdrawnDraft(what)
+	}
+	return nil
+}
+
+func withdrawnDraft(what string) error {
+	return apperr.New(apperr.Forbidden, "the organisation has withdrawn from the Commitment: its obligations lapsed, and its draft can no longer be %s", what)
 }
 
 // Submit submits a complete draft; its receipt closes the obligation in the signatory service.
@@ -198,6 +219,9 @@ func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*submis
 	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
 		if s.Status() == submission.StatusSubmitted {
 			return nil, nil
+		}
+		if o.Withdrawn {
+			return nil, withdrawnDraft("submitted")
 		}
 		now := a.clock.Now()
 		if o.ObligationID == s.ObligationID() && !o.WindowOpens.IsZero() && civil.Of(now.In(london)).Before(o.WindowOpens) {

@@ -621,17 +621,33 @@ func TestSubmissionsBelongToTheirOrganisation(t *testing.T) {
 		t.Errorf("status %v after a refused submission, want draft", st)
 	}
 
-	// A withdrawn organisation may not submit.
+	// A withdrawn organisation may not submit: neither a new draft nor the draft it
+	// made before (its obligations lapsed; a submission of it could never be
+	// reviewed). The earlier draft was changed and submitted, 200 each.
 	h.announced("w")
-	h.drafted("w", complete("z"))
+	earlier := h.drafted("w", complete("z"))
 	h.publish("w", events.OrganisationWithdrawnV1{OrganisationID: "w", Reason: "left", InitiatedBy: "organisation"})
 	h.obligation("w", 2)
+	wLead := h.Token(auth.RoleLead, "w")
 	testenv.Eventually(t, 10*time.Second, func() error {
-		if s := h.Do("POST", "/v1/submissions", h.Token(auth.RoleLead, "w"), complete("z")).Status; s != http.StatusForbidden {
+		if s := h.Do("POST", "/v1/submissions", wLead, complete("z")).Status; s != http.StatusForbidden {
 			return fmt.Errorf("withdrawn organisation's draft got %d", s)
 		}
 		return nil
 	})
+	for _, req := range []struct {
+		method, path string
+		body         any
+	}{{"PUT", "/v1/submissions/" + earlier, complete("changed after the withdrawal")}, {"POST", "/v1/submissions/" + earlier + "/submission", nil}} {
+		r := h.Must(http.StatusForbidden, h.Do(req.method, req.path, wLead, req.body))
+		if !strings.Contains(string(r.Body), "withdrawn") {
+			t.Errorf("%s %s after the withdrawal: %s, want it refused saying the organisation withdrew", req.method, req.path, r.Body)
+		}
+	}
+	got := h.Must(http.StatusOK, h.Do("GET", "/v1/submissions/"+earlier, wLead, nil)).JSON(t)
+	if got["status"] != "draft" || strings.Contains(fmt.Sprint(got["action_plan"]), "changed after the withdrawal") {
+		t.Errorf("the withdrawn organisation's draft after the refusals: %v", got)
+	}
 }
 
 func TestBadInputIsRefusedNamingTheField(t *testing.T) {
