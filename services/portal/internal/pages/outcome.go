@@ -84,6 +84,7 @@ func (h *Handler) keepOutcome(w http.ResponseWriter, r *http.Request, path, id s
 	if len(sealed) > outcomeMax {
 		return false
 	}
+	// #nosec G124 -- h.cookie sets HttpOnly, SameSite and Secure (false only with PORTAL_INSECURE_COOKIES, a local stack on plain http on this machine); only its path is narrowed here
 	c := h.cookie(outcomeCookie, sealed, int(outcomeFor.Seconds()))
 	c.Path = path
 	http.SetCookie(w, c)
