@@ -438,7 +438,8 @@ func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string, today
 
 // RecordSubmission closes the open obligation with a received submission and opens
 // the next, due RepeatEvery months after receipt (receivedOn is the London date of
-// receipt). A submission for an obligation that is not open (already met, or another
+// receipt), for a kind whose obligation repeats (a signatory's; a supporter's does
+// not). A submission for an obligation that is not open (already met, or another
 // organisation's) changes nothing, so that a repeated event has no second effect; so
 // does one for a withdrawn organisation. A submission received before the
 // obligation's window opens does not meet it: it is refused (Conflict), since meeting
@@ -455,12 +456,13 @@ func (o *Organisation) RecordSubmission(obligationID, submissionID string, recei
 		return nil, apperr.New(apperr.Conflict, "submission %s was received on %s, before the window of obligation %s opens on %s: it does not meet it",
 			submissionID, receivedOn.InWords(), open.ID, open.WindowOpens.InWords())
 	}
+	met := events.ObligationMetV1{OrganisationID: o.id, ObligationID: open.ID, SubmissionID: submissionID, ReceivedOn: receivedOn}
 	s := policy.For(o.enquiry.Kind)
+	if s.RepeatEvery == 0 {
+		return []events.Payload{met}, nil // a supporter's one action plan: nothing follows
+	}
 	opens, due := s.Next(receivedOn)
-	return []events.Payload{
-		events.ObligationMetV1{OrganisationID: o.id, ObligationID: open.ID, SubmissionID: submissionID, ReceivedOn: receivedOn},
-		o.scheduled(s, open.Cycle+1, opens, due),
-	}, nil
+	return []events.Payload{met, o.scheduled(s, open.Cycle+1, opens, due)}, nil
 }
 
 func (o *Organisation) scheduled(s Schedule, cycle int, opens, due civil.Date) events.ObligationScheduledV1 {

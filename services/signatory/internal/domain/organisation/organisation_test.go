@@ -127,6 +127,28 @@ func TestSubmissionClosesObligationAndOpensNextThreeYearsOn(t *testing.T) {
 	}
 }
 
+// A supporter submits its action plan once (DESIGN.md: window from +6 to +12 months
+// after the announcement, and no renewal, which only signatories have): its
+// submission meets the obligation and opens none. A second, due three years on, was
+// opened, and with it reminders and overdue emails DESIGN never asked for.
+func TestASupportersActionPlanIsItsOnlyObligation(t *testing.T) {
+	t.Parallel()
+	o, history := build(t, organisation.Supporter, meeting, form, announce("2025-03-20"),
+		func(o *organisation.Organisation) ([]events.Payload, error) {
+			return o.RecordSubmission("org1-c1", "sub1", date("2025-12-01"), organisation.DefaultPolicy)
+		})
+	obs := o.Obligations()
+	if len(obs) != 1 || obs[0].Status != organisation.ObligationMet || obs[0].MetOn != date("2025-12-01") {
+		t.Errorf("a supporter's obligations after its action plan: %+v, want the one, met on 2025-12-01", obs)
+	}
+	if _, open := o.OpenObligation(); open {
+		t.Error("a supporter has an open obligation after its action plan")
+	}
+	if last := history[len(history)-1]; last.Type != (events.ObligationMetV1{}).EventType() {
+		t.Errorf("the submission's last event is %s, want the obligation met and nothing after", last.Type)
+	}
+}
+
 func TestIllegalTransitionsAreConflictsThatSayWhy(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -10,7 +10,8 @@ type Schedule struct {
 	WindowOpens int
 	Due         int
 	// RepeatEvery counts from the date the previous submission was received to the
-	// next due date; the next window opens Window months before that.
+	// next due date; the next window opens Window months before that. 0: the first
+	// obligation is the only one.
 	RepeatEvery int
 	Window      int
 }
@@ -26,14 +27,13 @@ type Policy struct {
 	AnnouncementLead int
 }
 
-// DefaultPolicy is the Commitment's published rule: a signatory submits a
-// self-assessment and action plan in a window from 12 to 18 months after its
+// DefaultPolicy is the Commitment's published rule (DESIGN.md): a signatory submits
+// a self-assessment and action plan in a window from 12 to 18 months after its
 // announcement and then every three years; a supporter submits an action plan between
-// 6 and 12 months after its announcement, and (as ITSS runs it) renews it every three
-// years as signatories do.
+// 6 and 12 months after its announcement, once: no obligation follows it.
 var DefaultPolicy = Policy{
 	Signatory:        Schedule{Obligation: "self_assessment_and_action_plan", WindowOpens: 12, Due: 18, RepeatEvery: 36, Window: 6},
-	Supporter:        Schedule{Obligation: "action_plan", WindowOpens: 6, Due: 12, RepeatEvery: 36, Window: 6},
+	Supporter:        Schedule{Obligation: "action_plan", WindowOpens: 6, Due: 12},
 	AnnouncementLead: 6,
 }
 
