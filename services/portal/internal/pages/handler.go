@@ -51,8 +51,8 @@ type Handler struct {
 	secureCookies bool
 	hstsMaxAge    int
 	timeout       time.Duration
-	orgNames      opsOrgNames
-	subNames      opsSubmissionNames
+	orgNames      heldLabels
+	subNames      heldLabels
 	// outcomes seals the outcomes of actions for the pages they redirect to.
 	outcomes cipher.AEAD
 	holdings func(context.Context, string) ([]personal.Record, error)

@@ -24,69 +24,92 @@ const (
 	opsNamesAtOnce = 8
 )
 
-type opsOrgNames struct {
-	mu   sync.Mutex
-	held map[string]opsHeldName
-}
-
-type opsHeldName struct {
-	name  string // "" when the signatory service has no such organisation
-	until time.Time
-}
-
 // opsNames returns the names of the organisations ids names, as far as it knows them:
 // an id it could not read (the signatory service did not answer) is left out, and the
 // page shows the id instead (opsOrgLabel).
 func (h *Handler) opsNames(ctx context.Context, set *clients.Set, ids ...string) map[string]string {
-	now := h.clock.Now()
+	return h.orgNames.labels(ctx, h.clock.Now(), opsNameFor, opsNamesHeld, ids, func(ctx context.Context, id string) (string, bool) {
+		resp, err := set.Signatory.GetOrganisationWithResponse(ctx, id)
+		switch {
+		case err != nil:
+			return "", false
+		case resp.StatusCode() == http.StatusNotFound:
+			return "", true // no such organisation: held as that
+		case resp.JSON200 != nil:
+			return resp.JSON200.Name, true
+		}
+		return "", false
+	})
+}
+
+// heldLabels is a page's memory of what a service calls things it names by id (an
+// organisation's name, what a submission answers), bounded, so that a list of 50
+// costs requests only for ids not shown lately: it reads those it lacks, at most
+// opsNamesAtOnce at a time.
+type heldLabels struct {
+	mu   sync.Mutex
+	held map[string]heldLabel
+}
+
+type heldLabel struct {
+	label string
+	until time.Time // zero: held for good (what it labels never changes)
+}
+
+// labels returns the label of each of ids that it holds, fresh, or that read gives
+// (read says false when it could not read one: that id is left out, and is asked
+// again next time). Each read is held for ttl (0: for good); past most held, the
+// memory starts again rather than grow without bound.
+func (l *heldLabels) labels(ctx context.Context, now time.Time, ttl time.Duration, most int, ids []string, read func(context.Context, string) (string, bool)) map[string]string {
 	out := make(map[string]string, len(ids))
 	var missing []string
-	h.orgNames.mu.Lock()
+	l.mu.Lock()
 	for _, id := range ids {
 		if _, seen := out[id]; seen || id == "" {
 			continue
 		}
-		if n, ok := h.orgNames.held[id]; ok && now.Before(n.until) {
-			out[id] = n.name
+		if h, ok := l.held[id]; ok && (h.until.IsZero() || now.Before(h.until)) {
+			out[id] = h.label
 		} else {
 			out[id] = ""
 			missing = append(missing, id)
 		}
 	}
-	h.orgNames.mu.Unlock()
+	l.mu.Unlock()
 	if len(missing) == 0 {
 		return out
 	}
-	read := make([]*opsHeldName, len(missing))
+	type answer struct {
+		label string
+		ok    bool
+	}
+	got := make([]answer, len(missing))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, opsNamesAtOnce)
 	for i, id := range missing {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			resp, err := set.Signatory.GetOrganisationWithResponse(ctx, id)
-			switch {
-			case err != nil:
-			case resp.StatusCode() == http.StatusNotFound:
-				read[i] = &opsHeldName{until: now.Add(opsNameFor)}
-			case resp.JSON200 != nil:
-				read[i] = &opsHeldName{name: resp.JSON200.Name, until: now.Add(opsNameFor)}
-			}
+			got[i].label, got[i].ok = read(ctx, id)
 		})
 	}
 	wg.Wait()
-	h.orgNames.mu.Lock()
-	defer h.orgNames.mu.Unlock()
-	if h.orgNames.held == nil || len(h.orgNames.held)+len(missing) > opsNamesHeld {
-		h.orgNames.held = map[string]opsHeldName{} // start again rather than grow without bound
+	var until time.Time
+	if ttl > 0 {
+		until = now.Add(ttl)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held == nil || len(l.held)+len(missing) > most {
+		l.held = map[string]heldLabel{}
 	}
 	for i, id := range missing {
-		if read[i] == nil {
+		if !got[i].ok {
 			delete(out, id)
 			continue
 		}
-		h.orgNames.held[id] = *read[i]
-		out[id] = read[i].name
+		l.held[id] = heldLabel{label: got[i].label, until: until}
+		out[id] = got[i].label
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package pages
 
 import (
 	"context"
-	"sync"
 
 	"github.com/itss/techcommit/services/portal/internal/clients"
 )
@@ -16,57 +15,15 @@ import (
 // opsSubmissionsHeld bounds how many submissions' names are held.
 const opsSubmissionsHeld = 10000
 
-type opsSubmissionNames struct {
-	mu   sync.Mutex
-	held map[string]string
-}
-
 // opsSubmissionWhats returns what each submission ids names answers, in words
 // ("Self-assessment and action plan (cycle 1)", see submissionKind), as far as it
-// knows: one it could not read is left out, and the page shows its id instead.
+// knows: one it could not read is left out, and the page shows its id instead. What
+// a submission answers never changes: it is held for good.
 func (h *Handler) opsSubmissionWhats(ctx context.Context, set *clients.Set, ids ...string) map[string]string {
-	out := make(map[string]string, len(ids))
-	var missing []string
-	h.subNames.mu.Lock()
-	for _, id := range ids {
-		if _, seen := out[id]; seen || id == "" {
-			continue
+	return h.subNames.labels(ctx, h.clock.Now(), 0, opsSubmissionsHeld, ids, func(ctx context.Context, id string) (string, bool) {
+		if resp, err := set.Review.GetSubmissionWithResponse(ctx, id); err == nil && resp.JSON200 != nil {
+			return submissionKind(resp.JSON200), true
 		}
-		what, ok := h.subNames.held[id]
-		out[id] = what
-		if !ok {
-			missing = append(missing, id)
-		}
-	}
-	h.subNames.mu.Unlock()
-	if len(missing) == 0 {
-		return out
-	}
-	read := make([]string, len(missing))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, opsNamesAtOnce)
-	for i, id := range missing {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if resp, err := set.Review.GetSubmissionWithResponse(ctx, id); err == nil && resp.JSON200 != nil {
-				read[i] = submissionKind(resp.JSON200)
-			}
-		})
-	}
-	wg.Wait()
-	h.subNames.mu.Lock()
-	defer h.subNames.mu.Unlock()
-	if h.subNames.held == nil || len(h.subNames.held)+len(missing) > opsSubmissionsHeld {
-		h.subNames.held = map[string]string{} // start again rather than grow without bound
-	}
-	for i, id := range missing {
-		if read[i] == "" {
-			delete(out, id)
-			continue
-		}
-		h.subNames.held[id] = read[i]
-		out[id] = read[i]
-	}
-	return out
+		return "", false
+	})
 }
