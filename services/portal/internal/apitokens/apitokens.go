@@ -79,6 +79,7 @@ type MakerMinter interface {
 // Store keeps the records and tells the fund about them.
 type Store struct {
 	coll        *mongo.Collection
+	slots       *mongo.Collection // see takeSlot
 	js          jetstream.JetStream
 	minter      Minter
 	clock       clock.Clock
@@ -145,7 +146,7 @@ func New(ctx context.Context, d Deps) (*Store, error) {
 	if d.DB == nil || d.JS == nil || d.Minter == nil || d.Clock == nil || d.Logger == nil || d.Audience == "" || d.MaxLifetime <= 0 {
 		return nil, errors.New("apitokens: database, bus, minter, clock, logger, audience and maximum lifetime are required")
 	}
-	s := &Store{coll: d.DB.Collection("api_tokens"), js: d.JS, minter: d.Minter, clock: d.Clock, audience: d.Audience,
+	s := &Store{coll: d.DB.Collection("api_tokens"), slots: d.DB.Collection("api_token_slots"), js: d.JS, minter: d.Minter, clock: d.Clock, audience: d.Audience,
 		maxLifetime: d.MaxLifetime, logger: d.Logger}
 	if err := store.CreateIndexes(ctx, s.coll, []mongo.IndexModel{{Keys: bson.D{{Key: "org", Value: 1}}}}); err != nil {
 		return nil, fmt.Errorf("index api_tokens: %w", store.Classify(err))
@@ -207,6 +208,14 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 		id = uuid.NewSHA1(formSpace, []byte(r.Org+"|"+r.Key)).String()
 	}
 	expires := now.Add(r.Lifetime).Truncate(time.Second)
+	// The count above tells the usual case; a slot decides between tokens made at
+	// once, which all counted the same (a count then an insert holds no limit).
+	switch took, err := s.takeSlot(ctx, r.Org, id, now); {
+	case err != nil:
+		return Token{}, "", err
+	case !took:
+		return Token{}, "", apperr.New(apperr.Conflict, "your organisation has %d tokens in force already: revoke one you no longer use first", MaxActive)
+	}
 	secret, subject, err := s.mint(id, r, expires)
 	if err != nil {
 		return Token{}, "", err
@@ -232,6 +241,75 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 	}
 	s.logger.InfoContext(ctx, "API token issued", "token", id, "org", r.Org, "creator", r.Creator)
 	return doc.token(), secret, nil
+}
+
+// slotDoc is one of an organisation's MaxActive places for a token in force,
+// "<org>#<n>": a token takes a free one by inserting it, so that the unique _id, the
+// one guard that holds on both stores, bounds the tokens made at once.
+type slotDoc struct {
+	ID    string    `bson:"_id"`
+	Token string    `bson:"token"`
+	Taken time.Time `bson:"taken_at"`
+}
+
+// slotGrace is how long a slot is held for a token whose record is not written yet
+// (its maker is between the two): after it, such a slot is free.
+const slotGrace = time.Minute
+
+// takeSlot takes a place for token among org's MaxActive, freeing one whose token is
+// no longer in force (revoked, expired, or never recorded), and says whether it
+// found one. A token that holds a place already (its form sent again) keeps it.
+func (s *Store) takeSlot(ctx context.Context, org, token string, now time.Time) (bool, error) {
+	for n, freed := 0, 0; n < MaxActive; n++ {
+		id := fmt.Sprintf("%s#%d", org, n)
+		_, err := s.slots.InsertOne(ctx, slotDoc{ID: id, Token: token, Taken: now.UTC()})
+		if err == nil {
+			return true, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return false, fmt.Errorf("take a place for API token of %s: %w", org, store.Classify(err))
+		}
+		var held slotDoc
+		switch err := s.slots.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&held); {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			n-- // freed meanwhile: try it again
+			continue
+		case err != nil:
+			return false, fmt.Errorf("read a place of %s's API tokens: %w", org, store.Classify(err))
+		}
+		if held.Token == token {
+			return true, nil
+		}
+		inForce, err := s.inForce(ctx, held, now)
+		if err != nil || inForce {
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
+		// Free it, if it is still that token's, and try it again: a bounded number
+		// of times, so that writers freeing and taking one place cannot loop.
+		if _, err := s.slots.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "token", Value: held.Token}}); err != nil {
+			return false, fmt.Errorf("free a place of %s's API tokens: %w", org, store.Classify(err))
+		}
+		if freed++; freed <= MaxActive {
+			n--
+		}
+	}
+	return false, nil
+}
+
+// inForce says whether the token holding a place is in force: recorded, neither
+// revoked nor expired; or not recorded yet, within slotGrace of taking the place.
+func (s *Store) inForce(ctx context.Context, held slotDoc, now time.Time) (bool, error) {
+	var doc tokenDoc
+	switch err := s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: held.Token}}).Decode(&doc); {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return now.Sub(held.Taken) < slotGrace, nil
+	case err != nil:
+		return false, fmt.Errorf("read API token %s: %w", held.Token, store.Classify(err))
+	}
+	return doc.Revoked.IsZero() && doc.Expires.After(now), nil
 }
 
 // mint signs token id for r, naming its maker when the minter can, and returns it

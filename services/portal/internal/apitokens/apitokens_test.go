@@ -118,6 +118,41 @@ func TestAnOrganisationsTokensInForceAreBounded(t *testing.T) {
 	}
 }
 
+// Tokens made at once stay within the bound: each counted the ones in force before
+// any of them was written, and 10 made at once beside 19 left 26-29 in force.
+func TestTokensMadeAtOnceStayBounded(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	for i := range apitokens.MaxActive - 1 {
+		if _, _, err := s.Issue(ctx, request(fmt.Sprint("tool ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Go(func() { _, _, errs[i] = s.Issue(ctx, request(fmt.Sprint("at once ", i))) })
+	}
+	wg.Wait()
+	made := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			made++
+		case apperr.CodeOf(err) != apperr.Conflict:
+			t.Errorf("a token made at once: %v, want it made or refused as one too many", err)
+		}
+	}
+	list, err := s.List(ctx, "org-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made != 1 || len(list) != apitokens.MaxActive {
+		t.Errorf("10 made at once beside %d: %d made, %d in force; want 1 and %d", apitokens.MaxActive-1, made, len(list), apitokens.MaxActive)
+	}
+}
+
 // Many people revoking one token at once all succeed, and it stays revoked.
 func TestConcurrentRevocationsAllRevoke(t *testing.T) {
 	t.Parallel()
