@@ -273,8 +273,11 @@ func (h *Handler) applicantAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, _ := v.person.LeadOf(org)
-	if err := h.people.AddApplicant(r.Context(), signin.Applicant{OrgID: org, OrgName: l.OrgName, Name: f.Name, Email: f.Email},
-		signin.Pseudonym(v.person.Email), h.clock.Now()); err != nil {
+	if err := h.people.AddApplicantAsLead(r.Context(), signin.Applicant{OrgID: org, OrgName: l.OrgName, Name: f.Name, Email: f.Email},
+		v.person.Email, h.clock.Now()); errors.Is(err, signin.ErrNotTheLead) {
+		h.notFound(w, r) // handed on as the form was sent: as for any page of a lead replaced
+		return
+	} else if err != nil {
 		h.fail(w, r, err)
 		return
 	}

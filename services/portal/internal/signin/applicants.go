@@ -45,6 +45,10 @@ func (p Person) ApplicantOf(org string) (Applicant, bool) {
 	return Applicant{}, false
 }
 
+// ErrNotTheLead says the person naming a colleague was no longer the organisation's
+// nominated lead when the colleague was written.
+var ErrNotTheLead = errors.New("signin: no longer the organisation's nominated lead")
+
 // AddApplicant records a as an applicant for a.OrgID, named by the lead whose
 // pseudonym is by. Naming the same address again updates the name.
 func (p *People) AddApplicant(ctx context.Context, a Applicant, by string, at time.Time) error {
@@ -57,6 +61,31 @@ func (p *People) AddApplicant(ctx context.Context, a Applicant, by string, at ti
 		return fmt.Errorf("add applicant for %s: %w", a.OrgID, store.Classify(err))
 	}
 	return nil
+}
+
+// AddApplicantAsLead is AddApplicant by the organisation's nominated lead, whose
+// address is lead. The power is the lead's to lend and ends with them (SetLead drops
+// the colleagues of a lead replaced), so the colleague is written, then the lead
+// read again: a handover between the caller's check and the write would otherwise
+// find no colleague to drop, and the outgoing lead's colleague would keep the power.
+// A lead no longer lead takes the colleague off again, and answers ErrNotTheLead.
+func (p *People) AddApplicantAsLead(ctx context.Context, a Applicant, lead string, at time.Time) error {
+	by := Pseudonym(lead)
+	if err := p.AddApplicant(ctx, a, by, at); err != nil {
+		return err
+	}
+	var now leadDoc
+	ok, err := findByID(ctx, p.leads, a.OrgID, &now)
+	if err != nil {
+		return fmt.Errorf("add applicant for %s: read its lead: %w", a.OrgID, err)
+	}
+	if ok && now.Email == NormaliseEmail(lead) {
+		return nil
+	}
+	if _, err := p.applicants.DeleteOne(ctx, bson.D{{Key: "_id", Value: applicantID(a.OrgID, a.Email)}, {Key: "added_by", Value: by}}); err != nil {
+		return fmt.Errorf("take off applicant for %s named by a lead replaced: %w", a.OrgID, store.Classify(err))
+	}
+	return ErrNotTheLead
 }
 
 // RecordRemovalsIn makes every removal of a colleague entered first in the register

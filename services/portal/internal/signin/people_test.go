@@ -2,6 +2,7 @@ package signin_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -240,5 +241,47 @@ func TestRecordsKeptBeforeTheAddressesAreFound(t *testing.T) {
 	}
 	if scans := counted.Now().Sub(before).Scans; scans != 0 {
 		t.Errorf("a later start scanned %d collections", scans)
+	}
+}
+
+// A colleague named by the lead as the role is handed on does not keep the power: the
+// handover drops the outgoing lead's colleagues, and one written just after that
+// (the lead's check having come before the handover) is taken off again, the lead
+// told they no longer lead. It survived until the next handover.
+func TestAColleagueNamedAsTheLeadIsHandedOnDoesNotKeepThePower(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeople(t)
+	for i := range 40 {
+		org := fmt.Sprintf("org-h%d", i)
+		old, next, dev := fmt.Sprintf("old%d@example.ac.uk", i), fmt.Sprintf("new%d@example.ac.uk", i), fmt.Sprintf("dev%d@example.ac.uk", i)
+		if err := p.SetLead(ctx, org, signin.Lead{Name: "Old"}, old); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var added, handed error
+		wg.Go(func() {
+			added = p.AddApplicantAsLead(ctx, signin.Applicant{OrgID: org, Name: "Dev", Email: dev}, old, time.Now())
+		})
+		wg.Go(func() {
+			time.Sleep(time.Duration(i%8) * 250 * time.Microsecond)
+			handed = p.SetLead(ctx, org, signin.Lead{Name: "New"}, next)
+		})
+		wg.Wait()
+		if handed != nil || (added != nil && !errors.Is(added, signin.ErrNotTheLead)) {
+			t.Fatalf("the handover: %v; the colleague: %v", handed, added)
+		}
+		if d, err := p.Lookup(ctx, dev); err != nil {
+			t.Fatal(err)
+		} else if _, ok := d.ApplicantOf(org); ok {
+			t.Errorf("round %d: the outgoing lead's colleague keeps the power after the handover (named: %v)", i, added)
+		}
+	}
+	// Named by the lead who is still the lead, the colleague stays.
+	if err := p.AddApplicantAsLead(ctx, signin.Applicant{OrgID: "org-h0", Name: "Dev", Email: "kept@example.ac.uk"}, "new0@example.ac.uk", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := p.Lookup(ctx, "kept@example.ac.uk"); len(d.Applicant) != 1 {
+		t.Errorf("the lead's own colleague: %+v", d)
 	}
 }
