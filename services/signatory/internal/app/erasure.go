@@ -145,6 +145,20 @@ func (a *App) erase(ctx context.Context, actor, sub string) (Erased, error) {
 	if err := a.erasure.People.Erase(ctx, pid); err != nil {
 		return Erased{}, err
 	}
+	// A change that sealed the person's details with their key before it was
+	// destroyed, and was appended after the look above, names them too: its stream
+	// copy carries their address opened for the other services. Looked for again
+	// now that no change can seal for them any more (the key is gone), and forgotten
+	// with the rest below.
+	again, err := a.naming(ctx, pid)
+	if err != nil {
+		return Erased{}, err
+	}
+	for _, id := range again {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
 	version, err := a.announceErasure(ctx, actor, sub)
 	if err != nil {
 		return Erased{}, err
