@@ -879,7 +879,7 @@ func (r *Round) TakeOffWithdrawn(withdrawn map[string]bool) []events.Payload {
 	if len(withdrawn) == 0 {
 		return nil
 	}
-	return r.takeOff(func(a Assignment, org string) bool { return withdrawn[org] }, WithdrawnReason, events.RemovalOrganisationWithdrew, true)
+	return r.takeOff(func(a Assignment, org string) string { return because(withdrawn[org], WithdrawnReason) }, events.RemovalOrganisationWithdrew, true)
 }
 
 // ErasedReason is why TakeOffErased takes a reviewer off a submission, as the removal
@@ -903,7 +903,7 @@ func (r *Round) TakeOffErased(erased map[string]bool) []events.Payload {
 	if len(erased) == 0 {
 		return nil
 	}
-	return r.takeOff(func(a Assignment, _ string) bool { return erased[a.ReviewerID] }, ErasedReason, events.RemovalReviewerErased, false)
+	return r.takeOff(func(a Assignment, _ string) string { return because(erased[a.ReviewerID], ErasedReason) }, events.RemovalReviewerErased, false)
 }
 
 // Unreachable lists the reviewers, by id, of the assignments TakeOffErased would
@@ -945,22 +945,65 @@ func (r *Round) TakeOffReviewersOfWithdrawn(gone map[string]bool) []events.Paylo
 	if len(gone) == 0 {
 		return nil
 	}
-	return r.takeOff(func(a Assignment, _ string) bool { return gone[a.ReviewerID] }, ReviewersOrgWithdrawnReason, events.RemovalReviewerOrganisationWithdrew, true)
+	return r.takeOff(func(a Assignment, _ string) string { return because(gone[a.ReviewerID], ReviewersOrgWithdrawnReason) }, events.RemovalReviewerOrganisationWithdrew, true)
 }
 
-// takeOff is the removal, with reason and cause, of each outstanding assignment of
-// this round, while it is open, that off picks (given the assignment and its
-// submission's organisation): the three removals the service makes itself differ
-// only in whom they pick and why. named says whether the removal names the reviewer
-// and their address, for notify to tell them.
-func (r *Round) takeOff(off func(a Assignment, org string) bool, reason, cause string, named bool) []events.Payload {
+// IneligibleReason is why TakeOffIneligible takes a reviewer off a submission, as
+// the removal records it, given assign.Eligible's reason.
+const IneligibleReason = "the reviewer's record changed as they were assigned, so they may no longer review it (%s): it needs another reviewer"
+
+// TakeOffIneligible takes reviewer now (the pool's latest record of them) off the
+// submissions, in this round while it is open, whose review they have not put in and
+// which they could review as was records them but may not as now does (a conflict
+// declared with the submitting organisation, a move to it, their training no longer
+// recorded), with IneligibleReason. A change to the pool that would make a reviewer
+// ineligible for an assignment is refused, so what this finds is an assignment
+// decided on the record before the change while the change was being made: both
+// the assignment and the change re-check after they append, and this is what they
+// record. A reason that was does not give (their organisation withdrew, say) is left
+// to its own removal, as is an erasure (TakeOffErased, whose removal names nobody).
+//
+// It records nothing when there is nothing left to take off, so the assignment and
+// the change may both run it.
+func (r *Round) TakeOffIneligible(was, now Reviewer) []events.Payload {
+	if was.Erased || now.Erased {
+		return nil
+	}
+	return r.takeOff(func(a Assignment, org string) string {
+		s := assign.Submission{ID: a.SubmissionID, Org: org}
+		why := assign.Eligible(now.Reviewer, s)
+		if a.ReviewerID != now.ID || why == "" || assign.Eligible(was.Reviewer, s) != "" {
+			return ""
+		}
+		return fmt.Sprintf(IneligibleReason, why)
+	}, "", true)
+}
+
+// because is reason when picked, and "" (not taken off) otherwise.
+func because(picked bool, reason string) string {
+	if !picked {
+		return ""
+	}
+	return reason
+}
+
+// takeOff is the removal, with cause, of each outstanding assignment of this round,
+// while it is open, that reasonFor gives a reason for (given the assignment and its
+// submission's organisation; "" leaves it): the removals the service makes itself
+// differ only in whom they pick and why. named says whether the removal names the
+// reviewer and their address, for notify to tell them.
+func (r *Round) takeOff(reasonFor func(a Assignment, org string) string, cause string, named bool) []events.Payload {
 	if !r.Exists() || r.closed {
 		return nil
 	}
 	var out []events.Payload
 	for _, a := range r.Assignments() {
 		org, in := r.Organisation(a.SubmissionID)
-		if !in || !r.outstanding(&a) || !off(a, org) {
+		if !in || !r.outstanding(&a) {
+			continue
+		}
+		reason := reasonFor(a, org)
+		if reason == "" {
 			continue
 		}
 		rm := events.AssignmentRemovedV1{RoundID: r.id, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reason: reason, Cause: cause,

@@ -591,3 +591,38 @@ func TestReadingALargeRoundCopiesNothing(t *testing.T) {
 		t.Errorf("the round continued from changed: %+v", a)
 	}
 }
+
+func TestAReviewerWhoseRecordRuledOutTheirAssignmentComesOffIt(t *testing.T) {
+	t.Parallel()
+	h := opened(t)
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).AddSubmission(submitted(t, "s2", "b"), "University of B", 0))...)
+	was := reviewer("x", "c")
+	for _, sub := range []string{"s1", "s2"} {
+		h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(was, sub, "m", now))...)
+	}
+	h.add(t, must[[]events.Payload](t)(rebuild(t, "r1", h).Assign(reviewer("y", "c"), "s1", "m", now))...)
+	r := rebuild(t, "r1", h)
+	if p := r.TakeOffIneligible(was, was); len(p) != 0 {
+		t.Errorf("with the record unchanged: %v", p)
+	}
+	// A reason the record before had too is not the change's doing.
+	withdrawn := reviewer("x", "c", "a")
+	withdrawn.OrgWithdrawn, was.OrgWithdrawn = true, true
+	if p := r.TakeOffIneligible(was, withdrawn); len(p) != 0 {
+		t.Errorf("for what the change did not do: %v", p)
+	}
+	was.OrgWithdrawn = false
+
+	p := r.TakeOffIneligible(was, reviewer("x", "c", "a"))
+	if len(p) != 1 {
+		t.Fatalf("took off %v, want x off s1 alone", p)
+	}
+	rm := p[0].(events.AssignmentRemovedV1)
+	if rm.SubmissionID != "s1" || rm.ReviewerID != "x" || rm.Reason != fmt.Sprintf(round.IneligibleReason, "declared conflict") || rm.Cause != "" || rm.ReviewerEmail != "x@example.ac.uk" {
+		t.Errorf("removal %+v does not say what, why and to whom", rm)
+	}
+	h.add(t, p...)
+	if p := rebuild(t, "r1", h).TakeOffIneligible(was, reviewer("x", "c", "a")); len(p) != 0 {
+		t.Errorf("taken off again: %v", p)
+	}
+}
