@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -326,8 +327,9 @@ func lastVersion(h []events.Envelope) int {
 // version; a version other than 0 is the one the caller read (If-Match), checked in
 // the command that appends, so that two people changing one record from forms
 // opened together cannot both be applied. It applies to assignments made from then
-// on (training, capacity, themes, conflicts); ops remove by hand any assignment a
-// newly declared conflict rules out.
+// on (training, capacity, themes, conflicts); a change that would rule out an
+// assignment in force is refused (keepsAssignments), and one made while the
+// assignment was being made takes the reviewer off it (takeOffIneligible).
 func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, version int) (Member, error) {
 	if !by.IsOps() {
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
@@ -377,7 +379,34 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	if err != nil {
 		return Member{}, err
 	}
+	// An assignment decided on the record before this change, while it was being
+	// made, was not there for keepsAssignments to see (see stillEligible).
+	if err := a.takeOffIneligible(ctx, by.Actor(), current, reviewerOf(p)); err != nil {
+		return Member{}, err
+	}
 	return Member{Reviewer: reviewerOf(p), Version: lastVersion(appended)}, nil
+}
+
+// takeOffIneligible takes reviewer will, as the change from was just recorded them,
+// off what they may no longer review in the open rounds (round.TakeOffIneligible),
+// reading the rounds afresh from the event store.
+func (a *App) takeOffIneligible(ctx context.Context, actor string, was, will round.Reviewer) error {
+	if was.ID == "" || !narrows(was, will) {
+		return nil // a record that was not there had no assignments to check before
+	}
+	rounds, err := a.openRoundsNow(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rounds {
+		if len(r.TakeOffIneligible(was, will)) == 0 {
+			continue
+		}
+		if _, err := a.changeRound(ctx, actor, r.ID(), func(r *round.Round) ([]events.Payload, error) { return r.TakeOffIneligible(was, will), nil }); err != nil {
+			return fmt.Errorf("take %s off what they may no longer review in review round %s: %w", will.ID, r.ID(), err)
+		}
+	}
+	return nil
 }
 
 // keepsAssignments refuses a change to a pool member that would make them ineligible
@@ -387,36 +416,46 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 // as eligible as they were (a withdrawal of their organisation is not the change's
 // doing) is not refused.
 func (a *App) keepsAssignments(ctx context.Context, was, will round.Reviewer) error {
-	rounds := map[string]*round.Round{}
-	var after *AssignmentEntry
-	for {
-		page, more, err := a.read.Assignments(ctx, was.ID, after, 100)
-		if err != nil {
-			return err
-		}
-		for _, e := range page {
-			if !e.Active() || e.Closed || e.Released {
+	if !narrows(was, will) {
+		return nil
+	}
+	rounds, err := a.openRoundsNow(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rounds {
+		for _, as := range r.Assignments() {
+			if as.ReviewerID != was.ID || (as.State != round.Assigned && as.State != round.Accepted) {
 				continue
 			}
-			r, held := rounds[e.RoundID]
-			if !held {
-				if r, err = a.loadRound(ctx, e.RoundID); err != nil {
-					return err
-				}
-				rounds[e.RoundID] = r
+			if _, released := r.Feedback(as.SubmissionID); released {
+				continue
 			}
-			org, _ := r.Organisation(e.SubmissionID)
-			s := assign.Submission{ID: e.SubmissionID, Org: org}
+			org, _ := r.Organisation(as.SubmissionID)
+			s := assign.Submission{ID: as.SubmissionID, Org: org}
 			if why := assign.Eligible(will.Reviewer, s); why != "" && assign.Eligible(was.Reviewer, s) == "" {
 				return apperr.New(apperr.Conflict, "%s is assigned to %s's submission %s in review round %s, which they could no longer review (%s): take them off it, or withhold their review, first",
-					was.ID, r.OrganisationName(e.SubmissionID), e.SubmissionID, r.Name(), why)
+					was.ID, r.OrganisationName(as.SubmissionID), as.SubmissionID, r.Name(), why)
 			}
 		}
-		if !more || len(page) == 0 {
-			return nil
-		}
-		after = &page[len(page)-1]
 	}
+	return nil
+}
+
+// narrows says whether a change of a pool member's record from was to will may
+// rule out a submission was could review (assign.Eligible): a change of name,
+// address, capacity or themes, or a conflict withdrawn, rules out none, and spares
+// reading every open round.
+func narrows(was, will round.Reviewer) bool {
+	if was.Org != will.Org || (was.Trained && !will.Trained) || (will.Erased && !was.Erased) {
+		return true
+	}
+	for _, c := range will.Conflicts {
+		if !slices.Contains(was.Conflicts, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // addressType names the records of reviewers' addresses in the event store, each
@@ -1065,12 +1104,59 @@ func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 	if rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
 		return nil, err
 	}
-	return a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
+	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
 		if err := a.reviewable(ctx, r, sub); err != nil {
 			return nil, err
 		}
 		return r.Assign(rv, sub, reason, a.clock.Now())
 	})
+	if err != nil {
+		return nil, err
+	}
+	now, err := a.stillEligible(ctx, by.Actor(), r, rv)
+	if err != nil {
+		return nil, err
+	}
+	org, _ := r.Organisation(sub)
+	if why := assign.Eligible(now.Reviewer, assign.Submission{ID: sub, Org: org}); why != "" {
+		return nil, apperr.New(apperr.Conflict, "%s's record in the pool changed as they were assigned, and they may no longer review %s (%s): they are not assigned to it",
+			reviewer, cmp.Or(r.OrganisationName(sub), org)+"'s submission "+sub, why)
+	}
+	return r, nil
+}
+
+// stillEligible reads reviewer was afresh once they were assigned in round r (as the
+// assignment left it) on the record was, takes them off what the record read now no
+// longer lets them review (round.TakeOffIneligible), and returns the record read.
+//
+// A change to the pool that would make a reviewer ineligible for an assignment is
+// refused (see keepsAssignments), but it is checked before the change is appended,
+// as the assignment is decided before it is appended: each could miss the other. So
+// each re-checks after it appends, on the event store's word: the assignment here,
+// the change in UpdateReviewer (takeOffIneligible). Of an assignment and a change
+// made at once, whichever reads last finds the other's event, so the reviewer is
+// never left in force on what the change rules out.
+func (a *App) stillEligible(ctx context.Context, actor string, r *round.Round, was round.Reviewer) (round.Reviewer, error) {
+	now, ok, err := a.loadReviewer(ctx, was.ID)
+	if err != nil || !ok {
+		return was, err
+	}
+	// Neither its organisation's withdrawal nor its erasure is the record's doing:
+	// each has its own removal (see TakeOffIneligible).
+	now.OrgWithdrawn, now.Erased = was.OrgWithdrawn, was.Erased
+	if now.Org != was.Org {
+		if now.OrgWithdrawn, err = a.orgWithdrawn(ctx, now.Org); err != nil {
+			return was, err
+		}
+	}
+	// What others assigned since is theirs to re-check.
+	if len(r.TakeOffIneligible(was, now)) == 0 {
+		return now, nil
+	}
+	if _, err := a.changeRound(ctx, actor, r.ID(), func(r *round.Round) ([]events.Payload, error) { return r.TakeOffIneligible(was, now), nil }); err != nil {
+		return was, fmt.Errorf("take %s off what they may no longer review in review round %s: %w", was.ID, r.ID(), err)
+	}
+	return now, nil
 }
 
 // reviewable refuses submission sub of round r when its organisation has withdrawn
@@ -1717,6 +1803,51 @@ func (a *App) openRounds(ctx context.Context) ([]*round.Round, error) {
 			return nil, err
 		}
 		out = append(out, r)
+	}
+	return out, nil
+}
+
+// openRoundsNow are the rounds open now, as the event store holds them: every round
+// in its catalogue, read afresh, but those the rounds' read model lists as closed (a
+// round once closed never opens again). Unlike openRounds it misses no round the
+// read model has yet to list, nor any change to one, so a check that must see every
+// assignment in force reads it (a few open rounds at a time).
+func (a *App) openRoundsNow(ctx context.Context) ([]*round.Round, error) {
+	ids, err := a.events.IDsOfType(ctx, round.AggregateType)
+	if err != nil {
+		return nil, err
+	}
+	closed := map[string]bool{}
+	var after *RoundEntry
+	for {
+		page, more, err := a.read.Rounds(ctx, after, 200)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page {
+			if e.Status != round.StatusOpen {
+				closed[e.ID] = true
+			}
+		}
+		if !more || len(page) == 0 {
+			break
+		}
+		after = &page[len(page)-1]
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return closed[id] })
+	histories, err := a.events.LoadMany(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load the open review rounds: %w", err)
+	}
+	out := make([]*round.Round, 0, len(ids))
+	for _, id := range ids {
+		r, err := a.rebuildRound(id, histories[id])
+		if err != nil {
+			return nil, err
+		}
+		if r.Exists() && r.Status() == round.StatusOpen {
+			out = append(out, r)
+		}
 	}
 	return out, nil
 }
