@@ -1035,7 +1035,60 @@ func (a *App) AutoAssign(ctx context.Context, by auth.Principal, id string, n in
 		report = AssignmentReport{Result: res, HistoryRounds: rounds}
 		return p, err
 	})
+	if err != nil {
+		return r, report, err
+	}
+	// The pool was read well before the assignments were appended: each reviewer
+	// assigned is read again (see stillEligible), and an assignment their record no
+	// longer allows is taken off and reported uncovered.
+	byID := map[string]round.Reviewer{}
+	for _, rv := range pool {
+		byID[rv.ID] = rv
+	}
+	checked := map[string]round.Reviewer{}
+	kept := report.Adds[:0:0]
+	for _, add := range report.Adds {
+		was := byID[add.Reviewer]
+		now, seen := checked[was.ID]
+		if !seen {
+			if now, err = a.stillEligible(ctx, by.Actor(), r, was); err != nil {
+				return r, report, err
+			}
+			checked[was.ID] = now
+		}
+		org, _ := r.Organisation(add.Submission)
+		s := assign.Submission{ID: add.Submission, Org: org, WeakThemes: w.WeakThemes[add.Submission]}
+		why := assign.Eligible(now.Reviewer, s)
+		if why == "" {
+			kept = append(kept, add)
+			continue
+		}
+		report.uncover(add.Submission, assign.Matches(was.Reviewer, s),
+			fmt.Sprintf("%s was taken off it again: their record in the pool changed as they were assigned, and they may no longer review it (%s)", was.ID, why))
+	}
+	if len(kept) < len(report.Adds) {
+		r, err = a.loadRound(ctx, id) // as the removals left it
+	}
+	report.Adds = kept
 	return r, report, err
+}
+
+// uncover counts one review of submission sub fewer (matched says it met the
+// submission's weakest themes), for the reason given.
+func (rep *AssignmentReport) uncover(sub string, matched bool, reason string) {
+	rep.Covered--
+	rep.Reviews--
+	if matched {
+		rep.Matched--
+	}
+	for i, u := range rep.Uncovered {
+		if u.SubmissionID == sub {
+			rep.Uncovered[i].Missing++
+			rep.Uncovered[i].Reason += "; " + reason
+			return
+		}
+	}
+	rep.Uncovered = append(rep.Uncovered, assign.Uncovered{SubmissionID: sub, Missing: 1, Reason: reason})
 }
 
 // weighing reads what assignment in round id weighs: the weakest themes of the

@@ -83,6 +83,11 @@ func byHand(h *harness, round, sub, id string) int {
 		map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": id, "reason": "specialist"}).Status
 }
 
+// automatically runs automatic assignment in round for one reviewer a submission.
+func automatically(h *harness, round, _, _ string) int {
+	return h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 1}).Status
+}
+
 // An assignment by hand and a conflict declared with the submitting organisation at
 // the same moment: the reviewer never ends in force on a submission they are in
 // conflict with (both answered 200 and left them so, every run, when the change
@@ -97,4 +102,11 @@ func TestAnAssignmentByHandRacingAConflictLeavesNoConflictedReviewer(t *testing.
 func TestAnAssignmentByHandRacingAMoveLeavesNoReviewerOfTheirOwnOrganisation(t *testing.T) {
 	t.Parallel()
 	raceChange(t, "mover", byHand, func(id, org string) map[string]any { return member(id, org) })
+}
+
+// The same through automatic assignment, which reads the whole pool well before it
+// appends.
+func TestAutomaticAssignmentRacingAConflictLeavesNoConflictedReviewer(t *testing.T) {
+	t.Parallel()
+	raceChange(t, "auto", automatically, func(id, org string) map[string]any { return member(id, "b", org) })
 }
