@@ -45,6 +45,17 @@ func LoadOrCreateDevIssuer(path, issuer, audience string) (*DevIssuer, error) {
 	return &DevIssuer{Issuer: issuer, Audience: audience, key: key, kid: "dev-1"}, nil
 }
 
+// LoadDevIssuer reads the issuer's key from path, made by the local stack at its
+// first start (LoadOrCreateDevIssuer); a missing key is an error, not a new key that
+// no running stack would trust.
+func LoadDevIssuer(path, issuer, audience string) (*DevIssuer, error) {
+	key, err := LoadKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("dev key: %w", err)
+	}
+	return &DevIssuer{Issuer: issuer, Audience: audience, key: key, kid: "dev-1"}, nil
+}
+
 // Mint signs a token for p valid for ttl, for the issuer's audience.
 func (d *DevIssuer) Mint(p Principal, ttl time.Duration) (string, error) {
 	return d.MintFor(p, ttl, d.Audience)

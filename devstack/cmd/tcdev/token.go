@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -87,7 +88,13 @@ func printToken(args []string, out io.Writer) error {
 	if *sub == "" {
 		*sub = *role + "-dev"
 	}
-	issuer, err := auth.LoadOrCreateDevIssuer(filepath.Join(*dataDir, "dev-signing-key.pem"), issuerURL, config.DevAudience(svcs[0]))
+	// Read, never made here: a key made for a directory no stack runs on (a forgotten
+	// DATA_DIR, a stack on another port offset) would sign tokens every service refuses.
+	keyFile := filepath.Join(*dataDir, "dev-signing-key.pem")
+	if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no signing key at %s: the local stack makes it at its first start (make run, or tcdev run -data %s); give the -data (DATA_DIR) of the stack the token is for", keyFile, *dataDir)
+	}
+	issuer, err := auth.LoadDevIssuer(keyFile, issuerURL, config.DevAudience(svcs[0]))
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -52,12 +55,9 @@ func TestTokensAreForTheServicesTheRoleCalls(t *testing.T) {
 		{[]string{"-role", "applicant", "-org", "o1", "-aud", "all"}, []string{"signatory", "review", "notify", "fund"}},
 		{[]string{"-role", "ops", "-aud", "signatory", "-ttl", "15m"}, []string{"signatory"}},
 	}
-	// The key is created by the first token, so the verifiers come after it.
-	var out bytes.Buffer
-	if err := printToken([]string{"-data", dataDir}, &out); err != nil {
-		t.Fatal(err)
-	}
+	// The key is the stack's, made at its first start (here by the verifiers).
 	vs := verifiers(t, dataDir)
+	var out bytes.Buffer
 	for _, tt := range tests {
 		out.Reset()
 		if err := printToken(append([]string{"-data", dataDir}, tt.args...), &out); err != nil {
@@ -77,6 +77,7 @@ func TestTokensAreForTheServicesTheRoleCalls(t *testing.T) {
 func TestTokenRefusesWhatTheServicesWouldRefuse(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
+	verifiers(t, dataDir) // the stack's key: each refusal is the arguments'
 	for _, args := range [][]string{
 		{"-role", "ops", "-ttl", "12h"},
 		{"-role", "ops", "-ttl", "0s"},
@@ -88,5 +89,21 @@ func TestTokenRefusesWhatTheServicesWouldRefuse(t *testing.T) {
 		if err := printToken(append([]string{"-data", dataDir}, args...), &out); err == nil {
 			t.Errorf("%v: minted %s", args, out.String())
 		}
+	}
+}
+
+// A token is signed with the key of the stack named by -data: a directory holding
+// none (a forgotten DATA_DIR, a stack on another port offset) is an error naming the
+// key, and no key is made there. A new key signed a token every service refused.
+func TestATokenNeedsTheStacksKey(t *testing.T) {
+	t.Parallel()
+	nowhere := filepath.Join(t.TempDir(), "no-stack")
+	var out bytes.Buffer
+	err := printToken([]string{"-data", nowhere, "-role", "ops"}, &out)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(nowhere, "dev-signing-key.pem")) || !strings.Contains(err.Error(), "-data") {
+		t.Errorf("a token for a directory with no stack's key: %v, %q; want an error naming the key and -data", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(nowhere, "dev-signing-key.pem")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a key was made for a directory no stack runs on: %v", err)
 	}
 }
