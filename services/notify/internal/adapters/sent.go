@@ -436,8 +436,11 @@ func MendSent(ctx context.Context, s *Sent, d *Deliveries, r *Reminders, c *Cale
 	for key, e := range got.emails {
 		held, ok := d.lists.Get(key)
 		switch {
-		case ok && statusOf(held) == app.StatusSent:
+		case ok && statusOf(held) == app.StatusSent && !held.UpdatedAt.Before(e.At.Add(-time.Second)):
+			// Logged as sent when the register says, or later.
 		case ok:
+			// Not sent, or sent before the register's send: an ops' resend since the
+			// backup, which the log restored does not show.
 			mended, err := d.mendSent(ctx, key, e)
 			if err != nil {
 				return m, err

@@ -142,8 +142,10 @@ func TestEntriesNATSHasNotTakenOutliveAStop(t *testing.T) {
 
 // After a restore from a backup weeks old, the register names many emails the log
 // lacks: MendSent logs them as sent many at a time, leaves alone one another replica
-// logged meanwhile, logs as sent one the log holds as failed, and a second run finds
-// nothing to do.
+// logged meanwhile and one the log holds as sent when the register says, logs as
+// sent one the log holds as failed, logs again one resent since the backup (the log
+// restored held its first send: it showed attempts 1 after the restore), and a second
+// run finds nothing to do.
 func TestMendSentLogsWhatTheLogLacksManyAtATime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -173,12 +175,21 @@ func TestMendSentLogsWhatTheLogLacksManyAtATime(t *testing.T) {
 	if _, err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The log holds the first as sent, the second as failed (its retry sent it since
-	// the backup).
-	for i, status := range []string{app.StatusSent, app.StatusFailed} {
+	// The log holds the first as sent an hour before (ops resent it since the backup,
+	// as its second attempt), the second as failed (its retry sent it since the
+	// backup), and the fourth as sent when the register says.
+	resent := clk.Now().Add(time.Minute)
+	s.Email(ctx, app.Delivery{Key: key(0), OrganisationID: "org-many", Kind: "reminder", Step: "7d", Attempts: 2, SentAt: resent})
+	if _, err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, status := range map[int]string{0: app.StatusSent, 1: app.StatusFailed, 3: app.StatusSent} {
 		del := app.Delivery{Key: key(i), OrganisationID: "org-many", Kind: "reminder", Status: status, Attempts: 1, CreatedAt: clk.Now().Add(-time.Hour), UpdatedAt: clk.Now()}
-		if status == app.StatusSent {
-			del.SentAt = clk.Now().Add(-time.Hour)
+		switch i {
+		case 0:
+			del.SentAt, del.UpdatedAt = clk.Now().Add(-time.Hour), clk.Now().Add(-time.Hour)
+		case 3:
+			del.SentAt = clk.Now()
 		}
 		if err := d.Record(ctx, del); err != nil {
 			t.Fatal(err)
@@ -194,7 +205,10 @@ func TestMendSentLogsWhatTheLogLacksManyAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Emails != emails-2 {
-		t.Errorf("mended %d emails, want %d (all but the one logged as sent and the one another replica logged)", m.Emails, emails-2)
+		t.Errorf("mended %d emails, want %d (all but the one logged as sent when the register says and the one another replica logged)", m.Emails, emails-2)
+	}
+	if got, ok, err := d.Get(ctx, key(0)); err != nil || !ok || got.Attempts != 2 || !got.SentAt.Equal(resent) {
+		t.Errorf("the email resent since the backup: %+v (%v, %v), want its second attempt, sent at the register's time", got, ok, err)
 	}
 	n, err := db.Collection("deliveries").CountDocuments(ctx, bson.D{{Key: "status", Value: app.StatusSent}})
 	if err != nil || n != emails {
