@@ -58,8 +58,9 @@ type reviewPageData struct {
 	RoundID, RoundName, SubmissionID, Deadline string
 	Kind                                       string
 	Stage                                      string
-	// Whose names the submission as the reviewer knows it (see whoseSubmission).
-	Whose string
+	// Whose names the submission as the reviewer knows it (see whoseSubmission), in
+	// text; Org is its organisation's name, which the page isolates within it.
+	Whose, Org string
 	// Ended says why nothing more is wanted of the reviewer (stage over).
 	Ended          string
 	Overdue        bool
@@ -360,7 +361,7 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 		return nil, false
 	}
 	data := submissionView(subResp.JSON200)
-	data.RoundID, data.RoundName, data.SubmissionID, data.Whose = a.RoundId, a.RoundName, a.SubmissionId, whoseSubmission(a)
+	data.RoundID, data.RoundName, data.SubmissionID, data.Whose, data.Org = a.RoundId, a.RoundName, a.SubmissionId, whoseSubmission(a), orgOf(a)
 	data.Deadline = longTime(a.ReviewDeadline)
 	// A review ITSS returned and then held back needs no revision: the reviewer was
 	// told so, and the service takes none.

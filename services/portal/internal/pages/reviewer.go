@@ -15,8 +15,9 @@ import (
 
 type assignmentRow struct {
 	RoundID, RoundName, SubmissionID, Deadline, StatusText string
-	// Whose names the submission as the reviewer knows it (see whoseSubmission).
-	Whose      string
+	// Whose names the submission as the reviewer knows it (see whoseSubmission), in
+	// text; Org is its organisation's name, which the pages isolate within it.
+	Whose, Org string
 	CanRespond bool
 	// CanDecline offers Decline alone: the reviewer accepted, and may still give the
 	// assignment back while no review of theirs is in and the round is open.
@@ -84,7 +85,7 @@ func (h *Handler) showReviews(w http.ResponseWriter, r *http.Request, status int
 		if a.RoundId+"/"+a.SubmissionId == declined && a.State != reviewapi.MyAssignmentStateDeclined {
 			data.Declined = false
 		}
-		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId, Whose: whoseSubmission(a),
+		row := assignmentRow{RoundID: a.RoundId, RoundName: a.RoundName, SubmissionID: a.SubmissionId, Whose: whoseSubmission(a), Org: orgOf(a),
 			Deadline: longTime(a.ReviewDeadline), CanRespond: a.Answerable,
 			CanDecline: declinable(a)}
 		switch {
@@ -190,10 +191,18 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 // other only to a machine. An assignment the service holds no name for (one last
 // changed before it kept them) is "a submission".
 func whoseSubmission(a reviewapi.MyAssignment) string {
-	if a.OrganisationName == nil || *a.OrganisationName == "" {
-		return "a submission"
+	if org := orgOf(a); org != "" {
+		return org + "'s submission"
 	}
-	return *a.OrganisationName + "'s submission"
+	return "a submission"
+}
+
+// orgOf is the name of the organisation whose submission a is, or "".
+func orgOf(a reviewapi.MyAssignment) string {
+	if a.OrganisationName == nil {
+		return ""
+	}
+	return *a.OrganisationName
 }
 
 // noAssignment answers a reviewer for a submission they hold no assignment to any

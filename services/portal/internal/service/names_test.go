@@ -70,6 +70,7 @@ func TestAReviewerSeesWhoseSubmissionEachAssignmentIs(t *testing.T) {
 		}
 	}
 	notShowing(t, "the assignments page", list.body, rr.mine, rr.theirs)
+	notIsolated(t, "the assignments page", list.body, "University of S", "Othertown College")
 
 	page := "/reviews/" + rr.round + "/" + rr.mine
 	r := p.do("GET", page, cookie, nil)
