@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -635,15 +636,34 @@ func TestPortalNATSUserPublishesItsStreamAndReadsSignatoryAndReview(t *testing.T
 	}
 }
 
-// freePort returns a TCP port nothing listens on now.
+// portsGiven are the ports freePort handed out in this test process.
+var portsGiven = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePort returns a TCP port nothing listens on now, and not handed out before in
+// this process: a port closed once chosen may be given again at once, and two
+// servers of a cluster given one port cannot both start.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		portsGiven.Lock()
+		fresh := !portsGiven.ports[port]
+		portsGiven.ports[port] = true
+		portsGiven.Unlock()
+		if fresh {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port that was not handed out already")
+	return 0
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -369,13 +369,33 @@ func (s *Stack) Stop() {
 	}
 }
 
+// given are the addresses freeAddr handed out in this process.
+var given = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// freeAddr returns an address free now and not handed out before in this process: a
+// port closed after it was chosen may be given again at once, and a service given
+// one port for its API and admin listeners refuses to start (the portal's tests saw
+// it in CI).
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		given.Lock()
+		fresh := !given.addrs[addr]
+		given.addrs[addr] = true
+		given.Unlock()
+		if fresh {
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("no free address that was not handed out already")
 }
 
 // LogErrors returns up to max lines logged at ERROR by the services, for a failing test.

@@ -53,14 +53,22 @@ func reviewBinary(tb testing.TB) string {
 	return reviewBin
 }
 
-func freeAddr(tb testing.TB) string {
+// freeAddrs returns n addresses free now and apart from each other: each listener is
+// held until all are chosen, since one closed first may be given again (CI once saw
+// the review service given one port for its API and admin listeners, which it
+// refuses).
+func freeAddrs(tb testing.TB, n int) []string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	out := make([]string, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer ln.Close()
+		out = append(out, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return out
 }
 
 // startReview runs the review service on env, trusting the portal's keys at jwks,
@@ -71,7 +79,8 @@ func freeAddr(tb testing.TB) string {
 func startReview(t *testing.T, env *testenv.Env, jwks string) *testenv.Client {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		api, admin := freeAddr(t), freeAddr(t)
+		addrs := freeAddrs(t, 2)
+		api, admin := addrs[0], addrs[1]
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, reviewBinary(t))
 		cmd.Env = append(os.Environ(), "HTTP_ADDR="+api, "ADMIN_ADDR="+admin, "MONGO_URI="+testenv.MongoURI(t), "MONGO_DATABASE="+testenv.DatabaseName(t),
