@@ -1828,36 +1828,11 @@ func (a *App) allRounds(ctx context.Context) ([]*round.Round, error) {
 // openRounds are the rounds still open, as the rounds' read model lists them, loaded:
 // the deadline watch need not replay rounds long closed.
 func (a *App) openRounds(ctx context.Context) ([]*round.Round, error) {
-	var ids []string
-	var after *RoundEntry
-	for {
-		page, more, err := a.read.Rounds(ctx, after, 200)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page {
-			if e.Status == round.StatusOpen {
-				ids = append(ids, e.ID)
-			}
-		}
-		if !more || len(page) == 0 {
-			break
-		}
-		after = &page[len(page)-1]
-	}
-	histories, err := a.events.LoadMany(ctx, ids)
+	ids, err := a.listedRounds(ctx, func(e RoundEntry) bool { return e.Status == round.StatusOpen })
 	if err != nil {
-		return nil, fmt.Errorf("load the open review rounds: %w", err)
+		return nil, err
 	}
-	out := make([]*round.Round, 0, len(ids))
-	for _, id := range ids {
-		r, err := a.rebuildRound(id, histories[id])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return a.loadRounds(ctx, ids)
 }
 
 // openRoundsNow are the rounds open now, as the event store holds them: every round
@@ -1870,7 +1845,22 @@ func (a *App) openRoundsNow(ctx context.Context) ([]*round.Round, error) {
 	if err != nil {
 		return nil, err
 	}
-	closed := map[string]bool{}
+	closed, err := a.listedRounds(ctx, func(e RoundEntry) bool { return e.Status != round.StatusOpen })
+	if err != nil {
+		return nil, err
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(closed, id) })
+	rounds, err := a.loadRounds(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(rounds, func(r *round.Round) bool { return !r.Exists() || r.Status() != round.StatusOpen }), nil
+}
+
+// listedRounds pages through the rounds' read model and returns the ids of the
+// entries match takes, in its order.
+func (a *App) listedRounds(ctx context.Context, match func(RoundEntry) bool) ([]string, error) {
+	var ids []string
 	var after *RoundEntry
 	for {
 		page, more, err := a.read.Rounds(ctx, after, 200)
@@ -1878,16 +1868,19 @@ func (a *App) openRoundsNow(ctx context.Context) ([]*round.Round, error) {
 			return nil, err
 		}
 		for _, e := range page {
-			if e.Status != round.StatusOpen {
-				closed[e.ID] = true
+			if match(e) {
+				ids = append(ids, e.ID)
 			}
 		}
 		if !more || len(page) == 0 {
-			break
+			return ids, nil
 		}
 		after = &page[len(page)-1]
 	}
-	ids = slices.DeleteFunc(ids, func(id string) bool { return closed[id] })
+}
+
+// loadRounds loads the rounds ids names from the event store, in that order.
+func (a *App) loadRounds(ctx context.Context, ids []string) ([]*round.Round, error) {
 	histories, err := a.events.LoadMany(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load the open review rounds: %w", err)
@@ -1898,9 +1891,7 @@ func (a *App) openRoundsNow(ctx context.Context) ([]*round.Round, error) {
 		if err != nil {
 			return nil, err
 		}
-		if r.Exists() && r.Status() == round.StatusOpen {
-			out = append(out, r)
-		}
+		out = append(out, r)
 	}
 	return out, nil
 }
