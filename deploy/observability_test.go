@@ -292,17 +292,24 @@ func TestOperationsGuideNamesEveryMetricPanelAndAlert(t *testing.T) {
 	}
 }
 
+// configMapsByName are the rendered ConfigMaps by their names without the generator's
+// hash suffix.
+func configMapsByName(objs []runtime.Object) map[string]*corev1.ConfigMap {
+	cms := map[string]*corev1.ConfigMap{}
+	for _, obj := range objs {
+		if c, ok := obj.(*corev1.ConfigMap); ok {
+			cms[hashSuffix.ReplaceAllString(c.Name, "")] = c
+		}
+	}
+	return cms
+}
+
 // TestCollectorExportsOTLPToTheOverlaysBackend: the collector's pipelines export over
 // OTLP to the backend the overlay names, never to its own log.
 func TestCollectorExportsOTLPToTheOverlaysBackend(t *testing.T) {
 	for _, o := range overlays {
 		objs := render(t, o)
-		cms := map[string]*corev1.ConfigMap{}
-		for _, obj := range objs {
-			if c, ok := obj.(*corev1.ConfigMap); ok {
-				cms[hashSuffix.ReplaceAllString(c.Name, "")] = c
-			}
-		}
+		cms := configMapsByName(objs)
 		var cfg struct {
 			Exporters map[string]map[string]any `json:"exporters"`
 			Service   struct {
@@ -643,12 +650,7 @@ func eachSelector(t *testing.T, f func(where, expr string, path []parser.Node, v
 func TestCollectorVerifiesAnInClusterBackendAgainstItsCA(t *testing.T) {
 	for _, o := range overlays {
 		objs := render(t, o)
-		cms := map[string]*corev1.ConfigMap{}
-		for _, obj := range objs {
-			if c, ok := obj.(*corev1.ConfigMap); ok {
-				cms[hashSuffix.ReplaceAllString(c.Name, "")] = c
-			}
-		}
+		cms := configMapsByName(objs)
 		env := cms["otel-collector-env"].Data
 		var cfg struct {
 			Exporters map[string]struct {
