@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +21,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
+
+	"github.com/itss/techcommit/libs/config"
 )
 
 const (
@@ -98,7 +99,7 @@ func checkLoopbackOrHTTPS(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if host := u.Hostname(); host == "localhost" || net.ParseIP(host).IsLoopback() {
+		if config.OnThisMachine(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%q: http is allowed only on a loopback address", raw)

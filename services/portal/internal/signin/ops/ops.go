@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,6 +29,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/config"
 )
 
 const (
@@ -120,7 +120,7 @@ func checkURL(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if host := u.Hostname(); host == "localhost" || net.ParseIP(host).IsLoopback() {
+		if config.OnThisMachine(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%q must be https:// (plain http:// only on a loopback address, for a local development stack)", raw)
