@@ -118,11 +118,17 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if to.Email == "" { // erased at their request, and nobody named since
 		return d, noLongerTrue("%s has no %s recorded now", cmp.Or(o.Name, "the organisation"), who)
 	}
-	m, err := compose(d.Key, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+	return composedAgain(d, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+}
+
+// composedAgain is d as a later attempt sends it: to to, saying c, its message
+// composed again under its key.
+func composedAgain(d Delivery, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (Delivery, error) {
+	m, err := compose(d.Key, to, subject, c, ics, optional)
 	if err != nil {
 		return d, err
 	}
-	d.Message = m
+	d.Message, d.Content = m, c
 	return d, nil
 }
 

@@ -100,15 +100,12 @@ func (a *App) awardAfterReport(ctx context.Context, d Delivery, application stri
 	if i < 0 {
 		return d, nil // written before the paragraph stood alone: sent as it was
 	}
-	d.Content.Paragraphs = slices.Clone(d.Content.Paragraphs)
-	d.Content.Paragraphs[i] = "Its report is in: thank you."
-	if len(d.Message.To) == 1 {
-		m, err := compose(d.Key, d.Message.To[0], d.Message.Subject, d.Content, nil, d.Message.Optional)
-		if err != nil {
-			return d, err
-		}
-		d.Message = m
+	c := d.Content
+	c.Paragraphs = slices.Clone(c.Paragraphs)
+	c.Paragraphs[i] = "Its report is in: thank you."
+	if len(d.Message.To) != 1 {
+		d.Content, d.Message.ICS = c, nil
+		return d, nil
 	}
-	d.Message.ICS = nil
-	return d, nil
+	return composedAgain(d, d.Message.To[0], d.Message.Subject, c, nil, d.Message.Optional)
 }

@@ -168,10 +168,5 @@ func (a *App) recomposeLeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	}
 	c := d.Content
 	c.Paragraphs = paras
-	m, err := compose(d.Key, o.Lead, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
-	if err != nil {
-		return d, err
-	}
-	d.Message, d.Content = m, c
-	return d, nil
+	return composedAgain(d, o.Lead, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
 }

@@ -374,12 +374,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 			if filled.Reviewer.Email != "" {
 				to = filled.Reviewer // as the pool names them now
 			}
-			msg, err := compose(d.Key, to, e.Subject, e.Content, e.ICS, false)
-			if err != nil {
-				return d, err
-			}
-			d.Message, d.Content = msg, e.Content
-			return d, nil
+			return composedAgain(d, to, e.Subject, e.Content, e.ICS, false)
 		}
 		return d, nil
 	default:
@@ -426,11 +421,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 		to, rewrite = []mail.Person{n}, true
 	}
 	if rewrite && len(to) == 1 {
-		m, err := compose(d.Key, to[0], d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
-		if err != nil {
-			return d, err
-		}
-		d.Message = m
+		return composedAgain(d, to[0], d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
 	}
 	return d, nil
 }
@@ -460,12 +451,7 @@ func (a *App) recomposeReviewReminder(ctx context.Context, d Delivery, as Assign
 	if err != nil {
 		return d, err
 	}
-	m, err := compose(d.Key, to, subject, c, ics, false)
-	if err != nil {
-		return d, err
-	}
-	d.Message, d.Content = m, c
-	return d, nil
+	return composedAgain(d, to, subject, c, ics, false)
 }
 
 // submissionsInWords names a reviewer's submissions as the emails do, by whose they
