@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/review/internal/domain/assign"
 	"github.com/itss/techcommit/services/review/internal/domain/submission"
@@ -353,7 +354,7 @@ func (r *Round) Open(name string, deadline time.Time, n int, now time.Time) ([]e
 	if !deadline.After(now) {
 		return nil, apperr.Field("review_deadline", "must be in the future")
 	}
-	if latest := now.AddDate(1, 0, 0); deadline.After(latest) {
+	if latest := aYearOn(now); deadline.After(latest) {
 		return nil, apperr.Field("review_deadline", "must be within a year from now (by %s): reviews are due weeks after a round opens, and a later year is most likely a slip", londonTime(latest))
 	}
 	if n == 0 {
@@ -1073,6 +1074,17 @@ var london = func() *time.Location {
 	}
 	return l
 }()
+
+// aYearOn is the time a year after t on the London clock, as people count a year:
+// noon in winter is noon a year on in summer, not 13:00 BST, and a year after 29
+// February is 28 February, as every date the suite counts on (libs/civil), not 1
+// March. A time the clocks skip that day is read an hour on (01:30 as 02:30 BST),
+// and one they show twice as the later, so the bound errs towards taking a deadline.
+func aYearOn(t time.Time) time.Time {
+	l := t.In(london)
+	y, m, d := civil.Of(l).AddMonths(12).Time().Date()
+	return time.Date(y, m, d, l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), london)
+}
 
 // londonTime says t as people are told it: "Friday 4 December 2026, 17:00 GMT".
 func londonTime(t time.Time) string { return t.In(london).Format("Monday 2 January 2006, 15:04 MST") }

@@ -116,6 +116,11 @@ func TestOpenChecksItsArguments(t *testing.T) {
 	}
 }
 
+func isField(err error, field string) bool {
+	e, ok := apperr.As(err)
+	return ok && e.Field == field
+}
+
 // A deadline too far ahead is refused with the latest one allowed said as every
 // other refusal says a time: on the London clock, with its zone.
 func TestOpenSaysTheLatestDeadlineInLondonTime(t *testing.T) {
@@ -126,12 +131,34 @@ func TestOpenSaysTheLatestDeadlineInLondonTime(t *testing.T) {
 	}{
 		{time.Date(2026, 12, 4, 21, 1, 14, 0, time.UTC), "(by Saturday 4 December 2027, 21:01 GMT)"},
 		{time.Date(2027, 6, 30, 16, 30, 0, 0, time.UTC), "(by Friday 30 June 2028, 17:30 BST)"},
+		// A year on is the same time on the London clock, whichever way the clocks
+		// went in between: noon in winter a year before a day of summer time is noon.
+		{time.Date(2027, 3, 27, 12, 0, 0, 0, time.UTC), "(by Monday 27 March 2028, 12:00 BST)"},
+		{time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC), "(by Saturday 30 October 2027, 12:00 BST)"},
+		{time.Date(2027, 10, 29, 11, 0, 0, 0, time.UTC), "(by Sunday 29 October 2028, 12:00 GMT)"},
+		// A year after 29 February is 28 February, as every date the suite counts on
+		// (libs/civil), not 1 March.
+		{time.Date(2028, 2, 29, 10, 0, 0, 0, time.UTC), "(by Wednesday 28 February 2029, 10:00 GMT)"},
 	} {
 		_, err := rebuild(t, "r", nil).Open("R", tt.now.AddDate(1, 0, 1), 0, tt.now)
 		e, ok := apperr.As(err)
 		if !ok || e.Field != "review_deadline" || !strings.Contains(e.Message, tt.want) {
 			t.Errorf("a deadline over a year after %s is refused with %v, want one saying %q", tt.now, err, tt.want)
 		}
+	}
+	// What the refusal says is the bound: on 29 February 2028 at 10:00, reviews due
+	// on 1 March 2029 are more than a year ahead, and so are reviews due at 12:30 BST
+	// a year after noon GMT.
+	leap := time.Date(2028, 2, 29, 10, 0, 0, 0, time.UTC)
+	if _, err := rebuild(t, "r", nil).Open("R", time.Date(2029, 3, 1, 9, 0, 0, 0, time.UTC), 0, leap); !isField(err, "review_deadline") {
+		t.Errorf("a deadline of 1 March 2029 opened on 29 February 2028: %v, want it refused as over a year ahead", err)
+	}
+	spring := time.Date(2027, 3, 27, 12, 0, 0, 0, time.UTC)
+	if _, err := rebuild(t, "r", nil).Open("R", time.Date(2028, 3, 27, 11, 30, 0, 0, time.UTC), 0, spring); !isField(err, "review_deadline") {
+		t.Errorf("a deadline of 12:30 BST on 27 March 2028 opened at noon on 27 March 2027: %v, want it refused as over a year ahead", err)
+	}
+	if _, err := rebuild(t, "r", nil).Open("R", time.Date(2028, 3, 27, 11, 0, 0, 0, time.UTC), 0, spring); err != nil {
+		t.Errorf("a deadline of noon BST on 27 March 2028 opened at noon on 27 March 2027: %v, want it taken", err)
 	}
 }
 
