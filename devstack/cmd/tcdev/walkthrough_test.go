@@ -414,6 +414,19 @@ func walkthroughEnv(tb testing.TB, st *stack, bin string) []string {
 			tb.Fatalf("tcdev's banner does not say to export %s for the walkthrough; it says export %s", name, strings.Join(exports, " "))
 		}
 	}
-	return append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "P", "J", "DATA_DIR"),
-		append(exports, "J="+filepath.Join(bin, "gojq"), "GOTOOLCHAIN=go1.27.3")...)
+	return append(withoutEnv(os.Environ(), "TOKEN", "S", "R", "N", "F", "M", "P", "J", "DATA_DIR", "TZ"),
+		append(exports, "J="+filepath.Join(bin, "gojq"), "GOTOOLCHAIN=go1.27.3", "TZ="+notLondonsDay(time.Now()))...)
+}
+
+// notLondonsDay is a time zone whose calendar day at now is not London's: the
+// walkthrough runs in it, as it does for a person whose shell is in another zone, or
+// on a machine on UTC between 23:00 and midnight in summer. Its dates are the suite's,
+// London days, whatever the shell's zone (a project started "today" in Kiribati was a
+// day ahead of London's, and its report was refused).
+func notLondonsDay(now time.Time) string {
+	london, err := time.LoadLocation("Europe/London")
+	if err == nil && now.In(london).Hour() < 12 {
+		return "Etc/GMT+12" // UTC-12: still London's yesterday
+	}
+	return "Pacific/Kiritimati" // UTC+14: already London's tomorrow
 }
