@@ -157,9 +157,11 @@ type ClientInterface interface {
 	//
 	// Only an application in assessment, for no more than it requested and within the
 	// round's limits (400 naming `amount_pence`). Refused with 409 when the budget is
-	// spent, when the organisation is no longer a signatory, or when the round excludes
-	// the previous round's grantees and the organisation was funded in it (the previous
-	// round is the one that actually closed last before this one, early closes included).
+	// spent, when the organisation is no longer a signatory, when the round's projects
+	// have already ended (a project over is declined with feedback instead), or when the
+	// round excludes the previous round's grantees and the organisation was funded in it
+	// (the previous round is the one that actually closed last before this one, early
+	// closes included).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -170,9 +172,11 @@ type ClientInterface interface {
 	//
 	// Only an application in assessment, for no more than it requested and within the
 	// round's limits (400 naming `amount_pence`). Refused with 409 when the budget is
-	// spent, when the organisation is no longer a signatory, or when the round excludes
-	// the previous round's grantees and the organisation was funded in it (the previous
-	// round is the one that actually closed last before this one, early closes included).
+	// spent, when the organisation is no longer a signatory, when the round's projects
+	// have already ended (a project over is declined with feedback instead), or when the
+	// round excludes the previous round's grantees and the organisation was funded in it
+	// (the previous round is the one that actually closed last before this one, early
+	// closes included).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -557,9 +561,11 @@ func (c *Client) StartAssessment(ctx context.Context, id ID, params *StartAssess
 //
 // Only an application in assessment, for no more than it requested and within the
 // round's limits (400 naming `amount_pence`). Refused with 409 when the budget is
-// spent, when the organisation is no longer a signatory, or when the round excludes
-// the previous round's grantees and the organisation was funded in it (the previous
-// round is the one that actually closed last before this one, early closes included).
+// spent, when the organisation is no longer a signatory, when the round's projects
+// have already ended (a project over is declined with feedback instead), or when the
+// round excludes the previous round's grantees and the organisation was funded in it
+// (the previous round is the one that actually closed last before this one, early
+// closes included).
 //
 // Takes any type of body and a specified content type.
 //
@@ -580,9 +586,11 @@ func (c *Client) AwardApplicationWithBody(ctx context.Context, id ID, params *Aw
 //
 // Only an application in assessment, for no more than it requested and within the
 // round's limits (400 naming `amount_pence`). Refused with 409 when the budget is
-// spent, when the organisation is no longer a signatory, or when the round excludes
-// the previous round's grantees and the organisation was funded in it (the previous
-// round is the one that actually closed last before this one, early closes included).
+// spent, when the organisation is no longer a signatory, when the round's projects
+// have already ended (a project over is declined with feedback instead), or when the
+// round excludes the previous round's grantees and the organisation was funded in it
+// (the previous round is the one that actually closed last before this one, early
+// closes included).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2326,9 +2334,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Only an application in assessment, for no more than it requested and within the
 	// round's limits (400 naming `amount_pence`). Refused with 409 when the budget is
-	// spent, when the organisation is no longer a signatory, or when the round excludes
-	// the previous round's grantees and the organisation was funded in it (the previous
-	// round is the one that actually closed last before this one, early closes included).
+	// spent, when the organisation is no longer a signatory, when the round's projects
+	// have already ended (a project over is declined with feedback instead), or when the
+	// round excludes the previous round's grantees and the organisation was funded in it
+	// (the previous round is the one that actually closed last before this one, early
+	// closes included).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2339,9 +2349,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Only an application in assessment, for no more than it requested and within the
 	// round's limits (400 naming `amount_pence`). Refused with 409 when the budget is
-	// spent, when the organisation is no longer a signatory, or when the round excludes
-	// the previous round's grantees and the organisation was funded in it (the previous
-	// round is the one that actually closed last before this one, early closes included).
+	// spent, when the organisation is no longer a signatory, when the round's projects
+	// have already ended (a project over is declined with feedback instead), or when the
+	// round excludes the previous round's grantees and the organisation was funded in it
+	// (the previous round is the one that actually closed last before this one, early
+	// closes included).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5582,9 +5594,11 @@ func (c *ClientWithResponses) StartAssessmentWithResponse(ctx context.Context, i
 //
 // Only an application in assessment, for no more than it requested and within the
 // round's limits (400 naming `amount_pence`). Refused with 409 when the budget is
-// spent, when the organisation is no longer a signatory, or when the round excludes
-// the previous round's grantees and the organisation was funded in it (the previous
-// round is the one that actually closed last before this one, early closes included).
+// spent, when the organisation is no longer a signatory, when the round's projects
+// have already ended (a project over is declined with feedback instead), or when the
+// round excludes the previous round's grantees and the organisation was funded in it
+// (the previous round is the one that actually closed last before this one, early
+// closes included).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5601,9 +5615,11 @@ func (c *ClientWithResponses) AwardApplicationWithBodyWithResponse(ctx context.C
 //
 // Only an application in assessment, for no more than it requested and within the
 // round's limits (400 naming `amount_pence`). Refused with 409 when the budget is
-// spent, when the organisation is no longer a signatory, or when the round excludes
-// the previous round's grantees and the organisation was funded in it (the previous
-// round is the one that actually closed last before this one, early closes included).
+// spent, when the organisation is no longer a signatory, when the round's projects
+// have already ended (a project over is declined with feedback instead), or when the
+// round excludes the previous round's grantees and the organisation was funded in it
+// (the previous round is the one that actually closed last before this one, early
+// closes included).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

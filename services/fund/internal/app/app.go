@@ -718,7 +718,7 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	if el.FundedInFollowingRound, err = a.fundedInFollowingRound(ctx, r, app.OrganisationID()); err != nil {
 		return nil, err
 	}
-	if err := app.CheckAward(r, amount, el); err != nil {
+	if err := app.CheckAward(r, amount, el, civil.Of(a.clock.Now().In(round.London))); err != nil {
 		return nil, err
 	}
 	// What the views said above may lag, and another replica may be awarding the

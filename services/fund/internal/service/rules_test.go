@@ -222,6 +222,34 @@ func TestAwardsAndReportsKeepToTheRequestAndTheProject(t *testing.T) {
 	}
 }
 
+// A project already over is not funded: an award after the round's projects ended
+// (31 December 2027) is refused saying so, draws nothing on the budget, and leaves
+// the application to be declined with feedback. Its report, counted from the
+// project's end, would have been asked for by a day gone.
+func TestAnAwardAfterTheProjectsEndedIsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-late", "signatory")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-late")
+	h.eligible(applicant, round, 1000)
+	id := h.submitted(applicant, round, 5000, true)
+
+	h.clock.Set(time.Date(2028, 1, 1, 10, 0, 0, 0, time.UTC))
+	r := h.Must(http.StatusConflict, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 4000}))
+	if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, "ended on Friday 31 December 2027") {
+		t.Errorf("an award after the projects ended: %s, want it refused saying they ended on Friday 31 December 2027", r.Body)
+	}
+	ledger := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round+"/ledger", h.ops, nil)).JSON(t)
+	if ledger["awarded_pence"] != float64(0) || ledger["remaining_pence"] != float64(100000) {
+		t.Errorf("ledger after the refused award: %v, want nothing awarded and 100000 remaining", ledger)
+	}
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).JSON(t); got["status"] != "in_assessment" {
+		t.Errorf("the application after the refused award: %v, want it still in assessment", got["status"])
+	}
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/refusal", h.ops, map[string]any{"feedback": "The project window has passed."}))
+}
+
 // Overlapping rounds may award out of their order: when the later round funds the
 // organisation first, the earlier round may not fund it too.
 func TestAnAwardInTheFollowingRoundStopsTheEarlierRoundsAward(t *testing.T) {

@@ -283,12 +283,20 @@ func (a *Application) StartAssessment() ([]events.Payload, error) {
 }
 
 // CheckAward checks an award could be made, before the budget is drawn on: the
-// amount, and the organisation's standing now (it may have withdrawn from the
+// amount, the round's projects not yet over on today (London's), and the
+// organisation's standing now (it may have withdrawn from the
 // Commitment, or been funded in the previous round after it applied to this one
 // when the two rounds overlapped).
-func (a *Application) CheckAward(r round.Round, amount int64, el Eligibility) error {
+func (a *Application) CheckAward(r round.Round, amount int64, el Eligibility, today civil.Date) error {
 	if err := a.checkAmount(r, amount); err != nil {
 		return err
+	}
+	// A project already over cannot be funded: its report, counted from the
+	// project's end, would be asked for by a day gone or about to go. Settling an
+	// award decided in time is not checked again (Award).
+	if today.After(r.ProjectEnd) {
+		return apperr.New(apperr.Conflict, "the projects of round %q ended on %s, so an award now would fund a project already over; decline the application with feedback instead",
+			r.Name, r.ProjectEnd.InWords())
 	}
 	if !el.ActiveSignatory {
 		return apperr.New(apperr.Conflict, "the applicant organisation is no longer an active signatory; only signatories may be funded")

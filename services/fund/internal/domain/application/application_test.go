@@ -179,7 +179,7 @@ func decided(t *testing.T, amount int64) []events.Payload {
 	step(a.Submit(testRound, lead, testRound.Opens.Add(time.Hour)))
 	step(a.StartAssessment())
 	if amount > 0 {
-		if err := a.CheckAward(testRound, amount, lead); err != nil {
+		if err := a.CheckAward(testRound, amount, lead, testRound.ProjectStart); err != nil {
 			t.Fatal(err)
 		}
 		step(a.Award(testRound, amount))
@@ -307,19 +307,25 @@ func TestAwardsStayWithinTheRequestAndTheRules(t *testing.T) {
 		el     application.Eligibility
 		code   apperr.Code
 		field  string
+		today  civil.Date
 	}{
-		{"the amount requested", testRound, 50000, lead, "", ""},
-		{"less than requested", testRound, 40000, lead, "", ""},
-		{"more than requested", testRound, 50001, lead, apperr.Invalid, "amount_pence"},
-		{"below the round's minimum", testRound, 9999, lead, apperr.Invalid, "amount_pence"},
-		{"funded in the previous round meanwhile", excl, 50000, funded, apperr.Conflict, ""},
-		{"funded in the following round first", testRound, 50000, application.Eligibility{ActiveSignatory: true, FundedInFollowingRound: "TCF 2"}, apperr.Conflict, ""},
-		{"withdrawn from the Commitment meanwhile", testRound, 50000, application.Eligibility{NominatedLeadEmail: "sam@example.ac.uk"}, apperr.Conflict, ""},
+		{"the amount requested", testRound, 50000, lead, "", "", testRound.ProjectStart},
+		{"on the project's last day", testRound, 50000, lead, "", "", testRound.ProjectEnd},
+		// A project already over cannot be funded, and its report would be due by
+		// a day gone or about to go.
+		{"after the project ended", testRound, 50000, lead, apperr.Conflict, "", testRound.ProjectEnd.AddDays(1)},
+		{"after the report was due", testRound, 50000, lead, apperr.Conflict, "", testRound.ReportDue().AddDays(1)},
+		{"less than requested", testRound, 40000, lead, "", "", testRound.ProjectStart},
+		{"more than requested", testRound, 50001, lead, apperr.Invalid, "amount_pence", testRound.ProjectStart},
+		{"below the round's minimum", testRound, 9999, lead, apperr.Invalid, "amount_pence", testRound.ProjectStart},
+		{"funded in the previous round meanwhile", excl, 50000, funded, apperr.Conflict, "", testRound.ProjectStart},
+		{"funded in the following round first", testRound, 50000, application.Eligibility{ActiveSignatory: true, FundedInFollowingRound: "TCF 2"}, apperr.Conflict, "", testRound.ProjectStart},
+		{"withdrawn from the Commitment meanwhile", testRound, 50000, application.Eligibility{NominatedLeadEmail: "sam@example.ac.uk"}, apperr.Conflict, "", testRound.ProjectStart},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := a.CheckAward(tt.r, tt.amount, tt.el)
+			err := a.CheckAward(tt.r, tt.amount, tt.el, tt.today)
 			if tt.code == "" {
 				if err != nil {
 					t.Fatalf("award refused: %v", err)
@@ -331,6 +337,9 @@ func TestAwardsStayWithinTheRequestAndTheRules(t *testing.T) {
 			}
 		})
 	}
+	if err := a.CheckAward(testRound, 50000, lead, testRound.ProjectEnd.AddDays(1)); err == nil || !strings.Contains(err.Error(), "Friday 31 December 2027") {
+		t.Errorf("an award after the project ended: %v, want it refused saying the day the project ended", err)
+	}
 	if _, err := a.Award(testRound, 50001); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("settling an award over the request: %v, want Invalid", err)
 	}
@@ -339,7 +348,7 @@ func TestAwardsStayWithinTheRequestAndTheRules(t *testing.T) {
 		t.Errorf("declining after the award: %v, want Conflict", err)
 	}
 	draft := replay(t, decided(t, 0)[:1]...)
-	if err := draft.CheckAward(testRound, 40000, lead); !apperr.Is(err, apperr.Conflict) {
+	if err := draft.CheckAward(testRound, 40000, lead, testRound.ProjectStart); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("awarding a draft: %v, want Conflict", err)
 	}
 }
