@@ -15,6 +15,7 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
@@ -171,7 +172,7 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	if len(m.ICS) > 0 {
-		msg.AttachReadSeeker("deadline.ics", bytes.NewReader(m.ICS), gomail.WithFileContentType("text/calendar; charset=utf-8; method=PUBLISH"))
+		msg.AttachReadSeeker("deadline.ics", bytes.NewReader(m.ICS), gomail.WithFileContentType(ical.ContentType))
 	}
 	rc := s.take()
 	if rc != nil {

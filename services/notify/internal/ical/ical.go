@@ -20,6 +20,14 @@ type Event struct {
 	URL         string
 }
 
+// ContentType is the media type of what Calendar writes, wherever it goes (an email's
+// attachment, a feed): RFC 5545 asks that text/calendar's method parameter and the
+// METHOD property both be given, with one value, or neither.
+const ContentType = "text/calendar; charset=utf-8; method=" + method
+
+// method is the calendars' METHOD: published for reading, not an invitation to answer.
+const method = "PUBLISH"
+
 // Calendar writes a VCALENDAR holding events, stamped at now.
 func Calendar(name string, events []Event, now time.Time) []byte {
 	var b bytes.Buffer
@@ -28,7 +36,7 @@ func Calendar(name string, events []Event, now time.Time) []byte {
 	line("VERSION:2.0")
 	line("PRODID:-//ITSS//Technician Commitment//EN")
 	line("CALSCALE:GREGORIAN")
-	line("METHOD:PUBLISH")
+	line("METHOD:" + method)
 	line("X-WR-CALNAME:" + escape(name))
 	stamp := now.UTC().Format("20060102T150405Z")
 	for _, e := range events {

@@ -25,7 +25,7 @@ type Message struct {
 	Subject   string
 	Text      string
 	HTML      string
-	// ICS, when set, is attached as invite.ics (text/calendar).
+	// ICS, when set, is attached as deadline.ics (ical.ContentType).
 	ICS []byte
 	// Optional mail carries a List-Unsubscribe header.
 	Optional bool

@@ -570,6 +570,12 @@ func TestCalendarFeedShowsCurrentObligations(t *testing.T) {
 	if !strings.Contains(string(feed.Body), "DTSTART;VALUE=DATE:20260920") || !strings.Contains(feed.Header.Get("Content-Type"), "text/calendar") {
 		t.Errorf("feed lacks the due date: %s", feed.Body)
 	}
+	// RFC 5545's text/calendar: the method parameter and the METHOD property are both
+	// present, with one value, or neither is; the feed says METHOD:PUBLISH, as the
+	// emails' attachments do.
+	if ct, params, err := mime.ParseMediaType(feed.Header.Get("Content-Type")); err != nil || ct != "text/calendar" || params["method"] != "PUBLISH" || !strings.Contains(string(feed.Body), "\r\nMETHOD:PUBLISH\r\n") {
+		t.Errorf("feed's Content-Type %q does not carry the METHOD its body gives (%v)", feed.Header.Get("Content-Type"), err)
+	}
 	h.http.Must(http.StatusNotFound, h.http.Do("GET", "/v1/calendars/"+strings.Repeat("A", 32)+".ics", "", nil))
 	preview := func() []any {
 		t.Helper()

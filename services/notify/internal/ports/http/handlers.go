@@ -11,6 +11,7 @@ import (
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/notify/api"
 	"github.com/itss/techcommit/services/notify/internal/app"
+	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
@@ -183,7 +184,7 @@ func (h *Handlers) GetCalendar(c httpserver.Context, token string) error {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "private, max-age=300")
-	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8", cal)
+	return c.Blob(http.StatusOK, ical.ContentType, cal)
 }
 
 // ResendDelivery is CreateDeliveryResend at its deprecated path, named by a verb; it
