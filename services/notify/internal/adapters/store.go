@@ -327,6 +327,7 @@ type contentDoc struct {
 	Paragraphs []string `bson:"paragraphs,omitempty"`
 	Action     string   `bson:"action,omitempty"`
 	Footer     string   `bson:"footer,omitempty"`
+	Names      []string `bson:"names,omitempty"`
 }
 
 // NewDeliveries opens the log and its indexes.
@@ -456,7 +457,7 @@ func (d *Deliveries) withBody(ctx context.Context, del *app.Delivery) error {
 		return fmt.Errorf("read the body of delivery %s: %w", del.Key, store.Classify(err))
 	}
 	del.Message.Text, del.Message.HTML, del.Message.ICS = b.Text, b.HTML, b.ICS
-	del.Content = mail.Content{Paragraphs: b.Content.Paragraphs, Action: b.Content.Action, Footer: b.Content.Footer}
+	del.Content = mail.Content{Paragraphs: b.Content.Paragraphs, Action: b.Content.Action, Footer: b.Content.Footer, Names: b.Content.Names}
 	return nil
 }
 
@@ -705,7 +706,7 @@ func toDeliveryDoc(d app.Delivery) (deliveryDoc, bodyDoc) {
 		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, About: d.About, Role: d.Role,
 		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Optional: d.Message.Optional}}
 	body := bodyDoc{ID: d.Key, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS,
-		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer}}
+		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer, Names: d.Content.Names}}
 	for _, p := range d.Message.To {
 		doc.Message.To = append(doc.Message.To, personDoc(p))
 	}
@@ -730,7 +731,7 @@ func toDeliveryDoc(d app.Delivery) (deliveryDoc, bodyDoc) {
 func fromDeliveryDoc(doc deliveryDoc) app.Delivery {
 	d := app.Delivery{Key: doc.ID, OrganisationID: doc.OrganisationID, Kind: doc.Kind, Step: doc.Step, Status: doc.Status, Attempts: doc.Attempts,
 		LastError: doc.LastError, CreatedAt: doc.CreatedAt, UpdatedAt: doc.UpdatedAt, About: doc.About, Role: doc.Role,
-		Content: mail.Content{Paragraphs: doc.Content.Paragraphs, Action: doc.Content.Action, Footer: doc.Content.Footer},
+		Content: mail.Content{Paragraphs: doc.Content.Paragraphs, Action: doc.Content.Action, Footer: doc.Content.Footer, Names: doc.Content.Names},
 		Message: mail.Message{MessageID: doc.Message.MessageID, Subject: doc.Message.Subject, Text: doc.Message.Text, HTML: doc.Message.HTML, ICS: doc.Message.ICS, Optional: doc.Message.Optional}}
 	for _, p := range doc.Message.To {
 		d.Message.To = append(d.Message.To, mail.Person(p))

@@ -51,6 +51,10 @@ type Email struct {
 
 // Notify sends e to each recipient, once per recipient and cause.
 func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
+	e, err := a.named(ctx, e)
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, r := range to {
 		if r.Email == "" || seen[strings.ToLower(r.Email)] {
@@ -73,9 +77,29 @@ func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
 	return nil
 }
 
+// named is e with the names notify holds of its organisation (its own, its lead's and
+// its head's) among those its HTML isolates (mail.Content.Names).
+func (a *App) named(ctx context.Context, e Email) (Email, error) {
+	if e.Org == "" {
+		return e, nil
+	}
+	o, ok, err := a.orgs.Get(ctx, e.Org)
+	if err != nil || !ok {
+		return e, err
+	}
+	e.Content.Names = slices.Clone(e.Content.Names)
+	for _, n := range []string{o.Name, o.Lead.Name, o.Leader.Name} {
+		if n != "" && !slices.Contains(e.Content.Names, n) {
+			e.Content.Names = append(e.Content.Names, n)
+		}
+	}
+	return e, nil
+}
+
 func compose(k string, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (mail.Message, error) {
 	m := mail.Message{MessageID: k + "@technician-commitment.itss.org.uk", To: []mail.Person{to}, Subject: subject, Optional: optional, ICS: ics}
 	c.Greeting = "Dear " + to.Name + ","
+	c.Names = append(slices.Clone(c.Names), to.Name)
 	if err := mail.Render(&m, c); err != nil {
 		return m, err
 	}
@@ -349,7 +373,7 @@ func (a *App) reviewReminder(ctx context.Context, as Assignment, today civil.Dat
 			then = "The attached calendar entry marks the deadline. Accept the assignment and submit your review in the Technician Commitment portal, or decline it there if you cannot, so that ITSS can ask someone else. Thank you for giving your time to the Commitment community."
 		}
 	}
-	c := mail.Content{Paragraphs: []string{first, then}, Action: a.reviewURL(as.RoundID, as.SubmissionID)}
+	c := mail.Content{Paragraphs: []string{first, then}, Action: a.reviewURL(as.RoundID, as.SubmissionID), Names: []string{org}}
 	return subject, c, a.reviewDeadline(as, round, org), nil
 }
 
@@ -473,6 +497,10 @@ func (a *App) FeedbackReleased(ctx context.Context, cause, org, orgName, round, 
 // waiting logs an email that has nobody to go to yet as given up, saying why: ops
 // see it, and it is sent (recomposed to whoever then holds role) when someone does.
 func (a *App) waiting(ctx context.Context, e Email, role, why string) error {
+	e, err := a.named(ctx, e)
+	if err != nil {
+		return err
+	}
 	k := key("role:"+role, e.Cause, e.Kind)
 	m, err := compose(k, mail.Person{}, e.Subject, e.Content, e.ICS, e.Optional)
 	if err != nil {

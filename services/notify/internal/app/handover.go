@@ -64,7 +64,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	named = append(named, "Sign in, and see what is due, in the Technician Commitment portal:")
 	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link}}, Recipient{o.Lead, RoleLeadNamed})
+		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}}, Recipient{o.Lead, RoleLeadNamed})
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 				fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of you.", o.Name, o.Lead.Name, o.Lead.Email),
 				fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
 				"If this was not meant, or that address is not theirs, please tell ITSS.",
-			}}}, Recipient{before, RoleLeadBefore})
+			}, Names: handOverNames(o, before)}}, Recipient{before, RoleLeadBefore})
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,13 @@ func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before
 			first,
 			fmt.Sprintf("The nominated lead acts for %s with ITSS: the deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations and to make its tokens for the Technician Collaboration Fund's API. %s", o.Name, o.Name, told),
 			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
-		}}}, Recipient{head, RoleLeadHead})
+		}, Names: handOverNames(o, before)}}, Recipient{head, RoleLeadHead})
+}
+
+// handOverNames are the names a hand-over's emails hold: notify's records still name
+// the lead before when they are sent (see mail.Content.Names), not the lead named.
+func handOverNames(o Organisation, before mail.Person) []string {
+	return []string{o.Name, o.Lead.Name, before.Name}
 }
 
 // nextObligationIs is what the paragraph of nextObligation says after the

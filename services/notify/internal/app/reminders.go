@@ -230,6 +230,7 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 		c = mail.Content{Paragraphs: paras, Action: link}
 	}
 	c.Greeting = "Dear " + to.Name + ","
+	c.Names = []string{o.Name, to.Name, o.Lead.Name} // see mail.Content.Names
 	if err := mail.Render(&m, c); err != nil {
 		return m, err
 	}

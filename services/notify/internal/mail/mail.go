@@ -37,6 +37,11 @@ type Content struct {
 	Paragraphs []string
 	Action     string // a URL to act on, if any
 	Footer     string
+	// Names are the names of people and organisations that the greeting and the
+	// paragraphs hold. The HTML part isolates each (bdi), as the portal's pages do,
+	// so that a name in a right-to-left script keeps its own order among the English
+	// words around it; the plain text part shows them as they are.
+	Names []string
 }
 
 var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}
@@ -52,11 +57,11 @@ var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}
 // htmlTmpl shows each paragraph as the text part does: one a person wrote (a
 // panel's feedback, ITSS's reason for returning a review) may hold paragraphs and
 // lines of its own, which are kept as paragraphs and line breaks, not run together.
-var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.FuncMap{"blocks": blocks}).Parse(`<!doctype html>
+var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.FuncMap{"blocks": blocks, "isolated": isolated}).Parse(`<!doctype html>
 <html><body style="font-family: sans-serif; max-width: 40em">
-<p>{{.Greeting}}</p>
+<p>{{isolated .Greeting $.Names}}</p>
 {{range .Paragraphs}}{{range blocks .}}<p>{{range $i, $line := .}}{{if $i}}<br>
-{{end}}{{$line}}{{end}}</p>
+{{end}}{{isolated $line $.Names}}{{end}}</p>
 {{end}}{{end}}{{if .Action}}<p><a href="{{.Action}}">{{.Action}}</a></p>
 {{end}}<hr><p style="color:#555; font-size: 90%">{{.Footer}}</p>
 </body></html>
@@ -78,6 +83,31 @@ func blocks(p string) [][]string {
 		}
 	}
 	return out
+}
+
+// isolated is s as HTML, each of names in it in a bdi of its own. Where two names
+// start at one place, the longer is taken ("Ann Lee" rather than "Ann").
+func isolated(s string, names []string) htmltemplate.HTML {
+	var b strings.Builder
+	for s != "" {
+		at, name := -1, ""
+		for _, n := range names {
+			if n == "" {
+				continue
+			}
+			if i := strings.Index(s, n); i >= 0 && (at < 0 || i < at || i == at && len(n) > len(name)) {
+				at, name = i, n
+			}
+		}
+		if at < 0 {
+			b.WriteString(htmltemplate.HTMLEscapeString(s))
+			break
+		}
+		b.WriteString(htmltemplate.HTMLEscapeString(s[:at]))
+		b.WriteString("<bdi>" + htmltemplate.HTMLEscapeString(name) + "</bdi>")
+		s = s[at+len(name):]
+	}
+	return htmltemplate.HTML(b.String()) // #nosec G203 -- every part of s is escaped above
 }
 
 // Render fills the text and HTML bodies of m from c.

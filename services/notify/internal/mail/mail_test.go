@@ -25,3 +25,23 @@ func TestHTMLKeepsTheLinesOfWhatPeopleWrote(t *testing.T) {
 		t.Errorf("a one-line paragraph is not one paragraph:\n%s", m.HTML)
 	}
 }
+
+// Each name stands in a bdi of its own, escaped as the text around it, the longer of
+// two that start at one place taken whole; a name that is part of an entity the
+// escaping writes (a name "amp" in "R&D") is not cut into it.
+func TestHTMLIsolatesNames(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		line  string
+		names []string
+		want  string
+	}{
+		{`Dear דוד "Dudi" כהן,`, []string{`דוד "Dudi" כהן`}, `Dear <bdi>דוד &#34;Dudi&#34; כהן</bdi>,`},
+		{"Ann Lee, not Ann, leads R&D.", []string{"Ann", "Ann Lee", "amp"}, "<bdi>Ann Lee</bdi>, not <bdi>Ann</bdi>, leads R&amp;D."},
+		{"No names here.", []string{"", "Zoë"}, "No names here."},
+	} {
+		if got := string(isolated(c.line, c.names)); got != c.want {
+			t.Errorf("isolated(%q, %q) = %q, want %q", c.line, c.names, got, c.want)
+		}
+	}
+}

@@ -48,6 +48,8 @@ type received struct {
 	HTML    bool
 	Unsub   bool
 	Text    string
+	// HTMLBody is the HTML part, as Text is the plain text part.
+	HTMLBody string
 }
 
 // mailbox is a real SMTP server in process that keeps what it is sent.
@@ -120,6 +122,8 @@ func walk(mr *multipart.Reader, rec *received) {
 			rec.ICSBody = string(data)
 		case ct == "text/html":
 			rec.HTML = true
+			data, _ := io.ReadAll(p)
+			rec.HTMLBody = string(data)
 		case ct == "text/plain":
 			data, _ := io.ReadAll(p)
 			rec.Text = string(data)

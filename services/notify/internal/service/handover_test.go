@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"strings"
 	"testing"
@@ -249,5 +250,43 @@ func TestTheNewLeadsEmailSaysWhatIsDueNextOnTheDayItGoes(t *testing.T) {
 	}
 	if sent := h.box.all()[before:]; len(sent) != 0 {
 		t.Errorf("the refused resend sent %q", subjects(sent))
+	}
+}
+
+// A name in a right-to-left script keeps its own order among the English words of an
+// email's HTML part: each person's and the organisation's name stands in a bdi of its
+// own, as on the portal's pages. Unisolated, "Dear דוד "Dudi" כהן," showed its words
+// left to right, so that a reader of Hebrew read the name back to front.
+func TestNamesInEmailsAreIsolatedInTheirHTML(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("rtl", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	dudi := events.Person{Name: `דוד "Dudi" כהן`, Email: "d.cohen@exampleton.ac.uk"}
+	h.publish("rtl", events.OrganisationContactsChangedV1{OrganisationID: "rtl", Leader: leader, NominatedLead: dudi})
+	h.waitFor("rtl")
+	var named, replaced, head []received
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if named, replaced, head = handOvers(mailOf(h, "rtl", 0)); len(named)+len(replaced)+len(head) != 3 {
+			return fmt.Errorf("hand-over emails so far: %v", subjects(mailOf(h, "rtl", 0)))
+		}
+		return nil
+	})
+	isolated := func(s string) string { return "<bdi>" + html.EscapeString(s) + "</bdi>" }
+	for _, c := range []struct {
+		m    received
+		want []string
+	}{
+		{named[0], []string{"Dear " + isolated(dudi.Name) + ",", "You are now " + isolated("Uni rtl") + "&#39;s nominated lead", "in place of " + isolated(lead.Name) + "."}},
+		{replaced[0], []string{"Dear " + isolated(lead.Name) + ",", "is now " + isolated(dudi.Name) + ", at"}},
+		{head[0], []string{"Dear " + isolated(leader.Name) + ",", "is now " + isolated(dudi.Name) + ", at", "in place of " + isolated(lead.Name) + "."}},
+	} {
+		for _, w := range c.want {
+			if !strings.Contains(c.m.HTMLBody, w) {
+				t.Errorf("the HTML of %q does not hold %q:\n%s", c.m.Subject, w, c.m.HTMLBody)
+			}
+		}
+		if strings.Contains(c.m.Text, "bdi") {
+			t.Errorf("the plain text of %q holds markup:\n%s", c.m.Subject, c.m.Text)
+		}
 	}
 }
