@@ -569,7 +569,7 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	}
 	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional, About: fundAbout(app.ID),
 		Content: mail.Content{Paragraphs: append(paras, "Your tools read the application, and what is needed next, from the fund's API as application "+app.ID+
-			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID)}}
+			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID), Names: []string{app.Title}}}
 	if !due.IsZero() {
 		e.ICS = ical.Calendar("Technician Collaboration Fund", []ical.Event{{
 			UID: app.ID + "-report@technician-commitment.itss.org.uk", On: due, Summary: "Technician Collaboration Fund report due: " + app.Title,
@@ -640,7 +640,7 @@ func (a *App) FundWithdrawn(ctx context.Context, cause string, app Application, 
 			fmt.Sprintf("%s was withdrawn: %s.", what, reason),
 			"Only organisations in the Technician Commitment can be funded, so the fund withdrew it for you. Nothing more is needed from you: it will not be assessed, and it can no longer be changed or submitted.",
 			ask,
-		}}}, Recipient{app.Applicant, RoleApplicant})
+		}, Names: []string{app.Title, o.Lead.Name}}}, Recipient{app.Applicant, RoleApplicant})
 }
 
 // KindFundReportReceived is the receipt for a funded project's report.
@@ -671,7 +671,7 @@ func (a *App) FundReportReceived(ctx context.Context, cause string, app Applicat
 			fmt.Sprintf("We have received your report on %s, funded by the Technician Collaboration Fund, with %s of the grant spent. Thank you.", project, money.Pounds(spentPence)),
 			next,
 			"For anything about the report or the fund, please contact ITSS.",
-		}}}
+		}, Names: []string{app.Title}}}
 	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
 		return err
 	}
@@ -683,6 +683,6 @@ func (a *App) FundReportReceived(ctx context.Context, cause string, app Applicat
 		fmt.Sprintf("%s's report on %s, funded by the Technician Collaboration Fund, was received, with %s of the grant spent.", cmp.Or(name, "Your organisation"), project, money.Pounds(spentPence)),
 		next,
 		"Read the application and its report in the Technician Commitment portal:",
-	}, Action: a.applicationURL(app.ID)}
+	}, Action: a.applicationURL(app.ID), Names: []string{app.Title}}
 	return a.Notify(ctx, e, Recipient{lead, RoleLead})
 }

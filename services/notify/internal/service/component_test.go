@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -731,6 +732,11 @@ func TestFundDecisionsAndReportRemindersReachApplicantAndLead(t *testing.T) {
 		}
 		if !strings.Contains(m.Text, "“"+title+"”") || strings.Contains(m.Text, `\"`) {
 			t.Errorf("the email %q does not name the project as written (“%s”):\n%s", m.Subject, title, m.Text)
+		}
+		// The title, which an applicant may write in any script, stands in its HTML
+		// as the names do (TestNamesInEmailsAreIsolatedInTheirHTML).
+		if !strings.Contains(m.HTMLBody, "“<bdi>"+html.EscapeString(title)+"</bdi>”") {
+			t.Errorf("the HTML of %q does not isolate the project's title:\n%s", m.Subject, m.HTMLBody)
 		}
 	}
 	sort.Strings(got)
