@@ -3,6 +3,7 @@ package adapters
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	netmail "net/mail"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
@@ -156,14 +158,28 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 		return app.Permanent(fmt.Errorf("from address: %w", err))
 	}
 	msg.FromMailAddress(from)
+	// go-mail writes a name of printable ASCII as a quoted-string, in which mail
+	// readers decode encoded-words all the same: a name that holds what they would
+	// decode (looksEncoded) is written here, in the To header, and go-mail is given
+	// the recipients for the envelope alone (as Bcc, which it never writes).
+	preformatted := slices.ContainsFunc(m.To, func(p mail.Person) bool { return looksEncoded(p.Name) })
+	var written []string
 	for _, p := range m.To {
 		to, err := address(p.Name, p.Email)
 		if err != nil {
 			return app.Permanent(fmt.Errorf("recipient %q: %w", p.Email, err))
 		}
+		if preformatted {
+			written = append(written, addressHeader(to))
+			msg.AddBccMailAddress(to)
+			continue
+		}
 		msg.AddToMailAddress(to)
 	}
-	msg.Subject(m.Subject)
+	if preformatted {
+		msg.SetGenHeaderPreformatted(gomail.Header(gomail.HeaderTo), strings.Join(written, ",\r\n "))
+	}
+	msg.Subject(headerText(m.Subject))
 	msg.SetMessageIDWithValue(m.MessageID)
 	msg.SetDate()
 	if m.Optional && s.cfg.Unsubscribe != "" {
@@ -210,6 +226,52 @@ func address(name, email string) (*netmail.Address, error) {
 	}
 	a.Name = name
 	return a, nil
+}
+
+// looksEncoded says that s holds what a mail reader would take for an RFC 2047
+// encoded-word ("=?charset?q?...?="), which it would decode rather than show as
+// written: a name or title of printable ASCII can hold one, and encoders (go-mail's,
+// net/mail's) leave such text as it is.
+func looksEncoded(s string) bool { return strings.Contains(s, "=?") }
+
+// headerText is s for an unstructured header (Subject): as it is, for go-mail to
+// encode where it needs to, or, when it holds what a reader would decode
+// (looksEncoded), all in encoded-words of its own. An organisation named
+// "=?utf-8?q?=E2=80=AE?= College" once reached the reader as a right-to-left
+// override that turned the rest of the subject back to front, a character the
+// services refuse in any name typed.
+func headerText(s string) string {
+	if !looksEncoded(s) {
+		return s
+	}
+	return strings.Join(encodedWords(s), " ")
+}
+
+// addressHeader is a as an address header holds it: net/mail's form, or, for a name
+// a reader would decode (looksEncoded), the name in encoded-words, each line of the
+// header within RFC 2047's 76 characters.
+func addressHeader(a *netmail.Address) string {
+	if !looksEncoded(a.Name) {
+		return a.String()
+	}
+	return strings.Join(encodedWords(a.Name), "\r\n ") + "\r\n " + (&netmail.Address{Address: a.Address}).String()
+}
+
+// encodedWords is s as RFC 2047 encoded-words in base64 (whose alphabet holds no
+// character that a phrase or a quoted-string treats specially), each at most 75
+// characters long and holding whole UTF-8 characters.
+func encodedWords(s string) []string {
+	const most = 45 // octets: 60 in base64, 72 with "=?UTF-8?b?" and "?="
+	var words []string
+	for s != "" {
+		cut := min(len(s), most)
+		for cut < len(s) && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		words = append(words, "=?UTF-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:cut]))+"?=")
+		s = s[cut:]
+	}
+	return words
 }
 
 // outcome is what sending msg on rc came to, and keeps rc for the next email when

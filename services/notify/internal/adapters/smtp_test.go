@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/mail"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -303,4 +305,39 @@ func TestRecipientNamesWithQuotesAndBackslashesAreDelivered(t *testing.T) {
 		}
 	}
 	r.arrivedOnce(t, len(names)+1)
+}
+
+// Text of printable ASCII that a mail reader would take for an encoded-word reaches
+// the reader as written, in the subject and in a recipient's name: Mailpit and
+// Python's email decode such text even in a quoted name, so an organisation named
+// "=?utf-8?q?=E2=80=AE?= Evil College" put a right-to-left override, which the
+// services refuse in any name typed, into the subject and turned the rest of it back
+// to front.
+func TestTextThatLooksEncodedArrivesAsWritten(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t)
+	s := relaySender(t, r)
+	const org = "=?utf-8?q?=E2=80=AE?= Evil College"
+	name := "=?utf-8?b?4oCu?= Mallory, whose name is long enough to take more than one encoded-word"
+	m := message("looks-encoded")
+	m.Subject = "Technician Commitment: " + org + "'s self-assessment and action plan window is open"
+	m.To = []nmail.Person{{Name: name, Email: "lead@example.ac.uk"}, {Name: "Émilie Łukasz", Email: "second@example.ac.uk"}}
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	h := r.header(m.MessageID)
+	dec := new(mime.WordDecoder)
+	if got, err := dec.DecodeHeader(h.Get("Subject")); err != nil || got != m.Subject {
+		t.Errorf("Subject: %s reads %q (%v), want %q", h.Get("Subject"), got, err, m.Subject)
+	}
+	to, err := h.AddressList("To")
+	want := []*mail.Address{{Name: name, Address: "lead@example.ac.uk"}, {Name: "Émilie Łukasz", Address: "second@example.ac.uk"}}
+	if diff := cmp.Diff(want, to); err != nil || diff != "" {
+		t.Errorf("To: %s arrived other than written (%v) (-want +got):\n%s", h.Get("To"), err, diff)
+	}
+	// A reader that decodes every encoded-word in the header, quoted or not.
+	if got, _ := dec.DecodeHeader(h.Get("To")); !strings.Contains(got, name) || strings.Contains(got, "\u202e") {
+		t.Errorf("To: %s reads %q to a reader that decodes every encoded-word, want it to name %q", h.Get("To"), got, name)
+	}
+	r.arrivedOnce(t, 1)
 }
