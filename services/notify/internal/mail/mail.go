@@ -57,14 +57,19 @@ var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}
 // htmlTmpl shows each paragraph as the text part does: one a person wrote (a
 // panel's feedback, ITSS's reason for returning a review) may hold paragraphs and
 // lines of its own, which are kept as paragraphs and line breaks, not run together.
+// It says its language (English, left to right) on the document and again on the
+// element that holds the text, which mail readers that drop the html and body
+// elements (Gmail) keep, so that a screen reader speaks it as English; its title is
+// the subject.
 var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.FuncMap{"blocks": blocks, "isolated": isolated}).Parse(`<!doctype html>
-<html><body style="font-family: sans-serif; max-width: 40em">
+<html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<body><div lang="en" dir="ltr" style="font-family: sans-serif; max-width: 40em">
 <p>{{isolated .Greeting $.Names}}</p>
 {{range .Paragraphs}}{{range blocks .}}<p>{{range $i, $line := .}}{{if $i}}<br>
 {{end}}{{isolated $line $.Names}}{{end}}</p>
 {{end}}{{end}}{{if .Action}}<p><a href="{{.Action}}">{{.Action}}</a></p>
 {{end}}<hr><p style="color:#555; font-size: 90%">{{.Footer}}</p>
-</body></html>
+</div></body></html>
 `))
 
 // blocks splits a paragraph into the paragraphs and lines it holds (a blank line
@@ -119,7 +124,10 @@ func Render(m *Message, c Content) error {
 	if err := textTmpl.Execute(&t, c); err != nil {
 		return fmt.Errorf("render text: %w", err)
 	}
-	if err := htmlTmpl.Execute(&h, c); err != nil {
+	if err := htmlTmpl.Execute(&h, struct {
+		Content
+		Subject string
+	}{c, m.Subject}); err != nil {
 		return fmt.Errorf("render html: %w", err)
 	}
 	m.Text, m.HTML = t.String(), h.String()

@@ -45,3 +45,20 @@ func TestHTMLIsolatesNames(t *testing.T) {
 		}
 	}
 }
+
+// The HTML part says its language, on the document and on what holds the text (Gmail
+// drops the html and body elements), and carries the subject as its title, so that a
+// screen reader speaks it as English whatever the reader's own language (axe-core
+// found "html-has-lang" and "document-title" on every email).
+func TestHTMLSaysItsLanguageAndTitle(t *testing.T) {
+	t.Parallel()
+	m := Message{Subject: `Technician Commitment: Zoë's "plan" & co`}
+	if err := Render(&m, Content{Greeting: "Dear Zoë,", Paragraphs: []string{"It is due."}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<html lang="en">`, `<meta charset="utf-8">`, `<title>Technician Commitment: Zoë&#39;s &#34;plan&#34; &amp; co</title>`, `<div lang="en" dir="ltr"`} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("the HTML part lacks %s:\n%s", want, m.HTML)
+		}
+	}
+}
