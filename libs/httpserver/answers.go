@@ -76,10 +76,11 @@ func platformAnswers(doc *openapi3.T, item *openapi3.PathItem, method string, op
 	if security == nil {
 		security = &doc.Security
 	}
-	// Unknown query parameters are refused on every operation.
-	statuses := []int{http.StatusBadRequest}
+	// Unknown query parameters are refused on every operation, and so is a token
+	// that is not valid (auth.Verifier.Identify), on a public operation too.
+	statuses := []int{http.StatusBadRequest, http.StatusUnauthorized}
 	if !isPublic(*security) {
-		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden)
+		statuses = append(statuses, http.StatusForbidden)
 	}
 	if inPath {
 		statuses = append(statuses, http.StatusNotFound)

@@ -10,7 +10,8 @@ import (
 
 // An operation missing problem answers, or declaring one in another shape, or a create
 // not declaring its Location, is listed; a public read declaring what it can get is
-// not, nor a create declaring its Location.
+// not, nor a create declaring its Location. A public read not declaring 401 is listed:
+// a request to it with a token that is not valid is refused.
 func TestUndeclaredProblemsListsWhatAnOperationLacks(t *testing.T) {
 	t.Parallel()
 	const spec = `openapi: 3.0.3
@@ -18,6 +19,16 @@ info: { title: answers, version: 1.0.0 }
 security: [{ bearer: [] }]
 paths:
   /public:
+    get:
+      security: []
+      responses:
+        '200': { description: OK }
+        '400': { $ref: '#/components/responses/Problem' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '429': { $ref: '#/components/responses/Limited' }
+        '500': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Limited' }
+  /feed:
     get:
       security: []
       responses:
@@ -40,6 +51,7 @@ paths:
       responses:
         '201': { description: Created, headers: { Location: { schema: { type: string, format: uri-reference } } } }
         '400': { $ref: '#/components/responses/Problem' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
         '429': { $ref: '#/components/responses/Limited' }
         '500': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Limited' }
@@ -49,6 +61,7 @@ paths:
       responses:
         '201': { description: Created, headers: { Location: { required: true, schema: { type: string, format: uri-reference } } } }
         '400': { $ref: '#/components/responses/Problem' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
         '429': { $ref: '#/components/responses/Limited' }
         '500': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Limited' }
@@ -61,6 +74,10 @@ components:
     Problem:
       description: A problem
       content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
+    Unauthorized:
+      description: No valid token
+      headers: { WWW-Authenticate: { required: true, schema: { type: string } } }
+      content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
     Limited:
       description: Come back later
       headers: { Retry-After: { required: true, schema: { type: integer } } }
@@ -71,6 +88,7 @@ components:
 		t.Fatal(err)
 	}
 	want := []string{
+		"GET /feed: 401 (unauthorized) is not declared",
 		"POST /creates: 201 does not declare the Location header a create always carries",
 		"PUT /things/{id}: 400 is not application/problem+json of #/components/schemas/Problem alone",
 		"PUT /things/{id}: 401 (unauthorized) is not declared",

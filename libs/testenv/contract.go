@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -22,6 +23,7 @@ import (
 // type or shape. Callers generate clients from the document and trust it; only a
 // check on every answer the tests see keeps it honest.
 type contract struct {
+	doc    *openapi3.T
 	router routers.Router
 }
 
@@ -47,7 +49,30 @@ func newContract(tb testing.TB, spec []byte) *contract {
 	if err != nil {
 		tb.Fatalf("testenv: route the service's OpenAPI document: %v", err)
 	}
-	return &contract{router: router}
+	return &contract{doc: doc, router: router}
+}
+
+// publicPaths are the paths of the document's public reads (security: []), each
+// path parameter filled with "x", in the order of the document's paths.
+func (c *contract) publicPaths() []string {
+	var out []string
+	paths := c.doc.Paths.InMatchingOrder()
+	slices.Sort(paths)
+	for _, path := range paths {
+		op := c.doc.Paths.Value(path).Get
+		if op == nil {
+			continue
+		}
+		security := op.Security
+		if security == nil {
+			security = &c.doc.Security
+		}
+		if !slices.ContainsFunc(*security, func(r openapi3.SecurityRequirement) bool { return len(r) == 0 }) && len(*security) > 0 {
+			continue
+		}
+		out = append(out, fillPath(path, func(string) string { return "x" }))
+	}
+	return out
 }
 
 // check returns why an answer to req breaks the document, or nil. Requests the

@@ -18,7 +18,11 @@ import (
 // when its aud names the service, and only for a bounded time: a token for another
 // service of the suite, for the suite-wide audience of old, valid for ten years or
 // a second over the hour, or saying nothing of when it was issued, is refused with
-// a 401 problem. It calls the dead-letter list every service serves to ops.
+// a 401 problem. It calls the dead-letter list every service serves to ops, and
+// then every public operation of the service's document with such a token: a bad
+// token is refused there too (a tool that sends its token with every call learns
+// from the list of rounds that it has expired), so each public operation must
+// declare that 401, which the contract check holds it to.
 func TokensForItsAudienceOnly(t *testing.T, c *Client) {
 	t.Helper()
 	own := c.Issuer.Audience
@@ -73,6 +77,16 @@ func TokensForItsAudienceOnly(t *testing.T, c *Client) {
 		var p struct{ Detail string }
 		if err := json.Unmarshal(r.Body, &p); err != nil || !strings.Contains(p.Detail, tt.detail) {
 			t.Errorf("%s at %s: problem %s, want its detail to say %q", tt.name, own, r.Body, tt.detail)
+		}
+	}
+	if c.contract == nil {
+		return
+	}
+	bad := refusals[0]
+	for _, path := range c.contract.publicPaths() {
+		r := c.Do(http.MethodGet, path, bad.token, nil)
+		if r.Status != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("%s at the public GET %s: status %d %s, want a 401 problem: %s", bad.name, path, r.Status, r.Header.Get("Content-Type"), r.Body)
 		}
 	}
 }

@@ -1677,6 +1677,11 @@ type ClientWithResponsesInterface interface {
 	WithdrawWithResponse(ctx context.Context, id OrganisationID, params *WithdrawParams, body WithdrawJSONRequestBody, reqEditors ...RequestEditorFn) (*WithdrawResponse, error)
 }
 
+// ListDirectoryResponse401Headers the declared response headers of an HTTP 401 response for ListDirectory
+type ListDirectoryResponse401Headers struct {
+	WWWAuthenticate string
+}
+
 // ListDirectoryResponse429Headers the declared response headers of an HTTP 429 response for ListDirectory
 type ListDirectoryResponse429Headers struct {
 	RetryAfter int
@@ -1694,12 +1699,16 @@ type ListDirectoryResponse struct {
 	JSON200 *DirectoryPage
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Unexpected
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDirectoryResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListDirectoryResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -1714,6 +1723,11 @@ func (r ListDirectoryResponse) GetJSON200() *DirectoryPage {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListDirectoryResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDirectoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -3736,6 +3750,13 @@ func ParseListDirectoryResponse(rsp *http.Response) (*ListDirectoryResponse, err
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3760,6 +3781,16 @@ func ParseListDirectoryResponse(rsp *http.Response) (*ListDirectoryResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers ListDirectoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListDirectoryResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
