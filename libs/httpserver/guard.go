@@ -18,6 +18,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -201,6 +202,28 @@ func mediaType(op *openapi3.Operation, r *http.Request) error {
 	return e
 }
 
+// noBodyMessage is what a caller is told who sent a body to an operation that takes none.
+const noBodyMessage = "this operation takes no body; send the request without one"
+
+// bodyless returns whether a request is for an operation of doc that takes no body,
+// for the body limit to refuse one over it as noBody refuses any (a path not in
+// canonical form, or not in the document, is not: it gets the limit's 413).
+func bodyless(doc *openapi3.T) (func(*http.Request) bool, error) {
+	// Match on path alone, as the validator does.
+	doc.Servers = nil
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("build OpenAPI router: %w", err)
+	}
+	return func(r *http.Request) bool {
+		if !canonical(r.URL) {
+			return false
+		}
+		route, _, err := router.FindRoute(r)
+		return err == nil && (route.Operation.RequestBody == nil || route.Operation.RequestBody.Value == nil)
+	}, nil
+}
+
 // noBody refuses with 400 a body sent to an operation whose document declares none:
 // nothing would read it, and nothing a caller sends is silently ignored
 // (docs/API.md), so {"confirm":true} sent with a submission is not taken as meaning
@@ -219,7 +242,7 @@ func noBody(r *http.Request) error {
 	if len(data) == 0 || (data[0] == '{' && data[len(data)-1] == '}' && len(bytes.TrimSpace(data[1:len(data)-1])) == 0) {
 		return nil
 	}
-	return apperr.Field("body", "this operation takes no body; send the request without one")
+	return apperr.Field("body", noBodyMessage)
 }
 
 func hasBody(r *http.Request) bool {

@@ -269,6 +269,10 @@ func TestABodyForAnOperationThatTakesNoneIsRefused(t *testing.T) {
 		{"a field, chunked", request{body: `{"confirm":true}`, chunked: true}, http.StatusBadRequest},
 		{"an empty list", request{body: "[]"}, http.StatusBadRequest},
 		{"text", request{body: "please submit", contentType: "text/plain"}, http.StatusBadRequest},
+		// Over the body limit it is still a body the operation does not take: the
+		// operation declares no 413, and the caller is to send no body, not a smaller one.
+		{"a body over the limit", request{body: `{"notes":"` + strings.Repeat("a", 9000) + `"}`}, http.StatusBadRequest},
+		{"a body over the limit, chunked", request{body: strings.Repeat(" ", 9000) + `{"a":1}`, chunked: true}, http.StatusBadRequest},
 	} {
 		tt.req.method, tt.req.path, tt.req.token = "POST", "/v1/applications/a-1/submit", ops
 		r := f.do(t, tt.req)
@@ -283,8 +287,22 @@ func TestABodyForAnOperationThatTakesNoneIsRefused(t *testing.T) {
 		}
 	}
 	// A GET has no body either.
-	if r := f.do(t, request{method: "GET", path: "/v1/organisations/x-1/history", token: ops, body: `{"since":"2026-01-01"}`}); r.status != http.StatusBadRequest {
-		t.Errorf("a GET with a body: status %d, want 400: %s", r.status, r.body)
+	for _, body := range []string{`{"since":"2026-01-01"}`, `{"since":"` + strings.Repeat("2", 9000) + `"}`} {
+		if r := f.do(t, request{method: "GET", path: "/v1/organisations/x-1/history", token: ops, body: body}); r.status != http.StatusBadRequest {
+			t.Errorf("a GET with a body of %d bytes: status %d, want 400: %s", len(body), r.status, r.body)
+		}
+		if r := f.do(t, request{method: "GET", path: "/v1/directory", body: body}); r.status != http.StatusBadRequest {
+			t.Errorf("a public GET with a body of %d bytes: status %d, want 400: %s", len(body), r.status, r.body)
+		}
+	}
+	// An operation that takes a body refuses one over the limit with 413, as do the
+	// paths the document does not describe.
+	big := `{"name":"` + strings.Repeat("a", 9000) + `"}`
+	if r := f.do(t, request{method: "POST", path: "/v1/organisations", token: ops, body: big}); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a create with a body over the limit: status %d, want 413: %s", r.status, r.body)
+	}
+	if r := f.do(t, request{method: "GET", path: "/openapi.yaml", body: big}); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("the document asked for with a body over the limit: status %d, want 413: %s", r.status, r.body)
 	}
 }
 

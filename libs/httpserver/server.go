@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,6 +95,18 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpserver: %w", err)
 	}
+	// The document is read before the middleware is set up: the body limit asks it
+	// whether an operation takes a body at all.
+	var doc *openapi3.T
+	var takesNoBody func(*http.Request) bool
+	if len(opts.Spec) > 0 {
+		if doc, err = LoadSpec(opts.Spec); err != nil {
+			return nil, err
+		}
+		if takesNoBody, err = bodyless(doc); err != nil {
+			return nil, err
+		}
+	}
 	e.Pre(head)
 	e.Use(headers(opts.Config.HSTSMaxAge))
 	e.Use(recoverer(opts.Logger))
@@ -103,7 +116,7 @@ func New(opts Options) (*Server, error) {
 		e.Use(metricsMiddleware(opts.Registry))
 	}
 	e.Use(accessLog(opts.Logger))
-	e.Use(bodyLimit(limit))
+	e.Use(bodyLimit(limit, takesNoBody))
 	e.Use(timeout(opts.Config.RequestTimeout))
 
 	// Health, readiness and metrics are for the orchestrator and Prometheus, on the
@@ -125,11 +138,7 @@ func New(opts Options) (*Server, error) {
 	for _, m := range opts.Middleware {
 		e.Use(m)
 	}
-	if len(opts.Spec) > 0 {
-		doc, err := LoadSpec(opts.Spec)
-		if err != nil {
-			return nil, err
-		}
+	if doc != nil {
 		v, err := validator(doc, opts.Authenticate, lim)
 		if err != nil {
 			return nil, err
@@ -278,7 +287,17 @@ func metricsMiddleware(reg *prometheus.Registry) echo.MiddlewareFunc {
 
 // bodyLimit reads the whole body up front, refusing one over the limit with 413, so
 // that validation and handlers can read it freely and never see a truncated body.
-func bodyLimit(limit int64) echo.MiddlewareFunc {
+// A body over the limit sent to an operation that takes none (takesNoBody, from the
+// service's document; nil without one) is refused as any body sent there is, with
+// 400 naming body: such an operation declares no 413, and the caller is to send no
+// body, not a smaller one.
+func bodyLimit(limit int64, takesNoBody func(*http.Request) bool) echo.MiddlewareFunc {
+	tooLarge := func(req *http.Request) error {
+		if takesNoBody != nil && takesNoBody(req) {
+			return apperr.Field("body", noBodyMessage)
+		}
+		return apperr.New(apperr.TooLarge, "the request body is over the limit of %d bytes", limit)
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -286,14 +305,14 @@ func bodyLimit(limit int64) echo.MiddlewareFunc {
 				return next(c)
 			}
 			if req.ContentLength > limit {
-				return apperr.New(apperr.TooLarge, "the request body is over the limit of %d bytes", limit)
+				return tooLarge(req)
 			}
 			data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
 			if err != nil {
 				return apperr.Wrap(apperr.Invalid, err, "the request body could not be read")
 			}
 			if int64(len(data)) > limit {
-				return apperr.New(apperr.TooLarge, "the request body is over the limit of %d bytes", limit)
+				return tooLarge(req)
 			}
 			req.Body = io.NopCloser(bytes.NewReader(data))
 			req.ContentLength = int64(len(data))

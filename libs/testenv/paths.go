@@ -1,12 +1,14 @@
 package testenv
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/httpserver"
 )
 
@@ -95,4 +97,42 @@ func malformedVariants(template string) []string {
 		base+"/"+value, // one segment too many
 	)
 	return out
+}
+
+// BodiesWhereNoneIsTaken sends every operation of the OpenAPI document spec that
+// takes no body (a read, a step such as a submission) a small body and one of 4 MiB
+// (over the default HTTP_BODY_LIMIT), as a caller its roles let through (a new
+// subject each time, so that no rate limit is met). Each must be refused with 400
+// naming body (docs/API.md, "Input"): the operation declares no 413, and what the
+// caller is to do is send no body, not a smaller one. The contract check holds each
+// answer to the document.
+func BodiesWhereNoneIsTaken(tb testing.TB, c *Client, spec []byte) {
+	tb.Helper()
+	doc, err := httpserver.LoadSpec(spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	paths := doc.Paths.InMatchingOrder()
+	sort.Strings(paths)
+	sent := 0
+	for _, path := range paths {
+		item := doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			if op.RequestBody != nil {
+				continue
+			}
+			url := pathParam.ReplaceAllString(path, "x1")
+			for _, body := range []string{`{"note":"x"}`, `{"note":"` + strings.Repeat("x", 4<<20) + `"}`} {
+				token := ""
+				if roles := auth.OperationRoles(op.Extensions); len(roles) > 0 {
+					sent++
+					token = c.TokenFor(auth.Principal{Subject: fmt.Sprintf("body-%d", sent), Role: roles[0], Org: "org-body", Name: "Test", Email: "test@example.ac.uk"})
+				}
+				r := c.Do(method, url, token, body)
+				if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"field":"body"`) {
+					tb.Errorf("%s %s with a body of %d bytes: status %d, want 400 naming body: %.300s", method, url, len(body), r.Status, r.Body)
+				}
+			}
+		}
+	}
 }

@@ -18,6 +18,15 @@ import (
 
 var securityStart = time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
 
+// TestSecurityBodiesWhereNoneIsTakenAreRefused: a body sent to an operation that
+// takes none, one over the body limit too, is 400 naming body, as each such
+// operation's document declares.
+func TestSecurityBodiesWhereNoneIsTakenAreRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, securityStart)
+	testenv.BodiesWhereNoneIsTaken(t, h.http, api.Spec)
+}
+
 func TestSecurityMalformedPathsAreRefused(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, securityStart)

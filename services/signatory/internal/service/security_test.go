@@ -15,6 +15,15 @@ import (
 	"github.com/itss/techcommit/services/signatory/internal/service"
 )
 
+// TestSecurityBodiesWhereNoneIsTakenAreRefused: a body sent to an operation that
+// takes none, one over the body limit too, is 400 naming body, as each such
+// operation's document declares.
+func TestSecurityBodiesWhereNoneIsTakenAreRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	testenv.BodiesWhereNoneIsTaken(t, h.Client, api.Spec)
+}
+
 func TestSecurityMalformedPathsAreRefused(t *testing.T) {
 	t.Parallel()
 	h := start(t)
