@@ -879,6 +879,13 @@ func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delive
 	if !ok {
 		return Delivery{}, apperr.New(apperr.NotFound, "delivery %s not found", key)
 	}
+	// An erasure blanks the person in the entry and deletes the text: the email is not
+	// sent again, and the refusal says why (no retention period has passed).
+	for _, p := range d.Message.To {
+		if p.Email == "" {
+			return Delivery{}, apperr.New(apperr.Conflict, "a recipient of this email was erased at their request: its text is deleted and it is not sent again")
+		}
+	}
 	if d.bodyDropped() {
 		return Delivery{}, apperr.New(apperr.Conflict, "this email is past its retention period and its text is deleted; it cannot be sent again")
 	}

@@ -328,3 +328,44 @@ func TestAnErasureRecordedWithoutATimeIsLiftedOnlyByALaterNaming(t *testing.T) {
 		t.Error("no email to the lead named again after the dating")
 	}
 }
+
+// Ops resending an email whose recipient was erased at their request were told that
+// it was "past its retention period", which it was not (the email was minutes old):
+// the refusal now says why, so that ops tell the person's case record, and nobody
+// goes looking for a retention setting.
+func TestAResendOfAnEmailToAnErasedPersonSaysTheyWereErased(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("org-resend-erased", civil.New(2027, 2, 1), civil.New(2027, 8, 1))
+	h.sweep()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := h.box.sentTo(lead.Email); n != 1 {
+			return fmt.Errorf("%d emails to the lead, want the window's", n)
+		}
+		return nil
+	})
+	ops := h.http.Token(auth.RoleOps, "")
+	log := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=org-resend-erased", ops, nil)).JSON(t)
+	items, _ := log["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("the log holds %d entries, want the reminder", len(items))
+	}
+	id, _ := items[0].(map[string]any)["id"].(string)
+
+	h.publish("org-resend-erased", events.OrganisationContactsChangedV1{OrganisationID: "org-resend-erased", Leader: leader, NominatedLead: events.Person{Erased: true}})
+	h.publish("person-resend", events.PersonErasedV1{Subject: personal.Subject(lead.Email)})
+	h.waitErased(lead.Email)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if strings.Contains(testenv.Readable(t, h.svcs[0].DB, h.env.JS), strings.ToLower(lead.Email)) {
+			return fmt.Errorf("the lead is still in notify's database")
+		}
+		return nil
+	})
+	r := h.http.Must(http.StatusConflict, h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil))
+	if d, _ := r.JSON(t)["detail"].(string); !strings.Contains(d, "erased at their request") || strings.Contains(d, "retention") {
+		t.Errorf("the resend of an erased person's email is refused saying %q, want that they were erased at their request", d)
+	}
+	if n := h.box.sentTo(lead.Email); n != 1 {
+		t.Errorf("%d emails to the erased lead, want only the one sent before", n)
+	}
+}
