@@ -54,7 +54,7 @@ func forgetErased(db *mongo.Database, js jetstream.JetStream, tokens *apitokens.
 	}
 }
 
-// forgetSigninRequests deletes the messages of the portal's sign-in stream that ask
+// forgetSigninRequests overwrites the messages of the portal's sign-in stream that ask
 // for a link to the person whose address's digest is sub.
 func forgetSigninRequests(ctx context.Context, js jetstream.JetStream, sub string) error {
 	stream, err := js.Stream(ctx, events.StreamPortal)
@@ -84,7 +84,9 @@ func forgetSigninRequests(ctx context.Context, js jetstream.JetStream, sub strin
 		if err != nil || personal.Subject(req.Email) != sub {
 			continue
 		}
-		if err := stream.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		// Overwritten, not only marked deleted: the bytes would stay in the stream's
+		// files until their block is compacted or expires.
+		if err := stream.SecureDeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return fmt.Errorf("erasure: delete sign-in message %d: %w", seq, err)
 		}
 	}
