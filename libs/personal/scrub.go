@@ -177,3 +177,7 @@ func holdsAddress(s, sub string) bool {
 	}
 	return false
 }
+
+// TextHoldsSubject reports whether text (a message as a stream holds it, say) holds
+// an address whose digest is sub.
+func TextHoldsSubject(text, sub string) bool { return holdsAddress(text, sub) }

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/deadletter"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
@@ -63,15 +64,31 @@ func (p *Platform) ErasureRegister(ctx context.Context) (*bus.ErasureRegister, e
 // OnPersonErased consumes the signatory service's erasures with forget, which is
 // given the digest of the erased person's address (personal.Subject) and must have
 // no second effect when run again.
+//
+// The dead letters naming the person are forgotten after it (deadletter.ForgetPerson):
+// the signatory service forgets them as it erases, and this takes those a consumer
+// gave up on since, before the service took in the erasure.
 func (p *Platform) OnPersonErased(forget func(ctx context.Context, subject string) error) error {
-	return p.Consume(PersonErasures(p.Name, forget))
+	return p.Consume(PersonErasures(p.Name, func(ctx context.Context, subject string) error {
+		if err := forget(ctx, subject); err != nil {
+			return err
+		}
+		_, err := deadletter.ForgetPerson(ctx, p.JS, subject)
+		return err
+	}))
 }
 
 // OnPersonErasedAt is OnPersonErased for a service that keeps when each erasure was
 // made: forget is also given the time of the announcement (the signatory service's
 // clock, which orders it with that service's other events).
 func (p *Platform) OnPersonErasedAt(forget func(ctx context.Context, subject string, at time.Time) error) error {
-	return p.Consume(personErasures(p.Name, forget))
+	return p.Consume(personErasures(p.Name, func(ctx context.Context, subject string, at time.Time) error {
+		if err := forget(ctx, subject, at); err != nil {
+			return err
+		}
+		_, err := deadletter.ForgetPerson(ctx, p.JS, subject)
+		return err
+	}))
 }
 
 // OnForgotten adds f, called with the aggregates whose events named a person just

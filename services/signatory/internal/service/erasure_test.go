@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/auth"
@@ -80,6 +82,48 @@ func (o *observed) streamText(t *testing.T, streams ...string) string {
 		}
 	}
 	return b.String()
+}
+
+// deadLetterNaming copies into the dead-letter stream, as another service's consumer
+// that gave up on it would (bus.Consumer.deadLetter), the first message of the
+// signatory's stream that holds text.
+func (o *observed) deadLetterNaming(t *testing.T, consumer, text string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := bus.EnsureStream(ctx, o.js, bus.DeadLetterStream(1)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := o.js.Stream(ctx, events.StreamSignatory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil || !strings.Contains(string(m.Data), text) {
+			continue
+		}
+		dl := nats.NewMsg(bus.DeadLetterSubject(consumer))
+		dl.Data = m.Data
+		for k, vs := range m.Header {
+			for _, v := range vs {
+				dl.Header.Add(k, v)
+			}
+		}
+		dl.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s:%s:%d", consumer, events.StreamSignatory, seq))
+		dl.Header.Set(bus.HeaderDeadConsumer, consumer)
+		dl.Header.Set(bus.HeaderDeadSubject, m.Subject)
+		dl.Header.Set(bus.HeaderDeadReason, "the test gave up on it")
+		if _, err := o.js.PublishMsg(ctx, dl); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("no message of the signatory's stream holds %q", text)
 }
 
 // views is the organisation views as stored, for comparing a rebuild with the live ones.
@@ -165,6 +209,14 @@ func TestErasureForgetsAPersonEverywhereAndKeepsTheRules(t *testing.T) {
 		t.Errorf("an erasure of no address: %d, want 400", r.Status)
 	}
 
+	// Consumers of other services gave up on messages naming the lead and the other
+	// organisation's lead: the dead letters keep a copy of each, opened.
+	o.deadLetterNaming(t, "notify-organisations", "s.patel@exampleton.ac.uk")
+	o.deadLetterNaming(t, "portal-people-leads", "r.franklin@otherton.ac.uk")
+	if !strings.Contains(strings.ToLower(o.streamText(t, events.StreamDeadLetter)), "s.patel@exampleton.ac.uk") {
+		t.Fatal("the dead letters do not hold the lead before the erasure: the test proves nothing")
+	}
+
 	got := o.Must(http.StatusOK, o.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": "S.Patel@Exampleton.ac.uk"})).JSON(t)
 	if fmt.Sprint(got["organisations"]) != fmt.Sprintf("[map[id:%s needs_nominated_lead:true]]", erased) {
 		t.Fatalf("erasure = %v, want %s, needing a new lead", got, erased)
@@ -218,6 +270,9 @@ func TestErasureForgetsAPersonEverywhereAndKeepsTheRules(t *testing.T) {
 			i := strings.Index(everything, s)
 			t.Errorf("after erasure %q is still readable: …%s…", s, everything[max(0, i-300):min(len(everything), i+100)])
 		}
+	}
+	if !strings.Contains(strings.ToLower(o.streamText(t, events.StreamDeadLetter)), "r.franklin@otherton.ac.uk") {
+		t.Error("the dead letter naming another person went with the erasure")
 	}
 	// A second erasure finds no one here, and tells the other services again (one may
 	// have missed the first): it answers with no organisation.

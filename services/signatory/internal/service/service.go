@@ -11,6 +11,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/deadletter"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
@@ -98,7 +100,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		cleanup()
 		return nil, func() {}, err
 	}
-	records := forgotten{p.DB.Collection(platform.IdempotencyCollection)}
+	records := forgotten{p.DB.Collection(platform.IdempotencyCollection), p.JS}
 	erasures, err := p.ErasureRegister(ctx)
 	if err != nil {
 		cleanup()
@@ -175,11 +177,19 @@ func (s *Service) SealLegacyEvents(ctx context.Context) (int, error) {
 	return s.sealer.SealOlderEvents(ctx, s.Events, organisation.AggregateType)
 }
 
-// forgotten deletes the documents of a collection that hold a person's address.
-type forgotten struct{ coll *mongo.Collection }
+// forgotten deletes the documents of a collection that hold a person's address, and
+// the dead letters that do, whichever service's consumer gave up on them: each is
+// an event as published, the person opened.
+type forgotten struct {
+	coll *mongo.Collection
+	js   jetstream.JetStream
+}
 
 func (f forgotten) Forget(ctx context.Context, subject string) error {
-	_, err := personal.Forget(ctx, f.coll, subject, true)
+	if _, err := personal.Forget(ctx, f.coll, subject, true); err != nil {
+		return err
+	}
+	_, err := deadletter.ForgetPerson(ctx, f.js, subject)
 	return err
 }
 
