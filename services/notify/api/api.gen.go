@@ -144,9 +144,12 @@ type Delivery struct {
 	Status DeliveryStatus `json:"status"`
 
 	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), or empty
-	Step    *Step    `json:"step,omitempty"`
-	Subject string   `json:"subject"`
-	To      []Person `json:"to"`
+	Step    *Step  `json:"step,omitempty"`
+	Subject string `json:"subject"`
+
+	// Text The email's plain text as notify keeps it (a sign-in link's link redacted): in a subject access answer only, while the body is kept, and only for an email written to the person alone
+	Text *string  `json:"text,omitempty"`
+	To   []Person `json:"to"`
 }
 
 // DeliveryKind defines model for Delivery.Kind.

@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,14 +23,15 @@ import (
 // lower-cased: a subject access request is rare, and the collections are the
 // Commitment's size.
 type PersonalRecords struct {
-	orgs, assignments, deliveries *mongo.Collection
+	orgs, assignments, deliveries, bodies *mongo.Collection
 }
 
 var _ app.PersonalRecords = (*PersonalRecords)(nil)
 
 // NewPersonalRecords reads db's collections.
 func NewPersonalRecords(db *mongo.Database) *PersonalRecords {
-	return &PersonalRecords{orgs: db.Collection("organisations"), assignments: db.Collection("assignments"), deliveries: db.Collection("deliveries")}
+	return &PersonalRecords{orgs: db.Collection("organisations"), assignments: db.Collection("assignments"), deliveries: db.Collection("deliveries"),
+		bodies: db.Collection("delivery_bodies")}
 }
 
 // HeldAbout gathers what the collections hold about the address.
@@ -82,10 +84,38 @@ func (p *PersonalRecords) HeldAbout(ctx context.Context, email string) (app.Held
 			for i := range out.Earlier {
 				out.Earlier[i].To = othersRedacted(out.Earlier[i].To, is)
 			}
+			// The email's text is theirs too, while it is kept: given only when it was
+			// written to them alone (a resend to the role's next holder greets that
+			// person, and an email to several may name the others).
+			if slices.ContainsFunc(d.Message.To, is) && !slices.ContainsFunc(to, func(p personDoc) bool { return !is(p) }) {
+				if out.Message.Text, err = p.text(ctx, d.ID); err != nil {
+					return held, err
+				}
+			}
 			held.Deliveries = append(held.Deliveries, out)
 		}
 	}
 	return held, nil
+}
+
+// text is the plain text of a delivery's email as notify keeps it (the sign-in
+// email's link redacted), or "" once its body is dropped for its age: from
+// delivery_bodies, or from the entry of an email logged with its body.
+func (p *PersonalRecords) text(ctx context.Context, id string) (string, error) {
+	var b bodyDoc
+	err := p.bodies.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&b)
+	if err == nil {
+		return b.Text, nil
+	}
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return "", fmt.Errorf("read the body of delivery %s: %w", id, store.Classify(err))
+	}
+	var d deliveryDoc
+	err = p.deliveries.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: "message.text", Value: 1}})).Decode(&d)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return "", fmt.Errorf("read delivery %s: %w", id, store.Classify(err))
+	}
+	return d.Message.Text, nil
 }
 
 // readAll reads every document of a collection, projected when project is set.

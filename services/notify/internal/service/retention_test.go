@@ -186,7 +186,14 @@ func TestSubjectAccessGathersWhatNotifyHolds(t *testing.T) {
 	}
 	dels, _ := got["deliveries"].([]any)
 	if len(dels) != 1 || dels[0].(map[string]any)["kind"] != "signin-link" {
-		t.Errorf("deliveries = %v, want the sign-in email", got["deliveries"])
+		t.Fatalf("deliveries = %v, want the sign-in email", got["deliveries"])
+	}
+	// The email's text is theirs too (it greets them and says what the suite told
+	// them), as notify keeps it: the sign-in link redacted.
+	sent := h.box.all()[0]
+	text, _ := dels[0].(map[string]any)["text"].(string)
+	if !strings.Contains(text, "Sam") || !strings.Contains(text, "Technician Commitment") || strings.Contains(text, "signin/x") {
+		t.Errorf("the sign-in email's text in the answer is %q, want what was sent to %s without the link:\n%s", text, lead.Email, sent.Text)
 	}
 	head := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": leader.Email})).JSON(t)
 	if fmt.Sprint(head["organisations"]) == "[]" || fmt.Sprint(head["deliveries"]) != "[]" {

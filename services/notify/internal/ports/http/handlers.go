@@ -61,6 +61,8 @@ type delivery struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	SentAt         *time.Time `json:"sent_at,omitempty"`
 	Earlier        []sent     `json:"earlier,omitempty"`
+	// Text is the email's plain text, in a subject access answer only.
+	Text string `json:"text,omitempty"`
 }
 
 // sent is an earlier sending of a delivery, before a resend re-addressed it.

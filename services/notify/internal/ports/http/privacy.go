@@ -50,7 +50,9 @@ func (h *Handlers) SubjectAccess(c httpserver.Context) error {
 			out.Assignments = append(out.Assignments, heldAssignment{RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, Reviewer: personOf(a.Reviewer)})
 		}
 		for _, d := range held.Deliveries {
-			out.Deliveries = append(out.Deliveries, toDelivery(d))
+			del := toDelivery(d)
+			del.Text = d.Message.Text
+			out.Deliveries = append(out.Deliveries, del)
 		}
 		return out
 	})
