@@ -18,7 +18,7 @@ const AnotherPerson = "[another person]"
 // RedactOthers replaces, in v (a document as plain maps and slices, or JSON text in
 // it), every address that is not one of the person's (given as addresses), and the
 // name and title beside another's address ("name", "title" in its object; "x_name",
-// "x_title" beside "x_email"), with AnotherPerson. Stored answers kept as bytes
+// "x_title" and the id "x_id" beside "x_email"), with AnotherPerson. Stored answers kept as bytes
 // (BSON binary, shown as {"$binary": ...}) that are text are shown as their text,
 // redacted alike.
 func RedactOthers(v any, addresses ...string) any {
@@ -67,7 +67,14 @@ func redact(v any, own []string) any {
 			out[k] = redact(e, own)
 		}
 		for _, stem := range others {
-			for _, f := range []string{"name", "title"} {
+			fields := []string{"name", "title"}
+			if stem != "" {
+				// "reviewer_id" beside "reviewer_email": the id names the person
+				// too (ids are often chosen from names, "rev-alice"). An object's
+				// own "id" beside a bare "email" is the object's, and is kept.
+				fields = append(fields, "id")
+			}
+			for _, f := range fields {
 				if _, ok := out[stem+f].(string); ok {
 					out[stem+f] = AnotherPerson
 				}
