@@ -399,7 +399,7 @@ type Reviewer struct {
 	// OrganisationId where the reviewer works, as the signatory service identifies it: an announced signatory that has not withdrawn (otherwise 400 naming organisation_id, when registering or moving a reviewer), so that nobody is assigned their own organisation's submission; a reviewer's token must name this organisation
 	OrganisationId string `json:"organisation_id"`
 
-	// ReviewerId the subject of the reviewer's sign-in token
+	// ReviewerId the subject of the reviewer's sign-in token. It is kept after the reviewer is erased at their request, so it must name no one: a new member's identifier holding @ is refused (400 naming reviewer_id); give one like rev-0142, not made from their name. Members registered before keep theirs
 	ReviewerId string   `json:"reviewer_id"`
 	Themes     *[]Theme `json:"themes,omitempty"`
 	Trained    bool     `json:"trained"`

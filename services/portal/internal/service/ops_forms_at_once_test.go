@@ -72,7 +72,7 @@ func TestThePoolFormTellsEveryProblemAtOnceInPlainWords(t *testing.T) {
 	got := opsFieldMessages(t, r.body, "capacity", "reviewer_id", "conflicts")
 	for field, says := range map[string]string{
 		"capacity":    "Most submissions a round must be a whole number from 0 to 20",
-		"reviewer_id": "Reviewer identifier must be letters, digits, dots, @, - and _ only",
+		"reviewer_id": "Reviewer identifier must be letters, digits, dots, - and _ only",
 		"conflicts":   "“nonsense” is not the identifier of one. Type the identifier each organisation's page shows",
 	} {
 		if !strings.Contains(got[field], says) {

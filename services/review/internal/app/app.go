@@ -289,6 +289,12 @@ func (a *App) RegisterReviewer(ctx context.Context, by auth.Principal, p events.
 	p.Name = strings.TrimSpace(p.Name)
 	var ps apperr.Problems
 	checkReviewer(&ps, p.ReviewerID, p.Name, p.OrganisationID, p.Capacity, p.Conflicts)
+	// The identifier outlives an erasure in the clear (the aggregate's id, the token's
+	// subject, the key of the assignments everywhere): an address there would too.
+	// Records registered before keep theirs.
+	if strings.Contains(p.ReviewerID, "@") {
+		ps.Add("reviewer_id", "must not be an email address: it is kept after the reviewer is erased at their request, so give one that names no one, like rev-0142")
+	}
 	if err := a.checkReviewersOrganisation(ctx, &ps, p.OrganisationID); err != nil {
 		return Member{}, err
 	}

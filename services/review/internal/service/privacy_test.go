@@ -72,3 +72,22 @@ func TestSubjectAccessHoldsNoOtherPerson(t *testing.T) {
 		}
 	}
 }
+
+// A reviewer's identifier is kept after their erasure, in the clear (it is the
+// aggregate's id, the subject of their token, the key of their assignments in every
+// service): one that was their address kept the address in the review service's
+// events, views and stream after the erasure found them. The pool refuses it, naming
+// the field; an identifier made of letters and digits is taken.
+func TestAReviewerIdentifierIsNeverAnAddress(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("otherton")
+	h.reviewer("rev-0142", "otherton", true, 2)
+	bad := h.Must(http.StatusBadRequest, h.Do("POST", "/v1/reviewers", h.ops, map[string]any{
+		"reviewer_id": "Ann.Erased@Reviewers.example", "name": "Ann Erased", "email": "ann.erased@reviewers.example",
+		"organisation_id": "otherton", "trained": true, "capacity": 2, "conflicts": []string{},
+	})).JSON(t)
+	if bad["field"] != "reviewer_id" || !strings.Contains(fmt.Sprint(bad["detail"]), "address") {
+		t.Errorf("a reviewer whose identifier is an address: %v, want 400 naming reviewer_id and saying why", bad)
+	}
+}

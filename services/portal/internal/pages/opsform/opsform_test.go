@@ -135,3 +135,18 @@ func TestSpecsParseChecksWhatTheServiceChecks(t *testing.T) {
 		t.Errorf("a form as the service takes it: %v", errs)
 	}
 }
+
+// The pool form refuses an identifier that is an address, as the review service does:
+// it is kept after the reviewer is erased at their request.
+func TestTheReviewerFormRefusesAnAddressAsTheIdentifier(t *testing.T) {
+	t.Parallel()
+	_, _, errs := Reviewer.Parse(url.Values{"reviewer_id": {"rita.jones@example.ac.uk"}, "name": {"Rita Jones"}, "email": {"rita.jones@example.ac.uk"},
+		"organisation_id": {"org-1"}, "capacity": {"2"}}, time.UTC)
+	if len(errs) != 1 || errs[0].Field != "reviewer_id" || !strings.Contains(errs[0].Message, "like rev-0142") {
+		t.Errorf("an address as the reviewer's identifier: %v, want it refused beside reviewer_id, with an identifier that names no one as the example", errs)
+	}
+	if _, _, errs := Reviewer.Parse(url.Values{"reviewer_id": {"rev-0142"}, "name": {"Rita Jones"}, "email": {"rita.jones@example.ac.uk"},
+		"organisation_id": {"org-1"}, "capacity": {"2"}}, time.UTC); len(errs) != 0 {
+		t.Errorf("rev-0142 refused: %v", errs)
+	}
+}

@@ -133,8 +133,10 @@ var orgID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // Reviewer is a member of the reviewer pool.
 var Reviewer = Specs{
-	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "Letters, digits, dots, @, - and _; it cannot be changed later.", Type: Text, Required: true, Max: 64,
-		Pattern: regexp.MustCompile(`^[A-Za-z0-9_.@-]+$`), Expect: "letters, digits, dots, @, - and _ only, without spaces, like rita.jones"},
+	// The identifier is kept after the reviewer is erased at their request: it must
+	// name no one (the review service refuses an address).
+	{Name: "reviewer_id", Label: "Reviewer identifier", Hint: "Letters, digits, dots, - and _, naming no one (it is kept after the reviewer is erased at their request), like rev-0142; it cannot be changed later.", Type: Text, Required: true, Max: 64,
+		Pattern: regexp.MustCompile(`^[A-Za-z0-9_.-]+$`), Expect: "letters, digits, dots, - and _ only, without spaces, like rev-0142"},
 	{Name: "name", Label: "Name", Type: Text, Required: true, Max: 200},
 	{Name: "email", Label: "Email address", Hint: "They sign in to the portal with this address.", Type: Email, Required: true},
 	{Name: "organisation_id", Label: "Organisation identifier", Hint: "Where they work, an announced signatory: \"Add a reviewer from this organisation\" on its page fills this in. They never review it.", Type: Text, Required: true, Max: 64,
