@@ -104,6 +104,8 @@ func gather(ctx context.Context, db *mongo.Database, targets []string, sealedFor
 					return nil, fmt.Errorf("read %s: %w", name, err)
 				}
 			}
+			// An event's payload, stored as JSON text, is given as what it says.
+			doc, _ = decoded(doc).(map[string]any)
 			// Someone else the document names is not the person's to be given.
 			doc, _ = RedactOthers(doc, targets...).(map[string]any)
 			out = append(out, Record{Collection: name, ID: fmt.Sprint(doc["_id"]), Document: doc})
@@ -187,4 +189,32 @@ func (s *Sealer) openDocument(ctx context.Context, doc map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// decoded is v with every string that is a JSON object or array (an event's payload,
+// stored as JSON text) replaced by its value, so that an answer to a subject access
+// request reads as what it holds, not as escaped JSON.
+func decoded(v any) any {
+	switch x := v.(type) {
+	case string:
+		t := strings.TrimSpace(x)
+		if (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)) {
+			var out any
+			if json.Unmarshal([]byte(t), &out) == nil {
+				return decoded(out)
+			}
+		}
+		return x
+	case map[string]any:
+		for k, e := range x {
+			x[k] = decoded(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = decoded(e)
+		}
+		return x
+	}
+	return v
 }

@@ -190,6 +190,21 @@ func TestGatherFindsEveryDocumentHoldingAnAddress(t *testing.T) {
 	if want := []string{"deliveries/d-1", "events/org-1/1", "organisations/org-1"}; !slices.Equal(found, want) {
 		t.Errorf("found %v, want %v", found, want)
 	}
+	// An event's payload, stored as JSON text, is given as what it says, not as a
+	// string of escaped JSON the person would have to decode to read.
+	for _, r := range got {
+		if r.Collection != "events" {
+			continue
+		}
+		evs, _ := r.Document["events"].([]any)
+		if len(evs) != 1 {
+			t.Fatalf("the event's record holds %v", r.Document)
+		}
+		data, ok := evs[0].(map[string]any)["data"].(map[string]any)
+		if lead, _ := data["nominated_lead"].(map[string]any); !ok || lead["email"] != "ada@example.ac.uk" {
+			t.Errorf("the event's payload is given as %#v, want it as an object naming the lead", evs[0].(map[string]any)["data"])
+		}
+	}
 	// Several texts at once (an address and a pseudonym): each document once.
 	got, err = personal.GatherAny(ctx, db, "ada@example.ac.uk", "Grace", "")
 	if err != nil {
