@@ -93,7 +93,7 @@ type tokenDoc struct {
 	Org       string    `bson:"org"`
 	Name      string    `bson:"name"`
 	CreatedBy string    `bson:"created_by"`
-	Creator   string    `bson:"creator"` // the person's pseudonym, which stays if the name is erased
+	Creator   string    `bson:"creator"` // the person's pseudonym, blanked by their erasure
 	Created   time.Time `bson:"created_at"`
 	Expires   time.Time `bson:"expires_at"`
 	Last4     string    `bson:"last4"`
@@ -239,7 +239,9 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 		}
 		return Token{}, "", apperr.Wrap(apperr.Unavailable, err, "the token could not be made just now; try again")
 	}
-	s.logger.InfoContext(ctx, "API token issued", "token", id, "org", r.Org, "creator", r.Creator)
+	// The maker is not logged: their pseudonym is an unkeyed digest of their address
+	// (docs/PRIVACY.md, "No personal data in logs or traces").
+	s.logger.InfoContext(ctx, "API token issued", "token", id, "org", r.Org)
 	return doc.token(), secret, nil
 }
 
@@ -359,8 +361,9 @@ func (s *Store) Forget(ctx context.Context, subject string) (int, error) {
 			n++
 		}
 		// The record says revoked now (told to the fund or left to Retell): the
-		// person's name and digest go.
-		unset := bson.D{{Key: "$set", Value: bson.D{{Key: "created_by", Value: ""}}}, {Key: "$unset", Value: bson.D{{Key: "subject", Value: ""}}}}
+		// person's name, digest and pseudonym go (the pseudonym is an unkeyed digest
+		// of the address: anyone holding the address works it out).
+		unset := bson.D{{Key: "$set", Value: bson.D{{Key: "created_by", Value: ""}, {Key: "creator", Value: ""}}}, {Key: "$unset", Value: bson.D{{Key: "subject", Value: ""}}}}
 		if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, unset); err != nil {
 			errs = append(errs, fmt.Errorf("forget the maker of API token %s: %w", d.ID, store.Classify(err)))
 		}

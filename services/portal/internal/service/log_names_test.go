@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,7 +21,7 @@ func TestTheLogNamesPeopleByADigestOnlyThePortalCanMake(t *testing.T) {
 	t.Parallel()
 	p, sig := withSignatory(t)
 	const lead = "lead-logged@example.ac.uk"
-	onboard(t, p, sig, "University of Loggington", lead)
+	org := onboard(t, p, sig, "University of Loggington", lead)
 	for range 2 {
 		p.do("POST", "/signin", "", url.Values{"email": {lead}})
 	}
@@ -37,6 +38,20 @@ func TestTheLogNamesPeopleByADigestOnlyThePortalCanMake(t *testing.T) {
 	})
 	if named[0][1] != named[1][1] {
 		t.Fatalf("the two requests are logged as %q, want one name twice:\n%s", named, logs)
+	}
+	// The lead signs in and makes an API token: its issue is logged without its maker.
+	cookie := p.signIn(lead)
+	page := "/organisations/" + org + "/tokens"
+	k := regexp.MustCompile(`name="key" value="([^"]+)"`).FindStringSubmatch(p.do("GET", page, cookie, nil).body)
+	if k == nil {
+		t.Fatal("the new-token form carries no key")
+	}
+	if r := p.do("POST", page, cookie, url.Values{"name": {"Logged tool"}, "days": {"30"}, "key": {k[1]}}); r.status != http.StatusCreated {
+		t.Fatalf("making the token = %d: %s", r.status, r.body)
+	}
+	logs = p.logs.String()
+	if !strings.Contains(logs, "API token issued") {
+		t.Fatalf("the token's issue is not logged:\n%s", logs)
 	}
 	for _, tell := range []string{lead, signin.Pseudonym(lead)} {
 		if strings.Contains(logs, tell) {
