@@ -234,6 +234,11 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 	if err := mail.Render(&m, c); err != nil {
 		return m, err
 	}
+	if to.Role == RoleHead {
+		// The head is written to once the day has gone: an entry marking it would be
+		// for a day past, and their email says nothing of one.
+		return m, nil
+	}
 	m.ICS = ical.Calendar(o.Name+" Technician Commitment", []ical.Event{{
 		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due,
 		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", w, o.Name), URL: link,

@@ -421,9 +421,9 @@ func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T
 		"Technician Commitment: Uni a's self-assessment and action plan is due tomorrow (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
 		"Technician Commitment: Uni a's self-assessment and action plan is due today (Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
 		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue (due Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue (due Sunday 20 September 2026) -> vc@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 7 days overdue (due Sunday 20 September 2026) -> vc@exampleton.ac.uk (ics false)",
 		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue (due Sunday 20 September 2026) -> lead@exampleton.ac.uk (ics true)",
-		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue (due Sunday 20 September 2026) -> vc@exampleton.ac.uk (ics true)",
+		"Technician Commitment: Uni a's self-assessment and action plan is 30 days overdue (due Sunday 20 September 2026) -> vc@exampleton.ac.uk (ics false)",
 	}
 	if got := summary(msgs, "a"); strings.Join(got, "\n") != strings.Join(ladder, "\n") {
 		t.Errorf("organisation a received:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(ladder, "\n"))
