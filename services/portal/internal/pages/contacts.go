@@ -199,6 +199,12 @@ func (h *Handler) staleContacts(w http.ResponseWriter, r *http.Request, set *cli
 		h.serviceProblem(w, r, p)
 		return
 	}
+	if savedContacts(resp.JSON200) == d.Form {
+		// The contacts already read as typed: this form was sent twice (a double
+		// click, or back and send again), and the first sending saved them.
+		http.Redirect(w, r, "/obligations/"+d.OrgID+"/contacts?saved="+url.QueryEscape(strings.Trim(resp.HTTPResponse.Header.Get("ETag"), `"`)), http.StatusSeeOther)
+		return
+	}
 	d.Version, d.Stale = resp.HTTPResponse.Header.Get("ETag"), "/obligations/"+d.OrgID+"/contacts"
 	h.show(w, r, http.StatusConflict, "contacts", "Your contacts", nil, d)
 }

@@ -426,6 +426,12 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	name, version := id, r.PostForm.Get("version")
 	if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id); err == nil && org.JSON200 != nil {
 		name = org.JSON200.Name
+		if stale && step.slug == "contacts" && step.specs.Holds(typed, opsContactsOf(*org.JSON200)) {
+			// The contacts already read as typed: this form was sent twice (a double
+			// click, or back and send again), and the first sending saved them.
+			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
+			return
+		}
 		if stale {
 			version = org.HTTPResponse.Header.Get("ETag") // a save once checked replaces that
 		}

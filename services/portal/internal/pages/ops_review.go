@@ -926,7 +926,11 @@ func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *ops
 		h.serviceProblem(w, r, p)
 		return
 	}
-	p := resp.JSON200
+	h.opsShowReviewerForm(w, r, http.StatusOK, id, resp.HTTPResponse.Header.Get("ETag"), opsReviewerValues(*resp.JSON200), nil)
+}
+
+// opsReviewerValues fills the reviewer's form from their record.
+func opsReviewerValues(p reviewapi.Reviewer) opsform.Values {
 	typed := opsform.Values{"name": {p.Name}, "email": {string(p.Email)}, "organisation_id": {p.OrganisationId},
 		"trained": {strconv.FormatBool(p.Trained)}, "capacity": {strconv.Itoa(p.Capacity)}}
 	if p.Themes != nil {
@@ -937,7 +941,7 @@ func (h *Handler) opsReviewerEdit(w http.ResponseWriter, r *http.Request, c *ops
 	if p.Conflicts != nil {
 		typed["conflicts"] = []string{strings.Join(*p.Conflicts, "\n")}
 	}
-	h.opsShowReviewerForm(w, r, http.StatusOK, id, resp.HTTPResponse.Header.Get("ETag"), typed, nil)
+	return typed
 }
 
 func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -970,9 +974,15 @@ func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *ops
 			return
 		case p.Status == http.StatusPreconditionFailed:
 			// Shown again as typed, not saved, carrying the record's version now, so
-			// that a save once checked replaces it.
+			// that a save once checked replaces it; unless the record already reads
+			// as typed, as after this form sent twice (a double click), when it leads
+			// on as the first sending did.
 			version := ""
 			if now, err := c.set.Review.GetReviewerWithResponse(r.Context(), id); err == nil && now.JSON200 != nil {
+				if specs.Holds(typed, opsReviewerValues(*now.JSON200)) {
+					http.Redirect(w, r, "/ops/review/reviewers", http.StatusSeeOther)
+					return
+				}
 				version = now.HTTPResponse.Header.Get("ETag")
 			}
 			h.opsShowReviewerForm(w, r, http.StatusConflict, id, version, typed, opsStale("changed this reviewer", "the reviewer's record"))

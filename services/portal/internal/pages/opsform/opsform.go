@@ -378,3 +378,42 @@ func allOf(vals []string, ok func(string) bool) bool {
 	}
 	return true
 }
+
+// Holds reports whether a record, as its form would be filled from it (now), already
+// reads as typed: a form sent twice finds its first sending's change in place. Lists
+// (themes, identifiers one a line) are compared in any order; anything the service
+// may have written another way counts as a difference, so that the answer errs
+// towards "someone else changed this".
+func (ss Specs) Holds(typed, now Values) bool {
+	for _, s := range ss {
+		if !slices.Equal(s.comparable(typed[s.Name]), s.comparable(now[s.Name])) {
+			return false
+		}
+	}
+	return true
+}
+
+// comparable is a field's values as Holds compares them.
+func (s Spec) comparable(vals []string) []string {
+	var out []string
+	switch s.Type {
+	case Multiple:
+		out = slices.Clone(vals)
+	case Lines:
+		for _, v := range vals {
+			out = append(out, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })...)
+		}
+	case Flag:
+		on := len(vals) > 0 && vals[0] == "true"
+		return []string{strconv.FormatBool(on)}
+	default:
+		v := ""
+		if len(vals) > 0 {
+			v = strings.TrimSpace(strings.ReplaceAll(vals[0], "\r\n", "\n"))
+		}
+		return []string{v}
+	}
+	out = slices.DeleteFunc(out, func(v string) bool { return v == "" })
+	slices.Sort(out)
+	return slices.Compact(out)
+}
