@@ -70,12 +70,18 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 			// The form sent twice (a double click) is refused the second time, the
 			// first having moved the round on: when the round now reads as typed,
 			// that was this correction, and it leads on as the first did.
-			if now, ok := h.opsRoundNow(r, c, rd.Id); ok && opsRoundHasTerms(now, body) {
+			now, ok := h.opsRoundNow(r, c, rd.Id)
+			if ok && opsRoundHasTerms(now, body) {
 				http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
 				return
 			}
-			// Shown again as typed, not saved, carrying the round's version now.
-			h.opsShowRoundCorrection(w, r, http.StatusConflict, rd, version, typed, opsStale("corrected this round", "the round"))
+			// Shown again as typed, not saved, carrying the round's version now, and
+			// saying beside each term what the round holds now where it differs.
+			errs := opsStale("corrected this round", "the round")
+			if ok {
+				errs = append(errs, specs.SavedNow(typed, opsRoundValues(now))...)
+			}
+			h.opsShowRoundCorrection(w, r, http.StatusConflict, rd, version, typed, errs)
 		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)
 		default:

@@ -415,7 +415,7 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 			// Changed by someone else since the form was filled: what was typed is
 			// shown again, not saved, with the organisation's version now.
 			stale = true
-			errs = opsStale("changed this organisation", "the organisation's page")
+			errs = opsStale("changed this organisation", "the organisation")
 		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)
 			return
@@ -434,16 +434,23 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		}
 		if stale {
 			version = org.HTTPResponse.Header.Get("ETag") // a save once checked replaces that
+			errs = append(errs, step.specs.SavedNow(typed, opsContactsOf(*org.JSON200))...)
 		}
 	}
-	h.opsShowStep(w, r, opsStatusOf(errs), step, name, id, version, typed, errs)
+	status := opsStatusOf(errs)
+	if stale {
+		status = http.StatusConflict
+	}
+	h.opsShowStep(w, r, status, step, name, id, version, typed, errs)
 }
 
 // opsStale is what a console form says when its save was refused because someone
 // changed the object since the form was filled (412): what was typed is shown again,
-// not saved.
-func opsStale(changed, against string) []templates.FieldError {
-	return []templates.FieldError{{Message: "Someone else " + changed + " since you opened the form (perhaps you, in another tab): nothing was saved. Check what you typed below against " + against + ", and save again."}}
+// not saved, and beside each field the object now holds otherwise, what it holds
+// (Specs.SavedNow), so that saving again is a choice made knowing what it puts back.
+func opsStale(changed, object string) []templates.FieldError {
+	return []templates.FieldError{{Message: "Someone else " + changed + " since you opened the form (perhaps you, in another tab): nothing was saved. " +
+		"Where " + object + " now differs from what you typed, the field says what is saved now. Check what you typed below, and save again."}}
 }
 
 // opsRenamed puts each service field error on the form's field of that API name.

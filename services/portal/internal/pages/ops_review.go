@@ -977,15 +977,16 @@ func (h *Handler) opsReviewerSave(w http.ResponseWriter, r *http.Request, c *ops
 			// that a save once checked replaces it; unless the record already reads
 			// as typed, as after this form sent twice (a double click), when it leads
 			// on as the first sending did.
-			version := ""
+			version, errs := "", opsStale("changed this reviewer", "the reviewer's record")
 			if now, err := c.set.Review.GetReviewerWithResponse(r.Context(), id); err == nil && now.JSON200 != nil {
-				if specs.Holds(typed, opsReviewerValues(*now.JSON200)) {
+				saved := opsReviewerValues(*now.JSON200)
+				if specs.Holds(typed, saved) {
 					http.Redirect(w, r, "/ops/review/reviewers", http.StatusSeeOther)
 					return
 				}
-				version = now.HTTPResponse.Header.Get("ETag")
+				version, errs = now.HTTPResponse.Header.Get("ETag"), append(errs, specs.SavedNow(typed, saved)...)
 			}
-			h.opsShowReviewerForm(w, r, http.StatusConflict, id, version, typed, opsStale("changed this reviewer", "the reviewer's record"))
+			h.opsShowReviewerForm(w, r, http.StatusConflict, id, version, typed, errs)
 			return
 		case !opsFormRefusal(p):
 			h.serviceProblem(w, r, p)

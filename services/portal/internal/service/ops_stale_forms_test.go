@@ -12,6 +12,7 @@ import (
 
 	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/testenv"
+	"golang.org/x/net/html"
 )
 
 var opsVersionRe = regexp.MustCompile(`name="version" value="([^"]+)"`)
@@ -99,4 +100,75 @@ func TestALeadsContactsSentTwiceLeadOnBothTimes(t *testing.T) {
 		t.Errorf("the contacts sent again = %d to %q, want %d to %q: %s", second.status, second.header.Get("Location"),
 			http.StatusSeeOther, first.header.Get("Location"), text(parse(t, second.body)))
 	}
+}
+
+// opsFormFilled is what a console form page would send as it stands: its inputs'
+// values (ticked boxes only) and its text areas'.
+func opsFormFilled(t *testing.T, body string) url.Values {
+	t.Helper()
+	doc := parse(t, body)
+	filled := url.Values{}
+	for _, in := range find(doc, element("input")) {
+		if _, checked := attrOK(in, "checked"); attr(in, "name") != "" && (attr(in, "type") != "checkbox" || checked) {
+			filled.Add(attr(in, "name"), attr(in, "value"))
+		}
+	}
+	for _, ta := range find(doc, element("textarea")) {
+		filled.Set(attr(ta, "name"), text(ta))
+	}
+	return filled
+}
+
+// Two ops people open one record's form; A saves a change, then B saves another from
+// the form opened before. B's save was refused with "check what you typed against
+// the organisation's page", the form showing only B's typing: pressing save again, as
+// the message invited, put A's change back without a word. The refused form now says,
+// beside each field the saved record holds otherwise, what it holds now.
+func TestOpsStaleFormsShowWhatIsSavedNow(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, true)
+	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+
+	race := func(what, page, action, field, aTyped, bField, bTyped, want string) {
+		t.Helper()
+		a := opsFormFilled(t, opsMustStatus(t, s.p.do("GET", page, ops, nil), http.StatusOK, page).body)
+		b := opsFormFilled(t, opsMustStatus(t, s.p.do("GET", page, ops, nil), http.StatusOK, page).body)
+		a.Set(field, aTyped)
+		opsMustStatus(t, s.p.do("POST", action, ops, a), http.StatusSeeOther, what+": A's save")
+		b.Set(bField, bTyped)
+		r := opsMustStatus(t, s.p.do("POST", action, ops, b), http.StatusConflict, what+": B's save from the stale form")
+		doc := parse(t, r.body)
+		errorOf := func(field string) []*html.Node {
+			return find(doc, func(n *html.Node) bool { return attr(n, "id") == "field-"+strings.ReplaceAll(field, ".", "-")+"-error" })
+		}
+		shown := errorOf(field)
+		if len(shown) == 0 || !strings.Contains(text(shown[0]), want) {
+			t.Errorf("%s: B's refused form says nothing of A's %s beside it (want %q): %s", what, field, want, text(doc))
+		}
+		for _, untouched := range []string{"leader.email", "email", "max_award"} {
+			if flagged := errorOf(untouched); len(flagged) > 0 {
+				t.Errorf("%s: a field nobody changed is flagged: %s", what, text(flagged[0]))
+			}
+		}
+	}
+	race("the contacts", "/ops/organisations/"+org+"/contacts", "/ops/organisations/"+org+"/contacts",
+		"point_of_contact.name", "Technicians' Office", "leader.title", "Vice-Chancellor and President", "Technicians' Office")
+
+	testenv.Eventually(t, 10*time.Second, func() error { // the review service knows the signatory
+		if r := s.p.do("POST", "/ops/review/reviewers", ops, url.Values{"reviewer_id": {"rev.stale"}, "name": {"Rita Stale"},
+			"email": {"rita.stale@example.ac.uk"}, "organisation_id": {org}, "trained": {"on"}, "capacity": {"2"}}); r.status != http.StatusSeeOther {
+			return fmt.Errorf("registering = %d", r.status)
+		}
+		return nil
+	})
+	race("the reviewer", "/ops/review/reviewers/rev.stale", "/ops/review/reviewers/rev.stale", "capacity", "5", "name", "Rita Stale-Jones", "5")
+
+	year := time.Now().Year() + 1
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", opsToken(t, s.fund, "fund"), map[string]any{
+		"name": "Technician Collaboration Fund Stale", "opens": time.Now().AddDate(0, 0, 7).Truncate(time.Minute).Format(time.RFC3339),
+		"closes": time.Now().AddDate(0, 2, 0).Truncate(time.Minute).Format(time.RFC3339), "budget_pence": 750000, "min_award_pence": 10000,
+		"max_award_pence": 100000, "project_start": fmt.Sprintf("%d-03-01", year), "project_end": fmt.Sprintf("%d-12-31", year),
+		"themes": []string{"visibility"}})).JSON(t)["id"].(string)
+	race("the round", "/ops/fund/rounds/"+round+"/edit", "/ops/fund/rounds/"+round, "budget", "8,000", "name", "Technician Collaboration Fund (B)", "8,000")
 }

@@ -406,6 +406,13 @@ func (s Spec) comparable(vals []string) []string {
 	case Flag:
 		on := len(vals) > 0 && vals[0] == "true"
 		return []string{strconv.FormatBool(on)}
+	case Money:
+		if len(vals) > 0 {
+			if p, ok := pence(strings.TrimSpace(vals[0])); ok {
+				return []string{strconv.FormatInt(p, 10)}
+			}
+		}
+		fallthrough
 	default:
 		v := ""
 		if len(vals) > 0 {
@@ -416,4 +423,42 @@ func (s Spec) comparable(vals []string) []string {
 	out = slices.DeleteFunc(out, func(v string) bool { return v == "" })
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// SavedNow tells, beside each field, what a record holds now where it differs from
+// what was typed: the form refused because someone changed the record since it was
+// filled (412) says what they changed, so that saving it again is a choice made
+// knowing what it puts back.
+func (ss Specs) SavedNow(typed, now Values) []templates.FieldError {
+	var out []templates.FieldError
+	for _, s := range ss {
+		if slices.Equal(s.comparable(typed[s.Name]), s.comparable(now[s.Name])) {
+			continue
+		}
+		out = append(out, templates.FieldError{Field: s.Name, Message: s.Label + " is saved now " + s.shown(now[s.Name]) + "."})
+	}
+	return out
+}
+
+// shown is a field's saved values in words, after "is saved now".
+func (s Spec) shown(vals []string) string {
+	vals = slices.DeleteFunc(slices.Clone(vals), func(v string) bool { return strings.TrimSpace(v) == "" })
+	switch {
+	case s.Type == Flag:
+		if len(vals) > 0 && vals[0] == "true" {
+			return "ticked"
+		}
+		return "not ticked"
+	case len(vals) == 0:
+		return "empty"
+	case s.Type == Multiple || s.Type == Choice:
+		for i, v := range vals {
+			if j := slices.IndexFunc(s.Options, func(o templates.OpsOption) bool { return o.Value == v }); j >= 0 {
+				vals[i] = s.Options[j].Text
+			}
+		}
+	case s.Type == Lines:
+		vals = s.comparable(vals)
+	}
+	return "as “" + strings.Join(vals, ", ") + "”"
 }
