@@ -255,10 +255,19 @@ func opsEventText(typ string) string {
 	return opsHumanise(strings.Join(parts, " "))
 }
 
+// opsWithdrawalIntro says what recording a withdrawal does across the suite (README,
+// "Withdrawal"), before it is done: the signatory service has no way back from it.
+const opsWithdrawalIntro = "A withdrawal cannot be undone. Once it is recorded, the organisation leaves the directory, " +
+	"can no longer submit or apply to the Collaboration Fund, and its reminders stop. Its fund applications not yet decided are withdrawn " +
+	"and their applicants emailed (an award stays, its report still due); the reviewers of a submission of its in an open review round " +
+	"who have not yet reviewed it are taken off it, and told."
+
 // opsOnboardingStep is one step of onboarding after the enquiry, as a form.
 type opsOnboardingStep struct {
 	slug, title, link, button string
-	specs                     opsform.Specs
+	// intro, when set, says on the form what saving it will do.
+	intro string
+	specs opsform.Specs
 	// versioned says the step changes the organisation only at the version its form
 	// was filled from, which the form carries (see seenVersion).
 	versioned bool
@@ -316,7 +325,8 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			return resp.HTTPResponse, resp.Body, nil
 		}},
 	{slug: "withdrawal", title: "Record a withdrawal", link: "Record a withdrawal", button: "Record the withdrawal", specs: opsform.Withdrawal,
-		next: opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
+		intro: opsWithdrawalIntro,
+		next:  opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			key := opsFormKey(r)
 			resp, err := c.set.Signatory.WithdrawWithBodyWithResponse(r.Context(), id, &sigapi.WithdrawParams{IdempotencyKey: &key}, "application/json", body)
@@ -381,7 +391,7 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 // press answered "cannot record a meeting with an organisation whose status is
 // meeting_held".
 func (h *Handler) opsShowStep(w http.ResponseWriter, r *http.Request, status int, step opsOnboardingStep, name, id, version string, typed opsform.Values, errs []templates.FieldError) {
-	h.show(w, r, status, "ops_form", step.title, errs, opsFormData{Caption: name, Action: "/ops/organisations/" + id + "/" + step.slug,
+	h.show(w, r, status, "ops_form", step.title, errs, opsFormData{Caption: name, Intro: step.intro, Action: "/ops/organisations/" + id + "/" + step.slug,
 		Button: step.button, Back: "/ops/organisations/" + id, Key: opsFormKey(r), Version: version, Fields: step.specs.Fields(typed, errs)})
 }
 
