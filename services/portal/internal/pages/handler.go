@@ -266,6 +266,12 @@ func (h *Handler) crossOrigin(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := visitorFrom(r.Context()); !ok {
+			// ITSS staff sign in through their identity provider: the sign-in page
+			// of leads and reviewers would email them no link.
+			signIn, signInText := "/signin", "Sign in"
+			if r.URL.Path == "/ops" || strings.HasPrefix(r.URL.Path, "/ops/") {
+				signIn, signInText = "/signin/ops", "Sign in with your ITSS account"
+			}
 			if r.Method != http.MethodGet {
 				// A form sent after the sign-in ended (a long afternoon on a review):
 				// sent to the sign-in page, the person lost what they typed without a
@@ -273,13 +279,13 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 				// send it again.
 				h.show(w, r, http.StatusUnauthorized, "message", "Your sign-in has ended", nil, message{
 					Message: "What you sent was not saved. Sign in again in a new tab or window, then come back to this one, go back a page (your browser should still hold what you typed) and send it again.",
-					Link:    "/signin", LinkText: "Sign in"})
+					Link:    signIn, LinkText: signInText})
 				return
 			}
 			// The page with its query (a filtered export, a page of a list), escaped:
 			// a cookie's value takes neither commas nor spaces.
 			http.SetCookie(w, h.cookie(nextCookie, url.QueryEscape(r.URL.RequestURI()), 1800))
-			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			http.Redirect(w, r, signIn, http.StatusSeeOther)
 			return
 		}
 		next(w, r)

@@ -112,7 +112,7 @@ func TestOpsConsoleIsForOpsOnly(t *testing.T) {
 				t.Errorf("%s: GET %s = %d (want 404 naming nothing): %.200s", who, path, r.status, r.body)
 			}
 		}
-		if r := s.p.do("GET", path, "", nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
+		if r := s.p.do("GET", path, "", nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin/ops" {
 			t.Errorf("not signed in: GET %s = %d to %q", path, r.status, r.header.Get("Location"))
 		}
 	}
