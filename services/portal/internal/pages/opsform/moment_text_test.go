@@ -61,3 +61,21 @@ func TestNamedSaysWhichField(t *testing.T) {
 		t.Errorf("messages (-want +got):\n%s", d)
 	}
 }
+
+// A service's message that starts with a day ("Monday 30 November 2026 is before the
+// enquiry arrived ...") keeps the day's capital when the field's label comes before
+// it: "Meeting held on monday 30 November 2026" it read.
+func TestNamedKeepsADaysCapital(t *testing.T) {
+	t.Parallel()
+	got := Meeting.Named([]templates.FieldError{
+		{Field: "held_on", Message: "Monday 30 November 2026 is before the enquiry arrived on Tuesday 1 December 2026"},
+		{Field: "held_on", Message: "March 2027 is too late"},
+	})
+	want := []templates.FieldError{
+		{Field: "held_on", Message: "Meeting held on Monday 30 November 2026 is before the enquiry arrived on Tuesday 1 December 2026"},
+		{Field: "held_on", Message: "Meeting held on March 2027 is too late"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("messages (-want +got):\n%s", d)
+	}
+}

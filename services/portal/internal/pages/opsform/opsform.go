@@ -303,12 +303,29 @@ func (ss Specs) Named(errs []templates.FieldError) []templates.FieldError {
 			continue
 		}
 		msg := e.Message
-		if r, size := utf8.DecodeRuneInString(msg); size < len(msg) && unicode.IsUpper(r) && !unicode.IsUpper(rune(msg[size])) {
+		if r, size := utf8.DecodeRuneInString(msg); size < len(msg) && unicode.IsUpper(r) && !unicode.IsUpper(rune(msg[size])) && !calendarName(msg) {
 			msg = string(unicode.ToLower(r)) + msg[size:]
 		}
 		errs[i].Message = ss[j].Label + " " + msg
 	}
 	return errs
+}
+
+// calendarName reports whether a message starts with the name of a day or a month
+// (a date in words, as the services write one), which keeps its capital.
+func calendarName(msg string) bool {
+	first, _, _ := strings.Cut(msg, " ")
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if first == d.String() {
+			return true
+		}
+	}
+	for m := time.January; m <= time.December; m++ {
+		if first == m.String() {
+			return true
+		}
+	}
+	return false
 }
 
 // Has reports whether the form has a field of this name.
