@@ -251,7 +251,12 @@ func (h *Handler) opsReplay(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/ops/dead-letters", http.StatusSeeOther)
-	case errors.As(err, &p) && (p.Status == http.StatusConflict || p.Status == http.StatusNotFound):
+	case errors.As(err, &p) && p.Status == http.StatusNotFound:
+		// Its button pressed twice, or by a colleague too: the first replay handled
+		// and removed it, which "was not replayed" would deny.
+		h.opsShowDeadLetters(w, r, c, p.Status, []templates.FieldError{{Message: fmt.Sprintf("Dead letter %d of %s is no longer waiting: it was replayed "+
+			"(perhaps by a first press of its button, or by a colleague) or removed. The list below is as it stands now.", seq, svc)}})
+	case errors.As(err, &p) && p.Status == http.StatusConflict:
 		h.opsShowDeadLetters(w, r, c, p.Status, []templates.FieldError{{Message: fmt.Sprintf("Dead letter %d of %s was not replayed: %s", seq, svc, p.Detail)}})
 	case errors.As(err, &p):
 		h.serviceProblem(w, r, p)

@@ -104,6 +104,13 @@ func TestOpsReplaysDeadLetters(t *testing.T) {
 		t.Errorf("the failed replay reads %q", msg)
 	}
 	opsMustStatus(t, s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(fixed, 10)+"/replay", ops, nil), http.StatusSeeOther, "replaying the fixed letter")
+	// Its button pressed twice (or by a colleague as well): the second finds it gone,
+	// and says so, not that it "was not replayed".
+	r = s.p.do("POST", "/ops/dead-letters/signatory/"+strconv.FormatUint(fixed, 10)+"/replay", ops, nil)
+	if msg := text(find(parse(t, r.body), func(n *html.Node) bool { return attr(n, "class") == "error-summary" })[0]); strings.Contains(msg, "was not replayed") ||
+		!strings.Contains(msg, "is no longer waiting") {
+		t.Errorf("the letter replayed again reads %q", msg)
+	}
 	page = opsMustStatus(t, s.p.do("GET", "/ops/dead-letters", ops, nil), http.StatusOK, "the dead letters after the replays")
 	if n := len(find(parse(t, page.body), func(n *html.Node) bool { return attr(n, "class") == "reason" })); n != 1 {
 		t.Errorf("after the replays %d letters are listed, want the poison alone", n)
