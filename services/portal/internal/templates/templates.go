@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -55,6 +56,14 @@ var funcs = template.FuncMap{
 			}
 		}
 		return ""
+	},
+	// count is a number and what it counts, in the singular for one: "1 organisation",
+	// "2 organisations".
+	"count": func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + many
 	},
 	// fieldError is the message for field, if there is one.
 	"fieldError": func(errs []FieldError, field string) string {
