@@ -52,10 +52,12 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /organisations/{org}/fund/{application}", h.signedIn(h.fundApplication))
 	page("GET /organisations/{org}/tokens", h.signedIn(h.apiTokens))
 	page("POST /organisations/{org}/tokens", h.signedIn(h.apiTokenCreate))
+	page("GET /organisations/{org}/tokens/{token}/revoke", h.signedIn(h.apiTokenRevokeConfirm))
 	page("POST /organisations/{org}/tokens/{token}/revoke", h.signedIn(h.apiTokenRevoke))
 	page("POST /organisations/{org}/applicants", h.signedIn(h.applicantAdd))
 	page("POST /organisations/{org}/applicants/remove", h.signedIn(h.applicantRemove))
 	page("GET /ops/api-tokens", h.signedIn(h.opsOnly(h.opsAPITokens)))
+	page("GET /ops/api-tokens/{token}/revoke", h.signedIn(h.opsOnly(h.opsAPITokenRevokeConfirm)))
 	page("POST /ops/api-tokens/{token}/revoke", h.signedIn(h.opsAPITokenRevoke))
 
 	// The reviewer's review of an assigned submission (its page is reviewLink, above).

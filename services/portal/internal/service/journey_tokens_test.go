@@ -122,7 +122,11 @@ func TestJourneyAPIToken(t *testing.T) {
 
 	// Revoked in the portal, refused by the fund.
 	b.Open(s.p.url + "/organisations/" + mine + "/tokens")
-	tabTo(t, b, "button", "Revoke Grants uploader")
+	tabTo(t, b, "link", "Revoke Grants uploader")
+	b.Enter()
+	// Asked first: revoking cannot be undone.
+	heading(t, b, "Revoke the API token Grants uploader")
+	tabTo(t, b, "button", "Revoke the token")
 	b.Enter()
 	heading(t, b, "API tokens")
 	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Revoked") {

@@ -146,8 +146,10 @@ func TestLeadMakesUsesAndRevokesAnAPIToken(t *testing.T) {
 	for _, req := range []struct{ method, path string }{
 		{"GET", "/organisations/" + mine + "/tokens"}, {"POST", "/organisations/" + mine + "/tokens"},
 		{"POST", "/organisations/" + mine + "/tokens/" + tokenID(t, s.p, mine) + "/revoke"},
+		{"GET", "/organisations/" + mine + "/tokens/" + tokenID(t, s.p, mine) + "/revoke"},
 		{"GET", "/organisations/" + mine + "/fund"}, {"GET", "/organisations/" + mine + "/fund/" + id},
 		{"GET", "/ops/api-tokens"}, {"POST", "/ops/api-tokens/" + tokenID(t, s.p, mine) + "/revoke"},
+		{"GET", "/ops/api-tokens/" + tokenID(t, s.p, mine) + "/revoke"},
 	} {
 		r := s.p.do(req.method, req.path, other, url.Values{"name": {"x"}, "days": {"1"}})
 		if r.status != http.StatusNotFound || strings.Contains(r.body, "Exampleton") || strings.Contains(r.body, "Grants uploader") {
