@@ -434,6 +434,12 @@ func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Reque
 			http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
 			return
 		}
+		if p.Status == http.StatusNotFound && body["action"] == "remove" && h.opsRemovedAlready(r, c, round, body) {
+			// The form sent twice (a double click, or back and send again): the
+			// first removed the reviewer, and this leads on as it did.
+			http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
+			return
+		}
 		if p.Status == http.StatusNotFound {
 			// "No assignment of rev-b to ... in this round": a slip in what was typed
 			// (the reviewer, or the submission beside it), shown beside the form with
@@ -450,6 +456,19 @@ func (h *Handler) opsReviewChangeAssignment(w http.ResponseWriter, r *http.Reque
 		errs = opsRenamed(opsFieldProblems(p, nil), specs)
 	}
 	h.opsShowReviewRound(w, r, c, opsStatusOf(errs), opsRoundForms{changeTyped: typed, changeErrs: errs})
+}
+
+// opsRemovedAlready reports whether the round holds the reviewer the change names
+// removed from its submission: a removal refused as "no assignment" was then done
+// already, by this form sent before or by a colleague.
+func (h *Handler) opsRemovedAlready(r *http.Request, c *opsCtx, round string, body map[string]any) bool {
+	resp, err := c.set.Review.GetRoundWithResponse(r.Context(), round)
+	if err != nil || resp.JSON200 == nil {
+		return false
+	}
+	return slices.ContainsFunc(resp.JSON200.Assignments, func(a reviewapi.Assignment) bool {
+		return a.ReviewerId == body["reviewer_id"] && a.SubmissionId == body["submission_id"] && a.State == reviewapi.AssignmentStateRemoved
+	})
 }
 
 func (h *Handler) opsReviewClose(w http.ResponseWriter, r *http.Request, c *opsCtx) {
