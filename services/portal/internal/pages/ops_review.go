@@ -754,7 +754,9 @@ func (h *Handler) opsModerate(w http.ResponseWriter, r *http.Request, c *opsCtx)
 			httpResp, respBody = resp.HTTPResponse, resp.Body
 		}
 		p := clients.Check(httpResp, respBody)
-		if p == nil {
+		if p == nil || p.Status == http.StatusConflict && h.opsModeratedAlready(r, c, round, sub, reviewer, action, body["reason"]) {
+			// Refused as done already when the review stands as this form asks: the
+			// form sent twice (a double click), and it leads on as the first did.
 			http.Redirect(w, r, "/ops/review/rounds/"+round+"/submissions/"+sub, http.StatusSeeOther)
 			return
 		}
@@ -780,7 +782,9 @@ func (h *Handler) opsReleaseFeedback(w http.ResponseWriter, r *http.Request, c *
 			return
 		}
 		p := clients.Check(resp.HTTPResponse, resp.Body)
-		if p == nil {
+		if p == nil || p.Status == http.StatusConflict && h.opsReleasedAlready(r, c, sub, body["feedback"]) {
+			// Refused as released already with this feedback: the form sent twice
+			// (a double click), and it leads on as the first did.
 			http.Redirect(w, r, "/ops/review/rounds/"+round, http.StatusSeeOther)
 			return
 		}
@@ -791,6 +795,33 @@ func (h *Handler) opsReleaseFeedback(w http.ResponseWriter, r *http.Request, c *
 		errs = opsRenamed(opsFieldProblems(p, nil), opsform.Feedback)
 	}
 	h.opsShowReviewSubmission(w, r, c, opsStatusOf(errs), opsModerationForm{}, typed, errs)
+}
+
+// opsModeratedAlready reports whether the reviewer's review of the submission is
+// returned (or held back) for the reason given, as a moderation form asks.
+func (h *Handler) opsModeratedAlready(r *http.Request, c *opsCtx, round, sub, reviewer, action string, reason any) bool {
+	resp, err := c.set.Review.ListReviewsWithResponse(r.Context(), round, sub)
+	if err != nil || resp.JSON200 == nil {
+		return false
+	}
+	for _, rv := range resp.JSON200.Items {
+		if rv.ReviewerId == nil || *rv.ReviewerId != reviewer {
+			continue
+		}
+		given := rv.ReturnedReason
+		if action == "withhold" {
+			given = rv.WithheldReason
+		}
+		return given != nil && *given == reason
+	}
+	return false
+}
+
+// opsReleasedAlready reports whether the submission's feedback is released with
+// this text.
+func (h *Handler) opsReleasedAlready(r *http.Request, c *opsCtx, sub string, feedback any) bool {
+	resp, err := c.set.Review.GetFeedbackWithResponse(r.Context(), sub)
+	return err == nil && resp.JSON200 != nil && resp.JSON200.Feedback == feedback
 }
 
 type opsReviewerRow struct {
