@@ -86,7 +86,7 @@ func (h *Handler) opsPeopleForm(w http.ResponseWriter, r *http.Request, status i
 		Hint: "The address exactly as the person gave it to us."}
 	for _, e := range errs {
 		if e.Field == "email" {
-			f.Error, f.Focus = e.Message, true
+			f.Error = e.Message
 		}
 	}
 	h.show(w, r, status, "ops_people", "A person's data", errs, opsPeopleData{Email: f, Unanswered: unanswered})
@@ -185,7 +185,7 @@ func (h *Handler) opsPeopleShowConfirm(w http.ResponseWriter, r *http.Request, s
 	f := templates.OpsField{Name: "confirm", Label: "Type the email address again", Type: "email"}
 	for _, e := range errs {
 		if e.Field == "confirm" {
-			f.Error, f.Focus = e.Message, true
+			f.Error = e.Message
 		}
 	}
 	h.show(w, r, status, "ops_people_confirm", "Erase this person", errs, opsPeopleConfirmData{Email: email, Confirm: f, Key: opsFormKey(r)})

@@ -106,9 +106,7 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "button", "Record the enquiry")
 	b.Enter()
 	heading(t, b, "Record an enquiry")
-	if f := b.Focused(); f.Name != "Contact's email address" {
-		t.Fatalf("after the service refused the address the focus is on %s", f)
-	}
+	errorSummaryHasFocus(t, b, "field-enquiry_contact-email", "Contact's email address")
 	describedByError(t, b, "field-enquiry_contact-email")
 	b.ShiftTab()
 	tabTo(t, b, "textbox", "Contact's email address")
@@ -212,9 +210,7 @@ func TestJourneyOps(t *testing.T) {
 	}
 	tabTo(t, b, "button", "Decline")
 	b.Enter()
-	if f := b.Focused(); f.Name != "Feedback for the applicant" {
-		t.Fatalf("after a decline without feedback the focus is on %s", f)
-	}
+	errorSummaryHasFocus(t, b, "field-feedback", "Feedback for the applicant")
 	b.Type("A strong idea; this round's budget went to a project further along.")
 	tabTo(t, b, "button", "Decline")
 	b.Enter()

@@ -38,9 +38,7 @@ func TestJourneyOpsPeople(t *testing.T) {
 	tabTo(t, b, "button", "Erase this person")
 	b.Enter()
 	heading(t, b, "Erase this person")
-	if f := b.Focused(); f.Name != "Type the email address again" {
-		t.Fatalf("after a different address the focus is on %s", f)
-	}
+	errorSummaryHasFocus(t, b, "field-confirm", "Type the email address again")
 	describedByError(t, b, "field-confirm")
 	b.Type("lead-p@example.ac.uk")
 	tabTo(t, b, "button", "Erase this person")

@@ -101,19 +101,16 @@ func TestJourneyReviewerReviews(t *testing.T) {
 	tabTo(t, b, "button", "Submit your review")
 	b.Enter()
 
-	// Refused: the summary says what is wrong, the focus is in the group of the
-	// score left out, the group is described by its message, and nothing typed is lost.
+	// Refused: the summary says what is wrong and has the focus, its link leads to
+	// the group of the score left out, the group is described by its message, and
+	// nothing typed is lost.
 	heading(t, b, "Review a submission")
 	if got := b.Text(browsertest.CSS(".error-summary")); !strings.Contains(got, "Select a score for recognition") {
 		t.Fatalf("the error summary reads %q", got)
 	}
-	if f := b.Focused(); f.Role != "radio" || f.Name != "1" {
-		t.Fatalf("after the error the focus is on %s, not the recognition score", f)
-	}
-	// Headless Chromium does not draw the focus of a page that opened with it
-	// (autofocus) until a key is pressed; a step back and forth shows where it is.
-	b.ShiftTab()
-	tabTo(t, b, "radio", "1")
+	errorSummaryHasFocus(t, b, "field-themes-1-score", "1")
+	b.CheckFocusVisible(t)
+	b.WaitFor(browsertest.CSS(`#field-themes-1-score-4[aria-invalid="true"]`))
 	if got := b.Text(browsertest.CSS("#field-themes-1-score-error")); !strings.HasPrefix(got, "Error:") {
 		t.Errorf("the message beside the score reads %q", got)
 	}

@@ -71,14 +71,12 @@ func TestJourneyLeadSubmits(t *testing.T) {
 	b.Enter()
 
 	// The review service refuses an address without http(s); the page says so
-	// beside the field, with the focus in it, and keeps everything typed.
+	// beside the field, the summary with the focus links to it, and everything typed is kept.
 	heading(t, b, "Your submission")
 	if got := b.Text(browsertest.CSS(".error-summary")); !strings.Contains(got, "Webpage") {
 		t.Fatalf("the error summary reads %q", got)
 	}
-	if f := b.Focused(); f.Role != "textbox" || f.Name != "Public webpage where the plan is published" {
-		t.Fatalf("after the error the focus is on %s, not the webpage's field", f)
-	}
+	errorSummaryHasFocus(t, b, "field-webpage", "Public webpage where the plan is published")
 	describedByError(t, b, "field-webpage")
 	if got := b.Value(browsertest.Label("How many technicians took part?")); got != "142" {
 		t.Errorf("the count typed is kept as %q", got)

@@ -229,7 +229,33 @@ func describedByError(t *testing.T, b *browsertest.Browser, id string) {
 	if got := b.Text(browsertest.CSS("#" + id + "-error")); !strings.HasPrefix(got, "Error:") {
 		t.Errorf("the message beside %s reads %q", id, got)
 	}
-	b.WaitFor(browsertest.CSS("#" + id + `[aria-describedby="` + id + `-error"]`))
+	b.WaitFor(browsertest.CSS("#" + id + `[aria-describedby="` + id + `-error"][aria-invalid="true"]`))
+}
+
+// errorSummaryHasFocus checks that a page refusing a form opens with the focus on its
+// error summary (as the GOV.UK pattern does), so that a screen reader reads every
+// problem first and a person zoomed in sees the list rather than one field out of
+// context; that the next Tab reaches the summary's link to the field with this id
+// (its first problem); and that following the link puts the focus in the field,
+// labelled field. The link is followed with the mouse: the debugger's Enter delivers
+// its keypress to the field the link has just focused, which submits the form again
+// (a person's Enter does not).
+func errorSummaryHasFocus(t *testing.T, b *browsertest.Browser, id, field string) {
+	t.Helper()
+	if got := b.Title(); !strings.HasPrefix(got, "Error: ") {
+		t.Errorf("the refused page's title is %q, not one starting %q", got, "Error: ")
+	}
+	if f := b.Focused(); f.Name != "There is a problem" {
+		t.Fatalf("the refused page opens with the focus on %s, not the error summary", f)
+	}
+	b.Tab()
+	b.CheckFocusVisible(t)
+	link := browsertest.CSS(`.error-summary a[href="#` + id + `"]`)
+	b.WaitFor(browsertest.CSS(`.error-summary a[href="#` + id + `"]:focus`))
+	b.Click(link)
+	if f := b.Focused(); f.Name != field {
+		t.Fatalf("the summary's link to #%s put the focus on %s, not the field %q", id, f, field)
+	}
 }
 
 func heading(t *testing.T, b *browsertest.Browser, want string) {
@@ -335,15 +361,11 @@ func TestJourneyLead(t *testing.T) {
 	b.Type("lead-b at example.ac.uk")
 	tabTo(t, b, "button", "Email me a sign-in link")
 	b.Enter()
-	// The page with the error puts the focus in the field it names, which a screen
-	// reader announces with its message (without scripts, a link in the error summary
-	// would scroll there but leave the focus at the top of the page). Tabbing back
-	// into the field selects what was typed, so the address typed next replaces it.
+	// The page with the error opens on its summary, whose link takes the focus into
+	// the field, described by its message. Tabbing back into the field selects what
+	// was typed, so the address typed next replaces it.
 	heading(t, b, "Sign in")
-	if f := b.Focused(); f.Role != "textbox" || f.Name != "Email address" {
-		t.Fatalf("after the error the focus is on %s, not the field", f)
-	}
-	b.CheckFocusVisible(t)
+	errorSummaryHasFocus(t, b, "field-email", "Email address")
 	describedByError(t, b, "field-email")
 	b.ShiftTab()
 	tabTo(t, b, "textbox", "Email address")
@@ -416,9 +438,7 @@ func TestJourneyReviewer(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".error-summary")); !strings.Contains(got, "There is a problem") {
 		t.Fatalf("a decline without a reason: the error summary reads %q", got)
 	}
-	if f := b.Focused(); f.Role != "textbox" || f.Name != "Reason for declining University of S's submission (Round 2027)" {
-		t.Errorf("after the error the focus is on %s, not the reason's field", f)
-	}
+	errorSummaryHasFocus(t, b, "field-reason-"+round+"-"+sub, "Reason for declining University of S's submission (Round 2027)")
 	describedByError(t, b, "field-reason-"+round+"-"+sub)
 	tabTo(t, b, "button", "Accept University of S's submission (Round 2027)")
 	b.Enter()
@@ -481,12 +501,10 @@ func TestJourneyPublic(t *testing.T) {
 	if got := b.Value(browsertest.Label("Kind")); got != "signatory" {
 		t.Errorf("kind searched = %q", got)
 	}
-	// A kind the form does not offer (an edited address) is refused beside the
-	// field, which has the focus and is described by the message.
+	// A kind the form does not offer (an edited address) is refused: the summary
+	// has the focus and leads to the field, described by the message.
 	b.Open(s.p.url + "/directory?kind=nonsense")
-	if f := b.Focused(); f.Role != "combobox" || f.Name != "Kind" {
-		t.Errorf("after the error the focus is on %s, not the kind's field", f)
-	}
+	errorSummaryHasFocus(t, b, "field-kind", "Kind")
 	describedByError(t, b, "field-kind")
 	tabTo(t, b, "link", "Fund rounds")
 	b.Enter()

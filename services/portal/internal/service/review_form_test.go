@@ -152,9 +152,15 @@ func errorBeside(t *testing.T, r response, field, words string) {
 	case len(inputs) != 1:
 		t.Fatalf("no field %s: %s", id, r.body)
 	}
-	// The field in error has the focus when the page opens.
-	if _, ok := attrOK(inputs[0], "autofocus"); !ok {
-		t.Errorf("%s does not have the focus", id)
+	// The error summary has the focus when the page opens, and the field says it is
+	// in error.
+	if summary := find(doc, func(n *html.Node) bool { return n.Data == "div" && attr(n, "class") == "error-summary" }); len(summary) != 1 {
+		t.Errorf("no error summary: %s", r.body)
+	} else if _, ok := attrOK(summary[0], "autofocus"); !ok {
+		t.Errorf("the error summary does not have the focus")
+	}
+	if v, _ := attrOK(inputs[0], "aria-invalid"); v != "true" {
+		t.Errorf("%s is not aria-invalid", id)
 	}
 	// A fieldset of radios is described by its message; a text area itself is.
 	described := find(doc, func(n *html.Node) bool { return attr(n, "aria-describedby") == id+"-error" })

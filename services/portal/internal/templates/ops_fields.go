@@ -2,12 +2,10 @@ package templates
 
 // OpsField is one form control with its label and the problem beside it, for the
 // shared "opsfield" template in ops_fields.partial, so that every console form renders
-// its errors the same way (message above the control, aria-describedby, focus on
-// the first field with a problem).
+// its errors the same way (message above the control, aria-describedby, aria-invalid).
 type OpsField struct {
 	Name, Label, Hint, Value, Type string
 	Error                          string
-	Focus                          bool
 	Options                        []OpsOption
 }
 

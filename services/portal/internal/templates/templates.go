@@ -46,17 +46,6 @@ var funcs = template.FuncMap{
 	"fieldID": func(field string) string {
 		return "field-" + strings.NewReplacer(".", "-", "[", "-", "]", "").Replace(field)
 	},
-	// firstError is the field of the first problem: the page puts the focus in it
-	// (autofocus), since without scripts a link in the error summary scrolls to its
-	// field but leaves the keyboard's focus at the top of the page.
-	"firstError": func(errs []FieldError) string {
-		for _, e := range errs {
-			if e.Field != "" {
-				return e.Field
-			}
-		}
-		return ""
-	},
 	// count is a number and what it counts, in the singular for one: "1 organisation",
 	// "2 organisations".
 	"count": func(n int, one, many string) string {

@@ -335,16 +335,9 @@ func (ss Specs) Has(name string) bool {
 
 // Fields are the form's controls for a page, with what was typed and the problems.
 func (ss Specs) Fields(typed Values, errs []templates.FieldError) []templates.OpsField {
-	first := ""
-	for _, e := range errs {
-		if e.Field != "" && ss.Has(e.Field) {
-			first = e.Field
-			break
-		}
-	}
 	out := make([]templates.OpsField, 0, len(ss))
 	for _, s := range ss {
-		f := templates.OpsField{Name: s.Name, Label: s.Label, Hint: s.Hint, Type: s.Type, Focus: s.Name == first}
+		f := templates.OpsField{Name: s.Name, Label: s.Label, Hint: s.Hint, Type: s.Type}
 		vals := typed[s.Name]
 		if len(vals) > 0 {
 			f.Value = vals[0]
