@@ -134,6 +134,9 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name,
 		}
 	}
 	p := templates.Page{Title: title, Heading: heading, Errors: errs, Data: data}
+	if d, ok := data.(refusing); ok {
+		p.Refused = d.refused()
+	}
 	if v, ok := visitorFrom(r.Context()); ok {
 		name := v.session.Name
 		if name == "" {
@@ -325,6 +328,13 @@ func (d itemData) titleOrg() string             { return d.OrgName }
 func (d tokensData) titleOrg() string           { return d.OrgName }
 func (d obligationsData) titleOrg() string      { return d.Org.Name }
 func (d feedbackData) titleOrg() string         { return d.OrgName }
+
+// refusing is a page's data that may carry a refusal of its own (a save over
+// someone else's), which the page's title names as an error.
+type refusing interface{ refused() bool }
+
+func (d contactsData) refused() bool   { return d.Stale != "" }
+func (d submissionData) refused() bool { return d.Stale != "" }
 
 // A reviewer's page of one assignment names whose submission, and the round, in its
 // title: a reviewer with several open in tabs saw "Review a submission" on each.

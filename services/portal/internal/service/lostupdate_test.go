@@ -29,6 +29,16 @@ func staleShown(t *testing.T, r response, what, link string) *html.Node {
 		!strings.Contains(text(alert[0]), "Your changes are below, not saved") {
 		t.Errorf("the page does not say at the top that the changes were not saved: %s", r.body)
 	}
+	// The refusal is an error like a field's: the title says so, and the page opens
+	// with the focus on it, so a screen reader reads it first.
+	if title := find(doc, func(n *html.Node) bool { return n.Data == "title" }); len(title) != 1 || !strings.HasPrefix(text(title[0]), "Error: ") {
+		t.Errorf("the refused page's title does not start with \"Error: \": %s", r.body)
+	}
+	if len(alert) == 1 {
+		if _, ok := attrOK(alert[0], "autofocus"); !ok {
+			t.Errorf("the page does not open with the focus on the message: %s", r.body)
+		}
+	}
 	if len(find(doc, func(n *html.Node) bool { return n.Data == "a" && attr(n, "href") == link })) != 1 {
 		t.Errorf("the page does not link to the saved version at %s: %s", link, r.body)
 	}

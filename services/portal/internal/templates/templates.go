@@ -30,7 +30,10 @@ type Page struct {
 	Title, Heading string
 	Person         *Person
 	Errors         []FieldError
-	Data           any
+	// Refused says the page refuses what was sent with a message of its own rather
+	// than Errors (a save over someone else's): its title starts "Error:" as well.
+	Refused bool
+	Data    any
 }
 
 // Person is the little the layout shows of who is signed in.
