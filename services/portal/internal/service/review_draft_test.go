@@ -336,6 +336,9 @@ func TestJourneyReviewerSavesPartWayAndComesBack(t *testing.T) {
 	if got := b.Text(browsertest.CSS("#review-saved")); !strings.HasPrefix(got, "Saved ") || !strings.HasSuffix(got, "not sent to ITSS yet.") {
 		t.Errorf("the page says %q of the saved review", got)
 	}
+	// The confirmation is a status message, as the lead's "Your draft was saved" is,
+	// so that a screen reader tells it without the focus moving there (WCAG 4.1.3).
+	b.WaitFor(browsertest.CSS(`#review-saved[role="status"]`))
 	// Opened again later: the form is filled from what was saved.
 	b.Open(s.p.url + page)
 	if got := b.Value(browsertest.Label("Visibility: strengths")); got != "Visible in every department." {
