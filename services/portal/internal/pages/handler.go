@@ -329,6 +329,12 @@ func (d tokensData) titleOrg() string           { return d.OrgName }
 func (d obligationsData) titleOrg() string      { return d.Org.Name }
 func (d feedbackData) titleOrg() string         { return d.OrgName }
 
+// A console form's title names what its caption does (the organisation of an
+// onboarding step, the round corrected, the reviewer changed): ITSS staff
+// announcing several organisations at once had tabs all titled "Record the
+// announcement".
+func (d opsFormData) titleOrg() string { return d.Caption }
+
 // refusing is a page's data that may carry a refusal of its own (a save over
 // someone else's), which the page's title names as an error.
 type refusing interface{ refused() bool }

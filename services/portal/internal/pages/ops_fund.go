@@ -173,7 +173,7 @@ func (h *Handler) opsShowRoundClose(w http.ResponseWriter, r *http.Request, c *o
 	for _, sc := range data.Holds {
 		data.Total += sc.Count
 	}
-	h.show(w, r, status, "ops_fund_close", "Close this round early", errs, data)
+	h.show(w, r, status, "ops_fund_close", "Close "+rd.Name+" early", errs, data)
 }
 
 // opsRoundClose closes a round before its closing time, with the reason the

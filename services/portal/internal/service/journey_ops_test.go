@@ -127,6 +127,11 @@ func TestJourneyOps(t *testing.T) {
 		tabTo(t, b, "link", step.link)
 		b.Enter()
 		heading(t, b, step.link)
+		// The title names the organisation, as the caption above the heading does,
+		// so that two organisations' forms open in tabs are told apart.
+		if got, want := b.Title(), step.link+": Newtown University – Technician Commitment"; got != want {
+			t.Errorf("the form's title is %q, want %q", got, want)
+		}
 		for _, f := range step.fields {
 			opsTypeInto(t, b, f[0], f[1], f[2])
 		}
@@ -170,6 +175,9 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "link", "Correct Technician Collaboration Fund Journey")
 	b.Enter()
 	heading(t, b, "Correct a fund round")
+	if got, want := b.Title(), "Correct a fund round: Technician Collaboration Fund Journey – Technician Commitment"; got != want {
+		t.Errorf("the correction's title is %q, want %q", got, want)
+	}
 	later := time.Now().AddDate(0, 2, 0).In(opsLondon())
 	opsTypeInto(t, b, "textbox", "Closes", later.Format("2006-01-02 15:04"))
 	tabTo(t, b, "button", "Save the round")

@@ -73,6 +73,10 @@ func TestOpsFundRoundCloseAsksForConfirmationAndAReason(t *testing.T) {
 	if when := closes.In(opsLondon()).Format("Monday 2 January 2006, 15:04 MST"); !strings.Contains(body, "Technician Collaboration Fund Closing") || !strings.Contains(body, when) {
 		t.Errorf("the page does not name the round and its closing time %s: %q", when, body)
 	}
+	// Its title is its heading, naming the round, as every page's is.
+	if title := find(parse(t, page.body), element("title")); len(title) != 1 || text(title[0]) != "Close Technician Collaboration Fund Closing early – Technician Commitment" {
+		t.Errorf("the page's title does not name the round as its heading does: %s", page.body)
+	}
 	form := url.Values{}
 	for _, in := range find(parse(t, page.body), element("input")) {
 		form.Set(attr(in, "name"), attr(in, "value"))
