@@ -306,6 +306,24 @@ func TestJourneyOps(t *testing.T) {
 	if app["status"] != "awarded" || app["award_pence"] != float64(70000) {
 		t.Errorf("the fund has the award as %v, %v", app["status"], app["award_pence"])
 	}
+
+	// Last, the organisation onboarded above withdraws, recorded by keyboard.
+	b.Open(s.p.url + "/ops/organisations/" + orgID)
+	tabTo(t, b, "link", "Record a withdrawal")
+	b.Enter()
+	heading(t, b, "Record a withdrawal")
+	if got, want := b.Title(), "Record a withdrawal: Newtown University – Technician Commitment"; got != want {
+		t.Errorf("the withdrawal's title is %q, want %q", got, want)
+	}
+	opsTypeInto(t, b, "textbox", "Withdrawn on", time.Now().In(opsLondon()).Format("2006-01-02"))
+	opsTypeInto(t, b, "combobox", "Who asked", "The organisation")
+	opsTypeInto(t, b, "textbox", "Reason", "The technical services were merged into a partner's.")
+	tabTo(t, b, "button", "Record the withdrawal")
+	b.Enter()
+	heading(t, b, "Newtown University")
+	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Withdrawn") {
+		t.Errorf("after the withdrawal the summary reads %q", got)
+	}
 }
 
 // opsFillRound types a fund round into the form to open one: a budget of £1,000,

@@ -216,4 +216,26 @@ func TestJourneyLeadSubmits(t *testing.T) {
 	if got := b.Value(browsertest.CSS("#field-point_of_contact-name")); got != "Technician Development Office" {
 		t.Errorf("the point of contact reads %q", got)
 	}
+
+	// Last, the lead hands the role over by keyboard: the confirmation step's
+	// buttons are reached and pressed like the form's, and the handover ends here.
+	tabTo(t, b, "textbox", "Name of the Nominated lead")
+	b.Type("Chris Lee")
+	tabTo(t, b, "textbox", "Email address of the Nominated lead")
+	b.Type("c.lee@exampleton.ac.uk")
+	tabTo(t, b, "button", "Save contacts")
+	b.Enter()
+	heading(t, b, "Hand over the nominated lead")
+	tabTo(t, b, "button", "Change the contacts")
+	b.Enter()
+	heading(t, b, "Your contacts")
+	if got := b.Value(browsertest.CSS("#field-nominated_lead-email")); got != "c.lee@exampleton.ac.uk" {
+		t.Errorf("back from the confirmation the new lead's address reads %q", got)
+	}
+	tabTo(t, b, "button", "Save contacts")
+	b.Enter()
+	heading(t, b, "Hand over the nominated lead")
+	tabTo(t, b, "button", "Hand over to Chris Lee")
+	b.Enter()
+	heading(t, b, "Your contacts were saved")
 }
