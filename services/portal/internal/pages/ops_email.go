@@ -35,11 +35,16 @@ type opsDeliveriesData struct {
 	Next       string
 	// Of names the organisation the log is filtered to, if it is.
 	Of string
+	// Resent says what became of an email just sent again, if one was.
+	Resent string
 }
 
 var opsDeliveryStatuses = opsform.Opts("", "Any", "sent", "Sent", "failed", "Failed (to be retried)", "given_up", "Given up", "sending", "Sending")
 
 var opsOrgIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// opsDeliveryIDPattern is a delivery's identifier, as notify's API gives it.
+var opsDeliveryIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // opsDeliveries is notify's delivery log, newest first, by status and organisation.
 func (h *Handler) opsDeliveries(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -106,6 +111,7 @@ func (h *Handler) opsShowDeliveries(w http.ResponseWriter, r *http.Request, c *o
 		}
 	}
 	h.nameDeliveries(r.Context(), c.set, data.Deliveries)
+	data.Resent = opsResentNotice(q.Get("resent"), q.Get("result"), data.Deliveries)
 	if params.OrganisationId != nil {
 		data.Of = opsOrgLabel(h.opsNames(r.Context(), c.set, org), org)
 	}
@@ -135,7 +141,35 @@ func (h *Handler) opsResend(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	http.Redirect(w, r, "/ops/email", http.StatusSeeOther)
+	// The log says what became of it: the delivery may be pages down the log, which
+	// lists by when it was first made, and the person pressed a button in a table.
+	back := url.Values{"resent": {id}}
+	if resp.JSON200 != nil {
+		back.Set("result", string(resp.JSON200.Status))
+	}
+	http.Redirect(w, r, "/ops/email?"+back.Encode(), http.StatusSeeOther)
+}
+
+// opsResentNotice is what the log says of the email resent with this id, ending with
+// result, the delivery's status after the attempt ("" when the address carries none
+// the log knows).
+func opsResentNotice(id, result string, rows []opsDeliveryRow) string {
+	words := map[notifyapi.DeliveryStatus]string{
+		notifyapi.Sent:    "it was delivered to the mail server.",
+		notifyapi.Sending: "it is being handed to the mail server.",
+		notifyapi.Failed:  "the attempt failed, and will be retried.",
+		notifyapi.GivenUp: "the attempt failed, and will not be retried.",
+	}[notifyapi.DeliveryStatus(result)]
+	if words == "" || !opsDeliveryIDPattern.MatchString(id) {
+		return ""
+	}
+	what := "The email"
+	for _, d := range rows {
+		if d.ID == id {
+			what = "\u201c" + d.Subject + "\u201d"
+		}
+	}
+	return what + " was sent again: " + words
 }
 
 type opsReminderRow struct {

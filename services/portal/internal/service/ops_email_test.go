@@ -220,8 +220,16 @@ func TestOpsDeliveryLog(t *testing.T) {
 	}
 	before := mailed()
 	// Pressed twice (a double click): one more email, not two.
+	var resent response
 	for range 2 {
-		opsMustStatus(t, s.p.do("POST", action, ops, url.Values{"key": {key}}), http.StatusSeeOther, "the resend")
+		resent = opsMustStatus(t, s.p.do("POST", action, ops, url.Values{"key": {key}}), http.StatusSeeOther, "the resend")
+	}
+	// The log it leads back to says what became of the resend, as a status message
+	// (the delivery may be pages down the log, which lists by when it was first made).
+	after := opsMustStatus(t, s.p.do("GET", resent.header.Get("Location"), ops, nil), http.StatusOK, "the log after the resend")
+	if notice := find(parse(t, after.body), func(n *html.Node) bool { return attr(n, "role") == "status" }); len(notice) != 1 ||
+		!strings.Contains(text(notice[0]), "was sent again") {
+		t.Errorf("the log after the resend does not say it was sent again: %s", after.body)
 	}
 	// A resend is sent before its answer: both answers are in, so is every email.
 	testenv.Eventually(t, 10*time.Second, func() error {
