@@ -246,6 +246,19 @@ type opsDeadLetterRow struct {
 type opsDeadLettersData struct {
 	Letters     []opsDeadLetterRow
 	Unavailable []string
+	// Replayed says which dead letter was just replayed, if one was.
+	Replayed string
+}
+
+// opsReplayedNotice is what the list says of the dead letter just replayed, named
+// "service/sequence" in its address ("" when that names none).
+func opsReplayedNotice(replayed string) string {
+	svc, n, ok := strings.Cut(replayed, "/")
+	seq, err := strconv.ParseUint(n, 10, 64)
+	if !ok || err != nil || !slices.Contains(clients.ServiceNames, svc) {
+		return ""
+	}
+	return fmt.Sprintf("Dead letter %d of %s was replayed, and removed.", seq, svc)
 }
 
 // opsDeadLetters lists every service's dead letters with the reason each was given up.
@@ -268,6 +281,7 @@ func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *
 				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
 		}
 	}
+	data.Replayed = opsReplayedNotice(r.URL.Query().Get("replayed"))
 	h.show(w, r, status, "ops_deadletters", "Dead letters", errs, data)
 }
 
@@ -284,7 +298,9 @@ func (h *Handler) opsReplay(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	var p *clients.Problem
 	switch {
 	case err == nil:
-		http.Redirect(w, r, "/ops/dead-letters", http.StatusSeeOther)
+		// Said on the list it leads back to: the row has gone, and the focus with it.
+		back := url.Values{"replayed": {svc + "/" + strconv.FormatUint(seq, 10)}}
+		http.Redirect(w, r, "/ops/dead-letters?"+back.Encode(), http.StatusSeeOther)
 	case errors.As(err, &p) && p.Status == http.StatusNotFound:
 		// Its button pressed twice, or by a colleague too: the first replay handled
 		// and removed it, which "was not replayed" would deny.

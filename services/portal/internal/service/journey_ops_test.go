@@ -293,6 +293,10 @@ func TestJourneyOps(t *testing.T) {
 	tabTo(t, b, "button", fmt.Sprintf("Replay signatory letter %d", fixed))
 	b.Enter()
 	heading(t, b, "Dead letters")
+	// The replay is said, as a status message: the row has gone, and the focus with it.
+	if got, want := b.Text(browsertest.CSS(`#replayed[role="status"]`)), fmt.Sprintf("Dead letter %d of signatory was replayed, and removed.", fixed); got != want {
+		t.Errorf("after the replay the page says %q, want %q", got, want)
+	}
 	if got := b.Text(browsertest.CSS("tbody")); strings.Contains(got, "event store is unavailable") || !strings.Contains(got, "decode") {
 		t.Errorf("after the replay the dead letters read %q", got)
 	}
