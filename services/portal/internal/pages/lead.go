@@ -57,6 +57,8 @@ type obligationsData struct {
 	Org         orgSummary
 	Obligations []obligationRow
 	CalendarURL string
+	// CalendarRotated says the lead has just made a new calendar address.
+	CalendarRotated bool
 }
 
 // obligations is the lead's page of their organisation: its status and contact, the
@@ -99,6 +101,7 @@ func (h *Handler) obligations(w http.ResponseWriter, r *http.Request) {
 	// The calendar is a convenience: the page stands without it when notify is down.
 	if cal, err := set.Notify.GetCalendarURLWithResponse(r.Context(), org); err == nil && cal.JSON200 != nil {
 		data.CalendarURL = cal.JSON200.Url
+		data.CalendarRotated = r.URL.Query().Get("calendar") == "new"
 	} else if err != nil {
 		h.logger.WarnContext(r.Context(), "calendar address unavailable", "error", err)
 	}
@@ -119,7 +122,9 @@ func (h *Handler) calendarRotate(w http.ResponseWriter, r *http.Request) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	http.Redirect(w, r, "/obligations/"+org, http.StatusSeeOther)
+	// Said on the page it leads back to (reloaded at its top), not only seen in the
+	// address that changed further down.
+	http.Redirect(w, r, "/obligations/"+org+"?calendar=new", http.StatusSeeOther)
 }
 
 func obligationKind(kind string, cycle int) string {

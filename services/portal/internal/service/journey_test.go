@@ -389,6 +389,10 @@ func TestJourneyLead(t *testing.T) {
 	if now := b.Text(browsertest.CSS(".calendar-url")); now == old {
 		t.Errorf("the calendar address did not change: %q", now)
 	}
+	// The change is said, as a status message: the page reloaded at its top.
+	if got, want := b.Text(browsertest.CSS(`#calendar-rotated[role="status"]`)), "Your calendar has a new address, below. The old address no longer works."; got != want {
+		t.Errorf("after making a new calendar address the page says %q, want %q", got, want)
+	}
 	notFound(t, b, s.p.url, mine, "Exampleton")
 }
 

@@ -250,7 +250,7 @@ func TestLeadRotatesTheCalendarAddress(t *testing.T) {
 		return nil
 	})
 	r := p.do("POST", "/obligations/"+org+"/calendar/rotate", cookie, url.Values{})
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/obligations/"+org {
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/obligations/"+org+"?calendar=new" {
 		t.Fatalf("rotate = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
 	}
 	if after := calendar(); after == before || !strings.HasPrefix(after, "https://notify.example.org/") {
