@@ -4,6 +4,7 @@ import (
 	"errors"
 	"github.com/google/uuid"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -33,6 +34,9 @@ type tokensData struct {
 	MadeSecret string
 	// Key is the new-token form's own: the same form sent twice makes one token.
 	Key string
+	// Done says what the visitor has just done on the page (a token revoked, a
+	// colleague added or removed), if anything.
+	Done string
 }
 
 // tokenManager says whether the visitor may manage org's API tokens (its nominated
@@ -91,6 +95,9 @@ func (h *Handler) showTokens(w http.ResponseWriter, r *http.Request, status int,
 	if made != nil {
 		row := tokenRowOf(*made, now)
 		data.Made, data.MadeSecret = &row, secret
+	}
+	if r.Method == http.MethodGet {
+		data.Done = tokensDone(r.URL.Query(), data.Tokens)
 	}
 	title := "API tokens"
 	if made != nil {
@@ -175,7 +182,7 @@ func (h *Handler) apiTokenRevoke(w http.ResponseWriter, r *http.Request) {
 		h.revokeProblem(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/organisations/"+org+"/tokens", http.StatusSeeOther)
+	http.Redirect(w, r, "/organisations/"+org+"/tokens?"+url.Values{"done": {"revoked"}, "token": {r.PathValue("token")}}.Encode(), http.StatusSeeOther)
 }
 
 func (h *Handler) revokeProblem(w http.ResponseWriter, r *http.Request, err error) {
@@ -190,7 +197,30 @@ func (h *Handler) revokeProblem(w http.ResponseWriter, r *http.Request, err erro
 	}
 }
 
-type opsTokensData struct{ Tokens []tokenRow }
+type opsTokensData struct {
+	Tokens []tokenRow
+	// Done says which token was just revoked, if one was.
+	Done string
+}
+
+// tokensDone is what a token page says of what was just done on it, as its address
+// names it: the page reloads at its top, and the button pressed has gone.
+func tokensDone(q url.Values, rows []tokenRow) string {
+	switch q.Get("done") {
+	case "revoked":
+		for _, t := range rows {
+			if t.ID == q.Get("token") {
+				return "The token \u201c" + t.Name + "\u201d was revoked: it no longer works."
+			}
+		}
+		return "The token was revoked: it no longer works."
+	case "added":
+		return "Your colleague was added: they can sign in to make and revoke your organisation's API tokens."
+	case "removed":
+		return "Your colleague was removed: they can no longer sign in to make your organisation's API tokens."
+	}
+	return ""
+}
 
 // tokenOps checks the visitor is ITSS staff; anyone else gets "page not found".
 func (h *Handler) tokenOps(w http.ResponseWriter, r *http.Request) (*visitor, bool) {
@@ -223,6 +253,7 @@ func (h *Handler) opsAPITokens(w http.ResponseWriter, r *http.Request, c *opsCtx
 	for i := range data.Tokens {
 		data.Tokens[i].Org = opsOrgLabel(names, list[i].Org)
 	}
+	data.Done = tokensDone(r.URL.Query(), data.Tokens)
 	h.show(w, r, http.StatusOK, "ops_tokens", "API tokens of every organisation", nil, data)
 }
 
@@ -239,7 +270,7 @@ func (h *Handler) opsAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
 		h.revokeProblem(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/ops/api-tokens", http.StatusSeeOther)
+	http.Redirect(w, r, "/ops/api-tokens?"+url.Values{"done": {"revoked"}, "token": {r.PathValue("token")}}.Encode(), http.StatusSeeOther)
 }
 
 // applicantForm is the colleague form as posted, to show again beside its errors.
@@ -281,7 +312,7 @@ func (h *Handler) applicantAdd(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/organisations/"+org+"/tokens", http.StatusSeeOther)
+	http.Redirect(w, r, "/organisations/"+org+"/tokens?done=added", http.StatusSeeOther)
 }
 
 // applicantRemove takes a colleague's access away at once (the address is in the
@@ -299,5 +330,5 @@ func (h *Handler) applicantRemove(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/organisations/"+org+"/tokens", http.StatusSeeOther)
+	http.Redirect(w, r, "/organisations/"+org+"/tokens?done=removed", http.StatusSeeOther)
 }

@@ -127,6 +127,10 @@ func TestJourneyAPIToken(t *testing.T) {
 	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Revoked") {
 		t.Errorf("the list does not say the token is revoked: %q", got)
 	}
+	// Said at the top too, as a status message: the button pressed has gone.
+	if got, want := b.Text(browsertest.CSS(`#done[role="status"]`)), "The token \u201cGrants uploader\u201d was revoked: it no longer works."; got != want {
+		t.Errorf("after the revoke the page says %q, want %q", got, want)
+	}
 	testenv.Eventually(t, 5*time.Second, func() error {
 		if got := s.fund.Do("GET", "/v1/applications", secret, nil).Status; got != http.StatusUnauthorized {
 			return fmt.Errorf("the fund answers the revoked token %d", got)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,9 @@ func TestAnApplicationMadeWithAPortalTokenNamesWhoMadeTheToken(t *testing.T) {
 	if r := s.p.do("POST", "/organisations/"+mine+"/applicants", lead,
 		url.Values{"applicant_name": {"Pat Applicant"}, "applicant_email": {"pat@example.ac.uk"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("naming a colleague = %d: %s", r.status, r.body)
+	} else if after := s.p.do("GET", r.header.Get("Location"), lead, nil); !strings.Contains(after.body, `role="status">Your colleague was added`) {
+		// Said as a status message on the page it leads back to.
+		t.Errorf("the tokens page after naming a colleague does not say so: %s", after.body)
 	}
 
 	pat := s.p.signIn("pat@example.ac.uk")
