@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	netmail "net/mail"
 	"slices"
 	"strings"
@@ -82,7 +83,8 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	case "none":
 		policy = gomail.NoTLS
 	}
-	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTLSPolicy(policy), gomail.WithTimeout(smtpTimeout)}
+	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTLSPolicy(policy), gomail.WithTimeout(smtpTimeout),
+		gomail.WithDialContextFunc(dialRelay)}
 	if cfg.Username != "" {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
@@ -91,6 +93,25 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		return nil, fmt.Errorf("smtp client: %w", err)
 	}
 	return &SMTP{cfg: cfg, client: client}, nil
+}
+
+// dialRelay connects to the relay with a deadline on the connection itself, so that
+// the greeting, EHLO, STARTTLS and AUTH that follow are bounded by smtpTimeout as
+// every later exchange is (go-mail moves the deadline on before each email). go-mail
+// bounds only the dial: a relay that took the connection and then said nothing (its
+// process stopped, or a load balancer in front of a relay that is gone) held the
+// email "sending", with no error logged or counted, for as long as it stayed silent.
+func dialRelay(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.SetDeadline(time.Now().Add(smtpTimeout)); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("set the relay connection's deadline: %w", err)
+	}
+	return conn, nil
 }
 
 // Close says goodbye on the connections kept open; later emails open their own.

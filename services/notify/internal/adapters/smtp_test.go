@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
@@ -32,6 +33,9 @@ type relay struct {
 	sessions   int
 	conns      []net.Conn // the proxy's client sides, to cut
 	addr       string
+	// stalled, when set, has the proxy take connections and never answer on them,
+	// as a relay whose process has stopped does (the kernel still accepts).
+	stalled bool
 }
 
 func (r *relay) NewSession(*smtp.Conn) (smtp.Session, error) {
@@ -124,6 +128,15 @@ func startRelay(t *testing.T) *relay {
 			c, err := front.Accept()
 			if err != nil {
 				return
+			}
+			r.mu.Lock()
+			stalled := r.stalled
+			if stalled {
+				r.conns = append(r.conns, c)
+			}
+			r.mu.Unlock()
+			if stalled {
+				continue
 			}
 			s, err := net.Dial("tcp", back.Addr().String())
 			if err != nil {
@@ -234,6 +247,37 @@ func TestEmailsSentAtOnceEachArriveOnce(t *testing.T) {
 		t.Errorf("%d connections kept (at most %d), %d made", kept, smtpIdleMax, conns)
 	}
 	t.Logf("64 emails from 8 senders at once: %d connections", conns)
+}
+
+// A relay that takes the connection and never answers (its process stopped, or a
+// load balancer in front of it that accepts for a relay that is gone) fails the
+// email within the SMTP timeout, so that it is tried again and counted as failed, and
+// the operators' alert on failing sends can fire: it used to wait for the greeting
+// for as long as the relay stayed silent, the delivery "sending" all that time with
+// no error anywhere. Once the relay answers again, the email goes, once.
+func TestAnEmailToARelayThatDoesNotAnswerFailsInsteadOfWaiting(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t)
+	s := relaySender(t, r)
+	r.mu.Lock()
+	r.stalled = true
+	r.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- s.Send(context.Background(), message("stalled")) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("an email to a relay that never answered counts as sent")
+		}
+	case <-time.After(4 * smtpTimeout):
+		r.cut() // lets the send end, so that the test does
+		t.Fatalf("an email to a relay that does not answer was still waiting after %s", 4*smtpTimeout)
+	}
+	r.mu.Lock()
+	r.stalled = false
+	r.mu.Unlock()
+	sendEach(t, s, "stalled", 1)
+	r.arrivedOnce(t, 1)
 }
 
 // header is the header of the email with the Message-Id the relay received.
