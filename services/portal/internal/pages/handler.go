@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,9 +152,49 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name,
 	}
 }
 
-// message is a page that only says something.
+// message is a page that only says something; Resend, when set, holds a form's
+// fields to send again.
 type message struct {
 	Message, Link, LinkText string
+	Resend                  *resend
+}
+
+// resend is a form sent when it could not be dealt with, held on the page that says
+// so: its fields as they were sent, to the same address, so that what the visitor
+// typed is neither lost nor typed again.
+type resend struct {
+	Action string
+	Fields []sentField
+	// Prose says some field is shown.
+	Prose bool
+}
+
+// sentField is one value of a form sent. Prose (a value with a space or a line in
+// it) is shown, labelled by Label, Rows high, for the visitor to read and copy; the
+// rest (a rating, the version the form was read at, a key) is sent again unseen.
+type sentField struct {
+	Name, Label, Value string
+	Shown              bool
+	Rows               int
+}
+
+// resendOf holds what r's form sent, its fields in the order of their names.
+func resendOf(r *http.Request) *resend {
+	out := &resend{Action: r.URL.RequestURI()}
+	for _, name := range slices.Sorted(maps.Keys(r.PostForm)) {
+		label := strings.NewReplacer("-", " ", "_", " ", ".", " ").Replace(name)
+		if label != "" {
+			label = strings.ToUpper(label[:1]) + label[1:]
+		}
+		for _, v := range r.PostForm[name] {
+			f := sentField{Name: name, Label: label, Value: v, Shown: strings.ContainsAny(strings.TrimSpace(v), " \t\r\n")}
+			if f.Shown {
+				f.Rows = min(max(strings.Count(v, "\n")+1, len(v)/70+1), 12)
+			}
+			out.Fields, out.Prose = append(out.Fields, f), out.Prose || f.Shown
+		}
+	}
+	return out
 }
 
 func (h *Handler) say(w http.ResponseWriter, r *http.Request, status int, title, text string) {
@@ -162,9 +204,10 @@ func (h *Handler) say(w http.ResponseWriter, r *http.Request, status int, title,
 // fail logs an unexpected error and shows a page that says so without detail, but
 // with what the visitor can do: a service that did not answer (or answered with its
 // own failure) is 503, to be tried again in a few minutes; and a form sent when it
-// happened may not have been saved, so the visitor is told to go back to what they
-// typed, which their browser still holds, rather than lose an hour's narrative to
-// "Try again later".
+// happened may not have been saved, so the page holds what was sent, to send again
+// as it is. Telling the visitor to go back to what they typed lost it: the pages are
+// not cached (no-store), so going back asks the service that did not answer for the
+// form again, and an hour's narrative went with the outage.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.logger.ErrorContext(r.Context(), "page failed", "route", r.Pattern, "error", err)
 	status, title, then := http.StatusInternalServerError, "Sorry, there is a problem with the service", "Try again later"
@@ -172,11 +215,13 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, title, then = http.StatusServiceUnavailable, "Sorry, the service is not available at the moment", "Try again in a few minutes"
 		retryAfter(w, tryAgainIn)
 	}
-	text := then + ". If it goes on, contact ITSS."
+	m := message{Message: then + ". If it goes on, contact ITSS."}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		text = "What you sent may not have been saved. Go back a page (your browser should still hold what you typed), check it, and send it again. " + text
+		m.Message = "What you sent may not have been saved. This page holds it: " + strings.ToLower(then[:1]) + then[1:] +
+			" with Send it again, or copy what you wrote (below) before you leave this page. If it goes on, contact ITSS."
+		m.Resend = resendOf(r)
 	}
-	h.say(w, r, status, title, text)
+	h.show(w, r, status, "message", title, nil, m)
 }
 
 // unavailable says err is a service's not answering, or answering with a failure of

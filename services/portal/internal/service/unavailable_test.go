@@ -6,14 +6,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/html"
+
 	"github.com/itss/techcommit/libs/oidcdev"
 )
 
 // When a service does not answer, a page says so as 503 with Retry-After, and a form
 // sent then is not met with "Try again later" alone: the lead who pressed Save on an
-// hour's narrative is told it may not have been saved and that going back a page
-// gets what they typed back. Here the review service is not running.
-func TestAFormSentWhileAServiceIsDownSaysItMayNotBeSavedAndHowToGetItBack(t *testing.T) {
+// hour's narrative is told it may not have been saved, and the page holds what they
+// sent, in a form that sends it again to the same address. It used to tell them to go
+// back a page, where their browser "should still hold what you typed": but the
+// editor is never cached (no-store), so going back asked the review service for it
+// again, met the same outage, and the narrative was gone. Here the review service is
+// not running.
+func TestAFormSentWhileAServiceIsDownIsKeptOnThePageToSendAgain(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, false)
 	const lead = "lead@downton.ac.uk"
@@ -28,11 +35,42 @@ func TestAFormSentWhileAServiceIsDownSaysItMayNotBeSavedAndHowToGetItBack(t *tes
 	if shown := shownText(t, page.body); !strings.Contains(shown, "not available at the moment") || !strings.Contains(shown, "Try again in a few minutes") {
 		t.Errorf("the editor with review down says: %s", shown)
 	}
-	sent := s.p.do("POST", editor, cookie, url.Values{"narrative-visibility": {"An hour's work."}, "rating-visibility": {"3"}})
+	typed := url.Values{"narrative-visibility": {"An hour's work,\non two lines."}, "rating-visibility": {"3"}, "webpage": {""}}
+	sent := s.p.do("POST", editor, cookie, typed)
 	shown := shownText(t, sent.body)
-	if sent.status != http.StatusServiceUnavailable || !strings.Contains(shown, "What you sent may not have been saved") ||
-		!strings.Contains(shown, "Go back a page (your browser should still hold what you typed)") {
-		t.Errorf("a draft saved with review down = %d: %s", sent.status, shown)
+	if sent.status != http.StatusServiceUnavailable || sent.header.Get("Retry-After") == "" || !strings.Contains(shown, "What you sent may not have been saved") {
+		t.Errorf("a draft saved with review down = %d, Retry-After %q: %s", sent.status, sent.header.Get("Retry-After"), shown)
+	}
+	if strings.Contains(shown, "Go back a page") {
+		t.Errorf("a draft saved with review down sends the lead back to a page that is not there: %s", shown)
+	}
+	var again *html.Node
+	for _, f := range find(parse(t, sent.body), element("form")) {
+		if attr(f, "action") == editor && strings.EqualFold(attr(f, "method"), "post") {
+			again = f
+		}
+	}
+	if again == nil {
+		t.Fatalf("the page for a draft saved with review down has no form sending it again to %s: %.3000s", editor, sent.body)
+	}
+	held := url.Values{}
+	for _, c := range find(again, func(n *html.Node) bool { return n.Data == "input" || n.Data == "textarea" }) {
+		if c.Data == "textarea" {
+			held.Add(attr(c, "name"), text(c))
+			if attr(c, "id") == "" || len(find(again, func(n *html.Node) bool { return n.Data == "label" && attr(n, "for") == attr(c, "id") })) != 1 {
+				t.Errorf("what the lead typed is shown without a label: %s", attr(c, "name"))
+			}
+			continue
+		}
+		held.Add(attr(c, "name"), attr(c, "value"))
+	}
+	// The textarea's text is compared with its spaces collapsed, as text gives it.
+	want := url.Values{"narrative-visibility": {"An hour's work, on two lines."}, "rating-visibility": {"3"}, "webpage": {""}}
+	if diff := cmp.Diff(want, held); diff != "" {
+		t.Errorf("what the page holds to send again (-typed +held):\n%s", diff)
+	}
+	if len(find(again, func(n *html.Node) bool { return n.Data == "button" && text(n) == "Send it again" })) != 1 {
+		t.Errorf("the form holding what the lead sent has no Send it again button")
 	}
 }
 
