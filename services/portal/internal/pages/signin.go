@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
@@ -105,7 +106,27 @@ func (h *Handler) opsStart(w http.ResponseWriter, r *http.Request) {
 		h.say(w, r, http.StatusNotFound, "ITSS staff sign-in is not available", "This portal has no ITSS identity provider configured.")
 		return
 	}
-	h.ops.Start(w, r)
+	if err := h.ops.Start(w, r); err != nil {
+		h.logger.ErrorContext(r.Context(), "ops sign-in could not start", "error", err)
+		if !h.opsUnavailable(w, r, err) {
+			h.fail(w, r, err)
+		}
+	}
+}
+
+// opsUnavailable shows, when err says ITSS's identity provider did not answer, the
+// page that says so and to sign in again in a few minutes (503, Retry-After), and
+// reports whether it did: the person's account was not refused, and a page saying
+// it "could not be signed in" sent them to ask for access they already have.
+func (h *Handler) opsUnavailable(w http.ResponseWriter, r *http.Request, err error) bool {
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Code != apperr.Unavailable {
+		return false
+	}
+	retryAfter(w, tryAgainIn)
+	h.show(w, r, http.StatusServiceUnavailable, "message", "ITSS staff sign-in is unavailable at the moment", nil,
+		message{Message: ae.Message, Link: "/signin/ops", LinkText: "Sign in again"})
+	return true
 }
 
 func (h *Handler) opsFinish(w http.ResponseWriter, r *http.Request) {
@@ -116,6 +137,9 @@ func (h *Handler) opsFinish(w http.ResponseWriter, r *http.Request) {
 	p, err := h.ops.Finish(w, r)
 	if err != nil {
 		h.logger.WarnContext(r.Context(), "ops sign-in failed", "error", err)
+		if h.opsUnavailable(w, r, err) {
+			return
+		}
 		h.say(w, r, http.StatusForbidden, "Sign-in failed", "Your ITSS account could not be signed in to the portal.")
 		return
 	}

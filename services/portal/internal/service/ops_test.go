@@ -16,8 +16,9 @@ import (
 // sends to a provider, Finish names the person when the callback carries good=1.
 type stubFlow struct{}
 
-func (stubFlow) Start(w http.ResponseWriter, r *http.Request) {
+func (stubFlow) Start(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "https://id.example.org/authorize", http.StatusFound)
+	return nil
 }
 
 func (stubFlow) Finish(_ http.ResponseWriter, r *http.Request) (signin.OpsPerson, error) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 	"github.com/itss/techcommit/services/portal/internal/signin/ops"
 )
@@ -39,17 +40,14 @@ func newOpsFlow(ctx context.Context, cfg ops.Config, key ed25519.PrivateKey, hc 
 	return opsFlow{flow: f, logger: logger}, nil
 }
 
-// Start sends the browser to the identity provider.
-func (o opsFlow) Start(w http.ResponseWriter, r *http.Request) {
-	if err := o.flow.Start(w, r); err != nil {
-		o.logger.ErrorContext(r.Context(), "ops sign-in could not start", "error", err)
-		msg := ops.MsgSignInFailed
-		if errors.Is(err, ops.ErrProviderUnavailable) {
-			w.Header().Set("Retry-After", "60")
-			msg = "ITSS staff sign-in is unavailable at the moment: ITSS's identity provider did not answer. Try again in a few minutes."
-		}
-		http.Error(w, msg, http.StatusServiceUnavailable)
+// Start sends the browser to the identity provider. A provider that did not answer
+// is an *apperr.Error (Unavailable) whose Message the page shows.
+func (o opsFlow) Start(w http.ResponseWriter, r *http.Request) error {
+	err := o.flow.Start(w, r)
+	if errors.Is(err, ops.ErrProviderUnavailable) {
+		return &apperr.Error{Code: apperr.Unavailable, Message: ops.MsgProviderUnavailable, Err: err}
 	}
+	return err
 }
 
 // Finish checks the provider's answer and says who signed in.

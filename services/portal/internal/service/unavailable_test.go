@@ -2,14 +2,18 @@ package service
 
 import (
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 
 	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/libs/oidcdev/oidcdevtest"
 )
 
 // When a service does not answer, a page says so as 503 with Retry-After, and a form
@@ -97,5 +101,88 @@ func TestPageNotFoundSaysWhoIsSignedInAndWhereStaffSignIn(t *testing.T) {
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
 	if r := s.p.do("GET", "/ops/organisations/no-such-organisation", ops, nil); strings.Contains(r.body, `href="/signin/ops"`) {
 		t.Errorf("staff are sent to the staff sign-in from a console page not found: %.600s", r.body)
+	}
+}
+
+// gatedProvider is an OpenID provider for the portal's ITSS staff sign-in that can
+// stop answering (503), as one restarting or in an outage does.
+type gatedProvider struct {
+	down atomic.Bool
+	next http.Handler
+}
+
+func (g *gatedProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.down.Load() {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// ITSS staff whose identity provider stops answering between their sign-in there and
+// the portal's callback are told the provider is unavailable and to sign in again in
+// a few minutes (503, Retry-After), on the portal's page: not 403 "Your ITSS account
+// could not be signed in to the portal", as if their account were refused.
+func TestStaffSignInWithTheProviderDownSaysSoNotRefused(t *testing.T) {
+	t.Parallel()
+	gate, issuer := startGatedProvider(t)
+	p := startPortal(t, services{env: map[string]string{"PORTAL_OIDC_ISSUER": issuer}})
+
+	start := p.do("GET", "/signin/ops", "", nil)
+	var flow string
+	for _, c := range (&http.Response{Header: start.header}).Cookies() {
+		if c.Value != "" {
+			flow = c.Name + "=" + c.Value
+		}
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := oidcdevtest.SignIn(t, &http.Client{Jar: jar}, start.header.Get("Location"), oidcdev.LocalOpsEmail, testOpsPassword)
+	if res.Location == nil || res.Location.Path != "/auth/callback" {
+		t.Fatalf("the provider did not send staff back to the callback: %d %v", res.Status, res.Location)
+	}
+	gate.down.Store(true)
+	providerDownPage(t, "the callback", p.do("GET", "/auth/callback?"+res.Location.RawQuery, flow, nil))
+}
+
+// A portal started while the provider is down sends nobody to it: /signin/ops says,
+// on the portal's page, that the provider did not answer (it was a line of plain
+// text).
+func TestStaffSignInStartedWithTheProviderDownSaysSoOnAPage(t *testing.T) {
+	t.Parallel()
+	gate, issuer := startGatedProvider(t)
+	gate.down.Store(true)
+	p := startPortal(t, services{env: map[string]string{"PORTAL_OIDC_ISSUER": issuer}})
+	providerDownPage(t, "/signin/ops", p.do("GET", "/signin/ops", "", nil))
+}
+
+func startGatedProvider(t *testing.T) (*gatedProvider, string) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	provider, err := oidcdev.New(oidcdev.Config{Issuer: issuer, ClientID: oidcdev.LocalClientID, ClientSecret: testClientSecret,
+		RedirectURIs: []string{testOpsRedirect}, Users: []oidcdev.User{oidcdev.Local{OpsPassword: testOpsPassword}.OpsUser()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := &gatedProvider{next: provider}
+	srv.Config.Handler = gate
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return gate, issuer
+}
+
+// providerDownPage checks r is the portal's page saying the provider did not answer.
+func providerDownPage(t *testing.T, what string, r response) {
+	t.Helper()
+	shown := shownText(t, r.body)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" ||
+		!strings.Contains(shown, "identity provider did not answer") || !strings.Contains(r.body, `href="/signin/ops"`) {
+		t.Errorf("%s with the provider down = %d, Retry-After %q: %s", what, r.status, r.header.Get("Retry-After"), shown)
+	}
+	if strings.Contains(shown, "could not be signed in") || !strings.Contains(r.body, "</footer>") {
+		t.Errorf("%s with the provider down is not the portal's page saying so: %s", what, r.body)
 	}
 }

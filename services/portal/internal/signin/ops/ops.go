@@ -60,6 +60,9 @@ var (
 const (
 	MsgNotOpsMember = "You are not in the ITSS operations group, so you cannot sign in here. Ask an ITSS administrator to add you to the group."
 	MsgSignInFailed = "Sign-in failed. Please try again."
+	// MsgProviderUnavailable is for a sign-in that ITSS's identity provider left
+	// unfinished by not answering.
+	MsgProviderUnavailable = "ITSS staff sign-in is unavailable at the moment: ITSS's identity provider did not answer. Sign in again in a few minutes."
 )
 
 // Config says which provider ops sign in with and who counts as ops. The env
@@ -270,8 +273,9 @@ func (f *Flow) Start(w http.ResponseWriter, r *http.Request) error {
 // (signature, issuer, audience, expiry, nonce), and requires a verified email
 // when the provider says whether it is, and membership of the ops group. The
 // flow cookie is cleared whatever the outcome. Errors are *apperr.Error:
-// Forbidden wrapping ErrNotOpsMember, or Unauthenticated wrapping ErrSignInFailed,
-// each with a Message to show.
+// Forbidden wrapping ErrNotOpsMember, Unavailable wrapping ErrProviderUnavailable
+// (the provider did not answer the exchange), or Unauthenticated wrapping
+// ErrSignInFailed, each with a Message to show.
 func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (Person, error) {
 	http.SetCookie(w, f.cookie("", -1))
 	w.Header().Set("Cache-Control", "no-store")
@@ -303,12 +307,16 @@ func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (Person, error) {
 	}
 
 	if err := f.ready(r.Context()); err != nil {
-		return Person{}, failed("the identity provider did not answer", err)
+		return Person{}, providerDown("discover the provider", err)
 	}
 	ctx := context.WithValue(r.Context(), oauth2.HTTPClient, f.hc)
 	tok, err := f.oauth.Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
-	if err != nil {
-		return Person{}, failed("exchange the code", err)
+	var refused *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &refused) && refused.Response != nil && refused.Response.StatusCode < http.StatusInternalServerError:
+		return Person{}, failed("exchange the code", err) // the provider answered, and refused the code
+	case err != nil:
+		return Person{}, providerDown("exchange the code", err)
 	}
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
@@ -368,6 +376,14 @@ func failed(why string, cause error) error {
 		err = fmt.Errorf("%s: %w: %w", why, ErrSignInFailed, cause)
 	}
 	return &apperr.Error{Code: apperr.Unauthenticated, Message: MsgSignInFailed, Err: err}
+}
+
+// providerDown is the error for a sign-in the provider left unfinished by not
+// answering (or answering with a failure of its own): the person did nothing wrong,
+// and signs in again once it answers.
+func providerDown(why string, cause error) error {
+	return &apperr.Error{Code: apperr.Unavailable, Message: MsgProviderUnavailable,
+		Err: fmt.Errorf("%s: %w: %w", why, ErrProviderUnavailable, cause)}
 }
 
 // markUsed records a state as finished and reports whether it was new.

@@ -38,6 +38,8 @@ type portal struct {
 	key      []byte
 	issuer   string
 	redirect string
+	// provider is the identity provider, answering until it is closed.
+	provider *gated
 }
 
 func startPortal(t *testing.T) *portal {
@@ -46,7 +48,10 @@ func startPortal(t *testing.T) *portal {
 	p := &portal{t: t, url: "http://" + srv.Listener.Addr().String()}
 	p.redirect = p.url + "/auth/callback"
 	local := oidcdev.Local{OpsPassword: opsPassword, ClientSecret: clientSecret}
-	p.issuer = oidcdevtest.Start(t, oidcdev.Config{
+	idp := httptest.NewUnstartedServer(nil)
+	p.issuer = "http://" + idp.Listener.Addr().String()
+	provider, err := oidcdev.New(oidcdev.Config{
+		Issuer:       p.issuer,
 		ClientID:     oidcdev.LocalClientID,
 		ClientSecret: clientSecret,
 		RedirectURIs: []string{p.redirect},
@@ -55,6 +60,14 @@ func startPortal(t *testing.T) *portal {
 			{Subject: "colleague", Email: otherEmail, Name: "A Colleague", Password: opsPassword, Groups: []string{"itss-finance"}},
 		},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.provider = &gated{next: provider}
+	p.provider.open.Store(true)
+	idp.Config.Handler = p.provider
+	idp.Start()
+	t.Cleanup(idp.Close)
 	p.key = make([]byte, 32)
 	if _, err := rand.Read(p.key); err != nil {
 		t.Fatal(err)
@@ -101,6 +114,8 @@ func finish(f *Flow, w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(person)
 	case errors.Is(err, ErrNotOpsMember) && errors.As(err, &ae):
 		http.Error(w, ae.Message, http.StatusForbidden)
+	case errors.Is(err, ErrProviderUnavailable) && errors.As(err, &ae) && ae.Code == apperr.Unavailable:
+		http.Error(w, ae.Message, http.StatusServiceUnavailable)
 	case errors.Is(err, ErrSignInFailed) && errors.As(err, &ae):
 		http.Error(w, ae.Message, http.StatusUnauthorized)
 	default:
@@ -552,5 +567,21 @@ func TestAProviderDownAtStartIsDiscoveredWhenItAnswers(t *testing.T) {
 	rec, err := start()
 	if err != nil || rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), issuer) {
 		t.Errorf("a sign-in once the provider answers: %v, %d to %q", err, rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+// A provider that stops answering between the person's sign-in there and the
+// callback (a restart, an outage) leaves the sign-in unfinished for a reason of its
+// own, not the person's: the callback says the provider is unavailable, to be tried
+// again, where it used to say the sign-in failed, which the portal showed as 403
+// "Your ITSS account could not be signed in", as if the account were refused.
+func TestAProviderDownAtTheCallbackIsUnavailableNotARefusal(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t)
+	cb := p.begin(oidcdev.LocalOpsEmail)
+	p.provider.open.Store(false)
+	status, body := p.callback(cb)
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, MsgProviderUnavailable) {
+		t.Errorf("callback with the provider down: %d %q, want 503 %q", status, body, MsgProviderUnavailable)
 	}
 }
