@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/personal"
@@ -268,15 +269,30 @@ func (h *Handler) opsDeadLetters(w http.ResponseWriter, r *http.Request, c *opsC
 
 func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
 	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
+	// The services are asked at once, each read kept apart so that the page lists
+	// them in the same order however the calls finish: asked one after another, a
+	// service that hung spent the page's deadline, and every one asked after it
+	// was named unavailable too.
+	pages := make([]*clients.LetterPage, len(clients.ServiceNames))
+	var wg sync.WaitGroup
+	for i, svc := range clients.ServiceNames {
+		wg.Go(func() {
+			page, err := dl.List(r.Context(), svc, "")
+			if err != nil {
+				h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", svc, "error", err)
+				return
+			}
+			pages[i] = &page
+		})
+	}
+	wg.Wait()
 	var data opsDeadLettersData
-	for _, svc := range clients.ServiceNames {
-		page, err := dl.List(r.Context(), svc, "")
-		if err != nil {
-			h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", svc, "error", err)
+	for i, svc := range clients.ServiceNames {
+		if pages[i] == nil {
 			data.Unavailable = append(data.Unavailable, opsHumanise(svc))
 			continue
 		}
-		for _, l := range page.Items {
+		for _, l := range pages[i].Items {
 			data.Letters = append(data.Letters, opsDeadLetterRow{Service: svc, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
 				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
 		}

@@ -45,6 +45,9 @@ type opsTodayData struct {
 	// Unavailable names the sections whose service did not answer: the rest of the
 	// page stands without them.
 	Unavailable []string
+	// Missing says, by section ("onboarding", "due", "fund", "review", "failed",
+	// "letters"), which could not be read, so that it does not say "none".
+	Missing map[string]bool
 }
 
 type opsOrgRow struct {
@@ -199,8 +202,17 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 			data.DeadLetters = append(data.DeadLetters, d)
 		}
 	}
-	for _, u := range unavailable {
+	sections := [letters]string{onboarding: "onboarding", obligations: "due", fund: "fund", review: "review", deliveries: "failed"}
+	data.Missing = map[string]bool{}
+	for i, u := range unavailable {
 		data.Unavailable = append(data.Unavailable, u...)
+		switch {
+		case len(u) == 0:
+		case i < letters:
+			data.Missing[sections[i]] = true
+		default:
+			data.Missing["letters"] = true
+		}
 	}
 	h.show(w, r, http.StatusOK, "ops_today", "Today", nil, data)
 }

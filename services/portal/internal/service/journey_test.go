@@ -158,13 +158,20 @@ type stack struct {
 // asked, the review service, all trusting the portal's tokens, and the portal.
 func startStack(t *testing.T, withReview bool) *stack {
 	t.Helper()
+	return startStackCalling(t, withReview, "")
+}
+
+// startStackCalling is startStack with the portal calling review at reviewURL when
+// it is set (one that never answers, say) and review is not run.
+func startStackCalling(t *testing.T, withReview bool, reviewURL string) *stack {
+	t.Helper()
 	s := &stack{env: testenv.NewEnv(t), box: startMailbox(t)}
 	var portalURL string
 	jwks := forwardJWKS(t, &portalURL)
 	s.sig = sigtest.Start(t, s.env, portalIssuer, jwks)
 	s.fund = fundtest.Start(t, s.env, portalIssuer, jwks)
 	notify := notifytest.Start(t, s.env, portalIssuer, jwks, "127.0.0.1", s.box.port)
-	svcs := services{signatory: s.sig.URL, notify: notify.URL, fund: s.fund.URL}
+	svcs := services{signatory: s.sig.URL, notify: notify.URL, fund: s.fund.URL, review: reviewURL}
 	if withReview {
 		s.review = startReview(t, s.env, jwks)
 		svcs.review = s.review.URL

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -184,5 +185,41 @@ func providerDownPage(t *testing.T, what string, r response) {
 	}
 	if strings.Contains(shown, "could not be signed in") || !strings.Contains(r.body, "</footer>") {
 		t.Errorf("%s with the provider down is not the portal's page saying so: %s", what, r.body)
+	}
+}
+
+// The console's pages that read from every service say which part did not answer,
+// and never stand in for it with "none": with the review service hung (it takes the
+// connection and never answers), Today said "No review round is in progress" and "No
+// dead letters" under its notice, and the dead letters page, which asked the
+// services one after another within one deadline, named as unavailable review and
+// every service asked after it, and then said "No dead letters".
+func TestTheConsoleSaysWhichPartIsUnavailableNotNone(t *testing.T) {
+	t.Parallel()
+	hung, err := net.Listen("tcp", "127.0.0.1:0") // the kernel takes connections; nothing answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hung.Close() })
+	s := startStackCalling(t, false, "http://"+hung.Addr().String())
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+
+	today := s.p.do("GET", "/ops", ops, nil)
+	shown := shownText(t, today.body)
+	if today.status != http.StatusOK || !strings.Contains(shown, "Not available at the moment: Review rounds, Dead letters of review") {
+		t.Errorf("Today with review hung = %d: %s", today.status, shown)
+	}
+	for _, none := range []string{"No review round is in progress", "No dead letters"} {
+		if strings.Contains(shown, none) {
+			t.Errorf("Today with review hung says %q: %s", none, shown)
+		}
+	}
+	letters := s.p.do("GET", "/ops/dead-letters", ops, nil)
+	shown = shownText(t, letters.body)
+	if letters.status != http.StatusOK || !strings.Contains(shown, "Not available at the moment: Review.") {
+		t.Errorf("the dead letters with review hung = %d, want only review named unavailable: %s", letters.status, shown)
+	}
+	if strings.Contains(shown, "No dead letters.") {
+		t.Errorf("the dead letters with review hung say there are none: %s", shown)
 	}
 }
