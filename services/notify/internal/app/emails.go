@@ -78,7 +78,11 @@ func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
 }
 
 // named is e with the names notify holds of its organisation (its own, its lead's and
-// its head's) among those its HTML isolates (mail.Content.Names).
+// its head's) among those its HTML isolates (mail.Content.Names), where its
+// paragraphs hold them. A name the text does not hold is not kept with it: the
+// content is stored with the delivery, addressed to someone else, and an erasure of
+// the lead or head, which drops the bodies of their own emails, would not find it
+// there.
 func (a *App) named(ctx context.Context, e Email) (Email, error) {
 	if e.Org == "" {
 		return e, nil
@@ -87,12 +91,7 @@ func (a *App) named(ctx context.Context, e Email) (Email, error) {
 	if err != nil || !ok {
 		return e, err
 	}
-	e.Content.Names = slices.Clone(e.Content.Names)
-	for _, n := range []string{o.Name, o.Lead.Name, o.Leader.Name} {
-		if n != "" && !slices.Contains(e.Content.Names, n) {
-			e.Content.Names = append(e.Content.Names, n)
-		}
-	}
+	e.Content.Names = mail.Mentioned(append(slices.Clone(e.Content.Names), o.Name, o.Lead.Name, o.Leader.Name), e.Content.Paragraphs)
 	return e, nil
 }
 

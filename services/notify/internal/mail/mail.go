@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	htmltemplate "html/template"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 
@@ -42,6 +43,21 @@ type Content struct {
 	// so that a name in a right-to-left script keeps its own order among the English
 	// words around it; the plain text part shows them as they are.
 	Names []string
+}
+
+// Mentioned is names without those the paragraphs do not hold, the empty and the
+// repeated, in their order.
+func Mentioned(names, paragraphs []string) []string {
+	var out []string
+	for _, n := range names {
+		if n == "" || slices.Contains(out, n) {
+			continue
+		}
+		if slices.ContainsFunc(paragraphs, func(p string) bool { return strings.Contains(p, n) }) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}

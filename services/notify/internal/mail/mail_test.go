@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,15 @@ func TestHTMLSaysItsLanguageAndTitle(t *testing.T) {
 		if !strings.Contains(m.HTML, want) {
 			t.Errorf("the HTML part lacks %s:\n%s", want, m.HTML)
 		}
+	}
+}
+
+// Only the names an email's text holds are kept with it: a reviewer's assignment
+// email once kept the organisation's lead and head by name, though it never named
+// them, in a delivery an erasure of the lead does not reach.
+func TestMentionedKeepsOnlyTheNamesTheTextHolds(t *testing.T) {
+	got := Mentioned([]string{"Uni X", "Sam Patel", "", "Uni X", "Prof. Jane Smith"}, []string{"Uni X's submission is yours to review.", "Submit by Friday."})
+	if want := []string{"Uni X"}; !slices.Equal(got, want) {
+		t.Errorf("Mentioned = %q, want %q", got, want)
 	}
 }
