@@ -241,13 +241,14 @@ func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) {
 }
 
 // draftKey names the signed-in reviewer's saved copy of the review the request is
-// about; ok is false for a visitor the portal knows no address of.
+// about, by their id in the pool (so that it follows an address ITSS correct); ok
+// is false for a visitor the portal knows no address or reviewer record of.
 func (h *Handler) draftKey(r *http.Request) (reviewdrafts.Key, bool) {
 	v, ok := visitorFrom(r.Context())
-	if !ok || v.person.Email == "" {
+	if !ok || v.person.Email == "" || v.person.Reviewer == nil {
 		return reviewdrafts.Key{}, false
 	}
-	return reviewdrafts.Key{Email: v.person.Email, Round: r.PathValue("round"), Submission: r.PathValue("submission")}, true
+	return reviewdrafts.Key{Reviewer: v.person.Reviewer.ID, Email: v.person.Email, Round: r.PathValue("round"), Submission: r.PathValue("submission")}, true
 }
 
 // deleteDraft deletes the reviewer's saved copy; a failure is logged, not shown:

@@ -58,18 +58,38 @@ const (
 	maxThemes = 8
 )
 
-// Key names one reviewer's copy of one review: the address they signed in with,
-// and the submission in the round.
+// Key names one reviewer's copy of one review: the reviewer (their id in the pool),
+// the address they signed in with, and the submission in the round. The copy is
+// found by the reviewer's id, not the address: ITSS may correct a reviewer's
+// address while a review is saved, and the copy is theirs at the new one. The
+// address says whose words the copy holds, for their subject access and erasure.
 type Key struct {
-	Email, Round, Submission string
+	Reviewer, Email, Round, Submission string
 }
 
 // id is the copy's part of every version's _id. It is a digest, so that no round
 // or submission id can run into another's, and names no one.
 func (k Key) id() string {
+	if k.Reviewer == "" {
+		return k.legacy()
+	}
+	b, _ := json.Marshal([]string{"reviewer", k.Reviewer, k.Round, k.Submission})
+	sum := sha256.Sum256(b)
+	return "rd-" + hex.EncodeToString(sum[:16])
+}
+
+// legacy is the id copies were saved under before they were found by the
+// reviewer's id (by the address alone): such a copy, saved before the portal was
+// upgraded, is still found at that address, and its next save moves it.
+func (k Key) legacy() string {
 	b, _ := json.Marshal([]string{signin.Pseudonym(k.Email), k.Round, k.Submission})
 	sum := sha256.Sum256(b)
 	return "rd-" + hex.EncodeToString(sum[:16])
+}
+
+// keys is the filter of every version of the copy, under either id.
+func (k Key) keys() bson.D {
+	return bson.D{{Key: "key", Value: bson.D{{Key: "$in", Value: bson.A{k.id(), k.legacy()}}}}}
 }
 
 // Theme is what the reviewer typed about one theme. Score is kept as typed: "" for
@@ -93,6 +113,9 @@ type draftDoc struct {
 	ID      string `bson:"_id"` // key.version
 	Key     string `bson:"key"`
 	Version int    `bson:"version"`
+	// Reviewer is the reviewer's id in the pool, by which a corrected address
+	// reaches the copy (Readdress); empty in copies saved before it was kept.
+	Reviewer string `bson:"reviewer,omitempty"`
 	// Person is the reviewer's pseudonym (signin.Pseudonym), by which the subject
 	// access answer finds the copy; Subject the digest of their address
 	// (personal.Subject), by which an erasure does.
@@ -127,7 +150,8 @@ type Store struct {
 }
 
 // New opens the saved copies in db. A copy's versions are read by their key, the
-// sweep reads by the time of the last save and an erasure by the person: on the
+// sweep reads by the time of the last save, an erasure by the person and a corrected
+// address by the reviewer: on the
 // embedded store, which answers only _id lookups from an index, that is a scan of
 // the few copies the collection ever holds; on MongoDB the indexes serve them.
 func New(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Store, error) {
@@ -136,7 +160,8 @@ func New(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Store, erro
 	}
 	coll := db.Collection(Collection)
 	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{{Keys: bson.D{{Key: "key", Value: 1}}},
-		{Keys: bson.D{{Key: "saved_at", Value: 1}}}, {Keys: bson.D{{Key: "subject", Value: 1}}}, {Keys: bson.D{{Key: "round", Value: 1}}}}); err != nil {
+		{Keys: bson.D{{Key: "saved_at", Value: 1}}}, {Keys: bson.D{{Key: "subject", Value: 1}}}, {Keys: bson.D{{Key: "round", Value: 1}}},
+		{Keys: bson.D{{Key: "reviewer", Value: 1}}}}); err != nil {
 		return nil, fmt.Errorf("index %s: %w", Collection, store.Classify(err))
 	}
 	return &Store{coll: coll, clock: clk}, nil
@@ -150,12 +175,12 @@ var ErrSavedElsewhere = errors.New("the review was saved elsewhere since this pa
 // Latest returns the reviewer's saved copy of the review; found is false when there
 // is none.
 func (s *Store) Latest(ctx context.Context, k Key) (d Draft, found bool, err error) {
-	doc, found, err := s.latest(ctx, k.id())
+	doc, found, err := s.latest(ctx, k)
 	return doc.draft(), found, err
 }
 
-func (s *Store) latest(ctx context.Context, key string) (draftDoc, bool, error) {
-	cur, err := s.coll.Find(ctx, bson.D{{Key: "key", Value: key}})
+func (s *Store) latest(ctx context.Context, k Key) (draftDoc, bool, error) {
+	cur, err := s.coll.Find(ctx, k.keys())
 	if err != nil {
 		return draftDoc{}, false, fmt.Errorf("read saved review: %w", store.Classify(err))
 	}
@@ -185,19 +210,19 @@ func (s *Store) Save(ctx context.Context, k Key, d Draft) (Draft, error) {
 		return Draft{}, err
 	}
 	key := k.id()
-	doc := draftDoc{ID: fmt.Sprintf("%s.%d", key, d.Version+1), Key: key, Version: d.Version + 1, Person: signin.Pseudonym(k.Email),
+	doc := draftDoc{ID: fmt.Sprintf("%s.%d", key, d.Version+1), Key: key, Version: d.Version + 1, Reviewer: k.Reviewer, Person: signin.Pseudonym(k.Email),
 		Subject: personal.Subject(k.Email), Round: k.Round, Submission: k.Submission, Saved: s.clock.Now().UTC().Truncate(time.Millisecond), Summary: d.Summary}
 	for _, t := range d.Themes {
 		doc.Themes = append(doc.Themes, themeDoc(t))
 	}
 	_, err := s.coll.InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
-		return s.savedElsewhere(ctx, key)
+		return s.savedElsewhere(ctx, k)
 	}
 	if err != nil {
 		return Draft{}, fmt.Errorf("save review: %w", store.Classify(err))
 	}
-	latest, _, err := s.latest(ctx, key)
+	latest, _, err := s.latest(ctx, k)
 	if err != nil {
 		return Draft{}, err
 	}
@@ -210,12 +235,12 @@ func (s *Store) Save(ctx context.Context, k Key, d Draft) (Draft, error) {
 	}
 	// The versions before are the past: a failure to delete them leaves them to
 	// the next save, the submit or the sweep, and the copy is the latest anyway.
-	_, _ = s.coll.DeleteMany(ctx, bson.D{{Key: "key", Value: key}, {Key: "version", Value: bson.D{{Key: "$lt", Value: doc.Version}}}})
+	_, _ = s.coll.DeleteMany(ctx, append(k.keys(), bson.E{Key: "version", Value: bson.D{{Key: "$lt", Value: doc.Version}}}))
 	return doc.draft(), nil
 }
 
-func (s *Store) savedElsewhere(ctx context.Context, key string) (Draft, error) {
-	latest, _, err := s.latest(ctx, key)
+func (s *Store) savedElsewhere(ctx context.Context, k Key) (Draft, error) {
+	latest, _, err := s.latest(ctx, k)
 	if err != nil {
 		return Draft{}, err
 	}
@@ -254,8 +279,24 @@ func check(d Draft) error {
 // is in, the review service holds it, and the copy is only a second record of the
 // person's words.
 func (s *Store) Delete(ctx context.Context, k Key) error {
-	if _, err := s.coll.DeleteMany(ctx, bson.D{{Key: "key", Value: k.id()}}); err != nil {
+	if _, err := s.coll.DeleteMany(ctx, k.keys()); err != nil {
 		return fmt.Errorf("delete saved review: %w", store.Classify(err))
+	}
+	return nil
+}
+
+// Readdress records email as the address of the reviewer whose copies they are,
+// when ITSS correct it: the copies are then in that address's subject access and go
+// with its erasure, and the address the reviewer no longer has holds none. The
+// same address set twice changes nothing, so a redelivered event is harmless.
+func (s *Store) Readdress(ctx context.Context, reviewer, email string) error {
+	if reviewer == "" || email == "" {
+		return errors.New("readdress saved reviews: a reviewer and an address are required")
+	}
+	_, err := s.coll.UpdateMany(ctx, bson.D{{Key: "reviewer", Value: reviewer}}, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "person", Value: signin.Pseudonym(email)}, {Key: "subject", Value: personal.Subject(email)}}}})
+	if err != nil {
+		return fmt.Errorf("readdress the saved reviews of reviewer %s: %w", reviewer, store.Classify(err))
 	}
 	return nil
 }
@@ -290,6 +331,28 @@ func RoundsClosedConsumer(s *Store) (bus.ConsumerSpec, bus.Handler) {
 		}
 		_, err = s.ForgetRound(ctx, v.RoundID)
 		return err
+	}
+}
+
+// DurableReviewersReaddressed is the consumer that gives a reviewer's saved copies
+// the address ITSS correct. It is a contract: renamed, a consumer starts over.
+const DurableReviewersReaddressed = "portal-review-drafts-readdressed"
+
+// ReviewersReaddressedConsumer records, on each change to a reviewer's record, its
+// address as that of the reviewer's saved copies (Readdress). A record whose address
+// was erased names none, and changes nothing: the erasure deletes the copies.
+func ReviewersReaddressedConsumer(s *Store) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableReviewersReaddressed, Idempotent: true,
+		FilterSubjects: []string{events.SubjectReviewerUpdated}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		v, err := events.Decode[events.ReviewerUpdatedV1](e)
+		if err != nil {
+			return bus.Permanent(err)
+		}
+		if v.ReviewerID == "" || v.Email == "" {
+			return nil
+		}
+		return s.Readdress(ctx, v.ReviewerID, v.Email)
 	}
 }
 

@@ -382,3 +382,73 @@ func TestASavedReviewGoesWhenItsRoundCloses(t *testing.T) {
 		t.Errorf("the copy saved for another round: found %v (%v), want kept", found, err)
 	}
 }
+
+// A reviewer whose address ITSS corrected while a review was saved part-way found
+// the form empty when they signed in with the new address: the copy was kept under
+// the address they saved it with, and nothing said it existed. The copy is the
+// reviewer's, whatever address they sign in with: it comes back at the new address,
+// and the old address, no longer theirs, neither finds it nor signs in as them.
+func TestASavedReviewFollowsTheReviewersCorrectedAddress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	review, p, rr, page, rita := ritaAccepts(t)
+	if r := p.do("POST", page+"/draft", rita, partWay("Kept across the change.", "0")); r.status != http.StatusSeeOther {
+		t.Fatalf("saving = %d: %s", r.status, r.body)
+	}
+
+	const newEmail = "rita.reviewer@newtown.example"
+	review.Must(http.StatusOK, review.Do("PUT", "/v1/reviewers/rev-rita", rr.ops, map[string]any{
+		"reviewer_id": "rev-rita", "name": "Rita Reviewer", "email": newEmail, "organisation_id": "org-other", "trained": true, "capacity": 2, "conflicts": []string{},
+	}))
+	p.waitFor(newEmail, func(person signin.Person) bool { return person.Reviewer != nil })
+
+	r := p.do("GET", page, p.signIn(newEmail), nil)
+	if got := textareaValue(t, r.body, "themes.0.strengths"); got != "Kept across the change." {
+		t.Errorf("at the corrected address the saved strengths are %q, want as saved: %s", got, r.body)
+	}
+	if !strings.Contains(r.body, "not sent to ITSS yet") {
+		t.Errorf("at the corrected address the page does not say a review is saved: %s", r.body)
+	}
+	if n := savedCopies(t, p, newEmail); n != 1 {
+		t.Errorf("the subject access of the corrected address finds %d saved copies, want 1", n)
+	}
+	if n := savedCopies(t, p, ritaEmail); n != 0 {
+		t.Errorf("the old address, no longer Rita's, still holds %d saved copies", n)
+	}
+}
+
+// A copy saved before copies were found by the reviewer's id (under the address
+// alone) is found after the upgrade, and its next save replaces it rather than
+// leaving a second copy; a submit deletes either kind.
+func TestACopySavedUnderTheAddressAloneIsFoundAfterTheUpgrade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := startPortal(t, services{})
+	old := reviewdrafts.Key{Email: ritaEmail, Round: "round-1", Submission: "sub-1"}
+	if _, err := p.svc.Drafts.Save(ctx, old, reviewdrafts.Draft{Summary: "Saved before the upgrade."}); err != nil {
+		t.Fatal(err)
+	}
+	now := old
+	now.Reviewer = "rev-rita"
+	d, found, err := p.svc.Drafts.Latest(ctx, now)
+	if err != nil || !found || d.Summary != "Saved before the upgrade." {
+		t.Fatalf("the copy saved before the upgrade = %+v, found %v (%v)", d, found, err)
+	}
+	if _, err := p.svc.Drafts.Save(ctx, now, reviewdrafts.Draft{Summary: "Saved after.", Version: d.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if n := savedCopies(t, p, ritaEmail); n != 1 {
+		t.Errorf("after a save, %d copies, want 1", n)
+	}
+	if d, _, _ := p.svc.Drafts.Latest(ctx, now); d.Summary != "Saved after." {
+		t.Errorf("the copy after a save = %+v", d)
+	}
+	if err := p.svc.Drafts.Delete(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if n := savedCopies(t, p, ritaEmail); n != 0 {
+		t.Errorf("after a delete, %d copies remain", n)
+	}
+}

@@ -206,6 +206,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		// A closed round takes no review: the reviewers' saved copies go with it.
 		func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
 			return reviewdrafts.RoundsClosedConsumer(s.Drafts)
+		},
+		// A saved copy follows its reviewer's corrected address (it is found by
+		// their id): their subject access and erasure are the new address's.
+		func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
+			return reviewdrafts.ReviewersReaddressedConsumer(s.Drafts)
 		}} {
 		spec, h := consumer(s.People)
 		c, err := bus.NewConsumer(js, spec, h, processed, s.Logger, tel.TracerProvider)
