@@ -220,7 +220,7 @@ func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) {
 		h.showReview(w, r, http.StatusBadRequest, data, &f, errs)
 		return
 	}
-	saved, err := h.drafts.Save(r.Context(), key, draftOf(f, data.DraftVersion))
+	saved, err := h.drafts.Save(r.Context(), key, draftOf(f, data.DraftVersion, data.ReturnedReason != ""))
 	switch ae, invalid := apperr.As(err); {
 	case errors.Is(err, reviewdrafts.ErrSavedElsewhere):
 		// Another tab saved since this page opened: what was typed here is shown,
@@ -269,9 +269,10 @@ func postedDraftVersion(v url.Values) int {
 	return n
 }
 
-// draftOf is the form as a saved copy, replacing the copy of version.
-func draftOf(f form.Review, version int) reviewdrafts.Draft {
-	d := reviewdrafts.Draft{Summary: f.Summary, Version: version}
+// draftOf is the form as a saved copy, replacing the copy of version; revision says
+// it revises a review ITSS returned.
+func draftOf(f form.Review, version int, revision bool) reviewdrafts.Draft {
+	d := reviewdrafts.Draft{Summary: f.Summary, Version: version, Revision: revision}
 	for _, t := range f.Themes {
 		d.Themes = append(d.Themes, reviewdrafts.Theme{ID: t.Theme.ID, Score: t.Score, Strengths: t.Strengths, Recommendations: t.Recommendations})
 	}

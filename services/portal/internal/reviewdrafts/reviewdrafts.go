@@ -3,7 +3,9 @@
 // service takes only a whole review, and a review is long enough that a reviewer
 // who must stop would otherwise lose what they wrote. The saved copy is the
 // reviewer's alone, never sent anywhere, and goes when they submit the review, when
-// the round closes (it takes no review then), when nobody saved it for
+// the round closes (it takes no review then, but for the revision of a review ITSS
+// returned, whose copy goes when the submission's feedback is released), when
+// nobody saved it for
 // KeepAfterSave, or when the person is erased (docs/PRIVACY.md).
 //
 // # Two saves at once
@@ -102,6 +104,9 @@ type Theme struct {
 type Draft struct {
 	Themes  []Theme
 	Summary string
+	// Revision says the copy revises a review ITSS returned, which a closed round
+	// still takes until the submission's feedback is released.
+	Revision bool
 	// Version counts the saves; a page carries the version it was opened with, and
 	// its save is taken only while that is still the latest (see the package's
 	// comment). Zero when nothing is saved.
@@ -126,6 +131,7 @@ type draftDoc struct {
 	Saved      time.Time  `bson:"saved_at"`
 	Themes     []themeDoc `bson:"themes"`
 	Summary    string     `bson:"summary"`
+	Revision   bool       `bson:"revision,omitempty"`
 }
 
 type themeDoc struct {
@@ -136,7 +142,7 @@ type themeDoc struct {
 }
 
 func (d draftDoc) draft() Draft {
-	out := Draft{Summary: d.Summary, Version: d.Version, Saved: d.Saved}
+	out := Draft{Summary: d.Summary, Revision: d.Revision, Version: d.Version, Saved: d.Saved}
 	for _, t := range d.Themes {
 		out.Themes = append(out.Themes, Theme(t))
 	}
@@ -211,7 +217,8 @@ func (s *Store) Save(ctx context.Context, k Key, d Draft) (Draft, error) {
 	}
 	key := k.id()
 	doc := draftDoc{ID: fmt.Sprintf("%s.%d", key, d.Version+1), Key: key, Version: d.Version + 1, Reviewer: k.Reviewer, Person: signin.Pseudonym(k.Email),
-		Subject: personal.Subject(k.Email), Round: k.Round, Submission: k.Submission, Saved: s.clock.Now().UTC().Truncate(time.Millisecond), Summary: d.Summary}
+		Subject: personal.Subject(k.Email), Round: k.Round, Submission: k.Submission, Saved: s.clock.Now().UTC().Truncate(time.Millisecond), Summary: d.Summary,
+		Revision: d.Revision}
 	for _, t := range d.Themes {
 		doc.Themes = append(doc.Themes, themeDoc(t))
 	}
@@ -302,13 +309,29 @@ func (s *Store) Readdress(ctx context.Context, reviewer, email string) error {
 }
 
 // ForgetRound deletes every copy saved for a review in the round, which has closed: it
-// takes no review any more, so the copies could never be sent, and are only the
-// reviewers' words kept for nothing. It reports how many versions it deleted.
+// takes no new review any more, so the copies could never be sent, and are only the
+// reviewers' words kept for nothing. The revision of a review ITSS returned stays:
+// the closed round takes it until the submission's feedback is released
+// (ForgetSubmission). It reports how many versions it deleted.
 func (s *Store) ForgetRound(ctx context.Context, round string) (int, error) {
 	if round == "" {
 		return 0, errors.New("forget a round's saved reviews: a round is required")
 	}
-	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "round", Value: round}})
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "round", Value: round}, {Key: "revision", Value: bson.D{{Key: "$ne", Value: true}}}})
+	if err != nil {
+		return 0, fmt.Errorf("forget the saved reviews of round %s: %w", round, store.Classify(err))
+	}
+	return int(res.DeletedCount), nil
+}
+
+// ForgetSubmission deletes every copy saved for a review of the submission in the
+// round, whose feedback is released: no review of it is taken any more, a revision
+// included. It reports how many versions it deleted.
+func (s *Store) ForgetSubmission(ctx context.Context, round, submission string) (int, error) {
+	if round == "" || submission == "" {
+		return 0, errors.New("forget a submission's saved reviews: a round and a submission are required")
+	}
+	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "round", Value: round}, {Key: "submission", Value: submission}})
 	if err != nil {
 		return 0, fmt.Errorf("forget the saved reviews of round %s: %w", round, store.Classify(err))
 	}
@@ -320,16 +343,23 @@ func (s *Store) ForgetRound(ctx context.Context, round string) (int, error) {
 const DurableRoundsClosed = "portal-review-drafts-closed"
 
 // RoundsClosedConsumer forgets the saved reviews of each round the review service
-// closes. Forgetting twice forgets nothing more, so a redelivery changes nothing.
+// closes (ForgetRound), and of each submission whose feedback it releases
+// (ForgetSubmission). Forgetting twice forgets nothing more, so a redelivery changes
+// nothing.
 func RoundsClosedConsumer(s *Store) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamReview, Durable: DurableRoundsClosed, Idempotent: true,
-		FilterSubjects: []string{events.SubjectReviewRoundClosed}}
+		FilterSubjects: []string{events.SubjectReviewRoundClosed, events.SubjectFeedbackReleased}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
-		v, err := events.Decode[events.ReviewRoundClosedV1](e)
+		payload, err := events.DecodeAny(e)
 		if err != nil {
 			return bus.Permanent(err)
 		}
-		_, err = s.ForgetRound(ctx, v.RoundID)
+		switch v := payload.(type) {
+		case events.ReviewRoundClosedV1:
+			_, err = s.ForgetRound(ctx, v.RoundID)
+		case events.FeedbackReleasedV1:
+			_, err = s.ForgetSubmission(ctx, v.RoundID, v.SubmissionID)
+		}
 		return err
 	}
 }

@@ -452,3 +452,63 @@ func TestACopySavedUnderTheAddressAloneIsFoundAfterTheUpgrade(t *testing.T) {
 		t.Errorf("after a delete, %d copies remain", n)
 	}
 }
+
+// ITSS returned Rita's review for revision and she saved her revision part-way;
+// then ITSS closed the round. A closed round still takes a returned review's
+// revision until the feedback is released (notify's email of the return says so),
+// but the portal deleted every copy saved for the round, and Rita came back to the
+// review she first sent, her revision gone without a word. The closure deletes the
+// copies of reviews the round no longer takes (Bob's, not in), not the revision of
+// one it does.
+func TestARevisionSavedPartWayOutlivesTheRoundsClosure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	env, review, p := withReview(t)
+	rr := startReviewRound(t, env, review, p)
+	savedByBoth(t, p, rr)
+	page := "/reviews/" + rr.round + "/" + rr.mine
+	rita := p.signIn(ritaEmail)
+	if r := p.do("POST", page, rita, reviewForm("Rita's first summary.")); r.status != http.StatusSeeOther {
+		t.Fatalf("reviewing = %d: %s", r.status, r.body)
+	}
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+rr.round+"/submissions/"+rr.mine+"/reviews/rev-rita/revision-request", rr.ops,
+		map[string]any{"reason": "Please say what the recognition score rests on."}))
+	r := p.do("GET", page, rita, nil)
+	f := reviewForm("Rita's revision, half done.")
+	f.Set("draft_version", hidden(parse(t, r.body), "draft_version"))
+	if r = p.do("POST", page+"/draft", rita, f); r.status != http.StatusSeeOther {
+		t.Fatalf("saving the revision part-way = %d: %s", r.status, r.body)
+	}
+
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+rr.round+"/closure", rr.ops, map[string]any{"reason": "The deadline has passed"}))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := savedCopies(t, p, bobEmail); n != 0 {
+			return fmt.Errorf("%d of Bob's saved copies remain", n)
+		}
+		return nil
+	})
+	r = p.do("GET", page, rita, nil)
+	if got := textareaValue(t, r.body, "summary"); got != "Rita's revision, half done." {
+		t.Errorf("after the round closed, the returned review's form holds %q, want the revision saved: %s", got, r.body)
+	}
+	if r = p.do("POST", page, rita, reviewForm("Rita's revision, done.")); r.status != http.StatusSeeOther {
+		t.Errorf("resubmitting after the round closed = %d: %s", r.status, r.body)
+	}
+
+	// Once a submission's feedback is released, no revision of a review of it is
+	// taken: a revision saved for it goes.
+	ctx := context.Background()
+	carols := reviewdrafts.Key{Reviewer: "rev-carol", Email: "carol@reviewers.example", Round: rr.round, Submission: rr.theirs}
+	if _, err := p.svc.Drafts.Save(ctx, carols, reviewdrafts.Draft{Summary: "Carol's revision.", Revision: true}); err != nil {
+		t.Fatal(err)
+	}
+	p.publish("/tc/review", rr.round, events.FeedbackReleasedV1{RoundID: rr.round, SubmissionID: rr.theirs, OrganisationID: "org-t"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if _, found, err := p.svc.Drafts.Latest(ctx, carols); err != nil || found {
+			return fmt.Errorf("the revision saved for a submission whose feedback is released: found %v (%v)", found, err)
+		}
+		return nil
+	})
+}
