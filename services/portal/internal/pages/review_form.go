@@ -340,7 +340,9 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 		h.reviewNotSent(w, r, http.StatusNotFound, "This submission is no longer assigned to you (ITSS may have taken you off it), so your review was not sent.", sent)
 		return nil, false
 	case !found:
-		h.noAssignment(w, r)
+		if !h.savedNotSent(w, r, "This submission is no longer assigned to you (ITSS may have taken you off it), so the review you saved cannot be sent.") {
+			h.noAssignment(w, r)
+		}
 		return nil, false
 	}
 	subResp, err := set.Review.SubmissionToReviewWithResponse(r.Context(), round, submission)
@@ -356,6 +358,9 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 		if p.Status == http.StatusForbidden {
 			// Assigned, and refused: the conflict rules no longer let them review it
 			// (their organisation withdrew, say), which the service says in words.
+			if h.savedNotSent(w, r, "You may no longer review this submission, so the review you saved cannot be sent: "+opsSentence(p.Detail)) {
+				return nil, false
+			}
 			h.say(w, r, p.Status, "You may no longer review this submission", opsSentence(p.Detail))
 			return nil, false
 		}
@@ -568,6 +573,9 @@ type notSentPage struct {
 	Why     string
 	Themes  []form.ThemeReview
 	Summary string
+	// Kept, for a review saved part-way, is until when the portal keeps it ("": the
+	// review was sent, and is kept nowhere).
+	Kept string
 }
 
 // reviewNotSent shows a review that was refused as a whole, as it was typed, with
@@ -576,6 +584,39 @@ type notSentPage struct {
 func (h *Handler) reviewNotSent(w http.ResponseWriter, r *http.Request, status int, why string, sent *form.Review) {
 	h.show(w, r, status, "review_not_sent", "Your review was not sent", nil, notSentPage{
 		RoundID: r.PathValue("round"), SubmissionID: r.PathValue("submission"), Why: why, Themes: sent.Themes, Summary: sent.Summary})
+}
+
+// savedNotSent shows the reviewer, opening the page of a review no longer theirs to
+// write (ITSS took them off the submission, or the service no longer lets them
+// review it), what they saved of it part-way, read-only, with why: otherwise the
+// words were out of their reach, kept unseen until the sweep deleted them. It
+// reports false, having answered nothing, when they saved none.
+func (h *Handler) savedNotSent(w http.ResponseWriter, r *http.Request, why string) bool {
+	key, ok := h.draftKey(r)
+	if !ok || h.drafts == nil {
+		return false
+	}
+	d, found, err := h.drafts.Latest(r.Context(), key)
+	if err != nil {
+		h.logger.WarnContext(r.Context(), "saved review not read", "route", r.Pattern, "error", err)
+		return false
+	}
+	if !found {
+		return false
+	}
+	f := form.EmptyReview()
+	f.Summary = d.Summary
+	for i := range f.Themes {
+		for _, t := range d.Themes {
+			if t.ID == f.Themes[i].Theme.ID {
+				f.Themes[i].Score, f.Themes[i].Strengths, f.Themes[i].Recommendations = t.Score, t.Strengths, t.Recommendations
+			}
+		}
+	}
+	h.show(w, r, http.StatusNotFound, "review_not_sent", "Your saved review was not sent", nil, notSentPage{
+		RoundID: r.PathValue("round"), SubmissionID: r.PathValue("submission"), Why: why + " You saved it on " + longTime(d.Saved) + ".",
+		Themes: f.Themes, Summary: f.Summary, Kept: longTime(d.Saved.Add(reviewdrafts.KeepAfterSave))})
+	return true
 }
 
 // notSentWhy says why the service refused a whole review, in the reviewer's terms

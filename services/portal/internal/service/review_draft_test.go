@@ -512,3 +512,48 @@ func TestARevisionSavedPartWayOutlivesTheRoundsClosure(t *testing.T) {
 		return nil
 	})
 }
+
+// Rita saved a review part-way; ITSS then took her off the submission. Opening the
+// review page again (from her email, say) said only "No assignment of yours for this
+// submission": the words she saved were out of her reach, kept unseen until the
+// sweep. The page says the submission is no longer hers and shows what she saved,
+// read-only, to copy; her other reviewer colleague's page is unchanged.
+func TestASavedReviewIsShownWhenTheReviewerIsTakenOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	review, p, rr, page, rita := ritaAccepts(t)
+	f := partWay("Saved before ITSS took me off.", "0")
+	f.Set("summary", "A summary begun.")
+	if r := p.do("POST", page+"/draft", rita, f); r.status != http.StatusSeeOther {
+		t.Fatalf("saving = %d: %s", r.status, r.body)
+	}
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+rr.round+"/assignments", rr.ops, map[string]any{
+		"action": "remove", "submission_id": rr.mine, "reviewer_id": "rev-rita", "reason": "Another reviewer knows the sector better"}))
+
+	r := p.do("GET", page, rita, nil)
+	if r.status != http.StatusNotFound {
+		t.Errorf("the page of a submission taken off = %d, want 404", r.status)
+	}
+	if !strings.Contains(r.body, "no longer assigned to you") {
+		t.Errorf("the page does not say the submission is no longer assigned: %s", text(parse(t, r.body)))
+	}
+	unsent := func(id string) string {
+		for _, n := range find(parse(t, r.body), element("textarea")) {
+			if attr(n, "id") == id {
+				return text(n)
+			}
+		}
+		return "(no text area " + id + ")"
+	}
+	if got := unsent("unsent-0-strengths"); got != "Saved before ITSS took me off." {
+		t.Errorf("the strengths saved are shown as %q: %s", got, text(parse(t, r.body)))
+	}
+	if got := unsent("unsent-summary"); got != "A summary begun." {
+		t.Errorf("the summary saved is shown as %q", got)
+	}
+	if find(parse(t, r.body), func(n *html.Node) bool { return n.Data == "form" && attr(n, "action") == page }) != nil {
+		t.Errorf("the page offers to send the review: %s", r.body)
+	}
+}
