@@ -179,6 +179,11 @@ func (h *Handler) reviewRespond(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !f.Accept {
+		// Given back, the review is no longer theirs to write: what they saved of
+		// it part-way is their words kept for nothing (the page said it goes).
+		if key, ok := h.draftKey(r); ok && h.drafts != nil {
+			h.deleteDraft(r, key)
+		}
 		http.Redirect(w, r, "/reviews?declined="+url.QueryEscape(round+"/"+submission), http.StatusSeeOther)
 		return
 	}

@@ -557,3 +557,31 @@ func TestASavedReviewIsShownWhenTheReviewerIsTakenOff(t *testing.T) {
 		t.Errorf("the page offers to send the review: %s", r.body)
 	}
 }
+
+// A reviewer who saved a review part-way and then declined the assignment (they can
+// no longer review it) left the copy behind, their words kept for nothing for 30
+// days, and opening the page again showed it as taken off them by ITSS. The decline
+// section says the saved review goes with the assignment, and the decline deletes it.
+func TestDecliningDeletesTheReviewSavedPartWay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	_, p, _, page, rita := ritaAccepts(t)
+	if r := p.do("POST", page+"/draft", rita, partWay("To be given back.", "0")); r.status != http.StatusSeeOther {
+		t.Fatalf("saving = %d: %s", r.status, r.body)
+	}
+	r := p.do("GET", page, rita, nil)
+	if !strings.Contains(text(parse(t, r.body)), "Declining deletes the review you saved") {
+		t.Errorf("the decline does not say what becomes of the saved review: %s", text(parse(t, r.body)))
+	}
+	if r = p.do("POST", page+"/respond", rita, url.Values{"accept": {"false"}, "reason": {"A conflict I had not seen"}, "next": {"review"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("declining = %d: %s", r.status, r.body)
+	}
+	if n := savedCopies(t, p, ritaEmail); n != 0 {
+		t.Errorf("after declining, %d saved copies remain", n)
+	}
+	if r = p.do("GET", page, rita, nil); r.status != http.StatusNotFound || strings.Contains(r.body, "To be given back.") {
+		t.Errorf("the page after declining = %d: %s", r.status, text(parse(t, r.body)))
+	}
+}
