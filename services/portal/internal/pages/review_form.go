@@ -86,6 +86,11 @@ type reviewPageData struct {
 	// (reviewdrafts), which its next save replaces.
 	Saved        string
 	DraftVersion int
+	// Kept is until when the saved copy is kept (reviewdrafts.KeepAfterSave after
+	// the last save), "" when nothing is saved; RoundOpen says the round's closure
+	// may delete it sooner (a returned review's revision outlives it).
+	Kept      string
+	RoundOpen bool
 	// DeclineReason is the reason typed in the form to decline, shown back with
 	// why the decline was refused.
 	DeclineReason string
@@ -290,6 +295,7 @@ func fillFromDraft(data *reviewPageData, d reviewdrafts.Draft) {
 		}
 	}
 	data.Saved, data.DraftVersion = longTime(d.Saved), d.Version
+	data.Kept = longTime(d.Saved.Add(reviewdrafts.KeepAfterSave))
 }
 
 // notSavedWhy says why a review could not be saved part-way: it is no longer the
@@ -369,7 +375,7 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 	}
 	data := submissionView(subResp.JSON200)
 	data.RoundID, data.RoundName, data.SubmissionID, data.Whose, data.Org = a.RoundId, a.RoundName, a.SubmissionId, whoseSubmission(a), orgOf(a)
-	data.Deadline = longTime(a.ReviewDeadline)
+	data.Deadline, data.RoundOpen = longTime(a.ReviewDeadline), a.RoundOpen
 	// A review ITSS returned and then held back needs no revision: the reviewer was
 	// told so, and the service takes none.
 	withheld := a.WithheldReason != nil

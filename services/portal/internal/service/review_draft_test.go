@@ -585,3 +585,32 @@ func TestDecliningDeletesTheReviewSavedPartWay(t *testing.T) {
 		t.Errorf("the page after declining = %d: %s", r.status, text(parse(t, r.body)))
 	}
 }
+
+// A review saved part-way is deleted 30 days after its last save, though a round's
+// deadline may be further off than that: a reviewer who saved early and came back
+// later found the form empty, never having been told the copy would go. The page
+// says until when the copy is kept, and that saving again keeps it longer.
+func TestTheSavedReviewSaysUntilWhenItIsKept(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	_, p, rr, page, rita := ritaAccepts(t)
+	if r := p.do("POST", page+"/draft", rita, partWay("Begun early.", "0")); r.status != http.StatusSeeOther {
+		t.Fatalf("saving = %d: %s", r.status, r.body)
+	}
+	d, found, err := p.svc.Drafts.Latest(context.Background(), reviewdrafts.Key{Reviewer: "rev-rita", Email: ritaEmail, Round: rr.round, Submission: rr.mine})
+	if err != nil || !found {
+		t.Fatalf("the saved copy: found %v (%v)", found, err)
+	}
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "keeps what you saved until " + d.Saved.Add(reviewdrafts.KeepAfterSave).In(london).Format("Monday 2 January 2006, 15:04 MST")
+	r := p.do("GET", page, rita, nil)
+	kept := find(parse(t, r.body), func(n *html.Node) bool { return attr(n, "id") == "review-kept" })
+	if len(kept) != 1 || !strings.Contains(text(kept[0]), want) || !strings.Contains(text(kept[0]), "save it again") {
+		t.Errorf("the page does not say the portal %s: %s", want, r.body)
+	}
+}
