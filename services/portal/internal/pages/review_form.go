@@ -343,7 +343,7 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 	case !ok:
 		return nil, false
 	case !found && sent != nil:
-		h.reviewNotSent(w, r, http.StatusNotFound, "This submission is no longer assigned to you (ITSS may have taken you off it), so your review was not sent.", sent)
+		h.reviewNotSent(w, r, http.StatusNotFound, "This submission is no longer assigned to you (ITSS may have taken you off it), so your review was not "+notSentVerb(r)+".", sent)
 		return nil, false
 	case !found:
 		if !h.savedNotSent(w, r, "This submission is no longer assigned to you (ITSS may have taken you off it), so the review you saved cannot be sent.") {
@@ -358,7 +358,7 @@ func (h *Handler) loadReview(w http.ResponseWriter, r *http.Request, set *client
 	}
 	if p := clients.Check(subResp.HTTPResponse, subResp.Body); p != nil {
 		if p.Status == http.StatusForbidden && sent != nil {
-			h.reviewNotSent(w, r, p.Status, "You may no longer review this submission, so your review was not sent: "+opsSentence(p.Detail), sent)
+			h.reviewNotSent(w, r, p.Status, "You may no longer review this submission, so your review was not "+notSentVerb(r)+": "+opsSentence(p.Detail), sent)
 			return nil, false
 		}
 		if p.Status == http.StatusForbidden {
@@ -588,7 +588,7 @@ type notSentPage struct {
 // why: the round closed or the reviewer was taken off the submission while they
 // wrote it. The text is in no form, so that nothing invites sending it again.
 func (h *Handler) reviewNotSent(w http.ResponseWriter, r *http.Request, status int, why string, sent *form.Review) {
-	h.show(w, r, status, "review_not_sent", "Your review was not sent", nil, notSentPage{
+	h.show(w, r, status, "review_not_sent", "Your review was not "+notSentVerb(r), nil, notSentPage{
 		RoundID: r.PathValue("round"), SubmissionID: r.PathValue("submission"), Why: why, Themes: sent.Themes, Summary: sent.Summary})
 }
 
@@ -623,6 +623,15 @@ func (h *Handler) savedNotSent(w http.ResponseWriter, r *http.Request, why strin
 		RoundID: r.PathValue("round"), SubmissionID: r.PathValue("submission"), Why: why + " You saved it on " + longTime(d.Saved) + ".",
 		Themes: f.Themes, Summary: f.Summary, Kept: longTime(d.Saved.Add(reviewdrafts.KeepAfterSave))})
 	return true
+}
+
+// notSentVerb is what the reviewer asked of a review that was refused: to save it
+// part-way ("Save and come back later") or to send it.
+func notSentVerb(r *http.Request) string {
+	if strings.HasSuffix(r.URL.Path, "/draft") {
+		return "saved"
+	}
+	return "sent"
 }
 
 // notSentWhy says why the service refused a whole review, in the reviewer's terms

@@ -614,3 +614,25 @@ func TestTheSavedReviewSaysUntilWhenItIsKept(t *testing.T) {
 		t.Errorf("the page does not say the portal %s: %s", want, r.body)
 	}
 }
+
+// Rita, taken off the submission while she wrote, pressed "Save and come back
+// later": the page answered that her review "was not sent", of a review she had
+// asked to save, not send. It says it was not saved, and shows it back to copy.
+func TestASaveAfterBeingTakenOffSaysItWasNotSaved(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	review, p, rr, page, rita := ritaAccepts(t)
+	review.Must(http.StatusOK, review.Do("POST", "/v1/review-rounds/"+rr.round+"/assignments", rr.ops, map[string]any{
+		"action": "remove", "submission_id": rr.mine, "reviewer_id": "rev-rita", "reason": "Another reviewer knows the sector better"}))
+	r := p.do("POST", page+"/draft", rita, partWay("Typed after ITSS took me off.", "0"))
+	body := text(parse(t, r.body))
+	if r.status != http.StatusNotFound || !strings.Contains(body, "so your review was not saved") || strings.Contains(body, "not sent") ||
+		!strings.Contains(body, "Typed after ITSS took me off.") {
+		t.Errorf("saving after being taken off = %d: %s", r.status, body)
+	}
+	if n := savedCopies(t, p, ritaEmail); n != 0 {
+		t.Errorf("%d copies saved of a review no longer Rita's", n)
+	}
+}
