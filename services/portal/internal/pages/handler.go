@@ -332,7 +332,7 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			}
 			// The page with its query (a filtered export, a page of a list), escaped:
 			// a cookie's value takes neither commas nor spaces.
-			http.SetCookie(w, h.cookie(nextCookie, url.QueryEscape(r.URL.RequestURI()), 1800))
+			http.SetCookie(w, h.cookie(h.nextCookieName(), url.QueryEscape(r.URL.RequestURI()), 1800))
 			http.Redirect(w, r, signIn, http.StatusSeeOther)
 			return
 		}
@@ -343,10 +343,34 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 // nextCookie remembers the page a visitor was going to when sent to sign in.
 const nextCookie = "tc_next"
 
+// nextCookieName is __Host- prefixed when cookies are Secure, as the session's is:
+// a browser then takes it only from this host over https, so that no sibling domain,
+// nor anyone on plain http before the first https visit, chooses where a person
+// lands after signing in.
+func (h *Handler) nextCookieName() string {
+	if h.secureCookies {
+		return "__Host-" + nextCookie
+	}
+	return nextCookie
+}
+
 // localPath accepts only a path on this site, so that the remembered page cannot
-// send anyone elsewhere.
+// send anyone elsewhere. It is what signedIn remembers, a request's escaped path
+// and query: printable ASCII, no space. A browser drops tabs and line breaks from
+// an address and reads a backslash as a slash, so "/<tab>/evil.example" led to
+// evil.example; whatever else a cookie holds (one planted by another site) is not
+// followed.
 func localPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.Contains(p, "\\") && len(p) < 300
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") || len(p) >= 300 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] <= ' ' || p[i] >= 0x7f {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
 }
 
 func (h *Handler) client(r *http.Request) string { return ratelimit.ClientAddr(r, h.proxies) }

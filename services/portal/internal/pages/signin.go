@@ -80,12 +80,12 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, s signin.
 	}
 	h.setCookie(w, secret)
 	next := "/account"
-	if c, err := r.Cookie(nextCookie); err == nil {
+	if c, err := r.Cookie(h.nextCookieName()); err == nil {
 		if p, err := url.QueryUnescape(c.Value); err == nil && localPath(p) {
 			next = p
 		}
 	}
-	http.SetCookie(w, h.cookie(nextCookie, "", -1))
+	http.SetCookie(w, h.cookie(h.nextCookieName(), "", -1))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
