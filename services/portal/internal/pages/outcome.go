@@ -34,6 +34,16 @@ const outcomeMax = 3800
 // outcomeCookie names the cookie; its path says which page it is for.
 const outcomeCookie = "tc_outcome"
 
+// outcomeCookieName is __Secure- prefixed when cookies are Secure (its path is the
+// page's, so it cannot be __Host-): a browser takes a cookie of that name only from
+// an https page.
+func (h *Handler) outcomeCookieName() string {
+	if h.secureCookies {
+		return "__Secure-" + outcomeCookie
+	}
+	return outcomeCookie
+}
+
 type sealedOutcome struct {
 	ID      string          `json:"i"`
 	Who     string          `json:"w"`
@@ -85,7 +95,7 @@ func (h *Handler) keepOutcome(w http.ResponseWriter, r *http.Request, path, id s
 		return false
 	}
 	// #nosec G124 -- h.cookie sets HttpOnly, SameSite and Secure (false only with PORTAL_INSECURE_COOKIES, a local stack on plain http on this machine); only its path is narrowed here
-	c := h.cookie(outcomeCookie, sealed, int(outcomeFor.Seconds()))
+	c := h.cookie(h.outcomeCookieName(), sealed, int(outcomeFor.Seconds()))
 	c.Path = path
 	http.SetCookie(w, c)
 	return true
@@ -97,7 +107,7 @@ func (h *Handler) outcome(r *http.Request, id string, v any) bool {
 	if id == "" {
 		return false
 	}
-	for _, c := range r.CookiesNamed(outcomeCookie) {
+	for _, c := range r.CookiesNamed(h.outcomeCookieName()) {
 		sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
 		n := h.outcomes.NonceSize()
 		if err != nil || len(sealed) < n {

@@ -71,3 +71,40 @@ func TestAnOutcomeIsShownOnlyWhereAndToWhomItWasKept(t *testing.T) {
 		t.Error("the outcome is shown after outcomeFor")
 	}
 }
+
+// Outside local development the outcome's cookie is Secure and __Secure- prefixed
+// (its path is the page's, so it cannot be __Host-): a browser takes a cookie of that
+// name only from an https page, and the outcome is read back only under it
+// (ASVS 5 3.3.1).
+func TestAnOutcomeCookieIsSecurePrefixedOutsideLocalDevelopment(t *testing.T) {
+	t.Parallel()
+	sealer, err := newOutcomeSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{outcomes: sealer, clock: clock.NewFake(time.Date(2026, 12, 6, 13, 0, 0, 0, time.UTC)),
+		logger: slog.New(slog.NewTextHandler(io.Discard, nil)), secureCookies: true}
+	as := func(path string) *http.Request {
+		r := httptest.NewRequest("GET", path, nil)
+		return r.WithContext(context.WithValue(r.Context(), visitorKey{}, &visitor{session: signin.Session{Subject: "ops-a", Ops: true}}))
+	}
+	w := httptest.NewRecorder()
+	if !h.keepOutcome(w, as("/ops/review/rounds/r-1/auto-assign"), "/ops/review/rounds/r-1", "run-1", map[string]int{"added": 2}) {
+		t.Fatal("a small outcome was not kept")
+	}
+	cookies := w.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Name != "__Secure-tc_outcome" || !cookies[0].Secure {
+		t.Fatalf("the outcome's cookie: %+v, want __Secure-tc_outcome, Secure", cookies)
+	}
+	var got map[string]int
+	r := as("/ops/review/rounds/r-1")
+	r.AddCookie(&http.Cookie{Name: cookies[0].Name, Value: cookies[0].Value})
+	if !h.outcome(r, "run-1", &got) || got["added"] != 2 {
+		t.Error("the outcome is not read back from its prefixed cookie")
+	}
+	r = as("/ops/review/rounds/r-1")
+	r.AddCookie(&http.Cookie{Name: "tc_outcome", Value: cookies[0].Value})
+	if h.outcome(r, "run-1", &got) {
+		t.Error("an outcome is read from a cookie without the prefix")
+	}
+}

@@ -280,7 +280,7 @@ func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (Person, error) {
 	http.SetCookie(w, f.cookie("", -1))
 	w.Header().Set("Cache-Control", "no-store")
 
-	c, err := r.Cookie(cookieName)
+	c, err := r.Cookie(f.cookieName())
 	if err != nil {
 		return Person{}, failed("no sign-in in progress (flow cookie missing)", err)
 	}
@@ -403,12 +403,23 @@ func (f *Flow) markUsed(state string, expires time.Time) bool {
 	return true
 }
 
+// cookieName is the flow cookie's name: __Secure- prefixed when the callback is
+// https (its path is the callback's, so it cannot be __Host-), so that a browser
+// takes a cookie of that name only from an https page, never one a sibling domain
+// or a plain-http page planted.
+func (f *Flow) cookieName() string {
+	if f.secure {
+		return "__Secure-" + cookieName
+	}
+	return cookieName
+}
+
 func (f *Flow) cookie(value string, maxAge int) *http.Cookie {
 	// #nosec G124 -- HttpOnly and SameSite=Lax always; Secure whenever the callback is
 	// https (only a local development stack's is plain http, where a Secure cookie is
 	// never sent back).
 	return &http.Cookie{
-		Name:     cookieName,
+		Name:     f.cookieName(),
 		Value:    value,
 		Path:     f.cookiePath,
 		MaxAge:   maxAge,
