@@ -375,9 +375,15 @@ func localPath(p string) bool {
 
 func (h *Handler) client(r *http.Request) string { return ratelimit.ClientAddr(r, h.proxies) }
 
+// staticFiles serves the files of files by name (the path under /static/), and
+// nothing else: a folder is not listed (http.FileServer listed it), and not found.
 func staticFiles(files fs.FS) http.Handler {
 	fileServer := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info, err := fs.Stat(files, strings.TrimPrefix(r.URL.Path, "/")); err != nil || info.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	})
