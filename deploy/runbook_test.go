@@ -24,10 +24,15 @@ func runbookCommands(t testing.TB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return shCommands(string(data))
+}
+
+// shCommands returns the shell commands of text's sh code blocks, as runbookCommands.
+func shCommands(text string) []string {
 	var cmds []string
 	in := false
 	var cur strings.Builder
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		trimmed := strings.TrimSpace(line)
 		if strings.HasPrefix(trimmed, "```") {
 			in = trimmed == "```sh"
