@@ -64,7 +64,8 @@ func portalCallsUnreleased(t *testing.T) []string {
 // start, the 1.0.0 services answer 500 for every organisation once this release has
 // sealed their events). The runbook's section says so and gives the commands in the
 // order that works: portal paused and notify stopped before the apply, notify back
-// at its HPA's minimum, the services rolled before the portal resumes.
+// at its HPA's minimum, the services rolled and review's views (whose durable a 1.0.0
+// pod shares) rebuilt before the portal resumes.
 func TestRunbookUpgradesFromTheReleaseInAnOrderThatWorks(t *testing.T) {
 	t.Parallel()
 	calls := portalCallsUnreleased(t)
@@ -86,15 +87,17 @@ func TestRunbookUpgradesFromTheReleaseInAnOrderThatWorks(t *testing.T) {
 	pause, stop, gone := at(ns+"rollout pause deploy/portal"), at(ns+"scale deploy/notify --replicas=0"), at("get pods -l app.kubernetes.io/name=notify")
 	apply := at("kubectl apply -k deploy/k8s/overlays/prod")
 	back := at(ns + "scale deploy/notify --replicas=" + hpaMin(t, "notify"))
-	rolled, resume := at(ns+"rollout status deploy/$s"), at(ns+"rollout resume deploy/portal")
-	if !(pause < apply && stop < gone && gone < apply && apply < back && back < rolled && rolled < resume) {
-		t.Errorf("runbook, %q: the commands are not in the order pause portal, stop notify, wait for its pods to go, apply, notify back, services rolled, resume portal:\n%s", upgradeFromReleased, strings.Join(cmds, "\n"))
+	rolled := at(ns + "rollout status deploy/$s")
+	rebuilt := at(ns + "exec deploy/review -c review -- /usr/local/bin/review rebuild-projections")
+	resume := at(ns + "rollout resume deploy/portal")
+	if !(pause < apply && stop < gone && gone < apply && apply < back && back < rolled && rolled < rebuilt && rebuilt < resume) {
+		t.Errorf("runbook, %q: the commands are not in the order pause portal, stop notify, wait for its pods to go, apply, notify back, services rolled, review's projections rebuilt, resume portal:\n%s", upgradeFromReleased, strings.Join(cmds, "\n"))
 	}
 	if i := at("for s in signatory review notify fund;"); i >= 0 && !strings.Contains(cmds[i], "rollout status") {
 		t.Errorf("runbook: the services are not each waited for before the portal resumes: %s", cmds[i])
 	}
 	flat := strings.Join(strings.Fields(section), " ")
-	for _, says := range []string{"backup", "rollout undo", "subjects overlap with an existing stream", "notify-fund", "notify-review"} {
+	for _, says := range []string{"backup", "rollout undo", "subjects overlap with an existing stream", "notify-fund", "notify-review", "review-submission-views"} {
 		if !strings.Contains(flat, says) {
 			t.Errorf("runbook, %q: does not say %q", upgradeFromReleased, says)
 		}
