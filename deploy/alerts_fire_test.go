@@ -1,0 +1,187 @@
+package deploy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// floatSample is one scraped value.
+type floatSample struct {
+	t int64
+	f float64
+}
+
+func (s floatSample) T() int64                    { return s.t }
+func (floatSample) ST() int64                     { return 0 }
+func (s floatSample) F() float64                  { return s.f }
+func (floatSample) H() *histogram.Histogram       { return nil }
+func (floatSample) FH() *histogram.FloatHistogram { return nil }
+func (floatSample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
+func (s floatSample) Copy() chunks.Sample         { return s }
+
+// scraped holds series in memory for the engine, as Prometheus's storage would.
+type scraped struct{ series []storage.Series }
+
+func (s *scraped) Querier(int64, int64) (storage.Querier, error) { return s, nil }
+func (*scraped) Close() error                                    { return nil }
+func (*scraped) LabelValues(context.Context, string, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return nil, nil, nil
+}
+func (*scraped) LabelNames(context.Context, *storage.LabelHints, ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return nil, nil, nil
+}
+func (s *scraped) Select(_ context.Context, _ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	var out []storage.Series
+	for _, series := range s.series {
+		if matchAll(series.Labels(), ms) {
+			out = append(out, series)
+		}
+	}
+	return &seriesList{list: out, at: -1}
+}
+
+func matchAll(l labels.Labels, ms []*labels.Matcher) bool {
+	for _, m := range ms {
+		if !m.Matches(l.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+type seriesList struct {
+	list []storage.Series
+	at   int
+}
+
+func (l *seriesList) Next() bool                      { l.at++; return l.at < len(l.list) }
+func (l *seriesList) At() storage.Series              { return l.list[l.at] }
+func (*seriesList) Err() error                        { return nil }
+func (*seriesList) Warnings() annotations.Annotations { return nil }
+
+// loadSeries reads series in promqltest's notation (`name{labels} 0x10 1x240`, `_`
+// for a missed scrape), one a line, sampled every minute from time 0.
+func loadSeries(t *testing.T, load string) *scraped {
+	t.Helper()
+	s := &scraped{}
+	p := parser.NewParser(parser.Options{})
+	for _, line := range strings.Split(strings.TrimSpace(load), "\n") {
+		lset, values, err := p.ParseSeriesDesc(strings.TrimSpace(line))
+		if err != nil {
+			t.Fatalf("series %q: %v", line, err)
+		}
+		var samples []chunks.Sample
+		for i, v := range values {
+			if !v.Omitted {
+				samples = append(samples, floatSample{t: int64(i) * time.Minute.Milliseconds(), f: v.Value})
+			}
+		}
+		s.series = append(s.series, storage.NewListSeries(lset, samples))
+	}
+	return s
+}
+
+// firstFiring runs prod's alert name, every minute for the given minutes, over the
+// series loaded from load (promqltest's load syntax, at a 1m step from time 0, as
+// Prometheus would have scraped them), and returns the minute at which it first
+// fires, honouring its `for:`; -1 when it never does.
+func firstFiring(t *testing.T, name, load string, minutes int) int {
+	t.Helper()
+	var rule *alertRule
+	for _, r := range alertRules(t, render(t, "prod")) {
+		if r.Alert == name {
+			rule = &r
+			break
+		}
+	}
+	if rule == nil {
+		t.Fatalf("prod has no alert %s", name)
+	}
+	var hold time.Duration
+	if rule.For != "" {
+		var err error
+		if hold, err = time.ParseDuration(rule.For); err != nil {
+			t.Fatalf("%s: for: %v", name, err)
+		}
+	}
+	series := loadSeries(t, load)
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
+	// As Prometheus's rule manager: an alert of a label set is pending from the first
+	// evaluation that returns it, fires once it has been returned for `for:`, and is
+	// forgotten at the first evaluation that does not.
+	since := map[string]int{}
+	for m := 0; m <= minutes; m++ {
+		q, err := engine.NewInstantQuery(context.Background(), series, nil, rule.Expr, time.Unix(0, 0).Add(time.Duration(m)*time.Minute))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		res := q.Exec(context.Background())
+		if res.Err != nil {
+			t.Fatalf("%s at %dm: %v", name, m, res.Err)
+		}
+		vec, err := res.Vector()
+		if err != nil {
+			t.Fatalf("%s at %dm: %v", name, m, err)
+		}
+		now := map[string]int{}
+		for _, s := range vec {
+			key := s.Metric.String()
+			first, ok := since[key]
+			if !ok {
+				first = m
+			}
+			now[key] = first
+			if time.Duration(m-first)*time.Minute >= hold {
+				q.Close()
+				return m
+			}
+		}
+		q.Close()
+		since = now
+	}
+	return -1
+}
+
+// TestOutboxAlertFiresOnABacklogThatNeverDrains: the suite stores a few events an
+// hour, and its relay publishes each within moments, so a healthy service's outbox
+// reads 0 at nearly every scrape. A relay that NATS refuses (credentials,
+// permissions) keeps what it holds, and the backlog stays where it is: it grows only
+// when users change something. The alert read "grows for 15 minutes", so one
+// organisation's announcement stuck for good (its event never reaching notify or
+// fund) kept it silent for ever.
+func TestOutboxAlertFiresOnABacklogThatNeverDrains(t *testing.T) {
+	const series = `tc_outbox_pending_events{namespace="technician-commitment", job="signatory", instance="10.0.1.7:9090", pod="signatory-7d9f-abcde"} `
+	cases := []struct {
+		name    string
+		load    string
+		within  int // minutes after the fault began by which it must fire; -1: never
+		minutes int
+	}{
+		{"one event stuck for good (a quiet hour)", series + "0x10 1x240", 40, 250},
+		{"a backlog that grows now and then, never drains", series + "0x10 1x30 2x30 3x180", 40, 250},
+		{"a busy hour: the relay publishes each event within moments", series + "0 1 0 0 2 0 1 0 0 0 1 0 0 3 0 0 1 0 0 0 1 0 0 0 0 2 0 0 1 0 0 1 0 0 0 0 1 0 2 0 0 0 1 0 0 0 0 1 0 0 0 0 2 0 0 0 0 1 0 0 0", -1, 60},
+		{"NATS back after ten minutes: the backlog drains", series + "0x10 1 2 2 3 3 4 4 4 5 5 0x60", -1, 80},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := firstFiring(t, "TCOutboxBacklogGrowing", c.load, c.minutes)
+			switch {
+			case c.within < 0 && got >= 0:
+				t.Errorf("fired at minute %d on a healthy outbox", got)
+			case c.within >= 0 && (got < 0 || got > 10+c.within):
+				t.Errorf("fired at minute %d; want by minute %d (the fault began at minute 10)", got, 10+c.within)
+			}
+		})
+	}
+}
