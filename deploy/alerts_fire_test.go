@@ -185,3 +185,46 @@ func TestOutboxAlertFiresOnABacklogThatNeverDrains(t *testing.T) {
 		})
 	}
 }
+
+// TestConsumerAlertFiresOnAConsumerThatTakesNothing: the suite's streams carry a few
+// events an hour, so a consumer whose reader has stopped (its loop ended on an error,
+// or NATS refuses its fetches) sits at a handful of pending messages, far below the
+// 100 the alert asked for: notify never heard of an announcement, and nobody was told.
+// A live consumer takes each message within moments, so pending messages that none is
+// taken of for 15 minutes are the fault, whatever their number. The retired durable
+// fund-signatories, left on servers that ran an older release, is read by nobody and
+// must not page.
+func TestConsumerAlertFiresOnAConsumerThatTakesNothing(t *testing.T) {
+	exporter := func(metric, consumer, values string) string {
+		return metric + `{namespace="technician-commitment", job="nats", pod="nats-1", server_id="NDZ", server_name="nats-1", cluster="tc", account="TC", stream_name="TC_SIGNATORY", stream_leader="nats-1", is_stream_leader="true", consumer_name="` + consumer + `", consumer_leader="nats-1", is_consumer_leader="true"} ` + values + "\n"
+	}
+	pending := func(consumer, values string) string {
+		return exporter("jetstream_consumer_num_pending", consumer, values)
+	}
+	delivered := func(consumer, values string) string {
+		return exporter("jetstream_consumer_delivered_stream_seq", consumer, values)
+	}
+	cases := []struct {
+		name    string
+		load    string
+		within  int // minutes after minute 10 by which it must fire; -1: never
+		minutes int
+	}{
+		{"three announcements that notify never takes", pending("notify-organisations", "0x10 1x20 2x30 3x200") + delivered("notify-organisations", "40x260"), 40, 260},
+		{"a thousand behind, growing, nothing taken", pending("notify-organisations", "0x10 0+20x240") + delivered("notify-organisations", "40x250"), 40, 250},
+		{"a quiet consumer that takes what comes", pending("notify-organisations", "0x10 1 0x30 1 0x30 2 0x60") + delivered("notify-organisations", "40x11 41x31 42x31 44x60"), -1, 130},
+		{"a rebuild catching up: pending falls, delivered climbs", pending("fund-signatories-v2", "0x10 3000-50x60 0x30") + delivered("fund-signatories-v2", "0x10 0+50x60 3000x30"), -1, 100},
+		{"the retired fund-signatories, read by nobody", pending("fund-signatories", "5+0x10 5+1x240") + delivered("fund-signatories", "200x250"), -1, 250},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := firstFiring(t, "TCConsumerLagGrowing", c.load, c.minutes)
+			switch {
+			case c.within < 0 && got >= 0:
+				t.Errorf("fired at minute %d on a consumer that needs nobody", got)
+			case c.within >= 0 && (got < 0 || got > 10+c.within):
+				t.Errorf("fired at minute %d; want by minute %d (the fault began at minute 10)", got, 10+c.within)
+			}
+		})
+	}
+}

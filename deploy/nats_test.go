@@ -333,6 +333,17 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 		t.Fatalf("fund dead-letters a message: %v", err)
 	}
 
+	// notify reads signatory's stream with a durable consumer, as libs/bus does: the
+	// runbook's consumer info for TCConsumerLagGrowing reads it.
+	_, signatoryJS := connectAs(t, url, caFile, "signatory")
+	if _, err := signatoryJS.CreateStream(ctx, jetstream.StreamConfig{Name: "TC_SIGNATORY", Subjects: []string{"tc.signatory.>"}}); err != nil {
+		t.Fatalf("signatory creates TC_SIGNATORY: %v", err)
+	}
+	_, notifyJS := connectAs(t, url, caFile, "notify")
+	if _, err := notifyJS.CreateOrUpdateConsumer(ctx, "TC_SIGNATORY", jetstream.ConsumerConfig{Durable: "notify-organisations", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatalf("notify creates its consumer on TC_SIGNATORY: %v", err)
+	}
+
 	// Its violations are followed for the checks of what it must not do, below.
 	ops, opsRefused := connectRecording(t, url, caFile, "ops")
 	cmds := runbookNATSCommands(t)
@@ -386,6 +397,11 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 			var m *nats.Msg
 			if m, err = natsPubMessage(argv); err == nil {
 				err = replayedAsTheEvent(ctx, js, fundJS, m, dead)
+			}
+		case "nats consumer info":
+			var c jetstream.Consumer
+			if c, err = js.Consumer(ctx, argv[3], argv[4]); err == nil {
+				_, err = c.Info(ctx)
 			}
 		case "nats stream rmm":
 			var s jetstream.Stream
