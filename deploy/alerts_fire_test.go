@@ -228,3 +228,34 @@ func TestConsumerAlertFiresOnAConsumerThatTakesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestRemindersAlertFiresWhenDueRemindersAreNotSent: notify's sweep sends each
+// reminder within a minute of its day coming (a send that fails becomes a retry and
+// leaves the count), so reminders that stay due say the sweep is failing or stuck
+// (a store error, one organisation's reminder failing each pass and holding back
+// those after it) and institutions are not told of their deadlines. The dashboard
+// showed it; no alert did, and the email alerts see only sends that were tried.
+func TestRemindersAlertFiresWhenDueRemindersAreNotSent(t *testing.T) {
+	const series = `tc_notify_reminders_due{namespace="technician-commitment", job="notify", instance="10.0.2.4:9090", pod="notify-5c8d-fghij"} `
+	cases := []struct {
+		name    string
+		load    string
+		within  int // minutes after minute 10 by which it must fire; -1: never
+		minutes int
+	}{
+		{"the sweep stopped: reminders stay due", series + "0x10 3x60 5x120", 45, 200},
+		{"midnight: the day's reminders, sent within the minute", series + "0x10 12 0x60 4 0x60", -1, 140},
+		{"after a long outage: a backlog the sweep works through", series + "0x10 500 500 500 320 80 0x60", -1, 80},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := firstFiring(t, "TCRemindersNotSent", c.load, c.minutes)
+			switch {
+			case c.within < 0 && got >= 0:
+				t.Errorf("fired at minute %d while the sweep kept up", got)
+			case c.within >= 0 && (got < 0 || got > 10+c.within):
+				t.Errorf("fired at minute %d; want by minute %d (the fault began at minute 10)", got, 10+c.within)
+			}
+		})
+	}
+}

@@ -143,7 +143,7 @@ func TestPodMonitorsScrapeTheExporters(t *testing.T) {
 // requiredAlerts are the conditions an on-call must hear about.
 var requiredAlerts = []string{
 	"TCServiceDown", "TCServiceNotReady", "TCDeadLetters", "TCConsumerLagGrowing",
-	"TCOutboxBacklogGrowing", "TCEmailSendsFailing", "TCObligationsOverdue",
+	"TCOutboxBacklogGrowing", "TCEmailSendsFailing", "TCRemindersNotSent", "TCObligationsOverdue",
 	"TCDataStoreMemberDown", "TCBackupMissing",
 }
 
