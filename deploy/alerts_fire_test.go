@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -255,6 +256,111 @@ func TestRemindersAlertFiresWhenDueRemindersAreNotSent(t *testing.T) {
 				t.Errorf("fired at minute %d while the sweep kept up", got)
 			case c.within >= 0 && (got < 0 || got > 10+c.within):
 				t.Errorf("fired at minute %d; want by minute %d (the fault began at minute 10)", got, 10+c.within)
+			}
+		})
+	}
+}
+
+// TestEmailAlertsFireWhenTheRelayIsDown: with the relay down, one email (a sign-in
+// link, in a quiet hour) fails at its first attempt and at notify's retries 2, 4, 8
+// and 16 minutes apart, as seen on the local stack with Mailpit stopped
+// (tc_notify_emails_failed_total 1, then 2 ...), and is given up at the sixth, 32
+// minutes after the fifth. TCEmailSendsFailing must say so while it is retried, and
+// TCEmailsGivenUp once it is given up; neither when emails go.
+func TestEmailAlertsFireWhenTheRelayIsDown(t *testing.T) {
+	counter := func(name, kind, values string) string {
+		return name + `{namespace="technician-commitment", job="notify", instance="10.0.2.4:9090", pod="notify-5c8d-fghij", kind="` + kind + `"} ` + values + "\n"
+	}
+	// Every kind's series is there from the start at 0 (notify's NewMetrics).
+	quiet := counter("tc_notify_emails_sent_total", "reminder", "0x120") + counter("tc_notify_emails_failed_total", "reminder", "0x120") +
+		counter("tc_notify_emails_given_up_total", "reminder", "0x120") + counter("tc_notify_emails_sent_total", "signin-link", "0x120")
+	down := quiet + counter("tc_notify_emails_failed_total", "signin-link", "0x10 1x2 2x4 3x8 4x16 5x32 5x48") +
+		counter("tc_notify_emails_given_up_total", "signin-link", "0x72 1x48")
+	healthy := counter("tc_notify_emails_sent_total", "signin-link", "0x10 0+1x110") + counter("tc_notify_emails_failed_total", "signin-link", "0x40 1x80") +
+		counter("tc_notify_emails_given_up_total", "signin-link", "0x120") + counter("tc_notify_emails_sent_total", "reminder", "0x120") +
+		counter("tc_notify_emails_failed_total", "reminder", "0x120") + counter("tc_notify_emails_given_up_total", "reminder", "0x120")
+	for _, c := range []struct {
+		alert, name, load string
+		from, by          int // the minutes between which it must first fire; by -1: never
+	}{
+		{"TCEmailSendsFailing", "relay down", down, 10, 35},
+		{"TCEmailsGivenUp", "relay down", down, 72, 75},
+		{"TCEmailSendsFailing", "emails go (one failure, then sent on retry)", healthy, -1, -1},
+		{"TCEmailsGivenUp", "emails go (one failure, then sent on retry)", healthy, -1, -1},
+	} {
+		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
+			got := firstFiring(t, c.alert, c.load, 119)
+			switch {
+			case c.by < 0 && got >= 0:
+				t.Errorf("fired at minute %d while emails went", got)
+			case c.by >= 0 && (got < c.from || got > c.by):
+				t.Errorf("fired at minute %d; want between minutes %d and %d", got, c.from, c.by)
+			}
+		})
+	}
+}
+
+// TestEachAlertFiresOnItsFaultAndOnlyThen runs the other alerts over series with the
+// names and labels their exporters give them (Prometheus's up, the NATS exporter,
+// kube-state-metrics, cert-manager, the services' /metrics), once with the fault and
+// once without: an alert whose metric or label is misspelt, or whose threshold or
+// `for:` cannot be met, never fires.
+func TestEachAlertFiresOnItsFaultAndOnlyThen(t *testing.T) {
+	const ns = `namespace="technician-commitment"`
+	up := func(job, values string) string {
+		return `up{` + ns + `, job="` + job + `", instance="10.0.3.1:9090", pod="` + job + `-1"} ` + values + "\n"
+	}
+	allUp := up("signatory", "1x60") + up("review", "1x60") + up("notify", "1x60") + up("fund", "1x60") + up("portal", "1x60")
+	dead := func(values string) string {
+		return `jetstream_stream_total_messages{job="nats", pod="nats-0", server_id="NDZ", server_name="nats-0", cluster="tc", account="TC", stream_name="TC_DEADLETTER", stream_leader="nats-0", is_stream_leader="true"} ` + values + "\n" +
+			`jetstream_stream_total_messages{job="nats", pod="nats-1", server_id="NAB", server_name="nats-1", cluster="tc", account="TC", stream_name="TC_DEADLETTER", stream_leader="nats-0", is_stream_leader="false"} ` + values + "\n"
+	}
+	requests := func(status, values string) string {
+		return `http_requests_total{` + ns + `, job="fund", instance="10.0.3.1:9090", pod="fund-1", method="POST", route="POST /v1/rounds/:id/applications", status="` + status + `"} ` + values + "\n"
+	}
+	deployment := func(unavailable string) string {
+		return `kube_deployment_status_replicas_unavailable{` + ns + `, job="kube-state-metrics", deployment="review"} ` + unavailable + "\n"
+	}
+	members := func(ready string) string {
+		return `kube_statefulset_status_replicas_ready{` + ns + `, job="kube-state-metrics", statefulset="mongodb"} ` + ready + "\n" +
+			`kube_statefulset_replicas{` + ns + `, job="kube-state-metrics", statefulset="mongodb"} 3x90` + "\n"
+	}
+	expiry := func(at string) string {
+		return `certmanager_certificate_expiration_timestamp_seconds{` + ns + `, job="cert-manager", name="nats-tls", issuer_name="tc-ca", issuer_kind="Issuer", issuer_group="cert-manager.io"} ` + at + "x90\n"
+	}
+	overdue := func(values string) string {
+		return `tc_obligations_overdue{` + ns + `, job="signatory", instance="10.0.3.2:9090", pod="signatory-1"} ` + values + "\n"
+	}
+	const day = 24 * 3600
+	cases := []struct {
+		alert, name, load string
+		minutes, by       int // it must fire by minute `by`; -1: never
+	}{
+		{"TCServiceDown", "notify's only pod stops answering at minute 10", up("signatory", "1x60") + up("review", "1x60") + up("notify", "1x10 0x50") + up("fund", "1x60") + up("portal", "1x60"), 60, 20},
+		{"TCServiceDown", "notify's pods are gone at minute 10", up("signatory", "1x60") + up("review", "1x60") + up("notify", "1x10") + up("fund", "1x60") + up("portal", "1x60"), 60, 25},
+		{"TCServiceDown", "every service answers", allUp, 60, -1},
+		{"TCDeadLetters", "a consumer gives up on a message at minute 10", dead("0x10 1x30"), 40, 13},
+		{"TCDeadLetters", "no dead letter", dead("0x40"), 40, -1},
+		{"TCHighErrorRate", "fund answers half its requests with 500 from minute 10", requests("201", "0+10x60") + requests("500", "0x10 0+10x50"), 60, 30},
+		{"TCHighErrorRate", "fund answers", requests("201", "0+10x60") + requests("500", "0x60"), 60, -1},
+		{"TCServiceNotReady", "a review pod fails /readyz from minute 10", deployment("0x10 1x50"), 60, 25},
+		{"TCServiceNotReady", "every pod ready", deployment("0x60"), 60, -1},
+		{"TCDataStoreMemberDown", "a MongoDB member is lost at minute 10", members("3x10 2x80"), 90, 25},
+		{"TCDataStoreMemberDown", "every member ready", members("3x90"), 90, -1},
+		{"TCCertificateExpiringSoon", "nats-tls expires in 6 days", expiry(fmt.Sprint(6 * day)), 90, 65},
+		{"TCCertificateExpiringSoon", "cert-manager is not scraped", up("notify", "1x90"), 90, 65},
+		{"TCCertificateExpiringSoon", "nats-tls renewed, 60 days left", expiry(fmt.Sprint(60 * day)), 90, -1},
+		{"TCObligationsOverdue", "an obligation passes its due date at minute 10", overdue("0x10 1x80"), 90, 75},
+		{"TCObligationsOverdue", "none overdue", overdue("0x90"), 90, -1},
+	}
+	for _, c := range cases {
+		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
+			got := firstFiring(t, c.alert, c.load, c.minutes)
+			switch {
+			case c.by < 0 && got >= 0:
+				t.Errorf("fired at minute %d with nothing wrong", got)
+			case c.by >= 0 && (got < 0 || got > c.by):
+				t.Errorf("fired at minute %d; want by minute %d", got, c.by)
 			}
 		})
 	}
