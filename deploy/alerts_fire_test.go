@@ -3,6 +3,9 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -363,5 +366,124 @@ func TestEachAlertFiresOnItsFaultAndOnlyThen(t *testing.T) {
 				t.Errorf("fired at minute %d; want by minute %d", got, c.by)
 			}
 		})
+	}
+}
+
+// targetLabels are the labels Prometheus adds to every series of a target scraped
+// through a ServiceMonitor: they are on no service's /metrics page.
+var targetLabels = []string{"job", "namespace", "instance", "pod", "service", "endpoint", "container"}
+
+// noSeriesUntilFirst are the suite's metrics with no series until their first event
+// (a reminder sent at a ladder step), so that the scrape of a fresh stack lacks them;
+// their labels are checked against the code by devstack's metrics test.
+var noSeriesUntilFirst = map[string][]string{"tc_notify_reminders_sent_total": {"step"}}
+
+// TestAlertsAndPanelsReadTheNamesAndLabelsTheServicesExpose: an alert or panel that
+// reads one of the suite's own metrics (tc_*, http_request*) under a misspelt name or
+// label, or from a service that has no such series, matches nothing and stays silent
+// for ever. Every one is checked against testdata/scraped-metrics.txt, which devstack's
+// TestTheScrapedMetricsFixtureIsWhatTheServicesExpose holds equal to what the running
+// services' /metrics expose: the metric must be there for the job its job matcher
+// names (for one of those a regex names), and each label it matches on or groups by must be on the metric (or be one
+// Prometheus adds to the target).
+func TestAlertsAndPanelsReadTheNamesAndLabelsTheServicesExpose(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "scraped-metrics.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ job, metric string }
+	scraped := map[key][]string{}
+	jobs := map[string]bool{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		jobs[f[0]] = true
+		if len(f) > 2 {
+			scraped[key{f[0], f[1]}] = strings.Split(f[2], ",")
+		} else {
+			scraped[key{f[0], f[1]}] = []string{}
+		}
+	}
+	if len(jobs) != 5 {
+		t.Fatalf("testdata/scraped-metrics.txt has jobs %v, want the five services'", jobs)
+	}
+	ours := regexp.MustCompile(`^(tc_|http_request)`)
+	checked := 0
+	eachSelector(t, func(where, e string, path []parser.Node, vs *parser.VectorSelector) {
+		if !ours.MatchString(vs.Name) {
+			return
+		}
+		checked++
+		var jobMatcher *labels.Matcher
+		for _, m := range vs.LabelMatchers {
+			if m.Name == "job" {
+				jobMatcher = m
+			}
+		}
+		// What the metric carries, in each job that exposes it and the selector reads.
+		carried := map[string]bool{}
+		for _, l := range targetLabels {
+			carried[l] = true
+		}
+		found := false
+		for job := range jobs {
+			if jobMatcher != nil && !jobMatcher.Matches(job) {
+				continue
+			}
+			names, ok := scraped[key{job, vs.Name}]
+			if !ok {
+				names, ok = noSeriesUntilFirst[vs.Name]
+			}
+			if !ok {
+				// A panel may read all five services by one regex and show what each
+				// has; a selector that names its service names one that has it.
+				if jobMatcher != nil && jobMatcher.Type == labels.MatchEqual {
+					t.Errorf("%s reads %s from %s, whose /metrics has no such series: %s", where, vs.Name, job, e)
+				}
+				continue
+			}
+			found = true
+			for _, l := range names {
+				carried[l] = true
+			}
+		}
+		if !found {
+			t.Errorf("%s reads %s, which no service's /metrics has: %s", where, vs.Name, e)
+			return
+		}
+		for _, m := range vs.LabelMatchers {
+			if m.Name != "__name__" && !carried[m.Name] {
+				t.Errorf("%s matches %s on label %q, which it does not carry: %s", where, vs.Name, m.Name, e)
+			}
+		}
+		// An aggregation directly over this metric groups by labels it must carry.
+		for i := len(path) - 2; i >= 0; i-- {
+			agg, ok := path[i].(*parser.AggregateExpr)
+			if !ok {
+				if _, fn := path[i].(*parser.Call); fn {
+					continue
+				}
+				if _, sub := path[i].(*parser.MatrixSelector); sub {
+					continue
+				}
+				if _, par := path[i].(*parser.ParenExpr); par {
+					continue
+				}
+				break
+			}
+			if !agg.Without {
+				for _, l := range agg.Grouping {
+					if !carried[l] {
+						t.Errorf("%s groups %s by %q, which it does not carry: %s", where, vs.Name, l, e)
+					}
+				}
+			}
+			break
+		}
+	})
+	if checked < 10 {
+		t.Errorf("only %d selectors of the suite's own metrics: the check reads nothing", checked)
 	}
 }
