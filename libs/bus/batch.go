@@ -62,11 +62,14 @@ func NewBatchConsumer(js jetstream.JetStream, spec ConsumerSpec, h BatchHandler,
 	return c, nil
 }
 
-// runBatches consumes as a batch consumer until ctx is cancelled. Messages are queued
-// by the client's callback and handled by one goroutine, a batch at a time.
-func (c *Consumer) runBatches(ctx context.Context, cons jetstream.Consumer) error {
+// runBatches consumes as a batch consumer until ctx is cancelled (false) or the
+// client's delivery ends because the consumer is gone (true). Messages are queued by
+// the client's callback and handled by one goroutine, a batch at a time.
+func (c *Consumer) runBatches(parent context.Context, cons jetstream.Consumer) (lost bool, err error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
 	queue := make(chan jetstream.Msg, c.spec.Batch)
-	stop, err := c.consume(ctx, cons, func(m jetstream.Msg) {
+	stop, ended, err := c.consume(ctx, cons, func(m jetstream.Msg) {
 		select {
 		case queue <- m:
 		case <-ctx.Done():
@@ -74,7 +77,7 @@ func (c *Consumer) runBatches(ctx context.Context, cons jetstream.Consumer) erro
 		}
 	}, jetstream.PullPriorityGroup(pinnedGroup), jetstream.PullMaxMessages(c.spec.Batch), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
-		return err
+		return false, err
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -98,7 +101,12 @@ func (c *Consumer) runBatches(ctx context.Context, cons jetstream.Consumer) erro
 			c.handleBatch(ctx, batch)
 		}
 	})
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-ended:
+		lost = true
+		cancel()
+	}
 	wg.Wait()
 	stop()
 	for {
@@ -106,7 +114,7 @@ func (c *Consumer) runBatches(ctx context.Context, cons jetstream.Consumer) erro
 		case m := <-queue:
 			_ = m.Nak()
 		default:
-			return nil
+			return lost, nil
 		}
 	}
 }

@@ -146,15 +146,39 @@ func (c *Consumer) config() jetstream.ConsumerConfig {
 }
 
 // Run consumes until ctx is cancelled. It creates or updates the durable consumer
-// first, so a service can start before the streams it reads have any messages.
+// first, so a service can start before the streams it reads have any messages, and
+// again whenever the server removes it (its store lost and rebuilt, an operator's
+// `nats consumer rm`): the client's delivery ends then, and without a consumer the
+// service would hear nothing more, while it stayed ready and no alert could see a
+// consumer that no longer exists.
 func (c *Consumer) Run(ctx context.Context) error {
-	var cons jetstream.Consumer
+	for {
+		cons := c.create(ctx)
+		if cons == nil {
+			return nil
+		}
+		var lost bool
+		var err error
+		if c.batch != nil {
+			lost, err = c.runBatches(ctx, cons)
+		} else {
+			lost, err = c.runEach(ctx, cons)
+		}
+		if err != nil || !lost {
+			return err
+		}
+		c.logger.WarnContext(ctx, "the consumer was removed from the server; creating it again", "stream", c.spec.Stream)
+	}
+}
+
+// create creates or updates the durable consumer, retrying until the server takes
+// it; nil once ctx is cancelled.
+func (c *Consumer) create(ctx context.Context) jetstream.Consumer {
 	wait := 250 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		var err error
-		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.spec.Stream, c.config())
+		cons, err := c.js.CreateOrUpdateConsumer(ctx, c.spec.Stream, c.config())
 		if err == nil {
-			break
+			return cons
 		}
 		// The stream may belong to a service that has not started yet: wait for it
 		// quietly, saying so once in a while.
@@ -168,14 +192,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		wait = min(wait*2, 5*time.Second)
 	}
-	if c.batch != nil {
-		return c.runBatches(ctx, cons)
-	}
+}
+
+// runEach hands messages to the handler, up to Workers at once, until ctx is
+// cancelled (false) or the client's delivery ends because the consumer is gone (true).
+func (c *Consumer) runEach(ctx context.Context, cons jetstream.Consumer) (lost bool, err error) {
 	workers := max(1, min(c.spec.Workers, c.spec.MaxAckPending))
 	slots := make(chan struct{}, workers)
 	var inFlight sync.WaitGroup
 	defer inFlight.Wait()
-	stop, err := c.consume(ctx, cons, func(m jetstream.Msg) {
+	stop, ended, err := c.consume(ctx, cons, func(m jetstream.Msg) {
 		if workers == 1 {
 			c.handle(ctx, m)
 			return
@@ -188,16 +214,21 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}()
 	}, jetstream.PullMaxMessages(max(c.spec.MaxAckPending, 1)))
 	if err != nil {
-		return err
+		return false, err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-ended:
+		lost = true
+	}
 	stop()
-	return nil
+	return lost, nil
 }
 
 // consume starts the client's delivery of messages to h and returns a function that
-// stops it: it drains what was delivered and waits for that, up to 5 s.
-func (c *Consumer) consume(ctx context.Context, cons jetstream.Consumer, h jetstream.MessageHandler, opts ...jetstream.PullConsumeOpt) (func(), error) {
+// stops it (it drains what was delivered and waits for that, up to 5 s), and a
+// channel closed when the delivery ends of itself: the server removed the consumer.
+func (c *Consumer) consume(ctx context.Context, cons jetstream.Consumer, h jetstream.MessageHandler, opts ...jetstream.PullConsumeOpt) (func(), <-chan struct{}, error) {
 	opts = append(opts, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			c.logger.DebugContext(ctx, "consume", "error", err)
@@ -205,7 +236,7 @@ func (c *Consumer) consume(ctx context.Context, cons jetstream.Consumer, h jetst
 	}))
 	cc, err := cons.Consume(h, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("consume %s: %w", c.spec.Durable, err)
+		return nil, nil, fmt.Errorf("consume %s: %w", c.spec.Durable, err)
 	}
 	return func() {
 		cc.Drain()
@@ -214,7 +245,7 @@ func (c *Consumer) consume(ctx context.Context, cons jetstream.Consumer, h jetst
 		case <-time.After(5 * time.Second):
 			cc.Stop()
 		}
-	}, nil
+	}, cc.Closed(), nil
 }
 
 // received is a delivered message, decoded.

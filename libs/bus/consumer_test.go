@@ -525,3 +525,53 @@ func TestUnavailableDependencyHoldsTheMessage(t *testing.T) {
 		t.Errorf("%d dead letters, want none", info.State.Msgs)
 	}
 }
+
+// TestAConsumerDeletedOnTheServerIsCreatedAgain: a durable consumer removed from the
+// server while its service runs (NATS's store lost and rebuilt, an operator's `nats
+// consumer rm`) left the service consuming nothing, for good: it stayed ready, logged
+// nothing above debug, and no alert could see a consumer that no longer exists (seen
+// on the local stack: notify-organisations removed, a new organisation's events never
+// reached notify). The consumer creates its durable again and resumes.
+func TestAConsumerDeletedOnTheServerIsCreatedAgain(t *testing.T) {
+	t.Parallel()
+	t.Run("one message at a time", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		var got effects
+		f.run(t, bus.ConsumerSpec{}, func(_ context.Context, e events.Envelope) error {
+			got.add(e.ID)
+			return nil
+		})
+		consumedAfterDeletion(t, f, &got)
+	})
+	t.Run("in batches", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		var got effects
+		f.runBatches(t, bus.ConsumerSpec{}, func(_ context.Context, es []events.Envelope) error {
+			for _, e := range es {
+				got.add(e.ID)
+			}
+			return nil
+		})
+		consumedAfterDeletion(t, f, &got)
+	})
+}
+
+// consumedAfterDeletion deletes the running consumer on the server between two
+// events, and waits for the second to be handled once.
+func consumedAfterDeletion(t *testing.T, f fixture, got *effects) {
+	t.Helper()
+	f.publish(t, bus.Message(testEvent("before")))
+	f.drained(t, testDurable)
+	if err := f.js.DeleteConsumer(context.Background(), testStream, testDurable); err != nil {
+		t.Fatal(err)
+	}
+	f.publish(t, bus.Message(testEvent("after")))
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if n := got.snapshot()["after"]; n != 1 {
+			return fmt.Errorf("the event published after the consumer was deleted was handled %d times", n)
+		}
+		return nil
+	})
+}
