@@ -10,6 +10,10 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 )
 
+// Spec is the consumer spec of a service's consumer constructor, its handler left
+// aside: Spec(Projection(nil)) in a list of specs.
+func Spec[H any](spec bus.ConsumerSpec, _ H) bus.ConsumerSpec { return spec }
+
 // releasedDurable is a durable consumer as the last release creates it.
 type releasedDurable struct {
 	Stream         string   `json:"stream"`

@@ -3,7 +3,6 @@ package events
 import (
 	"testing"
 
-	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -13,22 +12,6 @@ import (
 // testenv.ReleasedDurables).
 func TestDurablesKeepWhatTheReleaseReads(t *testing.T) {
 	t.Parallel()
-	var specs []bus.ConsumerSpec
-	{
-		s, _ := Review(nil)
-		specs = append(specs, s)
-	}
-	{
-		s, _ := Organisations(nil)
-		specs = append(specs, s)
-	}
-	{
-		s, _ := Fund(nil)
-		specs = append(specs, s)
-	}
-	{
-		s, _ := Portal(nil)
-		specs = append(specs, s)
-	}
-	testenv.ReleasedDurables(t, "testdata/released-durables.json", "../../../../../deploy/README.md", specs...)
+	testenv.ReleasedDurables(t, "testdata/released-durables.json", "../../../../../deploy/README.md",
+		testenv.Spec(Review(nil)), testenv.Spec(Organisations(nil)), testenv.Spec(Fund(nil)), testenv.Spec(Portal(nil)))
 }

@@ -3,7 +3,6 @@ package events
 import (
 	"testing"
 
-	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -13,14 +12,6 @@ import (
 // testenv.ReleasedDurables).
 func TestDurablesKeepWhatTheReleaseReads(t *testing.T) {
 	t.Parallel()
-	var specs []bus.ConsumerSpec
-	{
-		s, _ := Projection(nil)
-		specs = append(specs, s)
-	}
-	{
-		s, _ := SubmissionReceived(nil)
-		specs = append(specs, s)
-	}
-	testenv.ReleasedDurables(t, "testdata/released-durables.json", "../../../../../deploy/README.md", specs...)
+	testenv.ReleasedDurables(t, "testdata/released-durables.json", "../../../../../deploy/README.md",
+		testenv.Spec(Projection(nil)), testenv.Spec(SubmissionReceived(nil)))
 }
