@@ -157,6 +157,32 @@ func firstFiring(t *testing.T, name, load string, minutes int) int {
 	return -1
 }
 
+// faultCase is a load of series, the fault in it beginning at minute 10, and the
+// minutes after that by which the alert must fire (within; -1: never), over minutes.
+type faultCase struct {
+	name    string
+	load    string
+	within  int
+	minutes int
+}
+
+// firesOnItsFault runs alert over each case: it fires by the case's minute on a
+// fault, and never on a healthy load (healthy says of such a load what it fired on).
+func firesOnItsFault(t *testing.T, alert, healthy string, cases []faultCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := firstFiring(t, alert, c.load, c.minutes)
+			switch {
+			case c.within < 0 && got >= 0:
+				t.Errorf("fired at minute %d %s", got, healthy)
+			case c.within >= 0 && (got < 0 || got > 10+c.within):
+				t.Errorf("fired at minute %d; want by minute %d (the fault began at minute 10)", got, 10+c.within)
+			}
+		})
+	}
+}
+
 // TestOutboxAlertFiresOnABacklogThatNeverDrains: the suite stores a few events an
 // hour, and its relay publishes each within moments, so a healthy service's outbox
 // reads 0 at nearly every scrape. A relay that NATS refuses (credentials,
@@ -166,28 +192,13 @@ func firstFiring(t *testing.T, name, load string, minutes int) int {
 // fund) kept it silent for ever.
 func TestOutboxAlertFiresOnABacklogThatNeverDrains(t *testing.T) {
 	const series = `tc_outbox_pending_events{namespace="technician-commitment", job="signatory", instance="10.0.1.7:9090", pod="signatory-7d9f-abcde"} `
-	cases := []struct {
-		name    string
-		load    string
-		within  int // minutes after the fault began by which it must fire; -1: never
-		minutes int
-	}{
+	cases := []faultCase{
 		{"one event stuck for good (a quiet hour)", series + "0x10 1x240", 40, 250},
 		{"a backlog that grows now and then, never drains", series + "0x10 1x30 2x30 3x180", 40, 250},
 		{"a busy hour: the relay publishes each event within moments", series + "0 1 0 0 2 0 1 0 0 0 1 0 0 3 0 0 1 0 0 0 1 0 0 0 0 2 0 0 1 0 0 1 0 0 0 0 1 0 2 0 0 0 1 0 0 0 0 1 0 0 0 0 2 0 0 0 0 1 0 0 0", -1, 60},
 		{"NATS back after ten minutes: the backlog drains", series + "0x10 1 2 2 3 3 4 4 4 5 5 0x60", -1, 80},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got := firstFiring(t, "TCOutboxBacklogGrowing", c.load, c.minutes)
-			switch {
-			case c.within < 0 && got >= 0:
-				t.Errorf("fired at minute %d on a healthy outbox", got)
-			case c.within >= 0 && (got < 0 || got > 10+c.within):
-				t.Errorf("fired at minute %d; want by minute %d (the fault began at minute 10)", got, 10+c.within)
-			}
-		})
-	}
+	firesOnItsFault(t, "TCOutboxBacklogGrowing", "on a healthy outbox", cases)
 }
 
 // TestConsumerAlertFiresOnAConsumerThatTakesNothing: the suite's streams carry a few
@@ -208,29 +219,14 @@ func TestConsumerAlertFiresOnAConsumerThatTakesNothing(t *testing.T) {
 	delivered := func(consumer, values string) string {
 		return exporter("jetstream_consumer_delivered_stream_seq", consumer, values)
 	}
-	cases := []struct {
-		name    string
-		load    string
-		within  int // minutes after minute 10 by which it must fire; -1: never
-		minutes int
-	}{
+	cases := []faultCase{
 		{"three announcements that notify never takes", pending("notify-organisations", "0x10 1x20 2x30 3x200") + delivered("notify-organisations", "40x260"), 40, 260},
 		{"a thousand behind, growing, nothing taken", pending("notify-organisations", "0x10 0+20x240") + delivered("notify-organisations", "40x250"), 40, 250},
 		{"a quiet consumer that takes what comes", pending("notify-organisations", "0x10 1 0x30 1 0x30 2 0x60") + delivered("notify-organisations", "40x11 41x31 42x31 44x60"), -1, 130},
 		{"a rebuild catching up: pending falls, delivered climbs", pending("fund-signatories-v2", "0x10 3000-50x60 0x30") + delivered("fund-signatories-v2", "0x10 0+50x60 3000x30"), -1, 100},
 		{"the retired fund-signatories, read by nobody", pending("fund-signatories", "5+0x10 5+1x240") + delivered("fund-signatories", "200x250"), -1, 250},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got := firstFiring(t, "TCConsumerLagGrowing", c.load, c.minutes)
-			switch {
-			case c.within < 0 && got >= 0:
-				t.Errorf("fired at minute %d on a consumer that needs nobody", got)
-			case c.within >= 0 && (got < 0 || got > 10+c.within):
-				t.Errorf("fired at minute %d; want by minute %d (the fault began at minute 10)", got, 10+c.within)
-			}
-		})
-	}
+	firesOnItsFault(t, "TCConsumerLagGrowing", "on a consumer that needs nobody", cases)
 }
 
 // TestRemindersAlertFiresWhenDueRemindersAreNotSent: notify's sweep sends each
@@ -241,27 +237,12 @@ func TestConsumerAlertFiresOnAConsumerThatTakesNothing(t *testing.T) {
 // showed it; no alert did, and the email alerts see only sends that were tried.
 func TestRemindersAlertFiresWhenDueRemindersAreNotSent(t *testing.T) {
 	const series = `tc_notify_reminders_due{namespace="technician-commitment", job="notify", instance="10.0.2.4:9090", pod="notify-5c8d-fghij"} `
-	cases := []struct {
-		name    string
-		load    string
-		within  int // minutes after minute 10 by which it must fire; -1: never
-		minutes int
-	}{
+	cases := []faultCase{
 		{"the sweep stopped: reminders stay due", series + "0x10 3x60 5x120", 45, 200},
 		{"midnight: the day's reminders, sent within the minute", series + "0x10 12 0x60 4 0x60", -1, 140},
 		{"after a long outage: a backlog the sweep works through", series + "0x10 500 500 500 320 80 0x60", -1, 80},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got := firstFiring(t, "TCRemindersNotSent", c.load, c.minutes)
-			switch {
-			case c.within < 0 && got >= 0:
-				t.Errorf("fired at minute %d while the sweep kept up", got)
-			case c.within >= 0 && (got < 0 || got > 10+c.within):
-				t.Errorf("fired at minute %d; want by minute %d (the fault began at minute 10)", got, 10+c.within)
-			}
-		})
-	}
+	firesOnItsFault(t, "TCRemindersNotSent", "while the sweep kept up", cases)
 }
 
 // TestEmailAlertsFireWhenTheRelayIsDown: with the relay down, one email (a sign-in
