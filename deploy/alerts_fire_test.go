@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,11 +97,26 @@ func loadSeries(t *testing.T, load string) *scraped {
 	return s
 }
 
-// firstFiring runs prod's alert name, every minute for the given minutes, over the
-// series loaded from load (promqltest's load syntax, at a 1m step from time 0, as
-// Prometheus would have scraped them), and returns the minute at which it first
-// fires, honouring its `for:`; -1 when it never does.
+// firstFiring is the minute at which prod's alert name first fires over the series
+// loaded from load, over the given minutes (firing); -1 when it never does.
 func firstFiring(t *testing.T, name, load string, minutes int) int {
+	t.Helper()
+	for m, on := range firing(t, name, load, minutes) {
+		if on {
+			return m
+		}
+	}
+	return -1
+}
+
+// firing runs prod's alert name every minute for the given minutes over the series
+// loaded from load (promqltest's load syntax, at a 1m step from time 0, as Prometheus
+// would have scraped them), and says at each minute whether it fires, as
+// Prometheus's rule manager decides: an alert of a label set is pending from the
+// first evaluation that returns it and fires once it has been returned for `for:`;
+// at an evaluation that does not return it, a firing alert keeps firing while it was
+// last returned less than `keep_firing_for` ago, and is otherwise forgotten.
+func firing(t *testing.T, name, load string, minutes int) []bool {
 	t.Helper()
 	var rule *alertRule
 	for _, r := range alertRules(t, render(t, "prod")) {
@@ -112,19 +128,25 @@ func firstFiring(t *testing.T, name, load string, minutes int) int {
 	if rule == nil {
 		t.Fatalf("prod has no alert %s", name)
 	}
-	var hold time.Duration
-	if rule.For != "" {
-		var err error
-		if hold, err = time.ParseDuration(rule.For); err != nil {
-			t.Fatalf("%s: for: %v", name, err)
+	duration := func(field, v string) time.Duration {
+		if v == "" {
+			return 0
 		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", name, field, err)
+		}
+		return d
 	}
+	hold, keep := duration("for", rule.For), duration("keep_firing_for", rule.KeepFiring)
 	series := loadSeries(t, load)
 	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
-	// As Prometheus's rule manager: an alert of a label set is pending from the first
-	// evaluation that returns it, fires once it has been returned for `for:`, and is
-	// forgotten at the first evaluation that does not.
-	since := map[string]int{}
+	type state struct {
+		since, last int
+		firing      bool
+	}
+	held := map[string]state{}
+	out := make([]bool, minutes+1)
 	for m := 0; m <= minutes; m++ {
 		q, err := engine.NewInstantQuery(context.Background(), series, nil, rule.Expr, time.Unix(0, 0).Add(time.Duration(m)*time.Minute))
 		if err != nil {
@@ -138,23 +160,29 @@ func firstFiring(t *testing.T, name, load string, minutes int) int {
 		if err != nil {
 			t.Fatalf("%s at %dm: %v", name, m, err)
 		}
-		now := map[string]int{}
+		now := map[string]state{}
 		for _, s := range vec {
 			key := s.Metric.String()
-			first, ok := since[key]
+			st, ok := held[key]
 			if !ok {
-				first = m
+				st = state{since: m}
 			}
-			now[key] = first
-			if time.Duration(m-first)*time.Minute >= hold {
-				q.Close()
-				return m
-			}
+			st.last = m
+			st.firing = st.firing || time.Duration(m-st.since)*time.Minute >= hold
+			now[key] = st
 		}
 		q.Close()
-		since = now
+		for key, st := range held {
+			if _, returned := now[key]; !returned && st.firing && time.Duration(m-st.last)*time.Minute < keep {
+				now[key] = st
+			}
+		}
+		for _, st := range now {
+			out[m] = out[m] || st.firing
+		}
+		held = now
 	}
-	return -1
+	return out
 }
 
 // faultCase is a load of series, the fault in it beginning at minute 10, and the
@@ -281,6 +309,16 @@ func TestEmailAlertsFireWhenTheRelayIsDown(t *testing.T) {
 				t.Errorf("fired at minute %d; want between minutes %d and %d", got, c.from, c.by)
 			}
 		})
+	}
+	// Once it fires, TCEmailSendsFailing says so until the email is given up: between
+	// retries 16 and 32 minutes apart its 15-minute window holds no send at all, and
+	// the alert resolved at minute 39 and fired again at 55, telling the on-call the
+	// relay was back while it was still down.
+	sending := firing(t, "TCEmailSendsFailing", down, 119)
+	if first := slices.Index(sending, true); first >= 0 {
+		if gap := slices.Index(sending[first:72], false); gap >= 0 {
+			t.Errorf("TCEmailSendsFailing fired at minute %d and resolved at minute %d, with the relay still down", first, first+gap)
+		}
 	}
 }
 
