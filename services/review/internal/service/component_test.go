@@ -117,11 +117,13 @@ func complete(action string) map[string]any {
 	}
 }
 
-// drafted drafts org's submission once the service knows org's open obligation.
+// drafted drafts org's submission once the service knows org's open obligation. The
+// deadline is generous: on a loaded 2-core machine (CI with other builds beside it)
+// the events' projection once took over 10 s to take an organisation in.
 func (h *harness) drafted(org string, body map[string]any) string {
 	h.t.Helper()
 	var id string
-	testenv.Eventually(h.t, 10*time.Second, func() error {
+	testenv.Eventually(h.t, 30*time.Second, func() error {
 		r := h.Do("POST", "/v1/submissions", h.Token(auth.RoleLead, org), body)
 		if r.Status != http.StatusCreated {
 			return fmt.Errorf("draft: %d %s", r.Status, r.Body)
@@ -149,7 +151,7 @@ func (h *harness) register(member map[string]any, headers ...string) testenv.Res
 	h.t.Helper()
 	h.signatory(member["organisation_id"].(string))
 	var r testenv.Response
-	testenv.Eventually(h.t, 10*time.Second, func() error {
+	testenv.Eventually(h.t, 30*time.Second, func() error {
 		if r = h.Do("POST", "/v1/reviewers", h.ops, member, headers...); r.Status != http.StatusCreated {
 			return fmt.Errorf("registering %v: %d %s", member["reviewer_id"], r.Status, r.Body)
 		}
