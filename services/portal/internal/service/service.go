@@ -202,6 +202,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if s.Drafts, err = reviewdrafts.New(ctx, s.DB, s.Clock); err != nil {
 		return fail(err)
 	}
+	// The consumers count their redeliveries and dead letters as the services' do, on
+	// the same series: the dashboard reads them for the portal's job too.
+	consumerMetrics, err := bus.NewMetrics(tel.Registry)
+	if err != nil {
+		return fail(err)
+	}
 	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){signin.LeadsConsumer, signin.ReviewersConsumer, forgetErased(s.DB, js, s.Tokens),
 		// A closed round takes no review: the reviewers' saved copies go with it.
 		func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
@@ -217,6 +223,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		if err != nil {
 			return fail(err)
 		}
+		c.Observe(consumerMetrics)
 		s.consumers = append(s.consumers, c)
 	}
 	s.requester, err = signin.NewRequester(signin.RequesterDeps{People: s.People, Links: s.Links, JS: js, PublicURL: cfg.Portal.PublicURL, LogKey: logKey,

@@ -41,6 +41,7 @@ type portal struct {
 	svc   *Service
 	env   *testenv.Env
 	url   string
+	admin string // the admin listener: health, readiness, metrics
 	clock *clock.Fake
 	logs  *testenv.Log
 }
@@ -115,7 +116,7 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	}
 	p.svc = svc
 	c := env.Serve(tb, svc.Serve, cleanup)
-	p.url = c.URL
+	p.url, p.admin = c.URL, c.AdminURL
 	for _, s := range []bus.StreamSpec{{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}},
 		{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}} {
 		if _, err := bus.EnsureStream(context.Background(), env.JS, s); err != nil {
