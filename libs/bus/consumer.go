@@ -229,10 +229,9 @@ func (c *Consumer) runEach(ctx context.Context, cons jetstream.Consumer) (lost b
 // stops it (it drains what was delivered and waits for that, up to 5 s), and a
 // channel closed when the delivery ends of itself: the server removed the consumer.
 func (c *Consumer) consume(ctx context.Context, cons jetstream.Consumer, h jetstream.MessageHandler, opts ...jetstream.PullConsumeOpt) (func(), <-chan struct{}, error) {
+	warned := &warnings{every: consumeWarnEvery}
 	opts = append(opts, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-			c.logger.DebugContext(ctx, "consume", "error", err)
-		}
+		c.consumeFailed(ctx, warned, err)
 	}))
 	cc, err := cons.Consume(h, opts...)
 	if err != nil {
@@ -246,6 +245,64 @@ func (c *Consumer) consume(ctx context.Context, cons jetstream.Consumer, h jetst
 			cc.Stop()
 		}
 	}, cc.Closed(), nil
+}
+
+// consumeWarnEvery is how often one error of the client's delivery is logged at warn
+// while it lasts: each fetch that fails reports it again.
+const consumeWarnEvery = time.Minute
+
+// consumeFailed logs an error of the client's delivery. A consumer the server removed
+// is Run's to report (it creates it again), a consumer leader that moved and a batch
+// consumer's pin handed to another replica are the server's ordinary business, and
+// errors while stopping are expected: those stay at debug. Any other means the
+// consumer may be reading nothing while its service looks ready (a fetch NATS refuses
+// for permissions is answered by nothing at all, which the client reports as missed
+// heartbeats; an idle consumer gets heartbeats, so it logs nothing), so it is a
+// warning, once a minute for each distinct error so that a lasting fault does not
+// flood the log.
+func (c *Consumer) consumeFailed(ctx context.Context, warned *warnings, err error) {
+	if ctx.Err() != nil || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerLeadershipChanged) ||
+		errors.Is(err, jetstream.ErrPinIDMismatch) || !warned.due(err.Error(), time.Now()) {
+		c.logger.DebugContext(ctx, "consume", "error", err)
+		return
+	}
+	args := []any{"stream", c.spec.Stream, "error", err}
+	if errors.Is(err, jetstream.ErrNoHeartbeat) {
+		// The server's answer, if it gave one, went to the connection: a refusal
+		// ("Permissions Violation for Publish to $JS.API.CONSUMER.MSG.NEXT...") says
+		// what to fix.
+		if last := c.js.Conn().LastError(); last != nil {
+			args = append(args, "nats_last_error", last.Error())
+		}
+	}
+	c.logger.WarnContext(ctx, "the consumer cannot fetch messages; retrying", args...)
+}
+
+// warnings remembers when each distinct error was last logged at warn.
+type warnings struct {
+	every time.Duration
+	mu    sync.Mutex
+	last  map[string]time.Time
+}
+
+// due reports whether the error keyed key is to be logged at warn now, and if so
+// notes that it is.
+func (w *warnings) due(key string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, at := range w.last {
+		if now.Sub(at) >= w.every {
+			delete(w.last, k) // so that the map holds only the last minute's errors
+		}
+	}
+	if _, recent := w.last[key]; recent {
+		return false
+	}
+	if w.last == nil {
+		w.last = map[string]time.Time{}
+	}
+	w.last[key] = now
+	return true
 }
 
 // received is a delivered message, decoded.
