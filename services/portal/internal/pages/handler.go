@@ -25,6 +25,7 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/deadletter"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/ratelimit"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
@@ -58,11 +59,19 @@ type Handler struct {
 	// outcomes seals the outcomes of actions for the pages they redirect to.
 	outcomes cipher.AEAD
 	holdings func(context.Context, string) ([]personal.Record, error)
+	letters  PortalLetters
 	metrics  *httpMetrics
 }
 
 // Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is
 // plugged in: /signin/ops then says it is not available.
+// PortalLetters is the portal's view of the dead-letter stream: the letters its own
+// consumers gave up on (a deadletter.Box over them).
+type PortalLetters interface {
+	List(ctx context.Context, after uint64, limit int) (deadletter.Page, error)
+	Replay(ctx context.Context, seq uint64) (deadletter.Letter, error)
+}
+
 type Deps struct {
 	People    *signin.People
 	Sessions  *signin.Sessions
@@ -91,6 +100,9 @@ type Deps struct {
 	Holdings func(ctx context.Context, email string) ([]personal.Record, error)
 	// Metrics is where the pages count their requests (nil: not counted).
 	Metrics prometheus.Registerer
+	// Letters are the portal's own consumers' dead letters (deadletter.Box), which the
+	// console lists and replays beside the services'; nil shows none.
+	Letters PortalLetters
 	// OutcomeKey (32 bytes) seals the outcomes of actions for the pages they
 	// redirect to (see keepOutcome). Every replica has the same.
 	OutcomeKey []byte
@@ -120,7 +132,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
 		clients: d.Clients, tokens: d.Tokens, drafts: d.Drafts, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
-		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics, outcomes: outcomes}, nil
+		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics, outcomes: outcomes, letters: d.Letters}, nil
 }
 
 // show renders a page for the visitor of r.

@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
@@ -297,6 +299,19 @@ func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *
 				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
 		}
 	}
+	// The portal's own consumers (its people, reviewers' saved copies, erasures) give
+	// up on messages too: the alert reads the whole stream, so the page lists them.
+	if h.letters != nil {
+		page, err := h.letters.List(r.Context(), 0, 200)
+		if err != nil {
+			h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", portalLetters, "error", err)
+			data.Unavailable = append(data.Unavailable, opsHumanise(portalLetters))
+		}
+		for _, l := range page.Items {
+			data.Letters = append(data.Letters, opsDeadLetterRow{Service: portalLetters, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
+				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
+		}
+	}
 	data.Replayed = opsReplayedNotice(r.URL.Query().Get("replayed"))
 	h.show(w, r, status, "ops_deadletters", "Dead letters", errs, data)
 }
@@ -306,11 +321,16 @@ func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *
 func (h *Handler) opsReplay(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	svc := r.PathValue("service")
 	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
-	if err != nil || !slices.Contains(clients.ServiceNames, svc) {
+	ours := svc == portalLetters && h.letters != nil
+	if err != nil || !(ours || slices.Contains(clients.ServiceNames, svc)) {
 		h.notFound(w, r)
 		return
 	}
-	_, err = h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps}).Replay(r.Context(), svc, seq)
+	if ours {
+		err = h.replayOwn(r.Context(), seq)
+	} else {
+		_, err = h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps}).Replay(r.Context(), svc, seq)
+	}
 	var p *clients.Problem
 	switch {
 	case err == nil:
@@ -329,4 +349,26 @@ func (h *Handler) opsReplay(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	default:
 		h.fail(w, r, err)
 	}
+}
+
+// portalLetters names the portal's own dead letters on the console's page and in
+// their replay's address, beside the services'.
+const portalLetters = "portal"
+
+// replayOwn replays one of the portal's own dead letters, its refusal said as a
+// service's would be (a Problem with its status), so that the page says it alike.
+func (h *Handler) replayOwn(ctx context.Context, seq uint64) error {
+	_, err := h.letters.Replay(ctx, seq)
+	e, ok := apperr.As(err)
+	if !ok {
+		return err
+	}
+	status := http.StatusServiceUnavailable
+	switch e.Code {
+	case apperr.NotFound:
+		status = http.StatusNotFound
+	case apperr.Conflict:
+		status = http.StatusConflict
+	}
+	return &clients.Problem{Status: status, Detail: e.Message}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/net/html"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
 // opsDeadLetters makes two dead letters for the signatory's submission consumer: a
@@ -307,5 +309,44 @@ func TestOpsRemindersArePaged(t *testing.T) {
 	}
 	if r := s.p.do("GET", "/ops/email/reminders?cursor=not-a-cursor", ops, nil); r.status != http.StatusBadRequest {
 		t.Errorf("a made-up page of reminders = %d, want 400", r.status)
+	}
+}
+
+// The portal's own consumers give up on messages too (its people, reviewers' saved
+// copies, erasures), and TCDeadLetters, which reads the whole stream, fires for
+// them: the console lists them beside the services' and offers their replay. It
+// listed the four services' alone, so the on-call found nothing to act on.
+func TestOpsSeesAndReplaysThePortalsOwnDeadLetters(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	// An announcement no consumer can read: no event envelope, no JSON.
+	msg := nats.NewMsg(events.SubjectOrganisationAnnounced)
+	msg.Data = []byte("not an event")
+	if _, err := s.env.JS.PublishMsg(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	portalRows := func(body string) []*html.Node {
+		return find(parse(t, body), func(n *html.Node) bool {
+			return n.Data == "form" && strings.HasPrefix(attr(n, "action"), "/ops/dead-letters/portal/")
+		})
+	}
+	var action string
+	testenv.Eventually(t, 20*time.Second, func() error {
+		page := opsMustStatus(t, s.p.do("GET", "/ops/dead-letters", ops, nil), http.StatusOK, "the dead letters")
+		rows := portalRows(page.body)
+		if len(rows) != 1 || !strings.Contains(page.body, signin.DurableLeads) {
+			return fmt.Errorf("the console lists %d of the portal's dead letters, want the announcement its leads' consumer gave up on", len(rows))
+		}
+		action = attr(rows[0], "action")
+		return nil
+	})
+	r := opsMustStatus(t, s.p.do("POST", action, ops, nil), http.StatusConflict, "replaying the portal's letter")
+	if msg := text(find(parse(t, r.body), func(n *html.Node) bool { return attr(n, "class") == "error-summary" })[0]); !strings.Contains(msg, "was not replayed") ||
+		!strings.Contains(msg, "not an event") {
+		t.Errorf("the portal's letter, replayed, reads %q; want it not replayed, saying why", msg)
+	}
+	if n := len(portalRows(r.body)); n != 1 {
+		t.Errorf("after its failed replay the console lists %d of the portal's letters, want it still there", n)
 	}
 }

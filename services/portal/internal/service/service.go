@@ -22,6 +22,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/deadletter"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
@@ -226,6 +227,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		c.Observe(consumerMetrics)
 		s.consumers = append(s.consumers, c)
 	}
+	// The console lists and replays the letters its consumers give up on, beside the
+	// services'.
+	letters, err := deadletter.New(js, s.consumers)
+	if err != nil {
+		return fail(err)
+	}
 	s.requester, err = signin.NewRequester(signin.RequesterDeps{People: s.People, Links: s.Links, JS: js, PublicURL: cfg.Portal.PublicURL, LogKey: logKey,
 		Clock: s.Clock, Logger: s.Logger, PerAddress: cfg.Portal.SigninPerAddress, PerClient: cfg.Portal.SigninPerClient})
 	if err != nil {
@@ -252,7 +259,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
 		Clients: cl, Tokens: s.Tokens, Drafts: s.Drafts, Staff: staff, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
 		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB), Metrics: tel.Registry,
-		OutcomeKey: outcomeKey})
+		OutcomeKey: outcomeKey, Letters: letters})
 	if err != nil {
 		return fail(err)
 	}
