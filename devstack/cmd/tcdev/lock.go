@@ -31,7 +31,7 @@ func lockData(dataDir, what string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dataDir, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil { // #nosec G115 -- a file descriptor
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		held, _ := io.ReadAll(f) // who holds it wrote their name in it
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -47,7 +47,7 @@ func lockData(dataDir, what string) (unlock func(), err error) {
 	_, _ = f.WriteAt([]byte(what+" (process "+strconv.Itoa(os.Getpid())+")\n"), 0)
 	return func() {
 		_ = f.Truncate(0)
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) // #nosec G115 -- a file descriptor
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		_ = f.Close()
 	}, nil
 }

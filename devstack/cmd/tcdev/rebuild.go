@@ -51,7 +51,7 @@ func runRebuild(ctx context.Context, args []string) error {
 		err = cmd.Run()
 		_ = out.Close()
 		if err != nil {
-			log, _ := os.ReadFile(out.Name()) // #nosec G304 -- the file made above
+			log, _ := os.ReadFile(out.Name())
 			_ = os.Remove(out.Name())
 			return fmt.Errorf("rebuild %s: %w\n%s", name, err, log)
 		}
