@@ -224,7 +224,7 @@ func TestServiceNATSUsersMayMakeTheirCodesJetStreamRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := int(letters.CachedInfo().State.Msgs) // #nosec G115 -- a handful
+			want := int(letters.CachedInfo().State.Msgs)
 			if want == 0 {
 				t.Fatalf("%s holds no message to dead-letter", u.letters)
 			}

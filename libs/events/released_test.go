@@ -37,7 +37,7 @@ func TestReleasedEventsDecode(t *testing.T) {
 		typ := strings.TrimSuffix(filepath.Base(file), ".json")
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
-			released, err := os.ReadFile(file) // #nosec G304 -- the test's own fixtures
+			released, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -57,7 +57,7 @@ func TestBackupRestoreRebuildDrill(t *testing.T) {
 	url := func(svc string) string { return "http://" + addr(portOf(svc), st.offset) }
 	tcdev := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command(filepath.Join(bin, "tcdev"), args...).CombinedOutput() // #nosec G204 -- the binary built above
+		out, err := exec.Command(filepath.Join(bin, "tcdev"), args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("tcdev %s: %v\n%s", strings.Join(args, " "), err, out)
 		}

@@ -215,7 +215,7 @@ func TestErasureAcrossTheSuite(t *testing.T) {
 		return nil
 	})
 	st.stop()
-	rebuilt, err := exec.Command(filepath.Join(bin, "tcdev"), "rebuild", "-data", data, "-bin", bin, "-port-offset", strconv.Itoa(st.offset)).CombinedOutput() // #nosec G204 -- the binary built above
+	rebuilt, err := exec.Command(filepath.Join(bin, "tcdev"), "rebuild", "-data", data, "-bin", bin, "-port-offset", strconv.Itoa(st.offset)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("rebuild: %v\n%s", err, rebuilt)
 	}
