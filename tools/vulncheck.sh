@@ -7,6 +7,9 @@
 # a second where analysing the module's source takes minutes.
 #
 #   tools/vulncheck.sh BIN_DIR BINARY_OR_MODULE_DIR
+#
+# With VULNCHECK_REACHED set to a file, each finding reached is appended to it, one id a
+# line: make vulncheck fails on an accepted line that no binary reaches any more.
 set -euo pipefail
 bin=$1 target=$2
 accepted="$(cd "$(dirname "$0")" && pwd)/vulncheck-accepted.txt"
@@ -23,6 +26,9 @@ fi
 # whose trace stops at a package or module is only imported or required.
 reached=$("$bin/gojq" -r 'select(.finding != null and (.finding.trace[0].function // "") != "") | .finding.osv' "$out" | sort -u)
 status=0
+if [ -n "${VULNCHECK_REACHED:-}" ] && [ -n "$reached" ]; then
+  printf '%s\n' $reached >> "$VULNCHECK_REACHED"
+fi
 for id in $reached; do
   if grep -q "^$id " "$accepted"; then
     echo "  $id reached, accepted: $(grep "^$id " "$accepted" | cut -d' ' -f2-)"
