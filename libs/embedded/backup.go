@@ -174,7 +174,7 @@ func exists(path string) bool {
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src) // #nosec G304 -- a path the operator named
+	in, err := os.Open(src) // #nosec G304 -- in the backup or data directory the operator named (Restore keeps the manifest's names inside it)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
@@ -182,7 +182,7 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode) // #nosec G304 -- a path the operator named
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode) // #nosec G304 -- in the backup or data directory the operator named (Restore keeps the manifest's names inside it)
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
