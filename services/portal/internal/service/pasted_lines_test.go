@@ -30,3 +30,48 @@ func TestAnActionsLinesShowInThePlan(t *testing.T) {
 		t.Errorf("the editor's plan shows the action as %q, its lines run together", got)
 	}
 }
+
+// What a lead pastes into an action is kept whole, and the page says the limit
+// before it is reached. The text areas once had a maxlength, which the browser
+// applies by cutting a paste short without a word, and counts in UTF-16 units, so an
+// action with emoji lost its end well within the 4,000 characters the service takes,
+// and one pasted over the limit was saved cut, never told.
+func TestAPastedActionIsKeptWholeOrRefusedSayingSo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	s := startStack(t, true)
+	org := onboardOn(t, s.p, s.sig, "University of Long Pastes", "lead@pastes.example.ac.uk", time.Now().AddDate(0, -13, 0))
+	lead := s.p.signIn("lead@pastes.example.ac.uk")
+	e := startDraft(t, s, org, lead)
+
+	b := newBrowser(t)
+	b.SetCookie(s.p.url, lead)
+	b.Open(s.p.url + e.items() + "/new?draft=" + e.draft)
+	emoji := strings.Repeat("🔬 ", 1500) + "end" // 3,003 characters, 4,503 UTF-16 units
+	b.Fill("Action", emoji)
+	if got := b.Value(browsertest.Label("Action")); got != emoji {
+		t.Errorf("an action of 3,003 characters with emoji was cut to %d characters", len([]rune(got)))
+	}
+	long := strings.Repeat("x", 4100)
+	b.Fill("Success measure", long)
+	b.Fill("Theme", "Visibility")
+	b.Fill("Owner", "Head of Technical Services")
+	b.Fill("Day", "31")
+	b.Fill("Month", "7")
+	b.Fill("Year", "2027")
+	b.Click(browsertest.Role("button", "Save action"))
+	if msg := b.Text(browsertest.CSS("main")); !strings.Contains(msg, "Success measure must be 4,000 characters or fewer") {
+		t.Errorf("a success measure of 4,100 characters was not refused saying so: the page is %q", b.Title())
+	}
+	if got := b.Value(browsertest.Label("Success measure")); got != long {
+		t.Errorf("the success measure refused was shown back as %d characters, not the 4,100 typed", len(got))
+	}
+	if got := b.Value(browsertest.Label("Action")); got != emoji {
+		t.Errorf("the action was shown back as %d characters, not the 3,003 typed", len([]rune(got)))
+	}
+	if hint := b.Text(browsertest.CSS("#field-action-hint")); !strings.Contains(hint, "4,000 characters") {
+		t.Errorf("the action's hint reads %q, not its limit", hint)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -162,8 +163,11 @@ func errorBeside(t *testing.T, r response, field, words string) {
 	if v, _ := attrOK(inputs[0], "aria-invalid"); v != "true" {
 		t.Errorf("%s is not aria-invalid", id)
 	}
-	// A fieldset of radios is described by its message; a text area itself is.
-	described := find(doc, func(n *html.Node) bool { return attr(n, "aria-describedby") == id+"-error" })
+	// A fieldset of radios is described by its message; a text area itself is (and
+	// by its hint, which says its limit).
+	described := find(doc, func(n *html.Node) bool {
+		return slices.Contains(strings.Fields(attr(n, "aria-describedby")), id+"-error")
+	})
 	if len(described) != 1 {
 		t.Errorf("nothing is described by the message of %s", id)
 	}
