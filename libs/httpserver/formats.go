@@ -158,13 +158,13 @@ func checkHumanText(s string, multiline bool) error {
 		case r == '\n' || r == '\r' || (!multiline && (r == lineSeparator || r == paragraphSeparator)):
 			return errors.New("must be a single line, without line breaks")
 		case r == lineSeparator || r == paragraphSeparator:
-			return fmt.Errorf("must not contain a Unicode line or paragraph separator (U+%04X), which may have come with text pasted from elsewhere: start a new line instead", r)
+			return fmt.Errorf("must not contain a Unicode line or paragraph separator (U+%04X), which may have come with text pasted from elsewhere: it is %s; start a new line there instead", r, placeOf(s, i))
 		case unicode.IsControl(r):
-			return fmt.Errorf("must not contain control characters (found U+%04X)", r)
+			return fmt.Errorf("must not contain control characters: it holds %s (U+%04X) %s; %s", controlName(r), r, placeOf(s, i), controlFix(r, multiline))
 		case r == zeroWidthJoiner && joinsEmoji(prev, s[i+len(string(r)):]):
 			// 👩‍🔬: an emoji sequence, which shows as one picture.
 		case isInvisible(r):
-			return fmt.Errorf("must not contain invisible or direction-changing characters: it holds %s (U+%04X), which may have come with text pasted from elsewhere; delete it and type the text around it again", invisibleName(r), r)
+			return fmt.Errorf("must not contain invisible or direction-changing characters: it holds %s (U+%04X) %s, which may have come with text pasted from elsewhere; delete it and type the text around it again", invisibleName(r), r, placeOf(s, i))
 		}
 		visible = visible || shows(r)
 		prev = r
@@ -176,6 +176,47 @@ func checkHumanText(s string, multiline bool) error {
 }
 
 const lineSeparator, paragraphSeparator = 0x2028, 0x2029
+
+// placeOf says where in s the character at byte i is, as a person counts (line
+// by line, in characters, not bytes): a character they may not see, somewhere in a
+// narrative of 20,000 characters, left them nothing to look for when only its code
+// was named. It says where by number, not by the words around it, which could be a
+// person's name: refusals are logged, and logs carry no names.
+func placeOf(s string, i int) string {
+	before := strings.ReplaceAll(s[:i], "\r\n", "\n")
+	lines := strings.Count(before, "\n") + strings.Count(before, "\r")
+	col := utf8.RuneCountInString(before[strings.LastIndexAny(before, "\r\n")+1:]) + 1
+	if lines == 0 && !strings.ContainsAny(s[i:], "\r\n") {
+		return fmt.Sprintf("as character %d", col)
+	}
+	return fmt.Sprintf("as character %d of line %d", col, lines+1)
+}
+
+// controlName is how a control character reads in a message: those text pasted
+// from a word processor brings by their names, and any other as what it is.
+func controlName(r rune) string {
+	switch r {
+	case '\t':
+		return "a tab"
+	case '\v':
+		return "a line break from Word"
+	case '\f':
+		return "a page break"
+	}
+	return "a control character"
+}
+
+// controlFix says what to do about a refused control character: a line's tab is
+// a space, and anything else goes.
+func controlFix(r rune, multiline bool) string {
+	switch {
+	case r == '\t' && !multiline:
+		return "type a space there instead"
+	case r == '\v' && multiline:
+		return "start a new line there instead"
+	}
+	return "delete it"
+}
 
 // shows says whether r shows as something of its own: not a space, and not a mark
 // or a variation selector, which change how the character before them shows (é,

@@ -83,6 +83,39 @@ func TestAnInvisibleCharacterIsNamedInWords(t *testing.T) {
 	}
 }
 
+// A character pasted into a long text, which the person may not see, is refused
+// saying what it is in words and where it is: "found U+0009" in an owner pasted
+// from a table in Word, or a soft hyphen somewhere in a narrative of 20,000
+// characters, left a lead nothing to look for. Where is said by number, never by
+// the words around it, which could be a name: refusals are logged.
+func TestARefusedCharacterIsNamedAndPlaced(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in          string
+		check       func(string) error
+		words, near string
+	}{
+		{"Sam\tPatel", httpserver.CheckLine, "a tab (U+0009)", "as character 4;"},
+		{"Line one\vline two", httpserver.CheckText, "a line break from Word (U+000B)", "as character 9;"},
+		{"Our plan:\r\n\tWe will support téchni\u00adcians to register", httpserver.CheckText, "a soft hyphen (U+00AD)", "as character 24 of line 2,"},
+		{"\u200bOur plan", httpserver.CheckText, "a zero-width space (U+200B)", "as character 1,"},
+		{"Line one\u2028line two", httpserver.CheckText, "(U+2028)", "as character 9;"},
+		{"Sam\u200bPatel", httpserver.CheckLine, "a zero-width space (U+200B)", "as character 4,"},
+	} {
+		err := c.check(c.in)
+		if err == nil || !strings.Contains(err.Error(), c.words) || !strings.Contains(err.Error(), c.near) {
+			t.Errorf("%q: %v; want it to name %s %s", c.in, err, c.words, c.near)
+			continue
+		}
+		if httpserver.CheckText(err.Error()) != nil {
+			t.Errorf("%q: the message %q is not clean text itself", c.in, err)
+		}
+		if strings.Contains(err.Error(), "Sam") || strings.Contains(err.Error(), "plan") {
+			t.Errorf("%q: the message %q quotes what was written", c.in, err)
+		}
+	}
+}
+
 func TestEmailLimits(t *testing.T) {
 	t.Parallel()
 	ok := []string{"s.patel@exampleton.ac.uk", strings.Repeat("a", 64) + "@example.org"}
