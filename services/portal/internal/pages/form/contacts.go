@@ -42,7 +42,7 @@ func readContact(v url.Values, prefix string) Contact {
 // once a hand-over has been confirmed.
 func ParseContacts(v url.Values) (Contacts, Errors) {
 	f := Contacts{Leader: readContact(v, "leader"), Lead: readContact(v, "nominated_lead"), Point: readContact(v, "point_of_contact"),
-		PlanPage: strings.TrimSpace(v.Get("plan_page"))}
+		PlanPage: webAddress(v.Get("plan_page"))}
 	var errs Errors
 	for i, c := range []Contact{f.Leader, f.Lead, f.Point} {
 		role := ContactRoles[i]

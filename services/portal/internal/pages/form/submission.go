@@ -69,7 +69,7 @@ func ParseSubmission(v url.Values) (Submission, Errors) {
 	f := Submission{
 		HowConsulted: text(v.Get("how_consulted")),
 		Participants: strings.TrimSpace(v.Get("participants")),
-		Webpage:      strings.TrimSpace(v.Get("webpage")),
+		Webpage:      webAddress(v.Get("webpage")),
 	}
 	var errs Errors
 	for _, t := range Themes {
@@ -200,4 +200,19 @@ func ParseProgress(v url.Values) (string, Errors) {
 	var errs Errors
 	errs.add("progress", "Select how far the action got")
 	return "", errs
+}
+
+// webAddress is a web address as typed, without the white space around it and with
+// its scheme in lower case: a scheme is read in either case (RFC 3986, 3.1), and an
+// address pasted from a document whose editor capitalised it ("Https://...") was
+// refused as not starting https://, which a person could not see it did not. The
+// services take the scheme in lower case.
+func webAddress(s string) string {
+	s = strings.TrimSpace(s)
+	for _, scheme := range []string{"https://", "http://"} {
+		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
+			return scheme + s[len(scheme):]
+		}
+	}
+	return s
 }

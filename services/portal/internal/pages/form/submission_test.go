@@ -118,3 +118,20 @@ func TestATextAreaAtTheBrowsersLimitIsTaken(t *testing.T) {
 		t.Errorf("8,000 characters as the browser counts them: %v, %d characters kept", errs, utf8.RuneCountInString(f.HowConsulted))
 	}
 }
+
+// A web address pasted from a document whose editor capitalised it at the start of
+// a sentence ("Https://...") is the same address: its scheme is read in either case
+// (RFC 3986, 3.1), and the portal sends it in lower case, as the services take it.
+// It was refused as not starting https://, which a lead could not see it did not.
+func TestAWebAddressWithACapitalisedSchemeIsTaken(t *testing.T) {
+	t.Parallel()
+	f, errs := ParseSubmission(url.Values{"webpage": {"Https://www.example.ac.uk/Technicians?a=1"}})
+	if len(errs) != 0 || f.Webpage != "https://www.example.ac.uk/Technicians?a=1" {
+		t.Errorf("the editor's webpage: %q, %v", f.Webpage, errs)
+	}
+	c, errs := ParseContacts(url.Values{"leader.name": {"Jo"}, "leader.email": {"jo@example.ac.uk"}, "nominated_lead.name": {"Sam"},
+		"nominated_lead.email": {"sam@example.ac.uk"}, "point_of_contact.name": {"Office"}, "plan_page": {"HTTP://www.example.ac.uk/TC"}})
+	if len(errs) != 0 || c.PlanPage != "http://www.example.ac.uk/TC" {
+		t.Errorf("the contacts' plan page: %q, %v", c.PlanPage, errs)
+	}
+}
