@@ -220,6 +220,9 @@ type submissionData struct {
 	Saved    bool
 	// Started says a draft is saved, to which actions can be added.
 	Started bool
+	// MaxActions is the most actions a plan holds; Full says this one holds them.
+	MaxActions int
+	Full       bool
 	// DraftID names the draft in the pages' addresses and forms (see load).
 	DraftID string
 	// Version is the version of the draft the main form was filled from, which its
@@ -289,7 +292,8 @@ func formOf(s *reviewapi.Submission) form.Submission {
 // editorData is the page's data for c, with f as the form shows it.
 func editorData(c current, f form.Submission) submissionData {
 	d := submissionData{OrgID: c.org, OrgName: c.orgName, State: "none", SelfAssessment: c.selfAssessment(), Form: f,
-		Items: rows(c.items()), Progress: form.Progress, ThemeNames: map[string]string{}, Started: c.sub != nil}
+		Items: rows(c.items()), Progress: form.Progress, ThemeNames: map[string]string{}, Started: c.sub != nil,
+		MaxActions: maxActions, Full: len(c.items()) >= maxActions}
 	d.Version = unsaved
 	if c.sub != nil {
 		d.DraftID, d.Version = c.sub.Id, c.version

@@ -30,6 +30,14 @@ import (
 // page showed it (seen, a digest: see itemRow.Seen), and nothing is changed when
 // the item there is another by now: a second press of a button, or another tab.
 
+// maxActions is the most actions a plan holds: the review service's (its
+// SubmissionContent's action_plan maxItems).
+const maxActions = 200
+
+// fullPlan is what a lead is told when an action would go over maxActions: in the
+// service's words it was "must list at most 200 items", naming nothing they wrote.
+var fullPlan = fmt.Sprintf("Your plan has %d actions, the most it can hold: remove one from your plan, then add this one.", maxActions)
+
 type itemData struct {
 	OrgID, OrgName string
 	// N is the item's place in the plan, -1 for a new one.
@@ -206,6 +214,9 @@ func (h *Handler) itemSave(w http.ResponseWriter, r *http.Request) {
 	case n < 0 && carried(content.ActionPlan, item):
 		h.planNow(w, r, c, "Your plan has this action already (perhaps Save was pressed twice): it was not added again. Here is your plan.")
 		return
+	case n < 0 && len(content.ActionPlan) >= maxActions:
+		h.show(w, r, http.StatusBadRequest, "submission_item", itemTitle(n), []templates.FieldError{{Field: "action", Message: fullPlan}}, newItemData(c, n, f, shown))
+		return
 	case n < 0:
 		at = len(content.ActionPlan)
 		content.ActionPlan = append(content.ActionPlan, item)
@@ -304,6 +315,10 @@ func (h *Handler) itemCarry(w http.ResponseWriter, r *http.Request) {
 	if carried(content.ActionPlan, item) {
 		// Carried already (a second press, or the page open twice): once is enough.
 		http.Redirect(w, r, "/obligations/"+c.org+"/submission?"+draftQuery(c)+"#action-plan", http.StatusSeeOther)
+		return
+	}
+	if len(content.ActionPlan) >= maxActions {
+		h.planNow(w, r, c, fmt.Sprintf("Your plan has %d actions, the most it can hold: remove one from your plan, then carry this one into it.", maxActions))
 		return
 	}
 	p := reviewapi.ActionItemProgress(progress)

@@ -1,10 +1,15 @@
 package service
 
 import (
+	"fmt"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/services/portal/internal/browsertest"
 )
 
@@ -74,4 +79,49 @@ func TestAPastedActionIsKeptWholeOrRefusedSayingSo(t *testing.T) {
 	if hint := b.Text(browsertest.CSS("#field-action-hint")); !strings.Contains(hint, "4,000 characters") {
 		t.Errorf("the action's hint reads %q, not its limit", hint)
 	}
+}
+
+// A plan at the most actions the review service keeps (200) says so on the editor,
+// and an action added to it is refused saying what to do in the lead's words, with
+// what was typed kept: it was refused as "must list at most 200 items", the
+// service's words, naming nothing the lead had written.
+func TestAFullPlanSaysSo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the review service")
+	}
+	t.Parallel()
+	s := startStack(t, true)
+	org := onboardOn(t, s.p, s.sig, "University of Full Plans", "lead@full.example.ac.uk", time.Now().AddDate(0, -13, 0))
+	lead := s.p.signIn("lead@full.example.ac.uk")
+	e := startDraft(t, s, org, lead)
+	var plan []map[string]any
+	for i := range 200 {
+		plan = append(plan, map[string]any{"theme": "visibility", "action": fmt.Sprintf("Action %d", i+1), "owner": "Head of Technical Services",
+			"success_measure": "Done", "target_date": "2027-07-31"})
+	}
+	tok, err := s.env.Issuer.MintFor(auth.Principal{Subject: "lead-check", Role: auth.RoleLead, Org: org}, time.Hour, config.DevAudience("review"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.review.Must(http.StatusOK, s.review.Do("PUT", "/v1/submissions/"+e.draft, tok, map[string]any{"self_assessment": []any{}, "action_plan": plan,
+		"technician_voice": map[string]any{"participants": 0}, "webpage": ""}, "If-Match", "*"))
+
+	if r := e.get(e.editor()); !strings.Contains(r.body, "200 actions") {
+		t.Errorf("the editor of a full plan does not say it holds the most actions it can")
+	}
+	f := formIn(t, e.get(e.items()+"/new").body, e.items())
+	for k, v := range map[string]string{"theme": "recognition", "action": "One more action", "owner": "Head of Technical Services", "success_measure": "Done",
+		"target_day": "31", "target_month": "7", "target_year": "2027"} {
+		f.Set(k, v)
+	}
+	r := e.post(e.items(), f)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "Your plan has 200 actions, the most it can hold") || !strings.Contains(r.body, "One more action") {
+		t.Errorf("a 201st action = %d, not refused saying the plan is full with what was typed kept: %s", r.status, summaryText(r.body))
+	}
+}
+
+// summaryText is what a page's error summary says, its markup aside.
+func summaryText(body string) string {
+	m := regexp.MustCompile(`(?s)class="error-summary".*?</div>`).FindString(body)
+	return strings.Join(strings.Fields(regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m, " ")), " ")
 }
