@@ -14,6 +14,7 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/deadletter"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
@@ -277,6 +278,20 @@ func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *
 	// was named unavailable too.
 	pages := make([]*clients.LetterPage, len(clients.ServiceNames))
 	var wg sync.WaitGroup
+	// The portal's own consumers (its people, reviewers' saved copies, erasures) give
+	// up on messages too: the alert reads the whole stream, so the page lists them,
+	// read beside the services' (after a hung one, the page's time would be gone).
+	var own *deadletter.Page
+	if h.letters != nil {
+		wg.Go(func() {
+			page, err := h.letters.List(r.Context(), 0, 200)
+			if err != nil {
+				h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", portalLetters, "error", err)
+				return
+			}
+			own = &page
+		})
+	}
 	for i, svc := range clients.ServiceNames {
 		wg.Go(func() {
 			page, err := dl.List(r.Context(), svc, "")
@@ -299,15 +314,12 @@ func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *
 				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
 		}
 	}
-	// The portal's own consumers (its people, reviewers' saved copies, erasures) give
-	// up on messages too: the alert reads the whole stream, so the page lists them.
-	if h.letters != nil {
-		page, err := h.letters.List(r.Context(), 0, 200)
-		if err != nil {
-			h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", portalLetters, "error", err)
-			data.Unavailable = append(data.Unavailable, opsHumanise(portalLetters))
-		}
-		for _, l := range page.Items {
+	switch {
+	case h.letters == nil:
+	case own == nil:
+		data.Unavailable = append(data.Unavailable, opsHumanise(portalLetters))
+	default:
+		for _, l := range own.Items {
 			data.Letters = append(data.Letters, opsDeadLetterRow{Service: portalLetters, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
 				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
 		}
