@@ -15,6 +15,7 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/deadletter"
+	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
@@ -375,12 +376,5 @@ func (h *Handler) replayOwn(ctx context.Context, seq uint64) error {
 	if !ok {
 		return err
 	}
-	status := http.StatusServiceUnavailable
-	switch e.Code {
-	case apperr.NotFound:
-		status = http.StatusNotFound
-	case apperr.Conflict:
-		status = http.StatusConflict
-	}
-	return &clients.Problem{Status: status, Detail: e.Message}
+	return &clients.Problem{Status: httpserver.Status(e.Code), Detail: e.Message}
 }
