@@ -135,7 +135,7 @@ func drafts(ctx context.Context, round, token, run string, n int) ([]string, err
 				if err == nil {
 					var m map[string]any
 					_ = json.NewDecoder(resp.Body).Decode(&m)
-					resp.Body.Close()
+					_ = resp.Body.Close()
 					if id, ok := m["id"].(string); ok && resp.StatusCode == http.StatusCreated {
 						ids[i] = id
 						continue
@@ -172,7 +172,7 @@ func receivedMail(ctx context.Context, run string) (map[string]time.Time, error)
 			} `json:"messages"`
 		}
 		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("read mailpit: %w", err)
 		}

@@ -359,7 +359,7 @@ func signInByLink(ctx context.Context, portal, mail, email string) (*http.Client
 	if err != nil {
 		return nil, err
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		return nil, fmt.Errorf("use the sign-in link: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -382,7 +382,7 @@ func requestLink(ctx context.Context, portal, mail, email string, hc *http.Clien
 	if err != nil {
 		return "", err
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("ask for a sign-in link: %d", resp.StatusCode)
 	}
@@ -461,7 +461,7 @@ func signInAsOps(ctx context.Context, portal, secretsFile string) (*http.Client,
 	}
 	loginPage := resp.Request.URL
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	action, reqID := loginAction.FindSubmatch(body), loginRequestID.FindSubmatch(body)
 	if resp.StatusCode != http.StatusOK || action == nil || reqID == nil {
 		return nil, fmt.Errorf("the provider showed no login form: %d %.300s", resp.StatusCode, body)
@@ -474,7 +474,7 @@ func signInAsOps(ctx context.Context, portal, secretsFile string) (*http.Client,
 	if resp, err = browser.Do(req); err != nil {
 		return nil, err
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/account" {
 		return nil, fmt.Errorf("the ops sign-in ended at %s with %d", resp.Request.URL.Path, resp.StatusCode)
 	}
