@@ -121,11 +121,13 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	ctx := r.Context()
 	var data opsTodayData
 	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
-	deadLetters := make([]opsDeadLetterCount, len(clients.ServiceNames))
+	deadLetters := make([]opsDeadLetterCount, len(clients.ServiceNames)+1)
 	// unavailable[i] is what section i could not show, kept apart so that the page
 	// lists them in the same order however the calls finish.
 	const onboarding, obligations, fund, review, deliveries, letters = 0, 1, 2, 3, 4, 5
-	unavailable := make([][]string, letters+len(clients.ServiceNames))
+	// The portal's own consumers' letters are counted after the services', as the
+	// dead letters page lists them.
+	unavailable := make([][]string, letters+len(clients.ServiceNames)+1)
 	missing := func(i int, what string, err error) {
 		h.logger.WarnContext(ctx, "today: a section is unavailable", "section", what, "error", err)
 		unavailable[i] = append(unavailable[i], what)
@@ -192,6 +194,19 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 			}
 			if n := len(page.Items); n > 0 {
 				deadLetters[i] = opsDeadLetterCount{Service: opsHumanise(svc), Count: n}
+			}
+		})
+	}
+	if h.letters != nil {
+		own := len(clients.ServiceNames)
+		wg.Go(func() {
+			page, err := h.letters.List(ctx, 0, 200)
+			if err != nil {
+				missing(letters+own, "Dead letters of "+portalLetters, err)
+				return
+			}
+			if n := len(page.Items); n > 0 {
+				deadLetters[own] = opsDeadLetterCount{Service: opsHumanise(portalLetters), Count: n}
 			}
 		})
 	}

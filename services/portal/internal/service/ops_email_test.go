@@ -341,6 +341,10 @@ func TestOpsSeesAndReplaysThePortalsOwnDeadLetters(t *testing.T) {
 		action = attr(rows[0], "action")
 		return nil
 	})
+	// Today counts them as it counts the services', so the on-call sees them there too.
+	if today := opsMustStatus(t, s.p.do("GET", "/ops", ops, nil), http.StatusOK, "Today"); !strings.Contains(today.body, "Portal: 1") {
+		t.Errorf("Today does not count the portal's dead letter")
+	}
 	r := opsMustStatus(t, s.p.do("POST", action, ops, nil), http.StatusConflict, "replaying the portal's letter")
 	if msg := text(find(parse(t, r.body), func(n *html.Node) bool { return attr(n, "class") == "error-summary" })[0]); !strings.Contains(msg, "was not replayed") ||
 		!strings.Contains(msg, "not an event") {
