@@ -84,7 +84,27 @@ type APITokenRevokedV1 struct {
 	TokenID        string    `json:"token_id"`
 	OrganisationID string    `json:"organisation_id"`
 	ExpiresAt      time.Time `json:"expires_at"`
+	// Reason says why, when the portal revoked it on its own (one of the
+	// APITokenRevoked… values: maker_not_lead, maker_address_corrected,
+	// maker_erased), so that a service refusing the token can tell the
+	// tool's developer what happened and whom to ask; absent when a person revoked
+	// it. Optional within v1: a newer reason a reader does not know reads as none.
+	Reason string `json:"reason,omitempty"`
 }
+
+// Why the portal revoked an API token (APITokenRevokedV1.Reason). They name what
+// happened to the token's maker, never who they are.
+const (
+	// APITokenRevokedMakerNotLead: the person who made it is no longer the
+	// organisation's nominated lead, nor a colleague its lead named (the role was
+	// handed on, or the colleague removed).
+	APITokenRevokedMakerNotLead = "maker_not_lead"
+	// APITokenRevokedMakerAddressCorrected: the lead who made it had their address
+	// corrected, and the token carries the old one, to which the fund would write.
+	APITokenRevokedMakerAddressCorrected = "maker_address_corrected"
+	// APITokenRevokedMakerErased: the person who made it was erased at their request.
+	APITokenRevokedMakerErased = "maker_erased"
+)
 
 // EventType implements Payload.
 func (APITokenRevokedV1) EventType() string { return SubjectAPITokenRevoked + ".v1" }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/store"
 )
 
@@ -34,6 +35,9 @@ type apiTokenDoc struct {
 	Org       string    `bson:"org"`
 	ExpiresAt time.Time `bson:"expires_at"`
 	Revoked   bool      `bson:"revoked"`
+	// Why is the revocation's reason (events.APITokenRevoked…), when the portal
+	// gave one: the refusal says it.
+	Why string `bson:"why,omitempty"`
 }
 
 // NewAPITokens opens the read model. now is the clock expiry is read by: the wall
@@ -50,6 +54,8 @@ type APITokenState struct {
 	ID, Org   string
 	ExpiresAt time.Time
 	Revoked   bool
+	// Why is the reason a revocation gives, if any (events.APITokenRevokedV1.Reason).
+	Why string
 }
 
 // Record merges s into the token's document. Revocation is for good and the expiry
@@ -61,6 +67,9 @@ func (t *APITokens) Record(ctx context.Context, s APITokenState) error {
 		return apperr.New(apperr.Invalid, "an API token event names its token and organisation")
 	}
 	doc := apiTokenDoc{ID: s.ID, Org: s.Org, ExpiresAt: s.ExpiresAt.UTC(), Revoked: s.Revoked}
+	if s.Revoked {
+		doc.Why = s.Why
+	}
 	var old apiTokenDoc
 	switch err := t.coll.FindOne(ctx, bson.D{{Key: "_id", Value: s.ID}}).Decode(&old); {
 	case errors.Is(err, mongo.ErrNoDocuments):
@@ -74,6 +83,9 @@ func (t *APITokens) Record(ctx context.Context, s APITokenState) error {
 		}
 		doc.Org = old.Org
 		doc.Revoked = doc.Revoked || old.Revoked
+		if old.Revoked {
+			doc.Why = old.Why // the first revocation's reason is the one that counted
+		}
 		if old.ExpiresAt.Before(doc.ExpiresAt) {
 			doc.ExpiresAt = old.ExpiresAt
 		}
@@ -98,9 +110,26 @@ func (t *APITokens) InForce(ctx context.Context, id, org string) error {
 	case d.Org != org:
 		return apperr.New(apperr.Unauthenticated, "the API token was not issued for this organisation")
 	case d.Revoked:
-		return apperr.New(apperr.Unauthenticated, "the API token has been revoked")
+		return apperr.New(apperr.Unauthenticated, "the API token has been revoked%s", revokedBecause(d.Why))
 	case !now.Before(d.ExpiresAt):
 		return apperr.New(apperr.Unauthenticated, "the API token has expired")
 	}
 	return nil
+}
+
+// revokedBecause is what a refusal of a revoked token adds for the reason the portal
+// gave (events.APITokenRevokedV1.Reason): what happened, and what to do, for the
+// developer whose tool stopped. A reason this version does not know adds nothing.
+func revokedBecause(why string) string {
+	switch why {
+	case events.APITokenRevokedMakerNotLead:
+		return ": the person who made it is no longer the organisation's nominated lead, nor a colleague the lead named, so it " +
+			"no longer acts for the organisation. Ask the organisation's lead for a new token (the portal's API tokens page)"
+	case events.APITokenRevokedMakerAddressCorrected:
+		return ": the address of the lead who made it was corrected, and the token carried the earlier one. " +
+			"The lead can make a new token, which carries the corrected address, on the portal's API tokens page"
+	case events.APITokenRevokedMakerErased:
+		return ": the details of the person who made it were erased at their request. Ask the organisation's lead for a new token"
+	}
+	return ""
 }

@@ -2,10 +2,12 @@ package adapters_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/fund/internal/adapters"
 )
@@ -65,5 +67,41 @@ func TestAPITokenReadModelOnlyNarrows(t *testing.T) {
 	}
 	if err := tokens.Record(ctx, adapters.APITokenState{ID: "", Org: "org-a"}); apperr.CodeOf(err) != apperr.Invalid {
 		t.Errorf("a state naming no token: %v", err)
+	}
+}
+
+// A revocation the portal made on its own says why, and the refusal says it, so that
+// the developer of a tool that stopped knows whom to ask: the first reason stands
+// whatever is heard after it (a later "revoked" without one, an "issued").
+func TestARefusedTokenSaysWhyThePortalRevokedIt(t *testing.T) {
+	t.Parallel()
+	_, db := testenv.Mongo(t)
+	now := time.Now()
+	tokens, err := adapters.NewAPITokens(db, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, s := range []adapters.APITokenState{
+		{ID: "t1", Org: "org-a", ExpiresAt: now.Add(time.Hour)},
+		{ID: "t1", Org: "org-a", ExpiresAt: now.Add(time.Hour), Revoked: true, Why: events.APITokenRevokedMakerNotLead},
+		{ID: "t1", Org: "org-a", ExpiresAt: now.Add(time.Hour), Revoked: true},
+		{ID: "t1", Org: "org-a", ExpiresAt: now.Add(time.Hour)},
+		{ID: "t2", Org: "org-a", ExpiresAt: now.Add(time.Hour), Revoked: true},
+		{ID: "t2", Org: "org-a", ExpiresAt: now.Add(time.Hour), Revoked: true, Why: "a reason from a later release"},
+	} {
+		if err := tokens.Record(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]string{
+		"t1": "the API token has been revoked: the person who made it is no longer the organisation's nominated lead",
+		"t2": "the API token has been revoked",
+	} {
+		err := tokens.InForce(ctx, id, "org-a")
+		ae, _ := apperr.As(err)
+		if ae == nil || ae.Code != apperr.Unauthenticated || !strings.HasPrefix(ae.Message, want) || (id == "t2" && ae.Message != want) {
+			t.Errorf("%s: %v, want 401 saying %q", id, err, want)
+		}
 	}
 }

@@ -100,6 +100,10 @@ type tokenDoc struct {
 	Digest    string    `bson:"sha256"`
 	Revoked   time.Time `bson:"revoked_at,omitempty"`
 	RevokedBy string    `bson:"revoked_by,omitempty"`
+	// Why is the reason the portal revoked it on its own (events.APITokenRevoked…),
+	// told to the fund with the revocation so that its refusal says it; absent when
+	// a person revoked it.
+	Why string `bson:"revoked_why,omitempty"`
 	// Subject is the digest of the address the token carries (personal.Subject), by
 	// which an erasure of the person finds the tokens that name them (Forget); absent
 	// from tokens that carry no address, and once the person is erased.
@@ -354,7 +358,7 @@ func (s *Store) Forget(ctx context.Context, subject string) (int, error) {
 	var errs []error
 	for _, d := range docs {
 		if d.Revoked.IsZero() {
-			if _, err := s.Revoke(ctx, "", d.ID, ErasedMaker); err != nil && !apperr.Is(err, apperr.Unavailable) {
+			if _, err := s.revoke(ctx, "", d.ID, ErasedMaker, events.APITokenRevokedMakerErased); err != nil && !apperr.Is(err, apperr.Unavailable) {
 				errs = append(errs, err)
 				continue // keep the digest, so that a second run finds it
 			}
@@ -371,10 +375,70 @@ func (s *Store) Forget(ctx context.Context, subject string) (int, error) {
 	return n, errors.Join(errs...)
 }
 
+// Who the lists say revoked a token the portal revoked because its maker may no
+// longer make the organisation's tokens (RevokeUnlent).
+const (
+	NotLeadMaker = "the portal (its maker is no longer the organisation's nominated lead, nor a colleague the lead named)"
+	// CorrectedMaker is for a token made by the lead with an address since
+	// corrected: the token carries the old one, to which the fund would write.
+	CorrectedMaker = "the portal (its maker's address was corrected, and the token carried the earlier one: make a new token)"
+)
+
+// RevokeUnlent revokes org's tokens in force that were made before the time given
+// by anyone other than makers (signin.Pseudonym of the organisation's nominated
+// lead and of each colleague the lead named, as the records now hold them), and
+// reports how many it revoked. A token acts for the person who made it and carries
+// their address, to which the fund writes about every application it drafts: once
+// that person may no longer make the organisation's tokens (the role was handed on,
+// the colleague removed, or the lead's address corrected, which the records take as
+// a new lead), the token no longer acts for the organisation. A token its maker
+// made under the lead's present name (lead) is one whose address was corrected, and
+// the lists and the fund's refusal say so. Tokens made after the time are left (a
+// zero time leaves none): a change that is read again (a redelivery, or the records
+// rebuilt from the events) reaches only the tokens made before it. A revocation the fund could not be told
+// yet is told by the next Retell.
+func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, lead string, before time.Time) (int, error) {
+	cur, err := s.coll.Find(ctx, bson.D{{Key: "org", Value: org}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}},
+		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.clock.Now()}}}})
+	if err != nil {
+		return 0, fmt.Errorf("find API tokens of %s: %w", org, store.Classify(err))
+	}
+	var docs []tokenDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("read API tokens of %s: %w", org, store.Classify(err))
+	}
+	n := 0
+	var errs []error
+	for _, d := range docs {
+		if (!before.IsZero() && !d.Created.Before(before)) || slices.Contains(makers, d.Creator) {
+			continue
+		}
+		by, why := NotLeadMaker, events.APITokenRevokedMakerNotLead
+		if lead != "" && d.CreatedBy != "" && strings.EqualFold(strings.TrimSpace(d.CreatedBy), strings.TrimSpace(lead)) {
+			by, why = CorrectedMaker, events.APITokenRevokedMakerAddressCorrected
+		}
+		if _, err := s.revoke(ctx, org, d.ID, by, why); err != nil && !apperr.Is(err, apperr.Unavailable) {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		s.logger.InfoContext(ctx, "API tokens of a maker no longer lent the power revoked", "org", org, "tokens", n)
+	}
+	return n, errors.Join(errs...)
+}
+
 // Revoke revokes token id of org (any organisation's when org is empty: ops). A
 // token revoked already is said revoked again, which does no harm. A token of
 // another organisation is not found.
 func (s *Store) Revoke(ctx context.Context, org, id, by string) (Token, error) {
+	return s.revoke(ctx, org, id, by, "")
+}
+
+// revoke is Revoke, by the portal on its own when why (events.APITokenRevoked…) is
+// not empty.
+func (s *Store) revoke(ctx context.Context, org, id, by, why string) (Token, error) {
 	var doc tokenDoc
 	filter := bson.D{{Key: "_id", Value: id}}
 	switch err := s.coll.FindOne(ctx, filter).Decode(&doc); {
@@ -387,9 +451,13 @@ func (s *Store) Revoke(ctx context.Context, org, id, by string) (Token, error) {
 		return Token{}, apperr.New(apperr.NotFound, "API token %s not found", id)
 	}
 	if doc.Revoked.IsZero() {
-		doc.Revoked, doc.RevokedBy = s.clock.Now().UTC(), by
+		doc.Revoked, doc.RevokedBy, doc.Why = s.clock.Now().UTC(), by, why
 		// Revocation only ever sets these: two people revoking at once both revoke.
-		set := bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by}}}}
+		set := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by}}
+		if why != "" {
+			set = append(set, bson.E{Key: "revoked_why", Value: why})
+		}
+		set = bson.D{{Key: "$set", Value: set}}
 		if _, err := s.coll.UpdateOne(ctx, filter, set); err != nil {
 			return Token{}, fmt.Errorf("revoke API token %s: %w", id, store.Classify(err))
 		}
@@ -584,7 +652,7 @@ var eventSpace = uuid.MustParse("0b8f3c2e-5d1a-4e7b-9a36-2f4c8d9e1b70")
 func (s *Store) publish(ctx context.Context, d tokenDoc) error {
 	var p events.Payload = events.APITokenIssuedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires}
 	if !d.Revoked.IsZero() {
-		p = events.APITokenRevokedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires}
+		p = events.APITokenRevokedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires, Reason: d.Why}
 	}
 	data, err := json.Marshal(p)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"github.com/google/uuid"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
@@ -217,7 +218,14 @@ func tokensDone(q url.Values, rows []tokenRow) string {
 	case "added":
 		return "Your colleague was added: they can sign in to make and revoke your organisation's API tokens."
 	case "removed":
-		return "Your colleague was removed: they can no longer sign in to make your organisation's API tokens."
+		said := "Your colleague was removed: they can no longer sign in to make your organisation's API tokens"
+		switch n, _ := strconv.Atoi(q.Get("revoked")); {
+		case n == 1:
+			said += ", and the token they made was revoked"
+		case n > 1:
+			said += ", and the " + strconv.Itoa(n) + " tokens they made were revoked"
+		}
+		return said + "."
 	}
 	return ""
 }
@@ -330,5 +338,17 @@ func (h *Handler) applicantRemove(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/organisations/"+org+"/tokens?done=removed", http.StatusSeeOther)
+	// The tokens the colleague made carry their name and address, to which the fund
+	// writes about what they draft: they stop with the colleague's power.
+	makers, leadName, err := h.people.TokenMakers(r.Context(), org)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	n, err := h.tokens.RevokeUnlent(r.Context(), org, makers, leadName, time.Time{})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/organisations/"+org+"/tokens?"+url.Values{"done": {"removed"}, "revoked": {strconv.Itoa(n)}}.Encode(), http.StatusSeeOther)
 }

@@ -160,3 +160,25 @@ func (p *People) findApplicants(ctx context.Context, filter bson.D) ([]Applicant
 	}
 	return out, nil
 }
+
+// TokenMakers is who may make org's API tokens now, each by their Pseudonym (the
+// creator an API token's record names): its nominated lead and the colleagues named
+// to make them; and the lead's name, empty when org has no lead.
+func (p *People) TokenMakers(ctx context.Context, org string) (makers []string, lead string, err error) {
+	var l leadDoc
+	ok, err := findByID(ctx, p.leads, org, &l)
+	if err != nil {
+		return nil, "", fmt.Errorf("read the lead of %s: %w", org, err)
+	}
+	if ok && l.Email != "" {
+		makers, lead = append(makers, Pseudonym(l.Email)), l.Name
+	}
+	colleagues, err := p.Applicants(ctx, org)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, a := range colleagues {
+		makers = append(makers, Pseudonym(a.Email))
+	}
+	return makers, lead, nil
+}

@@ -177,8 +177,8 @@ func (p *People) RemoveLead(ctx context.Context, org string) error {
 // power to make the organisation's API tokens is the lead's to lend, and ends with
 // the lead who lent it. A colleague named by a lead who has handed the role on
 // (perhaps the lead's own second address) kept making tokens, unknown to the new
-// lead; the new lead names whom they choose. Their tokens stay listed for the new
-// lead, who may revoke them.
+// lead; the new lead names whom they choose. The tokens they made are revoked with
+// the outgoing lead's (apitokens.Store.RevokeUnlent, after each change of lead).
 func (p *People) dropColleagues(ctx context.Context, org string, filter bson.D) error {
 	if _, err := p.applicants.DeleteMany(ctx, append(bson.D{{Key: "org", Value: org}}, filter...)); err != nil {
 		return fmt.Errorf("drop the colleagues of %s's previous lead: %w", org, store.Classify(err))

@@ -33,7 +33,7 @@ func APITokens(t *adapters.APITokens) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return permanentIfInvalid(t.Record(ctx, adapters.APITokenState{ID: p.TokenID, Org: p.OrganisationID, ExpiresAt: p.ExpiresAt, Revoked: true}))
+			return permanentIfInvalid(t.Record(ctx, adapters.APITokenState{ID: p.TokenID, Org: p.OrganisationID, ExpiresAt: p.ExpiresAt, Revoked: true, Why: p.Reason}))
 		default:
 			return nil // a newer event this version does not need
 		}

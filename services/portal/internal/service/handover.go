@@ -1,0 +1,47 @@
+package service
+
+import (
+	"context"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/portal/internal/apitokens"
+	"github.com/itss/techcommit/services/portal/internal/signin"
+)
+
+// leadsAndTheirTokens keeps each organisation's nominated lead (signin.LeadsConsumer)
+// and then revokes the organisation's API tokens made before the change by someone
+// who may no longer make them (apitokens.Store.RevokeUnlent): a lead who handed the
+// role on, a colleague that lead named, or the lead's address before its correction.
+// Each such token carries its maker's name and address, which the fund takes as the
+// applicant of what it drafts and writes to; left working, it acted for the
+// organisation in the name of someone no longer acting for it, and sent the fund's
+// receipts to an address no longer the lead's. Both steps are idempotent, so a
+// redelivery does no harm.
+func leadsAndTheirTokens(tokens *apitokens.Store) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
+	return func(people *signin.People) (bus.ConsumerSpec, bus.Handler) {
+		spec, setLead := signin.LeadsConsumer(people)
+		return spec, func(ctx context.Context, e events.Envelope) error {
+			if err := setLead(ctx, e); err != nil {
+				return err
+			}
+			var org string
+			switch v, _ := events.DecodeAny(e); v := v.(type) {
+			case events.OrganisationFormReceivedV1:
+				org = v.OrganisationID
+			case events.OrganisationAnnouncedV1:
+				org = v.OrganisationID
+			case events.OrganisationContactsChangedV1:
+				org = v.OrganisationID
+			default:
+				return nil
+			}
+			makers, lead, err := people.TokenMakers(ctx, org)
+			if err != nil {
+				return err
+			}
+			_, err = tokens.RevokeUnlent(ctx, org, makers, lead, e.Time)
+			return err
+		}
+	}
+}
