@@ -108,6 +108,14 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	e.Pre(head)
+	// An If-Match sent on several lines is one list (RFC 9110 5.3), to the validator
+	// and to the generated servers, which take one value.
+	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			JoinIfMatch(c.Request().Header)
+			return next(c)
+		}
+	})
 	e.Use(headers(opts.Config.HSTSMaxAge))
 	e.Use(recoverer(opts.Logger))
 	e.Use(requestID())

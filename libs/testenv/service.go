@@ -160,7 +160,7 @@ func (r Response) JSON(tb testing.TB) map[string]any {
 }
 
 // Do sends a request; body may be a string (sent as it is) or a value (sent as JSON);
-// headers are name, value pairs.
+// headers are name, value pairs, a name given twice sent on two field lines.
 func (c *Client) Do(method, path, token string, body any, headers ...string) Response {
 	c.TB.Helper()
 	var r io.Reader
@@ -187,8 +187,16 @@ func (c *Client) Do(method, path, token string, body any, headers ...string) Res
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	// A header named twice in headers is sent on two lines (an If-Match list, say);
+	// named once, it replaces the one set above.
+	named := map[string]bool{}
 	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
+		if name := http.CanonicalHeaderKey(headers[i]); named[name] {
+			req.Header.Add(name, headers[i+1])
+		} else {
+			named[name] = true
+			req.Header.Set(name, headers[i+1])
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -560,7 +560,7 @@ type ID = string
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
-// IfMatch the ETag the object was read with, such as "3", or *
+// IfMatch * or the ETags the object was read with, such as "3" or "3", "4" (RFC 9110)
 type IfMatch = string
 
 // Limit defines model for Limit.
@@ -769,7 +769,7 @@ type RegisterReviewerParams struct {
 
 // UpdateReviewerParams defines parameters for UpdateReviewer.
 type UpdateReviewerParams struct {
-	// IfMatch The ETag the object was read with (RFC 9110): the write is applied only if the object is still at that version, and is otherwise refused with 412. `*` (or no If-Match) applies it whatever the version.
+	// IfMatch The ETag the object was read with (RFC 9110 13.1.1), or a list of ETags (`"3", "4"`, on one line or several): the write is applied only if the object is still at a version one of them names, and is otherwise refused with 412. Tags are compared strongly, so a weak tag (`W/"3"`) never matches. `*` (or no If-Match) applies it whatever the version.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -787,7 +787,7 @@ type ListSubmissionsParams struct {
 
 // UpdateSubmissionParams defines parameters for UpdateSubmission.
 type UpdateSubmissionParams struct {
-	// IfMatch The ETag the object was read with (RFC 9110): the write is applied only if the object is still at that version, and is otherwise refused with 412. `*` (or no If-Match) applies it whatever the version.
+	// IfMatch The ETag the object was read with (RFC 9110 13.1.1), or a list of ETags (`"3", "4"`, on one line or several): the write is applied only if the object is still at a version one of them names, and is otherwise refused with 412. Tags are compared strongly, so a weak tag (`W/"3"`) never matches. `*` (or no If-Match) applies it whatever the version.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/precondition"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
 	"github.com/itss/techcommit/services/fund/internal/domain/funding"
@@ -202,17 +203,17 @@ func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (
 // UpdateRound replaces a round's terms (ops), within what its status allows. A new
 // closing time that would bind two rounds that funded one organisation under the rule
 // on the previous round's grantees is refused (see reorder).
-func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round, version int) (round.Round, error) {
+func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round, match precondition.Versions) (round.Round, error) {
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff change rounds")
 	}
 	return a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
-		// A version other than 0 is the one the caller read (If-Match): checked in
-		// the command that appends, so that two people correcting one round from
-		// forms opened together cannot both be applied.
-		if version != 0 && r.Version != version {
+		// The versions the caller read (If-Match): checked in the command that
+		// appends, so that two people correcting one round from forms opened
+		// together cannot both be applied.
+		if !match.Allows(r.Version) {
 			return nil, apperr.New(apperr.PreconditionFailed,
-				"round “%s” was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", r.Name, r.Version, version)
+				"round “%s” %s: read it again and send your change with its new ETag", r.Name, match.Mismatch(r.Version))
 		}
 		return r.Update(next, a.clock.Now())
 	}, func(r round.Round) (string, string) {
@@ -592,14 +593,14 @@ func (a *App) Application(ctx context.Context, by auth.Principal, id string) (*a
 }
 
 // UpdateApplication revises a draft.
-func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id string, c application.Content, version int) (*application.Application, error) {
+func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id string, c application.Content, match precondition.Versions) (*application.Application, error) {
 	return a.own(ctx, by, id, func(app *application.Application, roundOf roundOf) ([]events.Payload, error) {
-		// A version other than 0 is the one the caller read (If-Match): checked in the
-		// command that appends, so that two tools changing one draft from one reading
-		// cannot both be applied.
-		if version != 0 && app.Version() != version {
+		// The versions the caller read (If-Match): checked in the command that
+		// appends, so that two tools changing one draft from one reading cannot both
+		// be applied.
+		if !match.Allows(app.Version()) {
 			return nil, apperr.New(apperr.PreconditionFailed,
-				"the draft “%s” was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", app.Content().Title, app.Version(), version)
+				"the draft “%s” %s: read it again and send your change with its new ETag", app.Content().Title, match.Mismatch(app.Version()))
 		}
 		r, err := roundOf()
 		if err != nil {

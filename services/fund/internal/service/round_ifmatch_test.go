@@ -1,10 +1,14 @@
 package service_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // A round carries its version as an ETag, and a correction sent with an older
@@ -48,7 +52,7 @@ func TestARoundsCreateAndClosureAnswerItsETag(t *testing.T) {
 	body := map[string]any{
 		"name": "TCF 2027", "opens": start0.Add(time.Hour).Format(time.RFC3339), "closes": "2027-03-31T17:00:00+01:00",
 		"budget_pence": 100000, "min_award_pence": 1000, "max_award_pence": 10000,
-		"project_start": "2027-05-01", "project_end": "2027-12-31", "themes": []string{"visibility"},
+		"project_start": "2027-05-01", "project_end": "2027-12-31", "themes": []string{"visibility", "career_development"},
 	}
 	created := h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, body, "Idempotency-Key", "round-etag"))
 	etag := created.Header.Get("ETag")
@@ -65,4 +69,42 @@ func TestARoundsCreateAndClosureAnswerItsETag(t *testing.T) {
 	if e := closed.Header.Get("ETag"); e == "" || e == etag {
 		t.Errorf("the closure answers ETag %q, want the closed round's version", e)
 	}
+}
+
+// Each of the fund's conditional writes takes If-Match as RFC 9110 13.1.1 has it: a
+// list of ETags (one line or several) or *, compared strongly (a weak tag never
+// matches: 412), and a malformed one is 400 naming If-Match. Before, a list was 400
+// and a weak tag of the current version 400 too.
+func TestTheFundsWritesTakeAnIfMatchList(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	round := h.openRound(100000, 1000, 10000)
+	n := 0
+	t.Run("round", func(t *testing.T) {
+		testenv.IfMatchCases(t, func() string {
+			return h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round, "", nil)).Header.Get("ETag")
+		}, func(headers ...string) testenv.Response {
+			n++
+			return h.Do("PUT", "/v1/rounds/"+round, h.ops, map[string]any{
+				"name": fmt.Sprintf("TCF 2027 (%d)", n), "opens": start0.Add(-time.Hour).Format(time.RFC3339), "closes": "2027-03-31T17:00:00+01:00",
+				"budget_pence": 100000, "min_award_pence": 1000, "max_award_pence": 10000,
+				"project_start": "2027-05-01", "project_end": "2027-12-31", "themes": []string{"visibility", "career_development"},
+			}, headers...)
+		})
+	})
+	t.Run("application", func(t *testing.T) {
+		h.announce("org-il", "signatory")
+		applicant := h.Token(auth.RoleApplicant, "org-il")
+		h.eligible(applicant, round, 1000)
+		id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", applicant, draft(round, 5000))).JSON(t)["id"].(string)
+		testenv.IfMatchCases(t, func() string {
+			return h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, applicant, nil)).Header.Get("ETag")
+		}, func(headers ...string) testenv.Response {
+			n++
+			d := draft(round, 5000)
+			delete(d, "round_id")
+			d["title"] = fmt.Sprintf("Skills exchange %d", n)
+			return h.Do("PUT", "/v1/applications/"+id, applicant, d, headers...)
+		})
+	})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/precondition"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/review/internal/domain/assign"
 	"github.com/itss/techcommit/services/review/internal/domain/placement"
@@ -168,12 +169,12 @@ func (a *App) DraftSubmission(ctx context.Context, by auth.Principal, org string
 	})
 }
 
-// UpdateSubmission revises a draft. A version other than 0 is the one the caller read
-// (If-Match): the draft is revised only if it is still at that version. The check is
+// UpdateSubmission revises a draft. match is the versions the caller read
+// (If-Match): the draft is revised only if it is still at one of them. The check is
 // made in the command that appends, so two writers that read the same version cannot
 // both pass it: the second to append loses on the store's unique version, and its
 // retry decides again on the draft the first wrote, which is at another version.
-func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string, version int, c events.SubmissionContent) (*submission.Submission, error) {
+func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string, match precondition.Versions, c events.SubmissionContent) (*submission.Submission, error) {
 	cur, err := a.Submission(ctx, by, id)
 	if err != nil {
 		return nil, err
@@ -182,9 +183,9 @@ func (a *App) UpdateSubmission(ctx context.Context, by auth.Principal, id string
 		return nil, err
 	}
 	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
-		if version != 0 && s.Version() != version {
+		if !match.Allows(s.Version()) {
 			return nil, apperr.New(apperr.PreconditionFailed,
-				"submission %s was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", id, s.Version(), version)
+				"submission %s %s: read it again and send your change with its new ETag", id, match.Mismatch(s.Version()))
 		}
 		return s.Update(c)
 	})
@@ -330,13 +331,13 @@ func lastVersion(h []events.Envelope) int {
 }
 
 // UpdateReviewer replaces a pool member's record, and returns it with its new
-// version; a version other than 0 is the one the caller read (If-Match), checked in
+// version; match is the versions the caller read (If-Match), checked in
 // the command that appends, so that two people changing one record from forms
 // opened together cannot both be applied. It applies to assignments made from then
 // on (training, capacity, themes, conflicts); a change that would rule out an
 // assignment in force is refused (keepsAssignments), and one made while the
 // assignment was being made takes the reviewer off it (takeOffIneligible).
-func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, version int) (Member, error) {
+func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.ReviewerUpdatedV1, match precondition.Versions) (Member, error) {
 	if !by.IsOps() {
 		return Member{}, apperr.New(apperr.Forbidden, "only ITSS operations staff manage the reviewer pool")
 	}
@@ -376,9 +377,9 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 			if len(h) == 0 {
 				return nil, apperr.New(apperr.NotFound, "no reviewer %s in the pool", p.ReviewerID)
 			}
-			if at := lastVersion(h); version != 0 && at != version {
+			if at := lastVersion(h); !match.Allows(at) {
 				return nil, apperr.New(apperr.PreconditionFailed,
-					"reviewer %s was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", p.ReviewerID, at, version)
+					"reviewer %s %s: read it again and send your change with its new ETag", p.ReviewerID, match.Mismatch(at))
 			}
 			return []events.Payload{p}, nil
 		}})

@@ -15,6 +15,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/precondition"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/review/internal/adapters"
@@ -401,7 +402,7 @@ func TestAPageOfSubmissionsHeldInMemoryReadsNoCommit(t *testing.T) {
 		t.Fatalf("the draft is not listed at version %d: %+v", draft.Version(), mine)
 	}
 	content.Webpage = "https://example.ac.uk/tc"
-	changed := must[*submission.Submission](t)(writer.UpdateSubmission(ctx, lead(org), draft.ID(), draft.Version(), content))
+	changed := must[*submission.Submission](t)(writer.UpdateSubmission(ctx, lead(org), draft.ID(), precondition.At(draft.Version()), content))
 	projectAll(t, writer, es)
 	mine, _, err = a.ListSubmissions(ctx, ops, app.SubmissionQuery{Org: org, Limit: 50})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // actionOf is the first action of a submission's plan, as an answer gives it.
@@ -73,8 +74,8 @@ func TestADraftChangedSinceItWasReadIsNotOverwritten(t *testing.T) {
 	}
 	h.Must(http.StatusOK, h.Do("PUT", "/v1/submissions/"+id, lead, complete("Any version's action"), "If-Match", "*"))
 
-	// An If-Match that is not one of the service's ETags is refused naming it.
-	for _, bad := range []string{`W/"5"`, `5`, `"05"`, `"5", "6"`} {
+	// An If-Match that is not * or a list of entity tags is refused naming it.
+	for _, bad := range []string{`5`, `"5`, `"5" "6"`} {
 		r := h.Must(http.StatusBadRequest, h.Do("PUT", "/v1/submissions/"+id, lead, complete("Malformed"), "If-Match", bad))
 		if f := r.JSON(t)["field"]; f != "If-Match" {
 			t.Errorf("If-Match %s is refused naming %v", bad, f)
@@ -134,4 +135,35 @@ func TestRacingUpdatesWithOneETagHaveOneWinner(t *testing.T) {
 	if got, e := actionOf(t, now.JSON(t)), now.Header.Get("ETag"); got != actions[winner] || e != `"2"` {
 		t.Errorf("the draft holds %q at %s, want the winner's %q at \"2\"", got, e, actions[winner])
 	}
+}
+
+// Each of the review service's conditional writes takes If-Match as RFC 9110 13.1.1
+// has it: a list of ETags (one line or several) or *, compared strongly (a weak tag
+// never matches: 412), and a malformed one is 400 naming If-Match. Before, a list
+// was 400, and so was a weak tag of the current version.
+func TestTheReviewServicesWritesTakeAnIfMatchList(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announced("a")
+	lead := h.Token(auth.RoleLead, "a")
+	id := h.drafted("a", complete("Start an award"))
+	n := 0
+	t.Run("submission", func(t *testing.T) {
+		testenv.IfMatchCases(t, func() string {
+			return h.Must(http.StatusOK, h.Do("GET", "/v1/submissions/"+id, lead, nil)).Header.Get("ETag")
+		}, func(headers ...string) testenv.Response {
+			n++
+			return h.Do("PUT", "/v1/submissions/"+id, lead, complete(fmt.Sprintf("Action %d", n)), headers...)
+		})
+	})
+	t.Run("reviewer", func(t *testing.T) {
+		h.reviewer("rev-l", "org-l", true, 2)
+		testenv.IfMatchCases(t, func() string {
+			return h.Must(http.StatusOK, h.Do("GET", "/v1/reviewers/rev-l", h.ops, nil)).Header.Get("ETag")
+		}, func(headers ...string) testenv.Response {
+			n++
+			return h.Do("PUT", "/v1/reviewers/rev-l", h.ops, map[string]any{"reviewer_id": "rev-l", "name": fmt.Sprintf("Reviewer %d", n),
+				"email": "rev-l@reviewers.example", "organisation_id": "org-l", "trained": true, "capacity": 2, "conflicts": []string{}}, headers...)
+		})
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/precondition"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
 )
@@ -126,12 +127,12 @@ func (a *App) Withdraw(ctx context.Context, by auth.Principal, id string, on civ
 }
 
 // ChangeContacts replaces the contacts: ops for any organisation, a lead for their own.
-// A version other than 0 is the organisation's version the caller read (If-Match):
-// the contacts are replaced only if it is still at that version. The check is made
+// match is the organisation's versions the caller read (If-Match): the contacts are
+// replaced only if it is still at one of them. The check is made
 // in the command that appends, so two writers that read the same version cannot both
 // pass it: the second to append loses on the store's unique version, and its retry
 // decides again on the organisation the first wrote, which is at another version.
-func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, version int, c organisation.Contacts) (*organisation.Organisation, error) {
+func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, match precondition.Versions, c organisation.Contacts) (*organisation.Organisation, error) {
 	if !by.ActsFor(id) {
 		return nil, notFound(id)
 	}
@@ -139,9 +140,9 @@ func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, 
 		if !o.Exists() {
 			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
 		}
-		if version != 0 && o.Version() != version {
+		if !match.Allows(o.Version()) {
 			return nil, apperr.New(apperr.PreconditionFailed,
-				"organisation %s was changed since it was read (it is at version %d, not %d): read it again and send your change with its new ETag", id, o.Version(), version)
+				"organisation %s %s: read it again and send your change with its new ETag", id, match.Mismatch(o.Version()))
 		}
 		return o.ChangeContacts(c)
 	})

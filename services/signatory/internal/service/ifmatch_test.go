@@ -81,10 +81,10 @@ func TestContactsChangedSinceTheyWereReadAreNotOverwritten(t *testing.T) {
 		t.Errorf("the update without If-Match answers %s with ETag %q", plain.Body, plain.Header.Get("ETag"))
 	}
 
-	// An If-Match that is not one of the service's ETags is refused naming it.
-	r := h.Must(http.StatusBadRequest, h.Do("PUT", path, lead, contactsWith("Malformed", "https://www.exampleton.ac.uk/technician-commitment"), "If-Match", `W/"3"`))
+	// An If-Match that is not * or a list of entity tags is refused naming it.
+	r := h.Must(http.StatusBadRequest, h.Do("PUT", path, lead, contactsWith("Malformed", "https://www.exampleton.ac.uk/technician-commitment"), "If-Match", `3`))
 	if f := r.JSON(t)["field"]; f != "If-Match" {
-		t.Errorf("a weak If-Match is refused naming %v", f)
+		t.Errorf("an unquoted If-Match is refused naming %v", f)
 	}
 }
 
@@ -182,4 +182,23 @@ func TestEveryAnswerWithTheOrganisationCarriesItsETag(t *testing.T) {
 	if want := fmt.Sprintf(`"%v"`, withdrawn.JSON(t)["version"]); withdrawn.Header.Get("ETag") != want {
 		t.Errorf("the withdrawal answers ETag %q, want its version %s", withdrawn.Header.Get("ETag"), want)
 	}
+}
+
+// The contacts' update takes If-Match as RFC 9110 13.1.1 has it: a list of ETags (one
+// line or several) or *, compared strongly (a weak tag never matches: 412), and a
+// malformed one is 400 naming If-Match. Before, a list was 400, and so was a weak
+// tag of the current version.
+func TestTheContactsUpdateTakesAnIfMatchList(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.Token(auth.RoleOps, "")
+	id := h.onboard(ops, "announcement")
+	lead := h.Token(auth.RoleLead, id)
+	n := 0
+	testenv.IfMatchCases(t, func() string {
+		return h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+id, lead, nil)).Header.Get("ETag")
+	}, func(headers ...string) testenv.Response {
+		n++
+		return h.Do("PUT", "/v1/organisations/"+id+"/contacts", lead, contactsWith(fmt.Sprintf("Prof. Head %d", n), "https://www.exampleton.ac.uk/technician-commitment"), headers...)
+	})
 }
