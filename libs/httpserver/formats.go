@@ -127,11 +127,42 @@ func CheckWebAddress(s string) error {
 		return err
 	}
 	u, err := url.Parse(s)
-	web := strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
-	if err != nil || !web || u.Host == "" || strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+	if err != nil || webScheme(s) == "" || u.Host == "" || strings.IndexFunc(s, unicode.IsSpace) >= 0 {
 		return errors.New("must be a web address starting https:// or http://, such as https://www.example.ac.uk/technicians")
 	}
 	return nil
+}
+
+// webScheme is the scheme s starts with, "https://" or "http://", read in any case
+// (RFC 3986, 3.1: "Https://", which a word processor makes of a sentence's first
+// word, is https), or "".
+func webScheme(s string) string {
+	for _, scheme := range []string{"https://", "http://"} {
+		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
+			return scheme
+		}
+	}
+	return ""
+}
+
+// NormaliseWebAddress is the web address s (one CheckWebAddress takes) as the suite
+// keeps it: its scheme and host in lower case, which RFC 3986 (3.1, 3.2.2) reads in
+// any case, and the rest as it was given (a path's case may matter to its server).
+// So the address the directory shows and the emails link to is one usable link,
+// however it was typed. Anything else is returned as it is.
+func NormaliseWebAddress(s string) string {
+	scheme := webScheme(s)
+	if scheme == "" {
+		return s
+	}
+	rest := s[len(scheme):]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority := rest[:end]
+	host := strings.LastIndex(authority, "@") + 1 // the user information keeps its case
+	return scheme + authority[:host] + strings.ToLower(authority[host:]) + rest[end:]
 }
 
 // CheckLine says why s is not one clean line of text, or returns nil.

@@ -145,9 +145,10 @@ func TestEmailLimits(t *testing.T) {
 
 func TestWebAddresses(t *testing.T) {
 	t.Parallel()
-	ok := []string{"https://www.exampleton.ac.uk/technicians", "http://example.org", "https://x.ac.uk/plan?a=1&b=%C3%A9#top", "https://université.example/plan", ""}
+	ok := []string{"https://www.exampleton.ac.uk/technicians", "http://example.org", "https://x.ac.uk/plan?a=1&b=%C3%A9#top", "https://université.example/plan", "",
+		"HTTPS://x.ac.uk", "Https://www.exampleton.ac.uk/technicians", "hTTp://example.org"}
 	bad := []string{
-		"www.exampleton.ac.uk/plan", "ftp://example.org", "https://", "javascript:alert(1)", "HTTPS://x.ac.uk",
+		"www.exampleton.ac.uk/plan", "ftp://example.org", "Ftp://example.org", "https://", "Https://", "javascript:alert(1)", "https:/x.ac.uk",
 		"https://www.example.ac.uk/\u202Egpj.exe", "https://www.example.ac.uk/\u200B", "https://x.ac.uk/\u2066a",
 		"https://x.ac.uk/a plan", "https://x.ac.uk/\r\nSet-Cookie: a=b", " https://x.ac.uk", "https://x.ac.uk/\x00", "https://x.ac.uk/\xff",
 	}
@@ -159,6 +160,27 @@ func TestWebAddresses(t *testing.T) {
 	for _, s := range bad {
 		if httpserver.CheckWebAddress(s) == nil {
 			t.Errorf("CheckWebAddress(%q) accepted", s)
+		}
+	}
+}
+
+// A web address is kept with its scheme and host in lower case, which RFC 3986 reads
+// in any case, and the rest as it was given.
+func TestWebAddressesAreNormalised(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://www.exampleton.ac.uk/Technicians": "https://www.exampleton.ac.uk/Technicians",
+		"Https://WWW.Exampleton.AC.UK/Technicians": "https://www.exampleton.ac.uk/Technicians",
+		"HTTP://Example.ORG":                       "http://example.org",
+		"hTTpS://Example.org?Q=A#Top":              "https://example.org?Q=A#Top",
+		"https://Ada:Secret@Example.ORG:8443/Plan": "https://Ada:Secret@example.org:8443/Plan",
+		"https://UNIVERSITÉ.example/Plan":          "https://université.example/Plan",
+		"https://x.ac.uk/a@B":                      "https://x.ac.uk/a@B",
+		"":                                         "",
+		"ftp://Example.org":                        "ftp://Example.org",
+	} {
+		if got := httpserver.NormaliseWebAddress(in); got != want {
+			t.Errorf("NormaliseWebAddress(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -203,16 +203,8 @@ func ParseProgress(v url.Values) (string, Errors) {
 }
 
 // webAddress is a web address as typed, without the white space around it and with
-// its scheme in lower case: a scheme is read in either case (RFC 3986, 3.1), and an
-// address pasted from a document whose editor capitalised it ("Https://...") was
-// refused as not starting https://, which a person could not see it did not. The
-// services take the scheme in lower case.
-func webAddress(s string) string {
-	s = strings.TrimSpace(s)
-	for _, scheme := range []string{"https://", "http://"} {
-		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
-			return scheme + s[len(scheme):]
-		}
-	}
-	return s
-}
+// its scheme and host in lower case (httpserver.NormaliseWebAddress, as the services
+// keep it): both are read in either case (RFC 3986), and an address pasted from a
+// document whose editor capitalised it ("Https://...") was refused as not starting
+// https://, which a person could not see it did not.
+func webAddress(s string) string { return httpserver.NormaliseWebAddress(strings.TrimSpace(s)) }

@@ -125,6 +125,10 @@ func (ss Specs) Parse(v url.Values, london *time.Location) (Values, map[string]a
 		}
 		var out any = val
 		switch s.Type {
+		case URL:
+			// Sent as the services keep it, scheme and host in lower case: an address
+			// pasted as "Https://..." is the same address (RFC 3986).
+			out = httpserver.NormaliseWebAddress(val)
 		case Date:
 			day, err := time.Parse(time.DateOnly, val)
 			if err != nil || !dayPattern.MatchString(val) {

@@ -134,6 +134,11 @@ func TestSpecsParseChecksWhatTheServiceChecks(t *testing.T) {
 		"on": {time.Now().Format(time.DateOnly)}, "site": {"https://www.x.com"}, "email": {"a@b.ac.uk"}, "name": {"جامعة"}}, time.UTC); len(errs) != 0 {
 		t.Errorf("a form as the service takes it: %v", errs)
 	}
+	// A web address's scheme and host are read in any case (RFC 3986), and sent in
+	// lower case, as the services keep them: "Https://..." was refused.
+	if _, body, errs := specs.Parse(url.Values{"site": {"Https://WWW.X.com/About-Us"}}, time.UTC); len(errs) != 0 || body["site"] != "https://www.x.com/About-Us" {
+		t.Errorf("a capitalised web address: %v, %v", body["site"], errs)
+	}
 }
 
 // The pool form refuses an identifier that is an address, as the review service does:

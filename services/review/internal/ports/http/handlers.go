@@ -403,7 +403,7 @@ func content(b api.SubmissionContent) events.SubmissionContent {
 		SelfAssessment:  make([]events.ThemeAssessment, 0, len(b.SelfAssessment)),
 		ActionPlan:      make([]events.ActionItem, 0, len(b.ActionPlan)),
 		TechnicianVoice: events.TechnicianVoice{HowConsulted: deref(b.TechnicianVoice.HowConsulted), Participants: b.TechnicianVoice.Participants},
-		Webpage:         b.Webpage,
+		Webpage:         httpserver.NormaliseWebAddress(b.Webpage),
 	}
 	for _, a := range b.SelfAssessment {
 		c.SelfAssessment = append(c.SelfAssessment, events.ThemeAssessment{Theme: string(a.Theme), Narrative: deref(a.Narrative), Rating: deref(a.Rating)})

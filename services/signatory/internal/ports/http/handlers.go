@@ -37,7 +37,7 @@ func (h *Handlers) CreateOrganisation(c httpserver.Context, _ api.CreateOrganisa
 	return httpserver.Create(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.EnquiryRequest) (*organisation.Organisation, error) {
 		return versioned(c)(h.app.CreateOrganisation(ctx, by, organisation.Enquiry{
 			EnquiredOn: optionalCivil(body.EnquiredOn), Name: body.Name, Kind: organisation.Kind(body.Kind), Sector: string(body.Sector), Country: body.Country,
-			Website: body.Website, Contact: person(body.EnquiryContact),
+			Website: httpserver.NormaliseWebAddress(body.Website), Contact: person(body.EnquiryContact),
 		}))
 	}, h.toOrganisation, func(o *organisation.Organisation) string { return "/v1/organisations/" + o.ID() })
 }
@@ -266,7 +266,7 @@ func person(p api.Person) organisation.Person {
 }
 
 func contacts(leader, lead api.Person, poc api.PublicContact, plan *string) organisation.Contacts {
-	c := organisation.Contacts{Leader: person(leader), NominatedLead: person(lead), PlanPage: deref(plan)}
+	c := organisation.Contacts{Leader: person(leader), NominatedLead: person(lead), PlanPage: httpserver.NormaliseWebAddress(deref(plan))}
 	c.PointOfContact = organisation.Person{Name: poc.Name, Title: deref(poc.Title)}
 	if poc.Email != nil {
 		c.PointOfContact.Email = string(*poc.Email)
