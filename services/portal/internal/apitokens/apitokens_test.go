@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -597,5 +599,80 @@ func TestIssueRacingRetellTellsEachStateOnce(t *testing.T) {
 	}
 	if want := len(ids) + len(ids)/2; len(times) != want {
 		t.Errorf("the stream holds %d states, want %d", len(times), want)
+	}
+}
+
+// RevokeUnlent revokes the organisation's tokens in force that someone no longer
+// lent the power made before the change, saying why on the stream: the lead's own
+// under a corrected address as such, any other as no longer the lead's. A token made
+// after the change (the change read again, long after) stays, as does one made by a
+// maker still lent the power, and another organisation's.
+func TestRevokeUnlentRevokesWhatItsMakersMayNoLongerMake(t *testing.T) {
+	t.Parallel()
+	s, clk, js, _ := newStoreJS(t)
+	ctx := context.Background()
+	issue := func(org, name, by, creator string) apitokens.Token {
+		t.Helper()
+		r := request(name)
+		r.Org, r.By, r.Creator = org, by, creator
+		tok, _, err := s.Issue(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	oldAddress := issue("org-a", "Lead's tool", "Sam Patel", "p-old")
+	colleague := issue("org-a", "Colleague's tool", "Dev Eloper", "p-dev")
+	kept := issue("org-a", "Kept colleague's tool", "Kim Lee", "p-kim")
+	elsewhere := issue("org-b", "Other tool", "Ada Jones", "p-ada")
+	change := clk.Now().Add(time.Second)
+	clk.Advance(time.Minute)
+	after := issue("org-a", "Made after the change", "Dev Eloper", "p-dev")
+
+	n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new", "p-kim"}, "sam patel", change)
+	if err != nil || n != 2 {
+		t.Fatalf("RevokeUnlent = %d, %v; want 2 revoked", n, err)
+	}
+	list, err := s.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{oldAddress.ID: apitokens.CorrectedMaker, colleague.ID: apitokens.NotLeadMaker, kept.ID: "", elsewhere.ID: "", after.ID: ""}
+	for _, tok := range list {
+		if tok.RevokedBy != want[tok.ID] || tok.Revoked.IsZero() != (want[tok.ID] == "") {
+			t.Errorf("%s: revoked %v by %q, want by %q", tok.Name, tok.Revoked, tok.RevokedBy, want[tok.ID])
+		}
+	}
+	if got := said(t, js); got[oldAddress.ID] != (events.APITokenRevokedV1{}).EventType() || got[colleague.ID] != (events.APITokenRevokedV1{}).EventType() {
+		t.Errorf("the stream was told %v", got)
+	}
+	stream, err := js.Stream(ctx, events.StreamPortalTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := bus.Envelope(m.Subject, m.Header, m.Data)
+		var p events.APITokenRevokedV1
+		if err != nil || json.Unmarshal(env.Data, &p) != nil {
+			t.Fatalf("message %d on the stream: %v", seq, err)
+		}
+		if env.Type == p.EventType() {
+			reasons[p.TokenID] = p.Reason
+		}
+	}
+	if n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new", "p-kim"}, "Sam Patel", change); err != nil || n != 0 {
+		t.Errorf("read again, RevokeUnlent = %d, %v; want nothing more revoked", n, err)
+	}
+	if want := map[string]string{oldAddress.ID: events.APITokenRevokedMakerAddressCorrected, colleague.ID: events.APITokenRevokedMakerNotLead}; !maps.Equal(reasons, want) {
+		t.Errorf("the stream's revocations say %v, want %v", reasons, want)
 	}
 }
