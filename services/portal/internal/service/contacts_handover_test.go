@@ -36,7 +36,7 @@ func TestHandingOverTheLeadAsksToConfirmTheAddress(t *testing.T) {
 	}
 	shown := shownText(t, r.body)
 	for _, says := range []string{"Chris Lee", "c.lee@exampletn.ac.uk", "You lose access to the portal for University of Handover at once",
-		"Chris Lee will be emailed at that address"} {
+		"Chris Lee will be emailed at that address", "The API tokens you made for University of Handover's tools, and those the colleagues you named made, stop working"} {
 		if !strings.Contains(shown, says) {
 			t.Errorf("the confirmation does not say %q: %s", says, shown)
 		}
