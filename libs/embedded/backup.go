@@ -24,7 +24,7 @@ const ManifestName = "backup.json"
 
 // Backup copies the local stack's durable state out of dataDir into outDir while the
 // stack may be running: every FerretDB database (one SQLite file each), Mailpit's
-// caught mail, and the development signing key. Each SQLite file is copied with
+// caught mail, the development signing key and the portal's pseudonym secret. Each SQLite file is copied with
 // SQLite's own online backup, VACUUM INTO, which reads one consistent snapshot of the
 // file while writers go on; a plain file copy of a database in WAL mode could tear.
 //
@@ -60,11 +60,16 @@ func Backup(ctx context.Context, dataDir, outDir string) (Manifest, error) {
 		}
 		m.Files = append(m.Files, rel)
 	}
-	if key := filepath.Join(dataDir, "dev-signing-key.pem"); exists(key) {
-		if err := copyFile(key, filepath.Join(outDir, "dev-signing-key.pem"), 0o600); err != nil {
-			return m, err
+	// The secrets the stack made for this data directory: the development signing
+	// key, and the portal's pseudonym secret, without which a restored portal would
+	// record its people anew and lose what it keeps under their pseudonyms.
+	for _, name := range []string{"dev-signing-key.pem", "portal-pseudonym.key"} {
+		if key := filepath.Join(dataDir, name); exists(key) {
+			if err := copyFile(key, filepath.Join(outDir, name), 0o600); err != nil {
+				return m, err
+			}
+			m.Files = append(m.Files, name)
 		}
-		m.Files = append(m.Files, "dev-signing-key.pem")
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +47,10 @@ const (
 	// portalKeyFile, in the data directory, is the key the portal signs its tokens
 	// with; created on first run, like the development issuer's.
 	portalKeyFile = "portal-signing-key.pem"
+	// portalPseudonymFile, in the data directory, holds the secret the portal keys
+	// people's pseudonyms with (PORTAL_PSEUDONYM_KEY); created on first run and kept,
+	// since a new one would make every lead a new person. libs/embedded backs it up.
+	portalPseudonymFile = "portal-pseudonym.key"
 )
 
 // portal is the web front end. It is not one of services: it has no API of its own
@@ -212,8 +218,14 @@ func runStack(ctx context.Context, args []string) error {
 			stopAll(procs)
 			return err
 		}
+		pseudonymKey, err := loadOrCreateSecret(filepath.Join(*dataDir, portalPseudonymFile))
+		if err != nil {
+			stopAll(procs)
+			return err
+		}
 		portalEnv := append([]string{"HTTP_ADDR=" + addr(portal.port, *offset), "ADMIN_ADDR=" + addr(portal.port+adminOffset, *offset),
 			"MONGO_DATABASE=portal", "PORTAL_PUBLIC_URL=http://" + addr(portal.port, *offset), "PORTAL_SIGNING_KEY_FILE=" + keyFile,
+			"PORTAL_PSEUDONYM_KEY=" + pseudonymKey,
 			// The local stack speaks plain http, where a Secure cookie is never sent back.
 			"PORTAL_INSECURE_COOKIES=true",
 			"PORTAL_SIGNATORY_URL=http://" + addr(portOf("signatory"), *offset), "PORTAL_REVIEW_URL=http://" + addr(portOf("review"), *offset),
@@ -429,4 +441,25 @@ func startInfra(dataDir string, offset int) (*infra, error) {
 	)
 
 	return in, nil
+}
+
+// loadOrCreateSecret returns the secret kept in path, making it (32 random bytes,
+// in base64, readable by the owner alone) when there is none yet.
+func loadOrCreateSecret(path string) (string, error) {
+	b, err := os.ReadFile(path) // #nosec G304 -- a file of the stack's own data directory
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("make %s: %w", path, err)
+	}
+	secret := base64.StdEncoding.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return secret, nil
 }

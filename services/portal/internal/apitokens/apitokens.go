@@ -167,7 +167,7 @@ type Request struct {
 	Name     string
 	Lifetime time.Duration
 	// By is the person asking, as the records name them, and Creator their
-	// pseudonym (signin.Pseudonym).
+	// pseudonym (signin.Pseudonyms).
 	By, Creator string
 	// Email is the address the person signed in with. The token carries it and By,
 	// so that the fund names the person as the applicant of what the token drafts
@@ -243,8 +243,10 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 		}
 		return Token{}, "", apperr.Wrap(apperr.Unavailable, err, "the token could not be made just now; try again")
 	}
-	// The maker is not logged: their pseudonym is an unkeyed digest of their address
-	// (docs/PRIVACY.md, "No personal data in logs or traces").
+	// The maker is not logged: their pseudonym is what the services' audit trails
+	// record them by, and a record made before pseudonyms were keyed holds an
+	// unkeyed digest of their address (docs/PRIVACY.md, "No personal data in logs
+	// or traces").
 	s.logger.InfoContext(ctx, "API token issued", "token", id, "org", r.Org)
 	return doc.token(), secret, nil
 }
@@ -365,8 +367,9 @@ func (s *Store) Forget(ctx context.Context, subject string) (int, error) {
 			n++
 		}
 		// The record says revoked now (told to the fund or left to Retell): the
-		// person's name, digest and pseudonym go (the pseudonym is an unkeyed digest
-		// of the address: anyone holding the address works it out).
+		// person's name, digest and pseudonym go (a record made before pseudonyms
+		// were keyed holds an unkeyed digest of the address, which anyone holding
+		// the address works out).
 		unset := bson.D{{Key: "$set", Value: bson.D{{Key: "created_by", Value: ""}, {Key: "creator", Value: ""}}}, {Key: "$unset", Value: bson.D{{Key: "subject", Value: ""}}}}
 		if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, unset); err != nil {
 			errs = append(errs, fmt.Errorf("forget the maker of API token %s: %w", d.ID, store.Classify(err)))

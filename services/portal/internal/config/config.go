@@ -11,6 +11,7 @@ import (
 
 	libconfig "github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/portal/internal/signin"
 	"github.com/itss/techcommit/services/portal/internal/signin/ops"
 )
 
@@ -60,6 +61,14 @@ type Portal struct {
 	// SigningKeyFile holds the Ed25519 private key (PKCS#8 PEM) the portal signs
 	// its tokens with; its public half is served at /.well-known/jwks.json.
 	SigningKeyFile string `env:"PORTAL_SIGNING_KEY_FILE"`
+	// PseudonymKey is the secret the pseudonyms of people are keyed with: the
+	// subject of a lead's tokens, which the services' audit trails record as the
+	// actor of what the lead changed, and the portal's records of who made an API
+	// token, named a colleague or saved a review (signin.Pseudonyms). Without it
+	// anyone holding an address, an erased one included, could tell that person's
+	// changes. At least 32 bytes, the same in every replica, and never changed: a
+	// new one would make every lead a new person (deploy/README.md, Secrets).
+	PseudonymKey string `env:"PORTAL_PSEUDONYM_KEY"`
 	// The services' API addresses the portal calls for the person signed in.
 	SignatoryURL string `env:"PORTAL_SIGNATORY_URL"`
 	ReviewURL    string `env:"PORTAL_REVIEW_URL"`
@@ -150,6 +159,10 @@ func (c Config) Validate() error {
 		}
 	}
 	required("PORTAL_SIGNING_KEY_FILE", p.SigningKeyFile)
+	if required("PORTAL_PSEUDONYM_KEY", p.PseudonymKey) && len(p.PseudonymKey) < signin.MinPseudonymSecret {
+		// The length only: the value is a secret, never quoted.
+		errs = append(errs, fmt.Errorf("PORTAL_PSEUDONYM_KEY must be at least %d characters (openssl rand -base64 32), not %d", signin.MinPseudonymSecret, len(p.PseudonymKey)))
+	}
 	for _, s := range []struct{ key, value string }{
 		{"PORTAL_SIGNATORY_AUDIENCE", p.SignatoryAudience}, {"PORTAL_REVIEW_AUDIENCE", p.ReviewAudience},
 		{"PORTAL_NOTIFY_AUDIENCE", p.NotifyAudience}, {"PORTAL_FUND_AUDIENCE", p.FundAudience},

@@ -10,6 +10,7 @@ func env() map[string]string {
 	return map[string]string{
 		"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus",
 		"PORTAL_PUBLIC_URL": "https://portal.example.org", "PORTAL_SIGNING_KEY_FILE": "/secrets/portal.pem",
+		"PORTAL_PSEUDONYM_KEY": "a secret of the portal's, 32 bytes or more",
 		"PORTAL_SIGNATORY_URL": "http://signatory:8081", "PORTAL_REVIEW_URL": "http://review:8082",
 		"PORTAL_NOTIFY_URL": "http://notify:8083", "PORTAL_FUND_URL": "http://fund:8084",
 		"PORTAL_OIDC_ISSUER": "https://login.example.org", "PORTAL_OIDC_CLIENT_ID": "tc-portal",
@@ -28,7 +29,7 @@ func TestNothingTrustedOrAddressedByDefault(t *testing.T) {
 	if err == nil {
 		t.Fatal("an empty environment was accepted")
 	}
-	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE",
+	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE", "PORTAL_PSEUDONYM_KEY",
 		"PORTAL_SIGNATORY_URL", "PORTAL_REVIEW_URL", "PORTAL_NOTIFY_URL", "PORTAL_FUND_URL",
 		"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OPS_GROUP",
 		"PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE"} {
@@ -39,6 +40,24 @@ func TestNothingTrustedOrAddressedByDefault(t *testing.T) {
 	c := Default()
 	if c.HTTP.Addr != "127.0.0.1:8080" || c.HTTP.AdminAddr != "127.0.0.1:9080" {
 		t.Errorf("listeners = %s, %s; want 127.0.0.1:8080 and 127.0.0.1:9080", c.HTTP.Addr, c.HTTP.AdminAddr)
+	}
+}
+
+// People's pseudonyms are keyed with a secret the portal is given: without one, or
+// with one short enough to guess, it does not start, and it says so without quoting
+// the secret.
+func TestThePseudonymKeyIsRequiredAndLongEnough(t *testing.T) {
+	t.Parallel()
+	for _, secret := range []string{"", "short-but-secret"} {
+		e := env()
+		e["PORTAL_PSEUDONYM_KEY"] = secret
+		_, err := LoadFrom(e)
+		if err == nil || !strings.Contains(err.Error(), "PORTAL_PSEUDONYM_KEY") {
+			t.Errorf("a pseudonym key of %d characters: %v, want a refusal naming PORTAL_PSEUDONYM_KEY", len(secret), err)
+		}
+		if secret != "" && err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("the refusal quotes the secret: %v", err)
+		}
 	}
 }
 

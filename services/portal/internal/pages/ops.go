@@ -161,7 +161,7 @@ func opsDaysBetween(a, b time.Time) int {
 // organisation's lead", and a service's own change by what made it (see
 // opsSystemActor), never by the identity recorded ("system:review", "ops:ops-dev"),
 // which says little to ITSS staff. A lead is recorded by a pseudonym of
-// their address (signin.Pseudonym), which is made not to say who they are, and the
+// their address (signin.Pseudonyms), which is made not to say who they are, and the
 // people read model finds a lead only by organisation or address, never by it: the
 // pages an actor is shown on (an organisation's history) are about the one
 // organisation whose lead it was, so the role is what is said. A failed lookup is

@@ -142,7 +142,7 @@ func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
 	// the address they signed in with: the fund takes its applicant from the token,
 	// and writes to that person about every application the token drafts.
 	made, secret, err := h.tokens.Issue(r.Context(), apitokens.Request{Org: org, Name: f.Name, Lifetime: time.Duration(f.DaysN) * 24 * time.Hour,
-		By: by, Email: v.person.Email, Creator: signin.Pseudonym(v.person.Email), Key: opsFormKey(r)})
+		By: by, Email: v.person.Email, Creator: v.person.Pseudonym, Key: opsFormKey(r)})
 	if errors.Is(err, apitokens.ErrMadeAlready) {
 		// A second press of the button: the first made the token, and its answer,
 		// the one page that showed the secret, is the page the browser dropped.

@@ -81,10 +81,11 @@ func (k Key) id() string {
 }
 
 // legacy is the id copies were saved under before they were found by the
-// reviewer's id (by the address alone): such a copy, saved before the portal was
-// upgraded, is still found at that address, and its next save moves it.
+// reviewer's id (by the address alone, through the unkeyed pseudonym of that
+// release): such a copy, saved before the portal was upgraded, is still found at
+// that address, and its next save moves it.
 func (k Key) legacy() string {
-	b, _ := json.Marshal([]string{signin.Pseudonym(k.Email), k.Round, k.Submission})
+	b, _ := json.Marshal([]string{signin.UnkeyedPseudonym(k.Email), k.Round, k.Submission})
 	sum := sha256.Sum256(b)
 	return "rd-" + hex.EncodeToString(sum[:16])
 }
@@ -121,8 +122,9 @@ type draftDoc struct {
 	// Reviewer is the reviewer's id in the pool, by which a corrected address
 	// reaches the copy (Readdress); empty in copies saved before it was kept.
 	Reviewer string `bson:"reviewer,omitempty"`
-	// Person is the reviewer's pseudonym (signin.Pseudonym), by which the subject
-	// access answer finds the copy; Subject the digest of their address
+	// Person is the reviewer's pseudonym (signin.Pseudonyms; the unkeyed one in
+	// copies saved before pseudonyms were keyed), by which the subject access
+	// answer finds the copy; Subject the digest of their address
 	// (personal.Subject), by which an erasure does.
 	Person     string     `bson:"person"`
 	Subject    string     `bson:"subject"`
@@ -151,8 +153,9 @@ func (d draftDoc) draft() Draft {
 
 // Store keeps the saved copies.
 type Store struct {
-	coll  *mongo.Collection
-	clock clock.Clock
+	coll       *mongo.Collection
+	clock      clock.Clock
+	pseudonyms signin.Pseudonyms
 }
 
 // New opens the saved copies in db. A copy's versions are read by their key, the
@@ -160,9 +163,9 @@ type Store struct {
 // address by the reviewer: on the
 // embedded store, which answers only _id lookups from an index, that is a scan of
 // the few copies the collection ever holds; on MongoDB the indexes serve them.
-func New(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Store, error) {
-	if db == nil || clk == nil {
-		return nil, errors.New("reviewdrafts: a database and a clock are required")
+func New(ctx context.Context, db *mongo.Database, clk clock.Clock, ps signin.Pseudonyms) (*Store, error) {
+	if db == nil || clk == nil || !ps.Keyed() {
+		return nil, errors.New("reviewdrafts: a database, a clock and keyed pseudonyms are required")
 	}
 	coll := db.Collection(Collection)
 	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{{Keys: bson.D{{Key: "key", Value: 1}}},
@@ -170,7 +173,7 @@ func New(ctx context.Context, db *mongo.Database, clk clock.Clock) (*Store, erro
 		{Keys: bson.D{{Key: "reviewer", Value: 1}}}}); err != nil {
 		return nil, fmt.Errorf("index %s: %w", Collection, store.Classify(err))
 	}
-	return &Store{coll: coll, clock: clk}, nil
+	return &Store{coll: coll, clock: clk, pseudonyms: ps}, nil
 }
 
 // ErrSavedElsewhere says the copy was saved from another page (a second tab or
@@ -216,7 +219,7 @@ func (s *Store) Save(ctx context.Context, k Key, d Draft) (Draft, error) {
 		return Draft{}, err
 	}
 	key := k.id()
-	doc := draftDoc{ID: fmt.Sprintf("%s.%d", key, d.Version+1), Key: key, Version: d.Version + 1, Reviewer: k.Reviewer, Person: signin.Pseudonym(k.Email),
+	doc := draftDoc{ID: fmt.Sprintf("%s.%d", key, d.Version+1), Key: key, Version: d.Version + 1, Reviewer: k.Reviewer, Person: s.pseudonyms.Of(k.Email),
 		Subject: personal.Subject(k.Email), Round: k.Round, Submission: k.Submission, Saved: s.clock.Now().UTC().Truncate(time.Millisecond), Summary: d.Summary,
 		Revision: d.Revision}
 	for _, t := range d.Themes {
@@ -301,7 +304,7 @@ func (s *Store) Readdress(ctx context.Context, reviewer, email string) error {
 		return errors.New("readdress saved reviews: a reviewer and an address are required")
 	}
 	_, err := s.coll.UpdateMany(ctx, bson.D{{Key: "reviewer", Value: reviewer}}, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "person", Value: signin.Pseudonym(email)}, {Key: "subject", Value: personal.Subject(email)}}}})
+		{Key: "person", Value: s.pseudonyms.Of(email)}, {Key: "subject", Value: personal.Subject(email)}}}})
 	if err != nil {
 		return fmt.Errorf("readdress the saved reviews of reviewer %s: %w", reviewer, store.Classify(err))
 	}

@@ -12,7 +12,17 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/signin"
 )
+
+func testPseudonyms(tb testing.TB) signin.Pseudonyms {
+	tb.Helper()
+	ps, err := signin.NewPseudonyms([]byte("the portal's pseudonym secret, for the tests"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ps
+}
 
 // Many saves from pages opened on the same version race: the unique _id of the next
 // version takes exactly one; every other is ErrSavedElsewhere with the copy that
@@ -21,7 +31,7 @@ func TestConcurrentSavesOfOneVersionTakeExactlyOne(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, db := testenv.Mongo(t)
-	s, err := New(context.Background(), db, clock.System{})
+	s, err := New(context.Background(), db, clock.System{}, testPseudonyms(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +72,7 @@ func TestSaveChecksSizesNotCompleteness(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	_, db := testenv.Mongo(t)
-	s, err := New(context.Background(), db, clock.NewFake(time.Now()))
+	s, err := New(context.Background(), db, clock.NewFake(time.Now()), testPseudonyms(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,10 +96,11 @@ func forgetSigninRequests(ctx context.Context, js jetstream.JetStream, sub strin
 // holdings is what the portal's own database holds about the person with this
 // address, for the console's subject access download: every document holding the
 // address (their lead, reviewer and applicant records, sessions, sign-in links) or
-// the pseudonym the portal records them by (the API tokens they made, the colleagues
-// they named, the reviews they saved part-way, which reviewdrafts keeps under it).
-func holdings(db *mongo.Database) func(context.Context, string) ([]personal.Record, error) {
+// a pseudonym the portal records them by (the API tokens they made, the colleagues
+// they named, the reviews they saved part-way, which reviewdrafts keeps under it):
+// the keyed one, and the unkeyed one of the records made before it.
+func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, string) ([]personal.Record, error) {
 	return func(ctx context.Context, email string) ([]personal.Record, error) {
-		return personal.GatherAny(ctx, db, email, signin.Pseudonym(email))
+		return personal.GatherAny(ctx, db, append([]string{email}, ps.All(email)...)...)
 	}
 }

@@ -53,7 +53,7 @@ func TestTheLogNamesPeopleByADigestOnlyThePortalCanMake(t *testing.T) {
 	if !strings.Contains(logs, "API token issued") {
 		t.Fatalf("the token's issue is not logged:\n%s", logs)
 	}
-	for _, tell := range []string{lead, signin.Pseudonym(lead)} {
+	for _, tell := range []string{lead, pseudonymOf(t, lead), signin.UnkeyedPseudonym(lead)} {
 		if strings.Contains(logs, tell) {
 			t.Errorf("the log holds %q, from which anyone can tell who signed in", tell)
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/testenv"
-	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
 // shownText is the text a page shows (its elements' text, not their attributes,
@@ -218,6 +217,6 @@ func TestOrganisationHistoryNamesTheLeadsChanges(t *testing.T) {
 	if len(who) == 0 || who[len(who)-1] != "The organisation's lead" {
 		t.Errorf("the history names %q, want the last change the organisation's lead's", who)
 	}
-	pseudonym := signin.Pseudonym(lead)
+	pseudonym := pseudonymOf(t, lead)
 	notShowing(t, "the organisation's page", page.body, pseudonym, "lead:")
 }

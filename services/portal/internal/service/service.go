@@ -120,6 +120,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(fmt.Errorf("derive the log names' key: %w", err))
 	}
+	// People are recorded by pseudonyms keyed with a secret of their own, not one
+	// derived from the signing key: that key is rotated (deploy/README.md), and a
+	// pseudonym must stay the same for as long as the audit trails keep it.
+	pseudonyms, err := signin.NewPseudonyms([]byte(cfg.Portal.PseudonymKey))
+	if err != nil {
+		return fail(fmt.Errorf("PORTAL_PSEUDONYM_KEY: %w", err))
+	}
 	// ITSS staff sign in through the configured OpenID provider (a test may plug in
 	// its own flow instead).
 	if opts.Ops == nil && cfg.Ops.Issuer != "" {
@@ -163,7 +170,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		}
 	}
 
-	if s.People, err = signin.NewPeople(ctx, s.DB); err != nil {
+	if s.People, err = signin.NewPeople(ctx, s.DB, pseudonyms); err != nil {
 		return fail(err)
 	}
 	ended, err := signin.NewEnded(js, s.Clock)
@@ -200,7 +207,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		Audience: cfg.Portal.FundAudience, MaxLifetime: cfg.Portal.APITokenMaxLifetime}); err != nil {
 		return fail(err)
 	}
-	if s.Drafts, err = reviewdrafts.New(ctx, s.DB, s.Clock); err != nil {
+	if s.Drafts, err = reviewdrafts.New(ctx, s.DB, s.Clock, pseudonyms); err != nil {
 		return fail(err)
 	}
 	// The consumers count their redeliveries and dead letters as the services' do, on
@@ -258,7 +265,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
 		Clients: cl, Tokens: s.Tokens, Drafts: s.Drafts, Staff: staff, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
-		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB), Metrics: tel.Registry,
+		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB, pseudonyms), Metrics: tel.Registry,
 		OutcomeKey: outcomeKey, Letters: letters})
 	if err != nil {
 		return fail(err)

@@ -92,6 +92,7 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	cfg, err := config.LoadFrom(with(map[string]string{
 		"MONGO_URI": testenv.MongoURI(tb), "MONGO_DATABASE": testenv.DatabaseName(tb), "NATS_URL": env.NATS.URL,
 		"PORTAL_PUBLIC_URL": portalIssuer, "PORTAL_INSECURE_COOKIES": "true", "PORTAL_SIGNING_KEY_FILE": key,
+		"PORTAL_PSEUDONYM_KEY": testPseudonymKey,
 		"PORTAL_SIGNATORY_URL": svcs.signatory, "PORTAL_REVIEW_URL": svcs.review, "PORTAL_NOTIFY_URL": svcs.notify, "PORTAL_FUND_URL": svcs.fund,
 		"PORTAL_SIGNATORY_AUDIENCE": libconfig.DevAudience("signatory"), "PORTAL_REVIEW_AUDIENCE": libconfig.DevAudience("review"),
 		"PORTAL_NOTIFY_AUDIENCE": libconfig.DevAudience("notify"), "PORTAL_FUND_AUDIENCE": libconfig.DevAudience("fund"),
@@ -395,6 +396,24 @@ func with(base, extra map[string]string) map[string]string {
 	out := maps.Clone(base)
 	maps.Copy(out, extra)
 	return out
+}
+
+// testPseudonymKey keys the pseudonyms of every test portal (PORTAL_PSEUDONYM_KEY).
+const testPseudonymKey = "the portal's pseudonym secret, for the tests"
+
+// pseudonymOf is the pseudonym a test portal records the person of email by.
+func pseudonymOf(tb testing.TB, email string) string {
+	tb.Helper()
+	return testPseudonyms(tb).Of(email)
+}
+
+func testPseudonyms(tb testing.TB) signin.Pseudonyms {
+	tb.Helper()
+	ps, err := signin.NewPseudonyms([]byte(testPseudonymKey))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ps
 }
 
 // The OpenID provider every test portal signs ITSS staff in with.

@@ -338,7 +338,7 @@ func TestColleaguesNamedByALeadLoseTheirPowerWhenTheRoleIsHandedOn(t *testing.T)
 	ctx := context.Background()
 	p.addLead("org-h", "old-lead@example.ac.uk")
 	if err := p.svc.People.AddApplicant(ctx, signin.Applicant{OrgID: "org-h", Name: "Old Lead (home)", Email: "old.lead@home.example"},
-		signin.Pseudonym("old-lead@example.ac.uk"), time.Now()); err != nil {
+		pseudonymOf(t, "old-lead@example.ac.uk"), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	p.waitFor("old.lead@home.example", func(person signin.Person) bool { _, ok := person.ApplicantOf("org-h"); return ok })
@@ -352,7 +352,7 @@ func TestColleaguesNamedByALeadLoseTheirPowerWhenTheRoleIsHandedOn(t *testing.T)
 	p.waitFor("old.lead@home.example", func(person signin.Person) bool { _, ok := person.ApplicantOf("org-h"); return !ok })
 
 	if err := p.svc.People.AddApplicant(ctx, signin.Applicant{OrgID: "org-h", Name: "Dev Eloper", Email: "dev@example.ac.uk"},
-		signin.Pseudonym("new-lead@example.ac.uk"), time.Now()); err != nil {
+		pseudonymOf(t, "new-lead@example.ac.uk"), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	c := contacts("new-lead@example.ac.uk")

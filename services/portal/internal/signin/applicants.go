@@ -70,7 +70,7 @@ func (p *People) AddApplicant(ctx context.Context, a Applicant, by string, at ti
 // find no colleague to drop, and the outgoing lead's colleague would keep the power.
 // A lead no longer lead takes the colleague off again, and answers ErrNotTheLead.
 func (p *People) AddApplicantAsLead(ctx context.Context, a Applicant, lead string, at time.Time) error {
-	by := Pseudonym(lead)
+	by := p.pseudonyms.Of(lead)
 	if err := p.AddApplicant(ctx, a, by, at); err != nil {
 		return err
 	}

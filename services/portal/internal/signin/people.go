@@ -5,8 +5,6 @@ package signin
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -43,6 +41,9 @@ type Person struct {
 	// Applicant lists the organisations whose lead named the person to make API
 	// tokens for its tools (see applicants.go).
 	Applicant []Applicant
+	// Pseudonym is what the portal records the person by where the address must
+	// not be (Pseudonyms.Of their address), set by People.Lookup.
+	Pseudonym string
 }
 
 // Known reports whether the records hold the address at all.
@@ -73,10 +74,12 @@ func (p Person) Name() string {
 }
 
 // AsLead is the principal the services see when the person acts as org's lead. The
-// subject is a digest of the address, not the address: it lands in the services'
-// audit trail, which keeps no emails.
+// subject is their pseudonym, not the address: it lands in the services' audit
+// trail, which keeps no emails, and only the portal can tell whose it is. A person
+// not found by People.Lookup has none, and a token with no subject is refused by
+// every service.
 func (p Person) AsLead(org string) auth.Principal {
-	return auth.Principal{Subject: Pseudonym(p.Email), Role: auth.RoleLead, Org: org}
+	return auth.Principal{Subject: p.Pseudonym, Role: auth.RoleLead, Org: org}
 }
 
 // AsReviewer is the principal the services see when the person acts as a reviewer:
@@ -86,12 +89,6 @@ func (p Person) AsReviewer() (auth.Principal, bool) {
 		return auth.Principal{}, false
 	}
 	return auth.Principal{Subject: p.Reviewer.ID, Role: auth.RoleReviewer, Org: p.Reviewer.OrgID}, true
-}
-
-// Pseudonym is a stable identifier of an address that does not reveal it.
-func Pseudonym(email string) string {
-	sum := sha256.Sum256([]byte("tc-portal-person:" + NormaliseEmail(email)))
-	return "p-" + hex.EncodeToString(sum[:12])
 }
 
 // NormaliseEmail is the form addresses are compared in.
@@ -106,6 +103,7 @@ type People struct {
 	applicants *mongo.Collection
 	addresses  *mongo.Collection
 	ended      *Ended // see RecordRemovalsIn
+	pseudonyms Pseudonyms
 }
 
 type leadDoc struct {
@@ -123,13 +121,14 @@ type reviewerDoc struct {
 }
 
 // NewPeople opens the read model's collections in db, and gives the records kept
-// before the addresses existed their addresses.
-func NewPeople(ctx context.Context, db *mongo.Database) (*People, error) {
-	if db == nil {
-		return nil, errors.New("signin: a database is required")
+// before the addresses existed their addresses. People are recorded by the
+// pseudonyms ps makes (the colleagues a lead named, the people it finds).
+func NewPeople(ctx context.Context, db *mongo.Database, ps Pseudonyms) (*People, error) {
+	if db == nil || !ps.Keyed() {
+		return nil, errors.New("signin: a database and keyed pseudonyms are required")
 	}
 	p := &People{leads: db.Collection("leads"), reviewers: db.Collection("reviewers"), applicants: db.Collection("applicants"),
-		addresses: db.Collection(addressesCollection)}
+		addresses: db.Collection(addressesCollection), pseudonyms: ps}
 	// A lead's page of applicants asks for an organisation's (MongoDB answers it from
 	// this index; the embedded store has none but _id's). Nothing asks by email any
 	// more: the addresses answer that.
@@ -141,6 +140,9 @@ func NewPeople(ctx context.Context, db *mongo.Database) (*People, error) {
 	}
 	return p, nil
 }
+
+// Pseudonyms are the pseudonyms people are recorded by.
+func (p *People) Pseudonyms() Pseudonyms { return p.pseudonyms }
 
 // SetLead records org's nominated lead. An empty email removes the record: an
 // organisation without a lead's address has nobody to sign in for it. The address
@@ -162,7 +164,10 @@ func (p *People) SetLead(ctx context.Context, org string, lead Lead, email strin
 	if err != nil {
 		return fmt.Errorf("set lead of %s: %w", org, store.Classify(err))
 	}
-	return p.dropColleagues(ctx, org, bson.D{{Key: "added_by", Value: bson.D{{Key: "$ne", Value: Pseudonym(email)}}}})
+	// The colleagues this lead named are kept, whichever pseudonym they were
+	// recorded under: one named before pseudonyms were keyed has the unkeyed one, and
+	// a replay of the lead's announcement must not drop them.
+	return p.dropColleagues(ctx, org, bson.D{{Key: "added_by", Value: bson.D{{Key: "$nin", Value: p.pseudonyms.All(email)}}}})
 }
 
 // RemoveLead forgets org's lead, and the colleagues they named.
@@ -208,6 +213,7 @@ func (p *People) Lookup(ctx context.Context, email string) (Person, error) {
 	if email == "" {
 		return person, nil
 	}
+	person.Pseudonym = p.pseudonyms.Of(email)
 	slots, err := p.slots(ctx, email)
 	if err != nil {
 		return person, err

@@ -18,7 +18,7 @@ import (
 func newPeople(tb testing.TB) *signin.People {
 	tb.Helper()
 	_, db := testenv.Mongo(tb)
-	p, err := signin.NewPeople(context.Background(), db)
+	p, err := signin.NewPeople(context.Background(), db, testPseudonyms(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestLookupCostsThePersonWhateverHowManyPeople(t *testing.T) {
 			t.Run(fmt.Sprint(n), func(t *testing.T) {
 				t.Parallel()
 				db, counted := testenv.MonitoredDB(t, testenv.EveryCollection)
-				p, err := signin.NewPeople(ctx, db)
+				p, err := signin.NewPeople(ctx, db, testPseudonyms(t))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -80,7 +80,8 @@ func TestLookupCostsThePersonWhateverHowManyPeople(t *testing.T) {
 				want := signin.Person{Email: "pat.lead@example.ac.uk",
 					Leads:     []signin.Lead{{OrgID: "org-003", OrgName: "Org org-003", Name: "Pat"}, {OrgID: "org-007", OrgName: "Org org-007", Name: "Pat"}},
 					Reviewer:  &signin.Reviewer{ID: "rev-pat", OrgID: "org-001", Name: "Pat"},
-					Applicant: []signin.Applicant{{OrgID: "org-005", OrgName: "Org org-005", Name: "Pat", Email: "pat.lead@example.ac.uk"}}}
+					Applicant: []signin.Applicant{{OrgID: "org-005", OrgName: "Org org-005", Name: "Pat", Email: "pat.lead@example.ac.uk"}},
+					Pseudonym: testPseudonyms(t).Of("pat.lead@example.ac.uk")}
 				if d := cmp.Diff(want, got); d != "" {
 					t.Errorf("the person (-want +got):\n%s", d)
 				}
@@ -164,7 +165,7 @@ func TestRecordsOfOneAddressRacing(t *testing.T) {
 	// Two replicas of the portal, each with its own read model over one database.
 	var replicas [2]*signin.People
 	for i := range replicas {
-		p, err := signin.NewPeople(ctx, db)
+		p, err := signin.NewPeople(ctx, db, testPseudonyms(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +225,7 @@ func TestRecordsKeptBeforeTheAddressesAreFound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p, err := signin.NewPeople(ctx, db)
+	p, err := signin.NewPeople(ctx, db, testPseudonyms(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestRecordsKeptBeforeTheAddressesAreFound(t *testing.T) {
 		t.Errorf("the records kept before: %+v", old)
 	}
 	before := counted.Now()
-	if _, err := signin.NewPeople(ctx, db); err != nil {
+	if _, err := signin.NewPeople(ctx, db, testPseudonyms(t)); err != nil {
 		t.Fatal(err)
 	}
 	if scans := counted.Now().Sub(before).Scans; scans != 0 {
@@ -283,5 +284,54 @@ func TestAColleagueNamedAsTheLeadIsHandedOnDoesNotKeepThePower(t *testing.T) {
 	}
 	if d, _ := p.Lookup(ctx, "kept@example.ac.uk"); len(d.Applicant) != 1 {
 		t.Errorf("the lead's own colleague: %+v", d)
+	}
+}
+
+// A colleague a lead named before pseudonyms were keyed is recorded as added by the
+// lead's unkeyed pseudonym. After the upgrade the lead's announcement, replayed (a
+// rebuild, a redelivery), must not take the colleague's power away as if another
+// lead had named them; a new lead still does.
+func TestAColleagueNamedUnderTheUnkeyedPseudonymOutlivesTheUpgrade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeople(t)
+	const lead, colleague = "lead@example.ac.uk", "dev@example.ac.uk"
+	if err := p.SetLead(ctx, "org-u", signin.Lead{Name: "Lee"}, lead); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddApplicant(ctx, signin.Applicant{OrgID: "org-u", Name: "Dev", Email: colleague}, signin.UnkeyedPseudonym(lead), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetLead(ctx, "org-u", signin.Lead{Name: "Lee"}, "LEAD@example.ac.uk"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Applicants(ctx, "org-u"); err != nil || len(got) != 1 {
+		t.Fatalf("the colleague after the lead's announcement came again: %+v (%v); want them kept", got, err)
+	}
+	if err := p.SetLead(ctx, "org-u", signin.Lead{Name: "Nia"}, "new-lead@example.ac.uk"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Applicants(ctx, "org-u"); err != nil || len(got) != 0 {
+		t.Errorf("the colleague after a new lead: %+v (%v); want them dropped", got, err)
+	}
+}
+
+// The person Lookup finds carries their keyed pseudonym, which the tokens the portal
+// signs for them as a lead take as their subject.
+func TestAPersonIsFoundWithTheirKeyedPseudonym(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPeople(t)
+	const lead = "lead@example.ac.uk"
+	if err := p.SetLead(ctx, "org-k", signin.Lead{Name: "Lee"}, lead); err != nil {
+		t.Fatal(err)
+	}
+	person, err := p.Lookup(ctx, " Lead@Example.ac.uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := testPseudonyms(t).Of(lead)
+	if person.Pseudonym != want || person.AsLead("org-k").Subject != want {
+		t.Errorf("pseudonym %q, token subject %q; want %q", person.Pseudonym, person.AsLead("org-k").Subject, want)
 	}
 }

@@ -65,9 +65,11 @@ func NewRequester(d RequesterDeps) (*Requester, error) {
 
 // LogName is how the log names the person of an address: a digest keyed with a secret,
 // so that the log tells one person's requests apart from another's without saying
-// whose they are. The Pseudonym, an unkeyed digest, would: anyone reading the log who
-// guesses an address could work it out and find when that person signed in, even
-// after their erasure.
+// whose they are. It is not the person's pseudonym (Pseudonyms.Of), which the
+// services' audit trails hold: the log's name of a person must not join it to what
+// they changed. (The unkeyed pseudonym of earlier releases was worse: anyone reading
+// the log who guesses an address could work it out and find when that person signed
+// in, even after their erasure.)
 func LogName(key []byte, email string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(NormaliseEmail(email)))
@@ -123,7 +125,7 @@ func (r *Requester) send(ctx context.Context, email string) error {
 	}
 	// Counted only for known addresses: the limit protects their inboxes, and
 	// counting unknown ones too would change nothing anyone can see.
-	ok, err := r.links.Take(ctx, "address:"+Pseudonym(email), r.perAddress, LinkLifetime)
+	ok, err := r.links.Take(ctx, "address:"+person.Pseudonym, r.perAddress, LinkLifetime)
 	if err != nil {
 		return err
 	}
@@ -141,7 +143,7 @@ func (r *Requester) send(ctx context.Context, email string) error {
 	}
 	ev := events.SigninLinkRequestedV1{}
 	env := events.Envelope{ID: uuid.NewString(), Source: "/tc/portal", Type: ev.EventType(), AggregateType: "signin",
-		AggregateID: Pseudonym(email), Version: 1, Time: r.clock.Now(), Actor: "system:portal", Data: data}
+		AggregateID: person.Pseudonym, Version: 1, Time: r.clock.Now(), Actor: "system:portal", Data: data}
 	if _, err := r.js.PublishMsg(ctx, bus.Message(env)); err != nil {
 		return fmt.Errorf("publish sign-in link request: %w", err)
 	}
