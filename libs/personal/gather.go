@@ -40,6 +40,15 @@ func Gather(ctx context.Context, db *mongo.Database, email string) ([]Record, er
 // with a Sealer): a document counts when it holds the address or a value sealed for
 // the person with that address, and each is returned with its sealed values opened.
 func GatherOpened(ctx context.Context, db *mongo.Database, email string, sealer *Sealer) ([]Record, error) {
+	return GatherActing(ctx, db, email, nil, sealer)
+}
+
+// GatherActing is GatherOpened that also counts a document holding, as a whole string
+// value, one of actors: the identities the services record the person by as the
+// actor of what they changed ("lead:<pseudonym>", "ops:<OpenID subject>"), which hold
+// no address. They are compared whole and as given (an OpenID subject is
+// case-sensitive), so that "ops:ann" finds none of "ops:anna"'s commits.
+func GatherActing(ctx context.Context, db *mongo.Database, email string, actors []string, sealer *Sealer) ([]Record, error) {
 	target := Normalise(email)
 	var sealedFor []byte
 	if sealer != nil && target != "" {
@@ -51,7 +60,7 @@ func GatherOpened(ctx context.Context, db *mongo.Database, email string, sealer 
 			sealedFor = []byte(prefix + pid + ":")
 		}
 	}
-	return gather(ctx, db, []string{target}, sealedFor, sealer)
+	return gather(ctx, db, []string{target}, actors, sealedFor, sealer)
 }
 
 // GatherAny is Gather for the documents holding any of texts: an address and the
@@ -62,16 +71,29 @@ func GatherAny(ctx context.Context, db *mongo.Database, texts ...string) ([]Reco
 	for _, t := range texts {
 		targets = append(targets, Normalise(t))
 	}
-	return gather(ctx, db, targets, nil, nil)
+	return gather(ctx, db, targets, nil, nil, nil)
+}
+
+// GatherAnyWhole is GatherAny that also counts a document holding one of whole as a
+// whole string value (an OpenID subject, which may be short enough to be part of
+// other text), compared as given.
+func GatherAnyWhole(ctx context.Context, db *mongo.Database, texts, whole []string) ([]Record, error) {
+	targets := make([]string, 0, len(texts))
+	for _, t := range texts {
+		targets = append(targets, Normalise(t))
+	}
+	return gather(ctx, db, targets, whole, nil, nil)
 }
 
 // gather reads every collection of db and returns the documents in which some text
-// holds one of targets (lower-cased; empty ones match nothing), or which hold a value
-// sealed with sealedFor, opened by sealer when given.
-func gather(ctx context.Context, db *mongo.Database, targets []string, sealedFor []byte, sealer *Sealer) ([]Record, error) {
+// holds one of targets (lower-cased; empty ones match nothing), or some string is
+// one of whole, or which hold a value sealed with sealedFor, opened by sealer when
+// given.
+func gather(ctx context.Context, db *mongo.Database, targets, whole []string, sealedFor []byte, sealer *Sealer) ([]Record, error) {
 	targets = slices.DeleteFunc(slices.Clone(targets), func(t string) bool { return t == "" })
+	whole = slices.DeleteFunc(slices.Clone(whole), func(t string) bool { return t == "" })
 	out := []Record{}
-	if len(targets) == 0 {
+	if len(targets) == 0 && len(whole) == 0 {
 		return out, nil
 	}
 	names, err := db.ListCollectionNames(ctx, bson.D{})
@@ -88,7 +110,8 @@ func gather(ctx context.Context, db *mongo.Database, targets []string, sealedFor
 		}
 		for cur.Next(ctx) {
 			raw := cur.Current
-			if !slices.ContainsFunc(targets, func(t string) bool { return holds(raw, t) }) && (sealedFor == nil || !bytes.Contains(raw, sealedFor)) {
+			if !slices.ContainsFunc(targets, func(t string) bool { return holds(raw, t) }) && (sealedFor == nil || !bytes.Contains(raw, sealedFor)) &&
+				!slices.ContainsFunc(whole, func(t string) bool { return holdsWhole(raw, t) }) {
 				continue
 			}
 			ej, err := bson.MarshalExtJSON(raw, false, false)
@@ -116,6 +139,40 @@ func gather(ctx context.Context, db *mongo.Database, targets []string, sealedFor
 		_ = cur.Close(ctx)
 	}
 	return out, nil
+}
+
+// holdsWhole reports whether some string of the document, at any depth, is s.
+func holdsWhole(raw bson.Raw, s string) bool {
+	elems, err := raw.Elements()
+	if err != nil {
+		return false
+	}
+	for _, e := range elems {
+		if valueIs(e.Value(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func valueIs(v bson.RawValue, s string) bool {
+	switch v.Type {
+	case bson.TypeString:
+		return v.StringValue() == s
+	case bson.TypeEmbeddedDocument:
+		return holdsWhole(v.Document(), s)
+	case bson.TypeArray:
+		vals, err := v.Array().Values()
+		if err != nil {
+			return false
+		}
+		for _, x := range vals {
+			if valueIs(x, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // holds reports whether some string in the document holds the address.

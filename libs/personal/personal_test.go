@@ -279,3 +279,40 @@ func TestAPreloadedAggregateOpensWithoutReadingItsPeoplesKeys(t *testing.T) {
 			cost[0].Finds, cost[0].Docs, cost[1].Finds, cost[1].Docs)
 	}
 }
+
+// The commits a person made name them only as their actor ("ops:<subject>",
+// "lead:<pseudonym>"), holding no address: GatherActing finds them by the actor as a
+// whole (in a commit, or one event of a combined commit), never another's actor that
+// merely starts alike, and gives the people those commits name as another person.
+func TestGatherActingFindsTheCommitsAPersonMade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	commits := []any{
+		map[string]any{"_id": "org-1/1", "actor": "ops:ann", "events": []any{map[string]any{"data": `{"leader":{"name":"Hal Head","email":"hal@example.ac.uk"}}`}}},
+		map[string]any{"_id": "org-1/2", "actor": "ops:anna", "events": []any{map[string]any{"data": `{}`}}},
+		map[string]any{"_id": "org-2/1", "actor": "system:review", "events": []any{map[string]any{"actor": "lead:pk-1", "data": `{}`}}},
+		map[string]any{"_id": "org-3/1", "actor": "OPS:ANN", "events": []any{map[string]any{"data": `{}`}}},
+	}
+	if _, err := db.Collection("events").InsertMany(ctx, commits); err != nil {
+		t.Fatal(err)
+	}
+	got, err := personal.GatherActing(ctx, db, "ann@itss.example", []string{"ops:ann", "lead:pk-1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, r := range got {
+		found = append(found, r.ID)
+		if b, _ := json.Marshal(r.Document); strings.Contains(string(b), "hal@") || strings.Contains(string(b), "Hal Head") {
+			t.Errorf("the record %s names another person: %s", r.ID, b)
+		}
+	}
+	slices.Sort(found)
+	if want := []string{"org-1/1", "org-2/1"}; !slices.Equal(found, want) {
+		t.Errorf("found %v, want %v", found, want)
+	}
+	if got, err := personal.GatherActing(ctx, db, "", nil, nil); err != nil || len(got) != 0 {
+		t.Errorf("nothing asked for found %v (%v)", got, err)
+	}
+}

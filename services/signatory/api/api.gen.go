@@ -175,6 +175,13 @@ func (e WithdrawalRequestInitiatedBy) Valid() bool {
 	}
 }
 
+// ActedIn defines model for ActedIn.
+type ActedIn struct {
+	Events []HistoryEntry   `json:"events"`
+	Id     ID               `json:"id"`
+	Name   OrganisationName `json:"name"`
+}
+
 // AnnouncementRequest defines model for AnnouncementRequest.
 type AnnouncementRequest struct {
 	AnnouncedOn openapi_types.Date `json:"announced_on"`
@@ -466,8 +473,17 @@ type Status string
 
 // SubjectAccess defines model for SubjectAccess.
 type SubjectAccess struct {
+	// Acted The organisations the person changed as one of the actors asked for, with the events of those changes
+	Acted         []ActedIn           `json:"acted"`
 	Email         openapi_types.Email `json:"email"`
 	Organisations []HeldBy            `json:"organisations"`
+}
+
+// SubjectAccessRequest Example: {"actors":["lead:pk-3f1c0a9b7d2e4f6a8c0b1d3e"],"email":"s.patel@exampleton.ac.uk"}
+type SubjectAccessRequest struct {
+	// Actors How the audit trail records the person as the actor of what they changed, which only the portal can tell from the address: a lead's pseudonyms (`lead:pk-…`, and `lead:p-…` of commits made before pseudonyms were keyed), an ITSS staff member's OpenID subject (`ops:<subject>`). Each is compared whole.
+	Actors *[]string           `json:"actors,omitempty"`
+	Email  openapi_types.Email `json:"email"`
 }
 
 // WebURL a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
@@ -663,7 +679,7 @@ type WithdrawParams struct {
 type ErasePersonJSONRequestBody = PersonAddress
 
 // SubjectAccessJSONRequestBody defines body for SubjectAccess for application/json ContentType.
-type SubjectAccessJSONRequestBody = PersonAddress
+type SubjectAccessJSONRequestBody = SubjectAccessRequest
 
 // CreateOrganisationJSONRequestBody defines body for CreateOrganisation for application/json ContentType.
 type CreateOrganisationJSONRequestBody = EnquiryRequest

@@ -118,7 +118,7 @@ type ClientInterface interface {
 
 	// SubjectAccessWithBody Everything the service holds about a person, by their address (UK GDPR Art. 15)
 	//
-	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened; and, given the actors the audit trail records the person by, the organisations they changed with the events of those changes (`acted`). Sent as a POST so that the address is not written into URLs and access logs.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -127,7 +127,7 @@ type ClientInterface interface {
 
 	// SubjectAccess Everything the service holds about a person, by their address (UK GDPR Art. 15)
 	//
-	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened; and, given the actors the audit trail records the person by, the organisations they changed with the events of those changes (`acted`). Sent as a POST so that the address is not written into URLs and access logs.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -317,7 +317,7 @@ func (c *Client) ErasePerson(ctx context.Context, params *ErasePersonParams, bod
 
 // SubjectAccessWithBody Everything the service holds about a person, by their address (UK GDPR Art. 15)
 //
-// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened; and, given the actors the audit trail records the person by, the organisations they changed with the events of those changes (`acted`). Sent as a POST so that the address is not written into URLs and access logs.
 //
 // Takes any type of body and a specified content type.
 //
@@ -336,7 +336,7 @@ func (c *Client) SubjectAccessWithBody(ctx context.Context, contentType string, 
 
 // SubjectAccess Everything the service holds about a person, by their address (UK GDPR Art. 15)
 //
-// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened; and, given the actors the audit trail records the person by, the organisations they changed with the events of those changes (`acted`). Sent as a POST so that the address is not written into URLs and access logs.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1528,7 +1528,7 @@ type ClientWithResponsesInterface interface {
 
 	// SubjectAccessWithBodyWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
 	//
-	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened; and, given the actors the audit trail records the person by, the organisations they changed with the events of those changes (`acted`). Sent as a POST so that the address is not written into URLs and access logs.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1537,7 +1537,7 @@ type ClientWithResponsesInterface interface {
 
 	// SubjectAccessWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
 	//
-	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+	// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened; and, given the actors the audit trail records the person by, the organisations they changed with the events of those changes (`acted`). Sent as a POST so that the address is not written into URLs and access logs.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3466,7 +3466,7 @@ func (c *ClientWithResponses) ErasePersonWithResponse(ctx context.Context, param
 
 // SubjectAccessWithBodyWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
 //
-// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened; and, given the actors the audit trail records the person by, the organisations they changed with the events of those changes (`acted`). Sent as a POST so that the address is not written into URLs and access logs.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3481,7 +3481,7 @@ func (c *ClientWithResponses) SubjectAccessWithBodyWithResponse(ctx context.Cont
 
 // SubjectAccessWithResponse Everything the service holds about a person, by their address (UK GDPR Art. 15)
 //
-// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened. Sent as a POST so that the address is not written into URLs and access logs.
+// The organisations that name the person, the roles they hold there now, and every event of those organisations that names them (the audit trail), opened; and, given the actors the audit trail records the person by, the organisations they changed with the events of those changes (`acted`). Sent as a POST so that the address is not written into URLs and access logs.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

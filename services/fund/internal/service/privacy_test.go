@@ -66,3 +66,32 @@ func TestSubjectAccessFindsEveryRecordOfAnAddress(t *testing.T) {
 	}
 	h.Must(http.StatusForbidden, h.Do("POST", "/v1/ops/subject-access", applicant, map[string]any{"email": "applicant@example.ac.uk"}))
 }
+
+// ITSS staff are recorded by their OpenID subject as the actor of what they changed,
+// never by their address: subject access given that actor ("ops:<subject>") finds
+// the commits they made, compared whole, and refuses an actor that is not one.
+func TestSubjectAccessFindsTheCommitsOfTheActorsAsked(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	round := h.openRound(500000, 10000, 100000) // by h.ops, whose subject is ops-user
+	ids := func(actors ...string) string {
+		t.Helper()
+		got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "ops.user@itss.example", "actors": actors})).JSON(t)
+		var out []string
+		for _, r := range got["records"].([]any) {
+			rec := r.(map[string]any)
+			out = append(out, rec["collection"].(string)+"/"+rec["id"].(string))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := ids("ops:ops-user"); !strings.Contains(got, "events/"+round) {
+		t.Errorf("the staff member's records are %q, want the round they opened", got)
+	}
+	if got := ids("ops:ops-use", "lead:pk-0123456789abcdef01234567"); got != "" {
+		t.Errorf("other actors' records are %q, want none", got)
+	}
+	r := h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "ops.user@itss.example", "actors": []string{"ops-user"}})
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "actors") {
+		t.Errorf("an actor without its role = %d %s, want 400 naming actors", r.Status, r.Body)
+	}
+}

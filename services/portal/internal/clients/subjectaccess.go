@@ -25,14 +25,22 @@ type SubjectAccessAnswers struct {
 	Failed  []string
 }
 
-// SubjectAccess asks every service, as p, what it holds about email. A service that
-// fails is named in Failed and its error goes to logf; the error never carries the
-// address, which stays in the request bodies only.
-func (c *Clients) SubjectAccess(ctx context.Context, p auth.Principal, email string, logf func(service string, err error)) SubjectAccessAnswers {
+// SubjectAccess asks every service, as p, what it holds about email, and those that
+// keep an audit trail (all but notify) also what the person changed as one of actors
+// ("lead:<pseudonym>", "ops:<OpenID subject>"). A service that fails is named in
+// Failed and its error goes to logf; the error never carries the address, which
+// stays in the request bodies only.
+func (c *Clients) SubjectAccess(ctx context.Context, p auth.Principal, email string, actors []string, logf func(service string, err error)) SubjectAccessAnswers {
 	d := &DeadLetters{c: c, p: p}
-	body, err := json.Marshal(map[string]string{"email": email})
+	plain, err := json.Marshal(map[string]any{"email": email})
 	if err != nil {
 		panic("encode subject access request: " + err.Error())
+	}
+	acting := plain
+	if len(actors) > 0 {
+		if acting, err = json.Marshal(map[string]any{"email": email, "actors": actors}); err != nil {
+			panic("encode subject access request: " + err.Error())
+		}
 	}
 	out := SubjectAccessAnswers{Answers: map[string]json.RawMessage{}}
 	var mu sync.Mutex
@@ -41,6 +49,11 @@ func (c *Clients) SubjectAccess(ctx context.Context, p auth.Principal, email str
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Notify records no one's changes: it is asked by address alone.
+			body := acting
+			if name == "notify" {
+				body = plain
+			}
 			raw, err := c.subjectAccess(ctx, d, name, body)
 			mu.Lock()
 			defer mu.Unlock()

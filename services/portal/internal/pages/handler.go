@@ -58,7 +58,7 @@ type Handler struct {
 	subNames      heldLabels
 	// outcomes seals the outcomes of actions for the pages they redirect to.
 	outcomes cipher.AEAD
-	holdings func(context.Context, string) ([]personal.Record, error)
+	holdings func(context.Context, string, string) ([]personal.Record, error)
 	letters  PortalLetters
 	metrics  *httpMetrics
 }
@@ -95,9 +95,9 @@ type Deps struct {
 	// RequestTimeout bounds a page's work, its calls to the services included.
 	RequestTimeout time.Duration
 	// Holdings finds what the portal's own database holds about a person, by their
-	// address, for the subject access download (nil: the download names only the
-	// four services).
-	Holdings func(ctx context.Context, email string) ([]personal.Record, error)
+	// address and, for ITSS staff, their OpenID subject ("" for anyone else), for the
+	// subject access download (nil: the download names only the four services).
+	Holdings func(ctx context.Context, email, subject string) ([]personal.Record, error)
 	// Metrics is where the pages count their requests (nil: not counted).
 	Metrics prometheus.Registerer
 	// Letters are the portal's own consumers' dead letters (deadletter.Box), which the

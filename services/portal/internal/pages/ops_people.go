@@ -31,6 +31,9 @@ func (h *Handler) opsPeopleRoutes(ops func(string, opsHandler)) {
 
 type opsPeopleData struct {
 	Email templates.OpsField
+	// Subject is an ITSS staff member's OpenID subject, by which the services record
+	// the changes they made (as ops:<subject>) and the portal their name.
+	Subject templates.OpsField
 	// Unanswered are the services that did not answer a subject access request.
 	Unanswered []string
 }
@@ -78,18 +81,53 @@ func opsNeedLeadSentence(need, of int) string {
 }
 
 func (h *Handler) opsPeople(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
-	h.opsPeopleForm(w, r, http.StatusOK, "", nil, nil)
+	h.opsPeopleForm(w, r, http.StatusOK, "", "", nil, nil)
 }
 
-func (h *Handler) opsPeopleForm(w http.ResponseWriter, r *http.Request, status int, email string, errs []templates.FieldError, unanswered []string) {
+func (h *Handler) opsPeopleForm(w http.ResponseWriter, r *http.Request, status int, email, subject string, errs []templates.FieldError, unanswered []string) {
 	f := templates.OpsField{Name: "email", Label: "Email address", Type: "email", Value: email,
 		Hint: "The address exactly as the person gave it to us."}
+	sub := templates.OpsField{Name: "subject", Label: "OpenID subject (ITSS staff only, optional)", Type: "text", Value: subject,
+		Hint: "For a member of ITSS staff: their subject at ITSS's identity provider, which the services record as who made each change. For the download only; leave it empty for anyone else."}
 	for _, e := range errs {
-		if e.Field == "email" {
+		switch e.Field {
+		case "email":
 			f.Error = e.Message
+		case "subject":
+			sub.Error = e.Message
 		}
 	}
-	h.show(w, r, status, "ops_people", "A person's data", errs, opsPeopleData{Email: f, Unanswered: unanswered})
+	h.show(w, r, status, "ops_people", "A person's data", errs, opsPeopleData{Email: f, Subject: sub, Unanswered: unanswered})
+}
+
+// opsPeopleSubject is the OpenID subject the form sent ("" when none), or the field
+// error to show beside it. A subject is up to 255 ASCII characters (OpenID Connect
+// Core, 2), none of them a space.
+func opsPeopleSubject(r *http.Request) (string, []templates.FieldError) {
+	sub := strings.TrimSpace(r.PostFormValue("subject"))
+	ok := len(sub) <= 255
+	for i := 0; ok && i < len(sub); i++ {
+		ok = sub[i] > ' ' && sub[i] <= '~'
+	}
+	if !ok {
+		return sub, []templates.FieldError{{Field: "subject", Message: "Enter the OpenID subject as ITSS's identity provider gives it: up to 255 letters, digits and signs, with no spaces"}}
+	}
+	return sub, nil
+}
+
+// opsPeopleActors are how the services' audit trails record the person as the actor
+// of what they changed: as a lead, by the pseudonyms the portal gave them (the keyed
+// one, and the unkeyed one of commits made before it); as ITSS staff, by their
+// OpenID subject.
+func (h *Handler) opsPeopleActors(email, subject string) []string {
+	var actors []string
+	for _, p := range h.people.Pseudonyms().All(email) {
+		actors = append(actors, string(auth.RoleLead)+":"+p)
+	}
+	if subject != "" {
+		actors = append(actors, string(auth.RoleOps)+":"+subject)
+	}
+	return actors
 }
 
 // opsPeopleEmail is the address the form sent, or the field error to show beside it.
@@ -105,22 +143,25 @@ func opsPeopleEmail(r *http.Request, field string) (string, []templates.FieldErr
 }
 
 // opsPeopleAccess answers a subject access request: the four services' records of
-// the address joined into one download. A download missing a service would read as
+// the address, and the changes the person made (found by the actors the services
+// record them by), joined into one download. A download missing a service would read as
 // everything the suite holds, so when any service does not answer there is no
 // download, and the page names the services that did not answer.
 func (h *Handler) opsPeopleAccess(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	email, errs := opsPeopleEmail(r, "email")
-	if errs != nil {
-		h.opsPeopleForm(w, r, http.StatusBadRequest, email, errs, nil)
+	subject, subErrs := opsPeopleSubject(r)
+	if errs = append(errs, subErrs...); errs != nil {
+		h.opsPeopleForm(w, r, http.StatusBadRequest, email, subject, errs, nil)
 		return
 	}
-	got := h.clients.SubjectAccess(r.Context(), auth.Principal{Subject: c.subject, Role: auth.RoleOps}, email, func(service string, err error) {
+	got := h.clients.SubjectAccess(r.Context(), auth.Principal{Subject: c.subject, Role: auth.RoleOps}, email, h.opsPeopleActors(email, subject), func(service string, err error) {
 		h.logger.WarnContext(r.Context(), "subject access", "route", r.Pattern, "service", service, "error", err)
 	})
 	// What the portal itself holds: the records it signs the person in by, their
-	// sessions, the tokens they made and the colleagues they named.
+	// sessions, the tokens they made, the colleagues they named and, for ITSS
+	// staff, the name it shows their changes by.
 	if h.holdings != nil {
-		recs, err := h.holdings(r.Context(), email)
+		recs, err := h.holdings(r.Context(), email, subject)
 		var b []byte
 		if err == nil {
 			b, err = json.Marshal(struct {
@@ -137,15 +178,16 @@ func (h *Handler) opsPeopleAccess(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	if len(got.Failed) > 0 {
 		msg := "Nothing was downloaded: " + opsPeopleList(got.Failed) + " did not answer. Try again in a few minutes."
-		h.opsPeopleForm(w, r, http.StatusBadGateway, email, []templates.FieldError{{Message: msg}}, got.Failed)
+		h.opsPeopleForm(w, r, http.StatusBadGateway, email, subject, []templates.FieldError{{Message: msg}}, got.Failed)
 		return
 	}
 	now := h.clock.Now().UTC()
 	doc := struct {
-		Email      string                     `json:"email"`
-		GatheredAt time.Time                  `json:"gathered_at"`
-		Services   map[string]json.RawMessage `json:"services"`
-	}{email, now, got.Answers}
+		Email         string                     `json:"email"`
+		OpenIDSubject string                     `json:"openid_subject,omitempty"`
+		GatheredAt    time.Time                  `json:"gathered_at"`
+		Services      map[string]json.RawMessage `json:"services"`
+	}{email, subject, now, got.Answers}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		h.fail(w, r, fmt.Errorf("join subject access answers: %w", err))
@@ -175,7 +217,7 @@ func opsPeopleList(names []string) string {
 func (h *Handler) opsPeopleConfirm(w http.ResponseWriter, r *http.Request, _ *opsCtx) {
 	email, errs := opsPeopleEmail(r, "email")
 	if errs != nil {
-		h.opsPeopleForm(w, r, http.StatusBadRequest, email, errs, nil)
+		h.opsPeopleForm(w, r, http.StatusBadRequest, email, "", errs, nil)
 		return
 	}
 	h.opsPeopleShowConfirm(w, r, http.StatusOK, email, nil)
@@ -198,7 +240,7 @@ func (h *Handler) opsPeopleShowConfirm(w http.ResponseWriter, r *http.Request, s
 func (h *Handler) opsPeopleErase(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	email, errs := opsPeopleEmail(r, "email")
 	if errs != nil {
-		h.opsPeopleForm(w, r, http.StatusBadRequest, email, errs, nil)
+		h.opsPeopleForm(w, r, http.StatusBadRequest, email, "", errs, nil)
 		return
 	}
 	if again := strings.TrimSpace(r.PostFormValue("confirm")); !strings.EqualFold(again, email) {

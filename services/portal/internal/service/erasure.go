@@ -98,9 +98,15 @@ func forgetSigninRequests(ctx context.Context, js jetstream.JetStream, sub strin
 // address (their lead, reviewer and applicant records, sessions, sign-in links) or
 // a pseudonym the portal records them by (the API tokens they made, the colleagues
 // they named, the reviews they saved part-way, which reviewdrafts keeps under it):
-// the keyed one, and the unkeyed one of the records made before it.
-func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, string) ([]personal.Record, error) {
-	return func(ctx context.Context, email string) ([]personal.Record, error) {
-		return personal.GatherAny(ctx, db, append([]string{email}, ps.All(email)...)...)
+// the keyed one, and the unkeyed one of the records made before it. For ITSS staff,
+// given their OpenID subject: the name the console shows their changes by
+// (ops_staff, whose _id is the subject, compared whole).
+func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, string, string) ([]personal.Record, error) {
+	return func(ctx context.Context, email, subject string) ([]personal.Record, error) {
+		var whole []string
+		if subject != "" {
+			whole = []string{subject}
+		}
+		return personal.GatherAnyWhole(ctx, db, append([]string{email}, ps.All(email)...), whole)
 	}
 }

@@ -37,7 +37,7 @@ func TestRecordsMadeUnderTheUnkeyedPseudonymAreFoundAndErased(t *testing.T) {
 	}
 	p.waitFor(colleague, func(person signin.Person) bool { _, ok := person.ApplicantOf("org-up"); return ok })
 
-	records, err := holdings(p.svc.DB, testPseudonyms(t))(ctx, strings.ToUpper(lead))
+	records, err := holdings(p.svc.DB, testPseudonyms(t))(ctx, strings.ToUpper(lead), "")
 	if err != nil {
 		t.Fatal(err)
 	}

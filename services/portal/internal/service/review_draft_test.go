@@ -247,7 +247,7 @@ func TestASavedReviewIsInSubjectAccessAndGoesOnErasureAndInTime(t *testing.T) {
 	rr := startReviewRound(t, env, review, p)
 	savedByBoth(t, p, rr)
 
-	records, err := holdings(p.svc.DB, testPseudonyms(t))(ctx, strings.ToUpper(ritaEmail))
+	records, err := holdings(p.svc.DB, testPseudonyms(t))(ctx, strings.ToUpper(ritaEmail), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -307,6 +307,16 @@ func (a *App) naming(ctx context.Context, pid string) ([]string, error) {
 // Held is what the service holds about one person.
 type Held struct {
 	Organisations []HeldBy
+	// Acted are the organisations the person changed, as one of the actors asked
+	// for, with the events of those changes.
+	Acted []ActedIn
+}
+
+// ActedIn is one organisation the person changed and the events they recorded, opened,
+// the other people those name shown as another person.
+type ActedIn struct {
+	ID, Name string
+	Events   []events.Envelope
 }
 
 // HeldBy is one organisation that names the person: the roles they hold there now
@@ -318,17 +328,27 @@ type HeldBy struct {
 }
 
 // SubjectAccess gathers what the service holds about the person with this address
-// (ops only): a person it names no one by has nothing held.
-func (a *App) SubjectAccess(ctx context.Context, by auth.Principal, email string) (Held, error) {
+// (ops only): the organisations that name them, and those they changed as one of
+// actors (how the audit trail records them: a lead by the portal's pseudonym, ITSS
+// staff by their OpenID subject, neither of which the address tells the service).
+// A person it names no one by, and who changed nothing, has nothing held.
+func (a *App) SubjectAccess(ctx context.Context, by auth.Principal, email string, actors []string) (Held, error) {
 	if !by.IsOps() {
 		return Held{}, apperr.New(apperr.Forbidden, "only ITSS operations staff answer subject access requests")
 	}
 	if a.erasure == nil {
 		return Held{}, apperr.New(apperr.Unavailable, "subject access is not set up in this service")
 	}
+	out := Held{Organisations: []HeldBy{}, Acted: []ActedIn{}}
+	if len(actors) > 0 {
+		var err error
+		if out.Acted, err = a.actedIn(ctx, email, actors); err != nil {
+			return Held{}, err
+		}
+	}
 	pid, err := a.erasure.People.LookupSubject(ctx, personal.Subject(email))
 	if errors.Is(err, personal.ErrNoSuchPerson) {
-		return Held{Organisations: []HeldBy{}}, nil
+		return out, nil
 	}
 	if err != nil {
 		return Held{}, err
@@ -337,7 +357,6 @@ func (a *App) SubjectAccess(ctx context.Context, by auth.Principal, email string
 	if err != nil {
 		return Held{}, err
 	}
-	out := Held{Organisations: []HeldBy{}}
 	for _, id := range ids {
 		stored, err := a.erasure.Stored.Raw(ctx, id)
 		if err != nil {
@@ -362,6 +381,46 @@ func (a *App) SubjectAccess(ctx context.Context, by auth.Principal, email string
 			}
 		}
 		out.Organisations = append(out.Organisations, held)
+	}
+	return out, nil
+}
+
+// actedIn lists the organisations changed by one of actors, each with the events of
+// those changes, opened, and the people they name but the person with this address
+// shown as another person. It reads the whole log once, as naming does.
+func (a *App) actedIn(ctx context.Context, email string, actors []string) ([]ActedIn, error) {
+	all, err := a.erasure.Stored.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	made := map[string]bool{} // event ids
+	for _, e := range all {
+		if e.AggregateType == organisation.AggregateType && slices.Contains(actors, e.Actor) {
+			made[e.ID] = true
+			if !slices.Contains(ids, e.AggregateID) {
+				ids = append(ids, e.AggregateID)
+			}
+		}
+	}
+	out := []ActedIn{}
+	for _, id := range ids {
+		opened, err := a.events.Load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		o, err := organisation.Rebuild(id, opened)
+		if err != nil {
+			return nil, err
+		}
+		in := ActedIn{ID: id, Name: o.Enquiry().Name}
+		for _, e := range opened {
+			if made[e.ID] {
+				e.Data = personal.RedactOthersJSON(e.Data, email)
+				in.Events = append(in.Events, e)
+			}
+		}
+		out = append(out, in)
 	}
 	return out, nil
 }
