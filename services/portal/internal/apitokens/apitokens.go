@@ -104,6 +104,11 @@ type tokenDoc struct {
 	// told to the fund with the revocation so that its refusal says it; absent when
 	// a person revoked it.
 	Why string `bson:"revoked_why,omitempty"`
+	// Revoker is who revoked it as the portal records people: a lead's or a
+	// colleague's pseudonym, by which their subject access and erasure find it
+	// (ForgetRevoker), or an ITSS staff member's OpenID subject; absent from tokens
+	// revoked by the portal itself, and from records older than it.
+	Revoker string `bson:"revoker,omitempty"`
 	// Subject is the digest of the address the token carries (personal.Subject), by
 	// which an erasure of the person finds the tokens that name them (Forget); absent
 	// from tokens that carry no address, and once the person is erased.
@@ -335,6 +340,32 @@ func (s *Store) mint(id string, r Request, expires time.Time) (secret, subject s
 // ErasedMaker is who revoked a token whose maker was erased, as the lists say it.
 const ErasedMaker = "the portal (its maker's details were erased)"
 
+// ErasedRevoker is who revoked a token, as the lists say it, once the person who
+// did was erased.
+const ErasedRevoker = "someone whose details were erased"
+
+// Revoker is who revokes a token: their name, as the lists show it, and how the
+// portal records them (a lead's or colleague's pseudonym, an ITSS staff member's
+// OpenID subject; empty for the portal itself).
+type Revoker struct {
+	Name, ID string
+}
+
+// ForgetRevoker takes the person recorded as id (their pseudonym) off the records of
+// the tokens they revoked, for their erasure: each still says it was revoked, by
+// someone erased.
+func (s *Store) ForgetRevoker(ctx context.Context, id string) error {
+	if id == "" {
+		return errors.New("forget who revoked API tokens: a pseudonym is required")
+	}
+	_, err := s.coll.UpdateMany(ctx, bson.D{{Key: "revoker", Value: id}}, bson.D{
+		{Key: "$set", Value: bson.D{{Key: "revoked_by", Value: ErasedRevoker}}}, {Key: "$unset", Value: bson.D{{Key: "revoker", Value: ""}}}})
+	if err != nil {
+		return fmt.Errorf("forget who revoked API tokens: %w", store.Classify(err))
+	}
+	return nil
+}
+
 // Forget revokes every token in force that carries the address whose digest is
 // subject (personal.Subject), and takes the person's name and digest off every
 // record of a token that carried it, for the erasure of the person
@@ -360,7 +391,7 @@ func (s *Store) Forget(ctx context.Context, subject string) (int, error) {
 	var errs []error
 	for _, d := range docs {
 		if d.Revoked.IsZero() {
-			if _, err := s.revoke(ctx, "", d.ID, ErasedMaker, events.APITokenRevokedMakerErased); err != nil && !apperr.Is(err, apperr.Unavailable) {
+			if _, err := s.revoke(ctx, "", d.ID, Revoker{Name: ErasedMaker}, events.APITokenRevokedMakerErased); err != nil && !apperr.Is(err, apperr.Unavailable) {
 				errs = append(errs, err)
 				continue // keep the digest, so that a second run finds it
 			}
@@ -420,7 +451,7 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 		if lead != "" && d.CreatedBy != "" && strings.EqualFold(strings.TrimSpace(d.CreatedBy), strings.TrimSpace(lead)) {
 			by, why = CorrectedMaker, events.APITokenRevokedMakerAddressCorrected
 		}
-		if _, err := s.revoke(ctx, org, d.ID, by, why); err != nil && !apperr.Is(err, apperr.Unavailable) {
+		if _, err := s.revoke(ctx, org, d.ID, Revoker{Name: by}, why); err != nil && !apperr.Is(err, apperr.Unavailable) {
 			errs = append(errs, err)
 			continue
 		}
@@ -435,13 +466,13 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 // Revoke revokes token id of org (any organisation's when org is empty: ops). A
 // token revoked already is said revoked again, which does no harm. A token of
 // another organisation is not found.
-func (s *Store) Revoke(ctx context.Context, org, id, by string) (Token, error) {
+func (s *Store) Revoke(ctx context.Context, org, id string, by Revoker) (Token, error) {
 	return s.revoke(ctx, org, id, by, "")
 }
 
 // revoke is Revoke, by the portal on its own when why (events.APITokenRevoked…) is
 // not empty.
-func (s *Store) revoke(ctx context.Context, org, id, by, why string) (Token, error) {
+func (s *Store) revoke(ctx context.Context, org, id string, by Revoker, why string) (Token, error) {
 	var doc tokenDoc
 	filter := bson.D{{Key: "_id", Value: id}}
 	switch err := s.coll.FindOne(ctx, filter).Decode(&doc); {
@@ -454,13 +485,16 @@ func (s *Store) revoke(ctx context.Context, org, id, by, why string) (Token, err
 		return Token{}, apperr.New(apperr.NotFound, "API token %s not found", id)
 	}
 	if doc.Revoked.IsZero() {
-		doc.Revoked, doc.RevokedBy, doc.Why = s.clock.Now().UTC(), by, why
+		doc.Revoked, doc.RevokedBy, doc.Revoker, doc.Why = s.clock.Now().UTC(), by.Name, by.ID, why
 		// Revocation only ever sets these: two people revoking at once both revoke.
-		set := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by}}
-		if why != "" {
-			set = append(set, bson.E{Key: "revoked_why", Value: why})
+		fields := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by.Name}}
+		if by.ID != "" {
+			fields = append(fields, bson.E{Key: "revoker", Value: by.ID})
 		}
-		set = bson.D{{Key: "$set", Value: set}}
+		if why != "" {
+			fields = append(fields, bson.E{Key: "revoked_why", Value: why})
+		}
+		set := bson.D{{Key: "$set", Value: fields}}
 		if _, err := s.coll.UpdateOne(ctx, filter, set); err != nil {
 			return Token{}, fmt.Errorf("revoke API token %s: %w", id, store.Classify(err))
 		}

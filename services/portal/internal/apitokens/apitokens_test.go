@@ -95,7 +95,7 @@ func TestAnOrganisationsTokensInForceAreBounded(t *testing.T) {
 	if _, _, err := s.Issue(ctx, request("one too many")); apperr.CodeOf(err) != apperr.Conflict {
 		t.Fatalf("token %d: err = %v, want conflict", apitokens.MaxActive+1, err)
 	}
-	if _, err := s.Revoke(ctx, "org-a", last.ID, "Sam Patel"); err != nil {
+	if _, err := s.Revoke(ctx, "org-a", last.ID, apitokens.Revoker{Name: "Sam Patel"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Issue(ctx, request("after a revocation")); err != nil {
@@ -112,10 +112,10 @@ func TestAnOrganisationsTokensInForceAreBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Revoke(ctx, "org-a", theirs.ID, "Sam Patel"); apperr.CodeOf(err) != apperr.NotFound {
+	if _, err := s.Revoke(ctx, "org-a", theirs.ID, apitokens.Revoker{Name: "Sam Patel"}); apperr.CodeOf(err) != apperr.NotFound {
 		t.Errorf("revoking another organisation's token: %v, want not found", err)
 	}
-	if _, err := s.Revoke(ctx, "", theirs.ID, "Olu Ops (ITSS)"); err != nil {
+	if _, err := s.Revoke(ctx, "", theirs.ID, apitokens.Revoker{Name: "Olu Ops (ITSS)"}); err != nil {
 		t.Errorf("ops revoking any token: %v", err)
 	}
 }
@@ -168,7 +168,7 @@ func TestConcurrentRevocationsAllRevoke(t *testing.T) {
 	errs := make(chan error, 10)
 	for range 10 {
 		wg.Go(func() {
-			if _, err := s.Revoke(ctx, "org-a", tok.ID, "Sam Patel"); err != nil {
+			if _, err := s.Revoke(ctx, "org-a", tok.ID, apitokens.Revoker{Name: "Sam Patel"}); err != nil {
 				errs <- err
 			}
 		})
@@ -239,7 +239,7 @@ func TestRetellTellsWhatTheStreamMissed(t *testing.T) {
 	if err := js.DeleteStream(ctx, events.StreamPortalTokens); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Revoke(ctx, "org-a", dropped.ID, "Sam Patel"); apperr.CodeOf(err) != apperr.Unavailable {
+	if _, err := s.Revoke(ctx, "org-a", dropped.ID, apitokens.Revoker{Name: "Sam Patel"}); apperr.CodeOf(err) != apperr.Unavailable {
 		t.Fatalf("revoking with the stream away: %v, want unavailable", err)
 	}
 	if _, _, err := s.Issue(ctx, request("Unconfirmed")); apperr.CodeOf(err) != apperr.Unavailable {
@@ -306,7 +306,7 @@ func TestRetellRacingRevocationsLosesNone(t *testing.T) {
 	}
 	for _, id := range ids {
 		wg.Go(func() {
-			if _, err := s.Revoke(ctx, "org-a", id, "Sam Patel"); err != nil {
+			if _, err := s.Revoke(ctx, "org-a", id, apitokens.Revoker{Name: "Sam Patel"}); err != nil {
 				errs <- err
 			}
 		})
@@ -390,7 +390,7 @@ func TestForgetRevokesTheTokensThatCarryTheAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Revoke(ctx, "org-a", patsOld.ID, "Sam Patel"); err != nil {
+	if _, err := s.Revoke(ctx, "org-a", patsOld.ID, apitokens.Revoker{Name: "Sam Patel"}); err != nil {
 		t.Fatal(err)
 	}
 	sam := request("Sam's tool")
@@ -450,7 +450,7 @@ func TestATokensRecordGoesAWhileAfterItExpires(t *testing.T) {
 			t.Fatal(err)
 		}
 		if r.Name == "Revoked tool" {
-			if _, err := s.Revoke(ctx, r.Org, tok.ID, "Sam Patel"); err != nil {
+			if _, err := s.Revoke(ctx, r.Org, tok.ID, apitokens.Revoker{Name: "Sam Patel"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -502,7 +502,7 @@ func TestReconcileMendsWhatARestoreUndid(t *testing.T) {
 	revoked := kept[2]
 	kept = kept[:2]
 	backup := testenv.BackUp(t, db)
-	if _, err := live.Revoke(ctx, "org-a", revoked.ID, "Sam Patel"); err != nil {
+	if _, err := live.Revoke(ctx, "org-a", revoked.ID, apitokens.Revoker{Name: "Sam Patel"}); err != nil {
 		t.Fatal(err)
 	}
 	made, _, err := live.Issue(ctx, request("made after the backup"))
@@ -582,7 +582,7 @@ func TestIssueRacingRetellTellsEachStateOnce(t *testing.T) {
 		ids = append(ids, tok.ID)
 	}
 	for _, id := range ids[:apitokens.MaxActive/2] {
-		if _, err := s.Revoke(ctx, "org-a", id, "Sam Patel"); err != nil {
+		if _, err := s.Revoke(ctx, "org-a", id, apitokens.Revoker{Name: "Sam Patel"}); err != nil {
 			t.Fatal(err)
 		}
 	}

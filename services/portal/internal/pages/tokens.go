@@ -179,7 +179,7 @@ func (h *Handler) apiTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	if _, err := h.tokens.Revoke(r.Context(), org, r.PathValue("token"), by); err != nil {
+	if _, err := h.tokens.Revoke(r.Context(), org, r.PathValue("token"), apitokens.Revoker{Name: by, ID: v.person.Pseudonym}); err != nil {
 		h.revokeProblem(w, r, err)
 		return
 	}
@@ -274,7 +274,7 @@ func (h *Handler) opsAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
 	if by == "" {
 		by = "ITSS"
 	}
-	if _, err := h.tokens.Revoke(r.Context(), "", r.PathValue("token"), by+" (ITSS)"); err != nil {
+	if _, err := h.tokens.Revoke(r.Context(), "", r.PathValue("token"), apitokens.Revoker{Name: by + " (ITSS)", ID: v.session.Subject}); err != nil {
 		h.revokeProblem(w, r, err)
 		return
 	}

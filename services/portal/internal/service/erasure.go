@@ -28,7 +28,7 @@ var erasedIn = []string{"leads", "reviewers", "applicants", "sessions", "signin_
 // portal forgets the person in every record that holds their address, and deletes
 // the sign-in link requests for them still on its stream (kept there up to 15
 // minutes, each naming the person).
-func forgetErased(db *mongo.Database, js jetstream.JetStream, tokens *apitokens.Store) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
+func forgetErased(db *mongo.Database, js jetstream.JetStream, tokens *apitokens.Store, links *signin.Links) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
 	return func(people *signin.People) (bus.ConsumerSpec, bus.Handler) {
 		return platform.PersonErasures(Name, func(ctx context.Context, sub string) error {
 			if err := people.Forget(ctx, sub); err != nil {
@@ -36,8 +36,17 @@ func forgetErased(db *mongo.Database, js jetstream.JetStream, tokens *apitokens.
 			}
 			// An API token names its maker, whom the fund takes as the applicant of
 			// what it drafts: the erased person's tokens are revoked, and their name
-			// leaves the tokens' records.
+			// leaves the tokens' records, and those of the tokens they revoked.
 			if _, err := tokens.Forget(ctx, sub); err != nil {
+				return err
+			}
+			pseudonym := people.Pseudonyms().OfSubject(sub)
+			if err := tokens.ForgetRevoker(ctx, pseudonym); err != nil {
+				return err
+			}
+			// The sign-in requests they made this quarter of an hour are counted
+			// under their pseudonym.
+			if err := links.ForgetQuota(ctx, pseudonym); err != nil {
 				return err
 			}
 			// A review saved part-way is the person's words and nothing without them.

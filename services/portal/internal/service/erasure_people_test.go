@@ -69,7 +69,15 @@ func TestAnErasureForgetsThePersonAndTheirAddresses(t *testing.T) {
 		}
 	}
 
-	_, handle := forgetErased(db, env.JS, tokens)(people)
+	ended, err := signin.NewEnded(env.JS, clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := signin.NewLinks(db, clock.System{}, ended)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, handle := forgetErased(db, env.JS, tokens, links)(people)
 	ev := events.PersonErasedV1{Subject: personal.Subject(strings.ToUpper(erased))}
 	data, err := json.Marshal(ev)
 	if err != nil {

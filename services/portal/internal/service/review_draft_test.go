@@ -262,7 +262,7 @@ func TestASavedReviewIsInSubjectAccessAndGoesOnErasureAndInTime(t *testing.T) {
 		t.Errorf("the subject access answer's saved reviews = %v, want Rita's alone", listed)
 	}
 
-	_, handle := forgetErased(p.svc.DB, env.JS, p.svc.Tokens)(p.svc.People)
+	_, handle := forgetErased(p.svc.DB, env.JS, p.svc.Tokens, p.svc.Links)(p.svc.People)
 	ev := events.PersonErasedV1{Subject: personal.Subject(ritaEmail)}
 	data, err := json.Marshal(ev)
 	if err != nil {

@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){leadsAndTheirTokens(s.Tokens), signin.ReviewersConsumer, forgetErased(s.DB, js, s.Tokens),
+	for _, consumer := range []func(*signin.People) (bus.ConsumerSpec, bus.Handler){leadsAndTheirTokens(s.Tokens), signin.ReviewersConsumer, forgetErased(s.DB, js, s.Tokens, s.Links),
 		// A closed round takes no review: the reviewers' saved copies go with it.
 		func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
 			return reviewdrafts.RoundsClosedConsumer(s.Drafts)

@@ -161,9 +161,11 @@ func (p *People) findApplicants(ctx context.Context, filter bson.D) ([]Applicant
 	return out, nil
 }
 
-// TokenMakers is who may make org's API tokens now, each by their Pseudonym (the
-// creator an API token's record names): its nominated lead and the colleagues named
-// to make them; and the lead's name, empty when org has no lead.
+// TokenMakers is who may make org's API tokens now, each by every pseudonym (the
+// creator an API token's record names) a token they made may hold (Pseudonyms.All:
+// the keyed one, and the unkeyed one of tokens made before pseudonyms were keyed):
+// its nominated lead and the colleagues named to make them; and the lead's name,
+// empty when org has no lead.
 func (p *People) TokenMakers(ctx context.Context, org string) (makers []string, lead string, err error) {
 	var l leadDoc
 	ok, err := findByID(ctx, p.leads, org, &l)
@@ -171,14 +173,14 @@ func (p *People) TokenMakers(ctx context.Context, org string) (makers []string, 
 		return nil, "", fmt.Errorf("read the lead of %s: %w", org, err)
 	}
 	if ok && l.Email != "" {
-		makers, lead = append(makers, Pseudonym(l.Email)), l.Name
+		makers, lead = append(makers, p.pseudonyms.All(l.Email)...), l.Name
 	}
 	colleagues, err := p.Applicants(ctx, org)
 	if err != nil {
 		return nil, "", err
 	}
 	for _, a := range colleagues {
-		makers = append(makers, Pseudonym(a.Email))
+		makers = append(makers, p.pseudonyms.All(a.Email)...)
 	}
 	return makers, lead, nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -131,6 +132,24 @@ func (l *Links) Sweep(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// ForgetQuota deletes the places an address took in the windows of sign-in requests
+// (PerAddress), counted under its pseudonym: an erasure leaves nothing of the person,
+// not for the quarter of an hour until the window ends.
+func (l *Links) ForgetQuota(ctx context.Context, pseudonym string) error {
+	if pseudonym == "" {
+		return errors.New("forget sign-in requests: a pseudonym is required")
+	}
+	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$regex", Value: "^" + regexp.QuoteMeta(quotaAddress+pseudonym+"|")}}}}
+	if _, err := l.quota.DeleteMany(ctx, filter); err != nil {
+		return fmt.Errorf("forget sign-in requests: %w", store.Classify(err))
+	}
+	return nil
+}
+
+// quotaAddress prefixes the key of an address's places in the quota: its pseudonym
+// follows.
+const quotaAddress = "address:"
 
 // quotaDoc is one place taken in a window: its key names what is counted (a digest,
 // never an address) and the window; it goes at the sweep after the window ends.

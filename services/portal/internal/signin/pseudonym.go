@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
+	"github.com/itss/techcommit/libs/personal"
 )
 
 // MinPseudonymSecret is the shortest secret pseudonyms are keyed with, in bytes.
@@ -45,13 +47,18 @@ func (p Pseudonyms) Keyed() bool { return len(p.key) > 0 }
 
 // Of is the pseudonym of an address: "pk-" and 24 hexadecimal digits. The prefix
 // tells it from the unkeyed "p-" of earlier releases.
-func (p Pseudonyms) Of(email string) string {
+func (p Pseudonyms) Of(email string) string { return p.OfSubject(personal.Subject(email)) }
+
+// OfSubject is the pseudonym of the address whose digest is sub (personal.Subject):
+// an erasure, which names the person by that digest alone, finds by it what the
+// portal keeps under their pseudonym.
+func (p Pseudonyms) OfSubject(sub string) string {
 	if len(p.key) == 0 {
 		// A zero Pseudonyms would key with nothing: the digest anyone could make.
 		panic(errors.New("signin: pseudonyms used without a key (NewPseudonyms)"))
 	}
 	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte(NormaliseEmail(email)))
+	m.Write([]byte(sub))
 	return "pk-" + hex.EncodeToString(m.Sum(nil)[:12])
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -36,6 +37,10 @@ func TestAPseudonymCannotBeMadeWithoutThePortalsSecret(t *testing.T) {
 	}
 	if p != ours.Of(" sam.patel@exampleton.ac.uk") {
 		t.Error("the pseudonym changes with the address's case or spaces")
+	}
+	// An erasure names the person by the digest of their address alone.
+	if ours.OfSubject(personal.Subject(email)) != p {
+		t.Error("the pseudonym is not found from the digest an erasure names the person by")
 	}
 	if again, _ := signin.NewPseudonyms([]byte(testSecret)); again.Of(email) != p {
 		t.Error("the same secret makes another pseudonym: a replica, or the next start, would record another person")

@@ -125,7 +125,7 @@ func (r *Requester) send(ctx context.Context, email string) error {
 	}
 	// Counted only for known addresses: the limit protects their inboxes, and
 	// counting unknown ones too would change nothing anyone can see.
-	ok, err := r.links.Take(ctx, "address:"+person.Pseudonym, r.perAddress, LinkLifetime)
+	ok, err := r.links.Take(ctx, quotaAddress+person.Pseudonym, r.perAddress, LinkLifetime)
 	if err != nil {
 		return err
 	}
