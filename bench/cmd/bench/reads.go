@@ -61,6 +61,7 @@ const upLine = "Technician Commitment suite is up"
 // request 401).
 func startStack(ctx context.Context, bin, data string, offset int, args []string, env ...string) (*stack, error) {
 	s := &stack{offset: offset, exited: make(chan struct{})}
+	// #nosec G204 -- the benchmark runs the tcdev its operator built and names with -bin
 	s.cmd = exec.CommandContext(ctx, filepath.Join(bin, "tcdev"), append([]string{"run", "-data", data, "-bin", bin, "-port-offset", fmt.Sprint(offset)}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
 	s.cmd.Env = append(append(append(os.Environ(), unlimited...), "LOG_LEVEL=warn"), env...)
