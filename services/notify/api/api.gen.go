@@ -27,6 +27,7 @@ const (
 	ObligationReceived DeliveryKind = "obligation-received"
 	Reminder           DeliveryKind = "reminder"
 	ReviewAssigned     DeliveryKind = "review-assigned"
+	ReviewDeclined     DeliveryKind = "review-declined"
 	ReviewDueSoon      DeliveryKind = "review-due-soon"
 	ReviewFeedback     DeliveryKind = "review-feedback"
 	ReviewNotNeeded    DeliveryKind = "review-not-needed"
@@ -62,6 +63,8 @@ func (e DeliveryKind) Valid() bool {
 	case Reminder:
 		return true
 	case ReviewAssigned:
+		return true
+	case ReviewDeclined:
 		return true
 	case ReviewDueSoon:
 		return true

@@ -52,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 var emailKinds = []string{
 	"reminder",
 	"review-assigned", "review-due-soon", "review-overdue", "review-unassigned",
-	"review-feedback", "review-returned", "review-not-needed",
+	"review-feedback", "review-returned", "review-not-needed", "review-declined",
 	"signin-link",
 	"fund-received", "fund-awarded", "fund-declined", "fund-report-due",
 	"fund-withdrawn", "fund-report-received",

@@ -209,7 +209,7 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	if len(m.ICS) > 0 {
-		msg.AttachReadSeeker("deadline.ics", bytes.NewReader(m.ICS), gomail.WithFileContentType(ical.ContentType))
+		msg.AttachReadSeeker("deadline.ics", bytes.NewReader(m.ICS), gomail.WithFileContentType(gomail.ContentType(ical.ContentTypeOf(m.ICS))))
 	}
 	rc := s.take()
 	if rc != nil {

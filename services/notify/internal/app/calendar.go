@@ -143,9 +143,12 @@ func (a *App) Calendar(ctx context.Context, file string) ([]byte, error) {
 	var evs []ical.Event
 	if ob := o.Obligation; ob != nil && !ob.Met && !o.Withdrawn {
 		w := what(ob.Kind)
+		// Revised as the reminders' entries of the due date are (ical.SequenceAt):
+		// the feed states the obligation as it is now.
+		seq := ical.SequenceAt(a.clock.Now())
 		evs = append(evs,
-			ical.Event{UID: ob.ID + "-window@technician-commitment.itss.org.uk", On: ob.WindowOpens, Summary: "Technician Commitment " + w + " window opens"},
-			ical.Event{UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Summary: "Technician Commitment " + w + " due", URL: a.obligationURL(o.ID)},
+			ical.Event{UID: ob.ID + "-window@technician-commitment.itss.org.uk", On: ob.WindowOpens, Summary: "Technician Commitment " + w + " window opens", Sequence: seq},
+			ical.Event{UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Summary: "Technician Commitment " + w + " due", URL: a.obligationURL(o.ID), Sequence: seq},
 		)
 	}
 	return ical.Calendar(o.Name+" Technician Commitment", evs, a.clock.Now()), nil

@@ -191,14 +191,50 @@ func roundName(id, named string) string {
 	return "round " + id
 }
 
-// reviewDeadline is the calendar entry of a review's deadline.
-func (a *App) reviewDeadline(as Assignment, round, org string) []byte {
-	return ical.Calendar("Technician Commitment peer review", []ical.Event{{
-		UID: as.RoundID + "-" + as.SubmissionID + "-" + as.ReviewerID + "-review@technician-commitment.itss.org.uk", At: as.Deadline,
+// reviewCalendar names the calendars of reviews' deadlines.
+const reviewCalendar = "Technician Commitment peer review"
+
+// reviewEvent is the calendar entry of a review's deadline: one UID per reviewer and
+// submission in a round, whichever email carries it. Its revision is the round's
+// version of the event that made the email true (the assignment, a return, a
+// chase, the removal), which grows with every event of the round.
+func (a *App) reviewEvent(as Assignment, round, org string, version int) ical.Event {
+	return ical.Event{
+		Sequence: version,
+		UID:      as.RoundID + "-" + as.SubmissionID + "-" + as.ReviewerID + "-review@technician-commitment.itss.org.uk", At: as.Deadline,
 		Summary:     fmt.Sprintf("Peer review due: %s's submission (%s)", org, round),
 		Description: "Submit the review in the Technician Commitment portal.",
 		URL:         a.reviewURL(as.RoundID, as.SubmissionID),
-	}}, a.clock.Now())
+	}
+}
+
+// reviewDeadline is the calendar entry of a review's deadline, as of the round's
+// version.
+func (a *App) reviewDeadline(as Assignment, round, org string, version int) []byte {
+	return ical.Calendar(reviewCalendar, []ical.Event{a.reviewEvent(as, round, org, version)}, a.clock.Now())
+}
+
+// reviewsCancelled withdraws the calendar entries of reviews no longer asked of their
+// reviewer (each as reviewEvent wrote it), for the email that tells them so: a
+// calendar application that took an entry from the assignment's email, or a
+// reminder's, removes it. version is the round's, of the event that took them off.
+func (a *App) reviewsCancelled(round string, version int, ass ...Assignment) []byte {
+	evs := make([]ical.Event, 0, len(ass))
+	for _, as := range ass {
+		evs = append(evs, a.reviewEvent(as, roundName(as.RoundID, cmp.Or(round, as.RoundName)), as.OrganisationName, version))
+	}
+	return ical.Cancel(reviewCalendar, evs, a.clock.Now())
+}
+
+// stillOff says the reviewer is off the assignment as its marks stand now: a removal
+// or declination heard after they were asked again (events overtaking each other) is
+// not, and cancels nothing in their calendar.
+func (a *App) stillOff(ctx context.Context, as Assignment) (bool, error) {
+	ms, err := a.assignments.Marks(ctx, as)
+	if err != nil {
+		return false, err
+	}
+	return stateOf(ms).gone, nil
 }
 
 // Assign records a reviewer's assignment (version is the round's, after it) and tells
@@ -221,7 +257,7 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-assigned", About: "assignment:" + as.Key(),
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is assigned to you, due %s", round, org, mail.Time(as.Deadline)),
 		Content: mail.Content{Paragraphs: assignedParagraphs(org, round, as.Deadline, false), Action: a.reviewURL(as.RoundID, as.SubmissionID)},
-		ICS:     a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})
+		ICS:     a.reviewDeadline(as, round, org, version)}, Recipient{as.Reviewer, RoleReviewer})
 }
 
 // assignedParagraphs are what the email of an assignment says: that the reviewer is
@@ -373,7 +409,7 @@ func (a *App) reviewReminder(ctx context.Context, as Assignment, today civil.Dat
 		}
 	}
 	c := mail.Content{Paragraphs: []string{first, then}, Action: a.reviewURL(as.RoundID, as.SubmissionID), Names: []string{org}}
-	return subject, c, a.reviewDeadline(as, round, org), nil
+	return subject, c, a.reviewDeadline(as, round, org, max(as.Assigned, as.Returned)), nil
 }
 
 func dayOf(t time.Time) civil.Date { return civil.Of(t.In(london)) }
@@ -385,7 +421,9 @@ func dayOf(t time.Time) civil.Date { return civil.Of(t.In(london)) }
 // who had not accepted the assignment by the deadline cannot any more: they are told
 // that no review is needed from them, not asked to submit one. (An assignment made
 // before notify kept marks says nothing of acceptance, and is chased as before.)
-func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) error {
+//
+// version is the round's, of the event that says the review is overdue.
+func (a *App) ReviewOverdue(ctx context.Context, cause string, version int, as Assignment) error {
 	if closed, err := a.assignments.RoundClosed(ctx, as.RoundID); err != nil || closed {
 		return err
 	}
@@ -409,8 +447,10 @@ func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) er
 					"An assignment can no longer be taken on once its deadline has passed, so no review of it is needed from you, and you will not be reminded of it again.",
 					org, round, mail.Time(as.Deadline)),
 				"ITSS may ask another reviewer to review it. Thank you for being ready to give your time to the Commitment community.",
+				cancelledEntry,
 				"Your assignments are in the Technician Commitment portal:",
-			}, Action: a.cfg.PortalURL + "/reviews"}}, Recipient{as.Reviewer, RoleReviewer})
+			}, Action: a.cfg.PortalURL + "/reviews"},
+			ICS: a.reviewsCancelled(round, version, as)}, Recipient{as.Reviewer, RoleReviewer})
 	}
 	first := fmt.Sprintf("The deadline for your review of %s's submission in the peer review round “%s” was %s, and the review is still outstanding.", org, round, mail.Time(as.Deadline))
 	if st.returned != nil {
@@ -422,7 +462,7 @@ func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) er
 			first,
 			"Please submit it in the Technician Commitment portal, or tell ITSS if you cannot:",
 		}, Action: a.reviewURL(as.RoundID, as.SubmissionID)},
-		ICS: a.reviewDeadline(as, round, org)}, Recipient{as.Reviewer, RoleReviewer})
+		ICS: a.reviewDeadline(as, round, org, version)}, Recipient{as.Reviewer, RoleReviewer})
 }
 
 // Unassign tells a reviewer that a submission was taken off their list.
@@ -430,7 +470,9 @@ func (a *App) ReviewOverdue(ctx context.Context, cause string, as Assignment) er
 // removal is the event's Cause: when the service took the reviewer off (an
 // organisation withdrew), the email says why in words, since neither ITSS nor the
 // reviewer did it by hand; otherwise ITSS did, for a reason kept for ops.
-func (a *App) Unassign(ctx context.Context, cause string, as Assignment, removal string) error {
+//
+// version is the round's, of the removal.
+func (a *App) Unassign(ctx context.Context, cause string, version int, as Assignment, removal string) error {
 	as, err := a.filled(ctx, as)
 	if err != nil {
 		return err
@@ -447,12 +489,58 @@ func (a *App) Unassign(ctx context.Context, cause string, as Assignment, removal
 	case events.RemovalReviewerOrganisationWithdrew:
 		why = fmt.Sprintf("Your organisation has withdrawn from the Technician Commitment, and the Commitment's reviewers are technicians of its signatories, so %s's submission in the peer review round “%s” is off your list: no review of it is needed from you.", org, round)
 	}
-	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-unassigned",
+	e := Email{Cause: cause, Org: as.OrganisationID, Kind: "review-unassigned",
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is no longer assigned to you", round, org),
 		Content: mail.Content{Paragraphs: []string{
 			why + " Thank you for being ready to help.",
 			"Your remaining assignments are in the Technician Commitment portal:",
-		}, Action: a.cfg.PortalURL + "/reviews"}}, Recipient{as.Reviewer, RoleReviewer})
+		}, Action: a.cfg.PortalURL + "/reviews"}}
+	if err := a.withCancellation(ctx, &e, as, version); err != nil {
+		return err
+	}
+	return a.Notify(ctx, e, Recipient{as.Reviewer, RoleReviewer})
+}
+
+// withCancellation has e, which tells a reviewer that as is no longer theirs, carry
+// the cancellation of its deadline's calendar entry, and say so, unless they were
+// asked again since.
+func (a *App) withCancellation(ctx context.Context, e *Email, as Assignment, version int) error {
+	off, err := a.stillOff(ctx, as)
+	if err != nil || !off {
+		return err
+	}
+	e.ICS = a.reviewsCancelled(as.RoundName, version, as)
+	n := len(e.Content.Paragraphs)
+	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], cancelledEntry, e.Content.Paragraphs[n-1])
+	return nil
+}
+
+// cancelledEntry is what an email carrying a cancellation says of it.
+const cancelledEntry = "The attached calendar update removes the review's deadline from your calendar, if you added it from an earlier email."
+
+// Declined tells a reviewer who declined an assignment that it is off their list, with
+// the cancellation of its deadline's calendar entry, which the assignment's email
+// carried. A declination heard after they were asked again tells nothing.
+func (a *App) Declined(ctx context.Context, cause string, m Mark) error {
+	if err := a.Record(ctx, m); err != nil {
+		return err
+	}
+	as, err := a.filled(ctx, m.Assignment)
+	if err != nil || as.Reviewer.Email == "" {
+		return err
+	}
+	if off, err := a.stillOff(ctx, as); err != nil || !off {
+		return err
+	}
+	round := roundName(as.RoundID, as.RoundName)
+	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-declined",
+		Subject: fmt.Sprintf("Technician Commitment peer review (%s): you declined to review %s's submission", round, as.OrganisationName),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("You declined to review %s's submission in the peer review round “%s”, so it is off your list and no review of it is needed from you. ITSS may ask another reviewer.", as.OrganisationName, round),
+			"The attached calendar update removes the review's deadline from your calendar, if you added it from the assignment's email.",
+			"Your remaining assignments are in the Technician Commitment portal:",
+		}, Action: a.cfg.PortalURL + "/reviews"},
+		ICS: a.reviewsCancelled(round, m.Version, as)}, Recipient{as.Reviewer, RoleReviewer})
 }
 
 // ReviewerChanged records that ops corrected a reviewer's record: later emails about
@@ -571,7 +659,7 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID), Names: []string{app.Title}}}
 	if !due.IsZero() {
 		e.ICS = ical.Calendar("Technician Collaboration Fund", []ical.Event{{
-			UID: app.ID + "-report@technician-commitment.itss.org.uk", On: due, Summary: "Technician Collaboration Fund report due: " + app.Title,
+			UID: app.ID + "-report@technician-commitment.itss.org.uk", On: due, Sequence: ical.SequenceAt(a.clock.Now()), Summary: "Technician Collaboration Fund report due: " + app.Title,
 			URL: a.applicationURL(app.ID),
 		}}, a.clock.Now())
 	}

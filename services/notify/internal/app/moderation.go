@@ -229,7 +229,7 @@ func (a *App) returnedEmail(ctx context.Context, m Mark) (Email, bool, error) {
 	case now.Before(as.Deadline):
 		e.Subject = fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is returned for revision, due %s", round, org, mail.Time(as.Deadline))
 		paras = append(paras, fmt.Sprintf("Please resubmit it by the round's deadline, %s. The attached calendar entry marks the deadline.", mail.Time(as.Deadline)))
-		e.ICS = a.reviewDeadline(as, round, org)
+		e.ICS = a.reviewDeadline(as, round, org, m.Version)
 	default:
 		e.Subject = fmt.Sprintf("Technician Commitment peer review (%s): your review of %s's submission is returned for revision, and now late", round, org)
 		paras = append(paras, fmt.Sprintf("The round's deadline was %s, so the revised review is now late: please resubmit it as soon as you can.", mail.Time(as.Deadline)))
@@ -249,7 +249,10 @@ func returnedStep(version int) string { return returnedPrefix + strconv.Itoa(ver
 // assignment in it and had not reviewed it, once, that the review is no longer
 // needed. A review ops returned is still taken until the feedback is released, so
 // its reviewer is not told that.
-func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time) error {
+//
+// version is the round's, of its closure: the emails cancel the reviews' calendar
+// entries as of it.
+func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time, version int) error {
 	if err := a.assignments.CloseRound(ctx, round); err != nil {
 		return err
 	}
@@ -328,12 +331,22 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time) 
 			Content: mail.Content{Paragraphs: []string{
 				fmt.Sprintf("ITSS closed the peer review round “%s” on %s. It takes no new reviews, so %s no longer needed, and you will not be reminded of %s again.", r, mail.Day(dayOf(at)), your, it),
 				"Thank you for being ready to give your time to the Commitment community.",
+				cancelledEntries(len(o.what)),
 				where,
-			}, Action: link}}, Recipient{o.who, RoleReviewer}); err != nil {
+			}, Action: link}, ICS: a.reviewsCancelled(r, version, o.what...)}, Recipient{o.who, RoleReviewer}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cancelledEntries is what an email carrying the cancellation of n reviews' deadlines
+// says of it.
+func cancelledEntries(n int) string {
+	if n == 1 {
+		return cancelledEntry
+	}
+	return "The attached calendar update removes the reviews' deadlines from your calendar, if you added them from earlier emails."
 }
 
 // recomposeReview makes a later attempt of an email about a review say what is true

@@ -240,7 +240,7 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 		return m, nil
 	}
 	m.ICS = ical.Calendar(o.Name+" Technician Commitment", []ical.Event{{
-		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due,
+		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(a.clock.Now()),
 		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", w, o.Name), URL: link,
 	}}, a.clock.Now())
 	return m, nil

@@ -1,9 +1,14 @@
 // Package ical writes iCalendar (RFC 5545) calendars: CRLF line endings, lines folded
 // at 75 octets, text escaped. Deadline emails attach one; each organisation's feed is one.
+// An email telling someone that a deadline no longer applies to them attaches its
+// cancellation (RFC 5546 CANCEL), so that a calendar application that took the entry
+// from an earlier email removes it.
 package ical
 
 import (
 	"bytes"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +17,11 @@ import (
 
 // Event is an all-day event on On, or, when At is set, a moment (a deadline at 17:00).
 type Event struct {
-	UID         string
+	UID string
+	// Sequence is the event's revision (RFC 5545 SEQUENCE): each calendar that
+	// changes or cancels an event carries a higher one than those before it, so that
+	// a calendar application takes it over the entry it holds.
+	Sequence    int
 	On          civil.Date
 	At          time.Time
 	Summary     string
@@ -28,8 +37,45 @@ const ContentType = "text/calendar; charset=utf-8; method=" + method
 // method is the calendars' METHOD: published for reading, not an invitation to answer.
 const method = "PUBLISH"
 
+// cancel is the METHOD of a calendar that withdraws events published before.
+const cancel = "CANCEL"
+
+// ContentTypeOf is the media type of a calendar Calendar or Cancel wrote, its method
+// parameter the calendar's METHOD.
+func ContentTypeOf(cal []byte) string {
+	if bytes.Contains(cal, []byte("\r\nMETHOD:"+cancel+"\r\n")) {
+		return "text/calendar; charset=utf-8; method=" + cancel
+	}
+	return ContentType
+}
+
 // Calendar writes a VCALENDAR holding events, stamped at now.
 func Calendar(name string, events []Event, now time.Time) []byte {
+	return write(method, name, events, now)
+}
+
+// Cancel writes a VCALENDAR that cancels events (RFC 5546 3.2.5): the same UIDs as
+// the calendars that published them, and STATUS:CANCELLED; each event's Sequence must
+// be above the one it was published with. A
+// calendar application that imported one of them removes the entry, or marks it
+// cancelled.
+func Cancel(name string, events []Event, now time.Time) []byte {
+	return write(cancel, name, events, now)
+}
+
+// sequenceEpoch is where SequenceAt counts from.
+var sequenceEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// SequenceAt is a Sequence for an event whose record keeps no count of its
+// revisions: the seconds since sequenceEpoch at now, when the calendar stating the
+// event as it then is is written, so that it supersedes every one written before it.
+// An INTEGER (RFC 5545 3.3.8) holds it until 2092.
+func SequenceAt(now time.Time) int {
+	s := now.Sub(sequenceEpoch) / time.Second
+	return int(min(max(s, 0), math.MaxInt32))
+}
+
+func write(method, name string, events []Event, now time.Time) []byte {
 	var b bytes.Buffer
 	line := func(s string) { fold(&b, s) }
 	line("BEGIN:VCALENDAR")
@@ -43,11 +89,13 @@ func Calendar(name string, events []Event, now time.Time) []byte {
 		line("BEGIN:VEVENT")
 		line("UID:" + escape(e.UID))
 		line("DTSTAMP:" + stamp)
-		if !e.At.IsZero() {
+		line("SEQUENCE:" + strconv.Itoa(e.Sequence))
+		switch {
+		case !e.At.IsZero():
 			// A deadline is a moment; a quarter of an hour makes it visible in a day view.
 			line("DTSTART:" + e.At.UTC().Format("20060102T150405Z"))
 			line("DURATION:PT15M")
-		} else {
+		case !e.On.IsZero():
 			line("DTSTART;VALUE=DATE:" + e.On.Time().Format("20060102"))
 			line("DTEND;VALUE=DATE:" + e.On.AddDays(1).Time().Format("20060102"))
 		}
@@ -57,6 +105,9 @@ func Calendar(name string, events []Event, now time.Time) []byte {
 		}
 		if e.URL != "" {
 			line("URL:" + e.URL)
+		}
+		if method == cancel {
+			line("STATUS:CANCELLED")
 		}
 		line("TRANSP:TRANSPARENT")
 		line("END:VEVENT")

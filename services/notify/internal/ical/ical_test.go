@@ -1,6 +1,9 @@
 package ical
 
 import (
+	"bytes"
+
+	goical "github.com/emersion/go-ical"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +42,77 @@ func TestADeadlineAtAMomentIsATimedEvent(t *testing.T) {
 	}
 	if strings.Contains(out, "VALUE=DATE") {
 		t.Error("a timed deadline is written as an all-day event")
+	}
+}
+
+// A deadline that no longer applies is withdrawn as RFC 5546 has it: a calendar with
+// METHOD:CANCEL holding the event under its UID, STATUS:CANCELLED, and a SEQUENCE
+// above the one of the calendar that published it; read by a real parser.
+func TestACancellationSupersedesThePublishedEvent(t *testing.T) {
+	t.Parallel()
+	ev := Event{UID: "r1-s1-v1-review@tc", At: time.Date(2027, 2, 1, 17, 0, 0, 0, time.UTC), Summary: "Peer review due"}
+	ev.Sequence = 3
+	published := parse(t, Calendar("Review", []Event{ev}, time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)))
+	ev.Sequence = 4
+	cancelled := Cancel("Review", []Event{ev}, time.Date(2027, 1, 1, 9, 0, 1, 0, time.UTC))
+	if ct := ContentTypeOf(cancelled); ct != "text/calendar; charset=utf-8; method=CANCEL" {
+		t.Errorf("content type %q", ct)
+	}
+	got := parse(t, cancelled)
+	if m := got.method; m != "CANCEL" {
+		t.Errorf("METHOD %q, want CANCEL", m)
+	}
+	if got.uid != ev.UID || got.status != "CANCELLED" {
+		t.Errorf("UID %q, STATUS %q: want %q, CANCELLED", got.uid, got.status, ev.UID)
+	}
+	if got.sequence <= published.sequence {
+		t.Errorf("SEQUENCE %d of the cancellation is not above the %d of the published event", got.sequence, published.sequence)
+	}
+	if published.method != "PUBLISH" || published.status != "" {
+		t.Errorf("the published event: METHOD %q, STATUS %q", published.method, published.status)
+	}
+}
+
+type parsed struct {
+	method, uid, status string
+	sequence            int
+}
+
+// parse reads a calendar of one event with go-ical.
+func parse(t *testing.T, cal []byte) parsed {
+	t.Helper()
+	c, err := goical.NewDecoder(bytes.NewReader(cal)).Decode()
+	if err != nil {
+		t.Fatalf("calendar does not parse: %v\n%s", err, cal)
+	}
+	evs := c.Events()
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want 1", len(evs))
+	}
+	var p parsed
+	p.method, _ = c.Props.Text(goical.PropMethod)
+	p.uid, _ = evs[0].Props.Text(goical.PropUID)
+	p.status, _ = evs[0].Props.Text(goical.PropStatus)
+	seq := evs[0].Props.Get(goical.PropSequence)
+	if seq == nil {
+		t.Fatal("no SEQUENCE")
+	}
+	var err2 error
+	if p.sequence, err2 = seq.Int(); err2 != nil {
+		t.Fatal(err2)
+	}
+	return p
+}
+
+// An event whose record counts no revisions is written with the seconds since 2024
+// as its SEQUENCE: a later calendar of it supersedes an earlier one.
+func TestSequenceAtGrowsWithTime(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)
+	if a, b := SequenceAt(at), SequenceAt(at.Add(time.Second)); b <= a || a <= 0 {
+		t.Errorf("SequenceAt: %d then %d a second later", a, b)
+	}
+	if got := SequenceAt(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)); got != 0 {
+		t.Errorf("SequenceAt before 2024 = %d, want 0", got)
 	}
 }

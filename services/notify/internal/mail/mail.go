@@ -26,7 +26,8 @@ type Message struct {
 	Subject   string
 	Text      string
 	HTML      string
-	// ICS, when set, is attached as deadline.ics (ical.ContentType).
+	// ICS, when set, is attached as deadline.ics (ical.ContentTypeOf): the deadline, or
+	// its cancellation once it no longer applies.
 	ICS []byte
 	// Optional mail carries a List-Unsubscribe header.
 	Optional bool

@@ -847,9 +847,11 @@ func TestReviewersAreToldRemindedOnlyWhileTheirReviewIsOutstandingAndChased(t *t
 	sort.Strings(got)
 	want := []string{
 		"dee@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is assigned to you, due Monday 31 May 2027, 17:00 BST (ics true)",
+		// Its calendar update cancels the deadline the assignment's put in her calendar.
+		"dee@othertown.ac.uk: Technician Commitment peer review (round r1): you declined to review Uni v's submission (ics true)",
 		"lead@exampleton.ac.uk: Technician Commitment: the peer-review feedback on Uni v's submission is ready (ics false)",
 		"ray@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is assigned to you, due Monday 31 May 2027, 17:00 BST (ics true)",
-		"ray@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is no longer assigned to you (ics false)",
+		"ray@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is no longer assigned to you (ics true)",
 		"rita@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is assigned to you, due Monday 31 May 2027, 17:00 BST (ics true)",
 		"rob@othertown.ac.uk: Technician Commitment peer review (round r1): Uni v's submission is assigned to you, due Monday 31 May 2027, 17:00 BST (ics true)",
 		"rob@othertown.ac.uk: Technician Commitment peer review (round r1): your review of Uni v's submission is due in 7 days (Monday 31 May 2027, 17:00 BST) (ics true)",

@@ -531,6 +531,7 @@ func TestAReviewerAskedOnOrAfterTheReminderDayIsNotReminded(t *testing.T) {
 	h.runUntil(civil.New(2026, 12, 14))
 
 	assigned := "Technician Commitment peer review (Winter 2026): University of Wn's submission is assigned to you, due Friday 11 December 2026, 17:00 GMT"
+	declined := "Technician Commitment peer review (Winter 2026): you declined to review University of Wn's submission"
 	for _, c := range []struct {
 		who  reviewer
 		want []string
@@ -539,7 +540,7 @@ func TestAReviewerAskedOnOrAfterTheReminderDayIsNotReminded(t *testing.T) {
 		{bo, []string{assigned}},
 		{di, []string{assigned,
 			"Technician Commitment peer review (Winter 2026): accept and review University of Wn's submission by Friday 11 December 2026, 17:00 GMT",
-			assigned}},
+			declined, assigned}},
 	} {
 		if diff := cmp.Diff(c.want, subjects(mailTo(h, c.who.email, 0))); diff != "" {
 			t.Errorf("%s's emails (-want +got):\n%s", c.who.name, diff)
@@ -571,8 +572,11 @@ func TestAReviewerAskedAgainAfterDecliningIsReminded(t *testing.T) {
 
 	assigned := "Technician Commitment peer review (Winter 2026): University of Wn's submission is assigned to you, due Friday 11 December 2026, 17:00 GMT"
 	reminder := "Technician Commitment peer review (Winter 2026): accept and review University of Wn's submission by Friday 11 December 2026, 17:00 GMT"
-	for _, who := range []reviewer{eve, fay} {
-		if diff := cmp.Diff([]string{assigned, assigned, reminder}, subjects(mailTo(h, who.email, 0))); diff != "" {
+	// Eve is told of her declination (its calendar update cancels the deadline) before
+	// she is asked again; Fay's, heard after she was asked again, tells nothing.
+	declinedSubject := "Technician Commitment peer review (Winter 2026): you declined to review University of Wn's submission"
+	for who, want := range map[reviewer][]string{eve: {assigned, declinedSubject, assigned, reminder}, fay: {assigned, assigned, reminder}} {
+		if diff := cmp.Diff(want, subjects(mailTo(h, who.email, 0))); diff != "" {
 			t.Errorf("%s's emails (-want +got):\n%s", who.name, diff)
 		}
 	}

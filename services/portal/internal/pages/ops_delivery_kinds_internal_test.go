@@ -19,6 +19,7 @@ func TestEveryDeliveryKindReadsAsWords(t *testing.T) {
 		notifyapi.ReviewFeedback:     "Feedback released",
 		notifyapi.ReviewReturned:     "Review returned for revision",
 		notifyapi.ReviewNotNeeded:    "Review no longer needed",
+		notifyapi.ReviewDeclined:     "Review declined",
 		notifyapi.SigninLink:         "Sign-in link",
 		notifyapi.FundReceived:       "Fund application received",
 		notifyapi.FundAwarded:        "Fund application awarded",

@@ -425,6 +425,7 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.ReviewFeedback:     "Feedback released",
 	notifyapi.ReviewReturned:     "Review returned for revision",
 	notifyapi.ReviewNotNeeded:    "Review no longer needed",
+	notifyapi.ReviewDeclined:     "Review declined",
 	notifyapi.SigninLink:         "Sign-in link",
 	notifyapi.FundReceived:       "Fund application received",
 	notifyapi.FundAwarded:        "Fund application awarded",

@@ -81,7 +81,10 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Record(ctx, mark(app.MarkGone, p.RoundID, p.SubmissionID, p.ReviewerID))
+			m := mark(app.MarkGone, p.RoundID, p.SubmissionID, p.ReviewerID)
+			m.OrganisationID, m.RoundName, m.OrganisationName, m.Deadline = p.OrganisationID, p.RoundName, p.OrganisationName, p.ReviewDeadline
+			m.Reviewer = mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}
+			return a.Declined(ctx, e.ID, m)
 		case events.ReviewSubmittedV1{}.EventType():
 			// A first review and a revised one (resubmission) alike: the review is in.
 			p, err := events.Decode[events.ReviewSubmittedV1](e)
@@ -103,7 +106,7 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.CloseRound(ctx, p.RoundID, p.RoundName, e.Time)
+			return a.CloseRound(ctx, p.RoundID, p.RoundName, e.Time, e.Version)
 		case events.AssignmentRemovedV1{}.EventType():
 			p, err := events.Decode[events.AssignmentRemovedV1](e)
 			if err != nil {
@@ -117,13 +120,13 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if p.ReviewerEmail == "" { // an older producer that does not say who to tell
 				return nil
 			}
-			return a.Unassign(ctx, e.ID, as, p.Cause)
+			return a.Unassign(ctx, e.ID, e.Version, as, p.Cause)
 		case events.ReviewOverdueV1{}.EventType():
 			p, err := events.Decode[events.ReviewOverdueV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.ReviewOverdue(ctx, e.ID, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
+			return a.ReviewOverdue(ctx, e.ID, e.Version, app.Assignment{RoundID: p.RoundID, SubmissionID: p.SubmissionID, ReviewerID: p.ReviewerID,
 				OrganisationID: p.OrganisationID, RoundName: p.RoundName, OrganisationName: p.OrganisationName,
 				Reviewer: mail.Person{Name: p.ReviewerName, Email: p.ReviewerEmail}, Deadline: p.ReviewDeadline})
 		case events.ReviewWithheldV1{}.EventType():

@@ -1,0 +1,101 @@
+package service_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	goical "github.com/emersion/go-ical"
+
+	"github.com/itss/techcommit/libs/events"
+)
+
+// entry is the one event of an email's calendar, as a real iCalendar parser reads it.
+type entry struct {
+	method, uid, status string
+	sequence            int
+}
+
+func calendarOf(t *testing.T, m received) entry {
+	t.Helper()
+	if !m.ICS {
+		t.Fatalf("email %q carries no calendar", m.Subject)
+	}
+	c, err := goical.NewDecoder(strings.NewReader(m.ICSBody)).Decode()
+	if err != nil {
+		t.Fatalf("email %q: its calendar does not parse: %v\n%s", m.Subject, err, m.ICSBody)
+	}
+	evs := c.Events()
+	if len(evs) != 1 {
+		t.Fatalf("email %q: %d events, want 1", m.Subject, len(evs))
+	}
+	var e entry
+	e.method, _ = c.Props.Text(goical.PropMethod)
+	e.uid, _ = evs[0].Props.Text(goical.PropUID)
+	e.status, _ = evs[0].Props.Text(goical.PropStatus)
+	if p := evs[0].Props.Get(goical.PropSequence); p != nil {
+		if e.sequence, err = p.Int(); err != nil {
+			t.Fatalf("email %q: SEQUENCE: %v", m.Subject, err)
+		}
+	}
+	return e
+}
+
+// A reviewer taken off a submission (by ITSS, or by declining it, or by the round's
+// closing before they reviewed it) had its deadline put in their calendar by the
+// assignment's email. The email that tells them it is off their list cancels that
+// entry as RFC 5546 has it: METHOD:CANCEL, the same UID, a higher SEQUENCE and
+// STATUS:CANCELLED. Before, it carried nothing, and the deadline stayed in their
+// calendar for good. A declination heard after the reviewer was asked again cancels
+// nothing.
+func TestAReviewerTakenOffASubmissionHasItsDeadlineCancelledInTheirCalendar(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	r := h.round("r-cal")
+	deadline := time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)
+	base := reviewer{round: "r-cal", roundName: "Winter 2026", sub: "s-cal", org: "wn", orgName: "University of Wn", deadline: deadline}
+	ray, dee, ann, fay := base.as("ray", "Ray Reviewer"), base.as("dee", "Dee Reviewer"), base.as("ann", "Ann Reviewer"), base.as("fay", "Fay Reviewer")
+
+	r.publish(ray.assigned(), dee.assigned(), ann.assigned(), ann.accepted(), fay.assigned())
+	r.publish(events.AssignmentRemovedV1{RoundID: "r-cal", SubmissionID: "s-cal", OrganisationID: "wn", ReviewerID: "ray", Reason: "conflict",
+		RoundName: "Winter 2026", OrganisationName: "University of Wn", ReviewerName: ray.name, ReviewerEmail: ray.email})
+	r.publish(events.AssignmentDeclinedV1{RoundID: "r-cal", SubmissionID: "s-cal", ReviewerID: "dee", Reason: "leave",
+		RoundName: "Winter 2026", OrganisationName: "University of Wn", OrganisationID: "wn", ReviewerName: dee.name, ReviewerEmail: dee.email, ReviewDeadline: deadline})
+	// Fay is asked again; her declination of the first request is heard after.
+	declined := r.version + 1
+	r.version += 2
+	r.again(r.version, fay.assigned())
+	r.again(declined, events.AssignmentDeclinedV1{RoundID: "r-cal", SubmissionID: "s-cal", ReviewerID: "fay", Reason: "leave"})
+	r.publish(events.ReviewRoundClosedV1{RoundID: "r-cal", RoundName: "Winter 2026"})
+
+	for _, c := range []struct {
+		who  reviewer
+		told string
+	}{
+		{ray, "is no longer assigned to you"},
+		{dee, "you declined to review"},
+		{ann, "the round is closed"},
+	} {
+		got := mailTo(h, c.who.email, 0)
+		if len(got) != 2 || !strings.Contains(got[1].Subject, c.told) {
+			t.Errorf("%s was sent %q, want the assignment and the email saying %q", c.who.name, subjects(got), c.told)
+			continue
+		}
+		published, cancelled := calendarOf(t, got[0]), calendarOf(t, got[1])
+		if published.method != "PUBLISH" || published.status == "CANCELLED" {
+			t.Errorf("%s's assignment: METHOD %q, STATUS %q", c.who.name, published.method, published.status)
+		}
+		if cancelled.method != "CANCEL" || cancelled.status != "CANCELLED" || cancelled.uid != published.uid || cancelled.sequence <= published.sequence {
+			t.Errorf("%s's email %q does not cancel the deadline %+v: its calendar is %+v", c.who.name, got[1].Subject, published, cancelled)
+		}
+		if !strings.Contains(got[1].Text, "calendar update removes") {
+			t.Errorf("%s's email does not say what its calendar update does:\n%s", c.who.name, got[1].Text)
+		}
+	}
+	// Fay, asked again, keeps the deadline: nothing cancels it.
+	for _, m := range mailTo(h, fay.email, 0) {
+		if e := calendarOf(t, m); e.method == "CANCEL" {
+			t.Errorf("Fay, asked again, was sent a cancellation in %q", m.Subject)
+		}
+	}
+}
