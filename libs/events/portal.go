@@ -14,8 +14,8 @@ const (
 const PortalStreamMaxAge = 15 * time.Minute
 
 // PortalEndedMaxAge is how long the portal's register of ended sign-ins keeps an
-// entry: longer than the longest session (PORTAL_SESSION_LIFETIME is at most 24
-// hours) and than any sign-in link, so that every session or link it names would still
+// entry: longer than the longest session (PORTAL_SESSION_MAX_LIFETIME, however a
+// session is renewed, is at most 24 hours) and than any sign-in link, so that every session or link it names would still
 // be good without it. An entry is a digest: it carries no secret and no personal data.
 const PortalEndedMaxAge = 25 * time.Hour
 

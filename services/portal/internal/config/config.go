@@ -85,8 +85,14 @@ type Portal struct {
 	// InsecureCookies drops the Secure attribute of the sign-in cookie and allows a
 	// plain http:// PublicURL: only for a local development stack, which has no TLS.
 	InsecureCookies bool `env:"PORTAL_INSECURE_COOKIES"`
-	// SessionLifetime is how long a sign-in lasts.
+	// SessionLifetime is how long a sign-in lasts unused: each page opened or form
+	// sent renews it, up to SessionMaxLifetime after the sign-in.
 	SessionLifetime time.Duration `env:"PORTAL_SESSION_LIFETIME" envDefault:"8h"`
+	// SessionMaxLifetime is how long a sign-in lasts at most, however it is used:
+	// more than 20 hours, WCAG 2.2.1's bound for a time limit nobody need be able to
+	// extend, and no more than 24 (the register of ended sign-ins keeps an entry 25,
+	// events.PortalEndedMaxAge).
+	SessionMaxLifetime time.Duration `env:"PORTAL_SESSION_MAX_LIFETIME" envDefault:"24h"`
 	// StaffNameRetention is how long the portal keeps an ITSS staff member's name
 	// after their latest sign-in, to show its histories as people (docs/PRIVACY.md).
 	StaffNameRetention time.Duration `env:"PORTAL_STAFF_NAME_RETENTION" envDefault:"9600h"`
@@ -183,6 +189,12 @@ func (c Config) Validate() error {
 	}
 	if p.SessionLifetime < time.Minute || p.SessionLifetime > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("PORTAL_SESSION_LIFETIME %s must be between 1m and 24h", p.SessionLifetime))
+	}
+	if p.SessionMaxLifetime <= 20*time.Hour || p.SessionMaxLifetime > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("PORTAL_SESSION_MAX_LIFETIME %s must be more than 20h (WCAG 2.2.1: a shorter limit must be one a person can extend) and at most 24h", p.SessionMaxLifetime))
+	}
+	if p.SessionLifetime > p.SessionMaxLifetime {
+		errs = append(errs, fmt.Errorf("PORTAL_SESSION_LIFETIME %s must not be longer than PORTAL_SESSION_MAX_LIFETIME %s, the longest a sign-in lasts", p.SessionLifetime, p.SessionMaxLifetime))
 	}
 	if p.StaffNameRetention < 30*24*time.Hour || p.StaffNameRetention > 6*366*24*time.Hour {
 		errs = append(errs, fmt.Errorf("PORTAL_STAFF_NAME_RETENTION %s must be between 720h (30 days) and 52704h (six years)", p.StaffNameRetention))

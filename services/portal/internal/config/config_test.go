@@ -94,6 +94,9 @@ func TestAPITokenSettingsAreBounded(t *testing.T) {
 		"PORTAL_API_TOKEN_MAX_LIFETIME": {"24h": true, "2160h": true, "8784h": true, "23h": false, "8785h": false},
 		// Not a token setting, but bounded alike: staff names are personal data.
 		"PORTAL_STAFF_NAME_RETENTION": {"720h": true, "9600h": true, "52704h": true, "719h": false, "52705h": false, "0s": false},
+		// A sign-in's longest lifetime: more than WCAG 2.2.1's 20 hours, which nobody
+		// need be able to extend, and within the register of ended sign-ins' 25.
+		"PORTAL_SESSION_MAX_LIFETIME": {"24h": true, "20h1m": true, "20h": false, "8h": false, "25h": false},
 	} {
 		for value, ok := range values {
 			e := env()
@@ -103,6 +106,21 @@ func TestAPITokenSettingsAreBounded(t *testing.T) {
 				t.Errorf("%s=%s: err = %v, want ok = %t", key, value, err, ok)
 			}
 		}
+	}
+}
+
+// A sign-in's lifetime unused is no longer than its longest: start-up says so in
+// the settings' names, rather than failing later in the words of the code.
+func TestASessionLastsNoLongerUnusedThanAtMost(t *testing.T) {
+	t.Parallel()
+	e := env()
+	e["PORTAL_SESSION_LIFETIME"], e["PORTAL_SESSION_MAX_LIFETIME"] = "23h", "22h"
+	if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_SESSION_LIFETIME 23h0m0s must not be longer than PORTAL_SESSION_MAX_LIFETIME") {
+		t.Errorf("a lifetime longer than the longest: err = %v", err)
+	}
+	e["PORTAL_SESSION_LIFETIME"] = "22h"
+	if _, err := LoadFrom(e); err != nil {
+		t.Errorf("a lifetime equal to the longest: %v", err)
 	}
 }
 

@@ -156,7 +156,7 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, name,
 		if name == "" {
 			name = v.person.Name()
 		}
-		p.Person = &templates.Person{Name: name}
+		p.Person = &templates.Person{Name: name, Session: h.sessionNotice(r, v.session)}
 	}
 	if err := h.render.Render(w, status, name, p); err != nil {
 		h.logger.ErrorContext(r.Context(), "render page", "route", r.Pattern, "error", err)

@@ -269,8 +269,10 @@ func (h *Handler) cookieName() string {
 	return "tc_session"
 }
 
+// setCookie keeps the session's secret as long as the session could last: its end
+// moves with each use, and the portal, not the browser, says when it has come.
 func (h *Handler) setCookie(w http.ResponseWriter, secret string) {
-	http.SetCookie(w, h.cookie(h.cookieName(), secret, int(h.sessions.Lifetime().Seconds())))
+	http.SetCookie(w, h.cookie(h.cookieName(), secret, int(h.sessions.MaxLifetime().Seconds())))
 }
 
 func (h *Handler) clearCookie(w http.ResponseWriter) {

@@ -183,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if s.Links, err = signin.NewLinks(s.DB, s.Clock, ended); err != nil {
 		return fail(err)
 	}
-	if s.Sessions, err = signin.NewSessions(s.DB, s.Clock, cfg.Portal.SessionLifetime, ended); err != nil {
+	if s.Sessions, err = signin.NewSessions(s.DB, s.Clock, cfg.Portal.SessionLifetime, cfg.Portal.SessionMaxLifetime, ended); err != nil {
 		return fail(err)
 	}
 	// Before it serves anyone, the portal ends again the sessions signed out, the

@@ -17,12 +17,24 @@ import (
 // only its digest, the address it belongs to and when it ends, so that a copy of the
 // database signs nobody in. A session signed out is entered in the register of ended
 // sign-ins first, so that a restore of the database does not bring it back.
+//
+// A session ends once it has gone unused for its lifetime (PORTAL_SESSION_LIFETIME),
+// and at the latest its longest lifetime (PORTAL_SESSION_MAX_LIFETIME) after the
+// sign-in: each use renews it, so that nobody at work in the portal is signed out
+// in the middle of it (WCAG 2.2.1, Timing Adjustable), while one left unused ends as
+// before, and none outlives the register of ended sign-ins (docs/SECURITY.md).
 type Sessions struct {
 	coll     *mongo.Collection
 	clock    clock.Clock
 	lifetime time.Duration
+	max      time.Duration
 	ended    *Ended
 }
+
+// renewEvery bounds how often a session in use is written: a use within a minute of
+// its last renewal leaves it as it is (ending at most a minute early), so that a
+// page's every request does not write to the store.
+const renewEvery = time.Minute
 
 // Session is one sign-in.
 type Session struct {
@@ -32,8 +44,13 @@ type Session struct {
 	Subject string
 	Name    string
 	Ops     bool
-	Expires time.Time
+	// Expires is when the session ends unless it is used again; Latest the latest
+	// any use can take it to.
+	Expires, Latest time.Time
 }
+
+// Renewable says a use can still take the session's end later.
+func (s Session) Renewable() bool { return s.Expires.Before(s.Latest) }
 
 type sessionDoc struct {
 	Hash    string    `bson:"_id"`
@@ -45,17 +62,21 @@ type sessionDoc struct {
 	Expires time.Time `bson:"expires_at"`
 }
 
-// NewSessions opens the session collection of db; ended is the register of ended
+// NewSessions opens the session collection of db: a session lasts lifetime after its
+// last use, and max after the sign-in at most. ended is the register of ended
 // sign-ins each sign-out is entered in.
-func NewSessions(db *mongo.Database, clk clock.Clock, lifetime time.Duration, ended *Ended) (*Sessions, error) {
-	if db == nil || clk == nil || lifetime <= 0 || ended == nil {
-		return nil, errors.New("signin: a database, a clock, a session lifetime and the register of ended sign-ins are required")
+func NewSessions(db *mongo.Database, clk clock.Clock, lifetime, max time.Duration, ended *Ended) (*Sessions, error) {
+	if db == nil || clk == nil || lifetime <= 0 || max < lifetime || ended == nil {
+		return nil, errors.New("signin: a database, a clock, a session lifetime, a longest lifetime no shorter than it and the register of ended sign-ins are required")
 	}
-	return &Sessions{coll: db.Collection("sessions"), clock: clk, lifetime: lifetime, ended: ended}, nil
+	return &Sessions{coll: db.Collection("sessions"), clock: clk, lifetime: lifetime, max: max, ended: ended}, nil
 }
 
-// Lifetime is how long a session lasts.
+// Lifetime is how long a session lasts unused.
 func (s *Sessions) Lifetime() time.Duration { return s.lifetime }
+
+// MaxLifetime is how long a session lasts at most, however it is used.
+func (s *Sessions) MaxLifetime() time.Duration { return s.max }
 
 // Start begins a session and returns the secret for the cookie.
 func (s *Sessions) Start(ctx context.Context, sess Session) (string, error) {
@@ -65,14 +86,15 @@ func (s *Sessions) Start(ctx context.Context, sess Session) (string, error) {
 	}
 	now := s.clock.Now()
 	doc := sessionDoc{Hash: Digest(secret), Email: NormaliseEmail(sess.Email), Subject: sess.Subject, Name: sess.Name, Ops: sess.Ops,
-		Created: now, Expires: now.Add(s.lifetime)}
+		Created: now, Expires: earlier(now.Add(s.lifetime), now.Add(s.max))}
 	if _, err := s.coll.InsertOne(ctx, doc); err != nil {
 		return "", fmt.Errorf("start session: %w", store.Classify(err))
 	}
 	return secret, nil
 }
 
-// Get returns the session of a cookie's secret, if it is current.
+// Get returns the session of a cookie's secret, if it is current, renewed by this
+// use: it ends its lifetime from now, or at its latest if that is sooner.
 func (s *Sessions) Get(ctx context.Context, secret string) (Session, bool, error) {
 	if secret == "" || len(secret) > 100 {
 		return Session{}, false, nil
@@ -85,10 +107,20 @@ func (s *Sessions) Get(ctx context.Context, secret string) (Session, bool, error
 	if err != nil {
 		return Session{}, false, fmt.Errorf("find session: %w", store.Classify(err))
 	}
-	if !s.clock.Now().Before(doc.Expires) {
+	now := s.clock.Now()
+	if !now.Before(doc.Expires) {
 		return Session{}, false, nil
 	}
-	return Session{Email: doc.Email, Subject: doc.Subject, Name: doc.Name, Ops: doc.Ops, Expires: doc.Expires}, true, nil
+	latest := doc.Created.Add(s.max)
+	if renewed := earlier(now.Add(s.lifetime), latest); renewed.Sub(doc.Expires) >= renewEvery || renewed.Equal(latest) && doc.Expires.Before(latest) {
+		// Not conditional: two uses at once both write a later end, and a session
+		// signed out meanwhile is no longer there to match.
+		if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.Hash}}, bson.D{{Key: "$set", Value: bson.D{{Key: "expires_at", Value: renewed}}}}); err != nil {
+			return Session{}, false, fmt.Errorf("renew session: %w", store.Classify(err))
+		}
+		doc.Expires = renewed
+	}
+	return Session{Email: doc.Email, Subject: doc.Subject, Name: doc.Name, Ops: doc.Ops, Expires: doc.Expires, Latest: latest}, true, nil
 }
 
 // End signs the session out: it is entered in the register of ended sign-ins, then
@@ -112,4 +144,11 @@ func (s *Sessions) Sweep(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("sweep sessions: %w", store.Classify(err))
 	}
 	return int(res.DeletedCount), nil
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -36,8 +37,26 @@ type Page struct {
 	Data    any
 }
 
-// Person is the little the layout shows of who is signed in.
-type Person struct{ Name string }
+// Person is the little the layout shows of who is signed in, and of their sign-in.
+type Person struct {
+	Name string
+	// Session is when the sign-in ends, for the notice at the top of each page.
+	Session *Session
+}
+
+// Session is what the layout says of a sign-in's end (WCAG 2.2.1): when it comes,
+// and, while a use can still put it off, how, with the "Stay signed in" button
+// that leads back to Page.
+type Session struct {
+	// Ends is when the sign-in ends unless it is used again; Renewed how long each
+	// use keeps it, and Latest how long after the sign-in it lasts at most, in words.
+	Ends, Renewed, Latest string
+	// Renewable says a use still puts the end off; Page, when set, is the page the
+	// button leads back to (a page shown for a form sent has none: the button would
+	// lose what the form holds).
+	Renewable bool
+	Page      string
+}
 
 // Renderer holds every page parsed with the layout.
 type Renderer struct {
@@ -99,8 +118,53 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
+	if s := p.Person.session(); s != nil && s.Page != "" && typing(buf.Bytes()) {
+		// "Stay signed in" opens the page again, losing what its fields hold: a
+		// page with a field to type in or choose from says how to stay signed in
+		// (send its form, open any page), without the button.
+		again := *p.Person
+		sess := *s
+		sess.Page, again.Session = "", &sess
+		p.Person = &again
+		buf.Reset()
+		if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+			return fmt.Errorf("render %s: %w", name, err)
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+func (p *Person) session() *Session {
+	if p == nil {
+		return nil
+	}
+	return p.Session
+}
+
+var (
+	fieldTag  = regexp.MustCompile(`(?i)<(textarea|select)\b|<input\b[^>]*>`)
+	inputType = regexp.MustCompile(`(?i)\btype="?([a-z]+)`)
+)
+
+// typing says a rendered page holds a field a person types in or chooses from (not
+// a hidden one, nor a button).
+func typing(page []byte) bool {
+	for _, tag := range fieldTag.FindAll(page, -1) {
+		if !bytes.HasPrefix(bytes.ToLower(tag), []byte("<input")) {
+			return true
+		}
+		m := inputType.FindSubmatch(tag)
+		if m == nil {
+			return true // text, by default
+		}
+		switch strings.ToLower(string(m[1])) {
+		case "hidden", "submit", "button", "image", "reset":
+		default:
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,52 @@
+package pages
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/itss/techcommit/services/portal/internal/signin"
+	"github.com/itss/techcommit/services/portal/internal/templates"
+)
+
+// sessionNotice is what a page says of the visitor's sign-in: when it ends, and how
+// to put that off while it can be (WCAG 2.2.1, Timing Adjustable). Every request
+// renews the sign-in (signin.Sessions.Get), so the end it names is the lifetime
+// from now, unless the longest lifetime comes first.
+func (h *Handler) sessionNotice(r *http.Request, s signin.Session) *templates.Session {
+	n := &templates.Session{Ends: longTime(s.Expires), Renewable: s.Renewable(),
+		Renewed: duration(h.sessions.Lifetime()), Latest: duration(h.sessions.MaxLifetime())}
+	if r.Method == http.MethodGet && localPath(r.URL.RequestURI()) {
+		n.Page = r.URL.RequestURI()
+	}
+	return n
+}
+
+// staySignedIn is the "Stay signed in" button: the visitor's session was renewed on
+// the way here (as by any request), and they go back to the page they pressed it on,
+// which says until when.
+func (h *Handler) staySignedIn(w http.ResponseWriter, r *http.Request) {
+	page := r.PostFormValue("page")
+	if !localPath(page) {
+		page = "/account"
+	}
+	http.Redirect(w, r, page+"#session", http.StatusSeeOther)
+}
+
+// duration is a lifetime in words: "8 hours", "1 hour 30 minutes", "45 minutes".
+func duration(d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %ss", n, one)
+	}
+	switch {
+	case h == 0:
+		return unit(m, "minute")
+	case m == 0:
+		return unit(h, "hour")
+	}
+	return unit(h, "hour") + " " + unit(m, "minute")
+}
