@@ -15,26 +15,27 @@ import (
 
 // Defines values for DeliveryKind.
 const (
-	FundAwarded        DeliveryKind = "fund-awarded"
-	FundDeclined       DeliveryKind = "fund-declined"
-	FundReceived       DeliveryKind = "fund-received"
-	FundReportDue      DeliveryKind = "fund-report-due"
-	FundReportReceived DeliveryKind = "fund-report-received"
-	FundWithdrawn      DeliveryKind = "fund-withdrawn"
-	LeadChanged        DeliveryKind = "lead-changed"
-	LeadNamed          DeliveryKind = "lead-named"
-	LeadReplaced       DeliveryKind = "lead-replaced"
-	ObligationReceived DeliveryKind = "obligation-received"
-	Reminder           DeliveryKind = "reminder"
-	ReviewAssigned     DeliveryKind = "review-assigned"
-	ReviewDeclined     DeliveryKind = "review-declined"
-	ReviewDueSoon      DeliveryKind = "review-due-soon"
-	ReviewFeedback     DeliveryKind = "review-feedback"
-	ReviewNotNeeded    DeliveryKind = "review-not-needed"
-	ReviewOverdue      DeliveryKind = "review-overdue"
-	ReviewReturned     DeliveryKind = "review-returned"
-	ReviewUnassigned   DeliveryKind = "review-unassigned"
-	SigninLink         DeliveryKind = "signin-link"
+	FundAwarded         DeliveryKind = "fund-awarded"
+	FundDeclined        DeliveryKind = "fund-declined"
+	FundReceived        DeliveryKind = "fund-received"
+	FundReportDue       DeliveryKind = "fund-report-due"
+	FundReportReceived  DeliveryKind = "fund-report-received"
+	FundWithdrawn       DeliveryKind = "fund-withdrawn"
+	LeadChanged         DeliveryKind = "lead-changed"
+	LeadNamed           DeliveryKind = "lead-named"
+	LeadReplaced        DeliveryKind = "lead-replaced"
+	ObligationReceived  DeliveryKind = "obligation-received"
+	ObligationWithdrawn DeliveryKind = "obligation-withdrawn"
+	Reminder            DeliveryKind = "reminder"
+	ReviewAssigned      DeliveryKind = "review-assigned"
+	ReviewDeclined      DeliveryKind = "review-declined"
+	ReviewDueSoon       DeliveryKind = "review-due-soon"
+	ReviewFeedback      DeliveryKind = "review-feedback"
+	ReviewNotNeeded     DeliveryKind = "review-not-needed"
+	ReviewOverdue       DeliveryKind = "review-overdue"
+	ReviewReturned      DeliveryKind = "review-returned"
+	ReviewUnassigned    DeliveryKind = "review-unassigned"
+	SigninLink          DeliveryKind = "signin-link"
 )
 
 // Valid indicates whether the value is a known member of the DeliveryKind enum.
@@ -59,6 +60,8 @@ func (e DeliveryKind) Valid() bool {
 	case LeadReplaced:
 		return true
 	case ObligationReceived:
+		return true
+	case ObligationWithdrawn:
 		return true
 	case Reminder:
 		return true

@@ -56,7 +56,7 @@ var emailKinds = []string{
 	"signin-link",
 	"fund-received", "fund-awarded", "fund-declined", "fund-report-due",
 	"fund-withdrawn", "fund-report-received",
-	"obligation-received",
+	"obligation-received", "obligation-withdrawn",
 	"lead-named", "lead-replaced", "lead-changed",
 }
 

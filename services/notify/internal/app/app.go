@@ -25,6 +25,7 @@ import (
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
+	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
@@ -563,12 +564,52 @@ func (a *App) headsToldOf(ctx context.Context, o Organisation, ob Obligation) ([
 // KindReceived is the kind of the receipt of an obligation's submission.
 const KindReceived = "obligation-received"
 
-// Withdraw records that the organisation left: nothing more is sent to it.
-func (a *App) Withdraw(ctx context.Context, org string) error {
+// KindObligationWithdrawn is the email telling a lead that the obligation they were
+// reminded of is no longer due, the organisation having withdrawn.
+const KindObligationWithdrawn = "obligation-withdrawn"
+
+// Withdraw records that the organisation left: no more reminders are sent to it. A
+// lead who was sent reminders of its open obligation, each carrying the due date's
+// calendar entry, is told once (cause is the event's) that it is no longer due, with
+// that entry's cancellation; the feed drops it by itself.
+func (a *App) Withdraw(ctx context.Context, cause, org string) error {
+	before, _, err := a.get(ctx, org)
+	if err != nil {
+		return err
+	}
 	if err := a.Update(ctx, org, func(o *Organisation) { o.Withdrawn = true }); err != nil {
 		return err
 	}
-	return a.reminders.Retire(ctx, org, "", civil.Date{}, ladder.Withdrawn)
+	if err := a.reminders.Retire(ctx, org, "", civil.Date{}, ladder.Withdrawn); err != nil {
+		return err
+	}
+	return a.obligationWithdrawn(ctx, cause, before)
+}
+
+// obligationWithdrawn cancels, in the calendar of the organisation's lead, the due
+// date of its open obligation that their reminders put there.
+func (a *App) obligationWithdrawn(ctx context.Context, cause string, o Organisation) error {
+	ob := o.Obligation
+	if ob == nil || ob.Met || o.Lead.Email == "" {
+		return nil
+	}
+	sent, err := a.remindersSent(ctx, o.ID, about(ob.ID, ob.Due), RoleLead)
+	if err != nil || len(sent) == 0 {
+		return err // no reminder, no calendar entry to take back
+	}
+	w := what(ob.Kind)
+	now := a.clock.Now()
+	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindObligationWithdrawn,
+		Subject: fmt.Sprintf("Technician Commitment: %s's %s is no longer due", o.Name, w),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("%s has withdrawn from the Technician Commitment, so its %s, due on %s, is no longer due, and you will not be reminded of it again.", o.Name, w, mail.Day(ob.Due)),
+			"The attached calendar update removes the due date from your calendar, if you added it from a reminder.",
+			"For anything about the withdrawal, please contact ITSS.",
+		}},
+		ICS: ical.Cancel(o.Name+" Technician Commitment", []ical.Event{{
+			UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(now),
+			Summary: fmt.Sprintf("Technician Commitment %s due (%s)", w, o.Name),
+		}}, now)}, Recipient{o.Lead, RoleLead})
 }
 
 // remindersDueScan bounds how many due reminders RemindersDue counts: past it, the

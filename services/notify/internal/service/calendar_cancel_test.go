@@ -6,7 +6,9 @@ import (
 	"time"
 
 	goical "github.com/emersion/go-ical"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 )
 
@@ -97,5 +99,45 @@ func TestAReviewerTakenOffASubmissionHasItsDeadlineCancelledInTheirCalendar(t *t
 		if e := calendarOf(t, m); e.method == "CANCEL" {
 			t.Errorf("Fay, asked again, was sent a cancellation in %q", m.Subject)
 		}
+	}
+}
+
+// A lead reminded of their organisation's obligation has its due date in their
+// calendar (each reminder's .ics). When the organisation withdraws, the lead is told
+// once that it is no longer due, with the entry's cancellation: the same UID, a
+// higher SEQUENCE, STATUS:CANCELLED. Before, nothing was sent, and the due date stayed
+// in their calendar. An organisation whose lead had no reminder is sent nothing.
+func TestAWithdrawalCancelsTheObligationsDueDateInTheLeadsCalendar(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 19, 8, 0, 0, 0, time.UTC))
+	h.onboard("wd", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.runUntil(civil.New(2026, 3, 21)) // the window opens: the first reminder
+	reminded := mailTo(h, lead.Email, 0)
+	if len(reminded) != 1 {
+		t.Fatalf("before the withdrawal the lead was sent %q, want the reminder", subjects(reminded))
+	}
+	h.publish("wd", events.OrganisationWithdrawnV1{OrganisationID: "wd", Reason: "merged", InitiatedBy: "organisation"})
+	h.waitFor("wd")
+	h.redeliver() // heard twice, told once
+	h.runUntil(civil.New(2026, 3, 28))
+	got := mailTo(h, lead.Email, 1)
+	if want := []string{"Technician Commitment: Uni wd's self-assessment and action plan is no longer due"}; !cmp.Equal(want, subjects(got)) {
+		t.Fatalf("after the withdrawal the lead was sent %q, want %q", subjects(got), want)
+	}
+	checkSays(t, got[0], "Uni wd has withdrawn from the Technician Commitment, so its self-assessment and action plan, due on Sunday 20 September 2026, is no longer due",
+		"The attached calendar update removes the due date from your calendar")
+	published, cancelled := calendarOf(t, reminded[0]), calendarOf(t, got[0])
+	if cancelled.method != "CANCEL" || cancelled.status != "CANCELLED" || cancelled.uid != published.uid || cancelled.sequence <= published.sequence {
+		t.Errorf("the withdrawal's email does not cancel the reminder's entry %+v: its calendar is %+v", published, cancelled)
+	}
+
+	// Withdrawn before any reminder: nothing to cancel, nothing sent.
+	h.onboard("wn", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	before := len(h.box.all())
+	h.publish("wn", events.OrganisationWithdrawnV1{OrganisationID: "wn", Reason: "merged", InitiatedBy: "organisation"})
+	h.waitFor("wn")
+	h.runUntil(civil.New(2026, 3, 29))
+	if n := len(h.box.all()); n != before {
+		t.Errorf("a withdrawal with no reminder sent sent %d emails", n-before)
 	}
 }

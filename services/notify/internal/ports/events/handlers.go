@@ -222,7 +222,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if _, err := events.Decode[events.OrganisationWithdrawnV1](e); err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Withdraw(ctx, e.AggregateID)
+			return a.Withdraw(ctx, e.ID, e.AggregateID)
 		default:
 			return nil
 		}
