@@ -593,9 +593,8 @@ func (a *App) obligationWithdrawn(ctx context.Context, cause string, o Organisat
 	if ob == nil || ob.Met || o.Lead.Email == "" {
 		return nil
 	}
-	sent, err := a.remindersSent(ctx, o.ID, about(ob.ID, ob.Due), RoleLead)
-	if err != nil || len(sent) == 0 {
-		return err // no reminder, no calendar entry to take back
+	if reminded, err := a.remindedOf(ctx, o, o.Lead); err != nil || !reminded {
+		return err // no reminder to this lead, no calendar entry of theirs to take back
 	}
 	w := what(ob.Kind)
 	now := a.clock.Now()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
@@ -69,14 +70,17 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		return err
 	}
 	if tellBefore {
-		err = a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
+		e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
 			Subject: fmt.Sprintf("Technician Commitment: %s's nominated lead is now %s", o.Name, o.Lead.Name),
 			Content: mail.Content{Paragraphs: []string{
 				fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of you.", o.Name, o.Lead.Name, o.Lead.Email),
 				fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
 				"If this was not meant, or that address is not theirs, please tell ITSS.",
-			}, Names: handOverNames(o, before)}}, Recipient{before, RoleLeadBefore})
-		if err != nil {
+			}, Names: handOverNames(o, before)}}
+		if err := a.dueNoLongerYours(ctx, &e, o, before); err != nil {
+			return err
+		}
+		if err = a.Notify(ctx, e, Recipient{before, RoleLeadBefore}); err != nil {
 			return err
 		}
 	}
@@ -175,4 +179,44 @@ func (a *App) recomposeLeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	c := d.Content
 	c.Paragraphs = paras
 	return composedAgain(d, o.Lead, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
+}
+
+// dueNoLongerYours has e, which tells the lead before that the role passed on, carry
+// the cancellation of the open obligation's due date, which the reminders they were
+// sent put in their calendar, and say so. Their calendar feed's address stops
+// answering with the hand-over; an entry imported from a reminder stayed.
+func (a *App) dueNoLongerYours(ctx context.Context, e *Email, o Organisation, before mail.Person) error {
+	ob := o.Obligation
+	if ob == nil || ob.Met {
+		return nil
+	}
+	if reminded, err := a.remindedOf(ctx, o, before); err != nil || !reminded {
+		return err // not reminded of it: nothing in their calendar to take back
+	}
+	now := a.clock.Now()
+	e.ICS = ical.Cancel(o.Name+" Technician Commitment", []ical.Event{{
+		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(now),
+		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", what(ob.Kind), o.Name),
+	}}, now)
+	n := len(e.Content.Paragraphs)
+	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1],
+		fmt.Sprintf("The attached calendar update removes %s's %s, due on %s, from your calendar, if you added it from a reminder.", o.Name, what(ob.Kind), mail.Day(ob.Due)),
+		e.Content.Paragraphs[n-1])
+	return nil
+}
+
+// remindedOf says a reminder of the organisation's open obligation, as it is
+// scheduled now, went to p as its lead: each put the due date in their calendar.
+func (a *App) remindedOf(ctx context.Context, o Organisation, p mail.Person) (bool, error) {
+	ob := o.Obligation
+	if ob == nil || p.Email == "" {
+		return false, nil
+	}
+	sent, err := a.remindersSent(ctx, o.ID, about(ob.ID, ob.Due), RoleLead)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(sent, func(s Sent) bool {
+		return slices.ContainsFunc(s.To, func(q mail.Person) bool { return strings.EqualFold(q.Email, p.Email) })
+	}), nil
 }

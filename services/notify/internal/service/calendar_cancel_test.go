@@ -141,3 +141,48 @@ func TestAWithdrawalCancelsTheObligationsDueDateInTheLeadsCalendar(t *testing.T)
 		t.Errorf("a withdrawal with no reminder sent sent %d emails", n-before)
 	}
 }
+
+// A lead replaced by another had the open obligation's due date put in their calendar
+// by its reminders; the email telling them the role passed on cancels it (the same
+// UID, a higher SEQUENCE, STATUS:CANCELLED). Before, it stayed there, though the
+// reminders, and the obligation, were no longer theirs. The new lead's reminders
+// give it to them; when the organisation then withdraws, only the new lead, who was
+// reminded, is sent its cancellation.
+func TestAReplacedLeadHasTheDueDateCancelledInTheirCalendar(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 19, 8, 0, 0, 0, time.UTC))
+	h.onboard("hc", civil.New(2026, 3, 20), civil.New(2026, 9, 20))
+	h.runUntil(civil.New(2026, 3, 21)) // the window opens: the first reminder
+	reminded := mailTo(h, lead.Email, 0)
+	if len(reminded) != 1 {
+		t.Fatalf("the lead was sent %q, want the reminder", subjects(reminded))
+	}
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	h.publish("hc", events.OrganisationContactsChangedV1{OrganisationID: "hc", Leader: leader, NominatedLead: chris})
+	h.waitFor("hc")
+	got := mailTo(h, lead.Email, 1)
+	if len(got) != 1 || got[0].Subject != "Technician Commitment: Uni hc's nominated lead is now Chris Lee" {
+		t.Fatalf("the lead before was sent %q, want the hand-over", subjects(got))
+	}
+	checkSays(t, got[0], "The attached calendar update removes Uni hc's self-assessment and action plan, due on Sunday 20 September 2026, from your calendar")
+	published, cancelled := calendarOf(t, reminded[0]), calendarOf(t, got[0])
+	if cancelled.method != "CANCEL" || cancelled.status != "CANCELLED" || cancelled.uid != published.uid || cancelled.sequence <= published.sequence {
+		t.Errorf("the hand-over does not cancel the reminder's entry %+v: its calendar is %+v", published, cancelled)
+	}
+	for _, m := range mailTo(h, chris.Email, 0) {
+		if m.ICS {
+			t.Errorf("the new lead's %q carries a calendar", m.Subject)
+		}
+	}
+
+	h.runUntil(civil.New(2026, 6, 22)) // the new lead's reminder, 90 days before
+	h.publish("hc", events.OrganisationWithdrawnV1{OrganisationID: "hc", Reason: "merged", InitiatedBy: "organisation"})
+	h.waitFor("hc")
+	if got := subjects(mailTo(h, lead.Email, 2)); len(got) != 0 {
+		t.Errorf("after the withdrawal the lead before was sent %q", got)
+	}
+	last := mailTo(h, chris.Email, 0)
+	if e := calendarOf(t, last[len(last)-1]); e.method != "CANCEL" || e.uid != published.uid {
+		t.Errorf("the new lead's last email %q carries %+v, want the due date's cancellation", last[len(last)-1].Subject, e)
+	}
+}
