@@ -209,7 +209,16 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	if len(m.ICS) > 0 {
-		msg.AttachReadSeeker("deadline.ics", bytes.NewReader(m.ICS), gomail.WithFileContentType(gomail.ContentType(ical.ContentTypeOf(m.ICS))))
+		// One attachment a calendar: a cancellation of several deadlines is one
+		// calendar each (ical.Cancel).
+		cals := ical.Calendars(m.ICS)
+		for i, cal := range cals {
+			name := "deadline.ics"
+			if len(cals) > 1 {
+				name = fmt.Sprintf("deadline-%d.ics", i+1)
+			}
+			msg.AttachReadSeeker(name, bytes.NewReader(cal), gomail.WithFileContentType(gomail.ContentType(ical.ContentTypeOf(cal))))
+		}
 	}
 	rc := s.take()
 	if rc != nil {

@@ -54,13 +54,34 @@ func Calendar(name string, events []Event, now time.Time) []byte {
 	return write(method, name, events, now)
 }
 
-// Cancel writes a VCALENDAR that cancels events (RFC 5546 3.2.5): the same UIDs as
-// the calendars that published them, and STATUS:CANCELLED; each event's Sequence must
-// be above the one it was published with. A
-// calendar application that imported one of them removes the entry, or marks it
-// cancelled.
+// Cancel writes the cancellation of events (RFC 5546 3.2.5): for each, a VCALENDAR
+// with METHOD:CANCEL holding it under the UID of the calendar that published it,
+// with STATUS:CANCELLED; each event's Sequence must be above the one it was
+// published with. A calendar application that imported one of them removes the
+// entry, or marks it cancelled. Each event has a calendar of its own, since an iTIP
+// message speaks of one UID; several make an iCalendar stream (RFC 5545 3.4), which
+// Calendars splits for an email to attach each apart.
 func Cancel(name string, events []Event, now time.Time) []byte {
-	return write(cancel, name, events, now)
+	var out []byte
+	for _, e := range events {
+		out = append(out, write(cancel, name, []Event{e}, now)...)
+	}
+	return out
+}
+
+// Calendars splits what Calendar or Cancel wrote into its VCALENDAR objects.
+func Calendars(stream []byte) [][]byte {
+	const begin = "BEGIN:VCALENDAR\r\n"
+	var out [][]byte
+	for len(stream) > 0 {
+		next := bytes.Index(stream[len(begin):], []byte(begin))
+		if next < 0 || !bytes.HasPrefix(stream, []byte(begin)) {
+			return append(out, stream)
+		}
+		out = append(out, stream[:len(begin)+next])
+		stream = stream[len(begin)+next:]
+	}
+	return out
 }
 
 // sequenceEpoch is where SequenceAt counts from.

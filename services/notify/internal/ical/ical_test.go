@@ -116,3 +116,25 @@ func TestSequenceAtGrowsWithTime(t *testing.T) {
 		t.Errorf("SequenceAt before 2024 = %d, want 0", got)
 	}
 }
+
+// A cancellation of several events is a calendar for each, as an iTIP message speaks
+// of one UID; Calendars splits them for an email to attach apart, and leaves a
+// single calendar whole.
+func TestACancellationOfSeveralEventsIsACalendarEach(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)
+	evs := []Event{{UID: "a@tc", On: civil.New(2027, 2, 1), Summary: "A", Sequence: 5}, {UID: "b@tc", On: civil.New(2027, 2, 2), Summary: "B", Sequence: 5}}
+	cals := Calendars(Cancel("Review", evs, now))
+	if len(cals) != 2 {
+		t.Fatalf("%d calendars, want 2", len(cals))
+	}
+	for i, cal := range cals {
+		if got := parse(t, cal); got.method != "CANCEL" || got.uid != evs[i].UID || got.status != "CANCELLED" || got.sequence != 5 {
+			t.Errorf("calendar %d: %+v", i, got)
+		}
+	}
+	one := Calendar("Review", evs[:1], now)
+	if got := Calendars(one); len(got) != 1 || !bytes.Equal(got[0], one) {
+		t.Errorf("a single calendar split into %d", len(got))
+	}
+}

@@ -27,7 +27,8 @@ type Message struct {
 	Text      string
 	HTML      string
 	// ICS, when set, is attached as deadline.ics (ical.ContentTypeOf): the deadline, or
-	// its cancellation once it no longer applies.
+	// its cancellation once it no longer applies; a cancellation of several deadlines
+	// is one calendar each (ical.Calendars), each attached apart.
 	ICS []byte
 	// Optional mail carries a List-Unsubscribe header.
 	Optional bool

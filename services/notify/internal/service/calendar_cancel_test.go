@@ -186,3 +186,31 @@ func TestAReplacedLeadHasTheDueDateCancelledInTheirCalendar(t *testing.T) {
 		t.Errorf("the new lead's last email %q carries %+v, want the due date's cancellation", last[len(last)-1].Subject, e)
 	}
 }
+
+// A reviewer with two reviews outstanding when the round closes is told so in one
+// email, which cancels both deadlines: a calendar for each, attached apart, since an
+// iTIP message speaks of one UID.
+func TestARoundClosedCancelsEachOutstandingReviewsDeadline(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	r := h.round("r-two")
+	deadline := time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)
+	kit := reviewer{round: "r-two", roundName: "Winter 2026", sub: "s-one", org: "wn", orgName: "University of Wn", deadline: deadline}.as("kit", "Kit Reviewer")
+	r.publish(kit.assigned(), kit.accepted(), kit.on("s-two").assigned(), kit.on("s-two").accepted())
+	r.publish(events.ReviewRoundClosedV1{RoundID: "r-two", RoundName: "Winter 2026"})
+	got := mailTo(h, kit.email, 0)
+	if len(got) != 3 || !strings.Contains(got[2].Subject, "the round is closed") {
+		t.Fatalf("Kit was sent %q, want two assignments and the round's closing", subjects(got))
+	}
+	if n := len(got[2].ICSParts); n != 2 {
+		t.Fatalf("the closing's email attaches %d calendars, want one for each review", n)
+	}
+	for i, body := range got[2].ICSParts {
+		published := calendarOf(t, got[i])
+		cancelled := calendarOf(t, received{Subject: got[2].Subject, ICS: true, ICSBody: body})
+		if cancelled.method != "CANCEL" || cancelled.status != "CANCELLED" || cancelled.uid != published.uid || cancelled.sequence <= published.sequence {
+			t.Errorf("calendar %d of the closing's email does not cancel %+v: it is %+v", i, published, cancelled)
+		}
+	}
+	checkSays(t, got[2], "The attached calendar update removes the reviews' deadlines from your calendar")
+}

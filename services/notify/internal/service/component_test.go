@@ -46,9 +46,12 @@ type received struct {
 	ID      string
 	ICS     bool
 	ICSBody string
-	HTML    bool
-	Unsub   bool
-	Text    string
+	// ICSParts are the bodies of every calendar attached, in order (ICSBody is the
+	// last).
+	ICSParts []string
+	HTML     bool
+	Unsub    bool
+	Text     string
 	// HTMLBody is the HTML part, as Text is the plain text part.
 	HTMLBody string
 }
@@ -121,6 +124,7 @@ func walk(mr *multipart.Reader, rec *received) {
 				data, _ = base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(data)))
 			}
 			rec.ICSBody = string(data)
+			rec.ICSParts = append(rec.ICSParts, string(data))
 		case ct == "text/html":
 			rec.HTML = true
 			data, _ := io.ReadAll(p)
