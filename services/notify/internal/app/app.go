@@ -284,6 +284,9 @@ type Config struct {
 	MaxAttempts      int
 	// PublicURL is where the notify service is reached from outside, for feed links.
 	PublicURL string
+	// Organizer publishes the calendars the emails attach and the feeds serve: the
+	// address and name the emails come from (SMTP_FROM, SMTP_FROM_NAME).
+	Organizer ical.Organizer
 	// PortalURL is the portal's address: every email links to the page where its
 	// reader acts.
 	PortalURL string
@@ -605,7 +608,7 @@ func (a *App) obligationWithdrawn(ctx context.Context, cause string, o Organisat
 			"The attached calendar update removes the due date from your calendar, if you added it from a reminder.",
 			"For anything about the withdrawal, please contact ITSS.",
 		}},
-		ICS: ical.Cancel(o.Name+" Technician Commitment", []ical.Event{{
+		ICS: ical.Cancel(o.Name+" Technician Commitment", a.cfg.Organizer, []ical.Event{{
 			UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(now),
 			Summary: fmt.Sprintf("Technician Commitment %s due (%s)", w, o.Name),
 		}}, now)}, Recipient{o.Lead, RoleLead})

@@ -151,5 +151,5 @@ func (a *App) Calendar(ctx context.Context, file string) ([]byte, error) {
 			ical.Event{UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Summary: "Technician Commitment " + w + " due", URL: a.obligationURL(o.ID), Sequence: seq},
 		)
 	}
-	return ical.Calendar(o.Name+" Technician Commitment", evs, a.clock.Now()), nil
+	return ical.Calendar(o.Name+" Technician Commitment", a.cfg.Organizer, evs, a.clock.Now()), nil
 }

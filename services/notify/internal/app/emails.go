@@ -211,7 +211,7 @@ func (a *App) reviewEvent(as Assignment, round, org string, version int) ical.Ev
 // reviewDeadline is the calendar entry of a review's deadline, as of the round's
 // version.
 func (a *App) reviewDeadline(as Assignment, round, org string, version int) []byte {
-	return ical.Calendar(reviewCalendar, []ical.Event{a.reviewEvent(as, round, org, version)}, a.clock.Now())
+	return ical.Calendar(reviewCalendar, a.cfg.Organizer, []ical.Event{a.reviewEvent(as, round, org, version)}, a.clock.Now())
 }
 
 // reviewsCancelled withdraws the calendar entries of reviews no longer asked of their
@@ -223,7 +223,7 @@ func (a *App) reviewsCancelled(round string, version int, ass ...Assignment) []b
 	for _, as := range ass {
 		evs = append(evs, a.reviewEvent(as, roundName(as.RoundID, cmp.Or(round, as.RoundName)), as.OrganisationName, version))
 	}
-	return ical.Cancel(reviewCalendar, evs, a.clock.Now())
+	return ical.Cancel(reviewCalendar, a.cfg.Organizer, evs, a.clock.Now())
 }
 
 // stillOff says the reviewer is off the assignment as its marks stand now: a removal
@@ -658,7 +658,7 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 		Content: mail.Content{Paragraphs: append(paras, "Your tools read the application, and what is needed next, from the fund's API as application "+app.ID+
 			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID), Names: []string{app.Title}}}
 	if !due.IsZero() {
-		e.ICS = ical.Calendar("Technician Collaboration Fund", []ical.Event{{
+		e.ICS = ical.Calendar("Technician Collaboration Fund", a.cfg.Organizer, []ical.Event{{
 			UID: app.ID + "-report@technician-commitment.itss.org.uk", On: due, Sequence: ical.SequenceAt(a.clock.Now()), Summary: "Technician Collaboration Fund report due: " + app.Title,
 			URL: a.applicationURL(app.ID),
 		}}, a.clock.Now())

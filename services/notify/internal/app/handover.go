@@ -194,7 +194,7 @@ func (a *App) dueNoLongerYours(ctx context.Context, e *Email, o Organisation, be
 		return err // not reminded of it: nothing in their calendar to take back
 	}
 	now := a.clock.Now()
-	e.ICS = ical.Cancel(o.Name+" Technician Commitment", []ical.Event{{
+	e.ICS = ical.Cancel(o.Name+" Technician Commitment", a.cfg.Organizer, []ical.Event{{
 		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(now),
 		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", what(ob.Kind), o.Name),
 	}}, now)

@@ -239,7 +239,7 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 		// for a day past, and their email says nothing of one.
 		return m, nil
 	}
-	m.ICS = ical.Calendar(o.Name+" Technician Commitment", []ical.Event{{
+	m.ICS = ical.Calendar(o.Name+" Technician Commitment", a.cfg.Organizer, []ical.Event{{
 		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(a.clock.Now()),
 		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", w, o.Name), URL: link,
 	}}, a.clock.Now())

@@ -49,9 +49,17 @@ func ContentTypeOf(cal []byte) string {
 	return ContentType
 }
 
-// Calendar writes a VCALENDAR holding events, stamped at now.
-func Calendar(name string, events []Event, now time.Time) []byte {
-	return write(method, name, events, now)
+// Organizer is who publishes the calendars, named in each event (RFC 5546 requires
+// ORGANIZER in PUBLISH and CANCEL): the address the emails come from, so that a
+// calendar application takes an emailed cancellation as the word of the sender
+// whose entry it removes.
+type Organizer struct {
+	Name, Email string
+}
+
+// Calendar writes a VCALENDAR holding events, published by org, stamped at now.
+func Calendar(name string, org Organizer, events []Event, now time.Time) []byte {
+	return write(method, name, org, events, now)
 }
 
 // Cancel writes the cancellation of events (RFC 5546 3.2.5): for each, a VCALENDAR
@@ -61,10 +69,10 @@ func Calendar(name string, events []Event, now time.Time) []byte {
 // entry, or marks it cancelled. Each event has a calendar of its own, since an iTIP
 // message speaks of one UID; several make an iCalendar stream (RFC 5545 3.4), which
 // Calendars splits for an email to attach each apart.
-func Cancel(name string, events []Event, now time.Time) []byte {
+func Cancel(name string, org Organizer, events []Event, now time.Time) []byte {
 	var out []byte
 	for _, e := range events {
-		out = append(out, write(cancel, name, []Event{e}, now)...)
+		out = append(out, write(cancel, name, org, []Event{e}, now)...)
 	}
 	return out
 }
@@ -96,7 +104,7 @@ func SequenceAt(now time.Time) int {
 	return int(min(max(s, 0), math.MaxInt32))
 }
 
-func write(method, name string, events []Event, now time.Time) []byte {
+func write(method, name string, org Organizer, events []Event, now time.Time) []byte {
 	var b bytes.Buffer
 	line := func(s string) { fold(&b, s) }
 	line("BEGIN:VCALENDAR")
@@ -111,6 +119,9 @@ func write(method, name string, events []Event, now time.Time) []byte {
 		line("UID:" + escape(e.UID))
 		line("DTSTAMP:" + stamp)
 		line("SEQUENCE:" + strconv.Itoa(e.Sequence))
+		if org.Email != "" {
+			line("ORGANIZER" + cn(org.Name) + ":mailto:" + org.Email)
+		}
 		switch {
 		case !e.At.IsZero():
 			// A deadline is a moment; a quarter of an hour makes it visible in a day view.
@@ -135,6 +146,21 @@ func write(method, name string, events []Event, now time.Time) []byte {
 	}
 	line("END:VCALENDAR")
 	return b.Bytes()
+}
+
+// cn is the CN parameter naming the organizer, quoted (RFC 5545 3.2): a parameter
+// value cannot hold a double quote or a control character, so those are left out.
+func cn(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r == '"' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	if name == "" {
+		return ""
+	}
+	return `;CN="` + name + `"`
 }
 
 // escape applies RFC 5545's TEXT escaping.

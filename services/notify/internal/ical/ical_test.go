@@ -2,19 +2,22 @@ package ical
 
 import (
 	"bytes"
-
-	goical "github.com/emersion/go-ical"
 	"strings"
 	"testing"
 	"time"
 
+	goical "github.com/emersion/go-ical"
+
 	"github.com/itss/techcommit/libs/civil"
 )
+
+// itss is the organizer the tests' calendars name.
+var itss = Organizer{Name: "Technician Commitment", Email: "technician-commitment@example.org"}
 
 func TestCalendarIsRFC5545(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("Technicians’ voice, consulted; ", 10)
-	out := string(Calendar("Exampleton", []Event{{UID: "o1@tc", On: civil.New(2026, 9, 20), Summary: long, Description: "line1\nline2"}}, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	out := string(Calendar("Exampleton", itss, []Event{{UID: "o1@tc", On: civil.New(2026, 9, 20), Summary: long, Description: "line1\nline2"}}, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
 	if !strings.HasSuffix(out, "END:VCALENDAR\r\n") || strings.Contains(strings.ReplaceAll(out, "\r\n", ""), "\n") {
 		t.Fatal("lines do not all end in CRLF")
 	}
@@ -34,7 +37,7 @@ func TestCalendarIsRFC5545(t *testing.T) {
 // A deadline at a moment (a review due at 17:00) is a timed event in UTC, not a day.
 func TestADeadlineAtAMomentIsATimedEvent(t *testing.T) {
 	t.Parallel()
-	out := string(Calendar("Review", []Event{{UID: "r@tc", At: time.Date(2027, 2, 1, 17, 0, 0, 0, time.UTC), Summary: "Review due"}}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)))
+	out := string(Calendar("Review", itss, []Event{{UID: "r@tc", At: time.Date(2027, 2, 1, 17, 0, 0, 0, time.UTC), Summary: "Review due"}}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)))
 	for _, want := range []string{"DTSTART:20270201T170000Z\r\n", "DURATION:PT15M\r\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("calendar lacks %q:\n%s", want, out)
@@ -52,9 +55,9 @@ func TestACancellationSupersedesThePublishedEvent(t *testing.T) {
 	t.Parallel()
 	ev := Event{UID: "r1-s1-v1-review@tc", At: time.Date(2027, 2, 1, 17, 0, 0, 0, time.UTC), Summary: "Peer review due"}
 	ev.Sequence = 3
-	published := parse(t, Calendar("Review", []Event{ev}, time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)))
+	published := parse(t, Calendar("Review", itss, []Event{ev}, time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)))
 	ev.Sequence = 4
-	cancelled := Cancel("Review", []Event{ev}, time.Date(2027, 1, 1, 9, 0, 1, 0, time.UTC))
+	cancelled := Cancel("Review", itss, []Event{ev}, time.Date(2027, 1, 1, 9, 0, 1, 0, time.UTC))
 	if ct := ContentTypeOf(cancelled); ct != "text/calendar; charset=utf-8; method=CANCEL" {
 		t.Errorf("content type %q", ct)
 	}
@@ -71,11 +74,27 @@ func TestACancellationSupersedesThePublishedEvent(t *testing.T) {
 	if published.method != "PUBLISH" || published.status != "" {
 		t.Errorf("the published event: METHOD %q, STATUS %q", published.method, published.status)
 	}
+	// RFC 5546 requires the ORGANIZER in both (3.2.1, 3.2.5): a calendar application
+	// takes a cancellation from the one who published the entry.
+	const want = "mailto:technician-commitment@example.org CN=Technician Commitment"
+	if published.organizer != want || got.organizer != want {
+		t.Errorf("ORGANIZER of the published event %q, of its cancellation %q; want %q", published.organizer, got.organizer, want)
+	}
+}
+
+// An organizer's name is a quoted parameter value, which cannot hold a double quote.
+func TestTheOrganizersNameIsAQuotedParameter(t *testing.T) {
+	t.Parallel()
+	ev := Event{UID: "x@tc", On: civil.New(2027, 3, 1), Summary: "Due"}
+	got := parse(t, Calendar("C", Organizer{Name: `ITSS "TC"; Team: one`, Email: "tc@example.org"}, []Event{ev}, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)))
+	if got.organizer != "mailto:tc@example.org CN=ITSS TC; Team: one" {
+		t.Errorf("ORGANIZER %q", got.organizer)
+	}
 }
 
 type parsed struct {
-	method, uid, status string
-	sequence            int
+	method, uid, status, organizer string
+	sequence                       int
 }
 
 // parse reads a calendar of one event with go-ical.
@@ -93,6 +112,9 @@ func parse(t *testing.T, cal []byte) parsed {
 	p.method, _ = c.Props.Text(goical.PropMethod)
 	p.uid, _ = evs[0].Props.Text(goical.PropUID)
 	p.status, _ = evs[0].Props.Text(goical.PropStatus)
+	if o := evs[0].Props.Get(goical.PropOrganizer); o != nil {
+		p.organizer = o.Value + " CN=" + o.Params.Get(goical.ParamCommonName)
+	}
 	seq := evs[0].Props.Get(goical.PropSequence)
 	if seq == nil {
 		t.Fatal("no SEQUENCE")
@@ -124,7 +146,7 @@ func TestACancellationOfSeveralEventsIsACalendarEach(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)
 	evs := []Event{{UID: "a@tc", On: civil.New(2027, 2, 1), Summary: "A", Sequence: 5}, {UID: "b@tc", On: civil.New(2027, 2, 2), Summary: "B", Sequence: 5}}
-	cals := Calendars(Cancel("Review", evs, now))
+	cals := Calendars(Cancel("Review", itss, evs, now))
 	if len(cals) != 2 {
 		t.Fatalf("%d calendars, want 2", len(cals))
 	}
@@ -133,7 +155,7 @@ func TestACancellationOfSeveralEventsIsACalendarEach(t *testing.T) {
 			t.Errorf("calendar %d: %+v", i, got)
 		}
 	}
-	one := Calendar("Review", evs[:1], now)
+	one := Calendar("Review", itss, evs[:1], now)
 	if got := Calendars(one); len(got) != 1 || !bytes.Equal(got[0], one) {
 		t.Errorf("a single calendar split into %d", len(got))
 	}

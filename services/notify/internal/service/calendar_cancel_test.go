@@ -14,8 +14,8 @@ import (
 
 // entry is the one event of an email's calendar, as a real iCalendar parser reads it.
 type entry struct {
-	method, uid, status string
-	sequence            int
+	method, uid, status, organizer string
+	sequence                       int
 }
 
 func calendarOf(t *testing.T, m received) entry {
@@ -35,6 +35,9 @@ func calendarOf(t *testing.T, m received) entry {
 	e.method, _ = c.Props.Text(goical.PropMethod)
 	e.uid, _ = evs[0].Props.Text(goical.PropUID)
 	e.status, _ = evs[0].Props.Text(goical.PropStatus)
+	if p := evs[0].Props.Get(goical.PropOrganizer); p != nil {
+		e.organizer = p.Value
+	}
 	if p := evs[0].Props.Get(goical.PropSequence); p != nil {
 		if e.sequence, err = p.Int(); err != nil {
 			t.Fatalf("email %q: SEQUENCE: %v", m.Subject, err)
@@ -89,6 +92,11 @@ func TestAReviewerTakenOffASubmissionHasItsDeadlineCancelledInTheirCalendar(t *t
 		}
 		if cancelled.method != "CANCEL" || cancelled.status != "CANCELLED" || cancelled.uid != published.uid || cancelled.sequence <= published.sequence {
 			t.Errorf("%s's email %q does not cancel the deadline %+v: its calendar is %+v", c.who.name, got[1].Subject, published, cancelled)
+		}
+		// Both name the address the emails come from as their ORGANIZER (RFC 5546):
+		// a calendar application takes a cancellation from the entry's publisher.
+		if want := "mailto:technician-commitment@example.org"; published.organizer != want || cancelled.organizer != want {
+			t.Errorf("%s's calendars name the organizer %q and %q, want %q", c.who.name, published.organizer, cancelled.organizer, want)
 		}
 		if !strings.Contains(got[1].Text, "calendar update removes") {
 			t.Errorf("%s's email does not say what its calendar update does:\n%s", c.who.name, got[1].Text)
