@@ -103,3 +103,33 @@ func TestRunbookInstallsMonitoringThatSeesTheSuite(t *testing.T) {
 		t.Errorf("runbook: %q comes before %q, which installs the ServiceMonitor CRD it needs", cm, stack)
 	}
 }
+
+// TestRunbookInstallsAnIngressControllerThatKeepsTheClientAddress: ingress-nginx's
+// chart makes its controller a LoadBalancer Service with the default
+// externalTrafficPolicy, Cluster, under which the node a request lands on rewrites its
+// source address to its own before handing it to the controller. The controller then
+// names that node in X-Forwarded-For; the node's address is in the pod network the
+// services and the portal trust (HTTP_TRUSTED_PROXIES, 10.0.0.0/8), so they counted
+// every request as the controller's: the whole country shared one allowance of the
+// sign-in form (PORTAL_SIGNIN_PER_CLIENT, 10 a minute) and of the public endpoints, and
+// on a deadline day the eleventh lead in a minute was refused (429). The runbook
+// installed no controller at all and said nothing of it.
+func TestRunbookInstallsAnIngressControllerThatKeepsTheClientAddress(t *testing.T) {
+	nginx, _ := helmInstall(t, "ingress-nginx/ingress-nginx")
+	for _, want := range []string{
+		"--namespace ingress-nginx", // the NetworkPolicies admit the controller from this namespace
+		"--version ",
+		"--set controller.service.externalTrafficPolicy=Local",
+	} {
+		if !strings.Contains(nginx, want) {
+			t.Errorf("runbook: %q lacks %s", nginx, want)
+		}
+	}
+	// Believing a client's own X-Forwarded-For would let anyone choose the address
+	// they are counted as.
+	for _, unwanted := range []string{"use-forwarded-headers=true", "compute-full-forwarded-for=true"} {
+		if strings.Contains(nginx, unwanted) {
+			t.Errorf("runbook: %q sets %s", nginx, unwanted)
+		}
+	}
+}
