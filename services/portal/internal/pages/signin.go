@@ -8,7 +8,13 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/signin"
+	"github.com/itss/techcommit/services/portal/internal/templates"
 )
+
+// signinBusy is what the sign-in form says when its limit per client address is
+// spent (PORTAL_SIGNIN_PER_CLIENT a minute).
+const signinBusy = "Too many sign-in links have been asked for from your network in the last minute: " +
+	"colleagues at your organisation may be signing in too. Wait a minute, then press the button again."
 
 func (h *Handler) signinShow(w http.ResponseWriter, r *http.Request) {
 	if _, ok := visitorFrom(r.Context()); ok {
@@ -31,8 +37,11 @@ func (h *Handler) signinRequest(w http.ResponseWriter, r *http.Request) {
 		// The limit counts each client's requests a minute at a time
 		// (PORTAL_SIGNIN_PER_CLIENT), so the next minute, which the page names
 		// too, is the longest the client waits.
+		// Everyone behind one address (a campus's network) shares the allowance,
+		// so the person refused may have asked only once: the page says why, and
+		// gives the form back with what they typed, to send again.
 		retryAfter(w, tryAgainIn)
-		h.say(w, r, http.StatusTooManyRequests, "Too many requests", "Wait a minute and try again.")
+		h.show(w, r, http.StatusTooManyRequests, "signin", "Sign in", []templates.FieldError{{Message: signinBusy}}, f)
 		return
 	case err != nil:
 		h.fail(w, r, err)

@@ -322,6 +322,19 @@ func TestSigninRequestsPerClientAreLimited(t *testing.T) {
 		t.Fatalf("the 11th request in a minute = %d, want 429", r.status)
 	}
 	wantRetryAfter(t, "the 11th request's 429", r)
+	// Everyone behind one campus address shares the allowance, so the eleventh of them
+	// is refused for what their colleagues did: the page says so, how long to wait, and
+	// gives the form back with the address they typed, to send again.
+	for _, want := range []string{
+		`action="/signin"`,
+		`value="person10@example.ac.uk"`,
+		"from your network",
+		"Wait a minute",
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("the 429 page lacks %s:\n%s", want, r.body)
+		}
+	}
 }
 
 // No sign-in secret rests longer than it works: the stream carrying links to notify
