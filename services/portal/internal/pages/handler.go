@@ -262,14 +262,22 @@ func (h *Handler) serviceProblem(w http.ResponseWriter, r *http.Request, p *clie
 	case p.Status == http.StatusNotFound || p.Status == http.StatusForbidden:
 		h.notFound(w, r)
 	case p.Status == http.StatusTooManyRequests:
-		// The service's own wait is passed on, so that the visitor is told no
-		// sooner than the service will answer again.
+		// The service's own wait is passed on, in the header and in words alike,
+		// so that the visitor is told no sooner, and no later, than the service
+		// will answer again.
 		wait := p.RetryAfter
 		if wait <= 0 {
 			wait = tryAgainIn
 		}
 		retryAfter(w, wait)
-		h.say(w, r, http.StatusTooManyRequests, "Too many requests", "Wait a minute and try again.")
+		m := message{Message: "Wait " + waitWords(wait) + " and try again."}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// As fail's: going back would ask for the form again, without what
+			// was typed into it.
+			m.Message = "What you sent may not have been saved. This page holds it: wait " + waitWords(wait) + ", then send it again."
+			m.Resend = resendOf(r)
+		}
+		h.show(w, r, http.StatusTooManyRequests, "message", "Too many requests", nil, m)
 	case p.Status >= 500:
 		h.fail(w, r, p)
 	default:
@@ -286,6 +294,26 @@ const tryAgainIn = time.Minute
 // rounded up, at least one.
 func retryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(d.Seconds())), 1)))
+}
+
+// waitWords says d, rounded up to the whole seconds retryAfter sends, as a page
+// says it: "1 second", "20 seconds", "a minute", "3 minutes", "an hour".
+func waitWords(d time.Duration) string {
+	secs := max(int(math.Ceil(d.Seconds())), 1)
+	mins, hours := (secs+59)/60, (secs+3599)/3600
+	switch {
+	case secs == 1:
+		return "1 second"
+	case secs < 60:
+		return strconv.Itoa(secs) + " seconds"
+	case secs == 60:
+		return "a minute"
+	case secs < 3600:
+		return strconv.Itoa(mins) + " minutes"
+	case hours == 1:
+		return "an hour"
+	}
+	return strconv.Itoa(hours) + " hours"
 }
 
 // notFound says a page is not there, or not the visitor's (the two are one answer,

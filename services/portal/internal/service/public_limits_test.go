@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,14 +158,30 @@ func exhaust(tb testing.TB, who string, get func(i int) response) response {
 }
 
 // wantRetryAfter checks that a 429 says how long to wait, in whole seconds, one at
-// least.
+// least, and that its page tells the person the same wait in words: a page that said
+// "Wait a minute" over a service's Retry-After of 1 kept people waiting sixty times
+// as long as the service asked, and told a tool's reader the opposite of its header.
 func wantRetryAfter(tb testing.TB, what string, r response) {
 	tb.Helper()
 	if r.status != http.StatusTooManyRequests {
 		tb.Errorf("%s = %d, want 429", what, r.status)
 		return
 	}
-	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 {
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || secs < 1 {
 		tb.Errorf("%s has Retry-After %q, want whole seconds, at least 1", what, r.header.Get("Retry-After"))
+		return
+	}
+	words := fmt.Sprintf("Wait %d seconds", secs)
+	switch {
+	case secs == 1:
+		words = "Wait 1 second "
+	case secs == 60:
+		words = "Wait a minute"
+	case secs > 60:
+		return
+	}
+	if !strings.Contains(r.body, words) {
+		tb.Errorf("%s has Retry-After %d but its page does not say %q:\n%s", what, secs, words, r.body)
 	}
 }
