@@ -364,10 +364,13 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 				// A form sent after the sign-in ended (a long afternoon on a review):
 				// sent to the sign-in page, the person lost what they typed without a
 				// word. Told instead, they can keep the page, sign in beside it, and
-				// send it again.
+				// send it again from this page, which holds it, as fail's page holds
+				// a form: told to go back a page for it, one who had followed this
+				// page's own Sign in link met the browser's "Confirm Form
+				// Resubmission" (a POST's answer is not cached) on the way.
 				h.show(w, r, http.StatusUnauthorized, "message", "Your sign-in has ended", nil, message{
-					Message: "What you sent was not saved. Sign in again in a new tab or window, then come back to this one, go back a page (your browser should still hold what you typed) and send it again.",
-					Link:    signIn, LinkText: signInText})
+					Message: "What you sent was not saved. This page holds it: sign in again in a new tab or window, then come back to this one and send it again.",
+					Link:    signIn, LinkText: signInText, Resend: resendOf(r)})
 				return
 			}
 			// The page with its query (a filtered export, a page of a list), escaped:

@@ -3,9 +3,12 @@ package service
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
 )
 
 // A lead's draft is saved whole at the editor's limits: four narratives of 20,000
@@ -53,15 +56,41 @@ func TestADraftAtTheEditorsLimitsIsSavedAndALongerFormChangesNothing(t *testing.
 
 // A form sent after the sign-in ended is not lost without a word: the page says
 // nothing was saved and how to send it again, rather than going to the sign-in page.
+// It holds what was sent, to send again once signed in, as the page of a service that
+// was down does: it told the lead to go back a page, where their browser "should still
+// hold what you typed"; a lead who had followed the page's own Sign in link, in the
+// same tab, met Chromium's "Confirm Form Resubmission" (ERR_CACHE_MISS) going back. A
+// lead who signed in at nine on the day the submission is due is signed out at five.
 func TestAFormSentAfterTheSignInEndedSaysItWasNotSaved(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, services{})
 	p.addLead("org-x", "lead-x@example.ac.uk")
 	cookie := p.signIn("lead-x@example.ac.uk")
 	p.clock.Advance(8*time.Hour + time.Minute) // PORTAL_SESSION_LIFETIME's default, and a minute
-	r := p.do("POST", "/obligations/org-x/submission", cookie, mainForm(map[string]string{"narrative-visibility": "An afternoon's writing"}))
+	editor := "/obligations/org-x/submission"
+	r := p.do("POST", editor, cookie, mainForm(map[string]string{"narrative-visibility": "An afternoon's writing,\non two lines."}))
 	if r.status != http.StatusUnauthorized || h1(t, r.body) != "Your sign-in has ended" || !strings.Contains(r.body, "What you sent was not saved") ||
 		!strings.Contains(r.body, `href="/signin"`) {
 		t.Errorf("a form sent after the sign-in ended = %d: %s", r.status, r.body)
+	}
+	if shown := shownText(t, r.body); strings.Contains(shown, "go back a page") {
+		t.Errorf("the page sends the lead back to a page that no longer holds what they typed: %s", shown)
+	}
+	var again *html.Node
+	for _, f := range find(parse(t, r.body), element("form")) {
+		if attr(f, "action") == editor && strings.EqualFold(attr(f, "method"), "post") {
+			again = f
+		}
+	}
+	if again == nil {
+		t.Fatalf("the page has no form sending what was typed again to %s: %.3000s", editor, r.body)
+	}
+	var held []string
+	for _, c := range find(again, element("textarea")) {
+		held = append(held, text(c))
+	}
+	if !slices.Contains(held, "An afternoon's writing, on two lines.") ||
+		len(find(again, func(n *html.Node) bool { return n.Data == "button" && text(n) == "Send it again" })) != 1 {
+		t.Errorf("the form holds %q, want the narrative typed, with Send it again", held)
 	}
 }
