@@ -365,6 +365,13 @@ func TestEachAlertFiresOnItsFaultAndOnlyThen(t *testing.T) {
 		{"TCDeadLetters", "no dead letter", dead("0x40"), 40, -1},
 		{"TCHighErrorRate", "fund answers half its requests with 500 from minute 10", requests("201", "0+10x60") + requests("500", "0x10 0+10x50"), 60, 30},
 		{"TCHighErrorRate", "fund answers", requests("201", "0+10x60") + requests("500", "0x60"), 60, -1},
+		// A campus behind one address, or everyone counted as the ingress's node: half the
+		// answers are 429 from minute 10.
+		{"TCManyRequestsRefused", "fund refuses half its requests as too many from minute 10", requests("201", "0+10x60") + requests("429", "0x10 0+10x50"), 60, 35},
+		// A tool that honours Retry-After meets a 429 now and then.
+		{"TCManyRequestsRefused", "fund refuses one request in fifty", requests("201", "0+49x60") + requests("429", "0+1x60"), 60, -1},
+		// One refusal in two of a handful of requests is no crowd.
+		{"TCManyRequestsRefused", "fund refuses one of two requests a minute", requests("201", "0+1x60") + requests("429", "0x10 0+1x50"), 60, -1},
 		{"TCServiceNotReady", "a review pod fails /readyz from minute 10", deployment("0x10 1x50"), 60, 25},
 		{"TCServiceNotReady", "every pod ready", deployment("0x60"), 60, -1},
 		{"TCDataStoreMemberDown", "a MongoDB member is lost at minute 10", members("3x10 2x80"), 90, 25},
