@@ -547,6 +547,9 @@ func opsContactsOf(o sigapi.Organisation) opsform.Values {
 	person("nominated_lead", o.NominatedLead)
 	if pc := o.PointOfContact; pc != nil {
 		v["point_of_contact.name"] = []string{pc.Name}
+		if pc.Title != nil {
+			v["point_of_contact.title"] = []string{*pc.Title}
+		}
 		if pc.Email != nil {
 			v["point_of_contact.email"] = []string{string(*pc.Email)}
 		}

@@ -43,6 +43,7 @@ var SignedForm = Specs{
 	{Name: "nominated_lead.title", Label: "Nominated lead's job title", Type: Text, Max: 200},
 	{Name: "nominated_lead.email", Label: "Nominated lead's email address", Hint: "They sign in to the portal with this address", Type: Email, Required: true},
 	{Name: "point_of_contact.name", Label: "Public point of contact", Hint: "A person or an office, as the directory should show it", Type: Text, Required: true, Max: 200},
+	{Name: "point_of_contact.title", Label: "Point of contact's job title", Type: Text, Max: 200},
 	{Name: "point_of_contact.email", Label: "Point of contact's email address", Type: Email},
 	{Name: "plan_page", Label: "Technician Commitment webpage", Hint: "Starting https://", Type: URL},
 }
