@@ -101,6 +101,27 @@ type fundApplicationData struct {
 	WithdrawalReason string
 	Budget           []applicationLine
 	Milestones       []applicationLine
+	// Report is the project's report once the applicant's tool has sent it.
+	Report *fundReport
+}
+
+// fundReport is a funded project's report as the fund holds it: what the project
+// did, in the applicant's words, and what the grant paid for.
+type fundReport struct{ Summary, Spent string }
+
+// fundReportOf is the application's report, or nil before one is received.
+func fundReportOf(a fundapi.Application) *fundReport {
+	if a.Report == nil {
+		return nil
+	}
+	r := &fundReport{}
+	if a.Report.Summary != nil {
+		r.Summary = *a.Report.Summary
+	}
+	if a.Report.SpentPence != nil {
+		r.Spent = money.Pounds(*a.Report.SpentPence)
+	}
+	return r
 }
 
 type applicationLine struct{ What, Value string }
@@ -172,6 +193,7 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 		data.ReportDue = longDate(a.ReportDue.Time)
 	}
 	data.ReportState = reportState(*a, londonDay(h.clock.Now()))
+	data.Report = fundReportOf(*a)
 	for _, b := range a.BudgetLines {
 		data.Budget = append(data.Budget, applicationLine{What: b.Description, Value: money.Pounds(int64(b.AmountPence))})
 	}

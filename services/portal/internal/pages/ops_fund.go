@@ -314,7 +314,9 @@ type opsAppData struct {
 	// (the second press said "cannot decline an application that is declined").
 	AssessKey, DeclineKey string
 	Submitted, ReportDue  string
-	Org                   string // the organisation's name, or its id when not known
+	// Report is the project's report once received, for ITSS to read.
+	Report *fundReport
+	Org    string // the organisation's name, or its id when not known
 	// BudgetSpent is a round with nothing left to award: the page says so beside
 	// the award form, which it leaves empty.
 	BudgetSpent bool
@@ -353,6 +355,7 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 	if a.ReportDue != nil {
 		data.ReportDue = longDate(a.ReportDue.Time)
 	}
+	data.Report = fundReportOf(a)
 	var themes, partners []string
 	for _, t := range a.Themes {
 		themes = append(themes, opsHumanise(string(t)))
