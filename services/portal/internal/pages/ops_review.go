@@ -298,6 +298,9 @@ func opsRoundRows(page []reviewapi.Assignment) []opsRoundSubmissionRow {
 			ar.Note = "Held back: " + *a.WithheldReason
 		case a.ReturnedReason != nil:
 			ar.Note = "Returned: " + *a.ReturnedReason
+		case a.DeclinedReason != nil:
+			// Often a conflict of interest, for ITSS to record in the pool.
+			ar.Note = "Their reason: " + *a.DeclinedReason
 		}
 		row.Reviewers = append(row.Reviewers, ar)
 	}
