@@ -126,7 +126,8 @@ type opsOrgData struct {
 	Obligations []obligationRow
 	History     []opsHistoryRow
 	NextHistory string
-	Dates       []opsSummaryRow
+	// Dates are the onboarding's days, then a withdrawal's day and its reason.
+	Dates []opsSummaryRow
 	// AddReviewer adds a technician of this organisation to the reviewer pool, when
 	// it may have them there: an announced signatory.
 	AddReviewer string
@@ -171,6 +172,12 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	if o.AnnouncedOn != nil {
 		day("Announced", o.AnnouncedOn.Time)
+	}
+	if o.WithdrawnOn != nil {
+		day("Withdrawn", o.WithdrawnOn.Time)
+	}
+	if o.WithdrawalReason != nil {
+		data.Dates = append(data.Dates, opsSummaryRow{"Reason for withdrawal", *o.WithdrawalReason})
 	}
 	if o.Kind == sigapi.Signatory && o.Status == sigapi.Announced {
 		data.AddReviewer = "/ops/review/reviewers/new?" + url.Values{"organisation_id": {o.Id}}.Encode()

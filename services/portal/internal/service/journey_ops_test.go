@@ -328,6 +328,21 @@ func TestJourneyOps(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Withdrawn") {
 		t.Errorf("after the withdrawal the summary reads %q", got)
 	}
+	// The page gives the withdrawal as recorded, the day and why, as the service
+	// holds them, and so does a reload.
+	held := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+orgID, opsToken(t, s.sig, "signatory"), nil)).JSON(t)
+	if held["withdrawal_reason"] != "The technical services were merged into a partner's." {
+		t.Errorf("the signatory service holds the withdrawal's reason as %v", held["withdrawal_reason"])
+	}
+	for range 2 {
+		got := b.Text(browsertest.CSS(".summary"))
+		for _, want := range []string{"Withdrawn\n" + time.Now().In(opsLondon()).Format("Monday 2 January 2006"), "Reason for withdrawal\nThe technical services were merged into a partner's."} {
+			if !strings.Contains(got, want) {
+				t.Errorf("the withdrawn organisation's summary does not give %q: %q", want, got)
+			}
+		}
+		b.Open(b.CurrentURL())
+	}
 }
 
 // opsFillRound types a fund round into the form to open one: a budget of £1,000,
