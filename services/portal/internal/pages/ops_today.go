@@ -12,6 +12,7 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/money"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
@@ -104,6 +105,9 @@ type opsDeadLetterCount struct {
 type opsDeliveryRow struct {
 	ID, Subject, Kind, Status, Error, Created string
 	Attempts                                  int
+	// To is whom the email went to and Sent when (at its latest sending): the log is
+	// kept to show that and when the suite told someone.
+	To, Sent string
 	// OrgID is the organisation the email is about ("" for one about none, such as
 	// a sign-in link), Org its name as the console shows it (see nameDeliveries).
 	OrgID, Org string
@@ -454,7 +458,30 @@ func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
 	if d.LastError != nil {
 		row.Error = *d.LastError
 	}
+	row.To = opsRecipients(d.To)
+	if d.SentAt != nil {
+		row.Sent = longTime(*d.SentAt)
+	}
 	return row
+}
+
+// opsRecipients is whom an email went to, each by name and address ("Sam Patel
+// (s.patel@exampleton.ac.uk)"), or as erased when the person was erased since.
+func opsRecipients(to []notifyapi.Person) string {
+	var out []string
+	for _, p := range to {
+		switch {
+		case p.Erased != nil && *p.Erased:
+			out = append(out, personal.ErasedName)
+		case p.Email == nil:
+			out = append(out, opsDeref(p.Name))
+		case p.Name == nil || *p.Name == "":
+			out = append(out, string(*p.Email))
+		default:
+			out = append(out, *p.Name+" ("+string(*p.Email)+")")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // nameDeliveries gives each row the name of its organisation: notify's log names it

@@ -30,12 +30,12 @@ func startOpsStack(t *testing.T, withReview bool) *stack {
 	jwks := forwardJWKS(t, &portalURL)
 	s.sig = sigtest.Start(t, s.env, portalIssuer, jwks)
 	s.fund = fundtest.Start(t, s.env, portalIssuer, jwks)
-	notify := notifytest.Start(t, s.env, portalIssuer, jwks, "127.0.0.1", s.box.port)
+	s.notify = notifytest.Start(t, s.env, portalIssuer, jwks, "127.0.0.1", s.box.port)
 	callback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, portalURL+"/auth/callback?"+r.URL.RawQuery, http.StatusFound)
 	}))
 	t.Cleanup(callback.Close)
-	svcs := services{signatory: s.sig.URL, notify: notify.URL, fund: s.fund.URL, opsRedirect: callback.URL + "/auth/callback"}
+	svcs := services{signatory: s.sig.URL, notify: s.notify.URL, fund: s.fund.URL, opsRedirect: callback.URL + "/auth/callback"}
 	if withReview {
 		s.review = startReview(t, s.env, jwks)
 		svcs.review = s.review.URL

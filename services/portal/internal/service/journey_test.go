@@ -152,6 +152,7 @@ type stack struct {
 	env       *testenv.Env
 	sig, fund *testenv.Client
 	review    *testenv.Client
+	notify    *testenv.Client
 }
 
 // startStack runs signatory, notify (mailing the stack's mailbox), fund and, when
