@@ -105,9 +105,11 @@ type opsDeadLetterCount struct {
 type opsDeliveryRow struct {
 	ID, Subject, Kind, Status, Error, Created string
 	Attempts                                  int
-	// To is whom the email went to and Sent when (at its latest sending): the log is
-	// kept to show that and when the suite told someone.
+	// To is whom the email went to and Sent when (at its latest sending), Earlier
+	// whom and when a resend's earlier sendings went, before the role passed to
+	// someone else: the log is kept to show that and when the suite told someone.
 	To, Sent string
+	Earlier  []string
 	// OrgID is the organisation the email is about ("" for one about none, such as
 	// a sign-in link), Org its name as the console shows it (see nameDeliveries).
 	OrgID, Org string
@@ -461,6 +463,11 @@ func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
 	row.To = opsRecipients(d.To)
 	if d.SentAt != nil {
 		row.Sent = longTime(*d.SentAt)
+	}
+	if d.Earlier != nil {
+		for _, e := range *d.Earlier {
+			row.Earlier = append(row.Earlier, opsRecipients(e.To)+", "+longTime(e.SentAt))
+		}
 	}
 	return row
 }
