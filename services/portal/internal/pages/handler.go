@@ -354,12 +354,7 @@ func (h *Handler) crossOrigin(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := visitorFrom(r.Context()); !ok {
-			// ITSS staff sign in through their identity provider: the sign-in page
-			// of leads and reviewers would email them no link.
-			signIn, signInText := "/signin", "Sign in"
-			if r.URL.Path == "/ops" || strings.HasPrefix(r.URL.Path, "/ops/") {
-				signIn, signInText = "/signin/ops", "Sign in with your ITSS account"
-			}
+			signIn, signInText := signInFor(r.URL.Path)
 			if r.Method != http.MethodGet {
 				// A form sent after the sign-in ended (a long afternoon on a review):
 				// sent to the sign-in page, the person lost what they typed without a
@@ -373,14 +368,31 @@ func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 					Link:    signIn, LinkText: signInText, Resend: resendOf(r)})
 				return
 			}
-			// The page with its query (a filtered export, a page of a list), escaped:
-			// a cookie's value takes neither commas nor spaces.
-			http.SetCookie(w, h.cookie(h.nextCookieName(), url.QueryEscape(r.URL.RequestURI()), 1800))
-			http.Redirect(w, r, signIn, http.StatusSeeOther)
+			h.toSignIn(w, r, r.URL.RequestURI())
 			return
 		}
 		next(w, r)
 	}
+}
+
+// signInFor is the sign-in page, and its link's words, for a visitor to path whose
+// sign-in has ended: ITSS staff sign in through their identity provider for the
+// console, as the sign-in page of leads and reviewers would email them no link.
+func signInFor(path string) (signIn, text string) {
+	if path == "/ops" || strings.HasPrefix(path, "/ops/") {
+		return "/signin/ops", "Sign in with your ITSS account"
+	}
+	return "/signin", "Sign in"
+}
+
+// toSignIn sends a visitor who is not signed in to sign in, and then back to page
+// (a local path).
+func (h *Handler) toSignIn(w http.ResponseWriter, r *http.Request, page string) {
+	signIn, _ := signInFor(page)
+	// The page with its query (a filtered export, a page of a list), escaped: a
+	// cookie's value takes neither commas nor spaces.
+	http.SetCookie(w, h.cookie(h.nextCookieName(), url.QueryEscape(page), 1800))
+	http.Redirect(w, r, signIn, http.StatusSeeOther)
 }
 
 // nextCookie remembers the page a visitor was going to when sent to sign in.

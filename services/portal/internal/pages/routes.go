@@ -35,7 +35,7 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /signin/ops", h.opsStart)
 	page("GET /auth/callback", h.opsFinish)
 	page("POST /signout", h.signout)
-	page("POST /stay-signed-in", h.signedIn(h.staySignedIn))
+	page("POST /stay-signed-in", h.staySignedIn) // signs in again itself, to the page
 
 	// A signed-in person's own pages.
 	page("GET /account", h.signedIn(h.account))

@@ -24,11 +24,18 @@ func (h *Handler) sessionNotice(r *http.Request, s signin.Session) *templates.Se
 
 // staySignedIn is the "Stay signed in" button: the visitor's session was renewed on
 // the way here (as by any request), and they go back to the page they pressed it on,
-// which says until when.
+// which says until when. Pressed once the sign-in has ended (a tab left open
+// overnight), it sent nothing that could be lost: it is the page opened again, so
+// it leads to the sign-in (ITSS staff's for a console page) and from there back to
+// the page, not to signedIn's word that what was sent was not saved.
 func (h *Handler) staySignedIn(w http.ResponseWriter, r *http.Request) {
 	page := r.PostFormValue("page")
 	if !localPath(page) {
 		page = "/account"
+	}
+	if _, ok := visitorFrom(r.Context()); !ok {
+		h.toSignIn(w, r, page)
+		return
 	}
 	http.Redirect(w, r, page+"#session", http.StatusSeeOther)
 }

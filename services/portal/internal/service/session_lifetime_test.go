@@ -176,3 +176,43 @@ func TestJourneyStaySignedIn(t *testing.T) {
 		t.Errorf("at 320 pixels the page scrolls sideways: %+v", w)
 	}
 }
+
+// "Stay signed in" pressed once the sign-in has ended (a tab left open overnight)
+// sent nothing that could be lost: it is the page it was pressed on, opened again,
+// so it leads to the sign-in, ITSS staff's for a console page, and from there back
+// to the page. Before, it answered as a form sent too late: "What you sent was not
+// saved ... go back a page (your browser should still hold what you typed)", with a
+// link to the leads' sign-in by email, which emails ITSS staff nothing.
+func TestStaySignedInAfterTheSignInEndedSignsInAgainToThePage(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-e", "lead-e@example.ac.uk")
+	ended := p.signIn("lead-e@example.ac.uk")
+	p.clock.Advance(8 * time.Hour)
+	for page, signIn := range map[string]string{
+		"/obligations/org-e?cycle=2":             "/signin",
+		"/ops/organisations?status=announced":    "/signin/ops",
+		"https://evil.example/obligations/org-e": "/signin", // never off the site
+	} {
+		r := p.do("POST", "/stay-signed-in", ended, url.Values{"page": {page}})
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != signIn {
+			t.Errorf("Stay signed in on %s after the sign-in ended = %d to %q, want 303 to %s: %s", page, r.status, r.header.Get("Location"), signIn, r.body)
+		}
+	}
+
+	// Signed in again, the lead is back on the page they pressed it on.
+	r := p.do("POST", "/stay-signed-in", ended, url.Values{"page": {"/obligations/org-e?cycle=2"}})
+	var next string
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == "tc_next" {
+			next = c.Name + "=" + c.Value
+		}
+	}
+	if next == "" {
+		t.Fatalf("Stay signed in after the sign-in ended remembers no page to come back to: %v", r.header)
+	}
+	r = p.do("POST", p.requestLink("lead-e@example.ac.uk"), next, url.Values{})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/obligations/org-e?cycle=2" {
+		t.Errorf("signed in again = %d to %q, want 303 back to /obligations/org-e?cycle=2", r.status, r.header.Get("Location"))
+	}
+}
