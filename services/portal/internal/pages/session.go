@@ -15,7 +15,10 @@ import (
 // from now, unless the longest lifetime comes first.
 func (h *Handler) sessionNotice(r *http.Request, s signin.Session) *templates.Session {
 	n := &templates.Session{Ends: longTime(s.Expires), Renewable: s.Renewable(),
-		Renewed: duration(h.sessions.Lifetime()), Latest: duration(h.sessions.MaxLifetime())}
+		Renewed: duration(h.sessions.Lifetime()), Latest: duration(h.sessions.MaxLifetime()), SignIn: "/signin"}
+	if s.Ops {
+		n.SignIn = "/signin/ops" // ITSS staff sign in through their identity provider
+	}
 	if r.Method == http.MethodGet && localPath(r.URL.RequestURI()) {
 		n.Page = r.URL.RequestURI()
 	}

@@ -16,8 +16,11 @@ import (
 const signinBusy = "Too many sign-in links have been asked for from your network in the last minute: " +
 	"colleagues at your organisation may be signing in too. Wait a minute, then press the button again."
 
+// signinShow is the sign-in form. A person signed in is sent to their pages, unless
+// their sign-in can no longer be made longer: its warning on every page says to sign
+// in again before it ends, which they do here (the new sign-in ends the old one).
 func (h *Handler) signinShow(w http.ResponseWriter, r *http.Request) {
-	if _, ok := visitorFrom(r.Context()); ok {
+	if v, ok := visitorFrom(r.Context()); ok && v.session.Renewable() {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/services/portal/internal/browsertest"
 )
 
@@ -214,5 +215,48 @@ func TestStaySignedInAfterTheSignInEndedSignsInAgainToThePage(t *testing.T) {
 	r = p.do("POST", p.requestLink("lead-e@example.ac.uk"), next, url.Values{})
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/obligations/org-e?cycle=2" {
 		t.Errorf("signed in again = %d to %q, want 303 back to /obligations/org-e?cycle=2", r.status, r.header.Get("Location"))
+	}
+}
+
+// Once a sign-in can no longer be made longer, its warning says to sign in again
+// before it ends, and links to where: the sign-in by email for a lead and ITSS
+// staff's own for a member of staff. Before, the warning said "sign in again, before
+// then" with no way to: the sign-in page sent a person signed in back to their
+// pages. Signed in again, they have a sign-in of its own, which a use renews; one
+// that can still be made longer is sent to its pages, as before.
+func TestASignInThatCannotBeMadeLongerCanBeStartedAgain(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	p.addLead("org-a", "lead-a@example.ac.uk")
+	lead := p.signIn("lead-a@example.ac.uk")
+	ops := opsSignIn(t, p, oidcdev.LocalOpsEmail)
+	for _, h := range []time.Duration{7, 7, 3} { // 17 hours in, used all along
+		p.clock.Advance(h * time.Hour)
+		p.do("GET", "/account", lead, nil)
+		p.do("GET", "/account", ops, nil)
+	}
+	for who, c := range map[string]struct{ cookie, signIn string }{
+		"the lead": {lead, "/signin"}, "ITSS staff": {ops, "/signin/ops"},
+	} {
+		r := p.do("GET", "/account", c.cookie, nil)
+		notice := r.body[strings.Index(r.body, `id="session"`)+1:]
+		notice = notice[:strings.Index(notice, "</div>")]
+		if !strings.Contains(notice, "cannot be made longer") || !strings.Contains(notice, `<a href="`+c.signIn+`">sign in again</a>`) {
+			t.Errorf("%s's warning does not link to %s to sign in again: %s", who, c.signIn, notice)
+		}
+	}
+
+	r := p.do("GET", "/signin", lead, nil)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `<form method="post" action="/signin"`) {
+		t.Fatalf("the sign-in page for a lead whose sign-in is ending = %d, want its form: %s", r.status, r.body)
+	}
+	again := sessionCookie(t, p.do("POST", p.requestLink("lead-a@example.ac.uk"), lead, url.Values{}))
+	p.clock.Advance(6 * time.Hour) // 23 hours after the first sign-in
+	r = p.do("GET", "/account", again, nil)
+	if want := "You are signed in until " + portalTime(p.clock.Now().Add(8*time.Hour)); r.status != http.StatusOK || !strings.Contains(text(parse(t, r.body)), want) {
+		t.Errorf("signed in again, the page = %d, want it to say %q: %s", r.status, want, r.body)
+	}
+	if r := p.do("GET", "/signin", again, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/account" {
+		t.Errorf("the sign-in page for a sign-in that can be made longer = %d to %q, want 303 to /account", r.status, r.header.Get("Location"))
 	}
 }

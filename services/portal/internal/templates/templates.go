@@ -56,6 +56,9 @@ type Session struct {
 	// lose what the form holds).
 	Renewable bool
 	Page      string
+	// SignIn is where the person signs in again once the sign-in cannot be made
+	// longer: a new sign-in, in a new tab, keeps the page they are on.
+	SignIn string
 }
 
 // Renderer holds every page parsed with the layout.
