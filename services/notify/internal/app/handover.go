@@ -48,6 +48,9 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		tellBefore = gone == ""
 	}
 	link := a.obligationURL(o.ID)
+	if tellBefore && sameName(before.Name, o.Lead.Name) {
+		return a.addressCorrected(ctx, cause, o, before, link)
+	}
 	named := []string{fmt.Sprintf("You are now %s's nominated lead for the Technician Commitment.", o.Name)}
 	if tellBefore {
 		named[0] = fmt.Sprintf("You are now %s's nominated lead for the Technician Commitment, in place of %s.", o.Name, before.Name)
@@ -85,6 +88,71 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		}
 	}
 	return a.tellHead(ctx, cause, o, before, tellBefore)
+}
+
+// sameName says two names are one person's as the records hold them: the same
+// words, whatever their case or the spaces around them.
+func sameName(a, b string) bool {
+	a, b = strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")
+	return a != "" && strings.EqualFold(a, b)
+}
+
+// addressCorrected is handOver's emails when the lead named has the name of the lead
+// before them, at another address: the lead's address was corrected (the records take
+// it as a new lead, as the portal does), and the emails say so. Told as a hand-over,
+// the lead read that they were now the lead "in place of" themselves and that the
+// role "has passed to you", and the head that the lead was now Sam Patel in place of
+// Sam Patel. The new address is told what it now receives, what is due next (which
+// recomposeLeadNamed keeps current, as handOver's), and that the API tokens made
+// with the earlier address stopped (the portal revokes them, since each carried that
+// address); the earlier address that it no longer signs in; and the head, as of every
+// change of lead, both addresses. Each keeps its hand-over's kind and role, so a
+// later attempt is checked as theirs is.
+func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation, before mail.Person, link string) error {
+	named := []string{
+		fmt.Sprintf("The address the Technician Commitment holds for you as %s's nominated lead is now this one, %s, in place of %s.", o.Name, o.Lead.Email, before.Email),
+		fmt.Sprintf("The deadline reminders for %s now come to this address, and you sign in to the Technician Commitment portal with it, to see its obligations, submit them and read the feedback on them.", o.Name),
+	}
+	if next := a.nextObligation(o); next != "" {
+		named = append(named, next)
+	}
+	named = append(named,
+		fmt.Sprintf("Any API token you made for %s's tools with your earlier address has stopped working, since it carried that address: make a new one on the portal's API tokens page.", o.Name),
+		"We have written to your earlier address to say so.",
+		"Sign in, and see what is due, in the Technician Commitment portal:")
+	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
+		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead at this address", o.Name),
+		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}}, Recipient{o.Lead, RoleLeadNamed})
+	if err != nil {
+		return err
+	}
+	e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
+		Subject: fmt.Sprintf("Technician Commitment: your address as %s's nominated lead is now %s", o.Name, o.Lead.Email),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("The address the Technician Commitment holds for you as %s's nominated lead is now %s, in place of this one.", o.Name, o.Lead.Email),
+			fmt.Sprintf("The deadline reminders for %s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does. We have emailed that address to tell you there.", o.Name),
+			"If this was not meant, or that address is not yours, please tell ITSS.",
+		}, Names: handOverNames(o, before)}}
+	if err := a.dueNoLongerYours(ctx, &e, o, before); err != nil {
+		return err
+	}
+	if err := a.Notify(ctx, e, Recipient{before, RoleLeadBefore}); err != nil {
+		return err
+	}
+	head := o.Leader
+	if head.Email == "" || strings.EqualFold(head.Email, o.Lead.Email) || strings.EqualFold(head.Email, before.Email) {
+		return nil
+	}
+	if gone, err := a.anyErased(ctx, []mail.Person{head}); err != nil || gone != "" {
+		return err
+	}
+	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadChanged,
+		Subject: fmt.Sprintf("Technician Commitment: %s's nominated lead, %s, has a new address", o.Name, o.Lead.Name),
+		Content: mail.Content{Paragraphs: []string{
+			fmt.Sprintf("%s's nominated lead for the Technician Commitment, %s, now has the address %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, before.Email),
+			fmt.Sprintf("The deadline reminders for %s now go to that address, and they sign in to the Technician Commitment portal with it. We have emailed both addresses to tell them.", o.Name),
+			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
+		}, Names: handOverNames(o, before)}}, Recipient{head, RoleLeadHead})
 }
 
 // tellHead tells the head of the institution, who signed the Commitment, that its

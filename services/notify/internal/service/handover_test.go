@@ -35,7 +35,7 @@ func handOvers(msgs []received) (named, replaced, head []received) {
 			named = append(named, m)
 		case strings.Contains(m.Subject, "nominated lead is now"):
 			replaced = append(replaced, m)
-		case strings.Contains(m.Subject, "has a new nominated lead"):
+		case strings.Contains(m.Subject, "has a new nominated lead"), strings.Contains(m.Subject, "has a new address"):
 			head = append(head, m)
 		}
 	}
@@ -289,4 +289,42 @@ func TestNamesInEmailsAreIsolatedInTheirHTML(t *testing.T) {
 			t.Errorf("the plain text of %q holds markup:\n%s", c.m.Subject, c.m.Text)
 		}
 	}
+}
+
+// A lead whose address is corrected (the same name, a new address) is not told they
+// took their own place: the hand-over's emails say the address changed, to the new
+// address (with the API tokens made with the earlier one, which the portal revokes),
+// to the earlier one, and to the head. Before, the lead read "You are now Uni hk's
+// nominated lead ..., in place of Sam Patel" and "Sam Patel, the previous nominated
+// lead, is being told by email that the role has passed to you", and the head "is
+// now Sam Patel, at ..., in place of Sam Patel".
+func TestALeadWhoseAddressIsCorrectedIsToldTheAddressChanged(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hk", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	corrected := events.Person{Name: lead.Name, Email: "s.patel@exampleton.ac.uk"}
+	h.publish("hk", events.OrganisationContactsChangedV1{OrganisationID: "hk", Leader: leader, NominatedLead: corrected})
+	h.waitFor("hk")
+	named, replaced, head := handOvers(mailOf(h, "hk", 0))
+	if len(named) != 1 || len(replaced) != 1 || len(head) != 1 {
+		t.Fatalf("after the lead's address was corrected: %v, want one email to each address and one to the head", subjects(mailOf(h, "hk", 0)))
+	}
+	for _, m := range append(append(named, replaced...), head...) {
+		for _, wrong := range []string{"in place of Sam", "in place of you", "previous nominated lead", "has passed to you"} {
+			if strings.Contains(m.Subject+"\n"+m.Text, wrong) {
+				t.Errorf("email %q to %v says %q of a corrected address:\n%s", m.Subject, m.To, wrong, m.Text)
+			}
+		}
+	}
+	checkSays(t, named[0], "Technician Commitment: you are now Uni hk's nominated lead at this address",
+		"The address the Technician Commitment holds for you as Uni hk's nominated lead is now this one, s.patel@exampleton.ac.uk, in place of lead@exampleton.ac.uk.",
+		"Uni hk's next obligation is",
+		"Any API token you made for Uni hk's tools with your earlier address has stopped working",
+		"https://portal.example.org/obligations/hk")
+	checkSays(t, replaced[0], "Technician Commitment: your address as Uni hk's nominated lead is now s.patel@exampleton.ac.uk",
+		"The address the Technician Commitment holds for you as Uni hk's nominated lead is now s.patel@exampleton.ac.uk, in place of this one.",
+		"this address no longer does", "please tell ITSS")
+	checkSays(t, head[0], "Technician Commitment: Uni hk's nominated lead, Sam Patel, has a new address",
+		"Uni hk's nominated lead for the Technician Commitment, Sam Patel, now has the address s.patel@exampleton.ac.uk, in place of lead@exampleton.ac.uk.",
+		"We have emailed both addresses to tell them.", "please tell ITSS")
 }
