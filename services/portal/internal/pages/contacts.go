@@ -45,6 +45,18 @@ const confirmLead = "confirm_lead"
 type contactsConfirmData struct {
 	contactsData
 	Confirm string
+	// Corrected says the lead named has the signed-in lead's own name: their
+	// address is corrected, which the page (and notify's emails) say rather than a
+	// hand-over; Email is the address it replaces.
+	Corrected bool
+	Email     string
+}
+
+// sameName says two names are one person's as typed: the same words, whatever
+// their case or the spaces around and between them.
+func sameName(a, b string) bool {
+	a, b = strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")
+	return a != "" && strings.EqualFold(a, b)
 }
 
 var contactParts = []string{"name", "title", "email"}
@@ -130,7 +142,12 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	handOver := !strings.EqualFold(f.Lead.Email, v.session.Email)
 	if handOver && r.PostForm.Get(confirmLead) != f.Lead.Email {
-		h.show(w, r, http.StatusOK, "contacts_confirm", "Hand over the nominated lead", nil, contactsConfirmData{contactsData: d, Confirm: confirmLead})
+		c := contactsConfirmData{contactsData: d, Confirm: confirmLead, Email: v.session.Email}
+		title := "Hand over the nominated lead"
+		if c.Corrected = sameName(f.Lead.Name, lead.Name); c.Corrected {
+			title = "Change your address as the nominated lead"
+		}
+		h.show(w, r, http.StatusOK, "contacts_confirm", title, nil, c)
 		return
 	}
 	body := sigapi.UpdateContactsJSONRequestBody{

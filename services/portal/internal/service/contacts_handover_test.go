@@ -70,3 +70,40 @@ func withField(v url.Values, name, value string) url.Values {
 	}
 	return out
 }
+
+// A lead who corrects their own address (their name, another address) is asked to
+// confirm that, not a hand-over: the page does not say they are naming a new lead
+// nor that "the new lead" makes the tokens, but what the change does to them (they
+// sign in with the new address, their colleagues and tokens stop, and they make and
+// name them again). Before, it read "Hand over the nominated lead ... to Sam Patel".
+func TestCorrectingTheLeadsOwnAddressIsConfirmedAsThat(t *testing.T) {
+	t.Parallel()
+	p, sig := withSignatory(t)
+	org := onboard(t, p, sig, "University of Addresses", "lead-a@example.ac.uk")
+	cookie := p.signIn("lead-a@example.ac.uk")
+	path := "/obligations/" + org + "/contacts"
+	form := formIn(t, p.do("GET", path, cookie, nil).body, path)
+	form.Set("nominated_lead.name", " sam  PATEL ")
+	form.Set("nominated_lead.email", "s.patel@example.ac.uk")
+	r := p.do("POST", path, cookie, form)
+	if r.status != http.StatusOK || h1(t, r.body) != "Change your address as the nominated lead" {
+		t.Fatalf("correcting the lead's own address = %d, want its confirmation: %s", r.status, r.body)
+	}
+	shown := shownText(t, r.body)
+	for _, says := range []string{"s.patel@example.ac.uk", "in place of lead-a@example.ac.uk",
+		"You sign in for University of Addresses with the new address from then on",
+		"make new tokens and name your colleagues again"} {
+		if !strings.Contains(shown, says) {
+			t.Errorf("the confirmation does not say %q: %s", says, shown)
+		}
+	}
+	for _, not := range []string{"Hand over", "new nominated lead", "The new lead"} {
+		if strings.Contains(shown, not) {
+			t.Errorf("the confirmation of a corrected address says %q: %s", not, shown)
+		}
+	}
+	confirm := formIn(t, r.body, path)
+	if r := p.do("POST", path, cookie, confirm); r.status != http.StatusOK || h1(t, r.body) != "Your contacts were saved" {
+		t.Fatalf("confirming = %d: %s", r.status, r.body)
+	}
+}
