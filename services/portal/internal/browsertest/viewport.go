@@ -145,3 +145,18 @@ func (b *Browser) ScrollingSideways(css string) []string {
 	}
 	return els
 }
+
+// ComputedStyle is the computed value of a CSS property of the one element the CSS
+// selector matches, as getComputedStyle gives it ("rgb(243, 242, 241)").
+func (b *Browser) ComputedStyle(css, property string) string {
+	b.tb.Helper()
+	v, err := evaluate[string](b, `(() => {
+		const els = document.querySelectorAll(`+jsString(css)+`);
+		if (els.length !== 1) throw new Error(els.length + " elements match");
+		return getComputedStyle(els[0]).getPropertyValue(`+jsString(property)+`);
+	})()`)
+	if err != nil {
+		b.tb.Fatalf("browsertest: %s of %q: %v", property, css, err)
+	}
+	return v
+}

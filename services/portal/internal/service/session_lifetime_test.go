@@ -2,8 +2,11 @@ package service
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +155,21 @@ func TestJourneyStaySignedIn(t *testing.T) {
 		t.Errorf("the page says %q, want %q", got, want)
 	}
 
+	// The button is seen to be one on the notice's grey (WCAG 1.4.11): its fill or
+	// its edge stands out from the notice at 3:1. Before, a secondary button's grey
+	// fill was the notice's own, and its shadow 2.8:1 against it.
+	panel := [3]float64{1, 1, 1} // the page's white, unless the notice or body has its own
+	for _, el := range []string{"body", "main", "#session"} {
+		if bg := b.ComputedStyle(el, "background-color"); bg != "rgba(0, 0, 0, 0)" && bg != "transparent" {
+			panel = browserColour(t, bg)
+		}
+	}
+	fill := browserColour(t, b.ComputedStyle("#session button", "background-color"))
+	edge := browserColour(t, b.ComputedStyle("#session button", "box-shadow"))
+	if c := max(contrast(fill, panel), contrast(edge, panel)); c < 3 {
+		t.Errorf("the Stay signed in button stands out from the notice at %.2f:1 (fill %v, edge %v, notice %v), want 3:1", c, fill, edge, panel)
+	}
+
 	p.clock.Advance(6 * time.Hour)
 	tabTo(t, b, "button", "Stay signed in")
 	b.Enter()
@@ -259,4 +277,36 @@ func TestASignInThatCannotBeMadeLongerCanBeStartedAgain(t *testing.T) {
 	if r := p.do("GET", "/signin", again, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/account" {
 		t.Errorf("the sign-in page for a sign-in that can be made longer = %d to %q, want 303 to /account", r.status, r.header.Get("Location"))
 	}
+}
+
+// browserColour is the first rgb() or rgba() colour in a computed style's value.
+func browserColour(t *testing.T, value string) [3]float64 {
+	t.Helper()
+	m := regexp.MustCompile(`rgba?\((\d+), (\d+), (\d+)`).FindStringSubmatch(value)
+	if m == nil {
+		t.Fatalf("no colour in %q", value)
+	}
+	var c [3]float64
+	for i := range c {
+		n, _ := strconv.Atoi(m[i+1])
+		c[i] = float64(n) / 255
+	}
+	return c
+}
+
+// contrast is the WCAG contrast ratio of two sRGB colours.
+func contrast(a, b [3]float64) float64 {
+	lum := func(c [3]float64) float64 {
+		var l [3]float64
+		for i, v := range c {
+			if v <= 0.04045 {
+				l[i] = v / 12.92
+			} else {
+				l[i] = math.Pow((v+0.055)/1.055, 2.4)
+			}
+		}
+		return 0.2126*l[0] + 0.7152*l[1] + 0.0722*l[2]
+	}
+	la, lb := lum(a), lum(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 }
