@@ -114,6 +114,8 @@ func tokenRowOf(t apitokens.Token, now time.Time) tokenRow {
 		Expires: longTime(t.Expires), Last4: t.Last4, Active: t.Active(now)}
 	switch {
 	case !t.Revoked.IsZero():
+		// In use no longer: the day it would have expired is of no use to anyone.
+		row.Expires = "Not in use: revoked"
 		row.State = "Revoked " + longDate(t.Revoked.In(london))
 		if t.RevokedBy != "" {
 			row.State += " by " + t.RevokedBy
