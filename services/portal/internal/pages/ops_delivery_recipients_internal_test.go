@@ -34,8 +34,9 @@ func TestADeliveryRowGivesWhomAResendWentToBefore(t *testing.T) {
 	}
 	row := opsDeliveryRowOf(notifyapi.Delivery{Kind: notifyapi.ReviewAssigned, To: []notifyapi.Person{person("Rita Reviewer", "rita@new.example")},
 		SentAt: &second, Earlier: &earlier})
-	want := opsDeliveryRow{To: "Rita Reviewer (rita@new.example)", Sent: longTime(second), Earlier: []string{
-		"Rita Reviewer (rita@old.example), " + longTime(first), personal.ErasedName + ", " + longTime(first.Add(time.Hour))}}
+	want := opsDeliveryRow{To: []opsRecipient{{Name: "Rita Reviewer", Email: "rita@new.example"}}, Sent: longTime(second), Earlier: []opsSending{
+		{To: []opsRecipient{{Name: "Rita Reviewer", Email: "rita@old.example"}}, Sent: longTime(first)},
+		{To: []opsRecipient{{Name: personal.ErasedName}}, Sent: longTime(first.Add(time.Hour))}}}
 	got := opsDeliveryRow{To: row.To, Sent: row.Sent, Earlier: row.Earlier}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("the row's recipients (-want +got):\n%s", d)

@@ -108,8 +108,9 @@ type opsDeliveryRow struct {
 	// To is whom the email went to and Sent when (at its latest sending), Earlier
 	// whom and when a resend's earlier sendings went, before the role passed to
 	// someone else: the log is kept to show that and when the suite told someone.
-	To, Sent string
-	Earlier  []string
+	To      []opsRecipient
+	Sent    string
+	Earlier []opsSending
 	// OrgID is the organisation the email is about ("" for one about none, such as
 	// a sign-in link), Org its name as the console shows it (see nameDeliveries).
 	OrgID, Org string
@@ -466,29 +467,37 @@ func opsDeliveryRowOf(d notifyapi.Delivery) opsDeliveryRow {
 	}
 	if d.Earlier != nil {
 		for _, e := range *d.Earlier {
-			row.Earlier = append(row.Earlier, opsRecipients(e.To)+", "+longTime(e.SentAt))
+			row.Earlier = append(row.Earlier, opsSending{To: opsRecipients(e.To), Sent: longTime(e.SentAt)})
 		}
 	}
 	return row
 }
 
-// opsRecipients is whom an email went to, each by name and address ("Sam Patel
-// (s.patel@exampleton.ac.uk)"), or as erased when the person was erased since.
-func opsRecipients(to []notifyapi.Person) string {
-	var out []string
+// opsRecipient is one person an email went to: their name and address, or the name
+// alone (as erased, when the person was erased since). The page shows the address
+// apart from the name, kept whole as every address is (it is copied).
+type opsRecipient struct{ Name, Email string }
+
+// opsSending is an earlier sending of an email: whom it went to, and when.
+type opsSending struct {
+	To   []opsRecipient
+	Sent string
+}
+
+// opsRecipients is whom an email went to.
+func opsRecipients(to []notifyapi.Person) []opsRecipient {
+	var out []opsRecipient
 	for _, p := range to {
 		switch {
 		case p.Erased != nil && *p.Erased:
-			out = append(out, personal.ErasedName)
+			out = append(out, opsRecipient{Name: personal.ErasedName})
 		case p.Email == nil:
-			out = append(out, opsDeref(p.Name))
-		case p.Name == nil || *p.Name == "":
-			out = append(out, string(*p.Email))
+			out = append(out, opsRecipient{Name: opsDeref(p.Name)})
 		default:
-			out = append(out, *p.Name+" ("+string(*p.Email)+")")
+			out = append(out, opsRecipient{Name: opsDeref(p.Name), Email: string(*p.Email)})
 		}
 	}
-	return strings.Join(out, ", ")
+	return out
 }
 
 // nameDeliveries gives each row the name of its organisation: notify's log names it
