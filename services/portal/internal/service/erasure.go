@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -116,6 +117,42 @@ func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, st
 		if subject != "" {
 			whole = []string{subject}
 		}
-		return personal.GatherAnyWhole(ctx, db, append([]string{email}, ps.All(email)...), whole)
+		recs, err := personal.GatherAnyWhole(ctx, db, append([]string{email}, ps.All(email)...), whole)
+		if err != nil {
+			return nil, err
+		}
+		own := append(ps.All(email), whole...)
+		for _, rec := range recs {
+			if rec.Collection == "api_tokens" {
+				tokenOthers(rec.Document, own, personal.Subject(email))
+			}
+		}
+		return recs, nil
+	}
+}
+
+// tokenOthers shows, in an API token's record given to one person's subject access,
+// the other person it names as personal.AnotherPerson (UK GDPR Art. 15(4)): its
+// maker, found by their pseudonym or address's digest, to the person who revoked it,
+// and who revoked it, found by their pseudonym or OpenID subject, to its maker. own
+// are the pseudonyms (and subject) the person is recorded by, digest their address's.
+// The record carries no address, which personal.RedactOthers would go by.
+func tokenOthers(doc map[string]any, own []string, digest string) {
+	is := func(key string, ids ...string) bool {
+		v, _ := doc[key].(string)
+		return v != "" && slices.Contains(ids, v)
+	}
+	other := func(keys ...string) {
+		for _, k := range keys {
+			if v, _ := doc[k].(string); v != "" {
+				doc[k] = personal.AnotherPerson
+			}
+		}
+	}
+	if !is("creator", own...) && !is("subject", digest) {
+		other("created_by", "creator", "subject")
+	}
+	if r, _ := doc["revoker"].(string); r != "" && !is("revoker", own...) {
+		other("revoked_by", "revoker")
 	}
 }

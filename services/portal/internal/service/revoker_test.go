@@ -75,3 +75,56 @@ func TestWhoRevokedATokenIsInTheirSubjectAccessAndGoesWithTheirErasure(t *testin
 		t.Errorf("the token after its revoker's erasure: %+v (%v), want it still said revoked, by someone", list, err)
 	}
 }
+
+// A token's record names two people once a person revokes it: its maker and who
+// revoked it. Each one's subject access gets the record, and neither gets the
+// other's name or pseudonym from it (UK GDPR Art. 15(4), docs/PRIVACY.md): the lead
+// who revoked a colleague's token is not given the colleague's name, nor the
+// colleague the lead's.
+func TestATokensRecordGivesItsMakerAndItsRevokerNothingOfTheOther(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	ctx := context.Background()
+	const org, lead, colleague = "org-rx", "rhea.lead@example.ac.uk", "cam@example.ac.uk"
+	p.addLead(org, lead) // named "Lead of org-rx"
+	if _, _, err := p.svc.Tokens.Issue(ctx, apitokens.Request{Org: org, Name: "colleague's tool", Lifetime: 24 * time.Hour, By: "Cam Colleague",
+		Creator: pseudonymOf(t, colleague), Email: colleague}); err != nil {
+		t.Fatal(err)
+	}
+	cookie := p.signIn(lead)
+	id := tokenID(t, p, org)
+	if r := p.do("POST", "/organisations/"+org+"/tokens/"+id+"/revoke", cookie, url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("revoking = %d: %s", r.status, r.body)
+	}
+	for _, c := range []struct{ who, own, other string }{
+		{lead, "Lead of org-rx", "Cam Colleague"}, {colleague, "Cam Colleague", "Lead of org-rx"},
+	} {
+		records, err := holdings(p.svc.DB, testPseudonyms(t))(ctx, c.who, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, rec := range records {
+			if rec.Collection != "api_tokens" {
+				continue
+			}
+			found = true
+			b, _ := json.Marshal(rec.Document)
+			if !strings.Contains(string(b), c.own) {
+				t.Errorf("%s's record of the token lacks their own name %q: %s", c.who, c.own, b)
+			}
+			otherEmail := lead
+			if c.who == lead {
+				otherEmail = colleague
+			}
+			for _, trace := range []string{c.other, pseudonymOf(t, otherEmail), personal.Subject(otherEmail)} {
+				if strings.Contains(string(b), trace) {
+					t.Errorf("%s's subject access gives the other person's %q: %s", c.who, trace, b)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s's subject access does not list the token", c.who)
+		}
+	}
+}
