@@ -608,8 +608,14 @@ func (s *Store) Reconcile(ctx context.Context) (Reconciled, error) {
 		d, ok := held[id]
 		switch {
 		case ok && st.revoked && d.Revoked.IsZero():
+			// A revocation the portal made on its own says why on the stream: the
+			// record says it again, as it did before the restore.
+			fields := bson.D{{Key: "revoked_at", Value: now}, {Key: "revoked_by", Value: RestoredRevoker}, {Key: "told", Value: toldRevoked}}
+			if by, known := revokedFor[st.why]; known {
+				fields = bson.D{{Key: "revoked_at", Value: now}, {Key: "revoked_by", Value: by}, {Key: "revoked_why", Value: st.why}, {Key: "told", Value: toldRevoked}}
+			}
 			res, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}}},
-				bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}, {Key: "revoked_by", Value: RestoredRevoker}, {Key: "told", Value: toldRevoked}}}})
+				bson.D{{Key: "$set", Value: fields}})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("revoke API token %s as the stream says: %w", id, store.Classify(err)))
 				continue
@@ -626,11 +632,21 @@ func (s *Store) Reconcile(ctx context.Context) (Reconciled, error) {
 	return out, errors.Join(errs...)
 }
 
+// revokedFor is who the lists say revoked a token the portal revoked on its own, by
+// the reason the stream gives (events.APITokenRevokedV1.Reason).
+var revokedFor = map[string]string{
+	events.APITokenRevokedMakerNotLead:          NotLeadMaker,
+	events.APITokenRevokedMakerAddressCorrected: CorrectedMaker,
+	events.APITokenRevokedMakerErased:           ErasedMaker,
+}
+
 // streamState is what the token stream says of one token.
 type streamState struct {
 	org     string
 	expires time.Time
 	revoked bool
+	// why is the first revocation's reason, if the portal gave one.
+	why string
 }
 
 // streamStates reads every event of the token stream with an ordered consumer, and
@@ -642,13 +658,18 @@ func (s *Store) streamStates(ctx context.Context) (map[string]streamState, error
 		if err != nil {
 			return nil // not an event: the fund dead-letters it
 		}
-		var p events.APITokenIssuedV1 // the revocation carries the same fields
+		var p events.APITokenRevokedV1 // the issue carries the same fields, and no reason
 		if json.Unmarshal(env.Data, &p) != nil || p.TokenID == "" {
 			return nil
 		}
 		st := out[p.TokenID]
 		st.org, st.expires = p.OrganisationID, p.ExpiresAt
-		st.revoked = st.revoked || env.Type == (events.APITokenRevokedV1{}).EventType()
+		if env.Type == p.EventType() {
+			if !st.revoked {
+				st.why = p.Reason
+			}
+			st.revoked = true
+		}
 		out[p.TokenID] = st
 		return nil
 	})

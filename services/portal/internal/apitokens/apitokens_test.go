@@ -676,3 +676,34 @@ func TestRevokeUnlentRevokesWhatItsMakersMayNoLongerMake(t *testing.T) {
 		t.Errorf("the stream's revocations say %v, want %v", reasons, want)
 	}
 }
+
+// A token the portal revoked on its own (its maker no longer the lead) after the
+// backup was taken says so again once Reconcile has mended the restored records, as
+// the stream told the fund: not that ITSS revoked it.
+func TestReconcileKeepsWhyThePortalRevokedAToken(t *testing.T) {
+	t.Parallel()
+	live, clk, js, db := newStoreJS(t)
+	ctx := context.Background()
+	r := request("outgoing lead's tool")
+	r.Creator = "p-old"
+	tok, _, err := live.Issue(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := testenv.BackUp(t, db)
+	clk.Advance(time.Minute)
+	if n, err := live.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", clk.Now()); err != nil || n != 1 {
+		t.Fatalf("RevokeUnlent = %d, %v; want 1", n, err)
+	}
+	restored := storeOn(t, db.Client().Database(backup), js, clk)
+	if got, err := restored.Reconcile(ctx); err != nil || got.RevokedHere != 1 {
+		t.Fatalf("Reconcile after a restore = %+v, %v; want the token revoked here", got, err)
+	}
+	list, err := restored.List(ctx, "org-a")
+	if err != nil || len(list) != 1 || list[0].ID != tok.ID {
+		t.Fatalf("the restored list: %+v (%v)", list, err)
+	}
+	if list[0].RevokedBy != apitokens.NotLeadMaker {
+		t.Errorf("the restored token says it was revoked by %q, want %q", list[0].RevokedBy, apitokens.NotLeadMaker)
+	}
+}
