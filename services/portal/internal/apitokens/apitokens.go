@@ -487,14 +487,24 @@ func (s *Store) revoke(ctx context.Context, org, id string, by Revoker, why stri
 	if doc.Revoked.IsZero() {
 		doc.Revoked, doc.RevokedBy, doc.Revoker, doc.Why = s.clock.Now().UTC(), by.Name, by.ID, why
 		// Revocation only ever sets these: two people revoking at once both revoke.
-		fields := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by.Name}}
+		// Each writes its revoker whole, unsetting what it has not, so that the last
+		// to land names one revoker, not the one's name beside the other's
+		// pseudonym or reason.
+		fields, unset := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by.Name}}, bson.D{}
 		if by.ID != "" {
 			fields = append(fields, bson.E{Key: "revoker", Value: by.ID})
+		} else {
+			unset = append(unset, bson.E{Key: "revoker", Value: ""})
 		}
 		if why != "" {
 			fields = append(fields, bson.E{Key: "revoked_why", Value: why})
+		} else {
+			unset = append(unset, bson.E{Key: "revoked_why", Value: ""})
 		}
 		set := bson.D{{Key: "$set", Value: fields}}
+		if len(unset) > 0 {
+			set = append(set, bson.E{Key: "$unset", Value: unset})
+		}
 		if _, err := s.coll.UpdateOne(ctx, filter, set); err != nil {
 			return Token{}, fmt.Errorf("revoke API token %s: %w", id, store.Classify(err))
 		}

@@ -707,3 +707,46 @@ func TestReconcileKeepsWhyThePortalRevokedAToken(t *testing.T) {
 		t.Errorf("the restored token says it was revoked by %q, want %q", list[0].RevokedBy, apitokens.NotLeadMaker)
 	}
 }
+
+// A lead revoking a token as the portal revokes it on its own (the role handed on):
+// whichever write lands last, the record names one revoker, with that revoker's
+// reason, never the portal's words beside the lead's pseudonym, by which the lead's
+// erasure would then overwrite the portal's words, or the lead's name beside the
+// portal's reason.
+func TestRevocationsRacingLeaveOneRevoker(t *testing.T) {
+	t.Parallel()
+	s, _, _, db := newStoreJS(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 20 {
+		r := request(fmt.Sprint("tool ", i))
+		r.Creator = "p-old"
+		tok, _, err := s.Issue(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tok.ID)
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() { _, _ = s.Revoke(ctx, "org-a", id, apitokens.Revoker{Name: "Sam Patel", ID: "pk-sam"}) })
+	}
+	wg.Go(func() { _, _ = s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", time.Time{}) })
+	wg.Wait()
+	cur, err := db.Collection("api_tokens").Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []bson.M
+	if err := cur.All(ctx, &docs); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		by, revoker, why := d["revoked_by"], d["revoker"], d["revoked_why"]
+		person := by == "Sam Patel" && revoker == "pk-sam" && why == nil
+		portal := by == apitokens.NotLeadMaker && revoker == nil && why == events.APITokenRevokedMakerNotLead
+		if !person && !portal {
+			t.Errorf("token %v: revoked by %v, revoker %v, why %v: want one revoker's", d["_id"], by, revoker, why)
+		}
+	}
+}
