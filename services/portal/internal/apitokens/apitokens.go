@@ -95,6 +95,8 @@ type tokenDoc struct {
 	CreatedBy string    `bson:"created_by"`
 	Creator   string    `bson:"creator"` // the person's pseudonym, blanked by their erasure
 	Created   time.Time `bson:"created_at"`
+	// LeadSince is Request.LeadSince; absent from records older than it.
+	LeadSince time.Time `bson:"lead_since,omitempty"`
 	Expires   time.Time `bson:"expires_at"`
 	Last4     string    `bson:"last4"`
 	Digest    string    `bson:"sha256"`
@@ -182,6 +184,11 @@ type Request struct {
 	// Key, when set, is the form's own key: the token's id is made from it, so that
 	// the form sent twice makes one token (the second is ErrMadeAlready).
 	Key string
+	// LeadSince is when the change that made the organisation's lead who the
+	// records said, as the token was made, was made (signin.People.LeadSince): the
+	// maker's power to make it came from that change, and a later one may end it
+	// (RevokeUnlent), however late the portal hears of it.
+	LeadSince time.Time
 }
 
 // ErrMadeAlready says a request's key made a token already.
@@ -230,7 +237,7 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 		return Token{}, "", err
 	}
 	sum := sha256.Sum256([]byte(secret))
-	doc := tokenDoc{ID: id, Org: r.Org, Name: r.Name, CreatedBy: r.By, Creator: r.Creator, Subject: subject, Created: now.UTC(), Expires: expires.UTC(),
+	doc := tokenDoc{ID: id, Org: r.Org, Name: r.Name, CreatedBy: r.By, Creator: r.Creator, Subject: subject, Created: now.UTC(), LeadSince: r.LeadSince.UTC(), Expires: expires.UTC(),
 		Last4: secret[len(secret)-4:], Digest: hex.EncodeToString(sum[:])}
 	if _, err := s.coll.InsertOne(ctx, doc); mongo.IsDuplicateKeyError(err) {
 		return Token{}, "", ErrMadeAlready // the unique id decides between two sends
@@ -429,7 +436,9 @@ const (
 // made under the lead's present name (lead) is one whose address was corrected, and
 // the lists and the fund's refusal say so. Tokens made after the time are left (a
 // zero time leaves none): a change that is read again (a redelivery, or the records
-// rebuilt from the events) reaches only the tokens made before it. A revocation the fund could not be told
+// rebuilt from the events) reaches only the tokens made before it. A token is taken
+// as made when the change it was made under was (Request.LeadSince), so that one the
+// outgoing lead made before the portal heard of the change is revoked by it. A revocation the fund could not be told
 // yet is told by the next Retell.
 func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, lead string, before time.Time) (int, error) {
 	cur, err := s.coll.Find(ctx, bson.D{{Key: "org", Value: org}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}},
@@ -444,7 +453,15 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 	n := 0
 	var errs []error
 	for _, d := range docs {
-		if (!before.IsZero() && !d.Created.Before(before)) || slices.Contains(makers, d.Creator) {
+		// A token is made under the change its maker's power came from (LeadSince;
+		// the time it was made in records older than that): one made after this
+		// change by someone the portal, not yet told of it, still took for a maker
+		// was made under an earlier one, and goes.
+		made := d.Created
+		if !d.LeadSince.IsZero() {
+			made = d.LeadSince
+		}
+		if (!before.IsZero() && !made.Before(before)) || slices.Contains(makers, d.Creator) {
 			continue
 		}
 		by, why := NotLeadMaker, events.APITokenRevokedMakerNotLead

@@ -140,11 +140,18 @@ func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
 		h.showTokens(w, r, http.StatusBadRequest, org, f, errs, nil, "")
 		return
 	}
+	// The change of lead the maker's power comes from: a later one revokes the token,
+	// even one the portal hears of only after the token is made.
+	since, err := h.people.LeadSince(r.Context(), org)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	// The token names the person who makes it, by the name the records give them and
 	// the address they signed in with: the fund takes its applicant from the token,
 	// and writes to that person about every application the token drafts.
 	made, secret, err := h.tokens.Issue(r.Context(), apitokens.Request{Org: org, Name: f.Name, Lifetime: time.Duration(f.DaysN) * 24 * time.Hour,
-		By: by, Email: v.person.Email, Creator: v.person.Pseudonym, Key: opsFormKey(r)})
+		By: by, Email: v.person.Email, Creator: v.person.Pseudonym, Key: opsFormKey(r), LeadSince: since})
 	if errors.Is(err, apitokens.ErrMadeAlready) {
 		// A second press of the button: the first made the token, and its answer,
 		// the one page that showed the secret, is the page the browser dropped.

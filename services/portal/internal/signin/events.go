@@ -27,11 +27,11 @@ func LeadsConsumer(p *People) (bus.ConsumerSpec, bus.Handler) {
 		}
 		switch v := payload.(type) {
 		case events.OrganisationFormReceivedV1:
-			return p.SetLead(ctx, v.OrganisationID, Lead{Name: v.NominatedLead.Name}, v.NominatedLead.Email)
+			return p.SetLead(ctx, v.OrganisationID, Lead{Name: v.NominatedLead.Name, Since: e.Time}, v.NominatedLead.Email)
 		case events.OrganisationAnnouncedV1:
-			return p.SetLead(ctx, v.OrganisationID, Lead{OrgName: v.Name, Name: v.NominatedLead.Name}, v.NominatedLead.Email)
+			return p.SetLead(ctx, v.OrganisationID, Lead{OrgName: v.Name, Name: v.NominatedLead.Name, Since: e.Time}, v.NominatedLead.Email)
 		case events.OrganisationContactsChangedV1:
-			return p.SetLead(ctx, v.OrganisationID, Lead{Name: v.NominatedLead.Name}, v.NominatedLead.Email)
+			return p.SetLead(ctx, v.OrganisationID, Lead{Name: v.NominatedLead.Name, Since: e.Time}, v.NominatedLead.Email)
 		}
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -22,6 +23,9 @@ type Lead struct {
 	OrgID   string
 	OrgName string
 	Name    string
+	// Since is when the change that named them was made (its event's time), which
+	// SetLead records for LeadSince; zero when not known. Lookup leaves it out.
+	Since time.Time
 }
 
 // Reviewer is a member of the reviewer pool, as the review service records them.
@@ -111,6 +115,8 @@ type leadDoc struct {
 	OrgName string `bson:"org_name,omitempty"`
 	Email   string `bson:"email"`
 	Name    string `bson:"name"`
+	// Since is Lead.Since; absent from records older than it.
+	Since time.Time `bson:"since,omitempty"`
 }
 
 type reviewerDoc struct {
@@ -160,6 +166,9 @@ func (p *People) SetLead(ctx context.Context, org string, lead Lead, email strin
 	if lead.OrgName != "" {
 		set = append(set, bson.E{Key: "org_name", Value: lead.OrgName})
 	}
+	if !lead.Since.IsZero() {
+		set = append(set, bson.E{Key: "since", Value: lead.Since.UTC()})
+	}
 	err := store.Update(ctx, p.leads, org, bson.D{{Key: "$set", Value: set}})
 	if err != nil {
 		return fmt.Errorf("set lead of %s: %w", org, store.Classify(err))
@@ -168,6 +177,18 @@ func (p *People) SetLead(ctx context.Context, org string, lead Lead, email strin
 	// recorded under: one named before pseudonyms were keyed has the unkeyed one, and
 	// a replay of the lead's announcement must not drop them.
 	return p.dropColleagues(ctx, org, bson.D{{Key: "added_by", Value: bson.D{{Key: "$nin", Value: p.pseudonyms.All(email)}}}})
+}
+
+// LeadSince is when the change that made org's lead who the records now say was
+// made (Lead.Since): a token made now is made under that change, and only a later
+// one can take its maker's power away (apitokens.Request.LeadSince). Zero when org
+// has no lead, or the record is older than it.
+func (p *People) LeadSince(ctx context.Context, org string) (time.Time, error) {
+	var l leadDoc
+	if _, err := findByID(ctx, p.leads, org, &l); err != nil {
+		return time.Time{}, fmt.Errorf("read the lead of %s: %w", org, err)
+	}
+	return l.Since, nil
 }
 
 // RemoveLead forgets org's lead, and the colleagues they named.
