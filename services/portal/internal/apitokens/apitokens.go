@@ -465,7 +465,7 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 			continue
 		}
 		by, why := NotLeadMaker, events.APITokenRevokedMakerNotLead
-		if lead != "" && d.CreatedBy != "" && strings.EqualFold(strings.TrimSpace(d.CreatedBy), strings.TrimSpace(lead)) {
+		if sameName(d.CreatedBy, lead) {
 			by, why = CorrectedMaker, events.APITokenRevokedMakerAddressCorrected
 		}
 		if _, err := s.revoke(ctx, org, d.ID, Revoker{Name: by}, why); err != nil && !apperr.Is(err, apperr.Unavailable) {
@@ -478,6 +478,14 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 		s.logger.InfoContext(ctx, "API tokens of a maker no longer lent the power revoked", "org", org, "tokens", n)
 	}
 	return n, errors.Join(errs...)
+}
+
+// sameName says two names are one person's as the records hold them: the same
+// words, whatever their case or the spaces around and between them, as the portal's
+// contacts page and notify's emails read a lead named again at another address.
+func sameName(a, b string) bool {
+	a, b = strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")
+	return a != "" && strings.EqualFold(a, b)
 }
 
 // Revoke revokes token id of org (any organisation's when org is empty: ops). A

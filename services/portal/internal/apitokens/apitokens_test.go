@@ -750,3 +750,28 @@ func TestRevocationsRacingLeaveOneRevoker(t *testing.T) {
 		}
 	}
 }
+
+// A lead's address is corrected when the lead named has the lead's name, compared as
+// the portal's contacts page and notify's emails compare it (the same words, in any
+// case or spacing): their token says its maker's address was corrected, as the emails
+// about the correction do, not that its maker is no longer the lead.
+func TestRevokeUnlentReadsTheLeadsNameAsTheEmailsDo(t *testing.T) {
+	t.Parallel()
+	s, _, _, _ := newStoreJS(t)
+	ctx := context.Background()
+	r := request("Lead's tool")
+	r.By, r.Creator = "Sam  Patel", "p-old"
+	if _, _, err := s.Issue(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, " sam patel", time.Time{}); err != nil || n != 1 {
+		t.Fatalf("RevokeUnlent = %d, %v; want 1", n, err)
+	}
+	list, err := s.List(ctx, "org-a")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("the tokens: %+v (%v)", list, err)
+	}
+	if list[0].RevokedBy != apitokens.CorrectedMaker {
+		t.Errorf("revoked by %q, want %q", list[0].RevokedBy, apitokens.CorrectedMaker)
+	}
+}
