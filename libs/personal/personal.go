@@ -188,6 +188,15 @@ func (k *Keys) bySubject(ctx context.Context, sub string, orRead bool) (keyDoc, 
 // Normalise is the form addresses are compared in.
 func Normalise(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
+// SameName says two names are one person's as the suite reads a lead named again at
+// another address (a correction of their address, not a hand-over): the same words,
+// whatever their case or the spaces around and between them. The portal's contacts
+// page, its revocation of API tokens and notify's emails all read it so.
+func SameName(a, b string) bool {
+	a, b = strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")
+	return a != "" && strings.EqualFold(a, b)
+}
+
 // subject is what the key store keeps of an address: a digest, so that it can be
 // found by the address and shows no one the address.
 func subject(email string) string {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -48,7 +49,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		tellBefore = gone == ""
 	}
 	link := a.obligationURL(o.ID)
-	if tellBefore && sameName(before.Name, o.Lead.Name) {
+	if tellBefore && personal.SameName(before.Name, o.Lead.Name) {
 		return a.addressCorrected(ctx, cause, o, before, link)
 	}
 	named := []string{fmt.Sprintf("You are now %s's nominated lead for the Technician Commitment.", o.Name)}
@@ -88,13 +89,6 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		}
 	}
 	return a.tellHead(ctx, cause, o, before, tellBefore)
-}
-
-// sameName says two names are one person's as the records hold them: the same
-// words, whatever their case or the spaces around them.
-func sameName(a, b string) bool {
-	a, b = strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")
-	return a != "" && strings.EqualFold(a, b)
 }
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead

@@ -426,8 +426,9 @@ const (
 )
 
 // RevokeUnlent revokes org's tokens in force that were made before the time given
-// by anyone other than makers (signin.Pseudonym of the organisation's nominated
-// lead and of each colleague the lead named, as the records now hold them), and
+// by anyone other than makers (every pseudonym, signin.Pseudonyms.All, of the
+// organisation's nominated lead and of each colleague the lead named, as the
+// records now hold them), and
 // reports how many it revoked. A token acts for the person who made it and carries
 // their address, to which the fund writes about every application it drafts: once
 // that person may no longer make the organisation's tokens (the role was handed on,
@@ -465,7 +466,7 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 			continue
 		}
 		by, why := NotLeadMaker, events.APITokenRevokedMakerNotLead
-		if sameName(d.CreatedBy, lead) {
+		if personal.SameName(d.CreatedBy, lead) {
 			by, why = CorrectedMaker, events.APITokenRevokedMakerAddressCorrected
 		}
 		if _, err := s.revoke(ctx, org, d.ID, Revoker{Name: by}, why); err != nil && !apperr.Is(err, apperr.Unavailable) {
@@ -478,14 +479,6 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 		s.logger.InfoContext(ctx, "API tokens of a maker no longer lent the power revoked", "org", org, "tokens", n)
 	}
 	return n, errors.Join(errs...)
-}
-
-// sameName says two names are one person's as the records hold them: the same
-// words, whatever their case or the spaces around and between them, as the portal's
-// contacts page and notify's emails read a lead named again at another address.
-func sameName(a, b string) bool {
-	a, b = strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")
-	return a != "" && strings.EqualFold(a, b)
 }
 
 // Revoke revokes token id of org (any organisation's when org is empty: ops). A
@@ -645,9 +638,13 @@ func (s *Store) Reconcile(ctx context.Context) (Reconciled, error) {
 		case ok && st.revoked && d.Revoked.IsZero():
 			// A revocation the portal made on its own says why on the stream: the
 			// record says it again, as it did before the restore.
-			fields := bson.D{{Key: "revoked_at", Value: now}, {Key: "revoked_by", Value: RestoredRevoker}, {Key: "told", Value: toldRevoked}}
-			if by, known := revokedFor[st.why]; known {
-				fields = bson.D{{Key: "revoked_at", Value: now}, {Key: "revoked_by", Value: by}, {Key: "revoked_why", Value: st.why}, {Key: "told", Value: toldRevoked}}
+			by, known := revokedFor[st.why]
+			if !known {
+				by = RestoredRevoker
+			}
+			fields := bson.D{{Key: "revoked_at", Value: now}, {Key: "revoked_by", Value: by}, {Key: "told", Value: toldRevoked}}
+			if known {
+				fields = append(fields, bson.E{Key: "revoked_why", Value: st.why})
 			}
 			res, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}}},
 				bson.D{{Key: "$set", Value: fields}})

@@ -7,6 +7,7 @@ import (
 
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/templates"
@@ -50,13 +51,6 @@ type contactsConfirmData struct {
 	// hand-over; Email is the address it replaces.
 	Corrected bool
 	Email     string
-}
-
-// sameName says two names are one person's as typed: the same words, whatever
-// their case or the spaces around and between them.
-func sameName(a, b string) bool {
-	a, b = strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")
-	return a != "" && strings.EqualFold(a, b)
 }
 
 var contactParts = []string{"name", "title", "email"}
@@ -144,7 +138,7 @@ func (h *Handler) contactsSave(w http.ResponseWriter, r *http.Request) {
 	if handOver && r.PostForm.Get(confirmLead) != f.Lead.Email {
 		c := contactsConfirmData{contactsData: d, Confirm: confirmLead, Email: v.session.Email}
 		title := "Hand over the nominated lead"
-		if c.Corrected = sameName(f.Lead.Name, lead.Name); c.Corrected {
+		if c.Corrected = personal.SameName(f.Lead.Name, lead.Name); c.Corrected {
 			title = "Change your address as the nominated lead"
 		}
 		h.show(w, r, http.StatusOK, "contacts_confirm", title, nil, c)
