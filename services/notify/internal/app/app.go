@@ -608,10 +608,7 @@ func (a *App) obligationWithdrawn(ctx context.Context, cause string, o Organisat
 			"The attached calendar update removes the due date from your calendar, if you added it from a reminder.",
 			"For anything about the withdrawal, please contact ITSS.",
 		}},
-		ICS: ical.Cancel(o.Name+" Technician Commitment", a.cfg.Organizer, []ical.Event{{
-			UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(now),
-			Summary: fmt.Sprintf("Technician Commitment %s due (%s)", w, o.Name),
-		}}, now)}, Recipient{o.Lead, RoleLead})
+		ICS: ical.Cancel(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)}, now)}, Recipient{o.Lead, RoleLead})
 }
 
 // remindersDueScan bounds how many due reminders RemindersDue counts: past it, the

@@ -148,8 +148,8 @@ func (a *App) Calendar(ctx context.Context, file string) ([]byte, error) {
 		seq := ical.SequenceAt(a.clock.Now())
 		evs = append(evs,
 			ical.Event{UID: ob.ID + "-window@technician-commitment.itss.org.uk", On: ob.WindowOpens, Summary: "Technician Commitment " + w + " window opens", Sequence: seq},
-			ical.Event{UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Summary: "Technician Commitment " + w + " due", URL: a.obligationURL(o.ID), Sequence: seq},
+			ical.Event{UID: dueUID(ob.ID), On: ob.Due, Summary: "Technician Commitment " + w + " due", URL: a.obligationURL(o.ID), Sequence: seq},
 		)
 	}
-	return ical.Calendar(o.Name+" Technician Commitment", a.cfg.Organizer, evs, a.clock.Now()), nil
+	return ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, evs, a.clock.Now()), nil
 }

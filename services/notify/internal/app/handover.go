@@ -256,10 +256,7 @@ func (a *App) dueNoLongerYours(ctx context.Context, e *Email, o Organisation, be
 		return err // not reminded of it: nothing in their calendar to take back
 	}
 	now := a.clock.Now()
-	e.ICS = ical.Cancel(o.Name+" Technician Commitment", a.cfg.Organizer, []ical.Event{{
-		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(now),
-		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", what(ob.Kind), o.Name),
-	}}, now)
+	e.ICS = ical.Cancel(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)}, now)
 	n := len(e.Content.Paragraphs)
 	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1],
 		fmt.Sprintf("The attached calendar update removes %s's %s, due on %s, from your calendar, if you added it from a reminder.", o.Name, what(ob.Kind), mail.Day(ob.Due)),

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -239,11 +240,27 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 		// for a day past, and their email says nothing of one.
 		return m, nil
 	}
-	m.ICS = ical.Calendar(o.Name+" Technician Commitment", a.cfg.Organizer, []ical.Event{{
-		UID: ob.ID + "-due@technician-commitment.itss.org.uk", On: ob.Due, Sequence: ical.SequenceAt(a.clock.Now()),
-		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", w, o.Name), URL: link,
-	}}, a.clock.Now())
+	now := a.clock.Now()
+	due := dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)
+	due.URL = link
+	m.ICS = ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now)
 	return m, nil
+}
+
+// orgCalendar names the calendar of an organisation's obligations, in its emails and
+// its feed.
+func orgCalendar(org string) string { return org + " Technician Commitment" }
+
+// dueUID is the UID of an obligation's due date in every calendar: the reminders'
+// entries, the feed's, and the cancellations that take them back.
+func dueUID(obligation string) string { return obligation + "-due@technician-commitment.itss.org.uk" }
+
+// dueEntry is the entry of an organisation's obligation's due date as the reminders
+// put it in the lead's calendar, stated at now (ical.SequenceAt): a later one, a
+// cancellation included, supersedes it.
+func dueEntry(org, obligation, kind string, due civil.Date, now time.Time) ical.Event {
+	return ical.Event{UID: dueUID(obligation), On: due, Sequence: ical.SequenceAt(now),
+		Summary: fmt.Sprintf("Technician Commitment %s due (%s)", what(kind), org)}
 }
 
 // upper begins a sentence with s: its first letter in capitals, whatever its script
