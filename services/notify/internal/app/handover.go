@@ -133,11 +133,8 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 	if err := a.Notify(ctx, e, Recipient{before, RoleLeadBefore}); err != nil {
 		return err
 	}
-	head := o.Leader
-	if head.Email == "" || strings.EqualFold(head.Email, o.Lead.Email) || strings.EqualFold(head.Email, before.Email) {
-		return nil
-	}
-	if gone, err := a.anyErased(ctx, []mail.Person{head}); err != nil || gone != "" {
+	head, ok, err := a.headToTell(ctx, o, before)
+	if err != nil || !ok {
 		return err
 	}
 	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadChanged,
@@ -158,11 +155,8 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 // not written to; nor is a head who is the new or the old lead, who has one of the
 // other two emails already.
 func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before mail.Person, named bool) error {
-	head := o.Leader
-	if head.Email == "" || strings.EqualFold(head.Email, o.Lead.Email) || strings.EqualFold(head.Email, before.Email) {
-		return nil
-	}
-	if gone, err := a.anyErased(ctx, []mail.Person{head}); err != nil || gone != "" {
+	head, ok, err := a.headToTell(ctx, o, before)
+	if err != nil || !ok {
 		return err
 	}
 	first := fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s.", o.Name, o.Lead.Name, o.Lead.Email)
@@ -178,6 +172,20 @@ func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before
 			fmt.Sprintf("The nominated lead acts for %s with ITSS: the deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations and to make its tokens for the Technician Collaboration Fund's API. %s", o.Name, o.Name, told),
 			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
 		}, Names: handOverNames(o, before)}}, Recipient{head, RoleLeadHead})
+}
+
+// headToTell is the head of the institution to tell of a change of its lead from
+// before: none when it has no head, when the head is the lead now or was the lead
+// before (told as such already), or was erased.
+func (a *App) headToTell(ctx context.Context, o Organisation, before mail.Person) (mail.Person, bool, error) {
+	head := o.Leader
+	if head.Email == "" || strings.EqualFold(head.Email, o.Lead.Email) || strings.EqualFold(head.Email, before.Email) {
+		return mail.Person{}, false, nil
+	}
+	if gone, err := a.anyErased(ctx, []mail.Person{head}); err != nil || gone != "" {
+		return mail.Person{}, false, err
+	}
+	return head, true, nil
 }
 
 // handOverNames are the names a hand-over's emails hold: notify's records still name
