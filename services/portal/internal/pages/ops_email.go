@@ -14,7 +14,6 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
-	"github.com/itss/techcommit/libs/deadletter"
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
@@ -271,59 +270,68 @@ func (h *Handler) opsDeadLetters(w http.ResponseWriter, r *http.Request, c *opsC
 	h.opsShowDeadLetters(w, r, c, http.StatusOK, nil)
 }
 
-func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
-	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
-	// The services are asked at once, each read kept apart so that the page lists
-	// them in the same order however the calls finish: asked one after another, a
-	// service that hung spent the page's deadline, and every one asked after it
-	// was named unavailable too.
-	pages := make([]*clients.LetterPage, len(clients.ServiceNames))
-	var wg sync.WaitGroup
-	// The portal's own consumers (its people, reviewers' saved copies, erasures) give
-	// up on messages too: the alert reads the whole stream, so the page lists them,
-	// read beside the services' (after a hung one, the page's time would be gone).
-	var own *deadletter.Page
+// opsLetterPart is one part's dead letters: a service's, or the portal's own.
+// Err says the part did not answer, and then Rows is empty.
+type opsLetterPart struct {
+	Service string
+	Rows    []opsDeadLetterRow
+	Err     error
+}
+
+// opsReadDeadLetters reads every part's dead letters at once: the services' in the
+// order of clients.ServiceNames, then the portal's own consumers' (its people,
+// reviewers' saved copies, erasures), which the alert counts with the rest, when
+// the portal has them. Each read is kept apart, so that the parts are in the same
+// order however the calls finish: asked one after another, a service that hung
+// spent the page's deadline, and every part asked after it was named unavailable.
+func (h *Handler) opsReadDeadLetters(ctx context.Context, subject string) []opsLetterPart {
+	dl := h.clients.DeadLettersFor(auth.Principal{Subject: subject, Role: auth.RoleOps})
+	parts := make([]opsLetterPart, len(clients.ServiceNames), len(clients.ServiceNames)+1)
 	if h.letters != nil {
+		parts = append(parts, opsLetterPart{Service: portalLetters})
+	}
+	var wg sync.WaitGroup
+	for i, svc := range clients.ServiceNames {
+		parts[i].Service = svc
 		wg.Go(func() {
-			page, err := h.letters.List(r.Context(), 0, 200)
+			page, err := dl.List(ctx, svc, "")
 			if err != nil {
-				h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", portalLetters, "error", err)
+				parts[i].Err = err
 				return
 			}
-			own = &page
+			for _, l := range page.Items {
+				parts[i].Rows = append(parts[i].Rows, opsDeadLetterRow{Service: svc, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
+					Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
+			}
 		})
 	}
-	for i, svc := range clients.ServiceNames {
+	if h.letters != nil {
+		own := &parts[len(parts)-1]
 		wg.Go(func() {
-			page, err := dl.List(r.Context(), svc, "")
+			page, err := h.letters.List(ctx, 0, 200)
 			if err != nil {
-				h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", svc, "error", err)
+				own.Err = err
 				return
 			}
-			pages[i] = &page
+			for _, l := range page.Items {
+				own.Rows = append(own.Rows, opsDeadLetterRow{Service: portalLetters, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
+					Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
+			}
 		})
 	}
 	wg.Wait()
+	return parts
+}
+
+func (h *Handler) opsShowDeadLetters(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, errs []templates.FieldError) {
 	var data opsDeadLettersData
-	for i, svc := range clients.ServiceNames {
-		if pages[i] == nil {
-			data.Unavailable = append(data.Unavailable, opsHumanise(svc))
+	for _, part := range h.opsReadDeadLetters(r.Context(), c.subject) {
+		if part.Err != nil {
+			h.logger.WarnContext(r.Context(), "dead letters unavailable", "service", part.Service, "error", part.Err)
+			data.Unavailable = append(data.Unavailable, opsHumanise(part.Service))
 			continue
 		}
-		for _, l := range pages[i].Items {
-			data.Letters = append(data.Letters, opsDeadLetterRow{Service: svc, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
-				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
-		}
-	}
-	switch {
-	case h.letters == nil:
-	case own == nil:
-		data.Unavailable = append(data.Unavailable, opsHumanise(portalLetters))
-	default:
-		for _, l := range own.Items {
-			data.Letters = append(data.Letters, opsDeadLetterRow{Service: portalLetters, Consumer: l.Consumer, EventType: l.EventType, Subject: l.Subject,
-				Reason: l.Reason, Time: longTime(l.Time), Sequence: l.Sequence, Deliveries: l.Deliveries})
-		}
+		data.Letters = append(data.Letters, part.Rows...)
 	}
 	data.Replayed = opsReplayedNotice(r.URL.Query().Get("replayed"))
 	h.show(w, r, status, "ops_deadletters", "Dead letters", errs, data)

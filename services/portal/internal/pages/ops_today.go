@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/portal/internal/clients"
@@ -127,13 +126,11 @@ type opsDeliveryRow struct {
 func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	ctx := r.Context()
 	var data opsTodayData
-	dl := h.clients.DeadLettersFor(auth.Principal{Subject: c.subject, Role: auth.RoleOps})
 	deadLetters := make([]opsDeadLetterCount, len(clients.ServiceNames)+1)
 	// unavailable[i] is what section i could not show, kept apart so that the page
 	// lists them in the same order however the calls finish.
 	const onboarding, obligations, fund, review, deliveries, letters = 0, 1, 2, 3, 4, 5
-	// The portal's own consumers' letters are counted after the services', as the
-	// dead letters page lists them.
+	// The dead letters' parts are the services' and the portal's own (opsReadDeadLetters).
 	unavailable := make([][]string, letters+len(clients.ServiceNames)+1)
 	missing := func(i int, what string, err error) {
 		h.logger.WarnContext(ctx, "today: a section is unavailable", "section", what, "error", err)
@@ -192,31 +189,15 @@ func (h *Handler) opsToday(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 			}
 		}
 	})
-	for i, svc := range clients.ServiceNames {
-		wg.Go(func() {
-			page, err := dl.List(ctx, svc, "")
-			if err != nil {
-				missing(letters+i, "Dead letters of "+svc, err)
-				return
+	wg.Go(func() {
+		for i, part := range h.opsReadDeadLetters(ctx, c.subject) {
+			if part.Err != nil {
+				missing(letters+i, "Dead letters of "+part.Service, part.Err)
+			} else if n := len(part.Rows); n > 0 {
+				deadLetters[i] = opsDeadLetterCount{Service: opsHumanise(part.Service), Count: n}
 			}
-			if n := len(page.Items); n > 0 {
-				deadLetters[i] = opsDeadLetterCount{Service: opsHumanise(svc), Count: n}
-			}
-		})
-	}
-	if h.letters != nil {
-		own := len(clients.ServiceNames)
-		wg.Go(func() {
-			page, err := h.letters.List(ctx, 0, 200)
-			if err != nil {
-				missing(letters+own, "Dead letters of "+portalLetters, err)
-				return
-			}
-			if n := len(page.Items); n > 0 {
-				deadLetters[own] = opsDeadLetterCount{Service: opsHumanise(portalLetters), Count: n}
-			}
-		})
-	}
+		}
+	})
 	wg.Wait()
 	h.nameDeliveries(ctx, c.set, data.Failed)
 	for _, d := range deadLetters {
