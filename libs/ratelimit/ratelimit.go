@@ -11,7 +11,6 @@ package ratelimit
 
 import (
 	"container/list"
-	"fmt"
 	"math"
 	"net/http"
 	"sync"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/inwords"
 )
 
 // MaxKeys is the most callers a Limiter remembers at once (a few hundred bytes
@@ -113,11 +113,7 @@ func (l *Limiter) evict(now time.Time) {
 // Refusal is the error of a request over its limit: 429 with Retry-After.
 func Refusal(what string, d time.Duration) error {
 	secs := max(int(math.Ceil(d.Seconds())), 1)
-	in := "1 second"
-	if secs != 1 {
-		in = fmt.Sprintf("%d seconds", secs)
-	}
-	return apperr.New(apperr.RateLimited, "too many %s; retry in %s", what, in).Passing(time.Duration(secs) * time.Second)
+	return apperr.New(apperr.RateLimited, "too many %s; retry in %s", what, inwords.Duration(d)).Passing(time.Duration(secs) * time.Second)
 }
 
 // Caller names the authenticated caller of r, for a bucket of its own: the same

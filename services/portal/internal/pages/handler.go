@@ -26,6 +26,7 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/deadletter"
+	"github.com/itss/techcommit/libs/inwords"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/ratelimit"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
@@ -270,11 +271,11 @@ func (h *Handler) serviceProblem(w http.ResponseWriter, r *http.Request, p *clie
 			wait = tryAgainIn
 		}
 		retryAfter(w, wait)
-		m := message{Message: "Wait " + waitWords(wait) + " and try again."}
+		m := message{Message: "Wait " + inwords.Duration(wait) + " and try again."}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// As fail's: going back would ask for the form again, without what
 			// was typed into it.
-			m.Message = "What you sent may not have been saved. This page holds it: wait " + waitWords(wait) + ", then send it again."
+			m.Message = "What you sent may not have been saved. This page holds it: wait " + inwords.Duration(wait) + ", then send it again."
 			m.Resend = resendOf(r)
 		}
 		h.show(w, r, http.StatusTooManyRequests, "message", "Too many requests", nil, m)
@@ -294,26 +295,6 @@ const tryAgainIn = time.Minute
 // rounded up, at least one.
 func retryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(d.Seconds())), 1)))
-}
-
-// waitWords says d, rounded up to the whole seconds retryAfter sends, as a page
-// says it: "1 second", "20 seconds", "a minute", "3 minutes", "an hour".
-func waitWords(d time.Duration) string {
-	secs := max(int(math.Ceil(d.Seconds())), 1)
-	mins, hours := (secs+59)/60, (secs+3599)/3600
-	switch {
-	case secs == 1:
-		return "1 second"
-	case secs < 60:
-		return strconv.Itoa(secs) + " seconds"
-	case secs == 60:
-		return "a minute"
-	case secs < 3600:
-		return strconv.Itoa(mins) + " minutes"
-	case hours == 1:
-		return "an hour"
-	}
-	return strconv.Itoa(hours) + " hours"
 }
 
 // notFound says a page is not there, or not the visitor's (the two are one answer,

@@ -1,10 +1,9 @@
 package pages
 
 import (
-	"fmt"
 	"net/http"
-	"time"
 
+	"github.com/itss/techcommit/libs/inwords"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 	"github.com/itss/techcommit/services/portal/internal/templates"
 )
@@ -15,7 +14,7 @@ import (
 // from now, unless the longest lifetime comes first.
 func (h *Handler) sessionNotice(r *http.Request, s signin.Session) *templates.Session {
 	n := &templates.Session{Ends: longTime(s.Expires), Renewable: s.Renewable(),
-		Renewed: duration(h.sessions.Lifetime()), Latest: duration(h.sessions.MaxLifetime()), SignIn: "/signin"}
+		Renewed: inwords.Duration(h.sessions.Lifetime()), Latest: inwords.Duration(h.sessions.MaxLifetime()), SignIn: "/signin"}
 	if s.Ops {
 		n.SignIn = "/signin/ops" // ITSS staff sign in through their identity provider
 	}
@@ -41,22 +40,4 @@ func (h *Handler) staySignedIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, page+"#session", http.StatusSeeOther)
-}
-
-// duration is a lifetime in words: "8 hours", "1 hour 30 minutes", "45 minutes".
-func duration(d time.Duration) string {
-	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-	unit := func(n int, one string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return fmt.Sprintf("%d %ss", n, one)
-	}
-	switch {
-	case h == 0:
-		return unit(m, "minute")
-	case m == 0:
-		return unit(h, "hour")
-	}
-	return unit(h, "hour") + " " + unit(m, "minute")
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/itss/techcommit/libs/inwords"
 )
 
 // momentLayout is how a console form shows and reads a time on the London clock.
@@ -86,7 +88,7 @@ func skipped(wall time.Time, loc *time.Location) string {
 	change, _ := wall.Add(-time.Duration(before) * time.Second).In(loc).ZoneBounds()
 	_, after := change.In(loc).Zone()
 	return fmt.Sprintf("%s on %s does not exist in London: the clocks go forward %s at %s that day. Enter a time before %s or from %s.",
-		wall.Format("15:04"), wall.Format("2 January 2006"), by(time.Duration(after-before)*time.Second),
+		wall.Format("15:04"), wall.Format("2 January 2006"), inwords.Duration(time.Duration(after-before)*time.Second),
 		change.In(time.FixedZone("", before)).Format("15:04"), change.In(time.FixedZone("", before)).Format("15:04"), change.In(loc).Format("15:04"))
 }
 
@@ -98,24 +100,13 @@ func twice(wall time.Time, at []time.Time, loc *time.Location) string {
 	_, after := change.In(loc).Zone()
 	first, second := zoneOf(at[0], loc), zoneOf(at[len(at)-1], loc)
 	return fmt.Sprintf("%s on %s happens twice in London: the clocks go back %s at %s %s that day. Add %s for the first or %s for the second, like %s %s.",
-		wall.Format("15:04"), wall.Format("2 January 2006"), by(time.Duration(before-after)*time.Second),
+		wall.Format("15:04"), wall.Format("2 January 2006"), inwords.Duration(time.Duration(before-after)*time.Second),
 		change.In(time.FixedZone(first, before)).Format("15:04"), first, first, second, wall.Format(momentLayout), first)
 }
 
 func zoneOf(t time.Time, loc *time.Location) string {
 	name, _ := t.In(loc).Zone()
 	return name
-}
-
-// by says how far the clocks move.
-func by(d time.Duration) string {
-	switch {
-	case d == time.Hour:
-		return "an hour"
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%d hours", d/time.Hour)
-	}
-	return fmt.Sprintf("%d minutes", d/time.Minute)
 }
 
 func isLetters(s string) bool {
