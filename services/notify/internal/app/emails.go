@@ -440,17 +440,11 @@ func (a *App) ReviewOverdue(ctx context.Context, cause string, version int, as A
 		// The review service takes no acceptance after the deadline: the reviewer can
 		// no longer take the assignment on, so there is nothing to submit, and no
 		// deadline left to mark.
-		return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-overdue", About: "assignment:" + as.Key(),
-			Subject: fmt.Sprintf("Technician Commitment peer review (%s): the deadline for %s's submission passed before you accepted it", round, org),
-			Content: mail.Content{Paragraphs: []string{
-				fmt.Sprintf("The deadline for reviews of %s's submission in the peer review round “%s” was %s, and it passed before you accepted the assignment. "+
-					"An assignment can no longer be taken on once its deadline has passed, so no review of it is needed from you, and you will not be reminded of it again.",
-					org, round, mail.Time(as.Deadline)),
-				"ITSS may ask another reviewer to review it. Thank you for being ready to give your time to the Commitment community.",
-				cancelledEntry,
-				"Your assignments are in the Technician Commitment portal:",
-			}, Action: a.cfg.PortalURL + "/reviews"},
-			ICS: a.reviewsCancelled(round, version, as)}, Recipient{as.Reviewer, RoleReviewer})
+		as.Assigned = st.assignedIn
+		return a.notAccepted(ctx, as, fmt.Sprintf("Technician Commitment peer review (%s): the deadline for %s's submission passed before you accepted it", round, org),
+			fmt.Sprintf("The deadline for reviews of %s's submission in the peer review round “%s” was %s, and it passed before you accepted the assignment. "+
+				"An assignment can no longer be taken on once its deadline has passed, so no review of it is needed from you, and you will not be reminded of it again.",
+				org, round, mail.Time(as.Deadline)), round, version)
 	}
 	first := fmt.Sprintf("The deadline for your review of %s's submission in the peer review round “%s” was %s, and the review is still outstanding.", org, round, mail.Time(as.Deadline))
 	if st.returned != nil {

@@ -45,7 +45,9 @@ func SortMarks(ms []Mark) {
 type reviewState struct {
 	// assigned says notify heard of the assignment since it kept marks: the marks
 	// then say all there is.
-	assigned                 bool
+	assigned bool
+	// assignedIn is the round's version of that assignment (0 when not assigned).
+	assignedIn               int
 	accepted, gone, reviewed bool
 	// returned is the return the reviewer has not yet answered with a revised review.
 	returned *Mark
@@ -57,7 +59,7 @@ func stateOf(ms []Mark) reviewState {
 	for i, m := range ms {
 		switch m.Kind {
 		case MarkAssigned: // a fresh assignment: what went before is over
-			s = reviewState{assigned: true}
+			s = reviewState{assigned: true, assignedIn: m.Version}
 		case MarkAccepted:
 			s.accepted = true
 		case MarkGone:
@@ -250,6 +252,12 @@ func returnedStep(version int) string { return returnedPrefix + strconv.Itoa(ver
 // needed. A review ops returned is still taken until the feedback is released, so
 // its reviewer is not told that.
 //
+// A reviewer asked who had neither accepted nor declined is told too, once per
+// assignment, with the cancellation of the deadline its email put in their
+// calendar: nothing else would take it back, since no chase follows a closed round.
+// That email is the one the chase of such an assignment sends once its deadline
+// has passed (see notAccepted), so whichever comes first is the only one they get.
+//
 // version is the round's, of its closure: the emails cancel the reviews' calendar
 // entries as of it.
 func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time, version int) error {
@@ -274,10 +282,11 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time, 
 	}
 	var order []string
 	to := map[string]*owed{}
+	var unaccepted []Assignment
 	for _, k := range keys {
 		ms := byKey[k]
 		st := stateOf(ms)
-		if !st.accepted || st.gone || st.reviewed {
+		if !st.accepted && !st.assigned || st.gone || st.reviewed {
 			continue
 		}
 		as := ms[0].Assignment
@@ -302,6 +311,11 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time, 
 		}
 		if as.Reviewer.Email == "" {
 			continue // nobody to tell: neither the events nor the assignment said
+		}
+		if !st.accepted {
+			as.Assigned = st.assignedIn
+			unaccepted = append(unaccepted, as)
+			continue
 		}
 		o := to[as.Reviewer.Email]
 		if o == nil {
@@ -337,7 +351,37 @@ func (a *App) CloseRound(ctx context.Context, round, name string, at time.Time, 
 			return err
 		}
 	}
+	for _, as := range unaccepted {
+		r := roundName(round, cmp.Or(name, as.RoundName))
+		org := cmp.Or(as.OrganisationName, "an institution")
+		if err := a.notAccepted(ctx, as, fmt.Sprintf("Technician Commitment peer review (%s): the round is closed; no review of %s's submission is needed from you", r, org),
+			fmt.Sprintf("ITSS closed the peer review round “%s” on %s, and it takes no new reviews. You had not accepted the assignment to review %s's submission, "+
+				"so no review of it is needed from you: there is nothing left to accept or decline, and you will not be reminded of it again.", r, mail.Day(dayOf(at)), org),
+			r, version); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// notAccepted tells a reviewer, in first, that the assignment as they had not
+// accepted is over (its round closed, or its deadline passed, after which the review
+// service takes no acceptance), and cancels the deadline the assignment's email put
+// in their calendar. It is sent once per assignment whichever of the two tells it:
+// the cause names the assignment as made (a reviewer asked again after declining is
+// told again of the new one), not the event, so the round's closure after the chase
+// of its deadline, or the chase after the closure, or either delivered again, finds
+// it sent. version is the round's, of the event that tells it.
+func (a *App) notAccepted(ctx context.Context, as Assignment, subject, first, round string, version int) error {
+	return a.Notify(ctx, Email{Cause: "not-accepted:" + as.Key() + "@" + strconv.Itoa(as.Assigned), Org: as.OrganisationID, Kind: "review-not-needed", About: "assignment:" + as.Key(),
+		Subject: subject,
+		Content: mail.Content{Paragraphs: []string{
+			first,
+			"ITSS may ask another reviewer to review it. Thank you for being ready to give your time to the Commitment community.",
+			cancelledEntry,
+			"Your assignments are in the Technician Commitment portal:",
+		}, Action: a.cfg.PortalURL + "/reviews"},
+		ICS: a.reviewsCancelled(round, version, as)}, Recipient{as.Reviewer, RoleReviewer})
 }
 
 // cancelledEntries is what an email carrying the cancellation of n reviews' deadlines

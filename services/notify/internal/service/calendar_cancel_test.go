@@ -7,6 +7,7 @@ import (
 
 	goical "github.com/emersion/go-ical"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/html"
 
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
@@ -102,10 +103,12 @@ func TestAReviewerTakenOffASubmissionHasItsDeadlineCancelledInTheirCalendar(t *t
 			t.Errorf("%s's email does not say what its calendar update does:\n%s", c.who.name, got[1].Text)
 		}
 	}
-	// Fay, asked again, keeps the deadline: nothing cancels it.
+	// Fay, asked again, keeps the deadline: her late declination cancels nothing. The
+	// round's close, which she had not accepted, cancels it.
 	for _, m := range mailTo(h, fay.email, 0) {
-		if e := calendarOf(t, m); e.method == "CANCEL" {
-			t.Errorf("Fay, asked again, was sent a cancellation in %q", m.Subject)
+		closure := strings.Contains(m.Subject, "the round is closed; no review")
+		if e := calendarOf(t, m); (e.method == "CANCEL") != closure {
+			t.Errorf("Fay, asked again, was sent %q with a calendar %+v: only the round's close cancels her deadline", m.Subject, e)
 		}
 	}
 }
@@ -221,4 +224,128 @@ func TestARoundClosedCancelsEachOutstandingReviewsDeadline(t *testing.T) {
 		}
 	}
 	checkSays(t, got[2], "The attached calendar update removes the reviews' deadlines from your calendar")
+}
+
+// htmlText is the text a reader sees of an email's HTML part, as a real HTML parser
+// reads it: its blocks apart, and its runs of white space made one space.
+func htmlText(t *testing.T, m received) string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(m.HTMLBody))
+	if err != nil {
+		t.Fatalf("the HTML of %q does not parse: %v", m.Subject, err)
+	}
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && (n.Data == "style" || n.Data == "head") {
+			return
+		}
+		block := n.Type == html.ElementNode && strings.Contains(" p div br li td tr h1 h2 h3 table ", " "+n.Data+" ")
+		if block {
+			b.WriteString(" ")
+		}
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+		if block {
+			b.WriteString(" ")
+		}
+	}
+	walk(doc)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// A reviewer asked to review a submission, who had neither accepted nor declined it
+// when ITSS closed the round before its deadline, is told the round is closed and no
+// review is wanted from them, with the cancellation of the deadline the assignment's
+// email put in their calendar. Before, they were sent nothing: the chase after the
+// deadline, which would have cancelled it, is not sent for a closed round, so the
+// deadline stayed in their calendar for good. They are told once: not again when the
+// closure is delivered twice, nor by the chase after the deadline; and a reviewer
+// whose deadline passed before the round closed, told so by the chase, is not told
+// again by the closure.
+func TestAReviewerWhoNeverAcceptedIsToldOnceTheRoundClosedAndHasTheirDeadlineCancelled(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	deadline := time.Date(2026, 12, 11, 17, 0, 0, 0, time.UTC)
+	r := h.round("r-na")
+	base := reviewer{round: "r-na", roundName: "Winter 2026", sub: "s-na", org: "wn", orgName: "University of Wn", deadline: deadline}
+	kim, lee := base.as("kim", "Kim Reviewer"), base.as("lee", "Lee Reviewer")
+	r.publish(kim.assigned(), lee.assigned(), lee.accepted())
+	h.clock.Set(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	closed := events.ReviewRoundClosedV1{RoundID: "r-na", RoundName: "Winter 2026", ReviewDeadline: deadline}
+	r.publish(closed)
+	r.again(r.version, closed)
+
+	got := mailTo(h, kim.email, 0)
+	want := []string{
+		"Technician Commitment peer review (Winter 2026): University of Wn's submission is assigned to you, due Friday 11 December 2026, 17:00 GMT",
+		"Technician Commitment peer review (Winter 2026): the round is closed; no review of University of Wn's submission is needed from you",
+	}
+	if diff := cmp.Diff(want, subjects(got)); diff != "" {
+		t.Fatalf("kim's emails (-want +got):\n%s", diff)
+	}
+	told := got[1]
+	says := []string{
+		"Dear Kim Reviewer,",
+		"ITSS closed the peer review round “Winter 2026” on Friday 20 November 2026, and it takes no new reviews. You had not accepted the assignment to review University of Wn's submission, so no review of it is needed from you: there is nothing left to accept or decline, and you will not be reminded of it again.",
+		"ITSS may ask another reviewer to review it.",
+		"The attached calendar update removes the review's deadline from your calendar, if you added it from an earlier email.",
+		"https://portal.example.org/reviews",
+	}
+	checkSays(t, told, says...)
+	if page := htmlText(t, told); !told.HTML {
+		t.Errorf("%q has no HTML part", told.Subject)
+	} else {
+		for _, s := range says[:4] {
+			if !strings.Contains(page, s) {
+				t.Errorf("the HTML of %q does not say %q:\n%s", told.Subject, s, page)
+			}
+		}
+		if !strings.Contains(told.HTMLBody, `href="https://portal.example.org/reviews"`) {
+			t.Errorf("the HTML of %q does not link to the reviews:\n%s", told.Subject, told.HTMLBody)
+		}
+	}
+	if strings.Contains(told.Text, "reviews/r-na/s-na") {
+		t.Errorf("kim, who can no longer accept, is sent to the review's page:\n%s", told.Text)
+	}
+	published, cancelled := calendarOf(t, got[0]), calendarOf(t, told)
+	if published.method != "PUBLISH" || cancelled.method != "CANCEL" || cancelled.status != "CANCELLED" || cancelled.uid != published.uid || cancelled.sequence <= published.sequence {
+		t.Errorf("the closure's email to kim does not cancel the deadline %+v: its calendar is %+v", published, cancelled)
+	}
+	// Lee, who accepted, is told as before, in the email of the reviews no longer needed.
+	if got := subjects(mailTo(h, lee.email, 1)); !cmp.Equal(got, []string{"Technician Commitment peer review (Winter 2026): the round is closed; your review is no longer needed"}) {
+		t.Errorf("lee was sent %q after the closure", got)
+	}
+
+	// The deadline passes: no chase, and nothing else, for the closed round.
+	h.runUntil(civil.New(2026, 12, 14))
+	h.clock.Set(time.Date(2026, 12, 14, 9, 0, 0, 0, time.UTC))
+	r.publish(kim.overdue())
+	if got := subjects(mailTo(h, kim.email, 2)); len(got) != 0 {
+		t.Errorf("after the closure kim was sent %q", got)
+	}
+
+	// Another round: the chase after the deadline tells kim first; its closure then
+	// tells her nothing more, however often it is heard.
+	r2 := h.round("r-nb")
+	late := base
+	late.round, late.sub, late.deadline = "r-nb", "s-nb", time.Date(2027, 1, 8, 17, 0, 0, 0, time.UTC)
+	kim2 := late.as("kim", "Kim Reviewer")
+	r2.publish(kim2.assigned())
+	h.clock.Set(time.Date(2027, 1, 9, 9, 0, 0, 0, time.UTC))
+	r2.publish(kim2.overdue())
+	r2.publish(events.ReviewRoundClosedV1{RoundID: "r-nb", RoundName: "Winter 2026", ReviewDeadline: late.deadline})
+	r2.again(r2.version-1, kim2.overdue())
+	r2.again(r2.version, events.ReviewRoundClosedV1{RoundID: "r-nb", RoundName: "Winter 2026", ReviewDeadline: late.deadline})
+	want = []string{
+		"Technician Commitment peer review (Winter 2026): University of Wn's submission is assigned to you, due Friday 8 January 2027, 17:00 GMT",
+		"Technician Commitment peer review (Winter 2026): the deadline for University of Wn's submission passed before you accepted it",
+	}
+	if diff := cmp.Diff(want, subjects(mailTo(h, kim.email, 2))); diff != "" {
+		t.Errorf("kim's emails of the second round (-want +got):\n%s", diff)
+	}
 }

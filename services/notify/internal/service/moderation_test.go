@@ -210,10 +210,13 @@ func TestAReturnedReviewIsToldOnceWithTheReasonAndRemindedUntilTheRevisionIsIn(t
 // Once a round is closed no reminder or chase of a review not in is sent, a chase
 // queued when the close arrives included (one handled late, one the relay refused and
 // is retried); each reviewer who accepted and had not reviewed is told once, naming
-// the round, that the review is no longer needed. A review returned after the close
-// is told as the truth then stands: revisions are still taken until the feedback is
-// released.
-func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoAcceptedTheirReviewIsNoLongerNeeded(t *testing.T) {
+// the round, that the review is no longer needed, and so is each reviewer asked who
+// had not yet accepted (the round's close, not the chase, now cancels their deadline).
+// A reviewer who never accepted, whose chase saying so was queued when the round
+// closed, is sent that chase, once: it is still true, and it cancels their deadline.
+// A review returned after the close is told as the truth then stands: revisions are
+// still taken until the feedback is released.
+func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoWasAskedTheirReviewIsNoLongerNeeded(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
 	h.onboard("cl", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
@@ -224,19 +227,26 @@ func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoAcceptedTheirReviewIsNoLo
 	r2.publish(ann.assigned(), ann3.assigned(), bob.assigned(), cat.assigned(), dan.assigned(),
 		ann.accepted(), ann3.accepted(), bob.accepted(), dan.accepted(), bob.submitted(false), dan.submitted(false))
 
-	// Round r3's deadline passes first; its chase of Fay is refused by the relay for now.
+	// Round r3's deadline passes first; its chases of Fay, who never accepted, and of
+	// Gus, who did, are refused by the relay for now.
 	fay := reviewer{round: "r3", roundName: "Pilot 2027", sub: "s9", org: "cl", orgName: "University of Cl", deadline: time.Date(2027, 4, 30, 16, 0, 0, 0, time.UTC)}.as("fay", "Fay Reviewer")
+	gus := fay.as("gus", "Gus Reviewer")
 	r3 := h.round("r3")
-	r3.publish(fay.assigned())
+	r3.publish(fay.assigned(), gus.assigned(), gus.accepted())
 	h.runUntil(civil.New(2027, 5, 1))
-	h.box.tryLater(fay.email)
-	r3.publish(fay.overdue())
+	h.box.tryLater(fay.email, gus.email)
+	r3.publish(fay.overdue(), gus.overdue())
 	r3.publish(events.ReviewRoundClosedV1{RoundID: "r3", RoundName: "Pilot 2027", ReviewDeadline: fay.deadline})
 	h.box.tryLater()
 	h.clock.Advance(time.Hour)
 	h.runUntil(civil.New(2027, 5, 2))
-	if got := mailTo(h, fay.email, 2); len(got) != 0 {
-		t.Errorf("fay, whose chase was queued when her round closed, received %q after her assignment and reminder", subjects(got))
+	if got, want := subjects(mailTo(h, fay.email, 2)), []string{"Technician Commitment peer review (Pilot 2027): the deadline for University of Cl's submission passed before you accepted it"}; !cmp.Equal(got, want) {
+		t.Errorf("fay, whose chase was queued when her round closed, received %q after her assignment and reminder, want %q", got, want)
+	} else if e := calendarOf(t, mailTo(h, fay.email, 2)[0]); e.method != "CANCEL" {
+		t.Errorf("fay's chase carries a calendar %+v, want the deadline's cancellation", e)
+	}
+	if got, want := subjects(mailTo(h, gus.email, 2)), []string{"Technician Commitment peer review (Pilot 2027): the round is closed; your review is no longer needed"}; !cmp.Equal(got, want) {
+		t.Errorf("gus, whose chase was queued when his round closed, received %q after his assignment and reminder, want %q", got, want)
 	}
 	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=cl&status=given_up", h.http.Token(auth.RoleOps, ""), nil)).JSON(t)["items"].([]any)
 	if len(given) != 1 || !strings.Contains(given[0].(map[string]any)["last_error"].(string), "closed") {
@@ -260,6 +270,7 @@ func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoAcceptedTheirReviewIsNoLo
 	}
 	want := []string{
 		"ann@othertown.ac.uk: Technician Commitment peer review (Autumn 2027): the round is closed; your reviews are no longer needed",
+		"cat@othertown.ac.uk: Technician Commitment peer review (Autumn 2027): the round is closed; no review of University of Cl's submission is needed from you",
 		"dan@othertown.ac.uk: Technician Commitment peer review (Autumn 2027): your review of University of Cl's submission is returned for revision",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -268,10 +279,11 @@ func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoAcceptedTheirReviewIsNoLo
 	ms := h.box.all()[before:]
 	checkSays(t, ms[0], "Dear Ann Reviewer,", "ITSS closed the peer review round “Autumn 2027” on Thursday 20 May 2027.",
 		"your reviews of University of Cl's 2 submissions are no longer needed, and you will not be reminded of them again.", "https://portal.example.org/reviews")
-	checkSays(t, ms[1], "Their reason: The scores do not match the comments.", "does not count",
+	checkSays(t, ms[1], "Dear Cat Reviewer,", "You had not accepted the assignment to review University of Cl's submission, so no review of it is needed from you")
+	checkSays(t, ms[2], "Their reason: The scores do not match the comments.", "does not count",
 		"The round is closed to new reviews, but ITSS still takes your revised review until the feedback on University of Cl's submission is released.",
 		"https://portal.example.org/reviews/r2/s2")
-	if ms[1].ICS {
+	if ms[2].ICS {
 		t.Error("the return after the close carries an .ics of a deadline that no longer applies")
 	}
 }
