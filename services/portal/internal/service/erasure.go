@@ -110,7 +110,8 @@ func forgetSigninRequests(ctx context.Context, js jetstream.JetStream, sub strin
 // they named, the reviews they saved part-way, which reviewdrafts keeps under it):
 // the keyed one, and the unkeyed one of the records made before it. For ITSS staff,
 // given their OpenID subject: the name the console shows their changes by
-// (ops_staff, whose _id is the subject, compared whole).
+// (ops_staff, whose _id is the subject, compared whole). Each document is given as
+// plain JSON (personal.PlainRecord), as the services give theirs.
 func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, string, string) ([]personal.Record, error) {
 	return func(ctx context.Context, email, subject string) ([]personal.Record, error) {
 		var whole []string
@@ -122,10 +123,12 @@ func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, st
 			return nil, err
 		}
 		own := append(ps.All(email), whole...)
-		for _, rec := range recs {
+		for i, rec := range recs {
 			if rec.Collection == "api_tokens" {
 				tokenOthers(rec.Document, own, personal.Subject(email))
 			}
+			// As the services give theirs: plain JSON, without the store's wrappers.
+			recs[i] = personal.PlainRecord(rec)
 		}
 		return recs, nil
 	}

@@ -103,6 +103,11 @@ func TestOpsPeopleDownloadThenErase(t *testing.T) {
 	if all, _ := json.Marshal(doc); strings.Contains(string(all), "cam@example.ac.uk") || strings.Contains(string(all), "Cam Colleague") {
 		t.Errorf("the lead's download holds the colleague they named: %s", portal)
 	}
+	// The download is read by the person it is about: no service's part, nor the
+	// portal's, gives a document as stored, with its key and MongoDB's wrappers.
+	if stored := storedKeys(doc, ""); len(stored) > 0 {
+		t.Errorf("the download gives documents as stored: %v", stored)
+	}
 
 	// The sign-in email sent to the lead is in notify's log before the erasure.
 	testenv.Eventually(t, 15*time.Second, func() error {
@@ -206,4 +211,24 @@ func TestOpsPeopleBadEmailAndAServiceDown(t *testing.T) {
 	if strings.Contains(strings.ToLower(s.p.logs.String()), "lead-x@example") {
 		t.Errorf("the portal logged the address")
 	}
+}
+
+// storedKeys lists the keys, at any depth of v, that only a document as stored has:
+// its "_id", and extended JSON's wrappers ("$date", "$binary").
+func storedKeys(v any, at string) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "_id" || strings.HasPrefix(k, "$") {
+				out = append(out, at+"."+k)
+			}
+			out = append(out, storedKeys(e, at+"."+k)...)
+		}
+	case []any:
+		for i, e := range x {
+			out = append(out, storedKeys(e, fmt.Sprintf("%s[%d]", at, i))...)
+		}
+	}
+	return out
 }

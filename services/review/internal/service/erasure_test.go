@@ -113,8 +113,8 @@ func TestAnErasedReviewerIsForgotten(t *testing.T) {
 		}
 	}
 	got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "ra@reviewers.example"})).JSON(t)
-	if fmt.Sprint(got["records"]) != "[]" {
-		t.Errorf("after erasure subject access finds %v", got["records"])
+	if fmt.Sprint(got["records"]) != "[]" || fmt.Sprint(got["events"]) != "[]" {
+		t.Errorf("after erasure subject access finds %v and %v", got["events"], got["records"])
 	}
 
 	// Erased, they can be given no more reviews: nobody can write to them, so a place
