@@ -17,6 +17,7 @@ import (
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/inwords"
 )
 
 // AllowedAlgorithms are the signing algorithms accepted; "none" and HMAC never are.
@@ -341,7 +342,8 @@ func (v *Verifier) verify(ctx context.Context, token string, sum [sha256.Size]by
 		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token is of an unknown kind")
 	}
 	if lifetime := c.ExpiresAt.Sub(c.IssuedAt.Time); lifetime > maxLifetime {
-		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token is valid for %s from its issue, more than the %s accepted", lifetime, maxLifetime)
+		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token is valid for %s from its issue, longer than the longest accepted, %s",
+			inwords.Duration(lifetime), inwords.Duration(maxLifetime))
 	}
 	if !role.Valid() {
 		return Principal{}, apperr.New(apperr.Unauthenticated, "the bearer token carries no known role")
