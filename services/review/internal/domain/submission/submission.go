@@ -136,6 +136,9 @@ func (s *Submission) Draft(org, obligation, kind string, cycle int, c events.Sub
 	if kind != events.ObligationSelfAssessmentAndActionPlan && kind != events.ObligationActionPlan {
 		return nil, apperr.New(apperr.Conflict, "the obligation's kind %q is not one a submission answers", kind)
 	}
+	if err := answers(kind, c); err != nil {
+		return nil, err
+	}
 	return []events.Payload{events.SubmissionDraftedV1{SubmissionID: s.id, OrganisationID: org, ObligationID: obligation, Kind: kind, Cycle: cycle, Content: c}}, nil
 }
 
@@ -145,6 +148,9 @@ func (s *Submission) Update(c events.SubmissionContent) ([]events.Payload, error
 		return nil, err
 	}
 	if err := CheckShape(c); err != nil {
+		return nil, err
+	}
+	if err := answers(s.kind, c); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.SubmissionUpdatedV1{SubmissionID: s.id, Content: c}}, nil
@@ -159,6 +165,17 @@ func (s *Submission) Submit(now time.Time) ([]events.Payload, error) {
 		return nil, err
 	}
 	return []events.Payload{events.SubmissionReceivedV1{SubmissionID: s.id, OrganisationID: s.org, ObligationID: s.obligation, Kind: s.kind, ReceivedAt: now.UTC(), Cycle: s.cycle}}, nil
+}
+
+// answers refuses content that the obligation does not ask for: a supporter owes an
+// action plan only, and a self-assessment sent with it would be kept, shown to its
+// reviewers and read for their expertise (WeakestThemes) as if it were owed. A draft
+// kept before this was refused still submits; a change to it drops the self-assessment.
+func answers(kind string, c events.SubmissionContent) error {
+	if kind == events.ObligationActionPlan && len(c.SelfAssessment) > 0 {
+		return apperr.Field("self_assessment", "must be empty: this obligation is for an action plan only (a supporter's), with no self-assessment")
+	}
+	return nil
 }
 
 func (s *Submission) require(st Status, action string) error {

@@ -191,3 +191,40 @@ func TestWeakestThemesAreTheLowestRated(t *testing.T) {
 		})
 	}
 }
+
+// TestASupportersActionPlanCarriesNoSelfAssessment: a supporter owes an action plan
+// only (DESIGN.md), so a self-assessment sent with one is refused naming
+// self_assessment, on the draft and on a change to it, rather than kept, shown to its
+// reviewers and read for their expertise as if the supporter had owed it.
+func TestASupportersActionPlanCarriesNoSelfAssessment(t *testing.T) {
+	t.Parallel()
+	refused := func(what string, err error) {
+		t.Helper()
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != "self_assessment" || !strings.Contains(e.Message, "action plan only") {
+			t.Errorf("%s: %v, want 400 naming self_assessment, saying an action plan only is owed", what, err)
+		}
+	}
+	s, err := submission.Rebuild("s1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Draft("sup", "sup-c1", events.ObligationActionPlan, 1, complete())
+	refused("a supporter's draft with a self-assessment", err)
+
+	plan := complete()
+	plan.SelfAssessment = nil
+	ps, err := s.Draft("sup", "sup-c1", events.ObligationActionPlan, 1, plan)
+	if err != nil {
+		t.Fatalf("a supporter's action plan: %v", err)
+	}
+	data, _ := json.Marshal(ps[0])
+	s, err = submission.Rebuild("s1", []events.Envelope{{ID: "e1", Type: ps[0].EventType(), Version: 1, Time: time.Now(), Data: data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Update(complete())
+	refused("a supporter's draft changed to hold a self-assessment", err)
+	if _, err := s.Update(plan); err != nil {
+		t.Errorf("a supporter's draft changed without one: %v", err)
+	}
+}
