@@ -11,6 +11,7 @@ import (
 	"github.com/itss/techcommit/services/portal/internal/clients"
 
 	fundapi "github.com/itss/techcommit/services/fund/api"
+	sigapi "github.com/itss/techcommit/services/signatory/api"
 )
 
 type applicationRow struct {
@@ -22,8 +23,11 @@ type applicationRow struct {
 
 type fundApplicationsData struct {
 	OrgID, OrgName string
-	Applications   []applicationRow
-	More           bool
+	// CannotApply says why the organisation may not apply to the fund (a supporter,
+	// or withdrawn), when it may not: the page then offers no API tokens for it.
+	CannotApply  string
+	Applications []applicationRow
+	More         bool
 }
 
 // fundApplications is the lead's list of their organisation's fund applications,
@@ -44,6 +48,13 @@ func (h *Handler) fundApplications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := fundApplicationsData{OrgID: org, OrgName: h.orgName(r, org), More: resp.JSON200.NextCursor != nil}
+	// Said when the signatory service answers; the list stands without it.
+	if o, err := set.Signatory.GetOrganisationWithResponse(r.Context(), org); err == nil && o.JSON200 != nil {
+		data.OrgName = o.JSON200.Name
+		data.CannotApply = cannotApply(o.JSON200.Name, o.JSON200.Kind, o.JSON200.Status)
+	} else if err != nil {
+		h.logger.WarnContext(r.Context(), "organisation unavailable for the fund page", "error", err)
+	}
 	rounds := roundNames(r.Context(), set.Fund)
 	for _, a := range resp.JSON200.Items {
 		if a.OrganisationId != org {
@@ -204,6 +215,21 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 }
 
 // orgName is the organisation's name as the sign-in records hold it, or its id.
+// cannotApply says why an organisation may not apply to the Collaboration Fund, or ""
+// when it may: only announced signatories that have not withdrawn apply (DESIGN.md),
+// as the fund service enforces.
+func cannotApply(name string, kind sigapi.Kind, status sigapi.Status) string {
+	switch {
+	case status == sigapi.Withdrawn:
+		return name + " withdrew from the Technician Commitment: only its signatories may apply to the Collaboration Fund."
+	case kind == sigapi.Supporter:
+		return name + " is a supporter of the Technician Commitment: only signatories may apply to the Collaboration Fund."
+	case status != sigapi.Announced:
+		return name + " has not yet been announced as a signatory of the Technician Commitment: it may apply to the Collaboration Fund once it has."
+	}
+	return ""
+}
+
 func (h *Handler) orgName(r *http.Request, org string) string {
 	v, _ := visitorFrom(r.Context())
 	if l, ok := v.person.LeadOf(org); ok && l.OrgName != "" {

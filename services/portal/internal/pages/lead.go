@@ -59,6 +59,9 @@ type obligationsData struct {
 	CalendarURL string
 	// CalendarRotated says the lead has just made a new calendar address.
 	CalendarRotated bool
+	// Applies says the organisation may apply to the Collaboration Fund (an announced
+	// signatory that has not withdrawn): only then are API tokens offered.
+	Applies bool
 }
 
 // obligations is the lead's page of their organisation: its status and contact, the
@@ -78,7 +81,7 @@ func (h *Handler) obligations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := orgResp.JSON200
-	data := obligationsData{Org: orgSummary{ID: o.Id, Name: o.Name, Status: organisationStatus(o.Status, o.Kind)}}
+	data := obligationsData{Org: orgSummary{ID: o.Id, Name: o.Name, Status: organisationStatus(o.Status, o.Kind)}, Applies: cannotApply(o.Name, o.Kind, o.Status) == ""}
 	if o.PointOfContact != nil {
 		data.Org.Contact = o.PointOfContact.Name
 	}

@@ -78,13 +78,19 @@ func onboard(t *testing.T, p *portal, sig *testenv.Client, name, lead string) st
 // signed form come weeks before it), which sets when its obligations fall due.
 func onboardOn(t *testing.T, p *portal, sig *testenv.Client, name, lead string, announced time.Time) string {
 	t.Helper()
+	return onboardAs(t, p, sig, "signatory", name, lead, announced)
+}
+
+// onboardAs is onboardOn for an organisation of the given kind (signatory or supporter).
+func onboardAs(t *testing.T, p *portal, sig *testenv.Client, kind, name, lead string, announced time.Time) string {
+	t.Helper()
 	day := func(d time.Time) string { return d.Format(time.DateOnly) }
 	ops, err := sig.Issuer.MintFor(auth.Principal{Subject: "ops-1", Role: auth.RoleOps}, time.Hour, config.DevAudience("signatory"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	created := sig.Must(http.StatusCreated, sig.Do("POST", "/v1/organisations", ops, map[string]any{
-		"name": name, "kind": "signatory", "sector": "higher_education", "country": "GB", "website": "https://www.example.ac.uk",
+		"name": name, "kind": kind, "sector": "higher_education", "country": "GB", "website": "https://www.example.ac.uk",
 		"enquiry_contact": map[string]any{"name": "Sam Patel", "email": lead},
 	})).JSON(t)
 	id := created["id"].(string)

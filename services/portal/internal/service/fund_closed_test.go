@@ -1,0 +1,67 @@
+package service
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// TestTheFundPagesSayWhoCannotApply: only signatories that have not withdrawn may
+// apply to the Collaboration Fund (DESIGN.md), so a supporter's lead, and the lead of
+// an organisation that withdrew, are not told that applications are made from their
+// tools with a link to make API tokens for them, which the fund would refuse: the
+// fund page says why the organisation cannot apply, and the organisation's page
+// offers no API tokens. A signatory's pages still offer both.
+func TestTheFundPagesSayWhoCannotApply(t *testing.T) {
+	t.Parallel()
+	s := startFundStack(t)
+	announced := time.Date(2025, 3, 20, 0, 0, 0, 0, time.UTC)
+	signatory := onboardAs(t, s.p, s.sig, "signatory", "University of Exampleton", "lead-s@example.ac.uk", announced)
+	supporter := onboardAs(t, s.p, s.sig, "supporter", "Society of Technicians", "lead-p@example.org", announced)
+	gone := onboardAs(t, s.p, s.sig, "signatory", "Withdrawn University", "lead-w@example.ac.uk", announced)
+	ops, err := s.sig.Issuer.MintFor(auth.Principal{Subject: "ops-1", Role: auth.RoleOps}, time.Hour, config.DevAudience("signatory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.sig.Must(http.StatusOK, s.sig.Do("POST", "/v1/organisations/"+gone+"/withdrawal", ops, map[string]any{
+		"withdrawn_on": time.Now().Format(time.DateOnly), "reason": "Merged with another university", "initiated_by": "organisation"}))
+
+	for _, tc := range []struct {
+		org, lead, says string
+		applies         bool
+	}{
+		{signatory, "lead-s@example.ac.uk", "", true},
+		{supporter, "lead-p@example.org", "Society of Technicians is a supporter of the Technician Commitment: only signatories may apply to the Collaboration Fund", false},
+		{gone, "lead-w@example.ac.uk", "Withdrawn University withdrew from the Technician Commitment", false},
+	} {
+		cookie := s.p.signIn(tc.lead)
+		tokens := `href="/organisations/` + tc.org + `/tokens"`
+		testenv.Eventually(t, 15*time.Second, func() error {
+			fund := s.p.do("GET", "/organisations/"+tc.org+"/fund", cookie, nil)
+			if fund.status != http.StatusOK {
+				return fmt.Errorf("%s's fund page = %d: %s", tc.lead, fund.status, fund.body)
+			}
+			page := text(parse(t, fund.body))
+			if tc.says != "" && !strings.Contains(page, tc.says) {
+				return fmt.Errorf("%s's fund page does not say %q: %q", tc.lead, tc.says, page)
+			}
+			if got := strings.Contains(fund.body, tokens); got != tc.applies {
+				return fmt.Errorf("%s's fund page offers API tokens: %v, want %v: %q", tc.lead, got, tc.applies, page)
+			}
+			org := s.p.do("GET", "/obligations/"+tc.org, cookie, nil)
+			if org.status != http.StatusOK {
+				return fmt.Errorf("%s's organisation page = %d: %s", tc.lead, org.status, org.body)
+			}
+			if got := strings.Contains(org.body, tokens); got != tc.applies {
+				return fmt.Errorf("%s's organisation page offers API tokens: %v, want %v", tc.lead, got, tc.applies)
+			}
+			return nil
+		})
+	}
+}
