@@ -27,10 +27,13 @@ func (h *Handler) fundApplicationLink(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, applicationPath(v.person.Leads[0].OrgID, id), http.StatusSeeOther)
 	default:
 		var data applicationChoice
-		for _, l := range v.person.Leads {
+		for _, l := range h.leadRows(r, v.person) {
 			name := l.OrgName
 			if name == "" {
 				name = l.OrgID
+			}
+			if l.Withdrawn != "" {
+				name += " (withdrew on " + l.Withdrawn + ")"
 			}
 			data.Orgs = append(data.Orgs, applicationLink{Name: name, Path: applicationPath(l.OrgID, id)})
 		}

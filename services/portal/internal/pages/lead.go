@@ -1,8 +1,10 @@
 package pages
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 )
 
 type accountData struct {
-	Leads []signin.Lead
+	Leads []leadRow
 	// Applicant lists the organisations the person makes API tokens for.
 	Applicant []signin.Applicant
 	Reviewer  bool
@@ -23,8 +25,47 @@ type accountData struct {
 
 func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	v, _ := visitorFrom(r.Context())
-	data := accountData{Leads: v.person.Leads, Applicant: v.person.Applicant, Reviewer: v.person.Reviewer != nil, Known: v.person.Known() || v.session.Ops, Ops: v.session.Ops}
+	data := accountData{Leads: h.leadRows(r, v.person), Applicant: v.person.Applicant, Reviewer: v.person.Reviewer != nil, Known: v.person.Known() || v.session.Ops, Ops: v.session.Ops}
 	h.show(w, r, http.StatusOK, "account", "Your pages", nil, data)
+}
+
+// leadRow is an organisation the person leads, as their pages list it.
+type leadRow struct {
+	signin.Lead
+	// Withdrawn is the day it withdrew, in words, or "" while it is in the
+	// Commitment: an organisation that withdrew and signed again is two records of one
+	// name (often with one lead), told apart so.
+	Withdrawn string
+}
+
+// leadRows are the organisations person leads, those in the Commitment first, then
+// those that withdrew, each saying so with its day, as the signatory service answers
+// the lead. An organisation it does not answer for is listed as if in.
+func (h *Handler) leadRows(r *http.Request, person signin.Person) []leadRow {
+	rows := make([]leadRow, 0, len(person.Leads))
+	for _, l := range person.Leads {
+		row := leadRow{Lead: l}
+		if set, err := h.clients.For(person.AsLead(l.OrgID)); err == nil {
+			if o, err := set.Signatory.GetOrganisationWithResponse(r.Context(), l.OrgID); err == nil && o.JSON200 != nil &&
+				o.JSON200.Status == sigapi.Withdrawn && o.JSON200.WithdrawnOn != nil {
+				row.Withdrawn = longDate(o.JSON200.WithdrawnOn.Time)
+			} else if err != nil {
+				h.logger.WarnContext(r.Context(), "organisation unavailable for the lead's list", "error", err)
+			}
+		}
+		rows = append(rows, row)
+	}
+	slices.SortStableFunc(rows, func(a, b leadRow) int {
+		return cmp.Compare(boolInt(a.Withdrawn != ""), boolInt(b.Withdrawn != ""))
+	})
+	return rows
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // leadOf returns the clients acting as the visitor, the lead of the organisation in
