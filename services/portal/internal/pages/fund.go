@@ -24,8 +24,10 @@ type applicationRow struct {
 type fundApplicationsData struct {
 	OrgID, OrgName string
 	// CannotApply says why the organisation may not apply to the fund (a supporter,
-	// or withdrawn), when it may not: the page then offers no API tokens for it.
-	CannotApply  string
+	// or withdrawn), when it may not.
+	CannotApply string
+	// Tokens says the organisation's tools may use the fund's API (see offersTokens).
+	Tokens       bool
 	Applications []applicationRow
 	More         bool
 }
@@ -47,11 +49,12 @@ func (h *Handler) fundApplications(w http.ResponseWriter, r *http.Request) {
 		h.serviceProblem(w, r, p)
 		return
 	}
-	data := fundApplicationsData{OrgID: org, OrgName: h.orgName(r, org), More: resp.JSON200.NextCursor != nil}
+	data := fundApplicationsData{OrgID: org, OrgName: h.orgName(r, org), More: resp.JSON200.NextCursor != nil, Tokens: true}
 	// Said when the signatory service answers; the list stands without it.
 	if o, err := set.Signatory.GetOrganisationWithResponse(r.Context(), org); err == nil && o.JSON200 != nil {
 		data.OrgName = o.JSON200.Name
 		data.CannotApply = cannotApply(o.JSON200.Name, o.JSON200.Kind, o.JSON200.Status)
+		data.Tokens = offersTokens(o.JSON200.Kind)
 	} else if err != nil {
 		h.logger.WarnContext(r.Context(), "organisation unavailable for the fund page", "error", err)
 	}
@@ -217,18 +220,22 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 // orgName is the organisation's name as the sign-in records hold it, or its id.
 // cannotApply says why an organisation may not apply to the Collaboration Fund, or ""
 // when it may: only announced signatories that have not withdrawn apply (DESIGN.md),
-// as the fund service enforces.
+// as the fund service enforces. One that withdrew still reports on a project the fund
+// awarded it (the award stays, and the fund takes the report), from its tools.
 func cannotApply(name string, kind sigapi.Kind, status sigapi.Status) string {
 	switch {
 	case status == sigapi.Withdrawn:
-		return name + " withdrew from the Technician Commitment: only its signatories may apply to the Collaboration Fund."
+		return name + " withdrew from the Technician Commitment, so it can no longer apply to the Collaboration Fund. The report on a project the fund awarded it is still due: its tools send it through the fund's API."
 	case kind == sigapi.Supporter:
 		return name + " is a supporter of the Technician Commitment: only signatories may apply to the Collaboration Fund."
-	case status != sigapi.Announced:
-		return name + " has not yet been announced as a signatory of the Technician Commitment: it may apply to the Collaboration Fund once it has."
 	}
 	return ""
 }
+
+// offersTokens says whether an organisation's pages offer API tokens for its tools:
+// not a supporter's, which the fund never takes an application from, and so never
+// funds or asks a report of.
+func offersTokens(kind sigapi.Kind) bool { return kind != sigapi.Supporter }
 
 func (h *Handler) orgName(r *http.Request, org string) string {
 	v, _ := visitorFrom(r.Context())

@@ -36,6 +36,9 @@ type leadRow struct {
 	// Commitment: an organisation that withdrew and signed again is two records of one
 	// name (often with one lead), told apart so.
 	Withdrawn string
+	// NoTokens says no API tokens are offered for the organisation (a supporter's:
+	// see offersTokens).
+	NoTokens bool
 }
 
 // leadRows are the organisations person leads, those in the Commitment first, then
@@ -46,9 +49,11 @@ func (h *Handler) leadRows(r *http.Request, person signin.Person) []leadRow {
 	for _, l := range person.Leads {
 		row := leadRow{Lead: l}
 		if set, err := h.clients.For(person.AsLead(l.OrgID)); err == nil {
-			if o, err := set.Signatory.GetOrganisationWithResponse(r.Context(), l.OrgID); err == nil && o.JSON200 != nil &&
-				o.JSON200.Status == sigapi.Withdrawn && o.JSON200.WithdrawnOn != nil {
-				row.Withdrawn = longDate(o.JSON200.WithdrawnOn.Time)
+			if o, err := set.Signatory.GetOrganisationWithResponse(r.Context(), l.OrgID); err == nil && o.JSON200 != nil {
+				if o.JSON200.Status == sigapi.Withdrawn && o.JSON200.WithdrawnOn != nil {
+					row.Withdrawn = longDate(o.JSON200.WithdrawnOn.Time)
+				}
+				row.NoTokens = !offersTokens(o.JSON200.Kind)
 			} else if err != nil {
 				h.logger.WarnContext(r.Context(), "organisation unavailable for the lead's list", "error", err)
 			}
@@ -100,9 +105,8 @@ type obligationsData struct {
 	CalendarURL string
 	// CalendarRotated says the lead has just made a new calendar address.
 	CalendarRotated bool
-	// Applies says the organisation may apply to the Collaboration Fund (an announced
-	// signatory that has not withdrawn): only then are API tokens offered.
-	Applies bool
+	// Tokens says API tokens are offered for the organisation's tools (see offersTokens).
+	Tokens bool
 }
 
 // obligations is the lead's page of their organisation: its status and contact, the
@@ -122,7 +126,7 @@ func (h *Handler) obligations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o := orgResp.JSON200
-	data := obligationsData{Org: orgSummary{ID: o.Id, Name: o.Name, Status: organisationStatus(o.Status, o.Kind)}, Applies: cannotApply(o.Name, o.Kind, o.Status) == ""}
+	data := obligationsData{Org: orgSummary{ID: o.Id, Name: o.Name, Status: organisationStatus(o.Status, o.Kind)}, Tokens: offersTokens(o.Kind)}
 	if o.PointOfContact != nil {
 		data.Org.Contact = o.PointOfContact.Name
 	}

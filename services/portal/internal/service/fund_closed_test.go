@@ -15,9 +15,11 @@ import (
 // TestTheFundPagesSayWhoCannotApply: only signatories that have not withdrawn may
 // apply to the Collaboration Fund (DESIGN.md), so a supporter's lead, and the lead of
 // an organisation that withdrew, are not told that applications are made from their
-// tools with a link to make API tokens for them, which the fund would refuse: the
-// fund page says why the organisation cannot apply, and the organisation's page
-// offers no API tokens. A signatory's pages still offer both.
+// tools: the fund page says why the organisation cannot apply. A supporter, never
+// funded, is offered no API tokens (on that page, its organisation's page or the
+// lead's account), which the fund would refuse; an organisation that withdrew still
+// sends the report on a project it was awarded from its tools (the fund takes it),
+// so it is told so and keeps its tokens. A signatory's pages offer tokens as before.
 func TestTheFundPagesSayWhoCannotApply(t *testing.T) {
 	t.Parallel()
 	s := startFundStack(t)
@@ -34,14 +36,14 @@ func TestTheFundPagesSayWhoCannotApply(t *testing.T) {
 
 	for _, tc := range []struct {
 		org, lead, says string
-		applies         bool
+		tokens          bool
 	}{
 		{signatory, "lead-s@example.ac.uk", "", true},
 		{supporter, "lead-p@example.org", "Society of Technicians is a supporter of the Technician Commitment: only signatories may apply to the Collaboration Fund", false},
-		{gone, "lead-w@example.ac.uk", "Withdrawn University withdrew from the Technician Commitment", false},
+		{gone, "lead-w@example.ac.uk", "Withdrawn University withdrew from the Technician Commitment, so it can no longer apply to the Collaboration Fund. The report on a project the fund awarded it is still due", true},
 	} {
 		cookie := s.p.signIn(tc.lead)
-		tokens := `href="/organisations/` + tc.org + `/tokens"`
+		link := `href="/organisations/` + tc.org + `/tokens"`
 		testenv.Eventually(t, 15*time.Second, func() error {
 			fund := s.p.do("GET", "/organisations/"+tc.org+"/fund", cookie, nil)
 			if fund.status != http.StatusOK {
@@ -51,15 +53,22 @@ func TestTheFundPagesSayWhoCannotApply(t *testing.T) {
 			if tc.says != "" && !strings.Contains(page, tc.says) {
 				return fmt.Errorf("%s's fund page does not say %q: %q", tc.lead, tc.says, page)
 			}
-			if got := strings.Contains(fund.body, tokens); got != tc.applies {
-				return fmt.Errorf("%s's fund page offers API tokens: %v, want %v: %q", tc.lead, got, tc.applies, page)
+			if got := strings.Contains(fund.body, link); got != tc.tokens {
+				return fmt.Errorf("%s's fund page offers API tokens: %v, want %v: %q", tc.lead, got, tc.tokens, page)
 			}
 			org := s.p.do("GET", "/obligations/"+tc.org, cookie, nil)
 			if org.status != http.StatusOK {
 				return fmt.Errorf("%s's organisation page = %d: %s", tc.lead, org.status, org.body)
 			}
-			if got := strings.Contains(org.body, tokens); got != tc.applies {
-				return fmt.Errorf("%s's organisation page offers API tokens: %v, want %v", tc.lead, got, tc.applies)
+			if got := strings.Contains(org.body, link); got != tc.tokens {
+				return fmt.Errorf("%s's organisation page offers API tokens: %v, want %v", tc.lead, got, tc.tokens)
+			}
+			account := s.p.do("GET", "/account", cookie, nil)
+			if account.status != http.StatusOK {
+				return fmt.Errorf("%s's account = %d: %s", tc.lead, account.status, account.body)
+			}
+			if got := strings.Contains(account.body, link); got != tc.tokens {
+				return fmt.Errorf("%s's account page offers API tokens: %v, want %v", tc.lead, got, tc.tokens)
 			}
 			return nil
 		})
