@@ -42,6 +42,10 @@ type current struct {
 	past []reviewapi.Submission
 	// today is the London date of the request.
 	today time.Time
+	// ended says, when nothing is open, that nothing will be: "withdrawn" (an
+	// obligation lapsed with a withdrawal) or "done" (a supporter's one action plan
+	// is in, and nothing follows it); "" otherwise.
+	ended string
 }
 
 func (c current) selfAssessment() bool {
@@ -97,6 +101,7 @@ func (h *Handler) load(ctx context.Context, set *clients.Set, org, orgName, draf
 			c.open = &obs.JSON200.Items[i]
 		}
 	}
+	c.ended = ended(obs.JSON200.Items)
 	subs, err := set.Review.ListSubmissionsWithResponse(ctx, &reviewapi.ListSubmissionsParams{Limit: &limit})
 	if err != nil {
 		return c, nil, fmt.Errorf("list submissions of %s: %w", org, err)
@@ -159,6 +164,21 @@ func received(s reviewapi.Submission) time.Time {
 	return *s.SubmittedAt
 }
 
+// ended says whether an organisation's obligations have come to an end (current.ended):
+// one lapsed when it withdrew, or a supporter's only one, an action plan, is met and
+// nothing is open (only a signatory's obligations repeat).
+func ended(obs []sigapi.Obligation) string {
+	for _, ob := range obs {
+		if ob.Status == sigapi.Lapsed {
+			return "withdrawn"
+		}
+	}
+	if n := len(obs); n > 0 && obs[n-1].Status == sigapi.Met && obs[n-1].Kind == sigapi.ActionPlan {
+		return "done"
+	}
+	return ""
+}
+
 // submissionOf is the common start of every editor page: the visitor must lead the
 // organisation, and its submission is loaded. It answers the page itself when it
 // returns false.
@@ -211,7 +231,9 @@ type submissionData struct {
 	OrgID, OrgName string
 	// State is "none" (nothing to submit now), "draft" (being written, perhaps not
 	// yet saved) or "received".
-	State          string
+	State string
+	// Ended is current.ended: with State "none", why nothing will be open again.
+	Ended          string
 	SelfAssessment bool
 	What, Due      string
 	// Opens is the day the window opens, when that is still to come.
@@ -291,7 +313,7 @@ func formOf(s *reviewapi.Submission) form.Submission {
 
 // editorData is the page's data for c, with f as the form shows it.
 func editorData(c current, f form.Submission) submissionData {
-	d := submissionData{OrgID: c.org, OrgName: c.orgName, State: "none", SelfAssessment: c.selfAssessment(), Form: f,
+	d := submissionData{OrgID: c.org, OrgName: c.orgName, State: "none", Ended: c.ended, SelfAssessment: c.selfAssessment(), Form: f,
 		Items: rows(c.items()), Progress: form.Progress, ThemeNames: map[string]string{}, Started: c.sub != nil,
 		MaxActions: maxActions, Full: len(c.items()) >= maxActions}
 	d.Version = unsaved
