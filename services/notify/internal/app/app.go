@@ -514,14 +514,19 @@ func (a *App) receipt(ctx context.Context, cause string, o Organisation, ob Obli
 	if late {
 		first = fmt.Sprintf("%s's %s for the Technician Commitment, due on %s, was received %s. Thank you.", o.Name, w, mail.Day(ob.Due), when)
 	}
-	next := "Peer reviewers from other institutions review it; you will be emailed when their feedback is ready."
+	paras := []string{first, "Peer reviewers from other institutions review it; you will be emailed when their feedback is ready.",
+		"Your organisation's obligations, and what is due next, are in the Technician Commitment portal:"}
 	if ob.Kind == "action_plan" {
-		next = "ITSS will be in touch if anything more is needed."
+		// A supporter's action plan is peer-reviewed as a signatory's submission is (the
+		// review service takes it into a round, and its feedback is emailed), and it is
+		// the supporter's only submission: nothing follows it.
+		paras = []string{first, "Peer reviewers from other organisations review it; you will be emailed when their feedback is ready.",
+			fmt.Sprintf("Nothing more is due from %s: as a supporter, its action plan is its only submission.", o.Name),
+			"Your organisation's obligations are in the Technician Commitment portal:"}
 	}
 	subject := fmt.Sprintf("Technician Commitment: %s's %s is received", o.Name, w)
-	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindReceived, Subject: subject, Content: mail.Content{Paragraphs: []string{
-		first, next, "Your organisation's obligations, and what is due next, are in the Technician Commitment portal:",
-	}, Action: a.obligationURL(o.ID)}}, Recipient{o.Lead, RoleLead})
+	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindReceived, Subject: subject, Content: mail.Content{Paragraphs: paras,
+		Action: a.obligationURL(o.ID)}}, Recipient{o.Lead, RoleLead})
 	if err != nil || !late {
 		return err
 	}
