@@ -489,7 +489,9 @@ type SubmissionKind string
 
 // SubmissionContent defines model for SubmissionContent.
 type SubmissionContent struct {
-	ActionPlan     []ActionItem      `json:"action_plan"`
+	ActionPlan []ActionItem `json:"action_plan"`
+
+	// SelfAssessment a theme each; empty for an action plan, a supporter's obligation, which carries no self-assessment (400 otherwise)
 	SelfAssessment []ThemeAssessment `json:"self_assessment"`
 
 	// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
@@ -504,7 +506,9 @@ type SubmissionRequest struct {
 	ActionPlan []ActionItem `json:"action_plan"`
 
 	// OrganisationId ops only — the organisation to act for
-	OrganisationId *string           `json:"organisation_id,omitempty"`
+	OrganisationId *string `json:"organisation_id,omitempty"`
+
+	// SelfAssessment a theme each; empty for an action plan, a supporter's obligation, which carries no self-assessment (400 otherwise)
 	SelfAssessment []ThemeAssessment `json:"self_assessment"`
 
 	// TechnicianVoice How technicians shaped the plan. A draft may leave out how they were consulted (the submission's missing says so); submitting needs it.
