@@ -394,8 +394,8 @@ func (o *Organisation) ErasePersonMatching(named func(email string) bool) ([]eve
 // Withdraw records that the organisation left (or was withdrawn). Its open
 // obligation lapses. Any organisation not yet withdrawn may be. The withdrawal has
 // happened (it is not dated after today, a London date) and cannot be dated before
-// any step of the onboarding that has taken place: an organisation does not leave
-// before it joined. An announcement still ahead is called off by the withdrawal.
+// any step of the onboarding that has taken place, nor before a submission it made:
+// an organisation does not leave before it joined, nor before it last took part. An announcement still ahead is called off by the withdrawal.
 func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string, today civil.Date) ([]events.Payload, error) {
 	if err := o.require("withdraw", StatusEnquiry, StatusMeetingHeld, StatusFormReceived, StatusAnnounced); err != nil {
 		return nil, err
@@ -421,6 +421,13 @@ func (o *Organisation) Withdraw(on civil.Date, reason, initiatedBy string, today
 	for i := len(steps) - 1; i >= 0; i-- {
 		if on.Before(steps[i].on) {
 			return nil, apperr.Field("withdrawn_on", "%s is before %s on %s: a withdrawal cannot precede a step of the onboarding that has taken place", on.InWords(), steps[i].what, steps[i].on.InWords())
+		}
+	}
+	// Nor a submission it made: it met an obligation while in the Commitment, and
+	// was reminded of it until then.
+	for _, ob := range o.obligations {
+		if ob.Status == ObligationMet && on.Before(ob.MetOn) {
+			return nil, apperr.Field("withdrawn_on", "%s is before its submission was received on %s: a withdrawal cannot precede a submission the organisation made", on.InWords(), ob.MetOn.InWords())
 		}
 	}
 	reason = strings.TrimSpace(reason)

@@ -308,3 +308,23 @@ func TestControlCharactersAreRefusedInNamesAndReasons(t *testing.T) {
 		t.Errorf("reason with CR LF: %v, want refused naming reason", err)
 	}
 }
+
+// A withdrawal is not dated before a submission the organisation made: the record
+// would say it met an obligation after it had left (a withdrawal lapses the open
+// obligation and ignores later submissions), and the reminders and overdue emails it
+// was sent in between would have gone to an organisation that had already withdrawn.
+// The day of the submission itself, or later, is taken.
+func TestAWithdrawalIsNotDatedBeforeASubmissionTheOrganisationMade(t *testing.T) {
+	t.Parallel()
+	submitted := func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.RecordSubmission("org1-c1", "sub1", date("2026-06-15"), organisation.DefaultPolicy)
+	}
+	o, _ := build(t, organisation.Signatory, meeting, form, announce("2025-03-20"), submitted)
+	_, err := o.Withdraw(date("2026-05-01"), "merged with another signatory", "organisation", today)
+	if e, ok := apperr.As(err); !ok || e.Field != "withdrawn_on" || !strings.Contains(e.Message, "Monday 15 June 2026") {
+		t.Errorf("a withdrawal dated before the submission received on 15 June 2026: %v, want 400 withdrawn_on naming that day", err)
+	}
+	if _, err := o.Withdraw(date("2026-06-15"), "merged with another signatory", "organisation", today); err != nil {
+		t.Errorf("a withdrawal on the day of the submission: %v", err)
+	}
+}
