@@ -353,6 +353,10 @@ func editorData(c current, f form.Submission) submissionData {
 	for _, s := range c.past {
 		row := pastRow{ID: s.Id, What: submissionKind(&s), When: submissionWhen(s.Cycle, s.SubmittedAt), Status: pastStatus(s.Status),
 			Feedback: s.Status == reviewapi.SubmissionStatusFeedbackReleased}
+		if c.ended == "withdrawn" && !row.Feedback {
+			// The review service took its reviewers off it at the withdrawal.
+			row.Status = noLongerReviewed
+		}
 		if s.SubmittedAt != nil {
 			row.Received = longDate(s.SubmittedAt.In(london))
 		}
@@ -381,6 +385,11 @@ func civilDay(t time.Time) time.Time {
 	y, m, d := t.In(london).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
+
+// noLongerReviewed is the status of a submission without feedback from an
+// organisation that withdrew: the review service takes its reviewers off it, and
+// releases feedback on it only from reviews returned before then.
+const noLongerReviewed = "No longer peer-reviewed: the organisation withdrew"
 
 func pastStatus(s reviewapi.SubmissionStatus) string {
 	switch s {

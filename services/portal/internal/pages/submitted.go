@@ -7,6 +7,7 @@ import (
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	reviewapi "github.com/itss/techcommit/services/review/api"
+	sigapi "github.com/itss/techcommit/services/signatory/api"
 )
 
 type submittedTheme struct {
@@ -24,6 +25,9 @@ type submittedData struct {
 	Items        []itemRow
 	Feedback     bool
 	ID           string
+	// Withdrawn is the day the organisation withdrew, in words, or "": its
+	// submission is then no longer peer-reviewed (noLongerReviewed).
+	Withdrawn string
 }
 
 // submitted shows a submission the organisation sent, as it was sent: once
@@ -52,6 +56,16 @@ func (h *Handler) submitted(w http.ResponseWriter, r *http.Request) {
 	d := submittedData{OrgID: org, OrgName: h.orgName(r, org), What: submissionKind(s), When: submissionWhen(s.Cycle, s.SubmittedAt),
 		Webpage: s.Content.Webpage, Participants: s.Content.TechnicianVoice.Participants, Items: rows(s.Content.ActionPlan),
 		Feedback: s.Status == reviewapi.SubmissionStatusFeedbackReleased, ID: s.Id}
+	if !d.Feedback {
+		// Said when the signatory service answers; the page stands without it.
+		if o, err := set.Signatory.GetOrganisationWithResponse(r.Context(), org); err == nil && o.JSON200 != nil {
+			if o.JSON200.Status == sigapi.Withdrawn && o.JSON200.WithdrawnOn != nil {
+				d.Withdrawn = longDate(o.JSON200.WithdrawnOn.Time)
+			}
+		} else if err != nil {
+			h.logger.WarnContext(r.Context(), "organisation unavailable for the submission as sent", "error", err)
+		}
+	}
 	if hc := s.Content.TechnicianVoice.HowConsulted; hc != nil {
 		d.HowConsulted = *hc
 	}

@@ -89,4 +89,26 @@ func TestTheEditorSaysWhenNothingMoreIsDue(t *testing.T) {
 			return nil
 		})
 	}
+
+	// The withdrawn organisation's submission is no longer reviewed (its reviewers are
+	// taken off it): its row and its page as sent said "you will be emailed when the
+	// feedback on it is released", which nothing would do.
+	cookie := s.p.signIn("lead-w@example.ac.uk")
+	page := text(parse(t, s.p.do("GET", "/obligations/"+gone+"/submission", cookie, nil).body))
+	if !strings.Contains(page, "No longer peer-reviewed: the organisation withdrew") {
+		t.Errorf("the withdrawn organisation's earlier submission is not said to be no longer reviewed: %q", page)
+	}
+	subs := s.review.Must(http.StatusOK, s.review.Do("GET", "/v1/submissions", opsToken(t, s.review, "review"), nil)).JSON(t)["items"].([]any)
+	var sent string
+	for _, it := range subs {
+		if m := it.(map[string]any); m["organisation_id"] == gone {
+			sent = m["id"].(string)
+		}
+	}
+	r := s.p.do("GET", "/obligations/"+gone+"/submissions/"+sent, cookie, nil)
+	page = text(parse(t, r.body))
+	if r.status != http.StatusOK || strings.Contains(page, "You will be emailed when the feedback") ||
+		!strings.Contains(page, "Withdrawn University withdrew from the Technician Commitment on") || !strings.Contains(page, "no longer peer-reviewed") {
+		t.Errorf("the withdrawn organisation's submission as sent = %d, does not say it is no longer reviewed: %q", r.status, page)
+	}
 }
