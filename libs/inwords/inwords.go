@@ -21,6 +21,14 @@ func Duration(d time.Duration) string {
 		n         int64
 		one, lone string // one of it beside another unit, and one of it alone
 	}{{secs / 3600, "1 hour", "an hour"}, {secs % 3600 / 60, "1 minute", "a minute"}, {secs % 60, "1 second", "1 second"}}
+	if days := secs / 86400; days >= 2 {
+		// Two days and longer are counted in days: "87600 hours" says ten years to nobody.
+		units[0].n = secs % 86400 / 3600
+		units = append([]struct {
+			n         int64
+			one, lone string
+		}{{days, "1 day", "a day"}}, units...)
+	}
 	var parts []string
 	for _, u := range units {
 		switch u.n {

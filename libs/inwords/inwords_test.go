@@ -45,6 +45,11 @@ func TestDuration(t *testing.T) {
 		// How far the clocks move (the ops forms' London times).
 		{30 * time.Minute, "30 minutes"},
 		{2 * time.Hour, "2 hours"},
+		{47 * time.Hour, "47 hours"},
+		{48 * time.Hour, "2 days"},
+		{49*time.Hour + time.Second, "2 days 1 hour 1 second"},
+		{90 * 24 * time.Hour, "90 days"},
+		{10 * 365 * 24 * time.Hour, "3650 days"},
 	}
 	for _, tt := range tests {
 		if got := inwords.Duration(tt.d); got != tt.want {

@@ -59,8 +59,8 @@ func TokensForItsAudienceOnly(t *testing.T, c *Client) {
 	type refusal struct{ name, token, detail string }
 	refusals := []refusal{
 		{"the suite-wide audience of old", forAudience("technician-commitment"), "must name " + own},
-		{"valid for ten years", lasting(10 * 365 * 24 * time.Hour), "more than the"},
-		{"valid for an hour and a second", lasting(time.Hour + time.Second), "more than the"},
+		{"valid for ten years", lasting(10 * 365 * 24 * time.Hour), "valid for 3650 days from its issue, longer than the longest accepted"},
+		{"valid for an hour and a second", lasting(time.Hour + time.Second), "valid for 1 hour 1 second from its issue, longer than the longest accepted, an hour"},
 		{"no issued-at time", noIssuedAt, "iat"},
 	}
 	for _, svc := range []string{"signatory", "review", "notify", "fund"} {
