@@ -595,25 +595,52 @@ func (a *App) Withdraw(ctx context.Context, cause, org string) error {
 }
 
 // obligationWithdrawn cancels, in the calendar of the organisation's lead, the due
-// date of its open obligation that their reminders put there.
+// date of its open obligation that their reminders put there. A head who was told
+// the obligation was overdue is told it is no longer due, as a receipt would tell
+// them it came in: otherwise the last they heard was that it was overdue.
 func (a *App) obligationWithdrawn(ctx context.Context, cause string, o Organisation) error {
 	ob := o.Obligation
-	if ob == nil || ob.Met || o.Lead.Email == "" {
+	if ob == nil || ob.Met {
 		return nil
 	}
-	if reminded, err := a.remindedOf(ctx, o, o.Lead); err != nil || !reminded {
-		return err // no reminder to this lead, no calendar entry of theirs to take back
-	}
 	w := what(ob.Kind)
-	now := a.clock.Now()
-	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindObligationWithdrawn,
-		Subject: fmt.Sprintf("Technician Commitment: %s's %s is no longer due", o.Name, w),
-		Content: mail.Content{Paragraphs: []string{
-			fmt.Sprintf("%s has withdrawn from the Technician Commitment, so its %s, due on %s, is no longer due, and you will not be reminded of it again.", o.Name, w, mail.Day(ob.Due)),
-			"The attached calendar update removes the due date from your calendar, if you added it from a reminder.",
-			"For anything about the withdrawal, please contact ITSS.",
-		}},
-		ICS: ical.Cancel(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)}, now)}, Recipient{o.Lead, RoleLead})
+	subject := fmt.Sprintf("Technician Commitment: %s's %s is no longer due", o.Name, w)
+	first := fmt.Sprintf("%s has withdrawn from the Technician Commitment, so its %s, due on %s, is no longer due, and you will not be reminded of it again.", o.Name, w, mail.Day(ob.Due))
+	reminded, err := a.remindedOf(ctx, o, o.Lead)
+	if err != nil {
+		return err
+	}
+	if reminded { // no reminder to this lead, no calendar entry of theirs to take back
+		now := a.clock.Now()
+		if err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindObligationWithdrawn, Subject: subject,
+			Content: mail.Content{Paragraphs: []string{first,
+				"The attached calendar update removes the due date from your calendar, if you added it from a reminder.",
+				"For anything about the withdrawal, please contact ITSS.",
+			}},
+			ICS: ical.Cancel(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)}, now)}, Recipient{o.Lead, RoleLead}); err != nil {
+			return err
+		}
+	}
+	// The heads who were sent an overdue email of it, at the address they were told
+	// at (see receipt): their email carried no calendar entry.
+	told, err := a.headsToldOf(ctx, o, *ob)
+	if err != nil {
+		return err
+	}
+	var to []Recipient
+	for _, h := range told {
+		if !reminded || !strings.EqualFold(h.Email, o.Lead.Email) {
+			to = append(to, Recipient{h, RoleHeadTold})
+		}
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindObligationWithdrawn, Subject: subject, Content: mail.Content{Paragraphs: []string{
+		fmt.Sprintf("You were told as the head of %s that its %s for the Technician Commitment was overdue.", o.Name, w),
+		first,
+		"For anything about the withdrawal, please contact ITSS.",
+	}}}, to...)
 }
 
 // remindersDueScan bounds how many due reminders RemindersDue counts: past it, the

@@ -153,6 +153,50 @@ func TestAWithdrawalCancelsTheObligationsDueDateInTheLeadsCalendar(t *testing.T)
 	}
 }
 
+// A head told that their organisation's obligation was overdue heard nothing more
+// when the organisation then withdrew: the lead was told it was no longer due, the
+// head was left with "overdue". They are now told it is no longer due, once, with no
+// calendar (their overdue email carried none); a head never told it was overdue is
+// sent nothing.
+func TestAHeadToldOfAnOverdueObligationIsToldItIsNoLongerDueAtAWithdrawal(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("ho", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 3, 20))
+	h.sweepOn(civil.New(2026, 12, 4))
+	h.sweepOn(civil.New(2026, 12, 11)) // 7 days overdue: lead and head
+	if told := mailTo(h, leader.Email, 0); len(told) != 1 {
+		t.Fatalf("the head was sent %q, want the overdue email", subjects(told))
+	}
+	h.publish("ho", events.OrganisationWithdrawnV1{OrganisationID: "ho", WithdrawnOn: civil.New(2026, 12, 11), Reason: "merged", InitiatedBy: "organisation"})
+	h.waitFor("ho")
+	h.redeliver() // heard twice, told once
+	h.sweepOn(civil.New(2026, 12, 18))
+	got := mailTo(h, leader.Email, 1)
+	if want := []string{"Technician Commitment: Uni ho's self-assessment and action plan is no longer due"}; !cmp.Equal(want, subjects(got)) {
+		t.Fatalf("after the withdrawal the head was sent %q, want %q", subjects(got), want)
+	}
+	checkSays(t, got[0], "You were told as the head of Uni ho that its self-assessment and action plan for the Technician Commitment was overdue.",
+		"Uni ho has withdrawn from the Technician Commitment, so its self-assessment and action plan, due on Friday 4 December 2026, is no longer due")
+	if got[0].ICS {
+		t.Errorf("the head's email carries a calendar, though theirs had none:\n%s", got[0].ICSBody)
+	}
+	if lead := mailTo(h, lead.Email, 3); len(lead) != 1 || !lead[0].ICS {
+		t.Errorf("the lead was sent %q after the withdrawal, want the one email with its cancellation", subjects(lead))
+	}
+
+	// A head never told it was overdue is sent nothing at the withdrawal.
+	h.onboard("hn", civil.New(2026, 12, 1), civil.New(2027, 9, 20))
+	h.sweepOn(civil.New(2026, 12, 19))
+	before := len(mailTo(h, leader.Email, 0))
+	h.publish("hn", events.OrganisationWithdrawnV1{OrganisationID: "hn", WithdrawnOn: civil.New(2026, 12, 19), Reason: "merged", InitiatedBy: "organisation"})
+	h.waitFor("hn")
+	h.sweepOn(civil.New(2026, 12, 20))
+	if n := len(mailTo(h, leader.Email, 0)); n != before {
+		t.Errorf("a head never told of an overdue obligation was sent %d emails at the withdrawal", n-before)
+	}
+}
+
 // A lead replaced by another had the open obligation's due date put in their calendar
 // by its reminders; the email telling them the role passed on cancels it (the same
 // UID, a higher SEQUENCE, STATUS:CANCELLED). Before, it stayed there, though the
