@@ -33,6 +33,10 @@ type contactsData struct {
 	// Stale, when set, says the save was refused because the contacts were saved by
 	// someone else since the page was opened, and is the address of the saved ones.
 	Stale string
+	// Withdrawn is the day the organisation withdrew, in words, or "": its contacts
+	// are then shown, not offered to change, since the signatory service refuses
+	// every change to them.
+	Withdrawn string
 }
 
 // confirmLead is the field that confirms a hand-over: the new lead's address as the
@@ -80,6 +84,9 @@ func (h *Handler) contactsShow(w http.ResponseWriter, r *http.Request) {
 	d := contactsData{OrgID: org, OrgName: resp.JSON200.Name, Form: savedContacts(resp.JSON200), Roles: form.ContactRoles, Parts: contactParts,
 		Version: resp.HTTPResponse.Header.Get("ETag")}
 	d.Saved = d.Version != "" && `"`+r.URL.Query().Get("saved")+`"` == d.Version
+	if resp.JSON200.Status == sigapi.Withdrawn && resp.JSON200.WithdrawnOn != nil {
+		d.Withdrawn = longDate(resp.JSON200.WithdrawnOn.Time)
+	}
 	h.show(w, r, http.StatusOK, "contacts", "Your contacts", nil, d)
 }
 

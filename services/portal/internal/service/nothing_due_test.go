@@ -111,4 +111,22 @@ func TestTheEditorSaysWhenNothingMoreIsDue(t *testing.T) {
 		!strings.Contains(page, "Withdrawn University withdrew from the Technician Commitment on") || !strings.Contains(page, "no longer peer-reviewed") {
 		t.Errorf("the withdrawn organisation's submission as sent = %d, does not say it is no longer reviewed: %q", r.status, page)
 	}
+
+	// Its contacts page offered a form whose every save the signatory service
+	// refuses (the organisation withdrew): the contacts are shown as they were, with
+	// whom to ask about a wrong one.
+	r = s.p.do("GET", "/obligations/"+gone+"/contacts", cookie, nil)
+	page = text(parse(t, r.body))
+	if r.status != http.StatusOK || strings.Contains(r.body, `action="/obligations/`+gone+`/contacts"`) || strings.Contains(page, "Save contacts") ||
+		!strings.Contains(page, "can no longer be changed") || !strings.Contains(page, "lead-w@example.ac.uk") {
+		t.Errorf("the withdrawn organisation's contacts page = %d, offers a form or does not show the contacts: %q", r.status, page)
+	}
+
+	// The three pages in Chromium, each checked by axe.
+	b := newBrowser(t)
+	b.SetCookie(s.p.url, cookie)
+	for path, h1 := range map[string]string{"/submission": "Your submission", "/submissions/" + sent: "Your submission as sent", "/contacts": "Your contacts"} {
+		b.Open(s.p.url + "/obligations/" + gone + path)
+		heading(t, b, h1)
+	}
 }
