@@ -76,9 +76,18 @@ type MakerMinter interface {
 	MintAPITokenBy(id, org, aud string, expires time.Time, name, email string) (string, error)
 }
 
+// The collections of the records: a token's own (what its revocations and
+// tellings write), and its maker's (who made it, which only Issue and the maker's
+// erasure write).
+const (
+	Collection       = "api_tokens"
+	MakersCollection = "api_token_makers"
+)
+
 // Store keeps the records and tells the fund about them.
 type Store struct {
 	coll        *mongo.Collection
+	makers      *mongo.Collection // see makerDoc
 	slots       *mongo.Collection // see takeSlot
 	js          jetstream.JetStream
 	minter      Minter
@@ -88,12 +97,15 @@ type Store struct {
 	logger      *slog.Logger
 }
 
+// tokenDoc is a token's record. It names no maker: who made the token is in its
+// makerDoc. CreatedBy, Creator and Subject are read from records an earlier version
+// wrote, which kept the maker here (see Forget); they are never written.
 type tokenDoc struct {
 	ID        string    `bson:"_id"`
 	Org       string    `bson:"org"`
 	Name      string    `bson:"name"`
-	CreatedBy string    `bson:"created_by"`
-	Creator   string    `bson:"creator"` // the person's pseudonym, blanked by their erasure
+	CreatedBy string    `bson:"created_by,omitempty"`
+	Creator   string    `bson:"creator,omitempty"` // the person's pseudonym
 	Created   time.Time `bson:"created_at"`
 	// LeadSince is Request.LeadSince; absent from records older than it.
 	LeadSince time.Time `bson:"lead_since,omitempty"`
@@ -111,13 +123,30 @@ type tokenDoc struct {
 	// (ForgetRevoker), or an ITSS staff member's OpenID subject; absent from tokens
 	// revoked by the portal itself, and from records older than it.
 	Revoker string `bson:"revoker,omitempty"`
-	// Subject is the digest of the address the token carries (personal.Subject), by
-	// which an erasure of the person finds the tokens that name them (Forget); absent
-	// from tokens that carry no address, and once the person is erased.
+	// Subject is the digest of the address the token carries (personal.Subject), in
+	// records an earlier version wrote; see makerDoc.Subject.
 	Subject string `bson:"subject,omitempty"`
 	// Told is the state the stream was last told: toldIssued or toldRevoked, absent
 	// until a publish succeeds (and in records older than the token stream).
 	Told string `bson:"told,omitempty"`
+}
+
+// makerDoc is who made a token, in a document of its own under the token's id:
+// Issue inserts it, and the erasure of its maker (Forget) deletes it, and nothing
+// else writes it. The embedded store updates a document by reading it and replacing
+// it whole, so a revocation's write to a record that held the maker, landing beside
+// the erasure's, could write back the name, digest and pseudonym the erasure had
+// just taken off; here no revocation writes, and a deleted document is not written
+// back by any update. Sweep deletes it with its token's record.
+type makerDoc struct {
+	ID        string `bson:"_id"`
+	CreatedBy string `bson:"created_by"` // the person's name as the suite's records give it
+	Creator   string `bson:"creator"`    // the person's pseudonym
+	// Subject is the digest of the address the token carries (personal.Subject), by
+	// which an erasure of the person finds the tokens that name them (Forget); absent
+	// from tokens that carry no address.
+	Subject string    `bson:"subject,omitempty"`
+	Expires time.Time `bson:"expires_at"`
 }
 
 // The states a record's Told holds.
@@ -157,10 +186,13 @@ func New(ctx context.Context, d Deps) (*Store, error) {
 	if d.DB == nil || d.JS == nil || d.Minter == nil || d.Clock == nil || d.Logger == nil || d.Audience == "" || d.MaxLifetime <= 0 {
 		return nil, errors.New("apitokens: database, bus, minter, clock, logger, audience and maximum lifetime are required")
 	}
-	s := &Store{coll: d.DB.Collection("api_tokens"), slots: d.DB.Collection("api_token_slots"), js: d.JS, minter: d.Minter, clock: d.Clock, audience: d.Audience,
+	s := &Store{coll: d.DB.Collection(Collection), makers: d.DB.Collection(MakersCollection), slots: d.DB.Collection("api_token_slots"), js: d.JS, minter: d.Minter, clock: d.Clock, audience: d.Audience,
 		maxLifetime: d.MaxLifetime, logger: d.Logger}
 	if err := store.CreateIndexes(ctx, s.coll, []mongo.IndexModel{{Keys: bson.D{{Key: "org", Value: 1}}}}); err != nil {
 		return nil, fmt.Errorf("index api_tokens: %w", store.Classify(err))
+	}
+	if err := store.CreateIndexes(ctx, s.makers, []mongo.IndexModel{{Keys: bson.D{{Key: "subject", Value: 1}}}}); err != nil {
+		return nil, fmt.Errorf("index api_token_makers: %w", store.Classify(err))
 	}
 	return s, nil
 }
@@ -237,18 +269,30 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 		return Token{}, "", err
 	}
 	sum := sha256.Sum256([]byte(secret))
-	doc := tokenDoc{ID: id, Org: r.Org, Name: r.Name, CreatedBy: r.By, Creator: r.Creator, Subject: subject, Created: now.UTC(), LeadSince: r.LeadSince.UTC(), Expires: expires.UTC(),
+	doc := tokenDoc{ID: id, Org: r.Org, Name: r.Name, Created: now.UTC(), LeadSince: r.LeadSince.UTC(), Expires: expires.UTC(),
 		Last4: secret[len(secret)-4:], Digest: hex.EncodeToString(sum[:])}
 	if _, err := s.coll.InsertOne(ctx, doc); mongo.IsDuplicateKeyError(err) {
 		return Token{}, "", ErrMadeAlready // the unique id decides between two sends
 	} else if err != nil {
 		return Token{}, "", fmt.Errorf("record API token: %w", store.Classify(err))
 	}
-	if err := s.tell(ctx, doc); err != nil {
+	// Its maker, in a document of their own (makerDoc), after the record: a
+	// second send of the form stops at the record's id above.
+	maker := makerDoc{ID: id, CreatedBy: r.By, Creator: r.Creator, Subject: subject, Expires: doc.Expires}
+	_, err = s.makers.InsertOne(ctx, maker)
+	if err == nil {
+		doc.CreatedBy, doc.Creator, doc.Subject = maker.CreatedBy, maker.Creator, maker.Subject
+		err = s.tell(ctx, doc)
+	} else {
+		err = fmt.Errorf("record API token %s's maker: %w", id, store.Classify(err))
+	}
+	if err != nil {
 		// The fund may or may not have heard: revoke it, so that it is refused
 		// either way (Retell says so to the fund), and ask again.
 		doc.Revoked, doc.RevokedBy = now.UTC(), "the portal (not confirmed when made)"
-		if _, uerr := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc); uerr != nil {
+		rec := doc
+		rec.CreatedBy, rec.Creator, rec.Subject = "", "", "" // the record names no maker
+		if _, uerr := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, rec); uerr != nil {
 			// The fund refuses a token it has not heard of: if it did hear, the
 			// token works until someone revokes it from the list, where it shows.
 			s.logger.ErrorContext(ctx, "API token not confirmed when made, and not revoked", "token", id, "error", uerr)
@@ -374,27 +418,39 @@ func (s *Store) ForgetRevoker(ctx context.Context, id string) error {
 }
 
 // Forget revokes every token in force that carries the address whose digest is
-// subject (personal.Subject), and takes the person's name and digest off every
-// record of a token that carried it, for the erasure of the person
+// subject (personal.Subject), and takes the person's name, pseudonym and digest off
+// the records of every token that carried it, for the erasure of the person
 // (docs/PRIVACY.md): a token that lived on would write their address into every
 // application drafted with it. It reports how many tokens it revoked. A
 // revocation the fund could not be told yet is told by the next Retell, which
 // finds the record revoked and not told so; run again after a failure, it
-// resumes, since the records keep the digest until their token is revoked.
+// resumes, since a maker is deleted only once their token is revoked.
 //
-// A revocation of the same record in flight beside it (the portal's own, when the
-// erasure's change of lead reaches its leads' consumer at the same moment) can
-// write the record back as it read it, name and digest included: the embedded
-// store updates a document by reading and replacing it whole. So Forget reads
-// again a moment after its pass (forgetSettle: such a write, read before the pass,
-// lands within it), and passes again over what still holds the digest. This narrows
-// the race rather than closing it: two writers of one record are guarded by nothing
-// on that store.
+// The maker is in a document of their own (makerDoc), which Forget deletes and no
+// revocation writes, so a revocation of the token racing the erasure (the
+// portal's own, when the erasure's change of lead reaches its leads' consumer at
+// the same moment; a person's; Retell's telling) cannot write them back.
+//
+// Records an earlier version wrote hold their maker themselves, and so do those an
+// older replica writes during a rolling upgrade: Forget takes the maker off those
+// too, but there a revocation racing it can write them back, the embedded store
+// updating a document by reading and replacing it whole. So Forget reads them again
+// a moment after its pass (forgetSettle: such a write, read before the pass, lands
+// within it), and passes again over what still holds the digest; this narrows that
+// race for those records without closing it, until they are swept
+// (KeepAfterExpiry). An older replica, during the upgrade, does not read a maker's
+// own document: it lists the tokens the new version made as naming no maker, its
+// RevokeUnlent revokes them as made by someone no longer lent the power (fail
+// closed), and an erasure it takes misses them, their tokens staying in force with
+// their makers, until the erasure is made again (deploy/README.md).
 func (s *Store) Forget(ctx context.Context, subject string) (int, error) {
 	if subject == "" {
 		return 0, errors.New("forget API token maker: a subject is required")
 	}
-	total := 0
+	total, err := s.forgetMakers(ctx, subject)
+	if err != nil {
+		return total, err
+	}
 	for range forgetPasses {
 		n, left, err := s.forgetPass(ctx, subject)
 		total += n
@@ -405,6 +461,55 @@ func (s *Store) Forget(ctx context.Context, subject string) (int, error) {
 	return total, fmt.Errorf("forget API token maker: records still held the digest after %d passes", forgetPasses)
 }
 
+// forgetMakers is Forget for the makers in documents of their own: it revokes each
+// one's token if in force, then deletes the maker, and reports how many tokens it
+// revoked.
+func (s *Store) forgetMakers(ctx context.Context, subject string) (int, error) {
+	cur, err := s.makers.Find(ctx, bson.D{{Key: "subject", Value: subject}})
+	if err != nil {
+		return 0, fmt.Errorf("find API tokens' makers to forget: %w", store.Classify(err))
+	}
+	var makers []makerDoc
+	if err := cur.All(ctx, &makers); err != nil {
+		return 0, fmt.Errorf("read API tokens' makers to forget: %w", store.Classify(err))
+	}
+	if len(makers) == 0 {
+		return 0, nil
+	}
+	ids := make(bson.A, 0, len(makers))
+	for _, m := range makers {
+		ids = append(ids, m.ID)
+	}
+	cur, err = s.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}}})
+	if err != nil {
+		return 0, fmt.Errorf("find API tokens to forget: %w", store.Classify(err))
+	}
+	var inForce []tokenDoc
+	if err := cur.All(ctx, &inForce); err != nil {
+		return 0, fmt.Errorf("read API tokens to forget: %w", store.Classify(err))
+	}
+	n := 0
+	var errs []error
+	for _, m := range makers {
+		if slices.ContainsFunc(inForce, func(d tokenDoc) bool { return d.ID == m.ID }) {
+			switch _, err := s.revoke(ctx, "", m.ID, Revoker{Name: ErasedMaker}, events.APITokenRevokedMakerErased); {
+			case apperr.Is(err, apperr.NotFound): // swept meanwhile: nothing to revoke
+			case err != nil && !apperr.Is(err, apperr.Unavailable):
+				errs = append(errs, err)
+				continue // keep the maker, so that a second run finds the token
+			default:
+				n++
+			}
+		}
+		// The record says revoked now (told to the fund or left to Retell): the
+		// maker goes, their name, pseudonym and digest with them.
+		if _, err := s.makers.DeleteOne(ctx, bson.D{{Key: "_id", Value: m.ID}}); err != nil {
+			errs = append(errs, fmt.Errorf("forget the maker of API token %s: %w", m.ID, store.Classify(err)))
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
 // forgetPasses bounds Forget's passes; a failed erasure is run again in any case.
 // forgetSettle is how long a pass waits before it reads again.
 const (
@@ -412,8 +517,9 @@ const (
 	forgetSettle = 200 * time.Millisecond
 )
 
-// forgetPass is one pass of Forget: it reports how many tokens it revoked, and
-// whether any record still holds the digest after it.
+// forgetPass is one pass of Forget over the records that hold their maker
+// themselves: it reports how many tokens it revoked, and whether any record still
+// holds the digest after it.
 func (s *Store) forgetPass(ctx context.Context, subject string) (int, bool, error) {
 	filter := bson.D{{Key: "subject", Value: subject}}
 	cur, err := s.coll.Find(ctx, filter)
@@ -492,6 +598,9 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 	var docs []tokenDoc
 	if err := cur.All(ctx, &docs); err != nil {
 		return 0, fmt.Errorf("read API tokens of %s: %w", org, store.Classify(err))
+	}
+	if err := s.withMakers(ctx, docs); err != nil {
+		return 0, err
 	}
 	n := 0
 	var errs []error
@@ -573,7 +682,42 @@ func (s *Store) revoke(ctx context.Context, org, id string, by Revoker, why stri
 		return Token{}, apperr.Wrap(apperr.Unavailable, err, "the token is revoked here but the fund service could not be told yet; it will be within a minute")
 	}
 	s.logger.InfoContext(ctx, "API token revoked", "token", id, "org", doc.Org)
-	return doc.token(), nil
+	docs := []tokenDoc{doc}
+	if err := s.withMakers(ctx, docs); err != nil {
+		s.logger.WarnContext(ctx, "API token revoked, its maker not read", "token", id, "error", err)
+	}
+	return docs[0].token(), nil
+}
+
+// withMakers gives each of docs its maker, from its makerDoc; a record an earlier
+// version wrote, which names its maker itself, keeps the maker it names when it has
+// no makerDoc. A token whose maker was erased names none.
+func (s *Store) withMakers(ctx context.Context, docs []tokenDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	ids := make(bson.A, 0, len(docs))
+	for _, d := range docs {
+		ids = append(ids, d.ID)
+	}
+	cur, err := s.makers.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return fmt.Errorf("find API tokens' makers: %w", store.Classify(err))
+	}
+	var makers []makerDoc
+	if err := cur.All(ctx, &makers); err != nil {
+		return fmt.Errorf("read API tokens' makers: %w", store.Classify(err))
+	}
+	byID := make(map[string]makerDoc, len(makers))
+	for _, m := range makers {
+		byID[m.ID] = m
+	}
+	for i, d := range docs {
+		if m, ok := byID[d.ID]; ok {
+			docs[i].CreatedBy, docs[i].Creator, docs[i].Subject = m.CreatedBy, m.Creator, m.Subject
+		}
+	}
+	return nil
 }
 
 // List returns org's tokens (every organisation's when org is empty), newest first.
@@ -589,6 +733,9 @@ func (s *Store) List(ctx context.Context, org string) ([]Token, error) {
 	var docs []tokenDoc
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("read API tokens: %w", store.Classify(err))
+	}
+	if err := s.withMakers(ctx, docs); err != nil {
+		return nil, err
 	}
 	out := make([]Token, 0, len(docs))
 	for _, d := range docs {
@@ -809,9 +956,14 @@ const KeepAfterExpiry = 90 * 24 * time.Hour
 // record of a revocation outlives every copy of the token that could still be shown.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
 	cut := s.clock.Now().Add(-KeepAfterExpiry).UTC()
-	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: cut}}}})
+	expired := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: cut}}}}
+	res, err := s.coll.DeleteMany(ctx, expired)
 	if err != nil {
 		return 0, fmt.Errorf("sweep api tokens: %w", store.Classify(err))
+	}
+	// Their makers go with them.
+	if _, err := s.makers.DeleteMany(ctx, expired); err != nil {
+		return int(res.DeletedCount), fmt.Errorf("sweep api tokens' makers: %w", store.Classify(err))
 	}
 	return int(res.DeletedCount), nil
 }

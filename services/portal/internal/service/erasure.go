@@ -2,17 +2,21 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
+	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/reviewdrafts"
 	"github.com/itss/techcommit/services/portal/internal/signin"
@@ -122,9 +126,12 @@ func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, st
 		if err != nil {
 			return nil, err
 		}
+		if recs, err = withTokenMakers(ctx, db, recs); err != nil {
+			return nil, err
+		}
 		own := append(ps.All(email), whole...)
 		for i, rec := range recs {
-			if rec.Collection == "api_tokens" {
+			if rec.Collection == apitokens.Collection {
 				tokenOthers(rec.Document, own, personal.Subject(email))
 			}
 			// As the services give theirs: plain JSON, without the store's wrappers.
@@ -132,6 +139,72 @@ func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, st
 		}
 		return recs, nil
 	}
+}
+
+// withTokenMakers gives, for subject access, each API token's record with its maker,
+// who is in a document of their own (apitokens.MakersCollection) beside it: the
+// maker's record of a token they made is the token's record naming them, and a
+// record found by who revoked it names its maker too, for tokenOthers to show as
+// another person.
+func withTokenMakers(ctx context.Context, db *mongo.Database, recs []personal.Record) ([]personal.Record, error) {
+	makers := map[string]map[string]any{}
+	out := make([]personal.Record, 0, len(recs))
+	for _, rec := range recs {
+		if rec.Collection == apitokens.MakersCollection {
+			makers[rec.ID] = rec.Document
+			continue
+		}
+		out = append(out, rec)
+	}
+	read := func(coll, id string) (map[string]any, error) {
+		raw, err := db.Collection(coll).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s %s: %w", coll, id, store.Classify(err))
+		}
+		ej, err := bson.MarshalExtJSON(raw, false, false)
+		if err != nil {
+			return nil, fmt.Errorf("read %s %s: %w", coll, id, err)
+		}
+		var doc map[string]any
+		return doc, json.Unmarshal(ej, &doc)
+	}
+	merge := func(doc, maker map[string]any) {
+		for k, v := range maker {
+			if k != "_id" && k != "expires_at" {
+				doc[k] = v
+			}
+		}
+	}
+	for i, rec := range out {
+		if rec.Collection != apitokens.Collection {
+			continue
+		}
+		maker, ok := makers[rec.ID]
+		if ok {
+			delete(makers, rec.ID)
+		} else {
+			var err error
+			if maker, err = read(apitokens.MakersCollection, rec.ID); err != nil {
+				return nil, err
+			}
+		}
+		merge(out[i].Document, maker)
+	}
+	for _, id := range slices.Sorted(maps.Keys(makers)) {
+		doc, err := read(apitokens.Collection, id)
+		if err != nil {
+			return nil, err
+		}
+		if doc == nil { // swept meanwhile, or never written: the maker alone
+			doc = map[string]any{"_id": id}
+		}
+		merge(doc, makers[id])
+		out = append(out, personal.Record{Collection: apitokens.Collection, ID: id, Document: doc})
+	}
+	return out, nil
 }
 
 // tokenOthers shows, in an API token's record given to one person's subject access,
