@@ -90,7 +90,24 @@ type APITokenRevokedV1 struct {
 	// tool's developer what happened and whom to ask; absent when a person revoked
 	// it. Optional within v1: a newer reason a reader does not know reads as none.
 	Reason string `json:"reason,omitempty"`
+	// RevokedBy says who revoked it, by role alone (one of the APITokenRevokedBy…
+	// values: organisation, itss, portal), so that the portal's records, restored
+	// from a backup older than the revocation, say it again without anyone's name
+	// being kept here. Optional within v1: absent from revocations told before it,
+	// and a role a reader does not know reads as none.
+	RevokedBy string `json:"revoked_by,omitempty"`
 }
+
+// Who revoked an API token (APITokenRevokedV1.RevokedBy), by role: never the person.
+const (
+	// APITokenRevokedByOrganisation: the organisation's nominated lead, or a
+	// colleague the lead named.
+	APITokenRevokedByOrganisation = "organisation"
+	// APITokenRevokedByITSS: ITSS operations staff.
+	APITokenRevokedByITSS = "itss"
+	// APITokenRevokedByPortal: the portal on its own (Reason says why, when it can).
+	APITokenRevokedByPortal = "portal"
+)
 
 // Why the portal revoked an API token (APITokenRevokedV1.Reason). They name what
 // happened to the token's maker, never who they are.

@@ -118,6 +118,10 @@ type tokenDoc struct {
 	// told to the fund with the revocation so that its refusal says it; absent when
 	// a person revoked it.
 	Why string `bson:"revoked_why,omitempty"`
+	// Role is who revoked it by role (events.APITokenRevokedBy…), told to the
+	// stream with the revocation so that a restore's Reconcile says it again;
+	// absent from records older than it.
+	Role string `bson:"revoked_role,omitempty"`
 	// Revoker is who revoked it as the portal records people: a lead's or a
 	// colleague's pseudonym, by which their subject access and erasure find it
 	// (ForgetRevoker), or an ITSS staff member's OpenID subject; absent from tokens
@@ -289,7 +293,7 @@ func (s *Store) Issue(ctx context.Context, r Request) (Token, string, error) {
 	if err != nil {
 		// The fund may or may not have heard: revoke it, so that it is refused
 		// either way (Retell says so to the fund), and ask again.
-		doc.Revoked, doc.RevokedBy = now.UTC(), "the portal (not confirmed when made)"
+		doc.Revoked, doc.RevokedBy, doc.Role = now.UTC(), "the portal (not confirmed when made)", events.APITokenRevokedByPortal
 		rec := doc
 		rec.CreatedBy, rec.Creator, rec.Subject = "", "", "" // the record names no maker
 		if _, uerr := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, rec); uerr != nil {
@@ -400,6 +404,21 @@ const ErasedRevoker = "someone whose details were erased"
 // OpenID subject; empty for the portal itself).
 type Revoker struct {
 	Name, ID string
+	// ITSS says they are ITSS staff; otherwise a person revoking is the
+	// organisation's lead or a colleague the lead named.
+	ITSS bool
+}
+
+// role is who revokes, by role alone, as the token stream says it: a person is the
+// organisation or ITSS; anyone else, or a revocation with a reason, the portal.
+func (r Revoker) role(why string) string {
+	switch {
+	case why != "" || r.ID == "":
+		return events.APITokenRevokedByPortal
+	case r.ITSS:
+		return events.APITokenRevokedByITSS
+	}
+	return events.APITokenRevokedByOrganisation
 }
 
 // ForgetRevoker takes the person recorded as id (their pseudonym) off the records of
@@ -654,12 +673,12 @@ func (s *Store) revoke(ctx context.Context, org, id string, by Revoker, why stri
 		return Token{}, apperr.New(apperr.NotFound, "API token %s not found", id)
 	}
 	if doc.Revoked.IsZero() {
-		doc.Revoked, doc.RevokedBy, doc.Revoker, doc.Why = s.clock.Now().UTC(), by.Name, by.ID, why
+		doc.Revoked, doc.RevokedBy, doc.Revoker, doc.Why, doc.Role = s.clock.Now().UTC(), by.Name, by.ID, why, by.role(why)
 		// Revocation only ever sets these: two people revoking at once both revoke.
 		// Each writes its revoker whole, unsetting what it has not, so that the last
 		// to land names one revoker, not the one's name beside the other's
 		// pseudonym or reason.
-		fields, unset := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by.Name}}, bson.D{}
+		fields, unset := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by.Name}, {Key: "revoked_role", Value: doc.Role}}, bson.D{}
 		if by.ID != "" {
 			fields = append(fields, bson.E{Key: "revoker", Value: by.ID})
 		} else {
@@ -778,9 +797,30 @@ func (s *Store) Retell(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// RestoredRevoker is who the lists say revoked a token whose revocation the token
-// stream held but the portal's records, restored from an older backup, did not.
-const RestoredRevoker = "ITSS (revoked before a restore of the portal's records)"
+// Who the lists say revoked a token whose revocation the token stream held but the
+// portal's records, restored from an older backup, did not: by the role the stream
+// gives (events.APITokenRevokedV1.RevokedBy), since it names no one.
+const (
+	RestoredRevoker             = "ITSS (revoked before a restore of the portal's records)"
+	RestoredOrganisationRevoker = "the organisation's lead or a colleague (revoked before a restore of the portal's records)"
+	RestoredPortalRevoker       = "the portal (revoked before a restore of the portal's records)"
+	// RestoredUnknownRevoker is for a revocation told before the stream gave the role.
+	RestoredUnknownRevoker = "someone not recorded (revoked before a restore of the portal's records)"
+)
+
+// restoredBy is who the lists say revoked a token, after a restore, by the role the
+// stream gives.
+func restoredBy(role string) string {
+	switch role {
+	case events.APITokenRevokedByOrganisation:
+		return RestoredOrganisationRevoker
+	case events.APITokenRevokedByITSS:
+		return RestoredRevoker
+	case events.APITokenRevokedByPortal:
+		return RestoredPortalRevoker
+	}
+	return RestoredUnknownRevoker
+}
 
 // Reconciled is what Reconcile mended.
 type Reconciled struct {
@@ -826,14 +866,18 @@ func (s *Store) Reconcile(ctx context.Context) (Reconciled, error) {
 		switch {
 		case ok && st.revoked && d.Revoked.IsZero():
 			// A revocation the portal made on its own says why on the stream: the
-			// record says it again, as it did before the restore.
+			// record says it again, as it did before the restore. Another says who
+			// revoked it by role, but not who they were.
 			by, known := revokedFor[st.why]
 			if !known {
-				by = RestoredRevoker
+				by = restoredBy(st.role)
 			}
 			fields := bson.D{{Key: "revoked_at", Value: now}, {Key: "revoked_by", Value: by}, {Key: "told", Value: toldRevoked}}
 			if known {
 				fields = append(fields, bson.E{Key: "revoked_why", Value: st.why})
+			}
+			if st.role != "" {
+				fields = append(fields, bson.E{Key: "revoked_role", Value: st.role})
 			}
 			res, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}}},
 				bson.D{{Key: "$set", Value: fields}})
@@ -866,8 +910,9 @@ type streamState struct {
 	org     string
 	expires time.Time
 	revoked bool
-	// why is the first revocation's reason, if the portal gave one.
-	why string
+	// why is the first revocation's reason, if the portal gave one, and role who
+	// revoked it by role, if the event says (events.APITokenRevokedBy…).
+	why, role string
 }
 
 // streamStates reads every event of the token stream with an ordered consumer, and
@@ -887,7 +932,7 @@ func (s *Store) streamStates(ctx context.Context) (map[string]streamState, error
 		st.org, st.expires = p.OrganisationID, p.ExpiresAt
 		if env.Type == p.EventType() {
 			if !st.revoked {
-				st.why = p.Reason
+				st.why, st.role = p.Reason, p.RevokedBy
 			}
 			st.revoked = true
 		}
@@ -931,7 +976,7 @@ var eventSpace = uuid.MustParse("0b8f3c2e-5d1a-4e7b-9a36-2f4c8d9e1b70")
 func (s *Store) publish(ctx context.Context, d tokenDoc) error {
 	var p events.Payload = events.APITokenIssuedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires}
 	if !d.Revoked.IsZero() {
-		p = events.APITokenRevokedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires, Reason: d.Why}
+		p = events.APITokenRevokedV1{TokenID: d.ID, OrganisationID: d.Org, ExpiresAt: d.Expires, Reason: d.Why, RevokedBy: d.Role}
 	}
 	data, err := json.Marshal(p)
 	if err != nil {

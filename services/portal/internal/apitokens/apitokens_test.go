@@ -502,7 +502,7 @@ func TestReconcileMendsWhatARestoreUndid(t *testing.T) {
 	revoked := kept[2]
 	kept = kept[:2]
 	backup := testenv.BackUp(t, db)
-	if _, err := live.Revoke(ctx, "org-a", revoked.ID, apitokens.Revoker{Name: "Sam Patel"}); err != nil {
+	if _, err := live.Revoke(ctx, "org-a", revoked.ID, apitokens.Revoker{Name: "Sam Patel (ITSS)", ID: "ops-sam", ITSS: true}); err != nil {
 		t.Fatal(err)
 	}
 	made, _, err := live.Issue(ctx, request("made after the backup"))
@@ -943,5 +943,76 @@ func TestARecordThatNamesItsMakerItselfIsReadAndForgotten(t *testing.T) {
 	}
 	if holdsAny(t, db, "Pat Applicant", "pk-pat", personal.Subject("pat@example.ac.uk")) {
 		t.Error("the records keep Pat after their erasure")
+	}
+}
+
+// A restore's Reconcile says who revoked a token by the role the stream gives (the
+// organisation, ITSS, the portal), never the person: a token the organisation's own
+// lead revoked read as revoked by ITSS, since the stream did not say. A revocation
+// told before the stream said it reads as not recorded.
+func TestReconcileSaysWhetherTheOrganisationOrITSSRevokedAToken(t *testing.T) {
+	t.Parallel()
+	live, clk, js, db := newStoreJS(t)
+	ctx := context.Background()
+	ids := map[string]string{}
+	for _, name := range []string{"by the lead", "by ITSS", "told before the role"} {
+		tok, _, err := live.Issue(ctx, request(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = tok.ID
+	}
+	backup := testenv.BackUp(t, db)
+	if _, err := live.Revoke(ctx, "org-a", ids["by the lead"], apitokens.Revoker{Name: "Sam Patel", ID: "pk-sam"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := live.Revoke(ctx, "org-a", ids["by ITSS"], apitokens.Revoker{Name: "Ola Ops (ITSS)", ID: "ops-ola", ITSS: true}); err != nil {
+		t.Fatal(err)
+	}
+	// A revocation as an earlier version told it, without the role.
+	old := events.APITokenRevokedV1{TokenID: ids["told before the role"], OrganisationID: "org-a", ExpiresAt: clk.Now().Add(24 * time.Hour)}
+	data, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(ctx, bus.Message(events.Envelope{ID: "old-revocation", Source: "/tc/portal", Type: old.EventType(), AggregateType: "apitoken",
+		AggregateID: old.TokenID, Version: 1, Time: clk.Now(), Actor: "system:portal", Data: data})); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(ctx, events.StreamPortalTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []string{"pk-sam", "ops-ola", "Patel", "Ola"} {
+			if strings.Contains(string(m.Data)+fmt.Sprint(m.Header), who) {
+				t.Errorf("the token stream names who revoked a token (%q): %s", who, m.Data)
+			}
+		}
+	}
+	restored := storeOn(t, db.Client().Database(backup), js, clk)
+	if got, err := restored.Reconcile(ctx); err != nil || got.RevokedHere != 3 {
+		t.Fatalf("Reconcile after a restore = %+v, %v; want the three tokens revoked here", got, err)
+	}
+	list, err := restored.List(ctx, "org-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, tok := range list {
+		got[tok.ID] = tok.RevokedBy
+	}
+	want := map[string]string{ids["by the lead"]: apitokens.RestoredOrganisationRevoker, ids["by ITSS"]: apitokens.RestoredRevoker,
+		ids["told before the role"]: apitokens.RestoredUnknownRevoker}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("who the restored records say revoked each token (-want +got):\n%s", diff)
 	}
 }

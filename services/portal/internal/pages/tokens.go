@@ -283,7 +283,7 @@ func (h *Handler) opsAPITokenRevoke(w http.ResponseWriter, r *http.Request) {
 	if by == "" {
 		by = "ITSS"
 	}
-	if _, err := h.tokens.Revoke(r.Context(), "", r.PathValue("token"), apitokens.Revoker{Name: by + " (ITSS)", ID: v.session.Subject}); err != nil {
+	if _, err := h.tokens.Revoke(r.Context(), "", r.PathValue("token"), apitokens.Revoker{Name: by + " (ITSS)", ID: v.session.Subject, ITSS: true}); err != nil {
 		h.revokeProblem(w, r, err)
 		return
 	}
