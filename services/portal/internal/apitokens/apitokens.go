@@ -77,17 +77,20 @@ type MakerMinter interface {
 }
 
 // The collections of the records: a token's own (what its revocations and
-// tellings write), and its maker's (who made it, which only Issue and the maker's
-// erasure write).
+// tellings write); its maker's (who made it, which only Issue and the maker's
+// erasure write); and the person's who revoked it (which only that revocation and
+// their erasure write).
 const (
-	Collection       = "api_tokens"
-	MakersCollection = "api_token_makers"
+	Collection         = "api_tokens"
+	MakersCollection   = "api_token_makers"
+	RevokersCollection = "api_token_revokers"
 )
 
 // Store keeps the records and tells the fund about them.
 type Store struct {
 	coll        *mongo.Collection
 	makers      *mongo.Collection // see makerDoc
+	revokers    *mongo.Collection // see revokerDoc
 	slots       *mongo.Collection // see takeSlot
 	js          jetstream.JetStream
 	minter      Minter
@@ -113,7 +116,10 @@ type tokenDoc struct {
 	Last4     string    `bson:"last4"`
 	Digest    string    `bson:"sha256"`
 	Revoked   time.Time `bson:"revoked_at,omitempty"`
-	RevokedBy string    `bson:"revoked_by,omitempty"`
+	// RevokedBy is who revoked it as the lists say it, when the portal did (its
+	// words); a person who revoked it is in its revokerDoc. Records an earlier
+	// version wrote name a person here, with Revoker.
+	RevokedBy string `bson:"revoked_by,omitempty"`
 	// Why is the reason the portal revoked it on its own (events.APITokenRevoked…),
 	// told to the fund with the revocation so that its refusal says it; absent when
 	// a person revoked it.
@@ -122,10 +128,8 @@ type tokenDoc struct {
 	// stream with the revocation so that a restore's Reconcile says it again;
 	// absent from records older than it.
 	Role string `bson:"revoked_role,omitempty"`
-	// Revoker is who revoked it as the portal records people: a lead's or a
-	// colleague's pseudonym, by which their subject access and erasure find it
-	// (ForgetRevoker), or an ITSS staff member's OpenID subject; absent from tokens
-	// revoked by the portal itself, and from records older than it.
+	// Revoker is who revoked it as the portal records people, in records an
+	// earlier version wrote; see revokerDoc.Revoker.
 	Revoker string `bson:"revoker,omitempty"`
 	// Subject is the digest of the address the token carries (personal.Subject), in
 	// records an earlier version wrote; see makerDoc.Subject.
@@ -150,6 +154,24 @@ type makerDoc struct {
 	// which an erasure of the person finds the tokens that name them (Forget); absent
 	// from tokens that carry no address.
 	Subject string    `bson:"subject,omitempty"`
+	Expires time.Time `bson:"expires_at"`
+}
+
+// revokerDoc is the person who revoked a token (a lead, a colleague, ITSS staff),
+// in a document of its own under the token's id, for the reason makerDoc is: the
+// revocation inserts it, the person's erasure (ForgetRevoker) takes them off it, and
+// nothing else writes it, whereas the token's record is written again by the telling
+// of the fund (tell, Retell) after the revocation. Its unique id decides between two
+// people revoking at once. The token's record says a person revoked it by its Role;
+// when the portal's revocation landed last, the record's own words are the ones
+// shown. Sweep deletes it with its token's record.
+type revokerDoc struct {
+	ID        string `bson:"_id"`
+	RevokedBy string `bson:"revoked_by"` // their name, as the lists show it
+	// Revoker is how the portal records them: a lead's or a colleague's pseudonym,
+	// by which their subject access and erasure find it (ForgetRevoker), or an ITSS
+	// staff member's OpenID subject; absent once they are erased.
+	Revoker string    `bson:"revoker,omitempty"`
 	Expires time.Time `bson:"expires_at"`
 }
 
@@ -190,13 +212,16 @@ func New(ctx context.Context, d Deps) (*Store, error) {
 	if d.DB == nil || d.JS == nil || d.Minter == nil || d.Clock == nil || d.Logger == nil || d.Audience == "" || d.MaxLifetime <= 0 {
 		return nil, errors.New("apitokens: database, bus, minter, clock, logger, audience and maximum lifetime are required")
 	}
-	s := &Store{coll: d.DB.Collection(Collection), makers: d.DB.Collection(MakersCollection), slots: d.DB.Collection("api_token_slots"), js: d.JS, minter: d.Minter, clock: d.Clock, audience: d.Audience,
+	s := &Store{coll: d.DB.Collection(Collection), makers: d.DB.Collection(MakersCollection), revokers: d.DB.Collection(RevokersCollection), slots: d.DB.Collection("api_token_slots"), js: d.JS, minter: d.Minter, clock: d.Clock, audience: d.Audience,
 		maxLifetime: d.MaxLifetime, logger: d.Logger}
 	if err := store.CreateIndexes(ctx, s.coll, []mongo.IndexModel{{Keys: bson.D{{Key: "org", Value: 1}}}}); err != nil {
 		return nil, fmt.Errorf("index api_tokens: %w", store.Classify(err))
 	}
 	if err := store.CreateIndexes(ctx, s.makers, []mongo.IndexModel{{Keys: bson.D{{Key: "subject", Value: 1}}}}); err != nil {
 		return nil, fmt.Errorf("index api_token_makers: %w", store.Classify(err))
+	}
+	if err := store.CreateIndexes(ctx, s.revokers, []mongo.IndexModel{{Keys: bson.D{{Key: "revoker", Value: 1}}}}); err != nil {
+		return nil, fmt.Errorf("index api_token_revokers: %w", store.Classify(err))
 	}
 	return s, nil
 }
@@ -423,15 +448,21 @@ func (r Revoker) role(why string) string {
 
 // ForgetRevoker takes the person recorded as id (their pseudonym) off the records of
 // the tokens they revoked, for their erasure: each still says it was revoked, by
-// someone erased.
+// someone erased. They are in documents of their own (revokerDoc), which nothing
+// else writes after the revocation, so the telling of the fund racing the erasure
+// cannot write them back. A record an earlier version wrote names them in the
+// token's own record, which that telling (Retell, after a publish that failed) can
+// write back as it read it: those are taken off as before, without that guarantee,
+// until they are swept.
 func (s *Store) ForgetRevoker(ctx context.Context, id string) error {
 	if id == "" {
 		return errors.New("forget who revoked API tokens: a pseudonym is required")
 	}
-	_, err := s.coll.UpdateMany(ctx, bson.D{{Key: "revoker", Value: id}}, bson.D{
-		{Key: "$set", Value: bson.D{{Key: "revoked_by", Value: ErasedRevoker}}}, {Key: "$unset", Value: bson.D{{Key: "revoker", Value: ""}}}})
-	if err != nil {
-		return fmt.Errorf("forget who revoked API tokens: %w", store.Classify(err))
+	forget := bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_by", Value: ErasedRevoker}}}, {Key: "$unset", Value: bson.D{{Key: "revoker", Value: ""}}}}
+	for _, c := range []*mongo.Collection{s.revokers, s.coll} {
+		if _, err := c.UpdateMany(ctx, bson.D{{Key: "revoker", Value: id}}, forget); err != nil {
+			return fmt.Errorf("forget who revoked API tokens: %w", store.Classify(err))
+		}
 	}
 	return nil
 }
@@ -618,7 +649,7 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 	if err := cur.All(ctx, &docs); err != nil {
 		return 0, fmt.Errorf("read API tokens of %s: %w", org, store.Classify(err))
 	}
-	if err := s.withMakers(ctx, docs); err != nil {
+	if err := s.withPeople(ctx, docs); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -673,27 +704,31 @@ func (s *Store) revoke(ctx context.Context, org, id string, by Revoker, why stri
 		return Token{}, apperr.New(apperr.NotFound, "API token %s not found", id)
 	}
 	if doc.Revoked.IsZero() {
-		doc.Revoked, doc.RevokedBy, doc.Revoker, doc.Why, doc.Role = s.clock.Now().UTC(), by.Name, by.ID, why, by.role(why)
-		// Revocation only ever sets these: two people revoking at once both revoke.
-		// Each writes its revoker whole, unsetting what it has not, so that the last
-		// to land names one revoker, not the one's name beside the other's
-		// pseudonym or reason.
-		fields, unset := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_by", Value: by.Name}, {Key: "revoked_role", Value: doc.Role}}, bson.D{}
-		if by.ID != "" {
-			fields = append(fields, bson.E{Key: "revoker", Value: by.ID})
+		doc.Revoked, doc.Why, doc.Role = s.clock.Now().UTC(), why, by.role(why)
+		// Revocation only ever sets these: two revoking at once both revoke. Each
+		// writes its revoker whole, unsetting what it has not, so that the last to
+		// land names one revoker: the portal's words and reason, or a person, who is
+		// in a document of their own (revokerDoc), written first.
+		fields := bson.D{{Key: "revoked_at", Value: doc.Revoked}, {Key: "revoked_role", Value: doc.Role}}
+		unset := bson.D{{Key: "revoker", Value: ""}}
+		if doc.Role == events.APITokenRevokedByPortal {
+			doc.RevokedBy = by.Name
+			fields = append(fields, bson.E{Key: "revoked_by", Value: by.Name})
+			if why != "" {
+				fields = append(fields, bson.E{Key: "revoked_why", Value: why})
+			} else {
+				unset = append(unset, bson.E{Key: "revoked_why", Value: ""})
+			}
 		} else {
-			unset = append(unset, bson.E{Key: "revoker", Value: ""})
+			unset = append(unset, bson.E{Key: "revoked_by", Value: ""}, bson.E{Key: "revoked_why", Value: ""})
+			// The first person to revoke it is the one named (the unique id decides
+			// between two at once); the record says revoked either way.
+			_, err := s.revokers.InsertOne(ctx, revokerDoc{ID: id, RevokedBy: by.Name, Revoker: by.ID, Expires: doc.Expires})
+			if err != nil && !mongo.IsDuplicateKeyError(err) {
+				return Token{}, fmt.Errorf("revoke API token %s: %w", id, store.Classify(err))
+			}
 		}
-		if why != "" {
-			fields = append(fields, bson.E{Key: "revoked_why", Value: why})
-		} else {
-			unset = append(unset, bson.E{Key: "revoked_why", Value: ""})
-		}
-		set := bson.D{{Key: "$set", Value: fields}}
-		if len(unset) > 0 {
-			set = append(set, bson.E{Key: "$unset", Value: unset})
-		}
-		if _, err := s.coll.UpdateOne(ctx, filter, set); err != nil {
+		if _, err := s.coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: fields}, {Key: "$unset", Value: unset}}); err != nil {
 			return Token{}, fmt.Errorf("revoke API token %s: %w", id, store.Classify(err))
 		}
 	}
@@ -702,16 +737,17 @@ func (s *Store) revoke(ctx context.Context, org, id string, by Revoker, why stri
 	}
 	s.logger.InfoContext(ctx, "API token revoked", "token", id, "org", doc.Org)
 	docs := []tokenDoc{doc}
-	if err := s.withMakers(ctx, docs); err != nil {
-		s.logger.WarnContext(ctx, "API token revoked, its maker not read", "token", id, "error", err)
+	if err := s.withPeople(ctx, docs); err != nil {
+		s.logger.WarnContext(ctx, "API token revoked, its maker and revoker not read", "token", id, "error", err)
 	}
 	return docs[0].token(), nil
 }
 
-// withMakers gives each of docs its maker, from its makerDoc; a record an earlier
-// version wrote, which names its maker itself, keeps the maker it names when it has
-// no makerDoc. A token whose maker was erased names none.
-func (s *Store) withMakers(ctx context.Context, docs []tokenDoc) error {
+// withPeople gives each of docs its maker, from its makerDoc, and the person who
+// revoked it, from its revokerDoc when its record says a person did; a record an
+// earlier version wrote, which names them itself, keeps whom it names when it has no
+// such document. A token whose maker was erased names none.
+func (s *Store) withPeople(ctx context.Context, docs []tokenDoc) error {
 	if len(docs) == 0 {
 		return nil
 	}
@@ -736,6 +772,21 @@ func (s *Store) withMakers(ctx context.Context, docs []tokenDoc) error {
 			docs[i].CreatedBy, docs[i].Creator, docs[i].Subject = m.CreatedBy, m.Creator, m.Subject
 		}
 	}
+	cur, err = s.revokers.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return fmt.Errorf("find API tokens' revokers: %w", store.Classify(err))
+	}
+	var revokers []revokerDoc
+	if err := cur.All(ctx, &revokers); err != nil {
+		return fmt.Errorf("read API tokens' revokers: %w", store.Classify(err))
+	}
+	for _, r := range revokers {
+		for i, d := range docs {
+			if d.ID == r.ID && !d.Revoked.IsZero() && d.Role != events.APITokenRevokedByPortal && d.RevokedBy == "" {
+				docs[i].RevokedBy, docs[i].Revoker = r.RevokedBy, r.Revoker
+			}
+		}
+	}
 	return nil
 }
 
@@ -753,7 +804,7 @@ func (s *Store) List(ctx context.Context, org string) ([]Token, error) {
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("read API tokens: %w", store.Classify(err))
 	}
-	if err := s.withMakers(ctx, docs); err != nil {
+	if err := s.withPeople(ctx, docs); err != nil {
 		return nil, err
 	}
 	out := make([]Token, 0, len(docs))
@@ -1006,9 +1057,11 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sweep api tokens: %w", store.Classify(err))
 	}
-	// Their makers go with them.
-	if _, err := s.makers.DeleteMany(ctx, expired); err != nil {
-		return int(res.DeletedCount), fmt.Errorf("sweep api tokens' makers: %w", store.Classify(err))
+	// Their makers and revokers go with them.
+	for _, c := range []*mongo.Collection{s.makers, s.revokers} {
+		if _, err := c.DeleteMany(ctx, expired); err != nil {
+			return int(res.DeletedCount), fmt.Errorf("sweep api tokens' people: %w", store.Classify(err))
+		}
 	}
 	return int(res.DeletedCount), nil
 }

@@ -733,7 +733,18 @@ func TestRevocationsRacingLeaveOneRevoker(t *testing.T) {
 	}
 	wg.Go(func() { _, _ = s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", time.Time{}) })
 	wg.Wait()
-	cur, err := db.Collection("api_tokens").Find(ctx, bson.D{})
+	list, err := s.List(ctx, "org-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range list {
+		if tok.RevokedBy != "Sam Patel" && tok.RevokedBy != apitokens.NotLeadMaker {
+			t.Errorf("token %s: revoked by %q, want one revoker", tok.ID, tok.RevokedBy)
+		}
+	}
+	// The token's record names no person, and says the portal's reason only
+	// beside its words.
+	cur, err := db.Collection(apitokens.Collection).Find(ctx, bson.D{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -743,10 +754,10 @@ func TestRevocationsRacingLeaveOneRevoker(t *testing.T) {
 	}
 	for _, d := range docs {
 		by, revoker, why := d["revoked_by"], d["revoker"], d["revoked_why"]
-		person := by == "Sam Patel" && revoker == "pk-sam" && why == nil
-		portal := by == apitokens.NotLeadMaker && revoker == nil && why == events.APITokenRevokedMakerNotLead
+		person := by == nil && revoker == nil && why == nil && d["revoked_role"] == events.APITokenRevokedByOrganisation
+		portal := by == apitokens.NotLeadMaker && revoker == nil && why == events.APITokenRevokedMakerNotLead && d["revoked_role"] == events.APITokenRevokedByPortal
 		if !person && !portal {
-			t.Errorf("token %v: revoked by %v, revoker %v, why %v: want one revoker's", d["_id"], by, revoker, why)
+			t.Errorf("token %v: revoked by %v, revoker %v, why %v, role %v: want one revoker's", d["_id"], by, revoker, why, d["revoked_role"])
 		}
 	}
 }
@@ -1014,5 +1025,57 @@ func TestReconcileSaysWhetherTheOrganisationOrITSSRevokedAToken(t *testing.T) {
 		ids["told before the role"]: apitokens.RestoredUnknownRevoker}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("who the restored records say revoked each token (-want +got):\n%s", diff)
+	}
+}
+
+// The erasure of a person who revoked tokens racing the telling of those
+// revocations to the fund (Retell, after their publish failed) leaves nothing of
+// them in the database: the telling wrote the token's record, which named them, back
+// as it had read it, the embedded store replacing a document whole on update.
+func TestForgetRevokerRacingRetellLeavesNothingOfThem(t *testing.T) {
+	t.Parallel()
+	s, _, _, db := newStoreJS(t)
+	ctx := context.Background()
+	const rounds, tokens, racers = 15, 15, 4
+	for round := range rounds {
+		org := fmt.Sprint("org-", round)
+		name, pseudonym := fmt.Sprintf("Rhea Revoker%d", round), fmt.Sprintf("pk-rhea-%d", round)
+		for i := range tokens {
+			r := request(fmt.Sprint("tool ", i))
+			r.Org = org
+			tok, _, err := s.Issue(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Revoke(ctx, org, tok.ID, apitokens.Revoker{Name: name, ID: pseudonym}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The fund was not told (the publishes failed): Retell tells it.
+		if _, err := db.Collection(apitokens.Collection).UpdateMany(ctx, bson.D{{Key: "org", Value: org}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "told", Value: ""}}}}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := s.ForgetRevoker(ctx, pseudonym); err != nil {
+				t.Errorf("round %d: %v", round, err)
+			}
+		})
+		for range racers {
+			wg.Go(func() { _, _ = s.Retell(ctx) })
+		}
+		wg.Wait()
+		if holdsAny(t, db, name, pseudonym) {
+			t.Errorf("round %d: after the erasure of who revoked them, with Retell beside it, the records still name them", round)
+		}
+		list, err := s.List(ctx, org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range list {
+			if tok.Revoked.IsZero() || tok.RevokedBy != apitokens.ErasedRevoker {
+				t.Errorf("round %d: token %s after its revoker's erasure: revoked %v by %q", round, tok.ID, tok.Revoked, tok.RevokedBy)
+			}
+		}
 	}
 }

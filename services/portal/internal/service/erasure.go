@@ -126,7 +126,7 @@ func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, st
 		if err != nil {
 			return nil, err
 		}
-		if recs, err = withTokenMakers(ctx, db, recs); err != nil {
+		if recs, err = withTokenPeople(ctx, db, recs); err != nil {
 			return nil, err
 		}
 		own := append(ps.All(email), whole...)
@@ -141,17 +141,19 @@ func holdings(db *mongo.Database, ps signin.Pseudonyms) func(context.Context, st
 	}
 }
 
-// withTokenMakers gives, for subject access, each API token's record with its maker,
-// who is in a document of their own (apitokens.MakersCollection) beside it: the
-// maker's record of a token they made is the token's record naming them, and a
-// record found by who revoked it names its maker too, for tokenOthers to show as
-// another person.
-func withTokenMakers(ctx context.Context, db *mongo.Database, recs []personal.Record) ([]personal.Record, error) {
-	makers := map[string]map[string]any{}
+// withTokenPeople gives, for subject access, each API token's record with its maker
+// and the person who revoked it, who are in documents of their own
+// (apitokens.MakersCollection, apitokens.RevokersCollection) beside it: the
+// maker's record of a token they made, or the revoker's of a token they revoked, is
+// the token's record naming them, and it names the other too, for tokenOthers to
+// show as another person. A revoker whose revocation the portal's own overwrote is
+// given as their own record.
+func withTokenPeople(ctx context.Context, db *mongo.Database, recs []personal.Record) ([]personal.Record, error) {
+	found := map[string]map[string]map[string]any{apitokens.MakersCollection: {}, apitokens.RevokersCollection: {}}
 	out := make([]personal.Record, 0, len(recs))
 	for _, rec := range recs {
-		if rec.Collection == apitokens.MakersCollection {
-			makers[rec.ID] = rec.Document
+		if people, ok := found[rec.Collection]; ok {
+			people[rec.ID] = rec.Document
 			continue
 		}
 		out = append(out, rec)
@@ -171,38 +173,71 @@ func withTokenMakers(ctx context.Context, db *mongo.Database, recs []personal.Re
 		var doc map[string]any
 		return doc, json.Unmarshal(ej, &doc)
 	}
-	merge := func(doc, maker map[string]any) {
-		for k, v := range maker {
-			if k != "_id" && k != "expires_at" {
-				doc[k] = v
+	// merge gives the token's record doc the people of its id, and says whether
+	// the revoker, when there is one, went into it.
+	merge := func(id string, doc map[string]any) (bool, error) {
+		for _, coll := range []string{apitokens.MakersCollection, apitokens.RevokersCollection} {
+			person, ok := found[coll][id]
+			if !ok {
+				var err error
+				if person, err = read(coll, id); err != nil {
+					return false, err
+				}
+			}
+			if person == nil {
+				continue
+			}
+			if _, words := doc["revoked_by"]; coll == apitokens.RevokersCollection && words {
+				return false, nil // the portal's revocation landed last: its words stand
+			}
+			for k, v := range person {
+				if k != "_id" && k != "expires_at" {
+					doc[k] = v
+				}
 			}
 		}
+		return true, nil
 	}
-	for i, rec := range out {
-		if rec.Collection != apitokens.Collection {
-			continue
+	// add merges the people into doc, the record of token id (given already when
+	// fresh is false), and gives a revoker left out of it as their own record.
+	seen := map[string]bool{}
+	add := func(id string, doc map[string]any, fresh bool) error {
+		seen[id] = true
+		merged, err := merge(id, doc)
+		if err != nil {
+			return err
 		}
-		maker, ok := makers[rec.ID]
-		if ok {
-			delete(makers, rec.ID)
-		} else {
-			var err error
-			if maker, err = read(apitokens.MakersCollection, rec.ID); err != nil {
+		if fresh {
+			out = append(out, personal.Record{Collection: apitokens.Collection, ID: id, Document: doc})
+		}
+		if r, ok := found[apitokens.RevokersCollection][id]; ok && !merged {
+			out = append(out, personal.Record{Collection: apitokens.RevokersCollection, ID: id, Document: r})
+		}
+		return nil
+	}
+	for _, rec := range slices.Clone(out) {
+		if rec.Collection == apitokens.Collection {
+			if err := add(rec.ID, rec.Document, false); err != nil {
 				return nil, err
 			}
 		}
-		merge(out[i].Document, maker)
 	}
-	for _, id := range slices.Sorted(maps.Keys(makers)) {
-		doc, err := read(apitokens.Collection, id)
-		if err != nil {
-			return nil, err
+	for _, coll := range []string{apitokens.MakersCollection, apitokens.RevokersCollection} {
+		for _, id := range slices.Sorted(maps.Keys(found[coll])) {
+			if seen[id] {
+				continue
+			}
+			doc, err := read(apitokens.Collection, id)
+			if err != nil {
+				return nil, err
+			}
+			if doc == nil { // swept meanwhile: the people alone
+				doc = map[string]any{"_id": id}
+			}
+			if err := add(id, doc, true); err != nil {
+				return nil, err
+			}
 		}
-		if doc == nil { // swept meanwhile, or never written: the maker alone
-			doc = map[string]any{"_id": id}
-		}
-		merge(doc, makers[id])
-		out = append(out, personal.Record{Collection: apitokens.Collection, ID: id, Document: doc})
 	}
 	return out, nil
 }
