@@ -38,6 +38,29 @@ type tokensData struct {
 	// Done says what the visitor has just done on the page (a token revoked, a
 	// colleague added or removed), if anything.
 	Done string
+	// NoTokens says why the organisation's tools are offered no token, when they are
+	// not (a supporter's: see noTokens): the page then offers no form to make one.
+	NoTokens string
+}
+
+// noTokens says why org's lead is offered no API tokens, or "" when they are: a
+// supporter's tools can use none, since the fund never takes an application from a
+// supporter (offersTokens). Asked of the signatory service as the lead; for anyone
+// else, or when it does not answer, "" (the fund refuses such a token all the same).
+func (h *Handler) noTokens(r *http.Request, org string) string {
+	v, _ := visitorFrom(r.Context())
+	if _, lead := v.person.LeadOf(org); !lead {
+		return ""
+	}
+	set, err := h.clients.For(v.person.AsLead(org))
+	if err != nil {
+		return ""
+	}
+	o, err := set.Signatory.GetOrganisationWithResponse(r.Context(), org)
+	if err != nil || o.JSON200 == nil || offersTokens(o.JSON200.Kind) {
+		return ""
+	}
+	return o.JSON200.Name + " is a supporter of the Technician Commitment: only signatories apply to the Collaboration Fund, so its tools have no use for an API token, and the fund would refuse one."
 }
 
 // tokenManager says whether the visitor may manage org's API tokens (its nominated
@@ -73,7 +96,7 @@ func (h *Handler) showTokens(w http.ResponseWriter, r *http.Request, status int,
 		h.fail(w, r, err)
 		return
 	}
-	data := tokensData{OrgID: org, OrgName: h.orgName(r, org), Form: f, MaxDays: h.maxTokenDays(), Key: uuid.NewString()}
+	data := tokensData{OrgID: org, OrgName: h.orgName(r, org), Form: f, MaxDays: h.maxTokenDays(), Key: uuid.NewString(), NoTokens: h.noTokens(r, org)}
 	if r.Method == http.MethodPost && status == http.StatusBadRequest {
 		// Shown again to be corrected: sent again, it is still the one form.
 		data.Key = opsFormKey(r)
@@ -133,6 +156,10 @@ func tokenRowOf(t apitokens.Token, now time.Time) tokenRow {
 func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
 	org, v, by, _ := h.tokenManager(w, r)
 	if v == nil {
+		return
+	}
+	if why := h.noTokens(r, org); why != "" {
+		h.showTokens(w, r, http.StatusConflict, org, form.APIToken{Days: "90"}, []templates.FieldError{{Message: why}}, nil, "")
 		return
 	}
 	f, errs := form.ParseAPIToken(r.PostForm, h.maxTokenDays())
@@ -308,6 +335,10 @@ func (h *Handler) applicantAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	if !lead {
 		h.notFound(w, r)
+		return
+	}
+	if why := h.noTokens(r, org); why != "" {
+		h.showTokens(w, r, http.StatusConflict, org, form.APIToken{Days: "90"}, []templates.FieldError{{Message: why}}, nil, "")
 		return
 	}
 	f, errs := form.ParseApplicant(r.PostForm)

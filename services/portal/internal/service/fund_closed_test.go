@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,24 @@ func TestTheFundPagesSayWhoCannotApply(t *testing.T) {
 			return nil
 		})
 	}
+
+	// Reached by its address, a supporter's tokens page made tokens the fund refuses:
+	// it now says why there are none, and refuses to make one or to name a colleague.
+	cookie := s.p.signIn("lead-p@example.org")
+	page := s.p.do("GET", "/organisations/"+supporter+"/tokens", cookie, nil)
+	if page.status != http.StatusOK || strings.Contains(page.body, "Make the token") || strings.Contains(page.body, "Add colleague") ||
+		!strings.Contains(text(parse(t, page.body)), "its tools have no use for an API token") {
+		t.Errorf("a supporter's tokens page = %d, offers to make a token: %q", page.status, text(parse(t, page.body)))
+	}
+	for path, form := range map[string]url.Values{"/tokens": {"name": {"Grants tool"}, "days": {"30"}, "key": {"k-supporter"}},
+		"/applicants": {"applicant_name": {"Sam Lee"}, "applicant_email": {"sam@example.org"}}} {
+		r := s.p.do("POST", "/organisations/"+supporter+path, cookie, form)
+		if r.status != http.StatusConflict || !strings.Contains(text(parse(t, r.body)), "its tools have no use for an API token") {
+			t.Errorf("a supporter's POST %s = %d, want 409 saying why: %q", path, r.status, text(parse(t, r.body)))
+		}
+	}
+	b := newBrowser(t)
+	b.SetCookie(s.p.url, cookie)
+	b.Open(s.p.url + "/organisations/" + supporter + "/tokens")
+	heading(t, b, "API tokens")
 }
