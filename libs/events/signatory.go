@@ -78,6 +78,12 @@ type OrganisationAnnouncedV1 struct {
 	PointOfContact Person     `json:"point_of_contact"`
 	NominatedLead  Person     `json:"nominated_lead"`
 	Leader         Person     `json:"leader"`
+	// Succeeds is the organisation this one succeeds: one that withdrew and signed
+	// again as a new record. The rules that follow an organisation (the fund's
+	// exclusion of the previous round's grantees, reviewers' conflicts) treat the
+	// two as one. Optional within v1: absent from earlier events and from an
+	// organisation that succeeds none.
+	Succeeds string `json:"succeeds,omitempty"`
 }
 
 // EventType implements Payload.

@@ -185,6 +185,15 @@ type ActedIn struct {
 // AnnouncementRequest defines model for AnnouncementRequest.
 type AnnouncementRequest struct {
 	AnnouncedOn openapi_types.Date `json:"announced_on"`
+
+	// Succeeds The id of the record this organisation succeeds: the same organisation,
+	// which withdrew and has signed again as this new record. The rules that
+	// follow an organisation then hold the two as one: the fund's exclusion of the
+	// previous round's grantees counts an award to either, and a reviewer's
+	// conflict with either, or membership of either, covers both. Refused (400
+	// naming `succeeds`) unless it names another organisation that has withdrawn
+	// and is succeeded by no other.
+	Succeeds *string `json:"succeeds,omitempty"`
 }
 
 // ContactsRequest defines model for ContactsRequest.
@@ -387,8 +396,14 @@ type Organisation struct {
 	PointOfContact *PublicContact `json:"point_of_contact,omitempty"`
 	Sector         Sector         `json:"sector"`
 	Status         Status         `json:"status"`
-	UpdatedAt      time.Time      `json:"updated_at"`
-	Version        int            `json:"version"`
+
+	// SucceededBy The record that succeeds this withdrawn organisation (it signed again as that one); shown to ITSS operations staff
+	SucceededBy *string `json:"succeeded_by,omitempty"`
+
+	// Succeeds The record this organisation succeeds (it withdrew, and signed again as this one), as its announcement named it
+	Succeeds  *string   `json:"succeeds,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
 
 	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
 	Website          WebURL              `json:"website"`

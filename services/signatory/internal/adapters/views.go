@@ -74,6 +74,8 @@ type viewDoc struct {
 	NextDue     string     `bson:"next_due"`
 	Contact     contactDoc `bson:"point_of_contact"`
 	Version     int        `bson:"version"`
+	// Succeeds is the organisation this one succeeds (absent from earlier views).
+	Succeeds string `bson:"succeeds,omitempty"`
 	// folded is the name folded to lower case, for the name filter (the copy's, made
 	// when it is read).
 	folded string `bson:"-"`
@@ -142,7 +144,7 @@ func (v *Views) Save(ctx context.Context, o *organisation.Organisation) error {
 		ID: o.ID(), Name: q.Name, Kind: string(q.Kind), Sector: q.Sector, Country: q.Country, Website: q.Website,
 		PlanPage: c.PlanPage, Status: string(o.Status()), AnnouncedOn: o.AnnouncedOn().String(),
 		Contact: contactDoc{Name: c.PointOfContact.Name, Title: c.PointOfContact.Title, Email: c.PointOfContact.Email},
-		Version: o.Version(),
+		Version: o.Version(), Succeeds: o.Succeeds(),
 	}
 	if ob, ok := o.OpenObligation(); ok {
 		doc.NextDue = ob.Due.String()
@@ -320,6 +322,21 @@ func (v *Views) Newest(ctx context.Context, n int) ([]string, error) {
 		out = append(out, s.byID[i].ID)
 	}
 	return out, nil
+}
+
+// SucceededBy returns the id of the organisation that succeeds id, or "": the first
+// in id order, should two have been announced as its successor at once.
+func (v *Views) SucceededBy(ctx context.Context, id string) (string, error) {
+	s, err := v.current(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range s.byID {
+		if d.Succeeds == id {
+			return d.ID, nil
+		}
+	}
+	return "", nil
 }
 
 func parseDate(s string) civil.Date {

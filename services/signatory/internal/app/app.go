@@ -40,6 +40,8 @@ type Views interface {
 	Overdue(ctx context.Context, today civil.Date) (int, error)
 	// Newest returns the ids of up to n organisations, the newest first.
 	Newest(ctx context.Context, n int) ([]string, error)
+	// SucceededBy returns the id of the organisation announced as succeeding id, or "".
+	SucceededBy(ctx context.Context, id string) (string, error)
 }
 
 // App is the signatory service's use cases.
@@ -114,9 +116,42 @@ func (a *App) ReceiveForm(ctx context.Context, by auth.Principal, id string, sig
 
 // Announce records the joint announcement and starts the obligation clock.
 func (a *App) Announce(ctx context.Context, by auth.Principal, id string, on civil.Date) (*organisation.Organisation, error) {
+	return a.AnnounceSucceeding(ctx, by, id, on, "")
+}
+
+// AnnounceSucceeding records the joint announcement of an organisation that succeeds
+// another, succeeds ("" for none): one that withdrew and signed again as this new
+// record, which the rules that follow an organisation then hold as one with it.
+// Whether another record already succeeds it is read from the views, which follow
+// the announcements within moments: two announcements of successors of one
+// organisation made in the same moment are not told apart.
+func (a *App) AnnounceSucceeding(ctx context.Context, by auth.Principal, id string, on civil.Date, succeeds string) (*organisation.Organisation, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff record onboarding steps")
+	}
+	var predecessor *organisation.Organisation
+	var succeededBy string
+	if succeeds != "" {
+		var err error
+		if predecessor, err = a.load(ctx, succeeds); err != nil {
+			return nil, err
+		}
+		if succeededBy, err = a.views.SucceededBy(ctx, succeeds); err != nil {
+			return nil, err
+		}
+	}
 	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		return o.Announce(on, a.policy, a.Today())
+		return o.AnnounceSucceeding(on, predecessor, succeededBy, a.policy, a.Today())
 	})
+}
+
+// SucceededBy returns the id of the organisation that succeeds id, or "" (ops only:
+// to a lead it would name another organisation's record).
+func (a *App) SucceededBy(ctx context.Context, by auth.Principal, id string) (string, error) {
+	if !by.IsOps() {
+		return "", nil
+	}
+	return a.views.SucceededBy(ctx, id)
 }
 
 // Withdraw records the organisation's withdrawal.

@@ -133,6 +133,7 @@ type Organisation struct {
 	announcedOn civil.Date
 	withdrawnOn civil.Date
 	withdrawal  string
+	succeeds    string
 	obligations []Obligation
 	createdAt   time.Time
 	updatedAt   time.Time
@@ -183,6 +184,10 @@ func (o *Organisation) AnnouncedOn() civil.Date { return o.announcedOn }
 func (o *Organisation) ListedOn(today civil.Date) bool {
 	return o.status == StatusAnnounced && !o.announcedOn.After(today)
 }
+
+// Succeeds returns the id of the organisation this one succeeds (one that withdrew
+// and signed again as this record), or "".
+func (o *Organisation) Succeeds() string { return o.succeeds }
 
 // Withdrawal returns the withdrawal date and reason, if withdrawn.
 func (o *Organisation) Withdrawal() (civil.Date, string) { return o.withdrawnOn, o.withdrawal }
@@ -301,6 +306,17 @@ func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts, today civil.
 // policy's AnnouncementLead months after today (a London date): the organisation is
 // listed publicly from that day.
 func (o *Organisation) Announce(on civil.Date, policy Policy, today civil.Date) ([]events.Payload, error) {
+	return o.AnnounceSucceeding(on, nil, "", policy, today)
+}
+
+// AnnounceSucceeding is Announce of an organisation that succeeds predecessor: one
+// that withdrew and has signed again as this new record (nil: it succeeds none).
+// succeededBy is the organisation already recorded as succeeding predecessor, if
+// any. The rules that follow an organisation (the fund's exclusion of the previous
+// round's grantees, reviewers' conflicts) then hold the two as one, which they could
+// not tell otherwise. The predecessor must be another organisation, withdrawn, and
+// succeeded by no other.
+func (o *Organisation) AnnounceSucceeding(on civil.Date, predecessor *Organisation, succeededBy string, policy Policy, today civil.Date) ([]events.Payload, error) {
 	if err := o.require("announce", StatusFormReceived); err != nil {
 		return nil, err
 	}
@@ -316,6 +332,10 @@ func (o *Organisation) Announce(on civil.Date, policy Policy, today civil.Date) 
 	if latest := today.AddMonths(policy.AnnouncementLead); on.After(latest) {
 		return nil, apperr.Field("announced_on", "%s is more than %d months ahead (the latest is %s): check the year", on.InWords(), policy.AnnouncementLead, latest.InWords())
 	}
+	succeeds, err := o.checkSuccession(predecessor, succeededBy)
+	if err != nil {
+		return nil, err
+	}
 	s := policy.For(o.enquiry.Kind)
 	opens, due := s.First(on)
 	return []events.Payload{
@@ -323,10 +343,29 @@ func (o *Organisation) Announce(on civil.Date, policy Policy, today civil.Date) 
 			OrganisationID: o.id, Name: o.enquiry.Name, Kind: string(o.enquiry.Kind), AnnouncedOn: on,
 			Website: o.enquiry.Website, PlanPage: o.contacts.PlanPage,
 			PointOfContact: toEventPerson(o.contacts.PointOfContact), NominatedLead: toEventPerson(o.contacts.NominatedLead),
-			Leader: toEventPerson(o.contacts.Leader),
+			Leader: toEventPerson(o.contacts.Leader), Succeeds: succeeds,
 		},
 		o.scheduled(s, 1, opens, due),
 	}, nil
+}
+
+// checkSuccession refuses a predecessor this organisation cannot succeed, naming
+// the field succeeds, and returns the predecessor's id ("" for none).
+func (o *Organisation) checkSuccession(predecessor *Organisation, succeededBy string) (string, error) {
+	if predecessor == nil {
+		return "", nil
+	}
+	switch {
+	case predecessor.id == o.id:
+		return "", apperr.Field("succeeds", "is this organisation itself: name the record of the organisation that withdrew")
+	case !predecessor.Exists():
+		return "", apperr.Field("succeeds", "names no organisation (%s): name the record of the organisation that withdrew", predecessor.id)
+	case predecessor.status != StatusWithdrawn:
+		return "", apperr.Field("succeeds", "names %s, which has not withdrawn (its status is %s): only an organisation that withdrew is succeeded", predecessor.enquiry.Name, predecessor.status)
+	case succeededBy != "" && succeededBy != o.id:
+		return "", apperr.Field("succeeds", "names %s, which is already succeeded by organisation %s: an organisation is succeeded once", predecessor.enquiry.Name, succeededBy)
+	}
+	return predecessor.id, nil
 }
 
 // ChangeContacts replaces the organisation's contacts. It is allowed once the form is
@@ -537,7 +576,7 @@ func (o *Organisation) apply(e events.Envelope) error {
 		if err != nil {
 			return err
 		}
-		o.announcedOn = p.AnnouncedOn
+		o.announcedOn, o.succeeds = p.AnnouncedOn, p.Succeeds
 		o.status = StatusAnnounced
 	case events.OrganisationContactsChangedV1{}.EventType():
 		p, err := decode[events.OrganisationContactsChangedV1](e)

@@ -2,6 +2,8 @@ package organisation_test
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,5 +223,64 @@ func TestUnchangedContactsRecordNothing(t *testing.T) {
 	payloads, err := o.ChangeContacts(contacts)
 	if err != nil || len(payloads) != 0 {
 		t.Errorf("same contacts gave %v, %v; want no event", payloads, err)
+	}
+}
+
+// TestAnOrganisationThatSignsAgainSucceedsTheOneThatWithdrew: an organisation that
+// withdrew and signed again is a new record, which its announcement names as the
+// successor of the old one, so that the rules that follow the organisation follow it;
+// only another record, withdrawn and succeeded by no other, can be succeeded.
+func TestAnOrganisationThatSignsAgainSucceedsTheOneThatWithdrew(t *testing.T) {
+	t.Parallel()
+	withdraw := func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.Withdraw(date("2026-06-01"), "signing again", "organisation", today)
+	}
+	_, history := build(t, organisation.Signatory, meeting, form, announce("2025-03-20"), withdraw)
+	withdrawn, err := organisation.Rebuild("old", history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, history = build(t, organisation.Signatory, meeting, form, announce("2025-03-20"))
+	active, err := organisation.Rebuild("active", history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ := build(t, organisation.Signatory, meeting, form)
+	none, err := organisation.Rebuild("nothing", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		predecessor *organisation.Organisation
+		succeededBy string
+		want        string // the refusal's words, or "" for none
+	}{
+		{"withdrawn", withdrawn, "", ""},
+		{"already this one's", withdrawn, "org1", ""},
+		{"not withdrawn", active, "", "which has not withdrawn"},
+		{"none", none, "", "names no organisation"},
+		{"itself", self, "", "is this organisation itself"},
+		{"succeeded by another", withdrawn, "other", "already succeeded by organisation other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, _ := build(t, organisation.Signatory, meeting, form)
+			payloads, err := o.AnnounceSucceeding(date("2026-07-01"), tt.predecessor, tt.succeededBy, organisation.DefaultPolicy, today)
+			if tt.want != "" {
+				var ae *apperr.Error
+				if !errors.As(err, &ae) || ae.Field != "succeeds" || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("got %v, want a refusal of succeeds saying %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := payloads[0].(events.OrganisationAnnouncedV1).Succeeds; got != "old" {
+				t.Errorf("announcement succeeds %q, want old", got)
+			}
+		})
 	}
 }

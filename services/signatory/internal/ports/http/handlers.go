@@ -57,10 +57,20 @@ func versioned(c httpserver.Context) func(*organisation.Organisation, error) (*o
 
 // GetOrganisation reads one organisation.
 // Its ETag is the organisation's version, which updateContacts's If-Match names.
+// A withdrawn organisation's names the record that succeeds it, to ITSS.
 func (h *Handlers) GetOrganisation(c httpserver.Context, id api.OrganisationID) error {
+	var successor string
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, _ httpserver.None) (*organisation.Organisation, error) {
-		return versioned(c)(h.app.Get(ctx, by, id))
-	}, h.toOrganisation)
+		o, err := h.app.Get(ctx, by, id)
+		if err == nil && o.Status() == organisation.StatusWithdrawn {
+			successor, err = h.app.SucceededBy(ctx, by, id)
+		}
+		return versioned(c)(o, err)
+	}, func(o *organisation.Organisation) api.Organisation {
+		out := h.toOrganisation(o)
+		out.SucceededBy = optional(successor)
+		return out
+	})
 }
 
 // RecordMeeting records the meeting with ITSS.
@@ -80,7 +90,7 @@ func (h *Handlers) ReceiveForm(c httpserver.Context, id api.OrganisationID, _ ap
 // Announce records the joint announcement.
 func (h *Handlers) Announce(c httpserver.Context, id api.OrganisationID, _ api.AnnounceParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.AnnouncementRequest) (*organisation.Organisation, error) {
-		return versioned(c)(h.app.Announce(ctx, by, id, date(body.AnnouncedOn)))
+		return versioned(c)(h.app.AnnounceSucceeding(ctx, by, id, date(body.AnnouncedOn), deref(body.Succeeds)))
 	}, h.toOrganisation)
 }
 
@@ -216,7 +226,7 @@ func toOrganisation(o *organisation.Organisation, today civil.Date) api.Organisa
 		Status: api.Status(o.Status()), Listed: o.ListedOn(today), EnquiredOn: optionalDate(q.EnquiredOn),
 		Version: o.Version(), CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
 		PlanPage: optional(ct.PlanPage), MeetingHeldOn: optionalDate(o.MeetingHeldOn()), FormSignedOn: optionalDate(o.FormSignedOn()),
-		AnnouncedOn: optionalDate(o.AnnouncedOn()),
+		AnnouncedOn: optionalDate(o.AnnouncedOn()), Succeeds: optional(o.Succeeds()),
 	}
 	// A person erased at their request is no one: the role is left out.
 	present := func(p organisation.Person) *api.Person {

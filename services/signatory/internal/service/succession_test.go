@@ -1,0 +1,88 @@
+package service_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// TestAnOrganisationThatSignsAgainSucceedsTheRecordThatWithdrew: signing again after
+// a withdrawal is a new record, and its announcement may name the old one as the
+// record it succeeds; the announced event carries it, so that the rules that follow
+// the organisation (the fund's, the reviewers') follow it, and each record says which
+// the other is. Only another record that withdrew, succeeded by no other, is
+// succeeded (400 naming succeeds).
+func TestAnOrganisationThatSignsAgainSucceedsTheRecordThatWithdrew(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.Token(auth.RoleOps, "")
+	old := h.onboard(ops, "announcement")
+	h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+old+"/withdrawal", ops,
+		map[string]any{"withdrawn_on": "2025-06-01", "reason": "signing again", "initiated_by": "organisation"}))
+	active := h.onboard(ops, "announcement")
+	again := h.onboard(ops, "form")
+	announce := func(id, succeeds string) testenv.Response {
+		return h.Do("POST", "/v1/organisations/"+id+"/announcement", ops, map[string]any{"announced_on": "2025-07-01", "succeeds": succeeds})
+	}
+
+	for _, tt := range []struct{ name, succeeds, says string }{
+		{"itself", again, "itself"},
+		{"not withdrawn", active, "has not withdrawn"},
+		{"no such organisation", "0190b2d4-6c1e-7a8f-9b2c-3d4e5f607182", "names no organisation"},
+		{"not an id", "not an id!", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := announce(again, tt.succeeds)
+			if r.Status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", r.Status, r.Body)
+			}
+			if p := r.JSON(t); p["field"] != "succeeds" || !strings.Contains(fmt.Sprint(p["detail"]), tt.says) {
+				t.Errorf("refusal %s, want one naming succeeds saying %q", r.Body, tt.says)
+			}
+		})
+	}
+
+	got := h.Must(http.StatusOK, announce(again, old)).JSON(t)
+	if got["succeeds"] != old {
+		t.Errorf("the new record succeeds %v, want %s", got["succeeds"], old)
+	}
+	msgs := h.eventsOf(again, 5)
+	var announced events.OrganisationAnnouncedV1
+	for _, m := range msgs {
+		if m.Headers().Get(bus.HeaderType) != (events.OrganisationAnnouncedV1{}).EventType() {
+			continue
+		}
+		env, err := bus.Envelope(m.Subject(), m.Headers(), m.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if announced, err = events.Decode[events.OrganisationAnnouncedV1](env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if announced.Succeeds != old {
+		t.Errorf("the announced event succeeds %q, want %s", announced.Succeeds, old)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if by := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+old, ops, nil)).JSON(t)["succeeded_by"]; by != again {
+			return fmt.Errorf("the withdrawn record is succeeded by %v, want %s", by, again)
+		}
+		return nil
+	})
+	if by := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+old, h.Token(auth.RoleLead, old), nil)).JSON(t)["succeeded_by"]; by != nil {
+		t.Errorf("the old record's lead is told it is succeeded by %v: another organisation's record is not theirs to see", by)
+	}
+
+	third := h.onboard(ops, "form")
+	r := announce(third, old)
+	if p := r.JSON(t); r.Status != http.StatusBadRequest || p["field"] != "succeeds" || !strings.Contains(fmt.Sprint(p["detail"]), "already succeeded by organisation "+again) {
+		t.Errorf("a second successor: %d %s, want 400 naming succeeds and the first", r.Status, r.Body)
+	}
+}
