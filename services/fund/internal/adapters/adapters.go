@@ -42,6 +42,8 @@ type signatoryDoc struct {
 	// WithdrawnOn is YYYY-MM-DD, absent when not withdrawn or recorded before it
 	// was kept.
 	WithdrawnOn string `bson:"withdrawn_on,omitempty"`
+	// Succeeds is the organisation this one succeeds, absent for none.
+	Succeeds string `bson:"succeeds,omitempty"`
 }
 
 // NewSignatories opens the read model.
@@ -102,7 +104,7 @@ func (s *Signatories) Get(ctx context.Context, org string) (app.Signatory, bool,
 	if err != nil {
 		return app.Signatory{}, false, fmt.Errorf("read signatory %s: %w", org, store.Classify(err))
 	}
-	sig := app.Signatory{ID: d.ID, Name: d.Name, Kind: d.Kind, Withdrawn: d.Withdrawn, NominatedLeadEmail: d.LeadEmail}
+	sig := app.Signatory{ID: d.ID, Name: d.Name, Kind: d.Kind, Withdrawn: d.Withdrawn, NominatedLeadEmail: d.LeadEmail, Succeeds: d.Succeeds}
 	if d.AnnouncedOn != "" {
 		if sig.AnnouncedOn, err = civil.Parse(d.AnnouncedOn); err != nil {
 			return app.Signatory{}, false, fmt.Errorf("read signatory %s: announced_on: %w", org, err)
@@ -121,7 +123,7 @@ func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
 	began := time.Now()
 	err := store.Replace(ctx, s.coll, sig.ID,
 		signatoryDoc{ID: sig.ID, Name: sig.Name, Kind: sig.Kind, Withdrawn: sig.Withdrawn, LeadEmail: sig.NominatedLeadEmail,
-			AnnouncedOn: dateOrNone(sig.AnnouncedOn), WithdrawnOn: dateOrNone(sig.WithdrawnOn)})
+			AnnouncedOn: dateOrNone(sig.AnnouncedOn), WithdrawnOn: dateOrNone(sig.WithdrawnOn), Succeeds: sig.Succeeds})
 	if err != nil {
 		return fmt.Errorf("write signatory %s: %w", sig.ID, store.Classify(err))
 	}

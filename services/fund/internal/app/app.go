@@ -75,6 +75,10 @@ type Signatory struct {
 	// WithdrawnOn is the day the organisation withdrew from the Commitment (zero
 	// when not withdrawn, or recorded before the day was kept).
 	WithdrawnOn civil.Date
+	// Succeeds is the organisation this one succeeds, as its announcement said: the
+	// same organisation, which withdrew and signed again as this record. The rule on
+	// the previous round's grantees counts an award to it as one to this.
+	Succeeds string
 }
 
 // Views answers application list queries from the projection.
@@ -767,14 +771,18 @@ func refused(err error) bool {
 // later change to the order of rounds is checked against the claims (see reorder).
 func (a *App) claimFunding(ctx context.Context, actor string, r round.Round, app *application.Application) error {
 	org := app.OrganisationID()
-	_, err := a.onFunding(ctx, actor, func(rec *funding.Record) ([]events.Payload, error) {
+	lineage, err := a.lineage(ctx, org, 0)
+	if err != nil {
+		return err
+	}
+	_, err = a.onFunding(ctx, actor, func(rec *funding.Record) ([]events.Payload, error) {
 		// The rounds read after the record: a change to their order recorded on
 		// the record since is either in them or still pending on it.
 		rounds, err := a.roundsWith(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		return rec.Claim(org, r.ID, app.ID(), rounds)
+		return rec.Claim(org, lineage[1:], r.ID, app.ID(), rounds)
 	})
 	return err
 }
@@ -1007,6 +1015,9 @@ func (a *App) recordSignatory(ctx context.Context, s Signatory) (Signatory, erro
 	if ok && s.WithdrawnOn.IsZero() {
 		s.WithdrawnOn = cur.WithdrawnOn
 	}
+	if ok && s.Succeeds == "" {
+		s.Succeeds = cur.Succeeds
+	}
 	return s, a.signatories.Put(ctx, s)
 }
 
@@ -1156,10 +1167,37 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 			if err != nil {
 				return el, err
 			}
-			el.FundedLastRound = slices.Contains(funded, org)
+			lineage, err := a.lineage(ctx, org, maxAge)
+			if err != nil {
+				return el, err
+			}
+			el.FundedLastRound = slices.ContainsFunc(lineage, func(id string) bool { return slices.Contains(funded, id) })
 		}
 	}
 	return el, nil
+}
+
+// lineageBound bounds how many records one organisation is followed back through:
+// an organisation signs again a handful of times at most, and a loop in the
+// records as the events told them must not hold a request.
+const lineageBound = 16
+
+// lineage is org and the records it succeeds, the nearest first: the same
+// organisation, which withdrew and signed again, each as a new record (read as up
+// to maxAge ago). The rule on the previous round's grantees holds them as one.
+func (a *App) lineage(ctx context.Context, org string, maxAge time.Duration) ([]string, error) {
+	out := []string{org}
+	for len(out) < lineageBound {
+		s, ok, err := a.signatories.Recent(ctx, out[len(out)-1], maxAge)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || s.Succeeds == "" || slices.Contains(out, s.Succeeds) {
+			break
+		}
+		out = append(out, s.Succeeds)
+	}
+	return out, nil
 }
 
 // fundedInFollowingRound names a round that follows r (r is its previous round),
@@ -1167,6 +1205,10 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 // that overlap may award out of their order; the rule holds whichever award is first.
 func (a *App) fundedInFollowingRound(ctx context.Context, r round.Round, org string) (string, error) {
 	rounds, err := a.rounds(ctx, "", 0)
+	if err != nil {
+		return "", err
+	}
+	lineage, err := a.lineage(ctx, org, 0)
 	if err != nil {
 		return "", err
 	}
@@ -1181,7 +1223,7 @@ func (a *App) fundedInFollowingRound(ctx context.Context, r round.Round, org str
 		if err != nil {
 			return "", err
 		}
-		if slices.Contains(funded, org) {
+		if slices.ContainsFunc(lineage, func(id string) bool { return slices.Contains(funded, id) }) {
 			return n.Name, nil
 		}
 	}

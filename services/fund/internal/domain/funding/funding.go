@@ -123,10 +123,13 @@ func withDates(r, next round.Round) round.Round {
 }
 
 // Claim records that roundID is awarding the organisation's application, unless the
-// organisation holds a claim in a round that roundID is bound to by the rule on the
-// previous round's grantees in any of the Orders of rounds. rounds must include
-// roundID's. Claiming again for the same application changes nothing.
-func (r *Record) Claim(org, roundID, applicationID string, rounds []round.Round) ([]events.Payload, error) {
+// organisation, or a record it succeeds (succeeds: the same organisation, which
+// withdrew and signed again as org), holds a claim in a round that roundID is bound
+// to by the rule on the previous round's grantees in any of the Orders of rounds.
+// rounds must include roundID's. Claiming again for the same application changes
+// nothing.
+func (r *Record) Claim(org string, succeeds []string, roundID, applicationID string, rounds []round.Round) ([]events.Payload, error) {
+	same := append([]string{org}, succeeds...)
 	for _, c := range r.claims {
 		if c.ApplicationID == applicationID {
 			return nil, nil
@@ -138,7 +141,7 @@ func (r *Record) Claim(org, roundID, applicationID string, rounds []round.Round)
 			return nil, fmt.Errorf("funding: round %s is not among the rounds", roundID)
 		}
 		for _, x := range round.Excluding(o, o[i]) {
-			if slices.ContainsFunc(r.claims, func(c Claim) bool { return c.OrganisationID == org && c.RoundID == x.ID }) {
+			if slices.ContainsFunc(r.claims, func(c Claim) bool { return slices.Contains(same, c.OrganisationID) && c.RoundID == x.ID }) {
 				return nil, apperr.New(apperr.Conflict, "the applicant organisation is funded in %s, and the rule on the previous round's grantees forbids funding it in both", round.InWords(x))
 			}
 		}

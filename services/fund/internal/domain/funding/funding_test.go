@@ -55,22 +55,22 @@ func TestAClaimInAConflictingRoundRefusesTheNext(t *testing.T) {
 	rounds := []round.Round{first, second, third}
 	var all []events.Payload
 	rec := replay(t)
-	out, err := rec.Claim("org1", "r1", "a1", rounds)
+	out, err := rec.Claim("org1", nil, "r1", "a1", rounds)
 	if err != nil || len(out) != 1 {
 		t.Fatalf("first claim: %v, %v", out, err)
 	}
 	all = append(all, out...)
 	rec = replay(t, all...)
-	if again, err := rec.Claim("org1", "r1", "a1", rounds); err != nil || len(again) != 0 {
+	if again, err := rec.Claim("org1", nil, "r1", "a1", rounds); err != nil || len(again) != 0 {
 		t.Errorf("claiming again for the same application: %v, %v; want nothing recorded", again, err)
 	}
-	if _, err := rec.Claim("org1", "r2", "a2", rounds); !apperr.Is(err, apperr.Conflict) {
+	if _, err := rec.Claim("org1", nil, "r2", "a2", rounds); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("a claim in the bound round: %v, want Conflict", err)
 	}
-	if out, err := rec.Claim("org2", "r2", "a3", rounds); err != nil || len(out) != 1 {
+	if out, err := rec.Claim("org2", nil, "r2", "a3", rounds); err != nil || len(out) != 1 {
 		t.Errorf("another organisation's claim in the bound round: %v, %v", out, err)
 	}
-	if out, err := rec.Claim("org1", "r3", "a4", rounds); err != nil || len(out) != 1 {
+	if out, err := rec.Claim("org1", nil, "r3", "a4", rounds); err != nil || len(out) != 1 {
 		t.Errorf("a claim in a round bound to none of the organisation's: %v, %v", out, err)
 	}
 	// The first award is refused after all: its claim goes, and the bound round may fund.
@@ -80,7 +80,7 @@ func TestAClaimInAConflictingRoundRefusesTheNext(t *testing.T) {
 	}
 	all = append(all, out...)
 	rec = replay(t, all...)
-	if out, err := rec.Claim("org1", "r2", "a2", rounds); err != nil || len(out) != 1 {
+	if out, err := rec.Claim("org1", nil, "r2", "a2", rounds); err != nil || len(out) != 1 {
 		t.Errorf("a claim once the conflicting one is released: %v, %v", out, err)
 	}
 	if out, err := rec.Release("a1"); err != nil || len(out) != 0 {
@@ -151,16 +151,31 @@ func TestAnAwardKeepsToAChangeOfOrderCheckedButNotYetRecorded(t *testing.T) {
 	}
 	rec = replay(t, append([]events.Payload{claimed("org1", "q", "a1")}, out...)...)
 
-	if _, err := rec.Claim("org1", "p", "a2", []round.Round{p, r3, q}); !apperr.Is(err, apperr.Conflict) {
+	if _, err := rec.Claim("org1", nil, "p", "a2", []round.Round{p, r3, q}); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("an award in P while Q's early close is checked but not recorded: %v, want Conflict", err)
 	}
-	if _, err := rec.Claim("org1", "p", "a2", []round.Round{p, r3, early}); !apperr.Is(err, apperr.Conflict) {
+	if _, err := rec.Claim("org1", nil, "p", "a2", []round.Round{p, r3, early}); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("an award in P once Q recorded its early close: %v, want Conflict", err)
 	}
 	// Q changed in another way (a new name) at the version the close was to take: the
 	// close will never be recorded, and P and Q are not bound.
 	renamed := q.After([]events.Payload{events.RoundUpdatedV1{RoundID: "q", Name: "Renamed", Opens: q.Opens, Closes: q.Closes, ExcludePreviouslyFunded: true}})
-	if out, err := rec.Claim("org1", "p", "a2", []round.Round{p, r3, renamed}); err != nil || len(out) != 1 {
+	if out, err := rec.Claim("org1", nil, "p", "a2", []round.Round{p, r3, renamed}); err != nil || len(out) != 1 {
 		t.Errorf("an award in P once Q moved on without the close: %v, %v", out, err)
+	}
+}
+
+// An organisation that withdrew and signed again is a new record that succeeds the
+// old one: a claim of the old record's binds the new one, as it would the old.
+func TestAClaimOfARecordTheOrganisationSucceedsRefusesTheNext(t *testing.T) {
+	t.Parallel()
+	first, second := mk("r1", at(3, 31), false), mk("r2", at(6, 30), true)
+	rounds := []round.Round{first, second}
+	rec := replay(t, claimed("org-old", "r1", "a1"))
+	if _, err := rec.Claim("org-new", []string{"org-old"}, "r2", "a2", rounds); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("a claim of the successor in the bound round: %v, want Conflict", err)
+	}
+	if out, err := rec.Claim("org-new", nil, "r2", "a2", rounds); err != nil || len(out) != 1 {
+		t.Errorf("a claim of a record that succeeds none: %v, %v", out, err)
 	}
 }

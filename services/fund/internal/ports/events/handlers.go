@@ -75,7 +75,7 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(err)
 			}
 			return a.RecordSignatory(ctx, app.Signatory{ID: p.OrganisationID, Name: p.Name, Kind: p.Kind,
-				NominatedLeadEmail: p.NominatedLead.Email, AnnouncedOn: p.AnnouncedOn})
+				NominatedLeadEmail: p.NominatedLead.Email, AnnouncedOn: p.AnnouncedOn, Succeeds: p.Succeeds})
 		case events.OrganisationContactsChangedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
 			if err != nil {
