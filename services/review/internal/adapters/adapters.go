@@ -38,6 +38,10 @@ type organisationDoc struct {
 	WindowOpens string `bson:"window_opens,omitempty"`
 	// AnnouncedOn is the announcement's date, YYYY-MM-DD ("" when recorded before it was kept).
 	AnnouncedOn string `bson:"announced_on,omitempty"`
+	// Succeeds and SucceededBy are the records this one succeeds and is succeeded by
+	// (absent for none).
+	Succeeds    string `bson:"succeeds,omitempty"`
+	SucceededBy string `bson:"succeeded_by,omitempty"`
 }
 
 // NewOrganisations opens the read model.
@@ -56,7 +60,7 @@ func (s *Organisations) Get(ctx context.Context, id string) (app.Organisation, b
 		return app.Organisation{}, false, fmt.Errorf("read organisation %s: %w", id, store.Classify(err))
 	}
 	o := app.Organisation{ID: d.ID, Name: d.Name, Kind: d.Kind, Announced: d.Announced, Withdrawn: d.Withdrawn, LeadName: d.LeadName, LeadEmail: d.LeadEmail,
-		ObligationID: d.ObligationID, ObligationKind: d.ObligationKind, ObligationCycle: d.ObligationCycle}
+		ObligationID: d.ObligationID, ObligationKind: d.ObligationKind, ObligationCycle: d.ObligationCycle, Succeeds: d.Succeeds, SucceededBy: d.SucceededBy}
 	if d.WindowOpens != "" {
 		if o.WindowOpens, err = civil.Parse(d.WindowOpens); err != nil {
 			return app.Organisation{}, false, fmt.Errorf("read organisation %s: window_opens: %w", id, err)
@@ -96,7 +100,7 @@ func (s *Organisations) Put(ctx context.Context, o app.Organisation) error {
 	err := store.Replace(ctx, s.coll, o.ID, organisationDoc{
 		ID: o.ID, Name: o.Name, Kind: o.Kind, Announced: o.Announced, Withdrawn: o.Withdrawn, LeadName: o.LeadName, LeadEmail: o.LeadEmail,
 		ObligationID: o.ObligationID, ObligationKind: o.ObligationKind, ObligationCycle: o.ObligationCycle, WindowOpens: dateString(o.WindowOpens),
-		AnnouncedOn: dateString(o.AnnouncedOn),
+		AnnouncedOn: dateString(o.AnnouncedOn), Succeeds: o.Succeeds, SucceededBy: o.SucceededBy,
 	})
 	if err != nil {
 		return fmt.Errorf("write organisation %s: %w", o.ID, store.Classify(err))

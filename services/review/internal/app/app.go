@@ -72,6 +72,10 @@ type Organisation struct {
 	// AnnouncedOn is the announcement's date, which may lie ahead: the organisation
 	// is a signatory from that day (zero when recorded before the date was kept).
 	AnnouncedOn civil.Date
+	// Succeeds is the record this organisation succeeds, and SucceededBy the one
+	// that succeeds it: an organisation that withdrew and signed again is a new
+	// record, and the conflict rules hold its records as one organisation.
+	Succeeds, SucceededBy string
 }
 
 // Organisations is that read model.
@@ -362,8 +366,16 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	if err := ps.Err(); err != nil {
 		return Member{}, err
 	}
+	// The conflict rules hold an organisation's records as one (see records).
+	will := reviewerOf(p)
+	if err := a.records(ctx, &will); err != nil {
+		return Member{}, err
+	}
 	if ok {
-		if err := a.keepsAssignments(ctx, current, reviewerOf(p)); err != nil {
+		if err := a.records(ctx, &current); err != nil {
+			return Member{}, err
+		}
+		if err := a.keepsAssignments(ctx, current, will); err != nil {
 			return Member{}, err
 		}
 	}
@@ -388,7 +400,7 @@ func (a *App) UpdateReviewer(ctx context.Context, by auth.Principal, p events.Re
 	}
 	// An assignment decided on the record before this change, while it was being
 	// made, was not there for keepsAssignments to see (see stillEligible).
-	if err := a.takeOffIneligible(ctx, by.Actor(), current, reviewerOf(p)); err != nil {
+	if err := a.takeOffIneligible(ctx, by.Actor(), current, will); err != nil {
 		return Member{}, err
 	}
 	return Member{Reviewer: reviewerOf(p), Version: lastVersion(appended)}, nil
@@ -1161,7 +1173,7 @@ func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 	if !ok {
 		return nil, apperr.Field("reviewer_id", "no reviewer %s in the pool", reviewer)
 	}
-	if rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
+	if err := a.standing(ctx, &rv); err != nil {
 		return nil, err
 	}
 	r, err := a.changeRound(ctx, by.Actor(), id, func(r *round.Round) ([]events.Payload, error) {
@@ -1208,6 +1220,9 @@ func (a *App) stillEligible(ctx context.Context, actor string, r *round.Round, w
 		if now.OrgWithdrawn, err = a.orgWithdrawn(ctx, now.Org); err != nil {
 			return was, err
 		}
+	}
+	if err := a.records(ctx, &now); err != nil {
+		return was, err
 	}
 	// What others assigned since is theirs to re-check.
 	if len(r.TakeOffIneligible(was, now)) == 0 {
@@ -1379,11 +1394,91 @@ func (a *App) orgWithdrawn(ctx context.Context, org string) (bool, error) {
 	return ok && o.Withdrawn, err
 }
 
+// standing reads what the reviewer's record does not say of them: whether their
+// organisation has withdrawn, and the other records of it and of the organisations
+// they declared a conflict with (see records).
+func (a *App) standing(ctx context.Context, rv *round.Reviewer) error {
+	var err error
+	if rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
+		return err
+	}
+	return a.records(ctx, rv)
+}
+
+// records reads the other records of the reviewer's organisation and of those they
+// declared a conflict with: an organisation that withdrew and signed again is a new
+// record that succeeds the old one, and a reviewer of either is of the same
+// organisation, a conflict with either a conflict with both.
+func (a *App) records(ctx context.Context, rv *round.Reviewer) error {
+	return a.recordsKnown(ctx, rv, map[string][]string{})
+}
+
+// recordsKnown is records, reading each organisation's other records once into
+// known (a pool names the same organisations many times).
+func (a *App) recordsKnown(ctx context.Context, rv *round.Reviewer, known map[string][]string) error {
+	of := func(org string) ([]string, error) {
+		if others, ok := known[org]; ok {
+			return others, nil
+		}
+		others, err := a.otherRecords(ctx, org)
+		if err == nil {
+			known[org] = others
+		}
+		return others, err
+	}
+	var err error
+	if rv.OrgRecords, err = of(rv.Org); err != nil {
+		return err
+	}
+	rv.ConflictRecords = nil
+	for _, c := range rv.Conflicts {
+		others, err := of(c)
+		if err != nil {
+			return err
+		}
+		rv.ConflictRecords = append(rv.ConflictRecords, others...)
+	}
+	return nil
+}
+
+// recordsBound bounds how many records of one organisation are followed: an
+// organisation signs again a handful of times at most, and a loop in the records as
+// the events told them must not hold a request.
+const recordsBound = 16
+
+// otherRecords is the records org succeeds and is succeeded by, however far back
+// and forward: the same organisation, which withdrew and signed again.
+func (a *App) otherRecords(ctx context.Context, org string) ([]string, error) {
+	if org == "" {
+		return nil, nil
+	}
+	seen := []string{org}
+	for i := 0; i < len(seen) && len(seen) < recordsBound; i++ {
+		o, ok, err := a.orgs.Get(ctx, seen[i])
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		for _, next := range []string{o.Succeeds, o.SucceededBy} {
+			if next != "" && !slices.Contains(seen, next) {
+				seen = append(seen, next)
+			}
+		}
+	}
+	return seen[1:], nil
+}
+
 // markWithdrawn marks the reviewers whose organisation has withdrawn from the
-// Commitment, reading each organisation once.
+// Commitment, reading each organisation once, with the other records of their
+// organisation and of those they declared a conflict with (see records).
 func (a *App) markWithdrawn(ctx context.Context, reviewers []round.Reviewer) error {
-	withdrawn := map[string]bool{}
+	withdrawn, known := map[string]bool{}, map[string][]string{}
 	for i, rv := range reviewers {
+		if err := a.recordsKnown(ctx, &reviewers[i], known); err != nil {
+			return err
+		}
 		gone, seen := withdrawn[rv.Org]
 		if !seen {
 			var err error
@@ -1494,7 +1589,7 @@ func (a *App) eligibleReviewer(ctx context.Context, by auth.Principal, sub strin
 	if err != nil {
 		return round.Reviewer{}, err
 	}
-	rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org)
+	err = a.standing(ctx, &rv)
 	return rv, err
 }
 
@@ -1551,7 +1646,7 @@ func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (r
 		if rv, err = a.reviewer(ctx, by, notIn.Message); err != nil {
 			return nil, false, err
 		}
-		if rv.OrgWithdrawn, err = a.orgWithdrawn(ctx, rv.Org); err != nil {
+		if err = a.standing(ctx, &rv); err != nil {
 			return nil, false, err
 		}
 	}

@@ -33,6 +33,14 @@ type Reviewer struct {
 	// reviews are on the record), but nobody can write to them, so they review
 	// nothing more.
 	Erased bool
+	// OrgRecords are the other records of the reviewer's organisation: one that
+	// withdrew and signed again is a new record, which succeeds the old one, and its
+	// technicians are of both. Empty for most.
+	OrgRecords []string
+	// ConflictRecords are the other records of the organisations the reviewer
+	// declared a conflict with (those they succeed or are succeeded by): a conflict
+	// with one is a conflict with the organisation, whichever record submits.
+	ConflictRecords []string
 }
 
 // Submission is a submission to be reviewed.
@@ -112,9 +120,9 @@ func Eligible(r Reviewer, s Submission) string {
 		return "organisation withdrawn"
 	case !r.Trained:
 		return "untrained"
-	case r.Org == s.Org:
+	case r.Org == s.Org || slices.Contains(r.OrgRecords, s.Org):
 		return "same organisation"
-	case slices.Contains(r.Conflicts, s.Org):
+	case slices.Contains(r.Conflicts, s.Org) || slices.Contains(r.ConflictRecords, s.Org):
 		return "declared conflict"
 	}
 	return ""

@@ -466,3 +466,30 @@ func greedy(in assign.Input) []assign.Pair {
 	}
 	return adds
 }
+
+// An organisation that withdrew and signed again has two records, the new one
+// succeeding the old: a reviewer of either is of the same organisation as a
+// submission of either, and a conflict declared with either is one with both.
+func TestTheRecordsOfOneOrganisationAreOneOrganisation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		r    assign.Reviewer
+		s    assign.Submission
+		want string
+	}{
+		{"reviewer of the new record, submission of the old", assign.Reviewer{ID: "r", Org: "new", Trained: true, OrgRecords: []string{"old"}}, assign.Submission{ID: "s", Org: "old"}, "same organisation"},
+		{"reviewer of the old record, submission of the new", assign.Reviewer{ID: "r", Org: "old", Trained: true, OrgRecords: []string{"new"}}, assign.Submission{ID: "s", Org: "new"}, "same organisation"},
+		{"conflict with the old record, submission of the new", assign.Reviewer{ID: "r", Org: "b", Trained: true, Conflicts: []string{"old"}, ConflictRecords: []string{"new"}}, assign.Submission{ID: "s", Org: "new"}, "declared conflict"},
+		{"conflict with the new record, submission of the old", assign.Reviewer{ID: "r", Org: "b", Trained: true, Conflicts: []string{"new"}, ConflictRecords: []string{"old"}}, assign.Submission{ID: "s", Org: "old"}, "declared conflict"},
+		{"another organisation", assign.Reviewer{ID: "r", Org: "b", Trained: true, Conflicts: []string{"old"}, ConflictRecords: []string{"new"}}, assign.Submission{ID: "s", Org: "c"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := assign.Eligible(tt.r, tt.s); got != tt.want {
+				t.Errorf("Eligible = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -49,8 +49,18 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
+			// The record it succeeds is succeeded by it (UpdateOrganisation replaces the
+			// field, so a redelivery changes nothing).
+			if p.Succeeds != "" {
+				if err := a.UpdateOrganisation(ctx, p.Succeeds, func(o *app.Organisation) { o.SucceededBy = p.OrganisationID }); err != nil {
+					return err
+				}
+			}
 			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) {
 				o.Name, o.Kind, o.Announced, o.AnnouncedOn, o.LeadName, o.LeadEmail = p.Name, p.Kind, true, p.AnnouncedOn, p.NominatedLead.Name, p.NominatedLead.Email
+				if p.Succeeds != "" {
+					o.Succeeds = p.Succeeds
+				}
 			})
 		case events.OrganisationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.OrganisationWithdrawnV1](e)

@@ -1,0 +1,46 @@
+package service_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// An organisation that withdrew and signed again is a new record, announced as
+// succeeding the old one: a reviewer who declared a conflict with the old record is
+// in conflict with the new one, automatically and by hand, as they would be with the
+// old.
+func TestAConflictWithTheRecordAnOrganisationSucceedsHoldsForIt(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.signatory("alpha-old")
+	h.reviewer("wary", "b", true, 3, "alpha-old")
+	h.publish("alpha-old", events.OrganisationWithdrawnV1{OrganisationID: "alpha-old", WithdrawnOn: civil.New(2026, 6, 1), Reason: "signing again", InitiatedBy: "organisation"})
+	h.signatories["alpha-new"] = true
+	h.publish("alpha-new", events.OrganisationAnnouncedV1{OrganisationID: "alpha-new", Name: "University of alpha", Kind: "signatory", AnnouncedOn: civil.New(2026, 6, 1),
+		NominatedLead: events.Person{Name: "Lead of alpha", Email: "lead@alpha.ac.uk"}, Succeeds: "alpha-old"})
+	h.obligation("alpha-new", 1)
+	sub := h.submitted("alpha-new")
+	round := h.openRound("Autumn", start0.Add(30*24*time.Hour), sub)
+
+	report := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/automatic-assignments", h.ops, map[string]any{"reviewers_per_submission": 1})).JSON(t)
+	if report["added"] != float64(0) {
+		t.Fatalf("a reviewer in conflict with the record alpha succeeds was assigned to it: %v", report)
+	}
+	if u := report["uncovered"].([]any); len(u) != 1 || !strings.Contains(fmt.Sprint(u[0].(map[string]any)["reason"]), "declared conflict") {
+		t.Errorf("uncovered %v, want the submission uncovered for a declared conflict", u)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := h.Do("POST", "/v1/review-rounds/"+round+"/assignments", h.ops, map[string]any{"action": "assign", "submission_id": sub, "reviewer_id": "wary", "reason": "Asked for by name"})
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "declared conflict") {
+			return fmt.Errorf("assigning by hand a reviewer in conflict with the record alpha succeeds: %d %s, want 409 declared conflict", r.Status, r.Body)
+		}
+		return nil
+	})
+}
