@@ -131,7 +131,15 @@ type opsOrgData struct {
 	// AddReviewer adds a technician of this organisation to the reviewer pool, when
 	// it may have them there: an announced signatory.
 	AddReviewer string
+	// Succeeds is the record this organisation succeeds (it withdrew and signed again
+	// as this one), SucceededBy the record that succeeds this one: each links to the
+	// other's page.
+	Succeeds, SucceededBy *opsRecordLink
 }
+
+// opsRecordLink is another record of the same organisation: its page, its name and
+// what the record says of it.
+type opsRecordLink struct{ Path, Name, Note string }
 
 type opsStepLink struct{ Path, Text string }
 
@@ -178,6 +186,12 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	if o.WithdrawalReason != nil {
 		data.Dates = append(data.Dates, opsSummaryRow{"Reason for withdrawal", *o.WithdrawalReason})
+	}
+	if o.Succeeds != nil {
+		data.Succeeds = h.opsRecord(r, c, *o.Succeeds)
+	}
+	if o.SucceededBy != nil {
+		data.SucceededBy = h.opsRecord(r, c, *o.SucceededBy)
 	}
 	if o.Kind == sigapi.Signatory && o.Status == sigapi.Announced {
 		data.AddReviewer = "/ops/review/reviewers/new?" + url.Values{"organisation_id": {o.Id}}.Encode()
@@ -342,6 +356,21 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
+}
+
+// opsRecord links to another record of the organisation, with its name and, when it
+// withdrew, the day; one that cannot be read now is named by its identifier.
+func (h *Handler) opsRecord(r *http.Request, c *opsCtx, id string) *opsRecordLink {
+	link := &opsRecordLink{Path: "/ops/organisations/" + id, Name: id}
+	resp, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id)
+	if err != nil || resp.JSON200 == nil {
+		return link
+	}
+	link.Name = resp.JSON200.Name
+	if on := resp.JSON200.WithdrawnOn; on != nil {
+		link.Note = "withdrew on " + longDate(on.Time)
+	}
+	return link
 }
 
 func opsStepOf(slug string) (opsOnboardingStep, bool) {

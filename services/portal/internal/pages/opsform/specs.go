@@ -52,9 +52,12 @@ var SignedForm = Specs{
 // page, without its date.
 var Contacts = SignedForm[1:]
 
-// Announcement records the joint public announcement.
+// Announcement records the joint public announcement, and the record that withdrew
+// which the organisation succeeds if it signed again.
 var Announcement = Specs{
 	{Name: "announced_on", Label: "Announced on", Hint: "The obligations' clocks start on this day.", Type: Date, Required: true},
+	{Name: "succeeds", Label: "Succeeds the record that withdrew", Hint: "Only for an organisation that withdrew and has signed again: the identifier of its earlier record, as that record's page shows it, so that the fund's and the reviewers' rules hold the two as one. Leave empty otherwise.",
+		Type: Text, Max: 64, Pattern: regexp.MustCompile(`^[A-Za-z0-9-]+$`), Expect: "an organisation's identifier, as its page shows it"},
 }
 
 // Withdrawal records that the organisation withdrew or was withdrawn.
