@@ -325,9 +325,44 @@ func (a *App) checkReorder(ctx context.Context, actor string, cur, next round.Ro
 		if err != nil {
 			return nil, err
 		}
-		return rec.Reorder(rounds, next, funded)
+		records, err := a.recordsOf(ctx, rec, funded)
+		if err != nil {
+			return nil, err
+		}
+		return rec.Reorder(rounds, next, funded, records)
 	})
 	return err
+}
+
+// recordsOf gives, for each organisation funded (claimed on rec or in funded's
+// awards) that succeeds another record, the records it succeeds (see lineage).
+func (a *App) recordsOf(ctx context.Context, rec *funding.Record, funded map[string][]string) (map[string][]string, error) {
+	records := map[string][]string{}
+	seen := map[string]bool{}
+	look := func(org string) error {
+		if seen[org] {
+			return nil
+		}
+		seen[org] = true
+		lineage, err := a.lineage(ctx, org, 0)
+		if err == nil && len(lineage) > 1 {
+			records[org] = lineage[1:]
+		}
+		return err
+	}
+	for _, c := range rec.Claims() {
+		if err := look(c.OrganisationID); err != nil {
+			return nil, err
+		}
+	}
+	for _, orgs := range funded {
+		for _, org := range orgs {
+			if err := look(org); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return records, nil
 }
 
 // doubleFunding is the 409 refusing a change to the order of rounds, naming the

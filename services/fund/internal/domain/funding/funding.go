@@ -182,7 +182,11 @@ func (e *DoubleFunding) Error() string {
 // binds no new pair, and unbinds none, in any of them records nothing; otherwise the
 // check is recorded, so that awards decided before the round records the change keep
 // to the order with it as well as without.
-func (r *Record) Reorder(rounds []round.Round, next round.Round, funded map[string][]string) ([]events.Payload, error) {
+//
+// records gives, for an organisation that withdrew and signed again as a new record,
+// the records it succeeds: the same organisation, funded in one round under one
+// record and in the other under another.
+func (r *Record) Reorder(rounds []round.Round, next round.Round, funded map[string][]string, records map[string][]string) ([]events.Payload, error) {
 	changes := false
 	for _, o := range r.Orders(rounds) {
 		i := slices.IndexFunc(o, func(x round.Round) bool { return x.ID == next.ID })
@@ -199,7 +203,7 @@ func (r *Record) Reorder(rounds []round.Round, next round.Round, funded map[stri
 			if slices.Contains(before, p) {
 				continue
 			}
-			if org, ok := r.fundedInBoth(p, funded); ok {
+			if org, ok := r.fundedInBoth(p, funded, records); ok {
 				return nil, &DoubleFunding{OrganisationID: org, Next: named(after, p.Next), Previous: named(after, p.Previous)}
 			}
 		}
@@ -213,10 +217,12 @@ func (r *Record) Reorder(rounds []round.Round, next round.Round, funded map[stri
 
 // fundedInBoth names an organisation funded in both rounds of p, the first in order
 // of the claims, then of the views.
-func (r *Record) fundedInBoth(p round.Pair, funded map[string][]string) (string, bool) {
+func (r *Record) fundedInBoth(p round.Pair, funded map[string][]string, records map[string][]string) (string, bool) {
 	in := func(org, roundID string) bool {
-		return slices.Contains(funded[roundID], org) ||
-			slices.ContainsFunc(r.claims, func(c Claim) bool { return c.OrganisationID == org && c.RoundID == roundID })
+		return slices.ContainsFunc(append([]string{org}, records[org]...), func(org string) bool {
+			return slices.Contains(funded[roundID], org) ||
+				slices.ContainsFunc(r.claims, func(c Claim) bool { return c.OrganisationID == org && c.RoundID == roundID })
+		})
 	}
 	var orgs []string
 	for _, c := range r.claims {

@@ -106,7 +106,7 @@ func TestAChangeThatWouldBindTwoRoundsFundingOneOrganisationIsRefused(t *testing
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := bothFunded.Reorder([]round.Round{p, r3, q}, tt.next, nil)
+			_, err := bothFunded.Reorder([]round.Round{p, r3, q}, tt.next, nil, nil)
 			var double *funding.DoubleFunding
 			if !errors.As(err, &double) || double.OrganisationID != "org1" || double.Next.ID != "q" || double.Previous.ID != "p" {
 				t.Fatalf("Reorder = %v, want the double funding of org1 in q and p", err)
@@ -116,24 +116,24 @@ func TestAChangeThatWouldBindTwoRoundsFundingOneOrganisationIsRefused(t *testing
 	// R3, still upcoming, is cancelled (closed before it opens): it leaves the order.
 	upcoming := r3
 	upcoming.Opens = at(4, 15)
-	if _, err := bothFunded.Reorder([]round.Round{p, upcoming, q}, closedEarly(upcoming, at(4, 1)), nil); !errors.As(err, new(*funding.DoubleFunding)) {
+	if _, err := bothFunded.Reorder([]round.Round{p, upcoming, q}, closedEarly(upcoming, at(4, 1)), nil, nil); !errors.As(err, new(*funding.DoubleFunding)) {
 		t.Errorf("cancelling R3: %v, want the double funding refused", err)
 	}
 	// Awards made before the record took every claim are known from the views.
-	if _, err := replay(t).Reorder([]round.Round{p, r3, q}, closedEarly(q, at(4, 10)), map[string][]string{"p": {"org9"}, "q": {"org9"}}); !errors.As(err, new(*funding.DoubleFunding)) {
+	if _, err := replay(t).Reorder([]round.Round{p, r3, q}, closedEarly(q, at(4, 10)), map[string][]string{"p": {"org9"}, "q": {"org9"}}, nil); !errors.As(err, new(*funding.DoubleFunding)) {
 		t.Errorf("closing Q early with org9 funded in both by the views: %v, want it refused", err)
 	}
 
 	// Funded in one of them only: the close binds P and Q and is recorded, so that
 	// awards decided before Q records it keep to it.
 	oneFunded := replay(t, claimed("org1", "q", "a1"))
-	out, err := oneFunded.Reorder([]round.Round{p, r3, q}, closedEarly(q, at(4, 10)), map[string][]string{"p": {"org2"}})
+	out, err := oneFunded.Reorder([]round.Round{p, r3, q}, closedEarly(q, at(4, 10)), map[string][]string{"p": {"org2"}}, nil)
 	if err != nil || len(out) != 1 {
 		t.Fatalf("closing Q early with no organisation funded in both: %v, %v; want the check recorded", out, err)
 	}
 	// A change that leaves the order as it was records nothing.
 	renamed := q.After([]events.Payload{events.RoundUpdatedV1{RoundID: "q", Name: "Renamed", Opens: q.Opens, Closes: q.Closes, ExcludePreviouslyFunded: true}})
-	if out, err := bothFunded.Reorder([]round.Round{p, r3, q}, renamed, nil); err != nil || len(out) != 0 {
+	if out, err := bothFunded.Reorder([]round.Round{p, r3, q}, renamed, nil, nil); err != nil || len(out) != 0 {
 		t.Errorf("renaming Q: %v, %v; want nothing recorded", out, err)
 	}
 }
@@ -145,7 +145,7 @@ func TestAnAwardKeepsToAChangeOfOrderCheckedButNotYetRecorded(t *testing.T) {
 	p, r3, q := mk("p", at(3, 31), false), mk("r3", at(5, 31), true), mk("q", at(6, 30), true)
 	early := closedEarly(q, at(4, 10))
 	rec := replay(t, claimed("org1", "q", "a1"))
-	out, err := rec.Reorder([]round.Round{p, r3, q}, early, nil)
+	out, err := rec.Reorder([]round.Round{p, r3, q}, early, nil, nil)
 	if err != nil || len(out) != 1 {
 		t.Fatalf("closing Q early: %v, %v", out, err)
 	}
@@ -177,5 +177,24 @@ func TestAClaimOfARecordTheOrganisationSucceedsRefusesTheNext(t *testing.T) {
 	}
 	if out, err := rec.Claim("org-new", nil, "r2", "a2", rounds); err != nil || len(out) != 1 {
 		t.Errorf("a claim of a record that succeeds none: %v, %v", out, err)
+	}
+}
+
+// An organisation that withdrew and signed again as a new record is one organisation
+// to a change of the order of rounds too: the old record funded in P and the new one
+// in Q, a change that would make P Q's previous round is refused, naming the record
+// funded in the excluding round.
+func TestAChangeThatWouldBindTwoRoundsFundingTwoRecordsOfOneOrganisationIsRefused(t *testing.T) {
+	t.Parallel()
+	p, r3, q := mk("p", at(3, 31), false), mk("r3", at(5, 31), true), mk("q", at(6, 30), true)
+	rec := replay(t, claimed("org-old", "p", "a1"), claimed("org-new", "q", "a2"))
+	records := map[string][]string{"org-new": {"org-old"}}
+	_, err := rec.Reorder([]round.Round{p, r3, q}, closedEarly(q, at(4, 10)), nil, records)
+	var double *funding.DoubleFunding
+	if !errors.As(err, &double) || double.OrganisationID != "org-new" {
+		t.Fatalf("Reorder = %v, want the double funding of org-new (succeeding org-old) refused", err)
+	}
+	if out, err := rec.Reorder([]round.Round{p, r3, q}, closedEarly(q, at(4, 10)), nil, nil); err != nil || len(out) != 1 {
+		t.Errorf("the same change with two organisations funded: %v, %v; want it recorded", out, err)
 	}
 }
