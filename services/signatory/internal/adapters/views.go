@@ -37,6 +37,9 @@ import (
 type Views struct {
 	views  *store.Views
 	stamps *store.Views
+	// successions holds, by the id of a record that withdrew, the record claimed as
+	// its successor (ClaimSuccession).
+	successions *mongo.Collection
 
 	mu     sync.Mutex
 	cached *snapshot
@@ -127,7 +130,7 @@ func NewViews(ctx context.Context, db *mongo.Database) (*Views, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Views{views: v, stamps: stamps}
+	out := &Views{views: v, stamps: stamps, successions: db.Collection("successions")}
 	// Read the copy at start, so that the first list after a restart costs what
 	// the next ones do.
 	if _, err := out.current(ctx); err != nil {
@@ -337,6 +340,28 @@ func (v *Views) SucceededBy(ctx context.Context, id string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// ClaimSuccession claims successor as the one record to succeed predecessor, by
+// inserting the claim under predecessor's id: the unique _id, the one guard that
+// holds on both stores, lets one of two announcements made at once through. It
+// returns the record holding the claim: successor when it won, or claimed it before
+// (a command decided again), or the other record.
+func (v *Views) ClaimSuccession(ctx context.Context, predecessor, successor string) (string, error) {
+	_, err := v.successions.InsertOne(ctx, bson.D{{Key: "_id", Value: predecessor}, {Key: "successor", Value: successor}})
+	if err == nil {
+		return successor, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return "", fmt.Errorf("claim the succession of %s: %w", predecessor, store.Classify(err))
+	}
+	var held struct {
+		Successor string `bson:"successor"`
+	}
+	if err := v.successions.FindOne(ctx, bson.D{{Key: "_id", Value: predecessor}}).Decode(&held); err != nil {
+		return "", fmt.Errorf("read the succession of %s: %w", predecessor, store.Classify(err))
+	}
+	return held.Successor, nil
 }
 
 func parseDate(s string) civil.Date {

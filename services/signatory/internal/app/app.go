@@ -42,6 +42,9 @@ type Views interface {
 	Newest(ctx context.Context, n int) ([]string, error)
 	// SucceededBy returns the id of the organisation announced as succeeding id, or "".
 	SucceededBy(ctx context.Context, id string) (string, error)
+	// ClaimSuccession claims successor as the one record to succeed predecessor, and
+	// returns the record that holds the claim (successor, or the other that won).
+	ClaimSuccession(ctx context.Context, predecessor, successor string) (string, error)
 }
 
 // App is the signatory service's use cases.
@@ -122,9 +125,13 @@ func (a *App) Announce(ctx context.Context, by auth.Principal, id string, on civ
 // AnnounceSucceeding records the joint announcement of an organisation that succeeds
 // another, succeeds ("" for none): one that withdrew and signed again as this new
 // record, which the rules that follow an organisation then hold as one with it.
-// Whether another record already succeeds it is read from the views, which follow
-// the announcements within moments: two announcements of successors of one
-// organisation made in the same moment are not told apart.
+// Whether another record already succeeds it is read from the views, and, since
+// they follow the announcements only within moments, claimed (ClaimSuccession) once
+// the announcement is decided, before it is stored: of two announcements of
+// successors of one organisation made at once, one is stored and the other refused.
+// A claim whose announcement was then never stored (the process stopped between the
+// two) holds the predecessor for that record, whose announcement sent again goes
+// through; another record's is refused naming it.
 func (a *App) AnnounceSucceeding(ctx context.Context, by auth.Principal, id string, on civil.Date, succeeds string) (*organisation.Organisation, error) {
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff record onboarding steps")
@@ -141,7 +148,18 @@ func (a *App) AnnounceSucceeding(ctx context.Context, by auth.Principal, id stri
 		}
 	}
 	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		return o.AnnounceSucceeding(on, predecessor, succeededBy, a.policy, a.Today())
+		out, err := o.AnnounceSucceeding(on, predecessor, succeededBy, a.policy, a.Today())
+		if err != nil || succeeds == "" {
+			return out, err
+		}
+		holder, err := a.views.ClaimSuccession(ctx, succeeds, id)
+		switch {
+		case err != nil:
+			return nil, err
+		case holder != id:
+			return nil, apperr.Field("succeeds", "organisation %s is already succeeded by organisation %s, announced as its successor a moment ago", succeeds, holder)
+		}
+		return out, nil
 	})
 }
 

@@ -86,3 +86,43 @@ func TestAnOrganisationThatSignsAgainSucceedsTheRecordThatWithdrew(t *testing.T)
 		t.Errorf("a second successor: %d %s, want 400 naming succeeds and the first", r.Status, r.Body)
 	}
 }
+
+// Announcements of several new records as successors of one record that withdrew,
+// made at once, store one: each reads from the views that no other succeeds it yet,
+// so the views alone let them all through. The claim under the old record's id, a
+// unique _id, lets one through; the others are refused naming succeeds and the one.
+func TestSuccessorsAnnouncedAtOnceAreOne(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ops := h.Token(auth.RoleOps, "")
+	for round := range 3 {
+		old := h.onboard(ops, "announcement")
+		h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+old+"/withdrawal", ops,
+			map[string]any{"withdrawn_on": "2025-06-01", "reason": "signing again", "initiated_by": "organisation"}))
+		var again []string
+		for range 6 {
+			again = append(again, h.onboard(ops, "form"))
+		}
+		answers := make([]testenv.Response, len(again))
+		got := h.Race(len(again), func(i int) testenv.Response {
+			answers[i] = h.Do("POST", "/v1/organisations/"+again[i]+"/announcement", ops, map[string]any{"announced_on": "2025-07-01", "succeeds": old})
+			return answers[i]
+		})
+		if got[http.StatusOK] != 1 || got[http.StatusBadRequest] != len(again)-1 {
+			t.Fatalf("round %d: %d announcements of successors of one record at once: %v, want one stored and the others refused", round, len(again), got)
+		}
+		var won string
+		for i, r := range answers {
+			if r.Status == http.StatusOK {
+				won = again[i]
+			}
+		}
+		for _, r := range answers {
+			if r.Status == http.StatusBadRequest {
+				if p := r.JSON(t); p["field"] != "succeeds" || !strings.Contains(fmt.Sprint(p["detail"]), "already succeeded by organisation "+won) {
+					t.Errorf("round %d: a refused successor: %s, want one naming succeeds and %s", round, r.Body, won)
+				}
+			}
+		}
+	}
+}
