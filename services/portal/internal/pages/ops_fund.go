@@ -320,6 +320,10 @@ type opsAppData struct {
 	// BudgetSpent is a round with nothing left to award: the page says so beside
 	// the award form, which it leaves empty.
 	BudgetSpent bool
+	// BelowMinimum is the round's smallest award, in pounds, when the budget left
+	// is less than it but not spent: no award can be made from what is left, and
+	// the page says so beside the award form, which it leaves empty.
+	BelowMinimum string
 }
 
 // opsApplication is an application in full, with the actions its status allows:
@@ -370,16 +374,24 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 	for _, m := range a.Milestones {
 		data.Milestones = append(data.Milestones, opsSummaryRow{m.Description, longDate(m.Due.Time)})
 	}
+	minAward := int64(0) // not known
 	if rd, err := c.set.Fund.GetRoundWithResponse(ctx, a.RoundId); err == nil && rd.JSON200 != nil {
-		data.RoundName = rd.JSON200.Name
+		data.RoundName, minAward = rd.JSON200.Name, rd.JSON200.MinAwardPence
 	}
 	left := int64(-1) // not known
 	if l, err := c.set.Fund.GetLedgerWithResponse(ctx, a.RoundId); err == nil && l.JSON200 != nil {
 		left = l.JSON200.RemainingPence
 		data.BudgetLeft, data.BudgetSpent = money.Pounds(left), left == 0
+		if left > 0 && left < minAward {
+			data.BelowMinimum = money.Pounds(minAward)
+		}
 	}
 	if len(awardTyped) == 0 {
-		awardTyped = opsform.Values{"amount": {opsAwardPrefill(a.RequestedAmountPence, left)}}
+		prefill := opsAwardPrefill(a.RequestedAmountPence, left)
+		if data.BelowMinimum != "" {
+			prefill = "" // the fund refuses any award of what is left
+		}
+		awardTyped = opsform.Values{"amount": {prefill}}
 	}
 	data.AwardFields = opsform.Award.Fields(awardTyped, awardErrs)
 	// A refused award's form keeps its key (a refusal frees it); any other page

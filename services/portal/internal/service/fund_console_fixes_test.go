@@ -245,3 +245,48 @@ func labelFor(doc *html.Node, id string) string {
 	}
 	return ""
 }
+
+// With less left in the round's budget than its smallest award (£50 of a round that
+// awards from £100), the award form was filled with the £50, which the fund refuses
+// ("must be between £100 and £1,000"), and the page said only "£50 left". The page
+// now says nothing more can be awarded from the round, and fills in nothing.
+func TestOpsAwardFormSaysWhenWhatIsLeftIsLessThanTheSmallestAward(t *testing.T) {
+	t.Parallel()
+	s := startFundStack(t)
+	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", s.fundOps, map[string]any{
+		"name": "TCF Nearly Spent", "opens": time.Now().Add(-time.Hour).Format(time.RFC3339), "closes": "2030-01-31T17:00:00Z",
+		"budget_pence": 55000, "min_award_pence": 10000, "max_award_pence": 50000,
+		"project_start": "2030-03-01", "project_end": "2030-12-31", "themes": []string{"visibility"},
+	})).JSON(t)["id"].(string)
+	var apps []string
+	for i := range 2 {
+		tool, err := s.fund.Issuer.MintFor(auth.Principal{Subject: fmt.Sprintf("tool-%d", i), Role: auth.RoleApplicant, Org: org}, time.Hour, config.DevAudience("fund"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := s.draftWith(t, tool, round, "lead-a@example.ac.uk") // £500 each
+		s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/submission", tool, nil))
+		s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/assessment", s.fundOps, nil))
+		apps = append(apps, id)
+	}
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+apps[0]+"/award", s.fundOps, map[string]any{"amount_pence": 50000}))
+
+	staff := sessionCookie(t, s.p.do("GET", "/auth/callback?good=1", "", nil))
+	page := opsMustStatus(t, s.p.do("GET", "/ops/fund/applications/"+apps[1], staff, nil), http.StatusOK, "the application's page")
+	form := formAsSent(t, page.body, "/ops/fund/applications/"+apps[1]+"/award")
+	if form.Get("amount") != "" {
+		t.Errorf("with £50 left of a round that awards from £100, the award form is filled with %q", form.Get("amount"))
+	}
+	award := find(parse(t, page.body), func(n *html.Node) bool { return n.Data == "h2" && text(n) == "Award" })
+	if len(award) != 1 {
+		t.Fatalf("the page has %d Award headings: %s", len(award), page.body)
+	}
+	var said string
+	for n := award[0].NextSibling; n != nil && n.Data != "form"; n = n.NextSibling {
+		said += text(n)
+	}
+	if !strings.Contains(said, "£50 left") || !strings.Contains(said, "less than its smallest award, £100") {
+		t.Errorf("with £50 left of a round that awards from £100, beside the award form the page says %q", said)
+	}
+}
