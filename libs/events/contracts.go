@@ -65,6 +65,7 @@ func Contracts() []Contract {
 		contract[ApplicationAwardedV1](),
 		contract[ApplicationDeclinedV1](),
 		contract[ReportDueV1](),
+		contract[ReportOverdueV1](),
 		contract[ReportSubmittedV1](),
 		contract[FundingClaimedV1](),
 		contract[FundingReleasedV1](),

@@ -21,6 +21,7 @@ const (
 	SubjectApplicationAwarded           = "tc.fund.application.awarded"
 	SubjectApplicationDeclined          = "tc.fund.application.declined"
 	SubjectReportDue                    = "tc.fund.application.report_due"
+	SubjectReportOverdue                = "tc.fund.application.report_overdue"
 	SubjectReportSubmitted              = "tc.fund.application.report_submitted"
 	SubjectFundingClaimed               = "tc.fund.funding.claimed"
 	SubjectFundingReleased              = "tc.fund.funding.released"
@@ -251,6 +252,21 @@ type ReportDueV1 struct {
 
 // EventType implements Payload.
 func (ReportDueV1) EventType() string { return SubjectReportDue + ".v1" }
+
+// ReportOverdueV1 says a funded project's report was not in by the day it was due
+// (Due, a month after the project ended): the applicant and the organisation's lead
+// are chased for it, once.
+type ReportOverdueV1 struct {
+	ApplicationID  string     `json:"application_id"`
+	OrganisationID string     `json:"organisation_id"`
+	Title          string     `json:"title"`
+	Due            civil.Date `json:"due"`
+	Applicant      Person     `json:"applicant"`
+	Endorsement    Person     `json:"endorsement"`
+}
+
+// EventType implements Payload.
+func (ReportOverdueV1) EventType() string { return SubjectReportOverdue + ".v1" }
 
 // ReportSubmittedV1 records the project's report.
 type ReportSubmittedV1 struct {

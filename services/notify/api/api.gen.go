@@ -19,6 +19,7 @@ const (
 	FundDeclined        DeliveryKind = "fund-declined"
 	FundReceived        DeliveryKind = "fund-received"
 	FundReportDue       DeliveryKind = "fund-report-due"
+	FundReportOverdue   DeliveryKind = "fund-report-overdue"
 	FundReportReceived  DeliveryKind = "fund-report-received"
 	FundWithdrawn       DeliveryKind = "fund-withdrawn"
 	LeadChanged         DeliveryKind = "lead-changed"
@@ -48,6 +49,8 @@ func (e DeliveryKind) Valid() bool {
 	case FundReceived:
 		return true
 	case FundReportDue:
+		return true
+	case FundReportOverdue:
 		return true
 	case FundReportReceived:
 		return true

@@ -341,6 +341,22 @@ func (v *Views) AwaitingReport(ctx context.Context, roundID string) ([]string, e
 	return out, nil
 }
 
+// ReportOutstanding lists awarded applications of a round told their report is due
+// whose report is not in.
+func (v *Views) ReportOutstanding(ctx context.Context, roundID string) ([]string, error) {
+	es, err := v.inRound(ctx, roundID, func(e entry) bool {
+		return e.Status == string(application.StatusAwarded) && e.ReportDue && !e.HasReport
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out, nil
+}
+
 // cursor is the position after a page of applications.
 type cursor struct {
 	ID string `json:"id"`

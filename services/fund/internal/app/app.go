@@ -89,6 +89,9 @@ type Views interface {
 	List(ctx context.Context, q ListQuery) (Page, error)
 	FundedOrganisations(ctx context.Context, roundID string) ([]string, error)
 	AwaitingReport(ctx context.Context, roundID string) ([]string, error)
+	// ReportOutstanding lists a round's awarded applications whose report is due
+	// and not in.
+	ReportOutstanding(ctx context.Context, roundID string) ([]string, error)
 	// Newest returns the ids of up to n applications, the newest first.
 	Newest(ctx context.Context, n int) ([]string, error)
 	// Counts is how many of a round's applications stand in each status.
@@ -1127,8 +1130,9 @@ func (a *App) RecordContacts(ctx context.Context, org, leadEmail string) error {
 	return a.signatories.Put(ctx, cur)
 }
 
-// SweepReports marks reports due for funded projects whose window has ended. It
-// returns how many it marked; running it twice marks nothing twice.
+// SweepReports marks reports due for funded projects whose window has ended, and
+// overdue (once, so that their applicants are chased) those not in by the day after
+// they were due. It returns how many it marked; running it twice marks nothing twice.
 func (a *App) SweepReports(ctx context.Context) (int, error) {
 	rounds, err := a.Rounds(ctx, "")
 	if err != nil {
@@ -1148,6 +1152,25 @@ func (a *App) SweepReports(ctx context.Context) (int, error) {
 			appended := false
 			if _, err := a.change(ctx, "system:report-sweep", id, func(app *application.Application) ([]events.Payload, error) {
 				p, err := app.MarkReportDue(r, today)
+				appended = len(p) > 0
+				return p, err
+			}); err != nil {
+				return marked, err
+			}
+			if appended {
+				marked++
+			}
+		}
+		// A report marked due on this sweep reaches this list on a later one; its due
+		// day is a month away.
+		ids, err = a.views.ReportOutstanding(ctx, r.ID)
+		if err != nil {
+			return marked, err
+		}
+		for _, id := range ids {
+			appended := false
+			if _, err := a.change(ctx, "system:report-sweep", id, func(app *application.Application) ([]events.Payload, error) {
+				p, err := app.MarkReportOverdue(today)
 				appended = len(p) > 0
 				return p, err
 			}); err != nil {

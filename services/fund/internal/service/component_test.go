@@ -1055,3 +1055,69 @@ func TestAnOrganisationAnnouncedAheadAppliesFromItsDay(t *testing.T) {
 	h.clock.Set(day.Time().Add(9 * time.Hour)) // 09:00 (GMT) on the day
 	h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", ahead, draft(rnd, 5000)))
 }
+
+// A funded project's report that was not in by its due day was never chased: the
+// applicant was told once, as the project ended, and nothing more was said. The day
+// after it was due the fund marks it overdue, once (ReportOverdueV1, from which notify
+// chases the applicant and the lead); a report already in, or still within its month,
+// is not chased, and the report is taken late.
+func TestAReportNotInByItsDueDayIsMarkedOverdueOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-a", "signatory")
+	h.announce("org-b", "signatory")
+	round := h.openRound(750000, 10000, 100000)
+	late, prompt := h.Token(auth.RoleApplicant, "org-a"), h.Token(auth.RoleApplicant, "org-b")
+	h.eligible(late, round, 10000)
+	h.eligible(prompt, round, 10000)
+	var ids []string
+	for _, tok := range []string{late, prompt} {
+		id := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", tok, draft(round, 85000))).JSON(t)["id"].(string)
+		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/submission", tok, nil))
+		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/assessment", h.ops, nil))
+		h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 80000}))
+		ids = append(ids, id)
+	}
+	sweepUntil := func(want int) {
+		t.Helper()
+		marked := 0
+		testenv.Eventually(t, 10*time.Second, func() error {
+			n, err := h.svc.App.SweepReports(context.Background())
+			if err != nil {
+				return err
+			}
+			if marked += n; marked != want {
+				return fmt.Errorf("%d reports marked (the view may lag), want %d", marked, want)
+			}
+			return nil
+		})
+	}
+	// The projects end on 31 December 2027; their reports are due by 31 January 2028.
+	h.clock.Set(time.Date(2028, 1, 2, 9, 0, 0, 0, time.UTC))
+	sweepUntil(2)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+ids[1]+"/report", prompt, map[string]any{"summary": "Four workshops.", "spent_pence": 80000}))
+	// On the due day itself nothing is overdue.
+	h.clock.Set(time.Date(2028, 1, 31, 23, 30, 0, 0, time.UTC))
+	if n, err := h.svc.App.SweepReports(context.Background()); err != nil || n != 0 {
+		t.Errorf("a sweep on the due day marked %d (%v), want 0", n, err)
+	}
+	h.clock.Set(time.Date(2028, 2, 1, 9, 0, 0, 0, time.UTC))
+	sweepUntil(1)
+	if n, err := h.svc.App.SweepReports(context.Background()); err != nil || n != 0 {
+		t.Errorf("a second sweep after the due day marked %d (%v), want 0", n, err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := h.fundEvents(ids[0]); !slices.Contains(got, events.SubjectReportOverdue) {
+			return fmt.Errorf("the late report's events %v have no %s", got, events.SubjectReportOverdue)
+		}
+		if got := h.fundEvents(ids[1]); slices.Contains(got, events.SubjectReportOverdue) {
+			return fmt.Errorf("the report sent in time was marked overdue: %v", got)
+		}
+		return nil
+	})
+	// The late report is taken, and is then owed no more.
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+ids[0]+"/report", late, map[string]any{"summary": "Three workshops.", "spent_pence": 70000}))
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+ids[0], late, nil)).JSON(t); got["report_is_due"] != false || got["report"] == nil {
+		t.Errorf("after the late report the application reads report_is_due %v, report %v", got["report_is_due"], got["report"])
+	}
+}

@@ -138,6 +138,7 @@ var PersonalFields = personal.Fields{
 	events.ApplicationAwardedV1{}.EventType():   applicantAndEndorser,
 	events.ApplicationDeclinedV1{}.EventType():  applicantAndEndorser,
 	events.ReportDueV1{}.EventType():            applicantAndEndorser,
+	events.ReportOverdueV1{}.EventType():        applicantAndEndorser,
 	events.ApplicationWithdrawnV1{}.EventType(): {"applicant"},
 	events.ReportSubmittedV1{}.EventType():      {"applicant"},
 }

@@ -62,7 +62,7 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application string) error
 			{FundStepDecided, "the application is decided, and the decision's email says so"},
 			{FundStepWithdrawn, "the application is withdrawn, and will not be assessed"},
 		}
-	case "fund-report-due": // "Please send its short report by ..."
+	case "fund-report-due", KindFundReportOverdue: // "Please send its short report by ...", "Please send it now"
 		gone = []struct{ step, why string }{{FundStepReported, "the report on the project is in"}}
 	}
 	for _, g := range gone {
@@ -76,6 +76,9 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application string) error
 	}
 	return nil
 }
+
+// KindFundReportOverdue chases a funded project's report not in by its due day.
+const KindFundReportOverdue = "fund-report-overdue"
 
 // awardReportDue opens the award email's paragraph on its report, by which a later
 // attempt finds it.

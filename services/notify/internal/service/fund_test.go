@@ -88,3 +88,51 @@ func TestAFundEmailIsNotResentOnceWhatItAsksForIsDone(t *testing.T) {
 		}
 	}
 }
+
+// A funded project's report not in by its due day was never chased. The fund's
+// ReportOverdueV1 now sends the applicant and the organisation's lead an email that
+// gives the day it was due, asks for it now, and links to the application; resent by
+// ops once the report is in, it is refused as no longer true.
+func TestALateReportIsChased(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2028, 2, 1, 9, 0, 0, 0, time.UTC))
+	h.onboard("fl", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	version := 0
+	publish := func(ps ...events.Payload) {
+		t.Helper()
+		for _, p := range ps {
+			version++
+			data, _ := json.Marshal(p)
+			e := events.Envelope{ID: fmt.Sprintf("fl-%d", version), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "app-fl",
+				Version: version, Time: h.clock.Now(), Data: data}
+			if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.waitForConsumer(events.StreamFund, "notify-fund")
+	}
+	publish(events.ReportOverdueV1{ApplicationID: "app-fl", OrganisationID: "fl", Title: "Skills exchange", Due: civil.New(2028, 1, 31), Applicant: applicant, Endorsement: lead})
+	for _, to := range []string{applicant.Email, lead.Email} {
+		got := mailTo(h, to, 0)
+		if len(got) == 0 {
+			t.Fatalf("no email reached %s", to)
+		}
+		m := got[len(got)-1]
+		if m.Subject != "Technician Collaboration Fund: your project report is overdue — Skills exchange" ||
+			!strings.Contains(m.Text, "was due by Monday 31 January 2028") || !strings.Contains(m.Text, "Please send it now") ||
+			!strings.Contains(m.Text, "/fund/applications/app-fl") {
+			t.Errorf("the chase to %s reads %q:\n%s", to, m.Subject, m.Text)
+		}
+	}
+	publish(events.ReportSubmittedV1{ApplicationID: "app-fl", RoundID: "r", OrganisationID: "fl", Title: "Skills exchange", SpentPence: 79000, Applicant: applicant})
+	ops := h.http.Token(auth.RoleOps, "")
+	res := h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "fl", "fund-report-overdue", applicant.Email)+"/resends", ops, nil)
+	if res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "report") {
+		t.Errorf("the chase resent after the report came in: %d %s, want 409", res.Status, res.Body)
+	}
+}

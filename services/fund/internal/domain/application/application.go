@@ -89,6 +89,7 @@ type Application struct {
 	feedback     string
 	reportDue    civil.Date
 	reportIsDue  bool
+	reportChased bool
 	report       *Report
 	submittedAt  time.Time
 	createdAt    time.Time
@@ -364,6 +365,19 @@ func (a *Application) MarkReportDue(r round.Round, today civil.Date) ([]events.P
 	}}, nil
 }
 
+// MarkReportOverdue records that the report was not in by its due day, which today
+// (the date in London) is past: its applicant is chased for it. It changes nothing
+// when the report is in, was not yet asked for, or was chased before.
+func (a *Application) MarkReportOverdue(today civil.Date) ([]events.Payload, error) {
+	if a.status != StatusAwarded || !a.reportIsDue || a.reportChased || a.report != nil || !today.After(a.reportDue) {
+		return nil, nil
+	}
+	return []events.Payload{events.ReportOverdueV1{
+		ApplicationID: a.id, OrganisationID: a.org, Title: a.content.Title, Due: a.reportDue,
+		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(),
+	}}, nil
+}
+
 // SubmitReport records the project's report. It is accepted once the project is
 // funded and has started (today is the date in London): a report on a project that
 // has not begun reports nothing.
@@ -587,6 +601,8 @@ func (a *Application) apply(e events.Envelope) error {
 		}
 	case events.ReportDueV1{}.EventType():
 		a.reportIsDue = true
+	case events.ReportOverdueV1{}.EventType():
+		a.reportChased = true
 	case events.ReportSubmittedV1{}.EventType():
 		var p events.ReportSubmittedV1
 		if p, err = events.Decode[events.ReportSubmittedV1](e); err == nil {

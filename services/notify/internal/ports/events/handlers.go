@@ -239,7 +239,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	// twice sends nothing twice, and no processed-message record is needed.
 	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16, Workers: 16, Idempotent: true,
 		FilterSubjects: []string{events.SubjectApplicationSubmitted, events.SubjectApplicationAwarded, events.SubjectApplicationDeclined, events.SubjectReportDue,
-			events.SubjectApplicationWithdrawn, events.SubjectReportSubmitted}}
+			events.SubjectApplicationWithdrawn, events.SubjectReportSubmitted, events.SubjectReportOverdue}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.ApplicationSubmittedV1{}.EventType():
@@ -282,6 +282,16 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				"Technician Collaboration Fund: your project report is due by "+mail.Day(p.Due),
 				[]string{fmt.Sprintf("The project “%s” has ended. Please send its short report by %s; the attached calendar entry marks the date.", p.Title, mail.Day(p.Due))},
 				p.Due, false)
+		case events.ReportOverdueV1{}.EventType():
+			p, err := events.Decode[events.ReportOverdueV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.FundEmail(ctx, e.ID, app.KindFundReportOverdue, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
+				"Technician Collaboration Fund: your project report is overdue — "+p.Title,
+				[]string{fmt.Sprintf("The short report on the project “%s” was due by %s and has not reached ITSS. Please send it now: the fund takes it late.", p.Title, mail.Day(p.Due)),
+					"If something is holding it up, please tell ITSS."},
+				civil.Date{}, false)
 		case events.ApplicationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.ApplicationWithdrawnV1](e)
 			if err != nil {
