@@ -117,6 +117,10 @@ type fundApplicationData struct {
 	Milestones       []applicationLine
 	// Report is the project's report once the applicant's tool has sent it.
 	Report *fundReport
+	// ReportOwed is an awarded project whose report is not in: the page says what
+	// sends it (the organisation's software, through the fund's API), since nothing
+	// on the page does.
+	ReportOwed bool
 }
 
 // fundReport is a funded project's report as the fund holds it: what the project
@@ -207,6 +211,7 @@ func (h *Handler) fundApplication(w http.ResponseWriter, r *http.Request) {
 		data.ReportDue = longDate(a.ReportDue.Time)
 	}
 	data.ReportState = reportState(*a, londonDay(h.clock.Now()))
+	data.ReportOwed = a.Status == fundapi.Awarded && a.Report == nil
 	data.Report = fundReportOf(*a)
 	for _, b := range a.BudgetLines {
 		data.Budget = append(data.Budget, applicationLine{What: b.Description, Value: money.Pounds(int64(b.AmountPence))})

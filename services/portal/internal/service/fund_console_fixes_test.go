@@ -290,3 +290,41 @@ func TestOpsAwardFormSaysWhenWhatIsLeftIsLessThanTheSmallestAward(t *testing.T) 
 		t.Errorf("with £50 left of a round that awards from £100, beside the award form the page says %q", said)
 	}
 }
+
+// The email telling a lead that a funded project's report is due asks them to send it
+// and links to the application's page, which said only "Report: Not yet due" (or "Due
+// now"): nothing there sends it, and nothing said what does. The page of an awarded
+// application whose report is not in now says the report is sent by the organisation's
+// software through the fund's API, and links to the API tokens for it; once the
+// report is in, it says nothing of sending one.
+func TestTheLeadsPageOfAFundedProjectSaysHowItsReportIsSent(t *testing.T) {
+	t.Parallel()
+	s := startFundStack(t)
+	mine := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", s.fundOps, map[string]any{
+		"name": "TCF Under Way", "opens": time.Now().Add(-time.Hour).Format(time.RFC3339), "closes": "2030-01-31T17:00:00Z",
+		"budget_pence": 100000, "min_award_pence": 10000, "max_award_pence": 50000,
+		"project_start": time.Now().In(opsLondon()).Format(time.DateOnly), "project_end": "2030-12-31", "themes": []string{"visibility"},
+	})).JSON(t)["id"].(string)
+	tool, err := s.fund.Issuer.MintFor(auth.Principal{Subject: "tool", Role: auth.RoleApplicant, Org: mine}, time.Hour, config.DevAudience("fund"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := s.draftWith(t, tool, round, "lead-a@example.ac.uk")
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/submission", tool, nil))
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/assessment", s.fundOps, nil))
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/award", s.fundOps, map[string]any{"amount_pence": 50000}))
+
+	cookie := s.p.signIn("lead-a@example.ac.uk")
+	page := s.p.do("GET", "/organisations/"+mine+"/fund/"+id, cookie, nil)
+	said := text(parse(t, page.body))
+	if page.status != http.StatusOK || !strings.Contains(said, "sent by your organisation's software through the fund's API") ||
+		!strings.Contains(page.body, `href="/organisations/`+mine+`/tokens"`) {
+		t.Errorf("the page of a funded project whose report is owed = %d, says:\n%s", page.status, said)
+	}
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+id+"/report", tool, map[string]any{"summary": "Four workshops.", "spent_pence": 50000}))
+	page = s.p.do("GET", "/organisations/"+mine+"/fund/"+id, cookie, nil)
+	if said := text(parse(t, page.body)); strings.Contains(said, "through the fund's API") {
+		t.Errorf("the page of a funded project whose report is in still says how to send it:\n%s", said)
+	}
+}
