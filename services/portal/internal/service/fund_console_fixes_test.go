@@ -328,3 +328,28 @@ func TestTheLeadsPageOfAFundedProjectSaysHowItsReportIsSent(t *testing.T) {
 		t.Errorf("the page of a funded project whose report is in still says how to send it:\n%s", said)
 	}
 }
+
+// The page showing a new API token said it acts "drafting, submitting and reading its
+// applications, and nothing else", though the fund takes with it the withdrawal of an
+// application and a funded project's report, which nothing else sends: a lead asked
+// for the report would read that no token of theirs could send it. It now says all
+// the token does.
+func TestANewAPITokenSaysItSendsTheProjectsReport(t *testing.T) {
+	t.Parallel()
+	s := startFundStack(t)
+	mine := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	cookie := s.p.signIn("lead-a@example.ac.uk")
+	made := s.p.do("POST", "/organisations/"+mine+"/tokens", cookie, url.Values{"name": {"Grants uploader"}, "days": {"30"}})
+	if made.status != http.StatusCreated {
+		t.Fatalf("making a token = %d: %s", made.status, made.body)
+	}
+	said := text(parse(t, made.body))
+	for _, want := range []string{"withdrawing", "sending a funded project's report"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("the new token's page does not say %q of what it does:\n%s", want, said)
+		}
+	}
+	if strings.Contains(said, "and nothing else") && !strings.Contains(said, "report") {
+		t.Errorf("the new token's page says it does nothing else:\n%s", said)
+	}
+}
