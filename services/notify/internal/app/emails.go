@@ -648,8 +648,14 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 			return err
 		}
 	}
+	// Only an award and its report ask anything more of the applicant: after a
+	// receipt ITSS assesses, and a decline, a withdrawal or a report received ends it.
+	read := "the application"
+	if kind == "fund-awarded" || kind == "fund-report-due" || kind == KindFundReportOverdue {
+		read = "the application, and what is needed next,"
+	}
 	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional, About: fundAbout(app.ID),
-		Content: mail.Content{Paragraphs: append(paras, "Your tools read the application, and what is needed next, from the fund's API as application "+app.ID+
+		Content: mail.Content{Paragraphs: append(paras, "Your tools read "+read+" from the fund's API as application "+app.ID+
 			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID), Names: []string{app.Title}}}
 	if !due.IsZero() {
 		e.ICS = ical.Calendar("Technician Collaboration Fund", a.cfg.Organizer, []ical.Event{{
@@ -666,7 +672,7 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	}
 	// The lead reads it in the portal: the paragraph about the applicant's tools and
 	// the fund's id for the application is not theirs.
-	e.Content.Paragraphs = append(slices.Clone(paras), "Read the application, and what is needed next, in the Technician Commitment portal:")
+	e.Content.Paragraphs = append(slices.Clone(paras), "Read "+read+" in the Technician Commitment portal:")
 	return a.Notify(ctx, e, Recipient{lead, RoleLead})
 }
 

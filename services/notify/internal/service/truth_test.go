@@ -594,8 +594,13 @@ func TestFundEmailsGoToTheContactsTheSuiteHoldsNotTheAddressTypedIntoTheApplicat
 			if strings.Join(m.To, ",") == applicant.Email {
 				checkSays(t, m, "https://portal.example.org/fund/applications/fa1", "from the fund's API as application fa1",
 					"nominated lead can also read it in the Technician Commitment portal")
-			} else {
+			} else if strings.Contains(m.Subject, "funded") {
 				checkSays(t, m, "https://portal.example.org/fund/applications/fa1", "Read the application, and what is needed next, in the Technician Commitment portal:")
+			} else {
+				// A receipt asks nothing more of anyone: ITSS assesses.
+				checkSays(t, m, "https://portal.example.org/fund/applications/fa1", "Read the application in the Technician Commitment portal:")
+			}
+			if strings.Join(m.To, ",") != applicant.Email {
 				if strings.Contains(m.Text, "fund's API") {
 					t.Errorf("the lead's copy speaks of the applicant's tools:\n%s", m.Text)
 				}
@@ -1303,5 +1308,45 @@ func TestAReviewerTakenOffIsToldWhyWhenAnOrganisationWithdrew(t *testing.T) {
 		if strings.Contains(m.Text, "written for ops") {
 			t.Errorf("the email to %s gives the reason written for ops:\n%s", to, m.Text)
 		}
+	}
+}
+
+// A decline ends the application: its email said "Your tools read the application,
+// and what is needed next", and the lead's "Read the application, and what is
+// needed next", though nothing is needed after it. Only an award and its report ask
+// for more.
+func TestADeclineSaysNothingMoreIsNeeded(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fd", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	for i, p := range []events.Payload{
+		events.ApplicationSubmittedV1{ApplicationID: "fd1", RoundID: "fr", OrganisationID: "fd", Title: "Skills exchange", RequestedAmountPence: 85000, Applicant: applicant, Endorsement: lead},
+		events.ApplicationDeclinedV1{ApplicationID: "fd1", RoundID: "fr", OrganisationID: "fd", Title: "Skills exchange", Feedback: "A second partner would help.", Applicant: applicant, Endorsement: lead},
+	} {
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("fund-declined-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "fd1", Version: i + 1, Time: time.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	n := 0
+	for _, m := range h.box.all() {
+		if !strings.Contains(m.Subject, "decision on") {
+			continue
+		}
+		n++
+		if strings.Contains(m.Text, "what is needed next") {
+			t.Errorf("the decline to %s says something is needed next:\n%s", strings.Join(m.To, ","), m.Text)
+		}
+		checkSays(t, m, "A second partner would help.", "https://portal.example.org/fund/applications/fd1")
+	}
+	if n != 2 {
+		t.Errorf("%d declines sent, want the applicant's and the lead's", n)
 	}
 }
