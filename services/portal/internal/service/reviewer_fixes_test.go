@@ -199,10 +199,10 @@ func TestADeclineRefusedOnTheReviewPageIsShownThere(t *testing.T) {
 		t.Errorf("a refused decline is answered on the page headed %q, not the review page", got)
 	}
 
-	long := strings.Repeat("On leave ", 60)
+	long := strings.Repeat("On leave ", 250)
 	decline.Set("reason", long)
 	r = p.do("POST", respond, rita, decline)
-	errorBeside(t, r, "reason", "500 characters or fewer")
+	errorBeside(t, r, "reason", "2000 characters or fewer")
 	if got := value(parse(t, r.body), "field-reason"); got != strings.TrimSpace(long) {
 		t.Errorf("the reason is shown back as %q, want what was typed", got)
 	}

@@ -84,8 +84,8 @@ func ParseRespond(v url.Values) (Respond, Errors) {
 	if !f.Accept && f.Reason == "" {
 		errs.add("reason", "Enter why you are declining")
 	}
-	if utf8.RuneCountInString(f.Reason) > 500 {
-		errs.add("reason", "Reason must be 500 characters or fewer")
+	if utf8.RuneCountInString(f.Reason) > 2000 {
+		errs.add("reason", "Reason must be 2000 characters or fewer")
 	}
 	return f, errs
 }

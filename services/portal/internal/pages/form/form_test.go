@@ -38,7 +38,11 @@ func TestParseRespond(t *testing.T) {
 	if _, errs := ParseRespond(url.Values{"accept": {"false"}}); len(errs) != 1 || errs[0].Field != "reason" {
 		t.Errorf("a decline without a reason: %v", errs)
 	}
-	if _, errs := ParseRespond(url.Values{"reason": {strings.Repeat("x", 501)}}); len(errs) != 1 || errs[0].Field != "reason" {
+	// The review service takes a reason of up to 2,000 characters (its maxLength).
+	if _, errs := ParseRespond(url.Values{"reason": {strings.Repeat("x", 2000)}}); len(errs) != 0 {
+		t.Errorf("a reason the review service takes: %v", errs)
+	}
+	if _, errs := ParseRespond(url.Values{"reason": {strings.Repeat("x", 2001)}}); len(errs) != 1 || errs[0].Field != "reason" {
 		t.Errorf("a long reason: %v", errs)
 	}
 }

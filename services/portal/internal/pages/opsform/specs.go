@@ -30,7 +30,7 @@ var Enquiry = Specs{
 // Meeting records ITSS's meeting with the organisation.
 var Meeting = Specs{
 	{Name: "held_on", Label: "Meeting held on", Type: Date, Required: true, NotFuture: true},
-	{Name: "notes", Label: "Notes", Type: Area, Max: 2000},
+	{Name: "notes", Label: "Notes", Type: Area, Max: 4000},
 }
 
 // SignedForm records the signatory or supporter form, signed by the leader.
@@ -65,7 +65,7 @@ var Withdrawal = Specs{
 	{Name: "withdrawn_on", Label: "Withdrawn on", Type: Date, Required: true, NotFuture: true},
 	{Name: "initiated_by", Label: "Who asked", Type: Choice, Required: true,
 		Options: Opts("", "Select who asked", "organisation", "The organisation", "itss", "ITSS")},
-	{Name: "reason", Label: "Reason", Type: Text, Required: true, Max: 500},
+	{Name: "reason", Label: "Reason", Type: Text, Required: true, Max: 2000},
 }
 
 var themes = Opts("visibility", "Visibility", "recognition", "Recognition", "career_development", "Career development", "sustainability", "Sustainability")
@@ -122,7 +122,7 @@ var Award = Specs{
 
 // Decline is a decline's feedback to the applicant.
 var Decline = Specs{
-	{Name: "feedback", Label: "Feedback for the applicant", Hint: "Applicants who are not funded are offered feedback", Type: Area, Required: true, Max: 5000},
+	{Name: "feedback", Label: "Feedback for the applicant", Hint: "Applicants who are not funded are offered feedback", Type: Area, Required: true, Max: 8000},
 }
 
 // ReviewRound opens a review round.
@@ -154,7 +154,7 @@ var Reviewer = Specs{
 
 // Moderation is the reason for returning or withholding a review.
 var Moderation = Specs{
-	{Name: "reason", Label: "Reason", Type: Text, Required: true, Max: 500},
+	{Name: "reason", Label: "Reason", Type: Text, Required: true, Max: 2000},
 }
 
 // Feedback is the consolidated feedback released to the organisation.
@@ -164,7 +164,7 @@ var Feedback = Specs{
 
 // CloseReviewRound is the reason, if any, for closing a round.
 var CloseReviewRound = Specs{
-	{Name: "reason", Label: "Reason for closing", Type: Text, Max: 500},
+	{Name: "reason", Label: "Reason for closing", Type: Text, Max: 2000},
 }
 
 // CloseFundRound is why a fund round is closed before its closing time: the
