@@ -16,7 +16,8 @@ import (
 )
 
 // Erasure forgets an erased person in what notify holds: its read models of people
-// (organisations' contacts, review assignments) and its delivery log. Notify is told
+// (review assignments; organisations' contacts are forgotten by their own consumer,
+// see peopleIn) and its delivery log. Notify is told
 // only the digest of the person's address (events.PersonErasedV1), so it finds them
 // by the digest of each address it holds.
 type Erasure struct {
@@ -27,8 +28,15 @@ type Erasure struct {
 func NewErasure(db *mongo.Database) *Erasure { return &Erasure{db: db} }
 
 // peopleIn are the read models that name people: each keeps its documents, with the
-// person blanked (an organisation still has its obligations; an assignment its round).
-var peopleIn = []string{"organisations", "assignments", markRunsCollection, oldMarksCollection, "reminders", "reminder_organisations"}
+// person blanked (an assignment still has its round). The organisations are not
+// among them: the consumer of the signatory's events, their one writer, forgets the
+// person there in the order of that stream (Organisations.Forget), since a forgetting
+// beside it lost the contacts change it raced; only ForgetAgain, at start, reaches
+// them from here.
+var peopleIn = []string{"assignments", markRunsCollection, oldMarksCollection, "reminders", "reminder_organisations"}
+
+// organisationsCollection is the read model of organisations (see peopleIn).
+const organisationsCollection = "organisations"
 
 // ForgetAt records that the person was erased at `at` (the signatory service's time
 // of the announcement), then forgets them (Forget).
@@ -100,6 +108,12 @@ func (e *Erasure) ForgetAgain(ctx context.Context, at map[string]time.Time) (int
 			continue
 		}
 		if err := e.ForgetAt(ctx, sub, at[sub]); err != nil {
+			return n, err
+		}
+		// The organisations too: this runs as notify starts, before its consumers, on
+		// a database restored from before the erasure, whose announcement the
+		// consumer of the signatory's events took in before the restore.
+		if _, err := personal.Forget(ctx, e.db.Collection(organisationsCollection), sub, false); err != nil {
 			return n, err
 		}
 		n++

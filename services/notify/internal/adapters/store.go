@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -74,7 +75,7 @@ type orgDoc struct {
 
 // NewOrganisations opens the collection and its indexes.
 func NewOrganisations(ctx context.Context, db *mongo.Database) (*Organisations, error) {
-	coll := db.Collection("organisations")
+	coll := db.Collection(organisationsCollection)
 	if err := store.CreateIndexes(ctx, coll, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "calendar_token", Value: 1}}},
 	}); err != nil {
@@ -172,6 +173,14 @@ func (o *Organisations) Put(ctx context.Context, org app.Organisation) error {
 		return fmt.Errorf("write organisation %s: %w", org.ID, store.Classify(err))
 	}
 	return nil
+}
+
+// Forget blanks the person whose address has digest subject in every organisation
+// that names them (personal.Forget): a read, then a replace of each, so only the
+// read model's one writer, the consumer of the signatory's events, calls it.
+func (o *Organisations) Forget(ctx context.Context, subject string) error {
+	_, err := personal.Forget(ctx, o.coll, subject, false)
+	return err
 }
 
 func toOrgDoc(o app.Organisation) orgDoc {

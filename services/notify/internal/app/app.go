@@ -101,6 +101,9 @@ type Organisations interface {
 	Get(ctx context.Context, id string) (Organisation, bool, error)
 	Put(ctx context.Context, o Organisation) error
 	ByToken(ctx context.Context, token string) (Organisation, bool, error)
+	// Forget blanks the person whose address has digest subject wherever an
+	// organisation names them. Run again, it finds nothing to do.
+	Forget(ctx context.Context, subject string) error
 }
 
 // Reminders is the schedule: every step of every obligation's ladder, written when the
@@ -422,6 +425,16 @@ func New(d Deps, cfg Config) (*App, error) {
 var london = mail.London
 
 func (a *App) today() civil.Date { return civil.Of(a.clock.Now().In(london)) }
+
+// ForgetInOrganisations blanks an erased person (by the digest of their address)
+// in the organisations that name them. Only the consumer of the signatory service's
+// events calls it, in the order of those events: it is the read model's one writer,
+// and the erasure is one more of its events. A separate writer, reading and
+// replacing the same documents beside it, lost the contacts changes it raced (a
+// new lead) or wrote the erased person back.
+func (a *App) ForgetInOrganisations(ctx context.Context, subject string) error {
+	return a.orgs.Forget(ctx, subject)
+}
 
 // Update changes an organisation's read model with f, creating it if needed.
 func (a *App) Update(ctx context.Context, id string, f func(*Organisation)) error {

@@ -381,3 +381,71 @@ func TestAResendOfAnEmailToAnErasedPersonSaysTheyWereErased(t *testing.T) {
 		t.Errorf("%d emails to the erased lead, want only the one sent before", n)
 	}
 }
+
+// A lead hands over (the signatory service names the new lead) and the outgoing lead
+// is then erased at their request. Notify took the erasure in through a consumer of
+// its own, which read the organisations that named the outgoing lead and wrote each
+// back whole with them blanked, beside the consumer of the signatory's events writing
+// the same organisation with the new lead: on the embedded store, where a write is a
+// read then a replace, the new lead was lost in 16 to 23 rounds of 40 (and got no
+// reminder since). The consumer that keeps the organisations now forgets the person
+// there itself, in the stream's order; the new lead stays, the erased one is gone,
+// every round.
+func TestAnErasureBesideAHandOverKeepsTheNewLead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	// Other organisations make the erasure's reading of the read model take a while,
+	// as on a live service.
+	for i := range 40 {
+		org := fmt.Sprintf("org-other-%d", i)
+		h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "Uni " + org, Kind: "signatory", NominatedLead: lead, Leader: leader})
+	}
+	orgs := h.svcs[0].DB.Collection("organisations")
+	const rounds = 60
+	lost, back := 0, 0
+	for round := range rounds {
+		org := fmt.Sprintf("org-hand-%d", round)
+		outgoing := events.Person{Name: "Lee Lead", Email: fmt.Sprintf("lee.%d@exampleton.ac.uk", round)}
+		incoming := events.Person{Name: "Nia New", Email: fmt.Sprintf("nia.%d@exampleton.ac.uk", round)}
+		h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "Uni " + org, Kind: "signatory", NominatedLead: outgoing, Leader: leader})
+		h.waitFor(org)
+		h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: incoming})
+		h.publish("person-"+org, events.PersonErasedV1{Subject: personal.Subject(outgoing.Email)})
+		h.waitFor(org)
+		h.waitForConsumer(events.StreamSignatory, "notify-person-erasures")
+		raw, err := orgs.FindOne(ctx, bson.D{{Key: "_id", Value: org}}).Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Lead struct {
+				Name  string `bson:"name"`
+				Email string `bson:"email"`
+			} `bson:"lead"`
+		}
+		if err := bson.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.Lead.Email != incoming.Email || doc.Lead.Name != incoming.Name {
+			lost++
+			t.Logf("round %d: the organisation's lead is %+v, want %s", round, doc.Lead, incoming.Email)
+		}
+		if strings.Contains(raw.String(), outgoing.Email) {
+			back++
+			t.Logf("round %d: the organisation still names the erased lead: %v", round, doc)
+		}
+	}
+	if lost > 0 || back > 0 {
+		t.Errorf("of %d rounds, the new lead was lost in %d and the erased one kept in %d", rounds, lost, back)
+	}
+	// The last erasure taken in again (a redelivery) finds no one: the new lead stays.
+	h.redeliver()
+	h.waitForConsumer(events.StreamSignatory, "notify-organisations")
+	org := fmt.Sprintf("org-hand-%d", rounds-1)
+	got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", h.http.Token(auth.RoleOps, ""),
+		map[string]any{"email": fmt.Sprintf("nia.%d@exampleton.ac.uk", rounds-1)})).JSON(t)
+	if !strings.Contains(fmt.Sprint(got["organisations"]), org) {
+		t.Errorf("after the erasure was taken in again, the new lead's subject access finds %v, want %s", got["organisations"], org)
+	}
+}

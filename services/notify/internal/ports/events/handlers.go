@@ -155,7 +155,9 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	}
 }
 
-// Organisations keeps contacts and the open obligation of each organisation, in order.
+// Organisations keeps contacts and the open obligation of each organisation, in order,
+// and forgets an erased person in them (tc.signatory.person.erased, which it has
+// always read: it takes every subject of the stream).
 func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1, MaxDeliver: 10}
 	return spec, func(ctx context.Context, e events.Envelope) error {
@@ -223,6 +225,20 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(err)
 			}
 			return a.Withdraw(ctx, e.ID, e.AggregateID)
+		case events.PersonErasedV1{}.EventType():
+			// The person is forgotten in the organisations here, in the stream's order
+			// with the contacts changes, and by no other consumer: one beside this one
+			// lost a new lead it raced, or wrote the erased one back. Handled again (a
+			// redelivery, a replay), it finds no one: a person named again after it
+			// is named by a later event.
+			p, err := events.Decode[events.PersonErasedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Subject == "" {
+				return bus.Permanent(fmt.Errorf("event %s: person erased: no subject", e.ID))
+			}
+			return a.ForgetInOrganisations(ctx, p.Subject)
 		default:
 			return nil
 		}
