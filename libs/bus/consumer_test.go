@@ -575,3 +575,100 @@ func consumedAfterDeletion(t *testing.T, f fixture, got *effects) {
 		return nil
 	})
 }
+
+// TestAWidenedDurableIsUpdatedInPlaceAndKeepsItsPlace: a release that gives a durable
+// consumer one more subject (the read models of signatories taking
+// tc.signatory.person.erased) starts on a server where the durable exists with the
+// release before's subjects. The consumer is updated in place, not refused: it goes
+// on from where it was (what it handled is not handed over again), and takes the new
+// subject's events from then on, in order with the rest.
+func TestAWidenedDurableIsUpdatedInPlaceAndKeepsItsPlace(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	erased := func(id string) events.Envelope {
+		e := testEvent(id)
+		e.Type = "tc.test.person.erased.v1"
+		return e
+	}
+	var got effects
+	var order []string
+	var mu sync.Mutex
+	handle := func(_ context.Context, e events.Envelope) error {
+		got.add(e.ID)
+		mu.Lock()
+		order = append(order, e.ID)
+		mu.Unlock()
+		return nil
+	}
+	run := func(filters ...string) (stop func()) {
+		c, err := bus.NewConsumer(f.js, bus.ConsumerSpec{Stream: testStream, Durable: testDurable, FilterSubjects: filters}, handle, nil,
+			telemetry.Discard(), sdktrace.NewTracerProvider())
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.Run(runCtx) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("consumer stopped with: %v", err)
+			}
+		}
+	}
+	handled := func(ids ...string) {
+		t.Helper()
+		testenv.Eventually(t, 10*time.Second, func() error {
+			seen := got.snapshot()
+			for _, id := range ids {
+				if seen[id] == 0 {
+					return fmt.Errorf("%s not handled yet (handled: %v)", id, seen)
+				}
+			}
+			return nil
+		})
+	}
+
+	// The release before: the durable takes things alone.
+	stop := run("tc.test.thing.happened")
+	f.publish(t, bus.Message(testEvent("before")))
+	f.publish(t, bus.Message(erased("erased-before"))) // its old consumer of erasures took it
+	handled("before")
+	stop()
+
+	// This release: the same durable, widened.
+	f.publish(t, bus.Message(testEvent("during")))
+	stop = run("tc.test.thing.happened", "tc.test.person.erased")
+	defer stop()
+	f.publish(t, bus.Message(erased("erased-after")))
+	f.publish(t, bus.Message(testEvent("after")))
+	handled("during", "erased-after", "after")
+
+	info, err := f.js.Consumer(ctx, testStream, testDurable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := info.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"tc.test.thing.happened", "tc.test.person.erased"}, ci.Config.FilterSubjects); diff != "" {
+		t.Errorf("the durable's subjects on the server (-want +got):\n%s", diff)
+	}
+	seen := got.snapshot()
+	if seen["before"] != 1 {
+		t.Errorf("the event handled before the widening was handled %d times, want once: the durable lost its place", seen["before"])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The erasure made before the widening went to the release before's consumer of
+	// erasures; handed over again, it would be harmless (forgetting is idempotent),
+	// but the widened durable is past it.
+	if seen["erased-before"] != 0 {
+		t.Logf("the erasure made before the widening was handed over too: %v", order)
+	}
+	if i, j := slices.Index(order, "erased-after"), slices.Index(order, "after"); i > j {
+		t.Errorf("handled in the order %v, want the stream's", order)
+	}
+}
