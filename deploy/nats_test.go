@@ -343,6 +343,13 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 	if _, err := notifyJS.CreateOrUpdateConsumer(ctx, "TC_SIGNATORY", jetstream.ConsumerConfig{Durable: "notify-organisations", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 		t.Fatalf("notify creates its consumer on TC_SIGNATORY: %v", err)
 	}
+	// The consumers of erasures the upgrade section looks at before its apply.
+	for user, js := range map[string]jetstream.JetStream{"notify": notifyJS, "fund": fundJS} {
+		if _, err := js.CreateOrUpdateConsumer(ctx, "TC_SIGNATORY", jetstream.ConsumerConfig{Durable: user + "-person-erasures", AckPolicy: jetstream.AckExplicitPolicy,
+			FilterSubjects: []string{"tc.signatory.person.erased"}}); err != nil {
+			t.Fatalf("%s creates its consumer of erasures on TC_SIGNATORY: %v", user, err)
+		}
+	}
 
 	// Its violations are followed for the checks of what it must not do, below.
 	ops, opsRefused := connectRecording(t, url, caFile, "ops")

@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
@@ -129,6 +130,22 @@ func (s *Signatories) Put(ctx context.Context, sig app.Signatory) error {
 	}
 	s.keep(sig, began)
 	return nil
+}
+
+// Forget blanks the person whose address has digest subject in every organisation
+// that names them (personal.Forget), and drops those organisations from this
+// process's memory of recent reads: a read, then a replace of each, so only the
+// read model's one writer, the consumer of the signatory's events, calls it.
+func (s *Signatories) Forget(ctx context.Context, subject string) error {
+	ids, err := personal.Forget(ctx, s.coll, subject, false)
+	s.mu.Lock()
+	for _, id := range ids {
+		if org, ok := id.(string); ok {
+			delete(s.recent, org)
+		}
+	}
+	s.mu.Unlock()
+	return err
 }
 
 // dateOrNone is d as YYYY-MM-DD, or "" for no date.

@@ -55,6 +55,9 @@ type Signatories interface {
 	// Recent is Get, possibly as read up to maxAge ago.
 	Recent(ctx context.Context, org string, maxAge time.Duration) (Signatory, bool, error)
 	Put(ctx context.Context, s Signatory) error
+	// Forget blanks the person whose address has digest subject wherever an
+	// organisation names them. Run again, it finds nothing to do.
+	Forget(ctx context.Context, subject string) error
 }
 
 // Signatory is what the fund knows about an organisation.
@@ -1025,6 +1028,16 @@ func (a *App) withdrawLeftBehind(ctx context.Context, apps []*application.Applic
 		}
 	}
 	return nil
+}
+
+// ForgetInSignatories blanks an erased person (by the digest of their address) in
+// the organisations that name them. Only the consumer of the signatory service's
+// events calls it, in the order of those events: it is the read model's one writer,
+// and the erasure is one more of its events. A separate writer, reading and
+// replacing the same documents beside it, lost the withdrawal it raced or wrote the
+// erased lead back.
+func (a *App) ForgetInSignatories(ctx context.Context, subject string) error {
+	return a.signatories.Forget(ctx, subject)
 }
 
 // RecordSignatory updates the read model from a signatory event: an announcement

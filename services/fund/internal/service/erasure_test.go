@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
@@ -167,5 +168,68 @@ func TestOlderFundEventsAreSealedAndThenErasable(t *testing.T) {
 	})
 	if got := h.Must(http.StatusOK, h.Do("POST", "/v1/ops/subject-access", h.ops, map[string]any{"email": "len@older.ac.uk"})).JSON(t); fmt.Sprint(got["events"]) == "[]" {
 		t.Error("the endorser, not erased, is no longer found")
+	}
+}
+
+// An organisation withdraws and its lead is then erased at their request. The fund
+// took the erasure in through a consumer of its own, which read the signatories that
+// named the lead and wrote each back whole with them blanked, beside the consumer of
+// the signatory's events writing the same organisation's withdrawal: on the embedded
+// store, where a write is a read then a replace, the withdrawal was lost in 14 to 21
+// rounds of 40, and the fund took the organisation for a signatory still (its
+// applications open, new ones accepted). The consumer that keeps the signatories now
+// forgets the person there itself, in the stream's order: the withdrawal stays and
+// the lead is gone, every round; and the erasure taken in again changes nothing.
+func TestAnErasureBesideAWithdrawalKeepsTheWithdrawal(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ctx := context.Background()
+	// Other organisations make the erasure's reading of the read model take a while,
+	// as on a live service.
+	for i := range 40 {
+		h.announce(fmt.Sprintf("org-other-%d", i), "signatory")
+	}
+	sigs := h.svc.DB.Collection("signatories")
+	const rounds = 60
+	lost, back := 0, 0
+	for round := range rounds {
+		org := fmt.Sprintf("org-leaving-%d", round)
+		lead := fmt.Sprintf("lee.%d@example.ac.uk", round)
+		h.announceLed(org, "signatory", lead)
+		h.signatoriesConsumed()
+		h.publishSignatory(events.OrganisationWithdrawnV1{OrganisationID: org, WithdrawnOn: mustDate("2027-02-28")}, org)
+		h.publishSignatory(events.PersonErasedV1{Subject: personal.Subject(lead)}, "person-"+org)
+		h.signatoriesConsumed()
+		testenv.Consumed(t, h.js, events.StreamSignatory, "fund"+platform.DurablePersonErasures)
+		raw, err := sigs.FindOne(ctx, bson.D{{Key: "_id", Value: org}}).Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, ok := raw.Lookup("withdrawn").BooleanOK(); !ok || !w {
+			lost++
+			t.Logf("round %d: the organisation is not withdrawn: %s", round, raw)
+		}
+		if strings.Contains(raw.String(), lead) {
+			back++
+			t.Logf("round %d: the organisation still names the erased lead: %s", round, raw)
+		}
+	}
+	if lost > 0 || back > 0 {
+		t.Errorf("of %d rounds, the withdrawal was lost in %d and the erased lead kept in %d", rounds, lost, back)
+	}
+	// The last erasure taken in again (a redelivery) changes nothing.
+	org, lead := fmt.Sprintf("org-leaving-%d", rounds-1), fmt.Sprintf("lee.%d@example.ac.uk", rounds-1)
+	before, err := sigs.FindOne(ctx, bson.D{{Key: "_id", Value: org}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.publishSignatory(events.PersonErasedV1{Subject: personal.Subject(lead)}, "person-"+org)
+	h.signatoriesConsumed()
+	after, err := sigs.FindOne(ctx, bson.D{{Key: "_id", Value: org}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.String() != after.String() {
+		t.Errorf("the erasure taken in again changed the organisation from %s to %s", before, after)
 	}
 }

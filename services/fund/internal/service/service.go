@@ -62,10 +62,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	// Applicants and endorsing leads are stored sealed under keys of their own, which
 	// an erasure destroys (docs/PRIVACY.md); the relay publishes them opened. An
-	// idempotency record's stored answer names them too: erasure drops it; the read
-	// model of signatories keeps the organisation with its lead blanked.
-	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: platform.IdempotencyCollection, Delete: true},
-		personal.ForgetIn{Collection: "signatories"})
+	// idempotency record's stored answer names them too: erasure drops it. The read
+	// model of signatories keeps the organisation with its lead blanked, which its own
+	// consumer does (eventport.Signatories), in order with the withdrawals it writes.
+	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: platform.IdempotencyCollection, Delete: true})
 	if err != nil {
 		return fail(err)
 	}

@@ -63,10 +63,17 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 
 // Signatories records which organisations are announced signatories, which withdrew
 // (withdrawing their open applications), and who each one's nominated lead is
-// (announced, then changed with its contacts).
+// (announced, then changed with its contacts), and forgets an erased person there
+// (tc.signatory.person.erased). The erasure is handled here, in the stream's order
+// with the rest, and by no other consumer: the fund's consumer of erasures, reading
+// and replacing these documents beside this one, lost a withdrawal it raced or wrote
+// the erased lead back. Taking the erasure's subject widened the durable of the
+// release before (deploy/README.md, "Upgrading to the release where the read models
+// of signatories forget erased people").
 func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableSignatoriesV2, MaxAckPending: 1,
-		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged, events.SubjectOrganisationWithdrawn}}
+		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged, events.SubjectOrganisationWithdrawn,
+			events.SubjectPersonErased}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -88,6 +95,17 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(err)
 			}
 			return a.WithdrawOrganisation(ctx, p.OrganisationID, p.WithdrawnOn)
+		case events.PersonErasedV1{}.EventType():
+			// Handled again (a redelivery, a rebuild's replay), it finds no one: a lead
+			// named again after it is named by a later event.
+			p, err := events.Decode[events.PersonErasedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Subject == "" {
+				return bus.Permanent(fmt.Errorf("event %s: person erased: no subject", e.ID))
+			}
+			return a.ForgetInSignatories(ctx, p.Subject)
 		default:
 			return nil // a newer event this version does not need
 		}
