@@ -344,7 +344,8 @@ func TestRunbookDeadLetterCommandsWorkAsTheOpsUser(t *testing.T) {
 		t.Fatalf("notify creates its consumer on TC_SIGNATORY: %v", err)
 	}
 	// The consumers of erasures the upgrade section looks at before its apply.
-	for user, js := range map[string]jetstream.JetStream{"notify": notifyJS, "fund": fundJS} {
+	_, reviewJS := connectAs(t, url, caFile, "review")
+	for user, js := range map[string]jetstream.JetStream{"notify": notifyJS, "fund": fundJS, "review": reviewJS} {
 		if _, err := js.CreateOrUpdateConsumer(ctx, "TC_SIGNATORY", jetstream.ConsumerConfig{Durable: user + "-person-erasures", AckPolicy: jetstream.AckExplicitPolicy,
 			FilterSubjects: []string{"tc.signatory.person.erased"}}); err != nil {
 			t.Fatalf("%s creates its consumer of erasures on TC_SIGNATORY: %v", user, err)

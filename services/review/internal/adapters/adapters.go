@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/review/internal/app"
 )
@@ -92,6 +93,14 @@ func (s *Organisations) Withdrawn(ctx context.Context) (map[string]bool, error) 
 		out[d.ID] = true
 	}
 	return out, nil
+}
+
+// Forget blanks the person whose address has digest subject in every organisation
+// that names them (personal.Forget): a read, then a replace of each, so only the
+// read model's one writer, the consumer of the signatory's events, calls it.
+func (s *Organisations) Forget(ctx context.Context, subject string) error {
+	_, err := personal.Forget(ctx, s.coll, subject, false)
+	return err
 }
 
 // Put records an organisation. Only the single ordered consumer of signatory events

@@ -84,6 +84,9 @@ type Organisations interface {
 	Put(ctx context.Context, o Organisation) error
 	// Withdrawn lists the organisations that have withdrawn, by id.
 	Withdrawn(ctx context.Context) (map[string]bool, error)
+	// Forget blanks the person whose address has digest subject wherever an
+	// organisation names them. Run again, it finds nothing to do.
+	Forget(ctx context.Context, subject string) error
 }
 
 // App is the review service.
@@ -110,6 +113,16 @@ func New(es EventStore, orgs Organisations, read ReadModels, clk clock.Clock) (*
 		return nil, errors.New("app: event store, organisations, read models and clock are required")
 	}
 	return &App{events: es, orgs: orgs, read: read, clock: clk, wake: make(chan struct{}, 1), rounds: map[string]*round.Round{}}, nil
+}
+
+// ForgetInOrganisations blanks an erased person (by the digest of their address) in
+// the organisations that name them. Only the consumer of the signatory service's
+// events calls it, in the order of those events: it is the read model's one writer,
+// and the erasure is one more of its events. A separate writer, reading and
+// replacing the same documents beside it, lost the change it raced (a withdrawal, a
+// new lead) or wrote the erased lead back.
+func (a *App) ForgetInOrganisations(ctx context.Context, subject string) error {
+	return a.orgs.Forget(ctx, subject)
 }
 
 // UpdateOrganisation changes the read model from a signatory event.

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
@@ -137,5 +139,71 @@ func TestAnErasedReviewerIsForgotten(t *testing.T) {
 		if a.Reviewer == "ra" {
 			t.Errorf("the automatic assignment gave the erased reviewer %s", a.Sub)
 		}
+	}
+}
+
+// An organisation withdraws and its lead is then erased at their request. The review
+// service took the erasure in through a consumer of its own, which read the
+// organisations that named the lead and wrote each back whole with them blanked,
+// beside the consumer of the signatory's events writing the same organisation's
+// withdrawal: on the embedded store, where a write is a read then a replace, the
+// withdrawal could be lost (the organisation taken for one that may submit still) or
+// the erased lead written back. The consumer that keeps the organisations now forgets
+// the person there itself, in the stream's order: the withdrawal stays and the lead
+// is gone, every round; and the erasure taken in again changes nothing.
+func TestAnErasureBesideAWithdrawalKeepsTheWithdrawal(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ctx := context.Background()
+	// Other organisations make the erasure's reading of the read model take a while,
+	// as on a live service.
+	for i := range 40 {
+		h.signatory(fmt.Sprintf("other-%d", i))
+	}
+	orgs := h.svc.DB.Collection("organisations")
+	consumed := func() {
+		testenv.Consumed(t, h.js, events.StreamSignatory, "review-organisations")
+		testenv.Consumed(t, h.js, events.StreamSignatory, "review"+platform.DurablePersonErasures)
+	}
+	const rounds = 60
+	lost, back := 0, 0
+	for round := range rounds {
+		org := fmt.Sprintf("leaving-%d", round)
+		lead := "lead@" + org + ".ac.uk"
+		h.signatory(org)
+		consumed()
+		h.publish(org, events.OrganisationWithdrawnV1{OrganisationID: org, WithdrawnOn: civil.New(2027, 2, 28)})
+		h.publish("person-"+org, events.PersonErasedV1{Subject: personal.Subject(lead)})
+		consumed()
+		raw, err := orgs.FindOne(ctx, bson.D{{Key: "_id", Value: org}}).Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, ok := raw.Lookup("withdrawn").BooleanOK(); !ok || !w {
+			lost++
+			t.Logf("round %d: the organisation is not withdrawn: %s", round, raw)
+		}
+		if strings.Contains(raw.String(), lead) {
+			back++
+			t.Logf("round %d: the organisation still names the erased lead: %s", round, raw)
+		}
+	}
+	if lost > 0 || back > 0 {
+		t.Errorf("of %d rounds, the withdrawal was lost in %d and the erased lead kept in %d", rounds, lost, back)
+	}
+	// The last erasure taken in again (a redelivery) changes nothing.
+	org := fmt.Sprintf("leaving-%d", rounds-1)
+	before, err := orgs.FindOne(ctx, bson.D{{Key: "_id", Value: org}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.publish("person-"+org, events.PersonErasedV1{Subject: personal.Subject("lead@" + org + ".ac.uk")})
+	consumed()
+	after, err := orgs.FindOne(ctx, bson.D{{Key: "_id", Value: org}}).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.String() != after.String() {
+		t.Errorf("the erasure taken in again changed the organisation from %s to %s", before, after)
 	}
 }

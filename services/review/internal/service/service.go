@@ -54,13 +54,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	}
 	// Reviewers, and the leads feedback goes to, are stored sealed under keys of
 	// their own, which an erasure destroys (docs/PRIVACY.md); the relay publishes
-	// them opened.
+	// them opened. A stored answer to an idempotent request may name a person (a
+	// reviewer registered with a key).
 	// The read model of organisations names their leads as the signatory service
 	// last said: a lead erased from an organisation that no longer changes (one
-	// withdrawn) is blanked there too.
-	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: "organisations"},
-		// A stored answer to an idempotent request may name a person (a reviewer registered with a key).
-		personal.ForgetIn{Collection: platform.IdempotencyCollection, Delete: true})
+	// withdrawn) is blanked there too, by the read model's own consumer
+	// (eventport.Organisations), in order with the changes it writes.
+	sealed, err := p.SealPeople(ctx, PersonalFields, personal.ForgetIn{Collection: platform.IdempotencyCollection, Delete: true})
 	if err != nil {
 		return fail(err)
 	}

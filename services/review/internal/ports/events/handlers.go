@@ -5,6 +5,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
@@ -36,12 +37,18 @@ func ReadModels(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 }
 
 // Organisations keeps which organisations are announced (and may submit), which
-// withdrew, their nominated lead, and their open obligation. It reads one message at
-// a time, so the read model's read-modify-write has a single writer.
+// withdrew, their nominated lead, and their open obligation, and forgets an erased
+// person there (tc.signatory.person.erased). It reads one message at a time, so the
+// read model's read-modify-write has a single writer: the erasure is handled here,
+// in the stream's order, since the review's consumer of erasures, reading and
+// replacing these documents beside this one, lost the change it raced or wrote the
+// erased lead back. Taking the erasure's subject widened the durable of the release
+// before (deploy/README.md, "Upgrading to the release where the read models of
+// signatories forget erased people").
 func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1, MaxDeliver: 10,
 		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationWithdrawn,
-			events.SubjectOrganisationContactsChanged, events.SubjectObligationScheduled}}
+			events.SubjectOrganisationContactsChanged, events.SubjectObligationScheduled, events.SubjectPersonErased}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -99,6 +106,17 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 					o.ObligationID, o.ObligationKind, o.ObligationCycle, o.WindowOpens = p.ObligationID, p.Kind, p.Cycle, p.WindowOpens
 				}
 			})
+		case events.PersonErasedV1{}.EventType():
+			// Handled again (a redelivery, a rebuild's replay), it finds no one: a lead
+			// named again after it is named by a later event.
+			p, err := events.Decode[events.PersonErasedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Subject == "" {
+				return bus.Permanent(fmt.Errorf("event %s: person erased: no subject", e.ID))
+			}
+			return a.ForgetInOrganisations(ctx, p.Subject)
 		default:
 			return nil // a newer event this version does not need
 		}
