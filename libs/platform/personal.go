@@ -106,15 +106,26 @@ func personErasures(service string, forget func(ctx context.Context, subject str
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: service + DurablePersonErasures,
 		FilterSubjects: []string{events.SubjectPersonErased}, MaxDeliver: 10}
 	return spec, func(ctx context.Context, e events.Envelope) error {
-		ev, err := events.Decode[events.PersonErasedV1](e)
+		sub, err := ErasedSubject(e)
 		if err != nil {
-			return bus.Permanent(err)
+			return err
 		}
-		if ev.Subject == "" {
-			return bus.Permanent(errors.New("person erased: no subject"))
-		}
-		return forget(ctx, ev.Subject, e.Time)
+		return forget(ctx, sub, e.Time)
 	}
+}
+
+// ErasedSubject is the digest of the erased person's address (personal.Subject) that
+// an events.PersonErasedV1 carries; an event that cannot be read, or names no one, is
+// a permanent error (bus.Permanent), since no redelivery will read it better.
+func ErasedSubject(e events.Envelope) (string, error) {
+	ev, err := events.Decode[events.PersonErasedV1](e)
+	if err != nil {
+		return "", bus.Permanent(err)
+	}
+	if ev.Subject == "" {
+		return "", bus.Permanent(fmt.Errorf("event %s: person erased: no subject", e.ID))
+	}
+	return ev.Subject, nil
 }
 
 // SealLegacyEvents seals the people of every aggregate's events stored before they

@@ -10,6 +10,7 @@ import (
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/fund/internal/app"
 	"github.com/itss/techcommit/services/fund/internal/domain/application"
 )
@@ -98,14 +99,11 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 		case events.PersonErasedV1{}.EventType():
 			// Handled again (a redelivery, a rebuild's replay), it finds no one: a lead
 			// named again after it is named by a later event.
-			p, err := events.Decode[events.PersonErasedV1](e)
+			sub, err := platform.ErasedSubject(e)
 			if err != nil {
-				return bus.Permanent(err)
+				return err
 			}
-			if p.Subject == "" {
-				return bus.Permanent(fmt.Errorf("event %s: person erased: no subject", e.ID))
-			}
-			return a.ForgetInSignatories(ctx, p.Subject)
+			return a.ForgetInSignatories(ctx, sub)
 		default:
 			return nil // a newer event this version does not need
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/money"
+	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -231,14 +232,11 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			// lost a new lead it raced, or wrote the erased one back. Handled again (a
 			// redelivery, a replay), it finds no one: a person named again after it
 			// is named by a later event.
-			p, err := events.Decode[events.PersonErasedV1](e)
+			sub, err := platform.ErasedSubject(e)
 			if err != nil {
-				return bus.Permanent(err)
+				return err
 			}
-			if p.Subject == "" {
-				return bus.Permanent(fmt.Errorf("event %s: person erased: no subject", e.ID))
-			}
-			return a.ForgetInOrganisations(ctx, p.Subject)
+			return a.ForgetInOrganisations(ctx, sub)
 		default:
 			return nil
 		}

@@ -5,11 +5,11 @@ package events
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/services/review/internal/app"
 )
 
@@ -109,14 +109,11 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 		case events.PersonErasedV1{}.EventType():
 			// Handled again (a redelivery, a rebuild's replay), it finds no one: a lead
 			// named again after it is named by a later event.
-			p, err := events.Decode[events.PersonErasedV1](e)
+			sub, err := platform.ErasedSubject(e)
 			if err != nil {
-				return bus.Permanent(err)
+				return err
 			}
-			if p.Subject == "" {
-				return bus.Permanent(fmt.Errorf("event %s: person erased: no subject", e.ID))
-			}
-			return a.ForgetInOrganisations(ctx, p.Subject)
+			return a.ForgetInOrganisations(ctx, sub)
 		default:
 			return nil // a newer event this version does not need
 		}
