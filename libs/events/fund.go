@@ -191,6 +191,11 @@ type ApplicationWithdrawnV1 struct {
 	// addition on; older events lack both.
 	OrganisationWithdrew bool   `json:"organisation_withdrew,omitempty"`
 	Applicant            Person `json:"applicant,omitzero"`
+	// SubmittedAt is when the application was submitted, for one withdrawn after
+	// its submission (its lead was told of its receipt, and is told it is
+	// withdrawn); zero for a draft. It is set from its addition on; older events
+	// lack it, and say nothing of whether it was submitted.
+	SubmittedAt time.Time `json:"submitted_at,omitzero"`
 }
 
 // EventType implements Payload.

@@ -730,6 +730,43 @@ func (a *App) FundWithdrawn(ctx context.Context, cause string, app Application, 
 		}, Names: []string{app.Title, o.Lead.Name}}}, Recipient{app.Applicant, RoleApplicant})
 }
 
+// FundWithdrawnByApplicant tells an organisation's nominated lead that an application
+// its applicant withdrew after submitting it is withdrawn: what it was, when it was
+// submitted and withdrawn, the applicant's reason, and that ITSS will not assess it.
+// The lead endorses the organisation's applications and was sent its receipt, which
+// said ITSS would assess it. The applicant is not told: they did it. Nor is a lead
+// told of an application they withdrew themselves, nor of a draft (submitted is zero),
+// which nobody told them of, nor once the organisation has left the Commitment, when
+// the fund withdraws what is left and the lead knows why. The lead is found and waited
+// for as FundEmail finds them; their copy does not name the applicant, as
+// FundReportReceived's does not.
+func (a *App) FundWithdrawnByApplicant(ctx context.Context, cause string, app Application, reason string, submitted, withdrawn time.Time) error {
+	if submitted.IsZero() {
+		return nil // a draft, or an event from before the fund said whether it was submitted
+	}
+	lead, name, err := a.fundLead(ctx, app.OrganisationID, "fund-withdrawn")
+	if err != nil || lead.Email == "" || strings.EqualFold(lead.Email, app.Applicant.Email) {
+		return err
+	}
+	if _, active, err := a.lead(ctx, app.OrganisationID); err != nil || !active {
+		return err
+	}
+	subject, what := "Technician Collaboration Fund: an application is withdrawn", "application"
+	if app.Title != "" {
+		subject += " — " + app.Title
+		what = fmt.Sprintf("application “%s”", app.Title)
+	}
+	paras := []string{fmt.Sprintf("%s's %s to the Technician Collaboration Fund, submitted on %s, was withdrawn by its applicant on %s.",
+		cmp.Or(name, "Your organisation"), what, mail.Time(submitted), mail.Time(withdrawn))}
+	if r := strings.TrimSuffix(strings.TrimSpace(reason), "."); r != "" {
+		paras = append(paras, "Its applicant's reason: "+r+".")
+	}
+	paras = append(paras, "ITSS will not assess it, and it can no longer be changed or submitted. Nothing is needed from you.",
+		"Read the application in the Technician Commitment portal:")
+	return a.Notify(ctx, Email{Cause: cause, Org: app.OrganisationID, Kind: "fund-withdrawn", Subject: subject, About: fundAbout(app.ID),
+		Content: mail.Content{Paragraphs: paras, Action: a.applicationURL(app.ID), Names: []string{app.Title}}}, Recipient{lead, RoleLead})
+}
+
 // KindFundReportReceived is the receipt for a funded project's report.
 const KindFundReportReceived = "fund-report-received"
 

@@ -136,3 +136,55 @@ func TestALateReportIsChased(t *testing.T) {
 		t.Errorf("the chase resent after the report came in: %d %s, want 409", res.Status, res.Body)
 	}
 }
+
+// An application its applicant withdrew after submitting it (from their own tools, or
+// a colleague's) is told to the organisation's nominated lead, once however often the
+// event comes: the lead endorses the organisation's applications and was told of its
+// receipt, which said ITSS would assess it. The email says what was withdrawn, when,
+// and that ITSS will not assess it. The applicant is not told (they did it), nor the
+// lead of an application they withdrew themselves, nor anyone of a draft, which the
+// lead was never told of. Before, the lead heard nothing.
+func TestTheLeadIsToldAnApplicationItsApplicantWithdrewAfterSubmittingIt(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fy", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	submitted := time.Date(2027, 2, 10, 14, 30, 0, 0, time.UTC)
+	// The fund's ids are UUIDs, which checkSays finds in an email's words.
+	withdrawn, draft, leadsOwn := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2c01", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2c02", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2c03"
+	for i, p := range []events.ApplicationWithdrawnV1{
+		{ApplicationID: withdrawn, OrganisationID: "fy", RoundID: "fr", Title: "Skills exchange", Reason: "The partner could no longer take part.",
+			Applicant: applicant, SubmittedAt: submitted},
+		{ApplicationID: draft, OrganisationID: "fy", RoundID: "fr", Title: "Half an idea", Applicant: applicant},
+		{ApplicationID: leadsOwn, OrganisationID: "fy", RoundID: "fr", Title: "Lead's own bid", Reason: "Not this year.",
+			Applicant: events.Person{Name: lead.Name, Email: strings.ToUpper(lead.Email)}, SubmittedAt: submitted},
+	} {
+		data, _ := json.Marshal(p)
+		// Each published twice, as JetStream redelivers an event whose ack was lost.
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("fy-withdrawn-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+			AggregateID: p.ApplicationID, Version: 3, Time: time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC), Data: data})
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+
+	if got := mailTo(h, applicant.Email, 0); len(got) != 0 {
+		t.Errorf("the applicant, who withdrew it, was told: %q", subjects(got))
+	}
+	got := mailTo(h, lead.Email, 0)
+	if len(got) != 1 {
+		t.Fatalf("the lead was sent %q, want one email, of the submitted application its applicant withdrew", subjects(got))
+	}
+	m := got[0]
+	checkSays(t, m, "Technician Collaboration Fund: an application is withdrawn — Skills exchange", "Dear Sam Patel,",
+		"Uni fy's application “Skills exchange” to the Technician Collaboration Fund, submitted on Wednesday 10 February 2027, 14:30 GMT, was withdrawn by its applicant on Monday 1 March 2027, 08:00 GMT.",
+		"Its applicant's reason: The partner could no longer take part.", "ITSS will not assess it", "https://portal.example.org/fund/applications/"+withdrawn)
+	if strings.Contains(m.Text, applicant.Name) || strings.Contains(m.Text, applicant.Email) {
+		t.Errorf("the lead's copy names the applicant, which an erasure of them would have to find in the lead's email:\n%s", m.Text)
+	}
+	if id := deliveryOf(h, "fy", "fund-withdrawn", lead.Email); id == "" {
+		t.Errorf("the lead's email is not in the delivery log as fund-withdrawn")
+	}
+}

@@ -620,8 +620,9 @@ func TestFundEmailsGoToTheContactsTheSuiteHoldsNotTheAddressTypedIntoTheApplicat
 // An application the fund withdrew because its organisation withdrew from the
 // Technician Commitment is told to its applicant, once however often the event comes:
 // what was withdrawn, why in words, that nothing more is needed and whom to ask, with
-// no id in the text. An application its applicant withdrew themselves is not told:
-// they did it.
+// no id in the text. An application its applicant withdrew themselves is not told to
+// them: they did it (its lead is told, while the organisation is in the Commitment:
+// TestTheLeadIsToldAnApplicationItsApplicantWithdrewAfterSubmittingIt).
 func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationWithdrew(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
@@ -638,7 +639,7 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 	byTheFund, byTheApplicant, leadsOwn := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a47", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a48", "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2a49"
 	for i, p := range []events.Payload{
 		events.ApplicationWithdrawnV1{ApplicationID: byTheApplicant, OrganisationID: "fw", RoundID: "fr", Title: "Our own idea",
-			Reason: "The partner could no longer take part.", Applicant: applicant},
+			Reason: "The partner could no longer take part.", Applicant: applicant, SubmittedAt: time.Date(2027, 2, 10, 14, 30, 0, 0, time.UTC)},
 		events.ApplicationWithdrawnV1{ApplicationID: byTheFund, OrganisationID: "fw", RoundID: "fr", Title: "Skills exchange",
 			Reason: reason, OrganisationWithdrew: true, Applicant: applicant},
 		// The lead's own application, in another case: not told to ask themselves.

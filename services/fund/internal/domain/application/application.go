@@ -246,7 +246,7 @@ func (a *Application) Withdraw(reason string) ([]events.Payload, error) {
 		return nil, err
 	}
 	return []events.Payload{events.ApplicationWithdrawnV1{ApplicationID: a.id, OrganisationID: a.org, Reason: strings.TrimSpace(reason),
-		RoundID: a.roundID, Title: a.content.Title, Applicant: a.eventApplicant()}}, nil
+		RoundID: a.roundID, Title: a.content.Title, Applicant: a.eventApplicant(), SubmittedAt: a.submittedAt}}, nil
 }
 
 // WithdrawForOrganisation withdraws the application because its organisation,
@@ -260,7 +260,7 @@ func (a *Application) WithdrawForOrganisation(orgName string, on civil.Date) []e
 	}
 	return []events.Payload{events.ApplicationWithdrawnV1{ApplicationID: a.id, OrganisationID: a.org,
 		Reason: OrganisationWithdrewReason(orgName, on), RoundID: a.roundID, Title: a.content.Title,
-		OrganisationWithdrew: true, Applicant: a.eventApplicant()}}
+		OrganisationWithdrew: true, Applicant: a.eventApplicant(), SubmittedAt: a.submittedAt}}
 }
 
 // OrganisationWithdrewReason is the reason, in words, recorded on an application the

@@ -375,3 +375,42 @@ func TestTheReportWaitsForTheProjectAndTheAward(t *testing.T) {
 		t.Errorf("the report's event %+v does not name its applicant", out[0])
 	}
 }
+
+// An application withdrawn after its submission says when it was submitted, so that
+// notify tells its lead, who was told of its receipt, that it is withdrawn; a draft's
+// withdrawal says none, since nobody but its applicant knew of it.
+func TestAWithdrawalSaysWhetherTheApplicationWasSubmitted(t *testing.T) {
+	t.Parallel()
+	a, _ := application.Rebuild("a1", nil)
+	drafted, err := a.Draft(testRound, "org1", application.Person{Name: "x"}, valid(), "h", lead, testRound.Opens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = replay(t, drafted...)
+	out, err := a.Withdraw("changed our minds")
+	if p, ok := first[events.ApplicationWithdrawnV1](out); err != nil || !ok || !p.SubmittedAt.IsZero() {
+		t.Errorf("a draft's withdrawal: %+v, %v, want no time of submission", out, err)
+	}
+	submitted := testRound.Opens.Add(time.Hour)
+	for _, all := range [][]events.Payload{decided(t, 0)[:2], decided(t, 0)} { // submitted; in assessment
+		a = replay(t, all...)
+		out, err := a.Withdraw("the partner left")
+		if p, ok := first[events.ApplicationWithdrawnV1](out); err != nil || !ok || !p.SubmittedAt.Equal(submitted) {
+			t.Errorf("a submitted application's withdrawal: %+v, %v, want submitted at %s", out, err, submitted)
+		}
+		out = a.WithdrawForOrganisation("Uni", civil.New(2027, 2, 1))
+		if p, ok := first[events.ApplicationWithdrawnV1](out); !ok || !p.SubmittedAt.Equal(submitted) {
+			t.Errorf("the fund's withdrawal of a submitted application: %+v, want submitted at %s", out, submitted)
+		}
+	}
+}
+
+// first is the first of out, as a T.
+func first[T events.Payload](out []events.Payload) (T, bool) {
+	var zero T
+	if len(out) == 0 {
+		return zero, false
+	}
+	p, ok := out[0].(T)
+	return p, ok
+}

@@ -245,8 +245,9 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 }
 
 // Fund sends receipts (for applications and for funded projects' reports), decisions
-// and report reminders, and tells an applicant whose application the fund withdrew
-// because their organisation left the Commitment.
+// and report reminders, tells an applicant whose application the fund withdrew
+// because their organisation left the Commitment, and tells the lead of an
+// application its applicant withdrew after submitting it.
 func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	// Each event is its own email: they are handled side by side. Each email is
 	// claimed by its recipient, cause and kind before it is sent, so an event handled
@@ -316,7 +317,9 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return err
 			}
 			if !p.OrganisationWithdrew {
-				return nil // the applicant withdrew it themselves: there is nothing to tell them
+				// The applicant withdrew it themselves: there is nothing to tell them,
+				// but the lead, told of its receipt, is told it will not be assessed.
+				return a.FundWithdrawnByApplicant(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.Reason, p.SubmittedAt, e.Time)
 			}
 			// An applicant erased at their request reads with no address: Notify
 			// writes to nobody.
