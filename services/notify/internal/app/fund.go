@@ -80,6 +80,33 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application string) error
 // KindFundReportOverdue chases a funded project's report not in by its due day.
 const KindFundReportOverdue = "fund-report-overdue"
 
+// FundReportDue asks the applicant and the lead for a funded project's report, by its
+// due day. Heard after that day (the fund's sweep, or notify, catching up after
+// downtime), it would ask for the report by a day gone: it sends the chase of an
+// overdue report instead, which says the report was due that day and is overdue, and
+// which the fund's own overdue event then finds sent (FundReportOverdue).
+func (a *App) FundReportDue(ctx context.Context, cause string, app Application, due civil.Date) error {
+	if a.today().After(due) {
+		return a.FundReportOverdue(ctx, app, due)
+	}
+	return a.FundEmail(ctx, cause, "fund-report-due", app, "Technician Collaboration Fund: your project report is due by "+mail.Day(due),
+		[]string{fmt.Sprintf("The project “%s” has ended. Please send its short report by %s; the attached calendar entry marks the date.", app.Title, mail.Day(due))},
+		due, false)
+}
+
+// FundReportOverdue chases a funded project's report not in by its due day. The
+// chase is one email per person and application, whichever event sends it first
+// (the fund's overdue event, or its report-due event heard after the due day): its
+// cause is the application's, not the event's, so that the delivery log's claim
+// lets one through.
+func (a *App) FundReportOverdue(ctx context.Context, app Application, due civil.Date) error {
+	return a.FundEmail(ctx, "report-overdue:"+app.ID, KindFundReportOverdue, app,
+		"Technician Collaboration Fund: your project report is overdue — "+app.Title,
+		[]string{fmt.Sprintf("The short report on the project “%s” was due by %s and has not reached ITSS. Please send it now: the fund takes it late.", app.Title, mail.Day(due)),
+			"If something is holding it up, please tell ITSS."},
+		civil.Date{}, false)
+}
+
 // awardReportDue opens the award email's paragraph on its report, by which a later
 // attempt finds it.
 const awardReportDue = "A short report on the project is due by "

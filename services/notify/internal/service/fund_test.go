@@ -188,3 +188,57 @@ func TestTheLeadIsToldAnApplicationItsApplicantWithdrewAfterSubmittingIt(t *test
 		t.Errorf("the lead's email is not in the delivery log as fund-withdrawn")
 	}
 }
+
+// A report-due event heard after the report's due day (the fund's sweep ran only
+// then, after an outage) said "Please send its short report by" a day gone, and the
+// overdue chase followed it. Now it sends the chase itself, which says the report
+// was due that day and asks for it now, and the fund's overdue event after it finds
+// the chase sent: one true email each for the applicant and the lead, however often
+// either event comes. A report-due event heard by its due day still asks for the
+// report by then.
+func TestAReportDueHeardAfterItsDueDaySaysItIsOverdueOnce(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2028, 2, 5, 9, 0, 0, 0, time.UTC))
+	h.onboard("fz", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	late, onTime := "app-fz-late", "app-fz-ontime"
+	for i, p := range []events.Payload{
+		events.ReportDueV1{ApplicationID: late, OrganisationID: "fz", Title: "Skills exchange", Due: civil.New(2028, 1, 31), Applicant: applicant, Endorsement: lead},
+		events.ReportOverdueV1{ApplicationID: late, OrganisationID: "fz", Title: "Skills exchange", Due: civil.New(2028, 1, 31), Applicant: applicant, Endorsement: lead},
+		events.ReportDueV1{ApplicationID: onTime, OrganisationID: "fz", Title: "Lab open day", Due: civil.New(2028, 2, 5), Applicant: applicant, Endorsement: lead},
+	} {
+		data, _ := json.Marshal(p)
+		id := late
+		if i == 2 {
+			id = onTime
+		}
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("fz-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+			AggregateID: id, Version: 5 + i, Time: h.clock.Now(), Data: data})
+		h.waitForConsumer(events.StreamFund, "notify-fund")
+	}
+	for _, to := range []string{applicant.Email, lead.Email} {
+		var lateOnes []received
+		for _, m := range mailTo(h, to, 0) {
+			if strings.Contains(m.Subject+m.Text, "Skills exchange") {
+				lateOnes = append(lateOnes, m)
+			} else {
+				checkSays(t, m, "Technician Collaboration Fund: your project report is due by Saturday 5 February 2028", "Please send its short report by Saturday 5 February 2028")
+			}
+		}
+		if len(lateOnes) != 1 {
+			t.Fatalf("%s was sent %q about the late report, want one email", to, subjects(lateOnes))
+		}
+		m := lateOnes[0]
+		checkSays(t, m, "Technician Collaboration Fund: your project report is overdue — Skills exchange", "was due by Monday 31 January 2028", "Please send it now")
+		if strings.Contains(m.Subject+m.Text, "Please send its short report by") || m.ICS {
+			t.Errorf("the email to %s asks for the report by a day gone (a calendar entry: %t):\n%s", to, m.ICS, m.Text)
+		}
+	}
+	if id := deliveryOf(h, "fz", "fund-report-overdue", applicant.Email); id == "" {
+		t.Errorf("the chase is not in the delivery log as fund-report-overdue")
+	}
+}

@@ -293,20 +293,13 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.FundEmail(ctx, e.ID, "fund-report-due", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
-				"Technician Collaboration Fund: your project report is due by "+mail.Day(p.Due),
-				[]string{fmt.Sprintf("The project “%s” has ended. Please send its short report by %s; the attached calendar entry marks the date.", p.Title, mail.Day(p.Due))},
-				p.Due, false)
+			return a.FundReportDue(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.Due)
 		case events.ReportOverdueV1{}.EventType():
 			p, err := events.Decode[events.ReportOverdueV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.FundEmail(ctx, e.ID, app.KindFundReportOverdue, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
-				"Technician Collaboration Fund: your project report is overdue — "+p.Title,
-				[]string{fmt.Sprintf("The short report on the project “%s” was due by %s and has not reached ITSS. Please send it now: the fund takes it late.", p.Title, mail.Day(p.Due)),
-					"If something is holding it up, please tell ITSS."},
-				civil.Date{}, false)
+			return a.FundReportOverdue(ctx, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.Due)
 		case events.ApplicationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.ApplicationWithdrawnV1](e)
 			if err != nil {
