@@ -226,6 +226,10 @@ type ApplicationAwardedV1 struct {
 	Applicant      Person     `json:"applicant"`
 	Endorsement    Person     `json:"endorsement"`
 	ReportDue      civil.Date `json:"report_due"`
+	// ProjectStart and ProjectEnd are the round's project window, in which the
+	// project runs: set from their addition on; older events lack them.
+	ProjectStart civil.Date `json:"project_start,omitzero"`
+	ProjectEnd   civil.Date `json:"project_end,omitzero"`
 }
 
 // EventType implements Payload.

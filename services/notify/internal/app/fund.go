@@ -111,6 +111,16 @@ func (a *App) FundReportOverdue(ctx context.Context, app Application, due civil.
 // attempt finds it.
 const awardReportDue = "A short report on the project is due by "
 
+// AwardWindow is what the award email says of the project's window, after the
+// award: when the project may start and by when it must end. An award from before the
+// fund said the window (an older event) says nothing of it.
+func AwardWindow(start, end civil.Date) string {
+	if start.IsZero() || end.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(" The project may start on %s and must end by %s.", mail.Day(start), mail.Day(end))
+}
+
 // AwardReportDue is the award email's paragraph on its report.
 func AwardReportDue(due civil.Date) string {
 	return fmt.Sprintf("%s%s; the attached calendar entry marks the date.", awardReportDue, mail.Day(due))

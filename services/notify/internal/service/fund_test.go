@@ -242,3 +242,41 @@ func TestAReportDueHeardAfterItsDueDaySaysItIsOverdueOnce(t *testing.T) {
 		t.Errorf("the chase is not in the delivery log as fund-report-overdue")
 	}
 }
+
+// The award email says when the project may start and by when it must end, from the
+// award's event; it gave the report's due day alone. An award from before the fund
+// said the window (an older event) is told as before.
+func TestTheAwardEmailGivesTheProjectWindow(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 10, 9, 0, 0, 0, time.UTC))
+	h.onboard("fw2", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	for i, p := range []events.ApplicationAwardedV1{
+		{ApplicationID: "app-window", RoundID: "r", OrganisationID: "fw2", Title: "Skills exchange", AmountPence: 80000, Applicant: applicant, Endorsement: lead,
+			ReportDue: civil.New(2028, 1, 31), ProjectStart: civil.New(2027, 5, 1), ProjectEnd: civil.New(2027, 12, 31)},
+		{ApplicationID: "app-older", RoundID: "r", OrganisationID: "fw2", Title: "Lab open day", AmountPence: 20000, Applicant: applicant, Endorsement: lead,
+			ReportDue: civil.New(2028, 1, 31)},
+	} {
+		data, _ := json.Marshal(p)
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("fw2-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+			AggregateID: p.ApplicationID, Version: 4, Time: h.clock.Now(), Data: data})
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	for _, to := range []string{applicant.Email, lead.Email} {
+		got := mailTo(h, to, 0)
+		if len(got) != 2 {
+			t.Fatalf("%s was sent %q, want the two awards", to, subjects(got))
+		}
+		for _, m := range got {
+			if strings.Contains(m.Subject, "Skills exchange") {
+				checkSays(t, m, "The project may start on Saturday 1 May 2027 and must end by Friday 31 December 2027.", "A short report on the project is due by Monday 31 January 2028")
+			} else if strings.Contains(m.Text, "may start on") {
+				t.Errorf("the award from an older event gives a project window it did not carry:\n%s", m.Text)
+			}
+		}
+	}
+}

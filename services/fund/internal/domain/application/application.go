@@ -335,6 +335,7 @@ func (a *Application) Award(r round.Round, amount int64) ([]events.Payload, erro
 	return []events.Payload{events.ApplicationAwardedV1{
 		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title, AmountPence: amount,
 		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), ReportDue: r.ReportDue(),
+		ProjectStart: r.ProjectStart, ProjectEnd: r.ProjectEnd,
 	}}, nil
 }
 

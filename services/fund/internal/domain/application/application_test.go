@@ -414,3 +414,14 @@ func first[T events.Payload](out []events.Payload) (T, bool) {
 	p, ok := out[0].(T)
 	return p, ok
 }
+
+// An award carries its round's project window, which the award's email tells: when
+// the project may start and by when it must end.
+func TestAnAwardCarriesTheProjectWindow(t *testing.T) {
+	t.Parallel()
+	all := decided(t, 40000)
+	p, ok := all[len(all)-1].(events.ApplicationAwardedV1)
+	if !ok || p.ProjectStart != testRound.ProjectStart || p.ProjectEnd != testRound.ProjectEnd {
+		t.Errorf("the award %+v does not carry the project window %s to %s", all[len(all)-1], testRound.ProjectStart, testRound.ProjectEnd)
+	}
+}

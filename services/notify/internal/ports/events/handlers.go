@@ -277,7 +277,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.FundEmail(ctx, e.ID, "fund-awarded", application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant),
 				"Technician Collaboration Fund: your application is funded — "+p.Title,
-				[]string{fmt.Sprintf("Congratulations: “%s” is awarded %s.", p.Title, money.Pounds(p.AmountPence)), app.AwardReportDue(p.ReportDue)},
+				[]string{fmt.Sprintf("Congratulations: “%s” is awarded %s.%s", p.Title, money.Pounds(p.AmountPence), app.AwardWindow(p.ProjectStart, p.ProjectEnd)), app.AwardReportDue(p.ReportDue)},
 				p.ReportDue, false)
 		case events.ApplicationDeclinedV1{}.EventType():
 			p, err := events.Decode[events.ApplicationDeclinedV1](e)
