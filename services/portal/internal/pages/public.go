@@ -119,7 +119,7 @@ func directoryLink(kind, name, cursor string) string {
 	return "/directory?" + q.Encode()
 }
 
-type roundRow struct{ Name, Closes, Awards string }
+type roundRow struct{ Name, Closes, Awards, Project string }
 
 type roundsData struct{ Rounds []roundRow }
 
@@ -143,7 +143,8 @@ func (h *Handler) rounds(w http.ResponseWriter, r *http.Request) {
 	var data roundsData
 	for _, rd := range resp.JSON200.Items {
 		data.Rounds = append(data.Rounds, roundRow{Name: rd.Name, Closes: longTime(rd.Closes),
-			Awards: fmt.Sprintf("%s to %s", money.Pounds(rd.MinAwardPence), money.Pounds(rd.MaxAwardPence))})
+			Awards:  fmt.Sprintf("%s to %s", money.Pounds(rd.MinAwardPence), money.Pounds(rd.MaxAwardPence)),
+			Project: fmt.Sprintf("%s to %s", longDate(rd.ProjectStart.Time), longDate(rd.ProjectEnd.Time))})
 	}
 	h.show(w, r, http.StatusOK, "rounds", "Open fund rounds", nil, data)
 }

@@ -524,5 +524,16 @@ func TestJourneyPublic(t *testing.T) {
 	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Technician Collaboration Fund 2030") {
 		t.Fatalf("the open rounds read %q", got)
 	}
+	// Each round gives its project window, and the page says who may apply and how:
+	// it gave a name, a closing time and the awards alone.
+	if got := b.Text(browsertest.CSS("tbody")); !strings.Contains(got, "Friday 1 March 2030 to Tuesday 31 December 2030") {
+		t.Errorf("the open rounds do not give the project window: %q", got)
+	}
+	for _, want := range []string{"announced signatories of the Technician Commitment that have not withdrawn", "partner organisation outside it",
+		"endorsement of its nominated lead", "through the fund's API", "API token", "nominated lead makes in this portal"} {
+		if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, want) {
+			t.Errorf("the rounds page does not say %q:\n%s", want, got)
+		}
+	}
 	screenshot(b, "rounds")
 }

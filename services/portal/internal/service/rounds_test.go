@@ -15,8 +15,8 @@ import (
 )
 
 // The open rounds page lists, for anyone, the rounds the fund service has open now,
-// with their closing time on the London clock and the award range; a round still to
-// open is not listed.
+// with their closing time on the London clock, the award range and the project
+// window; a round still to open is not listed.
 func TestOpenFundRoundsArePublic(t *testing.T) {
 	t.Parallel()
 	env := testenv.NewEnv(t)
@@ -51,7 +51,7 @@ func TestOpenFundRoundsArePublic(t *testing.T) {
 			rows = append(rows, cells)
 		}
 	}
-	want := []string{"Open now", "Thursday 31 January 2030, 17:00 GMT", "£500 to £2,500.50"}
+	want := []string{"Open now", "Thursday 31 January 2030, 17:00 GMT", "£500 to £2,500.50", "Friday 1 March 2030 to Tuesday 31 December 2030"}
 	if len(rows) != 1 || strings.Join(rows[0], "|") != strings.Join(want, "|") {
 		t.Fatalf("rows = %q, want %q", rows, want)
 	}
