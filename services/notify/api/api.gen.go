@@ -152,7 +152,7 @@ type Delivery struct {
 	// Status sending (claimed, not yet recorded), sent, failed (to be retried), given_up (final; last_error says why)
 	Status DeliveryStatus `json:"status"`
 
-	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), or empty
+	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, or empty
 	Step    *Step  `json:"step,omitempty"`
 	Subject string `json:"subject"`
 
@@ -194,7 +194,7 @@ type Problem struct {
 	Type      string  `json:"type"`
 }
 
-// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), or empty
+// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, or empty
 type Step = string
 
 // SubjectAccess defines model for SubjectAccess.

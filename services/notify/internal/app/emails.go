@@ -119,7 +119,7 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 		return a.recomposeLeadNamed(ctx, d)
 	}
 	if application, ok := strings.CutPrefix(d.About, fundAbout("")); ok {
-		if err := a.fundStillTrue(ctx, d.Kind, application); err != nil {
+		if err := a.fundStillTrue(ctx, d.Kind, application, d.Step); err != nil {
 			return d, err
 		}
 		var err error
@@ -657,6 +657,9 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional, About: fundAbout(app.ID),
 		Content: mail.Content{Paragraphs: append(paras, "Your tools read "+read+" from the fund's API as application "+app.ID+
 			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID), Names: []string{app.Title}}}
+	if kind == "fund-report-due" && !due.IsZero() {
+		e.Step = reportDueStep + due.String()
+	}
 	if !due.IsZero() {
 		e.ICS = ical.Calendar("Technician Collaboration Fund", a.cfg.Organizer, []ical.Event{{
 			UID: app.ID + "-report@technician-commitment.itss.org.uk", On: due, Sequence: ical.SequenceAt(a.clock.Now()), Summary: "Technician Collaboration Fund report due: " + app.Title,

@@ -51,7 +51,16 @@ func fundAbout(application string) string { return "application:" + application 
 
 // fundStillTrue reports, as an error no longer true, a fund email overtaken by a
 // step its application reached since it was written.
-func (a *App) fundStillTrue(ctx context.Context, kind, application string) error {
+func (a *App) fundStillTrue(ctx context.Context, kind, application, step string) error {
+	if kind == "fund-report-due" {
+		// "Please send its short report by <day>": not after that day, when the chase
+		// of an overdue report asks for it instead.
+		if day, ok := strings.CutPrefix(step, reportDueStep); ok {
+			if due, err := civil.Parse(day); err == nil && a.today().After(due) {
+				return noLongerTrue("the report was due by %s, which has passed; the chase of an overdue report asks for it", mail.Day(due))
+			}
+		}
+	}
 	if a.fund == nil {
 		return nil
 	}
@@ -76,6 +85,10 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application string) error
 	}
 	return nil
 }
+
+// reportDueStep opens the step of the email asking for a report (its Delivery.Step):
+// the report's due day follows it, by which a later attempt finds it.
+const reportDueStep = "due@"
 
 // KindFundReportOverdue chases a funded project's report not in by its due day.
 const KindFundReportOverdue = "fund-report-overdue"

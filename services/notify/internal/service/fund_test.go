@@ -280,3 +280,44 @@ func TestTheAwardEmailGivesTheProjectWindow(t *testing.T) {
 		}
 	}
 }
+
+// The email asking for a funded project's report by its due day, resent by ops after
+// that day, asked for it by a day gone: it is refused, 409 saying why, and sent to
+// nobody (the chase of the overdue report asks for it then). Before its due day it is
+// resent.
+func TestTheReportDueEmailIsNotResentAfterItsDueDay(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2028, 1, 20, 9, 0, 0, 0, time.UTC))
+	h.onboard("fq", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	p := events.ReportDueV1{ApplicationID: "app-fq", OrganisationID: "fq", Title: "Skills exchange", Due: civil.New(2028, 1, 31), Applicant: applicant, Endorsement: lead}
+	data, _ := json.Marshal(p)
+	if _, err := h.env.JS.PublishMsg(ctx, bus.Message(events.Envelope{ID: "fq-1", Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+		AggregateID: "app-fq", Version: 5, Time: h.clock.Now(), Data: data})); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	ops := h.http.Token(auth.RoleOps, "")
+	resend := func(email string) (int, string) {
+		t.Helper()
+		res := h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "fq", "fund-report-due", email)+"/resends", ops, nil)
+		return res.Status, string(res.Body)
+	}
+	if status, body := resend(applicant.Email); status != http.StatusOK {
+		t.Fatalf("the report's email resent before its due day: %d %s", status, body)
+	}
+	h.clock.Set(time.Date(2028, 2, 1, 9, 0, 0, 0, time.UTC))
+	before := len(h.box.all())
+	for _, to := range []string{applicant.Email, lead.Email} {
+		if status, body := resend(to); status != http.StatusConflict || !strings.Contains(body, "Monday 31 January 2028") {
+			t.Errorf("the report's email to %s resent after its due day: %d %s, want 409 giving the day", to, status, body)
+		}
+	}
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resends sent %q", subjects(sent))
+	}
+}
