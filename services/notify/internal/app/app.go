@@ -753,7 +753,7 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 
 // deliver claims attempt n of d and, if this replica won it, sends and records the
 // outcome. It reports whether this call sent the email.
-func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error) {
+func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (sent bool, err error) {
 	// Nothing is sent to a person erased, whatever event caused the email: events of
 	// other services are not ordered with the erasure.
 	if gone, err := a.anyErased(ctx, d.Message.To); err != nil || gone != "" {
@@ -768,7 +768,11 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	if err != nil || !won {
 		return false, err
 	}
-	var sendErr error
+	done, sendErr := a.fundSending(ctx, d, attempt)
+	defer func() { err = errors.Join(err, done()) }()
+	if sendErr != nil && !errors.As(sendErr, new(permanent)) {
+		return false, sendErr // claimed and not sent: retried after the lease
+	}
 	if attempt > 1 {
 		wasTo, wasAt := d.Message.To, d.SentAt
 		// A later attempt is sent when it is sent: it says what is true then, to
