@@ -585,15 +585,23 @@ func (a *App) headsToldOf(ctx context.Context, o Organisation, ob Obligation) ([
 // KindReceived is the kind of the receipt of an obligation's submission.
 const KindReceived = "obligation-received"
 
-// KindObligationWithdrawn is the email telling a lead that the obligation they were
-// reminded of is no longer due, the organisation having withdrawn.
+// KindObligationWithdrawn is the email telling an organisation's nominated lead and
+// its head that its withdrawal from the Commitment is recorded (and, to whoever was
+// reminded of it or told it was overdue, that its open obligation is no longer due).
 const KindObligationWithdrawn = "obligation-withdrawn"
 
-// Withdraw records that the organisation left: no more reminders are sent to it. A
-// lead who was sent reminders of its open obligation, each carrying the due date's
-// calendar entry, is told once (cause is the event's) that it is no longer due, with
-// that entry's cancellation; the feed drops it by itself.
-func (a *App) Withdraw(ctx context.Context, cause, org string) error {
+// Withdrawal is an organisation's withdrawal as the signatory service recorded it.
+type Withdrawal struct {
+	On     civil.Date
+	Reason string
+	// InitiatedBy is who asked: "organisation" or "itss".
+	InitiatedBy string
+}
+
+// Withdraw records that the organisation left: no more reminders are sent to it. Its
+// nominated lead and its head are each told once (cause is the event's) that the
+// withdrawal is recorded (withdrawn).
+func (a *App) Withdraw(ctx context.Context, cause, org string, w Withdrawal) error {
 	before, _, err := a.get(ctx, org)
 	if err != nil {
 		return err
@@ -604,56 +612,106 @@ func (a *App) Withdraw(ctx context.Context, cause, org string) error {
 	if err := a.reminders.Retire(ctx, org, "", civil.Date{}, ladder.Withdrawn); err != nil {
 		return err
 	}
-	return a.obligationWithdrawn(ctx, cause, before)
+	return a.withdrawn(ctx, cause, before, w)
 }
 
-// obligationWithdrawn cancels, in the calendar of the organisation's lead, the due
-// date of its open obligation that their reminders put there. A head who was told
-// the obligation was overdue is told it is no longer due, as a receipt would tell
-// them it came in: otherwise the last they heard was that it was overdue.
-func (a *App) obligationWithdrawn(ctx context.Context, cause string, o Organisation) error {
+// withdrawn tells the organisation's nominated lead and its head, one email each,
+// that its withdrawal is recorded: the day, who asked (and the reason ITSS recorded,
+// when ITSS withdrew it), that it is no longer listed in the public directory and that
+// nothing more is due, and whom to contact. A lead reminded of its open obligation,
+// whose reminders put its due date in their calendar, is told it is no longer due,
+// with that entry's cancellation; a head who was told it was overdue (at the address
+// they were told at: see receipt) is told it is no longer due, as a receipt would tell
+// them it came in. Notify does not know whether the Collaboration Fund awarded the
+// organisation a project, so the email does not speak of a project's report.
+func (a *App) withdrawn(ctx context.Context, cause string, o Organisation, w Withdrawal) error {
+	name := cmp.Or(o.Name, "The organisation")
+	day := ""
+	if !w.On.IsZero() {
+		day = " on " + mail.Day(w.On)
+	}
+	var first string
+	if w.InitiatedBy == "itss" {
+		first = fmt.Sprintf("ITSS has withdrawn %s from the Technician Commitment%s.", name, day)
+		if r := strings.TrimSuffix(strings.TrimSpace(w.Reason), "."); r != "" {
+			first += " The reason recorded: " + r + "."
+		}
+	} else {
+		first = fmt.Sprintf("%s withdrew from the Technician Commitment%s, at its own request, and ITSS has recorded the withdrawal.", name, day)
+	}
+	subject := "Technician Commitment: withdrawal recorded"
+	if o.Name != "" {
+		subject += " — " + o.Name
+	}
+	listed := fmt.Sprintf("%s is no longer listed in the public directory of signatories, and nothing more is due from it for the Commitment.", name)
+	contact := "For anything about the withdrawal, please contact ITSS."
+
 	ob := o.Obligation
-	if ob == nil || ob.Met {
+	open := ob != nil && !ob.Met
+	type reader struct {
+		to       mail.Person
+		role     string
+		reminded bool // a lead whose reminders put the due date in their calendar
+		toldLate bool // a head told the obligation was overdue
+	}
+	var readers []*reader
+	find := func(p mail.Person) *reader {
+		for _, r := range readers {
+			if strings.EqualFold(r.to.Email, p.Email) {
+				return r
+			}
+		}
 		return nil
 	}
-	w := what(ob.Kind)
-	subject := fmt.Sprintf("Technician Commitment: %s's %s is no longer due", o.Name, w)
-	first := fmt.Sprintf("%s has withdrawn from the Technician Commitment, so its %s, due on %s, is no longer due, and you will not be reminded of it again.", o.Name, w, mail.Day(ob.Due))
-	reminded, err := a.remindedOf(ctx, o, o.Lead)
-	if err != nil {
-		return err
+	if o.Lead.Email != "" {
+		r := &reader{to: o.Lead, role: RoleLead}
+		if open {
+			reminded, err := a.remindedOf(ctx, o, o.Lead)
+			if err != nil {
+				return err
+			}
+			r.reminded = reminded
+		}
+		readers = append(readers, r)
 	}
-	if reminded { // no reminder to this lead, no calendar entry of theirs to take back
-		now := a.clock.Now()
-		if err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindObligationWithdrawn, Subject: subject,
-			Content: mail.Content{Paragraphs: []string{first,
-				"The attached calendar update removes the due date from your calendar, if you added it from a reminder.",
-				"For anything about the withdrawal, please contact ITSS.",
-			}},
-			ICS: ical.Cancel(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)}, now)}, Recipient{o.Lead, RoleLead}); err != nil {
+	if o.Leader.Email != "" && find(o.Leader) == nil {
+		readers = append(readers, &reader{to: o.Leader, role: RoleHead})
+	}
+	if open {
+		told, err := a.headsToldOf(ctx, o, *ob)
+		if err != nil {
+			return err
+		}
+		for _, h := range told {
+			if r := find(h); r != nil {
+				r.toldLate = true
+				continue
+			}
+			readers = append(readers, &reader{to: h, role: RoleHeadTold, toldLate: true})
+		}
+	}
+	now := a.clock.Now()
+	for _, r := range readers {
+		paras := []string{first, listed}
+		e := Email{Cause: cause, Org: o.ID, Kind: KindObligationWithdrawn, Subject: subject}
+		if open && (r.reminded || r.toldLate) {
+			kind := what(ob.Kind)
+			due := fmt.Sprintf("Its %s, due on %s, is no longer due, and you will not be reminded of it again.", kind, mail.Day(ob.Due))
+			if r.toldLate {
+				due = fmt.Sprintf("You were told as the head of %s that its %s, due on %s, was overdue: it is no longer due.", name, kind, mail.Day(ob.Due))
+			}
+			paras = append(paras, due)
+			if r.reminded {
+				paras = append(paras, "The attached calendar update removes the due date from your calendar, if you added it from a reminder.")
+				e.ICS = ical.Cancel(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)}, now)
+			}
+		}
+		e.Content = mail.Content{Paragraphs: append(paras, contact)}
+		if err := a.Notify(ctx, e, Recipient{r.to, r.role}); err != nil {
 			return err
 		}
 	}
-	// The heads who were sent an overdue email of it, at the address they were told
-	// at (see receipt): their email carried no calendar entry.
-	told, err := a.headsToldOf(ctx, o, *ob)
-	if err != nil {
-		return err
-	}
-	var to []Recipient
-	for _, h := range told {
-		if !reminded || !strings.EqualFold(h.Email, o.Lead.Email) {
-			to = append(to, Recipient{h, RoleHeadTold})
-		}
-	}
-	if len(to) == 0 {
-		return nil
-	}
-	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindObligationWithdrawn, Subject: subject, Content: mail.Content{Paragraphs: []string{
-		fmt.Sprintf("You were told as the head of %s that its %s for the Technician Commitment was overdue.", o.Name, w),
-		first,
-		"For anything about the withdrawal, please contact ITSS.",
-	}}}, to...)
+	return nil
 }
 
 // remindersDueScan bounds how many due reminders RemindersDue counts: past it, the

@@ -115,9 +115,11 @@ func TestAReviewerTakenOffASubmissionHasItsDeadlineCancelledInTheirCalendar(t *t
 
 // A lead reminded of their organisation's obligation has its due date in their
 // calendar (each reminder's .ics). When the organisation withdraws, the lead is told
-// once that it is no longer due, with the entry's cancellation: the same UID, a
-// higher SEQUENCE, STATUS:CANCELLED. Before, nothing was sent, and the due date stayed
-// in their calendar. An organisation whose lead had no reminder is sent nothing.
+// once, in the withdrawal's confirmation, that it is no longer due, with the entry's
+// cancellation: the same UID, a higher SEQUENCE, STATUS:CANCELLED. Before, nothing
+// was sent, and the due date stayed in their calendar. A lead who had no reminder is
+// sent the confirmation alone, with no calendar
+// (TestAWithdrawalIsConfirmedOnceToTheLeadAndTheHead).
 func TestAWithdrawalCancelsTheObligationsDueDateInTheLeadsCalendar(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2026, 3, 19, 8, 0, 0, 0, time.UTC))
@@ -132,32 +134,82 @@ func TestAWithdrawalCancelsTheObligationsDueDateInTheLeadsCalendar(t *testing.T)
 	h.redeliver() // heard twice, told once
 	h.runUntil(civil.New(2026, 3, 28))
 	got := mailTo(h, lead.Email, 1)
-	if want := []string{"Technician Commitment: Uni wd's self-assessment and action plan is no longer due"}; !cmp.Equal(want, subjects(got)) {
+	if want := []string{"Technician Commitment: withdrawal recorded — Uni wd"}; !cmp.Equal(want, subjects(got)) {
 		t.Fatalf("after the withdrawal the lead was sent %q, want %q", subjects(got), want)
 	}
-	checkSays(t, got[0], "Uni wd has withdrawn from the Technician Commitment, so its self-assessment and action plan, due on Sunday 20 September 2026, is no longer due",
+	checkSays(t, got[0], "Uni wd withdrew from the Technician Commitment, at its own request, and ITSS has recorded the withdrawal.",
+		"Its self-assessment and action plan, due on Sunday 20 September 2026, is no longer due, and you will not be reminded of it again.",
 		"The attached calendar update removes the due date from your calendar")
 	published, cancelled := calendarOf(t, reminded[0]), calendarOf(t, got[0])
 	if cancelled.method != "CANCEL" || cancelled.status != "CANCELLED" || cancelled.uid != published.uid || cancelled.sequence <= published.sequence {
 		t.Errorf("the withdrawal's email does not cancel the reminder's entry %+v: its calendar is %+v", published, cancelled)
 	}
 
-	// Withdrawn before any reminder: nothing to cancel, nothing sent.
+	// Withdrawn before any reminder: nothing to cancel; the lead is sent the
+	// confirmation alone, which says nothing of the obligation.
 	h.onboard("wn", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
-	before := len(h.box.all())
+	before := len(mailTo(h, lead.Email, 0))
 	h.publish("wn", events.OrganisationWithdrawnV1{OrganisationID: "wn", Reason: "merged", InitiatedBy: "organisation"})
 	h.waitFor("wn")
 	h.runUntil(civil.New(2026, 3, 29))
-	if n := len(h.box.all()); n != before {
-		t.Errorf("a withdrawal with no reminder sent sent %d emails", n-before)
+	if got := mailTo(h, lead.Email, before); len(got) != 1 || got[0].ICS || strings.Contains(got[0].Text, "no longer due") {
+		t.Errorf("a withdrawal with no reminder sent the lead %q, want the confirmation alone, with no calendar", subjects(got))
+	}
+}
+
+// An organisation's withdrawal is confirmed, once, to its nominated lead and to its
+// head, whether or not anyone was reminded of an obligation: the day, who asked (and,
+// when ITSS withdrew it, the reason recorded), that it is no longer listed and nothing
+// more is due, and whom to contact. Before, ITSS withdrawing an organisation nobody
+// had been reminded about emailed nobody at all.
+func TestAWithdrawalIsConfirmedOnceToTheLeadAndTheHead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 19, 8, 0, 0, 0, time.UTC))
+	h.onboard("wi", civil.New(2027, 3, 20), civil.New(2027, 9, 20)) // no reminder yet
+	leadBefore, headBefore := len(mailTo(h, lead.Email, 0)), len(mailTo(h, leader.Email, 0))
+	h.publish("wi", events.OrganisationWithdrawnV1{OrganisationID: "wi", WithdrawnOn: civil.New(2026, 3, 19), Reason: "The organisation closed its technical services.", InitiatedBy: "itss"})
+	h.waitFor("wi")
+	h.redeliver() // heard twice, told once
+	h.runUntil(civil.New(2026, 3, 21))
+	for _, who := range []struct {
+		email  string
+		before int
+	}{{lead.Email, leadBefore}, {leader.Email, headBefore}} {
+		got := mailTo(h, who.email, who.before)
+		if want := []string{"Technician Commitment: withdrawal recorded — Uni wi"}; !cmp.Equal(want, subjects(got)) {
+			t.Fatalf("after ITSS withdrew the organisation %s was sent %q, want %q", who.email, subjects(got), want)
+		}
+		checkSays(t, got[0], "ITSS has withdrawn Uni wi from the Technician Commitment on Thursday 19 March 2026. The reason recorded: The organisation closed its technical services.",
+			"Uni wi is no longer listed in the public directory of signatories, and nothing more is due from it for the Commitment.",
+			"For anything about the withdrawal, please contact ITSS.")
+		if got[0].ICS {
+			t.Errorf("%s's confirmation carries a calendar, though no reminder put one in theirs:\n%s", who.email, got[0].ICSBody)
+		}
+		if strings.Contains(got[0].Text, "no longer due") || strings.Contains(got[0].Text, "report") {
+			t.Errorf("%s's confirmation speaks of what nobody was told of:\n%s", who.email, got[0].Text)
+		}
+	}
+
+	// Withdrawn at its own request: it says so, and gives no reason of ITSS's.
+	h.onboard("wo", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	before := len(mailTo(h, leader.Email, 0))
+	h.publish("wo", events.OrganisationWithdrawnV1{OrganisationID: "wo", WithdrawnOn: civil.New(2026, 3, 21), Reason: "merged", InitiatedBy: "organisation"})
+	h.waitFor("wo")
+	got := mailTo(h, leader.Email, before)
+	if len(got) != 1 {
+		t.Fatalf("the head was sent %q at the organisation's own withdrawal, want the confirmation", subjects(got))
+	}
+	checkSays(t, got[0], "Uni wo withdrew from the Technician Commitment on Saturday 21 March 2026, at its own request, and ITSS has recorded the withdrawal.")
+	if strings.Contains(got[0].Text, "merged") {
+		t.Errorf("the confirmation of the organisation's own withdrawal gives ITSS's reason:\n%s", got[0].Text)
 	}
 }
 
 // A head told that their organisation's obligation was overdue heard nothing more
 // when the organisation then withdrew: the lead was told it was no longer due, the
-// head was left with "overdue". They are now told it is no longer due, once, with no
-// calendar (their overdue email carried none); a head never told it was overdue is
-// sent nothing.
+// head was left with "overdue". They are now told it is no longer due, once, in the
+// withdrawal's confirmation, with no calendar (their overdue email carried none); a
+// head never told it was overdue is sent the confirmation alone.
 func TestAHeadToldOfAnOverdueObligationIsToldItIsNoLongerDueAtAWithdrawal(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
@@ -173,11 +225,11 @@ func TestAHeadToldOfAnOverdueObligationIsToldItIsNoLongerDueAtAWithdrawal(t *tes
 	h.redeliver() // heard twice, told once
 	h.sweepOn(civil.New(2026, 12, 18))
 	got := mailTo(h, leader.Email, 1)
-	if want := []string{"Technician Commitment: Uni ho's self-assessment and action plan is no longer due"}; !cmp.Equal(want, subjects(got)) {
+	if want := []string{"Technician Commitment: withdrawal recorded — Uni ho"}; !cmp.Equal(want, subjects(got)) {
 		t.Fatalf("after the withdrawal the head was sent %q, want %q", subjects(got), want)
 	}
-	checkSays(t, got[0], "You were told as the head of Uni ho that its self-assessment and action plan for the Technician Commitment was overdue.",
-		"Uni ho has withdrawn from the Technician Commitment, so its self-assessment and action plan, due on Friday 4 December 2026, is no longer due")
+	checkSays(t, got[0], "Uni ho withdrew from the Technician Commitment on Friday 11 December 2026, at its own request, and ITSS has recorded the withdrawal.",
+		"You were told as the head of Uni ho that its self-assessment and action plan, due on Friday 4 December 2026, was overdue: it is no longer due.")
 	if got[0].ICS {
 		t.Errorf("the head's email carries a calendar, though theirs had none:\n%s", got[0].ICSBody)
 	}
@@ -185,15 +237,15 @@ func TestAHeadToldOfAnOverdueObligationIsToldItIsNoLongerDueAtAWithdrawal(t *tes
 		t.Errorf("the lead was sent %q after the withdrawal, want the one email with its cancellation", subjects(lead))
 	}
 
-	// A head never told it was overdue is sent nothing at the withdrawal.
+	// A head never told it was overdue is sent the confirmation alone.
 	h.onboard("hn", civil.New(2026, 12, 1), civil.New(2027, 9, 20))
 	h.sweepOn(civil.New(2026, 12, 19))
 	before := len(mailTo(h, leader.Email, 0))
 	h.publish("hn", events.OrganisationWithdrawnV1{OrganisationID: "hn", WithdrawnOn: civil.New(2026, 12, 19), Reason: "merged", InitiatedBy: "organisation"})
 	h.waitFor("hn")
 	h.sweepOn(civil.New(2026, 12, 20))
-	if n := len(mailTo(h, leader.Email, 0)); n != before {
-		t.Errorf("a head never told of an overdue obligation was sent %d emails at the withdrawal", n-before)
+	if got := mailTo(h, leader.Email, before); len(got) != 1 || strings.Contains(got[0].Text, "overdue") || strings.Contains(got[0].Text, "no longer due") {
+		t.Errorf("a head never told of an overdue obligation was sent %q at the withdrawal, want the confirmation alone", subjects(got))
 	}
 }
 

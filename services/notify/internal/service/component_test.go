@@ -440,9 +440,12 @@ func TestTheLadderArrivesExactlyOnceFromTwoInstancesAndStopsWhenMet(t *testing.T
 		t.Errorf("organisation b, which submitted after the 30-day reminder, received %d emails, want 3 and the receipt:\n%s", len(got), strings.Join(got, "\n"))
 	}
 	// w's lead is reminded once, then told (once, from two instances) that the
-	// obligation is no longer due, with its due date's cancellation; nothing after.
-	if got := summary(msgs, "w"); len(got) != 2 || got[1] != "Technician Commitment: Uni w's self-assessment and action plan is no longer due -> lead@exampleton.ac.uk (ics true)" {
-		t.Errorf("organisation w, which withdrew after its window opened, received %d emails, want the first reminder and that it is no longer due:\n%s", len(got), strings.Join(got, "\n"))
+	// withdrawal is recorded and the obligation no longer due, with its due date's
+	// cancellation; its head is told the withdrawal is recorded too, in one email,
+	// without a calendar; nothing after.
+	if got := summary(msgs, "w"); len(got) != 3 || got[1] != "Technician Commitment: withdrawal recorded — Uni w -> lead@exampleton.ac.uk (ics true)" ||
+		got[2] != "Technician Commitment: withdrawal recorded — Uni w -> vc@exampleton.ac.uk (ics false)" {
+		t.Errorf("organisation w, which withdrew after its window opened, received %d emails, want the first reminder and the withdrawal's confirmation to its lead and head:\n%s", len(got), strings.Join(got, "\n"))
 	}
 	for _, m := range msgs {
 		if !m.HTML || !strings.Contains(m.Text, "Dear ") {

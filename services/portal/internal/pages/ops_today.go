@@ -422,7 +422,7 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.FundReportReceived:  "Fund report received",
 	notifyapi.FundWithdrawn:       "Fund application withdrawn",
 	notifyapi.ObligationReceived:  "Submission received",
-	notifyapi.ObligationWithdrawn: "Obligation no longer due (withdrawn)",
+	notifyapi.ObligationWithdrawn: "Withdrawal recorded",
 	notifyapi.LeadNamed:           "New nominated lead told",
 	notifyapi.LeadReplaced:        "Previous nominated lead told",
 	notifyapi.LeadChanged:         "Head told of a new nominated lead",

@@ -220,12 +220,13 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.MeetObligation(ctx, e.ID, e.AggregateID, p.ObligationID, p.ReceivedOn)
 		case events.OrganisationWithdrawnV1{}.EventType():
-			// The withdrawal needs only the organisation, but an event whose payload
-			// does not decode is not acted on: dead-lettered, it can be looked at.
-			if _, err := events.Decode[events.OrganisationWithdrawnV1](e); err != nil {
+			// An event whose payload does not decode is not acted on: dead-lettered,
+			// it can be looked at.
+			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
+			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.Withdraw(ctx, e.ID, e.AggregateID)
+			return a.Withdraw(ctx, e.ID, e.AggregateID, app.Withdrawal{On: p.WithdrawnOn, Reason: p.Reason, InitiatedBy: p.InitiatedBy})
 		case events.PersonErasedV1{}.EventType():
 			// The person is forgotten in the organisations here, in the stream's order
 			// with the contacts changes, and by no other consumer: one beside this one
