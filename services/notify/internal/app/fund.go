@@ -20,8 +20,7 @@ const (
 	FundStepDecided   = "decided" // awarded or declined
 	FundStepWithdrawn = "withdrawn"
 	FundStepReported  = "reported"
-	// fundStepReceiving and fundStepReceived, followed by a receipt's role (the
-	// applicant's or the lead's: one receipt each),
+	// fundStepReceiving and fundStepReceived, followed by a receipt's delivery key,
 	// bracket its sending by whoever claimed it, so that a decision or withdrawal
 	// handled side by side waits for a receipt being sent rather than go before it
 	// (FundProgressed).
@@ -34,6 +33,8 @@ const (
 type FundProgress interface {
 	Reach(ctx context.Context, application, step string) error
 	Reached(ctx context.Context, application, step string) (bool, error)
+	// Steps lists the steps the application reached.
+	Steps(ctx context.Context, application string) ([]string, error)
 }
 
 // UseFundProgress gives the app where it keeps the steps applications reached.
@@ -63,22 +64,12 @@ func (a *App) FundProgressed(ctx context.Context, application, step string) erro
 	if step != FundStepDecided && step != FundStepWithdrawn {
 		return nil
 	}
-	// Each receipt's bracket is looked up by its _id (a receipt goes to the applicant
-	// and to the lead), not read by a range of ids, which the embedded store answers
-	// by reading every step of every application.
-	for _, role := range []string{RoleApplicant, RoleLead} {
-		sending, err := a.fund.Reached(ctx, application, fundStepReceiving+role)
-		if err != nil || !sending {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		sent, err := a.fund.Reached(ctx, application, fundStepReceived+role)
-		if err != nil {
-			return err
-		}
-		if !sent {
+	steps, err := a.fund.Steps(ctx, application)
+	if err != nil {
+		return err
+	}
+	for _, st := range steps {
+		if k, ok := strings.CutPrefix(st, fundStepReceiving); ok && !slices.Contains(steps, fundStepReceived+k) {
 			return apperr.New(apperr.Unavailable, "a receipt of application %s is being sent; the email saying it is %s waits for it", application, step)
 		}
 	}
@@ -96,10 +87,10 @@ func (a *App) fundSending(ctx context.Context, d Delivery, attempt int) (done fu
 		return done, nil
 	}
 	if d.Kind == "fund-received" && a.fund != nil {
-		if err := a.fund.Reach(ctx, application, fundStepReceiving+d.Role); err != nil {
+		if err := a.fund.Reach(ctx, application, fundStepReceiving+d.Key); err != nil {
 			return done, err
 		}
-		done = func() error { return a.fund.Reach(context.WithoutCancel(ctx), application, fundStepReceived+d.Role) }
+		done = func() error { return a.fund.Reach(context.WithoutCancel(ctx), application, fundStepReceived+d.Key) }
 	}
 	if attempt > 1 {
 		return done, nil // checked as it is written again (recompose)
