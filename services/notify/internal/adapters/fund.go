@@ -14,8 +14,7 @@ import (
 
 // FundProgress keeps the steps applications reached, one document per step
 // ("<application>|<step>"), inserted once and never changed. It holds the fund's ids
-// and, for a receipt being sent, its delivery key (the delivery log's own id, a digest
-// that names no one), and nothing of any person.
+// and nothing of any person.
 type FundProgress struct {
 	coll *mongo.Collection
 }
@@ -54,22 +53,4 @@ func (f *FundProgress) Reached(ctx context.Context, application, step string) (b
 		return false, fmt.Errorf("read application %s %s: %w", application, step, store.Classify(err))
 	}
 	return true, nil
-}
-
-// Steps lists the steps the application reached, from its documents' ids.
-func (f *FundProgress) Steps(ctx context.Context, application string) ([]string, error) {
-	// "}" follows "|": the range is every id of the application, on the _id index.
-	cur, err := f.coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: application + "|"}, {Key: "$lt", Value: application + "}"}}}})
-	if err != nil {
-		return nil, fmt.Errorf("read application %s's steps: %w", application, store.Classify(err))
-	}
-	var docs []fundStepDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read application %s's steps: %w", application, store.Classify(err))
-	}
-	steps := make([]string, 0, len(docs))
-	for _, d := range docs {
-		steps = append(steps, d.Step)
-	}
-	return steps, nil
 }

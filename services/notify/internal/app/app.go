@@ -811,7 +811,7 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 
 // deliver claims attempt n of d and, if this replica won it, sends and records the
 // outcome. It reports whether this call sent the email.
-func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (sent bool, err error) {
+func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error) {
 	// Nothing is sent to a person erased, whatever event caused the email: events of
 	// other services are not ordered with the erasure.
 	if gone, err := a.anyErased(ctx, d.Message.To); err != nil || gone != "" {
@@ -826,11 +826,7 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (sent bool, 
 	if err != nil || !won {
 		return false, err
 	}
-	done, sendErr := a.fundSending(ctx, d, attempt)
-	defer func() { err = errors.Join(err, done()) }()
-	if sendErr != nil && !errors.As(sendErr, new(permanent)) {
-		return false, sendErr // claimed and not sent: retried after the lease
-	}
+	var sendErr error
 	if attempt > 1 {
 		wasTo, wasAt := d.Message.To, d.SentAt
 		// A later attempt is sent when it is sent: it says what is true then, to

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -20,12 +19,6 @@ const (
 	FundStepDecided   = "decided" // awarded or declined
 	FundStepWithdrawn = "withdrawn"
 	FundStepReported  = "reported"
-	// fundStepReceiving and fundStepReceived, followed by a receipt's delivery key,
-	// bracket its sending by whoever claimed it, so that a decision or withdrawal
-	// handled side by side waits for a receipt being sent rather than go before it
-	// (FundProgressed).
-	fundStepReceiving = "receiving:"
-	fundStepReceived  = "received:"
 )
 
 // FundProgress keeps which of those steps each application reached. A step is kept
@@ -33,8 +26,6 @@ const (
 type FundProgress interface {
 	Reach(ctx context.Context, application, step string) error
 	Reached(ctx context.Context, application, step string) (bool, error)
-	// Steps lists the steps the application reached.
-	Steps(ctx context.Context, application string) ([]string, error)
 }
 
 // UseFundProgress gives the app where it keeps the steps applications reached.
@@ -47,55 +38,12 @@ func (a *App) UseFundProgress(p FundProgress) error {
 	return nil
 }
 
-// FundProgressed records that an application reached step. A decision or a
-// withdrawal, once recorded, waits (an Unavailable error, so that its event is held
-// and tried again) while the application's receipt is being sent: the fund's events
-// are handled side by side, and the receipt, which says ITSS will assess the
-// application and write with the decision, must not reach anyone after the email
-// that says it was decided or withdrawn. A receipt sent from now on finds the step
-// and is not sent (fundStillTrue, checked once its email is claimed).
+// FundProgressed records that an application reached step.
 func (a *App) FundProgressed(ctx context.Context, application, step string) error {
 	if a.fund == nil || application == "" {
 		return nil
 	}
-	if err := a.fund.Reach(ctx, application, step); err != nil {
-		return err
-	}
-	if step != FundStepDecided && step != FundStepWithdrawn {
-		return nil
-	}
-	steps, err := a.fund.Steps(ctx, application)
-	if err != nil {
-		return err
-	}
-	for _, st := range steps {
-		if k, ok := strings.CutPrefix(st, fundStepReceiving); ok && !slices.Contains(steps, fundStepReceived+k) {
-			return apperr.New(apperr.Unavailable, "a receipt of application %s is being sent; the email saying it is %s waits for it", application, step)
-		}
-	}
-	return nil
-}
-
-// fundSending claims, for the receipt d, that it is being sent (FundProgressed), and
-// checks then whether its application was decided or withdrawn: a fund email is
-// written when its event is handled, which may be after a step that overtook it.
-// done, called however the attempt ends, ends the claim.
-func (a *App) fundSending(ctx context.Context, d Delivery, attempt int) (done func() error, err error) {
-	done = func() error { return nil }
-	application, ok := strings.CutPrefix(d.About, fundAbout(""))
-	if !ok {
-		return done, nil
-	}
-	if d.Kind == "fund-received" && a.fund != nil {
-		if err := a.fund.Reach(ctx, application, fundStepReceiving+d.Key); err != nil {
-			return done, err
-		}
-		done = func() error { return a.fund.Reach(context.WithoutCancel(ctx), application, fundStepReceived+d.Key) }
-	}
-	if attempt > 1 {
-		return done, nil // checked as it is written again (recompose)
-	}
-	return done, a.fundStillTrue(ctx, d.Kind, application, d.Step)
+	return a.fund.Reach(ctx, application, step)
 }
 
 // fundAbout is what a fund email is about: its application.
