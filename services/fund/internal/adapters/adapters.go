@@ -345,25 +345,22 @@ func (v *Views) FundedOrganisations(ctx context.Context, roundID string) ([]stri
 
 // AwaitingReport lists awarded applications of a round not yet told their report is due.
 func (v *Views) AwaitingReport(ctx context.Context, roundID string) ([]string, error) {
-	es, err := v.inRound(ctx, roundID, func(e entry) bool {
+	return v.idsInRound(ctx, roundID, func(e entry) bool {
 		return e.Status == string(application.StatusAwarded) && !e.ReportDue && !e.HasReport
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(es))
-	for _, e := range es {
-		out = append(out, e.ID)
-	}
-	return out, nil
 }
 
 // ReportOutstanding lists awarded applications of a round told their report is due
 // whose report is not in.
 func (v *Views) ReportOutstanding(ctx context.Context, roundID string) ([]string, error) {
-	es, err := v.inRound(ctx, roundID, func(e entry) bool {
+	return v.idsInRound(ctx, roundID, func(e entry) bool {
 		return e.Status == string(application.StatusAwarded) && e.ReportDue && !e.HasReport
 	})
+}
+
+// idsInRound lists the ids of a round's applications that keep holds for.
+func (v *Views) idsInRound(ctx context.Context, roundID string, keep func(entry) bool) ([]string, error) {
+	es, err := v.inRound(ctx, roundID, keep)
 	if err != nil {
 		return nil, err
 	}

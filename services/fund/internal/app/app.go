@@ -1161,37 +1161,40 @@ func (a *App) SweepReports(ctx context.Context) (int, error) {
 		if err != nil {
 			return marked, err
 		}
-		for _, id := range ids {
-			appended := false
-			if _, err := a.change(ctx, "system:report-sweep", id, func(app *application.Application) ([]events.Payload, error) {
-				p, err := app.MarkReportDue(r, today)
-				appended = len(p) > 0
-				return p, err
-			}); err != nil {
-				return marked, err
-			}
-			if appended {
-				marked++
-			}
-		}
-		// A report marked due on this sweep reaches this list on a later one; its due
-		// day is a month away.
-		ids, err = a.views.ReportOutstanding(ctx, r.ID)
+		n, err := a.markEach(ctx, ids, func(app *application.Application) ([]events.Payload, error) { return app.MarkReportDue(r, today) })
+		marked += n
 		if err != nil {
 			return marked, err
 		}
-		for _, id := range ids {
-			appended := false
-			if _, err := a.change(ctx, "system:report-sweep", id, func(app *application.Application) ([]events.Payload, error) {
-				p, err := app.MarkReportOverdue(today)
-				appended = len(p) > 0
-				return p, err
-			}); err != nil {
-				return marked, err
-			}
-			if appended {
-				marked++
-			}
+		// A report marked due on this sweep reaches this list on a later one; its due
+		// day is a month away.
+		if ids, err = a.views.ReportOutstanding(ctx, r.ID); err != nil {
+			return marked, err
+		}
+		n, err = a.markEach(ctx, ids, func(app *application.Application) ([]events.Payload, error) { return app.MarkReportOverdue(today) })
+		marked += n
+		if err != nil {
+			return marked, err
+		}
+	}
+	return marked, nil
+}
+
+// markEach applies mark to each application of ids as the report sweep, and returns
+// how many it changed (mark deciding nothing is no change).
+func (a *App) markEach(ctx context.Context, ids []string, mark func(*application.Application) ([]events.Payload, error)) (int, error) {
+	marked := 0
+	for _, id := range ids {
+		appended := false
+		if _, err := a.change(ctx, "system:report-sweep", id, func(app *application.Application) ([]events.Payload, error) {
+			p, err := mark(app)
+			appended = len(p) > 0
+			return p, err
+		}); err != nil {
+			return marked, err
+		}
+		if appended {
+			marked++
 		}
 	}
 	return marked, nil
