@@ -253,9 +253,17 @@ type deliveryEntry struct {
 	NextAttemptAt *time.Time `bson:"next_attempt_at,omitempty"`
 }
 
+// entryOf is d's entry in the lists, its times to the millisecond as the store keeps
+// them: an entry made in this process and one read back from the store (by another
+// replica, or after a restart) sort alike, two deliveries of one millisecond by id.
 func entryOf(d deliveryDoc) deliveryEntry {
+	next := d.NextAttemptAt
+	if next != nil {
+		t := next.Truncate(time.Millisecond)
+		next = &t
+	}
 	return deliveryEntry{ID: d.ID, Org: d.OrganisationID, Status: d.Status, Attempts: d.Attempts,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, NextAttemptAt: d.NextAttemptAt}
+		CreatedAt: d.CreatedAt.Truncate(time.Millisecond), UpdatedAt: d.UpdatedAt.Truncate(time.Millisecond), NextAttemptAt: next}
 }
 
 // statusOf is the status a list filters on, as the log spells it now.
