@@ -16,7 +16,7 @@ func Markdown(reps []*Report) string {
 			r.Expected, r.Emails, len(r.Lost)+len(r.Failed), len(r.Duplicated), len(r.Resent), r.P50.Round(1_000_000), r.P99.Round(1_000_000), r.MaxDelay.Round(1_000_000))
 	}
 	for _, r := range reps {
-		if r.Poison != "" || r.Relay != "" || len(r.Resent) > 0 || !r.OK() {
+		if r.Poison != "" || r.Relay != "" || len(r.Resent) > 0 || len(r.Overtaken) > 0 || !r.OK() {
 			fmt.Fprintf(&b, "\n**%s**\n\n", r.Scenario)
 		}
 		if r.Poison != "" {
@@ -27,6 +27,9 @@ func Markdown(reps []*Report) string {
 		}
 		for _, e := range r.Resent {
 			fmt.Fprintf(&b, "- Re-sent: %s.\n", e)
+		}
+		for _, e := range r.Overtaken {
+			fmt.Fprintf(&b, "- Overtaken, not lost: %s.\n", e)
 		}
 		if !r.OK() {
 			fmt.Fprintf(&b, "- Problems:\n```\n%s```\n", r.Problems())

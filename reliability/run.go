@@ -53,12 +53,15 @@ type Report struct {
 	// relay accepted the message and before it recorded that, and the takeover sent
 	// it again. SMTP has no two-phase commit, so this is at-least-once by design, and
 	// mail clients show such copies once; they are counted apart from duplicates.
-	Resent   []string
-	P50, P99 time.Duration
-	MaxDelay time.Duration
-	Failed   []string // units the workload could not finish, with why
-	Poison   string
-	Relay    string
+	Resent []string
+	// Overtaken are receipts notify gave up on purpose, as its rules say: a later
+	// attempt found the application decided, and the award had reached the person.
+	Overtaken []string
+	P50, P99  time.Duration
+	MaxDelay  time.Duration
+	Failed    []string // units the workload could not finish, with why
+	Poison    string
+	Relay     string
 }
 
 // OK reports whether nothing was lost, duplicated or left unfinished.
@@ -119,7 +122,14 @@ func Run(ctx context.Context, s *Stack, sc Scenario) (*Report, error) {
 	}
 
 	want := expectedMail(out.units)
-	waitForMail(ctx, s.Mail, want, sc.Settle)
+	gaveUp := func() map[string]string {
+		g, err := givenUpReceipts(ctx, s, c, ops)
+		if err != nil {
+			return nil // read again at the count, where an error is a loss
+		}
+		return g
+	}
+	waitForMail(ctx, s.Mail, want, gaveUp, sc.Settle)
 	t := &tally{}
 	checkState(ctx, s, c, ops, out, t, sc.Settle)
 	if err := quiesce(ctx, s, sc.Settle); err != nil {
@@ -129,7 +139,11 @@ func Run(ctx context.Context, s *Stack, sc Scenario) (*Report, error) {
 			return nil, err
 		}
 	}
-	checkMail(t, s.Mail.Messages(), want)
+	overtaken, err := givenUpReceipts(ctx, s, c, ops)
+	if err != nil {
+		t.lose("%v", err)
+	}
+	checkMail(t, s.Mail.Messages(), want, overtaken)
 	checkAssignments(ctx, s, c, ops, out, t, sc.Settle)
 	rep.Emails, rep.Expected = t.emails, t.expectedEmails
 	rep.P50, rep.P99, rep.MaxDelay = percentile(t.delays, .5), percentile(t.delays, .99), percentile(t.delays, 1)
@@ -152,12 +166,16 @@ func Run(ctx context.Context, s *Stack, sc Scenario) (*Report, error) {
 		if err := quiesce(ctx, s, sc.Settle); err != nil { // the duplicates are handled
 			after.lose("consumers did not catch up: %v", err)
 		}
-		checkMail(after, s.Mail.Messages(), want)
+		overtaken, err := givenUpReceipts(ctx, s, c, ops)
+		if err != nil {
+			after.lose("%v", err)
+		}
+		checkMail(after, s.Mail.Messages(), want, overtaken)
 		checkAssignments(ctx, s, c, ops, out, after, sc.Settle)
 		t.lost = append(t.lost, after.lost...)
-		t.duplicated, t.resent = after.duplicated, after.resent // the later count includes the earlier one
+		t.duplicated, t.resent, t.overtaken = after.duplicated, after.resent, after.overtaken // the later count includes the earlier one
 	}
-	rep.Lost, rep.Duplicated, rep.Resent = t.lost, t.duplicated, t.resent
+	rep.Lost, rep.Duplicated, rep.Resent, rep.Overtaken = t.lost, t.duplicated, t.resent, t.overtaken
 	return rep, nil
 }
 

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -17,6 +18,9 @@ type tally struct {
 	resent         []string // emails sent again under the same Message-ID
 	delays         []time.Duration
 	emails         int
+	// overtaken are receipts notify gave up on purpose: a later attempt found the
+	// application decided, and the decision's email had reached the same person.
+	overtaken []string
 }
 
 func (t *tally) lose(format string, args ...any) {
@@ -48,12 +52,15 @@ func expectedMail(units []*unit) map[string]*unit {
 	return want
 }
 
-// waitForMail polls the mailbox until every expected email has arrived or within passes.
-func waitForMail(ctx context.Context, m *Mailbox, want map[string]*unit, within time.Duration) {
+// waitForMail polls the mailbox until every expected email has arrived (or was given
+// up on purpose, as gaveUp reads notify's delivery log) or within passes.
+func waitForMail(ctx context.Context, m *Mailbox, want map[string]*unit, gaveUp func() map[string]string, within time.Duration) {
 	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	var overtaken map[string]string
+	for polls := 0; time.Now().Before(deadline) && ctx.Err() == nil; polls++ {
 		got := map[string]bool{}
-		for _, r := range m.Messages() {
+		msgs := m.Messages()
+		for _, r := range msgs {
 			got[r.To+"\x00"+r.Subject] = true
 		}
 		missing := 0
@@ -62,15 +69,79 @@ func waitForMail(ctx context.Context, m *Mailbox, want map[string]*unit, within 
 				missing++
 			}
 		}
-		if missing == 0 {
+		if missing > 0 && polls%25 == 24 { // every five seconds, while some are missing
+			overtaken = gaveUp()
+		}
+		if missing == 0 || len(missingOwed(msgs, want, overtaken)) == 0 {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-// checkMail counts lost, duplicated and delayed emails.
-func checkMail(t *tally, msgs []Received, want map[string]*unit) {
+// missingOwed lists the expected emails that have not arrived and were not overtaken
+// (see checkMail).
+func missingOwed(msgs []Received, want map[string]*unit, overtaken map[string]string) []string {
+	t := &tally{}
+	checkMail(t, msgs, want, overtaken)
+	return t.lost
+}
+
+// receiptOvertaken is the start of the reason notify gives a receipt it gave up because
+// its application was decided before an attempt of it could be sent: the receipt says
+// ITSS will write with the decision, and a later attempt is not sent once it has
+// (docs/RULES.md, "A fund email overtaken by what its application did since").
+const receiptOvertaken = "no longer true: the application is decided"
+
+// givenUpReceipts reads notify's delivery log for receipts given up as overtaken by
+// their application's decision, by (recipient, subject), with notify's reason.
+func givenUpReceipts(ctx context.Context, s *Stack, c *client, ops string) (map[string]string, error) {
+	out := map[string]string{}
+	cursor := ""
+	for range 1000 {
+		url := s.Addr["notify"] + "/v1/deliveries?status=given_up&limit=200"
+		if cursor != "" {
+			url += "&cursor=" + cursor
+		}
+		r, err := c.do(ctx, http.MethodGet, url, ops, nil, nil)
+		if err != nil || r.status != http.StatusOK {
+			return nil, fmt.Errorf("list notify's given-up deliveries: %v %s", err, r)
+		}
+		var page struct {
+			Items []struct {
+				Kind      string `json:"kind"`
+				Subject   string `json:"subject"`
+				LastError string `json:"last_error"`
+				To        []struct {
+					Email string `json:"email"`
+				} `json:"to"`
+			} `json:"items"`
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := r.decode(&page); err != nil {
+			return nil, err
+		}
+		for _, d := range page.Items {
+			if d.Kind != "fund-received" || !strings.Contains(d.LastError, receiptOvertaken) {
+				continue
+			}
+			for _, to := range d.To {
+				out[to.Email+"\x00"+d.Subject] = d.LastError
+			}
+		}
+		if page.NextCursor == "" {
+			return out, nil
+		}
+		cursor = page.NextCursor
+	}
+	return nil, errors.New("list notify's given-up deliveries: more than 1000 pages")
+}
+
+// checkMail counts lost, duplicated and delayed emails. A receipt that never arrived
+// is not lost when notify's delivery log says it gave it up because the application
+// was decided (overtaken, from givenUpReceipts) and the decision's email reached the
+// same person: that is the rule, not a loss.
+func checkMail(t *tally, msgs []Received, want map[string]*unit, overtaken map[string]string) {
 	t.expectedEmails = len(want)
 	t.emails = len(msgs)
 	first := map[string]time.Time{}
@@ -99,6 +170,12 @@ func checkMail(t *tally, msgs []Received, want map[string]*unit) {
 	for k, u := range want {
 		at, ok := first[k]
 		if !ok {
+			to, subject, _ := strings.Cut(k, "\x00")
+			why, gaveUp := overtaken[k]
+			if _, decided := first[to+"\x00"+awardSubject(u.title)]; gaveUp && u.awarded && decided && subject == receiptSubject(u.title) {
+				t.overtaken = append(t.overtaken, fmt.Sprintf("email %q given up (%s) after the award reached them", strings.ReplaceAll(k, "\x00", ": "), why))
+				continue
+			}
 			t.lose("email %q never arrived", strings.ReplaceAll(k, "\x00", ": "))
 			continue
 		}
@@ -108,6 +185,7 @@ func checkMail(t *tally, msgs []Received, want map[string]*unit) {
 	}
 	slices.Sort(t.duplicated)
 	slices.Sort(t.lost)
+	slices.Sort(t.overtaken)
 }
 
 // checkState reads every accepted object back through the APIs: the command's events
