@@ -643,7 +643,7 @@ func (a *App) withdrawn(ctx context.Context, cause string, o Organisation, w Wit
 	if o.Name != "" {
 		subject += " — " + o.Name
 	}
-	listed := fmt.Sprintf("%s is no longer listed in the public directory of signatories, and nothing more is due from it for the Commitment.", name)
+	listed := fmt.Sprintf("%s is no longer listed in the Technician Commitment's public directory, and nothing more is due from it for the Commitment.", name)
 	contact := "For anything about the withdrawal, please contact ITSS."
 
 	ob := o.Obligation

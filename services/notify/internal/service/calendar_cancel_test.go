@@ -180,7 +180,7 @@ func TestAWithdrawalIsConfirmedOnceToTheLeadAndTheHead(t *testing.T) {
 			t.Fatalf("after ITSS withdrew the organisation %s was sent %q, want %q", who.email, subjects(got), want)
 		}
 		checkSays(t, got[0], "ITSS has withdrawn Uni wi from the Technician Commitment on Thursday 19 March 2026. The reason recorded: The organisation closed its technical services.",
-			"Uni wi is no longer listed in the public directory of signatories, and nothing more is due from it for the Commitment.",
+			"Uni wi is no longer listed in the Technician Commitment's public directory, and nothing more is due from it for the Commitment.",
 			"For anything about the withdrawal, please contact ITSS.")
 		if got[0].ICS {
 			t.Errorf("%s's confirmation carries a calendar, though no reminder put one in theirs:\n%s", who.email, got[0].ICSBody)
