@@ -301,3 +301,47 @@ func TestForgetRecipientsBlanksSettledEntriesUpToTheCutOff(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoDeliveriesOfOneMillisecondAreListedAlikeByEveryReplica: the store keeps times
+// to the millisecond. A replica that made two deliveries within one millisecond, and
+// one that read them back (another replica, or a restart), list them in one order.
+// A fresh-clone CI's erasure test found the live list and the rebuilt one apart when
+// the writer's list held the times to the nanosecond.
+func TestTwoDeliveriesOfOneMillisecondAreListedAlikeByEveryReplica(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	writer, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := time.Date(2026, 12, 7, 0, 5, 0, 0, time.UTC)
+	// "b" is the later within the millisecond; "a" the first by id.
+	for _, d := range []struct {
+		key string
+		at  time.Time
+	}{{"a", ms.Add(100 * time.Microsecond)}, {"b", ms.Add(900 * time.Microsecond)}} {
+		del := app.Delivery{Key: d.key, OrganisationID: "org-1", Kind: "reminder", Status: app.StatusSending, Attempts: 1, CreatedAt: d.at, UpdatedAt: d.at}
+		if ok, err := writer.Claim(ctx, del, 1); !ok || err != nil {
+			t.Fatalf("claim %s: %v %v", d.key, ok, err)
+		}
+	}
+	reader, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := func(s *Deliveries) []string {
+		page, _, err := s.List(ctx, app.DeliveryQuery{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range page {
+			out = append(out, d.Key)
+		}
+		return out
+	}
+	if w, r := keys(writer), keys(reader); !slices.Equal(w, r) {
+		t.Errorf("the replica that made them lists %v, the one that read them back %v: want one order", w, r)
+	}
+}
