@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -342,26 +343,62 @@ func (v *Views) SucceededBy(ctx context.Context, id string) (string, error) {
 	return "", nil
 }
 
+// successionDoc is a claim of a record to succeed predecessor. The first claim's _id
+// is the predecessor's id; a claim taken over is followed by <predecessor>#1, #2, ...:
+// each is inserted once and never changed, so the unique _id is the only guard
+// its writers need on both stores, and a claim taken over by two records at once is
+// taken by one.
+type successionDoc struct {
+	ID        string    `bson:"_id"`
+	Successor string    `bson:"successor"`
+	At        time.Time `bson:"at,omitempty"` // absent in claims made before they were dated
+}
+
+func (v *Views) successionRun(predecessor string) store.Run[successionDoc] {
+	return store.Run[successionDoc]{Coll: v.successions, Max: 1000, ID: func(n int) string {
+		if n == 0 {
+			return predecessor
+		}
+		return fmt.Sprintf("%s#%d", predecessor, n)
+	}}
+}
+
 // ClaimSuccession claims successor as the one record to succeed predecessor, by
-// inserting the claim under predecessor's id: the unique _id, the one guard that
+// inserting the first claim under predecessor's id: the unique _id, the one guard that
 // holds on both stores, lets one of two announcements made at once through. It
-// returns the record holding the claim: successor when it won, or claimed it before
-// (a command decided again), or the other record.
-func (v *Views) ClaimSuccession(ctx context.Context, predecessor, successor string) (string, error) {
-	_, err := v.successions.InsertOne(ctx, bson.D{{Key: "_id", Value: predecessor}, {Key: "successor", Value: successor}})
-	if err == nil {
-		return successor, nil
+// returns the claim that stands, the last of the run: successor's when it won, or
+// claimed it before (a command decided again), or the other record's.
+func (v *Views) ClaimSuccession(ctx context.Context, predecessor, successor string, now time.Time) (app.SuccessionClaim, error) {
+	run, err := v.successionRun(predecessor).Add(ctx, func(successionDoc) bool { return true },
+		func(id string) successionDoc { return successionDoc{ID: id, Successor: successor, At: now.UTC()} })
+	if err != nil {
+		return app.SuccessionClaim{}, fmt.Errorf("claim the succession of %s: %w", predecessor, store.Classify(err))
 	}
-	if !mongo.IsDuplicateKeyError(err) {
-		return "", fmt.Errorf("claim the succession of %s: %w", predecessor, store.Classify(err))
+	return lastClaim(run), nil
+}
+
+// TakeOverSuccession claims successor in place of the abandoned claim from, by
+// inserting the claim that follows it: of two records taking it over at once, one
+// inserts it and the other reads it. It returns the claim that stands.
+func (v *Views) TakeOverSuccession(ctx context.Context, predecessor string, from app.SuccessionClaim, successor string, now time.Time) (app.SuccessionClaim, error) {
+	r := v.successionRun(predecessor)
+	id := r.ID(from.N + 1)
+	doc := successionDoc{ID: id, Successor: successor, At: now.UTC()}
+	if _, err := v.successions.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return app.SuccessionClaim{}, fmt.Errorf("claim the succession of %s: %w", predecessor, store.Classify(err))
 	}
-	var held struct {
-		Successor string `bson:"successor"`
+	run, err := r.Read(ctx)
+	if err != nil {
+		return app.SuccessionClaim{}, fmt.Errorf("read the succession of %s: %w", predecessor, store.Classify(err))
 	}
-	if err := v.successions.FindOne(ctx, bson.D{{Key: "_id", Value: predecessor}}).Decode(&held); err != nil {
-		return "", fmt.Errorf("read the succession of %s: %w", predecessor, store.Classify(err))
-	}
-	return held.Successor, nil
+	return lastClaim(run), nil
+}
+
+// lastClaim is the claim that stands: the last of the run (which Add never returns
+// empty).
+func lastClaim(run []successionDoc) app.SuccessionClaim {
+	d := run[len(run)-1]
+	return app.SuccessionClaim{Successor: d.Successor, At: d.At, N: len(run) - 1}
 }
 
 func parseDate(s string) civil.Date {

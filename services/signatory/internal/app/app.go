@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/inwords"
 	"github.com/itss/techcommit/libs/precondition"
 	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
@@ -42,10 +44,32 @@ type Views interface {
 	Newest(ctx context.Context, n int) ([]string, error)
 	// SucceededBy returns the id of the organisation announced as succeeding id, or "".
 	SucceededBy(ctx context.Context, id string) (string, error)
-	// ClaimSuccession claims successor as the one record to succeed predecessor, and
-	// returns the record that holds the claim (successor, or the other that won).
-	ClaimSuccession(ctx context.Context, predecessor, successor string) (string, error)
+	// ClaimSuccession claims successor, at now, as the one record to succeed
+	// predecessor, and returns the claim that stands: successor's, or another record's
+	// made first.
+	ClaimSuccession(ctx context.Context, predecessor, successor string, now time.Time) (SuccessionClaim, error)
+	// TakeOverSuccession claims successor, at now, in place of the claim from, which
+	// was abandoned, and returns the claim that stands: successor's, or another
+	// record's that took it over first.
+	TakeOverSuccession(ctx context.Context, predecessor string, from SuccessionClaim, successor string, now time.Time) (SuccessionClaim, error)
 }
+
+// SuccessionClaim is a claim of a record to succeed one that withdrew: the record,
+// when it was claimed (zero for a claim made before claims were dated), and its
+// place among the claims of that succession (one abandoned is followed by another).
+type SuccessionClaim struct {
+	Successor string
+	At        time.Time
+	N         int
+}
+
+// SuccessionLease is how long a claim to succeed a record stands for a record whose
+// announcement is not stored: the time its announcement may still be on its way (a
+// request is cut off well within it). After it, a claim whose record was never
+// announced as the successor was abandoned (the process stopped between the claim
+// and the announcement, or ops announced that record without naming a
+// predecessor), and another record may take it over.
+const SuccessionLease = 2 * time.Minute
 
 // App is the signatory service's use cases.
 type App struct {
@@ -131,7 +155,9 @@ func (a *App) Announce(ctx context.Context, by auth.Principal, id string, on civ
 // successors of one organisation made at once, one is stored and the other refused.
 // A claim whose announcement was then never stored (the process stopped between the
 // two) holds the predecessor for that record, whose announcement sent again goes
-// through; another record's is refused naming it.
+// through; another record's is refused naming it for SuccessionLease, and then takes
+// the abandoned claim over (TakeOverSuccession), so that one failed announcement does
+// not bar the organisation's real successor for good.
 func (a *App) AnnounceSucceeding(ctx context.Context, by auth.Principal, id string, on civil.Date, succeeds string) (*organisation.Organisation, error) {
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff record onboarding steps")
@@ -152,14 +178,28 @@ func (a *App) AnnounceSucceeding(ctx context.Context, by auth.Principal, id stri
 		if err != nil || succeeds == "" {
 			return out, err
 		}
-		holder, err := a.views.ClaimSuccession(ctx, succeeds, id)
-		switch {
-		case err != nil:
-			return nil, err
-		case holder != id:
-			return nil, apperr.Field("succeeds", "organisation %s is already succeeded by organisation %s, announced as its successor a moment ago", succeeds, holder)
+		now := a.clock.Now()
+		claim, err := a.views.ClaimSuccession(ctx, succeeds, id, now)
+		if err != nil || claim.Successor == id {
+			return out, err
 		}
-		return out, nil
+		// Another record's claim stands while its announcement may be on its way, and
+		// for good once it is stored naming the predecessor.
+		other, err := a.load(ctx, claim.Successor)
+		if err != nil {
+			return nil, err
+		}
+		if other.Succeeds() == succeeds { // its announcement is stored, naming the predecessor
+			return nil, apperr.Field("succeeds", "organisation %s is already succeeded by organisation %s, announced as its successor a moment ago", succeeds, claim.Successor)
+		}
+		if until := claim.At.Add(SuccessionLease); now.Before(until) {
+			return nil, apperr.Field("succeeds", "organisation %s is being announced as the successor of organisation %s at this moment; if that announcement does not go through, send this one again in %s",
+				claim.Successor, succeeds, inwords.Duration(until.Sub(now)))
+		}
+		if claim, err = a.views.TakeOverSuccession(ctx, succeeds, claim, id, now); err != nil || claim.Successor == id {
+			return out, err
+		}
+		return nil, apperr.Field("succeeds", "organisation %s is already succeeded by organisation %s, announced as its successor a moment ago", succeeds, claim.Successor)
 	})
 }
 

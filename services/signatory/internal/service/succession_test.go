@@ -1,16 +1,22 @@
 package service_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/signatory/internal/app"
+	"github.com/itss/techcommit/services/signatory/internal/service"
 )
 
 // TestAnOrganisationThatSignsAgainSucceedsTheRecordThatWithdrew: signing again after
@@ -119,10 +125,82 @@ func TestSuccessorsAnnouncedAtOnceAreOne(t *testing.T) {
 		}
 		for _, r := range answers {
 			if r.Status == http.StatusBadRequest {
-				if p := r.JSON(t); p["field"] != "succeeds" || !strings.Contains(fmt.Sprint(p["detail"]), "already succeeded by organisation "+won) {
+				// Refused naming the one: stored already, or still on its way.
+				d := fmt.Sprint(r.JSON(t)["detail"])
+				if p := r.JSON(t); p["field"] != "succeeds" || !strings.Contains(d, "already succeeded by organisation "+won) && !strings.Contains(d, "organisation "+won+" is being announced as the successor") {
 					t.Errorf("round %d: a refused successor: %s, want one naming succeeds and %s", round, r.Body, won)
 				}
 			}
 		}
+	}
+}
+
+// A claim to succeed a record whose announcement was never stored (the process
+// stopped between the claim and the announcement; ops then announced that record
+// naming no predecessor) does not bar the organisation's real successor for good:
+// while the abandoned announcement may still be on its way it is refused, saying when
+// to send it again; after that it goes through, and the record is succeeded once. A
+// claim of a record whose announcement is stored, naming the predecessor, stands.
+func TestAnAbandonedClaimToSucceedDoesNotBarTheRealSuccessor(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Date(2025, 8, 1, 9, 0, 0, 0, time.UTC))
+	h := startWith(t, service.Options{Clock: clk})
+	ops := h.Token(auth.RoleOps, "")
+	old := h.onboard(ops, "announcement")
+	h.Must(http.StatusOK, h.Do("POST", "/v1/organisations/"+old+"/withdrawal", ops,
+		map[string]any{"withdrawn_on": "2025-06-01", "reason": "signing again", "initiated_by": "organisation"}))
+	abandoned := h.onboard(ops, "form")
+	real := h.onboard(ops, "form")
+	announce := func(id, succeeds string) testenv.Response {
+		body := map[string]any{"announced_on": "2025-07-01"}
+		if succeeds != "" {
+			body["succeeds"] = succeeds
+		}
+		return h.Do("POST", "/v1/organisations/"+id+"/announcement", ops, body)
+	}
+
+	// The claim the stopped process left, as it left it: its announcement was never
+	// stored. Ops announced that record as it was, naming no predecessor.
+	if _, err := h.svc.DB.Collection("successions").InsertOne(context.Background(),
+		bson.D{{Key: "_id", Value: old}, {Key: "successor", Value: abandoned}, {Key: "at", Value: clk.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	h.Must(http.StatusOK, announce(abandoned, ""))
+
+	clk.Advance(app.SuccessionLease / 2)
+	r := announce(real, old)
+	if p := r.JSON(t); r.Status != http.StatusBadRequest || p["field"] != "succeeds" || !strings.Contains(fmt.Sprint(p["detail"]), "send this one again in a minute") {
+		t.Fatalf("within the lease of the abandoned claim: %d %s, want 400 naming succeeds saying when to send it again", r.Status, r.Body)
+	}
+
+	// After the lease, records taking the abandoned claim over at once: one does.
+	clk.Advance(app.SuccessionLease / 2)
+	racing := []string{real, h.onboard(ops, "form"), h.onboard(ops, "form"), h.onboard(ops, "form")}
+	answers := make([]testenv.Response, len(racing))
+	got := h.Race(len(racing), func(i int) testenv.Response {
+		answers[i] = announce(racing[i], old)
+		return answers[i]
+	})
+	if got[http.StatusOK] != 1 || got[http.StatusBadRequest] != len(racing)-1 {
+		t.Fatalf("after the lease, %d records taking the abandoned claim over at once: %v, want one stored and the others refused", len(racing), got)
+	}
+	for i, r := range answers {
+		if r.Status == http.StatusOK {
+			real = racing[i]
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if by := h.Must(http.StatusOK, h.Do("GET", "/v1/organisations/"+old, ops, nil)).JSON(t)["succeeded_by"]; by != real {
+			return fmt.Errorf("the withdrawn record is succeeded by %v, want %s", by, real)
+		}
+		return nil
+	})
+
+	// The real successor's claim stands however long after: a third is refused.
+	clk.Advance(24 * time.Hour)
+	third := h.onboard(ops, "form")
+	r = announce(third, old)
+	if p := r.JSON(t); r.Status != http.StatusBadRequest || p["field"] != "succeeds" || !strings.Contains(fmt.Sprint(p["detail"]), "already succeeded by organisation "+real) {
+		t.Errorf("a successor after the real one: %d %s, want 400 naming succeeds and %s", r.Status, r.Body, real)
 	}
 }
