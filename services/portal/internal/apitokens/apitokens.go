@@ -682,6 +682,30 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 	return n, errors.Join(errs...)
 }
 
+// Unmake revokes token id of org, just made, whose maker was found, once it was
+// made, to be erased (erased) or no longer to hold the power to make it (or could not
+// be read again): an erasure forgets the person's records and then their tokens'
+// makers, and a token whose maker was recorded after that read would stay in force
+// naming them. An erased maker's document goes with it, as Forget would have taken
+// it. A revocation the fund could not be told yet is told by the next Retell.
+func (s *Store) Unmake(ctx context.Context, org, id string, erased bool) error {
+	by, why := NotLeadMaker, events.APITokenRevokedMakerNotLead
+	if erased {
+		by, why = ErasedMaker, events.APITokenRevokedMakerErased
+	}
+	if _, err := s.revoke(ctx, org, id, Revoker{Name: by}, why); err != nil && !apperr.Is(err, apperr.Unavailable) {
+		return err
+	}
+	if !erased {
+		return nil
+	}
+	if _, err := s.makers.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+		return fmt.Errorf("forget the maker of API token %s: %w", id, store.Classify(err))
+	}
+	s.logger.InfoContext(ctx, "API token revoked as made: its maker was erased meanwhile", "token", id, "org", org)
+	return nil
+}
+
 // Revoke revokes token id of org (any organisation's when org is empty: ops). A
 // token revoked already is said revoked again, which does no harm. A token of
 // another organisation is not found.

@@ -189,7 +189,41 @@ func (h *Handler) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
 		h.tokenProblem(w, r, org, f, err)
 		return
 	}
+	if !h.stillMaker(w, r, org, v.person.Email, made.ID) {
+		return
+	}
 	h.showTokens(w, r, http.StatusCreated, org, form.APIToken{Days: f.Days}, nil, &made, secret)
+}
+
+// stillMaker reads the person again once their token is made, and reports whether
+// they still hold the power to make it. An erasure landing as the token was made
+// forgets the person's records, then their tokens' makers: a token whose maker was
+// recorded after that read would stay in force naming them, and the fund would take
+// what it drafts as theirs. Such a token, or one whose maker lost the role meanwhile
+// or could not be read again, is revoked before anyone sees it (apitokens.Store.Unmake),
+// and the person is answered as their next request would be.
+func (h *Handler) stillMaker(w http.ResponseWriter, r *http.Request, org, email, id string) bool {
+	ctx := r.Context()
+	again, err := h.people.Lookup(ctx, email)
+	if err == nil {
+		if _, ok := again.LeadOf(org); ok {
+			return true
+		}
+		if _, ok := again.ApplicantOf(org); ok {
+			return true
+		}
+	}
+	held, herr := h.people.Held(ctx, email)
+	if uerr := h.tokens.Unmake(ctx, org, id, herr == nil && !held); uerr != nil {
+		h.fail(w, r, errors.Join(err, herr, uerr))
+		return false
+	}
+	if err != nil || herr != nil {
+		h.fail(w, r, apperr.Wrap(apperr.Unavailable, errors.Join(err, herr), "the token could not be made just now; try again"))
+		return false
+	}
+	h.notFound(w, r)
+	return false
 }
 
 // tokenProblem shows what stopped a token being made: a field's problem beside it,

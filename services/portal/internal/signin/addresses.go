@@ -82,6 +82,14 @@ func (p *People) slots(ctx context.Context, email string) ([]slotDoc, error) {
 	return out, nil
 }
 
+// Held says whether the records hold the address at all. Only an erasure deletes an
+// address's slots (Forget: a lead replaced keeps theirs, which then find nothing), so
+// an address signed in with and no longer held was erased meanwhile.
+func (p *People) Held(ctx context.Context, email string) (bool, error) {
+	out, err := p.slots(ctx, NormaliseEmail(email))
+	return len(out) > 0, err
+}
+
 // point makes sure the address's run names the record: it reads the run and, when
 // the record is not in it, inserts it at the first free number, racing any other
 // writer on the unique _id (one that took the number may have recorded the same
