@@ -65,8 +65,7 @@ func (h *Handler) signinLinkShow(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signinLinkUse(w http.ResponseWriter, r *http.Request) {
 	email, err := h.links.Consume(r.Context(), r.PathValue("token"))
 	if errors.Is(err, signin.ErrLinkInvalid) {
-		h.show(w, r, http.StatusGone, "message", "This sign-in link has expired or been used", nil,
-			message{Message: "Each link works once, for 15 minutes.", Link: "/signin", LinkText: "Ask for a new link"})
+		h.linkGone(w, r)
 		return
 	}
 	if err != nil {
@@ -74,6 +73,12 @@ func (h *Handler) signinLinkUse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.startSession(w, r, signin.Session{Email: email})
+}
+
+// linkGone answers a sign-in link that no longer works.
+func (h *Handler) linkGone(w http.ResponseWriter, r *http.Request) {
+	h.show(w, r, http.StatusGone, "message", "This sign-in link has expired or been used", nil,
+		message{Message: "Each link works once, for 15 minutes.", Link: "/signin", LinkText: "Ask for a new link"})
 }
 
 // startSession signs the visitor in, ending any session they had (a new sign-in
@@ -89,6 +94,22 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, s signin.
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if !s.Ops {
+		// An erasure landing as the link was used deletes the person's sessions, then
+		// their links: a session started after it read the sessions would keep their
+		// address. Only an erasure takes an address's records away, so the records
+		// are read again now that the session is written: not held, it goes, and the
+		// link is answered as one the erasure deleted.
+		held, err := h.people.Held(r.Context(), s.Email)
+		if err != nil || !held {
+			if eerr := h.sessions.End(r.Context(), secret); eerr != nil || err != nil {
+				h.fail(w, r, errors.Join(err, eerr))
+				return
+			}
+			h.linkGone(w, r)
+			return
+		}
 	}
 	h.setCookie(w, secret)
 	next := "/account"
