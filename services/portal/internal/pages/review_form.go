@@ -242,6 +242,20 @@ func (h *Handler) reviewSave(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	// An erasure landing as the copy was saved deletes the person's records, then
+	// their saved copies: a copy saved after it read them would keep their words
+	// until the sweep. Only an erasure takes an address's records away, so they are
+	// read again now that the copy is written: not held, their copies go, and the
+	// visitor is answered as their next request would be.
+	held, err := h.people.Held(r.Context(), key.Email)
+	if err != nil || !held {
+		if _, ferr := h.drafts.ForgetPerson(r.Context(), key.Email); ferr != nil || err != nil {
+			h.fail(w, r, errors.Join(err, ferr))
+			return
+		}
+		h.notFound(w, r)
+		return
+	}
 	http.Redirect(w, r, reviewPath(data.RoundID, data.SubmissionID), http.StatusSeeOther)
 }
 

@@ -400,6 +400,12 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	return int(res.DeletedCount), nil
 }
 
+// ForgetPerson deletes every copy the person with this address saved, as their
+// erasure does (Forget): for a copy saved as the erasure landed, after it read them.
+func (s *Store) ForgetPerson(ctx context.Context, email string) (int, error) {
+	return Forget(ctx, s.coll.Database(), personal.Subject(email))
+}
+
 // Forget deletes, for the erasure of the person whose address has the digest sub
 // (personal.Subject), every copy they saved in db. It takes the database rather
 // than a Store: the erasure is wired with the database alone.
