@@ -388,7 +388,7 @@ func TestEnvironmentValuesLiveInOverlays(t *testing.T) {
 			continue
 		}
 		data, _ := obj["data"].(map[string]any)
-		for _, k := range append(slices.Clone(environmentKeys), "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "SMTP_HOST", "SMTP_FROM", "SMTP_UNSUBSCRIBE",
+		for _, k := range append(slices.Clone(environmentKeys), "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "NOTIFY_CONTACT_EMAIL", "SMTP_HOST", "SMTP_FROM", "SMTP_UNSUBSCRIBE",
 			"PORTAL_PUBLIC_URL", "PORTAL_OIDC_ISSUER", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE") {
 			if _, ok := data[k]; ok {
 				t.Errorf("base %s sets %s: that is an environment's value, set it in the overlays", id, k)
@@ -417,8 +417,9 @@ func TestEnvironmentValuesLiveInOverlays(t *testing.T) {
 		if u := env["notify"]["NOTIFY_PORTAL_URL"]; !strings.HasPrefix(u, "https://") {
 			t.Errorf("%s: NOTIFY_PORTAL_URL %q is not an https URL", o, u)
 		}
-		// notify has no default sender or unsubscribe address: each environment names its own.
-		for _, k := range []string{"SMTP_FROM", "SMTP_UNSUBSCRIBE"} {
+		// notify has no default sender, unsubscribe or contact address: each environment
+		// names its own.
+		for _, k := range []string{"SMTP_FROM", "SMTP_UNSUBSCRIBE", "NOTIFY_CONTACT_EMAIL"} {
 			if a := env["notify"][k]; !strings.Contains(a, "@") {
 				t.Errorf("%s: notify's %s is %q, not an address", o, k, a)
 			}

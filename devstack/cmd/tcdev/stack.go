@@ -431,6 +431,8 @@ func startInfra(dataDir string, offset int) (*infra, error) {
 		// Mail is sent as a local address: the stack is nobody's production.
 		"SMTP_FROM=technician-commitment@tc.localhost",
 		"SMTP_UNSUBSCRIBE=unsubscribe@tc.localhost",
+		// Where every email tells people to write to ITSS.
+		"NOTIFY_CONTACT_EMAIL=itss@tc.localhost",
 		// Calendar feed links point at notify's own address, and emails at the
 		// portal's, wherever they listen.
 		"NOTIFY_PUBLIC_URL=http://"+addr(portOf("notify"), offset),

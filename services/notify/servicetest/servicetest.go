@@ -24,6 +24,7 @@ func Start(tb testing.TB, env *testenv.Env, portalIssuer, portalJWKS, smtpHost s
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLSPolicy = smtpHost, smtpPort, "none"
 	cfg.SMTP.From, cfg.SMTP.Unsubscribe = "technician-commitment@example.org", "unsubscribe@example.org"
 	cfg.Notify.PublicURL, cfg.Notify.PortalURL = "https://notify.example.org", "https://portal.example.org"
+	cfg.Notify.ContactEmail = "itss@example.org"
 	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard(), NoSweeper: true})
 	if err != nil {
 		tb.Fatal(err)

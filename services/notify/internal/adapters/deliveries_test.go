@@ -83,7 +83,7 @@ func TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease(t *testing.T) {
 	relay := &counting{}
 	var replicas []*app.App
 	for range 2 {
-		a, err := app.New(app.Deps{Organisations: orgs, Reminders: reminders, Assignments: assignments, Deliveries: deliveries, Calendars: NewCalendarTokens(db), Sender: relay, Clock: clk}, app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org"})
+		a, err := app.New(app.Deps{Organisations: orgs, Reminders: reminders, Assignments: assignments, Deliveries: deliveries, Calendars: NewCalendarTokens(db), Sender: relay, Clock: clk}, app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org", Contact: "itss@example.org"})
 		if err != nil {
 			t.Fatal(err)
 		}

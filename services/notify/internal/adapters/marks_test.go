@@ -63,7 +63,7 @@ func TestAReviewEventReadsItsAssignmentsMarksAlone(t *testing.T) {
 		}
 		a, err := app.New(app.Deps{Organisations: must(NewOrganisations(ctx, db)), Reminders: must(NewReminders(ctx, db, clk)), Assignments: assignments,
 			Deliveries: must(NewDeliveries(ctx, db)), Calendars: NewCalendarTokens(db), Sender: &counting{}, Clock: clk},
-			app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org", ReviewDaysBefore: 3})
+			app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org", Contact: "itss@example.org", ReviewDaysBefore: 3})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -144,7 +144,7 @@ func previewApp(t *testing.T, clk clock.Clock, orgs, earlier int) (*app.App, *te
 		t.Fatal(err)
 	}
 	a, err := app.New(app.Deps{Organisations: organisations, Reminders: reader, Assignments: must(NewAssignments(ctx, db)), Deliveries: deliveries,
-		Calendars: NewCalendarTokens(db), Sender: &counting{}, Clock: clk}, app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org"})
+		Calendars: NewCalendarTokens(db), Sender: &counting{}, Clock: clk}, app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org", Contact: "itss@example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}

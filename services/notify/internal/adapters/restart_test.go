@@ -72,7 +72,7 @@ func TestTheFirstReadsAfterARestartCostWhatTheyDoWarm(t *testing.T) {
 	// The restart: a replica's adapters and app, as the service builds them.
 	a, err := app.New(app.Deps{Organisations: must(NewOrganisations(ctx, db)), Reminders: must(NewReminders(ctx, db, clk)), Assignments: must(NewAssignments(ctx, db)),
 		Deliveries: must(NewDeliveries(ctx, db)), Calendars: NewCalendarTokens(db), Sender: &counting{}, Clock: clk},
-		app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org"})
+		app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org", Contact: "itss@example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}

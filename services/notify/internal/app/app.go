@@ -293,6 +293,9 @@ type Config struct {
 	// PortalURL is the portal's address: every email links to the page where its
 	// reader acts.
 	PortalURL string
+	// Contact is ITSS's address for people to write to (NOTIFY_CONTACT_EMAIL): every
+	// email gives it at its foot, and where it asks its reader to contact ITSS.
+	Contact string
 	// BodyRetention is how long an email's body is kept after it was sent or given
 	// up on (DefaultBodyRetention when zero); its log entry stays.
 	BodyRetention time.Duration
@@ -404,6 +407,9 @@ func New(d Deps, cfg Config) (*App, error) {
 	}
 	if cfg.PortalURL == "" {
 		return nil, errors.New("app: the portal's address is required: every email links to it")
+	}
+	if cfg.Contact == "" {
+		return nil, errors.New("app: ITSS's contact address is required: every email gives it")
 	}
 	if cfg.BodyRetention <= 0 {
 		cfg.BodyRetention = DefaultBodyRetention
@@ -644,7 +650,7 @@ func (a *App) withdrawn(ctx context.Context, cause string, o Organisation, w Wit
 		subject += " — " + o.Name
 	}
 	listed := fmt.Sprintf("%s is no longer listed in the Technician Commitment's public directory, and nothing more is due from it for the Commitment.", name)
-	contact := "For anything about the withdrawal, please contact ITSS."
+	contact := "For anything about the withdrawal, please contact ITSS at " + a.cfg.Contact + "."
 
 	ob := o.Obligation
 	open := ob != nil && !ob.Met

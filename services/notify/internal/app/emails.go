@@ -62,7 +62,7 @@ func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
 		}
 		seen[strings.ToLower(r.Email)] = true
 		k := key(r.Email, e.Cause, e.Kind)
-		m, err := compose(k, r.Person, e.Subject, e.Content, e.ICS, e.Optional)
+		m, err := a.compose(k, r.Person, e.Subject, e.Content, e.ICS, e.Optional)
 		if err != nil {
 			return err
 		}
@@ -95,14 +95,21 @@ func (a *App) named(ctx context.Context, e Email) (Email, error) {
 	return e, nil
 }
 
-func compose(k string, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (mail.Message, error) {
+func (a *App) compose(k string, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (mail.Message, error) {
 	m := mail.Message{MessageID: k + "@technician-commitment.itss.org.uk", To: []mail.Person{to}, Subject: subject, Optional: optional, ICS: ics}
 	c.Greeting = "Dear " + to.Name + ","
 	c.Names = append(slices.Clone(c.Names), to.Name)
-	if err := mail.Render(&m, c); err != nil {
+	if err := a.render(&m, c); err != nil {
 		return m, err
 	}
 	return m, nil
+}
+
+// render fills m's bodies from c, with the foot every email has: how to write to
+// ITSS, and where the portal's privacy notice says what ITSS holds and why.
+func (a *App) render(m *mail.Message, c mail.Content) error {
+	c.Contact, c.Privacy = a.cfg.Contact, a.cfg.PortalURL+"/privacy"
+	return mail.Render(m, c)
 }
 
 // recompose makes a later attempt of d say what is true when it is sent, to whoever
@@ -141,13 +148,13 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if to.Email == "" { // erased at their request, and nobody named since
 		return d, noLongerTrue("%s has no %s recorded now", cmp.Or(o.Name, "the organisation"), who)
 	}
-	return composedAgain(d, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+	return a.composedAgain(d, to, d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
 }
 
 // composedAgain is d as a later attempt sends it: to to, saying c, its message
 // composed again under its key.
-func composedAgain(d Delivery, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (Delivery, error) {
-	m, err := compose(d.Key, to, subject, c, ics, optional)
+func (a *App) composedAgain(d Delivery, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (Delivery, error) {
+	m, err := a.compose(d.Key, to, subject, c, ics, optional)
 	if err != nil {
 		return d, err
 	}
@@ -353,7 +360,7 @@ func (a *App) remindReviewers(ctx context.Context, today civil.Date) (int, error
 		if err != nil {
 			return sent, err
 		}
-		m, err := compose(k, as.Reviewer, subject, c, ics, false)
+		m, err := a.compose(k, as.Reviewer, subject, c, ics, false)
 		if err != nil {
 			return sent, err
 		}
@@ -583,7 +590,7 @@ func (a *App) waiting(ctx context.Context, e Email, role, why string) error {
 		return err
 	}
 	k := key("role:"+role, e.Cause, e.Kind)
-	m, err := compose(k, mail.Person{}, e.Subject, e.Content, e.ICS, e.Optional)
+	m, err := a.compose(k, mail.Person{}, e.Subject, e.Content, e.ICS, e.Optional)
 	if err != nil {
 		return err
 	}
@@ -716,14 +723,14 @@ func (a *App) FundWithdrawn(ctx context.Context, cause string, app Application, 
 	// The fund withdraws only for a reason it words itself; an empty one would be a
 	// producer's fault, and the applicant still needs to hear why in general terms.
 	reason = cmp.Or(strings.TrimSuffix(strings.TrimSpace(reason), "."), "your organisation withdrew from the Technician Commitment")
-	ask := "Your organisation's nominated lead for the Technician Commitment can tell you more about its withdrawal. For anything about the fund, please contact ITSS."
+	ask := "Your organisation's nominated lead for the Technician Commitment can tell you more about its withdrawal. For anything about the fund, please contact ITSS at " + a.cfg.Contact + "."
 	switch {
 	case o.Lead.Email != "" && strings.EqualFold(o.Lead.Email, app.Applicant.Email):
 		// The applicant is the lead: not sent to ask themselves.
-		ask = "For anything about the fund, please contact ITSS."
+		ask = "For anything about the fund, please contact ITSS at " + a.cfg.Contact + "."
 	case o.Lead.Name != "":
-		ask = fmt.Sprintf("%s, %s's nominated lead for the Technician Commitment, can tell you more about its withdrawal. For anything about the fund, please contact ITSS.",
-			o.Lead.Name, cmp.Or(o.Name, "your organisation"))
+		ask = fmt.Sprintf("%s, %s's nominated lead for the Technician Commitment, can tell you more about its withdrawal. For anything about the fund, please contact ITSS at %s.",
+			o.Lead.Name, cmp.Or(o.Name, "your organisation"), a.cfg.Contact)
 	}
 	return a.Notify(ctx, Email{Cause: cause, Org: app.OrganisationID, Kind: "fund-withdrawn", Subject: subject,
 		Content: mail.Content{Paragraphs: []string{
@@ -797,7 +804,7 @@ func (a *App) FundReportReceived(ctx context.Context, cause string, app Applicat
 		Content: mail.Content{Paragraphs: []string{
 			fmt.Sprintf("We have received your report on %s, funded by the Technician Collaboration Fund, with %s of the grant spent. Thank you.", project, money.Pounds(spentPence)),
 			next,
-			"For anything about the report or the fund, please contact ITSS.",
+			"For anything about the report or the fund, please contact ITSS at " + a.cfg.Contact + ".",
 		}, Names: []string{app.Title}}}
 	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
 		return err

@@ -160,5 +160,5 @@ func (a *App) awardAfterReport(ctx context.Context, d Delivery, application stri
 		d.Content, d.Message.ICS = c, nil
 		return d, nil
 	}
-	return composedAgain(d, d.Message.To[0], d.Message.Subject, c, nil, d.Message.Optional)
+	return a.composedAgain(d, d.Message.To[0], d.Message.Subject, c, nil, d.Message.Optional)
 }

@@ -248,7 +248,7 @@ func (a *App) recomposeLeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	}
 	c := d.Content
 	c.Paragraphs = paras
-	return composedAgain(d, o.Lead, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
+	return a.composedAgain(d, o.Lead, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
 }
 
 // dueNoLongerYours has e, which tells the lead before that the role passed on, carry

@@ -431,7 +431,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 			if filled.Reviewer.Email != "" {
 				to = filled.Reviewer // as the pool names them now
 			}
-			return composedAgain(d, to, e.Subject, e.Content, e.ICS, false)
+			return a.composedAgain(d, to, e.Subject, e.Content, e.ICS, false)
 		}
 		return d, nil
 	default:
@@ -478,7 +478,7 @@ func (a *App) recomposeReview(ctx context.Context, d Delivery) (Delivery, error)
 		to, rewrite = []mail.Person{n}, true
 	}
 	if rewrite && len(to) == 1 {
-		return composedAgain(d, to[0], d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
+		return a.composedAgain(d, to[0], d.Message.Subject, d.Content, d.Message.ICS, d.Message.Optional)
 	}
 	return d, nil
 }
@@ -508,7 +508,7 @@ func (a *App) recomposeReviewReminder(ctx context.Context, d Delivery, as Assign
 	if err != nil {
 		return d, err
 	}
-	return composedAgain(d, to, subject, c, ics, false)
+	return a.composedAgain(d, to, subject, c, ics, false)
 }
 
 // submissionsInWords names a reviewer's submissions as the emails do, by whose they

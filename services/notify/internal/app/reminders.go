@@ -232,7 +232,7 @@ func (a *App) reminder(ctx context.Context, o Organisation, ob ladder.Obligation
 	}
 	c.Greeting = "Dear " + to.Name + ","
 	c.Names = []string{o.Name, to.Name, o.Lead.Name} // see mail.Content.Names
-	if err := mail.Render(&m, c); err != nil {
+	if err := a.render(&m, c); err != nil {
 		return m, err
 	}
 	if to.Role == RoleHead {

@@ -4,7 +4,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -61,6 +60,11 @@ type Notify struct {
 	// PortalURL is the portal's public address: every email links to the page where
 	// its reader acts (<portal>/obligations/<org>, <portal>/reviews/<round>/<submission>).
 	PortalURL string `env:"NOTIFY_PORTAL_URL"`
+	// ContactEmail is where people write to ITSS: every email gives it, where it
+	// asks them to tell ITSS something and at its foot. No default, for the reason
+	// SMTP_FROM has none: another environment's mailbox, or one nobody reads, would
+	// take what people tell ITSS.
+	ContactEmail string `env:"NOTIFY_CONTACT_EMAIL"`
 }
 
 // Ladder returns the configured reminder ladder.
@@ -95,19 +99,6 @@ func checkBaseURL(s string) error {
 	return nil
 }
 
-// checkMailbox accepts a bare address (local@domain, no display name), which a
-// mailto: link can carry as it is.
-func checkMailbox(s string) error {
-	if s == "" {
-		return errors.New("must be set")
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s || strings.ContainsAny(s, "?#%&") {
-		return fmt.Errorf("%q must be a bare email address such as name@example.org", s)
-	}
-	return nil
-}
-
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Platform.Validate()}
@@ -133,8 +124,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("SMTP_PORT must be set (the mail relay's port)"))
 	}
 	for _, a := range []struct{ name, value, what string }{{"SMTP_FROM", c.SMTP.From, "the address mail is sent from"},
-		{"SMTP_UNSUBSCRIBE", c.SMTP.Unsubscribe, "the address optional mail's List-Unsubscribe names"}} {
-		if err := checkMailbox(a.value); err != nil {
+		{"SMTP_UNSUBSCRIBE", c.SMTP.Unsubscribe, "the address optional mail's List-Unsubscribe names"},
+		{"NOTIFY_CONTACT_EMAIL", c.Notify.ContactEmail, "the address every email tells people to write to ITSS at"}} {
+		if err := libconfig.CheckMailbox(a.value); err != nil {
 			errs = append(errs, fmt.Errorf("%s %w (%s)", a.name, err, a.what))
 		}
 	}

@@ -40,6 +40,12 @@ type Content struct {
 	Paragraphs []string
 	Action     string // a URL to act on, if any
 	Footer     string
+	// Contact is ITSS's address for people to write to (NOTIFY_CONTACT_EMAIL): the
+	// foot of every email gives it, and the HTML part links it (mailto:) wherever
+	// the text holds it. Privacy is the portal's privacy notice, which the foot
+	// links to. Both come from the configuration when the email is composed; they
+	// are not kept with the delivery.
+	Contact, Privacy string
 	// Names are the names of people and organisations that the greeting and the
 	// paragraphs hold. The HTML part isolates each (bdi), as the portal's pages do,
 	// so that a name in a right-to-left script keeps its own order among the English
@@ -69,7 +75,9 @@ var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}
 {{.Action}}
 {{end}}
 --
-{{.Footer}}
+{{.Footer}}{{if .Contact}}
+To contact ITSS, email {{.Contact}}.{{end}}{{if .Privacy}}
+How ITSS holds and uses your details, and your rights: {{.Privacy}}{{end}}
 `))
 
 // htmlTmpl shows each paragraph as the text part does: one a person wrote (a
@@ -79,14 +87,16 @@ var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Greeting}}
 // element that holds the text, which mail readers that drop the html and body
 // elements (Gmail) keep, so that a screen reader speaks it as English; its title is
 // the subject.
-var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.FuncMap{"blocks": blocks, "isolated": isolated}).Parse(`<!doctype html>
+var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.FuncMap{"blocks": blocks, "isolated": isolated, "linked": linked}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
 <body><div lang="en" dir="ltr" style="font-family: sans-serif; max-width: 40em">
 <p>{{isolated .Greeting $.Names}}</p>
 {{range .Paragraphs}}{{range blocks .}}<p>{{range $i, $line := .}}{{if $i}}<br>
-{{end}}{{isolated $line $.Names}}{{end}}</p>
+{{end}}{{linked $line $.Names $.Contact}}{{end}}</p>
 {{end}}{{end}}{{if .Action}}<p><a href="{{.Action}}">{{.Action}}</a></p>
-{{end}}<hr><p style="color:#555; font-size: 90%">{{.Footer}}</p>
+{{end}}<hr><p style="color:#555; font-size: 90%">{{.Footer}}{{if .Contact}}<br>
+To contact ITSS, email <a href="mailto:{{.Contact}}">{{.Contact}}</a>.{{end}}{{if .Privacy}}<br>
+<a href="{{.Privacy}}">How ITSS holds and uses your details, and your rights</a>{{end}}</p>
 </div></body></html>
 `))
 
@@ -131,6 +141,24 @@ func isolated(s string, names []string) htmltemplate.HTML {
 		s = s[at+len(name):]
 	}
 	return htmltemplate.HTML(b.String()) // #nosec G203 -- every part of s is escaped above
+}
+
+// linked is isolated(s, names) with each occurrence of contact, ITSS's address, a
+// mailto: link to it.
+func linked(s string, names []string, contact string) htmltemplate.HTML {
+	if contact == "" {
+		return isolated(s, names)
+	}
+	parts := strings.Split(s, contact)
+	var b strings.Builder
+	for i, part := range parts {
+		if i > 0 {
+			a := htmltemplate.HTMLEscapeString(contact)
+			b.WriteString(`<a href="mailto:` + a + `">` + a + `</a>`)
+		}
+		b.WriteString(string(isolated(part, names)))
+	}
+	return htmltemplate.HTML(b.String()) // #nosec G203 -- every part of s, and the address, is escaped above
 }
 
 // Render fills the text and HTML bodies of m from c.

@@ -73,3 +73,29 @@ func TestMentionedKeepsOnlyTheNamesTheTextHolds(t *testing.T) {
 		t.Errorf("Mentioned = %q, want %q", got, want)
 	}
 }
+
+// Every email's foot says how to write to ITSS and where the privacy notice is, in
+// the text part as the plain address and in the HTML part as links; an address a
+// paragraph gives is a mailto: link in the HTML part too.
+func TestEveryEmailSaysHowToContactITSS(t *testing.T) {
+	t.Parallel()
+	var m Message
+	c := Content{Greeting: "Dear Ann,", Paragraphs: []string{"For anything about it, please contact ITSS at tc@itss.example.org."},
+		Contact: "tc@itss.example.org", Privacy: "https://portal.example.org/privacy"}
+	if err := Render(&m, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"please contact ITSS at tc@itss.example.org.", "\nTo contact ITSS, email tc@itss.example.org.\n",
+		"How ITSS holds and uses your details, and your rights: https://portal.example.org/privacy\n"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the text part lacks %q:\n%s", want, m.Text)
+		}
+	}
+	for _, want := range []string{`please contact ITSS at <a href="mailto:tc@itss.example.org">tc@itss.example.org</a>.`,
+		`To contact ITSS, email <a href="mailto:tc@itss.example.org">tc@itss.example.org</a>.`,
+		`<a href="https://portal.example.org/privacy">How ITSS holds and uses your details, and your rights</a>`} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("the HTML part lacks %s:\n%s", want, m.HTML)
+		}
+	}
+}

@@ -181,7 +181,7 @@ func TestAWithdrawalIsConfirmedOnceToTheLeadAndTheHead(t *testing.T) {
 		}
 		checkSays(t, got[0], "ITSS has withdrawn Uni wi from the Technician Commitment on Thursday 19 March 2026. The reason recorded: The organisation closed its technical services.",
 			"Uni wi is no longer listed in the Technician Commitment's public directory, and nothing more is due from it for the Commitment.",
-			"For anything about the withdrawal, please contact ITSS.")
+			"For anything about the withdrawal, please contact ITSS at itss@example.org.")
 		if got[0].ICS {
 			t.Errorf("%s's confirmation carries a calendar, though no reminder put one in theirs:\n%s", who.email, got[0].ICSBody)
 		}

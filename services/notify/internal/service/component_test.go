@@ -215,6 +215,7 @@ func start(t *testing.T, instances int, at time.Time) *harness {
 	cfg.SMTP.Host, cfg.SMTP.TLSPolicy = host, "none"
 	cfg.SMTP.From, cfg.SMTP.Unsubscribe = "technician-commitment@example.org", "unsubscribe@example.org"
 	cfg.Notify.PublicURL, cfg.Notify.PortalURL = "https://notify.example.org", "https://portal.example.org"
+	cfg.Notify.ContactEmail = "itss@example.org"
 	fmt.Sscanf(port, "%d", &cfg.SMTP.Port)
 	if _, err := bus.EnsureStream(context.Background(), env.JS, bus.StreamSpec{Name: events.StreamSignatory, Subjects: []string{events.SubjectsSignatory}}); err != nil {
 		t.Fatal(err)

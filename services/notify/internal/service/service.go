@@ -86,7 +86,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	application, err := app.New(app.Deps{Organisations: orgs, Reminders: reminders, Assignments: assignments, Deliveries: deliveries,
 		Calendars: calendars, Sender: sender, Clock: p.Clock, Metrics: metrics},
 		app.Config{Ladder: policy, ReviewDaysBefore: cfg.Notify.ReviewDaysBefore, MaxAttempts: cfg.Notify.MaxAttempts,
-			PublicURL: cfg.Notify.PublicURL, Organizer: ical.Organizer{Name: cfg.SMTP.FromName, Email: cfg.SMTP.From}, PortalURL: cfg.Notify.PortalURL, BodyRetention: cfg.Notify.BodyRetention, LogRetention: cfg.Notify.LogRetention})
+			PublicURL: cfg.Notify.PublicURL, Organizer: ical.Organizer{Name: cfg.SMTP.FromName, Email: cfg.SMTP.From}, PortalURL: cfg.Notify.PortalURL, Contact: cfg.Notify.ContactEmail, BodyRetention: cfg.Notify.BodyRetention, LogRetention: cfg.Notify.LogRetention})
 	if err != nil {
 		return fail(err)
 	}

@@ -113,6 +113,17 @@ var idInWords = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 // link finds a web address in an email's text.
 var link = regexp.MustCompile(`https?://\S+`)
 
+// above is an email's text above its foot, which every email ends with alike (who
+// runs the Commitment, ITSS's address and the public privacy notice): what the
+// email itself says and links to.
+func above(text string) string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	if i := strings.LastIndex(text, "\n--\n"); i >= 0 {
+		return text[:i]
+	}
+	return text
+}
+
 // withoutLinks is an email's text less its web addresses, which may name ids.
 func withoutLinks(text string) string { return link.ReplaceAllString(text, "") }
 
@@ -124,6 +135,14 @@ func checkSays(t *testing.T, m received, phrases ...string) {
 		if !strings.Contains(m.Text, s) && !strings.Contains(m.Subject, s) {
 			t.Errorf("email %q to %v does not say %q:\n%s", m.Subject, m.To, s, m.Text)
 		}
+	}
+	// Every email says how to write to ITSS (NOTIFY_CONTACT_EMAIL): many ask their
+	// reader to tell ITSS something, and none said how.
+	if !strings.Contains(m.Text, "To contact ITSS, email itss@example.org.") {
+		t.Errorf("email %q does not give ITSS's address at its foot:\n%s", m.Subject, m.Text)
+	}
+	if m.HTML && !strings.Contains(m.HTMLBody, `<a href="mailto:itss@example.org">itss@example.org</a>`) {
+		t.Errorf("email %q's HTML part does not link ITSS's address:\n%s", m.Subject, m.HTMLBody)
 	}
 	if d := isoDate.FindString(m.Subject + "\n" + m.Text); d != "" {
 		t.Errorf("email %q says the date %s the ISO way, not as Europe/London's \"Friday 4 December 2026\"", m.Subject, d)
@@ -167,7 +186,7 @@ func TestASubmissionReceivedIsToldToTheLeadAndToAHeadToldItWasOverdue(t *testing
 			checkSays(t, m, "Dear Sam Patel,", "you will be emailed when their feedback is ready", "https://portal.example.org/obligations/rl")
 		case leader.Email:
 			checkSays(t, m, "Dear Prof. Jane Smith,", "You were told as the head of Uni rl that its self-assessment and action plan for the Technician Commitment was overdue.")
-			if strings.Contains(m.Text, "portal.example.org") {
+			if strings.Contains(above(m.Text), "portal.example.org") {
 				t.Errorf("the head's receipt links to the portal, which they do not sign in to:\n%s", m.Text)
 			}
 		default:
@@ -369,7 +388,7 @@ func TestTheHeadsOverdueEmailSaysWhyAndWhenTheLeadWasTold(t *testing.T) {
 	}
 	// The head does not sign in to the portal: no link leads them to a sign-in that
 	// never sends them one.
-	if strings.Contains(head.Text, "https://portal.example.org") {
+	if strings.Contains(above(head.Text), "https://portal.example.org") {
 		t.Errorf("the head's email links to portal pages they cannot open:\n%s", head.Text)
 	}
 	// Nor does it carry a calendar entry: the day it marks is gone, and nothing in
@@ -664,7 +683,7 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 			got = append(got, m)
 		}
 	}
-	if toLead == nil || !strings.Contains(toLead.Text, "For anything about the fund, please contact ITSS.") || strings.Contains(toLead.Text, "can tell you more") {
+	if toLead == nil || !strings.Contains(toLead.Text, "For anything about the fund, please contact ITSS at itss@example.org.") || strings.Contains(toLead.Text, "can tell you more") {
 		t.Errorf("the lead, whose own application was withdrawn, is told (or not): %+v", toLead)
 	}
 	if len(got) != 1 {
@@ -676,11 +695,11 @@ func TestAnApplicantIsToldTheFundWithdrewTheirApplicationBecauseTheOrganisationW
 	}
 	checkSays(t, m, "Technician Collaboration Fund: your application is withdrawn — Skills exchange", "Dear Ann Applicant,",
 		`Your application “Skills exchange” to the Technician Collaboration Fund was withdrawn: `+reason+".",
-		"Nothing more is needed from you", "Sam Patel, Uni fw's nominated lead for the Technician Commitment, can tell you more", "contact ITSS")
+		"Nothing more is needed from you", "Sam Patel, Uni fw's nominated lead for the Technician Commitment, can tell you more", "For anything about the fund, please contact ITSS at itss@example.org.")
 	if strings.Contains(m.Subject+m.Text, "Our own idea") {
 		t.Errorf("the applicant was told of the application they withdrew themselves:\n%s", m.Text)
 	}
-	if link.MatchString(m.Text) {
+	if link.MatchString(above(m.Text)) {
 		t.Errorf("the withdrawal links to a page, though there is nothing left to do with the application:\n%s", m.Text)
 	}
 
@@ -754,7 +773,7 @@ func TestAFundedProjectsReportIsAcknowledgedToItsApplicantAndTheLead(t *testing.
 		checkSays(t, m, "Technician Collaboration Fund: report received — Skills exchange", `“Skills exchange”`, "£812.50",
 			"ITSS will read it", "unless ITSS asks")
 		if strings.Join(m.To, ",") == applicant.Email {
-			checkSays(t, m, "Dear Ann Applicant,", "We have received your report on", "please contact ITSS")
+			checkSays(t, m, "Dear Ann Applicant,", "We have received your report on", "For anything about the report or the fund, please contact ITSS at itss@example.org.")
 		} else {
 			checkSays(t, m, "Dear Sam Patel,", "Uni fp's report on", "https://portal.example.org/fund/applications/"+funded)
 		}

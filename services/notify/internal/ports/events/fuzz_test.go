@@ -27,6 +27,7 @@ func FuzzHandlers(f *testing.F) {
 	cfg.SMTP.From, cfg.SMTP.Unsubscribe = "technician-commitment@example.org", "unsubscribe@example.org"
 	_ = ln.Close()
 	cfg.Notify.PublicURL, cfg.Notify.PortalURL = "https://notify.example.org", "https://portal.example.org"
+	cfg.Notify.ContactEmail = "itss@example.org"
 	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard(), NoSweeper: true})
 	if err != nil {
 		f.Fatal(err)
