@@ -226,6 +226,8 @@ func runStack(ctx context.Context, args []string) error {
 		portalEnv := append([]string{"HTTP_ADDR=" + addr(portal.port, *offset), "ADMIN_ADDR=" + addr(portal.port+adminOffset, *offset),
 			"MONGO_DATABASE=portal", "PORTAL_PUBLIC_URL=http://" + addr(portal.port, *offset), "PORTAL_SIGNING_KEY_FILE=" + keyFile,
 			"PORTAL_PSEUDONYM_KEY=" + pseudonymKey,
+			// Where every page tells people to write to ITSS, as notify's emails do.
+			"PORTAL_CONTACT_EMAIL=itss@tc.localhost",
 			// The local stack speaks plain http, where a Secure cookie is never sent back.
 			"PORTAL_INSECURE_COOKIES=true",
 			"PORTAL_SIGNATORY_URL=http://" + addr(portOf("signatory"), *offset), "PORTAL_REVIEW_URL=http://" + addr(portOf("review"), *offset),

@@ -105,6 +105,11 @@ type Portal struct {
 	// their organisation's tools; the fund refuses longer ones anyway (its
 	// AUTH_MAX_API_TOKEN_LIFETIME), so this should not exceed that.
 	APITokenMaxLifetime time.Duration `env:"PORTAL_API_TOKEN_MAX_LIFETIME" envDefault:"2160h"`
+	// ContactEmail is where people write to ITSS: every page's footer gives it, and
+	// the privacy notice (/privacy) names it as where to ask for a copy of one's data
+	// or its erasure. No default: another environment's mailbox, or one nobody reads,
+	// would take what people ask of ITSS.
+	ContactEmail string `env:"PORTAL_CONTACT_EMAIL"`
 }
 
 // Default returns the configuration for the local stack, before the environment is
@@ -165,6 +170,9 @@ func (c Config) Validate() error {
 		}
 	}
 	required("PORTAL_SIGNING_KEY_FILE", p.SigningKeyFile)
+	if err := libconfig.CheckMailbox(p.ContactEmail); err != nil {
+		errs = append(errs, fmt.Errorf("PORTAL_CONTACT_EMAIL %w (the address every page tells people to write to ITSS at)", err))
+	}
 	if required("PORTAL_PSEUDONYM_KEY", p.PseudonymKey) && len(p.PseudonymKey) < signin.MinPseudonymSecret {
 		// The length only: the value is a secret, never quoted.
 		errs = append(errs, fmt.Errorf("PORTAL_PSEUDONYM_KEY must be at least %d characters (openssl rand -base64 32), not %d", signin.MinPseudonymSecret, len(p.PseudonymKey)))

@@ -10,7 +10,7 @@ func env() map[string]string {
 	return map[string]string{
 		"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus",
 		"PORTAL_PUBLIC_URL": "https://portal.example.org", "PORTAL_SIGNING_KEY_FILE": "/secrets/portal.pem",
-		"PORTAL_PSEUDONYM_KEY": "a secret of the portal's, 32 bytes or more",
+		"PORTAL_PSEUDONYM_KEY": "a secret of the portal's, 32 bytes or more", "PORTAL_CONTACT_EMAIL": "technician-commitment@example.org",
 		"PORTAL_SIGNATORY_URL": "http://signatory:8081", "PORTAL_REVIEW_URL": "http://review:8082",
 		"PORTAL_NOTIFY_URL": "http://notify:8083", "PORTAL_FUND_URL": "http://fund:8084",
 		"PORTAL_OIDC_ISSUER": "https://login.example.org", "PORTAL_OIDC_CLIENT_ID": "tc-portal",
@@ -29,7 +29,7 @@ func TestNothingTrustedOrAddressedByDefault(t *testing.T) {
 	if err == nil {
 		t.Fatal("an empty environment was accepted")
 	}
-	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE", "PORTAL_PSEUDONYM_KEY",
+	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE", "PORTAL_PSEUDONYM_KEY", "PORTAL_CONTACT_EMAIL",
 		"PORTAL_SIGNATORY_URL", "PORTAL_REVIEW_URL", "PORTAL_NOTIFY_URL", "PORTAL_FUND_URL",
 		"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OPS_GROUP",
 		"PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE"} {
@@ -57,6 +57,19 @@ func TestThePseudonymKeyIsRequiredAndLongEnough(t *testing.T) {
 		}
 		if secret != "" && err != nil && strings.Contains(err.Error(), secret) {
 			t.Errorf("the refusal quotes the secret: %v", err)
+		}
+	}
+}
+
+// The address people are told to write to ITSS at is a bare address, which a
+// mailto: link carries as it is: a typo stops start-up naming the setting.
+func TestTheContactAddressIsABareAddress(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"itss.org.uk", "ITSS <tc@itss.org.uk>", "tc@itss.org.uk?subject=x", "a@b, c@d"} {
+		e := env()
+		e["PORTAL_CONTACT_EMAIL"] = bad
+		if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_CONTACT_EMAIL ") || !strings.Contains(err.Error(), "bare email address") {
+			t.Errorf("PORTAL_CONTACT_EMAIL=%q: %v, want a refusal naming it", bad, err)
 		}
 	}
 }

@@ -62,6 +62,10 @@ type Handler struct {
 	holdings func(context.Context, string, string) ([]personal.Record, error)
 	letters  PortalLetters
 	metrics  *httpMetrics
+	// contact is ITSS's address for people to write to; staffNames how long ITSS
+	// staff's names are kept: both for the privacy notice.
+	contact    string
+	staffNames time.Duration
 }
 
 // Deps are what the pages need. Ops may be nil until the OpenID Connect sign-in is
@@ -107,12 +111,21 @@ type Deps struct {
 	// OutcomeKey (32 bytes) seals the outcomes of actions for the pages they
 	// redirect to (see keepOutcome). Every replica has the same.
 	OutcomeKey []byte
+	// Contact is ITSS's address for people to write to (PORTAL_CONTACT_EMAIL):
+	// every page's footer gives it, and the privacy notice says to ask there.
+	Contact string
+	// StaffNameRetention is how long ITSS staff's names are kept after their latest
+	// sign-in (PORTAL_STAFF_NAME_RETENTION), which the privacy notice says.
+	StaffNameRetention time.Duration
 }
 
 // New checks its dependencies and parses the templates.
 func New(d Deps) (*Handler, error) {
 	if d.RequestTimeout <= 0 {
 		d.RequestTimeout = 10 * time.Second
+	}
+	if d.StaffNameRetention <= 0 {
+		return nil, errors.New("pages: the staff names' retention is required: the privacy notice states it")
 	}
 	if d.People == nil || d.Sessions == nil || d.Links == nil || d.Requester == nil || d.Minter == nil || d.Clients == nil || d.Clock == nil || d.Logger == nil {
 		return nil, errors.New("pages: people, sessions, links, requester, minter, clients, clock and logger are required")
@@ -121,7 +134,7 @@ func New(d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pages: %w", err)
 	}
-	r, err := templates.New()
+	r, err := templates.New(d.Contact)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +146,8 @@ func New(d Deps) (*Handler, error) {
 	}
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
 		clients: d.Clients, tokens: d.Tokens, drafts: d.Drafts, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
-		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics, outcomes: outcomes, letters: d.Letters}, nil
+		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics, outcomes: outcomes, letters: d.Letters,
+		contact: d.Contact, staffNames: d.StaffNameRetention}, nil
 }
 
 // show renders a page for the visitor of r.
@@ -228,10 +242,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, title, then = http.StatusServiceUnavailable, "Sorry, the service is not available at the moment", "Try again in a few minutes"
 		retryAfter(w, tryAgainIn)
 	}
-	m := message{Message: then + ". If it goes on, contact ITSS."}
+	m := message{Message: then + ". If it goes on, contact ITSS at " + h.contact + "."}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		m.Message = "What you sent may not have been saved. This page holds it: " + strings.ToLower(then[:1]) + then[1:] +
-			" with Send it again, or copy what you wrote (below) before you leave this page. If it goes on, contact ITSS."
+			" with Send it again, or copy what you wrote (below) before you leave this page. If it goes on, contact ITSS at " + h.contact + "."
 		m.Resend = resendOf(r)
 	}
 	h.show(w, r, status, "message", title, nil, m)

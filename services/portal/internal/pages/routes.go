@@ -24,6 +24,7 @@ func (h *Handler) Routes() http.Handler {
 	page("GET /{$}", h.home)
 	page("GET /directory", h.directory)
 	page("GET /fund/rounds", h.rounds)
+	page("GET /privacy", h.privacy)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static.Files)))
 	mux.Handle("GET /.well-known/jwks.json", h.minter.JWKS())
 

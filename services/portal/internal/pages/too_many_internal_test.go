@@ -20,7 +20,7 @@ import (
 // going back asks for the form afresh, without what was typed into it.
 func TestAServicesTooManyRequestsSaysItsWaitAndKeepsTheForm(t *testing.T) {
 	t.Parallel()
-	render, err := templates.New()
+	render, err := templates.New("itss@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -255,6 +255,14 @@ func TestEveryEmailLinkLandsOnItsPage(t *testing.T) {
 			s.review.Must(http.StatusOK, s.review.Do("POST", base+"/submissions/"+rr.mine+"/feedback", rr.ops, map[string]any{"feedback": "The reviewers commend the plan."}))
 			landsOn(t, s.p, "/obligations/"+org+"/feedback/"+rr.mine, lead, "Feedback on your submission")
 		}},
+		// Every email's foot links to the privacy notice, which anyone reads without
+		// signing in (a head of institution never signs in).
+		{"/privacy", func(t *testing.T) {
+			r := s.p.do("GET", "/privacy", "", nil)
+			if r.status != http.StatusOK || h1(t, r.body) != "Privacy notice" {
+				t.Fatalf("/privacy without signing in = %d: %s", r.status, r.body)
+			}
+		}},
 		// The fund's emails about an application go to the lead (and the applicant,
 		// whose tools use the API): the link goes on to the lead's page of the
 		// application under their organisation, where the fund service decides what

@@ -536,4 +536,24 @@ func TestJourneyPublic(t *testing.T) {
 		}
 	}
 	screenshot(b, "rounds")
+
+	// Every page's footer leads, by keyboard, to the privacy notice, which says who
+	// holds people's data and how to write to them; the sign-in page leads there too.
+	tabTo(t, b, "link", "Privacy notice")
+	b.Enter()
+	heading(t, b, "Privacy notice")
+	if got := pagePath(t, b); got != "/privacy" {
+		t.Fatalf("the footer's link led to %s", got)
+	}
+	for _, want := range []string{"email " + testContact, "Lawful basis", "How long we keep it", "Your rights, and how to use them", "Information Commissioner's Office (ICO)"} {
+		if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, want) {
+			t.Errorf("the privacy notice does not say %q:\n%s", want, got)
+		}
+	}
+	screenshot(b, "privacy")
+	tabTo(t, b, "link", testContact) // ITSS's address, a mailto: link in the notice
+	b.Open(s.p.url + "/signin")
+	tabTo(t, b, "link", "privacy notice")
+	b.Enter()
+	heading(t, b, "Privacy notice")
 }

@@ -194,6 +194,7 @@ func TestPagesFitTheScreenWhateverPeopleWrote(t *testing.T) {
 		{"/", nil},
 		{"/fund/rounds", []string{reflowRound, "£100 to £1,000"}},
 		{"/signin", nil},
+		{"/privacy", []string{testContact}},
 	})
 	// On a phone the public lists are lists, read down the screen: no column is off
 	// it, to be scrolled to (the rounds' awards were cut off at the right edge).

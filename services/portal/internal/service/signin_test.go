@@ -245,7 +245,7 @@ func TestFormsRefuseCrossOriginPosts(t *testing.T) {
 func TestPagesForbidScriptAndCaching(t *testing.T) {
 	t.Parallel()
 	p := startPortal(t, services{})
-	for _, path := range []string{"/", "/signin", "/no-such-page"} {
+	for _, path := range []string{"/", "/signin", "/privacy", "/no-such-page"} {
 		r := p.do("GET", path, "", nil)
 		csp := r.header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "script-src 'none'") || strings.Contains(csp, "unsafe-inline") {

@@ -5,9 +5,11 @@ package templates
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -90,18 +92,25 @@ var funcs = template.FuncMap{
 	},
 }
 
-// New parses every page.
-func New() (*Renderer, error) {
+// New parses every page. contact is ITSS's address for people to write to
+// (PORTAL_CONTACT_EMAIL), which every page's footer gives and the pages that ask
+// people to contact ITSS name: templates call {{contact}} for it.
+func New(contact string) (*Renderer, error) {
+	if contact == "" {
+		return nil, errors.New("templates: ITSS's contact address is required: every page gives it")
+	}
 	names, err := fs.Glob(files, "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
 	}
+	fm := maps.Clone(funcs)
+	fm["contact"] = func() string { return contact }
 	r := &Renderer{pages: map[string]*template.Template{}}
 	for _, name := range names {
 		if name == "layout.html" {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", "*.partial", name)
+		t, err := template.New(name).Funcs(fm).ParseFS(files, "layout.html", "*.partial", name)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
 		}

@@ -1,0 +1,142 @@
+package service
+
+import (
+	"bufio"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/itss/techcommit/services/portal/internal/pages"
+)
+
+// Anyone, signed in or not, can read who holds their data and how to reach them,
+// what is held and why, how long, and their rights: the portal showed and took
+// people's data with no privacy notice anywhere, and told them to "contact ITSS"
+// without saying how. Every page's footer gives ITSS's address (PORTAL_CONTACT_EMAIL)
+// and links to the notice; the sign-in page links to it too.
+func TestThePrivacyNoticeIsPublicAndEveryPageSaysHowToContactITSS(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, services{})
+	r := p.do("GET", "/privacy", "", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /privacy without signing in = %d, want 200", r.status)
+	}
+	if got := h1(t, r.body); got != "Privacy notice" {
+		t.Errorf("the notice's heading is %q", got)
+	}
+	main := text(find(parse(t, r.body), element("main"))[0])
+	for _, want := range []string{
+		// Who holds the data, and how to reach them (Art. 13(1)(a)).
+		"Institute for Technical Skills and Strategy (ITSS)", "email " + testContact,
+		// What is held about whom, why, and on what lawful basis (Art. 13(1)(c)).
+		"Nominated leads, heads of institution and points of contact", "Peer reviewers", "Fund applicants",
+		"Article 6(1)(f)", "Article 6(1)(c)",
+		// Who sees it (Art. 13(1)(e)): the directory shows the point of contact.
+		"the public directory shows each organisation's point of contact",
+		// How long (Art. 13(2)(a)), from the portal's configuration and the code.
+		"A sign-in link: 15 minutes", "8 hours after the last page you opened", "at most 24 hours after you signed in",
+		"at most 30 days after you last saved it", "90 days after the token expires", "90 days after it was sent",
+		"log of emails: 730 days after it was sent", "400 days after their latest sign-in", "Backups of the services' databases: 35 days",
+		// Rights and how to use them (Art. 13(2)(b)), and the ICO (Art. 13(2)(d)).
+		"subject access request", "have it erased", "email ITSS at " + testContact, "Information Commissioner's Office (ICO)",
+	} {
+		if !strings.Contains(main, want) {
+			t.Errorf("the privacy notice does not say %q:\n%s", want, main)
+		}
+	}
+
+	for _, path := range []string{"/", "/signin", "/privacy", "/no-such-page"} {
+		doc := parse(t, p.do("GET", path, "", nil).body)
+		footers := find(doc, element("footer"))
+		if len(footers) != 1 {
+			t.Fatalf("GET %s has %d footers", path, len(footers))
+		}
+		hrefs := map[string]bool{}
+		for _, a := range find(footers[0], element("a")) {
+			hrefs[attr(a, "href")] = true
+		}
+		if !hrefs["mailto:"+testContact] || !hrefs["/privacy"] {
+			t.Errorf("GET %s: the footer's links are %v, want ITSS's address and the privacy notice", path, hrefs)
+		}
+	}
+	signin := find(parse(t, p.do("GET", "/signin", "", nil).body), element("main"))[0]
+	if !hasLink(signin, "/privacy") {
+		t.Errorf("the sign-in page does not link to the privacy notice:\n%s", text(signin))
+	}
+}
+
+func hasLink(n *html.Node, href string) bool {
+	for _, a := range find(n, element("a")) {
+		if attr(a, "href") == href {
+			return true
+		}
+	}
+	return false
+}
+
+// The notice states the periods other services keep people's data for as the
+// deployment sets them: a setting changed in deploy/k8s without the notice would
+// tell people something untrue.
+func TestThePrivacyNoticeStatesTheDeployedPeriods(t *testing.T) {
+	t.Parallel()
+	k8s := filepath.Join("..", "..", "..", "..", "deploy", "k8s")
+	base := func(svc string) map[string]string {
+		return envFile(t, filepath.Join(k8s, "base", "services", svc+".env"))
+	}
+	notify := base("notify")
+	for key, d := range map[string]time.Duration{"NOTIFY_BODY_RETENTION": pages.EmailBodyRetention, "NOTIFY_LOG_RETENTION": pages.EmailLogRetention,
+		"NATS_STREAM_MAX_AGE": pages.StreamRetention, "NOTIFY_IDEMPOTENCY_TTL": pages.IdempotencyRetention} {
+		if got, err := time.ParseDuration(notify[key]); err != nil || got != d {
+			t.Errorf("deploy sets notify's %s=%q; the privacy notice says %s", key, notify[key], d)
+		}
+	}
+	for _, svc := range []string{"signatory", "review", "fund", "portal"} {
+		if got, err := time.ParseDuration(base(svc)["NATS_STREAM_MAX_AGE"]); err != nil || got != pages.StreamRetention {
+			t.Errorf("deploy sets %s's NATS_STREAM_MAX_AGE=%s; the privacy notice says %s", svc, got, pages.StreamRetention)
+		}
+	}
+	for svc, key := range map[string]string{"signatory": "SIGNATORY_IDEMPOTENCY_TTL", "review": "REVIEW_IDEMPOTENCY_TTL", "fund": "FUND_IDEMPOTENCY_TTL"} {
+		if got, err := time.ParseDuration(base(svc)[key]); err != nil || got != pages.IdempotencyRetention {
+			t.Errorf("deploy sets %s=%s; the privacy notice says %s", key, got, pages.IdempotencyRetention)
+		}
+	}
+	// No overlay sets them otherwise.
+	overlays, err := filepath.Glob(filepath.Join(k8s, "overlays", "*", "*.env"))
+	if err != nil || len(overlays) == 0 {
+		t.Fatalf("no overlays' settings found: %v", err)
+	}
+	for _, f := range overlays {
+		for key := range envFile(t, f) {
+			if strings.HasSuffix(key, "_RETENTION") || strings.HasSuffix(key, "_IDEMPOTENCY_TTL") || key == "NATS_STREAM_MAX_AGE" {
+				t.Errorf("%s sets %s, which the privacy notice states as deploy/k8s/base sets it", f, key)
+			}
+		}
+	}
+}
+
+// envFile reads a KEY=value file as kustomize's configMapGenerator does.
+func envFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path) // #nosec G304 -- a file of the repository
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		line := strings.TrimSpace(s.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			out[k] = v
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
