@@ -9,10 +9,12 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/services/notify/internal/app"
 )
 
 // Erasure forgets an erased person in what notify holds: its read models of people
@@ -67,8 +69,19 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 		return err
 	}
 	ids, err := personal.Forget(ctx, e.db.Collection("deliveries"), sub, false)
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return err
+	}
+	// The emails written to others that name them (a hand-over's to the head, which
+	// names the lead before): what those said goes too; their entries, which name
+	// their own recipients, stay as they are.
+	named, err := e.mentioning(ctx, sub)
+	if err != nil {
+		return err
+	}
+	ids = append(ids, named...)
+	if len(ids) == 0 {
+		return nil
 	}
 	in := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 	if _, err := e.db.Collection("delivery_bodies").DeleteMany(ctx, in); err != nil {
@@ -79,6 +92,29 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 		return fmt.Errorf("forget bodies: %w", store.Classify(err))
 	}
 	return nil
+}
+
+// mentioning returns the ids of the delivery log's settled entries (sent or given
+// up) of emails that name the person whose address has the digest sub besides their
+// recipient (app.Delivery.Mentions). An entry still being sent keeps its body for
+// its sender; the log's retention of bodies drops it later.
+func (e *Erasure) mentioning(ctx context.Context, sub string) ([]any, error) {
+	cur, err := e.db.Collection("deliveries").Find(ctx, bson.D{{Key: "mentions", Value: sub},
+		{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{app.StatusSent, app.StatusGivenUp}}}}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("find emails naming an erased person: %w", store.Classify(err))
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("find emails naming an erased person: %w", store.Classify(err))
+	}
+	ids := make([]any, 0, len(docs))
+	for _, d := range docs {
+		ids = append(ids, d.ID)
+	}
+	return ids, nil
 }
 
 // ForgetAgain forgets everyone of at (digests, from the register of erasures, with

@@ -330,6 +330,9 @@ type deliveryDoc struct {
 	Role           string     `bson:"role,omitempty"`
 	Content        contentDoc `bson:"content,omitempty"`
 	Earlier        []sentDoc  `bson:"earlier,omitempty"`
+	// Mentions are the digests of the addresses of the people the email names
+	// besides its recipient (app.Delivery.Mentions), by which an erasure finds it.
+	Mentions []string `bson:"mentions,omitempty"`
 }
 
 // sentDoc is an email sent before a resend re-addressed it.
@@ -720,7 +723,7 @@ var listFields = bson.D{{Key: "message.text", Value: 0}, {Key: "message.html", V
 // toDeliveryDoc is a delivery's log entry and, apart, its body.
 func toDeliveryDoc(d app.Delivery) (deliveryDoc, bodyDoc) {
 	doc := deliveryDoc{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, Status: d.Status, Attempts: d.Attempts,
-		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, About: d.About, Role: d.Role,
+		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, About: d.About, Role: d.Role, Mentions: d.Mentions,
 		Message: messageDoc{MessageID: d.Message.MessageID, Subject: d.Message.Subject, Optional: d.Message.Optional}}
 	body := bodyDoc{ID: d.Key, Text: d.Message.Text, HTML: d.Message.HTML, ICS: d.Message.ICS,
 		Content: contentDoc{Paragraphs: d.Content.Paragraphs, Action: d.Content.Action, Footer: d.Content.Footer, Names: d.Content.Names}}
@@ -747,7 +750,7 @@ func toDeliveryDoc(d app.Delivery) (deliveryDoc, bodyDoc) {
 
 func fromDeliveryDoc(doc deliveryDoc) app.Delivery {
 	d := app.Delivery{Key: doc.ID, OrganisationID: doc.OrganisationID, Kind: doc.Kind, Step: doc.Step, Status: doc.Status, Attempts: doc.Attempts,
-		LastError: doc.LastError, CreatedAt: doc.CreatedAt, UpdatedAt: doc.UpdatedAt, About: doc.About, Role: doc.Role,
+		LastError: doc.LastError, CreatedAt: doc.CreatedAt, UpdatedAt: doc.UpdatedAt, About: doc.About, Role: doc.Role, Mentions: doc.Mentions,
 		Content: mail.Content{Paragraphs: doc.Content.Paragraphs, Action: doc.Content.Action, Footer: doc.Content.Footer, Names: doc.Content.Names},
 		Message: mail.Message{MessageID: doc.Message.MessageID, Subject: doc.Message.Subject, Text: doc.Message.Text, HTML: doc.Message.HTML, ICS: doc.Message.ICS, Optional: doc.Message.Optional}}
 	for _, p := range doc.Message.To {

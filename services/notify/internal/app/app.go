@@ -238,6 +238,11 @@ type Delivery struct {
 	About   string
 	Role    string
 	Content mail.Content
+	// Mentions are the digests of the addresses (personal.Subject) of the people the
+	// email names besides its recipient (a hand-over's email to the head names the
+	// lead before and the lead after), so that an erasure of one of them finds it and
+	// drops what it said, as it does for an email written to them.
+	Mentions []string
 	// Earlier are the recipients the email went to before a resend sent it to
 	// someone else (the role passed to another person), and when: the log keeps who
 	// was told what, and when, though the entry now names the latest.

@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/money"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -47,6 +48,11 @@ type Email struct {
 	// check it is still true (an assignment: "assignment:<key>"); About is the cause
 	// otherwise.
 	About, Step string
+	// Mentions are people the email may name who are not among its organisation's
+	// lead and head as notify holds them now (a lead replaced): named adds those.
+	// Each recipient's delivery keeps the digests of the others it names
+	// (Delivery.Mentions, see mentions).
+	Mentions []mail.Person
 }
 
 // Notify sends e to each recipient, once per recipient and cause.
@@ -70,7 +76,9 @@ func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
 		if about == "" {
 			about = e.Cause
 		}
-		if _, err := a.deliver(ctx, Delivery{Key: k, OrganisationID: e.Org, Kind: e.Kind, Step: e.Step, Message: m, About: about, Role: r.Role, Content: e.Content}, 1); err != nil {
+		d := Delivery{Key: k, OrganisationID: e.Org, Kind: e.Kind, Step: e.Step, Message: m, About: about, Role: r.Role, Content: e.Content,
+			Mentions: mentions(e.Mentions, r.Person, e.Subject, e.Content.Paragraphs)}
+		if _, err := a.deliver(ctx, d, 1); err != nil {
 			return err
 		}
 	}
@@ -92,7 +100,26 @@ func (a *App) named(ctx context.Context, e Email) (Email, error) {
 		return e, err
 	}
 	e.Content.Names = mail.Mentioned(append(slices.Clone(e.Content.Names), o.Name, o.Lead.Name, o.Leader.Name), e.Content.Paragraphs)
+	e.Mentions = append(slices.Clone(e.Mentions), o.Lead, o.Leader) // where it names them: see mentions
 	return e, nil
+}
+
+// mentions are the digests of the addresses of the people of among that the email
+// names (their name or their address is in its subject or paragraphs), but to, each
+// once.
+func mentions(among []mail.Person, to mail.Person, subject string, paragraphs []string) []string {
+	text := subject + "\n" + strings.Join(paragraphs, "\n")
+	var out []string
+	for _, p := range among {
+		if p.Email == "" || strings.EqualFold(p.Email, to.Email) {
+			continue
+		}
+		named := p.Name != "" && strings.Contains(text, p.Name) || strings.Contains(strings.ToLower(text), strings.ToLower(p.Email))
+		if d := personal.Subject(p.Email); named && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func (a *App) compose(k string, to mail.Person, subject string, c mail.Content, ics []byte, optional bool) (mail.Message, error) {

@@ -69,18 +69,18 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	named = append(named, "Sign in, and see what is due, in the Technician Commitment portal:")
 	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}}, Recipient{o.Lead, RoleLeadNamed})
+		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{o.Lead, RoleLeadNamed})
 	if err != nil {
 		return err
 	}
 	if tellBefore {
 		e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
-			Subject: fmt.Sprintf("Technician Commitment: %s's nominated lead is now %s", o.Name, o.Lead.Name),
+			Subject: fmt.Sprintf("Technician Commitment: you are no longer %s's nominated lead", o.Name),
 			Content: mail.Content{Paragraphs: []string{
 				fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of you.", o.Name, o.Lead.Name, o.Lead.Email),
 				fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
 				"If this was not meant, or that address is not theirs, please tell ITSS.",
-			}, Names: handOverNames(o, before)}}
+			}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}
 		if err := a.dueNoLongerYours(ctx, &e, o, before); err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 		"Sign in, and see what is due, in the Technician Commitment portal:")
 	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead at this address", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}}, Recipient{o.Lead, RoleLeadNamed})
+		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{o.Lead, RoleLeadNamed})
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 			fmt.Sprintf("The address the Technician Commitment holds for you as %s's nominated lead is now %s, in place of this one.", o.Name, o.Lead.Email),
 			fmt.Sprintf("The deadline reminders for %s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does. We have emailed that address to tell you there.", o.Name),
 			"If this was not meant, or that address is not yours, please tell ITSS.",
-		}, Names: handOverNames(o, before)}}
+		}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}
 	if err := a.dueNoLongerYours(ctx, &e, o, before); err != nil {
 		return err
 	}
@@ -138,12 +138,12 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 		return err
 	}
 	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadChanged,
-		Subject: fmt.Sprintf("Technician Commitment: %s's nominated lead, %s, has a new address", o.Name, o.Lead.Name),
+		Subject: fmt.Sprintf("Technician Commitment: %s's nominated lead has a new address", o.Name),
 		Content: mail.Content{Paragraphs: []string{
 			fmt.Sprintf("%s's nominated lead for the Technician Commitment, %s, now has the address %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, before.Email),
 			fmt.Sprintf("The deadline reminders for %s now go to that address, and they sign in to the Technician Commitment portal with it. We have emailed both addresses to tell them.", o.Name),
 			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
-		}, Names: handOverNames(o, before)}}, Recipient{head, RoleLeadHead})
+		}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{head, RoleLeadHead})
 }
 
 // tellHead tells the head of the institution, who signed the Commitment, that its
@@ -166,12 +166,12 @@ func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before
 		told = fmt.Sprintf("We have emailed them, and %s, to tell them.", before.Name)
 	}
 	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadChanged,
-		Subject: fmt.Sprintf("Technician Commitment: %s has a new nominated lead, %s", o.Name, o.Lead.Name),
+		Subject: fmt.Sprintf("Technician Commitment: %s has a new nominated lead", o.Name),
 		Content: mail.Content{Paragraphs: []string{
 			first,
 			fmt.Sprintf("The nominated lead acts for %s with ITSS: the deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations and to make its tokens for the Technician Collaboration Fund's API. %s", o.Name, o.Name, told),
 			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
-		}, Names: handOverNames(o, before)}}, Recipient{head, RoleLeadHead})
+		}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{head, RoleLeadHead})
 }
 
 // headToTell is the head of the institution to tell of a change of its lead from

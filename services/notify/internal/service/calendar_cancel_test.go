@@ -268,7 +268,7 @@ func TestAReplacedLeadHasTheDueDateCancelledInTheirCalendar(t *testing.T) {
 	h.publish("hc", events.OrganisationContactsChangedV1{OrganisationID: "hc", Leader: leader, NominatedLead: chris})
 	h.waitFor("hc")
 	got := mailTo(h, lead.Email, 1)
-	if len(got) != 1 || got[0].Subject != "Technician Commitment: Uni hc's nominated lead is now Chris Lee" {
+	if len(got) != 1 || got[0].Subject != "Technician Commitment: you are no longer Uni hc's nominated lead" {
 		t.Fatalf("the lead before was sent %q, want the hand-over", subjects(got))
 	}
 	checkSays(t, got[0], "The attached calendar update removes Uni hc's self-assessment and action plan, due on Sunday 20 September 2026, from your calendar")

@@ -33,7 +33,7 @@ func handOvers(msgs []received) (named, replaced, head []received) {
 		switch {
 		case strings.Contains(m.Subject, "you are now"):
 			named = append(named, m)
-		case strings.Contains(m.Subject, "nominated lead is now"):
+		case strings.Contains(m.Subject, "you are no longer"), strings.Contains(m.Subject, "your address as"):
 			replaced = append(replaced, m)
 		case strings.Contains(m.Subject, "has a new nominated lead"), strings.Contains(m.Subject, "has a new address"):
 			head = append(head, m)
@@ -85,7 +85,7 @@ func TestANewLeadIsToldTheyLeadAndThePreviousLeadIsToo(t *testing.T) {
 	if got := strings.Join(replaced[0].To, ","); !strings.EqualFold(got, lead.Email) {
 		t.Errorf("the previous lead's email went to %s", got)
 	}
-	checkSays(t, replaced[0], "Technician Commitment: Uni ho's nominated lead is now Chris Lee",
+	checkSays(t, replaced[0], "Technician Commitment: you are no longer Uni ho's nominated lead",
 		"Dear Sam Patel,",
 		"Uni ho's nominated lead for the Technician Commitment is now Chris Lee, at c.lee@exampleton.ac.uk, in place of you.",
 		"you no longer do", "please tell ITSS")
@@ -153,7 +153,7 @@ func TestTheHeadIsToldOfEachChangeOfLeadOnce(t *testing.T) {
 	if _, _, all := handOvers(mailOf(h, "hd", 0)); len(told) != 1 || len(all) != 1 {
 		t.Fatalf("after a hand-over heard three times the head was told %v (of %v), want once", subjects(told), subjects(all))
 	}
-	checkSays(t, told[0], "Technician Commitment: Uni hd has a new nominated lead, Chris Lee",
+	checkSays(t, told[0], "Technician Commitment: Uni hd has a new nominated lead",
 		"Dear Prof. Jane Smith,",
 		"Uni hd's nominated lead for the Technician Commitment is now Chris Lee, at c.lee@exampleton.ac.uk, in place of Sam Patel.",
 		"the deadline reminders for Uni hd now go to them",
@@ -324,7 +324,7 @@ func TestALeadWhoseAddressIsCorrectedIsToldTheAddressChanged(t *testing.T) {
 	checkSays(t, replaced[0], "Technician Commitment: your address as Uni hk's nominated lead is now s.patel@exampleton.ac.uk",
 		"The address the Technician Commitment holds for you as Uni hk's nominated lead is now s.patel@exampleton.ac.uk, in place of this one.",
 		"this address no longer does", "please tell ITSS")
-	checkSays(t, head[0], "Technician Commitment: Uni hk's nominated lead, Sam Patel, has a new address",
+	checkSays(t, head[0], "Technician Commitment: Uni hk's nominated lead has a new address",
 		"Uni hk's nominated lead for the Technician Commitment, Sam Patel, now has the address s.patel@exampleton.ac.uk, in place of lead@exampleton.ac.uk.",
 		"We have emailed both addresses to tell them.", "please tell ITSS")
 }

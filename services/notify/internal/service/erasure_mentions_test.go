@@ -1,0 +1,62 @@
+package service_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// A lead hands over, and is then erased: the emails the hand-over sent to the new lead
+// and to the head were written to them, not to the old lead, but they name the old
+// lead ("in place of Sam Patel", "Sam Patel, the previous nominated lead, is being
+// told"), and the old lead's was subjected "… is now Chris Lee". The erasure found
+// the log's entries by the erased address, which those emails do not hold, and left
+// the name in their bodies and subjects. After the erasure notify's database holds
+// neither the old lead's name nor their address; and after the new lead's erasure,
+// neither theirs, though the head's and the old lead's entries (the emails' fact,
+// kind and time) stay.
+func TestAnErasedLeadIsNotLeftNamedInTheEmailsAboutThem(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+	h := start(t, 1, now)
+	h.onboard("hm", civil.New(2028, time.March, 1), civil.New(2028, time.September, 1))
+	h.waitFor("hm")
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	h.publish("hm", events.OrganisationContactsChangedV1{OrganisationID: "hm", Leader: leader, NominatedLead: chris})
+	h.waitFor("hm")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(mailOf(h, "hm", 0)); n < 3 {
+			return fmt.Errorf("%d emails of the hand-over, want 3", n)
+		}
+		return nil
+	})
+	db := h.svcs[0].DB
+	if text := testenv.Readable(t, db, h.env.JS); !strings.Contains(text, "sam patel") || !strings.Contains(text, "chris lee") {
+		t.Fatal("notify's log does not name the two leads before the erasures: the test proves nothing")
+	}
+
+	for i, who := range []events.Person{lead, chris} {
+		if who == chris {
+			h.publish("hm", events.OrganisationContactsChangedV1{OrganisationID: "hm", Leader: leader, NominatedLead: events.Person{Erased: true}})
+		}
+		h.publish(fmt.Sprintf("person-%d", i), events.PersonErasedV1{Subject: personal.Subject(who.Email)})
+		testenv.Eventually(t, 10*time.Second, func() error {
+			text := testenv.Readable(t, db, h.env.JS)
+			for _, trace := range []string{strings.ToLower(who.Name), strings.ToLower(who.Email)} {
+				if i := strings.Index(text, trace); i >= 0 {
+					return fmt.Errorf("after %s's erasure notify's database still holds %q: …%s…", who.Name, trace, text[max(0, i-200):min(len(text), i+100)])
+				}
+			}
+			return nil
+		})
+	}
+	if n := len(h.box.all()); n == 0 {
+		t.Fatal("no email was sent")
+	}
+}
