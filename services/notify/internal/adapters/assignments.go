@@ -21,8 +21,22 @@ import (
 // before a review is due; of what happened to each after it was made (marks: one
 // document per event, inserted and never changed, in a numbered run per assignment);
 // and of the rounds closed.
+//
+// An assignment's record does not name its reviewer: the reviewer is kept apart, in
+// a document of their own (reviewers), which only the review consumer's naming of
+// them and their erasure write. The record is closed and opened again by that
+// consumer, and on the embedded store every update is a read and a replace of the
+// whole document, so an erasure reading and replacing the same record beside it
+// (it is taken in by another consumer, of the signatory's stream) lost the close or
+// wrote the erased reviewer back: the review service takes an erased reviewer off
+// their open assignments at once, so the two met on every one of them. Records made
+// before this release still name their reviewer (assignmentDoc.Reviewer): they are
+// read and forgotten as before.
 type Assignments struct {
 	coll *mongo.Collection
+	// reviewers holds each reviewer's name and address, under their id, as the
+	// review service last named them (reviewerDoc).
+	reviewers *mongo.Collection
 	// marks holds each assignment's marks as a numbered run of documents, <key>#0,
 	// <key>#1, ...: an assignment's marks are read by _id up to the first number
 	// missing, not by a filter the embedded store answers by reading every mark.
@@ -36,17 +50,19 @@ type Assignments struct {
 var _ app.Assignments = (*Assignments)(nil)
 
 type assignmentDoc struct {
-	ID             string    `bson:"_id"`
-	RoundID        string    `bson:"round_id"`
-	SubmissionID   string    `bson:"submission_id"`
-	ReviewerID     string    `bson:"reviewer_id"`
-	OrganisationID string    `bson:"organisation_id"`
-	RoundName      string    `bson:"round_name,omitempty"`
-	OrgName        string    `bson:"organisation_name,omitempty"`
-	Reviewer       personDoc `bson:"reviewer"`
-	Deadline       time.Time `bson:"deadline"`
-	RemindOn       string    `bson:"remind_on"` // YYYY-MM-DD
-	Closed         bool      `bson:"closed"`
+	ID             string `bson:"_id"`
+	RoundID        string `bson:"round_id"`
+	SubmissionID   string `bson:"submission_id"`
+	ReviewerID     string `bson:"reviewer_id"`
+	OrganisationID string `bson:"organisation_id"`
+	RoundName      string `bson:"round_name,omitempty"`
+	OrgName        string `bson:"organisation_name,omitempty"`
+	// Reviewer is held only by records made before the reviewer was kept apart
+	// (reviewerDoc); a record made since has none.
+	Reviewer *personDoc `bson:"reviewer,omitempty"`
+	Deadline time.Time  `bson:"deadline"`
+	RemindOn string     `bson:"remind_on"` // YYYY-MM-DD
+	Closed   bool       `bson:"closed"`
 	// Returned is the round's version of the return this reminder is for (0: the
 	// assignment as made).
 	Returned int `bson:"returned,omitempty"`
@@ -75,6 +91,18 @@ type markDoc struct {
 	At             time.Time `bson:"at"`
 	Reason         string    `bson:"reason,omitempty"`
 }
+
+// reviewerDoc is a reviewer as the review service last named them, under their id:
+// written (whole) when an assignment of theirs is recorded and when ops correct their
+// record, and deleted by their erasure. Nothing else writes it, so no update of an
+// assignment can bring back a reviewer their erasure took off it.
+type reviewerDoc struct {
+	ID       string    `bson:"_id"` // the reviewer's id in the pool
+	Reviewer personDoc `bson:"reviewer"`
+}
+
+// reviewersCollection holds the reviewerDocs.
+const reviewersCollection = "assignment_reviewers"
 
 // roundDoc says a round is closed.
 type roundDoc struct {
@@ -106,7 +134,7 @@ func NewAssignments(ctx context.Context, db *mongo.Database) (*Assignments, erro
 	}); err != nil {
 		return nil, fmt.Errorf("create assignment mark indexes: %w", store.Classify(err))
 	}
-	s := &Assignments{coll: coll, marks: marks, oldMarks: db.Collection(oldMarksCollection), rounds: db.Collection("review_rounds")}
+	s := &Assignments{coll: coll, reviewers: db.Collection(reviewersCollection), marks: marks, oldMarks: db.Collection(oldMarksCollection), rounds: db.Collection("review_rounds")}
 	if _, err := s.MoveOldMarks(ctx); err != nil {
 		return nil, err
 	}
@@ -144,8 +172,11 @@ func (s *Assignments) MoveOldMarks(ctx context.Context) (int, error) {
 // Open records an assignment unless it is already known, so that an assignment whose
 // closing event overtook it stays closed.
 func (s *Assignments) Open(ctx context.Context, a app.Assignment) error {
+	if err := s.name(ctx, a.ReviewerID, a.Reviewer); err != nil {
+		return err
+	}
 	doc := assignmentDoc{ID: docID(a), Returned: a.Returned, RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID, OrganisationID: a.OrganisationID,
-		RoundName: a.RoundName, OrgName: a.OrganisationName, Reviewer: personDoc(a.Reviewer), Deadline: a.Deadline, RemindOn: a.RemindOn.String(),
+		RoundName: a.RoundName, OrgName: a.OrganisationName, Deadline: a.Deadline, RemindOn: a.RemindOn.String(),
 		Assigned: a.Assigned}
 	if _, err := s.coll.InsertOne(ctx, doc); err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("record assignment %s: %w", doc.ID, store.Classify(err))
@@ -161,8 +192,11 @@ func (s *Assignments) Reopen(ctx context.Context, a app.Assignment) error {
 		bson.D{{Key: "assigned_version", Value: bson.D{{Key: "$exists", Value: false}}}},
 		bson.D{{Key: "assigned_version", Value: bson.D{{Key: "$lt", Value: a.Assigned}}}},
 	}}}
+	if err := s.name(ctx, a.ReviewerID, a.Reviewer); err != nil {
+		return err
+	}
 	set := bson.D{{Key: "closed", Value: false}, {Key: "assigned_version", Value: a.Assigned}, {Key: "deadline", Value: a.Deadline},
-		{Key: "remind_on", Value: a.RemindOn.String()}, {Key: "reviewer", Value: personDoc(a.Reviewer)},
+		{Key: "remind_on", Value: a.RemindOn.String()},
 		{Key: "round_name", Value: a.RoundName}, {Key: "organisation_name", Value: a.OrganisationName}}
 	if _, err := s.coll.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: set}}); err != nil {
 		return fmt.Errorf("reopen assignment %s: %w", docID(a), store.Classify(err))
@@ -170,17 +204,69 @@ func (s *Assignments) Reopen(ctx context.Context, a app.Assignment) error {
 	return nil
 }
 
-// Rename writes the reviewer's name and address, as the pool now holds them, on each
-// assignment and mark of theirs (a scan of the reviewer's: ops correct a record
+// Rename writes the reviewer's name and address, as the pool now holds them, in their
+// own document and on each mark of theirs, and on each assignment recorded before
+// the reviewer was kept apart (a scan of the reviewer's: ops correct a record
 // rarely, and each reviewer has a few).
 func (s *Assignments) Rename(ctx context.Context, reviewerID string, p mail.Person) error {
+	if err := s.name(ctx, reviewerID, p); err != nil {
+		return err
+	}
 	set := bson.D{{Key: "$set", Value: bson.D{{Key: "reviewer", Value: personDoc(p)}}}}
 	for _, c := range []*mongo.Collection{s.coll, s.marks, s.oldMarks} {
-		if _, err := c.UpdateMany(ctx, bson.D{{Key: "reviewer_id", Value: reviewerID}}, set); err != nil {
+		filter := bson.D{{Key: "reviewer_id", Value: reviewerID}}
+		if c == s.coll { // only the records that name their reviewer themselves
+			filter = append(filter, bson.E{Key: "reviewer", Value: bson.D{{Key: "$exists", Value: true}}})
+		}
+		if _, err := c.UpdateMany(ctx, filter, set); err != nil {
 			return fmt.Errorf("rename reviewer %s: %w", reviewerID, store.Classify(err))
 		}
 	}
 	return nil
+}
+
+// name keeps the reviewer as the review service names them now (an event of theirs
+// the review consumer handles, in the stream's order), whole. A reviewer with no
+// address (an event that names nobody) changes nothing.
+func (s *Assignments) name(ctx context.Context, reviewerID string, p mail.Person) error {
+	if reviewerID == "" || p.Email == "" {
+		return nil
+	}
+	if err := store.Replace(ctx, s.reviewers, reviewerID, reviewerDoc{ID: reviewerID, Reviewer: personDoc(p)}); err != nil {
+		return fmt.Errorf("record reviewer %s: %w", reviewerID, store.Classify(err))
+	}
+	return nil
+}
+
+// reviewer is the reviewer of an assignment's record: the one the record itself names
+// (made before the reviewer was kept apart), or else the one kept under their id;
+// nobody when their erasure deleted it. known caches the reviewers kept, by id, for a
+// read of many records.
+func (s *Assignments) reviewer(ctx context.Context, d assignmentDoc, known map[string]*personDoc) (mail.Person, error) {
+	if d.Reviewer != nil && d.Reviewer.Email != "" {
+		return mail.Person(*d.Reviewer), nil
+	}
+	if d.ReviewerID == "" {
+		return mail.Person{}, nil
+	}
+	p, ok := known[d.ReviewerID]
+	if !ok {
+		var r reviewerDoc
+		found, err := store.FindByID(ctx, s.reviewers, d.ReviewerID, &r)
+		if err != nil {
+			return mail.Person{}, fmt.Errorf("read reviewer %s: %w", d.ReviewerID, err)
+		}
+		if found {
+			p = &r.Reviewer
+		}
+		if known != nil {
+			known[d.ReviewerID] = p
+		}
+	}
+	if p == nil {
+		return mail.Person{}, nil
+	}
+	return mail.Person(*p), nil
 }
 
 // Close marks an assignment done (reviewed, declined or removed), creating the record
@@ -220,17 +306,24 @@ func (s *Assignments) DueForReminder(ctx context.Context, today civil.Date, now 
 		return nil, fmt.Errorf("query assignments: %w", store.Classify(err))
 	}
 	out := make([]app.Assignment, len(docs))
+	known := map[string]*personDoc{}
 	for i, d := range docs {
-		out[i] = fromAssignmentDoc(d)
+		if out[i], err = s.fromAssignmentDoc(ctx, d, known); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
-func fromAssignmentDoc(d assignmentDoc) app.Assignment {
+func (s *Assignments) fromAssignmentDoc(ctx context.Context, d assignmentDoc, known map[string]*personDoc) (app.Assignment, error) {
+	p, err := s.reviewer(ctx, d, known)
+	if err != nil {
+		return app.Assignment{}, err
+	}
 	on, _ := civil.Parse(d.RemindOn)
 	return app.Assignment{RoundID: d.RoundID, SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationID: d.OrganisationID,
-		RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: mail.Person(d.Reviewer), Deadline: d.Deadline, RemindOn: on, Returned: d.Returned,
-		Assigned: d.Assigned}
+		RoundName: d.RoundName, OrganisationName: d.OrgName, Reviewer: p, Deadline: d.Deadline, RemindOn: on, Returned: d.Returned,
+		Assigned: d.Assigned}, nil
 }
 
 // Get reads the assignment as it was made. One whose closing event came first has
@@ -248,7 +341,8 @@ func (s *Assignments) Get(ctx context.Context, a app.Assignment) (app.Assignment
 	if d.RoundID == "" {
 		return app.Assignment{}, false, nil
 	}
-	return fromAssignmentDoc(d), true, nil
+	made, err := s.fromAssignmentDoc(ctx, d, nil)
+	return made, err == nil, err
 }
 
 // Mark adds one event of an assignment's life to the assignment's run, unless it is

@@ -30,7 +30,11 @@ type Erasure struct {
 func NewErasure(db *mongo.Database) *Erasure { return &Erasure{db: db} }
 
 // peopleIn are the read models that name people: each keeps its documents, with the
-// person blanked (an assignment still has its round). The organisations are not
+// person blanked (a mark still has its round). An assignment's record names its
+// reviewer only when an earlier release made it: one made since holds their id, and
+// the reviewer is kept apart (reviewersCollection, deleted by Forget), so that the
+// review consumer's closing of the record, beside this, can neither be undone by the
+// forgetting nor write the reviewer back (see Assignments). The organisations are not
 // among them: the consumer of the signatory's events, their one writer, forgets the
 // person there in the order of that stream (Organisations.Forget), since a forgetting
 // beside it lost the contacts change it raced; only ForgetAgain, at start, reaches
@@ -63,6 +67,11 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 		if _, err := personal.Forget(ctx, e.db.Collection(name), sub, false); err != nil {
 			return err
 		}
+	}
+	// A reviewer kept apart from their assignments (reviewerDoc) is nothing without
+	// them.
+	if _, err := personal.Forget(ctx, e.db.Collection(reviewersCollection), sub, true); err != nil {
+		return err
 	}
 	// A stored answer to a resend names whom it went to: nothing without them.
 	if _, err := personal.Forget(ctx, e.db.Collection(platform.IdempotencyCollection), sub, true); err != nil {

@@ -23,14 +23,15 @@ import (
 // lower-cased: a subject access request is rare, and the collections are the
 // Commitment's size.
 type PersonalRecords struct {
-	orgs, assignments, deliveries, bodies *mongo.Collection
+	orgs, assignments, reviewers, deliveries, bodies *mongo.Collection
 }
 
 var _ app.PersonalRecords = (*PersonalRecords)(nil)
 
 // NewPersonalRecords reads db's collections.
 func NewPersonalRecords(db *mongo.Database) *PersonalRecords {
-	return &PersonalRecords{orgs: db.Collection("organisations"), assignments: db.Collection("assignments"), deliveries: db.Collection("deliveries"),
+	return &PersonalRecords{orgs: db.Collection("organisations"), assignments: db.Collection("assignments"),
+		reviewers: db.Collection(reviewersCollection), deliveries: db.Collection("deliveries"),
 		bodies: db.Collection("delivery_bodies")}
 }
 
@@ -56,15 +57,28 @@ func (p *PersonalRecords) HeldAbout(ctx context.Context, email string) (app.Held
 	if err != nil {
 		return held, err
 	}
+	// The reviewer of a record made since they are kept apart is kept under their id.
+	rs, err := readAll[reviewerDoc](ctx, p.reviewers, nil)
+	if err != nil {
+		return held, err
+	}
+	reviewers := make(map[string]personDoc, len(rs))
+	for _, r := range rs {
+		reviewers[r.ID] = r.Reviewer
+	}
 	// An assignment is kept as a record per reminder it owes (the assignment as made,
 	// each return): the person was assigned once.
 	seen := map[[3]string]bool{}
 	for _, a := range as {
 		key := [3]string{a.RoundID, a.SubmissionID, a.ReviewerID}
-		if is(a.Reviewer) && !seen[key] {
+		reviewer := reviewers[a.ReviewerID]
+		if a.Reviewer != nil && a.Reviewer.Email != "" {
+			reviewer = *a.Reviewer
+		}
+		if is(reviewer) && !seen[key] {
 			seen[key] = true
 			held.Assignments = append(held.Assignments, app.Assignment{RoundID: a.RoundID, SubmissionID: a.SubmissionID, ReviewerID: a.ReviewerID,
-				OrganisationID: a.OrganisationID, Reviewer: mail.Person(a.Reviewer), Deadline: a.Deadline})
+				OrganisationID: a.OrganisationID, Reviewer: mail.Person(reviewer), Deadline: a.Deadline})
 		}
 	}
 	ds, err := readAll[deliveryDoc](ctx, p.deliveries, listFields)

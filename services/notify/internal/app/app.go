@@ -929,6 +929,28 @@ func (a *App) UseErasures(e Erasures) error {
 	return nil
 }
 
+// forgetIfErased forgets, wherever notify holds them, whichever of people was erased
+// (and not named again since). The review consumer calls it after each write of its
+// that names a reviewer (an assignment's record, a mark, a corrected record): an
+// event made before the erasure and taken in after it names them again, in a
+// document the erasure's forgetting may already have passed. That forgetting starts
+// after the record of the erasure is written, so a write it did not see is followed
+// by a look that sees the record.
+func (a *App) forgetIfErased(ctx context.Context, people ...mail.Person) error {
+	for _, p := range people {
+		gone, err := a.anyErased(ctx, []mail.Person{p})
+		if err != nil {
+			return err
+		}
+		if gone != "" {
+			if err := a.erasures.Forget(ctx, personal.Subject(gone)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // anyErased is the address of the first of to who was erased, or "".
 func (a *App) anyErased(ctx context.Context, to []mail.Person) (string, error) {
 	if a.erasures == nil {

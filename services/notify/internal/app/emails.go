@@ -287,6 +287,9 @@ func (a *App) Assign(ctx context.Context, cause string, version int, as Assignme
 	if err := a.openAssigned(ctx, as, ms); err != nil {
 		return err
 	}
+	if err := a.forgetIfErased(ctx, as.Reviewer); err != nil {
+		return err
+	}
 	round := roundName(as.RoundID, as.RoundName)
 	return a.Notify(ctx, Email{Cause: cause, Org: as.OrganisationID, Kind: "review-assigned", About: "assignment:" + as.Key(),
 		Subject: fmt.Sprintf("Technician Commitment peer review (%s): %s's submission is assigned to you, due %s", round, org, mail.Time(as.Deadline)),
@@ -578,7 +581,10 @@ func (a *App) ReviewerChanged(ctx context.Context, reviewerID string, p mail.Per
 	if reviewerID == "" || p.Email == "" {
 		return nil
 	}
-	return a.assignments.Rename(ctx, reviewerID, p)
+	if err := a.assignments.Rename(ctx, reviewerID, p); err != nil {
+		return err
+	}
+	return a.forgetIfErased(ctx, p)
 }
 
 // FeedbackReleased tells an institution's lead, as the signatory service last named

@@ -106,6 +106,9 @@ func (a *App) Record(ctx context.Context, m Mark) error {
 	if err != nil {
 		return err
 	}
+	if err := a.forgetIfErased(ctx, m.Reviewer); err != nil {
+		return err
+	}
 	if m.Kind != MarkSubmitted && m.Kind != MarkGone {
 		return nil
 	}
@@ -172,8 +175,12 @@ func (a *App) ReviewReturned(ctx context.Context, cause string, m Mark) error {
 	if err != nil {
 		return err
 	}
+	reviewer := m.Reviewer
 	m.Assignment = as
 	if err := a.openReturned(ctx, m); err != nil {
+		return err
+	}
+	if err := a.forgetIfErased(ctx, reviewer, as.Reviewer); err != nil {
 		return err
 	}
 	msg, ok, err := a.returnedEmail(ctx, m)
@@ -548,6 +555,9 @@ func (a *App) Withheld(ctx context.Context, cause string, m Mark, reason string)
 	}
 	m.Kind = MarkWithheld
 	if _, err := a.assignments.Mark(ctx, m); err != nil {
+		return err
+	}
+	if err := a.forgetIfErased(ctx, m.Reviewer); err != nil {
 		return err
 	}
 	if before.returned == nil {
