@@ -64,7 +64,17 @@ type ForgetIn struct {
 // or deleted. Each document is read and then replaced or deleted by _id: no rule
 // rests on it (these are logs and read models), so no guard is needed.
 func Forget(ctx context.Context, coll *mongo.Collection, sub string, del bool) ([]any, error) {
-	cur, err := coll.Find(ctx, bson.D{})
+	return ForgetMatching(ctx, coll, bson.D{}, sub, del)
+}
+
+// ForgetMatching is Forget over the documents of coll that filter matches: a
+// collection some of whose documents are being written by a writer of their own
+// leaves those to it, which forgets the person once it is done (notify's delivery
+// log: an email being sent, whose sender records the outcome, replacing the entry,
+// and then forgets an erased recipient). A replace beside that writer's would undo
+// its change.
+func ForgetMatching(ctx context.Context, coll *mongo.Collection, filter bson.D, sub string, del bool) ([]any, error) {
+	cur, err := coll.Find(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", coll.Name(), store.Classify(err))
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/itss/techcommit/libs/clock"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
@@ -121,5 +122,58 @@ func TestAnEmailClaimedByAReplicaThatDiedIsSentOnceAfterItsLease(t *testing.T) {
 	got, _, err := deliveries.Get(ctx, "dead-replica")
 	if err != nil || got.Status != app.StatusSent || got.Attempts != 2 {
 		t.Errorf("delivery after take-over: %+v %v", got, err)
+	}
+}
+
+// The erasure leaves an entry being sent to its sender, which forgets the person once
+// it has recorded the outcome. A sender that died mid-send records nothing: once the
+// lease runs out, the sweep takes the email over, gives it up as to an erased person
+// (a reminder) or as a sign-in link (never retried), and forgets the person then.
+func TestAnEmailBeingSentWhenItsRecipientIsErasedIsForgottenByWhoeverTakesItOver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	clk := clock.NewFake(time.Date(2026, 9, 13, 9, 0, 0, 0, time.UTC))
+	deliveries := must(NewDeliveries(ctx, db))
+	relay := &counting{}
+	a, err := app.New(app.Deps{Organisations: must(NewOrganisations(ctx, db)), Reminders: must(NewReminders(ctx, db, clk)), Assignments: must(NewAssignments(ctx, db)),
+		Deliveries: deliveries, Calendars: NewCalendarTokens(db), Sender: relay, Clock: clk}, app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	erasure := NewErasure(db)
+	if err := a.UseErasures(erasure); err != nil {
+		t.Fatal(err)
+	}
+	lead := mail.Person{Name: "Lee Leaving", Email: "lee.leaving@example.ac.uk"}
+	for _, kind := range []string{"reminder", app.KindSigninLink} {
+		died := app.Delivery{Key: "dead-" + kind, OrganisationID: "o", Kind: kind, Status: app.StatusSending, Attempts: 1,
+			CreatedAt: clk.Now(), UpdatedAt: clk.Now(), Message: mail.Message{MessageID: "dead-" + kind + "@tc", To: []mail.Person{lead}, Subject: "s", Text: "Dear Lee Leaving"}}
+		if ok, err := deliveries.Claim(ctx, died, 1); !ok || err != nil {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+	}
+	if err := erasure.ForgetAt(ctx, personal.Subject(lead.Email), clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := holding(t, db, lead.Email, "deliveries"); len(got) != 2 {
+		t.Fatalf("the erasure changed the entries being sent: %v", got)
+	}
+	clk.Advance(65 * time.Second) // the lease is a minute
+	if _, err := a.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := relay.n.Load(); n != 0 {
+		t.Errorf("sent %d emails to the erased person", n)
+	}
+	for _, text := range []string{lead.Email, lead.Name} {
+		if got := holding(t, db, text, "deliveries", "delivery_bodies"); len(got) != 0 {
+			t.Errorf("after the take-over, %v", got)
+		}
+	}
+	for _, kind := range []string{"reminder", app.KindSigninLink} {
+		if got, _, err := deliveries.Get(ctx, "dead-"+kind); err != nil || got.Status != app.StatusGivenUp {
+			t.Errorf("the %s after the take-over: %+v %v, want given up", kind, got, err)
+		}
 	}
 }

@@ -77,7 +77,15 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 	if _, err := personal.Forget(ctx, e.db.Collection(platform.IdempotencyCollection), sub, true); err != nil {
 		return err
 	}
-	ids, err := personal.Forget(ctx, e.db.Collection("deliveries"), sub, false)
+	// An entry being sent is left to its sender, which replaces it whole with the
+	// outcome and then looks at the record of erasures and forgets the person itself
+	// (app.deliver, SendSigninLink): a replace of it here, read before the outcome and
+	// written after, lost the outcome (the entry said sending for good, and the sweep
+	// took it for a sender that died), and one written before the outcome was
+	// written over with the person in it. An entry whose sender died is taken over
+	// after its lease, given up as to an erased person, and forgotten then.
+	notSending := bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: "sending"}}}}
+	ids, err := personal.ForgetMatching(ctx, e.db.Collection("deliveries"), notSending, sub, false)
 	if err != nil {
 		return err
 	}

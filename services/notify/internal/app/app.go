@@ -826,7 +826,16 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 	// Nothing is sent to a person erased, whatever event caused the email: events of
 	// other services are not ordered with the erasure.
 	if gone, err := a.anyErased(ctx, d.Message.To); err != nil || gone != "" {
-		return false, err
+		if err != nil || attempt == 1 || d.Status != StatusSending {
+			return false, err
+		}
+		// Taken over from a sender that died mid-send: the erasure left the entry
+		// to it. It is given up and forgotten now.
+		d.Status, d.LastError, d.UpdatedAt = StatusGivenUp, "the recipient was erased at their request", a.clock.Now()
+		if err := a.deliveries.Record(ctx, d); err != nil {
+			return false, err
+		}
+		return false, a.erasures.Forget(ctx, personal.Subject(gone))
 	}
 	now := a.clock.Now()
 	d.Attempts, d.Status, d.UpdatedAt = attempt, StatusSending, now
@@ -993,6 +1002,10 @@ func (a *App) retry(ctx context.Context) (int, error) {
 			// died mid-send leaves the person to ask for another link.
 			d.Status, d.LastError, d.UpdatedAt = StatusGivenUp, "sign-in links are not retried", now
 			if err := a.deliveries.Record(ctx, d); err != nil {
+				return sent, err
+			}
+			// The erasure left the entry, being sent, to its sender.
+			if err := a.forgetIfErased(ctx, d.Message.To...); err != nil {
 				return sent, err
 			}
 			continue

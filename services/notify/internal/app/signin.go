@@ -75,5 +75,7 @@ func (a *App) SendSigninLink(ctx context.Context, cause string, l SigninLink) er
 		// As deliver enters every email: a restore's log says it was sent.
 		a.sent.Email(context.WithoutCancel(ctx), d)
 	}
-	return nil
+	// Erased while the link was being sent: as deliver, the entry just recorded is
+	// forgotten now (the erasure leaves an entry being sent to its sender).
+	return a.forgetIfErased(context.WithoutCancel(ctx), l.To)
 }

@@ -550,3 +550,82 @@ func TestAnErasureBesideTheReviewersRemovalForgetsThemAndKeepsTheirAssignmentsCl
 		t.Errorf("of %d rounds of %d assignments, %d documents named the erased reviewer afterwards and %d assignments taken off were open", rounds, subs, back, reopened)
 	}
 }
+
+// A person asks for sign-in links as they are erased: notify's consumer of the
+// portal's stream sends them (logging each, its body kept apart) while its consumer
+// of erasures reads the delivery log and replaces each entry naming them. Each round
+// checks that nothing in notify's database names them afterwards, and that no entry
+// of an email the consumer finished with still says it is being sent.
+//
+// On the embedded store a write is a read then a replace: the erasure's replace,
+// read before the sender recorded the outcome, undid it (63 to 96 of the 160 entries
+// said sending for good, 31 to 36 rounds of 40 failing), and the sender's, or an entry
+// claimed after the erasure's scan, left the person named (in 6 to 16 rounds; the
+// sign-in link's sender, unlike deliver, did not look again). The erasure now leaves
+// an entry being sent to its sender, which forgets the person once it has recorded
+// the outcome.
+func TestSigninLinksSentAsThePersonIsErasedAreForgottenAndKeepTheirOutcome(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	db := h.svcs[0].DB
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamPortal, Subjects: []string{events.SubjectsPortal}}); err != nil {
+		t.Fatal(err)
+	}
+	link := func(id, name, email string) {
+		t.Helper()
+		now := h.clock.Now()
+		p := events.SigninLinkRequestedV1{Email: email, Name: name, Link: "https://portal.example.org/signin/" + id, ExpiresAt: now.Add(15 * time.Minute)}
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: id, Source: "/tc/portal", Type: p.EventType(), AggregateType: "signin", AggregateID: id, Version: 1, Time: now, Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Other people's links make the erasure's reading of the log take a while.
+	for i := range 40 {
+		link(fmt.Sprintf("other-link-%d", i), "Olu Other", fmt.Sprintf("olu.%d@exampleton.ac.uk", i))
+	}
+	h.waitForConsumer(events.StreamPortal, "notify-portal")
+	const rounds, links = 40, 4
+	named, sending := 0, 0
+	for n := range rounds {
+		name, email := fmt.Sprintf("Sian Signinperson%d", n), fmt.Sprintf("sian.%d@exampleton.ac.uk", n)
+		for i := range links {
+			link(fmt.Sprintf("link-%d-%d", n, i), name, email)
+		}
+		h.publish(fmt.Sprintf("person-sian-%d", n), events.PersonErasedV1{Subject: personal.Subject(email)})
+		h.waitForConsumer(events.StreamPortal, "notify-portal")
+		h.waitForConsumer(events.StreamSignatory, "notify-person-erasures")
+		colls, err := db.ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range colls {
+			cur, err := db.Collection(c).Find(ctx, bson.D{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for cur.Next(ctx) {
+				if s := cur.Current.String(); strings.Contains(s, email) || strings.Contains(s, name) {
+					named++
+					t.Logf("round %d: %s still names the erased person: %.300s", n, c, s)
+				}
+			}
+			cur.Close(ctx)
+		}
+		for i := range links {
+			var d struct {
+				Status string `bson:"status"`
+			}
+			err := db.Collection("deliveries").FindOne(ctx, bson.D{{Key: "about", Value: fmt.Sprintf("link-%d-%d", n, i)}}).Decode(&d)
+			if err == nil && d.Status == "sending" {
+				sending++
+				t.Logf("round %d: link %d's entry says it is being sent, though the consumer is done with it", n, i)
+			}
+		}
+	}
+	if named > 0 || sending > 0 {
+		t.Errorf("of %d rounds of %d links, %d documents named the erased person afterwards and %d entries said sending", rounds, links, named, sending)
+	}
+}
