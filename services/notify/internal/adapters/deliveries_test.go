@@ -137,7 +137,7 @@ func TestAnEmailBeingSentWhenItsRecipientIsErasedIsForgottenByWhoeverTakesItOver
 	deliveries := must(NewDeliveries(ctx, db))
 	relay := &counting{}
 	a, err := app.New(app.Deps{Organisations: must(NewOrganisations(ctx, db)), Reminders: must(NewReminders(ctx, db, clk)), Assignments: must(NewAssignments(ctx, db)),
-		Deliveries: deliveries, Calendars: NewCalendarTokens(db), Sender: relay, Clock: clk}, app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org"})
+		Deliveries: deliveries, Calendars: NewCalendarTokens(db), Sender: relay, Clock: clk}, app.Config{Ladder: ladder.DefaultPolicy, PortalURL: "https://portal.example.org", Contact: "itss@example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
