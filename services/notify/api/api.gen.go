@@ -205,8 +205,17 @@ type SubjectAccess struct {
 		RoundId      Id     `json:"round_id"`
 		SubmissionId Id     `json:"submission_id"`
 	} `json:"assignments"`
-	Deliveries    []Delivery          `json:"deliveries"`
-	Email         openapi_types.Email `json:"email"`
+	Deliveries []Delivery          `json:"deliveries"`
+	Email      openapi_types.Email `json:"email"`
+
+	// MentionedIn The delivery log's entries of emails written to someone else that name the person (a hand-over's email to the head names the lead before and the lead after): what kind of email, its subject and when, and not whom it went to, which is that person's data. Entries logged before notify kept whom an email names are not found.
+	MentionedIn *[]struct {
+		CreatedAt      time.Time `json:"created_at"`
+		Id             string    `json:"id"`
+		Kind           string    `json:"kind"`
+		OrganisationId Id        `json:"organisation_id"`
+		Subject        string    `json:"subject"`
+	} `json:"mentioned_in,omitempty"`
 	Organisations []struct {
 		OrganisationId Id                             `json:"organisation_id"`
 		Person         Person                         `json:"person"`

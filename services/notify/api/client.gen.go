@@ -139,7 +139,7 @@ type ClientInterface interface {
 
 	// SubjectAccessWithBody Everything notify holds about a person, by their address (UK GDPR Art. 15)
 	//
-	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted); and the entries of emails to others that name them (`mentioned_in`), without whom those went to. A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -148,7 +148,7 @@ type ClientInterface interface {
 
 	// SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
 	//
-	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted); and the entries of emails to others that name them (`mentioned_in`), without whom those went to. A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -261,7 +261,7 @@ func (c *Client) CreateDeliveryResend(ctx context.Context, id string, params *Cr
 
 // SubjectAccessWithBody Everything notify holds about a person, by their address (UK GDPR Art. 15)
 //
-// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted); and the entries of emails to others that name them (`mentioned_in`), without whom those went to. A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
 //
 // Takes any type of body and a specified content type.
 //
@@ -280,7 +280,7 @@ func (c *Client) SubjectAccessWithBody(ctx context.Context, contentType string, 
 
 // SubjectAccess Everything notify holds about a person, by their address (UK GDPR Art. 15)
 //
-// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted); and the entries of emails to others that name them (`mentioned_in`), without whom those went to. A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -841,7 +841,7 @@ type ClientWithResponsesInterface interface {
 
 	// SubjectAccessWithBodyWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
 	//
-	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted); and the entries of emails to others that name them (`mentioned_in`), without whom those went to. A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -850,7 +850,7 @@ type ClientWithResponsesInterface interface {
 
 	// SubjectAccessWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
 	//
-	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+	// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted); and the entries of emails to others that name them (`mentioned_in`), without whom those went to. A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1934,7 +1934,7 @@ func (c *ClientWithResponses) CreateDeliveryResendWithResponse(ctx context.Conte
 
 // SubjectAccessWithBodyWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
 //
-// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted); and the entries of emails to others that name them (`mentioned_in`), without whom those went to. A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -1949,7 +1949,7 @@ func (c *ClientWithResponses) SubjectAccessWithBodyWithResponse(ctx context.Cont
 
 // SubjectAccessWithResponse Everything notify holds about a person, by their address (UK GDPR Art. 15)
 //
-// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted). A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
+// The organisations whose lead or head they are in notify's records, the review assignments it holds for them, and every delivery log entry addressed to them, each with the email's plain text (`text`) while notify keeps it (NOTIFY_BODY_RETENTION) when it was written to them alone (a sign-in link's link redacted); and the entries of emails to others that name them (`mentioned_in`), without whom those went to. A POST, so that the address stays out of URLs and access logs. See docs/PRIVACY.md.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -108,6 +108,14 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 	if _, err := e.db.Collection("deliveries").UpdateMany(ctx, in, unset); err != nil {
 		return fmt.Errorf("forget bodies: %w", store.Classify(err))
 	}
+	if len(named) == 0 {
+		return nil
+	}
+	// Nor do they name them any longer: subject access finds nothing of them there.
+	pull := bson.D{{Key: "$pull", Value: bson.D{{Key: "mentions", Value: sub}}}}
+	if _, err := e.db.Collection("deliveries").UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: named}}}}, pull); err != nil {
+		return fmt.Errorf("forget whom emails named: %w", store.Classify(err))
+	}
 	return nil
 }
 

@@ -39,7 +39,7 @@ func NewPersonalRecords(db *mongo.Database) *PersonalRecords {
 func (p *PersonalRecords) HeldAbout(ctx context.Context, email string) (app.Held, error) {
 	target := strings.ToLower(strings.TrimSpace(email))
 	is := func(d personDoc) bool { return d.Email != "" && strings.ToLower(d.Email) == target }
-	held := app.Held{Roles: []app.HeldRole{}, Assignments: []app.Assignment{}, Deliveries: []app.Delivery{}}
+	held := app.Held{Roles: []app.HeldRole{}, Assignments: []app.Assignment{}, Deliveries: []app.Delivery{}, Mentioned: []app.Delivery{}}
 
 	orgs, err := readAll[orgDoc](ctx, p.orgs, nil)
 	if err != nil {
@@ -85,7 +85,14 @@ func (p *PersonalRecords) HeldAbout(ctx context.Context, email string) (app.Held
 	if err != nil {
 		return held, err
 	}
+	mentioned := personal.Subject(target)
 	for _, d := range ds {
+		if slices.Contains(d.Mentions, mentioned) {
+			// An email to someone else that names them: what it was, and when; not
+			// whom it went to, nor what it said of that person.
+			held.Mentioned = append(held.Mentioned, app.Delivery{Key: d.ID, OrganisationID: d.OrganisationID, Kind: d.Kind,
+				CreatedAt: d.CreatedAt, Message: mail.Message{Subject: d.Message.Subject}})
+		}
 		to := d.Message.To
 		for _, e := range d.Earlier {
 			to = append(to, e.To...)

@@ -16,6 +16,9 @@ type Held struct {
 	Assignments []Assignment
 	// Deliveries are the log entries addressed to them, without bodies.
 	Deliveries []Delivery
+	// Mentioned are the log entries of emails to others that name them
+	// (Delivery.Mentions): their id, organisation, kind, subject and time alone.
+	Mentioned []Delivery
 }
 
 // HeldRole is a role a person holds at an organisation in notify's records.

@@ -2,10 +2,13 @@ package service_test
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/personal"
@@ -41,6 +44,21 @@ func TestAnErasedLeadIsNotLeftNamedInTheEmailsAboutThem(t *testing.T) {
 		t.Fatal("notify's log does not name the two leads before the erasures: the test proves nothing")
 	}
 
+	// Sam's subject access lists the emails to others that name him: the head's and
+	// the new lead's, by kind, not whom they went to.
+	ops := h.http.Token(auth.RoleOps, "")
+	got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": lead.Email})).JSON(t)
+	var kinds []string
+	for _, m := range got["mentioned_in"].([]any) {
+		kinds = append(kinds, fmt.Sprint(m.(map[string]any)["kind"]))
+		if b := fmt.Sprint(m); strings.Contains(b, leader.Email) || strings.Contains(b, chris.Email) || strings.Contains(b, chris.Name) {
+			t.Errorf("an email naming Sam, in his subject access, says whom it went to: %s", b)
+		}
+	}
+	if slices.Sort(kinds); fmt.Sprint(kinds) != "[lead-changed lead-named]" {
+		t.Errorf("Sam's subject access lists emails naming him of kinds %v, want the head's and the new lead's", kinds)
+	}
+
 	for i, who := range []events.Person{lead, chris} {
 		if who == chris {
 			h.publish("hm", events.OrganisationContactsChangedV1{OrganisationID: "hm", Leader: leader, NominatedLead: events.Person{Erased: true}})
@@ -56,7 +74,8 @@ func TestAnErasedLeadIsNotLeftNamedInTheEmailsAboutThem(t *testing.T) {
 			return nil
 		})
 	}
-	if n := len(h.box.all()); n == 0 {
-		t.Fatal("no email was sent")
+	got = h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": lead.Email})).JSON(t)
+	if m := got["mentioned_in"].([]any); len(m) != 0 {
+		t.Errorf("after Sam's erasure his subject access lists %v", m)
 	}
 }

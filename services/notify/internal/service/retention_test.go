@@ -200,7 +200,7 @@ func TestSubjectAccessGathersWhatNotifyHolds(t *testing.T) {
 		t.Errorf("the head: %v, want their role and no deliveries", head)
 	}
 	none := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": "nobody@example.ac.uk"})).JSON(t)
-	if fmt.Sprint(none) != "map[assignments:[] deliveries:[] email:nobody@example.ac.uk organisations:[]]" {
+	if fmt.Sprint(none) != "map[assignments:[] deliveries:[] email:nobody@example.ac.uk mentioned_in:[] organisations:[]]" {
 		t.Errorf("an unknown address: %v", none)
 	}
 	h.http.Must(http.StatusForbidden, h.http.Do("POST", "/v1/ops/subject-access", h.http.Token(auth.RoleLead, "org-sar"), map[string]any{"email": lead.Email}))

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"time"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/httpserver"
@@ -16,6 +17,16 @@ type subjectAccess struct {
 	Organisations []heldRole       `json:"organisations"`
 	Assignments   []heldAssignment `json:"assignments"`
 	Deliveries    []delivery       `json:"deliveries"`
+	MentionedIn   []mentionedIn    `json:"mentioned_in"`
+}
+
+// mentionedIn is an email to someone else that names the person.
+type mentionedIn struct {
+	ID             string    `json:"id"`
+	OrganisationID string    `json:"organisation_id"`
+	Kind           string    `json:"kind"`
+	Subject        string    `json:"subject"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 type heldRole struct {
@@ -38,7 +49,7 @@ func (h *Handlers) SubjectAccess(c httpserver.Context) error {
 		asked = body
 		return h.app.SubjectAccess(ctx, by, string(body.Email))
 	}, func(held app.Held) subjectAccess {
-		out := subjectAccess{Email: string(asked.Email), Organisations: []heldRole{}, Assignments: []heldAssignment{}, Deliveries: []delivery{}}
+		out := subjectAccess{Email: string(asked.Email), Organisations: []heldRole{}, Assignments: []heldAssignment{}, Deliveries: []delivery{}, MentionedIn: []mentionedIn{}}
 		for _, r := range held.Roles {
 			role := "lead"
 			if r.Role == app.RoleHead {
@@ -53,6 +64,9 @@ func (h *Handlers) SubjectAccess(c httpserver.Context) error {
 			del := toDelivery(d)
 			del.Text = d.Message.Text
 			out.Deliveries = append(out.Deliveries, del)
+		}
+		for _, d := range held.Mentioned {
+			out.MentionedIn = append(out.MentionedIn, mentionedIn{ID: d.Key, OrganisationID: d.OrganisationID, Kind: d.Kind, Subject: d.Message.Subject, CreatedAt: d.CreatedAt})
 		}
 		return out
 	})
