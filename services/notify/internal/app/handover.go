@@ -121,7 +121,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 		return err
 	}
 	e := Email{Cause: cause, Org: o.ID, Kind: KindLeadReplaced,
-		Subject: fmt.Sprintf("Technician Commitment: your address as %s's nominated lead is now %s", o.Name, o.Lead.Email),
+		Subject: fmt.Sprintf("Technician Commitment: your address as %s's nominated lead has changed", o.Name),
 		Content: mail.Content{Paragraphs: []string{
 			fmt.Sprintf("The address the Technician Commitment holds for you as %s's nominated lead is now %s, in place of this one.", o.Name, o.Lead.Email),
 			fmt.Sprintf("The deadline reminders for %s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does. We have emailed that address to tell you there.", o.Name),

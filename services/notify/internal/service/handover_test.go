@@ -321,7 +321,7 @@ func TestALeadWhoseAddressIsCorrectedIsToldTheAddressChanged(t *testing.T) {
 		"Uni hk's next obligation is",
 		"Any API token you made for Uni hk's tools with your earlier address has stopped working",
 		"https://portal.example.org/obligations/hk")
-	checkSays(t, replaced[0], "Technician Commitment: your address as Uni hk's nominated lead is now s.patel@exampleton.ac.uk",
+	checkSays(t, replaced[0], "Technician Commitment: your address as Uni hk's nominated lead has changed",
 		"The address the Technician Commitment holds for you as Uni hk's nominated lead is now s.patel@exampleton.ac.uk, in place of this one.",
 		"this address no longer does", "please tell ITSS")
 	checkSays(t, head[0], "Technician Commitment: Uni hk's nominated lead has a new address",

@@ -262,3 +262,54 @@ func TestFundEmailsDoNotWaitForAnErasedLead(t *testing.T) {
 		t.Errorf("emails to %v, want the applicant's receipt only", to)
 	}
 }
+
+// Once the log retention has passed, an entry names nobody: no subject names a person
+// or an address, its recipient's or another's. A hand-over's subjects named the new
+// lead ("… is now Chris Lee"), and an address correction's the new address ("your
+// address as … is now s.patel@…"): the log kept them for good after it forgot whom
+// each email went to.
+func TestNoSubjectKeepsAPersonAfterTheLogRetention(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hr", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	corrected := events.Person{Name: lead.Name, Email: "s.patel@exampleton.ac.uk"}
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	for _, next := range []events.Person{corrected, chris} {
+		h.publish("hr", events.OrganisationContactsChangedV1{OrganisationID: "hr", Leader: leader, NominatedLead: next})
+		h.waitFor("hr")
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := len(mailOf(h, "hr", 0)); n < 6 {
+			return fmt.Errorf("%d emails of the two changes, want 6", n)
+		}
+		return nil
+	})
+	h.clock.Advance(app.DefaultLogRetention + time.Hour)
+	ctx := context.Background()
+	if _, err := h.svcs[0].App.DropExpiredBodies(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svcs[0].App.ForgetOldRecipients(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := h.svcs[0].DB.Collection("deliveries").Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []struct {
+		Message struct {
+			Subject string `bson:"subject"`
+		} `bson:"message"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		subject := d.Message.Subject
+		for _, p := range []events.Person{lead, corrected, chris, leader} {
+			if strings.Contains(subject, p.Name) || strings.Contains(subject, p.Email) {
+				t.Errorf("after the log retention an entry's subject still names %s: %q", p.Name, subject)
+			}
+		}
+	}
+}
