@@ -65,6 +65,7 @@ type orgDoc struct {
 	ID            string         `bson:"_id"`
 	Name          string         `bson:"name"`
 	Announced     bool           `bson:"announced"`
+	AnnouncedOn   string         `bson:"announced_on,omitempty"`
 	Withdrawn     bool           `bson:"withdrawn"`
 	Lead          personDoc      `bson:"lead"`
 	Leader        personDoc      `bson:"leader"`
@@ -186,6 +187,9 @@ func (o *Organisations) Forget(ctx context.Context, subject string) error {
 func toOrgDoc(o app.Organisation) orgDoc {
 	d := orgDoc{ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn,
 		Lead: personDoc(o.Lead), Leader: personDoc(o.Leader), CalendarToken: o.CalendarToken}
+	if !o.AnnouncedOn.IsZero() {
+		d.AnnouncedOn = o.AnnouncedOn.String()
+	}
 	d.Obligation, d.Previous = toObligationDoc(o.Obligation), toObligationDoc(o.Previous)
 	return d
 }
@@ -217,6 +221,9 @@ func fromObligationDoc(d *obligationDoc) *app.Obligation {
 func fromOrgDoc(d orgDoc) app.Organisation {
 	o := app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn,
 		Lead: mail.Person(d.Lead), Leader: mail.Person(d.Leader), CalendarToken: d.CalendarToken}
+	if d.AnnouncedOn != "" {
+		o.AnnouncedOn, _ = civil.Parse(d.AnnouncedOn)
+	}
 	o.Obligation, o.Previous = fromObligationDoc(d.Obligation), fromObligationDoc(d.Previous)
 	return o
 }

@@ -73,9 +73,12 @@ type Obligation struct {
 
 // Organisation is notify's read model of one organisation.
 type Organisation struct {
-	ID            string
-	Name          string
-	Announced     bool
+	ID        string
+	Name      string
+	Announced bool
+	// AnnouncedOn is the day its announcement is dated, from which the public
+	// directory lists it (zero for a record kept before notify kept it).
+	AnnouncedOn   civil.Date
 	Withdrawn     bool
 	Lead          mail.Person // the nominated lead
 	Leader        mail.Person // the head of the institution
@@ -655,6 +658,19 @@ func (a *App) withdrawn(ctx context.Context, cause string, o Organisation, w Wit
 		subject += " — " + o.Name
 	}
 	listed := fmt.Sprintf("%s is no longer listed in the Technician Commitment's public directory, and nothing more is due from it for the Commitment.", name)
+	// The directory lists an organisation from its announcement's day: one withdrawn
+	// before it was announced, or while its announcement was still ahead (a
+	// withdrawal today calls it off), never was.
+	on := w.On
+	if on.IsZero() {
+		on = a.today()
+	}
+	switch {
+	case !o.Announced:
+		listed = fmt.Sprintf("%s was not announced, and will not be listed in the Technician Commitment's public directory. Nothing is due from it for the Commitment.", name)
+	case !o.AnnouncedOn.IsZero() && o.AnnouncedOn.After(on):
+		listed = fmt.Sprintf("Its announcement, planned for %s, will not take place, and %s will not be listed in the Technician Commitment's public directory. Nothing is due from it for the Commitment.", mail.Day(o.AnnouncedOn), name)
+	}
 	contact := "For anything about the withdrawal, please contact ITSS at " + a.cfg.Contact + "."
 
 	ob := o.Obligation
@@ -716,6 +732,11 @@ func (a *App) withdrawn(ctx context.Context, cause string, o Organisation, w Wit
 				paras = append(paras, "The attached calendar update removes the due date from your calendar, if you added it from a reminder.")
 				e.ICS = ical.Cancel(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)}, now)
 			}
+		}
+		if r.role == RoleHead && !r.toldLate {
+			// The head never signs in, and hears from the suite only as the head:
+			// their email says so (one told it was overdue is told as whom above).
+			paras = append(paras, fmt.Sprintf("You are told as the head of %s.", name))
 		}
 		e.Content = mail.Content{Paragraphs: append(paras, contact)}
 		if err := a.Notify(ctx, e, Recipient{r.to, r.role}); err != nil {

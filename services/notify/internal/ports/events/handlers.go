@@ -205,6 +205,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			apply = func(o *app.Organisation) {
 				o.Name, o.Announced, o.Lead, o.Leader = p.Name, true, person(p.NominatedLead), person(p.Leader)
+				o.AnnouncedOn = p.AnnouncedOn
 			}
 		case events.ObligationScheduledV1{}.EventType():
 			p, err := events.Decode[events.ObligationScheduledV1](e)
