@@ -64,6 +64,7 @@ type obligationDoc struct {
 type orgDoc struct {
 	ID            string         `bson:"_id"`
 	Name          string         `bson:"name"`
+	Kind          string         `bson:"kind,omitempty"`
 	Announced     bool           `bson:"announced"`
 	AnnouncedOn   string         `bson:"announced_on,omitempty"`
 	Withdrawn     bool           `bson:"withdrawn"`
@@ -185,7 +186,7 @@ func (o *Organisations) Forget(ctx context.Context, subject string) error {
 }
 
 func toOrgDoc(o app.Organisation) orgDoc {
-	d := orgDoc{ID: o.ID, Name: o.Name, Announced: o.Announced, Withdrawn: o.Withdrawn,
+	d := orgDoc{ID: o.ID, Name: o.Name, Kind: o.Kind, Announced: o.Announced, Withdrawn: o.Withdrawn,
 		Lead: personDoc(o.Lead), Leader: personDoc(o.Leader), CalendarToken: o.CalendarToken}
 	if !o.AnnouncedOn.IsZero() {
 		d.AnnouncedOn = o.AnnouncedOn.String()
@@ -219,7 +220,7 @@ func fromObligationDoc(d *obligationDoc) *app.Obligation {
 }
 
 func fromOrgDoc(d orgDoc) app.Organisation {
-	o := app.Organisation{ID: d.ID, Name: d.Name, Announced: d.Announced, Withdrawn: d.Withdrawn,
+	o := app.Organisation{ID: d.ID, Name: d.Name, Kind: d.Kind, Announced: d.Announced, Withdrawn: d.Withdrawn,
 		Lead: mail.Person(d.Lead), Leader: mail.Person(d.Leader), CalendarToken: d.CalendarToken}
 	if d.AnnouncedOn != "" {
 		o.AnnouncedOn, _ = civil.Parse(d.AnnouncedOn)

@@ -73,8 +73,11 @@ type Obligation struct {
 
 // Organisation is notify's read model of one organisation.
 type Organisation struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+	// Kind is "signatory" or "supporter", as its enquiry or announcement said
+	// (empty for a record kept before notify kept it: see Supporter).
+	Kind      string
 	Announced bool
 	// AnnouncedOn is the day its announcement is dated, from which the public
 	// directory lists it (zero for a record kept before notify kept it).
@@ -87,6 +90,17 @@ type Organisation struct {
 	// Previous is the obligation the open one replaced, as it stood then: what
 	// became of it, for a reminder of it that ops would resend.
 	Previous *Obligation
+}
+
+// Supporter says the organisation supports the Commitment rather than signing it: the
+// fund takes no application from it, so its lead makes no API tokens. A record kept
+// before notify kept the kind is told by its obligation (a supporter owes an action
+// plan alone).
+func (o Organisation) Supporter() bool {
+	if o.Kind != "" {
+		return o.Kind == "supporter"
+	}
+	return o.Obligation != nil && o.Obligation.Kind == "action_plan"
 }
 
 // state is what the ladder needs to know of the organisation now.

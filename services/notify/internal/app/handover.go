@@ -110,8 +110,12 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 	if next := a.nextObligation(o); next != "" {
 		named = append(named, next)
 	}
+	if !o.Supporter() {
+		// A supporter's lead makes no API tokens: the fund takes no application
+		// from a supporter, and the portal offers it none.
+		named = append(named, fmt.Sprintf("Any API token you made for %s's tools with your earlier address has stopped working, since it carried that address: make a new one on the portal's API tokens page.", o.Name))
+	}
 	named = append(named,
-		fmt.Sprintf("Any API token you made for %s's tools with your earlier address has stopped working, since it carried that address: make a new one on the portal's API tokens page.", o.Name),
 		"We have written to your earlier address to say so.",
 		"Sign in, and see what is due, in the Technician Commitment portal:")
 	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
@@ -165,11 +169,16 @@ func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before
 		first = fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, before.Name)
 		told = fmt.Sprintf("We have emailed them, and %s, to tell them.", before.Name)
 	}
+	acts := fmt.Sprintf("The nominated lead acts for %s with ITSS: the deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations and to make its tokens for the Technician Collaboration Fund's API. %s", o.Name, o.Name, told)
+	if o.Supporter() {
+		// The fund takes no application from a supporter: its lead makes no tokens.
+		acts = fmt.Sprintf("The nominated lead acts for %s with ITSS: the deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations. %s", o.Name, o.Name, told)
+	}
 	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadChanged,
 		Subject: fmt.Sprintf("Technician Commitment: %s has a new nominated lead", o.Name),
 		Content: mail.Content{Paragraphs: []string{
 			first,
-			fmt.Sprintf("The nominated lead acts for %s with ITSS: the deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations and to make its tokens for the Technician Collaboration Fund's API. %s", o.Name, o.Name, told),
+			acts,
 			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
 		}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{head, RoleLeadHead})
 }

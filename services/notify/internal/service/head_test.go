@@ -66,3 +66,40 @@ func TestAWithdrawalSaysWhatBecameOfTheListingAndTellsTheHeadWhy(t *testing.T) {
 		checkSays(t, m, "Uni wf was not announced, and will not be listed in the Technician Commitment's public directory. Nothing is due from it for the Commitment.")
 	}
 }
+
+// A supporter's head was told, at a change of its lead, that the lead signs in "to
+// make its tokens for the Technician Collaboration Fund's API", and its lead whose
+// address was corrected that their API tokens had stopped and to make a new one on
+// the API tokens page: the fund takes no application from a supporter, and the
+// portal offers a supporter no API tokens. Their emails now say neither.
+func TestASupportersHandOverSpeaksOfNoFundTokens(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	for _, org := range []string{"sh", "sc"} {
+		h.publish(org, events.OrganisationEnquiryReceivedV1{OrganisationID: org, Name: "Uni " + org, Kind: "supporter"})
+		h.publish(org, events.OrganisationFormReceivedV1{OrganisationID: org, Leader: leader, NominatedLead: lead})
+		h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "Uni " + org, Kind: "supporter", AnnouncedOn: civil.New(2026, 3, 20), NominatedLead: lead, Leader: leader})
+		h.publish(org, events.ObligationScheduledV1{OrganisationID: org, ObligationID: org + "-ap", Kind: "action_plan", WindowOpens: civil.New(2026, 9, 20), Due: civil.New(2027, 3, 20)})
+	}
+	h.waitFor("sc")
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	h.publish("sh", events.OrganisationContactsChangedV1{OrganisationID: "sh", Leader: leader, NominatedLead: chris})
+	h.publish("sc", events.OrganisationContactsChangedV1{OrganisationID: "sc", Leader: leader, NominatedLead: events.Person{Name: lead.Name, Email: "s.patel@exampleton.ac.uk"}})
+	h.waitFor("sc")
+	for _, org := range []string{"sh", "sc"} {
+		named, replaced, head := handOvers(mailOf(h, org, 0))
+		if len(named) != 1 || len(replaced) != 1 || len(head) != 1 {
+			t.Fatalf("after %s's lead changed: %v, want one email to each lead and one to the head", org, subjects(mailOf(h, org, 0)))
+		}
+		for _, m := range append(append(named, replaced...), head...) {
+			checkSays(t, m, "Uni "+org)
+			for _, wrong := range []string{"Collaboration Fund", "API", "token"} {
+				if strings.Contains(m.Text, wrong) {
+					t.Errorf("email %q to %v, of a supporter, says %q:\n%s", m.Subject, m.To, wrong, m.Text)
+				}
+			}
+		}
+	}
+	_, _, head := handOvers(mailOf(h, "sh", 0))
+	checkSays(t, head[0], "The nominated lead acts for Uni sh with ITSS: the deadline reminders for Uni sh now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations.")
+}

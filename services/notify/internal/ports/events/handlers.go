@@ -172,7 +172,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			apply = func(o *app.Organisation) { o.Name = p.Name }
+			apply = func(o *app.Organisation) { o.Name, o.Kind = p.Name, p.Kind }
 		case events.OrganisationFormReceivedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationFormReceivedV1](e)
 			if err != nil {
@@ -206,6 +206,9 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			apply = func(o *app.Organisation) {
 				o.Name, o.Announced, o.Lead, o.Leader = p.Name, true, person(p.NominatedLead), person(p.Leader)
 				o.AnnouncedOn = p.AnnouncedOn
+				if p.Kind != "" {
+					o.Kind = p.Kind
+				}
 			}
 		case events.ObligationScheduledV1{}.EventType():
 			p, err := events.Decode[events.ObligationScheduledV1](e)
