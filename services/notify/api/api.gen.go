@@ -22,6 +22,7 @@ const (
 	FundReportOverdue   DeliveryKind = "fund-report-overdue"
 	FundReportReceived  DeliveryKind = "fund-report-received"
 	FundWithdrawn       DeliveryKind = "fund-withdrawn"
+	HeadChanged         DeliveryKind = "head-changed"
 	LeadChanged         DeliveryKind = "lead-changed"
 	LeadNamed           DeliveryKind = "lead-named"
 	LeadReplaced        DeliveryKind = "lead-replaced"
@@ -55,6 +56,8 @@ func (e DeliveryKind) Valid() bool {
 	case FundReportReceived:
 		return true
 	case FundWithdrawn:
+		return true
+	case HeadChanged:
 		return true
 	case LeadChanged:
 		return true

@@ -57,7 +57,7 @@ var emailKinds = []string{
 	"fund-received", "fund-awarded", "fund-declined", "fund-report-due",
 	"fund-withdrawn", "fund-report-received", "fund-report-overdue",
 	"obligation-received", "obligation-withdrawn",
-	"lead-named", "lead-replaced", "lead-changed",
+	"lead-named", "lead-replaced", "lead-changed", "head-changed",
 }
 
 // Delivered counts one attempt's outcome.

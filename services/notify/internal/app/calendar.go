@@ -72,7 +72,8 @@ func (a *App) RotateCalendar(ctx context.Context, by auth.Principal, org string)
 
 // ChangeContacts records an organisation's contacts, as the event cause changed them.
 // A new nominated lead gets a new feed address: the one the previous lead had stops
-// answering. They and the lead before them are told of the hand-over (see handOver).
+// answering. They and the lead before them are told of the hand-over (see handOver);
+// a new head and the head before them of the change of head (see headChanged).
 // The rotation and the hand-over's emails come first, so that a redelivery after a
 // crash before the contacts are kept rotates and tells again rather than never (the
 // emails, keyed by cause, are not sent twice).
@@ -81,10 +82,13 @@ func (a *App) ChangeContacts(ctx context.Context, cause, org string, f func(*Org
 	if err != nil {
 		return err
 	}
-	lead := o.Lead
+	lead, head := o.Lead, o.Leader
 	before := lead.Email
 	f(&o)
 	if err := a.handOver(ctx, cause, o, lead); err != nil {
+		return err
+	}
+	if err := a.headChanged(ctx, cause, o, head, lead); err != nil {
 		return err
 	}
 	if before != "" && !strings.EqualFold(before, o.Lead.Email) {

@@ -152,6 +152,9 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if d.Kind == KindLeadNamed {
 		return a.recomposeLeadNamed(ctx, d)
 	}
+	if d.Kind == KindHeadChanged && d.Role == RoleHeadNamed {
+		return a.recomposeHeadNamed(ctx, d)
+	}
 	if application, ok := strings.CutPrefix(d.About, fundAbout("")); ok {
 		if err := a.fundStillTrue(ctx, d.Kind, application, d.Step); err != nil {
 			return d, err

@@ -296,3 +296,132 @@ func (a *App) remindedOf(ctx context.Context, o Organisation, p mail.Person) (bo
 		return slices.ContainsFunc(s.To, func(q mail.Person) bool { return strings.EqualFold(q.Email, p.Email) })
 	}), nil
 }
+
+// KindHeadChanged is the email of a change of the head of the institution, to the
+// head before (RoleHeadBefore) and to the head named (RoleHeadNamed): each goes to
+// the person it was written to, as a hand-over's does.
+const KindHeadChanged = "head-changed"
+
+// Roles of a change of head's emails.
+const (
+	RoleHeadBefore = "head-before"
+	RoleHeadNamed  = "head-named"
+)
+
+// whatTheHeadIsSent says when the suite writes to an organisation's head.
+func whatTheHeadIsSent(org string) string {
+	return fmt.Sprintf("when %s's obligations fall overdue, when its nominated lead changes and if it withdraws", org)
+}
+
+// headChanged tells of a change of the head of the institution (another address, in
+// any capitals), as handOver tells of a change of lead: the head is the one the
+// suite tells of a change of lead, so that a change not meant reaches someone with
+// the authority to notice it, and the head could be replaced (by the lead, on the
+// portal's contacts page) with nobody told. The head before, unless erased, is told
+// who is recorded in their place and at which address, with the change of lead made
+// with it, if any; the head named that they are recorded as the head, what that
+// brings them, and who the lead is. A head named by the name of the head before is
+// their address corrected, and both emails say that. Keyed by cause, as handOver's.
+func (a *App) headChanged(ctx context.Context, cause string, o Organisation, before, leadBefore mail.Person) error {
+	head := o.Leader
+	if !o.Announced || o.Withdrawn || head.Email == "" || strings.EqualFold(before.Email, head.Email) {
+		return nil
+	}
+	tellBefore, err := a.notErased(ctx, before)
+	if err != nil {
+		return err
+	}
+	corrected := tellBefore && personal.SameName(before.Name, head.Name)
+	names := []string{o.Name, head.Name, before.Name, o.Lead.Name, leadBefore.Name}
+	mentions := []mail.Person{before, leadBefore}
+	sent := whatTheHeadIsSent(o.Name)
+
+	var named []string
+	subject := fmt.Sprintf("Technician Commitment: you are now recorded as the head of %s", o.Name)
+	switch {
+	case corrected:
+		subject += " at this address"
+		named = []string{
+			fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now this one, %s, in place of %s.", o.Name, head.Email, before.Email),
+			fmt.Sprintf("ITSS now writes to you at this address %s. You do not need to sign in anywhere.", sent),
+		}
+	default:
+		first := fmt.Sprintf("You are now recorded as the head of %s for the Technician Commitment.", o.Name)
+		if tellBefore {
+			first = fmt.Sprintf("You are now recorded as the head of %s for the Technician Commitment, in place of %s.", o.Name, before.Name)
+		}
+		named = []string{first, fmt.Sprintf("ITSS writes to you, as its head, %s. You do not need to sign in anywhere.", sent)}
+		switch {
+		case o.Lead.Email == "":
+			named = append(named, fmt.Sprintf("%s has no nominated lead recorded now: please name one by telling ITSS who it is.", o.Name))
+		case strings.EqualFold(o.Lead.Email, head.Email):
+			named = append(named, fmt.Sprintf("You are also %s's nominated lead: you receive the deadline reminders and submit its obligations in the Technician Commitment portal.", o.Name))
+		default:
+			named = append(named, fmt.Sprintf("%s's nominated lead, %s, at %s, acts for it with ITSS: they receive the deadline reminders and submit its obligations in the Technician Commitment portal.", o.Name, o.Lead.Name, o.Lead.Email))
+		}
+	}
+	named = append(named, "If this is not right, please tell ITSS.")
+	if err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject,
+		Content: mail.Content{Paragraphs: named, Names: names}, Mentions: mentions}, Recipient{head, RoleHeadNamed}); err != nil {
+		return err
+	}
+	if !tellBefore {
+		return nil
+	}
+
+	paras := []string{fmt.Sprintf("%s's head of institution for the Technician Commitment is now recorded as %s, at %s, in place of you.", o.Name, head.Name, head.Email)}
+	subject = fmt.Sprintf("Technician Commitment: you are no longer recorded as the head of %s", o.Name)
+	if corrected {
+		paras[0] = fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now %s, in place of this one.", o.Name, head.Email)
+		subject = fmt.Sprintf("Technician Commitment: your address as the head of %s is now %s", o.Name, head.Email)
+	}
+	if o.Lead.Email != "" && !strings.EqualFold(leadBefore.Email, o.Lead.Email) {
+		lead := fmt.Sprintf("With the same change, %s's nominated lead became %s, at %s.", o.Name, o.Lead.Name, o.Lead.Email)
+		if named, err := a.notErased(ctx, leadBefore); err != nil {
+			return err
+		} else if named && personal.SameName(leadBefore.Name, o.Lead.Name) {
+			lead = fmt.Sprintf("With the same change, the address of %s's nominated lead, %s, became %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, leadBefore.Email)
+		} else if named {
+			lead = fmt.Sprintf("With the same change, %s's nominated lead became %s, at %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, leadBefore.Name)
+		}
+		paras = append(paras, lead)
+	}
+	if corrected {
+		paras = append(paras, fmt.Sprintf("ITSS now writes to that address, not this one, %s.", sent),
+			"If this was not meant, or that address is not yours, please tell ITSS.")
+	} else {
+		paras = append(paras, fmt.Sprintf("ITSS now writes to them, not to you, %s.", sent),
+			"If this was not meant, or that address is not theirs, please tell ITSS.")
+	}
+	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject,
+		Content: mail.Content{Paragraphs: paras, Names: names}, Mentions: mentions}, Recipient{before, RoleHeadBefore})
+}
+
+// notErased says p has an address and was not erased: someone an email may name.
+func (a *App) notErased(ctx context.Context, p mail.Person) (bool, error) {
+	if p.Email == "" {
+		return false, nil
+	}
+	gone, err := a.anyErased(ctx, []mail.Person{p})
+	return gone == "", err
+}
+
+// recomposeHeadNamed gives up a later attempt of the email to a head named once they
+// are no longer the organisation's head, or it withdrew: it would tell them they are.
+func (a *App) recomposeHeadNamed(ctx context.Context, d Delivery) (Delivery, error) {
+	if len(d.Message.To) != 1 {
+		return d, nil
+	}
+	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
+	if err != nil || !ok {
+		return d, err
+	}
+	to := d.Message.To[0]
+	switch {
+	case o.Withdrawn:
+		return d, noLongerTrue("%s withdrew from the Technician Commitment", cmp.Or(o.Name, "the organisation"))
+	case !strings.EqualFold(o.Leader.Email, to.Email):
+		return d, noLongerTrue("%s is no longer recorded as the head of %s", cmp.Or(to.Name, "the recipient"), cmp.Or(o.Name, "the organisation"))
+	}
+	return d, nil
+}

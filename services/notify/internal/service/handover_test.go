@@ -31,6 +31,7 @@ func notHandOvers(msgs []received) []received {
 func handOvers(msgs []received) (named, replaced, head []received) {
 	for _, m := range msgs {
 		switch {
+		case strings.Contains(m.Subject, "as the head of"): // a change of head (head_test.go)
 		case strings.Contains(m.Subject, "you are now"):
 			named = append(named, m)
 		case strings.Contains(m.Subject, "you are no longer"), strings.Contains(m.Subject, "your address as"):
@@ -182,6 +183,8 @@ func TestTheHeadIsToldOfEachChangeOfLeadOnce(t *testing.T) {
 	hal := events.Person{Name: "Hal Head", Email: "hal@exampleton.ac.uk"}
 	h.publish("hd", events.OrganisationContactsChangedV1{OrganisationID: "hd", Leader: hal, NominatedLead: eve})
 	onItsWay := time.Now()
+	h.waitFor("hd") // named head before the erasure, Hal is told so (head-changed)
+	erasedFrom := len(h.box.all())
 	h.publish("person-hal", events.PersonErasedV1{Subject: personal.Subject(hal.Email)})
 	h.waitErased(hal.Email)
 	fay := events.Person{Name: "Fay Lead", Email: "fay@exampleton.ac.uk"}
@@ -191,7 +194,7 @@ func TestTheHeadIsToldOfEachChangeOfLeadOnce(t *testing.T) {
 	if len(told) != 1 || len(named) != 5 {
 		t.Errorf("after five hand-overs the heads were told %v (leads named: %v), want only the first change told", subjects(told), subjects(named))
 	}
-	for _, m := range h.box.all() {
+	for _, m := range h.box.all()[erasedFrom:] {
 		if strings.Contains(strings.Join(m.To, ","), hal.Email) {
 			t.Errorf("an erased head was sent %q", m.Subject)
 		}

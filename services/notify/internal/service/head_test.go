@@ -1,10 +1,13 @@
 package service_test
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 )
@@ -102,4 +105,119 @@ func TestASupportersHandOverSpeaksOfNoFundTokens(t *testing.T) {
 	}
 	_, _, head := handOvers(mailOf(h, "sh", 0))
 	checkSays(t, head[0], "The nominated lead acts for Uni sh with ITSS: the deadline reminders for Uni sh now go to them, and they sign in to the Technician Commitment portal with that address to submit its obligations.")
+}
+
+// heads are the emails of a change of head.
+func heads(msgs []received) []received {
+	var out []received
+	for _, m := range msgs {
+		if strings.Contains(m.Subject, "as the head of") || strings.Contains(m.Subject, "recorded as the head of") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// The head of institution, who signed the Commitment, is the one the suite tells of
+// a change of lead, so that a change not meant (a session misused, an address
+// mistyped) reaches someone with the authority to notice it. Yet the head could be
+// replaced (by the lead, on the portal's contacts page) and nobody was told: not the
+// head before, who heard nothing more, nor the head named, who learnt of the
+// Commitment from their first overdue email. Lead and head changed at once told
+// only the head just named. Now the head before is told who is recorded in their
+// place, at which address, and of a change of lead made with it; the head named is
+// told they are recorded as the head, what that brings them and who the lead is;
+// an address corrected is told as one; once each, however often the event comes.
+func TestAChangeOfHeadIsToldToTheHeadBeforeAndTheHeadNamed(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hh", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	if got := heads(mailOf(h, "hh", 0)); len(got) != 0 {
+		t.Fatalf("the announcement told %v", subjects(got))
+	}
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	h.publish("hh", events.OrganisationContactsChangedV1{OrganisationID: "hh", Leader: kim, NominatedLead: lead})
+	h.waitFor("hh")
+	h.redeliver()
+	before, named := mailTo(h, leader.Email, 0), mailTo(h, kim.Email, 0)
+	if len(before) != 1 || len(named) != 1 {
+		t.Fatalf("after a change of head heard twice the head before was sent %q and the head named %q, want one email each", subjects(before), subjects(named))
+	}
+	checkSays(t, before[0], "Technician Commitment: you are no longer recorded as the head of Uni hh",
+		"Dear Prof. Jane Smith,",
+		"Uni hh's head of institution for the Technician Commitment is now recorded as Prof. Kim Ode, at k.ode@exampleton.ac.uk, in place of you.",
+		"ITSS now writes to them, not to you, when Uni hh's obligations fall overdue, when its nominated lead changes and if it withdraws.",
+		"If this was not meant, or that address is not theirs, please tell ITSS.")
+	checkSays(t, named[0], "Technician Commitment: you are now recorded as the head of Uni hh",
+		"Dear Prof. Kim Ode,",
+		"You are now recorded as the head of Uni hh for the Technician Commitment, in place of Prof. Jane Smith.",
+		"ITSS writes to you, as its head, when Uni hh's obligations fall overdue, when its nominated lead changes and if it withdraws. You do not need to sign in anywhere.",
+		"Uni hh's nominated lead, Sam Patel, at lead@exampleton.ac.uk, acts for it with ITSS: they receive the deadline reminders and submit its obligations in the Technician Commitment portal.",
+		"If this is not right, please tell ITSS.")
+	if strings.Contains(named[0].Text, "/obligations/") {
+		t.Errorf("the head named is linked to a portal page they cannot open:\n%s", named[0].Text)
+	}
+
+	// Lead and head changed at once: the head before hears of both.
+	dana := events.Person{Name: "Dana Next", Email: "dana@exampleton.ac.uk"}
+	lee := events.Person{Name: "Prof. Lee Vance", Title: "Vice-Chancellor", Email: "l.vance@exampleton.ac.uk"}
+	h.publish("hh", events.OrganisationContactsChangedV1{OrganisationID: "hh", Leader: lee, NominatedLead: dana})
+	h.waitFor("hh")
+	got := mailTo(h, kim.Email, 1)
+	if len(got) != 1 {
+		t.Fatalf("after lead and head changed at once the head before was sent %q, want one email", subjects(got))
+	}
+	checkSays(t, got[0], "Technician Commitment: you are no longer recorded as the head of Uni hh",
+		"Uni hh's head of institution for the Technician Commitment is now recorded as Prof. Lee Vance, at l.vance@exampleton.ac.uk, in place of you.",
+		"With the same change, Uni hh's nominated lead became Dana Next, at dana@exampleton.ac.uk, in place of Sam Patel.")
+	// Kim, no longer the head, is not told again that they are.
+	n := len(h.box.all())
+	ops := h.http.Token(auth.RoleOps, "")
+	var id string
+	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=hh", ops, nil)).JSON(t)["items"].([]any) {
+		if d := it.(map[string]any); d["kind"] == "head-changed" && strings.Contains(fmt.Sprint(d["subject"]), "you are now recorded") && strings.Contains(fmt.Sprint(d["to"]), kim.Email) {
+			id = d["id"].(string)
+		}
+	}
+	if id == "" {
+		t.Fatal("the email telling Kim they are the head is not in the log")
+	}
+	res := h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)
+	if res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "no longer recorded as the head") {
+		t.Errorf("the resend to Kim, no longer the head: %d %s, want 409 saying why", res.Status, res.Body)
+	}
+	if sent := h.box.all()[n:]; len(sent) != 0 {
+		t.Errorf("the refused resend sent %q", subjects(sent))
+	}
+	if got := heads(mailTo(h, lee.Email, 0)); len(got) != 1 {
+		t.Errorf("the head named with a new lead was sent %q, want to be told they are the head", subjects(mailTo(h, lee.Email, 0)))
+	} else {
+		checkSays(t, got[0], "Uni hh's nominated lead, Dana Next, at dana@exampleton.ac.uk, acts for it with ITSS")
+	}
+
+	// The head's address corrected: told as such to both addresses.
+	fixed := events.Person{Name: lee.Name, Title: lee.Title, Email: "lee.vance@exampleton.ac.uk"}
+	h.publish("hh", events.OrganisationContactsChangedV1{OrganisationID: "hh", Leader: fixed, NominatedLead: dana})
+	h.waitFor("hh")
+	was, now := heads(mailTo(h, lee.Email, 0)), mailTo(h, fixed.Email, 0)
+	if len(was) != 2 || len(now) != 1 {
+		t.Fatalf("after the head's address was corrected the earlier address was sent %q and the new one %q", subjects(mailTo(h, lee.Email, 0)), subjects(now))
+	}
+	checkSays(t, was[1], "Technician Commitment: your address as the head of Uni hh is now lee.vance@exampleton.ac.uk",
+		"The address the Technician Commitment holds for you as the head of Uni hh is now lee.vance@exampleton.ac.uk, in place of this one.")
+	checkSays(t, now[0], "Technician Commitment: you are now recorded as the head of Uni hh at this address",
+		"The address the Technician Commitment holds for you as the head of Uni hh is now this one, lee.vance@exampleton.ac.uk, in place of l.vance@exampleton.ac.uk.")
+	for _, m := range append(was[1:], now...) {
+		if strings.Contains(m.Text, "in place of you") || strings.Contains(m.Text, "in place of Prof. Lee Vance") {
+			t.Errorf("email %q to %v tells a corrected address as another head:\n%s", m.Subject, m.To, m.Text)
+		}
+	}
+
+	// The head's name or title corrected, at the same address, is no change of head.
+	n = len(h.box.all())
+	h.publish("hh", events.OrganisationContactsChangedV1{OrganisationID: "hh", Leader: events.Person{Name: "Professor Lee Vance", Title: "President", Email: strings.ToUpper(fixed.Email)}, NominatedLead: dana})
+	h.waitFor("hh")
+	if got := h.box.all()[n:]; len(got) != 0 {
+		t.Errorf("a head's name corrected at the same address sent %q", subjects(got))
+	}
 }

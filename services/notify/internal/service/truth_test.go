@@ -211,6 +211,7 @@ func TestOnlyTheHeadWhoWasToldItWasOverdueIsToldItCameIn(t *testing.T) {
 	h.sweepOn(civil.New(2026, 12, 11)) // hc 7 days overdue: its head is told; lv 2 days overdue: its head is not
 	newHead := events.Person{Name: "Head Two", Title: "Vice-Chancellor", Email: "head2@hc.ac.uk"}
 	h.publish("hc", events.OrganisationContactsChangedV1{OrganisationID: "hc", Leader: newHead, NominatedLead: lead})
+	h.waitFor("hc") // the change of head is told (head-changed) before the receipts are counted
 	before := len(h.box.all())
 	h.publish("hc", events.ObligationMetV1{OrganisationID: "hc", ObligationID: "hc-c1", SubmissionID: "s-hc", ReceivedOn: civil.New(2026, 12, 12)})
 	h.publish("lv", events.ObligationMetV1{OrganisationID: "lv", ObligationID: "lv-c1", SubmissionID: "s-lv", ReceivedOn: civil.New(2026, 12, 12)})

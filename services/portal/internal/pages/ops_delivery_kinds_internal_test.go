@@ -32,6 +32,7 @@ func TestEveryDeliveryKindReadsAsWords(t *testing.T) {
 		notifyapi.LeadNamed:           "New nominated lead told",
 		notifyapi.LeadReplaced:        "Previous nominated lead told",
 		notifyapi.LeadChanged:         "Head told of a new nominated lead",
+		notifyapi.HeadChanged:         "Change of head told",
 	}
 	for k, label := range want {
 		if !k.Valid() {

@@ -426,6 +426,7 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.LeadNamed:           "New nominated lead told",
 	notifyapi.LeadReplaced:        "Previous nominated lead told",
 	notifyapi.LeadChanged:         "Head told of a new nominated lead",
+	notifyapi.HeadChanged:         "Change of head told",
 }
 
 // opsDeliveryKind is a kind of email in words: notify names its kinds with hyphens.
