@@ -389,6 +389,10 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	if corrected {
 		paras = append(paras, fmt.Sprintf("ITSS now writes to that address, not this one, %s.", sent),
 			"If this was not meant, or that address is not yours, please tell ITSS.")
+	} else if strings.EqualFold(before.Email, o.Lead.Email) {
+		// Still the lead: still reminded, overdue steps included.
+		paras = append(paras, fmt.Sprintf("ITSS now writes to them as its head %s. You remain %s's nominated lead, and receive its deadline reminders as before.", sent, o.Name),
+			"If this was not meant, or that address is not theirs, please tell ITSS.")
 	} else {
 		paras = append(paras, fmt.Sprintf("ITSS now writes to them, not to you, %s.", sent),
 			"If this was not meant, or that address is not theirs, please tell ITSS.")

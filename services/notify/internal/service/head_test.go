@@ -221,3 +221,32 @@ func TestAChangeOfHeadIsToldToTheHeadBeforeAndTheHeadNamed(t *testing.T) {
 		t.Errorf("a head's name corrected at the same address sent %q", subjects(got))
 	}
 }
+
+// A lead who is the head too, and stays the lead when another is named head, is told
+// they remain the lead, never that ITSS writes "not to you": their reminders go on.
+// Named head as the lead, they are told they are both.
+func TestALeadWhoWasTheHeadTooIsToldTheyRemainTheLead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hl", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	h.publish("hl", events.OrganisationContactsChangedV1{OrganisationID: "hl", Leader: lead, NominatedLead: lead})
+	h.waitFor("hl")
+	got := heads(mailTo(h, lead.Email, 0))
+	if len(got) != 1 {
+		t.Fatalf("the lead named head too was sent %q, want to be told they are the head", subjects(mailTo(h, lead.Email, 0)))
+	}
+	checkSays(t, got[0], "You are now recorded as the head of Uni hl for the Technician Commitment, in place of Prof. Jane Smith.",
+		"You are also Uni hl's nominated lead: you receive the deadline reminders and submit its obligations in the Technician Commitment portal.")
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	h.publish("hl", events.OrganisationContactsChangedV1{OrganisationID: "hl", Leader: kim, NominatedLead: lead})
+	h.waitFor("hl")
+	got = heads(mailTo(h, lead.Email, 0))
+	if len(got) != 2 {
+		t.Fatalf("the lead, head no longer, was sent %q, want to be told", subjects(mailTo(h, lead.Email, 0)))
+	}
+	checkSays(t, got[1], "Technician Commitment: you are no longer recorded as the head of Uni hl",
+		"ITSS now writes to them as its head when Uni hl's obligations fall overdue, when its nominated lead changes and if it withdraws. You remain Uni hl's nominated lead, and receive its deadline reminders as before.")
+	if strings.Contains(got[1].Text, "not to you") {
+		t.Errorf("the lead, who is still reminded, is told ITSS writes not to them:\n%s", got[1].Text)
+	}
+}
