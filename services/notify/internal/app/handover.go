@@ -345,12 +345,20 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 			fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now this one, %s, in place of %s.", o.Name, head.Email, before.Email),
 			fmt.Sprintf("ITSS now writes to you at this address %s. You do not need to sign in anywhere.", sent),
 		}
+		if next := a.nextObligation(o); next != "" {
+			named = append(named, next)
+		}
 	default:
 		first := fmt.Sprintf("You are now recorded as the head of %s for the Technician Commitment.", o.Name)
 		if tellBefore {
 			first = fmt.Sprintf("You are now recorded as the head of %s for the Technician Commitment, in place of %s.", o.Name, before.Name)
 		}
 		named = []string{first, fmt.Sprintf("ITSS writes to you, as its head, %s. You do not need to sign in anywhere.", sent)}
+		// What is owed next, overdue included: the ladder's overdue steps may all
+		// have gone to the head before. recomposeHeadNamed keeps it current.
+		if next := a.nextObligation(o); next != "" {
+			named = append(named, next)
+		}
 		switch {
 		case o.Lead.Email == "":
 			named = append(named, fmt.Sprintf("%s has no nominated lead recorded now: please name one by telling ITSS who it is.", o.Name))
@@ -410,8 +418,9 @@ func (a *App) notErased(ctx context.Context, p mail.Person) (bool, error) {
 	return gone == "", err
 }
 
-// recomposeHeadNamed gives up a later attempt of the email to a head named once they
-// are no longer the organisation's head, or it withdrew: it would tell them they are.
+// recomposeHeadNamed makes a later attempt of the email to a head named say what the
+// organisation owes next as of the day it goes, and gives it up once they are no
+// longer the organisation's head, or it withdrew: it would tell them they are.
 func (a *App) recomposeHeadNamed(ctx context.Context, d Delivery) (Delivery, error) {
 	if len(d.Message.To) != 1 {
 		return d, nil
@@ -427,5 +436,21 @@ func (a *App) recomposeHeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	case !strings.EqualFold(o.Leader.Email, to.Email):
 		return d, noLongerTrue("%s is no longer recorded as the head of %s", cmp.Or(to.Name, "the recipient"), cmp.Or(o.Name, "the organisation"))
 	}
-	return d, nil
+	if len(d.Content.Paragraphs) < 2 {
+		return d, nil // logged before its content was kept
+	}
+	// The two paragraphs of who they are come first, then what is due next (if
+	// anything is), as headChanged wrote them.
+	paras := slices.Clone(d.Content.Paragraphs[:2])
+	if next := a.nextObligation(o); next != "" {
+		paras = append(paras, next)
+	}
+	for _, p := range d.Content.Paragraphs[2:] {
+		if !strings.Contains(p, nextObligationIs) {
+			paras = append(paras, p)
+		}
+	}
+	c := d.Content
+	c.Paragraphs = paras
+	return a.composedAgain(d, o.Leader, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
 }

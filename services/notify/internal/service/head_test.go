@@ -10,6 +10,7 @@ import (
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // The withdrawal's confirmation told every reader that the organisation "is no
@@ -206,7 +207,8 @@ func TestAChangeOfHeadIsToldToTheHeadBeforeAndTheHeadNamed(t *testing.T) {
 	checkSays(t, was[1], "Technician Commitment: your address as the head of Uni hh is now lee.vance@exampleton.ac.uk",
 		"The address the Technician Commitment holds for you as the head of Uni hh is now lee.vance@exampleton.ac.uk, in place of this one.")
 	checkSays(t, now[0], "Technician Commitment: you are now recorded as the head of Uni hh at this address",
-		"The address the Technician Commitment holds for you as the head of Uni hh is now this one, lee.vance@exampleton.ac.uk, in place of l.vance@exampleton.ac.uk.")
+		"The address the Technician Commitment holds for you as the head of Uni hh is now this one, lee.vance@exampleton.ac.uk, in place of l.vance@exampleton.ac.uk.",
+		"Uni hh's next obligation is the self-assessment and action plan of cycle 1, due on Monday 20 September 2027.")
 	for _, m := range append(was[1:], now...) {
 		if strings.Contains(m.Text, "in place of you") || strings.Contains(m.Text, "in place of Prof. Lee Vance") {
 			t.Errorf("email %q to %v tells a corrected address as another head:\n%s", m.Subject, m.To, m.Text)
@@ -248,5 +250,68 @@ func TestALeadWhoWasTheHeadTooIsToldTheyRemainTheLead(t *testing.T) {
 		"ITSS now writes to them as its head when Uni hl's obligations fall overdue, when its nominated lead changes and if it withdraws. You remain Uni hl's nominated lead, and receive its deadline reminders as before.")
 	if strings.Contains(got[1].Text, "not to you") {
 		t.Errorf("the lead, who is still reminded, is told ITSS writes not to them:\n%s", got[1].Text)
+	}
+}
+
+// A head named after the last overdue step had gone (30 days after the due date) was
+// never told the obligation was overdue: the ladder told the head before, and has no
+// step left, though a lead named then is told (tellNewLead). The head named is told
+// what the organisation owes next, as the lead named is, overdue or not.
+func TestTheHeadNamedIsToldWhatIsDueNext(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hn", civil.New(2026, 3, 20), civil.New(2026, 12, 4))
+	h.onboard("ho", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	h.sweepOn(civil.New(2027, 1, 4)) // hn 31 days overdue: the head before is told
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	for _, org := range []string{"hn", "ho"} {
+		h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: kim, NominatedLead: lead})
+	}
+	h.waitFor("ho")
+	got := heads(mailTo(h, kim.Email, 0))
+	if len(got) != 2 {
+		t.Fatalf("the head named of two organisations was sent %q, want to be told of each", subjects(mailTo(h, kim.Email, 0)))
+	}
+	for _, m := range got {
+		switch {
+		case strings.Contains(m.Subject, "Uni hn"):
+			checkSays(t, m, "Uni hn's next obligation is the self-assessment and action plan of cycle 1, which was due on Friday 4 December 2026 and is overdue.")
+		default:
+			checkSays(t, m, "Uni ho's next obligation is the self-assessment and action plan of cycle 1, due on Monday 20 September 2027. Submissions open on Saturday 20 March 2027.")
+			if strings.Contains(m.Text, "Uni hn") {
+				t.Errorf("Uni ho's email to the head speaks of Uni hn:\n%s", m.Text)
+			}
+		}
+	}
+}
+
+// The email to a head named, retried after the relay refused it, says what is due
+// next as of the day it goes: the submissions open once they are.
+func TestTheHeadNamedsEmailSaysWhatIsDueNextOnTheDayItGoes(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC))
+	h.onboard("hr", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	ops := h.http.Token(auth.RoleOps, "")
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	h.clock.Set(time.Date(2027, 3, 15, 9, 0, 0, 0, time.UTC))
+	h.box.tryLater(kim.Email)
+	h.publish("hr", events.OrganisationContactsChangedV1{OrganisationID: "hr", Leader: kim, NominatedLead: lead})
+	h.waitFor("hr")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		failed := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=hr&status=failed", ops, nil)).JSON(t)["items"].([]any)
+		if len(failed) != 1 {
+			return fmt.Errorf("the head named's refused attempt is not recorded yet: %v", failed)
+		}
+		return nil
+	})
+	h.box.tryLater()
+	h.sweepOn(civil.New(2027, 3, 22)) // the window opened on 20 March
+	got := heads(mailTo(h, kim.Email, 0))
+	if len(got) != 1 {
+		t.Fatalf("Kim received %v, want the retried email naming them head", subjects(mailTo(h, kim.Email, 0)))
+	}
+	checkSays(t, got[0], "Uni hr's next obligation is the self-assessment and action plan of cycle 1, due on Monday 20 September 2027. Submissions are open now.")
+	if strings.Contains(got[0].Text, "Submissions open on") {
+		t.Errorf("the retry, after the window opened, says it opens later:\n%s", got[0].Text)
 	}
 }
