@@ -381,7 +381,7 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	subject = fmt.Sprintf("Technician Commitment: you are no longer recorded as the head of %s", o.Name)
 	if corrected {
 		paras[0] = fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now %s, in place of this one.", o.Name, head.Email)
-		subject = fmt.Sprintf("Technician Commitment: your address as the head of %s is now %s", o.Name, head.Email)
+		subject = fmt.Sprintf("Technician Commitment: your address as the head of %s has changed", o.Name)
 	}
 	if o.Lead.Email != "" && !strings.EqualFold(leadBefore.Email, o.Lead.Email) {
 		lead := fmt.Sprintf("With the same change, %s's nominated lead became %s, at %s.", o.Name, o.Lead.Name, o.Lead.Email)

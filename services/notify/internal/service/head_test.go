@@ -204,7 +204,7 @@ func TestAChangeOfHeadIsToldToTheHeadBeforeAndTheHeadNamed(t *testing.T) {
 	if len(was) != 2 || len(now) != 1 {
 		t.Fatalf("after the head's address was corrected the earlier address was sent %q and the new one %q", subjects(mailTo(h, lee.Email, 0)), subjects(now))
 	}
-	checkSays(t, was[1], "Technician Commitment: your address as the head of Uni hh is now lee.vance@exampleton.ac.uk",
+	checkSays(t, was[1], "Technician Commitment: your address as the head of Uni hh has changed",
 		"The address the Technician Commitment holds for you as the head of Uni hh is now lee.vance@exampleton.ac.uk, in place of this one.")
 	checkSays(t, now[0], "Technician Commitment: you are now recorded as the head of Uni hh at this address",
 		"The address the Technician Commitment holds for you as the head of Uni hh is now this one, lee.vance@exampleton.ac.uk, in place of l.vance@exampleton.ac.uk.",

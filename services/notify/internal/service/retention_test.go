@@ -278,9 +278,13 @@ func TestNoSubjectKeepsAPersonAfterTheLogRetention(t *testing.T) {
 		h.publish("hr", events.OrganisationContactsChangedV1{OrganisationID: "hr", Leader: leader, NominatedLead: next})
 		h.waitFor("hr")
 	}
+	// And the head's address is corrected.
+	head := events.Person{Name: leader.Name, Title: leader.Title, Email: "jane.smith@exampleton.ac.uk"}
+	h.publish("hr", events.OrganisationContactsChangedV1{OrganisationID: "hr", Leader: head, NominatedLead: chris})
+	h.waitFor("hr")
 	testenv.Eventually(t, 10*time.Second, func() error {
-		if n := len(mailOf(h, "hr", 0)); n < 6 {
-			return fmt.Errorf("%d emails of the two changes, want 6", n)
+		if n := len(mailOf(h, "hr", 0)); n < 8 {
+			return fmt.Errorf("%d emails of the three changes, want 8", n)
 		}
 		return nil
 	})
@@ -306,7 +310,7 @@ func TestNoSubjectKeepsAPersonAfterTheLogRetention(t *testing.T) {
 	}
 	for _, d := range docs {
 		subject := d.Message.Subject
-		for _, p := range []events.Person{lead, corrected, chris, leader} {
+		for _, p := range []events.Person{lead, corrected, chris, leader, head} {
 			if strings.Contains(subject, p.Name) || strings.Contains(subject, p.Email) {
 				t.Errorf("after the log retention an entry's subject still names %s: %q", p.Name, subject)
 			}
