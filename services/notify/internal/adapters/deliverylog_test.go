@@ -11,6 +11,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -343,5 +344,48 @@ func TestTwoDeliveriesOfOneMillisecondAreListedAlikeByEveryReplica(t *testing.T)
 	}
 	if w, r := keys(writer), keys(reader); !slices.Equal(w, r) {
 		t.Errorf("the replica that made them lists %v, the one that read them back %v: want one order", w, r)
+	}
+}
+
+// TestForgetRecipientsLeavesNoAddressInTheEntry: once the log's retention has passed,
+// the privacy notice says the log no longer says whom an email went to. An entry keeps
+// its subject, and the email telling a lead's earlier address of its correction gives
+// the new address in its subject; an email naming a person besides its recipient (a
+// hand-over's) keeps the digest of their address, by which subject access lists it.
+// Neither may outlast the retention.
+func TestForgetRecipientsLeavesNoAddressInTheEntry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db := testenv.Mongo(t)
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	mentioned := personal.Subject("ada@exampleton.ac.uk")
+	if _, err := db.Collection("deliveries").InsertOne(ctx, bson.D{{Key: "_id", Value: "replaced"}, {Key: "organisation_id", Value: "org-1"},
+		{Key: "kind", Value: "lead-replaced"}, {Key: "status", Value: app.StatusSent}, {Key: "attempts", Value: 1},
+		{Key: "created_at", Value: at}, {Key: "updated_at", Value: at}, {Key: "mentions", Value: bson.A{mentioned}},
+		{Key: "message", Value: bson.D{{Key: "subject", Value: "Technician Commitment: your address as Exampleton's nominated lead is now ada.new@exampleton.ac.uk"},
+			{Key: "to", Value: bson.A{bson.D{{Key: "name", Value: "Ada Lovelace"}, {Key: "email", Value: "ada@exampleton.ac.uk"}}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDeliveries(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ForgetRecipients(ctx, at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var raw bson.M
+	if err := db.Collection("deliveries").FindOne(ctx, bson.D{{Key: "_id", Value: "replaced"}}).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprint(raw)
+	if strings.Contains(text, "@") || strings.Contains(text, mentioned) {
+		t.Errorf("after the log's retention the entry still names a person: %v", text)
+	}
+	got, _, err := d.Get(ctx, "replaced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Technician Commitment: your address as Exampleton's nominated lead is now [email]"; got.Message.Subject != want {
+		t.Errorf("subject %q, want %q", got.Message.Subject, want)
 	}
 }

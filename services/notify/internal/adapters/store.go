@@ -20,6 +20,7 @@ import (
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
+	"github.com/itss/techcommit/libs/telemetry"
 	"github.com/itss/techcommit/services/notify/internal/app"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -709,10 +710,13 @@ func (d *Deliveries) ForgetRecipients(ctx context.Context, before time.Time) (in
 		}
 		res, err := d.log.UpdateMany(ctx, in, bson.D{
 			{Key: "$set", Value: bson.D{{Key: "message.to", Value: bson.A{}}, {Key: "last_error", Value: ""}}},
-			{Key: "$unset", Value: bson.D{{Key: "message.text", Value: ""}, {Key: "message.html", Value: ""}, {Key: "message.ics", Value: ""}, {Key: "content", Value: ""}, {Key: "earlier", Value: ""}}},
+			{Key: "$unset", Value: bson.D{{Key: "message.text", Value: ""}, {Key: "message.html", Value: ""}, {Key: "message.ics", Value: ""}, {Key: "content", Value: ""}, {Key: "earlier", Value: ""}, {Key: "mentions", Value: ""}}},
 		})
 		if err != nil {
 			return n, fmt.Errorf("forget the recipients of old emails: %w", store.Classify(err))
+		}
+		if err := d.forgetAddressesInSubjects(ctx, in); err != nil {
+			return n, err
 		}
 		n += int(res.ModifiedCount)
 		d.mu.Lock()
@@ -722,6 +726,36 @@ func (d *Deliveries) ForgetRecipients(ctx context.Context, before time.Time) (in
 		d.mu.Unlock()
 	}
 	return n, nil
+}
+
+// forgetAddressesInSubjects takes every address out of the subjects of the entries
+// in: the email telling a lead's earlier address of its correction gives the new
+// address in its subject, which the entry keeps once it no longer says whom it went
+// to. The addresses become telemetry.RedactedEmail; the rest of the subject stays.
+func (d *Deliveries) forgetAddressesInSubjects(ctx context.Context, in bson.D) error {
+	cur, err := d.log.Find(ctx, in, options.Find().SetProjection(bson.D{{Key: "message.subject", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("forget the addresses in old emails' subjects: %w", store.Classify(err))
+	}
+	var docs []struct {
+		ID      string `bson:"_id"`
+		Message struct {
+			Subject string `bson:"subject"`
+		} `bson:"message"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("forget the addresses in old emails' subjects: %w", store.Classify(err))
+	}
+	for _, doc := range docs {
+		subject := telemetry.RedactText(doc.Message.Subject)
+		if subject == doc.Message.Subject {
+			continue
+		}
+		if _, err := d.log.UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "message.subject", Value: subject}}}}); err != nil {
+			return fmt.Errorf("forget the addresses in old emails' subjects: %w", store.Classify(err))
+		}
+	}
+	return nil
 }
 
 // listFields leaves out what a list does not show of deliveries logged with their
