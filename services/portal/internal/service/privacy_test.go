@@ -38,12 +38,22 @@ func TestThePrivacyNoticeIsPublicAndEveryPageSaysHowToContactITSS(t *testing.T) 
 		"Article 6(1)(f)", "Article 6(1)(c)",
 		// Who sees it (Art. 13(1)(e)): the directory shows the point of contact.
 		"the public directory shows each organisation's point of contact",
+		// ... and everyone else who sees some of it: a reviewer the other reviews of a
+		// submission once theirs is in (unnamed), an organisation who made and revoked
+		// its API tokens (ITSS staff by name), its tools its fund applications and the
+		// endorsing lead, the head and the new lead who the lead was.
+		"what the other reviewers of that submission wrote, without their names",
+		"who made and who revoked each of its API tokens", "its fund applications, with the endorsing lead's name and email address",
+		"who the nominated lead was before",
 		// How long (Art. 13(2)(a)), from the portal's configuration and the code.
 		"A sign-in link: 15 minutes", "8 hours after the last page you opened", "at most 24 hours after you signed in",
 		"at most 30 days after you last saved it", "90 days after the token expires", "90 days after it was sent",
 		"log of emails: 730 days after it was sent", "400 days after their latest sign-in", "Backups of the services' databases: 35 days",
 		// Rights and how to use them (Art. 13(2)(b)), and the ICO (Art. 13(2)(d)).
-		"subject access request", "have it erased", "email ITSS at " + testContact, "Information Commissioner's Office (ICO)",
+		// What an erasure keeps: the digest of the address in the register of erasures,
+		// and free text.
+		"a one-way digest of your email address", "not what people wrote",
+		"subject access request", "have it erased", "object to our using it", "Article 21", "email ITSS at " + testContact, "Information Commissioner's Office (ICO)",
 	} {
 		if !strings.Contains(main, want) {
 			t.Errorf("the privacy notice does not say %q:\n%s", want, main)
