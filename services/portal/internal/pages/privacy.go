@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/inwords"
 	"github.com/itss/techcommit/services/portal/internal/apitokens"
 	"github.com/itss/techcommit/services/portal/internal/reviewdrafts"
@@ -38,7 +39,7 @@ type privacyData struct {
 	Contact                                 string
 	Link, Session, SessionMax, Draft, Token string
 	StaffNames, EmailBody, EmailLog, Stream string
-	Idempotency, Backup                     string
+	Idempotency, Backup, Registers          string
 }
 
 // privacy is the privacy notice (UK GDPR Art. 13): who holds people's data and how
@@ -52,5 +53,9 @@ func (h *Handler) privacy(w http.ResponseWriter, r *http.Request) {
 		Draft: inwords.Duration(reviewdrafts.KeepAfterSave), Token: inwords.Duration(apitokens.KeepAfterExpiry),
 		StaffNames: inwords.Duration(h.staffNames), EmailBody: inwords.Duration(EmailBodyRetention), EmailLog: inwords.Duration(EmailLogRetention),
 		Stream: inwords.Duration(StreamRetention), Idempotency: inwords.Duration(IdempotencyRetention), Backup: inwords.Duration(BackupRetention),
+		// TC_NOTIFY_SENT and TC_PORTAL_REMOVED: a digest of an address, kept a day longer
+		// than a backup so that a restore sends nothing twice and gives no removed
+		// colleague their power back.
+		Registers: inwords.Duration(max(events.NotifySentMaxAge, events.PortalRemovedMaxAge)),
 	})
 }

@@ -49,6 +49,7 @@ func TestThePrivacyNoticeIsPublicAndEveryPageSaysHowToContactITSS(t *testing.T) 
 		"A sign-in link: 15 minutes", "8 hours after the last page you opened", "at most 24 hours after you signed in",
 		"at most 30 days after you last saved it", "90 days after the token expires", "90 days after it was sent",
 		"log of emails: 730 days after it was sent", "400 days after their latest sign-in", "Backups of the services' databases: 35 days",
+		"until the lead removes you or is no longer the organisation's lead", "only a one-way digest of one: 36 days",
 		// Rights and how to use them (Art. 13(2)(b)), and the ICO (Art. 13(2)(d)).
 		// What an erasure keeps: the digest of the address in the register of erasures,
 		// and free text.
