@@ -69,7 +69,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	named = append(named, "Sign in, and see what is due, in the Technician Commitment portal:")
 	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{o.Lead, RoleLeadNamed})
+		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}, Recipient{o.Lead, RoleLeadNamed})
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 				fmt.Sprintf("%s's nominated lead for the Technician Commitment is now %s, at %s, in place of you.", o.Name, o.Lead.Name, o.Lead.Email),
 				fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
 				"If this was not meant, or that address is not theirs, please tell ITSS.",
-			}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}
+			}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
 		if err := a.dueNoLongerYours(ctx, &e, o, before); err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 		"Sign in, and see what is due, in the Technician Commitment portal:")
 	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead at this address", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{o.Lead, RoleLeadNamed})
+		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}, Recipient{o.Lead, RoleLeadNamed})
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 			fmt.Sprintf("The address the Technician Commitment holds for you as %s's nominated lead is now %s, in place of this one.", o.Name, o.Lead.Email),
 			fmt.Sprintf("The deadline reminders for %s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does. We have emailed that address to tell you there.", o.Name),
 			"If this was not meant, or that address is not yours, please tell ITSS.",
-		}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}
+		}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
 	if err := a.dueNoLongerYours(ctx, &e, o, before); err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 			fmt.Sprintf("%s's nominated lead for the Technician Commitment, %s, now has the address %s, in place of %s.", o.Name, o.Lead.Name, o.Lead.Email, before.Email),
 			fmt.Sprintf("The deadline reminders for %s now go to that address, and they sign in to the Technician Commitment portal with it. We have emailed both addresses to tell them.", o.Name),
 			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
-		}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{head, RoleLeadHead})
+		}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}, Recipient{head, RoleLeadHead})
 }
 
 // tellHead tells the head of the institution, who signed the Commitment, that its
@@ -180,7 +180,7 @@ func (a *App) tellHead(ctx context.Context, cause string, o Organisation, before
 			first,
 			acts,
 			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
-		}, Names: handOverNames(o, before)}, Mentions: []mail.Person{before}}, Recipient{head, RoleLeadHead})
+		}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}, Recipient{head, RoleLeadHead})
 }
 
 // headToTell is the head of the institution to tell of a change of its lead from
@@ -201,6 +201,16 @@ func (a *App) headToTell(ctx context.Context, o Organisation, before mail.Person
 // the lead before when they are sent (see mail.Content.Names), not the lead named.
 func handOverNames(o Organisation, before mail.Person) []string {
 	return []string{o.Name, o.Lead.Name, before.Name}
+}
+
+// handOverPeople are the people a hand-over's emails may name besides their
+// recipient (Email.Mentions): the lead before and the lead named. The emails are sent
+// before notify keeps the new contacts (ChangeContacts), so named, which adds the lead
+// notify holds, adds the lead before, not the lead named: the emails to the lead
+// before and to the head, which name the new lead by name and address, did not keep
+// their digest, and neither their subject access nor their erasure found them.
+func handOverPeople(o Organisation, before mail.Person) []mail.Person {
+	return []mail.Person{before, o.Lead}
 }
 
 // nextObligationIs is what the paragraph of nextObligation says after the

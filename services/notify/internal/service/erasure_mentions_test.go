@@ -79,3 +79,61 @@ func TestAnErasedLeadIsNotLeftNamedInTheEmailsAboutThem(t *testing.T) {
 		t.Errorf("after Sam's erasure his subject access lists %v", m)
 	}
 }
+
+// TestTheNewLeadErasedAloneIsNotLeftNamedInTheHandOversEmails: a hand-over's emails to
+// the lead before and to the head name the new lead, by name and address ("… is now
+// Chris Lee, at c.lee@…"), as an address correction's name the corrected address.
+// Those emails were sent before notify kept the new contacts, so they kept the digest
+// of the lead before alone: the new lead's subject access did not list them, and the
+// new lead's erasure (the lead before not erased) left their name and address in
+// those emails' bodies until the bodies' retention, seen on the local stack.
+func TestTheNewLeadErasedAloneIsNotLeftNamedInTheHandOversEmails(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		next events.Person
+		want string
+	}{
+		{"a hand-over", events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}, "[lead-changed lead-replaced]"},
+		{"an address corrected", events.Person{Name: lead.Name, Email: "s.patel@exampleton.ac.uk"}, "[lead-changed lead-replaced]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+			h.onboard("hn", civil.New(2028, time.March, 1), civil.New(2028, time.September, 1))
+			h.waitFor("hn")
+			h.publish("hn", events.OrganisationContactsChangedV1{OrganisationID: "hn", Leader: leader, NominatedLead: tc.next})
+			h.waitFor("hn")
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if n := len(mailOf(h, "hn", 0)); n < 3 {
+					return fmt.Errorf("%d emails of the hand-over, want 3", n)
+				}
+				return nil
+			})
+			ops := h.http.Token(auth.RoleOps, "")
+			got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": tc.next.Email})).JSON(t)
+			var kinds []string
+			for _, m := range got["mentioned_in"].([]any) {
+				kinds = append(kinds, fmt.Sprint(m.(map[string]any)["kind"]))
+			}
+			if slices.Sort(kinds); fmt.Sprint(kinds) != tc.want {
+				t.Errorf("the new lead's subject access lists emails naming them of kinds %v, want %s", kinds, tc.want)
+			}
+			h.publish("hn", events.OrganisationContactsChangedV1{OrganisationID: "hn", Leader: leader, NominatedLead: events.Person{Erased: true}})
+			h.publish("person-next", events.PersonErasedV1{Subject: personal.Subject(tc.next.Email)})
+			db := h.svcs[0].DB
+			testenv.Eventually(t, 10*time.Second, func() error {
+				text := testenv.Readable(t, db, h.env.JS)
+				if i := strings.Index(text, strings.ToLower(tc.next.Email)); i >= 0 {
+					return fmt.Errorf("after the new lead's erasure notify's database still holds their address: …%s…", text[max(0, i-200):min(len(text), i+100)])
+				}
+				return nil
+			})
+			if tc.next.Name != lead.Name {
+				if text := testenv.Readable(t, db, h.env.JS); strings.Contains(text, strings.ToLower(tc.next.Name)) {
+					t.Errorf("after the new lead's erasure notify's database still names them")
+				}
+			}
+		})
+	}
+}
