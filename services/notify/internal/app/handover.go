@@ -343,7 +343,10 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	}
 	corrected := tellBefore && personal.SameName(before.Name, head.Name)
 	names := []string{o.Name, head.Name, before.Name, o.Lead.Name, leadBefore.Name}
-	mentions := []mail.Person{before, leadBefore}
+	// The people these emails may name besides their recipient (Email.Mentions): the
+	// heads and the leads before and after. They are sent before notify keeps the new
+	// contacts, so named, which adds the lead and head notify holds, adds those before.
+	mentions := []mail.Person{before, leadBefore, head, o.Lead}
 	sent := whatTheHeadIsSent(o.Name)
 
 	var named []string

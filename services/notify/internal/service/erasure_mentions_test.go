@@ -137,3 +137,42 @@ func TestTheNewLeadErasedAloneIsNotLeftNamedInTheHandOversEmails(t *testing.T) {
 		})
 	}
 }
+
+// A change of head is told to the head before, naming the head named by name and
+// address: that email keeps the new head's digest, so their subject access lists it
+// and their erasure alone drops it. It kept the head before and the lead before only,
+// and the new head's erasure left them in its body.
+func TestTheNewHeadErasedAloneIsNotLeftNamedInTheChangeOfHeadsEmail(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("hq", civil.New(2028, time.March, 1), civil.New(2028, time.September, 1))
+	h.waitFor("hq")
+	kim := events.Person{Name: "Kim Ode", Title: "Provost", Email: "k.ode@exampleton.ac.uk"}
+	h.publish("hq", events.OrganisationContactsChangedV1{OrganisationID: "hq", Leader: kim, NominatedLead: lead})
+	h.waitFor("hq")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		for _, m := range mailOf(h, "hq", 0) {
+			if slices.Contains(m.To, leader.Email) && strings.Contains(m.Subject, "no longer recorded as the head") {
+				return nil
+			}
+		}
+		return fmt.Errorf("the head before was not told of the change: %v", subjects(mailOf(h, "hq", 0)))
+	})
+	ops := h.http.Token(auth.RoleOps, "")
+	got := h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/ops/subject-access", ops, map[string]any{"email": kim.Email})).JSON(t)
+	if m, _ := got["mentioned_in"].([]any); len(m) != 1 || fmt.Sprint(m[0].(map[string]any)["kind"]) != "head-changed" {
+		t.Errorf("the new head's subject access lists emails naming them: %v, want the head before's", got["mentioned_in"])
+	}
+	h.publish("hq", events.OrganisationContactsChangedV1{OrganisationID: "hq", Leader: events.Person{Erased: true}, NominatedLead: lead})
+	h.publish("person-kim", events.PersonErasedV1{Subject: personal.Subject(kim.Email)})
+	db := h.svcs[0].DB
+	testenv.Eventually(t, 10*time.Second, func() error {
+		text := testenv.Readable(t, db, h.env.JS)
+		for _, trace := range []string{strings.ToLower(kim.Email), strings.ToLower(kim.Name)} {
+			if i := strings.Index(text, trace); i >= 0 {
+				return fmt.Errorf("after the new head's erasure notify's database still holds %q: …%s…", trace, text[max(0, i-200):min(len(text), i+100)])
+			}
+		}
+		return nil
+	})
+}
