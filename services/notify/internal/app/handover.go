@@ -234,6 +234,23 @@ func (a *App) nextObligation(o Organisation) string {
 	return fmt.Sprintf("%s%s%s, due on %s. Submissions are open now.", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due))
 }
 
+// dueNextAsOfToday is paras, the paragraphs of an email naming someone to a role
+// (handOver's to the lead named, headChanged's to the head named), with what o owes
+// next as of today in place of what they said of it when written: the two paragraphs
+// of who they are first, then what is due next (if anything is), then the rest.
+func (a *App) dueNextAsOfToday(o Organisation, paras []string) []string {
+	out := slices.Clone(paras[:2])
+	if next := a.nextObligation(o); next != "" {
+		out = append(out, next)
+	}
+	for _, p := range paras[2:] {
+		if !strings.Contains(p, nextObligationIs) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // recomposeLeadNamed makes a later attempt of the email to a new lead say what is
 // true when it goes: what the organisation owes next as of that day (the window
 // may have opened, the obligation fallen overdue or been met since), to the same
@@ -254,19 +271,8 @@ func (a *App) recomposeLeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	case !strings.EqualFold(o.Lead.Email, to.Email):
 		return d, noLongerTrue("%s is no longer %s's nominated lead", cmp.Or(to.Name, "the recipient"), cmp.Or(o.Name, "the organisation"))
 	}
-	// The two paragraphs of who they are come first, then what is due next (if
-	// anything was), as handOver wrote them.
-	paras := slices.Clone(d.Content.Paragraphs[:2])
-	if next := a.nextObligation(o); next != "" {
-		paras = append(paras, next)
-	}
-	for _, p := range d.Content.Paragraphs[2:] {
-		if !strings.Contains(p, nextObligationIs) {
-			paras = append(paras, p)
-		}
-	}
 	c := d.Content
-	c.Paragraphs = paras
+	c.Paragraphs = a.dueNextAsOfToday(o, c.Paragraphs)
 	return a.composedAgain(d, o.Lead, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
 }
 
@@ -452,18 +458,7 @@ func (a *App) recomposeHeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	if len(d.Content.Paragraphs) < 2 {
 		return d, nil // logged before its content was kept
 	}
-	// The two paragraphs of who they are come first, then what is due next (if
-	// anything is), as headChanged wrote them.
-	paras := slices.Clone(d.Content.Paragraphs[:2])
-	if next := a.nextObligation(o); next != "" {
-		paras = append(paras, next)
-	}
-	for _, p := range d.Content.Paragraphs[2:] {
-		if !strings.Contains(p, nextObligationIs) {
-			paras = append(paras, p)
-		}
-	}
 	c := d.Content
-	c.Paragraphs = paras
+	c.Paragraphs = a.dueNextAsOfToday(o, c.Paragraphs)
 	return a.composedAgain(d, o.Leader, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
 }
