@@ -349,11 +349,20 @@ func TestLeadDraftsAndSubmitsTheSubmission(t *testing.T) {
 		// obligation's, so it is not taken for the draft.
 		t.Errorf("carry before the draft is saved = %d %q, want 409 asking to save the draft", r.status, h1(t, r.body))
 	}
-	r = ed("POST", editor, editorForm(t, p, cookie, editor+"?draft="+draft, nil))
-	next, ok := savedDraft(editor, r)
-	if !ok {
-		t.Fatalf("save the next cycle's draft = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
-	}
+	// The review service hears of the next obligation a moment after the portal may:
+	// until then it asks for the draft again (503), and the page says to try again.
+	var next string
+	testenv.Eventually(t, 15*time.Second, func() error {
+		r = ed("POST", editor, editorForm(t, p, cookie, editor+"?draft="+draft, nil))
+		var ok bool
+		if next, ok = savedDraft(editor, r); !ok {
+			if r.status != http.StatusServiceUnavailable {
+				t.Fatalf("save the next cycle's draft = %d to %q: %s", r.status, r.header.Get("Location"), r.body)
+			}
+			return fmt.Errorf("save the next cycle's draft = %d: the review service does not know the next obligation yet", r.status)
+		}
+		return nil
+	})
 	if next == draft {
 		t.Fatalf("the next cycle's draft is the first's, %s", draft)
 	} else {

@@ -179,7 +179,13 @@ func (a *App) DraftSubmission(ctx context.Context, by auth.Principal, org string
 	}
 	id := SubmissionID(o.ObligationID)
 	return a.changeSubmission(ctx, by.Actor(), id, func(s *submission.Submission) ([]events.Payload, error) {
-		if s.Exists() {
+		switch {
+		case s.Exists() && s.Status() != submission.StatusDraft && o.ObligationKind == events.ObligationSelfAssessmentAndActionPlan:
+			// The obligation is met, and a signatory's repeats: the signatory service
+			// opens the next when it hears of the receipt, and this service hears of
+			// that a moment later.
+			return nil, apperr.New(apperr.Unavailable, "organisation %s's submission for obligation %s is in, and its next obligation is not known here yet: try again in a moment", org, o.ObligationID)
+		case s.Exists():
 			return nil, apperr.New(apperr.Conflict, "the submission for this obligation exists already: /v1/submissions/%s", id)
 		}
 		return s.Draft(org, o.ObligationID, o.ObligationKind, o.ObligationCycle, c)

@@ -732,6 +732,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 	h.announced("own")
 	h.announced("other")
 	own, other := h.submitted("own"), h.submitted("other")
+	// The signatory service opens each organisation's next obligation on receipt:
+	// a draft then is of it, as a lead's would be (before the service hears of it, a
+	// draft is asked again later: TestADraftBeforeTheNextObligationIsKnownIsAskedAgainLater).
+	h.obligation("own", 2)
+	h.obligation("other", 2)
+	testenv.Consumed(t, h.js, events.StreamSignatory, "review-organisations")
 	// The matrix's tokens have the subject "<role>-user": make that reviewer
 	// assigned to "own"'s submission, and to nothing of "other"'s.
 	h.reviewer("reviewer-user", "third", true, 1) // full: automatic runs in the matrix add them nowhere else
