@@ -29,6 +29,7 @@ func Contracts() []Contract {
 		contract[OrganisationAnnouncedV1](),
 		contract[OrganisationContactsChangedV1](),
 		contract[OrganisationWithdrawnV1](),
+		contract[OrganisationSuccessionRecordedV1](),
 		contract[PersonErasedV1](),
 		contract[ObligationScheduledV1](),
 		contract[ObligationMetV1](),

@@ -10,6 +10,7 @@ const (
 	SubjectOrganisationAnnounced       = "tc.signatory.organisation.announced"
 	SubjectOrganisationContactsChanged = "tc.signatory.organisation.contacts_changed"
 	SubjectOrganisationWithdrawn       = "tc.signatory.organisation.withdrawn"
+	SubjectOrganisationSuccession      = "tc.signatory.organisation.succession_recorded"
 	SubjectObligationScheduled         = "tc.signatory.organisation.obligation_scheduled"
 	SubjectObligationMet               = "tc.signatory.organisation.obligation_met"
 )
@@ -88,6 +89,23 @@ type OrganisationAnnouncedV1 struct {
 
 // EventType implements Payload.
 func (OrganisationAnnouncedV1) EventType() string { return SubjectOrganisationAnnounced + ".v1" }
+
+// OrganisationSuccessionRecordedV1 records, after the announcement, the organisation
+// this one succeeds: one that withdrew and signed again as this new record, which
+// its announcement did not name (ITSS forgot, or it was announced before a record
+// could name one). From it the rules that follow an organisation (the fund's
+// exclusion of the previous round's grantees, reviewers' conflicts) hold the two as
+// one, exactly as for OrganisationAnnouncedV1's Succeeds. A record succeeds one
+// other and is succeeded by one other, so a consumer sets the link, never changes it.
+type OrganisationSuccessionRecordedV1 struct {
+	OrganisationID string `json:"organisation_id"`
+	Succeeds       string `json:"succeeds"`
+}
+
+// EventType implements Payload.
+func (OrganisationSuccessionRecordedV1) EventType() string {
+	return SubjectOrganisationSuccession + ".v1"
+}
 
 // OrganisationContactsChangedV1 carries the organisation's current contacts in full.
 type OrganisationContactsChangedV1 struct {

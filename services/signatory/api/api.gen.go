@@ -400,7 +400,7 @@ type Organisation struct {
 	// SucceededBy The record that succeeds this withdrawn organisation (it signed again as that one); shown to ITSS operations staff
 	SucceededBy *string `json:"succeeded_by,omitempty"`
 
-	// Succeeds The record this organisation succeeds (it withdrew, and signed again as this one), as its announcement named it
+	// Succeeds The record this organisation succeeds (it withdrew, and signed again as this one), as its announcement named it or ITSS recorded later
 	Succeeds  *string   `json:"succeeds,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int       `json:"version"`
@@ -499,6 +499,15 @@ type SubjectAccessRequest struct {
 	// Actors How the audit trail records the person as the actor of what they changed, which only the portal can tell from the address: a lead's pseudonyms (`lead:pk-…`, and `lead:p-…` of commits made before pseudonyms were keyed), an ITSS staff member's OpenID subject (`ops:<subject>`). Each is compared whole.
 	Actors *[]string           `json:"actors,omitempty"`
 	Email  openapi_types.Email `json:"email"`
+}
+
+// SuccessionRequest defines model for SuccessionRequest.
+type SuccessionRequest struct {
+	// Succeeds The id of the record this organisation succeeds: the same organisation,
+	// which withdrew and has signed again as this record. Refused (400 naming
+	// `succeeds`) unless it names another organisation that has withdrawn and is
+	// succeeded by no other.
+	Succeeds string `json:"succeeds"`
 }
 
 // WebURL a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
@@ -679,6 +688,17 @@ type ListObligationsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// RecordSuccessionParams defines parameters for RecordSuccession.
+type RecordSuccessionParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // WithdrawParams defines parameters for Withdraw.
 type WithdrawParams struct {
 	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
@@ -710,6 +730,9 @@ type ReceiveFormJSONRequestBody = FormRequest
 
 // RecordMeetingJSONRequestBody defines body for RecordMeeting for application/json ContentType.
 type RecordMeetingJSONRequestBody = MeetingRequest
+
+// RecordSuccessionJSONRequestBody defines body for RecordSuccession for application/json ContentType.
+type RecordSuccessionJSONRequestBody = SuccessionRequest
 
 // WithdrawJSONRequestBody defines body for Withdraw for application/json ContentType.
 type WithdrawJSONRequestBody = WithdrawalRequest
@@ -752,6 +775,9 @@ type ServerInterface interface {
 	// ListObligations The organisation's obligations, past and open (ops, or that organisation's lead)
 	// (GET /v1/organisations/{id}/obligations)
 	ListObligations(ctx echo.Context, id OrganisationID, params ListObligationsParams) error
+	// RecordSuccession Record the record an announced organisation succeeds, when its announcement did not name it
+	// (POST /v1/organisations/{id}/succession)
+	RecordSuccession(ctx echo.Context, id OrganisationID, params RecordSuccessionParams) error
 	// Withdraw Withdraw the organisation (at its request or by ITSS)
 	// (POST /v1/organisations/{id}/withdrawal)
 	Withdraw(ctx echo.Context, id OrganisationID, params WithdrawParams) error
@@ -1138,6 +1164,42 @@ func (w *ServerInterfaceWrapper) ListObligations(ctx echo.Context) error {
 	return err
 }
 
+// RecordSuccession converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordSuccession(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id OrganisationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RecordSuccessionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordSuccession(ctx, id, params)
+	return err
+}
+
 // Withdraw converts echo context to params.
 func (w *ServerInterfaceWrapper) Withdraw(ctx echo.Context) error {
 	var err error
@@ -1228,6 +1290,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/organisations/:id/form", wrapper.ReceiveForm, options.OperationMiddlewares["receiveForm"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/announcement", wrapper.Announce, options.OperationMiddlewares["announce"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/withdrawal", wrapper.Withdraw, options.OperationMiddlewares["withdraw"]...)
+	router.POST(options.BaseURL+"/v1/organisations/:id/succession", wrapper.RecordSuccession, options.OperationMiddlewares["recordSuccession"]...)
 	router.PUT(options.BaseURL+"/v1/organisations/:id/contacts", wrapper.UpdateContacts, options.OperationMiddlewares["updateContacts"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/obligations", wrapper.ListObligations, options.OperationMiddlewares["listObligations"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/history", wrapper.GetHistory, options.OperationMiddlewares["getHistory"]...)

@@ -244,6 +244,40 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/organisations/{id}/obligations (the `ListObligations` operationId).
 	ListObligations(ctx context.Context, id OrganisationID, params *ListObligationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RecordSuccessionWithBody Record the record an announced organisation succeeds, when its announcement did not name it
+	//
+	// For an organisation that withdrew and signed again as a new record whose
+	// announcement did not name the old one (`succeeds`): ITSS forgot, or it was
+	// announced before a record could name one. From then on the rules that follow
+	// an organisation hold the two as one, exactly as when the announcement names
+	// it. Refused (400 naming `succeeds`) unless it names another organisation that
+	// has withdrawn and is succeeded by no other. Only an announced organisation
+	// that has not withdrawn takes it (409 otherwise: one not yet announced names it
+	// in its announcement). A record succeeds one other: the same again changes
+	// nothing (200), another is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/organisations/{id}/succession (the `RecordSuccession` operationId).
+	RecordSuccessionWithBody(ctx context.Context, id OrganisationID, params *RecordSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordSuccession Record the record an announced organisation succeeds, when its announcement did not name it
+	//
+	// For an organisation that withdrew and signed again as a new record whose
+	// announcement did not name the old one (`succeeds`): ITSS forgot, or it was
+	// announced before a record could name one. From then on the rules that follow
+	// an organisation hold the two as one, exactly as when the announcement names
+	// it. Refused (400 naming `succeeds`) unless it names another organisation that
+	// has withdrawn and is succeeded by no other. Only an announced organisation
+	// that has not withdrawn takes it (409 otherwise: one not yet announced names it
+	// in its announcement). A record succeeds one other: the same again changes
+	// nothing (200), another is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/organisations/{id}/succession (the `RecordSuccession` operationId).
+	RecordSuccession(ctx context.Context, id OrganisationID, params *RecordSuccessionParams, body RecordSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// WithdrawWithBody Withdraw the organisation (at its request or by ITSS)
 	//
 	// Takes any type of body and a specified content type.
@@ -593,6 +627,60 @@ func (c *Client) RecordMeeting(ctx context.Context, id OrganisationID, params *R
 // Corresponds with GET /v1/organisations/{id}/obligations (the `ListObligations` operationId).
 func (c *Client) ListObligations(ctx context.Context, id OrganisationID, params *ListObligationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListObligationsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordSuccessionWithBody Record the record an announced organisation succeeds, when its announcement did not name it
+//
+// For an organisation that withdrew and signed again as a new record whose
+// announcement did not name the old one (`succeeds`): ITSS forgot, or it was
+// announced before a record could name one. From then on the rules that follow
+// an organisation hold the two as one, exactly as when the announcement names
+// it. Refused (400 naming `succeeds`) unless it names another organisation that
+// has withdrawn and is succeeded by no other. Only an announced organisation
+// that has not withdrawn takes it (409 otherwise: one not yet announced names it
+// in its announcement). A record succeeds one other: the same again changes
+// nothing (200), another is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/organisations/{id}/succession (the `RecordSuccession` operationId).
+func (c *Client) RecordSuccessionWithBody(ctx context.Context, id OrganisationID, params *RecordSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordSuccessionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordSuccession Record the record an announced organisation succeeds, when its announcement did not name it
+//
+// For an organisation that withdrew and signed again as a new record whose
+// announcement did not name the old one (`succeeds`): ITSS forgot, or it was
+// announced before a record could name one. From then on the rules that follow
+// an organisation hold the two as one, exactly as when the announcement names
+// it. Refused (400 naming `succeeds`) unless it names another organisation that
+// has withdrawn and is succeeded by no other. Only an announced organisation
+// that has not withdrawn takes it (409 otherwise: one not yet announced names it
+// in its announcement). A record succeeds one other: the same again changes
+// nothing (200), another is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/organisations/{id}/succession (the `RecordSuccession` operationId).
+func (c *Client) RecordSuccession(ctx context.Context, id OrganisationID, params *RecordSuccessionParams, body RecordSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordSuccessionRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1392,6 +1480,68 @@ func NewListObligationsRequest(server string, id OrganisationID, params *ListObl
 	return req, nil
 }
 
+// NewRecordSuccessionRequest calls the generic RecordSuccession builder with application/json body
+func NewRecordSuccessionRequest(server string, id OrganisationID, params *RecordSuccessionParams, body RecordSuccessionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordSuccessionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewRecordSuccessionRequestWithBody constructs an http.Request for the RecordSuccession method, with any body, and a specified content type
+func NewRecordSuccessionRequestWithBody(server string, id OrganisationID, params *RecordSuccessionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/succession", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewWithdrawRequest calls the generic Withdraw builder with application/json body
 func NewWithdrawRequest(server string, id OrganisationID, params *WithdrawParams, body WithdrawJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1661,6 +1811,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/organisations/{id}/obligations (the `ListObligations` operationId).
 	ListObligationsWithResponse(ctx context.Context, id OrganisationID, params *ListObligationsParams, reqEditors ...RequestEditorFn) (*ListObligationsResponse, error)
+
+	// RecordSuccessionWithBodyWithResponse Record the record an announced organisation succeeds, when its announcement did not name it
+	//
+	// For an organisation that withdrew and signed again as a new record whose
+	// announcement did not name the old one (`succeeds`): ITSS forgot, or it was
+	// announced before a record could name one. From then on the rules that follow
+	// an organisation hold the two as one, exactly as when the announcement names
+	// it. Refused (400 naming `succeeds`) unless it names another organisation that
+	// has withdrawn and is succeeded by no other. Only an announced organisation
+	// that has not withdrawn takes it (409 otherwise: one not yet announced names it
+	// in its announcement). A record succeeds one other: the same again changes
+	// nothing (200), another is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/organisations/{id}/succession (the `RecordSuccession` operationId).
+	RecordSuccessionWithBodyWithResponse(ctx context.Context, id OrganisationID, params *RecordSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordSuccessionResponse, error)
+
+	// RecordSuccessionWithResponse Record the record an announced organisation succeeds, when its announcement did not name it
+	//
+	// For an organisation that withdrew and signed again as a new record whose
+	// announcement did not name the old one (`succeeds`): ITSS forgot, or it was
+	// announced before a record could name one. From then on the rules that follow
+	// an organisation hold the two as one, exactly as when the announcement names
+	// it. Refused (400 naming `succeeds`) unless it names another organisation that
+	// has withdrawn and is succeeded by no other. Only an announced organisation
+	// that has not withdrawn takes it (409 otherwise: one not yet announced names it
+	// in its announcement). A record succeeds one other: the same again changes
+	// nothing (200), another is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/organisations/{id}/succession (the `RecordSuccession` operationId).
+	RecordSuccessionWithResponse(ctx context.Context, id OrganisationID, params *RecordSuccessionParams, body RecordSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordSuccessionResponse, error)
 
 	// WithdrawWithBodyWithResponse Withdraw the organisation (at its request or by ITSS)
 	//
@@ -3265,6 +3449,159 @@ func (r ListObligationsResponse) ContentType() string {
 	return ""
 }
 
+// RecordSuccessionResponse200Headers the declared response headers of an HTTP 200 response for RecordSuccession
+type RecordSuccessionResponse200Headers struct {
+	ETag string
+}
+
+// RecordSuccessionResponse401Headers the declared response headers of an HTTP 401 response for RecordSuccession
+type RecordSuccessionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// RecordSuccessionResponse409Headers the declared response headers of an HTTP 409 response for RecordSuccession
+type RecordSuccessionResponse409Headers struct {
+	RetryAfter *int
+}
+
+// RecordSuccessionResponse429Headers the declared response headers of an HTTP 429 response for RecordSuccession
+type RecordSuccessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// RecordSuccessionResponse503Headers the declared response headers of an HTTP 503 response for RecordSuccession
+type RecordSuccessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type RecordSuccessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VersionedOrganisationOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RecordSuccessionResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RecordSuccessionResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RecordSuccessionResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RecordSuccessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RecordSuccessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RecordSuccessionResponse) GetJSON200() *VersionedOrganisationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RecordSuccessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordSuccessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordSuccessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordSuccessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordSuccessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // WithdrawResponse200Headers the declared response headers of an HTTP 200 response for Withdraw
 type WithdrawResponse200Headers struct {
 	ETag string
@@ -3694,6 +4031,52 @@ func (c *ClientWithResponses) ListObligationsWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseListObligationsResponse(rsp)
+}
+
+// RecordSuccessionWithBodyWithResponse Record the record an announced organisation succeeds, when its announcement did not name it
+//
+// For an organisation that withdrew and signed again as a new record whose
+// announcement did not name the old one (`succeeds`): ITSS forgot, or it was
+// announced before a record could name one. From then on the rules that follow
+// an organisation hold the two as one, exactly as when the announcement names
+// it. Refused (400 naming `succeeds`) unless it names another organisation that
+// has withdrawn and is succeeded by no other. Only an announced organisation
+// that has not withdrawn takes it (409 otherwise: one not yet announced names it
+// in its announcement). A record succeeds one other: the same again changes
+// nothing (200), another is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/organisations/{id}/succession (the `RecordSuccession` operationId).
+func (c *ClientWithResponses) RecordSuccessionWithBodyWithResponse(ctx context.Context, id OrganisationID, params *RecordSuccessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordSuccessionResponse, error) {
+	rsp, err := c.RecordSuccessionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordSuccessionResponse(rsp)
+}
+
+// RecordSuccessionWithResponse Record the record an announced organisation succeeds, when its announcement did not name it
+//
+// For an organisation that withdrew and signed again as a new record whose
+// announcement did not name the old one (`succeeds`): ITSS forgot, or it was
+// announced before a record could name one. From then on the rules that follow
+// an organisation hold the two as one, exactly as when the announcement names
+// it. Refused (400 naming `succeeds`) unless it names another organisation that
+// has withdrawn and is succeeded by no other. Only an announced organisation
+// that has not withdrawn takes it (409 otherwise: one not yet announced names it
+// in its announcement). A record succeeds one other: the same again changes
+// nothing (200), another is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/organisations/{id}/succession (the `RecordSuccession` operationId).
+func (c *ClientWithResponses) RecordSuccessionWithResponse(ctx context.Context, id OrganisationID, params *RecordSuccessionParams, body RecordSuccessionJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordSuccessionResponse, error) {
+	rsp, err := c.RecordSuccession(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordSuccessionResponse(rsp)
 }
 
 // WithdrawWithBodyWithResponse Withdraw the organisation (at its request or by ITSS)
@@ -5291,6 +5674,162 @@ func ParseListObligationsResponse(rsp *http.Response) (*ListObligationsResponse,
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListObligationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordSuccessionResponse parses an HTTP response from a RecordSuccessionWithResponse call
+func ParseRecordSuccessionResponse(rsp *http.Response) (*RecordSuccessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordSuccessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VersionedOrganisationOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RecordSuccessionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RecordSuccessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers RecordSuccessionResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers RecordSuccessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RecordSuccessionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -178,29 +178,69 @@ func (a *App) AnnounceSucceeding(ctx context.Context, by auth.Principal, id stri
 		if err != nil || succeeds == "" {
 			return out, err
 		}
-		now := a.clock.Now()
-		claim, err := a.views.ClaimSuccession(ctx, succeeds, id, now)
-		if err != nil || claim.Successor == id {
-			return out, err
-		}
-		// Another record's claim stands while its announcement may be on its way, and
-		// for good once it is stored naming the predecessor.
-		other, err := a.load(ctx, claim.Successor)
-		if err != nil {
-			return nil, err
-		}
-		if other.Succeeds() == succeeds { // its announcement is stored, naming the predecessor
-			return nil, apperr.Field("succeeds", "organisation %s is already succeeded by organisation %s, announced as its successor a moment ago", succeeds, claim.Successor)
-		}
-		if until := claim.At.Add(SuccessionLease); now.Before(until) {
-			return nil, apperr.Field("succeeds", "organisation %s is being announced as the successor of organisation %s at this moment; if that announcement does not go through, send this one again in %s",
-				claim.Successor, succeeds, inwords.Duration(until.Sub(now)))
-		}
-		if claim, err = a.views.TakeOverSuccession(ctx, succeeds, claim, id, now); err != nil || claim.Successor == id {
-			return out, err
-		}
-		return nil, apperr.Field("succeeds", "organisation %s is already succeeded by organisation %s, announced as its successor a moment ago", succeeds, claim.Successor)
+		return out, a.claimSuccession(ctx, succeeds, id)
 	})
+}
+
+// RecordSuccession records, after its announcement, the record an organisation
+// succeeds (ops only): one that withdrew and signed again as this record, which the
+// announcement did not name. It is decided as at the announcement (the views say
+// whether another record succeeds it already), and claimed the same way before it is
+// stored, so that of a later recording and an announcement, or two later
+// recordings, naming one predecessor at once, one is stored and the other refused.
+func (a *App) RecordSuccession(ctx context.Context, by auth.Principal, id, succeeds string) (*organisation.Organisation, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff record the record an organisation succeeds")
+	}
+	predecessor, err := a.load(ctx, succeeds)
+	if err != nil {
+		return nil, err
+	}
+	succeededBy, err := a.views.SucceededBy(ctx, succeeds)
+	if err != nil {
+		return nil, err
+	}
+	return a.opsChange(ctx, by, id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		out, err := o.RecordSuccession(predecessor, succeededBy)
+		if err != nil || len(out) == 0 {
+			return out, err
+		}
+		return out, a.claimSuccession(ctx, succeeds, id)
+	})
+}
+
+// claimSuccession claims id as the one record to succeed predecessor, once its
+// succession is decided and before it is stored (ClaimSuccession): the views follow
+// the records only within moments, so two records naming one predecessor at once
+// both read that none succeeds it yet. A claim whose succession was then never
+// stored (the process stopped between the two) holds the predecessor for that
+// record, whose request sent again goes through; another record's is refused naming
+// it for SuccessionLease, and then takes the abandoned claim over
+// (TakeOverSuccession), so that one failed request does not bar the organisation's
+// real successor for good. The refusal names succeeds.
+func (a *App) claimSuccession(ctx context.Context, predecessor, id string) error {
+	now := a.clock.Now()
+	claim, err := a.views.ClaimSuccession(ctx, predecessor, id, now)
+	if err != nil || claim.Successor == id {
+		return err
+	}
+	// Another record's claim stands while its succession may be on its way, and for
+	// good once it is stored naming the predecessor.
+	other, err := a.load(ctx, claim.Successor)
+	if err != nil {
+		return err
+	}
+	if other.Succeeds() == predecessor { // its succession is stored
+		return apperr.Field("succeeds", "organisation %s is already succeeded by organisation %s, recorded as its successor a moment ago", predecessor, claim.Successor)
+	}
+	if until := claim.At.Add(SuccessionLease); now.Before(until) {
+		return apperr.Field("succeeds", "organisation %s is being recorded as the successor of organisation %s at this moment; if that does not go through, send this one again in %s",
+			claim.Successor, predecessor, inwords.Duration(until.Sub(now)))
+	}
+	if claim, err = a.views.TakeOverSuccession(ctx, predecessor, claim, id, now); err != nil || claim.Successor == id {
+		return err
+	}
+	return apperr.Field("succeeds", "organisation %s is already succeeded by organisation %s, recorded as its successor a moment ago", predecessor, claim.Successor)
 }
 
 // SucceededBy returns the id of the organisation that succeeds id, or "" (ops only:

@@ -368,6 +368,41 @@ func (o *Organisation) checkSuccession(predecessor *Organisation, succeededBy st
 	return predecessor.id, nil
 }
 
+// RecordSuccession records, after the announcement, that this organisation succeeds
+// predecessor: one that withdrew and signed again as this record, which its
+// announcement did not name. succeededBy is the organisation already recorded as
+// succeeding predecessor, if any. The predecessor is held to the rules of
+// AnnounceSucceeding (another organisation, withdrawn, succeeded by no other: 400
+// naming succeeds). Only an announced organisation that has not withdrawn takes it:
+// one not yet announced names it in its announcement, and a withdrawn one is out of
+// the Commitment (409). A record succeeds one other: the same again records nothing,
+// and another is refused (409), since the link is what the other services' rules
+// were applied by, and changing it would change decisions already made under it.
+func (o *Organisation) RecordSuccession(predecessor *Organisation, succeededBy string) ([]events.Payload, error) {
+	switch o.status {
+	case StatusNone:
+		return nil, apperr.New(apperr.NotFound, "organisation %s not found", o.id)
+	case StatusEnquiry, StatusMeetingHeld, StatusFormReceived:
+		return nil, apperr.New(apperr.Conflict, "cannot record the record organisation %s succeeds while its status is %s: it has not been announced; name it as succeeds in its announcement", o.id, o.status)
+	case StatusWithdrawn:
+		return nil, apperr.New(apperr.Conflict, "cannot record the record organisation %s succeeds while its status is %s: it has withdrawn, and a record that signs again succeeds it", o.id, o.status)
+	}
+	if predecessor != nil && o.succeeds == predecessor.id {
+		return nil, nil // recorded already: no event, nothing for the other services to do again
+	}
+	if o.succeeds != "" {
+		return nil, apperr.New(apperr.Conflict, "organisation %s already succeeds organisation %s: a record succeeds one other, and the rules that follow the organisation were applied by that link", o.id, o.succeeds)
+	}
+	if predecessor == nil {
+		return nil, apperr.Field("succeeds", "is required: the identifier of the record of the organisation that withdrew")
+	}
+	succeeds, err := o.checkSuccession(predecessor, succeededBy)
+	if err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.OrganisationSuccessionRecordedV1{OrganisationID: o.id, Succeeds: succeeds}}, nil
+}
+
 // ChangeContacts replaces the organisation's contacts. It is allowed once the form is
 // in and until the organisation withdraws.
 func (o *Organisation) ChangeContacts(c Contacts) ([]events.Payload, error) {
@@ -578,6 +613,12 @@ func (o *Organisation) apply(e events.Envelope) error {
 		}
 		o.announcedOn, o.succeeds = p.AnnouncedOn, p.Succeeds
 		o.status = StatusAnnounced
+	case events.OrganisationSuccessionRecordedV1{}.EventType():
+		p, err := decode[events.OrganisationSuccessionRecordedV1](e)
+		if err != nil {
+			return err
+		}
+		o.succeeds = p.Succeeds
 	case events.OrganisationContactsChangedV1{}.EventType():
 		p, err := decode[events.OrganisationContactsChangedV1](e)
 		if err != nil {

@@ -284,3 +284,80 @@ func TestAnOrganisationThatSignsAgainSucceedsTheOneThatWithdrew(t *testing.T) {
 		})
 	}
 }
+
+// TestASuccessionIsRecordedAfterTheAnnouncement: an organisation announced without
+// naming the record it succeeds (ITSS forgot, or it was announced before a record
+// could name one) is given it later, by the same rules as at the announcement, so
+// that the rules that follow the organisation follow it. Only an announced record
+// that has not withdrawn takes it (409 otherwise: a record not yet announced names it
+// in its announcement), and a record succeeds one other: the same again records
+// nothing, another is 409.
+func TestASuccessionIsRecordedAfterTheAnnouncement(t *testing.T) {
+	t.Parallel()
+	withdraw := func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.Withdraw(date("2026-06-01"), "signing again", "organisation", today)
+	}
+	_, history := build(t, organisation.Signatory, meeting, form, announce("2025-03-20"), withdraw)
+	withdrawn, err := organisation.Rebuild("old", history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, history = build(t, organisation.Signatory, meeting, form, announce("2025-03-20"))
+	active, err := organisation.Rebuild("active", history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	succeed := func(p *organisation.Organisation, by string) func(*organisation.Organisation) ([]events.Payload, error) {
+		return func(o *organisation.Organisation) ([]events.Payload, error) { return o.RecordSuccession(p, by) }
+	}
+
+	t.Run("recorded", func(t *testing.T) {
+		t.Parallel()
+		o, history := build(t, organisation.Signatory, meeting, form, announce("2026-07-01"), succeed(withdrawn, ""))
+		if o.Succeeds() != "old" {
+			t.Errorf("succeeds %q, want old", o.Succeeds())
+		}
+		last := history[len(history)-1]
+		if last.Type != (events.OrganisationSuccessionRecordedV1{}).EventType() {
+			t.Fatalf("last event %s, want the succession recorded", last.Type)
+		}
+		// The same again (a form pressed twice, a retry) records nothing.
+		if payloads, err := o.RecordSuccession(withdrawn, "org1"); err != nil || len(payloads) != 0 {
+			t.Errorf("the same succession again gave %v, %v; want no event", payloads, err)
+		}
+		// Another is refused: a record succeeds one other.
+		_, history2 := build(t, organisation.Signatory, meeting, form, announce("2025-03-20"), withdraw)
+		second, err := organisation.Rebuild("second", history2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = o.RecordSuccession(second, "")
+		if ae, ok := apperr.As(err); !ok || ae.Code != apperr.Conflict || !strings.Contains(err.Error(), "already succeeds organisation old") {
+			t.Errorf("a second predecessor gave %v, want 409 saying it already succeeds old", err)
+		}
+	})
+
+	for _, tt := range []struct {
+		name        string
+		steps       []func(*organisation.Organisation) ([]events.Payload, error)
+		predecessor *organisation.Organisation
+		succeededBy string
+		code        apperr.Code
+		field, want string
+	}{
+		{"not announced", []func(*organisation.Organisation) ([]events.Payload, error){meeting, form}, withdrawn, "", apperr.Conflict, "", "name it as succeeds in its announcement"},
+		{"withdrawn", []func(*organisation.Organisation) ([]events.Payload, error){meeting, form, announce("2025-03-20"), withdraw}, withdrawn, "", apperr.Conflict, "", "it has withdrawn"},
+		{"not withdrawn", []func(*organisation.Organisation) ([]events.Payload, error){meeting, form, announce("2025-03-20")}, active, "", apperr.Invalid, "succeeds", "which has not withdrawn"},
+		{"succeeded by another", []func(*organisation.Organisation) ([]events.Payload, error){meeting, form, announce("2025-03-20")}, withdrawn, "other", apperr.Invalid, "succeeds", "already succeeded by organisation other"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, _ := build(t, organisation.Signatory, tt.steps...)
+			_, err := o.RecordSuccession(tt.predecessor, tt.succeededBy)
+			ae, ok := apperr.As(err)
+			if !ok || ae.Code != tt.code || ae.Field != tt.field || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %s on %q saying %q", err, tt.code, tt.field, tt.want)
+			}
+		})
+	}
+}

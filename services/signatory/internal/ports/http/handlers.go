@@ -94,6 +94,14 @@ func (h *Handlers) Announce(c httpserver.Context, id api.OrganisationID, _ api.A
 	}, h.toOrganisation)
 }
 
+// RecordSuccession records the record an announced organisation succeeds, which its
+// announcement did not name.
+func (h *Handlers) RecordSuccession(c httpserver.Context, id api.OrganisationID, _ api.RecordSuccessionParams) error {
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.SuccessionRequest) (*organisation.Organisation, error) {
+		return versioned(c)(h.app.RecordSuccession(ctx, by, id, body.Succeeds))
+	}, h.toOrganisation)
+}
+
 // Withdraw records a withdrawal.
 func (h *Handlers) Withdraw(c httpserver.Context, id api.OrganisationID, _ api.WithdrawParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.WithdrawalRequest) (*organisation.Organisation, error) {
