@@ -1072,6 +1072,25 @@ func (a *App) recordSignatory(ctx context.Context, s Signatory) (Signatory, erro
 	return s, a.signatories.Put(ctx, s)
 }
 
+// RecordSuccession records that org succeeds the record succeeds, as ITSS recorded
+// after org's announcement: held as an announcement's Succeeds is. What else the
+// read model holds of org is kept; a withdrawal already taken in keeps it too, since
+// the rule the link serves counts awards whatever the record's standing now.
+func (a *App) RecordSuccession(ctx context.Context, org, succeeds string) error {
+	cur, ok, err := a.signatories.Get(ctx, org)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		cur = Signatory{ID: org}
+	}
+	if cur.Succeeds == succeeds {
+		return nil // taken already: a redelivery
+	}
+	cur.Succeeds = succeeds
+	return a.signatories.Put(ctx, cur)
+}
+
 // organisationWithdrawal is who the fund records as withdrawing an application
 // because its organisation left the Commitment: the service, not the applicant.
 const organisationWithdrawal = "system:organisation-withdrawal"

@@ -13,12 +13,22 @@ import (
 )
 
 // An organisation funded in a round that withdrew and signed again is a new record,
-// announced as succeeding the old one: the next round, which excludes the previous
-// round's grantees, refuses it as it would the old record. Alpha University was
-// awarded in the 2026 round, withdrew, signed again the same day and was awarded in
-// the 2027 round too.
+// announced as succeeding the old one, or recorded as succeeding it later (its
+// announcement did not name it): the next round, which excludes the previous round's
+// grantees, refuses it as it would the old record. Alpha University was awarded in
+// the 2026 round, withdrew, signed again the same day and was awarded in the 2027
+// round too.
 func TestAnOrganisationThatSignedAgainIsExcludedAsTheOneItSucceeds(t *testing.T) {
 	t.Parallel()
+	for _, later := range []bool{false, true} {
+		t.Run(map[bool]string{false: "at the announcement", true: "recorded later"}[later], func(t *testing.T) {
+			t.Parallel()
+			excludedAsTheOneItSucceeds(t, later)
+		})
+	}
+}
+
+func excludedAsTheOneItSucceeds(t *testing.T, later bool) {
 	h := start(t)
 	h.announce("org-alpha-old", "signatory")
 	first := h.openRound(100000, 1000, 10000)
@@ -32,9 +42,16 @@ func TestAnOrganisationThatSignedAgainIsExcludedAsTheOneItSucceeds(t *testing.T)
 
 	h.publishSignatory(events.OrganisationWithdrawnV1{OrganisationID: "org-alpha-old", WithdrawnOn: mustDate("2027-03-02"),
 		Reason: "signing again", InitiatedBy: "organisation"}, "org-alpha-old")
-	h.publishSignatory(events.OrganisationAnnouncedV1{OrganisationID: "org-alpha-new", Name: "Org org-alpha-new", Kind: "signatory",
+	announced := events.OrganisationAnnouncedV1{OrganisationID: "org-alpha-new", Name: "Org org-alpha-new", Kind: "signatory",
 		AnnouncedOn: mustDate("2027-03-02"), NominatedLead: events.Person{Name: "Sam Patel", Email: "s.patel@example.ac.uk"},
-		Succeeds: "org-alpha-old"}, "org-alpha-new")
+		Succeeds: "org-alpha-old"}
+	if later {
+		announced.Succeeds = ""
+	}
+	h.publishSignatory(announced, "org-alpha-new")
+	if later {
+		h.publishSignatory(events.OrganisationSuccessionRecordedV1{OrganisationID: "org-alpha-new", Succeeds: "org-alpha-old"}, "org-alpha-new")
+	}
 	// Another organisation, announced as succeeding none, is not held to the old one's award.
 	h.announce("org-beta", "signatory")
 	next := h.openRoundFrom("TCF 2027 second call", "2027-03-10T09:00:00Z", "2027-06-30T17:00:00+01:00", "2028-03-31")

@@ -63,8 +63,9 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 }
 
 // Signatories records which organisations are announced signatories, which withdrew
-// (withdrawing their open applications), and who each one's nominated lead is
-// (announced, then changed with its contacts), and forgets an erased person there
+// (withdrawing their open applications), who each one's nominated lead is
+// (announced, then changed with its contacts), and the record each succeeds (named
+// by its announcement or recorded later), and forgets an erased person there
 // (tc.signatory.person.erased). The erasure is handled here, in the stream's order
 // with the rest, and by no other consumer: the fund's consumer of erasures, reading
 // and replacing these documents beside this one, lost a withdrawal it raced or wrote
@@ -74,7 +75,7 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableSignatoriesV2, MaxAckPending: 1,
 		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged, events.SubjectOrganisationWithdrawn,
-			events.SubjectPersonErased}}
+			events.SubjectPersonErased, events.SubjectOrganisationSuccession}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -84,6 +85,17 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.RecordSignatory(ctx, app.Signatory{ID: p.OrganisationID, Name: p.Name, Kind: p.Kind,
 				NominatedLeadEmail: p.NominatedLead.Email, AnnouncedOn: p.AnnouncedOn, Succeeds: p.Succeeds})
+		case events.OrganisationSuccessionRecordedV1{}.EventType():
+			// The link recorded after the announcement, held exactly as the
+			// announcement's (a redelivery sets the same).
+			p, err := events.Decode[events.OrganisationSuccessionRecordedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Succeeds == "" {
+				return bus.Permanent(fmt.Errorf("event %s names no record succeeded", e.ID))
+			}
+			return a.RecordSuccession(ctx, p.OrganisationID, p.Succeeds)
 		case events.OrganisationContactsChangedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
 			if err != nil {

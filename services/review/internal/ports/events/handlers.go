@@ -5,6 +5,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/bus"
@@ -48,7 +49,8 @@ func ReadModels(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1, MaxDeliver: 10,
 		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationWithdrawn,
-			events.SubjectOrganisationContactsChanged, events.SubjectObligationScheduled, events.SubjectPersonErased}}
+			events.SubjectOrganisationContactsChanged, events.SubjectObligationScheduled, events.SubjectPersonErased,
+			events.SubjectOrganisationSuccession}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -69,6 +71,20 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 					o.Succeeds = p.Succeeds
 				}
 			})
+		case events.OrganisationSuccessionRecordedV1{}.EventType():
+			// The link recorded after the announcement, held exactly as the
+			// announcement's: each record names the other (a redelivery sets the same).
+			p, err := events.Decode[events.OrganisationSuccessionRecordedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Succeeds == "" {
+				return bus.Permanent(fmt.Errorf("event %s names no record succeeded", e.ID))
+			}
+			if err := a.UpdateOrganisation(ctx, p.Succeeds, func(o *app.Organisation) { o.SucceededBy = p.OrganisationID }); err != nil {
+				return err
+			}
+			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.Succeeds = p.Succeeds })
 		case events.OrganisationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
 			if err != nil {
