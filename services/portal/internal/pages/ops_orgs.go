@@ -197,7 +197,7 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 		data.AddReviewer = "/ops/review/reviewers/new?" + url.Values{"organisation_id": {o.Id}}.Encode()
 	}
 	for _, s := range opsOnboardingSteps {
-		if s.next(o.Status) {
+		if s.next(o.Status) && (s.offered == nil || s.offered(o)) {
 			data.Steps = append(data.Steps, opsStepLink{Path: "/ops/organisations/" + o.Id + "/" + s.slug, Text: s.link})
 		}
 	}
@@ -283,6 +283,12 @@ const opsWithdrawalIntro = "A withdrawal cannot be undone. Once it is recorded, 
 	"and their applicants emailed (an award stays, its report still due); the reviewers of a submission of its in an open review round " +
 	"who have not yet reviewed it are taken off it, and told."
 
+// opsSuccessionIntro says what recording the record an organisation succeeds does,
+// and that it is for good, before it is done.
+const opsSuccessionIntro = "For an organisation that withdrew and has signed again as this record, when its announcement did not name the earlier one. " +
+	"From then on the two are one organisation to the Collaboration Fund's exclusion of the previous round's grantees and to reviewers' conflicts. " +
+	"A record succeeds one other, and this cannot be changed once recorded."
+
 // opsOnboardingStep is one step of onboarding after the enquiry, as a form.
 type opsOnboardingStep struct {
 	slug, title, link, button string
@@ -294,7 +300,10 @@ type opsOnboardingStep struct {
 	versioned bool
 	// next reports whether the step can be taken from this status.
 	next func(sigapi.Status) bool
-	call func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error)
+	// offered, when set, reports whether the organisation's page offers the step
+	// besides its status (a record that succeeds one is given no other).
+	offered func(sigapi.Organisation) bool
+	call    func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error)
 }
 
 func opsInStatus(ss ...sigapi.Status) func(sigapi.Status) bool {
@@ -327,6 +336,18 @@ var opsOnboardingSteps = []opsOnboardingStep{
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			key := opsFormKey(r)
 			resp, err := c.set.Signatory.AnnounceWithBodyWithResponse(r.Context(), id, &sigapi.AnnounceParams{IdempotencyKey: &key}, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "succession", title: "Record the record it succeeds", link: "Record the record it succeeds", button: "Record the record it succeeds", specs: opsform.Succession,
+		intro:   opsSuccessionIntro,
+		next:    opsInStatus(sigapi.Announced),
+		offered: func(o sigapi.Organisation) bool { return o.Succeeds == nil },
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			key := opsFormKey(r)
+			resp, err := c.set.Signatory.RecordSuccessionWithBodyWithResponse(r.Context(), id, &sigapi.RecordSuccessionParams{IdempotencyKey: &key}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}

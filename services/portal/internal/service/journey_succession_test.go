@@ -84,3 +84,68 @@ func TestJourneyOpsRecordsTheRecordAnOrganisationSucceeds(t *testing.T) {
 		t.Errorf("the link to the successor leads to %s, want the new record's page", got)
 	}
 }
+
+// An ops person, by keyboard alone, records the record an organisation succeeds
+// after its announcement, which did not name it (ITSS forgot, or it was announced
+// before a record could name one): the organisation's page offers it while the record
+// is announced and succeeds none; an identifier that is not a withdrawn record is
+// refused beside the field, as the signatory service says it; then each record's page
+// names the other, and the page offers it no more. axe-core checks every page on the
+// way.
+func TestJourneyOpsRecordsLaterTheRecordAnOrganisationSucceeds(t *testing.T) {
+	t.Parallel()
+	s := startOpsStack(t, false)
+	old := onboard(t, s.p, s.sig, "Alpha University", "lead-alpha@example.ac.uk")
+	ops := opsToken(t, s.sig, "signatory")
+	s.sig.Must(http.StatusOK, s.sig.Do("POST", "/v1/organisations/"+old+"/withdrawal", ops,
+		map[string]any{"withdrawn_on": "2026-06-01", "reason": "Signing again", "initiated_by": "organisation"}))
+	other := onboard(t, s.p, s.sig, "Othertown College", "lead-b@example.ac.uk")
+	again := onboard(t, s.p, s.sig, "Alpha University", "lead-alpha2@example.ac.uk")
+	b := newBrowser(t)
+	opsBrowserSignIn(t, b, s)
+
+	const link = "Record the record it succeeds"
+	b.Open(s.p.url + "/ops/organisations/" + again)
+	heading(t, b, "Alpha University")
+	tabTo(t, b, "link", link)
+	b.Enter()
+	heading(t, b, link)
+	// An organisation still in the Commitment is not one that withdrew.
+	opsTypeInto(t, b, "textbox", "Succeeds the record that withdrew", other)
+	tabTo(t, b, "button", link)
+	b.Enter()
+	heading(t, b, link)
+	errorSummaryHasFocus(t, b, "field-succeeds", "Succeeds the record that withdrew")
+	if got := b.Text(browsertest.CSS("#field-succeeds-error")); !strings.HasPrefix(got, "Error:") || !strings.Contains(got, "has not withdrawn") {
+		t.Errorf("the message beside the field reads %q, want the service's reason", got)
+	}
+	b.WaitFor(browsertest.CSS(`#field-succeeds[aria-describedby~="field-succeeds-error"][aria-invalid="true"]`))
+	screenshot(b, "ops-succession-refused")
+	b.ShiftTab()
+	tabTo(t, b, "textbox", "Succeeds the record that withdrew")
+	b.Type(old)
+	tabTo(t, b, "button", link)
+	b.Enter()
+	heading(t, b, "Alpha University")
+	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Succeeds") || !strings.Contains(got, "withdrew on") || !strings.Contains(got, "1 June 2026") {
+		t.Errorf("the new record's summary reads %q, want it to succeed the old, withdrawn on 1 June 2026", got)
+	}
+	if got := b.Text(browsertest.CSS("main")); strings.Contains(got, link) {
+		t.Errorf("the page of a record that succeeds one still offers to record another: %q", got)
+	}
+	screenshot(b, "ops-succession-recorded")
+
+	tabTo(t, b, "link", "Alpha University")
+	b.Enter()
+	heading(t, b, "Alpha University")
+	if got := pagePath(t, b); got != "/ops/organisations/"+old {
+		t.Fatalf("the link to the record it succeeds leads to %s, want the old record's page", got)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "Succeeded by") {
+			b.Open(b.CurrentURL())
+			return fmt.Errorf("the old record's summary reads %q, not naming its successor", got)
+		}
+		return nil
+	})
+}

@@ -60,6 +60,13 @@ var Announcement = Specs{
 		Type: Text, Max: 64, Pattern: regexp.MustCompile(`^[A-Za-z0-9-]+$`), Expect: "an organisation's identifier, as its page shows it"},
 }
 
+// Succession records, after the announcement, the record that withdrew which the
+// organisation succeeds: its announcement did not name it.
+var Succession = Specs{
+	{Name: "succeeds", Label: "Succeeds the record that withdrew", Hint: "The identifier of the earlier record of this organisation, which withdrew and has signed again as this one, as that record's page shows it, so that the fund's and the reviewers' rules hold the two as one. Once recorded it cannot be changed.",
+		Type: Text, Required: true, Max: 64, Pattern: regexp.MustCompile(`^[A-Za-z0-9-]+$`), Expect: "an organisation's identifier, as its page shows it"},
+}
+
 // Withdrawal records that the organisation withdrew or was withdrawn.
 var Withdrawal = Specs{
 	{Name: "withdrawn_on", Label: "Withdrawn on", Type: Date, Required: true, NotFuture: true},
