@@ -26,22 +26,31 @@ import (
 
 // The review service is run from its own binary: its packages are its own, and its
 // module offers no in-process starter (the others' servicetest packages). It is built
-// once per test process.
+// once per test process, into a directory TestMain removes (each run left 42 MB in the
+// temporary directory before).
 var (
 	reviewOnce sync.Once
+	reviewDir  string
 	reviewBin  string
 	reviewErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if reviewDir != "" {
+		_ = os.RemoveAll(reviewDir)
+	}
+	os.Exit(code)
+}
+
 func reviewBinary(tb testing.TB) string {
 	tb.Helper()
 	reviewOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tc-portal-review-")
-		if err != nil {
-			reviewErr = err
+		reviewDir, reviewErr = os.MkdirTemp("", "tc-portal-review-")
+		if reviewErr != nil {
 			return
 		}
-		reviewBin = filepath.Join(dir, "review")
+		reviewBin = filepath.Join(reviewDir, "review")
 		cmd := exec.Command("go", "build", "-o", reviewBin, "github.com/itss/techcommit/services/review/cmd/review")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			reviewErr = fmt.Errorf("build review: %v\n%s", err, out)
