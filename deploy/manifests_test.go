@@ -388,7 +388,7 @@ func TestEnvironmentValuesLiveInOverlays(t *testing.T) {
 			continue
 		}
 		data, _ := obj["data"].(map[string]any)
-		for _, k := range append(slices.Clone(environmentKeys), "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "NOTIFY_CONTACT_EMAIL", "SMTP_HOST", "SMTP_FROM", "SMTP_UNSUBSCRIBE",
+		for _, k := range append(slices.Clone(environmentKeys), "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "NOTIFY_CONTACT_EMAIL", "FUND_CONTACT_EMAIL", "SMTP_HOST", "SMTP_FROM", "SMTP_UNSUBSCRIBE",
 			"PORTAL_PUBLIC_URL", "PORTAL_CONTACT_EMAIL", "PORTAL_OIDC_ISSUER", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE") {
 			if _, ok := data[k]; ok {
 				t.Errorf("base %s sets %s: that is an environment's value, set it in the overlays", id, k)
@@ -445,9 +445,13 @@ func TestEnvironmentValuesLiveInOverlays(t *testing.T) {
 		if p["PORTAL_OIDC_ISSUER"] != env["signatory"]["AUTH_ISSUER"] || !strings.HasPrefix(p["PORTAL_OIDC_REDIRECT_URL"], p["PORTAL_PUBLIC_URL"]+"/") {
 			t.Errorf("%s: the portal's ops sign-in (issuer %q, redirect %q) is not the services' issuer and its own address", o, p["PORTAL_OIDC_ISSUER"], p["PORTAL_OIDC_REDIRECT_URL"])
 		}
-		// People are told one address to write to ITSS at, in the emails and on the pages.
+		// People are told one address to write to ITSS at, in the emails, on the pages
+		// and in the fund's answers to applicants' tools.
 		if a := p["PORTAL_CONTACT_EMAIL"]; !strings.Contains(a, "@") || a != env["notify"]["NOTIFY_CONTACT_EMAIL"] {
 			t.Errorf("%s: the portal's PORTAL_CONTACT_EMAIL %q is not an address, or not the one the emails give (%q)", o, a, env["notify"]["NOTIFY_CONTACT_EMAIL"])
+		}
+		if a := env["fund"]["FUND_CONTACT_EMAIL"]; !strings.Contains(a, "@") || a != env["notify"]["NOTIFY_CONTACT_EMAIL"] {
+			t.Errorf("%s: the fund's FUND_CONTACT_EMAIL %q is not an address, or not the one the emails give (%q)", o, a, env["notify"]["NOTIFY_CONTACT_EMAIL"])
 		}
 		if p["PORTAL_INSECURE_COOKIES"] != "false" {
 			t.Errorf("%s: the portal's cookies are not Secure (PORTAL_INSECURE_COOKIES=%q)", o, p["PORTAL_INSECURE_COOKIES"])

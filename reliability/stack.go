@@ -144,6 +144,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"SMTP_FROM=technician-commitment@tc.localhost",
 		"SMTP_UNSUBSCRIBE=unsubscribe@tc.localhost",
 		"NOTIFY_CONTACT_EMAIL=itss@tc.localhost",
+		"FUND_CONTACT_EMAIL=itss@tc.localhost",
 		"LOG_LEVEL=warn",
 		"FUND_WRITE_RATE=100000",
 		"FUND_WRITE_BURST=100000",

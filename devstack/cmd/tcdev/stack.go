@@ -433,8 +433,10 @@ func startInfra(dataDir string, offset int) (*infra, error) {
 		// Mail is sent as a local address: the stack is nobody's production.
 		"SMTP_FROM=technician-commitment@tc.localhost",
 		"SMTP_UNSUBSCRIBE=unsubscribe@tc.localhost",
-		// Where every email tells people to write to ITSS.
+		// Where every email, and the fund's answers that need ITSS, tell people to
+		// write to ITSS (the portal's PORTAL_CONTACT_EMAIL is the same).
 		"NOTIFY_CONTACT_EMAIL=itss@tc.localhost",
+		"FUND_CONTACT_EMAIL=itss@tc.localhost",
 		// Calendar feed links point at notify's own address, and emails at the
 		// portal's, wherever they listen.
 		"NOTIFY_PUBLIC_URL=http://"+addr(portOf("notify"), offset),

@@ -117,7 +117,9 @@ type Application struct {
 
 	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
 	// nominated lead the suite records for the applicant organisation (the address is
-	// compared without regard to case).
+	// compared without regard to case). While the suite records none for it (the one
+	// it named was erased at their request), nobody may endorse, and the 400 naming
+	// `endorsement.email` gives the address to write to ITSS at to have one recorded.
 	Endorsement Endorsement `json:"endorsement"`
 	Feedback    *string     `json:"feedback,omitempty"`
 
@@ -158,7 +160,9 @@ type ApplicationContent struct {
 
 	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
 	// nominated lead the suite records for the applicant organisation (the address is
-	// compared without regard to case).
+	// compared without regard to case). While the suite records none for it (the one
+	// it named was erased at their request), nobody may endorse, and the 400 naming
+	// `endorsement.email` gives the address to write to ITSS at to have one recorded.
 	Endorsement          Endorsement `json:"endorsement"`
 	Milestones           []Milestone `json:"milestones"`
 	Partners             []Partner   `json:"partners"`
@@ -193,7 +197,9 @@ type ApplicationRequest struct {
 
 	// Endorsement The organisation's Technician Commitment lead, who endorses the application: the
 	// nominated lead the suite records for the applicant organisation (the address is
-	// compared without regard to case).
+	// compared without regard to case). While the suite records none for it (the one
+	// it named was erased at their request), nobody may endorse, and the 400 naming
+	// `endorsement.email` gives the address to write to ITSS at to have one recorded.
 	Endorsement          Endorsement `json:"endorsement"`
 	Milestones           []Milestone `json:"milestones"`
 	Partners             []Partner   `json:"partners"`
@@ -215,7 +221,9 @@ type BudgetLine struct {
 
 // Endorsement The organisation's Technician Commitment lead, who endorses the application: the
 // nominated lead the suite records for the applicant organisation (the address is
-// compared without regard to case).
+// compared without regard to case). While the suite records none for it (the one
+// it named was erased at their request), nobody may endorse, and the 400 naming
+// `endorsement.email` gives the address to write to ITSS at to have one recorded.
 type Endorsement struct {
 	Email openapi_types.Email `json:"email"`
 	Name  string              `json:"name"`

@@ -25,6 +25,7 @@ func Start(tb testing.TB, env *testenv.Env, portalIssuer, portalJWKS string) *te
 	// X-Forwarded-For, which the service believes from it, as it believes the
 	// cluster's network in production (HTTP_TRUSTED_PROXIES).
 	cfg.Platform.HTTP.TrustedProxies = []string{"127.0.0.1"}
+	cfg.Fund.ContactEmail = "itss@example.org"
 	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
 	if err != nil {
 		tb.Fatal(err)

@@ -128,6 +128,9 @@ type App struct {
 	signatories Signatories
 	views       Views
 	clock       clock.Clock
+	// contact is where applicants write to ITSS (FUND_CONTACT_EMAIL), which a refusal
+	// that only ITSS can put right gives.
+	contact string
 
 	roundsMu sync.Mutex
 	rebuilt  map[string]rebuiltRound // by id: each round as of its latest event seen
@@ -142,12 +145,16 @@ type rebuiltRound struct {
 // ListedTypes are the aggregate types the fund lists (see store.EventStore.Catalogue).
 var ListedTypes = []string{round.AggregateType}
 
-// New checks its dependencies.
-func New(es EventStore, sig Signatories, views Views, clk clock.Clock) (*App, error) {
+// New checks its dependencies. contact is the address applicants write to ITSS at
+// (FUND_CONTACT_EMAIL).
+func New(es EventStore, sig Signatories, views Views, clk clock.Clock, contact string) (*App, error) {
 	if es == nil || sig == nil || views == nil || clk == nil {
 		return nil, errors.New("app: event store, signatories, views and clock are required")
 	}
-	return &App{events: es, signatories: sig, views: views, clock: clk, awarding: make(chan struct{}, 1),
+	if contact == "" {
+		return nil, errors.New("app: ITSS's contact address is required: a refusal only ITSS can put right gives it")
+	}
+	return &App{events: es, signatories: sig, views: views, clock: clk, contact: contact, awarding: make(chan struct{}, 1),
 		rebuilt: map[string]rebuiltRound{}}, nil
 }
 
@@ -1244,7 +1251,7 @@ func (a *App) eligibility(ctx context.Context, r round.Round, org string, maxAge
 		return application.Eligibility{}, err
 	}
 	el := application.Eligibility{ActiveSignatory: ok && s.Kind == "signatory" && !s.Withdrawn, OrganisationName: s.Name,
-		NominatedLeadEmail: s.NominatedLeadEmail}
+		NominatedLeadEmail: s.NominatedLeadEmail, Contact: a.contact}
 	// An announcement dated ahead makes a signatory on its day, as the directory
 	// lists it from then: not before.
 	if today := civil.Of(a.clock.Now().In(round.London)); el.ActiveSignatory && s.AnnouncedOn.After(today) {

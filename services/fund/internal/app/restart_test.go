@@ -36,7 +36,7 @@ func replica(t *testing.T, db *mongo.Database, clk clock.Clock) (*app.App, *stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(sealed, adapters.NewSignatories(db), views, clk)
+	a, err := app.New(sealed, adapters.NewSignatories(db), views, clk, "itss@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}

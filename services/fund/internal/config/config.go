@@ -3,6 +3,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	libconfig "github.com/itss/techcommit/libs/config"
@@ -27,6 +28,12 @@ type Fund struct {
 	RoundSweepInterval time.Duration `env:"FUND_ROUND_SWEEP_INTERVAL" envDefault:"1m"`
 	// IdempotencyTTL is how long a stored response answers retries of its key.
 	IdempotencyTTL time.Duration `env:"FUND_IDEMPOTENCY_TTL" envDefault:"24h"`
+	// ContactEmail is where applicants write to ITSS: an answer that asks them to
+	// have ITSS do something (record the organisation's nominated lead, say) gives
+	// it. No default, for the reason notify's NOTIFY_CONTACT_EMAIL and the portal's
+	// PORTAL_CONTACT_EMAIL have none: another environment's mailbox, or one nobody
+	// reads, would take what applicants ask of ITSS.
+	ContactEmail string `env:"FUND_CONTACT_EMAIL"`
 }
 
 // Default returns the configuration for the local stack, before the environment is
@@ -49,6 +56,9 @@ func (c Config) Validate() error {
 	}
 	if c.Fund.IdempotencyTTL < time.Minute {
 		errs = append(errs, errors.New("FUND_IDEMPOTENCY_TTL must be at least 1m"))
+	}
+	if err := libconfig.CheckMailbox(c.Fund.ContactEmail); err != nil {
+		errs = append(errs, fmt.Errorf("FUND_CONTACT_EMAIL %w (the address the fund's answers tell applicants to write to ITSS at)", err))
 	}
 	return errors.Join(errs...)
 }

@@ -52,6 +52,7 @@ func startWith(t testing.TB, opts service.Options, tune ...func(*config.Config))
 	cfg := config.Default()
 	cfg.Platform = env.Platform(t, cfg.Platform)
 	cfg.Fund.WriteRate, cfg.Fund.WriteBurst = 10000, 10000
+	cfg.Fund.ContactEmail = "itss@example.org"
 	for _, f := range tune {
 		f(&cfg)
 	}

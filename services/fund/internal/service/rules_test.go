@@ -10,6 +10,7 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -182,6 +183,33 @@ func TestOnlyTheOrganisationsNominatedLeadMayEndorse(t *testing.T) {
 		return d
 	}()))
 	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+own+"/submission", applicant, nil))
+}
+
+// An organisation whose nominated lead was erased at their request has nobody who may
+// endorse its applications until ITSS records a new one: the refusal says so and
+// gives the address to write to ITSS at (FUND_CONTACT_EMAIL), since the applicant's
+// tool, and the person reading its error, have no other way to find it.
+func TestAnOrganisationWithoutANominatedLeadIsToldWhereToWriteToITSS(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announceLed("org-nl", "signatory", "lee@nl.ac.uk")
+	h.signatoriesConsumed()
+	h.publishSignatory(events.PersonErasedV1{Subject: personal.Subject("lee@nl.ac.uk")}, "person-org-nl")
+	round := h.openRound(100000, 1000, 10000)
+	applicant := h.Token(auth.RoleApplicant, "org-nl")
+	d := draft(round, 5000)
+	d["endorsement"] = map[string]any{"name": "Lee", "email": "lee@nl.ac.uk"}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		r := h.Do("POST", "/v1/applications", applicant, d)
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "holds no nominated lead") {
+			return fmt.Errorf("endorsed by the erased lead: %d %s, want 400 saying no nominated lead is held", r.Status, r.Body)
+		}
+		p := r.JSON(t)
+		if detail, _ := p["detail"].(string); p["field"] != "endorsement.email" || !strings.Contains(detail, "ITSS at "+h.cfg.Fund.ContactEmail) {
+			t.Errorf("refusal %s, want it to name endorsement.email and give ITSS's address %s", r.Body, h.cfg.Fund.ContactEmail)
+		}
+		return nil
+	})
 }
 
 func TestAwardsAndReportsKeepToTheRequestAndTheProject(t *testing.T) {

@@ -69,7 +69,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err != nil {
 		return fail(err)
 	}
-	application, err := app.New(sealed, adapters.NewSignatories(p.DB), views, p.Clock)
+	application, err := app.New(sealed, adapters.NewSignatories(p.DB), views, p.Clock, cfg.Fund.ContactEmail)
 	if err != nil {
 		return fail(err)
 	}

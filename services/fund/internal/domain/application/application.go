@@ -158,6 +158,11 @@ type Eligibility struct {
 	// UnknownPartners are the organisation ids the application gives its partners
 	// that the Technician Commitment does not hold.
 	UnknownPartners []string
+	// Contact is the address applicants write to ITSS at (FUND_CONTACT_EMAIL): a
+	// refusal that only ITSS can put right (no nominated lead is recorded) gives it,
+	// since the applicant's tool, and whoever reads its error, have no other way to
+	// find it.
+	Contact string
 }
 
 // Draft starts an application for org in round r, at now: before the round opens
@@ -444,7 +449,7 @@ func sameName(a, b string) bool {
 func endorsementProblems(ps *apperr.Problems, c Content, el Eligibility) {
 	switch {
 	case el.NominatedLeadEmail == "":
-		ps.Add("endorsement.email", "the Technician Commitment holds no nominated lead for %s, so nobody can endorse its applications yet; ask ITSS to record the organisation's nominated lead", orgName(el))
+		ps.Add("endorsement.email", "the Technician Commitment holds no nominated lead for %s, so nobody can endorse its applications yet; ask ITSS at %s to record the organisation's nominated lead", orgName(el), el.Contact)
 	case !strings.EqualFold(strings.TrimSpace(c.Endorsement.Email), el.NominatedLeadEmail):
 		ps.Add("endorsement.email", "must be the address of %s's nominated lead as recorded with the Technician Commitment: only the organisation's Technician Commitment lead may endorse its applications", orgName(el))
 	}

@@ -16,6 +16,7 @@ func FuzzHandlers(f *testing.F) {
 	env := testenv.NewEnv(f)
 	cfg := config.Default()
 	cfg.Platform = env.Platform(f, cfg.Platform)
+	cfg.Fund.ContactEmail = "itss@example.org"
 
 	svc, cleanup, err := service.New(context.Background(), cfg, service.Options{Logger: telemetry.Discard()})
 	if err != nil {

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	libconfig "github.com/itss/techcommit/libs/config"
+)
+
+// completeEnv is a complete production-like environment: the shared settings and
+// every one the fund has no default for.
+func completeEnv() map[string]string {
+	return map[string]string{"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus", "AUTH_JWKS_URL": "https://id.example.org/jwks",
+		"AUTH_ISSUER": "https://id.example.org", "AUTH_AUDIENCE": "tc-fund", "FUND_CONTACT_EMAIL": "technician-commitment@itss.org.uk"}
+}
+
+func TestCompleteEnvironmentLoads(t *testing.T) {
+	t.Parallel()
+	c := Default()
+	if err := libconfig.LoadFrom(&c, completeEnv()); err != nil {
+		t.Fatalf("a complete configuration is refused: %v", err)
+	}
+	if c.Fund.ContactEmail != "technician-commitment@itss.org.uk" {
+		t.Errorf("FUND_CONTACT_EMAIL read as %q", c.Fund.ContactEmail)
+	}
+}
+
+// The address the fund's answers tell applicants to write to ITSS at has no default,
+// for the reason notify's and the portal's have none: another environment's mailbox,
+// or one nobody reads, would take what applicants ask of ITSS. Start-up fails naming
+// it when it is missing, and when it is not a bare address.
+func TestTheContactAddressIsRequiredAndABareAddress(t *testing.T) {
+	t.Parallel()
+	env := completeEnv()
+	delete(env, "FUND_CONTACT_EMAIL")
+	c := Default()
+	if err := libconfig.LoadFrom(&c, env); err == nil || !strings.Contains(err.Error(), "FUND_CONTACT_EMAIL ") {
+		t.Errorf("without FUND_CONTACT_EMAIL: %v, want a refusal naming it", err)
+	}
+	for _, bad := range []string{"", "itss.org.uk", "ITSS <tc@itss.org.uk>", " tc@itss.org.uk", "tc@itss.org.uk?subject=x", "a@b, c@d"} {
+		env := completeEnv()
+		env["FUND_CONTACT_EMAIL"] = bad
+		c := Default()
+		err := libconfig.LoadFrom(&c, env)
+		if err == nil || !strings.Contains(err.Error(), "FUND_CONTACT_EMAIL ") {
+			t.Errorf("FUND_CONTACT_EMAIL=%q: %v, want a refusal naming it", bad, err)
+		}
+		if bad != "" && (err == nil || !strings.Contains(err.Error(), "bare email address")) {
+			t.Errorf("FUND_CONTACT_EMAIL=%q: %v, want it to say a bare email address is expected", bad, err)
+		}
+	}
+}
