@@ -68,13 +68,20 @@ func Status(code apperr.Code) int {
 	return http.StatusInternalServerError
 }
 
-// errorHandler renders every error that leaves a handler or middleware as problem+json.
-func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+// failed is the detail of a failure (500), which says nothing of what failed inside.
+const failed = "the server could not complete the request; quote the request id when reporting it"
+
+// errorHandler renders every error that leaves a handler or middleware as
+// problem+json. A failure's detail gives contact, when set, as where to report it.
+func errorHandler(logger *slog.Logger, contact string) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
 		p := toProblem(err)
+		if p.Detail == failed && contact != "" {
+			p.Detail = failed + " to ITSS at " + contact
+		}
 		// As sent, escapes kept: decoded, a path could put control characters in the body.
 		p.Instance = c.Request().URL.EscapedPath()
 		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
@@ -115,7 +122,7 @@ func toProblem(err error) Problem {
 		status := Status(e.Code)
 		p := Problem{Type: ProblemTypeBase + string(e.Code), Title: http.StatusText(status), Status: status, Detail: e.Message, Field: e.Field}
 		if status >= 500 {
-			p.Detail = "the server could not complete the request; quote the request id when reporting it"
+			p.Detail = failed
 			if e.Code == apperr.Unavailable {
 				p.Detail = "a service this request needs is unavailable; retry shortly"
 			}
@@ -147,7 +154,7 @@ func toProblem(err error) Problem {
 		Type:   ProblemTypeBase + string(apperr.Internal),
 		Title:  http.StatusText(http.StatusInternalServerError),
 		Status: http.StatusInternalServerError,
-		Detail: "the server could not complete the request; quote the request id when reporting it",
+		Detail: failed,
 	}
 }
 

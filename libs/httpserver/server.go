@@ -57,6 +57,11 @@ type Options struct {
 	// Middleware runs after the platform's middleware and before validation; the
 	// auth middleware that identifies the caller goes here.
 	Middleware []echo.MiddlewareFunc
+	// Contact, when set, is the address callers write to ITSS at: a failure (500)
+	// asks them to quote the request id when reporting it to ITSS there. Without
+	// it, the failure says only to quote the request id, for callers (the portal,
+	// ITSS's own tools) that know where to report it.
+	Contact string
 }
 
 // Server is a configured echo instance and its http.Server, and the admin handler.
@@ -89,7 +94,7 @@ func New(opts Options) (*Server, error) {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(opts.Logger)
+	e.HTTPErrorHandler = errorHandler(opts.Logger, opts.Contact)
 
 	lim, err := newLimits(opts.Config.Edge)
 	if err != nil {
@@ -133,7 +138,7 @@ func New(opts Options) (*Server, error) {
 	admin := echo.New()
 	admin.HideBanner = true
 	admin.HidePort = true
-	admin.HTTPErrorHandler = errorHandler(opts.Logger)
+	admin.HTTPErrorHandler = errorHandler(opts.Logger, "")
 	admin.Use(recoverer(opts.Logger))
 	admin.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

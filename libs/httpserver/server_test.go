@@ -69,8 +69,9 @@ type fixture struct {
 }
 
 // newServer runs a Server with the test document, the auth middleware trusting a
-// development issuer, a 1K body limit and one readiness check, on a real socket.
-func newServer(tb testing.TB) fixture {
+// development issuer, a 1K body limit and one readiness check, on a real socket;
+// tune changes its options.
+func newServer(tb testing.TB, tune ...func(*httpserver.Options)) fixture {
 	tb.Helper()
 	jwks := httptest.NewServer(nil)
 	tb.Cleanup(jwks.Close)
@@ -84,7 +85,7 @@ func newServer(tb testing.TB) fixture {
 		tb.Fatal(err)
 	}
 	var dbDown atomic.Bool
-	srv, err := httpserver.New(httpserver.Options{
+	opts := httpserver.Options{
 		Service: "test", Config: config.HTTP{BodyLimit: "1K"}, Spec: []byte(spec), Authenticate: auth.Authenticate,
 		Logger: telemetry.Discard(), Middleware: []echo.MiddlewareFunc{httpserver.Before(verifier.Identify)},
 		Ready: map[string]httpserver.Check{"db": func(context.Context) error {
@@ -93,7 +94,11 @@ func newServer(tb testing.TB) fixture {
 			}
 			return nil
 		}},
-	})
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
+	srv, err := httpserver.New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -380,6 +385,25 @@ func TestFailuresRevealNoInternals(t *testing.T) {
 	// The server survives the panic.
 	if r := f.do(t, request{method: "GET", path: "/public"}); r.status != http.StatusOK {
 		t.Errorf("/public after a panic: %d", r.status)
+	}
+}
+
+// A service whose callers know nobody to report a failure to (the fund's applicants'
+// tools) names ITSS's address in its failures, and nowhere else: a refusal says
+// what to change, not whom to write to.
+func TestAFailureGivesTheContactAddressWhenTheServiceHasOne(t *testing.T) {
+	t.Parallel()
+	f := newServer(t, func(o *httpserver.Options) { o.Contact = "itss@example.org" })
+	ops := f.token(t, auth.RoleOps)
+	for _, req := range []request{{method: "GET", path: "/panic", token: ops}, {method: "POST", path: "/things", token: ops, body: `{"name":"boom","count":1}`}} {
+		p := problem(t, f.do(t, req))
+		if want := "the server could not complete the request; quote the request id when reporting it to ITSS at itss@example.org"; p.Status != 500 || p.Detail != want || p.RequestID == "" {
+			t.Errorf("%s %s: %d %q (request id %q), want 500 %q with a request id", req.method, req.path, p.Status, p.Detail, p.RequestID, want)
+		}
+	}
+	p := problem(t, f.do(t, request{method: "POST", path: "/things", token: ops, body: `{"name":"taken","count":1}`}))
+	if p.Status != 409 || strings.Contains(p.Detail, "itss@example.org") {
+		t.Errorf("a conflict: %d %q, want 409 naming no address", p.Status, p.Detail)
 	}
 }
 

@@ -49,6 +49,10 @@ type Options struct {
 	Clock        clock.Clock
 	Logger       *slog.Logger
 	SpanExporter sdktrace.SpanExporter
+	// Contact, when set, is the address callers write to ITSS at, which the
+	// service's failures (500) give with the request id to quote: the fund's, whose
+	// callers are applicants' tools that know no one else to report a failure to.
+	Contact string
 }
 
 // Platform is a service's running infrastructure.
@@ -200,6 +204,7 @@ func New(ctx context.Context, opts Options) (*Platform, func(), error) {
 		Logger: p.Logger, TracerProvider: tel.TracerProvider, Registry: tel.Registry, Metrics: tel.MetricsHandler(),
 		Ready:      map[string]httpserver.Check{"mongo": store.Ping(p.Client), "nats": bus.Ping(p.NC)},
 		Middleware: []httpserver.MiddlewareFunc{httpserver.Before(verifier.Identify)},
+		Contact:    opts.Contact,
 	})
 	if err != nil {
 		return fail(err)

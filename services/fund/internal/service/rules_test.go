@@ -1,12 +1,15 @@
 package service_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
@@ -350,5 +353,27 @@ func TestConcurrentAwardsInNeighbouringRoundsFundAnOrganisationOnce(t *testing.T
 	}
 	if spent != float64(awarded*5000) {
 		t.Errorf("the ledgers hold %.0f pence for %d awards of 5000", spent, awarded)
+	}
+}
+
+// A failure of the fund's own (500) asks the caller to quote the request id when
+// reporting it, and says to whom and where: an applicant's tool, and whoever reads
+// its error, know nobody else to report it to. The signatory record here is one the
+// fund cannot read (a day that is no date), as a fault would leave it.
+func TestAFailureSaysWhereToReportIt(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	round := h.openRound(100000, 1000, 10000)
+	if _, err := h.svc.DB.Collection("signatories").InsertOne(context.Background(),
+		bson.D{{Key: "_id", Value: "org-bad"}, {Key: "name", Value: "Org bad"}, {Key: "kind", Value: "signatory"}, {Key: "announced_on", Value: "no date"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.Must(http.StatusInternalServerError, h.Do("POST", "/v1/applications", h.Token(auth.RoleApplicant, "org-bad"), draft(round, 5000)))
+	p := r.JSON(t)
+	if detail, _ := p["detail"].(string); !strings.Contains(detail, "quote the request id when reporting it to ITSS at "+h.cfg.Fund.ContactEmail) || p["request_id"] == "" {
+		t.Errorf("a failure: %s, want it to say to quote the request id to ITSS at %s", r.Body, h.cfg.Fund.ContactEmail)
+	}
+	if strings.Contains(string(r.Body), "no date") {
+		t.Errorf("a failure shows what failed inside: %s", r.Body)
 	}
 }

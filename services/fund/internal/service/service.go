@@ -47,6 +47,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	p, cleanup, err := platform.New(ctx, platform.Options{
 		Name: Name, Config: cfg.Platform, Spec: api.Spec, Clock: opts.Clock, Logger: opts.Logger,
 		Stream: bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}},
+		// Applicants' tools know nobody but ITSS to report a failure to: it says where.
+		Contact: cfg.Fund.ContactEmail,
 	})
 	if err != nil {
 		return nil, cleanup, err
