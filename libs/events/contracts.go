@@ -30,6 +30,7 @@ func Contracts() []Contract {
 		contract[OrganisationContactsChangedV1](),
 		contract[OrganisationWithdrawnV1](),
 		contract[OrganisationSuccessionRecordedV1](),
+		contract[OrganisationDetailsCorrectedV1](),
 		contract[PersonErasedV1](),
 		contract[ObligationScheduledV1](),
 		contract[ObligationMetV1](),

@@ -107,6 +107,29 @@ func (OrganisationSuccessionRecordedV1) EventType() string {
 	return SubjectOrganisationSuccession + ".v1"
 }
 
+// SubjectOrganisationDetailsCorrected is published when ITSS corrects an
+// organisation's details (OrganisationDetailsCorrectedV1).
+const SubjectOrganisationDetailsCorrected = "tc.signatory.organisation.details_corrected"
+
+// OrganisationDetailsCorrectedV1 carries an organisation's details in full (its
+// name, website, sector and country), as ITSS corrected them after the enquiry: a
+// slip in the name, an institution renamed, a website moved. Every service that
+// keeps the organisation's name (or website) replaces it with these, so that later
+// emails, pages and answers use them. The kind is not among them: it set the
+// obligation clocks, and never changes. It names no person.
+type OrganisationDetailsCorrectedV1 struct {
+	OrganisationID string `json:"organisation_id"`
+	Name           string `json:"name"`
+	Sector         string `json:"sector"`
+	Country        string `json:"country"`
+	Website        string `json:"website"`
+}
+
+// EventType implements Payload.
+func (OrganisationDetailsCorrectedV1) EventType() string {
+	return SubjectOrganisationDetailsCorrected + ".v1"
+}
+
 // OrganisationContactsChangedV1 carries the organisation's current contacts in full.
 type OrganisationContactsChangedV1 struct {
 	OrganisationID string `json:"organisation_id"`

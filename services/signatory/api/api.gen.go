@@ -229,6 +229,17 @@ type DeadLetterPage struct {
 	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
+// DetailsRequest defines model for DetailsRequest.
+type DetailsRequest struct {
+	// Country a country code of two capital letters (ISO 3166-1 alpha-2), such as GB
+	Country string           `json:"country"`
+	Name    OrganisationName `json:"name"`
+	Sector  Sector           `json:"sector"`
+
+	// Website a web address starting https:// or http://, such as https://www.example.ac.uk/technicians
+	Website WebURL `json:"website"`
+}
+
 // DirectoryEntry defines model for DirectoryEntry.
 type DirectoryEntry struct {
 	AnnouncedOn openapi_types.Date `json:"announced_on"`
@@ -648,6 +659,12 @@ type UpdateContactsParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdateDetailsParams defines parameters for UpdateDetails.
+type UpdateDetailsParams struct {
+	// IfMatch The ETag the object was read with (RFC 9110 13.1.1), or a list of ETags (`"3", "4"`, on one line or several): the write is applied only if the object is still at a version one of them names, and is otherwise refused with 412. Tags are compared strongly, so a weak tag (`W/"3"`) never matches. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ReceiveFormParams defines parameters for ReceiveForm.
 type ReceiveFormParams struct {
 	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
@@ -725,6 +742,9 @@ type AnnounceJSONRequestBody = AnnouncementRequest
 // UpdateContactsJSONRequestBody defines body for UpdateContacts for application/json ContentType.
 type UpdateContactsJSONRequestBody = ContactsRequest
 
+// UpdateDetailsJSONRequestBody defines body for UpdateDetails for application/json ContentType.
+type UpdateDetailsJSONRequestBody = DetailsRequest
+
 // ReceiveFormJSONRequestBody defines body for ReceiveForm for application/json ContentType.
 type ReceiveFormJSONRequestBody = FormRequest
 
@@ -763,6 +783,9 @@ type ServerInterface interface {
 	// UpdateContacts Replace the organisation's contacts (ops, or that organisation's lead)
 	// (PUT /v1/organisations/{id}/contacts)
 	UpdateContacts(ctx echo.Context, id OrganisationID, params UpdateContactsParams) error
+	// UpdateDetails Correct the organisation's name, website, sector and country (ops)
+	// (PUT /v1/organisations/{id}/details)
+	UpdateDetails(ctx echo.Context, id OrganisationID, params UpdateDetailsParams) error
 	// ReceiveForm Record the signed signatory or supporter form
 	// (POST /v1/organisations/{id}/form)
 	ReceiveForm(ctx echo.Context, id OrganisationID, params ReceiveFormParams) error
@@ -1025,6 +1048,42 @@ func (w *ServerInterfaceWrapper) UpdateContacts(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateContacts(ctx, id, params)
+	return err
+}
+
+// UpdateDetails converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateDetails(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id OrganisationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateDetailsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateDetails(ctx, id, params)
 	return err
 }
 
@@ -1292,6 +1351,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/organisations/:id/withdrawal", wrapper.Withdraw, options.OperationMiddlewares["withdraw"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/succession", wrapper.RecordSuccession, options.OperationMiddlewares["recordSuccession"]...)
 	router.PUT(options.BaseURL+"/v1/organisations/:id/contacts", wrapper.UpdateContacts, options.OperationMiddlewares["updateContacts"]...)
+	router.PUT(options.BaseURL+"/v1/organisations/:id/details", wrapper.UpdateDetails, options.OperationMiddlewares["updateDetails"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/obligations", wrapper.ListObligations, options.OperationMiddlewares["listObligations"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/history", wrapper.GetHistory, options.OperationMiddlewares["getHistory"]...)
 	router.GET(options.BaseURL+"/v1/directory", wrapper.ListDirectory, options.OperationMiddlewares["listDirectory"]...)

@@ -156,8 +156,8 @@ type ClientInterface interface {
 	// GetOrganisation Read one organisation (ops, or that organisation's lead)
 	//
 	// The answer's `ETag` is the organisation's version: send it as `If-Match` with
-	// `updateContacts` so that the contacts are replaced only if nobody changed the
-	// organisation since you read it.
+	// `updateContacts` (or `updateDetails`) so that the contacts (or details) are
+	// replaced only if nobody changed the organisation since you read it.
 	//
 	// Corresponds with GET /v1/organisations/{id} (the `GetOrganisation` operationId).
 	GetOrganisation(ctx context.Context, id OrganisationID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -201,6 +201,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/organisations/{id}/contacts (the `UpdateContacts` operationId).
 	UpdateContacts(ctx context.Context, id OrganisationID, body UpdateContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDetailsWithBody Correct the organisation's name, website, sector and country (ops)
+	//
+	// Replaces the details the enquiry recorded (a slip in the name, an institution
+	// renamed, a website moved) at any step, a withdrawn organisation's too, held to
+	// the enquiry's rules (400 naming the field). The directory, the lists, the
+	// organisation's read and its history show them, and every other service that
+	// keeps the name follows (`OrganisationDetailsCorrectedV1`), so that later emails
+	// and pages use it. The kind is not among them: it set the obligation clocks, so
+	// an organisation recorded as the wrong kind withdraws and is recorded again.
+	// The same details again change nothing. With `If-Match` (the `ETag` the
+	// organisation was read with) they are replaced only if the organisation is
+	// still at that version: otherwise the answer is 412 and nothing changes.
+	// Without `If-Match` they are replaced whatever the version.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/organisations/{id}/details (the `UpdateDetails` operationId).
+	UpdateDetailsWithBody(ctx context.Context, id OrganisationID, params *UpdateDetailsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDetails Correct the organisation's name, website, sector and country (ops)
+	//
+	// Replaces the details the enquiry recorded (a slip in the name, an institution
+	// renamed, a website moved) at any step, a withdrawn organisation's too, held to
+	// the enquiry's rules (400 naming the field). The directory, the lists, the
+	// organisation's read and its history show them, and every other service that
+	// keeps the name follows (`OrganisationDetailsCorrectedV1`), so that later emails
+	// and pages use it. The kind is not among them: it set the obligation clocks, so
+	// an organisation recorded as the wrong kind withdraws and is recorded again.
+	// The same details again change nothing. With `If-Match` (the `ETag` the
+	// organisation was read with) they are replaced only if the organisation is
+	// still at that version: otherwise the answer is 412 and nothing changes.
+	// Without `If-Match` they are replaced whatever the version.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/organisations/{id}/details (the `UpdateDetails` operationId).
+	UpdateDetails(ctx context.Context, id OrganisationID, params *UpdateDetailsParams, body UpdateDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReceiveFormWithBody Record the signed signatory or supporter form
 	//
@@ -439,8 +477,8 @@ func (c *Client) CreateOrganisation(ctx context.Context, params *CreateOrganisat
 // GetOrganisation Read one organisation (ops, or that organisation's lead)
 //
 // The answer's `ETag` is the organisation's version: send it as `If-Match` with
-// `updateContacts` so that the contacts are replaced only if nobody changed the
-// organisation since you read it.
+// `updateContacts` (or `updateDetails`) so that the contacts (or details) are
+// replaced only if nobody changed the organisation since you read it.
 //
 // Corresponds with GET /v1/organisations/{id} (the `GetOrganisation` operationId).
 func (c *Client) GetOrganisation(ctx context.Context, id OrganisationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -525,6 +563,64 @@ func (c *Client) UpdateContactsWithBody(ctx context.Context, id OrganisationID, 
 // Corresponds with PUT /v1/organisations/{id}/contacts (the `UpdateContacts` operationId).
 func (c *Client) UpdateContacts(ctx context.Context, id OrganisationID, body UpdateContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateContactsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDetailsWithBody Correct the organisation's name, website, sector and country (ops)
+//
+// Replaces the details the enquiry recorded (a slip in the name, an institution
+// renamed, a website moved) at any step, a withdrawn organisation's too, held to
+// the enquiry's rules (400 naming the field). The directory, the lists, the
+// organisation's read and its history show them, and every other service that
+// keeps the name follows (`OrganisationDetailsCorrectedV1`), so that later emails
+// and pages use it. The kind is not among them: it set the obligation clocks, so
+// an organisation recorded as the wrong kind withdraws and is recorded again.
+// The same details again change nothing. With `If-Match` (the `ETag` the
+// organisation was read with) they are replaced only if the organisation is
+// still at that version: otherwise the answer is 412 and nothing changes.
+// Without `If-Match` they are replaced whatever the version.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/organisations/{id}/details (the `UpdateDetails` operationId).
+func (c *Client) UpdateDetailsWithBody(ctx context.Context, id OrganisationID, params *UpdateDetailsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDetailsRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDetails Correct the organisation's name, website, sector and country (ops)
+//
+// Replaces the details the enquiry recorded (a slip in the name, an institution
+// renamed, a website moved) at any step, a withdrawn organisation's too, held to
+// the enquiry's rules (400 naming the field). The directory, the lists, the
+// organisation's read and its history show them, and every other service that
+// keeps the name follows (`OrganisationDetailsCorrectedV1`), so that later emails
+// and pages use it. The kind is not among them: it set the obligation clocks, so
+// an organisation recorded as the wrong kind withdraws and is recorded again.
+// The same details again change nothing. With `If-Match` (the `ETag` the
+// organisation was read with) they are replaced only if the organisation is
+// still at that version: otherwise the answer is 412 and nothing changes.
+// Without `If-Match` they are replaced whatever the version.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/organisations/{id}/details (the `UpdateDetails` operationId).
+func (c *Client) UpdateDetails(ctx context.Context, id OrganisationID, params *UpdateDetailsParams, body UpdateDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDetailsRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1210,6 +1306,68 @@ func NewUpdateContactsRequestWithBody(server string, id OrganisationID, contentT
 	return req, nil
 }
 
+// NewUpdateDetailsRequest calls the generic UpdateDetails builder with application/json body
+func NewUpdateDetailsRequest(server string, id OrganisationID, params *UpdateDetailsParams, body UpdateDetailsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDetailsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateDetailsRequestWithBody constructs an http.Request for the UpdateDetails method, with any body, and a specified content type
+func NewUpdateDetailsRequestWithBody(server string, id OrganisationID, params *UpdateDetailsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/details", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewReceiveFormRequest calls the generic ReceiveForm builder with application/json body
 func NewReceiveFormRequest(server string, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1718,8 +1876,8 @@ type ClientWithResponsesInterface interface {
 	// GetOrganisationWithResponse Read one organisation (ops, or that organisation's lead)
 	//
 	// The answer's `ETag` is the organisation's version: send it as `If-Match` with
-	// `updateContacts` so that the contacts are replaced only if nobody changed the
-	// organisation since you read it.
+	// `updateContacts` (or `updateDetails`) so that the contacts (or details) are
+	// replaced only if nobody changed the organisation since you read it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1765,6 +1923,44 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/organisations/{id}/contacts (the `UpdateContacts` operationId).
 	UpdateContactsWithResponse(ctx context.Context, id OrganisationID, body UpdateContactsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateContactsResponse, error)
+
+	// UpdateDetailsWithBodyWithResponse Correct the organisation's name, website, sector and country (ops)
+	//
+	// Replaces the details the enquiry recorded (a slip in the name, an institution
+	// renamed, a website moved) at any step, a withdrawn organisation's too, held to
+	// the enquiry's rules (400 naming the field). The directory, the lists, the
+	// organisation's read and its history show them, and every other service that
+	// keeps the name follows (`OrganisationDetailsCorrectedV1`), so that later emails
+	// and pages use it. The kind is not among them: it set the obligation clocks, so
+	// an organisation recorded as the wrong kind withdraws and is recorded again.
+	// The same details again change nothing. With `If-Match` (the `ETag` the
+	// organisation was read with) they are replaced only if the organisation is
+	// still at that version: otherwise the answer is 412 and nothing changes.
+	// Without `If-Match` they are replaced whatever the version.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/organisations/{id}/details (the `UpdateDetails` operationId).
+	UpdateDetailsWithBodyWithResponse(ctx context.Context, id OrganisationID, params *UpdateDetailsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDetailsResponse, error)
+
+	// UpdateDetailsWithResponse Correct the organisation's name, website, sector and country (ops)
+	//
+	// Replaces the details the enquiry recorded (a slip in the name, an institution
+	// renamed, a website moved) at any step, a withdrawn organisation's too, held to
+	// the enquiry's rules (400 naming the field). The directory, the lists, the
+	// organisation's read and its history show them, and every other service that
+	// keeps the name follows (`OrganisationDetailsCorrectedV1`), so that later emails
+	// and pages use it. The kind is not among them: it set the obligation clocks, so
+	// an organisation recorded as the wrong kind withdraws and is recorded again.
+	// The same details again change nothing. With `If-Match` (the `ETag` the
+	// organisation was read with) they are replaced only if the organisation is
+	// still at that version: otherwise the answer is 412 and nothing changes.
+	// Without `If-Match` they are replaced whatever the version.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/organisations/{id}/details (the `UpdateDetails` operationId).
+	UpdateDetailsWithResponse(ctx context.Context, id OrganisationID, params *UpdateDetailsParams, body UpdateDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDetailsResponse, error)
 
 	// ReceiveFormWithBodyWithResponse Record the signed signatory or supporter form
 	//
@@ -2897,6 +3093,159 @@ func (r UpdateContactsResponse) ContentType() string {
 	return ""
 }
 
+// UpdateDetailsResponse200Headers the declared response headers of an HTTP 200 response for UpdateDetails
+type UpdateDetailsResponse200Headers struct {
+	ETag string
+}
+
+// UpdateDetailsResponse401Headers the declared response headers of an HTTP 401 response for UpdateDetails
+type UpdateDetailsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// UpdateDetailsResponse409Headers the declared response headers of an HTTP 409 response for UpdateDetails
+type UpdateDetailsResponse409Headers struct {
+	RetryAfter *int
+}
+
+// UpdateDetailsResponse429Headers the declared response headers of an HTTP 429 response for UpdateDetails
+type UpdateDetailsResponse429Headers struct {
+	RetryAfter int
+}
+
+// UpdateDetailsResponse503Headers the declared response headers of an HTTP 503 response for UpdateDetails
+type UpdateDetailsResponse503Headers struct {
+	RetryAfter int
+}
+
+type UpdateDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VersionedOrganisationOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateDetailsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateDetailsResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateDetailsResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateDetailsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateDetailsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateDetailsResponse) GetJSON200() *VersionedOrganisationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateDetailsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateDetailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReceiveFormResponse200Headers the declared response headers of an HTTP 200 response for ReceiveForm
 type ReceiveFormResponse200Headers struct {
 	ETag string
@@ -3873,8 +4222,8 @@ func (c *ClientWithResponses) CreateOrganisationWithResponse(ctx context.Context
 // GetOrganisationWithResponse Read one organisation (ops, or that organisation's lead)
 //
 // The answer's `ETag` is the organisation's version: send it as `If-Match` with
-// `updateContacts` so that the contacts are replaced only if nobody changed the
-// organisation since you read it.
+// `updateContacts` (or `updateDetails`) so that the contacts (or details) are
+// replaced only if nobody changed the organisation since you read it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3949,6 +4298,56 @@ func (c *ClientWithResponses) UpdateContactsWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseUpdateContactsResponse(rsp)
+}
+
+// UpdateDetailsWithBodyWithResponse Correct the organisation's name, website, sector and country (ops)
+//
+// Replaces the details the enquiry recorded (a slip in the name, an institution
+// renamed, a website moved) at any step, a withdrawn organisation's too, held to
+// the enquiry's rules (400 naming the field). The directory, the lists, the
+// organisation's read and its history show them, and every other service that
+// keeps the name follows (`OrganisationDetailsCorrectedV1`), so that later emails
+// and pages use it. The kind is not among them: it set the obligation clocks, so
+// an organisation recorded as the wrong kind withdraws and is recorded again.
+// The same details again change nothing. With `If-Match` (the `ETag` the
+// organisation was read with) they are replaced only if the organisation is
+// still at that version: otherwise the answer is 412 and nothing changes.
+// Without `If-Match` they are replaced whatever the version.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/organisations/{id}/details (the `UpdateDetails` operationId).
+func (c *ClientWithResponses) UpdateDetailsWithBodyWithResponse(ctx context.Context, id OrganisationID, params *UpdateDetailsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDetailsResponse, error) {
+	rsp, err := c.UpdateDetailsWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDetailsResponse(rsp)
+}
+
+// UpdateDetailsWithResponse Correct the organisation's name, website, sector and country (ops)
+//
+// Replaces the details the enquiry recorded (a slip in the name, an institution
+// renamed, a website moved) at any step, a withdrawn organisation's too, held to
+// the enquiry's rules (400 naming the field). The directory, the lists, the
+// organisation's read and its history show them, and every other service that
+// keeps the name follows (`OrganisationDetailsCorrectedV1`), so that later emails
+// and pages use it. The kind is not among them: it set the obligation clocks, so
+// an organisation recorded as the wrong kind withdraws and is recorded again.
+// The same details again change nothing. With `If-Match` (the `ETag` the
+// organisation was read with) they are replaced only if the organisation is
+// still at that version: otherwise the answer is 412 and nothing changes.
+// Without `If-Match` they are replaced whatever the version.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/organisations/{id}/details (the `UpdateDetails` operationId).
+func (c *ClientWithResponses) UpdateDetailsWithResponse(ctx context.Context, id OrganisationID, params *UpdateDetailsParams, body UpdateDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDetailsResponse, error) {
+	rsp, err := c.UpdateDetails(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDetailsResponse(rsp)
 }
 
 // ReceiveFormWithBodyWithResponse Record the signed signatory or supporter form
@@ -5134,6 +5533,162 @@ func ParseUpdateContactsResponse(rsp *http.Response) (*UpdateContactsResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateContactsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateDetailsResponse parses an HTTP response from a UpdateDetailsWithResponse call
+func ParseUpdateDetailsResponse(rsp *http.Response) (*UpdateDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VersionedOrganisationOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateDetailsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateDetailsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateDetailsResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdateDetailsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateDetailsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -281,6 +281,26 @@ func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, 
 	})
 }
 
+// CorrectDetails replaces the organisation's details (ops only): a slip in the name
+// the enquiry recorded, an institution renamed, a website moved. match is the
+// organisation's versions the caller read (If-Match), checked in the command that
+// appends, as ChangeContacts checks it.
+func (a *App) CorrectDetails(ctx context.Context, by auth.Principal, id string, match precondition.Versions, d organisation.Details) (*organisation.Organisation, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff correct an organisation's details")
+	}
+	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		if !o.Exists() {
+			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+		}
+		if !match.Allows(o.Version()) {
+			return nil, apperr.New(apperr.PreconditionFailed,
+				"organisation %s %s: read it again and send your correction with its new ETag", id, match.Mismatch(o.Version()))
+		}
+		return o.CorrectDetails(d)
+	})
+}
+
 // RecordSubmission closes an obligation from the review service's "submission
 // received" event. causationID is the event's id, so a redelivery appends nothing.
 // The date of receipt is the London date of the time it was received.

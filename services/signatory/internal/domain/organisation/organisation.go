@@ -65,6 +65,16 @@ type Enquiry struct {
 	Contact    Person
 }
 
+// Details are what an enquiry records of the organisation itself, which ITSS may
+// correct later (CorrectDetails): its name, sector, country and website. The kind
+// is not among them: it set the obligation clocks.
+type Details struct {
+	Name    string
+	Sector  string
+	Country string
+	Website string
+}
+
 // Contacts are the people an organisation names on its form and may change later.
 type Contacts struct {
 	Leader         Person
@@ -163,11 +173,18 @@ func (o *Organisation) Exists() bool { return o.status != StatusNone }
 // Status returns where the organisation is in its journey.
 func (o *Organisation) Status() Status { return o.status }
 
-// Enquiry returns what the organisation said when it first asked to join.
+// Enquiry returns what the organisation said when it first asked to join, its
+// details as ITSS last corrected them (see Details).
 func (o *Organisation) Enquiry() Enquiry { return o.enquiry }
 
 // Contacts returns the organisation's current contacts.
 func (o *Organisation) Contacts() Contacts { return o.contacts }
+
+// Details returns the organisation's details as they stand: the enquiry's, as ITSS
+// last corrected them.
+func (o *Organisation) Details() Details {
+	return Details{Name: o.enquiry.Name, Sector: o.enquiry.Sector, Country: o.enquiry.Country, Website: o.enquiry.Website}
+}
 
 // MeetingHeldOn returns the date ITSS met the organisation, if it has.
 func (o *Organisation) MeetingHeldOn() civil.Date { return o.meetingOn }
@@ -403,6 +420,27 @@ func (o *Organisation) RecordSuccession(predecessor *Organisation, succeededBy s
 	return []events.Payload{events.OrganisationSuccessionRecordedV1{OrganisationID: o.id, Succeeds: succeeds}}, nil
 }
 
+// CorrectDetails replaces the organisation's details (name, sector, country,
+// website) with d, held to the enquiry's rules (400 naming the field). ITSS corrects
+// them at any step, a withdrawn organisation's too: a slip in the name stays in every
+// list, history and email otherwise, and institutions are renamed and move their
+// websites. The same details again record nothing.
+func (o *Organisation) CorrectDetails(d Details) ([]events.Payload, error) {
+	if !o.Exists() {
+		return nil, apperr.New(apperr.NotFound, "organisation %s not found", o.id)
+	}
+	d.Name = strings.TrimSpace(d.Name)
+	if err := validateDetails(d); err != nil {
+		return nil, err
+	}
+	if d == o.Details() {
+		return nil, nil // nothing changed: no event
+	}
+	return []events.Payload{events.OrganisationDetailsCorrectedV1{
+		OrganisationID: o.id, Name: d.Name, Sector: d.Sector, Country: d.Country, Website: d.Website,
+	}}, nil
+}
+
 // ChangeContacts replaces the organisation's contacts. It is allowed once the form is
 // in and until the organisation withdraws.
 func (o *Organisation) ChangeContacts(c Contacts) ([]events.Payload, error) {
@@ -619,6 +657,12 @@ func (o *Organisation) apply(e events.Envelope) error {
 			return err
 		}
 		o.succeeds = p.Succeeds
+	case events.OrganisationDetailsCorrectedV1{}.EventType():
+		p, err := decode[events.OrganisationDetailsCorrectedV1](e)
+		if err != nil {
+			return err
+		}
+		o.enquiry.Name, o.enquiry.Sector, o.enquiry.Country, o.enquiry.Website = p.Name, p.Sector, p.Country, p.Website
 	case events.OrganisationContactsChangedV1{}.EventType():
 		p, err := decode[events.OrganisationContactsChangedV1](e)
 		if err != nil {
@@ -670,23 +714,30 @@ func decode[T events.Payload](e events.Envelope) (T, error) {
 }
 
 func validateEnquiry(q Enquiry) error {
-	if err := noControls("name", q.Name, false); err != nil {
+	if err := validateDetails(Details{Name: q.Name, Sector: q.Sector, Country: q.Country, Website: q.Website}); err != nil {
+		return err
+	}
+	if q.Kind != Signatory && q.Kind != Supporter {
+		return apperr.Field("kind", "must be signatory or supporter")
+	}
+	return validatePerson("enquiry_contact", q.Contact, true)
+}
+
+// validateDetails holds an organisation's details to the enquiry's rules, at the
+// enquiry and at each correction.
+func validateDetails(d Details) error {
+	if err := noControls("name", d.Name, false); err != nil {
 		return err
 	}
 	switch {
-	case q.Name == "":
+	case d.Name == "":
 		return apperr.Field("name", "is required")
-	case q.Kind != Signatory && q.Kind != Supporter:
-		return apperr.Field("kind", "must be signatory or supporter")
-	case q.Sector == "":
+	case d.Sector == "":
 		return apperr.Field("sector", "is required")
-	case checkCountry(q.Country) != "":
-		return apperr.Field("country", "%s", checkCountry(q.Country))
+	case checkCountry(d.Country) != "":
+		return apperr.Field("country", "%s", checkCountry(d.Country))
 	}
-	if err := validateURL("website", q.Website, true); err != nil {
-		return err
-	}
-	return validatePerson("enquiry_contact", q.Contact, true)
+	return validateURL("website", d.Website, true)
 }
 
 func validateContacts(c Contacts) error {

@@ -361,3 +361,80 @@ func TestASuccessionIsRecordedAfterTheAnnouncement(t *testing.T) {
 		})
 	}
 }
+
+// TestITSSCorrectsTheDetails: the details an enquiry recorded (name, website, sector,
+// country) are corrected by ITSS at any step, withdrawn too (a slip in the name, an
+// institution renamed, a website moved), by the enquiry's rules, in an event naming
+// no one; the kind, which set the obligation clocks, is not among them. The same
+// details again record nothing.
+func TestITSSCorrectsTheDetails(t *testing.T) {
+	t.Parallel()
+	corrected := organisation.Details{Name: "  University of Exampleton  ", Sector: "research_institute", Country: "IE", Website: "https://www.exampleton.ac.uk/"}
+	correct := func(d organisation.Details) func(*organisation.Organisation) ([]events.Payload, error) {
+		return func(o *organisation.Organisation) ([]events.Payload, error) { return o.CorrectDetails(d) }
+	}
+	withdraw := func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.Withdraw(date("2026-06-01"), "left", "organisation", today)
+	}
+	for name, steps := range map[string][]func(*organisation.Organisation) ([]events.Payload, error){
+		"enquiry":   nil,
+		"announced": {meeting, form, announce("2025-03-20")},
+		"withdrawn": {meeting, form, announce("2025-03-20"), withdraw},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			o, history := build(t, organisation.Supporter, append(steps, correct(corrected))...)
+			want := organisation.Details{Name: "University of Exampleton", Sector: "research_institute", Country: "IE", Website: "https://www.exampleton.ac.uk/"}
+			if diff := cmp.Diff(want, o.Details()); diff != "" {
+				t.Errorf("details (-want +got):\n%s", diff)
+			}
+			if q := o.Enquiry(); q.Name != want.Name || q.Website != want.Website || q.Kind != organisation.Supporter {
+				t.Errorf("enquiry reads %+v after the correction", q)
+			}
+			last := history[len(history)-1]
+			if last.Type != (events.OrganisationDetailsCorrectedV1{}).EventType() {
+				t.Fatalf("last event %s, want the details corrected", last.Type)
+			}
+			if strings.Contains(string(last.Data), "@") {
+				t.Errorf("the event names someone: %s", last.Data)
+			}
+			if payloads, err := o.CorrectDetails(want); err != nil || len(payloads) != 0 {
+				t.Errorf("the same details again gave %v, %v; want no event", payloads, err)
+			}
+		})
+	}
+
+	for _, tt := range []struct {
+		name  string
+		d     organisation.Details
+		field string
+	}{
+		{"no name", organisation.Details{Name: "  ", Sector: "other", Country: "GB", Website: "https://example.ac.uk"}, "name"},
+		{"a line break in the name", organisation.Details{Name: "Example\nUniversity", Sector: "other", Country: "GB", Website: "https://example.ac.uk"}, "name"},
+		{"no sector", organisation.Details{Name: "Example", Country: "GB", Website: "https://example.ac.uk"}, "sector"},
+		{"UK", organisation.Details{Name: "Example", Sector: "other", Country: "UK", Website: "https://example.ac.uk"}, "country"},
+		{"no website", organisation.Details{Name: "Example", Sector: "other", Country: "GB"}, "website"},
+		{"not a web address", organisation.Details{Name: "Example", Sector: "other", Country: "GB", Website: "ftp://example.ac.uk"}, "website"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, _ := build(t, organisation.Signatory, meeting)
+			_, err := o.CorrectDetails(tt.d)
+			if ae, ok := apperr.As(err); !ok || ae.Code != apperr.Invalid || ae.Field != tt.field {
+				t.Errorf("got %v, want 400 naming %s", err, tt.field)
+			}
+		})
+	}
+
+	t.Run("no organisation", func(t *testing.T) {
+		t.Parallel()
+		o, err := organisation.Rebuild("none", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = o.CorrectDetails(corrected)
+		if ae, ok := apperr.As(err); !ok || ae.Code != apperr.NotFound {
+			t.Errorf("got %v, want 404", err)
+		}
+	})
+}

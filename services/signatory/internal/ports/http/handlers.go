@@ -120,6 +120,20 @@ func (h *Handlers) UpdateContacts(c httpserver.Context, id api.OrganisationID, p
 	}, h.toOrganisation)
 }
 
+// UpdateDetails corrects the organisation's name, website, sector and country:
+// with If-Match, only at the version it names.
+func (h *Handlers) UpdateDetails(c httpserver.Context, id api.OrganisationID, params api.UpdateDetailsParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.DetailsRequest) (*organisation.Organisation, error) {
+		return versioned(c)(h.app.CorrectDetails(ctx, by, id, version, organisation.Details{
+			Name: body.Name, Sector: string(body.Sector), Country: body.Country, Website: httpserver.NormaliseWebAddress(body.Website),
+		}))
+	}, h.toOrganisation)
+}
+
 // obligationPage is the listObligations response, which the document describes inline.
 type obligationPage struct {
 	OrganisationID string           `json:"organisation_id"`
