@@ -1098,6 +1098,19 @@ func (a *App) RecordSuccession(ctx context.Context, org, succeeds string) error 
 	return a.signatories.Put(ctx, cur)
 }
 
+// RecordName records an organisation's name as ITSS corrected it
+// (OrganisationDetailsCorrectedV1), so that the fund's checks and answers name it so.
+// One the fund does not know yet is left: its announcement carries the name as
+// corrected. A withdrawn one takes it too, as its record is still named in answers.
+func (a *App) RecordName(ctx context.Context, org, name string) error {
+	cur, ok, err := a.signatories.Get(ctx, org)
+	if err != nil || !ok || cur.Name == name {
+		return err // unknown, or taken already (a redelivery)
+	}
+	cur.Name = name
+	return a.signatories.Put(ctx, cur)
+}
+
 // organisationWithdrawal is who the fund records as withdrawing an application
 // because its organisation left the Commitment: the service, not the applicant.
 const organisationWithdrawal = "system:organisation-withdrawal"

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
@@ -13,13 +14,14 @@ const (
 	DurableReviewers = "portal-people-reviewers"
 )
 
-// LeadsConsumer keeps each organisation's nominated lead from the signatory
-// service's events. The handler writes the current state, so a redelivery changes
-// nothing.
+// LeadsConsumer keeps each organisation's nominated lead, and its name as ITSS last
+// corrected it, from the signatory service's events. The handler writes the current
+// state, so a redelivery changes nothing.
 func LeadsConsumer(p *People) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableLeads, Idempotent: true,
 		FilterSubjects: []string{events.SubjectOrganisationFormReceived,
-			events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged}}
+			events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged,
+			events.SubjectOrganisationDetailsCorrected}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		payload, err := events.DecodeAny(e)
 		if err != nil {
@@ -32,6 +34,11 @@ func LeadsConsumer(p *People) (bus.ConsumerSpec, bus.Handler) {
 			return p.SetLead(ctx, v.OrganisationID, Lead{OrgName: v.Name, Name: v.NominatedLead.Name, Since: e.Time}, v.NominatedLead.Email)
 		case events.OrganisationContactsChangedV1:
 			return p.SetLead(ctx, v.OrganisationID, Lead{Name: v.NominatedLead.Name, Since: e.Time}, v.NominatedLead.Email)
+		case events.OrganisationDetailsCorrectedV1:
+			if v.Name == "" {
+				return bus.Permanent(fmt.Errorf("event %s names the organisation nothing", e.ID))
+			}
+			return p.RenameOrganisation(ctx, v.OrganisationID, v.Name)
 		}
 		return nil
 	}

@@ -179,6 +179,22 @@ func (p *People) SetLead(ctx context.Context, org string, lead Lead, email strin
 	return p.dropColleagues(ctx, org, bson.D{{Key: "added_by", Value: bson.D{{Key: "$nin", Value: p.pseudonyms.All(email)}}}})
 }
 
+// RenameOrganisation records org's name as ITSS corrected it
+// (OrganisationDetailsCorrectedV1) in its lead's record and in those of the
+// colleagues the lead named, from which the portal's pages and messages name it. An
+// organisation with no lead here yet records nothing: the announcement that names
+// its lead carries the name as corrected.
+func (p *People) RenameOrganisation(ctx context.Context, org, name string) error {
+	set := bson.D{{Key: "$set", Value: bson.D{{Key: "org_name", Value: name}}}}
+	if _, err := p.leads.UpdateOne(ctx, bson.D{{Key: "_id", Value: org}}, set); err != nil {
+		return fmt.Errorf("rename the organisation of the lead of %s: %w", org, store.Classify(err))
+	}
+	if _, err := p.applicants.UpdateMany(ctx, bson.D{{Key: "org", Value: org}}, set); err != nil {
+		return fmt.Errorf("rename the organisation of the applicants of %s: %w", org, store.Classify(err))
+	}
+	return nil
+}
+
 // LeadSince is when the change that made org's lead who the records now say was
 // made (Lead.Since): a token made now is made under that change, and only a later
 // one can take its maker's power away (apitokens.Request.LeadSince). Zero when org

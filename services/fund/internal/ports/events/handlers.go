@@ -64,8 +64,9 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 
 // Signatories records which organisations are announced signatories, which withdrew
 // (withdrawing their open applications), who each one's nominated lead is
-// (announced, then changed with its contacts), and the record each succeeds (named
-// by its announcement or recorded later), and forgets an erased person there
+// (announced, then changed with its contacts), the record each succeeds (named by
+// its announcement or recorded later), and its name as ITSS last corrected it, and
+// forgets an erased person there
 // (tc.signatory.person.erased). The erasure is handled here, in the stream's order
 // with the rest, and by no other consumer: the fund's consumer of erasures, reading
 // and replacing these documents beside this one, lost a withdrawal it raced or wrote
@@ -75,7 +76,7 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableSignatoriesV2, MaxAckPending: 1,
 		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged, events.SubjectOrganisationWithdrawn,
-			events.SubjectPersonErased, events.SubjectOrganisationSuccession}}
+			events.SubjectPersonErased, events.SubjectOrganisationSuccession, events.SubjectOrganisationDetailsCorrected}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -96,6 +97,15 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(fmt.Errorf("event %s names no record succeeded", e.ID))
 			}
 			return a.RecordSuccession(ctx, p.OrganisationID, p.Succeeds)
+		case events.OrganisationDetailsCorrectedV1{}.EventType():
+			p, err := events.Decode[events.OrganisationDetailsCorrectedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Name == "" {
+				return bus.Permanent(fmt.Errorf("event %s names the organisation nothing", e.ID))
+			}
+			return a.RecordName(ctx, p.OrganisationID, p.Name)
 		case events.OrganisationContactsChangedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
 			if err != nil {

@@ -156,9 +156,10 @@ func Review(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	}
 }
 
-// Organisations keeps contacts and the open obligation of each organisation, in order,
-// and forgets an erased person in them (tc.signatory.person.erased, which it has
-// always read: it takes every subject of the stream).
+// Organisations keeps the name (as ITSS last corrected it), contacts and the open
+// obligation of each organisation, in order, and forgets an erased person in them
+// (tc.signatory.person.erased, which it has always read: it takes every subject of
+// the stream).
 func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1, MaxDeliver: 10}
 	return spec, func(ctx context.Context, e events.Envelope) error {
@@ -173,6 +174,17 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(err)
 			}
 			apply = func(o *app.Organisation) { o.Name, o.Kind = p.Name, p.Kind }
+		case events.OrganisationDetailsCorrectedV1{}.EventType():
+			// ITSS corrected the name: emails and the calendar feed name the
+			// organisation so from now on (a redelivery sets the same).
+			p, err := events.Decode[events.OrganisationDetailsCorrectedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Name == "" {
+				return bus.Permanent(fmt.Errorf("event %s names the organisation nothing", e.ID))
+			}
+			apply = func(o *app.Organisation) { o.Name = p.Name }
 		case events.OrganisationFormReceivedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationFormReceivedV1](e)
 			if err != nil {

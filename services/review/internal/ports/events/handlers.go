@@ -38,7 +38,8 @@ func ReadModels(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 }
 
 // Organisations keeps which organisations are announced (and may submit), which
-// withdrew, their nominated lead, and their open obligation, and forgets an erased
+// withdrew, their name (as ITSS last corrected it), their nominated lead, and their
+// open obligation, and forgets an erased
 // person there (tc.signatory.person.erased). It reads one message at a time, so the
 // read model's read-modify-write has a single writer: the erasure is handled here,
 // in the stream's order, since the review's consumer of erasures, reading and
@@ -50,7 +51,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1, MaxDeliver: 10,
 		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationWithdrawn,
 			events.SubjectOrganisationContactsChanged, events.SubjectObligationScheduled, events.SubjectPersonErased,
-			events.SubjectOrganisationSuccession}}
+			events.SubjectOrganisationSuccession, events.SubjectOrganisationDetailsCorrected}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -85,6 +86,17 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return err
 			}
 			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.Succeeds = p.Succeeds })
+		case events.OrganisationDetailsCorrectedV1{}.EventType():
+			// ITSS corrected the name: answers, the rounds its submissions are added to
+			// from now on, and the feedback's email name it so (a redelivery sets the same).
+			p, err := events.Decode[events.OrganisationDetailsCorrectedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			if p.Name == "" {
+				return bus.Permanent(fmt.Errorf("event %s names the organisation nothing", e.ID))
+			}
+			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.Name = p.Name })
 		case events.OrganisationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
 			if err != nil {
