@@ -289,6 +289,12 @@ const opsSuccessionIntro = "For an organisation that withdrew and has signed aga
 	"From then on the two are one organisation to the Collaboration Fund's exclusion of the previous round's grantees and to reviewers' conflicts. " +
 	"A record succeeds one other, and this cannot be changed once recorded."
 
+// opsDetailsIntro says what correcting an organisation's details does, before it is
+// done.
+const opsDetailsIntro = "For a slip in what the enquiry recorded, an institution renamed or a website moved. " +
+	"The public directory shows the name and website at once, and the emails and pages of the Technician Commitment name the organisation so from then on. " +
+	"The kind cannot be corrected: it set the obligations' clocks. A record of the wrong kind is withdrawn and the organisation recorded again."
+
 // opsOnboardingStep is one step of onboarding after the enquiry, as a form.
 type opsOnboardingStep struct {
 	slug, title, link, button string
@@ -298,6 +304,10 @@ type opsOnboardingStep struct {
 	// versioned says the step changes the organisation only at the version its form
 	// was filled from, which the form carries (see seenVersion).
 	versioned bool
+	// current, when set, reads what the organisation holds now as the form's values:
+	// the form is filled with them, and a save refused as stale says beside each
+	// field what is saved now.
+	current func(sigapi.Organisation) opsform.Values
 	// next reports whether the step can be taken from this status.
 	next func(sigapi.Status) bool
 	// offered, when set, reports whether the organisation's page offers the step
@@ -354,13 +364,30 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			return resp.HTTPResponse, resp.Body, nil
 		}},
 	{slug: "contacts", title: "Change the contacts", link: "Change the contacts", button: "Save the contacts", specs: opsform.Contacts, versioned: true,
-		next: opsInStatus(sigapi.FormReceived, sigapi.Announced),
+		current: opsContactsOf,
+		next:    opsInStatus(sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			// Applied only to the organisation as the form showed it: another
 			// person's change since is not put back without a word. opsStepSave
 			// refused the form if it carried no version.
 			version, _ := seenVersion(r.PostForm.Get("version"))
 			resp, err := c.set.Signatory.UpdateContactsWithBodyWithResponse(r.Context(), id, "application/json", body, ifMatch(version))
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "details", title: "Correct the details", link: "Correct the details", button: "Save the details", specs: opsform.Details, versioned: true,
+		intro:   opsDetailsIntro,
+		current: opsDetailsOf,
+		next:    opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced, sigapi.Withdrawn),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			// As the contacts: applied only to the organisation as the form showed it.
+			params := &sigapi.UpdateDetailsParams{}
+			if version, _ := seenVersion(r.PostForm.Get("version")); version != "" {
+				params.IfMatch = &version
+			}
+			resp, err := c.set.Signatory.UpdateDetailsWithBodyWithResponse(r.Context(), id, params, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -437,8 +464,8 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		}
 	}
 	version := ""
-	if step.slug == "contacts" {
-		typed, version = opsContactsOf(*resp.JSON200), resp.HTTPResponse.Header.Get("ETag")
+	if step.current != nil {
+		typed, version = step.current(*resp.JSON200), resp.HTTPResponse.Header.Get("ETag")
 	}
 	h.opsShowStep(w, r, http.StatusOK, step, resp.JSON200.Name, id, version, typed, nil)
 }
@@ -493,15 +520,17 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	name, version := id, r.PostForm.Get("version")
 	if org, err := c.set.Signatory.GetOrganisationWithResponse(r.Context(), id); err == nil && org.JSON200 != nil {
 		name = org.JSON200.Name
-		if stale && step.slug == "contacts" && step.specs.Holds(typed, opsContactsOf(*org.JSON200)) {
-			// The contacts already read as typed: this form was sent twice (a double
-			// click, or back and send again), and the first sending saved them.
+		if stale && step.current != nil && step.specs.Holds(typed, step.current(*org.JSON200)) {
+			// The organisation already reads as typed: this form was sent twice (a
+			// double click, or back and send again), and the first sending saved it.
 			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
 			return
 		}
 		if stale {
 			version = org.HTTPResponse.Header.Get("ETag") // a save once checked replaces that
-			errs = append(errs, step.specs.SavedNow(typed, opsContactsOf(*org.JSON200))...)
+			if step.current != nil {
+				errs = append(errs, step.specs.SavedNow(typed, step.current(*org.JSON200))...)
+			}
 		}
 	}
 	status := opsStatusOf(errs)
@@ -589,6 +618,11 @@ func (h *Handler) opsEnquiryCreate(w http.ResponseWriter, r *http.Request, c *op
 }
 
 // opsContactsOf fills the contacts form from the organisation's record.
+// opsDetailsOf is the organisation's details as the details form holds them.
+func opsDetailsOf(o sigapi.Organisation) opsform.Values {
+	return opsform.Values{"name": {o.Name}, "sector": {string(o.Sector)}, "country": {o.Country}, "website": {o.Website}}
+}
+
 func opsContactsOf(o sigapi.Organisation) opsform.Values {
 	v := opsform.Values{}
 	person := func(prefix string, p *sigapi.Person) {

@@ -27,6 +27,11 @@ var Enquiry = Specs{
 	{Name: "enquiry_contact.email", Label: "Contact's email address", Type: Email, Required: true},
 }
 
+// Details corrects what the enquiry recorded of the organisation itself: the
+// enquiry's fields without the kind (which set the obligation clocks), the date and
+// the contact.
+var Details = Specs{Enquiry[0], Enquiry[2], Enquiry[3], Enquiry[4]}
+
 // Meeting records ITSS's meeting with the organisation.
 var Meeting = Specs{
 	{Name: "held_on", Label: "Meeting held on", Type: Date, Required: true, NotFuture: true},
