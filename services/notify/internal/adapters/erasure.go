@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/itss/techcommit/libs/clock"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/platform"
 	"github.com/itss/techcommit/libs/store"
@@ -24,10 +25,33 @@ import (
 // by the digest of each address it holds.
 type Erasure struct {
 	db *mongo.Database
+	// clock and logRetention say which settled entries the log's retention may be
+	// blanking beside an erasure (WithLogRetention); without them, every
+	// entry is read and replaced.
+	clock        clock.Clock
+	logRetention time.Duration
 }
 
 // NewErasure returns notify's erasure over its database.
 func NewErasure(db *mongo.Database) *Erasure { return &Erasure{db: db} }
+
+// retentionMargin is how long before the log's retention reaches a settled entry an
+// erasure blanks it as the retention does rather than reading and replacing it: longer
+// than any erasure's pass over the log, and than the clocks of two replicas are apart.
+const retentionMargin = time.Hour
+
+// WithLogRetention tells the erasure the log's retention (app.Config.LogRetention)
+// and the clock the retention reads, and returns it. A settled entry the retention
+// may reach while the erasure runs is then blanked as the retention blanks it
+// (forgetRecipientsIn) instead of read and replaced with the person blanked: on the
+// embedded store that replace, read before the retention's pass and written after it,
+// wrote back whom the email went to before a resend, the digests of the people it
+// names, an address in its subject and its last error, which the retention, having
+// passed the entry, never took out again.
+func (e *Erasure) WithLogRetention(clk clock.Clock, retention time.Duration) *Erasure {
+	e.clock, e.logRetention = clk, retention
+	return e
+}
 
 // peopleIn are the read models that name people: each keeps its documents, with the
 // person blanked (a mark still has its round). An assignment's record names its
@@ -84,15 +108,32 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 	// took it for a sender that died), and one written before the outcome was
 	// written over with the person in it. An entry whose sender died is taken over
 	// after its lease, given up as to an erased person, and forgotten then.
-	notSending := bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: "sending"}}}}
-	ids, err := personal.ForgetMatching(ctx, e.db.Collection("deliveries"), notSending, sub, false)
+	replaced := bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: "sending"}}}}
+	var ids []any
+	if e.clock != nil {
+		// A settled entry the log's retention may be passing is blanked as the
+		// retention blanks it, which whatever order the two land in leaves it naming
+		// nobody (WithLogRetention).
+		cut := e.clock.Now().Add(-e.logRetention + retentionMargin)
+		old, err := e.forgetAsRetention(ctx, sub, cut)
+		if err != nil {
+			return err
+		}
+		ids = old
+		replaced = append(replaced, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "status", Value: bson.D{{Key: "$nin", Value: settledStatuses}}}},
+			bson.D{{Key: "updated_at", Value: bson.D{{Key: "$gt", Value: cut}}}},
+		}})
+	}
+	named, err := personal.ForgetMatching(ctx, e.db.Collection("deliveries"), replaced, sub, false)
 	if err != nil {
 		return err
 	}
+	ids = append(ids, named...)
 	// The emails written to others that name them (a hand-over's to the head, which
 	// names the lead before): what those said goes too; their entries, which name
 	// their own recipients, stay as they are.
-	named, err := e.mentioning(ctx, sub)
+	named, err = e.mentioning(ctx, sub)
 	if err != nil {
 		return err
 	}
@@ -117,6 +158,39 @@ func (e *Erasure) Forget(ctx context.Context, sub string) error {
 		return fmt.Errorf("forget whom emails named: %w", store.Classify(err))
 	}
 	return nil
+}
+
+// settledStatuses are the statuses of the entries the log's retention blanks (sent,
+// given up, and given up as an earlier release wrote it).
+var settledStatuses = bson.A{app.StatusSent, app.StatusGivenUp, "gave_up"}
+
+// forgetAsRetention blanks, as the log's retention does (forgetRecipientsIn), the
+// settled entries last written at or before `before` that hold the address whose
+// digest is sub, and returns their ids.
+func (e *Erasure) forgetAsRetention(ctx context.Context, sub string, before time.Time) ([]any, error) {
+	log := e.db.Collection("deliveries")
+	cur, err := log.Find(ctx, bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: settledStatuses}}},
+		{Key: "updated_at", Value: bson.D{{Key: "$lte", Value: before}}}})
+	if err != nil {
+		return nil, fmt.Errorf("read deliveries: %w", store.Classify(err))
+	}
+	defer cur.Close(ctx)
+	var ids []any
+	for cur.Next(ctx) {
+		if personal.TextHoldsSubject(cur.Current.String(), sub) {
+			ids = append(ids, cur.Current.Lookup("_id").StringValue())
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("read deliveries: %w", store.Classify(err))
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if _, err := forgetRecipientsIn(ctx, log, e.db.Collection("delivery_bodies"), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
+		return nil, fmt.Errorf("forget an erased person in old emails: %w", err)
+	}
+	return ids, nil
 }
 
 // mentioning returns the ids of the delivery log's settled entries (sent or given

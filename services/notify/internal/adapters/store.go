@@ -704,21 +704,11 @@ func (d *Deliveries) ForgetRecipients(ctx context.Context, before time.Time) (in
 	}
 	n := 0
 	for batch := range slices.Chunk(due, dropBatch) {
-		in := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}}
-		if _, err := d.bodies.DeleteMany(ctx, in); err != nil {
-			return n, fmt.Errorf("forget the recipients of old emails: %w", store.Classify(err))
-		}
-		res, err := d.log.UpdateMany(ctx, in, bson.D{
-			{Key: "$set", Value: bson.D{{Key: "message.to", Value: bson.A{}}, {Key: "last_error", Value: ""}}},
-			{Key: "$unset", Value: bson.D{{Key: "message.text", Value: ""}, {Key: "message.html", Value: ""}, {Key: "message.ics", Value: ""}, {Key: "content", Value: ""}, {Key: "earlier", Value: ""}, {Key: "mentions", Value: ""}}},
-		})
+		m, err := forgetRecipientsIn(ctx, d.log, d.bodies, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: batch}}}})
+		n += m
 		if err != nil {
-			return n, fmt.Errorf("forget the recipients of old emails: %w", store.Classify(err))
-		}
-		if err := d.forgetAddressesInSubjects(ctx, in); err != nil {
 			return n, err
 		}
-		n += int(res.ModifiedCount)
 		d.mu.Lock()
 		for _, id := range batch {
 			d.forgotten[id] = true
@@ -728,12 +718,34 @@ func (d *Deliveries) ForgetRecipients(ctx context.Context, before time.Time) (in
 	return n, nil
 }
 
+// forgetRecipientsIn is what the log's retention does to the entries of log that in
+// matches (ForgetRecipients), and what an erasure does to those of its person's
+// entries that the retention may be passing (Erasure.Forget): it deletes their bodies,
+// empties whom they went to (now and before a resend) and their last error, drops
+// the digests of the people they name, and takes every address out of their
+// subjects. Every write sets or removes fields, whatever the entry held: two of these
+// beside each other, each a read and a replace on the embedded store, leave the same
+// entry whichever lands last. It returns how many entries it changed.
+func forgetRecipientsIn(ctx context.Context, log, bodies *mongo.Collection, in bson.D) (int, error) {
+	if _, err := bodies.DeleteMany(ctx, in); err != nil {
+		return 0, fmt.Errorf("forget the recipients of old emails: %w", store.Classify(err))
+	}
+	res, err := log.UpdateMany(ctx, in, bson.D{
+		{Key: "$set", Value: bson.D{{Key: "message.to", Value: bson.A{}}, {Key: "last_error", Value: ""}}},
+		{Key: "$unset", Value: bson.D{{Key: "message.text", Value: ""}, {Key: "message.html", Value: ""}, {Key: "message.ics", Value: ""}, {Key: "content", Value: ""}, {Key: "earlier", Value: ""}, {Key: "mentions", Value: ""}}},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("forget the recipients of old emails: %w", store.Classify(err))
+	}
+	return int(res.ModifiedCount), forgetAddressesInSubjects(ctx, log, in)
+}
+
 // forgetAddressesInSubjects takes every address out of the subjects of the entries
 // in: the email telling a lead's earlier address of its correction gives the new
 // address in its subject, which the entry keeps once it no longer says whom it went
 // to. The addresses become telemetry.RedactedEmail; the rest of the subject stays.
-func (d *Deliveries) forgetAddressesInSubjects(ctx context.Context, in bson.D) error {
-	cur, err := d.log.Find(ctx, in, options.Find().SetProjection(bson.D{{Key: "message.subject", Value: 1}}))
+func forgetAddressesInSubjects(ctx context.Context, log *mongo.Collection, in bson.D) error {
+	cur, err := log.Find(ctx, in, options.Find().SetProjection(bson.D{{Key: "message.subject", Value: 1}}))
 	if err != nil {
 		return fmt.Errorf("forget the addresses in old emails' subjects: %w", store.Classify(err))
 	}
@@ -751,7 +763,7 @@ func (d *Deliveries) forgetAddressesInSubjects(ctx context.Context, in bson.D) e
 		if subject == doc.Message.Subject {
 			continue
 		}
-		if _, err := d.log.UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "message.subject", Value: subject}}}}); err != nil {
+		if _, err := log.UpdateOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "message.subject", Value: subject}}}}); err != nil {
 			return fmt.Errorf("forget the addresses in old emails' subjects: %w", store.Classify(err))
 		}
 	}

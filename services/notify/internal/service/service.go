@@ -97,8 +97,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return fail(err)
 	}
 	// An erased person is forgotten in the delivery log and the read models of
-	// people, as every service forgets them (docs/PRIVACY.md).
-	erasure := adapters.NewErasure(p.DB)
+	// people, as every service forgets them (docs/PRIVACY.md); the entries the log's
+	// retention may be passing are blanked as it blanks them.
+	erasure := adapters.NewErasure(p.DB).WithLogRetention(p.Clock, cfg.Notify.LogRetention)
 	if err := application.UseErasures(erasure); err != nil {
 		return fail(err)
 	}
