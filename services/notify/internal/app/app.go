@@ -887,6 +887,19 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 		// A later attempt is sent when it is sent: it says what is true then, to
 		// whoever holds the recipient's role then, and the log keeps what it says.
 		if d, sendErr = a.recompose(ctx, d); sendErr == nil {
+			// Composed for whoever holds the role now, who may have been erased: the
+			// erasure is recorded before the organisations forget them, which their
+			// own consumer does in the signatory stream's order.
+			if gone, err := a.anyErased(ctx, d.Message.To); err != nil || gone != "" {
+				if err != nil {
+					return false, err // claimed and not sent: retried after the lease
+				}
+				d.Status, d.LastError, d.UpdatedAt = StatusGivenUp, "the recipient was erased at their request", a.clock.Now()
+				if err := a.deliveries.Record(context.WithoutCancel(ctx), d); err != nil {
+					return false, err
+				}
+				return false, a.erasures.Forget(context.WithoutCancel(ctx), personal.Subject(gone))
+			}
 			if !wasAt.IsZero() && !sameRecipients(wasTo, d.Message.To) {
 				d.Earlier = append(d.Earlier, Sent{To: wasTo, At: wasAt})
 			}
@@ -1121,7 +1134,7 @@ func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delive
 	// An email that is no longer true is refused before an attempt is claimed: its log
 	// entry stays as it was, and nothing is counted as given up (which says the relay
 	// refused an email). Any other trouble composing it is the attempt's to record.
-	if _, err := a.recompose(ctx, d); err != nil {
+	if again, err := a.recompose(ctx, d); err != nil {
 		var s stale
 		if errors.As(err, &s) {
 			return Delivery{}, apperr.New(apperr.Conflict, "this email is not resent (%s): there is nothing to resend", s.why)
@@ -1129,6 +1142,13 @@ func (a *App) Resend(ctx context.Context, by auth.Principal, key string) (Delive
 		if !errors.As(err, new(permanent)) {
 			return Delivery{}, err
 		}
+	} else if gone, err := a.anyErased(ctx, again.Message.To); err != nil || gone != "" {
+		// Sent again, it would go to whoever holds the role now: someone erased, whom
+		// the organisations are about to forget.
+		if err != nil {
+			return Delivery{}, err
+		}
+		return Delivery{}, apperr.New(apperr.Conflict, "this email would now go to a person erased at their request: it is not sent again")
 	}
 	if _, err := a.deliver(ctx, d, d.Attempts+1); err != nil {
 		return Delivery{}, err
