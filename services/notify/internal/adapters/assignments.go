@@ -142,7 +142,7 @@ func NewAssignments(ctx context.Context, db *mongo.Database) (*Assignments, erro
 		return nil, fmt.Errorf("create assignment mark indexes: %w", store.Classify(err))
 	}
 	s := &Assignments{coll: coll, reviewers: db.Collection(reviewersCollection), marks: marks, oldMarks: db.Collection(oldMarksCollection), rounds: db.Collection("review_rounds"),
-		underWay: db.Collection(underWayCollection), erasures: NewErasure(db)}
+		underWay: db.Collection(personal.UnderWayCollection), erasures: NewErasure(db)}
 	if _, err := s.MoveOldMarks(ctx); err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (s *Assignments) Rename(ctx context.Context, reviewerID string, p mail.Pers
 	if err := s.rename(ctx, reviewerID, p); err != nil {
 		return err
 	}
-	waited, err := awaitErasures(ctx, s.underWay, since)
+	waited, err := personal.AwaitForgetting(ctx, s.underWay, since)
 	if err != nil || !waited {
 		return err
 	}

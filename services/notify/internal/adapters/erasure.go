@@ -2,8 +2,6 @@ package adapters
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -92,7 +90,7 @@ func (e *Erasure) ForgetAt(ctx context.Context, sub string, at time.Time) error 
 func (e *Erasure) Forget(ctx context.Context, sub string) (err error) {
 	// Said to be under way while it runs, so that a correction of a reviewer's address
 	// written beside it is written again once it is done (Assignments.Rename).
-	done, err := underWay(ctx, e.db.Collection(underWayCollection), sub)
+	done, err := personal.Forgetting(ctx, e.db.Collection(personal.UnderWayCollection))
 	if err != nil {
 		return err
 	}
@@ -264,95 +262,6 @@ func (e *Erasure) ForgetAgain(ctx context.Context, at map[string]time.Time) (int
 		n++
 	}
 	return n, nil
-}
-
-// underWayCollection holds a document for each forgetting (Erasure.Forget): the
-// digest of the person's address and a number of its own, when it started and when
-// it was done. A document is kept a while after its forgetting is done (underWayKept)
-// so that a writer can tell whether one overlapped its write (awaitErasures).
-const underWayCollection = "erasures_under_way"
-
-// underWayLease is how long a forgetting may take: one not done after that died (its
-// erasure is taken in again and forgets anew).
-const underWayLease = 5 * time.Minute
-
-// underWayKept is how long the document of a forgetting is kept after it was done,
-// or after its lease ran out.
-const underWayKept = 10 * time.Minute
-
-// clocksApart is how far the clocks of two replicas may be apart.
-const clocksApart = 5 * time.Second
-
-type underWayDoc struct {
-	ID   string     `bson:"_id"`
-	At   time.Time  `bson:"at"`
-	Done *time.Time `bson:"done,omitempty"`
-}
-
-// underWay says in coll that a forgetting of the person whose address has digest sub
-// is under way, and returns how to say it is done. The times are the machine's, not
-// the service's clock: a lease, not a date of the suite's.
-func underWay(ctx context.Context, coll *mongo.Collection, sub string) (func() error, error) {
-	now := time.Now().UTC()
-	if _, err := coll.DeleteMany(ctx, bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: "done", Value: bson.D{{Key: "$lt", Value: now.Add(-underWayKept)}}}},
-		bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: now.Add(-underWayLease - underWayKept)}}}},
-	}}}); err != nil {
-		return nil, fmt.Errorf("forget erasures done: %w", store.Classify(err))
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	id := sub + "|" + hex.EncodeToString(b)
-	if _, err := coll.InsertOne(ctx, underWayDoc{ID: id, At: now}); err != nil {
-		return nil, fmt.Errorf("say an erasure is under way: %w", store.Classify(err))
-	}
-	return func() error {
-		set := bson.D{{Key: "$set", Value: bson.D{{Key: "done", Value: time.Now().UTC()}}}}
-		if _, err := coll.UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: id}}, set); err != nil {
-			return fmt.Errorf("say an erasure is done: %w", store.Classify(err))
-		}
-		return nil
-	}, nil
-}
-
-// awaitErasures reports whether a forgetting in coll (underWay) may have overlapped
-// a write made at or after `since` (the machine's time): one done since, or under
-// way, which it waits for (no longer than its lease, nor than ctx allows). Such a
-// forgetting may have read what the write replaced and written over the write after
-// it, so the write is to be made again. One that starts after this call reads the
-// write.
-func awaitErasures(ctx context.Context, coll *mongo.Collection, since time.Time) (bool, error) {
-	seen, err := readAll[underWayDoc](ctx, coll, nil)
-	if err != nil {
-		return false, err
-	}
-	overlapped := false
-	for _, d := range seen {
-		for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-			if d.Done != nil {
-				overlapped = overlapped || !d.Done.Before(since.Add(-clocksApart))
-				break
-			}
-			if time.Since(d.At) >= underWayLease {
-				break
-			}
-			overlapped = true
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return true, fmt.Errorf("wait for an erasure under way: %w", ctx.Err())
-			case <-t.C:
-			}
-			if ok, err := store.FindByID(ctx, coll, d.ID, &d); err != nil || !ok {
-				if err != nil {
-					return true, fmt.Errorf("read erasures under way: %w", err)
-				}
-				break
-			}
-		}
-	}
-	return overlapped, nil
 }
 
 // erasedCollection holds the digest of every person erased and when: an address's

@@ -35,7 +35,14 @@ var erasedIn = []string{"leads", "reviewers", "applicants", "sessions", "signin_
 // minutes, each naming the person).
 func forgetErased(db *mongo.Database, js jetstream.JetStream, tokens *apitokens.Store, links *signin.Links) func(*signin.People) (bus.ConsumerSpec, bus.Handler) {
 	return func(people *signin.People) (bus.ConsumerSpec, bus.Handler) {
-		return platform.PersonErasures(Name, func(ctx context.Context, sub string) error {
+		return platform.PersonErasures(Name, func(ctx context.Context, sub string) (err error) {
+			// Said to be under way while it runs, so that a lead or reviewer written
+			// anew beside it is written again once it is done (signin.People).
+			done, err := personal.Forgetting(ctx, db.Collection(personal.UnderWayCollection))
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, done()) }()
 			if err := people.Forget(ctx, sub); err != nil {
 				return err
 			}

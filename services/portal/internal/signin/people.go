@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/store"
 )
 
@@ -108,6 +109,8 @@ type People struct {
 	addresses  *mongo.Collection
 	ended      *Ended // see RecordRemovalsIn
 	pseudonyms Pseudonyms
+	// underWay says which erasures are under way (see again).
+	underWay *mongo.Collection
 }
 
 type leadDoc struct {
@@ -134,7 +137,7 @@ func NewPeople(ctx context.Context, db *mongo.Database, ps Pseudonyms) (*People,
 		return nil, errors.New("signin: a database and keyed pseudonyms are required")
 	}
 	p := &People{leads: db.Collection("leads"), reviewers: db.Collection("reviewers"), applicants: db.Collection("applicants"),
-		addresses: db.Collection(addressesCollection), pseudonyms: ps}
+		addresses: db.Collection(addressesCollection), pseudonyms: ps, underWay: db.Collection(personal.UnderWayCollection)}
 	// A lead's page of applicants asks for an organisation's (MongoDB answers it from
 	// this index; the embedded store has none but _id's). Nothing asks by email any
 	// more: the addresses answer that.
@@ -155,6 +158,31 @@ func (p *People) Pseudonyms() Pseudonyms { return p.pseudonyms }
 // is given its slot before the record names it, so that a record is never without
 // the slot that finds it; the slot of a lead replaced stays, and finds nothing.
 func (p *People) SetLead(ctx context.Context, org string, lead Lead, email string) error {
+	return p.again(ctx, func() error { return p.setLead(ctx, org, lead, email) })
+}
+
+// again makes write, and makes it again once an erasure that overlapped it is done
+// (personal.AwaitForgetting). The erasure's consumer deletes every record holding the
+// erased address (service.forgetErased), reading them all first: a record written
+// anew between its read and its delete (a hand-over to a new lead as the outgoing
+// one is erased, a reviewer's address corrected as the old one is) was deleted, and
+// the new lead or the reviewer could not sign in (10 to 15 rounds of 40). A record
+// written again for a person whose own erasure overlapped it is taken away by the
+// event that follows in its stream (the signatory's contacts change naming nobody,
+// the review service's removal of the pool member).
+func (p *People) again(ctx context.Context, write func() error) error {
+	since := time.Now()
+	if err := write(); err != nil {
+		return err
+	}
+	overlapped, err := personal.AwaitForgetting(ctx, p.underWay, since)
+	if err != nil || !overlapped {
+		return err
+	}
+	return write()
+}
+
+func (p *People) setLead(ctx context.Context, org string, lead Lead, email string) error {
 	email = NormaliseEmail(email)
 	if email == "" {
 		return p.RemoveLead(ctx, org)
@@ -230,6 +258,10 @@ func (p *People) dropColleagues(ctx context.Context, org string, filter bson.D) 
 
 // SetReviewer records a pool member.
 func (p *People) SetReviewer(ctx context.Context, r Reviewer, email string) error {
+	return p.again(ctx, func() error { return p.setReviewer(ctx, r, email) })
+}
+
+func (p *People) setReviewer(ctx context.Context, r Reviewer, email string) error {
 	doc := reviewerDoc{ID: r.ID, OrgID: r.OrgID, Email: NormaliseEmail(email), Name: r.Name}
 	if err := p.point(ctx, doc.Email, slotReviewer, r.ID); err != nil {
 		return err
