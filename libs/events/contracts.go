@@ -31,6 +31,7 @@ func Contracts() []Contract {
 		contract[OrganisationWithdrawnV1](),
 		contract[OrganisationSuccessionRecordedV1](),
 		contract[OrganisationDetailsCorrectedV1](),
+		contract[OrganisationAnnouncementCorrectedV1](),
 		contract[PersonErasedV1](),
 		contract[ObligationScheduledV1](),
 		contract[ObligationMetV1](),

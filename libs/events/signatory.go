@@ -11,6 +11,7 @@ const (
 	SubjectOrganisationContactsChanged = "tc.signatory.organisation.contacts_changed"
 	SubjectOrganisationWithdrawn       = "tc.signatory.organisation.withdrawn"
 	SubjectOrganisationSuccession      = "tc.signatory.organisation.succession_recorded"
+	SubjectAnnouncementCorrected       = "tc.signatory.organisation.announcement_corrected"
 	SubjectObligationScheduled         = "tc.signatory.organisation.obligation_scheduled"
 	SubjectObligationMet               = "tc.signatory.organisation.obligation_met"
 )
@@ -130,6 +131,32 @@ func (OrganisationDetailsCorrectedV1) EventType() string {
 	return SubjectOrganisationDetailsCorrected + ".v1"
 }
 
+// OrganisationAnnouncementCorrectedV1 records that ITSS corrected the date of the
+// organisation's announcement (a typing slip: 2025-03-02 for 2025-02-03), allowed
+// while nothing has been received against its first obligation, whose clock counts
+// from that date. It says the dates before and after, the announcement's and the
+// first obligation's, so that a consumer can tell the people concerned what moved
+// without a read model of its own. The signatory service appends it followed by an
+// ObligationScheduledV1 of the same obligation id with the new window and due date:
+// a consumer that does not know this event still moves the obligation from that one.
+type OrganisationAnnouncementCorrectedV1 struct {
+	OrganisationID      string     `json:"organisation_id"`
+	OrganisationName    string     `json:"organisation_name"`
+	AnnouncedOn         civil.Date `json:"announced_on"`
+	PreviousAnnouncedOn civil.Date `json:"previous_announced_on"`
+	ObligationID        string     `json:"obligation_id"`
+	ObligationKind      string     `json:"obligation_kind"`
+	WindowOpens         civil.Date `json:"window_opens"`
+	Due                 civil.Date `json:"due"`
+	PreviousWindowOpens civil.Date `json:"previous_window_opens"`
+	PreviousDue         civil.Date `json:"previous_due"`
+}
+
+// EventType implements Payload.
+func (OrganisationAnnouncementCorrectedV1) EventType() string {
+	return SubjectAnnouncementCorrected + ".v1"
+}
+
 // OrganisationContactsChangedV1 carries the organisation's current contacts in full.
 type OrganisationContactsChangedV1 struct {
 	OrganisationID string `json:"organisation_id"`
@@ -163,7 +190,10 @@ const (
 )
 
 // ObligationScheduledV1 opens an obligation: what is due, when its window opens and
-// when it is due. An organisation has at most one open obligation at a time.
+// when it is due. An organisation has at most one open obligation at a time. One
+// scheduled again under the same obligation id (after a correction of the
+// announcement's date, OrganisationAnnouncementCorrectedV1) moves it: the later
+// event's window and due date stand.
 type ObligationScheduledV1 struct {
 	OrganisationID   string     `json:"organisation_id"`
 	OrganisationName string     `json:"organisation_name"`

@@ -182,6 +182,12 @@ type ActedIn struct {
 	Name   OrganisationName `json:"name"`
 }
 
+// AnnouncementCorrectionRequest defines model for AnnouncementCorrectionRequest.
+type AnnouncementCorrectionRequest struct {
+	// AnnouncedOn The day the announcement was in fact made (or is planned for), held to the announcement's rules
+	AnnouncedOn openapi_types.Date `json:"announced_on"`
+}
+
 // AnnouncementRequest defines model for AnnouncementRequest.
 type AnnouncementRequest struct {
 	AnnouncedOn openapi_types.Date `json:"announced_on"`
@@ -653,6 +659,20 @@ type AnnounceParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateAnnouncementCorrectionParams defines parameters for CreateAnnouncementCorrection.
+type CreateAnnouncementCorrectionParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The ETag the object was read with (RFC 9110 13.1.1), or a list of ETags (`"3", "4"`, on one line or several): the write is applied only if the object is still at a version one of them names, and is otherwise refused with 412. Tags are compared strongly, so a weak tag (`W/"3"`) never matches. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // UpdateContactsParams defines parameters for UpdateContacts.
 type UpdateContactsParams struct {
 	// IfMatch The ETag the object was read with (RFC 9110 13.1.1), or a list of ETags (`"3", "4"`, on one line or several): the write is applied only if the object is still at a version one of them names, and is otherwise refused with 412. Tags are compared strongly, so a weak tag (`W/"3"`) never matches. `*` (or no If-Match) applies it whatever the version.
@@ -739,6 +759,9 @@ type CreateOrganisationJSONRequestBody = EnquiryRequest
 // AnnounceJSONRequestBody defines body for Announce for application/json ContentType.
 type AnnounceJSONRequestBody = AnnouncementRequest
 
+// CreateAnnouncementCorrectionJSONRequestBody defines body for CreateAnnouncementCorrection for application/json ContentType.
+type CreateAnnouncementCorrectionJSONRequestBody = AnnouncementCorrectionRequest
+
 // UpdateContactsJSONRequestBody defines body for UpdateContacts for application/json ContentType.
 type UpdateContactsJSONRequestBody = ContactsRequest
 
@@ -780,6 +803,9 @@ type ServerInterface interface {
 	// Announce Record the joint public announcement; starts the obligation clock
 	// (POST /v1/organisations/{id}/announcement)
 	Announce(ctx echo.Context, id OrganisationID, params AnnounceParams) error
+	// CreateAnnouncementCorrection Correct the date of the announcement, and with it the first obligation's deadlines
+	// (POST /v1/organisations/{id}/announcement-corrections)
+	CreateAnnouncementCorrection(ctx echo.Context, id OrganisationID, params CreateAnnouncementCorrectionParams) error
 	// UpdateContacts Replace the organisation's contacts (ops, or that organisation's lead)
 	// (PUT /v1/organisations/{id}/contacts)
 	UpdateContacts(ctx echo.Context, id OrganisationID, params UpdateContactsParams) error
@@ -1012,6 +1038,57 @@ func (w *ServerInterfaceWrapper) Announce(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Announce(ctx, id, params)
+	return err
+}
+
+// CreateAnnouncementCorrection converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAnnouncementCorrection(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id OrganisationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateAnnouncementCorrectionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAnnouncementCorrection(ctx, id, params)
 	return err
 }
 
@@ -1350,6 +1427,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/organisations/:id/announcement", wrapper.Announce, options.OperationMiddlewares["announce"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/withdrawal", wrapper.Withdraw, options.OperationMiddlewares["withdraw"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/succession", wrapper.RecordSuccession, options.OperationMiddlewares["recordSuccession"]...)
+	router.POST(options.BaseURL+"/v1/organisations/:id/announcement-corrections", wrapper.CreateAnnouncementCorrection, options.OperationMiddlewares["createAnnouncementCorrection"]...)
 	router.PUT(options.BaseURL+"/v1/organisations/:id/contacts", wrapper.UpdateContacts, options.OperationMiddlewares["updateContacts"]...)
 	router.PUT(options.BaseURL+"/v1/organisations/:id/details", wrapper.UpdateDetails, options.OperationMiddlewares["updateDetails"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/obligations", wrapper.ListObligations, options.OperationMiddlewares["listObligations"]...)

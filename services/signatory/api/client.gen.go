@@ -176,6 +176,46 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
 	Announce(ctx context.Context, id OrganisationID, params *AnnounceParams, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateAnnouncementCorrectionWithBody Correct the date of the announcement, and with it the first obligation's deadlines
+	//
+	// For an announcement recorded with the wrong date (2025-03-02 typed for
+	// 2025-02-03). The first obligation's window and due date count from the
+	// announcement by the policy, and move with it: the correction is published
+	// (`OrganisationAnnouncementCorrectedV1`, with the dates before and after),
+	// followed by the obligation scheduled again under its id with the new dates, so
+	// that reminders, the calendar feed and the review service follow. The date is
+	// held to the announcement's rules (400 naming `announced_on`). Only an announced
+	// organisation that has not withdrawn takes it, and only while nothing has been
+	// received against its first obligation (409 otherwise: once a submission is in,
+	// the next deadline counts from its receipt). The same date again changes
+	// nothing (200). With `If-Match` (the `ETag` the organisation was read with) it
+	// is applied only if the organisation is still at that version (412 otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/organisations/{id}/announcement-corrections (the `CreateAnnouncementCorrection` operationId).
+	CreateAnnouncementCorrectionWithBody(ctx context.Context, id OrganisationID, params *CreateAnnouncementCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAnnouncementCorrection Correct the date of the announcement, and with it the first obligation's deadlines
+	//
+	// For an announcement recorded with the wrong date (2025-03-02 typed for
+	// 2025-02-03). The first obligation's window and due date count from the
+	// announcement by the policy, and move with it: the correction is published
+	// (`OrganisationAnnouncementCorrectedV1`, with the dates before and after),
+	// followed by the obligation scheduled again under its id with the new dates, so
+	// that reminders, the calendar feed and the review service follow. The date is
+	// held to the announcement's rules (400 naming `announced_on`). Only an announced
+	// organisation that has not withdrawn takes it, and only while nothing has been
+	// received against its first obligation (409 otherwise: once a submission is in,
+	// the next deadline counts from its receipt). The same date again changes
+	// nothing (200). With `If-Match` (the `ETag` the organisation was read with) it
+	// is applied only if the organisation is still at that version (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/organisations/{id}/announcement-corrections (the `CreateAnnouncementCorrection` operationId).
+	CreateAnnouncementCorrection(ctx context.Context, id OrganisationID, params *CreateAnnouncementCorrectionParams, body CreateAnnouncementCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UpdateContactsWithBody Replace the organisation's contacts (ops, or that organisation's lead)
 	//
 	// Replaces every contact with the body. With `If-Match` (the `ETag` the
@@ -517,6 +557,66 @@ func (c *Client) AnnounceWithBody(ctx context.Context, id OrganisationID, params
 // Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
 func (c *Client) Announce(ctx context.Context, id OrganisationID, params *AnnounceParams, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAnnounceRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAnnouncementCorrectionWithBody Correct the date of the announcement, and with it the first obligation's deadlines
+//
+// For an announcement recorded with the wrong date (2025-03-02 typed for
+// 2025-02-03). The first obligation's window and due date count from the
+// announcement by the policy, and move with it: the correction is published
+// (`OrganisationAnnouncementCorrectedV1`, with the dates before and after),
+// followed by the obligation scheduled again under its id with the new dates, so
+// that reminders, the calendar feed and the review service follow. The date is
+// held to the announcement's rules (400 naming `announced_on`). Only an announced
+// organisation that has not withdrawn takes it, and only while nothing has been
+// received against its first obligation (409 otherwise: once a submission is in,
+// the next deadline counts from its receipt). The same date again changes
+// nothing (200). With `If-Match` (the `ETag` the organisation was read with) it
+// is applied only if the organisation is still at that version (412 otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/organisations/{id}/announcement-corrections (the `CreateAnnouncementCorrection` operationId).
+func (c *Client) CreateAnnouncementCorrectionWithBody(ctx context.Context, id OrganisationID, params *CreateAnnouncementCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAnnouncementCorrectionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAnnouncementCorrection Correct the date of the announcement, and with it the first obligation's deadlines
+//
+// For an announcement recorded with the wrong date (2025-03-02 typed for
+// 2025-02-03). The first obligation's window and due date count from the
+// announcement by the policy, and move with it: the correction is published
+// (`OrganisationAnnouncementCorrectedV1`, with the dates before and after),
+// followed by the obligation scheduled again under its id with the new dates, so
+// that reminders, the calendar feed and the review service follow. The date is
+// held to the announcement's rules (400 naming `announced_on`). Only an announced
+// organisation that has not withdrawn takes it, and only while nothing has been
+// received against its first obligation (409 otherwise: once a submission is in,
+// the next deadline counts from its receipt). The same date again changes
+// nothing (200). With `If-Match` (the `ETag` the organisation was read with) it
+// is applied only if the organisation is still at that version (412 otherwise).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/organisations/{id}/announcement-corrections (the `CreateAnnouncementCorrection` operationId).
+func (c *Client) CreateAnnouncementCorrection(ctx context.Context, id OrganisationID, params *CreateAnnouncementCorrectionParams, body CreateAnnouncementCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAnnouncementCorrectionRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1259,6 +1359,79 @@ func NewAnnounceRequestWithBody(server string, id OrganisationID, params *Announ
 	return req, nil
 }
 
+// NewCreateAnnouncementCorrectionRequest calls the generic CreateAnnouncementCorrection builder with application/json body
+func NewCreateAnnouncementCorrectionRequest(server string, id OrganisationID, params *CreateAnnouncementCorrectionParams, body CreateAnnouncementCorrectionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAnnouncementCorrectionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateAnnouncementCorrectionRequestWithBody constructs an http.Request for the CreateAnnouncementCorrection method, with any body, and a specified content type
+func NewCreateAnnouncementCorrectionRequestWithBody(server string, id OrganisationID, params *CreateAnnouncementCorrectionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/announcement-corrections", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewUpdateContactsRequest calls the generic UpdateContacts builder with application/json body
 func NewUpdateContactsRequest(server string, id OrganisationID, body UpdateContactsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1897,6 +2070,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/organisations/{id}/announcement (the `Announce` operationId).
 	AnnounceWithResponse(ctx context.Context, id OrganisationID, params *AnnounceParams, body AnnounceJSONRequestBody, reqEditors ...RequestEditorFn) (*AnnounceResponse, error)
+
+	// CreateAnnouncementCorrectionWithBodyWithResponse Correct the date of the announcement, and with it the first obligation's deadlines
+	//
+	// For an announcement recorded with the wrong date (2025-03-02 typed for
+	// 2025-02-03). The first obligation's window and due date count from the
+	// announcement by the policy, and move with it: the correction is published
+	// (`OrganisationAnnouncementCorrectedV1`, with the dates before and after),
+	// followed by the obligation scheduled again under its id with the new dates, so
+	// that reminders, the calendar feed and the review service follow. The date is
+	// held to the announcement's rules (400 naming `announced_on`). Only an announced
+	// organisation that has not withdrawn takes it, and only while nothing has been
+	// received against its first obligation (409 otherwise: once a submission is in,
+	// the next deadline counts from its receipt). The same date again changes
+	// nothing (200). With `If-Match` (the `ETag` the organisation was read with) it
+	// is applied only if the organisation is still at that version (412 otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/organisations/{id}/announcement-corrections (the `CreateAnnouncementCorrection` operationId).
+	CreateAnnouncementCorrectionWithBodyWithResponse(ctx context.Context, id OrganisationID, params *CreateAnnouncementCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAnnouncementCorrectionResponse, error)
+
+	// CreateAnnouncementCorrectionWithResponse Correct the date of the announcement, and with it the first obligation's deadlines
+	//
+	// For an announcement recorded with the wrong date (2025-03-02 typed for
+	// 2025-02-03). The first obligation's window and due date count from the
+	// announcement by the policy, and move with it: the correction is published
+	// (`OrganisationAnnouncementCorrectedV1`, with the dates before and after),
+	// followed by the obligation scheduled again under its id with the new dates, so
+	// that reminders, the calendar feed and the review service follow. The date is
+	// held to the announcement's rules (400 naming `announced_on`). Only an announced
+	// organisation that has not withdrawn takes it, and only while nothing has been
+	// received against its first obligation (409 otherwise: once a submission is in,
+	// the next deadline counts from its receipt). The same date again changes
+	// nothing (200). With `If-Match` (the `ETag` the organisation was read with) it
+	// is applied only if the organisation is still at that version (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/organisations/{id}/announcement-corrections (the `CreateAnnouncementCorrection` operationId).
+	CreateAnnouncementCorrectionWithResponse(ctx context.Context, id OrganisationID, params *CreateAnnouncementCorrectionParams, body CreateAnnouncementCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAnnouncementCorrectionResponse, error)
 
 	// UpdateContactsWithBodyWithResponse Replace the organisation's contacts (ops, or that organisation's lead)
 	//
@@ -2934,6 +3147,166 @@ func (r AnnounceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AnnounceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAnnouncementCorrectionResponse200Headers the declared response headers of an HTTP 200 response for CreateAnnouncementCorrection
+type CreateAnnouncementCorrectionResponse200Headers struct {
+	ETag string
+}
+
+// CreateAnnouncementCorrectionResponse401Headers the declared response headers of an HTTP 401 response for CreateAnnouncementCorrection
+type CreateAnnouncementCorrectionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateAnnouncementCorrectionResponse409Headers the declared response headers of an HTTP 409 response for CreateAnnouncementCorrection
+type CreateAnnouncementCorrectionResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateAnnouncementCorrectionResponse429Headers the declared response headers of an HTTP 429 response for CreateAnnouncementCorrection
+type CreateAnnouncementCorrectionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateAnnouncementCorrectionResponse503Headers the declared response headers of an HTTP 503 response for CreateAnnouncementCorrection
+type CreateAnnouncementCorrectionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateAnnouncementCorrectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VersionedOrganisationOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateAnnouncementCorrectionResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateAnnouncementCorrectionResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateAnnouncementCorrectionResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAnnouncementCorrectionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateAnnouncementCorrectionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateAnnouncementCorrectionResponse) GetJSON200() *VersionedOrganisationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateAnnouncementCorrectionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAnnouncementCorrectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAnnouncementCorrectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAnnouncementCorrectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAnnouncementCorrectionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4262,6 +4635,58 @@ func (c *ClientWithResponses) AnnounceWithResponse(ctx context.Context, id Organ
 	return ParseAnnounceResponse(rsp)
 }
 
+// CreateAnnouncementCorrectionWithBodyWithResponse Correct the date of the announcement, and with it the first obligation's deadlines
+//
+// For an announcement recorded with the wrong date (2025-03-02 typed for
+// 2025-02-03). The first obligation's window and due date count from the
+// announcement by the policy, and move with it: the correction is published
+// (`OrganisationAnnouncementCorrectedV1`, with the dates before and after),
+// followed by the obligation scheduled again under its id with the new dates, so
+// that reminders, the calendar feed and the review service follow. The date is
+// held to the announcement's rules (400 naming `announced_on`). Only an announced
+// organisation that has not withdrawn takes it, and only while nothing has been
+// received against its first obligation (409 otherwise: once a submission is in,
+// the next deadline counts from its receipt). The same date again changes
+// nothing (200). With `If-Match` (the `ETag` the organisation was read with) it
+// is applied only if the organisation is still at that version (412 otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/organisations/{id}/announcement-corrections (the `CreateAnnouncementCorrection` operationId).
+func (c *ClientWithResponses) CreateAnnouncementCorrectionWithBodyWithResponse(ctx context.Context, id OrganisationID, params *CreateAnnouncementCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAnnouncementCorrectionResponse, error) {
+	rsp, err := c.CreateAnnouncementCorrectionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAnnouncementCorrectionResponse(rsp)
+}
+
+// CreateAnnouncementCorrectionWithResponse Correct the date of the announcement, and with it the first obligation's deadlines
+//
+// For an announcement recorded with the wrong date (2025-03-02 typed for
+// 2025-02-03). The first obligation's window and due date count from the
+// announcement by the policy, and move with it: the correction is published
+// (`OrganisationAnnouncementCorrectedV1`, with the dates before and after),
+// followed by the obligation scheduled again under its id with the new dates, so
+// that reminders, the calendar feed and the review service follow. The date is
+// held to the announcement's rules (400 naming `announced_on`). Only an announced
+// organisation that has not withdrawn takes it, and only while nothing has been
+// received against its first obligation (409 otherwise: once a submission is in,
+// the next deadline counts from its receipt). The same date again changes
+// nothing (200). With `If-Match` (the `ETag` the organisation was read with) it
+// is applied only if the organisation is still at that version (412 otherwise).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/organisations/{id}/announcement-corrections (the `CreateAnnouncementCorrection` operationId).
+func (c *ClientWithResponses) CreateAnnouncementCorrectionWithResponse(ctx context.Context, id OrganisationID, params *CreateAnnouncementCorrectionParams, body CreateAnnouncementCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAnnouncementCorrectionResponse, error) {
+	rsp, err := c.CreateAnnouncementCorrection(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAnnouncementCorrectionResponse(rsp)
+}
+
 // UpdateContactsWithBodyWithResponse Replace the organisation's contacts (ops, or that organisation's lead)
 //
 // Replaces every contact with the body. With `If-Match` (the `ETag` the
@@ -5377,6 +5802,169 @@ func ParseAnnounceResponse(rsp *http.Response) (*AnnounceResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers AnnounceResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAnnouncementCorrectionResponse parses an HTTP response from a CreateAnnouncementCorrectionWithResponse call
+func ParseCreateAnnouncementCorrectionResponse(rsp *http.Response) (*CreateAnnouncementCorrectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAnnouncementCorrectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VersionedOrganisationOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateAnnouncementCorrectionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateAnnouncementCorrectionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateAnnouncementCorrectionResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAnnouncementCorrectionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateAnnouncementCorrectionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -337,17 +337,8 @@ func (o *Organisation) AnnounceSucceeding(on civil.Date, predecessor *Organisati
 	if err := o.require("announce", StatusFormReceived); err != nil {
 		return nil, err
 	}
-	if on.IsZero() {
-		return nil, apperr.Field("announced_on", "is required")
-	}
-	if err := sinceTheCommitmentBegan("announced_on", on); err != nil {
+	if err := o.checkAnnouncedOn(on, policy, today); err != nil {
 		return nil, err
-	}
-	if on.Before(o.signedOn) {
-		return nil, apperr.Field("announced_on", "%s is before the form was signed on %s", on.InWords(), o.signedOn.InWords())
-	}
-	if latest := today.AddMonths(policy.AnnouncementLead); on.After(latest) {
-		return nil, apperr.Field("announced_on", "%s is more than %d months ahead (the latest is %s): check the year", on.InWords(), policy.AnnouncementLead, latest.InWords())
 	}
 	succeeds, err := o.checkSuccession(predecessor, succeededBy)
 	if err != nil {
@@ -364,6 +355,26 @@ func (o *Organisation) AnnounceSucceeding(on civil.Date, predecessor *Organisati
 		},
 		o.scheduled(s, 1, opens, due),
 	}, nil
+}
+
+// checkAnnouncedOn holds an announcement's date to its rules, at the announcement
+// and at a correction of it (400 naming announced_on): dated, not before the
+// Commitment began nor before the form was signed, and at most the policy's
+// AnnouncementLead months after today (a London date).
+func (o *Organisation) checkAnnouncedOn(on civil.Date, policy Policy, today civil.Date) error {
+	if on.IsZero() {
+		return apperr.Field("announced_on", "is required")
+	}
+	if err := sinceTheCommitmentBegan("announced_on", on); err != nil {
+		return err
+	}
+	if on.Before(o.signedOn) {
+		return apperr.Field("announced_on", "%s is before the form was signed on %s", on.InWords(), o.signedOn.InWords())
+	}
+	if latest := today.AddMonths(policy.AnnouncementLead); on.After(latest) {
+		return apperr.Field("announced_on", "%s is more than %d months ahead (the latest is %s): check the year", on.InWords(), policy.AnnouncementLead, latest.InWords())
+	}
+	return nil
 }
 
 // checkSuccession refuses a predecessor this organisation cannot succeed, naming
@@ -663,6 +674,12 @@ func (o *Organisation) apply(e events.Envelope) error {
 			return err
 		}
 		o.enquiry.Name, o.enquiry.Sector, o.enquiry.Country, o.enquiry.Website = p.Name, p.Sector, p.Country, p.Website
+	case events.OrganisationAnnouncementCorrectedV1{}.EventType():
+		p, err := decode[events.OrganisationAnnouncementCorrectedV1](e)
+		if err != nil {
+			return err
+		}
+		o.announcedOn = p.AnnouncedOn
 	case events.OrganisationContactsChangedV1{}.EventType():
 		p, err := decode[events.OrganisationContactsChangedV1](e)
 		if err != nil {
@@ -686,7 +703,7 @@ func (o *Organisation) apply(e events.Envelope) error {
 		if err != nil {
 			return err
 		}
-		o.obligations = append(o.obligations, Obligation{ID: p.ObligationID, Kind: p.Kind, Cycle: p.Cycle, WindowOpens: p.WindowOpens, Due: p.Due, Status: ObligationOpen})
+		o.schedule(Obligation{ID: p.ObligationID, Kind: p.Kind, Cycle: p.Cycle, WindowOpens: p.WindowOpens, Due: p.Due, Status: ObligationOpen})
 	case events.ObligationMetV1{}.EventType():
 		p, err := decode[events.ObligationMetV1](e)
 		if err != nil {

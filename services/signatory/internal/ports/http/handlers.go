@@ -362,3 +362,15 @@ func limit(l *int) int {
 	}
 	return *l
 }
+
+// CreateAnnouncementCorrection corrects the announcement's date: with If-Match, only
+// at the version it names.
+func (h *Handlers) CreateAnnouncementCorrection(c httpserver.Context, id api.OrganisationID, params api.CreateAnnouncementCorrectionParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.AnnouncementCorrectionRequest) (*organisation.Organisation, error) {
+		return versioned(c)(h.app.CorrectAnnouncement(ctx, by, id, version, date(body.AnnouncedOn)))
+	}, h.toOrganisation)
+}

@@ -1,0 +1,32 @@
+package app
+
+import (
+	"context"
+
+	"github.com/itss/techcommit/libs/apperr"
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/precondition"
+	"github.com/itss/techcommit/services/signatory/internal/domain/organisation"
+)
+
+// CorrectAnnouncement corrects the date of an organisation's announcement (ops only),
+// and with it its first obligation (see organisation.CorrectAnnouncement). match is
+// the organisation's versions the caller read (If-Match), checked in the command
+// that appends, as for ChangeContacts.
+func (a *App) CorrectAnnouncement(ctx context.Context, by auth.Principal, id string, match precondition.Versions, on civil.Date) (*organisation.Organisation, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff correct the date of an announcement")
+	}
+	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		if !o.Exists() {
+			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+		}
+		if !match.Allows(o.Version()) {
+			return nil, apperr.New(apperr.PreconditionFailed,
+				"organisation %s %s: read it again and send your correction with its new ETag", id, match.Mismatch(o.Version()))
+		}
+		return o.CorrectAnnouncement(on, a.policy, a.Today())
+	})
+}
