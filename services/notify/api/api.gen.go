@@ -15,34 +15,37 @@ import (
 
 // Defines values for DeliveryKind.
 const (
-	FundAwarded         DeliveryKind = "fund-awarded"
-	FundDeclined        DeliveryKind = "fund-declined"
-	FundReceived        DeliveryKind = "fund-received"
-	FundReportDue       DeliveryKind = "fund-report-due"
-	FundReportOverdue   DeliveryKind = "fund-report-overdue"
-	FundReportReceived  DeliveryKind = "fund-report-received"
-	FundWithdrawn       DeliveryKind = "fund-withdrawn"
-	HeadChanged         DeliveryKind = "head-changed"
-	LeadChanged         DeliveryKind = "lead-changed"
-	LeadNamed           DeliveryKind = "lead-named"
-	LeadReplaced        DeliveryKind = "lead-replaced"
-	ObligationReceived  DeliveryKind = "obligation-received"
-	ObligationWithdrawn DeliveryKind = "obligation-withdrawn"
-	Reminder            DeliveryKind = "reminder"
-	ReviewAssigned      DeliveryKind = "review-assigned"
-	ReviewDeclined      DeliveryKind = "review-declined"
-	ReviewDueSoon       DeliveryKind = "review-due-soon"
-	ReviewFeedback      DeliveryKind = "review-feedback"
-	ReviewNotNeeded     DeliveryKind = "review-not-needed"
-	ReviewOverdue       DeliveryKind = "review-overdue"
-	ReviewReturned      DeliveryKind = "review-returned"
-	ReviewUnassigned    DeliveryKind = "review-unassigned"
-	SigninLink          DeliveryKind = "signin-link"
+	AnnouncementCorrected DeliveryKind = "announcement-corrected"
+	FundAwarded           DeliveryKind = "fund-awarded"
+	FundDeclined          DeliveryKind = "fund-declined"
+	FundReceived          DeliveryKind = "fund-received"
+	FundReportDue         DeliveryKind = "fund-report-due"
+	FundReportOverdue     DeliveryKind = "fund-report-overdue"
+	FundReportReceived    DeliveryKind = "fund-report-received"
+	FundWithdrawn         DeliveryKind = "fund-withdrawn"
+	HeadChanged           DeliveryKind = "head-changed"
+	LeadChanged           DeliveryKind = "lead-changed"
+	LeadNamed             DeliveryKind = "lead-named"
+	LeadReplaced          DeliveryKind = "lead-replaced"
+	ObligationReceived    DeliveryKind = "obligation-received"
+	ObligationWithdrawn   DeliveryKind = "obligation-withdrawn"
+	Reminder              DeliveryKind = "reminder"
+	ReviewAssigned        DeliveryKind = "review-assigned"
+	ReviewDeclined        DeliveryKind = "review-declined"
+	ReviewDueSoon         DeliveryKind = "review-due-soon"
+	ReviewFeedback        DeliveryKind = "review-feedback"
+	ReviewNotNeeded       DeliveryKind = "review-not-needed"
+	ReviewOverdue         DeliveryKind = "review-overdue"
+	ReviewReturned        DeliveryKind = "review-returned"
+	ReviewUnassigned      DeliveryKind = "review-unassigned"
+	SigninLink            DeliveryKind = "signin-link"
 )
 
 // Valid indicates whether the value is a known member of the DeliveryKind enum.
 func (e DeliveryKind) Valid() bool {
 	switch e {
+	case AnnouncementCorrected:
+		return true
 	case FundAwarded:
 		return true
 	case FundDeclined:

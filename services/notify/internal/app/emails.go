@@ -155,6 +155,12 @@ func (a *App) recompose(ctx context.Context, d Delivery) (Delivery, error) {
 	if d.Kind == KindHeadChanged && d.Role == RoleHeadNamed {
 		return a.recomposeHeadNamed(ctx, d)
 	}
+	if d.Kind == KindAnnouncementCorrected && strings.HasPrefix(d.About, KindAnnouncementCorrected+":") {
+		var err error
+		if d, err = a.recomposeCorrection(ctx, d); err != nil {
+			return d, err
+		}
+	}
 	if application, ok := strings.CutPrefix(d.About, fundAbout("")); ok {
 		if err := a.fundStillTrue(ctx, d.Kind, application, d.Step); err != nil {
 			return d, err

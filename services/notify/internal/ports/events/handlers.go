@@ -229,6 +229,17 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			}
 			return a.ScheduleObligation(ctx, e.AggregateID, p.OrganisationName,
 				app.Obligation{ID: p.ObligationID, Kind: p.Kind, Cycle: p.Cycle, WindowOpens: p.WindowOpens, Due: p.Due})
+		case events.OrganisationAnnouncementCorrectedV1{}.EventType():
+			// The obligation scheduled again that follows it moves nothing more: it
+			// carries the dates this moved it to.
+			p, err := events.Decode[events.OrganisationAnnouncementCorrectedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.CorrectAnnouncement(ctx, e.ID, e.AggregateID, p.OrganisationName, app.AnnouncementCorrection{
+				AnnouncedOn: p.AnnouncedOn, PreviousAnnouncedOn: p.PreviousAnnouncedOn,
+				Obligation:          app.Obligation{ID: p.ObligationID, Kind: p.ObligationKind, Cycle: 1, WindowOpens: p.WindowOpens, Due: p.Due},
+				PreviousWindowOpens: p.PreviousWindowOpens, PreviousDue: p.PreviousDue})
 		case events.ObligationMetV1{}.EventType():
 			p, err := events.Decode[events.ObligationMetV1](e)
 			if err != nil {
