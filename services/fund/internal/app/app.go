@@ -1111,6 +1111,18 @@ func (a *App) RecordName(ctx context.Context, org, name string) error {
 	return a.signatories.Put(ctx, cur)
 }
 
+// CorrectAnnouncement records the corrected day of org's announcement, from which it
+// applies: what else the read model holds of org is kept, and the same day again (a
+// redelivery) changes nothing.
+func (a *App) CorrectAnnouncement(ctx context.Context, org string, on civil.Date) error {
+	cur, ok, err := a.signatories.Get(ctx, org)
+	if err != nil || !ok || cur.AnnouncedOn == on {
+		return err // an organisation never announced here has nothing to correct
+	}
+	cur.AnnouncedOn = on
+	return a.signatories.Put(ctx, cur)
+}
+
 // organisationWithdrawal is who the fund records as withdrawing an application
 // because its organisation left the Commitment: the service, not the applicant.
 const organisationWithdrawal = "system:organisation-withdrawal"

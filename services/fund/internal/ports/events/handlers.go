@@ -62,7 +62,8 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 	}
 }
 
-// Signatories records which organisations are announced signatories, which withdrew
+// Signatories records which organisations are announced signatories and from which
+// day (corrected by OrganisationAnnouncementCorrectedV1), which withdrew
 // (withdrawing their open applications), who each one's nominated lead is
 // (announced, then changed with its contacts), the record each succeeds (named by
 // its announcement or recorded later), and its name as ITSS last corrected it, and
@@ -76,7 +77,8 @@ func Projection(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableSignatoriesV2, MaxAckPending: 1,
 		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationContactsChanged, events.SubjectOrganisationWithdrawn,
-			events.SubjectPersonErased, events.SubjectOrganisationSuccession, events.SubjectOrganisationDetailsCorrected}}
+			events.SubjectPersonErased, events.SubjectOrganisationSuccession, events.SubjectOrganisationDetailsCorrected,
+			events.SubjectAnnouncementCorrected}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -106,6 +108,13 @@ func Signatories(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(fmt.Errorf("event %s names the organisation nothing", e.ID))
 			}
 			return a.RecordName(ctx, p.OrganisationID, p.Name)
+		case events.OrganisationAnnouncementCorrectedV1{}.EventType():
+			// The announcement's day, from which the organisation applies.
+			p, err := events.Decode[events.OrganisationAnnouncementCorrectedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.CorrectAnnouncement(ctx, p.OrganisationID, p.AnnouncedOn)
 		case events.OrganisationContactsChangedV1{}.EventType():
 			p, err := events.Decode[events.OrganisationContactsChangedV1](e)
 			if err != nil {

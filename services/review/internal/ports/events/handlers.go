@@ -37,9 +37,10 @@ func ReadModels(a *app.App) (bus.ConsumerSpec, bus.BatchHandler) {
 	}
 }
 
-// Organisations keeps which organisations are announced (and may submit), which
-// withdrew, their name (as ITSS last corrected it), their nominated lead, and their
-// open obligation, and forgets an erased
+// Organisations keeps which organisations are announced (and may submit) and from
+// which day (corrected by OrganisationAnnouncementCorrectedV1), which withdrew, their
+// name (as ITSS last corrected it), their nominated lead, and their open obligation,
+// and forgets an erased
 // person there (tc.signatory.person.erased). It reads one message at a time, so the
 // read model's read-modify-write has a single writer: the erasure is handled here,
 // in the stream's order, since the review's consumer of erasures, reading and
@@ -51,7 +52,7 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	spec := bus.ConsumerSpec{Stream: events.StreamSignatory, Durable: DurableOrganisations, MaxAckPending: 1, MaxDeliver: 10,
 		FilterSubjects: []string{events.SubjectOrganisationAnnounced, events.SubjectOrganisationWithdrawn,
 			events.SubjectOrganisationContactsChanged, events.SubjectObligationScheduled, events.SubjectPersonErased,
-			events.SubjectOrganisationSuccession, events.SubjectOrganisationDetailsCorrected}}
+			events.SubjectOrganisationSuccession, events.SubjectOrganisationDetailsCorrected, events.SubjectAnnouncementCorrected}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.OrganisationAnnouncedV1{}.EventType():
@@ -97,6 +98,14 @@ func Organisations(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 				return bus.Permanent(fmt.Errorf("event %s names the organisation nothing", e.ID))
 			}
 			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.Name = p.Name })
+		case events.OrganisationAnnouncementCorrectedV1{}.EventType():
+			// The announcement's day, from which its technicians join the pool; the
+			// obligation's window follows from the obligation scheduled again after it.
+			p, err := events.Decode[events.OrganisationAnnouncementCorrectedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.UpdateOrganisation(ctx, p.OrganisationID, func(o *app.Organisation) { o.AnnouncedOn = p.AnnouncedOn })
 		case events.OrganisationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.OrganisationWithdrawnV1](e)
 			if err != nil {
