@@ -295,6 +295,19 @@ const opsDetailsIntro = "For a slip in what the enquiry recorded, an institution
 	"The public directory shows the name and website at once, and the emails and pages of the Technician Commitment name the organisation so from then on. " +
 	"The kind cannot be corrected: it set the obligations' clocks. A record of the wrong kind is withdrawn and the organisation recorded again."
 
+// opsAnnouncementCorrectionIntro says what correcting the announcement's date does,
+// before it is done.
+const opsAnnouncementCorrectionIntro = "For an announcement recorded with the wrong date. The first obligation's window and due date count from it, " +
+	"and move with it: its reminders and calendar entries follow, and the nominated lead and the head are emailed the deadline from what to what. " +
+	"It can be corrected until the first submission is in; from then the deadlines count from that submission."
+
+// opsFirstObligationOpen says nothing has been received against the organisation's
+// first obligation, whose dates a correction of the announcement's moves.
+func opsFirstObligationOpen(o sigapi.Organisation) bool {
+	ob := o.NextObligation
+	return ob != nil && ob.Cycle == 1 && (ob.Status == sigapi.Open || ob.Status == sigapi.Overdue)
+}
+
 // opsOnboardingStep is one step of onboarding after the enquiry, as a form.
 type opsOnboardingStep struct {
 	slug, title, link, button string
@@ -358,6 +371,18 @@ var opsOnboardingSteps = []opsOnboardingStep{
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			key := opsFormKey(r)
 			resp, err := c.set.Signatory.RecordSuccessionWithBodyWithResponse(r.Context(), id, &sigapi.RecordSuccessionParams{IdempotencyKey: &key}, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "announcement-correction", title: "Correct the announcement date", link: "Correct the announcement date", button: "Correct the date", specs: opsform.AnnouncementCorrection,
+		intro:   opsAnnouncementCorrectionIntro,
+		next:    opsInStatus(sigapi.Announced),
+		offered: opsFirstObligationOpen,
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			key := opsFormKey(r)
+			resp, err := c.set.Signatory.CreateAnnouncementCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateAnnouncementCorrectionParams{IdempotencyKey: &key}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -464,6 +489,9 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		}
 	}
 	version := ""
+	if step.slug == "announcement-correction" && resp.JSON200.AnnouncedOn != nil {
+		typed["announced_on"] = []string{resp.JSON200.AnnouncedOn.Format(time.DateOnly)} // the date to correct
+	}
 	if step.current != nil {
 		typed, version = step.current(*resp.JSON200), resp.HTTPResponse.Header.Get("ETag")
 	}

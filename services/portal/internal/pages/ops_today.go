@@ -427,6 +427,8 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.LeadReplaced:        "Previous nominated lead told",
 	notifyapi.LeadChanged:         "Head told of a new nominated lead",
 	notifyapi.HeadChanged:         "Change of head told",
+
+	notifyapi.AnnouncementCorrected: "Corrected deadline told",
 }
 
 // opsDeliveryKind is a kind of email in words: notify names its kinds with hyphens.

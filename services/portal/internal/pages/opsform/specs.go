@@ -65,6 +65,12 @@ var Announcement = Specs{
 		Type: Text, Max: 64, Pattern: regexp.MustCompile(`^[A-Za-z0-9-]+$`), Expect: "an organisation's identifier, as its page shows it"},
 }
 
+// AnnouncementCorrection corrects the date of the announcement, recorded wrong, and
+// with it the first obligation's window and due date.
+var AnnouncementCorrection = Specs{
+	{Name: "announced_on", Label: "Announced on", Hint: "The day the announcement was in fact made, or is planned for. The first obligation's window and due date move with it.", Type: Date, Required: true},
+}
+
 // Succession records, after the announcement, the record that withdrew which the
 // organisation succeeds: its announcement did not name it.
 var Succession = Specs{

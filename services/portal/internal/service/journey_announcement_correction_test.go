@@ -1,0 +1,89 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/browsertest"
+)
+
+// An ops person, by keyboard alone, corrects an announcement recorded with the wrong
+// date (20 March typed for 2 March): the organisation's page offers it while nothing
+// has been received against the first obligation, the form is filled with the date
+// recorded, a date the signatory service refuses is refused beside the field as it
+// says why, and then the page shows the corrected announcement and the first
+// obligation's window and due date moved with it. axe-core checks every page on the
+// way.
+func TestJourneyOpsCorrectsTheAnnouncementDate(t *testing.T) {
+	t.Parallel()
+	s := startOpsStack(t, false)
+	id := onboard(t, s.p, s.sig, "Alpha University", "lead-alpha@example.ac.uk") // announced 2025-03-20, the form signed 2025-02-28
+	b := newBrowser(t)
+	opsBrowserSignIn(t, b, s)
+
+	const link = "Correct the announcement date"
+	b.Open(s.p.url + "/ops/organisations/" + id)
+	heading(t, b, "Alpha University")
+	tabTo(t, b, "link", link)
+	b.Enter()
+	heading(t, b, link)
+	if got := b.Value(browsertest.CSS("#field-announced_on")); got != "2025-03-20" {
+		t.Errorf("the form is filled with %q, want the date recorded, 2025-03-20", got)
+	}
+	// Before the form was signed: the service's rule, beside the field.
+	opsTypeInto(t, b, "textbox", "Announced on", "2025-02-27")
+	tabTo(t, b, "button", "Correct the date")
+	b.Enter()
+	heading(t, b, link)
+	errorSummaryHasFocus(t, b, "field-announced_on", "Announced on")
+	if got := b.Text(browsertest.CSS("#field-announced_on-error")); !strings.HasPrefix(got, "Error:") || !strings.Contains(got, "before the form was signed") {
+		t.Errorf("the message beside the field reads %q, want the service's reason", got)
+	}
+	b.WaitFor(browsertest.CSS(`#field-announced_on[aria-describedby~="field-announced_on-error"][aria-invalid="true"]`))
+	screenshot(b, "ops-announcement-correction-refused")
+	b.ShiftTab()
+	opsTypeInto(t, b, "textbox", "Announced on", "2025-03-02")
+	tabTo(t, b, "button", "Correct the date")
+	b.Enter()
+	heading(t, b, "Alpha University")
+	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "2 March 2025") || strings.Contains(got, "20 March 2025") {
+		t.Errorf("the summary reads %q, want the announcement on 2 March 2025", got)
+	}
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "2 March 2026") || !strings.Contains(got, "2 September 2026") || strings.Contains(got, "20 September 2026") {
+		t.Errorf("the page reads %q, want the first obligation opening 2 March 2026 and due 2 September 2026", got)
+	}
+	screenshot(b, "ops-announcement-corrected")
+
+	// Once the first submission is in, the deadlines count from it: the page offers
+	// the correction no more.
+	data, err := json.Marshal(events.SubmissionReceivedV1{SubmissionID: "sub-alpha", OrganisationID: id, ObligationID: id + "-c1",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, ReceivedAt: time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.env.JS.PublishMsg(context.Background(), bus.Message(events.Envelope{ID: "evt-sub-alpha", Source: "/tc/review",
+		Type: events.SubmissionReceivedV1{}.EventType(), AggregateType: "submission", AggregateID: "sub-alpha", Version: 1, Time: time.Now(), Data: data})); err != nil {
+		t.Fatal(err)
+	}
+	ops := opsToken(t, s.sig, "signatory")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		items := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+id+"/obligations", ops, nil)).JSON(t)["items"].([]any)
+		if st := items[0].(map[string]any)["status"]; st != "met" {
+			return fmt.Errorf("the first obligation is %v, not yet met", st)
+		}
+		return nil
+	})
+	b.Open(s.p.url + "/ops/organisations/" + id)
+	heading(t, b, "Alpha University")
+	if got := b.Text(browsertest.CSS("main")); strings.Contains(got, link) {
+		t.Errorf("the page of an organisation whose first submission is in offers to correct its announcement: %q", got)
+	}
+}
