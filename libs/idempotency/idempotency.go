@@ -51,10 +51,27 @@ const (
 
 // Store keeps the claim on each key and the first successful response to it.
 type Store struct {
-	coll  *mongo.Collection
-	ttl   time.Duration
-	lease time.Duration
-	clock clock.Clock
+	coll    *mongo.Collection
+	ttl     time.Duration
+	lease   time.Duration
+	clock   clock.Clock
+	recheck Recheck
+}
+
+// Recheck looks at a stored answer once it is written, and says whether it must go
+// at once: notify's answer to a resend names whom the email went to, and an erasure
+// of that person recorded after the resend's last look at its record of erasures,
+// which read the stored answers before this one was written, would leave it naming
+// them until the ttl. The erasure records itself before it reads the stored
+// answers, and the writer looks at that record after it writes, so one of the two
+// sees the other. A failed look keeps the answer (the client's retry then replays
+// it rather than sending again) and is logged.
+type Recheck func(ctx context.Context, body []byte) (forget bool, err error)
+
+// WithRecheck has every answer stored looked at by r (see Recheck).
+func (s *Store) WithRecheck(r Recheck) *Store {
+	s.recheck = r
+	return s
 }
 
 type record struct {
@@ -234,6 +251,8 @@ func (s *Store) run(c httpserver.Context, next httpserver.HandlerFunc, id, hash 
 		// A retry with the key waits for the claim's lease, then runs again.
 		if _, err := s.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, done); err != nil {
 			slog.WarnContext(ctx, "could not store the answer of an idempotent request; answering it anyway", "key", id, "error", err)
+		} else if s.recheck != nil {
+			s.forgetIfRechecked(ctx, id, done.Body)
 		}
 	} else if err := s.release(ctx, id, time.Time{}); err != nil {
 		// As above: answer what the handler answered; the claim lapses with its lease.
@@ -245,6 +264,22 @@ func (s *Store) run(c httpserver.Context, next httpserver.HandlerFunc, id, hash 
 	orig.WriteHeader(rec.status)
 	_, err := orig.Write(rec.body.Bytes())
 	return err
+}
+
+// forgetIfRechecked deletes the answer just stored under id when the recheck says it
+// must go. A retry with the key then runs the request again, which refuses what an
+// erasure made impossible.
+func (s *Store) forgetIfRechecked(ctx context.Context, id string, body []byte) {
+	forget, err := s.recheck(ctx, body)
+	if err != nil {
+		slog.WarnContext(ctx, "could not look at an idempotent request's stored answer again; it is kept until its period ends", "key", id, "error", err)
+		return
+	}
+	if forget {
+		if err := s.release(ctx, id, time.Time{}); err != nil {
+			slog.WarnContext(ctx, "could not forget an idempotent request's stored answer that names a person erased; it is kept until its period ends", "key", id, "error", err)
+		}
+	}
 }
 
 // release removes a claim (only the one made at `at`, when at is set).

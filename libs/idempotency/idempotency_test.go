@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -191,5 +192,37 @@ func TestSweepDeletesRecordsPastTheirPeriod(t *testing.T) {
 	sweep()
 	if n := count(); n != 0 {
 		t.Fatalf("at the ttl's end: %d records, want none", n)
+	}
+}
+
+// TestAnAnswerTheRecheckRefusesIsNotKept: an answer stored as the person it names is
+// erased (the erasure read the stored answers just before it was written) is looked
+// at again once written and forgotten, so that it does not name them for the ttl; a
+// retry with the key then runs the request again. An answer the recheck keeps is
+// replayed as before, and a recheck that fails keeps the answer (a retry replays it
+// rather than run the request twice).
+func TestAnAnswerTheRecheckRefusesIsNotKept(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, time.Minute)
+	s.keys.WithRecheck(func(_ context.Context, body []byte) (bool, error) {
+		if strings.Contains(string(body), "unreadable") {
+			return false, errors.New("the record of erasures cannot be read")
+		}
+		return strings.Contains(string(body), "erased@example.org"), nil
+	})
+	if status, body := s.post(t, "r1", "to erased@example.org"); status != http.StatusCreated || body != "to erased@example.org #1" {
+		t.Fatalf("first request: %d %q", status, body)
+	}
+	if n, err := s.coll.CountDocuments(context.Background(), bson.D{{Key: "_id", Value: bson.D{{Key: "$exists", Value: true}}}}); err != nil || n != 0 {
+		t.Fatalf("%d records kept (%v), want none: the answer names a person erased", n, err)
+	}
+	if status, body := s.post(t, "r1", "to erased@example.org"); status != http.StatusCreated || body != "to erased@example.org #2" {
+		t.Fatalf("the retry: %d %q, want the request run again", status, body)
+	}
+	for _, body := range []string{"to kept@example.org", "unreadable"} {
+		_, first := s.post(t, "k-"+body, body)
+		if status, again := s.post(t, "k-"+body, body); status != http.StatusCreated || again != first {
+			t.Errorf("the retry of %q: %d %q, want %q replayed", body, status, again, first)
+		}
 	}
 }

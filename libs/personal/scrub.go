@@ -191,3 +191,7 @@ func holdsAddress(s, sub string) bool {
 // TextHoldsSubject reports whether text (a message as a stream holds it, say) holds
 // an address whose digest is sub.
 func TextHoldsSubject(text, sub string) bool { return holdsAddress(text, sub) }
+
+// Addresses returns every address text holds (as telemetry's redaction recognises
+// one), in the order it holds them.
+func Addresses(text string) []string { return addressShape.FindAllString(text, -1) }

@@ -312,6 +312,27 @@ func (e *Erasure) Erased(ctx context.Context, email string) (bool, error) {
 	return !ok || !again.At.After(erased.At), wrapRead(err)
 }
 
+// NamesErased says whether text (a resend's stored answer, which names whom the
+// email went to) holds the address of a person erased and not named again since:
+// the idempotency store's recheck (platform.Idempotent), which forgets such an answer
+// as soon as it is stored. ForgetAt records the erasure before Forget reads the stored
+// answers, and the store writes the answer before it asks this, so an answer written
+// just after the erasure read them is still forgotten.
+func (e *Erasure) NamesErased(ctx context.Context, text []byte) (bool, error) {
+	seen := map[string]bool{}
+	for _, a := range personal.Addresses(string(text)) {
+		sub := personal.Subject(a)
+		if seen[sub] {
+			continue
+		}
+		seen[sub] = true
+		if erased, err := e.Erased(ctx, a); err != nil || erased {
+			return erased, err
+		}
+	}
+	return false, nil
+}
+
 // NamedAgain records that each of emails was named anew at `at` (the time of the event
 // that named them: an organisation's new lead or head, a pool member registered, an
 // application made): an erasure of one of them announced before then no longer stops

@@ -167,8 +167,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		return fail(err)
 	}
 	// A resend sent twice (a form pressed twice, a retry after a timeout) with one
-	// Idempotency-Key sends one email.
-	if err := p.Idempotent(ctx, cfg.Notify.IdempotencyTTL); err != nil {
+	// Idempotency-Key sends one email. Its stored answer names whom the email went to:
+	// one stored as they are erased is forgotten at once (NamesErased).
+	if err := p.Idempotent(ctx, cfg.Notify.IdempotencyTTL, erasure.NamesErased); err != nil {
 		return fail(err)
 	}
 	httpport.Register(p.HTTP.Echo(), httpport.New(application))
