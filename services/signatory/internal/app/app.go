@@ -269,14 +269,7 @@ func (a *App) ChangeContacts(ctx context.Context, by auth.Principal, id string, 
 	if !by.ActsFor(id) {
 		return nil, notFound(id)
 	}
-	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		if !o.Exists() {
-			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
-		}
-		if !match.Allows(o.Version()) {
-			return nil, apperr.New(apperr.PreconditionFailed,
-				"organisation %s %s: read it again and send your change with its new ETag", id, match.Mismatch(o.Version()))
-		}
+	return a.changeAt(ctx, by.Actor(), id, match, "change", func(o *organisation.Organisation) ([]events.Payload, error) {
 		return o.ChangeContacts(c)
 	})
 }
@@ -289,14 +282,7 @@ func (a *App) CorrectDetails(ctx context.Context, by auth.Principal, id string, 
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff correct an organisation's details")
 	}
-	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		if !o.Exists() {
-			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
-		}
-		if !match.Allows(o.Version()) {
-			return nil, apperr.New(apperr.PreconditionFailed,
-				"organisation %s %s: read it again and send your correction with its new ETag", id, match.Mismatch(o.Version()))
-		}
+	return a.changeAt(ctx, by.Actor(), id, match, "correction", func(o *organisation.Organisation) ([]events.Payload, error) {
 		return o.CorrectDetails(d)
 	})
 }
@@ -411,6 +397,23 @@ func (a *App) opsChange(ctx context.Context, by auth.Principal, id string, decid
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff record onboarding steps")
 	}
 	return a.change(ctx, by.Actor(), "", id, decide)
+}
+
+// changeAt is change for a command that holds to the organisation's versions the
+// caller read (If-Match, match): the check is made in the command that appends, so
+// two writers that read the same version cannot both pass it (see ChangeContacts).
+// what names the caller's request in the refusal ("send your change").
+func (a *App) changeAt(ctx context.Context, actor, id string, match precondition.Versions, what string, decide func(*organisation.Organisation) ([]events.Payload, error)) (*organisation.Organisation, error) {
+	return a.change(ctx, actor, "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
+		if !o.Exists() {
+			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
+		}
+		if !match.Allows(o.Version()) {
+			return nil, apperr.New(apperr.PreconditionFailed,
+				"organisation %s %s: read it again and send your %s with its new ETag", id, match.Mismatch(o.Version()), what)
+		}
+		return decide(o)
+	})
 }
 
 // change runs one command on one organisation and returns it as it is afterwards.

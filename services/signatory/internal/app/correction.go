@@ -19,14 +19,7 @@ func (a *App) CorrectAnnouncement(ctx context.Context, by auth.Principal, id str
 	if !by.IsOps() {
 		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff correct the date of an announcement")
 	}
-	return a.change(ctx, by.Actor(), "", id, func(o *organisation.Organisation) ([]events.Payload, error) {
-		if !o.Exists() {
-			return nil, apperr.New(apperr.NotFound, "organisation %s not found", id)
-		}
-		if !match.Allows(o.Version()) {
-			return nil, apperr.New(apperr.PreconditionFailed,
-				"organisation %s %s: read it again and send your correction with its new ETag", id, match.Mismatch(o.Version()))
-		}
+	return a.changeAt(ctx, by.Actor(), id, match, "correction", func(o *organisation.Organisation) ([]events.Payload, error) {
 		return o.CorrectAnnouncement(on, a.policy, a.Today())
 	})
 }
