@@ -28,7 +28,6 @@ import (
 func TestAResendToTheRolesNextHolderJustErasedSendsThemNothing(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
-	ctx := context.Background()
 	h.onboard("org-resend-next", civil.New(2027, 2, 1), civil.New(2027, 8, 1))
 	h.sweep()
 	testenv.Eventually(t, 10*time.Second, func() error {
@@ -46,8 +45,23 @@ func TestAResendToTheRolesNextHolderJustErasedSendsThemNothing(t *testing.T) {
 	id, _ := items[0].(map[string]any)["id"].(string)
 
 	next := events.Person{Name: "Nell Nextlead", Email: "nell.next@exampleton.ac.uk"}
-	h.publish("org-resend-next", events.OrganisationContactsChangedV1{OrganisationID: "org-resend-next", Leader: leader, NominatedLead: next})
-	h.waitFor("org-resend-next")
+	before := handOverAndErase(t, h, "org-resend-next", next)
+	r := h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)
+	t.Logf("the resend answered %d: %s", r.Status, r.Body)
+	// The resend answers once the relay has taken the email or it was not sent.
+	if n := h.box.sentTo(next.Email); n != before {
+		t.Errorf("%d emails went to the erased lead after their erasure", n-before)
+	}
+	holdsNothingOf(t, h, next)
+}
+
+// handOverAndErase makes next the organisation's lead, waits for the email that tells
+// them, and erases them as notify's consumer of erasures does, before its consumer of
+// the signatory's events has come to the erasure. It returns how many emails next had.
+func handOverAndErase(t *testing.T, h *harness, org string, next events.Person) int {
+	t.Helper()
+	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: next})
+	h.waitFor(org)
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if n := h.box.sentTo(next.Email); n < 1 {
 			return fmt.Errorf("no email yet to the new lead")
@@ -55,20 +69,18 @@ func TestAResendToTheRolesNextHolderJustErasedSendsThemNothing(t *testing.T) {
 		return nil
 	})
 	before := h.box.sentTo(next.Email)
-	// The consumer of erasures has taken the new lead's erasure in; the consumer of
-	// the signatory's events has not yet.
-	if err := adapters.NewErasure(h.svcs[0].DB).ForgetAt(ctx, personal.Subject(next.Email), h.clock.Now()); err != nil {
+	if err := adapters.NewErasure(h.svcs[0].DB).ForgetAt(context.Background(), personal.Subject(next.Email), h.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	r := h.http.Do("POST", "/v1/deliveries/"+id+"/resends", ops, nil)
-	t.Logf("the resend answered %d: %s", r.Status, r.Body)
-	// The resend answers once the relay has taken the email or it was not sent.
-	if n := h.box.sentTo(next.Email); n != before {
-		t.Errorf("%d emails went to the erased lead after their erasure", n-before)
-	}
-	// The organisations forget them when their consumer comes to the erasure.
+	return before
+}
+
+// holdsNothingOf fails the test if notify holds p anywhere but its organisations,
+// which forget them when their consumer comes to the erasure.
+func holdsNothingOf(t *testing.T, h *harness, p events.Person) {
+	t.Helper()
 	for _, line := range strings.Split(testenv.Readable(t, h.svcs[0].DB, h.env.JS), "\n") {
-		if !strings.HasPrefix(line, "organisations ") && (strings.Contains(line, next.Email) || strings.Contains(line, strings.ToLower(next.Name))) {
+		if !strings.HasPrefix(line, "organisations ") && (strings.Contains(line, p.Email) || strings.Contains(line, strings.ToLower(p.Name))) {
 			t.Errorf("notify still holds the erased lead: %.300s", line)
 		}
 	}
@@ -81,7 +93,6 @@ func TestAResendToTheRolesNextHolderJustErasedSendsThemNothing(t *testing.T) {
 func TestARetryToTheRolesNextHolderJustErasedSendsThemNothing(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC))
-	ctx := context.Background()
 	refuse := func(code int) {
 		h.box.mu.Lock()
 		defer h.box.mu.Unlock()
@@ -97,28 +108,13 @@ func TestARetryToTheRolesNextHolderJustErasedSendsThemNothing(t *testing.T) {
 	h.sweep()
 	refuse(0)
 	next := events.Person{Name: "Nye Nextlead", Email: "nye.next@exampleton.ac.uk"}
-	h.publish("org-retry-next", events.OrganisationContactsChangedV1{OrganisationID: "org-retry-next", Leader: leader, NominatedLead: next})
-	h.waitFor("org-retry-next")
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if n := h.box.sentTo(next.Email); n < 1 {
-			return fmt.Errorf("no email yet to the new lead")
-		}
-		return nil
-	})
-	before := h.box.sentTo(next.Email)
-	if err := adapters.NewErasure(h.svcs[0].DB).ForgetAt(ctx, personal.Subject(next.Email), h.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
+	before := handOverAndErase(t, h, "org-retry-next", next)
 	h.clock.Advance(3 * time.Minute) // past the first retry's wait
 	h.sweep()
 	if n := h.box.sentTo(next.Email); n != before {
 		t.Errorf("%d emails went to the erased lead after their erasure", n-before)
 	}
-	for _, line := range strings.Split(testenv.Readable(t, h.svcs[0].DB, h.env.JS), "\n") {
-		if !strings.HasPrefix(line, "organisations ") && (strings.Contains(line, next.Email) || strings.Contains(line, strings.ToLower(next.Name))) {
-			t.Errorf("notify still holds the erased lead: %.300s", line)
-		}
-	}
+	holdsNothingOf(t, h, next)
 	ops := h.http.Token(auth.RoleOps, "")
 	log := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=org-retry-next", ops, nil)).JSON(t)
 	items, _ := log["items"].([]any)
