@@ -301,7 +301,7 @@ type MyAssignment struct {
 	// Answerable you can still accept or decline: the assignment awaits your answer, the round is open and the deadline has not passed (as of this response)
 	Answerable bool `json:"answerable"`
 
-	// OrganisationName the name of the organisation whose submission it is, as it was when the submission was put in the round, so that a reviewer can tell their assignments apart; absent when the service did not record it (an assignment last changed before this field was added, or an organisation the directory did not name)
+	// OrganisationName the name of the organisation whose submission it is, as the service now holds it (ITSS may have corrected it since the submission was put in the round), else as it was when the submission was put in the round, so that a reviewer can tell their assignments apart; absent when the service did not record it (an assignment last changed before this field was added, or an organisation the directory did not name)
 	OrganisationName *string `json:"organisation_name,omitempty"`
 
 	// Overdue your review is outstanding past the deadline (as of this response)

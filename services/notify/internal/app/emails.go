@@ -208,18 +208,24 @@ func (a *App) lead(ctx context.Context, org string) (mail.Person, bool, error) {
 	return o.Lead, !o.Withdrawn, nil
 }
 
-// orgName is what an email calls an organisation: the name the event gave, else the
-// one the read model holds, else its id.
+// orgName is what an email calls an organisation: the name the read model holds, as
+// the signatory service last gave it, else the one the event gave, else its id. A
+// review round's events name a submission's organisation as it was when the
+// submission was added, which ITSS may have corrected since
+// (OrganisationDetailsCorrectedV1): the round keeps it, so that its events read the
+// same to every release, and the email takes the name as it stands.
 func (a *App) orgName(ctx context.Context, org, named string) (string, error) {
+	if org != "" {
+		o, ok, err := a.orgs.Get(ctx, org)
+		if err != nil {
+			return "", err
+		}
+		if ok && o.Name != "" {
+			return o.Name, nil
+		}
+	}
 	if named != "" {
 		return named, nil
-	}
-	o, ok, err := a.orgs.Get(ctx, org)
-	if err != nil {
-		return "", err
-	}
-	if ok && o.Name != "" {
-		return o.Name, nil
 	}
 	if org == "" {
 		return "an institution", nil

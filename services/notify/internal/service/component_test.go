@@ -319,9 +319,16 @@ var (
 // onboard publishes an organisation's journey through announcement and its first obligation.
 func (h *harness) onboard(org string, opens, due civil.Date) {
 	h.t.Helper()
-	h.publish(org, events.OrganisationEnquiryReceivedV1{OrganisationID: org, Name: "Uni " + org, Kind: "signatory"})
+	h.onboardAs(org, "Uni "+org, opens, due)
+}
+
+// onboardAs is onboard with the organisation's name: the one the review service's
+// events give it too, as both have it from the signatory service.
+func (h *harness) onboardAs(org, name string, opens, due civil.Date) {
+	h.t.Helper()
+	h.publish(org, events.OrganisationEnquiryReceivedV1{OrganisationID: org, Name: name, Kind: "signatory"})
 	h.publish(org, events.OrganisationFormReceivedV1{OrganisationID: org, Leader: leader, NominatedLead: lead})
-	h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: "Uni " + org, Kind: "signatory", NominatedLead: lead, Leader: leader})
+	h.publish(org, events.OrganisationAnnouncedV1{OrganisationID: org, Name: name, Kind: "signatory", NominatedLead: lead, Leader: leader})
 	h.publish(org, events.ObligationScheduledV1{OrganisationID: org, ObligationID: org + "-c1", Kind: "self_assessment_and_action_plan", Cycle: 1, WindowOpens: opens, Due: due})
 	h.waitFor(org)
 }

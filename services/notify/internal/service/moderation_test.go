@@ -141,7 +141,7 @@ func subjects(ms []received) []string {
 func TestAReturnedReviewIsToldOnceWithTheReasonAndRemindedUntilTheRevisionIsIn(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
-	h.onboard("rt", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	h.onboardAs("rt", "University of Rt", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
 	r := h.round("r1")
 	rita := reviewer{round: "r1", roundName: "Spring 2027", sub: "s1", org: "rt", orgName: "University of Rt", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("rita", "Rita Reviewer")
 	rob := rita.as("rob", "Rob Reviewer")
@@ -219,7 +219,7 @@ func TestAReturnedReviewIsToldOnceWithTheReasonAndRemindedUntilTheRevisionIsIn(t
 func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoWasAskedTheirReviewIsNoLongerNeeded(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
-	h.onboard("cl", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	h.onboardAs("cl", "University of Cl", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
 	base := reviewer{round: "r2", roundName: "Autumn 2027", sub: "s2", org: "cl", orgName: "University of Cl", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
 	ann, bob, cat, dan := base.as("ann", "Ann Reviewer"), base.as("bob", "Bob Reviewer"), base.as("cat", "Cat Reviewer"), base.as("dan", "Dan Reviewer")
 	ann3 := ann.on("s3")
@@ -295,7 +295,7 @@ func TestAClosedRoundStopsRemindersAndChasesAndTellsWhoWasAskedTheirReviewIsNoLo
 func TestAWithheldReviewIsToldOnlyToAReviewerAskedForARevision(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 4, 1, 8, 0, 0, 0, time.UTC))
-	h.onboard("wh", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	h.onboardAs("wh", "University of Wh", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
 	base := reviewer{round: "r5", roundName: "Spring 2027", sub: "s5", org: "wh", orgName: "University of Wh", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
 	gil, hal := base.as("gil", "Gil Reviewer"), base.as("hal", "Hal Reviewer")
 	r := h.round("r5")
@@ -481,7 +481,7 @@ func TestAReviewerAskedAgainAfterDecliningIsToldAtTheCloseTheirReviewIsNoLongerN
 func TestAResendOfAReviewEmailNoLongerTrueIsRefused(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 5, 20, 8, 0, 0, 0, time.UTC))
-	h.onboard("rz", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	h.onboardAs("rz", "University of Rz", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
 	kim := reviewer{round: "r8", roundName: "Spring 2027", sub: "s8", org: "rz", orgName: "University of Rz", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}.as("kim", "Kim Reviewer")
 	r := h.round("r8")
 	r.publish(kim.assigned(), kim.accepted())

@@ -538,7 +538,7 @@ func TestTheHeadsOverdueEmailNamesTheLeadOnlyForTheRemindersThatReachedThem(t *t
 func TestReviewerEmailsNameRoundInstitutionAndSubmissionLinkAndCarryTheDeadline(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 1, 4, 8, 0, 0, 0, time.UTC))
-	h.onboard("rv", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	h.onboardAs("rv", "University of Rivendell", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
 	ctx := context.Background()
 	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamReview, Subjects: []string{events.SubjectsReview}}); err != nil {
 		t.Fatal(err)
@@ -573,7 +573,7 @@ func TestReviewerEmailsNameRoundInstitutionAndSubmissionLinkAndCarryTheDeadline(
 		}
 	}
 	for _, m := range byTo["olga@othertown.ac.uk"] {
-		checkSays(t, m, "Uni rv's submission in the peer review round “round r7”", "Monday 1 February 2027, 17:00 GMT", "https://portal.example.org/reviews/r7/sub-9")
+		checkSays(t, m, "University of Rivendell's submission in the peer review round “round r7”", "Monday 1 February 2027, 17:00 GMT", "https://portal.example.org/reviews/r7/sub-9")
 		if !m.ICS {
 			t.Errorf("email %q: no .ics", m.Subject)
 		}
@@ -1100,7 +1100,7 @@ func TestAnOverdueChaseIsNotSentForAReviewAlreadyIn(t *testing.T) {
 func TestAnOverdueChaseToAReviewerWhoNeverAcceptedSaysNoReviewIsNeeded(t *testing.T) {
 	t.Parallel()
 	h := start(t, 1, time.Date(2027, 5, 20, 8, 0, 0, 0, time.UTC))
-	h.onboard("na", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
+	h.onboardAs("na", "University of Na", civil.New(2027, 3, 20), civil.New(2027, 9, 20))
 	base := reviewer{round: "r10", roundName: "Spring 2027", sub: "s10", org: "na", orgName: "University of Na", deadline: time.Date(2027, 5, 31, 16, 0, 0, 0, time.UTC)}
 	kim, lee := base.as("kim", "Kim Reviewer"), base.as("lee", "Lee Reviewer")
 	r := h.round("r10")

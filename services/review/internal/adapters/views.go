@@ -69,6 +69,7 @@ type assignmentDoc struct {
 	SubmissionID    string    `bson:"submission_id"`
 	ReviewerID      string    `bson:"reviewer_id"`
 	OrgName         string    `bson:"organisation_name,omitempty"` // absent from documents saved before it was kept
+	OrgID           string    `bson:"organisation_id,omitempty"`   // absent from documents saved before it was kept
 	State           string    `bson:"state"`
 	HasReview       bool      `bson:"has_review,omitempty"`
 	ReturnedReason  string    `bson:"returned_reason,omitempty"`
@@ -186,13 +187,13 @@ func assignmentOf(d assignmentDoc) app.AssignmentEntry {
 	// Many assignments share a round (its id and name) and an organisation (its
 	// name): each is held once.
 	return app.AssignmentEntry{RoundID: unique.Make(d.RoundID).Value(), RoundName: unique.Make(d.RoundName).Value(), Deadline: d.Deadline.UTC(),
-		SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationName: unique.Make(d.OrgName).Value(), State: unique.Make(d.State).Value(), HasReview: d.HasReview,
+		SubmissionID: d.SubmissionID, ReviewerID: d.ReviewerID, OrganisationName: unique.Make(d.OrgName).Value(), Org: unique.Make(d.OrgID).Value(), State: unique.Make(d.State).Value(), HasReview: d.HasReview,
 		ReturnedReason: d.ReturnedReason, WithheldReason: d.WithheldReason, DeclinedReason: d.DeclinedReason, OverdueRecorded: d.OverdueRecorded, Closed: d.Closed, Released: d.Released, Moved: d.Moved, Version: d.Version}
 }
 
 func assignmentDocOf(e app.AssignmentEntry) assignmentDoc {
 	return assignmentDoc{ID: e.Key(), RoundID: e.RoundID, RoundName: e.RoundName, Deadline: e.Deadline, SubmissionID: e.SubmissionID,
-		ReviewerID: e.ReviewerID, OrgName: e.OrganisationName, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason, DeclinedReason: e.DeclinedReason,
+		ReviewerID: e.ReviewerID, OrgName: e.OrganisationName, OrgID: e.Org, State: e.State, HasReview: e.HasReview, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason, DeclinedReason: e.DeclinedReason,
 		OverdueRecorded: e.OverdueRecorded, Closed: e.Closed, Released: e.Released, Moved: e.Moved, Version: e.Version}
 }
 

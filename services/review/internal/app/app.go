@@ -1591,14 +1591,47 @@ func (a *App) Respond(ctx context.Context, by auth.Principal, id, sub string, ac
 	if err != nil {
 		return Assignment{}, err
 	}
-	return a.assignmentIn(r, sub, by.Subject), nil
+	return a.assignmentIn(ctx, r, sub, by.Subject)
 }
 
-func (a *App) assignmentIn(r *round.Round, sub, reviewer string) Assignment {
+func (a *App) assignmentIn(ctx context.Context, r *round.Round, sub, reviewer string) (Assignment, error) {
 	as, _ := r.Assignment(sub, reviewer)
+	name, err := a.currentName(ctx, submitter(r, sub), r.OrganisationName(sub))
+	if err != nil {
+		return Assignment{}, err
+	}
 	now, open := a.clock.Now(), r.Status() == round.StatusOpen
-	return Assignment{RoundID: r.ID(), RoundName: r.Name(), OrganisationName: r.OrganisationName(sub), Deadline: r.Deadline(), Overdue: r.Overdue(as, now),
-		Answerable: round.Answerable(as.State, open, r.Deadline(), now), RoundOpen: open, Assignment: as}
+	return Assignment{RoundID: r.ID(), RoundName: r.Name(), OrganisationName: name, Deadline: r.Deadline(), Overdue: r.Overdue(as, now),
+		Answerable: round.Answerable(as.State, open, r.Deadline(), now), RoundOpen: open, Assignment: as}, nil
+}
+
+// currentName is what a reviewer is told an organisation is called: its name as the
+// signatory service last gave it, else named (the name the round holds for its
+// submission), else "". A round keeps the name a submission's organisation had when
+// the submission was added, so that its events read the same to every release;
+// ITSS may have corrected it since (OrganisationDetailsCorrectedV1).
+func (a *App) currentName(ctx context.Context, org, named string) (string, error) {
+	if org == "" {
+		return named, nil
+	}
+	o, ok, err := a.orgs.Get(ctx, org)
+	if err != nil {
+		return "", fmt.Errorf("read organisation %s: %w", org, err)
+	}
+	if ok && o.Name != "" {
+		return o.Name, nil
+	}
+	return named, nil
+}
+
+// submitter is the organisation whose submission sub of round r is, whether the
+// round still holds it or let it go to a later round ("" for one it never held).
+func submitter(r *round.Round, sub string) string {
+	if org, ok := r.Organisation(sub); ok {
+		return org
+	}
+	_, org, _ := r.Moved(sub)
+	return org
 }
 
 // eligibleReviewer is the caller as a pool member, with whether their organisation
@@ -1636,7 +1669,7 @@ func (a *App) SubmitReview(ctx context.Context, by auth.Principal, id, sub strin
 	if err != nil {
 		return Assignment{}, err
 	}
-	return a.assignmentIn(r, sub, by.Subject), nil
+	return a.assignmentIn(ctx, r, sub, by.Subject)
 }
 
 // Review is a review as a reader may see it: ops see who wrote it; a reviewer sees

@@ -44,7 +44,11 @@ type AssignmentEntry struct {
 	// that a reviewer's list says whose submission each is ("" in an entry saved
 	// before it was kept, until the round's next change of the assignment).
 	OrganisationName string
-	State            string
+	// Org is the submitting organisation's id, by which the list names it as it now
+	// stands ("" in an entry saved before it was kept: the list then says
+	// OrganisationName).
+	Org   string
+	State string
 	// HasReview is true once a review is in (returned for revision or not).
 	HasReview      bool
 	ReturnedReason string
@@ -309,7 +313,7 @@ func assignmentEntry(r *round.Round, as round.Assignment) AssignmentEntry {
 	_, released := r.Feedback(as.SubmissionID)
 	_, _, moved := r.Moved(as.SubmissionID)
 	return AssignmentEntry{RoundID: r.ID(), RoundName: r.Name(), Deadline: r.Deadline(), SubmissionID: as.SubmissionID, ReviewerID: as.ReviewerID,
-		OrganisationName: r.OrganisationName(as.SubmissionID), State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason, DeclinedReason: as.DeclinedReason, OverdueRecorded: as.Overdue,
+		OrganisationName: r.OrganisationName(as.SubmissionID), Org: submitter(r, as.SubmissionID), State: as.State, HasReview: as.Review != nil, ReturnedReason: as.ReturnedReason, WithheldReason: as.WithheldReason, DeclinedReason: as.DeclinedReason, OverdueRecorded: as.Overdue,
 		Closed: r.Status() != round.StatusOpen, Released: released, Moved: moved, Version: r.Version()}
 }
 
@@ -588,14 +592,22 @@ func (a *App) MyAssignments(ctx context.Context, by auth.Principal, p Page) ([]A
 	}
 	now := a.clock.Now()
 	out := make([]Assignment, 0, len(page))
+	names := map[string]string{} // many assignments name one organisation: it is read once
 	for _, e := range page {
+		name, ok := names[e.Org]
+		if !ok || e.Org == "" {
+			if name, err = a.currentName(ctx, e.Org, e.OrganisationName); err != nil {
+				return nil, "", err
+			}
+			names[e.Org] = name
+		}
 		as := round.Assignment{SubmissionID: e.SubmissionID, ReviewerID: e.ReviewerID, State: e.State, Overdue: e.OverdueRecorded, ReturnedReason: e.ReturnedReason, WithheldReason: e.WithheldReason}
 		if e.HasReview {
 			// Only whether a review is in is shown in the list; the review itself is
 			// read with the submission's reviews.
 			as.Review = &events.ReviewSubmittedV1{}
 		}
-		out = append(out, Assignment{RoundID: e.RoundID, RoundName: e.RoundName, OrganisationName: e.OrganisationName, Deadline: e.Deadline, Overdue: e.OverdueAt(now),
+		out = append(out, Assignment{RoundID: e.RoundID, RoundName: e.RoundName, OrganisationName: name, Deadline: e.Deadline, Overdue: e.OverdueAt(now),
 			Answerable: round.Answerable(e.State, !e.Closed, e.Deadline, now), RoundOpen: !e.Closed, Assignment: as})
 	}
 	if !more || len(page) == 0 {

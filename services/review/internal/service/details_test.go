@@ -36,3 +36,27 @@ func TestTheReviewServiceNamesAnOrganisationByItsCorrectedName(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAReviewerIsToldTheCorrectedNameOfASubmissionAlreadyInARound: a submission put
+// in a round before ITSS corrected its organisation's name keeps, in the round, the
+// name it was added with (its events read the same to every release); a reviewer's
+// assignments, and the answer to their acceptance, name the organisation as it now
+// stands, from the service's organisations.
+func TestAReviewerIsToldTheCorrectedNameOfASubmissionAlreadyInARound(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	round, sub := assigned(t, h, start0.Add(30*24*time.Hour))
+	h.publish("a", events.OrganisationDetailsCorrectedV1{OrganisationID: "a", Name: "University of Aberdare",
+		Sector: "higher_education", Country: "GB", Website: "https://www.aberdare.ac.uk"})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		mine := h.Must(http.StatusOK, h.Do("GET", "/v1/assignments", h.as("x"), nil)).JSON(t)["items"].([]any)
+		if len(mine) != 1 || mine[0].(map[string]any)["organisation_name"] != "University of Aberdare" {
+			return fmt.Errorf("x's assignments are %v, want one naming University of Aberdare", mine)
+		}
+		return nil
+	})
+	got := h.Must(http.StatusOK, h.Do("POST", "/v1/review-rounds/"+round+"/submissions/"+sub+"/response", h.as("x"), map[string]any{"accept": true})).JSON(t)
+	if got["organisation_name"] != "University of Aberdare" {
+		t.Errorf("the answer to accepting names %v, want University of Aberdare", got["organisation_name"])
+	}
+}
