@@ -94,14 +94,31 @@ func (a *App) announcementCorrected(ctx context.Context, cause string, o Organis
 	}
 	// The head does not sign in to the portal: their email points them to the lead,
 	// and carries no calendar entry (the reminders put none in theirs).
-	submits := fmt.Sprintf("%s, the nominated lead, submits it in the Technician Commitment portal and is reminded of the new date.", upper(o.Lead.Name))
-	if o.Lead.Name == "" {
-		submits = "The nominated lead submits it in the Technician Commitment portal and is reminded of the new date."
-	}
 	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindAnnouncementCorrected, Subject: subject, About: correctionAbout(ob),
-		Content: mail.Content{Paragraphs: []string{announced, moved, standing(ob.Due, today), submits,
+		Content: mail.Content{Paragraphs: []string{announced, moved, standing(ob.Due, today), correctionSubmits(o),
 			fmt.Sprintf("You are told as the head of %s.", name), contact}}},
 		Recipient{o.Leader, RoleHead})
+}
+
+// correctionSubmits is the head's paragraph on who submits the obligation and is
+// reminded of the new date: the nominated lead as notify holds them now, or, when
+// none is recorded (erased at their request, and nobody named since), that nobody is
+// reminded until ITSS is told who it is.
+func correctionSubmits(o Organisation) string {
+	switch {
+	case o.Lead.Email == "":
+		return fmt.Sprintf("%s has no nominated lead for the Technician Commitment recorded now, so nobody is being reminded of the new date. "+
+			"Please name a new nominated lead by telling ITSS who it is; they submit it in the Technician Commitment portal.", cmp.Or(o.Name, "The organisation"))
+	case o.Lead.Name == "":
+		return "The nominated lead submits it in the Technician Commitment portal and is reminded of the new date."
+	}
+	return fmt.Sprintf("%s, the nominated lead, submits it in the Technician Commitment portal and is reminded of the new date.", upper(o.Lead.Name))
+}
+
+// isCorrectionSubmits says whether p is a paragraph correctionSubmits wrote, for a
+// later attempt to say it again as of then.
+func isCorrectionSubmits(p string) bool {
+	return strings.HasSuffix(p, "and is reminded of the new date.") || strings.HasSuffix(p, "they submit it in the Technician Commitment portal.")
 }
 
 // correctionAbout names the obligation as a correction moved it, for a later attempt
@@ -113,7 +130,8 @@ func correctionAbout(ob Obligation) string {
 // recomposeCorrection makes a later attempt of a correction's email (a retry after the
 // relay refused it, a resend by ops) say what is true when it goes: refused once the
 // organisation withdrew, its obligation is in, or its deadline moved again; otherwise
-// its window and where it stands are said as of that day.
+// its window, where it stands and, to the head, who submits it are said as of that
+// day.
 func (a *App) recomposeCorrection(ctx context.Context, d Delivery) (Delivery, error) {
 	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
 	if err != nil || !ok {
@@ -134,6 +152,8 @@ func (a *App) recomposeCorrection(ctx context.Context, d Delivery) (Delivery, er
 		switch {
 		case strings.HasPrefix(p, "As of today,"):
 			paras[i] = standing(ob.Due, today)
+		case isCorrectionSubmits(p):
+			paras[i] = correctionSubmits(o)
 		case !ob.WindowOpens.After(today):
 			paras[i] = strings.Replace(p, "Submissions open on "+mail.Day(ob.WindowOpens), "Submissions have been open since "+mail.Day(ob.WindowOpens), 1)
 		}

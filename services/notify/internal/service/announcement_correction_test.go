@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/libs/testenv"
 )
 
@@ -172,5 +173,36 @@ func TestACorrectionsEmailSaysWhatIsTrueWhenItGoes(t *testing.T) {
 	}
 	if sent := h.box.all()[before:]; len(sent) != 0 {
 		t.Errorf("the refused resend sent %q", subjects(sent))
+	}
+}
+
+// TestACorrectionToAnOrganisationWithoutALeadTellsTheHeadThereIsNone: the nominated
+// lead was erased and none is named yet. The head is told of the corrected deadline,
+// and that nobody is being reminded of it until a lead is named, not that the
+// nominated lead submits it and is reminded; nobody else is written to.
+func TestACorrectionToAnOrganisationWithoutALeadTellsTheHeadThereIsNone(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC))
+	oldOpens, oldDue := civil.New(2026, 3, 20), civil.New(2026, 9, 20)
+	opens, due := civil.New(2026, 3, 2), civil.New(2026, 9, 2)
+	h.onboard("nl", oldOpens, oldDue)
+	h.publish("person-lead", events.PersonErasedV1{Subject: personal.Subject(lead.Email)})
+	h.waitErased(lead.Email)
+	h.publish("nl", events.OrganisationAnnouncementCorrectedV1{OrganisationID: "nl", OrganisationName: "Uni nl",
+		AnnouncedOn: civil.New(2025, 3, 2), PreviousAnnouncedOn: civil.New(2025, 3, 20),
+		ObligationID: "nl-c1", ObligationKind: events.ObligationSelfAssessmentAndActionPlan,
+		WindowOpens: opens, Due: due, PreviousWindowOpens: oldOpens, PreviousDue: oldDue})
+	h.publish("nl", events.ObligationScheduledV1{OrganisationID: "nl", OrganisationName: "Uni nl", ObligationID: "nl-c1",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: opens, Due: due})
+	h.waitFor("nl")
+
+	subject := "Technician Commitment: Uni nl's self-assessment and action plan is now due on " + due.InWords() + " (deadline corrected)"
+	waitForMail(t, h.box, "nl", []string{subject + " -> " + leader.Email + " (ics false)"})
+	for _, m := range h.box.all() {
+		text := strings.Join(strings.Fields(m.Text), " ")
+		if m.Subject == subject && (strings.Contains(text, "nominated lead submits it") ||
+			!strings.Contains(text, "Uni nl has no nominated lead for the Technician Commitment recorded now, so nobody is being reminded of the new date.")) {
+			t.Errorf("the head's email, with no lead recorded, says:\n%s", m.Text)
+		}
 	}
 }
