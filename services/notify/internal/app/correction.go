@@ -76,7 +76,13 @@ func (a *App) announcementCorrected(ctx context.Context, cause string, o Organis
 	}
 	moved := fmt.Sprintf("Its deadlines count from the announcement, so they have moved with it: its %s is now due on %s, not on %s. "+opens,
 		w, mail.Day(ob.Due), mail.Day(c.PreviousDue), mail.Day(ob.WindowOpens), mail.Day(c.PreviousWindowOpens))
-	subject := fmt.Sprintf("Technician Commitment: %s's %s is now due on %s (deadline corrected)", name, w, mail.Day(ob.Due))
+	// A deadline the correction put in the past is told as past (the body says how
+	// long overdue it is).
+	tense := "is now due on"
+	if ob.Due.Before(today) {
+		tense = "was due on"
+	}
+	subject := fmt.Sprintf("Technician Commitment: %s's %s %s %s (deadline corrected)", name, w, tense, mail.Day(ob.Due))
 	contact := "If the new date is not right, please contact ITSS at " + a.cfg.Contact + "."
 
 	now := a.clock.Now()

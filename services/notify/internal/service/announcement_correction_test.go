@@ -206,3 +206,31 @@ func TestACorrectionToAnOrganisationWithoutALeadTellsTheHeadThereIsNone(t *testi
 		}
 	}
 }
+
+// TestACorrectionThatMakesTheObligationOverdueSaysItWasDue: a corrected date that
+// puts the deadline in the past is told as past in the subject too ("was due on"),
+// not as a deadline still to come that is already gone (the audit's run: "is now due
+// on Saturday 7 November 2026" on 7 December).
+func TestACorrectionThatMakesTheObligationOverdueSaysItWasDue(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	oldOpens, oldDue := civil.New(2027, 5, 7), civil.New(2027, 11, 7)
+	opens, due := civil.New(2026, 5, 7), civil.New(2026, 11, 7)
+	h.onboard("od", oldOpens, oldDue)
+	h.publish("od", events.OrganisationAnnouncementCorrectedV1{OrganisationID: "od", OrganisationName: "Uni od",
+		AnnouncedOn: civil.New(2025, 5, 7), PreviousAnnouncedOn: civil.New(2026, 5, 7),
+		ObligationID: "od-c1", ObligationKind: events.ObligationSelfAssessmentAndActionPlan,
+		WindowOpens: opens, Due: due, PreviousWindowOpens: oldOpens, PreviousDue: oldDue})
+	h.publish("od", events.ObligationScheduledV1{OrganisationID: "od", OrganisationName: "Uni od", ObligationID: "od-c1",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: opens, Due: due})
+	h.waitFor("od")
+	subject := "Technician Commitment: Uni od's self-assessment and action plan was due on " + due.InWords() + " (deadline corrected)"
+	testenv.Eventually(t, 10*time.Second, func() error {
+		for _, to := range []string{lead.Email, leader.Email} {
+			if got := subjects(mailTo(h, to, 0)); !slices.Contains(got, subject) {
+				return fmt.Errorf("%s received %q, want %q", to, got, subject)
+			}
+		}
+		return nil
+	})
+}
