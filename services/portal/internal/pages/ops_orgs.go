@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/portal/internal/clients"
 	"github.com/itss/techcommit/services/portal/internal/pages/form"
 	"github.com/itss/techcommit/services/portal/internal/pages/opsform"
@@ -255,7 +256,7 @@ func (h *Handler) opsOrganisation(w http.ResponseWriter, r *http.Request, c *ops
 	}
 	who := h.opsActorNames(r, actors, c.subject)
 	for _, e := range hist.JSON200.Items {
-		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type), Who: who(e.Actor), Version: e.Version})
+		data.History = append(data.History, opsHistoryRow{Time: longTime(e.Time), What: opsEventText(e.Type) + opsEventDetail(e.Type, e.Data), Who: who(e.Actor), Version: e.Version})
 	}
 	if hist.JSON200.NextCursor != nil {
 		data.NextHistory = "/ops/organisations/" + id + "?" + url.Values{"history": {*hist.JSON200.NextCursor}}.Encode()
@@ -274,6 +275,53 @@ func opsEventText(typ string) string {
 		parts = parts[len(parts)-2:]
 	}
 	return opsHumanise(strings.Join(parts, " "))
+}
+
+// opsEventDetail is what the history says of a correction besides its name, and of
+// the obligation a correction moves: from what to what, so that ITSS can see what was
+// corrected and when without reading the event ("Organisation announcement
+// corrected" alone said neither). Other events say nothing more; a field missing or
+// of another shape is left out.
+func opsEventDetail(typ string, data map[string]any) string {
+	text := func(k string) string { s, _ := data[k].(string); return s }
+	day := func(k string) string {
+		d, err := time.Parse(time.DateOnly, text(k))
+		if err != nil {
+			return ""
+		}
+		return longDate(d)
+	}
+	parts := []string{}
+	add := func(format string, ks ...string) {
+		args := make([]any, len(ks))
+		for i, k := range ks {
+			if strings.HasPrefix(k, "day:") {
+				args[i] = day(strings.TrimPrefix(k, "day:"))
+			} else {
+				args[i] = text(k)
+			}
+			if args[i] == "" {
+				return
+			}
+		}
+		parts = append(parts, fmt.Sprintf(format, args...))
+	}
+	switch typ {
+	case events.OrganisationAnnouncementCorrectedV1{}.EventType():
+		add("announced on %s, not %s", "day:announced_on", "day:previous_announced_on")
+		add("due on %s, not %s", "day:due", "day:previous_due")
+	case events.OrganisationDetailsCorrectedV1{}.EventType():
+		add("named %s", "name")
+		add("website %s", "website")
+	case events.OrganisationSuccessionRecordedV1{}.EventType():
+		add("succeeds organisation %s", "succeeds")
+	case events.ObligationScheduledV1{}.EventType():
+		add("window opens %s, due on %s", "day:window_opens", "day:due")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, "; ")
 }
 
 // opsWithdrawalIntro says what recording a withdrawal does across the suite (README,
