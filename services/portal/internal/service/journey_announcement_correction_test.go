@@ -57,8 +57,12 @@ func TestJourneyOpsCorrectsTheAnnouncementDate(t *testing.T) {
 	if got := b.Text(browsertest.CSS(".summary")); !strings.Contains(got, "2 March 2025") || strings.Contains(got, "20 March 2025") {
 		t.Errorf("the summary reads %q, want the announcement on 2 March 2025", got)
 	}
-	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "2 March 2026") || !strings.Contains(got, "2 September 2026") || strings.Contains(got, "20 September 2026") {
-		t.Errorf("the page reads %q, want the first obligation opening 2 March 2026 and due 2 September 2026", got)
+	if got := b.Text(browsertest.CSS(`[aria-labelledby="obligations-caption"]`)); !strings.Contains(got, "2 March 2026") || !strings.Contains(got, "2 September 2026") || strings.Contains(got, "20 September 2026") {
+		t.Errorf("the obligations read %q, want the first obligation opening 2 March 2026 and due 2 September 2026", got)
+	}
+	// The history says what the correction changed, from what to what.
+	if got := b.Text(browsertest.CSS(".history")); !strings.Contains(got, "announced on Sunday 2 March 2025, not Thursday 20 March 2025; due on Wednesday 2 September 2026, not Sunday 20 September 2026") {
+		t.Errorf("the history reads %q, want the correction from what to what", got)
 	}
 	screenshot(b, "ops-announcement-corrected")
 
