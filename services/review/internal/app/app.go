@@ -472,8 +472,12 @@ func (a *App) keepsAssignments(ctx context.Context, was, will round.Reviewer) er
 			org, _ := r.Organisation(as.SubmissionID)
 			s := assign.Submission{ID: as.SubmissionID, Org: org}
 			if why := assign.Eligible(will.Reviewer, s); why != "" && assign.Eligible(was.Reviewer, s) == "" {
+				name, err := a.currentName(ctx, org, r.OrganisationName(as.SubmissionID))
+				if err != nil {
+					return err
+				}
 				return apperr.New(apperr.Conflict, "%s is assigned to %s's submission %s in review round %s, which they could no longer review (%s): take them off it, or withhold their review, first",
-					was.ID, r.OrganisationName(as.SubmissionID), as.SubmissionID, r.Name(), why)
+					was.ID, cmp.Or(name, org), as.SubmissionID, r.Name(), why)
 			}
 		}
 	}
@@ -985,7 +989,7 @@ func (a *App) placeable(ctx context.Context, id, sub string) (placement.Seen, er
 		return placement.Seen{}, err
 	}
 	if _, in := cur.Organisation(sub); in {
-		return seen, cur.Releasable(sub)
+		return seen, a.naming(ctx, cur).Releasable(sub)
 	}
 	if _, _, moved := cur.Moved(sub); !moved && cur.Status() == round.StatusOpen {
 		// Placed there by a request that has not yet added it (or crashed before):
@@ -1210,8 +1214,12 @@ func (a *App) Assign(ctx context.Context, by auth.Principal, id, sub, reviewer, 
 	}
 	org, _ := r.Organisation(sub)
 	if why := assign.Eligible(now.Reviewer, assign.Submission{ID: sub, Org: org}); why != "" {
+		name, err := a.currentName(ctx, org, r.OrganisationName(sub))
+		if err != nil {
+			return nil, err
+		}
 		return nil, apperr.New(apperr.Conflict, "%s's record in the pool changed as they were assigned, and they may no longer review %s (%s): they are not assigned to it",
-			reviewer, cmp.Or(r.OrganisationName(sub), org)+"'s submission "+sub, why)
+			reviewer, cmp.Or(name, org)+"'s submission "+sub, why)
 	}
 	return r, nil
 }
@@ -1624,6 +1632,20 @@ func (a *App) currentName(ctx context.Context, org, named string) (string, error
 	return named, nil
 }
 
+// naming is round r naming the submissions its refusals name by their
+// organisations' names as they now stand (see round.Naming), read only when a refusal
+// names one. A name that cannot be read leaves the name the round holds: the refusal
+// is still what it says, in the words it had before names could be corrected.
+func (a *App) naming(ctx context.Context, r *round.Round) *round.Round {
+	return r.Naming(func(sub string) string {
+		name, err := a.currentName(ctx, submitter(r, sub), "")
+		if err != nil {
+			return ""
+		}
+		return name
+	})
+}
+
 // submitter is the organisation whose submission sub of round r is, whether the
 // round still holds it or let it go to a later round ("" for one it never held).
 func submitter(r *round.Round, sub string) string {
@@ -1714,7 +1736,7 @@ func (a *App) Reviews(ctx context.Context, by auth.Principal, id, sub string) (r
 		if !ok || (own.State != round.Assigned && own.State != round.Accepted) {
 			return nil, false, notIn
 		}
-		if err := r.StillEligible(rv, sub); err != nil {
+		if err := a.naming(ctx, r).StillEligible(rv, sub); err != nil {
 			return nil, false, err
 		}
 		if own.Review == nil {
@@ -1948,7 +1970,7 @@ func (a *App) assigned(ctx context.Context, by auth.Principal, id, sub string) e
 	if !ok || (as.State != round.Assigned && as.State != round.Accepted) {
 		return apperr.New(apperr.NotFound, "no assignment of yours for %s", sub)
 	}
-	return r.StillEligible(rv, sub)
+	return a.naming(ctx, r).StillEligible(rv, sub)
 }
 
 // allRounds is every round, for automatic assignment, which weighs the reviewers' load
@@ -2073,7 +2095,7 @@ func (a *App) changeRound(ctx context.Context, actor, id string, decide func(*ro
 		func(h []events.Envelope) (*round.Round, error) { return a.rebuildRound(id, h) },
 		func(r *round.Round) ([]events.Payload, error) {
 			before = r.NextDeadline()
-			return decide(r)
+			return decide(a.naming(ctx, r))
 		})
 	if err == nil {
 		a.holdRound(r, appended)

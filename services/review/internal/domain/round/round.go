@@ -5,6 +5,7 @@
 package round
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -111,12 +112,17 @@ type Round struct {
 	perSub      int
 	closed      bool
 	submissions map[string]string // submission -> organisation, of every one ever added
-	orgNames    map[string]string // submission -> organisation's name
+	orgNames    map[string]string // submission -> organisation's name, as it was when added (the round's events carry it)
 	placements  map[string]int    // submission -> its placement's sequence (0 before they were recorded)
 	moved       map[string]string // submission -> the later round it moved to
 	order       []string
 	assignments map[assign.Pair]*Assignment
 	feedback    map[string]Feedback
+	// namedNow, set on a copy by Naming, gives the name as it now stands of the
+	// organisation whose submission a message names ("" when it has none): ITSS may
+	// have corrected it since the submission was added. It is no part of the round's
+	// state, which its events alone make.
+	namedNow func(sub string) string
 }
 
 // Rebuild replays history.
@@ -253,11 +259,28 @@ func (r *Round) inWords() string {
 	return "review round \u201c" + r.name + "\u201d (reviews due " + londonTime(r.deadline) + ")"
 }
 
+// Naming is r naming, in the messages people read (its refusals), each submission
+// by what now gives its organisation's name as it now stands, where r would name it
+// as it was when added: ITSS may have corrected it since. The round's events still
+// carry the name the submission was added with, which every release reads the same.
+// now is called only for a message, with the id of a submission the round holds or
+// let go; a "" from it leaves the name the round holds. r is not changed.
+func (r *Round) Naming(now func(sub string) string) *Round {
+	c := *r // what the copy shares, neither changes in place (see Continue)
+	c.namedNow = now
+	return &c
+}
+
 // submissionInWords names a submission of the round in a message people read: by
 // whose it is ("Prifysgol Aberwen's submission"), which they know, rather than its
-// id; by the id only when the round holds no name for its organisation.
+// id (its organisation's name as it now stands, see Naming, else as it was when
+// added); by the id only when the round holds no name for its organisation.
 func (r *Round) submissionInWords(sub string) string {
-	if name := r.orgNames[sub]; name != "" {
+	name := ""
+	if r.namedNow != nil {
+		name = r.namedNow(sub)
+	}
+	if name = cmp.Or(name, r.orgNames[sub]); name != "" {
 		return name + "'s submission"
 	}
 	return "submission " + sub

@@ -653,3 +653,32 @@ func TestAReviewerWhoseRecordRuledOutTheirAssignmentComesOffIt(t *testing.T) {
 		t.Errorf("taken off again: %v", p)
 	}
 }
+
+// TestARoundNamesASubmissionAsItsOrganisationNowStandsInWordsAlone: a round naming
+// its submissions by their organisations' names as they now stand (Naming) says them
+// in its refusals, while the events it decides carry the name the submission was
+// added with, as before, and the round it was copied from is unchanged.
+func TestARoundNamesASubmissionAsItsOrganisationNowStandsInWordsAlone(t *testing.T) {
+	t.Parallel()
+	r := rebuild(t, "r1", opened(t))
+	named := r.Naming(func(sub string) string {
+		if sub != "s1" {
+			t.Errorf("asked the name of %s's organisation, want s1's", sub)
+		}
+		return "University of Aberdare"
+	})
+	if _, err := named.Assign(reviewer("own", "a"), "s1", "asked", now); err == nil || !strings.Contains(err.Error(), "may not review University of Aberdare's submission") {
+		t.Errorf("the named round refuses %v, want it to name University of Aberdare's submission", err)
+	}
+	if _, err := r.Assign(reviewer("own", "a"), "s1", "asked", now); err == nil || !strings.Contains(err.Error(), "may not review University of A's submission") {
+		t.Errorf("the round it was copied from refuses %v, want it to name the submission as it was added", err)
+	}
+	p := must[[]events.Payload](t)(named.Assign(reviewer("x", "b"), "s1", "specialist", now))
+	if a := p[0].(events.ReviewerAssignedV1); a.OrganisationName != "University of A" {
+		t.Errorf("the named round's assignment names %q, want the name the submission was added with", a.OrganisationName)
+	}
+	blank := r.Naming(func(string) string { return "" })
+	if _, err := blank.Assign(reviewer("own", "a"), "s1", "asked", now); err == nil || !strings.Contains(err.Error(), "University of A's submission") {
+		t.Errorf("a round with no name now for the submission refuses %v, want it to name it as it was added", err)
+	}
+}
