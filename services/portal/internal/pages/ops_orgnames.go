@@ -14,6 +14,8 @@ import (
 // console asks the signatory service for the names of the organisations on a page
 // it has not seen lately, and remembers them for a few minutes: an organisation's
 // name changes rarely, and a list of 50 should not cost 50 more requests each time.
+// A correction of its name made in this console forgets it here at once (another
+// replica of the portal shows the new name once what it held lapses).
 
 // opsNameFor is how long a name read is shown without asking again; opsNamesHeld
 // bounds how many are held.
@@ -49,6 +51,18 @@ func (h *Handler) opsNames(ctx context.Context, set *clients.Set, ids ...string)
 type heldLabels struct {
 	mu   sync.Mutex
 	held map[string]heldLabel
+	// forgot counts the calls to forget, so that a read under way as one was made
+	// (which may have read what was forgotten) is not held.
+	forgot uint64
+}
+
+// forget drops what is held for id, which has just changed (ITSS corrected an
+// organisation's name in this console), so that the next page reads it afresh.
+func (l *heldLabels) forget(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.held, id)
+	l.forgot++
 }
 
 type heldLabel struct {
@@ -64,6 +78,7 @@ func (l *heldLabels) labels(ctx context.Context, now time.Time, ttl time.Duratio
 	out := make(map[string]string, len(ids))
 	var missing []string
 	l.mu.Lock()
+	forgot := l.forgot
 	for _, id := range ids {
 		if _, seen := out[id]; seen || id == "" {
 			continue
@@ -108,7 +123,10 @@ func (l *heldLabels) labels(ctx context.Context, now time.Time, ttl time.Duratio
 			delete(out, id)
 			continue
 		}
-		l.held[id] = heldLabel{label: got[i].label, until: until}
+		if l.forgot == forgot {
+			// Read after anything forgotten since changed: it may be held.
+			l.held[id] = heldLabel{label: got[i].label, until: until}
+		}
 		out[id] = got[i].label
 	}
 	return out

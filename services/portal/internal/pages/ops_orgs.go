@@ -579,6 +579,10 @@ func (h *Handler) opsStepSave(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		p := clients.Check(httpResp, respBody)
 		switch {
 		case p == nil:
+			if step.slug == "details" {
+				// The name the console's lists held for it may be the one corrected.
+				h.orgNames.forget(id)
+			}
 			http.Redirect(w, r, "/ops/organisations/"+id, http.StatusSeeOther)
 			return
 		case p.Status == http.StatusPreconditionFailed:
