@@ -315,8 +315,12 @@ type ClientInterface interface {
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
 	// `name` and `closes` (applicants have drafted against its rules and awards draw on
-	// its budget): changing another term is refused with 409 naming it. A closed round
-	// cannot change. A new closing time (or, before the round opens, new dates)
+	// its budget), and `budget_pence` upwards: changing another term, or lowering the
+	// budget, is refused with 409 naming it. A closed round takes a larger
+	// `budget_pence` alone, every other term sent as it stands (awards are decided once
+	// a round has closed, and a budget typed too low would refuse them for good); any
+	// other change to it, or a lower budget, is refused with 409. A budget is never
+	// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -334,8 +338,12 @@ type ClientInterface interface {
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
 	// `name` and `closes` (applicants have drafted against its rules and awards draw on
-	// its budget): changing another term is refused with 409 naming it. A closed round
-	// cannot change. A new closing time (or, before the round opens, new dates)
+	// its budget), and `budget_pence` upwards: changing another term, or lowering the
+	// budget, is refused with 409 naming it. A closed round takes a larger
+	// `budget_pence` alone, every other term sent as it stands (awards are decided once
+	// a round has closed, and a budget typed too low would refuse them for good); any
+	// other change to it, or a lower budget, is refused with 409. A budget is never
+	// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -894,8 +902,12 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
 // `name` and `closes` (applicants have drafted against its rules and awards draw on
-// its budget): changing another term is refused with 409 naming it. A closed round
-// cannot change. A new closing time (or, before the round opens, new dates)
+// its budget), and `budget_pence` upwards: changing another term, or lowering the
+// budget, is refused with 409 naming it. A closed round takes a larger
+// `budget_pence` alone, every other term sent as it stands (awards are decided once
+// a round has closed, and a budget typed too low would refuse them for good); any
+// other change to it, or a lower budget, is refused with 409. A budget is never
+// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -923,8 +935,12 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, params *UpdateR
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
 // `name` and `closes` (applicants have drafted against its rules and awards draw on
-// its budget): changing another term is refused with 409 naming it. A closed round
-// cannot change. A new closing time (or, before the round opens, new dates)
+// its budget), and `budget_pence` upwards: changing another term, or lowering the
+// budget, is refused with 409 naming it. A closed round takes a larger
+// `budget_pence` alone, every other term sent as it stands (awards are decided once
+// a round has closed, and a budget typed too low would refuse them for good); any
+// other change to it, or a lower budget, is refused with 409. A budget is never
+// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -2500,8 +2516,12 @@ type ClientWithResponsesInterface interface {
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
 	// `name` and `closes` (applicants have drafted against its rules and awards draw on
-	// its budget): changing another term is refused with 409 naming it. A closed round
-	// cannot change. A new closing time (or, before the round opens, new dates)
+	// its budget), and `budget_pence` upwards: changing another term, or lowering the
+	// budget, is refused with 409 naming it. A closed round takes a larger
+	// `budget_pence` alone, every other term sent as it stands (awards are decided once
+	// a round has closed, and a budget typed too low would refuse them for good); any
+	// other change to it, or a lower budget, is refused with 409. A budget is never
+	// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -2519,8 +2539,12 @@ type ClientWithResponsesInterface interface {
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
 	// `name` and `closes` (applicants have drafted against its rules and awards draw on
-	// its budget): changing another term is refused with 409 naming it. A closed round
-	// cannot change. A new closing time (or, before the round opens, new dates)
+	// its budget), and `budget_pence` upwards: changing another term, or lowering the
+	// budget, is refused with 409 naming it. A closed round takes a larger
+	// `budget_pence` alone, every other term sent as it stands (awards are decided once
+	// a round has closed, and a budget typed too low would refuse them for good); any
+	// other change to it, or a lower budget, is refused with 409. A budget is never
+	// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -5894,8 +5918,12 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
 // `name` and `closes` (applicants have drafted against its rules and awards draw on
-// its budget): changing another term is refused with 409 naming it. A closed round
-// cannot change. A new closing time (or, before the round opens, new dates)
+// its budget), and `budget_pence` upwards: changing another term, or lowering the
+// budget, is refused with 409 naming it. A closed round takes a larger
+// `budget_pence` alone, every other term sent as it stands (awards are decided once
+// a round has closed, and a budget typed too low would refuse them for good); any
+// other change to it, or a lower budget, is refused with 409. A budget is never
+// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -5919,8 +5947,12 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
 // `name` and `closes` (applicants have drafted against its rules and awards draw on
-// its budget): changing another term is refused with 409 naming it. A closed round
-// cannot change. A new closing time (or, before the round opens, new dates)
+// its budget), and `budget_pence` upwards: changing another term, or lowering the
+// budget, is refused with 409 naming it. A closed round takes a larger
+// `budget_pence` alone, every other term sent as it stands (awards are decided once
+// a round has closed, and a budget typed too low would refuse them for good); any
+// other change to it, or a lower budget, is refused with 409. A budget is never
+// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken

@@ -14,7 +14,7 @@ import (
 
 // opsRoundCorrectIntro says what the fund lets ops correct, so that nobody types a
 // change it will refuse without knowing why.
-const opsRoundCorrectIntro = "Before the round opens, any of its terms may change. Once it is open, only its name and closing time may: applicants have drafted against its rules and awards draw on its budget."
+const opsRoundCorrectIntro = "Before the round opens, any of its terms may change. Once it is open, only its name and closing time may, and its budget be raised: applicants have drafted against its rules and awards draw on its budget."
 
 // opsRoundEdit shows a round's terms in the form that opened it, to correct them.
 func (h *Handler) opsRoundEdit(w http.ResponseWriter, r *http.Request, c *opsCtx) {

@@ -32,7 +32,9 @@ const (
 
 // Round is a fund round as opened by ops. Ops may correct it: anything before it
 // opens, only its name and closing time once open (applicants have drafted against its
-// rules and awards draw on its budget), nothing once closed. Ops may also close it early.
+// rules and awards draw on its budget), and its budget upwards, open or closed (a
+// budget typed too low would refuse the awards decided after the close). Ops may also
+// close it early.
 type Round struct {
 	ID                      string
 	Name                    string
@@ -148,11 +150,10 @@ func (r Round) Update(next Round, now time.Time) ([]events.Payload, error) {
 	next.ID, next.Name = r.ID, strings.TrimSpace(next.Name)
 	switch r.StatusAt(now) {
 	case Closed:
-		return nil, apperr.New(apperr.Conflict, "round %q is closed; it can no longer change", r.Name)
+		return r.raiseBudget(next)
 	case OpenNow:
 		if field := frozenChange(r, next); field != "" {
-			return nil, &apperr.Error{Code: apperr.Conflict, Field: field,
-				Message: fmt.Sprintf("round %q is open: only its name and closing time may change", r.Name)}
+			return nil, &apperr.Error{Code: apperr.Conflict, Field: field, Message: frozenMessage(r, field, "is open: only its name and closing time may change, and its budget be raised")}
 		}
 	}
 	if err := check(next, now); err != nil {
@@ -161,11 +162,42 @@ func (r Round) Update(next Round, now time.Time) ([]events.Payload, error) {
 	if sameTerms(r, next) {
 		return nil, nil
 	}
-	return []events.Payload{events.RoundUpdatedV1{
-		RoundID: r.ID, Name: next.Name, Opens: next.Opens.UTC(), Closes: next.Closes.UTC(), BudgetPence: next.BudgetPence,
-		MinAwardPence: next.MinAwardPence, MaxAwardPence: next.MaxAwardPence, ProjectStart: next.ProjectStart, ProjectEnd: next.ProjectEnd,
-		Themes: next.Themes, ExcludePreviouslyFunded: next.ExcludePreviouslyFunded,
-	}}, nil
+	return []events.Payload{updated(next)}, nil
+}
+
+// raiseBudget is the one change a closed round takes: a larger budget. Awards are
+// decided once a round has closed, and a budget typed too low (£500 for £5,000)
+// would refuse them once the first had drawn it down, for good. It is never
+// lowered: awards drawn on it, and any racing the change, were checked against the
+// budget as it was, so a lower one could be exceeded; a larger one never is.
+func (r Round) raiseBudget(next Round) ([]events.Payload, error) {
+	raised := r
+	raised.BudgetPence = next.BudgetPence
+	switch {
+	case next.BudgetPence < r.BudgetPence:
+		return nil, &apperr.Error{Code: apperr.Conflict, Field: "budget_pence", Message: frozenMessage(r, "budget_pence", "is closed: only its budget may change")}
+	case next.BudgetPence == r.BudgetPence || !sameTerms(raised, next):
+		return nil, apperr.New(apperr.Conflict, "round %q is closed; only its budget may still change, and only be raised, for the awards still to decide", r.Name)
+	}
+	return []events.Payload{updated(raised)}, nil
+}
+
+// frozenMessage says why a round refuses a change to a term, and of its budget what
+// it would take.
+func frozenMessage(r Round, field, why string) string {
+	if field == "budget_pence" {
+		return fmt.Sprintf("round %q %s; its budget may be raised (awards draw on it), never lowered below the %d pence it has", r.Name, why, r.BudgetPence)
+	}
+	return fmt.Sprintf("round %q %s", r.Name, why)
+}
+
+// updated is the event that gives a round terms.
+func updated(t Round) events.RoundUpdatedV1 {
+	return events.RoundUpdatedV1{
+		RoundID: t.ID, Name: t.Name, Opens: t.Opens.UTC(), Closes: t.Closes.UTC(), BudgetPence: t.BudgetPence,
+		MinAwardPence: t.MinAwardPence, MaxAwardPence: t.MaxAwardPence, ProjectStart: t.ProjectStart, ProjectEnd: t.ProjectEnd,
+		Themes: t.Themes, ExcludePreviouslyFunded: t.ExcludePreviouslyFunded,
+	}
 }
 
 // Close records that the round stopped taking submissions. Before its closing time
@@ -233,12 +265,14 @@ func check(r Round, now time.Time) error {
 	return nil
 }
 
-// frozenChange names the first term an open round may not change that next changes.
+// frozenChange names the first term an open round may not change that next changes:
+// every term but its name and closing time, and its budget only downwards.
 func frozenChange(r, next Round) string {
 	switch {
 	case !next.Opens.Equal(r.Opens):
 		return "opens"
-	case next.BudgetPence != r.BudgetPence:
+	case next.BudgetPence < r.BudgetPence:
+		// A budget may be raised (raiseBudget), never lowered.
 		return "budget_pence"
 	case next.MinAwardPence != r.MinAwardPence:
 		return "min_award_pence"
@@ -268,7 +302,7 @@ func sameThemes(a, b []string) bool {
 }
 
 func sameTerms(r, next Round) bool {
-	return frozenChange(r, next) == "" && next.Name == r.Name && next.Closes.Equal(r.Closes)
+	return frozenChange(r, next) == "" && next.BudgetPence == r.BudgetPence && next.Name == r.Name && next.Closes.Equal(r.Closes)
 }
 
 // Rebuild replays a round's history. It reports false when there is no such round.

@@ -84,7 +84,7 @@ func TestAnOpenRoundMayChangeOnlyItsNameAndClosingTime(t *testing.T) {
 		t.Fatalf("extending an open round: %v, %v", out, err)
 	}
 	for field, edit := range map[string]func(*round.Round){
-		"budget_pence":              func(n *round.Round) { n.BudgetPence++ },
+		"budget_pence":              func(n *round.Round) { n.BudgetPence-- },
 		"max_award_pence":           func(n *round.Round) { n.MaxAwardPence-- },
 		"themes":                    func(n *round.Round) { n.Themes = []string{"visibility"} },
 		"project_end":               func(n *round.Round) { n.ProjectEnd = civil.New(2028, 1, 31) },
@@ -106,6 +106,63 @@ func TestAnOpenRoundMayChangeOnlyItsNameAndClosingTime(t *testing.T) {
 	if _, err := r.Update(terms(), closes.Add(time.Second)); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("changing a closed round: %v, want Conflict", err)
 	}
+}
+
+// A budget typed too low (£500 for £5,000) would refuse the awards ITSS decides on
+// once the first had drawn it down, and awards are decided once the round has
+// closed: it may be raised while the round is open and after it closed, never
+// lowered (awards already drawn on it, and those racing the change, were checked
+// against the budget as it was). After the round closed nothing else may change.
+func TestABudgetTypedTooLowIsRaisedOpenOrClosed(t *testing.T) {
+	t.Parallel()
+	r, p := opened(t)
+	raised := terms()
+	raised.BudgetPence = 7500000
+	for name, at := range map[string]time.Time{"open": opens.Add(time.Hour), "closed": closes.Add(time.Hour)} {
+		out, err := r.Update(raised, at)
+		if err != nil || len(out) != 1 {
+			t.Fatalf("raising the budget of a round %s: %v, %v", name, out, err)
+		}
+		want := raised
+		want.Version = 2
+		if diff := cmp.Diff(want, replay(t, p, out[0]), cmp.Comparer(func(a, b civil.Date) bool { return a.String() == b.String() })); diff != "" {
+			t.Errorf("round %s after its budget was raised (-want +got):\n%s", name, diff)
+		}
+	}
+	closed := closes.Add(time.Hour)
+	lowered := terms()
+	lowered.BudgetPence = 500000
+	if _, err := r.Update(lowered, closed); !isConflictNaming(err, "budget_pence") {
+		t.Errorf("lowering the budget of a closed round: %v, want Conflict naming budget_pence", err)
+	}
+	renamed := raised
+	renamed.Name = "TCF 2027 (renamed)"
+	if _, err := r.Update(renamed, closed); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("renaming a closed round with its budget raised: %v, want Conflict", err)
+	}
+	// A closed round's budget is raised however long ago it closed: the closing time
+	// gone by is not refused as it is for a round still to close.
+	if out, err := r.Update(raised, closes.Add(300*24*time.Hour)); err != nil || len(out) != 1 {
+		t.Errorf("raising the budget long after the round closed: %v, %v", out, err)
+	}
+	// The close recorded stays recorded.
+	c, err := r.Close(closed, "")
+	if err != nil || len(c) != 1 {
+		t.Fatalf("close: %v, %v", c, err)
+	}
+	after := replay(t, p, c[0])
+	out, err := after.Update(raised, closed)
+	if err != nil || len(out) != 1 {
+		t.Fatalf("raising the budget once the close is recorded: %v, %v", out, err)
+	}
+	if got := replay(t, p, c[0], out[0]); got.ClosedAt.IsZero() || got.BudgetPence != raised.BudgetPence {
+		t.Errorf("closed at %v with budget %d, want the close kept and %d", got.ClosedAt, got.BudgetPence, raised.BudgetPence)
+	}
+}
+
+func isConflictNaming(err error, field string) bool {
+	e, ok := apperr.As(err)
+	return ok && e.Code == apperr.Conflict && e.Field == field
 }
 
 // A round's themes are a set: the same themes in another order are the same terms,
