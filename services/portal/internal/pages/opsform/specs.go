@@ -65,6 +65,12 @@ var Announcement = Specs{
 		Type: Text, Max: 64, Pattern: regexp.MustCompile(`^[A-Za-z0-9-]+$`), Expect: "an organisation's identifier, as its page shows it"},
 }
 
+// FundRoundBudget raises a round's budget, open or closed: awards are decided once a
+// round has closed, and a budget recorded too low would refuse them.
+var FundRoundBudget = Specs{
+	{Name: "budget", API: "budget_pence", Label: "Budget in pounds", Hint: "The round's whole budget, the awards made included. It may be raised, never lowered.", Type: Money, Required: true},
+}
+
 // AnnouncementCorrection corrects the date of the announcement, recorded wrong, and
 // with it the first obligation's window and due date.
 var AnnouncementCorrection = Specs{

@@ -1,0 +1,104 @@
+package service
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/oidcdev"
+	"github.com/itss/techcommit/services/portal/internal/browsertest"
+)
+
+// An ops person, by keyboard alone, raises the budget of a closed round recorded too
+// low (£500 for £5,000), when its awards are decided: the fund page offers it for the
+// closed round, the form is filled with the budget as it stands, a lower budget is
+// refused beside the field as the fund says why, and the page then shows the budget
+// raised. axe-core checks every page on the way.
+func TestJourneyOpsRaisesAClosedRoundsBudget(t *testing.T) {
+	t.Parallel()
+	s := startOpsStack(t, false)
+	year := time.Now().Year() + 1
+	const name = "Technician Collaboration Fund Slip"
+	ops := opsToken(t, s.fund, "fund")
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", ops, map[string]any{
+		"name": name, "opens": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "closes": time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339),
+		"budget_pence": 50000, "min_award_pence": 10000, "max_award_pence": 50000, "project_start": fmt.Sprintf("%d-03-01", year),
+		"project_end": fmt.Sprintf("%d-12-31", year), "themes": []string{"visibility"}})).JSON(t)["id"].(string)
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/rounds/"+round+"/closure", ops, map[string]any{"reason": "Enough applications."}))
+
+	b := newBrowser(t)
+	opsBrowserSignIn(t, b, s)
+	b.Open(s.p.url + "/ops/fund")
+	heading(t, b, "Collaboration Fund")
+	tabTo(t, b, "link", "Raise the budget of "+name)
+	b.Enter()
+	heading(t, b, "Raise the budget")
+	if got := b.Value(browsertest.CSS("#field-budget")); got != "500" {
+		t.Errorf("the form is filled with %q, want the budget as it stands, 500", got)
+	}
+	opsTypeInto(t, b, "textbox", "Budget in pounds", "400")
+	tabTo(t, b, "button", "Raise the budget")
+	b.Enter()
+	heading(t, b, "Raise the budget")
+	errorSummaryHasFocus(t, b, "field-budget", "Budget in pounds")
+	if got := b.Text(browsertest.CSS("#field-budget-error")); !strings.HasPrefix(got, "Error:") || !strings.Contains(got, "never lowered") {
+		t.Errorf("the message beside the field reads %q, want the fund's reason", got)
+	}
+	b.WaitFor(browsertest.CSS(`#field-budget[aria-describedby~="field-budget-error"][aria-invalid="true"]`))
+	screenshot(b, "ops-round-budget-refused")
+	b.ShiftTab()
+	opsTypeInto(t, b, "textbox", "Budget in pounds", "5000")
+	tabTo(t, b, "button", "Raise the budget")
+	b.Enter()
+	heading(t, b, "Collaboration Fund")
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "£5,000\t£0\t£5,000") {
+		t.Errorf("the fund page reads %q, want the budget raised to £5,000 with £5,000 left", got)
+	}
+	screenshot(b, "ops-round-budget-raised")
+	got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+round, "", nil)).JSON(t)
+	if got["budget_pence"] != float64(500000) || got["status"] != "closed" || got["name"] != name {
+		t.Errorf("the round after its budget was raised: %v, want 500000 pence, closed, its name kept", got)
+	}
+}
+
+// The budget's form applies only to the round as it showed it: sent twice (a double
+// click) it leads on as the first did; a second tab opened before the first saved is
+// refused, nothing saved, saying beside the field what the budget is now.
+func TestTwoTabsRaisingABudgetDoNotOverwriteEachOther(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	year := time.Now().Year() + 1
+	fundOps := opsToken(t, s.fund, "fund")
+	round := s.fund.Must(http.StatusCreated, s.fund.Do("POST", "/v1/rounds", fundOps, map[string]any{
+		"name": "Technician Collaboration Fund Tabs", "opens": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "closes": time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339),
+		"budget_pence": 50000, "min_award_pence": 10000, "max_award_pence": 50000, "project_start": fmt.Sprintf("%d-03-01", year),
+		"project_end": fmt.Sprintf("%d-12-31", year), "themes": []string{"visibility"}})).JSON(t)["id"].(string)
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/rounds/"+round+"/closure", fundOps, map[string]any{}))
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	form := func() url.Values {
+		page := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+round+"/budget", ops, nil), http.StatusOK, "the budget's form")
+		filled := url.Values{}
+		for _, in := range find(parse(t, page.body), element("input")) {
+			filled.Set(attr(in, "name"), attr(in, "value"))
+		}
+		return filled
+	}
+	first, second := form(), form()
+	first.Set("budget", "5,000")
+	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+round+"/budget", ops, first), http.StatusSeeOther, "the first tab's budget")
+	opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+round+"/budget", ops, first), http.StatusSeeOther, "the first tab's budget sent again")
+	second.Set("budget", "6,000")
+	r := opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+round+"/budget", ops, second), http.StatusConflict, "the second tab's budget")
+	if !strings.Contains(string(r.body), "nothing was saved") {
+		t.Errorf("the second tab's refusal does not say nothing was saved: %s", r.body)
+	}
+	if got := opsFieldMessage(t, r.body, "budget"); !strings.Contains(got, "5,000") {
+		t.Errorf("beside the budget: %q, want what is saved now, £5,000", got)
+	}
+	if got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+round, "", nil)).JSON(t); got["budget_pence"] != float64(500000) || got["version"] != float64(3) {
+		t.Errorf("the round after the two tabs: %v, want the first tab's £5,000 alone (version 3: opened, closed, raised)", got)
+	}
+}
