@@ -32,6 +32,7 @@ func Contracts() []Contract {
 		contract[OrganisationSuccessionRecordedV1](),
 		contract[OrganisationDetailsCorrectedV1](),
 		contract[OrganisationAnnouncementCorrectedV1](),
+		contract[OrganisationMeetingCorrectedV1](),
 		contract[PersonErasedV1](),
 		contract[ObligationScheduledV1](),
 		contract[ObligationMetV1](),

@@ -12,6 +12,7 @@ const (
 	SubjectOrganisationWithdrawn       = "tc.signatory.organisation.withdrawn"
 	SubjectOrganisationSuccession      = "tc.signatory.organisation.succession_recorded"
 	SubjectAnnouncementCorrected       = "tc.signatory.organisation.announcement_corrected"
+	SubjectMeetingCorrected            = "tc.signatory.organisation.meeting_corrected"
 	SubjectObligationScheduled         = "tc.signatory.organisation.obligation_scheduled"
 	SubjectObligationMet               = "tc.signatory.organisation.obligation_met"
 )
@@ -155,6 +156,22 @@ type OrganisationAnnouncementCorrectedV1 struct {
 // EventType implements Payload.
 func (OrganisationAnnouncementCorrectedV1) EventType() string {
 	return SubjectAnnouncementCorrected + ".v1"
+}
+
+// OrganisationMeetingCorrectedV1 records that ITSS corrected the day it met the
+// organisation (a typing slip: 2026-03-02 for 2025-03-02). The form's and the
+// announcement's days may not precede the meeting's, so a day typed late barred
+// recording them as they happened, and with the announcement every deadline of the
+// first cycle. It says the day before and after; it names no one.
+type OrganisationMeetingCorrectedV1 struct {
+	OrganisationID string     `json:"organisation_id"`
+	HeldOn         civil.Date `json:"held_on"`
+	PreviousHeldOn civil.Date `json:"previous_held_on"`
+}
+
+// EventType implements Payload.
+func (OrganisationMeetingCorrectedV1) EventType() string {
+	return SubjectMeetingCorrected + ".v1"
 }
 
 // OrganisationContactsChangedV1 carries the organisation's current contacts in full.

@@ -341,6 +341,12 @@ type JobTitle = string
 // Kind Signatories employ technicians in HE and research; supporters back the technical community.
 type Kind string
 
+// MeetingCorrectionRequest defines model for MeetingCorrectionRequest.
+type MeetingCorrectionRequest struct {
+	// HeldOn The day ITSS in fact met the organisation, held to the meeting's rules and not after the form was signed
+	HeldOn openapi_types.Date `json:"held_on"`
+}
+
 // MeetingRequest defines model for MeetingRequest.
 type MeetingRequest struct {
 	HeldOn openapi_types.Date `json:"held_on"`
@@ -716,6 +722,20 @@ type RecordMeetingParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateMeetingCorrectionParams defines parameters for CreateMeetingCorrection.
+type CreateMeetingCorrectionParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The ETag the object was read with (RFC 9110 13.1.1), or a list of ETags (`"3", "4"`, on one line or several): the write is applied only if the object is still at a version one of them names, and is otherwise refused with 412. Tags are compared strongly, so a weak tag (`W/"3"`) never matches. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListObligationsParams defines parameters for ListObligations.
 type ListObligationsParams struct {
 	// Limit Page size (1–200, default 50)
@@ -774,6 +794,9 @@ type ReceiveFormJSONRequestBody = FormRequest
 // RecordMeetingJSONRequestBody defines body for RecordMeeting for application/json ContentType.
 type RecordMeetingJSONRequestBody = MeetingRequest
 
+// CreateMeetingCorrectionJSONRequestBody defines body for CreateMeetingCorrection for application/json ContentType.
+type CreateMeetingCorrectionJSONRequestBody = MeetingCorrectionRequest
+
 // RecordSuccessionJSONRequestBody defines body for RecordSuccession for application/json ContentType.
 type RecordSuccessionJSONRequestBody = SuccessionRequest
 
@@ -821,6 +844,9 @@ type ServerInterface interface {
 	// RecordMeeting Record that ITSS met the organisation
 	// (POST /v1/organisations/{id}/meeting)
 	RecordMeeting(ctx echo.Context, id OrganisationID, params RecordMeetingParams) error
+	// CreateMeetingCorrection Correct the day ITSS met the organisation
+	// (POST /v1/organisations/{id}/meeting-corrections)
+	CreateMeetingCorrection(ctx echo.Context, id OrganisationID, params CreateMeetingCorrectionParams) error
 	// ListObligations The organisation's obligations, past and open (ops, or that organisation's lead)
 	// (GET /v1/organisations/{id}/obligations)
 	ListObligations(ctx echo.Context, id OrganisationID, params ListObligationsParams) error
@@ -1268,6 +1294,57 @@ func (w *ServerInterfaceWrapper) RecordMeeting(ctx echo.Context) error {
 	return err
 }
 
+// CreateMeetingCorrection converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateMeetingCorrection(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id OrganisationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateMeetingCorrectionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateMeetingCorrection(ctx, id, params)
+	return err
+}
+
 // ListObligations converts echo context to params.
 func (w *ServerInterfaceWrapper) ListObligations(ctx echo.Context) error {
 	var err error
@@ -1428,6 +1505,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/organisations/:id/withdrawal", wrapper.Withdraw, options.OperationMiddlewares["withdraw"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/succession", wrapper.RecordSuccession, options.OperationMiddlewares["recordSuccession"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/announcement-corrections", wrapper.CreateAnnouncementCorrection, options.OperationMiddlewares["createAnnouncementCorrection"]...)
+	router.POST(options.BaseURL+"/v1/organisations/:id/meeting-corrections", wrapper.CreateMeetingCorrection, options.OperationMiddlewares["createMeetingCorrection"]...)
 	router.PUT(options.BaseURL+"/v1/organisations/:id/contacts", wrapper.UpdateContacts, options.OperationMiddlewares["updateContacts"]...)
 	router.PUT(options.BaseURL+"/v1/organisations/:id/details", wrapper.UpdateDetails, options.OperationMiddlewares["updateDetails"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/obligations", wrapper.ListObligations, options.OperationMiddlewares["listObligations"]...)

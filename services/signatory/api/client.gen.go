@@ -313,6 +313,42 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
 	RecordMeeting(ctx context.Context, id OrganisationID, params *RecordMeetingParams, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateMeetingCorrectionWithBody Correct the day ITSS met the organisation
+	//
+	// For a meeting recorded with the wrong day (2026-03-02 typed for 2025-03-02). The
+	// form's day may not precede the meeting's, nor the announcement's the form's, so a
+	// day typed late bars recording them as they happened, and with the announcement
+	// every deadline of the first cycle. The correction is published
+	// (`OrganisationMeetingCorrectedV1`, with the day before and after). The day is
+	// held to the meeting's rules, and may not follow the day the form was signed (400
+	// naming `held_on`). Only an organisation whose meeting is recorded and which has
+	// not withdrawn takes it (409 otherwise). The same day again changes nothing
+	// (200). With `If-Match` (the `ETag` the organisation was read with) it is applied
+	// only if the organisation is still at that version (412 otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/organisations/{id}/meeting-corrections (the `CreateMeetingCorrection` operationId).
+	CreateMeetingCorrectionWithBody(ctx context.Context, id OrganisationID, params *CreateMeetingCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMeetingCorrection Correct the day ITSS met the organisation
+	//
+	// For a meeting recorded with the wrong day (2026-03-02 typed for 2025-03-02). The
+	// form's day may not precede the meeting's, nor the announcement's the form's, so a
+	// day typed late bars recording them as they happened, and with the announcement
+	// every deadline of the first cycle. The correction is published
+	// (`OrganisationMeetingCorrectedV1`, with the day before and after). The day is
+	// held to the meeting's rules, and may not follow the day the form was signed (400
+	// naming `held_on`). Only an organisation whose meeting is recorded and which has
+	// not withdrawn takes it (409 otherwise). The same day again changes nothing
+	// (200). With `If-Match` (the `ETag` the organisation was read with) it is applied
+	// only if the organisation is still at that version (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/organisations/{id}/meeting-corrections (the `CreateMeetingCorrection` operationId).
+	CreateMeetingCorrection(ctx context.Context, id OrganisationID, params *CreateMeetingCorrectionParams, body CreateMeetingCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListObligations The organisation's obligations, past and open (ops, or that organisation's lead)
 	//
 	// Each obligation says where it stands today (Europe/London): `open` with
@@ -804,6 +840,62 @@ func (c *Client) RecordMeetingWithBody(ctx context.Context, id OrganisationID, p
 // Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
 func (c *Client) RecordMeeting(ctx context.Context, id OrganisationID, params *RecordMeetingParams, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRecordMeetingRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMeetingCorrectionWithBody Correct the day ITSS met the organisation
+//
+// For a meeting recorded with the wrong day (2026-03-02 typed for 2025-03-02). The
+// form's day may not precede the meeting's, nor the announcement's the form's, so a
+// day typed late bars recording them as they happened, and with the announcement
+// every deadline of the first cycle. The correction is published
+// (`OrganisationMeetingCorrectedV1`, with the day before and after). The day is
+// held to the meeting's rules, and may not follow the day the form was signed (400
+// naming `held_on`). Only an organisation whose meeting is recorded and which has
+// not withdrawn takes it (409 otherwise). The same day again changes nothing
+// (200). With `If-Match` (the `ETag` the organisation was read with) it is applied
+// only if the organisation is still at that version (412 otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/organisations/{id}/meeting-corrections (the `CreateMeetingCorrection` operationId).
+func (c *Client) CreateMeetingCorrectionWithBody(ctx context.Context, id OrganisationID, params *CreateMeetingCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMeetingCorrectionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMeetingCorrection Correct the day ITSS met the organisation
+//
+// For a meeting recorded with the wrong day (2026-03-02 typed for 2025-03-02). The
+// form's day may not precede the meeting's, nor the announcement's the form's, so a
+// day typed late bars recording them as they happened, and with the announcement
+// every deadline of the first cycle. The correction is published
+// (`OrganisationMeetingCorrectedV1`, with the day before and after). The day is
+// held to the meeting's rules, and may not follow the day the form was signed (400
+// naming `held_on`). Only an organisation whose meeting is recorded and which has
+// not withdrawn takes it (409 otherwise). The same day again changes nothing
+// (200). With `If-Match` (the `ETag` the organisation was read with) it is applied
+// only if the organisation is still at that version (412 otherwise).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/organisations/{id}/meeting-corrections (the `CreateMeetingCorrection` operationId).
+func (c *Client) CreateMeetingCorrection(ctx context.Context, id OrganisationID, params *CreateMeetingCorrectionParams, body CreateMeetingCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMeetingCorrectionRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1738,6 +1830,79 @@ func NewRecordMeetingRequestWithBody(server string, id OrganisationID, params *R
 	return req, nil
 }
 
+// NewCreateMeetingCorrectionRequest calls the generic CreateMeetingCorrection builder with application/json body
+func NewCreateMeetingCorrectionRequest(server string, id OrganisationID, params *CreateMeetingCorrectionParams, body CreateMeetingCorrectionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateMeetingCorrectionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateMeetingCorrectionRequestWithBody constructs an http.Request for the CreateMeetingCorrection method, with any body, and a specified content type
+func NewCreateMeetingCorrectionRequestWithBody(server string, id OrganisationID, params *CreateMeetingCorrectionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/meeting-corrections", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListObligationsRequest constructs an http.Request for the ListObligations method
 func NewListObligationsRequest(server string, id OrganisationID, params *ListObligationsParams) (*http.Request, error) {
 	var err error
@@ -2209,6 +2374,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/organisations/{id}/meeting (the `RecordMeeting` operationId).
 	RecordMeetingWithResponse(ctx context.Context, id OrganisationID, params *RecordMeetingParams, body RecordMeetingJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordMeetingResponse, error)
+
+	// CreateMeetingCorrectionWithBodyWithResponse Correct the day ITSS met the organisation
+	//
+	// For a meeting recorded with the wrong day (2026-03-02 typed for 2025-03-02). The
+	// form's day may not precede the meeting's, nor the announcement's the form's, so a
+	// day typed late bars recording them as they happened, and with the announcement
+	// every deadline of the first cycle. The correction is published
+	// (`OrganisationMeetingCorrectedV1`, with the day before and after). The day is
+	// held to the meeting's rules, and may not follow the day the form was signed (400
+	// naming `held_on`). Only an organisation whose meeting is recorded and which has
+	// not withdrawn takes it (409 otherwise). The same day again changes nothing
+	// (200). With `If-Match` (the `ETag` the organisation was read with) it is applied
+	// only if the organisation is still at that version (412 otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/organisations/{id}/meeting-corrections (the `CreateMeetingCorrection` operationId).
+	CreateMeetingCorrectionWithBodyWithResponse(ctx context.Context, id OrganisationID, params *CreateMeetingCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMeetingCorrectionResponse, error)
+
+	// CreateMeetingCorrectionWithResponse Correct the day ITSS met the organisation
+	//
+	// For a meeting recorded with the wrong day (2026-03-02 typed for 2025-03-02). The
+	// form's day may not precede the meeting's, nor the announcement's the form's, so a
+	// day typed late bars recording them as they happened, and with the announcement
+	// every deadline of the first cycle. The correction is published
+	// (`OrganisationMeetingCorrectedV1`, with the day before and after). The day is
+	// held to the meeting's rules, and may not follow the day the form was signed (400
+	// naming `held_on`). Only an organisation whose meeting is recorded and which has
+	// not withdrawn takes it (409 otherwise). The same day again changes nothing
+	// (200). With `If-Match` (the `ETag` the organisation was read with) it is applied
+	// only if the organisation is still at that version (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/organisations/{id}/meeting-corrections (the `CreateMeetingCorrection` operationId).
+	CreateMeetingCorrectionWithResponse(ctx context.Context, id OrganisationID, params *CreateMeetingCorrectionParams, body CreateMeetingCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMeetingCorrectionResponse, error)
 
 	// ListObligationsWithResponse The organisation's obligations, past and open (ops, or that organisation's lead)
 	//
@@ -4048,6 +4249,166 @@ func (r RecordMeetingResponse) ContentType() string {
 	return ""
 }
 
+// CreateMeetingCorrectionResponse200Headers the declared response headers of an HTTP 200 response for CreateMeetingCorrection
+type CreateMeetingCorrectionResponse200Headers struct {
+	ETag string
+}
+
+// CreateMeetingCorrectionResponse401Headers the declared response headers of an HTTP 401 response for CreateMeetingCorrection
+type CreateMeetingCorrectionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateMeetingCorrectionResponse409Headers the declared response headers of an HTTP 409 response for CreateMeetingCorrection
+type CreateMeetingCorrectionResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateMeetingCorrectionResponse429Headers the declared response headers of an HTTP 429 response for CreateMeetingCorrection
+type CreateMeetingCorrectionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateMeetingCorrectionResponse503Headers the declared response headers of an HTTP 503 response for CreateMeetingCorrection
+type CreateMeetingCorrectionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateMeetingCorrectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VersionedOrganisationOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateMeetingCorrectionResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateMeetingCorrectionResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateMeetingCorrectionResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateMeetingCorrectionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateMeetingCorrectionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateMeetingCorrectionResponse) GetJSON200() *VersionedOrganisationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateMeetingCorrectionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateMeetingCorrectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateMeetingCorrectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateMeetingCorrectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateMeetingCorrectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListObligationsResponse401Headers the declared response headers of an HTTP 401 response for ListObligations
 type ListObligationsResponse401Headers struct {
 	WWWAuthenticate string
@@ -4838,6 +5199,54 @@ func (c *ClientWithResponses) RecordMeetingWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseRecordMeetingResponse(rsp)
+}
+
+// CreateMeetingCorrectionWithBodyWithResponse Correct the day ITSS met the organisation
+//
+// For a meeting recorded with the wrong day (2026-03-02 typed for 2025-03-02). The
+// form's day may not precede the meeting's, nor the announcement's the form's, so a
+// day typed late bars recording them as they happened, and with the announcement
+// every deadline of the first cycle. The correction is published
+// (`OrganisationMeetingCorrectedV1`, with the day before and after). The day is
+// held to the meeting's rules, and may not follow the day the form was signed (400
+// naming `held_on`). Only an organisation whose meeting is recorded and which has
+// not withdrawn takes it (409 otherwise). The same day again changes nothing
+// (200). With `If-Match` (the `ETag` the organisation was read with) it is applied
+// only if the organisation is still at that version (412 otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/organisations/{id}/meeting-corrections (the `CreateMeetingCorrection` operationId).
+func (c *ClientWithResponses) CreateMeetingCorrectionWithBodyWithResponse(ctx context.Context, id OrganisationID, params *CreateMeetingCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMeetingCorrectionResponse, error) {
+	rsp, err := c.CreateMeetingCorrectionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMeetingCorrectionResponse(rsp)
+}
+
+// CreateMeetingCorrectionWithResponse Correct the day ITSS met the organisation
+//
+// For a meeting recorded with the wrong day (2026-03-02 typed for 2025-03-02). The
+// form's day may not precede the meeting's, nor the announcement's the form's, so a
+// day typed late bars recording them as they happened, and with the announcement
+// every deadline of the first cycle. The correction is published
+// (`OrganisationMeetingCorrectedV1`, with the day before and after). The day is
+// held to the meeting's rules, and may not follow the day the form was signed (400
+// naming `held_on`). Only an organisation whose meeting is recorded and which has
+// not withdrawn takes it (409 otherwise). The same day again changes nothing
+// (200). With `If-Match` (the `ETag` the organisation was read with) it is applied
+// only if the organisation is still at that version (412 otherwise).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/organisations/{id}/meeting-corrections (the `CreateMeetingCorrection` operationId).
+func (c *ClientWithResponses) CreateMeetingCorrectionWithResponse(ctx context.Context, id OrganisationID, params *CreateMeetingCorrectionParams, body CreateMeetingCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMeetingCorrectionResponse, error) {
+	rsp, err := c.CreateMeetingCorrection(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMeetingCorrectionResponse(rsp)
 }
 
 // ListObligationsWithResponse The organisation's obligations, past and open (ops, or that organisation's lead)
@@ -6703,6 +7112,169 @@ func ParseRecordMeetingResponse(rsp *http.Response) (*RecordMeetingResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers RecordMeetingResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateMeetingCorrectionResponse parses an HTTP response from a CreateMeetingCorrectionWithResponse call
+func ParseCreateMeetingCorrectionResponse(rsp *http.Response) (*CreateMeetingCorrectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateMeetingCorrectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VersionedOrganisationOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateMeetingCorrectionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateMeetingCorrectionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateMeetingCorrectionResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateMeetingCorrectionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateMeetingCorrectionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -23,3 +23,15 @@ func (a *App) CorrectAnnouncement(ctx context.Context, by auth.Principal, id str
 		return o.CorrectAnnouncement(on, a.policy, a.Today())
 	})
 }
+
+// CorrectMeeting corrects the day ITSS met an organisation (ops only; see
+// organisation.CorrectMeeting). match is the organisation's versions the caller read
+// (If-Match), checked in the command that appends, as for ChangeContacts.
+func (a *App) CorrectMeeting(ctx context.Context, by auth.Principal, id string, match precondition.Versions, on civil.Date) (*organisation.Organisation, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff correct the day of a meeting")
+	}
+	return a.changeAt(ctx, by.Actor(), id, match, "correction", func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.CorrectMeeting(on, a.Today())
+	})
+}

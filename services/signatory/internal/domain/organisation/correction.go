@@ -54,6 +54,33 @@ func (o *Organisation) CorrectAnnouncement(on civil.Date, policy Policy, today c
 	}, nil
 }
 
+// CorrectMeeting corrects the day ITSS met the organisation (typed wrong: 2026-03-02
+// for 2025-03-02). The form's day may not precede it, nor the announcement's the
+// form's, so a day typed late barred recording them as they happened. The day is
+// held to the meeting's rules and may not follow the form's signing (400 naming
+// held_on). Only an organisation whose meeting is recorded and which has not
+// withdrawn takes it (409). The same day again records nothing.
+func (o *Organisation) CorrectMeeting(on, today civil.Date) ([]events.Payload, error) {
+	switch o.status {
+	case StatusNone:
+		return nil, apperr.New(apperr.NotFound, "organisation %s not found", o.id)
+	case StatusEnquiry:
+		return nil, apperr.New(apperr.Conflict, "cannot correct the meeting with an organisation whose status is %s: no meeting is recorded; record the meeting", o.status)
+	case StatusWithdrawn:
+		return nil, apperr.New(apperr.Conflict, "cannot correct the meeting with an organisation whose status is %s: it has withdrawn, and its record stands as it was", o.status)
+	}
+	if err := o.checkHeldOn(on, today); err != nil {
+		return nil, err
+	}
+	if !o.signedOn.IsZero() && on.After(o.signedOn) {
+		return nil, apperr.Field("held_on", "%s is after the form was signed on %s: the meeting comes before the form", on.InWords(), o.signedOn.InWords())
+	}
+	if on == o.meetingOn {
+		return nil, nil // corrected already (a form sent twice, a retry)
+	}
+	return []events.Payload{events.OrganisationMeetingCorrectedV1{OrganisationID: o.id, HeldOn: on, PreviousHeldOn: o.meetingOn}}, nil
+}
+
 // schedule records an obligation, or moves it when it is scheduled again under its
 // id (after a correction of the announcement): the later window and due date stand.
 func (o *Organisation) schedule(ob Obligation) {

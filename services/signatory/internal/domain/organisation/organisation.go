@@ -272,22 +272,31 @@ func (o *Organisation) RecordMeeting(on civil.Date, notes string, today civil.Da
 	if err := o.require("record a meeting with", StatusEnquiry); err != nil {
 		return nil, err
 	}
-	if on.IsZero() {
-		return nil, apperr.Field("held_on", "is required")
-	}
-	if err := sinceTheCommitmentBegan("held_on", on); err != nil {
+	if err := o.checkHeldOn(on, today); err != nil {
 		return nil, err
-	}
-	if on.After(today) {
-		return nil, apperr.Field("held_on", "%s is in the future (today is %s): record the meeting once it has been held", on.InWords(), today.InWords())
-	}
-	if on.Before(o.enquiry.EnquiredOn) {
-		return nil, apperr.Field("held_on", "%s is before the enquiry arrived on %s", on.InWords(), o.enquiry.EnquiredOn.InWords())
 	}
 	if err := noControls("notes", notes, true); err != nil {
 		return nil, err
 	}
 	return []events.Payload{events.OrganisationMeetingHeldV1{OrganisationID: o.id, HeldOn: on, Notes: strings.TrimSpace(notes)}}, nil
+}
+
+// checkHeldOn holds the day of the meeting to its rules: it follows the enquiry and
+// has been held (it is not dated after today, a London date).
+func (o *Organisation) checkHeldOn(on, today civil.Date) error {
+	if on.IsZero() {
+		return apperr.Field("held_on", "is required")
+	}
+	if err := sinceTheCommitmentBegan("held_on", on); err != nil {
+		return err
+	}
+	if on.After(today) {
+		return apperr.Field("held_on", "%s is in the future (today is %s): record the meeting once it has been held", on.InWords(), today.InWords())
+	}
+	if on.Before(o.enquiry.EnquiredOn) {
+		return apperr.Field("held_on", "%s is before the enquiry arrived on %s", on.InWords(), o.enquiry.EnquiredOn.InWords())
+	}
+	return nil
 }
 
 // ReceiveForm records the signed form, which names the leader who signed it, the
@@ -680,6 +689,12 @@ func (o *Organisation) apply(e events.Envelope) error {
 			return err
 		}
 		o.announcedOn = p.AnnouncedOn
+	case events.OrganisationMeetingCorrectedV1{}.EventType():
+		p, err := decode[events.OrganisationMeetingCorrectedV1](e)
+		if err != nil {
+			return err
+		}
+		o.meetingOn = p.HeldOn
 	case events.OrganisationContactsChangedV1{}.EventType():
 		p, err := decode[events.OrganisationContactsChangedV1](e)
 		if err != nil {

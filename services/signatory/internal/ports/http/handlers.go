@@ -374,3 +374,15 @@ func (h *Handlers) CreateAnnouncementCorrection(c httpserver.Context, id api.Org
 		return versioned(c)(h.app.CorrectAnnouncement(ctx, by, id, version, date(body.AnnouncedOn)))
 	}, h.toOrganisation)
 }
+
+// CreateMeetingCorrection corrects the day of the meeting: with If-Match, only at the
+// version it names.
+func (h *Handlers) CreateMeetingCorrection(c httpserver.Context, id api.OrganisationID, params api.CreateMeetingCorrectionParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.MeetingCorrectionRequest) (*organisation.Organisation, error) {
+		return versioned(c)(h.app.CorrectMeeting(ctx, by, id, version, date(body.HeldOn)))
+	}, h.toOrganisation)
+}
