@@ -310,6 +310,8 @@ func opsEventDetail(typ string, data map[string]any) string {
 	case events.OrganisationAnnouncementCorrectedV1{}.EventType():
 		add("announced on %s, not %s", "day:announced_on", "day:previous_announced_on")
 		add("due on %s, not %s", "day:due", "day:previous_due")
+	case events.OrganisationMeetingCorrectedV1{}.EventType():
+		add("met on %s, not %s", "day:held_on", "day:previous_held_on")
 	case events.OrganisationDetailsCorrectedV1{}.EventType():
 		add("named %s", "name")
 		add("website %s", "website")
@@ -348,6 +350,11 @@ const opsDetailsIntro = "For a slip in what the enquiry recorded, an institution
 const opsAnnouncementCorrectionIntro = "For an announcement recorded with the wrong date. The first obligation's window and due date count from it, " +
 	"and move with it: its reminders and calendar entries follow, and the nominated lead and the head are emailed the deadline from what to what. " +
 	"It can be corrected until the first submission is in; from then the deadlines count from that submission."
+
+// opsMeetingCorrectionIntro says what correcting the meeting's day does, before it is
+// done.
+const opsMeetingCorrectionIntro = "For a meeting recorded with the wrong day. The signed form and the announcement may not be dated before the meeting, " +
+	"so a day recorded too late stops them being recorded on the days they happened. The day may not be after the form was signed."
 
 // opsFirstObligationOpen says nothing has been received against the organisation's
 // first obligation, whose dates a correction of the announcement's moves.
@@ -431,6 +438,17 @@ var opsOnboardingSteps = []opsOnboardingStep{
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			key := opsFormKey(r)
 			resp, err := c.set.Signatory.CreateAnnouncementCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateAnnouncementCorrectionParams{IdempotencyKey: &key}, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "meeting-correction", title: "Correct the meeting day", link: "Correct the meeting day", button: "Correct the day", specs: opsform.MeetingCorrection,
+		intro: opsMeetingCorrectionIntro,
+		next:  opsInStatus(sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			key := opsFormKey(r)
+			resp, err := c.set.Signatory.CreateMeetingCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateMeetingCorrectionParams{IdempotencyKey: &key}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -539,6 +557,9 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	version := ""
 	if step.slug == "announcement-correction" && resp.JSON200.AnnouncedOn != nil {
 		typed["announced_on"] = []string{resp.JSON200.AnnouncedOn.Format(time.DateOnly)} // the date to correct
+	}
+	if step.slug == "meeting-correction" && resp.JSON200.MeetingHeldOn != nil {
+		typed["held_on"] = []string{resp.JSON200.MeetingHeldOn.Format(time.DateOnly)} // the day to correct
 	}
 	if step.current != nil {
 		typed, version = step.current(*resp.JSON200), resp.HTTPResponse.Header.Get("ETag")

@@ -71,6 +71,12 @@ var FundRoundBudget = Specs{
 	{Name: "budget", API: "budget_pence", Label: "Budget in pounds", Hint: "The round's whole budget, the awards made included. It may be raised, never lowered.", Type: Money, Required: true},
 }
 
+// MeetingCorrection corrects the day of the meeting, recorded wrong: the form's and
+// the announcement's days may not precede it.
+var MeetingCorrection = Specs{
+	{Name: "held_on", Label: "Meeting held on", Hint: "The day ITSS in fact met the organisation: not after the form was signed.", Type: Date, Required: true, NotFuture: true},
+}
+
 // AnnouncementCorrection corrects the date of the announcement, recorded wrong, and
 // with it the first obligation's window and due date.
 var AnnouncementCorrection = Specs{
