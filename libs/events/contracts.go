@@ -33,6 +33,7 @@ func Contracts() []Contract {
 		contract[OrganisationDetailsCorrectedV1](),
 		contract[OrganisationAnnouncementCorrectedV1](),
 		contract[OrganisationMeetingCorrectedV1](),
+		contract[OrganisationFormCorrectedV1](),
 		contract[PersonErasedV1](),
 		contract[ObligationScheduledV1](),
 		contract[ObligationMetV1](),

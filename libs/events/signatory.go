@@ -13,6 +13,7 @@ const (
 	SubjectOrganisationSuccession      = "tc.signatory.organisation.succession_recorded"
 	SubjectAnnouncementCorrected       = "tc.signatory.organisation.announcement_corrected"
 	SubjectMeetingCorrected            = "tc.signatory.organisation.meeting_corrected"
+	SubjectFormCorrected               = "tc.signatory.organisation.form_corrected"
 	SubjectObligationScheduled         = "tc.signatory.organisation.obligation_scheduled"
 	SubjectObligationMet               = "tc.signatory.organisation.obligation_met"
 )
@@ -172,6 +173,22 @@ type OrganisationMeetingCorrectedV1 struct {
 // EventType implements Payload.
 func (OrganisationMeetingCorrectedV1) EventType() string {
 	return SubjectMeetingCorrected + ".v1"
+}
+
+// OrganisationFormCorrectedV1 records that ITSS corrected the day the organisation's
+// form was signed (a typing slip: 2026-03-01 for 2025-03-01). The announcement's day
+// may not precede it, so a day typed late barred recording the announcement as it
+// happened, and with it every deadline of the first cycle. It says the day before and
+// after; it names no one (the form's contacts are changed as contacts).
+type OrganisationFormCorrectedV1 struct {
+	OrganisationID   string     `json:"organisation_id"`
+	SignedOn         civil.Date `json:"signed_on"`
+	PreviousSignedOn civil.Date `json:"previous_signed_on"`
+}
+
+// EventType implements Payload.
+func (OrganisationFormCorrectedV1) EventType() string {
+	return SubjectFormCorrected + ".v1"
 }
 
 // OrganisationContactsChangedV1 carries the organisation's current contacts in full.

@@ -300,6 +300,12 @@ type Erasure struct {
 	Organisations []ErasedFrom `json:"organisations"`
 }
 
+// FormCorrectionRequest defines model for FormCorrectionRequest.
+type FormCorrectionRequest struct {
+	// SignedOn The day the form was in fact signed, held to the form's rules and not after the announcement
+	SignedOn openapi_types.Date `json:"signed_on"`
+}
+
 // FormRequest defines model for FormRequest.
 type FormRequest struct {
 	Leader        Person `json:"leader"`
@@ -702,6 +708,20 @@ type ReceiveFormParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateFormCorrectionParams defines parameters for CreateFormCorrection.
+type CreateFormCorrectionParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and records
+	// nothing twice (a form sent twice, a retry after a timeout); a retry sent while the first
+	// request is still running waits for its answer. The same key with a different body is
+	// refused with 422. A request that fails (any status other than 2xx) frees its key, so the
+	// corrected request may reuse it. Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The ETag the object was read with (RFC 9110 13.1.1), or a list of ETags (`"3", "4"`, on one line or several): the write is applied only if the object is still at a version one of them names, and is otherwise refused with 412. Tags are compared strongly, so a weak tag (`W/"3"`) never matches. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // GetHistoryParams defines parameters for GetHistory.
 type GetHistoryParams struct {
 	// Limit Page size (1–200, default 50)
@@ -791,6 +811,9 @@ type UpdateDetailsJSONRequestBody = DetailsRequest
 // ReceiveFormJSONRequestBody defines body for ReceiveForm for application/json ContentType.
 type ReceiveFormJSONRequestBody = FormRequest
 
+// CreateFormCorrectionJSONRequestBody defines body for CreateFormCorrection for application/json ContentType.
+type CreateFormCorrectionJSONRequestBody = FormCorrectionRequest
+
 // RecordMeetingJSONRequestBody defines body for RecordMeeting for application/json ContentType.
 type RecordMeetingJSONRequestBody = MeetingRequest
 
@@ -838,6 +861,9 @@ type ServerInterface interface {
 	// ReceiveForm Record the signed signatory or supporter form
 	// (POST /v1/organisations/{id}/form)
 	ReceiveForm(ctx echo.Context, id OrganisationID, params ReceiveFormParams) error
+	// CreateFormCorrection Correct the day the organisation's form was signed
+	// (POST /v1/organisations/{id}/form-corrections)
+	CreateFormCorrection(ctx echo.Context, id OrganisationID, params CreateFormCorrectionParams) error
 	// GetHistory The audit trail of the organisation — every change, who made it and when
 	// (GET /v1/organisations/{id}/history)
 	GetHistory(ctx echo.Context, id OrganisationID, params GetHistoryParams) error
@@ -1226,6 +1252,57 @@ func (w *ServerInterfaceWrapper) ReceiveForm(ctx echo.Context) error {
 	return err
 }
 
+// CreateFormCorrection converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFormCorrection(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id OrganisationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFormCorrectionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFormCorrection(ctx, id, params)
+	return err
+}
+
 // GetHistory converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHistory(ctx echo.Context) error {
 	var err error
@@ -1506,6 +1583,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/organisations/:id/succession", wrapper.RecordSuccession, options.OperationMiddlewares["recordSuccession"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/announcement-corrections", wrapper.CreateAnnouncementCorrection, options.OperationMiddlewares["createAnnouncementCorrection"]...)
 	router.POST(options.BaseURL+"/v1/organisations/:id/meeting-corrections", wrapper.CreateMeetingCorrection, options.OperationMiddlewares["createMeetingCorrection"]...)
+	router.POST(options.BaseURL+"/v1/organisations/:id/form-corrections", wrapper.CreateFormCorrection, options.OperationMiddlewares["createFormCorrection"]...)
 	router.PUT(options.BaseURL+"/v1/organisations/:id/contacts", wrapper.UpdateContacts, options.OperationMiddlewares["updateContacts"]...)
 	router.PUT(options.BaseURL+"/v1/organisations/:id/details", wrapper.UpdateDetails, options.OperationMiddlewares["updateDetails"]...)
 	router.GET(options.BaseURL+"/v1/organisations/:id/obligations", wrapper.ListObligations, options.OperationMiddlewares["listObligations"]...)

@@ -294,6 +294,44 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
 	ReceiveForm(ctx context.Context, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateFormCorrectionWithBody Correct the day the organisation's form was signed
+	//
+	// For a form recorded with the wrong day of signing (2026-03-01 typed for
+	// 2025-03-01). The announcement's day may not precede the form's, so a day typed
+	// late bars recording the announcement as it happened, and with it every deadline
+	// of the first cycle. The correction is published (`OrganisationFormCorrectedV1`,
+	// with the day before and after); the form's contacts are changed as contacts
+	// (`PUT /v1/organisations/{id}/contacts`). The day is held to the form's rules,
+	// and may not follow the announcement (400 naming `signed_on`). Only an
+	// organisation whose form is recorded and which has not withdrawn takes it (409
+	// otherwise). The same day again changes nothing (200). With `If-Match` (the
+	// `ETag` the organisation was read with) it is applied only if the organisation
+	// is still at that version (412 otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/organisations/{id}/form-corrections (the `CreateFormCorrection` operationId).
+	CreateFormCorrectionWithBody(ctx context.Context, id OrganisationID, params *CreateFormCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFormCorrection Correct the day the organisation's form was signed
+	//
+	// For a form recorded with the wrong day of signing (2026-03-01 typed for
+	// 2025-03-01). The announcement's day may not precede the form's, so a day typed
+	// late bars recording the announcement as it happened, and with it every deadline
+	// of the first cycle. The correction is published (`OrganisationFormCorrectedV1`,
+	// with the day before and after); the form's contacts are changed as contacts
+	// (`PUT /v1/organisations/{id}/contacts`). The day is held to the form's rules,
+	// and may not follow the announcement (400 naming `signed_on`). Only an
+	// organisation whose form is recorded and which has not withdrawn takes it (409
+	// otherwise). The same day again changes nothing (200). With `If-Match` (the
+	// `ETag` the organisation was read with) it is applied only if the organisation
+	// is still at that version (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/organisations/{id}/form-corrections (the `CreateFormCorrection` operationId).
+	CreateFormCorrection(ctx context.Context, id OrganisationID, params *CreateFormCorrectionParams, body CreateFormCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHistory The audit trail of the organisation — every change, who made it and when
 	//
 	// Corresponds with GET /v1/organisations/{id}/history (the `GetHistory` operationId).
@@ -791,6 +829,64 @@ func (c *Client) ReceiveFormWithBody(ctx context.Context, id OrganisationID, par
 // Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
 func (c *Client) ReceiveForm(ctx context.Context, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReceiveFormRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFormCorrectionWithBody Correct the day the organisation's form was signed
+//
+// For a form recorded with the wrong day of signing (2026-03-01 typed for
+// 2025-03-01). The announcement's day may not precede the form's, so a day typed
+// late bars recording the announcement as it happened, and with it every deadline
+// of the first cycle. The correction is published (`OrganisationFormCorrectedV1`,
+// with the day before and after); the form's contacts are changed as contacts
+// (`PUT /v1/organisations/{id}/contacts`). The day is held to the form's rules,
+// and may not follow the announcement (400 naming `signed_on`). Only an
+// organisation whose form is recorded and which has not withdrawn takes it (409
+// otherwise). The same day again changes nothing (200). With `If-Match` (the
+// `ETag` the organisation was read with) it is applied only if the organisation
+// is still at that version (412 otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/organisations/{id}/form-corrections (the `CreateFormCorrection` operationId).
+func (c *Client) CreateFormCorrectionWithBody(ctx context.Context, id OrganisationID, params *CreateFormCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFormCorrectionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFormCorrection Correct the day the organisation's form was signed
+//
+// For a form recorded with the wrong day of signing (2026-03-01 typed for
+// 2025-03-01). The announcement's day may not precede the form's, so a day typed
+// late bars recording the announcement as it happened, and with it every deadline
+// of the first cycle. The correction is published (`OrganisationFormCorrectedV1`,
+// with the day before and after); the form's contacts are changed as contacts
+// (`PUT /v1/organisations/{id}/contacts`). The day is held to the form's rules,
+// and may not follow the announcement (400 naming `signed_on`). Only an
+// organisation whose form is recorded and which has not withdrawn takes it (409
+// otherwise). The same day again changes nothing (200). With `If-Match` (the
+// `ETag` the organisation was read with) it is applied only if the organisation
+// is still at that version (412 otherwise).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/organisations/{id}/form-corrections (the `CreateFormCorrection` operationId).
+func (c *Client) CreateFormCorrection(ctx context.Context, id OrganisationID, params *CreateFormCorrectionParams, body CreateFormCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFormCorrectionRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1695,6 +1791,79 @@ func NewReceiveFormRequestWithBody(server string, id OrganisationID, params *Rec
 	return req, nil
 }
 
+// NewCreateFormCorrectionRequest calls the generic CreateFormCorrection builder with application/json body
+func NewCreateFormCorrectionRequest(server string, id OrganisationID, params *CreateFormCorrectionParams, body CreateFormCorrectionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFormCorrectionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateFormCorrectionRequestWithBody constructs an http.Request for the CreateFormCorrection method, with any body, and a specified content type
+func NewCreateFormCorrectionRequestWithBody(server string, id OrganisationID, params *CreateFormCorrectionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/organisations/%s/form-corrections", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetHistoryRequest constructs an http.Request for the GetHistory method
 func NewGetHistoryRequest(server string, id OrganisationID, params *GetHistoryParams) (*http.Request, error) {
 	var err error
@@ -2353,6 +2522,44 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/organisations/{id}/form (the `ReceiveForm` operationId).
 	ReceiveFormWithResponse(ctx context.Context, id OrganisationID, params *ReceiveFormParams, body ReceiveFormJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveFormResponse, error)
+
+	// CreateFormCorrectionWithBodyWithResponse Correct the day the organisation's form was signed
+	//
+	// For a form recorded with the wrong day of signing (2026-03-01 typed for
+	// 2025-03-01). The announcement's day may not precede the form's, so a day typed
+	// late bars recording the announcement as it happened, and with it every deadline
+	// of the first cycle. The correction is published (`OrganisationFormCorrectedV1`,
+	// with the day before and after); the form's contacts are changed as contacts
+	// (`PUT /v1/organisations/{id}/contacts`). The day is held to the form's rules,
+	// and may not follow the announcement (400 naming `signed_on`). Only an
+	// organisation whose form is recorded and which has not withdrawn takes it (409
+	// otherwise). The same day again changes nothing (200). With `If-Match` (the
+	// `ETag` the organisation was read with) it is applied only if the organisation
+	// is still at that version (412 otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/organisations/{id}/form-corrections (the `CreateFormCorrection` operationId).
+	CreateFormCorrectionWithBodyWithResponse(ctx context.Context, id OrganisationID, params *CreateFormCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFormCorrectionResponse, error)
+
+	// CreateFormCorrectionWithResponse Correct the day the organisation's form was signed
+	//
+	// For a form recorded with the wrong day of signing (2026-03-01 typed for
+	// 2025-03-01). The announcement's day may not precede the form's, so a day typed
+	// late bars recording the announcement as it happened, and with it every deadline
+	// of the first cycle. The correction is published (`OrganisationFormCorrectedV1`,
+	// with the day before and after); the form's contacts are changed as contacts
+	// (`PUT /v1/organisations/{id}/contacts`). The day is held to the form's rules,
+	// and may not follow the announcement (400 naming `signed_on`). Only an
+	// organisation whose form is recorded and which has not withdrawn takes it (409
+	// otherwise). The same day again changes nothing (200). With `If-Match` (the
+	// `ETag` the organisation was read with) it is applied only if the organisation
+	// is still at that version (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/organisations/{id}/form-corrections (the `CreateFormCorrection` operationId).
+	CreateFormCorrectionWithResponse(ctx context.Context, id OrganisationID, params *CreateFormCorrectionParams, body CreateFormCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFormCorrectionResponse, error)
 
 	// GetHistoryWithResponse The audit trail of the organisation — every change, who made it and when
 	//
@@ -3973,6 +4180,166 @@ func (r ReceiveFormResponse) ContentType() string {
 	return ""
 }
 
+// CreateFormCorrectionResponse200Headers the declared response headers of an HTTP 200 response for CreateFormCorrection
+type CreateFormCorrectionResponse200Headers struct {
+	ETag string
+}
+
+// CreateFormCorrectionResponse401Headers the declared response headers of an HTTP 401 response for CreateFormCorrection
+type CreateFormCorrectionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateFormCorrectionResponse409Headers the declared response headers of an HTTP 409 response for CreateFormCorrection
+type CreateFormCorrectionResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateFormCorrectionResponse429Headers the declared response headers of an HTTP 429 response for CreateFormCorrection
+type CreateFormCorrectionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateFormCorrectionResponse503Headers the declared response headers of an HTTP 503 response for CreateFormCorrection
+type CreateFormCorrectionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateFormCorrectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VersionedOrganisationOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateFormCorrectionResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateFormCorrectionResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateFormCorrectionResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateFormCorrectionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateFormCorrectionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateFormCorrectionResponse) GetJSON200() *VersionedOrganisationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateFormCorrectionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFormCorrectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFormCorrectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFormCorrectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFormCorrectionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHistoryResponse401Headers the declared response headers of an HTTP 401 response for GetHistory
 type GetHistoryResponse401Headers struct {
 	WWWAuthenticate string
@@ -5160,6 +5527,56 @@ func (c *ClientWithResponses) ReceiveFormWithResponse(ctx context.Context, id Or
 		return nil, err
 	}
 	return ParseReceiveFormResponse(rsp)
+}
+
+// CreateFormCorrectionWithBodyWithResponse Correct the day the organisation's form was signed
+//
+// For a form recorded with the wrong day of signing (2026-03-01 typed for
+// 2025-03-01). The announcement's day may not precede the form's, so a day typed
+// late bars recording the announcement as it happened, and with it every deadline
+// of the first cycle. The correction is published (`OrganisationFormCorrectedV1`,
+// with the day before and after); the form's contacts are changed as contacts
+// (`PUT /v1/organisations/{id}/contacts`). The day is held to the form's rules,
+// and may not follow the announcement (400 naming `signed_on`). Only an
+// organisation whose form is recorded and which has not withdrawn takes it (409
+// otherwise). The same day again changes nothing (200). With `If-Match` (the
+// `ETag` the organisation was read with) it is applied only if the organisation
+// is still at that version (412 otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/organisations/{id}/form-corrections (the `CreateFormCorrection` operationId).
+func (c *ClientWithResponses) CreateFormCorrectionWithBodyWithResponse(ctx context.Context, id OrganisationID, params *CreateFormCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFormCorrectionResponse, error) {
+	rsp, err := c.CreateFormCorrectionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFormCorrectionResponse(rsp)
+}
+
+// CreateFormCorrectionWithResponse Correct the day the organisation's form was signed
+//
+// For a form recorded with the wrong day of signing (2026-03-01 typed for
+// 2025-03-01). The announcement's day may not precede the form's, so a day typed
+// late bars recording the announcement as it happened, and with it every deadline
+// of the first cycle. The correction is published (`OrganisationFormCorrectedV1`,
+// with the day before and after); the form's contacts are changed as contacts
+// (`PUT /v1/organisations/{id}/contacts`). The day is held to the form's rules,
+// and may not follow the announcement (400 naming `signed_on`). Only an
+// organisation whose form is recorded and which has not withdrawn takes it (409
+// otherwise). The same day again changes nothing (200). With `If-Match` (the
+// `ETag` the organisation was read with) it is applied only if the organisation
+// is still at that version (412 otherwise).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/organisations/{id}/form-corrections (the `CreateFormCorrection` operationId).
+func (c *ClientWithResponses) CreateFormCorrectionWithResponse(ctx context.Context, id OrganisationID, params *CreateFormCorrectionParams, body CreateFormCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFormCorrectionResponse, error) {
+	rsp, err := c.CreateFormCorrection(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFormCorrectionResponse(rsp)
 }
 
 // GetHistoryWithResponse The audit trail of the organisation — every change, who made it and when
@@ -6842,6 +7259,169 @@ func ParseReceiveFormResponse(rsp *http.Response) (*ReceiveFormResponse, error) 
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReceiveFormResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateFormCorrectionResponse parses an HTTP response from a CreateFormCorrectionWithResponse call
+func ParseCreateFormCorrectionResponse(rsp *http.Response) (*CreateFormCorrectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFormCorrectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VersionedOrganisationOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateFormCorrectionResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateFormCorrectionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateFormCorrectionResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateFormCorrectionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateFormCorrectionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

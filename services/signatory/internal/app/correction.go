@@ -35,3 +35,15 @@ func (a *App) CorrectMeeting(ctx context.Context, by auth.Principal, id string, 
 		return o.CorrectMeeting(on, a.Today())
 	})
 }
+
+// CorrectForm corrects the day an organisation's form was signed (ops only; see
+// organisation.CorrectForm). match is the organisation's versions the caller read
+// (If-Match), checked in the command that appends, as for ChangeContacts.
+func (a *App) CorrectForm(ctx context.Context, by auth.Principal, id string, match precondition.Versions, on civil.Date) (*organisation.Organisation, error) {
+	if !by.IsOps() {
+		return nil, apperr.New(apperr.Forbidden, "only ITSS operations staff correct the day a form was signed")
+	}
+	return a.changeAt(ctx, by.Actor(), id, match, "correction", func(o *organisation.Organisation) ([]events.Payload, error) {
+		return o.CorrectForm(on, a.Today())
+	})
+}

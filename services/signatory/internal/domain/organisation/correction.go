@@ -81,6 +81,33 @@ func (o *Organisation) CorrectMeeting(on, today civil.Date) ([]events.Payload, e
 	return []events.Payload{events.OrganisationMeetingCorrectedV1{OrganisationID: o.id, HeldOn: on, PreviousHeldOn: o.meetingOn}}, nil
 }
 
+// CorrectForm corrects the day the organisation's form was signed (typed wrong:
+// 2026-03-01 for 2025-03-01). The announcement's day may not precede it, so a day
+// typed late barred recording the announcement as it happened. The day is held to
+// the form's rules and may not follow the announcement (400 naming signed_on). Only
+// an organisation whose form is recorded and which has not withdrawn takes it (409).
+// The same day again records nothing.
+func (o *Organisation) CorrectForm(on, today civil.Date) ([]events.Payload, error) {
+	switch o.status {
+	case StatusNone:
+		return nil, apperr.New(apperr.NotFound, "organisation %s not found", o.id)
+	case StatusEnquiry, StatusMeetingHeld:
+		return nil, apperr.New(apperr.Conflict, "cannot correct the form of an organisation whose status is %s: no form is recorded; record the signed form", o.status)
+	case StatusWithdrawn:
+		return nil, apperr.New(apperr.Conflict, "cannot correct the form of an organisation whose status is %s: it has withdrawn, and its record stands as it was", o.status)
+	}
+	if err := o.checkSignedOn(on, today); err != nil {
+		return nil, err
+	}
+	if !o.announcedOn.IsZero() && on.After(o.announcedOn) {
+		return nil, apperr.Field("signed_on", "%s is after the announcement on %s: the form is signed before the announcement", on.InWords(), o.announcedOn.InWords())
+	}
+	if on == o.signedOn {
+		return nil, nil // corrected already (a form sent twice, a retry)
+	}
+	return []events.Payload{events.OrganisationFormCorrectedV1{OrganisationID: o.id, SignedOn: on, PreviousSignedOn: o.signedOn}}, nil
+}
+
 // schedule records an obligation, or moves it when it is scheduled again under its
 // id (after a correction of the announcement): the later window and due date stand.
 func (o *Organisation) schedule(ob Obligation) {

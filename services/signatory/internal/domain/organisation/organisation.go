@@ -306,17 +306,8 @@ func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts, today civil.
 	if err := o.require("receive the form of", StatusMeetingHeld); err != nil {
 		return nil, err
 	}
-	if signedOn.IsZero() {
-		return nil, apperr.Field("signed_on", "is required")
-	}
-	if err := sinceTheCommitmentBegan("signed_on", signedOn); err != nil {
+	if err := o.checkSignedOn(signedOn, today); err != nil {
 		return nil, err
-	}
-	if signedOn.After(today) {
-		return nil, apperr.Field("signed_on", "%s is in the future (today is %s): record the form once it has been signed", signedOn.InWords(), today.InWords())
-	}
-	if signedOn.Before(o.meetingOn) {
-		return nil, apperr.Field("signed_on", "%s is before the meeting on %s", signedOn.InWords(), o.meetingOn.InWords())
 	}
 	if err := validateContacts(c); err != nil {
 		return nil, err
@@ -325,6 +316,24 @@ func (o *Organisation) ReceiveForm(signedOn civil.Date, c Contacts, today civil.
 		OrganisationID: o.id, SignedOn: signedOn, Leader: toEventPerson(c.Leader),
 		NominatedLead: toEventPerson(c.NominatedLead), PointOfContact: toEventPerson(c.PointOfContact), PlanPage: c.PlanPage,
 	}}, nil
+}
+
+// checkSignedOn holds the day the form was signed to its rules: it follows the
+// meeting and has been signed (it is not dated after today, a London date).
+func (o *Organisation) checkSignedOn(signedOn, today civil.Date) error {
+	if signedOn.IsZero() {
+		return apperr.Field("signed_on", "is required")
+	}
+	if err := sinceTheCommitmentBegan("signed_on", signedOn); err != nil {
+		return err
+	}
+	if signedOn.After(today) {
+		return apperr.Field("signed_on", "%s is in the future (today is %s): record the form once it has been signed", signedOn.InWords(), today.InWords())
+	}
+	if signedOn.Before(o.meetingOn) {
+		return apperr.Field("signed_on", "%s is before the meeting on %s", signedOn.InWords(), o.meetingOn.InWords())
+	}
+	return nil
 }
 
 // Announce records the joint public announcement and opens the first obligation
@@ -695,6 +704,12 @@ func (o *Organisation) apply(e events.Envelope) error {
 			return err
 		}
 		o.meetingOn = p.HeldOn
+	case events.OrganisationFormCorrectedV1{}.EventType():
+		p, err := decode[events.OrganisationFormCorrectedV1](e)
+		if err != nil {
+			return err
+		}
+		o.signedOn = p.SignedOn
 	case events.OrganisationContactsChangedV1{}.EventType():
 		p, err := decode[events.OrganisationContactsChangedV1](e)
 		if err != nil {

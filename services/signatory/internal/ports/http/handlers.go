@@ -386,3 +386,15 @@ func (h *Handlers) CreateMeetingCorrection(c httpserver.Context, id api.Organisa
 		return versioned(c)(h.app.CorrectMeeting(ctx, by, id, version, date(body.HeldOn)))
 	}, h.toOrganisation)
 }
+
+// CreateFormCorrection corrects the day the form was signed: with If-Match, only at
+// the version it names.
+func (h *Handlers) CreateFormCorrection(c httpserver.Context, id api.OrganisationID, params api.CreateFormCorrectionParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.FormCorrectionRequest) (*organisation.Organisation, error) {
+		return versioned(c)(h.app.CorrectForm(ctx, by, id, version, date(body.SignedOn)))
+	}, h.toOrganisation)
+}
