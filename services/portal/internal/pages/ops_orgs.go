@@ -312,6 +312,8 @@ func opsEventDetail(typ string, data map[string]any) string {
 		add("due on %s, not %s", "day:due", "day:previous_due")
 	case events.OrganisationMeetingCorrectedV1{}.EventType():
 		add("met on %s, not %s", "day:held_on", "day:previous_held_on")
+	case events.OrganisationFormCorrectedV1{}.EventType():
+		add("form signed on %s, not %s", "day:signed_on", "day:previous_signed_on")
 	case events.OrganisationDetailsCorrectedV1{}.EventType():
 		add("named %s", "name")
 		add("website %s", "website")
@@ -355,6 +357,12 @@ const opsAnnouncementCorrectionIntro = "For an announcement recorded with the wr
 // done.
 const opsMeetingCorrectionIntro = "For a meeting recorded with the wrong day. The signed form and the announcement may not be dated before the meeting, " +
 	"so a day recorded too late stops them being recorded on the days they happened. The day may not be after the form was signed."
+
+// opsFormCorrectionIntro says what correcting the day the form was signed does,
+// before it is done.
+const opsFormCorrectionIntro = "For a form recorded with the wrong day of signing. The announcement may not be dated before the form was signed, " +
+	"so a day recorded too late stops the announcement being recorded on the day it happened. The day may not be after the announcement. " +
+	"The people the form named are changed with the contacts."
 
 // opsFirstObligationOpen says nothing has been received against the organisation's
 // first obligation, whose dates a correction of the announcement's moves.
@@ -449,6 +457,17 @@ var opsOnboardingSteps = []opsOnboardingStep{
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			key := opsFormKey(r)
 			resp, err := c.set.Signatory.CreateMeetingCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateMeetingCorrectionParams{IdempotencyKey: &key}, "application/json", body)
+			if err != nil {
+				return nil, nil, err
+			}
+			return resp.HTTPResponse, resp.Body, nil
+		}},
+	{slug: "form-correction", title: "Correct the form's day", link: "Correct the form's day", button: "Correct the day", specs: opsform.FormCorrection,
+		intro: opsFormCorrectionIntro,
+		next:  opsInStatus(sigapi.FormReceived, sigapi.Announced),
+		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
+			key := opsFormKey(r)
+			resp, err := c.set.Signatory.CreateFormCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateFormCorrectionParams{IdempotencyKey: &key}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -560,6 +579,9 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 	}
 	if step.slug == "meeting-correction" && resp.JSON200.MeetingHeldOn != nil {
 		typed["held_on"] = []string{resp.JSON200.MeetingHeldOn.Format(time.DateOnly)} // the day to correct
+	}
+	if step.slug == "form-correction" && resp.JSON200.FormSignedOn != nil {
+		typed["signed_on"] = []string{resp.JSON200.FormSignedOn.Format(time.DateOnly)} // the day to correct
 	}
 	if step.current != nil {
 		typed, version = step.current(*resp.JSON200), resp.HTTPResponse.Header.Get("ETag")

@@ -77,6 +77,12 @@ var MeetingCorrection = Specs{
 	{Name: "held_on", Label: "Meeting held on", Hint: "The day ITSS in fact met the organisation: not after the form was signed.", Type: Date, Required: true, NotFuture: true},
 }
 
+// FormCorrection corrects the day the form was signed, recorded wrong: the
+// announcement's day may not precede it.
+var FormCorrection = Specs{
+	{Name: "signed_on", Label: "Form signed on", Hint: "The day the form was in fact signed: not after the announcement.", Type: Date, Required: true, NotFuture: true},
+}
+
 // AnnouncementCorrection corrects the date of the announcement, recorded wrong, and
 // with it the first obligation's window and due date.
 var AnnouncementCorrection = Specs{
