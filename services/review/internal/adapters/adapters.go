@@ -95,6 +95,27 @@ func (s *Organisations) Withdrawn(ctx context.Context) (map[string]bool, error) 
 	return out, nil
 }
 
+// Names returns every organisation's name, by id, in one query: what a replica
+// holds at start to name them (app.Warm).
+func (s *Organisations) Names(ctx context.Context) (map[string]string, error) {
+	cur, err := s.coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "name", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("read the organisations' names: %w", store.Classify(err))
+	}
+	var docs []struct {
+		ID   string `bson:"_id"`
+		Name string `bson:"name"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read the organisations' names: %w", store.Classify(err))
+	}
+	out := make(map[string]string, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d.Name
+	}
+	return out, nil
+}
+
 // Forget blanks the person whose address has digest subject in every organisation
 // that names them (personal.Forget): a read, then a replace of each, so only the
 // read model's one writer, the consumer of the signatory's events, calls it.

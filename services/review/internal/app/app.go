@@ -84,6 +84,8 @@ type Organisations interface {
 	Put(ctx context.Context, o Organisation) error
 	// Withdrawn lists the organisations that have withdrawn, by id.
 	Withdrawn(ctx context.Context) (map[string]bool, error)
+	// Names lists every organisation's name, by id.
+	Names(ctx context.Context) (map[string]string, error)
 	// Forget blanks the person whose address has digest subject wherever an
 	// organisation names them. Run again, it finds nothing to do.
 	Forget(ctx context.Context, subject string) error
@@ -102,6 +104,9 @@ type App struct {
 	// continues from instead of replaying the round's every event (see rebuildRound).
 	mu     sync.Mutex
 	rounds map[string]*round.Round
+
+	// names holds organisations' names for currentName.
+	names names
 }
 
 // ListedTypes are the aggregate types the review service lists (see store.EventStore.Catalogue).
@@ -135,7 +140,11 @@ func (a *App) UpdateOrganisation(ctx context.Context, id string, f func(*Organis
 		o = Organisation{ID: id}
 	}
 	f(&o)
-	return a.orgs.Put(ctx, o)
+	err = a.orgs.Put(ctx, o)
+	// The name this replica holds goes once the write is made: a read begun before it
+	// may have found the old name, and is not kept (names.put).
+	a.names.drop(id)
+	return err
 }
 
 // --- submissions ---
@@ -1622,14 +1631,19 @@ func (a *App) currentName(ctx context.Context, org, named string) (string, error
 	if org == "" {
 		return named, nil
 	}
-	o, ok, err := a.orgs.Get(ctx, org)
-	if err != nil {
-		return "", fmt.Errorf("read organisation %s: %w", org, err)
+	now := a.clock.Now()
+	name, ok, gen := a.names.get(org, now)
+	if !ok {
+		o, found, err := a.orgs.Get(ctx, org)
+		if err != nil {
+			return "", fmt.Errorf("read organisation %s: %w", org, err)
+		}
+		if name = ""; found {
+			name = o.Name
+		}
+		a.names.put(org, name, now, gen)
 	}
-	if ok && o.Name != "" {
-		return o.Name, nil
-	}
-	return named, nil
+	return cmp.Or(name, named), nil
 }
 
 // naming is round r naming the submissions its refusals name by their

@@ -503,7 +503,26 @@ const preloaded = 2048
 // read past each aggregate's last commit), not every commit of each, from the first
 // request.
 func (a *App) Warm(ctx context.Context) error {
-	return a.events.Preload(ctx, preloaded, round.AggregateType, reviewerType, submission.AggregateType)
+	if err := a.events.Preload(ctx, preloaded, round.AggregateType, reviewerType, submission.AggregateType); err != nil {
+		return err
+	}
+	return a.WarmNames(ctx)
+}
+
+// WarmNames holds every organisation's name (up to namesMax) as the first requests
+// name them (currentName), read in one query rather than one by one as each page
+// first names each.
+func (a *App) WarmNames(ctx context.Context) error {
+	now := a.clock.Now()
+	_, _, gen := a.names.get("", now)
+	all, err := a.orgs.Names(ctx)
+	if err != nil {
+		return err
+	}
+	for org, name := range all {
+		a.names.put(org, name, now, gen)
+	}
+	return nil
 }
 
 // Status is where a submission stands: its own status until it is submitted, then
