@@ -23,8 +23,8 @@ func (h *Handler) opsRoundEdit(w http.ResponseWriter, r *http.Request, c *opsCtx
 		return
 	}
 	if rd.Status == fundapi.RoundStatusClosed {
-		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "A closed round can no longer change.",
-			Link: "/ops/fund", LinkText: "Fund rounds"})
+		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "A closed round's terms can no longer change; only its budget may be raised, for the awards still to decide.",
+			Link: "/ops/fund/rounds/" + rd.Id + "/budget", LinkText: "Raise the budget"})
 		return
 	}
 	h.opsShowRoundCorrection(w, r, http.StatusOK, rd, version, opsRoundValues(rd), nil)

@@ -78,6 +78,12 @@ func TestTwoTabsRaisingABudgetDoNotOverwriteEachOther(t *testing.T) {
 		"project_end": fmt.Sprintf("%d-12-31", year), "themes": []string{"visibility"}})).JSON(t)["id"].(string)
 	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/rounds/"+round+"/closure", fundOps, map[string]any{}))
 	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	// The round's correction form, refused for a closed round, says what may still
+	// change and leads to it ("A closed round can no longer change" was untrue).
+	closed := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+round+"/edit", ops, nil), http.StatusConflict, "the closed round's correction form")
+	if body := string(closed.body); !strings.Contains(body, "only its budget may be raised") || !strings.Contains(body, `href="/ops/fund/rounds/`+round+`/budget"`) {
+		t.Errorf("the closed round's correction form says: %s", body)
+	}
 	form := func() url.Values {
 		page := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+round+"/budget", ops, nil), http.StatusOK, "the budget's form")
 		filled := url.Values{}
