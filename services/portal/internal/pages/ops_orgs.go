@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/services/portal/internal/clients"
@@ -371,6 +372,26 @@ func opsFirstObligationOpen(o sigapi.Organisation) bool {
 	return ob != nil && ob.Cycle == 1 && (ob.Status == sigapi.Open || ob.Status == sigapi.Overdue)
 }
 
+// opsDayOf is a correction's form filled with the day it corrects, as the
+// organisation holds it (field, read by day): the form's current values.
+func opsDayOf(field string, day func(sigapi.Organisation) *openapi_types.Date) func(sigapi.Organisation) opsform.Values {
+	return func(o sigapi.Organisation) opsform.Values {
+		if d := day(o); d != nil {
+			return opsform.Values{field: {d.Format(time.DateOnly)}}
+		}
+		return opsform.Values{}
+	}
+}
+
+// opsSeenVersion is the If-Match of the version a step's form was filled from, if it
+// carries one.
+func opsSeenVersion(r *http.Request) *sigapi.IfMatch {
+	if version, _ := seenVersion(r.PostForm.Get("version")); version != "" {
+		return &version
+	}
+	return nil
+}
+
 // opsOnboardingStep is one step of onboarding after the enquiry, as a form.
 type opsOnboardingStep struct {
 	slug, title, link, button string
@@ -440,34 +461,39 @@ var opsOnboardingSteps = []opsOnboardingStep{
 			return resp.HTTPResponse, resp.Body, nil
 		}},
 	{slug: "announcement-correction", title: "Correct the announcement date", link: "Correct the announcement date", button: "Correct the date", specs: opsform.AnnouncementCorrection,
+		versioned: true, current: opsDayOf("announced_on", func(o sigapi.Organisation) *openapi_types.Date { return o.AnnouncedOn }),
 		intro:   opsAnnouncementCorrectionIntro,
 		next:    opsInStatus(sigapi.Announced),
 		offered: opsFirstObligationOpen,
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
-			key := opsFormKey(r)
-			resp, err := c.set.Signatory.CreateAnnouncementCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateAnnouncementCorrectionParams{IdempotencyKey: &key}, "application/json", body)
+			// Applied only to the organisation as the form showed it: two staff
+			// correcting at once would otherwise both be applied, and both emailed.
+			key, match := opsFormKey(r), opsSeenVersion(r)
+			resp, err := c.set.Signatory.CreateAnnouncementCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateAnnouncementCorrectionParams{IdempotencyKey: &key, IfMatch: match}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
 	{slug: "meeting-correction", title: "Correct the meeting day", link: "Correct the meeting day", button: "Correct the day", specs: opsform.MeetingCorrection,
+		versioned: true, current: opsDayOf("held_on", func(o sigapi.Organisation) *openapi_types.Date { return o.MeetingHeldOn }),
 		intro: opsMeetingCorrectionIntro,
 		next:  opsInStatus(sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
-			key := opsFormKey(r)
-			resp, err := c.set.Signatory.CreateMeetingCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateMeetingCorrectionParams{IdempotencyKey: &key}, "application/json", body)
+			key, match := opsFormKey(r), opsSeenVersion(r)
+			resp, err := c.set.Signatory.CreateMeetingCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateMeetingCorrectionParams{IdempotencyKey: &key, IfMatch: match}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
 			return resp.HTTPResponse, resp.Body, nil
 		}},
 	{slug: "form-correction", title: "Correct the form's day", link: "Correct the form's day", button: "Correct the day", specs: opsform.FormCorrection,
+		versioned: true, current: opsDayOf("signed_on", func(o sigapi.Organisation) *openapi_types.Date { return o.FormSignedOn }),
 		intro: opsFormCorrectionIntro,
 		next:  opsInStatus(sigapi.FormReceived, sigapi.Announced),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
-			key := opsFormKey(r)
-			resp, err := c.set.Signatory.CreateFormCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateFormCorrectionParams{IdempotencyKey: &key}, "application/json", body)
+			key, match := opsFormKey(r), opsSeenVersion(r)
+			resp, err := c.set.Signatory.CreateFormCorrectionWithBodyWithResponse(r.Context(), id, &sigapi.CreateFormCorrectionParams{IdempotencyKey: &key, IfMatch: match}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -574,15 +600,6 @@ func (h *Handler) opsStepShow(w http.ResponseWriter, r *http.Request, c *opsCtx)
 		}
 	}
 	version := ""
-	if step.slug == "announcement-correction" && resp.JSON200.AnnouncedOn != nil {
-		typed["announced_on"] = []string{resp.JSON200.AnnouncedOn.Format(time.DateOnly)} // the date to correct
-	}
-	if step.slug == "meeting-correction" && resp.JSON200.MeetingHeldOn != nil {
-		typed["held_on"] = []string{resp.JSON200.MeetingHeldOn.Format(time.DateOnly)} // the day to correct
-	}
-	if step.slug == "form-correction" && resp.JSON200.FormSignedOn != nil {
-		typed["signed_on"] = []string{resp.JSON200.FormSignedOn.Format(time.DateOnly)} // the day to correct
-	}
 	if step.current != nil {
 		typed, version = step.current(*resp.JSON200), resp.HTTPResponse.Header.Get("ETag")
 	}

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/oidcdev"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/portal/internal/browsertest"
 )
@@ -89,5 +91,54 @@ func TestJourneyOpsCorrectsTheAnnouncementDate(t *testing.T) {
 	heading(t, b, "Alpha University")
 	if got := b.Text(browsertest.CSS("main")); strings.Contains(got, link) {
 		t.Errorf("the page of an organisation whose first submission is in offers to correct its announcement: %q", got)
+	}
+}
+
+// Two staff correcting one announcement's date at once, from forms opened before
+// either saved: the first is applied (sent twice, as a double click, it leads on as
+// it did), the second is refused as changed since it was opened, nothing saved and
+// the field saying what is saved now. Before, both were applied, the later date won
+// and the lead and head were emailed twice.
+func TestTwoTabsCorrectingTheAnnouncementDateDoNotBothApply(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, false)
+	id := onboard(t, s.p, s.sig, "Beta University", "lead-beta@example.ac.uk") // announced 2025-03-20
+	ops := opsSignIn(t, s.p, oidcdev.LocalOpsEmail)
+	path := "/ops/organisations/" + id + "/announcement-correction"
+	form := func() url.Values {
+		page := opsMustStatus(t, s.p.do("GET", path, ops, nil), http.StatusOK, "the correction's form")
+		filled := url.Values{}
+		for _, in := range find(parse(t, page.body), element("input")) {
+			filled.Set(attr(in, "name"), attr(in, "value"))
+		}
+		return filled
+	}
+	first, second := form(), form()
+	if first.Get("version") == "" {
+		t.Fatal("the correction's form carries no version to be applied at")
+	}
+	first.Set("announced_on", "2025-03-02")
+	opsMustStatus(t, s.p.do("POST", path, ops, first), http.StatusSeeOther, "the first tab's correction")
+	opsMustStatus(t, s.p.do("POST", path, ops, first), http.StatusSeeOther, "the first tab's correction sent again")
+	second.Set("announced_on", "2025-03-10")
+	r := opsMustStatus(t, s.p.do("POST", path, ops, second), http.StatusConflict, "the second tab's correction")
+	if !strings.Contains(string(r.body), "nothing was saved") {
+		t.Errorf("the second tab's refusal does not say nothing was saved: %s", r.body)
+	}
+	if got := opsFieldMessage(t, r.body, "announced_on"); !strings.Contains(got, "2025-03-02") && !strings.Contains(got, "2 March 2025") {
+		t.Errorf("beside the date: %q, want what is saved now, 2 March 2025", got)
+	}
+	sigOps := opsToken(t, s.sig, "signatory")
+	if got := s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+id, sigOps, nil)).JSON(t)["announced_on"]; got != "2025-03-02" {
+		t.Errorf("announced on %v after the two tabs, want the first tab's 2025-03-02 alone", got)
+	}
+	corrections := 0
+	for _, e := range s.sig.Must(http.StatusOK, s.sig.Do("GET", "/v1/organisations/"+id+"/history?limit=100", sigOps, nil)).JSON(t)["items"].([]any) {
+		if e.(map[string]any)["type"] == (events.OrganisationAnnouncementCorrectedV1{}).EventType() {
+			corrections++
+		}
+	}
+	if corrections != 1 {
+		t.Errorf("%d corrections recorded, want the first tab's alone", corrections)
 	}
 }
