@@ -1084,17 +1084,33 @@ func (a *App) recordSignatory(ctx context.Context, s Signatory) (Signatory, erro
 // read model holds of org is kept; a withdrawal already taken in keeps it too, since
 // the rule the link serves counts awards whatever the record's standing now.
 func (a *App) RecordSuccession(ctx context.Context, org, succeeds string) error {
+	return a.changeSignatory(ctx, org, true, func(cur *Signatory) bool {
+		if cur.Succeeds == succeeds {
+			return false // taken already: a redelivery
+		}
+		cur.Succeeds = succeeds
+		return true
+	})
+}
+
+// changeSignatory reads org's record in the read model, lets change change it, and
+// writes it if change says it did. An organisation the read model does not hold is
+// begun with its id when orNew, and otherwise left alone. Only the consumer of the
+// signatory's events writes the records, one event at a time.
+func (a *App) changeSignatory(ctx context.Context, org string, orNew bool, change func(*Signatory) bool) error {
 	cur, ok, err := a.signatories.Get(ctx, org)
 	if err != nil {
 		return err
 	}
 	if !ok {
+		if !orNew {
+			return nil
+		}
 		cur = Signatory{ID: org}
 	}
-	if cur.Succeeds == succeeds {
-		return nil // taken already: a redelivery
+	if !change(&cur) {
+		return nil
 	}
-	cur.Succeeds = succeeds
 	return a.signatories.Put(ctx, cur)
 }
 
@@ -1103,24 +1119,27 @@ func (a *App) RecordSuccession(ctx context.Context, org, succeeds string) error 
 // One the fund does not know yet is left: its announcement carries the name as
 // corrected. A withdrawn one takes it too, as its record is still named in answers.
 func (a *App) RecordName(ctx context.Context, org, name string) error {
-	cur, ok, err := a.signatories.Get(ctx, org)
-	if err != nil || !ok || cur.Name == name {
-		return err // unknown, or taken already (a redelivery)
-	}
-	cur.Name = name
-	return a.signatories.Put(ctx, cur)
+	return a.changeSignatory(ctx, org, false, func(cur *Signatory) bool {
+		if cur.Name == name {
+			return false // taken already: a redelivery
+		}
+		cur.Name = name
+		return true
+	})
 }
 
 // CorrectAnnouncement records the corrected day of org's announcement, from which it
 // applies: what else the read model holds of org is kept, and the same day again (a
 // redelivery) changes nothing.
 func (a *App) CorrectAnnouncement(ctx context.Context, org string, on civil.Date) error {
-	cur, ok, err := a.signatories.Get(ctx, org)
-	if err != nil || !ok || cur.AnnouncedOn == on {
-		return err // an organisation never announced here has nothing to correct
-	}
-	cur.AnnouncedOn = on
-	return a.signatories.Put(ctx, cur)
+	// An organisation never announced here has nothing to correct.
+	return a.changeSignatory(ctx, org, false, func(cur *Signatory) bool {
+		if cur.AnnouncedOn == on {
+			return false
+		}
+		cur.AnnouncedOn = on
+		return true
+	})
 }
 
 // organisationWithdrawal is who the fund records as withdrawing an application
@@ -1183,15 +1202,10 @@ func (a *App) withdrawForOrganisation(ctx context.Context, s Signatory, id strin
 // which carries the contacts in full: an empty lead means none is recorded now. A
 // change for an organisation not yet announced is kept for when it is.
 func (a *App) RecordContacts(ctx context.Context, org, leadEmail string) error {
-	cur, ok, err := a.signatories.Get(ctx, org)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		cur = Signatory{ID: org}
-	}
-	cur.NominatedLeadEmail = leadEmail
-	return a.signatories.Put(ctx, cur)
+	return a.changeSignatory(ctx, org, true, func(cur *Signatory) bool {
+		cur.NominatedLeadEmail = leadEmail
+		return true
+	})
 }
 
 // SweepReports marks reports due for funded projects whose window has ended, and
