@@ -519,11 +519,7 @@ var opsOnboardingSteps = []opsOnboardingStep{
 		next:    opsInStatus(sigapi.Enquiry, sigapi.MeetingHeld, sigapi.FormReceived, sigapi.Announced, sigapi.Withdrawn),
 		call: func(c *opsCtx, r *http.Request, id string, body io.Reader) (*http.Response, []byte, error) {
 			// As the contacts: applied only to the organisation as the form showed it.
-			params := &sigapi.UpdateDetailsParams{}
-			if version, _ := seenVersion(r.PostForm.Get("version")); version != "" {
-				params.IfMatch = &version
-			}
-			resp, err := c.set.Signatory.UpdateDetailsWithBodyWithResponse(r.Context(), id, params, "application/json", body)
+			resp, err := c.set.Signatory.UpdateDetailsWithBodyWithResponse(r.Context(), id, &sigapi.UpdateDetailsParams{IfMatch: opsSeenVersion(r)}, "application/json", body)
 			if err != nil {
 				return nil, nil, err
 			}
