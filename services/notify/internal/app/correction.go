@@ -74,14 +74,14 @@ func (a *App) announcementCorrected(ctx context.Context, cause string, o Organis
 	if !ob.WindowOpens.After(today) {
 		opens = "Submissions have been open since %s (not %s)."
 	}
-	moved := fmt.Sprintf("Its deadlines count from the announcement, so they have moved with it: its %s is now due on %s, not on %s. "+opens,
-		w, mail.Day(ob.Due), mail.Day(c.PreviousDue), mail.Day(ob.WindowOpens), mail.Day(c.PreviousWindowOpens))
-	// A deadline the correction put in the past is told as past (the body says how
-	// long overdue it is).
+	// A deadline the correction put in the past is told as past, in the subject and
+	// the body (which says how long overdue it is).
 	tense := "is now due on"
 	if ob.Due.Before(today) {
 		tense = "was due on"
 	}
+	moved := fmt.Sprintf("Its deadlines count from the announcement, so they have moved with it: its %s %s %s, not on %s. "+opens,
+		w, tense, mail.Day(ob.Due), mail.Day(c.PreviousDue), mail.Day(ob.WindowOpens), mail.Day(c.PreviousWindowOpens))
 	subject := fmt.Sprintf("Technician Commitment: %s's %s %s %s (deadline corrected)", name, w, tense, mail.Day(ob.Due))
 	contact := "If the new date is not right, please contact ITSS at " + a.cfg.Contact + "."
 

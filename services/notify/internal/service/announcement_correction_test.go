@@ -233,4 +233,12 @@ func TestACorrectionThatMakesTheObligationOverdueSaysItWasDue(t *testing.T) {
 		}
 		return nil
 	})
+	// The body too: the deadline the correction put in the past was due then.
+	for _, to := range []string{lead.Email, leader.Email} {
+		for _, m := range mailTo(h, to, 0) {
+			if m.Subject == subject {
+				checkSays(t, m, "its self-assessment and action plan was due on "+due.InWords()+", not on "+oldDue.InWords())
+			}
+		}
+	}
 }
