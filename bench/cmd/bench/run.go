@@ -663,7 +663,7 @@ func report(f figures) string {
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured by `make bench` on %s, %s. Reproduce with `make bench`.\n", f.machine, time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	b.WriteString("Every figure stands beside a baseline from the same run: the machines are shared and noisy, so absolute numbers matter less than the ratios.\n\n")
 	b.WriteString("| measure | suite | baseline (same run) | ratio | target |\n|---|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| submit throughput, 32 clients over HTTP | %.0f/s (p50 %s, p99 %s, %d errors) | raw inserts: %.0f/s (p50 %s, p99 %s) | %.2f | ≥ 0.7 |\n",
+	fmt.Fprintf(&b, "| submit throughput, 32 clients over HTTP | %.0f/s (p50 %s, p99 %s, %d errors) | raw inserts: %.0f/s (p50 %s, p99 %s) | %.2f | ≥ 1.0 (issue 22; issue 8 asked 0.7) |\n",
 		f.submit.perSecond, f.submit.p50.Round(time.Microsecond*100), f.submit.p99.Round(time.Microsecond*100), f.submit.errors,
 		f.baseline.perSecond, f.baseline.p50.Round(time.Microsecond*100), f.baseline.p99.Round(time.Microsecond*100), ratio)
 	if f.ack.n > 0 {
