@@ -637,9 +637,13 @@ const (
 // zero time leaves none): a change that is read again (a redelivery, or the records
 // rebuilt from the events) reaches only the tokens made before it. A token is taken
 // as made when the change it was made under was (Request.LeadSince), so that one the
-// outgoing lead made before the portal heard of the change is revoked by it. A revocation the fund could not be told
-// yet is told by the next Retell.
-func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, lead string, before time.Time) (int, error) {
+// outgoing lead made before the portal heard of the change is revoked by it. A token
+// whose maker is among erased (the pseudonyms of a lead the change records as erased
+// at their request) is revoked as its maker's erasure would revoke it, and the lists
+// and the fund's refusal say that, not that its maker handed the role on: signatory
+// records the contacts change before it announces the erasure. A revocation the fund
+// could not be told yet is told by the next Retell.
+func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, lead string, erased []string, before time.Time) (int, error) {
 	cur, err := s.coll.Find(ctx, bson.D{{Key: "org", Value: org}, {Key: "revoked_at", Value: bson.D{{Key: "$exists", Value: false}}},
 		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: s.clock.Now()}}}})
 	if err != nil {
@@ -667,7 +671,10 @@ func (s *Store) RevokeUnlent(ctx context.Context, org string, makers []string, l
 			continue
 		}
 		by, why := NotLeadMaker, events.APITokenRevokedMakerNotLead
-		if personal.SameName(d.CreatedBy, lead) {
+		switch {
+		case slices.Contains(erased, d.Creator):
+			by, why = ErasedMaker, events.APITokenRevokedMakerErased
+		case personal.SameName(d.CreatedBy, lead):
 			by, why = CorrectedMaker, events.APITokenRevokedMakerAddressCorrected
 		}
 		if _, err := s.revoke(ctx, org, d.ID, Revoker{Name: by}, why); err != nil && !apperr.Is(err, apperr.Unavailable) {

@@ -629,7 +629,7 @@ func TestRevokeUnlentRevokesWhatItsMakersMayNoLongerMake(t *testing.T) {
 	clk.Advance(time.Minute)
 	after := issue("org-a", "Made after the change", "Dev Eloper", "p-dev")
 
-	n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new", "p-kim"}, "sam patel", change)
+	n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new", "p-kim"}, "sam patel", nil, change)
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeUnlent = %d, %v; want 2 revoked", n, err)
 	}
@@ -669,7 +669,7 @@ func TestRevokeUnlentRevokesWhatItsMakersMayNoLongerMake(t *testing.T) {
 			reasons[p.TokenID] = p.Reason
 		}
 	}
-	if n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new", "p-kim"}, "Sam Patel", change); err != nil || n != 0 {
+	if n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new", "p-kim"}, "Sam Patel", nil, change); err != nil || n != 0 {
 		t.Errorf("read again, RevokeUnlent = %d, %v; want nothing more revoked", n, err)
 	}
 	if want := map[string]string{oldAddress.ID: events.APITokenRevokedMakerAddressCorrected, colleague.ID: events.APITokenRevokedMakerNotLead}; !maps.Equal(reasons, want) {
@@ -692,7 +692,7 @@ func TestReconcileKeepsWhyThePortalRevokedAToken(t *testing.T) {
 	}
 	backup := testenv.BackUp(t, db)
 	clk.Advance(time.Minute)
-	if n, err := live.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", clk.Now()); err != nil || n != 1 {
+	if n, err := live.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", nil, clk.Now()); err != nil || n != 1 {
 		t.Fatalf("RevokeUnlent = %d, %v; want 1", n, err)
 	}
 	restored := storeOn(t, db.Client().Database(backup), js, clk)
@@ -731,7 +731,7 @@ func TestRevocationsRacingLeaveOneRevoker(t *testing.T) {
 	for _, id := range ids {
 		wg.Go(func() { _, _ = s.Revoke(ctx, "org-a", id, apitokens.Revoker{Name: "Sam Patel", ID: "pk-sam"}) })
 	}
-	wg.Go(func() { _, _ = s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", time.Time{}) })
+	wg.Go(func() { _, _ = s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", nil, time.Time{}) })
 	wg.Wait()
 	list, err := s.List(ctx, "org-a")
 	if err != nil {
@@ -775,7 +775,7 @@ func TestRevokeUnlentReadsTheLeadsNameAsTheEmailsDo(t *testing.T) {
 	if _, _, err := s.Issue(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, " sam patel", time.Time{}); err != nil || n != 1 {
+	if n, err := s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, " sam patel", nil, time.Time{}); err != nil || n != 1 {
 		t.Fatalf("RevokeUnlent = %d, %v; want 1", n, err)
 	}
 	list, err := s.List(ctx, "org-a")
@@ -837,7 +837,7 @@ func TestForgetRacingRevocationsLeavesNothingOfTheMaker(t *testing.T) {
 				t.Errorf("round %d: forget: %v", round, err)
 			}
 		})
-		wg.Go(func() { _, _ = s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", time.Time{}) })
+		wg.Go(func() { _, _ = s.RevokeUnlent(ctx, "org-a", []string{"p-new"}, "Nia New", nil, time.Time{}) })
 		for i := range racers {
 			wg.Go(func() {
 				// A few writes each at least, and more while the erasure runs.
@@ -943,7 +943,7 @@ func TestARecordThatNamesItsMakerItselfIsReadAndForgotten(t *testing.T) {
 		t.Errorf("the old-shape records' makers (-want +got):\n%s", diff)
 	}
 	// Sam is still a maker, Pat no longer is.
-	if n, err := s.RevokeUnlent(ctx, "org-a", []string{"pk-sam"}, "Sam Patel", time.Time{}); err != nil || n != 1 {
+	if n, err := s.RevokeUnlent(ctx, "org-a", []string{"pk-sam"}, "Sam Patel", nil, time.Time{}); err != nil || n != 1 {
 		t.Errorf("RevokeUnlent = %d, %v; want Pat's token alone", n, err)
 	}
 	if _, err := s.Forget(ctx, personal.Subject("pat@example.ac.uk")); err != nil {

@@ -419,7 +419,7 @@ func (h *Handler) applicantRemove(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	n, err := h.tokens.RevokeUnlent(r.Context(), org, makers, leadName, time.Time{})
+	n, err := h.tokens.RevokeUnlent(r.Context(), org, makers, leadName, nil, time.Time{})
 	if err != nil {
 		h.fail(w, r, err)
 		return

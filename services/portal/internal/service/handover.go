@@ -22,6 +22,18 @@ func leadsAndTheirTokens(tokens *apitokens.Store) func(*signin.People) (bus.Cons
 	return func(people *signin.People) (bus.ConsumerSpec, bus.Handler) {
 		spec, setLead := signin.LeadsConsumer(people)
 		return spec, func(ctx context.Context, e events.Envelope) error {
+			// A change recording the lead erased (signatory records it before it
+			// announces the erasure) takes the power from the lead held until now:
+			// read before the change is taken in, their tokens say so when revoked.
+			var erased []string
+			if v, _ := events.DecodeAny(e); v != nil {
+				if c, ok := v.(events.OrganisationContactsChangedV1); ok && c.NominatedLead.Erased {
+					var err error
+					if erased, err = people.LeadMakers(ctx, c.OrganisationID); err != nil {
+						return err
+					}
+				}
+			}
 			if err := setLead(ctx, e); err != nil {
 				return err
 			}
@@ -40,7 +52,7 @@ func leadsAndTheirTokens(tokens *apitokens.Store) func(*signin.People) (bus.Cons
 			if err != nil {
 				return err
 			}
-			_, err = tokens.RevokeUnlent(ctx, org, makers, lead, e.Time)
+			_, err = tokens.RevokeUnlent(ctx, org, makers, lead, erased, e.Time)
 			return err
 		}
 	}

@@ -140,3 +140,27 @@ func TestTheTokensOfAColleagueTheLeadRemovesAreRefused(t *testing.T) {
 	}
 	s.draftWith(t, leads, round, "lead-a@example.ac.uk")
 }
+
+// A lead erased at their request is no longer the organisation's lead: signatory
+// records the contacts change first and the erasure after it. The lead's tokens are
+// revoked by the first, and the fund's refusal and the lists say why as the erasure
+// would: the maker's details were erased, not that they handed the role on (there is
+// no lead to ask for a new token until ITSS records one).
+func TestATokenOfALeadErasedSaysItsMakerWasErased(t *testing.T) {
+	t.Parallel()
+	s := startFundStack(t)
+	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	round := s.openRound(t)
+	tok := s.makeToken(t, org, s.p.signIn("lead-a@example.ac.uk"), "Lead's uploader")
+	s.draftWith(t, tok, round, "lead-a@example.ac.uk")
+
+	ops, err := s.sig.Issuer.MintFor(auth.Principal{Subject: "ops-1", Role: auth.RoleOps}, time.Hour, config.DevAudience("signatory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.sig.Must(http.StatusOK, s.sig.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": "lead-a@example.ac.uk"}))
+	s.refusedSaying(t, tok, "revoked", "erased")
+	if r := s.fund.Do("GET", "/v1/applications", tok, nil); strings.Contains(string(r.Body), "no longer the organisation's nominated lead") {
+		t.Errorf("the refusal says the erased maker handed the role on: %s", r.Body)
+	}
+}

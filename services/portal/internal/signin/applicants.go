@@ -161,6 +161,21 @@ func (p *People) findApplicants(ctx context.Context, filter bson.D) ([]Applicant
 	return out, nil
 }
 
+// LeadMakers is org's nominated lead now by every pseudonym a token they made may
+// hold (as TokenMakers gives them), none when org has no lead: read before a change
+// of contacts is taken in, it is who the change may have taken the power from.
+func (p *People) LeadMakers(ctx context.Context, org string) ([]string, error) {
+	var l leadDoc
+	ok, err := findByID(ctx, p.leads, org, &l)
+	if err != nil {
+		return nil, fmt.Errorf("read the lead of %s: %w", org, err)
+	}
+	if !ok || l.Email == "" {
+		return nil, nil
+	}
+	return p.pseudonyms.All(l.Email), nil
+}
+
 // TokenMakers is who may make org's API tokens now, each by every pseudonym (the
 // creator an API token's record names) a token they made may hold (Pseudonyms.All:
 // the keyed one, and the unkeyed one of tokens made before pseudonyms were keyed):
