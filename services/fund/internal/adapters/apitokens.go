@@ -129,7 +129,8 @@ func revokedBecause(why string) string {
 		return ": the address of the lead who made it was corrected, and the token carried the earlier one. " +
 			"The lead can make a new token, which carries the corrected address, on the portal's API tokens page"
 	case events.APITokenRevokedMakerErased:
-		return ": the details of the person who made it were erased at their request. Ask the organisation's lead for a new token"
+		return ": the details of the person who made it were erased at their request. Ask the organisation's lead for a new token " +
+			"(when it was the lead who was erased, the organisation has none until ITSS records a new one)"
 	}
 	return ""
 }

@@ -159,7 +159,7 @@ func TestATokenOfALeadErasedSaysItsMakerWasErased(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.sig.Must(http.StatusOK, s.sig.Do("POST", "/v1/ops/erasures", ops, map[string]any{"email": "lead-a@example.ac.uk"}))
-	s.refusedSaying(t, tok, "revoked", "erased")
+	s.refusedSaying(t, tok, "revoked", "erased", "until ITSS records a new one")
 	if r := s.fund.Do("GET", "/v1/applications", tok, nil); strings.Contains(string(r.Body), "no longer the organisation's nominated lead") {
 		t.Errorf("the refusal says the erased maker handed the role on: %s", r.Body)
 	}
