@@ -389,7 +389,7 @@ func TestEnvironmentValuesLiveInOverlays(t *testing.T) {
 		}
 		data, _ := obj["data"].(map[string]any)
 		for _, k := range append(slices.Clone(environmentKeys), "NOTIFY_PUBLIC_URL", "NOTIFY_PORTAL_URL", "NOTIFY_CONTACT_EMAIL", "FUND_CONTACT_EMAIL", "SMTP_HOST", "SMTP_FROM", "SMTP_UNSUBSCRIBE",
-			"PORTAL_PUBLIC_URL", "PORTAL_CONTACT_EMAIL", "PORTAL_OIDC_ISSUER", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE") {
+			"PORTAL_PUBLIC_URL", "PORTAL_CONTACT_EMAIL", "PORTAL_DPO_CONTACT", "PORTAL_OIDC_ISSUER", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE") {
 			if _, ok := data[k]; ok {
 				t.Errorf("base %s sets %s: that is an environment's value, set it in the overlays", id, k)
 			}

@@ -228,6 +228,8 @@ func runStack(ctx context.Context, args []string) error {
 			"PORTAL_PSEUDONYM_KEY=" + pseudonymKey,
 			// Where every page tells people to write to ITSS, as notify's emails do.
 			"PORTAL_CONTACT_EMAIL=itss@tc.localhost",
+			// The data protection officer the privacy notice names.
+			"PORTAL_DPO_CONTACT=dpo@tc.localhost",
 			// The local stack speaks plain http, where a Secure cookie is never sent back.
 			"PORTAL_INSECURE_COOKIES=true",
 			"PORTAL_SIGNATORY_URL=http://" + addr(portOf("signatory"), *offset), "PORTAL_REVIEW_URL=http://" + addr(portOf("review"), *offset),

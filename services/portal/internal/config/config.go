@@ -110,6 +110,23 @@ type Portal struct {
 	// or its erasure. No default: another environment's mailbox, or one nobody reads,
 	// would take what people ask of ITSS.
 	ContactEmail string `env:"PORTAL_CONTACT_EMAIL"`
+	// DPOContact is the bare address of ITSS's data protection officer, which the
+	// privacy notice gives (UK GDPR Art. 13(1)(b)), or "none" when ITSS has appointed
+	// none (the notice then says so). No default: whether ITSS has one, and where
+	// they read their mail, is ITSS's to say, not the code's.
+	DPOContact string `env:"PORTAL_DPO_CONTACT"`
+}
+
+// NoDPO is PORTAL_DPO_CONTACT's value when ITSS has appointed no data protection
+// officer.
+const NoDPO = "none"
+
+// DPO is the address of ITSS's data protection officer, empty when it has none.
+func (p Portal) DPO() string {
+	if p.DPOContact == NoDPO {
+		return ""
+	}
+	return p.DPOContact
 }
 
 // Default returns the configuration for the local stack, before the environment is
@@ -172,6 +189,11 @@ func (c Config) Validate() error {
 	required("PORTAL_SIGNING_KEY_FILE", p.SigningKeyFile)
 	if err := libconfig.CheckMailbox(p.ContactEmail); err != nil {
 		errs = append(errs, fmt.Errorf("PORTAL_CONTACT_EMAIL %w (the address every page tells people to write to ITSS at)", err))
+	}
+	if p.DPOContact != NoDPO {
+		if err := libconfig.CheckMailbox(p.DPOContact); err != nil {
+			errs = append(errs, fmt.Errorf("PORTAL_DPO_CONTACT %w, or %q when ITSS has appointed no data protection officer (the privacy notice gives it)", err, NoDPO))
+		}
 	}
 	if required("PORTAL_PSEUDONYM_KEY", p.PseudonymKey) && len(p.PseudonymKey) < signin.MinPseudonymSecret {
 		// The length only: the value is a secret, never quoted.

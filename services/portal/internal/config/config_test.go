@@ -11,6 +11,7 @@ func env() map[string]string {
 		"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus",
 		"PORTAL_PUBLIC_URL": "https://portal.example.org", "PORTAL_SIGNING_KEY_FILE": "/secrets/portal.pem",
 		"PORTAL_PSEUDONYM_KEY": "a secret of the portal's, 32 bytes or more", "PORTAL_CONTACT_EMAIL": "technician-commitment@example.org",
+		"PORTAL_DPO_CONTACT":   "dpo@example.org",
 		"PORTAL_SIGNATORY_URL": "http://signatory:8081", "PORTAL_REVIEW_URL": "http://review:8082",
 		"PORTAL_NOTIFY_URL": "http://notify:8083", "PORTAL_FUND_URL": "http://fund:8084",
 		"PORTAL_OIDC_ISSUER": "https://login.example.org", "PORTAL_OIDC_CLIENT_ID": "tc-portal",
@@ -29,7 +30,7 @@ func TestNothingTrustedOrAddressedByDefault(t *testing.T) {
 	if err == nil {
 		t.Fatal("an empty environment was accepted")
 	}
-	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE", "PORTAL_PSEUDONYM_KEY", "PORTAL_CONTACT_EMAIL",
+	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE", "PORTAL_PSEUDONYM_KEY", "PORTAL_CONTACT_EMAIL", "PORTAL_DPO_CONTACT",
 		"PORTAL_SIGNATORY_URL", "PORTAL_REVIEW_URL", "PORTAL_NOTIFY_URL", "PORTAL_FUND_URL",
 		"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OPS_GROUP",
 		"PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE"} {
@@ -70,6 +71,31 @@ func TestTheContactAddressIsABareAddress(t *testing.T) {
 		e["PORTAL_CONTACT_EMAIL"] = bad
 		if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_CONTACT_EMAIL ") || !strings.Contains(err.Error(), "bare email address") {
 			t.Errorf("PORTAL_CONTACT_EMAIL=%q: %v, want a refusal naming it", bad, err)
+		}
+	}
+}
+
+// The privacy notice gives the data protection officer's address, or says ITSS has
+// none: which is ITSS's to say, so a portal told neither does not start, and a typo
+// stops start-up naming the setting.
+func TestTheDataProtectionOfficerIsNamedOrSaidToBeNone(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"", "None ", "dpo.itss.org.uk", "DPO <dpo@itss.org.uk>"} {
+		e := env()
+		e["PORTAL_DPO_CONTACT"] = bad
+		if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_DPO_CONTACT ") || !strings.Contains(err.Error(), `"none"`) {
+			t.Errorf("PORTAL_DPO_CONTACT=%q: %v, want a refusal naming it and saying what it takes", bad, err)
+		}
+	}
+	for value, dpo := range map[string]string{"dpo@itss.org.uk": "dpo@itss.org.uk", "none": ""} {
+		e := env()
+		e["PORTAL_DPO_CONTACT"] = value
+		c, err := LoadFrom(e)
+		if err != nil {
+			t.Fatalf("PORTAL_DPO_CONTACT=%q: %v", value, err)
+		}
+		if got := c.Portal.DPO(); got != dpo {
+			t.Errorf("PORTAL_DPO_CONTACT=%q gives the officer %q, want %q", value, got, dpo)
 		}
 	}
 }

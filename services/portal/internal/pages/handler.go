@@ -65,6 +65,7 @@ type Handler struct {
 	// contact is ITSS's address for people to write to; staffNames how long ITSS
 	// staff's names are kept: both for the privacy notice.
 	contact    string
+	dpo        string
 	staffNames time.Duration
 }
 
@@ -114,6 +115,10 @@ type Deps struct {
 	// Contact is ITSS's address for people to write to (PORTAL_CONTACT_EMAIL):
 	// every page's footer gives it, and the privacy notice says to ask there.
 	Contact string
+	// DPO is the address of ITSS's data protection officer (PORTAL_DPO_CONTACT),
+	// which the privacy notice gives; empty when ITSS has appointed none, which the
+	// notice then says.
+	DPO string
 	// StaffNameRetention is how long ITSS staff's names are kept after their latest
 	// sign-in (PORTAL_STAFF_NAME_RETENTION), which the privacy notice says.
 	StaffNameRetention time.Duration
@@ -147,7 +152,7 @@ func New(d Deps) (*Handler, error) {
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
 		clients: d.Clients, tokens: d.Tokens, drafts: d.Drafts, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
 		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics, outcomes: outcomes, letters: d.Letters,
-		contact: d.Contact, staffNames: d.StaffNameRetention}, nil
+		contact: d.Contact, dpo: d.DPO, staffNames: d.StaffNameRetention}, nil
 }
 
 // show renders a page for the visitor of r.

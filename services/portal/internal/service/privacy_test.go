@@ -33,6 +33,8 @@ func TestThePrivacyNoticeIsPublicAndEveryPageSaysHowToContactITSS(t *testing.T) 
 	for _, want := range []string{
 		// Who holds the data, and how to reach them (Art. 13(1)(a)).
 		"Institute for Technical Skills and Strategy (ITSS)", "email " + testContact,
+		// The data protection officer's contact details (Art. 13(1)(b)).
+		"ITSS's data protection officer", "write to them directly at " + testDPO,
 		// What is held about whom, why, and on what lawful basis (Art. 13(1)(c)).
 		"Nominated leads, heads of institution and points of contact", "Peer reviewers", "Fund applicants",
 		"Article 6(1)(f)", "Article 6(1)(c)",
@@ -78,6 +80,23 @@ func TestThePrivacyNoticeIsPublicAndEveryPageSaysHowToContactITSS(t *testing.T) 
 	signin := find(parse(t, p.do("GET", "/signin", "", nil).body), element("main"))[0]
 	if !hasLink(signin, "/privacy") {
 		t.Errorf("the sign-in page does not link to the privacy notice:\n%s", text(signin))
+	}
+}
+
+// A privacy notice gives the data protection officer's contact details where ITSS
+// has one (UK GDPR Art. 13(1)(b)): the notice named none, and did not say whether
+// there was one. Where ITSS has appointed none, it says so and where to write.
+func TestThePrivacyNoticeSaysWhetherITSSHasADataProtectionOfficer(t *testing.T) {
+	t.Parallel()
+	with := startPortal(t, services{})
+	main := find(parse(t, with.do("GET", "/privacy", "", nil).body), element("main"))[0]
+	if !hasLink(main, "mailto:"+testDPO) {
+		t.Errorf("the notice does not link to the data protection officer's address %s:\n%s", testDPO, text(main))
+	}
+	none := startPortal(t, services{env: map[string]string{"PORTAL_DPO_CONTACT": "none"}})
+	main = find(parse(t, none.do("GET", "/privacy", "", nil).body), element("main"))[0]
+	if got := text(main); !strings.Contains(got, "ITSS has not appointed a data protection officer") || strings.Contains(got, testDPO) {
+		t.Errorf("with no officer, the notice does not say so, or names one:\n%s", got)
 	}
 }
 
