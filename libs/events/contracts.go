@@ -71,6 +71,7 @@ func Contracts() []Contract {
 		contract[ApplicationDeclinedV1](),
 		contract[ReportDueV1](),
 		contract[ReportOverdueV1](),
+		contract[ReportDueMovedV1](),
 		contract[ReportSubmittedV1](),
 		contract[FundingClaimedV1](),
 		contract[FundingReleasedV1](),

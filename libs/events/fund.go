@@ -22,6 +22,7 @@ const (
 	SubjectApplicationDeclined          = "tc.fund.application.declined"
 	SubjectReportDue                    = "tc.fund.application.report_due"
 	SubjectReportOverdue                = "tc.fund.application.report_overdue"
+	SubjectReportDueMoved               = "tc.fund.application.report_due_moved"
 	SubjectReportSubmitted              = "tc.fund.application.report_submitted"
 	SubjectFundingClaimed               = "tc.fund.funding.claimed"
 	SubjectFundingReleased              = "tc.fund.funding.released"
@@ -257,6 +258,10 @@ type ReportDueV1 struct {
 	Due            civil.Date `json:"due"`
 	Applicant      Person     `json:"applicant"`
 	Endorsement    Person     `json:"endorsement"`
+	// DueMoves is how many times the report's due day had moved (ReportDueMovedV1)
+	// when this was recorded: a report asked for again by a moved day is asked for
+	// anew. Set from its addition on, and only once a day moved; older events lack it.
+	DueMoves int `json:"due_moves,omitempty"`
 }
 
 // EventType implements Payload.
@@ -264,7 +269,7 @@ func (ReportDueV1) EventType() string { return SubjectReportDue + ".v1" }
 
 // ReportOverdueV1 says a funded project's report was not in by the day it was due
 // (Due, a month after the project ended): the applicant and the organisation's lead
-// are chased for it, once.
+// are chased for it, once for each due day.
 type ReportOverdueV1 struct {
 	ApplicationID  string     `json:"application_id"`
 	OrganisationID string     `json:"organisation_id"`
@@ -272,10 +277,45 @@ type ReportOverdueV1 struct {
 	Due            civil.Date `json:"due"`
 	Applicant      Person     `json:"applicant"`
 	Endorsement    Person     `json:"endorsement"`
+	// DueMoves is how many times the report's due day had moved (ReportDueMovedV1)
+	// when this was recorded: a report overdue by a moved day is chased anew. Set from
+	// its addition on, and only once a day moved; older events lack it.
+	DueMoves int `json:"due_moves,omitempty"`
 }
 
 // EventType implements Payload.
 func (ReportOverdueV1) EventType() string { return SubjectReportOverdue + ".v1" }
+
+// ReportDueMovedV1 says a funded project's report falls due on another day: ITSS
+// corrected its round's project window (RoundUpdatedV1), and the report is due a
+// month after the window's new end. It carries the days before and after, the
+// window before (zero for an award recorded before awards carried it) and after,
+// and where the report stands now: Asked, the project having ended by the new
+// window (a ReportDueV1 before it stands; otherwise one follows once it has ended),
+// and Chased, the report being overdue by the new day too (a ReportOverdueV1 before
+// it stands; otherwise one follows once the new day has passed). The applicant and
+// the organisation's lead are told once (Move counts the moves of this
+// application's day, from 1).
+type ReportDueMovedV1 struct {
+	ApplicationID      string     `json:"application_id"`
+	RoundID            string     `json:"round_id"`
+	OrganisationID     string     `json:"organisation_id"`
+	Title              string     `json:"title"`
+	Move               int        `json:"move"`
+	DueBefore          civil.Date `json:"due_before"`
+	Due                civil.Date `json:"due"`
+	ProjectStartBefore civil.Date `json:"project_start_before,omitzero"`
+	ProjectEndBefore   civil.Date `json:"project_end_before,omitzero"`
+	ProjectStart       civil.Date `json:"project_start"`
+	ProjectEnd         civil.Date `json:"project_end"`
+	Asked              bool       `json:"asked"`
+	Chased             bool       `json:"chased"`
+	Applicant          Person     `json:"applicant"`
+	Endorsement        Person     `json:"endorsement"`
+}
+
+// EventType implements Payload.
+func (ReportDueMovedV1) EventType() string { return SubjectReportDueMoved + ".v1" }
 
 // ReportSubmittedV1 records the project's report.
 type ReportSubmittedV1 struct {

@@ -314,13 +314,32 @@ type ClientInterface interface {
 	// `exclude_previously_funded`, which the round keeps when it is left out (it
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
-	// `name` and `closes` (applicants have drafted against its rules and awards draw on
-	// its budget), and `budget_pence` upwards: changing another term, or lowering the
-	// budget, is refused with 409 naming it. A closed round takes a larger
-	// `budget_pence` alone, every other term sent as it stands (awards are decided once
-	// a round has closed, and a budget typed too low would refuse them for good); any
-	// other change to it, or a lower budget, is refused with 409. A budget is never
-	// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
+	// `name`, `closes` and the project window (`project_start`, `project_end`)
+	// (applicants have drafted against its rules and awards draw on its budget), and
+	// `budget_pence` upwards: changing another term, or lowering the budget, is refused
+	// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
+	// project window, every other term sent as it stands (awards are decided once a
+	// round has closed, and a budget typed too low would refuse them for good); any
+	// other change to it, a lower budget, or the terms as they stand, is refused with
+	// 409. A budget is never lowered: awards drawn on it were checked against it as it
+	// was.
+	//
+	// The project window is corrected here, open or closed, as any other term of the
+	// round (one `tc.fund.round.updated` event carries the round as it now stands),
+	// rather than by an endpoint of its own: a window typed wrong is a term of the round
+	// typed wrong, and its correction is checked and versioned (If-Match) with the rest.
+	// It still fits the round (400 naming the field: starting no earlier than the round
+	// opens, ending after it closes, its report due by 31 December of the suite's last
+	// year). A window that would leave outside it a milestone of an application
+	// submitted, in assessment or awarded is refused with 409 naming the field, how
+	// many applications and the first (a draft is told when it is next changed or
+	// submitted, as ever). Each funded project whose report is not in then has its
+	// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
+	// which tells the applicant and the organisation's nominated lead, once): a report
+	// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
+	// it is by the new one too, and is asked for and chased by the new day once that
+	// has passed. A report already in keeps the day it was sent by.
+	// A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -337,13 +356,32 @@ type ClientInterface interface {
 	// `exclude_previously_funded`, which the round keeps when it is left out (it
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
-	// `name` and `closes` (applicants have drafted against its rules and awards draw on
-	// its budget), and `budget_pence` upwards: changing another term, or lowering the
-	// budget, is refused with 409 naming it. A closed round takes a larger
-	// `budget_pence` alone, every other term sent as it stands (awards are decided once
-	// a round has closed, and a budget typed too low would refuse them for good); any
-	// other change to it, or a lower budget, is refused with 409. A budget is never
-	// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
+	// `name`, `closes` and the project window (`project_start`, `project_end`)
+	// (applicants have drafted against its rules and awards draw on its budget), and
+	// `budget_pence` upwards: changing another term, or lowering the budget, is refused
+	// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
+	// project window, every other term sent as it stands (awards are decided once a
+	// round has closed, and a budget typed too low would refuse them for good); any
+	// other change to it, a lower budget, or the terms as they stand, is refused with
+	// 409. A budget is never lowered: awards drawn on it were checked against it as it
+	// was.
+	//
+	// The project window is corrected here, open or closed, as any other term of the
+	// round (one `tc.fund.round.updated` event carries the round as it now stands),
+	// rather than by an endpoint of its own: a window typed wrong is a term of the round
+	// typed wrong, and its correction is checked and versioned (If-Match) with the rest.
+	// It still fits the round (400 naming the field: starting no earlier than the round
+	// opens, ending after it closes, its report due by 31 December of the suite's last
+	// year). A window that would leave outside it a milestone of an application
+	// submitted, in assessment or awarded is refused with 409 naming the field, how
+	// many applications and the first (a draft is told when it is next changed or
+	// submitted, as ever). Each funded project whose report is not in then has its
+	// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
+	// which tells the applicant and the organisation's nominated lead, once): a report
+	// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
+	// it is by the new one too, and is asked for and chased by the new day once that
+	// has passed. A report already in keeps the day it was sent by.
+	// A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -901,13 +939,32 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 // `exclude_previously_funded`, which the round keeps when it is left out (it
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
-// `name` and `closes` (applicants have drafted against its rules and awards draw on
-// its budget), and `budget_pence` upwards: changing another term, or lowering the
-// budget, is refused with 409 naming it. A closed round takes a larger
-// `budget_pence` alone, every other term sent as it stands (awards are decided once
-// a round has closed, and a budget typed too low would refuse them for good); any
-// other change to it, or a lower budget, is refused with 409. A budget is never
-// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
+// `name`, `closes` and the project window (`project_start`, `project_end`)
+// (applicants have drafted against its rules and awards draw on its budget), and
+// `budget_pence` upwards: changing another term, or lowering the budget, is refused
+// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
+// project window, every other term sent as it stands (awards are decided once a
+// round has closed, and a budget typed too low would refuse them for good); any
+// other change to it, a lower budget, or the terms as they stand, is refused with
+// 409. A budget is never lowered: awards drawn on it were checked against it as it
+// was.
+//
+// The project window is corrected here, open or closed, as any other term of the
+// round (one `tc.fund.round.updated` event carries the round as it now stands),
+// rather than by an endpoint of its own: a window typed wrong is a term of the round
+// typed wrong, and its correction is checked and versioned (If-Match) with the rest.
+// It still fits the round (400 naming the field: starting no earlier than the round
+// opens, ending after it closes, its report due by 31 December of the suite's last
+// year). A window that would leave outside it a milestone of an application
+// submitted, in assessment or awarded is refused with 409 naming the field, how
+// many applications and the first (a draft is told when it is next changed or
+// submitted, as ever). Each funded project whose report is not in then has its
+// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
+// which tells the applicant and the organisation's nominated lead, once): a report
+// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
+// it is by the new one too, and is asked for and chased by the new day once that
+// has passed. A report already in keeps the day it was sent by.
+// A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -934,13 +991,32 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, params *UpdateR
 // `exclude_previously_funded`, which the round keeps when it is left out (it
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
-// `name` and `closes` (applicants have drafted against its rules and awards draw on
-// its budget), and `budget_pence` upwards: changing another term, or lowering the
-// budget, is refused with 409 naming it. A closed round takes a larger
-// `budget_pence` alone, every other term sent as it stands (awards are decided once
-// a round has closed, and a budget typed too low would refuse them for good); any
-// other change to it, or a lower budget, is refused with 409. A budget is never
-// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
+// `name`, `closes` and the project window (`project_start`, `project_end`)
+// (applicants have drafted against its rules and awards draw on its budget), and
+// `budget_pence` upwards: changing another term, or lowering the budget, is refused
+// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
+// project window, every other term sent as it stands (awards are decided once a
+// round has closed, and a budget typed too low would refuse them for good); any
+// other change to it, a lower budget, or the terms as they stand, is refused with
+// 409. A budget is never lowered: awards drawn on it were checked against it as it
+// was.
+//
+// The project window is corrected here, open or closed, as any other term of the
+// round (one `tc.fund.round.updated` event carries the round as it now stands),
+// rather than by an endpoint of its own: a window typed wrong is a term of the round
+// typed wrong, and its correction is checked and versioned (If-Match) with the rest.
+// It still fits the round (400 naming the field: starting no earlier than the round
+// opens, ending after it closes, its report due by 31 December of the suite's last
+// year). A window that would leave outside it a milestone of an application
+// submitted, in assessment or awarded is refused with 409 naming the field, how
+// many applications and the first (a draft is told when it is next changed or
+// submitted, as ever). Each funded project whose report is not in then has its
+// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
+// which tells the applicant and the organisation's nominated lead, once): a report
+// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
+// it is by the new one too, and is asked for and chased by the new day once that
+// has passed. A report already in keeps the day it was sent by.
+// A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -2515,13 +2591,32 @@ type ClientWithResponsesInterface interface {
 	// `exclude_previously_funded`, which the round keeps when it is left out (it
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
-	// `name` and `closes` (applicants have drafted against its rules and awards draw on
-	// its budget), and `budget_pence` upwards: changing another term, or lowering the
-	// budget, is refused with 409 naming it. A closed round takes a larger
-	// `budget_pence` alone, every other term sent as it stands (awards are decided once
-	// a round has closed, and a budget typed too low would refuse them for good); any
-	// other change to it, or a lower budget, is refused with 409. A budget is never
-	// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
+	// `name`, `closes` and the project window (`project_start`, `project_end`)
+	// (applicants have drafted against its rules and awards draw on its budget), and
+	// `budget_pence` upwards: changing another term, or lowering the budget, is refused
+	// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
+	// project window, every other term sent as it stands (awards are decided once a
+	// round has closed, and a budget typed too low would refuse them for good); any
+	// other change to it, a lower budget, or the terms as they stand, is refused with
+	// 409. A budget is never lowered: awards drawn on it were checked against it as it
+	// was.
+	//
+	// The project window is corrected here, open or closed, as any other term of the
+	// round (one `tc.fund.round.updated` event carries the round as it now stands),
+	// rather than by an endpoint of its own: a window typed wrong is a term of the round
+	// typed wrong, and its correction is checked and versioned (If-Match) with the rest.
+	// It still fits the round (400 naming the field: starting no earlier than the round
+	// opens, ending after it closes, its report due by 31 December of the suite's last
+	// year). A window that would leave outside it a milestone of an application
+	// submitted, in assessment or awarded is refused with 409 naming the field, how
+	// many applications and the first (a draft is told when it is next changed or
+	// submitted, as ever). Each funded project whose report is not in then has its
+	// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
+	// which tells the applicant and the organisation's nominated lead, once): a report
+	// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
+	// it is by the new one too, and is asked for and chased by the new day once that
+	// has passed. A report already in keeps the day it was sent by.
+	// A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -2538,13 +2633,32 @@ type ClientWithResponsesInterface interface {
 	// `exclude_previously_funded`, which the round keeps when it is left out (it
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
-	// `name` and `closes` (applicants have drafted against its rules and awards draw on
-	// its budget), and `budget_pence` upwards: changing another term, or lowering the
-	// budget, is refused with 409 naming it. A closed round takes a larger
-	// `budget_pence` alone, every other term sent as it stands (awards are decided once
-	// a round has closed, and a budget typed too low would refuse them for good); any
-	// other change to it, or a lower budget, is refused with 409. A budget is never
-	// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
+	// `name`, `closes` and the project window (`project_start`, `project_end`)
+	// (applicants have drafted against its rules and awards draw on its budget), and
+	// `budget_pence` upwards: changing another term, or lowering the budget, is refused
+	// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
+	// project window, every other term sent as it stands (awards are decided once a
+	// round has closed, and a budget typed too low would refuse them for good); any
+	// other change to it, a lower budget, or the terms as they stand, is refused with
+	// 409. A budget is never lowered: awards drawn on it were checked against it as it
+	// was.
+	//
+	// The project window is corrected here, open or closed, as any other term of the
+	// round (one `tc.fund.round.updated` event carries the round as it now stands),
+	// rather than by an endpoint of its own: a window typed wrong is a term of the round
+	// typed wrong, and its correction is checked and versioned (If-Match) with the rest.
+	// It still fits the round (400 naming the field: starting no earlier than the round
+	// opens, ending after it closes, its report due by 31 December of the suite's last
+	// year). A window that would leave outside it a milestone of an application
+	// submitted, in assessment or awarded is refused with 409 naming the field, how
+	// many applications and the first (a draft is told when it is next changed or
+	// submitted, as ever). Each funded project whose report is not in then has its
+	// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
+	// which tells the applicant and the organisation's nominated lead, once): a report
+	// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
+	// it is by the new one too, and is asked for and chased by the new day once that
+	// has passed. A report already in keeps the day it was sent by.
+	// A new closing time (or, before the round opens, new dates)
 	// that would make two rounds that have both funded one organisation a round and its
 	// previous round, when that round excludes the previous round's grantees, is refused
 	// with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -5917,13 +6031,32 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 // `exclude_previously_funded`, which the round keeps when it is left out (it
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
-// `name` and `closes` (applicants have drafted against its rules and awards draw on
-// its budget), and `budget_pence` upwards: changing another term, or lowering the
-// budget, is refused with 409 naming it. A closed round takes a larger
-// `budget_pence` alone, every other term sent as it stands (awards are decided once
-// a round has closed, and a budget typed too low would refuse them for good); any
-// other change to it, or a lower budget, is refused with 409. A budget is never
-// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
+// `name`, `closes` and the project window (`project_start`, `project_end`)
+// (applicants have drafted against its rules and awards draw on its budget), and
+// `budget_pence` upwards: changing another term, or lowering the budget, is refused
+// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
+// project window, every other term sent as it stands (awards are decided once a
+// round has closed, and a budget typed too low would refuse them for good); any
+// other change to it, a lower budget, or the terms as they stand, is refused with
+// 409. A budget is never lowered: awards drawn on it were checked against it as it
+// was.
+//
+// The project window is corrected here, open or closed, as any other term of the
+// round (one `tc.fund.round.updated` event carries the round as it now stands),
+// rather than by an endpoint of its own: a window typed wrong is a term of the round
+// typed wrong, and its correction is checked and versioned (If-Match) with the rest.
+// It still fits the round (400 naming the field: starting no earlier than the round
+// opens, ending after it closes, its report due by 31 December of the suite's last
+// year). A window that would leave outside it a milestone of an application
+// submitted, in assessment or awarded is refused with 409 naming the field, how
+// many applications and the first (a draft is told when it is next changed or
+// submitted, as ever). Each funded project whose report is not in then has its
+// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
+// which tells the applicant and the organisation's nominated lead, once): a report
+// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
+// it is by the new one too, and is asked for and chased by the new day once that
+// has passed. A report already in keeps the day it was sent by.
+// A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken
@@ -5946,13 +6079,32 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 // `exclude_previously_funded`, which the round keeps when it is left out (it
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
-// `name` and `closes` (applicants have drafted against its rules and awards draw on
-// its budget), and `budget_pence` upwards: changing another term, or lowering the
-// budget, is refused with 409 naming it. A closed round takes a larger
-// `budget_pence` alone, every other term sent as it stands (awards are decided once
-// a round has closed, and a budget typed too low would refuse them for good); any
-// other change to it, or a lower budget, is refused with 409. A budget is never
-// lowered: awards drawn on it were checked against it as it was. A new closing time (or, before the round opens, new dates)
+// `name`, `closes` and the project window (`project_start`, `project_end`)
+// (applicants have drafted against its rules and awards draw on its budget), and
+// `budget_pence` upwards: changing another term, or lowering the budget, is refused
+// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
+// project window, every other term sent as it stands (awards are decided once a
+// round has closed, and a budget typed too low would refuse them for good); any
+// other change to it, a lower budget, or the terms as they stand, is refused with
+// 409. A budget is never lowered: awards drawn on it were checked against it as it
+// was.
+//
+// The project window is corrected here, open or closed, as any other term of the
+// round (one `tc.fund.round.updated` event carries the round as it now stands),
+// rather than by an endpoint of its own: a window typed wrong is a term of the round
+// typed wrong, and its correction is checked and versioned (If-Match) with the rest.
+// It still fits the round (400 naming the field: starting no earlier than the round
+// opens, ending after it closes, its report due by 31 December of the suite's last
+// year). A window that would leave outside it a milestone of an application
+// submitted, in assessment or awarded is refused with 409 naming the field, how
+// many applications and the first (a draft is told when it is next changed or
+// submitted, as ever). Each funded project whose report is not in then has its
+// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
+// which tells the applicant and the organisation's nominated lead, once): a report
+// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
+// it is by the new one too, and is asked for and chased by the new day once that
+// has passed. A report already in keeps the day it was sent by.
+// A new closing time (or, before the round opens, new dates)
 // that would make two rounds that have both funded one organisation a round and its
 // previous round, when that round excludes the previous round's grantees, is refused
 // with 409 naming `closes`, the rounds and the organisation: an award is never taken

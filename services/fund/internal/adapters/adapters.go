@@ -343,6 +343,11 @@ func (v *Views) FundedOrganisations(ctx context.Context, roundID string) ([]stri
 	return out, nil
 }
 
+// InRound lists every application of a round, whatever its status.
+func (v *Views) InRound(ctx context.Context, roundID string) ([]string, error) {
+	return v.idsInRound(ctx, roundID, func(entry) bool { return true })
+}
+
 // AwaitingReport lists awarded applications of a round not yet told their report is due.
 func (v *Views) AwaitingReport(ctx context.Context, roundID string) ([]string, error) {
 	return v.idsInRound(ctx, roundID, func(e entry) bool {

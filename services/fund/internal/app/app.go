@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,6 +93,8 @@ type Views interface {
 	List(ctx context.Context, q ListQuery) (Page, error)
 	FundedOrganisations(ctx context.Context, roundID string) ([]string, error)
 	AwaitingReport(ctx context.Context, roundID string) ([]string, error)
+	// InRound lists every application of a round, whatever its status.
+	InRound(ctx context.Context, roundID string) ([]string, error)
 	// ReportOutstanding lists a round's awarded applications whose report is due
 	// and not in.
 	ReportOutstanding(ctx context.Context, roundID string) ([]string, error)
@@ -224,7 +227,8 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff change rounds")
 	}
-	return a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
+	moved := false
+	r, err := a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
 		// The versions the caller read (If-Match): checked in the command that
 		// appends, so that two people correcting one round from forms opened
 		// together cannot both be applied.
@@ -232,10 +236,93 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 			return nil, apperr.New(apperr.PreconditionFailed,
 				"round “%s” %s: read it again and send your change with its new ETag", r.Name, match.Mismatch(r.Version))
 		}
-		return r.Update(next, a.clock.Now())
+		out, err := r.Update(next, a.clock.Now())
+		if err != nil || len(out) == 0 {
+			return out, err
+		}
+		if moved = round.ProjectWindowChanged(r, r.After(out)); moved {
+			if err := a.checkMilestones(ctx, r.After(out)); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	}, func(r round.Round) (string, string) {
 		return "closes", fmt.Sprintf("round “%s” cannot close at %s", r.Name, round.LondonTime(next.Closes))
 	})
+	if err != nil || !moved {
+		return r, err
+	}
+	// The funded projects' reports move with the window now, by the one who moved it;
+	// what this does not move (a failure, or an award racing the correction with the
+	// window it read before) the report sweep moves (SweepReports), before it asks
+	// for or chases any report of the round.
+	_ = a.moveReportDues(ctx, by.Actor(), r)
+	return r, nil
+}
+
+// checkMilestones refuses a project window that would leave outside it a milestone
+// of an application the round holds to its terms: submitted, in assessment or
+// awarded (409 naming how many and the first). A draft is told on its next change
+// or submission, as for any draft whose milestones fall outside the window. The
+// round's applications are listed from the views and each read as it stands.
+func (a *App) checkMilestones(ctx context.Context, r round.Round) error {
+	ids, err := a.views.InRound(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	histories, err := a.events.LoadMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var outside []*application.Application
+	field := ""
+	for _, id := range ids {
+		app, err := rebuild(id, histories[id])
+		if err != nil {
+			return err
+		}
+		switch app.Status() {
+		case application.StatusSubmitted, application.StatusInAssessment, application.StatusAwarded:
+		default:
+			continue
+		}
+		for _, m := range app.Content().Milestones {
+			if m.Due.Before(r.ProjectStart) || m.Due.After(r.ProjectEnd) {
+				outside = append(outside, app)
+				if field == "" || !m.Due.Before(r.ProjectStart) {
+					field = "project_start"
+					if m.Due.After(r.ProjectEnd) {
+						field = "project_end"
+					}
+				}
+				break
+			}
+		}
+	}
+	if len(outside) == 0 {
+		return nil
+	}
+	slices.SortFunc(outside, func(x, y *application.Application) int { return strings.Compare(x.ID(), y.ID()) })
+	first := outside[0]
+	return &apperr.Error{Code: apperr.Conflict, Field: field, Message: fmt.Sprintf(
+		"the project window %s to %s would leave outside it the milestones of %d application(s) submitted, in assessment or awarded, the first %s (“%s”, status %s); their milestones were checked against the window as it stood",
+		r.ProjectStart.InWords(), r.ProjectEnd.InWords(), len(outside), first.ID(), first.Content().Title, first.Status())}
+}
+
+// moveReportDues moves the report of each funded project of r whose report is not
+// in to the day r's project window now sets (application.MoveReportDue).
+func (a *App) moveReportDues(ctx context.Context, actor string, r round.Round) error {
+	today := civil.Of(a.clock.Now().In(round.London))
+	for _, list := range []func(context.Context, string) ([]string, error){a.views.AwaitingReport, a.views.ReportOutstanding} {
+		ids, err := list(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := a.markEachAs(ctx, actor, ids, func(app *application.Application) ([]events.Payload, error) { return app.MoveReportDue(r, today) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CloseRound closes a round now, before its closing time (ops). A close that would
@@ -1220,13 +1307,29 @@ func (a *App) SweepReports(ctx context.Context) (int, error) {
 	marked := 0
 	for _, r := range rounds {
 		if !today.After(r.ProjectEnd) {
+			// A report asked for, or chased, by a window since corrected to end later
+			// moves to its new day here, if the correction did not move it.
+			if err := a.moveReportDues(ctx, "system:report-sweep", r); err != nil {
+				return marked, err
+			}
 			continue
+		}
+		// A report whose day the round's window no longer sets (its correction did not
+		// move it, or an award raced it) is moved first, and asked for or chased by
+		// its new day on a later sweep.
+		mark := func(decide func(*application.Application) ([]events.Payload, error)) func(*application.Application) ([]events.Payload, error) {
+			return func(app *application.Application) ([]events.Payload, error) {
+				if moved, err := app.MoveReportDue(r, today); err != nil || len(moved) > 0 {
+					return moved, err
+				}
+				return decide(app)
+			}
 		}
 		ids, err := a.views.AwaitingReport(ctx, r.ID)
 		if err != nil {
 			return marked, err
 		}
-		n, err := a.markEach(ctx, ids, func(app *application.Application) ([]events.Payload, error) { return app.MarkReportDue(r, today) })
+		n, err := a.markEach(ctx, ids, mark(func(app *application.Application) ([]events.Payload, error) { return app.MarkReportDue(r, today) }))
 		marked += n
 		if err != nil {
 			return marked, err
@@ -1236,7 +1339,7 @@ func (a *App) SweepReports(ctx context.Context) (int, error) {
 		if ids, err = a.views.ReportOutstanding(ctx, r.ID); err != nil {
 			return marked, err
 		}
-		n, err = a.markEach(ctx, ids, func(app *application.Application) ([]events.Payload, error) { return app.MarkReportOverdue(today) })
+		n, err = a.markEach(ctx, ids, mark(func(app *application.Application) ([]events.Payload, error) { return app.MarkReportOverdue(today) }))
 		marked += n
 		if err != nil {
 			return marked, err
@@ -1248,10 +1351,15 @@ func (a *App) SweepReports(ctx context.Context) (int, error) {
 // markEach applies mark to each application of ids as the report sweep, and returns
 // how many it changed (mark deciding nothing is no change).
 func (a *App) markEach(ctx context.Context, ids []string, mark func(*application.Application) ([]events.Payload, error)) (int, error) {
+	return a.markEachAs(ctx, "system:report-sweep", ids, mark)
+}
+
+// markEachAs is markEach by actor.
+func (a *App) markEachAs(ctx context.Context, actor string, ids []string, mark func(*application.Application) ([]events.Payload, error)) (int, error) {
 	marked := 0
 	for _, id := range ids {
 		appended := false
-		if _, err := a.change(ctx, "system:report-sweep", id, func(app *application.Application) ([]events.Payload, error) {
+		if _, err := a.change(ctx, actor, id, func(app *application.Application) ([]events.Payload, error) {
 			p, err := mark(app)
 			appended = len(p) > 0
 			return p, err

@@ -141,6 +141,7 @@ var PersonalFields = personal.Fields{
 	events.ApplicationDeclinedV1{}.EventType():  applicantAndEndorser,
 	events.ReportDueV1{}.EventType():            applicantAndEndorser,
 	events.ReportOverdueV1{}.EventType():        applicantAndEndorser,
+	events.ReportDueMovedV1{}.EventType():       applicantAndEndorser,
 	events.ApplicationWithdrawnV1{}.EventType(): {"applicant"},
 	events.ReportSubmittedV1{}.EventType():      {"applicant"},
 }

@@ -77,17 +77,22 @@ type Report struct {
 
 // Application is the aggregate.
 type Application struct {
-	id           string
-	version      int
-	roundID      string
-	org          string
-	applicant    Person
-	content      Content
-	requestHash  string
-	status       Status
-	awardPence   int64
-	feedback     string
-	reportDue    civil.Date
+	id          string
+	version     int
+	roundID     string
+	org         string
+	applicant   Person
+	content     Content
+	requestHash string
+	status      Status
+	awardPence  int64
+	feedback    string
+	reportDue   civil.Date
+	// projectStart and projectEnd are the window the award was made, or its report
+	// last moved, under (zero for an award recorded before awards carried it).
+	projectStart, projectEnd civil.Date
+	// dueMoves counts the moves of the report's due day (ReportDueMovedV1).
+	dueMoves     int
 	reportIsDue  bool
 	reportChased bool
 	report       *Report
@@ -367,7 +372,7 @@ func (a *Application) MarkReportDue(r round.Round, today civil.Date) ([]events.P
 	}
 	return []events.Payload{events.ReportDueV1{
 		ApplicationID: a.id, OrganisationID: a.org, Title: a.content.Title, Due: a.reportDue,
-		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(),
+		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), DueMoves: a.dueMoves,
 	}}, nil
 }
 
@@ -380,6 +385,29 @@ func (a *Application) MarkReportOverdue(today civil.Date) ([]events.Payload, err
 	}
 	return []events.Payload{events.ReportOverdueV1{
 		ApplicationID: a.id, OrganisationID: a.org, Title: a.content.Title, Due: a.reportDue,
+		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), DueMoves: a.dueMoves,
+	}}, nil
+}
+
+// MoveReportDue moves a funded project's report to the day r's project window now
+// sets (ITSS corrected it), while the report is not in. Where the report stands is
+// decided again by the new days, as of today (the date in London): it stays asked
+// for only if the project has ended by the new window, and stays chased only if the
+// new day has passed too. A report chased as overdue by a day a year short is so no
+// longer overdue: the sweep chases it again, by the new day, if it is not in by then.
+// It changes nothing when the day does not move, the report is in, or the
+// application is not funded.
+func (a *Application) MoveReportDue(r round.Round, today civil.Date) ([]events.Payload, error) {
+	due := r.ReportDue()
+	if a.status != StatusAwarded || a.report != nil || !due.Before(a.reportDue) && !due.After(a.reportDue) {
+		return nil, nil
+	}
+	asked := a.reportIsDue && today.After(r.ProjectEnd)
+	return []events.Payload{events.ReportDueMovedV1{
+		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title, Move: a.dueMoves + 1,
+		DueBefore: a.reportDue, Due: due, ProjectStartBefore: a.projectStart, ProjectEndBefore: a.projectEnd,
+		ProjectStart: r.ProjectStart, ProjectEnd: r.ProjectEnd,
+		Asked: asked, Chased: asked && a.reportChased && today.After(due),
 		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(),
 	}}, nil
 }
@@ -599,6 +627,13 @@ func (a *Application) apply(e events.Envelope) error {
 		var p events.ApplicationAwardedV1
 		if p, err = events.Decode[events.ApplicationAwardedV1](e); err == nil {
 			a.status, a.awardPence, a.reportDue = StatusAwarded, p.AmountPence, p.ReportDue
+			a.projectStart, a.projectEnd = p.ProjectStart, p.ProjectEnd
+		}
+	case events.ReportDueMovedV1{}.EventType():
+		var p events.ReportDueMovedV1
+		if p, err = events.Decode[events.ReportDueMovedV1](e); err == nil {
+			a.reportDue, a.projectStart, a.projectEnd, a.dueMoves = p.Due, p.ProjectStart, p.ProjectEnd, p.Move
+			a.reportIsDue, a.reportChased = p.Asked, p.Chased
 		}
 	case events.ApplicationDeclinedV1{}.EventType():
 		var p events.ApplicationDeclinedV1

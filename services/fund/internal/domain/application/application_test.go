@@ -425,3 +425,79 @@ func TestAnAwardCarriesTheProjectWindow(t *testing.T) {
 		t.Errorf("the award %+v does not carry the project window %s to %s", all[len(all)-1], testRound.ProjectStart, testRound.ProjectEnd)
 	}
 }
+
+// A funded project's report moves with its round's corrected project window, and
+// where it stands is decided again by the new days: a report chased as overdue by a
+// day a year short is no longer overdue when the day moves a year on (the sweep
+// chases it again by the new day, if it is not in then), one asked for stays asked
+// for only if the project ended by the new window, and one still overdue by the new
+// day stays chased (not chased twice). A report in, or a day not moved, moves nothing.
+func TestAReportsDueDayMovesWithTheProjectWindow(t *testing.T) {
+	t.Parallel()
+	all := decided(t, 40000) // due 31 January 2028
+	short := testRound
+	short.ProjectEnd = civil.New(2027, 6, 30) // typed short: due 30 July 2027
+	longer := testRound
+	longer.ProjectEnd = civil.New(2028, 6, 30) // due 30 July 2028
+	step := func(ps []events.Payload, err error) []events.Payload {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, ps...)
+		return ps
+	}
+	a := replay(t, all...)
+	moved := step(a.MoveReportDue(short, civil.New(2027, 5, 1)))
+	if len(moved) != 1 {
+		t.Fatalf("moving the day: %v, want one event", moved)
+	}
+	m := moved[0].(events.ReportDueMovedV1)
+	if m.Move != 1 || m.DueBefore.String() != "2028-01-31" || m.Due.String() != "2027-07-30" || m.ProjectEndBefore.String() != "2027-12-31" || m.ProjectEnd.String() != "2027-06-30" || m.Asked || m.Chased || m.Applicant.Name != "x" {
+		t.Errorf("moved %+v, want move 1 from 2028-01-31 to 2027-07-30, the window before and after, neither asked nor chased, naming the applicant", m)
+	}
+	// The sweep then asks for it and chases it by the day typed short.
+	a = replay(t, all...)
+	step(a.MarkReportDue(short, civil.New(2027, 7, 1)))
+	a = replay(t, all...)
+	chased := step(a.MarkReportOverdue(civil.New(2027, 7, 31)))
+	if len(chased) != 1 || chased[0].(events.ReportOverdueV1).DueMoves != 1 {
+		t.Fatalf("chased by the short day: %+v, want one chase counting the move", chased)
+	}
+	// Corrected a year on: neither asked for nor overdue any more.
+	a = replay(t, all...)
+	m = step(a.MoveReportDue(longer, civil.New(2027, 8, 1)))[0].(events.ReportDueMovedV1)
+	if m.Move != 2 || m.Asked || m.Chased || m.Due.String() != "2028-07-30" {
+		t.Errorf("moved a year on %+v, want move 2 to 2028-07-30, neither asked nor chased", m)
+	}
+	a = replay(t, all...)
+	if a.ReportDue().String() != "2028-07-30" || a.ReportIsDue() {
+		t.Errorf("after the move: due %s, is due %v; want 2028-07-30 and not yet due", a.ReportDue(), a.ReportIsDue())
+	}
+	if out, _ := a.MarkReportOverdue(civil.New(2027, 8, 2)); len(out) != 0 {
+		t.Errorf("a report not due until 2028-07-30 marked overdue: %v", out)
+	}
+	if out, _ := a.MoveReportDue(longer, civil.New(2027, 8, 2)); len(out) != 0 {
+		t.Errorf("the same day again: %v, want nothing", out)
+	}
+	// Asked and chased by the new day: moving it a day on, still gone, keeps both.
+	step(a.MarkReportDue(longer, civil.New(2028, 7, 1)))
+	a = replay(t, all...)
+	step(a.MarkReportOverdue(civil.New(2028, 8, 1)))
+	a = replay(t, all...)
+	later := longer
+	later.ProjectEnd = civil.New(2028, 7, 1)
+	m = step(a.MoveReportDue(later, civil.New(2028, 9, 1)))[0].(events.ReportDueMovedV1)
+	if !m.Asked || !m.Chased {
+		t.Errorf("moved to a day also gone %+v, want still asked and chased", m)
+	}
+	a = replay(t, all...)
+	if out, _ := a.MarkReportOverdue(civil.New(2028, 9, 2)); len(out) != 0 {
+		t.Errorf("a report chased again by a day gone: %v", out)
+	}
+	step(a.SubmitReport(later, application.Report{Summary: "Done", SpentPence: 1}, civil.New(2028, 9, 2)))
+	a = replay(t, all...)
+	if out, _ := a.MoveReportDue(testRound, civil.New(2028, 9, 3)); len(out) != 0 {
+		t.Errorf("a report in moved: %v, want nothing", out)
+	}
+}

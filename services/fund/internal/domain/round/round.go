@@ -32,8 +32,11 @@ const (
 
 // Round is a fund round as opened by ops. Ops may correct it: anything before it
 // opens, only its name and closing time once open (applicants have drafted against its
-// rules and awards draw on its budget), and its budget upwards, open or closed (a
-// budget typed too low would refuse the awards decided after the close). Ops may also
+// rules and awards draw on its budget), its budget upwards, open or closed (a
+// budget typed too low would refuse the awards decided after the close), and its
+// project window, open or closed (a window typed a year short sets every funded
+// project's report due on the wrong day, and its chase; the applications it would
+// leave outside are the app's to check, see ProjectWindowChanged). Ops may also
 // close it early.
 type Round struct {
 	ID                      string
@@ -150,10 +153,10 @@ func (r Round) Update(next Round, now time.Time) ([]events.Payload, error) {
 	next.ID, next.Name = r.ID, strings.TrimSpace(next.Name)
 	switch r.StatusAt(now) {
 	case Closed:
-		return r.raiseBudget(next)
+		return r.correctClosed(next)
 	case OpenNow:
-		if field := frozenChange(r, next); field != "" {
-			return nil, &apperr.Error{Code: apperr.Conflict, Field: field, Message: frozenMessage(r, field, "is open: only its name and closing time may change, and its budget be raised")}
+		if field := frozenChange(r, withWindow(next, r)); field != "" {
+			return nil, &apperr.Error{Code: apperr.Conflict, Field: field, Message: frozenMessage(r, field, "is open: only its name, closing time and project window may change, and its budget be raised")}
 		}
 	}
 	if err := check(next, now); err != nil {
@@ -165,21 +168,41 @@ func (r Round) Update(next Round, now time.Time) ([]events.Payload, error) {
 	return []events.Payload{updated(next)}, nil
 }
 
-// raiseBudget is the one change a closed round takes: a larger budget. Awards are
-// decided once a round has closed, and a budget typed too low (£500 for £5,000)
-// would refuse them once the first had drawn it down, for good. It is never
-// lowered: awards drawn on it, and any racing the change, were checked against the
-// budget as it was, so a lower one could be exceeded; a larger one never is.
-func (r Round) raiseBudget(next Round) ([]events.Payload, error) {
-	raised := r
-	raised.BudgetPence = next.BudgetPence
+// correctClosed takes the two changes a closed round takes: a larger budget and a
+// corrected project window. Awards are decided once a round has closed, and a budget
+// typed too low (£500 for £5,000) would refuse them once the first had drawn it down,
+// for good. It is never lowered: awards drawn on it, and any racing the change, were
+// checked against the budget as it was, so a lower one could be exceeded; a larger
+// one never is. The project window is what the funded projects' reports fall due by,
+// long after the close: one typed wrong is put right whenever it is found, within
+// the round as ever (checkWindow).
+func (r Round) correctClosed(next Round) ([]events.Payload, error) {
+	corrected := r
+	corrected.BudgetPence, corrected.ProjectStart, corrected.ProjectEnd = next.BudgetPence, next.ProjectStart, next.ProjectEnd
 	switch {
 	case next.BudgetPence < r.BudgetPence:
-		return nil, &apperr.Error{Code: apperr.Conflict, Field: "budget_pence", Message: frozenMessage(r, "budget_pence", "is closed: only its budget may change")}
-	case next.BudgetPence == r.BudgetPence || !sameTerms(raised, next):
-		return nil, apperr.New(apperr.Conflict, "round %q is closed; only its budget may still change, and only be raised, for the awards still to decide", r.Name)
+		return nil, &apperr.Error{Code: apperr.Conflict, Field: "budget_pence", Message: frozenMessage(r, "budget_pence", "is closed: only its budget and project window may change")}
+	case !sameTerms(corrected, next):
+		return nil, apperr.New(apperr.Conflict, "round %q is closed; only its budget may still change, and only be raised, for the awards still to decide, and its project window be corrected", r.Name)
+	case sameTerms(corrected, r):
+		return nil, apperr.New(apperr.Conflict, "round %q is closed and this changes nothing; only its budget may still change, and only be raised, and its project window be corrected", r.Name)
 	}
-	return []events.Payload{updated(raised)}, nil
+	if err := checkWindow(corrected); err != nil {
+		return nil, err
+	}
+	return []events.Payload{updated(corrected)}, nil
+}
+
+// withWindow is next with r's project window, for the check of what else it changes.
+func withWindow(next, r Round) Round {
+	next.ProjectStart, next.ProjectEnd = r.ProjectStart, r.ProjectEnd
+	return next
+}
+
+// ProjectWindowChanged says next moves r's project window: the funded projects'
+// reports fall due by another day, and applications' milestones must fit it.
+func ProjectWindowChanged(r, next Round) bool {
+	return !sameDay(r.ProjectStart, next.ProjectStart) || !sameDay(r.ProjectEnd, next.ProjectEnd)
 }
 
 // frozenMessage says why a round refuses a change to a term, and of its budget what
@@ -243,6 +266,25 @@ func check(r Round, now time.Time) error {
 		return apperr.Field("max_award_pence", "must be at least the smallest award (%d pence)", r.MinAwardPence)
 	case r.MaxAwardPence > r.BudgetPence:
 		return apperr.Field("max_award_pence", "must not exceed the budget (%d pence)", r.BudgetPence)
+	}
+	if err := checkWindow(r); err != nil {
+		return err
+	}
+	if len(r.Themes) == 0 {
+		return apperr.Field("themes", "name at least one theme")
+	}
+	for i, t := range r.Themes {
+		if !slices.Contains(Themes, t) {
+			return apperr.Field(fmt.Sprintf("themes.%d", i), "%q is not a Commitment theme", t)
+		}
+	}
+	return nil
+}
+
+// checkWindow applies the rules every project window must meet: it fits the round,
+// and its report falls due on a day the suite takes.
+func checkWindow(r Round) error {
+	switch {
 	case !r.ProjectEnd.After(r.ProjectStart):
 		return apperr.Field("project_end", "must be after the project starts (%s)", r.ProjectStart.InWords())
 	case r.ReportDue().Time().Year() > civil.LastYear:
@@ -254,19 +296,13 @@ func check(r Round, now time.Time) error {
 		// Grants are decided once applications are in: a project that ends by the
 		// closing date could never be funded.
 		return apperr.Field("project_end", "must be after the round closes (%s)", civil.Of(r.Closes.In(London)).InWords())
-	case len(r.Themes) == 0:
-		return apperr.Field("themes", "name at least one theme")
-	}
-	for i, t := range r.Themes {
-		if !slices.Contains(Themes, t) {
-			return apperr.Field(fmt.Sprintf("themes.%d", i), "%q is not a Commitment theme", t)
-		}
 	}
 	return nil
 }
 
-// frozenChange names the first term an open round may not change that next changes:
-// every term but its name and closing time, and its budget only downwards.
+// frozenChange names the first term an upcoming round's terms change that an open one
+// may not: every term but its name and closing time, and its budget only downwards
+// (Update leaves the project window out of it for an open round).
 func frozenChange(r, next Round) string {
 	switch {
 	case !next.Opens.Equal(r.Opens):

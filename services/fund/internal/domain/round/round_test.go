@@ -87,7 +87,6 @@ func TestAnOpenRoundMayChangeOnlyItsNameAndClosingTime(t *testing.T) {
 		"budget_pence":              func(n *round.Round) { n.BudgetPence-- },
 		"max_award_pence":           func(n *round.Round) { n.MaxAwardPence-- },
 		"themes":                    func(n *round.Round) { n.Themes = []string{"visibility"} },
-		"project_end":               func(n *round.Round) { n.ProjectEnd = civil.New(2028, 1, 31) },
 		"opens":                     func(n *round.Round) { n.Opens = opens.Add(-time.Hour) },
 		"exclude_previously_funded": func(n *round.Round) { n.ExcludePreviouslyFunded = false },
 	} {
@@ -376,5 +375,58 @@ func TestPairsFollowTheOrderOfRounds(t *testing.T) {
 	}
 	if got, want := round.Pairs([]round.Round{p, between, early}), []round.Pair{{Next: "q", Previous: "p"}}; !cmp.Equal(got, want) {
 		t.Errorf("with q closed early, before r3 closes: %v, want %v", got, want)
+	}
+}
+
+// A project window typed wrong (a year short) sets every funded project's report due
+// on the wrong day: it is corrected once the round is open and after it closed, however
+// long ago, to a window that still fits the round (starting no earlier than it opens,
+// ending after it closes, its report due within the suite's calendar), and the
+// correction is the RoundUpdatedV1 any correction is. A closed round takes it with a
+// raised budget, and nothing else.
+func TestAProjectWindowTypedWrongIsCorrectedOpenOrClosed(t *testing.T) {
+	t.Parallel()
+	r, p := opened(t)
+	corrected := terms()
+	corrected.ProjectEnd = civil.New(2028, 12, 31)
+	if !round.ProjectWindowChanged(r, corrected) || round.ProjectWindowChanged(r, terms()) {
+		t.Errorf("ProjectWindowChanged: a moved end should say so, the same window not")
+	}
+	for name, at := range map[string]time.Time{"open": opens.Add(time.Hour), "closed": closes.Add(time.Hour), "closed long ago": closes.Add(400 * 24 * time.Hour)} {
+		out, err := r.Update(corrected, at)
+		if err != nil || len(out) != 1 {
+			t.Fatalf("correcting the window of a round %s: %v, %v", name, out, err)
+		}
+		if _, ok := out[0].(events.RoundUpdatedV1); !ok {
+			t.Errorf("correction recorded as %T, want RoundUpdatedV1", out[0])
+		}
+		got := replay(t, p, out[0])
+		if got.ReportDue().String() != "2029-01-31" {
+			t.Errorf("report due after the correction %s: %s, want 2029-01-31", name, got.ReportDue())
+		}
+	}
+	both := corrected
+	both.BudgetPence = 7500000
+	if out, err := r.Update(both, closes.Add(time.Hour)); err != nil || len(out) != 1 {
+		t.Errorf("a closed round's window corrected with its budget raised: %v, %v", out, err)
+	}
+	renamed := corrected
+	renamed.Name = "TCF 2027 (renamed)"
+	if _, err := r.Update(renamed, closes.Add(time.Hour)); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("a closed round's window corrected with its name: %v, want Conflict", err)
+	}
+	for field, edit := range map[string]func(*round.Round){
+		"project_start": func(n *round.Round) { n.ProjectStart = civil.New(2027, 1, 11) },         // before it opens
+		"project_end":   func(n *round.Round) { n.ProjectEnd = civil.New(2027, 3, 31) },           // by its close
+		"project_end ":  func(n *round.Round) { n.ProjectEnd = civil.New(civil.LastYear, 12, 1) }, // report due past the calendar
+	} {
+		next := terms()
+		edit(&next)
+		for name, at := range map[string]time.Time{"open": opens.Add(time.Hour), "closed": closes.Add(time.Hour)} {
+			_, err := r.Update(next, at)
+			if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != strings.TrimSpace(field) {
+				t.Errorf("%s that does not fit, round %s: %v, want Invalid naming it", field, name, err)
+			}
+		}
 	}
 }
