@@ -20,6 +20,7 @@ const (
 	FundDeclined          DeliveryKind = "fund-declined"
 	FundReceived          DeliveryKind = "fund-received"
 	FundReportDue         DeliveryKind = "fund-report-due"
+	FundReportDueMoved    DeliveryKind = "fund-report-due-moved"
 	FundReportOverdue     DeliveryKind = "fund-report-overdue"
 	FundReportReceived    DeliveryKind = "fund-report-received"
 	FundWithdrawn         DeliveryKind = "fund-withdrawn"
@@ -53,6 +54,8 @@ func (e DeliveryKind) Valid() bool {
 	case FundReceived:
 		return true
 	case FundReportDue:
+		return true
+	case FundReportDueMoved:
 		return true
 	case FundReportOverdue:
 		return true
@@ -158,7 +161,7 @@ type Delivery struct {
 	// Status sending (claimed, not yet recorded), sent, failed (to be retried), given_up (final; last_error says why)
 	Status DeliveryStatus `json:"status"`
 
-	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, or empty
+	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), or empty
 	Step    *Step  `json:"step,omitempty"`
 	Subject string `json:"subject"`
 
@@ -200,7 +203,7 @@ type Problem struct {
 	Type      string  `json:"type"`
 }
 
-// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, or empty
+// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), or empty
 type Step = string
 
 // SubjectAccess defines model for SubjectAccess.

@@ -58,7 +58,7 @@ var emailKinds = []string{
 	"fund-withdrawn", "fund-report-received", "fund-report-overdue",
 	"obligation-received", "obligation-withdrawn",
 	"lead-named", "lead-replaced", "lead-changed", "head-changed",
-	"announcement-corrected",
+	"announcement-corrected", "fund-report-due-moved",
 }
 
 // Delivered counts one attempt's outcome.

@@ -682,6 +682,10 @@ func (a *App) sendWaiting(ctx context.Context, org string) error {
 type Application struct {
 	ID, OrganisationID, Title string
 	Applicant                 mail.Person
+	// DueMoves is how many times the fund had moved the report's due day when the
+	// event was recorded (ReportDueMovedV1): an email about the report by a day since
+	// moved is no longer true.
+	DueMoves int
 }
 
 // FundEmail sends a fund email about an application to the applicant, as the fund
@@ -706,15 +710,13 @@ func (a *App) FundEmail(ctx context.Context, cause, kind string, app Application
 	// Only an award and its report ask anything more of the applicant: after a
 	// receipt ITSS assesses, and a decline, a withdrawal or a report received ends it.
 	read := "the application"
-	if kind == "fund-awarded" || kind == "fund-report-due" || kind == KindFundReportOverdue {
+	if kind == "fund-awarded" || kind == "fund-report-due" || kind == KindFundReportOverdue || kind == KindFundReportDueMoved {
 		read = "the application, and what is needed next,"
 	}
 	e := Email{Cause: cause, Org: app.OrganisationID, Kind: kind, Subject: subject, Optional: optional, About: fundAbout(app.ID),
 		Content: mail.Content{Paragraphs: append(paras, "Your tools read "+read+" from the fund's API as application "+app.ID+
 			". The organisation's nominated lead can also read it in the Technician Commitment portal:"), Action: a.applicationURL(app.ID), Names: []string{app.Title}}}
-	if kind == "fund-report-due" && !due.IsZero() {
-		e.Step = reportDueStep + due.String()
-	}
+	e.Step = reportStep(kind, due, app.DueMoves)
 	if !due.IsZero() {
 		e.ICS = ical.Calendar("Technician Collaboration Fund", a.cfg.Organizer, []ical.Event{{
 			UID: app.ID + "-report@technician-commitment.itss.org.uk", On: due, Sequence: ical.SequenceAt(a.clock.Now()), Summary: "Technician Collaboration Fund report due: " + app.Title,

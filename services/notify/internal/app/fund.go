@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/itss/techcommit/libs/civil"
@@ -52,10 +53,14 @@ func fundAbout(application string) string { return "application:" + application 
 // fundStillTrue reports, as an error no longer true, a fund email overtaken by a
 // step its application reached since it was written.
 func (a *App) fundStillTrue(ctx context.Context, kind, application, step string) error {
+	if err := a.dueNotMoved(ctx, kind, application, step); err != nil {
+		return err
+	}
 	if kind == "fund-report-due" {
 		// "Please send its short report by <day>": not after that day, when the chase
 		// of an overdue report asks for it instead.
 		if day, ok := strings.CutPrefix(step, reportDueStep); ok {
+			day, _, _ = strings.Cut(day, dueMovesSep)
 			if due, err := civil.Parse(day); err == nil && a.today().After(due) {
 				return noLongerTrue("the report was due by %s, which has passed; the chase of an overdue report asks for it", mail.Day(due))
 			}
@@ -90,6 +95,83 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application, step string)
 // the report's due day follows it, by which a later attempt finds it.
 const reportDueStep = "due@"
 
+// The steps of the other emails about a report's day: the chase of an overdue report
+// and the news that the day moved. Each, and the email asking for the report, ends
+// with dueMovesSep and how many times the day had moved when it was written, once it
+// has moved: a later attempt finds the day moved since (dueNotMoved).
+const (
+	reportOverdueStep = "overdue"
+	reportMovedStep   = "moved-to@"
+	dueMovesSep       = "@"
+)
+
+// KindFundReportDueMoved tells a funded project's applicant and lead that its report
+// is due on another day: ITSS corrected the round's project window.
+const KindFundReportDueMoved = "fund-report-due-moved"
+
+// FundStepDueMoved is the step an application reaches each time its report's due day
+// moves, numbered from 1 ("due-moved@1"): an email about the report written before
+// is then no longer true.
+func FundStepDueMoved(move int) string { return "due-moved" + dueMovesSep + strconv.Itoa(move) }
+
+// reportStep is the step of a fund email about a report's day (none for the others).
+func reportStep(kind string, due civil.Date, moves int) string {
+	var step string
+	switch kind {
+	case "fund-report-due":
+		if due.IsZero() {
+			return ""
+		}
+		step = reportDueStep + due.String()
+	case KindFundReportOverdue:
+		step = reportOverdueStep // its day is in its words, and its cause
+	case KindFundReportDueMoved:
+		step = reportMovedStep + due.String()
+	default:
+		return ""
+	}
+	if moves > 0 {
+		step += dueMovesSep + strconv.Itoa(moves)
+	}
+	return step
+}
+
+// dueMovedSince says the report's due day moved after the event about app was
+// recorded (heard late, or out of order with the move): it asks for, or chases, the
+// report by a day that no longer stands, and the move's email gave the new one.
+func (a *App) dueMovedSince(ctx context.Context, app Application) (bool, error) {
+	if a.fund == nil {
+		return false, nil
+	}
+	return a.fund.Reached(ctx, app.ID, FundStepDueMoved(app.DueMoves+1))
+}
+
+// dueNotMoved reports, as an error no longer true, an email about a report's day
+// written before the day moved again: it would ask for, chase or announce a day that
+// no longer stands (the email of the later move says which does).
+func (a *App) dueNotMoved(ctx context.Context, kind, application, step string) error {
+	if a.fund == nil || reportStep(kind, civil.New(2000, 1, 1), 0) == "" || step == "" {
+		return nil
+	}
+	// "due@<day>[@N]", "moved-to@<day>[@N]", "overdue[@N]": N follows the day, if any.
+	parts := strings.Split(step, dueMovesSep)
+	if kind != KindFundReportOverdue {
+		parts = parts[min(1, len(parts)):]
+	}
+	moves := 0
+	if len(parts) > 1 {
+		var err error
+		if moves, err = strconv.Atoi(parts[1]); err != nil {
+			return nil // not a step this release wrote
+		}
+	}
+	moved, err := a.fund.Reached(ctx, application, FundStepDueMoved(moves+1))
+	if err != nil || !moved {
+		return err
+	}
+	return noLongerTrue("the report's due day has moved since (ITSS corrected the project window), and the email saying so gives the new one")
+}
+
 // KindFundReportOverdue chases a funded project's report not in by its due day.
 const KindFundReportOverdue = "fund-report-overdue"
 
@@ -99,6 +181,9 @@ const KindFundReportOverdue = "fund-report-overdue"
 // overdue report instead, which says the report was due that day and is overdue, and
 // which the fund's own overdue event then finds sent (FundReportOverdue).
 func (a *App) FundReportDue(ctx context.Context, cause string, app Application, due civil.Date) error {
+	if moved, err := a.dueMovedSince(ctx, app); err != nil || moved {
+		return err
+	}
 	if a.today().After(due) {
 		return a.FundReportOverdue(ctx, app, due)
 	}
@@ -113,7 +198,15 @@ func (a *App) FundReportDue(ctx context.Context, cause string, app Application, 
 // cause is the application's, not the event's, so that the delivery log's claim
 // lets one through.
 func (a *App) FundReportOverdue(ctx context.Context, app Application, due civil.Date) error {
-	return a.FundEmail(ctx, "report-overdue:"+app.ID, KindFundReportOverdue, app,
+	if moved, err := a.dueMovedSince(ctx, app); err != nil || moved {
+		return err
+	}
+	cause := "report-overdue:" + app.ID
+	if app.DueMoves > 0 {
+		// A report overdue by a day its move set is chased anew, once for that day.
+		cause += dueMovesSep + strconv.Itoa(app.DueMoves)
+	}
+	return a.FundEmail(ctx, cause, KindFundReportOverdue, app,
 		"Technician Collaboration Fund: your project report is overdue — "+app.Title,
 		[]string{fmt.Sprintf("The short report on the project “%s” was due by %s and has not reached ITSS. Please send it now: the fund takes it late.", app.Title, mail.Day(due)),
 			"If something is holding it up, please tell ITSS."},
@@ -161,4 +254,46 @@ func (a *App) awardAfterReport(ctx context.Context, d Delivery, application stri
 		return d, nil
 	}
 	return a.composedAgain(d, d.Message.To[0], d.Message.Subject, c, nil, d.Message.Optional)
+}
+
+// ReportDueMove is a move of a funded project's report to another day, as the fund
+// recorded it (ReportDueMovedV1).
+type ReportDueMove struct {
+	Move                                 int
+	DueBefore, Due                       civil.Date
+	ProjectStartBefore, ProjectEndBefore civil.Date
+	ProjectStart, ProjectEnd             civil.Date
+}
+
+// FundReportDueMoved tells the applicant and the organisation's lead, once each for
+// each move, that the report is due on another day, from what to what, and the
+// project window it follows; its calendar entry moves the report's entry (the same
+// UID, a higher SEQUENCE). The move is kept first, so that an email about the old day
+// still to be sent (asking for the report, or chasing it) is no longer sent; one by
+// the new day follows from the fund when that day comes.
+func (a *App) FundReportDueMoved(ctx context.Context, app Application, m ReportDueMove) error {
+	if err := a.FundProgressed(ctx, app.ID, FundStepDueMoved(m.Move)); err != nil {
+		return err
+	}
+	if a.fund != nil {
+		if reported, err := a.fund.Reached(ctx, app.ID, FundStepReported); err != nil || reported {
+			return err // the report is in: its day means nothing to anyone now
+		}
+	}
+	app.DueMoves = m.Move
+	window := fmt.Sprintf("The project may start on %s and must end by %s", mail.Day(m.ProjectStart), mail.Day(m.ProjectEnd))
+	if !m.ProjectStartBefore.IsZero() && !m.ProjectEndBefore.IsZero() {
+		window += fmt.Sprintf(" (it said %s to %s)", mail.Day(m.ProjectStartBefore), mail.Day(m.ProjectEndBefore))
+	}
+	paras := []string{
+		fmt.Sprintf("ITSS has corrected the project window of the fund round that funded “%s”. %s.", app.Title, window),
+	}
+	subject := "Technician Collaboration Fund: your project report is now due by " + mail.Day(m.Due) + " — " + app.Title
+	if a.today().After(m.Due) {
+		subject = "Technician Collaboration Fund: your project report was due by " + mail.Day(m.Due) + " — " + app.Title
+		paras = append(paras, fmt.Sprintf("Its short report was due by %s, not %s as we said before. That day has passed: please send it now; the fund takes it late.", mail.Day(m.Due), mail.Day(m.DueBefore)))
+	} else {
+		paras = append(paras, fmt.Sprintf("Its short report is now due by %s, not %s as we said before; the attached calendar entry moves the date. Any reminder or chase sent for %s no longer stands.", mail.Day(m.Due), mail.Day(m.DueBefore), mail.Day(m.DueBefore)))
+	}
+	return a.FundEmail(ctx, "report-due-moved:"+app.ID+dueMovesSep+strconv.Itoa(m.Move), KindFundReportDueMoved, app, subject, paras, m.Due, false)
 }

@@ -429,6 +429,7 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.HeadChanged:         "Change of head told",
 
 	notifyapi.AnnouncementCorrected: "Corrected deadline told",
+	notifyapi.FundReportDueMoved:    "Moved fund report day told",
 }
 
 // opsDeliveryKind is a kind of email in words: notify names its kinds with hyphens.

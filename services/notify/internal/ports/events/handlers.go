@@ -282,7 +282,7 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 	// twice sends nothing twice, and no processed-message record is needed.
 	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFund, MaxAckPending: 16, Workers: 16, Idempotent: true,
 		FilterSubjects: []string{events.SubjectApplicationSubmitted, events.SubjectApplicationAwarded, events.SubjectApplicationDeclined, events.SubjectReportDue,
-			events.SubjectApplicationWithdrawn, events.SubjectReportSubmitted, events.SubjectReportOverdue}}
+			events.SubjectApplicationWithdrawn, events.SubjectReportSubmitted, events.SubjectReportOverdue, events.SubjectReportDueMoved}}
 	return spec, func(ctx context.Context, e events.Envelope) error {
 		switch e.Type {
 		case events.ApplicationSubmittedV1{}.EventType():
@@ -321,13 +321,26 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.FundReportDue(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.Due)
+			to := application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant)
+			to.DueMoves = p.DueMoves
+			return a.FundReportDue(ctx, e.ID, to, p.Due)
 		case events.ReportOverdueV1{}.EventType():
 			p, err := events.Decode[events.ReportOverdueV1](e)
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return a.FundReportOverdue(ctx, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.Due)
+			to := application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant)
+			to.DueMoves = p.DueMoves
+			return a.FundReportOverdue(ctx, to, p.Due)
+		case events.ReportDueMovedV1{}.EventType():
+			p, err := events.Decode[events.ReportDueMovedV1](e)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			return a.FundReportDueMoved(ctx, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), app.ReportDueMove{
+				Move: p.Move, DueBefore: p.DueBefore, Due: p.Due, ProjectStartBefore: p.ProjectStartBefore, ProjectEndBefore: p.ProjectEndBefore,
+				ProjectStart: p.ProjectStart, ProjectEnd: p.ProjectEnd,
+			})
 		case events.ApplicationWithdrawnV1{}.EventType():
 			p, err := events.Decode[events.ApplicationWithdrawnV1](e)
 			if err != nil {
