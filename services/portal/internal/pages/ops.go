@@ -42,6 +42,8 @@ func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
 	ops("POST /ops/fund/rounds/{round}", h.opsRoundCorrect)
 	ops("GET /ops/fund/rounds/{round}/budget", h.opsRoundBudgetShow)
 	ops("POST /ops/fund/rounds/{round}/budget", h.opsRoundBudgetRaise)
+	ops("GET /ops/fund/rounds/{round}/window", h.opsRoundWindowShow)
+	ops("POST /ops/fund/rounds/{round}/window", h.opsRoundWindowCorrect)
 	ops("GET /ops/fund/rounds/{round}/close", h.opsRoundCloseConfirm)
 	ops("POST /ops/fund/rounds/{round}/close", h.opsRoundClose)
 	ops("GET /ops/fund/applications", h.opsApplications)

@@ -14,7 +14,8 @@ import (
 
 // opsRoundCorrectIntro says what the fund lets ops correct, so that nobody types a
 // change it will refuse without knowing why.
-const opsRoundCorrectIntro = "Before the round opens, any of its terms may change. Once it is open, only its name and closing time may, and its budget be raised: applicants have drafted against its rules and awards draw on its budget."
+const opsRoundCorrectIntro = "Before the round opens, any of its terms may change. Once it is open, only its name, closing time and project window may, and its budget be raised: applicants have drafted against its rules and awards draw on its budget. " +
+	"A project window corrected moves each funded project's report to a month after its new end, and its applicant and nominated lead are told."
 
 // opsRoundEdit shows a round's terms in the form that opened it, to correct them.
 func (h *Handler) opsRoundEdit(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -23,7 +24,7 @@ func (h *Handler) opsRoundEdit(w http.ResponseWriter, r *http.Request, c *opsCtx
 		return
 	}
 	if rd.Status == fundapi.RoundStatusClosed {
-		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "A closed round's terms can no longer change; only its budget may be raised, for the awards still to decide.",
+		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "A closed round's terms can no longer change; only its budget may be raised, for the awards still to decide, and its project window corrected (from the fund page).",
 			Link: "/ops/fund/rounds/" + rd.Id + "/budget", LinkText: "Raise the budget"})
 		return
 	}

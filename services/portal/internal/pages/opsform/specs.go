@@ -65,6 +65,13 @@ var Announcement = Specs{
 		Type: Text, Max: 64, Pattern: regexp.MustCompile(`^[A-Za-z0-9-]+$`), Expect: "an organisation's identifier, as its page shows it"},
 }
 
+// FundRoundWindow corrects a round's project window, open or closed: the funded
+// projects' reports fall due a month after it ends.
+var FundRoundWindow = Specs{
+	{Name: "project_start", Label: "Projects start on", Hint: "No earlier than the round opens.", Type: Date, Required: true},
+	{Name: "project_end", Label: "Projects end by", Hint: "After the round closes. Each funded project's report is due a month after this day.", Type: Date, Required: true},
+}
+
 // FundRoundBudget raises a round's budget, open or closed: awards are decided once a
 // round has closed, and a budget recorded too low would refuse them.
 var FundRoundBudget = Specs{
