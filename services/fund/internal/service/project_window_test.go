@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,4 +150,77 @@ func TestAProjectWindowCorrectedMovesTheFundedReportsDueDay(t *testing.T) {
 	if got := h.fundEvents(submitted); slices.Contains(got, events.SubjectReportDueMoved) {
 		t.Errorf("an application not funded had its report moved: %v", got)
 	}
+}
+
+// Awards racing a correction of the window each read the round as it was, before or
+// after: whichever, every award ends with its report due a month after the window's
+// new end, moved once at most (by the correction, or by the report sweep, which moves
+// a report the correction missed before it asks for or chases any). And a draft
+// whose milestone the corrected window leaves outside is not blocking the correction,
+// and is told on its submission, naming the milestone.
+func TestAwardsRacingACorrectedWindowEndWithTheNewReportDay(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	round := h.Must(http.StatusCreated, h.Do("POST", "/v1/rounds", h.ops, windowTerms("2027-05-01", "2027-12-31"))).JSON(t)["id"].(string)
+	var ids []string
+	for i := range 4 {
+		org := fmt.Sprintf("org-race-%d", i)
+		h.announce(org, "signatory")
+		tok := h.Token(auth.RoleApplicant, org)
+		h.eligible(tok, round, 10000)
+		ids = append(ids, h.submitted(tok, round, 85000, true))
+	}
+	h.announce("org-draft", "signatory")
+	drafter := h.Token(auth.RoleApplicant, "org-draft")
+	h.eligible(drafter, round, 10000)
+	d := draft(round, 85000)
+	d["milestones"] = []map[string]any{{"description": "Workshop", "due": "2027-12-15"}}
+	drafted := h.Must(http.StatusCreated, h.Do("POST", "/v1/applications", drafter, d)).JSON(t)["id"].(string)
+
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+id+"/award", h.ops, map[string]any{"amount_pence": 80000}))
+		})
+	}
+	wg.Go(func() {
+		testenv.Eventually(t, 10*time.Second, func() error { // If-Match as read: an award never moves the round, so one read serves
+			if r := h.correctWindow(round, "2027-05-01", "2027-11-30"); r.Status != http.StatusOK {
+				return fmt.Errorf("correction = %d: %s", r.Status, r.Body)
+			}
+			return nil
+		})
+	})
+	wg.Wait()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if _, err := h.svc.App.SweepReports(context.Background()); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+id, h.ops, nil)).JSON(t)
+			if got["report_due"] != "2027-12-30" {
+				return fmt.Errorf("application %s: report due %v, want 2027-12-30", id, got["report_due"])
+			}
+		}
+		return nil
+	})
+	for _, id := range ids {
+		if n := countOf(h.fundEvents(id), events.SubjectReportDueMoved); n > 1 {
+			t.Errorf("application %s's report moved %d times, want at most once", id, n)
+		}
+	}
+	r := h.Do("POST", "/v1/applications/"+drafted+"/submission", drafter, nil)
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "milestones.0.due") {
+		t.Errorf("the draft's submission after its milestone fell outside the window: %d %s, want 400 naming milestones.0.due", r.Status, r.Body)
+	}
+}
+
+func countOf(subjects []string, subject string) int {
+	n := 0
+	for _, s := range subjects {
+		if s == subject {
+			n++
+		}
+	}
+	return n
 }

@@ -17,14 +17,14 @@ import (
 
 // A funded project's report moved to another day (ITSS corrected its round's project
 // window a year on) is told to its applicant and the organisation's nominated lead
-// once, however often the move is heard: from what day to what, and the window before
+// once, however often the move is heard and by whichever of two replicas: from what day to what, and the window before
 // and after, with the calendar entry of the report moved (the award's UID, a higher
 // SEQUENCE). The email asking for the report by the old day is not sent again (a
 // resend is 409, and the event heard late sends nothing), and the chase of the report
 // overdue by the new day is sent, once.
 func TestAMovedReportDayIsToldOnceAndMovesItsCalendarEntry(t *testing.T) {
 	t.Parallel()
-	h := start(t, 1, time.Date(2027, 7, 1, 8, 0, 0, 0, time.UTC))
+	h := start(t, 2, time.Date(2027, 7, 1, 8, 0, 0, 0, time.UTC)) // two replicas share the durable
 	h.onboard("fm", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
 	ctx := context.Background()
 	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
