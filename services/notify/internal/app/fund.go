@@ -233,14 +233,26 @@ func AwardReportDue(due civil.Date) string {
 }
 
 // awardAfterReport writes the award email, sent again once the report is in, as a
-// record of the award that no longer asks for the report (nor carries its date).
+// record of the award that no longer asks for the report (nor carries its date); sent
+// again once the report's day moved, it no longer gives the window or the day the
+// award had, nor their calendar entry.
 func (a *App) awardAfterReport(ctx context.Context, d Delivery, application string) (Delivery, error) {
 	if a.fund == nil || d.Kind != "fund-awarded" {
 		return d, nil
 	}
 	reported, err := a.fund.Reached(ctx, application, FundStepReported)
-	if err != nil || !reported {
+	if err != nil {
 		return d, err
+	}
+	instead := "Its report is in: thank you."
+	if !reported {
+		// Once its window was corrected the award's window and report day no longer
+		// stand, nor its calendar entry: the email of the move gives them.
+		moved, err := a.fund.Reached(ctx, application, FundStepDueMoved(1))
+		if err != nil || !moved {
+			return d, err
+		}
+		instead = "ITSS has since corrected the project's window, and with it the day its short report is due: the email saying so gives both."
 	}
 	i := slices.IndexFunc(d.Content.Paragraphs, func(p string) bool { return strings.HasPrefix(p, awardReportDue) })
 	if i < 0 {
@@ -248,7 +260,14 @@ func (a *App) awardAfterReport(ctx context.Context, d Delivery, application stri
 	}
 	c := d.Content
 	c.Paragraphs = slices.Clone(c.Paragraphs)
-	c.Paragraphs[i] = "Its report is in: thank you."
+	c.Paragraphs[i] = instead
+	if !reported {
+		for j, p := range c.Paragraphs {
+			if before, _, ok := strings.Cut(p, " The project may start on "); ok {
+				c.Paragraphs[j] = before
+			}
+		}
+	}
 	if len(d.Message.To) != 1 {
 		d.Content, d.Message.ICS = c, nil
 		return d, nil

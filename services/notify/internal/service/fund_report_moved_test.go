@@ -78,19 +78,30 @@ func TestAMovedReportDayIsToldOnceAndMovesItsCalendarEntry(t *testing.T) {
 	if res := h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "fm", "fund-report-due", applicant.Email)+"/resends", ops, nil); res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "moved") {
 		t.Errorf("the old day's reminder resent after the move: %d %s, want 409 saying the day moved", res.Status, res.Body)
 	}
+	// The award email sent again no longer gives the window and day the award had,
+	// nor their calendar entry.
+	if res := h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "fm", "fund-awarded", applicant.Email)+"/resends", ops, nil); res.Status != http.StatusOK {
+		t.Fatalf("the award email resent after the move: %d %s", res.Status, res.Body)
+	}
+	if got := mailTo(h, applicant.Email, 3); len(got) != 1 || got[0].ICS || strings.Contains(got[0].Text, "30 July 2027") || strings.Contains(got[0].Text, "30 June 2027") || !strings.Contains(got[0].Text, "corrected the project's window") {
+		t.Errorf("the award email resent after the move: %q", subjects(got))
+		for _, m := range got {
+			t.Log(m.Text)
+		}
+	}
 	// Heard late (a replica's sweep recorded it before the move), and its chase the day
 	// after the old day: nothing is sent for a day that no longer stands.
 	h.clock.Set(time.Date(2027, 7, 31, 9, 0, 0, 0, time.UTC))
 	publish(askedShort, events.ReportOverdueV1{ApplicationID: "app-fm", OrganisationID: "fm", Title: "Skills exchange", Due: shortDue, Applicant: applicant, Endorsement: lead})
-	if got := mailTo(h, applicant.Email, 3); len(got) != 0 {
+	if got := mailTo(h, applicant.Email, 4); len(got) != 0 {
 		t.Errorf("after the move the old day's events sent %q", subjects(got))
 	}
 	// The chase by the new day goes, once.
 	h.clock.Set(time.Date(2028, 7, 31, 9, 0, 0, 0, time.UTC))
 	overdue := events.ReportOverdueV1{ApplicationID: "app-fm", OrganisationID: "fm", Title: "Skills exchange", Due: newDue, Applicant: applicant, Endorsement: lead, DueMoves: 1}
 	publish(overdue, overdue)
-	for _, to := range []string{applicant.Email, lead.Email} {
-		got := mailTo(h, to, 3)
+	for to, from := range map[string]int{applicant.Email: 4, lead.Email: 3} {
+		got := mailTo(h, to, from)
 		if len(got) != 1 || !strings.Contains(got[0].Text, "was due by Sunday 30 July 2028") {
 			t.Errorf("%s was sent %q by the new day, want one chase saying it was due by Sunday 30 July 2028", to, subjects(got))
 		}
