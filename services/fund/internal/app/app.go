@@ -264,7 +264,11 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 // of an application the round holds to its terms: submitted, in assessment or
 // awarded (409 naming how many and the first). A draft is told on its next change
 // or submission, as for any draft whose milestones fall outside the window. The
-// round's applications are listed from the views and each read as it stands.
+// round's applications are listed from the views and each read as it stands. A
+// submission racing the correction (its round read before the correction is
+// recorded, and itself recorded after this read) is not seen here: the window is
+// then recorded with that application's milestones outside it, which its assessment
+// shows. Guarding it would take a record both append to, as the budget's ledger is.
 func (a *App) checkMilestones(ctx context.Context, r round.Round) error {
 	ids, err := a.views.InRound(ctx, r.ID)
 	if err != nil {
