@@ -489,16 +489,26 @@ func (a *App) get(ctx context.Context, id string) (Organisation, bool, error) {
 // ladder. The same obligation with the same dates again (a redelivery, a replay)
 // changes nothing; new dates or a new obligation retire the old ladder.
 func (a *App) ScheduleObligation(ctx context.Context, org, name string, ob Obligation) error {
+	if kept, err := a.keepObligation(ctx, org, name, ob); err != nil || !kept {
+		return err
+	}
+	return a.scheduleLadder(ctx, org, ob)
+}
+
+// keepObligation is ScheduleObligation's first half: ob becomes the organisation's
+// open one and the ladder of any other (or of its other dates) is retired. It says
+// whether ob was kept (an earlier cycle's, replayed late, is not).
+func (a *App) keepObligation(ctx context.Context, org, name string, ob Obligation) (bool, error) {
 	o, _, err := a.get(ctx, org)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if name != "" {
 		o.Name = name
 	}
 	cur := o.Obligation
 	if cur != nil && ob.Cycle < cur.Cycle {
-		return nil // an earlier cycle's schedule, replayed late: the current one stands
+		return false, nil // an earlier cycle's schedule, replayed late: the current one stands
 	}
 	if cur == nil || cur.ID != ob.ID || cur.Due != ob.Due || cur.WindowOpens != ob.WindowOpens {
 		o.Obligation = &Obligation{ID: ob.ID, Kind: ob.Kind, Cycle: ob.Cycle, WindowOpens: ob.WindowOpens, Due: ob.Due}
@@ -507,11 +517,14 @@ func (a *App) ScheduleObligation(ctx context.Context, org, name string, ob Oblig
 		}
 	}
 	if err := a.orgs.Put(ctx, o); err != nil {
-		return err
+		return false, err
 	}
-	if err := a.reminders.Retire(ctx, org, ob.ID, ob.Due, ladder.Rescheduled); err != nil {
-		return err
-	}
+	return true, a.reminders.Retire(ctx, org, ob.ID, ob.Due, ladder.Rescheduled)
+}
+
+// scheduleLadder is ScheduleObligation's second half: every step of ob's ladder is
+// scheduled (again: a step scheduled already changes nothing).
+func (a *App) scheduleLadder(ctx context.Context, org string, ob Obligation) error {
 	lo := ladder.Obligation{ID: ob.ID, Kind: ob.Kind, WindowOpens: ob.WindowOpens, Due: ob.Due}
 	var rs []ladder.Reminder
 	for _, step := range a.cfg.Ladder.Steps(lo) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/services/notify/internal/domain/ladder"
 	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
@@ -31,10 +32,12 @@ type AnnouncementCorrection struct {
 // its first obligation moves to the new dates (its ladder is retired and scheduled
 // again, and its calendar feed follows), before the obligation scheduled again that
 // follows the correction arrives, so that no reminder of the old date is sent in
-// between; then its nominated lead and its head are each told once (cause is the
-// event's) that the deadline was corrected, from what to what. An organisation that
-// withdrew, or whose obligation notify holds as met or replaced by a later one, is
-// not told: nothing is due from it by that deadline.
+// between; its nominated lead and its head are each told once (cause is the event's)
+// that the deadline was corrected, from what to what, and where it stands today: to
+// each, that is the day's reminder of the moved ladder, whose steps due by today are
+// settled as told (one email per recipient states the position on the day). An
+// organisation that withdrew, or whose obligation notify holds as met or replaced by
+// a later one, is not told: nothing is due from it by that deadline.
 func (a *App) CorrectAnnouncement(ctx context.Context, cause, org, name string, c AnnouncementCorrection) error {
 	if err := a.Update(ctx, org, func(o *Organisation) { o.AnnouncedOn = c.AnnouncedOn }); err != nil {
 		return err
@@ -46,13 +49,23 @@ func (a *App) CorrectAnnouncement(ctx context.Context, cause, org, name string, 
 	if cur := o.Obligation; cur != nil && (cur.ID != c.Obligation.ID || cur.Met) {
 		return nil
 	}
-	if err := a.ScheduleObligation(ctx, org, name, c.Obligation); err != nil {
+	// The obligation moves, and its old ladder is retired, before the emails; its new
+	// ladder is scheduled after them. So no sweep, on any replica, finds a step of the
+	// new ladder due before the emails have taken the day's reminder keys: each says
+	// where the obligation stands today, once (tellWhereItStands).
+	if kept, err := a.keepObligation(ctx, org, name, c.Obligation); err != nil || !kept {
 		return err
 	}
 	if o, _, err = a.orgs.Get(ctx, org); err != nil {
 		return err
 	}
-	return a.announcementCorrected(ctx, cause, o, c)
+	if err := a.announcementCorrected(ctx, cause, o, c); err != nil {
+		return err
+	}
+	if err := a.scheduleLadder(ctx, org, c.Obligation); err != nil {
+		return err
+	}
+	return a.settleTold(ctx, o, ladder.Obligation{ID: c.Obligation.ID, Kind: c.Obligation.Kind, WindowOpens: c.Obligation.WindowOpens, Due: c.Obligation.Due})
 }
 
 // announcementCorrected is the email of a correction: the announcement's date from
@@ -88,22 +101,27 @@ func (a *App) announcementCorrected(ctx context.Context, cause string, o Organis
 	now := a.clock.Now()
 	due := dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)
 	due.URL = a.obligationURL(o.ID)
-	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindAnnouncementCorrected, Subject: subject, About: correctionAbout(ob),
+	// Each says where the obligation stands today, and is the reminder of the day
+	// to its recipient when a step of the moved ladder has fallen due by today
+	// (tellWhereItStands): the sweep's catch-up of the moved ladder would say the
+	// same again a minute later.
+	lo := ladder.Obligation{ID: ob.ID, Kind: ob.Kind, WindowOpens: ob.WindowOpens, Due: ob.Due}
+	err := a.tellWhereItStands(ctx, Email{Cause: cause, Org: o.ID, Kind: KindAnnouncementCorrected, Subject: subject, About: correctionAbout(ob, cause),
 		ICS: ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now),
 		Content: mail.Content{Paragraphs: []string{announced, moved, standing(ob.Due, today),
 			"Your reminders follow the new date, and the attached calendar entry moves the due date in your calendar, if you added it from a reminder.",
 			contact,
 			"Submit it, and see your organisation's obligations and its calendar feed, in the Technician Commitment portal:"}, Action: a.obligationURL(o.ID)}},
-		Recipient{o.Lead, RoleLead})
+		Recipient{o.Lead, RoleLead}, lo)
 	if err != nil {
 		return err
 	}
 	// The head does not sign in to the portal: their email points them to the lead,
 	// and carries no calendar entry (the reminders put none in theirs).
-	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindAnnouncementCorrected, Subject: subject, About: correctionAbout(ob),
+	return a.tellWhereItStands(ctx, Email{Cause: cause, Org: o.ID, Kind: KindAnnouncementCorrected, Subject: subject, About: correctionAbout(ob, cause),
 		Content: mail.Content{Paragraphs: []string{announced, moved, standing(ob.Due, today), correctionSubmits(o),
 			fmt.Sprintf("You are told as the head of %s.", name), contact}}},
-		Recipient{o.Leader, RoleHead})
+		Recipient{o.Leader, RoleHead}, lo)
 }
 
 // correctionSubmits is the head's paragraph on who submits the obligation and is
@@ -128,9 +146,21 @@ func isCorrectionSubmits(p string) bool {
 }
 
 // correctionAbout names the obligation as a correction moved it, for a later attempt
-// of its email to check it still stands so.
-func correctionAbout(ob Obligation) string {
-	return KindAnnouncementCorrected + ":" + about(ob.ID, ob.Due)
+// of its email to check it still stands so, and the correction (its event, cause),
+// by which the email is found told whichever key it went under (tellWhereItStands).
+func correctionAbout(ob Obligation, cause string) string {
+	return KindAnnouncementCorrected + ":" + about(ob.ID, ob.Due) + "|" + cause
+}
+
+// correctedObligation is the obligation as scheduled ("<obligation>@<due>") that a
+// correction's email is about (its About; one logged before the About named the
+// correction has no "|<cause>").
+func correctedObligation(about string) string {
+	s, _ := strings.CutPrefix(about, KindAnnouncementCorrected+":")
+	if i := strings.LastIndex(s, "|"); i >= 0 {
+		s = s[:i]
+	}
+	return s
 }
 
 // recomposeCorrection makes a later attempt of a correction's email (a retry after the
@@ -149,7 +179,7 @@ func (a *App) recomposeCorrection(ctx context.Context, d Delivery) (Delivery, er
 		return d, noLongerTrue("%s withdrew from the Technician Commitment", name)
 	case ob == nil || ob.Met:
 		return d, noLongerTrue("%s's submission is in", name)
-	case correctionAbout(*ob) != d.About:
+	case about(ob.ID, ob.Due) != correctedObligation(d.About):
 		return d, noLongerTrue("%s's %s is now due on %s", name, what(ob.Kind), mail.Day(ob.Due))
 	}
 	today := a.today()

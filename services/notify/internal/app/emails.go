@@ -67,22 +67,27 @@ func (a *App) Notify(ctx context.Context, e Email, to ...Recipient) error {
 			continue
 		}
 		seen[strings.ToLower(r.Email)] = true
-		k := key(r.Email, e.Cause, e.Kind)
-		m, err := a.compose(k, r.Person, e.Subject, e.Content, e.ICS, e.Optional)
-		if err != nil {
-			return err
-		}
-		about := e.About
-		if about == "" {
-			about = e.Cause
-		}
-		d := Delivery{Key: k, OrganisationID: e.Org, Kind: e.Kind, Step: e.Step, Message: m, About: about, Role: r.Role, Content: e.Content,
-			Mentions: mentions(e.Mentions, r.Person, e.Subject, e.Content.Paragraphs)}
-		if _, err := a.deliver(ctx, d, 1); err != nil {
+		if err := a.notifyUnder(ctx, key(r.Email, e.Cause, e.Kind), e, r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// notifyUnder sends e (named already) to r under the exactly-once key k.
+func (a *App) notifyUnder(ctx context.Context, k string, e Email, r Recipient) error {
+	m, err := a.compose(k, r.Person, e.Subject, e.Content, e.ICS, e.Optional)
+	if err != nil {
+		return err
+	}
+	about := e.About
+	if about == "" {
+		about = e.Cause
+	}
+	d := Delivery{Key: k, OrganisationID: e.Org, Kind: e.Kind, Step: e.Step, Message: m, About: about, Role: r.Role, Content: e.Content,
+		Mentions: mentions(e.Mentions, r.Person, e.Subject, e.Content.Paragraphs)}
+	_, err = a.deliver(ctx, d, 1)
+	return err
 }
 
 // named is e with the names notify holds of its organisation (its own, its lead's and

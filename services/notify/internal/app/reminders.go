@@ -105,6 +105,91 @@ func (a *App) tellNewLead(ctx context.Context, o Organisation) error {
 	return err
 }
 
+// tellWhereItStands sends e, an email that says where the obligation ob stands today
+// (the correction of its deadline), to r, once however often it is tried. When a
+// step of ob's ladder that goes to r (any to the lead, the overdue ones to the head)
+// has fallen due by today, e is that day's reminder to r: it goes under the key the
+// sweep's reminder has today (reminderKey), so that of the two, whichever replica
+// sends either, only one goes. A key held already by the sweep's reminder (the sweep
+// came first), or by another email, leaves e to go under its own key (its cause and
+// kind), since it says what the reminder did not; the sweep finds the day's key taken
+// and sends nothing after it. A person erased gets neither.
+func (a *App) tellWhereItStands(ctx context.Context, e Email, r Recipient, ob ladder.Obligation) error {
+	if r.Email == "" {
+		return nil
+	}
+	e, err := a.named(ctx, e)
+	if err != nil {
+		return err
+	}
+	// Told already under either key, on this day or an earlier one (an event handled
+	// again after a failure, a lead who is the head too): not again.
+	if told, err := a.toldAlready(ctx, e, r.Email); err != nil || told {
+		return err
+	}
+	today := a.today()
+	if a.stepDueTo(ob, r.Role, today) {
+		k := reminderKey(r.Email, ladder.Reminder{ObligationID: ob.ID, Due: ob.Due}, today)
+		if err := a.notifyUnder(ctx, k, e, r); err != nil {
+			return err
+		}
+		held, ok, err := a.deliveries.Get(ctx, k)
+		if err != nil || !ok || (held.Kind == e.Kind && held.About == e.About) {
+			return err // sent as the day's reminder, or not at all to a person erased
+		}
+	}
+	return a.notifyUnder(ctx, key(r.Email, e.Cause, e.Kind), e, r)
+}
+
+// toldAlready says whether e was sent (or is being sent) to the address email, under
+// whichever key: its log entry has its kind and what it is about.
+func (a *App) toldAlready(ctx context.Context, e Email, email string) (bool, error) {
+	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: e.Org, Limit: 200})
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(ds, func(d Delivery) bool {
+		return d.Kind == e.Kind && d.About == e.About && len(d.Message.To) > 0 && strings.EqualFold(d.Message.To[0].Email, email)
+	}), nil
+}
+
+// stepDueTo says whether a step of ob's ladder that goes to a recipient in role has
+// fallen due by today: any step to the lead, an overdue one to the head.
+func (a *App) stepDueTo(ob ladder.Obligation, role string, today civil.Date) bool {
+	return slices.ContainsFunc(a.cfg.Ladder.Steps(ob), func(s ladder.Step) bool {
+		return !s.On.After(today) && (role == RoleLead || s.Overdue)
+	})
+}
+
+// settleTold settles the steps of ob's ladder that have fallen due by today, now that
+// an email to each of their recipients said where it stands today
+// (tellWhereItStands): as the sweep would have, the latest as sent (entered in the
+// register of what was sent, so that a restore does not make it due again) and those
+// before it as superseded. The sweep, which may have listed them already, finds the
+// day's keys taken and sends nothing; tomorrow's finds them settled.
+func (a *App) settleTold(ctx context.Context, o Organisation, ob ladder.Obligation) error {
+	due, err := a.reminders.Due(ctx, o.ID, a.today())
+	if err != nil {
+		return err
+	}
+	var told []ladder.Reminder
+	for _, r := range due {
+		if r.ObligationID == ob.ID && r.Due == ob.Due {
+			told = append(told, r)
+		}
+	}
+	outcomes := ladder.Decide(o.state(), told)
+	for i, r := range told {
+		if err := a.reminders.Settle(ctx, r, outcomes[i]); err != nil {
+			return err
+		}
+		if outcomes[i] == ladder.Send && a.sent != nil {
+			a.sent.Reminder(ctx, r)
+		}
+	}
+	return nil
+}
+
 // about names an obligation as scheduled: a moved due date is something else.
 func about(obligation string, due civil.Date) string { return obligation + "@" + due.String() }
 
@@ -355,11 +440,28 @@ func (a *App) remindersSent(ctx context.Context, org, about, role string) ([]Sen
 	}
 	var out []Sent
 	for _, d := range ds {
-		if d.Kind == "reminder" && d.Role == role && d.About == about {
-			out = append(append(out, d.Earlier...), Sent{To: d.Message.To, At: d.SentAt})
+		switch {
+		case d.Kind == "reminder" && d.Role == role && d.About == about:
+		case d.Kind == KindAnnouncementCorrected && d.Role == role && correctedObligation(d.About) == about:
+			// A correction's email says where the obligation stands, with the due
+			// date's calendar entry to the lead, and is the reminder of its day
+			// (tellWhereItStands); to the head it told of an overdue obligation only
+			// when sent after the due day.
+			if role == RoleHead && !civil.Of(d.SentAt.In(london)).After(dueOf(about)) {
+				continue
+			}
+		default:
+			continue
 		}
+		out = append(append(out, d.Earlier...), Sent{To: d.Message.To, At: d.SentAt})
 	}
 	return out, nil
+}
+
+// dueOf is the due date of an obligation as scheduled (about).
+func dueOf(scheduled string) civil.Date {
+	due, _ := civil.Parse(scheduled[strings.LastIndex(scheduled, "@")+1:])
+	return due
 }
 
 func mergeDays(a, b map[civil.Date]bool) map[civil.Date]bool {

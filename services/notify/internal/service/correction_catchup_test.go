@@ -1,0 +1,207 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// correctTo publishes ITSS's correction of org's announcement to the day a year and
+// a half before due (its window opening six months before due), from dates a year
+// later, and the obligation scheduled again that follows it, as the signatory
+// service does, and waits until notify has taken both in.
+func (h *harness) correctTo(org string, opens, due civil.Date) {
+	h.t.Helper()
+	oldOpens, oldDue := opens.AddDays(365), due.AddDays(365)
+	h.publish(org, events.OrganisationAnnouncementCorrectedV1{OrganisationID: org, OrganisationName: "Uni " + org,
+		AnnouncedOn: opens.AddDays(-365), PreviousAnnouncedOn: opens,
+		ObligationID: org + "-c1", ObligationKind: events.ObligationSelfAssessmentAndActionPlan,
+		WindowOpens: opens, Due: due, PreviousWindowOpens: oldOpens, PreviousDue: oldDue})
+	h.publish(org, events.ObligationScheduledV1{OrganisationID: org, OrganisationName: "Uni " + org, ObligationID: org + "-c1",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: opens, Due: due})
+	h.waitFor(org)
+}
+
+// correctedSubject is the subject of org's correction's email, as of today.
+func correctedSubject(org string, due, today civil.Date) string {
+	tense := "is now due on"
+	if due.Before(today) {
+		tense = "was due on"
+	}
+	return fmt.Sprintf("Technician Commitment: Uni %s's self-assessment and action plan %s %s (deadline corrected)", org, tense, due.InWords())
+}
+
+// byRecipient sorts emails by whom each went to, in the order they arrived.
+func byRecipient(ms []received) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range ms {
+		for _, to := range m.To {
+			out[to] = append(out[to], m.Subject)
+		}
+	}
+	return out
+}
+
+// An announcement date corrected to a day that makes the obligation overdue, or its
+// window open, has a step of its ladder due at once: the correction's email tells
+// each of its recipients where the obligation stands that day, and the sweep that
+// follows a minute later (and the next day's) sends nothing more for it. Before, the
+// sweep's catch-up followed the correction with the same position: two emails to the
+// lead, and to the head for an overdue one, within a minute. The ladder's later steps
+// still go, each on its own day.
+func TestACorrectionIsTheOneEmailOfItsDayStatingWhereItStands(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		today    civil.Date
+		opens    civil.Date
+		due      civil.Date
+		told     []string // who the correction is told to, and nothing more that day
+		next     civil.Date
+		nextSays string
+		nextTold []string
+	}{
+		{name: "overdue", today: civil.New(2026, 12, 7), opens: civil.New(2026, 5, 30), due: civil.New(2026, 11, 30),
+			told: []string{lead.Email, leader.Email}, next: civil.New(2026, 12, 30),
+			nextSays: "Technician Commitment: Uni %s's self-assessment and action plan is 30 days overdue (due Monday 30 November 2026)",
+			nextTold: []string{lead.Email, leader.Email}},
+		{name: "window", today: civil.New(2026, 3, 5), opens: civil.New(2026, 3, 2), due: civil.New(2026, 9, 2),
+			told: []string{lead.Email, leader.Email}, next: civil.New(2026, 6, 4),
+			nextSays: "Technician Commitment: Uni %s's self-assessment and action plan is due in 90 days (Wednesday 2 September 2026)",
+			nextTold: []string{lead.Email}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 1, time.Date(c.today.Time().Year(), c.today.Time().Month(), c.today.Time().Day(), 9, 0, 0, 0, time.UTC))
+			org := "oc" + c.name
+			h.onboard(org, c.opens.AddDays(365), c.due.AddDays(365))
+			h.sweep() // nothing of the old dates is due yet
+			h.correctTo(org, c.opens, c.due)
+			subject := correctedSubject(org, c.due, c.today)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				got := byRecipient(mailOf(h, org, 0))
+				for _, to := range c.told {
+					if !slices.Contains(got[to], subject) {
+						return fmt.Errorf("%s received %q, want the correction", to, got[to])
+					}
+				}
+				return nil
+			})
+			// The sweep a minute later, again, and the next morning's.
+			h.clock.Advance(time.Minute)
+			h.sweep()
+			h.sweep()
+			h.sweepOn(c.today.AddDays(1))
+			got := byRecipient(mailOf(h, org, 0))
+			for _, to := range c.told {
+				if want := []string{subject}; !slices.Equal(got[to], want) {
+					t.Errorf("%s received %q, want the correction alone: it says where the obligation stands that day", to, got[to])
+				}
+			}
+			if len(got) != len(c.told) {
+				t.Errorf("emails went to %v, want only %v", got, c.told)
+			}
+			// The ladder's next step goes on its own day, as it would have.
+			before := len(h.box.all())
+			h.sweepOn(c.next)
+			h.sweepOn(c.next)
+			next := byRecipient(mailOf(h, org, before))
+			for _, to := range c.nextTold {
+				if want := []string{fmt.Sprintf(c.nextSays, org)}; !slices.Equal(next[to], want) {
+					t.Errorf("on %s %s received %q, want %q", c.next, to, next[to], want)
+				}
+			}
+			if len(next) != len(c.nextTold) {
+				t.Errorf("on %s emails went to %v, want only %v", c.next, next, c.nextTold)
+			}
+		})
+	}
+}
+
+// A sweep that sent its catch-up of the corrected dates before the correction's
+// email was composed (the obligation was scheduled at its new dates and swept first)
+// leaves the correction's email to go all the same, since it says the dates changed;
+// and nothing follows it that day or the next.
+func TestACorrectionAfterTheSweepsCatchUpIsStillToldAndNothingFollowsIt(t *testing.T) {
+	t.Parallel()
+	today := civil.New(2026, 12, 7)
+	h := start(t, 1, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	org := "ocafter"
+	opens, due := civil.New(2026, 5, 30), civil.New(2026, 11, 30)
+	h.onboard(org, opens.AddDays(365), due.AddDays(365))
+	h.publish(org, events.ObligationScheduledV1{OrganisationID: org, OrganisationName: "Uni " + org, ObligationID: org + "-c1",
+		Kind: events.ObligationSelfAssessmentAndActionPlan, Cycle: 1, WindowOpens: opens, Due: due})
+	h.waitFor(org)
+	h.sweep()
+	overdue := "Technician Commitment: Uni ocafter's self-assessment and action plan is 7 days overdue (due Monday 30 November 2026)"
+	h.correctTo(org, opens, due)
+	h.clock.Advance(time.Minute)
+	h.sweep()
+	h.sweepOn(today.AddDays(1))
+	want := []string{overdue, correctedSubject(org, due, today)}
+	got := byRecipient(mailOf(h, org, 0))
+	for _, to := range []string{lead.Email, leader.Email} {
+		if !slices.Equal(got[to], want) {
+			t.Errorf("%s received %q, want %q: the correction goes after the catch-up, and nothing after it", to, got[to], want)
+		}
+	}
+}
+
+// The correction's email and the sweeps of two replicas race. The moved ladder is
+// scheduled only once the correction's emails have taken the day's reminder keys, so
+// no sweep, on either replica, finds a step of it due first: each of the lead and
+// the head is told of the correction, once, and sent nothing else that day. Before,
+// the sweep's catch-up followed it; and with the ladder scheduled before the emails,
+// a sweep running beside them sent its catch-up first for most recipients.
+func TestACorrectionRacingTheSweepIsNeverFollowedByAnotherEmail(t *testing.T) {
+	t.Parallel()
+	today := civil.New(2026, 12, 7)
+	h := start(t, 2, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	opens, due := civil.New(2026, 5, 30), civil.New(2026, 11, 30)
+	const rounds = 8
+	for n := range rounds {
+		org := fmt.Sprintf("ocrace%d", n)
+		h.onboard(org, opens.AddDays(365), due.AddDays(365))
+		var stop atomic.Bool
+		var wg sync.WaitGroup
+		for _, s := range h.svcs {
+			wg.Go(func() {
+				for !stop.Load() {
+					if _, err := s.App.Sweep(context.Background()); err != nil {
+						t.Errorf("sweep: %v", err)
+						return
+					}
+				}
+			})
+		}
+		h.correctTo(org, opens, due)
+		subject := correctedSubject(org, due, today)
+		testenv.Eventually(t, 10*time.Second, func() error {
+			got := byRecipient(mailOf(h, org, 0))
+			for _, to := range []string{lead.Email, leader.Email} {
+				if !slices.Contains(got[to], subject) {
+					return fmt.Errorf("%s received %q, want the correction", to, got[to])
+				}
+			}
+			return nil
+		})
+		stop.Store(true)
+		wg.Wait()
+		h.runUntil(today)
+		got := byRecipient(mailOf(h, org, 0))
+		for _, to := range []string{lead.Email, leader.Email} {
+			if want := []string{subject}; !slices.Equal(got[to], want) {
+				t.Errorf("round %d: %s received %q, want the correction alone", n, to, got[to])
+			}
+		}
+	}
+}
