@@ -177,3 +177,38 @@ func TestAnEmailBeingSentWhenItsRecipientIsErasedIsForgottenByWhoeverTakesItOver
 		}
 	}
 }
+
+// Two emails may be claimed under one key: a correction of a deadline takes the key of
+// the day's reminder to its recipient, which the sweep then claims in vain
+// (app.tellWhereItStands). The claim that loses leaves the winner's body as it was:
+// before, it wrote its own over it, and the log's entry of the correction kept the
+// reminder's text and paragraphs, which a resend or a retry would then have sent as
+// the correction.
+func TestAClaimThatLosesLeavesTheWinnersBody(t *testing.T) {
+	t.Parallel()
+	d := newDeliveries(t)
+	ctx := context.Background()
+	claim := func(kind, says string) bool {
+		t.Helper()
+		ok, err := d.Claim(ctx, app.Delivery{Key: "day-key", OrganisationID: "o", Kind: kind, Status: app.StatusSending, Attempts: 1,
+			CreatedAt: time.Now(), UpdatedAt: time.Now(), Message: mail.Message{Subject: kind, Text: says},
+			Content: mail.Content{Paragraphs: []string{says}}}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !claim("announcement-corrected", "ITSS has corrected the date.") {
+		t.Fatal("the first claim lost")
+	}
+	if claim("reminder", "As of today, it is 7 days overdue.") {
+		t.Fatal("the second claim won")
+	}
+	got, ok, err := d.Get(ctx, "day-key")
+	if err != nil || !ok {
+		t.Fatalf("the delivery: %v %v", ok, err)
+	}
+	if got.Kind != "announcement-corrected" || got.Message.Text != "ITSS has corrected the date." || len(got.Content.Paragraphs) != 1 || got.Content.Paragraphs[0] != "ITSS has corrected the date." {
+		t.Errorf("the winner's entry is %s saying %q, paragraphs %q: want the correction's own", got.Kind, got.Message.Text, got.Content.Paragraphs)
+	}
+}

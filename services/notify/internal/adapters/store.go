@@ -391,8 +391,22 @@ func NewDeliveries(ctx context.Context, db *mongo.Database) (*Deliveries, error)
 func (d *Deliveries) Claim(ctx context.Context, del app.Delivery, attempt int) (bool, error) {
 	var err error
 	if attempt == 1 {
+		// An email claimed already keeps its body: two emails may be claimed under
+		// one key (a correction of a deadline takes the key of the day's reminder to
+		// its recipient, which the sweep then claims in vain), and the loser's body
+		// written over the winner's made the log keep the reminder's text as the
+		// correction's, for a resend or a retry to send.
+		switch n, err := d.log.CountDocuments(ctx, bson.D{{Key: "_id", Value: del.Key}}); {
+		case err != nil:
+			return false, fmt.Errorf("claim delivery %s: %w", del.Key, store.Classify(err))
+		case n > 0:
+			return false, nil
+		}
 		// The body first: a claimed delivery always has it. A claimer that loses
-		// wrote the same email's body.
+		// the race below wrote the same email's body, unless two emails are claimed
+		// under one key at the same instant, which a correction's order keeps from
+		// its normal course (app.CorrectAnnouncement schedules the moved ladder only
+		// once its emails are claimed).
 		doc, body := toDeliveryDoc(del)
 		if err := d.newBody(ctx, body); err != nil {
 			return false, fmt.Errorf("claim delivery %s: %w", del.Key, err)
