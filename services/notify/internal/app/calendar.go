@@ -100,10 +100,7 @@ func (a *App) ChangeContacts(ctx context.Context, cause, org string, f func(*Org
 		return err
 	}
 	if o.Lead.Email != "" && !strings.EqualFold(before, o.Lead.Email) {
-		if err := a.sendWaiting(ctx, o.ID); err != nil {
-			return err
-		}
-		return a.tellNewLead(ctx, o)
+		return a.sendWaiting(ctx, o.ID)
 	}
 	return nil
 }

@@ -670,7 +670,7 @@ func (a *App) sendWaiting(ctx context.Context, org string) error {
 	}
 	for _, d := range ds {
 		if d.Role != RoleLead || d.Kind == "reminder" || len(d.Message.To) > 0 {
-			continue // one refused by the relay, or a reminder (tellNewLead tells where things stand)
+			continue // one refused by the relay, or a reminder (the email naming the lead tells where things stand)
 		}
 		full, ok, err := a.deliveries.Get(ctx, d.Key)
 		if err != nil || !ok {

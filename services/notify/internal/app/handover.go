@@ -67,9 +67,9 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		named = append(named, fmt.Sprintf("%s, the previous nominated lead, is being told by email that the role has passed to you.", upper(before.Name)))
 	}
 	named = append(named, "Sign in, and see what is due, in the Technician Commitment portal:")
-	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
+	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}, Recipient{o.Lead, RoleLeadNamed})
+		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)})
 	if err != nil {
 		return err
 	}
@@ -89,6 +89,24 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		}
 	}
 	return a.tellHead(ctx, cause, o, before, tellBefore)
+}
+
+// tellLeadNamed sends e, the email naming o's lead (handOver's, addressCorrected's),
+// which says what is due next. For an overdue obligation it is that day's reminder
+// to them (tellWhereItStands), with the due date's calendar entry the reminder
+// carries: sent beside it, the overdue reminder said the same again at once.
+func (a *App) tellLeadNamed(ctx context.Context, o Organisation, e Email) error {
+	ob := o.Obligation
+	if ob == nil || ob.Met || !a.today().After(ob.Due) {
+		return a.Notify(ctx, e, Recipient{o.Lead, RoleLeadNamed})
+	}
+	now := a.clock.Now()
+	due := dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)
+	due.URL = a.obligationURL(o.ID)
+	e.ICS = ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now)
+	n := len(e.Content.Paragraphs)
+	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], "The attached calendar entry marks its due date.", e.Content.Paragraphs[n-1])
+	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, a.ladderOf(&o))
 }
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead
@@ -118,9 +136,9 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 	named = append(named,
 		"We have written to your earlier address to say so.",
 		"Sign in, and see what is due, in the Technician Commitment portal:")
-	err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
+	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead at this address", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}, Recipient{o.Lead, RoleLeadNamed})
+		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)})
 	if err != nil {
 		return err
 	}
@@ -218,7 +236,8 @@ func handOverPeople(o Organisation, before mail.Person) []mail.Person {
 const nextObligationIs = "'s next obligation is "
 
 // nextObligation says what the organisation owes next and when it is due, as of
-// today, where notify knows it.
+// today, where notify knows it: one overdue, how long overdue it is today, as the
+// reminder of that day would.
 func (a *App) nextObligation(o Organisation) string {
 	ob := o.Obligation
 	if ob == nil || ob.Met {
@@ -227,7 +246,7 @@ func (a *App) nextObligation(o Organisation) string {
 	today := a.today()
 	switch {
 	case today.After(ob.Due):
-		return fmt.Sprintf("%s%s%s, which was due on %s and is overdue.", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due))
+		return fmt.Sprintf("%s%s%s, which was due on %s and is overdue. %s", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due), standing(ob.Due, today))
 	case ob.WindowOpens.After(today):
 		return fmt.Sprintf("%s%s%s, due on %s. Submissions open on %s.", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due), mail.Day(ob.WindowOpens))
 	}

@@ -73,38 +73,6 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 	return sent, nil
 }
 
-// tellNewLead tells a lead newly named for an organisation whose obligation is
-// overdue where it stands, once: the reminders that told it was overdue went to the
-// lead before them (or to nobody, after an erasure), and the ladder may have no step
-// left to tell them by. It is the reminder of the latest step due, to the new lead
-// alone, under the key the sweep would give it today, so that the two never both go.
-func (a *App) tellNewLead(ctx context.Context, o Organisation) error {
-	today := a.today()
-	if o.Withdrawn || o.Obligation == nil || o.Obligation.Met || !today.After(o.Obligation.Due) {
-		return nil
-	}
-	ob := a.ladderOf(&o)
-	var latest ladder.Step
-	for _, s := range a.cfg.Ladder.Steps(ob) {
-		if !s.On.After(today) {
-			latest = s
-		}
-	}
-	if latest.Name == "" {
-		return nil
-	}
-	r := ladder.Reminder{OrganisationID: o.ID, ObligationID: ob.ID, Due: ob.Due, Step: latest}
-	to := Recipient{o.Lead, RoleLead}
-	k := reminderKey(to.Email, r, today)
-	m, err := a.reminder(ctx, o, ob, latest, to, k, false)
-	if err != nil {
-		return err
-	}
-	_, err = a.deliver(ctx, Delivery{Key: k, OrganisationID: o.ID, Kind: "reminder", Step: latest.Name, Message: m,
-		About: about(ob.ID, ob.Due), Role: to.Role}, 1)
-	return err
-}
-
 // tellWhereItStands sends e, an email that says where the obligation ob stands today
 // (the correction of its deadline), to r, once however often it is tried. When a
 // step of ob's ladder that goes to r (any to the lead, the overdue ones to the head)
@@ -118,6 +86,7 @@ func (a *App) tellWhereItStands(ctx context.Context, e Email, r Recipient, ob la
 	if r.Email == "" {
 		return nil
 	}
+	e.About = cmp.Or(e.About, e.Cause)
 	e, err := a.named(ctx, e)
 	if err != nil {
 		return err
@@ -442,6 +411,10 @@ func (a *App) remindersSent(ctx context.Context, org, about, role string) ([]Sen
 	for _, d := range ds {
 		switch {
 		case d.Kind == "reminder" && d.Role == role && d.About == about:
+		case d.Kind == KindLeadNamed && role == RoleLead && len(d.Message.To) == 1 &&
+			d.Key == key(d.Message.To[0].Email, about, "day:"+civil.Of(d.CreatedAt.In(london)).String()):
+			// The email naming a lead of an overdue obligation is their reminder of
+			// that day, under its key (tellLeadNamed).
 		case d.Kind == KindAnnouncementCorrected && d.Role == role && correctedObligation(d.About) == about:
 			// A correction's email says where the obligation stands, with the due
 			// date's calendar entry to the lead, and is the reminder of its day

@@ -205,3 +205,53 @@ func TestACorrectionRacingTheSweepIsNeverFollowedByAnotherEmail(t *testing.T) {
 		}
 	}
 }
+
+// A lead named for an organisation whose obligation is overdue was sent two emails
+// at once: the email naming them lead, which says what is due next ("which was due
+// on … and is overdue"), and the overdue reminder of the ladder's latest step, which
+// says where it stands (7 days overdue). The email naming them is now the one: it is
+// that day's reminder to them (with the due date's calendar entry the reminder
+// carried), the sweep sends them nothing more that day or the next, the ladder's
+// next step reaches them on its day, and the head's overdue email then says they
+// were reminded on the day they were named.
+func TestANewLeadOfAnOverdueObligationIsToldWhereItStandsInOneEmail(t *testing.T) {
+	t.Parallel()
+	today := civil.New(2026, 12, 7)
+	h := start(t, 1, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	h.onboard("nlod", civil.New(2026, 5, 30), civil.New(2026, 11, 30))
+	h.sweep() // 7 days overdue: the lead and the head are told
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	h.publish("nlod", events.OrganisationContactsChangedV1{OrganisationID: "nlod", Leader: leader, NominatedLead: chris})
+	h.waitFor("nlod")
+	named := "Technician Commitment: you are now Uni nlod's nominated lead"
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := subjects(mailTo(h, chris.Email, 0)); !slices.Contains(got, named) {
+			return fmt.Errorf("Chris received %q, want the email naming them lead", got)
+		}
+		return nil
+	})
+	h.clock.Advance(time.Minute)
+	h.sweep()
+	h.sweepOn(today.AddDays(1))
+	got := mailTo(h, chris.Email, 0)
+	if want := []string{named}; !slices.Equal(subjects(got), want) {
+		t.Fatalf("Chris received %q, want %q alone: it says the obligation is overdue", subjects(got), want)
+	}
+	checkSays(t, got[0], "Uni nlod's next obligation is the self-assessment and action plan of cycle 1, which was due on Monday 30 November 2026 and is overdue.")
+	if c := calendarOf(t, got[0]); c.uid != "nlod-c1-due@technician-commitment.itss.org.uk" {
+		t.Errorf("the email naming Chris lead carries %+v, want the due date's entry", c)
+	}
+
+	before := len(h.box.all())
+	h.sweepOn(civil.New(2026, 12, 30))
+	later := byRecipient(mailOf(h, "nlod", before))
+	thirty := "Technician Commitment: Uni nlod's self-assessment and action plan is 30 days overdue (due Monday 30 November 2026)"
+	if want := []string{thirty}; !slices.Equal(later[chris.Email], want) || !slices.Equal(later[leader.Email], want) {
+		t.Fatalf("on 30 December: %v, want %q to Chris and the head", later, thirty)
+	}
+	for _, m := range mailOf(h, "nlod", before) {
+		if slices.Contains(m.To, leader.Email) {
+			checkSays(t, m, "Chris Lee, was reminded of it by email on Monday 7 December 2026")
+		}
+	}
+}
