@@ -407,8 +407,15 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 		}
 	}
 	named = append(named, "If this is not right, please tell ITSS.")
-	if err := a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject,
-		Content: mail.Content{Paragraphs: named, Names: names}, Mentions: mentions}, Recipient{head, RoleHeadNamed}); err != nil {
+	e := Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject, Content: mail.Content{Paragraphs: named, Names: names}, Mentions: mentions}
+	if ob := o.Obligation; ob != nil && !ob.Met && a.today().After(ob.Due) {
+		// It says how long overdue the obligation is: that day's overdue email to
+		// them, which the sweep would otherwise send beside it.
+		err = a.tellWhereItStands(ctx, e, Recipient{head, RoleHeadNamed}, a.ladderOf(&o))
+	} else {
+		err = a.Notify(ctx, e, Recipient{head, RoleHeadNamed})
+	}
+	if err != nil {
 		return err
 	}
 	if !tellBefore {

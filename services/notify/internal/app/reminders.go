@@ -411,10 +411,10 @@ func (a *App) remindersSent(ctx context.Context, org, about, role string) ([]Sen
 	for _, d := range ds {
 		switch {
 		case d.Kind == "reminder" && d.Role == role && d.About == about:
-		case d.Kind == KindLeadNamed && role == RoleLead && len(d.Message.To) == 1 &&
-			d.Key == key(d.Message.To[0].Email, about, "day:"+civil.Of(d.CreatedAt.In(london)).String()):
-			// The email naming a lead of an overdue obligation is their reminder of
-			// that day, under its key (tellLeadNamed).
+		case (d.Kind == KindLeadNamed && role == RoleLead || d.Kind == KindHeadChanged && d.Role == RoleHeadNamed && role == RoleHead) &&
+			len(d.Message.To) == 1 && d.Key == key(d.Message.To[0].Email, about, "day:"+civil.Of(d.CreatedAt.In(london)).String()):
+			// The email naming a lead, or recording a head, of an overdue obligation is
+			// their reminder of that day, under its key (tellLeadNamed, headChanged).
 		case d.Kind == KindAnnouncementCorrected && d.Role == role && correctedObligation(d.About) == about:
 			// A correction's email says where the obligation stands, with the due
 			// date's calendar entry to the lead, and is the reminder of its day

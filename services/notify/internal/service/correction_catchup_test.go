@@ -255,3 +255,47 @@ func TestANewLeadOfAnOverdueObligationIsToldWhereItStandsInOneEmail(t *testing.T
 		}
 	}
 }
+
+// A head named when an overdue step of the ladder is due and not yet sent (notify
+// back from being down since before midnight) was sent two emails at once: the email
+// recording them as the head, which says what the organisation owes next and how long
+// overdue it is, and the sweep's overdue email of that day. The email recording them
+// is now the one, as that day's overdue email to them: the sweep sends them nothing
+// more that day, and they are the head told it was overdue, whom the receipt of the
+// late submission reaches.
+func TestAHeadNamedOnTheDayOfAnOverdueStepIsToldWhereItStandsInOneEmail(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	h.onboard("hdod", civil.New(2026, 5, 30), civil.New(2026, 11, 30))
+	h.sweepOn(civil.New(2026, 12, 6)) // 6 days overdue: the lead is told
+	h.clock.Set(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	h.publish("hdod", events.OrganisationContactsChangedV1{OrganisationID: "hdod", Leader: kim, NominatedLead: lead})
+	h.waitFor("hdod")
+	named := "Technician Commitment: you are now recorded as the head of Uni hdod"
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := subjects(mailTo(h, kim.Email, 0)); !slices.Contains(got, named) {
+			return fmt.Errorf("Kim received %q, want the email recording them as the head", got)
+		}
+		return nil
+	})
+	h.sweep()
+	h.sweep()
+	got := mailTo(h, kim.Email, 0)
+	if want := []string{named}; !slices.Equal(subjects(got), want) {
+		t.Fatalf("Kim received %q, want %q alone: it says the obligation is 7 days overdue", subjects(got), want)
+	}
+	checkSays(t, got[0], "As of today, Monday 7 December 2026, it is 7 days overdue.")
+	if lead := subjects(mailTo(h, lead.Email, 0)); !slices.Contains(lead, "Technician Commitment: Uni hdod's self-assessment and action plan is 7 days overdue (due Monday 30 November 2026)") {
+		t.Errorf("the lead received %q, want the overdue email of the day", lead)
+	}
+
+	h.publish("hdod", events.ObligationMetV1{OrganisationID: "hdod", ObligationID: "hdod-c1", SubmissionID: "s-hdod", ReceivedOn: civil.New(2026, 12, 7)})
+	h.waitFor("hdod")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := subjects(mailTo(h, kim.Email, 1)); !slices.Equal(got, []string{"Technician Commitment: Uni hdod's self-assessment and action plan is received"}) {
+			return fmt.Errorf("after the late submission Kim received %q, want its receipt", got)
+		}
+		return nil
+	})
+}

@@ -255,7 +255,7 @@ func TestALeadWhoWasTheHeadTooIsToldTheyRemainTheLead(t *testing.T) {
 
 // A head named after the last overdue step had gone (30 days after the due date) was
 // never told the obligation was overdue: the ladder told the head before, and has no
-// step left, though a lead named then is told (tellNewLead). The head named is told
+// step left, though a lead named then is told (tellLeadNamed). The head named is told
 // what the organisation owes next, as the lead named is, overdue or not.
 func TestTheHeadNamedIsToldWhatIsDueNext(t *testing.T) {
 	t.Parallel()
