@@ -112,7 +112,7 @@ func (a *App) announcementCorrected(ctx context.Context, cause string, o Organis
 			"Your reminders follow the new date, and the attached calendar entry moves the due date in your calendar, if you added it from a reminder.",
 			contact,
 			"Submit it, and see your organisation's obligations and its calendar feed, in the Technician Commitment portal:"}, Action: a.obligationURL(o.ID)}},
-		Recipient{o.Lead, RoleLead}, lo)
+		Recipient{o.Lead, RoleLead}, a.dayKey(o.Lead.Email, lo, false))
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (a *App) announcementCorrected(ctx context.Context, cause string, o Organis
 	return a.tellWhereItStands(ctx, Email{Cause: cause, Org: o.ID, Kind: KindAnnouncementCorrected, Subject: subject, About: correctionAbout(ob, cause),
 		Content: mail.Content{Paragraphs: []string{announced, moved, standing(ob.Due, today), correctionSubmits(o),
 			fmt.Sprintf("You are told as the head of %s.", name), contact}}},
-		Recipient{o.Leader, RoleHead}, lo)
+		Recipient{o.Leader, RoleHead}, a.dayKey(o.Leader.Email, lo, true))
 }
 
 // correctionSubmits is the head's paragraph on who submits the obligation and is

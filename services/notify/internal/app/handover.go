@@ -106,7 +106,7 @@ func (a *App) tellLeadNamed(ctx context.Context, o Organisation, e Email) error 
 	e.ICS = ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now)
 	n := len(e.Content.Paragraphs)
 	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], "The attached calendar entry marks its due date.", e.Content.Paragraphs[n-1])
-	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, a.ladderOf(&o))
+	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, a.dayKey(o.Lead.Email, a.ladderOf(&o), false))
 }
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead
@@ -409,9 +409,14 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	named = append(named, "If this is not right, please tell ITSS.")
 	e := Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject, Content: mail.Content{Paragraphs: named, Names: names}, Mentions: mentions}
 	if ob := o.Obligation; ob != nil && !ob.Met && a.today().After(ob.Due) {
-		// It says how long overdue the obligation is: that day's overdue email to
-		// them, which the sweep would otherwise send beside it.
-		err = a.tellWhereItStands(ctx, e, Recipient{head, RoleHeadNamed}, a.ladderOf(&o))
+		// It says how long overdue the obligation is: where an overdue step is still
+		// to go today (notify back from being down), it is that day's overdue email
+		// to them, which the sweep would otherwise send beside it. One gone already
+		// went to the head before: the head named was told nothing by it.
+		var k string
+		if k, err = a.pendingDayKey(ctx, o.ID, head.Email, a.ladderOf(&o), true); err == nil {
+			err = a.tellWhereItStands(ctx, e, Recipient{head, RoleHeadNamed}, k)
+		}
 	} else {
 		err = a.Notify(ctx, e, Recipient{head, RoleHeadNamed})
 	}

@@ -73,16 +73,15 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 	return sent, nil
 }
 
-// tellWhereItStands sends e, an email that says where the obligation ob stands today
-// (the correction of its deadline), to r, once however often it is tried. When a
-// step of ob's ladder that goes to r (any to the lead, the overdue ones to the head)
-// has fallen due by today, e is that day's reminder to r: it goes under the key the
-// sweep's reminder has today (reminderKey), so that of the two, whichever replica
-// sends either, only one goes. A key held already by the sweep's reminder (the sweep
-// came first), or by another email, leaves e to go under its own key (its cause and
-// kind), since it says what the reminder did not; the sweep finds the day's key taken
-// and sends nothing after it. A person erased gets neither.
-func (a *App) tellWhereItStands(ctx context.Context, e Email, r Recipient, ob ladder.Obligation) error {
+// tellWhereItStands sends e, an email that says where an obligation stands today, to
+// r, once however often it is tried. Where it is that day's reminder to r (dayKey
+// is that reminder's key, reminderKey; "" where it is not), it goes under that key,
+// so that of the two, whichever replica sends either, only one goes. A key held
+// already by the sweep's reminder (the sweep came first), or by another email, leaves
+// e to go under its own key (its cause and kind), since it says what the reminder did
+// not; the sweep finds the day's key taken and sends nothing after it. A person
+// erased gets neither.
+func (a *App) tellWhereItStands(ctx context.Context, e Email, r Recipient, dayKey string) error {
 	if r.Email == "" {
 		return nil
 	}
@@ -96,18 +95,42 @@ func (a *App) tellWhereItStands(ctx context.Context, e Email, r Recipient, ob la
 	if told, err := a.toldAlready(ctx, e, r.Email); err != nil || told {
 		return err
 	}
-	today := a.today()
-	if a.stepDueTo(ob, r.Role, today) {
-		k := reminderKey(r.Email, ladder.Reminder{ObligationID: ob.ID, Due: ob.Due}, today)
-		if err := a.notifyUnder(ctx, k, e, r); err != nil {
+	if dayKey != "" {
+		if err := a.notifyUnder(ctx, dayKey, e, r); err != nil {
 			return err
 		}
-		held, ok, err := a.deliveries.Get(ctx, k)
+		held, ok, err := a.deliveries.Get(ctx, dayKey)
 		if err != nil || !ok || (held.Kind == e.Kind && held.About == e.About) {
 			return err // sent as the day's reminder, or not at all to a person erased
 		}
 	}
 	return a.notifyUnder(ctx, key(r.Email, e.Cause, e.Kind), e, r)
+}
+
+// dayKey is the key of the day's reminder of ob to the address email, where a step of
+// ob's ladder (an overdue one, when overdueOnly: the head's) has fallen due by today,
+// or "".
+func (a *App) dayKey(email string, ob ladder.Obligation, overdueOnly bool) string {
+	today := a.today()
+	if !slices.ContainsFunc(a.cfg.Ladder.Steps(ob), func(s ladder.Step) bool { return !s.On.After(today) && (s.Overdue || !overdueOnly) }) {
+		return ""
+	}
+	return reminderKey(email, ladder.Reminder{ObligationID: ob.ID, Due: ob.Due}, today)
+}
+
+// pendingDayKey is dayKey where a step of ob's ladder (an overdue one, when
+// overdueOnly) due by today is still to be sent by the sweep, or "".
+func (a *App) pendingDayKey(ctx context.Context, org, email string, ob ladder.Obligation, overdueOnly bool) (string, error) {
+	due, err := a.reminders.Due(ctx, org, a.today())
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(due, func(r ladder.Reminder) bool {
+		return r.ObligationID == ob.ID && r.Due == ob.Due && (r.Step.Overdue || !overdueOnly)
+	}) {
+		return "", nil
+	}
+	return a.dayKey(email, ob, overdueOnly), nil
 }
 
 // toldAlready says whether e was sent (or is being sent) to the address email, under
@@ -120,14 +143,6 @@ func (a *App) toldAlready(ctx context.Context, e Email, email string) (bool, err
 	return slices.ContainsFunc(ds, func(d Delivery) bool {
 		return d.Kind == e.Kind && d.About == e.About && len(d.Message.To) > 0 && strings.EqualFold(d.Message.To[0].Email, email)
 	}), nil
-}
-
-// stepDueTo says whether a step of ob's ladder that goes to a recipient in role has
-// fallen due by today: any step to the lead, an overdue one to the head.
-func (a *App) stepDueTo(ob ladder.Obligation, role string, today civil.Date) bool {
-	return slices.ContainsFunc(a.cfg.Ladder.Steps(ob), func(s ladder.Step) bool {
-		return !s.On.After(today) && (role == RoleLead || s.Overdue)
-	})
 }
 
 // settleTold settles the steps of ob's ladder that have fallen due by today, now that
