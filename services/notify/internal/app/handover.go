@@ -105,7 +105,7 @@ func (a *App) tellLeadNamed(ctx context.Context, o Organisation, e Email) error 
 	due.URL = a.obligationURL(o.ID)
 	e.ICS = ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now)
 	n := len(e.Content.Paragraphs)
-	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], "The attached calendar entry marks its due date.", e.Content.Paragraphs[n-1])
+	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], fmt.Sprintf("The attached calendar entry marks the %s's due date.", what(ob.Kind)), e.Content.Paragraphs[n-1])
 	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, a.dayKey(o.Lead.Email, a.ladderOf(&o), false))
 }
 
