@@ -13,6 +13,7 @@ const (
 	SubjectRoundClosed                  = "tc.fund.round.closed"
 	SubjectBudgetReserved               = "tc.fund.budget.reserved"
 	SubjectBudgetReleased               = "tc.fund.budget.released"
+	SubjectBudgetAdjusted               = "tc.fund.budget.adjusted"
 	SubjectApplicationDrafted           = "tc.fund.application.drafted"
 	SubjectApplicationUpdated           = "tc.fund.application.updated"
 	SubjectApplicationSubmitted         = "tc.fund.application.submitted"
@@ -20,6 +21,7 @@ const (
 	SubjectApplicationAssessmentStarted = "tc.fund.application.assessment_started"
 	SubjectApplicationAwarded           = "tc.fund.application.awarded"
 	SubjectApplicationDeclined          = "tc.fund.application.declined"
+	SubjectAwardCorrected               = "tc.fund.application.award_corrected"
 	SubjectReportDue                    = "tc.fund.application.report_due"
 	SubjectReportOverdue                = "tc.fund.application.report_overdue"
 	SubjectReportDueMoved               = "tc.fund.application.report_due_moved"
@@ -102,6 +104,27 @@ type BudgetReleasedV1 struct {
 
 // EventType implements Payload.
 func (BudgetReleasedV1) EventType() string { return SubjectBudgetReleased + ".v1" }
+
+// BudgetAdjustedV1 moves an award's reservation on a round's budget ledger from one
+// amount to another, in one entry: ITSS corrected the award (typed £5,000 for £500,
+// or £50 for £500). Being one entry of the ledger, it is decided against the budget
+// as it stands after every award before it, and no award racing it can leave the
+// round over its budget. Reason is ITSS's, in words, which the application's
+// AwardCorrectedV1 carries on. Reverted says the entry puts back a correction the
+// application refused after the ledger took it (it was withdrawn, its report came
+// in meanwhile, or it changed since ITSS read it): it settles nothing.
+type BudgetAdjustedV1 struct {
+	RoundID        string `json:"round_id"`
+	ApplicationID  string `json:"application_id"`
+	FromPence      int64  `json:"from_pence"`
+	ToPence        int64  `json:"to_pence"`
+	RemainingPence int64  `json:"remaining_pence"`
+	Reason         string `json:"reason"`
+	Reverted       bool   `json:"reverted,omitempty"`
+}
+
+// EventType implements Payload.
+func (BudgetAdjustedV1) EventType() string { return SubjectBudgetAdjusted + ".v1" }
 
 // FundPartner is an organisation a project works with, outside the lead organisation.
 type FundPartner struct {
@@ -249,6 +272,27 @@ type ApplicationDeclinedV1 struct {
 
 // EventType implements Payload.
 func (ApplicationDeclinedV1) EventType() string { return SubjectApplicationDeclined + ".v1" }
+
+// AwardCorrectedV1 records that ITSS corrected an award's amount, typed wrong, from
+// FromPence to ToPence, for the reason given in words; who corrected it is the
+// event's actor. The report is still due on ReportDue, and is held to the amount
+// as corrected. It names the applicant and the endorsement as the award does, for
+// whoever tells them.
+type AwardCorrectedV1 struct {
+	ApplicationID  string     `json:"application_id"`
+	RoundID        string     `json:"round_id"`
+	OrganisationID string     `json:"organisation_id"`
+	Title          string     `json:"title"`
+	FromPence      int64      `json:"from_pence"`
+	ToPence        int64      `json:"to_pence"`
+	Reason         string     `json:"reason"`
+	Applicant      Person     `json:"applicant"`
+	Endorsement    Person     `json:"endorsement"`
+	ReportDue      civil.Date `json:"report_due"`
+}
+
+// EventType implements Payload.
+func (AwardCorrectedV1) EventType() string { return SubjectAwardCorrected + ".v1" }
 
 // ReportDueV1 says a funded project's window has ended and its short report is due.
 type ReportDueV1 struct {

@@ -470,6 +470,29 @@ type AwardApplicationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateAwardCorrectionJSONBody defines parameters for CreateAwardCorrection.
+type CreateAwardCorrectionJSONBody struct {
+	// AmountPence The amount the award should have been
+	AmountPence int64 `json:"amount_pence"`
+
+	// Reason Why the award is corrected, in words: the applicant and the lead are told it
+	Reason string `json:"reason"`
+}
+
+// CreateAwardCorrectionParams defines parameters for CreateAwardCorrection.
+type CreateAwardCorrectionParams struct {
+	// IdempotencyKey Any unique string (a UUID is ideal), scoped to the caller. The same key with the same
+	// body returns the first successful result (with `Idempotent-Replayed: true`) and does
+	// nothing twice; a retry sent while the first request is still running waits for its
+	// answer. The same key with a different body is refused with 422. A request that fails
+	// (any status other than 2xx) frees its key, so the corrected request may reuse it.
+	// Successful results are kept for 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The ETag the object was read with (RFC 9110 13.1.1), or a list of ETags (`"3", "4"`, on one line or several): the write is applied only if the object is still at a version one of them names, and is otherwise refused with 412. Tags are compared strongly, so a weak tag (`W/"3"`) never matches. `*` (or no If-Match) applies it whatever the version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // DeclineApplicationJSONBody defines parameters for DeclineApplication.
 type DeclineApplicationJSONBody struct {
 	Feedback string `json:"feedback"`
@@ -645,6 +668,9 @@ type UpdateApplicationJSONRequestBody = ApplicationContent
 // AwardApplicationJSONRequestBody defines body for AwardApplication for application/json ContentType.
 type AwardApplicationJSONRequestBody AwardApplicationJSONBody
 
+// CreateAwardCorrectionJSONRequestBody defines body for CreateAwardCorrection for application/json ContentType.
+type CreateAwardCorrectionJSONRequestBody CreateAwardCorrectionJSONBody
+
 // DeclineApplicationJSONRequestBody defines body for DeclineApplication for application/json ContentType.
 //
 // Deprecated: this type has been marked as deprecated upstream, but no `x-deprecated-reason` was set
@@ -698,6 +724,9 @@ type ServerInterface interface {
 	// AwardApplication Award a grant, drawn on the round's budget (ops)
 	// (POST /v1/applications/{id}/award)
 	AwardApplication(ctx echo.Context, id ID, params AwardApplicationParams) error
+	// CreateAwardCorrection Correct the amount of an award typed wrong (ops)
+	// (POST /v1/applications/{id}/award-corrections)
+	CreateAwardCorrection(ctx echo.Context, id ID, params CreateAwardCorrectionParams) error
 	// DeclineApplication Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	// (POST /v1/applications/{id}/decline)
 	//
@@ -944,6 +973,57 @@ func (w *ServerInterfaceWrapper) AwardApplication(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AwardApplication(ctx, id, params)
+	return err
+}
+
+// CreateAwardCorrection converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAwardCorrection(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateAwardCorrectionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAwardCorrection(ctx, id, params)
 	return err
 }
 
@@ -1464,6 +1544,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/applications/:id/withdrawal", wrapper.CreateApplicationWithdrawal, options.OperationMiddlewares["createApplicationWithdrawal"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/assessment", wrapper.StartAssessment, options.OperationMiddlewares["startAssessment"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/award", wrapper.AwardApplication, options.OperationMiddlewares["awardApplication"]...)
+	router.POST(options.BaseURL+"/v1/applications/:id/award-corrections", wrapper.CreateAwardCorrection, options.OperationMiddlewares["createAwardCorrection"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/decline", wrapper.DeclineApplication, options.OperationMiddlewares["declineApplication"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/refusal", wrapper.CreateApplicationRefusal, options.OperationMiddlewares["createApplicationRefusal"]...)
 	router.POST(options.BaseURL+"/v1/applications/:id/report", wrapper.SubmitReport, options.OperationMiddlewares["submitReport"]...)

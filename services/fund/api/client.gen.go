@@ -183,6 +183,52 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/applications/{id}/award (the `AwardApplication` operationId).
 	AwardApplication(ctx context.Context, id ID, params *AwardApplicationParams, body AwardApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateAwardCorrectionWithBody Correct the amount of an award typed wrong (ops)
+	//
+	// For an award whose amount was typed wrong (£5,000 awarded for £500, or £50). The
+	// round's ledger moves the award's reservation to the new amount in one entry
+	// (`BudgetAdjustedV1`), decided against the budget as the awards before it left
+	// it, so a correction racing other awards never takes the round over its budget
+	// (a rise it cannot cover is 409 saying what remains); the application records
+	// `AwardCorrectedV1` with the amount before and after, the reason and who
+	// corrected it, the applicant and the organisation's nominated lead are told by
+	// email, and the report, still due on its day, is held to the amount corrected.
+	// The amount is within the round's limits and the request, and not the amount
+	// awarded already (400 naming `amount_pence`); the reason, in words, is required
+	// (400 naming `reason`). Only an awarded application takes it (409 otherwise:
+	// withdrawn, declined, not decided), and not below what its report, once in,
+	// says was spent (409). With `If-Match` (the `ETag` the application was read
+	// with) it is applied only if the application is still at that version (412
+	// otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/applications/{id}/award-corrections (the `CreateAwardCorrection` operationId).
+	CreateAwardCorrectionWithBody(ctx context.Context, id ID, params *CreateAwardCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateAwardCorrection Correct the amount of an award typed wrong (ops)
+	//
+	// For an award whose amount was typed wrong (£5,000 awarded for £500, or £50). The
+	// round's ledger moves the award's reservation to the new amount in one entry
+	// (`BudgetAdjustedV1`), decided against the budget as the awards before it left
+	// it, so a correction racing other awards never takes the round over its budget
+	// (a rise it cannot cover is 409 saying what remains); the application records
+	// `AwardCorrectedV1` with the amount before and after, the reason and who
+	// corrected it, the applicant and the organisation's nominated lead are told by
+	// email, and the report, still due on its day, is held to the amount corrected.
+	// The amount is within the round's limits and the request, and not the amount
+	// awarded already (400 naming `amount_pence`); the reason, in words, is required
+	// (400 naming `reason`). Only an awarded application takes it (409 otherwise:
+	// withdrawn, declined, not decided), and not below what its report, once in,
+	// says was spent (409). With `If-Match` (the `ETag` the application was read
+	// with) it is applied only if the application is still at that version (412
+	// otherwise).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/applications/{id}/award-corrections (the `CreateAwardCorrection` operationId).
+	CreateAwardCorrection(ctx context.Context, id ID, params *CreateAwardCorrectionParams, body CreateAwardCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeclineApplicationWithBody Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	//
 	// Takes any type of body and a specified content type.
@@ -643,6 +689,72 @@ func (c *Client) AwardApplicationWithBody(ctx context.Context, id ID, params *Aw
 // Corresponds with POST /v1/applications/{id}/award (the `AwardApplication` operationId).
 func (c *Client) AwardApplication(ctx context.Context, id ID, params *AwardApplicationParams, body AwardApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAwardApplicationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAwardCorrectionWithBody Correct the amount of an award typed wrong (ops)
+//
+// For an award whose amount was typed wrong (£5,000 awarded for £500, or £50). The
+// round's ledger moves the award's reservation to the new amount in one entry
+// (`BudgetAdjustedV1`), decided against the budget as the awards before it left
+// it, so a correction racing other awards never takes the round over its budget
+// (a rise it cannot cover is 409 saying what remains); the application records
+// `AwardCorrectedV1` with the amount before and after, the reason and who
+// corrected it, the applicant and the organisation's nominated lead are told by
+// email, and the report, still due on its day, is held to the amount corrected.
+// The amount is within the round's limits and the request, and not the amount
+// awarded already (400 naming `amount_pence`); the reason, in words, is required
+// (400 naming `reason`). Only an awarded application takes it (409 otherwise:
+// withdrawn, declined, not decided), and not below what its report, once in,
+// says was spent (409). With `If-Match` (the `ETag` the application was read
+// with) it is applied only if the application is still at that version (412
+// otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/applications/{id}/award-corrections (the `CreateAwardCorrection` operationId).
+func (c *Client) CreateAwardCorrectionWithBody(ctx context.Context, id ID, params *CreateAwardCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAwardCorrectionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateAwardCorrection Correct the amount of an award typed wrong (ops)
+//
+// For an award whose amount was typed wrong (£5,000 awarded for £500, or £50). The
+// round's ledger moves the award's reservation to the new amount in one entry
+// (`BudgetAdjustedV1`), decided against the budget as the awards before it left
+// it, so a correction racing other awards never takes the round over its budget
+// (a rise it cannot cover is 409 saying what remains); the application records
+// `AwardCorrectedV1` with the amount before and after, the reason and who
+// corrected it, the applicant and the organisation's nominated lead are told by
+// email, and the report, still due on its day, is held to the amount corrected.
+// The amount is within the round's limits and the request, and not the amount
+// awarded already (400 naming `amount_pence`); the reason, in words, is required
+// (400 naming `reason`). Only an awarded application takes it (409 otherwise:
+// withdrawn, declined, not decided), and not below what its report, once in,
+// says was spent (409). With `If-Match` (the `ETag` the application was read
+// with) it is applied only if the application is still at that version (412
+// otherwise).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/applications/{id}/award-corrections (the `CreateAwardCorrection` operationId).
+func (c *Client) CreateAwardCorrection(ctx context.Context, id ID, params *CreateAwardCorrectionParams, body CreateAwardCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateAwardCorrectionRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1507,6 +1619,79 @@ func NewAwardApplicationRequestWithBody(server string, id ID, params *AwardAppli
 			}
 
 			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateAwardCorrectionRequest calls the generic CreateAwardCorrection builder with application/json body
+func NewCreateAwardCorrectionRequest(server string, id ID, params *CreateAwardCorrectionParams, body CreateAwardCorrectionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateAwardCorrectionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCreateAwardCorrectionRequestWithBody constructs an http.Request for the CreateAwardCorrection method, with any body, and a specified content type
+func NewCreateAwardCorrectionRequestWithBody(server string, id ID, params *CreateAwardCorrectionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/applications/%s/award-corrections", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
 		}
 
 	}
@@ -2451,6 +2636,52 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/applications/{id}/award (the `AwardApplication` operationId).
 	AwardApplicationWithResponse(ctx context.Context, id ID, params *AwardApplicationParams, body AwardApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*AwardApplicationResponse, error)
+
+	// CreateAwardCorrectionWithBodyWithResponse Correct the amount of an award typed wrong (ops)
+	//
+	// For an award whose amount was typed wrong (£5,000 awarded for £500, or £50). The
+	// round's ledger moves the award's reservation to the new amount in one entry
+	// (`BudgetAdjustedV1`), decided against the budget as the awards before it left
+	// it, so a correction racing other awards never takes the round over its budget
+	// (a rise it cannot cover is 409 saying what remains); the application records
+	// `AwardCorrectedV1` with the amount before and after, the reason and who
+	// corrected it, the applicant and the organisation's nominated lead are told by
+	// email, and the report, still due on its day, is held to the amount corrected.
+	// The amount is within the round's limits and the request, and not the amount
+	// awarded already (400 naming `amount_pence`); the reason, in words, is required
+	// (400 naming `reason`). Only an awarded application takes it (409 otherwise:
+	// withdrawn, declined, not decided), and not below what its report, once in,
+	// says was spent (409). With `If-Match` (the `ETag` the application was read
+	// with) it is applied only if the application is still at that version (412
+	// otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/applications/{id}/award-corrections (the `CreateAwardCorrection` operationId).
+	CreateAwardCorrectionWithBodyWithResponse(ctx context.Context, id ID, params *CreateAwardCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAwardCorrectionResponse, error)
+
+	// CreateAwardCorrectionWithResponse Correct the amount of an award typed wrong (ops)
+	//
+	// For an award whose amount was typed wrong (£5,000 awarded for £500, or £50). The
+	// round's ledger moves the award's reservation to the new amount in one entry
+	// (`BudgetAdjustedV1`), decided against the budget as the awards before it left
+	// it, so a correction racing other awards never takes the round over its budget
+	// (a rise it cannot cover is 409 saying what remains); the application records
+	// `AwardCorrectedV1` with the amount before and after, the reason and who
+	// corrected it, the applicant and the organisation's nominated lead are told by
+	// email, and the report, still due on its day, is held to the amount corrected.
+	// The amount is within the round's limits and the request, and not the amount
+	// awarded already (400 naming `amount_pence`); the reason, in words, is required
+	// (400 naming `reason`). Only an awarded application takes it (409 otherwise:
+	// withdrawn, declined, not decided), and not below what its report, once in,
+	// says was spent (409). With `If-Match` (the `ETag` the application was read
+	// with) it is applied only if the application is still at that version (412
+	// otherwise).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/applications/{id}/award-corrections (the `CreateAwardCorrection` operationId).
+	CreateAwardCorrectionWithResponse(ctx context.Context, id ID, params *CreateAwardCorrectionParams, body CreateAwardCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAwardCorrectionResponse, error)
 
 	// DeclineApplicationWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 	//
@@ -3592,6 +3823,166 @@ func (r AwardApplicationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AwardApplicationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateAwardCorrectionResponse401Headers the declared response headers of an HTTP 401 response for CreateAwardCorrection
+type CreateAwardCorrectionResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateAwardCorrectionResponse409Headers the declared response headers of an HTTP 409 response for CreateAwardCorrection
+type CreateAwardCorrectionResponse409Headers struct {
+	RetryAfter *int
+}
+
+// CreateAwardCorrectionResponse429Headers the declared response headers of an HTTP 429 response for CreateAwardCorrection
+type CreateAwardCorrectionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateAwardCorrectionResponse503Headers the declared response headers of an HTTP 503 response for CreateAwardCorrection
+type CreateAwardCorrectionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateAwardCorrectionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApplicationOK
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Unexpected
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Unexpected
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateAwardCorrectionResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateAwardCorrectionResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateAwardCorrectionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateAwardCorrectionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateAwardCorrectionResponse) GetJSON200() *ApplicationOK {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON500() *Unexpected {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateAwardCorrectionResponse) GetApplicationproblemJSONDefault() *Unexpected {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateAwardCorrectionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateAwardCorrectionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateAwardCorrectionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateAwardCorrectionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5798,6 +6189,64 @@ func (c *ClientWithResponses) AwardApplicationWithResponse(ctx context.Context, 
 	return ParseAwardApplicationResponse(rsp)
 }
 
+// CreateAwardCorrectionWithBodyWithResponse Correct the amount of an award typed wrong (ops)
+//
+// For an award whose amount was typed wrong (£5,000 awarded for £500, or £50). The
+// round's ledger moves the award's reservation to the new amount in one entry
+// (`BudgetAdjustedV1`), decided against the budget as the awards before it left
+// it, so a correction racing other awards never takes the round over its budget
+// (a rise it cannot cover is 409 saying what remains); the application records
+// `AwardCorrectedV1` with the amount before and after, the reason and who
+// corrected it, the applicant and the organisation's nominated lead are told by
+// email, and the report, still due on its day, is held to the amount corrected.
+// The amount is within the round's limits and the request, and not the amount
+// awarded already (400 naming `amount_pence`); the reason, in words, is required
+// (400 naming `reason`). Only an awarded application takes it (409 otherwise:
+// withdrawn, declined, not decided), and not below what its report, once in,
+// says was spent (409). With `If-Match` (the `ETag` the application was read
+// with) it is applied only if the application is still at that version (412
+// otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/applications/{id}/award-corrections (the `CreateAwardCorrection` operationId).
+func (c *ClientWithResponses) CreateAwardCorrectionWithBodyWithResponse(ctx context.Context, id ID, params *CreateAwardCorrectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateAwardCorrectionResponse, error) {
+	rsp, err := c.CreateAwardCorrectionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAwardCorrectionResponse(rsp)
+}
+
+// CreateAwardCorrectionWithResponse Correct the amount of an award typed wrong (ops)
+//
+// For an award whose amount was typed wrong (£5,000 awarded for £500, or £50). The
+// round's ledger moves the award's reservation to the new amount in one entry
+// (`BudgetAdjustedV1`), decided against the budget as the awards before it left
+// it, so a correction racing other awards never takes the round over its budget
+// (a rise it cannot cover is 409 saying what remains); the application records
+// `AwardCorrectedV1` with the amount before and after, the reason and who
+// corrected it, the applicant and the organisation's nominated lead are told by
+// email, and the report, still due on its day, is held to the amount corrected.
+// The amount is within the round's limits and the request, and not the amount
+// awarded already (400 naming `amount_pence`); the reason, in words, is required
+// (400 naming `reason`). Only an awarded application takes it (409 otherwise:
+// withdrawn, declined, not decided), and not below what its report, once in,
+// says was spent (409). With `If-Match` (the `ETag` the application was read
+// with) it is applied only if the application is still at that version (412
+// otherwise).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/applications/{id}/award-corrections (the `CreateAwardCorrection` operationId).
+func (c *ClientWithResponses) CreateAwardCorrectionWithResponse(ctx context.Context, id ID, params *CreateAwardCorrectionParams, body CreateAwardCorrectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAwardCorrectionResponse, error) {
+	rsp, err := c.CreateAwardCorrection(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateAwardCorrectionResponse(rsp)
+}
+
 // DeclineApplicationWithBodyWithResponse Deprecated until 2027-06-30: POST /v1/applications/{id}/refusal does the same
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -7074,6 +7523,166 @@ func ParseAwardApplicationResponse(rsp *http.Response) (*AwardApplicationRespons
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers AwardApplicationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateAwardCorrectionResponse parses an HTTP response from a CreateAwardCorrectionWithResponse call
+func ParseCreateAwardCorrectionResponse(rsp *http.Response) (*CreateAwardCorrectionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateAwardCorrectionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApplicationOK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Unexpected
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateAwardCorrectionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateAwardCorrectionResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateAwardCorrectionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateAwardCorrectionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

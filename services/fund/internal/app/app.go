@@ -1559,7 +1559,14 @@ func (a *App) load(ctx context.Context, id string) (*application.Application, er
 }
 
 func (a *App) ledger(ctx context.Context, actor string, r round.Round, decide func(*ledger.Ledger) ([]events.Payload, error)) error {
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: ledger.AggregateType, AggregateID: ledger.ID(r.ID), Actor: actor, MaxAttempts: ledgerAttempts,
+	_, err := a.ledgerAppend(ctx, actor, r, decide)
+	return err
+}
+
+// ledgerAppend runs decide on round r's ledger as it stands and appends what it
+// decides, as actor, returning the entries appended.
+func (a *App) ledgerAppend(ctx context.Context, actor string, r round.Round, decide func(*ledger.Ledger) ([]events.Payload, error)) ([]events.Envelope, error) {
+	return a.events.Execute(ctx, store.Command{AggregateType: ledger.AggregateType, AggregateID: ledger.ID(r.ID), Actor: actor, MaxAttempts: ledgerAttempts,
 		Decide: func(history []events.Envelope) ([]events.Payload, error) {
 			l, err := ledger.Rebuild(r.BudgetPence, history)
 			if err != nil {
@@ -1567,5 +1574,4 @@ func (a *App) ledger(ctx context.Context, actor string, r round.Round, decide fu
 			}
 			return decide(l)
 		}})
-	return err
 }

@@ -83,7 +83,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	if err := p.ConsumeBatches(eventport.Projection(application)); err != nil {
 		return fail(err)
 	}
-	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Signatories, eventport.Settlement} {
+	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Signatories, eventport.Settlement, eventport.Corrections} {
 		if err := p.Consume(consumer(application)); err != nil {
 			return fail(err)
 		}
@@ -139,6 +139,7 @@ var PersonalFields = personal.Fields{
 	events.ApplicationSubmittedV1{}.EventType(): applicantAndEndorser,
 	events.ApplicationAwardedV1{}.EventType():   applicantAndEndorser,
 	events.ApplicationDeclinedV1{}.EventType():  applicantAndEndorser,
+	events.AwardCorrectedV1{}.EventType():       applicantAndEndorser,
 	events.ReportDueV1{}.EventType():            applicantAndEndorser,
 	events.ReportOverdueV1{}.EventType():        applicantAndEndorser,
 	events.ReportDueMovedV1{}.EventType():       applicantAndEndorser,

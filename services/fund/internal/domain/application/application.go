@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/civil"
@@ -349,6 +350,58 @@ func (a *Application) Award(r round.Round, amount int64) ([]events.Payload, erro
 	}}, nil
 }
 
+// CheckCorrection checks that an award could be corrected to amount (ITSS typed it
+// wrong), before the round's budget is drawn on: only an awarded application, for an
+// amount within the round's limits and the request (400 naming amount_pence) that is
+// not the amount awarded already, with a reason in words (400 naming reason), and not
+// below what the report, once in, says was spent (409: the report would then claim
+// more than the grant).
+func (a *Application) CheckCorrection(r round.Round, amount int64, reason string) error {
+	if err := a.require("correct the award of", StatusAwarded); err != nil {
+		return err
+	}
+	var ps apperr.Problems
+	switch {
+	case amount < r.MinAwardPence || amount > r.MaxAwardPence || amount <= 0:
+		ps.Add("amount_pence", "must be between %d and %d pence for this round", max(r.MinAwardPence, 1), r.MaxAwardPence)
+	case amount > a.content.RequestedAmountPence:
+		ps.Add("amount_pence", "must not exceed the %d pence the application requested", a.content.RequestedAmountPence)
+	case amount == a.awardPence:
+		ps.Add("amount_pence", "is the %d pence awarded already: give the amount the award should have been", a.awardPence)
+	}
+	if !hasWords(reason) {
+		ps.Add("reason", "is required: say in words why the award is corrected, which the applicant and the organisation's lead are told")
+	}
+	if err := ps.Err(); err != nil {
+		return err
+	}
+	if a.report != nil && a.report.SpentPence > amount {
+		return apperr.New(apperr.Conflict, "the project's report is in and says %d pence of the grant were spent, more than the %d pence the award would be corrected to",
+			a.report.SpentPence, amount)
+	}
+	return nil
+}
+
+// hasWords says s holds a word: a letter at least, not only spaces or punctuation.
+func hasWords(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsLetter)
+}
+
+// CorrectAward records an award's amount corrected to amount, for reason, once the
+// round's budget ledger has moved its reservation (CheckCorrection decided on it
+// before): the application and its report follow the amount as corrected, and the
+// report is still due on its day.
+func (a *Application) CorrectAward(r round.Round, amount int64, reason string) ([]events.Payload, error) {
+	if err := a.CheckCorrection(r, amount, reason); err != nil {
+		return nil, err
+	}
+	return []events.Payload{events.AwardCorrectedV1{
+		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title,
+		FromPence: a.awardPence, ToPence: amount, Reason: strings.TrimSpace(reason),
+		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), ReportDue: a.reportDue,
+	}}, nil
+}
+
 // Decline records a decision not to fund, with feedback for the applicant.
 func (a *Application) Decline(feedback string) ([]events.Payload, error) {
 	if err := a.require("decline", StatusSubmitted, StatusInAssessment); err != nil {
@@ -634,6 +687,11 @@ func (a *Application) apply(e events.Envelope) error {
 		if p, err = events.Decode[events.ReportDueMovedV1](e); err == nil {
 			a.reportDue, a.projectStart, a.projectEnd, a.dueMoves = p.Due, p.ProjectStart, p.ProjectEnd, p.Move
 			a.reportIsDue, a.reportChased = p.Asked, p.Chased
+		}
+	case events.AwardCorrectedV1{}.EventType():
+		var p events.AwardCorrectedV1
+		if p, err = events.Decode[events.AwardCorrectedV1](e); err == nil {
+			a.awardPence = p.ToPence
 		}
 	case events.ApplicationDeclinedV1{}.EventType():
 		var p events.ApplicationDeclinedV1

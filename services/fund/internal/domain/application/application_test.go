@@ -501,3 +501,74 @@ func TestAReportsDueDayMovesWithTheProjectWindow(t *testing.T) {
 		t.Errorf("a report in moved: %v, want nothing", out)
 	}
 }
+
+// An award typed wrong is corrected to an amount an award could have been (within the
+// round's limits and the request, 400 naming amount_pence), not the amount awarded
+// already, with a reason in words (400 naming reason); never for an application not
+// awarded (withdrawn, declined, in assessment), nor below what its report, once in,
+// says was spent (409). The correction carries both amounts, the reason and the
+// report's day, and the report is then held to the amount corrected.
+func TestAnAwardIsCorrectedWithinTheRequestAndAboveWhatWasSpent(t *testing.T) {
+	t.Parallel()
+	awarded := replay(t, decided(t, 40000)...)
+	field := func(err error) string {
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Invalid {
+			return e.Field
+		}
+		return fmt.Sprintf("not Invalid: %v", err)
+	}
+	for _, tt := range []struct {
+		name   string
+		amount int64
+		reason string
+		field  string
+	}{
+		{"more than requested", 50001, "typed wrong", "amount_pence"},
+		{"below the round's minimum", 9999, "typed wrong", "amount_pence"},
+		{"the amount awarded already", 40000, "typed wrong", "amount_pence"},
+		{"no reason", 30000, "  ", "reason"},
+		{"a reason with no words", 30000, "-- !", "reason"},
+	} {
+		if got := field(awarded.CheckCorrection(testRound, tt.amount, tt.reason)); got != tt.field {
+			t.Errorf("%s: refusal names %q, want %q", tt.name, got, tt.field)
+		}
+	}
+	out, err := awarded.CorrectAward(testRound, 30000, " £400 typed for £300 ")
+	if err != nil || len(out) != 1 {
+		t.Fatalf("correcting to £300: %v %v", out, err)
+	}
+	c, ok := out[0].(events.AwardCorrectedV1)
+	if !ok || c.FromPence != 40000 || c.ToPence != 30000 || c.Reason != "£400 typed for £300" || c.ReportDue != testRound.ReportDue() || c.Applicant.Name != "x" {
+		t.Errorf("the correction's event %+v, want 40000 to 30000, the reason trimmed, the report's day and the applicant", out[0])
+	}
+	corrected := replay(t, append(decided(t, 40000), out...)...)
+	if corrected.AwardPence() != 30000 || corrected.Status() != application.StatusAwarded {
+		t.Errorf("after the correction the award is %d (%s), want 30000 awarded", corrected.AwardPence(), corrected.Status())
+	}
+	if _, err := corrected.SubmitReport(testRound, application.Report{Summary: "Done", SpentPence: 30001}, civil.New(2027, 5, 1)); field(err) != "spent_pence" {
+		t.Errorf("a report spending more than the corrected award: %v, want refused naming spent_pence", err)
+	}
+
+	reported, err := awarded.SubmitReport(testRound, application.Report{Summary: "Done", SpentPence: 35000}, civil.New(2027, 5, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withReport := replay(t, append(decided(t, 40000), reported...)...)
+	if err := withReport.CheckCorrection(testRound, 30000, "typed wrong"); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), "35000 pence") {
+		t.Errorf("correcting below what the report spent: %v, want Conflict saying what was spent", err)
+	}
+	if err := withReport.CheckCorrection(testRound, 35000, "typed wrong"); err != nil {
+		t.Errorf("correcting to what the report spent: %v", err)
+	}
+
+	assessed := replay(t, decided(t, 0)...)
+	withdrawn, _ := assessed.Withdraw("no longer")
+	for name, a := range map[string]*application.Application{
+		"in assessment": assessed,
+		"withdrawn":     replay(t, append(decided(t, 0), withdrawn...)...),
+	} {
+		if err := a.CheckCorrection(testRound, 30000, "typed wrong"); !apperr.Is(err, apperr.Conflict) || !strings.Contains(err.Error(), strings.ReplaceAll(name, " ", " ")) {
+			t.Errorf("correcting an application %s: %v, want Conflict saying it is %s", name, err, name)
+		}
+	}
+}

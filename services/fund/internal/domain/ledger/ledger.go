@@ -44,6 +44,13 @@ func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
 			}
 			delete(l.reserved, p.ApplicationID)
 			l.spent -= p.AmountPence
+		case events.BudgetAdjustedV1{}.EventType():
+			p, err := events.Decode[events.BudgetAdjustedV1](e)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: %w", err)
+			}
+			l.spent += p.ToPence - l.reserved[p.ApplicationID]
+			l.reserved[p.ApplicationID] = p.ToPence
 		default:
 			return nil, fmt.Errorf("ledger: unknown event type %s", e.Type)
 		}
@@ -95,4 +102,30 @@ func (l *Ledger) Release(roundID, applicationID string) ([]events.Payload, error
 		return nil, nil
 	}
 	return []events.Payload{events.BudgetReleasedV1{RoundID: roundID, ApplicationID: applicationID, AmountPence: amount, RemainingPence: l.Remaining() + amount}}, nil
+}
+
+// Adjust moves an application's reservation to amount, in one entry (ITSS corrected
+// the award): the reservation before is released and the new one drawn at once, so
+// the entry is decided on the budget as every award before it left it, and an award
+// racing it is decided after it. Adjusting to the amount reserved changes nothing;
+// an application holding no reservation is refused (it was never awarded, or its
+// award was released), as is a rise the budget cannot cover (409 saying what
+// remains).
+func (l *Ledger) Adjust(roundID, applicationID string, amount int64, reason string) ([]events.Payload, error) {
+	prev, ok := l.reserved[applicationID]
+	if !ok {
+		return nil, apperr.New(apperr.Conflict, "application %s holds no award on the round's budget to correct", applicationID)
+	}
+	if amount <= 0 {
+		return nil, apperr.Field("amount_pence", "must be positive")
+	}
+	if amount == prev {
+		return nil, nil
+	}
+	if amount-prev > l.Remaining() {
+		return nil, apperr.New(apperr.Conflict, "the round's budget cannot cover raising the award from %d to %d pence: %d pence remain unawarded",
+			prev, amount, l.Remaining())
+	}
+	return []events.Payload{events.BudgetAdjustedV1{RoundID: roundID, ApplicationID: applicationID, FromPence: prev, ToPence: amount,
+		RemainingPence: l.Remaining() - (amount - prev), Reason: reason}}, nil
 }

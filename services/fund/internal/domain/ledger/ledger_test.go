@@ -53,3 +53,47 @@ func TestReservationsNeverExceedTheBudget(t *testing.T) {
 		t.Errorf("after a release %d remain, want 400", l.Remaining())
 	}
 }
+
+// A correction moves an award's reservation in one entry: lowered, it frees the
+// difference; raised, it takes only the difference, and never beyond the budget; an
+// application never awarded holds nothing to correct.
+func TestAnAdjustmentMovesAReservationWithinTheBudget(t *testing.T) {
+	t.Parallel()
+	var history []events.Payload
+	l := apply(t, 1000)
+	for _, app := range []string{"a", "b"} {
+		ps, err := l.Reserve("r", app, 400)
+		if err != nil {
+			t.Fatal(err)
+		}
+		history = append(history, ps...)
+		l = apply(t, 1000, history...)
+	}
+	ps, err := l.Adjust("r", "a", 50, "typed £4 for 50p")
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("lowering: %v %v, want one entry", ps, err)
+	}
+	if adj := ps[0].(events.BudgetAdjustedV1); adj.FromPence != 400 || adj.ToPence != 50 || adj.RemainingPence != 550 {
+		t.Errorf("the entry %+v, want 400 to 50 with 550 remaining", adj)
+	}
+	history = append(history, ps...)
+	l = apply(t, 1000, history...)
+	if got, _ := l.Reserved("a"); got != 50 || l.Awarded() != 450 || l.Remaining() != 550 || l.Entries() != 3 {
+		t.Errorf("after lowering: a holds %d, awarded %d, remaining %d, entries %d; want 50, 450, 550, 3", got, l.Awarded(), l.Remaining(), l.Entries())
+	}
+	if _, err := l.Adjust("r", "b", 1000, "typed"); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("raising beyond the budget: %v, want Conflict", err)
+	}
+	if ps, err := l.Adjust("r", "b", 950, "typed"); err != nil || len(ps) != 1 {
+		t.Errorf("raising to exactly what remains: %v %v", ps, err)
+	}
+	if ps, err := l.Adjust("r", "a", 50, "again"); err != nil || len(ps) != 0 {
+		t.Errorf("adjusting to the amount held: %v %v, want nothing", ps, err)
+	}
+	if _, err := l.Adjust("r", "c", 50, "never awarded"); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("an application with no reservation: %v, want Conflict", err)
+	}
+	if _, err := l.Adjust("r", "a", 0, "zero"); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("adjusting to nothing: %v, want Invalid", err)
+	}
+}

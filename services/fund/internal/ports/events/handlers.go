@@ -25,6 +25,10 @@ const (
 	DurableSignatories   = "fund-signatories"
 	DurableSignatoriesV2 = "fund-signatories-v2"
 	DurableSettlement    = "fund-award-settlement"
+	// DurableCorrections settles corrected awards: a durable of its own, so that a
+	// pod of the release before, sharing fund-award-settlement during a rolling
+	// update, is never handed an adjustment it would acknowledge unhandled.
+	DurableCorrections = "fund-award-corrections"
 )
 
 // Settlement finishes every award from its budget reservation, so that an award whose
@@ -38,6 +42,26 @@ func Settlement(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			return bus.Permanent(err)
 		}
 		if err := a.Settle(ctx, e.Actor, p); err != nil && !apperr.Is(err, apperr.Conflict) && !apperr.Is(err, apperr.Invalid) && !apperr.Is(err, apperr.NotFound) {
+			return err
+		}
+		return nil
+	}
+}
+
+// Corrections finishes every correction of an award from its ledger entry
+// (BudgetAdjustedV1), as Settlement does awards: a correction whose request failed
+// after the ledger took it is recorded on its application all the same, or put back
+// on the ledger if the application refuses it.
+func Corrections(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableCorrections, MaxAckPending: 16,
+		FilterSubjects: []string{events.SubjectBudgetAdjusted}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		p, err := events.Decode[events.BudgetAdjustedV1](e)
+		if err != nil {
+			return bus.Permanent(err)
+		}
+		if err := a.SettleCorrection(ctx, e.Actor, e.ID, p); err != nil && !apperr.Is(err, apperr.Conflict) && !apperr.Is(err, apperr.Invalid) &&
+			!apperr.Is(err, apperr.NotFound) && !apperr.Is(err, apperr.PreconditionFailed) {
 			return err
 		}
 		return nil

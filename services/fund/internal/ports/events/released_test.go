@@ -13,5 +13,5 @@ import (
 func TestDurablesKeepWhatTheReleaseReads(t *testing.T) {
 	t.Parallel()
 	testenv.ReleasedDurables(t, "testdata/released-durables.json", "../../../../../deploy/README.md",
-		testenv.Spec(Settlement(nil)), testenv.Spec(Projection(nil)), testenv.Spec(Signatories(nil)))
+		testenv.Spec(Settlement(nil)), testenv.Spec(Corrections(nil)), testenv.Spec(Projection(nil)), testenv.Spec(Signatories(nil)))
 }

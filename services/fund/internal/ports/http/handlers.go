@@ -237,6 +237,22 @@ func (h *Handlers) AwardApplication(c httpserver.Context, id api.ID, _ api.Award
 	}, toApplication)
 }
 
+// CreateAwardCorrection corrects an award's amount typed wrong (ops): with If-Match,
+// only at the version it names.
+func (h *Handlers) CreateAwardCorrection(c httpserver.Context, id api.ID, params api.CreateAwardCorrectionParams) error {
+	version, err := httpserver.IfMatch(params.IfMatch)
+	if err != nil {
+		return err
+	}
+	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.CreateAwardCorrectionJSONBody) (*application.Application, error) {
+		a, err := h.app.CorrectAward(ctx, by, id, body.AmountPence, body.Reason, version)
+		if err == nil {
+			httpserver.SetETag(c, a.Version())
+		}
+		return a, err
+	}, toApplication)
+}
+
 // CreateApplicationRefusal declines with feedback.
 func (h *Handlers) CreateApplicationRefusal(c httpserver.Context, id api.ID, _ api.CreateApplicationRefusalParams) error {
 	return httpserver.Handle(c, auth.MustFromContext, func(ctx context.Context, by auth.Principal, body api.CreateApplicationRefusalJSONBody) (*application.Application, error) {
