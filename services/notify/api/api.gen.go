@@ -16,6 +16,7 @@ import (
 // Defines values for DeliveryKind.
 const (
 	AnnouncementCorrected DeliveryKind = "announcement-corrected"
+	FundAwardCorrected    DeliveryKind = "fund-award-corrected"
 	FundAwarded           DeliveryKind = "fund-awarded"
 	FundDeclined          DeliveryKind = "fund-declined"
 	FundReceived          DeliveryKind = "fund-received"
@@ -46,6 +47,8 @@ const (
 func (e DeliveryKind) Valid() bool {
 	switch e {
 	case AnnouncementCorrected:
+		return true
+	case FundAwardCorrected:
 		return true
 	case FundAwarded:
 		return true

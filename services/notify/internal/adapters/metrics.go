@@ -55,7 +55,7 @@ var emailKinds = []string{
 	"review-feedback", "review-returned", "review-not-needed", "review-declined",
 	"signin-link",
 	"fund-received", "fund-awarded", "fund-declined", "fund-report-due",
-	"fund-withdrawn", "fund-report-received", "fund-report-overdue",
+	"fund-withdrawn", "fund-report-received", "fund-report-overdue", "fund-award-corrected",
 	"obligation-received", "obligation-withdrawn",
 	"lead-named", "lead-replaced", "lead-changed", "head-changed",
 	"announcement-corrected", "fund-report-due-moved",

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/money"
 	"github.com/itss/techcommit/services/notify/internal/mail"
 )
 
@@ -20,6 +21,7 @@ const (
 	FundStepDecided   = "decided" // awarded or declined
 	FundStepWithdrawn = "withdrawn"
 	FundStepReported  = "reported"
+	FundStepCorrected = "award-corrected" // the award's amount corrected by ITSS
 )
 
 // FundProgress keeps which of those steps each application reached. A step is kept
@@ -76,6 +78,8 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application, step string)
 			{FundStepDecided, "the application is decided, and the decision's email says so"},
 			{FundStepWithdrawn, "the application is withdrawn, and will not be assessed"},
 		}
+	case "fund-awarded": // "“…” is awarded £50"
+		gone = []struct{ step, why string }{{FundStepCorrected, "ITSS corrected the award's amount since, and the correction's email gives the amount awarded"}}
 	case "fund-report-due", KindFundReportOverdue: // "Please send its short report by ...", "Please send it now"
 		gone = []struct{ step, why string }{{FundStepReported, "the report on the project is in"}}
 	}
@@ -237,7 +241,7 @@ func AwardReportDue(due civil.Date) string {
 // again once the report's day moved, it no longer gives the window or the day the
 // award had, nor their calendar entry.
 func (a *App) awardAfterReport(ctx context.Context, d Delivery, application string) (Delivery, error) {
-	if a.fund == nil || d.Kind != "fund-awarded" {
+	if a.fund == nil || (d.Kind != "fund-awarded" && d.Kind != KindFundAwardCorrected) {
 		return d, nil
 	}
 	reported, err := a.fund.Reached(ctx, application, FundStepReported)
@@ -315,4 +319,51 @@ func (a *App) FundReportDueMoved(ctx context.Context, app Application, m ReportD
 		paras = append(paras, fmt.Sprintf("Its short report is now due by %s, not %s as we said before; the attached calendar entry moves the date. Any reminder or chase sent for %s no longer stands.", mail.Day(m.Due), mail.Day(m.DueBefore), mail.Day(m.DueBefore)))
 	}
 	return a.FundEmail(ctx, "report-due-moved:"+app.ID+dueMovesSep+strconv.Itoa(m.Move), KindFundReportDueMoved, app, subject, paras, m.Due, false)
+}
+
+// KindFundAwardCorrected tells of an award's amount corrected by ITSS.
+const KindFundAwardCorrected = "fund-award-corrected"
+
+// FundAwardCorrected tells the applicant, and the organisation's nominated lead in a
+// copy (found and waited for as FundEmail finds them), that ITSS corrected the amount
+// of an award typed wrong: from what to what in pounds, ITSS's reason, the report
+// still due on its day, and whom to write to. Neither copy names the fund's id for
+// the application, as the report's receipt does not; the lead's links to its page.
+// The award email said the wrong sum: from now on it is not sent again
+// (fundStillTrue). A later attempt once the report is in says it is in, as the award
+// email's does (awardAfterReport).
+func (a *App) FundAwardCorrected(ctx context.Context, cause string, app Application, from, to int64, reason string, due civil.Date) error {
+	// Kept before the emails go, so that the award email retried from now on is not.
+	if err := a.FundProgressed(ctx, app.ID, FundStepCorrected); err != nil {
+		return err
+	}
+	project := fmt.Sprintf("the project “%s”", app.Title)
+	subject := "Technician Collaboration Fund: the amount awarded is corrected"
+	if app.Title == "" {
+		project = "the funded project"
+	} else {
+		subject += " — " + app.Title
+	}
+	paras := []string{
+		fmt.Sprintf("ITSS has corrected the amount awarded to %s by the Technician Collaboration Fund: it is %s, not the %s we wrote before.", project, money.Pounds(to), money.Pounds(from)),
+	}
+	if r := strings.TrimSuffix(strings.TrimSpace(reason), "."); r != "" {
+		paras = append(paras, "ITSS's reason: "+r+".")
+	}
+	if !due.IsZero() {
+		paras = append(paras, fmt.Sprintf("%s%s, as before; it reports what the grant of %s paid for.", awardReportDue, mail.Day(due), money.Pounds(to)))
+	}
+	write := "If the correction is not what you agreed with ITSS, or for anything about the award, please write to ITSS at " + a.cfg.Contact + "."
+	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundAwardCorrected, Subject: subject, About: fundAbout(app.ID),
+		Content: mail.Content{Paragraphs: append(slices.Clone(paras), write), Names: []string{app.Title}}}
+	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
+		return err
+	}
+	lead, _, err := a.fundLead(ctx, app.OrganisationID, KindFundAwardCorrected)
+	if err != nil || lead.Email == "" {
+		return err
+	}
+	e.Content = mail.Content{Paragraphs: append(slices.Clone(paras), write, "Read the application in the Technician Commitment portal:"),
+		Action: a.applicationURL(app.ID), Names: []string{app.Title}}
+	return a.Notify(ctx, e, Recipient{lead, RoleLead})
 }

@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 		p.Logger.WarnContext(ctx, "emails and reminders sent since the backup entered again from the register of what was sent",
 			"emails", mended.Emails, "reminders", mended.Reminders, "feed_addresses_replaced", mended.Feeds)
 	}
-	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.Review, eventport.Portal} {
+	for _, consumer := range []func(*app.App) (bus.ConsumerSpec, bus.Handler){eventport.Organisations, eventport.Fund, eventport.FundCorrections, eventport.Review, eventport.Portal} {
 		if err := p.Consume(consumer(application)); err != nil {
 			return fail(err)
 		}

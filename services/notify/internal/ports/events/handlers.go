@@ -22,6 +22,10 @@ const (
 	DurableFund          = "notify-fund"
 	DurableReview        = "notify-review"
 	DurablePortal        = "notify-portal"
+	// DurableFundCorrections tells of corrected awards: a durable of its own, so that
+	// a pod of the release before, sharing notify-fund during a rolling update, is
+	// never handed a correction it would acknowledge unsent.
+	DurableFundCorrections = "notify-fund-corrections"
 )
 
 // Review tells reviewers of their assignments, reminds them before the deadline
@@ -370,6 +374,21 @@ func Fund(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			return a.FundReportReceived(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.SpentPence)
 		}
 		return nil
+	}
+}
+
+// FundCorrections tells the applicant and the organisation's nominated lead, once
+// each however often the event comes, that ITSS corrected the amount of an award
+// (AwardCorrectedV1). Each email is claimed before it is sent, as Fund's are.
+func FundCorrections(a *app.App) (bus.ConsumerSpec, bus.Handler) {
+	spec := bus.ConsumerSpec{Stream: events.StreamFund, Durable: DurableFundCorrections, MaxAckPending: 16, Workers: 16, Idempotent: true,
+		FilterSubjects: []string{events.SubjectAwardCorrected}}
+	return spec, func(ctx context.Context, e events.Envelope) error {
+		p, err := events.Decode[events.AwardCorrectedV1](e)
+		if err != nil {
+			return bus.Permanent(err)
+		}
+		return a.FundAwardCorrected(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.FromPence, p.ToPence, p.Reason, p.ReportDue)
 	}
 }
 

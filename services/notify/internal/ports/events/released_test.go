@@ -13,5 +13,5 @@ import (
 func TestDurablesKeepWhatTheReleaseReads(t *testing.T) {
 	t.Parallel()
 	testenv.ReleasedDurables(t, "testdata/released-durables.json", "../../../../../deploy/README.md",
-		testenv.Spec(Review(nil)), testenv.Spec(Organisations(nil)), testenv.Spec(Fund(nil)), testenv.Spec(Portal(nil)))
+		testenv.Spec(Review(nil)), testenv.Spec(Organisations(nil)), testenv.Spec(Fund(nil)), testenv.Spec(FundCorrections(nil)), testenv.Spec(Portal(nil)))
 }

@@ -1,0 +1,111 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+)
+
+// An award ITSS corrected (£50 typed for £500) is told once, however often the event
+// comes and across two instances, to the applicant and to the organisation's nominated
+// lead: from what to what in pounds, ITSS's reason, the report still due on its day,
+// and whom to write to. The award email, which said the wrong sum, is not resent from
+// then on (409 saying why); the correction's, resent once the report is in, says so.
+func TestAnAwardCorrectedIsToldOnceToTheApplicantAndTheLead(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2027, 4, 10, 8, 0, 0, 0, time.UTC))
+	h.onboard("fc", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	id := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2c01"
+	for i, p := range []events.Payload{
+		events.ApplicationAwardedV1{ApplicationID: id, RoundID: "fr", OrganisationID: "fc", Title: "Skills exchange", AmountPence: 5000,
+			Applicant: applicant, Endorsement: lead, ReportDue: civil.New(2028, 1, 31)},
+		events.AwardCorrectedV1{ApplicationID: id, RoundID: "fr", OrganisationID: "fc", Title: "Skills exchange", FromPence: 5000, ToPence: 50000,
+			Reason: "£50 was typed for £500.", Applicant: applicant, Endorsement: lead, ReportDue: civil.New(2028, 1, 31)},
+	} {
+		data, _ := json.Marshal(p)
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("fund-correction-%d", i), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+			AggregateID: id, Version: 4 + i, Time: time.Now(), Actor: "ops:k.okafor", Data: data})
+	}
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	h.waitForConsumer(events.StreamFund, "notify-fund-corrections")
+
+	var corrections []received
+	for _, m := range h.box.all() {
+		if strings.Contains(m.Subject, "corrected") {
+			corrections = append(corrections, m)
+		}
+	}
+	if len(corrections) != 2 {
+		t.Fatalf("the correction was told in %d emails (%q), want one to the applicant and one to the lead", len(corrections), subjects(corrections))
+	}
+	to := map[string]received{}
+	for _, m := range corrections {
+		to[strings.Join(m.To, ",")] = m
+		checkSays(t, m, "Technician Collaboration Fund: the amount awarded is corrected — Skills exchange",
+			"it is £500, not the £50 we wrote before", "ITSS's reason: £50 was typed for £500.",
+			"A short report on the project is due by Monday 31 January 2028, as before", "what the grant of £500 paid for",
+			"please write to ITSS at itss@example.org")
+		if strings.Contains(m.Text, id) && !strings.Contains(m.Text, "/fund/applications/"+id) {
+			t.Errorf("the correction to %v names the application by its id", m.To)
+		}
+		if m.ICS {
+			t.Errorf("the correction to %v carries a calendar entry: the report's day did not move", m.To)
+		}
+	}
+	if m, ok := to[applicant.Email]; !ok {
+		t.Errorf("the applicant was not told: %v", subjects(corrections))
+	} else {
+		checkSays(t, m, "Dear Ann Applicant,")
+	}
+	if m, ok := to[lead.Email]; !ok {
+		t.Errorf("the lead was not told: %v", subjects(corrections))
+	} else {
+		checkSays(t, m, "Dear Sam Patel,", "Read the application in the Technician Commitment portal")
+		if !strings.Contains(m.Text, "https://portal.example.org/fund/applications/"+id) {
+			t.Errorf("the lead's copy does not link to the application's page:\n%s", m.Text)
+		}
+	}
+
+	ops := h.http.Token(auth.RoleOps, "")
+	resend := func(kind, email string) (int, string) {
+		t.Helper()
+		res := h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "fc", kind, email)+"/resends", ops, nil)
+		return res.Status, string(res.Body)
+	}
+	before := len(h.box.all())
+	for _, email := range []string{applicant.Email, lead.Email} {
+		if status, body := resend("fund-awarded", email); status != http.StatusConflict || !strings.Contains(body, "corrected") {
+			t.Errorf("the award email to %s resent after the correction: %d %s, want 409 saying the award was corrected", email, status, body)
+		}
+	}
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resends sent %q", subjects(sent))
+	}
+
+	data, _ := json.Marshal(events.ReportSubmittedV1{ApplicationID: id, RoundID: "fr", OrganisationID: "fc", Title: "Skills exchange", SpentPence: 48000, Applicant: applicant})
+	h.publishTwice(events.Envelope{ID: "fund-correction-report", Source: "/tc/fund", Type: events.ReportSubmittedV1{}.EventType(), AggregateType: "application",
+		AggregateID: id, Version: 6, Time: time.Now(), Data: data})
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	if status, body := resend("fund-award-corrected", applicant.Email); status != http.StatusOK {
+		t.Fatalf("the correction resent after the report: %d %s", status, body)
+	}
+	got := mailTo(h, applicant.Email, 0)
+	m := got[len(got)-1]
+	if !strings.Contains(m.Subject, "corrected") || !strings.Contains(m.Text, "Its report is in: thank you.") || strings.Contains(m.Text, "is due by") {
+		t.Errorf("the correction resent after the report came in reads %q:\n%s", m.Subject, m.Text)
+	}
+}
