@@ -52,6 +52,7 @@ func (h *Handler) opsRoutes(page func(string, http.HandlerFunc)) {
 	ops("POST /ops/fund/applications/{app}/assessment", h.opsAssess)
 	ops("POST /ops/fund/applications/{app}/award", h.opsAward)
 	ops("POST /ops/fund/applications/{app}/decline", h.opsDecline)
+	ops("POST /ops/fund/applications/{app}/award-correction", h.opsAwardCorrect)
 
 	h.opsEmailRoutes(ops)
 	h.opsReviewRoutes(ops)

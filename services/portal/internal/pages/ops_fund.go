@@ -324,6 +324,20 @@ type opsAppData struct {
 	// is less than it but not spent: no award can be made from what is left, and
 	// the page says so beside the award form, which it leaves empty.
 	BelowMinimum string
+	// CanCorrect offers the correction of an awarded application's amount, its form
+	// filled with the award as it stands and carrying the version the page showed
+	// (Version, the application's ETag), to which alone it is applied.
+	CanCorrect    bool
+	CorrectFields []templates.OpsField
+	CorrectKey    string
+	Version       string
+}
+
+// opsAppForms are what the forms of an application's page were filled with, and
+// what was refused in them, when the page is shown again after a refusal.
+type opsAppForms struct {
+	awardTyped, declineTyped, correctTyped opsform.Values
+	awardErrs, declineErrs, correctErrs    []templates.FieldError
 }
 
 // opsApplication is an application in full, with the actions its status allows:
@@ -334,6 +348,12 @@ func (h *Handler) opsApplication(w http.ResponseWriter, r *http.Request, c *opsC
 
 func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, awardTyped opsform.Values, awardErrs []templates.FieldError,
 	declineTyped opsform.Values, declineErrs []templates.FieldError) {
+	h.opsShowApplicationForms(w, r, c, status, opsAppForms{awardTyped: awardTyped, awardErrs: awardErrs, declineTyped: declineTyped, declineErrs: declineErrs})
+}
+
+// opsShowApplicationForms is opsShowApplication with every form's values and refusals.
+func (h *Handler) opsShowApplicationForms(w http.ResponseWriter, r *http.Request, c *opsCtx, status int, f opsAppForms) {
+	awardTyped, awardErrs, declineTyped, declineErrs := f.awardTyped, f.awardErrs, f.declineTyped, f.declineErrs
 	ctx := r.Context()
 	id := r.PathValue("app")
 	resp, err := c.set.Fund.GetApplicationWithResponse(ctx, id)
@@ -404,7 +424,18 @@ func (h *Handler) opsShowApplication(w http.ResponseWriter, r *http.Request, c *
 		data.DeclineKey = opsFormKey(r) // a refused decline's form keeps its key
 	}
 	data.DeclineFields = opsform.Decline.Fields(declineTyped, declineErrs)
-	h.show(w, r, status, "ops_app", a.Title, append(awardErrs, declineErrs...), data)
+	if data.CanCorrect = a.Status == fundapi.Awarded && a.AwardPence != nil; data.CanCorrect {
+		data.Version = resp.HTTPResponse.Header.Get("ETag")
+		correctTyped := f.correctTyped
+		if len(correctTyped) == 0 {
+			correctTyped = opsform.Values{"corrected_amount": {opsform.PoundsTyped(*a.AwardPence)}}
+		}
+		data.CorrectFields = opsform.AwardCorrection.Fields(correctTyped, f.correctErrs)
+		if data.CorrectKey = uuid.NewString(); strings.HasSuffix(r.URL.Path, "/award-correction") && r.PostForm.Get("key") != "" {
+			data.CorrectKey = opsFormKey(r) // a refused correction's form keeps its key
+		}
+	}
+	h.show(w, r, status, "ops_app", a.Title, append(append(awardErrs, declineErrs...), f.correctErrs...), data)
 }
 
 // opsAwardPrefill is the amount the award form is filled with, in pounds as typed:

@@ -163,6 +163,14 @@ var Award = Specs{
 	{Name: "amount", API: "amount_pence", Label: "Amount in pounds", Type: Money, Required: true},
 }
 
+// AwardCorrection corrects an award's amount typed wrong, with ITSS's reason, which
+// the applicant and the organisation's nominated lead are told. Its names are its
+// own: the page that shows it may show the award's form too.
+var AwardCorrection = Specs{
+	{Name: "corrected_amount", API: "amount_pence", Label: "Corrected amount in pounds", Hint: "The amount the award should have been: within the round's limits and no more than requested.", Type: Money, Required: true},
+	{Name: "correction_reason", API: "reason", Label: "Why it is corrected", Hint: "The applicant and the organisation's nominated lead are emailed this, with the amount before and after.", Type: Text, Required: true, Max: 2000},
+}
+
 // Decline is a decline's feedback to the applicant.
 var Decline = Specs{
 	{Name: "feedback", Label: "Feedback for the applicant", Hint: "Applicants who are not funded are offered feedback", Type: Area, Required: true, Max: 8000},
