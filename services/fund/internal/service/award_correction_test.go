@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/store"
 	"github.com/itss/techcommit/libs/testenv"
 	"github.com/itss/techcommit/services/fund/internal/config"
 )
@@ -190,5 +192,63 @@ func TestACorrectionUpwardRacingAwardsNeverExceedsTheBudget(t *testing.T) {
 	got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+typo, h.ops, nil)).JSON(t)
 	if wantTypo := map[bool]float64{true: 2000, false: 100}[corrected == http.StatusOK]; got["award_pence"] != wantTypo {
 		t.Errorf("the corrected application holds %v, want %v as the ledger does", got["award_pence"], wantTypo)
+	}
+}
+
+// adjustOnly appends an adjustment to a round's ledger as a correction's request
+// commits it, the request then stopping before the application records it.
+func (h *harness) adjustOnly(round, id string, from, to int64, reason string) {
+	h.t.Helper()
+	_, err := h.svc.Events.Execute(context.Background(), store.Command{AggregateType: "ledger", AggregateID: round + "-ledger", Actor: "ops:k.okafor",
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			return []events.Payload{events.BudgetAdjustedV1{RoundID: round, ApplicationID: id, FromPence: from, ToPence: to, Reason: reason}}, nil
+		}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// A correction whose request stopped after the ledger took it is finished by the
+// settlement consumer, recorded as the ops person who made it; one the application
+// can no longer take (its report came in, spending more) is put back on the ledger,
+// and the application keeps its award.
+func TestTheSettlementFinishesACorrectionTheLedgerTook(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	h.announce("org-finish", "signatory")
+	round := h.openRound(100000, 1000, 50000)
+	applicant := h.Token(auth.RoleApplicant, "org-finish")
+	h.eligible(applicant, round, 1000)
+	finished := h.submitted(applicant, round, 50000, true)
+	reported := h.submitted(applicant, round, 20000, true)
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+finished+"/award", h.ops, map[string]any{"amount_pence": 5000}))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+reported+"/award", h.ops, map[string]any{"amount_pence": 20000}))
+	h.clock.Set(time.Date(2027, 6, 1, 9, 0, 0, 0, time.UTC))
+	h.Must(http.StatusOK, h.Do("POST", "/v1/applications/"+reported+"/report", applicant, map[string]any{"summary": "Done.", "spent_pence": 18000}))
+
+	h.adjustOnly(round, finished, 5000, 50000, "£50 was typed for £500.")
+	h.adjustOnly(round, reported, 20000, 10000, "£200 was typed for £100.")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+finished, h.ops, nil)).JSON(t)
+		if got["award_pence"] != float64(50000) {
+			return fmt.Errorf("the application the ledger corrected holds %v, want 50000", got["award_pence"])
+		}
+		ledger := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+round+"/ledger", h.ops, nil)).JSON(t)
+		if ledger["awarded_pence"] != float64(70000) {
+			return fmt.Errorf("ledger %v, want 70000 awarded: 50000 corrected, and 20000 put back for the application whose report spent 18000", ledger)
+		}
+		return nil
+	})
+	if got := h.Must(http.StatusOK, h.Do("GET", "/v1/applications/"+reported, h.ops, nil)).JSON(t); got["award_pence"] != float64(20000) {
+		t.Errorf("the application whose report spent more holds %v, want its award of 20000 kept", got["award_pence"])
+	}
+	var actors []string
+	for _, e := range h.fundStream() {
+		if e.Type == (events.AwardCorrectedV1{}).EventType() {
+			actors = append(actors, e.AggregateID+" "+e.Actor)
+		}
+	}
+	if want := finished + " ops:k.okafor"; strings.Join(actors, "|") != want {
+		t.Errorf("the corrections recorded: %v, want %s alone", actors, want)
 	}
 }
