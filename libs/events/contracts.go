@@ -63,6 +63,7 @@ func Contracts() []Contract {
 		contract[BudgetReservedV1](),
 		contract[BudgetReleasedV1](),
 		contract[BudgetAdjustedV1](),
+		contract[BudgetSetV1](),
 		contract[ApplicationDraftedV1](),
 		contract[ApplicationUpdatedV1](),
 		contract[ApplicationSubmittedV1](),

@@ -14,6 +14,7 @@ const (
 	SubjectBudgetReserved               = "tc.fund.budget.reserved"
 	SubjectBudgetReleased               = "tc.fund.budget.released"
 	SubjectBudgetAdjusted               = "tc.fund.budget.adjusted"
+	SubjectBudgetSet                    = "tc.fund.budget.set"
 	SubjectApplicationDrafted           = "tc.fund.application.drafted"
 	SubjectApplicationUpdated           = "tc.fund.application.updated"
 	SubjectApplicationSubmitted         = "tc.fund.application.submitted"
@@ -125,6 +126,22 @@ type BudgetAdjustedV1 struct {
 
 // EventType implements Payload.
 func (BudgetAdjustedV1) EventType() string { return SubjectBudgetAdjusted + ".v1" }
+
+// BudgetSetV1 records on a round's budget ledger the budget ITSS corrected it to,
+// raised or lowered, from FromPence to ToPence, with AwardedPence what the ledger held
+// awarded when it was set. Being an entry of the ledger, it is decided in one order
+// with every award: a lowering is never below what is awarded, and an award racing it
+// is decided against the budget it set. From it on, the ledger's budget is its own,
+// not the round's (RoundUpdatedV1 records the same amount after it).
+type BudgetSetV1 struct {
+	RoundID      string `json:"round_id"`
+	FromPence    int64  `json:"from_pence"`
+	ToPence      int64  `json:"to_pence"`
+	AwardedPence int64  `json:"awarded_pence"`
+}
+
+// EventType implements Payload.
+func (BudgetSetV1) EventType() string { return SubjectBudgetSet + ".v1" }
 
 // FundPartner is an organisation a project works with, outside the lead organisation.
 type FundPartner struct {

@@ -360,15 +360,17 @@ type ClientInterface interface {
 	// `exclude_previously_funded`, which the round keeps when it is left out (it
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
-	// `name`, `closes` and the project window (`project_start`, `project_end`)
-	// (applicants have drafted against its rules and awards draw on its budget), and
-	// `budget_pence` upwards: changing another term, or lowering the budget, is refused
-	// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
-	// project window, every other term sent as it stands (awards are decided once a
-	// round has closed, and a budget typed too low would refuse them for good); any
-	// other change to it, a lower budget, or the terms as they stand, is refused with
-	// 409. A budget is never lowered: awards drawn on it were checked against it as it
-	// was.
+	// `name`, `closes`, `budget_pence` and the project window (`project_start`,
+	// `project_end`) (applicants have drafted against its rules): changing another term
+	// is refused with 409 naming it. A closed round takes a new `budget_pence` and a
+	// corrected project window, every other term sent as it stands (awards are decided
+	// once a round has closed, and a budget typed too low would refuse them for good,
+	// one typed too high let them overspend it); any other change to it, or the terms
+	// as they stand, is refused with 409. A budget, raised or lowered, is set on the
+	// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
+	// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
+	// much): a lowering racing an award leaves one of them refused, never the awards
+	// over the budget.
 	//
 	// The project window is corrected here, open or closed, as any other term of the
 	// round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -402,15 +404,17 @@ type ClientInterface interface {
 	// `exclude_previously_funded`, which the round keeps when it is left out (it
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
-	// `name`, `closes` and the project window (`project_start`, `project_end`)
-	// (applicants have drafted against its rules and awards draw on its budget), and
-	// `budget_pence` upwards: changing another term, or lowering the budget, is refused
-	// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
-	// project window, every other term sent as it stands (awards are decided once a
-	// round has closed, and a budget typed too low would refuse them for good); any
-	// other change to it, a lower budget, or the terms as they stand, is refused with
-	// 409. A budget is never lowered: awards drawn on it were checked against it as it
-	// was.
+	// `name`, `closes`, `budget_pence` and the project window (`project_start`,
+	// `project_end`) (applicants have drafted against its rules): changing another term
+	// is refused with 409 naming it. A closed round takes a new `budget_pence` and a
+	// corrected project window, every other term sent as it stands (awards are decided
+	// once a round has closed, and a budget typed too low would refuse them for good,
+	// one typed too high let them overspend it); any other change to it, or the terms
+	// as they stand, is refused with 409. A budget, raised or lowered, is set on the
+	// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
+	// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
+	// much): a lowering racing an award leaves one of them refused, never the awards
+	// over the budget.
 	//
 	// The project window is corrected here, open or closed, as any other term of the
 	// round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -1051,15 +1055,17 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 // `exclude_previously_funded`, which the round keeps when it is left out (it
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
-// `name`, `closes` and the project window (`project_start`, `project_end`)
-// (applicants have drafted against its rules and awards draw on its budget), and
-// `budget_pence` upwards: changing another term, or lowering the budget, is refused
-// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
-// project window, every other term sent as it stands (awards are decided once a
-// round has closed, and a budget typed too low would refuse them for good); any
-// other change to it, a lower budget, or the terms as they stand, is refused with
-// 409. A budget is never lowered: awards drawn on it were checked against it as it
-// was.
+// `name`, `closes`, `budget_pence` and the project window (`project_start`,
+// `project_end`) (applicants have drafted against its rules): changing another term
+// is refused with 409 naming it. A closed round takes a new `budget_pence` and a
+// corrected project window, every other term sent as it stands (awards are decided
+// once a round has closed, and a budget typed too low would refuse them for good,
+// one typed too high let them overspend it); any other change to it, or the terms
+// as they stand, is refused with 409. A budget, raised or lowered, is set on the
+// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
+// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
+// much): a lowering racing an award leaves one of them refused, never the awards
+// over the budget.
 //
 // The project window is corrected here, open or closed, as any other term of the
 // round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -1103,15 +1109,17 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, params *UpdateR
 // `exclude_previously_funded`, which the round keeps when it is left out (it
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
-// `name`, `closes` and the project window (`project_start`, `project_end`)
-// (applicants have drafted against its rules and awards draw on its budget), and
-// `budget_pence` upwards: changing another term, or lowering the budget, is refused
-// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
-// project window, every other term sent as it stands (awards are decided once a
-// round has closed, and a budget typed too low would refuse them for good); any
-// other change to it, a lower budget, or the terms as they stand, is refused with
-// 409. A budget is never lowered: awards drawn on it were checked against it as it
-// was.
+// `name`, `closes`, `budget_pence` and the project window (`project_start`,
+// `project_end`) (applicants have drafted against its rules): changing another term
+// is refused with 409 naming it. A closed round takes a new `budget_pence` and a
+// corrected project window, every other term sent as it stands (awards are decided
+// once a round has closed, and a budget typed too low would refuse them for good,
+// one typed too high let them overspend it); any other change to it, or the terms
+// as they stand, is refused with 409. A budget, raised or lowered, is set on the
+// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
+// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
+// much): a lowering racing an award leaves one of them refused, never the awards
+// over the budget.
 //
 // The project window is corrected here, open or closed, as any other term of the
 // round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -2822,15 +2830,17 @@ type ClientWithResponsesInterface interface {
 	// `exclude_previously_funded`, which the round keeps when it is left out (it
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
-	// `name`, `closes` and the project window (`project_start`, `project_end`)
-	// (applicants have drafted against its rules and awards draw on its budget), and
-	// `budget_pence` upwards: changing another term, or lowering the budget, is refused
-	// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
-	// project window, every other term sent as it stands (awards are decided once a
-	// round has closed, and a budget typed too low would refuse them for good); any
-	// other change to it, a lower budget, or the terms as they stand, is refused with
-	// 409. A budget is never lowered: awards drawn on it were checked against it as it
-	// was.
+	// `name`, `closes`, `budget_pence` and the project window (`project_start`,
+	// `project_end`) (applicants have drafted against its rules): changing another term
+	// is refused with 409 naming it. A closed round takes a new `budget_pence` and a
+	// corrected project window, every other term sent as it stands (awards are decided
+	// once a round has closed, and a budget typed too low would refuse them for good,
+	// one typed too high let them overspend it); any other change to it, or the terms
+	// as they stand, is refused with 409. A budget, raised or lowered, is set on the
+	// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
+	// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
+	// much): a lowering racing an award leaves one of them refused, never the awards
+	// over the budget.
 	//
 	// The project window is corrected here, open or closed, as any other term of the
 	// round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -2864,15 +2874,17 @@ type ClientWithResponsesInterface interface {
 	// `exclude_previously_funded`, which the round keeps when it is left out (it
 	// defaults to true only when a round is opened). Themes are a set: their order
 	// does not matter. Before the round opens anything may change; once it is open only
-	// `name`, `closes` and the project window (`project_start`, `project_end`)
-	// (applicants have drafted against its rules and awards draw on its budget), and
-	// `budget_pence` upwards: changing another term, or lowering the budget, is refused
-	// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
-	// project window, every other term sent as it stands (awards are decided once a
-	// round has closed, and a budget typed too low would refuse them for good); any
-	// other change to it, a lower budget, or the terms as they stand, is refused with
-	// 409. A budget is never lowered: awards drawn on it were checked against it as it
-	// was.
+	// `name`, `closes`, `budget_pence` and the project window (`project_start`,
+	// `project_end`) (applicants have drafted against its rules): changing another term
+	// is refused with 409 naming it. A closed round takes a new `budget_pence` and a
+	// corrected project window, every other term sent as it stands (awards are decided
+	// once a round has closed, and a budget typed too low would refuse them for good,
+	// one typed too high let them overspend it); any other change to it, or the terms
+	// as they stand, is refused with 409. A budget, raised or lowered, is set on the
+	// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
+	// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
+	// much): a lowering racing an award leaves one of them refused, never the awards
+	// over the budget.
 	//
 	// The project window is corrected here, open or closed, as any other term of the
 	// round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -6480,15 +6492,17 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 // `exclude_previously_funded`, which the round keeps when it is left out (it
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
-// `name`, `closes` and the project window (`project_start`, `project_end`)
-// (applicants have drafted against its rules and awards draw on its budget), and
-// `budget_pence` upwards: changing another term, or lowering the budget, is refused
-// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
-// project window, every other term sent as it stands (awards are decided once a
-// round has closed, and a budget typed too low would refuse them for good); any
-// other change to it, a lower budget, or the terms as they stand, is refused with
-// 409. A budget is never lowered: awards drawn on it were checked against it as it
-// was.
+// `name`, `closes`, `budget_pence` and the project window (`project_start`,
+// `project_end`) (applicants have drafted against its rules): changing another term
+// is refused with 409 naming it. A closed round takes a new `budget_pence` and a
+// corrected project window, every other term sent as it stands (awards are decided
+// once a round has closed, and a budget typed too low would refuse them for good,
+// one typed too high let them overspend it); any other change to it, or the terms
+// as they stand, is refused with 409. A budget, raised or lowered, is set on the
+// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
+// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
+// much): a lowering racing an award leaves one of them refused, never the awards
+// over the budget.
 //
 // The project window is corrected here, open or closed, as any other term of the
 // round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -6528,15 +6542,17 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 // `exclude_previously_funded`, which the round keeps when it is left out (it
 // defaults to true only when a round is opened). Themes are a set: their order
 // does not matter. Before the round opens anything may change; once it is open only
-// `name`, `closes` and the project window (`project_start`, `project_end`)
-// (applicants have drafted against its rules and awards draw on its budget), and
-// `budget_pence` upwards: changing another term, or lowering the budget, is refused
-// with 409 naming it. A closed round takes a larger `budget_pence` and a corrected
-// project window, every other term sent as it stands (awards are decided once a
-// round has closed, and a budget typed too low would refuse them for good); any
-// other change to it, a lower budget, or the terms as they stand, is refused with
-// 409. A budget is never lowered: awards drawn on it were checked against it as it
-// was.
+// `name`, `closes`, `budget_pence` and the project window (`project_start`,
+// `project_end`) (applicants have drafted against its rules): changing another term
+// is refused with 409 naming it. A closed round takes a new `budget_pence` and a
+// corrected project window, every other term sent as it stands (awards are decided
+// once a round has closed, and a budget typed too low would refuse them for good,
+// one typed too high let them overspend it); any other change to it, or the terms
+// as they stand, is refused with 409. A budget, raised or lowered, is set on the
+// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
+// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
+// much): a lowering racing an award leaves one of them refused, never the awards
+// over the budget.
 //
 // The project window is corrected here, open or closed, as any other term of the
 // round (one `tc.fund.round.updated` event carries the round as it now stands),

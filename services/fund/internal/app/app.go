@@ -222,12 +222,22 @@ func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (
 
 // UpdateRound replaces a round's terms (ops), within what its status allows. A new
 // closing time that would bind two rounds that funded one organisation under the rule
-// on the previous round's grantees is refused (see reorder).
+// on the previous round's grantees is refused (see reorder). A new budget, raised or
+// lowered, is set on the round's ledger first (ledger.SetBudget), in one order with
+// every award, so that a lowering racing an award can never leave the awards over
+// the budget: it is never below what the awards hold (409 naming budget_pence). The
+// round then records it with its other terms; should that be refused (the round
+// changed since the caller read it), the ledger's budget is put back, unless awards
+// drew on it meanwhile, and the round's reads show the ledger's all the same (Round).
+// A moved project window is refused where it would leave a held application's
+// milestones outside it (checkMilestones), and then moves the funded projects'
+// reports (moveReportDues).
 func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round, match precondition.Versions) (round.Round, error) {
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff change rounds")
 	}
 	moved := false
+	var set []events.BudgetSetV1 // what this change set on the ledger, in order
 	r, err := a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
 		// The versions the caller read (If-Match): checked in the command that
 		// appends, so that two people correcting one round from forms opened
@@ -236,19 +246,51 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 			return nil, apperr.New(apperr.PreconditionFailed,
 				"round “%s” %s: read it again and send your change with its new ETag", r.Name, match.Mismatch(r.Version))
 		}
-		out, err := r.Update(next, a.clock.Now())
-		if err != nil || len(out) == 0 {
-			return out, err
+		payloads, err := r.Update(next, a.clock.Now())
+		if err != nil || len(payloads) == 0 {
+			return payloads, err
 		}
-		if moved = round.ProjectWindowChanged(r, r.After(out)); moved {
-			if err := a.checkMilestones(ctx, r.After(out)); err != nil {
+		if moved = round.ProjectWindowChanged(r, r.After(payloads)); moved {
+			if err := a.checkMilestones(ctx, r.After(payloads)); err != nil {
 				return nil, err
 			}
 		}
-		return out, nil
+		to := r.After(payloads).BudgetPence
+		appended, err := a.ledgerAppend(ctx, by.Actor(), r, func(l *ledger.Ledger) ([]events.Payload, error) {
+			return l.SetBudget(r.ID, to)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range appended {
+			p, err := events.Decode[events.BudgetSetV1](e)
+			if err != nil {
+				return nil, err
+			}
+			set = append(set, p)
+		}
+		return payloads, nil
 	}, func(r round.Round) (string, string) {
 		return "closes", fmt.Sprintf("round “%s” cannot close at %s", r.Name, round.LondonTime(next.Closes))
 	})
+	if err != nil && len(set) > 0 {
+		// The round refused what the ledger took: the ledger's budget is put back to
+		// what the round records now (another request may have recorded this same
+		// budget meanwhile), if nothing has moved the ledger since and the awards fit.
+		if now, rerr := a.round(ctx, id, 0); rerr == nil {
+			last := set[len(set)-1]
+			_, _ = a.ledgerAppend(ctx, by.Actor(), now, func(l *ledger.Ledger) ([]events.Payload, error) {
+				if l.Budget() != last.ToPence {
+					return nil, nil
+				}
+				back, err := l.SetBudget(id, now.BudgetPence)
+				if apperr.Is(err, apperr.Conflict) {
+					return nil, nil // awards drew on it meanwhile: it stays, and reads so
+				}
+				return back, err
+			})
+		}
+	}
 	if err != nil || !moved {
 		return r, err
 	}
@@ -525,9 +567,32 @@ func (a *App) changeRound(ctx context.Context, actor, id string, decide func(rou
 	return r, err
 }
 
-// Round returns one round.
+// Round returns one round, with the budget in force (see inForce).
 func (a *App) Round(ctx context.Context, id string) (round.Round, error) {
-	return a.round(ctx, id, 0)
+	r, err := a.round(ctx, id, 0)
+	if err != nil {
+		return r, err
+	}
+	return a.inForce(ctx, r)
+}
+
+// inForce is r with the budget its ledger holds, once the ledger holds one of its
+// own (BudgetSetV1): the round records the same after it, but a change the round
+// refused after the ledger took it, or a round not yet recording it, reads as the
+// budget the awards are decided against.
+func (a *App) inForce(ctx context.Context, r round.Round) (round.Round, error) {
+	history, err := a.events.Load(ctx, ledger.ID(r.ID))
+	if err != nil {
+		return r, err
+	}
+	l, err := ledger.Rebuild(r.BudgetPence, history)
+	if err != nil {
+		return r, err
+	}
+	if l.BudgetSet() {
+		r.BudgetPence = l.Budget()
+	}
+	return r, nil
 }
 
 // round loads a round, possibly as it was up to maxAge ago (see EventStore.LoadRecent).
@@ -637,11 +702,18 @@ func (a *App) RoundsPage(ctx context.Context, status round.Status, limit int, cu
 		i := sort.Search(len(rounds), func(i int) bool { return newer(after, rounds[i]) })
 		rounds = rounds[i:]
 	}
-	if len(rounds) <= limit {
-		return rounds, "", nil
+	next := ""
+	if len(rounds) > limit {
+		last := rounds[limit-1]
+		rounds, next = rounds[:limit], store.EncodeCursor(roundCursor{Opens: last.Opens.UTC(), ID: last.ID})
 	}
-	last := rounds[limit-1]
-	return rounds[:limit], store.EncodeCursor(roundCursor{Opens: last.Opens.UTC(), ID: last.ID}), nil
+	page := make([]round.Round, len(rounds))
+	for i, r := range rounds {
+		if page[i], err = a.inForce(ctx, r); err != nil {
+			return nil, "", err
+		}
+	}
+	return page, next, nil
 }
 
 // Now is the service's clock, for status computed at read time.

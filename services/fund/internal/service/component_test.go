@@ -358,10 +358,12 @@ func TestOpsCorrectAndCloseRounds(t *testing.T) {
 		t.Errorf("after resending its themes in another order the round reads %v, want version 1 and its themes as they were", same)
 	}
 
-	// Open: the budget is never lowered (it may be raised), the closing time moves.
-	r := h.Must(http.StatusConflict, h.Do("PUT", "/v1/rounds/"+round, h.ops, terms(func(b map[string]any) { b["budget_pence"] = 50000 })))
-	if r.JSON(t)["field"] != "budget_pence" {
-		t.Errorf("refusal names %v, want budget_pence", r.JSON(t)["field"])
+	// Open: the budget is never lowered below its largest award (lowered above it,
+	// no less than is awarded: TestARoundsBudgetTypedTooHighIsLoweredToNoLessThanIsAwarded),
+	// the closing time moves.
+	r := h.Must(http.StatusBadRequest, h.Do("PUT", "/v1/rounds/"+round, h.ops, terms(func(b map[string]any) { b["budget_pence"] = 5000 })))
+	if r.JSON(t)["field"] != "max_award_pence" {
+		t.Errorf("refusal names %v, want max_award_pence", r.JSON(t)["field"])
 	}
 	got := h.Must(http.StatusOK, h.Do("PUT", "/v1/rounds/"+round, h.ops, terms(func(b map[string]any) {
 		b["name"], b["closes"] = "TCF 2027 (extended)", "2027-04-07T17:00:00+01:00"

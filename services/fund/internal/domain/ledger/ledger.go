@@ -19,13 +19,17 @@ func ID(roundID string) string { return roundID + "-ledger" }
 
 // Ledger is a round's budget and what has been drawn on it.
 type Ledger struct {
-	budget   int64
+	budget int64
+	// set says the budget is the ledger's own (BudgetSetV1), not the round's.
+	set      bool
 	reserved map[string]int64 // application id -> amount
 	spent    int64
 	version  int
 }
 
-// Rebuild replays a ledger's entries over the round's budget.
+// Rebuild replays a ledger's entries over the round's budget: the budget the round
+// was opened with (or last corrected to before the ledger took budgets), until the
+// ledger's own BudgetSetV1 sets it.
 func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
 	l := &Ledger{budget: budget, reserved: map[string]int64{}}
 	for _, e := range history {
@@ -51,6 +55,12 @@ func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
 			}
 			l.spent += p.ToPence - l.reserved[p.ApplicationID]
 			l.reserved[p.ApplicationID] = p.ToPence
+		case events.BudgetSetV1{}.EventType():
+			p, err := events.Decode[events.BudgetSetV1](e)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: %w", err)
+			}
+			l.budget, l.set = p.ToPence, true
 		default:
 			return nil, fmt.Errorf("ledger: unknown event type %s", e.Type)
 		}
@@ -61,6 +71,10 @@ func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
 
 // Budget is the round's whole budget.
 func (l *Ledger) Budget() int64 { return l.budget }
+
+// BudgetSet says the ledger holds a budget of its own (SetBudget), which is then the
+// round's budget in force whatever its own events say.
+func (l *Ledger) BudgetSet() bool { return l.set }
 
 // Awarded is the total currently reserved for awards.
 func (l *Ledger) Awarded() int64 { return l.spent }
@@ -128,4 +142,22 @@ func (l *Ledger) Adjust(roundID, applicationID string, amount int64, reason stri
 	}
 	return []events.Payload{events.BudgetAdjustedV1{RoundID: roundID, ApplicationID: applicationID, FromPence: prev, ToPence: amount,
 		RemainingPence: l.Remaining() - (amount - prev), Reason: reason}}, nil
+}
+
+// SetBudget corrects the round's budget to amount, raised or lowered, in one entry
+// decided in one order with every award: never below what is awarded (409 naming
+// budget_pence, saying how much), so that no award, however it races the change,
+// is left over the budget. The same budget again changes nothing.
+func (l *Ledger) SetBudget(roundID string, amount int64) ([]events.Payload, error) {
+	if amount <= 0 {
+		return nil, apperr.Field("budget_pence", "must be positive")
+	}
+	if amount == l.budget {
+		return nil, nil
+	}
+	if amount < l.spent {
+		return nil, &apperr.Error{Code: apperr.Conflict, Field: "budget_pence",
+			Message: fmt.Sprintf("the round's awards hold %d pence of its budget: it may be lowered to no less than that", l.spent)}
+	}
+	return []events.Payload{events.BudgetSetV1{RoundID: roundID, FromPence: l.budget, ToPence: amount, AwardedPence: l.spent}}, nil
 }

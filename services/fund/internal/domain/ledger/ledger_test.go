@@ -97,3 +97,37 @@ func TestAnAdjustmentMovesAReservationWithinTheBudget(t *testing.T) {
 		t.Errorf("adjusting to nothing: %v, want Invalid", err)
 	}
 }
+
+// A budget typed too high is lowered on the ledger, to no less than what it holds
+// awarded; from then on the ledger's budget is its own, whatever the round says.
+func TestABudgetIsLoweredToNoLessThanIsAwarded(t *testing.T) {
+	t.Parallel()
+	res, err := apply(t, 10000).Reserve("r", "a", 4000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := apply(t, 10000, res...)
+	_, err = l.SetBudget("r", 3999)
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict || e.Field != "budget_pence" {
+		t.Errorf("lowering below what is awarded: %v, want Conflict naming budget_pence", err)
+	}
+	ps, err := l.SetBudget("r", 4000)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("lowering to what is awarded: %v %v", ps, err)
+	}
+	if set := ps[0].(events.BudgetSetV1); set.FromPence != 10000 || set.ToPence != 4000 || set.AwardedPence != 4000 {
+		t.Errorf("the entry %+v, want 10000 to 4000 with 4000 awarded", set)
+	}
+	// Rebuilt over the round's budget as its own events say it (10000), the ledger
+	// keeps its own.
+	l = apply(t, 10000, append(res, ps...)...)
+	if l.Budget() != 4000 || l.Remaining() != 0 || !l.BudgetSet() {
+		t.Errorf("budget %d, remaining %d, set %t; want 4000, 0, set", l.Budget(), l.Remaining(), l.BudgetSet())
+	}
+	if _, err := l.Reserve("r", "b", 1); !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("an award after the lowering: %v, want Conflict", err)
+	}
+	if ps, err := l.SetBudget("r", 4000); err != nil || len(ps) != 0 {
+		t.Errorf("the same budget again: %v %v, want nothing", ps, err)
+	}
+}

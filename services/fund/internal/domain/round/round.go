@@ -32,8 +32,9 @@ const (
 
 // Round is a fund round as opened by ops. Ops may correct it: anything before it
 // opens, only its name and closing time once open (applicants have drafted against its
-// rules and awards draw on its budget), its budget upwards, open or closed (a
-// budget typed too low would refuse the awards decided after the close), and its
+// rules and awards draw on its budget), its budget, open or closed (a budget typed
+// too low would refuse the awards decided after the close, one typed too high let
+// them overspend it), which its ledger holds to no less than is awarded, and its
 // project window, open or closed (a window typed a year short sets every funded
 // project's report due on the wrong day, and its chase; the applications it would
 // leave outside are the app's to check, see ProjectWindowChanged). Ops may also
@@ -156,7 +157,7 @@ func (r Round) Update(next Round, now time.Time) ([]events.Payload, error) {
 		return r.correctClosed(next)
 	case OpenNow:
 		if field := frozenChange(r, withWindow(next, r)); field != "" {
-			return nil, &apperr.Error{Code: apperr.Conflict, Field: field, Message: frozenMessage(r, field, "is open: only its name, closing time and project window may change, and its budget be raised")}
+			return nil, &apperr.Error{Code: apperr.Conflict, Field: field, Message: frozenMessage(r, field, "is open: only its name, its closing time, its budget and its project window may change")}
 		}
 	}
 	if err := check(next, now); err != nil {
@@ -168,24 +169,25 @@ func (r Round) Update(next Round, now time.Time) ([]events.Payload, error) {
 	return []events.Payload{updated(next)}, nil
 }
 
-// correctClosed takes the two changes a closed round takes: a larger budget and a
-// corrected project window. Awards are decided once a round has closed, and a budget
-// typed too low (£500 for £5,000) would refuse them once the first had drawn it down,
-// for good. It is never lowered: awards drawn on it, and any racing the change, were
-// checked against the budget as it was, so a lower one could be exceeded; a larger
-// one never is. The project window is what the funded projects' reports fall due by,
-// long after the close: one typed wrong is put right whenever it is found, within
-// the round as ever (checkWindow).
+// correctClosed takes the two changes a closed round takes: its budget, raised or
+// lowered, and a corrected project window. Awards are decided once a round has
+// closed, and a budget typed too low (£500 for £5,000) would refuse them once the
+// first had drawn it down, for good; one typed too high (£50,000) would let them
+// overspend it. Whether it may be lowered is the round's ledger's to decide
+// (ledger.SetBudget): never below what its awards hold, decided in one order with
+// them. The project window is what the funded projects' reports fall due by, long
+// after the close: one typed wrong is put right whenever it is found, within the
+// round as ever (checkWindow).
 func (r Round) correctClosed(next Round) ([]events.Payload, error) {
 	corrected := r
 	corrected.BudgetPence, corrected.ProjectStart, corrected.ProjectEnd = next.BudgetPence, next.ProjectStart, next.ProjectEnd
 	switch {
-	case next.BudgetPence < r.BudgetPence:
-		return nil, &apperr.Error{Code: apperr.Conflict, Field: "budget_pence", Message: frozenMessage(r, "budget_pence", "is closed: only its budget and project window may change")}
+	case next.BudgetPence <= 0:
+		return nil, apperr.Field("budget_pence", "must be positive")
 	case !sameTerms(corrected, next):
-		return nil, apperr.New(apperr.Conflict, "round %q is closed; only its budget may still change, and only be raised, for the awards still to decide, and its project window be corrected", r.Name)
+		return nil, apperr.New(apperr.Conflict, "round %q is closed; only its budget may still change, for the awards still to decide, and its project window be corrected", r.Name)
 	case sameTerms(corrected, r):
-		return nil, apperr.New(apperr.Conflict, "round %q is closed and this changes nothing; only its budget may still change, and only be raised, and its project window be corrected", r.Name)
+		return nil, apperr.New(apperr.Conflict, "round %q is closed and this changes nothing; only its budget may still change, and its project window be corrected", r.Name)
 	}
 	if err := checkWindow(corrected); err != nil {
 		return nil, err
@@ -205,12 +207,8 @@ func ProjectWindowChanged(r, next Round) bool {
 	return !sameDay(r.ProjectStart, next.ProjectStart) || !sameDay(r.ProjectEnd, next.ProjectEnd)
 }
 
-// frozenMessage says why a round refuses a change to a term, and of its budget what
-// it would take.
+// frozenMessage says why a round refuses a change to a term.
 func frozenMessage(r Round, field, why string) string {
-	if field == "budget_pence" {
-		return fmt.Sprintf("round %q %s; its budget may be raised (awards draw on it), never lowered below the %d pence it has", r.Name, why, r.BudgetPence)
-	}
 	return fmt.Sprintf("round %q %s", r.Name, why)
 }
 
@@ -301,15 +299,13 @@ func checkWindow(r Round) error {
 }
 
 // frozenChange names the first term an upcoming round's terms change that an open one
-// may not: every term but its name and closing time, and its budget only downwards
-// (Update leaves the project window out of it for an open round).
+// may not: every term but its name, its closing time and its budget (which its
+// ledger holds to no less than is awarded); Update leaves the project window out of
+// it for an open round.
 func frozenChange(r, next Round) string {
 	switch {
 	case !next.Opens.Equal(r.Opens):
 		return "opens"
-	case next.BudgetPence < r.BudgetPence:
-		// A budget may be raised (raiseBudget), never lowered.
-		return "budget_pence"
 	case next.MinAwardPence != r.MinAwardPence:
 		return "min_award_pence"
 	case next.MaxAwardPence != r.MaxAwardPence:

@@ -74,6 +74,7 @@ func TestAnUpcomingRoundMayChangeAnything(t *testing.T) {
 	}
 }
 
+// (Its budget may change too, raised or lowered: TestABudgetTypedTooLowIsRaisedOpenOrClosed.)
 func TestAnOpenRoundMayChangeOnlyItsNameAndClosingTime(t *testing.T) {
 	t.Parallel()
 	r, _ := opened(t)
@@ -84,7 +85,6 @@ func TestAnOpenRoundMayChangeOnlyItsNameAndClosingTime(t *testing.T) {
 		t.Fatalf("extending an open round: %v, %v", out, err)
 	}
 	for field, edit := range map[string]func(*round.Round){
-		"budget_pence":              func(n *round.Round) { n.BudgetPence-- },
 		"max_award_pence":           func(n *round.Round) { n.MaxAwardPence-- },
 		"themes":                    func(n *round.Round) { n.Themes = []string{"visibility"} },
 		"opens":                     func(n *round.Round) { n.Opens = opens.Add(-time.Hour) },
@@ -129,10 +129,18 @@ func TestABudgetTypedTooLowIsRaisedOpenOrClosed(t *testing.T) {
 		}
 	}
 	closed := closes.Add(time.Hour)
+	// A budget typed too high is lowered, open or closed: the round's ledger holds it
+	// to no less than is awarded (ledger.SetBudget).
 	lowered := terms()
 	lowered.BudgetPence = 500000
-	if _, err := r.Update(lowered, closed); !isConflictNaming(err, "budget_pence") {
-		t.Errorf("lowering the budget of a closed round: %v, want Conflict naming budget_pence", err)
+	for name, at := range map[string]time.Time{"open": opens.Add(time.Hour), "closed": closed} {
+		if out, err := r.Update(lowered, at); err != nil || len(out) != 1 {
+			t.Errorf("lowering the budget of a round %s: %v, %v", name, out, err)
+		}
+	}
+	lowered.BudgetPence = 0
+	if _, err := r.Update(lowered, closed); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("a closed round's budget of nothing: %v, want Invalid", err)
 	}
 	renamed := raised
 	renamed.Name = "TCF 2027 (renamed)"
