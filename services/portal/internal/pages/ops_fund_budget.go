@@ -12,10 +12,10 @@ import (
 )
 
 // opsRoundBudgetIntro says what raising a round's budget does, before it is done.
-const opsRoundBudgetIntro = "For a budget recorded too low, or grown since. Awards are decided once a round has closed, and each draws on its budget: " +
-	"the awards it refused for want of budget can then be made. A budget may be raised, never lowered: the awards made were checked against it as it was."
+const opsRoundBudgetIntro = "For a budget recorded too low or too high, or changed since. Awards are decided once a round has closed, and each draws on its budget: " +
+	"raised, the awards it refused for want of budget can then be made; lowered, it may be to no less than the awards made hold."
 
-// opsRoundBudgetShow shows the form that raises a round's budget, filled with the
+// opsRoundBudgetShow shows the form that changes a round's budget, filled with the
 // budget as it stands. It is the one change a closed round takes.
 func (h *Handler) opsRoundBudgetShow(w http.ResponseWriter, r *http.Request, c *opsCtx) {
 	rd, version, ok := h.opsRound(w, r, c)
@@ -25,7 +25,8 @@ func (h *Handler) opsRoundBudgetShow(w http.ResponseWriter, r *http.Request, c *
 	h.opsShowRoundBudget(w, r, http.StatusOK, rd, version, opsRoundBudgetValues(rd), nil)
 }
 
-// opsRoundBudgetRaise sends the round's terms as they stand with the budget typed,
+// opsRoundBudgetRaise sends the round's terms as they stand with the budget typed
+// (raised, or lowered to no less than its awards hold),
 // applied only to the round as the form showed it (If-Match). The fund decides
 // whether the budget may change; its refusal is shown beside the field.
 func (h *Handler) opsRoundBudgetRaise(w http.ResponseWriter, r *http.Request, c *opsCtx) {
@@ -96,6 +97,6 @@ func opsRoundBudgetValues(rd fundapi.Round) opsform.Values {
 }
 
 func (h *Handler) opsShowRoundBudget(w http.ResponseWriter, r *http.Request, status int, rd fundapi.Round, version string, typed opsform.Values, errs []templates.FieldError) {
-	h.show(w, r, status, "ops_form", "Raise the budget", errs, opsFormData{Caption: rd.Name, Intro: opsRoundBudgetIntro,
-		Action: "/ops/fund/rounds/" + rd.Id + "/budget", Button: "Raise the budget", Back: "/ops/fund", Version: version, Fields: opsform.FundRoundBudget.Fields(typed, errs)})
+	h.show(w, r, status, "ops_form", "Change the budget", errs, opsFormData{Caption: rd.Name, Intro: opsRoundBudgetIntro,
+		Action: "/ops/fund/rounds/" + rd.Id + "/budget", Button: "Change the budget", Back: "/ops/fund", Version: version, Fields: opsform.FundRoundBudget.Fields(typed, errs)})
 }

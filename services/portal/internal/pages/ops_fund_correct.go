@@ -14,7 +14,7 @@ import (
 
 // opsRoundCorrectIntro says what the fund lets ops correct, so that nobody types a
 // change it will refuse without knowing why.
-const opsRoundCorrectIntro = "Before the round opens, any of its terms may change. Once it is open, only its name, closing time and project window may, and its budget be raised: applicants have drafted against its rules and awards draw on its budget. " +
+const opsRoundCorrectIntro = "Before the round opens, any of its terms may change. Once it is open, only its name, its closing time, its budget (lowered to no less than its awards hold) and its project window may: applicants have drafted against its rules. " +
 	"A project window corrected moves each funded project's report to a month after its new end, and its applicant and nominated lead are told."
 
 // opsRoundEdit shows a round's terms in the form that opened it, to correct them.
@@ -24,8 +24,8 @@ func (h *Handler) opsRoundEdit(w http.ResponseWriter, r *http.Request, c *opsCtx
 		return
 	}
 	if rd.Status == fundapi.RoundStatusClosed {
-		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "A closed round's terms can no longer change; only its budget may be raised, for the awards still to decide, and its project window corrected (from the fund page).",
-			Link: "/ops/fund/rounds/" + rd.Id + "/budget", LinkText: "Raise the budget"})
+		h.show(w, r, http.StatusConflict, "message", "This round is closed", nil, message{Message: "A closed round's terms can no longer change; only its budget may still change, for the awards still to decide, and its project window be corrected (from the fund page).",
+			Link: "/ops/fund/rounds/" + rd.Id + "/budget", LinkText: "Change the budget"})
 		return
 	}
 	h.opsShowRoundCorrection(w, r, http.StatusOK, rd, version, opsRoundValues(rd), nil)

@@ -109,7 +109,7 @@ func TestOpsCorrectsWhetherAnUpcomingRoundExcludesThePreviousRoundsGrantees(t *t
 	form = formAsSent(t, shown, "/ops/fund/rounds/"+opening)
 	form.Set("previously_funded", "may_apply")
 	r = s.p.do("POST", "/ops/fund/rounds/"+opening, ops, form)
-	if r.status == http.StatusSeeOther || !strings.Contains(text(parse(t, r.body)), "only its name, closing time and project window may change") {
+	if r.status == http.StatusSeeOther || !strings.Contains(text(parse(t, r.body)), "only its name, its closing time, its budget and its project window may change") {
 		t.Errorf("a change to the choice once the round opened = %d: %s", r.status, text(parse(t, r.body)))
 	}
 	if got := round(opening); got["exclude_previously_funded"] != true || got["version"] != float64(1) {

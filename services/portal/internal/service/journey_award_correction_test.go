@@ -26,6 +26,16 @@ func awardedTypo(t *testing.T, s *stack, org, lead string) string {
 		"budget_pence": 1000000, "min_award_pence": 5000, "max_award_pence": 100000,
 		"project_start": today.Format(time.DateOnly), "project_end": today.AddDate(0, 6, 0).Format(time.DateOnly), "themes": []string{"visibility"},
 	})).JSON(t)["id"].(string)
+	app := inAssessment(t, s, org, lead, round, 70000, today.AddDate(0, 1, 0))
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+app+"/award", fundOps, map[string]any{"amount_pence": 7000}))
+	return app
+}
+
+// inAssessment drafts, submits and starts assessing an application of org (whose
+// nominated lead is lead) to an open round, for requested pence, with its one
+// milestone due on the day given; it returns the application's id.
+func inAssessment(t *testing.T, s *stack, org, lead, round string, requested int64, milestone time.Time) string {
+	t.Helper()
 	tool, err := s.fund.Issuer.MintFor(auth.Principal{Subject: "grants-tool", Role: auth.RoleApplicant, Org: org}, time.Hour, config.DevAudience("fund"))
 	if err != nil {
 		t.Fatal(err)
@@ -34,10 +44,10 @@ func awardedTypo(t *testing.T, s *stack, org, lead string) string {
 	testenv.Eventually(t, 15*time.Second, func() error { // the fund learns of the organisation from its events
 		r := s.fund.Do("POST", "/v1/applications", tool, map[string]any{
 			"round_id": round, "title": "Skills exchange", "summary": "Joint workshops.", "themes": []string{"visibility"},
-			"requested_amount_pence": 70000, "partners": []map[string]any{{"name": "Partner College"}},
+			"requested_amount_pence": requested, "partners": []map[string]any{{"name": "Partner College"}},
 			"endorsement":  map[string]any{"name": "Sam Patel", "email": lead},
-			"budget_lines": []map[string]any{{"description": "Consumables", "amount_pence": 70000}},
-			"milestones":   []map[string]any{{"description": "Workshop", "due": today.AddDate(0, 1, 0).Format(time.DateOnly)}}})
+			"budget_lines": []map[string]any{{"description": "Consumables", "amount_pence": requested}},
+			"milestones":   []map[string]any{{"description": "Workshop", "due": milestone.Format(time.DateOnly)}}})
 		if r.Status != http.StatusCreated {
 			return fmt.Errorf("create application = %d: %s", r.Status, r.Body)
 		}
@@ -45,8 +55,7 @@ func awardedTypo(t *testing.T, s *stack, org, lead string) string {
 		return nil
 	})
 	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+app+"/submission", tool, nil))
-	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+app+"/assessment", fundOps, nil))
-	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+app+"/award", fundOps, map[string]any{"amount_pence": 7000}))
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+app+"/assessment", opsToken(t, s.fund, "fund"), nil))
 	return app
 }
 

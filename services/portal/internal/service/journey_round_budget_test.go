@@ -13,10 +13,11 @@ import (
 )
 
 // An ops person, by keyboard alone, raises the budget of a closed round recorded too
-// low (£500 for £5,000), when its awards are decided: the fund page offers it for the
-// closed round, the form is filled with the budget as it stands, a lower budget is
-// refused beside the field as the fund says why, and the page then shows the budget
-// raised. axe-core checks every page on the way.
+// low (£500 for £5,000), when its awards are decided: the fund page offers to change
+// it for the closed round, the form is filled with the budget as it stands, a budget
+// below what the round's awards hold is refused beside the field as the fund says
+// why, and the page then shows the budget raised. axe-core checks every page on the
+// way.
 func TestJourneyOpsRaisesAClosedRoundsBudget(t *testing.T) {
 	t.Parallel()
 	s := startOpsStack(t, false)
@@ -27,35 +28,38 @@ func TestJourneyOpsRaisesAClosedRoundsBudget(t *testing.T) {
 		"name": name, "opens": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "closes": time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339),
 		"budget_pence": 50000, "min_award_pence": 10000, "max_award_pence": 50000, "project_start": fmt.Sprintf("%d-03-01", year),
 		"project_end": fmt.Sprintf("%d-12-31", year), "themes": []string{"visibility"}})).JSON(t)["id"].(string)
+	org := onboard(t, s.p, s.sig, "University of Exampleton", "lead-a@example.ac.uk")
+	app := inAssessment(t, s, org, "lead-a@example.ac.uk", round, 45000, time.Date(year, 6, 1, 0, 0, 0, 0, time.UTC))
 	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/rounds/"+round+"/closure", ops, map[string]any{"reason": "Enough applications."}))
+	s.fund.Must(http.StatusOK, s.fund.Do("POST", "/v1/applications/"+app+"/award", ops, map[string]any{"amount_pence": 45000}))
 
 	b := newBrowser(t)
 	opsBrowserSignIn(t, b, s)
 	b.Open(s.p.url + "/ops/fund")
 	heading(t, b, "Collaboration Fund")
-	tabTo(t, b, "link", "Raise the budget of "+name)
+	tabTo(t, b, "link", "Change the budget of "+name)
 	b.Enter()
-	heading(t, b, "Raise the budget")
+	heading(t, b, "Change the budget")
 	if got := b.Value(browsertest.CSS("#field-budget")); got != "500" {
 		t.Errorf("the form is filled with %q, want the budget as it stands, 500", got)
 	}
 	opsTypeInto(t, b, "textbox", "Budget in pounds", "400")
-	tabTo(t, b, "button", "Raise the budget")
+	tabTo(t, b, "button", "Change the budget")
 	b.Enter()
-	heading(t, b, "Raise the budget")
+	heading(t, b, "Change the budget")
 	errorSummaryHasFocus(t, b, "field-budget", "Budget in pounds")
-	if got := b.Text(browsertest.CSS("#field-budget-error")); !strings.HasPrefix(got, "Error:") || !strings.Contains(got, "never lowered") {
+	if got := b.Text(browsertest.CSS("#field-budget-error")); !strings.HasPrefix(got, "Error:") || !strings.Contains(got, "lowered to no less") {
 		t.Errorf("the message beside the field reads %q, want the fund's reason", got)
 	}
 	b.WaitFor(browsertest.CSS(`#field-budget[aria-describedby~="field-budget-error"][aria-invalid="true"]`))
 	screenshot(b, "ops-round-budget-refused")
 	b.ShiftTab()
 	opsTypeInto(t, b, "textbox", "Budget in pounds", "5000")
-	tabTo(t, b, "button", "Raise the budget")
+	tabTo(t, b, "button", "Change the budget")
 	b.Enter()
 	heading(t, b, "Collaboration Fund")
-	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "£5,000\t£0\t£5,000") {
-		t.Errorf("the fund page reads %q, want the budget raised to £5,000 with £5,000 left", got)
+	if got := b.Text(browsertest.CSS("main")); !strings.Contains(got, "£5,000\t£450\t£4,550") {
+		t.Errorf("the fund page reads %q, want the budget raised to £5,000 with £450 awarded and £4,550 left", got)
 	}
 	screenshot(b, "ops-round-budget-raised")
 	got := s.fund.Must(http.StatusOK, s.fund.Do("GET", "/v1/rounds/"+round, "", nil)).JSON(t)
@@ -81,7 +85,7 @@ func TestTwoTabsRaisingABudgetDoNotOverwriteEachOther(t *testing.T) {
 	// The round's correction form, refused for a closed round, says what may still
 	// change and leads to it ("A closed round can no longer change" was untrue).
 	closed := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+round+"/edit", ops, nil), http.StatusConflict, "the closed round's correction form")
-	if body := string(closed.body); !strings.Contains(body, "only its budget may be raised") || !strings.Contains(body, `href="/ops/fund/rounds/`+round+`/budget"`) {
+	if body := string(closed.body); !strings.Contains(body, "only its budget may still change") || !strings.Contains(body, `href="/ops/fund/rounds/`+round+`/budget"`) {
 		t.Errorf("the closed round's correction form says: %s", body)
 	}
 	form := func() url.Values {

@@ -416,8 +416,8 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 	}
 
 	// The open round corrected: the form comes filled with its terms (in pounds,
-	// on the London clock); the fund refuses a lower budget for an open round, shown
-	// beside the budget, and takes a new name and a later closing time.
+	// on the London clock); the fund refuses a budget below the largest award for an
+	// open round, shown beside that, and takes a new name and a later closing time.
 	edit := opsMustStatus(t, s.p.do("GET", "/ops/fund/rounds/"+roundID+"/edit", one, nil), http.StatusOK, "the round's correction form")
 	filled := url.Values{}
 	for _, in := range find(parse(t, edit.body), element("input")) {
@@ -430,9 +430,9 @@ func TestOpsFundRoundAwardRaceAndDecline(t *testing.T) {
 		t.Fatalf("the correction form is filled with %v", filled)
 	}
 	filled.Set("budget", "500")
-	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+roundID, one, filled), http.StatusBadRequest, "a lower budget for an open round")
-	if got := opsFieldMessage(t, r.body, "budget"); !strings.Contains(got, "may be raised") || !strings.Contains(got, "never lowered") {
-		t.Errorf("beside the budget: %q", got)
+	r = opsMustStatus(t, s.p.do("POST", "/ops/fund/rounds/"+roundID, one, filled), http.StatusBadRequest, "a budget below the largest award for an open round")
+	if got := opsFieldMessage(t, r.body, "max_award"); !strings.Contains(got, "must not exceed the budget") {
+		t.Errorf("beside the largest award: %q", got)
 	}
 	closes := time.Now().AddDate(0, 2, 0).In(london)
 	filled.Set("budget", "1,000")

@@ -72,10 +72,10 @@ var FundRoundWindow = Specs{
 	{Name: "project_end", Label: "Projects end by", Hint: "After the round closes. Each funded project's report is due a month after this day.", Type: Date, Required: true},
 }
 
-// FundRoundBudget raises a round's budget, open or closed: awards are decided once a
+// FundRoundBudget changes a round's budget, open or closed: awards are decided once a
 // round has closed, and a budget recorded too low would refuse them.
 var FundRoundBudget = Specs{
-	{Name: "budget", API: "budget_pence", Label: "Budget in pounds", Hint: "The round's whole budget, the awards made included. It may be raised, never lowered.", Type: Money, Required: true},
+	{Name: "budget", API: "budget_pence", Label: "Budget in pounds", Hint: "The round's whole budget, the awards made included. It may be raised, or lowered to no less than the awards made.", Type: Money, Required: true},
 }
 
 // MeetingCorrection corrects the day of the meeting, recorded wrong: the form's and
