@@ -167,11 +167,6 @@ func TestABudgetTypedTooLowIsRaisedOpenOrClosed(t *testing.T) {
 	}
 }
 
-func isConflictNaming(err error, field string) bool {
-	e, ok := apperr.As(err)
-	return ok && e.Code == apperr.Conflict && e.Field == field
-}
-
 // A round's themes are a set: the same themes in another order are the same terms,
 // whether the round is open (nothing refused) or upcoming (nothing recorded).
 func TestThemesInAnotherOrderAreTheSameTerms(t *testing.T) {
