@@ -421,6 +421,7 @@ var opsDeliveryKinds = map[notifyapi.DeliveryKind]string{
 	notifyapi.FundReportDue:       "Fund report due",
 	notifyapi.FundReportReceived:  "Fund report received",
 	notifyapi.FundWithdrawn:       "Fund application withdrawn",
+	notifyapi.FundAwardCorrected:  "Fund award corrected",
 	notifyapi.ObligationReceived:  "Submission received",
 	notifyapi.ObligationWithdrawn: "Withdrawal recorded",
 	notifyapi.LeadNamed:           "New nominated lead told",
