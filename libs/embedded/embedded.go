@@ -108,7 +108,7 @@ func StartFerretDB(dir, addr string) (*Mongo, error) {
 	indexed := make(chan struct{})
 	go func() {
 		defer close(indexed)
-		indexIDs(ctx, abs, 500*time.Millisecond)
+		indexIDs(ctx, abs, 500*time.Millisecond, indexFile)
 	}()
 	go func() {
 		defer close(m.done)
