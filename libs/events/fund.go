@@ -294,7 +294,8 @@ func (ApplicationDeclinedV1) EventType() string { return SubjectApplicationDecli
 // FromPence to ToPence, for the reason given in words; who corrected it is the
 // event's actor. The report is still due on ReportDue, and is held to the amount
 // as corrected. It names the applicant and the endorsement as the award does, for
-// whoever tells them.
+// whoever tells them. Correction counts the corrections of this application's
+// award, from 1, so that whoever told of one knows when a later one overtook it.
 type AwardCorrectedV1 struct {
 	ApplicationID  string     `json:"application_id"`
 	RoundID        string     `json:"round_id"`
@@ -306,6 +307,9 @@ type AwardCorrectedV1 struct {
 	Applicant      Person     `json:"applicant"`
 	Endorsement    Person     `json:"endorsement"`
 	ReportDue      civil.Date `json:"report_due"`
+	// Correction is set from its addition on; older events lack it (zero), and are
+	// counted in their order on the application.
+	Correction int `json:"correction,omitempty"`
 }
 
 // EventType implements Payload.

@@ -4,6 +4,7 @@
 package application
 
 import (
+	"cmp"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -93,7 +94,9 @@ type Application struct {
 	// last moved, under (zero for an award recorded before awards carried it).
 	projectStart, projectEnd civil.Date
 	// dueMoves counts the moves of the report's due day (ReportDueMovedV1).
-	dueMoves     int
+	dueMoves int
+	// corrections counts the corrections of the award's amount (AwardCorrectedV1).
+	corrections  int
 	reportIsDue  bool
 	reportChased bool
 	report       *Report
@@ -398,7 +401,7 @@ func (a *Application) CorrectAward(r round.Round, amount int64, reason string) (
 	return []events.Payload{events.AwardCorrectedV1{
 		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title,
 		FromPence: a.awardPence, ToPence: amount, Reason: strings.TrimSpace(reason),
-		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), ReportDue: a.reportDue,
+		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), ReportDue: a.reportDue, Correction: a.corrections + 1,
 	}}, nil
 }
 
@@ -691,7 +694,8 @@ func (a *Application) apply(e events.Envelope) error {
 	case events.AwardCorrectedV1{}.EventType():
 		var p events.AwardCorrectedV1
 		if p, err = events.Decode[events.AwardCorrectedV1](e); err == nil {
-			a.awardPence = p.ToPence
+			// One recorded before corrections were numbered counts in its order.
+			a.awardPence, a.corrections = p.ToPence, cmp.Or(p.Correction, a.corrections+1)
 		}
 	case events.ApplicationDeclinedV1{}.EventType():
 		var p events.ApplicationDeclinedV1

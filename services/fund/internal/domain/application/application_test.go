@@ -572,3 +572,31 @@ func TestAnAwardIsCorrectedWithinTheRequestAndAboveWhatWasSpent(t *testing.T) {
 		}
 	}
 }
+
+// Each correction of an award is numbered, from 1, so that whoever told of one knows
+// when a later one overtook it; corrections recorded before the fund numbered them
+// are counted in their order.
+func TestEachCorrectionOfAnAwardIsNumbered(t *testing.T) {
+	t.Parallel()
+	history := decided(t, 40000)
+	for n, amount := range []int64{30000, 35000, 32000} {
+		out, err := replay(t, history...).CorrectAward(testRound, amount, "typed wrong")
+		if err != nil {
+			t.Fatalf("correction %d: %v", n+1, err)
+		}
+		if c := out[0].(events.AwardCorrectedV1); c.Correction != n+1 {
+			t.Errorf("correction %d to %d is numbered %d", n+1, amount, c.Correction)
+		}
+		history = append(history, out...)
+	}
+	older := append(decided(t, 40000),
+		events.AwardCorrectedV1{ApplicationID: "a1", FromPence: 40000, ToPence: 30000, Reason: "typed wrong"},
+		events.AwardCorrectedV1{ApplicationID: "a1", FromPence: 30000, ToPence: 35000, Reason: "typed wrong"})
+	out, err := replay(t, older...).CorrectAward(testRound, 32000, "typed wrong")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := out[0].(events.AwardCorrectedV1); c.Correction != 3 {
+		t.Errorf("a correction after two the fund did not number is numbered %d, want 3", c.Correction)
+	}
+}
