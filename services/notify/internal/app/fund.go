@@ -80,6 +80,10 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application, step string)
 		}
 	case "fund-awarded": // "“…” is awarded £50"
 		gone = []struct{ step, why string }{{FundStepCorrected, "ITSS corrected the award's amount since, and the correction's email gives the amount awarded"}}
+	case KindFundAwardCorrected: // "it is £500, not the £50 we wrote before"
+		if n, ok := correctionOf(step); ok {
+			gone = []struct{ step, why string }{{FundStepCorrection(n + 1), "ITSS corrected the award's amount again since, and the later correction's email gives the amount awarded"}}
+		}
 	case "fund-report-due", KindFundReportOverdue: // "Please send its short report by ...", "Please send it now"
 		gone = []struct{ step, why string }{{FundStepReported, "the report on the project is in"}}
 	}
@@ -324,19 +328,68 @@ func (a *App) FundReportDueMoved(ctx context.Context, app Application, m ReportD
 // KindFundAwardCorrected tells of an award's amount corrected by ITSS.
 const KindFundAwardCorrected = "fund-award-corrected"
 
+// FundStepCorrection is the step an application reaches with each correction of its
+// award's amount, numbered from 1 ("award-corrected@1") as the fund counts them: the
+// email of a correction before it, which gives an amount no longer awarded, is then
+// no longer true. FundStepCorrected is reached too, by every correction.
+func FundStepCorrection(n int) string { return FundStepCorrected + "@" + strconv.Itoa(n) }
+
+// correctionStep opens the step of a correction's email (its Delivery.Step): the
+// correction's number follows it, by which a later attempt finds a later correction.
+const correctionStep = "correction@"
+
+// correctionOf is the number of the correction whose email has step, if it has one
+// (an email of a correction the fund did not number has none).
+func correctionOf(step string) (int, bool) {
+	v, ok := strings.CutPrefix(step, correctionStep)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n > 0
+}
+
+// AwardCorrection is a correction of an award's amount, as the fund recorded it
+// (AwardCorrectedV1).
+type AwardCorrection struct {
+	// N counts the corrections of the application's award, from 1; zero for one
+	// from a fund that did not count them, whose email is sent as it was written.
+	N                  int
+	FromPence, ToPence int64
+	Reason             string
+	// ReportDue is the day the report is still due on.
+	ReportDue civil.Date
+}
+
 // FundAwardCorrected tells the applicant, and the organisation's nominated lead in a
 // copy (found and waited for as FundEmail finds them), that ITSS corrected the amount
 // of an award typed wrong: from what to what in pounds, ITSS's reason, the report
 // still due on its day, and whom to write to. Neither copy names the fund's id for
 // the application, as the report's receipt does not; the lead's links to its page.
 // The award email said the wrong sum: from now on it is not sent again
-// (fundStillTrue). A later attempt once the report is in says it is in, as the award
-// email's does (awardAfterReport).
-func (a *App) FundAwardCorrected(ctx context.Context, cause string, app Application, from, to int64, reason string, due civil.Date) error {
-	// Kept before the emails go, so that the award email retried from now on is not.
+// (fundStillTrue), nor is the email of an earlier correction, nor is this one's once a
+// later correction is heard; one heard after a later correction (out of order) is not
+// sent, the later's email giving the amount awarded. A later attempt once the report
+// is in says it is in, as the award email's does (awardAfterReport).
+func (a *App) FundAwardCorrected(ctx context.Context, cause string, app Application, c AwardCorrection) error {
+	// Kept before the emails go, so that the award email, and the email of an earlier
+	// correction, retried from now on are not.
 	if err := a.FundProgressed(ctx, app.ID, FundStepCorrected); err != nil {
 		return err
 	}
+	var step string
+	if c.N > 0 {
+		if err := a.FundProgressed(ctx, app.ID, FundStepCorrection(c.N)); err != nil {
+			return err
+		}
+		if a.fund != nil {
+			if later, err := a.fund.Reached(ctx, app.ID, FundStepCorrection(c.N+1)); err != nil || later {
+				return err
+			}
+		}
+		step = correctionStep + strconv.Itoa(c.N)
+	}
+	from, to, reason, due := c.FromPence, c.ToPence, c.Reason, c.ReportDue
 	project := fmt.Sprintf("the project “%s”", app.Title)
 	subject := "Technician Collaboration Fund: the amount awarded is corrected"
 	if app.Title == "" {
@@ -354,7 +407,7 @@ func (a *App) FundAwardCorrected(ctx context.Context, cause string, app Applicat
 		paras = append(paras, fmt.Sprintf("%s%s, as before; it reports what the grant of %s paid for.", awardReportDue, mail.Day(due), money.Pounds(to)))
 	}
 	write := "If the correction is not what you agreed with ITSS, or for anything about the award, please write to ITSS at " + a.cfg.Contact + "."
-	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundAwardCorrected, Subject: subject, About: fundAbout(app.ID),
+	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundAwardCorrected, Subject: subject, About: fundAbout(app.ID), Step: step,
 		Content: mail.Content{Paragraphs: append(slices.Clone(paras), write), Names: []string{app.Title}}}
 	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/itss/techcommit/libs/bus"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
 )
 
 // An award ITSS corrected (£50 typed for £500) is told once, however often the event
@@ -108,4 +109,118 @@ func TestAnAwardCorrectedIsToldOnceToTheApplicantAndTheLead(t *testing.T) {
 	if !strings.Contains(m.Subject, "corrected") || !strings.Contains(m.Text, "Its report is in: thank you.") || strings.Contains(m.Text, "is due by") {
 		t.Errorf("the correction resent after the report came in reads %q:\n%s", m.Subject, m.Text)
 	}
+}
+
+// An award corrected twice (£50 typed for £500, then £500 for £450) has each
+// correction told, but the first correction's email, which says the award is £500,
+// is not sent again once the second is heard: ops' resend is 409 saying a later
+// correction gives the amount, and sends nothing, and its retry after the relay
+// refused it is given up. The second's is still resent. A correction heard after a
+// later one is not told at all.
+func TestAnAwardCorrectedTwiceIsNotToldTheFirstCorrectionAgain(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 4, 10, 8, 0, 0, 0, time.UTC))
+	h.onboard("f2", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	id := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2c02"
+	version := 3
+	publish := func(p events.Payload) {
+		t.Helper()
+		version++
+		data, _ := json.Marshal(p)
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("fund-twice-%d", version), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+			AggregateID: id, Version: version, Time: time.Now(), Actor: "ops:k.okafor", Data: data})
+		h.waitForConsumer(events.StreamFund, "notify-fund")
+		h.waitForConsumer(events.StreamFund, "notify-fund-corrections")
+	}
+	corrected := func(from, to int64, n int) events.AwardCorrectedV1 {
+		return events.AwardCorrectedV1{ApplicationID: id, RoundID: "fr", OrganisationID: "f2", Title: "Skills exchange", FromPence: from, ToPence: to,
+			Reason: "typed wrong", Applicant: applicant, Endorsement: lead, ReportDue: civil.New(2028, 1, 31), Correction: n}
+	}
+	publish(events.ApplicationAwardedV1{ApplicationID: id, RoundID: "fr", OrganisationID: "f2", Title: "Skills exchange", AmountPence: 5000,
+		Applicant: applicant, Endorsement: lead, ReportDue: civil.New(2028, 1, 31)})
+	ops := h.http.Token(auth.RoleOps, "")
+	h.box.tryLater(lead.Email) // the lead's copy of the first is refused, to be retried
+	publish(corrected(5000, 50000, 1))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		failed := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=f2&status=failed", ops, nil)).JSON(t)["items"].([]any)
+		if len(failed) != 1 {
+			return fmt.Errorf("the lead's refused attempt is not recorded yet: %v", failed)
+		}
+		return nil
+	})
+	h.box.tryLater()
+	first := map[string]string{}
+	for _, email := range []string{applicant.Email, lead.Email} {
+		first[email] = deliveryOf(h, "f2", "fund-award-corrected", email)
+	}
+	publish(corrected(50000, 45000, 2))
+	h.clock.Advance(time.Hour)
+	h.runUntil(civil.New(2027, 4, 11)) // the lead's refused copy of the first is retried
+	second := map[string]string{}
+	for email, from := range map[string]int{applicant.Email: 1, lead.Email: 0} { // the corrections told before
+		var got []received
+		for _, m := range mailTo(h, email, 0) {
+			if strings.Contains(m.Subject, "corrected") {
+				got = append(got, m)
+			}
+		}
+		got = got[from:]
+		if len(got) != 1 || !strings.Contains(got[0].Text, "it is £450, not the £500 we wrote before") {
+			t.Fatalf("after the first correction %s was sent %q, want the second's alone, saying it is £450, not £500", email, subjects(got))
+		}
+		second[email] = otherDelivery(h, "f2", "fund-award-corrected", email, first[email])
+	}
+	given := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=f2&status=given_up", ops, nil)).JSON(t)["items"].([]any)
+	if len(given) != 1 || given[0].(map[string]any)["id"] != first[lead.Email] || !strings.Contains(given[0].(map[string]any)["last_error"].(string), "later correction") {
+		t.Errorf("given up: %v, want the lead's copy of the first correction, as a later correction gives the amount", given)
+	}
+
+	before := len(h.box.all())
+	for email, d := range first {
+		res := h.http.Do("POST", "/v1/deliveries/"+d+"/resends", ops, nil)
+		if res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "later correction") {
+			t.Errorf("the first correction's email to %s resent after the second: %d %s, want 409 saying a later correction gives the amount", email, res.Status, res.Body)
+		}
+	}
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resends sent %q", subjects(sent))
+	}
+	for email, d := range second {
+		if res := h.http.Do("POST", "/v1/deliveries/"+d+"/resends", ops, nil); res.Status != http.StatusOK {
+			t.Errorf("the second correction's email to %s resent: %d %s, want 200", email, res.Status, res.Body)
+		}
+		if got := mailTo(h, email, 0); !strings.Contains(got[len(got)-1].Text, "it is £450, not the £500") {
+			t.Errorf("the second correction resent to %s reads:\n%s", email, got[len(got)-1].Text)
+		}
+	}
+
+	// A third and a fourth heard in the reverse order (redelivered, or taken by two
+	// workers): the third, heard after the fourth, is not sent.
+	before = len(h.box.all())
+	publish(corrected(40000, 42000, 4))
+	publish(corrected(45000, 40000, 3))
+	if sent := h.box.all()[before:]; len(sent) != 2 || !strings.Contains(sent[0].Text, "it is £420") || !strings.Contains(sent[1].Text, "it is £420") {
+		t.Errorf("the fourth correction heard before the third sent %q, want the fourth's alone, to the applicant and the lead", subjects(sent))
+	}
+}
+
+// otherDelivery is the id of the email of kind to email in org's delivery log other
+// than the one not: the later of two of one kind.
+func otherDelivery(h *harness, org, kind, email, not string) string {
+	h.t.Helper()
+	ops := h.http.Token(auth.RoleOps, "")
+	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id="+org, ops, nil)).JSON(h.t)["items"].([]any) {
+		d := it.(map[string]any)
+		to, _ := d["to"].([]any)
+		if d["kind"] == kind && d["id"] != not && len(to) == 1 && to[0].(map[string]any)["email"] == email {
+			return d["id"].(string)
+		}
+	}
+	h.t.Fatalf("no second %s email to %s in the log", kind, email)
+	return ""
 }

@@ -388,7 +388,9 @@ func FundCorrections(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 		if err != nil {
 			return bus.Permanent(err)
 		}
-		return a.FundAwardCorrected(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), p.FromPence, p.ToPence, p.Reason, p.ReportDue)
+		return a.FundAwardCorrected(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), app.AwardCorrection{
+			N: p.Correction, FromPence: p.FromPence, ToPence: p.ToPence, Reason: p.Reason, ReportDue: p.ReportDue,
+		})
 	}
 }
 
