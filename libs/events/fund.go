@@ -310,6 +310,11 @@ type AwardCorrectedV1 struct {
 	// Correction is set from its addition on; older events lack it (zero), and are
 	// counted in their order on the application.
 	Correction int `json:"correction,omitempty"`
+	// DueMoves is how many times the report's due day had moved (ReportDueMovedV1)
+	// when this was recorded, so that whoever says the report is due on ReportDue
+	// knows when a later move overtook it. Set from its addition on, and only once a
+	// day moved; older events lack it.
+	DueMoves int `json:"due_moves,omitempty"`
 }
 
 // EventType implements Payload.

@@ -402,6 +402,7 @@ func (a *Application) CorrectAward(r round.Round, amount int64, reason string) (
 		ApplicationID: a.id, RoundID: a.roundID, OrganisationID: a.org, Title: a.content.Title,
 		FromPence: a.awardPence, ToPence: amount, Reason: strings.TrimSpace(reason),
 		Applicant: a.eventApplicant(), Endorsement: a.eventEndorsement(), ReportDue: a.reportDue, Correction: a.corrections + 1,
+		DueMoves: a.dueMoves,
 	}}, nil
 }
 

@@ -575,7 +575,8 @@ func TestAnAwardIsCorrectedWithinTheRequestAndAboveWhatWasSpent(t *testing.T) {
 
 // Each correction of an award is numbered, from 1, so that whoever told of one knows
 // when a later one overtook it; corrections recorded before the fund numbered them
-// are counted in their order.
+// are counted in their order. Each says how often the report's day had moved, so
+// that whoever gave the day knows when a later move overtook it.
 func TestEachCorrectionOfAnAwardIsNumbered(t *testing.T) {
 	t.Parallel()
 	history := decided(t, 40000)
@@ -598,5 +599,15 @@ func TestEachCorrectionOfAnAwardIsNumbered(t *testing.T) {
 	}
 	if c := out[0].(events.AwardCorrectedV1); c.Correction != 3 {
 		t.Errorf("a correction after two the fund did not number is numbered %d, want 3", c.Correction)
+	}
+
+	// A correction after the report's day moved says how often it had, with the day.
+	moved := append(decided(t, 40000), events.ReportDueMovedV1{ApplicationID: "a1", Move: 1, DueBefore: testRound.ReportDue(), Due: civil.New(2029, 1, 31)})
+	out, err = replay(t, moved...).CorrectAward(testRound, 30000, "typed wrong")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := out[0].(events.AwardCorrectedV1); c.DueMoves != 1 || c.ReportDue != civil.New(2029, 1, 31) || c.Correction != 1 {
+		t.Errorf("a correction after the report's day moved once gives %d moves, the day %s, correction %d; want 1, 31 January 2029, 1", c.DueMoves, c.ReportDue, c.Correction)
 	}
 }
