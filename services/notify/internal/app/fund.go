@@ -81,7 +81,7 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application, step string)
 	case "fund-awarded": // "“…” is awarded £50"
 		gone = []struct{ step, why string }{{FundStepCorrected, "ITSS corrected the award's amount since, and the correction's email gives the amount awarded"}}
 	case KindFundAwardCorrected: // "it is £500, not the £50 we wrote before"
-		if n, ok := correctionOf(step); ok {
+		if n, _ := correctionOf(step); n > 0 {
 			gone = []struct{ step, why string }{{FundStepCorrection(n + 1), "ITSS corrected the award's amount again since, and the later correction's email gives the amount awarded"}}
 		}
 	case "fund-report-due", KindFundReportOverdue: // "Please send its short report by ...", "Please send it now"
@@ -225,6 +225,27 @@ func (a *App) FundReportOverdue(ctx context.Context, app Application, due civil.
 // attempt finds it.
 const awardReportDue = "A short report on the project is due by "
 
+// What the award email, or a correction's, says instead of its report's day, sent
+// once the report is in, or once the day has moved since it was written.
+const (
+	reportIsIn       = "Its report is in: thank you."
+	windowMovedSince = "ITSS has since corrected the project's window, and with it the day its short report is due: the email saying so gives both."
+)
+
+// reportSince says whether the report on application is in, and whether its due day
+// has moved since it had moved moves times (the award's, or a correction's, day no
+// longer standing).
+func (a *App) reportSince(ctx context.Context, application string, moves int) (reported, moved bool, err error) {
+	if a.fund == nil {
+		return false, false, nil
+	}
+	if reported, err = a.fund.Reached(ctx, application, FundStepReported); err != nil || reported {
+		return reported, false, err
+	}
+	moved, err = a.fund.Reached(ctx, application, FundStepDueMoved(moves+1))
+	return false, moved, err
+}
+
 // AwardWindow is what the award email says of the project's window, after the
 // award: when the project may start and by when it must end. An award from before the
 // fund said the window (an older event) says nothing of it.
@@ -248,21 +269,20 @@ func (a *App) awardAfterReport(ctx context.Context, d Delivery, application stri
 	if a.fund == nil || (d.Kind != "fund-awarded" && d.Kind != KindFundAwardCorrected) {
 		return d, nil
 	}
-	reported, err := a.fund.Reached(ctx, application, FundStepReported)
-	if err != nil {
+	// An award is made before its report's day ever moves; a correction may be made
+	// after, and gives the day as it was moved then.
+	_, moves := correctionOf(d.Step)
+	reported, moved, err := a.reportSince(ctx, application, moves)
+	if err != nil || !reported && !moved {
 		return d, err
 	}
-	instead := "Its report is in: thank you."
-	if !reported {
-		// Once its window was corrected the award's window and report day no longer
-		// stand, nor its calendar entry: the email of the move gives them.
-		moved, err := a.fund.Reached(ctx, application, FundStepDueMoved(1))
-		if err != nil || !moved {
-			return d, err
-		}
-		instead = "ITSS has since corrected the project's window, and with it the day its short report is due: the email saying so gives both."
+	// Once its window was corrected the award's window and report day no longer
+	// stand, nor its calendar entry: the email of the move gives them.
+	instead := windowMovedSince
+	if reported {
+		instead = reportIsIn
 	}
-	i := slices.IndexFunc(d.Content.Paragraphs, func(p string) bool { return strings.HasPrefix(p, awardReportDue) })
+	i := slices.IndexFunc(d.Content.Paragraphs, func(p string) bool { return strings.HasPrefix(p, awardReportDue) || p == windowMovedSince })
 	if i < 0 {
 		return d, nil // written before the paragraph stood alone: sent as it was
 	}
@@ -335,18 +355,37 @@ const KindFundAwardCorrected = "fund-award-corrected"
 func FundStepCorrection(n int) string { return FundStepCorrected + "@" + strconv.Itoa(n) }
 
 // correctionStep opens the step of a correction's email (its Delivery.Step): the
-// correction's number follows it, by which a later attempt finds a later correction.
+// correction's number follows it, by which a later attempt finds a later correction,
+// then, once the report's day has moved, dueMovesSep and how many times it had, by
+// which a later attempt finds the day moved since.
 const correctionStep = "correction@"
 
-// correctionOf is the number of the correction whose email has step, if it has one
-// (an email of a correction the fund did not number has none).
-func correctionOf(step string) (int, bool) {
+// stepOfCorrection is the step of the email of correction n, recorded after the
+// report's day moved moves times: none for a correction the fund numbered not, nor
+// counted the moves of (an event from a release before).
+func stepOfCorrection(n, moves int) string {
+	if n == 0 && moves == 0 {
+		return ""
+	}
+	step := correctionStep + strconv.Itoa(n)
+	if moves > 0 {
+		step += dueMovesSep + strconv.Itoa(moves)
+	}
+	return step
+}
+
+// correctionOf is the number of the correction whose email has step, and how many
+// times the report's day had moved when it was written: zero for what it does not
+// say (an email of a correction the fund did not number or count the moves of).
+func correctionOf(step string) (n, moves int) {
 	v, ok := strings.CutPrefix(step, correctionStep)
 	if !ok {
-		return 0, false
+		return 0, 0
 	}
-	n, err := strconv.Atoi(v)
-	return n, err == nil && n > 0
+	v, m, _ := strings.Cut(v, dueMovesSep)
+	n, _ = strconv.Atoi(v)
+	moves, _ = strconv.Atoi(m)
+	return max(n, 0), max(moves, 0)
 }
 
 // AwardCorrection is a correction of an award's amount, as the fund recorded it
@@ -357,8 +396,10 @@ type AwardCorrection struct {
 	N                  int
 	FromPence, ToPence int64
 	Reason             string
-	// ReportDue is the day the report is still due on.
+	// ReportDue is the day the report is still due on, and DueMoves how many times
+	// it had moved when the correction was recorded (zero from a release before).
 	ReportDue civil.Date
+	DueMoves  int
 }
 
 // FundAwardCorrected tells the applicant, and the organisation's nominated lead in a
@@ -370,14 +411,15 @@ type AwardCorrection struct {
 // (fundStillTrue), nor is the email of an earlier correction, nor is this one's once a
 // later correction is heard; one heard after a later correction (out of order) is not
 // sent, the later's email giving the amount awarded. A later attempt once the report
-// is in says it is in, as the award email's does (awardAfterReport).
+// is in says it is in, as the award email's does (awardAfterReport), and so does one
+// heard once it is in; one heard, or sent again, once the report's day has moved since
+// the correction no longer gives the day it had.
 func (a *App) FundAwardCorrected(ctx context.Context, cause string, app Application, c AwardCorrection) error {
 	// Kept before the emails go, so that the award email, and the email of an earlier
 	// correction, retried from now on are not.
 	if err := a.FundProgressed(ctx, app.ID, FundStepCorrected); err != nil {
 		return err
 	}
-	var step string
 	if c.N > 0 {
 		if err := a.FundProgressed(ctx, app.ID, FundStepCorrection(c.N)); err != nil {
 			return err
@@ -387,9 +429,12 @@ func (a *App) FundAwardCorrected(ctx context.Context, cause string, app Applicat
 				return err
 			}
 		}
-		step = correctionStep + strconv.Itoa(c.N)
 	}
 	from, to, reason, due := c.FromPence, c.ToPence, c.Reason, c.ReportDue
+	reported, moved, err := a.reportSince(ctx, app.ID, c.DueMoves)
+	if err != nil {
+		return err
+	}
 	project := fmt.Sprintf("the project “%s”", app.Title)
 	subject := "Technician Collaboration Fund: the amount awarded is corrected"
 	if app.Title == "" {
@@ -403,11 +448,16 @@ func (a *App) FundAwardCorrected(ctx context.Context, cause string, app Applicat
 	if r := strings.TrimSuffix(strings.TrimSpace(reason), "."); r != "" {
 		paras = append(paras, "ITSS's reason: "+r+".")
 	}
-	if !due.IsZero() {
+	switch {
+	case reported:
+		paras = append(paras, reportIsIn)
+	case moved:
+		paras = append(paras, windowMovedSince)
+	case !due.IsZero():
 		paras = append(paras, fmt.Sprintf("%s%s, as before; it reports what the grant of %s paid for.", awardReportDue, mail.Day(due), money.Pounds(to)))
 	}
 	write := "If the correction is not what you agreed with ITSS, or for anything about the award, please write to ITSS at " + a.cfg.Contact + "."
-	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundAwardCorrected, Subject: subject, About: fundAbout(app.ID), Step: step,
+	e := Email{Cause: cause, Org: app.OrganisationID, Kind: KindFundAwardCorrected, Subject: subject, About: fundAbout(app.ID), Step: stepOfCorrection(c.N, c.DueMoves),
 		Content: mail.Content{Paragraphs: append(slices.Clone(paras), write), Names: []string{app.Title}}}
 	if err := a.Notify(ctx, e, Recipient{app.Applicant, RoleApplicant}); err != nil {
 		return err

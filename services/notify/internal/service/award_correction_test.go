@@ -224,3 +224,85 @@ func otherDelivery(h *harness, org, kind, email, not string) string {
 	h.t.Fatalf("no second %s email to %s in the log", kind, email)
 	return ""
 }
+
+// A correction's email says the report is still due on its day only while that day
+// stands: the email of a correction made after ITSS moved the report's day gives the
+// moved day, and says so again when resent, until the day moves once more; a
+// correction heard only after a later move (out of order) does not give the day it
+// was recorded with, and one heard once the report is in says the report is in.
+func TestACorrectionsEmailGivesTheReportsDayOnlyWhileItStands(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 7, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fd", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	id := "0192f1c4-5d7e-7b61-9a0e-3c5e8f1d2c03"
+	version := 0
+	publish := func(p events.Payload) {
+		t.Helper()
+		version++
+		data, _ := json.Marshal(p)
+		h.publishTwice(events.Envelope{ID: fmt.Sprintf("fund-day-%d", version), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application",
+			AggregateID: id, Version: version, Time: h.clock.Now(), Actor: "ops:k.okafor", Data: data})
+		h.waitForConsumer(events.StreamFund, "notify-fund")
+		h.waitForConsumer(events.StreamFund, "notify-fund-corrections")
+	}
+	shortDue, newDue, laterDue := civil.New(2027, 7, 30), civil.New(2028, 7, 30), civil.New(2028, 8, 30)
+	moved := func(move int, before, due civil.Date, end civil.Date) events.ReportDueMovedV1 {
+		return events.ReportDueMovedV1{ApplicationID: id, RoundID: "r", OrganisationID: "fd", Title: "Skills exchange", Move: move,
+			DueBefore: before, Due: due, ProjectStart: civil.New(2027, 5, 1), ProjectEnd: end, Applicant: applicant, Endorsement: lead}
+	}
+	corrected := func(n int, from, to int64, due civil.Date, moves int) events.AwardCorrectedV1 {
+		return events.AwardCorrectedV1{ApplicationID: id, RoundID: "r", OrganisationID: "fd", Title: "Skills exchange", FromPence: from, ToPence: to,
+			Reason: "typed wrong", Applicant: applicant, Endorsement: lead, ReportDue: due, Correction: n, DueMoves: moves}
+	}
+	last := func() received {
+		t.Helper()
+		got := mailTo(h, applicant.Email, 0)
+		return got[len(got)-1]
+	}
+	const since = "ITSS has since corrected the project's window"
+
+	publish(events.ApplicationAwardedV1{ApplicationID: id, RoundID: "r", OrganisationID: "fd", Title: "Skills exchange", AmountPence: 80000,
+		Applicant: applicant, Endorsement: lead, ReportDue: shortDue, ProjectStart: civil.New(2027, 5, 1), ProjectEnd: civil.New(2027, 6, 30)})
+	publish(moved(1, shortDue, newDue, civil.New(2028, 6, 30)))
+	publish(corrected(1, 80000, 70000, newDue, 1))
+	if m := last(); !strings.Contains(m.Text, "it is £700") || !strings.Contains(m.Text, "due by Sunday 30 July 2028, as before") {
+		t.Fatalf("the correction made after the move reads %q:\n%s", m.Subject, m.Text)
+	}
+	ops := h.http.Token(auth.RoleOps, "")
+	d := deliveryOf(h, "fd", "fund-award-corrected", applicant.Email)
+	if res := h.http.Do("POST", "/v1/deliveries/"+d+"/resends", ops, nil); res.Status != http.StatusOK {
+		t.Fatalf("the correction resent: %d %s", res.Status, res.Body)
+	}
+	if m := last(); !strings.Contains(m.Text, "due by Sunday 30 July 2028, as before") || strings.Contains(m.Text, since) {
+		t.Errorf("the correction made after the move, resent with the day unmoved since, reads:\n%s", m.Text)
+	}
+
+	publish(moved(2, newDue, laterDue, civil.New(2028, 7, 30)))
+	if res := h.http.Do("POST", "/v1/deliveries/"+d+"/resends", ops, nil); res.Status != http.StatusOK {
+		t.Fatalf("the correction resent after the second move: %d %s", res.Status, res.Body)
+	}
+	if m := last(); strings.Contains(m.Text, "30 July 2028") || !strings.Contains(m.Text, since) {
+		t.Errorf("the correction resent after the day moved again reads:\n%s", m.Text)
+	}
+
+	// Recorded before the second move, heard after it.
+	publish(corrected(2, 70000, 75000, newDue, 1))
+	if m := last(); !strings.Contains(m.Text, "it is £750") || strings.Contains(m.Text, "30 July 2028") || !strings.Contains(m.Text, since) {
+		t.Errorf("a correction heard after a later move reads %q:\n%s", m.Subject, m.Text)
+	}
+
+	data, _ := json.Marshal(events.ReportSubmittedV1{ApplicationID: id, RoundID: "r", OrganisationID: "fd", Title: "Skills exchange", SpentPence: 60000, Applicant: applicant})
+	version++
+	h.publishTwice(events.Envelope{ID: "fund-day-report", Source: "/tc/fund", Type: events.ReportSubmittedV1{}.EventType(), AggregateType: "application",
+		AggregateID: id, Version: version, Time: h.clock.Now(), Data: data})
+	h.waitForConsumer(events.StreamFund, "notify-fund")
+	publish(corrected(3, 75000, 65000, laterDue, 2))
+	if m := last(); !strings.Contains(m.Text, "it is £650") || strings.Contains(m.Text, "is due by") || !strings.Contains(m.Text, "Its report is in") {
+		t.Errorf("a correction made once the report is in reads %q:\n%s", m.Subject, m.Text)
+	}
+}

@@ -389,7 +389,7 @@ func FundCorrections(a *app.App) (bus.ConsumerSpec, bus.Handler) {
 			return bus.Permanent(err)
 		}
 		return a.FundAwardCorrected(ctx, e.ID, application(p.ApplicationID, p.OrganisationID, p.Title, p.Applicant), app.AwardCorrection{
-			N: p.Correction, FromPence: p.FromPence, ToPence: p.ToPence, Reason: p.Reason, ReportDue: p.ReportDue,
+			N: p.Correction, FromPence: p.FromPence, ToPence: p.ToPence, Reason: p.Reason, ReportDue: p.ReportDue, DueMoves: p.DueMoves,
 		})
 	}
 }
