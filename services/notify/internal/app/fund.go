@@ -84,7 +84,7 @@ func (a *App) fundStillTrue(ctx context.Context, kind, application, step string)
 		if n, _ := correctionOf(step); n > 0 {
 			gone = []struct{ step, why string }{{FundStepCorrection(n + 1), "ITSS corrected the award's amount again since, and the later correction's email gives the amount awarded"}}
 		}
-	case "fund-report-due", KindFundReportOverdue: // "Please send its short report by ...", "Please send it now"
+	case "fund-report-due", KindFundReportOverdue, KindFundReportDueMoved: // "Please send its short report by ...", "Please send it now", "now due by ..."
 		gone = []struct{ step, why string }{{FundStepReported, "the report on the project is in"}}
 	}
 	for _, g := range gone {

@@ -107,3 +107,43 @@ func TestAMovedReportDayIsToldOnceAndMovesItsCalendarEntry(t *testing.T) {
 		}
 	}
 }
+
+// The email saying a report's day moved asks for the report by the new day: once the
+// report is in, it is not sent again (ops' resend is 409 saying the report is in).
+func TestAMovedReportDayIsNotResentOnceTheReportIsIn(t *testing.T) {
+	t.Parallel()
+	h := start(t, 1, time.Date(2027, 7, 1, 8, 0, 0, 0, time.UTC))
+	h.onboard("fi", civil.New(2028, 3, 20), civil.New(2028, 9, 20))
+	ctx := context.Background()
+	if _, err := bus.EnsureStream(ctx, h.env.JS, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
+		t.Fatal(err)
+	}
+	applicant := events.Person{Name: "Ann Applicant", Email: "ann@exampleton.ac.uk"}
+	version := 0
+	publish := func(p events.Payload) {
+		t.Helper()
+		version++
+		data, _ := json.Marshal(p)
+		e := events.Envelope{ID: fmt.Sprintf("fi-%d", version), Source: "/tc/fund", Type: p.EventType(), AggregateType: "application", AggregateID: "app-fi",
+			Version: version, Time: h.clock.Now(), Data: data}
+		if _, err := h.env.JS.PublishMsg(ctx, bus.Message(e)); err != nil {
+			t.Fatal(err)
+		}
+		h.waitForConsumer(events.StreamFund, "notify-fund")
+	}
+	shortDue, newDue := civil.New(2027, 7, 30), civil.New(2028, 7, 30)
+	publish(events.ApplicationAwardedV1{ApplicationID: "app-fi", RoundID: "r", OrganisationID: "fi", Title: "Skills exchange", AmountPence: 80000,
+		Applicant: applicant, Endorsement: lead, ReportDue: shortDue, ProjectStart: civil.New(2027, 5, 1), ProjectEnd: civil.New(2027, 6, 30)})
+	publish(events.ReportDueMovedV1{ApplicationID: "app-fi", RoundID: "r", OrganisationID: "fi", Title: "Skills exchange", Move: 1,
+		DueBefore: shortDue, Due: newDue, ProjectStart: civil.New(2027, 5, 1), ProjectEnd: civil.New(2028, 6, 30), Applicant: applicant, Endorsement: lead})
+	moved := deliveryOf(h, "fi", "fund-report-due-moved", applicant.Email)
+	publish(events.ReportSubmittedV1{ApplicationID: "app-fi", RoundID: "r", OrganisationID: "fi", Title: "Skills exchange", SpentPence: 60000, Applicant: applicant})
+	before := len(h.box.all())
+	ops := h.http.Token(auth.RoleOps, "")
+	if res := h.http.Do("POST", "/v1/deliveries/"+moved+"/resends", ops, nil); res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "report on the project is in") {
+		t.Errorf("the moved day's email resent once the report is in: %d %s, want 409 saying the report is in", res.Status, res.Body)
+	}
+	if sent := h.box.all()[before:]; len(sent) != 0 {
+		t.Errorf("the refused resend sent %q", subjects(sent))
+	}
+}
