@@ -164,7 +164,7 @@ type Delivery struct {
 	// Status sending (claimed, not yet recorded), sent, failed (to be retried), given_up (final; last_error says why)
 	Status DeliveryStatus `json:"status"`
 
-	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), or empty
+	// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), correction@N for the email of an award's Nth correction, followed by @M once the report's day had moved (M the moves before it), or empty
 	Step    *Step  `json:"step,omitempty"`
 	Subject string `json:"subject"`
 
@@ -206,7 +206,7 @@ type Problem struct {
 	Type      string  `json:"type"`
 }
 
-// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), or empty
+// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), correction@N for the email of an award's Nth correction, followed by @M once the report's day had moved (M the moves before it), or empty
 type Step = string
 
 // SubjectAccess defines model for SubjectAccess.

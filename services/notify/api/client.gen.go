@@ -1750,7 +1750,7 @@ type PreviewRemindersResponse struct {
 			OrganisationId   *Id                 `json:"organisation_id,omitempty"`
 			OrganisationName *string             `json:"organisation_name,omitempty"`
 
-			// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), or empty
+			// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), correction@N for the email of an award's Nth correction, followed by @M once the report's day had moved (M the moves before it), or empty
 			Step    *Step     `json:"step,omitempty"`
 			Subject *string   `json:"subject,omitempty"`
 			To      *[]Person `json:"to,omitempty"`
@@ -1785,7 +1785,7 @@ func (r PreviewRemindersResponse) GetJSON200() *struct {
 		OrganisationId   *Id                 `json:"organisation_id,omitempty"`
 		OrganisationName *string             `json:"organisation_name,omitempty"`
 
-		// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), or empty
+		// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), correction@N for the email of an award's Nth correction, followed by @M once the report's day had moved (M the moves before it), or empty
 		Step    *Step     `json:"step,omitempty"`
 		Subject *string   `json:"subject,omitempty"`
 		To      *[]Person `json:"to,omitempty"`
@@ -2864,7 +2864,7 @@ func ParsePreviewRemindersResponse(rsp *http.Response) (*PreviewRemindersRespons
 				OrganisationId   *Id                 `json:"organisation_id,omitempty"`
 				OrganisationName *string             `json:"organisation_name,omitempty"`
 
-				// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), or empty
+				// Step The ladder step (window-open, due-in-N, due-today, overdue-N), returned@N for the return of a review (N the assignment's version), due@YYYY-MM-DD for the due day of a fund report an email asks for, moved-to@YYYY-MM-DD for the day a fund report was moved to, overdue for its chase, each of the three followed by @N once the day has moved (N the moves before it), correction@N for the email of an award's Nth correction, followed by @M once the report's day had moved (M the moves before it), or empty
 				Step    *Step     `json:"step,omitempty"`
 				Subject *string   `json:"subject,omitempty"`
 				To      *[]Person `json:"to,omitempty"`
