@@ -21,6 +21,7 @@ import (
 // lead: from what to what in pounds, ITSS's reason, the report still due on its day,
 // and whom to write to. The award email, which said the wrong sum, is not resent from
 // then on (409 saying why); the correction's, resent once the report is in, says so.
+// The correction is one a fund that did not number its corrections recorded.
 func TestAnAwardCorrectedIsToldOnceToTheApplicantAndTheLead(t *testing.T) {
 	t.Parallel()
 	h := start(t, 2, time.Date(2027, 4, 10, 8, 0, 0, 0, time.UTC))
