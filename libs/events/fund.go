@@ -133,11 +133,21 @@ func (BudgetAdjustedV1) EventType() string { return SubjectBudgetAdjusted + ".v1
 // with every award: a lowering is never below what is awarded, and an award racing it
 // is decided against the budget it set. From it on, the ledger's budget is its own,
 // not the round's (RoundUpdatedV1 records the same amount after it).
+//
+// RoundVersion is the round's version the entry was decided on (absent from entries
+// written before it was added). An entry that does not follow (Follows false) holds a
+// lowering for a change of the round decided on that version, which the round records
+// at the next version or never: until then the ledger holds the lower budget, so no
+// award can draw on what the round is about to give up. An entry that follows sets
+// the budget the round recorded at RoundVersion: a raise once the round recorded it,
+// or a lowering the round never recorded put back.
 type BudgetSetV1 struct {
 	RoundID      string `json:"round_id"`
 	FromPence    int64  `json:"from_pence"`
 	ToPence      int64  `json:"to_pence"`
 	AwardedPence int64  `json:"awarded_pence"`
+	RoundVersion int    `json:"round_version,omitempty"`
+	Follows      bool   `json:"follows,omitempty"`
 }
 
 // EventType implements Payload.

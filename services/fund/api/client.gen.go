@@ -366,11 +366,13 @@ type ClientInterface interface {
 	// corrected project window, every other term sent as it stands (awards are decided
 	// once a round has closed, and a budget typed too low would refuse them for good,
 	// one typed too high let them overspend it); any other change to it, or the terms
-	// as they stand, is refused with 409. A budget, raised or lowered, is set on the
-	// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
-	// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
-	// much): a lowering racing an award leaves one of them refused, never the awards
-	// over the budget.
+	// as they stand, is refused with 409. A lowered budget is held on the round's
+	// ledger (`BudgetSetV1`) once every other check has passed, just before the round
+	// records it, in one order with every award, and is never below what the round's
+	// awards hold (409 naming `budget_pence`, saying how much): a lowering racing an
+	// award leaves one of them refused, never the awards over the budget. A raised
+	// budget reaches the ledger once the round has recorded it. A change refused
+	// (412 after another change landed first) leaves the ledger as it was.
 	//
 	// The project window is corrected here, open or closed, as any other term of the
 	// round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -410,11 +412,13 @@ type ClientInterface interface {
 	// corrected project window, every other term sent as it stands (awards are decided
 	// once a round has closed, and a budget typed too low would refuse them for good,
 	// one typed too high let them overspend it); any other change to it, or the terms
-	// as they stand, is refused with 409. A budget, raised or lowered, is set on the
-	// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
-	// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
-	// much): a lowering racing an award leaves one of them refused, never the awards
-	// over the budget.
+	// as they stand, is refused with 409. A lowered budget is held on the round's
+	// ledger (`BudgetSetV1`) once every other check has passed, just before the round
+	// records it, in one order with every award, and is never below what the round's
+	// awards hold (409 naming `budget_pence`, saying how much): a lowering racing an
+	// award leaves one of them refused, never the awards over the budget. A raised
+	// budget reaches the ledger once the round has recorded it. A change refused
+	// (412 after another change landed first) leaves the ledger as it was.
 	//
 	// The project window is corrected here, open or closed, as any other term of the
 	// round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -1061,11 +1065,13 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 // corrected project window, every other term sent as it stands (awards are decided
 // once a round has closed, and a budget typed too low would refuse them for good,
 // one typed too high let them overspend it); any other change to it, or the terms
-// as they stand, is refused with 409. A budget, raised or lowered, is set on the
-// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
-// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
-// much): a lowering racing an award leaves one of them refused, never the awards
-// over the budget.
+// as they stand, is refused with 409. A lowered budget is held on the round's
+// ledger (`BudgetSetV1`) once every other check has passed, just before the round
+// records it, in one order with every award, and is never below what the round's
+// awards hold (409 naming `budget_pence`, saying how much): a lowering racing an
+// award leaves one of them refused, never the awards over the budget. A raised
+// budget reaches the ledger once the round has recorded it. A change refused
+// (412 after another change landed first) leaves the ledger as it was.
 //
 // The project window is corrected here, open or closed, as any other term of the
 // round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -1115,11 +1121,13 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, params *UpdateR
 // corrected project window, every other term sent as it stands (awards are decided
 // once a round has closed, and a budget typed too low would refuse them for good,
 // one typed too high let them overspend it); any other change to it, or the terms
-// as they stand, is refused with 409. A budget, raised or lowered, is set on the
-// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
-// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
-// much): a lowering racing an award leaves one of them refused, never the awards
-// over the budget.
+// as they stand, is refused with 409. A lowered budget is held on the round's
+// ledger (`BudgetSetV1`) once every other check has passed, just before the round
+// records it, in one order with every award, and is never below what the round's
+// awards hold (409 naming `budget_pence`, saying how much): a lowering racing an
+// award leaves one of them refused, never the awards over the budget. A raised
+// budget reaches the ledger once the round has recorded it. A change refused
+// (412 after another change landed first) leaves the ledger as it was.
 //
 // The project window is corrected here, open or closed, as any other term of the
 // round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -2836,11 +2844,13 @@ type ClientWithResponsesInterface interface {
 	// corrected project window, every other term sent as it stands (awards are decided
 	// once a round has closed, and a budget typed too low would refuse them for good,
 	// one typed too high let them overspend it); any other change to it, or the terms
-	// as they stand, is refused with 409. A budget, raised or lowered, is set on the
-	// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
-	// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
-	// much): a lowering racing an award leaves one of them refused, never the awards
-	// over the budget.
+	// as they stand, is refused with 409. A lowered budget is held on the round's
+	// ledger (`BudgetSetV1`) once every other check has passed, just before the round
+	// records it, in one order with every award, and is never below what the round's
+	// awards hold (409 naming `budget_pence`, saying how much): a lowering racing an
+	// award leaves one of them refused, never the awards over the budget. A raised
+	// budget reaches the ledger once the round has recorded it. A change refused
+	// (412 after another change landed first) leaves the ledger as it was.
 	//
 	// The project window is corrected here, open or closed, as any other term of the
 	// round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -2880,11 +2890,13 @@ type ClientWithResponsesInterface interface {
 	// corrected project window, every other term sent as it stands (awards are decided
 	// once a round has closed, and a budget typed too low would refuse them for good,
 	// one typed too high let them overspend it); any other change to it, or the terms
-	// as they stand, is refused with 409. A budget, raised or lowered, is set on the
-	// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
-	// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
-	// much): a lowering racing an award leaves one of them refused, never the awards
-	// over the budget.
+	// as they stand, is refused with 409. A lowered budget is held on the round's
+	// ledger (`BudgetSetV1`) once every other check has passed, just before the round
+	// records it, in one order with every award, and is never below what the round's
+	// awards hold (409 naming `budget_pence`, saying how much): a lowering racing an
+	// award leaves one of them refused, never the awards over the budget. A raised
+	// budget reaches the ledger once the round has recorded it. A change refused
+	// (412 after another change landed first) leaves the ledger as it was.
 	//
 	// The project window is corrected here, open or closed, as any other term of the
 	// round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -6498,11 +6510,13 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 // corrected project window, every other term sent as it stands (awards are decided
 // once a round has closed, and a budget typed too low would refuse them for good,
 // one typed too high let them overspend it); any other change to it, or the terms
-// as they stand, is refused with 409. A budget, raised or lowered, is set on the
-// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
-// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
-// much): a lowering racing an award leaves one of them refused, never the awards
-// over the budget.
+// as they stand, is refused with 409. A lowered budget is held on the round's
+// ledger (`BudgetSetV1`) once every other check has passed, just before the round
+// records it, in one order with every award, and is never below what the round's
+// awards hold (409 naming `budget_pence`, saying how much): a lowering racing an
+// award leaves one of them refused, never the awards over the budget. A raised
+// budget reaches the ledger once the round has recorded it. A change refused
+// (412 after another change landed first) leaves the ledger as it was.
 //
 // The project window is corrected here, open or closed, as any other term of the
 // round (one `tc.fund.round.updated` event carries the round as it now stands),
@@ -6548,11 +6562,13 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 // corrected project window, every other term sent as it stands (awards are decided
 // once a round has closed, and a budget typed too low would refuse them for good,
 // one typed too high let them overspend it); any other change to it, or the terms
-// as they stand, is refused with 409. A budget, raised or lowered, is set on the
-// round's ledger first (`BudgetSetV1`), in one order with every award, and is never
-// lowered below what the round's awards hold (409 naming `budget_pence`, saying how
-// much): a lowering racing an award leaves one of them refused, never the awards
-// over the budget.
+// as they stand, is refused with 409. A lowered budget is held on the round's
+// ledger (`BudgetSetV1`) once every other check has passed, just before the round
+// records it, in one order with every award, and is never below what the round's
+// awards hold (409 naming `budget_pence`, saying how much): a lowering racing an
+// award leaves one of them refused, never the awards over the budget. A raised
+// budget reaches the ledger once the round has recorded it. A change refused
+// (412 after another change landed first) leaves the ledger as it was.
 //
 // The project window is corrected here, open or closed, as any other term of the
 // round (one `tc.fund.round.updated` event carries the round as it now stands),

@@ -222,22 +222,23 @@ func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (
 
 // UpdateRound replaces a round's terms (ops), within what its status allows. A new
 // closing time that would bind two rounds that funded one organisation under the rule
-// on the previous round's grantees is refused (see reorder). A new budget, raised or
-// lowered, is set on the round's ledger first (ledger.SetBudget), in one order with
-// every award, so that a lowering racing an award can never leave the awards over
-// the budget: it is never below what the awards hold (409 naming budget_pence). The
-// round then records it with its other terms; should that be refused (the round
-// changed since the caller read it), the ledger's budget is put back, unless awards
-// drew on it meanwhile, and the round's reads show the ledger's all the same (Round).
-// A moved project window is refused where it would leave a held application's
-// milestones outside it (checkMilestones), and then moves the funded projects'
-// reports (moveReportDues).
+// on the previous round's grantees is refused (see reorder). A lowered budget is held
+// on the round's ledger (ledger.Hold) once everything else the round checks has
+// passed, just before the round records it, in one order with every award, so that a
+// lowering racing an award can never leave the awards over the budget: it is never
+// below what the awards hold (409 naming budget_pence). A raised budget reaches the
+// ledger only once the round has recorded it, so that no award draws on a budget the
+// round never recorded. Whatever the outcome, the ledger then follows the budget the
+// round records (followBudget): a raise recorded is set, a lowering refused (the
+// round changed since the caller read it) put back; should the request stop half
+// way, the round sweep does the same (settleBudget). A moved project window is
+// refused where it would leave a held application's milestones outside it
+// (checkMilestones), and then moves the funded projects' reports (moveReportDues).
 func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round, match precondition.Versions) (round.Round, error) {
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff change rounds")
 	}
 	moved := false
-	var set []events.BudgetSetV1 // what this change set on the ledger, in order
 	r, err := a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
 		// The versions the caller read (If-Match): checked in the command that
 		// appends, so that two people correcting one round from forms opened
@@ -255,42 +256,20 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 				return nil, err
 			}
 		}
-		to := r.After(payloads).BudgetPence
-		appended, err := a.ledgerAppend(ctx, by.Actor(), r, func(l *ledger.Ledger) ([]events.Payload, error) {
-			return l.SetBudget(r.ID, to)
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range appended {
-			p, err := events.Decode[events.BudgetSetV1](e)
-			if err != nil {
-				return nil, err
-			}
-			set = append(set, p)
-		}
 		return payloads, nil
 	}, func(r round.Round) (string, string) {
 		return "closes", fmt.Sprintf("round “%s” cannot close at %s", r.Name, round.LondonTime(next.Closes))
-	})
-	if err != nil && len(set) > 0 {
-		// The round refused what the ledger took: the ledger's budget is put back to
-		// what the round records now (another request may have recorded this same
-		// budget meanwhile), if nothing has moved the ledger since and the awards fit.
-		if now, rerr := a.round(ctx, id, 0); rerr == nil {
-			last := set[len(set)-1]
-			_, _ = a.ledgerAppend(ctx, by.Actor(), now, func(l *ledger.Ledger) ([]events.Payload, error) {
-				if l.Budget() != last.ToPence {
-					return nil, nil
-				}
-				back, err := l.SetBudget(id, now.BudgetPence)
-				if apperr.Is(err, apperr.Conflict) {
-					return nil, nil // awards drew on it meanwhile: it stays, and reads so
-				}
-				return back, err
-			})
+	}, func(r, next round.Round) error {
+		if next.BudgetPence >= r.BudgetPence {
+			return nil
 		}
-	}
+		return a.ledger(ctx, by.Actor(), r, func(l *ledger.Ledger) ([]events.Payload, error) {
+			return l.Hold(r.ID, next.BudgetPence, r.Version)
+		})
+	})
+	// A failure to follow leaves the ledger as safe as the hold left it (never above
+	// the round's budget) until the round sweep follows.
+	_ = a.followBudget(ctx, by.Actor(), id)
 	if err != nil || !moved {
 		return r, err
 	}
@@ -300,6 +279,63 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 	// for or chases any report of the round.
 	_ = a.moveReportDues(ctx, by.Actor(), r)
 	return r, nil
+}
+
+// followBudget sets round id's ledger to the budget the round records now, unless a
+// lowering the round may still record holds it (ledger.Follow).
+func (a *App) followBudget(ctx context.Context, actor, id string) error {
+	r, err := a.round(ctx, id, 0)
+	if err != nil {
+		return err
+	}
+	return a.ledger(ctx, actor, r, func(l *ledger.Ledger) ([]events.Payload, error) {
+		return l.Follow(r.ID, r.BudgetPence, r.Version, a.clock.Now())
+	})
+}
+
+// budgetActor is who the round sweep records a ledger's budget put back as.
+const budgetActor = "system:budget-sweep"
+
+// settleBudget brings round id's ledger to the budget the round records when a change
+// of the round stopped half way: a lowering held on the ledger (ledger.Hold) whose
+// request has not had the round record it within ledger.HoldGrace is taken to have
+// stopped, and the round is restated at its next version (round.Restated), so that
+// the change can no longer be recorded, however late its request; the ledger then
+// follows the round, putting the lowering back. A raise the round recorded whose
+// request stopped before the ledger followed is set. The change is not finished in
+// the request's stead, as a correction of an award is: the ledger's entry carries the
+// budget alone, not the other terms the request sent with it, and the request was
+// never answered as made.
+func (a *App) settleBudget(ctx context.Context, id string) error {
+	r, err := a.round(ctx, id, 0)
+	if err != nil {
+		return err
+	}
+	history, err := a.events.Load(ctx, ledger.ID(id))
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Rebuild(r.BudgetPence, history)
+	if err != nil {
+		return err
+	}
+	now := a.clock.Now()
+	if l.Held(r.BudgetPence, r.Version) {
+		if now.Sub(l.HeldSince()) < ledger.HoldGrace {
+			return nil // its request may yet have the round record it
+		}
+		_, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: budgetActor,
+			Decide: func(history []events.Envelope) ([]events.Payload, error) {
+				if len(history) != r.Version {
+					return nil, nil // the round has moved on: the hold is settled either way
+				}
+				return []events.Payload{r.Restated()}, nil
+			}})
+		if err != nil {
+			return err
+		}
+	}
+	return a.followBudget(ctx, budgetActor, id)
 }
 
 // checkMilestones refuses a project window that would leave outside it a milestone
@@ -382,7 +418,7 @@ func (a *App) CloseRound(ctx context.Context, by auth.Principal, id, reason stri
 		return r.Close(a.clock.Now(), reason)
 	}, func(r round.Round) (string, string) {
 		return "", fmt.Sprintf("round “%s” cannot be closed now", r.Name)
-	})
+	}, nil)
 }
 
 // reorderAttempts bounds how often a change to a round starts again because the
@@ -404,7 +440,8 @@ var errMoved = errors.New("the round changed after the change to it was checked"
 // that funded one organisation neighbours bound by the rule is refused with 409:
 // refusal says what (and the field at fault, if any) for the message, which goes on
 // to name the rounds and the organisation.
-func (a *App) reorder(ctx context.Context, actor, id string, decide func(round.Round) ([]events.Payload, error), refusal func(round.Round) (field, what string)) (round.Round, error) {
+func (a *App) reorder(ctx context.Context, actor, id string, decide func(round.Round) ([]events.Payload, error), refusal func(round.Round) (field, what string),
+	hold func(cur, next round.Round) error) (round.Round, error) {
 	for attempt := 1; ; attempt++ {
 		history, err := a.events.Load(ctx, id)
 		if err != nil {
@@ -433,13 +470,22 @@ func (a *App) reorder(ctx context.Context, actor, id string, decide func(round.R
 			}
 			return round.Round{}, err
 		}
-		_, err = a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor,
-			Decide: func(history []events.Envelope) ([]events.Payload, error) {
-				if len(history) != r.Version {
-					return nil, errMoved
-				}
-				return payloads, nil
-			}})
+		// What the change holds elsewhere until the round records it (a lowered
+		// budget, on the ledger), once every check of it has passed.
+		if hold != nil {
+			if err = hold(r, next); errors.Is(err, ledger.ErrStale) {
+				err = errMoved
+			}
+		}
+		if err == nil {
+			_, err = a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: actor,
+				Decide: func(history []events.Envelope) ([]events.Payload, error) {
+					if len(history) != r.Version {
+						return nil, errMoved
+					}
+					return payloads, nil
+				}})
+		}
 		switch {
 		case err == nil:
 			return next, nil
@@ -524,7 +570,9 @@ func (a *App) doubleFunding(ctx context.Context, d *funding.DoubleFunding, field
 }
 
 // SweepRounds records the close of every round whose closing time has passed, so
-// that its closing is an event like any other. A close at the closing time leaves the
+// that its closing is an event like any other, and first settles each round's
+// ledger on the budget the round records, where a change stopped half way
+// (settleBudget). A close at the closing time leaves the
 // round where it stood in the order of rounds, so it needs no check (see reorder). It returns how many it closed; any
 // number of replicas may run it at once, and a round is closed once.
 func (a *App) SweepRounds(ctx context.Context) (int, error) {
@@ -534,6 +582,9 @@ func (a *App) SweepRounds(ctx context.Context) (int, error) {
 	}
 	now, closed := a.clock.Now(), 0
 	for _, r := range rounds {
+		if err := a.settleBudget(ctx, r.ID); err != nil {
+			return closed, err
+		}
 		if !r.ClosedAt.IsZero() || now.Before(r.Closes) {
 			continue
 		}
@@ -577,9 +628,10 @@ func (a *App) Round(ctx context.Context, id string) (round.Round, error) {
 }
 
 // inForce is r with the budget its ledger holds, once the ledger holds one of its
-// own (BudgetSetV1): the round records the same after it, but a change the round
-// refused after the ledger took it, or a round not yet recording it, reads as the
-// budget the awards are decided against.
+// own (BudgetSetV1): the round records the same once the ledger follows it, but a
+// lowering held that the round has not yet recorded (or never will, until the round
+// sweep puts it back), or a raise recorded that the ledger has not yet followed,
+// reads as the budget the awards are decided against, never above the round's.
 func (a *App) inForce(ctx context.Context, r round.Round) (round.Round, error) {
 	history, err := a.events.Load(ctx, ledger.ID(r.ID))
 	if err != nil {

@@ -25,6 +25,7 @@ type Fund struct {
 	ReportSweepInterval time.Duration `env:"FUND_REPORT_SWEEP_INTERVAL" envDefault:"1h"`
 	// RoundSweepInterval is how often rounds whose closing time has passed are
 	// recorded closed (and tc.fund.round.closed published): the most a close event lags.
+	// The same sweep puts back a change of budget whose request stopped half way.
 	RoundSweepInterval time.Duration `env:"FUND_ROUND_SWEEP_INTERVAL" envDefault:"1m"`
 	// IdempotencyTTL is how long a stored response answers retries of its key.
 	IdempotencyTTL time.Duration `env:"FUND_IDEMPOTENCY_TTL" envDefault:"24h"`

@@ -5,7 +5,9 @@
 package ledger
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/events"
@@ -25,7 +27,25 @@ type Ledger struct {
 	reserved map[string]int64 // application id -> amount
 	spent    int64
 	version  int
+	// roundVersion is the round's version the last BudgetSetV1 was decided on (0 for
+	// entries written before they said), follows whether it followed the round rather
+	// than held a lowering, and setAt when it was written.
+	roundVersion int
+	follows      bool
+	setAt        time.Time
 }
+
+// HoldGrace is how long after a lowering's hold (Hold) its request may still be
+// under way, about to have the round record it. A hold older than that on a round
+// still at the version it was decided on is taken to belong to a request that
+// stopped; one written before holds named their version is taken so once it is
+// older than that, whatever the round's version.
+const HoldGrace = time.Minute
+
+// ErrStale says a change was decided on a version of the round older than one the
+// ledger has already followed: the round has moved on, and the change is decided
+// again on the round as it now stands.
+var ErrStale = errors.New("the round's ledger follows a later version of the round than the change was decided on")
 
 // Rebuild replays a ledger's entries over the round's budget: the budget the round
 // was opened with (or last corrected to before the ledger took budgets), until the
@@ -61,6 +81,7 @@ func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
 				return nil, fmt.Errorf("ledger: %w", err)
 			}
 			l.budget, l.set = p.ToPence, true
+			l.roundVersion, l.follows, l.setAt = p.RoundVersion, p.Follows, e.Time
 		default:
 			return nil, fmt.Errorf("ledger: unknown event type %s", e.Type)
 		}
@@ -144,20 +165,68 @@ func (l *Ledger) Adjust(roundID, applicationID string, amount int64, reason stri
 		RemainingPence: l.Remaining() - (amount - prev), Reason: reason}}, nil
 }
 
-// SetBudget corrects the round's budget to amount, raised or lowered, in one entry
-// decided in one order with every award: never below what is awarded (409 naming
-// budget_pence, saying how much), so that no award, however it races the change,
-// is left over the budget. The same budget again changes nothing.
-func (l *Ledger) SetBudget(roundID string, amount int64) ([]events.Payload, error) {
+// Hold lowers the budget to amount for a change of the round decided on its version
+// roundVersion, before the round records it, in one entry decided in one order with
+// every award: never below what is awarded (409 naming budget_pence, saying how
+// much), so that no award, however it races the change, is left over the budget the
+// round is about to record. The round records the change at the next version or
+// never, and Follow then sets the budget the round records. Two changes decided on
+// one version may both hold: the ledger keeps the lower, whichever the round then
+// records. A change decided on a version older than one the ledger has followed is
+// refused with ErrStale.
+func (l *Ledger) Hold(roundID string, amount int64, roundVersion int) ([]events.Payload, error) {
 	if amount <= 0 {
 		return nil, apperr.Field("budget_pence", "must be positive")
 	}
-	if amount == l.budget {
+	if roundVersion < l.roundVersion {
+		return nil, ErrStale
+	}
+	to := amount
+	if roundVersion == l.roundVersion && l.budget < to {
+		to = l.budget // another change decided on this version holds less
+	}
+	if to == l.budget && roundVersion == l.roundVersion && !l.follows {
 		return nil, nil
 	}
-	if amount < l.spent {
+	if to < l.spent {
 		return nil, &apperr.Error{Code: apperr.Conflict, Field: "budget_pence",
 			Message: fmt.Sprintf("the round's awards hold %d pence of its budget: it may be lowered to no less than that", l.spent)}
 	}
-	return []events.Payload{events.BudgetSetV1{RoundID: roundID, FromPence: l.budget, ToPence: amount, AwardedPence: l.spent}}, nil
+	return []events.Payload{events.BudgetSetV1{RoundID: roundID, FromPence: l.budget, ToPence: to, AwardedPence: l.spent, RoundVersion: roundVersion}}, nil
+}
+
+// Held says the ledger's last budget entry holds a lowering the round has not
+// recorded and may still: one decided on roundVersion, the round's version now, or
+// one that did not name its version and differs from recorded, the round's budget.
+func (l *Ledger) Held(recorded int64, roundVersion int) bool {
+	switch {
+	case !l.set || l.follows:
+		return false
+	case l.roundVersion == 0:
+		return l.budget != recorded
+	default:
+		return l.roundVersion >= roundVersion
+	}
+}
+
+// Pending says a lowering held (Held) may still be recorded by the round, as seen
+// at now: one that named the round's version until the round has moved on, one that
+// did not for HoldGrace.
+func (l *Ledger) Pending(recorded int64, roundVersion int, now time.Time) bool {
+	return l.Held(recorded, roundVersion) && (l.roundVersion != 0 || now.Sub(l.setAt) < HoldGrace)
+}
+
+// HeldSince is when the ledger's last budget entry was written.
+func (l *Ledger) HeldSince() time.Time { return l.setAt }
+
+// Follow sets the budget to recorded, the budget the round records at its version
+// roundVersion: a raise the round recorded, or a lowering it never recorded put
+// back. It changes nothing while a lowering the round may still record holds the
+// budget (Pending at now), nor when the ledger holds the round's budget already.
+func (l *Ledger) Follow(roundID string, recorded int64, roundVersion int, now time.Time) ([]events.Payload, error) {
+	if l.Pending(recorded, roundVersion, now) || roundVersion < l.roundVersion || recorded == l.budget {
+		return nil, nil
+	}
+	return []events.Payload{events.BudgetSetV1{RoundID: roundID, FromPence: l.budget, ToPence: recorded, AwardedPence: l.spent,
+		RoundVersion: roundVersion, Follows: true}}, nil
 }

@@ -2,7 +2,9 @@ package ledger_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/itss/techcommit/libs/apperr"
 	"github.com/itss/techcommit/libs/events"
@@ -107,11 +109,11 @@ func TestABudgetIsLoweredToNoLessThanIsAwarded(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := apply(t, 10000, res...)
-	_, err = l.SetBudget("r", 3999)
+	_, err = l.Hold("r", 3999, 2)
 	if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict || e.Field != "budget_pence" {
 		t.Errorf("lowering below what is awarded: %v, want Conflict naming budget_pence", err)
 	}
-	ps, err := l.SetBudget("r", 4000)
+	ps, err := l.Hold("r", 4000, 2)
 	if err != nil || len(ps) != 1 {
 		t.Fatalf("lowering to what is awarded: %v %v", ps, err)
 	}
@@ -127,7 +129,66 @@ func TestABudgetIsLoweredToNoLessThanIsAwarded(t *testing.T) {
 	if _, err := l.Reserve("r", "b", 1); !apperr.Is(err, apperr.Conflict) {
 		t.Errorf("an award after the lowering: %v, want Conflict", err)
 	}
-	if ps, err := l.SetBudget("r", 4000); err != nil || len(ps) != 0 {
+	if ps, err := l.Hold("r", 4000, 2); err != nil || len(ps) != 0 {
 		t.Errorf("the same budget again: %v %v, want nothing", ps, err)
+	}
+}
+
+// A lowering holds the ledger's budget from the round's version it was decided on
+// until the round has moved past it: Follow then sets the budget the round records
+// (the lowering recorded, or put back), never while it may still be recorded; two
+// lowerings decided on one version hold the lower; one decided on a version older
+// than the ledger followed is stale.
+func TestALoweringHoldsTheBudgetUntilTheRoundHasMovedOn(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+	hold, err := apply(t, 10000).Hold("r", 6000, 3)
+	if err != nil || len(hold) != 1 {
+		t.Fatalf("holding 6000 on version 3: %v %v", hold, err)
+	}
+	l := apply(t, 10000, hold...)
+	if ps, err := l.Follow("r", 10000, 3, now); err != nil || len(ps) != 0 {
+		t.Errorf("following the round still at version 3: %v %v, want nothing while the lowering may be recorded", ps, err)
+	}
+	if ps, err := l.Hold("r", 8000, 3); err != nil || len(ps) != 0 {
+		t.Errorf("a higher lowering decided on version 3 too: %v %v, want nothing (the ledger holds less)", ps, err)
+	}
+	lower, err := l.Hold("r", 5000, 3)
+	if err != nil || len(lower) != 1 || lower[0].(events.BudgetSetV1).ToPence != 5000 {
+		t.Fatalf("a lower lowering decided on version 3 too: %v %v, want it held", lower, err)
+	}
+	// The round recorded the 6000 at version 4: the ledger follows it.
+	l = apply(t, 10000, append(hold, lower...)...)
+	back, err := l.Follow("r", 6000, 4, now)
+	if err != nil || len(back) != 1 {
+		t.Fatalf("following version 4: %v %v", back, err)
+	}
+	if set := back[0].(events.BudgetSetV1); set.FromPence != 5000 || set.ToPence != 6000 || !set.Follows || set.RoundVersion != 4 {
+		t.Errorf("the follow %+v, want 5000 to 6000 following version 4", set)
+	}
+	l = apply(t, 10000, append(append(hold, lower...), back...)...)
+	if _, err := l.Hold("r", 4000, 3); !errors.Is(err, ledger.ErrStale) {
+		t.Errorf("a lowering decided on version 3 after the ledger followed 4: %v, want ErrStale", err)
+	}
+	if ps, err := l.Follow("r", 10000, 3, now); err != nil || len(ps) != 0 {
+		t.Errorf("following an older version: %v %v, want nothing", ps, err)
+	}
+}
+
+// A budget set before entries named the round's version (an older release's) is
+// taken to be under way for HoldGrace, then followed.
+func TestAnUnversionedBudgetIsFollowedAfterTheGrace(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+	data, _ := json.Marshal(events.BudgetSetV1{RoundID: "r", FromPence: 10000, ToPence: 14000})
+	l, err := ledger.Rebuild(10000, []events.Envelope{{Type: events.BudgetSetV1{}.EventType(), Version: 1, Time: at, Data: data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := l.Follow("r", 10000, 2, at.Add(ledger.HoldGrace-time.Second)); len(ps) != 0 {
+		t.Errorf("followed within the grace: %v", ps)
+	}
+	if ps, _ := l.Follow("r", 10000, 2, at.Add(ledger.HoldGrace)); len(ps) != 1 || ps[0].(events.BudgetSetV1).ToPence != 10000 {
+		t.Errorf("after the grace: %v, want the round's 10000", ps)
 	}
 }

@@ -174,7 +174,7 @@ func (r Round) Update(next Round, now time.Time) ([]events.Payload, error) {
 // closed, and a budget typed too low (£500 for £5,000) would refuse them once the
 // first had drawn it down, for good; one typed too high (£50,000) would let them
 // overspend it. Whether it may be lowered is the round's ledger's to decide
-// (ledger.SetBudget): never below what its awards hold, decided in one order with
+// (ledger.Hold): never below what its awards hold, decided in one order with
 // them. The project window is what the funded projects' reports fall due by, long
 // after the close: one typed wrong is put right whenever it is found, within the
 // round as ever (checkWindow).
@@ -213,6 +213,12 @@ func frozenMessage(r Round, field, why string) string {
 }
 
 // updated is the event that gives a round terms.
+// Restated records the round's terms as they stand, changing none: it moves the
+// round to its next version, so that a change decided on the version before, whose
+// request may have stopped half way, can no longer be recorded (a change is recorded
+// only at the version after the one it was decided on).
+func (r Round) Restated() events.Payload { return updated(r) }
+
 func updated(t Round) events.RoundUpdatedV1 {
 	return events.RoundUpdatedV1{
 		RoundID: t.ID, Name: t.Name, Opens: t.Opens.UTC(), Closes: t.Closes.UTC(), BudgetPence: t.BudgetPence,

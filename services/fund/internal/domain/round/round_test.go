@@ -130,7 +130,7 @@ func TestABudgetTypedTooLowIsRaisedOpenOrClosed(t *testing.T) {
 	}
 	closed := closes.Add(time.Hour)
 	// A budget typed too high is lowered, open or closed: the round's ledger holds it
-	// to no less than is awarded (ledger.SetBudget).
+	// to no less than is awarded (ledger.Hold).
 	lowered := terms()
 	lowered.BudgetPence = 500000
 	for name, at := range map[string]time.Time{"open": opens.Add(time.Hour), "closed": closed} {
