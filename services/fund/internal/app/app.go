@@ -231,7 +231,7 @@ func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (
 // round never recorded. Whatever the outcome, the ledger then follows the budget the
 // round records (followBudget): a raise recorded is set, a lowering refused (the
 // round changed since the caller read it) put back; should the request stop half
-// way, the round sweep does the same (settleBudget). A moved project window is
+// way, the round sweep does the same (settleRound). A moved project window is
 // refused where it would leave a held application's milestones outside it
 // (checkMilestones), and then moves the funded projects' reports (moveReportDues).
 func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round, match precondition.Versions) (round.Round, error) {
@@ -293,20 +293,24 @@ func (a *App) followBudget(ctx context.Context, actor, id string) error {
 	})
 }
 
-// budgetActor is who the round sweep records a ledger's budget put back as.
-const budgetActor = "system:budget-sweep"
+// settleActor is who the round sweep records what it settles as.
+const settleActor = "system:budget-sweep"
 
-// settleBudget brings round id's ledger to the budget the round records when a change
-// of the round stopped half way: a lowering held on the ledger (ledger.Hold) whose
-// request has not had the round record it within ledger.HoldGrace is taken to have
-// stopped, and the round is restated at its next version (round.Restated), so that
-// the change can no longer be recorded, however late its request; the ledger then
-// follows the round, putting the lowering back. A raise the round recorded whose
-// request stopped before the ledger followed is set. The change is not finished in
-// the request's stead, as a correction of an award is: the ledger's entry carries the
-// budget alone, not the other terms the request sent with it, and the request was
-// never answered as made.
-func (a *App) settleBudget(ctx context.Context, id string) error {
+// settleRound settles what a change of round id left half way when its request
+// stopped after writing elsewhere and before the round recorded it: a lowering held
+// on the round's ledger (ledger.Hold), or a change to the round's place in the order
+// checked on the funding record (funding.Record.Reorder), either of which holds
+// awards to a change the round has not recorded. Once such a change is older than
+// ledger.HoldGrace its request is taken to have stopped, and the round is restated at
+// its next version (round.Restated), so that the change can no longer be recorded,
+// however late its request: the funding record's check then no longer counts, and
+// the ledger follows the round, putting the lowering back. A raise the round
+// recorded whose request stopped before the ledger followed is set. The change is
+// not finished in the request's stead, as a correction of an award is: what was
+// written carries the budget or the dates alone, not the other terms the request
+// sent with them, and the request was never answered as made. rec is the funding
+// record.
+func (a *App) settleRound(ctx context.Context, id string, rec *funding.Record) error {
 	r, err := a.round(ctx, id, 0)
 	if err != nil {
 		return err
@@ -320,14 +324,21 @@ func (a *App) settleBudget(ctx context.Context, id string) error {
 		return err
 	}
 	now := a.clock.Now()
+	stopped := false
 	if l.Held(r.BudgetPence, r.Version) {
 		if now.Sub(l.HeldSince()) < ledger.HoldGrace {
 			return nil // its request may yet have the round record it
 		}
-		_, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: budgetActor,
+		stopped = true
+	}
+	if since, ok := rec.CheckedSince(r); ok && now.Sub(since) >= ledger.HoldGrace {
+		stopped = true
+	}
+	if stopped {
+		_, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: settleActor,
 			Decide: func(history []events.Envelope) ([]events.Payload, error) {
 				if len(history) != r.Version {
-					return nil, nil // the round has moved on: the hold is settled either way
+					return nil, nil // the round has moved on: what was held is settled either way
 				}
 				return []events.Payload{r.Restated()}, nil
 			}})
@@ -335,7 +346,7 @@ func (a *App) settleBudget(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	return a.followBudget(ctx, budgetActor, id)
+	return a.followBudget(ctx, settleActor, id)
 }
 
 // checkMilestones refuses a project window that would leave outside it a milestone
@@ -570,9 +581,8 @@ func (a *App) doubleFunding(ctx context.Context, d *funding.DoubleFunding, field
 }
 
 // SweepRounds records the close of every round whose closing time has passed, so
-// that its closing is an event like any other, and first settles each round's
-// ledger on the budget the round records, where a change stopped half way
-// (settleBudget). A close at the closing time leaves the
+// that its closing is an event like any other, and first settles each round where
+// a change of it stopped half way (settleRound). A close at the closing time leaves the
 // round where it stood in the order of rounds, so it needs no check (see reorder). It returns how many it closed; any
 // number of replicas may run it at once, and a round is closed once.
 func (a *App) SweepRounds(ctx context.Context) (int, error) {
@@ -580,9 +590,17 @@ func (a *App) SweepRounds(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	history, err := a.events.Load(ctx, funding.RecordID)
+	if err != nil {
+		return 0, err
+	}
+	rec, err := funding.Rebuild(history)
+	if err != nil {
+		return 0, err
+	}
 	now, closed := a.clock.Now(), 0
 	for _, r := range rounds {
-		if err := a.settleBudget(ctx, r.ID); err != nil {
+		if err := a.settleRound(ctx, r.ID, rec); err != nil {
 			return closed, err
 		}
 		if !r.ClosedAt.IsZero() || now.Before(r.Closes) {

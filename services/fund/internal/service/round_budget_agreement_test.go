@@ -273,3 +273,37 @@ func TestTwoChangesOfBudgetRacingAwardsLeaveTheLedgerAtTheRoundsBudget(t *testin
 	}
 	t.Logf("outcomes: %v", outcomes)
 }
+
+// A change to the order of rounds whose request stopped after the funding record
+// checked it (FundingReorderCheckedV1), before its round recorded it, holds awards
+// to the order it would make only until the round sweep, a minute on, restates the
+// round so that it can no longer be recorded: then the order as the rounds record it
+// rules again, and an award it allows is made.
+func TestAReorderTheRoundNeverRecordedIsLetGo(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	_, _, inP, inQ := h.orderedRounds("org-rstop")
+	h.clock.Set(time.Date(2027, 4, 2, 9, 0, 0, 0, time.UTC)) // P has closed; Q is open
+	r3 := h.openR3()                                         // R3, not P, is Q's previous round
+	h.Must(http.StatusOK, h.award(h.Client, inQ["org-rstop"]))
+
+	// R3's close moved after Q's, checked and never recorded: P would be Q's previous
+	// round again, with the organisation funded in Q.
+	_, err := h.svc.Events.Execute(context.Background(), store.Command{AggregateType: "funding", AggregateID: "funding", Actor: "ops:k.okafor",
+		Decide: func(history []events.Envelope) ([]events.Payload, error) {
+			return []events.Payload{events.FundingReorderCheckedV1{RoundID: r3, RoundVersion: 2, Name: "Round R3",
+				Opens: time.Date(2027, 4, 2, 8, 0, 0, 0, time.UTC), Closes: time.Date(2027, 7, 31, 16, 0, 0, 0, time.UTC), ExcludePreviouslyFunded: true}}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Must(http.StatusConflict, h.award(h.Client, inP["org-rstop"]))
+	h.clock.Set(time.Date(2027, 4, 2, 9, 10, 0, 0, time.UTC))
+	if _, err := h.svc.App.SweepRounds(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.Must(http.StatusOK, h.award(h.Client, inP["org-rstop"]))
+	if r := h.Must(http.StatusOK, h.Do("GET", "/v1/rounds/"+r3, "", nil)).JSON(t); r["version"] != float64(2) || r["closes"] == "2027-07-31T17:00:00+01:00" {
+		t.Errorf("R3 after the sweep: %v, want it restated at version 2 with its close as it was", r)
+	}
+}

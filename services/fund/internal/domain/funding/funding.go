@@ -49,6 +49,8 @@ type Record struct {
 	// reorders are rounds as changes checked here will make them, each with the
 	// version the round's change takes (see Orders).
 	reorders []round.Round
+	// checked is when each of reorders was checked.
+	checked []time.Time
 }
 
 // Rebuild replays the funding record.
@@ -75,11 +77,24 @@ func Rebuild(history []events.Envelope) (*Record, error) {
 			}
 			r.reorders = append(r.reorders, round.Round{ID: p.RoundID, Version: p.RoundVersion, Name: p.Name, Opens: p.Opens,
 				Closes: p.Closes, ClosedAt: p.ClosedAt, ExcludePreviouslyFunded: p.ExcludePreviouslyFunded})
+			r.checked = append(r.checked, e.Time)
 		default:
 			return nil, fmt.Errorf("funding: unknown event type %s", e.Type)
 		}
 	}
 	return r, nil
+}
+
+// CheckedSince is when the earliest change to cur's place in the order that was
+// checked here and that cur may still record (at its next version, see Orders) was
+// checked; ok is false when there is none.
+func (r *Record) CheckedSince(cur round.Round) (since time.Time, ok bool) {
+	for i, next := range r.reorders {
+		if next.ID == cur.ID && next.Version > cur.Version && (!ok || r.checked[i].Before(since)) {
+			since, ok = r.checked[i], true
+		}
+	}
+	return since, ok
 }
 
 // Claims returns the live claims.

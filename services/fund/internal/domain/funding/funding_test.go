@@ -163,6 +163,13 @@ func TestAnAwardKeepsToAChangeOfOrderCheckedButNotYetRecorded(t *testing.T) {
 	if out, err := rec.Claim("org1", nil, "p", "a2", []round.Round{p, r3, renamed}); err != nil || len(out) != 1 {
 		t.Errorf("an award in P once Q moved on without the close: %v, %v", out, err)
 	}
+	// The round sweep reads which round still may record a change checked here.
+	if _, ok := rec.CheckedSince(q); !ok {
+		t.Errorf("Q, at the version before its close: no change checked that it may still record, want its close")
+	}
+	if _, ok := rec.CheckedSince(renamed); ok {
+		t.Errorf("Q moved on without the close: a change checked that it may still record, want none")
+	}
 }
 
 // An organisation that withdrew and signed again is a new record that succeeds the

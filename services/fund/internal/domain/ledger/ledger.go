@@ -182,8 +182,10 @@ func (l *Ledger) Hold(roundID string, amount int64, roundVersion int) ([]events.
 		return nil, ErrStale
 	}
 	to := amount
-	if roundVersion == l.roundVersion && l.budget < to {
-		to = l.budget // another change decided on this version holds less
+	if (roundVersion == l.roundVersion || l.roundVersion == 0 && l.set && !l.follows) && l.budget < to {
+		// Another change decided on this version holds less, or one of the release
+		// before, which named no version, may: the ledger keeps the lower.
+		to = l.budget
 	}
 	if to == l.budget && roundVersion == l.roundVersion && !l.follows {
 		return nil, nil
