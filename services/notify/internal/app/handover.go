@@ -92,13 +92,28 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 }
 
 // tellLeadNamed sends e, the email naming o's lead (handOver's, addressCorrected's),
-// which says what is due next. For an overdue obligation it is that day's reminder
+// which says what is due next and where it stands that day. For an overdue
+// obligation, or one with a step of its ladder due and not yet sent (the sweep has
+// not run that day, or notify was down on the step's day), it is that day's reminder
 // to them (tellWhereItStands), with the due date's calendar entry the reminder
-// carries: sent beside it, the overdue reminder said the same again at once.
+// carries: sent beside it, the sweep's reminder said the same again at once. Where
+// no step is due (the window not open, or today's reminder gone to the lead before)
+// the ladder's next step tells them on its day.
 func (a *App) tellLeadNamed(ctx context.Context, o Organisation, e Email) error {
 	ob := o.Obligation
-	if ob == nil || ob.Met || !a.today().After(ob.Due) {
+	if ob == nil || ob.Met {
 		return a.Notify(ctx, e, Recipient{o.Lead, RoleLeadNamed})
+	}
+	lo := a.ladderOf(&o)
+	k := a.dayKey(o.Lead.Email, lo, false)
+	if !a.today().After(ob.Due) {
+		var err error
+		if k, err = a.pendingDayKey(ctx, o.ID, o.Lead.Email, lo, false); err != nil {
+			return err
+		}
+		if k == "" {
+			return a.Notify(ctx, e, Recipient{o.Lead, RoleLeadNamed})
+		}
 	}
 	now := a.clock.Now()
 	due := dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)
@@ -106,7 +121,7 @@ func (a *App) tellLeadNamed(ctx context.Context, o Organisation, e Email) error 
 	e.ICS = ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now)
 	n := len(e.Content.Paragraphs)
 	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], fmt.Sprintf("The attached calendar entry marks the %s's due date.", what(ob.Kind)), e.Content.Paragraphs[n-1])
-	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, a.dayKey(o.Lead.Email, a.ladderOf(&o), false))
+	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, k)
 }
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead
@@ -236,8 +251,8 @@ func handOverPeople(o Organisation, before mail.Person) []mail.Person {
 const nextObligationIs = "'s next obligation is "
 
 // nextObligation says what the organisation owes next and when it is due, as of
-// today, where notify knows it: one overdue, how long overdue it is today, as the
-// reminder of that day would.
+// today, where notify knows it: once its window is open, how long is left today, or
+// how long overdue it is, as the reminder of that day would.
 func (a *App) nextObligation(o Organisation) string {
 	ob := o.Obligation
 	if ob == nil || ob.Met {
@@ -250,7 +265,7 @@ func (a *App) nextObligation(o Organisation) string {
 	case ob.WindowOpens.After(today):
 		return fmt.Sprintf("%s%s%s, due on %s. Submissions open on %s.", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due), mail.Day(ob.WindowOpens))
 	}
-	return fmt.Sprintf("%s%s%s, due on %s. Submissions are open now.", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due))
+	return fmt.Sprintf("%s%s%s, due on %s. Submissions are open now. %s", o.Name, nextObligationIs, obligationInWords(ob), mail.Day(ob.Due), standing(ob.Due, today))
 }
 
 // dueNextAsOfToday is paras, the paragraphs of an email naming someone to a role

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -298,4 +299,106 @@ func TestAHeadNamedOnTheDayOfAnOverdueStepIsToldWhereItStandsInOneEmail(t *testi
 		}
 		return nil
 	})
+}
+
+// A lead named while a step of the ladder is due and not yet sent (the sweep has not
+// run that day, or notify was down on the step's day), the obligation not overdue,
+// was sent two emails at once: the email naming them lead, which says what is due
+// next, and the sweep's reminder (or catch-up) a minute later, which says where it
+// stands. The email naming them is now the one, as the reminder of that day to them:
+// it says how many days are left that day and carries the due date's calendar entry,
+// and the sweeps of two replicas, twice, send them nothing more. A lead whose address
+// is corrected is told so at the new address the same way. The lead before is sent
+// no reminder that day, and the head only the change of lead, as before; the ladder's
+// next step reaches the lead on its day, and the head's overdue email says the lead
+// was reminded on the day they were named.
+func TestANewLeadNamedWhileAReminderIsDueIsToldWhereItStandsInOneEmail(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	moved := events.Person{Name: lead.Name, Email: "s.patel@exampleton.ac.uk"} // Sam Patel's address corrected
+	cases := []struct {
+		name     string
+		today    civil.Date
+		to       events.Person
+		subject  string
+		left     string
+		replaced string // the subject of the email to the lead's address before
+		overdue  bool   // follow the ladder on to the overdue step
+	}{
+		{name: "the sweep not yet run", today: civil.New(2026, 12, 7), to: chris,
+			subject: "Technician Commitment: you are now Uni %s's nominated lead", left: "As of today, Monday 7 December 2026, it is due in 7 days.",
+			replaced: "Technician Commitment: you are no longer Uni %s's nominated lead", overdue: true},
+		{name: "missed while down", today: civil.New(2026, 12, 9), to: chris,
+			subject: "Technician Commitment: you are now Uni %s's nominated lead", left: "As of today, Wednesday 9 December 2026, it is due in 5 days.",
+			replaced: "Technician Commitment: you are no longer Uni %s's nominated lead"},
+		{name: "address corrected", today: civil.New(2026, 12, 7), to: moved,
+			subject: "Technician Commitment: you are now Uni %s's nominated lead at this address", left: "As of today, Monday 7 December 2026, it is due in 7 days.",
+			replaced: "Technician Commitment: your address as Uni %s's nominated lead has changed"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("nldue%d", i)
+			due := civil.New(2026, 12, 14)
+			h.onboard(org, civil.New(2026, 6, 14), due)
+			h.sweepOn(civil.New(2026, 11, 14)) // 30 days left: Sam Patel is reminded
+			// Due in 7 days on 7 December: that reminder is still to go.
+			h.clock.Set(time.Date(c.today.Time().Year(), c.today.Time().Month(), c.today.Time().Day(), 9, 0, 0, 0, time.UTC))
+			from, headFrom := len(mailTo(h, lead.Email, 0)), len(mailTo(h, leader.Email, 0))
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: c.to})
+			h.waitFor(org)
+			named := fmt.Sprintf(c.subject, org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if got := subjects(mailTo(h, c.to.Email, 0)); !slices.Contains(got, named) {
+					return fmt.Errorf("%s received %q, want the email naming them lead", c.to.Email, got)
+				}
+				return nil
+			})
+			// The sweeps of both replicas a minute later, and again.
+			h.clock.Advance(time.Minute)
+			h.runUntil(c.today)
+			h.runUntil(c.today)
+			got := mailTo(h, c.to.Email, 0)
+			if want := []string{named}; !slices.Equal(subjects(got), want) {
+				t.Fatalf("%s received %q, want %q alone: it says where the obligation stands", c.to.Email, subjects(got), want)
+			}
+			checkSays(t, got[0], fmt.Sprintf("Uni %s's next obligation is the self-assessment and action plan of cycle 1, due on Monday 14 December 2026.", org),
+				c.left, "The attached calendar entry marks the self-assessment and action plan's due date.")
+			if cal := calendarOf(t, got[0]); cal.uid != org+"-c1-due@technician-commitment.itss.org.uk" || cal.method != "PUBLISH" {
+				t.Errorf("the email naming %s lead carries %+v, want the due date's entry", c.to.Email, cal)
+			}
+			if got, want := subjects(mailTo(h, lead.Email, from)), []string{fmt.Sprintf(c.replaced, org)}; !slices.Equal(got, want) {
+				t.Errorf("the lead's address before received %q that day, want %q alone", got, want)
+			}
+			if got := subjects(mailTo(h, leader.Email, headFrom)); len(got) != 1 || !strings.Contains(got[0], "Uni "+org) || !strings.Contains(got[0], "nominated lead") {
+				t.Errorf("the head received %q that day, want the change of lead alone", got)
+			}
+			if !c.overdue {
+				return
+			}
+
+			// The ladder goes on: the day before it is due, then overdue to the head too.
+			before := len(h.box.all())
+			h.sweepOn(civil.New(2026, 12, 13))
+			h.sweepOn(civil.New(2026, 12, 13))
+			tomorrow := fmt.Sprintf("Technician Commitment: Uni %s's self-assessment and action plan is due tomorrow (Monday 14 December 2026)", org)
+			if got := byRecipient(mailOf(h, org, before)); !slices.Equal(got[c.to.Email], []string{tomorrow}) || len(got) != 1 {
+				t.Errorf("on 13 December: %v, want %q to %s alone", got, tomorrow, c.to.Email)
+			}
+			before = len(h.box.all())
+			h.sweepOn(civil.New(2026, 12, 21))
+			late := fmt.Sprintf("Technician Commitment: Uni %s's self-assessment and action plan is 7 days overdue (due Monday 14 December 2026)", org)
+			later := byRecipient(mailOf(h, org, before))
+			if want := []string{late}; !slices.Equal(later[c.to.Email], want) || !slices.Equal(later[leader.Email], want) || len(later) != 2 {
+				t.Fatalf("on 21 December: %v, want %q to %s and the head", later, late, c.to.Email)
+			}
+			for _, m := range mailOf(h, org, before) {
+				if slices.Contains(m.To, leader.Email) {
+					checkSays(t, m, "A reminder of it went by email on Saturday 14 November 2026 to the nominated lead recorded at the time.",
+						"Chris Lee, was reminded of it by email on Monday 7 December 2026, Sunday 13 December 2026 and Monday 21 December 2026.")
+				}
+			}
+		})
+	}
 }
