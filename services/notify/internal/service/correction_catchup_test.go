@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
@@ -401,4 +403,73 @@ func TestANewLeadNamedWhileAReminderIsDueIsToldWhereItStandsInOneEmail(t *testin
 			}
 		})
 	}
+}
+
+// A sweep on one replica lists the day's reminders, and is held up sending an earlier
+// one (another organisation's, its relay slow) while the sweep on the other replica
+// reminds Sam Patel, the lead, and settles it. The lead is then handed to Chris Lee.
+// The first sweep, going on with what it listed, reads the organisation after the
+// change: it would remind Chris of the step Sam was reminded of, a minute after the
+// email naming them lead said where it stands. That email, naming them on the day
+// their predecessor was reminded, is that day's reminder to them, under its key, so
+// the held-up sweep sends them nothing.
+func TestASweepListedBeforeTheLeadChangedSendsTheNewLeadNothingMore(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+	h.onboard("slate", civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+	// Another organisation, whose window opened the day before, listed first.
+	held := events.Person{Name: "Hal Held", Email: "hal@slow.ac.uk"}
+	h.onboard("slow", civil.New(2026, 12, 6), civil.New(2027, 6, 6))
+	h.publish("slow", events.OrganisationContactsChangedV1{OrganisationID: "slow", Leader: leader, NominatedLead: held})
+	h.waitFor("slow")
+	h.sweepOn(civil.New(2026, 11, 14)) // 30 days left: Sam Patel is reminded
+	h.clock.Set(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+
+	holding, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.box.mu.Lock()
+	h.box.refuse = func(rcpt string) *smtp.SMTPError {
+		if rcpt == held.Email {
+			once.Do(func() { close(holding) })
+			<-release
+		}
+		return nil
+	}
+	h.box.mu.Unlock()
+	first := make(chan error, 1)
+	go func() { _, err := h.svcs[0].App.Sweep(context.Background()); first <- err }()
+	select {
+	case <-holding:
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the first sweep never sent the other organisation's reminder")
+	}
+	if _, err := h.svcs[1].App.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sam := "Technician Commitment: Uni slate's self-assessment and action plan is due in 7 days (Monday 14 December 2026)"
+	if got := subjects(mailTo(h, lead.Email, 0)); !slices.Contains(got, sam) {
+		close(release)
+		t.Fatalf("Sam Patel received %q, want the reminder of the day from the second sweep", got)
+	}
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	h.publish("slate", events.OrganisationContactsChangedV1{OrganisationID: "slate", Leader: leader, NominatedLead: chris})
+	h.waitFor("slate")
+	named := "Technician Commitment: you are now Uni slate's nominated lead"
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := subjects(mailTo(h, chris.Email, 0)); !slices.Contains(got, named) {
+			return fmt.Errorf("Chris received %q, want the email naming them lead", got)
+		}
+		return nil
+	})
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	h.runUntil(civil.New(2026, 12, 7))
+	got := mailTo(h, chris.Email, 0)
+	if want := []string{named}; !slices.Equal(subjects(got), want) {
+		t.Fatalf("Chris received %q, want %q alone", subjects(got), want)
+	}
+	checkSays(t, got[0], "As of today, Monday 7 December 2026, it is due in 7 days.", "The attached calendar entry marks the self-assessment and action plan's due date.")
 }
