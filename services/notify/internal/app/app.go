@@ -848,6 +848,14 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 	if err != nil {
 		return 0, err
 	}
+	// Only those still to be sent, read after the organisation: a sweep on another
+	// replica may have sent and settled one since this sweep listed it, to the lead
+	// or head of the time, and the organisation read now may name another, who is
+	// told where it stands by the email naming them (tellLeadNamed, headChanged) and
+	// was reminded a minute later all the same.
+	if due, err = a.stillDue(ctx, id, due); err != nil || len(due) == 0 {
+		return 0, err
+	}
 	outcomes := ladder.Decide(o.state(), due)
 	sent := 0
 	for i, r := range due {
@@ -866,6 +874,21 @@ func (a *App) remind(ctx context.Context, id string, due []ladder.Reminder) (int
 		}
 	}
 	return sent, nil
+}
+
+// stillDue is those of due, an organisation's reminders listed by a sweep, that are
+// still pending.
+func (a *App) stillDue(ctx context.Context, org string, due []ladder.Reminder) ([]ladder.Reminder, error) {
+	pending, err := a.reminders.Due(ctx, org, a.today())
+	if err != nil {
+		return nil, err
+	}
+	id := func(r ladder.Reminder) string { return r.ObligationID + "@" + r.Due.String() + "/" + r.Step.Name }
+	still := map[string]bool{}
+	for _, r := range pending {
+		still[id(r)] = true
+	}
+	return slices.DeleteFunc(slices.Clone(due), func(r ladder.Reminder) bool { return !still[id(r)] }), nil
 }
 
 // deliver claims attempt n of d and, if this replica won it, sends and records the

@@ -67,7 +67,7 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		named = append(named, fmt.Sprintf("%s, the previous nominated lead, is being told by email that the role has passed to you.", upper(before.Name)))
 	}
 	named = append(named, "Sign in, and see what is due, in the Technician Commitment portal:")
-	err := a.tellLeadNamed(ctx, o, before, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
+	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name),
 		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)})
 	if err != nil {
@@ -91,17 +91,15 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	return a.tellHead(ctx, cause, o, before, tellBefore)
 }
 
-// tellLeadNamed sends e, the email naming o's lead in place of before
-// (handOver's, addressCorrected's), which says what is due next and where it stands
-// that day. For an overdue obligation it is that day's reminder to them
-// (tellWhereItStands), with the due date's calendar entry the reminder carries: sent
-// beside it, the overdue reminder said the same again at once. So it is for one not
-// yet due where that day's reminder is still to go (the sweep has not run that day,
-// or notify was down on the step's day), or went to the lead before that day: a sweep
-// on another replica that listed it before then, and reads the organisation after the
-// change, sends it to the lead named. Otherwise the ladder's next step tells them on
-// its day.
-func (a *App) tellLeadNamed(ctx context.Context, o Organisation, before mail.Person, e Email) error {
+// tellLeadNamed sends e, the email naming o's lead (handOver's, addressCorrected's),
+// which says what is due next and where it stands that day. For an overdue
+// obligation it is that day's reminder to them (tellWhereItStands), with the due date's
+// calendar entry the reminder carries: sent beside it, the overdue reminder said the
+// same again at once. So it is for one not yet due where that day's reminder is
+// still to go (the sweep has not run that day, or notify was down on the step's day):
+// the sweep's reminder, or its catch-up, followed it within a minute. Otherwise the
+// ladder's next step tells them on its day.
+func (a *App) tellLeadNamed(ctx context.Context, o Organisation, e Email) error {
 	ob := o.Obligation
 	if ob == nil || ob.Met {
 		return a.Notify(ctx, e, Recipient{o.Lead, RoleLeadNamed})
@@ -109,14 +107,9 @@ func (a *App) tellLeadNamed(ctx context.Context, o Organisation, before mail.Per
 	lo := a.ladderOf(&o)
 	k := a.dayKey(o.Lead.Email, lo, false)
 	if !a.today().After(ob.Due) {
-		told, err := a.remindedToday(ctx, o, before)
-		if err != nil {
+		var err error
+		if k, err = a.pendingDayKey(ctx, o.ID, o.Lead.Email, lo, false); err != nil {
 			return err
-		}
-		if !told {
-			if k, err = a.pendingDayKey(ctx, o.ID, o.Lead.Email, lo, false); err != nil {
-				return err
-			}
 		}
 		if k == "" {
 			return a.Notify(ctx, e, Recipient{o.Lead, RoleLeadNamed})
@@ -129,18 +122,6 @@ func (a *App) tellLeadNamed(ctx context.Context, o Organisation, before mail.Per
 	n := len(e.Content.Paragraphs)
 	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], fmt.Sprintf("The attached calendar entry marks the %s's due date.", what(ob.Kind)), e.Content.Paragraphs[n-1])
 	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, k)
-}
-
-// remindedToday says today's reminder of o's open obligation to the lead before was
-// claimed (sent, or being sent, by the sweep or an email taking its key): the step
-// due today went to them.
-func (a *App) remindedToday(ctx context.Context, o Organisation, before mail.Person) (bool, error) {
-	k := a.dayKey(before.Email, a.ladderOf(&o), false)
-	if before.Email == "" || k == "" {
-		return false, nil
-	}
-	_, ok, err := a.deliveries.Get(ctx, k)
-	return ok, err
 }
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead
@@ -170,7 +151,7 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 	named = append(named,
 		"We have written to your earlier address to say so.",
 		"Sign in, and see what is due, in the Technician Commitment portal:")
-	err := a.tellLeadNamed(ctx, o, before, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
+	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
 		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead at this address", o.Name),
 		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)})
 	if err != nil {

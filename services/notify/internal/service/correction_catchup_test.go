@@ -407,69 +407,97 @@ func TestANewLeadNamedWhileAReminderIsDueIsToldWhereItStandsInOneEmail(t *testin
 
 // A sweep on one replica lists the day's reminders, and is held up sending an earlier
 // one (another organisation's, its relay slow) while the sweep on the other replica
-// reminds Sam Patel, the lead, and settles it. The lead is then handed to Chris Lee.
-// The first sweep, going on with what it listed, reads the organisation after the
-// change: it would remind Chris of the step Sam was reminded of, a minute after the
-// email naming them lead said where it stands. That email, naming them on the day
-// their predecessor was reminded, is that day's reminder to them, under its key, so
-// the held-up sweep sends them nothing.
-func TestASweepListedBeforeTheLeadChangedSendsTheNewLeadNothingMore(t *testing.T) {
+// sends one of them to the lead and the head of the time, and settles it. The lead,
+// or the head, is then replaced, and told where the obligation stands by the email
+// naming them. The first sweep, going on with what it listed, read the organisation
+// after the change and sent the reminder to the person named, a minute after that
+// email; it now sends only what is still to be sent when it reads the organisation.
+func TestASweepListedBeforeTheLeadOrHeadChangedSendsThePersonNamedNothingMore(t *testing.T) {
 	t.Parallel()
-	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
-	h.onboard("slate", civil.New(2026, 6, 14), civil.New(2026, 12, 14))
-	// Another organisation, whose window opened the day before, listed first.
-	held := events.Person{Name: "Hal Held", Email: "hal@slow.ac.uk"}
-	h.onboard("slow", civil.New(2026, 12, 6), civil.New(2027, 6, 6))
-	h.publish("slow", events.OrganisationContactsChangedV1{OrganisationID: "slow", Leader: leader, NominatedLead: held})
-	h.waitFor("slow")
-	h.sweepOn(civil.New(2026, 11, 14)) // 30 days left: Sam Patel is reminded
-	h.clock.Set(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
-
-	holding, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	h.box.mu.Lock()
-	h.box.refuse = func(rcpt string) *smtp.SMTPError {
-		if rcpt == held.Email {
-			once.Do(func() { close(holding) })
-			<-release
-		}
-		return nil
-	}
-	h.box.mu.Unlock()
-	first := make(chan error, 1)
-	go func() { _, err := h.svcs[0].App.Sweep(context.Background()); first <- err }()
-	select {
-	case <-holding:
-	case <-time.After(10 * time.Second):
-		close(release)
-		t.Fatal("the first sweep never sent the other organisation's reminder")
-	}
-	if _, err := h.svcs[1].App.Sweep(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	sam := "Technician Commitment: Uni slate's self-assessment and action plan is due in 7 days (Monday 14 December 2026)"
-	if got := subjects(mailTo(h, lead.Email, 0)); !slices.Contains(got, sam) {
-		close(release)
-		t.Fatalf("Sam Patel received %q, want the reminder of the day from the second sweep", got)
-	}
 	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
-	h.publish("slate", events.OrganisationContactsChangedV1{OrganisationID: "slate", Leader: leader, NominatedLead: chris})
-	h.waitFor("slate")
-	named := "Technician Commitment: you are now Uni slate's nominated lead"
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if got := subjects(mailTo(h, chris.Email, 0)); !slices.Contains(got, named) {
-			return fmt.Errorf("Chris received %q, want the email naming them lead", got)
-		}
-		return nil
-	})
-	close(release)
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	cases := []struct {
+		name     string
+		due      civil.Date
+		day      string // the day's reminder, to the lead (and the head) before
+		to       events.Person
+		change   events.OrganisationContactsChangedV1
+		named    string
+		reminded []string // who the second sweep reminds
+	}{
+		{name: "lead", due: civil.New(2026, 12, 14), to: chris,
+			day:      "Technician Commitment: Uni %s's self-assessment and action plan is due in 7 days (Monday 14 December 2026)",
+			change:   events.OrganisationContactsChangedV1{Leader: leader, NominatedLead: chris},
+			named:    "Technician Commitment: you are now Uni %s's nominated lead",
+			reminded: []string{lead.Email}},
+		{name: "head", due: civil.New(2026, 11, 30), to: kim,
+			day:      "Technician Commitment: Uni %s's self-assessment and action plan is 7 days overdue (due Monday 30 November 2026)",
+			change:   events.OrganisationContactsChangedV1{Leader: kim, NominatedLead: lead},
+			named:    "Technician Commitment: you are now recorded as the head of Uni %s",
+			reminded: []string{lead.Email, leader.Email}},
 	}
-	h.runUntil(civil.New(2026, 12, 7))
-	got := mailTo(h, chris.Email, 0)
-	if want := []string{named}; !slices.Equal(subjects(got), want) {
-		t.Fatalf("Chris received %q, want %q alone", subjects(got), want)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("slate%d", i)
+			h.onboard(org, c.due.AddDays(-183), c.due)
+			// Another organisation, whose window opened the day after, listed first.
+			held := events.Person{Name: "Hal Held", Email: "hal@slow.ac.uk"}
+			h.onboard("slow", civil.New(2026, 11, 15), civil.New(2027, 5, 15))
+			h.publish("slow", events.OrganisationContactsChangedV1{OrganisationID: "slow", Leader: leader, NominatedLead: held})
+			h.waitFor("slow")
+			h.sweepOn(civil.New(2026, 11, 14)) // Sam Patel is reminded
+			h.clock.Set(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+
+			holding, release := make(chan struct{}), make(chan struct{})
+			var once, released sync.Once
+			free := func() { released.Do(func() { close(release) }) }
+			t.Cleanup(free)
+			h.box.mu.Lock()
+			h.box.refuse = func(rcpt string) *smtp.SMTPError {
+				if rcpt == held.Email {
+					once.Do(func() { close(holding) })
+					<-release
+				}
+				return nil
+			}
+			h.box.mu.Unlock()
+			first := make(chan error, 1)
+			go func() { _, err := h.svcs[0].App.Sweep(context.Background()); first <- err }()
+			select {
+			case <-holding:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the first sweep never sent the other organisation's reminder")
+			}
+			if _, err := h.svcs[1].App.Sweep(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			day := fmt.Sprintf(c.day, org)
+			for _, to := range c.reminded {
+				if got := subjects(mailTo(h, to, 0)); !slices.Contains(got, day) {
+					t.Fatalf("%s received %q, want the reminder of the day from the second sweep", to, got)
+				}
+			}
+			change := c.change
+			change.OrganisationID = org
+			h.publish(org, change)
+			h.waitFor(org)
+			named := fmt.Sprintf(c.named, org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if got := subjects(mailTo(h, c.to.Email, 0)); !slices.Contains(got, named) {
+					return fmt.Errorf("%s received %q, want the email naming them", c.to.Email, got)
+				}
+				return nil
+			})
+			free()
+			if err := <-first; err != nil {
+				t.Fatal(err)
+			}
+			h.runUntil(civil.New(2026, 12, 7))
+			if got, want := subjects(mailTo(h, c.to.Email, 0)), []string{named}; !slices.Equal(got, want) {
+				t.Fatalf("%s received %q, want %q alone", c.to.Email, got, want)
+			}
+		})
 	}
-	checkSays(t, got[0], "As of today, Monday 7 December 2026, it is due in 7 days.", "The attached calendar entry marks the self-assessment and action plan's due date.")
 }
