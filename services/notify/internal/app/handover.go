@@ -421,17 +421,38 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 			named = append(named, fmt.Sprintf("%s's nominated lead, %s, at %s, acts for it with ITSS: they receive the deadline reminders and submit its obligations in the Technician Commitment portal.", o.Name, o.Lead.Name, o.Lead.Email))
 		}
 	}
-	named = append(named, "If this is not right, please tell ITSS.")
-	e := Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject, Content: mail.Content{Paragraphs: named, Names: names}, Mentions: mentions}
-	if ob := o.Obligation; ob != nil && !ob.Met && a.today().After(ob.Due) {
-		// It says how long overdue the obligation is: where an overdue step is still
-		// to go today (notify back from being down), it is that day's overdue email
-		// to them, which the sweep would otherwise send beside it. One gone already
-		// went to the head before: the head named was told nothing by it.
-		var k string
-		if k, err = a.pendingDayKey(ctx, o.ID, head.Email, a.ladderOf(&o), true); err == nil {
-			err = a.tellWhereItStands(ctx, e, Recipient{head, RoleHeadNamed}, k)
+	e := Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject, Content: mail.Content{Names: names}, Mentions: mentions}
+	ob := o.Obligation
+	overdue := ob != nil && !ob.Met && a.today().After(ob.Due)
+	// It says what is owed next and where it stands today. Where an overdue step is
+	// still to go today (notify back from being down), it is that day's overdue email
+	// to them, which the sweep would otherwise send beside it; one gone already went
+	// to the head before, and the head named was told nothing by it. A head who is
+	// the lead (one address) is sent the lead's reminders, of every step: where one
+	// is still to go today, it is that reminder, with the due date's calendar entry
+	// it carries, under the key of the lead's (whose reminder followed it, or, overdue,
+	// was not sent at all, and they went without the calendar entry).
+	leadToo, to := strings.EqualFold(head.Email, o.Lead.Email), head.Email
+	if leadToo {
+		to = o.Lead.Email // the sweep's key, in the capitals the lead's address has
+	}
+	var k string
+	if ob != nil && !ob.Met && (overdue || leadToo) {
+		if k, err = a.pendingDayKey(ctx, o.ID, to, a.ladderOf(&o), !leadToo); err != nil {
+			return err
 		}
+	}
+	if k != "" && leadToo {
+		now := a.clock.Now()
+		due := dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)
+		due.URL = a.obligationURL(o.ID)
+		e.ICS = ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now)
+		e.About = leadsDayAbout(*ob, cause)
+		named = append(named, fmt.Sprintf("The attached calendar entry marks the %s's due date.", what(ob.Kind)))
+	}
+	e.Content.Paragraphs = append(named, "If this is not right, please tell ITSS.")
+	if overdue || k != "" {
+		err = a.tellWhereItStands(ctx, e, Recipient{head, RoleHeadNamed}, k)
 	} else {
 		err = a.Notify(ctx, e, Recipient{head, RoleHeadNamed})
 	}
@@ -472,6 +493,16 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	}
 	return a.Notify(ctx, Email{Cause: cause, Org: o.ID, Kind: KindHeadChanged, Subject: subject,
 		Content: mail.Content{Paragraphs: paras, Names: names}, Mentions: mentions}, Recipient{before, RoleHeadBefore})
+}
+
+// leadsDay marks the About of an email recording a head who is the lead too that is
+// the lead's reminder of its day (headChanged): the days the lead was reminded count it.
+const leadsDay = "leads-day:"
+
+// leadsDayAbout is the About of such an email: the obligation as scheduled, and the
+// change of head (its event, cause), by which it is found told (tellWhereItStands).
+func leadsDayAbout(ob Obligation, cause string) string {
+	return leadsDay + about(ob.ID, ob.Due) + "|" + cause
 }
 
 // notErased says p has an address and was not erased: someone an email may name.

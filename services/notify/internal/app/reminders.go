@@ -428,8 +428,18 @@ func (a *App) remindersSent(ctx context.Context, org, about, role string) ([]Sen
 		case d.Kind == "reminder" && d.Role == role && d.About == about:
 		case (d.Kind == KindLeadNamed && role == RoleLead || d.Kind == KindHeadChanged && d.Role == RoleHeadNamed && role == RoleHead) &&
 			len(d.Message.To) == 1 && d.Key == key(d.Message.To[0].Email, about, "day:"+civil.Of(d.CreatedAt.In(london)).String()):
-			// The email naming a lead, or recording a head, of an overdue obligation is
-			// their reminder of that day, under its key (tellLeadNamed, headChanged).
+			// The email naming a lead, or recording a head, is their reminder of that
+			// day, under its key (tellLeadNamed, headChanged); to the head it told of
+			// an overdue obligation only when sent after the due day (a head who is the
+			// lead too takes the lead's reminder of any day).
+			if role == RoleHead && !civil.Of(d.CreatedAt.In(london)).After(dueOf(about)) {
+				continue
+			}
+		case d.Kind == KindHeadChanged && d.Role == RoleHeadNamed && role == RoleLead && strings.HasPrefix(d.About, leadsDay+about+"|") &&
+			len(d.Message.To) == 1 && d.Key != key(d.Message.To[0].Email, strings.TrimPrefix(d.About, leadsDay+about+"|"), KindHeadChanged):
+			// The email recording a head who is the lead too, under the key of the
+			// lead's reminder of its day (headChanged), not its own (the key was held):
+			// the lead's reminder, with the due date's calendar entry.
 		case d.Kind == KindAnnouncementCorrected && d.Role == role && correctedObligation(d.About) == about:
 			// A correction's email says where the obligation stands, with the due
 			// date's calendar entry to the lead, and is the reminder of its day

@@ -507,3 +507,94 @@ func TestASweepListedBeforeTheLeadOrHeadChangedSendsThePersonNamedNothingMore(t 
 		})
 	}
 }
+
+// A head named who is the lead already (the same address) on a day a reminder of the
+// obligation is still to go was sent, when it was not yet overdue, the email recording
+// them as the head, which says what is due and how many days are left, and the lead's
+// reminder beside it, saying the same; when overdue, the email recording them took
+// the lead's reminder's key, and the lead went without the reminder's calendar entry.
+// The email recording them is now that day's reminder to them as the lead, with the
+// due date's calendar entry, and nothing follows it; the days they were reminded as
+// the lead count it, as a later head's overdue email says.
+func TestAHeadNamedWhoIsTheLeadIsToldWhereItStandsInOneEmail(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		due  civil.Date
+		says string
+		as   string // the address the head is named at
+	}{
+		{name: "due", due: civil.New(2026, 12, 14), says: "As of today, Monday 7 December 2026, it is due in 7 days.", as: lead.Email},
+		{name: "overdue", due: civil.New(2026, 11, 30), says: "As of today, Monday 7 December 2026, it is 7 days overdue.", as: lead.Email},
+		// One mailbox, written in other capitals on the form: one person, the lead.
+		{name: "overdue in capitals", due: civil.New(2026, 11, 30), says: "As of today, Monday 7 December 2026, it is 7 days overdue.", as: "Lead@Exampleton.ac.uk"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("hdlead%d", i)
+			h.onboard(org, c.due.AddDays(-183), c.due)
+			h.sweepOn(civil.New(2026, 11, 14)) // Sam Patel is reminded
+			h.clock.Set(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+			toSam := func() []received {
+				var out []received
+				for _, m := range h.box.all() {
+					if len(m.To) == 1 && strings.EqualFold(m.To[0], lead.Email) {
+						out = append(out, m)
+					}
+				}
+				return out
+			}
+			from := len(toSam())
+			sam := events.Person{Name: lead.Name, Title: "Vice-Chancellor", Email: c.as}
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: sam, NominatedLead: lead})
+			h.waitFor(org)
+			named := fmt.Sprintf("Technician Commitment: you are now recorded as the head of Uni %s", org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if got := subjects(toSam()[from:]); !slices.Contains(got, named) {
+					return fmt.Errorf("Sam received %q, want the email recording them as the head", got)
+				}
+				return nil
+			})
+			h.clock.Advance(time.Minute)
+			h.runUntil(civil.New(2026, 12, 7))
+			h.runUntil(civil.New(2026, 12, 7))
+			got := toSam()[from:]
+			if want := []string{named}; !slices.Equal(subjects(got), want) {
+				t.Fatalf("Sam received %q, want %q alone: it says where the obligation stands", subjects(got), want)
+			}
+			checkSays(t, got[0], c.says, fmt.Sprintf("You are also Uni %s's nominated lead", org),
+				"The attached calendar entry marks the self-assessment and action plan's due date.")
+			if cal := calendarOf(t, got[0]); cal.uid != org+"-c1-due@technician-commitment.itss.org.uk" || cal.method != "PUBLISH" {
+				t.Errorf("the email recording Sam as the head carries %+v, want the due date's entry", cal)
+			}
+
+			// Another head named the next day is told, on the next overdue step, that
+			// the lead was reminded on the day they were recorded as the head.
+			h.clock.Set(time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC))
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: lead})
+			h.waitFor(org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if got := subjects(mailTo(h, leader.Email, 0)); !slices.Contains(got, named) {
+					return fmt.Errorf("the head received %q, want the email recording them", got)
+				}
+				return nil
+			})
+			next := civil.New(2026, 12, 21)
+			if c.due.Before(civil.New(2026, 12, 1)) {
+				next = civil.New(2026, 12, 30)
+			}
+			before := len(h.box.all())
+			h.sweepOn(next)
+			for _, m := range mailOf(h, org, before) {
+				if slices.Contains(m.To, leader.Email) {
+					checkSays(t, m, "was reminded of it by email on Saturday 14 November 2026, Monday 7 December 2026")
+				}
+			}
+			if got := byRecipient(mailOf(h, org, before)); len(got[leader.Email]) != 1 {
+				t.Errorf("on %s: %v, want the head's overdue email", next, got)
+			}
+		})
+	}
+}
