@@ -431,8 +431,10 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	// the lead (one address) is sent the lead's reminders, of every step: where one
 	// is still to go today, it is that reminder, with the due date's calendar entry
 	// it carries, under the key of the lead's (whose reminder followed it, or, overdue,
-	// was not sent at all, and they went without the calendar entry).
-	leadToo, to := strings.EqualFold(head.Email, o.Lead.Email), head.Email
+	// was not sent at all, and they went without the calendar entry). A head named the
+	// lead by the same change is told it by the email naming them lead (tellLeadNamed).
+	leadToo := strings.EqualFold(head.Email, o.Lead.Email) && strings.EqualFold(leadBefore.Email, o.Lead.Email)
+	to := head.Email
 	if leadToo {
 		to = o.Lead.Email // the sweep's key, in the capitals the lead's address has
 	}

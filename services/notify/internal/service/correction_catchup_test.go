@@ -598,3 +598,39 @@ func TestAHeadNamedWhoIsTheLeadIsToldWhereItStandsInOneEmail(t *testing.T) {
 		})
 	}
 }
+
+// A person named lead and head at once, on a day a reminder is still to go, is told
+// where it stands by the email naming them lead, that day's reminder to them with the
+// due date's calendar entry; the email recording them as the head, which they are
+// sent as well, carries no second calendar entry, and the sweep sends nothing more.
+func TestAPersonNamedLeadAndHeadAtOnceIsRemindedOnceThatDay(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+	h.onboard("both", civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+	h.sweepOn(civil.New(2026, 11, 14)) // Sam Patel is reminded
+	h.clock.Set(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
+	h.publish("both", events.OrganisationContactsChangedV1{OrganisationID: "both", Leader: chris, NominatedLead: chris})
+	h.waitFor("both")
+	asLead, asHead := "Technician Commitment: you are now Uni both's nominated lead", "Technician Commitment: you are now recorded as the head of Uni both"
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := subjects(mailTo(h, chris.Email, 0)); len(got) < 2 {
+			return fmt.Errorf("Chris received %q, want the emails naming them lead and head", got)
+		}
+		return nil
+	})
+	h.clock.Advance(time.Minute)
+	h.runUntil(civil.New(2026, 12, 7))
+	h.runUntil(civil.New(2026, 12, 7))
+	got := map[string]received{}
+	for _, m := range mailTo(h, chris.Email, 0) {
+		got[m.Subject] = m
+	}
+	if len(got) != 2 || got[asLead].Subject == "" || got[asHead].Subject == "" || len(mailTo(h, chris.Email, 0)) != 2 {
+		t.Fatalf("Chris received %q, want the emails naming them lead and head alone", subjects(mailTo(h, chris.Email, 0)))
+	}
+	checkSays(t, got[asLead], "As of today, Monday 7 December 2026, it is due in 7 days.", "The attached calendar entry marks the self-assessment and action plan's due date.")
+	if got[asHead].ICS || strings.Contains(got[asHead].Text, "calendar entry") {
+		t.Errorf("the email recording Chris as the head carries a second calendar entry:\n%s", got[asHead].Text)
+	}
+}
