@@ -4,11 +4,14 @@
 package oidcdevtest
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"sync"
 	"testing"
 
 	"github.com/itss/techcommit/libs/oidcdev"
@@ -20,6 +23,9 @@ func Start(tb testing.TB, cfg oidcdev.Config) string {
 	tb.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.Issuer = "http://" + srv.Listener.Addr().String()
+	if cfg.SigningKey == nil {
+		cfg.SigningKey = sharedKey(tb)
+	}
 	p, err := oidcdev.New(cfg)
 	if err != nil {
 		srv.Close()
@@ -29,6 +35,25 @@ func Start(tb testing.TB, cfg oidcdev.Config) string {
 	srv.Start()
 	tb.Cleanup(srv.Close)
 	return cfg.Issuer
+}
+
+var (
+	keyOnce sync.Once
+	key     *rsa.PrivateKey
+	keyErr  error
+)
+
+// sharedKey is one signing key for every provider a test process starts: each
+// provider is its own issuer, at its own address, so tokens of one are refused by
+// another's clients for their issuer, and making a 2048-bit key took a tenth of the
+// portal's tests' processor time, one for each test.
+func sharedKey(tb testing.TB) *rsa.PrivateKey {
+	tb.Helper()
+	keyOnce.Do(func() { key, keyErr = rsa.GenerateKey(rand.Reader, 2048) })
+	if keyErr != nil {
+		tb.Fatalf("OIDC provider's signing key: %v", keyErr)
+	}
+	return key
 }
 
 // Result is where the browser ends up: the last response the provider gave, and
