@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 //go:embed *.html *.partial
@@ -95,10 +96,33 @@ var funcs = template.FuncMap{
 // New parses every page. contact is ITSS's address for people to write to
 // (PORTAL_CONTACT_EMAIL), which every page's footer gives and the pages that ask
 // people to contact ITSS name: templates call {{contact}} for it.
+//
+// A renderer is never changed once made, so one is made for each address: tests start
+// hundreds of portals in one process, and parsing every page took each a fiftieth of
+// a second.
 func New(contact string) (*Renderer, error) {
 	if contact == "" {
 		return nil, errors.New("templates: ITSS's contact address is required: every page gives it")
 	}
+	parsedMu.Lock()
+	defer parsedMu.Unlock()
+	if r, ok := parsed[contact]; ok {
+		return r, nil
+	}
+	r, err := parse(contact)
+	if err != nil {
+		return nil, err
+	}
+	parsed[contact] = r
+	return r, nil
+}
+
+var (
+	parsedMu sync.Mutex
+	parsed   = map[string]*Renderer{}
+)
+
+func parse(contact string) (*Renderer, error) {
 	names, err := fs.Glob(files, "*.html")
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)
