@@ -163,7 +163,9 @@ func startStack(t *testing.T, withReview bool) *stack {
 }
 
 // startStackCalling is startStack with the portal calling review at reviewURL when
-// it is set (one that never answers, say) and review is not run.
+// it is set (one that never answers, say) and review is not run: the portal then
+// gives up on a page's calls after two seconds (HTTP_REQUEST_TIMEOUT, 10 s in
+// production), so that waiting for a review that never answers takes no longer.
 func startStackCalling(t *testing.T, withReview bool, reviewURL string) *stack {
 	t.Helper()
 	s := &stack{env: testenv.NewEnv(t), box: startMailbox(t)}
@@ -173,6 +175,9 @@ func startStackCalling(t *testing.T, withReview bool, reviewURL string) *stack {
 	s.fund = fundtest.Start(t, s.env, portalIssuer, jwks)
 	notify := notifytest.Start(t, s.env, portalIssuer, jwks, "127.0.0.1", s.box.port)
 	svcs := services{signatory: s.sig.URL, notify: notify.URL, fund: s.fund.URL, review: reviewURL}
+	if reviewURL != "" {
+		svcs.env = map[string]string{"HTTP_REQUEST_TIMEOUT": "2s"}
+	}
 	if withReview {
 		s.review = startReview(t, s.env, jwks)
 		svcs.review = s.review.URL
