@@ -59,39 +59,15 @@ func (h *Handler) opsRoundCorrect(w http.ResponseWriter, r *http.Request, c *ops
 	keepUntypedTimes(body, typed, rd)
 	sendExclusionIfChanged(body, rd)
 	// Applied only to the round as the form showed it (If-Match): another person's
-	// correction since is not put back without a word.
-	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, &fundapi.UpdateRoundParams{IfMatch: &seen}, "application/json", opsJSONBody(body))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-		switch {
-		case p.Status == http.StatusPreconditionFailed:
-			// The form sent twice (a double click) is refused the second time, the
-			// first having moved the round on: when the round now reads as typed,
-			// that was this correction, and it leads on as the first did.
-			now, ok := h.opsRoundNow(r, c, rd.Id)
-			if ok && opsRoundHasTerms(now, body) {
-				http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
-				return
-			}
-			// Shown again as typed, not saved, carrying the round's version now, and
-			// saying beside each term what the round holds now where it differs.
-			errs := opsStale("corrected this round", "the round")
-			if ok {
-				errs = append(errs, specs.SavedNow(typed, opsRoundValues(now))...)
-			}
-			h.opsShowRoundCorrection(w, r, http.StatusConflict, rd, version, typed, errs)
-		case !opsFormRefusal(p):
-			h.serviceProblem(w, r, p)
-		default:
-			fe := opsRenamed(opsFieldProblems(p, nil), opsRoundSpecs(rd))
-			h.opsShowRoundCorrection(w, r, opsStatusOf(fe), rd, seen, typed, fe)
-		}
-		return
-	}
-	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+	// correction since is not put back without a word. Sent twice, the round that
+	// reads as typed was this correction.
+	h.opsPutRound(w, r, c, rd, seen, version, body, roundPut{
+		typed: typed, specs: specs, values: opsRoundValues, named: opsRoundSpecs(rd), changed: "corrected this round",
+		holds: func(now fundapi.Round) bool { return opsRoundHasTerms(now, body) },
+		show: func(status int, version string, errs []templates.FieldError) {
+			h.opsShowRoundCorrection(w, r, status, rd, version, typed, errs)
+		},
+	})
 }
 
 // opsRound reads the round the path names, answering the request itself when it

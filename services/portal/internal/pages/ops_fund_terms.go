@@ -79,36 +79,77 @@ func (h *Handler) opsRoundTermCorrect(f opsRoundTermForm) opsHandler {
 		for k, v := range body {
 			terms[k] = v
 		}
-		resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, &fundapi.UpdateRoundParams{IfMatch: &seen}, "application/json", opsJSONBody(terms))
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
-			switch {
-			case p.Status == http.StatusPreconditionFailed:
-				// The form sent twice (a double click) is refused the second time, the
-				// first having made the change: it leads on as the first did.
-				now, ok := h.opsRoundNow(r, c, rd.Id)
-				if ok && f.specs.Holds(typed, f.values(now)) {
-					http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
-					return
-				}
-				errs := opsStale("changed this round", "the round")
-				if ok {
-					errs = append(errs, f.specs.SavedNow(typed, f.values(now))...)
-				}
-				h.opsShowRoundTerm(w, r, f, http.StatusConflict, rd, version, typed, errs)
-			case !opsFormRefusal(p):
-				h.serviceProblem(w, r, p)
-			default:
-				fe := opsRenamed(opsFieldProblems(p, nil), f.specs)
-				h.opsShowRoundTerm(w, r, f, opsStatusOf(fe), rd, seen, typed, fe)
-			}
-			return
-		}
-		http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+		h.opsPutRound(w, r, c, rd, seen, version, terms, roundPut{
+			typed: typed, specs: f.specs, values: f.values, changed: "changed this round",
+			holds: func(now fundapi.Round) bool { return f.specs.Holds(typed, f.values(now)) },
+			show: func(status int, version string, errs []templates.FieldError) {
+				h.opsShowRoundTerm(w, r, f, status, rd, version, typed, errs)
+			},
+		})
 	}
+}
+
+// roundPut is what opsPutRound needs of the form that sends a round's terms.
+type roundPut struct {
+	typed opsform.Values
+	// specs are the form's fields as it was sent, which say what the round holds now
+	// beside the fields where it differs, each filled from a round as values fills
+	// it, and which a refusal naming a term is shown beside (unless named says).
+	specs  opsform.Specs
+	values func(fundapi.Round) opsform.Values
+	// named are the fields the fund's refusal of a term is shown beside, when not
+	// specs: those of the form as it is shown again.
+	named opsform.Specs
+	// holds says the round as it is now already reads as the form sent it: a
+	// double click's first sending saved it.
+	holds func(now fundapi.Round) bool
+	// changed says what someone else did to the round since the form was filled,
+	// after "Someone ...": "changed this round".
+	changed string
+	// show shows the form again, with status, the round's version it carries, and
+	// what to say beside its fields.
+	show func(status int, version string, errs []templates.FieldError)
+}
+
+// opsPutRound sends terms as round rd's, applied only to the round as the form showed
+// it (seen, If-Match), and answers as every console form of a round does: on to the
+// fund's page once saved; a form sent twice (a double click), refused the second time,
+// leading on as the first did once the round reads as it was sent; someone else's
+// change since shown with the form again as typed, carrying the round's version when
+// it was filled (version), and what the round holds now; the fund's refusal of a term
+// beside its field.
+func (h *Handler) opsPutRound(w http.ResponseWriter, r *http.Request, c *opsCtx, rd fundapi.Round, seen, version string, terms map[string]any, f roundPut) {
+	resp, err := c.set.Fund.UpdateRoundWithBodyWithResponse(r.Context(), rd.Id, &fundapi.UpdateRoundParams{IfMatch: &seen}, "application/json", opsJSONBody(terms))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p := clients.Check(resp.HTTPResponse, resp.Body); p != nil {
+		switch {
+		case p.Status == http.StatusPreconditionFailed:
+			now, ok := h.opsRoundNow(r, c, rd.Id)
+			if ok && f.holds(now) {
+				http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
+				return
+			}
+			errs := opsStale(f.changed, "the round")
+			if ok {
+				errs = append(errs, f.specs.SavedNow(f.typed, f.values(now))...)
+			}
+			f.show(http.StatusConflict, version, errs)
+		case !opsFormRefusal(p):
+			h.serviceProblem(w, r, p)
+		default:
+			named := f.named
+			if named == nil {
+				named = f.specs
+			}
+			fe := opsRenamed(opsFieldProblems(p, nil), named)
+			f.show(opsStatusOf(fe), seen, fe)
+		}
+		return
+	}
+	http.Redirect(w, r, "/ops/fund", http.StatusSeeOther)
 }
 
 // opsRoundTerms are a round's terms as the fund holds them, to send back with one
