@@ -59,16 +59,33 @@ token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation
 test: lint-code check-generate vulncheck ## Lint (but lint-deploy), check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs
 	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || echo "no Chromium: the portal's browser journeys are skipped (apt-get install chromium; .ci/run installs it)"
 	@command -v java >/dev/null || echo "no Java: the journeys' pages are not given to the HTML checker (apt-get install default-jre-headless; .ci/run installs it)"
-	@# The short fuzz runs go after the tests, not beside them: the processor they take
-	@# building every package again instrumented for fuzzing made a timed test of libs
-	@# under the race detector miss its deadline (TestAWidenedDurableIsUpdatedInPlace...).
-	@$(MAKE) --no-print-directory test-modules
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	@$(MAKE) --no-print-directory test-modules AFTER_OTHERS=fuzz FUZZTIME=$(FUZZTIME)
+
+# How the tests are laid out in time. libs goes first and alone: its timed tests run
+# under the race detector, and one of them (TestAWidenedDurableIsUpdatedInPlace...)
+# missed its deadline beside a processor-bound build. Then the portal's tests, the
+# longest by far and mostly waiting (on browsers, on events, on the services they
+# start: about one core of two), run beside everything else in turn. The short fuzz
+# runs (AFTER_OTHERS=fuzz, as make test asks) follow the others on their side.
+# The portal's output is kept and printed once both sides are done. Its service tests
+# take 5 minutes alone and more beside the others: go test's default limit of 10
+# minutes per package stopped them once on a loaded machine, hence 30.
+AFTER_OTHERS ?=
 
 .PHONY: test-modules
-test-modules: ## Run every module's tests (libs with -race), deploy's and bench's, without lint or fuzzing (make test runs them all)
+test-modules: ## Run every module's tests (libs with -race, then the portal's beside the rest), deploy's and bench's, without lint or fuzzing (make test runs them all)
 	@cd libs && CGO_ENABLED=1 $(GO) test -race -count=1 ./...
-	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
+	@portal_log=$$(mktemp); \
+	 echo "== services/portal (beside the others; its output follows theirs)"; \
+	 (cd services/portal && $(GO) test -count=1 -timeout 30m ./...) >"$$portal_log" 2>&1 & portal=$$!; \
+	 others=0; $(MAKE) --no-print-directory test-others $(AFTER_OTHERS) FUZZTIME=$(FUZZTIME) || others=$$?; \
+	 portal_rc=0; wait $$portal || portal_rc=$$?; \
+	 echo "== services/portal"; cat "$$portal_log"; rm -f "$$portal_log"; \
+	 [ $$others -eq 0 ] && [ $$portal_rc -eq 0 ]
+
+.PHONY: test-others
+test-others: ## Run the tests of every module but libs and the portal, deploy's and bench's
+	@for m in $(filter-out libs services/portal,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
 	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...
 	@# The benchmark's own code (its reports, its sums) is tested too; make bench runs it.
 	@echo "== bench"; cd bench && GOWORK=off $(GO) test -count=1 ./...
