@@ -230,6 +230,8 @@ func runStack(ctx context.Context, args []string) error {
 			"PORTAL_CONTACT_EMAIL=itss@tc.localhost",
 			// The data protection officer the privacy notice names.
 			"PORTAL_DPO_CONTACT=dpo@tc.localhost",
+			// Everything of the local stack is on this machine.
+			"PORTAL_TRANSFERS_OUTSIDE_UK=none",
 			// The local stack speaks plain http, where a Secure cookie is never sent back.
 			"PORTAL_INSECURE_COOKIES=true",
 			"PORTAL_SIGNATORY_URL=http://" + addr(portOf("signatory"), *offset), "PORTAL_REVIEW_URL=http://" + addr(portOf("review"), *offset),

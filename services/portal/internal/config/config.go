@@ -115,6 +115,27 @@ type Portal struct {
 	// none (the notice then says so). No default: whether ITSS has one, and where
 	// they read their mail, is ITSS's to say, not the code's.
 	DPOContact string `env:"PORTAL_DPO_CONTACT"`
+	// Transfers says whether people's data leaves the UK, which the privacy notice
+	// must say (UK GDPR Art. 13(1)(f)): "none" when the services, their databases and
+	// backups, and the mail server that delivers the emails, all keep it in the UK;
+	// otherwise the https address of ITSS's page saying what goes where and under what
+	// safeguards. No default: where the cluster and the mail provider are is known to
+	// whoever deploys them, not to the code, and a notice that said "the UK" by
+	// default could be false.
+	Transfers string `env:"PORTAL_TRANSFERS_OUTSIDE_UK"`
+}
+
+// NoTransfers is PORTAL_TRANSFERS_OUTSIDE_UK's value when no personal data leaves
+// the UK.
+const NoTransfers = "none"
+
+// TransfersPage is the address of ITSS's page about the transfers of personal data
+// outside the UK, empty when there are none.
+func (p Portal) TransfersPage() string {
+	if p.Transfers == NoTransfers {
+		return ""
+	}
+	return p.Transfers
 }
 
 // NoDPO is PORTAL_DPO_CONTACT's value when ITSS has appointed no data protection
@@ -193,6 +214,11 @@ func (c Config) Validate() error {
 	if p.DPOContact != NoDPO {
 		if err := libconfig.CheckMailbox(p.DPOContact); err != nil {
 			errs = append(errs, fmt.Errorf("PORTAL_DPO_CONTACT %w, or %q when ITSS has appointed no data protection officer (the privacy notice gives it)", err, NoDPO))
+		}
+	}
+	if p.Transfers != NoTransfers {
+		if u, err := url.Parse(p.Transfers); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+			errs = append(errs, fmt.Errorf("PORTAL_TRANSFERS_OUTSIDE_UK must be %q when no personal data leaves the UK (the services, their databases and backups, and the mail server all keep it there), or the https:// address of ITSS's page saying what goes where and under what safeguards; not %q (the privacy notice says which)", NoTransfers, p.Transfers))
 		}
 	}
 	if required("PORTAL_PSEUDONYM_KEY", p.PseudonymKey) && len(p.PseudonymKey) < signin.MinPseudonymSecret {

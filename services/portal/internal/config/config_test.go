@@ -11,7 +11,7 @@ func env() map[string]string {
 		"MONGO_URI": "mongodb://db", "NATS_URL": "tls://bus",
 		"PORTAL_PUBLIC_URL": "https://portal.example.org", "PORTAL_SIGNING_KEY_FILE": "/secrets/portal.pem",
 		"PORTAL_PSEUDONYM_KEY": "a secret of the portal's, 32 bytes or more", "PORTAL_CONTACT_EMAIL": "technician-commitment@example.org",
-		"PORTAL_DPO_CONTACT":   "dpo@example.org",
+		"PORTAL_DPO_CONTACT": "dpo@example.org", "PORTAL_TRANSFERS_OUTSIDE_UK": "none",
 		"PORTAL_SIGNATORY_URL": "http://signatory:8081", "PORTAL_REVIEW_URL": "http://review:8082",
 		"PORTAL_NOTIFY_URL": "http://notify:8083", "PORTAL_FUND_URL": "http://fund:8084",
 		"PORTAL_OIDC_ISSUER": "https://login.example.org", "PORTAL_OIDC_CLIENT_ID": "tc-portal",
@@ -30,7 +30,7 @@ func TestNothingTrustedOrAddressedByDefault(t *testing.T) {
 	if err == nil {
 		t.Fatal("an empty environment was accepted")
 	}
-	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE", "PORTAL_PSEUDONYM_KEY", "PORTAL_CONTACT_EMAIL", "PORTAL_DPO_CONTACT",
+	for _, key := range []string{"MONGO_URI", "NATS_URL", "PORTAL_PUBLIC_URL", "PORTAL_SIGNING_KEY_FILE", "PORTAL_PSEUDONYM_KEY", "PORTAL_CONTACT_EMAIL", "PORTAL_DPO_CONTACT", "PORTAL_TRANSFERS_OUTSIDE_UK",
 		"PORTAL_SIGNATORY_URL", "PORTAL_REVIEW_URL", "PORTAL_NOTIFY_URL", "PORTAL_FUND_URL",
 		"PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET", "PORTAL_OIDC_REDIRECT_URL", "PORTAL_OPS_GROUP",
 		"PORTAL_SIGNATORY_AUDIENCE", "PORTAL_REVIEW_AUDIENCE", "PORTAL_NOTIFY_AUDIENCE", "PORTAL_FUND_AUDIENCE"} {
@@ -96,6 +96,32 @@ func TestTheDataProtectionOfficerIsNamedOrSaidToBeNone(t *testing.T) {
 		}
 		if got := c.Portal.DPO(); got != dpo {
 			t.Errorf("PORTAL_DPO_CONTACT=%q gives the officer %q, want %q", value, got, dpo)
+		}
+	}
+}
+
+// The privacy notice says whether people's data leaves the UK (UK GDPR Art.
+// 13(1)(f)), and it said nothing: where the cluster, its backups and the mail
+// provider are is the deployer's to say, so a portal told neither "none" nor the
+// address of ITSS's page about the transfers does not start.
+func TestWhetherDataLeavesTheUKIsSaidNotAssumed(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"", "None", "no", "http://itss.org.uk/transfers", "itss.org.uk/transfers", "https://", "https://u:p@itss.org.uk/transfers"} {
+		e := env()
+		e["PORTAL_TRANSFERS_OUTSIDE_UK"] = bad
+		if _, err := LoadFrom(e); err == nil || !strings.Contains(err.Error(), "PORTAL_TRANSFERS_OUTSIDE_UK must be") || !strings.Contains(err.Error(), `"none"`) {
+			t.Errorf("PORTAL_TRANSFERS_OUTSIDE_UK=%q: %v, want a refusal naming it and saying what it takes", bad, err)
+		}
+	}
+	for value, page := range map[string]string{"https://www.itss.org.uk/privacy/transfers": "https://www.itss.org.uk/privacy/transfers", "none": ""} {
+		e := env()
+		e["PORTAL_TRANSFERS_OUTSIDE_UK"] = value
+		c, err := LoadFrom(e)
+		if err != nil {
+			t.Fatalf("PORTAL_TRANSFERS_OUTSIDE_UK=%q: %v", value, err)
+		}
+		if got := c.Portal.TransfersPage(); got != page {
+			t.Errorf("PORTAL_TRANSFERS_OUTSIDE_UK=%q gives the page %q, want %q", value, got, page)
 		}
 	}
 }

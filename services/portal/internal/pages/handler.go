@@ -62,10 +62,12 @@ type Handler struct {
 	holdings func(context.Context, string, string) ([]personal.Record, error)
 	letters  PortalLetters
 	metrics  *httpMetrics
-	// contact is ITSS's address for people to write to; staffNames how long ITSS
-	// staff's names are kept: both for the privacy notice.
+	// contact is ITSS's address for people to write to; dpo its data protection
+	// officer's; transfers its page about data sent outside the UK; staffNames how
+	// long ITSS staff's names are kept: all for the privacy notice.
 	contact    string
 	dpo        string
+	transfers  string
 	staffNames time.Duration
 }
 
@@ -119,6 +121,10 @@ type Deps struct {
 	// which the privacy notice gives; empty when ITSS has appointed none, which the
 	// notice then says.
 	DPO string
+	// Transfers is the address of ITSS's page about the transfers of people's data
+	// outside the UK (PORTAL_TRANSFERS_OUTSIDE_UK), which the privacy notice links
+	// to; empty when none leaves the UK, which the notice then says.
+	Transfers string
 	// StaffNameRetention is how long ITSS staff's names are kept after their latest
 	// sign-in (PORTAL_STAFF_NAME_RETENTION), which the privacy notice says.
 	StaffNameRetention time.Duration
@@ -152,7 +158,7 @@ func New(d Deps) (*Handler, error) {
 	return &Handler{render: r, people: d.People, sessions: d.Sessions, links: d.Links, requester: d.Requester, minter: d.Minter,
 		clients: d.Clients, tokens: d.Tokens, drafts: d.Drafts, staff: d.Staff, ops: d.Ops, clock: d.Clock, logger: d.Logger, proxies: d.Proxies, secureCookies: d.SecureCookies,
 		hstsMaxAge: d.HSTSMaxAge, timeout: d.RequestTimeout, holdings: d.Holdings, metrics: metrics, outcomes: outcomes, letters: d.Letters,
-		contact: d.Contact, dpo: d.DPO, staffNames: d.StaffNameRetention}, nil
+		contact: d.Contact, dpo: d.DPO, transfers: d.Transfers, staffNames: d.StaffNameRetention}, nil
 }
 
 // show renders a page for the visitor of r.

@@ -36,7 +36,7 @@ const (
 // privacyData is what the privacy notice says that comes from the configuration or
 // the code, each period in words.
 type privacyData struct {
-	Contact, DPO                            string
+	Contact, DPO, Transfers                 string
 	Link, Session, SessionMax, Draft, Token string
 	StaffNames, EmailBody, EmailLog, Stream string
 	Idempotency, Backup, Registers          string
@@ -48,7 +48,7 @@ type privacyData struct {
 // people read it before they sign in, and from the emails that link to it.
 func (h *Handler) privacy(w http.ResponseWriter, r *http.Request) {
 	h.show(w, r, http.StatusOK, "privacy", "Privacy notice", nil, privacyData{
-		Contact: h.contact, DPO: h.dpo,
+		Contact: h.contact, DPO: h.dpo, Transfers: h.transfers,
 		Link: inwords.Duration(signin.LinkLifetime), Session: inwords.Duration(h.sessions.Lifetime()), SessionMax: inwords.Duration(h.sessions.MaxLifetime()),
 		Draft: inwords.Duration(reviewdrafts.KeepAfterSave), Token: inwords.Duration(apitokens.KeepAfterExpiry),
 		StaffNames: inwords.Duration(h.staffNames), EmailBody: inwords.Duration(EmailBodyRetention), EmailLog: inwords.Duration(EmailLogRetention),

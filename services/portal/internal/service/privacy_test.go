@@ -100,6 +100,53 @@ func TestThePrivacyNoticeSaysWhetherITSSHasADataProtectionOfficer(t *testing.T) 
 	}
 }
 
+// A privacy notice says whether people's data is sent outside the UK, and under
+// what safeguards (UK GDPR Art. 13(1)(f)): the notice said nothing of where it was
+// kept. It also names, as recipients, the companies ITSS uses to run the services
+// (Art. 13(1)(e)). Whether any leaves the UK is the deployer's to say
+// (PORTAL_TRANSFERS_OUTSIDE_UK): none, or the page that says what goes where.
+func TestThePrivacyNoticeSaysWhetherDataLeavesTheUK(t *testing.T) {
+	t.Parallel()
+	const page = "https://www.itss.example/privacy/transfers"
+	for _, c := range []struct {
+		value     string
+		says, not []string
+		linksTo   string
+	}{
+		{value: "none", says: []string{"Where your data is kept", "kept and used in the UK", "None of it is sent outside the UK"},
+			not: []string{"Some of your data is sent outside the UK"}},
+		{value: page, says: []string{"Where your data is kept", "Some of your data is sent outside the UK", "International Data Transfer Agreement",
+			"For a copy of the safeguards, email ITSS at " + testContact}, not: []string{"None of it is sent outside the UK"}, linksTo: page},
+	} {
+		p := startPortal(t, services{env: map[string]string{"PORTAL_TRANSFERS_OUTSIDE_UK": c.value}})
+		main := find(parse(t, p.do("GET", "/privacy", "", nil).body), element("main"))[0]
+		got := text(main)
+		for _, want := range append(c.says, "Companies ITSS uses to run the services for it", "only on ITSS's instructions") {
+			if !strings.Contains(got, want) {
+				t.Errorf("PORTAL_TRANSFERS_OUTSIDE_UK=%s: the notice does not say %q:\n%s", c.value, want, got)
+			}
+		}
+		for _, wrong := range c.not {
+			if strings.Contains(got, wrong) {
+				t.Errorf("PORTAL_TRANSFERS_OUTSIDE_UK=%s: the notice says %q:\n%s", c.value, wrong, got)
+			}
+		}
+		if c.linksTo != "" && !hasLink(main, c.linksTo) {
+			t.Errorf("the notice does not link to ITSS's page about the transfers %s:\n%s", c.linksTo, got)
+		}
+	}
+	// Every environment says it: the portal does not start without it.
+	overlays, err := filepath.Glob(filepath.Join("..", "..", "..", "..", "deploy", "k8s", "overlays", "*", "portal.env"))
+	if err != nil || len(overlays) == 0 {
+		t.Fatalf("no overlays' portal settings found: %v", err)
+	}
+	for _, f := range overlays {
+		if v := envFile(t, f)["PORTAL_TRANSFERS_OUTSIDE_UK"]; v != "none" && !strings.HasPrefix(v, "https://") {
+			t.Errorf("%s sets PORTAL_TRANSFERS_OUTSIDE_UK=%q, not none or the https address of ITSS's page about the transfers", f, v)
+		}
+	}
+}
+
 func hasLink(n *html.Node, href string) bool {
 	for _, a := range find(n, element("a")) {
 		if attr(a, "href") == href {

@@ -266,7 +266,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	h, err := pages.New(pages.Deps{People: s.People, Sessions: s.Sessions, Links: s.Links, Requester: s.requester, Minter: s.Minter,
 		Clients: cl, Tokens: s.Tokens, Drafts: s.Drafts, Staff: staff, Ops: opts.Ops, Clock: s.Clock, Logger: s.Logger, Proxies: proxies, SecureCookies: !p.InsecureCookies,
 		HSTSMaxAge: cfg.HTTP.HSTSMaxAge, RequestTimeout: cfg.HTTP.RequestTimeout, Holdings: holdings(s.DB, pseudonyms), Metrics: tel.Registry,
-		OutcomeKey: outcomeKey, Letters: letters, Contact: p.ContactEmail, DPO: p.DPO(), StaffNameRetention: p.StaffNameRetention})
+		OutcomeKey: outcomeKey, Letters: letters, Contact: p.ContactEmail, DPO: p.DPO(), Transfers: p.TransfersPage(), StaffNameRetention: p.StaffNameRetention})
 	if err != nil {
 		return fail(err)
 	}

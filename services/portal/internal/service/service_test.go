@@ -92,7 +92,7 @@ func startPortalOn(tb testing.TB, env *testenv.Env, svcs services) *portal {
 	cfg, err := config.LoadFrom(with(map[string]string{
 		"MONGO_URI": testenv.MongoURI(tb), "MONGO_DATABASE": testenv.DatabaseName(tb), "NATS_URL": env.NATS.URL,
 		"PORTAL_PUBLIC_URL": portalIssuer, "PORTAL_INSECURE_COOKIES": "true", "PORTAL_SIGNING_KEY_FILE": key,
-		"PORTAL_PSEUDONYM_KEY": testPseudonymKey, "PORTAL_CONTACT_EMAIL": testContact, "PORTAL_DPO_CONTACT": testDPO,
+		"PORTAL_PSEUDONYM_KEY": testPseudonymKey, "PORTAL_CONTACT_EMAIL": testContact, "PORTAL_DPO_CONTACT": testDPO, "PORTAL_TRANSFERS_OUTSIDE_UK": "none",
 		"PORTAL_SIGNATORY_URL": svcs.signatory, "PORTAL_REVIEW_URL": svcs.review, "PORTAL_NOTIFY_URL": svcs.notify, "PORTAL_FUND_URL": svcs.fund,
 		"PORTAL_SIGNATORY_AUDIENCE": libconfig.DevAudience("signatory"), "PORTAL_REVIEW_AUDIENCE": libconfig.DevAudience("review"),
 		"PORTAL_NOTIFY_AUDIENCE": libconfig.DevAudience("notify"), "PORTAL_FUND_AUDIENCE": libconfig.DevAudience("fund"),
