@@ -96,11 +96,20 @@ type BudgetReservedV1 struct {
 func (BudgetReservedV1) EventType() string { return SubjectBudgetReserved + ".v1" }
 
 // BudgetReleasedV1 returns a reservation whose award could not be recorded.
+//
+// LetGoClaim, when set, is the version of the fund's funding record at which the
+// application's claim (FundingClaimedV1) was made, whose award this entry lets go
+// before it drew anything: its request stopped after the claim and before the ledger
+// reserved the money, and the round sweep lets the claim go so that it refuses no
+// other award. Such an entry releases nothing (AmountPence 0), and the ledger refuses
+// a reservation made under that claim, however late its request. Absent from the
+// releases of the release before, which were all of reservations.
 type BudgetReleasedV1 struct {
 	RoundID        string `json:"round_id"`
 	ApplicationID  string `json:"application_id"`
 	AmountPence    int64  `json:"amount_pence"`
 	RemainingPence int64  `json:"remaining_pence"`
+	LetGoClaim     int    `json:"let_go_claim,omitempty"`
 }
 
 // EventType implements Payload.

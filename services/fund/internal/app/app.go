@@ -137,6 +137,12 @@ type App struct {
 
 	roundsMu sync.Mutex
 	rebuilt  map[string]rebuiltRound // by id: each round as of its latest event seen
+
+	// drawn holds, by application id, the version of the funding record's claim the
+	// round sweep found drawn on its round's budget: a claim it need not look at
+	// again (see letGoClaims).
+	drawnMu sync.Mutex
+	drawn   map[string]int
 }
 
 // rebuiltRound is a round rebuilt from its events up to the event lastEvent.
@@ -158,7 +164,7 @@ func New(es EventStore, sig Signatories, views Views, clk clock.Clock, contact s
 		return nil, errors.New("app: ITSS's contact address is required: a refusal only ITSS can put right gives it")
 	}
 	return &App{events: es, signatories: sig, views: views, clock: clk, contact: contact, awarding: make(chan struct{}, 1),
-		rebuilt: map[string]rebuiltRound{}}, nil
+		rebuilt: map[string]rebuiltRound{}, drawn: map[string]int{}}, nil
 }
 
 // What Warm preloads at most. Rounds are one or two a year: all of them, up to a
@@ -598,6 +604,9 @@ func (a *App) SweepRounds(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := a.letGoClaims(ctx, rec); err != nil {
+		return 0, err
+	}
 	now, closed := a.clock.Now(), 0
 	for _, r := range rounds {
 		if err := a.settleRound(ctx, r.ID, rec); err != nil {
@@ -619,6 +628,62 @@ func (a *App) SweepRounds(ctx context.Context) (int, error) {
 		}
 	}
 	return closed, nil
+}
+
+// claimSweepActor is who the round sweep records the claims it lets go as.
+const claimSweepActor = "system:claim-sweep"
+
+// letGoClaims lets go of each claim on rec (the funding record) whose award's request
+// stopped after the claim and before the round's ledger reserved the money: a claim
+// older than ledger.HoldGrace whose application holds no reservation. Such a claim
+// funds nothing, yet it refused awards to the organisation in every round bound to
+// its round for good. The award is let go on the ledger first (ledger.LetGo), in one
+// order with every reservation, so that the request, however late, can no longer
+// reserve under the claim; only then is the claim released. A claim whose award drew
+// on the budget is settled from its reservation (Settle) and stays; each is looked at
+// once a process (drawn), and a round's ledger is read once for all its claims.
+func (a *App) letGoClaims(ctx context.Context, rec *funding.Record) error {
+	now := a.clock.Now()
+	byRound := map[string][]funding.Claim{}
+	var order []string
+	a.drawnMu.Lock()
+	for _, c := range rec.Claims() {
+		if a.drawn[c.ApplicationID] == c.Version || now.Sub(c.At) < ledger.HoldGrace {
+			continue
+		}
+		if _, seen := byRound[c.RoundID]; !seen {
+			order = append(order, c.RoundID)
+		}
+		byRound[c.RoundID] = append(byRound[c.RoundID], c)
+	}
+	a.drawnMu.Unlock()
+	for _, id := range order {
+		r, err := a.round(ctx, id, 0)
+		if err != nil {
+			return err
+		}
+		for _, c := range byRound[id] {
+			drawn := false
+			if err := a.ledger(ctx, claimSweepActor, r, func(l *ledger.Ledger) ([]events.Payload, error) {
+				_, drawn = l.Reserved(c.ApplicationID)
+				return l.LetGo(r.ID, c.ApplicationID, c.Version)
+			}); err != nil {
+				return err
+			}
+			if drawn {
+				a.drawnMu.Lock()
+				a.drawn[c.ApplicationID] = c.Version
+				a.drawnMu.Unlock()
+				continue
+			}
+			if _, err := a.onFunding(ctx, claimSweepActor, func(rec *funding.Record) ([]events.Payload, error) {
+				return rec.ReleaseAt(c.ApplicationID, c.Version)
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(round.Round) ([]events.Payload, error)) (round.Round, error) {
@@ -1009,15 +1074,20 @@ func (a *App) Award(ctx context.Context, by auth.Principal, id string, amount in
 	}
 	// What the views said above may lag, and another replica may be awarding the
 	// organisation in a neighbouring round at this moment: the claim decides.
-	if err := a.claimFunding(ctx, by.Actor(), r, app); err != nil {
+	claim, err := a.claimFunding(ctx, by.Actor(), r, app)
+	if err != nil {
 		return nil, err
 	}
+	// Reserved under the claim: should this request stop before, the round sweep
+	// lets the claim go once it is older than ledger.HoldGrace (letGoClaims), and the
+	// ledger then refuses this reservation however late it comes.
 	err = a.ledger(ctx, by.Actor(), r, func(l *ledger.Ledger) ([]events.Payload, error) {
-		return l.Reserve(r.ID, id, amount)
+		return l.ReserveUnder(r.ID, id, amount, claim)
 	})
 	if err != nil {
-		if refused(err) {
-			if rerr := a.releaseFunding(ctx, by.Actor(), r, id); rerr != nil {
+		// A claim let go is the sweep's to release, and the award is sent again.
+		if refused(err) && !errors.Is(err, ledger.ErrLetGo) {
+			if rerr := a.releaseFunding(ctx, by.Actor(), r, id, claim); rerr != nil {
 				return nil, rerr
 			}
 		}
@@ -1050,22 +1120,33 @@ func refused(err error) bool {
 // when the organisation is funded in a round bound to r by the rule on the previous
 // round's grantees (see funding.Record.Claim). Every award claims, bound or not: a
 // later change to the order of rounds is checked against the claims (see reorder).
-func (a *App) claimFunding(ctx context.Context, actor string, r round.Round, app *application.Application) error {
+// It returns the record's version the claim stands at (made now, or before by
+// another attempt at the same award).
+func (a *App) claimFunding(ctx context.Context, actor string, r round.Round, app *application.Application) (int, error) {
 	org := app.OrganisationID()
 	lineage, err := a.lineage(ctx, org, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = a.onFunding(ctx, actor, func(rec *funding.Record) ([]events.Payload, error) {
+	standing := 0
+	appended, err := a.onFunding(ctx, actor, func(rec *funding.Record) ([]events.Payload, error) {
 		// The rounds read after the record: a change to their order recorded on
 		// the record since is either in them or still pending on it.
 		rounds, err := a.roundsWith(ctx, r)
 		if err != nil {
 			return nil, err
 		}
+		c, _ := rec.ClaimOf(app.ID())
+		standing = c.Version
 		return rec.Claim(org, lineage[1:], r.ID, app.ID(), rounds)
 	})
-	return err
+	if err != nil {
+		return 0, err
+	}
+	if len(appended) > 0 {
+		return appended[0].Version, nil
+	}
+	return standing, nil
 }
 
 // roundsWith lists every round, read afresh, with r among them even if the list
@@ -1083,8 +1164,9 @@ func (a *App) roundsWith(ctx context.Context, r round.Round) ([]round.Round, err
 
 // releaseFunding withdraws the claim of an award that was refused after all, unless
 // the application holds a reservation on its round's budget (another attempt at the
-// same award got there: its claim stands). actor is who the release is recorded as.
-func (a *App) releaseFunding(ctx context.Context, actor string, r round.Round, applicationID string) error {
+// same award got there: its claim stands). actor is who the release is recorded as;
+// claim is the record's version of the claim to release (0: whichever stands).
+func (a *App) releaseFunding(ctx context.Context, actor string, r round.Round, applicationID string, claim int) error {
 	history, err := a.events.Load(ctx, ledger.ID(r.ID))
 	if err != nil {
 		return err
@@ -1097,7 +1179,7 @@ func (a *App) releaseFunding(ctx context.Context, actor string, r round.Round, a
 		return nil
 	}
 	_, err = a.onFunding(ctx, actor, func(rec *funding.Record) ([]events.Payload, error) {
-		return rec.Release(applicationID)
+		return rec.ReleaseAt(applicationID, claim)
 	})
 	return err
 }
@@ -1164,7 +1246,7 @@ func (a *App) settle(ctx context.Context, actor string, r round.Round, res event
 	if app, lerr := a.load(ctx, res.ApplicationID); lerr != nil {
 		return nil, lerr
 	} else if app.Exists() && app.Status() != application.StatusAwarded {
-		if rerr := a.releaseFunding(ctx, actor, r, res.ApplicationID); rerr != nil {
+		if rerr := a.releaseFunding(ctx, actor, r, res.ApplicationID, 0); rerr != nil {
 			return nil, rerr
 		}
 	}

@@ -40,6 +40,10 @@ type Claim struct {
 	OrganisationID string
 	RoundID        string
 	ApplicationID  string
+	// Version is the record's version the claim was made at, and At when: an award
+	// whose request stopped after its claim is let go by it (see ledger.LetGo).
+	Version int
+	At      time.Time
 }
 
 // Record is the live claims and the changes to the order of rounds checked here,
@@ -63,7 +67,8 @@ func Rebuild(history []events.Envelope) (*Record, error) {
 			if err != nil {
 				return nil, fmt.Errorf("funding: %w", err)
 			}
-			r.claims = append(r.claims, Claim{OrganisationID: p.OrganisationID, RoundID: p.RoundID, ApplicationID: p.ApplicationID})
+			r.claims = append(r.claims, Claim{OrganisationID: p.OrganisationID, RoundID: p.RoundID, ApplicationID: p.ApplicationID,
+				Version: e.Version, At: e.Time})
 		case events.FundingReleasedV1{}.EventType():
 			p, err := events.Decode[events.FundingReleasedV1](e)
 			if err != nil {
@@ -164,15 +169,30 @@ func (r *Record) Claim(org string, succeeds []string, roundID, applicationID str
 	return []events.Payload{events.FundingClaimedV1{OrganisationID: org, RoundID: roundID, ApplicationID: applicationID}}, nil
 }
 
+// ClaimOf is the live claim of an application, if it has one.
+func (r *Record) ClaimOf(applicationID string) (Claim, bool) {
+	i := slices.IndexFunc(r.claims, func(c Claim) bool { return c.ApplicationID == applicationID })
+	if i < 0 {
+		return Claim{}, false
+	}
+	return r.claims[i], true
+}
+
 // Release withdraws the claim of an application whose award was refused after all.
 // Releasing what is not claimed changes nothing.
 func (r *Record) Release(applicationID string) ([]events.Payload, error) {
-	for _, c := range r.claims {
-		if c.ApplicationID == applicationID {
-			return []events.Payload{events.FundingReleasedV1{OrganisationID: c.OrganisationID, RoundID: c.RoundID, ApplicationID: applicationID}}, nil
-		}
+	return r.ReleaseAt(applicationID, 0)
+}
+
+// ReleaseAt is Release of the claim made at version (0: whichever the application
+// has): a request releasing the claim it made releases no claim made since by
+// another (the one it made having been let go, see ledger.LetGo).
+func (r *Record) ReleaseAt(applicationID string, version int) ([]events.Payload, error) {
+	c, ok := r.ClaimOf(applicationID)
+	if !ok || version != 0 && c.Version != version {
+		return nil, nil
 	}
-	return nil, nil
+	return []events.Payload{events.FundingReleasedV1{OrganisationID: c.OrganisationID, RoundID: c.RoundID, ApplicationID: applicationID}}, nil
 }
 
 // DoubleFunding is the refusal of a change to the order of rounds that would make

@@ -205,3 +205,20 @@ func TestAChangeThatWouldBindTwoRoundsFundingTwoRecordsOfOneOrganisationIsRefuse
 		t.Errorf("the same change with two organisations funded: %v, %v; want it recorded", out, err)
 	}
 }
+
+// A claim is released by the version it was made at, so that a request releasing
+// the claim it made, after it was let go and the award claimed again, releases
+// nothing of the claim made since.
+func TestAClaimIsReleasedByItsVersion(t *testing.T) {
+	t.Parallel()
+	rec := replay(t, claimed("org1", "r1", "a1"))
+	if c, ok := rec.ClaimOf("a1"); !ok || c.Version != 1 {
+		t.Fatalf("the claim of a1: %+v, %v; want it at version 1", c, ok)
+	}
+	if out, err := rec.ReleaseAt("a1", 2); err != nil || len(out) != 0 {
+		t.Errorf("releasing a1's claim at another version: %v, %v; want nothing", out, err)
+	}
+	if out, err := rec.ReleaseAt("a1", 1); err != nil || len(out) != 1 {
+		t.Errorf("releasing a1's claim at its version: %v, %v; want it released", out, err)
+	}
+}

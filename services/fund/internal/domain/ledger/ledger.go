@@ -25,8 +25,11 @@ type Ledger struct {
 	// set says the budget is the ledger's own (BudgetSetV1), not the round's.
 	set      bool
 	reserved map[string]int64 // application id -> amount
-	spent    int64
-	version  int
+	// letGo is, by application id, the latest version of the funding record's claim
+	// whose award was let go before it drew anything (see LetGo).
+	letGo   map[string]int
+	spent   int64
+	version int
 	// roundVersion is the round's version the last BudgetSetV1 was decided on (0 for
 	// entries written before they said), follows whether it followed the round rather
 	// than held a lowering, and setAt when it was written.
@@ -51,7 +54,7 @@ var ErrStale = errors.New("the round's ledger follows a later version of the rou
 // was opened with (or last corrected to before the ledger took budgets), until the
 // ledger's own BudgetSetV1 sets it.
 func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
-	l := &Ledger{budget: budget, reserved: map[string]int64{}}
+	l := &Ledger{budget: budget, reserved: map[string]int64{}, letGo: map[string]int{}}
 	for _, e := range history {
 		switch e.Type {
 		case events.BudgetReservedV1{}.EventType():
@@ -68,6 +71,9 @@ func Rebuild(budget int64, history []events.Envelope) (*Ledger, error) {
 			}
 			delete(l.reserved, p.ApplicationID)
 			l.spent -= p.AmountPence
+			if p.LetGoClaim > l.letGo[p.ApplicationID] {
+				l.letGo[p.ApplicationID] = p.LetGoClaim
+			}
 		case events.BudgetAdjustedV1{}.EventType():
 			p, err := events.Decode[events.BudgetAdjustedV1](e)
 			if err != nil {
@@ -128,6 +134,34 @@ func (l *Ledger) Reserve(roundID, applicationID string, amount int64) ([]events.
 		return nil, apperr.New(apperr.Conflict, "the round's budget cannot cover %d pence: %d pence remain", amount, l.Remaining())
 	}
 	return []events.Payload{events.BudgetReservedV1{RoundID: roundID, ApplicationID: applicationID, AmountPence: amount, RemainingPence: l.Remaining() - amount}}, nil
+}
+
+// ErrLetGo says the claim an award was made under was let go before the award drew
+// on the budget (see LetGo): its request took too long, and is made again.
+var ErrLetGo = apperr.New(apperr.Conflict, "the award took too long and its claim on the organisation's funding was let go: send it again").Passing(time.Second)
+
+// ReserveUnder is Reserve for an award made under the funding record's claim at
+// version claim: refused with ErrLetGo once that claim was let go (LetGo), so that
+// no award draws on the budget under a claim that no longer stands.
+func (l *Ledger) ReserveUnder(roundID, applicationID string, amount int64, claim int) ([]events.Payload, error) {
+	if _, ok := l.reserved[applicationID]; !ok && l.letGo[applicationID] > 0 && claim <= l.letGo[applicationID] {
+		return nil, ErrLetGo
+	}
+	return l.Reserve(roundID, applicationID, amount)
+}
+
+// LetGo lets go, in the ledger's one order with every reservation, of the award an
+// application's claim at version claim of the funding record was made for, when its
+// request stopped after the claim and before it reserved the money: from this entry
+// on, a reservation under that claim is refused (ReserveUnder), so the claim can be
+// released without an award ever drawing under it. An application holding a
+// reservation has drawn on the budget, and its award is settled from it: nothing is
+// let go, as for a claim let go already.
+func (l *Ledger) LetGo(roundID, applicationID string, claim int) ([]events.Payload, error) {
+	if _, ok := l.reserved[applicationID]; ok || claim <= l.letGo[applicationID] {
+		return nil, nil
+	}
+	return []events.Payload{events.BudgetReleasedV1{RoundID: roundID, ApplicationID: applicationID, RemainingPence: l.Remaining(), LetGoClaim: claim}}, nil
 }
 
 // Release returns an application's reservation.

@@ -192,3 +192,40 @@ func TestAnUnversionedBudgetIsFollowedAfterTheGrace(t *testing.T) {
 		t.Errorf("after the grace: %v, want the round's 10000", ps)
 	}
 }
+
+// An award whose request stopped after its claim is let go on the ledger: from then
+// on a reservation under that claim is refused, however late, while one under a claim
+// made since is taken; an application that drew on the budget has nothing let go, and
+// the entry releases nothing.
+func TestAnAwardLetGoIsNeverReservedUnderItsClaim(t *testing.T) {
+	t.Parallel()
+	l := apply(t, 10000)
+	if _, err := l.ReserveUnder("r", "a", 3000, 4); err != nil {
+		t.Fatalf("a reservation under a claim standing: %v", err)
+	}
+	letGo, err := l.LetGo("r", "a", 4)
+	if err != nil || len(letGo) != 1 {
+		t.Fatalf("letting go of the award of claim 4: %v, %v", letGo, err)
+	}
+	l = apply(t, 10000, letGo...)
+	if l.Awarded() != 0 || l.Remaining() != 10000 {
+		t.Errorf("after letting go: awarded %d, remaining %d; want the budget untouched", l.Awarded(), l.Remaining())
+	}
+	if _, err := l.ReserveUnder("r", "a", 3000, 4); !errors.Is(err, ledger.ErrLetGo) || !apperr.Is(err, apperr.Conflict) {
+		t.Errorf("a reservation under the claim let go: %v, want ErrLetGo (409)", err)
+	}
+	if again, err := l.LetGo("r", "a", 4); err != nil || len(again) != 0 {
+		t.Errorf("letting go again: %v, %v; want nothing", again, err)
+	}
+	reserved, err := l.ReserveUnder("r", "a", 3000, 9)
+	if err != nil || len(reserved) != 1 {
+		t.Fatalf("a reservation under the claim made since: %v, %v", reserved, err)
+	}
+	l = apply(t, 10000, append(letGo, reserved...)...)
+	if drawn, err := l.LetGo("r", "a", 9); err != nil || len(drawn) != 0 {
+		t.Errorf("letting go of an award that drew on the budget: %v, %v; want nothing", drawn, err)
+	}
+	if l.Awarded() != 3000 {
+		t.Errorf("awarded %d, want 3000", l.Awarded())
+	}
+}
