@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -85,6 +86,16 @@ type Signatory struct {
 	Succeeds string
 }
 
+// RoundChanges says which rounds a change of budget or of place in the order of
+// rounds touched (see adapters.RoundChanges), for the round sweep to settle.
+type RoundChanges interface {
+	// Since returns the rounds touched after position after of what it reads, and
+	// the position read through. complete is false when it cannot tell (after is 0,
+	// or what it reads no longer holds every change since): every round is then to
+	// be settled.
+	Since(ctx context.Context, after uint64) (rounds []string, through uint64, complete bool, err error)
+}
+
 // Views answers application list queries from the projection.
 type Views interface {
 	// Save writes the views of applications, each as of its version, never putting
@@ -143,6 +154,16 @@ type App struct {
 	// again (see letGoClaims).
 	drawnMu sync.Mutex
 	drawn   map[string]int
+
+	// sweeping holds one round sweep at a time in this process, over what it keeps:
+	// changes is where it learns which rounds were touched (nil: it settles every
+	// round each time), read through position through; unsettled are the rounds it
+	// has still to settle; closed, the rounds it found closed (a close is final).
+	sweeping  sync.Mutex
+	changes   RoundChanges
+	through   uint64
+	unsettled map[string]bool
+	closed    map[string]bool
 }
 
 // rebuiltRound is a round rebuilt from its events up to the event lastEvent.
@@ -164,7 +185,7 @@ func New(es EventStore, sig Signatories, views Views, clk clock.Clock, contact s
 		return nil, errors.New("app: ITSS's contact address is required: a refusal only ITSS can put right gives it")
 	}
 	return &App{events: es, signatories: sig, views: views, clock: clk, contact: contact, awarding: make(chan struct{}, 1),
-		rebuilt: map[string]rebuiltRound{}, drawn: map[string]int{}}, nil
+		rebuilt: map[string]rebuiltRound{}, drawn: map[string]int{}, unsettled: map[string]bool{}, closed: map[string]bool{}}, nil
 }
 
 // What Warm preloads at most. Rounds are one or two a year: all of them, up to a
@@ -316,29 +337,36 @@ const settleActor = "system:budget-sweep"
 // written carries the budget or the dates alone, not the other terms the request
 // sent with them, and the request was never answered as made. rec is the funding
 // record.
-func (a *App) settleRound(ctx context.Context, id string, rec *funding.Record) error {
+//
+// It returns waiting when the round holds a change whose request may yet record it
+// (within the grace): the round is to be settled again.
+func (a *App) settleRound(ctx context.Context, id string, rec *funding.Record) (waiting bool, err error) {
 	r, err := a.round(ctx, id, 0)
 	if err != nil {
-		return err
+		return false, err
 	}
 	history, err := a.events.Load(ctx, ledger.ID(id))
 	if err != nil {
-		return err
+		return false, err
 	}
 	l, err := ledger.Rebuild(r.BudgetPence, history)
 	if err != nil {
-		return err
+		return false, err
 	}
 	now := a.clock.Now()
 	stopped := false
 	if l.Held(r.BudgetPence, r.Version) {
 		if now.Sub(l.HeldSince()) < ledger.HoldGrace {
-			return nil // its request may yet have the round record it
+			return true, nil // its request may yet have the round record it
 		}
 		stopped = true
 	}
-	if since, ok := rec.CheckedSince(r); ok && now.Sub(since) >= ledger.HoldGrace {
-		stopped = true
+	if since, ok := rec.CheckedSince(r); ok {
+		if now.Sub(since) < ledger.HoldGrace {
+			waiting = true
+		} else {
+			stopped = true
+		}
 	}
 	if stopped {
 		_, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: settleActor,
@@ -349,10 +377,10 @@ func (a *App) settleRound(ctx context.Context, id string, rec *funding.Record) e
 				return []events.Payload{r.Restated()}, nil
 			}})
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
-	return a.followBudget(ctx, settleActor, id)
+	return waiting, a.followBudget(ctx, settleActor, id)
 }
 
 // checkMilestones refuses a project window that would leave outside it a milestone
@@ -591,10 +619,54 @@ func (a *App) doubleFunding(ctx context.Context, d *funding.DoubleFunding, field
 // a change of it stopped half way (settleRound). A close at the closing time leaves the
 // round where it stood in the order of rounds, so it needs no check (see reorder). It returns how many it closed; any
 // number of replicas may run it at once, and a round is closed once.
+//
+// Its cost follows what changed, not how many rounds the fund has had: with the
+// rounds' changes to follow (FollowRoundChanges), it settles only the rounds a change
+// touched since it last looked (and those still waiting on one), and reads only the
+// rounds it has not yet found closed; it settles and reads every round when it cannot
+// tell what changed (its first sweep in a process, or what it follows lost changes).
 func (a *App) SweepRounds(ctx context.Context) (int, error) {
-	rounds, err := a.Rounds(ctx, "")
-	if err != nil {
-		return 0, err
+	a.sweeping.Lock()
+	defer a.sweeping.Unlock()
+	all := a.changes == nil
+	if !all {
+		touched, through, complete, err := a.changes.Since(ctx, a.through)
+		switch {
+		case err != nil || !complete:
+			all = true // settled below, every one
+		default:
+			for _, id := range touched {
+				a.unsettled[id] = true
+			}
+		}
+		if err == nil {
+			a.through = through
+		}
+	}
+	var rounds []round.Round
+	if all {
+		var err error
+		if rounds, err = a.Rounds(ctx, ""); err != nil {
+			return 0, err
+		}
+		for _, r := range rounds {
+			a.unsettled[r.ID] = true
+		}
+	} else {
+		ids, err := a.events.IDsOfType(ctx, round.AggregateType)
+		if err != nil {
+			return 0, err
+		}
+		for _, id := range ids {
+			if a.closed[id] {
+				continue
+			}
+			r, err := a.round(ctx, id, 0)
+			if err != nil {
+				return 0, err
+			}
+			rounds = append(rounds, r)
+		}
 	}
 	history, err := a.events.Load(ctx, funding.RecordID)
 	if err != nil {
@@ -607,10 +679,22 @@ func (a *App) SweepRounds(ctx context.Context) (int, error) {
 	if err := a.letGoClaims(ctx, rec); err != nil {
 		return 0, err
 	}
+	for _, id := range slices.Sorted(maps.Keys(a.unsettled)) {
+		waiting, err := a.settleRound(ctx, id, rec)
+		if apperr.Is(err, apperr.NotFound) {
+			waiting, err = false, nil // named by an event of no round: nothing to settle
+		}
+		if err != nil {
+			return 0, err
+		}
+		if !waiting {
+			delete(a.unsettled, id)
+		}
+	}
 	now, closed := a.clock.Now(), 0
 	for _, r := range rounds {
-		if err := a.settleRound(ctx, r.ID, rec); err != nil {
-			return closed, err
+		if !r.ClosedAt.IsZero() {
+			a.closed[r.ID] = true
 		}
 		if !r.ClosedAt.IsZero() || now.Before(r.Closes) {
 			continue
@@ -684,6 +768,14 @@ func (a *App) letGoClaims(ctx context.Context, rec *funding.Record) error {
 		}
 	}
 	return nil
+}
+
+// FollowRoundChanges makes the round sweep settle only the rounds changes touched
+// (see SweepRounds); without it, the sweep settles every round each time.
+func (a *App) FollowRoundChanges(c RoundChanges) {
+	a.sweeping.Lock()
+	defer a.sweeping.Unlock()
+	a.changes = c
 }
 
 func (a *App) changeRound(ctx context.Context, actor, id string, decide func(round.Round) ([]events.Payload, error)) (round.Round, error) {

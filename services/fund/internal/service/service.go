@@ -124,6 +124,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// Subject access: every document that holds an address (docs/PRIVACY.md).
 	p.ServeSubjectAccess()
 	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
+	// The round sweep settles the rounds its own stream says were touched since it
+	// last looked, not every round the fund has had.
+	application.FollowRoundChanges(adapters.NewRoundChanges(p.JS))
 	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }

@@ -1,0 +1,83 @@
+package adapters
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/itss/techcommit/libs/bus"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/services/fund/internal/app"
+	"github.com/itss/techcommit/services/fund/internal/domain/round"
+)
+
+// RoundChanges reads from the fund's own stream which rounds a change of budget or of
+// place in the order of rounds touched: a round's correction (RoundUpdatedV1), its
+// ledger's budget (BudgetSetV1), a change to the order checked on the funding record
+// (FundingReorderCheckedV1). The round sweep settles those rounds alone, so that its
+// cost follows what changed, not how many rounds the fund has ever had. It reads with
+// an ordered consumer from a position of the stream on (nothing is acknowledged, and
+// no durable moves), so every replica reads every change.
+type RoundChanges struct {
+	js jetstream.JetStream
+}
+
+var _ app.RoundChanges = (*RoundChanges)(nil)
+
+// NewRoundChanges reads the fund's stream through js.
+func NewRoundChanges(js jetstream.JetStream) *RoundChanges { return &RoundChanges{js: js} }
+
+// roundChangeSubjects are the events that can leave a round with something to settle.
+var roundChangeSubjects = []string{events.SubjectRoundUpdated, events.SubjectBudgetSet, events.SubjectFundingReorderChecked}
+
+// Since implements app.RoundChanges.
+func (c *RoundChanges) Since(ctx context.Context, after uint64) ([]string, uint64, bool, error) {
+	s, err := c.js.Stream(ctx, events.StreamFund)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, after, after != 0, nil
+	}
+	if err != nil {
+		return nil, after, false, fmt.Errorf("round changes: %w", err)
+	}
+	state := s.CachedInfo().State
+	switch {
+	case after == 0 || state.FirstSeq > after+1 && state.LastSeq > after:
+		// From the start, or the stream no longer holds every message since: who
+		// asks cannot tell what changed, and settles every round.
+		return nil, state.LastSeq, false, nil
+	case state.LastSeq <= after:
+		return nil, after, true, nil
+	}
+	seen := map[string]bool{}
+	var rounds []string
+	err = bus.ReadStream(ctx, c.js, events.StreamFund, jetstream.OrderedConsumerConfig{FilterSubjects: roundChangeSubjects,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1}, func(m jetstream.Msg) error {
+		e, err := bus.Envelope(m.Subject(), m.Headers(), m.Data())
+		if err != nil {
+			return nil // not an event: it touches no round
+		}
+		id := e.AggregateID
+		if e.AggregateType != round.AggregateType {
+			var p struct {
+				RoundID string `json:"round_id"`
+			}
+			if json.Unmarshal(e.Data, &p) != nil || p.RoundID == "" {
+				return nil
+			}
+			id = p.RoundID
+		}
+		if id = strings.TrimSpace(id); id != "" && !seen[id] {
+			seen[id] = true
+			rounds = append(rounds, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, after, false, fmt.Errorf("round changes: %w", err)
+	}
+	return rounds, state.LastSeq, true, nil
+}
