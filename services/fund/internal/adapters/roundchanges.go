@@ -34,22 +34,36 @@ func NewRoundChanges(js jetstream.JetStream) *RoundChanges { return &RoundChange
 // roundChangeSubjects are the events that can leave a round with something to settle.
 var roundChangeSubjects = []string{events.SubjectRoundUpdated, events.SubjectBudgetSet, events.SubjectFundingReorderChecked}
 
-// Since implements app.RoundChanges.
+// Last implements app.RoundChanges: the stream's last sequence.
+func (c *RoundChanges) Last(ctx context.Context) (uint64, error) {
+	s, err := c.js.Stream(ctx, events.StreamFund)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("round changes: %w", err)
+	}
+	return s.CachedInfo().State.LastSeq, nil
+}
+
+// Since implements app.RoundChanges: after and the position returned are sequences
+// of the stream.
 func (c *RoundChanges) Since(ctx context.Context, after uint64) ([]string, uint64, bool, error) {
 	s, err := c.js.Stream(ctx, events.StreamFund)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil, after, after != 0, nil
+		return nil, 0, after == 0, nil
 	}
 	if err != nil {
 		return nil, after, false, fmt.Errorf("round changes: %w", err)
 	}
 	state := s.CachedInfo().State
 	switch {
-	case after == 0 || state.FirstSeq > after+1 && state.LastSeq > after:
-		// From the start, or the stream no longer holds every message since: who
-		// asks cannot tell what changed, and settles every round.
+	case state.LastSeq < after || state.FirstSeq > after+1 && state.LastSeq > after:
+		// A stream made again (NATS lost its volumes), or one that no longer holds
+		// every message since: who asks cannot tell what changed, and settles every
+		// round.
 		return nil, state.LastSeq, false, nil
-	case state.LastSeq <= after:
+	case state.LastSeq == after:
 		return nil, after, true, nil
 	}
 	seen := map[string]bool{}

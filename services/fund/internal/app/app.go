@@ -89,10 +89,11 @@ type Signatory struct {
 // RoundChanges says which rounds a change of budget or of place in the order of
 // rounds touched (see adapters.RoundChanges), for the round sweep to settle.
 type RoundChanges interface {
-	// Since returns the rounds touched after position after of what it reads, and
-	// the position read through. complete is false when it cannot tell (after is 0,
-	// or what it reads no longer holds every change since): every round is then to
-	// be settled.
+	// Last is the position of the last change so far.
+	Last(ctx context.Context) (uint64, error)
+	// Since returns the rounds touched after position after, and the position read
+	// through. complete is false when it cannot tell (what it reads no longer holds
+	// every change since): every round is then to be settled.
 	Since(ctx context.Context, after uint64) (rounds []string, through uint64, complete bool, err error)
 }
 
@@ -157,10 +158,12 @@ type App struct {
 
 	// sweeping holds one round sweep at a time in this process, over what it keeps:
 	// changes is where it learns which rounds were touched (nil: it settles every
-	// round each time), read through position through; unsettled are the rounds it
-	// has still to settle; closed, the rounds it found closed (a close is final).
+	// round each time), read through position through once followed (from its first
+	// sweep on); unsettled are the rounds it has still to settle; closed, the rounds
+	// it found closed (a close is final).
 	sweeping  sync.Mutex
 	changes   RoundChanges
+	followed  bool
 	through   uint64
 	unsettled map[string]bool
 	closed    map[string]bool
@@ -628,8 +631,14 @@ func (a *App) doubleFunding(ctx context.Context, d *funding.DoubleFunding, field
 func (a *App) SweepRounds(ctx context.Context) (int, error) {
 	a.sweeping.Lock()
 	defer a.sweeping.Unlock()
-	all := a.changes == nil
-	if !all {
+	all := a.changes == nil || !a.followed
+	if all && a.changes != nil {
+		// The first sweep settles every round there is as of the last change so far;
+		// later sweeps, the rounds touched since.
+		if last, err := a.changes.Last(ctx); err == nil {
+			a.through, a.followed = last, true
+		}
+	} else if !all {
 		touched, through, complete, err := a.changes.Since(ctx, a.through)
 		switch {
 		case err != nil || !complete:
