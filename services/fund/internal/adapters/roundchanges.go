@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -24,18 +25,47 @@ import (
 // no durable moves), so every replica reads every change.
 type RoundChanges struct {
 	js jetstream.JetStream
+	// pending is how many events this process stored that its relay has not yet
+	// published (store.EventStore.Pending).
+	pending func() int
 }
 
 var _ app.RoundChanges = (*RoundChanges)(nil)
 
-// NewRoundChanges reads the fund's stream through js.
-func NewRoundChanges(js jetstream.JetStream) *RoundChanges { return &RoundChanges{js: js} }
+// NewRoundChanges reads the fund's stream through js. pending is how many events this
+// process stored and has not yet published: a read waits a moment for them (see
+// published).
+func NewRoundChanges(js jetstream.JetStream, pending func() int) *RoundChanges {
+	return &RoundChanges{js: js, pending: pending}
+}
+
+// publishWait bounds how long a read waits for this process's own events to be
+// published.
+const publishWait = time.Second
+
+// published waits, up to publishWait, until the events this process stored are on
+// the stream, so that a change made here is read by the next sweep here rather than
+// the one after; another process's change is read once its relay publishes it.
+func (c *RoundChanges) published(ctx context.Context) {
+	if c.pending == nil {
+		return
+	}
+	deadline := time.Now().Add(publishWait)
+	for c.pending() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
 
 // roundChangeSubjects are the events that can leave a round with something to settle.
 var roundChangeSubjects = []string{events.SubjectRoundUpdated, events.SubjectBudgetSet, events.SubjectFundingReorderChecked}
 
 // Last implements app.RoundChanges: the stream's last sequence.
 func (c *RoundChanges) Last(ctx context.Context) (uint64, error) {
+	c.published(ctx)
 	s, err := c.js.Stream(ctx, events.StreamFund)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return 0, nil
@@ -49,6 +79,7 @@ func (c *RoundChanges) Last(ctx context.Context) (uint64, error) {
 // Since implements app.RoundChanges: after and the position returned are sequences
 // of the stream.
 func (c *RoundChanges) Since(ctx context.Context, after uint64) ([]string, uint64, bool, error) {
+	c.published(ctx)
 	s, err := c.js.Stream(ctx, events.StreamFund)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, 0, after == 0, nil

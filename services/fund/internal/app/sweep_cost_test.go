@@ -34,8 +34,8 @@ func TestTheRoundSweepReadsOnlyTheRoundsAChangeTouched(t *testing.T) {
 	if _, err := bus.EnsureStream(ctx, js, bus.StreamSpec{Name: events.StreamFund, Subjects: []string{events.SubjectsFund}}); err != nil {
 		t.Fatal(err)
 	}
-	a.FollowRoundChanges(adapters.NewRoundChanges(js))
-	everyRound, _ := replica(t, db, clk) // settles every round at each sweep
+	a.FollowRoundChanges(adapters.NewRoundChanges(js, nil)) // the test publishes (publish)
+	everyRound, _ := replica(t, db, clk)                    // settles every round at each sweep
 
 	// publish does what the relay does: every event stored goes on the stream, once.
 	publish := func() {

@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	p.Every("report-sweep", cfg.Fund.ReportSweepInterval, application.SweepReports)
 	// The round sweep settles the rounds its own stream says were touched since it
 	// last looked, not every round the fund has had.
-	application.FollowRoundChanges(adapters.NewRoundChanges(p.JS))
+	application.FollowRoundChanges(adapters.NewRoundChanges(p.JS, p.Events.Pending))
 	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }
