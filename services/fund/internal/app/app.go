@@ -752,6 +752,9 @@ func (a *App) letGoClaims(ctx context.Context, rec *funding.Record) error {
 	a.drawnMu.Unlock()
 	for _, id := range order {
 		r, err := a.round(ctx, id, 0)
+		if apperr.Is(err, apperr.NotFound) {
+			continue // a claim of no round: nothing drew on a ledger of it
+		}
 		if err != nil {
 			return err
 		}
