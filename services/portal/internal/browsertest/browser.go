@@ -131,7 +131,7 @@ func New(tb testing.TB) *Browser {
 		tb.Fatalf("browsertest: start %s: %v", path, err)
 	}
 	b := &Browser{tb: tb, ctx: ctx, Timeout: 20 * time.Second, problems: &pageProblems{},
-		docs: &documents{dir: tb.TempDir(), urls: map[string]string{}}}
+		docs: &documents{}}
 	if err := chromedp.Listen(ctx, b.collect); err != nil {
 		tb.Fatalf("browsertest: listen to the page: %v", err)
 	}
@@ -229,6 +229,7 @@ func findChromium() (string, error) {
 // Checker reads when the test ends (checkHTML).
 func (b *Browser) CheckEveryPage() {
 	if !b.everyPage {
+		startHTMLChecker()
 		b.tb.Cleanup(b.checkHTML)
 	}
 	b.everyPage = true

@@ -433,3 +433,9 @@ func TestNoChromium(t *testing.T) {
 		t.Errorf("in CI: skipped %q, failures %q; want a failure naming .ci/run", r.skipped, r.all())
 	}
 }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browsertest.StopHTMLChecker()
+	os.Exit(code)
+}

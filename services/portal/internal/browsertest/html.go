@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf16"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -65,9 +69,13 @@ type documents struct {
 	mu      sync.Mutex
 	last    network.RequestID // the latest document the tab received
 	lastURL string
-	dir     string
-	n       int               // pages kept so far
-	urls    map[string]string // file name → the page's address, until checked
+	kept    []keptPage // until checked
+}
+
+// keptPage is one page's address and its HTML as the server sent it.
+type keptPage struct {
+	url  string
+	html []byte
 }
 
 // received notes a document response; it runs on the goroutine reading the browser's
@@ -101,10 +109,8 @@ func (b *Browser) keepHTML() {
 		}
 		b.docs.mu.Lock()
 		defer b.docs.mu.Unlock()
-		d.n++
-		name := fmt.Sprintf("page-%03d.html", d.n)
-		d.urls[name] = url
-		return os.WriteFile(filepath.Join(d.dir, name), r.Body, 0o600)
+		d.kept = append(d.kept, keptPage{url: url, html: []byte(r.Body)})
+		return nil
 	}))
 	if err != nil {
 		b.tb.Fatalf("browsertest: keep the HTML of %s: %v", url, err)
@@ -149,57 +155,185 @@ var errNoChecker = errors.New("no HTML checker")
 func (b *Browser) htmlErrors() ([]string, error) {
 	d := b.docs
 	d.mu.Lock()
-	urls := d.urls
-	d.urls = map[string]string{}
+	kept := d.kept
+	d.kept = nil
 	d.mu.Unlock()
-	if len(urls) == 0 {
+	if len(kept) == 0 {
 		return nil, nil
 	}
+	c, err := htmlChecker()
+	if err != nil {
+		return nil, err
+	}
+	var errs []string
+	for _, p := range kept {
+		messages, err := c.check(p.html)
+		if err != nil {
+			return nil, fmt.Errorf("the HTML checker, on %s: %w", p.url, err)
+		}
+		for _, m := range messages {
+			// Errors only, as the command line's --errors-only: a warning ("info") is advice.
+			if m.Type == "info" || vnuAccepted(m.Message, marked(m.Extract, m.HiliteStart, m.HiliteLength)) {
+				continue
+			}
+			errs = append(errs, fmt.Sprintf("the HTML of %s, line %d: %s: %s\n\t%s", p.url, m.LastLine, m.Type, m.Message, strings.TrimSpace(m.Extract)))
+		}
+	}
+	return errs, nil
+}
+
+// vnuMessage is one message of the checker's JSON report.
+type vnuMessage struct {
+	Type, Message, Extract    string
+	LastLine                  int
+	HiliteStart, HiliteLength int
+}
+
+// vnuService is the Nu Html Checker run as a web service on this machine, one for
+// the test process: the command-line checker run once per test started Java each
+// time, about 4 s of processor for each of some forty journeys, where the service,
+// once started, checks a page in a few milliseconds.
+type vnuService struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has ended
+	err  error         // why it ended, once done is closed
+}
+
+// vnu is the process's checker, started by the first browser that checks every page
+// (it takes Java some seconds to start, which the journey's own steps cover).
+var vnu struct {
+	once    sync.Once
+	ready   chan struct{} // closed once svc or err is set
+	svc     *vnuService
+	err     error
+	stopped bool
+	mu      sync.Mutex
+}
+
+// vnuStartLimit is how long the checker may take to answer after it starts: 30 s on
+// a 2-core machine running the tests beside it.
+const vnuStartLimit = 3 * time.Minute
+
+// startHTMLChecker starts the checker in the background, once.
+func startHTMLChecker() {
+	vnu.once.Do(func() {
+		vnu.ready = make(chan struct{})
+		go func() {
+			svc, err := startVnu()
+			vnu.mu.Lock()
+			vnu.svc, vnu.err = svc, err
+			if vnu.stopped && svc != nil {
+				svc.stop()
+			}
+			vnu.mu.Unlock()
+			close(vnu.ready)
+		}()
+	})
+}
+
+// htmlChecker is the process's checker, once it answers; errNoChecker without Java or
+// the checker.
+func htmlChecker() (*vnuService, error) {
+	startHTMLChecker()
+	<-vnu.ready
+	vnu.mu.Lock()
+	defer vnu.mu.Unlock()
+	if vnu.err != nil {
+		return nil, vnu.err
+	}
+	select {
+	case <-vnu.svc.done:
+		return nil, fmt.Errorf("the HTML checker ended: %v", vnu.svc.err)
+	default:
+	}
+	return vnu.svc, nil
+}
+
+// StopHTMLChecker ends the checker's process if one was started: a test package
+// whose browsers check every page calls it from TestMain after its tests have run
+// (the process is killed with the test process anyway, where the system allows).
+func StopHTMLChecker() {
+	vnu.mu.Lock()
+	defer vnu.mu.Unlock()
+	vnu.stopped = true
+	if vnu.svc != nil {
+		vnu.svc.stop()
+	}
+}
+
+func startVnu() (*vnuService, error) {
 	jar, err := FindVnu()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoChecker, err)
 	}
-	files := make([]string, 0, len(urls))
-	for name := range urls {
-		files = append(files, filepath.Join(d.dir, name))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(files)
-	defer func() {
-		for _, f := range files {
-			_ = os.Remove(f)
-		}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_ = ln.Close()
+	var out bytes.Buffer
+	// #nosec G204 -- the test harness runs the checker from the repository's tools, on
+	// this machine's loopback only.
+	cmd := exec.Command("java", "-Xss1024k", "-Dnu.validator.servlet.bind-address=127.0.0.1", "-cp", jar, "nu.validator.servlet.Main", port)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = endWithParent()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the HTML checker: %w", err)
+	}
+	svc := &vnuService{url: "http://127.0.0.1:" + port + "/?out=json", cmd: cmd, done: make(chan struct{})}
+	go func() {
+		svc.err = cmd.Wait()
+		close(svc.done)
 	}()
-	args := []string{"-jar", jar, "--errors-only", "--format", "json", "--exit-zero-always"}
-	var stderr bytes.Buffer
-	// #nosec G204 -- the test harness runs the checker from the repository's tools on
-	// pages it wrote itself into its own temporary directory.
-	cmd := exec.Command("java", append(args, files...)...)
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("the HTML checker: %v: %s", err, stderr.String())
-	}
-	var report struct {
-		Messages []struct {
-			Type, URL, Message, Extract string
-			LastLine                    int
-			HiliteStart, HiliteLength   int
+	deadline := time.Now().Add(vnuStartLimit)
+	for {
+		if _, err := svc.check([]byte("<!DOCTYPE html><html lang=en><title>ready</title></html>")); err == nil {
+			return svc, nil
+		} else if time.Now().After(deadline) {
+			svc.stop()
+			return nil, fmt.Errorf("the HTML checker did not answer within %s: %v; it said: %s", vnuStartLimit, err, out.String())
+		}
+		select {
+		case <-svc.done:
+			return nil, fmt.Errorf("the HTML checker ended as it started (%v): %s", svc.err, out.String())
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	if err := json.Unmarshal(stderr.Bytes(), &report); err != nil {
-		return nil, fmt.Errorf("the HTML checker's report: %v: %s", err, stderr.String())
+}
+
+// check gives the checker one page and returns its messages.
+func (s *vnuService) check(page []byte) ([]vnuMessage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(page))
+	if err != nil {
+		return nil, err
 	}
-	var errs []string
-	for _, m := range report.Messages {
-		if vnuAccepted(m.Message, marked(m.Extract, m.HiliteStart, m.HiliteLength)) {
-			continue
-		}
-		page := m.URL
-		if name := filepath.Base(strings.TrimPrefix(m.URL, "file:")); urls[name] != "" {
-			page = urls[name]
-		}
-		errs = append(errs, fmt.Sprintf("the HTML of %s, line %d: %s: %s\n\t%s", page, m.LastLine, m.Type, m.Message, strings.TrimSpace(m.Extract)))
+	req.Header.Set("Content-Type", "text/html; charset=utf-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
 	}
-	return errs, nil
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	var report struct{ Messages []vnuMessage }
+	if err := json.Unmarshal(body, &report); err != nil {
+		return nil, fmt.Errorf("its report: %v: %s", err, body)
+	}
+	return report.Messages, nil
+}
+
+func (s *vnuService) stop() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
 }
 
 // FindVnu looks for VnuJar in the directories above the working directory (a test's

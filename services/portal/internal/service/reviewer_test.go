@@ -21,6 +21,7 @@ import (
 	"github.com/itss/techcommit/libs/config"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
+	"github.com/itss/techcommit/services/portal/internal/browsertest"
 	"github.com/itss/techcommit/services/portal/internal/signin"
 )
 
@@ -37,6 +38,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	browsertest.StopHTMLChecker()
 	if reviewDir != "" {
 		_ = os.RemoveAll(reviewDir)
 	}
