@@ -936,6 +936,13 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 				}
 				return false, a.erasures.Forget(context.WithoutCancel(ctx), personal.Subject(gone))
 			}
+			if d.Kind == KindLeadNamed && wasAt.IsZero() {
+				// Never sent, and going on a later day than it was written: it is that
+				// day's reminder to the lead, where one is still to go.
+				d, sendErr = a.leadNamedToday(ctx, d)
+			}
+		}
+		if sendErr == nil {
 			if !wasAt.IsZero() && !sameRecipients(wasTo, d.Message.To) {
 				d.Earlier = append(d.Earlier, Sent{To: wasTo, At: wasAt})
 			}

@@ -115,13 +115,103 @@ func (a *App) tellLeadNamed(ctx context.Context, o Organisation, e Email) error 
 			return a.Notify(ctx, e, Recipient{o.Lead, RoleLeadNamed})
 		}
 	}
+	e.ICS, e.Content.Paragraphs = a.withDueEntry(o, e.Content.Paragraphs)
+	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, k)
+}
+
+// withDueEntry is the calendar of o's open obligation's due date, stated now, and
+// paras, the paragraphs of an email naming its lead, saying it carries it (before
+// the last, which leads to the portal), once.
+func (a *App) withDueEntry(o Organisation, paras []string) ([]byte, []string) {
+	ob := o.Obligation
 	now := a.clock.Now()
 	due := dueEntry(o.Name, ob.ID, ob.Kind, ob.Due, now)
 	due.URL = a.obligationURL(o.ID)
-	e.ICS = ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now)
-	n := len(e.Content.Paragraphs)
-	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], fmt.Sprintf("The attached calendar entry marks the %s's due date.", what(ob.Kind)), e.Content.Paragraphs[n-1])
-	return a.tellWhereItStands(ctx, e, Recipient{o.Lead, RoleLeadNamed}, k)
+	ics := ical.Calendar(orgCalendar(o.Name), a.cfg.Organizer, []ical.Event{due}, now)
+	says := fmt.Sprintf(carriesDueEntry, what(ob.Kind))
+	if slices.Contains(paras, says) {
+		return ics, paras
+	}
+	n := len(paras)
+	return ics, append(paras[:n-1:n-1], says, paras[n-1])
+}
+
+// sendAsDaysReminder sends d, an email naming o's lead recomposed for today, as
+// their reminder of today, under its key k, with the due date's calendar entry.
+func (a *App) sendAsDaysReminder(ctx context.Context, o Organisation, d Delivery, k string) error {
+	day := Delivery{Key: k, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, About: d.About, Role: d.Role,
+		Content: d.Content, Mentions: d.Mentions}
+	var ics []byte
+	ics, day.Content.Paragraphs = a.withDueEntry(o, slices.Clone(d.Content.Paragraphs))
+	var err error
+	if day.Message, err = a.compose(k, o.Lead, d.Message.Subject, day.Content, ics, d.Message.Optional); err != nil {
+		return err
+	}
+	_, err = a.deliver(ctx, day, 1)
+	return err
+}
+
+// carriesDueEntry is the paragraph of an email naming a lead that is their reminder
+// of the day: it carries the due date's calendar entry.
+const carriesDueEntry = "The attached calendar entry marks the %s's due date."
+
+// leadNamedToday is d, a later attempt of an email naming a lead (recomposed for the
+// day it goes, to the lead now), as it goes that day, never sent before. Written on
+// an earlier day, it went beside the reminder of the day it was retried on: two
+// emails to the new lead at once, each saying where it stands. Where a reminder of
+// that day to them is still to go (or, the obligation overdue, the email naming
+// them is the day's overdue email, as tellLeadNamed has it), it is sent as that
+// reminder, under its key, with the due date's calendar entry, and d is given up as
+// superseded by it: of it and the sweep's reminder, on whichever replica, one goes.
+// Where the day's reminder to them went already (the key is another email's), d
+// goes without saying again where it stands and without a calendar entry: the
+// reminder said it.
+func (a *App) leadNamedToday(ctx context.Context, d Delivery) (Delivery, error) {
+	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
+	if err != nil || !ok || o.Obligation == nil || o.Obligation.Met || len(d.Content.Paragraphs) < 2 {
+		return d, err
+	}
+	lo := a.ladderOf(&o)
+	k := a.dayKey(o.Lead.Email, lo, false)
+	if k == "" || k == d.Key {
+		return d, nil // no step has fallen due, or it is the day's reminder already
+	}
+	pending := a.today().After(o.Obligation.Due)
+	if !pending {
+		p, err := a.pendingDayKey(ctx, o.ID, o.Lead.Email, lo, false)
+		if err != nil {
+			return d, err
+		}
+		pending = p != ""
+	}
+	if pending {
+		if err := a.sendAsDaysReminder(ctx, o, d, k); err != nil {
+			return d, err
+		}
+	}
+	held, ok, err := a.deliveries.Get(ctx, k)
+	switch {
+	case err != nil || !ok:
+		return d, err
+	case held.Kind == d.Kind && held.About == d.About:
+		return d, superseded("sent on %s as that day's reminder to the lead, delivery %s", mail.Day(a.today()), k)
+	}
+	// The day's reminder to them is another email: this one no longer says where
+	// it stands, nor carries the due date's entry.
+	c := d.Content
+	c.Paragraphs = nil
+	for _, p := range d.Content.Paragraphs {
+		switch {
+		case p == fmt.Sprintf(carriesDueEntry, what(o.Obligation.Kind)):
+			continue
+		case strings.Contains(p, nextObligationIs):
+			if i := strings.Index(p, " As of today,"); i >= 0 {
+				p = p[:i] + " The reminder of it sent to you today says where it stands."
+			}
+		}
+		c.Paragraphs = append(c.Paragraphs, p)
+	}
+	return a.composedAgain(d, o.Lead, d.Message.Subject, c, nil, d.Message.Optional)
 }
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead

@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -55,6 +56,11 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 	sent := 0
 	for _, to := range recipients(o, r.Step) {
 		k := reminderKey(to.Email, r, today)
+		if to.Role == RoleLead {
+			if err := a.leadNamedFirst(ctx, o, to.Email, k); err != nil {
+				return sent, err
+			}
+		}
 		// The lead comes first in recipients: by the head's email, the lead's of
 		// today is sent, or being retried.
 		m, err := a.reminder(ctx, o, ob, r.Step, to, k, o.Lead.Email != "")
@@ -71,6 +77,39 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 		}
 	}
 	return sent, nil
+}
+
+// leadNamedFirst sends, as the day's reminder to the lead at the address email
+// (under its key k), the email naming them lead that the relay refused and that
+// waits to be tried again: left to the sweep's retries, which come after the
+// reminders, it went beside the reminder, saying where it stands again. Its own
+// attempt, on whichever replica, then finds it sent so and gives it up
+// (leadNamedToday); of the two, and the reminder, one goes under k.
+func (a *App) leadNamedFirst(ctx context.Context, o Organisation, email, k string) error {
+	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusFailed, Limit: 200})
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if d.Kind != KindLeadNamed || d.Key == k || len(d.Message.To) != 1 || !strings.EqualFold(d.Message.To[0].Email, email) {
+			continue
+		}
+		full, ok, err := a.deliveries.Get(ctx, d.Key)
+		if err != nil || !ok {
+			return err
+		}
+		// As its next attempt would go: to the lead now, saying what is due as of
+		// today; one no longer true is left to that attempt to give up.
+		again, err := a.recompose(ctx, full)
+		if err != nil {
+			if errors.As(err, new(permanent)) {
+				continue
+			}
+			return err
+		}
+		return a.sendAsDaysReminder(ctx, o, again, k)
+	}
+	return nil
 }
 
 // tellWhereItStands sends e, an email that says where an obligation stands today, to

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/itss/techcommit/libs/auth"
 	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/events"
 	"github.com/itss/techcommit/libs/testenv"
@@ -632,5 +634,154 @@ func TestAPersonNamedLeadAndHeadAtOnceIsRemindedOnceThatDay(t *testing.T) {
 	checkSays(t, got[asLead], "As of today, Monday 7 December 2026, it is due in 7 days.", "The attached calendar entry marks the self-assessment and action plan's due date.")
 	if got[asHead].ICS || strings.Contains(got[asHead].Text, "calendar entry") {
 		t.Errorf("the email recording Chris as the head carries a second calendar entry:\n%s", got[asHead].Text)
+	}
+}
+
+// The email naming a lead, refused by the relay and tried again on a later day on
+// which a reminder of the obligation is due to them, went beside that day's reminder:
+// two emails to the new lead at once, each saying where it stands. The retry is now
+// that day's reminder to them: it takes the day's key (so the sweep's reminder does
+// not follow it, from either replica, however often they sweep), says where it stands
+// that day and carries the due date's calendar entry. The ladder goes on from there,
+// and the head's overdue email counts the day among those the lead was reminded.
+func TestALeadNamedEmailRetriedOnALaterDayIsThatDaysReminder(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	cases := []struct {
+		name     string
+		named    civil.Date // the day Chris is named, the relay refusing them
+		retried  civil.Date // the day it takes them again
+		says     string
+		reminded string // the days the head's overdue email says Chris was reminded
+	}{
+		// Named on a day no step is due: the retry is the next day's 7-day reminder.
+		{name: "named the day before a step", named: civil.New(2026, 12, 6), retried: civil.New(2026, 12, 7),
+			says:     "As of today, Monday 7 December 2026, it is due in 7 days.",
+			reminded: "Chris Lee, was reminded of it by email on Monday 7 December 2026, Sunday 13 December 2026 and Monday 21 December 2026."},
+		// Named on the 7-day step's day, taking its key; the relay refuses them until
+		// the day before it is due.
+		{name: "named on a step's day", named: civil.New(2026, 12, 7), retried: civil.New(2026, 12, 13),
+			says:     "As of today, Sunday 13 December 2026, it is due tomorrow.",
+			reminded: "Chris Lee, was reminded of it by email on Sunday 13 December 2026 and Monday 21 December 2026."},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("nlretry%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			h.sweepOn(civil.New(2026, 11, 14)) // 30 days left: Sam Patel is reminded
+			ops := h.http.Token(auth.RoleOps, "")
+			h.clock.Set(time.Date(c.named.Time().Year(), c.named.Time().Month(), c.named.Time().Day(), 9, 0, 0, 0, time.UTC))
+			h.box.tryLater(chris.Email)
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
+			h.waitFor(org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				failed := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id="+org+"&status=failed", ops, nil)).JSON(t)["items"].([]any)
+				if len(failed) != 1 {
+					return fmt.Errorf("the new lead's refused attempt is not recorded yet: %v", failed)
+				}
+				return nil
+			})
+			h.runUntil(c.named) // both replicas sweep that day: the relay still refuses Chris
+			h.box.tryLater()
+
+			h.clock.Set(time.Date(c.retried.Time().Year(), c.retried.Time().Month(), c.retried.Time().Day(), 8, 0, 0, 0, time.UTC))
+			h.runUntil(c.retried)
+			h.clock.Advance(time.Minute)
+			h.runUntil(c.retried)
+			named := fmt.Sprintf("Technician Commitment: you are now Uni %s's nominated lead", org)
+			got := mailTo(h, chris.Email, 0)
+			if want := []string{named}; !slices.Equal(subjects(got), want) {
+				t.Fatalf("Chris received %q, want %q alone: retried on %s, it is that day's reminder", subjects(got), want, c.retried)
+			}
+			checkSays(t, got[0], fmt.Sprintf("Uni %s's next obligation is the self-assessment and action plan of cycle 1, due on Monday 14 December 2026.", org),
+				c.says, "The attached calendar entry marks the self-assessment and action plan's due date.")
+			if cal := calendarOf(t, got[0]); cal.uid != org+"-c1-due@technician-commitment.itss.org.uk" || cal.method != "PUBLISH" {
+				t.Errorf("the retried email naming Chris lead carries %+v, want the due date's entry", cal)
+			}
+			sent := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id="+org+"&status=sent", ops, nil)).JSON(t)["items"].([]any)
+			toChris := 0
+			for _, it := range sent {
+				if to, _ := it.(map[string]any)["to"].([]any); len(to) == 1 && to[0].(map[string]any)["email"] == chris.Email {
+					toChris++
+				}
+			}
+			if toChris != 1 {
+				t.Errorf("the log holds %d emails sent to Chris, want 1", toChris)
+			}
+
+			// The ladder goes on: due tomorrow (unless that was the retry), then overdue
+			// to the head too, who is told when the lead was reminded.
+			if c.retried.Before(civil.New(2026, 12, 13)) {
+				before := len(h.box.all())
+				h.sweepOn(civil.New(2026, 12, 13))
+				tomorrow := fmt.Sprintf("Technician Commitment: Uni %s's self-assessment and action plan is due tomorrow (Monday 14 December 2026)", org)
+				if got := byRecipient(mailOf(h, org, before)); !slices.Equal(got[chris.Email], []string{tomorrow}) || len(got) != 1 {
+					t.Errorf("on 13 December: %v, want %q to Chris alone", got, tomorrow)
+				}
+			}
+			before := len(h.box.all())
+			h.sweepOn(civil.New(2026, 12, 21))
+			for _, m := range mailOf(h, org, before) {
+				if slices.Contains(m.To, leader.Email) {
+					checkSays(t, m, c.reminded)
+				}
+			}
+		})
+	}
+}
+
+// The email naming a lead that the relay refused for good, resent by ITSS on a later
+// day after that day's reminder went to them, said where the obligation stands again,
+// as the reminder had a moment before. Resent so, it still tells them they lead the
+// organisation and what is due next, and leaves where it stands to the reminder, with
+// its calendar entry: it says neither again.
+func TestALeadNamedEmailResentAfterThatDaysReminderDoesNotSayItAgain(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+	h.onboard("nlresent", civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+	h.sweepOn(civil.New(2026, 11, 14))
+	ops := h.http.Token(auth.RoleOps, "")
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	h.clock.Set(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	h.box.mu.Lock()
+	h.box.refuse = func(rcpt string) *smtp.SMTPError {
+		if rcpt == chris.Email {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+		}
+		return nil
+	}
+	h.box.mu.Unlock()
+	h.publish("nlresent", events.OrganisationContactsChangedV1{OrganisationID: "nlresent", Leader: leader, NominatedLead: chris})
+	h.waitFor("nlresent")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		gaveUp := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=nlresent&status=given_up", ops, nil)).JSON(t)["items"].([]any)
+		if len(gaveUp) != 1 {
+			return fmt.Errorf("the new lead's refused email is not given up yet: %v", gaveUp)
+		}
+		return nil
+	})
+	h.box.tryLater() // the mailbox is put right
+
+	h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+	h.runUntil(civil.New(2026, 12, 7))
+	day := "Technician Commitment: Uni nlresent's self-assessment and action plan is due in 7 days (Monday 14 December 2026)"
+	if got := subjects(mailTo(h, chris.Email, 0)); !slices.Equal(got, []string{day}) {
+		t.Fatalf("Chris received %q, want the day's reminder", got)
+	}
+	h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, "nlresent", "lead-named", chris.Email)+"/resends", ops, nil))
+	got := mailTo(h, chris.Email, 1)
+	if want := []string{"Technician Commitment: you are now Uni nlresent's nominated lead"}; !slices.Equal(subjects(got), want) {
+		t.Fatalf("Chris received %q after the resend, want %q", subjects(got), want)
+	}
+	checkSays(t, got[0], "You are now Uni nlresent's nominated lead for the Technician Commitment, in place of Sam Patel.",
+		"Uni nlresent's next obligation is the self-assessment and action plan of cycle 1, due on Monday 14 December 2026. Submissions are open now. The reminder of it sent to you today says where it stands.")
+	if strings.Contains(got[0].Text, "As of today") || strings.Contains(got[0].Text, "calendar entry") || got[0].ICS {
+		t.Errorf("the resent email says again where it stands, or carries the calendar entry, as the day's reminder did:\n%s", got[0].Text)
+	}
+	h.runUntil(civil.New(2026, 12, 7))
+	if n := len(mailTo(h, chris.Email, 0)); n != 2 {
+		t.Errorf("Chris received %q that day, want the reminder and the resent email alone", subjects(mailTo(h, chris.Email, 0)))
 	}
 }
