@@ -85,7 +85,7 @@ func (a *App) ChangeContacts(ctx context.Context, cause, org string, f func(*Org
 	lead, head := o.Lead, o.Leader
 	before := lead.Email
 	f(&o)
-	if err := a.handOver(ctx, cause, o, lead); err != nil {
+	if err := a.handOver(ctx, cause, o, lead, head); err != nil {
 		return err
 	}
 	if err := a.headChanged(ctx, cause, o, head, lead); err != nil {

@@ -35,8 +35,10 @@ const (
 // the head of the institution (see tellHead), by name and address: an address
 // mistyped in the portal cuts the organisation off, and the person who typed it is
 // the one to notice. Each email is keyed by the event that changed the lead (cause),
-// so a redelivery sends none of them again.
-func (a *App) handOver(ctx context.Context, cause string, o Organisation, before mail.Person) error {
+// so a redelivery sends none of them again. A lead recorded as the head by the same
+// change (headBefore was another address) is told both in the one email naming them
+// lead (see headToo).
+func (a *App) handOver(ctx context.Context, cause string, o Organisation, before, headBefore mail.Person) error {
 	if !o.Announced || o.Withdrawn || o.Lead.Email == "" || strings.EqualFold(before.Email, o.Lead.Email) {
 		return nil
 	}
@@ -49,8 +51,12 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 		tellBefore = gone == ""
 	}
 	link := a.obligationURL(o.ID)
+	head, err := a.headToo(ctx, o, headBefore)
+	if err != nil {
+		return err
+	}
 	if tellBefore && personal.SameName(before.Name, o.Lead.Name) {
-		return a.addressCorrected(ctx, cause, o, before, link)
+		return a.addressCorrected(ctx, cause, o, before, head, headBefore, link)
 	}
 	named := []string{fmt.Sprintf("You are now %s's nominated lead for the Technician Commitment.", o.Name)}
 	if tellBefore {
@@ -63,13 +69,17 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 	if next := a.nextObligation(o); next != "" {
 		named = append(named, next)
 	}
+	subject := fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name)
+	if head != "" {
+		named, subject = append(named, head), subject+andHead
+	}
 	if tellBefore {
 		named = append(named, fmt.Sprintf("%s, the previous nominated lead, is being told by email that the role has passed to you.", upper(before.Name)))
 	}
 	named = append(named, "Sign in, and see what is due, in the Technician Commitment portal:")
-	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
-		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)})
+	err = a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed, Subject: subject,
+		Content:  mail.Content{Paragraphs: named, Action: link, Names: append(handOverNames(o, before), headBefore.Name)},
+		Mentions: append(handOverPeople(o, before), headBefore)})
 	if err != nil {
 		return err
 	}
@@ -225,7 +235,10 @@ func (a *App) leadNamedToday(ctx context.Context, d Delivery) (Delivery, error) 
 // address); the earlier address that it no longer signs in; and the head, as of every
 // change of lead, both addresses. Each keeps its hand-over's kind and role, so a
 // later attempt is checked as theirs is.
-func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation, before mail.Person, link string) error {
+//
+// asHead, when not "", is the paragraph saying they are recorded as the head too, by
+// the same change, in place of headBefore (headToo).
+func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation, before mail.Person, asHead string, headBefore mail.Person, link string) error {
 	named := []string{
 		fmt.Sprintf("The address the Technician Commitment holds for you as %s's nominated lead is now this one, %s, in place of %s.", o.Name, o.Lead.Email, before.Email),
 		fmt.Sprintf("The deadline reminders for %s now come to this address, and you sign in to the Technician Commitment portal with it, to see its obligations, submit them and read the feedback on them.", o.Name),
@@ -238,12 +251,16 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 		// from a supporter, and the portal offers it none.
 		named = append(named, fmt.Sprintf("Any API token you made for %s's tools with your earlier address has stopped working, since it carried that address: make a new one on the portal's API tokens page.", o.Name))
 	}
+	subject := fmt.Sprintf("Technician Commitment: you are now %s's nominated lead", o.Name)
+	if asHead != "" {
+		named, subject = append(named, asHead), subject+andHead
+	}
 	named = append(named,
 		"We have written to your earlier address to say so.",
 		"Sign in, and see what is due, in the Technician Commitment portal:")
-	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed,
-		Subject: fmt.Sprintf("Technician Commitment: you are now %s's nominated lead at this address", o.Name),
-		Content: mail.Content{Paragraphs: named, Action: link, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)})
+	err := a.tellLeadNamed(ctx, o, Email{Cause: cause, Org: o.ID, Kind: KindLeadNamed, Subject: subject + " at this address",
+		Content:  mail.Content{Paragraphs: named, Action: link, Names: append(handOverNames(o, before), headBefore.Name)},
+		Mentions: append(handOverPeople(o, before), headBefore)})
 	if err != nil {
 		return err
 	}
@@ -271,6 +288,36 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 			fmt.Sprintf("The deadline reminders for %s now go to that address, and they sign in to the Technician Commitment portal with it. We have emailed both addresses to tell them.", o.Name),
 			fmt.Sprintf("You are told as the head of %s. If this was not meant, or that address is not theirs, please tell ITSS.", o.Name),
 		}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}, Recipient{head, RoleLeadHead})
+}
+
+// alsoHead begins the paragraph of the email naming a lead that says they are
+// recorded as the head too (headToo), and andHead ends its subject's naming.
+const (
+	alsoHead = "You are also recorded as the head of "
+	andHead  = " and recorded as its head"
+)
+
+// headToo is the paragraph of the email naming o's lead that says they are recorded
+// as its head too, by the same change (headBefore, the head before it, had another
+// address): in place of whom, and what the head is sent; "" when they are not. Sent
+// the email recording them as the head as well (headChanged), they had two emails at
+// once, one per role, the first saying where the obligation stands.
+func (a *App) headToo(ctx context.Context, o Organisation, headBefore mail.Person) (string, error) {
+	if o.Leader.Email == "" || !strings.EqualFold(o.Leader.Email, o.Lead.Email) || strings.EqualFold(headBefore.Email, o.Leader.Email) {
+		return "", nil
+	}
+	told, err := a.notErased(ctx, headBefore)
+	if err != nil {
+		return "", err
+	}
+	sent := whatTheHeadIsSent(o.Name)
+	switch {
+	case told && personal.SameName(headBefore.Name, o.Leader.Name):
+		return fmt.Sprintf("%s%s for the Technician Commitment at this address, in place of %s: ITSS writes to you here, as its head, %s.", alsoHead, o.Name, headBefore.Email, sent), nil
+	case told:
+		return fmt.Sprintf("%s%s for the Technician Commitment, in place of %s: ITSS writes to you, as its head, %s.", alsoHead, o.Name, headBefore.Name, sent), nil
+	}
+	return fmt.Sprintf("%s%s for the Technician Commitment: ITSS writes to you, as its head, %s.", alsoHead, o.Name, sent), nil
 }
 
 // tellHead tells the head of the institution, who signed the Commitment, that its
@@ -397,7 +444,13 @@ func (a *App) recomposeLeadNamed(ctx context.Context, d Delivery) (Delivery, err
 	}
 	c := d.Content
 	c.Paragraphs = a.dueNextAsOfToday(o, c.Paragraphs)
-	return a.composedAgain(d, o.Lead, d.Message.Subject, c, d.Message.ICS, d.Message.Optional)
+	subject := d.Message.Subject
+	if !strings.EqualFold(o.Leader.Email, to.Email) {
+		// Named the head too, and no longer: it no longer says they are.
+		c.Paragraphs = slices.DeleteFunc(c.Paragraphs, func(p string) bool { return strings.HasPrefix(p, alsoHead) })
+		subject = strings.Replace(subject, andHead, "", 1)
+	}
+	return a.composedAgain(d, o.Lead, subject, c, d.Message.ICS, d.Message.Optional)
 }
 
 // dueNoLongerYours has e, which tells the lead before that the role passed on, carry
@@ -522,7 +575,8 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	// is still to go today, it is that reminder, with the due date's calendar entry
 	// it carries, under the key of the lead's (whose reminder followed it, or, overdue,
 	// was not sent at all, and they went without the calendar entry). A head named the
-	// lead by the same change is told it by the email naming them lead (tellLeadNamed).
+	// lead by the same change is told both, and where it stands, by the email naming
+	// them lead (handOver, headToo), and sent no email of this one's.
 	leadToo := strings.EqualFold(head.Email, o.Lead.Email) && strings.EqualFold(leadBefore.Email, o.Lead.Email)
 	to := head.Email
 	if leadToo {
@@ -543,9 +597,11 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 		named = append(named, fmt.Sprintf("The attached calendar entry marks the %s's due date.", what(ob.Kind)))
 	}
 	e.Content.Paragraphs = append(named, "If this is not right, please tell ITSS.")
-	if overdue || k != "" {
+	switch {
+	case strings.EqualFold(head.Email, o.Lead.Email) && !strings.EqualFold(leadBefore.Email, o.Lead.Email):
+	case overdue || k != "":
 		err = a.tellWhereItStands(ctx, e, Recipient{head, RoleHeadNamed}, k)
-	} else {
+	default:
 		err = a.Notify(ctx, e, Recipient{head, RoleHeadNamed})
 	}
 	if err != nil {

@@ -601,39 +601,82 @@ func TestAHeadNamedWhoIsTheLeadIsToldWhereItStandsInOneEmail(t *testing.T) {
 	}
 }
 
-// A person named lead and head at once, on a day a reminder is still to go, is told
-// where it stands by the email naming them lead, that day's reminder to them with the
-// due date's calendar entry; the email recording them as the head, which they are
-// sent as well, carries no second calendar entry, and the sweep sends nothing more.
-func TestAPersonNamedLeadAndHeadAtOnceIsRemindedOnceThatDay(t *testing.T) {
+// A person named lead and head by one change was sent two emails at once, one per
+// role: the email naming them lead (that day's reminder to them, where one was still
+// to go) and the email recording them as the head. They are now sent one, the email
+// naming them lead, which says they are its head too, in place of whom, and what that
+// brings them, and where the obligation stands that day (with the due date's calendar
+// entry where it is that day's reminder); the sweeps of two replicas send nothing
+// more, and the lead and head before are told as before.
+func TestAPersonNamedLeadAndHeadAtOnceIsToldBothInOneEmail(t *testing.T) {
 	t.Parallel()
-	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
-	h.onboard("both", civil.New(2026, 6, 14), civil.New(2026, 12, 14))
-	h.sweepOn(civil.New(2026, 11, 14)) // Sam Patel is reminded
-	h.clock.Set(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
 	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
-	h.publish("both", events.OrganisationContactsChangedV1{OrganisationID: "both", Leader: chris, NominatedLead: chris})
-	h.waitFor("both")
-	asLead, asHead := "Technician Commitment: you are now Uni both's nominated lead", "Technician Commitment: you are now recorded as the head of Uni both"
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if got := subjects(mailTo(h, chris.Email, 0)); len(got) < 2 {
-			return fmt.Errorf("Chris received %q, want the emails naming them lead and head", got)
-		}
-		return nil
-	})
-	h.clock.Advance(time.Minute)
-	h.runUntil(civil.New(2026, 12, 7))
-	h.runUntil(civil.New(2026, 12, 7))
-	got := map[string]received{}
-	for _, m := range mailTo(h, chris.Email, 0) {
-		got[m.Subject] = m
+	cases := []struct {
+		name     string
+		due      civil.Date
+		on       civil.Date // the day they are named
+		says     string
+		reminder bool // the email is that day's reminder to them
+		// Sam Patel, the lead, at another address (corrected), not Chris Lee
+		corrected bool
+	}{
+		{name: "a reminder due", due: civil.New(2026, 12, 14), on: civil.New(2026, 12, 7),
+			says: "As of today, Monday 7 December 2026, it is due in 7 days.", reminder: true},
+		{name: "the lead's address corrected", due: civil.New(2026, 12, 14), on: civil.New(2026, 12, 7),
+			says: "As of today, Monday 7 December 2026, it is due in 7 days.", reminder: true, corrected: true},
+		{name: "overdue", due: civil.New(2026, 11, 30), on: civil.New(2026, 12, 7),
+			says: "As of today, Monday 7 December 2026, it is 7 days overdue.", reminder: true},
+		{name: "no reminder due", due: civil.New(2026, 12, 14), on: civil.New(2026, 12, 8),
+			says: "As of today, Tuesday 8 December 2026, it is due in 6 days."},
 	}
-	if len(got) != 2 || got[asLead].Subject == "" || got[asHead].Subject == "" || len(mailTo(h, chris.Email, 0)) != 2 {
-		t.Fatalf("Chris received %q, want the emails naming them lead and head alone", subjects(mailTo(h, chris.Email, 0)))
-	}
-	checkSays(t, got[asLead], "As of today, Monday 7 December 2026, it is due in 7 days.", "The attached calendar entry marks the self-assessment and action plan's due date.")
-	if got[asHead].ICS || strings.Contains(got[asHead].Text, "calendar entry") {
-		t.Errorf("the email recording Chris as the head carries a second calendar entry:\n%s", got[asHead].Text)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("both%d", i)
+			h.onboard(org, c.due.AddDays(-183), c.due)
+			h.sweepOn(civil.New(2026, 11, 14)) // Sam Patel is reminded
+			if !c.reminder {
+				h.sweepOn(c.on.AddDays(-1)) // and again the day before
+			}
+			h.clock.Set(time.Date(c.on.Time().Year(), c.on.Time().Month(), c.on.Time().Day(), 9, 0, 0, 0, time.UTC))
+			samFrom, janeFrom := len(mailTo(h, lead.Email, 0)), len(mailTo(h, leader.Email, 0))
+			to, both := chris, fmt.Sprintf("Technician Commitment: you are now Uni %s's nominated lead and recorded as its head", org)
+			first := fmt.Sprintf("You are now Uni %s's nominated lead for the Technician Commitment, in place of Sam Patel.", org)
+			replaced := "you are no longer Uni " + org + "'s nominated lead"
+			if c.corrected {
+				to, both = events.Person{Name: lead.Name, Title: "Director", Email: "s.patel@exampleton.ac.uk"}, both+" at this address"
+				first = fmt.Sprintf("The address the Technician Commitment holds for you as Uni %s's nominated lead is now this one, s.patel@exampleton.ac.uk, in place of lead@exampleton.ac.uk.", org)
+				replaced = "your address as Uni " + org + "'s nominated lead has changed"
+			}
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: to, NominatedLead: to})
+			h.waitFor(org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if got := subjects(mailTo(h, to.Email, 0)); len(got) == 0 {
+					return fmt.Errorf("%s received nothing yet", to.Email)
+				}
+				return nil
+			})
+			h.clock.Advance(time.Minute)
+			h.runUntil(c.on)
+			h.runUntil(c.on)
+			got := mailTo(h, to.Email, 0)
+			if want := []string{both}; !slices.Equal(subjects(got), want) {
+				t.Fatalf("%s received %q, want %q alone", to.Email, subjects(got), want)
+			}
+			checkSays(t, got[0], first,
+				fmt.Sprintf("You are also recorded as the head of Uni %s for the Technician Commitment, in place of Prof. Jane Smith: ITSS writes to you, as its head, when Uni %s's obligations fall overdue, when its nominated lead changes and if it withdraws.", org, org),
+				c.says)
+			if says := strings.Contains(got[0].Text, "The attached calendar entry marks the self-assessment and action plan's due date."); says != c.reminder || got[0].ICS != c.reminder {
+				t.Errorf("the email naming them says it carries the calendar entry: %v, carries one: %v, want %v:\n%s", says, got[0].ICS, c.reminder, got[0].Text)
+			}
+			if got := subjects(mailTo(h, lead.Email, samFrom)); len(got) != 1 || !strings.Contains(got[0], replaced) {
+				t.Errorf("the lead's address before received %q, want %q", got, replaced)
+			}
+			if got := subjects(mailTo(h, leader.Email, janeFrom)); len(got) != 1 || !strings.Contains(got[0], "you are no longer recorded as the head of Uni "+org) {
+				t.Errorf("Jane received %q, want to be told they are no longer its head", got)
+			}
+		})
 	}
 }
 
@@ -783,5 +826,46 @@ func TestALeadNamedEmailResentAfterThatDaysReminderDoesNotSayItAgain(t *testing.
 	h.runUntil(civil.New(2026, 12, 7))
 	if n := len(mailTo(h, chris.Email, 0)); n != 2 {
 		t.Errorf("Chris received %q that day, want the reminder and the resent email alone", subjects(mailTo(h, chris.Email, 0)))
+	}
+}
+
+// The one email naming a person lead and head at once, refused by the relay and tried
+// again once another head is recorded, no longer says they are the head: it names
+// them lead alone.
+func TestTheEmailNamingALeadAndHeadRetriedOnceAnotherIsHeadNamesThemLeadAlone(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+	h.onboard("bothretry", civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+	ops := h.http.Token(auth.RoleOps, "")
+	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
+	h.clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+	h.box.tryLater(chris.Email)
+	h.publish("bothretry", events.OrganisationContactsChangedV1{OrganisationID: "bothretry", Leader: chris, NominatedLead: chris})
+	h.waitFor("bothretry")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		failed := h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id=bothretry&status=failed", ops, nil)).JSON(t)["items"].([]any)
+		if len(failed) != 1 {
+			return fmt.Errorf("the refused email naming Chris is not recorded yet: %v", failed)
+		}
+		return nil
+	})
+	h.box.tryLater()
+	h.publish("bothretry", events.OrganisationContactsChangedV1{OrganisationID: "bothretry", Leader: leader, NominatedLead: chris})
+	h.waitFor("bothretry")
+	h.clock.Advance(time.Hour)
+	h.runUntil(civil.New(2026, 11, 20))
+	lead := "Technician Commitment: you are now Uni bothretry's nominated lead"
+	var named []received
+	for _, m := range mailTo(h, chris.Email, 0) {
+		if strings.Contains(m.Subject, "nominated lead") {
+			named = append(named, m)
+		}
+	}
+	if len(named) != 1 || named[0].Subject != lead {
+		t.Fatalf("Chris received %q, want %q once", subjects(mailTo(h, chris.Email, 0)), lead)
+	}
+	checkSays(t, named[0], "You are now Uni bothretry's nominated lead for the Technician Commitment, in place of Sam Patel.")
+	if strings.Contains(named[0].Text, "head of") {
+		t.Errorf("the retried email still says Chris is the head:\n%s", named[0].Text)
 	}
 }
