@@ -84,14 +84,22 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 // waits to be tried again: left to the sweep's retries, which come after the
 // reminders, it went beside the reminder, saying where it stands again. Its own
 // attempt, on whichever replica, then finds it sent so and gives it up
-// (leadNamedToday); of the two, and the reminder, one goes under k.
+// (leadNamedToday); of the two, and the reminder, one goes under k. So is one being
+// tried again on another replica now (a later attempt being sent, which goes under
+// k too), lest the reminder take k first and the two go; not a first attempt being
+// sent, which goes under its own key whatever this sweep does.
 func (a *App) leadNamedFirst(ctx context.Context, o Organisation, email, k string) error {
-	ds, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusFailed, Limit: 200})
+	failed, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusFailed, Limit: 200})
 	if err != nil {
 		return err
 	}
-	for _, d := range ds {
-		if d.Kind != KindLeadNamed || d.Key == k || len(d.Message.To) != 1 || !strings.EqualFold(d.Message.To[0].Email, email) {
+	sending, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusSending, Limit: 200})
+	if err != nil {
+		return err
+	}
+	for _, d := range append(failed, sending...) {
+		if d.Kind != KindLeadNamed || d.Key == k || len(d.Message.To) != 1 || !strings.EqualFold(d.Message.To[0].Email, email) ||
+			d.Status == StatusSending && d.Attempts < 2 {
 			continue
 		}
 		full, ok, err := a.deliveries.Get(ctx, d.Key)
