@@ -30,6 +30,9 @@ const (
 	SubjectFundingClaimed               = "tc.fund.funding.claimed"
 	SubjectFundingReleased              = "tc.fund.funding.released"
 	SubjectFundingReorderChecked        = "tc.fund.funding.reorder_checked"
+	SubjectWindowCorrectionBegun        = "tc.fund.window.correction_begun"
+	SubjectWindowCorrectionDropped      = "tc.fund.window.correction_dropped"
+	SubjectWindowSubmissionChecked      = "tc.fund.window.submission_checked"
 )
 
 // RoundOpenedV1 creates a Collaboration Fund round. Times are instants (the API
@@ -469,3 +472,55 @@ type FundingReorderCheckedV1 struct {
 
 // EventType implements Payload.
 func (FundingReorderCheckedV1) EventType() string { return SubjectFundingReorderChecked + ".v1" }
+
+// WindowCorrectionBegunV1 records on one of a round's window records (a round has
+// several, each taking the submissions of some of its applications) that ITSS is
+// correcting the round's project window, decided on the round's version RoundVersion,
+// to ProjectStart to ProjectEnd; CorrectionID is the same on each record. A
+// submission checked on the record after it is held to that window as well as the
+// round's, until the round moves past RoundVersion, the correction is dropped
+// (WindowCorrectionDroppedV1), or a minute has passed (the correction's request has
+// stopped by then). The correction, for its part, reads every submission checked on
+// the records before it (WindowSubmissionCheckedV1): so a submission and a correction
+// racing each other cannot both be recorded with a milestone outside the window.
+type WindowCorrectionBegunV1 struct {
+	RoundID      string     `json:"round_id"`
+	CorrectionID string     `json:"correction_id"`
+	RoundVersion int        `json:"round_version"`
+	ProjectStart civil.Date `json:"project_start"`
+	ProjectEnd   civil.Date `json:"project_end"`
+}
+
+// EventType implements Payload.
+func (WindowCorrectionBegunV1) EventType() string { return SubjectWindowCorrectionBegun + ".v1" }
+
+// WindowCorrectionDroppedV1 records on a round's window record that the correction
+// CorrectionID (WindowCorrectionBegunV1) was refused or failed, and holds no
+// submission to its window any more.
+type WindowCorrectionDroppedV1 struct {
+	RoundID      string `json:"round_id"`
+	CorrectionID string `json:"correction_id"`
+}
+
+// EventType implements Payload.
+func (WindowCorrectionDroppedV1) EventType() string { return SubjectWindowCorrectionDropped + ".v1" }
+
+// WindowSubmissionCheckedV1 records on one of a round's window records that the
+// application ApplicationID, at its version ApplicationVersion (a draft), was checked
+// for submission with its milestones, the first due on FirstMilestone and the last on
+// LastMilestone, inside the round's project window as of the round's version
+// RoundVersion and inside the window of every correction begun on the record before
+// it; its ApplicationSubmittedV1 follows, at the next version. A correction of the
+// window begun after it reads it, and counts the application as submitted while that
+// may still follow.
+type WindowSubmissionCheckedV1 struct {
+	RoundID            string     `json:"round_id"`
+	ApplicationID      string     `json:"application_id"`
+	ApplicationVersion int        `json:"application_version"`
+	RoundVersion       int        `json:"round_version"`
+	FirstMilestone     civil.Date `json:"first_milestone"`
+	LastMilestone      civil.Date `json:"last_milestone"`
+}
+
+// EventType implements Payload.
+func (WindowSubmissionCheckedV1) EventType() string { return SubjectWindowSubmissionChecked + ".v1" }
