@@ -383,7 +383,10 @@ type ClientInterface interface {
 	// year). A window that would leave outside it a milestone of an application
 	// submitted, in assessment or awarded is refused with 409 naming the field, how
 	// many applications and the first (a draft is told when it is next changed or
-	// submitted, as ever). Each funded project whose report is not in then has its
+	// submitted, as ever). A submission made at the same moment is never recorded
+	// beside it with a milestone outside: either the submission is refused (400 naming
+	// the milestone, outside the window being corrected to) or the correction (409,
+	// the application being submitted). Each funded project whose report is not in then has its
 	// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
 	// which tells the applicant and the organisation's nominated lead, once): a report
 	// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
@@ -429,7 +432,10 @@ type ClientInterface interface {
 	// year). A window that would leave outside it a milestone of an application
 	// submitted, in assessment or awarded is refused with 409 naming the field, how
 	// many applications and the first (a draft is told when it is next changed or
-	// submitted, as ever). Each funded project whose report is not in then has its
+	// submitted, as ever). A submission made at the same moment is never recorded
+	// beside it with a milestone outside: either the submission is refused (400 naming
+	// the milestone, outside the window being corrected to) or the correction (409,
+	// the application being submitted). Each funded project whose report is not in then has its
 	// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
 	// which tells the applicant and the organisation's nominated lead, once): a report
 	// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
@@ -1082,7 +1088,10 @@ func (c *Client) GetRound(ctx context.Context, id ID, reqEditors ...RequestEdito
 // year). A window that would leave outside it a milestone of an application
 // submitted, in assessment or awarded is refused with 409 naming the field, how
 // many applications and the first (a draft is told when it is next changed or
-// submitted, as ever). Each funded project whose report is not in then has its
+// submitted, as ever). A submission made at the same moment is never recorded
+// beside it with a milestone outside: either the submission is refused (400 naming
+// the milestone, outside the window being corrected to) or the correction (409,
+// the application being submitted). Each funded project whose report is not in then has its
 // `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
 // which tells the applicant and the organisation's nominated lead, once): a report
 // asked for (`report_is_due`) or chased as overdue by the old day stays so only if
@@ -1138,7 +1147,10 @@ func (c *Client) UpdateRoundWithBody(ctx context.Context, id ID, params *UpdateR
 // year). A window that would leave outside it a milestone of an application
 // submitted, in assessment or awarded is refused with 409 naming the field, how
 // many applications and the first (a draft is told when it is next changed or
-// submitted, as ever). Each funded project whose report is not in then has its
+// submitted, as ever). A submission made at the same moment is never recorded
+// beside it with a milestone outside: either the submission is refused (400 naming
+// the milestone, outside the window being corrected to) or the correction (409,
+// the application being submitted). Each funded project whose report is not in then has its
 // `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
 // which tells the applicant and the organisation's nominated lead, once): a report
 // asked for (`report_is_due`) or chased as overdue by the old day stays so only if
@@ -2861,7 +2873,10 @@ type ClientWithResponsesInterface interface {
 	// year). A window that would leave outside it a milestone of an application
 	// submitted, in assessment or awarded is refused with 409 naming the field, how
 	// many applications and the first (a draft is told when it is next changed or
-	// submitted, as ever). Each funded project whose report is not in then has its
+	// submitted, as ever). A submission made at the same moment is never recorded
+	// beside it with a milestone outside: either the submission is refused (400 naming
+	// the milestone, outside the window being corrected to) or the correction (409,
+	// the application being submitted). Each funded project whose report is not in then has its
 	// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
 	// which tells the applicant and the organisation's nominated lead, once): a report
 	// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
@@ -2907,7 +2922,10 @@ type ClientWithResponsesInterface interface {
 	// year). A window that would leave outside it a milestone of an application
 	// submitted, in assessment or awarded is refused with 409 naming the field, how
 	// many applications and the first (a draft is told when it is next changed or
-	// submitted, as ever). Each funded project whose report is not in then has its
+	// submitted, as ever). A submission made at the same moment is never recorded
+	// beside it with a milestone outside: either the submission is refused (400 naming
+	// the milestone, outside the window being corrected to) or the correction (409,
+	// the application being submitted). Each funded project whose report is not in then has its
 	// `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
 	// which tells the applicant and the organisation's nominated lead, once): a report
 	// asked for (`report_is_due`) or chased as overdue by the old day stays so only if
@@ -6527,7 +6545,10 @@ func (c *ClientWithResponses) GetRoundWithResponse(ctx context.Context, id ID, r
 // year). A window that would leave outside it a milestone of an application
 // submitted, in assessment or awarded is refused with 409 naming the field, how
 // many applications and the first (a draft is told when it is next changed or
-// submitted, as ever). Each funded project whose report is not in then has its
+// submitted, as ever). A submission made at the same moment is never recorded
+// beside it with a milestone outside: either the submission is refused (400 naming
+// the milestone, outside the window being corrected to) or the correction (409,
+// the application being submitted). Each funded project whose report is not in then has its
 // `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
 // which tells the applicant and the organisation's nominated lead, once): a report
 // asked for (`report_is_due`) or chased as overdue by the old day stays so only if
@@ -6579,7 +6600,10 @@ func (c *ClientWithResponses) UpdateRoundWithBodyWithResponse(ctx context.Contex
 // year). A window that would leave outside it a milestone of an application
 // submitted, in assessment or awarded is refused with 409 naming the field, how
 // many applications and the first (a draft is told when it is next changed or
-// submitted, as ever). Each funded project whose report is not in then has its
+// submitted, as ever). A submission made at the same moment is never recorded
+// beside it with a milestone outside: either the submission is refused (400 naming
+// the milestone, outside the window being corrected to) or the correction (409,
+// the application being submitted). Each funded project whose report is not in then has its
 // `report_due` moved to a month after the new end (`tc.fund.application.report_due_moved`,
 // which tells the applicant and the organisation's nominated lead, once): a report
 // asked for (`report_is_due`) or chased as overdue by the old day stays so only if

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -262,13 +261,14 @@ func (a *App) OpenRound(ctx context.Context, by auth.Principal, r round.Round) (
 // round records (followBudget): a raise recorded is set, a lowering refused (the
 // round changed since the caller read it) put back; should the request stop half
 // way, the round sweep does the same (settleRound). A moved project window is
-// refused where it would leave a held application's milestones outside it
-// (checkMilestones), and then moves the funded projects' reports (moveReportDues).
+// refused where it would leave a held application's milestones outside it, or a
+// submission's racing it (correctWindow), and then moves the funded projects'
+// reports (moveReportDues).
 func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, next round.Round, match precondition.Versions) (round.Round, error) {
 	if !by.IsOps() {
 		return round.Round{}, apperr.New(apperr.Forbidden, "only ITSS operations staff change rounds")
 	}
-	moved := false
+	moved, correction := false, ""
 	r, err := a.reorder(ctx, by.Actor(), id, func(r round.Round) ([]events.Payload, error) {
 		// The versions the caller read (If-Match): checked in the command that
 		// appends, so that two people correcting one round from forms opened
@@ -282,7 +282,7 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 			return payloads, err
 		}
 		if moved = round.ProjectWindowChanged(r, r.After(payloads)); moved {
-			if err := a.checkMilestones(ctx, r.After(payloads)); err != nil {
+			if correction, err = a.correctWindow(ctx, by.Actor(), r, r.After(payloads)); err != nil {
 				return nil, err
 			}
 		}
@@ -300,6 +300,9 @@ func (a *App) UpdateRound(ctx context.Context, by auth.Principal, id string, nex
 	// A failure to follow leaves the ledger as safe as the hold left it (never above
 	// the round's budget) until the round sweep follows.
 	_ = a.followBudget(ctx, by.Actor(), id)
+	if err != nil && correction != "" {
+		a.dropCorrection(ctx, by.Actor(), id, correction)
+	}
 	if err != nil || !moved {
 		return r, err
 	}
@@ -384,59 +387,6 @@ func (a *App) settleRound(ctx context.Context, id string, rec *funding.Record) (
 		}
 	}
 	return waiting, a.followBudget(ctx, settleActor, id)
-}
-
-// checkMilestones refuses a project window that would leave outside it a milestone
-// of an application the round holds to its terms: submitted, in assessment or
-// awarded (409 naming how many and the first). A draft is told on its next change
-// or submission, as for any draft whose milestones fall outside the window. The
-// round's applications are listed from the views and each read as it stands. A
-// submission racing the correction (its round read before the correction is
-// recorded, and itself recorded after this read) is not seen here: the window is
-// then recorded with that application's milestones outside it, which its assessment
-// shows. Guarding it would take a record both append to, as the budget's ledger is.
-func (a *App) checkMilestones(ctx context.Context, r round.Round) error {
-	ids, err := a.views.InRound(ctx, r.ID)
-	if err != nil {
-		return err
-	}
-	histories, err := a.events.LoadMany(ctx, ids)
-	if err != nil {
-		return err
-	}
-	var outside []*application.Application
-	field := ""
-	for _, id := range ids {
-		app, err := rebuild(id, histories[id])
-		if err != nil {
-			return err
-		}
-		switch app.Status() {
-		case application.StatusSubmitted, application.StatusInAssessment, application.StatusAwarded:
-		default:
-			continue
-		}
-		for _, m := range app.Content().Milestones {
-			if m.Due.Before(r.ProjectStart) || m.Due.After(r.ProjectEnd) {
-				outside = append(outside, app)
-				if field == "" || !m.Due.Before(r.ProjectStart) {
-					field = "project_start"
-					if m.Due.After(r.ProjectEnd) {
-						field = "project_end"
-					}
-				}
-				break
-			}
-		}
-	}
-	if len(outside) == 0 {
-		return nil
-	}
-	slices.SortFunc(outside, func(x, y *application.Application) int { return strings.Compare(x.ID(), y.ID()) })
-	first := outside[0]
-	return &apperr.Error{Code: apperr.Conflict, Field: field, Message: fmt.Sprintf(
-		"the project window %s to %s would leave outside it the milestones of %d application(s) submitted, in assessment or awarded, the first %s (“%s”, status %s); their milestones were checked against the window as it stood",
-		r.ProjectStart.InWords(), r.ProjectEnd.InWords(), len(outside), first.ID(), first.Content().Title, first.Status())}
 }
 
 // moveReportDues moves the report of each funded project of r whose report is not
@@ -1071,7 +1021,9 @@ func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id strin
 	})
 }
 
-// Submit submits a draft while its round is open.
+// Submit submits a draft while its round is open. Its milestones are checked on a
+// window record of the round before it is recorded, against a correction of the
+// round's project window under way as well (checkSubmission).
 func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*application.Application, error) {
 	return a.own(ctx, by, id, func(app *application.Application, roundOf roundOf) ([]events.Payload, error) {
 		if app.Status() == application.StatusSubmitted {
@@ -1088,7 +1040,15 @@ func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*applic
 		if el.UnknownPartners, err = a.unknownPartners(ctx, app.Content(), app.OrganisationID()); err != nil {
 			return nil, err
 		}
-		return app.Submit(r, el, a.clock.Now())
+		now := a.clock.Now()
+		submitted, err := app.Submit(r, el, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.checkSubmission(ctx, by.Actor(), r, app, el, now); err != nil {
+			return nil, err
+		}
+		return submitted, nil
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	libconfig "github.com/itss/techcommit/libs/config"
+	"github.com/itss/techcommit/services/fund/internal/domain/window"
 )
 
 // Config is everything the fund service reads at start-up.
@@ -57,6 +58,9 @@ func (c Config) Validate() error {
 	}
 	if c.Fund.IdempotencyTTL < time.Minute {
 		errs = append(errs, errors.New("FUND_IDEMPOTENCY_TTL must be at least 1m"))
+	}
+	if c.HTTP.RequestTimeout >= window.Grace {
+		errs = append(errs, fmt.Errorf("HTTP_REQUEST_TIMEOUT must be under %s: a correction of a round's project window, or a submission, older than that is taken to have stopped", window.Grace))
 	}
 	if err := libconfig.CheckMailbox(c.Fund.ContactEmail); err != nil {
 		errs = append(errs, fmt.Errorf("FUND_CONTACT_EMAIL %w (the address the fund's answers tell applicants to write to ITSS at)", err))

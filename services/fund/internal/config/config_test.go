@@ -50,3 +50,20 @@ func TestTheContactAddressIsRequiredAndABareAddress(t *testing.T) {
 		}
 	}
 }
+
+// A request of the fund must stop within window.Grace: a correction of a round's
+// project window, or a submission, checked on the round's window records longer ago
+// is taken to have stopped, and one still under way could then be recorded beside
+// the other. Start-up fails naming HTTP_REQUEST_TIMEOUT when it is as long.
+func TestTheRequestTimeoutStaysUnderTheWindowsGrace(t *testing.T) {
+	t.Parallel()
+	for timeout, ok := range map[string]bool{"10s": true, "59s": true, "1m": false, "5m": false} {
+		env := completeEnv()
+		env["HTTP_REQUEST_TIMEOUT"] = timeout
+		c := Default()
+		err := libconfig.LoadFrom(&c, env)
+		if ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "HTTP_REQUEST_TIMEOUT")) {
+			t.Errorf("HTTP_REQUEST_TIMEOUT=%s: %v, want refused %v naming it", timeout, err, !ok)
+		}
+	}
+}
