@@ -63,32 +63,28 @@ test: lint-code check-generate vulncheck ## Lint (but lint-deploy), check genera
 
 # How the tests are laid out in time. libs goes first and alone: its timed tests run
 # under the race detector, and one of them (TestAWidenedDurableIsUpdatedInPlace...)
-# missed its deadline beside a processor-bound build. Then the portal's tests, the
-# longest by far and mostly waiting (on browsers, on events, on the services they
-# start: about one core of two), run beside everything else in turn. The short fuzz
-# runs (AFTER_OTHERS=fuzz, as make test asks) follow the others on their side.
-# The portal's output is kept and printed once both sides are done. Its service tests
-# take 5 minutes alone and more beside the others: go test's default limit of 10
-# minutes per package stopped them once on a loaded machine, hence 30.
+# missed its deadline beside a processor-bound build. Then every other module's tests,
+# and deploy's and bench's, run two modules at a time, the longest first (the portal's,
+# then notify's), so that neither of a 2-core machine's cores waits while the other
+# runs the rest; the short fuzz runs (AFTER_OTHERS=fuzz, as make test asks) take the
+# first free place after them. Each module's output is printed whole when it ends. Two
+# modules at once make each slower than alone (the portal's service tests take 5
+# minutes alone, 10 beside another), past go test's default limit of 10 minutes per
+# package on a loaded machine, hence 30.
 AFTER_OTHERS ?=
+TEST_FIRST   := services/portal services/notify
+TEST_UNITS   := $(filter $(TEST_FIRST),$(MODULES)) $(filter-out libs $(TEST_FIRST),$(MODULES)) deploy bench
 
 .PHONY: test-modules
-test-modules: ## Run every module's tests (libs with -race, then the portal's beside the rest), deploy's and bench's, without lint or fuzzing (make test runs them all)
+test-modules: ## Run every module's tests (libs with -race, then the others two at a time), deploy's and bench's, without lint or fuzzing (make test runs them all)
 	@cd libs && CGO_ENABLED=1 $(GO) test -race -count=1 ./...
-	@portal_log=$$(mktemp); \
-	 echo "== services/portal (beside the others; its output follows theirs)"; \
-	 (cd services/portal && $(GO) test -count=1 -timeout 30m ./...) >"$$portal_log" 2>&1 & portal=$$!; \
-	 others=0; $(MAKE) --no-print-directory test-others $(AFTER_OTHERS) FUZZTIME=$(FUZZTIME) || others=$$?; \
-	 portal_rc=0; wait $$portal || portal_rc=$$?; \
-	 echo "== services/portal"; cat "$$portal_log"; rm -f "$$portal_log"; \
-	 [ $$others -eq 0 ] && [ $$portal_rc -eq 0 ]
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(addprefix test-in-,$(TEST_UNITS)) $(AFTER_OTHERS) FUZZTIME=$(FUZZTIME)
 
-.PHONY: test-others
-test-others: ## Run the tests of every module but libs and the portal, deploy's and bench's
-	@for m in $(filter-out libs services/portal,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
-	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...
-	@# The benchmark's own code (its reports, its sums) is tested too; make bench runs it.
-	@echo "== bench"; cd bench && GOWORK=off $(GO) test -count=1 ./...
+# deploy and bench are modules outside the workspace (GOWORK=off); the benchmark's own
+# code (its reports, its sums) is tested too, and make bench runs it.
+.PHONY: $(addprefix test-in-,$(TEST_UNITS))
+$(addprefix test-in-,$(TEST_UNITS)): test-in-%:
+	@echo "== $*"; cd $* && $(if $(filter deploy bench,$*),GOWORK=off) $(GO) test -count=1 -timeout 30m ./...
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME executions (default 200x; a duration such as 2m works too)
