@@ -59,32 +59,19 @@ token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation
 test: lint-code check-generate vulncheck ## Lint (but lint-deploy), check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs
 	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || echo "no Chromium: the portal's browser journeys are skipped (apt-get install chromium; .ci/run installs it)"
 	@command -v java >/dev/null || echo "no Java: the journeys' pages are not given to the HTML checker (apt-get install default-jre-headless; .ci/run installs it)"
-	@$(MAKE) --no-print-directory test-modules AFTER_OTHERS=fuzz FUZZTIME=$(FUZZTIME)
-
-# How the tests are laid out in time. libs goes first and alone: its timed tests run
-# under the race detector, and one of them (TestAWidenedDurableIsUpdatedInPlace...)
-# missed its deadline beside a processor-bound build. Then every other module's tests,
-# and deploy's and bench's, run two modules at a time, the longest first (the portal's,
-# then notify's), so that neither of a 2-core machine's cores waits while the other
-# runs the rest; the short fuzz runs (AFTER_OTHERS=fuzz, as make test asks) take the
-# first free place after them. Each module's output is printed whole when it ends. Two
-# modules at once make each slower than alone (the portal's service tests take 5
-# minutes alone, 10 beside another), past go test's default limit of 10 minutes per
-# package on a loaded machine, hence 30.
-AFTER_OTHERS ?=
-TEST_FIRST   := services/portal services/notify
-TEST_UNITS   := $(filter $(TEST_FIRST),$(MODULES)) $(filter-out libs $(TEST_FIRST),$(MODULES)) deploy bench
+	@# The short fuzz runs go after the tests, not beside them: the processor they take
+	@# building every package again instrumented for fuzzing made a timed test of libs
+	@# under the race detector miss its deadline (TestAWidenedDurableIsUpdatedInPlace...).
+	@$(MAKE) --no-print-directory test-modules
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 .PHONY: test-modules
-test-modules: ## Run every module's tests (libs with -race, then the others two at a time), deploy's and bench's, without lint or fuzzing (make test runs them all)
+test-modules: ## Run every module's tests (libs with -race), deploy's and bench's, without lint or fuzzing (make test runs them all)
 	@cd libs && CGO_ENABLED=1 $(GO) test -race -count=1 ./...
-	@$(MAKE) --no-print-directory -j2 --output-sync=target $(addprefix test-in-,$(TEST_UNITS)) $(AFTER_OTHERS) FUZZTIME=$(FUZZTIME)
-
-# deploy and bench are modules outside the workspace (GOWORK=off); the benchmark's own
-# code (its reports, its sums) is tested too, and make bench runs it.
-.PHONY: $(addprefix test-in-,$(TEST_UNITS))
-$(addprefix test-in-,$(TEST_UNITS)): test-in-%:
-	@echo "== $*"; cd $* && $(if $(filter deploy bench,$*),GOWORK=off) $(GO) test -count=1 -timeout 30m ./...
+	@for m in $(filter-out libs,$(MODULES)); do echo "== $$m"; (cd $$m && $(GO) test -count=1 ./...); done
+	@echo "== deploy"; cd deploy && GOWORK=off $(GO) test -count=1 ./...
+	@# The benchmark's own code (its reports, its sums) is tested too; make bench runs it.
+	@echo "== bench"; cd bench && GOWORK=off $(GO) test -count=1 ./...
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME executions (default 200x; a duration such as 2m works too)
