@@ -708,13 +708,25 @@ func (a *App) letGoClaims(ctx context.Context, rec *funding.Record) error {
 		if err != nil {
 			return err
 		}
+		// Read once for all the round's claims: most drew on the budget, and need no
+		// command; the others are decided again on the ledger as it stands.
+		history, err := a.events.Load(ctx, ledger.ID(id))
+		if err != nil {
+			return err
+		}
+		read, err := ledger.Rebuild(r.BudgetPence, history)
+		if err != nil {
+			return err
+		}
 		for _, c := range byRound[id] {
-			drawn := false
-			if err := a.ledger(ctx, claimSweepActor, r, func(l *ledger.Ledger) ([]events.Payload, error) {
-				_, drawn = l.Reserved(c.ApplicationID)
-				return l.LetGo(r.ID, c.ApplicationID, c.Version)
-			}); err != nil {
-				return err
+			_, drawn := read.Reserved(c.ApplicationID)
+			if !drawn {
+				if err := a.ledger(ctx, claimSweepActor, r, func(l *ledger.Ledger) ([]events.Payload, error) {
+					_, drawn = l.Reserved(c.ApplicationID)
+					return l.LetGo(r.ID, c.ApplicationID, c.Version)
+				}); err != nil {
+					return err
+				}
 			}
 			if drawn {
 				a.drawnMu.Lock()
