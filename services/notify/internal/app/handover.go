@@ -91,6 +91,14 @@ func (a *App) handOver(ctx context.Context, cause string, o Organisation, before
 				fmt.Sprintf("The deadline reminders for %s now go to them, and they sign in to the Technician Commitment portal for it; you no longer do. We have emailed them to tell them.", o.Name),
 				"If this was not meant, or that address is not theirs, please tell ITSS.",
 			}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
+		if head, corrected := noLongerHead(o, before, headBefore); head != "" {
+			tail := " or recorded as its head"
+			if corrected {
+				tail = ", and your address as its head has changed"
+			}
+			e.Subject += tail
+			alsoNoLongerHead(&e, o, head)
+		}
 		if err := a.dueNoLongerYours(ctx, &e, o, before); err != nil {
 			return err
 		}
@@ -271,6 +279,13 @@ func (a *App) addressCorrected(ctx context.Context, cause string, o Organisation
 			fmt.Sprintf("The deadline reminders for %s now go to that address, and you sign in to the Technician Commitment portal with it; this address no longer does. We have emailed that address to tell you there.", o.Name),
 			"If this was not meant, or that address is not yours, please tell ITSS.",
 		}, Names: handOverNames(o, before)}, Mentions: handOverPeople(o, before)}
+	if head, corrected := noLongerHead(o, before, headBefore); head != "" {
+		e.Subject = fmt.Sprintf("Technician Commitment: your address as %s's nominated lead has changed, and you are no longer recorded as its head", o.Name)
+		if corrected {
+			e.Subject = fmt.Sprintf("Technician Commitment: your address as %s's nominated lead and head has changed", o.Name)
+		}
+		alsoNoLongerHead(&e, o, head)
+	}
 	if err := a.dueNoLongerYours(ctx, &e, o, before); err != nil {
 		return err
 	}
@@ -318,6 +333,46 @@ func (a *App) headToo(ctx context.Context, o Organisation, headBefore mail.Perso
 		return fmt.Sprintf("%s%s for the Technician Commitment, in place of %s: ITSS writes to you, as its head, %s.", alsoHead, o.Name, headBefore.Name, sent), nil
 	}
 	return fmt.Sprintf("%s%s for the Technician Commitment: ITSS writes to you, as its head, %s.", alsoHead, o.Name, sent), nil
+}
+
+// replacedAsBoth says the change that made o's lead and head what they are now
+// replaced, in both roles, the person who was both before (leadBefore and headBefore,
+// one address): the lead and the head each have another address now.
+func replacedAsBoth(o Organisation, leadBefore, headBefore mail.Person) bool {
+	return leadBefore.Email != "" && strings.EqualFold(leadBefore.Email, headBefore.Email) &&
+		o.Lead.Email != "" && !strings.EqualFold(leadBefore.Email, o.Lead.Email) &&
+		o.Leader.Email != "" && !strings.EqualFold(headBefore.Email, o.Leader.Email)
+}
+
+// noLongerHead is the paragraph of the email telling the lead before that the role
+// passed on (handOver's, addressCorrected's) that says they are no longer recorded as
+// o's head either, by the same change (replacedAsBoth): who is in their place, and
+// that ITSS no longer writes to them as its head; and whether it is their address as
+// the head that was corrected (the head named has their name). "" when they were not
+// replaced as both. Sent the email to the head before as well (headChanged), they had
+// two emails at once, one per role.
+func noLongerHead(o Organisation, before, headBefore mail.Person) (string, bool) {
+	if !replacedAsBoth(o, before, headBefore) {
+		return "", false
+	}
+	head, sent := o.Leader, whatTheHeadIsSent(o.Name)
+	if personal.SameName(headBefore.Name, head.Name) {
+		too := ""
+		if strings.EqualFold(head.Email, o.Lead.Email) {
+			too = " too"
+		}
+		return fmt.Sprintf("The address the Technician Commitment holds for you as the head of %s is now %s%s, in place of this one: ITSS now writes to that address, not this one, %s.", o.Name, head.Email, too, sent), true
+	}
+	return fmt.Sprintf("You are also no longer recorded as the head of %s: %s, at %s, is recorded as its head in place of you. ITSS now writes to them, not to you, %s.", o.Name, head.Name, head.Email, sent), false
+}
+
+// alsoNoLongerHead puts para (noLongerHead) in e, the email telling the lead before
+// that the role passed on, before its last paragraph, and has it name the head now.
+func alsoNoLongerHead(e *Email, o Organisation, para string) {
+	n := len(e.Content.Paragraphs)
+	e.Content.Paragraphs = append(e.Content.Paragraphs[:n-1:n-1], para, e.Content.Paragraphs[n-1])
+	e.Content.Names = append(e.Content.Names, o.Leader.Name)
+	e.Mentions = append(e.Mentions, o.Leader)
 }
 
 // tellHead tells the head of the institution, who signed the Commitment, that its
@@ -607,7 +662,10 @@ func (a *App) headChanged(ctx context.Context, cause string, o Organisation, bef
 	if err != nil {
 		return err
 	}
-	if !tellBefore {
+	// A head before who was the lead too, replaced in both roles, is told both in the
+	// email telling them the lead passed on (handOver, noLongerHead), and sent none of
+	// this one's.
+	if !tellBefore || replacedAsBoth(o, leadBefore, before) {
 		return nil
 	}
 

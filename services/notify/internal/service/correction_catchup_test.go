@@ -680,6 +680,64 @@ func TestAPersonNamedLeadAndHeadAtOnceIsToldBothInOneEmail(t *testing.T) {
 	}
 }
 
+// A person both nominated lead and head of an organisation, replaced in both roles by
+// one change, was sent two emails at once: the one saying they no longer lead it and
+// the one saying they are no longer recorded as its head. They are now sent one, the
+// first, which says both (who is recorded as the head in their place, and that ITSS
+// no longer writes to them as its head); from either replica, however often they
+// sweep. So when their address is corrected in both roles at once.
+func TestAPersonReplacedAsLeadAndHeadAtOnceIsToldBothInOneEmail(t *testing.T) {
+	t.Parallel()
+	chris := events.Person{Name: "Chris Lee", Title: "Director", Email: "c.lee@exampleton.ac.uk"}
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	samAt := events.Person{Name: lead.Name, Title: "Director", Email: "s.patel@exampleton.ac.uk"}
+	cases := []struct {
+		name          string
+		lead, head    events.Person
+		subject, says string
+	}{
+		{name: "by one person", lead: chris, head: chris,
+			subject: "Technician Commitment: you are no longer Uni %s's nominated lead or recorded as its head",
+			says:    "You are also no longer recorded as the head of Uni %s: Chris Lee, at c.lee@exampleton.ac.uk, is recorded as its head in place of you. ITSS now writes to them, not to you, when Uni %s's obligations fall overdue, when its nominated lead changes and if it withdraws."},
+		{name: "by two people", lead: chris, head: kim,
+			subject: "Technician Commitment: you are no longer Uni %s's nominated lead or recorded as its head",
+			says:    "You are also no longer recorded as the head of Uni %s: Prof. Kim Ode, at k.ode@exampleton.ac.uk, is recorded as its head in place of you. ITSS now writes to them, not to you, when Uni %s's obligations fall overdue, when its nominated lead changes and if it withdraws."},
+		{name: "the address corrected", lead: samAt, head: samAt,
+			subject: "Technician Commitment: your address as Uni %s's nominated lead and head has changed",
+			says:    "The address the Technician Commitment holds for you as the head of Uni %s is now s.patel@exampleton.ac.uk too, in place of this one: ITSS now writes to that address, not this one, when Uni %s's obligations fall overdue, when its nominated lead changes and if it withdraws."},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+			org := fmt.Sprintf("bothout%d", i)
+			h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: lead, NominatedLead: lead})
+			h.waitFor(org)
+			h.runUntil(civil.New(2026, 11, 14)) // Sam Patel, lead and head, is reminded
+			from := len(mailTo(h, lead.Email, 0))
+
+			h.clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+			h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: c.head, NominatedLead: c.lead})
+			h.waitFor(org)
+			testenv.Eventually(t, 10*time.Second, func() error {
+				if got := mailTo(h, c.lead.Email, 0); len(got) == 0 {
+					return fmt.Errorf("%s received nothing yet", c.lead.Email)
+				}
+				return nil
+			})
+			h.clock.Advance(time.Minute)
+			h.runUntil(civil.New(2026, 11, 20))
+			h.runUntil(civil.New(2026, 11, 20))
+			got := mailTo(h, lead.Email, from)
+			if want := []string{fmt.Sprintf(c.subject, org)}; !slices.Equal(subjects(got), want) {
+				t.Fatalf("Sam Patel, lead and head before, received %q, want %q alone", subjects(got), want)
+			}
+			checkSays(t, got[0], strings.ReplaceAll(c.says, "%s", org))
+		})
+	}
+}
+
 // The email naming a lead, refused by the relay and tried again on a later day on
 // which a reminder of the obligation is due to them, went beside that day's reminder:
 // two emails to the new lead at once, each saying where it stands. The retry is now
