@@ -936,10 +936,10 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 				}
 				return false, a.erasures.Forget(context.WithoutCancel(ctx), personal.Subject(gone))
 			}
-			if d.Kind == KindLeadNamed && wasAt.IsZero() {
+			if wasAt.IsZero() && saysWhereItStands(d) {
 				// Never sent, and going on a later day than it was written: it is that
-				// day's reminder to the lead, where one is still to go.
-				d, sendErr = a.leadNamedToday(ctx, d)
+				// day's reminder to them, where one is still to go.
+				d, _, sendErr = a.asDaysReminder(ctx, d)
 			}
 		}
 		if sendErr == nil {

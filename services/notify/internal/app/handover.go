@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/itss/techcommit/libs/civil"
 	"github.com/itss/techcommit/libs/personal"
 	"github.com/itss/techcommit/services/notify/internal/ical"
 	"github.com/itss/techcommit/services/notify/internal/mail"
@@ -154,65 +155,77 @@ func (a *App) withDueEntry(o Organisation, paras []string) ([]byte, []string) {
 	return ics, append(paras[:n-1:n-1], says, paras[n-1])
 }
 
-// sendAsDaysReminder sends d, an email naming o's lead recomposed for today, as
-// their reminder of today, under its key k, with the due date's calendar entry.
-func (a *App) sendAsDaysReminder(ctx context.Context, o Organisation, d Delivery, k string) error {
+// sendAsDaysReminder sends d, an email that says where o's open obligation stands
+// (saysWhereItStands) recomposed for today, as its recipient's reminder of today,
+// under its key k (of the step still to go to them today, "" for none). To the lead, the email naming them (or recording
+// them as the head too) carries the due date's calendar entry the reminder would
+// have, and is counted among the days the lead was reminded (remindersSent); a
+// corrected deadline's carries its own entry of the due date moved, and the head's
+// emails none, as their reminders have none. It reports whether it sent it.
+func (a *App) sendAsDaysReminder(ctx context.Context, o Organisation, d Delivery, k, step string) (bool, error) {
 	day := Delivery{Key: k, OrganisationID: d.OrganisationID, Kind: d.Kind, Step: d.Step, About: d.About, Role: d.Role,
 		Content: d.Content, Mentions: d.Mentions}
-	var ics []byte
-	ics, day.Content.Paragraphs = a.withDueEntry(o, slices.Clone(d.Content.Paragraphs))
-	var err error
-	if day.Message, err = a.compose(k, o.Lead, d.Message.Subject, day.Content, ics, d.Message.Optional); err != nil {
-		return err
+	to := d.Message.To[0]
+	ics := d.Message.ICS
+	if lead := strings.EqualFold(to.Email, o.Lead.Email); lead && (d.Kind == KindLeadNamed || d.Kind == KindHeadChanged) {
+		ics, day.Content.Paragraphs = a.withDueEntry(o, slices.Clone(d.Content.Paragraphs))
+		if d.Kind == KindHeadChanged {
+			day.About = leadsDayAbout(*o.Obligation, causeOf(d.About))
+		}
 	}
-	_, err = a.deliver(ctx, day, 1)
-	return err
+	var err error
+	if day.Message, err = a.compose(k, to, d.Message.Subject, day.Content, ics, d.Message.Optional); err != nil {
+		return false, err
+	}
+	return a.deliver(ctx, day, 1)
+}
+
+// causeOf is the event that caused an email, from its About: the cause itself (the
+// email naming a lead, recording a head), or after the last "|" (leadsDayAbout,
+// correctionAbout).
+func causeOf(about string) string {
+	return about[strings.LastIndex(about, "|")+1:]
 }
 
 // carriesDueEntry is the paragraph of an email naming a lead that is their reminder
 // of the day: it carries the due date's calendar entry.
 const carriesDueEntry = "The attached calendar entry marks the %s's due date."
 
-// leadNamedToday is d, a later attempt of an email naming a lead (recomposed for the
-// day it goes, to the lead now), as it goes that day, never sent before. Written on
-// an earlier day, it went beside the reminder of the day it was retried on: two
-// emails to the new lead at once, each saying where it stands. Where a reminder of
-// that day to them is still to go (or, the obligation overdue, the email naming
-// them is the day's overdue email, as tellLeadNamed has it), it is sent as that
-// reminder, under its key, with the due date's calendar entry, and d is given up as
+// asDaysReminder is d, a later attempt of an email that says where the obligation
+// stands (saysWhereItStands; recomposed for the day it goes, to the person it goes to
+// now), as it goes that day, never sent before, and whether this call sent it as that
+// day's reminder. Written on an earlier day, it went beside the reminder of the day
+// it was retried on: two emails to them at once, each saying where it stands. Where
+// a reminder of that day to them is still to go (or, the obligation overdue, the
+// email to its lead is the day's overdue email, as tellLeadNamed has it), it is sent
+// as that reminder, under its key (sendAsDaysReminder), and d is given up as
 // superseded by it: of it and the sweep's reminder, on whichever replica, one goes.
 // Where the day's reminder to them went already (the key is another email's), d
-// goes without saying again where it stands and without a calendar entry: the
-// reminder said it.
-func (a *App) leadNamedToday(ctx context.Context, d Delivery) (Delivery, error) {
+// goes as it is, but the email naming a lead, which goes without saying again where
+// it stands and without a calendar entry: the reminder said it.
+func (a *App) asDaysReminder(ctx context.Context, d Delivery) (Delivery, bool, error) {
 	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
-	if err != nil || !ok || o.Obligation == nil || o.Obligation.Met || len(d.Content.Paragraphs) < 2 {
-		return d, err
+	if err != nil || !ok || o.Obligation == nil || o.Obligation.Met || len(d.Message.To) != 1 || len(d.Content.Paragraphs) < 2 {
+		return d, false, err
 	}
-	lo := a.ladderOf(&o)
-	k := a.dayKey(o.Lead.Email, lo, false)
-	if k == "" || k == d.Key {
-		return d, nil // no step has fallen due, or it is the day's reminder already
+	k, step, is, err := a.daysReminder(ctx, o, d.Message.To[0].Email)
+	if err != nil || k == "" || k == d.Key {
+		return d, false, err // no step has fallen due, or it is the day's reminder already
 	}
-	pending := a.today().After(o.Obligation.Due)
-	if !pending {
-		p, err := a.pendingDayKey(ctx, o.ID, o.Lead.Email, lo, false)
-		if err != nil {
-			return d, err
-		}
-		pending = p != ""
-	}
-	if pending {
-		if err := a.sendAsDaysReminder(ctx, o, d, k); err != nil {
-			return d, err
+	sent := false
+	if is {
+		if sent, err = a.sendAsDaysReminder(ctx, o, d, k, step); err != nil {
+			return d, sent, err
 		}
 	}
 	held, ok, err := a.deliveries.Get(ctx, k)
 	switch {
 	case err != nil || !ok:
-		return d, err
-	case held.Kind == d.Kind && held.About == d.About:
-		return d, superseded("sent on %s as that day's reminder to the lead, delivery %s", mail.Day(a.today()), k)
+		return d, sent, err
+	case held.Kind == d.Kind && causeOf(held.About) == causeOf(d.About):
+		return d, sent, tookTheDay(held)
+	case d.Kind != KindLeadNamed:
+		return d, sent, nil
 	}
 	// The day's reminder to them is another email: this one no longer says where
 	// it stands, nor carries the due date's entry.
@@ -229,7 +242,24 @@ func (a *App) leadNamedToday(ctx context.Context, d Delivery) (Delivery, error) 
 		}
 		c.Paragraphs = append(c.Paragraphs, p)
 	}
-	return a.composedAgain(d, o.Lead, d.Message.Subject, c, nil, d.Message.Optional)
+	d, err = a.composedAgain(d, o.Lead, d.Message.Subject, c, nil, d.Message.Optional)
+	return d, sent, err
+}
+
+// tookTheDay is the end of an email's own attempt once day, the same email sent under
+// the key of the day's reminder to its recipient (asDaysReminder), holds that key, as
+// the delivery log says it: superseded by it once sent, or while it is being sent or
+// waits to be tried again; given up with it, and why, once it was (the relay refused
+// it for good, say), so that the log does not say the person was sent what they were
+// not: with the day's key taken, that day's reminder to them was not sent either.
+func tookTheDay(day Delivery) error {
+	switch day.Status {
+	case StatusSent:
+		return superseded("sent on %s as that day's reminder to them, delivery %s", mail.Day(civil.Of(day.SentAt.In(london))), day.Key)
+	case StatusGivenUp, statusGaveUpBefore:
+		return Permanent(fmt.Errorf("given up: tried as that day's reminder to them, delivery %s, which was not sent (%s), nor was the reminder", day.Key, day.LastError))
+	}
+	return superseded("it goes as that day's reminder to them, delivery %s, being sent or to be tried again", day.Key)
 }
 
 // addressCorrected is handOver's emails when the lead named has the name of the lead

@@ -54,12 +54,14 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 	ob := a.ladderOf(&o)
 	today := a.today()
 	sent := 0
+	waiting, err := a.waitingToBeTold(ctx, o.ID)
+	if err != nil {
+		return 0, err
+	}
 	for _, to := range recipients(o, r.Step) {
 		k := reminderKey(to.Email, r, today)
-		if to.Role == RoleLead {
-			if err := a.leadNamedFirst(ctx, o, to.Email, k); err != nil {
-				return sent, err
-			}
+		if _, err := a.toldFirst(ctx, o, waiting, to.Email, k, r.Step.Name); err != nil {
+			return sent, err
 		}
 		// The lead comes first in recipients: by the head's email, the lead's of
 		// today is sent, or being retried.
@@ -79,45 +81,74 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 	return sent, nil
 }
 
-// leadNamedFirst sends, as the day's reminder to the lead at the address email
-// (under its key k), the email naming them lead that the relay refused and that
-// waits to be tried again: left to the sweep's retries, which come after the
-// reminders, it went beside the reminder, saying where it stands again. Its own
-// attempt, on whichever replica, then finds it sent so and gives it up
-// (leadNamedToday); of the two, and the reminder, one goes under k. So is one being
-// tried again on another replica now (a later attempt being sent, which goes under
-// k too), lest the reminder take k first and the two go; not a first attempt being
-// sent, which goes under its own key whatever this sweep does.
-func (a *App) leadNamedFirst(ctx context.Context, o Organisation, email, k string) error {
-	failed, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusFailed, Limit: 200})
-	if err != nil {
-		return err
+// saysWhereItStands says d is an email that says where its organisation's open
+// obligation stands on the day it goes, to one person who is reminded of it: the
+// email naming a lead (handOver), a corrected deadline's to the lead or the head
+// (announcementCorrected), and the email recording a head (headChanged). Tried again
+// on a later day, each is that day's reminder to them where one is still to go
+// (toldFirst, asDaysReminder): left to the sweep's retries, which come after the
+// reminders, it went beside the reminder, both saying where it stands.
+func saysWhereItStands(d Delivery) bool {
+	switch d.Kind {
+	case KindLeadNamed:
+		return true
+	case KindAnnouncementCorrected:
+		return strings.HasPrefix(d.About, KindAnnouncementCorrected+":") && (d.Role == RoleLead || d.Role == RoleHead)
+	case KindHeadChanged:
+		return d.Role == RoleHeadNamed
 	}
-	sending, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: o.ID, Status: StatusSending, Limit: 200})
+	return false
+}
+
+// waitingToBeTold lists the organisation's emails that say where its obligation
+// stands (saysWhereItStands) and wait to be tried again, or are being tried again.
+func (a *App) waitingToBeTold(ctx context.Context, org string) ([]Delivery, error) {
+	failed, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: org, Status: StatusFailed, Limit: 200})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, d := range append(failed, sending...) {
-		if d.Kind != KindLeadNamed || d.Key == k || len(d.Message.To) != 1 || !strings.EqualFold(d.Message.To[0].Email, email) ||
-			d.Status == StatusSending && d.Attempts < 2 {
+	sending, _, err := a.deliveries.List(ctx, DeliveryQuery{OrganisationID: org, Status: StatusSending, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(append(failed, sending...), func(d Delivery) bool { return !saysWhereItStands(d) }), nil
+}
+
+// toldFirst sends, as the day's reminder to the address email (under its key k, of
+// the ladder's step named step), one of waiting (waitingToBeTold) to them that the
+// relay refused and that waits to be tried again: left to the sweep's retries, which
+// come after the reminders, it went beside the reminder, saying where it stands
+// again. Its own attempt, on whichever replica, then finds it sent so and gives it
+// up (asDaysReminder); of the two, and the reminder, one goes under k. So is one
+// being tried again on another replica now (a later attempt being sent, which goes
+// under k too), lest the reminder take k first and the two go; not a first attempt
+// being sent, which goes under its own key whatever this sweep does. It reports
+// whether it sent one.
+func (a *App) toldFirst(ctx context.Context, o Organisation, waiting []Delivery, email, k, step string) (bool, error) {
+	for _, d := range waiting {
+		if d.Key == k || len(d.Message.To) != 1 || !strings.EqualFold(d.Message.To[0].Email, email) ||
+			d.Status == StatusSending && d.Attempts < 2 || !d.SentAt.IsZero() {
 			continue
 		}
 		full, ok, err := a.deliveries.Get(ctx, d.Key)
 		if err != nil || !ok {
-			return err
+			return false, err
 		}
-		// As its next attempt would go: to the lead now, saying what is due as of
+		// As its next attempt would go: to them now, saying where it stands as of
 		// today; one no longer true is left to that attempt to give up.
 		again, err := a.recompose(ctx, full)
 		if err != nil {
 			if errors.As(err, new(permanent)) {
 				continue
 			}
-			return err
+			return false, err
 		}
-		return a.sendAsDaysReminder(ctx, o, again, k)
+		if len(again.Message.To) != 1 || !strings.EqualFold(again.Message.To[0].Email, email) || len(again.Content.Paragraphs) < 2 {
+			continue // to whoever holds the role now, who is not reminded under k
+		}
+		return a.sendAsDaysReminder(ctx, o, again, k, step)
 	}
-	return nil
+	return false, nil
 }
 
 // tellWhereItStands sends e, an email that says where an obligation stands today, to
@@ -178,6 +209,43 @@ func (a *App) pendingDayKey(ctx context.Context, org, email string, ob ladder.Ob
 		return "", nil
 	}
 	return a.dayKey(email, ob, overdueOnly), nil
+}
+
+// daysReminder is, for an email that says where o's open obligation stands
+// (saysWhereItStands) going today to the address email: the key of that day's
+// reminder to them (as its lead, of any step; as its head and not its lead, of an
+// overdue one), "" where no such step has fallen due by today or they are neither;
+// the latest such step still to be sent to them today, "" for none; and whether the
+// email is that day's reminder: one is still to go, or, to the lead, it is overdue
+// (tellLeadNamed).
+func (a *App) daysReminder(ctx context.Context, o Organisation, email string) (k, step string, is bool, err error) {
+	ob := o.Obligation
+	if ob == nil || ob.Met || email == "" {
+		return "", "", false, nil
+	}
+	lead := strings.EqualFold(email, o.Lead.Email)
+	if !lead && !strings.EqualFold(email, o.Leader.Email) {
+		return "", "", false, nil
+	}
+	addr := email
+	if lead {
+		addr = o.Lead.Email // the sweep's key, in the capitals the lead's address has
+	}
+	lo := a.ladderOf(&o)
+	if k = a.dayKey(addr, lo, !lead); k == "" {
+		return "", "", false, nil
+	}
+	due, err := a.reminders.Due(ctx, o.ID, a.today())
+	if err != nil {
+		return "", "", false, err
+	}
+	var latest ladder.Step
+	for _, r := range due {
+		if r.ObligationID == lo.ID && r.Due == lo.Due && (lead || r.Step.Overdue) && (latest.Name == "" || r.Step.On.After(latest.On)) {
+			latest = r.Step
+		}
+	}
+	return k, latest.Name, latest.Name != "" || lead && a.today().After(ob.Due), nil
 }
 
 // toldAlready says whether e was sent (or is being sent) to the address email, under

@@ -1,0 +1,227 @@
+package service_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/itss/techcommit/libs/auth"
+	"github.com/itss/techcommit/libs/civil"
+	"github.com/itss/techcommit/libs/events"
+	"github.com/itss/techcommit/libs/testenv"
+)
+
+// at9 is 09:00 (UTC) on day.
+func at9(day civil.Date) time.Time {
+	return time.Date(day.Time().Year(), day.Time().Month(), day.Time().Day(), 9, 0, 0, 0, time.UTC)
+}
+
+// logTo is org's part of the delivery log, as ops read it, for the emails to email.
+func logTo(h *harness, org, email string) []map[string]any {
+	h.t.Helper()
+	ops := h.http.Token(auth.RoleOps, "")
+	var out []map[string]any
+	for _, it := range h.http.Must(http.StatusOK, h.http.Do("GET", "/v1/deliveries?organisation_id="+org, ops, nil)).JSON(h.t)["items"].([]any) {
+		d := it.(map[string]any)
+		if to, _ := d["to"].([]any); len(to) == 1 && to[0].(map[string]any)["email"] == email {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// waitFailed waits until the log holds an email to email in org refused for now.
+func waitFailed(h *harness, org, email string) {
+	h.t.Helper()
+	testenv.Eventually(h.t, 10*time.Second, func() error {
+		for _, d := range logTo(h, org, email) {
+			if d["status"] == "failed" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no refused attempt to %s recorded yet: %v", email, logTo(h, org, email))
+	})
+}
+
+// An email about a corrected deadline, refused by the relay and tried again on a
+// later day on which a reminder of the obligation is due to its recipient, went
+// beside that day's reminder: two emails at once, each saying where it stands. It is
+// now that day's reminder, as the email naming a lead is: it goes under the day's
+// key, saying where it stands that day, and the sweeps of two replicas send nothing
+// beside it; to the lead it still carries the due date's calendar entry. So for the
+// lead on a step's day, and for the head on an overdue step's day.
+func TestACorrectionRetriedOnALaterDayIsThatDaysReminder(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		opens    civil.Date
+		due      civil.Date
+		refused  string // the recipient the relay refuses on the day of the correction
+		says     string
+		reminded string // the other recipient's email the next day, if any
+	}{
+		// Corrected on 6 December, the 7-day step due the next day.
+		{name: "lead", opens: civil.New(2026, 6, 14), due: civil.New(2026, 12, 14), refused: lead.Email,
+			says: "As of today, Monday 7 December 2026, it is due in 7 days."},
+		// Corrected to 6 days overdue on 6 December, the 7-days-overdue step (the
+		// head's too) due the next day.
+		{name: "head", opens: civil.New(2026, 5, 30), due: civil.New(2026, 11, 30), refused: leader.Email,
+			says:     "As of today, Monday 7 December 2026, it is 7 days overdue.",
+			reminded: "Technician Commitment: Uni ocretryhead's self-assessment and action plan is 7 days overdue (due Monday 30 November 2026)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			corrected, retried := civil.New(2026, 12, 6), civil.New(2026, 12, 7)
+			h := start(t, 2, at9(corrected))
+			org := "ocretry" + c.name
+			h.onboard(org, c.opens.AddDays(365), c.due.AddDays(365))
+			h.box.tryLater(c.refused)
+			h.correctTo(org, c.opens, c.due)
+			waitFailed(h, org, c.refused)
+			h.runUntil(corrected) // both replicas sweep that day: the relay still refuses it
+			h.box.tryLater()
+
+			from := len(h.box.all())
+			h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+			h.runUntil(retried)
+			h.clock.Advance(time.Minute)
+			h.runUntil(retried)
+			got := byRecipient(mailOf(h, org, from))
+			subject := correctedSubject(org, c.due, retried)
+			if want := []string{subject}; !slices.Equal(got[c.refused], want) {
+				t.Fatalf("on %s %s received %q, want %q alone: retried that day, it is that day's reminder", retried, c.refused, got[c.refused], want)
+			}
+			m := mailTo(h, c.refused, 0)
+			m = m[len(m)-1:]
+			checkSays(t, m[0], c.says)
+			if c.refused == lead.Email {
+				if cal := calendarOf(t, m[0]); cal.uid != org+"-c1-due@technician-commitment.itss.org.uk" || cal.method != "PUBLISH" {
+					t.Errorf("the retried correction to the lead carries %+v, want the due date's entry", cal)
+				}
+			}
+			for to, subjects := range got {
+				if to == c.refused {
+					continue
+				}
+				if want := []string{c.reminded}; c.reminded == "" || !slices.Equal(subjects, want) {
+					t.Errorf("on %s %s received %q, want %q", retried, to, subjects, c.reminded)
+				}
+			}
+			sent := 0
+			for _, d := range logTo(h, org, c.refused) {
+				if d["status"] == "sent" {
+					sent++
+				}
+			}
+			if sent != 1 {
+				t.Errorf("the log holds %d emails sent to %s, want the correction once", sent, c.refused)
+			}
+		})
+	}
+}
+
+// The email naming a lead, refused for now and then for good (550) on the later day
+// it went as that day's reminder, leaves the person without that day's reminder (its
+// key is the email's). The delivery log said of the email's own attempt that it was
+// "sent ... as that day's reminder": untrue. No entry now says the person was sent
+// anything; the email's entry says it was tried as that day's reminder, which was not
+// sent, naming that entry, which holds the relay's refusal.
+func TestALeadNamedEmailRefusedForGoodAsTheDaysReminderIsLoggedAsRefused(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	org := "nlrefused"
+	h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+	h.sweepOn(civil.New(2026, 11, 14))
+	h.clock.Set(at9(civil.New(2026, 12, 6)))
+	h.box.tryLater(chris.Email)
+	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
+	h.waitFor(org)
+	waitFailed(h, org, chris.Email)
+	h.runUntil(civil.New(2026, 12, 6))
+	h.box.mu.Lock()
+	h.box.refuse = func(rcpt string) *smtp.SMTPError {
+		if rcpt == chris.Email {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+		}
+		return nil
+	}
+	h.box.mu.Unlock()
+
+	h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+	h.runUntil(civil.New(2026, 12, 7))
+	h.clock.Advance(10 * time.Minute)
+	h.runUntil(civil.New(2026, 12, 7))
+	if n := h.box.sentTo(chris.Email); n != 0 {
+		t.Fatalf("Chris received %d emails, want none: the relay refuses them", n)
+	}
+	entries := logTo(h, org, chris.Email)
+	if len(entries) != 2 {
+		t.Fatalf("the log holds %d emails to Chris, want the email naming them and its attempt as the day's reminder: %v", len(entries), entries)
+	}
+	var day string
+	for _, d := range entries {
+		if d["status"] != "given_up" || d["sent_at"] != nil {
+			t.Errorf("the log says of an email to Chris: %s, sent at %v, want given up, never sent", d["status"], d["sent_at"])
+		}
+		if e, _ := d["last_error"].(string); strings.HasPrefix(e, "sending SMTP RCPT TO command: 550") {
+			day, _ = d["id"].(string)
+		}
+	}
+	if day == "" {
+		t.Fatalf("no entry to Chris holds the relay's refusal: %v", entries)
+	}
+	for _, d := range entries {
+		e, _ := d["last_error"].(string)
+		if d["id"] == day {
+			continue
+		}
+		if strings.Contains(e, "sent on") || !strings.Contains(e, "not sent") || !strings.Contains(e, day) {
+			t.Errorf("the email naming Chris is logged as %q, want that it was tried as the day's reminder, %s, which was not sent", e, day)
+		}
+	}
+}
+
+// The email recording a head of an overdue obligation, which says how long overdue it
+// is, refused by the relay and tried again on the day of an overdue step, went beside
+// that step's overdue email to them: two emails at once, each saying where it stands.
+// It is now that day's overdue email to them, from either replica; the lead is
+// reminded as before.
+func TestTheEmailRecordingAHeadRetriedOnALaterDayIsThatDaysOverdueEmail(t *testing.T) {
+	t.Parallel()
+	kim := events.Person{Name: "Prof. Kim Ode", Title: "Vice-Chancellor", Email: "k.ode@exampleton.ac.uk"}
+	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+	org := "hnretry"
+	h.onboard(org, civil.New(2026, 5, 30), civil.New(2026, 11, 30))
+	h.sweepOn(civil.New(2026, 11, 30)) // due today: Sam Patel is reminded
+	h.clock.Set(at9(civil.New(2026, 12, 6)))
+	h.box.tryLater(kim.Email)
+	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: kim, NominatedLead: lead})
+	h.waitFor(org)
+	waitFailed(h, org, kim.Email)
+	h.runUntil(civil.New(2026, 12, 6))
+	h.box.tryLater()
+
+	from := len(h.box.all())
+	h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+	h.runUntil(civil.New(2026, 12, 7))
+	h.clock.Advance(time.Minute)
+	h.runUntil(civil.New(2026, 12, 7))
+	got := byRecipient(mailOf(h, org, from))
+	named := fmt.Sprintf("Technician Commitment: you are now recorded as the head of Uni %s", org)
+	if want := []string{named}; !slices.Equal(got[kim.Email], want) {
+		t.Fatalf("on 7 December Kim received %q, want %q alone: retried that day, it is that day's overdue email", got[kim.Email], want)
+	}
+	m := mailTo(h, kim.Email, 0)
+	checkSays(t, m[len(m)-1], "As of today, Monday 7 December 2026, it is 7 days overdue.")
+	overdue := fmt.Sprintf("Technician Commitment: Uni %s's self-assessment and action plan is 7 days overdue (due Monday 30 November 2026)", org)
+	if want := []string{overdue}; !slices.Equal(got[lead.Email], want) {
+		t.Errorf("on 7 December Sam Patel received %q, want %q", got[lead.Email], want)
+	}
+}
