@@ -918,6 +918,10 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 		return false, err
 	}
 	var sendErr error
+	// sentAsDays says this call sent d as the day's reminder to its recipient, under
+	// that reminder's key, in place of this attempt (asDaysReminder): it sent the
+	// email, and reports so.
+	sentAsDays := false
 	if attempt > 1 {
 		wasTo, wasAt := d.Message.To, d.SentAt
 		// A later attempt is sent when it is sent: it says what is true then, to
@@ -939,7 +943,7 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 			if wasAt.IsZero() && saysWhereItStands(d) {
 				// Never sent, and going on a later day than it was written: it is that
 				// day's reminder to them, where one is still to go.
-				d, _, sendErr = a.asDaysReminder(ctx, d)
+				d, sentAsDays, sendErr = a.asDaysReminder(ctx, d)
 			}
 		}
 		if sendErr == nil {
@@ -978,7 +982,7 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 		a.metrics.ReminderSent(d.Step)
 	}
 	if err := a.deliveries.Record(context.WithoutCancel(ctx), d); err != nil {
-		return sendErr == nil, err
+		return sendErr == nil || sentAsDays, err
 	}
 	if sendErr == nil && a.sent != nil {
 		// Sent and logged: entered in the register too, so that a restore of the log
@@ -991,9 +995,9 @@ func (a *App) deliver(ctx context.Context, d Delivery, attempt int) (bool, error
 		if err == nil {
 			err = a.erasures.Forget(context.WithoutCancel(ctx), personal.Subject(gone))
 		}
-		return sendErr == nil, err
+		return sendErr == nil || sentAsDays, err
 	}
-	return sendErr == nil, nil
+	return sendErr == nil || sentAsDays, nil
 }
 
 // Erasures is notify's record of the people erased (by their address's digest) and

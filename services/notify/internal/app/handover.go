@@ -157,7 +157,8 @@ func (a *App) withDueEntry(o Organisation, paras []string) ([]byte, []string) {
 
 // sendAsDaysReminder sends d, an email that says where o's open obligation stands
 // (saysWhereItStands) recomposed for today, as its recipient's reminder of today,
-// under its key k (of the step still to go to them today, "" for none). To the lead, the email naming them (or recording
+// under its key k, and counts it among the reminders sent at step (the step still to
+// go to them today, "" for none). To the lead, the email naming them (or recording
 // them as the head too) carries the due date's calendar entry the reminder would
 // have, and is counted among the days the lead was reminded (remindersSent); a
 // corrected deadline's carries its own entry of the due date moved, and the head's
@@ -177,7 +178,11 @@ func (a *App) sendAsDaysReminder(ctx context.Context, o Organisation, d Delivery
 	if day.Message, err = a.compose(k, to, d.Message.Subject, day.Content, ics, d.Message.Optional); err != nil {
 		return false, err
 	}
-	return a.deliver(ctx, day, 1)
+	ok, err := a.deliver(ctx, day, 1)
+	if ok && step != "" {
+		a.metrics.ReminderSent(step)
+	}
+	return ok, err
 }
 
 // causeOf is the event that caused an email, from its About: the cause itself (the

@@ -60,7 +60,11 @@ func (a *App) sendReminder(ctx context.Context, o Organisation, r ladder.Reminde
 	}
 	for _, to := range recipients(o, r.Step) {
 		k := reminderKey(to.Email, r, today)
-		if _, err := a.toldFirst(ctx, o, waiting, to.Email, k, r.Step.Name); err != nil {
+		told, err := a.toldFirst(ctx, o, waiting, to.Email, k, r.Step.Name)
+		if told {
+			sent++
+		}
+		if err != nil {
 			return sent, err
 		}
 		// The lead comes first in recipients: by the head's email, the lead's of

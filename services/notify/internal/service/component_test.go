@@ -196,7 +196,9 @@ type harness struct {
 	clock *clock.Fake
 	svcs  []*service.Service
 	http  *testenv.Client
-	last  events.Envelope // the last event published
+	// clients are each instance's, in the order of svcs (http is the first's).
+	clients []*testenv.Client
+	last    events.Envelope // the last event published
 	// lastSeq and lastSubject are where the last signatory event went, for waitFor.
 	lastSeq     uint64
 	lastSubject string
@@ -230,7 +232,7 @@ func start(t *testing.T, instances int, at time.Time) *harness {
 		if i == 0 {
 			h.http = c
 		}
-		h.svcs = append(h.svcs, svc)
+		h.svcs, h.clients = append(h.svcs, svc), append(h.clients, c)
 	}
 	return h
 }

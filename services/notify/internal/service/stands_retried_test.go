@@ -1,10 +1,13 @@
 package service_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,6 +127,68 @@ func TestACorrectionRetriedOnALaterDayIsThatDaysReminder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The sweep's count of the emails it sent (logged as the reminder sweep's count) and
+// the count of reminders sent by ladder step left out the email naming a lead that
+// the sweep sent as the day's reminder: the sweeps of two replicas sent one email,
+// and counted none. They now count it, once.
+func TestTheSweepCountsALeadNamedEmailSentAsTheDaysReminder(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, time.Date(2026, 11, 14, 9, 0, 0, 0, time.UTC))
+	chris := events.Person{Name: "Chris Lee", Email: "c.lee@exampleton.ac.uk"}
+	org := "nlcount"
+	h.onboard(org, civil.New(2026, 6, 14), civil.New(2026, 12, 14))
+	h.sweepOn(civil.New(2026, 11, 14))
+	h.clock.Set(at9(civil.New(2026, 12, 6)))
+	h.box.tryLater(chris.Email)
+	h.publish(org, events.OrganisationContactsChangedV1{OrganisationID: org, Leader: leader, NominatedLead: chris})
+	h.waitFor(org)
+	waitFailed(h, org, chris.Email)
+	h.runUntil(civil.New(2026, 12, 6))
+	h.box.tryLater()
+	before := 0.0
+	for _, c := range h.clients {
+		n, _ := c.Metric("tc_notify_reminders_sent_total", "step", "due-in-7")
+		before += n
+	}
+
+	// 7 December: the 7-day step is due; the email naming Chris goes as its reminder.
+	h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+	from := len(h.box.all())
+	var counted atomic.Int64
+	for range 2 {
+		var wg sync.WaitGroup
+		for _, s := range h.svcs {
+			wg.Go(func() {
+				n, err := s.App.Sweep(context.Background())
+				if err != nil {
+					t.Errorf("sweep: %v", err)
+				}
+				counted.Add(int64(n))
+			})
+		}
+		wg.Wait()
+		h.clock.Advance(time.Minute)
+	}
+	sent := len(h.box.all()) - from
+	if got := subjects(mailTo(h, chris.Email, 0)); len(got) != 1 || !strings.Contains(got[0], "you are now Uni "+org+"'s nominated lead") {
+		t.Fatalf("Chris received %q, want the email naming them alone", got)
+	}
+	if int(counted.Load()) != sent {
+		t.Errorf("the sweeps counted %d emails sent, and sent %d", counted.Load(), sent)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		after := 0.0
+		for _, c := range h.clients {
+			n, _ := c.Metric("tc_notify_reminders_sent_total", "step", "due-in-7")
+			after += n
+		}
+		if after-before != 1 {
+			return fmt.Errorf("tc_notify_reminders_sent_total{step=due-in-7} rose by %v over both replicas, want 1", after-before)
+		}
+		return nil
+	})
 }
 
 // The email naming a lead, refused for now and then for good (550) on the later day
