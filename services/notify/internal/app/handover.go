@@ -206,8 +206,8 @@ const carriesDueEntry = "The attached calendar entry marks the %s's due date."
 // as that reminder, under its key (sendAsDaysReminder), and d is given up as
 // superseded by it: of it and the sweep's reminder, on whichever replica, one goes.
 // Where the day's reminder to them went already (the key is another email's), d
-// goes as it is, but the email naming a lead, which goes without saying again where
-// it stands and without a calendar entry: the reminder said it.
+// goes without saying again where it stands, and without the due date's calendar
+// entry where it carried it as the reminder does: the reminder said it.
 func (a *App) asDaysReminder(ctx context.Context, d Delivery) (Delivery, bool, error) {
 	o, ok, err := a.orgs.Get(ctx, d.OrganisationID)
 	if err != nil || !ok || o.Obligation == nil || o.Obligation.Met || len(d.Message.To) != 1 || len(d.Content.Paragraphs) < 2 {
@@ -229,27 +229,38 @@ func (a *App) asDaysReminder(ctx context.Context, d Delivery) (Delivery, bool, e
 		return d, sent, err
 	case held.Kind == d.Kind && causeOf(held.About) == causeOf(d.About):
 		return d, sent, tookTheDay(held)
-	case d.Kind != KindLeadNamed:
-		return d, sent, nil
+	case held.Status != StatusSent:
+		return d, sent, nil // the day's reminder has said nothing yet
 	}
-	// The day's reminder to them is another email: this one no longer says where
-	// it stands, nor carries the due date's entry.
-	c := d.Content
+	// The day's reminder to them went already, as another email: this one no longer
+	// says where it stands, nor carries the due date's entry where that is what it
+	// carries (a corrected deadline's entry moves the due date, and stays with it).
+	c, ics := d.Content, d.Message.ICS
+	if d.Kind == KindLeadNamed {
+		ics = nil
+	}
 	c.Paragraphs = nil
 	for _, p := range d.Content.Paragraphs {
 		switch {
 		case p == fmt.Sprintf(carriesDueEntry, what(o.Obligation.Kind)):
+			ics = nil
 			continue
+		case strings.HasPrefix(p, "As of today,"):
+			p = toldToday
 		case strings.Contains(p, nextObligationIs):
 			if i := strings.Index(p, " As of today,"); i >= 0 {
-				p = p[:i] + " The reminder of it sent to you today says where it stands."
+				p = p[:i] + " " + toldToday
 			}
 		}
 		c.Paragraphs = append(c.Paragraphs, p)
 	}
-	d, err = a.composedAgain(d, o.Lead, d.Message.Subject, c, nil, d.Message.Optional)
+	d, err = a.composedAgain(d, d.Message.To[0], d.Message.Subject, c, ics, d.Message.Optional)
 	return d, sent, err
 }
+
+// toldToday is what an email that says where the obligation stands says in place of
+// it, going on a day the day's reminder went to its recipient already.
+const toldToday = "The reminder of it sent to you today says where it stands."
 
 // tookTheDay is the end of an email's own attempt once day, the same email sent under
 // the key of the day's reminder to its recipient (asDaysReminder), holds that key, as

@@ -290,3 +290,58 @@ func TestTheEmailRecordingAHeadRetriedOnALaterDayIsThatDaysOverdueEmail(t *testi
 		t.Errorf("on 7 December Sam Patel received %q, want %q", got[lead.Email], want)
 	}
 }
+
+// A corrected deadline's email that the relay refused for good, resent by ITSS on a
+// later day after that day's reminder went to the lead, said where the obligation
+// stands again, as the reminder had a moment before. Resent so, it still says what
+// was corrected, from what to what, with the calendar entry that moves the due date,
+// and leaves where it stands to the reminder.
+func TestACorrectionResentAfterThatDaysReminderDoesNotSayItAgain(t *testing.T) {
+	t.Parallel()
+	h := start(t, 2, at9(civil.New(2026, 12, 6)))
+	org := "ocresent"
+	opens, due := civil.New(2026, 6, 14), civil.New(2026, 12, 14)
+	h.onboard(org, opens.AddDays(365), due.AddDays(365))
+	h.box.mu.Lock()
+	h.box.refuse = func(rcpt string) *smtp.SMTPError {
+		if rcpt == lead.Email {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+		}
+		return nil
+	}
+	h.box.mu.Unlock()
+	h.correctTo(org, opens, due)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		for _, d := range logTo(h, org, lead.Email) {
+			if d["status"] == "given_up" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the correction to the lead is not given up yet: %v", logTo(h, org, lead.Email))
+	})
+	h.box.tryLater() // the mailbox is put right
+
+	h.clock.Set(time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC))
+	h.runUntil(civil.New(2026, 12, 7))
+	day := fmt.Sprintf("Technician Commitment: Uni %s's self-assessment and action plan is due in 7 days (Monday 14 December 2026)", org)
+	if got := subjects(mailTo(h, lead.Email, 0)); !slices.Equal(got, []string{day}) {
+		t.Fatalf("Sam received %q, want the day's reminder", got)
+	}
+	ops := h.http.Token(auth.RoleOps, "")
+	h.http.Must(http.StatusOK, h.http.Do("POST", "/v1/deliveries/"+deliveryOf(h, org, "announcement-corrected", lead.Email)+"/resends", ops, nil))
+	got := mailTo(h, lead.Email, 1)
+	if want := []string{correctedSubject(org, due, civil.New(2026, 12, 7))}; !slices.Equal(subjects(got), want) {
+		t.Fatalf("Sam received %q after the resend, want %q", subjects(got), want)
+	}
+	checkSays(t, got[0], "not on Tuesday 14 December 2027", "The reminder of it sent to you today says where it stands.")
+	if strings.Contains(got[0].Text, "As of today") {
+		t.Errorf("the resent correction says again where it stands, as the day's reminder did:\n%s", got[0].Text)
+	}
+	if cal := calendarOf(t, got[0]); cal.uid != org+"-c1-due@technician-commitment.itss.org.uk" || cal.method != "PUBLISH" {
+		t.Errorf("the resent correction carries %+v, want the entry moving the due date", cal)
+	}
+	h.runUntil(civil.New(2026, 12, 7))
+	if n := len(mailTo(h, lead.Email, 0)); n != 2 {
+		t.Errorf("Sam received %q that day, want the reminder and the resent correction alone", subjects(mailTo(h, lead.Email, 0)))
+	}
+}
