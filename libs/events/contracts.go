@@ -82,6 +82,7 @@ func Contracts() []Contract {
 		contract[WindowCorrectionBegunV1](),
 		contract[WindowCorrectionDroppedV1](),
 		contract[WindowSubmissionCheckedV1](),
+		contract[WindowSubmissionDroppedV1](),
 		contract[SigninLinkRequestedV1](),
 		contract[APITokenIssuedV1](),
 		contract[APITokenRevokedV1](),

@@ -33,6 +33,7 @@ const (
 	SubjectWindowCorrectionBegun        = "tc.fund.window.correction_begun"
 	SubjectWindowCorrectionDropped      = "tc.fund.window.correction_dropped"
 	SubjectWindowSubmissionChecked      = "tc.fund.window.submission_checked"
+	SubjectWindowSubmissionDropped      = "tc.fund.window.submission_dropped"
 )
 
 // RoundOpenedV1 creates a Collaboration Fund round. Times are instants (the API
@@ -512,7 +513,7 @@ func (WindowCorrectionDroppedV1) EventType() string { return SubjectWindowCorrec
 // RoundVersion and inside the window of every correction begun on the record before
 // it; its ApplicationSubmittedV1 follows, at the next version. A correction of the
 // window begun after it reads it, and counts the application as submitted while that
-// may still follow.
+// may still follow, unless its request said it failed (WindowSubmissionDroppedV1).
 type WindowSubmissionCheckedV1 struct {
 	RoundID            string     `json:"round_id"`
 	ApplicationID      string     `json:"application_id"`
@@ -524,3 +525,17 @@ type WindowSubmissionCheckedV1 struct {
 
 // EventType implements Payload.
 func (WindowSubmissionCheckedV1) EventType() string { return SubjectWindowSubmissionChecked + ".v1" }
+
+// WindowSubmissionDroppedV1 records on a round's window record that the submission
+// checked there by the event CheckID (WindowSubmissionCheckedV1) was not recorded:
+// its request failed after the check. A correction of the window begun after it no
+// longer counts the application as being submitted by that check, and reads it as it
+// stands (submitted, should the submission have been recorded after all).
+type WindowSubmissionDroppedV1 struct {
+	RoundID       string `json:"round_id"`
+	ApplicationID string `json:"application_id"`
+	CheckID       string `json:"check_id"`
+}
+
+// EventType implements Payload.
+func (WindowSubmissionDroppedV1) EventType() string { return SubjectWindowSubmissionDropped + ".v1" }

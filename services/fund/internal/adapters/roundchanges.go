@@ -19,10 +19,12 @@ import (
 // RoundChanges reads from the fund's own stream which rounds a change of budget or of
 // place in the order of rounds touched: a round's correction (RoundUpdatedV1), its
 // ledger's budget (BudgetSetV1), a change to the order checked on the funding record
-// (FundingReorderCheckedV1). The round sweep settles those rounds alone, so that its
-// cost follows what changed, not how many rounds the fund has ever had. It reads with
-// an ordered consumer from a position of the stream on (nothing is acknowledged, and
-// no durable moves), so every replica reads every change.
+// (FundingReorderCheckedV1), a correction of its project window begun on its window
+// records (WindowCorrectionBegunV1), which a request that stopped leaves there. The
+// round sweep settles those rounds alone, so that its cost follows what changed, not
+// how many rounds the fund has ever had. It reads with an ordered consumer from a
+// position of the stream on (nothing is acknowledged, and no durable moves), so every
+// replica reads every change.
 type RoundChanges struct {
 	js jetstream.JetStream
 	// pending is how many events this process stored that its relay has not yet
@@ -61,7 +63,8 @@ func (c *RoundChanges) published(ctx context.Context) {
 }
 
 // roundChangeSubjects are the events that can leave a round with something to settle.
-var roundChangeSubjects = []string{events.SubjectRoundUpdated, events.SubjectBudgetSet, events.SubjectFundingReorderChecked}
+var roundChangeSubjects = []string{events.SubjectRoundUpdated, events.SubjectBudgetSet, events.SubjectFundingReorderChecked,
+	events.SubjectWindowCorrectionBegun}
 
 // Last implements app.RoundChanges: the stream's last sequence.
 func (c *RoundChanges) Last(ctx context.Context) (uint64, error) {

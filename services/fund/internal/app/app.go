@@ -24,6 +24,7 @@ import (
 	"github.com/itss/techcommit/services/fund/internal/domain/funding"
 	"github.com/itss/techcommit/services/fund/internal/domain/ledger"
 	"github.com/itss/techcommit/services/fund/internal/domain/round"
+	"github.com/itss/techcommit/services/fund/internal/domain/window"
 )
 
 // EventStore is where rounds, ledgers and applications live.
@@ -166,6 +167,10 @@ type App struct {
 	through   uint64
 	unsettled map[string]bool
 	closed    map[string]bool
+
+	// stopWithin is how long a request of the service may run (RequestsStopWithin):
+	// a correction of a project window begun longer ago has stopped.
+	stopWithin time.Duration
 }
 
 // rebuiltRound is a round rebuilt from its events up to the event lastEvent.
@@ -331,13 +336,17 @@ const settleActor = "system:budget-sweep"
 
 // settleRound settles what a change of round id left half way when its request
 // stopped after writing elsewhere and before the round recorded it: a lowering held
-// on the round's ledger (ledger.Hold), or a change to the round's place in the order
+// on the round's ledger (ledger.Hold), a change to the round's place in the order
 // checked on the funding record (funding.Record.Reorder), either of which holds
-// awards to a change the round has not recorded. Once such a change is older than
-// ledger.HoldGrace its request is taken to have stopped, and the round is restated at
-// its next version (round.Restated), so that the change can no longer be recorded,
-// however late its request: the funding record's check then no longer counts, and
-// the ledger follows the round, putting the lowering back. A raise the round
+// awards to a change the round has not recorded, or a correction of the project
+// window begun on the round's window records (window.Begin), which holds its
+// submissions to the corrected window. Once such a change is older than its request
+// can run (ledger.HoldGrace; for a correction of the window, the request timeout:
+// stoppedCorrections) its request is taken to have stopped, and the round is
+// restated at its next version (round.Restated), so that the change can no longer
+// be recorded, however late its request: the funding record's check then no longer
+// counts, the ledger follows the round, putting the lowering back, and the
+// correction is dropped on the window records (dropCorrection). A raise the round
 // recorded whose request stopped before the ledger followed is set. The change is
 // not finished in the request's stead, as a correction of an award is: what was
 // written carries the budget or the dates alone, not the other terms the request
@@ -374,7 +383,12 @@ func (a *App) settleRound(ctx context.Context, id string, rec *funding.Record) (
 			stopped = true
 		}
 	}
-	if stopped {
+	corrections, pending, err := a.stoppedCorrections(ctx, r, now)
+	if err != nil {
+		return false, err
+	}
+	waiting = waiting || pending
+	if stopped = stopped || len(corrections) > 0; stopped {
 		_, err := a.events.Execute(ctx, store.Command{AggregateType: round.AggregateType, AggregateID: id, Actor: settleActor,
 			Decide: func(history []events.Envelope) ([]events.Payload, error) {
 				if len(history) != r.Version {
@@ -386,7 +400,51 @@ func (a *App) settleRound(ctx context.Context, id string, rec *funding.Record) (
 			return false, err
 		}
 	}
+	// The round is past the version they were decided on: none can be recorded now.
+	for _, c := range corrections {
+		a.dropCorrection(ctx, settleActor, id, c)
+	}
 	return waiting, a.followBudget(ctx, settleActor, id)
+}
+
+// stoppedCorrections are the corrections of round r's project window begun on its
+// window records, decided on the round's version as it stands (the round has not
+// recorded them) and dropped on none of them, whose request has stopped by now: begun
+// longer ago than a request may run (RequestsStopWithin). pending says one is not
+// that old yet. Only a round that takes submissions is read: a correction holds
+// nothing but submissions, and a round past its closing time takes none.
+func (a *App) stoppedCorrections(ctx context.Context, r round.Round, now time.Time) (stopped []string, pending bool, err error) {
+	if !r.ClosedAt.IsZero() || !now.Before(r.Closes) {
+		return nil, false, nil
+	}
+	histories, err := a.events.LoadMany(ctx, window.IDs(r.ID))
+	if err != nil {
+		return nil, false, err
+	}
+	within := a.stopWithin
+	if within <= 0 || within > window.Grace {
+		within = window.Grace
+	}
+	seen := map[string]bool{}
+	for _, rec := range window.IDs(r.ID) {
+		open, err := window.Open(histories[rec], now)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, c := range open {
+			switch {
+			case seen[c.ID] || c.RoundVersion != r.Version:
+				// Seen on a record before, or decided on a version before the round's:
+				// recorded, or over.
+			case now.Sub(c.At) < within:
+				pending = true
+			default:
+				stopped = append(stopped, c.ID)
+			}
+			seen[c.ID] = true
+		}
+	}
+	return stopped, pending, nil
 }
 
 // moveReportDues moves the report of each funded project of r whose report is not
@@ -744,6 +802,17 @@ func (a *App) letGoClaims(ctx context.Context, rec *funding.Record) error {
 	return nil
 }
 
+// RequestsStopWithin tells the round sweep how long a request of the service may
+// run (HTTP_REQUEST_TIMEOUT, under window.Grace): a correction of a round's project
+// window begun on its records longer ago whose round has not recorded it has
+// stopped, and the sweep drops it (see settleRound). Untold, the sweep takes
+// window.Grace.
+func (a *App) RequestsStopWithin(d time.Duration) {
+	a.sweeping.Lock()
+	defer a.sweeping.Unlock()
+	a.stopWithin = d
+}
+
 // FollowRoundChanges makes the round sweep settle only the rounds changes touched
 // (see SweepRounds); without it, the sweep settles every round each time.
 func (a *App) FollowRoundChanges(c RoundChanges) {
@@ -1035,9 +1104,13 @@ func (a *App) UpdateApplication(ctx context.Context, by auth.Principal, id strin
 
 // Submit submits a draft while its round is open. Its milestones are checked on a
 // window record of the round before it is recorded, against a correction of the
-// round's project window under way as well (checkSubmission).
+// round's project window under way as well (checkSubmission); should the submission
+// then fail, its checks are dropped (dropChecks), so that no correction takes it for
+// a submission under way.
 func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*application.Application, error) {
-	return a.own(ctx, by, id, func(app *application.Application, roundOf roundOf) ([]events.Payload, error) {
+	var roundID string
+	var checks []string // the checks this request recorded, one a decision
+	app, err := a.own(ctx, by, id, func(app *application.Application, roundOf roundOf) ([]events.Payload, error) {
 		if app.Status() == application.StatusSubmitted {
 			return nil, nil // already done: submitting twice is not an error
 		}
@@ -1057,11 +1130,19 @@ func (a *App) Submit(ctx context.Context, by auth.Principal, id string) (*applic
 		if err != nil {
 			return nil, err
 		}
-		if err := a.checkSubmission(ctx, by.Actor(), r, app, el, now); err != nil {
+		check, err := a.checkSubmission(ctx, by.Actor(), r, app, el, now)
+		if err != nil {
 			return nil, err
+		}
+		if check != "" {
+			roundID, checks = r.ID, append(checks, check)
 		}
 		return submitted, nil
 	})
+	if err != nil && len(checks) > 0 {
+		a.dropChecks(ctx, by.Actor(), roundID, id, checks)
+	}
+	return app, err
 }
 
 // Withdraw withdraws an application.

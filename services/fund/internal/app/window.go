@@ -34,10 +34,11 @@ import (
 // one whose window would leave a milestone outside refuses the submission as a
 // milestone outside the round's window is (400 naming the milestone), since it may
 // be recorded in the instant after. A correction begun after the check reads it, and
-// counts the application as submitted until its submission could no longer follow.
-func (a *App) checkSubmission(ctx context.Context, actor string, r round.Round, app *application.Application, el application.Eligibility, now time.Time) error {
+// counts the application as submitted until its submission could no longer follow,
+// or the submission says it failed (dropChecks). It returns the check's event id.
+func (a *App) checkSubmission(ctx context.Context, actor string, r round.Round, app *application.Application, el application.Eligibility, now time.Time) (string, error) {
 	first, last := span(app.Content().Milestones)
-	_, err := a.events.Execute(ctx, store.Command{AggregateType: window.AggregateType, AggregateID: window.Of(r.ID, app.ID()), Actor: actor,
+	evs, err := a.events.Execute(ctx, store.Command{AggregateType: window.AggregateType, AggregateID: window.Of(r.ID, app.ID()), Actor: actor,
 		Combine: true, MaxAttempts: ledgerAttempts,
 		Decide: func(history []events.Envelope) ([]events.Payload, error) {
 			pending, err := window.Pending(history, r.Version, a.clock.Now())
@@ -53,7 +54,30 @@ func (a *App) checkSubmission(ctx context.Context, actor string, r round.Round, 
 			}
 			return []events.Payload{window.Checked(r.ID, app.ID(), app.Version(), r.Version, first, last)}, nil
 		}})
-	return err
+	if err != nil || len(evs) == 0 {
+		return "", err
+	}
+	return evs[0].ID, nil
+}
+
+// dropChecks records on application applicationID's window record of round roundID
+// that the submissions it checked by the events checks were not recorded: the
+// request that made them failed after them (its submission's append failed, or was
+// refused when decided again). A correction then proceeds at once rather than count
+// the draft as being submitted until window.Grace has passed; it still reads the
+// application as it stands, so a submission recorded after all (an append whose
+// answer was lost) counts as submitted. It is done as well as it can be: a check not
+// dropped counts for window.Grace, as before.
+func (a *App) dropChecks(ctx context.Context, actor, roundID, applicationID string, checks []string) {
+	_, _ = a.events.Execute(context.WithoutCancel(ctx), store.Command{AggregateType: window.AggregateType, AggregateID: window.Of(roundID, applicationID), Actor: actor,
+		Combine: true, MaxAttempts: ledgerAttempts,
+		Decide: func([]events.Envelope) ([]events.Payload, error) {
+			var drops []events.Payload
+			for _, id := range checks {
+				drops = append(drops, window.DropCheck(roundID, applicationID, id))
+			}
+			return drops, nil
+		}})
 }
 
 // span is the days the first and the last of milestones are due.

@@ -127,6 +127,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Service, func()
 	// The round sweep settles the rounds its own stream says were touched since it
 	// last looked, not every round the fund has had.
 	application.FollowRoundChanges(adapters.NewRoundChanges(p.JS, p.Events.Pending))
+	// A correction of a project window begun longer ago than a request may run, and
+	// not recorded, has stopped: the sweep drops it.
+	application.RequestsStopWithin(cfg.HTTP.RequestTimeout)
 	p.Every("round-sweep", cfg.Fund.RoundSweepInterval, application.SweepRounds)
 	return &Service{Platform: p, App: application}, cleanup, nil
 }

@@ -66,6 +66,8 @@ type Correction struct {
 	// next version, or nothing.
 	RoundVersion int
 	Start, End   civil.Date
+	// At is when it began on the record.
+	At time.Time
 }
 
 // Begin records that a correction (id) of round roundID's project window to start
@@ -108,15 +110,25 @@ func Pending(history []events.Envelope, roundVersion int, now time.Time) ([]Corr
 				return nil, fmt.Errorf("window: %w", err)
 			}
 			if p.RoundVersion >= roundVersion && now.Sub(e.Time) < Grace {
-				begun = append(begun, Correction{ID: p.CorrectionID, RoundVersion: p.RoundVersion, Start: p.ProjectStart, End: p.ProjectEnd})
+				begun = append(begun, Correction{ID: p.CorrectionID, RoundVersion: p.RoundVersion, Start: p.ProjectStart, End: p.ProjectEnd, At: e.Time})
 			}
 		}
 	}
 	return slices.DeleteFunc(begun, func(c Correction) bool { return dropped[c.ID] }), nil
 }
 
+// Open are the corrections begun on a record (its history) and not dropped there,
+// that a submission may yet be held to: those begun less than Grace ago as the
+// record's events tell it, with room for clocks a little apart (twice Grace). The
+// round sweep drops those whose request has stopped (see app.SweepRounds).
+func Open(history []events.Envelope, now time.Time) ([]Correction, error) {
+	return Pending(history, 0, now.Add(-Grace))
+}
+
 // Check is a submission checked on a record.
 type Check struct {
+	// ID is the id of the event that recorded it.
+	ID            string
 	ApplicationID string
 	// ApplicationVersion is the version of the application (a draft) it was checked
 	// at: its submission, if recorded, is the next.
@@ -124,6 +136,9 @@ type Check struct {
 	// First and Last are the days its first and last milestones are due.
 	First, Last civil.Date
 	At          time.Time
+	// Dropped says its request failed after it (DropCheck): it is no submission
+	// under way, whatever the application's version.
+	Dropped bool
 }
 
 // Checked records that an application at its version (a draft), submitting with
@@ -134,25 +149,42 @@ func Checked(roundID, applicationID string, applicationVersion, roundVersion int
 		RoundVersion: roundVersion, FirstMilestone: first, LastMilestone: last}
 }
 
-// Checks are the submissions checked on a record (its history).
+// DropCheck records that the submission of application applicationID checked by the
+// event checkID was not recorded: its request failed after the check.
+func DropCheck(roundID, applicationID, checkID string) events.Payload {
+	return events.WindowSubmissionDroppedV1{RoundID: roundID, ApplicationID: applicationID, CheckID: checkID}
+}
+
+// Checks are the submissions checked on a record (its history), each marked Dropped
+// when its request said it failed.
 func Checks(history []events.Envelope) ([]Check, error) {
 	var checks []Check
+	dropped := map[string]bool{}
 	for _, e := range history {
-		if e.Type != (events.WindowSubmissionCheckedV1{}).EventType() {
-			continue
+		switch e.Type {
+		case events.WindowSubmissionDroppedV1{}.EventType():
+			p, err := events.Decode[events.WindowSubmissionDroppedV1](e)
+			if err != nil {
+				return nil, fmt.Errorf("window: %w", err)
+			}
+			dropped[p.CheckID] = true
+		case events.WindowSubmissionCheckedV1{}.EventType():
+			p, err := events.Decode[events.WindowSubmissionCheckedV1](e)
+			if err != nil {
+				return nil, fmt.Errorf("window: %w", err)
+			}
+			checks = append(checks, Check{ID: e.ID, ApplicationID: p.ApplicationID, ApplicationVersion: p.ApplicationVersion, First: p.FirstMilestone, Last: p.LastMilestone, At: e.Time})
 		}
-		p, err := events.Decode[events.WindowSubmissionCheckedV1](e)
-		if err != nil {
-			return nil, fmt.Errorf("window: %w", err)
-		}
-		checks = append(checks, Check{ApplicationID: p.ApplicationID, ApplicationVersion: p.ApplicationVersion, First: p.FirstMilestone, Last: p.LastMilestone, At: e.Time})
+	}
+	for i := range checks {
+		checks[i].Dropped = dropped[checks[i].ID]
 	}
 	return checks, nil
 }
 
 // UnderWay says whether the submission checked may still be recorded, its
 // application being at version (a draft, still at the version checked) now: its
-// request has not stopped yet.
+// request has neither said it failed nor stopped yet.
 func (c Check) UnderWay(version int, now time.Time) bool {
-	return version == c.ApplicationVersion && now.Sub(c.At) < Grace
+	return !c.Dropped && version == c.ApplicationVersion && now.Sub(c.At) < Grace
 }

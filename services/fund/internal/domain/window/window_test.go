@@ -107,6 +107,57 @@ func TestACorrectionReadsTheSubmissionsChecked(t *testing.T) {
 	}
 }
 
+// A check whose request said it failed (DropCheck names its event) is no submission
+// under way, whatever the application's version; another check of the same draft,
+// not named, still is.
+func TestADroppedCheckIsNoSubmissionUnderWay(t *testing.T) {
+	t.Parallel()
+	h := history(entry{t0, window.Checked("r", "app", 2, 3, date("2027-12-15"), date("2027-12-15"))},
+		entry{t0, window.Checked("r", "app", 2, 3, date("2027-12-15"), date("2027-12-15"))})
+	h[0].ID, h[1].ID = "check-1", "check-2"
+	h = append(h, history(entry{t0, window.DropCheck("r", "app", "check-1")})...)
+	checks, err := window.Checks(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []bool
+	for _, c := range checks {
+		got = append(got, c.UnderWay(2, t0))
+	}
+	if diff := cmp.Diff([]bool{false, true}, got); diff != "" {
+		t.Errorf("under way, the dropped check and the other (-want +got):\n%s", diff)
+	}
+}
+
+// The corrections open on a record, for the round sweep to drop once their request
+// has stopped, are those begun and not dropped there while a submission may still be
+// held to them: up to twice Grace, for clocks a little apart.
+func TestTheCorrectionsOpenOnARecord(t *testing.T) {
+	t.Parallel()
+	h := history(entry{t0, window.Begin("r", "a", 3, date("2027-05-01"), date("2027-11-30"))},
+		entry{t0, window.Begin("r", "b", 3, date("2027-05-01"), date("2027-10-31"))},
+		entry{t0.Add(time.Second), window.Drop("r", "b")})
+	for _, tt := range []struct {
+		now  time.Time
+		want []string
+	}{{t0, []string{"a"}}, {t0.Add(window.Grace + time.Second), []string{"a"}}, {t0.Add(2 * window.Grace), nil}} {
+		open, err := window.Open(h, tt.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range open {
+			ids = append(ids, c.ID)
+			if c.At != t0 {
+				t.Errorf("correction %s begun at %s, want %s", c.ID, c.At, t0)
+			}
+		}
+		if diff := cmp.Diff(tt.want, ids); diff != "" {
+			t.Errorf("open %s after the beginning (-want +got):\n%s", tt.now.Sub(t0), diff)
+		}
+	}
+}
+
 // An application's submissions always check on the same record, one of the round's.
 func TestAnApplicationChecksOnOneOfItsRoundsRecords(t *testing.T) {
 	t.Parallel()
