@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/itss/techcommit/libs/httpserver"
 	"github.com/itss/techcommit/services/fund/api"
+	"github.com/itss/techcommit/services/fund/internal/domain/ledger"
 )
 
 // TestEveryOperationDocumentsTheAnswersItCanGive checks the document against what the
@@ -121,5 +123,43 @@ func TestEveryPatternIsSaidInWords(t *testing.T) {
 	}
 	for _, where := range unworded {
 		t.Errorf("%s has a pattern a refusal cannot put in words: give it a short description", where)
+	}
+}
+
+// TestTheAwardsLetGoConflictIsDescribedOnIt: the award's passing 409 when its claim
+// on the organisation's funding was let go (ledger.ErrLetGo) is told on the award
+// operation itself, not only by the general text of a passing conflict: what
+// happened (its request took too long, the claim was let go, nothing was awarded or
+// drawn) and what to do (send the same request again after Retry-After), with the
+// answer's words as an example and the header declared.
+func TestTheAwardsLetGoConflictIsDescribedOnIt(t *testing.T) {
+	t.Parallel()
+	doc, err := httpserver.LoadSpec(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := doc.Paths.Value("/v1/applications/{id}/award").Post
+	conflict := op.Responses.Status(http.StatusConflict)
+	if conflict == nil || conflict.Value == nil || conflict.Value.Description == nil {
+		t.Fatal("the award documents no 409")
+	}
+	desc := *conflict.Value.Description
+	for _, says := range []string{"let go", "nothing was awarded", "Retry-After", "send the same request again"} {
+		if !strings.Contains(desc, says) {
+			t.Errorf("the award's 409 does not say %q: %s", says, desc)
+		}
+	}
+	if conflict.Value.Headers["Retry-After"] == nil {
+		t.Error("the award's 409 declares no Retry-After")
+	}
+	mt := conflict.Value.Content.Get("application/problem+json")
+	found := false
+	for _, ex := range mt.Examples {
+		if m, ok := ex.Value.Value.(map[string]any); ok && m["detail"] == ledger.ErrLetGo.Message {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the award's 409 gives no example answering %q", ledger.ErrLetGo.Message)
 	}
 }
