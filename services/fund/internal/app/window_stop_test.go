@@ -318,3 +318,54 @@ func TestAStoppedCorrectionTouchesItsRoundForTheSweep(t *testing.T) {
 		t.Errorf("the submission once the correction's request stopped and the sweep ran: %v, want it submitted", err)
 	}
 }
+
+// A correction whose request is only slow, not stopped, and outlasts the request
+// timeout is never recorded beside a submission the sweep let through: the sweep
+// restates the round before it drops the correction, so the correction's own write,
+// when it comes, finds the round moved on, and deciding again it counts the
+// submission recorded meanwhile (409). Dropping alone would have recorded both.
+func TestASlowCorrectionDroppedByTheSweepIsNotRecordedBesideASubmission(t *testing.T) {
+	t.Parallel()
+	a, es, clk, inA, _, _ := boundRounds(t)
+	a.RequestsStopWithin(10 * time.Second)
+	ctx := context.Background()
+	roundA := roundOf(t, a, inA)
+	d := lateDraft(t, a, roundA)
+
+	var submitted error
+	held := false
+	es.run(func(cmd store.Command) error {
+		if cmd.AggregateType != round.AggregateType || cmd.Actor != ops.Actor() || held {
+			return nil
+		}
+		// The correction has begun on the records and is about to write the round:
+		// its request stalls past the request timeout, while the sweep runs and the
+		// draft is submitted.
+		held = true
+		clk.Advance(11 * time.Second)
+		if _, err := a.SweepRounds(ctx); err != nil {
+			return err
+		}
+		_, submitted = a.Submit(ctx, applicant(1), d)
+		return nil
+	})
+	err := narrowed(ctx, a, roundA)
+	es.run(nil)
+	if !held {
+		t.Fatal("the correction never wrote the round")
+	}
+	if submitted != nil {
+		t.Fatalf("the submission once the sweep dropped the stalled correction: %v, want it submitted", submitted)
+	}
+	var e *apperr.Error
+	if !errors.As(err, &e) || e.Code != apperr.Conflict || e.Field != "project_end" {
+		t.Errorf("the correction after the submission it stalled past: %v, want 409 naming project_end", err)
+	}
+	r, err := a.Round(ctx, roundA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ProjectEnd != civil.New(2028, 3, 31) {
+		t.Errorf("the round ends its window on %s with a milestone submitted for 15 March 2028", r.ProjectEnd)
+	}
+}
