@@ -33,6 +33,10 @@ type SMTPConfig struct {
 	FromName  string
 	// Unsubscribe is the address in List-Unsubscribe on optional mail.
 	Unsubscribe string
+	// ReplyTo is where a reply goes: the address every email gives for writing to
+	// ITSS (NOTIFY_CONTACT_EMAIL), which From need not be (SMTP_FROM may be a mailbox
+	// nobody reads). Empty: replies go to From.
+	ReplyTo string
 }
 
 // SMTP sends mail through a relay with go-mail. It keeps a few connections open
@@ -179,6 +183,11 @@ func (s *SMTP) Send(ctx context.Context, m mail.Message) error {
 		return app.Permanent(fmt.Errorf("from address: %w", err))
 	}
 	msg.FromMailAddress(from)
+	if s.cfg.ReplyTo != "" {
+		if err := msg.ReplyTo(s.cfg.ReplyTo); err != nil {
+			return app.Permanent(fmt.Errorf("reply-to address: %w", err))
+		}
+	}
 	// go-mail writes a name of printable ASCII as a quoted-string, in which mail
 	// readers decode encoded-words all the same: a name that holds what they would
 	// decode (looksEncoded) is written here, in the To header, and go-mail is given

@@ -51,7 +51,9 @@ type received struct {
 	ICSParts []string
 	HTML     bool
 	Unsub    bool
-	Text     string
+	// ReplyTo is the Reply-To header's address, where a reply goes ("" without one).
+	ReplyTo string
+	Text    string
 	// HTMLBody is the HTML part, as Text is the plain text part.
 	HTMLBody string
 }
@@ -94,6 +96,9 @@ func (s *session) Data(r io.Reader) error {
 	}
 	rec := received{To: append([]string(nil), s.to...), ID: msg.Header.Get("Message-Id"), Unsub: msg.Header.Get("List-Unsubscribe") != ""}
 	rec.Subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if rt, err := msg.Header.AddressList("Reply-To"); err == nil && len(rt) == 1 {
+		rec.ReplyTo = rt[0].Address
+	}
 	body, _ := io.ReadAll(msg.Body)
 	_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if b := params["boundary"]; b != "" {
