@@ -53,7 +53,7 @@ run: build ## Run the whole suite locally: embedded NATS and FerretDB, Mailpit, 
 
 .PHONY: token
 token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation id> [SUB=<user id>] [AUD=review,notify|all]
-	@cd devstack && $(GO) run ./cmd/tcdev token -data $(DATA_DIR) -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB)) $(if $(AUD),-aud $(AUD))
+	@cd devstack && $(GO) run ./cmd/tcdev token -data $(abspath $(DATA_DIR)) -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB)) $(if $(AUD),-aud $(AUD))
 
 .PHONY: test
 test: lint-code check-generate vulncheck ## Lint (but lint-deploy), check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs

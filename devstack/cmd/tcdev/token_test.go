@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,5 +106,40 @@ func TestATokenNeedsTheStacksKey(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(nowhere, "dev-signing-key.pem")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a key was made for a directory no stack runs on: %v", err)
+	}
+}
+
+// TestMakeTokenReadsDATA_DIRAsMakeRunDoes: `make run DATA_DIR=<dir>` keeps the stack's
+// data, its signing key included, in <dir> read from the repository's root, as the
+// README has people type it; `make token DATA_DIR=<dir>`, the README's next step,
+// must read the key from the same place. Before, its recipe changed into devstack/
+// first, so a relative <dir> named another directory and every token was refused
+// for want of a key.
+func TestMakeTokenReadsDATA_DIRAsMakeRunDoes(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	vs := verifiers(t, dataDir) // the stack's key, made at its first start
+	rel, err := filepath.Rel(root, dataDir)
+	if err != nil || filepath.IsAbs(rel) {
+		t.Skipf("no relative path from %s to %s: %v", root, dataDir, err)
+	}
+	cmd := exec.Command("make", "-s", "token", "ROLE=lead", "ORG=o1", "DATA_DIR="+rel)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=go1.27.3")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make token DATA_DIR=%s, from the repository's root: %v\n%s", rel, err, stderr.String())
+	}
+	if _, err := vs["signatory"].Verify(context.Background(), strings.TrimSpace(string(out))); err != nil {
+		t.Errorf("make token DATA_DIR=%s: signatory refuses its token: %v", rel, err)
 	}
 }
