@@ -26,6 +26,10 @@ AUD          ?=
 # token reads the signing key from it, so a stack started elsewhere (the README
 # walkthrough's test) has its tokens minted with DATA_DIR=<its directory>.
 DATA_DIR     ?= $(CURDIR)/.data
+# Both are read from the repository's root, as people type them (make run DATA_DIR=other,
+# make build BIN=other), whichever directory a recipe changes into before using them.
+override BIN      := $(abspath $(BIN))
+override DATA_DIR := $(abspath $(DATA_DIR))
 # A count, not a duration: Go 1.26's fuzzer can fail a target with a bare "context
 # deadline exceeded" when a duration runs out mid-execution (go.dev/issue/75804, fixed
 # in Go 1.27); a count has no deadline to race. Minimisation gets a count too, so a
@@ -53,7 +57,7 @@ run: build ## Run the whole suite locally: embedded NATS and FerretDB, Mailpit, 
 
 .PHONY: token
 token: ## Print a development token (1h): make token ROLE=lead ORG=<organisation id> [SUB=<user id>] [AUD=review,notify|all]
-	@cd devstack && $(GO) run ./cmd/tcdev token -data $(abspath $(DATA_DIR)) -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB)) $(if $(AUD),-aud $(AUD))
+	@cd devstack && $(GO) run ./cmd/tcdev token -data $(DATA_DIR) -role $(ROLE) $(if $(ORG),-org $(ORG)) $(if $(SUB),-sub $(SUB)) $(if $(AUD),-aud $(AUD))
 
 .PHONY: test
 test: lint-code check-generate vulncheck ## Lint (but lint-deploy), check generated code and known vulnerabilities, run every module's tests (libs with -race) and short fuzz runs
