@@ -332,6 +332,12 @@ func prefix(name string, r io.Reader) {
 }
 
 func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, mailUI string, oidc localOIDC, token string, took time.Duration) {
+	fmt.Print(banner(running, offset, dataDir, natsAddr, mongoAddr, mailUI, oidc, token, took))
+}
+
+// banner is what the stack says once it is up: its addresses, how to sign in and mint
+// tokens, and what points the README's walkthrough and make token at it.
+func banner(running []service, offset int, dataDir, natsAddr, mongoAddr, mailUI string, oidc localOIDC, token string, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTechnician Commitment suite is up (ready in %s)\n\n", took.Round(time.Millisecond))
 	for _, s := range running {
@@ -351,12 +357,19 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 	b.WriteString(oidc.banner())
 	fmt.Fprintf(&b, "\nA development token for ITSS operations staff, for every service (valid %.0f minutes):\n\n  export TOKEN=%s\n", tokenLifetime.Minutes(), token)
 	fmt.Fprintf(&b, "\nA fresh one, or other roles: make token ROLE=lead ORG=<organisation id> [AUD=review,notify]\n")
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		abs = dataDir
+	}
+	// make token reads .data under the directory make run runs this from (the
+	// repository's root) unless DATA_DIR says otherwise: another data directory's key
+	// signs the tokens this stack takes.
+	def, err := filepath.Abs(".data")
+	if offset == 0 && (err != nil || def != abs) {
+		fmt.Fprintf(&b, "\nmake token and the README's walkthrough read this stack's signing key after:\n\n  export DATA_DIR=%s\n", abs)
+	}
 	if offset != 0 {
 		// The README's walkthrough reads these, so it runs against this stack as it is.
-		abs, err := filepath.Abs(dataDir)
-		if err != nil {
-			abs = dataDir
-		}
 		fmt.Fprintf(&b, "\nThe README's walkthrough and make token talk to this stack after:\n\n  export S=http://%s R=http://%s N=http://%s F=http://%s M=%s P=http://%s DATA_DIR=%s\n",
 			addr(portOf("signatory"), offset), addr(portOf("review"), offset), addr(portOf("notify"), offset), addr(portOf("fund"), offset), mailUI,
 			addr(portal.port, offset), abs)
@@ -364,7 +377,7 @@ func printBanner(running []service, offset int, dataDir, natsAddr, mongoAddr, ma
 	fmt.Fprintf(&b, "\nTry:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n"+
 		"    -d '{\"name\":\"University of Exampleton\",\"kind\":\"signatory\",\"sector\":\"higher_education\",\"country\":\"GB\",\"website\":\"https://www.exampleton.ac.uk\",\"enquiry_contact\":{\"name\":\"Sam Patel\",\"email\":\"s.patel@exampleton.ac.uk\"}}' \\\n"+
 		"    http://%s/v1/organisations\n\nCtrl-C stops everything; data stays in %s for the next run.\n\n", addr(portOf("signatory"), offset), dataDir)
-	fmt.Print(b.String())
+	return b.String()
 }
 
 func fileExists(path string) bool {
