@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/itss/techcommit/libs/embedded"
@@ -61,9 +63,32 @@ func runRestore(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("restored %d files taken %s into %s; the NATS store is emptied but for the register of erasures, the API token events, the portal's registers of ended sign-ins and removed colleagues and notify's register of what it sent.\n"+
-		"Rebuild the projections with the stack stopped (bin/tcdev rebuild -data %s -bin bin), then start it (make run): see deploy/README.md.\n"+
-		"Everyone erased since %s is erased again from the register of erasures when the signatory service next starts, the rebuild's start included (docs/PRIVACY.md, \"After a restore\").\n",
-		len(m.Files), m.Taken.Format(time.RFC3339), *dataDir, *dataDir, m.Taken.Format(time.RFC3339))
+	fmt.Print(restored(len(m.Files), m.Taken, *dataDir, binDirOfThisCommand()))
 	return nil
+}
+
+// restored is what a restore says it did, and the commands that follow it.
+func restored(files int, taken time.Time, dataDir, binDir string) string {
+	// Absolute, so that the commands work wherever they are typed: make run reads
+	// DATA_DIR from the repository's root, and runs the stack on .data without it.
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	return fmt.Sprintf("restored %d files taken %s into %s; the NATS store is emptied but for the register of erasures, the API token events, the portal's registers of ended sign-ins and removed colleagues and notify's register of what it sent.\n"+
+		"Rebuild the projections with the stack stopped (%s rebuild -data %s -bin %s), then start it (make run DATA_DIR=%s): see deploy/README.md.\n"+
+		"Everyone erased since %s is erased again from the register of erasures when the signatory service next starts, the rebuild's start included (docs/PRIVACY.md, \"After a restore\").\n",
+		files, taken.Format(time.RFC3339), dataDir, filepath.Join(binDir, "tcdev"), dataDir, binDir, dataDir, taken.Format(time.RFC3339))
+}
+
+// binDirOfThisCommand is the directory this tcdev runs from when the services' binaries
+// are beside it (make build puts them there), else bin, as the rebuild's default.
+func binDirOfThisCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "bin"
+	}
+	if dir := filepath.Dir(exe); fileExists(filepath.Join(dir, "signatory")) {
+		return dir
+	}
+	return "bin"
 }
