@@ -209,8 +209,8 @@ const noBodyMessage = "this operation takes no body; send the request without on
 // for the body limit to refuse one over it as noBody refuses any (a path not in
 // canonical form, or not in the document, is not: it gets the limit's 413).
 func bodyless(doc *openapi3.T) (func(*http.Request) bool, error) {
-	// Match on path alone, as the validator does.
-	doc.Servers = nil
+	// doc has no servers (servedSpec): routes match on path alone, as the
+	// validator's do.
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("build OpenAPI router: %w", err)

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,6 +36,30 @@ func LoadSpec(spec []byte) (*openapi3.T, error) {
 	return doc, nil
 }
 
+// served holds the documents servers were built on, one per document, parsed once:
+// a process running several servers of one API (the tests start one or more for
+// nearly every test) parsed and validated the same YAML for each, about a tenth of a
+// second of processor time each. The document is only read once loaded, by every
+// request of every server on it, as by every request of one.
+var served sync.Map // [sha256.Size]byte -> *openapi3.T
+
+// servedSpec is spec loaded for serving: matched on path alone, whatever host the
+// service is reached under (no servers), and shared with every server on the same
+// document.
+func servedSpec(spec []byte) (*openapi3.T, error) {
+	sum := sha256.Sum256(spec)
+	if doc, ok := served.Load(sum); ok {
+		return doc.(*openapi3.T), nil
+	}
+	doc, err := LoadSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	doc.Servers = nil
+	kept, _ := served.LoadOrStore(sum, doc)
+	return kept.(*openapi3.T), nil
+}
+
 // validator checks each request against the service's OpenAPI document: first that
 // the document describes its path (404 otherwise, whatever echo's router would make
 // of it; only the platform's own routes pass), then its security requirements (so
@@ -42,8 +67,7 @@ func LoadSpec(spec []byte) (*openapi3.T, error) {
 // limit, the body's media type (415), the query's parameter names, duplicate keys in
 // the body, and then parameters and body against their schemas.
 func validator(doc *openapi3.T, authenticate openapi3filter.AuthenticationFunc, lim *limits) (echo.MiddlewareFunc, error) {
-	// Match on path alone, whatever host the service is reached under.
-	doc.Servers = nil
+	// doc has no servers (servedSpec): routes match on path alone.
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("build OpenAPI router: %w", err)

@@ -105,7 +105,7 @@ func New(opts Options) (*Server, error) {
 	var doc *openapi3.T
 	var takesNoBody func(*http.Request) bool
 	if len(opts.Spec) > 0 {
-		if doc, err = LoadSpec(opts.Spec); err != nil {
+		if doc, err = servedSpec(opts.Spec); err != nil {
 			return nil, err
 		}
 		if takesNoBody, err = bodyless(doc); err != nil {
