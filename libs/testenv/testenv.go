@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/itss/techcommit/libs/embedded"
@@ -102,6 +103,24 @@ func Mongo(tb testing.TB) (*mongo.Client, *mongo.Database) {
 		_ = client.Disconnect(ctx)
 	})
 	return client, db
+}
+
+// dropWhenDone drops the database name at uri once the test has ended, after every
+// service on it has stopped (their cleanups, registered later, run first). A test
+// process keeps one store for all its tests: left there, every service's database
+// stayed until the process ended (hundreds of files by the end of a package's run,
+// each looked at twice a second by the embedded store's _id indexing).
+func dropWhenDone(tb testing.TB, uri, name string) {
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		client, err := mongo.Connect(options.Client().ApplyURI(uri))
+		if err != nil {
+			return
+		}
+		defer func() { _ = client.Disconnect(ctx) }()
+		_ = client.Database(name).Drop(ctx)
+	})
 }
 
 // BackUp copies every document of every collection of db into a fresh database of
