@@ -111,9 +111,6 @@ func MonitoredDB(tb testing.TB, scanned string) (*mongo.Database, *Reads) {
 		tb.Fatal(err)
 	}
 	db := client.Database(DatabaseName(tb))
-	tb.Cleanup(func() {
-		_ = db.Drop(context.Background())
-		_ = client.Disconnect(context.Background())
-	})
+	tb.Cleanup(func() { _ = client.Disconnect(context.Background()) })
 	return db, r
 }

@@ -61,7 +61,6 @@ func (e *Env) Platform(tb testing.TB, p config.Platform) config.Platform {
 	}
 	p.Mongo.URI = MongoURI(tb)
 	p.Mongo.Database = DatabaseName(tb)
-	dropWhenDone(tb, p.Mongo.URI, p.Mongo.Database)
 	p.NATS.URL = e.NATS.URL
 	p.Auth.JWKSURL = e.Issuer.Issuer + "/.well-known/jwks.json"
 	p.Auth.AllowInsecureJWKS = true // the test's issuer serves its keys on this machine

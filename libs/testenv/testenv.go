@@ -72,9 +72,11 @@ func removeLeftovers() {
 	}
 }
 
-// DatabaseName returns a database name no other test uses.
+// DatabaseName returns a database name no other test uses, dropped when the test
+// ends (dropWhenDone).
 func DatabaseName(tb testing.TB) string {
 	tb.Helper()
+	uri := MongoURI(tb)
 	name := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
 			return r
@@ -84,7 +86,9 @@ func DatabaseName(tb testing.TB) string {
 	if len(name) > 40 {
 		name = name[:40]
 	}
-	return fmt.Sprintf("t%d_%d_%s", os.Getpid()%100000, dbCounter.Add(1), name)
+	db := fmt.Sprintf("t%d_%d_%s", os.Getpid()%100000, dbCounter.Add(1), name)
+	dropWhenDone(tb, uri, db)
+	return db
 }
 
 // Mongo returns a connected client and a fresh database for this test; both are
@@ -99,17 +103,17 @@ func Mongo(tb testing.TB) (*mongo.Client, *mongo.Database) {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = db.Drop(ctx)
 		_ = client.Disconnect(ctx)
 	})
 	return client, db
 }
 
 // dropWhenDone drops the database name at uri once the test has ended, after every
-// service on it has stopped (their cleanups, registered later, run first). A test
-// process keeps one store for all its tests: left there, every service's database
-// stayed until the process ended (hundreds of files by the end of a package's run,
-// each looked at twice a second by the embedded store's _id indexing).
+// client and service on it has stopped (their cleanups, registered later, run
+// first). A test process keeps one store for all its tests: left there, the
+// databases services were started on stayed until the process ended (hundreds of
+// files by the end of a package's run, each looked at twice a second by the
+// embedded store's _id indexing, and each kept open by FerretDB).
 func dropWhenDone(tb testing.TB, uri, name string) {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
